@@ -1,0 +1,139 @@
+/**
+ * The ports the use cases talk to. Implementations live at the edges (src/store, src/azure,
+ * src/teams); nothing here imports a framework. Every store method is asynchronous so that the
+ * SQLite and PostgreSQL backends are interchangeable.
+ */
+import type { AuditEventDraft, AuditEventType, AuditRecord } from '../domain/audit';
+import type { ApprovalRequest, RequestState } from '../domain/request';
+import type {
+  ArmOperationRef,
+  ChangeOperation,
+  ExecutionOutcome,
+  OperationProgress,
+  QueryOperation,
+  QueryResult,
+  WhatIfSummary,
+} from '../domain/operation';
+
+export class VersionConflictError extends Error {
+  constructor(
+    readonly requestId: string,
+    readonly expectedVersion: number,
+  ) {
+    super(`request ${requestId} was changed by someone else (expected version ${expectedVersion})`);
+    this.name = 'VersionConflictError';
+  }
+}
+
+export class DuplicateRequestError extends Error {
+  constructor(readonly requestId: string) {
+    super(`a request with id ${requestId} already exists`);
+    this.name = 'DuplicateRequestError';
+  }
+}
+
+export interface RequestQuery {
+  states?: RequestState[];
+  /** Only requests whose expiresAt is strictly before this instant. */
+  expiringBefore?: string;
+  limit?: number;
+}
+
+/**
+ * Requests, saved with a version check. Each write commits the request and its audit events in one
+ * durable transaction: either both are on disk or neither is.
+ */
+export interface RequestStore {
+  /** Saves a new request (its version must be 1). Throws DuplicateRequestError if the id exists. */
+  insert(request: ApprovalRequest, events: AuditEventDraft[]): Promise<AuditRecord[]>;
+  /**
+   * Compare-and-swap: saves `next` only if the stored version is `expectedVersion`
+   * (`next.version` must be `expectedVersion + 1`). Throws VersionConflictError otherwise.
+   */
+  update(next: ApprovalRequest, expectedVersion: number, events: AuditEventDraft[]): Promise<AuditRecord[]>;
+  get(id: string): Promise<ApprovalRequest | undefined>;
+  /** Oldest first. */
+  list(query: RequestQuery): Promise<ApprovalRequest[]>;
+}
+
+export interface AuditFilter {
+  /** Inclusive, ISO-8601. */
+  from?: string;
+  /** Exclusive, ISO-8601. */
+  to?: string;
+  fromSeq?: number;
+  requestId?: string;
+  actorId?: string;
+  types?: AuditEventType[];
+}
+
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+/**
+ * The append-only audit log. append() resolves only once the records are durably on disk, each
+ * carrying the previous record's hash and its own; a failed append rejects (it is never swallowed).
+ */
+export interface AuditLog {
+  append(events: AuditEventDraft[]): Promise<AuditRecord[]>;
+  /** Records in sequence order, streamed. */
+  read(filter?: AuditFilter): AsyncIterable<AuditRecord>;
+  head(): Promise<ChainHead | undefined>;
+}
+
+export interface CardMessage {
+  conversationId: string;
+  activityId: string;
+}
+
+/** What the Teams layer needs to reach a conversation later (proactive messages, card updates). */
+export interface ConversationStore {
+  /** The reference is opaque here (a botbuilder ConversationReference, stored as JSON). */
+  saveReference(conversationId: string, reference: unknown): Promise<void>;
+  getReference(conversationId: string): Promise<unknown | undefined>;
+  saveCardMessage(requestId: string, message: CardMessage): Promise<void>;
+  getCardMessages(requestId: string): Promise<CardMessage[]>;
+}
+
+export interface Store {
+  requests: RequestStore;
+  audit: AuditLog;
+  conversations: ConversationStore;
+  /** True when the store answers a trivial query. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface ExecutionHooks {
+  /** Called once the operation has been accepted by ARM, before polling: persist the ref. */
+  onStarted(ref: ArmOperationRef): Promise<void>;
+  onProgress(progress: OperationProgress): void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+/** Azure Resource Manager, as Countersign uses it (the real SDK, or the same SDK against the sandbox). */
+export interface AzureGateway {
+  /** True when talking to the local ARM sandbox rather than Azure. */
+  readonly sandbox: boolean;
+  whatIf(op: Extract<ChangeOperation, { kind: 'deployTemplate' }>): Promise<WhatIfSummary>;
+  execute(op: ChangeOperation, hooks: ExecutionHooks): Promise<ExecutionOutcome>;
+  query(op: QueryOperation): Promise<QueryResult>;
+}
+
+/** How the use cases reach people: implemented by the Teams layer. */
+export interface RequestNotifier {
+  /** Re-render every posted card of the request, for everyone. */
+  cardChanged(request: ApprovalRequest): Promise<void>;
+  /** Tell the requester, in the conversation where they asked. */
+  tellRequester(request: ApprovalRequest, text: string): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface IdGenerator {
+  requestId(): string;
+}

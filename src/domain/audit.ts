@@ -1,0 +1,117 @@
+import type { Actor, ApprovalRequest, Source } from './request';
+import type { Target } from './operation';
+
+/**
+ * Audit events: what happened, as the compliance record keeps it. The store adds the chain fields
+ * (id, seq, prevHash, hash); everything else is decided here, in the domain, so every backend
+ * records the same thing.
+ */
+export const AUDIT_SCHEMA_VERSION = 1;
+export const GENESIS_HASH = '0'.repeat(64);
+
+export type AuditEventType =
+  | 'config.loaded'
+  | 'request.created'
+  | 'request.refused'
+  | 'approval.granted'
+  | 'request.approved'
+  | 'request.rejected'
+  | 'request.cancelled'
+  | 'request.expired'
+  | 'click.refused'
+  | 'approval.revoked'
+  | 'execution.started'
+  | 'execution.progressed'
+  | 'execution.succeeded'
+  | 'execution.failed'
+  | 'execution.unknown'
+  | 'drift.detected'
+  | 'auth.refused'
+  | 'tenant.refused'
+  | 'audit.exported'
+  | 'audit.export_refused'
+  | 'audit.checkpoint';
+
+export interface AuditRequestRef {
+  id: string;
+  command: string;
+  parameters: Record<string, string>;
+  operationHash: string;
+  reason?: string;
+  policyVersion: string;
+}
+
+export interface AuditExecution {
+  correlationId?: string;
+  operationIds?: string[];
+  status?: string;
+}
+
+export interface AuditOutcome {
+  result: 'ok' | 'refused' | 'error' | 'unknown';
+  /** A RefusalReason or an ARM error code. */
+  reason?: string;
+  detail?: string;
+}
+
+/** What the application layer hands to the audit log. */
+export interface AuditEventDraft {
+  type: AuditEventType;
+  /** ISO-8601 UTC. */
+  time: string;
+  actor?: Actor;
+  source?: Source;
+  request?: AuditRequestRef;
+  target?: Target;
+  execution?: AuditExecution;
+  outcome: AuditOutcome;
+  /** Small structured extras (config hash, export filter, ...). Never tokens, secrets or raw card payloads. */
+  data?: Record<string, unknown>;
+}
+
+/** A record as stored: the draft plus its place in the hash chain. */
+export interface AuditRecord extends AuditEventDraft {
+  schemaVersion: number;
+  id: string;
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+export function requestRef(r: ApprovalRequest): AuditRequestRef {
+  const ref: AuditRequestRef = {
+    id: r.id,
+    command: r.command,
+    parameters: r.parameters,
+    operationHash: r.operationHash,
+    policyVersion: r.policy.version,
+  };
+  if (r.reason !== undefined) ref.reason = r.reason;
+  return ref;
+}
+
+/** An event about a request, with its request and target filled in. */
+export function requestEvent(
+  r: ApprovalRequest,
+  type: AuditEventType,
+  time: string,
+  outcome: AuditOutcome,
+  extra: Partial<Pick<AuditEventDraft, 'actor' | 'source' | 'execution' | 'data'>> = {},
+): AuditEventDraft {
+  return neutralise({ type, time, request: requestRef(r), target: r.target, outcome, ...extra });
+}
+
+/**
+ * CR and LF in any string become visible escapes, so no user text can forge a line in a
+ * line-oriented export or log. Applied to every draft before it is chained.
+ */
+export function neutralise<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(/\r/g, '\\r').replace(/\n/g, '\\n') as T;
+  if (Array.isArray(value)) return value.map((v) => neutralise(v)) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = neutralise(v);
+    return out as T;
+  }
+  return value;
+}

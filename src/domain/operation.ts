@@ -1,0 +1,181 @@
+/**
+ * The Azure Resource Manager operations Countersign knows how to run, described as plain data.
+ * A catalog command resolves (with the requester's parameters) to exactly one OperationSpec; the
+ * approval binds to the canonical hash of that spec, so what executes is exactly what was approved.
+ */
+
+export type TagOperation = 'Merge' | 'Replace' | 'Delete';
+
+/** Operations that change something: always sensitive, always approved by a second person. */
+export type ChangeOperation =
+  | {
+      kind: 'deployTemplate';
+      subscriptionId: string;
+      resourceGroup: string;
+      deploymentName: string;
+      /** The ARM template itself (by value, so the hash binds to its content). */
+      template: Record<string, unknown>;
+      /** Deployment parameters, as plain values (wrapped as {value} when sent to ARM). */
+      parameters: Record<string, unknown>;
+      mode: 'Incremental' | 'Complete';
+    }
+  | {
+      kind: 'createResourceGroup';
+      subscriptionId: string;
+      resourceGroup: string;
+      location: string;
+      tags: Record<string, string>;
+    }
+  | { kind: 'deleteResourceGroup'; subscriptionId: string; resourceGroup: string }
+  | {
+      kind: 'setTags';
+      subscriptionId: string;
+      /** A subscription, resource group or resource id. */
+      scope: string;
+      tags: Record<string, string>;
+      operation: TagOperation;
+    }
+  | { kind: 'deleteResource'; subscriptionId: string; resourceId: string; apiVersion: string }
+  | {
+      kind: 'resourceAction';
+      subscriptionId: string;
+      resourceId: string;
+      /** The provider's POST action, e.g. restart, start, stop, powerOff. */
+      action: string;
+      apiVersion: string;
+    }
+  | {
+      kind: 'scaleResource';
+      subscriptionId: string;
+      resourceId: string;
+      capacity: number;
+      apiVersion: string;
+    };
+
+/** Operations that only read: answered at once, no approval. */
+export type QueryOperation =
+  | { kind: 'listResourceGroups'; subscriptionId: string }
+  | {
+      kind: 'listResources';
+      subscriptionId: string;
+      resourceGroup?: string;
+      resourceType?: string;
+      tag?: { name: string; value?: string };
+    }
+  | { kind: 'showResource'; subscriptionId: string; resourceId: string; apiVersion: string }
+  | { kind: 'listDeployments'; subscriptionId: string; resourceGroup: string }
+  | { kind: 'deploymentOperations'; subscriptionId: string; resourceGroup: string; deploymentName: string }
+  | {
+      kind: 'whatIfDeployment';
+      subscriptionId: string;
+      resourceGroup: string;
+      template: Record<string, unknown>;
+      parameters: Record<string, unknown>;
+      mode: 'Incremental' | 'Complete';
+    };
+
+export type OperationSpec = ChangeOperation | QueryOperation;
+export type ChangeKind = ChangeOperation['kind'];
+export type QueryKind = QueryOperation['kind'];
+
+export const CHANGE_KINDS: readonly ChangeKind[] = [
+  'deployTemplate',
+  'createResourceGroup',
+  'deleteResourceGroup',
+  'setTags',
+  'deleteResource',
+  'resourceAction',
+  'scaleResource',
+];
+export const QUERY_KINDS: readonly QueryKind[] = [
+  'listResourceGroups',
+  'listResources',
+  'showResource',
+  'listDeployments',
+  'deploymentOperations',
+  'whatIfDeployment',
+];
+
+export function isChangeOperation(op: OperationSpec): op is ChangeOperation {
+  return (CHANGE_KINDS as readonly string[]).includes(op.kind);
+}
+
+/** Where an operation lands, as shown on cards and recorded in the audit trail. */
+export interface Target {
+  subscriptionId: string;
+  resourceGroup?: string;
+  resourceId?: string;
+}
+
+const RG_IN_ID = /\/resourcegroups\/([^/]+)/i;
+
+export function targetOf(op: OperationSpec): Target {
+  const t: Target = { subscriptionId: op.subscriptionId };
+  if ('resourceGroup' in op && op.resourceGroup) t.resourceGroup = op.resourceGroup;
+  const id = 'resourceId' in op ? op.resourceId : 'scope' in op ? op.scope : undefined;
+  if (id) {
+    const rg = RG_IN_ID.exec(id);
+    if (rg) t.resourceGroup = rg[1];
+    if (id.includes('/providers/')) t.resourceId = id;
+  }
+  return t;
+}
+
+// ---- What Azure reports back -------------------------------------------------------------------
+
+export type WhatIfChangeType = 'Create' | 'Delete' | 'Ignore' | 'Deploy' | 'NoChange' | 'Modify' | 'Unsupported';
+
+export interface WhatIfChange {
+  resourceId: string;
+  changeType: WhatIfChangeType;
+  /** Property paths that change (for Modify), e.g. "properties.siteConfig.alwaysOn". */
+  changedPaths?: string[];
+}
+
+/** The what-if result, reduced to what an approver reads and what drift detection compares. */
+export interface WhatIfSummary {
+  status: string;
+  changes: WhatIfChange[];
+  error?: string;
+}
+
+/** The ARM identifiers of a started operation, recorded as soon as they are known. */
+export interface ArmOperationRef {
+  /** x-ms-correlation-request-id of the call that started it. */
+  correlationId?: string;
+  /** Azure-AsyncOperation or Location URL being polled, when there is one. */
+  pollUrl?: string;
+  /** Serialized SDK poller state (resume after restart). */
+  resumeState?: string;
+  /** ARM resource ids the operation creates or acts on (deployment id, resource group id, ...). */
+  resourceIds: string[];
+}
+
+export interface ArmError {
+  code: string;
+  message: string;
+  /** ARM's nested details, flattened to readable lines. */
+  details?: string[];
+  httpStatus?: number;
+}
+
+export interface OperationProgress {
+  /** Current provisioningState or async operation status. */
+  state: string;
+  done?: number;
+  total?: number;
+}
+
+export type ExecutionOutcome =
+  | { status: 'succeeded'; ref: ArmOperationRef; outputs?: Record<string, unknown>; summary?: string }
+  | { status: 'failed'; ref: ArmOperationRef; error: ArmError }
+  | { status: 'unknown'; ref: ArmOperationRef; error: ArmError };
+
+/** A read-only answer, already shaped as rows for a card or a text reply. */
+export interface QueryResult {
+  title: string;
+  columns: string[];
+  rows: string[][];
+  /** True when there were more rows than shown. */
+  truncated?: boolean;
+}

@@ -1,0 +1,98 @@
+import type { ArmError, ArmOperationRef, ChangeOperation, OperationProgress, Target, WhatIfSummary } from './operation';
+
+/** A person as Teams authenticated them: the Entra object id is the identity, the name is for display. */
+export interface Actor {
+  aadObjectId: string;
+  tenantId: string;
+  name: string;
+}
+
+export type ConversationKind = 'personal' | 'groupChat' | 'channel';
+
+/** Where an activity came from. */
+export interface Source {
+  channelId: string;
+  conversationId: string;
+  conversationType: ConversationKind;
+  activityId?: string;
+}
+
+export type RequestState =
+  | 'pending'
+  | 'approved'
+  | 'executing'
+  | 'succeeded'
+  | 'failed'
+  | 'unknown'
+  | 'rejected'
+  | 'cancelled'
+  | 'expired';
+
+export const OPEN_STATES: readonly RequestState[] = ['pending', 'approved', 'executing'];
+export const FINAL_STATES: readonly RequestState[] = ['succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
+
+/** The policy as it stood when the request was created (the audit trail records its version). */
+export interface PolicySnapshot {
+  approvals: number;
+  approverRoles: string[];
+  ttlSeconds: number;
+  /** SHA-256 of the loaded configuration. */
+  version: string;
+}
+
+export interface Approval {
+  approver: Actor;
+  at: string;
+  /** The operation hash the approver approved (always equal to the request's). */
+  operationHash: string;
+}
+
+export interface Decision {
+  by: Actor;
+  at: string;
+  comment?: string;
+}
+
+export interface Execution {
+  startedAt: string;
+  finishedAt?: string;
+  ref: ArmOperationRef;
+  progress?: OperationProgress;
+  outputs?: Record<string, unknown>;
+  summary?: string;
+  error?: ArmError;
+}
+
+export interface ApprovalRequest {
+  id: string;
+  /** Bumped on every saved change; updates are compare-and-swap on it. */
+  version: number;
+  state: RequestState;
+  command: string;
+  /** Canonical parameter values, by declared name. */
+  parameters: Record<string, string>;
+  reason?: string;
+  operation: ChangeOperation;
+  /** SHA-256 over the canonical JSON of {command, parameters, target, operation}. */
+  operationHash: string;
+  target: Target;
+  requester: Actor;
+  source: Source;
+  policy: PolicySnapshot;
+  approvals: Approval[];
+  rejection?: Decision;
+  cancellation?: Decision;
+  whatIf?: WhatIfSummary;
+  execution?: Execution;
+  /** Why the request ended where it did, in words (failed, unknown, expired, role re-check). */
+  outcomeDetail?: string;
+  createdAt: string;
+  expiresAt: string;
+  updatedAt: string;
+  /** True when the operation ran against the local ARM sandbox, not Azure. */
+  sandbox: boolean;
+}
+
+export function isOpen(r: Pick<ApprovalRequest, 'state'>): boolean {
+  return OPEN_STATES.includes(r.state);
+}

@@ -1,0 +1,75 @@
+/**
+ * Process settings from the environment: one place maps environment variables to options
+ * (everything about commands, roles and policy lives in the YAML config file instead).
+ */
+import path from 'node:path';
+
+export type MicrosoftAppType = 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
+
+export interface Settings {
+  /** HTTP port of the bot (POST /api/messages). */
+  port: number;
+  /** Address to listen on. Without a Microsoft app id only loopback addresses are allowed. */
+  host: string;
+  /** Path of the YAML config (commands, policy, roles, tenants, Azure). */
+  configPath: string;
+  /** Directory holding the SQLite database and signing keys. */
+  dataDir: string;
+  microsoftApp: {
+    id: string;
+    type: MicrosoftAppType;
+    tenantId: string;
+    /** Client secret of the bot's app registration (MultiTenant / SingleTenant). */
+    password: string;
+  };
+  /** Public base URL of the bot, used in links it hands out (download links). */
+  publicUrl: string;
+  logLevel: string;
+}
+
+export class SettingsError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'SettingsError';
+  }
+}
+
+const APP_TYPES: MicrosoftAppType[] = ['MultiTenant', 'SingleTenant', 'UserAssignedMSI'];
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const port = Number(env.PORT ?? '3978');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new SettingsError('PORT', `must be a port number from 0 to 65535, got "${env.PORT}"`);
+  }
+  const type = (env.MicrosoftAppType || 'MultiTenant') as MicrosoftAppType;
+  if (!APP_TYPES.includes(type)) {
+    throw new SettingsError('MicrosoftAppType', `must be one of ${APP_TYPES.join(', ')}, got "${type}"`);
+  }
+  const appId = env.MicrosoftAppId ?? '';
+  const tenantId = env.MicrosoftAppTenantId ?? '';
+  if (appId && type !== 'MultiTenant' && !tenantId) {
+    throw new SettingsError('MicrosoftAppTenantId', `is required when MicrosoftAppType is ${type}`);
+  }
+  const host = env.COUNTERSIGN_HOST || '127.0.0.1';
+  return {
+    port,
+    host,
+    configPath: path.resolve(env.COUNTERSIGN_CONFIG || 'config/countersign.example.yaml'),
+    dataDir: path.resolve(env.COUNTERSIGN_DATA_DIR || 'data'),
+    microsoftApp: { id: appId, type, tenantId, password: env.MicrosoftAppPassword ?? '' },
+    publicUrl: (env.COUNTERSIGN_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/$/, ''),
+    logLevel: env.LOG_LEVEL || 'info',
+  };
+}
+
+/** The SQLite file inside the data directory. */
+export function databaseFile(dataDir: string): string {
+  return path.join(dataDir, 'countersign.db');
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
