@@ -1,0 +1,125 @@
+/** JSON Schema of the YAML config. Unknown keys are errors, so a typo never goes unnoticed. */
+import { CHANGE_KINDS, QUERY_KINDS } from '../domain/operation';
+
+const stringList = { type: 'array', items: { type: 'string', minLength: 1 } } as const;
+const duration = { type: 'string', pattern: '^[1-9][0-9]*(s|m|h|d)$' } as const;
+
+const parameter = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+    description: { type: 'string' },
+    type: { enum: ['string', 'enum', 'integer'] },
+    allowed: { type: 'array', minItems: 1, items: { type: ['string', 'number'] } },
+    pattern: { type: 'string' },
+    min: { type: 'integer' },
+    max: { type: 'integer' },
+    default: { type: ['string', 'number'] },
+  },
+} as const;
+
+const policy = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['approverRoles'],
+  properties: {
+    approvals: { type: 'integer', minimum: 1, maximum: 10 },
+    approverRoles: { ...stringList, minItems: 1 },
+    requesterRoles: stringList,
+    ttl: duration,
+    conversations: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        types: { type: 'array', minItems: 1, items: { enum: ['personal', 'groupChat', 'channel'] } },
+        ids: stringList,
+      },
+    },
+  },
+} as const;
+
+const command = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'description', 'operation'],
+  properties: {
+    name: { type: 'string', pattern: '^[a-z][a-z0-9-]*( [a-z][a-z0-9-]*)*$' },
+    description: { type: 'string', minLength: 1 },
+    sensitive: { type: 'boolean' },
+    parameters: { type: 'array', items: parameter },
+    operation: {
+      type: 'object',
+      required: ['kind'],
+      properties: { kind: { enum: [...CHANGE_KINDS, ...QUERY_KINDS] } },
+    },
+    policy,
+  },
+} as const;
+
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['version', 'tenants', 'roles', 'commands'],
+  properties: {
+    version: { const: 1 },
+    tenants: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' } },
+    azure: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        subscriptionId: { type: 'string', pattern: '^$|^[0-9a-fA-F-]{36}$' },
+        endpoint: { type: 'string', pattern: '^https://' },
+        credential: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type'],
+          properties: {
+            type: { enum: ['default', 'managedIdentity', 'clientSecret', 'workloadIdentity'] },
+            clientId: { type: 'string' },
+            tenantId: { type: 'string' },
+          },
+        },
+      },
+    },
+    roles: {
+      type: 'object',
+      minProperties: 1,
+      additionalProperties: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' } },
+    },
+    defaults: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { approvals: { type: 'integer', minimum: 1, maximum: 10 }, ttl: duration },
+    },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        auditorRoles: stringList,
+      },
+    },
+    commands: { type: 'array', minItems: 1, items: command },
+  },
+} as const;
+
+/** Fields each operation kind needs in the config (besides kind), and the optional ones. */
+export const OPERATION_FIELDS: Record<string, { required: string[]; optional: string[] }> = {
+  deployTemplate: { required: ['resourceGroup', 'template'], optional: ['parameters', 'mode', 'deploymentName'] },
+  createResourceGroup: { required: ['resourceGroup', 'location'], optional: ['tags'] },
+  deleteResourceGroup: { required: ['resourceGroup'], optional: [] },
+  setTags: { required: ['scope', 'tags'], optional: ['operation'] },
+  deleteResource: { required: ['resourceId', 'apiVersion'], optional: [] },
+  resourceAction: { required: ['resourceId', 'action', 'apiVersion'], optional: [] },
+  scaleResource: { required: ['resourceId', 'capacity', 'apiVersion'], optional: [] },
+  listResourceGroups: { required: [], optional: [] },
+  listResources: { required: [], optional: ['resourceGroup', 'resourceType', 'tag'] },
+  showResource: { required: ['resourceId', 'apiVersion'], optional: [] },
+  listDeployments: { required: ['resourceGroup'], optional: [] },
+  deploymentOperations: { required: ['resourceGroup', 'deploymentName'], optional: [] },
+  whatIfDeployment: { required: ['resourceGroup', 'template'], optional: ['parameters', 'mode'] },
+};
+
+/** Command words Countersign answers itself; a catalog command cannot take them. */
+export const RESERVED_COMMANDS = ['help', 'pending', 'status', 'audit', 'cancel'];

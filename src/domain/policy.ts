@@ -1,0 +1,89 @@
+/**
+ * Who may do what: tenants, roles (lists of Entra object ids) and the per-command policy checks
+ * for requesting. Deciding is checked in lifecycle.ts, with the approver test supplied from here.
+ */
+import type { CommandSpec } from './catalog';
+import type { Actor, ConversationKind, Source } from './request';
+import { type Refusal, RefusalReason, refusal } from './refusal';
+
+export class Roles {
+  private readonly members: Map<string, Set<string>>;
+
+  constructor(roles: Record<string, string[]>) {
+    this.members = new Map(Object.entries(roles).map(([name, ids]) => [name, new Set(ids.map((id) => id.toLowerCase()))]));
+  }
+
+  has(role: string, aadObjectId: string): boolean {
+    return this.members.get(role)?.has(aadObjectId.toLowerCase()) ?? false;
+  }
+
+  holdsAny(roles: readonly string[], aadObjectId: string): boolean {
+    return roles.some((role) => this.has(role, aadObjectId));
+  }
+
+  rolesOf(aadObjectId: string): string[] {
+    return [...this.members.keys()].filter((role) => this.has(role, aadObjectId));
+  }
+
+  get names(): string[] {
+    return [...this.members.keys()];
+  }
+}
+
+export class AccessPolicy {
+  private readonly tenants: Set<string>;
+
+  constructor(
+    tenants: string[],
+    readonly roles: Roles,
+  ) {
+    this.tenants = new Set(tenants.map((t) => t.toLowerCase()));
+  }
+
+  tenantAllowed(tenantId: string | undefined): boolean {
+    return !!tenantId && this.tenants.has(tenantId.toLowerCase());
+  }
+
+  /** Checks the tenant and that the activity carries an Entra identity at all. */
+  checkActor(actor: Partial<Actor>): Refusal | undefined {
+    if (!actor.aadObjectId) {
+      return refusal(RefusalReason.MissingIdentity, 'Your Microsoft Entra identity was not sent with this message, so Countersign cannot check your roles.');
+    }
+    if (!this.tenantAllowed(actor.tenantId)) {
+      return refusal(RefusalReason.TenantNotAllowed, `Tenant ${actor.tenantId ?? '(none)'} is not allowed to use Countersign.`);
+    }
+    return undefined;
+  }
+
+  /** May this person ask for this command from this conversation? */
+  checkRequester(command: CommandSpec, actor: Actor, source: Source): Refusal | undefined {
+    const denied = this.checkActor(actor);
+    if (denied) return denied;
+    const policy = command.policy;
+    if (!policy) return undefined;
+    if (policy.requesterRoles.length > 0 && !this.roles.holdsAny(policy.requesterRoles, actor.aadObjectId)) {
+      return refusal(
+        RefusalReason.NotAllowedToRequest,
+        `You cannot request "${command.name}": it needs one of the roles ${policy.requesterRoles.join(', ')}.`,
+      );
+    }
+    if (!policy.conversationTypes.includes(source.conversationType)) {
+      return refusal(
+        RefusalReason.ConversationNotAllowed,
+        `"${command.name}" cannot be requested in a ${describeKind(source.conversationType)}; allowed: ${policy.conversationTypes.map(describeKind).join(', ')}.`,
+      );
+    }
+    if (policy.conversationIds.length > 0 && !policy.conversationIds.includes(source.conversationId)) {
+      return refusal(RefusalReason.ConversationNotAllowed, `"${command.name}" cannot be requested in this conversation.`);
+    }
+    return undefined;
+  }
+
+  isApproverFor(approverRoles: readonly string[], actor: Pick<Actor, 'aadObjectId' | 'tenantId'>): boolean {
+    return this.tenantAllowed(actor.tenantId) && this.roles.holdsAny(approverRoles, actor.aadObjectId);
+  }
+}
+
+export function describeKind(kind: ConversationKind): string {
+  return kind === 'personal' ? 'personal chat' : kind === 'groupChat' ? 'group chat' : 'channel';
+}
