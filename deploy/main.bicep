@@ -1,0 +1,298 @@
+// Countersign in one resource group: an Azure Bot with the Teams channel, a Linux Web App running the
+// bot, one user-assigned managed identity (the bot's Bot Framework identity and the caller of every ARM
+// operation), a custom role holding only the actions Countersign's commands need, Application Insights
+// on a Log Analytics workspace, and optionally a PostgreSQL flexible server.
+//
+//   az deployment group create -g <bot resource group> -f deploy/main.bicep -p @deploy/main.parameters.json
+//
+// See deploy/README.md for the whole walkthrough.
+targetScope = 'resourceGroup'
+
+@description('Short name the resource names derive from, e.g. countersign-prod.')
+@minLength(3)
+@maxLength(24)
+param namePrefix string
+
+@description('Region for everything except the bot registration, which is global.')
+param location string = resourceGroup().location
+
+@description('UserAssignedMSI: the bot signs in to Bot Framework as the managed identity (no secret). SingleTenant: as an Entra app registration you created (singleTenantAppId + singleTenantAppPassword).')
+@allowed(['UserAssignedMSI', 'SingleTenant'])
+param botAppType string = 'UserAssignedMSI'
+
+@description('SingleTenant only: client id of the Entra app registration of the bot.')
+param singleTenantAppId string = ''
+
+@description('SingleTenant only: its client secret, or a Key Vault reference @Microsoft.KeyVault(SecretUri=...) readable by the managed identity.')
+@secure()
+param singleTenantAppPassword string = ''
+
+@description('Azure Bot pricing tier. Teams is a standard channel: F0 is free for it.')
+@allowed(['F0', 'S1'])
+param botSku string = 'F0'
+
+@description('App Service plan tier (Linux). Basic or higher: Free and Shared have no Always On.')
+@allowed(['B1', 'B2', 'B3', 'S1', 'S2', 'P0v3', 'P1v3'])
+param appServiceSku string = 'B1'
+
+@description('Where the managed identity may act: subscription (needed to create resource groups) or resourceGroup (only targetResourceGroupName).')
+@allowed(['subscription', 'resourceGroup'])
+param roleAssignmentScope string = 'resourceGroup'
+
+@description('resourceGroup scope only: the existing resource group Countersign manages. Not the bot\'s own group.')
+param targetResourceGroupName string = ''
+
+@description('Path of the Countersign YAML config on the web app; /home survives restarts and redeployments.')
+param countersignConfigPath string = '/home/site/countersign/countersign.yaml'
+
+@description('Directory of the SQLite database and signing keys; on /home so it persists.')
+param countersignDataDir string = '/home/site/countersign/data'
+
+@description('Create a PostgreSQL flexible server (and its database) for the request and audit store.')
+param deployPostgres bool = false
+
+@description('deployPostgres only: administrator login of the PostgreSQL server.')
+param postgresAdminLogin string = 'countersign'
+
+@description('deployPostgres only: administrator password. Pass it on the command line, never in a file.')
+@secure()
+param postgresAdminPassword string = ''
+
+@description('Days Log Analytics keeps logs (App Service console logs and Application Insights).')
+@minValue(30)
+@maxValue(730)
+param logRetentionDays int = 90
+
+@description('Tags put on every resource.')
+param tags object = {}
+
+var uniqueSuffix = take(uniqueString(subscription().id, resourceGroup().id, namePrefix), 8)
+var webAppName = '${namePrefix}-${uniqueSuffix}'
+var botName = '${namePrefix}-bot-${uniqueSuffix}'
+var postgresServerName = '${namePrefix}-pg-${uniqueSuffix}'
+// Known before the web app exists, so the app can carry it in its own settings.
+var publicUrl = 'https://${webAppName}.azurewebsites.net'
+var usesManagedIdentityForBot = botAppType == 'UserAssignedMSI'
+var manageWholeSubscription = roleAssignmentScope == 'subscription'
+var roleScopeId = manageWholeSubscription ? subscription().id : '${subscription().id}/resourceGroups/${targetResourceGroupName}'
+// Kept in its own file so a test can compare it with what the command catalog needs.
+var roleActions = loadJsonContent('role-actions.json').actions
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: '${namePrefix}-identity'
+  location: location
+  tags: tags
+}
+
+resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: '${namePrefix}-logs'
+  location: location
+  tags: tags
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: logRetentionDays
+  }
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
+  name: '${namePrefix}-insights'
+  location: location
+  kind: 'web'
+  tags: tags
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: workspace.id
+    IngestionMode: 'LogAnalytics'
+  }
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: '${namePrefix}-plan'
+  location: location
+  kind: 'linux'
+  tags: tags
+  sku: {
+    name: appServiceSku
+    // One instance: the default SQLite store is a single file that one process writes.
+    capacity: 1
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+var botAppId = usesManagedIdentityForBot ? identity.properties.clientId : singleTenantAppId
+
+var coreAppSettings = [
+  { name: 'MicrosoftAppId', value: botAppId }
+  { name: 'MicrosoftAppType', value: botAppType }
+  { name: 'MicrosoftAppTenantId', value: tenant().tenantId }
+  // DefaultAzureCredential picks this user-assigned identity for the ARM calls.
+  { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
+  { name: 'COUNTERSIGN_CONFIG', value: countersignConfigPath }
+  { name: 'COUNTERSIGN_DATA_DIR', value: countersignDataDir }
+  // The bot listens on loopback unless told otherwise; App Service forwards to the container's PORT.
+  { name: 'COUNTERSIGN_HOST', value: '0.0.0.0' }
+  { name: 'COUNTERSIGN_PUBLIC_URL', value: publicUrl }
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsights.properties.ConnectionString }
+  { name: 'ApplicationInsightsAgent_EXTENSION_VERSION', value: '~3' }
+  // Zip deployments run npm install on the server (better-sqlite3 is a native module).
+  { name: 'SCM_DO_BUILD_DURING_DEPLOYMENT', value: 'true' }
+]
+var singleTenantAppSettings = usesManagedIdentityForBot ? [] : [
+  { name: 'MicrosoftAppPassword', value: singleTenantAppPassword }
+]
+// The standard libpq variables, which node-postgres reads when no connection string is given.
+var postgresAppSettings = deployPostgres ? [
+  { name: 'PGHOST', value: '${postgresServerName}.postgres.database.azure.com' }
+  { name: 'PGDATABASE', value: 'countersign' }
+  { name: 'PGUSER', value: postgresAdminLogin }
+  { name: 'PGPASSWORD', value: postgresAdminPassword }
+  { name: 'PGSSLMODE', value: 'require' }
+] : []
+
+resource webApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: webAppName
+  location: location
+  kind: 'app,linux'
+  tags: tags
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identity.id}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientAffinityEnabled: false
+    // Key Vault references in app settings resolve with the same identity.
+    keyVaultReferenceIdentity: identity.id
+    siteConfig: {
+      linuxFxVersion: 'NODE|20-lts'
+      appCommandLine: 'npm start'
+      alwaysOn: true
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      healthCheckPath: '/healthz'
+      appSettings: concat(coreAppSettings, singleTenantAppSettings, postgresAppSettings)
+    }
+  }
+}
+
+resource webAppDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: webApp
+  properties: {
+    workspaceId: workspace.id
+    logs: [
+      for category in ['AppServiceConsoleLogs', 'AppServiceHTTPLogs', 'AppServicePlatformLogs']: {
+        category: category
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource bot 'Microsoft.BotService/botServices@2022-09-15' = {
+  name: botName
+  location: 'global'
+  kind: 'azurebot'
+  tags: tags
+  sku: {
+    name: botSku
+  }
+  properties: {
+    displayName: 'Countersign'
+    description: 'Azure changes from Teams, run only after a second person approves.'
+    endpoint: 'https://${webApp.properties.defaultHostName}/api/messages'
+    msaAppId: botAppId
+    msaAppType: botAppType
+    msaAppTenantId: tenant().tenantId
+    msaAppMSIResourceId: usesManagedIdentityForBot ? identity.id : null
+  }
+}
+
+resource teamsChannel 'Microsoft.BotService/botServices/channels@2022-09-15' = {
+  parent: bot
+  name: 'MsTeamsChannel'
+  location: 'global'
+  properties: {
+    channelName: 'MsTeamsChannel'
+    properties: {
+      isEnabled: true
+    }
+  }
+}
+
+module operatorRole 'modules/operator-role.bicep' = {
+  name: 'countersign-operator-role'
+  scope: subscription()
+  params: {
+    roleName: 'Countersign operator (${namePrefix})'
+    actions: roleActions
+    assignableScope: roleScopeId
+    principalId: identity.properties.principalId
+    assignAtSubscription: manageWholeSubscription
+  }
+}
+
+module operatorRoleAssignment 'modules/operator-role-assignment.bicep' = if (!manageWholeSubscription) {
+  name: 'countersign-operator-assignment'
+  // The fallback keeps the scope valid when this module is skipped (subscription scope).
+  scope: resourceGroup(manageWholeSubscription ? resourceGroup().name : targetResourceGroupName)
+  params: {
+    roleDefinitionId: operatorRole.outputs.roleDefinitionId
+    principalId: identity.properties.principalId
+  }
+}
+
+module postgres 'modules/postgres.bicep' = if (deployPostgres) {
+  name: 'countersign-postgres'
+  params: {
+    serverName: postgresServerName
+    location: location
+    administratorLogin: postgresAdminLogin
+    administratorLoginPassword: postgresAdminPassword
+    databaseName: 'countersign'
+    // Only the web app's outbound addresses may connect (TLS and the password are still required).
+    allowedIpAddresses: split(webApp.properties.possibleOutboundIpAddresses, ',')
+    tags: tags
+  }
+}
+
+@description('Name of the web app, for az webapp commands.')
+output webAppName string = webApp.name
+
+@description('Public base URL of the bot; its host goes into the Teams manifest validDomains.')
+output webAppUrl string = 'https://${webApp.properties.defaultHostName}'
+
+@description('The bot\'s Microsoft App ID: MicrosoftAppId for the Teams app package.')
+output botAppId string = botAppId
+
+output botName string = bot.name
+
+@description('Client id of the managed identity (AZURE_CLIENT_ID on the web app).')
+output managedIdentityClientId string = identity.properties.clientId
+
+@description('Object (principal) id of the managed identity, the one the role is assigned to.')
+output managedIdentityPrincipalId string = identity.properties.principalId
+
+output operatorRoleDefinitionId string = operatorRole.outputs.roleDefinitionId
+
+@description('Scope at which the managed identity holds the operator role.')
+output operatorRoleScope string = roleScopeId
+
+output logAnalyticsWorkspaceId string = workspace.properties.customerId
+
+output postgresHost string = deployPostgres ? postgres.outputs.fullyQualifiedDomainName : ''

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { declarationBody, declarations, readParams, withoutComments } from './bicep-text';
+
+const deployDir = path.resolve(__dirname, '../../deploy');
+const read = (file: string): string => fs.readFileSync(path.join(deployDir, file), 'utf8');
+const main = read('main.bicep');
+const mainCode = withoutComments(main);
+
+/** A `name: 'X'` app setting entry followed by its value expression. */
+function appSettingValue(name: string): string | undefined {
+  return new RegExp(`\\{\\s*name:\\s*'${name}',\\s*value:\\s*([^}]+?)\\s*\\}`).exec(mainCode)?.[1];
+}
+
+describe('deploy/main.bicep', () => {
+  describe('web app', () => {
+    const webApp = declarationBody(main, 'resource', 'webApp');
+
+    it('is a Linux Node 20 app that only serves HTTPS with TLS 1.2 or later', () => {
+      assert.match(webApp, /^resource webApp 'Microsoft\.Web\/sites@/);
+      assert.match(webApp, /kind: 'app,linux'/);
+      assert.match(webApp, /httpsOnly: true/);
+      assert.match(webApp, /minTlsVersion: '1\.2'/);
+      assert.match(webApp, /linuxFxVersion: 'NODE\|20-lts'/);
+      assert.match(webApp, /ftpsState: 'Disabled'/);
+    });
+
+    it('stays warm and is health-checked on /healthz', () => {
+      assert.match(webApp, /alwaysOn: true/);
+      assert.match(webApp, /healthCheckPath: '\/healthz'/);
+    });
+
+    it('runs on a Linux plan of a tier that supports Always On', () => {
+      const plan = declarationBody(main, 'resource', 'plan');
+      assert.match(plan, /reserved: true/);
+      const sku = readParams(main).find((p) => p.name === 'appServiceSku');
+      const allowed = sku?.decorators.find((d) => d.startsWith('@allowed'));
+      assert.ok(allowed, 'appServiceSku has @allowed');
+      assert.doesNotMatch(allowed, /'(F1|D1|FREE|SHARED)'/i);
+    });
+
+    it('carries the settings the bot reads, with the identity and insights wired in', () => {
+      assert.equal(appSettingValue('MicrosoftAppId'), 'botAppId');
+      assert.equal(appSettingValue('MicrosoftAppType'), 'botAppType');
+      assert.equal(appSettingValue('MicrosoftAppTenantId'), 'tenant().tenantId');
+      assert.equal(appSettingValue('AZURE_CLIENT_ID'), 'identity.properties.clientId');
+      assert.equal(appSettingValue('COUNTERSIGN_CONFIG'), 'countersignConfigPath');
+      assert.equal(appSettingValue('COUNTERSIGN_DATA_DIR'), 'countersignDataDir');
+      assert.equal(appSettingValue('APPLICATIONINSIGHTS_CONNECTION_STRING'), 'appInsights.properties.ConnectionString');
+      assert.equal(appSettingValue('COUNTERSIGN_HOST'), "'0.0.0.0'");
+      assert.match(webApp, /appSettings: concat\(coreAppSettings, /);
+    });
+
+    it('keeps the data directory and config on /home, which persists', () => {
+      for (const name of ['countersignDataDir', 'countersignConfigPath']) {
+        const param = new RegExp(`^param ${name} string = '([^']+)'`, 'm').exec(mainCode);
+        assert.ok(param, `${name} has a default`);
+        assert.match(param[1], /^\/home\//);
+      }
+    });
+
+    it('runs as the user-assigned identity', () => {
+      assert.match(webApp, /type: 'UserAssigned'/);
+      assert.match(webApp, /'\$\{identity\.id\}': \{\}/);
+    });
+  });
+
+  describe('bot', () => {
+    const bot = declarationBody(main, 'resource', 'bot');
+
+    it('registers an Azure Bot whose app type is a parameter: UserAssignedMSI or SingleTenant', () => {
+      assert.match(bot, /^resource bot 'Microsoft\.BotService\/botServices@/);
+      assert.match(bot, /msaAppType: botAppType/);
+      assert.match(bot, /msaAppTenantId: tenant\(\)\.tenantId/);
+      assert.match(bot, /msaAppMSIResourceId: usesManagedIdentityForBot \? identity\.id : null/);
+      const param = readParams(main).find((p) => p.name === 'botAppType');
+      assert.ok(param?.decorators.includes("@allowed(['UserAssignedMSI', 'SingleTenant'])"));
+      assert.match(mainCode, /var botAppId = usesManagedIdentityForBot \? identity\.properties\.clientId : singleTenantAppId/);
+    });
+
+    it('points the messaging endpoint at the web app over https', () => {
+      assert.match(bot, /endpoint: 'https:\/\/\$\{webApp\.properties\.defaultHostName\}\/api\/messages'/);
+    });
+
+    it('has the Microsoft Teams channel enabled', () => {
+      const channel = declarationBody(main, 'resource', 'teamsChannel');
+      assert.match(channel, /'Microsoft\.BotService\/botServices\/channels@/);
+      assert.match(channel, /parent: bot/);
+      assert.match(channel, /name: 'MsTeamsChannel'/);
+      assert.match(channel, /channelName: 'MsTeamsChannel'/);
+      assert.match(channel, /isEnabled: true/);
+    });
+  });
+
+  describe('monitoring and storage', () => {
+    it('sends telemetry to Application Insights backed by a Log Analytics workspace', () => {
+      assert.match(declarationBody(main, 'resource', 'appInsights'), /WorkspaceResourceId: workspace\.id/);
+      assert.match(declarationBody(main, 'resource', 'webAppDiagnostics'), /'AppServiceConsoleLogs'/);
+    });
+
+    it('creates PostgreSQL only when deployPostgres is true', () => {
+      assert.match(mainCode, /^param deployPostgres bool = false$/m);
+      assert.match(mainCode, /^module postgres 'modules\/postgres\.bicep' = if \(deployPostgres\) \{/m);
+      assert.ok(readParams(main).find((p) => p.name === 'postgresAdminPassword')?.decorators.includes('@secure()'));
+    });
+  });
+
+  describe('files', () => {
+    it('refers only to modules and JSON files that exist', () => {
+      const files = [main, ...declarations(main, 'module').map((m) => read(m.target))];
+      assert.ok(declarations(main, 'module').length >= 3);
+      for (const ref of [...mainCode.matchAll(/loadJsonContent\('([^']+)'\)/g)].map((m) => m[1])) {
+        assert.ok(fs.existsSync(path.join(deployDir, ref)), `${ref} exists`);
+      }
+      for (const source of files) assert.ok(source.length > 0);
+    });
+
+    it('pins an API version on every resource', () => {
+      const sources = [main, ...declarations(main, 'module').map((m) => read(m.target))];
+      for (const { symbol, target } of sources.flatMap((s) => declarations(s, 'resource'))) {
+        assert.match(target, /^[\w.]+\/[\w/]+@\d{4}-\d{2}-\d{2}(-preview)?$/, `${symbol}: ${target}`);
+      }
+    });
+  });
+});
