@@ -1,0 +1,237 @@
+import assert from 'node:assert/strict';
+import { approve, cancel, expire, reject } from '../../src/domain/lifecycle';
+import { RefusalReason } from '../../src/domain/refusal';
+import type { RequestState } from '../../src/domain/request';
+import { accepted, decisionBy, refused } from './lifecycle-helpers';
+import { alice, approvalBy, bob, buildRequest, carol, channel, dave, erin, EXPIRES_AT, mallory, minutesIn, requestIn } from '../support/requests';
+
+const NOT_PENDING: RequestState[] = ['approved', 'executing', 'succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
+
+describe('approving a request', () => {
+  it('approves a one-approval request when an approver other than the requester approves', () => {
+    const r = buildRequest();
+    const { request, events } = accepted(approve(r, decisionBy(bob)));
+    assert.equal(request.state, 'approved');
+    assert.deepEqual(request.approvals, [{ approver: bob, at: minutesIn(10).toISOString(), operationHash: r.operationHash }]);
+    assert.deepEqual(
+      events.map((e) => [e.type, e.outcome]),
+      [
+        ['approval.granted', { result: 'ok', detail: 'approval 1 of 1' }],
+        ['request.approved', { result: 'ok' }],
+      ],
+    );
+  });
+
+  it('keeps a two-approval request pending after the first approval, saying 1 of 2', () => {
+    const r = buildRequest({ policy: { ...buildRequest().policy, approvals: 2 } });
+    const { request, events } = accepted(approve(r, decisionBy(bob)));
+    assert.equal(request.state, 'pending');
+    assert.deepEqual(request.approvals.map((a) => a.approver), [bob]);
+    assert.deepEqual(events.map((e) => [e.type, e.outcome.detail]), [['approval.granted', 'approval 1 of 2']]);
+  });
+
+  it('approves a two-approval request once a second, different approver approves', () => {
+    const r = buildRequest({ policy: { ...buildRequest().policy, approvals: 2 } });
+    const first = accepted(approve(r, decisionBy(bob))).request;
+    const { request, events } = accepted(approve(first, decisionBy(carol, { now: minutesIn(11) })));
+    assert.equal(request.state, 'approved');
+    assert.deepEqual(request.approvals.map((a) => a.approver.name), ['Bob Approver', 'Carol Approver']);
+    assert.deepEqual(events.map((e) => [e.type, e.outcome.detail]), [
+      ['approval.granted', 'approval 2 of 2'],
+      ['request.approved', undefined],
+    ]);
+  });
+
+  it('refuses a second approval from the same approver, whatever the letter case of the object id', () => {
+    const r = buildRequest({ policy: { ...buildRequest().policy, approvals: 2 } });
+    const once = accepted(approve(r, decisionBy(bob))).request;
+    for (const again of [bob, { ...bob, aadObjectId: bob.aadObjectId.toUpperCase() }]) {
+      const no = refused(approve(once, decisionBy(again, { now: minutesIn(12) })));
+      assert.equal(no.reason, RefusalReason.AlreadyApprovedByYou);
+      assert.equal(no.requestId, 'req-0001');
+      assert.match(no.message, /You already approved request req-0001; it needs 2 approval\(s\) from different people/);
+    }
+  });
+
+  it('refuses an approval from the requester, even one who holds the approver role', () => {
+    const r = buildRequest({ requester: dave });
+    const no = refused(approve(r, decisionBy(dave)));
+    assert.equal(no.reason, RefusalReason.SelfApproval);
+    assert.match(no.message, /You asked for request req-0001, so you cannot approve it: a second person must/);
+  });
+
+  it('refuses self-approval when the requester object id comes back in different letter case', () => {
+    const r = buildRequest({ requester: { ...dave, aadObjectId: dave.aadObjectId.toUpperCase() } });
+    assert.equal(refused(approve(r, decisionBy(dave))).reason, RefusalReason.SelfApproval);
+  });
+
+  it('refuses someone without an approver role and names the roles that would do', () => {
+    for (const outsider of [erin, mallory]) {
+      const no = refused(approve(buildRequest(), decisionBy(outsider)));
+      assert.equal(no.reason, RefusalReason.NotAnApprover);
+      assert.equal(no.message, 'You cannot approve request req-0001: it needs one of the roles platform-approvers.');
+    }
+  });
+
+  it('refuses a click on a stale card whose operation hash is not the pending one', () => {
+    const no = refused(approve(buildRequest(), decisionBy(bob, { cardHash: 'f'.repeat(64) })));
+    assert.equal(no.reason, RefusalReason.StaleCard);
+    assert.match(no.message, /card for request req-0001 is out of date/);
+  });
+
+  it('accepts a click on a card that shows the pending operation', () => {
+    const r = buildRequest();
+    assert.equal(accepted(approve(r, decisionBy(bob, { cardHash: r.operationHash }))).request.state, 'approved');
+  });
+
+  it('refuses approval at the expiry instant and after it, but not a millisecond before', () => {
+    for (const now of [EXPIRES_AT, new Date(EXPIRES_AT.getTime() + 60_000)]) {
+      const no = refused(approve(buildRequest(), decisionBy(bob, { now })));
+      assert.equal(no.reason, RefusalReason.Expired);
+      assert.match(no.message, new RegExp(`expired at ${EXPIRES_AT.toISOString()}`));
+    }
+    const justInTime = new Date(EXPIRES_AT.getTime() - 1);
+    assert.equal(accepted(approve(buildRequest(), decisionBy(bob, { now: justInTime }))).request.state, 'approved');
+  });
+
+  for (const state of NOT_PENDING) {
+    const expected = state === 'expired' ? RefusalReason.Expired : RefusalReason.AlreadyDecided;
+    it(`refuses approving a request that is already ${state} (${expected})`, () => {
+      const no = refused(approve(requestIn(state), decisionBy(carol)));
+      assert.equal(no.reason, expected);
+      assert.equal(no.message, `Request req-0001 is already ${state}; it can no longer be approved.`);
+    });
+  }
+
+  it('records the approver and the conversation the click came from on its audit events', () => {
+    const { events } = accepted(approve(buildRequest(), decisionBy(bob, { source: channel })));
+    for (const e of events) {
+      assert.deepEqual(e.actor, bob);
+      assert.deepEqual(e.source, channel);
+    }
+  });
+});
+
+describe('rejecting a request', () => {
+  it('rejects with the approver and a trimmed comment on the request and in the audit trail', () => {
+    const { request, events } = accepted(reject(buildRequest(), decisionBy(bob), '  not during the freeze  '));
+    assert.equal(request.state, 'rejected');
+    assert.deepEqual(request.rejection, { by: bob, at: minutesIn(10).toISOString(), comment: 'not during the freeze' });
+    assert.deepEqual(events.map((e) => [e.type, e.outcome, e.actor]), [['request.rejected', { result: 'ok', detail: 'not during the freeze' }, bob]]);
+  });
+
+  it('keeps only the first 1000 characters of a long comment', () => {
+    const { request, events } = accepted(reject(buildRequest(), decisionBy(bob), 'x'.repeat(1500)));
+    assert.equal(request.rejection?.comment, 'x'.repeat(1000));
+    assert.equal(events[0].outcome.detail, 'x'.repeat(1000));
+  });
+
+  it('records no comment when none or only blanks were given', () => {
+    for (const comment of [undefined, '', '   \n ']) {
+      const { request, events } = accepted(reject(buildRequest(), decisionBy(bob), comment));
+      assert.deepEqual(request.rejection, { by: bob, at: minutesIn(10).toISOString() });
+      assert.equal('detail' in events[0].outcome, false);
+    }
+  });
+
+  it('writes line breaks in the comment as visible escapes in the audit event', () => {
+    const { events } = accepted(reject(buildRequest(), decisionBy(bob), 'no\r\n{"type":"request.approved"}'));
+    assert.equal(events[0].outcome.detail, 'no\\r\\n{"type":"request.approved"}');
+  });
+
+  it('refuses a rejection from the requester and points them to Cancel', () => {
+    const no = refused(reject(buildRequest(), decisionBy(alice), 'changed my mind'));
+    assert.equal(no.reason, RefusalReason.SelfApproval);
+    assert.equal(no.message, 'You asked for request req-0001; use Cancel to withdraw it.');
+  });
+
+  it('refuses a rejection from someone without an approver role', () => {
+    const no = refused(reject(buildRequest(), decisionBy(erin), undefined));
+    assert.equal(no.reason, RefusalReason.NotAnApprover);
+    assert.match(no.message, /You cannot reject request req-0001: it needs one of the roles platform-approvers/);
+  });
+
+  it('refuses a rejection from a stale card and after expiry', () => {
+    assert.equal(refused(reject(buildRequest(), decisionBy(bob, { cardHash: 'stale' }), undefined)).reason, RefusalReason.StaleCard);
+    assert.equal(refused(reject(buildRequest(), decisionBy(bob, { now: EXPIRES_AT }), undefined)).reason, RefusalReason.Expired);
+  });
+
+  it('lets an approver reject a two-approval request that another approver already approved', () => {
+    const r = buildRequest({ policy: { ...buildRequest().policy, approvals: 2 } });
+    const half = accepted(approve(r, decisionBy(bob))).request;
+    assert.equal(accepted(reject(half, decisionBy(carol), 'wrong group')).request.state, 'rejected');
+  });
+
+  for (const state of NOT_PENDING) {
+    const expected = state === 'expired' ? RefusalReason.Expired : RefusalReason.AlreadyDecided;
+    it(`refuses rejecting a request that is already ${state} (${expected})`, () => {
+      const no = refused(reject(requestIn(state), decisionBy(carol), 'too late'));
+      assert.equal(no.reason, expected);
+      assert.equal(no.message, `Request req-0001 is already ${state}; it can no longer be rejected.`);
+    });
+  }
+});
+
+describe('cancelling a request', () => {
+  it('lets the requester cancel a pending request', () => {
+    const { request, events } = accepted(cancel(buildRequest(), { now: minutesIn(10), actor: alice, source: channel }));
+    assert.equal(request.state, 'cancelled');
+    assert.deepEqual(request.cancellation, { by: alice, at: minutesIn(10).toISOString() });
+    assert.deepEqual(events.map((e) => [e.type, e.outcome, e.actor, e.source]), [['request.cancelled', { result: 'ok' }, alice, channel]]);
+  });
+
+  it('recognises the requester whatever the letter case of the object id', () => {
+    const shouting = { ...alice, aadObjectId: alice.aadObjectId.toUpperCase() };
+    assert.equal(accepted(cancel(buildRequest(), { now: minutesIn(10), actor: shouting })).request.state, 'cancelled');
+  });
+
+  it('refuses a cancel from anyone but the requester, approvers included, and names who can', () => {
+    for (const other of [bob, erin]) {
+      const no = refused(cancel(buildRequest(), { now: minutesIn(10), actor: other }));
+      assert.equal(no.reason, RefusalReason.NotRequester);
+      assert.equal(no.message, 'Only Alice Requester, who asked for request req-0001, can cancel it.');
+    }
+  });
+
+  it('refuses a cancel after the request expired', () => {
+    const no = refused(cancel(buildRequest(), { now: EXPIRES_AT, actor: alice }));
+    assert.equal(no.reason, RefusalReason.Expired);
+  });
+
+  for (const state of NOT_PENDING) {
+    it(`refuses cancelling a request that is already ${state}`, () => {
+      const no = refused(cancel(requestIn(state), { now: minutesIn(10), actor: alice }));
+      assert.equal(no.reason, RefusalReason.AlreadyDecided);
+      assert.equal(no.message, `Request req-0001 is already ${state}; it can no longer be cancelled.`);
+    });
+  }
+});
+
+describe('expiring a request', () => {
+  it('expires a pending request at its expiry instant and says why', () => {
+    const { request, events } = accepted(expire(buildRequest(), EXPIRES_AT));
+    const detail = `No decision before ${EXPIRES_AT.toISOString()}.`;
+    assert.equal(request.state, 'expired');
+    assert.equal(request.outcomeDetail, detail);
+    assert.deepEqual(events.map((e) => [e.type, e.outcome, e.actor]), [['request.expired', { result: 'ok', detail }, undefined]]);
+  });
+
+  it('expires a two-approval request that got only one approval in time', () => {
+    const r = buildRequest({ policy: { ...buildRequest().policy, approvals: 2 } });
+    const half = { ...r, approvals: [approvalBy(bob, r)] };
+    assert.equal(accepted(expire(half, minutesIn(61))).request.state, 'expired');
+  });
+
+  it('does not expire a pending request before its expiry', () => {
+    const no = refused(expire(buildRequest(), new Date(EXPIRES_AT.getTime() - 1)));
+    assert.equal(no.message, 'Request req-0001 has not expired yet.');
+  });
+
+  for (const state of NOT_PENDING) {
+    it(`does not expire a request that is ${state}, even long after its expiry`, () => {
+      const no = refused(expire(requestIn(state), minutesIn(600)));
+      assert.equal(no.reason, RefusalReason.AlreadyDecided);
+      assert.equal(no.message, `Request req-0001 is ${state}, not pending.`);
+    });
+  }
+});

@@ -1,0 +1,108 @@
+/**
+ * Builds ApprovalRequest objects for tests: a consistent pending request by default (its hash is
+ * computed from its operation, exactly as createRequest does), and requests already in any state.
+ * People and times are fixed so assertions can name them.
+ */
+import { operationHash } from '../../src/domain/canonical';
+import { targetOf, type ChangeOperation } from '../../src/domain/operation';
+import type { Actor, Approval, ApprovalRequest, RequestState, Source } from '../../src/domain/request';
+
+export const TENANT = '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+export const OTHER_TENANT = '0a0b0c0d-0000-4000-8000-000000000001';
+export const SUBSCRIPTION = '00000000-0000-4000-8000-00000000abcd';
+
+function person(aadObjectId: string, name: string, tenantId = TENANT): Actor {
+  return { aadObjectId, tenantId, name };
+}
+
+/** Alice asks; Bob, Carol and Dave approve (platform-approvers); Erin only audits; Mallory is from elsewhere. */
+export const alice = person('11111111-1111-4111-8111-111111111111', 'Alice Requester');
+export const bob = person('22222222-2222-4222-8222-222222222222', 'Bob Approver');
+export const carol = person('33333333-3333-4333-8333-333333333333', 'Carol Approver');
+export const dave = person('55555555-5555-4555-8555-555555555555', 'Dave Lead');
+export const erin = person('44444444-4444-4444-8444-444444444444', 'Erin Auditor');
+export const mallory = person('66666666-6666-4666-8666-666666666666', 'Mallory Outsider', OTHER_TENANT);
+
+export const channel: Source = {
+  channelId: 'msteams',
+  conversationId: '19:ops-channel@thread.tacv2',
+  conversationType: 'channel',
+  activityId: 'activity-1',
+};
+
+export const CREATED_AT = new Date('2026-03-02T09:00:00.000Z');
+export const TTL_SECONDS = 3600;
+export const EXPIRES_AT = new Date(CREATED_AT.getTime() + TTL_SECONDS * 1000);
+export const POLICY_VERSION = 'a'.repeat(64);
+
+/** An instant some minutes after the default request was created (its TTL is 60 minutes). */
+export function minutesIn(minutes: number): Date {
+  return new Date(CREATED_AT.getTime() + minutes * 60_000);
+}
+
+export const deleteStagingOld: ChangeOperation = {
+  kind: 'deleteResourceGroup',
+  subscriptionId: SUBSCRIPTION,
+  resourceGroup: 'staging-old',
+};
+
+/**
+ * A pending "delete resource group staging-old" request by Alice needing one approval from
+ * platform-approvers. Overrides replace fields as given; when the operation, command, parameters or
+ * target are overridden and operationHash is not, the hash is recomputed so the request stays
+ * consistent.
+ */
+export function buildRequest(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
+  const operation = overrides.operation ?? deleteStagingOld;
+  const command = overrides.command ?? 'delete resource group';
+  const parameters = overrides.parameters ?? { name: 'staging-old' };
+  const target = overrides.target ?? targetOf(operation);
+  return {
+    id: 'req-0001',
+    version: 1,
+    state: 'pending',
+    command,
+    parameters,
+    reason: 'cleanup after the migration',
+    operation,
+    operationHash: operationHash({ command, parameters, target, operation }),
+    target,
+    requester: alice,
+    source: channel,
+    policy: { approvals: 1, approverRoles: ['platform-approvers'], ttlSeconds: TTL_SECONDS, version: POLICY_VERSION },
+    approvals: [],
+    createdAt: CREATED_AT.toISOString(),
+    expiresAt: EXPIRES_AT.toISOString(),
+    updatedAt: CREATED_AT.toISOString(),
+    sandbox: true,
+    ...overrides,
+  };
+}
+
+/** An approval of the request as it stands (bound to its operation hash). */
+export function approvalBy(approver: Actor, request: Pick<ApprovalRequest, 'operationHash'>, at = minutesIn(5)): Approval {
+  return { approver, at: at.toISOString(), operationHash: request.operationHash };
+}
+
+/**
+ * A request that has reached `state` the way the lifecycle would get it there: approved and later
+ * states carry Bob's approval, executing and later carry an execution, decisions carry who made them.
+ */
+export function requestIn(state: RequestState, overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
+  const base = buildRequest(overrides);
+  const approved = { approvals: [approvalBy(bob, base)] };
+  const started = { startedAt: minutesIn(6).toISOString(), ref: { resourceIds: [] } };
+  const finished = { ...started, finishedAt: minutesIn(9).toISOString() };
+  const byState: Record<RequestState, Partial<ApprovalRequest>> = {
+    pending: {},
+    approved: { ...approved, version: 2 },
+    executing: { ...approved, version: 3, execution: started },
+    succeeded: { ...approved, version: 4, execution: finished },
+    failed: { ...approved, version: 4, execution: finished, outcomeDetail: 'ResourceGroupNotFound: gone' },
+    unknown: { ...approved, version: 4, execution: finished, outcomeDetail: 'PollTimeout: no answer' },
+    rejected: { version: 2, rejection: { by: bob, at: minutesIn(5).toISOString() } },
+    cancelled: { version: 2, cancellation: { by: alice, at: minutesIn(5).toISOString() } },
+    expired: { version: 2, outcomeDetail: `No decision before ${EXPIRES_AT.toISOString()}.` },
+  };
+  return { ...base, ...byState[state], state, ...overrides };
+}
