@@ -28,7 +28,6 @@ export function operationHash(input: {
 
 /** The canonical bytes of an audit record: every field except its own hash. */
 export function auditRecordBody(record: Omit<AuditRecord, 'hash'> | AuditRecord): string {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const { hash: _omit, ...body } = record as AuditRecord;
   return canonicalJson(body);
 }

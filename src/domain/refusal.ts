@@ -17,6 +17,8 @@ export enum RefusalReason {
   TenantNotAllowed = 'tenant-not-allowed',
   ApproverLostRole = 'approver-lost-role',
   MissingIdentity = 'missing-identity',
+  /** The clicked card message is not one Countersign posted for that request. */
+  CardMismatch = 'card-mismatch',
 }
 
 export interface Refusal {

@@ -1,0 +1,99 @@
+/**
+ * A click on a request's card: approve, reject or cancel. Only the request id and the verb come
+ * from the card; who clicked comes from the authenticated activity, everything else from the
+ * stored request. Refused clicks are audited like accepted ones.
+ */
+import { neutralise, requestRef } from '../domain/audit';
+import { approve, cancel, expire, isPastExpiry, reject, type Transition } from '../domain/lifecycle';
+import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
+import type { Actor, ApprovalRequest, Source } from '../domain/request';
+import { transact, type AppDeps } from './context';
+
+export type Verb = 'approve' | 'reject' | 'cancel';
+
+export interface Click {
+  requestId: string;
+  verb: string;
+  /** The operation hash the card showed, when it carries one. */
+  cardHash?: string;
+  comment?: string;
+  actor: Actor;
+  source: Source;
+}
+
+export type ClickResult =
+  | { ok: true; request: ApprovalRequest; verb: Verb }
+  | { ok: false; refusal: Refusal; request?: ApprovalRequest };
+
+export interface DecisionHooks {
+  /** Called after the last required approval is committed: start execution in the background. */
+  onApproved(request: ApprovalRequest): void;
+}
+
+const VERBS: Verb[] = ['approve', 'reject', 'cancel'];
+
+export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks): Promise<ClickResult> {
+  const now = deps.clock.now();
+  if (!VERBS.includes(click.verb as Verb)) {
+    return refuseClick(deps, click, refusal(RefusalReason.UnknownAction, `"${click.verb}" is not an action on a Countersign card.`, click.requestId));
+  }
+  const denied = deps.config.access.checkActor(click.actor);
+  if (denied) return refuseClick(deps, click, { ...denied, requestId: click.requestId });
+  const verb = click.verb as Verb;
+  const apply = (r: ApprovalRequest): Transition => {
+    const ctx = {
+      now,
+      actor: click.actor,
+      source: click.source,
+      // The roles named when the request was made, held according to the current config.
+      isApprover: (a: Actor) => deps.config.access.isApproverFor(r.policy.approverRoles, a),
+      ...(click.cardHash !== undefined ? { cardHash: click.cardHash } : {}),
+    };
+    if (verb === 'approve') return approve(r, ctx);
+    if (verb === 'reject') return reject(r, ctx, click.comment);
+    return cancel(r, ctx);
+  };
+  const outcome = await transact(deps, click.requestId, apply);
+  if (!outcome) {
+    return refuseClick(deps, click, refusal(RefusalReason.UnknownRequest, `There is no request ${click.requestId}.`, click.requestId));
+  }
+  if (!outcome.result.ok) {
+    let current = outcome.before;
+    if (outcome.result.refusal.reason === RefusalReason.Expired && current.state === 'pending' && isPastExpiry(current, now)) {
+      current = (await expireNow(deps, current.id)) ?? current;
+    }
+    return refuseClick(deps, click, outcome.result.refusal, current);
+  }
+  const request = outcome.result.request;
+  deps.log.info({ requestId: request.id, verb, state: request.state, by: click.actor.aadObjectId }, 'card action accepted');
+  if (request.state === 'approved') hooks.onApproved(request);
+  return { ok: true, request, verb };
+}
+
+/** Moves a pending request past its expiry to expired; returns the stored result. */
+export async function expireNow(deps: AppDeps, requestId: string): Promise<ApprovalRequest | undefined> {
+  const outcome = await transact(deps, requestId, (r) => expire(r, deps.clock.now()));
+  if (outcome?.result.ok) {
+    void deps.notifier.cardChanged(outcome.result.request);
+    void deps.notifier.tellRequester(outcome.result.request, `Request ${requestId} expired: nobody approved it before ${outcome.before.expiresAt}.`);
+    return outcome.result.request;
+  }
+  return outcome ? await deps.store.requests.get(requestId) : undefined;
+}
+
+/** Records a refused click (audited like any decision) and returns the refusal. */
+export async function refuseClick(deps: AppDeps, click: Click, why: Refusal, request?: ApprovalRequest): Promise<ClickResult> {
+  await deps.store.audit.append([
+    neutralise({
+      type: 'click.refused' as const,
+      time: deps.clock.now().toISOString(),
+      actor: click.actor,
+      source: click.source,
+      ...(request ? { request: requestRef(request), target: request.target } : {}),
+      outcome: { result: 'refused' as const, reason: why.reason, detail: why.message },
+      data: { verb: String(click.verb).slice(0, 40), requestId: String(click.requestId).slice(0, 80) },
+    }),
+  ]);
+  deps.log.warn({ requestId: click.requestId, verb: click.verb, reason: why.reason, by: click.actor.aadObjectId }, 'card action refused');
+  return request ? { ok: false, refusal: why, request } : { ok: false, refusal: why };
+}

@@ -1,0 +1,17 @@
+/**
+ * Expiry is durable: pending requests past their time to live are found in the store (so a
+ * restart loses nothing) and moved to expired, with their cards updated and requesters told.
+ */
+import type { AppDeps } from './context';
+import { expireNow } from './decisions';
+
+export async function sweepExpired(deps: AppDeps): Promise<string[]> {
+  const due = await deps.store.requests.list({ states: ['pending'], expiringBefore: deps.clock.now().toISOString() });
+  const expired: string[] = [];
+  for (const r of due) {
+    const after = await expireNow(deps, r.id);
+    if (after?.state === 'expired') expired.push(r.id);
+  }
+  if (expired.length > 0) deps.log.info({ expired }, 'requests expired');
+  return expired;
+}

@@ -1,0 +1,67 @@
+/** Read-only answers: help from the catalog, the pending list, a request's status. */
+import type { CommandSpec } from '../domain/catalog';
+import type { Actor, ApprovalRequest } from '../domain/request';
+import type { AppDeps } from './context';
+
+export interface HelpEntry {
+  usage: string;
+  description: string;
+  /** e.g. "needs 1 approval from platform-approvers", or "read-only". */
+  approval: string;
+  allowed: boolean;
+}
+
+export function help(deps: Pick<AppDeps, 'config'>, actor: Actor): HelpEntry[] {
+  const roles = deps.config.access.roles;
+  return deps.config.catalog.commands.map((c) => ({
+    usage: usage(c),
+    description: c.description,
+    approval: c.policy ? `needs ${c.policy.approvals} approval(s) from ${c.policy.approverRoles.join(' or ')}` : 'read-only, no approval',
+    allowed: !c.policy || c.policy.requesterRoles.length === 0 || roles.holdsAny(c.policy.requesterRoles, actor.aadObjectId),
+  }));
+}
+
+export function usage(c: CommandSpec): string {
+  const params = c.parameters.map((p) => (p.type === 'enum' && p.allowed ? `<${p.allowed.join('|')}>` : `<${p.name}>`));
+  return [c.name, ...params].join(' ');
+}
+
+export interface PendingView {
+  /** Pending requests this person can approve or reject. */
+  toDecide: ApprovalRequest[];
+  /** This person's own open requests. */
+  mine: ApprovalRequest[];
+}
+
+export async function pending(deps: AppDeps, actor: Actor): Promise<PendingView> {
+  const open = await deps.store.requests.list({ states: ['pending', 'approved', 'executing'] });
+  const now = deps.clock.now().getTime();
+  const me = actor.aadObjectId.toLowerCase();
+  const live = open.filter((r) => r.state !== 'pending' || Date.parse(r.expiresAt) > now);
+  return {
+    toDecide: live.filter(
+      (r) =>
+        r.state === 'pending' &&
+        r.requester.aadObjectId.toLowerCase() !== me &&
+        !r.approvals.some((a) => a.approver.aadObjectId.toLowerCase() === me) &&
+        deps.config.access.isApproverFor(r.policy.approverRoles, actor),
+    ),
+    mine: live.filter((r) => r.requester.aadObjectId.toLowerCase() === me),
+  };
+}
+
+/**
+ * A request's status, for the requester, anyone who can decide it and auditors; others are told
+ * it does not exist, so ids cannot be probed.
+ */
+export async function status(deps: AppDeps, actor: Actor, requestId: string): Promise<ApprovalRequest | undefined> {
+  const r = await deps.store.requests.get(requestId.trim());
+  if (!r) return undefined;
+  const me = actor.aadObjectId.toLowerCase();
+  const access = deps.config.access;
+  const visible =
+    r.requester.aadObjectId.toLowerCase() === me ||
+    access.isApproverFor(r.policy.approverRoles, actor) ||
+    access.isApproverFor(deps.config.auditorRoles, actor);
+  return visible ? r : undefined;
+}

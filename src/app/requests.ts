@@ -1,0 +1,146 @@
+/**
+ * Asking for something: interpreting a message against the catalog, and creating a request once
+ * the command and its parameters are complete and the requester may ask for it.
+ */
+import { neutralise, requestRef } from '../domain/audit';
+import { checkParameters, resolveOperation, type CommandSpec, type ParameterProblem } from '../domain/catalog';
+import { operationHash } from '../domain/canonical';
+import { isChangeOperation, targetOf, type QueryOperation, type QueryResult } from '../domain/operation';
+import type { Refusal } from '../domain/refusal';
+import type { Actor, ApprovalRequest, Source } from '../domain/request';
+import type { AppDeps } from './context';
+
+export type Interpretation =
+  | { kind: 'empty' }
+  | { kind: 'builtin'; name: 'help' | 'pending' }
+  | { kind: 'status'; requestId?: string }
+  | { kind: 'audit'; args: string[] }
+  | { kind: 'unknown'; text: string; suggestions: string[] }
+  | { kind: 'incomplete'; command: CommandSpec; values: Record<string, string>; problems: ParameterProblem[]; reason?: string }
+  | { kind: 'ready'; command: CommandSpec; values: Record<string, string>; reason?: string };
+
+/** What a message asks for. Pure apart from reading the catalog. */
+export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpretation {
+  const trimmed = text.trim();
+  if (!trimmed) return { kind: 'empty' };
+  const words = trimmed.split(/\s+/);
+  const first = words[0].toLowerCase();
+  if (first === 'help' || trimmed === '?') return { kind: 'builtin', name: 'help' };
+  if (first === 'pending') return { kind: 'builtin', name: 'pending' };
+  if (first === 'status') return words[1] ? { kind: 'status', requestId: words[1] } : { kind: 'status' };
+  if (first === 'audit') return { kind: 'audit', args: words.slice(1) };
+  const parsed = deps.config.catalog.parse(trimmed);
+  if (!parsed) return { kind: 'unknown', text: trimmed, suggestions: deps.config.catalog.suggest(trimmed) };
+  const check = checkParameters(parsed.command, parsed);
+  const reason = parsed.reason ? { reason: parsed.reason } : {};
+  if (!check.ok) return { kind: 'incomplete', command: parsed.command, values: check.values, problems: check.problems, ...reason };
+  return { kind: 'ready', command: parsed.command, values: check.values, ...reason };
+}
+
+export type CreateResult =
+  | { ok: true; request: ApprovalRequest }
+  | { ok: false; refusal: Refusal }
+  | { ok: false; error: string };
+
+export interface CreateInput {
+  command: CommandSpec;
+  values: Record<string, string>;
+  reason?: string;
+  actor: Actor;
+  source: Source;
+}
+
+/**
+ * Creates a pending request: policy check, operation resolved and hashed, what-if for deployments
+ * (so approvers see what will change), then stored together with its audit record.
+ */
+export async function createRequest(deps: AppDeps, input: CreateInput): Promise<CreateResult> {
+  const { command, actor, source } = input;
+  const now = deps.clock.now();
+  const refused = deps.config.access.checkRequester(command, actor, source);
+  if (refused) {
+    await deps.store.audit.append([
+      neutralise({
+        type: 'request.refused',
+        time: now.toISOString(),
+        actor,
+        source,
+        outcome: { result: 'refused', reason: refused.reason, detail: refused.message },
+        data: { command: command.name, parameters: input.values },
+      }),
+    ]);
+    return { ok: false, refusal: refused };
+  }
+  if (!command.policy || !command.sensitive) return { ok: false, error: `"${command.name}" is read-only; it needs no request.` };
+  const id = deps.ids.requestId();
+  let operation;
+  try {
+    operation = resolveOperation(command, input.values, { subscriptionId: deps.subscriptionId, requestId: id, loadTemplate: deps.config.loadTemplate });
+  } catch (err) {
+    return { ok: false, error: `Cannot prepare "${command.name}": ${(err as Error).message}` };
+  }
+  if (!isChangeOperation(operation)) return { ok: false, error: `"${command.name}" does not change anything; it needs no approval.` };
+  const target = targetOf(operation);
+  const request: ApprovalRequest = {
+    id,
+    version: 1,
+    state: 'pending',
+    command: command.name,
+    parameters: input.values,
+    operation,
+    operationHash: operationHash({ command: command.name, parameters: input.values, target, operation }),
+    target,
+    requester: actor,
+    source,
+    policy: {
+      approvals: command.policy.approvals,
+      approverRoles: command.policy.approverRoles,
+      ttlSeconds: command.policy.ttlSeconds,
+      version: deps.config.hash,
+    },
+    approvals: [],
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + command.policy.ttlSeconds * 1000).toISOString(),
+    updatedAt: now.toISOString(),
+    sandbox: deps.azure.sandbox,
+    ...(input.reason ? { reason: input.reason.slice(0, 500) } : {}),
+  };
+  if (operation.kind === 'deployTemplate') {
+    try {
+      request.whatIf = await deps.azure.whatIf(operation);
+    } catch (err) {
+      return { ok: false, error: `The what-if of this deployment failed, so it cannot be put up for approval: ${(err as Error).message}` };
+    }
+    if (request.whatIf.error) return { ok: false, error: `The what-if of this deployment failed: ${request.whatIf.error}` };
+  }
+  const created = neutralise({
+    type: 'request.created' as const,
+    time: now.toISOString(),
+    actor,
+    source,
+    request: requestRef(request),
+    target,
+    outcome: { result: 'ok' as const, detail: `needs ${command.policy.approvals} approval(s) from ${command.policy.approverRoles.join(', ')}` },
+  });
+  await deps.store.requests.insert(request, [created]);
+  deps.log.info({ requestId: id, command: command.name }, 'request created');
+  return { ok: true, request };
+}
+
+/** Runs a read-only command at once. */
+export async function runQuery(deps: AppDeps, command: CommandSpec, values: Record<string, string>, actor: Actor): Promise<{ ok: true; result: QueryResult } | { ok: false; error: string }> {
+  const denied = deps.config.access.checkActor(actor);
+  if (denied) return { ok: false, error: denied.message };
+  let op;
+  try {
+    op = resolveOperation(command, values, { subscriptionId: deps.subscriptionId, requestId: 'query', loadTemplate: deps.config.loadTemplate });
+  } catch (err) {
+    return { ok: false, error: `Cannot prepare "${command.name}": ${(err as Error).message}` };
+  }
+  if (isChangeOperation(op)) return { ok: false, error: `"${command.name}" changes Azure and needs approval.` };
+  try {
+    return { ok: true, result: await deps.azure.query(op as QueryOperation) };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The composition root: the one place that builds every part and wires them together. Tests start
+ * the real thing through `startCountersign` with their own settings and fakes at the network edge.
+ */
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { ConversationState, MemoryStorage } from 'botbuilder';
+import type pino from 'pino';
+import type { AppDeps, Logger } from './app/context';
+import { Executor } from './app/execution';
+import { sweepExpired } from './app/expiry';
+import { randomRequestIds, systemClock } from './app/ids';
+import type { AzureGateway, Clock, IdGenerator, Store } from './app/ports';
+import { createAzureGateway, createCredential } from './azure';
+import { loadConfig, type CountersignConfig } from './config/load';
+import { createLogger } from './log';
+import { startArmSandbox } from './sandbox';
+import { databaseFile, isLoopback, readSettings, type Settings } from './settings';
+import { openSqliteStore } from './store/sqlite';
+import { CountersignBot } from './teams/bot';
+import { TeamsNotifier } from './teams/notifier';
+import { createAdapter, createServer } from './teams/server';
+
+export class StartupError extends Error {}
+
+export interface StartOptions {
+  settings?: Settings;
+  config?: CountersignConfig;
+  store?: Store;
+  /** An Azure gateway to use instead of the one the config describes (tests). */
+  azure?: AzureGateway;
+  clock?: Clock;
+  ids?: IdGenerator;
+  log?: pino.Logger & Logger;
+  /** How often pending requests are checked for expiry (ms). */
+  sweepIntervalMs?: number;
+}
+
+export interface RunningCountersign {
+  url: string;
+  port: number;
+  deps: AppDeps;
+  executor: Executor;
+  notifier: TeamsNotifier;
+  /** Graceful stop: no new activities, in-flight work and card updates finish, store closed. */
+  stop(): Promise<void>;
+}
+
+/** Refuses to run unauthenticated anywhere but loopback: without an app id anyone could post activities. */
+export function checkListenAddress(settings: Settings): void {
+  if (!settings.microsoftApp.id && !isLoopback(settings.host)) {
+    throw new StartupError(
+      `Refusing to listen on ${settings.host} without MicrosoftAppId: with no app id, Bot Framework authentication is off and anyone could post activities as anyone. Set MicrosoftAppId (and MicrosoftAppPassword / MicrosoftAppType / MicrosoftAppTenantId), or listen on 127.0.0.1.`,
+    );
+  }
+}
+
+export async function startCountersign(options: StartOptions = {}): Promise<RunningCountersign> {
+  const settings = options.settings ?? readSettings();
+  const log = options.log ?? createLogger(settings.logLevel);
+  checkListenAddress(settings);
+  const config = options.config ?? loadConfig(settings.configPath);
+  const closers: (() => Promise<void>)[] = [];
+
+  let store = options.store;
+  if (!store) {
+    fs.mkdirSync(settings.dataDir, { recursive: true });
+    store = await openSqliteStore({ file: databaseFile(settings.dataDir) });
+  }
+  const { azure, subscriptionId } = options.azure
+    ? { azure: options.azure, subscriptionId: config.azure.subscriptionId || (await sandboxSubscription()) }
+    : await buildAzure(config, closers, log);
+
+  const adapter = createAdapter(settings, log);
+  const conversations = store.conversations;
+  const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, conversations, log);
+  const deps: AppDeps = {
+    store,
+    azure,
+    notifier,
+    config,
+    clock: options.clock ?? systemClock,
+    ids: options.ids ?? randomRequestIds,
+    log,
+    subscriptionId,
+  };
+  await store.audit.append([
+    {
+      type: 'config.loaded',
+      time: deps.clock.now().toISOString(),
+      outcome: { result: 'ok', detail: config.file },
+      data: { configHash: config.hash, commands: config.catalog.commands.length, sandbox: azure.sandbox },
+    },
+  ]);
+  const executor = new Executor(deps);
+  const bot = new CountersignBot(deps, executor, new ConversationState(new MemoryStorage()));
+
+  let stopping = false;
+  const inFlight = new Set<Promise<unknown>>();
+  const server = createServer({
+    adapter,
+    bot,
+    log,
+    stopping: () => stopping,
+    track: (work) => {
+      inFlight.add(work);
+      return work.finally(() => inFlight.delete(work));
+    },
+    ready: async () => {
+      const storeOk = await deps.store.ping().catch(() => false);
+      return { ok: storeOk, checks: { config: true, store: storeOk } };
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.port, settings.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  // Requests approved before a restart but never claimed are executed now; expiry is caught up.
+  for (const r of await store.requests.list({ states: ['approved'] })) executor.schedule(r);
+  await sweepExpired(deps);
+  const sweeper = setInterval(() => {
+    sweepExpired(deps).catch((err: unknown) => log.error({ err: String(err) }, 'expiry sweep failed'));
+  }, options.sweepIntervalMs ?? 15_000);
+  sweeper.unref();
+
+  const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
+  log.info(
+    {
+      url: `${url}/api/messages`,
+      auth: settings.microsoftApp.id ? `${settings.microsoftApp.type} app ${settings.microsoftApp.id}` : 'OFF (no MicrosoftAppId): loopback only',
+      azure: azure.sandbox ? `SANDBOX (subscription ${subscriptionId})` : `subscription ${subscriptionId}`,
+      config: config.file,
+      configHash: config.hash,
+    },
+    'Countersign is listening',
+  );
+  if (!settings.microsoftApp.id) {
+    log.warn({ host: settings.host }, 'Bot Framework authentication is OFF because MicrosoftAppId is empty; listening on loopback only');
+  }
+
+  return {
+    url,
+    port,
+    deps,
+    executor,
+    notifier,
+    async stop() {
+      stopping = true;
+      clearInterval(sweeper);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.allSettled([...inFlight]);
+      await notifier.idle();
+      for (const close of closers.reverse()) await close();
+      if (!options.store) await deps.store.close();
+      log.info({}, 'Countersign stopped');
+    },
+  };
+}
+
+async function sandboxSubscription(): Promise<string> {
+  const { SANDBOX_SUBSCRIPTION_ID } = await import('./sandbox');
+  return SANDBOX_SUBSCRIPTION_ID;
+}
+
+async function buildAzure(
+  config: CountersignConfig,
+  closers: (() => Promise<void>)[],
+  log: Logger,
+): Promise<{ azure: AzureGateway; subscriptionId: string }> {
+  if (!config.azure.sandbox) {
+    const credential = createCredential(config.azure.credential);
+    const azure = createAzureGateway({
+      subscriptionId: config.azure.subscriptionId,
+      credential,
+      sandbox: false,
+      ...(config.azure.endpoint ? { endpoint: config.azure.endpoint } : {}),
+    });
+    return { azure, subscriptionId: config.azure.subscriptionId };
+  }
+  // No subscription configured: the same SDK code against the local ARM sandbox.
+  let endpoint = process.env.ARM_SANDBOX_URL;
+  let caPem = process.env.ARM_SANDBOX_CA_FILE ? fs.readFileSync(process.env.ARM_SANDBOX_CA_FILE, 'utf8') : undefined;
+  let subscriptionId = process.env.ARM_SANDBOX_SUBSCRIPTION_ID;
+  if (!endpoint || !caPem) {
+    const sandbox = await startArmSandbox({ host: '127.0.0.1', port: 0 });
+    closers.push(() => sandbox.close());
+    endpoint = sandbox.url;
+    caPem = sandbox.caPem;
+    subscriptionId = sandbox.subscriptionId;
+    log.info({ endpoint }, 'ARM sandbox started in-process');
+  }
+  const sub = subscriptionId ?? (await sandboxSubscription());
+  const azure = createAzureGateway({ subscriptionId: sub, credential: createCredential({ type: 'sandbox' }), endpoint, caPem, sandbox: true });
+  return { azure, subscriptionId: sub };
+}
+
+/** `node src/main.ts`: start, and stop cleanly on SIGTERM / SIGINT. */
+async function main(): Promise<void> {
+  let running: RunningCountersign;
+  try {
+    running = await startCountersign();
+  } catch (err) {
+    process.stderr.write(`Countersign did not start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    running.deps.log.info({ signal }, 'stopping');
+    running.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`Countersign did not stop cleanly: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+if (require.main === module) void main();

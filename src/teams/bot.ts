@@ -1,0 +1,291 @@
+/**
+ * The Teams side of Countersign: messages become commands, card clicks become decisions. This
+ * file only translates between Teams activities and the use cases in src/app.
+ */
+import {
+  type AdaptiveCardInvokeResponse,
+  CardFactory,
+  type ConversationState,
+  type InvokeResponse,
+  TeamsActivityHandler,
+  TurnContext,
+  type StatePropertyAccessor,
+} from 'botbuilder';
+import { DialogSet, DialogTurnStatus, type DialogState } from 'botbuilder-dialogs';
+import type { AppDeps } from '../app/context';
+import { decide, refuseClick } from '../app/decisions';
+import type { Executor } from '../app/execution';
+import { help, pending, status } from '../app/queries';
+import { createRequest, interpret, runQuery } from '../app/requests';
+import { neutralise } from '../domain/audit';
+import { RefusalReason, refusal } from '../domain/refusal';
+import type { ApprovalRequest } from '../domain/request';
+import { helpCard, pendingCard, queryCard, requestCard, type Card } from './cards';
+import { actorOf, sourceOf } from './identity';
+import { REQUEST_DIALOG, RequestDialog, type RequestDialogOptions } from './requestDialog';
+
+/** Extra commands handled outside the core (the audit export of the compliance module). */
+export type AuditCommandHandler = (context: TurnContext, args: string[]) => Promise<void>;
+
+const CARD_RESPONSE = 'application/vnd.microsoft.card.adaptive';
+const MESSAGE_RESPONSE = 'application/vnd.microsoft.activity.message';
+/** How many request cards `pending` posts into the asking conversation. */
+const PENDING_CARDS = 5;
+
+export class CountersignBot extends TeamsActivityHandler {
+  private readonly dialogState: StatePropertyAccessor<DialogState>;
+  private readonly dialogs: DialogSet;
+  auditCommand?: AuditCommandHandler;
+  private readonly knownReferences = new Map<string, string>();
+
+  constructor(
+    private readonly deps: AppDeps,
+    private readonly executor: Executor,
+    private readonly conversationState: ConversationState,
+  ) {
+    super();
+    this.dialogState = conversationState.createProperty<DialogState>('dialogState');
+    this.dialogs = new DialogSet(this.dialogState);
+    this.dialogs.add(new RequestDialog(deps, (ctx, o) => this.createAndPost(ctx, o)));
+
+    this.onMessage(async (context, next) => {
+      await this.handleMessage(context);
+      await next();
+    });
+    this.onMembersAdded(async (context, next) => {
+      const botId = context.activity.recipient?.id;
+      if ((context.activity.membersAdded ?? []).some((m) => m.id === botId)) {
+        await this.rememberConversation(context);
+        await context.sendActivity(this.say('Countersign is here. Type "help" for the commands; every sensitive one needs a second person to approve it.'));
+      }
+      await next();
+    });
+  }
+
+  override async run(context: TurnContext): Promise<void> {
+    await super.run(context);
+    await this.conversationState.saveChanges(context, false);
+  }
+
+  /** Every activity passes the tenant gate first; a refusal is audited. */
+  protected override async onTurnActivity(context: TurnContext): Promise<void> {
+    const actor = actorOf(context.activity);
+    if (!this.deps.config.access.tenantAllowed(actor.tenantId)) {
+      await this.deps.store.audit.append([
+        neutralise({
+          type: 'tenant.refused' as const,
+          time: this.deps.clock.now().toISOString(),
+          actor,
+          source: sourceOf(context.activity),
+          outcome: { result: 'refused' as const, reason: RefusalReason.TenantNotAllowed, detail: `activity type ${context.activity.type}` },
+        }),
+      ]);
+      this.deps.log.warn({ tenantId: actor.tenantId, activityType: context.activity.type }, 'tenant refused');
+      const text = `Tenant ${actor.tenantId || '(none)'} is not allowed to use Countersign.`;
+      if (context.activity.type === 'invoke') {
+        await context.sendActivity({ type: 'invokeResponse', value: { status: 200, body: { statusCode: 200, type: MESSAGE_RESPONSE, value: text } } });
+      } else if (context.activity.type === 'message') {
+        await context.sendActivity(text);
+      }
+      return;
+    }
+    await super.onTurnActivity(context);
+  }
+
+  protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
+    if (context.activity.name !== 'adaptiveCard/action') return super.onInvokeActivity(context);
+    const response = await this.handleCardAction(context);
+    return { status: 200, body: response };
+  }
+
+  // ---- messages ---------------------------------------------------------------------------------
+
+  private async handleMessage(context: TurnContext): Promise<void> {
+    await this.rememberConversation(context);
+    const dc = await this.dialogs.createContext(context);
+    const text = TurnContext.removeRecipientMention(context.activity)?.trim() ?? '';
+    const isSubmit = !!context.activity.value && !text;
+    if (isSubmit) {
+      if (dc.activeDialog) {
+        await dc.continueDialog();
+      } else {
+        await context.sendActivity(this.say('That form is no longer active (it was finished, cancelled or replaced). Type the command again.'));
+      }
+      return;
+    }
+    if (dc.activeDialog) await dc.cancelAllDialogs();
+    await this.dispatch(context, text, dc);
+  }
+
+  private async dispatch(context: TurnContext, text: string, dc: Awaited<ReturnType<DialogSet['createContext']>>): Promise<void> {
+    const actor = actorOf(context.activity);
+    const what = interpret(this.deps, text);
+    switch (what.kind) {
+      case 'empty':
+      case 'builtin':
+        if (what.kind === 'empty' || what.name === 'help') {
+          await this.sendCard(context, helpCard(help(this.deps, actor), this.deps.azure.sandbox));
+        } else {
+          await this.showPending(context);
+        }
+        return;
+      case 'status': {
+        if (!what.requestId) {
+          await context.sendActivity(this.say('Usage: status <request-id>. Type "pending" to see open requests.'));
+          return;
+        }
+        const r = await status(this.deps, actor, what.requestId);
+        if (!r) await context.sendActivity(this.say(`There is no request ${what.requestId} that you can see.`));
+        else await this.sendCard(context, requestCard(r));
+        return;
+      }
+      case 'audit':
+        if (this.auditCommand) await this.auditCommand(context, what.args);
+        else await context.sendActivity(this.say('Audit export from Teams is not enabled on this Countersign.'));
+        return;
+      case 'unknown': {
+        const hint = what.suggestions.length ? ` Did you mean: ${what.suggestions.join(', ')}?` : '';
+        await context.sendActivity(this.say(`I don't know the command "${what.text.slice(0, 80)}".${hint} Type "help" for the list.`));
+        return;
+      }
+      case 'incomplete': {
+        const options: RequestDialogOptions = { command: what.command.name, values: what.values, problems: what.problems, ...(what.reason ? { reason: what.reason } : {}) };
+        if (!what.command.sensitive) {
+          await context.sendActivity(this.say(what.problems.map((p) => p.message).join('; ')));
+          return;
+        }
+        const result = await dc.beginDialog(REQUEST_DIALOG, options);
+        if (result.status === DialogTurnStatus.complete) return;
+        return;
+      }
+      case 'ready':
+        if (!what.command.sensitive) {
+          const q = await runQuery(this.deps, what.command, what.values, actor);
+          if (q.ok) await this.sendCard(context, queryCard(q.result, this.deps.azure.sandbox));
+          else await context.sendActivity(this.say(`${what.command.name} failed: ${q.error}`));
+          return;
+        }
+        await this.createAndPost(context, { command: what.command.name, values: what.values, problems: [], ...(what.reason ? { reason: what.reason } : {}) });
+        return;
+    }
+  }
+
+  private async createAndPost(context: TurnContext, o: RequestDialogOptions): Promise<void> {
+    const command = this.deps.config.catalog.find(o.command);
+    if (!command) {
+      await context.sendActivity(this.say(`The command "${o.command}" is no longer configured.`));
+      return;
+    }
+    const result = await createRequest(this.deps, {
+      command,
+      values: o.values,
+      ...(o.reason ? { reason: o.reason } : {}),
+      actor: actorOf(context.activity),
+      source: sourceOf(context.activity),
+    });
+    if (!result.ok) {
+      await context.sendActivity(this.say('refusal' in result ? result.refusal.message : result.error));
+      return;
+    }
+    await this.postRequestCard(context, result.request);
+  }
+
+  private async postRequestCard(context: TurnContext, request: ApprovalRequest): Promise<void> {
+    const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(requestCard(request))] });
+    if (sent?.id) {
+      await this.deps.store.conversations.saveCardMessage(request.id, { conversationId: context.activity.conversation.id, activityId: sent.id });
+    }
+  }
+
+  private async showPending(context: TurnContext): Promise<void> {
+    const view = await pending(this.deps, actorOf(context.activity));
+    await this.sendCard(context, pendingCard(view, this.deps.azure.sandbox));
+    // The cards themselves, so approvers can decide from wherever they asked (a personal chat too).
+    for (const r of view.toDecide.slice(0, PENDING_CARDS)) await this.postRequestCard(context, r);
+  }
+
+  // ---- card actions -----------------------------------------------------------------------------
+
+  private async handleCardAction(context: TurnContext): Promise<AdaptiveCardInvokeResponse> {
+    await this.rememberConversation(context);
+    const activity = context.activity;
+    const value = (activity.value ?? {}) as { action?: { verb?: unknown; data?: unknown } };
+    const data = (value.action?.data && typeof value.action.data === 'object' ? value.action.data : {}) as Record<string, unknown>;
+    const verb = typeof value.action?.verb === 'string' ? value.action.verb : '';
+    const requestId = typeof data.requestId === 'string' ? data.requestId : '';
+    const actor = actorOf(activity);
+    const source = sourceOf(activity);
+    try {
+      if (!requestId || !verb) {
+        const click = { requestId: requestId || '(none)', verb: verb || '(none)', actor, source };
+        const why = refusal(RefusalReason.UnknownAction, 'This card action is malformed (it names no request or no action); nothing was changed.');
+        await refuseClick(this.deps, click, why);
+        return message(this.say(why.message));
+      }
+      if (await this.cardMismatch(requestId, activity.conversation?.id ?? '', activity.replyToId)) {
+        const why = refusal(RefusalReason.CardMismatch, `This card does not belong to request ${requestId}; nothing was changed.`, requestId);
+        await refuseClick(this.deps, { requestId, verb, actor, source }, why);
+        return message(this.say(why.message));
+      }
+      const result = await decide(
+        this.deps,
+        {
+          requestId,
+          verb,
+          actor,
+          source,
+          ...(typeof data.hash === 'string' ? { cardHash: data.hash } : {}),
+          ...(typeof data.comment === 'string' ? { comment: data.comment } : {}),
+        },
+        { onApproved: (r) => this.executor.schedule(r) },
+      );
+      if (result.ok) {
+        void this.deps.notifier.cardChanged(result.request);
+        return cardResponse(requestCard(result.request));
+      }
+      const notice = result.refusal.message;
+      return result.request ? cardResponse(requestCard(result.request, { notice })) : message(this.say(notice));
+    } catch (err) {
+      this.deps.log.error({ requestId, verb, err: String(err) }, 'card action failed');
+      return message(this.say(`Countersign could not record this action for request ${requestId}, so nothing changed. Try again in a moment.`));
+    }
+  }
+
+  /**
+   * A click must come from a card message Countersign posted for that very request; a card whose
+   * data was edited to name another request is refused.
+   */
+  private async cardMismatch(requestId: string, conversationId: string, replyToId: string | undefined): Promise<boolean> {
+    const messages = await this.deps.store.conversations.getCardMessages(requestId);
+    if (messages.length === 0) return false; // unknown request: decide() refuses it with its own reason
+    return !messages.some((m) => m.conversationId === conversationId && m.activityId === replyToId);
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------------
+
+  /** Stores the conversation reference for proactive messages (only when it changed). */
+  private async rememberConversation(context: TurnContext): Promise<void> {
+    const { activityId: _perActivity, ...reference } = TurnContext.getConversationReference(context.activity);
+    const id = context.activity.conversation.id;
+    const text = JSON.stringify(reference);
+    if (this.knownReferences.get(id) === text) return;
+    await this.deps.store.conversations.saveReference(id, reference);
+    this.knownReferences.set(id, text);
+  }
+
+  private async sendCard(context: TurnContext, card: Card): Promise<void> {
+    await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
+  }
+
+  private say(text: string): string {
+    return this.deps.azure.sandbox ? `[SANDBOX] ${text}` : text;
+  }
+}
+
+function cardResponse(card: Card): AdaptiveCardInvokeResponse {
+  return { statusCode: 200, type: CARD_RESPONSE, value: card };
+}
+
+function message(text: string): AdaptiveCardInvokeResponse {
+  return { statusCode: 200, type: MESSAGE_RESPONSE, value: text as unknown as Record<string, unknown> };
+}

@@ -1,0 +1,130 @@
+/**
+ * Proactive messages: card updates for everyone and words for the requester, sent through the
+ * Bot Connector with the conversation references Countersign stored. Updates of one request are
+ * serialised and coalesced (only the newest version is sent), so a slow update never overwrites a
+ * newer card; Teams' 429/412/502/504 answers are retried with exponential backoff and jitter.
+ */
+import { CardFactory, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
+import type { ConversationStore, RequestNotifier } from '../app/ports';
+import type { Logger } from '../app/context';
+import type { ApprovalRequest } from '../domain/request';
+import { requestCard } from './cards';
+
+const RETRYABLE = new Set([429, 412, 502, 504]);
+
+export interface RetryOptions {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const TEAMS_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 16000 };
+
+/** Retries Teams' transient answers; honours Retry-After when the connector sends one. */
+export async function withTeamsRetry<T>(fn: () => Promise<T>, options: RetryOptions = TEAMS_RETRY, sleep = delay): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const status = statusOf(err);
+      if (!status || !RETRYABLE.has(status) || attempt >= options.attempts) throw err;
+      const retryAfter = retryAfterMs(err);
+      const backoff = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
+      await sleep(retryAfter ?? backoff / 2 + Math.random() * (backoff / 2));
+    }
+  }
+}
+
+function statusOf(err: unknown): number | undefined {
+  const e = err as { statusCode?: number; status?: number; response?: { status?: number } };
+  return e?.statusCode ?? e?.status ?? e?.response?.status;
+}
+
+function retryAfterMs(err: unknown): number | undefined {
+  const headers = (err as { response?: { headers?: { get?(n: string): string | undefined } } })?.response?.headers;
+  const value = headers?.get?.('retry-after');
+  const seconds = value ? Number(value) : NaN;
+  return Number.isFinite(seconds) ? Math.min(seconds * 1000, 60000) : undefined;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export class TeamsNotifier implements RequestNotifier {
+  private readonly newest = new Map<string, ApprovalRequest>();
+  private readonly workers = new Map<string, Promise<void>>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly adapter: CloudAdapter,
+    private readonly appId: string,
+    private readonly conversations: ConversationStore,
+    private readonly log: Logger,
+  ) {}
+
+  cardChanged(request: ApprovalRequest): Promise<void> {
+    const known = this.newest.get(request.id);
+    if (!known || known.version < request.version) this.newest.set(request.id, request);
+    let worker = this.workers.get(request.id);
+    if (!worker) {
+      worker = this.track(this.drain(request.id)).finally(() => this.workers.delete(request.id));
+      this.workers.set(request.id, worker);
+    }
+    return worker;
+  }
+
+  async tellRequester(request: ApprovalRequest, text: string): Promise<void> {
+    const message = request.sandbox && !text.startsWith('[SANDBOX]') ? `[SANDBOX] ${text}` : text;
+    try {
+      await this.track(this.send(request.source.conversationId, async (ctx) => void (await ctx.sendActivity(message))));
+    } catch (err) {
+      // The outcome is already stored and audited; a message that cannot be delivered is logged.
+      this.log.error({ requestId: request.id, err: String(err) }, 'could not tell the requester');
+    }
+  }
+
+  /** Waits for every card update and message under way (used at shutdown and by tests). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async drain(requestId: string): Promise<void> {
+    let sentVersion = 0;
+    for (;;) {
+      const request = this.newest.get(requestId);
+      if (!request || request.version <= sentVersion) break;
+      sentVersion = request.version;
+      await this.updateEverywhere(request);
+    }
+    this.newest.delete(requestId);
+  }
+
+  private async updateEverywhere(request: ApprovalRequest): Promise<void> {
+    const card = CardFactory.adaptiveCard(requestCard(request));
+    for (const message of await this.conversations.getCardMessages(request.id)) {
+      try {
+        await this.send(message.conversationId, async (ctx) => {
+          await ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [card] });
+        });
+      } catch (err) {
+        this.log.error({ requestId: request.id, conversationId: message.conversationId, err: String(err) }, 'card update failed');
+      }
+    }
+  }
+
+  private async send(conversationId: string, logic: (ctx: TurnContext) => Promise<void>): Promise<void> {
+    const reference = (await this.conversations.getReference(conversationId)) as Partial<ConversationReference> | undefined;
+    if (!reference) {
+      this.log.warn({ conversationId }, 'no conversation reference stored; cannot reach the conversation');
+      return;
+    }
+    await withTeamsRetry(() => this.adapter.continueConversationAsync(this.appId, reference, logic));
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
+    return p;
+  }
+}

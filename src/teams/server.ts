@@ -1,0 +1,79 @@
+/**
+ * The HTTP edge: restify with the Bot Framework endpoint and the health probes. Other modules
+ * (audit downloads) register their own routes through `routes`.
+ */
+import restify from 'restify';
+import {
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  type ActivityHandler,
+  type TurnContext,
+} from 'botbuilder';
+import type { Logger } from '../app/context';
+import type { Settings } from '../settings';
+
+export function createAdapter(settings: Settings, log: Logger): CloudAdapter {
+  const app = settings.microsoftApp;
+  const auth = new ConfigurationBotFrameworkAuthentication({
+    MicrosoftAppId: app.id,
+    MicrosoftAppPassword: app.password,
+    MicrosoftAppType: app.type,
+    MicrosoftAppTenantId: app.tenantId,
+  });
+  const adapter = new CloudAdapter(auth);
+  adapter.onTurnError = async (context: TurnContext, error: Error) => {
+    log.error({ err: error.message, activityId: context.activity.id, conversationId: context.activity.conversation?.id }, 'turn failed');
+    if (context.activity.type === 'message') {
+      await context.sendActivity('Countersign hit an internal error handling this message; nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.');
+    }
+  };
+  return adapter;
+}
+
+export interface ServerOptions {
+  adapter: CloudAdapter;
+  bot: ActivityHandler;
+  log: Logger;
+  /** Readiness: config loaded and store reachable. */
+  ready(): Promise<{ ok: boolean; checks: Record<string, boolean> }>;
+  /** True once shutdown began: new activities are turned away with 503. */
+  stopping(): boolean;
+  /** Extra routes (registered before listen). */
+  routes?: (server: restify.Server) => void;
+  /** Called around each activity, to track work in flight for a graceful stop. */
+  track<T>(work: Promise<T>): Promise<T>;
+}
+
+export function createServer(options: ServerOptions): restify.Server {
+  const server = restify.createServer({ name: 'countersign', handleUncaughtExceptions: false });
+  server.use(restify.plugins.bodyParser({ maxBodySize: 1024 * 1024, mapParams: false }));
+  server.use(restify.plugins.queryParser({ mapParams: false }));
+
+  server.post('/api/messages', async (req, res) => {
+    if (options.stopping()) {
+      res.send(503, { error: 'Countersign is shutting down; retry shortly.' });
+      return;
+    }
+    if (!req.body || typeof req.body !== 'object') {
+      res.send(400, { error: 'The request body must be a Bot Framework activity (JSON object).' });
+      return;
+    }
+    await options.track(options.adapter.process(req, res, (context) => options.bot.run(context)));
+  });
+
+  server.get('/healthz', (_req, res) => {
+    res.send(200, { status: 'alive' });
+  });
+
+  server.get('/readyz', async (_req, res) => {
+    const r = await options.ready().catch(() => ({ ok: false, checks: { store: false } }));
+    res.send(r.ok && !options.stopping() ? 200 : 503, { status: r.ok && !options.stopping() ? 'ready' : 'not ready', ...r.checks });
+  });
+
+  options.routes?.(server);
+  server.on('restifyError', (req, res, err, callback) => {
+    options.log.warn({ path: req.url, status: (err as { statusCode?: number }).statusCode, err: err.message }, 'http error');
+    return callback();
+  });
+  return server;
+}
