@@ -123,4 +123,21 @@ describe('deploy/main.bicep', () => {
       }
     });
   });
+
+  describe('README walkthrough', () => {
+    const readme = read('README.md');
+
+    it('reads only outputs and sets only parameters that main.bicep declares', () => {
+      const outputs = new Set([...mainCode.matchAll(/^output (\w+) /gm)].map((m) => m[1]));
+      const used = [...readme.matchAll(/\$\(output (\w+)\)/g)].map((m) => m[1]);
+      assert.ok(used.length >= 5);
+      for (const name of used) assert.ok(outputs.has(name), `README reads output ${name}`);
+      const params = new Set(readParams(main).map((p) => p.name));
+      const set = [...readme.matchAll(/--parameters ((?:\w+=\S+ ?)+)/g)].flatMap((m) =>
+        m[1].trim().split(' ').map((kv) => kv.split('=')[0]),
+      );
+      assert.ok(set.length >= 4);
+      for (const name of set) assert.ok(params.has(name), `README sets parameter ${name}`);
+    });
+  });
 });
