@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { Catalog, tokenize, type ParsedCommand } from '../../src/domain/catalog';
+import { catalog, deleteGroup, deleteResource, deploy, tag } from './catalog-fixtures';
+
+function parsed(text: string): ParsedCommand {
+  const p = catalog.parse(text);
+  if (!p) assert.fail(`"${text}" matched no command`);
+  return p;
+}
+
+/** What a person sees come back: the command, the words bound to it and the reason. */
+function reading(text: string) {
+  const p = parsed(text);
+  return { command: p.command.name, args: p.args, named: p.named, reason: p.reason };
+}
+
+describe('reading a message as a catalog command', () => {
+  it('prefers the longest command name, so "delete resource group" beats a command named "delete"', () => {
+    assert.deepEqual(reading('delete resource group staging-old'), { command: 'delete resource group', args: ['staging-old'], named: {}, reason: undefined });
+    assert.deepEqual(reading('delete /subscriptions/s/resourceGroups/rg/providers/x/y/z').command, 'delete');
+  });
+
+  it('prefers the longest name whatever order the commands were declared in', () => {
+    const reversed = new Catalog([deleteGroup, deleteResource]);
+    const sameOrder = new Catalog([deleteResource, deleteGroup]);
+    for (const c of [reversed, sameOrder]) assert.equal(c.parse('delete resource group staging-old')?.command.name, 'delete resource group');
+  });
+
+  it('matches command names in any letter case and keeps the parameter words as typed', () => {
+    assert.deepEqual(reading('DELETE Resource GROUP Staging-Old'), { command: 'delete resource group', args: ['Staging-Old'], named: {}, reason: undefined });
+  });
+
+  it('matches whole words only, so "deployment" is not "deploy"', () => {
+    assert.equal(catalog.parse('deployment production api-service'), undefined);
+    assert.equal(catalog.parse('please deploy production'), undefined);
+    assert.equal(catalog.parse(''), undefined);
+  });
+
+  it('finds a command by name ignoring case and repeated spaces', () => {
+    assert.equal(catalog.find('  Delete   Resource  group ')?.name, 'delete resource group');
+    assert.equal(catalog.find('delete resource'), undefined);
+  });
+
+  it('takes declared name=value words in any order and leaves undeclared ones as plain words', () => {
+    assert.deepEqual(reading('deploy service=web-frontend environment=staging'), {
+      command: 'deploy',
+      args: [],
+      named: { service: 'web-frontend', environment: 'staging' },
+      reason: undefined,
+    });
+    assert.deepEqual(reading('deploy region=westeurope staging').args, ['region=westeurope', 'staging']);
+  });
+
+  it('keeps a double-quoted phrase together as one word', () => {
+    assert.deepEqual(reading('tag rg-ops owner "Jane Doe"').args, ['rg-ops', 'owner', 'Jane Doe']);
+    assert.deepEqual(tokenize('a  "b c"  ""  d'), ['a', 'b c', '', 'd']);
+  });
+
+  it('reads a double-quoted value given as name=value as one value', () => {
+    assert.deepEqual(reading('tag rg-ops owner value="Jane Doe"'), {
+      command: 'tag',
+      args: ['rg-ops', 'owner'],
+      named: { value: 'Jane Doe' },
+      reason: undefined,
+    });
+  });
+
+  it('splits off everything after "reason:" as the reason, in any letter case', () => {
+    assert.deepEqual(reading('delete resource group staging-old reason: cleanup after migration 42'), {
+      command: 'delete resource group',
+      args: ['staging-old'],
+      named: {},
+      reason: 'cleanup after migration 42',
+    });
+    assert.equal(reading('deploy staging api-service REASON:hotfix').reason, 'hotfix');
+  });
+
+  it('treats an empty reason as no reason', () => {
+    const p = parsed('deploy staging api-service reason:   ');
+    assert.deepEqual(p.args, ['staging', 'api-service']);
+    assert.equal('reason' in p, false);
+  });
+
+  it('does not split on a word that merely ends in "reason:"', () => {
+    assert.deepEqual(reading('tag rg-ops motive treason:none'), { command: 'tag', args: ['rg-ops', 'motive', 'treason:none'], named: {}, reason: undefined });
+  });
+
+  it('keeps "reason:" inside a double-quoted value as part of the value', () => {
+    assert.deepEqual(reading('tag rg-ops note "see reason: ticket 7" reason: audit'), {
+      command: 'tag',
+      args: ['rg-ops', 'note', 'see reason: ticket 7'],
+      named: {},
+      reason: 'audit',
+    });
+  });
+
+  it('keeps the command it matched so its parameters can be checked', () => {
+    assert.equal(parsed('tag a b c').command, tag);
+    assert.equal(parsed('deploy').command, deploy);
+  });
+});
+
+describe('suggesting commands for a message that matches none', () => {
+  it('suggests the command a typo was meant to be', () => {
+    assert.deepEqual(catalog.suggest('deplyo production api-service'), ['deploy']);
+    assert.deepEqual(catalog.suggest('Delte resource group x'), ['delete', 'delete resource group']);
+    assert.deepEqual(catalog.suggest('restrat app web'), ['restart app']);
+  });
+
+  it('suggests nothing for words unlike any command, or for an empty message', () => {
+    assert.deepEqual(catalog.suggest('hello there'), []);
+    assert.deepEqual(catalog.suggest('   '), []);
+  });
+});

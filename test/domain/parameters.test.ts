@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { checkParameters, checkValue, type CommandSpec } from '../../src/domain/catalog';
+import { catalog, deleteGroup, deploy, restart, scale, tag } from './catalog-fixtures';
+
+/** Checks a whole message the way the bot does: parse, then bind and check the parameters. */
+function check(text: string) {
+  const p = catalog.parse(text);
+  if (!p) assert.fail(`"${text}" matched no command`);
+  return checkParameters(p.command, p);
+}
+
+function problems(text: string): Record<string, string> {
+  const result = check(text);
+  if (result.ok) assert.fail(`expected problems with "${text}", got ${JSON.stringify(result.values)}`);
+  return Object.fromEntries(result.problems.map((p) => [p.parameter, p.message]));
+}
+
+function values(text: string): Record<string, string> {
+  const result = check(text);
+  if (!result.ok) assert.fail(`expected "${text}" to be complete, got ${JSON.stringify(result.problems)}`);
+  return result.values;
+}
+
+describe('checking the parameters of a command', () => {
+  it('binds positional words to the parameters in declared order', () => {
+    assert.deepEqual(values('deploy staging api-service'), { environment: 'staging', service: 'api-service' });
+  });
+
+  it('binds name=value words by name and fills the rest from positional words', () => {
+    assert.deepEqual(values('deploy service=web-frontend production'), { environment: 'production', service: 'web-frontend' });
+  });
+
+  it('turns an enum value into its declared spelling', () => {
+    assert.deepEqual(values('deploy PRODUCTION Api-Service'), { environment: 'production', service: 'api-service' });
+  });
+
+  it('names each missing parameter with the values it may take', () => {
+    assert.deepEqual(problems('deploy'), {
+      environment: 'environment is missing (one of production, staging)',
+      service: 'service is missing (one of api-service, web-frontend)',
+    });
+  });
+
+  it('names a missing parameter with its description when it is not an enum', () => {
+    assert.deepEqual(problems('delete resource group'), { name: "name is missing (the resource group's name)" });
+  });
+
+  it('treats name= with nothing after it as missing', () => {
+    assert.deepEqual(problems('deploy staging service='), { service: 'service is missing (one of api-service, web-frontend)' });
+  });
+
+  it('treats a quoted blank as missing rather than as an empty value', () => {
+    assert.deepEqual(problems('tag rg-ops owner "   "'), { value: 'value is missing' });
+  });
+
+  it('refuses an enum value that is not allowed, listing the allowed values and what was given', () => {
+    assert.deepEqual(problems('deploy prod api-service'), { environment: 'environment must be one of production, staging; got "prod"' });
+  });
+
+  it('refuses extra words and says which parameters the command takes', () => {
+    assert.deepEqual(problems('deploy staging api-service now please'), {
+      '(extra)': 'unexpected extra words: now please (deploy takes 2 parameter(s): environment, service)',
+    });
+  });
+
+  it('returns the values that were fine alongside the problems, so a form can keep them', () => {
+    const result = check('deploy staging nonsense');
+    assert.equal(result.ok, false);
+    assert.deepEqual(result.values, { environment: 'staging' });
+  });
+
+  it('accepts whole numbers within bounds and writes them plainly', () => {
+    assert.deepEqual(values('scale api 007'), { app: 'api', instances: '7' });
+    assert.deepEqual(values('scale api 1'), { app: 'api', instances: '1' });
+    assert.deepEqual(values('scale api 10'), { app: 'api', instances: '10' });
+  });
+
+  it('refuses numbers that are not whole or fall outside the bounds, saying which bound', () => {
+    assert.deepEqual(problems('scale api 2.5'), { instances: 'instances must be a whole number; got "2.5"' });
+    assert.deepEqual(problems('scale api many'), { instances: 'instances must be a whole number; got "many"' });
+    assert.deepEqual(problems('scale api 0'), { instances: 'instances must be at least 1; got 0' });
+    assert.deepEqual(problems('scale api -3'), { instances: 'instances must be at least 1; got -3' });
+    assert.deepEqual(problems('scale api 11'), { instances: 'instances must be at most 10; got 11' });
+  });
+
+  it('uses the default of a parameter that was left out, and a given value over the default', () => {
+    assert.deepEqual(values('scale api'), { app: 'api', instances: '2' });
+    assert.deepEqual(values('restart app web'), { app: 'web', slot: 'production' });
+    assert.deepEqual(values('restart app web STAGING'), { app: 'web', slot: 'staging' });
+    assert.deepEqual(values('restart app slot=staging app=web'), { app: 'web', slot: 'staging' });
+  });
+
+  it('refuses a value that does not match the parameter pattern, showing the pattern', () => {
+    assert.deepEqual(problems('delete resource group "rg with spaces"'), {
+      name: 'name "rg with spaces" does not match the allowed form ^[A-Za-z0-9][A-Za-z0-9._()-]{0,88}[A-Za-z0-9_()-]$',
+    });
+    assert.deepEqual(problems('scale API'), { app: 'app "API" does not match the allowed form ^[a-z][a-z0-9-]*$' });
+  });
+
+  it('refuses a string longer than 200 characters', () => {
+    assert.deepEqual(problems(`tag rg-ops owner ${'x'.repeat(201)}`), { value: 'value is longer than 200 characters' });
+    assert.equal(values(`tag rg-ops owner ${'x'.repeat(200)}`).value, 'x'.repeat(200));
+  });
+
+  it('trims the spaces around a quoted value', () => {
+    assert.deepEqual(values('tag rg-ops owner "  Jane Doe "'), { group: 'rg-ops', key: 'owner', value: 'Jane Doe' });
+  });
+
+  it('takes no parameters for a command that declares none, naming that in the extra-words message', () => {
+    const list: CommandSpec = { name: 'groups', description: 'list', sensitive: false, parameters: [], operation: { kind: 'listResourceGroups' } };
+    assert.deepEqual(checkParameters(list, { args: [], named: {} }), { ok: true, values: {} });
+    const extra = checkParameters(list, { args: ['x'], named: {} });
+    assert.equal(extra.ok, false);
+    assert.deepEqual(!extra.ok && extra.problems, [{ parameter: '(extra)', message: 'unexpected extra words: x (groups takes 0 parameter(s): none)' }]);
+  });
+});
+
+describe('checking one value', () => {
+  it('answers undefined for a good value and a sentence for a bad one', () => {
+    const [environment] = deploy.parameters;
+    assert.equal(checkValue(environment, ' Staging '), undefined);
+    assert.equal(checkValue(environment, 'qa'), 'environment must be one of production, staging; got "qa"');
+    assert.equal(checkValue(tag.parameters[1], '1bad'), 'key "1bad" does not match the allowed form ^[A-Za-z][A-Za-z0-9_.-]{0,63}$');
+    assert.equal(checkValue(scale.parameters[1], ' 3 '), undefined);
+    assert.equal(checkValue(restart.parameters[0], 'anything goes'), undefined);
+    assert.equal(checkValue(deleteGroup.parameters[0], 'staging-old'), undefined);
+  });
+});

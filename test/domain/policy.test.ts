@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import type { CommandPolicy, CommandSpec } from '../../src/domain/catalog';
+import { AccessPolicy, describeKind, Roles } from '../../src/domain/policy';
+import { RefusalReason } from '../../src/domain/refusal';
+import type { Source } from '../../src/domain/request';
+import { alice, bob, carol, channel, dave, erin, mallory, OTHER_TENANT, TENANT } from '../support/requests';
+
+const roles = new Roles({
+  requesters: [alice.aadObjectId, dave.aadObjectId],
+  // Entra object ids come in whatever case the admin pasted them.
+  'platform-approvers': [bob.aadObjectId.toUpperCase(), dave.aadObjectId],
+  auditors: [erin.aadObjectId],
+});
+const access = new AccessPolicy([TENANT.toUpperCase()], roles);
+
+function command(policy: Partial<CommandPolicy> | undefined): CommandSpec {
+  return {
+    name: 'delete resource group',
+    description: 'Delete a resource group',
+    sensitive: policy !== undefined,
+    parameters: [],
+    operation: { kind: 'deleteResourceGroup' },
+    ...(policy
+      ? {
+          policy: {
+            approvals: 1,
+            approverRoles: ['platform-approvers'],
+            requesterRoles: ['requesters'],
+            ttlSeconds: 3600,
+            conversationTypes: ['channel', 'groupChat', 'personal'],
+            conversationIds: [],
+            ...policy,
+          },
+        }
+      : {}),
+  };
+}
+
+const personal: Source = { channelId: 'msteams', conversationId: 'a:personal-chat', conversationType: 'personal' };
+const groupChat: Source = { channelId: 'msteams', conversationId: '19:group@thread.v2', conversationType: 'groupChat' };
+
+describe('roles', () => {
+  it('finds a member whatever the letter case of the object id', () => {
+    assert.equal(roles.has('platform-approvers', bob.aadObjectId), true);
+    assert.equal(roles.has('platform-approvers', bob.aadObjectId.toUpperCase()), true);
+    assert.equal(roles.has('platform-approvers', alice.aadObjectId), false);
+  });
+
+  it('knows nobody in a role that was never declared', () => {
+    assert.equal(roles.has('admins', bob.aadObjectId), false);
+    assert.equal(roles.holdsAny(['admins'], bob.aadObjectId), false);
+  });
+
+  it('lists the roles a person holds and the declared role names', () => {
+    assert.deepEqual(roles.rolesOf(dave.aadObjectId), ['requesters', 'platform-approvers']);
+    assert.deepEqual(roles.rolesOf(carol.aadObjectId), []);
+    assert.deepEqual(roles.names, ['requesters', 'platform-approvers', 'auditors']);
+  });
+});
+
+describe('who may talk to Countersign', () => {
+  it('accepts a person from an allowed tenant, whatever the letter case of the tenant id', () => {
+    assert.equal(access.checkActor(alice), undefined);
+    assert.equal(access.checkActor({ ...alice, tenantId: TENANT.toLowerCase() }), undefined);
+  });
+
+  it('refuses a person from another tenant and names that tenant', () => {
+    const no = access.checkActor(mallory);
+    assert.equal(no?.reason, RefusalReason.TenantNotAllowed);
+    assert.equal(no?.message, `Tenant ${OTHER_TENANT} is not allowed to use Countersign.`);
+  });
+
+  it('refuses an activity that carries no tenant', () => {
+    const no = access.checkActor({ aadObjectId: alice.aadObjectId, name: 'Alice' });
+    assert.equal(no?.reason, RefusalReason.TenantNotAllowed);
+    assert.match(no?.message ?? '', /Tenant \(none\) is not allowed/);
+  });
+
+  it('refuses an activity without an Entra object id before looking at anything else', () => {
+    for (const actor of [{ tenantId: TENANT, name: 'Guest' }, { aadObjectId: '', tenantId: TENANT, name: 'Guest' }, { name: 'Nobody' }]) {
+      const no = access.checkActor(actor);
+      assert.equal(no?.reason, RefusalReason.MissingIdentity);
+      assert.match(no?.message ?? '', /Microsoft Entra identity was not sent/);
+    }
+  });
+});
+
+describe('who may ask for a sensitive command', () => {
+  it('lets a requester ask from any allowed conversation type', () => {
+    for (const source of [channel, groupChat, personal]) assert.equal(access.checkRequester(command({}), alice, source), undefined);
+  });
+
+  it('refuses someone without a requester role and names the roles that would do', () => {
+    const no = access.checkRequester(command({ requesterRoles: ['requesters', 'auditors'] }), bob, channel);
+    assert.equal(no?.reason, RefusalReason.NotAllowedToRequest);
+    assert.equal(no?.message, 'You cannot request "delete resource group": it needs one of the roles requesters, auditors.');
+  });
+
+  it('lets anyone from an allowed tenant ask when the command names no requester roles', () => {
+    assert.equal(access.checkRequester(command({ requesterRoles: [] }), carol, channel), undefined);
+  });
+
+  it('refuses a requester from another tenant even when their object id is in the role', () => {
+    const impostor = { ...alice, tenantId: OTHER_TENANT };
+    assert.equal(access.checkRequester(command({}), impostor, channel)?.reason, RefusalReason.TenantNotAllowed);
+  });
+
+  it('refuses a conversation type the command does not allow and lists the allowed ones in words', () => {
+    const no = access.checkRequester(command({ conversationTypes: ['channel', 'groupChat'] }), alice, personal);
+    assert.equal(no?.reason, RefusalReason.ConversationNotAllowed);
+    assert.equal(no?.message, '"delete resource group" cannot be requested in a personal chat; allowed: channel, group chat.');
+  });
+
+  it('refuses a conversation that is not on the command\'s list of conversation ids', () => {
+    const onlyOps = command({ conversationIds: [channel.conversationId] });
+    assert.equal(access.checkRequester(onlyOps, alice, channel), undefined);
+    const no = access.checkRequester(onlyOps, alice, { ...channel, conversationId: '19:random@thread.tacv2' });
+    assert.equal(no?.reason, RefusalReason.ConversationNotAllowed);
+    assert.equal(no?.message, '"delete resource group" cannot be requested in this conversation.');
+  });
+
+  it('checks only tenant and identity for a read-only command without a policy', () => {
+    assert.equal(access.checkRequester(command(undefined), carol, personal), undefined);
+    assert.equal(access.checkRequester(command(undefined), mallory, personal)?.reason, RefusalReason.TenantNotAllowed);
+  });
+});
+
+describe('who may approve', () => {
+  it('recognises a holder of one of the approver roles in an allowed tenant', () => {
+    assert.equal(access.isApproverFor(['platform-approvers'], bob), true);
+    assert.equal(access.isApproverFor(['auditors', 'platform-approvers'], dave), true);
+  });
+
+  it('does not recognise someone outside the approver roles', () => {
+    assert.equal(access.isApproverFor(['platform-approvers'], alice), false);
+    assert.equal(access.isApproverFor([], bob), false);
+  });
+
+  it('does not recognise an approver\'s object id arriving from another tenant', () => {
+    assert.equal(access.isApproverFor(['platform-approvers'], { ...bob, tenantId: OTHER_TENANT }), false);
+  });
+});
+
+describe('conversation kinds in words', () => {
+  it('names each kind as people say it', () => {
+    assert.deepEqual((['personal', 'groupChat', 'channel'] as const).map(describeKind), ['personal chat', 'group chat', 'channel']);
+  });
+});

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { asChange, asQuery, placeholdersIn, resolveOperation, type CommandSpec, type ResolveContext } from '../../src/domain/catalog';
+import { targetOf, type OperationSpec } from '../../src/domain/operation';
+import { deepFreeze } from './deep-freeze';
+import { deleteGroup, deploy, restart, scale, tag } from './catalog-fixtures';
+
+const SUB = '00000000-0000-4000-8000-00000000abcd';
+const apiTemplate = { $schema: 'x', resources: [{ type: 'Microsoft.Web/sites', name: 'api-service' }] };
+
+/** A context whose template loader remembers what it was asked for. */
+function context(templates: Record<string, Record<string, unknown>> = { 'templates/api-service.json': apiTemplate }) {
+  const asked: string[] = [];
+  const ctx: ResolveContext = {
+    subscriptionId: SUB,
+    requestId: 'req-0042',
+    loadTemplate(relativePath) {
+      asked.push(relativePath);
+      const t = templates[relativePath];
+      if (!t) throw new Error(`template file ${relativePath} not found`);
+      return t;
+    },
+  };
+  return { ctx, asked };
+}
+
+describe('resolving a command to the Azure operation it runs', () => {
+  it('fills a deployment from its parameters and loads the template the parameters name', () => {
+    const { ctx, asked } = context();
+    const op = resolveOperation(deploy, { environment: 'production', service: 'api-service' }, ctx);
+    assert.deepEqual(asked, ['templates/api-service.json']);
+    assert.deepEqual(op, {
+      kind: 'deployTemplate',
+      subscriptionId: SUB,
+      resourceGroup: 'production-api-service',
+      template: apiTemplate,
+      parameters: { environment: 'production' },
+      mode: 'Incremental',
+      deploymentName: 'countersign-req-0042',
+    });
+  });
+
+  it('keeps a deployment mode and name the command sets, and an empty parameter set when it sets none', () => {
+    const { ctx } = context();
+    const custom: CommandSpec = {
+      ...deploy,
+      operation: { kind: 'deployTemplate', resourceGroup: 'rg', template: 'templates/api-service.json', mode: 'Complete', deploymentName: 'nightly-{requestId}' },
+    };
+    const op = resolveOperation(custom, {}, ctx);
+    assert.equal(op.kind === 'deployTemplate' && op.mode, 'Complete');
+    assert.equal(op.kind === 'deployTemplate' && op.deploymentName, 'nightly-req-0042');
+    assert.deepEqual(op.kind === 'deployTemplate' && op.parameters, {});
+  });
+
+  it('loads the template for a what-if without naming a deployment', () => {
+    const { ctx } = context();
+    const whatIf: CommandSpec = { ...deploy, sensitive: false, operation: { kind: 'whatIfDeployment', resourceGroup: 'rg', template: 'templates/{service}.json' } };
+    const op = resolveOperation(whatIf, { service: 'api-service' }, ctx);
+    assert.deepEqual(op, { kind: 'whatIfDeployment', resourceGroup: 'rg', template: apiTemplate, parameters: {}, mode: 'Incremental', subscriptionId: SUB });
+  });
+
+  it('lets a missing template stop the resolution with the loader\'s message', () => {
+    const { ctx } = context({});
+    assert.throws(() => resolveOperation(deploy, { environment: 'staging', service: 'web-frontend' }, ctx), /template file templates\/web-frontend.json not found/);
+  });
+
+  it('fills placeholders in keys as well as values, including the subscription and request id', () => {
+    const { ctx } = context();
+    const op = resolveOperation(tag, { group: 'rg-ops', key: 'owner', value: 'Jane Doe' }, ctx);
+    assert.deepEqual(op, {
+      kind: 'setTags',
+      scope: `/subscriptions/${SUB}/resourceGroups/rg-ops`,
+      tags: { owner: 'Jane Doe', requestedBy: 'countersign-req-0042' },
+      operation: 'Merge',
+      subscriptionId: SUB,
+    });
+  });
+
+  it('does not expand placeholders that arrive inside a parameter value', () => {
+    const { ctx } = context();
+    const op = resolveOperation(tag, { group: 'rg-ops', key: 'note', value: '{subscriptionId} {requestId}' }, ctx);
+    assert.deepEqual(op.kind === 'setTags' && op.tags, { note: '{subscriptionId} {requestId}', requestedBy: 'countersign-req-0042' });
+  });
+
+  it('turns a scale capacity into a number', () => {
+    const op = resolveOperation(scale, { app: 'api', instances: '4' }, context().ctx);
+    assert.equal(op.kind === 'scaleResource' && op.capacity, 4);
+    assert.equal(op.kind === 'scaleResource' && op.resourceId, `/subscriptions/${SUB}/resourceGroups/apps/providers/Microsoft.Web/serverfarms/api`);
+  });
+
+  it('gives a new resource group no tags when the command sets none', () => {
+    const create: CommandSpec = { ...deleteGroup, operation: { kind: 'createResourceGroup', resourceGroup: '{name}', location: 'westeurope' } };
+    assert.deepEqual(resolveOperation(create, { name: 'rg-new' }, context().ctx), {
+      kind: 'createResourceGroup',
+      resourceGroup: 'rg-new',
+      location: 'westeurope',
+      tags: {},
+      subscriptionId: SUB,
+    });
+  });
+
+  it('always targets the context subscription, whatever the command says', () => {
+    const sneaky: CommandSpec = { ...deleteGroup, operation: { kind: 'deleteResourceGroup', resourceGroup: '{name}', subscriptionId: 'other-sub' } };
+    assert.equal(resolveOperation(sneaky, { name: 'rg' }, context().ctx).subscriptionId, SUB);
+  });
+
+  it('leaves the command\'s operation template as it was, ready for the next request', () => {
+    const frozen = deepFreeze(structuredClone(tag));
+    resolveOperation(frozen, { group: 'a', key: 'b', value: 'c' }, context().ctx);
+    assert.deepEqual(frozen, tag);
+  });
+
+  it('tells change operations from queries', () => {
+    const change = resolveOperation(restart, { app: 'web', slot: 'staging' }, context().ctx);
+    assert.equal(asChange(change), change);
+    assert.equal(asQuery(change), undefined);
+    const query: OperationSpec = { kind: 'listResourceGroups', subscriptionId: SUB };
+    assert.equal(asQuery(query), query);
+    assert.equal(asChange(query), undefined);
+  });
+});
+
+describe('placeholders in an operation template', () => {
+  it('finds every placeholder once, in keys, values and nested lists', () => {
+    assert.deepEqual(placeholdersIn({ kind: 'setTags', scope: '/s/{subscriptionId}/rg/{group}', tags: { '{key}': '{value}' }, list: ['{group}', 7, null] }).sort(), [
+      'group',
+      'key',
+      'subscriptionId',
+      'value',
+    ]);
+  });
+
+  it('ignores braces that do not hold a parameter name', () => {
+    assert.deepEqual(placeholdersIn({ x: '{} {1abc} {a-b} [concat(\'{\')]' }), []);
+  });
+});
+
+describe('the target of an operation', () => {
+  it('is the resource group for resource group operations', () => {
+    assert.deepEqual(targetOf({ kind: 'deleteResourceGroup', subscriptionId: SUB, resourceGroup: 'staging-old' }), { subscriptionId: SUB, resourceGroup: 'staging-old' });
+  });
+
+  it('is the resource and its resource group, found in the resource id in any letter case', () => {
+    const resourceId = `/subscriptions/${SUB}/resourcegroups/apps/providers/Microsoft.Web/sites/api`;
+    assert.deepEqual(targetOf({ kind: 'resourceAction', subscriptionId: SUB, resourceId, action: 'restart', apiVersion: 'v' }), {
+      subscriptionId: SUB,
+      resourceGroup: 'apps',
+      resourceId,
+    });
+  });
+
+  it('is the resource group for tags set on a resource group scope, and the subscription for a subscription scope', () => {
+    const scope = `/subscriptions/${SUB}/resourceGroups/rg-ops`;
+    assert.deepEqual(targetOf({ kind: 'setTags', subscriptionId: SUB, scope, tags: {}, operation: 'Merge' }), { subscriptionId: SUB, resourceGroup: 'rg-ops' });
+    assert.deepEqual(targetOf({ kind: 'setTags', subscriptionId: SUB, scope: `/subscriptions/${SUB}`, tags: {}, operation: 'Merge' }), { subscriptionId: SUB });
+  });
+
+  it('is the subscription for subscription-wide queries', () => {
+    assert.deepEqual(targetOf({ kind: 'listResourceGroups', subscriptionId: SUB }), { subscriptionId: SUB });
+  });
+});
