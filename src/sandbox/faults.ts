@@ -1,0 +1,146 @@
+/**
+ * Fault injection: the ways Azure misbehaves that Countersign must survive, switched on by tests in
+ * process (sandbox.faults) or by another process through POST /_sandbox/faults/{name}.
+ *
+ * Request faults count down and then stop; deployment faults apply to the next matching deployment;
+ * denials last until clear().
+ */
+import type { ArmErrorBody } from './http';
+import type { SandboxState } from './state';
+
+/** Which requests a fault applies to; both conditions are case-insensitive. Empty matches every request. */
+export interface RequestMatch {
+  method?: string;
+  /** A substring of the request path, e.g. "/resourcegroups/staging-old". */
+  pathContains?: string;
+}
+
+export interface ThrottleFault extends RequestMatch {
+  /** How many matching requests get 429 (default 1). */
+  count?: number;
+  /** Seconds in the Retry-After header (default 1). */
+  retryAfterSeconds?: number;
+}
+
+export interface AmbiguousFault extends RequestMatch {
+  /** How many matching writes are applied but answered with 500 (default 1). */
+  count?: number;
+}
+
+export interface DeploymentFailureFault {
+  /** Only a deployment with this name (default: the next deployment). */
+  deploymentName?: string;
+  /** Name of the template resource whose operation fails (default: the last one). */
+  resourceName?: string;
+  /** The provider's error for that resource (default: a BadRequest naming the resource). */
+  error?: ArmErrorBody;
+}
+
+export interface SlowDeploymentFault {
+  deploymentName?: string;
+  /** Delay of each deployment operation, in milliseconds. */
+  stepMs: number;
+}
+
+export interface ResourceDrift {
+  tags?: Record<string, string | null>;
+  sku?: Record<string, unknown>;
+  properties?: Record<string, unknown>;
+}
+
+interface Counted<T> {
+  fault: T;
+  remaining: number;
+}
+
+export class SandboxFaults {
+  private throttles: Counted<ThrottleFault>[] = [];
+  private ambiguous: Counted<AmbiguousFault>[] = [];
+  private failures: DeploymentFailureFault[] = [];
+  private slowdowns: SlowDeploymentFault[] = [];
+  private denials: { action: string; scope?: string }[] = [];
+
+  constructor(private readonly state: SandboxState) {}
+
+  /** The next `count` matching requests get 429 Too Many Requests with Retry-After. */
+  throttle(fault: ThrottleFault = {}): void {
+    this.throttles.push({ fault, remaining: fault.count ?? 1 });
+  }
+
+  /** The next `count` matching writes take effect but are answered 500: the caller cannot know. */
+  ambiguousFailure(fault: AmbiguousFault = {}): void {
+    this.ambiguous.push({ fault, remaining: fault.count ?? 1 });
+  }
+
+  /** The next matching deployment fails on one resource, with ARM's DeploymentFailed wrapping `error`. */
+  failDeployment(fault: DeploymentFailureFault = {}): void {
+    this.failures.push(fault);
+  }
+
+  /** The next matching deployment takes `stepMs` per resource. */
+  slowDeployment(fault: SlowDeploymentFault): void {
+    this.slowdowns.push(fault);
+  }
+
+  /** The caller lacks `action` (on `scope` and below, or everywhere): ARM answers 403 AuthorizationFailed. */
+  denyAction(action: string, scope?: string): void {
+    this.denials.push({ action, ...(scope ? { scope } : {}) });
+  }
+
+  /** Someone changes the resource behind the caller's back (merge-patch); its etag changes. */
+  drift(resourceId: string, change: ResourceDrift): void {
+    this.state.patchResource(resourceId, change as Record<string, unknown>);
+  }
+
+  clear(): void {
+    this.throttles = [];
+    this.ambiguous = [];
+    this.failures = [];
+    this.slowdowns = [];
+    this.denials = [];
+  }
+
+  // ---- used by the server -------------------------------------------------------------------------
+
+  /** Retry-After seconds when this request is to be throttled. */
+  takeThrottle(method: string, path: string): number | undefined {
+    const hit = take(this.throttles, method, path);
+    return hit ? (hit.retryAfterSeconds ?? 1) : undefined;
+  }
+
+  takeAmbiguous(method: string, path: string): boolean {
+    if (method === 'GET' || method === 'HEAD') return false;
+    return take(this.ambiguous, method, path) !== undefined;
+  }
+
+  deniedAction(action: string, scope: string): boolean {
+    return this.denials.some(
+      (d) => d.action.toLowerCase() === action.toLowerCase() && (!d.scope || scope.toLowerCase().startsWith(d.scope.toLowerCase())),
+    );
+  }
+
+  takeDeploymentFailure(deploymentName: string): DeploymentFailureFault | undefined {
+    return takeFor(this.failures, deploymentName);
+  }
+
+  takeSlowdown(deploymentName: string): number | undefined {
+    return takeFor(this.slowdowns, deploymentName)?.stepMs;
+  }
+}
+
+function matches(m: RequestMatch, method: string, path: string): boolean {
+  if (m.method && m.method.toUpperCase() !== method) return false;
+  return !m.pathContains || path.toLowerCase().includes(m.pathContains.toLowerCase());
+}
+
+function take<T extends RequestMatch>(list: Counted<T>[], method: string, path: string): T | undefined {
+  const hit = list.find((c) => c.remaining > 0 && matches(c.fault, method, path));
+  if (!hit) return undefined;
+  hit.remaining -= 1;
+  return hit.fault;
+}
+
+function takeFor<T extends { deploymentName?: string }>(list: T[], name: string): T | undefined {
+  const i = list.findIndex((f) => !f.deploymentName || f.deploymentName.toLowerCase() === name.toLowerCase());
+  return i < 0 ? undefined : list.splice(i, 1)[0];
+}
