@@ -1,0 +1,74 @@
+/**
+ * One pass over an audit draft that does what `neutralise` then `canonicalJson` do, for the append
+ * hot path. The copy is built with every object's keys inserted in sorted order, so the engine's
+ * native JSON.stringify writes RFC 8785 text; only keys that look like array indexes (which
+ * JavaScript orders numerically, not as strings) need the slower member-by-member writer.
+ * Anything that is not plain JSON data (functions, symbols, bigints, non-finite numbers) is refused.
+ * Equivalence with the reference functions is what the tests check.
+ */
+import { canonicalJson } from '../domain/canonical';
+
+function refuse(what: string): never {
+  throw new TypeError(`an audit record can hold only JSON data, not ${what}`);
+}
+
+function neutraliseText(s: string): string {
+  if (s.indexOf('\r') === -1 && s.indexOf('\n') === -1) return s;
+  return s.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+}
+
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
+
+export interface NeutralCopy {
+  value: unknown;
+  /** True when some object key is index-like: JSON.stringify would not write it in canonical order. */
+  indexKeys: boolean;
+}
+
+class Copier {
+  indexKeys = false;
+
+  copy(value: unknown): unknown {
+    switch (typeof value) {
+      case 'string':
+        return neutraliseText(value);
+      case 'number':
+        if (!Number.isFinite(value)) refuse(String(value));
+        return value;
+      case 'boolean':
+        return value;
+      case 'object': {
+        if (value === null) return null;
+        if (Array.isArray(value)) {
+          const out = new Array<unknown>(value.length);
+          for (let i = 0; i < value.length; i++) out[i] = value[i] === undefined ? undefined : this.copy(value[i]);
+          return out;
+        }
+        const source = value as Record<string, unknown>;
+        const out: Record<string, unknown> = {};
+        const keys = Object.keys(source).sort();
+        for (const key of keys) {
+          const v = source[key];
+          if (v === undefined) continue;
+          if (ARRAY_INDEX.test(key)) this.indexKeys = true;
+          out[key] = this.copy(v);
+        }
+        return out;
+      }
+      default:
+        return refuse(typeof value);
+    }
+  }
+}
+
+/** neutralise(value), with sorted keys, and whether canonicalJsonOf may use JSON.stringify. */
+export function neutralCopy(value: unknown): NeutralCopy {
+  const copier = new Copier();
+  const copy = copier.copy(value);
+  return { value: copy, indexKeys: copier.indexKeys };
+}
+
+/** RFC 8785 text of a value produced by neutralCopy. */
+export function canonicalJsonOf(copy: NeutralCopy): string {
+  return copy.indexKeys ? canonicalJson(copy.value) : JSON.stringify(copy.value);
+}

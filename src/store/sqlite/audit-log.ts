@@ -1,0 +1,30 @@
+/** The audit log port over SQLite: appends go through the group committer, reads page by seq. */
+import type Database from 'better-sqlite3';
+import type { AuditFilter, AuditLog, ChainHead } from '../../app/ports';
+import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+import { StatementCache, readAuditPages } from './audit-pages';
+import type { GroupCommitWriter } from './group-commit';
+
+export class SqliteAuditLog implements AuditLog {
+  private readonly statements: StatementCache;
+
+  constructor(
+    db: Database.Database,
+    private readonly writer: GroupCommitWriter,
+    private readonly pageSize?: number,
+  ) {
+    this.statements = new StatementCache(db);
+  }
+
+  append(events: AuditEventDraft[]): Promise<AuditRecord[]> {
+    return this.writer.submit((tx) => tx.appendEvents(events));
+  }
+
+  read(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {
+    return readAuditPages(this.statements, filter, this.pageSize);
+  }
+
+  async head(): Promise<ChainHead | undefined> {
+    return this.writer.head();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Reading the audit log in seq order, one page at a time (keyset pagination on seq), so a reader
+ * holds a page in memory, never the log, and never keeps a read transaction open between pages.
+ */
+import type Database from 'better-sqlite3';
+import type { AuditFilter } from '../../app/ports';
+import type { AuditRecord } from '../../domain/audit';
+
+export const DEFAULT_PAGE_SIZE = 500;
+
+interface PageQuery {
+  sql: string;
+  params: Record<string, unknown>;
+}
+
+/**
+ * The SQL for one page under a filter. Time has no index on purpose: times are not ordered by seq,
+ * so the scan goes by seq (the rowid) and each page resumes where the last one stopped.
+ */
+export function auditPageQuery(filter: AuditFilter): PageQuery {
+  const where = ['seq > @after'];
+  const params: Record<string, unknown> = {};
+  if (filter.fromSeq !== undefined) {
+    where.push('seq >= @fromSeq');
+    params.fromSeq = filter.fromSeq;
+  }
+  if (filter.from !== undefined) {
+    where.push('time >= @from');
+    params.from = filter.from;
+  }
+  if (filter.to !== undefined) {
+    where.push('time < @to');
+    params.to = filter.to;
+  }
+  if (filter.requestId !== undefined) {
+    where.push('request_id = @requestId');
+    params.requestId = filter.requestId;
+  }
+  if (filter.actorId !== undefined) {
+    where.push('actor_id = @actorId');
+    params.actorId = filter.actorId;
+  }
+  if (filter.types !== undefined) {
+    where.push('type IN (SELECT value FROM json_each(@types))');
+    params.types = JSON.stringify(filter.types);
+  }
+  return { sql: `SELECT seq, record FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`, params };
+}
+
+/** Prepared statements per filter shape, so paging does not re-parse SQL. */
+export class StatementCache {
+  private readonly cache = new Map<string, Database.Statement>();
+  constructor(private readonly db: Database.Database) {}
+
+  get(sql: string): Database.Statement {
+    let stmt = this.cache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.cache.set(sql, stmt);
+    }
+    return stmt;
+  }
+}
+
+export async function* readAuditPages(
+  statements: StatementCache,
+  filter: AuditFilter,
+  pageSize = DEFAULT_PAGE_SIZE,
+): AsyncGenerator<AuditRecord> {
+  const { sql, params } = auditPageQuery(filter);
+  const stmt = statements.get(sql);
+  let after = 0;
+  for (;;) {
+    const rows = stmt.all({ ...params, after, limit: pageSize }) as { seq: number; record: string }[];
+    for (const row of rows) yield JSON.parse(row.record) as AuditRecord;
+    if (rows.length < pageSize) return;
+    after = rows[rows.length - 1].seq;
+    // Let other work (writers, timers) run between pages.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}

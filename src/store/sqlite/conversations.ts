@@ -1,0 +1,47 @@
+/** Conversation references and posted card messages, for proactive messages and card updates. */
+import type Database from 'better-sqlite3';
+import type { CardMessage, ConversationStore } from '../../app/ports';
+import type { GroupCommitWriter } from './group-commit';
+
+export class SqliteConversationStore implements ConversationStore {
+  private readonly saveRefStmt: Database.Statement;
+  private readonly getRefStmt: Database.Statement;
+  private readonly saveCardStmt: Database.Statement;
+  private readonly getCardsStmt: Database.Statement;
+
+  constructor(
+    db: Database.Database,
+    private readonly writer: GroupCommitWriter,
+  ) {
+    this.saveRefStmt = db.prepare(
+      `INSERT INTO conversation_refs (conversation_id, reference) VALUES (?, ?)
+       ON CONFLICT (conversation_id) DO UPDATE SET reference = excluded.reference`,
+    );
+    this.getRefStmt = db.prepare('SELECT reference FROM conversation_refs WHERE conversation_id = ?').pluck();
+    this.saveCardStmt = db.prepare(
+      'INSERT INTO card_messages (request_id, conversation_id, activity_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+    );
+    this.getCardsStmt = db.prepare(
+      'SELECT conversation_id AS conversationId, activity_id AS activityId FROM card_messages WHERE request_id = ? ORDER BY rowid',
+    );
+  }
+
+  async saveReference(conversationId: string, reference: unknown): Promise<void> {
+    const text = JSON.stringify(reference);
+    if (text === undefined) throw new TypeError(`the reference of conversation ${conversationId} cannot be stored as JSON`);
+    await this.writer.submit(() => this.saveRefStmt.run(conversationId, text));
+  }
+
+  async getReference(conversationId: string): Promise<unknown | undefined> {
+    const text = this.getRefStmt.get(conversationId) as string | undefined;
+    return text === undefined ? undefined : JSON.parse(text);
+  }
+
+  async saveCardMessage(requestId: string, message: CardMessage): Promise<void> {
+    await this.writer.submit(() => this.saveCardStmt.run(requestId, message.conversationId, message.activityId));
+  }
+
+  async getCardMessages(requestId: string): Promise<CardMessage[]> {
+    return this.getCardsStmt.all(requestId) as CardMessage[];
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Group commit: every write (audit appends, request inserts and updates, conversation writes)
+ * submitted in the same turn of the event loop shares one transaction and so one fsync. Each write
+ * runs in its own SAVEPOINT, so one that fails (a CAS conflict, a duplicate id) is rolled back alone
+ * and the others still commit. The chain head lives in memory and advances only for writes that
+ * committed; every caller's promise settles only after COMMIT returned (synchronous=FULL: on disk).
+ */
+import type Database from 'better-sqlite3';
+import type { ChainHead } from '../../app/ports';
+import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+import { sealRecord } from '../../audit/chain';
+
+/** What a write can do inside the shared transaction, besides running its own statements. */
+export interface WriteTx {
+  /** Chains and inserts the events after the current head (the head moves only if the write commits). */
+  appendEvents(drafts: readonly AuditEventDraft[]): AuditRecord[];
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+interface PendingWrite {
+  run: (tx: WriteTx) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+}
+
+export class StoreClosedError extends Error {
+  constructor(file: string) {
+    super(`the store ${file} is closed`);
+    this.name = 'StoreClosedError';
+  }
+}
+
+export class GroupCommitWriter implements WriteTx {
+  private queue: PendingWrite[] = [];
+  private scheduled: NodeJS.Immediate | undefined;
+  private closed = false;
+  /** Head as committed. */
+  private committedHead: ChainHead | undefined;
+  /** Head inside the open transaction. */
+  private txHead: ChainHead | undefined;
+  /** PRAGMA data_version after our last look: it changes only when another connection commits. */
+  private dataVersion: number;
+
+  private readonly begin: Database.Statement;
+  private readonly commit: Database.Statement;
+  private readonly rollback: Database.Statement;
+  private readonly savepoint: Database.Statement;
+  private readonly release: Database.Statement;
+  private readonly rollbackTo: Database.Statement;
+  private readonly readDataVersion: Database.Statement;
+  private readonly readHead: Database.Statement;
+  private readonly insertRecord: Database.Statement;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly file: string,
+    private readonly newId: () => string,
+  ) {
+    this.begin = db.prepare('BEGIN IMMEDIATE');
+    this.commit = db.prepare('COMMIT');
+    this.rollback = db.prepare('ROLLBACK');
+    this.savepoint = db.prepare('SAVEPOINT write');
+    this.release = db.prepare('RELEASE write');
+    this.rollbackTo = db.prepare('ROLLBACK TO write');
+    this.readDataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.readHead = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    this.insertRecord = db.prepare(
+      'INSERT INTO audit_log (seq, id, time, type, request_id, actor_id, prev_hash, hash, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.committedHead = this.loadHead();
+    this.dataVersion = this.readDataVersion.get() as number;
+  }
+
+  head(): ChainHead | undefined {
+    return this.committedHead;
+  }
+
+  submit<T>(run: (tx: WriteTx) => T): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreClosedError(this.file));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
+      this.scheduled ??= setImmediate(() => this.flush());
+    });
+  }
+
+  appendEvents(drafts: readonly AuditEventDraft[]): AuditRecord[] {
+    const out: AuditRecord[] = [];
+    for (const draft of drafts) {
+      const { record, text } = sealRecord(draft, this.txHead, this.newId());
+      this.insertRecord.run(
+        record.seq,
+        record.id,
+        record.time,
+        record.type,
+        record.request?.id ?? null,
+        record.actor?.aadObjectId ?? null,
+        record.prevHash,
+        record.hash,
+        text,
+      );
+      this.txHead = { seq: record.seq, hash: record.hash };
+      out.push(record);
+    }
+    return out;
+  }
+
+  /** Commits everything queued so far, synchronously. */
+  flush(): void {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+
+    let outcomes: Outcome[];
+    try {
+      this.begin.run();
+      outcomes = this.runBatch(batch);
+      this.commit.run();
+    } catch (err) {
+      // The transaction as a whole failed (disk full, I/O error, lock timeout): nothing committed.
+      this.txHead = this.committedHead;
+      for (const w of batch) w.reject(err);
+      if (this.db.inTransaction) this.rollback.run();
+      return;
+    }
+    this.committedHead = this.txHead;
+    batch.forEach((w, i) => {
+      const o = outcomes[i];
+      if (o.ok) w.resolve(o.value);
+      else w.reject(o.error);
+    });
+  }
+
+  private runBatch(batch: PendingWrite[]): Outcome[] {
+    const version = this.readDataVersion.get() as number;
+    if (version !== this.dataVersion) {
+      // Another process appended since our last commit: continue the chain from its head.
+      this.committedHead = this.loadHead();
+      this.dataVersion = version;
+    }
+    this.txHead = this.committedHead;
+    return batch.map((w) => {
+      const before = this.txHead;
+      this.savepoint.run();
+      try {
+        const value = w.run(this);
+        this.release.run();
+        return { ok: true as const, value };
+      } catch (error) {
+        this.rollbackTo.run();
+        this.release.run();
+        this.txHead = before;
+        return { ok: false as const, error };
+      }
+    });
+  }
+
+  private loadHead(): ChainHead | undefined {
+    const row = this.readHead.get() as ChainHead | undefined;
+    return row ? { seq: row.seq, hash: row.hash } : undefined;
+  }
+
+  /** Commits what is queued; later submissions are refused. */
+  close(): void {
+    this.flush();
+    this.closed = true;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The SQLite schema, as numbered migrations. Each is applied once, in its own transaction, and
+ * recorded in schema_migrations; a database newer than this code is refused rather than guessed at.
+ */
+import type Database from 'better-sqlite3';
+import { GENESIS_HASH } from '../../domain/audit';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const APPEND_ONLY_MESSAGE = 'audit_log is append-only';
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'requests, audit log, conversations',
+    sql: `
+      CREATE TABLE requests (
+        id          TEXT PRIMARY KEY,
+        version     INTEGER NOT NULL CHECK (version >= 1),
+        state       TEXT NOT NULL,
+        expires_at  TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        body        TEXT NOT NULL CHECK (json_valid(body))
+      );
+      CREATE INDEX requests_state_expires ON requests (state, expires_at);
+      CREATE INDEX requests_created ON requests (created_at);
+
+      -- seq is the rowid: gapless from 1, assigned by the writer, checked by audit_log_chain.
+      -- record is the record's RFC 8785 canonical JSON, hash included; the other columns are copies
+      -- of fields in it, for filtering (verification recomputes from record and compares them).
+      CREATE TABLE audit_log (
+        seq         INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,
+        time        TEXT NOT NULL,
+        type        TEXT NOT NULL,
+        request_id  TEXT,
+        actor_id    TEXT,
+        prev_hash   TEXT NOT NULL,
+        hash        TEXT NOT NULL,
+        record      TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_request ON audit_log (request_id, seq) WHERE request_id IS NOT NULL;
+      CREATE INDEX audit_log_actor ON audit_log (actor_id, seq) WHERE actor_id IS NOT NULL;
+
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+      BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY_MESSAGE}'); END;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+      BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY_MESSAGE}'); END;
+      CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log
+      WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log)
+        OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM audit_log WHERE seq = NEW.seq - 1), '${GENESIS_HASH}')
+      BEGIN SELECT RAISE(ABORT, 'audit_log records must be appended in sequence, each linked to the previous one'); END;
+
+      CREATE TABLE conversation_refs (
+        conversation_id TEXT PRIMARY KEY,
+        reference       TEXT NOT NULL CHECK (json_valid(reference))
+      );
+
+      CREATE TABLE card_messages (
+        request_id      TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        activity_id     TEXT NOT NULL,
+        UNIQUE (request_id, conversation_id, activity_id)
+      );
+      CREATE INDEX card_messages_request ON card_messages (request_id);
+    `,
+  },
+];
+
+export const AUDIT_TRIGGERS = ['audit_log_no_update', 'audit_log_no_delete', 'audit_log_chain'] as const;
+
+/** Brings the schema up to date; returns the version it is at. */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version     INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    applied_at  TEXT NOT NULL
+  )`);
+  const known = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  const current = (): number =>
+    (db.prepare('SELECT COALESCE(MAX(version), 0) FROM schema_migrations').pluck().get() as number) ?? 0;
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    // IMMEDIATE: two processes starting at once cannot both apply the same migration.
+    db.transaction(() => {
+      if (m.version <= current()) return;
+      db.exec(m.sql);
+      record.run(m.version, m.name, new Date().toISOString());
+    }).immediate();
+  }
+  const version = current();
+  if (version > known) {
+    throw new Error(`the database schema is at version ${version}, newer than this Countersign knows (${known}): upgrade Countersign`);
+  }
+  return version;
+}

@@ -1,0 +1,72 @@
+/** Builders for requests and audit events, shared by the store and audit tests. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AuditEventDraft, AuditEventType, AuditRequestRef } from '../../src/domain/audit';
+import type { Actor, ApprovalRequest } from '../../src/domain/request';
+
+export const alice: Actor = { aadObjectId: '6f1c2a7e-0d1b-4c55-9a0e-0c8f1f2b3a01', tenantId: '9b8a7c6d-1111-2222-3333-444455556666', name: 'Alice Requester' };
+export const bob: Actor = { aadObjectId: '0a2b3c4d-5e6f-4a1b-8c9d-0e1f2a3b4c02', tenantId: '9b8a7c6d-1111-2222-3333-444455556666', name: 'Bob Approver' };
+
+export function aRequest(id: string, overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
+  return {
+    id,
+    version: 1,
+    state: 'pending',
+    command: 'restart-vm',
+    parameters: { vm: 'web-01', resourceGroup: 'rg-prod' },
+    reason: 'patch Tuesday',
+    operation: {
+      kind: 'resourceAction',
+      subscriptionId: '00000000-0000-0000-0000-000000000001',
+      resourceId: '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-prod/providers/Microsoft.Compute/virtualMachines/web-01',
+      action: 'restart',
+      apiVersion: '2024-07-01',
+    },
+    operationHash: 'a'.repeat(64),
+    target: { subscriptionId: '00000000-0000-0000-0000-000000000001', resourceGroup: 'rg-prod' },
+    requester: alice,
+    source: { channelId: 'msteams', conversationId: 'conv-1', conversationType: 'personal', activityId: 'act-1' },
+    policy: { approvals: 1, approverRoles: ['approver'], ttlSeconds: 3600, version: 'b'.repeat(64) },
+    approvals: [],
+    createdAt: '2026-11-02T09:00:00.000Z',
+    expiresAt: '2026-11-02T10:00:00.000Z',
+    updatedAt: '2026-11-02T09:00:00.000Z',
+    sandbox: true,
+    ...overrides,
+  };
+}
+
+export function requestRef(id: string): AuditRequestRef {
+  return { id, command: 'restart-vm', parameters: { vm: 'web-01' }, operationHash: 'a'.repeat(64), policyVersion: 'b'.repeat(64) };
+}
+
+export function anEvent(type: AuditEventType, overrides: Partial<AuditEventDraft> = {}): AuditEventDraft {
+  return {
+    type,
+    time: '2026-11-02T09:00:00.000Z',
+    actor: alice,
+    source: { channelId: 'msteams', conversationId: 'conv-1', conversationType: 'personal' },
+    request: requestRef('req-1'),
+    target: { subscriptionId: '00000000-0000-0000-0000-000000000001', resourceGroup: 'rg-prod' },
+    outcome: { result: 'ok' },
+    ...overrides,
+  };
+}
+
+/** A time n seconds after a fixed start, ISO-8601 UTC. */
+export function timeAt(n: number): string {
+  return new Date(Date.UTC(2026, 10, 2, 9, 0, 0) + n * 1000).toISOString();
+}
+
+/** A fresh directory under the OS temp dir, removed by the returned function. */
+export function tempDir(prefix = 'countersign-test-'): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Sequential ids, so test records are predictable. */
+export function sequentialIds(prefix = 'rec-'): () => string {
+  let n = 0;
+  return () => `${prefix}${String(++n).padStart(6, '0')}`;
+}

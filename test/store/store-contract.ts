@@ -1,0 +1,340 @@
+/**
+ * The Store contract: what every backend (SQLite now, PostgreSQL later) guarantees, as one suite
+ * run against each. A backend test file calls storeContract with a factory for its harness.
+ */
+import assert from 'node:assert/strict';
+import { DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
+import type { Store } from '../../src/app/ports';
+import { verifyChain } from '../../src/audit/verify';
+import { GENESIS_HASH } from '../../src/domain/audit';
+import type { AuditRecord } from '../../src/domain/audit';
+import { auditRecordHash } from '../../src/domain/canonical';
+import type { ApprovalRequest } from '../../src/domain/request';
+import { aRequest, alice, anEvent, bob, requestRef, timeAt } from './fixtures';
+
+export interface StoreHarness {
+  store: Store;
+  /** Closes the store (if open) and opens the same database again. */
+  reopen(): Promise<Store>;
+  /** Runs SQL on a separate connection: what someone with direct database access could do. */
+  exec(sql: string): Promise<void>;
+  /** Reads with SQL on a separate connection. */
+  query(sql: string): Promise<Record<string, unknown>[]>;
+  /** Closes everything and removes the database. */
+  cleanup(): Promise<void>;
+}
+
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+function bumped(r: ApprovalRequest, changes: Partial<ApprovalRequest>): ApprovalRequest {
+  return { ...r, ...changes, version: r.version + 1 };
+}
+
+export function storeContract(backend: string, open: () => Promise<StoreHarness>): void {
+  describe(`Store contract: ${backend}`, function () {
+    let h: StoreHarness;
+    let store: Store;
+
+    beforeEach(async () => {
+      h = await open();
+      store = h.store;
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    describe('requests', () => {
+      it('saves a new request at version 1 and reads it back unchanged', async () => {
+        const r = aRequest('req-1');
+        const records = await store.requests.insert(r, [anEvent('request.created')]);
+        assert.deepEqual(await store.requests.get('req-1'), r);
+        assert.equal(records.length, 1);
+        assert.equal(records[0].type, 'request.created');
+      });
+
+      it('answers undefined for a request that does not exist', async () => {
+        assert.equal(await store.requests.get('nope'), undefined);
+      });
+
+      it('refuses a second request with the same id and records no audit event for it', async () => {
+        await store.requests.insert(aRequest('req-1'), [anEvent('request.created')]);
+        await assert.rejects(
+          store.requests.insert(aRequest('req-1', { command: 'other' }), [anEvent('request.created')]),
+          (err: unknown) => err instanceof DuplicateRequestError && err.requestId === 'req-1',
+        );
+        assert.equal((await store.requests.get('req-1'))?.command, 'restart-vm');
+        assert.equal((await collect(store.audit.read())).length, 1);
+      });
+
+      it('refuses to insert a request whose version is not 1', async () => {
+        await assert.rejects(store.requests.insert(aRequest('req-1', { version: 2 }), []), /version 1/);
+        assert.equal(await store.requests.get('req-1'), undefined);
+      });
+
+      it('saves an update made against the current version, with its audit events', async () => {
+        const r = aRequest('req-1');
+        await store.requests.insert(r, [anEvent('request.created')]);
+        const next = bumped(r, { state: 'approved', updatedAt: timeAt(60) });
+        const records = await store.requests.update(next, 1, [anEvent('approval.granted', { actor: bob }), anEvent('request.approved')]);
+        assert.deepEqual(await store.requests.get('req-1'), next);
+        assert.deepEqual(
+          records.map((x) => [x.seq, x.type]),
+          [
+            [2, 'approval.granted'],
+            [3, 'request.approved'],
+          ],
+        );
+      });
+
+      it('refuses an update made against an old version (compare-and-swap)', async () => {
+        const r = aRequest('req-1');
+        await store.requests.insert(r, []);
+        const v2 = bumped(r, { state: 'approved' });
+        await store.requests.update(v2, 1, []);
+        await assert.rejects(
+          store.requests.update(bumped(r, { state: 'rejected' }), 1, []),
+          (err: unknown) => err instanceof VersionConflictError && err.requestId === 'req-1' && err.expectedVersion === 1,
+        );
+        assert.equal((await store.requests.get('req-1'))?.state, 'approved');
+      });
+
+      it('refuses an update that does not move the version up by exactly one', async () => {
+        const r = aRequest('req-1');
+        await store.requests.insert(r, []);
+        await assert.rejects(store.requests.update({ ...r, version: 3 }, 1, []), /from version 1 to 2/);
+        await assert.rejects(store.requests.update({ ...r, version: 1 }, 1, []), /from version 1 to 2/);
+        assert.equal((await store.requests.get('req-1'))?.version, 1);
+      });
+
+      it('refuses an update of a request that was never saved', async () => {
+        await assert.rejects(store.requests.update(aRequest('ghost', { version: 2 }), 1, [anEvent('request.approved')]), /ghost/);
+        assert.equal((await collect(store.audit.read())).length, 0);
+      });
+
+      it('lets exactly one of 20 concurrent updates of the same version win', async () => {
+        const r = aRequest('req-1');
+        await store.requests.insert(r, [anEvent('request.created')]);
+        const attempts = Array.from({ length: 20 }, (_, i) =>
+          store.requests.update(bumped(r, { outcomeDetail: `writer ${i}` }), 1, [anEvent('request.approved', { data: { writer: i } })]),
+        );
+        const results = await Promise.allSettled(attempts);
+        const won = results.filter((x) => x.status === 'fulfilled');
+        const lost = results.filter((x): x is PromiseRejectedResult => x.status === 'rejected');
+        assert.equal(won.length, 1);
+        assert.equal(lost.length, 19);
+        for (const l of lost) assert.ok(l.reason instanceof VersionConflictError, String(l.reason));
+        const winner = results.findIndex((x) => x.status === 'fulfilled');
+        const saved = await store.requests.get('req-1');
+        assert.equal(saved?.version, 2);
+        assert.equal(saved?.outcomeDetail, `writer ${winner}`);
+        const events = await collect(store.audit.read({ types: ['request.approved'] }));
+        assert.deepEqual(
+          events.map((e) => e.data),
+          [{ writer: winner }],
+        );
+      });
+
+      it('writes a request and its audit events atomically: a conflicting update leaves no audit record', async () => {
+        const r = aRequest('req-1');
+        await store.requests.insert(r, [anEvent('request.created')]);
+        await store.requests.update(bumped(r, { state: 'approved' }), 1, [anEvent('request.approved')]);
+        const headBefore = await store.audit.head();
+        await assert.rejects(store.requests.update(bumped(r, { state: 'rejected' }), 1, [anEvent('request.rejected')]), VersionConflictError);
+        assert.deepEqual(await store.audit.head(), headBefore);
+        const types = (await collect(store.audit.read())).map((e) => e.type);
+        assert.deepEqual(types, ['request.created', 'request.approved']);
+      });
+
+      it('commits the other writes of a batch when one of them conflicts, with no gap in the chain', async () => {
+        const a = aRequest('req-a');
+        const b = aRequest('req-b');
+        await Promise.all([store.requests.insert(a, [anEvent('request.created')]), store.requests.insert(b, [anEvent('request.created')])]);
+        const settled = await Promise.allSettled([
+          store.audit.append([anEvent('click.refused')]),
+          store.requests.update(bumped(a, { state: 'approved' }), 1, [anEvent('request.approved')]),
+          store.requests.update(bumped(a, { state: 'rejected' }), 1, [anEvent('request.rejected')]),
+          store.requests.update(bumped(b, { state: 'cancelled' }), 1, [anEvent('request.cancelled')]),
+          store.audit.append([anEvent('auth.refused')]),
+        ]);
+        assert.deepEqual(
+          settled.map((s) => s.status),
+          ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+        );
+        const records = await collect(store.audit.read());
+        assert.deepEqual(
+          records.map((x) => x.seq),
+          [1, 2, 3, 4, 5, 6],
+        );
+        assert.ok(!records.some((x) => x.type === 'request.rejected'));
+        assert.equal((await verifyChain(store.audit.read())).ok, true);
+        assert.equal((await store.requests.get('req-b'))?.state, 'cancelled');
+      });
+
+      it('lists requests oldest first, filtered by state and expiry, up to a limit', async () => {
+        await store.requests.insert(aRequest('late', { createdAt: timeAt(30), expiresAt: timeAt(300) }), []);
+        await store.requests.insert(aRequest('early', { createdAt: timeAt(10), expiresAt: timeAt(100) }), []);
+        await store.requests.insert(aRequest('middle', { createdAt: timeAt(20), expiresAt: timeAt(200), state: 'approved' }), []);
+        await store.requests.insert(aRequest('done', { createdAt: timeAt(5), expiresAt: timeAt(50), state: 'succeeded' }), []);
+        const ids = (rs: ApprovalRequest[]) => rs.map((r) => r.id);
+        assert.deepEqual(ids(await store.requests.list({})), ['done', 'early', 'middle', 'late']);
+        assert.deepEqual(ids(await store.requests.list({ states: ['pending', 'approved'] })), ['early', 'middle', 'late']);
+        assert.deepEqual(ids(await store.requests.list({ states: ['pending', 'approved'], expiringBefore: timeAt(200) })), ['early']);
+        assert.deepEqual(ids(await store.requests.list({ limit: 2 })), ['done', 'early']);
+        assert.deepEqual(ids(await store.requests.list({ states: [] })), []);
+      });
+    });
+
+    describe('audit log', () => {
+      it('chains records from the genesis hash, each naming the hash of the one before', async () => {
+        const first = await store.audit.append([anEvent('config.loaded'), anEvent('request.created')]);
+        const second = await store.audit.append([anEvent('request.approved')]);
+        const all = [...first, ...second];
+        assert.deepEqual(
+          all.map((r) => r.seq),
+          [1, 2, 3],
+        );
+        assert.equal(all[0].prevHash, GENESIS_HASH);
+        assert.equal(all[1].prevHash, all[0].hash);
+        assert.equal(all[2].prevHash, all[1].hash);
+        for (const r of all) assert.equal(r.hash, auditRecordHash(r));
+        assert.equal(new Set(all.map((r) => r.id)).size, 3);
+        assert.deepEqual(await store.audit.head(), { seq: 3, hash: all[2].hash });
+        assert.deepEqual(await collect(store.audit.read()), all);
+      });
+
+      it('has no head before the first record', async () => {
+        assert.equal(await store.audit.head(), undefined);
+        assert.deepEqual(await collect(store.audit.read()), []);
+      });
+
+      it('neutralises CR and LF in recorded text so no line can be forged in an export', async () => {
+        const [r] = await store.audit.append([anEvent('request.refused', { outcome: { result: 'refused', detail: 'line1\r\nFAKE RECORD' } })]);
+        assert.equal(r.outcome.detail, 'line1\\r\\nFAKE RECORD');
+        const [stored] = await collect(store.audit.read());
+        assert.equal(stored.outcome.detail, 'line1\\r\\nFAKE RECORD');
+      });
+
+      it('keeps a gapless, valid chain under 50 concurrent appenders', async () => {
+        const appenders = Array.from({ length: 50 }, async (_, w) => {
+          const mine: AuditRecord[] = [];
+          for (let i = 0; i < 10; i++) mine.push(...(await store.audit.append([anEvent('execution.progressed', { data: { w, i } })])));
+          return mine;
+        });
+        const returned = (await Promise.all(appenders)).flat();
+        const stored = await collect(store.audit.read());
+        assert.equal(stored.length, 500);
+        assert.deepEqual(
+          stored.map((r) => r.seq),
+          Array.from({ length: 500 }, (_, i) => i + 1),
+        );
+        assert.deepEqual(
+          [...returned].sort((a, b) => a.seq - b.seq),
+          stored,
+        );
+        const v = await verifyChain(store.audit.read());
+        assert.equal(v.ok, true, v.problem?.message);
+        assert.equal(v.count, 500);
+        assert.deepEqual(await store.audit.head(), { seq: 500, hash: stored[499].hash });
+      });
+
+      it('rejects an append that cannot be recorded, and the chain stays intact', async () => {
+        await store.audit.append([anEvent('config.loaded')]);
+        await assert.rejects(store.audit.append([anEvent('request.created', { data: { bad: Number.NaN } })]));
+        await assert.rejects(store.audit.append([anEvent('request.created', { data: { fn: (() => 1) as unknown } })]));
+        const [next] = await store.audit.append([anEvent('request.created')]);
+        assert.equal(next.seq, 2);
+        assert.equal((await verifyChain(store.audit.read())).ok, true);
+      });
+
+      it('reads in seq order, filtered by time window, seq, request, actor and type', async () => {
+        await store.audit.append([
+          anEvent('request.created', { time: timeAt(1), request: requestRef('req-1') }),
+          anEvent('approval.granted', { time: timeAt(2), actor: bob, request: requestRef('req-1') }),
+          anEvent('request.created', { time: timeAt(3), request: requestRef('req-2') }),
+          anEvent('config.loaded', { time: timeAt(4), actor: undefined, request: undefined }),
+          anEvent('request.expired', { time: timeAt(5), request: requestRef('req-2') }),
+        ]);
+        const seqs = async (f: Parameters<Store['audit']['read']>[0]) => (await collect(store.audit.read(f))).map((r) => r.seq);
+        assert.deepEqual(await seqs({ from: timeAt(2), to: timeAt(4) }), [2, 3]);
+        assert.deepEqual(await seqs({ fromSeq: 4 }), [4, 5]);
+        assert.deepEqual(await seqs({ requestId: 'req-2' }), [3, 5]);
+        assert.deepEqual(await seqs({ actorId: bob.aadObjectId }), [2]);
+        assert.deepEqual(await seqs({ actorId: alice.aadObjectId, requestId: 'req-1' }), [1]);
+        assert.deepEqual(await seqs({ types: ['request.created', 'config.loaded'] }), [1, 3, 4]);
+        assert.deepEqual(await seqs({ types: [] }), []);
+      });
+
+      it('streams a long log across many pages, in order', async () => {
+        for (let i = 0; i < 10; i++) {
+          await store.audit.append(Array.from({ length: 30 }, (_, j) => anEvent('execution.progressed', { time: timeAt(i * 30 + j) })));
+        }
+        const got = await collect(store.audit.read({ from: timeAt(17) }));
+        assert.deepEqual(
+          got.map((r) => r.seq),
+          Array.from({ length: 300 - 17 }, (_, i) => i + 18),
+        );
+      });
+
+      it('refuses UPDATE and DELETE on the audit log at the database level', async () => {
+        await store.audit.append([anEvent('request.created')]);
+        await assert.rejects(h.exec("UPDATE audit_log SET type = 'request.approved'"), /append-only/);
+        await assert.rejects(h.exec('DELETE FROM audit_log'), /append-only/);
+        const [r] = await collect(store.audit.read());
+        assert.equal(r.type, 'request.created');
+      });
+
+      it('has a resolved append on disk: another connection sees it, and a reopened store continues the chain', async () => {
+        const [r] = await store.audit.append([anEvent('request.created')]);
+        const rows = await h.query('SELECT seq, hash FROM audit_log');
+        assert.deepEqual(rows, [{ seq: 1, hash: r.hash }]);
+        store = await h.reopen();
+        assert.deepEqual(await store.audit.head(), { seq: 1, hash: r.hash });
+        const [next] = await store.audit.append([anEvent('request.approved')]);
+        assert.equal(next.seq, 2);
+        assert.equal(next.prevHash, r.hash);
+      });
+    });
+
+    describe('conversations', () => {
+      it('saves a conversation reference and replaces it when saved again', async () => {
+        assert.equal(await store.conversations.getReference('conv-1'), undefined);
+        await store.conversations.saveReference('conv-1', { serviceUrl: 'https://smba.example/', conversation: { id: 'conv-1' } });
+        await store.conversations.saveReference('conv-1', { serviceUrl: 'https://smba2.example/', conversation: { id: 'conv-1' } });
+        assert.deepEqual(await store.conversations.getReference('conv-1'), { serviceUrl: 'https://smba2.example/', conversation: { id: 'conv-1' } });
+      });
+
+      it('keeps every conversation a card was posted to, once each', async () => {
+        await store.conversations.saveCardMessage('req-1', { conversationId: 'conv-1', activityId: 'a1' });
+        await store.conversations.saveCardMessage('req-1', { conversationId: 'conv-2', activityId: 'a2' });
+        await store.conversations.saveCardMessage('req-1', { conversationId: 'conv-1', activityId: 'a1' });
+        await store.conversations.saveCardMessage('req-2', { conversationId: 'conv-1', activityId: 'a3' });
+        assert.deepEqual(await store.conversations.getCardMessages('req-1'), [
+          { conversationId: 'conv-1', activityId: 'a1' },
+          { conversationId: 'conv-2', activityId: 'a2' },
+        ]);
+        assert.deepEqual(await store.conversations.getCardMessages('req-3'), []);
+      });
+    });
+
+    describe('lifecycle', () => {
+      it('answers ping while open and not after close', async () => {
+        assert.equal(await store.ping(), true);
+        await store.close();
+        assert.equal(await store.ping(), false);
+      });
+
+      it('commits writes already submitted when closed, and refuses writes after', async () => {
+        const pending = store.audit.append([anEvent('request.created')]);
+        await store.close();
+        const [r] = await pending;
+        await assert.rejects(store.audit.append([anEvent('request.approved')]), /closed/);
+        store = await h.reopen();
+        assert.deepEqual(await store.audit.head(), { seq: 1, hash: r.hash });
+      });
+    });
+  });
+}
