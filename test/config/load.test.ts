@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig, parseDuration } from '../../src/config/load';
+import { checkParameters, resolveOperation } from '../../src/domain/catalog';
+import { sha256Hex } from '../../src/domain/canonical';
+import { alice, bob, channel, dave, erin } from '../support/requests';
+import { fixture } from './fixtures';
+
+const EXAMPLE = path.resolve(__dirname, '../../config/countersign.example.yaml');
+
+describe('the shipped example config', () => {
+  const config = loadConfig(EXAMPLE);
+
+  it('loads, with the commands it documents', () => {
+    assert.deepEqual(config.catalog.commands.map((c) => [c.name, c.sensitive]), [
+      ['deploy', true],
+      ['delete resource group', true],
+      ['tag', true],
+      ['resources', false],
+    ]);
+  });
+
+  it('runs against the local sandbox with the default credential', () => {
+    assert.deepEqual(config.azure, { subscriptionId: '', credential: { type: 'default' }, sandbox: true });
+  });
+
+  it('records the SHA-256 of the file as the policy version', () => {
+    assert.equal(config.hash, sha256Hex(fs.readFileSync(EXAMPLE, 'utf8')));
+    assert.equal(config.file, EXAMPLE);
+  });
+
+  it('gives each sensitive command the policy it states, filling the rest from defaults', () => {
+    const policy = (name: string) => config.catalog.find(name)?.policy;
+    assert.deepEqual(policy('delete resource group'), {
+      approvals: 1,
+      approverRoles: ['platform-approvers'],
+      requesterRoles: ['requesters'],
+      ttlSeconds: 3600,
+      conversationTypes: ['channel', 'groupChat', 'personal'],
+      conversationIds: [],
+    });
+    assert.equal(policy('deploy')?.ttlSeconds, 4 * 3600);
+    assert.equal(policy('tag')?.ttlSeconds, 4 * 3600);
+    assert.equal(policy('tag')?.approvals, 1);
+    assert.equal(policy('resources'), undefined);
+  });
+
+  it('lets Alice ask and Bob approve, but not Erin the auditor', () => {
+    const deploy = config.catalog.find('deploy');
+    assert.ok(deploy?.policy);
+    assert.equal(config.access.checkRequester(deploy, alice, channel), undefined);
+    assert.equal(config.access.checkRequester(deploy, bob, channel)?.reason, 'not-allowed-to-request');
+    assert.equal(config.access.isApproverFor(deploy.policy.approverRoles, bob), true);
+    assert.equal(config.access.isApproverFor(deploy.policy.approverRoles, dave), true);
+    assert.equal(config.access.isApproverFor(deploy.policy.approverRoles, erin), false);
+    assert.deepEqual(config.auditorRoles, ['auditors']);
+  });
+
+  it('resolves "deploy production api-service" to a deployment of the api-service template file', () => {
+    const parsed = config.catalog.parse('deploy production api-service reason: release 1.4');
+    assert.ok(parsed);
+    const check = checkParameters(parsed.command, parsed);
+    assert.ok(check.ok);
+    const op = resolveOperation(parsed.command, check.values, { subscriptionId: 'sub-1', requestId: 'req-9', loadTemplate: config.loadTemplate });
+    const onDisk = JSON.parse(fs.readFileSync(path.resolve(path.dirname(EXAMPLE), 'templates/api-service.json'), 'utf8')) as unknown;
+    assert.equal(op.kind, 'deployTemplate');
+    assert.deepEqual(op.kind === 'deployTemplate' && op.template, onDisk);
+    assert.equal(op.kind === 'deployTemplate' && op.resourceGroup, 'production-api-service');
+    assert.equal(parsed.reason, 'release 1.4');
+  });
+
+  it('tags a resource group with a quoted value holding spaces', () => {
+    const parsed = config.catalog.parse('tag rg-ops owner "Jane Doe"');
+    assert.ok(parsed);
+    assert.deepEqual(checkParameters(parsed.command, parsed), { ok: true, values: { group: 'rg-ops', key: 'owner', value: 'Jane Doe' } });
+  });
+
+  it('refuses a tag value with a character Azure does not allow in tags', () => {
+    const parsed = config.catalog.parse('tag rg-ops owner a/b');
+    assert.ok(parsed);
+    assert.equal(checkParameters(parsed.command, parsed).ok, false);
+  });
+});
+
+describe('a minimal valid config', () => {
+  const config = loadConfig(fixture('valid-minimal.yaml'));
+
+  it('makes a command that changes Azure sensitive without being told', () => {
+    assert.equal(config.catalog.find('drop group')?.sensitive, true);
+    assert.equal(config.catalog.find('groups')?.sensitive, false);
+  });
+
+  it('defaults to one approval, a 4h ttl and every conversation type', () => {
+    assert.deepEqual(config.catalog.find('drop group')?.policy, {
+      approvals: 1,
+      approverRoles: ['approvers'],
+      requesterRoles: [],
+      ttlSeconds: 4 * 3600,
+      conversationTypes: ['personal', 'groupChat', 'channel'],
+      conversationIds: [],
+    });
+  });
+
+  it('keeps the approvals, ttl, requester roles and conversations a policy states', () => {
+    assert.deepEqual(config.catalog.find('deploy app')?.policy, {
+      approvals: 2,
+      approverRoles: ['approvers'],
+      requesterRoles: ['requesters'],
+      ttlSeconds: 30 * 60,
+      conversationTypes: ['channel'],
+      conversationIds: ['19:ops@thread.tacv2'],
+    });
+  });
+
+  it('infers a parameter\'s type from what it declares', () => {
+    assert.deepEqual(config.catalog.find('drop group')?.parameters, [{ name: 'group', type: 'string', pattern: '^[a-z0-9-]+$' }]);
+    assert.deepEqual(config.catalog.find('deploy app')?.parameters, [{ name: 'environment', type: 'enum', allowed: ['production', 'staging'] }]);
+  });
+
+  it('has no auditors and uses the default credential when it names none', () => {
+    assert.deepEqual(config.auditorRoles, []);
+    assert.deepEqual(config.azure.credential, { type: 'default' });
+  });
+
+  it('loads templates relative to its own folder and refuses paths outside it', () => {
+    assert.deepEqual(config.loadTemplate('templates/app.json').resources, []);
+    assert.throws(() => config.loadTemplate('../../../package.json'), /template \.\.\/\.\.\/\.\.\/package.json is outside the config folder/);
+  });
+
+  it('resolves a file path given relative to the working directory', () => {
+    const relative = path.relative(process.cwd(), fixture('valid-minimal.yaml'));
+    assert.equal(loadConfig(relative).file, fixture('valid-minimal.yaml'));
+  });
+});
+
+describe('durations', () => {
+  it('reads seconds, minutes, hours and days', () => {
+    assert.deepEqual(['45s', '30m', '4h', '2d'].map(parseDuration), [45, 1800, 14400, 172800]);
+  });
+
+  it('refuses anything else', () => {
+    for (const bad of ['0h', '4 hours', '1.5h', 'h', '4w']) assert.throws(() => parseDuration(bad), new RegExp(`not a duration: ${bad}`));
+  });
+});

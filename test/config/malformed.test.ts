@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load';
+import { assertRefused, configErrorFrom, fixture, lineOf } from './fixtures';
+
+describe('refusing a malformed config with its file, line, key and problem', () => {
+  it('reports a YAML syntax error at the line where the parser found it', () => {
+    const err = configErrorFrom('yaml-syntax-error.yaml');
+    const first = err.problems[0];
+    assert.equal(err.file, fixture('yaml-syntax-error.yaml'));
+    assert.equal(first.key, '');
+    assert.equal(first.line, lineOf('yaml-syntax-error.yaml', '- name: deploy app'));
+    assert.match(first.problem, /^YAML syntax: Flow sequence .* end with a \]/);
+    assert.ok(err.message.includes(`${fixture('yaml-syntax-error.yaml')}:${first.line}: (top level): YAML syntax:`), err.message);
+  });
+
+  it('refuses an unknown top-level key', () => {
+    assertRefused('unknown-top-level-key.yaml', { key: 'timezone', at: 'timezone: UTC', problem: /^unknown key/ });
+  });
+
+  it('refuses a misspelt key inside a policy', () => {
+    assertRefused('nested-key-typo.yaml', { key: 'commands[1].policy.aprovals', at: 'aprovals: 2', problem: /^unknown key/ });
+  });
+
+  it('points at the misspelt key itself when its value is a block on the lines below', () => {
+    assertRefused('nested-block-key-typo.yaml', { key: 'commands[1].policy.conversation', at: 'conversation:', problem: /^unknown key/ });
+  });
+
+  it('refuses a policy that names a role roles does not declare, listing the declared ones', () => {
+    assertRefused('undeclared-role.yaml', {
+      key: 'commands[1].policy.requesterRoles[0]',
+      at: 'requesterRoles: [requester]',
+      problem: /^role "requester" is not declared under roles \(declared: requesters, approvers\)$/,
+    });
+  });
+
+  it('refuses auditor roles that roles does not declare', () => {
+    assertRefused('undeclared-auditor-role.yaml', { key: 'audit.auditorRoles[0]', at: 'auditorRoles: [auditors]', problem: /^role "auditors" is not declared under roles/ });
+  });
+
+  it('refuses a command that changes Azure but is marked sensitive: false', () => {
+    assertRefused('change-not-sensitive.yaml', {
+      key: 'commands[0].sensitive',
+      at: 'sensitive: false',
+      problem: /^operation deleteResourceGroup changes Azure, so the command must be sensitive \(approved by a second person\)$/,
+    });
+  });
+
+  it('refuses a read-only command marked sensitive, which would also need a policy', () => {
+    assertRefused('query-marked-sensitive.yaml', { key: 'commands[2].sensitive', at: 'sensitive: true', problem: /only reads; mark the command sensitive: false/ }, 1);
+    assertRefused('query-marked-sensitive.yaml', { key: 'commands[2]', at: '- name: groups', problem: /a sensitive command needs a policy/ }, 1);
+  });
+
+  it('refuses a policy without approverRoles, pointing at the policy', () => {
+    assertRefused('missing-approver-roles.yaml', { key: 'commands[0].policy.approverRoles', at: ['policy:', 1], problem: /^is required$/ });
+  });
+
+  it('refuses a tenant that is not a GUID', () => {
+    assertRefused('bad-tenant.yaml', { key: 'tenants[0]', at: '- contoso.onmicrosoft.com', problem: /^must be a tenant id \(a GUID\)$/ });
+  });
+
+  it('refuses a tenant id of the right length that is not shaped like a GUID', () => {
+    assertRefused('tenant-guid-without-dashes.yaml', { key: 'tenants[0]', at: '- 6f1b2c3d4e5f4a6b8c7d9e0f1a2b3c4d0000', problem: /^must be a tenant id \(a GUID\)$/ });
+  });
+
+  it('refuses a ttl that is not a duration like 30m', () => {
+    assertRefused('bad-duration.yaml', { key: 'commands[1].policy.ttl', at: 'ttl: 30 minutes', problem: /must match pattern/ });
+  });
+
+  it('refuses a placeholder that no parameter declares, listing the declared parameters', () => {
+    assertRefused('undeclared-placeholder.yaml', {
+      key: 'commands[0].operation',
+      at: ['operation:', 1],
+      problem: /^placeholder \{groupName\} is not a declared parameter \(declared: group\)$/,
+    });
+  });
+
+  it('refuses a deployment whose template file is missing, saying where it looked', () => {
+    assertRefused('missing-template.yaml', {
+      key: 'commands[1].operation.template',
+      at: 'template: templates/missing.json',
+      problem: new RegExp(`^template file templates/missing.json not found \\(looked in ${fixture('')}\\)$`.replace(/\//g, '\\/')),
+    });
+  });
+
+  it('refuses a template path that leaves the config folder', () => {
+    assertRefused('template-outside-folder.yaml', { key: 'commands[1].operation.template', at: 'template: ../../../package.json', problem: /outside the config folder/ });
+  });
+
+  it('refuses a template file that is not an ARM template', () => {
+    assertRefused('template-not-arm.yaml', { key: 'commands[1].operation.template', at: 'template: templates/not-arm.json', problem: /is not a valid ARM template: it has no "resources"/ });
+  });
+
+  it('refuses a command declared twice, at the second declaration', () => {
+    assertRefused('duplicate-command.yaml', { key: 'commands[2].name', at: ['- name: drop group', 2], problem: /^command "drop group" is declared twice$/ });
+  });
+
+  it('refuses a command named with a word Countersign answers itself', () => {
+    assertRefused('reserved-command.yaml', { key: 'commands[2].name', at: '- name: status groups', problem: /^"status" is a built-in command word; choose another name$/ });
+  });
+
+  it('refuses a client-secret credential without a tenant id, saying where the secret goes', () => {
+    assertRefused('client-secret-without-tenant.yaml', {
+      key: 'azure.credential',
+      at: 'credential:',
+      problem: /^clientSecret needs clientId and tenantId \(the secret itself comes from the AZURE_CLIENT_SECRET environment variable\)$/,
+    });
+  });
+
+  it('refuses an enum parameter whose default is not one of its allowed values', () => {
+    assertRefused('enum-default-not-allowed.yaml', { key: 'commands[1].parameters[0].default', at: 'default: prod', problem: /production, staging/ });
+  });
+
+  it('refuses an enum parameter that lists no allowed values', () => {
+    assertRefused('enum-without-allowed.yaml', { key: 'commands[0].parameters[0]', at: '- name: group', problem: /^parameter group is an enum but lists no allowed values$/ });
+  });
+
+  it('refuses a parameter pattern that is not a regular expression', () => {
+    assertRefused('invalid-pattern.yaml', { key: 'commands[0].parameters[0].pattern', at: 'pattern: "^[a-z0-9-+$"', problem: /^not a valid regular expression: .*Unterminated character class/ });
+  });
+
+  it('refuses a misspelt operation field and says the field it needs', () => {
+    assertRefused('unknown-operation-field.yaml', {
+      key: 'commands[0].operation.resourceGroupName',
+      at: 'resourceGroupName: "{group}"',
+      problem: /^unknown field for operation deleteResourceGroup \(allowed: resourceGroup\)$/,
+    }, 1);
+    assertRefused('unknown-operation-field.yaml', { key: 'commands[0].operation', at: ['operation:', 1], problem: /^operation deleteResourceGroup needs "resourceGroup"$/ }, 1);
+  });
+
+  it('refuses a file that cannot be read, naming the file and the reason', () => {
+    const missing = fixture('no-such-file.yaml');
+    assert.throws(
+      () => loadConfig(missing),
+      (err: unknown) => err instanceof ConfigError && err.file === missing && err.problems[0].problem === 'cannot read the file (ENOENT)' && err.message.includes(`${missing}: (top level): cannot read`),
+    );
+  });
+
+  it('refuses an empty file and a config of an unknown version', () => {
+    assert.throws(() => parseConfig('', '/etc/countersign/empty.yaml'), /\/etc\/countersign\/empty.yaml: \(top level\): must be object/);
+    assert.throws(() => parseConfig('version: 2\n', '/etc/countersign/v2.yaml'), /v2.yaml:1: version: must be equal to constant/);
+  });
+});
