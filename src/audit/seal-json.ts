@@ -34,14 +34,16 @@ class Copier {
         return neutraliseText(value);
       case 'number':
         if (!Number.isFinite(value)) refuse(String(value));
-        return value;
+        return value === 0 ? 0 : value; // -0 is written as 0
+
       case 'boolean':
         return value;
       case 'object': {
         if (value === null) return null;
         if (Array.isArray(value)) {
           const out = new Array<unknown>(value.length);
-          for (let i = 0; i < value.length; i++) out[i] = value[i] === undefined ? undefined : this.copy(value[i]);
+          // null, as canonical JSON writes it: the record returned is the record read back.
+          for (let i = 0; i < value.length; i++) out[i] = value[i] === undefined ? null : this.copy(value[i]);
           return out;
         }
         const source = value as Record<string, unknown>;

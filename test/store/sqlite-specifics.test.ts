@@ -1,0 +1,91 @@
+/** What the SQLite backend adds to the contract: its schema, its durability settings, its neighbours. */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
+import { uuidv7 } from '../../src/store/ids';
+import { verifyChain } from '../../src/audit/verify';
+import { anEvent, tempDir } from './fixtures';
+import { collect } from './store-contract';
+
+describe('the SQLite store file', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let file: string;
+  beforeEach(() => {
+    tmp = tempDir();
+    file = path.join(tmp.dir, 'nested', 'countersign.db');
+  });
+  afterEach(() => tmp.remove());
+
+  it('creates its directory and records each migration once', async () => {
+    const store = await openSqliteStore({ file });
+    await store.close();
+    await (await openSqliteStore({ file })).close();
+    const db = new Database(file, { readonly: true });
+    const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
+    db.close();
+    assert.deepEqual(
+      rows,
+      MIGRATIONS.map((m) => ({ version: m.version, name: m.name })),
+    );
+  });
+
+  it('refuses a database whose schema is newer than this code', async () => {
+    await (await openSqliteStore({ file })).close();
+    const db = new Database(file);
+    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 'x')").run();
+    db.close();
+    await assert.rejects(openSqliteStore({ file }), /schema is at version 99, newer than this Countersign knows \(1\)/);
+  });
+
+  it('runs in WAL mode with synchronous=FULL, so a resolved write is on disk', async () => {
+    const store = await openSqliteStore({ file });
+    const db = (store as unknown as { db: Database.Database }).db;
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(db.pragma('synchronous', { simple: true }), 2);
+    assert.ok((db.pragma('busy_timeout', { simple: true }) as number) > 0);
+    await store.close();
+  });
+
+  it('continues the chain correctly when another process appended to the same file', async () => {
+    const first = await openSqliteStore({ file });
+    const second = await openSqliteStore({ file });
+    await first.audit.append([anEvent('config.loaded')]);
+    await second.audit.append([anEvent('request.created')]);
+    await first.audit.append([anEvent('request.approved')]);
+    await second.audit.append([anEvent('request.expired')]);
+    const records = await collect(first.audit.read());
+    assert.deepEqual(
+      records.map((r) => [r.seq, r.type]),
+      [
+        [1, 'config.loaded'],
+        [2, 'request.created'],
+        [3, 'request.approved'],
+        [4, 'request.expired'],
+      ],
+    );
+    assert.equal((await verifyChain(first.audit.read())).ok, true);
+    await first.close();
+    await second.close();
+  });
+
+  it('refuses an audit row inserted out of sequence, even by hand', async () => {
+    const store = await openSqliteStore({ file });
+    await store.audit.append([anEvent('config.loaded')]);
+    await store.close();
+    const db = new Database(file);
+    const insert = db.prepare("INSERT INTO audit_log (seq, id, time, type, prev_hash, hash, record) VALUES (?, ?, 't', 'x', ?, 'h', '{}')");
+    assert.throws(() => insert.run(5, 'gap', 'p'), /appended in sequence/);
+    assert.throws(() => insert.run(2, 'unlinked', 'not-the-previous-hash'), /linked to the previous one/);
+    db.close();
+  });
+
+  it('gives audit records time-ordered UUIDv7 ids', () => {
+    const a = uuidv7(Date.UTC(2026, 10, 2));
+    const b = uuidv7(Date.UTC(2026, 10, 2) + 1);
+    assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.ok(a < b);
+    // 2026-11-02T00:00:00Z is 1793577600000 ms = 0x01a1998e4400.
+    assert.equal(a.slice(0, 13), '01a1998e-4400');
+  });
+});
