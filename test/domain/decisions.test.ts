@@ -44,8 +44,8 @@ describe('approving a request', () => {
 
   it('refuses a second approval from the same approver, whatever the letter case of the object id', () => {
     const r = buildRequest({ policy: { ...buildRequest().policy, approvals: 2 } });
-    const once = accepted(approve(r, decisionBy(bob))).request;
-    for (const again of [bob, { ...bob, aadObjectId: bob.aadObjectId.toUpperCase() }]) {
+    const once = accepted(approve(r, decisionBy(carol))).request;
+    for (const again of [carol, { ...carol, aadObjectId: carol.aadObjectId.toUpperCase() }]) {
       const no = refused(approve(once, decisionBy(again, { now: minutesIn(12) })));
       assert.equal(no.reason, RefusalReason.AlreadyApprovedByYou);
       assert.equal(no.requestId, 'req-0001');
@@ -61,8 +61,9 @@ describe('approving a request', () => {
   });
 
   it('refuses self-approval when the requester object id comes back in different letter case', () => {
-    const r = buildRequest({ requester: { ...dave, aadObjectId: dave.aadObjectId.toUpperCase() } });
-    assert.equal(refused(approve(r, decisionBy(dave))).reason, RefusalReason.SelfApproval);
+    const r = buildRequest({ requester: { ...carol, aadObjectId: carol.aadObjectId.toUpperCase() } });
+    assert.equal(refused(approve(r, decisionBy(carol))).reason, RefusalReason.SelfApproval);
+    assert.equal(refused(reject(r, decisionBy(carol), undefined)).reason, RefusalReason.SelfApproval);
   });
 
   it('refuses someone without an approver role and names the roles that would do', () => {
@@ -181,8 +182,8 @@ describe('cancelling a request', () => {
   });
 
   it('recognises the requester whatever the letter case of the object id', () => {
-    const shouting = { ...alice, aadObjectId: alice.aadObjectId.toUpperCase() };
-    assert.equal(accepted(cancel(buildRequest(), { now: minutesIn(10), actor: shouting })).request.state, 'cancelled');
+    const shouting = { ...carol, aadObjectId: carol.aadObjectId.toUpperCase() };
+    assert.equal(accepted(cancel(buildRequest({ requester: carol }), { now: minutesIn(10), actor: shouting })).request.state, 'cancelled');
   });
 
   it('refuses a cancel from anyone but the requester, approvers included, and names who can', () => {

@@ -15,10 +15,14 @@ function person(aadObjectId: string, name: string, tenantId = TENANT): Actor {
   return { aadObjectId, tenantId, name };
 }
 
-/** Alice asks; Bob, Carol and Dave approve (platform-approvers); Erin only audits; Mallory is from elsewhere. */
+/**
+ * Alice asks; Bob, Carol and Dave approve (platform-approvers); Erin only audits; Mallory is from
+ * elsewhere. Alice, Bob, Dave and Erin have the ids of the shipped example config; Carol's id has
+ * letters, so tests of letter-case handling use her (an all-digit id has no case to change).
+ */
 export const alice = person('11111111-1111-4111-8111-111111111111', 'Alice Requester');
 export const bob = person('22222222-2222-4222-8222-222222222222', 'Bob Approver');
-export const carol = person('33333333-3333-4333-8333-333333333333', 'Carol Approver');
+export const carol = person('c0ffee00-ca70-4ca7-8ca7-ca70ca70ca70', 'Carol Approver');
 export const dave = person('55555555-5555-4555-8555-555555555555', 'Dave Lead');
 export const erin = person('44444444-4444-4444-8444-444444444444', 'Erin Auditor');
 export const mallory = person('66666666-6666-4666-8666-666666666666', 'Mallory Outsider', OTHER_TENANT);
