@@ -1,0 +1,47 @@
+/**
+ * JSON Lines export: one record per line, each line the record's RFC 8785 canonical JSON (the same
+ * bytes the store keeps). Records never contain a raw CR or LF (neutralise), so a line is a record.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { AuditRecord } from '../domain/audit';
+import { canonicalJson } from '../domain/canonical';
+import { tally, writeChunk } from './output';
+import type { ExportSummary } from './output';
+import { ChainDefect } from './verify';
+
+export async function writeJsonl(records: AsyncIterable<AuditRecord>, out: Writable): Promise<ExportSummary> {
+  const summary: ExportSummary = { count: 0, firstSeq: 0, lastSeq: 0 };
+  for await (const record of records) {
+    await writeChunk(out, `${canonicalJson(record)}\n`);
+    tally(summary, record.seq);
+  }
+  return summary;
+}
+
+/**
+ * Reads a JSON Lines export (a file path or a stream) for verifyChain. A line that is not JSON is
+ * reported as a ChainDefect naming the line, so verification names it instead of crashing.
+ */
+export async function* readJsonl(source: string | Readable): AsyncGenerator<AuditRecord> {
+  const input = typeof source === 'string' ? createReadStream(source, { encoding: 'utf8' }) : source;
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let lineNo = 0;
+  try {
+    for await (const line of lines) {
+      lineNo += 1;
+      if (line.trim() === '') continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch (err) {
+        throw new ChainDefect('edited', `line ${lineNo} of the export is not valid JSON (${(err as Error).message}): it was edited or truncated.`);
+      }
+      yield parsed as AuditRecord;
+    }
+  } finally {
+    lines.close();
+    if (typeof source === 'string') input.destroy();
+  }
+}
