@@ -6,7 +6,7 @@ import type { ChainHead } from '../app/ports';
 import { AUDIT_SCHEMA_VERSION, GENESIS_HASH } from '../domain/audit';
 import type { AuditEventDraft, AuditRecord } from '../domain/audit';
 import { canonicalJson, sha256Hex } from '../domain/canonical';
-import { canonicalJsonOf, neutralCopy } from './seal-json';
+import { neutralCopy } from './seal-json';
 
 export interface SealedRecord {
   record: AuditRecord;

@@ -2,11 +2,10 @@
  * One pass over an audit draft that does what `neutralise` then `canonicalJson` do, for the append
  * hot path. The copy is built with every object's keys inserted in sorted order, so the engine's
  * native JSON.stringify writes RFC 8785 text; only keys that look like array indexes (which
- * JavaScript orders numerically, not as strings) need the slower member-by-member writer.
+ * JavaScript orders numerically, not as strings) send the caller to the reference canonicalJson.
  * Anything that is not plain JSON data (functions, symbols, bigints, non-finite numbers) is refused.
  * Equivalence with the reference functions is what the tests check.
  */
-import { canonicalJson } from '../domain/canonical';
 
 function refuse(what: string): never {
   throw new TypeError(`an audit record can hold only JSON data, not ${what}`);
@@ -63,14 +62,9 @@ class Copier {
   }
 }
 
-/** neutralise(value), with sorted keys, and whether canonicalJsonOf may use JSON.stringify. */
+/** neutralise(value), with sorted keys, and whether JSON.stringify of it is canonical. */
 export function neutralCopy(value: unknown): NeutralCopy {
   const copier = new Copier();
   const copy = copier.copy(value);
   return { value: copy, indexKeys: copier.indexKeys };
-}
-
-/** RFC 8785 text of a value produced by neutralCopy. */
-export function canonicalJsonOf(copy: NeutralCopy): string {
-  return copy.indexKeys ? canonicalJson(copy.value) : JSON.stringify(copy.value);
 }

@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { Command, CommanderError } from 'commander';
+import { parse } from 'csv-parse/sync';
+import { registerAuditCommands } from '../../src/cli/audit';
+import type { AuditCliIo } from '../../src/cli/audit';
+import type { AuditRecord } from '../../src/domain/audit';
+import { databaseFile } from '../../src/settings';
+import { openSqliteStore } from '../../src/store/sqlite';
+import { anEvent, requestRef, tempDir, timeAt } from '../store/fixtures';
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString('utf8');
+    done();
+  }
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `countersign audit ...` in-process, with commander errors turned into an exit code. */
+async function audit(args: string[], env: NodeJS.ProcessEnv = {}, cwd = process.cwd()): Promise<Run> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  let code = 0;
+  const io: AuditCliIo = { stdout, stderr, env, cwd, setExitCode: (c) => (code = c) };
+  const program = new Command('countersign').exitOverride().configureOutput({
+    writeOut: (s) => stdout.write(s),
+    writeErr: (s) => stderr.write(s),
+  });
+  registerAuditCommands(program, io);
+  try {
+    await program.parseAsync(['audit', ...args], { from: 'user' });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    code = err.exitCode;
+  }
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+describe('countersign audit', function () {
+  let tmp: ReturnType<typeof tempDir>;
+  let dataDir: string;
+  let records: AuditRecord[];
+
+  beforeEach(async () => {
+    tmp = tempDir();
+    dataDir = path.join(tmp.dir, 'data');
+    const store = await openSqliteStore({ file: databaseFile(dataDir) });
+    records = [];
+    for (let i = 0; i < 12; i++) {
+      records.push(...(await store.audit.append([anEvent('request.created', { time: timeAt(i * 60), request: requestRef(`req-${i}`) })])));
+    }
+    await store.close();
+  });
+  afterEach(() => tmp.remove());
+
+  function tamper(sql: string): void {
+    const db = new Database(databaseFile(dataDir));
+    db.exec('DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_log_chain;');
+    db.exec(sql);
+    db.close();
+  }
+
+  describe('verify', () => {
+    it('reports an intact chain with its record count and head hash', async () => {
+      const r = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Audit chain intact: 12 records, seq 1 to 12\./);
+      assert.match(r.stdout, new RegExp(`Head hash: ${records[11].hash}`));
+    });
+
+    it('exits 2 on damage and names the first bad record', async () => {
+      tamper(`UPDATE audit_log SET record = json_set(record, '$.outcome.result', 'refused') WHERE seq = 5`);
+      const r = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(r.code, 2);
+      assert.match(r.stdout, new RegExp(`AUDIT CHAIN DAMAGED \\(edited\\) at record 5, id ${records[4].id}:`));
+      assert.match(r.stdout, /was altered after it was written/);
+      assert.match(r.stdout, /Records before it are intact: 4 records, seq 1 to 4/);
+    });
+
+    it('exits 3 when the chain is intact but its append-only protection was removed', async () => {
+      tamper('SELECT 1');
+      const r = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(r.code, 3);
+      assert.match(r.stdout, /Audit chain intact/);
+      assert.match(r.stdout, /WARNING: the append-only protection of the audit log was removed/);
+    });
+
+    it('finds the database through COUNTERSIGN_DATA_DIR, then ./data', async () => {
+      assert.equal((await audit(['verify'], { COUNTERSIGN_DATA_DIR: dataDir })).code, 0);
+      assert.equal((await audit(['verify'], {}, tmp.dir)).code, 0);
+    });
+
+    it('says which database is missing and where the path came from', async () => {
+      const missing = path.join(tmp.dir, 'nowhere');
+      const r = await audit(['verify', '--data-dir', missing]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, `error: no Countersign database at ${path.join(missing, 'countersign.db')} (data directory from --data-dir); pass --data-dir <dir>\n`);
+      const viaEnv = await audit(['verify'], { COUNTERSIGN_DATA_DIR: missing });
+      assert.match(viaEnv.stderr, /data directory from COUNTERSIGN_DATA_DIR/);
+    });
+
+    it('says so when the file is not a Countersign database', async () => {
+      const textDir = path.join(tmp.dir, 'text');
+      mkdirSync(textDir);
+      writeFileSync(databaseFile(textDir), 'this is a text file that someone named countersign.db by mistake, long enough');
+      const text = await audit(['verify', '--data-dir', textDir]);
+      assert.equal(text.code, 1);
+      assert.match(text.stderr, /countersign\.db is not a SQLite database/);
+
+      const otherDir = path.join(tmp.dir, 'other');
+      mkdirSync(otherDir);
+      new Database(databaseFile(otherDir)).exec('CREATE TABLE unrelated (x)').close();
+      const other = await audit(['export', '--format', 'jsonl', '--data-dir', otherDir]);
+      assert.equal(other.code, 1);
+      assert.match(other.stderr, /countersign\.db is not a Countersign database: it has no audit_log table/);
+    });
+
+    it('verifies an exported JSON Lines file, and names a record edited in it', async () => {
+      const file = path.join(tmp.dir, 'audit.jsonl');
+      assert.equal((await audit(['export', '--format', 'jsonl', '--out', file, '--data-dir', dataDir])).code, 0);
+      const ok = await audit(['verify', '--file', file]);
+      assert.equal(ok.code, 0, ok.stdout);
+      assert.match(ok.stdout, /12 records/);
+      const lines = readFileSync(file, 'utf8').split('\n');
+      lines[6] = lines[6].replace('req-6', 'req-666');
+      writeFileSync(file, lines.join('\n'));
+      const bad = await audit(['verify', '--file', file]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stdout, new RegExp(`\\(edited\\) at record 7, id ${records[6].id}`));
+    });
+
+    it('verifies an exported CSV file', async () => {
+      const file = path.join(tmp.dir, 'audit.csv');
+      await audit(['export', '--format', 'csv', '--out', file, '--data-dir', dataDir]);
+      const r = await audit(['verify', '--file', file]);
+      assert.equal(r.code, 0, r.stdout);
+      assert.match(r.stdout, /12 records/);
+    });
+
+    it('verifies a window exported with --from only when told it is partial', async () => {
+      const file = path.join(tmp.dir, 'window.jsonl');
+      await audit(['export', '--format', 'jsonl', '--from', timeAt(300), '--out', file, '--data-dir', dataDir]);
+      const strict = await audit(['verify', '--file', file]);
+      assert.equal(strict.code, 2);
+      assert.match(strict.stdout, /records 1 to 5 are missing/);
+      const partial = await audit(['verify', '--file', file, '--partial']);
+      assert.equal(partial.code, 0, partial.stdout);
+      assert.match(partial.stdout, /7 records, seq 6 to 12/);
+    });
+
+    it('names a missing export file', async () => {
+      const r = await audit(['verify', '--file', path.join(tmp.dir, 'nope.jsonl')]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /no export file at .*nope\.jsonl/);
+    });
+  });
+
+  describe('export', () => {
+    it('writes JSON Lines to standard output when no --out is given', async () => {
+      const r = await audit(['export', '--format', 'jsonl', '--data-dir', dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n');
+      assert.equal(lines.length, 12);
+      assert.deepEqual(JSON.parse(lines[0]), records[0]);
+      assert.match(r.stderr, /Exported 12 audit records \(seq 1 to 12\) as jsonl to standard output\./);
+    });
+
+    it('writes a CSV file for a time window, --from inclusive and --to exclusive', async () => {
+      const out = path.join(tmp.dir, 'window.csv');
+      const r = await audit(['export', '--format', 'csv', '--from', '2026-11-02T09:02:00Z', '--to', '2026-11-02T09:05', '--out', out, '--data-dir', dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      const rows = parse(readFileSync(out), { columns: true }) as Record<string, string>[];
+      assert.deepEqual(
+        rows.map((x) => x.seq),
+        ['3', '4', '5'],
+      );
+      assert.deepEqual(readdirSync(tmp.dir).filter((f) => f.includes('.partial')), []);
+    });
+
+    it('refuses an unknown format, naming the allowed ones', async () => {
+      const r = await audit(['export', '--format', 'xml', '--data-dir', dataDir]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /argument 'xml' is invalid\. Allowed choices are jsonl, csv\./);
+    });
+
+    it('requires a format', async () => {
+      const r = await audit(['export', '--data-dir', dataDir]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /required option '--format <format>' not specified/);
+    });
+
+    it('refuses a date that is not ISO-8601, or that does not exist', async () => {
+      const bad = await audit(['export', '--format', 'csv', '--from', 'last tuesday', '--data-dir', dataDir]);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /--from <iso>.*"last tuesday" is not an ISO-8601 date or date-time/s);
+      const feb30 = await audit(['export', '--format', 'csv', '--to', '2026-02-30', '--data-dir', dataDir]);
+      assert.match(feb30.stderr, /"2026-02-30" is not an ISO-8601 date/);
+    });
+
+    it('refuses a window whose start is not before its end', async () => {
+      const r = await audit(['export', '--format', 'csv', '--from', '2026-11-03', '--to', '2026-11-02', '--data-dir', dataDir]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /--from \(2026-11-03T00:00:00.000Z\) must be before --to \(2026-11-02T00:00:00.000Z\)/);
+    });
+
+    it('names a missing database, and an output directory that does not exist', async () => {
+      const noDb = await audit(['export', '--format', 'csv', '--data-dir', path.join(tmp.dir, 'empty')]);
+      assert.equal(noDb.code, 1);
+      assert.match(noDb.stderr, /no Countersign database at .*empty.*countersign\.db/);
+      const noDir = await audit(['export', '--format', 'csv', '--out', path.join(tmp.dir, 'no', 'such', 'x.csv'), '--data-dir', dataDir]);
+      assert.equal(noDir.code, 1);
+      assert.match(noDir.stderr, /cannot write .*x\.csv: its directory does not exist/);
+      assert.equal(existsSync(path.join(tmp.dir, 'no')), false);
+    });
+  });
+
+  describe('as a process', () => {
+    const run = promisify(execFile);
+    const entry = path.join(__dirname, 'audit-entry.ts');
+
+    it('exits with status 2 and names the record when the database was tampered with', async () => {
+      tamper('DELETE FROM audit_log WHERE seq = 9');
+      const err = await run(process.execPath, ['--require', require.resolve('tsx/cjs'), entry, 'audit', 'verify', '--data-dir', dataDir]).then(
+        () => assert.fail('verify exited 0 on a damaged chain'),
+        (e: { code: number; stdout: string }) => e,
+      );
+      assert.equal(err.code, 2);
+      assert.match(err.stdout, /AUDIT CHAIN DAMAGED \(deleted\) at record 9/);
+      assert.match(err.stdout, /record 9 is missing \(deleted\): record 10 .* directly follows record 8/);
+    });
+  });
+});
