@@ -3,7 +3,7 @@
  * process (sandbox.faults) or by another process through POST /_sandbox/faults/{name}.
  *
  * Request faults count down and then stop; deployment faults apply to the next matching deployment;
- * denials last until clear().
+ * denials and grants last until clear().
  */
 import type { ArmErrorBody } from './http';
 import type { SandboxState } from './state';
@@ -59,6 +59,7 @@ export class SandboxFaults {
   private failures: DeploymentFailureFault[] = [];
   private slowdowns: SlowDeploymentFault[] = [];
   private denials: { action: string; scope?: string }[] = [];
+  private grants: RegExp[] | undefined;
 
   constructor(private readonly state: SandboxState) {}
 
@@ -87,6 +88,14 @@ export class SandboxFaults {
     this.denials.push({ action, ...(scope ? { scope } : {}) });
   }
 
+  /**
+   * The caller's role grants only these actions (RBAC patterns: `*` matches anything, case-insensitive);
+   * every other action is answered 403 AuthorizationFailed, as for a custom role.
+   */
+  restrictTo(actions: string[]): void {
+    this.grants = actions.map((a) => new RegExp(`^${a.split('*').map(escapeRegExp).join('.*')}$`, 'i'));
+  }
+
   /** Someone changes the resource behind the caller's back (merge-patch); its etag changes. */
   drift(resourceId: string, change: ResourceDrift): void {
     this.state.patchResource(resourceId, change as Record<string, unknown>);
@@ -98,6 +107,7 @@ export class SandboxFaults {
     this.failures = [];
     this.slowdowns = [];
     this.denials = [];
+    this.grants = undefined;
   }
 
   // ---- used by the server -------------------------------------------------------------------------
@@ -114,6 +124,7 @@ export class SandboxFaults {
   }
 
   deniedAction(action: string, scope: string): boolean {
+    if (this.grants && !this.grants.some((g) => g.test(action))) return true;
     return this.denials.some(
       (d) => d.action.toLowerCase() === action.toLowerCase() && (!d.scope || scope.toLowerCase().startsWith(d.scope.toLowerCase())),
     );
@@ -126,6 +137,10 @@ export class SandboxFaults {
   takeSlowdown(deploymentName: string): number | undefined {
     return takeFor(this.slowdowns, deploymentName)?.stepMs;
   }
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function matches(m: RequestMatch, method: string, path: string): boolean {

@@ -59,7 +59,7 @@ export interface ArmSandbox {
   timing: SandboxTiming;
   /** Every ARM request answered, oldest first. */
   requests: RecordedRequest[];
-  /** Back to the seed, no faults. */
+  /** Back to the seed, no faults, the timing it started with. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -80,7 +80,8 @@ export async function startArmSandbox(options: ArmSandboxOptions = {}): Promise<
   const seed = options.seed ?? defaultSeed(subscriptionId);
   const state = new SandboxState(subscriptionId, tenantId);
   const faults = new SandboxFaults(state);
-  const timing: SandboxTiming = { ...DEFAULT_TIMING, ...options.timing };
+  const initialTiming: SandboxTiming = { ...DEFAULT_TIMING, ...options.timing };
+  const timing: SandboxTiming = { ...initialTiming };
   const lifetime = new AbortController();
   const ctx: SandboxContext = {
     state,
@@ -91,6 +92,7 @@ export async function startArmSandbox(options: ArmSandboxOptions = {}): Promise<
     ...scheduler(lifetime.signal),
   };
   const reset = () => {
+    Object.assign(timing, initialTiming);
     faults.clear();
     state.clear();
     applySeed(state, seed);

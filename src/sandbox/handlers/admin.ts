@@ -1,6 +1,6 @@
 /**
  * /_sandbox/*: the control surface for a test or demo running in another process. Not part of ARM,
- * needs no token. POST /_sandbox/faults/{throttle|ambiguousFailure|failDeployment|slowDeployment|denyAction|drift}
+ * needs no token. POST /_sandbox/faults/{throttle|ambiguousFailure|failDeployment|slowDeployment|denyAction|restrictTo|drift}
  * with the fault's JSON options, DELETE /_sandbox/faults, POST /_sandbox/reset, GET /_sandbox/state.
  */
 import type { SandboxContext } from '../context';
@@ -47,6 +47,12 @@ export function handleAdmin(req: SandboxRequest, ctx: SandboxContext, hooks: Adm
     case 'POST /faults/denyaction':
       if (typeof body.action !== 'string') throw armErrors.badRequest('InvalidFault', 'denyAction needs an action.');
       faults.denyAction(body.action, typeof body.scope === 'string' ? body.scope : undefined);
+      return { status: 204 };
+    case 'POST /faults/restrictto':
+      if (!Array.isArray(body.actions) || !body.actions.every((a) => typeof a === 'string')) {
+        throw armErrors.badRequest('InvalidFault', 'restrictTo needs actions: string[].');
+      }
+      faults.restrictTo(body.actions as string[]);
       return { status: 204 };
     case 'POST /faults/drift': {
       if (typeof body.resourceId !== 'string') throw armErrors.badRequest('InvalidFault', 'drift needs a resourceId.');

@@ -227,7 +227,7 @@ function orderByDependencies(items: { resource: PlannedResource; dependsOn: stri
     const d = dep.toLowerCase();
     return d === r.id.toLowerCase() || d === r.name.toLowerCase() || d === `${r.type}/${r.name}`.toLowerCase();
   };
-  const edges = items.map(({ resource, dependsOn }) =>
+  const edges = items.map(({ dependsOn }) =>
     dependsOn.map((dep) => {
       const target = items.findIndex((other) => refersTo(dep, other.resource));
       if (target < 0) throw invalidTemplate(`The resource '${dep}' is not defined in the template.`);

@@ -1,0 +1,133 @@
+/**
+ * Azure's errors in words a person can act on. ARM errors reach us in several shapes: a RestError from
+ * the SDK (with or without the parsed body), a plain Error from a failed long-running operation
+ * ("The long-running operation has failed. CODE. message"), a raw response body, or a network error.
+ * All become an ArmError: code, a readable message, ARM's nested details flattened, the HTTP status.
+ */
+import { isRestError } from '@azure/core-rest-pipeline';
+import type { ArmError } from '../domain/operation';
+
+/** ARM's `{ error: { code, message, target, details } }`, inner part. */
+export interface ArmErrorBody {
+  code?: string;
+  message?: string;
+  target?: string;
+  details?: ArmErrorBody[];
+}
+
+/** The final HTTP answer to the request that started an operation, when the SDK let us see it. */
+export interface CapturedResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/** An ARM error raised by Countersign's own raw calls (resource actions, polling). */
+export class ArmRequestError extends Error {
+  constructor(readonly armError: ArmError) {
+    super(`${armError.code}: ${armError.message}`);
+    this.name = 'ArmRequestError';
+  }
+}
+
+const LRO_FAILURE = /^The long-running operation has failed\. ([^.]+)\. ([\s\S]*)$/;
+const AUTHORIZATION = /perform action '([^']+)' (?:over|at|on) scope '([^']+)'/i;
+
+export function toArmError(error: unknown, captured?: CapturedResponse): ArmError {
+  if (error instanceof ArmRequestError) return error.armError;
+  if (error instanceof Error && error.name === 'AbortError') {
+    return { code: 'Aborted', message: 'Countersign stopped waiting for Azure Resource Manager (the wait was cancelled).' };
+  }
+  if (isRestError(error)) {
+    const status = error.statusCode;
+    if (status === undefined) {
+      return { code: error.code ?? 'NetworkError', message: `Could not reach Azure Resource Manager: ${error.message}` };
+    }
+    const body = errorBodyOf(error.details) ?? (captured?.status === status ? errorBodyOf(captured.body) : undefined) ?? parseText(error.response?.bodyAsText);
+    const retryAfter = error.response?.headers.get('retry-after') ?? undefined;
+    return fromBody({ code: body?.code ?? error.code, message: body?.message ?? error.message, ...(body?.details ? { details: body.details } : {}) }, status, retryAfter);
+  }
+  if (error instanceof Error) {
+    const lro = LRO_FAILURE.exec(error.message);
+    if (lro) return fromBody({ code: lro[1], message: lro[2] }, undefined);
+    return { code: 'UnexpectedError', message: error.message };
+  }
+  return { code: 'UnexpectedError', message: String(error) };
+}
+
+/** An ArmError from an HTTP answer Countersign read itself. */
+export function armErrorFromResponse(status: number, body: unknown, retryAfter?: string): ArmError {
+  const inner = errorBodyOf(body);
+  return fromBody(inner ?? { code: `Http${status}`, message: `Azure Resource Manager answered HTTP ${status}.` }, status, retryAfter);
+}
+
+/** ARM's error object from a response body: `{ error: {...} }` or the inner object itself. */
+export function errorBodyOf(body: unknown): ArmErrorBody | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const record = body as Record<string, unknown>;
+  const inner = typeof record.error === 'object' && record.error !== null ? (record.error as ArmErrorBody) : (record as ArmErrorBody);
+  return typeof inner.code === 'string' || typeof inner.message === 'string' ? inner : undefined;
+}
+
+/** Network failures that mean the request never reached ARM: nothing can have changed. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED']);
+
+/**
+ * True when the outcome cannot be known: ARM failed (5xx), the connection broke after the request was
+ * sent, or we stopped waiting. A write may have happened; only reading Azure again tells.
+ */
+export function isIndeterminate(error: ArmError): boolean {
+  if (error.httpStatus !== undefined) return error.httpStatus >= 500;
+  if (NOT_SENT.has(error.code)) return false;
+  return ['Aborted', 'NetworkError', 'REQUEST_SEND_ERROR', 'UnexpectedError'].includes(error.code) || /^E[A-Z_]+$/.test(error.code);
+}
+
+/** An ArmError from ARM's error object, e.g. a failed deployment's properties.error. */
+export function fromBody(body: ArmErrorBody, status: number | undefined, retryAfter?: string): ArmError {
+  const code = body.code ?? (status ? `Http${status}` : 'UnknownError');
+  const original = body.message ?? '';
+  const details = flattenDetails(body.details);
+  const withStatus = (e: ArmError): ArmError => (status !== undefined ? { ...e, httpStatus: status } : e);
+  const auth = AUTHORIZATION.exec(original);
+  if (auth && /Authorization/i.test(code)) {
+    return withStatus({
+      code,
+      message:
+        `Countersign's Azure identity is not allowed to perform '${auth[1]}' on '${auth[2]}'. ` +
+        'Grant that action to the identity (for example in the Countersign custom role) and try again.',
+      details: [original, ...details],
+    });
+  }
+  if (status === 429 || code === 'TooManyRequests') {
+    const wait = retryAfter ? ` Azure asked to wait ${retryAfter} s.` : '';
+    return withStatus({
+      code,
+      message: `Azure Resource Manager is throttling Countersign's requests (HTTP 429) even after retries.${wait} Try again in a minute.`,
+      details: [original, ...details].filter(Boolean),
+    });
+  }
+  return withStatus({ code, message: original || code, ...(details.length ? { details } : {}) });
+}
+
+/** ARM's nested details as lines: "Code: message (target)", deeper levels indented. */
+export function flattenDetails(details: ArmErrorBody[] | undefined, depth = 0): string[] {
+  if (!details?.length) return [];
+  return details.flatMap((d) => {
+    const line = `${'  '.repeat(depth)}${d.code ?? 'Error'}: ${d.message ?? ''}${d.target ? ` (target: ${d.target})` : ''}`.trimEnd();
+    return [line, ...flattenDetails(d.details, depth + 1)];
+  });
+}
+
+/** One line for logs and replies: "Code: message". */
+export function describeArmError(error: ArmError): string {
+  return `${error.code}: ${error.message}`;
+}
+
+function parseText(text: string | null | undefined): ArmErrorBody | undefined {
+  if (!text) return undefined;
+  try {
+    return errorBodyOf(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}

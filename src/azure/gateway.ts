@@ -1,0 +1,87 @@
+/**
+ * The AzureGateway the use cases call: each change kind goes to its own module, what-if and queries to
+ * theirs. Clients are built once per subscription (operations carry their subscription id).
+ */
+import type { TokenCredential } from '@azure/identity';
+import type { AzureGateway, ExecutionHooks } from '../app/ports';
+import type { ChangeOperation, ExecutionOutcome, QueryOperation, QueryResult, WhatIfSummary } from '../domain/operation';
+import { createArmClients, type RetrySettings } from './clients';
+import type { GatewayContext } from './operations/context';
+import { deleteResource } from './operations/deleteResource';
+import { deployTemplate } from './operations/deployTemplate';
+import { resourceAction } from './operations/resourceAction';
+import { createResourceGroup, deleteResourceGroup } from './operations/resourceGroups';
+import { scaleResource } from './operations/scaleResource';
+import { setTags } from './operations/setTags';
+import { runQuery } from './queries';
+import { whatIfSummary } from './whatIf';
+
+export interface AzureGatewayOptions {
+  /** The subscription Countersign manages (operations name theirs; this one is built eagerly). */
+  subscriptionId: string;
+  credential: TokenCredential;
+  /** ARM endpoint; default https://management.azure.com. The sandbox's URL in sandbox mode. */
+  endpoint?: string;
+  /** Certificate to trust for `endpoint` (the sandbox's PEM), for these clients only. */
+  caPem?: string;
+  /** True when `endpoint` is the local ARM sandbox. */
+  sandbox: boolean;
+  /** Delay between polls of a running operation unless ARM's Retry-After says otherwise (default 2000 ms, the SDK's). */
+  pollIntervalMs?: number;
+  /** The SDK's retry policy for 429, 5xx and connection errors (default: the SDK's). */
+  retry?: RetrySettings;
+}
+
+export function createAzureGateway(options: AzureGatewayOptions): AzureGateway {
+  const pollIntervalMs = options.pollIntervalMs ?? 2000;
+  const contexts = new Map<string, GatewayContext>();
+  const contextFor = (subscriptionId: string): GatewayContext => {
+    const key = subscriptionId.toLowerCase();
+    let ctx = contexts.get(key);
+    if (!ctx) {
+      const clients = createArmClients({
+        subscriptionId,
+        credential: options.credential,
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        ...(options.caPem ? { caPem: options.caPem } : {}),
+        ...(options.retry ? { retry: options.retry } : {}),
+      });
+      ctx = { clients, pollIntervalMs };
+      contexts.set(key, ctx);
+    }
+    return ctx;
+  };
+  contextFor(options.subscriptionId);
+
+  return {
+    sandbox: options.sandbox,
+
+    whatIf(op: Extract<ChangeOperation, { kind: 'deployTemplate' }>): Promise<WhatIfSummary> {
+      return whatIfSummary(op, contextFor(op.subscriptionId));
+    },
+
+    execute(op: ChangeOperation, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
+      const ctx = contextFor(op.subscriptionId);
+      switch (op.kind) {
+        case 'deployTemplate':
+          return deployTemplate(op, hooks, ctx);
+        case 'createResourceGroup':
+          return createResourceGroup(op, hooks, ctx);
+        case 'deleteResourceGroup':
+          return deleteResourceGroup(op, hooks, ctx);
+        case 'setTags':
+          return setTags(op, hooks, ctx);
+        case 'deleteResource':
+          return deleteResource(op, hooks, ctx);
+        case 'resourceAction':
+          return resourceAction(op, hooks, ctx);
+        case 'scaleResource':
+          return scaleResource(op, hooks, ctx);
+      }
+    },
+
+    query(op: QueryOperation): Promise<QueryResult> {
+      return runQuery(op, contextFor(op.subscriptionId));
+    },
+  };
+}

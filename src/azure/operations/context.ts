@@ -1,0 +1,46 @@
+/**
+ * What each operation module needs: the clients, the poll interval, and the execution it reports into
+ * (the correlation trace, the caller's hooks, and the latest ARM ref for the outcome).
+ */
+import type { ExecutionHooks } from '../../app/ports';
+import type { ArmOperationRef, ChangeOperation, ExecutionOutcome } from '../../domain/operation';
+import type { ArmClients } from '../clients';
+import { callHook, CallTrace, outcomeOfError } from '../trace';
+
+export interface GatewayContext {
+  clients: ArmClients;
+  /** Delay between polls of a running operation unless ARM's Retry-After says otherwise. */
+  pollIntervalMs: number;
+}
+
+export type ChangeOf<K extends ChangeOperation['kind']> = Extract<ChangeOperation, { kind: K }>;
+
+/** One execution of one approved operation. */
+export class Execution {
+  readonly trace: CallTrace;
+  ref: ArmOperationRef;
+
+  constructor(
+    readonly hooks: ExecutionHooks,
+    readonly resourceIds: string[],
+    pollIntervalMs: number,
+  ) {
+    this.trace = new CallTrace(hooks.signal, pollIntervalMs);
+    this.ref = this.trace.ref(resourceIds);
+  }
+
+  /** ARM accepted the operation: record the ref with the caller before waiting for it. */
+  async started(ref: ArmOperationRef = this.ref): Promise<void> {
+    this.ref = ref;
+    await callHook(() => this.hooks.onStarted(ref));
+  }
+
+  succeeded(summary: string, extra: { outputs?: Record<string, unknown>; resourceIds?: string[] } = {}): ExecutionOutcome {
+    const ref = extra.resourceIds ? { ...this.ref, resourceIds: extra.resourceIds } : this.ref;
+    return { status: 'succeeded', ref, summary, ...(extra.outputs ? { outputs: extra.outputs } : {}) };
+  }
+
+  failed(error: unknown): ExecutionOutcome {
+    return outcomeOfError(error, this.ref, this.trace);
+  }
+}

@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import type { AzureGateway } from '../../src/app/ports';
+import type { ChangeOperation, ExecutionOutcome } from '../../src/domain/operation';
+import type { ArmSandbox } from '../../src/sandbox';
+import { gatewayFor, ids, RecordingHooks, startTestSandbox, webAppTemplate } from '../support/sandbox';
+
+function errorOf(outcome: ExecutionOutcome) {
+  assert.notEqual(outcome.status, 'succeeded', `expected a failure, got ${JSON.stringify(outcome)}`);
+  return (outcome as Exclude<ExecutionOutcome, { status: 'succeeded' }>).error;
+}
+
+describe('Azure gateway: when Azure says no, or cannot say', () => {
+  let sandbox: ArmSandbox;
+  let azure: AzureGateway;
+  let id: ReturnType<typeof ids>;
+  let deploy: (name: string, siteName?: string) => Extract<ChangeOperation, { kind: 'deployTemplate' }>;
+
+  before(async () => {
+    sandbox = await startTestSandbox();
+    azure = gatewayFor(sandbox);
+    id = ids(sandbox);
+    deploy = (name, siteName = 'checkout') => ({
+      kind: 'deployTemplate',
+      subscriptionId: sandbox.subscriptionId,
+      resourceGroup: 'production-api-service',
+      deploymentName: name,
+      template: webAppTemplate(),
+      parameters: { siteName },
+      mode: 'Incremental',
+    });
+  });
+  after(() => sandbox.close());
+  beforeEach(() => sandbox.reset());
+
+  it('a failing deployment is a failed outcome carrying ARM\'s error details in words', async () => {
+    sandbox.faults.failDeployment({
+      resourceName: 'checkout-plan',
+      error: { code: 'SkuNotAvailable', message: "The requested size 'P1v3' is currently not available in location 'westeurope'." },
+    });
+    const outcome = await azure.execute(deploy('web-fails'), new RecordingHooks());
+    assert.equal(outcome.status, 'failed');
+    const error = errorOf(outcome);
+    assert.equal(error.code, 'DeploymentFailed');
+    assert.match(error.message, /At least one resource deployment operation failed/);
+    assert.deepEqual(error.details, ["SkuNotAvailable: The requested size 'P1v3' is currently not available in location 'westeurope'."]);
+    const site = `${id.group('production-api-service')}/providers/Microsoft.Web/sites/checkout`;
+    assert.equal(sandbox.state.resource(site), undefined, 'the site depends on the failed plan and was never deployed');
+  });
+
+  it('a template ARM rejects is a failed outcome with the validation message', async () => {
+    const op = deploy('bad-template');
+    op.template = { ...op.template, resources: [{ type: 'Microsoft.Web/sites', apiVersion: '2023-12-01', name: "[reference('x').name]" }] };
+    const hooks = new RecordingHooks();
+    const outcome = await azure.execute(op, hooks);
+    assert.equal(outcome.status, 'failed');
+    const error = errorOf(outcome);
+    assert.equal(error.code, 'InvalidTemplate');
+    assert.equal(error.httpStatus, 400);
+    assert.match(error.message, /The template function 'reference' is not valid/);
+    assert.equal(hooks.started.length, 0, 'a refused operation was never started');
+  });
+
+  it('AuthorizationFailed names the missing action and the scope', async () => {
+    sandbox.faults.denyAction('Microsoft.Resources/subscriptions/resourceGroups/delete');
+    const outcome = await azure.execute(
+      { kind: 'deleteResourceGroup', subscriptionId: sandbox.subscriptionId, resourceGroup: 'staging-old' },
+      new RecordingHooks(),
+    );
+    assert.equal(outcome.status, 'failed');
+    const error = errorOf(outcome);
+    assert.equal(error.code, 'AuthorizationFailed');
+    assert.equal(error.httpStatus, 403);
+    assert.match(error.message, /not allowed to perform 'Microsoft\.Resources\/subscriptions\/resourceGroups\/delete'/);
+    assert.match(error.message, new RegExp(`on '/subscriptions/${sandbox.subscriptionId}/resourcegroups/staging-old'`, 'i'));
+    assert.ok(sandbox.state.resourceGroup('staging-old'), 'nothing was deleted');
+  });
+
+  it('a deployment needs write on every resource type in its template', async () => {
+    sandbox.faults.denyAction('Microsoft.Web/sites/write');
+    const outcome = await azure.execute(deploy('no-site-write'), new RecordingHooks());
+    const error = errorOf(outcome);
+    assert.equal(error.code, 'AuthorizationFailed');
+    assert.match(error.message, /'Microsoft\.Web\/sites\/write' on '[^']+\/providers\/Microsoft\.Web\/sites\/checkout'/);
+  });
+
+  it('429 with Retry-After is retried by the SDK without the caller noticing', async () => {
+    sandbox.faults.throttle({ count: 1, retryAfterSeconds: 1, pathContains: '/resourcegroups/feature-y' });
+    const started = Date.now();
+    const outcome = await azure.execute(
+      { kind: 'createResourceGroup', subscriptionId: sandbox.subscriptionId, resourceGroup: 'feature-y', location: 'westeurope', tags: {} },
+      new RecordingHooks(),
+    );
+    assert.equal(outcome.status, 'succeeded');
+    assert.ok(Date.now() - started >= 900, 'the SDK waited for Retry-After');
+    const calls = sandbox.requests.filter((r) => r.path.toLowerCase().endsWith('/resourcegroups/feature-y')).map((r) => r.status);
+    assert.deepEqual(calls, [429, 201]);
+  });
+
+  it('throttling that outlasts the retries is a failed outcome that says so', async () => {
+    sandbox.faults.throttle({ count: 10, retryAfterSeconds: 0, pathContains: '/resourcegroups/feature-z' });
+    const outcome = await azure.execute(
+      { kind: 'createResourceGroup', subscriptionId: sandbox.subscriptionId, resourceGroup: 'feature-z', location: 'westeurope', tags: {} },
+      new RecordingHooks(),
+    );
+    assert.equal(outcome.status, 'failed');
+    const error = errorOf(outcome);
+    assert.equal(error.httpStatus, 429);
+    assert.match(error.message, /throttling/);
+  });
+
+  it('a deployment whose PUT got an ambiguous 500 is recognised on the retry and followed to the end', async () => {
+    sandbox.faults.ambiguousFailure({ method: 'PUT', pathContains: '/deployments/web-ambiguous' });
+    const hooks = new RecordingHooks();
+    const outcome = await azure.execute(deploy('web-ambiguous'), hooks);
+    assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+    const puts = sandbox.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/web-ambiguous')).map((r) => r.status);
+    assert.deepEqual(puts, [500, 409], 'the SDK retried the PUT and met our own running deployment');
+    assert.equal(hooks.started.length, 1);
+    assert.match(hooks.started[0].pollUrl ?? '', /\/deployments\/web-ambiguous$/);
+    assert.ok(sandbox.state.resource(`${id.group('production-api-service')}/providers/Microsoft.Web/sites/checkout`));
+  });
+
+  it('a write answered only with 500s is an unknown outcome (it may have happened)', async () => {
+    sandbox.faults.ambiguousFailure({ count: 10, pathContains: '/resourcegroups/maybe' });
+    const outcome = await azure.execute(
+      { kind: 'createResourceGroup', subscriptionId: sandbox.subscriptionId, resourceGroup: 'maybe', location: 'westeurope', tags: {} },
+      new RecordingHooks(),
+    );
+    assert.equal(outcome.status, 'unknown');
+    assert.equal(errorOf(outcome).httpStatus, 500);
+    assert.ok(sandbox.state.resourceGroup('maybe'), 'the write did happen');
+  });
+
+  it('a deployment cancelled in Azure is a failed outcome saying so', async () => {
+    sandbox.timing.deploymentStepMs = 50;
+    const hooks = new RecordingHooks(() => {
+      sandbox.state.liveDeployment('production-api-service', 'web-cancelled')!.cancelRequested = true;
+    });
+    const outcome = await azure.execute(deploy('web-cancelled'), hooks);
+    assert.equal(outcome.status, 'failed');
+    assert.equal(errorOf(outcome).code, 'DeploymentCanceled');
+  });
+
+  it('stopping the wait (abort) leaves the outcome unknown, with the ref to resume from', async () => {
+    sandbox.timing.deploymentStepMs = 200;
+    const abort = new AbortController();
+    const hooks = new RecordingHooks(() => {
+      setTimeout(() => abort.abort(), 30);
+    }, abort.signal);
+    const outcome = await azure.execute(deploy('web-abandoned'), hooks);
+    assert.equal(outcome.status, 'unknown');
+    assert.equal(errorOf(outcome).code, 'Aborted');
+    assert.match(outcome.ref.pollUrl ?? '', /operationStatuses/);
+  });
+
+  it('a failing onStarted hook is the caller\'s error, not an Azure outcome', async () => {
+    const hooks = new RecordingHooks(() => {
+      throw new Error('could not save the ARM reference');
+    });
+    await assert.rejects(
+      azure.execute({ kind: 'deleteResourceGroup', subscriptionId: sandbox.subscriptionId, resourceGroup: 'staging-old' }, hooks),
+      /could not save the ARM reference/,
+    );
+  });
+
+  it('an unreachable endpoint is a failed outcome (nothing was sent)', async () => {
+    const closed = await startTestSandbox();
+    const unreachable = gatewayFor(closed);
+    await closed.close();
+    const outcome = await unreachable.execute(
+      { kind: 'createResourceGroup', subscriptionId: closed.subscriptionId, resourceGroup: 'x', location: 'westeurope', tags: {} },
+      new RecordingHooks(),
+    );
+    assert.equal(outcome.status, 'failed', JSON.stringify(outcome));
+    assert.equal(errorOf(outcome).code, 'ECONNREFUSED');
+  });
+});
