@@ -105,7 +105,7 @@ describe('Azure gateway: executing approved changes against the ARM sandbox', ()
   ] as const) {
     it(`sets tags on a resource with ${operation}`, async () => {
       const before = sandbox.state.resource(id.site)!.etag;
-      const tags = operation === 'Delete' ? { service: 'api' } : { costCenter: 'cc-42' };
+      const tags: Record<string, string> = operation === 'Delete' ? { service: 'api' } : { costCenter: 'cc-42' };
       const outcome = await azure.execute({ kind: 'setTags', subscriptionId: sub, scope: id.site, tags, operation }, new RecordingHooks());
       assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
       const site = sandbox.state.resource(id.site)!;
