@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, type Document } from 'yaml';
-import { Catalog, type CommandPolicy, type CommandSpec, type OperationTemplate, type ParameterSpec, placeholdersIn } from '../domain/catalog';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { Catalog, checkValue, type CommandPolicy, type CommandSpec, type OperationTemplate, type ParameterSpec, placeholdersIn } from '../domain/catalog';
 import { CHANGE_KINDS } from '../domain/operation';
 import { AccessPolicy, Roles } from '../domain/policy';
 import { sha256Hex } from '../domain/canonical';
@@ -216,7 +216,11 @@ function buildParameter(p: RawParameter, key: (string | number)[], at: At): Para
   if (p.pattern) spec.pattern = p.pattern;
   if (p.min !== undefined) spec.min = p.min;
   if (p.max !== undefined) spec.max = p.max;
-  if (p.default !== undefined) spec.default = String(p.default);
+  if (p.default !== undefined) {
+    spec.default = String(p.default);
+    const problem = checkValue(spec, spec.default);
+    if (problem) at([...key, 'default'], `the default does not pass the parameter's own check: ${problem}`);
+  }
   return spec;
 }
 
@@ -316,7 +320,17 @@ function dotted(parts: (string | number)[]): string {
 
 function lineOf(doc: Document, lines: LineCounter, parts: (string | number)[]): number | undefined {
   for (let n = parts.length; n >= 0; n--) {
-    const node = doc.getIn(parts.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    const sub = parts.slice(0, n);
+    // For a map entry, point at its key (a block value would start on the next line).
+    if (n > 0 && typeof sub[n - 1] === 'string') {
+      const parent = doc.getIn(sub.slice(0, -1), true);
+      if (isMap(parent)) {
+        const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === sub[n - 1]);
+        const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+        if (range) return lines.linePos(range[0]).line;
+      }
+    }
+    const node = doc.getIn(sub, true) as { range?: [number, number, number] } | undefined;
     if (node && node.range) return lines.linePos(node.range[0]).line;
   }
   return undefined;

@@ -2,6 +2,7 @@
 import { CHANGE_KINDS, QUERY_KINDS } from '../domain/operation';
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } } as const;
+const GUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const duration = { type: 'string', pattern: '^[1-9][0-9]*(s|m|h|d)$' } as const;
 
 const parameter = {
@@ -64,12 +65,12 @@ export const configSchema = {
   required: ['version', 'tenants', 'roles', 'commands'],
   properties: {
     version: { const: 1 },
-    tenants: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' } },
+    tenants: { type: 'array', minItems: 1, items: { type: 'string', pattern: GUID } },
     azure: {
       type: 'object',
       additionalProperties: false,
       properties: {
-        subscriptionId: { type: 'string', pattern: '^$|^[0-9a-fA-F-]{36}$' },
+        subscriptionId: { type: 'string', pattern: `^$|${GUID}` },
         endpoint: { type: 'string', pattern: '^https://' },
         credential: {
           type: 'object',
@@ -86,7 +87,7 @@ export const configSchema = {
     roles: {
       type: 'object',
       minProperties: 1,
-      additionalProperties: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' } },
+      additionalProperties: { type: 'array', items: { type: 'string', pattern: GUID } },
     },
     defaults: {
       type: 'object',

@@ -116,7 +116,7 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
   const positional = [...parsed.args];
   for (const spec of command.parameters) {
     const raw = parsed.named[spec.name] ?? (positional.length > 0 ? positional.shift() : undefined) ?? spec.default;
-    if (raw === undefined || raw === '') {
+    if (raw === undefined || raw.trim() === '') {
       problems.push({ parameter: spec.name, message: `${spec.name} is missing${describeAllowed(spec)}` });
       continue;
     }
@@ -231,12 +231,21 @@ function words(text: string): string[] {
 /** Words separated by white space; "double quoted" words may hold spaces. */
 export function tokenize(text: string): string[] {
   const tokens: string[] = [];
-  for (const m of text.matchAll(/"([^"]*)"|(\S+)/g)) tokens.push(m[1] ?? m[2]);
+  // A word may be `"quoted with spaces"` or `name="quoted with spaces"`.
+  for (const m of text.matchAll(/([^\s"]*)"([^"]*)"|(\S+)/g)) tokens.push(m[3] ?? `${m[1]}${m[2]}`);
   return tokens;
 }
 
 function splitReason(text: string): { body: string; reason?: string } {
-  const m = /(^|\s)reason:\s*/i.exec(text);
+  // The first `reason:` outside double quotes starts the reason.
+  let m: RegExpExecArray | null = null;
+  for (const candidate of text.matchAll(/(^|\s)reason:\s*/gi)) {
+    const quotesBefore = (text.slice(0, candidate.index).match(/"/g) ?? []).length;
+    if (quotesBefore % 2 === 0) {
+      m = candidate as RegExpExecArray;
+      break;
+    }
+  }
   if (!m) return { body: text.trim() };
   const reason = text.slice(m.index + m[0].length).trim();
   return reason ? { body: text.slice(0, m.index).trim(), reason } : { body: text.slice(0, m.index).trim() };
