@@ -14,7 +14,7 @@ import type { AzureGateway, Clock, IdGenerator, Store } from './app/ports';
 import { createAzureGateway, createCredential } from './azure';
 import { loadConfig, type CountersignConfig } from './config/load';
 import { createLogger } from './log';
-import { startArmSandbox } from './sandbox';
+import { SANDBOX_SUBSCRIPTION_ID, startArmSandbox } from './sandbox';
 import { databaseFile, isLoopback, readSettings, type Settings } from './settings';
 import { openSqliteStore } from './store/sqlite';
 import { CountersignBot } from './teams/bot';
@@ -68,7 +68,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     store = await openSqliteStore({ file: databaseFile(settings.dataDir) });
   }
   const { azure, subscriptionId } = options.azure
-    ? { azure: options.azure, subscriptionId: config.azure.subscriptionId || (await sandboxSubscription()) }
+    ? { azure: options.azure, subscriptionId: config.azure.subscriptionId || SANDBOX_SUBSCRIPTION_ID }
     : await buildAzure(config, closers, log);
 
   const adapter = createAdapter(settings, log);
@@ -159,11 +159,6 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   };
 }
 
-async function sandboxSubscription(): Promise<string> {
-  const { SANDBOX_SUBSCRIPTION_ID } = await import('./sandbox');
-  return SANDBOX_SUBSCRIPTION_ID;
-}
-
 async function buildAzure(
   config: CountersignConfig,
   closers: (() => Promise<void>)[],
@@ -191,7 +186,7 @@ async function buildAzure(
     subscriptionId = sandbox.subscriptionId;
     log.info({ endpoint }, 'ARM sandbox started in-process');
   }
-  const sub = subscriptionId ?? (await sandboxSubscription());
+  const sub = subscriptionId ?? SANDBOX_SUBSCRIPTION_ID;
   const azure = createAzureGateway({ subscriptionId: sub, credential: createCredential({ type: 'sandbox' }), endpoint, caPem, sandbox: true });
   return { azure, subscriptionId: sub };
 }

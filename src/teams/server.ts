@@ -61,7 +61,7 @@ export function createServer(options: ServerOptions): restify.Server {
     await options.track(options.adapter.process(req, res, (context) => options.bot.run(context)));
   });
 
-  server.get('/healthz', (_req, res) => {
+  server.get('/healthz', async (_req, res) => {
     res.send(200, { status: 'alive' });
   });
 

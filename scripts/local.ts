@@ -1,0 +1,47 @@
+/**
+ * `npm run local`: Countersign on its embedded defaults (SQLite under ./data, the in-process ARM
+ * sandbox, no Microsoft app id so loopback only) plus the Microsoft 365 Agents Playground as the
+ * Teams client. Ctrl+C stops both.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { startCountersign } from '../src/main';
+import { readSettings } from '../src/settings';
+
+const PLAYGROUND_PORT = Number(process.env.PLAYGROUND_PORT || 56150);
+
+async function main(): Promise<void> {
+  const settings = readSettings({ ...process.env, COUNTERSIGN_HOST: process.env.COUNTERSIGN_HOST || '127.0.0.1' });
+  const running = await startCountersign({ settings });
+  const bin = path.resolve(__dirname, '..', 'node_modules', '.bin', 'agentsplayground');
+  const playground = spawn(
+    bin,
+    ['-e', `${running.url}/api/messages`, '-c', 'msteams', '-p', String(PLAYGROUND_PORT), '--disable-telemetry'],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: {
+        ...process.env,
+        TEAMSAPPTESTER_BROWSER: process.env.TEAMSAPPTESTER_BROWSER ?? 'none',
+        M365_AGENTS_PLAYGROUND_CONFIG_PATH: process.env.M365_AGENTS_PLAYGROUND_CONFIG_PATH ?? path.resolve(__dirname, '..', 'playground', '.m365agentsplayground.yml'),
+      },
+    },
+  );
+  process.stdout.write(
+    `\nCountersign is running on its embedded defaults (SANDBOX).\n  bot:        ${running.url}/api/messages\n  playground: http://127.0.0.1:${PLAYGROUND_PORT}  (open it in a browser; you are Alice Requester)\n  data:       ${settings.dataDir}\nType "help" in the playground. Ctrl+C stops both.\n\n`,
+  );
+  const stop = async () => {
+    playground.kill('SIGTERM');
+    await running.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  playground.once('exit', (code) => {
+    if (code !== null && code !== 0) process.stderr.write(`The Agents Playground exited with code ${code}.\n`);
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Countersign did not start: ${(err as Error).message}\n`);
+  process.exit(1);
+});

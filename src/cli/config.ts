@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/load';
+
+/** `countersign config check [file]`: the same validation as startup, without starting. */
+export function registerConfigCommands(program: Command): void {
+  const config = program.command('config').description('Work with the YAML config (commands, policy, roles)');
+  config
+    .command('check')
+    .description('Validate a config file exactly as startup does; exits 1 naming file, line, key and problem')
+    .argument('[file]', 'config file (default: $COUNTERSIGN_CONFIG or config/countersign.example.yaml)')
+    .action((file?: string) => {
+      const path = file ?? process.env.COUNTERSIGN_CONFIG ?? 'config/countersign.example.yaml';
+      try {
+        const c = loadConfig(path);
+        const sensitive = c.catalog.commands.filter((x) => x.sensitive).length;
+        process.stdout.write(
+          `OK ${c.file}\n  sha256 ${c.hash}\n  ${c.catalog.commands.length} command(s), ${sensitive} sensitive; roles: ${Object.keys(c.roles).join(', ')}; tenants: ${c.tenants.length}\n  azure: ${c.azure.sandbox ? 'SANDBOX (no subscription configured)' : `subscription ${c.azure.subscriptionId}, credential ${c.azure.credential.type}`}\n`,
+        );
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          process.stderr.write(`${err.message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        throw err;
+      }
+    });
+}
