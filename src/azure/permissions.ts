@@ -73,7 +73,12 @@ function actionsFor(op: ChangeOperation | QueryOperation): string[] {
     case 'deploymentOperations':
       return [`${DEPLOYMENTS}/operations/read`];
     case 'whatIfDeployment':
-      return [`${DEPLOYMENTS}/whatIf/action`, SUBSCRIPTION_OPERATION_RESULTS];
+      // ARM asks of a what-if the permissions of the deployment itself, write on every resource included.
+      return [
+        `${DEPLOYMENTS}/whatIf/action`,
+        SUBSCRIPTION_OPERATION_RESULTS,
+        ...templateResourceTypes(op.template).map((t) => `${t}/write`),
+      ];
   }
 }
 

@@ -7,6 +7,7 @@ import type { QueryOperation, QueryResult } from '../domain/operation';
 import { ArmRequestError, toArmError } from './errors';
 import type { GatewayContext } from './operations/context';
 import { resourceTypeOf, sdkPath, shortResourceName } from './resourceIds';
+import { CallTrace, type SdkCallOptions } from './trace';
 import { runWhatIf } from './whatIf';
 
 export const MAX_ROWS = 50;
@@ -14,28 +15,32 @@ export const MAX_ROWS = 50;
 type QueryOf<K extends QueryOperation['kind']> = Extract<QueryOperation, { kind: K }>;
 
 export async function runQuery(op: QueryOperation, ctx: GatewayContext): Promise<QueryResult> {
+  // The trace keeps ARM's answer: the SDK's paging errors drop the message ARM gave.
+  const trace = new CallTrace(undefined, ctx.pollIntervalMs);
+  const call = trace.options();
   try {
     switch (op.kind) {
       case 'listResourceGroups':
-        return await listResourceGroups(op, ctx);
+        return await listResourceGroups(op, ctx, call);
       case 'listResources':
-        return await listResources(op, ctx);
+        return await listResources(op, ctx, call);
       case 'showResource':
-        return await showResource(op, ctx);
+        return await showResource(op, ctx, call);
       case 'listDeployments':
-        return await listDeployments(op, ctx);
+        return await listDeployments(op, ctx, call);
       case 'deploymentOperations':
-        return await deploymentOperations(op, ctx);
+        return await deploymentOperations(op, ctx, call);
       case 'whatIfDeployment':
         return await whatIfTable(op, ctx);
     }
   } catch (e) {
-    throw new ArmRequestError(toArmError(e));
+    if (e instanceof ArmRequestError) throw e;
+    throw new ArmRequestError(toArmError(e, trace.response));
   }
 }
 
-async function listResourceGroups(op: QueryOf<'listResourceGroups'>, ctx: GatewayContext): Promise<QueryResult> {
-  const { items, truncated } = await take(ctx.clients.resources.resourceGroups.list());
+async function listResourceGroups(op: QueryOf<'listResourceGroups'>, ctx: GatewayContext, call: SdkCallOptions): Promise<QueryResult> {
+  const { items, truncated } = await take(ctx.clients.resources.resourceGroups.list(call));
   return table(`Resource groups in subscription ${op.subscriptionId}`, ['Name', 'Location', 'State', 'Tags'], truncated,
     items
       .sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''))
@@ -43,7 +48,7 @@ async function listResourceGroups(op: QueryOf<'listResourceGroups'>, ctx: Gatewa
   );
 }
 
-async function listResources(op: QueryOf<'listResources'>, ctx: GatewayContext): Promise<QueryResult> {
+async function listResources(op: QueryOf<'listResources'>, ctx: GatewayContext, call: SdkCallOptions): Promise<QueryResult> {
   const api = ctx.clients.resources.resources;
   // ARM refuses a tag filter combined with any other: filter tags in ARM and the type here.
   const filter = op.tag
@@ -51,7 +56,7 @@ async function listResources(op: QueryOf<'listResources'>, ctx: GatewayContext):
     : op.resourceType
       ? `resourceType eq ${odata(op.resourceType)}`
       : undefined;
-  const options = filter ? { filter } : {};
+  const options = { ...call, ...(filter ? { filter } : {}) };
   const source = op.resourceGroup ? api.listByResourceGroup(op.resourceGroup, options) : api.list(options);
   const wantedType = op.tag && op.resourceType ? op.resourceType.toLowerCase() : undefined;
   const { items, truncated } = await take(source, (r) => !wantedType || (r.type ?? '').toLowerCase() === wantedType);
@@ -72,8 +77,8 @@ async function listResources(op: QueryOf<'listResources'>, ctx: GatewayContext):
   );
 }
 
-async function showResource(op: QueryOf<'showResource'>, ctx: GatewayContext): Promise<QueryResult> {
-  const r = await ctx.clients.resources.resources.getById(sdkPath(op.resourceId), op.apiVersion);
+async function showResource(op: QueryOf<'showResource'>, ctx: GatewayContext, call: SdkCallOptions): Promise<QueryResult> {
+  const r = await ctx.clients.resources.resources.getById(sdkPath(op.resourceId), op.apiVersion, call);
   const props = (r.properties ?? {}) as Record<string, unknown>;
   const rows: string[][] = [
     ['Name', r.name ?? ''],
@@ -89,8 +94,8 @@ async function showResource(op: QueryOf<'showResource'>, ctx: GatewayContext): P
   return table(shortResourceName(op.resourceId), ['Property', 'Value'], rows.length > MAX_ROWS, rows.slice(0, MAX_ROWS));
 }
 
-async function listDeployments(op: QueryOf<'listDeployments'>, ctx: GatewayContext): Promise<QueryResult> {
-  const { items, truncated } = await take(ctx.clients.deployments.deployments.listByResourceGroup(op.resourceGroup));
+async function listDeployments(op: QueryOf<'listDeployments'>, ctx: GatewayContext, call: SdkCallOptions): Promise<QueryResult> {
+  const { items, truncated } = await take(ctx.clients.deployments.deployments.listByResourceGroup(op.resourceGroup, call));
   const time = (d: (typeof items)[number]) => d.properties?.timestamp?.getTime() ?? 0;
   return table(`Deployments in resource group ${op.resourceGroup}`, ['Name', 'State', 'Finished or started', 'Duration', 'Mode'], truncated,
     items
@@ -105,8 +110,8 @@ async function listDeployments(op: QueryOf<'listDeployments'>, ctx: GatewayConte
   );
 }
 
-async function deploymentOperations(op: QueryOf<'deploymentOperations'>, ctx: GatewayContext): Promise<QueryResult> {
-  const source = ctx.clients.deployments.deploymentOperations.list(op.resourceGroup, op.deploymentName);
+async function deploymentOperations(op: QueryOf<'deploymentOperations'>, ctx: GatewayContext, call: SdkCallOptions): Promise<QueryResult> {
+  const source = ctx.clients.deployments.deploymentOperations.list(op.resourceGroup, op.deploymentName, call);
   const { items, truncated } = await take(source, (o) => !!o.properties?.targetResource);
   return table(`Operations of deployment ${op.deploymentName} in ${op.resourceGroup}`, ['Resource', 'Type', 'Operation', 'State', 'Status', 'Message'], truncated,
     items.map((o) => {
