@@ -5,13 +5,19 @@
 import type { ChainHead } from '../app/ports';
 import { AUDIT_SCHEMA_VERSION, GENESIS_HASH } from '../domain/audit';
 import type { AuditEventDraft, AuditRecord } from '../domain/audit';
-import { canonicalJson, sha256Hex } from '../domain/canonical';
+import { hash as digest } from 'node:crypto';
+import { canonicalJson } from '../domain/canonical';
 import { neutralCopy } from './seal-json';
 
 export interface SealedRecord {
   record: AuditRecord;
   /** RFC 8785 canonical JSON of the whole record (hash included): what the store keeps and exports. */
   text: string;
+}
+
+/** sha256Hex, one-shot (no Hash object per record). */
+function sha256(text: string): string {
+  return digest('sha256', text, 'hex');
 }
 
 /** Fields the chain owns: a draft cannot set them. */
@@ -35,7 +41,7 @@ export function sealRecord(draft: AuditEventDraft, prev: ChainHead | undefined, 
   const record = copy.value as Record<string, unknown>;
   if (copy.indexKeys) {
     // Rare: keys JavaScript would order numerically. Take the reference path.
-    const hash = sha256Hex(canonicalJson(record));
+    const hash = sha256(canonicalJson(record));
     record.hash = hash;
     return { record: record as unknown as AuditRecord, text: canonicalJson(record) };
   }
@@ -46,7 +52,7 @@ export function sealRecord(draft: AuditEventDraft, prev: ChainHead | undefined, 
   for (const key of Object.keys(record)) (key < 'hash' ? low : high)[key] = record[key];
   const lowText = JSON.stringify(low).slice(1, -1);
   const highText = JSON.stringify(high).slice(1, -1);
-  const hash = sha256Hex(lowText ? `{${lowText},${highText}}` : `{${highText}}`);
+  const hash = sha256(lowText ? `{${lowText},${highText}}` : `{${highText}}`);
   record.hash = hash;
   const member = `"hash":"${hash}"`;
   return { record: record as unknown as AuditRecord, text: lowText ? `{${lowText},${member},${highText}}` : `{${member},${highText}}` };

@@ -51,7 +51,8 @@ class Copier {
         for (const key of keys) {
           const v = source[key];
           if (v === undefined) continue;
-          if (ARRAY_INDEX.test(key)) this.indexKeys = true;
+          const c = key.charCodeAt(0);
+          if (c >= 48 && c <= 57 && ARRAY_INDEX.test(key)) this.indexKeys = true;
           out[key] = this.copy(v);
         }
         return out;

@@ -80,6 +80,50 @@ describe('the SQLite store file', () => {
     db.close();
   });
 
+  it('rejects an append whose insert fails, while the rest of its batch commits with no gap', async () => {
+    const ids = ['a', 'a', 'b', 'c'];
+    const store = await openSqliteStore({ file, newId: () => ids.shift()! });
+    await store.audit.append([anEvent('config.loaded')]);
+    const [duplicate, fine, multi] = await Promise.allSettled([
+      store.audit.append([anEvent('request.created')]),
+      store.audit.append([anEvent('request.approved')]),
+      store.audit.append([anEvent('request.expired')]),
+    ]);
+    assert.equal(duplicate.status, 'rejected');
+    assert.match(String((duplicate as PromiseRejectedResult).reason), /UNIQUE constraint failed: audit_log.id/);
+    assert.equal(fine.status, 'fulfilled');
+    assert.equal(multi.status, 'fulfilled');
+    const records = await collect(store.audit.read());
+    assert.deepEqual(
+      records.map((r) => [r.seq, r.id, r.type]),
+      [
+        [1, 'a', 'config.loaded'],
+        [2, 'b', 'request.approved'],
+        [3, 'c', 'request.expired'],
+      ],
+    );
+    assert.equal((await verifyChain(store.audit.read())).ok, true);
+    await store.close();
+  });
+
+  it('records all events of one append or none of them', async () => {
+    const ids = ['a', 'b', 'a', 'c', 'd'];
+    const store = await openSqliteStore({ file, newId: () => ids.shift()! });
+    await store.audit.append([anEvent('config.loaded')]);
+    await assert.rejects(store.audit.append([anEvent('request.created'), anEvent('request.approved')]), /UNIQUE/);
+    await store.audit.append([anEvent('request.expired'), anEvent('request.cancelled')]);
+    const records = await collect(store.audit.read());
+    assert.deepEqual(
+      records.map((r) => [r.seq, r.id, r.type]),
+      [
+        [1, 'a', 'config.loaded'],
+        [2, 'c', 'request.expired'],
+        [3, 'd', 'request.cancelled'],
+      ],
+    );
+    await store.close();
+  });
+
   it('gives audit records time-ordered UUIDv7 ids', () => {
     const a = uuidv7(Date.UTC(2026, 10, 2));
     const b = uuidv7(Date.UTC(2026, 10, 2) + 1);

@@ -17,7 +17,8 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   append(events: AuditEventDraft[]): Promise<AuditRecord[]> {
-    return this.writer.submit((tx) => tx.appendEvents(events));
+    // One event is one INSERT (sealed before it runs): it needs no savepoint of its own.
+    return this.writer.submit((tx) => tx.appendEvents(events), { singleStatement: events.length <= 1 });
   }
 
   read(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {

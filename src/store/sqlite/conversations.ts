@@ -29,7 +29,7 @@ export class SqliteConversationStore implements ConversationStore {
   async saveReference(conversationId: string, reference: unknown): Promise<void> {
     const text = JSON.stringify(reference);
     if (text === undefined) throw new TypeError(`the reference of conversation ${conversationId} cannot be stored as JSON`);
-    await this.writer.submit(() => this.saveRefStmt.run(conversationId, text));
+    await this.writer.submit(() => this.saveRefStmt.run(conversationId, text), { singleStatement: true });
   }
 
   async getReference(conversationId: string): Promise<unknown | undefined> {
@@ -38,7 +38,9 @@ export class SqliteConversationStore implements ConversationStore {
   }
 
   async saveCardMessage(requestId: string, message: CardMessage): Promise<void> {
-    await this.writer.submit(() => this.saveCardStmt.run(requestId, message.conversationId, message.activityId));
+    await this.writer.submit(() => this.saveCardStmt.run(requestId, message.conversationId, message.activityId), {
+      singleStatement: true,
+    });
   }
 
   async getCardMessages(requestId: string): Promise<CardMessage[]> {

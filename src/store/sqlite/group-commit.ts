@@ -20,6 +20,8 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 interface PendingWrite {
   run: (tx: WriteTx) => unknown;
+  /** False only for a write of a single statement, which SQLite already undoes alone when it fails. */
+  savepoint: boolean;
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
 }
@@ -76,10 +78,10 @@ export class GroupCommitWriter implements WriteTx {
     return this.committedHead;
   }
 
-  submit<T>(run: (tx: WriteTx) => T): Promise<T> {
+  submit<T>(run: (tx: WriteTx) => T, options: { singleStatement?: boolean } = {}): Promise<T> {
     if (this.closed) return Promise.reject(new StoreClosedError(this.file));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ run, savepoint: !options.singleStatement, resolve: resolve as (value: unknown) => void, reject });
       this.scheduled ??= setImmediate(() => this.flush());
     });
   }
@@ -143,14 +145,16 @@ export class GroupCommitWriter implements WriteTx {
     this.txHead = this.committedHead;
     return batch.map((w) => {
       const before = this.txHead;
-      this.savepoint.run();
+      if (w.savepoint) this.savepoint.run();
       try {
         const value = w.run(this);
-        this.release.run();
+        if (w.savepoint) this.release.run();
         return { ok: true as const, value };
       } catch (error) {
-        this.rollbackTo.run();
-        this.release.run();
+        if (w.savepoint) {
+          this.rollbackTo.run();
+          this.release.run();
+        }
         this.txHead = before;
         return { ok: false as const, error };
       }
