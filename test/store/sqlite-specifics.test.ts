@@ -53,7 +53,8 @@ describe('the SQLite store file', () => {
     await first.audit.append([anEvent('config.loaded')]);
     await second.audit.append([anEvent('request.created')]);
     await first.audit.append([anEvent('request.approved')]);
-    await second.audit.append([anEvent('request.expired')]);
+    const [last] = await second.audit.append([anEvent('request.expired')]);
+    assert.deepEqual(await first.audit.head(), { seq: 4, hash: last.hash });
     const records = await collect(first.audit.read());
     assert.deepEqual(
       records.map((r) => [r.seq, r.type]),

@@ -74,8 +74,18 @@ export class GroupCommitWriter implements WriteTx {
     this.dataVersion = this.readDataVersion.get() as number;
   }
 
+  /** The committed head, including what another process may have appended since our last write. */
   head(): ChainHead | undefined {
+    this.followOtherWriters();
     return this.committedHead;
+  }
+
+  private followOtherWriters(): void {
+    const version = this.readDataVersion.get() as number;
+    if (version !== this.dataVersion) {
+      this.committedHead = this.loadHead();
+      this.dataVersion = version;
+    }
   }
 
   submit<T>(run: (tx: WriteTx) => T, options: { singleStatement?: boolean } = {}): Promise<T> {
@@ -136,12 +146,8 @@ export class GroupCommitWriter implements WriteTx {
   }
 
   private runBatch(batch: PendingWrite[]): Outcome[] {
-    const version = this.readDataVersion.get() as number;
-    if (version !== this.dataVersion) {
-      // Another process appended since our last commit: continue the chain from its head.
-      this.committedHead = this.loadHead();
-      this.dataVersion = version;
-    }
+    // Another process may have appended since our last commit: continue the chain from its head.
+    this.followOtherWriters();
     this.txHead = this.committedHead;
     return batch.map((w) => {
       const before = this.txHead;
