@@ -224,7 +224,8 @@ export class CountersignBot extends TeamsActivityHandler {
       }
       if (await this.cardMismatch(requestId, activity.conversation?.id ?? '', activity.replyToId)) {
         const why = refusal(RefusalReason.CardMismatch, `This card does not belong to request ${requestId}; nothing was changed.`, requestId);
-        await refuseClick(this.deps, { requestId, verb, actor, source }, why);
+        const named = await this.deps.store.requests.get(requestId);
+        await refuseClick(this.deps, { requestId, verb, actor, source }, why, named);
         return message(this.say(why.message));
       }
       const result = await decide(

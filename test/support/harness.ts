@@ -10,7 +10,9 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createAzureGateway, sandboxCredential } from '../../src/azure';
 import type { Logger } from '../../src/app/context';
-import type { Clock } from '../../src/app/ports';
+import type { Clock, Store } from '../../src/app/ports';
+import { openSqliteStore } from '../../src/store/sqlite';
+import { databaseFile } from '../../src/settings';
 import { loadConfig, parseConfig, type CountersignConfig } from '../../src/config/load';
 import { startCountersign, type RunningCountersign } from '../../src/main';
 import { startArmSandbox, type ArmSandbox } from '../../src/sandbox';
@@ -48,6 +50,8 @@ export interface HarnessOptions {
   config?: CountersignConfig;
   env?: Record<string, string>;
   sweepIntervalMs?: number;
+  /** Wraps the SQLite store (fault injection). */
+  wrapStore?: (store: Store) => Store;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -73,7 +77,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     pollIntervalMs: 5,
   });
   const settings = readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...(options.env ?? {}) });
-  const bot = await startCountersign({ settings, config, azure, clock, log, ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}) });
+  const raw = await openSqliteStore({ file: databaseFile(dataDir) });
+  const store = options.wrapStore ? options.wrapStore(raw) : raw;
+  const bot = await startCountersign({ settings, config, azure, clock, log, store, ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}) });
   const teams = new TeamsDriver(bot.url, connector);
   return {
     bot,
@@ -86,6 +92,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async stop() {
       await bot.executor.idle();
       await bot.stop();
+      await raw.close();
       await connector.stop();
       await sandbox.close();
       fs.rmSync(dataDir, { recursive: true, force: true });

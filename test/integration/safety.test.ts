@@ -1,0 +1,192 @@
+/**
+ * What must never happen: a double execution under racing clicks, a decision taken from forged
+ * card data, an activity from a foreign tenant acting, or a step that happened without its audit
+ * record.
+ */
+import assert from 'node:assert/strict';
+import type { AuditRecord } from '../../src/domain/audit';
+import type { Store } from '../../src/app/ports';
+import { verifyChain } from '../../src/audit/verify';
+import { cardActions, cardText } from '../support/connector';
+import { startHarness, type Harness } from '../support/harness';
+import { opsChannel, people } from '../support/teams';
+
+async function auditOf(h: Harness, filter = {}): Promise<AuditRecord[]> {
+  const out: AuditRecord[] = [];
+  for await (const r of h.bot.deps.store.audit.read(filter)) out.push(r);
+  return out;
+}
+
+async function request(h: Harness, text: string, who = people.alice): Promise<{ cardId: string; requestId: string; data: Record<string, unknown> }> {
+  const from = await h.teams.say(who, text);
+  const posted = h.teams.since(from).find((s) => cardActions((s.activity.attachments as { content: Record<string, unknown> }[] | undefined)?.[0]?.content).length > 0);
+  assert.ok(posted, 'a request card was posted');
+  const data = cardActions(h.connector.card(posted.id))[0].data;
+  return { cardId: posted.id, requestId: data.requestId as string, data };
+}
+
+async function settled(h: Harness): Promise<void> {
+  await h.bot.executor.idle();
+  await h.bot.notifier.idle();
+}
+
+const deploymentPuts = (h: Harness) => h.sandbox.requests.filter((r) => r.method === 'PUT' && /\/deployments\/countersign-/i.test(r.path));
+
+describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () {
+  this.timeout(30000);
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('executes exactly once when 20 approve clicks arrive at the same moment', async () => {
+    const { cardId, requestId } = await request(h, 'deploy production api-service');
+    const clickers = [people.bob, people.dave];
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => h.teams.click(clickers[i % 2], cardId, 'approve')));
+    assert.ok(answers.every((a) => a.status === 200));
+    await settled(h);
+    assert.equal(deploymentPuts(h).length, 1, 'one deployment was sent to ARM');
+    const events = await auditOf(h, { requestId });
+    assert.equal(events.filter((e) => e.type === 'execution.started').length, 1);
+    assert.equal(events.filter((e) => e.type === 'approval.granted').length, 1);
+    assert.equal(events.filter((e) => e.type === 'click.refused').length, 19, 'every other click is refused and recorded');
+    assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'succeeded');
+  });
+
+  it('executes once when the same approver double-clicks', async () => {
+    const { cardId } = await request(h, 'deploy production api-service');
+    await Promise.all([h.teams.click(people.bob, cardId, 'approve'), h.teams.click(people.bob, cardId, 'approve')]);
+    await settled(h);
+    assert.equal(deploymentPuts(h).length, 1);
+  });
+
+  it('ignores card fields that claim a requester or an approver', async () => {
+    const { cardId, requestId } = await request(h, 'delete resource group staging-old');
+    const forged = {
+      requester: people.bob.aadObjectId,
+      requesterId: people.bob.aadObjectId,
+      approver: people.bob.aadObjectId,
+      from: { aadObjectId: people.bob.aadObjectId },
+      command: 'delete resource group production-api-service',
+      approvals: 5,
+    };
+    const answer = await h.teams.click(people.alice, cardId, 'approve', { data: forged });
+    assert.match(cardText(answer.body.value as Record<string, unknown>), /so you cannot approve it/);
+    const byCarol = await h.teams.click(people.carol, cardId, 'approve', { data: forged });
+    assert.match(cardText(byCarol.body.value as Record<string, unknown>), /You cannot approve request/);
+    await settled(h);
+    const r = await h.bot.deps.store.requests.get(requestId);
+    assert.equal(r?.state, 'pending');
+    assert.deepEqual(r?.approvals, []);
+    assert.equal(r?.command, 'delete resource group');
+    assert.ok(h.sandbox.state.liveGroup('staging-old'));
+    assert.ok(h.sandbox.state.liveGroup('production-api-service'));
+  });
+
+  it("refuses a card whose data names another request's id, and changes neither request", async () => {
+    const first = await request(h, 'delete resource group staging-old');
+    const second = await request(h, 'delete resource group production-vm');
+    // Bob edits the card of the first request so that its Approve names the second one.
+    const answer = await h.teams.click(people.bob, first.cardId, 'approve', { data: { requestId: second.requestId, hash: second.data.hash } });
+    assert.equal(answer.body.type, 'application/vnd.microsoft.activity.message');
+    assert.match(String(answer.body.value), new RegExp(`This card does not belong to request ${second.requestId}`));
+    await settled(h);
+    assert.equal((await h.bot.deps.store.requests.get(first.requestId))?.state, 'pending');
+    assert.equal((await h.bot.deps.store.requests.get(second.requestId))?.state, 'pending');
+    const refused = (await auditOf(h, { types: ['click.refused'] }))[0];
+    assert.equal(refused.outcome.reason, 'card-mismatch');
+    assert.equal(refused.request?.id, second.requestId);
+  });
+
+  it('refuses a stale card whose operation hash is not the pending one', async () => {
+    const { cardId, requestId } = await request(h, 'delete resource group staging-old');
+    const answer = await h.teams.click(people.bob, cardId, 'approve', { data: { hash: 'f'.repeat(64) } });
+    assert.match(cardText(answer.body.value as Record<string, unknown>), /This card for request .* is out of date/);
+    assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
+  });
+
+  it('answers a malformed card action clearly and records it', async () => {
+    const res = await h.teams.post(
+      h.teams.activity(people.bob, opsChannel, { type: 'invoke', name: 'adaptiveCard/action', replyToId: 'x', value: { action: { type: 'Action.Execute', data: 'not-an-object' } } }),
+    );
+    assert.equal(res.status, 200);
+    assert.match(JSON.stringify(res.body), /This card action is malformed/);
+    const unknown = await h.teams.post(
+      h.teams.activity(people.bob, opsChannel, { type: 'invoke', name: 'adaptiveCard/action', replyToId: 'x', value: { action: { type: 'Action.Execute', verb: 'approve', data: { requestId: 'CS-NOPE0000' } } } }),
+    );
+    assert.match(JSON.stringify(unknown.body), /There is no request CS-NOPE0000/);
+    const reasons = (await auditOf(h, { types: ['click.refused'] })).map((r) => r.outcome.reason);
+    assert.deepEqual(reasons, ['unknown-action', 'unknown-request']);
+  });
+
+  it('refuses and audits activities from a tenant that is not allowed', async () => {
+    const from = await h.teams.say(people.mallory, 'deploy production api-service');
+    assert.deepEqual(h.teams.since(from).map((s) => s.activity.text), [`Tenant ${people.mallory.tenantId} is not allowed to use Countersign.`]);
+    const { cardId, requestId } = await request(h, 'delete resource group staging-old');
+    const click = await h.teams.click(people.mallory, cardId, 'approve');
+    assert.match(JSON.stringify(click.body), /is not allowed to use Countersign/);
+    assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
+    const refused = await auditOf(h, { types: ['tenant.refused'] });
+    assert.equal(refused.length, 2);
+    assert.equal(refused[0].actor?.tenantId, people.mallory.tenantId);
+  });
+
+  it('keeps the audit chain verifiable across a whole session of requests and decisions', async () => {
+    const a = await request(h, 'deploy production api-service reason: line one\nline two');
+    const b = await request(h, 'delete resource group staging-old');
+    await h.teams.click(people.bob, a.cardId, 'approve');
+    await h.teams.click(people.bob, b.cardId, 'reject', { comment: 'no\r\nInjected: fake record' });
+    await settled(h);
+    const all = await auditOf(h);
+    assert.equal(all[0].type, 'config.loaded');
+    assert.deepEqual(all.map((r) => r.seq), all.map((_, i) => i + 1), 'sequence numbers are gapless');
+    const result = await verifyChain(h.bot.deps.store.audit.read());
+    assert.equal(result.ok, true);
+    assert.equal(result.count, all.length);
+    const rejected = all.find((r) => r.type === 'request.rejected')!;
+    assert.equal(rejected.outcome.detail, 'no\\r\\nInjected: fake record', 'CR/LF in user text is neutralised');
+    assert.ok(!JSON.stringify(all).includes('"attachments"'), 'no raw card payload is recorded');
+  });
+});
+
+describe('an audit write that fails fails the step', function () {
+  this.timeout(30000);
+
+  it('answers that nothing changed, and leaves the request as it was', async () => {
+    let failAudit = false;
+    const h = await startHarness({
+      wrapStore: (store: Store): Store => ({
+        ...store,
+        requests: {
+          ...store.requests,
+          get: (id) => store.requests.get(id),
+          list: (q) => store.requests.list(q),
+          insert: (r, e) => store.requests.insert(r, e),
+          update: (next, v, events) => (failAudit ? Promise.reject(new Error('disk full')) : store.requests.update(next, v, events)),
+        },
+        audit: {
+          ...store.audit,
+          append: (events) => (failAudit ? Promise.reject(new Error('disk full')) : store.audit.append(events)),
+          read: (f) => store.audit.read(f),
+          head: () => store.audit.head(),
+        },
+      }),
+    });
+    try {
+      const { cardId, requestId } = await request(h, 'delete resource group staging-old');
+      failAudit = true;
+      const answer = await h.teams.click(people.bob, cardId, 'approve');
+      assert.match(String(answer.body.value), new RegExp(`could not record this action for request ${requestId}, so nothing changed`));
+      failAudit = false;
+      await settled(h);
+      assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
+      assert.ok(h.sandbox.state.liveGroup('staging-old'));
+      assert.match(cardText(h.connector.card(cardId)), /PENDING APPROVAL/);
+    } finally {
+      await h.stop();
+    }
+  });
+});
