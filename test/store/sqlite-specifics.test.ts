@@ -107,6 +107,25 @@ describe('the SQLite store file', () => {
     await store.close();
   });
 
+  it('rejects every write of a batch that cannot commit (database locked), then carries on', async () => {
+    const store = await openSqliteStore({ file, busyTimeoutMs: 50 });
+    await store.audit.append([anEvent('config.loaded')]);
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    const failed = await Promise.allSettled([store.audit.append([anEvent('request.created')]), store.conversations.saveReference('c', { a: 1 })]);
+    assert.deepEqual(
+      failed.map((f) => f.status),
+      ['rejected', 'rejected'],
+    );
+    assert.match(String((failed[0] as PromiseRejectedResult).reason), /database is locked/);
+    other.exec('ROLLBACK');
+    other.close();
+    const [next] = await store.audit.append([anEvent('request.approved')]);
+    assert.equal(next.seq, 2);
+    assert.equal((await verifyChain(store.audit.read())).ok, true);
+    await store.close();
+  });
+
   it('records all events of one append or none of them', async () => {
     const ids = ['a', 'b', 'a', 'c', 'd'];
     const store = await openSqliteStore({ file, newId: () => ids.shift()! });

@@ -132,6 +132,8 @@ export class GroupCommitWriter implements WriteTx {
       this.commit.run();
     } catch (err) {
       // The transaction as a whole failed (disk full, I/O error, lock timeout): nothing committed.
+      // Re-read the head from disk before the next batch rather than trust memory.
+      this.dataVersion = -1;
       this.txHead = this.committedHead;
       for (const w of batch) w.reject(err);
       if (this.db.inTransaction) this.rollback.run();
@@ -157,6 +159,9 @@ export class GroupCommitWriter implements WriteTx {
         if (w.savepoint) this.release.run();
         return { ok: true as const, value };
       } catch (error) {
+        // Some errors (I/O, disk full) make SQLite roll back the whole transaction: stop the batch,
+        // or the writes after this one would each commit on their own.
+        if (!this.db.inTransaction) throw error;
         if (w.savepoint) {
           this.rollbackTo.run();
           this.release.run();
