@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { ConversationState, MemoryStorage } from 'botbuilder';
+import { MemoryStorage, PrivateConversationState } from 'botbuilder';
 import type pino from 'pino';
 import type { AppDeps, Logger } from './app/context';
 import { Executor } from './app/execution';
@@ -93,7 +93,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     },
   ]);
   const executor = new Executor(deps);
-  const bot = new CountersignBot(deps, executor, new ConversationState(new MemoryStorage()));
+  const bot = new CountersignBot(deps, executor, new PrivateConversationState(new MemoryStorage()));
 
   let stopping = false;
   const inFlight = new Set<Promise<unknown>>();

@@ -5,7 +5,7 @@
 import {
   type AdaptiveCardInvokeResponse,
   CardFactory,
-  type ConversationState,
+  type BotState,
   type InvokeResponse,
   TeamsActivityHandler,
   TurnContext,
@@ -41,7 +41,8 @@ export class CountersignBot extends TeamsActivityHandler {
   constructor(
     private readonly deps: AppDeps,
     private readonly executor: Executor,
-    private readonly conversationState: ConversationState,
+    /** Per person per conversation, so two people filling forms in one channel never mix. */
+    private readonly conversationState: BotState,
   ) {
     super();
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
@@ -103,7 +104,8 @@ export class CountersignBot extends TeamsActivityHandler {
   private async handleMessage(context: TurnContext): Promise<void> {
     await this.rememberConversation(context);
     const dc = await this.dialogs.createContext(context);
-    const text = TurnContext.removeRecipientMention(context.activity)?.trim() ?? '';
+    // Teams sends the mention as an entity; a leftover <at>…</at> (clients that omit it) goes too.
+    const text = (TurnContext.removeRecipientMention(context.activity) ?? '').replace(/^\s*<at>[^<]*<\/at>/i, '').trim();
     const isSubmit = !!context.activity.value && !text;
     if (isSubmit) {
       if (dc.activeDialog) {

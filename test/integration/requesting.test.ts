@@ -1,0 +1,161 @@
+/**
+ * The requester's side: typed commands, the form dialog for missing or bad parameters, the
+ * confirmation, and the read-only answers (help, pending, status, resources).
+ */
+import assert from 'node:assert/strict';
+import { cardActions, cardOf, cardText } from '../support/connector';
+import { startHarness, type Harness } from '../support/harness';
+import { opsChannel, people, type Conversation } from '../support/teams';
+
+const alicePersonal: Conversation = { id: 'a:personal-alice', conversationType: 'personal' };
+const bobPersonal: Conversation = { id: 'a:personal-bob', conversationType: 'personal' };
+
+function lastCard(h: Harness, from: number): Record<string, unknown> | undefined {
+  const cards = h.teams.since(from).map((s) => cardOf(s.activity)).filter(Boolean);
+  return cards[cards.length - 1];
+}
+
+function lastText(h: Harness, from: number): string {
+  const texts = h.teams.since(from).map((s) => s.activity.text).filter((t): t is string => typeof t === 'string');
+  return texts[texts.length - 1] ?? '';
+}
+
+/** Every TextBlock/Input/choice of a card, with the Input values, so forms can be read. */
+function inputs(card: Record<string, unknown> | undefined): Record<string, unknown>[] {
+  const found: Record<string, unknown>[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.type === 'string' && o.type.startsWith('Input.')) found.push(o);
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(card);
+  return found;
+}
+
+describe('requesting in Teams (bot over HTTP)', function () {
+  this.timeout(30000);
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it('answers help with the catalog, marked SANDBOX', async () => {
+    const from = await h.teams.say(people.carol, 'help', alicePersonal);
+    const text = cardText(lastCard(h, from));
+    assert.match(text, /SANDBOX/);
+    assert.ok(text.includes("deploy \\<production\\|staging\\> \\<api-service\\|web-frontend\\>: Deploy a service's ARM template"), text);
+    assert.match(text, /delete resource group \\<name\\>.*needs 1 approval\(s\) from platform-approvers; you may not request it/);
+    assert.match(text, /resources \\<group\\>: List the resources of a resource group \(read-only, no approval\)\n/);
+    assert.match(text, /pending: requests waiting for you/);
+  });
+
+  it('strips the @mention in a channel', async () => {
+    const activity = h.teams.activity(people.alice, opsChannel, {
+      type: 'message',
+      text: '<at>Countersign</at> help',
+      entities: [{ type: 'mention', text: '<at>Countersign</at>', mentioned: { id: 'bot-countersign', name: 'Countersign' } }],
+    });
+    const from = h.connector.sent.length;
+    assert.equal((await h.teams.post(activity)).status, 200);
+    assert.match(cardText(lastCard(h, from)), /Countersign commands/);
+  });
+
+  it('tells an unknown command apart, with suggestions and a pointer to help', async () => {
+    const from = await h.teams.say(people.alice, 'deplyo production api-service', alicePersonal);
+    assert.equal(lastText(h, from), '[SANDBOX] I don\'t know the command "deplyo production api-service". Did you mean: deploy? Type "help" for the list.');
+  });
+
+  it('asks for missing and invalid parameters with a form, checks them, and creates the request after confirmation', async () => {
+    let from = await h.teams.say(people.alice, 'deploy production', alicePersonal);
+    let form = lastCard(h, from);
+    assert.match(cardText(form), /Complete your request: deploy/);
+    assert.match(cardText(form), /service is missing \(one of api-service, web-frontend\)/);
+    const fields = inputs(form).map((i) => ({ id: i.id, value: i.value }));
+    assert.deepEqual(fields, [
+      { id: 'param.environment', value: 'production' },
+      { id: 'param.service', value: '' },
+      { id: 'reason', value: '' },
+    ]);
+
+    from = await h.teams.say(people.alice, '', alicePersonal, { countersign: 'form', command: 'deploy', 'param.environment': 'production', 'param.service': 'database', reason: '' });
+    form = lastCard(h, from);
+    assert.match(cardText(form), /service must be one of api-service, web-frontend; got "database"/);
+
+    from = await h.teams.say(people.alice, '', alicePersonal, { countersign: 'form', command: 'deploy', 'param.environment': 'staging', 'param.service': 'api-service', reason: 'canary' });
+    const confirm = lastCard(h, from);
+    assert.match(cardText(confirm), /Ask for this\?[\s\S]*deploy staging api-service[\s\S]*canary[\s\S]*Needs 1 approval\(s\) from platform-approvers \(not you\)/);
+    assert.equal(await h.bot.deps.store.requests.list({}).then((l) => l.length), 0, 'nothing is requested before confirmation');
+
+    from = await h.teams.say(people.alice, '', alicePersonal, { countersign: 'confirm', command: 'deploy' });
+    const card = lastCard(h, from);
+    assert.match(cardText(card), /PENDING APPROVAL[\s\S]*staging-api-service[\s\S]*Reason: canary/);
+    const requestId = cardActions(card)[0].data.requestId as string;
+    const stored = await h.bot.deps.store.requests.get(requestId);
+    assert.deepEqual(stored?.parameters, { environment: 'staging', service: 'api-service' });
+    assert.equal(stored?.reason, 'canary');
+  });
+
+  it('cancels the form when asked, and treats a late submission as no longer active', async () => {
+    let from = await h.teams.say(people.alice, 'delete resource group', alicePersonal);
+    assert.match(cardText(lastCard(h, from)), /name is missing/);
+    from = await h.teams.say(people.alice, '', alicePersonal, { countersign: 'form-cancel', command: 'delete resource group' });
+    assert.equal(lastText(h, from), '[SANDBOX] Cancelled: nothing was requested.');
+    from = await h.teams.say(people.alice, '', alicePersonal, { countersign: 'form', command: 'delete resource group', 'param.name': 'staging-old' });
+    assert.match(lastText(h, from), /That form is no longer active/);
+  });
+
+  it('refuses a bad value for a read-only command with what was wrong', async () => {
+    const from = await h.teams.say(people.alice, 'resources bad/name', alicePersonal);
+    assert.match(lastText(h, from), /group "bad\/name" does not match the allowed form/);
+  });
+
+  it('lists the resources of a resource group at once, with no approval', async () => {
+    const from = await h.teams.say(people.carol, 'resources production-api-service', alicePersonal);
+    const text = cardText(lastCard(h, from));
+    assert.match(text, /api-service/);
+    assert.match(text, /Microsoft\.Web\/sites|Microsoft.Web\/sites/);
+    assert.equal((await h.bot.deps.store.requests.list({})).filter((r) => r.command === 'resources').length, 0);
+  });
+
+  it('refuses a request from someone without the requester role, and audits it', async () => {
+    const from = await h.teams.say(people.carol, 'delete resource group staging-old', alicePersonal);
+    assert.equal(lastText(h, from), '[SANDBOX] You cannot request "delete resource group": it needs one of the roles requesters.');
+    const refused = [];
+    for await (const r of h.bot.deps.store.audit.read({ types: ['request.refused'] })) refused.push(r);
+    assert.equal(refused[refused.length - 1].outcome.reason, 'not-allowed-to-request');
+  });
+
+  it('shows pending work to an approver, with cards they can act on from a personal chat', async () => {
+    const made = await h.teams.say(people.alice, 'delete resource group staging-old reason: cleanup', opsChannel);
+    const requestId = cardActions(lastCard(h, made))[0].data.requestId as string;
+    const from = await h.teams.say(people.bob, 'pending', bobPersonal);
+    const cards = h.teams.since(from).filter((s) => cardOf(s.activity));
+    assert.match(cardText(cardOf(cards[0].activity)), new RegExp(`Waiting for your decision[\\s\\S]*${requestId}: delete resource group staging-old by Alice Requester`));
+    const mine = cards.find((c) => cardActions(cardOf(c.activity)).some((a) => a.data.requestId === requestId));
+    assert.ok(mine, 'the request card is posted into the personal chat');
+    await h.teams.click(people.bob, mine.id, 'approve', { conversation: bobPersonal });
+    await h.bot.executor.idle();
+    await h.bot.notifier.idle();
+    assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'succeeded');
+    assert.match(cardText(h.connector.card(mine.id)), /SUCCEEDED/, 'the personal-chat copy is updated');
+    const channelCard = [...h.connector.cardsIn(opsChannel.id).values()].find((c) => cardText(c).includes(requestId));
+    assert.match(cardText(channelCard), /SUCCEEDED/, 'the channel copy is updated too');
+  });
+
+  it("shows a request's status to those involved, and hides it from others", async () => {
+    const made = await h.teams.say(people.alice, 'tag production-vm owner platform', opsChannel);
+    const requestId = cardActions(lastCard(h, made))[0].data.requestId as string;
+    let from = await h.teams.say(people.alice, `status ${requestId}`, alicePersonal);
+    assert.match(cardText(lastCard(h, from)), /PENDING APPROVAL/);
+    from = await h.teams.say(people.carol, `status ${requestId}`, alicePersonal);
+    assert.equal(lastText(h, from), `[SANDBOX] There is no request ${requestId} that you can see.`);
+    from = await h.teams.say(people.alice, 'status', alicePersonal);
+    assert.match(lastText(h, from), /Usage: status <request-id>/);
+  });
+});
