@@ -46,14 +46,19 @@ export interface Route {
   handle(req: SandboxRequest, m: RegExpExecArray, ctx: SandboxContext): SandboxResponse | Promise<SandboxResponse>;
 }
 
-export function scheduler(signal: AbortSignal): Pick<SandboxContext, 'sleep' | 'later'> {
+/**
+ * Sleeping and deferred work tied to the current generation of the sandbox: reset() and close() abort
+ * the generation, so that nothing started before (a deployment still running) touches what comes after.
+ */
+export function scheduler(current: () => AbortSignal): Pick<SandboxContext, 'sleep' | 'later'> {
   return {
-    sleep: (ms) => sleep(ms, undefined, { signal }),
+    sleep: (ms) => sleep(ms, undefined, { signal: current() }),
     later: (ms, work) => {
+      const signal = current();
       sleep(ms, undefined, { signal })
         .then(work)
         .catch((e: unknown) => {
-          // Closing the sandbox aborts pending work; anything else is a sandbox bug worth seeing.
+          // An aborted generation stops its pending work; anything else is a sandbox bug worth seeing.
           if (!signal.aborted) console.error('ARM sandbox: background work failed', e);
         });
     },

@@ -82,16 +82,18 @@ export async function startArmSandbox(options: ArmSandboxOptions = {}): Promise<
   const faults = new SandboxFaults(state);
   const initialTiming: SandboxTiming = { ...DEFAULT_TIMING, ...options.timing };
   const timing: SandboxTiming = { ...initialTiming };
-  const lifetime = new AbortController();
+  let generation = new AbortController();
   const ctx: SandboxContext = {
     state,
     faults,
     timing,
     principalId: options.principalId ?? '11111111-2222-3333-4444-555555555555',
     pageSize: options.pageSize ?? 100,
-    ...scheduler(lifetime.signal),
+    ...scheduler(() => generation.signal),
   };
   const reset = () => {
+    generation.abort();
+    generation = new AbortController();
     Object.assign(timing, initialTiming);
     faults.clear();
     state.clear();
@@ -123,7 +125,7 @@ export async function startArmSandbox(options: ArmSandboxOptions = {}): Promise<
     requests,
     reset,
     close: async () => {
-      lifetime.abort();
+      generation.abort();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
