@@ -57,12 +57,14 @@ export interface ArmSandbox {
   faults: SandboxFaults;
   /** Mutable: a test may change the pace between steps. */
   timing: SandboxTiming;
-  /** Every ARM request answered, oldest first. */
+  /** ARM requests answered, oldest first (the most recent 2000). */
   requests: RecordedRequest[];
   /** Back to the seed, no faults, the timing it started with. */
   reset(): void;
   close(): Promise<void>;
 }
+
+const MAX_RECORDED = 2000;
 
 /** Route order matters: specific Microsoft.Resources paths before the generic provider route. */
 const ROUTES: Route[] = [
@@ -153,6 +155,8 @@ async function serve(
     response = errorResponse(e);
     if (sreq) requests.push({ method: sreq.method, path: sreq.path, status: response.status, correlationId });
   }
+  // A long-running standalone sandbox keeps only recent history.
+  if (requests.length > MAX_RECORDED) requests.splice(0, requests.length - MAX_RECORDED);
   write(res, req.method === 'HEAD', correlationId, response);
 }
 

@@ -72,6 +72,21 @@ describe('Azure gateway: executing approved changes against the ARM sandbox', ()
     assert.ok(partial.some((p) => (p.done ?? 0) < 2), `progress was seen part-way: ${hooks.events.join(' ')}`);
   });
 
+  it('counts only the resources that ran when a condition skips one', async () => {
+    const template = webAppTemplate();
+    template.resources = [
+      ...(template.resources as unknown[]),
+      { condition: false, type: 'Microsoft.Web/sites', apiVersion: '2023-12-01', name: 'skipped' },
+    ];
+    const hooks = new RecordingHooks();
+    const outcome = await azure.execute(
+      { kind: 'deployTemplate', subscriptionId: sub, resourceGroup: 'production-api-service', deploymentName: 'web-cond', template, parameters: { siteName: 'cond' }, mode: 'Incremental' },
+      hooks,
+    );
+    assert.equal(outcome.status, 'succeeded');
+    assert.deepEqual(hooks.progress[hooks.progress.length - 1], { state: 'Succeeded', done: 2, total: 2 });
+  });
+
   it('creates a resource group with its location and tags', async () => {
     const hooks = new RecordingHooks();
     const outcome = await azure.execute(

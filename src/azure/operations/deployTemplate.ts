@@ -50,7 +50,8 @@ export async function deployTemplate(op: DeployOp, hooks: ExecutionHooks, ctx: G
     }
     // Failing to read the last counts is no reason to doubt a deployment ARM reported Succeeded.
     const last = await readProgress().catch(() => undefined);
-    await progress.finish({ ...last, state: 'Succeeded' });
+    // Resources skipped by a false condition never get an operation: everything that ran is the total.
+    await progress.finish(last ? { state: 'Succeeded', done: last.done, total: last.done } : { state: 'Succeeded' });
     return outcome;
   } catch (e) {
     if (!isPollerFailure(e)) return exec.failed(e);
