@@ -61,6 +61,11 @@ export function createServer(options: ServerOptions): restify.Server {
     await options.track(options.adapter.process(req, res, (context) => options.bot.run(context)));
   });
 
+  // The Agents Playground probes the endpoint with HEAD before it posts.
+  server.head('/api/messages', async (_req, res) => {
+    res.send(200);
+  });
+
   server.get('/healthz', async (_req, res) => {
     res.send(200, { status: 'alive' });
   });
