@@ -63,9 +63,21 @@ class Copier {
   }
 }
 
-/** neutralise(value), with sorted keys, and whether JSON.stringify of it is canonical. */
-export function neutralCopy(value: unknown): NeutralCopy {
+/**
+ * neutralise(record) with sorted keys, where `fixed` top-level fields (the chain's) replace the
+ * record's own and are taken as they are; and whether JSON.stringify of the copy is canonical.
+ */
+export function neutralCopy(record: object, fixed: Record<string, unknown> = {}): NeutralCopy {
   const copier = new Copier();
-  const copy = copier.copy(value);
-  return { value: copy, indexKeys: copier.indexKeys };
+  const source = record as Record<string, unknown>;
+  const keys = Object.keys(source).filter((k) => !(k in fixed) && source[k] !== undefined);
+  keys.push(...Object.keys(fixed));
+  keys.sort();
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const c = key.charCodeAt(0);
+    if (c >= 48 && c <= 57 && ARRAY_INDEX.test(key)) copier.indexKeys = true;
+    out[key] = key in fixed ? fixed[key] : copier.copy(source[key]);
+  }
+  return { value: out, indexKeys: copier.indexKeys };
 }
