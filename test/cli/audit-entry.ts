@@ -2,9 +2,12 @@
 import { Command } from 'commander';
 import { registerAuditCommands } from '../../src/cli/audit';
 
-const program = new Command('countersign');
-registerAuditCommands(program);
-program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`${(err as Error).message}\n`);
-  process.exitCode = 1;
-});
+// Only when run as a program: mocha loads every file under test/ and must not start it.
+if (require.main === module) {
+  const program = new Command('countersign');
+  registerAuditCommands(program);
+  program.parseAsync(process.argv).catch((err: unknown) => {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exitCode = 1;
+  });
+}
