@@ -19,8 +19,16 @@ export interface SandboxSeed {
 export const DEFAULT_SUBSCRIPTION_ID = '00000000-0000-0000-0000-00000000c0de';
 export const DEFAULT_TENANT_ID = '00000000-0000-0000-0000-0000000ca11e';
 
+/**
+ * Matches the example catalog (config/countersign.example.yaml): `deploy {environment} {service}` targets
+ * {environment}-{service}. production-api-service still runs on a plan named before the template's
+ * naming scheme (what-if: Create the new plan, Modify the site, Ignore the old plan), production-web-frontend
+ * matches its template (NoChange), the staging groups are empty (Create); staging-old is there to be
+ * deleted, production-vm to be restarted and tagged.
+ */
 export function defaultSeed(subscriptionId: string = DEFAULT_SUBSCRIPTION_ID): SandboxSeed {
-  const farmId = `/subscriptions/${subscriptionId}/resourceGroups/production-api-service/providers/Microsoft.Web/serverfarms/api-service-plan`;
+  const farm = (group: string, name: string) =>
+    `/subscriptions/${subscriptionId}/resourceGroups/${group}/providers/Microsoft.Web/serverfarms/${name}`;
   return {
     resourceGroups: [
       {
@@ -33,20 +41,48 @@ export function defaultSeed(subscriptionId: string = DEFAULT_SUBSCRIPTION_ID): S
             name: 'api-service-plan',
             location: 'westeurope',
             kind: 'linux',
-            sku: { name: 'P1v3', tier: 'PremiumV3', size: 'P1v3', family: 'Pv3', capacity: 2 },
-            tags: { environment: 'production' },
+            sku: { name: 'P1v3', capacity: 2 },
             properties: { reserved: true },
           },
           {
             type: 'Microsoft.Web/sites',
             name: 'api-service',
             location: 'westeurope',
-            kind: 'app,linux',
-            tags: { environment: 'production', service: 'api' },
-            properties: { serverFarmId: farmId, httpsOnly: true, siteConfig: { alwaysOn: true, linuxFxVersion: 'NODE|20-lts' } },
+            properties: {
+              serverFarmId: farm('production-api-service', 'api-service-plan'),
+              httpsOnly: true,
+              siteConfig: { linuxFxVersion: 'NODE|20-lts', alwaysOn: true },
+            },
           },
         ],
       },
+      { name: 'staging-api-service', location: 'westeurope', tags: { environment: 'staging', owner: 'platform-team' } },
+      {
+        name: 'production-web-frontend',
+        location: 'westeurope',
+        tags: { environment: 'production', owner: 'web-team' },
+        resources: [
+          {
+            type: 'Microsoft.Web/serverfarms',
+            name: 'web-frontend-plan-production',
+            location: 'westeurope',
+            kind: 'linux',
+            sku: { name: 'B1', capacity: 1 },
+            properties: { reserved: true },
+          },
+          {
+            type: 'Microsoft.Web/sites',
+            name: 'web-frontend',
+            location: 'westeurope',
+            properties: {
+              serverFarmId: farm('production-web-frontend', 'web-frontend-plan-production'),
+              httpsOnly: true,
+              siteConfig: { linuxFxVersion: 'NODE|20-lts', alwaysOn: true, minTlsVersion: '1.2' },
+            },
+          },
+        ],
+      },
+      { name: 'staging-web-frontend', location: 'westeurope', tags: { environment: 'staging', owner: 'web-team' } },
       {
         name: 'staging-old',
         location: 'westeurope',

@@ -134,7 +134,14 @@ describe('ARM sandbox: the wire protocol', () => {
       names.push(...page.body.value.map((r) => r.name));
       next = page.body.nextLink;
     }
-    assert.deepEqual(names.sort(), ['api-service', 'api-service-plan', 'batch-worker-01', 'stagingoldlogs']);
+    assert.deepEqual(names.sort(), [
+      'api-service',
+      'api-service-plan',
+      'batch-worker-01',
+      'stagingoldlogs',
+      'web-frontend',
+      'web-frontend-plan-production',
+    ]);
   });
 
   it('throttles with 429, Retry-After and an ARM body while the fault lasts', async () => {
@@ -167,14 +174,14 @@ describe('ARM sandbox: the wire protocol', () => {
     const control = (method: string, path: string, body?: unknown) => call(method, `/_sandbox/${path}`, { token: false, apiVersion: null, body });
     assert.equal((await control('POST', 'faults/throttle', { count: 1, retryAfterSeconds: 1 })).status, 204);
     assert.equal((await call('GET', id.site)).status, 429);
-    assert.equal((await control('POST', 'faults/drift', { resourceId: id.site, tags: { environment: 'changed' } })).status, 204);
-    assert.equal(sandbox.state.resource(id.site)?.tags.environment, 'changed');
+    assert.equal((await control('POST', 'faults/drift', { resourceId: id.vm, tags: { environment: 'changed' } })).status, 204);
+    assert.equal(sandbox.state.resource(id.vm)?.tags.environment, 'changed');
     await control('POST', 'faults/restrictTo', { actions: ['Microsoft.Resources/subscriptions/resourceGroups/read'] });
     assert.equal((await call('GET', id.site)).status, 403);
     assert.equal((await control('POST', 'reset')).status, 204);
-    assert.equal((await call('GET', id.site)).body.tags.environment, 'production');
+    assert.equal((await call('GET', id.vm)).body.tags.environment, 'production');
     const state = await control('GET', 'state');
-    assert.equal(state.body.resourceGroups.length, 3);
+    assert.equal(state.body.resourceGroups.length, 6);
     assert.equal((await control('POST', 'faults/unknown')).status, 404);
   });
 });
