@@ -51,6 +51,15 @@ export function md(text: string | undefined): string {
     .replace(/^(\s*\d+)\./gm, '$1\\.');
 }
 
+/** Input values are not markdown; only a "${" is broken (and restored on submit by `fromInput`). */
+function inputValue(text: string): string {
+  return text.replace(/\$\{/g, '$\u200B{');
+}
+
+export function fromInput(text: string): string {
+  return text.replace(/\$\u200B\{/g, '${');
+}
+
 const STATE_LOOK: Record<RequestState, { label: string; color: string }> = {
   pending: { label: 'PENDING APPROVAL', color: 'Warning' },
   approved: { label: 'APPROVED', color: 'Good' },
@@ -189,9 +198,9 @@ export function formCard(command: CommandSpec, values: Record<string, string>, p
       choices: (p.allowed ?? []).map((a) => ({ title: md(a), value: a })),
       regex: p.pattern ?? (p.type === 'integer' ? '^-?[0-9]+$' : '^.+$'),
       hint: md(p.type === 'integer' ? `a whole number${p.min !== undefined ? ` from ${p.min}` : ''}${p.max !== undefined ? ` to ${p.max}` : ''}` : p.pattern ? `matching ${p.pattern}` : `the ${p.name}`),
-      value: values[p.name] ?? p.default ?? '',
+      value: inputValue(values[p.name] ?? p.default ?? ''),
     })),
-    reason: reason ?? '',
+    reason: inputValue(reason ?? ''),
   });
 }
 

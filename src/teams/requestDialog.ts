@@ -14,7 +14,7 @@ import {
 } from 'botbuilder-dialogs';
 import { checkParameters, type ParameterProblem } from '../domain/catalog';
 import type { AppDeps } from '../app/context';
-import { confirmCard, formCard } from './cards';
+import { confirmCard, formCard, fromInput } from './cards';
 
 export const REQUEST_DIALOG = 'countersign.request';
 const FORM_PROMPT = 'countersign.form';
@@ -102,10 +102,10 @@ export class RequestDialog extends ComponentDialog {
       const named: Record<string, string> = {};
       for (const p of command.parameters) {
         const v = submitted[`param.${p.name}`];
-        if (typeof v === 'string' || typeof v === 'number') named[p.name] = String(v);
+        if (typeof v === 'string' || typeof v === 'number') named[p.name] = fromInput(String(v));
       }
       const check = checkParameters(command, { args: [], named });
-      reason = typeof submitted.reason === 'string' && submitted.reason.trim() ? submitted.reason.trim() : undefined;
+      reason = typeof submitted.reason === 'string' && submitted.reason.trim() ? fromInput(submitted.reason.trim()) : undefined;
       if (!check.ok) {
         return step.replaceDialog(REQUEST_DIALOG, { command: o.command, values: { ...named }, problems: check.problems, ...(reason ? { reason } : {}) });
       }
