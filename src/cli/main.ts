@@ -2,7 +2,6 @@
 import { Command } from 'commander';
 import { registerAuditCommands } from './audit';
 import { registerConfigCommands } from './config';
-import { startCountersign } from '../main';
 
 export function buildProgram(): Command {
   const program = new Command('countersign')
@@ -16,6 +15,9 @@ export function buildProgram(): Command {
     .command('start')
     .description('Start the bot (settings from the environment; see README)')
     .action(async () => {
+      // Loaded only here: the bot's HTTP stack is not needed by the audit and config commands.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { startCountersign } = require('../main') as typeof import('../main');
       const running = await startCountersign().catch((err: Error) => {
         process.stderr.write(`Countersign did not start: ${err.message}\n`);
         process.exit(1);
