@@ -4,33 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import type { AuditRecord } from '../../src/domain/audit';
 import { verifyChain } from '../../src/audit/verify';
 import { parseConfig } from '../../src/config/load';
 import { cardActions, cardText } from '../support/connector';
+import { auditOf, requestVia, settled } from '../support/flows';
 import { EXAMPLE_CONFIG, startHarness, type Harness } from '../support/harness';
 import { eventually, opsChannel, people } from '../support/teams';
 
-async function auditOf(h: Harness, requestId?: string): Promise<AuditRecord[]> {
-  const out: AuditRecord[] = [];
-  for await (const r of h.bot.deps.store.audit.read(requestId ? { requestId } : {})) out.push(r);
-  return out;
-}
-
-/** Types the command and returns the posted request card's activity id and the request id. */
-async function request(h: Harness, text: string, who = people.alice): Promise<{ cardId: string; requestId: string }> {
-  const from = await h.teams.say(who, text);
-  const posted = h.teams.since(from).filter((s) => cardActions((s.activity.attachments as { content: Record<string, unknown> }[] | undefined)?.[0]?.content).length > 0);
-  assert.equal(posted.length, 1, `expected one request card, got: ${JSON.stringify(h.teams.since(from).map((s) => s.activity.text ?? 'card'))}`);
-  const card = h.connector.card(posted[0].id)!;
-  const requestId = cardActions(card)[0].data.requestId as string;
-  return { cardId: posted[0].id, requestId };
-}
-
-async function settled(h: Harness): Promise<void> {
-  await h.bot.executor.idle();
-  await h.bot.notifier.idle();
-}
 
 describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', function () {
   this.timeout(30000);
@@ -43,7 +23,7 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
   });
 
   it('runs a deployment after a second person approves, and shows the result to everyone', async () => {
-    const { cardId, requestId } = await request(h, 'deploy production api-service reason: release 2.4');
+    const { cardId, requestId } = await requestVia(h, 'deploy production api-service reason: release 2.4');
     const pendingCard = cardText(h.connector.card(cardId));
     for (const expected of ['PENDING APPROVAL', 'Alice Requester', 'production-api-service', 'Reason: release 2\\.4', 'What will change (what-if)', 'Create', 'SANDBOX', 'Needs 1 approval(s) from platform-approvers']) {
       assert.ok(pendingCard.includes(expected) || pendingCard.includes(expected.replace('\\', '')), `pending card lacks "${expected}":\n${pendingCard}`);
@@ -66,32 +46,32 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     const stored = await h.bot.deps.store.requests.get(requestId);
     assert.equal(stored?.state, 'succeeded');
     assert.ok(h.sandbox.state.resources('production-api-service').some((r) => r.name === 'api-service-plan-production'), 'the plan was deployed');
-    const types = (await auditOf(h, requestId)).map((r) => r.type);
+    const types = (await auditOf(h, { requestId })).map((r) => r.type);
     assert.deepEqual(types.filter((t) => t !== 'execution.progressed'), ['request.created', 'approval.granted', 'request.approved', 'execution.started', 'execution.succeeded']);
     const chain = await verifyChain(h.bot.deps.store.audit.read());
     assert.equal(chain.ok, true);
   });
 
   it('refuses the requester approving their own request, visibly, and records the refusal', async () => {
-    const { cardId, requestId } = await request(h, 'deploy production api-service');
+    const { cardId, requestId } = await requestVia(h, 'deploy production api-service');
     const answer = await h.teams.click(people.alice, cardId, 'approve');
     const shown = cardText(answer.body.value as Record<string, unknown>);
     assert.match(shown, /You asked for request .* so you cannot approve it: a second person must/);
     assert.match(shown, /PENDING APPROVAL/);
     await settled(h);
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
-    const refused = (await auditOf(h, requestId)).filter((r) => r.type === 'click.refused');
+    const refused = (await auditOf(h, { requestId })).filter((r) => r.type === 'click.refused');
     assert.equal(refused.length, 1);
     assert.equal(refused[0].outcome.reason, 'self-approval');
     assert.equal(refused[0].actor?.aadObjectId, people.alice.aadObjectId);
   });
 
   it('refuses a person without an approver role (Dave can approve; Carol cannot)', async () => {
-    const { cardId, requestId } = await request(h, 'delete resource group staging-old');
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
     const answer = await h.teams.click(people.carol, cardId, 'approve');
     assert.match(cardText(answer.body.value as Record<string, unknown>), /You cannot approve request .*: it needs one of the roles platform-approvers/);
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
-    assert.equal((await auditOf(h, requestId)).filter((r) => r.type === 'click.refused')[0].outcome.reason, 'not-an-approver');
+    assert.equal((await auditOf(h, { requestId })).filter((r) => r.type === 'click.refused')[0].outcome.reason, 'not-an-approver');
 
     await h.teams.click(people.dave, cardId, 'approve');
     await settled(h);
@@ -100,7 +80,7 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
   });
 
   it('ends a request on one rejection, keeping the comment, and executes nothing', async () => {
-    const { cardId, requestId } = await request(h, 'delete resource group staging-old');
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
     const approveData = cardActions(h.connector.card(cardId)).find((a) => a.verb === 'approve')!.data;
     const answer = await h.teams.click(people.bob, cardId, 'reject', { comment: 'Not during the freeze [see](http://evil.example)' });
     await settled(h);
@@ -113,13 +93,13 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     // A stale copy of the card (its buttons still showing) is clicked after the rejection.
     const later = await h.teams.click(people.dave, cardId, 'approve', { data: approveData });
     assert.match(cardText(later.body.value as Record<string, unknown>), /already rejected/);
-    const events = await auditOf(h, requestId);
+    const events = await auditOf(h, { requestId });
     assert.deepEqual(events.map((r) => r.type), ['request.created', 'request.rejected', 'click.refused']);
     assert.equal(events[1].outcome.detail, 'Not during the freeze [see](http://evil.example)');
   });
 
   it('lets only the requester cancel a pending request', async () => {
-    const { cardId, requestId } = await request(h, 'delete resource group staging-old');
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
     const byBob = await h.teams.click(people.bob, cardId, 'cancel');
     assert.match(cardText(byBob.body.value as Record<string, unknown>), /Only Alice Requester, who asked for request .*, can cancel it/);
     await h.teams.click(people.alice, cardId, 'cancel');
@@ -129,7 +109,7 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
   });
 
   it('expires a request nobody decided in time, and refuses decisions after expiry', async () => {
-    const { cardId, requestId } = await request(h, 'delete resource group staging-old'); // ttl 1h
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old'); // ttl 1h
     h.clock.advance(61 * 60 * 1000);
     const late = await h.teams.click(people.bob, cardId, 'approve');
     assert.match(cardText(late.body.value as Record<string, unknown>), /expired at/);
@@ -137,14 +117,14 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'expired');
     assert.match(cardText(h.connector.card(cardId)), /EXPIRED/);
     assert.ok(h.sandbox.state.liveGroup('staging-old'));
-    const types = (await auditOf(h, requestId)).map((r) => r.type);
+    const types = (await auditOf(h, { requestId })).map((r) => r.type);
     assert.deepEqual(types, ['request.created', 'request.expired', 'click.refused']);
   });
 
   it('expires pending requests in the background sweep and tells the requester', async () => {
     await h.stop();
     h = await startHarness({ sweepIntervalMs: 20 });
-    const { cardId, requestId } = await request(h, 'delete resource group staging-old');
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
     h.clock.advance(2 * 60 * 60 * 1000);
     await eventually('the sweep expires the request', async () => (await h.bot.deps.store.requests.get(requestId))?.state === 'expired');
     await settled(h);
@@ -156,7 +136,7 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     const text = fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replace(/(- name: delete resource group[\s\S]*?approvals:) 1/, '$1 2');
     await h.stop();
     h = await startHarness({ configText: text });
-    const { cardId, requestId } = await request(h, 'delete resource group staging-old');
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
     assert.match(cardText(h.connector.card(cardId)), /Needs 2 approval\(s\)/);
     await h.teams.click(people.bob, cardId, 'approve');
     const twice = await h.teams.click(people.bob, cardId, 'approve');
@@ -175,7 +155,7 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     const text = fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replace(/(- name: delete resource group[\s\S]*?approvals:) 1/, '$1 2');
     await h.stop();
     h = await startHarness({ configText: text });
-    const { cardId, requestId } = await request(h, 'delete resource group staging-old');
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
     await h.teams.click(people.bob, cardId, 'approve');
     // The platform team removes Bob from the approvers (a restart with a new config, in effect).
     const withoutBob = text.replace(/(platform-approvers:\n)\s+- 22222222-2222-4222-8222-222222222222 # Bob Approver\n/, '$1');
@@ -187,12 +167,12 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     assert.equal(r?.state, 'failed');
     assert.match(r?.outcomeDetail ?? '', /Bob Approver no longer hold/);
     assert.ok(h.sandbox.state.liveGroup('staging-old'), 'nothing was deleted');
-    assert.ok((await auditOf(h, requestId)).some((e) => e.type === 'approval.revoked' && e.outcome.reason === 'approver-lost-role'));
+    assert.ok((await auditOf(h, { requestId })).some((e) => e.type === 'approval.revoked' && e.outcome.reason === 'approver-lost-role'));
   });
 
   it('shows a failed deployment with the ARM error in words', async () => {
     h.sandbox.faults.failDeployment({ error: { code: 'QuotaExceeded', message: 'Operation could not be completed as it results in exceeding approved quota for P1v3 in westeurope.' } });
-    const { cardId, requestId } = await request(h, 'deploy production api-service');
+    const { cardId, requestId } = await requestVia(h, 'deploy production api-service');
     await h.teams.click(people.bob, cardId, 'approve');
     await settled(h);
     const card = cardText(h.connector.card(cardId));

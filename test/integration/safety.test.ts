@@ -4,31 +4,15 @@
  * record.
  */
 import assert from 'node:assert/strict';
-import type { AuditRecord } from '../../src/domain/audit';
 import type { Store } from '../../src/app/ports';
 import { verifyChain } from '../../src/audit/verify';
-import { cardActions, cardText } from '../support/connector';
+import { cardText } from '../support/connector';
+import { auditOf, requestVia, settled } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
 import { opsChannel, people } from '../support/teams';
 
-async function auditOf(h: Harness, filter = {}): Promise<AuditRecord[]> {
-  const out: AuditRecord[] = [];
-  for await (const r of h.bot.deps.store.audit.read(filter)) out.push(r);
-  return out;
-}
 
-async function request(h: Harness, text: string, who = people.alice): Promise<{ cardId: string; requestId: string; data: Record<string, unknown> }> {
-  const from = await h.teams.say(who, text);
-  const posted = h.teams.since(from).find((s) => cardActions((s.activity.attachments as { content: Record<string, unknown> }[] | undefined)?.[0]?.content).length > 0);
-  assert.ok(posted, 'a request card was posted');
-  const data = cardActions(h.connector.card(posted.id))[0].data;
-  return { cardId: posted.id, requestId: data.requestId as string, data };
-}
 
-async function settled(h: Harness): Promise<void> {
-  await h.bot.executor.idle();
-  await h.bot.notifier.idle();
-}
 
 const deploymentPuts = (h: Harness) => h.sandbox.requests.filter((r) => r.method === 'PUT' && /\/deployments\/countersign-/i.test(r.path));
 
@@ -43,7 +27,7 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
   });
 
   it('executes exactly once when 20 approve clicks arrive at the same moment', async () => {
-    const { cardId, requestId } = await request(h, 'deploy production api-service');
+    const { cardId, requestId } = await requestVia(h, 'deploy production api-service');
     const clickers = [people.bob, people.dave];
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => h.teams.click(clickers[i % 2], cardId, 'approve')));
     assert.ok(answers.every((a) => a.status === 200));
@@ -57,14 +41,14 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
   });
 
   it('executes once when the same approver double-clicks', async () => {
-    const { cardId } = await request(h, 'deploy production api-service');
+    const { cardId } = await requestVia(h, 'deploy production api-service');
     await Promise.all([h.teams.click(people.bob, cardId, 'approve'), h.teams.click(people.bob, cardId, 'approve')]);
     await settled(h);
     assert.equal(deploymentPuts(h).length, 1);
   });
 
   it('ignores card fields that claim a requester or an approver', async () => {
-    const { cardId, requestId } = await request(h, 'delete resource group staging-old');
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
     const forged = {
       requester: people.bob.aadObjectId,
       requesterId: people.bob.aadObjectId,
@@ -87,8 +71,8 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
   });
 
   it("refuses a card whose data names another request's id, and changes neither request", async () => {
-    const first = await request(h, 'delete resource group staging-old');
-    const second = await request(h, 'delete resource group production-vm');
+    const first = await requestVia(h, 'delete resource group staging-old');
+    const second = await requestVia(h, 'delete resource group production-vm');
     // Bob edits the card of the first request so that its Approve names the second one.
     const answer = await h.teams.click(people.bob, first.cardId, 'approve', { data: { requestId: second.requestId, hash: second.data.hash } });
     assert.equal(answer.body.type, 'application/vnd.microsoft.activity.message');
@@ -102,7 +86,7 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
   });
 
   it('refuses a stale card whose operation hash is not the pending one', async () => {
-    const { cardId, requestId } = await request(h, 'delete resource group staging-old');
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
     const answer = await h.teams.click(people.bob, cardId, 'approve', { data: { hash: 'f'.repeat(64) } });
     assert.match(cardText(answer.body.value as Record<string, unknown>), /This card for request .* is out of date/);
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
@@ -125,7 +109,7 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
   it('refuses and audits activities from a tenant that is not allowed', async () => {
     const from = await h.teams.say(people.mallory, 'deploy production api-service');
     assert.deepEqual(h.teams.since(from).map((s) => s.activity.text), [`Tenant ${people.mallory.tenantId} is not allowed to use Countersign.`]);
-    const { cardId, requestId } = await request(h, 'delete resource group staging-old');
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
     const click = await h.teams.click(people.mallory, cardId, 'approve');
     assert.match(JSON.stringify(click.body), /is not allowed to use Countersign/);
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
@@ -135,8 +119,8 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
   });
 
   it('keeps the audit chain verifiable across a whole session of requests and decisions', async () => {
-    const a = await request(h, 'deploy production api-service reason: line one\nline two');
-    const b = await request(h, 'delete resource group staging-old');
+    const a = await requestVia(h, 'deploy production api-service reason: line one\nline two');
+    const b = await requestVia(h, 'delete resource group staging-old');
     await h.teams.click(people.bob, a.cardId, 'approve');
     await h.teams.click(people.bob, b.cardId, 'reject', { comment: 'no\r\nInjected: fake record' });
     await settled(h);
@@ -176,7 +160,7 @@ describe('an audit write that fails fails the step', function () {
       }),
     });
     try {
-      const { cardId, requestId } = await request(h, 'delete resource group staging-old');
+      const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
       failAudit = true;
       const answer = await h.teams.click(people.bob, cardId, 'approve');
       assert.match(String(answer.body.value), new RegExp(`could not record this action for request ${requestId}, so nothing changed`));
