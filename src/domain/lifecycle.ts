@@ -1,17 +1,22 @@
 /**
  * The request lifecycle as pure transitions:
  *
- *   pending → approved → executing → succeeded | failed | unknown
+ *   pending → approved → executing → succeeded | failed | unknown | cancelled (a deployment stopped in Azure)
  *   pending → rejected | cancelled | expired
  *   approved → failed (an approver lost the role before execution)
+ *   approved → needs_reapproval (drift: what would happen changed) → approved | rejected | cancelled | expired
+ *
+ * An execution is held under a lease (owner, expiry) renewed while it runs; a run of Countersign
+ * whose lease expired (it died) is taken over by another, which resumes the same ARM operation.
  *
  * Each transition returns the next request (version + 1) and the audit events that must be
  * committed with it, or a typed refusal. Nothing here does I/O or reads a clock.
  */
 import { type AuditEventDraft, requestEvent } from './audit';
-import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from './operation';
+import { reapprovalHash, type TargetSnapshot } from './drift';
+import type { ArmOperationRef, ExecutionOutcome, OperationProgress, WhatIfSummary } from './operation';
 import { type Refusal, RefusalReason, refusal } from './refusal';
-import type { Actor, ApprovalRequest, Source } from './request';
+import { type Actor, type ApprovalRequest, type Execution, isDecidable, type Source } from './request';
 
 export type Transition =
   | { ok: true; request: ApprovalRequest; events: AuditEventDraft[] }
@@ -41,7 +46,7 @@ export function isPastExpiry(r: ApprovalRequest, now: Date): boolean {
 
 /** Checks shared by approve and reject: state, expiry, stale card, self, role. */
 function checkDecider(r: ApprovalRequest, ctx: DecisionContext, verb: 'approve' | 'reject'): Transition | undefined {
-  if (r.state !== 'pending') {
+  if (!isDecidable(r)) {
     return refuse(r, r.state === 'expired' ? RefusalReason.Expired : RefusalReason.AlreadyDecided, `Request ${r.id} is already ${r.state}; it can no longer be ${verb === 'approve' ? 'approved' : 'rejected'}.`);
   }
   if (isPastExpiry(r, ctx.now)) {
@@ -75,7 +80,7 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
   const at = ctx.now.toISOString();
   const approvals = [...r.approvals, { approver: ctx.actor, at, operationHash: r.operationHash }];
   const complete = approvals.length >= r.policy.approvals;
-  const updated = next(r, ctx.now, { approvals, state: complete ? 'approved' : 'pending' });
+  const updated = next(r, ctx.now, { approvals, state: complete ? 'approved' : r.state });
   const extra = { actor: ctx.actor, ...(ctx.source ? { source: ctx.source } : {}) };
   const events = [
     requestEvent(updated, 'approval.granted', at, { result: 'ok', detail: `approval ${approvals.length} of ${r.policy.approvals}` }, extra),
@@ -101,7 +106,7 @@ export function cancel(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprove
   if (ctx.actor.aadObjectId.toLowerCase() !== r.requester.aadObjectId.toLowerCase()) {
     return refuse(r, RefusalReason.NotRequester, `Only ${r.requester.name}, who asked for request ${r.id}, can cancel it.`);
   }
-  if (r.state !== 'pending') {
+  if (!isDecidable(r)) {
     return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is already ${r.state}; it can no longer be cancelled.`);
   }
   if (isPastExpiry(r, ctx.now)) {
@@ -117,7 +122,7 @@ export function cancel(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprove
 }
 
 export function expire(r: ApprovalRequest, now: Date): Transition {
-  if (r.state !== 'pending') return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not pending.`);
+  if (!isDecidable(r)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not pending.`);
   if (!isPastExpiry(r, now)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} has not expired yet.`);
   const at = now.toISOString();
   const detail = `No decision before ${r.expiresAt}.`;
@@ -125,12 +130,20 @@ export function expire(r: ApprovalRequest, now: Date): Transition {
   return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', at, { result: 'ok', detail })] };
 }
 
+/** Who claims an execution, until when, and the correlation id its ARM calls will carry. */
+export interface ExecutionClaim {
+  owner: string;
+  leaseUntil: Date;
+  /** Recorded before any ARM call, so a run that dies before hearing back can still find its operation. */
+  correlationId?: string;
+}
+
 /**
  * Claims an approved request for execution. Approvers' roles are checked again here (the
  * configuration may have changed since they clicked); approvals that no longer count can leave
  * the request short, and then it fails without touching Azure.
  */
-export function startExecution(r: ApprovalRequest, now: Date, stillApprover: (actor: Actor) => boolean): Transition {
+export function startExecution(r: ApprovalRequest, now: Date, stillApprover: (actor: Actor) => boolean, claim?: ExecutionClaim): Transition {
   if (r.state !== 'approved') return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not approved.`);
   const at = now.toISOString();
   const valid = r.approvals.filter((a) => a.operationHash === r.operationHash && stillApprover(a.approver));
@@ -144,39 +157,173 @@ export function startExecution(r: ApprovalRequest, now: Date, stillApprover: (ac
       events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: RefusalReason.ApproverLostRole, detail })],
     };
   }
-  const updated = next(r, now, { state: 'executing', execution: { startedAt: at, ref: { resourceIds: [] } } });
+  const execution: Execution = {
+    startedAt: at,
+    ref: { ...(claim?.correlationId ? { correlationId: claim.correlationId } : {}), resourceIds: [] },
+    ...(claim ? { lease: { owner: claim.owner, expiresAt: claim.leaseUntil.toISOString() } } : {}),
+  };
+  const updated = next(r, now, { state: 'executing', execution });
   return {
     ok: true,
     request: updated,
-    events: [requestEvent(updated, 'execution.started', at, { result: 'ok' }, { execution: { status: 'started' } })],
+    events: [
+      requestEvent(updated, 'execution.started', at, { result: 'ok' }, {
+        execution: { ...(claim?.correlationId ? { correlationId: claim.correlationId } : {}), status: 'started' },
+      }),
+    ],
   };
 }
 
-/** ARM accepted the operation: its ids are recorded before polling starts. */
-export function recordStarted(r: ApprovalRequest, ref: ArmOperationRef, now: Date): Transition {
+/** What drift detection found right before execution, and what approvers will now see. */
+export interface DriftFound {
+  changes: string[];
+  /** The what-if as it is now (deployments). */
+  whatIf?: WhatIfSummary;
+  /** The target as it is now (other operations). */
+  baseline?: TargetSnapshot;
+}
+
+/**
+ * What would happen is no longer what was approved: nothing executes, the approvals no longer count,
+ * and the request needs deciding again against what is true now (a fresh hash, a fresh time to live).
+ */
+export function detectDrift(r: ApprovalRequest, found: DriftFound, now: Date): Transition {
+  if (r.state !== 'approved') return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not approved.`);
+  if (found.changes.length === 0) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} has not drifted.`);
+  const at = now.toISOString();
+  const whatIf = found.whatIf ?? r.whatIf;
+  const baseline = found.baseline ?? r.baseline;
+  const expectation = whatIf ? { whatIf } : baseline ? { baseline } : { baseline: { exists: false, facts: {} } };
+  const updated = next(r, now, {
+    state: 'needs_reapproval',
+    operationHash: reapprovalHash(r.operationHash, expectation),
+    approvals: [],
+    ...(whatIf ? { whatIf } : {}),
+    ...(baseline ? { baseline } : {}),
+    drift: { detectedAt: at, changes: found.changes, previousOperationHash: r.operationHash },
+    expiresAt: new Date(now.getTime() + r.policy.ttlSeconds * 1000).toISOString(),
+  });
+  const detail = `Not executed: what would happen changed since it was approved (${found.changes.length} difference(s)); it needs approving again.`;
+  const event = requestEvent(updated, 'drift.detected', at, { result: 'refused', reason: RefusalReason.DriftDetected, detail }, {
+    data: { changes: found.changes, previousOperationHash: r.operationHash, voidedApprovals: r.approvals.map((a) => a.approver.aadObjectId) },
+  });
+  return { ok: true, request: updated, events: [event] };
+}
+
+function checkExecuting(r: ApprovalRequest, owner?: string): Transition | undefined {
   if (r.state !== 'executing' || !r.execution) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not executing.`);
-  const updated = next(r, now, { execution: { ...r.execution, ref } });
+  const lease = r.execution.lease;
+  if (owner !== undefined && lease && lease.owner !== owner) {
+    return refuse(r, RefusalReason.LeaseLost, `Request ${r.id} is being executed by ${lease.owner} now, not by ${owner}.`);
+  }
+  return undefined;
+}
+
+/** The owner keeps its lease for longer while the operation runs. No audit event: nothing happened in Azure. */
+export function renewLease(r: ApprovalRequest, owner: string, until: Date, now: Date): Transition {
+  const denied = checkExecuting(r, owner);
+  if (denied) return denied;
+  const execution = r.execution as Execution;
+  return { ok: true, request: next(r, now, { execution: { ...execution, lease: { owner, expiresAt: until.toISOString() } } }), events: [] };
+}
+
+/** The owner stops (a graceful shutdown) and lets another run take the execution over at once. */
+export function releaseLease(r: ApprovalRequest, owner: string, now: Date): Transition {
+  return renewLease(r, owner, now, now);
+}
+
+/**
+ * Another run of Countersign takes over an execution whose lease expired (its owner died or stopped).
+ * It resumes following the same ARM operation; it never starts it again.
+ */
+export function resumeExecution(r: ApprovalRequest, claim: ExecutionClaim, now: Date): Transition {
+  const denied = checkExecuting(r);
+  if (denied) return denied;
+  const execution = r.execution as Execution;
+  const previous = execution.lease;
+  if (previous && Date.parse(previous.expiresAt) > now.getTime() && previous.owner !== claim.owner) {
+    return refuse(r, RefusalReason.LeaseHeld, `Request ${r.id} is being executed by ${previous.owner} until ${previous.expiresAt}.`);
+  }
+  const at = now.toISOString();
+  const updated = next(r, now, {
+    execution: {
+      ...execution,
+      lease: { owner: claim.owner, expiresAt: claim.leaseUntil.toISOString() },
+      resumedAt: [...(execution.resumedAt ?? []), at],
+    },
+  });
+  const following = execution.ref.pollUrl || execution.ref.resumeState ? 'following the ARM operation it had started' : 'reconciling from the target\'s state (no ARM answer had been recorded)';
+  const detail = `${previous ? `The lease of ${previous.owner} expired at ${previous.expiresAt}` : 'No run held the execution'}; ${claim.owner} resumed it, ${following}.`;
+  const event = requestEvent(updated, 'execution.resumed', at, { result: 'ok', detail }, { execution: executionRef(execution.ref, 'resumed') });
+  return { ok: true, request: updated, events: [event] };
+}
+
+/** ARM accepted the operation: its ids are recorded before polling starts. */
+export function recordStarted(r: ApprovalRequest, ref: ArmOperationRef, now: Date, owner?: string): Transition {
+  const denied = checkExecuting(r, owner);
+  if (denied) return denied;
+  const execution = r.execution as Execution;
+  const updated = next(r, now, { execution: { ...execution, ref } });
   const event = requestEvent(updated, 'execution.progressed', now.toISOString(), { result: 'ok', detail: 'accepted by Azure Resource Manager' }, {
     execution: executionRef(ref, 'accepted'),
   });
   return { ok: true, request: updated, events: [event] };
 }
 
-export function recordProgress(r: ApprovalRequest, progress: OperationProgress, now: Date): Transition {
-  if (r.state !== 'executing' || !r.execution) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not executing.`);
-  const updated = next(r, now, { execution: { ...r.execution, progress } });
+export function recordProgress(r: ApprovalRequest, progress: OperationProgress, now: Date, owner?: string): Transition {
+  const denied = checkExecuting(r, owner);
+  if (denied) return denied;
+  const execution = r.execution as Execution;
+  const updated = next(r, now, { execution: { ...execution, progress } });
   const detail = progress.total ? `${progress.state}: ${progress.done ?? 0} of ${progress.total} operation(s) done` : progress.state;
   const event = requestEvent(updated, 'execution.progressed', now.toISOString(), { result: 'ok', detail }, {
-    execution: executionRef(r.execution.ref, progress.state),
+    execution: executionRef(execution.ref, progress.state),
   });
   return { ok: true, request: updated, events: [event] };
 }
 
-export function finishExecution(r: ApprovalRequest, outcome: ExecutionOutcome, now: Date): Transition {
-  if (r.state !== 'executing' || !r.execution) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not executing.`);
+/**
+ * The requester or an approver asks Azure to stop a running deployment. The request keeps executing
+ * until Azure reports how the deployment ended; only deployments can be cancelled in ARM.
+ */
+export function requestCancellation(r: ApprovalRequest, ctx: DecisionContext): Transition {
+  const denied = checkExecuting(r);
+  if (denied) {
+    return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is already ${r.state}; there is no running operation to cancel.`);
+  }
+  const execution = r.execution as Execution;
+  const isRequester = ctx.actor.aadObjectId.toLowerCase() === r.requester.aadObjectId.toLowerCase();
+  if (!isRequester && !ctx.isApprover(ctx.actor)) {
+    return refuse(
+      r,
+      RefusalReason.NotAllowedToCancel,
+      `Only ${r.requester.name}, who asked for request ${r.id}, or someone with one of the roles ${r.policy.approverRoles.join(', ')} can cancel it.`,
+    );
+  }
+  if (r.operation.kind !== 'deployTemplate') {
+    return refuse(r, RefusalReason.NotCancellable, `Request ${r.id} runs a ${r.operation.kind} operation, which Azure cannot cancel once started; only deployments can be cancelled.`);
+  }
+  if (execution.cancellation) {
+    return refuse(r, RefusalReason.AlreadyDecided, `${execution.cancellation.by.name} already asked to cancel request ${r.id} at ${execution.cancellation.at}.`);
+  }
+  const at = ctx.now.toISOString();
+  const updated = next(r, ctx.now, { execution: { ...execution, cancellation: { by: ctx.actor, at } } });
+  const event = requestEvent(updated, 'execution.cancel_requested', at, { result: 'ok', detail: `cancellation of deployment ${r.operation.deploymentName} requested` }, {
+    actor: ctx.actor,
+    ...(ctx.source ? { source: ctx.source } : {}),
+    execution: executionRef(execution.ref, 'cancel-requested'),
+  });
+  return { ok: true, request: updated, events: [event] };
+}
+
+export function finishExecution(r: ApprovalRequest, outcome: ExecutionOutcome, now: Date, owner?: string): Transition {
+  const denied = checkExecuting(r, owner);
+  if (denied) return denied;
+  const current = r.execution as Execution;
   const at = now.toISOString();
-  const ref = mergeRefs(r.execution.ref, outcome.ref);
-  const execution = { ...r.execution, ref, finishedAt: at };
+  const ref = mergeRefs(current.ref, outcome.ref);
+  const { lease: _done, ...rest } = current;
+  const execution = { ...rest, ref, finishedAt: at };
   if (outcome.status === 'succeeded') {
     const updated = next(r, now, {
       state: 'succeeded',
@@ -188,8 +335,18 @@ export function finishExecution(r: ApprovalRequest, outcome: ExecutionOutcome, n
     });
     return { ok: true, request: updated, events: [event] };
   }
-  const state = outcome.status;
   const detail = `${outcome.error.code}: ${outcome.error.message}`;
+  if (outcome.status === 'failed' && outcome.error.code === 'DeploymentCanceled' && current.cancellation) {
+    const by = current.cancellation;
+    const said = `Cancelled by ${by.by.name} while running; Azure stopped the deployment. ${progressText(current.progress)}`.trim();
+    const updated = next(r, now, { state: 'cancelled', cancellation: by, execution: { ...execution, error: outcome.error }, outcomeDetail: said });
+    const event = requestEvent(updated, 'execution.cancelled', at, { result: 'ok', reason: outcome.error.code, detail: said }, {
+      actor: by.by,
+      execution: executionRef(ref, 'cancelled'),
+    });
+    return { ok: true, request: updated, events: [event] };
+  }
+  const state = outcome.status;
   const updated = next(r, now, { state, execution: { ...execution, error: outcome.error }, outcomeDetail: detail });
   const event = requestEvent(
     updated,
@@ -199,6 +356,10 @@ export function finishExecution(r: ApprovalRequest, outcome: ExecutionOutcome, n
     { execution: executionRef(ref, state) },
   );
   return { ok: true, request: updated, events: [event] };
+}
+
+function progressText(p: OperationProgress | undefined): string {
+  return p?.total ? `${p.done ?? 0} of ${p.total} deployment operation(s) had finished; what they deployed stays.` : '';
 }
 
 function mergeRefs(a: ArmOperationRef, b: ArmOperationRef): ArmOperationRef {

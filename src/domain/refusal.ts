@@ -19,6 +19,16 @@ export enum RefusalReason {
   MissingIdentity = 'missing-identity',
   /** The clicked card message is not one Countersign posted for that request. */
   CardMismatch = 'card-mismatch',
+  /** Right before execution, what would happen differed from what was approved: not executed. */
+  DriftDetected = 'drift-detected',
+  /** Only the requester or an approver may stop a running operation. */
+  NotAllowedToCancel = 'not-allowed-to-cancel',
+  /** The running operation is one Azure cannot cancel (only deployments can be). */
+  NotCancellable = 'not-cancellable',
+  /** Another run of Countersign holds the execution's lease and has not let it expire. */
+  LeaseHeld = 'lease-held',
+  /** This run of Countersign no longer holds the execution's lease: another one took it over. */
+  LeaseLost = 'lease-lost',
 }
 
 export interface Refusal {

@@ -1,3 +1,4 @@
+import type { DriftRecord, TargetSnapshot } from './drift';
 import type { ArmError, ArmOperationRef, ChangeOperation, OperationProgress, Target, WhatIfSummary } from './operation';
 
 /** A person as Teams authenticated them: the Entra object id is the identity, the name is for display. */
@@ -19,6 +20,8 @@ export interface Source {
 
 export type RequestState =
   | 'pending'
+  /** What would happen changed after the approval (drift): approvals were cleared, decide again. */
+  | 'needs_reapproval'
   | 'approved'
   | 'executing'
   | 'succeeded'
@@ -28,7 +31,9 @@ export type RequestState =
   | 'cancelled'
   | 'expired';
 
-export const OPEN_STATES: readonly RequestState[] = ['pending', 'approved', 'executing'];
+export const OPEN_STATES: readonly RequestState[] = ['pending', 'needs_reapproval', 'approved', 'executing'];
+/** States in which approvers approve or reject, the requester may cancel, and the time to live runs. */
+export const DECIDABLE_STATES: readonly RequestState[] = ['pending', 'needs_reapproval'];
 export const FINAL_STATES: readonly RequestState[] = ['succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
 
 /** The policy as it stood when the request was created (the audit trail records its version). */
@@ -53,10 +58,21 @@ export interface Decision {
   comment?: string;
 }
 
+/** Who is running an execution, until when (renewed while it runs; an expired lease may be taken over). */
+export interface ExecutionLease {
+  owner: string;
+  expiresAt: string;
+}
+
 export interface Execution {
   startedAt: string;
   finishedAt?: string;
   ref: ArmOperationRef;
+  lease?: ExecutionLease;
+  /** Someone asked Azure to cancel the running operation (deployments). */
+  cancellation?: Decision;
+  /** When another run of Countersign took the execution over after its lease expired. */
+  resumedAt?: string[];
   progress?: OperationProgress;
   outputs?: Record<string, unknown>;
   summary?: string;
@@ -83,6 +99,10 @@ export interface ApprovalRequest {
   rejection?: Decision;
   cancellation?: Decision;
   whatIf?: WhatIfSummary;
+  /** The target as it stood when approval was asked for (operations other than deployments): drift is measured against it. */
+  baseline?: TargetSnapshot;
+  /** The latest drift found right before execution: what changed since the approval. */
+  drift?: DriftRecord;
   execution?: Execution;
   /** Why the request ended where it did, in words (failed, unknown, expired, role re-check). */
   outcomeDetail?: string;
@@ -95,4 +115,8 @@ export interface ApprovalRequest {
 
 export function isOpen(r: Pick<ApprovalRequest, 'state'>): boolean {
   return OPEN_STATES.includes(r.state);
+}
+
+export function isDecidable(r: Pick<ApprovalRequest, 'state'>): boolean {
+  return DECIDABLE_STATES.includes(r.state);
 }

@@ -62,6 +62,7 @@ export function fromInput(text: string): string {
 
 const STATE_LOOK: Record<RequestState, { label: string; color: string }> = {
   pending: { label: 'PENDING APPROVAL', color: 'Warning' },
+  needs_reapproval: { label: 'NEEDS RE-APPROVAL', color: 'Warning' },
   approved: { label: 'APPROVED', color: 'Good' },
   executing: { label: 'EXECUTING', color: 'Accent' },
   succeeded: { label: 'SUCCEEDED', color: 'Good' },

@@ -7,7 +7,7 @@ import { accepted, holdsApproverRole, refused } from './lifecycle-helpers';
 import { approvalBy, bob, buildRequest, carol, minutesIn, requestIn } from '../support/requests';
 
 const ALL_BUT = (...keep: RequestState[]): RequestState[] =>
-  (['pending', 'approved', 'executing', 'succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'] as RequestState[]).filter((s) => !keep.includes(s));
+  (['pending', 'needs_reapproval', 'approved', 'executing', 'succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'] as RequestState[]).filter((s) => !keep.includes(s));
 
 const deploymentId = '/subscriptions/00000000-0000-4000-8000-00000000abcd/resourceGroups/staging-old';
 const accepted202: ArmOperationRef = {

@@ -3,7 +3,7 @@
  * audit events that identify the request completely, and an input left exactly as it was.
  */
 import assert from 'node:assert/strict';
-import { approve, cancel, expire, finishExecution, recordProgress, recordStarted, reject, startExecution, type Transition } from '../../src/domain/lifecycle';
+import { approve, cancel, expire, finishExecution, recordProgress, recordStarted, reject, resumeExecution, startExecution, type Transition } from '../../src/domain/lifecycle';
 import type { Actor, ApprovalRequest } from '../../src/domain/request';
 import { deepFreeze } from './deep-freeze';
 import { accepted, decisionBy, holdsApproverRole } from './lifecycle-helpers';
@@ -30,6 +30,8 @@ const cases: Case[] = [
   { name: 'expire', input: () => buildRequest(), now: EXPIRES_AT, run: (r, now) => expire(r, now) },
   { name: 'startExecution', input: () => requestIn('approved'), now: minutesIn(7), run: (r, now) => startExecution(r, now, holdsApproverRole) },
   { name: 'startExecution (role lost)', input: () => requestIn('approved'), now: minutesIn(7), run: (r, now) => startExecution(r, now, () => false) },
+  { name: 'startExecution (with a lease)', input: () => requestIn('approved'), now: minutesIn(7), run: (r, now) => startExecution(r, now, holdsApproverRole, { owner: 'a', leaseUntil: minutesIn(8) }) },
+  { name: 'resumeExecution', input: () => requestIn('executing'), now: minutesIn(9), run: (r, now) => resumeExecution(r, { owner: 'b', leaseUntil: minutesIn(10) }, now) },
   { name: 'recordStarted', input: () => requestIn('executing'), now: minutesIn(7), run: (r, now) => recordStarted(r, ref, now) },
   { name: 'recordProgress', input: () => requestIn('executing'), now: minutesIn(8), run: (r, now) => recordProgress(r, { state: 'Running' }, now) },
   { name: 'finishExecution (succeeded)', input: () => requestIn('executing'), now: minutesIn(9), run: (r, now) => finishExecution(r, { status: 'succeeded', ref }, now) },

@@ -99,6 +99,10 @@ export function requestIn(state: RequestState, overrides: Partial<ApprovalReques
   const finished = { ...started, finishedAt: minutesIn(9).toISOString() };
   const byState: Record<RequestState, Partial<ApprovalRequest>> = {
     pending: {},
+    needs_reapproval: {
+      version: 3,
+      drift: { detectedAt: minutesIn(6).toISOString(), changes: ['tags.owner: "platform-team" → "someone-else"'], previousOperationHash: base.operationHash },
+    },
     approved: { ...approved, version: 2 },
     executing: { ...approved, version: 3, execution: started },
     succeeded: { ...approved, version: 4, execution: finished },
