@@ -3,6 +3,7 @@
  * src/teams); nothing here imports a framework. Every store method is asynchronous so that the
  * SQLite and PostgreSQL backends are interchangeable.
  */
+import type { ComplianceStore } from '../compliance/ports';
 import type { AuditEventDraft, AuditEventType, AuditRecord } from '../domain/audit';
 import type { ApprovalRequest, RequestState } from '../domain/request';
 import type {
@@ -101,6 +102,8 @@ export interface Store {
   requests: RequestStore;
   audit: AuditLog;
   conversations: ConversationStore;
+  /** Checkpoints, download links, export manifests and request versions (src/compliance). */
+  compliance: ComplianceStore;
   /** True when the store answers a trivial query. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -8,3 +8,5 @@ export { DatabaseMissingError } from './connection';
 export { RequestNotFoundError } from './requests';
 export { StoreClosedError } from './group-commit';
 export { MIGRATIONS, migrate } from './migrations';
+export { SqliteComplianceStore } from './compliance';
+export { missingCheckpointTriggers, readCheckpointTable, readRequest, readRequestVersions, recordHashAt } from './compliance-reader';

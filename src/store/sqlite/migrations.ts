@@ -12,6 +12,7 @@ export interface Migration {
 }
 
 export const APPEND_ONLY_MESSAGE = 'audit_log is append-only';
+export const CHECKPOINTS_APPEND_ONLY_MESSAGE = 'audit_checkpoints is append-only';
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -70,7 +71,71 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX card_messages_request ON card_messages (request_id);
     `,
   },
+  {
+    version: 2,
+    name: 'request versions, audit checkpoints, download links, export manifests',
+    sql: `
+      -- Every saved version of every request, written in the transaction that saves the request:
+      -- the evidence bundle renders the card as it stood at each step from it.
+      CREATE TABLE request_versions (
+        request_id  TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        state       TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        body        TEXT NOT NULL CHECK (json_valid(body)),
+        PRIMARY KEY (request_id, version)
+      );
+      -- Requests saved before this table existed keep at least the version they are at.
+      INSERT INTO request_versions (request_id, version, state, updated_at, body)
+        SELECT id, version, state, updated_at, body FROM requests;
+      CREATE TRIGGER request_versions_no_update BEFORE UPDATE ON request_versions
+      BEGIN SELECT RAISE(ABORT, 'request_versions is append-only'); END;
+      CREATE TRIGGER request_versions_no_delete BEFORE DELETE ON request_versions
+      BEGIN SELECT RAISE(ABORT, 'request_versions is append-only'); END;
+
+      -- Signed statements of the chain head. Kept apart from audit_log so that cutting the log's
+      -- tail does not take them along (they are also appended to a file, and to the log itself).
+      CREATE TABLE audit_checkpoints (
+        id          INTEGER PRIMARY KEY,
+        seq         INTEGER NOT NULL,
+        hash        TEXT NOT NULL,
+        time        TEXT NOT NULL,
+        key_id      TEXT NOT NULL,
+        signature   TEXT NOT NULL,
+        record_seq  INTEGER
+      );
+      CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+      BEGIN SELECT RAISE(ABORT, '${CHECKPOINTS_APPEND_ONLY_MESSAGE}'); END;
+      CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+      BEGIN SELECT RAISE(ABORT, '${CHECKPOINTS_APPEND_ONLY_MESSAGE}'); END;
+
+      -- Single-use download links. Only the SHA-256 of a link's secret is kept; used_at is set once.
+      CREATE TABLE audit_downloads (
+        token_hash  TEXT PRIMARY KEY,
+        link_id     TEXT NOT NULL UNIQUE,
+        link        TEXT NOT NULL CHECK (json_valid(link)),
+        created_at  TEXT NOT NULL,
+        expires_at  TEXT NOT NULL,
+        used_at     TEXT,
+        export_id   TEXT
+      );
+      CREATE TRIGGER audit_downloads_used_once BEFORE UPDATE OF used_at ON audit_downloads
+      WHEN OLD.used_at IS NOT NULL
+      BEGIN SELECT RAISE(ABORT, 'a download link can be used once'); END;
+      CREATE TRIGGER audit_downloads_no_delete BEFORE DELETE ON audit_downloads
+      BEGIN SELECT RAISE(ABORT, 'audit_downloads is append-only'); END;
+
+      -- The signed manifest of every finished export.
+      CREATE TABLE audit_exports (
+        export_id   TEXT PRIMARY KEY,
+        created_at  TEXT NOT NULL,
+        manifest    TEXT NOT NULL CHECK (json_valid(manifest))
+      );
+    `,
+  },
 ];
+
+export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete'] as const;
 
 export const AUDIT_TRIGGERS = ['audit_log_no_update', 'audit_log_no_delete', 'audit_log_chain'] as const;
 

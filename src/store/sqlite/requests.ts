@@ -38,6 +38,7 @@ export class SqliteRequestStore implements RequestStore {
   private readonly casStmt: Database.Statement;
   private readonly getStmt: Database.Statement;
   private readonly versionStmt: Database.Statement;
+  private readonly historyStmt: Database.Statement;
   private readonly statements: StatementCache;
 
   constructor(
@@ -54,6 +55,10 @@ export class SqliteRequestStore implements RequestStore {
     );
     this.getStmt = db.prepare('SELECT body FROM requests WHERE id = ?').pluck();
     this.versionStmt = db.prepare('SELECT version FROM requests WHERE id = ?').pluck();
+    // Every saved version is kept as well, in the same transaction (the evidence bundle reads them).
+    this.historyStmt = db.prepare(
+      `INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES (@id, @version, @state, @updatedAt, @body)`,
+    );
     this.statements = new StatementCache(db);
   }
 
@@ -69,6 +74,7 @@ export class SqliteRequestStore implements RequestStore {
         if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new DuplicateRequestError(request.id);
         throw err;
       }
+      this.historyStmt.run(values);
       return tx.appendEvents(events);
     });
   }
@@ -85,6 +91,7 @@ export class SqliteRequestStore implements RequestStore {
         if (this.versionStmt.get(next.id) === undefined) throw new RequestNotFoundError(next.id);
         throw new VersionConflictError(next.id, expectedVersion);
       }
+      this.historyStmt.run(values);
       return tx.appendEvents(events);
     });
   }

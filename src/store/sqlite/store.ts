@@ -3,6 +3,7 @@ import { uuidv7 } from '../ids';
 import type Database from 'better-sqlite3';
 import type { Store } from '../../app/ports';
 import { SqliteAuditLog } from './audit-log';
+import { SqliteComplianceStore } from './compliance';
 import { openWritable } from './connection';
 import { SqliteConversationStore } from './conversations';
 import { GroupCommitWriter } from './group-commit';
@@ -22,6 +23,7 @@ export class SqliteStore implements Store {
   readonly requests: SqliteRequestStore;
   readonly audit: SqliteAuditLog;
   readonly conversations: SqliteConversationStore;
+  readonly compliance: SqliteComplianceStore;
   private readonly ping1: Database.Statement;
   private closed = false;
 
@@ -34,6 +36,7 @@ export class SqliteStore implements Store {
     this.requests = new SqliteRequestStore(db, writer);
     this.audit = new SqliteAuditLog(db, writer, pageSize);
     this.conversations = new SqliteConversationStore(db, writer);
+    this.compliance = new SqliteComplianceStore(db, writer);
     this.ping1 = db.prepare('SELECT 1').pluck();
   }
 

@@ -1,0 +1,60 @@
+/**
+ * What the compliance features keep beside the audit log: signed checkpoints of the chain head,
+ * single-use download links, the signed manifests of exports, and every saved version of each
+ * request. Like the other stores, every write that carries audit events commits them with it.
+ */
+import type { AuditEventDraft, AuditRecord } from '../domain/audit';
+import type { Actor, ApprovalRequest } from '../domain/request';
+import type { AuditFilter } from '../app/ports';
+
+/** A signed statement that record `seq` of the audit chain has hash `hash`. */
+export interface AuditCheckpoint {
+  seq: number;
+  hash: string;
+  /** When it was signed (ISO-8601 UTC). */
+  time: string;
+  keyId: string;
+  /** Ed25519 signature (base64) over the checkpoint's signed text (see checkpoints.ts). */
+  signature: string;
+}
+
+export type ExportFormat = 'jsonl' | 'csv' | 'ocsf';
+
+/** What a download link hands out: one export, asked for by one auditor. */
+export interface DownloadLink {
+  /** SHA-256 of the link's secret: the secret itself is never stored. */
+  tokenHash: string;
+  /** A public name for the link, recorded in the audit trail. */
+  linkId: string;
+  format: ExportFormat;
+  filter: AuditFilter;
+  requestedBy: Actor;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export type DownloadClaim =
+  | { ok: true; link: DownloadLink }
+  | { ok: false; reason: 'unknown' }
+  | { ok: false; reason: 'used'; link: DownloadLink; usedAt: string };
+
+export interface ComplianceStore {
+  /** Saves a checkpoint with its audit events, in one transaction. */
+  saveCheckpoint(checkpoint: AuditCheckpoint, events: AuditEventDraft[]): Promise<AuditRecord[]>;
+  /** The newest checkpoint, with the seq of the audit.checkpoint record saved with it. */
+  lastCheckpoint(): Promise<(AuditCheckpoint & { recordSeq: number | null }) | undefined>;
+  /** Saves a new link with its audit events, in one transaction. */
+  saveDownloadLink(link: DownloadLink, events: AuditEventDraft[]): Promise<AuditRecord[]>;
+  /**
+   * Marks the link used, atomically: of any number of concurrent claims (across processes and
+   * restarts) exactly one succeeds; the others learn it was used, and when.
+   */
+  claimDownloadLink(tokenHash: string, at: string): Promise<DownloadClaim>;
+  /** The link, whether used or not (for its manifest). */
+  getDownloadLink(tokenHash: string): Promise<(DownloadLink & { usedAt?: string; exportId?: string }) | undefined>;
+  /** Keeps the signed manifest of a finished export; `tokenHash` ties it to the link that served it. */
+  saveExportManifest(exportId: string, createdAt: string, manifest: object, tokenHash?: string): Promise<void>;
+  getExportManifest(exportId: string): Promise<object | undefined>;
+  /** Every saved version of a request, oldest first (empty when there is no such request). */
+  requestVersions(requestId: string): Promise<ApprovalRequest[]>;
+}
