@@ -1,0 +1,34 @@
+/**
+ * Runs one `countersign` command (the CLI's own program, as bin/countersign.js does) and, when the
+ * process exits, writes how long the command took and the process's peak resident set to the file
+ * named by BENCH_RESULT_FILE.
+ */
+import fs from 'node:fs';
+import { buildProgram } from '../../src/cli/main';
+
+const args = JSON.parse(process.env.BENCH_CLI_ARGS ?? '[]') as string[];
+const resultFile = process.env.BENCH_RESULT_FILE ?? '';
+const started = process.hrtime.bigint();
+let finished: bigint | undefined;
+
+process.on('exit', (code) => {
+  const end = finished ?? process.hrtime.bigint();
+  if (resultFile) {
+    fs.writeFileSync(
+      resultFile,
+      JSON.stringify({ code, commandSeconds: Number(end - started) / 1e9, uptimeSeconds: process.uptime(), maxRssMb: process.resourceUsage().maxRSS / 1024 }),
+    );
+  }
+});
+
+buildProgram()
+  .parseAsync(['node', 'countersign', ...args])
+  .then(
+    () => {
+      finished = process.hrtime.bigint();
+    },
+    (err: unknown) => {
+      process.stderr.write(`${String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );

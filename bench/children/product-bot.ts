@@ -1,0 +1,49 @@
+/**
+ * Countersign itself for the load runs, started through startCountersign exactly as main.ts does
+ * (its own SQLite store in a data directory, the shipped durability, info logs on stdout), with the
+ * example config and the recording Azure gateway. Before it starts, pending requests are created
+ * through the product path (createRequest) and their card messages registered, so that each load
+ * click approves a distinct request from the card message posted for it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../../src/config/load';
+import { createLogger } from '../../src/log';
+import { startCountersign, type RunningCountersign } from '../../src/main';
+import { readSettings } from '../../src/settings';
+import { recordingAzure } from '../lib/azure-stub';
+import { EXAMPLE_CONFIG, auditCounts, createPendingPool } from '../lib/pool';
+import { report, serve, type Message } from '../lib/proc';
+import { startProfile, stopProfile } from '../lib/profile';
+
+let running: RunningCountersign | undefined;
+const azure = recordingAzure({ hold: true });
+let dataDir = '';
+
+async function start(m: Message): Promise<Message> {
+  dataDir = String(m.dataDir);
+  const poolSize = Number(m.pool ?? 0);
+  const pool = poolSize > 0 ? await createPendingPool(dataDir, poolSize) : [];
+  const poolFile = path.join(dataDir, 'pool.json');
+  fs.writeFileSync(poolFile, JSON.stringify(pool));
+  const settings = readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dataDir, LOG_LEVEL: 'info' });
+  running = await startCountersign({ settings, config: loadConfig(EXAMPLE_CONFIG), azure, log: createLogger(settings.logLevel) });
+  await startProfile();
+  return { type: 'ready', url: running.url, poolFile };
+}
+
+serve({
+  start,
+  stats: async () => {
+    await stopProfile('product-bot');
+    azure.release();
+    await running?.executor.idle();
+    await running?.notifier.idle();
+    return { type: 'stats', audit: auditCounts(dataDir), azureCalls: azure.calls, rssMb: process.memoryUsage().rss / 2 ** 20 };
+  },
+  stop: async () => {
+    await running?.stop();
+    process.exit(0);
+  },
+});
+report({ type: 'spawned' });

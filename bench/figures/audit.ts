@@ -1,0 +1,106 @@
+/**
+ * Figures 3 to 5: the audit log. Appends against raw SQLite with the same durability; verification
+ * against bare SHA-256 over the same bytes; exports of a large log, each command in a process of its
+ * own so that its peak resident set is its own.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startChild, type Message } from '../lib/proc';
+
+interface Rate extends Message {
+  count: number;
+  seconds: number;
+  perSecond: number;
+}
+
+async function once<T extends Message>(script: string, message: Message, reply: string, timeoutMs = 900_000): Promise<T> {
+  const child = startChild(script);
+  try {
+    await child.next('spawned', 60_000);
+    return await child.request<T>(message, reply, timeoutMs);
+  } finally {
+    await child.stop();
+  }
+}
+
+export interface AppendFigure {
+  product: Rate;
+  baseline: Rate;
+}
+
+/** Product and floor alternate (best of `rounds` each), each on a fresh database. */
+export async function runAppend(work: string, count: number, rounds: number): Promise<AppendFigure> {
+  let product: Rate | undefined;
+  let baseline: Rate | undefined;
+  for (let round = 0; round < rounds; round++) {
+    for (const mode of ['baseline', 'product'] as const) {
+      const dir = fs.mkdtempSync(path.join(work, `append-${mode}-`));
+      const r = await once<Rate>('audit-append.ts', { type: 'run', mode, dir, count, concurrency: 50 }, 'result');
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (mode === 'product' && (!product || r.perSecond > product.perSecond)) product = r;
+      if (mode === 'baseline' && (!baseline || r.perSecond > baseline.perSecond)) baseline = r;
+    }
+  }
+  return { product: product!, baseline: baseline! };
+}
+
+export async function buildDataSet(dataDir: string, records: number, pending: number): Promise<number> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const r = await once<Message & { seconds: number }>('build-audit-db.ts', { type: 'build', dataDir, records, pending }, 'built', 1_800_000);
+  return r.seconds;
+}
+
+export interface CliRun {
+  code: number;
+  /** From the command's start to its end, inside the process. */
+  commandSeconds: number;
+  /** From spawning the process to its exit (Node and tsx start included). */
+  wallSeconds: number;
+  maxRssMb: number;
+}
+
+/** Runs `countersign <args>` in a process of its own (bench/children/cli.ts). */
+export async function runCli(args: string[], resultFile: string): Promise<CliRun> {
+  const started = process.hrtime.bigint();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '..', 'children', 'cli.ts')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, BENCH_CLI_ARGS: JSON.stringify(args), BENCH_RESULT_FILE: resultFile },
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', () => resolve());
+  });
+  const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const r = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as Omit<CliRun, 'wallSeconds'>;
+  fs.rmSync(resultFile, { force: true });
+  if (r.code !== 0) throw new Error(`countersign ${args.join(' ')} exited with ${r.code}`);
+  return { ...r, wallSeconds };
+}
+
+export interface VerifyFigure {
+  product: CliRun & { perSecond: number };
+  baseline: Rate;
+}
+
+export async function runVerify(work: string, dataDir: string, records: number): Promise<VerifyFigure> {
+  const cli = await runCli(['audit', 'verify', '--data-dir', dataDir], path.join(work, 'verify.json'));
+  const baseline = await once<Rate>('hash-floor.ts', { type: 'run', dataDir, limit: Math.min(records, 200_000) }, 'result');
+  return { product: { ...cli, perSecond: records / cli.commandSeconds }, baseline };
+}
+
+export interface ExportFigure {
+  jsonl: CliRun & { bytes: number };
+  csv: CliRun & { bytes: number };
+}
+
+export async function runExports(work: string, dataDir: string): Promise<ExportFigure> {
+  const out: Partial<ExportFigure> = {};
+  for (const format of ['jsonl', 'csv'] as const) {
+    const file = path.join(work, `export.${format}`);
+    const run = await runCli(['audit', 'export', '--format', format, '--out', file, '--data-dir', dataDir], path.join(work, `export-${format}.json`));
+    out[format] = { ...run, bytes: fs.statSync(file).size };
+    fs.rmSync(file, { force: true });
+  }
+  return out as ExportFigure;
+}

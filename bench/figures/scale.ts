@@ -1,0 +1,134 @@
+/**
+ * Figure 6: the bot with 10,000 pending requests in its database. The real entry point
+ * (`node --import tsx src/main.ts`, settings from the environment, the example config) is started
+ * and timed from spawn to the first 200 of GET /readyz; then Bob lists what he can decide (all ten
+ * thousand) and Alice asks for a few hundred more requests, and the peak resident set (VmHWM) is
+ * read from /proc. The ARM sandbox runs as its own process, as Azure would be elsewhere.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { CHANNEL, TENANT, bob, messageActivity } from '../lib/activities';
+import { startChild, type Message } from '../lib/proc';
+import { buildDataSet } from './audit';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface ScaleFigure {
+  pending: number;
+  startToReadySeconds: number;
+  rssAfterReadyMb: number;
+  peakRssMb: number;
+  exercised: { pendingListMs: number; messages: number };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function waitReady(url: string, proc: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`the bot exited with ${proc.exitCode} before it was ready`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`the bot was not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function startSandbox(work: string): Promise<{ proc: ChildProcess; env: Record<string, string> }> {
+  const caFile = path.join(work, 'sandbox-ca.pem');
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/sandbox/main.ts')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ARM_SANDBOX_CA_FILE: caFile, ARM_SANDBOX_STEP_MS: '5' },
+  });
+  let out = '';
+  const env = await new Promise<Record<string, string>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the ARM sandbox did not start')), 60_000);
+    proc.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const url = /ARM_SANDBOX_URL=(\S+)/.exec(out)?.[1];
+      const sub = /ARM_SANDBOX_SUBSCRIPTION_ID=(\S+)/.exec(out)?.[1];
+      if (url && sub && fs.existsSync(caFile)) {
+        clearTimeout(timer);
+        resolve({ ARM_SANDBOX_URL: url, ARM_SANDBOX_SUBSCRIPTION_ID: sub, ARM_SANDBOX_CA_FILE: caFile });
+      }
+    });
+  });
+  return { proc, env };
+}
+
+async function stopProcess(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+  await gone;
+  clearTimeout(timer);
+}
+
+async function post(url: string, activity: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+  await res.text();
+  if (res.status !== 200) throw new Error(`the bot answered ${res.status}`);
+}
+
+export async function runScale(work: string, pending: number, messages: number): Promise<ScaleFigure> {
+  const dataDir = path.join(work, 'scale');
+  await buildDataSet(dataDir, 0, pending);
+  const sandbox = await startSandbox(work);
+  const connector = startChild('connector.ts');
+  try {
+    const { url: connectorUrl } = await connector.next<Message & { url: string }>('ready');
+    const start = async () => {
+      const port = await freePort();
+      const started = process.hrtime.bigint();
+      const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, ...sandbox.env, PORT: String(port), COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+      });
+      const url = `http://127.0.0.1:${port}`;
+      await waitReady(url, proc);
+      return { proc, url, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+    };
+    // The first start fills tsx's compile cache, as any earlier start of the installed bot would have.
+    await stopProcess((await start()).proc);
+    const bot = await start();
+    try {
+      const pid = bot.proc.pid!;
+      const rssAfterReadyMb = procStatus(pid, 'VmRSS');
+      const base = { channelId: 'msteams', serviceUrl: connectorUrl, recipient: { id: 'bot-countersign', name: 'Countersign' }, channelData: { tenant: { id: TENANT } } };
+      const conversation = { id: CHANNEL.id, conversationType: CHANNEL.conversationType, tenantId: TENANT, isGroup: true };
+      const t0 = performance.now();
+      await post(bot.url, { ...base, type: 'message', id: 'scale-pending', text: 'pending', from: { id: bob.id, name: bob.name, aadObjectId: bob.aadObjectId }, conversation });
+      const pendingListMs = performance.now() - t0;
+      for (let i = 0; i < messages; i++) await post(bot.url, messageActivity(String(connectorUrl), 1_000_000 + i * 2));
+      return { pending, startToReadySeconds: bot.seconds, rssAfterReadyMb, peakRssMb: procStatus(pid, 'VmHWM'), exercised: { pendingListMs, messages } };
+    } finally {
+      await stopProcess(bot.proc);
+    }
+  } finally {
+    await connector.stop();
+    await stopProcess(sandbox.proc);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Figures 1 and 2: the Teams paths under load. The bot under test (Countersign, or the bare
+ * botbuilder bot that is its floor) runs alone on CPU 0; autocannon and the fake Bot Connector share
+ * CPU 1. Both bots get the same arrangement, the same activities and the same connector.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ClickTarget } from '../lib/activities';
+import { startChild, type Child, type Message } from '../lib/proc';
+import type { LoadResult, LoadSpec } from '../children/load';
+
+export const BOT_CPU = '0';
+export const LOAD_CPU = '1';
+
+export interface TeamsRunOptions {
+  kind: 'approve' | 'message';
+  connections: number;
+  warmupSeconds: number;
+  seconds: number;
+}
+
+export interface TeamsFigure {
+  baseline: LoadResult;
+  product: LoadResult;
+  /** What the product did during the run (audit records by type, connector calls, Azure calls). */
+  checks: Record<string, unknown>;
+}
+
+async function load(spec: Omit<LoadSpec, 'type'>): Promise<LoadResult> {
+  const child = startChild('load.ts', { cpus: LOAD_CPU });
+  try {
+    await child.next('ready');
+    return await child.request<LoadResult>({ type: 'run', ...spec }, 'result');
+  } finally {
+    await child.stop();
+  }
+}
+
+function syntheticPool(dir: string, size: number): string {
+  const pool: ClickTarget[] = Array.from({ length: size }, (_, i) => ({ requestId: `CS-B${String(i).padStart(7, '0')}`, cardActivityId: `bench-card-${i}`, operationHash: 'f'.repeat(64) }));
+  const file = path.join(dir, 'pool.json');
+  fs.writeFileSync(file, JSON.stringify(pool));
+  return file;
+}
+
+async function withBot<T>(script: string, start: Message, use: (bot: Child, ready: Message) => Promise<T>): Promise<T> {
+  const bot = startChild(script, { cpus: BOT_CPU });
+  try {
+    await bot.next('spawned', 60_000);
+    const ready = await bot.request<Message>(start, 'ready', 300_000);
+    return await use(bot, ready);
+  } finally {
+    await bot.stop(30_000);
+  }
+}
+
+export async function runTeamsFigure(options: TeamsRunOptions): Promise<TeamsFigure> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), `countersign-bench-${options.kind}-`));
+  const connector = startChild('connector.ts', { cpus: LOAD_CPU });
+  try {
+    const { url: connectorUrl } = await connector.next<Message & { url: string }>('ready');
+    const spec = { connectorUrl: String(connectorUrl), kind: options.kind, connections: options.connections, warmupSeconds: options.warmupSeconds, seconds: options.seconds };
+
+    const baselinePool = options.kind === 'approve' ? syntheticPool(work, 400_000) : undefined;
+    const baseline = await withBot('bare-bot.ts', { type: 'start' }, (_bot, ready) =>
+      load({ ...spec, url: String(ready.url), ...(baselinePool ? { poolFile: baselinePool } : {}) }),
+    );
+
+    // Enough distinct pending requests for the product even if it kept up with the floor.
+    const poolSize = options.kind === 'approve' ? Math.ceil(baseline.rps * (options.warmupSeconds + options.seconds) * 1.15) + 500 : 0;
+    await connector.request({ type: 'reset' }, 'reset');
+    const dataDir = path.join(work, 'product');
+    fs.mkdirSync(dataDir);
+    const { product, stats } = await withBot('product-bot.ts', { type: 'start', dataDir, pool: poolSize }, async (bot, ready) => {
+      const product = await load({ ...spec, url: String(ready.url), ...(ready.poolFile ? { poolFile: String(ready.poolFile) } : {}) });
+      const stats = await bot.request<Message>({ type: 'stats' }, 'stats', 120_000);
+      return { product, stats };
+    });
+    const connectorStats = await connector.request<Message>({ type: 'stats' }, 'stats');
+    const { type: _a, ...audit } = stats;
+    const { type: _b, ...sent } = connectorStats;
+    return { baseline, product, checks: { poolSize, ...audit, connector: sent } };
+  } finally {
+    await connector.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (a smoke run of the same code
+ * paths with small counts). Every figure is measured against its floor in the same run; the table
+ * is printed and bench/results.json written. See README.md, "Benchmarks".
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildDataSet, runAppend, runExports, runVerify } from './figures/audit';
+import { runScale } from './figures/scale';
+import { runTeamsFigure } from './figures/teams';
+import { formatTable, isMet, type Figure } from './lib/report';
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+
+const plan = quick
+  ? { warmup: 1, seconds: 3, appends: 3000, appendRounds: 1, records: 20_000, pending: 1000, messages: 20 }
+  : { warmup: 3, seconds: 10, appends: 50_000, appendRounds: 2, records: 1_000_000, pending: 10_000, messages: 300 };
+
+const wanted = (name: string) => !only || only.includes(name);
+
+async function main(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-bench-'));
+  const figures: Figure[] = [];
+  const details: Record<string, unknown> = {};
+  const step = (what: string) => process.stderr.write(`bench: ${what}\n`);
+  try {
+    if (wanted('approve')) {
+      step('1. approve click under load');
+      const r = await runTeamsFigure({ kind: 'approve', connections: 50, warmupSeconds: plan.warmup, seconds: plan.seconds });
+      details.approve = r;
+      figures.push(
+        { name: 'Approve click: throughput', value: r.product.rps, unit: 'req/s', baseline: r.baseline.rps, target: { ratio: '>=', limit: 0.5 } },
+        { name: 'Approve click: p50', value: r.product.p50, unit: 'ms', baseline: r.baseline.p50 },
+        { name: 'Approve click: p99', value: r.product.p99, unit: 'ms', baseline: r.baseline.p99, target: { value: '<=', limit: 25 } },
+      );
+    }
+    if (wanted('request')) {
+      step('2. new request under load');
+      const r = await runTeamsFigure({ kind: 'message', connections: 50, warmupSeconds: plan.warmup, seconds: plan.seconds });
+      details.request = r;
+      figures.push(
+        { name: 'New request: throughput', value: r.product.rps, unit: 'req/s', baseline: r.baseline.rps, target: { ratio: '>=', limit: 0.5 } },
+        { name: 'New request: p50', value: r.product.p50, unit: 'ms', baseline: r.baseline.p50 },
+        { name: 'New request: p99', value: r.product.p99, unit: 'ms', baseline: r.baseline.p99 },
+      );
+    }
+    if (wanted('append')) {
+      step('3. durable audit append, 50 appenders');
+      const r = await runAppend(work, plan.appends, plan.appendRounds);
+      details.append = r;
+      figures.push({ name: 'Audit append (durable, 50 appenders)', value: r.product.perSecond, unit: 'appends/s', baseline: r.baseline.perSecond, target: { ratio: '>=', limit: 0.8 } });
+    }
+    if (wanted('verify') || wanted('export')) {
+      step(`building an audit log of ${plan.records} records`);
+      const dataDir = path.join(work, 'audit');
+      details.buildSeconds = await buildDataSet(dataDir, plan.records, 0);
+      if (wanted('verify')) {
+        step('4. audit verify');
+        const r = await runVerify(work, dataDir, plan.records);
+        details.verify = r;
+        figures.push({ name: `Audit verify (${plan.records} records)`, value: r.product.perSecond, unit: 'records/s', baseline: r.baseline.perSecond, target: { ratio: '>=', limit: 0.5 } });
+      }
+      if (wanted('export')) {
+        step('5. audit export');
+        const r = await runExports(work, dataDir);
+        details.export = r;
+        for (const format of ['jsonl', 'csv'] as const) {
+          const label = format === 'jsonl' ? 'JSON Lines' : 'CSV';
+          figures.push(
+            { name: `Export ${plan.records} records, ${label}: time`, value: r[format].wallSeconds, unit: 's', target: { value: '<=', limit: 10 } },
+            { name: `Export ${plan.records} records, ${label}: peak RSS`, value: r[format].maxRssMb, unit: 'MB', target: { value: '<=', limit: 200 } },
+          );
+        }
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+    if (wanted('scale')) {
+      step(`6. scale: ${plan.pending} pending requests`);
+      const r = await runScale(work, plan.pending, plan.messages);
+      details.scale = r;
+      figures.push(
+        { name: `Bot with ${plan.pending} pending: peak RSS`, value: r.peakRssMb, unit: 'MB', target: { value: '<=', limit: 300 } },
+        { name: `Bot with ${plan.pending} pending: start to ready`, value: r.startToReadySeconds, unit: 's', target: { value: '<=', limit: 2 } },
+      );
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  const results = {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+    figures: figures.map(withRatio),
+    details,
+  };
+  fs.writeFileSync(path.join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`${formatTable(results.figures)}\n`);
+  process.stdout.write(`Written to bench/results.json (${results.mode} run, ${results.date}).\n`);
+}
+
+function withRatio(f: Figure): Figure {
+  const ratio = f.baseline !== undefined && f.unit !== 'ms' ? f.value / f.baseline : undefined;
+  const out: Figure = { ...f, ...(ratio !== undefined ? { ratio } : {}) };
+  const met = isMet(out);
+  return met === undefined ? out : { ...out, met };
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
