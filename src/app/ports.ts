@@ -5,6 +5,7 @@
  */
 import type { ComplianceStore } from '../compliance/ports';
 import type { AuditEventDraft, AuditEventType, AuditRecord } from '../domain/audit';
+import type { TargetSnapshot } from '../domain/drift';
 import type { ApprovalRequest, RequestState } from '../domain/request';
 import type {
   ArmOperationRef,
@@ -114,7 +115,12 @@ export interface ExecutionHooks {
   onStarted(ref: ArmOperationRef): Promise<void>;
   onProgress(progress: OperationProgress): void | Promise<void>;
   signal?: AbortSignal;
+  /** The correlation id recorded when the execution was claimed: the call that starts the operation carries it. */
+  correlationId?: string;
 }
+
+/** Operations whose target is read for drift detection (deployments compare their what-if instead). */
+export type SnapshotOperation = Exclude<ChangeOperation, { kind: 'deployTemplate' }>;
 
 /** Azure Resource Manager, as Countersign uses it (the real SDK, or the same SDK against the sandbox). */
 export interface AzureGateway {
@@ -122,6 +128,17 @@ export interface AzureGateway {
   readonly sandbox: boolean;
   whatIf(op: Extract<ChangeOperation, { kind: 'deployTemplate' }>): Promise<WhatIfSummary>;
   execute(op: ChangeOperation, hooks: ExecutionHooks): Promise<ExecutionOutcome>;
+  /**
+   * Follows an operation an earlier run started, from the ref it recorded: polls the same ARM operation
+   * (the SDK poller restored, or the async-operation URL), or, when no ARM answer had been recorded,
+   * reconciles from the target's state. It sends the operation only where the target shows it did not
+   * take effect and sending it is idempotent; an effect that cannot be read back ends `unknown`.
+   */
+  resume(op: ChangeOperation, ref: ArmOperationRef, hooks: ExecutionHooks): Promise<ExecutionOutcome>;
+  /** The target as it is now, reduced to what decides the operation's effect. Rejects with ARM's error in words. */
+  snapshot(op: SnapshotOperation): Promise<TargetSnapshot>;
+  /** Asks ARM to cancel a running deployment. Rejects with ARM's refusal in words (e.g. it already finished). */
+  cancel(op: Extract<ChangeOperation, { kind: 'deployTemplate' }>): Promise<void>;
   query(op: QueryOperation): Promise<QueryResult>;
 }
 

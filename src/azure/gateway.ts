@@ -3,17 +3,20 @@
  * theirs. Clients are built once per subscription (operations carry their subscription id).
  */
 import type { TokenCredential } from '@azure/identity';
-import type { AzureGateway, ExecutionHooks } from '../app/ports';
-import type { ChangeOperation, ExecutionOutcome, QueryOperation, QueryResult, WhatIfSummary } from '../domain/operation';
+import type { AzureGateway, ExecutionHooks, SnapshotOperation } from '../app/ports';
+import type { TargetSnapshot } from '../domain/drift';
+import type { ArmOperationRef, ChangeOperation, ExecutionOutcome, QueryOperation, QueryResult, WhatIfSummary } from '../domain/operation';
 import { createArmClients, type RetrySettings } from './clients';
 import type { GatewayContext } from './operations/context';
 import { deleteResource } from './operations/deleteResource';
-import { deployTemplate } from './operations/deployTemplate';
+import { cancelDeployment, deployTemplate } from './operations/deployTemplate';
 import { resourceAction } from './operations/resourceAction';
+import { resumeOperation } from './operations/resume';
 import { createResourceGroup, deleteResourceGroup } from './operations/resourceGroups';
 import { scaleResource } from './operations/scaleResource';
 import { setTags } from './operations/setTags';
 import { runQuery } from './queries';
+import { snapshotTarget } from './snapshot';
 import { whatIfSummary } from './whatIf';
 
 export interface AzureGatewayOptions {
@@ -78,6 +81,18 @@ export function createAzureGateway(options: AzureGatewayOptions): AzureGateway {
         case 'scaleResource':
           return scaleResource(op, hooks, ctx);
       }
+    },
+
+    resume(op: ChangeOperation, ref: ArmOperationRef, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
+      return resumeOperation(op, ref, hooks, contextFor(op.subscriptionId));
+    },
+
+    snapshot(op: SnapshotOperation): Promise<TargetSnapshot> {
+      return snapshotTarget(op, contextFor(op.subscriptionId));
+    },
+
+    cancel(op: Extract<ChangeOperation, { kind: 'deployTemplate' }>): Promise<void> {
+      return cancelDeployment(op, contextFor(op.subscriptionId));
     },
 
     query(op: QueryOperation): Promise<QueryResult> {

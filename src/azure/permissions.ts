@@ -1,8 +1,9 @@
 /**
  * The Azure RBAC actions Countersign's identity needs for each catalog operation: the call itself, plus
  * the reads ARM authorizes while the SDK follows a long-running operation (deployment operation
- * statuses, subscription operation results, a provider's operation statuses). The Bicep custom role is
- * tested against this list.
+ * statuses, subscription operation results, a provider's operation statuses), the reads of the target
+ * that drift detection and resuming after a restart make, and cancelling a running deployment. The
+ * Bicep custom role is tested against this list.
  *
  * Not derivable from the operation, and so not listed: a Complete-mode deployment also deletes, and
  * needs `{type}/delete` for, whatever the group holds that the template does not mention.
@@ -42,21 +43,24 @@ function actionsFor(op: ChangeOperation | QueryOperation): string[] {
         // The approver sees a what-if before deciding, and execution compares it again.
         `${DEPLOYMENTS}/whatIf/action`,
         SUBSCRIPTION_OPERATION_RESULTS,
+        // The requester or an approver may stop it from the card.
+        `${DEPLOYMENTS}/cancel/action`,
         ...templateResourceTypes(op.template).map((t) => `${t}/write`),
       ];
     case 'createResourceGroup':
-      return [`${GROUPS}/write`];
+      return [`${GROUPS}/write`, `${GROUPS}/read`];
     case 'deleteResourceGroup':
-      return [`${GROUPS}/delete`, SUBSCRIPTION_OPERATION_RESULTS];
+      // The group's resources are read when approval is asked for and again before the delete (drift).
+      return [`${GROUPS}/delete`, SUBSCRIPTION_OPERATION_RESULTS, `${GROUPS}/read`, `${GROUPS}/resources/read`];
     case 'setTags':
-      return ['Microsoft.Resources/tags/write'];
+      return ['Microsoft.Resources/tags/write', 'Microsoft.Resources/tags/read'];
     case 'deleteResource': {
       const t = resourceTypeOf(op.resourceId);
-      return [`${t.type}/delete`, providerStatusRead(t.namespace)];
+      return [`${t.type}/delete`, providerStatusRead(t.namespace), `${t.type}/read`];
     }
     case 'resourceAction': {
       const t = resourceTypeOf(op.resourceId);
-      return [`${t.type}/${op.action}/action`, providerStatusRead(t.namespace)];
+      return [`${t.type}/${op.action}/action`, providerStatusRead(t.namespace), `${t.type}/read`];
     }
     case 'scaleResource': {
       const t = resourceTypeOf(op.resourceId);

@@ -18,14 +18,18 @@ export interface SdkCallOptions {
 }
 
 export class CallTrace {
-  readonly correlationId = randomUUID();
+  readonly correlationId: string;
   /** ARM's final answer (after the SDK's retries) to the request that started the operation. */
   response: CapturedResponse | undefined;
 
   constructor(
     private readonly signal: AbortSignal | undefined,
     private readonly pollIntervalMs: number,
-  ) {}
+    /** The execution's own correlation id, recorded before any call (a fresh one otherwise). */
+    correlationId?: string,
+  ) {
+    this.correlationId = correlationId ?? randomUUID();
+  }
 
   /** Options for an SDK call: our correlation id goes out, ARM's answer is remembered. */
   options(): SdkCallOptions {

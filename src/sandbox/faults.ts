@@ -6,7 +6,7 @@
  * denials and grants last until clear().
  */
 import type { ArmErrorBody } from './http';
-import type { SandboxState } from './state';
+import { mergePatch, type SandboxState } from './state';
 
 /** Which requests a fault applies to; both conditions are case-insensitive. Empty matches every request. */
 export interface RequestMatch {
@@ -96,8 +96,17 @@ export class SandboxFaults {
     this.grants = actions.map((a) => new RegExp(`^${a.split('*').map(escapeRegExp).join('.*')}$`, 'i'));
   }
 
-  /** Someone changes the resource behind the caller's back (merge-patch); its etag changes. */
+  /**
+   * Someone changes the resource behind the caller's back (merge-patch); its etag changes. A resource
+   * group id changes the group's tags.
+   */
   drift(resourceId: string, change: ResourceDrift): void {
+    const group = /^\/subscriptions\/[^/]+\/resourcegroups\/([^/]+)$/i.exec(resourceId.replace(/\/+$/, ''));
+    if (group) {
+      const g = this.state.requireGroup(group[1]);
+      g.tags = (mergePatch(g.tags, change.tags ?? {}) ?? {}) as Record<string, string>;
+      return;
+    }
     this.state.patchResource(resourceId, change as Record<string, unknown>);
   }
 

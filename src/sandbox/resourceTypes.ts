@@ -20,6 +20,8 @@ export interface ResourceTypeBehavior {
   actions: Record<string, (resource: TypedResource) => void>;
   /** True when DELETE and POST actions answer 202 and complete later (Microsoft.Compute), false for 200 (Microsoft.Web). */
   asynchronous: boolean;
+  /** True when a PATCH answers 202 and applies later, the resource Updating meanwhile (scale sets). */
+  asynchronousUpdate?: boolean;
 }
 
 function powerState(code: 'running' | 'stopped' | 'deallocated') {
@@ -69,6 +71,13 @@ const BEHAVIORS: Record<string, ResourceTypeBehavior> = {
       deallocate: powerState('deallocated'),
     },
     asynchronous: true,
+  },
+  'microsoft.compute/virtualmachinescalesets': {
+    computed: () => ({ provisioningState: 'Succeeded', uniqueId: randomUUID() }),
+    readOnly: ['provisioningState', 'uniqueId'],
+    actions: { start: () => undefined, restart: () => undefined, poweroff: () => undefined, deallocate: () => undefined },
+    asynchronous: true,
+    asynchronousUpdate: true,
   },
 };
 

@@ -24,7 +24,8 @@ export const DEFAULT_TENANT_ID = '00000000-0000-0000-0000-0000000ca11e';
  * {environment}-{service}. production-api-service still runs on a plan named before the template's
  * naming scheme (what-if: Create the new plan, Modify the site, Ignore the old plan), production-web-frontend
  * matches its template (NoChange), the staging groups are empty (Create); staging-old is there to be
- * deleted, production-vm to be restarted and tagged.
+ * deleted, production-vm to be restarted, tagged and scaled (batch-pool, a scale set, scales as a
+ * long-running operation).
  */
 export function defaultSeed(subscriptionId: string = DEFAULT_SUBSCRIPTION_ID): SandboxSeed {
   const farm = (group: string, name: string) =>
@@ -110,6 +111,14 @@ export function defaultSeed(subscriptionId: string = DEFAULT_SUBSCRIPTION_ID): S
             location: 'northeurope',
             tags: { environment: 'production', role: 'batch' },
             properties: { hardwareProfile: { vmSize: 'Standard_D2s_v5' }, storageProfile: { osDisk: { osType: 'Linux' } } },
+          },
+          {
+            type: 'Microsoft.Compute/virtualMachineScaleSets',
+            name: 'batch-pool',
+            location: 'northeurope',
+            sku: { name: 'Standard_D2s_v5', tier: 'Standard', capacity: 2 },
+            tags: { role: 'batch-pool' },
+            properties: { upgradePolicy: { mode: 'Manual' }, orchestrationMode: 'Uniform' },
           },
         ],
       },

@@ -193,4 +193,29 @@ describe('Azure gateway: executing approved changes against the ARM sandbox', ()
     assert.match(outcome.status === 'succeeded' ? (outcome.summary ?? '') : '', /from 2 to 5/);
     assert.deepEqual(sandbox.state.resource(id.plan)?.sku, { name: 'P1v3', capacity: 5 });
   });
+
+  it('scales a scale set as a long-running update: Updating meanwhile, its state recorded to resume from', async () => {
+    sandbox.timing.operationMs = 60;
+    const hooks = new RecordingHooks((ref) => {
+      assert.ok(ref.resumeState, 'the poller state is handed over');
+      assert.equal(sandbox.state.resource(id.scaleSet)?.properties.provisioningState, 'Updating');
+    });
+    const outcome = await azure.execute(
+      { kind: 'scaleResource', subscriptionId: sub, resourceId: id.scaleSet, capacity: 4, apiVersion: '2024-07-01' },
+      hooks,
+    );
+    assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+    assert.match(outcome.status === 'succeeded' ? (outcome.summary ?? '') : '', /from 2 to 4/);
+    assert.deepEqual(sandbox.state.resource(id.scaleSet)?.sku, { name: 'Standard_D2s_v5', tier: 'Standard', capacity: 4 });
+    assert.equal(sandbox.state.resource(id.scaleSet)?.properties.provisioningState, 'Succeeded');
+  });
+
+  it('starts the operation with the correlation id recorded with the claim', async () => {
+    const from = sandbox.requests.length;
+    const claimed = Object.assign(new RecordingHooks(), { correlationId: 'claimed-0001' });
+    const outcome = await azure.execute({ kind: 'deleteResourceGroup', subscriptionId: sub, resourceGroup: 'staging-old' }, claimed);
+    assert.equal(outcome.ref.correlationId, 'claimed-0001');
+    const deletes = sandbox.requests.slice(from).filter((r) => r.method === 'DELETE');
+    assert.deepEqual(deletes.map((r) => r.correlationId), ['claimed-0001']);
+  });
 });

@@ -131,6 +131,48 @@ describe('Azure gateway: when Azure says no, or cannot say', () => {
     assert.ok(sandbox.state.resourceGroup('maybe'), 'the write did happen');
   });
 
+  it('an action answered with an ambiguous 500 is unknown and is not sent again', async () => {
+    sandbox.faults.ambiguousFailure({ method: 'POST', pathContains: '/restart' });
+    const from = sandbox.requests.length;
+    const outcome = await azure.execute(
+      { kind: 'resourceAction', subscriptionId: sandbox.subscriptionId, resourceId: id.site, action: 'restart', apiVersion: '2023-12-01' },
+      new RecordingHooks(),
+    );
+    assert.equal(outcome.status, 'unknown');
+    assert.equal(errorOf(outcome).httpStatus, 500);
+    const posts = sandbox.requests.slice(from).filter((r) => r.method === 'POST' && r.path.endsWith('/restart')).map((r) => r.status);
+    assert.deepEqual(posts, [500], 'the POST went out once');
+  });
+
+  it('an action ARM throttles is retried after Retry-After (a 429 means nothing was done)', async () => {
+    sandbox.faults.throttle({ count: 2, retryAfterSeconds: 0, method: 'POST', pathContains: '/restart' });
+    const from = sandbox.requests.length;
+    const outcome = await azure.execute(
+      { kind: 'resourceAction', subscriptionId: sandbox.subscriptionId, resourceId: id.site, action: 'restart', apiVersion: '2023-12-01' },
+      new RecordingHooks(),
+    );
+    assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+    const posts = sandbox.requests.slice(from).filter((r) => r.method === 'POST' && r.path.endsWith('/restart')).map((r) => r.status);
+    assert.deepEqual(posts, [429, 429, 200]);
+  });
+
+  it('a running deployment cancelled through Countersign ends Canceled in Azure', async () => {
+    sandbox.timing.deploymentStepMs = 80;
+    const op = deploy('web-stop-me');
+    const hooks = new RecordingHooks(async () => {
+      await azure.cancel(op);
+    });
+    const outcome = await azure.execute(op, hooks);
+    assert.equal(errorOf(outcome).code, 'DeploymentCanceled');
+    assert.equal(sandbox.state.deployment('production-api-service', 'web-stop-me')?.provisioningState, 'Canceled');
+  });
+
+  it('cancelling a deployment that already finished is refused in words', async () => {
+    const op = deploy('web-done');
+    assert.equal((await azure.execute(op, new RecordingHooks())).status, 'succeeded');
+    await assert.rejects(azure.cancel(op), /DeploymentCannotBeCancelled: The deployment 'web-done' cannot be cancelled because it is in 'Succeeded' state/);
+  });
+
   it('a deployment cancelled in Azure is a failed outcome saying so', async () => {
     sandbox.timing.deploymentStepMs = 50;
     const hooks = new RecordingHooks(() => {

@@ -48,6 +48,7 @@ describe('RBAC actions each operation needs', () => {
     assert.deepEqual(requiredActions(samples.resourceAction), [
       'Microsoft.Compute/virtualMachines/restart/action',
       'Microsoft.Compute/locations/operations/read',
+      'Microsoft.Compute/virtualMachines/read',
     ]);
     assert.deepEqual(requiredActions(samples.scaleResource), [
       'Microsoft.Web/serverfarms/read',
@@ -61,10 +62,11 @@ describe('RBAC actions each operation needs', () => {
       'Microsoft.Resources/deployments/operations/read',
       'Microsoft.Resources/deployments/whatIf/action',
       'Microsoft.Resources/subscriptions/operationresults/read',
+      'Microsoft.Resources/deployments/cancel/action',
       'Microsoft.Web/sites/write',
       'Microsoft.Web/serverfarms/write',
     ]);
-    assert.deepEqual(requiredActions(samples.setTags), ['Microsoft.Resources/tags/write']);
+    assert.deepEqual(requiredActions(samples.setTags), ['Microsoft.Resources/tags/write', 'Microsoft.Resources/tags/read']);
     assert.deepEqual(requiredActions(samples.listResources), ['Microsoft.Resources/subscriptions/resourceGroups/resources/read']);
     assert.deepEqual(requiredActions({ kind: 'listResources', subscriptionId: 'x' }), ['Microsoft.Resources/subscriptions/resources/read']);
   });
@@ -107,6 +109,9 @@ describe('RBAC actions each operation needs', () => {
     if (op.kind === 'deployTemplate') {
       const preview = await azure.whatIf(op);
       if (preview.error) throw new Error(preview.error);
+    } else {
+      // What approval records and drift detection reads again.
+      await azure.snapshot(op);
     }
     const outcome = await azure.execute(op, new RecordingHooks());
     if (outcome.status !== 'succeeded') throw new Error(`${outcome.error.code}: ${outcome.error.message}`);

@@ -137,6 +137,7 @@ describe('ARM sandbox: the wire protocol', () => {
     assert.deepEqual(names.sort(), [
       'api-service',
       'api-service-plan',
+      'batch-pool',
       'batch-worker-01',
       'stagingoldlogs',
       'web-frontend',

@@ -56,6 +56,7 @@ export function ids(sandbox: ArmSandbox) {
     site: `${sub}/resourceGroups/production-api-service/providers/Microsoft.Web/sites/api-service`,
     plan: `${sub}/resourceGroups/production-api-service/providers/Microsoft.Web/serverfarms/api-service-plan`,
     vm: `${sub}/resourceGroups/production-vm/providers/Microsoft.Compute/virtualMachines/batch-worker-01`,
+    scaleSet: `${sub}/resourceGroups/production-vm/providers/Microsoft.Compute/virtualMachineScaleSets/batch-pool`,
     storage: `${sub}/resourceGroups/staging-old/providers/Microsoft.Storage/storageAccounts/stagingoldlogs`,
   };
 }

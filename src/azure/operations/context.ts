@@ -13,6 +13,17 @@ export interface GatewayContext {
   pollIntervalMs: number;
 }
 
+/** The caller's hooks, carrying the given correlation id (hooks may be class instances: no spreading). */
+export function withCorrelation(hooks: ExecutionHooks, correlationId: string | undefined): ExecutionHooks {
+  if (!correlationId) return hooks;
+  return {
+    onStarted: (ref) => hooks.onStarted(ref),
+    onProgress: (progress) => hooks.onProgress(progress),
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
+    correlationId,
+  };
+}
+
 export type ChangeOf<K extends ChangeOperation['kind']> = Extract<ChangeOperation, { kind: K }>;
 
 /** One execution of one approved operation. */
@@ -24,9 +35,11 @@ export class Execution {
     readonly hooks: ExecutionHooks,
     readonly resourceIds: string[],
     pollIntervalMs: number,
+    /** The ref an earlier run recorded, when this execution resumes it. */
+    resumed?: ArmOperationRef,
   ) {
-    this.trace = new CallTrace(hooks.signal, pollIntervalMs);
-    this.ref = this.trace.ref(resourceIds);
+    this.trace = new CallTrace(hooks.signal, pollIntervalMs, hooks.correlationId ?? resumed?.correlationId);
+    this.ref = resumed ? { ...resumed, resourceIds: [...new Set([...resumed.resourceIds, ...resourceIds])] } : this.trace.ref(resourceIds);
   }
 
   /** ARM accepted the operation: record the ref with the caller before waiting for it. */
@@ -42,5 +55,10 @@ export class Execution {
 
   failed(error: unknown): ExecutionOutcome {
     return outcomeOfError(error, this.ref, this.trace);
+  }
+
+  /** An outcome nobody can know: never reported as success, never as a failure either. */
+  unknown(code: string, message: string): ExecutionOutcome {
+    return { status: 'unknown', ref: this.ref, error: { code, message } };
   }
 }

@@ -9,23 +9,22 @@
  * of being reported as a conflict.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DeploymentExtended } from '@azure/arm-resourcesdeployments';
+import { restorePoller, type DeploymentExtended } from '@azure/arm-resourcesdeployments';
 import { isRestError } from '@azure/core-rest-pipeline';
 import type { ExecutionHooks } from '../../app/ports';
-import type { ExecutionOutcome, OperationProgress } from '../../domain/operation';
-import { ArmRequestError, fromBody } from '../errors';
+import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../../domain/operation';
+import { ArmRequestError, fromBody, toArmError } from '../errors';
 import { ProgressReporter } from '../progress';
 import { deploymentId, resourceGroupId } from '../resourceIds';
-import { Execution, type ChangeOf, type GatewayContext } from './context';
-import { acceptAndWait } from './lro';
+import { Execution, withCorrelation, type ChangeOf, type GatewayContext } from './context';
+import { acceptAndWait, waitFor } from './lro';
 
 type DeployOp = ChangeOf<'deployTemplate'>;
 
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
 
 export async function deployTemplate(op: DeployOp, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
-  const id = deploymentId(op.subscriptionId, op.resourceGroup, op.deploymentName);
-  const exec = new Execution(hooks, [id], ctx.pollIntervalMs);
+  const exec = new Execution(hooks, [deploymentId(op.subscriptionId, op.resourceGroup, op.deploymentName)], ctx.pollIntervalMs);
   const api = ctx.clients.deployments;
   const readProgress = () => deploymentProgress(ctx, op);
   try {
@@ -35,31 +34,94 @@ export async function deployTemplate(op: DeployOp, hooks: ExecutionHooks, ctx: G
       { properties: { mode: op.mode, template: op.template, parameters: wrapParameters(op.parameters) } },
       exec.trace.options(),
     );
-    let deployment: DeploymentExtended;
-    let progress: ProgressReporter;
     try {
-      ({ result: deployment, progress } = await acceptAndWait(exec, poller, readProgress));
+      const { result, progress } = await acceptAndWait(exec, poller, readProgress);
+      return await conclude(exec, ctx, op, result, progress);
     } catch (e) {
       if (!(await isOurActiveDeployment(e, ctx, op, exec.trace.correlationId))) throw e;
-      ({ deployment, progress } = await adopt(exec, ctx, op, readProgress));
+      const { deployment, progress } = await adopt(exec, ctx, op, readProgress);
+      return await conclude(exec, ctx, op, deployment, progress);
     }
-    const outcome = await finished(exec, ctx, op, deployment);
-    if (outcome.status !== 'succeeded') {
-      await progress.settle();
-      return outcome;
-    }
-    // Failing to read the last counts is no reason to doubt a deployment ARM reported Succeeded.
-    const last = await readProgress().catch(() => undefined);
-    // Resources skipped by a false condition never get an operation: everything that ran is the total.
-    await progress.finish(last ? { state: 'Succeeded', done: last.done, total: last.done } : { state: 'Succeeded' });
-    return outcome;
   } catch (e) {
-    if (!isPollerFailure(e)) return exec.failed(e);
-    // The poller reports a failed deployment as a one-line Error: read the deployment for ARM's details.
-    const deployment = await api.deployments.get(op.resourceGroup, op.deploymentName).catch(() => undefined);
-    if (!TERMINAL.has((deployment?.properties?.provisioningState ?? '').toLowerCase())) return exec.failed(e);
-    return finished(exec, ctx, op, deployment as DeploymentExtended);
+    return afterPollerFailure(exec, ctx, op, e);
   }
+}
+
+/**
+ * Follows a deployment an earlier run started: the SDK poller restored from its recorded state, or, when
+ * none was recorded (the run died before ARM's answer was saved), the deployment itself, found by name and
+ * recognised by the correlation id recorded with the claim. A deployment ARM never received is started.
+ */
+export async function resumeDeployment(op: DeployOp, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+  const exec = new Execution(hooks, [deploymentId(op.subscriptionId, op.resourceGroup, op.deploymentName)], ctx.pollIntervalMs, ref);
+  const api = ctx.clients.deployments;
+  const readProgress = () => deploymentProgress(ctx, op);
+  try {
+    if (ref.resumeState) {
+      const signal = hooks.signal;
+      const poller = restorePoller(api, ref.resumeState, api.deployments.createOrUpdate, {
+        updateIntervalInMs: ctx.pollIntervalMs,
+        ...(signal ? { abortSignal: signal } : {}),
+      });
+      try {
+        const { result, progress } = await waitFor(exec, poller, readProgress);
+        return await conclude(exec, ctx, op, result, progress);
+      } catch (e) {
+        if (!isRestError(e) || e.statusCode !== 404) throw e;
+        // ARM no longer knows the operation status: the deployment record says how it went.
+      }
+    }
+    const existing = await api.deployments.get(op.resourceGroup, op.deploymentName).catch((e: unknown) => {
+      if (isRestError(e) && e.statusCode === 404) return undefined;
+      throw e;
+    });
+    if (!existing) {
+      if (ref.resumeState || ref.pollUrl) {
+        return exec.unknown('DeploymentNotFound', `Deployment ${op.deploymentName} was accepted by Azure but is no longer found in ${op.resourceGroup}; its outcome cannot be known.`);
+      }
+      return deployTemplate(op, withCorrelation(hooks, exec.trace.correlationId), ctx);
+    }
+    if (ref.correlationId && existing.properties?.correlationId !== ref.correlationId) {
+      return exec.unknown(
+        'DeploymentNotOurs',
+        `A deployment named ${op.deploymentName} exists in ${op.resourceGroup} but was not started by this request (correlation id ${existing.properties?.correlationId ?? 'none'}); whether this request's deployment ran cannot be known.`,
+      );
+    }
+    const { deployment, progress } = await adopt(exec, ctx, op, readProgress);
+    return await conclude(exec, ctx, op, deployment, progress);
+  } catch (e) {
+    return afterPollerFailure(exec, ctx, op, e);
+  }
+}
+
+/** Asks ARM to stop a running deployment; ARM's refusal (it already ended) comes back in words. */
+export async function cancelDeployment(op: DeployOp, ctx: GatewayContext): Promise<void> {
+  try {
+    await ctx.clients.deployments.deployments.cancel(op.resourceGroup, op.deploymentName);
+  } catch (e) {
+    throw new ArmRequestError(toArmError(e));
+  }
+}
+
+async function conclude(exec: Execution, ctx: GatewayContext, op: DeployOp, deployment: DeploymentExtended, progress: ProgressReporter): Promise<ExecutionOutcome> {
+  const outcome = await finished(exec, ctx, op, deployment);
+  if (outcome.status !== 'succeeded') {
+    await progress.settle();
+    return outcome;
+  }
+  // Failing to read the last counts is no reason to doubt a deployment ARM reported Succeeded.
+  const last = await deploymentProgress(ctx, op).catch(() => undefined);
+  // Resources skipped by a false condition never get an operation: everything that ran is the total.
+  await progress.finish(last ? { state: 'Succeeded', done: last.done, total: last.done } : { state: 'Succeeded' });
+  return outcome;
+}
+
+async function afterPollerFailure(exec: Execution, ctx: GatewayContext, op: DeployOp, e: unknown): Promise<ExecutionOutcome> {
+  if (!isPollerFailure(e)) return exec.failed(e);
+  // The poller reports a failed deployment as a one-line Error: read the deployment for ARM's details.
+  const deployment = await ctx.clients.deployments.deployments.get(op.resourceGroup, op.deploymentName).catch(() => undefined);
+  if (!TERMINAL.has((deployment?.properties?.provisioningState ?? '').toLowerCase())) return exec.failed(e);
+  return finished(exec, ctx, op, deployment as DeploymentExtended);
 }
 
 /** The SDK poller's own errors for an operation ARM reported Failed or Canceled. */

@@ -16,13 +16,24 @@ export interface Poller<T> {
   readonly operationState?: { status: string };
 }
 
+const RUNNING = async (): Promise<OperationProgress> => ({ state: 'Running' });
+
 export async function acceptAndWait<T>(
   exec: Execution,
   poller: Poller<T>,
-  readProgress: () => Promise<OperationProgress | undefined> = async () => ({ state: 'Running' }),
+  readProgress: () => Promise<OperationProgress | undefined> = RUNNING,
 ): Promise<{ result: T; progress: ProgressReporter }> {
   await poller.submitted();
   await exec.started(refFromPollerState(exec.trace, await poller.serialize(), exec.resourceIds));
+  return waitFor(exec, poller, readProgress);
+}
+
+/** Polls an accepted operation (a new poller, or one restored from a recorded state) until it ends. */
+export async function waitFor<T>(
+  exec: Execution,
+  poller: Pick<Poller<T>, 'onProgress' | 'pollUntilDone'>,
+  readProgress: () => Promise<OperationProgress | undefined> = RUNNING,
+): Promise<{ result: T; progress: ProgressReporter }> {
   const progress = new ProgressReporter(exec.hooks, readProgress);
   const stop = poller.onProgress(() => progress.kick());
   try {

@@ -1,12 +1,13 @@
 /**
  * resourceAction: POST {resourceId}/{action}?api-version= (restart, start, stop, powerOff, deallocate...).
  * No SDK method covers arbitrary provider actions, so the request goes through the resources client's
- * own pipeline (bearer token, retries, throttling, TLS trust) and an accepted action (202) is polled
- * here by ARM's protocol: Azure-AsyncOperation status documents, else Location until it stops answering 202.
+ * own pipeline (bearer token, throttling, TLS trust; no blind retry of the POST itself) and an accepted
+ * action (202) is polled here by ARM's protocol: Azure-AsyncOperation status documents, else Location until
+ * it stops answering 202. The poll target is recorded, so another run can follow it after a restart.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutionHooks } from '../../app/ports';
-import type { ExecutionOutcome } from '../../domain/operation';
+import type { ArmOperationRef, ExecutionOutcome } from '../../domain/operation';
 import type { CapturedResponse } from '../errors';
 import { ArmRequestError, armErrorFromResponse, fromBody, errorBodyOf } from '../errors';
 import { ProgressReporter } from '../progress';
@@ -20,7 +21,8 @@ export async function resourceAction(
   const exec = new Execution(hooks, [op.resourceId], ctx.pollIntervalMs);
   const url = `${op.resourceId.replace(/\/+$/, '')}/${encodeURIComponent(op.action)}?api-version=${encodeURIComponent(op.apiVersion)}`;
   try {
-    const accepted = await ctx.clients.send({
+    // An action is not safe to send twice: ARM's 5xx or a broken connection is left unknown, never re-sent.
+    const accepted = await ctx.clients.sendUnrepeatable({
       method: 'POST',
       url,
       headers: { 'x-ms-correlation-request-id': exec.trace.correlationId },
@@ -34,13 +36,55 @@ export async function resourceAction(
     }
     const poll = pollTarget(accepted);
     await exec.started(exec.trace.ref(exec.resourceIds, { pollUrl: poll.url, resumeState: JSON.stringify(poll) }));
-    const progress = new ProgressReporter(hooks, async () => ({ state: 'Running' }));
-    await waitForOperation(ctx, poll, accepted, hooks.signal, () => progress.kick());
+    return await followAction(exec, ctx, op, poll, delayMs(accepted, ctx.pollIntervalMs));
+  } catch (e) {
+    return exec.failed(e);
+  }
+}
+
+/**
+ * Follows an action an earlier run started, from the poll target it recorded. With none recorded the
+ * run died between sending the action and saving ARM's answer: whether it was sent cannot be read from
+ * the resource (a restart leaves no trace), so the outcome is unknown, and the action is not sent again.
+ */
+export async function resumeAction(op: ChangeOf<'resourceAction'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+  const exec = new Execution(hooks, [op.resourceId], ctx.pollIntervalMs, ref);
+  const poll = recordedPollTarget(ref);
+  if (!poll) {
+    return exec.unknown(
+      'ActionOutcomeUnknown',
+      `Countersign stopped after sending "${op.action}" to ${op.resourceId} or just before, and before Azure's answer was saved. ` +
+        `Whether it ran cannot be read from the resource, so it was not sent again: check the resource's activity log for correlation id ${exec.trace.correlationId}.`,
+    );
+  }
+  const outcome = await followAction(exec, ctx, op, poll, 0);
+  if (outcome.status === 'failed' && outcome.error.httpStatus === 404) {
+    return exec.unknown('OperationNotFound', `Azure no longer knows the "${op.action}" operation on ${op.resourceId} (${outcome.error.message}); its outcome cannot be known.`);
+  }
+  return outcome;
+}
+
+async function followAction(exec: Execution, ctx: GatewayContext, op: ChangeOf<'resourceAction'>, poll: PollTarget, firstDelayMs: number): Promise<ExecutionOutcome> {
+  try {
+    const progress = new ProgressReporter(exec.hooks, async () => ({ state: 'Running' }));
+    await waitForOperation(ctx, poll, firstDelayMs, exec.hooks.signal, () => progress.kick());
     await progress.finish({ state: 'Succeeded' });
     return exec.succeeded(`${op.action} done on ${op.resourceId}.`);
   } catch (e) {
     return exec.failed(e);
   }
+}
+
+function recordedPollTarget(ref: ArmOperationRef): PollTarget | undefined {
+  if (ref.resumeState) {
+    try {
+      const parsed = JSON.parse(ref.resumeState) as Partial<PollTarget>;
+      if (typeof parsed.url === 'string' && (parsed.via === 'Azure-AsyncOperation' || parsed.via === 'Location')) return { url: parsed.url, via: parsed.via };
+    } catch {
+      // Not ours: fall back to the poll URL.
+    }
+  }
+  return ref.pollUrl ? { url: ref.pollUrl, via: 'Azure-AsyncOperation' } : undefined;
 }
 
 interface PollTarget {
@@ -63,14 +107,15 @@ function pollTarget(accepted: CapturedResponse): PollTarget {
 async function waitForOperation(
   ctx: GatewayContext,
   poll: PollTarget,
-  accepted: CapturedResponse,
+  firstDelayMs: number,
   signal: AbortSignal | undefined,
   onPoll: () => void,
 ): Promise<void> {
-  let last = accepted;
+  let wait = firstDelayMs;
   for (;;) {
-    await sleep(delayMs(last, ctx.pollIntervalMs), undefined, signal ? { signal } : {});
-    last = await ctx.clients.send({ method: 'GET', url: poll.url, ...(signal ? { abortSignal: signal } : {}) });
+    await sleep(wait, undefined, signal ? { signal } : {});
+    const last = await ctx.clients.send({ method: 'GET', url: poll.url, ...(signal ? { abortSignal: signal } : {}) });
+    wait = delayMs(last, ctx.pollIntervalMs);
     onPoll();
     if (poll.via === 'Location') {
       if (last.status === 202) continue;

@@ -45,7 +45,10 @@ export function acceptedWithLocation(req: SandboxRequest, ctx: SandboxContext, o
   return { status: 202, headers: { Location: location, ...retryAfter(ctx) } };
 }
 
-/** 202 Accepted with Azure-AsyncOperation and Location, as resource providers (Microsoft.Compute) answer. */
+/**
+ * 202 Accepted with Azure-AsyncOperation and Location, as resource providers (Microsoft.Compute) answer
+ * deletes and actions; an update (PATCH) gets Azure-AsyncOperation only, its result being the resource.
+ */
 export function acceptedByProvider(
   req: SandboxRequest,
   ctx: SandboxContext,
@@ -59,7 +62,7 @@ export function acceptedByProvider(
     status: 202,
     headers: {
       'Azure-AsyncOperation': `${base}?api-version=${version}`,
-      Location: `${base}?monitor=true&api-version=${version}`,
+      ...(req.method === 'PATCH' ? {} : { Location: `${base}?monitor=true&api-version=${version}` }),
       ...retryAfter(ctx),
     },
   };

@@ -1,7 +1,8 @@
 /**
  * Generic resources: lists (in a group, in the subscription), and by id GET/HEAD/PUT/PATCH/DELETE and
  * POST {id}/{action}. Every change gives the resource a new etag; If-Match is honoured. Deletes and
- * actions of asynchronous providers (Microsoft.Compute) answer 202 and complete later.
+ * actions of asynchronous providers (Microsoft.Compute) answer 202 and complete later, and so do updates
+ * of scale sets.
  */
 import type { Route, SandboxContext } from '../context';
 import { armErrors, json, objectBody, stringRecord, type SandboxRequest, type SandboxResponse } from '../http';
@@ -85,6 +86,23 @@ function put(req: SandboxRequest, ctx: SandboxContext, id: ParsedResourceId): Sa
   return json(created ? 201 : 200, resourceBody(resource), { ETag: resource.etag });
 }
 
+/** A merge-patch; scale sets apply it later (202, Updating meanwhile), as Microsoft.Compute does. */
+function patch(req: SandboxRequest, ctx: SandboxContext, id: ParsedResourceId): SandboxResponse {
+  const resource = ctx.state.requireResource(req.path);
+  checkIfMatch(req, resource);
+  const body = objectBody(req);
+  if (!behaviorOf(resource.type).asynchronousUpdate) {
+    const r = ctx.state.patchResource(req.path, body);
+    return json(200, resourceBody(r), { ETag: r.etag });
+  }
+  resource.properties.provisioningState = 'Updating';
+  const op = startOperation(ctx, ctx.timing.operationMs, () => {
+    const live = ctx.state.patchResource(resource.id, body);
+    live.properties.provisioningState = 'Succeeded';
+  });
+  return acceptedByProvider(req, ctx, op, id.namespace, resource.location);
+}
+
 function remove(req: SandboxRequest, ctx: SandboxContext, id: ParsedResourceId): SandboxResponse {
   const resource = ctx.state.liveResource(req.path);
   if (!resource) return { status: 204 };
@@ -156,11 +174,8 @@ export const resourceRoutes: Route[] = [
           return { status: ctx.state.liveResource(req.path) ? 204 : 404 };
         case 'PUT':
           return put(req, ctx, t.id);
-        case 'PATCH': {
-          checkIfMatch(req, ctx.state.requireResource(req.path));
-          const r = ctx.state.patchResource(req.path, objectBody(req));
-          return json(200, resourceBody(r), { ETag: r.etag });
-        }
+        case 'PATCH':
+          return patch(req, ctx, t.id);
         case 'DELETE':
           return remove(req, ctx, t.id);
         default:

@@ -1,0 +1,205 @@
+/**
+ * Resuming an operation an earlier run of Countersign started and did not see to its end (it died, or
+ * stopped). With an ARM operation to follow (the SDK poller's recorded state, or the async-operation
+ * URL), the same operation is polled again. Without one, the run died between sending the operation
+ * and saving ARM's answer, and the target's state decides: done already, still going (wait for it), or
+ * untouched; only then, and only for idempotent writes, is the operation sent, for what is effectively
+ * the first time. Where the state cannot tell, the outcome is unknown, never success.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { restorePoller } from '@azure/arm-resources';
+import { isRestError } from '@azure/core-rest-pipeline';
+import type { ExecutionHooks } from '../../app/ports';
+import type { ArmOperationRef, ChangeOperation, ExecutionOutcome } from '../../domain/operation';
+import { ArmRequestError } from '../errors';
+import { resourceGroupId, sdkPath } from '../resourceIds';
+import { Execution, withCorrelation, type ChangeOf, type GatewayContext } from './context';
+import { deleteResource } from './deleteResource';
+import { resumeDeployment } from './deployTemplate';
+import { waitFor, type Poller } from './lro';
+import { resumeAction } from './resourceAction';
+import { createResourceGroup, deleteResourceGroup } from './resourceGroups';
+import { scaleResource } from './scaleResource';
+import { setTags } from './setTags';
+
+export function resumeOperation(op: ChangeOperation, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+  const resumed = withCorrelation(hooks, hooks.correlationId ?? ref.correlationId);
+  switch (op.kind) {
+    case 'deployTemplate':
+      return resumeDeployment(op, ref, resumed, ctx);
+    case 'resourceAction':
+      return resumeAction(op, ref, resumed, ctx);
+    case 'deleteResourceGroup':
+      return resumeGroupDelete(op, ref, resumed, ctx);
+    case 'deleteResource':
+      return resumeResourceDelete(op, ref, resumed, ctx);
+    case 'scaleResource':
+      return resumeScale(op, ref, resumed, ctx);
+    case 'setTags':
+      return resumeTags(op, ref, resumed, ctx);
+    case 'createResourceGroup':
+      return resumeGroupCreate(op, ref, resumed, ctx);
+  }
+}
+
+/** True when ARM had accepted the operation (an answer was recorded), so it must not be sent again. */
+function wasAccepted(ref: ArmOperationRef): boolean {
+  return !!(ref.resumeState || ref.pollUrl);
+}
+
+/** The recorded SDK poller state, when it still has an operation to poll. */
+function pollerState(ref: ArmOperationRef): string | undefined {
+  if (!ref.resumeState) return undefined;
+  try {
+    const parsed = JSON.parse(ref.resumeState) as { state?: { status?: string; config?: { operationLocation?: string } } };
+    const status = parsed.state?.status ?? '';
+    return parsed.state?.config?.operationLocation && !['succeeded', 'failed', 'canceled'].includes(status) ? ref.resumeState : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls the restored SDK poller to the end; undefined when ARM no longer knows the operation (404). */
+async function followRestored<T>(exec: Execution, ctx: GatewayContext, state: string, source: (...args: never[]) => Poller<T>): Promise<{ result: T } | undefined> {
+  const signal = exec.hooks.signal;
+  const poller = restorePoller(ctx.clients.resources, state, source as never, {
+    updateIntervalInMs: ctx.pollIntervalMs,
+    ...(signal ? { abortSignal: signal } : {}),
+  }) as unknown as Poller<T>;
+  try {
+    const { result, progress } = await waitFor(exec, poller);
+    await progress.finish({ state: 'Succeeded' });
+    return { result };
+  } catch (e) {
+    if (isRestError(e) && e.statusCode === 404) return undefined;
+    throw e;
+  }
+}
+
+async function readOrMissing<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (e) {
+    if (isRestError(e) && e.statusCode === 404) return undefined;
+    throw e;
+  }
+}
+
+/** Reads until `done` says the target settled, at the poll interval. */
+async function waitUntil<T>(exec: Execution, ctx: GatewayContext, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const signal = exec.hooks.signal;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    await sleep(ctx.pollIntervalMs, undefined, signal ? { signal } : {});
+  }
+}
+
+async function resumeGroupDelete(op: ChangeOf<'deleteResourceGroup'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+  const exec = new Execution(hooks, [resourceGroupId(op.subscriptionId, op.resourceGroup)], ctx.pollIntervalMs, ref);
+  const groups = ctx.clients.resources.resourceGroups;
+  const done = () => exec.succeeded(`Resource group ${op.resourceGroup} and everything in it deleted.`);
+  try {
+    const state = pollerState(ref);
+    if (state && (await followRestored(exec, ctx, state, groups.delete))) return done();
+    const read = () => readOrMissing(() => groups.get(op.resourceGroup));
+    const group = await waitUntil(exec, ctx, read, (g) => g?.properties?.provisioningState !== 'Deleting');
+    if (!group) return done();
+    if (!wasAccepted(ref)) return deleteResourceGroup(op, hooks, ctx);
+    return exec.unknown('DeleteOutcomeUnknown', `Azure accepted the deletion of ${op.resourceGroup}, but the group still exists and is not being deleted; Azure no longer reports how the deletion ended.`);
+  } catch (e) {
+    return exec.failed(e);
+  }
+}
+
+async function resumeResourceDelete(op: ChangeOf<'deleteResource'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+  const exec = new Execution(hooks, [op.resourceId], ctx.pollIntervalMs, ref);
+  const resources = ctx.clients.resources.resources;
+  const done = () => exec.succeeded(`Deleted ${op.resourceId}.`);
+  try {
+    const state = pollerState(ref);
+    if (state && (await followRestored(exec, ctx, state, resources.deleteById))) return done();
+    const read = () => readOrMissing(() => resources.getById(sdkPath(op.resourceId), op.apiVersion));
+    const resource = await waitUntil(exec, ctx, read, (r) => provisioningState(r) !== 'deleting');
+    if (!resource) return done();
+    if (!wasAccepted(ref)) return deleteResource(op, hooks, ctx);
+    return exec.unknown('DeleteOutcomeUnknown', `Azure accepted the deletion of ${op.resourceId}, but it still exists and is not being deleted; Azure no longer reports how the deletion ended.`);
+  } catch (e) {
+    return exec.failed(e);
+  }
+}
+
+async function resumeScale(op: ChangeOf<'scaleResource'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+  const exec = new Execution(hooks, [op.resourceId], ctx.pollIntervalMs, ref);
+  const resources = ctx.clients.resources.resources;
+  const scaled = (capacity: unknown) => exec.succeeded(`Scaled ${op.resourceId} to ${String(capacity ?? op.capacity)} instance(s).`);
+  try {
+    const state = pollerState(ref);
+    if (state) {
+      const followed = await followRestored(exec, ctx, state, resources.updateById);
+      if (followed) return scaled(followed.result.sku?.capacity);
+    }
+    const read = () => readOrMissing(() => resources.getById(sdkPath(op.resourceId), op.apiVersion));
+    const resource = await waitUntil(exec, ctx, read, (r) => !['updating', 'accepted'].includes(provisioningState(r)));
+    if (resource?.sku?.capacity === op.capacity) return scaled(op.capacity);
+    if (!resource) return exec.failed(notFound(op.resourceId));
+    // Setting the capacity again only sets the approved value.
+    if (!wasAccepted(ref)) return scaleResource(op, hooks, ctx);
+    return exec.unknown('ScaleOutcomeUnknown', `Azure accepted the new capacity ${op.capacity} for ${op.resourceId}, but it now has ${String(resource.sku?.capacity ?? 'no')} capacity; how the change ended cannot be known.`);
+  } catch (e) {
+    return exec.failed(e);
+  }
+}
+
+async function resumeTags(op: ChangeOf<'setTags'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+  const exec = new Execution(hooks, [op.scope], ctx.pollIntervalMs, ref);
+  try {
+    const current = (await ctx.clients.resources.tagsOperations.getAtScope(sdkPath(op.scope))).properties?.tags ?? {};
+    if (tagsApplied(op, current)) {
+      const listed = Object.entries(current).map(([k, v]) => `${k}=${v}`).join(', ') || '(none)';
+      return exec.succeeded(`Tags ${op.operation.toLowerCase()}d on ${op.scope}; tags now: ${listed}.`);
+    }
+    if (!wasAccepted(ref)) return setTags(op, hooks, ctx);
+    return exec.unknown('TagsChangedSince', `Azure accepted the tag change on ${op.scope}, but the tags there no longer show it (someone may have changed them since); how it ended cannot be known.`);
+  } catch (e) {
+    return exec.failed(e);
+  }
+}
+
+async function resumeGroupCreate(op: ChangeOf<'createResourceGroup'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+  const exec = new Execution(hooks, [resourceGroupId(op.subscriptionId, op.resourceGroup)], ctx.pollIntervalMs, ref);
+  try {
+    const group = await readOrMissing(() => ctx.clients.resources.resourceGroups.get(op.resourceGroup));
+    const same = (a: string) => a.replace(/\s+/g, '').toLowerCase();
+    if (group && same(group.location ?? '') === same(op.location) && sameTags(group.tags ?? {}, op.tags)) {
+      return exec.succeeded(`Resource group ${op.resourceGroup} created in ${group.location ?? op.location}.`);
+    }
+    if (!wasAccepted(ref)) return createResourceGroup(op, hooks, ctx);
+    return exec.unknown('GroupChangedSince', `Azure accepted resource group ${op.resourceGroup}, but it is not as requested now (someone may have changed it since); how it ended cannot be known.`);
+  } catch (e) {
+    return exec.failed(e);
+  }
+}
+
+/** Whether the scope's tags already show the approved change. */
+export function tagsApplied(op: ChangeOf<'setTags'>, current: Record<string, string>): boolean {
+  const wanted = Object.entries(op.tags);
+  if (op.operation === 'Replace') return sameTags(current, op.tags);
+  if (op.operation === 'Merge') return wanted.every(([k, v]) => current[k] === v);
+  return wanted.every(([k, v]) => !(k in current) || (v !== '' && current[k] !== v));
+}
+
+function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
+}
+
+function provisioningState(resource: { properties?: unknown } | undefined): string {
+  const props = resource?.properties as { provisioningState?: unknown } | undefined;
+  return typeof props?.provisioningState === 'string' ? props.provisioningState.toLowerCase() : '';
+}
+
+function notFound(resourceId: string): ArmRequestError {
+  return new ArmRequestError({ code: 'ResourceNotFound', message: `The resource ${resourceId} no longer exists.`, httpStatus: 404 });
+}
