@@ -13,7 +13,7 @@ import { randomRequestIds, systemClock } from './app/ids';
 import type { AzureGateway, Clock, IdGenerator, Store } from './app/ports';
 import { createAzureGateway, createCredential } from './azure';
 import { loadConfig, type CountersignConfig } from './config/load';
-import { createLogger } from './log';
+import { createLogger, secretValues, withLogContext } from './log';
 import { SANDBOX_SUBSCRIPTION_ID, startArmSandbox } from './sandbox';
 import { databaseFile, isLoopback, readSettings, type Settings } from './settings';
 import { openSqliteStore } from './store/sqlite';
@@ -34,6 +34,8 @@ export interface StartOptions {
   log?: pino.Logger & Logger;
   /** How often pending requests are checked for expiry (ms). */
   sweepIntervalMs?: number;
+  /** At shutdown, how long executions under way may take to finish before the store is closed (ms). */
+  shutdownGraceMs?: number;
 }
 
 export interface RunningCountersign {
@@ -57,7 +59,7 @@ export function checkListenAddress(settings: Settings): void {
 
 export async function startCountersign(options: StartOptions = {}): Promise<RunningCountersign> {
   const settings = options.settings ?? readSettings();
-  const log = options.log ?? createLogger(settings.logLevel);
+  const log = options.log ?? createLogger(settings.logLevel, undefined, { secrets: secretValues(process.env, settings.microsoftApp.password) });
   checkListenAddress(settings);
   const config = options.config ?? loadConfig(settings.configPath);
   const closers: (() => Promise<void>)[] = [];
@@ -118,10 +120,10 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const port = (server.address() as AddressInfo).port;
 
   // Requests approved before a restart but never claimed are executed now; expiry is caught up.
-  for (const r of await store.requests.list({ states: ['approved'] })) executor.schedule(r);
+  for (const r of await store.requests.list({ states: ['approved'] })) withLogContext({ requestId: r.id }, () => executor.schedule(r));
   await sweepExpired(deps);
   const sweeper = setInterval(() => {
-    sweepExpired(deps).catch((err: unknown) => log.error({ err: String(err) }, 'expiry sweep failed'));
+    withLogContext({ job: 'expiry-sweep' }, () => sweepExpired(deps)).catch((err: unknown) => log.error({ err: String(err) }, 'expiry sweep failed'));
   }, options.sweepIntervalMs ?? 15_000);
   sweeper.unref();
 
@@ -147,16 +149,33 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     executor,
     notifier,
     async stop() {
+      // Keep listening while draining, so activities arriving now get a clear 503 (Teams retries)
+      // rather than a refused connection, and /readyz reports not ready.
       stopping = true;
       clearInterval(sweeper);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.allSettled([...inFlight]);
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      await settleExecutions(executor, options.shutdownGraceMs ?? 20_000, log);
       await notifier.idle();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const close of closers.reverse()) await close();
       if (!options.store) await deps.store.close();
       log.info({}, 'Countersign stopped');
     },
   };
+}
+
+/**
+ * Gives executions under way time to finish before the store closes. One still running after the
+ * grace period stays `executing` in the store, with the ARM ids recorded so far.
+ */
+async function settleExecutions(executor: Executor, graceMs: number, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), graceMs);
+  });
+  const late = await Promise.race([executor.idle().then(() => false), timedOut]);
+  clearTimeout(timer);
+  if (late) log.warn({ graceMs }, 'executions still running at shutdown; they stay recorded as executing');
 }
 
 async function buildAzure(

@@ -18,6 +18,7 @@ import type { Executor } from '../app/execution';
 import { help, pending, status } from '../app/queries';
 import { createRequest, interpret, runQuery } from '../app/requests';
 import { neutralise } from '../domain/audit';
+import { withLogContext } from '../log';
 import { RefusalReason, refusal } from '../domain/refusal';
 import type { ApprovalRequest } from '../domain/request';
 import { helpCard, pendingCard, queryCard, requestCard, type Card } from './cards';
@@ -240,7 +241,8 @@ export class CountersignBot extends TeamsActivityHandler {
           ...(typeof data.hash === 'string' ? { cardHash: data.hash } : {}),
           ...(typeof data.comment === 'string' ? { comment: data.comment } : {}),
         },
-        { onApproved: (r) => this.executor.schedule(r) },
+        // The execution runs on in the background; its log lines keep the click's ids and name the request.
+        { onApproved: (r) => withLogContext({ requestId: r.id }, () => this.executor.schedule(r)) },
       );
       if (result.ok) {
         void this.deps.notifier.cardChanged(result.request);

@@ -9,7 +9,9 @@ import {
   type ActivityHandler,
   type TurnContext,
 } from 'botbuilder';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../app/context';
+import { withLogContext } from '../log';
 import type { Settings } from '../settings';
 
 export function createAdapter(settings: Settings, log: Logger): CloudAdapter {
@@ -46,6 +48,11 @@ export interface ServerOptions {
 
 export function createServer(options: ServerOptions): restify.Server {
   const server = restify.createServer({ name: 'countersign', handleUncaughtExceptions: false });
+  // Every request has an id, logged with it and handed back for the caller to quote.
+  server.use((req, res, next) => {
+    res.header('x-request-id', req.getId());
+    next();
+  });
   server.use(restify.plugins.bodyParser({ maxBodySize: 1024 * 1024, mapParams: false }));
   server.use(restify.plugins.queryParser({ mapParams: false }));
 
@@ -58,7 +65,16 @@ export function createServer(options: ServerOptions): restify.Server {
       res.send(400, { error: 'The request body must be a Bot Framework activity (JSON object).' });
       return;
     }
-    await options.track(options.adapter.process(req, res, (context) => options.bot.run(context)));
+    const activity = req.body as { id?: unknown; type?: unknown; conversation?: { id?: unknown } };
+    // Scoped here, not in a middleware: the body parser's stream events would lose an outer scope.
+    const turn = {
+      reqId: req.getId(),
+      correlationId: randomUUID(),
+      activityId: typeof activity.id === 'string' ? activity.id : undefined,
+      activityType: typeof activity.type === 'string' ? activity.type : undefined,
+      conversationId: typeof activity.conversation?.id === 'string' ? activity.conversation.id : undefined,
+    };
+    await withLogContext(turn, () => options.track(options.adapter.process(req, res, (context) => options.bot.run(context))));
   });
 
   // The Agents Playground probes the endpoint with HEAD before it posts.
@@ -77,8 +93,14 @@ export function createServer(options: ServerOptions): restify.Server {
 
   options.routes?.(server);
   server.on('restifyError', (req, res, err, callback) => {
-    options.log.warn({ path: req.url, status: (err as { statusCode?: number }).statusCode, err: err.message }, 'http error');
+    // The path only: query strings are where callers put tokens.
+    options.log.warn({ reqId: req.getId(), path: req.getPath(), status: (err as { statusCode?: number }).statusCode, err: err.message }, 'http error');
     return callback();
+  });
+  // One line per request (the probes excepted, which a platform calls every few seconds).
+  server.on('after', (req: restify.Request, res: restify.Response) => {
+    if (req.getPath() === '/healthz' || req.getPath() === '/readyz') return;
+    options.log.info({ reqId: req.getId(), method: req.method, path: req.getPath(), status: res.statusCode, ms: Date.now() - req.time() }, 'http request');
   });
   return server;
 }

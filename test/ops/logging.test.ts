@@ -1,0 +1,152 @@
+/**
+ * The logs an operator reads: JSON lines whose ids tie one HTTP request, one Teams activity and one
+ * execution together, and which never contain a secret.
+ */
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { createLogger, secretValues, withLogContext } from '../../src/log';
+import { cardActions } from '../support/connector';
+import { opsChannel, people } from '../support/teams';
+import { settled, startLoggedCountersign, type LoggedCountersign, type LogLine } from './support';
+
+const APP_PASSWORD = 'Qx7~app-password-value.9';
+const CLIENT_SECRET = 'cs-8Kq~client-secret-value';
+const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL21hbmFnZW1lbnQuYXp1cmUuY29tIn0.c2lnbmF0dXJl';
+
+function memoryLogger(secrets: string[] = []) {
+  const out: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      out.push(...String(chunk).split('\n').filter((l) => l.trim()));
+      cb();
+    },
+  });
+  return { log: createLogger('debug', sink, { secrets }), out };
+}
+
+describe('logs: never a secret', () => {
+  it('redacts secrets under their usual keys, at the top level and one level down', () => {
+    const { log, out } = memoryLogger();
+    log.info({ MicrosoftAppPassword: APP_PASSWORD, credential: { clientSecret: CLIENT_SECRET }, headers: { authorization: `Bearer ${JWT}` } }, 'settings');
+    log.info({ env: { AZURE_CLIENT_SECRET: CLIENT_SECRET }, request: { headers: { authorization: 'Basic dXNlcjpwYXNz' } } }, 'env');
+    const text = out.join('\n');
+    for (const secret of [APP_PASSWORD, CLIENT_SECRET, JWT, 'dXNlcjpwYXNz']) assert.ok(!text.includes(secret), `a log line contains ${secret}:\n${text}`);
+    assert.equal(JSON.parse(out[0]).MicrosoftAppPassword, '[redacted]');
+  });
+
+  it('scrubs bearer tokens, JSON web tokens and the configured secret values wherever they appear in a line', () => {
+    const { log, out } = memoryLogger([APP_PASSWORD, CLIENT_SECRET]);
+    log.error({ err: `request failed: Authorization: Bearer ${JWT}` }, 'card update failed');
+    log.warn({ path: `/callback?token=${JWT}&secret=${encodeURIComponent(CLIENT_SECRET)}` }, 'http error');
+    log.info({ deep: { deeper: { deepest: { note: `password was ${APP_PASSWORD}`, q: `"${CLIENT_SECRET}"` } } } }, 'nested');
+    const text = out.join('\n');
+    for (const secret of [APP_PASSWORD, CLIENT_SECRET, JWT]) assert.ok(!text.includes(secret), `a log line contains ${secret}:\n${text}`);
+    assert.match(text, /Bearer \[redacted\]/);
+    assert.equal(out.length, 3, 'every line is still written, and still JSON');
+    for (const line of out) JSON.parse(line);
+  });
+
+  it("knows the process's secrets: the bot's app password and the Azure client secret", () => {
+    assert.deepEqual(secretValues({ MicrosoftAppPassword: APP_PASSWORD, AZURE_CLIENT_SECRET: CLIENT_SECRET, HOME: '/root' }, APP_PASSWORD), [APP_PASSWORD, CLIENT_SECRET]);
+    assert.deepEqual(secretValues({}, ''), []);
+  });
+
+  it('keeps the ids of the scope a line is logged in, and lets nested scopes add to them', async () => {
+    const { log, out } = memoryLogger();
+    await withLogContext({ reqId: 'r-1' }, async () => {
+      await withLogContext({ correlationId: 'c-1', activityId: undefined }, async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        log.info({}, 'inside');
+      });
+      log.info({}, 'outside the turn');
+    });
+    log.info({}, 'outside everything');
+    const [inside, outside, none] = out.map((l) => JSON.parse(l) as LogLine);
+    assert.equal(inside.reqId, 'r-1');
+    assert.equal(inside.correlationId, 'c-1');
+    assert.ok(!('activityId' in inside), 'an unknown id is left out, not logged as undefined');
+    assert.equal(outside.reqId, 'r-1');
+    assert.equal(outside.correlationId, undefined);
+    assert.equal(none.reqId, undefined);
+  });
+});
+
+describe('logs: correlation ids over a whole approval', function () {
+  this.timeout(30000);
+  let c: LoggedCountersign;
+  beforeEach(async () => {
+    c = await startLoggedCountersign({ secrets: [APP_PASSWORD, CLIENT_SECRET] });
+  });
+  afterEach(async () => {
+    await c.stop();
+  });
+
+  /** Posts one activity the way Teams does and returns its activity id. */
+  async function post(person: (typeof people)[keyof typeof people], extra: Record<string, unknown>): Promise<{ activityId: string; requestIdHeader: string | null }> {
+    const activity = c.teams.activity(person, opsChannel, extra);
+    const res = await fetch(`${c.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+    await res.text();
+    assert.equal(res.status, 200);
+    return { activityId: activity.id as string, requestIdHeader: res.headers.get('x-request-id') };
+  }
+
+  function linesOf(activityId: string): LogLine[] {
+    return c.lines.filter((l) => l.activityId === activityId);
+  }
+
+  function oneCorrelationId(activityId: string): string {
+    const ids = new Set(linesOf(activityId).map((l) => l.correlationId));
+    assert.equal(ids.size, 1, `lines of activity ${activityId} carry ${ids.size} correlation ids: ${JSON.stringify(linesOf(activityId))}`);
+    const [id] = ids;
+    assert.equal(typeof id, 'string');
+    return id as string;
+  }
+
+  it('gives every line of one turn, the use cases included, the same ids, and each turn its own', async () => {
+    const asked = await post(people.alice, { type: 'message', text: 'deploy production api-service reason: release 2.4' });
+    const created = c.lines.find((l) => l.msg === 'request created');
+    assert.ok(created, 'the use case logged the new request');
+    assert.equal(created.activityId, asked.activityId, 'the app layer line carries the activity id of its turn');
+    assert.equal(created.conversationId, opsChannel.id);
+    assert.equal(created.activityType, 'message');
+    const askedTurn = oneCorrelationId(asked.activityId);
+
+    const cardId = c.connector.sent.find((s) => cardActions((s.activity.attachments as { content: Record<string, unknown> }[] | undefined)?.[0]?.content).length > 0)!.id;
+    const card = c.connector.card(cardId);
+    const approve = cardActions(card).find((a) => a.verb === 'approve')!;
+    const invoke = (person: (typeof people)[keyof typeof people]) =>
+      post(person, { type: 'invoke', name: 'adaptiveCard/action', replyToId: cardId, value: { action: { type: 'Action.Execute', verb: 'approve', data: approve.data } } });
+    const selfClick = await invoke(people.alice);
+    const refused = c.lines.find((l) => l.msg === 'card action refused');
+    assert.equal(refused?.activityId, selfClick.activityId);
+    const selfTurn = oneCorrelationId(selfClick.activityId);
+    assert.notEqual(selfTurn, askedTurn, 'two turns, two correlation ids');
+
+    // The HTTP request id comes back to the caller and is on every line of that request.
+    assert.ok(selfClick.requestIdHeader, 'the response names its request id');
+    assert.ok(linesOf(selfClick.activityId).every((l) => l.reqId === selfClick.requestIdHeader));
+    const access = c.lines.find((l) => l.msg === 'http request' && l.reqId === selfClick.requestIdHeader);
+    assert.equal(access?.path, '/api/messages');
+    assert.equal(access?.status, 200);
+  });
+
+  it("logs an execution under the approving click's correlation id and the request id", async () => {
+    await post(people.alice, { type: 'message', text: 'deploy production api-service' });
+    const cardId = c.connector.sent.find((s) => cardActions((s.activity.attachments as { content: Record<string, unknown> }[] | undefined)?.[0]?.content).length > 0)!.id;
+    const approve = cardActions(c.connector.card(cardId)).find((a) => a.verb === 'approve')!;
+    const click = await post(people.bob, { type: 'invoke', name: 'adaptiveCard/action', replyToId: cardId, value: { action: { type: 'Action.Execute', verb: 'approve', data: approve.data } } });
+    await settled(c);
+
+    const clickTurn = oneCorrelationId(click.activityId);
+    const requestId = approve.data.requestId as string;
+    for (const msg of ['execution started', 'execution finished']) {
+      const line = c.lines.find((l) => l.msg === msg);
+      assert.ok(line, `"${msg}" was logged`);
+      assert.equal(line.correlationId, clickTurn, `"${msg}" carries the approving click's correlation id`);
+      assert.equal(line.requestId, requestId);
+    }
+    const text = c.raw.join('\n');
+    for (const secret of [APP_PASSWORD, CLIENT_SECRET]) assert.ok(!text.includes(secret));
+    assert.ok(!/Bearer (?!\[redacted\])/.test(text), 'no bearer token in the logs');
+  });
+});

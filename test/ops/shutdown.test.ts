@@ -1,0 +1,126 @@
+/**
+ * A platform stops Countersign with SIGTERM (a deployment slot swap, a scale-in). It must stop taking
+ * activities, finish the turns and card updates under way, close the database cleanly and exit 0,
+ * so nothing a person saw or approved is lost.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { verifyChain } from '../../src/audit/verify';
+import type { AuditRecord } from '../../src/domain/audit';
+import { databaseFile } from '../../src/settings';
+import { openSqliteStore } from '../../src/store/sqlite';
+import { cardActions, cardText, FakeConnector } from '../support/connector';
+import { EXAMPLE_CONFIG } from '../support/harness';
+import { eventually, opsChannel, people, TeamsDriver, type Person } from '../support/teams';
+import { spawnCountersign, type CountersignProcess } from './child';
+import { ConnectorGate } from './gate';
+
+const APP_PASSWORD = 'Zr4~never-logged-app-password';
+const CLIENT_SECRET = 'Yq2~never-logged-client-secret';
+
+describe('SIGTERM (Countersign in its own process)', function () {
+  this.timeout(90000);
+  let dataDir: string;
+  let connector: FakeConnector;
+  let gate: ConnectorGate;
+  let countersign: CountersignProcess | undefined;
+
+  beforeEach(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-sigterm-'));
+    connector = await new FakeConnector().start();
+    gate = await new ConnectorGate(connector.url).start();
+  });
+  afterEach(async () => {
+    countersign?.kill();
+    await countersign?.exited;
+    await gate.stop();
+    await connector.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** Posts an activity the way Teams does; the bot talks back through the gate. */
+  function post(person: Person, extra: Record<string, unknown>): Promise<Response> {
+    const activity = { ...new TeamsDriver(countersign!.url, connector).activity(person, opsChannel, extra), serviceUrl: gate.url };
+    return fetch(`${countersign!.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+  }
+
+  it('refuses new activities with 503, finishes the turns and card updates under way, closes the store and exits 0', async () => {
+    countersign = await spawnCountersign({
+      COUNTERSIGN_DATA_DIR: dataDir,
+      COUNTERSIGN_CONFIG: EXAMPLE_CONFIG,
+      LOG_LEVEL: 'debug',
+      MicrosoftAppPassword: APP_PASSWORD,
+      AZURE_CLIENT_SECRET: CLIENT_SECRET,
+    });
+    const db = databaseFile(dataDir);
+
+    // A request, with its card posted.
+    assert.equal((await post(people.alice, { type: 'message', text: 'tag staging-old owner platform reason: inventory' })).status, 200);
+    const posted = connector.sent.find((s) => cardActions((s.activity.attachments as { content: Record<string, unknown> }[] | undefined)?.[0]?.content).length > 0);
+    assert.ok(posted, 'the request card was posted');
+    const approve = cardActions(connector.card(posted.id)).find((a) => a.verb === 'approve')!;
+
+    // Teams stalls: Bob's approval sets off card updates, and Alice's "help" turn waits on its reply.
+    gate.hold();
+    const click = await post(people.bob, { type: 'invoke', name: 'adaptiveCard/action', replyToId: posted.id, value: { action: { type: 'Action.Execute', verb: 'approve', data: approve.data } } });
+    assert.equal(click.status, 200, 'the click is answered at once');
+    const helpTurn = post(people.alice, { type: 'message', text: 'help' });
+    await eventually('a card update and a reply waiting at the gate', () => gate.waiting().some((c) => c.startsWith('PUT')) && gate.waiting().some((c) => c.startsWith('POST')));
+
+    countersign.child.kill('SIGTERM');
+    await countersign.waitForLog('stopping');
+
+    const late = await post(people.alice, { type: 'message', text: 'tag staging-old owner someone-else' });
+    assert.equal(late.status, 503, 'a new activity is turned away while draining');
+    assert.match(((await late.json()) as { error: string }).error, /shutting down/);
+    const ready = await fetch(`${countersign.url}/readyz`);
+    assert.equal(ready.status, 503, 'readiness fails while draining, so traffic goes elsewhere');
+    assert.equal(countersign.child.exitCode, null, 'still running: work is under way');
+
+    gate.release();
+    assert.equal((await helpTurn).status, 200, 'the turn under way finished');
+    assert.deepEqual(await countersign.exited, { code: 0, signal: null });
+
+    // Everyone's card reached its final state before the process went away.
+    assert.match(cardText(connector.card(posted.id)), /SUCCEEDED/);
+    assert.ok(connector.texts(opsChannel.id).some((t) => /succeeded/.test(t)), 'the requester was told');
+    assert.ok(countersign.lines().some((l) => l.msg === 'Countersign stopped'));
+
+    // The database was closed cleanly (the WAL checkpointed away) and holds exactly what happened.
+    assert.equal(fs.existsSync(`${db}-wal`), false, 'no write-ahead log left behind');
+    const store = await openSqliteStore({ file: db });
+    try {
+      const requests = await store.requests.list({});
+      assert.deepEqual(requests.map((r) => [r.command, r.state]), [['tag', 'succeeded']], 'the refused activity created nothing');
+      const records: AuditRecord[] = [];
+      for await (const r of store.audit.read()) records.push(r);
+      assert.ok(records.some((r) => r.type === 'execution.succeeded'));
+      assert.equal((await verifyChain(store.audit.read())).ok, true);
+    } finally {
+      await store.close();
+    }
+
+    const output = countersign.stdout.join('\n') + countersign.stderr.join('');
+    for (const secret of [APP_PASSWORD, CLIENT_SECRET]) assert.ok(!output.includes(secret), `the logs contain the secret ${secret}`);
+  });
+
+  it('logs a refused URL by its path only, never the query string where callers put tokens', async () => {
+    countersign = await spawnCountersign({
+      COUNTERSIGN_DATA_DIR: dataDir,
+      COUNTERSIGN_CONFIG: EXAMPLE_CONFIG,
+      LOG_LEVEL: 'debug',
+      MicrosoftAppPassword: APP_PASSWORD,
+      AZURE_CLIENT_SECRET: CLIENT_SECRET,
+    });
+    const res = await fetch(`${countersign.url}/no-such-path?secret=${encodeURIComponent(CLIENT_SECRET)}&pw=${APP_PASSWORD}&t=Bearer%20abcdefghij`);
+    assert.equal(res.status, 404);
+    await countersign.waitForLog('http error');
+    countersign.child.kill('SIGTERM');
+    assert.deepEqual(await countersign.exited, { code: 0, signal: null });
+    const output = countersign.stdout.join('\n') + countersign.stderr.join('');
+    assert.ok(countersign.lines().some((l) => l.msg === 'http error' && l.path === '/no-such-path' && l.status === 404), 'the refused request is logged');
+    for (const secret of [APP_PASSWORD, CLIENT_SECRET, 'abcdefghij']) assert.ok(!output.includes(secret), `the logs contain ${secret}:\n${output}`);
+  });
+});
