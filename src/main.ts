@@ -94,7 +94,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       data: { configHash: config.hash, commands: config.catalog.commands.length, sandbox: azure.sandbox },
     },
   ]);
-  const executor = new Executor(deps);
+  const executor = new Executor(deps, { leaseMs: settings.executionLeaseMs });
   const bot = new CountersignBot(deps, executor, new PrivateConversationState(new MemoryStorage()));
 
   let stopping = false;
@@ -126,6 +126,13 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     withLogContext({ job: 'expiry-sweep' }, () => sweepExpired(deps)).catch((err: unknown) => log.error({ err: String(err) }, 'expiry sweep failed'));
   }, options.sweepIntervalMs ?? 15_000);
   sweeper.unref();
+  // Executions a run that died (or stopped) left behind are resumed once their lease expired: now, and
+  // whenever one expires later (a lease held by a run that just died expires after startup).
+  const resumeAbandoned = () =>
+    withLogContext({ job: 'resume-sweep' }, () => executor.resumeAbandoned()).catch((err: unknown) => log.error({ err: String(err) }, 'resuming executions failed'));
+  await resumeAbandoned();
+  const resumer = setInterval(() => void resumeAbandoned(), Math.min(15_000, Math.max(250, Math.floor(settings.executionLeaseMs / 2))));
+  resumer.unref();
 
   const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
   log.info(
@@ -153,6 +160,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       // rather than a refused connection, and /readyz reports not ready.
       stopping = true;
       clearInterval(sweeper);
+      clearInterval(resumer);
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await settleExecutions(executor, options.shutdownGraceMs ?? 20_000, log);
       await notifier.idle();
@@ -175,7 +183,10 @@ async function settleExecutions(executor: Executor, graceMs: number, log: Logger
   });
   const late = await Promise.race([executor.idle().then(() => false), timedOut]);
   clearTimeout(timer);
-  if (late) log.warn({ graceMs }, 'executions still running at shutdown; they stay recorded as executing');
+  if (!late) return;
+  log.warn({ graceMs }, 'executions still running at shutdown; they stay recorded as executing, for the next start to resume');
+  // Stop waiting for Azure and release their leases, so the next start resumes them at once.
+  await executor.stop();
 }
 
 async function buildAzure(

@@ -25,6 +25,11 @@ export interface Settings {
   /** Public base URL of the bot, used in links it hands out (download links). */
   publicUrl: string;
   logLevel: string;
+  /**
+   * How long an execution's claim holds without renewal: the run executing an operation renews it while
+   * it runs; after a crash another run resumes the operation once it expired.
+   */
+  executionLeaseMs: number;
 }
 
 export class SettingsError extends Error {
@@ -62,7 +67,17 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     microsoftApp: { id: appId, type, tenantId, password: env.MicrosoftAppPassword ?? '' },
     publicUrl: (env.COUNTERSIGN_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/$/, ''),
     logLevel: env.LOG_LEVEL || 'info',
+    executionLeaseMs: readLease(env.COUNTERSIGN_EXECUTION_LEASE),
   };
+}
+
+/** `1500ms`, `30s`, `2m`; at least one second, so renewals (every third of it) stay meaningful. */
+function readLease(text: string | undefined): number {
+  if (!text) return 60_000;
+  const m = /^(\d+)(ms|s|m)$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm'] : NaN;
+  if (!(ms >= 1000)) throw new SettingsError('COUNTERSIGN_EXECUTION_LEASE', `must be a duration of at least 1s such as 60s, 2m or 1500ms, got "${text}"`);
+  return ms;
 }
 
 /** The SQLite file inside the data directory. */

@@ -1,12 +1,13 @@
 /**
  * A click on a request's card: approve, reject or cancel. Only the request id and the verb come
  * from the card; who clicked comes from the authenticated activity, everything else from the
- * stored request. Refused clicks are audited like accepted ones.
+ * stored request. Refused clicks are audited like accepted ones. Cancel on a running deployment
+ * (requester or approver) asks Azure to stop it; the request ends when Azure says how it ended.
  */
-import { neutralise, requestRef } from '../domain/audit';
-import { approve, cancel, expire, isPastExpiry, reject, type Transition } from '../domain/lifecycle';
+import { neutralise, requestEvent, requestRef } from '../domain/audit';
+import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, type Transition } from '../domain/lifecycle';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
-import type { Actor, ApprovalRequest, Source } from '../domain/request';
+import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { transact, type AppDeps } from './context';
 
 export type Verb = 'approve' | 'reject' | 'cancel';
@@ -51,7 +52,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
     };
     if (verb === 'approve') return approve(r, ctx);
     if (verb === 'reject') return reject(r, ctx, click.comment);
-    return cancel(r, ctx);
+    return r.state === 'executing' ? requestCancellation(r, ctx) : cancel(r, ctx);
   };
   const outcome = await transact(deps, click.requestId, apply);
   if (!outcome) {
@@ -59,7 +60,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   }
   if (!outcome.result.ok) {
     let current = outcome.before;
-    if (outcome.result.refusal.reason === RefusalReason.Expired && current.state === 'pending' && isPastExpiry(current, now)) {
+    if (outcome.result.refusal.reason === RefusalReason.Expired && isDecidable(current) && isPastExpiry(current, now)) {
       current = (await expireNow(deps, current.id)) ?? current;
     }
     return refuseClick(deps, click, outcome.result.refusal, current);
@@ -67,7 +68,29 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   const request = outcome.result.request;
   deps.log.info({ requestId: request.id, verb, state: request.state, by: click.actor.aadObjectId }, 'card action accepted');
   if (request.state === 'approved') hooks.onApproved(request);
+  if (request.state === 'executing' && verb === 'cancel') void cancelInAzure(deps, request);
   return { ok: true, request, verb };
+}
+
+/**
+ * Asks Azure to stop the running deployment, after the click was answered (never inside the invoke).
+ * A refusal (it already ended) is audited and told to the requester; the execution ends as Azure says.
+ */
+async function cancelInAzure(deps: AppDeps, request: ApprovalRequest): Promise<void> {
+  if (request.operation.kind !== 'deployTemplate') return;
+  try {
+    await deps.azure.cancel(request.operation);
+    deps.log.info({ requestId: request.id }, 'Azure asked to cancel the deployment');
+  } catch (err) {
+    const detail = `Azure did not cancel the deployment: ${err instanceof Error ? err.message : String(err)}`;
+    deps.log.warn({ requestId: request.id, err: String(err) }, 'cancellation refused by Azure');
+    try {
+      await deps.store.audit.append([requestEvent(request, 'execution.cancel_requested', deps.clock.now().toISOString(), { result: 'error', reason: 'CancelRefused', detail })]);
+    } catch (auditErr) {
+      deps.log.error({ requestId: request.id, err: String(auditErr) }, 'could not audit the refused cancellation');
+    }
+    await deps.notifier.tellRequester(request, `Request ${request.id}: ${detail}`);
+  }
 }
 
 /** Moves a pending request past its expiry to expired; returns the stored result. */

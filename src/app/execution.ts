@@ -1,27 +1,91 @@
 /**
- * Running an approved request, in the background (never inside a click's invoke). The claim
- * approved → executing is a compare-and-swap, so however many approvals race, one execution runs.
+ * Running an approved request, in the background (never inside a click's invoke).
+ *
+ *  1. Drift check: is what would happen still what was approved? If not, nothing runs and the request
+ *     needs approving again.
+ *  2. Claim: approved → executing is a compare-and-swap, so however many approvals race, one execution
+ *     runs. The claim takes a lease (this run's name, an expiry) and records the correlation id before
+ *     any ARM call.
+ *  3. Execute, recording ARM's reference as soon as ARM accepts (the SDK poller's state or the
+ *     async-operation URL), renewing the lease while it runs.
+ *
+ * A run that dies leaves its lease to expire; any run then takes the execution over and resumes the same
+ * ARM operation from the recorded reference (or reconciles from the target's state); it never starts the
+ * operation again. A graceful stop releases the lease so the next start resumes at once.
  */
-import { finishExecution, recordProgress, recordStarted, startExecution } from '../domain/lifecycle';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import {
+  detectDrift,
+  finishExecution,
+  recordProgress,
+  recordStarted,
+  releaseLease,
+  renewLease,
+  resumeExecution,
+  startExecution,
+  type Transition,
+} from '../domain/lifecycle';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
 import type { Actor, ApprovalRequest } from '../domain/request';
 import { currentCommand, transact, type AppDeps } from './context';
+import { checkDrift } from './drift';
 
 /** Least time between two recorded progress steps of one operation (card updates follow them). */
 const PROGRESS_INTERVAL_MS = 1000;
+export const DEFAULT_LEASE_MS = 60_000;
+
+export interface ExecutorOptions {
+  /** How long a claim holds without renewal; renewed every third of it while the operation runs. */
+  leaseMs?: number;
+  /** This run's name in leases (default host:pid:random). */
+  owner?: string;
+  /** Correlation ids for new executions (default random UUIDs). */
+  correlationId?: () => string;
+}
 
 export class Executor {
   private readonly running = new Map<string, Promise<void>>();
+  private readonly aborts = new Map<string, AbortController>();
+  readonly owner: string;
+  readonly leaseMs: number;
+  private readonly newCorrelationId: () => string;
+  private stopping = false;
 
-  constructor(private readonly deps: AppDeps) {}
+  constructor(
+    private readonly deps: AppDeps,
+    options: ExecutorOptions = {},
+  ) {
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.newCorrelationId = options.correlationId ?? randomUUID;
+  }
 
-  /** Starts executing in the background; safe to call more than once for the same request. */
+  /** Starts executing an approved request in the background; safe to call more than once for the same request. */
   schedule(request: Pick<ApprovalRequest, 'id'>): void {
-    if (this.running.has(request.id)) return;
-    const run = this.run(request.id)
-      .catch((err: unknown) => this.deps.log.error({ requestId: request.id, err: String(err) }, 'execution crashed'))
-      .finally(() => this.running.delete(request.id));
-    this.running.set(request.id, run);
+    this.track(request.id, () => this.run(request.id));
+  }
+
+  /**
+   * Takes over executions whose lease expired (their run died or stopped) and resumes them. Returns
+   * the ids taken over. Called at startup and periodically.
+   */
+  async resumeAbandoned(): Promise<string[]> {
+    if (this.stopping) return [];
+    const now = this.deps.clock.now().getTime();
+    const executing = await this.deps.store.requests.list({ states: ['executing'] });
+    const abandoned = executing.filter((r) => !this.running.has(r.id) && (!r.execution?.lease || Date.parse(r.execution.lease.expiresAt) <= now));
+    const taken: string[] = [];
+    for (const r of abandoned) {
+      const claim = await transact(this.deps, r.id, (current) => resumeExecution(current, this.claim(), this.deps.clock.now()));
+      if (!claim?.result.ok) continue;
+      taken.push(r.id);
+      const resumed = claim.result.request;
+      this.deps.log.warn({ requestId: r.id, previousOwner: r.execution?.lease?.owner, owner: this.owner }, 'execution resumed after its lease expired');
+      void this.deps.notifier.cardChanged(resumed);
+      this.track(r.id, () => this.follow(resumed, 'resume'));
+    }
+    return taken;
   }
 
   /** Resolves when every execution started so far has finished. */
@@ -29,10 +93,47 @@ export class Executor {
     while (this.running.size > 0) await Promise.all([...this.running.values()]);
   }
 
+  /** Graceful stop: stops waiting for Azure, releases the leases (the next start resumes), waits. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const abort of this.aborts.values()) abort.abort();
+    await this.idle();
+  }
+
+  private track(requestId: string, work: () => Promise<void>): void {
+    if (this.running.has(requestId) || this.stopping) return;
+    const run = work()
+      .catch((err: unknown) => this.deps.log.error({ requestId, err: String(err) }, 'execution crashed'))
+      .finally(() => this.running.delete(requestId));
+    this.running.set(requestId, run);
+  }
+
+  private claim(correlationId?: string) {
+    return {
+      owner: this.owner,
+      leaseUntil: new Date(this.deps.clock.now().getTime() + this.leaseMs),
+      ...(correlationId ? { correlationId } : {}),
+    };
+  }
+
   private async run(requestId: string): Promise<void> {
     const { deps } = this;
+    const approved = await deps.store.requests.get(requestId);
+    if (!approved || approved.state !== 'approved') return;
+    const drift = await checkDrift(deps.azure, approved);
+    if (drift.drifted === true) {
+      const saved = await this.save(requestId, (r) => detectDrift(r, drift.found, deps.clock.now()));
+      if (!saved) return;
+      deps.log.warn({ requestId, changes: drift.found.changes.length }, 'drift detected: not executed, needs approving again');
+      void deps.notifier.cardChanged(saved);
+      await deps.notifier.tellRequester(
+        saved,
+        `Request ${saved.id} (${saved.command}) was not executed: what it would do changed since it was approved (${drift.found.changes.join('; ')}). It needs approving again on its card.`,
+      );
+      return;
+    }
     const claim = await transact(deps, requestId, (r) =>
-      startExecution(r, deps.clock.now(), (actor: Actor) => this.stillApprover(r, actor)),
+      startExecution(r, deps.clock.now(), (actor: Actor) => this.stillApprover(r, actor), this.claim(this.newCorrelationId())),
     );
     if (!claim || !claim.result.ok) return; // someone else claimed it, or it is no longer approved
     const claimed = claim.result.request;
@@ -41,34 +142,82 @@ export class Executor {
       await deps.notifier.tellRequester(claimed, `Request ${claimed.id} was not executed. ${claimed.outcomeDetail ?? ''}`.trim());
       return;
     }
-    deps.log.info({ requestId, kind: claimed.operation.kind }, 'execution started');
-    let started = false;
+    if (drift.drifted === 'unknown') {
+      const error = { code: 'DriftCheckFailed', message: `Not executed: ${drift.reason}. Nothing was sent to Azure; ask again once the target can be read.` };
+      await this.finish(requestId, { status: 'failed', ref: claimed.execution?.ref ?? { resourceIds: [] }, error });
+      return;
+    }
+    await this.follow(claimed, 'start');
+  }
+
+  /** Runs (or resumes) the claimed execution under the lease, and records how it ended. */
+  private async follow(claimed: ApprovalRequest, mode: 'start' | 'resume'): Promise<void> {
+    const { deps, owner } = this;
+    const requestId = claimed.id;
+    const abort = new AbortController();
+    this.aborts.set(requestId, abort);
+    let leaseLost = false;
+    const renewal = setInterval(() => {
+      const until = new Date(deps.clock.now().getTime() + this.leaseMs);
+      transact(deps, requestId, (r) => renewLease(r, owner, until, deps.clock.now())).then(
+        (renewed) => {
+          if (renewed?.result.ok) return;
+          leaseLost = true;
+          abort.abort();
+        },
+        (err: unknown) => deps.log.warn({ requestId, err: String(err) }, 'lease renewal failed; trying again'),
+      );
+    }, Math.max(100, Math.floor(this.leaseMs / 3)));
+    deps.log.info({ requestId, kind: claimed.operation.kind, mode }, mode === 'start' ? 'execution started' : 'execution resumed');
+    let started = mode === 'resume';
     let lastProgressAt = 0;
     let lastProgressKey = '';
+    const ref = claimed.execution?.ref ?? { resourceIds: [] };
+    const hooks = {
+      signal: abort.signal,
+      ...(ref.correlationId ? { correlationId: ref.correlationId } : {}),
+      onStarted: async (accepted: ArmOperationRef) => {
+        started = true;
+        const saved = await this.save(requestId, (r) => recordStarted(r, accepted, deps.clock.now(), owner));
+        if (!saved) throw new Error(`request ${requestId} is no longer executed by ${owner}`);
+      },
+      onProgress: async (progress: OperationProgress) => {
+        const key = `${progress.state}/${progress.done ?? ''}/${progress.total ?? ''}`;
+        const now = deps.clock.now().getTime();
+        if (key === lastProgressKey || now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
+        lastProgressKey = key;
+        lastProgressAt = now;
+        const saved = await this.save(requestId, (r) => recordProgress(r, progress, deps.clock.now(), owner));
+        if (saved) void deps.notifier.cardChanged(saved);
+      },
+    };
     let outcome: ExecutionOutcome;
     try {
-      outcome = await deps.azure.execute(claimed.operation, {
-        onStarted: async (ref: ArmOperationRef) => {
-          started = true;
-          await this.save(requestId, (r) => recordStarted(r, ref, deps.clock.now()));
-        },
-        onProgress: async (progress: OperationProgress) => {
-          const key = `${progress.state}/${progress.done ?? ''}/${progress.total ?? ''}`;
-          const now = deps.clock.now().getTime();
-          if (key === lastProgressKey || now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
-          lastProgressKey = key;
-          lastProgressAt = now;
-          const saved = await this.save(requestId, (r) => recordProgress(r, progress, deps.clock.now()));
-          if (saved) void deps.notifier.cardChanged(saved);
-        },
-      });
+      outcome = mode === 'start' ? await deps.azure.execute(claimed.operation, hooks) : await deps.azure.resume(claimed.operation, ref, hooks);
     } catch (err) {
       // The gateway reports ARM errors as outcomes; a throw is unexpected. Once ARM accepted the
       // operation we cannot know how it ended, and never claim success.
       const error = { code: 'ExecutionError', message: err instanceof Error ? err.message : String(err) };
       outcome = started ? { status: 'unknown', ref: { resourceIds: [] }, error } : { status: 'failed', ref: { resourceIds: [] }, error };
+    } finally {
+      clearInterval(renewal);
+      this.aborts.delete(requestId);
     }
-    const finished = await this.save(requestId, (r) => finishExecution(r, outcome, deps.clock.now()));
+    if (leaseLost) {
+      deps.log.warn({ requestId, owner }, 'execution taken over by another run; this run stopped following it');
+      return;
+    }
+    if (this.stopping && abort.signal.aborted) {
+      await this.save(requestId, (r) => releaseLease(r, owner, deps.clock.now()));
+      deps.log.info({ requestId }, 'execution left for the next start to resume');
+      return;
+    }
+    await this.finish(requestId, outcome);
+  }
+
+  private async finish(requestId: string, outcome: ExecutionOutcome): Promise<void> {
+    const { deps } = this;
+    const finished = await this.save(requestId, (r) => finishExecution(r, outcome, deps.clock.now(), this.owner));
     if (!finished) return;
     void deps.notifier.cardChanged(finished);
     await deps.notifier.tellRequester(finished, completionText(finished));
@@ -81,7 +230,7 @@ export class Executor {
     return this.deps.config.access.isApproverFor(roles, actor);
   }
 
-  private async save(requestId: string, fn: Parameters<typeof transact>[2]): Promise<ApprovalRequest | undefined> {
+  private async save(requestId: string, fn: (current: ApprovalRequest) => Transition): Promise<ApprovalRequest | undefined> {
     const outcome = await transact(this.deps, requestId, fn);
     return outcome?.result.ok ? outcome.result.request : undefined;
   }
@@ -91,5 +240,6 @@ export function completionText(r: ApprovalRequest): string {
   const sandbox = r.sandbox ? '[SANDBOX] ' : '';
   if (r.state === 'succeeded') return `${sandbox}Request ${r.id} (${r.command}) succeeded.${r.outcomeDetail ? ` ${r.outcomeDetail}` : ''}`;
   if (r.state === 'failed') return `${sandbox}Request ${r.id} (${r.command}) failed: ${r.outcomeDetail ?? 'unknown error'}`;
+  if (r.state === 'cancelled') return `${sandbox}Request ${r.id} (${r.command}) was cancelled. ${r.outcomeDetail ?? ''}`.trimEnd();
   return `${sandbox}Request ${r.id} (${r.command}) ended in an unknown state: ${r.outcomeDetail ?? ''}. Check the target in Azure before retrying.`;
 }

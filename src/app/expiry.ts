@@ -2,11 +2,12 @@
  * Expiry is durable: pending requests past their time to live are found in the store (so a
  * restart loses nothing) and moved to expired, with their cards updated and requesters told.
  */
+import { DECIDABLE_STATES } from '../domain/request';
 import type { AppDeps } from './context';
 import { expireNow } from './decisions';
 
 export async function sweepExpired(deps: AppDeps): Promise<string[]> {
-  const due = await deps.store.requests.list({ states: ['pending'], expiringBefore: deps.clock.now().toISOString() });
+  const due = await deps.store.requests.list({ states: [...DECIDABLE_STATES], expiringBefore: deps.clock.now().toISOString() });
   const expired: string[] = [];
   for (const r of due) {
     const after = await expireNow(deps, r.id);

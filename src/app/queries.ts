@@ -1,6 +1,6 @@
 /** Read-only answers: help from the catalog, the pending list, a request's status. */
 import type { CommandSpec } from '../domain/catalog';
-import type { Actor, ApprovalRequest } from '../domain/request';
+import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
 
 export interface HelpEntry {
@@ -34,14 +34,14 @@ export interface PendingView {
 }
 
 export async function pending(deps: AppDeps, actor: Actor): Promise<PendingView> {
-  const open = await deps.store.requests.list({ states: ['pending', 'approved', 'executing'] });
+  const open = await deps.store.requests.list({ states: [...OPEN_STATES] });
   const now = deps.clock.now().getTime();
   const me = actor.aadObjectId.toLowerCase();
-  const live = open.filter((r) => r.state !== 'pending' || Date.parse(r.expiresAt) > now);
+  const live = open.filter((r) => !isDecidable(r) || Date.parse(r.expiresAt) > now);
   return {
     toDecide: live.filter(
       (r) =>
-        r.state === 'pending' &&
+        isDecidable(r) &&
         r.requester.aadObjectId.toLowerCase() !== me &&
         !r.approvals.some((a) => a.approver.aadObjectId.toLowerCase() === me) &&
         deps.config.access.isApproverFor(r.policy.approverRoles, actor),

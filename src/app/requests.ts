@@ -52,7 +52,8 @@ export interface CreateInput {
 
 /**
  * Creates a pending request: policy check, operation resolved and hashed, what-if for deployments
- * (so approvers see what will change), then stored together with its audit record.
+ * (so approvers see what will change) or a snapshot of the target for other operations (what drift
+ * detection compares before execution), then stored together with its audit record.
  */
 export async function createRequest(deps: AppDeps, input: CreateInput): Promise<CreateResult> {
   const { command, actor, source } = input;
@@ -112,6 +113,13 @@ export async function createRequest(deps: AppDeps, input: CreateInput): Promise<
       return { ok: false, error: `The what-if of this deployment failed, so it cannot be put up for approval: ${(err as Error).message}` };
     }
     if (request.whatIf.error) return { ok: false, error: `The what-if of this deployment failed: ${request.whatIf.error}` };
+  } else {
+    // What approvers approve: the target as it is now. Right before execution it is read again (drift).
+    try {
+      request.baseline = await deps.azure.snapshot(operation);
+    } catch (err) {
+      return { ok: false, error: `Countersign could not read the target of this operation, so it cannot be put up for approval: ${(err as Error).message}` };
+    }
   }
   const created = neutralise({
     type: 'request.created' as const,

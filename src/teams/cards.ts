@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Template } from 'adaptivecards-templating';
 import type { CommandSpec, ParameterProblem } from '../domain/catalog';
-import type { ApprovalRequest, RequestState } from '../domain/request';
+import { isDecidable, type ApprovalRequest, type RequestState } from '../domain/request';
 import type { QueryResult, WhatIfSummary } from '../domain/operation';
 import type { HelpEntry, PendingView } from '../app/queries';
 import { usage } from '../app/queries';
@@ -106,10 +106,12 @@ export function requestCard(r: ApprovalRequest, options: RequestCardOptions = {}
     ...whatIfView(r.whatIf),
     approvalText: approvalText(r),
     approvedBy: r.approvals.map((a) => ({ line: md(`Approved by ${a.approver.name} at ${formatTime(a.at)}`) })),
-    hasExpiry: r.state === 'pending',
+    hasExpiry: isDecidable(r),
     expiryText: `Expires ${formatTime(r.expiresAt)} (policy ${r.policy.version.slice(0, 12)})`,
     ...result,
-    canDecide: r.state === 'pending',
+    canDecide: isDecidable(r),
+    // Only a deployment can be stopped in Azure once it runs; the requester or an approver may ask.
+    canStopRun: r.state === 'executing' && r.operation.kind === 'deployTemplate' && !r.execution?.cancellation,
   });
 }
 
@@ -117,6 +119,7 @@ function approvalText(r: ApprovalRequest): string {
   const roles = r.policy.approverRoles.join(' or ');
   const got = r.approvals.length;
   if (r.state === 'pending') return md(`Needs ${r.policy.approvals} approval(s) from ${roles}, not the requester: ${got} so far.`);
+  if (r.state === 'needs_reapproval') return md(`Needs ${r.policy.approvals} approval(s) again from ${roles}, not the requester: ${got} so far (the earlier approvals no longer count).`);
   return md(`${got} of ${r.policy.approvals} approval(s) from ${roles}.`);
 }
 
@@ -144,11 +147,18 @@ function resultView(r: ApprovalRequest) {
   let title = '';
   let style = 'default';
   const ex = r.execution;
-  if (r.state === 'executing') {
+  if (r.state === 'needs_reapproval' && r.drift) {
+    title = `Not executed: what it would do changed since it was approved (found ${formatTime(r.drift.detectedAt)}). Decide again.`;
+    style = 'warning';
+    lines.push(...r.drift.changes.map((c) => `Changed: ${c}`));
+  } else if (r.state === 'executing') {
     title = 'Executing';
     style = 'accent';
     const p = ex?.progress;
     lines.push(p ? `${p.state}${p.total ? `: ${p.done ?? 0} of ${p.total} operation(s) done` : ''}` : 'Started; waiting for Azure Resource Manager.');
+    const resumed = ex?.resumedAt?.at(-1);
+    if (resumed) lines.push(`Resumed at ${formatTime(resumed)} after Countersign restarted; following the same Azure operation.`);
+    if (ex?.cancellation) lines.push(`Cancellation requested by ${ex.cancellation.by.name} at ${formatTime(ex.cancellation.at)}; waiting for Azure to stop the deployment.`);
   } else if (r.state === 'succeeded') {
     title = 'Succeeded';
     style = 'good';
@@ -167,11 +177,12 @@ function resultView(r: ApprovalRequest) {
     if (r.rejection.comment) lines.push(`Comment: ${r.rejection.comment}`);
   } else if (r.state === 'cancelled' && r.cancellation) {
     title = `Cancelled by ${r.cancellation.by.name} at ${formatTime(r.cancellation.at)}`;
+    if (ex && r.outcomeDetail) lines.push(r.outcomeDetail);
   } else if (r.state === 'expired') {
     title = `Expired at ${formatTime(r.expiresAt)}`;
     lines.push('Nobody approved it in time. Ask again if it is still needed.');
   }
-  if (ex && (r.state !== 'pending')) {
+  if (ex && !isDecidable(r)) {
     if (ex.ref.correlationId) lines.push(`Correlation id: ${ex.ref.correlationId}`);
     for (const id of ex.ref.resourceIds.slice(0, 5)) lines.push(`ARM id: ${id}`);
   }
