@@ -1,0 +1,165 @@
+/**
+ * The approval path in a browser: Countersign (anonymous, loopback) and the Microsoft 365 Agents
+ * Playground, its page driven in headless Chromium as Alice (the requester). Carol (no role) and Bob
+ * (the approver) click through the Playground's invoke endpoint, since its page acts as one person.
+ * Every assertion is on what the page shows; each step is saved as a screenshot in test-output/e2e/.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { loadConfig } from '../../src/config/load';
+import { createLogger } from '../../src/log';
+import { startCountersign, type RunningCountersign } from '../../src/main';
+import type { ArmSandbox } from '../../src/sandbox';
+import { readSettings } from '../../src/settings';
+import { EXAMPLE_CONFIG } from '../support/harness';
+import { gatewayFor, startTestSandbox } from '../support/sandbox';
+import { buttonData, CardFeed, launchChromium, snap } from './support/browser';
+import { PlaygroundPage, WAIT_MS } from './support/page';
+import { startPlayground, type Playground } from './support/playground';
+
+export const SCREENSHOTS = path.resolve(__dirname, '..', '..', 'test-output', 'e2e');
+const BOT_NAME = 'Countersign';
+const GROUP_CHAT = 'Ops Group Chat';
+
+describe('browser end to end: a deployment approved in the Agents Playground', function () {
+  this.timeout(120000);
+  this.bail(true); // one story: a failed step makes the later ones meaningless
+
+  let dataDir: string;
+  let sandbox: ArmSandbox | undefined;
+  let bot: RunningCountersign | undefined;
+  let playground: Playground | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let ui: PlaygroundPage;
+  let feed: CardFeed;
+  let requestId: string;
+  let card: Locator;
+  let groupChatId: string;
+  let botLog: fs.WriteStream | undefined;
+
+  before(async () => {
+    fs.rmSync(SCREENSHOTS, { recursive: true, force: true });
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-e2e-'));
+    sandbox = await startTestSandbox({ timing: { deploymentStepMs: 50, operationMs: 50 } });
+    bot = await startCountersign({
+      settings: readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dataDir }),
+      config: loadConfig(EXAMPLE_CONFIG),
+      azure: gatewayFor(sandbox, 100),
+      log: createLogger('debug', (botLog = fs.createWriteStream(path.join(SCREENSHOTS, 'countersign.log')))),
+    });
+    playground = await startPlayground({ botUrl: bot.url });
+    const chats = (await playground.conversations()).groupChats;
+    const ops = chats.find((c) => c.name === GROUP_CHAT);
+    assert.ok(ops, `the Playground config defines "${GROUP_CHAT}" (it has: ${chats.map((c) => c.name).join(', ')})`);
+    assert.ok(['user-bob', 'user-carol'].every((id) => ops.members.includes(id)), 'Bob and Carol are members of the group chat');
+    groupChatId = ops.id;
+
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
+    feed = new CardFeed(page);
+    ui = new PlaygroundPage(page);
+    await ui.open(playground.url);
+    await ui.openChat(GROUP_CHAT);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) {
+      await snap(page, SCREENSHOTS, `failed-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
+    }
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await playground?.stop();
+    if (bot) {
+      await bot.executor.idle();
+      await bot.stop();
+    }
+    await sandbox?.close();
+    botLog?.end();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('shows the approval card, with the what-if summary, when the requester types a deploy command', async () => {
+    await ui.sayToBot(BOT_NAME, 'deploy production api-service reason: release 2.4');
+    card = ui.card('PENDING APPROVAL');
+    await ui.stateLabel(card, 'PENDING APPROVAL').waitFor({ timeout: WAIT_MS });
+    requestId = /Request (CS-[A-Z0-9]+)/.exec(await card.innerText())?.[1] ?? '';
+    assert.ok(requestId, 'the card names its request');
+    card = ui.card(`Request ${requestId}`);
+    await ui.cardShows(
+      card,
+      '[SANDBOX] deploy production api-service',
+      'Alice Requester',
+      'production-api-service',
+      'Reason: release 2.4',
+      'What will change (what-if)',
+      '+ Create: Microsoft.Web/serverfarms/api-service-plan-production',
+      '~ Modify: Microsoft.Web/sites/api-service',
+      'Needs 1 approval(s) from platform-approvers, not the requester: 0 so far.',
+    );
+    for (const button of ['Approve', 'Reject', 'Cancel (requester)']) await card.getByRole('button', { name: button, exact: true }).waitFor();
+    const shown = await card.innerText();
+    assert.ok(!shown.includes('\\'), `the card shows a literal backslash (markdown escaping leaked):\n${shown}`);
+    assert.ok(!shown.includes('${'), `the card shows an unexpanded template expression:\n${shown}`);
+    await snap(page, SCREENSHOTS, '01-request-card');
+    await snap(card, SCREENSHOTS, 'approval-card');
+  });
+
+  it("refuses the requester's own Approve with a visible message, and nothing changes", async () => {
+    await card.getByRole('button', { name: 'Approve', exact: true }).click();
+    await ui.cardShows(card, `You asked for request ${requestId}, so you cannot approve it: a second person must.`);
+    await ui.stateLabel(card, 'PENDING APPROVAL').waitFor();
+    await ui.cardShows(card, '0 so far.');
+    await snap(page, SCREENSHOTS, '02-self-approval-refused');
+  });
+
+  it('refuses a person without the approver role (Carol), as the log panel shows, and nothing changes', async () => {
+    const before = await ui.invokeLogEntries().count();
+    const delivered = feed.find(requestId);
+    assert.ok(delivered, 'the page received the card');
+    const answer = await playground!.invoke({ from: 'user-carol', conversationId: groupChatId, replyToId: delivered.messageId, verb: 'approve', data: buttonData(delivered.card, 'approve') });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+
+    const entry = ui.invokeLogEntries().nth(before);
+    await entry.waitFor({ timeout: WAIT_MS });
+    const logged = await ui.readLogEntry(entry);
+    assert.match(logged.request, /"user-carol"/, 'the logged click is Carol\'s');
+    assert.match(logged.response, new RegExp(`You cannot approve request ${requestId}: it needs one of the roles platform-approvers\\.`));
+    await logged.panel.getByText('You cannot approve', { exact: false }).first().scrollIntoViewIfNeeded();
+    await ui.stateLabel(card, 'PENDING APPROVAL').waitFor();
+    await ui.cardShows(card, '0 so far.');
+    await snap(page, SCREENSHOTS, '03-no-role-refused');
+  });
+
+  it('runs the deployment after the approver (Bob) approves: the card moves to executing, then succeeded', async () => {
+    // Slow enough that the executing card is on the page long enough to see and photograph.
+    sandbox!.faults.slowDeployment({ stepMs: 1500 });
+    const delivered = feed.find(requestId)!;
+    const answer = await playground!.invoke({ from: 'user-bob', conversationId: groupChatId, replyToId: delivered.messageId, verb: 'approve', data: buttonData(delivered.card, 'approve') });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+
+    await ui.stateLabel(card, 'EXECUTING').waitFor({ timeout: WAIT_MS });
+    await ui.cardShows(card, 'Approved by Bob Approver');
+    await snap(page, SCREENSHOTS, '04-executing');
+
+    await ui.stateLabel(card, 'SUCCEEDED').waitFor({ timeout: WAIT_MS });
+    await ui.cardShows(
+      card,
+      '1 of 1 approval(s) from platform-approvers.',
+      `Deployment countersign-${requestId} succeeded in production-api-service`,
+      'providers/Microsoft.Web/sites/api-service',
+    );
+    assert.equal(await card.getByRole('button', { name: 'Approve', exact: true }).count(), 0, 'a finished request has no buttons');
+    const told = page.getByText(`[SANDBOX] Request ${requestId} (deploy) succeeded.`, { exact: false }).first();
+    await told.waitFor({ timeout: WAIT_MS });
+    await told.scrollIntoViewIfNeeded();
+    await snap(page, SCREENSHOTS, '05-succeeded');
+    await snap(card, SCREENSHOTS, 'result-card');
+  });
+});
