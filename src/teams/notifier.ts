@@ -2,13 +2,15 @@
  * Proactive messages: card updates for everyone and words for the requester, sent through the
  * Bot Connector with the conversation references Countersign stored. Updates of one request are
  * serialised and coalesced (only the newest version is sent), so a slow update never overwrites a
- * newer card; Teams' 429/412/502/504 answers are retried with exponential backoff and jitter.
+ * newer card; each conversation is held to Teams' rate limits (7 messages a second, 60 in 30 s), and
+ * Teams' 429/412/502/504 answers are retried with exponential backoff and jitter.
  */
 import { CardFactory, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
 import type { ConversationStore, RequestNotifier } from '../app/ports';
 import type { Logger } from '../app/context';
 import type { ApprovalRequest } from '../domain/request';
 import { requestCard } from './cards';
+import { ConversationRateLimiter } from './rateLimit';
 
 const RETRYABLE = new Set([429, 412, 502, 504]);
 
@@ -52,6 +54,10 @@ function delay(ms: number): Promise<void> {
 }
 
 export class TeamsNotifier implements RequestNotifier {
+  /** Holds each conversation to Teams' rate limits (other windows in tests). */
+  limiter = new ConversationRateLimiter();
+  /** How Teams' transient answers are retried (shorter in tests). */
+  retryOptions: RetryOptions = TEAMS_RETRY;
   private readonly newest = new Map<string, ApprovalRequest>();
   private readonly workers = new Map<string, Promise<void>>();
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -119,7 +125,10 @@ export class TeamsNotifier implements RequestNotifier {
       this.log.warn({ conversationId }, 'no conversation reference stored; cannot reach the conversation');
       return;
     }
-    await withTeamsRetry(() => this.adapter.continueConversationAsync(this.appId, reference, logic));
+    await withTeamsRetry(async () => {
+      await this.limiter.acquire(conversationId);
+      await this.adapter.continueConversationAsync(this.appId, reference, logic);
+    }, this.retryOptions);
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
