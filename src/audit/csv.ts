@@ -8,15 +8,15 @@
  * reversible: reading strips exactly one leading quote.
  * Absent vs empty: an absent optional field is an empty cell; an empty string is written as a lone
  * quote (the escaped form of nothing), so the two stay apart without quoting tricks.
+ * Lines end with CRLF (RFC 4180); records never hold a raw CR or LF (neutralise), but a cell that
+ * did would be quoted.
  */
 import { createReadStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { parse } from 'csv-parse';
-import { stringify } from 'csv-stringify/sync';
 import type { AuditRecord, AuditRequestRef } from '../domain/audit';
-import { canonicalJson } from '../domain/canonical';
-import { tally, writeChunk } from './output';
-import type { ExportSummary } from './output';
+import { fastCanonicalJson } from './seal-json';
+import { writeRecords } from './output';
+import type { ExportSummary, RecordEncoder } from './output';
 import { ChainDefect } from './verify';
 
 export const CSV_COLUMNS = [
@@ -60,7 +60,7 @@ export function unescapeCsvCell(value: string): string {
 }
 
 function json(value: unknown): string | undefined {
-  return value === undefined ? undefined : canonicalJson(value);
+  return value === undefined ? undefined : fastCanonicalJson(value);
 }
 
 /** The record's cells, unescaped (undefined = absent). */
@@ -145,42 +145,167 @@ function withoutUndefined<T extends object>(o: T): T {
   return o;
 }
 
-// quote_record_delimiter: csv-stringify would leave a lone CR unquoted with a CRLF record delimiter.
-const STRINGIFY_OPTIONS = { record_delimiter: 'windows' as const, quote_record_delimiter: true };
-/** Rows per stringify call: amortises its setup, holds one page in memory. */
-const ROWS_PER_CHUNK = 256;
+const EOL = '\r\n';
+const NEEDS_QUOTES = /[",\r\n]/;
 
-function escapedCells(r: AuditRecord): (string | undefined)[] {
-  const row = flattenRecord(r);
-  return CSV_COLUMNS.map((c) => {
-    const v = row[c];
-    return v === undefined ? undefined : escapeCsvCell(v);
-  });
+/** RFC 4180: a cell with a comma, quote or line break is quoted, its quotes doubled. */
+function csvCell(value: string | undefined): string {
+  if (value === undefined) return '';
+  return NEEDS_QUOTES.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 /** One CSV line (with its line break) for a record, every cell escaped. */
 export function csvLine(r: AuditRecord): string {
-  return stringify([escapedCells(r)], STRINGIFY_OPTIONS);
+  const row = flattenRecord(r);
+  let line = '';
+  for (let k = 0; k < CSV_COLUMNS.length; k++) {
+    const v = row[CSV_COLUMNS[k]];
+    line += (k ? ',' : '') + csvCell(v === undefined ? undefined : escapeCsvCell(v));
+  }
+  return line + EOL;
 }
 
-export async function writeCsv(records: AsyncIterable<AuditRecord>, out: Writable): Promise<ExportSummary> {
-  const summary: ExportSummary = { count: 0, firstSeq: 0, lastSeq: 0 };
-  await writeChunk(out, stringify([], { ...STRINGIFY_OPTIONS, header: true, columns: [...CSV_COLUMNS] }));
-  let rows: (string | undefined)[][] = [];
-  for await (const record of records) {
-    rows.push(escapedCells(record));
-    tally(summary, record.seq);
-    if (rows.length === ROWS_PER_CHUNK) {
-      await writeChunk(out, stringify(rows, STRINGIFY_OPTIONS));
-      rows = [];
-    }
-  }
-  if (rows.length) await writeChunk(out, stringify(rows, STRINGIFY_OPTIONS));
-  return summary;
+export const CSV_ENCODER: RecordEncoder = {
+  header: CSV_COLUMNS.join(',') + EOL,
+  encode: (batch) => {
+    let text = '';
+    for (const r of batch) text += csvLine(r);
+    return text;
+  },
+};
+
+export function writeCsv(records: AsyncIterable<AuditRecord>, out: Writable): Promise<ExportSummary> {
+  return writeRecords(records, CSV_ENCODER, out);
 }
 
 function cell(value: string): string | undefined {
   return value === '' ? undefined : unescapeCsvCell(value);
+}
+
+/** A row of raw cells, and the line it starts on. */
+interface RawRow {
+  cells: string[];
+  line: number;
+}
+
+class CsvSyntaxError extends Error {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * An RFC 4180 reader for what writeCsv writes (any line ending; quoted cells may hold commas,
+ * quotes and line breaks), streaming: a row is yielded as soon as it is complete. Written for the
+ * verification path, where the csv-parse library took most of the time; the tests check its
+ * reading against csv-parse's.
+ */
+export async function* readCsvRows(input: AsyncIterable<string | Buffer>): AsyncGenerator<RawRow> {
+  let cells: string[] = [];
+  let cell = '';
+  let quoted = false; // inside a quoted cell
+  let afterQuote = false; // a quoted cell just closed: only a delimiter may follow
+  let line = 1;
+  let rowLine = 1;
+  let pendingCR = false;
+  let first = true;
+  const endRow = (): RawRow | undefined => {
+    cells.push(cell);
+    const row = cells.length === 1 && cells[0] === '' && !afterQuote ? undefined : { cells, line: rowLine };
+    cells = [];
+    cell = '';
+    afterQuote = false;
+    return row;
+  };
+  for await (const chunk of input) {
+    let text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    if (first) {
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      first = false;
+    }
+    let i = 0;
+    const n = text.length;
+    while (i < n) {
+      if (pendingCR) {
+        pendingCR = false;
+        if (text.charCodeAt(i) === 10) {
+          i++;
+          continue;
+        }
+      }
+      if (quoted) {
+        const q = text.indexOf('"', i);
+        if (q === -1) {
+          cell += text.slice(i);
+          for (let k = i; k < n; k++) if (text.charCodeAt(k) === 10) line++;
+          i = n;
+          break;
+        }
+        const part = text.slice(i, q);
+        cell += part;
+        for (let k = 0; k < part.length; k++) if (part.charCodeAt(k) === 10) line++;
+        if (q + 1 === n) {
+          // The quote is the chunk's last character: decide with the next chunk.
+          i = n;
+          quoted = false;
+          afterQuote = true;
+          break;
+        }
+        if (text.charCodeAt(q + 1) === 34) {
+          cell += '"';
+          i = q + 2;
+        } else {
+          quoted = false;
+          afterQuote = true;
+          i = q + 1;
+        }
+        continue;
+      }
+      const c = text.charCodeAt(i);
+      if (c === 44) {
+        cells.push(cell);
+        cell = '';
+        afterQuote = false;
+        i++;
+      } else if (c === 13 || c === 10) {
+        const row = endRow();
+        if (row) yield row;
+        line++;
+        rowLine = line;
+        if (c === 13) pendingCR = true;
+        i++;
+      } else if (c === 34) {
+        if (afterQuote) {
+          // "" across a chunk boundary: an escaped quote inside the cell.
+          cell += '"';
+          quoted = true;
+          afterQuote = false;
+          i++;
+        } else if (cell === '') {
+          quoted = true;
+          i++;
+        } else {
+          throw new CsvSyntaxError(line, 'a quote inside an unquoted cell');
+        }
+      } else {
+        if (afterQuote) throw new CsvSyntaxError(line, 'text after the closing quote of a cell');
+        let j = i + 1;
+        while (j < n) {
+          const d = text.charCodeAt(j);
+          if (d === 44 || d === 13 || d === 10 || d === 34) break;
+          j++;
+        }
+        cell += text.slice(i, j);
+        i = j;
+      }
+    }
+  }
+  if (quoted) throw new CsvSyntaxError(rowLine, 'a quoted cell that never ends');
+  const last = endRow();
+  if (last) yield last;
 }
 
 /**
@@ -188,33 +313,32 @@ function cell(value: string): string | undefined {
  * error; a row that cannot be read is a ChainDefect naming its line.
  */
 export async function* readCsv(source: string | Readable): AsyncGenerator<AuditRecord> {
-  const input = typeof source === 'string' ? createReadStream(source) : source;
-  const parser = input.pipe(
-    parse({
-      bom: true,
-      columns: (header: string[]) => {
-        if (header.join(',') !== CSV_COLUMNS.join(',')) {
-          throw new Error(`not a Countersign audit CSV export: expected the columns ${CSV_COLUMNS.join(',')}, found ${header.join(',')}`);
-        }
-        return header;
-      },
-    }),
-  );
+  const input = typeof source === 'string' ? createReadStream(source, { encoding: 'utf8' }) : source;
+  const rows = readCsvRows(input as AsyncIterable<string | Buffer>);
   try {
-    for await (const raw of parser as AsyncIterable<Record<CsvColumn, string>>) {
+    let header = true;
+    for await (const { cells, line } of rows) {
+      if (header) {
+        if (cells.join(',') !== CSV_COLUMNS.join(',')) {
+          throw new Error(`not a Countersign audit CSV export: expected the columns ${CSV_COLUMNS.join(',')}, found ${cells.join(',')}`);
+        }
+        header = false;
+        continue;
+      }
+      if (cells.length !== CSV_COLUMNS.length) {
+        throw new ChainDefect('edited', `line ${line} of the CSV export cannot be read (it has ${cells.length} cells, not ${CSV_COLUMNS.length}): it was edited or truncated.`);
+      }
       const row = {} as CsvRow;
-      for (const c of CSV_COLUMNS) row[c] = cell(raw[c]);
+      CSV_COLUMNS.forEach((c, k) => (row[c] = cell(cells[k])));
       yield unflattenRecord(row);
     }
   } catch (err) {
-    if (err instanceof ChainDefect) throw err;
-    const e = err as Error & { code?: string; lines?: number };
-    if (e.code && e.code.startsWith('CSV_')) {
-      throw new ChainDefect('edited', `line ${e.lines ?? '?'} of the CSV export cannot be read (${e.message}): it was edited or truncated.`);
+    if (err instanceof CsvSyntaxError) {
+      throw new ChainDefect('edited', `line ${err.line} of the CSV export cannot be read (${err.message}): it was edited or truncated.`);
     }
     throw err;
   } finally {
-    parser.destroy();
+    await rows.return(undefined);
     if (typeof source === 'string') input.destroy();
   }
 }

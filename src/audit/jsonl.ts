@@ -6,18 +6,21 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { AuditRecord } from '../domain/audit';
-import { canonicalJson } from '../domain/canonical';
-import { tally, writeChunk } from './output';
-import type { ExportSummary } from './output';
+import { fastCanonicalJson } from './seal-json';
+import { writeRecords } from './output';
+import type { ExportSummary, RecordEncoder } from './output';
 import { ChainDefect } from './verify';
 
-export async function writeJsonl(records: AsyncIterable<AuditRecord>, out: Writable): Promise<ExportSummary> {
-  const summary: ExportSummary = { count: 0, firstSeq: 0, lastSeq: 0 };
-  for await (const record of records) {
-    await writeChunk(out, `${canonicalJson(record)}\n`);
-    tally(summary, record.seq);
-  }
-  return summary;
+export const JSONL_ENCODER: RecordEncoder = {
+  encode: (batch) => {
+    let text = '';
+    for (const record of batch) text += `${fastCanonicalJson(record)}\n`;
+    return text;
+  },
+};
+
+export function writeJsonl(records: AsyncIterable<AuditRecord>, out: Writable): Promise<ExportSummary> {
+  return writeRecords(records, JSONL_ENCODER, out);
 }
 
 /**

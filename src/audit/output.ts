@@ -1,16 +1,38 @@
 /**
  * Writing export text to a stream with backpressure, so an export of millions of records holds only
- * one record in memory at a time.
+ * one batch in memory at a time. The bytes are hashed as they go out, so the manifest of an export
+ * names the SHA-256 of exactly what was written, without reading it back.
  */
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { GENESIS_HASH } from '../domain/audit';
+import type { AuditRecord } from '../domain/audit';
 
 export interface ExportSummary {
   count: number;
   /** 0 when nothing was exported. */
   firstSeq: number;
   lastSeq: number;
+  /** Hash of the last record written (GENESIS_HASH when none). */
+  headHash: string;
+  /** True when every record follows the one before it in the chain (seq + 1), so links can be checked. */
+  contiguous: boolean;
+  /** SHA-256 (hex) of the bytes written. */
+  sha256: string;
+  bytes: number;
 }
+
+/** How one export format turns records into text. */
+export interface RecordEncoder {
+  /** Written once before the records (a CSV header). */
+  header?: string;
+  /** The text of a batch of records, in order. */
+  encode(batch: readonly AuditRecord[]): string;
+}
+
+/** Records per encode call: amortises per-call setup, holds one batch in memory. */
+const BATCH = 256;
 
 export async function writeChunk(out: Writable, chunk: string): Promise<void> {
   if (out.destroyed) throw new Error('the export output was closed before the export finished');
@@ -20,8 +42,42 @@ export async function writeChunk(out: Writable, chunk: string): Promise<void> {
   }
 }
 
-export function tally(summary: ExportSummary, seq: number): void {
-  if (summary.count === 0) summary.firstSeq = seq;
-  summary.lastSeq = seq;
+/** Streams the records through the encoder to `out`; `progress` is called after each batch. */
+export async function writeRecords(
+  records: AsyncIterable<AuditRecord>,
+  encoder: RecordEncoder,
+  out: Writable,
+  progress?: (summary: Readonly<ExportSummary>) => void,
+): Promise<ExportSummary> {
+  const digest = createHash('sha256');
+  const summary: ExportSummary = { count: 0, firstSeq: 0, lastSeq: 0, headHash: GENESIS_HASH, contiguous: true, sha256: '', bytes: 0 };
+  const emit = async (text: string) => {
+    if (!text) return;
+    digest.update(text, 'utf8');
+    summary.bytes += Buffer.byteLength(text, 'utf8');
+    await writeChunk(out, text);
+  };
+  if (encoder.header) await emit(encoder.header);
+  let batch: AuditRecord[] = [];
+  const flush = async () => {
+    await emit(encoder.encode(batch));
+    batch = [];
+    progress?.(summary);
+  };
+  for await (const record of records) {
+    batch.push(record);
+    tally(summary, record);
+    if (batch.length === BATCH) await flush();
+  }
+  if (batch.length) await flush();
+  summary.sha256 = digest.digest('hex');
+  return summary;
+}
+
+function tally(summary: ExportSummary, record: AuditRecord): void {
+  if (summary.count === 0) summary.firstSeq = record.seq;
+  else if (record.seq !== summary.lastSeq + 1) summary.contiguous = false;
+  summary.lastSeq = record.seq;
+  summary.headHash = record.hash;
   summary.count += 1;
 }

@@ -52,8 +52,11 @@ export interface ComplianceStore {
   claimDownloadLink(tokenHash: string, at: string): Promise<DownloadClaim>;
   /** The link, whether used or not (for its manifest). */
   getDownloadLink(tokenHash: string): Promise<(DownloadLink & { usedAt?: string; exportId?: string }) | undefined>;
-  /** Keeps the signed manifest of a finished export; `tokenHash` ties it to the link that served it. */
-  saveExportManifest(exportId: string, createdAt: string, manifest: object, tokenHash?: string): Promise<void>;
+  /**
+   * Keeps the signed manifest of a finished export with its audit events, in one transaction;
+   * `tokenHash` ties it to the link that served it.
+   */
+  saveExportManifest(exportId: string, createdAt: string, manifest: object, events: AuditEventDraft[], tokenHash?: string): Promise<AuditRecord[]>;
   getExportManifest(exportId: string): Promise<object | undefined>;
   /** Every saved version of a request, oldest first (empty when there is no such request). */
   requestVersions(requestId: string): Promise<ApprovalRequest[]>;

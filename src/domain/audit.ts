@@ -31,6 +31,7 @@ export type AuditEventType =
   | 'drift.detected'
   | 'auth.refused'
   | 'tenant.refused'
+  | 'audit.export_link_issued'
   | 'audit.exported'
   | 'audit.export_refused'
   | 'audit.checkpoint';

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -6,6 +7,7 @@ import { finished } from 'node:stream/promises';
 import { parse } from 'csv-parse/sync';
 import { CSV_COLUMNS, csvLine, escapeCsvCell, readCsv, unescapeCsvCell, writeCsv } from '../../src/audit/csv';
 import { readJsonl, writeJsonl } from '../../src/audit/jsonl';
+import type { ExportSummary } from '../../src/audit/output';
 import { verifyChain } from '../../src/audit/verify';
 import type { AuditRecord } from '../../src/domain/audit';
 import { canonicalJson } from '../../src/domain/canonical';
@@ -56,11 +58,11 @@ describe('exporting the audit trail', function () {
   describe('as JSON Lines', () => {
     it('writes one canonical JSON record per line, and the file verifies offline', async () => {
       const file = path.join(tmp.dir, 'audit.jsonl');
-      let summary;
+      let summary: ExportSummary | undefined;
       await writeToFile(file, async (out) => {
         summary = await writeJsonl(store.audit.read(), out);
       });
-      assert.deepEqual(summary, { count: 3000, firstSeq: 1, lastSeq: 3000 });
+      assertSummary(summary, file, records);
       const lines = readFileSync(file, 'utf8').split('\n');
       assert.equal(lines.pop(), '');
       assert.equal(lines.length, 3000);
@@ -96,11 +98,11 @@ describe('exporting the audit trail', function () {
   describe('as CSV', () => {
     it('parses back with csv-parse into exactly the records, which verify', async () => {
       const file = path.join(tmp.dir, 'audit.csv');
-      let summary;
+      let summary: ExportSummary | undefined;
       await writeToFile(file, async (out) => {
         summary = await writeCsv(store.audit.read(), out);
       });
-      assert.deepEqual(summary, { count: 3000, firstSeq: 1, lastSeq: 3000 });
+      assertSummary(summary, file, records);
       const rows = parse(readFileSync(file), { columns: true }) as Record<string, string>[];
       assert.equal(rows.length, 3000);
       assert.deepEqual(Object.keys(rows[0]), [...CSV_COLUMNS]);
@@ -154,6 +156,20 @@ describe('exporting the audit trail', function () {
     });
   });
 });
+
+/** The summary counts the records and names the SHA-256 and size of exactly the bytes written. */
+function assertSummary(summary: ExportSummary | undefined, file: string, records: AuditRecord[]): void {
+  const bytes = readFileSync(file);
+  assert.deepEqual(summary, {
+    count: records.length,
+    firstSeq: 1,
+    lastSeq: records.length,
+    headHash: records[records.length - 1].hash,
+    contiguous: true,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    bytes: bytes.length,
+  });
+}
 
 async function collectText(out: PassThrough, done: Promise<unknown>): Promise<string> {
   const chunks: Buffer[] = [];

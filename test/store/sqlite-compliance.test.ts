@@ -143,7 +143,8 @@ describe('the SQLite compliance tables', () => {
     it("keeps an export's manifest and ties it to the link that served it", async () => {
       await store.compliance.saveDownloadLink(aLink('h1', { requestedBy: alice }), []);
       await store.compliance.claimDownloadLink('h1', '2026-11-02T09:01:00.000Z');
-      await store.compliance.saveExportManifest('exp-1', '2026-11-02T09:01:05.000Z', { sha256: 'abc', records: 3 }, 'h1');
+      const [record] = await store.compliance.saveExportManifest('exp-1', '2026-11-02T09:01:05.000Z', { sha256: 'abc', records: 3 }, [anEvent('audit.exported')], 'h1');
+      assert.equal(record.type, 'audit.exported');
       assert.deepEqual(await store.compliance.getExportManifest('exp-1'), { sha256: 'abc', records: 3 });
       assert.deepEqual(await store.compliance.getDownloadLink('h1'), { ...aLink('h1', { requestedBy: alice }), usedAt: '2026-11-02T09:01:00.000Z', exportId: 'exp-1' });
       assert.equal(await store.compliance.getExportManifest('exp-2'), undefined);

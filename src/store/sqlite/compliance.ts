@@ -97,11 +97,12 @@ export class SqliteComplianceStore implements ComplianceStore {
     };
   }
 
-  async saveExportManifest(exportId: string, createdAt: string, manifest: object, tokenHash?: string): Promise<void> {
+  saveExportManifest(exportId: string, createdAt: string, manifest: object, events: AuditEventDraft[], tokenHash?: string): Promise<AuditRecord[]> {
     const text = JSON.stringify(manifest);
-    await this.writer.submit(() => {
+    return this.writer.submit((tx) => {
       this.insertManifest.run(exportId, createdAt, text);
       if (tokenHash) this.linkExport.run(exportId, tokenHash);
+      return tx.appendEvents(events);
     });
   }
 

@@ -1,0 +1,117 @@
+/**
+ * One export, however it is asked for (the CLI, a Teams download link, the HTTP API): records
+ * streamed in seq order through the format's encoder, hashed on the way out, and a signed manifest
+ * of the result; plus the audit event that records the export.
+ */
+import type { Writable } from 'node:stream';
+import type { AuditFilter } from '../app/ports';
+import { CSV_ENCODER } from '../audit/csv';
+import { JSONL_ENCODER } from '../audit/jsonl';
+import { OCSF_ENCODER } from '../audit/ocsf';
+import { writeRecords } from '../audit/output';
+import type { ExportSummary, RecordEncoder } from '../audit/output';
+import { neutralise } from '../domain/audit';
+import type { AuditEventDraft, AuditRecord } from '../domain/audit';
+import type { Actor, Source } from '../domain/request';
+import { MANIFEST_VERSION, signManifest } from './manifest';
+import type { ExportManifest } from './manifest';
+import type { ExportFormat } from './ports';
+import type { AuditSigner } from './signing';
+
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['jsonl', 'csv', 'ocsf'];
+
+const ENCODERS: Record<ExportFormat, RecordEncoder> = { jsonl: JSONL_ENCODER, csv: CSV_ENCODER, ocsf: OCSF_ENCODER };
+
+export const CONTENT_TYPES: Record<ExportFormat, string> = {
+  jsonl: 'application/x-ndjson; charset=utf-8',
+  csv: 'text/csv; charset=utf-8',
+  ocsf: 'application/x-ndjson; charset=utf-8',
+};
+
+/** File name ending of each format; OCSF exports are JSON Lines too, told apart by name. */
+export const EXTENSIONS: Record<ExportFormat, string> = { jsonl: '.jsonl', csv: '.csv', ocsf: '.ocsf.jsonl' };
+
+/** The format an export file name says it has. */
+export function formatOfFile(file: string): ExportFormat {
+  const name = file.toLowerCase();
+  if (name.endsWith('.csv')) return 'csv';
+  if (name.endsWith('.ocsf.jsonl') || name.endsWith('.ocsf.json')) return 'ocsf';
+  return 'jsonl';
+}
+
+/** Where the manifest of an export file goes by default. */
+export function manifestFileOf(file: string): string {
+  return `${file}.manifest.json`;
+}
+
+export interface ExportRequest {
+  format: ExportFormat;
+  filter: AuditFilter;
+  exportId: string;
+  exportedAt: string;
+  exportedBy: string;
+  /** The file's name, when written to one. */
+  file?: string;
+  /** Called after each batch of records (progress on a terminal). */
+  progress?: (summary: Readonly<ExportSummary>) => void;
+}
+
+export interface ExportResult {
+  summary: ExportSummary;
+  manifest: ExportManifest;
+}
+
+export async function exportAudit(records: AsyncIterable<AuditRecord>, out: Writable, request: ExportRequest, signer: AuditSigner): Promise<ExportResult> {
+  const summary = await writeRecords(records, ENCODERS[request.format], out, request.progress);
+  const manifest = signManifest(
+    {
+      manifestVersion: MANIFEST_VERSION,
+      exportId: request.exportId,
+      format: request.format,
+      ...(request.file ? { file: request.file } : {}),
+      sha256: summary.sha256,
+      bytes: summary.bytes,
+      records: summary.count,
+      firstSeq: summary.firstSeq,
+      lastSeq: summary.lastSeq,
+      headHash: summary.headHash,
+      contiguous: summary.contiguous,
+      filter: request.filter,
+      exportedAt: request.exportedAt,
+      exportedBy: request.exportedBy,
+    },
+    signer,
+  );
+  return { summary, manifest };
+}
+
+/** How an export was asked for, as recorded. */
+export type ExportChannel = 'cli' | 'teams-link' | 'http' | 'evidence';
+
+export interface ExportedEventInput {
+  time: string;
+  via: ExportChannel;
+  manifest: ExportManifest;
+  actor?: Actor;
+  source?: Source;
+  /** Extra facts (the link id, the operating-system user). */
+  data?: Record<string, unknown>;
+  /** Set when the export did not finish (the client went away): what was sent is still recorded. */
+  failure?: string;
+}
+
+/** The audit.exported event of a finished (or broken-off) export: its whole signed manifest. */
+export function exportedEvent(input: ExportedEventInput): AuditEventDraft {
+  const m = input.manifest;
+  const what = `${m.records} record(s)${m.records ? ` (seq ${m.firstSeq} to ${m.lastSeq})` : ''} as ${m.format} via ${input.via}`;
+  return neutralise({
+    type: 'audit.exported' as const,
+    time: input.time,
+    ...(input.actor ? { actor: input.actor } : {}),
+    ...(input.source ? { source: input.source } : {}),
+    outcome: input.failure
+      ? { result: 'error' as const, reason: 'export-incomplete', detail: `${what}, broken off: ${input.failure}` }
+      : { result: 'ok' as const, detail: what },
+    data: { via: input.via, ...(input.data ?? {}), manifest: m },
+  });
+}

@@ -1,0 +1,29 @@
+/** Reading the times people type (CLI options, the Teams `audit export` command) as audit times. */
+
+const ISO_INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+export class InstantError extends Error {
+  constructor(readonly value: string) {
+    super(`"${value}" is not an ISO-8601 date or date-time (examples: 2026-11-02, 2026-11-02T09:30:00Z).`);
+    this.name = 'InstantError';
+  }
+}
+
+/**
+ * An ISO-8601 date (midnight UTC) or date-time, as a canonical UTC instant (Date#toISOString), the
+ * form audit times are stored in. A date-time without a zone is taken as UTC, never local time.
+ */
+export function parseInstant(value: string): string {
+  const text = value.trim();
+  const m = ISO_INSTANT.exec(text);
+  if (!m) throw new InstantError(value);
+  const [, y, mo, d, h = '00', mi = '00', s = '00', zone] = m;
+  const daysInMonth = new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
+  if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > daysInMonth) throw new InstantError(value);
+  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) throw new InstantError(value);
+  const withZone = m[4] === undefined ? `${text}T00:00:00Z` : zone ? text : `${text}Z`;
+  const ms = Date.parse(withZone);
+  if (Number.isNaN(ms)) throw new InstantError(value);
+  return new Date(ms).toISOString();
+}

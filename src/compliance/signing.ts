@@ -1,0 +1,147 @@
+/**
+ * The audit signing key: one Ed25519 key pair per data directory, created on first use. The private
+ * key signs checkpoints, export manifests and download links; the public key (printed by
+ * `countersign audit public-key`) is all an auditor needs to check them offline.
+ *
+ * Every signature covers a purpose label as well as the text, so a signature made for one purpose
+ * (a checkpoint) can never pass as another (a manifest).
+ */
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const PRIVATE_KEY_FILE = 'audit-signing-key.pem';
+export const PUBLIC_KEY_FILE = 'audit-signing-key.pub.pem';
+
+export type SigningPurpose = 'checkpoint' | 'export-manifest' | 'download-link' | 'evidence';
+
+export class SigningKeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SigningKeyError';
+  }
+}
+
+function signedBytes(purpose: SigningPurpose, text: string): Buffer {
+  return Buffer.from(`countersign/${purpose}/v1\n${text}`, 'utf8');
+}
+
+/** The key id: the first 16 hex digits of the SHA-256 of the public key (SubjectPublicKeyInfo DER). */
+export function keyIdOf(publicKey: KeyObject): string {
+  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+}
+
+/** Checks signatures made with one key. */
+export class AuditVerifier {
+  readonly keyId: string;
+
+  constructor(readonly publicKey: KeyObject) {
+    if (publicKey.asymmetricKeyType !== 'ed25519') {
+      throw new SigningKeyError(`the audit signing key must be an Ed25519 key, not ${publicKey.asymmetricKeyType ?? 'a symmetric key'}`);
+    }
+    this.keyId = keyIdOf(publicKey);
+  }
+
+  get publicKeyPem(): string {
+    return this.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  }
+
+  verify(purpose: SigningPurpose, text: string, signature: string): boolean {
+    if (typeof signature !== 'string' || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(signature)) return false;
+    // Node's base64 decoder reads the URL-safe alphabet too (download links carry base64url).
+    const bytes = Buffer.from(signature, 'base64');
+    if (bytes.length !== 64) return false;
+    return verify(null, signedBytes(purpose, text), this.publicKey, bytes);
+  }
+}
+
+export class AuditSigner extends AuditVerifier {
+  constructor(private readonly privateKey: KeyObject) {
+    super(createPublicKey(privateKey));
+  }
+
+  /** Base64 Ed25519 signature of the purpose label and the text. */
+  sign(purpose: SigningPurpose, text: string): string {
+    return sign(null, signedBytes(purpose, text), this.privateKey).toString('base64');
+  }
+}
+
+/** A verifier from a PEM public key (SPKI), for offline verification. */
+export function verifierFromPem(pem: string, source: string): AuditVerifier {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch (err) {
+    throw new SigningKeyError(`${source} is not a PEM public key: ${(err as Error).message}`);
+  }
+  return new AuditVerifier(key);
+}
+
+export function readVerifier(file: string): AuditVerifier {
+  let pem: string;
+  try {
+    pem = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SigningKeyError(`cannot read the public key ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  return verifierFromPem(pem, file);
+}
+
+/**
+ * The data directory's key pair; created (private key mode 0600) when there is none. Creation is
+ * safe against another process doing the same at the same moment: the key is written to a
+ * private temporary file and linked into place, so exactly one key wins and both use it.
+ */
+export function loadOrCreateSigningKey(dataDir: string): AuditSigner {
+  const file = path.join(dataDir, PRIVATE_KEY_FILE);
+  if (!fs.existsSync(file)) createKeyFile(dataDir, file);
+  const signer = new AuditSigner(readPrivateKey(file));
+  const pubFile = path.join(dataDir, PUBLIC_KEY_FILE);
+  if (!fs.existsSync(pubFile)) fs.writeFileSync(pubFile, signer.publicKeyPem, { mode: 0o644 });
+  return signer;
+}
+
+/** The public half for this data directory: the .pub.pem file, else derived from the private key. */
+export function loadPublicKey(dataDir: string): AuditVerifier {
+  const pubFile = path.join(dataDir, PUBLIC_KEY_FILE);
+  if (fs.existsSync(pubFile)) return readVerifier(pubFile);
+  const file = path.join(dataDir, PRIVATE_KEY_FILE);
+  if (!fs.existsSync(file)) {
+    throw new SigningKeyError(`there is no audit signing key in ${dataDir}: Countersign creates it when it first starts (or run countersign audit public-key there)`);
+  }
+  return new AuditSigner(readPrivateKey(file));
+}
+
+function createKeyFile(dataDir: string, file: string): void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = fs.openSync(temp, 'wx', 0o600);
+  try {
+    fs.writeSync(fd, pem);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.linkSync(temp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+}
+
+function readPrivateKey(file: string): KeyObject {
+  const stat = fs.statSync(file);
+  if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
+    const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
+    throw new SigningKeyError(`the audit signing key ${file} can be read by other users (mode ${mode}); run: chmod 600 ${file}`);
+  }
+  try {
+    return createPrivateKey(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new SigningKeyError(`the audit signing key ${file} cannot be read: ${(err as Error).message}`);
+  }
+}
