@@ -1,5 +1,7 @@
 /** How audit verification reads to a person: what was checked, and where the chain first broke. */
 import type { ChainVerification } from '../audit/verify';
+import type { CheckpointVerification } from '../compliance/checkpoints';
+import type { ExportVerification } from '../compliance/verify-export';
 
 export const EXIT_OK = 0;
 /** Bad input or an unreadable source (missing database, missing file). */
@@ -35,4 +37,40 @@ export function verificationReport(source: string, v: ChainVerification, warning
 export function verificationExitCode(v: ChainVerification, warnings: readonly string[] = []): number {
   if (!v.ok) return EXIT_DAMAGED;
   return warnings.length ? EXIT_UNPROTECTED : EXIT_OK;
+}
+
+export function checkpointReport(v: CheckpointVerification): string {
+  const lines: string[] = [];
+  if (v.latest) {
+    const c = v.latest.checkpoint;
+    lines.push(`Checkpoints: ${v.checked} checked; the latest, signed at ${c.time} (from ${v.latest.from}), names record ${c.seq}.`);
+  } else if (v.checked === 0 && v.problems.length === 0) {
+    lines.push('Checkpoints: none yet, so a cut-off end of the log could not be checked.');
+  }
+  for (const p of v.problems) lines.push(`AUDIT LOG DAMAGED (checkpoint, ${p.kind}): ${p.message}`);
+  for (const w of v.warnings) lines.push(`NOTE: ${w}`);
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+export function exportReport(file: string, v: ExportVerification): string {
+  const lines: string[] = [`Source: ${file} (${v.format})`];
+  const c = v.chain;
+  if (v.manifest) {
+    lines.push(`Manifest: export ${v.manifest.exportId} of ${v.manifest.exportedAt} by ${v.manifest.exportedBy}, signed with key ${v.manifest.keyId}.`);
+  } else {
+    lines.push('Manifest: none; only the records themselves were checked (a cut-off end cannot be told from a shorter export).');
+  }
+  if (v.ok) {
+    lines.push(
+      c.count === 0 ? 'Export intact: it holds no records.' : `Export intact: ${c.count} records, seq ${c.firstSeq} to ${c.lastSeq}.`,
+      `Head hash: ${c.headHash}`,
+    );
+    if (v.sha256) lines.push(`SHA-256: ${v.sha256} (as signed)`);
+  } else {
+    const [first, ...rest] = v.problems;
+    const at = c.problem ? ` at record ${c.problem.seq}${c.problem.recordId ? `, id ${c.problem.recordId}` : ''}` : '';
+    lines.push(`EXPORT DAMAGED (${first.kind})${first.kind === c.problem?.kind ? at : ''}:`, `  ${first.message}`);
+    for (const p of rest) lines.push(`  Also (${p.kind}): ${p.message}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

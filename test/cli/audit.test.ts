@@ -2,51 +2,14 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { Command, CommanderError } from 'commander';
 import { parse } from 'csv-parse/sync';
-import { registerAuditCommands } from '../../src/cli/audit';
-import type { AuditCliIo } from '../../src/cli/audit';
 import type { AuditRecord } from '../../src/domain/audit';
 import { databaseFile } from '../../src/settings';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { anEvent, requestRef, tempDir, timeAt } from '../store/fixtures';
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString('utf8');
-    done();
-  }
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `countersign audit ...` in-process, with commander errors turned into an exit code. */
-async function audit(args: string[], env: NodeJS.ProcessEnv = {}, cwd = process.cwd()): Promise<Run> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  let code = 0;
-  const io: AuditCliIo = { stdout, stderr, env, cwd, setExitCode: (c) => (code = c) };
-  const program = new Command('countersign').exitOverride().configureOutput({
-    writeOut: (s) => stdout.write(s),
-    writeErr: (s) => stderr.write(s),
-  });
-  registerAuditCommands(program, io);
-  try {
-    await program.parseAsync(['audit', ...args], { from: 'user' });
-  } catch (err) {
-    if (!(err instanceof CommanderError)) throw err;
-    code = err.exitCode;
-  }
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+import { audit } from './run-audit';
 
 describe('countersign audit', function () {
   let tmp: ReturnType<typeof tempDir>;
@@ -130,13 +93,13 @@ describe('countersign audit', function () {
     it('verifies an exported JSON Lines file, and names a record edited in it', async () => {
       const file = path.join(tmp.dir, 'audit.jsonl');
       assert.equal((await audit(['export', '--format', 'jsonl', '--out', file, '--data-dir', dataDir])).code, 0);
-      const ok = await audit(['verify', '--file', file]);
-      assert.equal(ok.code, 0, ok.stdout);
+      const ok = await audit(['verify', '--file', file, '--data-dir', dataDir]);
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
       assert.match(ok.stdout, /12 records/);
       const lines = readFileSync(file, 'utf8').split('\n');
       lines[6] = lines[6].replace('req-6', 'req-666');
       writeFileSync(file, lines.join('\n'));
-      const bad = await audit(['verify', '--file', file]);
+      const bad = await audit(['verify', '--file', file, '--data-dir', dataDir]);
       assert.equal(bad.code, 2);
       assert.match(bad.stdout, new RegExp(`\\(edited\\) at record 7, id ${records[6].id}`));
     });
@@ -144,18 +107,21 @@ describe('countersign audit', function () {
     it('verifies an exported CSV file', async () => {
       const file = path.join(tmp.dir, 'audit.csv');
       await audit(['export', '--format', 'csv', '--out', file, '--data-dir', dataDir]);
-      const r = await audit(['verify', '--file', file]);
-      assert.equal(r.code, 0, r.stdout);
+      const r = await audit(['verify', '--file', file, '--data-dir', dataDir]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /12 records/);
     });
 
-    it('verifies a window exported with --from only when told it is partial', async () => {
+    it('verifies a window exported with --from: by its manifest, or without one only when told it is partial', async () => {
       const file = path.join(tmp.dir, 'window.jsonl');
       await audit(['export', '--format', 'jsonl', '--from', timeAt(300), '--out', file, '--data-dir', dataDir]);
-      const strict = await audit(['verify', '--file', file]);
+      const signed = await audit(['verify', '--file', file, '--data-dir', dataDir]);
+      assert.equal(signed.code, 0, signed.stdout);
+      assert.match(signed.stdout, /Export intact: 7 records, seq 6 to 12/);
+      const strict = await audit(['verify', '--file', file, '--no-manifest']);
       assert.equal(strict.code, 2);
       assert.match(strict.stdout, /records 1 to 5 are missing/);
-      const partial = await audit(['verify', '--file', file, '--partial']);
+      const partial = await audit(['verify', '--file', file, '--no-manifest', '--partial']);
       assert.equal(partial.code, 0, partial.stdout);
       assert.match(partial.stdout, /7 records, seq 6 to 12/);
     });
@@ -192,7 +158,7 @@ describe('countersign audit', function () {
     it('refuses an unknown format, naming the allowed ones', async () => {
       const r = await audit(['export', '--format', 'xml', '--data-dir', dataDir]);
       assert.notEqual(r.code, 0);
-      assert.match(r.stderr, /argument 'xml' is invalid\. Allowed choices are jsonl, csv\./);
+      assert.match(r.stderr, /argument 'xml' is invalid\. Allowed choices are jsonl, csv, ocsf\./);
     });
 
     it('requires a format', async () => {

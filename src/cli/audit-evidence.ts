@@ -1,0 +1,104 @@
+/**
+ * `countersign audit evidence <request-id>`: everything about one request in one folder (its audit
+ * records with a signed manifest, the card at each step, the what-if, the ARM ids, the verification
+ * result and a summary), the folder itself signed; the export is recorded in the audit log.
+ */
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import { exportAudit, exportedEvent } from '../compliance/export';
+import { checkEvents, evidenceFiles, signEvidence } from '../compliance/evidence';
+import type { EvidenceVerification } from '../compliance/evidence';
+import { loadOrCreateSigningKey } from '../compliance/signing';
+import type { AuditRecord } from '../domain/audit';
+import { auditRecordHash } from '../domain/canonical';
+import { verifySqliteAuditLog } from '../store/sqlite';
+import { uuidv7 } from '../store/ids';
+import { requestCard } from '../teams/cards';
+import { AuditInputError, openStoreForCli, operatorOf, requireDatabase } from './audit-io';
+import type { AuditCliIo } from './audit-io';
+import { checkCheckpoints } from './audit-verify';
+
+export interface EvidenceOptions {
+  dataDir?: string;
+  out?: string;
+  publicKey?: string;
+}
+
+export async function writeEvidence(requestId: string, opts: EvidenceOptions, io: AuditCliIo): Promise<number> {
+  const { dataDir, file } = requireDatabase(opts.dataDir, io);
+  const target = path.resolve(io.cwd, opts.out ?? `evidence-${requestId.replace(/[^A-Za-z0-9_-]/g, '_')}`);
+  if (existsSync(target)) throw new AuditInputError(`${target} already exists: choose another --out`);
+  if (!existsSync(path.dirname(target))) throw new AuditInputError(`cannot write ${target}: its directory does not exist`);
+  const store = await openStoreForCli(file);
+  const temp = `${target}.partial-${process.pid}`;
+  try {
+    const signer = loadOrCreateSigningKey(dataDir);
+    const events: AuditRecord[] = [];
+    for await (const r of store.audit.read({ requestId })) events.push(r);
+    const current = await store.requests.get(requestId);
+    if (!current && events.length === 0) throw new AuditInputError(`there is no request ${requestId} and no audit record names it`);
+    const stored = await store.compliance.requestVersions(requestId);
+    const versions = stored.length ? stored : current ? [current] : [];
+
+    mkdirSync(temp);
+    const operator = operatorOf(io);
+    const createdAt = new Date().toISOString();
+    const out = createWriteStream(path.join(temp, 'events.jsonl'));
+    const { manifest } = await exportAudit(
+      (async function* () {
+        yield* events;
+      })(),
+      out,
+      { format: 'jsonl', filter: { requestId }, exportId: uuidv7(), exportedAt: createdAt, exportedBy: `cli:${operator}`, file: 'events.jsonl' },
+      signer,
+    );
+    out.end();
+    await finished(out);
+    writeFileSync(path.join(temp, 'events.jsonl.manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+
+    const verification = await verifyForEvidence(file, dataDir, events, opts, io);
+    const files = evidenceFiles({ requestId, versions, events, verification, renderCard: (r) => requestCard(r) });
+    mkdirSync(path.join(temp, 'cards'));
+    for (const f of files) writeFileSync(path.join(temp, f.name), f.content);
+    const bundle = signEvidence(requestId, files, createdAt, `cli:${operator}`, signer);
+    writeFileSync(path.join(temp, 'manifest.json'), `${JSON.stringify(bundle, null, 2)}\n`);
+
+    await store.compliance.saveExportManifest(manifest.exportId, createdAt, manifest, [
+      exportedEvent({ time: new Date().toISOString(), via: 'evidence', manifest, data: { operator, requestId, folder: path.basename(target) } }),
+    ]);
+    renameSync(temp, target);
+    const problems = !verification.chain.ok || verification.checkpoints.problems.length > 0 || !verification.events.ok;
+    io.stderr.write(
+      `Evidence for ${requestId}: ${events.length} audit records, ${versions.length} card version(s), written to ${target}.\n` +
+        (problems ? 'WARNING: verification found problems; see verification.json.\n' : 'Verification: the audit chain and this request\'s records are intact.\n'),
+    );
+    return problems ? 2 : 0;
+  } catch (err) {
+    rmSync(temp, { recursive: true, force: true });
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
+
+async function verifyForEvidence(file: string, dataDir: string, events: AuditRecord[], opts: EvidenceOptions, io: AuditCliIo): Promise<EvidenceVerification> {
+  const chain = await verifySqliteAuditLog(file);
+  const { result } = await checkCheckpoints(file, dataDir, chain, { ...(opts.publicKey ? { publicKey: opts.publicKey } : {}), dataDir }, io);
+  const chainPart = {
+    ok: chain.ok,
+    count: chain.count,
+    lastSeq: chain.lastSeq,
+    headHash: chain.headHash,
+    ...(chain.problem ? { problem: chain.problem.message } : {}),
+  };
+  return {
+    chain: chainPart,
+    checkpoints: {
+      checked: result.checked,
+      ...(result.latest ? { latestSeq: result.latest.checkpoint.seq } : {}),
+      problems: result.problems.map((p) => p.message),
+    },
+    events: checkEvents(events, chainPart, auditRecordHash),
+  };
+}

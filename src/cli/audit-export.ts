@@ -1,0 +1,101 @@
+/**
+ * `countersign audit export`: stream the audit records (filtered) as JSON Lines, CSV or OCSF, with a
+ * signed manifest, and record the export itself in the audit log.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import type { AuditFilter } from '../app/ports';
+import { exportAudit, exportedEvent, manifestFileOf } from '../compliance/export';
+import type { ExportResult } from '../compliance/export';
+import type { ExportFormat } from '../compliance/ports';
+import { loadOrCreateSigningKey } from '../compliance/signing';
+import type { AuditEventType } from '../domain/audit';
+import type { SqliteStore } from '../store/sqlite';
+import { uuidv7 } from '../store/ids';
+import { AuditInputError, operatorOf, outputPath, progressLine, requireDatabase, openStoreForCli, writeFileAtomically } from './audit-io';
+import type { AuditCliIo } from './audit-io';
+
+export interface ExportOptions {
+  dataDir?: string;
+  format: ExportFormat;
+  from?: string;
+  to?: string;
+  request?: string;
+  actor?: string;
+  type?: string[];
+  out?: string;
+  manifest?: string;
+}
+
+const EVENT_TYPE = /^[a-z]+\.[a-z_]+$/;
+
+export function exportFilter(opts: ExportOptions): AuditFilter {
+  const types = (opts.type ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+  for (const t of types) if (!EVENT_TYPE.test(t)) throw new AuditInputError(`"${t}" is not an audit event type (examples: request.created, approval.granted)`);
+  return {
+    ...(opts.from ? { from: opts.from } : {}),
+    ...(opts.to ? { to: opts.to } : {}),
+    ...(opts.request ? { requestId: opts.request } : {}),
+    ...(opts.actor ? { actorId: opts.actor } : {}),
+    ...(types.length ? { types: types as AuditEventType[] } : {}),
+  };
+}
+
+export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promise<number> {
+  const filter = exportFilter(opts);
+  const db = requireDatabase(opts.dataDir, io);
+  const target = opts.out ? outputPath(io, opts.out) : undefined;
+  const manifestFile = opts.manifest ? outputPath(io, opts.manifest) : target ? manifestFileOf(target) : undefined;
+  const store = await openStoreForCli(db.file);
+  try {
+    const signer = loadOrCreateSigningKey(db.dataDir);
+    const head = (await store.audit.head())?.seq ?? 0;
+    const exportedAt = new Date().toISOString();
+    const operator = operatorOf(io);
+    let written = 0;
+    let lastSeq = 0;
+    const progress = progressLine(io, () => `Exporting: ${written.toLocaleString('en-US')} records, up to seq ${lastSeq.toLocaleString('en-US')} of ${head.toLocaleString('en-US')}`);
+    const run = (out: Writable) =>
+      exportAudit(store.audit.read(filter), out, {
+        format: opts.format,
+        filter,
+        exportId: uuidv7(),
+        exportedAt,
+        exportedBy: `cli:${operator}`,
+        ...(target ? { file: path.basename(target) } : {}),
+        progress: (s) => {
+          written = s.count;
+          lastSeq = s.lastSeq;
+          progress.update();
+        },
+      }, signer);
+    const record = (result: ExportResult) => recordExport(store, result, operator);
+    let result: ExportResult;
+    if (target) {
+      result = await writeFileAtomically(target, run, record);
+    } else {
+      result = await run(io.stdout);
+      await record(result);
+    }
+    progress.done();
+    if (manifestFile) writeFileSync(manifestFile, `${JSON.stringify(result.manifest, null, 2)}\n`);
+    const m = result.manifest;
+    const range = m.records ? ` (seq ${m.firstSeq} to ${m.lastSeq})` : '';
+    io.stderr.write(`Exported ${m.records} audit records${range} as ${opts.format} to ${target ?? 'standard output'}.\n`);
+    io.stderr.write(
+      manifestFile
+        ? `Signed manifest: ${manifestFile} (SHA-256 ${m.sha256}, key ${m.keyId}).\n`
+        : `No manifest file was written (pass --manifest <file>); the export is recorded with its manifest (SHA-256 ${m.sha256}) as ${m.exportId}.\n`,
+    );
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Exports are audited: the audit.exported record carries the whole signed manifest. */
+async function recordExport(store: SqliteStore, result: ExportResult, operator: string): Promise<void> {
+  const m = result.manifest;
+  await store.compliance.saveExportManifest(m.exportId, m.exportedAt, m, [exportedEvent({ time: new Date().toISOString(), via: 'cli', manifest: m, data: { operator } })]);
+}

@@ -1,0 +1,150 @@
+/** What the audit commands share: where they read and write, and how a user's mistake is reported. */
+import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import { SigningKeyError } from '../compliance/signing';
+import { databaseFile } from '../settings';
+import { NotACountersignDatabaseError, openSqliteAuditReader, openSqliteStore } from '../store/sqlite';
+import type { SqliteStore } from '../store/sqlite';
+import { resolveDataDir } from './audit-options';
+import { EXIT_INPUT } from './audit-report';
+
+/** Where the commands read and write; tests pass their own. */
+export interface AuditCliIo {
+  stdout: Writable;
+  /** `isTTY` set: progress is shown there. */
+  stderr: Writable & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  setExitCode(code: number): void;
+  /** Who runs the command, as recorded with what it does (default: user@host of the process). */
+  operator?: string;
+}
+
+export const processIo = (): AuditCliIo => ({
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+  setExitCode: (code) => {
+    process.exitCode = code;
+  },
+});
+
+export function operatorOf(io: AuditCliIo): string {
+  if (io.operator) return io.operator;
+  let user = 'unknown';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    user = io.env.USER ?? io.env.USERNAME ?? 'unknown';
+  }
+  return `${user}@${os.hostname()}`;
+}
+
+/** A problem the user can fix, reported as one line and exit code 1 (never a stack trace). */
+export class AuditInputError extends Error {}
+
+export async function reportingInputErrors(io: AuditCliIo, run: () => Promise<number>): Promise<void> {
+  try {
+    io.setExitCode(await run());
+  } catch (err) {
+    const known = err instanceof AuditInputError || err instanceof SigningKeyError;
+    if (!known) throw err;
+    io.stderr.write(`error: ${err.message}\n`);
+    io.setExitCode(EXIT_INPUT);
+  }
+}
+
+export interface Database {
+  dataDir: string;
+  file: string;
+}
+
+export function requireDatabase(dataDirOption: string | undefined, io: AuditCliIo): Database {
+  const dataDir = resolveDataDir(dataDirOption, io.env, io.cwd);
+  const file = databaseFile(dataDir);
+  if (!existsSync(file)) {
+    const from = dataDirOption ? '--data-dir' : io.env.COUNTERSIGN_DATA_DIR ? 'COUNTERSIGN_DATA_DIR' : 'the default ./data';
+    throw new AuditInputError(`no Countersign database at ${file} (data directory from ${from}); pass --data-dir <dir>`);
+  }
+  return { dataDir, file };
+}
+
+/** A file that is not a Countersign database, or one we may not write, is the user's input problem. */
+export async function unreadableAsInput<T>(file: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    if (err instanceof NotACountersignDatabaseError) throw new AuditInputError(err.message);
+    const code = (err as { code?: string }).code;
+    if (code === 'SQLITE_NOTADB') throw new AuditInputError(`${file} is not a SQLite database`);
+    if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'EACCES') {
+      throw new AuditInputError(`cannot write to ${file} (${code}): this command records what it does in the audit log, so it needs write access to the database`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * The store, for commands that record what they do. The file is first checked to be a Countersign
+ * database, so a wrong path is never given Countersign's tables.
+ */
+export async function openStoreForCli(file: string): Promise<SqliteStore> {
+  return unreadableAsInput(file, async () => {
+    openSqliteAuditReader(file).close();
+    return openSqliteStore({ file });
+  });
+}
+
+/** The output path, checked: its directory must exist. */
+export function outputPath(io: AuditCliIo, file: string): string {
+  const target = path.resolve(io.cwd, file);
+  if (!existsSync(path.dirname(target))) throw new AuditInputError(`cannot write ${target}: its directory does not exist`);
+  return target;
+}
+
+/**
+ * Writes beside the target, then `commit` (which may still fail, e.g. the audit record), then
+ * renames into place: a failed export never leaves a file, half-written or unrecorded.
+ */
+export async function writeFileAtomically<T>(target: string, write: (out: Writable) => Promise<T>, commit: (result: T) => Promise<void>): Promise<T> {
+  const temp = `${target}.partial-${process.pid}`;
+  const out = createWriteStream(temp, { flags: 'wx' });
+  try {
+    const result = await write(out);
+    out.end();
+    await finished(out);
+    await commit(result);
+    renameSync(temp, target);
+    return result;
+  } catch (err) {
+    out.destroy();
+    rmSync(temp, { force: true });
+    if ((err as NodeJS.ErrnoException).code && (err as NodeJS.ErrnoException).syscall) {
+      throw new AuditInputError(`cannot write ${target}: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}
+
+/** Progress on a terminal, at most a few times a second; nothing when stderr is not one. */
+export function progressLine(io: AuditCliIo, describe: () => string): { update(): void; done(): void } {
+  if (!io.stderr.isTTY) return { update: () => undefined, done: () => undefined };
+  let last = 0;
+  let shown = false;
+  return {
+    update() {
+      const now = Date.now();
+      if (now - last < 200) return;
+      last = now;
+      shown = true;
+      io.stderr.write(`\r${describe()}\u001b[K`);
+    },
+    done() {
+      if (shown) io.stderr.write(`\r${describe()}\u001b[K\n`);
+    },
+  };
+}

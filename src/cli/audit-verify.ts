@@ -1,0 +1,141 @@
+/**
+ * `countersign audit verify`: the database's chain and its checkpoints (read-only, safe while the
+ * bot runs), or an export file against its signed manifest, offline.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { checkpointFileOf, checkpointOfRecord, readCheckpointFile, verifyCheckpoints } from '../compliance/checkpoints';
+import type { CheckpointVerification, SourcedCheckpoint } from '../compliance/checkpoints';
+import { formatOfFile, manifestFileOf } from '../compliance/export';
+import { ManifestError, parseManifest } from '../compliance/manifest';
+import type { ExportManifest } from '../compliance/manifest';
+import type { ExportFormat } from '../compliance/ports';
+import { loadPublicKey, readVerifier } from '../compliance/signing';
+import type { AuditVerifier } from '../compliance/signing';
+import { verifyExportFile } from '../compliance/verify-export';
+import { missingCheckpointTriggers, openSqliteAuditReader, readCheckpointTable, recordHashAt, verifySqliteAuditLog } from '../store/sqlite';
+import { resolveDataDir } from './audit-options';
+import { AuditInputError, requireDatabase, unreadableAsInput } from './audit-io';
+import type { AuditCliIo } from './audit-io';
+import { EXIT_DAMAGED, EXIT_OK, EXIT_UNPROTECTED, checkpointReport, exportReport, verificationReport } from './audit-report';
+
+export interface VerifyOptions {
+  dataDir?: string;
+  file?: string;
+  format?: ExportFormat;
+  /** A path, or false for --no-manifest. */
+  manifest?: string | false;
+  publicKey?: string;
+  checkpoints?: string[];
+  partial?: boolean;
+}
+
+export async function verify(opts: VerifyOptions, io: AuditCliIo): Promise<number> {
+  if (opts.file) return verifyFile(opts.file, opts, io);
+  if (opts.partial) throw new AuditInputError('--partial applies to an export file: use it with --file');
+  return verifyDatabase(opts, io);
+}
+
+/** --public-key, else the data directory's public key when there is one. */
+function verifierFor(opts: VerifyOptions, io: AuditCliIo, required: string | undefined): AuditVerifier | undefined {
+  if (opts.publicKey) return readVerifier(path.resolve(io.cwd, opts.publicKey));
+  const dataDir = resolveDataDir(opts.dataDir, io.env, io.cwd);
+  try {
+    return loadPublicKey(dataDir);
+  } catch (err) {
+    if (required) throw new AuditInputError(`${required} is checked with the audit public key: pass --public-key <file> (print it with countersign audit public-key)`);
+    if (opts.dataDir) throw err;
+    return undefined;
+  }
+}
+
+function readManifestFile(file: string): ExportManifest {
+  try {
+    return parseManifest(readFileSync(file, 'utf8'), file);
+  } catch (err) {
+    if (err instanceof ManifestError) throw new AuditInputError(err.message);
+    throw new AuditInputError(`cannot read the manifest ${file}: ${(err as Error).message}`);
+  }
+}
+
+async function verifyFile(fileOption: string, opts: VerifyOptions, io: AuditCliIo): Promise<number> {
+  const file = path.resolve(io.cwd, fileOption);
+  if (!existsSync(file)) throw new AuditInputError(`no export file at ${file}`);
+  let manifestFile: string | undefined;
+  if (typeof opts.manifest === 'string') {
+    manifestFile = path.resolve(io.cwd, opts.manifest);
+    if (!existsSync(manifestFile)) throw new AuditInputError(`no manifest at ${manifestFile}`);
+  } else if (opts.manifest !== false && existsSync(manifestFileOf(file))) {
+    manifestFile = manifestFileOf(file);
+  }
+  const manifest = manifestFile ? readManifestFile(manifestFile) : undefined;
+  const verifier = manifest ? verifierFor(opts, io, `the manifest ${manifestFile}`) : undefined;
+  let result;
+  try {
+    result = await verifyExportFile(file, {
+      format: opts.format ?? formatOfFile(file),
+      ...(manifest ? { manifest } : {}),
+      ...(verifier ? { verifier } : {}),
+      ...(opts.partial ? { partial: true } : {}),
+    });
+  } catch (err) {
+    throw new AuditInputError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  io.stdout.write(exportReport(file, result));
+  return result.ok ? EXIT_OK : EXIT_DAMAGED;
+}
+
+async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<number> {
+  const { dataDir, file } = requireDatabase(opts.dataDir, io);
+  const chain = await unreadableAsInput(file, () => verifySqliteAuditLog(file));
+  const checkpoints = await checkCheckpoints(file, dataDir, chain, opts, io);
+  const warnings = [...chain.warnings, ...checkpoints.triggerWarnings];
+  io.stdout.write(verificationReport(file, chain, warnings));
+  io.stdout.write(checkpointReport(checkpoints.result));
+  if (!chain.ok || checkpoints.result.problems.length) return EXIT_DAMAGED;
+  return warnings.length ? EXIT_UNPROTECTED : EXIT_OK;
+}
+
+export async function checkCheckpoints(
+  file: string,
+  dataDir: string,
+  chain: { ok: boolean; lastSeq: number },
+  opts: VerifyOptions,
+  io: AuditCliIo,
+): Promise<{ result: CheckpointVerification; triggerWarnings: string[] }> {
+  const reader = openSqliteAuditReader(file);
+  try {
+    const table = readCheckpointTable(reader.db);
+    const sourced: SourcedCheckpoint[] = table.map((c) => ({ checkpoint: c, from: 'the checkpoint table', recordSeq: c.recordSeq }));
+    const unreadable: string[] = [];
+    const files = [checkpointFileOf(dataDir), ...(opts.checkpoints ?? []).map((f) => path.resolve(io.cwd, f))];
+    for (const [i, f] of files.entries()) {
+      if (i > 0 && !existsSync(f)) throw new AuditInputError(`no checkpoint file at ${f}`);
+      const read = readCheckpointFile(f);
+      sourced.push(...read.checkpoints.map((c) => ({ checkpoint: c, from: f })));
+      if (read.unreadable.length) unreadable.push(`lines ${read.unreadable.join(', ')} of ${f} are not checkpoints and were skipped`);
+    }
+    const recorded: SourcedCheckpoint[] = [];
+    for await (const r of reader.read({ types: ['audit.checkpoint'] })) {
+      const c = r.seq <= chain.lastSeq ? checkpointOfRecord(r) : undefined;
+      if (c) recorded.push({ checkpoint: c, from: `record ${r.seq}` });
+    }
+    const result = verifyCheckpoints({
+      checkpoints: sourced,
+      recorded,
+      table,
+      ...(sourced.length || recorded.length ? { verifier: verifierFor(opts, io, undefined) } : {}),
+      lastSeq: chain.lastSeq,
+      chainIntact: chain.ok,
+      hashAt: (seq) => recordHashAt(reader.db, seq),
+    });
+    result.warnings.push(...unreadable);
+    const missing = missingCheckpointTriggers(reader.db);
+    const triggerWarnings = missing.length
+      ? [`the append-only protection of the checkpoint table was removed (missing triggers: ${missing.join(', ')}): someone changed the database schema by hand`]
+      : [];
+    return { result, triggerWarnings };
+  } finally {
+    reader.close();
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * The signed side of `countersign audit`: exports with manifests (and audited), filters, OCSF,
+ * progress on a terminal, the public key, checkpoints against a cut-off log, evidence bundles.
+ */
+import assert from 'node:assert/strict';
+import { createPublicKey } from 'node:crypto';
+import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { checkpointFileOf } from '../../src/compliance/checkpoints';
+import { parseManifest } from '../../src/compliance/manifest';
+import { PRIVATE_KEY_FILE, loadPublicKey } from '../../src/compliance/signing';
+import type { AuditRecord } from '../../src/domain/audit';
+import { canonicalJson, sha256Hex } from '../../src/domain/canonical';
+import { databaseFile } from '../../src/settings';
+import { openSqliteStore } from '../../src/store/sqlite';
+import { aRequest, alice, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
+import { collect } from '../store/store-contract';
+import { audit } from './run-audit';
+
+describe('countersign audit: signed exports, checkpoints, evidence', function () {
+  this.timeout(20000);
+  let tmp: ReturnType<typeof tempDir>;
+  let dataDir: string;
+
+  beforeEach(async () => {
+    tmp = tempDir();
+    dataDir = path.join(tmp.dir, 'data');
+    const store = await openSqliteStore({ file: databaseFile(dataDir) });
+    for (let i = 0; i < 12; i++) {
+      await store.audit.append([anEvent(i % 2 ? 'approval.granted' : 'request.created', { time: timeAt(i * 60), actor: i % 3 ? alice : bob, request: requestRef(`req-${i % 3}`) })]);
+    }
+    await store.close();
+  });
+  afterEach(() => tmp.remove());
+
+  async function records(): Promise<AuditRecord[]> {
+    const store = await openSqliteStore({ file: databaseFile(dataDir) });
+    try {
+      return await collect(store.audit.read());
+    } finally {
+      await store.close();
+    }
+  }
+
+  /** Tampering as someone with the file would: triggers dropped first. */
+  function tamper(sql: string): void {
+    const db = new Database(databaseFile(dataDir));
+    db.exec('DROP TRIGGER IF EXISTS audit_log_no_delete; DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_chain; DROP TRIGGER IF EXISTS audit_checkpoints_no_delete;');
+    db.exec(sql);
+    db.close();
+  }
+
+  describe('export', () => {
+    it('writes a signed manifest beside the file, and the export verifies against it', async () => {
+      const out = path.join(tmp.dir, 'audit.csv');
+      const r = await audit(['export', '--format', 'csv', '--out', out, '--data-dir', dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      const manifest = parseManifest(readFileSync(`${out}.manifest.json`, 'utf8'), 'manifest');
+      assert.equal(manifest.sha256, sha256Hex(readFileSync(out)));
+      assert.deepEqual(
+        { records: manifest.records, firstSeq: manifest.firstSeq, lastSeq: manifest.lastSeq, format: manifest.format, file: manifest.file, exportedBy: manifest.exportedBy },
+        { records: 12, firstSeq: 1, lastSeq: 12, format: 'csv', file: 'audit.csv', exportedBy: 'cli:compliance@test-host' },
+      );
+      assert.equal(manifest.keyId, loadPublicKey(dataDir).keyId);
+      assert.match(r.stderr, /Signed manifest: .*audit\.csv\.manifest\.json \(SHA-256 [0-9a-f]{64}, key [0-9a-f]{16}\)/);
+      const v = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(v.code, 0, v.stdout);
+      assert.match(v.stdout, /Export intact: 12 records, seq 1 to 12\.\nHead hash: .*\nSHA-256: [0-9a-f]{64} \(as signed\)/);
+    });
+
+    it('records the export in the audit log with its manifest, and the log still verifies', async () => {
+      const out = path.join(tmp.dir, 'audit.jsonl');
+      await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir]);
+      const all = await records();
+      const exported = all.filter((x) => x.type === 'audit.exported');
+      assert.equal(exported.length, 1);
+      assert.deepEqual(exported[0].data, { via: 'cli', operator: 'compliance@test-host', manifest: JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8')) });
+      assert.equal(exported[0].outcome.detail, '12 record(s) (seq 1 to 12) as jsonl via cli');
+      const v = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(v.code, 0, v.stdout);
+    });
+
+    it('filters by request, actor and event type, and the selection verifies by its manifest', async () => {
+      const out = path.join(tmp.dir, 'sel.jsonl');
+      const r = await audit(['export', '--format', 'jsonl', '--request', 'req-1', '--actor', alice.aadObjectId, '--type', 'request.created,approval.granted', '--out', out, '--data-dir', dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+      assert.deepEqual(
+        lines.map((x) => x.seq),
+        [2, 5, 8, 11].filter((s) => (s - 1) % 3 !== 0),
+      );
+      assert.ok(lines.every((x) => x.request?.id === 'req-1' && x.actor?.aadObjectId === alice.aadObjectId));
+      const manifest = parseManifest(readFileSync(`${out}.manifest.json`, 'utf8'), 'm');
+      assert.equal(manifest.contiguous, false);
+      assert.deepEqual(manifest.filter, { requestId: 'req-1', actorId: alice.aadObjectId, types: ['request.created', 'approval.granted'] });
+      assert.equal((await audit(['verify', '--file', out, '--data-dir', dataDir])).code, 0);
+      const typeOnly = await audit(['export', '--format', 'jsonl', '--type', 'approval.granted', '--data-dir', dataDir]);
+      assert.equal(typeOnly.stdout.trim().split('\n').length, 6);
+      const bad = await audit(['export', '--format', 'jsonl', '--type', 'DROP TABLE', '--data-dir', dataDir]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /"DROP TABLE" is not an audit event type/);
+    });
+
+    it('writes OCSF API Activity events that verify, and catches an edited mapped field', async () => {
+      const out = path.join(tmp.dir, 'audit.ocsf.jsonl');
+      assert.equal((await audit(['export', '--format', 'ocsf', '--out', out, '--data-dir', dataDir])).code, 0);
+      const events = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.equal(events.length, 12);
+      assert.ok(events.every((e) => e.class_uid === 6003 && e.type_uid === 600300 + (e.activity_id as number)));
+      assert.equal((await audit(['verify', '--file', out, '--data-dir', dataDir])).code, 0);
+      writeFileSync(out, readFileSync(out, 'utf8').replace('"name":"Bob Approver"', '"name":"Someone Else"'));
+      const v = await audit(['verify', '--file', out, '--data-dir', dataDir, '--no-manifest']);
+      assert.equal(v.code, 2);
+      assert.match(v.stdout, /EXPORT DAMAGED \(edited\) at record 1.*\n.*the OCSF fields of record 1 \(line 1\) do not match/);
+    });
+
+    it('shows progress on a terminal, and none when stderr is not one', async () => {
+      const tty = await audit(['export', '--format', 'jsonl', '--out', path.join(tmp.dir, 'a.jsonl'), '--data-dir', dataDir], {}, process.cwd(), { tty: true });
+      assert.match(tty.stderr, /\rExporting: 12 records, up to seq 12 of 12/);
+      const pipe = await audit(['export', '--format', 'jsonl', '--out', path.join(tmp.dir, 'b.jsonl'), '--data-dir', dataDir]);
+      assert.doesNotMatch(pipe.stderr, /\r|Exporting:/);
+    });
+
+    it('names the truncation of an export by its manifest, with exit code 2', async () => {
+      const out = path.join(tmp.dir, 'audit.jsonl');
+      await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir]);
+      const lines = readFileSync(out, 'utf8').split('\n');
+      writeFileSync(out, `${lines.slice(0, 9).join('\n')}\n`);
+      const v = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(v.code, 2);
+      assert.match(v.stdout, /EXPORT DAMAGED \(truncated\):\n {2}the export was cut short \(truncated\): it ends at record 9, but the manifest says it runs to record 12/);
+    });
+
+    it('asks for the public key when a manifest cannot be checked without one', async () => {
+      const out = path.join(tmp.dir, 'audit.jsonl');
+      await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir]);
+      const elsewhere = path.join(tmp.dir, 'auditor-laptop');
+      const r = await audit(['verify', '--file', out], {}, elsewhere);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /the manifest .*audit\.jsonl\.manifest\.json is checked with the audit public key: pass --public-key <file>/);
+      const pem = path.join(tmp.dir, 'audit.pub.pem');
+      writeFileSync(pem, (await audit(['public-key', '--data-dir', dataDir])).stdout);
+      const offline = await audit(['verify', '--file', out, '--public-key', pem], {}, elsewhere);
+      assert.equal(offline.code, 0, offline.stdout + offline.stderr);
+    });
+  });
+
+  describe('public-key', () => {
+    it('prints the PEM public key and its id, the same each time', async () => {
+      const first = await audit(['public-key', '--data-dir', dataDir]);
+      assert.equal(first.code, 0, first.stderr);
+      const key = createPublicKey(first.stdout);
+      assert.equal(key.asymmetricKeyType, 'ed25519');
+      assert.match(first.stderr, /Key id: [0-9a-f]{16} \(Ed25519\)/);
+      assert.equal((await audit(['public-key', '--data-dir', dataDir])).stdout, first.stdout);
+      if (process.platform !== 'win32') {
+        assert.equal(statSync(path.join(dataDir, PRIVATE_KEY_FILE)).mode & 0o777, 0o600);
+      }
+    });
+  });
+
+  describe('checkpoints', () => {
+    it('writes one on demand, and verify checks the log against it', async () => {
+      const c = await audit(['checkpoint', '--data-dir', dataDir]);
+      assert.equal(c.code, 0, c.stderr);
+      assert.match(c.stderr, /Checkpoint of record 12 \(hash [0-9a-f]{64}\) signed with key [0-9a-f]{16}; kept in the checkpoint table, .*audit-checkpoints\.jsonl and the audit log/);
+      const v = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(v.code, 0, v.stdout);
+      assert.match(v.stdout, /Audit chain intact: 13 records/);
+      assert.match(v.stdout, /Checkpoints: 3 checked; the latest, signed at .* names record 12\./);
+    });
+
+    it('catches a log whose tail was cut off, from the checkpoint table', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      tamper('DELETE FROM audit_log WHERE seq > 9');
+      const v = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(v.code, 2);
+      assert.match(v.stdout, /Audit chain intact: 9 records/);
+      assert.match(v.stdout, /AUDIT LOG DAMAGED \(checkpoint, truncated\): the audit log was cut short \(truncated\): it ends at record 9, but the checkpoint signed at .* \(from the checkpoint table\) names its own audit.checkpoint record 13, so records 10 to 13 at least are missing/);
+    });
+
+    it('still catches it when the checkpoint table was emptied too, from the checkpoint file', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      tamper('DELETE FROM audit_log WHERE seq > 9; DELETE FROM audit_checkpoints;');
+      const v = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(v.code, 2);
+      assert.match(v.stdout, new RegExp(`truncated\\): .* \\(from ${checkpointFileOf(dataDir).replace(/[.\\/]/g, '\\$&')}\\) names record 12`));
+      assert.match(v.stdout, /WARNING: the append-only protection of the checkpoint table was removed/);
+    });
+
+    it('still catches it when the local file was cut too, from a copy shipped elsewhere', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      const shipped = path.join(tmp.dir, 'shipped-checkpoints.jsonl');
+      copyFileSync(checkpointFileOf(dataDir), shipped);
+      tamper('DELETE FROM audit_log WHERE seq > 9; DELETE FROM audit_checkpoints;');
+      writeFileSync(checkpointFileOf(dataDir), '');
+      const local = await audit(['verify', '--data-dir', dataDir]);
+      assert.match(local.stdout, /Checkpoints: none yet/);
+      const v = await audit(['verify', '--data-dir', dataDir, '--checkpoints', shipped]);
+      assert.equal(v.code, 2);
+      assert.match(v.stdout, /truncated\): .*shipped-checkpoints\.jsonl\) names record 12/);
+    });
+
+    it('catches a log rewritten from the start into another valid chain', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      const original = await records();
+      const store = await openSqliteStore({ file: path.join(tmp.dir, 'forged.db') });
+      for (const r of original.slice(0, 12)) await store.audit.append([{ ...r, outcome: { result: 'ok', detail: 'nothing happened' } }]);
+      await store.close();
+      copyFileSync(path.join(tmp.dir, 'forged.db'), databaseFile(dataDir));
+      const v = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(v.code, 2);
+      assert.match(v.stdout, /Audit chain intact: 12 records/);
+      assert.match(v.stdout, /\(checkpoint, rewritten\): record 12 is not the record the checkpoint .* vouches for/);
+    });
+  });
+
+  describe('evidence', () => {
+    it('writes everything about one request, signed, and records the export', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      const v1 = aRequest('CS-EVID0001', { whatIf: { status: 'Succeeded', changes: [{ resourceId: '/subscriptions/s/resourceGroups/rg-prod/providers/Microsoft.Web/sites/api', changeType: 'Modify', changedPaths: ['properties.httpsOnly'] }] } });
+      await store.requests.insert(v1, [anEvent('request.created', { request: requestRef('CS-EVID0001') })]);
+      const v2 = { ...v1, version: 2, state: 'approved' as const, approvals: [{ approver: bob, at: timeAt(900), operationHash: v1.operationHash }] };
+      await store.requests.update(v2, 1, [anEvent('approval.granted', { actor: bob, request: requestRef('CS-EVID0001') })]);
+      const v3 = {
+        ...v2,
+        version: 3,
+        state: 'succeeded' as const,
+        execution: { startedAt: timeAt(901), finishedAt: timeAt(960), ref: { correlationId: 'corr-9', pollUrl: 'https://management.azure.com/op/1?sig=SECRET', resumeState: '{"secret":1}', resourceIds: ['/subscriptions/s/resourceGroups/rg-prod/providers/Microsoft.Resources/deployments/countersign-CS-EVID0001'] } },
+      };
+      await store.requests.update(v3, 2, [anEvent('execution.succeeded', { request: requestRef('CS-EVID0001'), execution: { correlationId: 'corr-9', operationIds: ['op-1'], status: 'succeeded' } })]);
+      await store.close();
+      await audit(['checkpoint', '--data-dir', dataDir]);
+
+      const out = path.join(tmp.dir, 'bundle');
+      const r = await audit(['evidence', 'CS-EVID0001', '--out', out, '--data-dir', dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /Evidence for CS-EVID0001: 3 audit records, 3 card version\(s\)/);
+      assert.deepEqual(readdirSync(path.join(out, 'cards')), ['v01-pending.json', 'v02-approved.json', 'v03-succeeded.json']);
+      assert.match(readFileSync(path.join(out, 'cards', 'v01-pending.json'), 'utf8'), /PENDING APPROVAL/);
+      assert.match(readFileSync(path.join(out, 'cards', 'v03-succeeded.json'), 'utf8'), /SUCCEEDED/);
+      assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'what-if.json'), 'utf8')), v1.whatIf);
+      const arm = JSON.parse(readFileSync(path.join(out, 'arm.json'), 'utf8')) as Record<string, unknown>;
+      assert.deepEqual(arm.correlationIds, ['corr-9']);
+      assert.deepEqual(arm.operationIds, ['op-1']);
+      assert.equal(arm.pollUrl, 'https://management.azure.com/op/1');
+      for (const f of readdirSync(out, { recursive: true, withFileTypes: true }).filter((d) => d.isFile())) {
+        assert.doesNotMatch(readFileSync(path.join(f.parentPath, f.name), 'utf8'), /SECRET|"secret"/, `${f.name} holds an operational secret`);
+      }
+      const verification = JSON.parse(readFileSync(path.join(out, 'verification.json'), 'utf8')) as { chain: { ok: boolean }; checkpoints: { checked: number }; events: { ok: boolean; count: number } };
+      assert.equal(verification.chain.ok, true);
+      assert.equal(verification.events.ok, true);
+      assert.equal(verification.events.count, 3);
+      assert.ok(verification.checkpoints.checked > 0);
+      assert.match(readFileSync(path.join(out, 'SUMMARY.md'), 'utf8'), /## Who approved\n- Bob Approver \(0a2b3c4d-5e6f-4a1b-8c9d-0e1f2a3b4c02\)/);
+
+      const events = await audit(['verify', '--file', path.join(out, 'events.jsonl'), '--data-dir', dataDir]);
+      assert.equal(events.code, 0, events.stdout);
+      const bundle = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { files: Record<string, string>; signature: string; keyId: string };
+      for (const [name, hash] of Object.entries(bundle.files)) assert.equal(sha256Hex(readFileSync(path.join(out, name), 'utf8')), hash, name);
+      const { signature, ...body } = bundle;
+      assert.equal(loadPublicKey(dataDir).verify('evidence', canonicalJson(body), signature), true);
+
+      const exported = (await records()).filter((x) => x.type === 'audit.exported');
+      assert.equal(exported.length, 1);
+      assert.equal((exported[0].data as { via: string }).via, 'evidence');
+      assert.equal((exported[0].data as { requestId: string }).requestId, 'CS-EVID0001');
+    });
+
+    it('refuses a request nobody asked for, and an output folder that exists', async () => {
+      const none = await audit(['evidence', 'CS-NOPE', '--out', path.join(tmp.dir, 'x'), '--data-dir', dataDir]);
+      assert.equal(none.code, 1);
+      assert.match(none.stderr, /there is no request CS-NOPE and no audit record names it/);
+      assert.equal(existsSync(path.join(tmp.dir, 'x')), false);
+      const taken = await audit(['evidence', 'req-1', '--out', tmp.dir, '--data-dir', dataDir]);
+      assert.equal(taken.code, 1);
+      assert.match(taken.stderr, /already exists: choose another --out/);
+    });
+  });
+});

@@ -1,0 +1,41 @@
+/** Runs `countersign audit ...` in-process, with its output captured and commander errors turned into an exit code. */
+import { Writable } from 'node:stream';
+import { Command, CommanderError } from 'commander';
+import { registerAuditCommands } from '../../src/cli/audit';
+import type { AuditCliIo } from '../../src/cli/audit';
+
+export class Capture extends Writable {
+  text = '';
+  constructor(readonly isTTY = false) {
+    super();
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString('utf8');
+    done();
+  }
+}
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function audit(args: string[], env: NodeJS.ProcessEnv = {}, cwd = process.cwd(), options: { tty?: boolean } = {}): Promise<Run> {
+  const stdout = new Capture();
+  const stderr = new Capture(options.tty ?? false);
+  let code = 0;
+  const io: AuditCliIo = { stdout, stderr, env, cwd, setExitCode: (c) => (code = c), operator: 'compliance@test-host' };
+  const program = new Command('countersign').exitOverride().configureOutput({
+    writeOut: (s) => stdout.write(s),
+    writeErr: (s) => stderr.write(s),
+  });
+  registerAuditCommands(program, io);
+  try {
+    await program.parseAsync(['audit', ...args], { from: 'user' });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    code = err.exitCode;
+  }
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
