@@ -12,11 +12,17 @@ import { sweepExpired } from './app/expiry';
 import { randomRequestIds, systemClock } from './app/ids';
 import type { AzureGateway, Clock, IdGenerator, Store } from './app/ports';
 import { createAzureGateway, createCredential } from './azure';
+import { AuditorAccess } from './compliance/auditor-access';
+import { botAuthRefusedEvent } from './compliance/bot-auth';
+import { Checkpointer, checkpointFileOf } from './compliance/checkpoints';
+import { loadOrCreateSigningKey } from './compliance/signing';
 import { loadConfig, type CountersignConfig } from './config/load';
 import { createLogger, secretValues, withLogContext } from './log';
 import { SANDBOX_SUBSCRIPTION_ID, startArmSandbox } from './sandbox';
 import { databaseFile, isLoopback, readSettings, type Settings } from './settings';
 import { openSqliteStore } from './store/sqlite';
+import { auditCommandHandler } from './teams/audit-command';
+import { registerAuditRoutes } from './teams/audit-routes';
 import { CountersignBot } from './teams/bot';
 import { TeamsNotifier } from './teams/notifier';
 import { createAdapter, createServer } from './teams/server';
@@ -96,6 +102,21 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   ]);
   const executor = new Executor(deps, { leaseMs: settings.executionLeaseMs });
   const bot = new CountersignBot(deps, executor, new PrivateConversationState(new MemoryStorage()));
+  // Compliance: the audit signing key, checkpoints of the chain head, auditor access (Teams and HTTP).
+  const signer = loadOrCreateSigningKey(settings.dataDir);
+  const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFileOf(settings.dataDir), log });
+  let publicUrl = settings.publicUrl;
+  const auditors = new AuditorAccess({
+    store,
+    signer,
+    clock: deps.clock,
+    log,
+    access: config.access,
+    auditorRoles: config.auditorRoles,
+    ...(config.audit.http ? { http: config.audit.http } : {}),
+    publicUrl: () => publicUrl,
+  });
+  bot.auditCommand = auditCommandHandler(auditors, azure.sandbox);
 
   let stopping = false;
   const inFlight = new Set<Promise<unknown>>();
@@ -111,6 +132,10 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     ready: async () => {
       const storeOk = await deps.store.ping().catch(() => false);
       return { ok: storeOk, checks: { config: true, store: storeOk } };
+    },
+    routes: (s) => registerAuditRoutes(s, auditors, signer, log),
+    onAuthRefused: async (attempt) => {
+      await deps.store.audit.append([botAuthRefusedEvent(attempt, deps.clock.now().toISOString())]);
     },
   });
   await new Promise<void>((resolve, reject) => {
@@ -135,6 +160,12 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   resumer.unref();
 
   const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
+  // PORT=0 picked a free port: links handed out must name the one picked.
+  if (/:0$/.test(publicUrl)) publicUrl = url;
+  const checkpoints = setInterval(() => {
+    withLogContext({ job: 'audit-checkpoint' }, () => checkpointer.write('timer')).catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint failed'));
+  }, config.audit.checkpointIntervalSeconds * 1000);
+  checkpoints.unref();
   log.info(
     {
       url: `${url}/api/messages`,
@@ -161,10 +192,13 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       stopping = true;
       clearInterval(sweeper);
       clearInterval(resumer);
+      clearInterval(checkpoints);
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await settleExecutions(executor, options.shutdownGraceMs ?? 20_000, log);
       await notifier.idle();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // The last head before the store closes is signed too: a log cut while the bot is down shows.
+      await checkpointer.write('shutdown').catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint at shutdown failed'));
       for (const close of closers.reverse()) await close();
       if (!options.store) await deps.store.close();
       log.info({}, 'Countersign stopped');

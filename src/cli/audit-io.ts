@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
+import { ExportIncompleteError } from '../compliance/export';
 import { SigningKeyError } from '../compliance/signing';
 import { databaseFile } from '../settings';
 import { NotACountersignDatabaseError, openSqliteAuditReader, openSqliteStore } from '../store/sqlite';
@@ -123,9 +124,8 @@ export async function writeFileAtomically<T>(target: string, write: (out: Writab
   } catch (err) {
     out.destroy();
     rmSync(temp, { force: true });
-    if ((err as NodeJS.ErrnoException).code && (err as NodeJS.ErrnoException).syscall) {
-      throw new AuditInputError(`cannot write ${target}: ${(err as Error).message}`);
-    }
+    const cause = (err instanceof ExportIncompleteError ? err.cause : err) as NodeJS.ErrnoException;
+    if (cause?.code && cause.syscall) throw new AuditInputError(`cannot write ${target}: ${cause.message}`);
     throw err;
   }
 }

@@ -61,8 +61,29 @@ export interface ExportResult {
   manifest: ExportManifest;
 }
 
+/** The export broke off (the client went away, the disk filled): how far it got. */
+export class ExportIncompleteError extends Error {
+  constructor(
+    override readonly cause: unknown,
+    /** Records written before it broke off (counted per batch). */
+    readonly recordsSent: number,
+  ) {
+    super(`the export broke off after ${recordsSent} record(s): ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'ExportIncompleteError';
+  }
+}
+
 export async function exportAudit(records: AsyncIterable<AuditRecord>, out: Writable, request: ExportRequest, signer: AuditSigner): Promise<ExportResult> {
-  const summary = await writeRecords(records, ENCODERS[request.format], out, request.progress);
+  let sent = 0;
+  let summary: ExportSummary;
+  try {
+    summary = await writeRecords(records, ENCODERS[request.format], out, (s) => {
+      sent = s.count;
+      request.progress?.(s);
+    });
+  } catch (err) {
+    throw new ExportIncompleteError(err, sent);
+  }
   const manifest = signManifest(
     {
       manifestVersion: MANIFEST_VERSION,
@@ -96,11 +117,9 @@ export interface ExportedEventInput {
   source?: Source;
   /** Extra facts (the link id, the operating-system user). */
   data?: Record<string, unknown>;
-  /** Set when the export did not finish (the client went away): what was sent is still recorded. */
-  failure?: string;
 }
 
-/** The audit.exported event of a finished (or broken-off) export: its whole signed manifest. */
+/** The audit.exported event of a finished export: its whole signed manifest. */
 export function exportedEvent(input: ExportedEventInput): AuditEventDraft {
   const m = input.manifest;
   const what = `${m.records} record(s)${m.records ? ` (seq ${m.firstSeq} to ${m.lastSeq})` : ''} as ${m.format} via ${input.via}`;
@@ -109,9 +128,21 @@ export function exportedEvent(input: ExportedEventInput): AuditEventDraft {
     time: input.time,
     ...(input.actor ? { actor: input.actor } : {}),
     ...(input.source ? { source: input.source } : {}),
-    outcome: input.failure
-      ? { result: 'error' as const, reason: 'export-incomplete', detail: `${what}, broken off: ${input.failure}` }
-      : { result: 'ok' as const, detail: what },
+    outcome: { result: 'ok' as const, detail: what },
     data: { via: input.via, ...(input.data ?? {}), manifest: m },
+  });
+}
+
+/** An export that broke off is recorded too: what was asked for and how much was sent. */
+export function incompleteExportEvent(
+  input: Omit<ExportedEventInput, 'manifest'> & { exportId: string; format: ExportFormat; filter: AuditFilter; error: ExportIncompleteError },
+): AuditEventDraft {
+  return neutralise({
+    type: 'audit.exported' as const,
+    time: input.time,
+    ...(input.actor ? { actor: input.actor } : {}),
+    ...(input.source ? { source: input.source } : {}),
+    outcome: { result: 'error' as const, reason: 'export-incomplete', detail: input.error.message.slice(0, 300) },
+    data: { via: input.via, ...(input.data ?? {}), exportId: input.exportId, format: input.format, filter: input.filter, recordsSent: input.error.recordsSent },
   });
 }

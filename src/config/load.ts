@@ -31,10 +31,30 @@ export interface CountersignConfig {
   azure: AzureConfig;
   roles: Record<string, string[]>;
   auditorRoles: string[];
+  audit: AuditConfig;
   catalog: Catalog;
   access: AccessPolicy;
   /** Reads a deployment template, relative to the config file's folder. */
   loadTemplate(relativePath: string): Record<string, unknown>;
+}
+
+/** The `audit` block beyond auditorRoles: checkpoints and the HTTP export API. */
+export interface AuditConfig {
+  /** How often the chain head is signed (audit.checkpointInterval, default 15m). */
+  checkpointIntervalSeconds: number;
+  /** GET /api/audit/export; absent: the endpoint answers that it is not enabled. */
+  http?: AuditHttpConfig;
+}
+
+export interface AuditHttpConfig {
+  /** The token issuer (`iss`), e.g. https://login.microsoftonline.com/<tenant>/v2.0. */
+  issuer: string;
+  /** The audience (`aud`) tokens must be for: the API's client id or App ID URI. */
+  audience: string;
+  /** The app role (in the `roles` claim) that may export. */
+  role: string;
+  /** Where the issuer's signing keys come from: its JWKS URI, or a JSON Web Key Set given inline from a file. */
+  jwks: { uri: string } | { keys: Record<string, unknown>[] };
 }
 
 export interface ConfigProblem {
@@ -102,6 +122,7 @@ export function parseConfig(text: string, file: string): CountersignConfig {
   auditorRoles.forEach((r, i) => {
     if (!(r in input.roles)) at(['audit', 'auditorRoles', i], `role "${r}" is not declared under roles (declared: ${Object.keys(input.roles).join(', ')})`);
   });
+  const audit = buildAudit(input.audit, at, dir);
   const credential = input.azure?.credential ?? { type: 'default' as const };
   if (credential.type === 'clientSecret' && (!credential.clientId || !credential.tenantId)) {
     at(['azure', 'credential'], 'clientSecret needs clientId and tenantId (the secret itself comes from the AZURE_CLIENT_SECRET environment variable)');
@@ -121,6 +142,7 @@ export function parseConfig(text: string, file: string): CountersignConfig {
     },
     roles: input.roles,
     auditorRoles,
+    audit,
     catalog: new Catalog(commands),
     access: new AccessPolicy(input.tenants, new Roles(input.roles)),
     loadTemplate,
@@ -159,11 +181,42 @@ interface RawConfig {
   azure?: { subscriptionId?: string; endpoint?: string; credential?: AzureConfig['credential'] };
   roles: Record<string, string[]>;
   defaults?: { approvals?: number; ttl?: string };
-  audit?: { auditorRoles?: string[] };
+  audit?: {
+    auditorRoles?: string[];
+    checkpointInterval?: string;
+    http?: { issuer: string; audience: string; role: string; jwksUri?: string; jwksFile?: string };
+  };
   commands: RawCommand[];
 }
 
 type At = (key: (string | number)[], problem: string) => void;
+
+const DEFAULT_CHECKPOINT_INTERVAL = '15m';
+
+function buildAudit(raw: RawConfig['audit'], at: At, dir: string): AuditConfig {
+  const audit: AuditConfig = { checkpointIntervalSeconds: parseDuration(raw?.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL) };
+  const http = raw?.http;
+  if (!http) return audit;
+  if (!!http.jwksUri === !!http.jwksFile) {
+    at(['audit', 'http'], "needs exactly one of jwksUri (the issuer's https key set) and jwksFile (a JSON Web Key Set file)");
+    return audit;
+  }
+  if (http.jwksUri) return { ...audit, http: { issuer: http.issuer, audience: http.audience, role: http.role, jwks: { uri: http.jwksUri } } };
+  const file = path.resolve(dir, http.jwksFile!);
+  let keys: Record<string, unknown>[];
+  try {
+    const set = JSON.parse(fs.readFileSync(file, 'utf8')) as { keys?: unknown };
+    if (!Array.isArray(set.keys) || set.keys.length === 0 || !set.keys.every((k) => k && typeof k === 'object' && typeof (k as { kty?: unknown }).kty === 'string')) {
+      throw new Error('it has no "keys" list of JSON Web Keys');
+    }
+    keys = set.keys as Record<string, unknown>[];
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ? `cannot read ${file} (${(err as NodeJS.ErrnoException).code})` : `${file} is not a JSON Web Key Set: ${(err as Error).message}`;
+    at(['audit', 'http', 'jwksFile'], why);
+    return audit;
+  }
+  return { ...audit, http: { issuer: http.issuer, audience: http.audience, role: http.role, jwks: { keys } } };
+}
 
 function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTemplate: (p: string) => Record<string, unknown>): CommandSpec {
   const key = ['commands', i];

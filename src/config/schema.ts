@@ -99,6 +99,19 @@ export const configSchema = {
       additionalProperties: false,
       properties: {
         auditorRoles: stringList,
+        checkpointInterval: duration,
+        http: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['issuer', 'audience', 'role'],
+          properties: {
+            issuer: { type: 'string', pattern: '^https://' },
+            audience: { type: 'string', minLength: 1 },
+            role: { type: 'string', minLength: 1 },
+            jwksUri: { type: 'string', pattern: '^https://' },
+            jwksFile: { type: 'string', minLength: 1 },
+          },
+        },
       },
     },
     commands: { type: 'array', minItems: 1, items: command },

@@ -11,6 +11,7 @@ import {
 } from 'botbuilder';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../app/context';
+import type { RefusedActivity } from '../compliance/bot-auth';
 import { withLogContext } from '../log';
 import type { Settings } from '../settings';
 
@@ -44,10 +45,35 @@ export interface ServerOptions {
   routes?: (server: restify.Server) => void;
   /** Called around each activity, to track work in flight for a graceful stop. */
   track<T>(work: Promise<T>): Promise<T>;
+  /** Called when the adapter refused an activity's authentication (HTTP 401), to audit it. */
+  onAuthRefused?(attempt: RefusedActivity): Promise<void>;
+}
+
+/** A path (or a message naming one) as logged: an audit download link's token is a credential until used. */
+function loggedPath(text: string): string {
+  return text.replace(/(\/api\/audit\/download\/)[^/\s]+/g, '$1[token]');
+}
+
+/** The response as the adapter sees it, noting the status and body it answers with. */
+function observed(res: restify.Response, seen: { status?: number; body?: unknown }): restify.Response {
+  const view = {
+    status: (code: number) => {
+      seen.status = code;
+      return res.status(code);
+    },
+    send: (body?: unknown) => {
+      seen.body = body;
+      return res.send(body);
+    },
+    header: (name: string, value?: unknown) => res.header(name, value),
+    end: () => res.end(),
+  };
+  return view as unknown as restify.Response;
 }
 
 export function createServer(options: ServerOptions): restify.Server {
-  const server = restify.createServer({ name: 'countersign', handleUncaughtExceptions: false });
+  // maxParamLength: an audit download link's token (expiry, secret, Ed25519 signature) is ~140 characters.
+  const server = restify.createServer({ name: 'countersign', handleUncaughtExceptions: false, maxParamLength: 256 });
   // Every request has an id, logged with it and handed back for the caller to quote.
   server.use((req, res, next) => {
     res.header('x-request-id', req.getId());
@@ -74,7 +100,12 @@ export function createServer(options: ServerOptions): restify.Server {
       activityType: typeof activity.type === 'string' ? activity.type : undefined,
       conversationId: typeof activity.conversation?.id === 'string' ? activity.conversation.id : undefined,
     };
-    await withLogContext(turn, () => options.track(options.adapter.process(req, res, (context) => options.bot.run(context))));
+    const seen: { status?: number; body?: unknown } = {};
+    await withLogContext(turn, () => options.track(options.adapter.process(req, observed(res, seen), (context) => options.bot.run(context))));
+    if (seen.status === 401 && options.onAuthRefused) {
+      const attempt = { status: 401, reason: typeof seen.body === 'string' ? seen.body : '', body: req.body, hasAuthorization: !!req.headers.authorization, remoteAddress: req.socket?.remoteAddress };
+      await options.onAuthRefused(attempt).catch((err: unknown) => options.log.error({ err: String(err) }, 'could not record a refused authentication'));
+    }
   });
 
   // The Agents Playground probes the endpoint with HEAD before it posts.
@@ -94,13 +125,13 @@ export function createServer(options: ServerOptions): restify.Server {
   options.routes?.(server);
   server.on('restifyError', (req, res, err, callback) => {
     // The path only: query strings are where callers put tokens.
-    options.log.warn({ reqId: req.getId(), path: req.getPath(), status: (err as { statusCode?: number }).statusCode, err: err.message }, 'http error');
+    options.log.warn({ reqId: req.getId(), path: loggedPath(req.getPath()), status: (err as { statusCode?: number }).statusCode, err: loggedPath(err.message) }, 'http error');
     return callback();
   });
   // One line per request (the probes excepted, which a platform calls every few seconds).
   server.on('after', (req: restify.Request, res: restify.Response) => {
     if (req.getPath() === '/healthz' || req.getPath() === '/readyz') return;
-    options.log.info({ reqId: req.getId(), method: req.method, path: req.getPath(), status: res.statusCode, ms: Date.now() - req.time() }, 'http request');
+    options.log.info({ reqId: req.getId(), method: req.method, path: loggedPath(req.getPath()), status: res.statusCode, ms: Date.now() - req.time() }, 'http request');
   });
   return server;
 }
