@@ -1,6 +1,7 @@
-/** The `countersign` command line: config check, audit verify / export, and starting the bot. */
+/** The `countersign` command line: config check, azure check, audit verify / export, and starting the bot. */
 import { Command } from 'commander';
 import { registerAuditCommands } from './audit';
+import { registerAzureCommands } from './azure';
 import { registerConfigCommands } from './config';
 
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
       process.once('SIGINT', stop);
     });
   registerConfigCommands(program);
+  registerAzureCommands(program);
   registerAuditCommands(program);
   return program;
 }

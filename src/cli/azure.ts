@@ -1,0 +1,31 @@
+/**
+ * `countersign azure check`: which Azure identity Countersign would use, and whether it can read the
+ * subscription it manages (see azure-check.ts). Exit 0: it can. 1: the config is wrong. 2: no token,
+ * or the read was refused, with the reason in words.
+ */
+import type { Command } from 'commander';
+import { ConfigError, loadConfig, type CountersignConfig } from '../config/load';
+
+export function registerAzureCommands(program: Command): void {
+  const azure = program.command('azure').description('Check the Azure identity Countersign uses');
+  azure
+    .command('check')
+    .description('Tell which identity is in use and whether it can read the subscription; exit 2 when it cannot')
+    .argument('[file]', 'config file (default: $COUNTERSIGN_CONFIG or config/countersign.example.yaml)')
+    .action(async (file?: string) => {
+      const path = file ?? process.env.COUNTERSIGN_CONFIG ?? 'config/countersign.example.yaml';
+      let config: CountersignConfig;
+      try {
+        config = loadConfig(path);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`${err.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      // Loaded only here: the Azure SDK is not needed by the other commands.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { checkAzure } = require('./azure-check') as typeof import('./azure-check');
+      process.exitCode = await checkAzure({ config, write: (line) => process.stdout.write(`${line}\n`) });
+    });
+}
