@@ -6,7 +6,8 @@ import { ConfigError, parseConfig } from '../../src/config/load';
 import { EXAMPLE_CONFIG } from '../support/harness';
 import { tempDir } from '../store/fixtures';
 
-const example = fs.readFileSync(EXAMPLE_CONFIG, 'utf8');
+/** The example config, its own checkpointInterval taken out so a test can set one. */
+const example = fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replace(/^ {2}checkpointInterval: .*\n/m, '');
 const withAudit = (lines: string) => example.replace('  auditorRoles: [auditors]\n', `  auditorRoles: [auditors]\n${lines}`);
 
 function problems(text: string): string {
