@@ -18,6 +18,23 @@ describe('the shipped example config', () => {
       ['delete resource group', true],
       ['tag', true],
       ['resources', false],
+      ['create resource group', true],
+      ['untag', true],
+      ['set group tags', true],
+      ['tag vm', true],
+      ['delete vm', true],
+      ['delete storage account', true],
+      ['app', true],
+      ['vm', true],
+      ['scale plan', true],
+      ['scale pool', true],
+      ['list groups', false],
+      ['find type', false],
+      ['find tag', false],
+      ['show app', false],
+      ['list deployments', false],
+      ['list operations', false],
+      ['what if', false],
     ]);
   });
 
