@@ -14,7 +14,7 @@ import type { AzureGateway, Clock, IdGenerator, Store } from './app/ports';
 import { createAzureGateway, createCredential } from './azure';
 import { AuditorAccess } from './compliance/auditor-access';
 import { botAuthRefusedEvent } from './compliance/bot-auth';
-import { Checkpointer, checkpointFileOf } from './compliance/checkpoints';
+import { Checkpointer, checkpointFileOf, tailProblem } from './compliance/checkpoints';
 import { loadOrCreateSigningKey } from './compliance/signing';
 import { loadConfig, type CountersignConfig } from './config/load';
 import { createLogger, secretValues, withLogContext } from './log';
@@ -92,6 +92,12 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     log,
     subscriptionId,
   };
+  // The audit signing key and checkpoints of the chain head; a log cut since the last checkpoint is
+  // reported before this start appends to it.
+  const signer = loadOrCreateSigningKey(settings.dataDir);
+  const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFileOf(settings.dataDir), log });
+  const damage = await tailProblem(store, signer);
+  if (damage) log.error({ problem: damage }, 'AUDIT LOG DAMAGED');
   await store.audit.append([
     {
       type: 'config.loaded',
@@ -102,9 +108,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   ]);
   const executor = new Executor(deps, { leaseMs: settings.executionLeaseMs });
   const bot = new CountersignBot(deps, executor, new PrivateConversationState(new MemoryStorage()));
-  // Compliance: the audit signing key, checkpoints of the chain head, auditor access (Teams and HTTP).
-  const signer = loadOrCreateSigningKey(settings.dataDir);
-  const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFileOf(settings.dataDir), log });
+  // Auditor access: Teams `audit export` and the audit HTTP routes.
   let publicUrl = settings.publicUrl;
   const auditors = new AuditorAccess({
     store,
