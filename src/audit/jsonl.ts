@@ -23,28 +23,34 @@ export function writeJsonl(records: AsyncIterable<AuditRecord>, out: Writable): 
   return writeRecords(records, JSONL_ENCODER, out);
 }
 
+/** The non-blank lines of a file or stream, with their line numbers (for naming a bad one). */
+export async function* textLines(source: string | Readable): AsyncGenerator<{ text: string; lineNo: number }> {
+  const input = typeof source === 'string' ? createReadStream(source, { encoding: 'utf8' }) : source;
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let lineNo = 0;
+  try {
+    for await (const text of lines) {
+      lineNo += 1;
+      if (text.trim() !== '') yield { text, lineNo };
+    }
+  } finally {
+    lines.close();
+    if (typeof source === 'string') input.destroy();
+  }
+}
+
 /**
  * Reads a JSON Lines export (a file path or a stream) for verifyChain. A line that is not JSON is
  * reported as a ChainDefect naming the line, so verification names it instead of crashing.
  */
 export async function* readJsonl(source: string | Readable): AsyncGenerator<AuditRecord> {
-  const input = typeof source === 'string' ? createReadStream(source, { encoding: 'utf8' }) : source;
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  let lineNo = 0;
-  try {
-    for await (const line of lines) {
-      lineNo += 1;
-      if (line.trim() === '') continue;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch (err) {
-        throw new ChainDefect('edited', `line ${lineNo} of the export is not valid JSON (${(err as Error).message}): it was edited or truncated.`);
-      }
-      yield parsed as AuditRecord;
+  for await (const { text, lineNo } of textLines(source)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new ChainDefect('edited', `line ${lineNo} of the export is not valid JSON (${(err as Error).message}): it was edited or truncated.`);
     }
-  } finally {
-    lines.close();
-    if (typeof source === 'string') input.destroy();
+    yield parsed as AuditRecord;
   }
 }

@@ -5,12 +5,11 @@
  * verifies like the others: the record is read back from raw_data, and the mapped fields must be
  * exactly what raw_data maps to (an edit of a mapped field is caught too).
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { AuditEventType, AuditRecord } from '../domain/audit';
 import { fastCanonicalJson as canonicalJson } from './seal-json';
 import type { Target } from '../domain/operation';
+import { textLines } from './jsonl';
 import { writeRecords } from './output';
 import type { ExportSummary, RecordEncoder } from './output';
 import { ChainDefect } from './verify';
@@ -163,36 +162,26 @@ export function writeOcsf(records: AsyncIterable<AuditRecord>, out: Writable): P
  * fields are not what its raw_data maps to was edited, and is reported as such.
  */
 export async function* readOcsf(source: string | Readable): AsyncGenerator<AuditRecord> {
-  const input = typeof source === 'string' ? createReadStream(source, { encoding: 'utf8' }) : source;
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  let lineNo = 0;
-  try {
-    for await (const line of lines) {
-      lineNo += 1;
-      if (line.trim() === '') continue;
-      let event: Record<string, unknown>;
-      let record: AuditRecord;
-      try {
-        event = JSON.parse(line) as Record<string, unknown>;
-        record = JSON.parse(String(event.raw_data)) as AuditRecord;
-      } catch (err) {
-        throw new ChainDefect('edited', `line ${lineNo} of the OCSF export is not an event with a record in raw_data (${(err as Error).message}): it was edited or truncated.`);
-      }
-      let mapped: string | undefined;
-      try {
-        mapped = canonicalJson(toOcsf(record));
-      } catch {
-        mapped = undefined;
-      }
-      if (mapped === undefined || mapped !== canonicalJson(event)) {
-        const seq = Number.isSafeInteger(record?.seq) ? record.seq : undefined;
-        const at = seq === undefined ? `line ${lineNo}` : `record ${seq} (line ${lineNo})`;
-        throw new ChainDefect('edited', `the OCSF fields of ${at} do not match the record in its raw_data: they were edited.`, seq, typeof record?.id === 'string' ? record.id : '');
-      }
-      yield record;
+  for await (const { text, lineNo } of textLines(source)) {
+    let event: Record<string, unknown>;
+    let record: AuditRecord;
+    try {
+      event = JSON.parse(text) as Record<string, unknown>;
+      record = JSON.parse(String(event.raw_data)) as AuditRecord;
+    } catch (err) {
+      throw new ChainDefect('edited', `line ${lineNo} of the OCSF export is not an event with a record in raw_data (${(err as Error).message}): it was edited or truncated.`);
     }
-  } finally {
-    lines.close();
-    if (typeof source === 'string') input.destroy();
+    let mapped: string | undefined;
+    try {
+      mapped = canonicalJson(toOcsf(record));
+    } catch {
+      mapped = undefined;
+    }
+    if (mapped === undefined || mapped !== canonicalJson(event)) {
+      const seq = Number.isSafeInteger(record?.seq) ? record.seq : undefined;
+      const at = seq === undefined ? `line ${lineNo}` : `record ${seq} (line ${lineNo})`;
+      throw new ChainDefect('edited', `the OCSF fields of ${at} do not match the record in its raw_data: they were edited.`, seq, typeof record?.id === 'string' ? record.id : '');
+    }
+    yield record;
   }
 }
