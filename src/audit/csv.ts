@@ -203,7 +203,7 @@ class CsvSyntaxError extends Error {
  * verification path, where the csv-parse library took most of the time; the tests check its
  * reading against csv-parse's.
  */
-export async function* readCsvRows(input: AsyncIterable<string | Buffer>): AsyncGenerator<RawRow> {
+export async function* readCsvRows(input: AsyncIterable<string | Buffer> | Iterable<string | Buffer>): AsyncGenerator<RawRow> {
   let cells: string[] = [];
   let cell = '';
   let quoted = false; // inside a quoted cell

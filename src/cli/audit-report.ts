@@ -43,7 +43,7 @@ export function checkpointReport(v: CheckpointVerification): string {
   const lines: string[] = [];
   if (v.latest) {
     const c = v.latest.checkpoint;
-    lines.push(`Checkpoints: ${v.checked} checked; the latest, signed at ${c.time} (from ${v.latest.from}), names record ${c.seq}.`);
+    lines.push(`Checkpoints: ${v.checked} checked (${v.copies} copies); the latest, signed at ${c.time} (from ${v.latest.from}), names record ${c.seq}.`);
   } else if (v.checked === 0 && v.problems.length === 0) {
     lines.push('Checkpoints: none yet, so a cut-off end of the log could not be checked.');
   }

@@ -171,8 +171,10 @@ export interface CheckpointProblem {
 }
 
 export interface CheckpointVerification {
-  /** Checkpoints whose signature was checked and found good. */
+  /** Distinct checkpoints whose signature was checked and found good. */
   checked: number;
+  /** How many copies of them were found (table, files, records). */
+  copies: number;
   /** The good checkpoint naming the highest record. */
   latest?: SourcedCheckpoint;
   problems: CheckpointProblem[];
@@ -199,7 +201,8 @@ function when(s: SourcedCheckpoint): string {
 }
 
 export function verifyCheckpoints(input: CheckpointInput): CheckpointVerification {
-  const out: CheckpointVerification = { checked: 0, problems: [], warnings: [] };
+  const out: CheckpointVerification = { checked: 0, copies: 0, problems: [], warnings: [] };
+  const distinct = new Set<string>();
   if (!input.verifier) {
     if (input.checkpoints.length) out.warnings.push(`${input.checkpoints.length} checkpoint(s) were not checked: no public key was given`);
     return out;
@@ -217,7 +220,9 @@ export function verifyCheckpoints(input: CheckpointInput): CheckpointVerificatio
       out.problems.push({ kind: 'forged', message: `${when(s)} for record ${c.seq} has a signature that does not match it: it was forged or edited.` });
       continue;
     }
-    out.checked += 1;
+    distinct.add(c.signature);
+    out.checked = distinct.size;
+    out.copies += 1;
     if (!out.latest || c.seq > out.latest.checkpoint.seq) out.latest = s;
     // A table row also knows the seq of its own audit.checkpoint record, one past what it signed.
     const reach = Math.max(c.seq, s.recordSeq ?? 0);

@@ -72,6 +72,7 @@ describe('checkpoints of the audit chain head', () => {
       const v = verifyCheckpoints({ checkpoints: [sourced(sign(4)), sourced(sign(9), 'file x')], recorded: [], table: [], verifier: signer, lastSeq: 10, chainIntact: true, hashAt: (s) => hashes.get(s) });
       assert.deepEqual(v.problems, []);
       assert.equal(v.checked, 2);
+      assert.equal(v.copies, 2);
       assert.equal(v.latest?.checkpoint.seq, 9);
     });
 
