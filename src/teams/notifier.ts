@@ -127,7 +127,17 @@ export class TeamsNotifier implements RequestNotifier {
     }
     await withTeamsRetry(async () => {
       await this.limiter.acquire(conversationId);
-      await this.adapter.continueConversationAsync(this.appId, reference, logic);
+      // A failure inside the turn would reach the adapter's onTurnError, which logs and swallows it:
+      // carried out here instead, so that Teams' 429s are retried and a lost message is reported.
+      let failure: { error: unknown } | undefined;
+      await this.adapter.continueConversationAsync(this.appId, reference, async (ctx) => {
+        try {
+          await logic(ctx);
+        } catch (error) {
+          failure = { error };
+        }
+      });
+      if (failure) throw failure.error;
     }, this.retryOptions);
   }
 

@@ -11,6 +11,8 @@ export interface SentActivity {
   id: string;
   kind: 'send' | 'reply' | 'update';
   activity: Record<string, unknown>;
+  /** When the connector received it (ms since the epoch). */
+  at: number;
 }
 
 export class FakeConnector {
@@ -87,7 +89,7 @@ export class FakeConnector {
         id = `activity-${++this.counter}`;
         kind = m[2] ? 'reply' : 'send';
       }
-      this.sent.push({ conversationId, id, kind, activity });
+      this.sent.push({ conversationId, id, kind, activity, at: Date.now() });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ id }));
     });
