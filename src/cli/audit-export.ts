@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { AuditFilter } from '../app/ports';
-import { exportAudit, exportedEvent, manifestFileOf } from '../compliance/export';
+import { ExportIncompleteError, exportAudit, exportedEvent, incompleteExportEvent, manifestFileOf } from '../compliance/export';
 import type { ExportResult } from '../compliance/export';
 import type { ExportFormat } from '../compliance/ports';
 import { loadOrCreateSigningKey } from '../compliance/signing';
@@ -53,6 +53,7 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
     const head = (await store.audit.head())?.seq ?? 0;
     const exportedAt = new Date().toISOString();
     const operator = operatorOf(io);
+    const exportId = uuidv7();
     let written = 0;
     let lastSeq = 0;
     const progress = progressLine(io, () => `Exporting: ${written.toLocaleString('en-US')} records, up to seq ${lastSeq.toLocaleString('en-US')} of ${head.toLocaleString('en-US')}`);
@@ -60,7 +61,7 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
       exportAudit(store.audit.read(filter), out, {
         format: opts.format,
         filter,
-        exportId: uuidv7(),
+        exportId,
         exportedAt,
         exportedBy: `cli:${operator}`,
         ...(target ? { file: path.basename(target) } : {}),
@@ -75,7 +76,16 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
     if (target) {
       result = await writeFileAtomically(target, run, record);
     } else {
-      result = await run(io.stdout);
+      try {
+        result = await run(io.stdout);
+      } catch (err) {
+        // What went out before the pipe broke was exported all the same: it is recorded too.
+        if (err instanceof ExportIncompleteError) {
+          await store.audit.append([incompleteExportEvent({ time: new Date().toISOString(), via: 'cli', data: { operator }, exportId, format: opts.format, filter, error: err })]);
+          throw new AuditInputError(`the export to standard output broke off after ${err.recordsSent} record(s) (recorded): ${(err.cause as Error)?.message ?? err.message}`);
+        }
+        throw err;
+      }
       await record(result);
     }
     progress.done();

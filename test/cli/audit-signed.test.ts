@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { Command } from 'commander';
 import Database from 'better-sqlite3';
 import { checkpointFileOf } from '../../src/compliance/checkpoints';
 import { parseManifest } from '../../src/compliance/manifest';
@@ -16,7 +18,8 @@ import { databaseFile } from '../../src/settings';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { aRequest, alice, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
 import { collect } from '../store/store-contract';
-import { audit } from './run-audit';
+import { registerAuditCommands } from '../../src/cli/audit';
+import { Capture, audit } from './run-audit';
 
 describe('countersign audit: signed exports, checkpoints, evidence', function () {
   this.timeout(20000);
@@ -120,6 +123,27 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(tty.stderr, /\rExporting: 12 records, up to seq 12 of 12/);
       const pipe = await audit(['export', '--format', 'jsonl', '--out', path.join(tmp.dir, 'b.jsonl'), '--data-dir', dataDir]);
       assert.doesNotMatch(pipe.stderr, /\r|Exporting:/);
+    });
+
+    it('records an export to standard output that broke off, with how much went out', async () => {
+      const brokenPipe = new Writable({
+        highWaterMark: 1,
+        write(_chunk, _enc, done) {
+          done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+        },
+      });
+      brokenPipe.on('error', () => undefined);
+      const stderr = new Capture();
+      let code = 0;
+      const program = new Command('countersign').exitOverride();
+      registerAuditCommands(program, { stdout: brokenPipe, stderr, env: {}, cwd: tmp.dir, setExitCode: (c) => (code = c), operator: 'compliance@test-host' });
+      await program.parseAsync(['audit', 'export', '--format', 'jsonl', '--data-dir', dataDir], { from: 'user' });
+      assert.equal(code, 1);
+      assert.match(stderr.text, /the export to standard output broke off after \d+ record\(s\) \(recorded\): write EPIPE/);
+      const [broken] = (await records()).filter((x) => x.type === 'audit.exported');
+      assert.equal(broken.outcome.result, 'error');
+      assert.equal(broken.outcome.reason, 'export-incomplete');
+      assert.equal(broken.data?.via, 'cli');
     });
 
     it('names the truncation of an export by its manifest, with exit code 2', async () => {
