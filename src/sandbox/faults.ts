@@ -27,6 +27,13 @@ export interface AmbiguousFault extends RequestMatch {
   count?: number;
 }
 
+export interface StallFault extends RequestMatch {
+  /** How long the answer to a matching write is held back after the write took effect, in ms. */
+  ms: number;
+  /** How many matching writes are stalled (default 1). */
+  count?: number;
+}
+
 export interface DeploymentFailureFault {
   /** Only a deployment with this name (default: the next deployment). */
   deploymentName?: string;
@@ -56,6 +63,7 @@ interface Counted<T> {
 export class SandboxFaults {
   private throttles: Counted<ThrottleFault>[] = [];
   private ambiguous: Counted<AmbiguousFault>[] = [];
+  private stalls: Counted<StallFault>[] = [];
   private failures: DeploymentFailureFault[] = [];
   private slowdowns: SlowDeploymentFault[] = [];
   private denials: { action: string; scope?: string }[] = [];
@@ -71,6 +79,14 @@ export class SandboxFaults {
   /** The next `count` matching writes take effect but are answered 500: the caller cannot know. */
   ambiguousFailure(fault: AmbiguousFault = {}): void {
     this.ambiguous.push({ fault, remaining: fault.count ?? 1 });
+  }
+
+  /**
+   * The next `count` matching writes take effect, but their answer is held back for `ms`: a caller that
+   * dies meanwhile never learns that ARM accepted them.
+   */
+  stall(fault: StallFault): void {
+    this.stalls.push({ fault, remaining: fault.count ?? 1 });
   }
 
   /** The next matching deployment fails on one resource, with ARM's DeploymentFailed wrapping `error`. */
@@ -113,6 +129,7 @@ export class SandboxFaults {
   clear(): void {
     this.throttles = [];
     this.ambiguous = [];
+    this.stalls = [];
     this.failures = [];
     this.slowdowns = [];
     this.denials = [];
@@ -130,6 +147,12 @@ export class SandboxFaults {
   takeAmbiguous(method: string, path: string): boolean {
     if (method === 'GET' || method === 'HEAD') return false;
     return take(this.ambiguous, method, path) !== undefined;
+  }
+
+  /** Milliseconds to hold back the answer to this write. */
+  takeStall(method: string, path: string): number | undefined {
+    if (method === 'GET' || method === 'HEAD') return undefined;
+    return take(this.stalls, method, path)?.ms;
   }
 
   deniedAction(action: string, scope: string): boolean {

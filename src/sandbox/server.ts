@@ -4,7 +4,8 @@
  *
  * Every ARM request goes through the same steps, in ARM's order: bearer token present, api-version
  * present, subscription known, route known, throttling, RBAC (denied actions), the handler, and finally
- * the "ambiguous failure" fault which lets a write happen and then answers 500.
+ * the faults that act after a write happened: a stalled answer, and the "ambiguous failure" which
+ * answers 500.
  */
 import { randomUUID } from 'node:crypto';
 import https from 'node:https';
@@ -181,6 +182,8 @@ async function dispatch(req: SandboxRequest, ctx: SandboxContext): Promise<Sandb
     throw armErrors.authorizationFailed(ctx.principalId, needed.action, needed.scope);
   }
   const response = await found.route.handle(req, found.m, ctx);
+  const stall = ctx.faults.takeStall(req.method, req.path);
+  if (stall !== undefined) await ctx.sleep(stall);
   if (ctx.faults.takeAmbiguous(req.method, req.path)) return errorResponse(armErrors.internalServerError());
   return response;
 }

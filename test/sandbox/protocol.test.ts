@@ -163,6 +163,19 @@ describe('ARM sandbox: the wire protocol', () => {
     assert.equal(sandbox.state.resource(id.plan)?.sku?.capacity, 9);
   });
 
+  it('a stalled write takes effect at once but is answered only later', async () => {
+    sandbox.faults.stall({ method: 'POST', pathContains: '/stop', ms: 300 });
+    const started = Date.now();
+    const answer = call('POST', `${id.site}/stop`);
+    await sleep(100);
+    assert.equal(sandbox.state.resource(id.site)?.properties.state, 'Stopped', 'the action already happened');
+    assert.equal((await answer).status, 200);
+    assert.ok(Date.now() - started >= 290);
+    const again = Date.now();
+    assert.equal((await call('POST', `${id.site}/stop`)).status, 200);
+    assert.ok(Date.now() - again < 250, 'only the next matching write was stalled');
+  });
+
   it('answers AuthorizationFailed with the action and scope when an action is denied', async () => {
     sandbox.faults.denyAction('Microsoft.Web/sites/restart/action', id.group('production-api-service'));
     const denied = await call('POST', `${id.site}/restart`);

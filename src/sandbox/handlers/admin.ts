@@ -37,6 +37,10 @@ export function handleAdmin(req: SandboxRequest, ctx: SandboxContext, hooks: Adm
     case 'POST /faults/ambiguousfailure':
       faults.ambiguousFailure(body);
       return { status: 204 };
+    case 'POST /faults/stall':
+      if (typeof body.ms !== 'number') throw armErrors.badRequest('InvalidFault', 'stall needs a numeric ms.');
+      faults.stall({ ...body, ms: body.ms });
+      return { status: 204 };
     case 'POST /faults/faildeployment':
       faults.failDeployment(body as Parameters<typeof faults.failDeployment>[0]);
       return { status: 204 };
