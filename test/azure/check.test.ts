@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { checkAzure, describeIdentity } from '../../src/cli/azure-check';
@@ -33,7 +35,7 @@ function configFor(sandbox: ArmSandbox, credential = 'type: managedIdentity\n   
  * The real command in a child process. Asynchronous on purpose: the sandbox it talks to lives in this
  * process, and must keep answering while the child runs.
  */
-function runCommand(args: string[], env: Record<string, string>, timeoutMs = 20000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function runCommand(args: string[], env: Record<string, string | undefined>, timeoutMs = 20000): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'countersign.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = '';
@@ -136,6 +138,57 @@ describe('countersign azure check', function () {
       assert.equal(child.status, 0, child.stderr);
       assert.match(child.stdout, /read: +OK: subscription/);
     } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gets a real managed identity token from a local token endpoint (as App Service provides one) and reads with it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-mi-'));
+    const asked: string[] = [];
+    const tokens = http.createServer((req, res) => {
+      asked.push(`${req.url} ${String(req.headers['x-identity-header'])}`);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ access_token: managedIdentityToken.token, expires_on: String(Math.floor(Date.now() / 1000) + 3600), token_type: 'Bearer', resource: sandbox.url }));
+    });
+    await new Promise<void>((resolve) => tokens.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = path.join(dir, 'countersign.yaml');
+      fs.writeFileSync(
+        config,
+        [
+          'version: 1',
+          'tenants: [6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d]',
+          'azure:',
+          `  subscriptionId: "${sandbox.subscriptionId}"`,
+          `  endpoint: "${sandbox.url}"`,
+          '  credential:',
+          '    type: managedIdentity',
+          '    clientId: 0f0f0f0f-1111-4222-8333-444444444444',
+          'roles:',
+          '  ops: [11111111-1111-4111-8111-111111111111]',
+          'commands:',
+          '  - name: groups',
+          '    description: List resource groups',
+          '    sensitive: false',
+          '    operation: { kind: listResourceGroups }',
+          '',
+        ].join('\n'),
+      );
+      const caFile = path.join(dir, 'ca.pem');
+      fs.writeFileSync(caFile, sandbox.caPem);
+      const child = await runCommand(['azure', 'check', config], {
+        // The sandbox's certificate, trusted the way an operator would trust a proxy's.
+        NODE_EXTRA_CA_CERTS: caFile,
+        IDENTITY_ENDPOINT: `http://127.0.0.1:${(tokens.address() as AddressInfo).port}/msi/token`,
+        IDENTITY_HEADER: 'local-identity-header',
+        ARM_SANDBOX_URL: undefined,
+      });
+      assert.equal(child.status, 0, child.stderr + child.stdout);
+      assert.match(child.stdout, /identity: +managed identity .*userAssignedIdentities\/countersign/);
+      assert.match(child.stdout, /read: +OK/);
+      assert.ok(asked.length > 0 && asked.every((a) => a.includes('client_id=0f0f0f0f-1111-4222-8333-444444444444') && a.endsWith(' local-identity-header')), asked.join('\n'));
+    } finally {
+      tokens.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
