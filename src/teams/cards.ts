@@ -257,7 +257,7 @@ export function helpCard(entries: HelpEntry[], sandbox: boolean): Card {
           'help: this list',
           'pending: requests waiting for you, and your own open requests',
           'status <request-id>: where a request stands',
-          'audit export <from> <to> [csv|jsonl]: a download link for the audit trail (auditors)',
+          'audit export <from> <to> [csv|jsonl|ocsf]: a 15-minute download link for the audit trail (auditors, personal chat)',
         ],
       },
     ],
