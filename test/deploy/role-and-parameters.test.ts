@@ -29,9 +29,9 @@ describe('deploy/role-actions.json and the operator role', () => {
     }
   });
 
-  it('stays within the providers Countersign operates on', () => {
+  it('stays within the providers the example catalog operates on', () => {
     const providers = new Set(actions.map((a) => a.split('/')[0]));
-    assert.deepEqual([...providers].sort(), ['Microsoft.Compute', 'Microsoft.Resources', 'Microsoft.Web']);
+    assert.deepEqual([...providers].sort(), ['Microsoft.Compute', 'Microsoft.Resources', 'Microsoft.Storage', 'Microsoft.Web']);
   });
 
   it('is the role definition\'s only source of actions', () => {

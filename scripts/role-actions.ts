@@ -1,0 +1,15 @@
+/**
+ * `npm run deploy:role-actions [-- <config.yaml>]`: writes deploy/role-actions.json, the actions of the
+ * Bicep custom role, as exactly what the catalog's commands need (test/deploy/role-vs-catalog.test.ts
+ * fails when the two disagree).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { catalogActions } from '../src/azure/catalogActions';
+import { loadConfig } from '../src/config/load';
+
+const configPath = process.argv[2] ?? process.env.COUNTERSIGN_CONFIG ?? 'config/countersign.example.yaml';
+const out = path.resolve(__dirname, '..', 'deploy', 'role-actions.json');
+const actions = [...catalogActions(loadConfig(configPath)).keys()];
+fs.writeFileSync(out, `${JSON.stringify({ actions }, null, 2)}\n`);
+process.stdout.write(`${out}: ${actions.length} action(s) for ${configPath}\n`);
