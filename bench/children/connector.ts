@@ -35,7 +35,8 @@ const server = http.createServer((req, res) => {
 });
 server.keepAliveTimeout = 60_000;
 
-server.listen(0, '127.0.0.1', () => {
+// A deep accept queue: the real service takes bursts of connections without refusing them.
+server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
   report({ type: 'ready', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` });
 });
 

