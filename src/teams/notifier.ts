@@ -22,6 +22,9 @@ export interface RetryOptions {
 
 export const TEAMS_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 16000 };
 
+/** See TeamsNotifier's settleMs. */
+export const CARD_UPDATE_SETTLE_MS = 150;
+
 /** Retries Teams' transient answers; honours Retry-After when the connector sends one. */
 export async function withTeamsRetry<T>(fn: () => Promise<T>, options: RetryOptions = TEAMS_RETRY, sleep = delay): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -67,6 +70,14 @@ export class TeamsNotifier implements RequestNotifier {
     private readonly appId: string,
     private readonly conversations: ConversationStore,
     private readonly log: Logger,
+    /**
+     * How long a card update waits for newer versions of the same request before it is sent. An
+     * approval is followed within milliseconds by the claim and the start of execution: waiting
+     * sends one update for the three (two per approval instead of three, counting the final one),
+     * and each update saved leaves room in the conversation's Teams budget (60 in 30 s, see
+     * rateLimit.ts) for the cards of the other requests an incident brings to the same channel.
+     */
+    private readonly settleMs = CARD_UPDATE_SETTLE_MS,
   ) {}
 
   cardChanged(request: ApprovalRequest): Promise<void> {
@@ -98,6 +109,7 @@ export class TeamsNotifier implements RequestNotifier {
   private async drain(requestId: string): Promise<void> {
     let sentVersion = 0;
     for (;;) {
+      if (this.settleMs > 0) await delay(this.settleMs);
       const request = this.newest.get(requestId);
       if (!request || request.version <= sentVersion) break;
       sentVersion = request.version;

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import type { CloudAdapter, TurnContext } from 'botbuilder';
+import type { CardMessage, ConversationStore } from '../../src/app/ports';
+import type { ApprovalRequest } from '../../src/domain/request';
+import { TeamsNotifier } from '../../src/teams/notifier';
+import { requestIn } from '../support/requests';
+
+/** A notifier whose Bot Connector only records the card updates (version shown, per activity). */
+function recordingNotifier() {
+  const updates: { activityId: string; card: string }[] = [];
+  const card: CardMessage = { conversationId: '19:ops-channel@thread.tacv2', activityId: 'card-1' };
+  const conversations = {
+    getCardMessages: async () => [card],
+    getReference: async () => ({ conversation: { id: card.conversationId }, serviceUrl: 'http://127.0.0.1:9/' }),
+    saveReference: async () => undefined,
+    saveCardMessage: async () => undefined,
+  } as unknown as ConversationStore;
+  const adapter = {
+    continueConversationAsync: async (_appId: string, _ref: unknown, logic: (ctx: TurnContext) => Promise<void>) =>
+      logic({
+        updateActivity: async (activity: { id: string; attachments: { content: unknown }[] }) => {
+          updates.push({ activityId: activity.id, card: JSON.stringify(activity.attachments[0].content) });
+        },
+      } as unknown as TurnContext),
+  } as unknown as CloudAdapter;
+  const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  return { notifier: new TeamsNotifier(adapter, '', conversations, log), updates };
+}
+
+describe('Card updates for everyone', () => {
+  it('sends one update showing the newest state when a request changes several times at once', async () => {
+    // An approval is followed at once by the claim and the start of execution: three versions.
+    const approved: ApprovalRequest = requestIn('approved');
+    const executing: ApprovalRequest = requestIn('executing');
+    const started: ApprovalRequest = { ...executing, version: executing.version + 1, execution: { ...executing.execution!, ref: { resourceIds: ['/subscriptions/x/resourceGroups/staging-old'] } } };
+    const { notifier, updates } = recordingNotifier();
+    void notifier.cardChanged(approved);
+    void notifier.cardChanged(executing);
+    void notifier.cardChanged(started);
+    await notifier.idle();
+    assert.equal(updates.length, 1, `expected one card update, got ${updates.length}`);
+    assert.equal(updates[0].activityId, 'card-1');
+    assert.match(updates[0].card, /Executing/);
+  });
+
+  it('still sends a later change once the first update has gone', async () => {
+    const { notifier, updates } = recordingNotifier();
+    await notifier.cardChanged(requestIn('executing'));
+    await notifier.cardChanged(requestIn('succeeded'));
+    await notifier.idle();
+    assert.equal(updates.length, 2);
+    assert.match(updates[1].card, /Succeeded/);
+  });
+});
