@@ -30,6 +30,25 @@ export interface LoadResult extends Message {
   bad: number;
   /** Pool entries used (warm-up included). */
   used: number;
+  /** Answers by latency: how many took at most each bound (ms); the last bucket is everything slower. */
+  histogram: Record<string, number>;
+}
+
+const BOUNDS = [10, 25, 50, 100, 250, 500, 1000, 2000];
+
+function histogram(sorted: Float64Array): Record<string, number> {
+  const out: Record<string, number> = {};
+  let i = 0;
+  for (const bound of BOUNDS) {
+    let n = 0;
+    while (i < sorted.length && sorted[i] <= bound) {
+      i++;
+      n++;
+    }
+    out[`<=${bound}`] = n;
+  }
+  out[`>${BOUNDS[BOUNDS.length - 1]}`] = sorted.length - i;
+  return out;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -95,6 +114,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     max: sorted.length ? sorted[sorted.length - 1] : NaN,
     bad: measured.bad,
     used: next,
+    histogram: histogram(sorted),
   };
 }
 
