@@ -17,6 +17,12 @@ export const JSONL_ENCODER: RecordEncoder = {
     for (const record of batch) text += `${fastCanonicalJson(record)}\n`;
     return text;
   },
+  // The stored text is already the record's canonical JSON: written as it is, not parsed and re-serialised.
+  encodeStored: (batch) => {
+    let text = '';
+    for (const row of batch) text += `${row.text}\n`;
+    return text;
+  },
 };
 
 export function writeJsonl(records: AsyncIterable<AuditRecord>, out: Writable): Promise<ExportSummary> {

@@ -23,12 +23,30 @@ export interface ExportSummary {
   bytes: number;
 }
 
+/**
+ * A record as the store keeps it: its RFC 8785 canonical JSON text (hash included), with its seq and
+ * hash from the columns that copy them (database verification holds the columns to the text).
+ */
+export interface StoredRecordText {
+  seq: number;
+  hash: string;
+  text: string;
+}
+
+/** What an export reads: parsed records, or the stored text of each (read without parsing). */
+export type ExportSource = AsyncIterable<AuditRecord> | { stored: AsyncIterable<StoredRecordText> };
+
 /** How one export format turns records into text. */
 export interface RecordEncoder {
   /** Written once before the records (a CSV header). */
   header?: string;
   /** The text of a batch of records, in order. */
   encode(batch: readonly AuditRecord[]): string;
+  /**
+   * The same text from the stored canonical text of each record, when the format can use it as it
+   * is; without it, stored records are parsed and go through `encode`.
+   */
+  encodeStored?(batch: readonly StoredRecordText[]): string;
 }
 
 /** Records per encode call: amortises per-call setup, holds one batch in memory. */
@@ -44,7 +62,7 @@ export async function writeChunk(out: Writable, chunk: string): Promise<void> {
 
 /** Streams the records through the encoder to `out`; `progress` is called after each batch. */
 export async function writeRecords(
-  records: AsyncIterable<AuditRecord>,
+  source: ExportSource,
   encoder: RecordEncoder,
   out: Writable,
   progress?: (summary: Readonly<ExportSummary>) => void,
@@ -58,6 +76,12 @@ export async function writeRecords(
     await writeChunk(out, text);
   };
   if (encoder.header) await emit(encoder.header);
+  if ('stored' in source) {
+    await writeStored(source.stored, encoder, summary, emit, progress);
+    summary.sha256 = digest.digest('hex');
+    return summary;
+  }
+  const records = source;
   let batch: AuditRecord[] = [];
   const flush = async () => {
     await emit(encoder.encode(batch));
@@ -74,7 +98,33 @@ export async function writeRecords(
   return summary;
 }
 
-function tally(summary: ExportSummary, record: AuditRecord): void {
+async function writeStored(
+  rows: AsyncIterable<StoredRecordText>,
+  encoder: RecordEncoder,
+  summary: ExportSummary,
+  emit: (text: string) => Promise<void>,
+  progress?: (summary: Readonly<ExportSummary>) => void,
+): Promise<void> {
+  const encode = encoder.encodeStored
+    ? encoder.encodeStored.bind(encoder)
+    : (batch: readonly StoredRecordText[]) => encoder.encode(batch.map((row) => JSON.parse(row.text) as AuditRecord));
+  let batch: StoredRecordText[] = [];
+  for await (const row of rows) {
+    batch.push(row);
+    tally(summary, row);
+    if (batch.length === BATCH) {
+      await emit(encode(batch));
+      batch = [];
+      progress?.(summary);
+    }
+  }
+  if (batch.length) {
+    await emit(encode(batch));
+    progress?.(summary);
+  }
+}
+
+function tally(summary: ExportSummary, record: { seq: number; hash: string }): void {
   if (summary.count === 0) summary.firstSeq = record.seq;
   else if (record.seq !== summary.lastSeq + 1) summary.contiguous = false;
   summary.lastSeq = record.seq;

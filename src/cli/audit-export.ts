@@ -58,7 +58,7 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
     let lastSeq = 0;
     const progress = progressLine(io, () => `Exporting: ${written.toLocaleString('en-US')} records, up to seq ${lastSeq.toLocaleString('en-US')} of ${head.toLocaleString('en-US')}`);
     const run = (out: Writable) =>
-      exportAudit(store.audit.read(filter), out, {
+      exportAudit({ stored: store.audit.readStored(filter) }, out, {
         format: opts.format,
         filter,
         exportId,

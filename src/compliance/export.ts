@@ -9,9 +9,9 @@ import { CSV_ENCODER } from '../audit/csv';
 import { JSONL_ENCODER } from '../audit/jsonl';
 import { OCSF_ENCODER } from '../audit/ocsf';
 import { writeRecords } from '../audit/output';
-import type { ExportSummary, RecordEncoder } from '../audit/output';
+import type { ExportSource, ExportSummary, RecordEncoder } from '../audit/output';
 import { neutralise } from '../domain/audit';
-import type { AuditEventDraft, AuditRecord } from '../domain/audit';
+import type { AuditEventDraft } from '../domain/audit';
 import type { Actor, Source } from '../domain/request';
 import { MANIFEST_VERSION, signManifest } from './manifest';
 import type { ExportManifest } from './manifest';
@@ -73,7 +73,7 @@ export class ExportIncompleteError extends Error {
   }
 }
 
-export async function exportAudit(records: AsyncIterable<AuditRecord>, out: Writable, request: ExportRequest, signer: AuditSigner): Promise<ExportResult> {
+export async function exportAudit(records: ExportSource, out: Writable, request: ExportRequest, signer: AuditSigner): Promise<ExportResult> {
   let sent = 0;
   let summary: ExportSummary;
   try {

@@ -7,7 +7,12 @@ import { finished } from 'node:stream/promises';
 import { parse } from 'csv-parse/sync';
 import { CSV_COLUMNS, csvLine, escapeCsvCell, readCsv, unescapeCsvCell, writeCsv } from '../../src/audit/csv';
 import { readJsonl, writeJsonl } from '../../src/audit/jsonl';
+import { writeRecords } from '../../src/audit/output';
 import type { ExportSummary } from '../../src/audit/output';
+import { OCSF_ENCODER } from '../../src/audit/ocsf';
+import { CSV_ENCODER } from '../../src/audit/csv';
+import { JSONL_ENCODER } from '../../src/audit/jsonl';
+import type { AuditFilter } from '../../src/app/ports';
 import { verifyChain } from '../../src/audit/verify';
 import type { AuditRecord } from '../../src/domain/audit';
 import { canonicalJson } from '../../src/domain/canonical';
@@ -93,6 +98,36 @@ describe('exporting the audit trail', function () {
       assert.equal(v.problem?.seq, 4);
       assert.match(v.problem!.message, /line 4 of the export is not valid JSON/);
     });
+  });
+
+  describe('from the stored text (not parsed)', () => {
+    const filters: AuditFilter[] = [
+      {},
+      { requestId: 'req-7' },
+      { actorId: bob.aadObjectId, types: ['approval.granted', 'execution.succeeded'] },
+      { from: timeAt(100), to: timeAt(900) },
+    ];
+    for (const [format, encoder] of [['jsonl', JSONL_ENCODER], ['csv', CSV_ENCODER], ['ocsf', OCSF_ENCODER]] as const) {
+      it(`${format}: writes the same bytes, summary and manifest hash as from parsed records, under every filter`, async () => {
+        for (const filter of filters) {
+          const fromRecords = new PassThrough();
+          const a = await collectText(fromRecords, writeRecords(store.audit.read(filter), encoder, fromRecords));
+          const fromStored = new PassThrough();
+          let summaries: ExportSummary[] = [];
+          const b = await collectText(
+            fromStored,
+            Promise.all([
+              writeRecords(store.audit.read(filter), encoder, new PassThrough().resume()),
+              writeRecords({ stored: store.audit.readStored(filter) }, encoder, fromStored),
+            ]).then((s) => (summaries = s)),
+          );
+          assert.ok(a.length > 0);
+          assert.equal(b, a, JSON.stringify(filter));
+          assert.deepEqual(summaries[1], summaries[0]);
+          assert.equal(summaries[1].sha256, createHash('sha256').update(b, 'utf8').digest('hex'));
+        }
+      });
+    }
   });
 
   describe('as CSV', () => {

@@ -1,8 +1,9 @@
 /** The audit log port over SQLite: appends go through the group committer, reads page by seq. */
 import type Database from 'better-sqlite3';
 import type { AuditFilter, AuditLog, ChainHead } from '../../app/ports';
+import type { StoredRecordText } from '../../audit/output';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
-import { StatementCache, readAuditPages } from './audit-pages';
+import { StatementCache, readAuditPages, readStoredAuditPages } from './audit-pages';
 import type { GroupCommitWriter } from './group-commit';
 
 export class SqliteAuditLog implements AuditLog {
@@ -23,6 +24,11 @@ export class SqliteAuditLog implements AuditLog {
 
   read(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {
     return readAuditPages(this.statements, filter, this.pageSize);
+  }
+
+  /** The records' stored canonical text, unparsed (exports write it as it is). */
+  readStored(filter: AuditFilter = {}): AsyncIterable<StoredRecordText> {
+    return readStoredAuditPages(this.statements, filter, this.pageSize);
   }
 
   async head(): Promise<ChainHead | undefined> {

@@ -4,6 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { AuditFilter } from '../../app/ports';
+import type { StoredRecordText } from '../../audit/output';
 import type { AuditRecord } from '../../domain/audit';
 
 export const DEFAULT_PAGE_SIZE = 500;
@@ -44,7 +45,7 @@ export function auditPageQuery(filter: AuditFilter): PageQuery {
     where.push('type IN (SELECT value FROM json_each(@types))');
     params.types = JSON.stringify(filter.types);
   }
-  return { sql: `SELECT seq, record FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`, params };
+  return { sql: `SELECT seq, hash, record FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`, params };
 }
 
 /** Prepared statements per filter shape, so paging does not re-parse SQL. */
@@ -76,6 +77,24 @@ export async function* readAuditPages(
     if (rows.length < pageSize) return;
     after = rows[rows.length - 1].seq;
     // Let other work (writers, timers) run between pages.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The same pages, each record as its stored canonical text (not parsed), for exports. */
+export async function* readStoredAuditPages(
+  statements: StatementCache,
+  filter: AuditFilter,
+  pageSize = DEFAULT_PAGE_SIZE,
+): AsyncGenerator<StoredRecordText> {
+  const { sql, params } = auditPageQuery(filter);
+  const stmt = statements.get(sql);
+  let after = 0;
+  for (;;) {
+    const rows = stmt.all({ ...params, after, limit: pageSize }) as { seq: number; hash: string; record: string }[];
+    for (const row of rows) yield { seq: row.seq, hash: row.hash, text: row.record };
+    if (rows.length < pageSize) return;
+    after = rows[rows.length - 1].seq;
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
