@@ -18,7 +18,7 @@ import { Checkpointer, checkpointFileOf, tailProblem } from './compliance/checkp
 import { loadOrCreateSigningKey } from './compliance/signing';
 import { loadConfig, type CountersignConfig } from './config/load';
 import { createLogger, secretValues, withLogContext } from './log';
-import { SANDBOX_SUBSCRIPTION_ID, startArmSandbox } from './sandbox';
+import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/seed';
 import { databaseFile, isLoopback, readSettings, type Settings } from './settings';
 import { openSqliteStore } from './store/sqlite';
 import { auditCommandHandler } from './teams/audit-command';
@@ -247,6 +247,10 @@ async function buildAzure(
   let caPem = process.env.ARM_SANDBOX_CA_FILE ? fs.readFileSync(process.env.ARM_SANDBOX_CA_FILE, 'utf8') : undefined;
   let subscriptionId = process.env.ARM_SANDBOX_SUBSCRIPTION_ID;
   if (!endpoint || !caPem) {
+    // Loaded only here: the in-process sandbox (its certificate code above all) costs start-up time
+    // that a bot talking to Azure, or to a sandbox of its own process, never needs.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startArmSandbox } = require('./sandbox/server') as typeof import('./sandbox/server');
     const sandbox = await startArmSandbox({ host: '127.0.0.1', port: 0 });
     closers.push(() => sandbox.close());
     endpoint = sandbox.url;

@@ -11,7 +11,7 @@ import {
   TurnContext,
   type StatePropertyAccessor,
 } from 'botbuilder';
-import { DialogSet, DialogTurnStatus, type DialogState } from 'botbuilder-dialogs';
+import type { DialogSet, DialogState } from 'botbuilder-dialogs';
 import type { AppDeps } from '../app/context';
 import { decide, refuseClick } from '../app/decisions';
 import type { Executor } from '../app/execution';
@@ -23,7 +23,7 @@ import { RefusalReason, refusal } from '../domain/refusal';
 import type { ApprovalRequest } from '../domain/request';
 import { helpCard, pendingCard, queryCard, requestCard, type Card } from './cards';
 import { actorOf, sourceOf } from './identity';
-import { REQUEST_DIALOG, RequestDialog, type RequestDialogOptions } from './requestDialog';
+import type { RequestDialogOptions } from './requestDialog';
 
 /** Extra commands handled outside the core (the audit export of the compliance module). */
 export type AuditCommandHandler = (context: TurnContext, args: string[]) => Promise<void>;
@@ -35,7 +35,7 @@ const PENDING_CARDS = 5;
 
 export class CountersignBot extends TeamsActivityHandler {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
-  private readonly dialogs: DialogSet;
+  private loadedDialogs?: { set: DialogSet; requestDialog: string };
   auditCommand?: AuditCommandHandler;
   private readonly knownReferences = new Map<string, string>();
 
@@ -47,8 +47,6 @@ export class CountersignBot extends TeamsActivityHandler {
   ) {
     super();
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
-    this.dialogs = new DialogSet(this.dialogState);
-    this.dialogs.add(new RequestDialog(deps, (ctx, o) => this.createAndPost(ctx, o)));
 
     this.onMessage(async (context, next) => {
       await this.handleMessage(context);
@@ -104,7 +102,7 @@ export class CountersignBot extends TeamsActivityHandler {
 
   private async handleMessage(context: TurnContext): Promise<void> {
     await this.rememberConversation(context);
-    const dc = await this.dialogs.createContext(context);
+    const dc = await this.dialogs().set.createContext(context);
     // Teams sends the mention as an entity; a leftover <at>…</at> (clients that omit it) goes too.
     const text = (TurnContext.removeRecipientMention(context.activity) ?? '').replace(/^\s*<at>[^<]*<\/at>/i, '').trim();
     const isSubmit = !!context.activity.value && !text;
@@ -157,8 +155,7 @@ export class CountersignBot extends TeamsActivityHandler {
           await context.sendActivity(this.say(what.problems.map((p) => p.message).join('; ')));
           return;
         }
-        const result = await dc.beginDialog(REQUEST_DIALOG, options);
-        if (result.status === DialogTurnStatus.complete) return;
+        await dc.beginDialog(this.dialogs().requestDialog, options);
         return;
       }
       case 'ready':
@@ -267,6 +264,23 @@ export class CountersignBot extends TeamsActivityHandler {
   }
 
   // ---- helpers ----------------------------------------------------------------------------------
+
+  /**
+   * The request form's dialogs, built with the first message: botbuilder-dialogs takes over half a
+   * second to load, which start-up (and a bot that only ever sees clicks) need not pay.
+   */
+  private dialogs(): { set: DialogSet; requestDialog: string } {
+    if (!this.loadedDialogs) {
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      const { DialogSet } = require('botbuilder-dialogs') as typeof import('botbuilder-dialogs');
+      const { REQUEST_DIALOG, RequestDialog } = require('./requestDialog') as typeof import('./requestDialog');
+      /* eslint-enable @typescript-eslint/no-require-imports */
+      const set = new DialogSet(this.dialogState);
+      set.add(new RequestDialog(this.deps, (ctx, o) => this.createAndPost(ctx, o)));
+      this.loadedDialogs = { set, requestDialog: REQUEST_DIALOG };
+    }
+    return this.loadedDialogs;
+  }
 
   /** Stores the conversation reference for proactive messages (only when it changed). */
   private async rememberConversation(context: TurnContext): Promise<void> {
