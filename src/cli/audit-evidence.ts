@@ -14,7 +14,6 @@ import type { AuditRecord } from '../domain/audit';
 import { auditRecordHash } from '../domain/canonical';
 import { verifySqliteAuditLog } from '../store/sqlite';
 import { uuidv7 } from '../store/ids';
-import { requestCard } from '../teams/cards';
 import { AuditInputError, openStoreForCli, operatorOf, requireDatabase } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { checkCheckpoints } from './audit-verify';
@@ -58,6 +57,9 @@ export async function writeEvidence(requestId: string, opts: EvidenceOptions, io
     writeFileSync(path.join(temp, 'events.jsonl.manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 
     const verification = await verifyForEvidence(file, dataDir, events, opts, io);
+    // Loaded only here: the card renderer is not needed by the other audit commands.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { requestCard } = require('../teams/cards') as typeof import('../teams/cards');
     const files = evidenceFiles({ requestId, versions, events, verification, renderCard: (r) => requestCard(r) });
     mkdirSync(path.join(temp, 'cards'));
     for (const f of files) writeFileSync(path.join(temp, f.name), f.content);

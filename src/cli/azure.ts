@@ -4,7 +4,7 @@
  * or the read was refused, with the reason in words.
  */
 import type { Command } from 'commander';
-import { ConfigError, loadConfig, type CountersignConfig } from '../config/load';
+import type { CountersignConfig } from '../config/load';
 
 export function registerAzureCommands(program: Command): void {
   const azure = program.command('azure').description('Check the Azure identity Countersign uses');
@@ -14,6 +14,9 @@ export function registerAzureCommands(program: Command): void {
     .argument('[file]', 'config file (default: $COUNTERSIGN_CONFIG or config/countersign.example.yaml)')
     .action(async (file?: string) => {
       const path = file ?? process.env.COUNTERSIGN_CONFIG ?? 'config/countersign.example.yaml';
+      // Loaded only here: the YAML parser and the schema validator are not needed by the other commands.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { ConfigError, loadConfig } = require('../config/load') as typeof import('../config/load');
       let config: CountersignConfig;
       try {
         config = loadConfig(path);

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/load';
 
 /** `countersign config check [file]`: the same validation as startup, without starting. */
 export function registerConfigCommands(program: Command): void {
@@ -10,6 +9,9 @@ export function registerConfigCommands(program: Command): void {
     .argument('[file]', 'config file (default: $COUNTERSIGN_CONFIG or config/countersign.example.yaml)')
     .action((file?: string) => {
       const path = file ?? process.env.COUNTERSIGN_CONFIG ?? 'config/countersign.example.yaml';
+      // Loaded only here: the YAML parser and the schema validator are not needed by the other commands.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { ConfigError, loadConfig } = require('../config/load') as typeof import('../config/load');
       try {
         const c = loadConfig(path);
         const sensitive = c.catalog.commands.filter((x) => x.sensitive).length;
