@@ -59,12 +59,15 @@ export function unescapeCsvCell(value: string): string {
   return value.startsWith("'") ? value.slice(1) : value;
 }
 
-function json(value: unknown): string | undefined {
-  return value === undefined ? undefined : fastCanonicalJson(value);
+/** Canonical JSON of a value, as the JSON cells hold it. */
+type CanonicalText = (value: unknown) => string;
+
+function json(value: unknown, canonical: CanonicalText): string | undefined {
+  return value === undefined ? undefined : canonical(value);
 }
 
 /** The record's cells, unescaped (undefined = absent). */
-export function flattenRecord(r: AuditRecord): CsvRow {
+export function flattenRecord(r: AuditRecord, canonical: CanonicalText = fastCanonicalJson): CsvRow {
   return {
     seq: String(r.seq),
     id: r.id,
@@ -73,19 +76,19 @@ export function flattenRecord(r: AuditRecord): CsvRow {
     actor_id: r.actor?.aadObjectId,
     actor_name: r.actor?.name,
     actor_tenant: r.actor?.tenantId,
-    source: json(r.source),
+    source: json(r.source, canonical),
     request_id: r.request?.id,
     request_command: r.request?.command,
-    request_parameters: r.request ? json(r.request.parameters) : undefined,
+    request_parameters: r.request ? json(r.request.parameters, canonical) : undefined,
     request_operation_hash: r.request?.operationHash,
     request_reason: r.request?.reason,
     request_policy_version: r.request?.policyVersion,
-    target: json(r.target),
-    execution: json(r.execution),
+    target: json(r.target, canonical),
+    execution: json(r.execution, canonical),
     outcome_result: r.outcome?.result,
     outcome_reason: r.outcome?.reason,
     outcome_detail: r.outcome?.detail,
-    data: json(r.data),
+    data: json(r.data, canonical),
     schema_version: String(r.schemaVersion),
     prev_hash: r.prevHash,
     hash: r.hash,
@@ -151,12 +154,13 @@ const NEEDS_QUOTES = /[",\r\n]/;
 /** RFC 4180: a cell with a comma, quote or line break is quoted, its quotes doubled. */
 function csvCell(value: string | undefined): string {
   if (value === undefined) return '';
-  return NEEDS_QUOTES.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  if (value.includes('"')) return `"${value.replaceAll('"', '""')}"`;
+  return NEEDS_QUOTES.test(value) ? `"${value}"` : value;
 }
 
 /** One CSV line (with its line break) for a record, every cell escaped. */
-export function csvLine(r: AuditRecord): string {
-  const row = flattenRecord(r);
+export function csvLine(r: AuditRecord, canonical: CanonicalText = fastCanonicalJson): string {
+  const row = flattenRecord(r, canonical);
   let line = '';
   for (let k = 0; k < CSV_COLUMNS.length; k++) {
     const v = row[CSV_COLUMNS[k]];
@@ -172,7 +176,22 @@ export const CSV_ENCODER: RecordEncoder = {
     for (const r of batch) text += csvLine(r);
     return text;
   },
+  encodeStored: (batch) => {
+    let text = '';
+    for (const row of batch) {
+      // The stored text is canonical JSON, and JSON.parse keeps its key order, so JSON.stringify of
+      // any part of the parsed record is that part's canonical JSON, unless some key is one that
+      // JavaScript orders numerically; such a key appears in the text as "<digits>": (digits are
+      // never escaped), and then the cells are canonicalised the full way.
+      const r = JSON.parse(row.text) as AuditRecord;
+      text += csvLine(r, INDEX_LIKE_KEY.test(row.text) ? fastCanonicalJson : JSON.stringify);
+    }
+    return text;
+  },
 };
+
+/** A member whose key JavaScript would order as an array index (a superset: any false alarm is only slower). */
+const INDEX_LIKE_KEY = /"(?:0|[1-9]\d{0,9})":/;
 
 export function writeCsv(records: AsyncIterable<AuditRecord>, out: Writable): Promise<ExportSummary> {
   return writeRecords(records, CSV_ENCODER, out);
