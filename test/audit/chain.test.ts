@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { sealRecord } from '../../src/audit/chain';
+import { fastCanonicalJson } from '../../src/audit/seal-json';
 import { AUDIT_SCHEMA_VERSION, GENESIS_HASH, neutralise } from '../../src/domain/audit';
 import type { AuditEventDraft } from '../../src/domain/audit';
 import { auditRecordHash, canonicalJson } from '../../src/domain/canonical';
@@ -33,6 +34,17 @@ const drafts: [string, AuditEventDraft][] = [
     actor: undefined,
     data: { list: ['a', undefined, 'b'], gone: undefined },
   })],
+  ['unicode: lone surrogates, astral characters, keys that sort by UTF-16 code unit, escapes in keys', anEvent('request.created', {
+    actor: { ...bob, name: 'Zoë 😀 \ud800 \udfff \u0000 \u007f \u00a0 \u2029' },
+    data: { '\ufb01': 'fi ligature', '\u{1F600}': 'astral key sorts before U+FB01 by UTF-16 code unit', 'é': 'e acute', 'e\u0301': 'decomposed', 'a"b': 1, 'a\\b': 2, 'a\nb': 3, 'ключ': 'значение' },
+  })],
+  ['numbers at the edges of the ECMAScript number formatting', anEvent('config.loaded', {
+    data: { n: [0, -0, 1, -1, 0.1, 0.2 + 0.1, 1e-6, 1e-7, 123e-20, 1e20, 1e21, 1.5e300, 2 ** 53, 2 ** 53 + 2, -(2 ** 31), Number.MAX_VALUE, Number.MIN_VALUE, Number.EPSILON, 4.35, 333333333.33333329] },
+  })],
+  ['deeply nested data: arrays of objects with index-like keys, empty containers', anEvent('execution.succeeded', {
+    execution: { correlationId: 'c', operationIds: [], status: 'Succeeded' },
+    data: { a: [[[{ '0': 0, '00': 1, '4294967295': 2, '4294967294': 3, z: { y: [{}, [], ''] } }]]], b: { c: { d: { e: { f: [1, [2, [3, [4]]]] } } } } },
+  })],
   ['a draft carrying chain fields of its own (they are overwritten)', {
     ...anEvent('request.created'),
     seq: 999,
@@ -53,6 +65,15 @@ describe('sealing an audit record into the chain', () => {
       assert.equal(sealed.record.hash, auditRecordHash(sealed.record));
     });
   }
+
+  it('writes the same canonical JSON as the reference canonicalize for every record shape (export and verify fast path)', () => {
+    for (const [name, draft] of drafts) {
+      const { record, text } = sealRecord(draft, head, 'rec-42');
+      assert.equal(fastCanonicalJson(record), canonicalJson(record), name);
+      assert.equal(fastCanonicalJson(JSON.parse(text)), text, name);
+      assert.equal(fastCanonicalJson(draft), canonicalJson(JSON.parse(JSON.stringify(draft))), name);
+    }
+  });
 
   it('starts the chain at seq 1 with the genesis hash', () => {
     const { record } = sealRecord(anEvent('config.loaded'), undefined, 'first');
