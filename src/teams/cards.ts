@@ -32,11 +32,15 @@ function template(name: string): Template {
 export class CardRenderError extends Error {}
 
 function render(name: string, data: object): Card {
+  return renderWithText(name, data).card;
+}
+
+function renderWithText(name: string, data: object): { card: Card; text: string } {
   const card = template(name).expand({ $root: data }) as Card;
   const text = JSON.stringify(card);
   // Only template expressions can leave "${" behind: user text has its "$" escaped by md().
   if (text.includes('${')) throw new CardRenderError(`card ${name} has an unexpanded template expression: ${/\$\{[^}]*\}/.exec(text)?.[0]}`);
-  return card;
+  return { card, text };
 }
 
 /**
@@ -81,7 +85,28 @@ export interface RequestCardOptions {
   notice?: string;
 }
 
+/**
+ * Request cards rendered lately, by the request's whole content and the notice: one version is
+ * rendered for the click's invoke answer and again for the card updates the notifier sends (and
+ * for every message it was posted in). The key is the content itself, not id and version, so a
+ * request object that was never stored (a test's, an evidence bundle's) can never be answered with
+ * another one's card. The card is kept as its JSON text and parsed for each caller, so no caller
+ * can change what the next one gets.
+ */
+const REQUEST_CARD_CACHE_SIZE = 256;
+const requestCards = new Map<string, string>();
+
 export function requestCard(r: ApprovalRequest, options: RequestCardOptions = {}): Card {
+  const key = `${options.notice ?? ''}\u0000${JSON.stringify(r)}`;
+  const known = requestCards.get(key);
+  if (known !== undefined) return JSON.parse(known) as Card;
+  const { card, text } = renderRequestCard(r, options);
+  if (requestCards.size >= REQUEST_CARD_CACHE_SIZE) requestCards.delete(requestCards.keys().next().value as string);
+  requestCards.set(key, text);
+  return card;
+}
+
+function renderRequestCard(r: ApprovalRequest, options: RequestCardOptions): { card: Card; text: string } {
   const look = STATE_LOOK[r.state];
   const facts = [
     { title: 'Requested by', value: md(r.requester.name) },
@@ -94,7 +119,7 @@ export function requestCard(r: ApprovalRequest, options: RequestCardOptions = {}
     { title: 'Operation hash', value: md(r.operationHash.slice(0, 16)) },
   ];
   const result = resultView(r);
-  return render('request', {
+  return renderWithText('request', {
     sandbox: r.sandbox,
     hasNotice: !!options.notice,
     notice: md(options.notice),

@@ -24,6 +24,22 @@ describe('cards', () => {
     }
   });
 
+  it('renders a request again from its content, never from its id and version alone, and hands each caller a card of its own', () => {
+    const r = buildRequest();
+    const first = requestCard(r);
+    const again = requestCard(r);
+    assert.deepEqual(again, first);
+    assert.notEqual(again, first);
+    (again.body as unknown[]).length = 0;
+    assert.deepEqual(requestCard(r), first);
+    // Same id and version, other content (never stored, but nothing in the card may come from the first).
+    const other = requestCard({ ...r, reason: 'another reason' });
+    assert.match(cardText(other), /another reason/);
+    assert.doesNotMatch(cardText(first), /another reason/);
+    assert.match(cardText(requestCard(r, { notice: 'a notice for the clicker' })), /a notice for the clicker/);
+    assert.doesNotMatch(cardText(requestCard(r)), /a notice for the clicker/);
+  });
+
   it('offers Approve, Reject and Cancel only while pending', () => {
     assert.deepEqual(cardActions(requestCard(buildRequest())).map((a) => a.verb), ['approve', 'reject', 'cancel']);
     for (const state of STATES.filter((s) => s !== 'pending')) {
