@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
 import { uuidv7 } from '../../src/store/ids';
 import { verifyChain } from '../../src/audit/verify';
-import { anEvent, tempDir } from './fixtures';
+import { VersionConflictError } from '../../src/app/ports';
+import { aRequest, anEvent, tempDir } from './fixtures';
 import { collect } from './store-contract';
 
 describe('the SQLite store file', () => {
@@ -69,6 +70,44 @@ describe('the SQLite store file', () => {
     assert.equal((await verifyChain(first.audit.read())).ok, true);
     await first.close();
     await second.close();
+  });
+
+  it('never serves a request another process changed from what it kept parsed, and still compares versions in the database', async () => {
+    const first = await openSqliteStore({ file });
+    const second = await openSqliteStore({ file });
+    const v1 = aRequest('req-cache');
+    await first.requests.insert(v1, [anEvent('request.created')]);
+    assert.equal((await first.requests.get('req-cache'))?.version, 1);
+    // The other process moves it on: the first must read the new version, not its kept one.
+    const v2 = { ...v1, version: 2, state: 'approved' as const };
+    await second.requests.update(v2, 1, [anEvent('request.approved')]);
+    assert.deepEqual(await first.requests.get('req-cache'), v2);
+    // A write from the kept version is refused by the database's version, whatever is kept here.
+    await assert.rejects(first.requests.update({ ...v1, version: 2, state: 'rejected' }, 1, [anEvent('request.rejected')]), VersionConflictError);
+    assert.equal((await first.requests.get('req-cache'))?.state, 'approved');
+    assert.equal((await second.requests.get('req-cache'))?.state, 'approved');
+    // Its own write is read back as written; a row changed under it by hand, with its version, is read afresh.
+    const v3 = { ...v2, version: 3, state: 'executing' as const };
+    await first.requests.update(v3, 2, [anEvent('execution.started')]);
+    assert.deepEqual(await first.requests.get('req-cache'), v3);
+    const raw = new Database(file);
+    raw.prepare('UPDATE requests SET version = 4, body = ? WHERE id = ?').run(JSON.stringify({ ...v3, version: 4, state: 'succeeded' }), 'req-cache');
+    raw.close();
+    assert.equal((await first.requests.get('req-cache'))?.state, 'succeeded');
+    await first.close();
+    await second.close();
+  });
+
+  it('hands out stored requests frozen, so no caller can change the version the next one reads', async () => {
+    const store = await openSqliteStore({ file });
+    await store.requests.insert(aRequest('req-frozen'), [anEvent('request.created')]);
+    const got = await store.requests.get('req-frozen');
+    assert.ok(got && Object.isFrozen(got) && Object.isFrozen(got.parameters) && Object.isFrozen(got.target));
+    assert.throws(() => {
+      (got as { state: string }).state = 'approved';
+    }, TypeError);
+    assert.equal((await store.requests.get('req-frozen'))?.state, 'pending');
+    await store.close();
   });
 
   it('refuses an audit row inserted out of sequence, even by hand', async () => {

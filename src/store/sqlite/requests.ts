@@ -29,6 +29,18 @@ function row(r: ApprovalRequest) {
   };
 }
 
+/** Freezes a request and everything in it, so that one kept by the store cannot be changed by a caller. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** How many requests the store keeps parsed (the ones being decided and executed right now). */
+const LATEST_CACHE_SIZE = 512;
+
 function isConstraint(err: unknown, code: string): boolean {
   return (err as { code?: string } | null)?.code === code;
 }
@@ -40,6 +52,16 @@ export class SqliteRequestStore implements RequestStore {
   private readonly versionStmt: Database.Statement;
   private readonly historyStmt: Database.Statement;
   private readonly statements: StatementCache;
+  private readonly getWithVersionStmt: Database.Statement;
+  /**
+   * The latest version of recently read or written requests, parsed and frozen. Served only while
+   * the database still holds that very version: every `get` reads the row's version first (an
+   * integer from the primary key, no JSON), and every write of a request, by this process or any
+   * other, moves its version on by one under compare-and-swap, so (id, version) names exactly one
+   * body. A request another process changed is therefore read afresh, never served stale, and
+   * `update` still compares against the version in the database, not against this cache.
+   */
+  private readonly latest = new Map<string, ApprovalRequest>();
 
   constructor(
     db: Database.Database,
@@ -55,6 +77,7 @@ export class SqliteRequestStore implements RequestStore {
     );
     this.getStmt = db.prepare('SELECT body FROM requests WHERE id = ?').pluck();
     this.versionStmt = db.prepare('SELECT version FROM requests WHERE id = ?').pluck();
+    this.getWithVersionStmt = db.prepare('SELECT version, body FROM requests WHERE id = ?');
     // Every saved version is kept as well, in the same transaction (the evidence bundle reads them).
     this.historyStmt = db.prepare(
       `INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES (@id, @version, @state, @updatedAt, @body)`,
@@ -67,7 +90,7 @@ export class SqliteRequestStore implements RequestStore {
       throw new RangeError(`a new request must have version 1; request ${request.id} has version ${request.version}`);
     }
     const values = row(request);
-    return this.writer.submit((tx) => {
+    const records = await this.writer.submit((tx) => {
       try {
         this.insertStmt.run(values);
       } catch (err) {
@@ -77,6 +100,8 @@ export class SqliteRequestStore implements RequestStore {
       this.historyStmt.run(values);
       return tx.appendEvents(events);
     });
+    this.remember(request);
+    return records;
   }
 
   async update(next: ApprovalRequest, expectedVersion: number, events: AuditEventDraft[]): Promise<AuditRecord[]> {
@@ -86,7 +111,7 @@ export class SqliteRequestStore implements RequestStore {
       );
     }
     const values = { ...row(next), expectedVersion };
-    return this.writer.submit((tx) => {
+    const records = await this.writer.submit((tx) => {
       if (this.casStmt.run(values).changes !== 1) {
         if (this.versionStmt.get(next.id) === undefined) throw new RequestNotFoundError(next.id);
         throw new VersionConflictError(next.id, expectedVersion);
@@ -94,11 +119,34 @@ export class SqliteRequestStore implements RequestStore {
       this.historyStmt.run(values);
       return tx.appendEvents(events);
     });
+    // Only once committed: a write that failed or was rolled back leaves nothing behind here. The
+    // object written is kept (frozen: the caller's copy is the stored version and must stay so).
+    this.remember(next);
+    return records;
   }
 
   async get(id: string): Promise<ApprovalRequest | undefined> {
-    const body = this.getStmt.get(id) as string | undefined;
-    return body === undefined ? undefined : (JSON.parse(body) as ApprovalRequest);
+    const version = this.versionStmt.get(id) as number | undefined;
+    if (version === undefined) {
+      this.latest.delete(id);
+      return undefined;
+    }
+    const known = this.latest.get(id);
+    if (known && known.version === version) return known;
+    const fresh = this.getWithVersionStmt.get(id) as { version: number; body: string } | undefined;
+    if (!fresh) return undefined;
+    const request = JSON.parse(fresh.body) as ApprovalRequest;
+    return this.remember(request);
+  }
+
+  /** Keeps a stored version (frozen) as the latest known, unless a later one is known already. */
+  private remember(request: ApprovalRequest): ApprovalRequest {
+    const known = this.latest.get(request.id);
+    if (known && known.version > request.version) return deepFreeze(request);
+    this.latest.delete(request.id);
+    if (this.latest.size >= LATEST_CACHE_SIZE) this.latest.delete(this.latest.keys().next().value as string);
+    this.latest.set(request.id, deepFreeze(request));
+    return request;
   }
 
   /** Oldest first (by createdAt, then insertion order). An empty `states` list matches nothing. */
