@@ -92,6 +92,8 @@ export function neutralCopy(record: object, fixed: Record<string, unknown> = {})
  * plain JSON data, and keys JavaScript orders numerically, go to the reference implementation.
  */
 export function fastCanonicalJson(value: unknown): string {
+  // A record parsed from canonical text (as every reader gets it) is already in canonical order.
+  if (isCanonicalOrder(value)) return JSON.stringify(value);
   const copier = new Copier(false);
   let copy: unknown;
   try {
@@ -100,4 +102,41 @@ export function fastCanonicalJson(value: unknown): string {
     return canonicalJson(value);
   }
   return copier.indexKeys ? canonicalJson(value) : JSON.stringify(copy);
+}
+
+/**
+ * True when JSON.stringify(value) is already its RFC 8785 text: plain JSON data whose objects have
+ * their keys in canonical (UTF-16 code unit) order, none of them a key JavaScript orders
+ * numerically, only finite numbers, undefined only as a member value (left out). A record parsed from canonical text passes (JSON.parse keeps
+ * the text's key order), so verification can skip the sorted copy; anything else takes the copy.
+ */
+export function isCanonicalOrder(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!isCanonicalOrder(value[i])) return false;
+        return true;
+      }
+      const source = value as Record<string, unknown>;
+      const keys = Object.keys(source);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i];
+        if (i > 0 && !(keys[i - 1] < key)) return false;
+        const c = key.charCodeAt(0);
+        if (c >= 48 && c <= 57 && ARRAY_INDEX.test(key)) return false;
+        const v = source[key];
+        // An undefined member is left out by JSON.stringify and canonical JSON alike.
+        if (v !== undefined && !isCanonicalOrder(v)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
 }

@@ -2,9 +2,9 @@
  * Verifying an audit hash chain from any source (the database, a JSON Lines or CSV export).
  * Verification stops at the first bad record and names it in words a compliance reviewer can act on.
  */
+import { hash as digest } from 'node:crypto';
 import { GENESIS_HASH } from '../domain/audit';
 import type { AuditRecord } from '../domain/audit';
-import { sha256Hex } from '../domain/canonical';
 import { fastCanonicalJson } from './seal-json';
 
 export type ChainProblemKind = 'edited' | 'deleted' | 'reordered' | 'duplicated' | 'broken-link';
@@ -93,9 +93,12 @@ class LookaheadReader {
   }
 }
 
-/** auditRecordHash, on the fast canonical path. */
+/**
+ * auditRecordHash, on the fast canonical path (a record read from canonical text needs no sorted
+ * copy: see isCanonicalOrder), hashed one-shot.
+ */
 export function recordHash(r: AuditRecord): string {
-  return sha256Hex(fastCanonicalJson({ ...r, hash: undefined }));
+  return digest('sha256', fastCanonicalJson({ ...r, hash: undefined }), 'hex');
 }
 
 function describe(r: AuditRecord): string {

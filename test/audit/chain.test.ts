@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { sealRecord } from '../../src/audit/chain';
-import { fastCanonicalJson } from '../../src/audit/seal-json';
+import { fastCanonicalJson, isCanonicalOrder } from '../../src/audit/seal-json';
+import { recordHash } from '../../src/audit/verify';
 import { AUDIT_SCHEMA_VERSION, GENESIS_HASH, neutralise } from '../../src/domain/audit';
 import type { AuditEventDraft } from '../../src/domain/audit';
 import { auditRecordHash, canonicalJson } from '../../src/domain/canonical';
@@ -73,6 +74,28 @@ describe('sealing an audit record into the chain', () => {
       assert.equal(fastCanonicalJson(JSON.parse(text)), text, name);
       assert.equal(fastCanonicalJson(draft), canonicalJson(JSON.parse(JSON.stringify(draft))), name);
     }
+  });
+
+  it('verification hashes every record shape as the reference does, read back or in any key order', () => {
+    const reversed = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(reversed) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reversed(x)])) : v;
+    for (const [name, draft] of drafts) {
+      const { record, text } = sealRecord(draft, head, 'rec-42');
+      const read = JSON.parse(text) as typeof record;
+      assert.equal(recordHash(read), auditRecordHash(read), name);
+      assert.equal(recordHash(read), record.hash, name);
+      const shuffled = reversed(read) as typeof record;
+      assert.equal(recordHash(shuffled), auditRecordHash(read), name);
+      assert.equal(recordHash({ ...read, data: { ...(read.data ?? {}), extra: -0, more: [1e21, undefined] } }), auditRecordHash({ ...read, data: { ...(read.data ?? {}), extra: -0, more: [1e21, undefined] } }), name);
+    }
+    assert.equal(isCanonicalOrder({ a: 1, b: { c: [1, 'x', null, true] } }), true);
+    assert.equal(isCanonicalOrder({ b: 1, a: 2 }), false);
+    assert.equal(isCanonicalOrder({ a: { '1': 1, '2': 2 } }), false);
+    assert.equal(isCanonicalOrder({ a: [Number.NaN] }), false);
+    assert.equal(isCanonicalOrder({ a: [undefined] }), false);
+    assert.equal(isCanonicalOrder({ a: () => 1 }), false);
+    assert.equal(isCanonicalOrder({ '\u{1F600}': 1, '\ufb01': 2 }), true);
+    assert.equal(isCanonicalOrder({ '\ufb01': 2, '\u{1F600}': 1 }), false);
   });
 
   it('starts the chain at seq 1 with the genesis hash', () => {
