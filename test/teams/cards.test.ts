@@ -68,6 +68,32 @@ describe('cards', () => {
     assert.equal(md(undefined), '');
   });
 
+  it('md() escapes exactly as the full set of replacements does, also when it skips them for plain text', () => {
+    const reference = (text: string) =>
+      text
+        .replace(/[\\`*_[\]<>~|]/g, (c) => `\\${c}`)
+        .replace(/\$\{/g, '$\u200B{')
+        .replace(/(\w)(:\/\/)/g, '$1\u200B$2')
+        .replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\u200B.`)
+        .replace(/^(\s*)([-+#])/gm, '$1\\$2')
+        .replace(/^(\s*\d+)\./gm, '$1\\.');
+    const pieces = ['a', 'Z', '0', '7', ' ', '\n', '\t', '-', '+', '#', '.', ':', '/', '$', '{', '}', 'w', 'W', '\\', '`', '*', '_', '[', ']', '<', '>', '~', '|', 'é', '2026-03-02', 'www', '://'];
+    let seed = 0x2545f491;
+    const next = () => {
+      // xorshift32: a fixed, well-spread sequence, so a failure repeats.
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return seed >>> 0;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      const length = next() % 12;
+      let text = '';
+      for (let j = 0; j < length; j++) text += pieces[next() % pieces.length];
+      assert.equal(md(text), reference(text), JSON.stringify(text));
+    }
+  });
+
   it('shows who approved, who rejected and why, and the outcome', () => {
     const approved = requestCard(requestIn('succeeded'));
     assert.match(cardText(approved), /SUCCEEDED/);
