@@ -53,5 +53,6 @@ export function sealRecord(draft: AuditEventDraft, prev: ChainHead | undefined, 
   // "hash" is never last: "id" always sorts after it.
   const hash = sha256(stored.slice(0, at) + stored.slice(end + 1));
   record.hash = hash;
-  return { record: record as unknown as AuditRecord, text: `${stored.slice(0, at)}"hash":"${hash}"${stored.slice(end)}` };
+  // The stored text is the serialisation with the placeholder's 64 characters replaced by the hash.
+  return { record: record as unknown as AuditRecord, text: stored.slice(0, at + 8) + hash + stored.slice(end - 1) };
 }

@@ -26,6 +26,24 @@ export interface NeutralCopy {
   indexKeys: boolean;
 }
 
+/**
+ * Sorts keys in place by UTF-16 code unit, as Array.prototype.sort() does by default: an insertion
+ * sort, which for the handful of keys an audit object has is several times faster than sort().
+ */
+export function sortKeys(keys: string[]): string[] {
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i];
+    let j = i - 1;
+    if (!(keys[j] > key)) continue;
+    do {
+      keys[j + 1] = keys[j];
+      j--;
+    } while (j >= 0 && keys[j] > key);
+    keys[j + 1] = key;
+  }
+  return keys;
+}
+
 class Copier {
   indexKeys = false;
 
@@ -51,8 +69,9 @@ class Copier {
         }
         const source = value as Record<string, unknown>;
         const out: Record<string, unknown> = {};
-        const keys = Object.keys(source).sort();
-        for (const key of keys) {
+        const keys = sortKeys(Object.keys(source));
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i];
           const v = source[key];
           if (v === undefined) continue;
           const c = key.charCodeAt(0);
@@ -74,14 +93,20 @@ class Copier {
 export function neutralCopy(record: object, fixed: Record<string, unknown> = {}): NeutralCopy {
   const copier = new Copier();
   const source = record as Record<string, unknown>;
-  const keys = Object.keys(source).filter((k) => !(k in fixed) && source[k] !== undefined);
-  keys.push(...Object.keys(fixed));
-  keys.sort();
+  const own = Object.keys(source);
+  const keys: string[] = [];
+  for (let i = 0; i < own.length; i++) {
+    const key = own[i];
+    if (source[key] !== undefined && !Object.hasOwn(fixed, key)) keys.push(key);
+  }
+  for (const key in fixed) if (Object.hasOwn(fixed, key)) keys.push(key);
+  sortKeys(keys);
   const out: Record<string, unknown> = {};
-  for (const key of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
     const c = key.charCodeAt(0);
     if (c >= 48 && c <= 57 && ARRAY_INDEX.test(key)) copier.indexKeys = true;
-    out[key] = key in fixed ? fixed[key] : copier.copy(source[key]);
+    out[key] = Object.hasOwn(fixed, key) ? fixed[key] : copier.copy(source[key]);
   }
   return { value: out, indexKeys: copier.indexKeys };
 }
