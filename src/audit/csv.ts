@@ -14,6 +14,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { AuditRecord, AuditRequestRef } from '../domain/audit';
+import { csvLineFromStoredText } from './csv-stored';
 import { fastCanonicalJson } from './seal-json';
 import { writeRecords } from './output';
 import type { ExportSummary, RecordEncoder } from './output';
@@ -179,12 +180,20 @@ export const CSV_ENCODER: RecordEncoder = {
   encodeStored: (batch) => {
     let text = '';
     for (const row of batch) {
+      // Most records are written straight from the text (csv-stored.ts), which answers only for
+      // the texts where that gives these very bytes.
+      const line = csvLineFromStoredText(row.text);
+      if (line !== undefined) {
+        text += line;
+        continue;
+      }
       // The stored text is canonical JSON, and JSON.parse keeps its key order, so JSON.stringify of
       // any part of the parsed record is that part's canonical JSON, unless some key is one that
       // JavaScript orders numerically; such a key appears in the text as "<digits>": (digits are
       // never escaped), and then the cells are canonicalised the full way.
       const r = JSON.parse(row.text) as AuditRecord;
-      text += csvLine(r, INDEX_LIKE_KEY.test(row.text) ? fastCanonicalJson : JSON.stringify);
+      const canonical = INDEX_LIKE_KEY.test(row.text) ? fastCanonicalJson : JSON.stringify;
+      text += csvLine(r, canonical);
     }
     return text;
   },

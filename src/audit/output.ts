@@ -52,7 +52,7 @@ export interface RecordEncoder {
 /** Records per encode call: amortises per-call setup, holds one batch in memory. */
 const BATCH = 256;
 
-export async function writeChunk(out: Writable, chunk: string): Promise<void> {
+export async function writeChunk(out: Writable, chunk: string | Buffer): Promise<void> {
   if (out.destroyed) throw new Error('the export output was closed before the export finished');
   if (!out.write(chunk)) {
     // 'error' rejects the once() promise, so a broken pipe or a full disk fails the export.
@@ -71,9 +71,11 @@ export async function writeRecords(
   const summary: ExportSummary = { count: 0, firstSeq: 0, lastSeq: 0, headHash: GENESIS_HASH, contiguous: true, sha256: '', bytes: 0 };
   const emit = async (text: string) => {
     if (!text) return;
-    digest.update(text, 'utf8');
-    summary.bytes += Buffer.byteLength(text, 'utf8');
-    await writeChunk(out, text);
+    // Encoded once: the same bytes are hashed, counted and written.
+    const bytes = Buffer.from(text, 'utf8');
+    digest.update(bytes);
+    summary.bytes += bytes.length;
+    await writeChunk(out, bytes);
   };
   if (encoder.header) await emit(encoder.header);
   if ('stored' in source) {
