@@ -172,6 +172,8 @@ export function csvLine(r: AuditRecord, canonical: CanonicalText = fastCanonical
 
 export const CSV_ENCODER: RecordEncoder = {
   header: CSV_COLUMNS.join(',') + EOL,
+  // Writing a row costs several times reading and writing its bytes: large exports encode on a second thread.
+  storedWorker: { module: __filename, name: 'CSV_ENCODER' },
   encode: (batch) => {
     let text = '';
     for (const r of batch) text += csvLine(r);

@@ -8,6 +8,8 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { GENESIS_HASH } from '../domain/audit';
 import type { AuditRecord } from '../domain/audit';
+import { EncodeWorker } from './encode-worker';
+import type { EncoderModule } from './encode-worker';
 
 export interface ExportSummary {
   count: number;
@@ -47,12 +49,31 @@ export interface RecordEncoder {
    * is; without it, stored records are parsed and go through `encode`.
    */
   encodeStored?(batch: readonly StoredRecordText[]): string;
+  /**
+   * Where a worker thread finds this encoder (its module and export name): a large export then has
+   * its stored batches encoded there, beside the reading, hashing and writing here. For encoders
+   * whose per-record work outweighs copying a batch to another thread.
+   */
+  storedWorker?: EncoderModule;
+}
+
+export interface WriteOptions {
+  /**
+   * Batches encoded on the main thread before a worker is started (encoders with `storedWorker`
+   * only), so small exports never pay for starting one. Default 32 (8192 records).
+   */
+  workerAfterBatches?: number;
 }
 
 /** Records per encode call: amortises per-call setup, holds one batch in memory. */
 const BATCH = 256;
 
-export async function writeChunk(out: Writable, chunk: string | Buffer): Promise<void> {
+const WORKER_AFTER_BATCHES = 32;
+
+/** Batches a worker may have in hand (encoding, or encoded and waiting to be written). */
+const WORKER_DEPTH = 4;
+
+export async function writeChunk(out: Writable, chunk: string | Uint8Array): Promise<void> {
   if (out.destroyed) throw new Error('the export output was closed before the export finished');
   if (!out.write(chunk)) {
     // 'error' rejects the once() promise, so a broken pipe or a full disk fails the export.
@@ -66,20 +87,21 @@ export async function writeRecords(
   encoder: RecordEncoder,
   out: Writable,
   progress?: (summary: Readonly<ExportSummary>) => void,
+  options: WriteOptions = {},
 ): Promise<ExportSummary> {
   const digest = createHash('sha256');
   const summary: ExportSummary = { count: 0, firstSeq: 0, lastSeq: 0, headHash: GENESIS_HASH, contiguous: true, sha256: '', bytes: 0 };
-  const emit = async (text: string) => {
-    if (!text) return;
+  const emit = async (text: string | Uint8Array) => {
+    if (!text.length) return;
     // Encoded once: the same bytes are hashed, counted and written.
-    const bytes = Buffer.from(text, 'utf8');
+    const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
     digest.update(bytes);
     summary.bytes += bytes.length;
     await writeChunk(out, bytes);
   };
   if (encoder.header) await emit(encoder.header);
   if ('stored' in source) {
-    await writeStored(source.stored, encoder, summary, emit, progress);
+    await writeStored(source.stored, encoder, summary, emit, progress, options);
     summary.sha256 = digest.digest('hex');
     return summary;
   }
@@ -104,25 +126,44 @@ async function writeStored(
   rows: AsyncIterable<StoredRecordText>,
   encoder: RecordEncoder,
   summary: ExportSummary,
-  emit: (text: string) => Promise<void>,
-  progress?: (summary: Readonly<ExportSummary>) => void,
+  emit: (text: string | Uint8Array) => Promise<void>,
+  progress: ((summary: Readonly<ExportSummary>) => void) | undefined,
+  options: WriteOptions,
 ): Promise<void> {
   const encode = encoder.encodeStored
     ? encoder.encodeStored.bind(encoder)
     : (batch: readonly StoredRecordText[]) => encoder.encode(batch.map((row) => JSON.parse(row.text) as AuditRecord));
-  let batch: StoredRecordText[] = [];
-  for await (const row of rows) {
-    batch.push(row);
-    tally(summary, row);
-    if (batch.length === BATCH) {
-      await emit(encode(batch));
-      batch = [];
-      progress?.(summary);
-    }
-  }
-  if (batch.length) {
-    await emit(encode(batch));
+  const workerAfter = encoder.storedWorker ? (options.workerAfterBatches ?? WORKER_AFTER_BATCHES) : Infinity;
+  let worker: EncodeWorker | undefined;
+  let batches = 0;
+  /** Batches read, in order, with their text: encoded here at once, or on its way from the worker. */
+  const queue: { rows: StoredRecordText[]; text: string | Promise<Uint8Array | undefined> }[] = [];
+  const writeNext = async () => {
+    const next = queue.shift()!;
+    // A batch the worker could not encode is encoded here: an error then is the one it would be anyway.
+    const text = typeof next.text === 'string' ? next.text : ((await next.text) ?? encode(next.rows));
+    for (const row of next.rows) tally(summary, row);
+    await emit(text);
     progress?.(summary);
+  };
+  const enqueue = async (batch: StoredRecordText[]) => {
+    if (!worker && batches++ >= workerAfter) worker = new EncodeWorker(encoder.storedWorker!);
+    queue.push({ rows: batch, text: worker ? worker.encode(batch) : encode(batch) });
+    while (queue.length > (worker ? WORKER_DEPTH : 0)) await writeNext();
+  };
+  try {
+    let batch: StoredRecordText[] = [];
+    for await (const row of rows) {
+      batch.push(row);
+      if (batch.length === BATCH) {
+        await enqueue(batch);
+        batch = [];
+      }
+    }
+    if (batch.length) await enqueue(batch);
+    while (queue.length) await writeNext();
+  } finally {
+    worker?.close();
   }
 }
 
