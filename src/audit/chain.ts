@@ -7,7 +7,7 @@ import type { ChainHead } from '../app/ports';
 import { AUDIT_SCHEMA_VERSION, GENESIS_HASH } from '../domain/audit';
 import type { AuditEventDraft, AuditRecord } from '../domain/audit';
 import { canonicalJson } from '../domain/canonical';
-import { neutralCopy } from './seal-json';
+import { chainedCopy } from './seal-json';
 
 export interface SealedRecord {
   record: AuditRecord;
@@ -29,14 +29,13 @@ const PLACEHOLDER_MEMBER = `"hash":"${PLACEHOLDER}"`;
  * hash = auditRecordHash(record). The chain fields replace any a draft carries.
  */
 export function sealRecord(draft: AuditEventDraft, prev: ChainHead | undefined, id: string): SealedRecord {
-  const chain: Record<string, unknown> = {
+  const copy = chainedCopy(draft, {
     schemaVersion: AUDIT_SCHEMA_VERSION,
     id,
     seq: (prev?.seq ?? 0) + 1,
     prevHash: prev?.hash ?? GENESIS_HASH,
     hash: PLACEHOLDER,
-  };
-  const copy = neutralCopy(draft, chain);
+  });
   const record = copy.value as Record<string, unknown>;
   if (copy.indexKeys) {
     // Rare: keys JavaScript would order numerically. Take the reference path.

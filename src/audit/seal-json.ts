@@ -111,6 +111,54 @@ export function neutralCopy(record: object, fixed: Record<string, unknown> = {})
   return { value: out, indexKeys: copier.indexKeys };
 }
 
+/** The fields the chain sets, in canonical order. */
+const CHAIN_KEYS = ['hash', 'id', 'prevHash', 'schemaVersion', 'seq'] as const;
+type ChainKey = (typeof CHAIN_KEYS)[number];
+
+function isChainKey(key: string): boolean {
+  switch (key) {
+    case 'hash':
+    case 'id':
+    case 'prevHash':
+    case 'schemaVersion':
+    case 'seq':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * neutralCopy(draft, chain) for sealing, where the fixed fields are always the chain's five: the
+ * draft's own keys are sorted alone (the chain's are in order already) and the two merged.
+ */
+export function chainedCopy(draft: object, chain: Readonly<Record<ChainKey, unknown>>): NeutralCopy {
+  const copier = new Copier();
+  const source = draft as Record<string, unknown>;
+  const keys = Object.keys(source);
+  let n = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    if (source[key] !== undefined && !isChainKey(key)) keys[n++] = key;
+  }
+  keys.length = n;
+  sortKeys(keys);
+  const out: Record<string, unknown> = {};
+  let next = 0;
+  for (let i = 0; i < n; i++) {
+    const key = keys[i];
+    while (next < CHAIN_KEYS.length && CHAIN_KEYS[next] < key) {
+      out[CHAIN_KEYS[next]] = chain[CHAIN_KEYS[next]];
+      next++;
+    }
+    const c = key.charCodeAt(0);
+    if (c >= 48 && c <= 57 && ARRAY_INDEX.test(key)) copier.indexKeys = true;
+    out[key] = copier.copy(source[key]);
+  }
+  for (; next < CHAIN_KEYS.length; next++) out[CHAIN_KEYS[next]] = chain[CHAIN_KEYS[next]];
+  return { value: out, indexKeys: copier.indexKeys };
+}
+
 /**
  * canonicalJson(value) for the export and verification paths, where it runs once or twice per
  * record: the same text (the tests hold it to that), several times faster. Values that are not
