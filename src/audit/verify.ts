@@ -110,7 +110,7 @@ function short(hash: string): string {
 }
 
 /** What is wrong with the shape of a parsed record, if anything. */
-function shapeProblem(r: unknown): string | undefined {
+export function shapeProblem(r: unknown): string | undefined {
   if (!r || typeof r !== 'object' || Array.isArray(r)) return 'it is not a JSON object';
   const rec = r as Record<string, unknown>;
   if (!Number.isSafeInteger(rec.seq) || (rec.seq as number) < 1) return 'its seq is missing or not a positive integer';
