@@ -47,7 +47,7 @@ interface Reply {
 }
 
 export class EncodeWorker {
-  private readonly worker: Worker;
+  private readonly worker: Worker | undefined;
   private readonly waiting = new Map<number, (bytes: Uint8Array | undefined) => void>();
   private nextId = 0;
   private gone = false;
@@ -55,7 +55,13 @@ export class EncodeWorker {
   constructor(encoder: EncoderModule) {
     // TypeScript sources (no build step) are loaded in the worker the way the process loads them.
     const register = encoder.module.endsWith('.ts') ? require.resolve('tsx/cjs') : undefined;
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ...encoder, register }, resourceLimits: WORKER_LIMITS });
+    try {
+      this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ...encoder, register }, resourceLimits: WORKER_LIMITS });
+    } catch {
+      // No thread to be had: every batch is encoded on the main thread.
+      this.gone = true;
+      return;
+    }
     this.worker.on('message', (reply: Reply) => {
       const resolve = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
@@ -72,16 +78,17 @@ export class EncodeWorker {
 
   /** The batch's bytes, or undefined when the worker could not encode it (the caller encodes it then). */
   encode(rows: readonly StoredRecordText[]): Promise<Uint8Array | undefined> {
-    if (this.gone) return Promise.resolve(undefined);
+    const worker = this.worker;
+    if (this.gone || !worker) return Promise.resolve(undefined);
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      this.worker.postMessage({ id, rows });
+      worker.postMessage({ id, rows });
     });
   }
 
   close(): void {
     this.gone = true;
-    void this.worker.terminate();
+    void this.worker?.terminate();
   }
 }

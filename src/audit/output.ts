@@ -35,6 +35,11 @@ export interface StoredRecordText {
   text: string;
 }
 
+/** Stored records that can also be read a page at a time. */
+export interface StoredRecordPages extends AsyncIterable<StoredRecordText> {
+  pages(): AsyncIterable<readonly StoredRecordText[]>;
+}
+
 /** What an export reads: parsed records, or the stored text of each (read without parsing). */
 export type ExportSource = AsyncIterable<AuditRecord> | { stored: AsyncIterable<StoredRecordText> };
 
@@ -153,11 +158,24 @@ async function writeStored(
   };
   try {
     let batch: StoredRecordText[] = [];
-    for await (const row of rows) {
-      batch.push(row);
-      if (batch.length === BATCH) {
-        await enqueue(batch);
-        batch = [];
+    const pages = 'pages' in rows && typeof rows.pages === 'function' ? (rows as StoredRecordPages).pages() : undefined;
+    if (pages) {
+      for await (const page of pages) {
+        for (const row of page) {
+          batch.push(row);
+          if (batch.length === BATCH) {
+            await enqueue(batch);
+            batch = [];
+          }
+        }
+      }
+    } else {
+      for await (const row of rows) {
+        batch.push(row);
+        if (batch.length === BATCH) {
+          await enqueue(batch);
+          batch = [];
+        }
       }
     }
     if (batch.length) await enqueue(batch);

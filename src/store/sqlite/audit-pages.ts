@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { AuditFilter } from '../../app/ports';
-import type { StoredRecordText } from '../../audit/output';
+import type { StoredRecordPages, StoredRecordText } from '../../audit/output';
 import type { AuditRecord } from '../../domain/audit';
 
 export const DEFAULT_PAGE_SIZE = 500;
@@ -61,6 +61,17 @@ export class StatementCache {
     }
     return stmt;
   }
+
+  /** The same statement returning each row as an array of its columns (no object per row). */
+  getRaw(sql: string): Database.Statement {
+    const key = `raw:${sql}`;
+    let stmt = this.cache.get(key);
+    if (!stmt) {
+      stmt = this.db.prepare(sql).raw(true);
+      this.cache.set(key, stmt);
+    }
+    return stmt;
+  }
 }
 
 export async function* readAuditPages(
@@ -81,20 +92,31 @@ export async function* readAuditPages(
   }
 }
 
-/** The same pages, each record as its stored canonical text (not parsed), for exports. */
-export async function* readStoredAuditPages(
-  statements: StatementCache,
-  filter: AuditFilter,
-  pageSize = DEFAULT_PAGE_SIZE,
-): AsyncGenerator<StoredRecordText> {
+/**
+ * The same pages, each record as its stored canonical text (not parsed), for exports: record by
+ * record, or page by page (`pages()`, which spares the large exports one await per record).
+ */
+export function readStoredAuditPages(statements: StatementCache, filter: AuditFilter, pageSize = DEFAULT_PAGE_SIZE): StoredRecordPages {
+  const pages = () => storedPages(statements, filter, pageSize);
+  return {
+    pages,
+    async *[Symbol.asyncIterator]() {
+      for await (const page of pages()) yield* page;
+    },
+  };
+}
+
+async function* storedPages(statements: StatementCache, filter: AuditFilter, pageSize: number): AsyncGenerator<StoredRecordText[]> {
   const { sql, params } = auditPageQuery(filter);
-  const stmt = statements.get(sql);
+  const stmt = statements.getRaw(sql);
   let after = 0;
   for (;;) {
-    const rows = stmt.all({ ...params, after, limit: pageSize }) as { seq: number; hash: string; record: string }[];
-    for (const row of rows) yield { seq: row.seq, hash: row.hash, text: row.record };
+    const rows = stmt.all({ ...params, after, limit: pageSize }) as [seq: number, hash: string, record: string][];
+    const page = new Array<StoredRecordText>(rows.length);
+    for (let i = 0; i < rows.length; i++) page[i] = { seq: rows[i][0], hash: rows[i][1], text: rows[i][2] };
+    if (page.length) yield page;
     if (rows.length < pageSize) return;
-    after = rows[rows.length - 1].seq;
+    after = rows[rows.length - 1][0];
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
