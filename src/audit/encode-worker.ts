@@ -53,9 +53,9 @@ export class EncodeWorker {
   private gone = false;
 
   constructor(encoder: EncoderModule) {
-    // TypeScript sources (no build step) are loaded in the worker the way the process loads them.
-    const register = encoder.module.endsWith('.ts') ? require.resolve('tsx/cjs') : undefined;
     try {
+      // TypeScript sources (no build step) are loaded in the worker the way the process loads them.
+      const register = encoder.module.endsWith('.ts') ? require.resolve('tsx/cjs') : undefined;
       this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ...encoder, register }, resourceLimits: WORKER_LIMITS });
     } catch {
       // No thread to be had: every batch is encoded on the main thread.

@@ -111,11 +111,12 @@ require(workerData.module)
 `;
 
 export function checkRangeInWorker(file: string, after: number, until: number | undefined): Promise<RangeCheck | undefined> {
-  const module = require.resolve('./verify-range');
-  const register = module.endsWith('.ts') ? require.resolve('tsx/cjs') : undefined;
   return new Promise((resolve) => {
     let worker: Worker;
     try {
+      const module = require.resolve('./verify-range');
+      // TypeScript sources (no build step) are loaded in the worker the way the process loads them.
+      const register = module.endsWith('.ts') ? require.resolve('tsx/cjs') : undefined;
       worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, register, file, after, until } });
     } catch {
       resolve(undefined);
