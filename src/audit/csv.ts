@@ -181,25 +181,44 @@ export const CSV_ENCODER: RecordEncoder = {
   },
   encodeStored: (batch) => {
     let text = '';
-    for (const row of batch) {
-      // Most records are written straight from the text (csv-stored.ts), which answers only for
-      // the texts where that gives these very bytes.
-      const line = csvLineFromStoredText(row.text);
-      if (line !== undefined) {
-        text += line;
-        continue;
-      }
-      // The stored text is canonical JSON, and JSON.parse keeps its key order, so JSON.stringify of
-      // any part of the parsed record is that part's canonical JSON, unless some key is one that
-      // JavaScript orders numerically; such a key appears in the text as "<digits>": (digits are
-      // never escaped), and then the cells are canonicalised the full way.
-      const r = JSON.parse(row.text) as AuditRecord;
-      const canonical = INDEX_LIKE_KEY.test(row.text) ? fastCanonicalJson : JSON.stringify;
-      text += csvLine(r, canonical);
-    }
+    for (const row of batch) text += storedCsvLine(row.text);
     return text;
   },
+  encodeStoredBytes: (batch) => {
+    // Each line is written into the buffer as it comes: no rope of the whole batch to flatten
+    // before encoding it (that took more than a third of the encoding time).
+    let bytes = Buffer.allocUnsafeSlow(BATCH_BYTES);
+    let length = 0;
+    for (const row of batch) {
+      const line = storedCsvLine(row.text);
+      // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+      if (bytes.length - length < line.length * 3) {
+        const larger = Buffer.allocUnsafeSlow(Math.max(bytes.length * 2, length + line.length * 3));
+        bytes.copy(larger, 0, 0, length);
+        bytes = larger;
+      }
+      length += bytes.write(line, length, 'utf8');
+    }
+    return bytes.subarray(0, length);
+  },
 };
+
+/** The first buffer of a batch's bytes (a batch of CSV rows takes about 180 kB). */
+const BATCH_BYTES = 256 * 1024;
+
+/** The CSV line of a stored record. */
+function storedCsvLine(text: string): string {
+  // Most records are written straight from the text (csv-stored.ts), which answers only for the
+  // texts where that gives these very bytes.
+  const line = csvLineFromStoredText(text);
+  if (line !== undefined) return line;
+  // The stored text is canonical JSON, and JSON.parse keeps its key order, so JSON.stringify of
+  // any part of the parsed record is that part's canonical JSON, unless some key is one that
+  // JavaScript orders numerically; such a key appears in the text as "<digits>": (digits are
+  // never escaped), and then the cells are canonicalised the full way.
+  const r = JSON.parse(text) as AuditRecord;
+  return csvLine(r, INDEX_LIKE_KEY.test(text) ? fastCanonicalJson : JSON.stringify);
+}
 
 /** A member whose key JavaScript would order as an array index (a superset: any false alarm is only slower). */
 const INDEX_LIKE_KEY = /"(?:0|[1-9]\d{0,9})":/;

@@ -23,12 +23,13 @@ const encoder = require(workerData.module)[workerData.name];
 parentPort.on('message', ({ id, rows }) => {
   let bytes;
   try {
-    bytes = Buffer.from(encoder.encodeStored(rows), 'utf8');
+    // encodeStoredBytes gives a view of a buffer of its own; Buffer.from may share a pool: copied then.
+    bytes = encoder.encodeStoredBytes ? encoder.encodeStoredBytes(rows) : Buffer.from(encoder.encodeStored(rows), 'utf8');
   } catch {
     parentPort.postMessage({ id, failed: true });
     return;
   }
-  const own = bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length ? bytes : Uint8Array.prototype.slice.call(bytes);
+  const own = encoder.encodeStoredBytes || (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length) ? bytes : Uint8Array.prototype.slice.call(bytes);
   parentPort.postMessage({ id, bytes: own }, [own.buffer]);
 });
 `;

@@ -55,6 +55,11 @@ export interface RecordEncoder {
    */
   encodeStored?(batch: readonly StoredRecordText[]): string;
   /**
+   * encodeStored's text as UTF-8 bytes, when the encoder can write them more cheaply than the text
+   * and its conversion: a view at offset 0 of an ArrayBuffer of its own (a worker hands it over).
+   */
+  encodeStoredBytes?(batch: readonly StoredRecordText[]): Uint8Array;
+  /**
    * Where a worker thread finds this encoder (its module and export name): a large export then has
    * its stored batches encoded there, beside the reading, hashing and writing here. For encoders
    * whose per-record work outweighs copying a batch to another thread.
@@ -135,18 +140,20 @@ async function writeStored(
   progress: ((summary: Readonly<ExportSummary>) => void) | undefined,
   options: WriteOptions,
 ): Promise<void> {
-  const encode = encoder.encodeStored
-    ? encoder.encodeStored.bind(encoder)
-    : (batch: readonly StoredRecordText[]) => encoder.encode(batch.map((row) => JSON.parse(row.text) as AuditRecord));
+  const encode: (batch: readonly StoredRecordText[]) => string | Uint8Array = encoder.encodeStoredBytes
+    ? encoder.encodeStoredBytes.bind(encoder)
+    : encoder.encodeStored
+      ? encoder.encodeStored.bind(encoder)
+      : (batch) => encoder.encode(batch.map((row) => JSON.parse(row.text) as AuditRecord));
   const workerAfter = encoder.storedWorker ? (options.workerAfterBatches ?? WORKER_AFTER_BATCHES) : Infinity;
   let worker: EncodeWorker | undefined;
   let batches = 0;
   /** Batches read, in order, with their text: encoded here at once, or on its way from the worker. */
-  const queue: { rows: StoredRecordText[]; text: string | Promise<Uint8Array | undefined> }[] = [];
+  const queue: { rows: StoredRecordText[]; text: string | Uint8Array | Promise<Uint8Array | undefined> }[] = [];
   const writeNext = async () => {
     const next = queue.shift()!;
     // A batch the worker could not encode is encoded here: an error then is the one it would be anyway.
-    const text = typeof next.text === 'string' ? next.text : ((await next.text) ?? encode(next.rows));
+    const text = next.text instanceof Promise ? ((await next.text) ?? encode(next.rows)) : next.text;
     for (const row of next.rows) tally(summary, row);
     await emit(text);
     progress?.(summary);

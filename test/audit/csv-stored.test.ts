@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { sealRecord } from '../../src/audit/chain';
-import { csvLine } from '../../src/audit/csv';
+import { CSV_ENCODER, csvLine } from '../../src/audit/csv';
 import { csvLineFromStoredText } from '../../src/audit/csv-stored';
 import { fastCanonicalJson } from '../../src/audit/seal-json';
 import type { AuditRecord } from '../../src/domain/audit';
@@ -107,5 +107,14 @@ describe('CSV lines from the stored text', () => {
     }
     // Some edits keep the text of the usual shape (a changed letter or digit): those took the fast path.
     assert.ok(fast > 100, `only ${fast} edited texts took the fast path`);
+  });
+
+  it('writes a batch as bytes exactly as the text of it, however long its lines (non-ASCII ones included)', () => {
+    const texts = [...plain.map((o, i) => sealed(i + 1, o)), sealed(50, { outcome: { result: 'ok', detail: `long ${'Ünïcödé 東京 '.repeat(20_000)}` } }), sealed(51, { outcome: { result: 'ok', detail: 'say "hi"' } })];
+    const batch = texts.map((text, i) => ({ seq: i + 1, hash: '', text }));
+    const bytes = CSV_ENCODER.encodeStoredBytes!(batch);
+    assert.ok(bytes.length > 256 * 1024, 'the batch outgrew the first buffer');
+    assert.equal(Buffer.from(bytes).toString('utf8'), CSV_ENCODER.encodeStored!(batch));
+    assert.deepEqual(Buffer.from(bytes), Buffer.from(CSV_ENCODER.encodeStored!(batch), 'utf8'));
   });
 });
