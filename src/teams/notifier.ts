@@ -112,23 +112,34 @@ export class TeamsNotifier implements RequestNotifier {
       if (this.settleMs > 0) await delay(this.settleMs);
       const request = this.newest.get(requestId);
       if (!request || request.version <= sentVersion) break;
-      sentVersion = request.version;
-      await this.updateEverywhere(request);
+      sentVersion = await this.updateEverywhere(request);
     }
     this.newest.delete(requestId);
   }
 
-  private async updateEverywhere(request: ApprovalRequest): Promise<void> {
-    const card = CardFactory.adaptiveCard(requestCard(request));
-    for (const message of await this.conversations.getCardMessages(request.id)) {
+  /**
+   * Updates every card message of the request. Each card is rendered only once the conversation's
+   * rate limit lets its update go, from the newest version known by then: while a busy channel's
+   * updates wait for Teams' budget, later versions are folded in and no card is rendered for a
+   * version that will never be sent. Answers the oldest version any message was given.
+   */
+  private async updateEverywhere(first: ApprovalRequest): Promise<number> {
+    let oldestSent = Number.MAX_SAFE_INTEGER;
+    const messages = await this.conversations.getCardMessages(first.id);
+    for (const message of messages) {
+      let sent = first.version;
       try {
         await this.send(message.conversationId, async (ctx) => {
-          await ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [card] });
+          const request = this.newest.get(first.id) ?? first;
+          sent = request.version;
+          await ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [CardFactory.adaptiveCard(requestCard(request))] });
         });
       } catch (err) {
-        this.log.error({ requestId: request.id, conversationId: message.conversationId, err: String(err) }, 'card update failed');
+        this.log.error({ requestId: first.id, conversationId: message.conversationId, err: String(err) }, 'card update failed');
       }
+      oldestSent = Math.min(oldestSent, sent);
     }
+    return messages.length > 0 ? oldestSent : first.version;
   }
 
   private async send(conversationId: string, logic: (ctx: TurnContext) => Promise<void>): Promise<void> {

@@ -51,4 +51,22 @@ describe('Card updates for everyone', () => {
     assert.equal(updates.length, 2);
     assert.match(updates[1].card, /Succeeded/);
   });
+
+  it('renders a card only when Teams lets its update go, from the newest version by then, and sends no stale one after', async () => {
+    const { notifier, updates } = recordingNotifier();
+    // Teams' budget for the channel is spent: the first update waits until the test lets it go.
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    let calls = 0;
+    notifier.limiter = { acquire: async () => (calls++ === 0 ? held : undefined) } as unknown as typeof notifier.limiter;
+    const done = notifier.cardChanged(requestIn('approved'));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // past the settle time: the update is waiting
+    void notifier.cardChanged(requestIn('executing'));
+    void notifier.cardChanged(requestIn('succeeded'));
+    letGo();
+    await done;
+    await notifier.idle();
+    assert.equal(updates.length, 1, `expected one card update, got ${updates.length}`);
+    assert.match(updates[0].card, /Succeeded/);
+  });
 });
