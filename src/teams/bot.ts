@@ -286,7 +286,11 @@ export class CountersignBot extends TeamsActivityHandler {
   private async rememberConversation(context: TurnContext): Promise<void> {
     const { activityId: _perActivity, ...reference } = TurnContext.getConversationReference(context.activity);
     const id = context.activity.conversation.id;
-    const text = JSON.stringify(reference);
+    // Who spoke last is not part of how to reach the conversation (the proactive path needs its id,
+    // service URL, bot and tenant): in a busy channel the reference is written again only when one
+    // of those changes, not once for every other person who types a command.
+    const { user: _speaker, ...reach } = reference;
+    const text = JSON.stringify(reach);
     if (this.knownReferences.get(id) === text) return;
     await this.deps.store.conversations.saveReference(id, reference);
     this.knownReferences.set(id, text);

@@ -73,9 +73,11 @@ export class FakeConnector {
         res.end(JSON.stringify({ error: { code: 'TooManyRequests', message: 'slow down' } }));
         return;
       }
-      const m = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/?]+))?/.exec(req.url ?? '');
+      // A service URL may carry a path of its own (Teams' regional ones do): /amer/v3/conversations/…
+      const m = /^(?:\/[^/]+)*?\/v3\/conversations\/([^/]+)\/activities(?:\/([^/?]+))?/.exec(req.url ?? '');
       if (!m) {
-        res.writeHead(404).end();
+        res.writeHead(404);
+        res.end();
         return;
       }
       const conversationId = decodeURIComponent(m[1]);
