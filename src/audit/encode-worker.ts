@@ -6,7 +6,8 @@
  * not encode (an error, or the worker gone) is encoded on the main thread instead, which then fails
  * exactly as it would have without the worker.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../module-worker';
 import type { StoredRecordText } from './output';
 
 /** Where the worker finds the encoder: a module file and the name of the RecordEncoder it exports. */
@@ -17,8 +18,6 @@ export interface EncoderModule {
 
 /** The worker's code: load the encoder, then encode each batch it is sent to UTF-8 bytes (transferred back). */
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-if (workerData.register) require(workerData.register);
 const encoder = require(workerData.module)[workerData.name];
 parentPort.on('message', ({ id, rows }) => {
   let bytes;
@@ -55,9 +54,7 @@ export class EncodeWorker {
 
   constructor(encoder: EncoderModule) {
     try {
-      // TypeScript sources (no build step) are loaded in the worker the way the process loads them.
-      const register = encoder.module.endsWith('.ts') ? require.resolve('tsx/cjs') : undefined;
-      this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ...encoder, register }, resourceLimits: WORKER_LIMITS });
+      this.worker = startModuleWorker(WORKER_SOURCE, encoder.module, { name: encoder.name }, WORKER_LIMITS);
     } catch {
       // No thread to be had: every batch is encoded on the main thread.
       this.gone = true;

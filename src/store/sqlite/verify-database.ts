@@ -5,12 +5,13 @@
  * deleted, reordered or duplicated rows, and columns changed to mislead filtered exports.
  */
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { GENESIS_HASH } from '../../domain/audit';
 import type { AuditRecord } from '../../domain/audit';
 import { ChainDefect, verifyChain } from '../../audit/verify';
 import type { ChainVerification, VerifyOptions } from '../../audit/verify';
+import { startModuleWorker } from '../../module-worker';
 import { openSqliteAuditReader } from './audit-reader';
 import { AUDIT_TRIGGERS } from './migrations';
 import { checkRange } from './verify-range';
@@ -103,8 +104,6 @@ const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The worker's code: check one range of the file and post the result (undefined when it failed). */
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-if (workerData.register) require(workerData.register);
 require(workerData.module)
   .checkRangeOfFile(workerData.file, workerData.after, workerData.until)
   .then((result) => parentPort.postMessage(result), () => parentPort.postMessage(undefined));
@@ -114,10 +113,7 @@ export function checkRangeInWorker(file: string, after: number, until: number | 
   return new Promise((resolve) => {
     let worker: Worker;
     try {
-      const module = require.resolve('./verify-range');
-      // TypeScript sources (no build step) are loaded in the worker the way the process loads them.
-      const register = module.endsWith('.ts') ? require.resolve('tsx/cjs') : undefined;
-      worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, register, file, after, until } });
+      worker = startModuleWorker(WORKER_SOURCE, require.resolve('./verify-range'), { file, after, until });
     } catch {
       resolve(undefined);
       return;
