@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { catalogActions } from '../src/azure/catalogActions';
+import { catalogActions } from '../src/azure/catalog-actions';
 import { loadConfig } from '../src/config/load';
 
 const configPath = process.argv[2] ?? process.env.COUNTERSIGN_CONFIG ?? 'config/countersign.example.yaml';

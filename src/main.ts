@@ -12,20 +12,20 @@ import { sweepExpired } from './app/expiry';
 import { randomRequestIds, systemClock } from './app/ids';
 import type { AzureGateway, Clock, IdGenerator, Store } from './app/ports';
 import { createAzureGateway, createCredential } from './azure';
-import { AuditorAccess } from './compliance/auditor-access';
-import { botAuthRefusedEvent } from './compliance/bot-auth';
-import { Checkpointer, checkpointFileOf, tailProblem } from './compliance/checkpoints';
-import { loadOrCreateSigningKey } from './compliance/signing';
+import { AuditorAccess } from './audit/access/auditor-access';
+import { botAuthRefusedEvent } from './audit/access/bot-auth';
+import { Checkpointer, checkpointFileOf, tailProblem } from './audit/access/checkpoints';
+import { loadOrCreateSigningKey } from './audit/access/signing';
 import { loadConfig, type CountersignConfig } from './config/load';
-import { createLogger, secretValues, withLogContext } from './log';
+import { createLogger, secretValues, withLogContext } from './log/logger';
 import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/seed';
 import { databaseFile, isLoopback, readSettings, type Settings } from './settings';
 import { openSqliteStore } from './store/sqlite';
 import { auditCommandHandler } from './teams/audit-command';
-import { registerAuditRoutes } from './teams/audit-routes';
+import { registerAuditRoutes } from './http/audit-routes';
 import { CountersignBot } from './teams/bot';
 import { TeamsNotifier } from './teams/notifier';
-import { createAdapter, createServer } from './teams/server';
+import { createAdapter, createServer } from './http/server';
 
 export class StartupError extends Error {}
 

@@ -6,7 +6,7 @@
  * the disk alone do.
  */
 import path from 'node:path';
-import { sealRecord } from '../../src/audit/chain';
+import { sealRecord } from '../../src/audit/chain/chain';
 import type { ChainHead } from '../../src/app/ports';
 import type { AuditEventDraft } from '../../src/domain/audit';
 import { openSqliteStore } from '../../src/store/sqlite';

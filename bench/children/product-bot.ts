@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
-import { createLogger } from '../../src/log';
+import { createLogger } from '../../src/log/logger';
 import { startCountersign, type RunningCountersign } from '../../src/main';
 import { readSettings } from '../../src/settings';
 import { recordingAzure } from '../lib/azure-stub';

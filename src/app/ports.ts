@@ -3,7 +3,7 @@
  * src/teams); nothing here imports a framework. Every store method is asynchronous so that the
  * SQLite and PostgreSQL backends are interchangeable.
  */
-import type { ComplianceStore } from '../compliance/ports';
+import type { ComplianceStore } from '../audit/ports';
 import type { AuditEventDraft, AuditEventType, AuditRecord } from '../domain/audit';
 import type { TargetSnapshot } from '../domain/drift';
 import type { ApprovalRequest, RequestState } from '../domain/request';
@@ -103,7 +103,7 @@ export interface Store {
   requests: RequestStore;
   audit: AuditLog;
   conversations: ConversationStore;
-  /** Checkpoints, download links, export manifests and request versions (src/compliance). */
+  /** Checkpoints, download links, export manifests and request versions (src/audit). */
   compliance: ComplianceStore;
   /** True when the store answers a trivial query. */
   ping(): Promise<boolean>;

@@ -8,16 +8,16 @@ import type { TargetSnapshot } from '../domain/drift';
 import type { ArmOperationRef, ChangeOperation, ExecutionOutcome, QueryOperation, QueryResult, WhatIfSummary } from '../domain/operation';
 import { createArmClients, type RetrySettings } from './clients';
 import type { GatewayContext } from './operations/context';
-import { deleteResource } from './operations/deleteResource';
-import { cancelDeployment, deployTemplate } from './operations/deployTemplate';
-import { resourceAction } from './operations/resourceAction';
+import { deleteResource } from './operations/delete-resource';
+import { cancelDeployment, deployTemplate } from './operations/deploy-template';
+import { resourceAction } from './operations/resource-action';
 import { resumeOperation } from './operations/resume';
-import { createResourceGroup, deleteResourceGroup } from './operations/resourceGroups';
-import { scaleResource } from './operations/scaleResource';
-import { setTags } from './operations/setTags';
+import { createResourceGroup, deleteResourceGroup } from './operations/resource-groups';
+import { scaleResource } from './operations/scale-resource';
+import { setTags } from './operations/set-tags';
 import { runQuery } from './queries';
 import { snapshotTarget } from './snapshot';
-import { whatIfSummary } from './whatIf';
+import { whatIfSummary } from './what-if';
 
 export interface AzureGatewayOptions {
   /** The subscription Countersign manages (operations name theirs; this one is built eagerly). */

@@ -9,7 +9,7 @@
  * needs `{type}/delete` for, whatever the group holds that the template does not mention.
  */
 import type { ChangeOperation, QueryOperation } from '../domain/operation';
-import { resourceTypeOf } from './resourceIds';
+import { resourceTypeOf } from './resource-ids';
 
 const DEPLOYMENTS = 'Microsoft.Resources/deployments';
 const GROUPS = 'Microsoft.Resources/subscriptions/resourceGroups';

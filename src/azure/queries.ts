@@ -6,9 +6,9 @@
 import type { QueryOperation, QueryResult } from '../domain/operation';
 import { ArmRequestError, toArmError } from './errors';
 import type { GatewayContext } from './operations/context';
-import { resourceTypeOf, sdkPath, shortResourceName } from './resourceIds';
+import { resourceTypeOf, sdkPath, shortResourceName } from './resource-ids';
 import { CallTrace, type SdkCallOptions } from './trace';
-import { runWhatIf } from './whatIf';
+import { runWhatIf } from './what-if';
 
 export const MAX_ROWS = 50;
 

@@ -14,7 +14,7 @@ import type { SnapshotOperation } from '../app/ports';
 import type { TargetSnapshot } from '../domain/drift';
 import { ArmRequestError, toArmError } from './errors';
 import type { GatewayContext } from './operations/context';
-import { sdkPath, shortResourceName } from './resourceIds';
+import { sdkPath, shortResourceName } from './resource-ids';
 
 /** Resources of a group listed in a delete's snapshot; more are summarised by their count. */
 const MAX_LISTED = 100;

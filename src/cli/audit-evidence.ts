@@ -6,10 +6,10 @@
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import { exportAudit, exportedEvent } from '../compliance/export';
-import { checkEvents, evidenceFiles, signEvidence } from '../compliance/evidence';
-import type { EvidenceVerification } from '../compliance/evidence';
-import { loadOrCreateSigningKey } from '../compliance/signing';
+import { exportAudit, exportedEvent } from '../audit/formats/export';
+import { checkEvents, evidenceFiles, signEvidence } from '../audit/access/evidence';
+import type { EvidenceVerification } from '../audit/access/evidence';
+import { loadOrCreateSigningKey } from '../audit/access/signing';
 import type { AuditRecord } from '../domain/audit';
 import { auditRecordHash } from '../domain/canonical';
 import { verifySqliteAuditLog } from '../store/sqlite';
@@ -59,7 +59,7 @@ export async function writeEvidence(requestId: string, opts: EvidenceOptions, io
     const verification = await verifyForEvidence(file, dataDir, events, opts, io);
     // Loaded only here: the card renderer is not needed by the other audit commands.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { requestCard } = require('../teams/cards') as typeof import('../teams/cards');
+    const { requestCard } = require('../cards/cards') as typeof import('../cards/cards');
     const files = evidenceFiles({ requestId, versions, events, verification, renderCard: (r) => requestCard(r) });
     mkdirSync(path.join(temp, 'cards'));
     for (const f of files) writeFileSync(path.join(temp, f.name), f.content);

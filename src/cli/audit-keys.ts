@@ -1,7 +1,7 @@
 /** `countersign audit public-key` and `countersign audit checkpoint`. */
-import { Checkpointer, checkpointFileOf } from '../compliance/checkpoints';
-import { loadOrCreateSigningKey, loadPublicKey, PRIVATE_KEY_FILE, SigningKeyError } from '../compliance/signing';
-import type { AuditVerifier } from '../compliance/signing';
+import { Checkpointer, checkpointFileOf } from '../audit/access/checkpoints';
+import { loadOrCreateSigningKey, loadPublicKey, PRIVATE_KEY_FILE, SigningKeyError } from '../audit/access/signing';
+import type { AuditVerifier } from '../audit/access/signing';
 import { canonicalJson } from '../domain/canonical';
 import { openStoreForCli, operatorOf, requireDatabase } from './audit-io';
 import type { AuditCliIo } from './audit-io';

@@ -1,7 +1,7 @@
 /** Turning audit command-line input into checked values, with errors that name what was wrong. */
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { InstantError, parseInstant as parseInstantText } from '../compliance/instant';
+import { InstantError, parseInstant as parseInstantText } from '../audit/access/instant';
 
 /** parseInstant for commander: a bad value becomes commander's own error for the option. */
 export function parseInstant(value: string): string {
@@ -13,8 +13,8 @@ export function parseInstant(value: string): string {
   }
 }
 
-export { EXPORT_FORMATS } from '../compliance/export';
-export type { ExportFormat } from '../compliance/ports';
+export { EXPORT_FORMATS } from '../audit/formats/export';
+export type { ExportFormat } from '../audit/ports';
 
 /** --data-dir, else COUNTERSIGN_DATA_DIR, else ./data (the same default the bot uses). */
 export function resolveDataDir(option: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {

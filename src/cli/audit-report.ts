@@ -1,7 +1,7 @@
 /** How audit verification reads to a person: what was checked, and where the chain first broke. */
-import type { ChainVerification } from '../audit/verify';
-import type { CheckpointVerification } from '../compliance/checkpoints';
-import type { ExportVerification } from '../compliance/verify-export';
+import type { ChainVerification } from '../audit/verify/verify';
+import type { CheckpointVerification } from '../audit/access/checkpoints';
+import type { ExportVerification } from '../audit/verify/verify-export';
 
 export const EXIT_OK = 0;
 /** Bad input or an unreadable source (missing database, missing file). */

@@ -4,15 +4,15 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkpointFileOf, checkpointOfRecord, readCheckpointFile, verifyCheckpoints } from '../compliance/checkpoints';
-import type { CheckpointVerification, SourcedCheckpoint } from '../compliance/checkpoints';
-import { formatOfFile, manifestFileOf } from '../compliance/export';
-import { ManifestError, parseManifest } from '../compliance/manifest';
-import type { ExportManifest } from '../compliance/manifest';
-import type { ExportFormat } from '../compliance/ports';
-import { loadPublicKey, readVerifier } from '../compliance/signing';
-import type { AuditVerifier } from '../compliance/signing';
-import { verifyExportFile } from '../compliance/verify-export';
+import { checkpointFileOf, checkpointOfRecord, readCheckpointFile, verifyCheckpoints } from '../audit/access/checkpoints';
+import type { CheckpointVerification, SourcedCheckpoint } from '../audit/access/checkpoints';
+import { formatOfFile, manifestFileOf } from '../audit/formats/export';
+import { ManifestError, parseManifest } from '../audit/access/manifest';
+import type { ExportManifest } from '../audit/access/manifest';
+import type { ExportFormat } from '../audit/ports';
+import { loadPublicKey, readVerifier } from '../audit/access/signing';
+import type { AuditVerifier } from '../audit/access/signing';
+import { verifyExportFile } from '../audit/verify/verify-export';
 import { missingCheckpointTriggers, openSqliteAuditReader, readCheckpointTable, recordHashAt, verifySqliteAuditLog } from '../store/sqlite';
 import { resolveDataDir } from './audit-options';
 import { AuditInputError, requireDatabase, unreadableAsInput } from './audit-io';

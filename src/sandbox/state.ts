@@ -7,8 +7,8 @@
  */
 import type { ArmErrorBody } from './http';
 import { armErrors, isRecord } from './http';
-import { buildResourceId, idKey, parseResourceId, resourceGroupId } from './resourceIds';
-import { behaviorOf, computedProperties } from './resourceTypes';
+import { buildResourceId, idKey, parseResourceId, resourceGroupId } from './resource-ids';
+import { behaviorOf, computedProperties } from './resource-types';
 
 export interface StoredResourceGroup {
   id: string;

@@ -1,6 +1,6 @@
 /** `audit ...` typed in Teams: handed to AuditorAccess, its answer sent back as a message. */
 import type { TurnContext } from 'botbuilder';
-import type { AuditorAccess } from '../compliance/auditor-access';
+import type { AuditorAccess } from '../audit/access/auditor-access';
 import type { AuditCommandHandler } from './bot';
 import { actorOf, sourceOf } from './identity';
 

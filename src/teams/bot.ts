@@ -18,12 +18,12 @@ import type { Executor } from '../app/execution';
 import { help, pending, status } from '../app/queries';
 import { createRequest, interpret, runQuery } from '../app/requests';
 import { neutralise } from '../domain/audit';
-import { withLogContext } from '../log';
+import { withLogContext } from '../log/logger';
 import { RefusalReason, refusal } from '../domain/refusal';
 import type { ApprovalRequest } from '../domain/request';
-import { helpCard, pendingCard, queryCard, requestCard, type Card } from './cards';
+import { helpCard, pendingCard, queryCard, requestCard, type Card } from '../cards/cards';
 import { actorOf, sourceOf } from './identity';
-import type { RequestDialogOptions } from './requestDialog';
+import type { RequestDialogOptions } from './request-dialog';
 
 /** Extra commands handled outside the core (the audit export of the compliance module). */
 export type AuditCommandHandler = (context: TurnContext, args: string[]) => Promise<void>;
@@ -273,7 +273,7 @@ export class CountersignBot extends TeamsActivityHandler {
     if (!this.loadedDialogs) {
       /* eslint-disable @typescript-eslint/no-require-imports */
       const { DialogSet } = require('botbuilder-dialogs') as typeof import('botbuilder-dialogs');
-      const { REQUEST_DIALOG, RequestDialog } = require('./requestDialog') as typeof import('./requestDialog');
+      const { REQUEST_DIALOG, RequestDialog } = require('./request-dialog') as typeof import('./request-dialog');
       /* eslint-enable @typescript-eslint/no-require-imports */
       const set = new DialogSet(this.dialogState);
       set.add(new RequestDialog(this.deps, (ctx, o) => this.createAndPost(ctx, o)));

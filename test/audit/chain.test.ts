@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { sealRecord } from '../../src/audit/chain';
-import { fastCanonicalJson, isCanonicalOrder } from '../../src/audit/seal-json';
-import { recordHash } from '../../src/audit/verify';
+import { sealRecord } from '../../src/audit/chain/chain';
+import { fastCanonicalJson, isCanonicalOrder } from '../../src/audit/chain/seal-json-fast';
+import { recordHash } from '../../src/audit/verify/verify';
 import { AUDIT_SCHEMA_VERSION, GENESIS_HASH, neutralise } from '../../src/domain/audit';
 import type { AuditEventDraft } from '../../src/domain/audit';
 import { auditRecordHash, canonicalJson } from '../../src/domain/canonical';

@@ -3,10 +3,10 @@
  * the general path writes (JSON.parse, then csvLine), or be left to that path.
  */
 import assert from 'node:assert/strict';
-import { sealRecord } from '../../src/audit/chain';
-import { CSV_ENCODER, csvLine } from '../../src/audit/csv';
-import { csvLineFromStoredText } from '../../src/audit/csv-stored';
-import { fastCanonicalJson } from '../../src/audit/seal-json';
+import { sealRecord } from '../../src/audit/chain/chain';
+import { CSV_ENCODER, csvLine } from '../../src/audit/formats/csv';
+import { csvLineFromStoredText } from '../../src/audit/formats/csv-stored-fast';
+import { fastCanonicalJson } from '../../src/audit/chain/seal-json-fast';
 import type { AuditRecord } from '../../src/domain/audit';
 import { GENESIS_HASH } from '../../src/domain/audit';
 import { anEvent, bob, requestRef, timeAt } from '../store/fixtures';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { sealRecord } from '../../src/audit/chain';
-import { readOcsf, toOcsf, writeOcsf } from '../../src/audit/ocsf';
-import { fastCanonicalJson } from '../../src/audit/seal-json';
-import { verifyChain } from '../../src/audit/verify';
+import { sealRecord } from '../../src/audit/chain/chain';
+import { readOcsf, toOcsf, writeOcsf } from '../../src/audit/formats/ocsf';
+import { fastCanonicalJson } from '../../src/audit/chain/seal-json-fast';
+import { verifyChain } from '../../src/audit/verify/verify';
 import type { AuditEventDraft, AuditRecord } from '../../src/domain/audit';
 import { canonicalJson } from '../../src/domain/canonical';
 import { anEvent, bob, requestRef, timeAt } from '../store/fixtures';

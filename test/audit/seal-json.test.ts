@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { sealRecord } from '../../src/audit/chain';
-import { sortKeys } from '../../src/audit/seal-json';
+import { sealRecord } from '../../src/audit/chain/chain';
+import { sortKeys } from '../../src/audit/chain/seal-json-fast';
 import { AUDIT_SCHEMA_VERSION, GENESIS_HASH, neutralise } from '../../src/domain/audit';
 import type { AuditEventDraft } from '../../src/domain/audit';
 import { auditRecordHash, canonicalJson } from '../../src/domain/canonical';

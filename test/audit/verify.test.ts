@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { sealRecord } from '../../src/audit/chain';
-import { ChainDefect, verifyChain } from '../../src/audit/verify';
-import type { VerifyOptions } from '../../src/audit/verify';
+import { sealRecord } from '../../src/audit/chain/chain';
+import { ChainDefect, verifyChain } from '../../src/audit/verify/verify';
+import type { VerifyOptions } from '../../src/audit/verify/verify';
 import { GENESIS_HASH } from '../../src/domain/audit';
 import type { AuditRecord } from '../../src/domain/audit';
 import { auditRecordHash } from '../../src/domain/canonical';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { verifyChain } from '../../src/audit/verify';
+import { verifyChain } from '../../src/audit/verify/verify';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { databaseFile } from '../../src/settings';
 import { cardText } from '../support/connector';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { catalogActions } from '../../src/azure/catalogActions';
+import { catalogActions } from '../../src/azure/catalog-actions';
 import { loadConfig, parseConfig } from '../../src/config/load';
 
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/load';
-import { createLogger } from '../../src/log';
+import { createLogger } from '../../src/log/logger';
 import { startCountersign, type RunningCountersign } from '../../src/main';
 import type { ArmSandbox } from '../../src/sandbox';
 import { readSettings } from '../../src/settings';

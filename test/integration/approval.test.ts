@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { verifyChain } from '../../src/audit/verify';
+import { verifyChain } from '../../src/audit/verify/verify';
 import { parseConfig } from '../../src/config/load';
 import { cardActions, cardText } from '../support/connector';
 import { auditOf, requestVia, settled } from '../support/flows';

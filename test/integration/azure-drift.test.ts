@@ -3,7 +3,7 @@
  * what nobody approved; the card shows what changed; approving again runs it.
  */
 import assert from 'node:assert/strict';
-import { verifyChain } from '../../src/audit/verify';
+import { verifyChain } from '../../src/audit/verify/verify';
 import { cardActions, cardText } from '../support/connector';
 import { auditOf, requestVia, settled } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';

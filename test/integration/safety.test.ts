@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Store } from '../../src/app/ports';
-import { verifyChain } from '../../src/audit/verify';
+import { verifyChain } from '../../src/audit/verify/verify';
 import { cardText } from '../support/connector';
 import { auditOf, requestVia, settled } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';

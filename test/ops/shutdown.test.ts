@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { verifyChain } from '../../src/audit/verify';
+import { verifyChain } from '../../src/audit/verify/verify';
 import type { AuditRecord } from '../../src/domain/audit';
 import { databaseFile } from '../../src/settings';
 import { openSqliteStore } from '../../src/store/sqlite';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { Store } from '../../src/app/ports';
 import { loadConfig } from '../../src/config/load';
-import { createLogger } from '../../src/log';
+import { createLogger } from '../../src/log/logger';
 import { startCountersign, type RunningCountersign } from '../../src/main';
 import type { ArmSandbox } from '../../src/sandbox';
 import { databaseFile, readSettings } from '../../src/settings';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArmSandbox } from '../../src/sandbox';
 import { ids, startTestSandbox, webAppTemplate } from '../support/sandbox';
-import { armRequest, type RawAnswer } from '../support/sandboxHttp';
+import { armRequest, type RawAnswer } from '../support/sandbox-http';
 
 describe('ARM sandbox: deployments', () => {
   let sandbox: ArmSandbox;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArmSandbox } from '../../src/sandbox';
 import { ids, startTestSandbox } from '../support/sandbox';
-import { armRequest } from '../support/sandboxHttp';
+import { armRequest } from '../support/sandbox-http';
 
 describe('ARM sandbox: the wire protocol', () => {
   let sandbox: ArmSandbox;

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readSandboxEnv } from '../../src/sandbox/main';
-import { armRequest } from '../support/sandboxHttp';
+import { armRequest } from '../support/sandbox-http';
 
 describe('ARM sandbox: running as its own process', () => {
   let child: ChildProcess | undefined;

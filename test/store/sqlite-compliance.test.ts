@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { VersionConflictError } from '../../src/app/ports';
-import type { DownloadLink } from '../../src/compliance/ports';
+import type { DownloadLink } from '../../src/audit/ports';
 import { MIGRATIONS, migrate, openSqliteStore, readCheckpointTable, readRequestVersions } from '../../src/store/sqlite';
 import type { SqliteStore } from '../../src/store/sqlite';
 import { aRequest, alice, anEvent, bob, tempDir } from './fixtures';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
 import { uuidv7 } from '../../src/store/ids';
-import { verifyChain } from '../../src/audit/verify';
+import { verifyChain } from '../../src/audit/verify/verify';
 import { VersionConflictError } from '../../src/app/ports';
 import { aRequest, anEvent, tempDir } from './fixtures';
 import { collect } from './store-contract';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore, verifySqliteAuditLog } from '../../src/store/sqlite';
 import type { SqliteStore } from '../../src/store/sqlite';
-import { sealRecord } from '../../src/audit/chain';
+import { sealRecord } from '../../src/audit/chain/chain';
 import type { AuditRecord } from '../../src/domain/audit';
 import { anEvent, bob, requestRef, tempDir, timeAt } from './fixtures';
 

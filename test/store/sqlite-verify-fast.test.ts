@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { sealRecord } from '../../src/audit/chain';
+import { sealRecord } from '../../src/audit/chain/chain';
 import { GENESIS_HASH } from '../../src/domain/audit';
 import { openSqliteStore, verifySqliteAuditLog } from '../../src/store/sqlite';
 import { checkRangeInWorker } from '../../src/store/sqlite/verify-database';

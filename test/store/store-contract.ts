@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
 import type { Store } from '../../src/app/ports';
-import { verifyChain } from '../../src/audit/verify';
+import { verifyChain } from '../../src/audit/verify/verify';
 import { GENESIS_HASH } from '../../src/domain/audit';
 import type { AuditRecord } from '../../src/domain/audit';
 import { auditRecordHash } from '../../src/domain/canonical';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ConversationRateLimiter, TEAMS_CONVERSATION_LIMITS } from '../../src/teams/rateLimit';
+import { ConversationRateLimiter, TEAMS_CONVERSATION_LIMITS } from '../../src/teams/rate-limit';
 
 /** A limiter on a fake clock: sleeping moves the clock; `sentAt` records when each message went. */
 function fakeLimiter() {

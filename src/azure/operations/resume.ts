@@ -12,15 +12,15 @@ import { isRestError } from '@azure/core-rest-pipeline';
 import type { ExecutionHooks } from '../../app/ports';
 import type { ArmOperationRef, ChangeOperation, ExecutionOutcome } from '../../domain/operation';
 import { ArmRequestError } from '../errors';
-import { resourceGroupId, sdkPath } from '../resourceIds';
+import { resourceGroupId, sdkPath } from '../resource-ids';
 import { Execution, withCorrelation, type ChangeOf, type GatewayContext } from './context';
-import { deleteResource } from './deleteResource';
-import { resumeDeployment } from './deployTemplate';
+import { deleteResource } from './delete-resource';
+import { resumeDeployment } from './deploy-template';
 import { waitFor, type Poller } from './lro';
-import { resumeAction } from './resourceAction';
-import { createResourceGroup, deleteResourceGroup } from './resourceGroups';
-import { scaleResource } from './scaleResource';
-import { setTags } from './setTags';
+import { resumeAction } from './resource-action';
+import { createResourceGroup, deleteResourceGroup } from './resource-groups';
+import { scaleResource } from './scale-resource';
+import { setTags } from './set-tags';
 
 export function resumeOperation(op: ChangeOperation, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
   const resumed = withCorrelation(hooks, hooks.correlationId ?? ref.correlationId);

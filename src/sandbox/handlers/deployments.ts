@@ -5,12 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Route, SandboxContext } from '../context';
-import { runDeployment } from '../deploymentRunner';
+import { runDeployment } from '../deployment-runner';
 import { ArmHttpError, armErrors, isRecord, json, objectBody, type SandboxRequest, type SandboxResponse } from '../http';
 import type { StoredDeployment, StoredDeploymentOperation, StoredResourceGroup } from '../state';
 import { planDeployment, type TemplatePlan } from '../template/plan';
-import { computeWhatIf } from '../whatIf';
-import { acceptedWithLocation, deploymentStatusDocument, retryAfter, startOperation } from './asyncOperations';
+import { computeWhatIf } from '../what-if';
+import { acceptedWithLocation, deploymentStatusDocument, retryAfter, startOperation } from './async-operations';
 import { page } from './listing';
 
 const RG = String.raw`^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)`;

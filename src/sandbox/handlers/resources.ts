@@ -6,10 +6,10 @@
  */
 import type { Route, SandboxContext } from '../context';
 import { armErrors, json, objectBody, stringRecord, type SandboxRequest, type SandboxResponse } from '../http';
-import { fullName, fullType, parseResourceId, type ParsedResourceId } from '../resourceIds';
-import { behaviorOf } from '../resourceTypes';
+import { fullName, fullType, parseResourceId, type ParsedResourceId } from '../resource-ids';
+import { behaviorOf } from '../resource-types';
 import type { StoredResource } from '../state';
-import { acceptedByProvider, startOperation } from './asyncOperations';
+import { acceptedByProvider, startOperation } from './async-operations';
 import { page, parseFilter } from './listing';
 
 export function resourceBody(r: StoredResource): Record<string, unknown> {

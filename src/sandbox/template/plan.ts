@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { armErrors, isRecord, type ArmHttpError } from '../http';
-import { buildResourceId } from '../resourceIds';
+import { buildResourceId } from '../resource-ids';
 import { evaluateValue, TemplateError } from './expressions';
 import { templateFunctions, type DeploymentScope } from './functions';
 

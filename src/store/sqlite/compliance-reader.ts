@@ -3,7 +3,7 @@
  * database from before those tables existed reads as having none.
  */
 import type Database from 'better-sqlite3';
-import type { AuditCheckpoint } from '../../compliance/ports';
+import type { AuditCheckpoint } from '../../audit/ports';
 import type { ApprovalRequest } from '../../domain/request';
 import { CHECKPOINT_TRIGGERS } from './migrations';
 

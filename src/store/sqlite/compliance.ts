@@ -3,7 +3,7 @@
  * versions. Writes go through the group committer, together with their audit events.
  */
 import type Database from 'better-sqlite3';
-import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../compliance/ports';
+import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../audit/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import type { ApprovalRequest } from '../../domain/request';
 import type { GroupCommitWriter } from './group-commit';

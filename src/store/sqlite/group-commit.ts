@@ -8,7 +8,7 @@
 import type Database from 'better-sqlite3';
 import type { ChainHead } from '../../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
-import { sealRecord } from '../../audit/chain';
+import { sealRecord } from '../../audit/chain/chain';
 
 /** What a write can do inside the shared transaction, besides running its own statements. */
 export interface WriteTx {

@@ -17,7 +17,7 @@
  */
 import { hash as digest } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { recordHash, shapeProblem } from '../../audit/verify';
+import { recordHash, shapeProblem } from '../../audit/verify/verify';
 import type { AuditRecord } from '../../domain/audit';
 import { openReadOnly } from './connection';
 

@@ -1,0 +1,241 @@
+/**
+ * Auditors reach the audit trail without an engineer: from Teams (`audit export <from> <to>`, which
+ * answers with a 15-minute, single-use, signed download link) and over HTTP with an Entra ID token.
+ * Every export is recorded with its signed manifest, and every refused attempt with its reason.
+ * Framework-free: src/teams turns Deliveries into HTTP responses and replies.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import type { Logger } from '../../app/context';
+import type { AuditFilter, Clock, Store } from '../../app/ports';
+import type { AuditHttpConfig } from '../../config/load';
+import { neutralise } from '../../domain/audit';
+import type { AuditEventDraft } from '../../domain/audit';
+import type { AccessPolicy } from '../../domain/policy';
+import type { Actor, Source } from '../../domain/request';
+import { bearerChecker } from './bearer';
+import type { BearerCheck } from './bearer';
+import { CONTENT_TYPES, EXTENSIONS, ExportIncompleteError, exportAudit, exportedEvent, incompleteExportEvent } from '../formats/export';
+import type { ExportChannel } from '../formats/export';
+import { parseApiExport, parseTeamsExport } from './export-request';
+import { checkLinkToken, issueDownloadLink } from './links';
+import type { ExportFormat } from '../ports';
+import type { AuditSigner } from './signing';
+
+/** What an HTTP caller looks like from here (never trusted for identity). */
+export interface Caller {
+  address?: string;
+  userAgent?: string;
+}
+
+export type Delivery =
+  | { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> }
+  | { kind: 'export'; headers: Record<string, string>; write(out: Writable): Promise<void> };
+
+export interface AuditorAccessDeps {
+  store: Store;
+  signer: AuditSigner;
+  clock: Clock;
+  log: Logger;
+  access: AccessPolicy;
+  auditorRoles: string[];
+  http?: AuditHttpConfig;
+  /** The bot's public base URL, known once it listens. */
+  publicUrl(): string;
+}
+
+function json(status: number, body: unknown, headers?: Record<string, string>): Delivery {
+  return { kind: 'json', status, body, ...(headers ? { headers } : {}) };
+}
+
+function callerData(caller: Caller): Record<string, string> {
+  return {
+    ...(caller.address ? { remoteAddress: caller.address.slice(0, 100) } : {}),
+    ...(caller.userAgent ? { userAgent: caller.userAgent.slice(0, 200) } : {}),
+  };
+}
+
+export class AuditorAccess {
+  private readonly checkBearer?: (authorization: string | undefined) => Promise<BearerCheck>;
+
+  constructor(private readonly deps: AuditorAccessDeps) {
+    if (deps.http) this.checkBearer = bearerChecker(deps.http, (t) => deps.access.tenantAllowed(t), () => deps.clock.now());
+  }
+
+  // ---- Teams ------------------------------------------------------------------------------------
+
+  /** `audit ...` from Teams: the reply to send. */
+  async teamsCommand(actor: Actor, source: Source, args: readonly string[]): Promise<string> {
+    const { deps } = this;
+    const said = `audit ${args.join(' ')}`.slice(0, 200);
+    const refuse = async (reason: string, message: string) => {
+      await this.refused({ via: 'teams', reason, detail: message, actor, source, data: { command: said } });
+      return message;
+    };
+    if (!deps.access.isApproverFor(deps.auditorRoles, actor)) {
+      const roles = deps.auditorRoles.length ? `it needs one of the roles ${deps.auditorRoles.join(', ')}` : 'no role may: audit.auditorRoles is empty in the config';
+      return refuse('not-an-auditor', `Only auditors can export the audit trail (${roles}). This attempt was recorded.`);
+    }
+    if (source.conversationType !== 'personal') {
+      return refuse('not-personal-chat', 'Ask for audit exports in a personal chat with Countersign: a download link posted here could be used by anyone in this conversation. This attempt was recorded.');
+    }
+    const ask = parseTeamsExport(args);
+    if (!ask.ok) return refuse('invalid-arguments', ask.message);
+    const now = deps.clock.now();
+    const { token, link } = issueDownloadLink({ format: ask.format, filter: ask.filter, requestedBy: actor }, now, deps.signer);
+    await deps.store.compliance.saveDownloadLink(link, [
+      neutralise({
+        type: 'audit.export_link_issued' as const,
+        time: now.toISOString(),
+        actor,
+        source,
+        outcome: { result: 'ok' as const, detail: `${ask.format} export of ${ask.filter.from} to ${ask.filter.to}, link valid until ${link.expiresAt}` },
+        data: { linkId: link.linkId, format: ask.format, filter: ask.filter, expiresAt: link.expiresAt },
+      }),
+    ]);
+    const url = `${deps.publicUrl()}/api/audit/download/${token}`;
+    // Markdown links: Teams renders messages as markdown, and a bare URL's underscores could be read as emphasis.
+    return [
+      `Your audit export (${ask.format.toUpperCase()}, records from ${ask.filter.from} up to ${ask.filter.to}) is ready: [download it](${url}).`,
+      `The link works once, until ${link.expiresAt} (15 minutes). After the download, its signed manifest is [here](${url}/manifest).`,
+      `Check both offline: countersign audit verify --file <export> --manifest <manifest> --public-key <key> (key id ${deps.signer.keyId}).`,
+    ].join('\n\n');
+  }
+
+  // ---- download links ---------------------------------------------------------------------------
+
+  async download(token: string, caller: Caller): Promise<Delivery> {
+    const { deps } = this;
+    const now = deps.clock.now();
+    const check = checkLinkToken(token, deps.signer, now);
+    if (!check.ok && check.reason === 'link-invalid') {
+      await this.refused({ via: 'teams-link', reason: 'link-invalid', detail: check.detail, data: callerData(caller) });
+      return json(404, { error: 'There is no such download link.' });
+    }
+    if (!check.ok) {
+      const link = await deps.store.compliance.getDownloadLink(check.tokenHash);
+      await this.refused({ via: 'teams-link', reason: 'link-expired', detail: `the link expired at ${check.expiresAt}`, data: { linkId: check.linkId, ...(link ? { linkRequestedBy: link.requestedBy } : {}), ...callerData(caller) } });
+      return json(410, { error: `This download link expired at ${check.expiresAt}. Ask for a new one in a personal chat with Countersign: audit export <from> <to>.` });
+    }
+    const claim = await deps.store.compliance.claimDownloadLink(check.tokenHash, now.toISOString());
+    if (!claim.ok && claim.reason === 'unknown') {
+      await this.refused({ via: 'teams-link', reason: 'link-invalid', detail: 'the link is signed but this Countersign never issued it', data: { linkId: check.linkId, ...callerData(caller) } });
+      return json(404, { error: 'There is no such download link.' });
+    }
+    if (!claim.ok) {
+      await this.refused({ via: 'teams-link', reason: 'link-reused', detail: `the link was already used at ${claim.usedAt}`, data: { linkId: check.linkId, linkRequestedBy: claim.link.requestedBy, ...callerData(caller) } });
+      return json(410, { error: `This download link was already used (at ${claim.usedAt}); each link works once. Ask for a new one in Teams.` });
+    }
+    const link = claim.link;
+    return this.exportDelivery({
+      format: link.format,
+      filter: link.filter,
+      actor: link.requestedBy,
+      via: 'teams-link',
+      manifestUrl: () => `${deps.publicUrl()}/api/audit/download/${token}/manifest`,
+      tokenHash: link.tokenHash,
+      data: { linkId: link.linkId, ...callerData(caller) },
+    });
+  }
+
+  /** The manifest of a link's export: once the download finished, for as long as the link is known. */
+  async downloadManifest(token: string): Promise<Delivery> {
+    // Checked as at the epoch: the manifest stays available after the link's 15 minutes.
+    const check = checkLinkToken(token, this.deps.signer, new Date(0));
+    if (!check.ok) return json(404, { error: 'There is no such download link.' });
+    const link = await this.deps.store.compliance.getDownloadLink(check.tokenHash);
+    if (!link) return json(404, { error: 'There is no such download link.' });
+    if (!link.usedAt) return json(409, { error: 'Download the export first: its manifest describes the bytes that were sent.' });
+    const manifest = link.exportId ? await this.deps.store.compliance.getExportManifest(link.exportId) : undefined;
+    if (!manifest) return json(409, { error: 'This download is still running, or it broke off; there is no manifest for it.' });
+    return json(200, manifest);
+  }
+
+  // ---- HTTP API ---------------------------------------------------------------------------------
+
+  async apiExport(authorization: string | undefined, query: Record<string, unknown>, caller: Caller): Promise<Delivery> {
+    const who = await this.authenticate(authorization, caller);
+    if ('kind' in who) return who;
+    const ask = parseApiExport(query);
+    if (!ask.ok) {
+      await this.refused({ via: 'http', reason: 'invalid-arguments', detail: ask.message, actor: who.actor, data: callerData(caller) });
+      return json(400, { error: ask.message });
+    }
+    return this.exportDelivery({
+      format: ask.format,
+      filter: ask.filter,
+      actor: who.actor,
+      via: 'http',
+      manifestUrl: (exportId) => `${this.deps.publicUrl()}/api/audit/exports/${exportId}/manifest`,
+      data: { ...(who.appId ? { appId: who.appId } : {}), ...callerData(caller) },
+    });
+  }
+
+  async apiManifest(authorization: string | undefined, exportId: string, caller: Caller): Promise<Delivery> {
+    const who = await this.authenticate(authorization, caller);
+    if ('kind' in who) return who;
+    const manifest = /^[0-9a-f-]{36}$/.test(exportId) ? await this.deps.store.compliance.getExportManifest(exportId) : undefined;
+    return manifest ? json(200, manifest) : json(404, { error: `There is no export ${exportId.slice(0, 40)}.` });
+  }
+
+  private async authenticate(authorization: string | undefined, caller: Caller): Promise<Delivery | { actor: Actor; appId?: string }> {
+    if (!this.checkBearer) return json(404, { error: 'The audit export API is not enabled on this Countersign: configure audit.http.' });
+    const who = await this.checkBearer(authorization);
+    if (who.ok) return who;
+    await this.refused({ via: 'http', reason: who.reason, detail: who.detail, ...(who.actor ? { actor: who.actor } : {}), data: callerData(caller) });
+    const challenge = who.status === 401 ? { 'www-authenticate': `Bearer error="invalid_token", error_description="${who.detail.replace(/["\\]/g, '')}"` } : undefined;
+    return json(who.status, { error: who.status === 401 ? `Not authenticated: ${who.detail}.` : `Not allowed: ${who.detail}.` }, challenge);
+  }
+
+  // ---- shared -----------------------------------------------------------------------------------
+
+  private exportDelivery(input: {
+    format: ExportFormat;
+    filter: AuditFilter;
+    actor: Actor;
+    via: ExportChannel;
+    manifestUrl(exportId: string): string;
+    tokenHash?: string;
+    data: Record<string, unknown>;
+  }): Delivery {
+    const { deps } = this;
+    const exportId = randomUUID();
+    const stamp = deps.clock.now().toISOString().replace(/[:.]/g, '-');
+    const file = `countersign-audit-${stamp}${EXTENSIONS[input.format]}`;
+    const headers = {
+      'content-type': CONTENT_TYPES[input.format],
+      'content-disposition': `attachment; filename="${file}"`,
+      'cache-control': 'no-store',
+      'x-countersign-export-id': exportId,
+      link: `<${input.manifestUrl(exportId)}>; rel="describedby"`,
+    };
+    const write = async (out: Writable) => {
+      const exportedAt = deps.clock.now().toISOString();
+      const request = { format: input.format, filter: input.filter, exportId, exportedAt, exportedBy: `${input.actor.name} (${input.actor.aadObjectId})`, file };
+      try {
+        const { manifest } = await exportAudit(deps.store.audit.read(input.filter), out, request, deps.signer);
+        const event = exportedEvent({ time: deps.clock.now().toISOString(), via: input.via, manifest, actor: input.actor, data: input.data });
+        await deps.store.compliance.saveExportManifest(exportId, exportedAt, manifest, [event], input.tokenHash);
+      } catch (err) {
+        if (!(err instanceof ExportIncompleteError)) throw err;
+        deps.log.warn({ exportId, err: err.message }, 'audit export broke off');
+        await deps.store.audit.append([incompleteExportEvent({ time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data, exportId, format: input.format, filter: input.filter, error: err })]);
+        throw err;
+      }
+    };
+    return { kind: 'export', headers, write };
+  }
+
+  private async refused(r: { via: ExportChannel | 'teams'; reason: string; detail: string; actor?: Actor; source?: Source; data?: Record<string, unknown> }): Promise<void> {
+    const event: AuditEventDraft = neutralise({
+      type: 'audit.export_refused' as const,
+      time: this.deps.clock.now().toISOString(),
+      ...(r.actor ? { actor: r.actor } : {}),
+      ...(r.source ? { source: r.source } : {}),
+      outcome: { result: 'refused' as const, reason: r.reason, detail: r.detail.slice(0, 500) },
+      data: { via: r.via, ...(r.data ?? {}) },
+    });
+    await this.deps.store.audit.append([event]);
+    this.deps.log.warn({ via: r.via, reason: r.reason, by: r.actor?.aadObjectId }, 'audit export refused');
+  }
+}

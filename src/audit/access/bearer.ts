@@ -1,0 +1,70 @@
+/**
+ * Who calls the audit export API: an Entra ID access token, checked against the configured issuer's
+ * signing keys (its JWKS URI, or a key set from a file), audience, expiry, tenant and the auditor
+ * app role in the `roles` claim. Only asymmetric algorithms are accepted. The token itself is never
+ * logged or recorded: a refusal carries jose's error code and the claim that failed.
+ */
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { AuditHttpConfig } from '../../config/load';
+import type { Actor } from '../../domain/request';
+
+export type BearerCheck =
+  | { ok: true; actor: Actor; appId?: string }
+  | { ok: false; status: 401 | 403; reason: 'missing-token' | 'invalid-token' | 'tenant-not-allowed' | 'not-an-auditor'; detail: string; actor?: Actor };
+
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
+/** Clock skew allowed on exp and nbf. */
+const SKEW_SECONDS = 60;
+
+function text(v: unknown): string | undefined {
+  return typeof v === 'string' && v ? v.slice(0, 200) : undefined;
+}
+
+function actorOf(claims: JWTPayload): Actor {
+  return {
+    aadObjectId: text(claims.oid) ?? text(claims.sub) ?? '',
+    tenantId: text(claims.tid) ?? '',
+    name: text(claims.name) ?? text(claims.preferred_username) ?? text(claims.azp) ?? text(claims.appid) ?? 'unknown caller',
+  };
+}
+
+function why(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return `${err.code}: the token has expired`;
+  if (err instanceof errors.JWTClaimValidationFailed) return `${err.code}: the ${err.claim} claim ${err.reason === 'check_failed' ? 'is wrong' : err.reason}`;
+  if (err instanceof errors.JOSEError) return `${err.code}: ${err.message.slice(0, 200)}`;
+  return `the token could not be checked: ${String((err as Error)?.message ?? err).slice(0, 200)}`;
+}
+
+/** A checker for Authorization headers under one configuration. */
+export function bearerChecker(config: AuditHttpConfig, tenantAllowed: (tenantId: string) => boolean, now: () => Date): (authorization: string | undefined) => Promise<BearerCheck> {
+  const keys: JWTVerifyGetKey = 'uri' in config.jwks ? createRemoteJWKSet(new URL(config.jwks.uri)) : createLocalJWKSet({ keys: config.jwks.keys });
+  return async (authorization) => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    if (!m) return { ok: false, status: 401, reason: 'missing-token', detail: 'no bearer token in the Authorization header' };
+    let claims: JWTPayload;
+    try {
+      ({ payload: claims } = await jwtVerify(m[1], keys, {
+        issuer: config.issuer,
+        audience: config.audience,
+        algorithms: ALGORITHMS,
+        clockTolerance: SKEW_SECONDS,
+        currentDate: now(),
+        requiredClaims: ['exp'],
+      }));
+    } catch (err) {
+      return { ok: false, status: 401, reason: 'invalid-token', detail: why(err) };
+    }
+    const actor = actorOf(claims);
+    if (!actor.aadObjectId) return { ok: false, status: 401, reason: 'invalid-token', detail: 'the token names no caller (no oid claim)' };
+    if (!tenantAllowed(actor.tenantId)) {
+      return { ok: false, status: 403, reason: 'tenant-not-allowed', detail: `tenant ${actor.tenantId || '(none)'} is not allowed to use Countersign`, actor };
+    }
+    const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
+    if (!roles.includes(config.role)) {
+      return { ok: false, status: 403, reason: 'not-an-auditor', detail: `the token does not carry the app role ${config.role}`, actor };
+    }
+    const appId = text(claims.azp) ?? text(claims.appid);
+    return { ok: true, actor, ...(appId ? { appId } : {}) };
+  };
+}

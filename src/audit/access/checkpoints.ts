@@ -1,0 +1,256 @@
+/**
+ * Signed checkpoints of the audit chain head. A hash chain shows any change to the records it
+ * holds, but not records cut off its end: the shortened chain is still a valid chain. A checkpoint
+ * is a signed "record N has hash H" kept in three places: the audit_checkpoints table (apart from
+ * the log, so truncating the log leaves it), a JSON Lines file beside the database that can be
+ * shipped elsewhere (and the log line each checkpoint writes), and an audit.checkpoint record in
+ * the chain itself. Verification then knows how far the chain reached at least, and that it read
+ * the same up to there.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../../app/context';
+import type { ChainHead, Clock, Store } from '../../app/ports';
+import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+import { canonicalJson } from '../../domain/canonical';
+import type { AuditCheckpoint } from '../ports';
+import type { AuditSigner, AuditVerifier } from './signing';
+
+export const CHECKPOINT_FILE = 'audit-checkpoints.jsonl';
+
+export function checkpointFileOf(dataDir: string): string {
+  return path.join(dataDir, CHECKPOINT_FILE);
+}
+
+function signedText(c: Pick<AuditCheckpoint, 'seq' | 'hash' | 'time' | 'keyId'>): string {
+  return canonicalJson({ seq: c.seq, hash: c.hash, time: c.time, keyId: c.keyId });
+}
+
+export function signCheckpoint(head: ChainHead, time: string, signer: AuditSigner): AuditCheckpoint {
+  const body = { seq: head.seq, hash: head.hash, time, keyId: signer.keyId };
+  return { ...body, signature: signer.sign('checkpoint', signedText(body)) };
+}
+
+export function checkpointSignatureOk(c: AuditCheckpoint, verifier: AuditVerifier): boolean {
+  return verifier.verify('checkpoint', signedText(c), c.signature);
+}
+
+export type CheckpointTrigger = 'timer' | 'shutdown' | 'cli';
+
+export function checkpointEvent(c: AuditCheckpoint, time: string, trigger: CheckpointTrigger, operator?: string): AuditEventDraft {
+  return {
+    type: 'audit.checkpoint',
+    time,
+    outcome: { result: 'ok', detail: `chain head at record ${c.seq}` },
+    data: { trigger, ...(operator ? { operator } : {}), checkpoint: { ...c } },
+  };
+}
+
+/** Appends one checkpoint to the file, and waits until it is on disk. */
+export function appendCheckpointFile(file: string, c: AuditCheckpoint): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const fd = fs.openSync(file, 'a', 0o644);
+  try {
+    fs.writeSync(fd, `${canonicalJson(c)}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Checkpoints of a file; a missing file has none. A line that is not a checkpoint is reported. */
+export function readCheckpointFile(file: string): { checkpoints: AuditCheckpoint[]; unreadable: number[] } {
+  if (!fs.existsSync(file)) return { checkpoints: [], unreadable: [] };
+  const checkpoints: AuditCheckpoint[] = [];
+  const unreadable: number[] = [];
+  fs.readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      try {
+        const c = JSON.parse(line) as AuditCheckpoint;
+        if (!isCheckpoint(c)) throw new Error('not a checkpoint');
+        checkpoints.push(c);
+      } catch {
+        unreadable.push(i + 1);
+      }
+    });
+  return { checkpoints, unreadable };
+}
+
+export function isCheckpoint(c: unknown): c is AuditCheckpoint {
+  const x = c as Record<string, unknown> | null;
+  return (
+    !!x &&
+    Number.isSafeInteger(x.seq) &&
+    typeof x.hash === 'string' &&
+    typeof x.time === 'string' &&
+    typeof x.keyId === 'string' &&
+    typeof x.signature === 'string'
+  );
+}
+
+/** The checkpoint an audit.checkpoint record carries. */
+export function checkpointOfRecord(r: AuditRecord): AuditCheckpoint | undefined {
+  const c = (r.data as { checkpoint?: unknown } | undefined)?.checkpoint;
+  return isCheckpoint(c) ? c : undefined;
+}
+
+export interface CheckpointerDeps {
+  store: Store;
+  signer: AuditSigner;
+  clock: Clock;
+  /** The checkpoint file (checkpointFileOf(dataDir)). */
+  file: string;
+  log: Logger;
+}
+
+/** Writes checkpoints: on a timer, at shutdown, and on demand (`countersign audit checkpoint`). */
+export class Checkpointer {
+  constructor(private readonly deps: CheckpointerDeps) {}
+
+  /**
+   * Signs the current head and keeps the checkpoint in the table (with its audit record) and the
+   * file. Unless forced, it does nothing when the log has not moved since the last checkpoint (the
+   * checkpoint's own record aside), so an idle log does not fill up with checkpoints.
+   */
+  async write(trigger: CheckpointTrigger, options: { force?: boolean; operator?: string } = {}): Promise<AuditCheckpoint | undefined> {
+    const { store, signer, clock, file, log } = this.deps;
+    const head = await store.audit.head();
+    if (!head) return undefined;
+    if (!options.force) {
+      const last = await store.compliance.lastCheckpoint();
+      if (last && (head.seq === last.seq || head.seq === last.recordSeq)) return undefined;
+    }
+    const time = clock.now().toISOString();
+    const checkpoint = signCheckpoint(head, time, signer);
+    await store.compliance.saveCheckpoint(checkpoint, [checkpointEvent(checkpoint, time, trigger, options.operator)]);
+    appendCheckpointFile(file, checkpoint);
+    // The log line is a third copy that leaves the machine with the logs.
+    log.info({ checkpoint, trigger }, 'audit checkpoint');
+    return checkpoint;
+  }
+}
+
+/**
+ * A quick look at startup: does the log still reach its last checkpoint, with the record it signed?
+ * (The full check is `countersign audit verify`.) Returns what is wrong, in words.
+ */
+export async function tailProblem(store: Store, verifier: AuditVerifier): Promise<string | undefined> {
+  const last = await store.compliance.lastCheckpoint();
+  if (!last) return undefined;
+  const at = `the checkpoint signed at ${last.time}`;
+  if (last.keyId === verifier.keyId && !checkpointSignatureOk(last, verifier)) return `${at} has a signature that does not match it: the checkpoint table was edited. Run countersign audit verify.`;
+  const head = await store.audit.head();
+  const reach = Math.max(last.seq, last.recordSeq ?? 0);
+  if (!head || head.seq < reach) {
+    return `the audit log ends at record ${head?.seq ?? 0}, but ${at} reaches record ${reach}: its end was cut off. Run countersign audit verify.`;
+  }
+  for await (const r of store.audit.read({ fromSeq: last.seq })) {
+    if (r.seq !== last.seq || r.hash !== last.hash) return `record ${last.seq} is not the one ${at} vouches for: the log was rewritten. Run countersign audit verify.`;
+    break;
+  }
+  return undefined;
+}
+
+// ---- verification --------------------------------------------------------------------------------
+
+export interface SourcedCheckpoint {
+  checkpoint: AuditCheckpoint;
+  /** Where it was found, in words: "the checkpoint table", "file x", "record 12". */
+  from: string;
+  /** For a table row: the seq of the audit.checkpoint record written with it. */
+  recordSeq?: number | null;
+}
+
+export type CheckpointProblemKind = 'truncated' | 'rewritten' | 'forged' | 'missing';
+
+export interface CheckpointProblem {
+  kind: CheckpointProblemKind;
+  message: string;
+}
+
+export interface CheckpointVerification {
+  /** Distinct checkpoints whose signature was checked and found good. */
+  checked: number;
+  /** How many copies of them were found (table, files, records). */
+  copies: number;
+  /** The good checkpoint naming the highest record. */
+  latest?: SourcedCheckpoint;
+  problems: CheckpointProblem[];
+  /** Things that could not be checked (another key, unreadable file lines). */
+  warnings: string[];
+}
+
+export interface CheckpointInput {
+  checkpoints: SourcedCheckpoint[];
+  /** Checkpoints carried by audit.checkpoint records: each must also be in the table. */
+  recorded: SourcedCheckpoint[];
+  table: AuditCheckpoint[];
+  verifier?: AuditVerifier;
+  /** Where the verified chain ends. */
+  lastSeq: number;
+  /** False when the chain broke before its end: what lies past lastSeq is then already reported. */
+  chainIntact: boolean;
+  /** The hash of an intact record at seq (only asked for seq <= lastSeq). */
+  hashAt(seq: number): string | undefined;
+}
+
+function when(s: SourcedCheckpoint): string {
+  return `the checkpoint signed at ${s.checkpoint.time} (from ${s.from})`;
+}
+
+export function verifyCheckpoints(input: CheckpointInput): CheckpointVerification {
+  const out: CheckpointVerification = { checked: 0, copies: 0, problems: [], warnings: [] };
+  const distinct = new Set<string>();
+  if (!input.verifier) {
+    if (input.checkpoints.length) out.warnings.push(`${input.checkpoints.length} checkpoint(s) were not checked: no public key was given`);
+    return out;
+  }
+  const verifier = input.verifier;
+  let truncatedAt: { s: SourcedCheckpoint; reach: number } | undefined;
+  const other = new Set<string>();
+  for (const s of [...input.checkpoints, ...input.recorded]) {
+    const c = s.checkpoint;
+    if (c.keyId !== verifier.keyId) {
+      other.add(c.keyId);
+      continue;
+    }
+    if (!checkpointSignatureOk(c, verifier)) {
+      out.problems.push({ kind: 'forged', message: `${when(s)} for record ${c.seq} has a signature that does not match it: it was forged or edited.` });
+      continue;
+    }
+    distinct.add(c.signature);
+    out.checked = distinct.size;
+    out.copies += 1;
+    if (!out.latest || c.seq > out.latest.checkpoint.seq) out.latest = s;
+    // A table row also knows the seq of its own audit.checkpoint record, one past what it signed.
+    const reach = Math.max(c.seq, s.recordSeq ?? 0);
+    if (reach > input.lastSeq && (!truncatedAt || reach > truncatedAt.reach)) truncatedAt = { s, reach };
+    if (c.seq <= input.lastSeq && input.hashAt(c.seq) !== c.hash) {
+      out.problems.push({
+        kind: 'rewritten',
+        message: `record ${c.seq} is not the record ${when(s)} vouches for (hash ${c.hash.slice(0, 12)}…): the log was rewritten at or before record ${c.seq}.`,
+      });
+    }
+  }
+  if (truncatedAt && input.chainIntact) {
+    const { s, reach } = truncatedAt;
+    const names = reach === s.checkpoint.seq ? `record ${reach} (hash ${s.checkpoint.hash.slice(0, 12)}…)` : `its own audit.checkpoint record ${reach}`;
+    out.problems.unshift({
+      kind: 'truncated',
+      message: `the audit log was cut short (truncated): it ends at record ${input.lastSeq}, but ${when(s)} names ${names}, so records ${input.lastSeq + 1} to ${reach} at least are missing.`,
+    });
+  }
+  const inTable = new Set(input.table.map((c) => c.signature));
+  for (const s of input.recorded) {
+    if (!inTable.has(s.checkpoint.signature)) {
+      out.problems.push({
+        kind: 'missing',
+        message: `the checkpoint table lost the checkpoint of record ${s.checkpoint.seq} that ${s.from} recorded: rows were deleted from it.`,
+      });
+    }
+  }
+  for (const keyId of other) out.warnings.push(`checkpoints signed with another key (${keyId}) were not checked`);
+  return out;
+}

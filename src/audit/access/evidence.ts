@@ -1,0 +1,164 @@
+/**
+ * The evidence bundle of one request: who asked, who approved, what exactly ran, what happened,
+ * and the proof that the record is intact, as files an auditor can read and check. The request's
+ * audit records (events.jsonl, with its own signed manifest) are written by the caller; this
+ * module builds the rest from the stored request versions and those records.
+ */
+import type { AuditRecord } from '../../domain/audit';
+import { canonicalJson, sha256Hex } from '../../domain/canonical';
+import type { ApprovalRequest } from '../../domain/request';
+import type { AuditSigner } from './signing';
+
+export interface EvidenceFile {
+  name: string;
+  content: string;
+}
+
+export interface EvidenceInput {
+  requestId: string;
+  /** Every stored version, oldest first. */
+  versions: ApprovalRequest[];
+  /** The request's audit records, in seq order. */
+  events: AuditRecord[];
+  /** The result of verifying the database the records come from (chain and checkpoints). */
+  verification: EvidenceVerification;
+  /** Renders the approval card of one version, exactly as Teams showed it. */
+  renderCard(request: ApprovalRequest): object;
+}
+
+export interface EvidenceVerification {
+  chain: { ok: boolean; count: number; lastSeq: number; headHash: string; problem?: string };
+  checkpoints: { checked: number; latestSeq?: number; problems: string[] };
+  /** The request's own records: each hashes to its hash and lies in the verified part of the chain. */
+  events: { count: number; ok: boolean; problems: string[] };
+}
+
+export interface EvidenceManifest {
+  evidenceVersion: 1;
+  requestId: string;
+  createdAt: string;
+  createdBy: string;
+  /** SHA-256 of each file of the bundle (this manifest aside). */
+  files: Record<string, string>;
+  keyId: string;
+  algorithm: 'Ed25519';
+  signature: string;
+}
+
+/**
+ * A request as handed to an auditor: the SDK's poller state and the signed query of the poll URL
+ * are operational secrets of the execution, not evidence.
+ */
+export function forEvidence(r: ApprovalRequest): ApprovalRequest {
+  if (!r.execution) return r;
+  const { resumeState: _state, pollUrl, ...ref } = r.execution.ref;
+  return { ...r, execution: { ...r.execution, ref: { ...ref, ...(pollUrl ? { pollUrl: pollUrl.split('?')[0] } : {}) } } };
+}
+
+function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/** The ARM identifiers of the execution: from the request and from every execution record. */
+export function armIds(latest: ApprovalRequest | undefined, events: AuditRecord[]) {
+  const operationIds = new Set<string>();
+  const correlationIds = new Set<string>();
+  for (const e of events) {
+    for (const id of e.execution?.operationIds ?? []) operationIds.add(id);
+    if (e.execution?.correlationId) correlationIds.add(e.execution.correlationId);
+  }
+  const ref = latest?.execution?.ref;
+  if (ref?.correlationId) correlationIds.add(ref.correlationId);
+  return {
+    correlationIds: [...correlationIds],
+    resourceIds: ref?.resourceIds ?? [],
+    operationIds: [...operationIds],
+    ...(ref?.pollUrl ? { pollUrl: ref.pollUrl.split('?')[0] } : {}),
+    ...(latest?.execution ? { startedAt: latest.execution.startedAt, finishedAt: latest.execution.finishedAt } : {}),
+    ...(latest?.execution?.error ? { error: latest.execution.error } : {}),
+  };
+}
+
+/** Checks the request's own records against their hashes and the verified chain. */
+export function checkEvents(events: AuditRecord[], chain: EvidenceVerification['chain'], hashOf: (r: AuditRecord) => string): EvidenceVerification['events'] {
+  const problems: string[] = [];
+  for (const e of events) {
+    if (hashOf(e) !== e.hash) problems.push(`record ${e.seq} (${e.type}) does not match its hash`);
+    else if (!chain.ok && e.seq > chain.lastSeq) problems.push(`record ${e.seq} (${e.type}) lies past where the chain breaks (record ${chain.lastSeq + 1})`);
+  }
+  return { count: events.length, ok: problems.length === 0, problems };
+}
+
+export function evidenceFiles(input: EvidenceInput): EvidenceFile[] {
+  const versions = input.versions.map(forEvidence);
+  const latest = versions[versions.length - 1];
+  const files: EvidenceFile[] = [];
+  if (latest) files.push({ name: 'request.json', content: json(latest) });
+  files.push({ name: 'versions.jsonl', content: versions.map((v) => `${canonicalJson(v)}\n`).join('') });
+  versions.forEach((v) => {
+    files.push({ name: `cards/v${String(v.version).padStart(2, '0')}-${v.state}.json`, content: json(input.renderCard(v)) });
+  });
+  const whatIf = versions.find((v) => v.whatIf)?.whatIf;
+  files.push({ name: 'what-if.json', content: json(whatIf ?? { note: 'This request had no what-if: only template deployments are previewed.' }) });
+  files.push({ name: 'arm.json', content: json(armIds(latest, input.events)) });
+  files.push({ name: 'verification.json', content: json(input.verification) });
+  files.push({ name: 'SUMMARY.md', content: summary(input, latest) });
+  return files;
+}
+
+export function signEvidence(requestId: string, files: EvidenceFile[], createdAt: string, createdBy: string, signer: AuditSigner): EvidenceManifest {
+  const body = {
+    evidenceVersion: 1 as const,
+    requestId,
+    createdAt,
+    createdBy,
+    files: Object.fromEntries(files.map((f) => [f.name, sha256Hex(f.content)])),
+    keyId: signer.keyId,
+    algorithm: 'Ed25519' as const,
+  };
+  return { ...body, signature: signer.sign('evidence', canonicalJson(body)) };
+}
+
+function who(a: { name: string; aadObjectId: string } | undefined): string {
+  return a ? `${a.name} (${a.aadObjectId})` : 'Countersign';
+}
+
+function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
+  const lines = [`# Evidence: request ${input.requestId}`, ''];
+  if (r) {
+    lines.push(
+      '## Who asked',
+      `${who(r.requester)} of tenant ${r.requester.tenantId}, at ${r.createdAt}, in ${r.source.conversationType} ${r.source.conversationId}${r.reason ? `; reason: ${r.reason}` : ''}.`,
+      '',
+      '## Who approved',
+      ...(r.approvals.length ? r.approvals.map((a) => `- ${who(a.approver)} at ${a.at}, for operation hash ${a.operationHash}`) : ['- nobody']),
+      ...(r.rejection ? [`- rejected by ${who(r.rejection.by)} at ${r.rejection.at}${r.rejection.comment ? `: ${r.rejection.comment}` : ''}`] : []),
+      ...(r.cancellation ? [`- cancelled by ${who(r.cancellation.by)} at ${r.cancellation.at}`] : []),
+      `Policy: ${r.policy.approvals} approval(s) from ${r.policy.approverRoles.join(' or ')} (policy version ${r.policy.version}).`,
+      '',
+      '## What exactly ran',
+      `Command \`${r.command}\` with parameters ${canonicalJson(r.parameters)}, on subscription ${r.target.subscriptionId}${r.target.resourceGroup ? `, resource group ${r.target.resourceGroup}` : ''}${r.target.resourceId ? `, resource ${r.target.resourceId}` : ''}.`,
+      `Operation (${r.operation.kind}), hash ${r.operationHash}: see request.json; what-if: what-if.json.`,
+      '',
+      '## What happened',
+      `Final state: ${r.state}${r.outcomeDetail ? `: ${r.outcomeDetail}` : ''}. ARM identifiers: arm.json.`,
+      `The card at each of the ${input.versions.length} step(s): cards/.`,
+      '',
+    );
+  } else {
+    lines.push('The request itself is not stored (it was never created); only its audit records are.', '');
+  }
+  const v = input.verification;
+  lines.push(
+    '## Verification',
+    `Audit chain: ${v.chain.ok ? `intact, ${v.chain.count} records, head ${v.chain.headHash}` : `DAMAGED: ${v.chain.problem}`}.`,
+    `Checkpoints: ${v.checkpoints.checked} checked${v.checkpoints.latestSeq ? `, the latest names record ${v.checkpoints.latestSeq}` : ''}${v.checkpoints.problems.length ? `; PROBLEMS: ${v.checkpoints.problems.join(' ')}` : ''}.`,
+    `This request's ${v.events.count} record(s) (events.jsonl): ${v.events.ok ? 'each intact and part of the verified chain' : `PROBLEMS: ${v.events.problems.join('; ')}`}.`,
+    '',
+    '## Files',
+    '- events.jsonl and events.jsonl.manifest.json: the audit records, verifiable with `countersign audit verify --file events.jsonl --public-key <key>`',
+    '- manifest.json: the SHA-256 of every file, signed with the audit key',
+    '',
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,81 @@
+/** Reading what an auditor asks to export: from the Teams command, or from the API's query string. */
+import type { AuditFilter } from '../../app/ports';
+import type { AuditEventType } from '../../domain/audit';
+import { EXPORT_FORMATS } from '../formats/export';
+import { InstantError, parseInstant } from './instant';
+import type { ExportFormat } from '../ports';
+
+export type ExportAsk = { ok: true; format: ExportFormat; filter: AuditFilter } | { ok: false; message: string };
+
+export const TEAMS_USAGE =
+  'Usage: audit export <from> <to> [csv|jsonl|ocsf], e.g. "audit export 2026-11-01 2026-11-02 csv". Times are ISO-8601 in UTC; <from> is included, <to> is not. The default format is CSV.';
+
+const EVENT_TYPE = /^[a-z]+\.[a-z_]+$/;
+
+function range(from: string, to: string): { ok: true; from: string; to: string } | { ok: false; message: string } {
+  try {
+    const f = parseInstant(from);
+    const t = parseInstant(to);
+    if (f >= t) return { ok: false, message: `<from> (${f}) must be before <to> (${t}).` };
+    return { ok: true, from: f, to: t };
+  } catch (err) {
+    if (err instanceof InstantError) return { ok: false, message: err.message };
+    throw err;
+  }
+}
+
+function format(value: string | undefined, fallback: ExportFormat): ExportFormat | undefined {
+  const f = (value ?? fallback).toLowerCase();
+  return (EXPORT_FORMATS as readonly string[]).includes(f) ? (f as ExportFormat) : undefined;
+}
+
+/** `audit export <from> <to> [format]`, the words after "audit". */
+export function parseTeamsExport(args: readonly string[]): ExportAsk {
+  const [sub, from, to, fmt, ...rest] = args;
+  if (sub?.toLowerCase() !== 'export' || !from || !to || rest.length) return { ok: false, message: TEAMS_USAGE };
+  const r = range(from, to);
+  if (!r.ok) return { ok: false, message: `${r.message} ${TEAMS_USAGE}` };
+  const f = format(fmt, 'csv');
+  if (!f) return { ok: false, message: `"${fmt}" is not an export format (csv, jsonl or ocsf). ${TEAMS_USAGE}` };
+  return { ok: true, format: f, filter: { from: r.from, to: r.to } };
+}
+
+/** GET /api/audit/export?from=&to=&format=&requestId=&actor=&type= */
+export function parseApiExport(query: Record<string, unknown>): ExportAsk {
+  const one = (name: string): string | undefined => {
+    const v = query[name];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  for (const [name, v] of Object.entries(query)) {
+    if (!['from', 'to', 'format', 'requestId', 'actor', 'type'].includes(name)) return { ok: false, message: `unknown query parameter "${name.slice(0, 40)}" (known: from, to, format, requestId, actor, type)` };
+    if (name !== 'type' && typeof v !== 'string') return { ok: false, message: `the query parameter ${name} is given more than once` };
+  }
+  const filter: AuditFilter = {};
+  const from = one('from');
+  const to = one('to');
+  if (from && to) {
+    const r = range(from, to);
+    if (!r.ok) return { ok: false, message: r.message };
+    Object.assign(filter, { from: r.from, to: r.to });
+  } else if (from || to) {
+    try {
+      if (from) filter.from = parseInstant(from);
+      if (to) filter.to = parseInstant(to);
+    } catch (err) {
+      if (err instanceof InstantError) return { ok: false, message: err.message };
+      throw err;
+    }
+  }
+  const f = format(one('format'), 'jsonl');
+  if (!f) return { ok: false, message: `"${one('format')}" is not an export format (jsonl, csv or ocsf)` };
+  const requestId = one('requestId');
+  const actor = one('actor');
+  if (requestId) filter.requestId = requestId.slice(0, 100);
+  if (actor) filter.actorId = actor.slice(0, 100);
+  const rawTypes = query.type;
+  const types = (Array.isArray(rawTypes) ? rawTypes : rawTypes === undefined ? [] : [rawTypes]).flatMap((t) => String(t).split(',')).map((t) => t.trim()).filter(Boolean);
+  const bad = types.find((t) => !EVENT_TYPE.test(t));
+  if (bad) return { ok: false, message: `"${bad.slice(0, 40)}" is not an audit event type` };
+  if (types.length) filter.types = types as AuditEventType[];
+  return { ok: true, format: f, filter };
+}

@@ -1,0 +1,88 @@
+/**
+ * The manifest of an export: what was exported (format, filter, record count, first and last seq,
+ * the last record's hash) and the SHA-256 of the exact bytes, signed with the audit key. With the
+ * public key, anyone can check offline that an export file is complete and unchanged.
+ */
+import type { AuditFilter } from '../../app/ports';
+import { canonicalJson } from '../../domain/canonical';
+import type { ExportFormat } from '../ports';
+import type { AuditSigner, AuditVerifier } from './signing';
+
+export const MANIFEST_VERSION = 1;
+
+export interface ExportManifest {
+  manifestVersion: number;
+  exportId: string;
+  format: ExportFormat;
+  /** The export file's name, when it was written to a file. */
+  file?: string;
+  /** SHA-256 (hex) of the export's bytes, and their number. */
+  sha256: string;
+  bytes: number;
+  records: number;
+  /** 0 when the export is empty. */
+  firstSeq: number;
+  lastSeq: number;
+  /** Hash of the last exported record (64 zeros when none). */
+  headHash: string;
+  /** True when the records are an unbroken stretch of the chain (their links are checked too). */
+  contiguous: boolean;
+  filter: AuditFilter;
+  exportedAt: string;
+  /** Who exported it, in words: an auditor's name and object id, or the operating-system user of the CLI. */
+  exportedBy: string;
+  keyId: string;
+  algorithm: 'Ed25519';
+  /** Base64 Ed25519 signature over the canonical JSON of every other field. */
+  signature: string;
+}
+
+export type UnsignedManifest = Omit<ExportManifest, 'keyId' | 'algorithm' | 'signature'>;
+
+function signedText(m: Omit<ExportManifest, 'signature'>): string {
+  return canonicalJson(m);
+}
+
+export function signManifest(unsigned: UnsignedManifest, signer: AuditSigner): ExportManifest {
+  const body = { ...unsigned, keyId: signer.keyId, algorithm: 'Ed25519' as const };
+  return { ...body, signature: signer.sign('export-manifest', signedText(body)) };
+}
+
+export class ManifestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ManifestError';
+  }
+}
+
+const NUMBER_FIELDS = ['manifestVersion', 'bytes', 'records', 'firstSeq', 'lastSeq'] as const;
+const TEXT_FIELDS = ['exportId', 'format', 'sha256', 'headHash', 'exportedAt', 'exportedBy', 'keyId', 'algorithm', 'signature'] as const;
+
+/** A manifest read from JSON text, its shape checked (not yet its signature). */
+export function parseManifest(text: string, source: string): ExportManifest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ManifestError(`${source} is not a manifest: it is not JSON (${(err as Error).message})`);
+  }
+  const m = value as Record<string, unknown>;
+  if (!m || typeof m !== 'object' || Array.isArray(m)) throw new ManifestError(`${source} is not a manifest: it is not a JSON object`);
+  for (const f of NUMBER_FIELDS) if (!Number.isSafeInteger(m[f])) throw new ManifestError(`${source} is not a manifest: ${f} is missing or not a whole number`);
+  for (const f of TEXT_FIELDS) if (typeof m[f] !== 'string') throw new ManifestError(`${source} is not a manifest: ${f} is missing or not text`);
+  if (typeof m.contiguous !== 'boolean') throw new ManifestError(`${source} is not a manifest: contiguous is missing`);
+  if (m.manifestVersion !== MANIFEST_VERSION) throw new ManifestError(`${source} is a manifest of version ${String(m.manifestVersion)}, which this Countersign does not know`);
+  return m as unknown as ExportManifest;
+}
+
+/** Undefined when the signature is good; otherwise why it is not. */
+export function manifestSignatureProblem(m: ExportManifest, verifier: AuditVerifier): string | undefined {
+  if (m.keyId !== verifier.keyId) {
+    return `the manifest was signed with key ${m.keyId}, but the public key given is ${verifier.keyId}`;
+  }
+  const { signature, ...body } = m;
+  if (m.algorithm !== 'Ed25519' || !verifier.verify('export-manifest', signedText(body), signature)) {
+    return 'the manifest signature does not match its content: the manifest was edited after it was signed';
+  }
+  return undefined;
+}

@@ -1,0 +1,57 @@
+/**
+ * Sealing an audit event into the hash chain. Every backend calls this, so a record written by
+ * SQLite and one written by PostgreSQL are byte-for-byte the same for the same draft and position.
+ */
+import { hash as digest, randomBytes } from 'node:crypto';
+import type { ChainHead } from '../../app/ports';
+import { AUDIT_SCHEMA_VERSION, GENESIS_HASH } from '../../domain/audit';
+import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+import { canonicalJson } from '../../domain/canonical';
+import { chainedCopy } from './seal-json-fast';
+
+export interface SealedRecord {
+  record: AuditRecord;
+  /** RFC 8785 canonical JSON of the whole record (hash included): what the store keeps and exports. */
+  text: string;
+}
+
+/** sha256Hex, one-shot (no Hash object per record). */
+function sha256(text: string): string {
+  return digest('sha256', text, 'hex');
+}
+
+/** Random per process, so no text inside a record can be mistaken for it. */
+const PLACEHOLDER = randomBytes(32).toString('hex');
+const PLACEHOLDER_MEMBER = `"hash":"${PLACEHOLDER}"`;
+
+/**
+ * The record that follows `prev` (or starts the chain): neutralise(draft) plus the chain fields, and
+ * hash = auditRecordHash(record). The chain fields replace any a draft carries.
+ */
+export function sealRecord(draft: AuditEventDraft, prev: ChainHead | undefined, id: string): SealedRecord {
+  const copy = chainedCopy(draft, {
+    schemaVersion: AUDIT_SCHEMA_VERSION,
+    id,
+    seq: (prev?.seq ?? 0) + 1,
+    prevHash: prev?.hash ?? GENESIS_HASH,
+    hash: PLACEHOLDER,
+  });
+  const record = copy.value as Record<string, unknown>;
+  if (copy.indexKeys) {
+    // Rare: keys JavaScript would order numerically. Take the reference path.
+    delete record.hash;
+    const hash = sha256(canonicalJson(record));
+    record.hash = hash;
+    return { record: record as unknown as AuditRecord, text: canonicalJson(record) };
+  }
+  // The copy has its keys in canonical order with "hash" holding a placeholder no record can
+  // contain: one serialisation gives the stored text, and the hashed text is it minus that member.
+  const stored = JSON.stringify(record);
+  const at = stored.indexOf(PLACEHOLDER_MEMBER);
+  const end = at + PLACEHOLDER_MEMBER.length;
+  // "hash" is never last: "id" always sorts after it.
+  const hash = sha256(stored.slice(0, at) + stored.slice(end + 1));
+  record.hash = hash;
+  // The stored text is the serialisation with the placeholder's 64 characters replaced by the hash.
+  return { record: record as unknown as AuditRecord, text: stored.slice(0, at + 8) + hash + stored.slice(end - 1) };
+}

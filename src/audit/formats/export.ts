@@ -1,0 +1,148 @@
+/**
+ * One export, however it is asked for (the CLI, a Teams download link, the HTTP API): records
+ * streamed in seq order through the format's encoder, hashed on the way out, and a signed manifest
+ * of the result; plus the audit event that records the export.
+ */
+import type { Writable } from 'node:stream';
+import type { AuditFilter } from '../../app/ports';
+import { CSV_ENCODER } from './csv';
+import { JSONL_ENCODER } from './jsonl';
+import { OCSF_ENCODER } from './ocsf';
+import { writeRecords } from './output';
+import type { ExportSource, ExportSummary, RecordEncoder } from './output';
+import { neutralise } from '../../domain/audit';
+import type { AuditEventDraft } from '../../domain/audit';
+import type { Actor, Source } from '../../domain/request';
+import { MANIFEST_VERSION, signManifest } from '../access/manifest';
+import type { ExportManifest } from '../access/manifest';
+import type { ExportFormat } from '../ports';
+import type { AuditSigner } from '../access/signing';
+
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['jsonl', 'csv', 'ocsf'];
+
+const ENCODERS: Record<ExportFormat, RecordEncoder> = { jsonl: JSONL_ENCODER, csv: CSV_ENCODER, ocsf: OCSF_ENCODER };
+
+export const CONTENT_TYPES: Record<ExportFormat, string> = {
+  jsonl: 'application/x-ndjson; charset=utf-8',
+  csv: 'text/csv; charset=utf-8',
+  ocsf: 'application/x-ndjson; charset=utf-8',
+};
+
+/** File name ending of each format; OCSF exports are JSON Lines too, told apart by name. */
+export const EXTENSIONS: Record<ExportFormat, string> = { jsonl: '.jsonl', csv: '.csv', ocsf: '.ocsf.jsonl' };
+
+/** The format an export file name says it has. */
+export function formatOfFile(file: string): ExportFormat {
+  const name = file.toLowerCase();
+  if (name.endsWith('.csv')) return 'csv';
+  if (name.endsWith('.ocsf.jsonl') || name.endsWith('.ocsf.json')) return 'ocsf';
+  return 'jsonl';
+}
+
+/** Where the manifest of an export file goes by default. */
+export function manifestFileOf(file: string): string {
+  return `${file}.manifest.json`;
+}
+
+export interface ExportRequest {
+  format: ExportFormat;
+  filter: AuditFilter;
+  exportId: string;
+  exportedAt: string;
+  exportedBy: string;
+  /** The file's name, when written to one. */
+  file?: string;
+  /** Called after each batch of records (progress on a terminal). */
+  progress?: (summary: Readonly<ExportSummary>) => void;
+}
+
+export interface ExportResult {
+  summary: ExportSummary;
+  manifest: ExportManifest;
+}
+
+/** The export broke off (the client went away, the disk filled): how far it got. */
+export class ExportIncompleteError extends Error {
+  constructor(
+    override readonly cause: unknown,
+    /** Records written before it broke off (counted per batch). */
+    readonly recordsSent: number,
+  ) {
+    super(`the export broke off after ${recordsSent} record(s): ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'ExportIncompleteError';
+  }
+}
+
+export async function exportAudit(records: ExportSource, out: Writable, request: ExportRequest, signer: AuditSigner): Promise<ExportResult> {
+  let sent = 0;
+  let summary: ExportSummary;
+  try {
+    summary = await writeRecords(records, ENCODERS[request.format], out, (s) => {
+      sent = s.count;
+      request.progress?.(s);
+    });
+  } catch (err) {
+    throw new ExportIncompleteError(err, sent);
+  }
+  const manifest = signManifest(
+    {
+      manifestVersion: MANIFEST_VERSION,
+      exportId: request.exportId,
+      format: request.format,
+      ...(request.file ? { file: request.file } : {}),
+      sha256: summary.sha256,
+      bytes: summary.bytes,
+      records: summary.count,
+      firstSeq: summary.firstSeq,
+      lastSeq: summary.lastSeq,
+      headHash: summary.headHash,
+      contiguous: summary.contiguous,
+      filter: request.filter,
+      exportedAt: request.exportedAt,
+      exportedBy: request.exportedBy,
+    },
+    signer,
+  );
+  return { summary, manifest };
+}
+
+/** How an export was asked for, as recorded. */
+export type ExportChannel = 'cli' | 'teams-link' | 'http' | 'evidence';
+
+export interface ExportedEventInput {
+  time: string;
+  via: ExportChannel;
+  manifest: ExportManifest;
+  actor?: Actor;
+  source?: Source;
+  /** Extra facts (the link id, the operating-system user). */
+  data?: Record<string, unknown>;
+}
+
+/** The audit.exported event of a finished export: its whole signed manifest. */
+export function exportedEvent(input: ExportedEventInput): AuditEventDraft {
+  const m = input.manifest;
+  const what = `${m.records} record(s)${m.records ? ` (seq ${m.firstSeq} to ${m.lastSeq})` : ''} as ${m.format} via ${input.via}`;
+  return neutralise({
+    type: 'audit.exported' as const,
+    time: input.time,
+    ...(input.actor ? { actor: input.actor } : {}),
+    ...(input.source ? { source: input.source } : {}),
+    outcome: { result: 'ok' as const, detail: what },
+    data: { via: input.via, ...(input.data ?? {}), manifest: m },
+  });
+}
+
+/** An export that broke off is recorded too: what was asked for and how much was sent. */
+export function incompleteExportEvent(
+  input: Omit<ExportedEventInput, 'manifest'> & { exportId: string; format: ExportFormat; filter: AuditFilter; error: ExportIncompleteError },
+): AuditEventDraft {
+  return neutralise({
+    type: 'audit.exported' as const,
+    time: input.time,
+    ...(input.actor ? { actor: input.actor } : {}),
+    ...(input.source ? { source: input.source } : {}),
+    outcome: { result: 'error' as const, reason: 'export-incomplete', detail: input.error.message.slice(0, 300) },
+    data: { via: input.via, ...(input.data ?? {}), exportId: input.exportId, format: input.format, filter: input.filter, recordsSent: input.error.recordsSent },
+  });
+}

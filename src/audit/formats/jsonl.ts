@@ -1,0 +1,62 @@
+/**
+ * JSON Lines export: one record per line, each line the record's RFC 8785 canonical JSON (the same
+ * bytes the store keeps). Records never contain a raw CR or LF (neutralise), so a line is a record.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { AuditRecord } from '../../domain/audit';
+import { fastCanonicalJson } from '../chain/seal-json-fast';
+import { writeRecords } from './output';
+import type { ExportSummary, RecordEncoder } from './output';
+import { ChainDefect } from '../verify/verify';
+
+export const JSONL_ENCODER: RecordEncoder = {
+  encode: (batch) => {
+    let text = '';
+    for (const record of batch) text += `${fastCanonicalJson(record)}\n`;
+    return text;
+  },
+  // The stored text is already the record's canonical JSON: written as it is, not parsed and re-serialised.
+  encodeStored: (batch) => {
+    let text = '';
+    for (const row of batch) text += `${row.text}\n`;
+    return text;
+  },
+};
+
+export function writeJsonl(records: AsyncIterable<AuditRecord>, out: Writable): Promise<ExportSummary> {
+  return writeRecords(records, JSONL_ENCODER, out);
+}
+
+/** The non-blank lines of a file or stream, with their line numbers (for naming a bad one). */
+export async function* textLines(source: string | Readable): AsyncGenerator<{ text: string; lineNo: number }> {
+  const input = typeof source === 'string' ? createReadStream(source, { encoding: 'utf8' }) : source;
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let lineNo = 0;
+  try {
+    for await (const text of lines) {
+      lineNo += 1;
+      if (text.trim() !== '') yield { text, lineNo };
+    }
+  } finally {
+    lines.close();
+    if (typeof source === 'string') input.destroy();
+  }
+}
+
+/**
+ * Reads a JSON Lines export (a file path or a stream) for verifyChain. A line that is not JSON is
+ * reported as a ChainDefect naming the line, so verification names it instead of crashing.
+ */
+export async function* readJsonl(source: string | Readable): AsyncGenerator<AuditRecord> {
+  for await (const { text, lineNo } of textLines(source)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new ChainDefect('edited', `line ${lineNo} of the export is not valid JSON (${(err as Error).message}): it was edited or truncated.`);
+    }
+    yield parsed as AuditRecord;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * scaleResource: read the resource's sku, then PATCH it with the new capacity. The whole sku is sent
+ * because providers (App Service plans among them) reject a sku without its name.
+ */
+import type { ExecutionHooks } from '../../app/ports';
+import type { ExecutionOutcome } from '../../domain/operation';
+import { sdkPath } from '../resource-ids';
+import { Execution, type ChangeOf, type GatewayContext } from './context';
+import { acceptAndWait } from './lro';
+
+export async function scaleResource(
+  op: ChangeOf<'scaleResource'>,
+  hooks: ExecutionHooks,
+  ctx: GatewayContext,
+): Promise<ExecutionOutcome> {
+  const exec = new Execution(hooks, [op.resourceId], ctx.pollIntervalMs);
+  const { resources } = ctx.clients.resources;
+  try {
+    const current = await resources.getById(sdkPath(op.resourceId), op.apiVersion, exec.trace.options());
+    const before = current.sku?.capacity;
+    const poller = resources.updateById(
+      sdkPath(op.resourceId),
+      op.apiVersion,
+      { sku: { ...(current.sku ?? {}), capacity: op.capacity } },
+      exec.trace.options(),
+    );
+    const { result, progress } = await acceptAndWait(exec, poller);
+    await progress.finish({ state: 'Succeeded' });
+    const after = result.sku?.capacity ?? op.capacity;
+    return exec.succeeded(`Scaled ${op.resourceId} from ${before ?? 'unknown'} to ${after} instance(s).`);
+  } catch (e) {
+    return exec.failed(e);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Structured JSON logs (pino), one line per event, with the ids that tie the lines of one HTTP
+ * request, one Teams activity or one execution together, and never a secret.
+ *
+ * Correlation: the HTTP edge runs each request inside `withLogContext({ reqId })` and each activity
+ * turn inside `withLogContext({ correlationId, activityId, conversationId })`. Every line logged in
+ * that asynchronous scope, by any layer (the use cases only see the `Logger` port), carries those
+ * bindings: the logger is, in effect, a child logger per request and per activity, without threading
+ * one through every call. Work a turn starts in the background (an execution after the last
+ * approval, a card update) keeps the turn's ids, so it can be traced back to the click that caused it.
+ *
+ * Secrets: known key paths are redacted, and every finished line is scrubbed of bearer and basic
+ * credentials, JSON web tokens and the configured secret values themselves, wherever they appear
+ * (an error message quoting a header, say).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pino from 'pino';
+import type { Logger } from '../app/context';
+
+export const REDACT_PATHS = [
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'accessToken',
+  '*.accessToken',
+  'authorization',
+  '*.authorization',
+  'Authorization',
+  '*.Authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'headers.cookie',
+  '*.headers.cookie',
+  'MicrosoftAppPassword',
+  '*.MicrosoftAppPassword',
+  'clientSecret',
+  '*.clientSecret',
+  'AZURE_CLIENT_SECRET',
+  '*.AZURE_CLIENT_SECRET',
+];
+
+const CENSOR = '[redacted]';
+
+/** Ids that a log line inherits from the request, activity or execution it belongs to. */
+export type LogBindings = Record<string, string | number | undefined>;
+
+const scope = new AsyncLocalStorage<LogBindings>();
+
+/** Runs `fn` with `bindings` added to every line logged inside it (nested scopes add to outer ones). */
+export function withLogContext<T>(bindings: LogBindings, fn: () => T): T {
+  const defined = Object.fromEntries(Object.entries(bindings).filter(([, v]) => v !== undefined && v !== ''));
+  return scope.run({ ...scope.getStore(), ...defined }, fn);
+}
+
+/** The bindings of the current scope (empty outside any). */
+export function currentLogContext(): LogBindings {
+  return scope.getStore() ?? {};
+}
+
+export interface LoggerOptions {
+  /** Secret values (app password, client secret) that must never appear in a line, whatever the key. */
+  secrets?: (string | undefined)[];
+}
+
+/** Secrets shorter than this are not scrubbed by value: replacing every "abc" would mangle the logs. */
+const MIN_SECRET_LENGTH = 6;
+
+/** Removes credentials from a finished JSON line. Exported for the tests that prove it. */
+export function scrubSecrets(line: string, secrets: string[]): string {
+  let out = line
+    .replace(/\b(Bearer|Basic)(\s+|%20)[A-Za-z0-9._~+/=-]{4,}/gi, `$1 ${CENSOR}`)
+    .replace(/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, CENSOR);
+  for (const secret of secrets) {
+    // A value appears JSON-escaped inside the line; look for that form too.
+    for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
+      if (out.includes(form)) out = out.split(form).join(CENSOR);
+    }
+  }
+  return out;
+}
+
+export function createLogger(level: string, destination?: pino.DestinationStream, options: LoggerOptions = {}): pino.Logger & Logger {
+  const secrets = (options.secrets ?? []).filter((s): s is string => typeof s === 'string' && s.length >= MIN_SECRET_LENGTH);
+  return pino(
+    {
+      level,
+      base: { service: 'countersign' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACT_PATHS, censor: CENSOR },
+      mixin: () => currentLogContext(),
+      hooks: { streamWrite: (line) => scrubSecrets(line, secrets) },
+    },
+    destination,
+  );
+}
+
+/** The secret values of this process's settings and environment, for `createLogger`'s scrubbing. */
+export function secretValues(env: NodeJS.ProcessEnv, appPassword: string): string[] {
+  return [...new Set([appPassword, env.MicrosoftAppPassword, env.AZURE_CLIENT_SECRET])].filter((s): s is string => !!s);
+}

@@ -1,0 +1,357 @@
+/**
+ * Auditor access end to end, on the real bot over HTTP: `audit export` in Teams answered with a
+ * single-use signed link, the download and its manifest, the export API with Entra ID tokens (a
+ * local key set), refusals of every kind recorded, and activities failing Bot Framework
+ * authentication recorded without their token.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
+import { CSV_COLUMNS, readCsv } from '../../../src/audit/formats/csv';
+import { fastCanonicalJson } from '../../../src/audit/chain/seal-json-fast';
+import { verifyChain } from '../../../src/audit/verify/verify';
+import { parseManifest } from '../../../src/audit/access/manifest';
+import { loadPublicKey } from '../../../src/audit/access/signing';
+import { verifyExportFile } from '../../../src/audit/verify/verify-export';
+import type { AuditRecord } from '../../../src/domain/audit';
+import { auditOf, requestVia } from '../../support/flows';
+import { EXAMPLE_CONFIG, startHarness, type Harness } from '../../support/harness';
+import { TENANT, people, type Conversation, type Person } from '../../support/teams';
+import { collect } from '../../store/store-contract';
+import { tempDir } from '../../store/fixtures';
+
+const ISSUER = 'https://login.microsoftonline.com/6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/v2.0';
+const AUDIENCE = 'api://countersign-audit';
+const ROLE = 'Audit.Export';
+
+const personal = (p: Person): Conversation => ({ id: `a:personal-${p.id}`, conversationType: 'personal' });
+const DAY = 24 * 3600 * 1000;
+
+async function say(h: Harness, who: Person, text: string, conversation = personal(who)): Promise<string> {
+  const from = await h.teams.say(who, text, conversation);
+  const replies = h.teams.since(from).map((s) => s.activity.text).filter((t): t is string => typeof t === 'string');
+  assert.equal(replies.length, 1, `one reply expected, got ${JSON.stringify(replies)}`);
+  return replies[0];
+}
+
+function linkIn(reply: string): string {
+  const m = /\[download it\]\((http[^)\s]+)\)/.exec(reply);
+  assert.ok(m, `no download link in: ${reply}`);
+  return m[1];
+}
+
+function windowAround(h: Harness): { from: string; to: string } {
+  const now = h.clock.now().getTime();
+  return { from: new Date(now - DAY).toISOString(), to: new Date(now + DAY).toISOString() };
+}
+
+async function refusals(h: Harness): Promise<AuditRecord[]> {
+  return auditOf(h, { types: ['audit.export_refused'] });
+}
+
+/** Every audit record, as text: where a secret must never appear. */
+async function everything(h: Harness): Promise<string> {
+  return (await auditOf(h)).map((r) => JSON.stringify(r)).join('\n');
+}
+
+describe('auditor access from Teams (bot over HTTP)', function () {
+  this.timeout(30000);
+  let h: Harness;
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(async () => {
+    h = await startHarness();
+    tmp = tempDir();
+  });
+  afterEach(async () => {
+    await h.stop();
+    tmp.remove();
+  });
+
+  it('gives an auditor a single-use link whose CSV parses into the records, formulas escaped, with a manifest that verifies', async () => {
+    await requestVia(h, 'deploy production api-service reason: =HYPERLINK("http://evil.example","click me")');
+    const { from, to } = windowAround(h);
+    const reply = await say(h, people.erin, `audit export ${from} ${to} csv`);
+    assert.match(reply, /^\[SANDBOX\] Your audit export \(CSV, records from .* up to .*\) is ready/);
+    assert.match(reply, /The link works once, until .* \(15 minutes\)/);
+    const url = linkIn(reply);
+    assert.ok(url.startsWith(h.bot.url), `the link names the bot's own address: ${url}`);
+
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'text/csv; charset=utf-8');
+    assert.match(res.headers.get('content-disposition') ?? '', /attachment; filename="countersign-audit-.*\.csv"/);
+    assert.equal(res.headers.get('link'), `<${url}/manifest>; rel="describedby"`);
+    const body = await res.text();
+    const file = path.join(tmp.dir, 'export.csv');
+    fs.writeFileSync(file, body);
+
+    const rows = parse(body, { columns: true, relax_quotes: true }) as Record<string, string>[];
+    for (const row of rows) for (const cell of Object.values(row)) assert.doesNotMatch(cell, /^[=+\-@\t\r]/, `a spreadsheet would run ${JSON.stringify(cell)}`);
+    const created = rows.find((r) => r.type === 'request.created')!;
+    assert.equal(created.request_reason, `'=HYPERLINK("http://evil.example","click me")`);
+    assert.deepEqual(Object.keys(rows[0]), [...CSV_COLUMNS]);
+
+    const manifestRes = await fetch(`${url}/manifest`);
+    assert.equal(manifestRes.status, 200);
+    const manifest = parseManifest(await manifestRes.text(), 'manifest');
+    const stored = (await auditOf(h, { from, to })).filter((r) => r.seq <= manifest.lastSeq);
+    const parsed = await collect(readCsv(file));
+    assert.equal(fastCanonicalJson(parsed), fastCanonicalJson(stored), 'the CSV reads back as exactly the stored records');
+    const v = await verifyExportFile(file, { format: 'csv', manifest, verifier: loadPublicKey(h.dataDir) });
+    assert.deepEqual(v.problems, []);
+
+    const [issued] = await auditOf(h, { types: ['audit.export_link_issued'] });
+    assert.equal(issued.actor?.aadObjectId, people.erin.aadObjectId);
+    assert.equal(issued.source?.conversationType, 'personal');
+    const [exported] = await auditOf(h, { types: ['audit.exported'] });
+    assert.equal(exported.actor?.aadObjectId, people.erin.aadObjectId);
+    assert.deepEqual(exported.data?.manifest, manifest);
+    assert.equal(exported.data?.via, 'teams-link');
+    assert.equal((await verifyChain(h.bot.deps.store.audit.read())).ok, true);
+  });
+
+  it('refuses a link used a second time, and records it', async () => {
+    const { from, to } = windowAround(h);
+    const url = linkIn(await say(h, people.erin, `audit export ${from} ${to} jsonl`));
+    assert.equal((await fetch(url)).status, 200);
+    const again = await fetch(url);
+    assert.equal(again.status, 410);
+    assert.match(((await again.json()) as { error: string }).error, /This download link was already used \(at .*\); each link works once/);
+    const [refused] = await refusals(h);
+    assert.equal(refused.outcome.reason, 'link-reused');
+    assert.deepEqual((refused.data?.linkRequestedBy as { aadObjectId: string }).aadObjectId, people.erin.aadObjectId);
+    const token = url.split('/').pop()!;
+    assert.ok(!(await everything(h)).includes(token), 'the link itself is never recorded');
+    assert.ok(!JSON.stringify(h.logs).includes(token), 'nor logged');
+    assert.ok(h.logs.some((l) => l.path === '/api/audit/download/[token]'), 'its requests are logged without it');
+  });
+
+  it('refuses a link after 15 minutes, and records it', async () => {
+    const { from, to } = windowAround(h);
+    const url = linkIn(await say(h, people.erin, `audit export ${from} ${to}`));
+    h.clock.advance(15 * 60 * 1000 + 1000);
+    const res = await fetch(url);
+    assert.equal(res.status, 410);
+    assert.match(((await res.json()) as { error: string }).error, /This download link expired at/);
+    const [refused] = await refusals(h);
+    assert.equal(refused.outcome.reason, 'link-expired');
+    assert.equal((refused.data?.linkRequestedBy as { aadObjectId: string }).aadObjectId, people.erin.aadObjectId);
+  });
+
+  it('refuses a forged link, and records it', async () => {
+    const { from, to } = windowAround(h);
+    const url = linkIn(await say(h, people.erin, `audit export ${from} ${to}`));
+    const forged = url.replace(/download\/(\d+)\./, (_m, exp: string) => `download/${Number(exp) + 3600}.`);
+    const res = await fetch(forged);
+    assert.equal(res.status, 404);
+    const [refused] = await refusals(h);
+    assert.equal(refused.outcome.reason, 'link-invalid');
+    assert.match(refused.outcome.detail ?? '', /not signed by this Countersign/);
+    assert.equal((await fetch(url)).status, 200, 'the real link still works');
+  });
+
+  it('refuses the export to anyone without the auditor role, clearly, and records it', async () => {
+    const { from, to } = windowAround(h);
+    for (const who of [people.carol, people.bob]) {
+      const reply = await say(h, who, `audit export ${from} ${to} csv`);
+      assert.equal(reply, '[SANDBOX] Only auditors can export the audit trail (it needs one of the roles auditors). This attempt was recorded.');
+    }
+    const refused = await refusals(h);
+    assert.deepEqual(
+      refused.map((r) => [r.actor?.aadObjectId, r.outcome.reason]),
+      [
+        [people.carol.aadObjectId, 'not-an-auditor'],
+        [people.bob.aadObjectId, 'not-an-auditor'],
+      ],
+    );
+    assert.equal((await auditOf(h, { types: ['audit.export_link_issued'] })).length, 0);
+  });
+
+  it('will not post a link in a channel, where anyone there could use it', async () => {
+    const { from, to } = windowAround(h);
+    const reply = await say(h, people.erin, `audit export ${from} ${to}`, { id: '19:audit@thread.tacv2', conversationType: 'channel' });
+    assert.match(reply, /Ask for audit exports in a personal chat with Countersign/);
+    assert.equal((await refusals(h))[0].outcome.reason, 'not-personal-chat');
+  });
+
+  it('answers a malformed command with its usage', async () => {
+    assert.match(await say(h, people.erin, 'audit export yesterday'), /Usage: audit export <from> <to> \[csv\|jsonl\|ocsf\]/);
+    assert.match(await say(h, people.erin, 'audit export 2026-11-02 2026-11-01'), /<from> \(2026-11-02T00:00:00.000Z\) must be before <to>/);
+    assert.match(await say(h, people.erin, 'audit export 2026-11-01 2026-11-02 xlsx'), /"xlsx" is not an export format/);
+    assert.deepEqual((await refusals(h)).map((r) => r.outcome.reason), ['invalid-arguments', 'invalid-arguments', 'invalid-arguments']);
+  });
+
+  it('serves the public key, and the API answers that it is not enabled without audit.http', async () => {
+    const key = await fetch(`${h.bot.url}/api/audit/public-key`);
+    assert.equal(key.headers.get('x-countersign-key-id'), loadPublicKey(h.dataDir).keyId);
+    assert.equal(await key.text(), loadPublicKey(h.dataDir).publicKeyPem);
+    const api = await fetch(`${h.bot.url}/api/audit/export`);
+    assert.equal(api.status, 404);
+    assert.match(((await api.json()) as { error: string }).error, /not enabled .* configure audit\.http/);
+  });
+});
+
+describe('the audit export API (Entra ID bearer tokens against a local key set)', function () {
+  this.timeout(30000);
+  let h: Harness;
+  let tmp: ReturnType<typeof tempDir>;
+  let key: { privateKey: CryptoKey; jwk: JWK };
+  let stranger: CryptoKey;
+
+  async function token(claims: Record<string, unknown> = {}, options: { key?: CryptoKey; kid?: string; exp?: string | number; aud?: string; iss?: string } = {}): Promise<string> {
+    return new SignJWT({ oid: people.erin.aadObjectId, tid: TENANT, name: 'Erin Auditor', roles: [ROLE], ...claims })
+      .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? 'test-key' })
+      .setIssuer(options.iss ?? ISSUER)
+      .setAudience(options.aud ?? AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(options.exp ?? '10m')
+      .sign(options.key ?? key.privateKey);
+  }
+
+  before(async () => {
+    const pair = await generateKeyPair('RS256');
+    key = { privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid: 'test-key', alg: 'RS256', use: 'sig' } };
+    stranger = (await generateKeyPair('RS256')).privateKey;
+  });
+  beforeEach(async () => {
+    tmp = tempDir();
+    const jwksFile = path.join(tmp.dir, 'jwks.json');
+    fs.writeFileSync(jwksFile, JSON.stringify({ keys: [key.jwk] }));
+    const configText = fs
+      .readFileSync(EXAMPLE_CONFIG, 'utf8')
+      .replace('  auditorRoles: [auditors]\n', `  auditorRoles: [auditors]\n  http:\n    issuer: ${ISSUER}\n    audience: ${AUDIENCE}\n    role: ${ROLE}\n    jwksFile: ${jwksFile}\n`);
+    h = await startHarness({ configText });
+  });
+  afterEach(async () => {
+    await h.stop();
+    tmp.remove();
+  });
+
+  it('serves a filtered export to a caller with a valid token and the auditor role, with its manifest, and records who', async () => {
+    const { requestId } = await requestVia(h, 'delete resource group staging-old');
+    const bearer = await token();
+    const res = await fetch(`${h.bot.url}/api/audit/export?format=jsonl&requestId=${requestId}`, { headers: { authorization: `Bearer ${bearer}` } });
+    assert.equal(res.status, 200, await res.clone().text());
+    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+    assert.deepEqual(lines.map((r) => r.type), ['request.created']);
+    const exportId = res.headers.get('x-countersign-export-id')!;
+    assert.equal(res.headers.get('link'), `<${h.bot.url}/api/audit/exports/${exportId}/manifest>; rel="describedby"`);
+    const manifestRes = await fetch(`${h.bot.url}/api/audit/exports/${exportId}/manifest`, { headers: { authorization: `Bearer ${bearer}` } });
+    const manifest = parseManifest(await manifestRes.text(), 'manifest');
+    assert.deepEqual(manifest.filter, { requestId });
+    assert.equal(manifest.records, 1);
+    const [exported] = await auditOf(h, { types: ['audit.exported'] });
+    assert.deepEqual(exported.actor, { aadObjectId: people.erin.aadObjectId, tenantId: TENANT, name: 'Erin Auditor' });
+    assert.equal(exported.data?.via, 'http');
+    assert.ok(!(await everything(h)).includes(bearer), 'the token is never recorded');
+    assert.ok(!JSON.stringify(h.logs).includes(bearer), 'nor logged');
+  });
+
+  it('refuses a missing, forged, expired, foreign or role-less token, or bad parameters, each recorded without the token', async () => {
+    const cases: { name: string; header?: string; query?: string; status: number; reason: string; detail: RegExp }[] = [
+      { name: 'no token', status: 401, reason: 'missing-token', detail: /no bearer token/ },
+      { name: 'signed by another key', header: `Bearer ${await token({}, { key: stranger })}`, status: 401, reason: 'invalid-token', detail: /ERR_JWS_SIGNATURE_VERIFICATION_FAILED|ERR_JWKS_NO_MATCHING_KEY/ },
+      { name: 'expired', header: `Bearer ${await token({}, { exp: Math.floor(Date.now() / 1000) - 3600 })}`, status: 401, reason: 'invalid-token', detail: /ERR_JWT_EXPIRED/ },
+      { name: 'another audience', header: `Bearer ${await token({}, { aud: 'api://something-else' })}`, status: 401, reason: 'invalid-token', detail: /the aud claim/ },
+      { name: 'another issuer', header: `Bearer ${await token({}, { iss: 'https://evil.example/v2.0' })}`, status: 401, reason: 'invalid-token', detail: /the iss claim/ },
+      { name: 'another tenant', header: `Bearer ${await token({ tid: '99999999-9999-4999-8999-999999999999' })}`, status: 403, reason: 'tenant-not-allowed', detail: /tenant 9999/ },
+      { name: 'no auditor role', header: `Bearer ${await token({ roles: ['Something.Else'] })}`, status: 403, reason: 'not-an-auditor', detail: /does not carry the app role Audit\.Export/ },
+      { name: 'garbage', header: 'Bearer not.a.jwt', status: 401, reason: 'invalid-token', detail: /ERR_JW/ },
+      { name: 'a bad parameter', header: `Bearer ${await token()}`, query: '?from=last-tuesday', status: 400, reason: 'invalid-arguments', detail: /"last-tuesday" is not an ISO-8601 date/ },
+    ];
+    for (const c of cases) {
+      const res = await fetch(`${h.bot.url}/api/audit/export${c.query ?? ''}`, { headers: c.header ? { authorization: c.header } : {} });
+      assert.equal(res.status, c.status, c.name);
+      if (c.status === 401) assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer error="invalid_token"/, c.name);
+      await res.arrayBuffer();
+    }
+    const refused = await refusals(h);
+    assert.deepEqual(
+      refused.map((r) => r.outcome.reason),
+      cases.map((c) => c.reason),
+    );
+    refused.forEach((r, i) => {
+      assert.match(r.outcome.detail ?? '', cases[i].detail, cases[i].name);
+      assert.equal(r.data?.via, 'http');
+    });
+    const log = await everything(h);
+    for (const c of cases) if (c.header) assert.ok(!log.includes(c.header.slice(7)), `the token of "${c.name}" was recorded`);
+    assert.equal((await auditOf(h, { types: ['audit.exported'] })).length, 0);
+  });
+});
+
+describe('Bot Framework authentication failures (app id set)', function () {
+  this.timeout(30000);
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness({ env: { MicrosoftAppId: '0e9a3c1f-7b7a-4d5e-9c1a-2b3c4d5e6f70', MicrosoftAppPassword: 'not-a-real-secret' } });
+  });
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('records activities that fail authentication, keeping their claims apart and never their token', async () => {
+    const activity = h.teams.activity(people.mallory, personal(people.mallory), { type: 'message', text: 'delete resource group production-api-service' });
+    const bare = await h.teams.post(activity);
+    assert.equal(bare.status, 401);
+    const fake = 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtYWxsb3J5In0.c2lnbmF0dXJlLW5vdC12YWxpZA';
+    const res = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${fake}` }, body: JSON.stringify(activity) });
+    assert.equal(res.status, 401);
+    const refused = await auditOf(h, { types: ['auth.refused'] });
+    assert.deepEqual(
+      refused.map((r) => r.outcome.reason),
+      ['missing-token', 'invalid-token'],
+    );
+    for (const r of refused) {
+      assert.equal(r.actor, undefined, 'an unauthenticated activity names no actor');
+      assert.equal(r.source, undefined);
+      assert.deepEqual((r.data?.unverified as Record<string, unknown>).fromAadObjectId, people.mallory.aadObjectId);
+      assert.match(r.outcome.detail ?? '', /^Bot Framework authentication failed \(HTTP 401\)/);
+    }
+    assert.equal(refused[1].data?.hasAuthorization, true);
+    assert.ok(!(await everything(h)).includes(fake.split('.')[2]), 'no part of the token is recorded');
+    assert.equal((await auditOf(h, { types: ['request.created'] })).length, 0, 'nothing was acted on');
+  });
+});
+
+describe('checkpoints of the running bot', function () {
+  this.timeout(30000);
+  const withInterval = (interval: string) =>
+    fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replace(/^ {2}checkpointInterval: .*$/m, `  checkpointInterval: ${interval}`);
+
+  it('signs the chain head on its timer, into the log and the checkpoint file', async () => {
+    const h = await startHarness({ configText: withInterval('1s') });
+    try {
+      await requestVia(h, 'delete resource group staging-old');
+      const head = (await h.bot.deps.store.audit.head())!;
+      const deadline = Date.now() + 5000;
+      while (!(await auditOf(h, { types: ['audit.checkpoint'] })).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const [timed] = await auditOf(h, { types: ['audit.checkpoint'] });
+      assert.equal(timed?.data?.trigger, 'timer');
+      assert.equal((timed.data?.checkpoint as { seq: number }).seq, head.seq);
+      const lines = fs.readFileSync(path.join(h.dataDir, 'audit-checkpoints.jsonl'), 'utf8').trim().split('\n');
+      assert.deepEqual(JSON.parse(lines[0]), timed.data?.checkpoint);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('signs the last head once more when it stops', async () => {
+    const h = await startHarness({ configText: withInterval('1h') });
+    try {
+      await requestVia(h, 'delete resource group staging-old');
+      const head = (await h.bot.deps.store.audit.head())!;
+      assert.equal((await auditOf(h, { types: ['audit.checkpoint'] })).length, 0);
+      await h.bot.stop();
+      const [last] = await auditOf(h, { types: ['audit.checkpoint'] });
+      assert.equal(last?.data?.trigger, 'shutdown');
+      assert.equal((last.data?.checkpoint as { seq: number }).seq, head.seq);
+      assert.ok(fs.existsSync(path.join(h.dataDir, 'audit-checkpoints.jsonl')));
+    } finally {
+      await h.stop();
+    }
+  });
+});

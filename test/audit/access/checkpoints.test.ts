@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { Checkpointer, checkpointFileOf, checkpointOfRecord, checkpointSignatureOk, readCheckpointFile, signCheckpoint, tailProblem, verifyCheckpoints } from '../../../src/audit/access/checkpoints';
+import type { SourcedCheckpoint } from '../../../src/audit/access/checkpoints';
+import { loadOrCreateSigningKey } from '../../../src/audit/access/signing';
+import type { AuditSigner } from '../../../src/audit/access/signing';
+import { openSqliteStore } from '../../../src/store/sqlite';
+import type { SqliteStore } from '../../../src/store/sqlite';
+import { anEvent, tempDir } from '../../store/fixtures';
+import { collect } from '../../store/store-contract';
+
+describe('checkpoints of the audit chain head', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let store: SqliteStore;
+  let signer: AuditSigner;
+  let logged: object[];
+  let checkpointer: Checkpointer;
+  const clock = { now: () => new Date('2026-11-02T10:00:00.000Z') };
+
+  beforeEach(async () => {
+    tmp = tempDir();
+    store = await openSqliteStore({ file: path.join(tmp.dir, 'countersign.db') });
+    signer = loadOrCreateSigningKey(tmp.dir);
+    logged = [];
+    const log = { info: (o: object) => logged.push(o), warn: () => undefined, error: () => undefined };
+    checkpointer = new Checkpointer({ store, signer, clock, file: checkpointFileOf(tmp.dir), log });
+  });
+  afterEach(async () => {
+    await store.close();
+    tmp.remove();
+  });
+
+  it('signs the head and keeps it in the table, the file, the log output and an audit.checkpoint record', async () => {
+    await store.audit.append([anEvent('request.created'), anEvent('approval.granted')]);
+    const head = (await store.audit.head())!;
+    const c = await checkpointer.write('timer');
+    assert.ok(c);
+    assert.deepEqual({ seq: c.seq, hash: c.hash, keyId: c.keyId, time: c.time }, { seq: 2, hash: head.hash, keyId: signer.keyId, time: '2026-11-02T10:00:00.000Z' });
+    assert.equal(checkpointSignatureOk(c, signer), true);
+    assert.deepEqual(await store.compliance.lastCheckpoint(), { ...c, recordSeq: 3 });
+    assert.deepEqual(readCheckpointFile(checkpointFileOf(tmp.dir)), { checkpoints: [c], unreadable: [] });
+    const [record] = await collect(store.audit.read({ types: ['audit.checkpoint'] }));
+    assert.equal(record.seq, 3);
+    assert.deepEqual(checkpointOfRecord(record), c);
+    assert.deepEqual(logged, [{ checkpoint: c, trigger: 'timer' }]);
+  });
+
+  it('writes nothing while the log has not moved past the last checkpoint, unless forced', async () => {
+    assert.equal(await checkpointer.write('timer'), undefined, 'an empty log has no head to sign');
+    await store.audit.append([anEvent('request.created')]);
+    assert.ok(await checkpointer.write('timer'));
+    assert.equal(await checkpointer.write('timer'), undefined, 'only the checkpoint record is new');
+    assert.ok(await checkpointer.write('cli', { force: true }));
+    await store.audit.append([anEvent('request.approved')]);
+    const c = await checkpointer.write('shutdown');
+    assert.equal(c?.seq, 4);
+    assert.equal(readCheckpointFile(checkpointFileOf(tmp.dir)).checkpoints.length, 3);
+  });
+
+  describe('verification', () => {
+    const hashes = new Map<number, string>();
+    const sourced = (c: SourcedCheckpoint['checkpoint'], from = 'the checkpoint table', recordSeq?: number): SourcedCheckpoint => ({ checkpoint: c, from, recordSeq });
+
+    beforeEach(async () => {
+      for (const r of await store.audit.append(Array.from({ length: 10 }, () => anEvent('execution.progressed')))) hashes.set(r.seq, r.hash);
+    });
+    const sign = (seq: number) => signCheckpoint({ seq, hash: hashes.get(seq)! }, '2026-11-02T10:00:00.000Z', signer);
+
+    it('accepts checkpoints the intact chain agrees with, and names the latest', () => {
+      const v = verifyCheckpoints({ checkpoints: [sourced(sign(4)), sourced(sign(9), 'file x')], recorded: [], table: [], verifier: signer, lastSeq: 10, chainIntact: true, hashAt: (s) => hashes.get(s) });
+      assert.deepEqual(v.problems, []);
+      assert.equal(v.checked, 2);
+      assert.equal(v.copies, 2);
+      assert.equal(v.latest?.checkpoint.seq, 9);
+    });
+
+    it('names a cut-off end: the chain stops before a checkpoint, or before the record written with it', () => {
+      const past = verifyCheckpoints({ checkpoints: [sourced(sign(9), 'file x')], recorded: [], table: [], verifier: signer, lastSeq: 7, chainIntact: true, hashAt: (s) => hashes.get(s) });
+      assert.equal(past.problems[0].kind, 'truncated');
+      assert.match(past.problems[0].message, /it ends at record 7, but the checkpoint signed at .* \(from file x\) names record 9 .*records 8 to 9 at least are missing/);
+      const own = verifyCheckpoints({ checkpoints: [sourced(sign(7), 'the checkpoint table', 8)], recorded: [], table: [], verifier: signer, lastSeq: 7, chainIntact: true, hashAt: (s) => hashes.get(s) });
+      assert.match(own.problems[0].message, /names its own audit.checkpoint record 8/);
+    });
+
+    it('names a rewritten record, a forged checkpoint and a checkpoint lost from the table', () => {
+      const forged = { ...sign(5), hash: 'f'.repeat(64) };
+      const rewritten = sign(6);
+      const v = verifyCheckpoints({
+        checkpoints: [sourced(forged, 'file x'), sourced(rewritten)],
+        recorded: [sourced(sign(3), 'record 4')],
+        table: [rewritten],
+        verifier: signer,
+        lastSeq: 10,
+        chainIntact: true,
+        hashAt: (s) => (s === 6 ? 'e'.repeat(64) : hashes.get(s)),
+      });
+      assert.deepEqual(
+        v.problems.map((p) => p.kind),
+        ['forged', 'rewritten', 'missing'],
+      );
+      assert.match(v.problems[1].message, /record 6 is not the record the checkpoint .* vouches for/);
+      assert.match(v.problems[2].message, /the checkpoint table lost the checkpoint of record 3 that record 4 recorded/);
+    });
+
+    it('leaves checkpoints of another key unchecked, and says so', () => {
+      const other = tempDir();
+      try {
+        const stranger = loadOrCreateSigningKey(other.dir);
+        const v = verifyCheckpoints({ checkpoints: [sourced(sign(9))], recorded: [], table: [], verifier: stranger, lastSeq: 3, chainIntact: true, hashAt: () => undefined });
+        assert.deepEqual(v.problems, []);
+        assert.match(v.warnings[0], new RegExp(`signed with another key \\(${signer.keyId}\\) were not checked`));
+      } finally {
+        other.remove();
+      }
+    });
+  });
+
+  it('notices at startup a log that no longer reaches its last checkpoint, or differs from it', async () => {
+    await store.audit.append([anEvent('request.created'), anEvent('approval.granted')]);
+    await checkpointer.write('timer');
+    assert.equal(await tailProblem(store, signer), undefined);
+    const file = path.join(tmp.dir, 'countersign.db');
+    await store.close();
+    const db = new Database(file);
+    db.exec('DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 3');
+    db.close();
+    store = await openSqliteStore({ file });
+    assert.match((await tailProblem(store, signer)) ?? '', /the audit log ends at record 2, but the checkpoint signed at .* reaches record 3: its end was cut off/);
+    await store.close();
+    const again = new Database(file);
+    again.exec("DROP TRIGGER audit_checkpoints_no_update; UPDATE audit_checkpoints SET record_seq = NULL, hash = 'ab'");
+    again.close();
+    store = await openSqliteStore({ file });
+    assert.match((await tailProblem(store, signer)) ?? '', /has a signature that does not match it: the checkpoint table was edited/);
+  });
+
+  it('skips a line of the checkpoint file that is not a checkpoint, naming it', () => {
+    const file = checkpointFileOf(tmp.dir);
+    fs.writeFileSync(file, 'garbage\n{"seq":1}\n');
+    assert.deepEqual(readCheckpointFile(file), { checkpoints: [], unreadable: [1, 2] });
+  });
+});

@@ -1,0 +1,63 @@
+/** The audit keys of the config: checkpoint interval and the HTTP export API, checked like every other key. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, parseConfig } from '../../../src/config/load';
+import { EXAMPLE_CONFIG } from '../../support/harness';
+import { tempDir } from '../../store/fixtures';
+
+/** The example config, its own checkpointInterval taken out so a test can set one. */
+const example = fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replace(/^ {2}checkpointInterval: .*\n/m, '');
+const withAudit = (lines: string) => example.replace('  auditorRoles: [auditors]\n', `  auditorRoles: [auditors]\n${lines}`);
+
+function problems(text: string): string {
+  try {
+    parseConfig(text, EXAMPLE_CONFIG);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
+  assert.fail('the config was accepted');
+}
+
+describe('the audit keys of the config', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let jwks: string;
+  beforeEach(() => {
+    tmp = tempDir();
+    jwks = path.join(tmp.dir, 'jwks.json');
+    fs.writeFileSync(jwks, JSON.stringify({ keys: [{ kty: 'RSA', kid: 'k1', n: 'AQAB', e: 'AQAB' }] }));
+  });
+  afterEach(() => tmp.remove());
+
+  it('signs checkpoints every 15 minutes unless audit.checkpointInterval says otherwise, and has no HTTP API by default', () => {
+    const c = parseConfig(example, EXAMPLE_CONFIG);
+    assert.deepEqual(c.audit, { checkpointIntervalSeconds: 900 });
+    assert.equal(parseConfig(withAudit('  checkpointInterval: 2h\n'), EXAMPLE_CONFIG).audit.checkpointIntervalSeconds, 7200);
+    assert.match(problems(withAudit('  checkpointInterval: often\n')), /audit\.checkpointInterval: must match pattern/);
+  });
+
+  it('reads audit.http with a key set from a file', () => {
+    const c = parseConfig(withAudit(`  http:\n    issuer: https://login.microsoftonline.com/t/v2.0\n    audience: api://countersign\n    role: Audit.Export\n    jwksFile: ${jwks}\n`), EXAMPLE_CONFIG);
+    assert.deepEqual(c.audit.http, {
+      issuer: 'https://login.microsoftonline.com/t/v2.0',
+      audience: 'api://countersign',
+      role: 'Audit.Export',
+      jwks: { keys: [{ kty: 'RSA', kid: 'k1', n: 'AQAB', e: 'AQAB' }] },
+    });
+    const remote = parseConfig(withAudit('  http:\n    issuer: https://i.example/v2.0\n    audience: a\n    role: r\n    jwksUri: https://i.example/keys\n'), EXAMPLE_CONFIG);
+    assert.deepEqual(remote.audit.http?.jwks, { uri: 'https://i.example/keys' });
+  });
+
+  it('names what is wrong with audit.http, with its line', () => {
+    const line = example.split('\n').findIndex((l) => l.includes('auditorRoles: [auditors]')) + 2;
+    assert.match(problems(withAudit('  http:\n    issuer: https://i.example\n    audience: a\n    role: r\n')), new RegExp(`:${line}: audit\\.http: needs exactly one of jwksUri .* and jwksFile`));
+    assert.match(problems(withAudit(`  http:\n    issuer: https://i.example\n    audience: a\n    role: r\n    jwksUri: https://i.example/k\n    jwksFile: ${jwks}\n`)), /audit\.http: needs exactly one of/);
+    assert.match(problems(withAudit('  http:\n    issuer: http://i.example\n    audience: a\n    role: r\n    jwksUri: https://k\n')), /audit\.http\.issuer: must match pattern "\^https:\/\/"/);
+    assert.match(problems(withAudit('  http:\n    issuer: https://i.example\n    audience: a\n    jwksUri: https://k\n')), /audit\.http\.role: is required/);
+    assert.match(problems(withAudit('  http:\n    issuer: https://i.example\n    audience: a\n    role: r\n    jwksUri: https://k\n    secret: x\n')), /audit\.http\.secret: unknown key/);
+    fs.writeFileSync(jwks, '{"keys": "none"}');
+    assert.match(problems(withAudit(`  http:\n    issuer: https://i.example\n    audience: a\n    role: r\n    jwksFile: ${jwks}\n`)), /audit\.http\.jwksFile: .*jwks\.json is not a JSON Web Key Set: it has no "keys" list/);
+    assert.match(problems(withAudit('  http:\n    issuer: https://i.example\n    audience: a\n    role: r\n    jwksFile: missing.json\n')), /audit\.http\.jwksFile: cannot read .*missing\.json \(ENOENT\)/);
+  });
+});

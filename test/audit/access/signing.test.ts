@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { createHash, createPublicKey } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  PRIVATE_KEY_FILE,
+  PUBLIC_KEY_FILE,
+  SigningKeyError,
+  loadOrCreateSigningKey,
+  loadPublicKey,
+  readVerifier,
+} from '../../../src/audit/access/signing';
+import { tempDir } from '../../store/fixtures';
+
+describe('the audit signing key', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    tmp = tempDir();
+  });
+  afterEach(() => tmp.remove());
+
+  it('is created on first use as an Ed25519 key only its owner can read, and reused after', () => {
+    const first = loadOrCreateSigningKey(tmp.dir);
+    const file = path.join(tmp.dir, PRIVATE_KEY_FILE);
+    if (process.platform !== 'win32') assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.equal(first.publicKey.asymmetricKeyType, 'ed25519');
+    const again = loadOrCreateSigningKey(tmp.dir);
+    assert.equal(again.keyId, first.keyId);
+    assert.deepEqual(fs.readdirSync(tmp.dir).sort(), [PRIVATE_KEY_FILE, PUBLIC_KEY_FILE].sort(), 'no temporary file is left behind');
+  });
+
+  it('names the key by the SHA-256 of its public key', () => {
+    const signer = loadOrCreateSigningKey(tmp.dir);
+    const pem = fs.readFileSync(path.join(tmp.dir, PUBLIC_KEY_FILE), 'utf8');
+    const der = createPublicKey(pem).export({ type: 'spki', format: 'der' });
+    assert.equal(signer.keyId, createHash('sha256').update(der).digest('hex').slice(0, 16));
+    assert.equal(loadPublicKey(tmp.dir).keyId, signer.keyId);
+  });
+
+  it('refuses a private key other users can read', function () {
+    if (process.platform === 'win32') this.skip();
+    loadOrCreateSigningKey(tmp.dir);
+    const file = path.join(tmp.dir, PRIVATE_KEY_FILE);
+    fs.chmodSync(file, 0o644);
+    assert.throws(() => loadOrCreateSigningKey(tmp.dir), (err: unknown) => err instanceof SigningKeyError && /can be read by other users \(mode 0644\); run: chmod 600/.test(err.message));
+  });
+
+  it('signs for one purpose only: a checkpoint signature does not pass as a manifest signature', () => {
+    const signer = loadOrCreateSigningKey(tmp.dir);
+    const verifier = readVerifier(path.join(tmp.dir, PUBLIC_KEY_FILE));
+    const signature = signer.sign('checkpoint', 'record 5 has hash abc');
+    assert.equal(verifier.verify('checkpoint', 'record 5 has hash abc', signature), true);
+    assert.equal(verifier.verify('export-manifest', 'record 5 has hash abc', signature), false);
+    assert.equal(verifier.verify('checkpoint', 'record 6 has hash abc', signature), false);
+    assert.equal(verifier.verify('checkpoint', 'record 5 has hash abc', 'not a signature'), false);
+  });
+
+  it('tells apart keys of different data directories', () => {
+    const other = tempDir();
+    try {
+      const a = loadOrCreateSigningKey(tmp.dir);
+      const b = loadOrCreateSigningKey(other.dir);
+      assert.notEqual(a.keyId, b.keyId);
+      assert.equal(b.verify('checkpoint', 'x', a.sign('checkpoint', 'x')), false);
+    } finally {
+      other.remove();
+    }
+  });
+
+  it('says where the key comes from when there is none', () => {
+    assert.throws(() => loadPublicKey(tmp.dir), /there is no audit signing key in .*: Countersign creates it when it first starts/);
+  });
+});

@@ -1,0 +1,189 @@
+/**
+ * Every kind of tampering with an export file, in every format, is caught and named: with the
+ * signed manifest, even what the records alone cannot show (a cut-off end, a record missing from a
+ * filtered export, bytes changed around intact records).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import type { AuditFilter } from '../../src/app/ports';
+import { exportAudit } from '../../src/audit/formats/export';
+import type { ExportManifest } from '../../src/audit/access/manifest';
+import type { ExportFormat } from '../../src/audit/ports';
+import { loadOrCreateSigningKey } from '../../src/audit/access/signing';
+import type { AuditSigner } from '../../src/audit/access/signing';
+import { verifyExportFile } from '../../src/audit/verify/verify-export';
+import type { ExportVerification } from '../../src/audit/verify/verify-export';
+import { openSqliteStore } from '../../src/store/sqlite';
+import type { SqliteStore } from '../../src/store/sqlite';
+import { alice, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
+
+const FORMATS: ExportFormat[] = ['jsonl', 'csv', 'ocsf'];
+
+describe('verifying an export against its signed manifest', function () {
+  let tmp: ReturnType<typeof tempDir>;
+  let store: SqliteStore;
+  let signer: AuditSigner;
+
+  before(async () => {
+    tmp = tempDir();
+    store = await openSqliteStore({ file: path.join(tmp.dir, 'countersign.db') });
+    signer = loadOrCreateSigningKey(tmp.dir);
+    for (let i = 0; i < 30; i++) {
+      await store.audit.append([
+        anEvent(i % 3 ? 'approval.granted' : 'request.created', {
+          time: timeAt(i),
+          actor: i % 2 ? bob : alice,
+          request: { ...requestRef(`req-${i % 4}`), reason: i % 5 ? `release ${i}` : '=cmd|" /C calc"!A0' },
+        }),
+      ]);
+    }
+  });
+  after(async () => {
+    await store.close();
+    tmp.remove();
+  });
+
+  let n = 0;
+  async function exported(format: ExportFormat, filter: AuditFilter = {}): Promise<{ file: string; manifest: ExportManifest; lines: string[]; eol: string }> {
+    const file = path.join(tmp.dir, `export-${++n}.${format}`);
+    const out = fs.createWriteStream(file);
+    const { manifest } = await exportAudit(store.audit.read(filter), out, { format, filter, exportId: `exp-${n}`, exportedAt: timeAt(100), exportedBy: 'test' }, signer);
+    out.end();
+    await finished(out);
+    const eol = format === 'csv' ? '\r\n' : '\n';
+    return { file, manifest, lines: fs.readFileSync(file, 'utf8').split(eol), eol };
+  }
+
+  /** Index in `lines` of the line holding the record at position i (CSV has a header). */
+  const at = (format: ExportFormat, i: number) => (format === 'csv' ? i + 1 : i);
+
+  function rewrite(e: { file: string; eol: string }, lines: string[]): void {
+    fs.writeFileSync(e.file, lines.join(e.eol));
+  }
+
+  const check = (e: { file: string; manifest: ExportManifest }, format: ExportFormat, manifest = e.manifest) =>
+    verifyExportFile(e.file, { format, manifest, verifier: signer });
+
+  function expectProblem(v: ExportVerification, kind: string, message: RegExp): void {
+    assert.equal(v.ok, false, 'the tampering went unnoticed');
+    assert.equal(v.problems[0]?.kind, kind, JSON.stringify(v.problems));
+    assert.match(v.problems[0].message, message);
+  }
+
+  for (const format of FORMATS) {
+    describe(`${format}, the whole log`, () => {
+      it('accepts the untouched export, whose bytes are the ones signed', async () => {
+        const e = await exported(format);
+        const v = await check(e, format);
+        assert.deepEqual(v.problems, []);
+        assert.equal(v.ok, true);
+        assert.equal(v.chain.count, 30);
+        assert.equal(v.sha256, e.manifest.sha256);
+        assert.equal(e.manifest.contiguous, true);
+      });
+
+      it('names an edited record', async () => {
+        const e = await exported(format);
+        const lines = [...e.lines];
+        lines[at(format, 6)] = lines[at(format, 6)].replace('release 6', 'release 7');
+        rewrite(e, lines);
+        const v = await check(e, format);
+        expectProblem(v, 'edited', format === 'ocsf' ? /do not match the record in its raw_data|altered/ : /record 7 .* was altered after it was written/);
+        assert.equal(v.chain.problem?.seq, 7);
+      });
+
+      it('names a deleted record', async () => {
+        const e = await exported(format);
+        const lines = [...e.lines];
+        lines.splice(at(format, 10), 1);
+        rewrite(e, lines);
+        expectProblem(await check(e, format), 'deleted', /record 11 is missing \(deleted\)/);
+      });
+
+      it('names reordered records', async () => {
+        const e = await exported(format);
+        const lines = [...e.lines];
+        [lines[at(format, 4)], lines[at(format, 5)]] = [lines[at(format, 5)], lines[at(format, 4)]];
+        rewrite(e, lines);
+        expectProblem(await check(e, format), 'reordered', /out of order/);
+      });
+
+      it('names a duplicated record', async () => {
+        const e = await exported(format);
+        const lines = [...e.lines];
+        lines.splice(at(format, 8), 0, lines[at(format, 8)]);
+        rewrite(e, lines);
+        expectProblem(await check(e, format), 'duplicated', /record 9 .* appears twice in a row/);
+      });
+
+      it('names a cut-off end, which the records alone cannot show', async () => {
+        const e = await exported(format);
+        rewrite(e, [...e.lines.slice(0, at(format, 27)), '']);
+        expectProblem(await check(e, format), 'truncated', /it ends at record 27, but the manifest says it runs to record 30 \(3 record\(s\) missing at the end\)/);
+        const alone = await verifyExportFile(e.file, { format });
+        assert.equal(alone.ok, true, 'without a manifest, a shorter chain is still a chain');
+      });
+
+      it('names a change of the bytes around intact records', async () => {
+        const e = await exported(format);
+        fs.appendFileSync(e.file, e.eol);
+        expectProblem(await check(e, format), 'bytes-changed', /the file is not the one exported: its SHA-256 is/);
+      });
+
+      it('names an edited manifest', async () => {
+        const e = await exported(format);
+        rewrite(e, [...e.lines.slice(0, at(format, 27)), '']);
+        const forged = { ...e.manifest, records: 27, lastSeq: 27 };
+        expectProblem(await check(e, format, forged), 'bad-signature', /the manifest was edited after it was signed/);
+      });
+    });
+  }
+
+  describe('a filtered export (one request)', () => {
+    for (const format of FORMATS) {
+      it(`${format}: accepts it untouched and names a deleted, reordered, duplicated, edited or cut-off record`, async () => {
+        const e = await exported(format, { requestId: 'req-2' });
+        assert.equal(e.manifest.contiguous, false);
+        assert.equal(e.manifest.records, 7);
+        assert.equal((await check(e, format)).ok, true);
+
+        const deleted = [...e.lines];
+        deleted.splice(at(format, 3), 1);
+        rewrite(e, deleted);
+        expectProblem(await check(e, format), 'deleted', /1 record\(s\) were deleted from the export/);
+
+        const reordered = [...e.lines];
+        [reordered[at(format, 1)], reordered[at(format, 2)]] = [reordered[at(format, 2)], reordered[at(format, 1)]];
+        rewrite(e, reordered);
+        expectProblem(await check(e, format), 'reordered', /out of order/);
+
+        const duplicated = [...e.lines];
+        duplicated.splice(at(format, 2), 0, duplicated[at(format, 2)]);
+        rewrite(e, duplicated);
+        expectProblem(await check(e, format), 'duplicated', /appears twice in a row/);
+
+        const edited = [...e.lines];
+        edited[at(format, 4)] = edited[at(format, 4)].replace('req-2', 'req-3');
+        rewrite(e, edited);
+        expectProblem(await check(e, format), 'edited', /./);
+
+        rewrite(e, [...e.lines.slice(0, at(format, 5)), '']);
+        expectProblem(await check(e, format), 'truncated', /missing at the end/);
+      });
+    }
+  });
+
+  it('refuses a manifest checked with another key, naming both keys', async () => {
+    const e = await exported('jsonl');
+    const other = tempDir();
+    try {
+      const stranger = loadOrCreateSigningKey(other.dir);
+      const v = await verifyExportFile(e.file, { format: 'jsonl', manifest: e.manifest, verifier: stranger });
+      expectProblem(v, 'bad-signature', new RegExp(`signed with key ${signer.keyId}, but the public key given is ${stranger.keyId}`));
+    } finally {
+      other.remove();
+    }
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * The cards people read: every state renders, nothing unexpanded leaks, user text cannot make
+ * links or formatting, and only a pending request offers buttons.
+ */
+import assert from 'node:assert/strict';
+import type { RequestState } from '../../src/domain/request';
+import { confirmCard, formCard, helpCard, listCard, md, pendingCard, queryCard, requestCard } from '../../src/cards/cards';
+import { loadConfig } from '../../src/config/load';
+import { cardActions, cardText } from '../support/connector';
+import { alice, bob, buildRequest, requestIn } from '../support/requests';
+import { EXAMPLE_CONFIG } from '../support/harness';
+
+const STATES: RequestState[] = ['pending', 'approved', 'executing', 'succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
+const HOSTILE = 'x [click me](https://evil.example) **bold** ${request.id} <b>hi</b>\n- item';
+
+describe('cards', () => {
+  it('renders a request in every state without an unexpanded template expression', () => {
+    for (const state of STATES) {
+      const card = requestCard(requestIn(state, { reason: HOSTILE, sandbox: true }));
+      const json = JSON.stringify(card);
+      assert.ok(!json.includes('${'), `${state}: ${json.match(/.{20}\$\{.{20}/)?.[0]}`);
+      assert.equal(card.version, '1.5');
+      assert.match(cardText(card), /SANDBOX/);
+    }
+  });
+
+  it('renders a request again from its content, never from its id and version alone, and hands each caller a card of its own', () => {
+    const r = buildRequest();
+    const first = requestCard(r);
+    const again = requestCard(r);
+    assert.deepEqual(again, first);
+    assert.notEqual(again, first);
+    (again.body as unknown[]).length = 0;
+    assert.deepEqual(requestCard(r), first);
+    // Same id and version, other content (never stored, but nothing in the card may come from the first).
+    const other = requestCard({ ...r, reason: 'another reason' });
+    assert.match(cardText(other), /another reason/);
+    assert.doesNotMatch(cardText(first), /another reason/);
+    assert.match(cardText(requestCard(r, { notice: 'a notice for the clicker' })), /a notice for the clicker/);
+    assert.doesNotMatch(cardText(requestCard(r)), /a notice for the clicker/);
+  });
+
+  it('offers Approve, Reject and Cancel only while pending', () => {
+    assert.deepEqual(cardActions(requestCard(buildRequest())).map((a) => a.verb), ['approve', 'reject', 'cancel']);
+    for (const state of STATES.filter((s) => s !== 'pending')) {
+      assert.deepEqual(cardActions(requestCard(requestIn(state))), [], state);
+    }
+  });
+
+  it('puts only the request id and the operation hash into button data', () => {
+    const r = buildRequest();
+    for (const action of cardActions(requestCard(r))) {
+      assert.deepEqual(action.data, { requestId: r.id, hash: r.operationHash });
+    }
+  });
+
+  it('escapes user text so it cannot make a link, formatting or a template expression', () => {
+    const text = cardText(requestCard(buildRequest({ reason: HOSTILE })));
+    assert.ok(text.includes('\\[click me\\](https\u200B://evil.example)'), text);
+    assert.ok(text.includes('\\*\\*bold\\*\\*'));
+    assert.ok(text.includes('$\u200B{request.id}'));
+    assert.ok(text.includes('\\<b\\>hi\\</b\\>'));
+    assert.ok(!/\]\(https?:\/\//.test(text), 'no markdown link survives');
+  });
+
+  it('md() leaves ordinary words alone', () => {
+    assert.equal(md('deploy production api-service (release 2.4)'), 'deploy production api-service (release 2.4)');
+    assert.equal(md(undefined), '');
+  });
+
+  it('md() escapes exactly as the full set of replacements does, also when it skips them for plain text', () => {
+    const reference = (text: string) =>
+      text
+        .replace(/[\\`*_[\]<>~|]/g, (c) => `\\${c}`)
+        .replace(/\$\{/g, '$\u200B{')
+        .replace(/(\w)(:\/\/)/g, '$1\u200B$2')
+        .replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\u200B.`)
+        .replace(/^(\s*)([-+#])/gm, '$1\\$2')
+        .replace(/^(\s*\d+)\./gm, '$1\\.');
+    const pieces = ['a', 'Z', '0', '7', ' ', '\n', '\t', '-', '+', '#', '.', ':', '/', '$', '{', '}', 'w', 'W', '\\', '`', '*', '_', '[', ']', '<', '>', '~', '|', 'é', '2026-03-02', 'www', '://'];
+    let seed = 0x2545f491;
+    const next = () => {
+      // xorshift32: a fixed, well-spread sequence, so a failure repeats.
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return seed >>> 0;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      const length = next() % 12;
+      let text = '';
+      for (let j = 0; j < length; j++) text += pieces[next() % pieces.length];
+      assert.equal(md(text), reference(text), JSON.stringify(text));
+    }
+  });
+
+  it('shows who approved, who rejected and why, and the outcome', () => {
+    const approved = requestCard(requestIn('succeeded'));
+    assert.match(cardText(approved), /SUCCEEDED/);
+    const rejected = requestIn('rejected', { rejection: { by: bob, at: '2026-03-02T09:10:00.000Z', comment: 'not now' } });
+    assert.match(cardText(requestCard(rejected)), /Rejected by Bob Approver at 2026-03-02 09:10 UTC[\s\S]*Comment: not now/);
+    const notice = requestCard(buildRequest(), { notice: 'You asked for request CS-1, so you cannot approve it.' });
+    assert.match(cardText(notice), /^You asked for request CS-1, so you cannot approve it\./m);
+  });
+
+  it('renders the form, confirmation, help, pending and query cards cleanly', () => {
+    const config = loadConfig(EXAMPLE_CONFIG);
+    const deploy = config.catalog.find('deploy')!;
+    const cards = [
+      formCard(deploy, { environment: 'production' }, [{ parameter: 'service', message: 'service is missing' }], HOSTILE, true),
+      confirmCard(deploy, { environment: 'production', service: 'api-service' }, HOSTILE, false),
+      helpCard([{ usage: 'deploy <a|b>', description: HOSTILE, approval: 'x', allowed: true }], false),
+      pendingCard({ toDecide: [buildRequest({ requester: alice })], mine: [] }, false),
+      queryCard({ title: 'Resources', columns: ['name'], rows: [[HOSTILE]] }, true),
+      listCard('t', undefined, [], false),
+    ];
+    for (const card of cards) {
+      const json = JSON.stringify(card);
+      assert.ok(!json.includes('${'), json.match(/.{20}\$\{.{20}/)?.[0]);
+      // Input values are plain text (never markdown); everything displayed must be escaped.
+      const displayed = JSON.parse(json, (key, value) => (value && typeof value === 'object' && String(value.type).startsWith('Input.') ? undefined : value));
+      assert.ok(!/\]\(https?:\/\//.test(cardText(displayed)), cardText(displayed));
+    }
+  });
+});
