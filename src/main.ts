@@ -6,14 +6,15 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { MemoryStorage, PrivateConversationState } from 'botbuilder';
 import type pino from 'pino';
-import type { AppDeps, Logger } from './app/context';
-import { Executor } from './app/execution';
-import { sweepExpired } from './app/expiry';
+import type { AppDeps } from './app/context';
+import { Countersign } from './app/countersign';
+import type { Logger } from './log/context';
+import type { Executor } from './app/execution';
 import { randomRequestIds, systemClock } from './app/ids';
-import type { AzureGateway, Clock, IdGenerator, Store } from './app/ports';
+import type { AzureGateway, Clock, IdGenerator } from './app/ports';
+import type { CountersignStore } from './store/countersign-store';
 import { createAzureGateway, createCredential } from './azure';
 import { AuditorAccess } from './audit/access/auditor-access';
-import { botAuthRefusedEvent } from './audit/access/bot-auth';
 import { Checkpointer, checkpointFileOf, tailProblem } from './audit/access/checkpoints';
 import { loadOrCreateSigningKey } from './audit/access/signing';
 import { loadConfig, type CountersignConfig } from './config/load';
@@ -32,7 +33,7 @@ export class StartupError extends Error {}
 export interface StartOptions {
   settings?: Settings;
   config?: CountersignConfig;
-  store?: Store;
+  store?: CountersignStore;
   /** An Azure gateway to use instead of the one the config describes (tests). */
   azure?: AzureGateway;
   clock?: Clock;
@@ -48,6 +49,8 @@ export interface RunningCountersign {
   url: string;
   port: number;
   deps: AppDeps;
+  /** The whole store (every layer's part of it). */
+  store: CountersignStore;
   executor: Executor;
   notifier: TeamsNotifier;
   /** Graceful stop: no new activities, in-flight work and card updates finish, store closed. */
@@ -70,8 +73,10 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const config = options.config ?? loadConfig(settings.configPath);
   const closers: (() => Promise<void>)[] = [];
 
-  let store = options.store;
-  if (!store) {
+  let store: CountersignStore;
+  if (options.store) {
+    store = options.store;
+  } else {
     fs.mkdirSync(settings.dataDir, { recursive: true });
     store = await openSqliteStore({ file: databaseFile(settings.dataDir) });
   }
@@ -80,8 +85,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     : await buildAzure(config, closers, log);
 
   const adapter = createAdapter(settings, log);
-  const conversations = store.conversations;
-  const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, conversations, log);
+  const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), saveReference: (id, r) => store.conversations.saveReference(id, r), getCardMessages: (id) => store.cards.getCardMessages(id) }, log);
   const deps: AppDeps = {
     store,
     azure,
@@ -98,16 +102,10 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFileOf(settings.dataDir), log });
   const damage = await tailProblem(store, signer);
   if (damage) log.error({ problem: damage }, 'AUDIT LOG DAMAGED');
-  await store.audit.append([
-    {
-      type: 'config.loaded',
-      time: deps.clock.now().toISOString(),
-      outcome: { result: 'ok', detail: config.file },
-      data: { configHash: config.hash, commands: config.catalog.commands.length, sandbox: azure.sandbox },
-    },
-  ]);
-  const executor = new Executor(deps, { leaseMs: settings.executionLeaseMs });
-  const bot = new CountersignBot(deps, executor, new PrivateConversationState(new MemoryStorage()));
+  const app = new Countersign(deps, { leaseMs: settings.executionLeaseMs });
+  const executor = app.executor;
+  await app.started();
+  const bot = new CountersignBot(app, store.conversations, new PrivateConversationState(new MemoryStorage()));
   // Auditor access: Teams `audit export` and the audit HTTP routes.
   let publicUrl = settings.publicUrl;
   const auditors = new AuditorAccess({
@@ -138,9 +136,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       return { ok: storeOk, checks: { config: true, store: storeOk } };
     },
     routes: (s) => registerAuditRoutes(s, auditors, signer, log),
-    onAuthRefused: async (attempt) => {
-      await deps.store.audit.append([botAuthRefusedEvent(attempt, deps.clock.now().toISOString())]);
-    },
+    onAuthRefused: (attempt) => app.authRefused(attempt),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -149,16 +145,15 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const port = (server.address() as AddressInfo).port;
 
   // Requests approved before a restart but never claimed are executed now; expiry is caught up.
-  for (const r of await store.requests.list({ states: ['approved'] })) withLogContext({ requestId: r.id }, () => executor.schedule(r));
-  await sweepExpired(deps);
+  await app.catchUp();
   const sweeper = setInterval(() => {
-    withLogContext({ job: 'expiry-sweep' }, () => sweepExpired(deps)).catch((err: unknown) => log.error({ err: String(err) }, 'expiry sweep failed'));
+    withLogContext({ job: 'expiry-sweep' }, () => app.sweepExpired()).catch((err: unknown) => log.error({ err: String(err) }, 'expiry sweep failed'));
   }, options.sweepIntervalMs ?? 15_000);
   sweeper.unref();
   // Executions a run that died (or stopped) left behind are resumed once their lease expired: now, and
   // whenever one expires later (a lease held by a run that just died expires after startup).
   const resumeAbandoned = () =>
-    withLogContext({ job: 'resume-sweep' }, () => executor.resumeAbandoned()).catch((err: unknown) => log.error({ err: String(err) }, 'resuming executions failed'));
+    withLogContext({ job: 'resume-sweep' }, () => app.resumeAbandoned()).catch((err: unknown) => log.error({ err: String(err) }, 'resuming executions failed'));
   await resumeAbandoned();
   const resumer = setInterval(() => void resumeAbandoned(), Math.min(15_000, Math.max(250, Math.floor(settings.executionLeaseMs / 2))));
   resumer.unref();
@@ -188,6 +183,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     url,
     port,
     deps,
+    store,
     executor,
     notifier,
     async stop() {

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { sealRecord } from '../../src/audit/chain/chain';
-import type { ChainHead } from '../../src/app/ports';
+import type { ChainHead } from '../../src/domain/audit';
 import type { AuditEventDraft } from '../../src/domain/audit';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { openWritable } from '../../src/store/sqlite/connection';

@@ -1,3 +1,4 @@
+import type { Logger } from '../log/context';
 import type { Catalog, CommandSpec } from '../domain/catalog';
 import type { AccessPolicy } from '../domain/policy';
 import type { AuditEventDraft, AuditRecord } from '../domain/audit';
@@ -7,18 +8,14 @@ import { VersionConflictError, type AzureGateway, type Clock, type IdGenerator, 
 
 /** The parts of the loaded configuration the use cases read. */
 export interface PolicySource {
+  /** The config file this policy was loaded from. */
+  file: string;
   hash: string;
   catalog: Catalog;
   access: AccessPolicy;
   auditorRoles: string[];
   azure: { subscriptionId: string; sandbox: boolean };
   loadTemplate(relativePath: string): Record<string, unknown>;
-}
-
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
 }
 
 export interface AppDeps {
@@ -40,15 +37,25 @@ export function currentCommand(deps: AppDeps, name: string): CommandSpec | undef
 
 const MAX_CAS_ATTEMPTS = 50;
 
+export interface TransactOptions {
+  /**
+   * Whether the request's cards are refreshed after the change (default true). Bookkeeping that no
+   * card shows (a lease renewed or released, ARM's reference recorded) passes false.
+   */
+  refreshCards?: boolean;
+}
+
 /**
  * Reads the request, applies a pure transition and saves it with a version check, retrying on
  * conflict with a fresh read (the compare-and-swap loop). A refusal from the transition on any
- * attempt is final.
+ * attempt is final. This is the one place that refreshes a request's cards after a change: every
+ * committed change of a request passes here.
  */
 export async function transact(
   deps: AppDeps,
   requestId: string,
   transition: (current: ApprovalRequest) => Transition,
+  options: TransactOptions = {},
 ): Promise<{ before: ApprovalRequest; result: Transition; records: AuditRecord[] } | undefined> {
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
     const current = await deps.store.requests.get(requestId);
@@ -57,6 +64,7 @@ export async function transact(
     if (!result.ok) return { before: current, result, records: [] };
     try {
       const records = await deps.store.requests.update(result.request, current.version, result.events);
+      if (options.refreshCards !== false) void deps.notifier.cardChanged(result.request);
       return { before: current, result, records };
     } catch (err) {
       if (err instanceof VersionConflictError) continue;

@@ -8,6 +8,7 @@ import { neutralise, requestEvent, requestRef } from '../domain/audit';
 import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, type Transition } from '../domain/lifecycle';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../domain/request';
+import { isForeignCard } from './card-binding';
 import { transact, type AppDeps } from './context';
 
 export type Verb = 'approve' | 'reject' | 'cancel';
@@ -32,6 +33,31 @@ export interface DecisionHooks {
 }
 
 const VERBS: Verb[] = ['approve', 'reject', 'cancel'];
+
+/** A click as it arrives from a card: the verb and request id come from client-controlled card data. */
+export interface CardClick extends Click {
+  /** The conversation the clicked card is in, and the card message's id (from the authenticated activity). */
+  conversationId: string;
+  replyToId?: string;
+}
+
+/**
+ * A click on a card, from the top: a click that names no request or no action is refused; a click
+ * from a card not posted for the request it names is refused; anything else is decided.
+ */
+export async function clickCard(deps: AppDeps, click: CardClick, hooks: DecisionHooks): Promise<ClickResult> {
+  if (!click.requestId || !click.verb) {
+    const malformed = { ...click, requestId: click.requestId || '(none)', verb: click.verb || '(none)' };
+    return refuseClick(deps, malformed, refusal(RefusalReason.UnknownAction, 'This card action is malformed (it names no request or no action); nothing was changed.'));
+  }
+  if (await isForeignCard(deps, click.requestId, click.conversationId, click.replyToId)) {
+    const why = refusal(RefusalReason.CardMismatch, `This card does not belong to request ${click.requestId}; nothing was changed.`, click.requestId);
+    await refuseClick(deps, click, why, await deps.store.requests.get(click.requestId));
+    // The named request's card is not shown: the card clicked is not one of its cards.
+    return { ok: false, refusal: why };
+  }
+  return decide(deps, click, hooks);
+}
 
 export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks): Promise<ClickResult> {
   const now = deps.clock.now();
@@ -97,7 +123,6 @@ async function cancelInAzure(deps: AppDeps, request: ApprovalRequest): Promise<v
 export async function expireNow(deps: AppDeps, requestId: string): Promise<ApprovalRequest | undefined> {
   const outcome = await transact(deps, requestId, (r) => expire(r, deps.clock.now()));
   if (outcome?.result.ok) {
-    void deps.notifier.cardChanged(outcome.result.request);
     void deps.notifier.tellRequester(outcome.result.request, `Request ${requestId} expired: nobody approved it before ${outcome.before.expiresAt}.`);
     return outcome.result.request;
   }

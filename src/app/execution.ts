@@ -28,7 +28,7 @@ import {
 } from '../domain/lifecycle';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
 import type { Actor, ApprovalRequest } from '../domain/request';
-import { currentCommand, transact, type AppDeps } from './context';
+import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
 import { checkDrift } from './drift';
 
 /** Least time between two recorded progress steps of one operation (card updates follow them). */
@@ -82,7 +82,6 @@ export class Executor {
       taken.push(r.id);
       const resumed = claim.result.request;
       this.deps.log.warn({ requestId: r.id, previousOwner: r.execution?.lease?.owner, owner: this.owner }, 'execution resumed after its lease expired');
-      void this.deps.notifier.cardChanged(resumed);
       this.track(r.id, () => this.follow(resumed, 'resume'));
     }
     return taken;
@@ -125,7 +124,6 @@ export class Executor {
       const saved = await this.save(requestId, (r) => detectDrift(r, drift.found, deps.clock.now()));
       if (!saved) return;
       deps.log.warn({ requestId, changes: drift.found.changes.length }, 'drift detected: not executed, needs approving again');
-      void deps.notifier.cardChanged(saved);
       await deps.notifier.tellRequester(
         saved,
         `Request ${saved.id} (${saved.command}) was not executed: what it would do changed since it was approved (${drift.found.changes.join('; ')}). It needs approving again on its card.`,
@@ -137,7 +135,6 @@ export class Executor {
     );
     if (!claim || !claim.result.ok) return; // someone else claimed it, or it is no longer approved
     const claimed = claim.result.request;
-    void deps.notifier.cardChanged(claimed);
     if (claimed.state !== 'executing') {
       await deps.notifier.tellRequester(claimed, `Request ${claimed.id} was not executed. ${claimed.outcomeDetail ?? ''}`.trim());
       return;
@@ -159,7 +156,7 @@ export class Executor {
     let leaseLost = false;
     const renewal = setInterval(() => {
       const until = new Date(deps.clock.now().getTime() + this.leaseMs);
-      transact(deps, requestId, (r) => renewLease(r, owner, until, deps.clock.now())).then(
+      transact(deps, requestId, (r) => renewLease(r, owner, until, deps.clock.now()), { refreshCards: false }).then(
         (renewed) => {
           if (renewed?.result.ok) return;
           leaseLost = true;
@@ -178,7 +175,7 @@ export class Executor {
       ...(ref.correlationId ? { correlationId: ref.correlationId } : {}),
       onStarted: async (accepted: ArmOperationRef) => {
         started = true;
-        const saved = await this.save(requestId, (r) => recordStarted(r, accepted, deps.clock.now(), owner));
+        const saved = await this.save(requestId, (r) => recordStarted(r, accepted, deps.clock.now(), owner), { refreshCards: false });
         if (!saved) throw new Error(`request ${requestId} is no longer executed by ${owner}`);
       },
       onProgress: async (progress: OperationProgress) => {
@@ -187,8 +184,7 @@ export class Executor {
         if (key === lastProgressKey || now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
         lastProgressKey = key;
         lastProgressAt = now;
-        const saved = await this.save(requestId, (r) => recordProgress(r, progress, deps.clock.now(), owner));
-        if (saved) void deps.notifier.cardChanged(saved);
+        await this.save(requestId, (r) => recordProgress(r, progress, deps.clock.now(), owner));
       },
     };
     let outcome: ExecutionOutcome;
@@ -208,7 +204,7 @@ export class Executor {
       return;
     }
     if (this.stopping && abort.signal.aborted) {
-      await this.save(requestId, (r) => releaseLease(r, owner, deps.clock.now()));
+      await this.save(requestId, (r) => releaseLease(r, owner, deps.clock.now()), { refreshCards: false });
       deps.log.info({ requestId }, 'execution left for the next start to resume');
       return;
     }
@@ -219,7 +215,6 @@ export class Executor {
     const { deps } = this;
     const finished = await this.save(requestId, (r) => finishExecution(r, outcome, deps.clock.now(), this.owner));
     if (!finished) return;
-    void deps.notifier.cardChanged(finished);
     await deps.notifier.tellRequester(finished, completionText(finished));
     deps.log.info({ requestId, state: finished.state }, 'execution finished');
   }
@@ -230,8 +225,8 @@ export class Executor {
     return this.deps.config.access.isApproverFor(roles, actor);
   }
 
-  private async save(requestId: string, fn: (current: ApprovalRequest) => Transition): Promise<ApprovalRequest | undefined> {
-    const outcome = await transact(this.deps, requestId, fn);
+  private async save(requestId: string, fn: (current: ApprovalRequest) => Transition, options?: TransactOptions): Promise<ApprovalRequest | undefined> {
+    const outcome = await transact(this.deps, requestId, fn, options);
     return outcome?.result.ok ? outcome.result.request : undefined;
   }
 }

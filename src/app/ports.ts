@@ -3,8 +3,7 @@
  * src/teams); nothing here imports a framework. Every store method is asynchronous so that the
  * SQLite and PostgreSQL backends are interchangeable.
  */
-import type { ComplianceStore } from '../audit/ports';
-import type { AuditEventDraft, AuditEventType, AuditRecord } from '../domain/audit';
+import type { AuditEventDraft, AuditFilter, AuditRecord, ChainHead } from '../domain/audit';
 import type { TargetSnapshot } from '../domain/drift';
 import type { ApprovalRequest, RequestState } from '../domain/request';
 import type {
@@ -58,22 +57,6 @@ export interface RequestStore {
   list(query: RequestQuery): Promise<ApprovalRequest[]>;
 }
 
-export interface AuditFilter {
-  /** Inclusive, ISO-8601. */
-  from?: string;
-  /** Exclusive, ISO-8601. */
-  to?: string;
-  fromSeq?: number;
-  requestId?: string;
-  actorId?: string;
-  types?: AuditEventType[];
-}
-
-export interface ChainHead {
-  seq: number;
-  hash: string;
-}
-
 /**
  * The append-only audit log. append() resolves only once the records are durably on disk, each
  * carrying the previous record's hash and its own; a failed append rejects (it is never swallowed).
@@ -90,21 +73,22 @@ export interface CardMessage {
   activityId: string;
 }
 
-/** What the Teams layer needs to reach a conversation later (proactive messages, card updates). */
-export interface ConversationStore {
-  /** The reference is opaque here (a botbuilder ConversationReference, stored as JSON). */
-  saveReference(conversationId: string, reference: unknown): Promise<void>;
-  getReference(conversationId: string): Promise<unknown | undefined>;
+/**
+ * Which card messages Countersign posted for each request: a click counts only from one of them, and
+ * every one of them is refreshed when the request changes.
+ */
+export interface CardBindingStore {
+  /** Records a posted card (idempotent: the same message twice is one binding). */
   saveCardMessage(requestId: string, message: CardMessage): Promise<void>;
+  /** The request's card messages, oldest first (empty when none was recorded). */
   getCardMessages(requestId: string): Promise<CardMessage[]>;
 }
 
+/** What the use cases keep: requests, the audit log and the card bindings. */
 export interface Store {
   requests: RequestStore;
   audit: AuditLog;
-  conversations: ConversationStore;
-  /** Checkpoints, download links, export manifests and request versions (src/audit). */
-  compliance: ComplianceStore;
+  cards: CardBindingStore;
   /** True when the store answers a trivial query. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -3,9 +3,10 @@
  * single-use download links, the signed manifests of exports, and every saved version of each
  * request. Like the other stores, every write that carries audit events commits them with it.
  */
+import type { AuditLog } from '../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../domain/audit';
 import type { Actor, ApprovalRequest } from '../domain/request';
-import type { AuditFilter } from '../app/ports';
+import type { AuditFilter } from '../domain/audit';
 
 /** A signed statement that record `seq` of the audit chain has hash `hash`. */
 export interface AuditCheckpoint {
@@ -60,4 +61,10 @@ export interface ComplianceStore {
   getExportManifest(exportId: string): Promise<object | undefined>;
   /** Every saved version of a request, oldest first (empty when there is no such request). */
   requestVersions(requestId: string): Promise<ApprovalRequest[]>;
+}
+
+/** The audit log with what compliance keeps beside it: what checkpoints, exports and auditor access use. */
+export interface AuditStore {
+  audit: AuditLog;
+  compliance: ComplianceStore;
 }

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import type { AuditFilter } from '../app/ports';
+import type { AuditFilter } from '../domain/audit';
 import { ExportIncompleteError, exportAudit, exportedEvent, incompleteExportEvent, manifestFileOf } from '../audit/formats/export';
 import type { ExportResult } from '../audit/formats/export';
 import type { ExportFormat } from '../audit/ports';

@@ -119,3 +119,21 @@ export function neutralise<T>(value: T): T {
   }
   return value;
 }
+
+/** Which audit records to read or export. */
+export interface AuditFilter {
+  /** Inclusive, ISO-8601. */
+  from?: string;
+  /** Exclusive, ISO-8601. */
+  to?: string;
+  fromSeq?: number;
+  requestId?: string;
+  actorId?: string;
+  types?: AuditEventType[];
+}
+
+/** The newest record of the chain: the next record carries this hash as its previous hash. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}

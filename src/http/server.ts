@@ -10,8 +10,8 @@ import {
   type TurnContext,
 } from 'botbuilder';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../app/context';
-import type { RefusedActivity } from '../audit/access/bot-auth';
+import type { Logger } from '../log/context';
+import type { RefusedActivity } from '../app/auth-refusals';
 import { withLogContext } from '../log/logger';
 import type { Settings } from '../settings';
 

@@ -13,9 +13,10 @@
  * credentials, JSON web tokens and the configured secret values themselves, wherever they appear
  * (an error message quoting a header, say).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import pino from 'pino';
-import type { Logger } from '../app/context';
+import { currentLogContext, type Logger } from './context';
+
+export { currentLogContext, withLogContext, type LogBindings, type Logger } from './context';
 
 export const REDACT_PATHS = [
   'password',
@@ -41,22 +42,6 @@ export const REDACT_PATHS = [
 ];
 
 const CENSOR = '[redacted]';
-
-/** Ids that a log line inherits from the request, activity or execution it belongs to. */
-export type LogBindings = Record<string, string | number | undefined>;
-
-const scope = new AsyncLocalStorage<LogBindings>();
-
-/** Runs `fn` with `bindings` added to every line logged inside it (nested scopes add to outer ones). */
-export function withLogContext<T>(bindings: LogBindings, fn: () => T): T {
-  const defined = Object.fromEntries(Object.entries(bindings).filter(([, v]) => v !== undefined && v !== ''));
-  return scope.run({ ...scope.getStore(), ...defined }, fn);
-}
-
-/** The bindings of the current scope (empty outside any). */
-export function currentLogContext(): LogBindings {
-  return scope.getStore() ?? {};
-}
 
 export interface LoggerOptions {
   /** Secret values (app password, client secret) that must never appear in a line, whatever the key. */

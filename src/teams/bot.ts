@@ -12,17 +12,11 @@ import {
   type StatePropertyAccessor,
 } from 'botbuilder';
 import type { DialogSet, DialogState } from 'botbuilder-dialogs';
-import type { AppDeps } from '../app/context';
-import { decide, refuseClick } from '../app/decisions';
-import type { Executor } from '../app/execution';
-import { help, pending, status } from '../app/queries';
-import { createRequest, interpret, runQuery } from '../app/requests';
-import { neutralise } from '../domain/audit';
-import { withLogContext } from '../log/logger';
-import { RefusalReason, refusal } from '../domain/refusal';
+import type { Countersign } from '../app/countersign';
 import type { ApprovalRequest } from '../domain/request';
 import { helpCard, pendingCard, queryCard, requestCard, type Card } from '../cards/cards';
 import { actorOf, sourceOf } from './identity';
+import type { ConversationReferenceStore } from './ports';
 import type { RequestDialogOptions } from './request-dialog';
 
 /** Extra commands handled outside the core (the audit export of the compliance module). */
@@ -40,8 +34,8 @@ export class CountersignBot extends TeamsActivityHandler {
   private readonly knownReferences = new Map<string, string>();
 
   constructor(
-    private readonly deps: AppDeps,
-    private readonly executor: Executor,
+    private readonly app: Countersign,
+    private readonly references: ConversationReferenceStore,
     /** Per person per conversation, so two people filling forms in one channel never mix. */
     private readonly conversationState: BotState,
   ) {
@@ -67,21 +61,11 @@ export class CountersignBot extends TeamsActivityHandler {
     await this.conversationState.saveChanges(context, false);
   }
 
-  /** Every activity passes the tenant gate first; a refusal is audited. */
+  /** Every activity passes the app's tenant gate first. */
   protected override async onTurnActivity(context: TurnContext): Promise<void> {
-    const actor = actorOf(context.activity);
-    if (!this.deps.config.access.tenantAllowed(actor.tenantId)) {
-      await this.deps.store.audit.append([
-        neutralise({
-          type: 'tenant.refused' as const,
-          time: this.deps.clock.now().toISOString(),
-          actor,
-          source: sourceOf(context.activity),
-          outcome: { result: 'refused' as const, reason: RefusalReason.TenantNotAllowed, detail: `activity type ${context.activity.type}` },
-        }),
-      ]);
-      this.deps.log.warn({ tenantId: actor.tenantId, activityType: context.activity.type }, 'tenant refused');
-      const text = `Tenant ${actor.tenantId || '(none)'} is not allowed to use Countersign.`;
+    const admission = await this.app.admit(actorOf(context.activity), sourceOf(context.activity), context.activity.type);
+    if (!admission.ok) {
+      const text = admission.message;
       if (context.activity.type === 'invoke') {
         await context.sendActivity({ type: 'invokeResponse', value: { status: 200, body: { statusCode: 200, type: MESSAGE_RESPONSE, value: text } } });
       } else if (context.activity.type === 'message') {
@@ -120,12 +104,12 @@ export class CountersignBot extends TeamsActivityHandler {
 
   private async dispatch(context: TurnContext, text: string, dc: Awaited<ReturnType<DialogSet['createContext']>>): Promise<void> {
     const actor = actorOf(context.activity);
-    const what = interpret(this.deps, text);
+    const what = this.app.interpret(text);
     switch (what.kind) {
       case 'empty':
       case 'builtin':
         if (what.kind === 'empty' || what.name === 'help') {
-          await this.sendCard(context, helpCard(help(this.deps, actor), this.deps.azure.sandbox));
+          await this.sendCard(context, helpCard(this.app.help(actor), this.app.sandbox));
         } else {
           await this.showPending(context);
         }
@@ -135,7 +119,7 @@ export class CountersignBot extends TeamsActivityHandler {
           await context.sendActivity(this.say('Usage: status <request-id>. Type "pending" to see open requests.'));
           return;
         }
-        const r = await status(this.deps, actor, what.requestId);
+        const r = await this.app.status(actor, what.requestId);
         if (!r) await context.sendActivity(this.say(`There is no request ${what.requestId} that you can see.`));
         else await this.sendCard(context, requestCard(r));
         return;
@@ -160,8 +144,8 @@ export class CountersignBot extends TeamsActivityHandler {
       }
       case 'ready':
         if (!what.command.sensitive) {
-          const q = await runQuery(this.deps, what.command, what.values, actor);
-          if (q.ok) await this.sendCard(context, queryCard(q.result, this.deps.azure.sandbox));
+          const q = await this.app.runQuery(what.command, what.values, actor);
+          if (q.ok) await this.sendCard(context, queryCard(q.result, this.app.sandbox));
           else await context.sendActivity(this.say(`${what.command.name} failed: ${q.error}`));
           return;
         }
@@ -171,12 +155,12 @@ export class CountersignBot extends TeamsActivityHandler {
   }
 
   private async createAndPost(context: TurnContext, o: RequestDialogOptions): Promise<void> {
-    const command = this.deps.config.catalog.find(o.command);
+    const command = this.app.command(o.command);
     if (!command) {
       await context.sendActivity(this.say(`The command "${o.command}" is no longer configured.`));
       return;
     }
-    const result = await createRequest(this.deps, {
+    const result = await this.app.createRequest({
       command,
       values: o.values,
       ...(o.reason ? { reason: o.reason } : {}),
@@ -192,14 +176,12 @@ export class CountersignBot extends TeamsActivityHandler {
 
   private async postRequestCard(context: TurnContext, request: ApprovalRequest): Promise<void> {
     const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(requestCard(request))] });
-    if (sent?.id) {
-      await this.deps.store.conversations.saveCardMessage(request.id, { conversationId: context.activity.conversation.id, activityId: sent.id });
-    }
+    await this.app.cardPosted(request.id, { conversationId: context.activity.conversation.id, ...(sent?.id ? { activityId: sent.id } : {}) });
   }
 
   private async showPending(context: TurnContext): Promise<void> {
-    const view = await pending(this.deps, actorOf(context.activity));
-    await this.sendCard(context, pendingCard(view, this.deps.azure.sandbox));
+    const view = await this.app.pending(actorOf(context.activity));
+    await this.sendCard(context, pendingCard(view, this.app.sandbox));
     // The cards themselves, so approvers can decide from wherever they asked (a personal chat too).
     for (const r of view.toDecide.slice(0, PENDING_CARDS)) await this.postRequestCard(context, r);
   }
@@ -216,51 +198,23 @@ export class CountersignBot extends TeamsActivityHandler {
     const actor = actorOf(activity);
     const source = sourceOf(activity);
     try {
-      if (!requestId || !verb) {
-        const click = { requestId: requestId || '(none)', verb: verb || '(none)', actor, source };
-        const why = refusal(RefusalReason.UnknownAction, 'This card action is malformed (it names no request or no action); nothing was changed.');
-        await refuseClick(this.deps, click, why);
-        return message(this.say(why.message));
-      }
-      if (await this.cardMismatch(requestId, activity.conversation?.id ?? '', activity.replyToId)) {
-        const why = refusal(RefusalReason.CardMismatch, `This card does not belong to request ${requestId}; nothing was changed.`, requestId);
-        const named = await this.deps.store.requests.get(requestId);
-        await refuseClick(this.deps, { requestId, verb, actor, source }, why, named);
-        return message(this.say(why.message));
-      }
-      const result = await decide(
-        this.deps,
-        {
-          requestId,
-          verb,
-          actor,
-          source,
-          ...(typeof data.hash === 'string' ? { cardHash: data.hash } : {}),
-          ...(typeof data.comment === 'string' ? { comment: data.comment } : {}),
-        },
-        // The execution runs on in the background; its log lines keep the click's ids and name the request.
-        { onApproved: (r) => withLogContext({ requestId: r.id }, () => this.executor.schedule(r)) },
-      );
-      if (result.ok) {
-        void this.deps.notifier.cardChanged(result.request);
-        return cardResponse(requestCard(result.request));
-      }
+      const result = await this.app.click({
+        requestId,
+        verb,
+        actor,
+        source,
+        conversationId: activity.conversation?.id ?? '',
+        ...(activity.replyToId ? { replyToId: activity.replyToId } : {}),
+        ...(typeof data.hash === 'string' ? { cardHash: data.hash } : {}),
+        ...(typeof data.comment === 'string' ? { comment: data.comment } : {}),
+      });
+      if (result.ok) return cardResponse(requestCard(result.request));
       const notice = result.refusal.message;
       return result.request ? cardResponse(requestCard(result.request, { notice })) : message(this.say(notice));
     } catch (err) {
-      this.deps.log.error({ requestId, verb, err: String(err) }, 'card action failed');
+      this.app.deps.log.error({ requestId, verb, err: String(err) }, 'card action failed');
       return message(this.say(`Countersign could not record this action for request ${requestId}, so nothing changed. Try again in a moment.`));
     }
-  }
-
-  /**
-   * A click must come from a card message Countersign posted for that very request; a card whose
-   * data was edited to name another request is refused.
-   */
-  private async cardMismatch(requestId: string, conversationId: string, replyToId: string | undefined): Promise<boolean> {
-    const messages = await this.deps.store.conversations.getCardMessages(requestId);
-    if (messages.length === 0) return false; // unknown request: decide() refuses it with its own reason
-    return !messages.some((m) => m.conversationId === conversationId && m.activityId === replyToId);
   }
 
   // ---- helpers ----------------------------------------------------------------------------------
@@ -276,7 +230,7 @@ export class CountersignBot extends TeamsActivityHandler {
       const { REQUEST_DIALOG, RequestDialog } = require('./request-dialog') as typeof import('./request-dialog');
       /* eslint-enable @typescript-eslint/no-require-imports */
       const set = new DialogSet(this.dialogState);
-      set.add(new RequestDialog(this.deps, (ctx, o) => this.createAndPost(ctx, o)));
+      set.add(new RequestDialog(this.app, (ctx, o) => this.createAndPost(ctx, o)));
       this.loadedDialogs = { set, requestDialog: REQUEST_DIALOG };
     }
     return this.loadedDialogs;
@@ -292,7 +246,7 @@ export class CountersignBot extends TeamsActivityHandler {
     const { user: _speaker, ...reach } = reference;
     const text = JSON.stringify(reach);
     if (this.knownReferences.get(id) === text) return;
-    await this.deps.store.conversations.saveReference(id, reference);
+    await this.references.saveReference(id, reference);
     this.knownReferences.set(id, text);
   }
 
@@ -301,7 +255,7 @@ export class CountersignBot extends TeamsActivityHandler {
   }
 
   private say(text: string): string {
-    return this.deps.azure.sandbox ? `[SANDBOX] ${text}` : text;
+    return this.app.sandbox ? `[SANDBOX] ${text}` : text;
   }
 }
 

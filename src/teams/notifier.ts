@@ -6,8 +6,12 @@
  * Teams' 429/412/502/504 answers are retried with exponential backoff and jitter.
  */
 import { CardFactory, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
-import type { ConversationStore, RequestNotifier } from '../app/ports';
-import type { Logger } from '../app/context';
+import type { CardBindingStore, RequestNotifier } from '../app/ports';
+import type { ConversationReferenceStore } from './ports';
+
+/** Where the notifier finds a request's cards (the app's bindings) and how to reach their conversations. */
+export type NotifierStores = ConversationReferenceStore & Pick<CardBindingStore, 'getCardMessages'>;
+import type { Logger } from '../log/context';
 import type { ApprovalRequest } from '../domain/request';
 import { requestCard } from '../cards/cards';
 import { ConversationRateLimiter } from './rate-limit';
@@ -68,7 +72,7 @@ export class TeamsNotifier implements RequestNotifier {
   constructor(
     private readonly adapter: CloudAdapter,
     private readonly appId: string,
-    private readonly conversations: ConversationStore,
+    private readonly conversations: NotifierStores,
     private readonly log: Logger,
     /**
      * How long a card update waits for newer versions of the same request before it is sent. An

@@ -13,7 +13,7 @@ import {
   type WaterfallStepContext,
 } from 'botbuilder-dialogs';
 import { checkParameters, type ParameterProblem } from '../domain/catalog';
-import type { AppDeps } from '../app/context';
+import type { Countersign } from '../app/countersign';
 import { confirmCard, formCard, fromInput } from '../cards/cards';
 
 export const REQUEST_DIALOG = 'countersign.request';
@@ -57,7 +57,7 @@ export type CreateAndPost = (context: TurnContext, options: RequestDialogOptions
 
 export class RequestDialog extends ComponentDialog {
   constructor(
-    private readonly deps: AppDeps,
+    private readonly app: Countersign,
     private readonly createAndPost: CreateAndPost,
   ) {
     super(REQUEST_DIALOG);
@@ -75,15 +75,15 @@ export class RequestDialog extends ComponentDialog {
 
   private async askForm(step: WaterfallStepContext) {
     const o = this.options(step);
-    const command = this.deps.config.catalog.find(o.command);
+    const command = this.app.command(o.command);
     if (!command) {
       await step.context.sendActivity(`The command "${o.command}" is no longer configured.`);
       return step.endDialog();
     }
     if (o.problems.length === 0) return step.next({ countersign: 'form-skip' });
-    const card = CardFactory.adaptiveCard(formCard(command, o.values, o.problems, o.reason, this.deps.azure.sandbox));
+    const card = CardFactory.adaptiveCard(formCard(command, o.values, o.problems, o.reason, this.app.sandbox));
     const retry = CardFactory.adaptiveCard(
-      formCard(command, o.values, [...o.problems, { parameter: '(form)', message: 'Use the form\'s Continue button, or type a new command.' }], o.reason, this.deps.azure.sandbox),
+      formCard(command, o.values, [...o.problems, { parameter: '(form)', message: 'Use the form\'s Continue button, or type a new command.' }], o.reason, this.app.sandbox),
     );
     return step.prompt(FORM_PROMPT, { prompt: { attachments: [card] }, retryPrompt: { attachments: [retry] } });
   }
@@ -95,7 +95,7 @@ export class RequestDialog extends ComponentDialog {
       await step.context.sendActivity(this.say('Cancelled: nothing was requested.'));
       return step.endDialog();
     }
-    const command = this.deps.config.catalog.find(o.command)!;
+    const command = this.app.command(o.command)!;
     let values = o.values;
     let reason = o.reason;
     if (submitted.countersign === 'form') {
@@ -113,7 +113,7 @@ export class RequestDialog extends ComponentDialog {
     }
     const next: RequestDialogOptions = { command: o.command, values, problems: [], ...(reason ? { reason } : {}) };
     (step.values as Record<string, unknown>).request = next;
-    const card = CardFactory.adaptiveCard(confirmCard(command, values, reason, this.deps.azure.sandbox));
+    const card = CardFactory.adaptiveCard(confirmCard(command, values, reason, this.app.sandbox));
     return step.prompt(CONFIRM_PROMPT, { prompt: { attachments: [card] }, retryPrompt: { attachments: [card] } });
   }
 
@@ -128,6 +128,6 @@ export class RequestDialog extends ComponentDialog {
   }
 
   private say(text: string): string {
-    return this.deps.azure.sandbox ? `[SANDBOX] ${text}` : text;
+    return this.app.sandbox ? `[SANDBOX] ${text}` : text;
   }
 }

@@ -12,7 +12,7 @@ import type { ExportSummary } from '../../src/audit/formats/output';
 import { OCSF_ENCODER } from '../../src/audit/formats/ocsf';
 import { CSV_ENCODER } from '../../src/audit/formats/csv';
 import { JSONL_ENCODER } from '../../src/audit/formats/jsonl';
-import type { AuditFilter } from '../../src/app/ports';
+import type { AuditFilter } from '../../src/domain/audit';
 import { verifyChain } from '../../src/audit/verify/verify';
 import type { AuditRecord } from '../../src/domain/audit';
 import { canonicalJson } from '../../src/domain/canonical';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import type { AuditFilter } from '../../src/app/ports';
+import type { AuditFilter } from '../../src/domain/audit';
 import { exportAudit } from '../../src/audit/formats/export';
 import type { ExportManifest } from '../../src/audit/access/manifest';
 import type { ExportFormat } from '../../src/audit/ports';

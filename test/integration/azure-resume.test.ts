@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import type { Logger } from '../../src/app/context';
+import type { Logger } from '../../src/log/context';
 import { loadConfig } from '../../src/config/load';
 import { startCountersign, type RunningCountersign } from '../../src/main';
 import type { ArmSandbox } from '../../src/sandbox';

@@ -4,7 +4,7 @@
  * person in the channel types a command.
  */
 import assert from 'node:assert/strict';
-import type { Store } from '../../src/app/ports';
+import type { CountersignStore as Store } from '../../src/store/countersign-store';
 import { startHarness, type Harness } from '../support/harness';
 import { opsChannel, people } from '../support/teams';
 
@@ -18,10 +18,7 @@ describe('the stored conversation reference', function () {
       wrapStore: (store: Store) => ({
         ...store,
         conversations: {
-          ...store.conversations,
           getReference: (id: string) => store.conversations.getReference(id),
-          getCardMessages: (id: string) => store.conversations.getCardMessages(id),
-          saveCardMessage: (id: string, m: Parameters<Store['conversations']['saveCardMessage']>[1]) => store.conversations.saveCardMessage(id, m),
           saveReference: async (conversationId: string, reference: unknown) => {
             saved.push({ conversationId, reference: reference as Record<string, unknown> });
             await store.conversations.saveReference(conversationId, reference);
@@ -46,6 +43,6 @@ describe('the stored conversation reference', function () {
     const channelSaves = saved.filter((s) => s.conversationId === opsChannel.id);
     assert.equal(channelSaves.length, 2);
     assert.equal(channelSaves[1].reference.serviceUrl, moved);
-    assert.equal((await h.bot.deps.store.conversations.getReference(opsChannel.id) as { serviceUrl: string }).serviceUrl, moved);
+    assert.equal((await h.bot.store.conversations.getReference(opsChannel.id) as { serviceUrl: string }).serviceUrl, moved);
   });
 });

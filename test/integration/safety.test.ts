@@ -4,7 +4,7 @@
  * record.
  */
 import assert from 'node:assert/strict';
-import type { Store } from '../../src/app/ports';
+import type { CountersignStore as Store } from '../../src/store/countersign-store';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { cardText } from '../support/connector';
 import { auditOf, requestVia, settled } from '../support/flows';

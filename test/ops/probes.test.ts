@@ -3,7 +3,7 @@
  * (config loaded, store reachable), so traffic goes elsewhere when it cannot.
  */
 import assert from 'node:assert/strict';
-import type { Store } from '../../src/app/ports';
+import type { CountersignStore as Store } from '../../src/store/countersign-store';
 import { startLoggedCountersign, type LoggedCountersign } from './support';
 
 /** A store whose reachability the test switches off and on. */

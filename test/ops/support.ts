@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import type { Store } from '../../src/app/ports';
+import type { CountersignStore as Store } from '../../src/store/countersign-store';
 import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/log/logger';
 import { startCountersign, type RunningCountersign } from '../../src/main';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
-import type { Store } from '../../src/app/ports';
+import type { CountersignStore as Store } from '../../src/store/countersign-store';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { GENESIS_HASH } from '../../src/domain/audit';
 import type { AuditRecord } from '../../src/domain/audit';
@@ -308,15 +308,15 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
       });
 
       it('keeps every conversation a card was posted to, once each', async () => {
-        await store.conversations.saveCardMessage('req-1', { conversationId: 'conv-1', activityId: 'a1' });
-        await store.conversations.saveCardMessage('req-1', { conversationId: 'conv-2', activityId: 'a2' });
-        await store.conversations.saveCardMessage('req-1', { conversationId: 'conv-1', activityId: 'a1' });
-        await store.conversations.saveCardMessage('req-2', { conversationId: 'conv-1', activityId: 'a3' });
-        assert.deepEqual(await store.conversations.getCardMessages('req-1'), [
+        await store.cards.saveCardMessage('req-1', { conversationId: 'conv-1', activityId: 'a1' });
+        await store.cards.saveCardMessage('req-1', { conversationId: 'conv-2', activityId: 'a2' });
+        await store.cards.saveCardMessage('req-1', { conversationId: 'conv-1', activityId: 'a1' });
+        await store.cards.saveCardMessage('req-2', { conversationId: 'conv-1', activityId: 'a3' });
+        assert.deepEqual(await store.cards.getCardMessages('req-1'), [
           { conversationId: 'conv-1', activityId: 'a1' },
           { conversationId: 'conv-2', activityId: 'a2' },
         ]);
-        assert.deepEqual(await store.conversations.getCardMessages('req-3'), []);
+        assert.deepEqual(await store.cards.getCardMessages('req-3'), []);
       });
     });
 

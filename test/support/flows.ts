@@ -1,6 +1,6 @@
 /** Steps that scenario tests share: ask for something, wait for the background work, read the audit. */
 import assert from 'node:assert/strict';
-import type { AuditFilter } from '../../src/app/ports';
+import type { AuditFilter } from '../../src/domain/audit';
 import type { AuditRecord } from '../../src/domain/audit';
 import { cardActions, cardOf } from './connector';
 import type { Harness } from './harness';

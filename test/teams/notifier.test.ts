@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { CloudAdapter, TurnContext } from 'botbuilder';
-import type { CardMessage, ConversationStore } from '../../src/app/ports';
+import type { CardMessage } from '../../src/app/ports';
+import type { NotifierStores } from '../../src/teams/notifier';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { TeamsNotifier } from '../../src/teams/notifier';
 import { requestIn } from '../support/requests';
@@ -14,7 +15,7 @@ function recordingNotifier() {
     getReference: async () => ({ conversation: { id: card.conversationId }, serviceUrl: 'http://127.0.0.1:9/' }),
     saveReference: async () => undefined,
     saveCardMessage: async () => undefined,
-  } as unknown as ConversationStore;
+  } as unknown as NotifierStores;
   const adapter = {
     continueConversationAsync: async (_appId: string, _ref: unknown, logic: (ctx: TurnContext) => Promise<void>) =>
       logic({

@@ -6,8 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import type { Logger } from '../../app/context';
-import type { AuditFilter, Clock, Store } from '../../app/ports';
+import type { Logger } from '../../log/context';
+import type { Clock } from '../../app/ports';
+import type { AuditStore } from '../ports';
+import type { AuditFilter } from '../../domain/audit';
 import type { AuditHttpConfig } from '../../config/load';
 import { neutralise } from '../../domain/audit';
 import type { AuditEventDraft } from '../../domain/audit';
@@ -33,7 +35,7 @@ export type Delivery =
   | { kind: 'export'; headers: Record<string, string>; write(out: Writable): Promise<void> };
 
 export interface AuditorAccessDeps {
-  store: Store;
+  store: AuditStore;
   signer: AuditSigner;
   clock: Clock;
   log: Logger;

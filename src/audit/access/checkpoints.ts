@@ -9,8 +9,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../../app/context';
-import type { ChainHead, Clock, Store } from '../../app/ports';
+import type { Logger } from '../../log/context';
+import type { Clock } from '../../app/ports';
+import type { AuditStore } from '../ports';
+import type { ChainHead } from '../../domain/audit';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { canonicalJson } from '../../domain/canonical';
 import type { AuditCheckpoint } from '../ports';
@@ -97,7 +99,7 @@ export function checkpointOfRecord(r: AuditRecord): AuditCheckpoint | undefined 
 }
 
 export interface CheckpointerDeps {
-  store: Store;
+  store: AuditStore;
   signer: AuditSigner;
   clock: Clock;
   /** The checkpoint file (checkpointFileOf(dataDir)). */
@@ -136,7 +138,7 @@ export class Checkpointer {
  * A quick look at startup: does the log still reach its last checkpoint, with the record it signed?
  * (The full check is `countersign audit verify`.) Returns what is wrong, in words.
  */
-export async function tailProblem(store: Store, verifier: AuditVerifier): Promise<string | undefined> {
+export async function tailProblem(store: AuditStore, verifier: AuditVerifier): Promise<string | undefined> {
   const last = await store.compliance.lastCheckpoint();
   if (!last) return undefined;
   const at = `the checkpoint signed at ${last.time}`;

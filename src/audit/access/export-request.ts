@@ -1,5 +1,5 @@
 /** Reading what an auditor asks to export: from the Teams command, or from the API's query string. */
-import type { AuditFilter } from '../../app/ports';
+import type { AuditFilter } from '../../domain/audit';
 import type { AuditEventType } from '../../domain/audit';
 import { EXPORT_FORMATS } from '../formats/export';
 import { InstantError, parseInstant } from './instant';

@@ -5,7 +5,7 @@
  * store marks a link used exactly once, so a second use is refused, across restarts too.
  */
 import { randomBytes } from 'node:crypto';
-import type { AuditFilter } from '../../app/ports';
+import type { AuditFilter } from '../../domain/audit';
 import { sha256Hex } from '../../domain/canonical';
 import type { Actor } from '../../domain/request';
 import type { DownloadLink, ExportFormat } from '../ports';

@@ -3,7 +3,7 @@
  * the last record's hash) and the SHA-256 of the exact bytes, signed with the audit key. With the
  * public key, anyone can check offline that an export file is complete and unchanged.
  */
-import type { AuditFilter } from '../../app/ports';
+import type { AuditFilter } from '../../domain/audit';
 import { canonicalJson } from '../../domain/canonical';
 import type { ExportFormat } from '../ports';
 import type { AuditSigner, AuditVerifier } from './signing';

@@ -3,7 +3,7 @@
  * SQLite and one written by PostgreSQL are byte-for-byte the same for the same draft and position.
  */
 import { hash as digest, randomBytes } from 'node:crypto';
-import type { ChainHead } from '../../app/ports';
+import type { ChainHead } from '../../domain/audit';
 import { AUDIT_SCHEMA_VERSION, GENESIS_HASH } from '../../domain/audit';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { canonicalJson } from '../../domain/canonical';

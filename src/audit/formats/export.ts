@@ -4,7 +4,7 @@
  * of the result; plus the audit event that records the export.
  */
 import type { Writable } from 'node:stream';
-import type { AuditFilter } from '../../app/ports';
+import type { AuditFilter } from '../../domain/audit';
 import { CSV_ENCODER } from './csv';
 import { JSONL_ENCODER } from './jsonl';
 import { OCSF_ENCODER } from './ocsf';

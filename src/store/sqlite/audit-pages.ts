@@ -3,7 +3,7 @@
  * holds a page in memory, never the log, and never keeps a read transaction open between pages.
  */
 import type Database from 'better-sqlite3';
-import type { AuditFilter } from '../../app/ports';
+import type { AuditFilter } from '../../domain/audit';
 import type { StoredRecordPages, StoredRecordText } from '../../audit/formats/output';
 import type { AuditRecord } from '../../domain/audit';
 

@@ -3,7 +3,7 @@
  * run while the bot is writing (WAL), and can never change the file.
  */
 import type Database from 'better-sqlite3';
-import type { AuditFilter, ChainHead } from '../../app/ports';
+import type { AuditFilter, ChainHead } from '../../domain/audit';
 import type { AuditRecord } from '../../domain/audit';
 import { StatementCache, readAuditPages } from './audit-pages';
 import { openReadOnly } from './connection';

@@ -1,9 +1,10 @@
 /** Conversation references and posted card messages, for proactive messages and card updates. */
 import type Database from 'better-sqlite3';
-import type { CardMessage, ConversationStore } from '../../app/ports';
+import type { CardBindingStore, CardMessage } from '../../app/ports';
+import type { ConversationReferenceStore } from '../../teams/ports';
 import type { GroupCommitWriter } from './group-commit';
 
-export class SqliteConversationStore implements ConversationStore {
+export class SqliteConversationStore implements ConversationReferenceStore, CardBindingStore {
   private readonly saveRefStmt: Database.Statement;
   private readonly getRefStmt: Database.Statement;
   private readonly saveCardStmt: Database.Statement;

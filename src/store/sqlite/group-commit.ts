@@ -6,7 +6,7 @@
  * committed; every caller's promise settles only after COMMIT returned (synchronous=FULL: on disk).
  */
 import type Database from 'better-sqlite3';
-import type { ChainHead } from '../../app/ports';
+import type { ChainHead } from '../../domain/audit';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { sealRecord } from '../../audit/chain/chain';
 

@@ -1,7 +1,7 @@
 /** The embedded store: one SQLite file holding requests, the audit log and conversation data. */
 import { uuidv7 } from '../ids';
 import type Database from 'better-sqlite3';
-import type { Store } from '../../app/ports';
+import type { CountersignStore } from '../countersign-store';
 import { SqliteAuditLog } from './audit-log';
 import { SqliteComplianceStore } from './compliance';
 import { openWritable } from './connection';
@@ -19,10 +19,12 @@ export interface SqliteStoreOptions {
   pageSize?: number;
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore implements CountersignStore {
   readonly requests: SqliteRequestStore;
   readonly audit: SqliteAuditLog;
+  /** Conversation references (the Teams layer's) and card bindings (the use cases') share one table set. */
   readonly conversations: SqliteConversationStore;
+  readonly cards: SqliteConversationStore;
   readonly compliance: SqliteComplianceStore;
   private readonly ping1: Database.Statement;
   private closed = false;
@@ -36,6 +38,7 @@ export class SqliteStore implements Store {
     this.requests = new SqliteRequestStore(db, writer);
     this.audit = new SqliteAuditLog(db, writer, pageSize);
     this.conversations = new SqliteConversationStore(db, writer);
+    this.cards = this.conversations;
     this.compliance = new SqliteComplianceStore(db, writer);
     this.ping1 = db.prepare('SELECT 1').pluck();
   }

@@ -4,8 +4,9 @@
  * the record keeps what it claimed apart from the trusted fields (no actor, no source) and never
  * the token itself: only whether there was one.
  */
-import { neutralise } from '../../domain/audit';
-import type { AuditEventDraft } from '../../domain/audit';
+import { neutralise } from '../domain/audit';
+import type { AuditEventDraft } from '../domain/audit';
+import type { AppDeps } from './context';
 
 export interface RefusedActivity {
   /** The adapter's answer, 401 (authentication failed). */
@@ -66,4 +67,9 @@ export function botAuthRefusedEvent(r: RefusedActivity, time: string): AuditEven
       unverified,
     },
   });
+}
+
+/** Records an activity the Bot Framework adapter refused (the HTTP edge reports it here). */
+export async function recordAuthRefused(deps: Pick<AppDeps, 'store' | 'clock'>, attempt: RefusedActivity): Promise<void> {
+  await deps.store.audit.append([botAuthRefusedEvent(attempt, deps.clock.now().toISOString())]);
 }

@@ -1,0 +1,23 @@
+/**
+ * Card binding: a click counts only from a card message Countersign posted for that very request,
+ * so a card whose data was edited to name another request is refused. Every card posted for a
+ * request is recorded here, and those are the cards refreshed when the request changes.
+ */
+import type { AppDeps } from './context';
+import type { CardMessage } from './ports';
+
+/** Records a card message posted for the request (nothing when the channel returned no message id). */
+export async function recordCardPosted(deps: AppDeps, requestId: string, message: Partial<CardMessage>): Promise<void> {
+  if (!message.activityId || !message.conversationId) return;
+  await deps.store.cards.saveCardMessage(requestId, { conversationId: message.conversationId, activityId: message.activityId });
+}
+
+/**
+ * True when the click cannot have come from a card posted for the request: cards were recorded for
+ * it, and none is the message clicked in this conversation.
+ */
+export async function isForeignCard(deps: AppDeps, requestId: string, conversationId: string, replyToId: string | undefined): Promise<boolean> {
+  const messages = await deps.store.cards.getCardMessages(requestId);
+  if (messages.length === 0) return false; // unknown request: decide() refuses it with its own reason
+  return !messages.some((m) => m.conversationId === conversationId && m.activityId === replyToId);
+}

@@ -1,0 +1,112 @@
+/**
+ * The use cases as the adapters see them: the Teams bot, the HTTP edge and the composition root call
+ * these methods and nothing else of the app. The execution after the last approval is scheduled here,
+ * so no adapter has to know that an approval starts anything.
+ */
+import type { CommandSpec } from '../domain/catalog';
+import type { Actor, ApprovalRequest, Source } from '../domain/request';
+import { withLogContext } from '../log/context';
+import { admit, type Admission } from './access';
+import { recordAuthRefused, type RefusedActivity } from './auth-refusals';
+import { recordCardPosted } from './card-binding';
+import type { AppDeps } from './context';
+import { clickCard, type CardClick, type ClickResult } from './decisions';
+import { Executor, type ExecutorOptions } from './execution';
+import { sweepExpired } from './expiry';
+import type { CardMessage } from './ports';
+import { help, pending, status, type HelpEntry, type PendingView } from './queries';
+import { recordConfigLoaded } from './startup';
+import { createRequest, interpret, runQuery, type CreateInput, type CreateResult, type Interpretation } from './requests';
+
+export class Countersign {
+  readonly executor: Executor;
+
+  constructor(
+    readonly deps: AppDeps,
+    executorOptions: ExecutorOptions = {},
+  ) {
+    this.executor = new Executor(deps, executorOptions);
+  }
+
+  /** True when Azure is the local sandbox: every answer says so. */
+  get sandbox(): boolean {
+    return this.deps.azure.sandbox;
+  }
+
+  /** Records the configuration this start runs with (its hash tells instances with different configs apart). */
+  started(): Promise<void> {
+    return recordConfigLoaded(this.deps);
+  }
+
+  /** An activity the Bot Framework adapter refused: audited, with what it claimed kept apart. */
+  authRefused(attempt: RefusedActivity): Promise<void> {
+    return recordAuthRefused(this.deps, attempt);
+  }
+
+  /** The tenant gate every activity passes first (a refusal is audited). */
+  admit(actor: Actor, source: Source, activityType: string): Promise<Admission> {
+    return admit(this.deps, actor, source, activityType);
+  }
+
+  interpret(text: string): Interpretation {
+    return interpret(this.deps, text);
+  }
+
+  /** The command as configured now (after a restart with a new config, the new one). */
+  command(name: string): CommandSpec | undefined {
+    return this.deps.config.catalog.find(name);
+  }
+
+  createRequest(input: CreateInput): Promise<CreateResult> {
+    return createRequest(this.deps, input);
+  }
+
+  /** Records a card message posted for a request: clicks count from it, and it is kept current. */
+  cardPosted(requestId: string, message: Partial<CardMessage>): Promise<void> {
+    return recordCardPosted(this.deps, requestId, message);
+  }
+
+  /** A click on a request's card; the last required approval starts the execution in the background. */
+  click(click: CardClick): Promise<ClickResult> {
+    return clickCard(this.deps, click, { onApproved: (r) => this.execute(r) });
+  }
+
+  help(actor: Actor): HelpEntry[] {
+    return help(this.deps, actor);
+  }
+
+  pending(actor: Actor): Promise<PendingView> {
+    return pending(this.deps, actor);
+  }
+
+  status(actor: Actor, requestId: string): Promise<ApprovalRequest | undefined> {
+    return status(this.deps, actor, requestId);
+  }
+
+  runQuery(command: CommandSpec, values: Record<string, string>, actor: Actor): ReturnType<typeof runQuery> {
+    return runQuery(this.deps, command, values, actor);
+  }
+
+  /**
+   * At start: requests approved before a restart but never claimed are executed now, and expiry
+   * is caught up.
+   */
+  async catchUp(): Promise<void> {
+    for (const r of await this.deps.store.requests.list({ states: ['approved'] })) this.execute(r);
+    await sweepExpired(this.deps);
+  }
+
+  sweepExpired(): Promise<string[]> {
+    return sweepExpired(this.deps);
+  }
+
+  /** Takes over executions whose lease expired (their run died or stopped). */
+  resumeAbandoned(): Promise<string[]> {
+    return this.executor.resumeAbandoned();
+  }
+
+  /** The execution runs on in the background; its log lines keep the click's ids and name the request. */
+  private execute(request: Pick<ApprovalRequest, 'id'>): void {
+    withLogContext({ requestId: request.id }, () => this.executor.schedule(request));
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * What a store backend provides: every port that is kept in the database, whichever layer owns it
+ * (the use cases' requests, audit log and card bindings; compliance's checkpoints, links and
+ * manifests; the Teams layer's conversation references). The composition root hands each layer its part.
+ */
+import type { Store } from '../app/ports';
+import type { ComplianceStore } from '../audit/ports';
+import type { ConversationReferenceStore } from '../teams/ports';
+
+export interface CountersignStore extends Store {
+  compliance: ComplianceStore;
+  conversations: ConversationReferenceStore;
+}
