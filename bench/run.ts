@@ -1,7 +1,7 @@
 /**
  * `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (a smoke run of the same code
  * paths with small counts). Every figure is measured against its floor in the same run; the table
- * is printed and bench/results.json written. See README.md, "Benchmarks".
+ * is printed and bench/results.json written. See bench/README.md.
  */
 import fs from 'node:fs';
 import os from 'node:os';
