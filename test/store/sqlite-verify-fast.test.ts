@@ -9,8 +9,11 @@ import Database from 'better-sqlite3';
 import { sealRecord } from '../../src/audit/chain/chain';
 import { GENESIS_HASH } from '../../src/domain/audit';
 import { openSqliteStore, verifySqliteAuditLog } from '../../src/store/sqlite';
-import { checkRangeInWorker } from '../../src/store/sqlite/verify-database';
-import { checkRangeOfFile, storedTextMatchesHash } from '../../src/store/sqlite/verify-range';
+import { checkRangeInWorker, checkRangeOpened, storedTextMatchesHash } from '../../src/audit/verify/verify-range-fast';
+
+/** A range checked on this thread, and on a worker thread, with a reader of the file of its own. */
+const fileRows = (file: string) => ({ module: require.resolve('../../src/store/sqlite/verify-database'), open: 'openStoredRows', args: [file] });
+const checkRangeOfFile = (file: string, after: number, until: number | undefined) => checkRangeOpened(fileRows(file), after, until);
 import { anEvent, bob, requestRef, tempDir, timeAt } from './fixtures';
 
 const COUNT = 40;
@@ -80,9 +83,9 @@ describe('verifying the audit log in a SQLite file: the fast path', function () 
 
   it('checks a range on a worker thread as on this one', async () => {
     const here = await checkRangeOfFile(file, 10, 30);
-    assert.deepEqual(await checkRangeInWorker(file, 10, 30), here);
+    assert.deepEqual(await checkRangeInWorker(fileRows(file), 10, 30), here);
     assert.deepEqual([here.intact, here.count, here.first?.seq, here.last?.seq], [true, 20, 11, 30]);
-    const tail = await checkRangeInWorker(file, 30, undefined);
+    const tail = await checkRangeInWorker(fileRows(file), 30, undefined);
     assert.deepEqual([tail?.intact, tail?.count, tail?.last?.hash], [true, 10, rows()[COUNT - 1].hash]);
   });
 

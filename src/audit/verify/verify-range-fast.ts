@@ -1,10 +1,11 @@
 /**
- * The fast path of database verification: one optimistic pass over a range of seq that only
- * answers "every row here is intact" or "something is off". It checks everything the full
- * verification checks (the JSON, the shape, the columns against the record, the seq the row is
- * filed under, the hash, the links inside the range) but stops at the first doubt without saying
- * what is wrong: the caller then runs the full verification, which names the problem in its words.
- * Ranges are checked side by side on worker threads and their ends stitched together by the caller.
+ * The fast path of database verification (its reference is `verifyChain` in verify.ts): one
+ * optimistic pass over a range of seq that only answers "every row here is intact" or "something is
+ * off". It checks everything the full verification checks (the JSON, the shape, the columns against
+ * the record, the seq the row is filed under, the hash, the links inside the range) but stops at the
+ * first doubt without saying what is wrong: the caller then runs the full verification, which names
+ * the problem in its words. Ranges are checked side by side on worker threads and their ends
+ * stitched together by the caller.
  *
  * The hash is checked on the stored bytes: the sealer hashed the record's canonical JSON without
  * its hash, and stored that text with the member `"hash":"<hash>",` spliced in (chain.ts), so the
@@ -16,10 +17,11 @@
  * sealer's canonical form) is checked the reference way (recordHash of the parsed record).
  */
 import { hash as digest } from 'node:crypto';
-import type Database from 'better-sqlite3';
-import { recordHash, shapeProblem } from '../../audit/verify/verify';
+import type { Worker } from 'node:worker_threads';
 import type { AuditRecord } from '../../domain/audit';
-import { openReadOnly } from './connection';
+import { startModuleWorker } from '../../module-worker';
+import type { ClosableStoredAuditRows, StoredAuditRows, StoredRow, StoredRowsOpener } from './stored-rows';
+import { recordHash, shapeProblem } from './verify';
 
 export interface RangeCheck {
   /** True when every row is intact, agrees with its columns and follows the one before it. */
@@ -30,8 +32,6 @@ export interface RangeCheck {
   /** The range's last record. */
   last?: { seq: number; hash: string };
 }
-
-type Row = [seq: number, id: string, time: string, type: string, requestId: string | null, actorId: string | null, prevHash: string, hash: string, record: string];
 
 const PAGE = 1000;
 
@@ -45,7 +45,7 @@ export function storedTextMatchesHash(text: string, hash: string): boolean {
 }
 
 /** One row, fully checked against itself and the record before it (undefined for the range's first). */
-function rowIntact(row: Row, prev: AuditRecord | undefined): AuditRecord | undefined {
+function rowIntact(row: StoredRow, prev: AuditRecord | undefined): AuditRecord | undefined {
   let r: AuditRecord;
   try {
     r = JSON.parse(row[8]) as AuditRecord;
@@ -74,17 +74,12 @@ function rowIntact(row: Row, prev: AuditRecord | undefined): AuditRecord | undef
  * Checks the rows with after < seq <= until (no upper bound when until is undefined), a page at a
  * time; `pause` runs between pages (the main thread lets other work in).
  */
-export async function checkRange(db: Database.Database, after: number, until: number | undefined, pause?: () => Promise<void>): Promise<RangeCheck> {
-  const page = db
-    .prepare(
-      `SELECT seq, id, time, type, request_id, actor_id, prev_hash, hash, record FROM audit_log WHERE seq > ?${until === undefined ? '' : ' AND seq <= ?'} ORDER BY seq LIMIT ${PAGE}`,
-    )
-    .raw(true);
+export async function checkRange(rows: StoredAuditRows, after: number, until: number | undefined, pause?: () => Promise<void>): Promise<RangeCheck> {
   const result: RangeCheck = { intact: true, count: 0 };
   let prev: AuditRecord | undefined;
   for (;;) {
-    const rows = (until === undefined ? page.all(after) : page.all(after, until)) as Row[];
-    for (const row of rows) {
+    const page = await rows.page(after, until, PAGE);
+    for (const row of page) {
       const r = rowIntact(row, prev);
       if (!r) return { ...result, intact: false };
       if (!prev) result.first = { seq: r.seq, prevHash: r.prevHash };
@@ -92,18 +87,46 @@ export async function checkRange(db: Database.Database, after: number, until: nu
       result.count += 1;
     }
     if (prev) result.last = { seq: prev.seq, hash: prev.hash };
-    if (rows.length < PAGE) return result;
-    after = rows[rows.length - 1][0];
+    if (page.length < PAGE) return result;
+    after = page[page.length - 1][0];
     if (pause) await pause();
   }
 }
 
-/** checkRange on a file of its own (for a worker thread). */
-export async function checkRangeOfFile(file: string, after: number, until: number | undefined): Promise<RangeCheck> {
-  const db = openReadOnly(file);
+/** checkRange on a reader of its own, opened as `opener` says (what a worker thread runs). */
+export async function checkRangeOpened(opener: StoredRowsOpener, after: number, until: number | undefined): Promise<RangeCheck> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const backend = require(opener.module) as Record<string, (...args: unknown[]) => ClosableStoredAuditRows | Promise<ClosableStoredAuditRows>>;
+  const rows = await backend[opener.open](...opener.args);
   try {
-    return await checkRange(db, after, until);
+    return await checkRange(rows, after, until);
   } finally {
-    db.close();
+    await rows.close();
   }
+}
+
+/** The worker's code: check one range and post the result (undefined when it failed). */
+const WORKER_SOURCE = `
+require(workerData.module)
+  .checkRangeOpened(workerData.opener, workerData.after, workerData.until)
+  .then((result) => parentPort.postMessage(result), () => parentPort.postMessage(undefined));
+`;
+
+/** checkRange on a worker thread; undefined when no thread could be started or the check failed. */
+export function checkRangeInWorker(opener: StoredRowsOpener, after: number, until: number | undefined): Promise<RangeCheck | undefined> {
+  return new Promise((resolve) => {
+    let worker: Worker;
+    try {
+      worker = startModuleWorker(WORKER_SOURCE, __filename, { opener, after, until });
+    } catch {
+      resolve(undefined);
+      return;
+    }
+    worker.once('message', (result: RangeCheck | undefined) => {
+      resolve(result);
+      void worker.terminate();
+    });
+    worker.once('error', () => resolve(undefined));
+    worker.once('exit', () => resolve(undefined));
+  });
 }
