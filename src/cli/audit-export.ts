@@ -6,7 +6,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { AuditFilter } from '../domain/audit';
-import { ExportIncompleteError, exportAudit, exportedEvent, incompleteExportEvent, manifestFileOf } from '../audit/formats/export';
+import { ExportIncompleteError, exportAudit, manifestFileOf } from '../audit/formats/export';
+import { recordExportBrokeOff, recordExportFinished } from '../audit/access/export-records';
 import type { ExportResult } from '../audit/formats/export';
 import type { ExportFormat } from '../audit/ports';
 import { loadOrCreateSigningKey } from '../audit/access/signing';
@@ -81,7 +82,7 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
       } catch (err) {
         // What went out before the pipe broke was exported all the same: it is recorded too.
         if (err instanceof ExportIncompleteError) {
-          await store.audit.append([incompleteExportEvent({ time: new Date().toISOString(), via: 'cli', data: { operator }, exportId, format: opts.format, filter, error: err })]);
+          await recordExportBrokeOff(store, { time: new Date().toISOString(), via: 'cli', data: { operator }, exportId, format: opts.format, filter, error: err });
           throw new AuditInputError(`the export to standard output broke off after ${err.recordsSent} record(s) (recorded): ${(err.cause as Error)?.message ?? err.message}`);
         }
         throw err;
@@ -106,6 +107,5 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
 
 /** Exports are audited: the audit.exported record carries the whole signed manifest. */
 async function recordExport(store: SqliteStore, result: ExportResult, operator: string): Promise<void> {
-  const m = result.manifest;
-  await store.compliance.saveExportManifest(m.exportId, m.exportedAt, m, [exportedEvent({ time: new Date().toISOString(), via: 'cli', manifest: m, data: { operator } })]);
+  await recordExportFinished(store, result.manifest, { time: new Date().toISOString(), via: 'cli', data: { operator } });
 }

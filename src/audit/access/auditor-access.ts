@@ -17,7 +17,8 @@ import type { AccessPolicy } from '../../domain/policy';
 import type { Actor, Source } from '../../domain/request';
 import { bearerChecker } from './bearer';
 import type { BearerCheck } from './bearer';
-import { CONTENT_TYPES, EXTENSIONS, ExportIncompleteError, exportAudit, exportedEvent, incompleteExportEvent } from '../formats/export';
+import { CONTENT_TYPES, EXTENSIONS, ExportIncompleteError, exportAudit } from '../formats/export';
+import { recordExportBrokeOff, recordExportFinished } from './export-records';
 import type { ExportChannel } from '../formats/export';
 import { parseApiExport, parseTeamsExport } from './export-request';
 import { checkLinkToken, issueDownloadLink } from './links';
@@ -216,12 +217,11 @@ export class AuditorAccess {
       const request = { format: input.format, filter: input.filter, exportId, exportedAt, exportedBy: `${input.actor.name} (${input.actor.aadObjectId})`, file };
       try {
         const { manifest } = await exportAudit(deps.store.audit.read(input.filter), out, request, deps.signer);
-        const event = exportedEvent({ time: deps.clock.now().toISOString(), via: input.via, manifest, actor: input.actor, data: input.data });
-        await deps.store.compliance.saveExportManifest(exportId, exportedAt, manifest, [event], input.tokenHash);
+        await recordExportFinished(deps.store, manifest, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data }, input.tokenHash);
       } catch (err) {
         if (!(err instanceof ExportIncompleteError)) throw err;
         deps.log.warn({ exportId, err: err.message }, 'audit export broke off');
-        await deps.store.audit.append([incompleteExportEvent({ time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data, exportId, format: input.format, filter: input.filter, error: err })]);
+        await recordExportBrokeOff(deps.store, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data, exportId, format: input.format, filter: input.filter, error: err });
         throw err;
       }
     };
