@@ -17,7 +17,8 @@ import type { AuditRecord, AuditRequestRef } from '../../domain/audit';
 import { csvLineFromStoredText } from './csv-stored-fast';
 import { fastCanonicalJson } from '../chain/seal-json-fast';
 import { writeRecords } from './output';
-import type { ExportSummary, RecordEncoder } from './output';
+import type { RecordEncoder } from './encoder';
+import type { ExportSummary } from './output';
 import { ChainDefect } from '../verify/verify';
 
 export const CSV_COLUMNS = [

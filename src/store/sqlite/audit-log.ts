@@ -1,7 +1,7 @@
 /** The audit log port over SQLite: appends go through the group committer, reads page by seq. */
 import type Database from 'better-sqlite3';
 import type { AuditFilter, AuditLog, ChainHead } from '../../app/ports';
-import type { StoredRecordText } from '../../audit/formats/output';
+import type { StoredRecordText } from '../../audit/formats/encoder';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { StatementCache, readAuditPages, readStoredAuditPages } from './audit-pages';
 import type { GroupCommitWriter } from './group-commit';
