@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { CSV_ENCODER } from '../../src/audit/formats/csv';
+import { CSV_ENCODER } from '../../src/audit/formats/csv-writer';
 import { EncodeWorker } from '../../src/audit/formats/encode-worker';
 import { writeRecords } from '../../src/audit/formats/output';
 import type { StoredRecordText } from '../../src/audit/formats/encoder';

@@ -5,7 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { AuditFilter } from '../../app/ports';
-import { CSV_ENCODER } from './csv';
+import { CSV_ENCODER } from './csv-writer';
 import { JSONL_ENCODER } from './jsonl';
 import { OCSF_ENCODER } from './ocsf';
 import { writeRecords } from './output';
