@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { Logger } from '../../app/context';
 import type { AuditFilter, Clock, Store } from '../../app/ports';
-import type { AuditHttpConfig } from '../../config/load';
+import type { AuditHttpConfig } from '../../config/types';
 import { neutralise } from '../../domain/audit';
 import type { AuditEventDraft } from '../../domain/audit';
 import type { AccessPolicy } from '../../domain/policy';
