@@ -9,7 +9,7 @@ import { CardFactory, type CloudAdapter, type ConversationReference, type TurnCo
 import type { ConversationStore, RequestNotifier } from '../app/ports';
 import type { Logger } from '../app/context';
 import type { ApprovalRequest } from '../domain/request';
-import { requestCard } from '../cards/cards';
+import { requestCard } from '../cards/request-card';
 import { ConversationRateLimiter } from './rate-limit';
 
 const RETRYABLE = new Set([429, 412, 502, 504]);
