@@ -1,5 +1,5 @@
 /**
- * The compiled card expander (src/teams/template.ts) against adaptivecards-templating, the
+ * The compiled card expander (src/cards/template-fast.ts) against adaptivecards-templating, the
  * reference: for every card Countersign renders, the same JSON, key order included; and for
  * anything outside its subset, no answer (so the library's answer is used).
  */
