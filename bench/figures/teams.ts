@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ClickTarget } from '../lib/activities';
-import { requestCard } from '../../src/cards/cards';
+import { requestCard } from '../../src/cards/request-card';
 import { startChild, type Child, type Message } from '../lib/proc';
 import { sampleRequest } from '../lib/sample';
 import type { LoadResult, LoadSpec } from '../children/load';

@@ -59,7 +59,7 @@ export async function writeEvidence(requestId: string, opts: EvidenceOptions, io
     const verification = await verifyForEvidence(file, dataDir, events, opts, io);
     // Loaded only here: the card renderer is not needed by the other audit commands.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { requestCard } = require('../cards/cards') as typeof import('../cards/cards');
+    const { requestCard } = require('../cards/request-card') as typeof import('../cards/request-card');
     const files = evidenceFiles({ requestId, versions, events, verification, renderCard: (r) => requestCard(r) });
     mkdirSync(path.join(temp, 'cards'));
     for (const f of files) writeFileSync(path.join(temp, f.name), f.content);

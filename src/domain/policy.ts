@@ -1,6 +1,6 @@
 /**
  * Who may do what: tenants, roles (lists of Entra object ids) and the per-command policy checks
- * for requesting. Deciding is checked in lifecycle.ts, with the approver test supplied from here.
+ * for requesting. Deciding is checked in lifecycle/decision.ts, with the approver test supplied from here.
  */
 import type { CommandSpec } from './catalog';
 import type { Actor, ConversationKind, Source } from './request';

@@ -14,7 +14,9 @@ import {
 import type { DialogSet, DialogState } from 'botbuilder-dialogs';
 import type { Countersign } from '../app/countersign';
 import type { ApprovalRequest } from '../domain/request';
-import { helpCard, pendingCard, queryCard, requestCard, type Card } from '../cards/cards';
+import { helpCard, pendingCard, queryCard } from '../cards/lists';
+import type { Card } from '../cards/render';
+import { requestCard } from '../cards/request-card';
 import { actorOf, sourceOf } from './identity';
 import type { ConversationReferenceStore } from './ports';
 import type { RequestDialogOptions } from './request-dialog';

@@ -13,7 +13,7 @@ import type { ConversationReferenceStore } from './ports';
 export type NotifierStores = ConversationReferenceStore & Pick<CardBindingStore, 'getCardMessages'>;
 import type { Logger } from '../log/context';
 import type { ApprovalRequest } from '../domain/request';
-import { requestCard } from '../cards/cards';
+import { requestCard } from '../cards/request-card';
 import { ConversationRateLimiter } from './rate-limit';
 
 const RETRYABLE = new Set([429, 412, 502, 504]);

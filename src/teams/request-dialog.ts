@@ -14,7 +14,7 @@ import {
 } from 'botbuilder-dialogs';
 import { checkParameters, type ParameterProblem } from '../domain/catalog';
 import type { Countersign } from '../app/countersign';
-import { confirmCard, formCard, fromInput } from '../cards/cards';
+import { confirmCard, formCard, fromInput } from '../cards/form-cards';
 
 export const REQUEST_DIALOG = 'countersign.request';
 const FORM_PROMPT = 'countersign.form';

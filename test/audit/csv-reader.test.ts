@@ -1,7 +1,7 @@
 /** The CSV reader of the verification path reads what csv-parse reads, however the text is chunked. */
 import assert from 'node:assert/strict';
 import { parse } from 'csv-parse/sync';
-import { readCsvRows } from '../../src/audit/formats/csv';
+import { readCsvRows } from '../../src/audit/formats/csv-reader';
 
 async function rows(chunks: string[]): Promise<string[][]> {
   const out: string[][] = [];

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { sealRecord } from '../../src/audit/chain/chain';
-import { CSV_ENCODER, csvLine } from '../../src/audit/formats/csv';
+import { CSV_ENCODER, csvLine } from '../../src/audit/formats/csv-writer';
 import { csvLineFromStoredText } from '../../src/audit/formats/csv-stored-fast';
 import { fastCanonicalJson } from '../../src/audit/chain/seal-json-fast';
 import type { AuditRecord } from '../../src/domain/audit';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import { readCsv } from '../../src/audit/formats/csv';
+import { readCsv } from '../../src/audit/formats/csv-reader';
 import { fastCanonicalJson } from '../../src/audit/chain/seal-json-fast';
 import { exportAudit } from '../../src/audit/formats/export';
 import { loadOrCreateSigningKey } from '../../src/audit/access/signing';

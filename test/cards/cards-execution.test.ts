@@ -1,7 +1,7 @@
 /** The request card while an operation runs, after drift, and after a cancelled deployment. */
 import assert from 'node:assert/strict';
 import type { ChangeOperation } from '../../src/domain/operation';
-import { requestCard } from '../../src/cards/cards';
+import { requestCard } from '../../src/cards/request-card';
 import { cardActions, cardText } from '../support/connector';
 import { alice, bob, minutesIn, requestIn, SUBSCRIPTION } from '../support/requests';
 

@@ -4,7 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import type { RequestState } from '../../src/domain/request';
-import { confirmCard, formCard, helpCard, listCard, md, pendingCard, queryCard, requestCard } from '../../src/cards/cards';
+import { confirmCard, formCard } from '../../src/cards/form-cards';
+import { helpCard, listCard, pendingCard, queryCard } from '../../src/cards/lists';
+import { md } from '../../src/cards/markdown';
+import { requestCard } from '../../src/cards/request-card';
 import { loadConfig } from '../../src/config/load';
 import { cardActions, cardText } from '../support/connector';
 import { alice, bob, buildRequest, requestIn } from '../support/requests';

@@ -1,5 +1,5 @@
 /**
- * The compiled card expander (src/teams/template.ts) against adaptivecards-templating, the
+ * The compiled card expander (src/cards/template-fast.ts) against adaptivecards-templating, the
  * reference: for every card Countersign renders, the same JSON, key order included; and for
  * anything outside its subset, no answer (so the library's answer is used).
  */
@@ -9,7 +9,10 @@ import path from 'node:path';
 import { Template } from 'adaptivecards-templating';
 import type { ApprovalRequest, RequestState } from '../../src/domain/request';
 import { loadConfig } from '../../src/config/load';
-import { confirmCardView, expandWithLibrary, formCardView, listCardView, requestCardView } from '../../src/cards/cards';
+import { confirmCardView, formCardView } from '../../src/cards/form-cards';
+import { listCardView } from '../../src/cards/lists';
+import { expandWithLibrary } from '../../src/cards/render';
+import { requestCardView } from '../../src/cards/request-card';
 import { compileTemplate } from '../../src/cards/template-fast';
 import { EXAMPLE_CONFIG } from '../support/harness';
 import { alice, bob, carol, requestIn } from '../support/requests';

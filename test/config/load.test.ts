@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig, parseDuration } from '../../src/config/load';
+import { parseDuration } from '../../src/config/build';
+import { loadConfig } from '../../src/config/load';
 import { checkParameters, resolveOperation } from '../../src/domain/catalog';
 import { sha256Hex } from '../../src/domain/canonical';
 import { alice, bob, channel, dave, erin } from '../support/requests';

@@ -10,7 +10,7 @@ import type { Logger } from '../../log/context';
 import type { Clock } from '../../app/ports';
 import type { AuditStore } from '../ports';
 import type { AuditFilter } from '../../domain/audit';
-import type { AuditHttpConfig } from '../../config/load';
+import type { AuditHttpConfig } from '../../config/types';
 import { neutralise } from '../../domain/audit';
 import type { AuditEventDraft } from '../../domain/audit';
 import type { AccessPolicy } from '../../domain/policy';

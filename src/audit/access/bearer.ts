@@ -6,7 +6,7 @@
  */
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
-import type { AuditHttpConfig } from '../../config/load';
+import type { AuditHttpConfig } from '../../config/types';
 import type { Actor } from '../../domain/request';
 
 export type BearerCheck =

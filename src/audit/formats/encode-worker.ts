@@ -8,13 +8,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../module-worker';
-import type { StoredRecordText } from './output';
-
-/** Where the worker finds the encoder: a module file and the name of the RecordEncoder it exports. */
-export interface EncoderModule {
-  module: string;
-  name: string;
-}
+import type { EncoderModule, StoredRecordText } from './encoder';
 
 /** The worker's code: load the encoder, then encode each batch it is sent to UTF-8 bytes (transferred back). */
 const WORKER_SOURCE = `

@@ -5,11 +5,12 @@
  */
 import type { Writable } from 'node:stream';
 import type { AuditFilter } from '../../domain/audit';
-import { CSV_ENCODER } from './csv';
+import { CSV_ENCODER } from './csv-writer';
 import { JSONL_ENCODER } from './jsonl';
 import { OCSF_ENCODER } from './ocsf';
 import { writeRecords } from './output';
-import type { ExportSource, ExportSummary, RecordEncoder } from './output';
+import type { RecordEncoder } from './encoder';
+import type { ExportSource, ExportSummary } from './output';
 import { neutralise } from '../../domain/audit';
 import type { AuditEventDraft } from '../../domain/audit';
 import type { Actor, Source } from '../../domain/request';

@@ -8,7 +8,8 @@ import type { Readable, Writable } from 'node:stream';
 import type { AuditRecord } from '../../domain/audit';
 import { fastCanonicalJson } from '../chain/seal-json-fast';
 import { writeRecords } from './output';
-import type { ExportSummary, RecordEncoder } from './output';
+import type { RecordEncoder } from './encoder';
+import type { ExportSummary } from './output';
 import { ChainDefect } from '../verify/verify';
 
 export const JSONL_ENCODER: RecordEncoder = {

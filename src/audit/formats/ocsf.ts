@@ -11,7 +11,8 @@ import { fastCanonicalJson as canonicalJson } from '../chain/seal-json-fast';
 import type { Target } from '../../domain/operation';
 import { textLines } from './jsonl';
 import { writeRecords } from './output';
-import type { ExportSummary, RecordEncoder } from './output';
+import type { RecordEncoder } from './encoder';
+import type { ExportSummary } from './output';
 import { ChainDefect } from '../verify/verify';
 
 export const OCSF_VERSION = '1.3.0';

@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import { GENESIS_HASH } from '../../domain/audit';
 import type { AuditRecord } from '../../domain/audit';
 import { EncodeWorker } from './encode-worker';
-import type { EncoderModule } from './encode-worker';
+import type { RecordEncoder, StoredRecordPages, StoredRecordText } from './encoder';
 
 export interface ExportSummary {
   count: number;
@@ -25,47 +25,8 @@ export interface ExportSummary {
   bytes: number;
 }
 
-/**
- * A record as the store keeps it: its RFC 8785 canonical JSON text (hash included), with its seq and
- * hash from the columns that copy them (database verification holds the columns to the text).
- */
-export interface StoredRecordText {
-  seq: number;
-  hash: string;
-  text: string;
-}
-
-/** Stored records that can also be read a page at a time. */
-export interface StoredRecordPages extends AsyncIterable<StoredRecordText> {
-  pages(): AsyncIterable<readonly StoredRecordText[]>;
-}
-
 /** What an export reads: parsed records, or the stored text of each (read without parsing). */
 export type ExportSource = AsyncIterable<AuditRecord> | { stored: AsyncIterable<StoredRecordText> };
-
-/** How one export format turns records into text. */
-export interface RecordEncoder {
-  /** Written once before the records (a CSV header). */
-  header?: string;
-  /** The text of a batch of records, in order. */
-  encode(batch: readonly AuditRecord[]): string;
-  /**
-   * The same text from the stored canonical text of each record, when the format can use it as it
-   * is; without it, stored records are parsed and go through `encode`.
-   */
-  encodeStored?(batch: readonly StoredRecordText[]): string;
-  /**
-   * encodeStored's text as UTF-8 bytes, when the encoder can write them more cheaply than the text
-   * and its conversion: a view at offset 0 of an ArrayBuffer of its own (a worker hands it over).
-   */
-  encodeStoredBytes?(batch: readonly StoredRecordText[]): Uint8Array;
-  /**
-   * Where a worker thread finds this encoder (its module and export name): a large export then has
-   * its stored batches encoded there, beside the reading, hashing and writing here. For encoders
-   * whose per-record work outweighs copying a batch to another thread.
-   */
-  storedWorker?: EncoderModule;
-}
 
 export interface WriteOptions {
   /**

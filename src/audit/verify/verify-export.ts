@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readCsv } from '../formats/csv';
+import { readCsv } from '../formats/csv-reader';
 import { readJsonl } from '../formats/jsonl';
 import { readOcsf } from '../formats/ocsf';
 import { verifyChain } from './verify';

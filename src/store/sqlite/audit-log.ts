@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { AuditLog } from '../../app/ports';
 import type { AuditFilter, ChainHead } from '../../domain/audit';
-import type { StoredRecordText } from '../../audit/formats/output';
+import type { StoredRecordText } from '../../audit/formats/encoder';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { StatementCache, readAuditPages, readStoredAuditPages } from './audit-pages';
 import type { GroupCommitWriter } from './group-commit';

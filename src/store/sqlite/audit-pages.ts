@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { AuditFilter } from '../../domain/audit';
-import type { StoredRecordPages, StoredRecordText } from '../../audit/formats/output';
+import type { StoredRecordPages, StoredRecordText } from '../../audit/formats/encoder';
 import type { AuditRecord } from '../../domain/audit';
 
 export const DEFAULT_PAGE_SIZE = 500;

@@ -1,134 +1,19 @@
 /**
- * The request lifecycle as pure transitions:
+ * Executing an approved request, held under a lease:
  *
- *   pending → approved → executing → succeeded | failed | unknown | cancelled (a deployment stopped in Azure)
- *   pending → rejected | cancelled | expired
+ *   approved → executing → succeeded | failed | unknown | cancelled (a deployment stopped in Azure)
  *   approved → failed (an approver lost the role before execution)
- *   approved → needs_reapproval (drift: what would happen changed) → approved | rejected | cancelled | expired
+ *   approved → needs_reapproval (drift: what would happen changed)
  *
- * An execution is held under a lease (owner, expiry) renewed while it runs; a run of Countersign
- * whose lease expired (it died) is taken over by another, which resumes the same ARM operation.
- *
- * Each transition returns the next request (version + 1) and the audit events that must be
- * committed with it, or a typed refusal. Nothing here does I/O or reads a clock.
+ * The lease (owner, expiry) is renewed while the operation runs; a run of Countersign whose lease
+ * expired (it died) is taken over by another, which resumes the same ARM operation.
  */
-import { type AuditEventDraft, requestEvent } from './audit';
-import { reapprovalHash, type TargetSnapshot } from './drift';
-import type { ArmOperationRef, ExecutionOutcome, OperationProgress, WhatIfSummary } from './operation';
-import { type Refusal, RefusalReason, refusal } from './refusal';
-import { type Actor, type ApprovalRequest, type Execution, isDecidable, type Source } from './request';
-
-export type Transition =
-  | { ok: true; request: ApprovalRequest; events: AuditEventDraft[] }
-  | { ok: false; refusal: Refusal };
-
-export interface DecisionContext {
-  now: Date;
-  actor: Actor;
-  source?: Source;
-  /** Does this person hold one of the request's approver roles (tenant included)? */
-  isApprover(actor: Actor): boolean;
-  /** The operation hash the clicked card showed; a different one means the card is stale. */
-  cardHash?: string;
-}
-
-function next(r: ApprovalRequest, now: Date, changes: Partial<ApprovalRequest>): ApprovalRequest {
-  return { ...r, ...changes, version: r.version + 1, updatedAt: now.toISOString() };
-}
-
-function refuse(r: ApprovalRequest, reason: RefusalReason, message: string): Transition {
-  return { ok: false, refusal: refusal(reason, message, r.id) };
-}
-
-export function isPastExpiry(r: ApprovalRequest, now: Date): boolean {
-  return now.getTime() >= Date.parse(r.expiresAt);
-}
-
-/** Checks shared by approve and reject: state, expiry, stale card, self, role. */
-function checkDecider(r: ApprovalRequest, ctx: DecisionContext, verb: 'approve' | 'reject'): Transition | undefined {
-  if (!isDecidable(r)) {
-    return refuse(r, r.state === 'expired' ? RefusalReason.Expired : RefusalReason.AlreadyDecided, `Request ${r.id} is already ${r.state}; it can no longer be ${verb === 'approve' ? 'approved' : 'rejected'}.`);
-  }
-  if (isPastExpiry(r, ctx.now)) {
-    return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${r.expiresAt}; ask for it again if it is still needed.`);
-  }
-  if (ctx.cardHash !== undefined && ctx.cardHash !== r.operationHash) {
-    return refuse(r, RefusalReason.StaleCard, `This card for request ${r.id} is out of date; the operation it shows is not the one pending. Use the latest card.`);
-  }
-  if (ctx.actor.aadObjectId.toLowerCase() === r.requester.aadObjectId.toLowerCase()) {
-    return refuse(
-      r,
-      RefusalReason.SelfApproval,
-      verb === 'approve'
-        ? `You asked for request ${r.id}, so you cannot approve it: a second person must.`
-        : `You asked for request ${r.id}; use Cancel to withdraw it.`,
-    );
-  }
-  if (!ctx.isApprover(ctx.actor)) {
-    return refuse(r, RefusalReason.NotAnApprover, `You cannot ${verb} request ${r.id}: it needs one of the roles ${r.policy.approverRoles.join(', ')}.`);
-  }
-  return undefined;
-}
-
-export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
-  const denied = checkDecider(r, ctx, 'approve');
-  if (denied) return denied;
-  const actorId = ctx.actor.aadObjectId.toLowerCase();
-  if (r.approvals.some((a) => a.approver.aadObjectId.toLowerCase() === actorId)) {
-    return refuse(r, RefusalReason.AlreadyApprovedByYou, `You already approved request ${r.id}; it needs ${r.policy.approvals} approval(s) from different people.`);
-  }
-  const at = ctx.now.toISOString();
-  const approvals = [...r.approvals, { approver: ctx.actor, at, operationHash: r.operationHash }];
-  const complete = approvals.length >= r.policy.approvals;
-  const updated = next(r, ctx.now, { approvals, state: complete ? 'approved' : r.state });
-  const extra = { actor: ctx.actor, ...(ctx.source ? { source: ctx.source } : {}) };
-  const events = [
-    requestEvent(updated, 'approval.granted', at, { result: 'ok', detail: `approval ${approvals.length} of ${r.policy.approvals}` }, extra),
-  ];
-  if (complete) events.push(requestEvent(updated, 'request.approved', at, { result: 'ok' }, extra));
-  return { ok: true, request: updated, events };
-}
-
-export function reject(r: ApprovalRequest, ctx: DecisionContext, comment: string | undefined): Transition {
-  const denied = checkDecider(r, ctx, 'reject');
-  if (denied) return denied;
-  const at = ctx.now.toISOString();
-  const text = comment?.trim() ? comment.trim().slice(0, 1000) : undefined;
-  const updated = next(r, ctx.now, { state: 'rejected', rejection: { by: ctx.actor, at, ...(text ? { comment: text } : {}) } });
-  const event = requestEvent(updated, 'request.rejected', at, { result: 'ok', ...(text ? { detail: text } : {}) }, {
-    actor: ctx.actor,
-    ...(ctx.source ? { source: ctx.source } : {}),
-  });
-  return { ok: true, request: updated, events: [event] };
-}
-
-export function cancel(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprover'>): Transition {
-  if (ctx.actor.aadObjectId.toLowerCase() !== r.requester.aadObjectId.toLowerCase()) {
-    return refuse(r, RefusalReason.NotRequester, `Only ${r.requester.name}, who asked for request ${r.id}, can cancel it.`);
-  }
-  if (!isDecidable(r)) {
-    return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is already ${r.state}; it can no longer be cancelled.`);
-  }
-  if (isPastExpiry(r, ctx.now)) {
-    return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${r.expiresAt}.`);
-  }
-  const at = ctx.now.toISOString();
-  const updated = next(r, ctx.now, { state: 'cancelled', cancellation: { by: ctx.actor, at } });
-  const event = requestEvent(updated, 'request.cancelled', at, { result: 'ok' }, {
-    actor: ctx.actor,
-    ...(ctx.source ? { source: ctx.source } : {}),
-  });
-  return { ok: true, request: updated, events: [event] };
-}
-
-export function expire(r: ApprovalRequest, now: Date): Transition {
-  if (!isDecidable(r)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not pending.`);
-  if (!isPastExpiry(r, now)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} has not expired yet.`);
-  const at = now.toISOString();
-  const detail = `No decision before ${r.expiresAt}.`;
-  const updated = next(r, now, { state: 'expired', outcomeDetail: detail });
-  return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', at, { result: 'ok', detail })] };
-}
+import { requestEvent } from '../audit';
+import { reapprovalHash, type TargetSnapshot } from '../drift';
+import type { ArmOperationRef, ExecutionOutcome, OperationProgress, WhatIfSummary } from '../operation';
+import { RefusalReason } from '../refusal';
+import type { Actor, ApprovalRequest, Execution } from '../request';
+import { type DecisionContext, next, refuse, type Transition } from './transition';
 
 /** Who claims an execution, until when, and the correlation id its ARM calls will carry. */
 export interface ExecutionClaim {

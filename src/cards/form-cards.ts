@@ -1,0 +1,59 @@
+/**
+ * The cards of asking for something: the form to complete a command's parameters, and the
+ * confirmation before the request is made.
+ */
+import type { CommandSpec, ParameterProblem } from '../domain/catalog';
+import { md } from './markdown';
+import { type Card, render } from './render';
+
+/** Input values are not markdown; only a "${" is broken (and restored on submit by `fromInput`). */
+function inputValue(text: string): string {
+  return text.replace(/\$\{/g, '$\u200B{');
+}
+
+export function fromInput(text: string): string {
+  return text.replace(/\$\u200B\{/g, '${');
+}
+
+export function formCard(command: CommandSpec, values: Record<string, string>, problems: ParameterProblem[], reason: string | undefined, sandbox: boolean): Card {
+  return render('form', formCardView(command, values, problems, reason, sandbox));
+}
+
+/** What cards/form.json is expanded with. */
+export function formCardView(command: CommandSpec, values: Record<string, string>, problems: ParameterProblem[], reason: string | undefined, sandbox: boolean): object {
+  return {
+    sandbox,
+    title: md(`Complete your request: ${command.name}`),
+    description: md(command.description),
+    hasProblems: problems.length > 0,
+    problems: problems.map((p) => ({ line: md(p.message) })),
+    command: command.name,
+    fields: command.parameters.map((p) => ({
+      id: `param.${p.name}`,
+      name: md(p.name),
+      label: md(p.description ? `${p.name} (${p.description})` : p.name),
+      isChoice: p.type === 'enum',
+      choices: (p.allowed ?? []).map((a) => ({ title: md(a), value: a })),
+      regex: p.pattern ?? (p.type === 'integer' ? '^-?[0-9]+$' : '^.+$'),
+      hint: md(p.type === 'integer' ? `a whole number${p.min !== undefined ? ` from ${p.min}` : ''}${p.max !== undefined ? ` to ${p.max}` : ''}` : p.pattern ? `matching ${p.pattern}` : `the ${p.name}`),
+      value: inputValue(values[p.name] ?? p.default ?? ''),
+    })),
+    reason: inputValue(reason ?? ''),
+  };
+}
+
+export function confirmCard(command: CommandSpec, values: Record<string, string>, reason: string | undefined, sandbox: boolean): Card {
+  return render('confirm', confirmCardView(command, values, reason, sandbox));
+}
+
+/** What cards/confirm.json is expanded with. */
+export function confirmCardView(command: CommandSpec, values: Record<string, string>, reason: string | undefined, sandbox: boolean): object {
+  const policy = command.policy;
+  return {
+    sandbox,
+    command: command.name,
+    summary: md(`${command.name} ${Object.values(values).join(' ')}`),
+    facts: [...Object.entries(values).map(([k, v]) => ({ title: md(k), value: md(v) })), ...(reason ? [{ title: 'Reason', value: md(reason) }] : [])],
+    policyText: md(policy ? `Needs ${policy.approvals} approval(s) from ${policy.approverRoles.join(' or ')} (not you) within ${Math.round(policy.ttlSeconds / 60)} minutes.` : ''),
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The list cards: help, pending requests, query results, and the plain list they are all drawn as.
+ */
+import type { ApprovalRequest } from '../domain/request';
+import type { CommandSpec } from '../domain/catalog';
+import type { QueryResult } from '../domain/operation';
+import type { HelpEntry, PendingView } from '../app/queries';
+import { usage } from '../app/queries';
+import { formatTime, md } from './markdown';
+import { type Card, render } from './render';
+
+export interface ListSection {
+  heading: string;
+  lines: string[];
+}
+
+export function listCard(title: string, intro: string | undefined, sections: ListSection[], sandbox: boolean): Card {
+  return render('list', listCardView(title, intro, sections, sandbox));
+}
+
+/** What cards/list.json is expanded with. */
+export function listCardView(title: string, intro: string | undefined, sections: ListSection[], sandbox: boolean): object {
+  return {
+    sandbox,
+    title: md(title),
+    hasIntro: !!intro,
+    intro: md(intro),
+    sections: sections.map((s) => ({ heading: md(s.heading), lines: (s.lines.length ? s.lines : ['(none)']).map((l) => ({ line: md(l) })) })),
+  };
+}
+
+export function helpCard(entries: HelpEntry[], sandbox: boolean): Card {
+  return listCard(
+    'Countersign commands',
+    'Type a command with its parameters; add "reason: ..." to tell approvers why. Sensitive commands need a second person to approve.',
+    [
+      {
+        heading: 'Operations',
+        lines: entries.map((e) => `${e.usage}: ${e.description} (${e.approval}${e.allowed ? '' : '; you may not request it'})`),
+      },
+      {
+        heading: 'Built in',
+        lines: [
+          'help: this list',
+          'pending: requests waiting for you, and your own open requests',
+          'status <request-id>: where a request stands',
+          'audit export <from> <to> [csv|jsonl|ocsf]: a 15-minute download link for the audit trail (auditors, personal chat)',
+        ],
+      },
+    ],
+    sandbox,
+  );
+}
+
+export function pendingCard(view: PendingView, sandbox: boolean): Card {
+  const line = (r: ApprovalRequest) =>
+    `${r.id}: ${r.command} ${Object.values(r.parameters).join(' ')} by ${r.requester.name}, ${r.state}, ${r.approvals.length}/${r.policy.approvals} approval(s)${r.state === 'pending' ? `, expires ${formatTime(r.expiresAt)}` : ''}`;
+  return listCard('Pending requests', undefined, [
+    { heading: 'Waiting for your decision', lines: view.toDecide.map(line) },
+    { heading: 'Your open requests', lines: view.mine.map(line) },
+  ], sandbox);
+}
+
+export function queryCard(result: QueryResult, sandbox: boolean): Card {
+  const lines = result.rows.map((row) => row.map((cell, i) => `${result.columns[i]}: ${cell}`).join(' | '));
+  if (result.truncated) lines.push(`(more rows not shown)`);
+  return listCard(result.title, undefined, [{ heading: `${result.rows.length} row(s)`, lines }], sandbox);
+}
+
+export function commandUsage(command: CommandSpec): string {
+  return usage(command);
+}

@@ -1,0 +1,28 @@
+/**
+ * Text on cards. Every piece of user-supplied text goes through `md()` so it cannot make links or
+ * formatting; times are shown the same way on every card.
+ */
+
+/** Anything one of md()'s replacements below would touch (a superset: a match only means "look closer"). */
+const MAY_NEED_ESCAPING = /[\\`*_[\]<>~|]|\$\{|:\/\/|www\.|^\s*[-+#]|^\s*\d+\./im;
+
+/**
+ * Escapes text for a TextBlock or FactSet value: markdown punctuation is backslash-escaped and
+ * URL schemes are broken so that nothing a user typed becomes a link.
+ */
+export function md(text: string | undefined): string {
+  if (!text) return '';
+  // Most card text (names, ids, times) has nothing to escape: one scan instead of six replaces.
+  if (!MAY_NEED_ESCAPING.test(text)) return text;
+  return text
+    .replace(/[\\`*_[\]<>~|]/g, (c) => `\\${c}`)
+    .replace(/\$\{/g, '$\u200B{')
+    .replace(/(\w)(:\/\/)/g, '$1\u200B$2')
+    .replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\u200B.`)
+    .replace(/^(\s*)([-+#])/gm, '$1\\$2')
+    .replace(/^(\s*\d+)\./gm, '$1\\.');
+}
+
+export function formatTime(iso: string): string {
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z').replace(/:\d\dZ$/, ' UTC');
+}

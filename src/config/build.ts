@@ -1,0 +1,219 @@
+/**
+ * Building the domain objects from a config the schema has admitted (catalog, access policy, audit
+ * settings), checking on the way what a schema cannot: declared roles, placeholders, templates that
+ * exist, defaults that pass their own parameter's check.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Catalog, checkValue, type CommandPolicy, type CommandSpec, type OperationTemplate, type ParameterSpec, placeholdersIn } from '../domain/catalog';
+import { CHANGE_KINDS } from '../domain/operation';
+import { AccessPolicy, Roles } from '../domain/policy';
+import { OPERATION_FIELDS, RESERVED_COMMANDS } from './schema';
+import type { AuditConfig, CountersignConfig, RawCommand, RawConfig, RawParameter } from './types';
+import { ConfigError, type ConfigProblem, dotted, type Locate } from './validate';
+
+const DEFAULT_TTL = '4h';
+
+/** Records a problem with the key at a path (the line is looked up). */
+type At = (key: (string | number)[], problem: string) => void;
+
+/** The loaded config, or a ConfigError naming every problem found. */
+export function buildConfig(input: RawConfig, source: { file: string; hash: string; locate: Locate }): CountersignConfig {
+  const { file, locate } = source;
+  const problems: ConfigProblem[] = [];
+  const at = (key: (string | number)[], problem: string) => problems.push({ key: dotted(key), line: locate(key), problem });
+  const dir = path.dirname(file);
+  const loadTemplate = templateLoader(dir);
+
+  const commands = input.commands.map((c, i) => buildCommand(c, i, input, at, loadTemplate));
+  const seen = new Set<string>();
+  commands.forEach((c, i) => {
+    if (seen.has(c.name)) at(['commands', i, 'name'], `command "${c.name}" is declared twice`);
+    seen.add(c.name);
+  });
+  const auditorRoles = input.audit?.auditorRoles ?? [];
+  auditorRoles.forEach((r, i) => {
+    if (!(r in input.roles)) at(['audit', 'auditorRoles', i], `role "${r}" is not declared under roles (declared: ${Object.keys(input.roles).join(', ')})`);
+  });
+  const audit = buildAudit(input.audit, at, dir);
+  const credential = input.azure?.credential ?? { type: 'default' as const };
+  if (credential.type === 'clientSecret' && (!credential.clientId || !credential.tenantId)) {
+    at(['azure', 'credential'], 'clientSecret needs clientId and tenantId (the secret itself comes from the AZURE_CLIENT_SECRET environment variable)');
+  }
+  if (problems.length > 0) throw new ConfigError(file, problems);
+
+  const subscriptionId = input.azure?.subscriptionId ?? '';
+  return {
+    file,
+    hash: source.hash,
+    tenants: input.tenants,
+    azure: {
+      subscriptionId,
+      ...(input.azure?.endpoint ? { endpoint: input.azure.endpoint } : {}),
+      credential,
+      sandbox: subscriptionId === '',
+    },
+    roles: input.roles,
+    auditorRoles,
+    audit,
+    catalog: new Catalog(commands),
+    access: new AccessPolicy(input.tenants, new Roles(input.roles)),
+    loadTemplate,
+  };
+}
+
+const DEFAULT_CHECKPOINT_INTERVAL = '15m';
+
+function buildAudit(raw: RawConfig['audit'], at: At, dir: string): AuditConfig {
+  const audit: AuditConfig = { checkpointIntervalSeconds: parseDuration(raw?.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL) };
+  const http = raw?.http;
+  if (!http) return audit;
+  if (!!http.jwksUri === !!http.jwksFile) {
+    at(['audit', 'http'], "needs exactly one of jwksUri (the issuer's https key set) and jwksFile (a JSON Web Key Set file)");
+    return audit;
+  }
+  if (http.jwksUri) return { ...audit, http: { issuer: http.issuer, audience: http.audience, role: http.role, jwks: { uri: http.jwksUri } } };
+  const file = path.resolve(dir, http.jwksFile!);
+  let keys: Record<string, unknown>[];
+  try {
+    const set = JSON.parse(fs.readFileSync(file, 'utf8')) as { keys?: unknown };
+    if (!Array.isArray(set.keys) || set.keys.length === 0 || !set.keys.every((k) => k && typeof k === 'object' && typeof (k as { kty?: unknown }).kty === 'string')) {
+      throw new Error('it has no "keys" list of JSON Web Keys');
+    }
+    keys = set.keys as Record<string, unknown>[];
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ? `cannot read ${file} (${(err as NodeJS.ErrnoException).code})` : `${file} is not a JSON Web Key Set: ${(err as Error).message}`;
+    at(['audit', 'http', 'jwksFile'], why);
+    return audit;
+  }
+  return { ...audit, http: { issuer: http.issuer, audience: http.audience, role: http.role, jwks: { keys } } };
+}
+
+function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTemplate: (p: string) => Record<string, unknown>): CommandSpec {
+  const key = ['commands', i];
+  const first = c.name.split(' ')[0];
+  if (RESERVED_COMMANDS.includes(first)) at([...key, 'name'], `"${first}" is a built-in command word; choose another name`);
+  const parameters = (c.parameters ?? []).map((p, j) => buildParameter(p, [...key, 'parameters', j], at));
+  const isChange = (CHANGE_KINDS as readonly string[]).includes(c.operation.kind);
+  const sensitive = c.sensitive ?? isChange;
+  if (isChange && !sensitive) {
+    at([...key, 'sensitive'], `operation ${c.operation.kind} changes Azure, so the command must be sensitive (approved by a second person)`);
+  }
+  if (!isChange && sensitive) at([...key, 'sensitive'], `operation ${c.operation.kind} only reads; mark the command sensitive: false`);
+  if (sensitive && !c.policy) at([...key], 'a sensitive command needs a policy (at least approverRoles)');
+  checkOperation(c.operation, parameters, [...key, 'operation'], at, loadTemplate);
+
+  let policy: CommandPolicy | undefined;
+  if (c.policy) {
+    const declared = Object.keys(input.roles);
+    const roleCheck = (list: string[] | undefined, field: string) =>
+      (list ?? []).forEach((r, j) => {
+        if (!declared.includes(r)) at([...key, 'policy', field, j], `role "${r}" is not declared under roles (declared: ${declared.join(', ')})`);
+      });
+    roleCheck(c.policy.approverRoles, 'approverRoles');
+    roleCheck(c.policy.requesterRoles, 'requesterRoles');
+    policy = {
+      approvals: c.policy.approvals ?? input.defaults?.approvals ?? 1,
+      approverRoles: c.policy.approverRoles,
+      requesterRoles: c.policy.requesterRoles ?? [],
+      ttlSeconds: parseDuration(c.policy.ttl ?? input.defaults?.ttl ?? DEFAULT_TTL),
+      conversationTypes: c.policy.conversations?.types ?? ['personal', 'groupChat', 'channel'],
+      conversationIds: c.policy.conversations?.ids ?? [],
+    };
+  }
+  return { name: c.name, description: c.description, sensitive, parameters, operation: c.operation, ...(policy ? { policy } : {}) };
+}
+
+function buildParameter(p: RawParameter, key: (string | number)[], at: At): ParameterSpec {
+  const type = p.type ?? (p.allowed ? 'enum' : 'string');
+  if (type === 'enum' && !p.allowed) at(key, `parameter ${p.name} is an enum but lists no allowed values`);
+  if (p.pattern) {
+    try {
+      new RegExp(p.pattern);
+    } catch (err) {
+      at([...key, 'pattern'], `not a valid regular expression: ${(err as Error).message}`);
+    }
+  }
+  const spec: ParameterSpec = { name: p.name, type };
+  if (p.description) spec.description = p.description;
+  if (p.allowed) spec.allowed = p.allowed.map(String);
+  if (p.pattern) spec.pattern = p.pattern;
+  if (p.min !== undefined) spec.min = p.min;
+  if (p.max !== undefined) spec.max = p.max;
+  if (p.default !== undefined) {
+    spec.default = String(p.default);
+    const problem = checkValue(spec, spec.default);
+    if (problem) at([...key, 'default'], `the default does not pass the parameter's own check: ${problem}`);
+  }
+  return spec;
+}
+
+const BUILTIN_PLACEHOLDERS = ['requestId', 'subscriptionId'];
+
+function checkOperation(
+  op: OperationTemplate,
+  parameters: ParameterSpec[],
+  key: (string | number)[],
+  at: At,
+  loadTemplate: (p: string) => Record<string, unknown>,
+): void {
+  const fields = OPERATION_FIELDS[op.kind];
+  for (const f of fields.required) if (op[f] === undefined) at([...key], `operation ${op.kind} needs "${f}"`);
+  for (const f of Object.keys(op)) {
+    if (f !== 'kind' && !fields.required.includes(f) && !fields.optional.includes(f)) {
+      at([...key, f], `unknown field for operation ${op.kind} (allowed: ${[...fields.required, ...fields.optional].join(', ')})`);
+    }
+  }
+  const names = parameters.map((p) => p.name);
+  for (const name of placeholdersIn(op)) {
+    if (!names.includes(name) && !BUILTIN_PLACEHOLDERS.includes(name)) {
+      at([...key], `placeholder {${name}} is not a declared parameter (declared: ${names.join(', ') || 'none'})`);
+    }
+  }
+  if (typeof op.template === 'string') {
+    for (const candidate of expandEnumPlaceholders(op.template, parameters)) {
+      try {
+        loadTemplate(candidate);
+      } catch (err) {
+        at([...key, 'template'], (err as Error).message);
+      }
+    }
+  }
+}
+
+/** Every concrete path of a template name whose placeholders are all enum parameters. */
+function expandEnumPlaceholders(template: string, parameters: ParameterSpec[]): string[] {
+  let paths = [template];
+  for (const name of placeholdersIn(template)) {
+    const p = parameters.find((x) => x.name === name);
+    if (!p || p.type !== 'enum' || !p.allowed) return []; // checked when requested instead
+    paths = paths.flatMap((t) => p.allowed!.map((v) => t.split(`{${name}}`).join(v)));
+  }
+  return paths;
+}
+
+function templateLoader(dir: string): (relativePath: string) => Record<string, unknown> {
+  return (relativePath: string) => {
+    const file = path.resolve(dir, relativePath);
+    if (!file.startsWith(path.resolve(dir) + path.sep)) throw new Error(`template ${relativePath} is outside the config folder`);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      throw new Error(`template file ${relativePath} not found (looked in ${dir})`);
+    }
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (!parsed || typeof parsed !== 'object' || !('resources' in parsed)) throw new Error('it has no "resources"');
+      return parsed as Record<string, unknown>;
+    } catch (err) {
+      throw new Error(`template file ${relativePath} is not a valid ARM template: ${(err as Error).message}`);
+    }
+  };
+}
+
+export function parseDuration(text: string): number {
+  const m = /^([1-9][0-9]*)(s|m|h|d)$/.exec(text);
+  if (!m) throw new Error(`not a duration: ${text}`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}

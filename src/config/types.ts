@@ -1,0 +1,92 @@
+/**
+ * What a config is: as written in the YAML (once the schema has admitted it), and as loaded, with
+ * the domain objects built from it.
+ */
+import type { Catalog, OperationTemplate, ParameterSpec } from '../domain/catalog';
+import type { AccessPolicy } from '../domain/policy';
+import type { ConversationKind } from '../domain/request';
+
+export type CredentialType = 'default' | 'managedIdentity' | 'clientSecret' | 'workloadIdentity';
+
+export interface AzureConfig {
+  /** Empty: the local ARM sandbox is used. */
+  subscriptionId: string;
+  endpoint?: string;
+  credential: { type: CredentialType; clientId?: string; tenantId?: string };
+  sandbox: boolean;
+}
+
+export interface CountersignConfig {
+  file: string;
+  /** SHA-256 of the config file's bytes: the policy version recorded with every request. */
+  hash: string;
+  tenants: string[];
+  azure: AzureConfig;
+  roles: Record<string, string[]>;
+  auditorRoles: string[];
+  audit: AuditConfig;
+  catalog: Catalog;
+  access: AccessPolicy;
+  /** Reads a deployment template, relative to the config file's folder. */
+  loadTemplate(relativePath: string): Record<string, unknown>;
+}
+
+/** The `audit` block beyond auditorRoles: checkpoints and the HTTP export API. */
+export interface AuditConfig {
+  /** How often the chain head is signed (audit.checkpointInterval, default 15m). */
+  checkpointIntervalSeconds: number;
+  /** GET /api/audit/export; absent: the endpoint answers that it is not enabled. */
+  http?: AuditHttpConfig;
+}
+
+export interface AuditHttpConfig {
+  /** The token issuer (`iss`), e.g. https://login.microsoftonline.com/<tenant>/v2.0. */
+  issuer: string;
+  /** The audience (`aud`) tokens must be for: the API's client id or App ID URI. */
+  audience: string;
+  /** The app role (in the `roles` claim) that may export. */
+  role: string;
+  /** Where the issuer's signing keys come from: its JWKS URI, or a JSON Web Key Set given inline from a file. */
+  jwks: { uri: string } | { keys: Record<string, unknown>[] };
+}
+
+/** The YAML as written, in the shape the schema admits; building checks what the schema cannot. */
+export interface RawConfig {
+  version: 1;
+  tenants: string[];
+  azure?: { subscriptionId?: string; endpoint?: string; credential?: AzureConfig['credential'] };
+  roles: Record<string, string[]>;
+  defaults?: { approvals?: number; ttl?: string };
+  audit?: {
+    auditorRoles?: string[];
+    checkpointInterval?: string;
+    http?: { issuer: string; audience: string; role: string; jwksUri?: string; jwksFile?: string };
+  };
+  commands: RawCommand[];
+}
+
+export interface RawCommand {
+  name: string;
+  description: string;
+  sensitive?: boolean;
+  parameters?: RawParameter[];
+  operation: OperationTemplate;
+  policy?: {
+    approvals?: number;
+    approverRoles: string[];
+    requesterRoles?: string[];
+    ttl?: string;
+    conversations?: { types?: ConversationKind[]; ids?: string[] };
+  };
+}
+
+export interface RawParameter {
+  name: string;
+  description?: string;
+  type?: ParameterSpec['type'];
+  allowed?: (string | number)[];
+  pattern?: string;
+  min?: number;
+  max?: number;
+  default?: string | number;
+}

@@ -1,0 +1,65 @@
+/**
+ * Binding the words of a request to a command's declared parameters and checking every value
+ * against its spec; a value that passes is written the one way the catalog spells it.
+ */
+import type { CommandSpec, ParameterCheck, ParameterProblem, ParameterSpec, ParsedCommand } from './types';
+
+/** Binds positional and named words to declared parameters and checks every value. */
+export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand, 'args' | 'named'>): ParameterCheck {
+  const values: Record<string, string> = {};
+  const problems: ParameterProblem[] = [];
+  const positional = [...parsed.args];
+  for (const spec of command.parameters) {
+    const raw = parsed.named[spec.name] ?? (positional.length > 0 ? positional.shift() : undefined) ?? spec.default;
+    if (raw === undefined || raw.trim() === '') {
+      problems.push({ parameter: spec.name, message: `${spec.name} is missing${describeAllowed(spec)}` });
+      continue;
+    }
+    const problem = checkValue(spec, raw);
+    if (problem) problems.push({ parameter: spec.name, message: problem });
+    else values[spec.name] = canonicalValue(spec, raw);
+  }
+  if (positional.length > 0) {
+    problems.push({
+      parameter: '(extra)',
+      message: `unexpected extra words: ${positional.join(' ')} (${command.name} takes ${command.parameters.length} parameter(s): ${command.parameters.map((p) => p.name).join(', ') || 'none'})`,
+    });
+  }
+  return problems.length === 0 ? { ok: true, values } : { ok: false, values, problems };
+}
+
+export function checkValue(spec: ParameterSpec, raw: string): string | undefined {
+  const value = raw.trim();
+  if (spec.type === 'enum') {
+    const allowed = spec.allowed ?? [];
+    if (!allowed.some((a) => a.toLowerCase() === value.toLowerCase())) {
+      return `${spec.name} must be one of ${allowed.join(', ')}; got "${value}"`;
+    }
+    return undefined;
+  }
+  if (spec.type === 'integer') {
+    if (!/^-?\d+$/.test(value)) return `${spec.name} must be a whole number; got "${value}"`;
+    const n = Number(value);
+    if (spec.min !== undefined && n < spec.min) return `${spec.name} must be at least ${spec.min}; got ${n}`;
+    if (spec.max !== undefined && n > spec.max) return `${spec.name} must be at most ${spec.max}; got ${n}`;
+    return undefined;
+  }
+  if (value.length > 200) return `${spec.name} is longer than 200 characters`;
+  if (spec.pattern && !new RegExp(spec.pattern).test(value)) {
+    return `${spec.name} "${value}" does not match the allowed form ${spec.pattern}`;
+  }
+  return undefined;
+}
+
+function canonicalValue(spec: ParameterSpec, raw: string): string {
+  const value = raw.trim();
+  if (spec.type === 'enum') return (spec.allowed ?? []).find((a) => a.toLowerCase() === value.toLowerCase()) ?? value;
+  if (spec.type === 'integer') return String(Number(value));
+  return value;
+}
+
+function describeAllowed(spec: ParameterSpec): string {
+  if (spec.type === 'enum' && spec.allowed) return ` (one of ${spec.allowed.join(', ')})`;
+  if (spec.description) return ` (${spec.description})`;
+  return '';
+}

@@ -1,0 +1,64 @@
+/**
+ * Resolving a command whose parameters passed into the Azure operation it stands for: placeholders
+ * filled, the deployment template loaded through the context (so this stays pure).
+ */
+import type { ChangeOperation, OperationSpec, QueryOperation } from '../operation';
+import { isChangeOperation } from '../operation';
+import type { CommandSpec } from './types';
+
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+export interface ResolveContext {
+  subscriptionId: string;
+  requestId: string;
+  loadTemplate(relativePath: string): Record<string, unknown>;
+}
+
+/**
+ * Fills the command's operation template with checked parameter values. Placeholders are
+ * replaced in every string; `template` (deployments) names a JSON file loaded by the context.
+ */
+export function resolveOperation(command: CommandSpec, values: Record<string, string>, ctx: ResolveContext): OperationSpec {
+  const vars: Record<string, string> = { ...values, requestId: ctx.requestId, subscriptionId: ctx.subscriptionId };
+  const filled = fill(command.operation, vars) as Record<string, unknown>;
+  const op: Record<string, unknown> = { ...filled, subscriptionId: ctx.subscriptionId };
+  if (op.kind === 'deployTemplate' || op.kind === 'whatIfDeployment') {
+    op.template = ctx.loadTemplate(String(filled.template));
+    op.parameters = (filled.parameters as Record<string, unknown> | undefined) ?? {};
+    op.mode = filled.mode ?? 'Incremental';
+    if (op.kind === 'deployTemplate') op.deploymentName = filled.deploymentName ?? `countersign-${ctx.requestId}`;
+  }
+  if (op.kind === 'scaleResource') op.capacity = Number(filled.capacity);
+  if (op.kind === 'createResourceGroup') op.tags = filled.tags ?? {};
+  if (op.kind === 'setTags') op.operation = filled.operation ?? 'Merge';
+  return op as unknown as OperationSpec;
+}
+
+export function asChange(op: OperationSpec): ChangeOperation | undefined {
+  return isChangeOperation(op) ? op : undefined;
+}
+
+export function asQuery(op: OperationSpec): QueryOperation | undefined {
+  return isChangeOperation(op) ? undefined : op;
+}
+
+/** Placeholder names used anywhere in an operation template. */
+export function placeholdersIn(value: unknown): string[] {
+  const found = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') for (const m of v.matchAll(PLACEHOLDER)) found.add(m[1]);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.entries(v).forEach(([k, x]) => (walk(k), walk(x)));
+  };
+  walk(value);
+  return [...found];
+}
+
+function fill(value: unknown, vars: Record<string, string>): unknown {
+  if (typeof value === 'string') return value.replace(PLACEHOLDER, (whole, name: string) => vars[name] ?? whole);
+  if (Array.isArray(value)) return value.map((v) => fill(v, vars));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [fill(k, vars) as string, fill(v, vars)]));
+  }
+  return value;
+}

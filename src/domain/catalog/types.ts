@@ -1,0 +1,62 @@
+/**
+ * What a command in the catalog is: its parameters, its approval policy and the operation it
+ * resolves to, and what matching and checking say about a request for it.
+ */
+import type { OperationSpec } from '../operation';
+import type { ConversationKind } from '../request';
+
+export type ParameterType = 'string' | 'enum' | 'integer';
+
+export interface ParameterSpec {
+  name: string;
+  description?: string;
+  type: ParameterType;
+  allowed?: string[];
+  pattern?: string;
+  min?: number;
+  max?: number;
+  /** Used when the requester leaves it out; a parameter with a default is optional. */
+  default?: string;
+}
+
+export interface CommandPolicy {
+  approvals: number;
+  approverRoles: string[];
+  /** Empty: anyone from an allowed tenant may request. */
+  requesterRoles: string[];
+  ttlSeconds: number;
+  conversationTypes: ConversationKind[];
+  /** Empty: any conversation of an allowed type. */
+  conversationIds: string[];
+}
+
+/** The operation as written in the config: strings may hold {parameter} placeholders. */
+export type OperationTemplate = { kind: OperationSpec['kind'] } & Record<string, unknown>;
+
+export interface CommandSpec {
+  name: string;
+  description: string;
+  sensitive: boolean;
+  parameters: ParameterSpec[];
+  operation: OperationTemplate;
+  /** Present for sensitive commands. */
+  policy?: CommandPolicy;
+}
+
+export interface ParsedCommand {
+  command: CommandSpec;
+  /** Positional words after the command name, in declared parameter order. */
+  args: string[];
+  /** name=value words, which may come in any order. */
+  named: Record<string, string>;
+  reason?: string;
+}
+
+export interface ParameterProblem {
+  parameter: string;
+  message: string;
+}
+
+export type ParameterCheck =
+  | { ok: true; values: Record<string, string> }
+  | { ok: false; values: Record<string, string>; problems: ParameterProblem[] };

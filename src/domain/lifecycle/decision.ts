@@ -1,0 +1,100 @@
+/**
+ * Deciding a request: approve, reject, cancel, expire.
+ *
+ *   pending → approved | rejected | cancelled | expired
+ *   needs_reapproval → approved | rejected | cancelled | expired
+ */
+import { requestEvent } from '../audit';
+import { RefusalReason } from '../refusal';
+import { type ApprovalRequest, isDecidable } from '../request';
+import { type DecisionContext, next, refuse, type Transition } from './transition';
+
+export function isPastExpiry(r: ApprovalRequest, now: Date): boolean {
+  return now.getTime() >= Date.parse(r.expiresAt);
+}
+
+/** Checks shared by approve and reject: state, expiry, stale card, self, role. */
+function checkDecider(r: ApprovalRequest, ctx: DecisionContext, verb: 'approve' | 'reject'): Transition | undefined {
+  if (!isDecidable(r)) {
+    return refuse(r, r.state === 'expired' ? RefusalReason.Expired : RefusalReason.AlreadyDecided, `Request ${r.id} is already ${r.state}; it can no longer be ${verb === 'approve' ? 'approved' : 'rejected'}.`);
+  }
+  if (isPastExpiry(r, ctx.now)) {
+    return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${r.expiresAt}; ask for it again if it is still needed.`);
+  }
+  if (ctx.cardHash !== undefined && ctx.cardHash !== r.operationHash) {
+    return refuse(r, RefusalReason.StaleCard, `This card for request ${r.id} is out of date; the operation it shows is not the one pending. Use the latest card.`);
+  }
+  if (ctx.actor.aadObjectId.toLowerCase() === r.requester.aadObjectId.toLowerCase()) {
+    return refuse(
+      r,
+      RefusalReason.SelfApproval,
+      verb === 'approve'
+        ? `You asked for request ${r.id}, so you cannot approve it: a second person must.`
+        : `You asked for request ${r.id}; use Cancel to withdraw it.`,
+    );
+  }
+  if (!ctx.isApprover(ctx.actor)) {
+    return refuse(r, RefusalReason.NotAnApprover, `You cannot ${verb} request ${r.id}: it needs one of the roles ${r.policy.approverRoles.join(', ')}.`);
+  }
+  return undefined;
+}
+
+export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
+  const denied = checkDecider(r, ctx, 'approve');
+  if (denied) return denied;
+  const actorId = ctx.actor.aadObjectId.toLowerCase();
+  if (r.approvals.some((a) => a.approver.aadObjectId.toLowerCase() === actorId)) {
+    return refuse(r, RefusalReason.AlreadyApprovedByYou, `You already approved request ${r.id}; it needs ${r.policy.approvals} approval(s) from different people.`);
+  }
+  const at = ctx.now.toISOString();
+  const approvals = [...r.approvals, { approver: ctx.actor, at, operationHash: r.operationHash }];
+  const complete = approvals.length >= r.policy.approvals;
+  const updated = next(r, ctx.now, { approvals, state: complete ? 'approved' : r.state });
+  const extra = { actor: ctx.actor, ...(ctx.source ? { source: ctx.source } : {}) };
+  const events = [
+    requestEvent(updated, 'approval.granted', at, { result: 'ok', detail: `approval ${approvals.length} of ${r.policy.approvals}` }, extra),
+  ];
+  if (complete) events.push(requestEvent(updated, 'request.approved', at, { result: 'ok' }, extra));
+  return { ok: true, request: updated, events };
+}
+
+export function reject(r: ApprovalRequest, ctx: DecisionContext, comment: string | undefined): Transition {
+  const denied = checkDecider(r, ctx, 'reject');
+  if (denied) return denied;
+  const at = ctx.now.toISOString();
+  const text = comment?.trim() ? comment.trim().slice(0, 1000) : undefined;
+  const updated = next(r, ctx.now, { state: 'rejected', rejection: { by: ctx.actor, at, ...(text ? { comment: text } : {}) } });
+  const event = requestEvent(updated, 'request.rejected', at, { result: 'ok', ...(text ? { detail: text } : {}) }, {
+    actor: ctx.actor,
+    ...(ctx.source ? { source: ctx.source } : {}),
+  });
+  return { ok: true, request: updated, events: [event] };
+}
+
+export function cancel(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprover'>): Transition {
+  if (ctx.actor.aadObjectId.toLowerCase() !== r.requester.aadObjectId.toLowerCase()) {
+    return refuse(r, RefusalReason.NotRequester, `Only ${r.requester.name}, who asked for request ${r.id}, can cancel it.`);
+  }
+  if (!isDecidable(r)) {
+    return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is already ${r.state}; it can no longer be cancelled.`);
+  }
+  if (isPastExpiry(r, ctx.now)) {
+    return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${r.expiresAt}.`);
+  }
+  const at = ctx.now.toISOString();
+  const updated = next(r, ctx.now, { state: 'cancelled', cancellation: { by: ctx.actor, at } });
+  const event = requestEvent(updated, 'request.cancelled', at, { result: 'ok' }, {
+    actor: ctx.actor,
+    ...(ctx.source ? { source: ctx.source } : {}),
+  });
+  return { ok: true, request: updated, events: [event] };
+}
+
+export function expire(r: ApprovalRequest, now: Date): Transition {
+  if (!isDecidable(r)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not pending.`);
+  if (!isPastExpiry(r, now)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} has not expired yet.`);
+  const at = now.toISOString();
+  const detail = `No decision before ${r.expiresAt}.`;
+  const updated = next(r, now, { state: 'expired', outcomeDetail: detail });
+  return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', at, { result: 'ok', detail })] };
+}

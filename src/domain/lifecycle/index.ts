@@ -1,0 +1,30 @@
+/**
+ * The request lifecycle as pure transitions:
+ *
+ *   pending → approved → executing → succeeded | failed | unknown | cancelled (a deployment stopped in Azure)
+ *   pending → rejected | cancelled | expired
+ *   approved → failed (an approver lost the role before execution)
+ *   approved → needs_reapproval (drift: what would happen changed) → approved | rejected | cancelled | expired
+ *
+ * An execution is held under a lease (owner, expiry) renewed while it runs; a run of Countersign
+ * whose lease expired (it died) is taken over by another, which resumes the same ARM operation.
+ *
+ * Each transition returns the next request (version + 1) and the audit events that must be
+ * committed with it, or a typed refusal. Nothing here does I/O or reads a clock.
+ * This is its public surface: decision.ts decides a request, execution.ts runs an approved one.
+ */
+export type { DecisionContext, Transition } from './transition';
+export { approve, cancel, expire, isPastExpiry, reject } from './decision';
+export {
+  detectDrift,
+  type DriftFound,
+  type ExecutionClaim,
+  finishExecution,
+  recordProgress,
+  recordStarted,
+  releaseLease,
+  renewLease,
+  requestCancellation,
+  resumeExecution,
+  startExecution,
+} from './execution';

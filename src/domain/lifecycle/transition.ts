@@ -1,0 +1,30 @@
+/**
+ * What every transition of the lifecycle returns, and the two ways it ends: the next version of the
+ * request, or a typed refusal naming it.
+ */
+import type { AuditEventDraft } from '../audit';
+import { type Refusal, type RefusalReason, refusal } from '../refusal';
+import type { Actor, ApprovalRequest, Source } from '../request';
+
+export type Transition =
+  | { ok: true; request: ApprovalRequest; events: AuditEventDraft[] }
+  | { ok: false; refusal: Refusal };
+
+export interface DecisionContext {
+  now: Date;
+  actor: Actor;
+  source?: Source;
+  /** Does this person hold one of the request's approver roles (tenant included)? */
+  isApprover(actor: Actor): boolean;
+  /** The operation hash the clicked card showed; a different one means the card is stale. */
+  cardHash?: string;
+}
+
+/** The request after a transition: version + 1, updated now. */
+export function next(r: ApprovalRequest, now: Date, changes: Partial<ApprovalRequest>): ApprovalRequest {
+  return { ...r, ...changes, version: r.version + 1, updatedAt: now.toISOString() };
+}
+
+export function refuse(r: ApprovalRequest, reason: RefusalReason, message: string): Transition {
+  return { ok: false, refusal: refusal(reason, message, r.id) };
+}
