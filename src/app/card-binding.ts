@@ -13,11 +13,13 @@ export async function recordCardPosted(deps: AppDeps, requestId: string, message
 }
 
 /**
- * True when the click cannot have come from a card posted for the request: cards were recorded for
- * it, and none is the message clicked in this conversation.
+ * True when the click cannot have come from a card posted for the request: none of the cards
+ * recorded for it is the message clicked in this conversation. A request with no recorded card at
+ * all (its card could not be posted, or the process died before recording it) is never approvable
+ * by a click: `status <id>` and `pending` post a card that is bound to it.
  */
 export async function isForeignCard(deps: AppDeps, requestId: string, conversationId: string, replyToId: string | undefined): Promise<boolean> {
   const messages = await deps.store.cards.getCardMessages(requestId);
-  if (messages.length === 0) return false; // unknown request: decide() refuses it with its own reason
+  if (messages.length === 0) return (await deps.store.requests.get(requestId)) !== undefined; // unknown request: decide() refuses it with its own reason
   return !messages.some((m) => m.conversationId === conversationId && m.activityId === replyToId);
 }

@@ -71,6 +71,11 @@ export class Countersign {
     return clickCard(this.deps, click, { onApproved: (r) => this.execute(r) });
   }
 
+  /** What the requester is told when their request was created but its card could not be posted. */
+  cardNotPostedText(request: ApprovalRequest): string {
+    return `Request ${request.id} (${request.command}) was created and is waiting for approval, but its card could not be posted here. Approvers can decide it from the card that "status ${request.id}" or "pending" posts.`;
+  }
+
   help(actor: Actor): HelpEntry[] {
     return help(this.deps, actor);
   }

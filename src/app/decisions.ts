@@ -51,7 +51,11 @@ export async function clickCard(deps: AppDeps, click: CardClick, hooks: Decision
     return refuseClick(deps, malformed, refusal(RefusalReason.UnknownAction, 'This card action is malformed (it names no request or no action); nothing was changed.'));
   }
   if (await isForeignCard(deps, click.requestId, click.conversationId, click.replyToId)) {
-    const why = refusal(RefusalReason.CardMismatch, `This card does not belong to request ${click.requestId}; nothing was changed.`, click.requestId);
+    const why = refusal(
+      RefusalReason.CardMismatch,
+      `This card does not belong to request ${click.requestId}; nothing was changed. Type "status ${click.requestId}" for a card you can use.`,
+      click.requestId,
+    );
     await refuseClick(deps, click, why, await deps.store.requests.get(click.requestId));
     // The named request's card is not shown: the card clicked is not one of its cards.
     return { ok: false, refusal: why };

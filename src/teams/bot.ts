@@ -123,7 +123,8 @@ export class CountersignBot extends TeamsActivityHandler {
         }
         const r = await this.app.status(actor, what.requestId);
         if (!r) await context.sendActivity(this.say(`There is no request ${what.requestId} that you can see.`));
-        else await this.sendCard(context, requestCard(r));
+        // Bound to the request like every other card of it: its buttons work and it is kept current.
+        else await this.postRequestCard(context, r);
         return;
       }
       case 'audit':
@@ -173,12 +174,19 @@ export class CountersignBot extends TeamsActivityHandler {
       await context.sendActivity(this.say('refusal' in result ? result.refusal.message : result.error));
       return;
     }
-    await this.postRequestCard(context, result.request);
+    const posted = await this.postRequestCard(context, result.request).catch((err: unknown) => {
+      this.app.deps.log.warn({ requestId: result.request.id, err: String(err) }, 'the new request\'s card could not be posted');
+      return false;
+    });
+    // The request exists whatever happened to its card: say so, never "nothing changed" (that invites a duplicate).
+    if (!posted) await context.sendActivity(this.say(this.app.cardNotPostedText(result.request)));
   }
 
-  private async postRequestCard(context: TurnContext, request: ApprovalRequest): Promise<void> {
+  /** Posts the request's card and records it (bound to the request); false when Teams gave it no id. */
+  private async postRequestCard(context: TurnContext, request: ApprovalRequest): Promise<boolean> {
     const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(requestCard(request))] });
     await this.app.cardPosted(request.id, { conversationId: context.activity.conversation.id, ...(sent?.id ? { activityId: sent.id } : {}) });
+    return !!sent?.id;
   }
 
   private async showPending(context: TurnContext): Promise<void> {

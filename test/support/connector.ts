@@ -21,6 +21,10 @@ export class FakeConnector {
   private counter = 0;
   /** Answer the next N calls with 429 (Retry-After: 0). */
   throttleNext = 0;
+  /** Answer new messages that carry a card with 500 while true (nothing is posted; retries fail too). */
+  failCards = false;
+  /** Post the next N new messages but answer without an activity id (as a connector may). */
+  omitIdNextSends = 0;
   url = '';
 
   async start(): Promise<this> {
@@ -88,11 +92,21 @@ export class FakeConnector {
         id = decodeURIComponent(m[2]);
         kind = 'update';
       } else {
+        if (this.failCards && cardOf(activity)) {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { code: 'ServiceError', message: 'the message could not be posted' } }));
+          return;
+        }
         id = `activity-${++this.counter}`;
         kind = m[2] ? 'reply' : 'send';
       }
       this.sent.push({ conversationId, id, kind, activity, at: Date.now() });
       res.writeHead(200, { 'content-type': 'application/json' });
+      if (kind !== 'update' && this.omitIdNextSends > 0) {
+        this.omitIdNextSends--;
+        res.end('{}');
+        return;
+      }
       res.end(JSON.stringify({ id }));
     });
   }

@@ -1,0 +1,85 @@
+/**
+ * A click counts only from a card Countersign posted for that request, always; every card posted
+ * for a request works and stays current; people are told the truth when a card could not be posted.
+ */
+import assert from 'node:assert/strict';
+import { cardActions, cardOf, cardText } from '../support/connector';
+import { auditOf, settled } from '../support/flows';
+import { startHarness, type Harness } from '../support/harness';
+import { opsChannel, people } from '../support/teams';
+
+/** The request card the bot posted since `from` (one), with its id and Approve data. */
+function postedCard(h: Harness, from: number) {
+  const posted = h.teams.since(from).filter((s) => cardActions(cardOf(s.activity)).length > 0);
+  assert.equal(posted.length, 1, 'expected one request card');
+  return { cardId: posted[0].id, data: cardActions(cardOf(posted[0].activity))[0].data };
+}
+
+describe('card binding (bot over HTTP, fake Bot Connector, ARM sandbox)', function () {
+  this.timeout(30000);
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('refuses every click on a request whose card was posted without an id, and tells the requester the request exists', async () => {
+    h.connector.omitIdNextSends = 1;
+    const from = await h.teams.say(people.alice, 'delete resource group staging-old');
+    const { data } = postedCard(h, from);
+    const requestId = data.requestId as string;
+    const told = h.connector.texts(opsChannel.id).slice(-1)[0];
+    assert.match(told, new RegExp(`Request ${requestId} .*was created.*status ${requestId}`));
+    assert.doesNotMatch(told, /nothing was changed/i);
+    // Bob clicks Approve with the card's data, from any message id: no card of this request was recorded.
+    const answer = await h.teams.post(
+      h.teams.activity(people.bob, opsChannel, { type: 'invoke', name: 'adaptiveCard/action', replyToId: 'some-other-message', value: { action: { type: 'Action.Execute', verb: 'approve', data } } }),
+    );
+    assert.match(JSON.stringify(answer.body), new RegExp(`does not belong to request ${requestId}`));
+    await settled(h);
+    assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
+    const refused = (await auditOf(h, { types: ['click.refused'] })).at(-1);
+    assert.equal(refused?.outcome.reason, 'card-mismatch');
+  });
+
+  it('posts a working, bound card for "status <id>", and keeps it current', async () => {
+    h.connector.omitIdNextSends = 1;
+    const asked = await h.teams.say(people.alice, 'delete resource group staging-old');
+    const requestId = postedCard(h, asked).data.requestId as string;
+    // Bob asks for the card and approves from it.
+    const from = await h.teams.say(people.bob, `status ${requestId}`);
+    const status = postedCard(h, from);
+    const answer = await h.teams.click(people.bob, status.cardId, 'approve');
+    assert.doesNotMatch(JSON.stringify(answer.body), /does not belong/);
+    await settled(h);
+    assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'succeeded');
+    // The status card was updated to the outcome, like every other copy.
+    assert.match(cardText(h.connector.card(status.cardId)), /SUCCEEDED/);
+    assert.ok(h.connector.updates(status.cardId).length > 0);
+  });
+
+  it('keeps the card that "status" posted current when the request is decided from another card', async () => {
+    const asked = await h.teams.say(people.alice, 'delete resource group staging-old');
+    const original = postedCard(h, asked);
+    const requestId = original.data.requestId as string;
+    const from = await h.teams.say(people.erin, `status ${requestId}`);
+    const status = postedCard(h, from);
+    await h.teams.click(people.bob, original.cardId, 'reject', { comment: 'not today' });
+    await settled(h);
+    assert.match(cardText(h.connector.card(status.cardId)), /REJECTED/);
+  });
+
+  it('tells the requester the request exists when its card could not be posted at all', async () => {
+    const before = (await h.bot.deps.store.requests.list({})).length;
+    h.connector.failCards = true;
+    await h.teams.say(people.alice, 'delete resource group staging-old');
+    h.connector.failCards = false;
+    const requests = await h.bot.deps.store.requests.list({});
+    assert.equal(requests.length, before + 1);
+    const created = requests.at(-1)!;
+    const told = h.connector.texts(opsChannel.id).slice(-1)[0];
+    assert.match(told, new RegExp(`Request ${created.id} .*was created.*could not be posted`));
+  });
+});
