@@ -9,7 +9,7 @@
  * adaptivecards-templating stays the reference: whatever this expander cannot reproduce exactly
  * (any other expression, a name the scope lacks, a value of a type the language would treat in some
  * other way) makes it answer `undefined`, and the caller expands the template with the library.
- * test/teams/template.test.ts holds the two to the same output for every card Countersign renders.
+ * test/cards/template-fast.test.ts holds the two to the same output for every card Countersign renders.
  */
 
 type Scope = Record<string, unknown>;

@@ -59,7 +59,7 @@ function schemaProblem(e: ErrorObject, locate: (p: (string | number)[]) => numbe
   let problem = e.message ?? 'is invalid';
   if (e.keyword === 'additionalProperties') {
     const extra = (e.params as { additionalProperty: string }).additionalProperty;
-    return { key: dotted([...parts, extra]), line: locate([...parts, extra]) ?? locate(parts), problem: 'unknown key (check the spelling against the README)' };
+    return { key: dotted([...parts, extra]), line: locate([...parts, extra]) ?? locate(parts), problem: 'unknown key (check the spelling against docs/configuration.md)' };
   }
   if (e.keyword === 'enum') problem = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
   if (e.keyword === 'required') {

@@ -79,7 +79,7 @@ export class TeamsNotifier implements RequestNotifier {
      * approval is followed within milliseconds by the claim and the start of execution: waiting
      * sends one update for the three (two per approval instead of three, counting the final one),
      * and each update saved leaves room in the conversation's Teams budget (60 in 30 s, see
-     * rateLimit.ts) for the cards of the other requests an incident brings to the same channel.
+     * rate-limit.ts) for the cards of the other requests an incident brings to the same channel.
      */
     private readonly settleMs = CARD_UPDATE_SETTLE_MS,
   ) {}

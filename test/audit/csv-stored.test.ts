@@ -1,5 +1,5 @@
 /**
- * The CSV line written straight from a record's stored text (csv-stored.ts) must be exactly the line
+ * The CSV line written straight from a record's stored text (csv-stored-fast.ts) must be exactly the line
  * the general path writes (JSON.parse, then csvLine), or be left to that path.
  */
 import assert from 'node:assert/strict';

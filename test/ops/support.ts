@@ -1,5 +1,5 @@
 /**
- * Countersign with its real logger (src/log.ts) writing JSON lines into memory, the ARM sandbox and
+ * Countersign with its real logger (src/log/logger.ts) writing JSON lines into memory, the ARM sandbox and
  * the fake Bot Connector: what an operator would see in the logs of a real run.
  */
 import fs from 'node:fs';
