@@ -25,7 +25,8 @@ import { auditCommandHandler } from './teams/audit-command';
 import { registerAuditRoutes } from './http/audit-routes';
 import { CountersignBot } from './teams/bot';
 import { TeamsNotifier } from './teams/notifier';
-import { createAdapter, createServer } from './http/server';
+import { createServer } from './http/server';
+import { activityEndpoint, createAdapter } from './teams/adapter';
 
 export class StartupError extends Error {}
 
@@ -79,7 +80,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     ? { azure: options.azure, subscriptionId: config.azure.subscriptionId || SANDBOX_SUBSCRIPTION_ID }
     : await buildAzure(config, closers, log);
 
-  const adapter = createAdapter(settings, log);
+  const adapter = createAdapter(settings.microsoftApp, log);
   const conversations = store.conversations;
   const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, conversations, log);
   const deps: AppDeps = {
@@ -125,8 +126,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   let stopping = false;
   const inFlight = new Set<Promise<unknown>>();
   const server = createServer({
-    adapter,
-    bot,
+    handleActivity: activityEndpoint(adapter, bot),
     log,
     stopping: () => stopping,
     track: (work) => {
