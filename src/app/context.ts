@@ -3,7 +3,10 @@ import type { AccessPolicy } from '../domain/policy';
 import type { AuditEventDraft, AuditRecord } from '../domain/audit';
 import type { ApprovalRequest } from '../domain/request';
 import type { Transition } from '../domain/lifecycle';
+import type { Logger } from '../log/logger';
 import { VersionConflictError, type AzureGateway, type Clock, type IdGenerator, type RequestNotifier, type Store } from './ports';
+
+export type { Logger };
 
 /** The parts of the loaded configuration the use cases read. */
 export interface PolicySource {
@@ -13,12 +16,6 @@ export interface PolicySource {
   auditorRoles: string[];
   azure: { subscriptionId: string; sandbox: boolean };
   loadTemplate(relativePath: string): Record<string, unknown>;
-}
-
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
 }
 
 export interface AppDeps {

@@ -6,7 +6,7 @@
 import type restify from 'restify';
 import type { AuditorAccess, Caller, Delivery } from '../audit/access/auditor-access';
 import type { AuditVerifier } from '../audit/access/signing';
-import type { Logger } from '../app/context';
+import type { Logger } from '../log/logger';
 
 function callerOf(req: restify.Request): Caller {
   const agent = req.headers['user-agent'];

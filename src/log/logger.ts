@@ -15,7 +15,13 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pino from 'pino';
-import type { Logger } from '../app/context';
+
+/** What every layer logs through (the use cases receive it as a port); pino's logger is one. */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
 
 export const REDACT_PATHS = [
   'password',

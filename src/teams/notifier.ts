@@ -7,7 +7,7 @@
  */
 import { CardFactory, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
 import type { ConversationStore, RequestNotifier } from '../app/ports';
-import type { Logger } from '../app/context';
+import type { Logger } from '../log/logger';
 import type { ApprovalRequest } from '../domain/request';
 import { requestCard } from '../cards/cards';
 import { ConversationRateLimiter } from './rate-limit';

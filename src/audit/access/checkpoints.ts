@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../../app/context';
+import type { Logger } from '../../log/logger';
 import type { ChainHead, Clock, Store } from '../../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { canonicalJson } from '../../domain/canonical';
