@@ -6,15 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import type { Logger } from '../../app/context';
+import type { Logger } from '../../log/logger';
 import type { AuditFilter, Clock, Store } from '../../app/ports';
-import type { AuditHttpConfig } from '../../config/load';
 import { neutralise } from '../../domain/audit';
 import type { AuditEventDraft } from '../../domain/audit';
 import type { AccessPolicy } from '../../domain/policy';
 import type { Actor, Source } from '../../domain/request';
 import { bearerChecker } from './bearer';
-import type { BearerCheck } from './bearer';
+import type { AuditHttpConfig, BearerCheck } from './bearer';
 import { CONTENT_TYPES, EXTENSIONS, ExportIncompleteError, exportAudit, exportedEvent, incompleteExportEvent } from '../formats/export';
 import type { ExportChannel } from '../formats/export';
 import { parseApiExport, parseTeamsExport } from './export-request';
