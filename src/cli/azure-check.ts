@@ -8,8 +8,7 @@
  * refused (the reason in words, e.g. the missing action and scope).
  */
 import fs from 'node:fs';
-import type { TokenCredential } from '@azure/identity';
-import { createCredential, sandboxCredential, toArmError, describeArmError } from '../azure';
+import { createCredential, sandboxCredential, toArmError, describeArmError, type TokenCredential } from '../azure';
 import { AZURE_ENDPOINT, createArmClients } from '../azure/clients';
 import { armErrorFromResponse } from '../azure/errors';
 import type { CountersignConfig } from '../config/load';
