@@ -4,7 +4,16 @@ import { registerAuditCommands } from './audit';
 import { registerAzureCommands } from './azure';
 import { registerConfigCommands } from './config';
 
-export function buildProgram(): Command {
+/** What the command line receives from its entry point (bin/countersign.js). */
+export interface CliEntry {
+  /**
+   * Starts the bot: src/main.ts's startCountersign, handed in by the entry point so that the CLI never
+   * imports the composition root, and the bot's HTTP stack is loaded only by `countersign start`.
+   */
+  start(): Promise<{ stop(): Promise<void> }>;
+}
+
+export function buildProgram(entry: CliEntry): Command {
   const program = new Command('countersign')
     .description('Countersign: two-person approval for Azure operations from Microsoft Teams')
     .showHelpAfterError()
@@ -16,10 +25,7 @@ export function buildProgram(): Command {
     .command('start')
     .description('Start the bot (settings from the environment; see README)')
     .action(async () => {
-      // Loaded only here: the bot's HTTP stack is not needed by the audit and config commands.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { startCountersign } = require('../main') as typeof import('../main');
-      const running = await startCountersign().catch((err: Error) => {
+      const running = await entry.start().catch((err: Error) => {
         process.stderr.write(`Countersign did not start: ${err.message}\n`);
         process.exit(1);
       });
@@ -33,8 +39,8 @@ export function buildProgram(): Command {
   return program;
 }
 
-export function run(argv: string[] = process.argv): void {
-  buildProgram()
+export function run(entry: CliEntry, argv: string[] = process.argv): void {
+  buildProgram(entry)
     .parseAsync(argv)
     .catch((err: unknown) => {
       process.stderr.write(`${(err as Error).message}\n`);
@@ -42,4 +48,3 @@ export function run(argv: string[] = process.argv): void {
     });
 }
 
-if (require.main === module) run();
