@@ -14,7 +14,6 @@ export function parseInstant(value: string): string {
 }
 
 export { EXPORT_FORMATS } from '../audit/formats/export';
-export type { ExportFormat } from '../audit/ports';
 
 /** --data-dir, else COUNTERSIGN_DATA_DIR, else ./data (the same default the bot uses). */
 export function resolveDataDir(option: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {

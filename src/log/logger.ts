@@ -23,7 +23,7 @@ export interface Logger {
   error(obj: object, msg?: string): void;
 }
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'password',
   '*.password',
   'token',
@@ -60,7 +60,7 @@ export function withLogContext<T>(bindings: LogBindings, fn: () => T): T {
 }
 
 /** The bindings of the current scope (empty outside any). */
-export function currentLogContext(): LogBindings {
+function currentLogContext(): LogBindings {
   return scope.getStore() ?? {};
 }
 
@@ -73,7 +73,7 @@ export interface LoggerOptions {
 const MIN_SECRET_LENGTH = 6;
 
 /** Removes credentials from a finished JSON line. Exported for the tests that prove it. */
-export function scrubSecrets(line: string, secrets: string[]): string {
+function scrubSecrets(line: string, secrets: string[]): string {
   let out = line
     .replace(/\b(Bearer|Basic)(\s+|%20)[A-Za-z0-9._~+/=-]{4,}/gi, `$1 ${CENSOR}`)
     .replace(/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, CENSOR);

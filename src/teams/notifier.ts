@@ -20,13 +20,13 @@ export interface RetryOptions {
   maxDelayMs: number;
 }
 
-export const TEAMS_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 16000 };
+const TEAMS_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 16000 };
 
 /** See TeamsNotifier's settleMs. */
-export const CARD_UPDATE_SETTLE_MS = 150;
+const CARD_UPDATE_SETTLE_MS = 150;
 
 /** Retries Teams' transient answers; honours Retry-After when the connector sends one. */
-export async function withTeamsRetry<T>(fn: () => Promise<T>, options: RetryOptions = TEAMS_RETRY, sleep = delay): Promise<T> {
+async function withTeamsRetry<T>(fn: () => Promise<T>, options: RetryOptions = TEAMS_RETRY, sleep = delay): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();

@@ -14,7 +14,7 @@ import { writeRecords } from './output';
 import type { ExportSummary, RecordEncoder } from './output';
 import { ChainDefect } from '../verify/verify';
 
-export const OCSF_VERSION = '1.3.0';
+const OCSF_VERSION = '1.3.0';
 const CLASS_UID = 6003;
 const CATEGORY_UID = 6;
 
