@@ -13,6 +13,24 @@ export default tseslint.config(
     },
   },
   {
+    // src/settings.ts is the one place that reads the environment (as probot's readEnvOptions does);
+    // everything else receives options. Tests, benchmarks and scripts may set up their own.
+    files: ['src/**/*.ts'],
+    ignores: ['src/settings.ts'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read the environment in src/settings.ts and pass options down.' }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'process', importNames: ['env'], message: 'Read the environment in src/settings.ts and pass options down.' },
+            { name: 'node:process', importNames: ['env'], message: 'Read the environment in src/settings.ts and pass options down.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off', '@typescript-eslint/no-unused-expressions': 'off' },
   },

@@ -1,8 +1,10 @@
 /** The `countersign` command line: config check, azure check, audit verify / export, and starting the bot. */
 import { Command } from 'commander';
 import { registerAuditCommands } from './audit';
+import { processIo } from './audit-io';
 import { registerAzureCommands } from './azure';
 import { registerConfigCommands } from './config';
+import { readCliSettings, type CliSettings } from '../settings';
 
 /** What the command line receives from its entry point (bin/countersign.js). */
 export interface CliEntry {
@@ -13,7 +15,7 @@ export interface CliEntry {
   start(): Promise<{ stop(): Promise<void> }>;
 }
 
-export function buildProgram(entry: CliEntry): Command {
+export function buildProgram(entry: CliEntry, settings: CliSettings = readCliSettings()): Command {
   const program = new Command('countersign')
     .description('Countersign: two-person approval for Azure operations from Microsoft Teams')
     .showHelpAfterError()
@@ -33,9 +35,9 @@ export function buildProgram(entry: CliEntry): Command {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
-  registerConfigCommands(program);
-  registerAzureCommands(program);
-  registerAuditCommands(program);
+  registerConfigCommands(program, settings);
+  registerAzureCommands(program, settings);
+  registerAuditCommands(program, processIo(settings));
   return program;
 }
 

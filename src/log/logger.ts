@@ -101,7 +101,3 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
-/** The secret values of this process's settings and environment, for `createLogger`'s scrubbing. */
-export function secretValues(env: NodeJS.ProcessEnv, appPassword: string): string[] {
-  return [...new Set([appPassword, env.MicrosoftAppPassword, env.AZURE_CLIENT_SECRET])].filter((s): s is string => !!s);
-}
