@@ -9,6 +9,7 @@ import { CardFactory, type CloudAdapter, type ConversationReference, type TurnCo
 import type { ConversationStore, RequestNotifier } from '../app/ports';
 import type { Logger } from '../log/logger';
 import type { ApprovalRequest } from '../domain/request';
+import { sandboxText } from '../domain/sandbox-text';
 import { requestCard } from '../cards/cards';
 import { ConversationRateLimiter } from './rate-limit';
 
@@ -92,7 +93,7 @@ export class TeamsNotifier implements RequestNotifier {
   }
 
   async tellRequester(request: ApprovalRequest, text: string): Promise<void> {
-    const message = request.sandbox && !text.startsWith('[SANDBOX]') ? `[SANDBOX] ${text}` : text;
+    const message = sandboxText(text, request.sandbox);
     try {
       await this.track(this.send(request.source.conversationId, async (ctx) => void (await ctx.sendActivity(message))));
     } catch (err) {

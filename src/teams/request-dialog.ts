@@ -13,6 +13,7 @@ import {
   type WaterfallStepContext,
 } from 'botbuilder-dialogs';
 import { checkParameters, type ParameterProblem } from '../domain/catalog';
+import { sandboxText } from '../domain/sandbox-text';
 import type { AppDeps } from '../app/context';
 import { confirmCard, formCard, fromInput } from '../cards/cards';
 
@@ -128,6 +129,6 @@ export class RequestDialog extends ComponentDialog {
   }
 
   private say(text: string): string {
-    return this.deps.azure.sandbox ? `[SANDBOX] ${text}` : text;
+    return sandboxText(text, this.deps.azure.sandbox);
   }
 }
