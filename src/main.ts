@@ -18,7 +18,7 @@ import { AuditorAccess } from './audit/access/auditor-access';
 import { Checkpointer, checkpointFileOf, tailProblem } from './audit/access/checkpoints';
 import { loadOrCreateSigningKey } from './audit/access/signing';
 import { loadConfig, type CountersignConfig } from './config/load';
-import { createLogger, secretValues, withLogContext } from './log/logger';
+import { createLogger, withLogContext } from './log/logger';
 import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/seed';
 import { databaseFile, isLoopback, readSettings, type Settings } from './settings';
 import { openSqliteStore } from './store/sqlite';
@@ -26,7 +26,8 @@ import { auditCommandHandler } from './teams/audit-command';
 import { registerAuditRoutes } from './http/audit-routes';
 import { CountersignBot } from './teams/bot';
 import { TeamsNotifier } from './teams/notifier';
-import { createAdapter, createServer } from './http/server';
+import { createServer } from './http/server';
+import { activityEndpoint, createAdapter } from './teams/adapter';
 
 export class StartupError extends Error {}
 
@@ -68,7 +69,7 @@ export function checkListenAddress(settings: Settings): void {
 
 export async function startCountersign(options: StartOptions = {}): Promise<RunningCountersign> {
   const settings = options.settings ?? readSettings();
-  const log = options.log ?? createLogger(settings.logLevel, undefined, { secrets: secretValues(process.env, settings.microsoftApp.password) });
+  const log = options.log ?? createLogger(settings.logLevel, undefined, { secrets: settings.secrets });
   checkListenAddress(settings);
   const config = options.config ?? loadConfig(settings.configPath);
   const closers: (() => Promise<void>)[] = [];
@@ -82,9 +83,9 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   }
   const { azure, subscriptionId } = options.azure
     ? { azure: options.azure, subscriptionId: config.azure.subscriptionId || SANDBOX_SUBSCRIPTION_ID }
-    : await buildAzure(config, closers, log);
+    : await buildAzure(config, settings, closers, log);
 
-  const adapter = createAdapter(settings, log);
+  const adapter = createAdapter(settings.microsoftApp, log);
   const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), saveReference: (id, r) => store.conversations.saveReference(id, r), getCardMessages: (id) => store.cards.getCardMessages(id) }, log);
   const deps: AppDeps = {
     store,
@@ -123,8 +124,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   let stopping = false;
   const inFlight = new Set<Promise<unknown>>();
   const server = createServer({
-    adapter,
-    bot,
+    handleActivity: activityEndpoint(adapter, bot),
     log,
     stopping: () => stopping,
     track: (work) => {
@@ -225,11 +225,12 @@ async function settleExecutions(executor: Executor, graceMs: number, log: Logger
 
 async function buildAzure(
   config: CountersignConfig,
+  settings: Settings,
   closers: (() => Promise<void>)[],
   log: Logger,
 ): Promise<{ azure: AzureGateway; subscriptionId: string }> {
   if (!config.azure.sandbox) {
-    const credential = createCredential(config.azure.credential);
+    const credential = createCredential(config.azure.credential, settings.azureCredentialEnv);
     const azure = createAzureGateway({
       subscriptionId: config.azure.subscriptionId,
       credential,
@@ -239,9 +240,9 @@ async function buildAzure(
     return { azure, subscriptionId: config.azure.subscriptionId };
   }
   // No subscription configured: the same SDK code against the local ARM sandbox.
-  let endpoint = process.env.ARM_SANDBOX_URL;
-  let caPem = process.env.ARM_SANDBOX_CA_FILE ? fs.readFileSync(process.env.ARM_SANDBOX_CA_FILE, 'utf8') : undefined;
-  let subscriptionId = process.env.ARM_SANDBOX_SUBSCRIPTION_ID;
+  let endpoint = settings.armSandbox.url;
+  let caPem = settings.armSandbox.caFile ? fs.readFileSync(settings.armSandbox.caFile, 'utf8') : undefined;
+  let subscriptionId = settings.armSandbox.subscriptionId;
   if (!endpoint || !caPem) {
     // Loaded only here: the in-process sandbox (its certificate code above all) costs start-up time
     // that a bot talking to Azure, or to a sandbox of its own process, never needs.

@@ -1,6 +1,10 @@
 /**
- * Process settings from the environment: one place maps environment variables to options
- * (everything about commands, roles and policy lives in the YAML config file instead).
+ * Process settings from the environment: the one place that reads environment variables and maps them
+ * to options (everything about commands, roles and policy lives in the YAML config file instead).
+ * Each process has its reader: the bot (`readSettings`), the `countersign` command (`readCliSettings`)
+ * and the standalone ARM sandbox (`readSandboxSettings`); everything else receives options.
+ *
+ * An empty variable means "not set", for every variable: `COUNTERSIGN_CONFIG=` is the default config.
  */
 import path from 'node:path';
 
@@ -30,6 +34,56 @@ export interface Settings {
    * it runs; after a crash another run resumes the operation once it expired.
    */
   executionLeaseMs: number;
+  /** Sandbox mode only: an ARM sandbox already running, instead of one started in process. */
+  armSandbox: ArmSandboxEnv;
+  /** The Azure identity's secrets and ids, for the credential the config names. */
+  azureCredentialEnv: AzureCredentialEnv;
+  /** Values the logs must never show (the app password, the Azure client secret). */
+  secrets: string[];
+}
+
+/** Where an ARM sandbox already running listens (what src/sandbox/main.ts prints). */
+export interface ArmSandboxEnv {
+  /** ARM_SANDBOX_URL */
+  url?: string;
+  /** ARM_SANDBOX_CA_FILE: the certificate PEM to trust. */
+  caFile?: string;
+  /** ARM_SANDBOX_SUBSCRIPTION_ID */
+  subscriptionId?: string;
+}
+
+/** What the Azure credentials take from the environment (never from the config file): secrets, and ids. */
+export interface AzureCredentialEnv {
+  AZURE_CLIENT_SECRET?: string;
+  AZURE_FEDERATED_TOKEN_FILE?: string;
+  AZURE_CLIENT_ID?: string;
+  AZURE_TENANT_ID?: string;
+}
+
+/** What the `countersign` command reads from the environment (the rest comes from its arguments). */
+export interface CliSettings {
+  /** COUNTERSIGN_CONFIG, else the example config, as an absolute path. */
+  configPath: string;
+  /** COUNTERSIGN_DATA_DIR, else `data`; relative to the command's working directory. */
+  dataDir: string;
+  /** Whether the data directory came from COUNTERSIGN_DATA_DIR (error messages say where it came from). */
+  dataDirFromEnv: boolean;
+  /** USER, else USERNAME: who runs a command, when the operating system cannot tell. */
+  user?: string;
+  armSandbox: ArmSandboxEnv;
+  azureCredentialEnv: AzureCredentialEnv;
+}
+
+/** The standalone ARM sandbox (`node --import tsx src/sandbox/main.ts`). */
+export interface SandboxProcessOptions {
+  /** ARM_SANDBOX_PORT, default 0: any free port. */
+  port: number;
+  /** ARM_SANDBOX_HOST, default 127.0.0.1. */
+  host: string;
+  /** ARM_SANDBOX_CA_FILE: where to write the certificate PEM clients must trust (default: not written). */
+  caFile?: string;
+  /** ARM_SANDBOX_STEP_MS: time per deployment operation, ms (default: the sandbox's 400). */
+  stepMs?: number;
 }
 
 export class SettingsError extends Error {
@@ -44,30 +98,99 @@ export class SettingsError extends Error {
 
 const APP_TYPES: MicrosoftAppType[] = ['MultiTenant', 'SingleTenant', 'UserAssignedMSI'];
 
-export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const port = Number(env.PORT ?? '3978');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new SettingsError('PORT', `must be a port number from 0 to 65535, got "${env.PORT}"`);
+const DEFAULT_CONFIG_PATH = 'config/countersign.example.yaml';
+const DEFAULT_DATA_DIR = 'data';
+
+/** A variable's value; an empty one is not set. */
+function variable(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function configPath(env: NodeJS.ProcessEnv): string {
+  return path.resolve(variable(env, 'COUNTERSIGN_CONFIG') ?? DEFAULT_CONFIG_PATH);
+}
+
+function readPort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = variable(env, name);
+  const port = text === undefined ? fallback : Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SettingsError(name, `must be a port number from 0 to 65535, got "${text}"`);
+  return port;
+}
+
+function readArmSandbox(env: NodeJS.ProcessEnv): ArmSandboxEnv {
+  const url = variable(env, 'ARM_SANDBOX_URL');
+  const caFile = variable(env, 'ARM_SANDBOX_CA_FILE');
+  const subscriptionId = variable(env, 'ARM_SANDBOX_SUBSCRIPTION_ID');
+  return { ...(url ? { url } : {}), ...(caFile ? { caFile } : {}), ...(subscriptionId ? { subscriptionId } : {}) };
+}
+
+function readAzureCredentialEnv(env: NodeJS.ProcessEnv): AzureCredentialEnv {
+  const out: AzureCredentialEnv = {};
+  for (const name of ['AZURE_CLIENT_SECRET', 'AZURE_FEDERATED_TOKEN_FILE', 'AZURE_CLIENT_ID', 'AZURE_TENANT_ID'] as const) {
+    const value = variable(env, name);
+    if (value !== undefined) out[name] = value;
   }
-  const type = (env.MicrosoftAppType || 'MultiTenant') as MicrosoftAppType;
+  return out;
+}
+
+/** The secret values of the settings and environment, for the logger's scrubbing. */
+export function secretValues(env: NodeJS.ProcessEnv, appPassword: string): string[] {
+  return [...new Set([appPassword, variable(env, 'MicrosoftAppPassword'), variable(env, 'AZURE_CLIENT_SECRET')])].filter((s): s is string => !!s);
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const port = readPort(env, 'PORT', 3978);
+  const type = (variable(env, 'MicrosoftAppType') ?? 'MultiTenant') as MicrosoftAppType;
   if (!APP_TYPES.includes(type)) {
     throw new SettingsError('MicrosoftAppType', `must be one of ${APP_TYPES.join(', ')}, got "${type}"`);
   }
-  const appId = env.MicrosoftAppId ?? '';
-  const tenantId = env.MicrosoftAppTenantId ?? '';
+  const appId = variable(env, 'MicrosoftAppId') ?? '';
+  const tenantId = variable(env, 'MicrosoftAppTenantId') ?? '';
   if (appId && type !== 'MultiTenant' && !tenantId) {
     throw new SettingsError('MicrosoftAppTenantId', `is required when MicrosoftAppType is ${type}`);
   }
-  const host = env.COUNTERSIGN_HOST || '127.0.0.1';
+  const host = variable(env, 'COUNTERSIGN_HOST') ?? '127.0.0.1';
+  const password = variable(env, 'MicrosoftAppPassword') ?? '';
   return {
     port,
     host,
-    configPath: path.resolve(env.COUNTERSIGN_CONFIG || 'config/countersign.example.yaml'),
-    dataDir: path.resolve(env.COUNTERSIGN_DATA_DIR || 'data'),
-    microsoftApp: { id: appId, type, tenantId, password: env.MicrosoftAppPassword ?? '' },
-    publicUrl: (env.COUNTERSIGN_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/$/, ''),
-    logLevel: env.LOG_LEVEL || 'info',
-    executionLeaseMs: readLease(env.COUNTERSIGN_EXECUTION_LEASE),
+    configPath: configPath(env),
+    dataDir: path.resolve(variable(env, 'COUNTERSIGN_DATA_DIR') ?? DEFAULT_DATA_DIR),
+    microsoftApp: { id: appId, type, tenantId, password },
+    publicUrl: (variable(env, 'COUNTERSIGN_PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/$/, ''),
+    logLevel: variable(env, 'LOG_LEVEL') ?? 'info',
+    executionLeaseMs: readLease(variable(env, 'COUNTERSIGN_EXECUTION_LEASE')),
+    armSandbox: readArmSandbox(env),
+    azureCredentialEnv: readAzureCredentialEnv(env),
+    secrets: secretValues(env, password),
+  };
+}
+
+export function readCliSettings(env: NodeJS.ProcessEnv = process.env): CliSettings {
+  const dataDir = variable(env, 'COUNTERSIGN_DATA_DIR');
+  const user = variable(env, 'USER') ?? variable(env, 'USERNAME');
+  return {
+    configPath: configPath(env),
+    dataDir: dataDir ?? DEFAULT_DATA_DIR,
+    dataDirFromEnv: dataDir !== undefined,
+    ...(user ? { user } : {}),
+    armSandbox: readArmSandbox(env),
+    azureCredentialEnv: readAzureCredentialEnv(env),
+  };
+}
+
+export function readSandboxSettings(env: NodeJS.ProcessEnv = process.env): SandboxProcessOptions {
+  const port = readPort(env, 'ARM_SANDBOX_PORT', 0);
+  const stepText = variable(env, 'ARM_SANDBOX_STEP_MS');
+  const stepMs = stepText === undefined ? undefined : Number(stepText);
+  if (stepMs !== undefined && !(stepMs >= 0)) throw new SettingsError('ARM_SANDBOX_STEP_MS', `must be a number of milliseconds, got "${stepText}"`);
+  const caFile = variable(env, 'ARM_SANDBOX_CA_FILE');
+  return {
+    port,
+    host: variable(env, 'ARM_SANDBOX_HOST') ?? '127.0.0.1',
+    ...(caFile ? { caFile: path.resolve(caFile) } : {}),
+    ...(stepMs !== undefined ? { stepMs } : {}),
   };
 }
 

@@ -21,7 +21,9 @@ process.on('exit', (code) => {
   }
 });
 
-buildProgram()
+// As bin/countersign.js does: the bot's HTTP stack is loaded only by `countersign start`.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+buildProgram({ start: () => (require('../../src/main') as typeof import('../../src/main')).startCountersign() })
   .parseAsync(['node', 'countersign', ...args])
   .then(
     () => {

@@ -61,7 +61,7 @@ export interface CliRun {
 }
 
 /** Runs `countersign <args>` in a process of its own (bench/children/cli.ts). */
-export async function runCli(args: string[], resultFile: string): Promise<CliRun> {
+async function runCli(args: string[], resultFile: string): Promise<CliRun> {
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '..', 'children', 'cli.ts')], {
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -12,8 +12,8 @@ import { startChild, type Child, type Message } from '../lib/proc';
 import { sampleRequest } from '../lib/sample';
 import type { LoadResult, LoadSpec } from '../children/load';
 
-export const BOT_CPU = '0';
-export const LOAD_CPU = '1';
+const BOT_CPU = '0';
+const LOAD_CPU = '1';
 
 export interface TeamsRunOptions {
   kind: 'approve' | 'message';

@@ -13,7 +13,7 @@ export interface Person {
 
 export const alice: Person = { id: 'user-alice', aadObjectId: '11111111-1111-4111-8111-111111111111', name: 'Alice Requester' };
 export const bob: Person = { id: 'user-bob', aadObjectId: '22222222-2222-4222-8222-222222222222', name: 'Bob Approver' };
-export const dave: Person = { id: 'user-dave', aadObjectId: '55555555-5555-4555-8555-555555555555', name: 'Dave Lead' };
+const dave: Person = { id: 'user-dave', aadObjectId: '55555555-5555-4555-8555-555555555555', name: 'Dave Lead' };
 
 /** A pending request and the card message that was posted for it. */
 export interface ClickTarget {

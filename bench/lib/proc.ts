@@ -138,13 +138,3 @@ export function report(message: Message): void {
   process.send?.(message);
 }
 
-export function fail(err: unknown): never {
-  process.send?.({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-  setTimeout(() => process.exit(1), 100);
-  throw err;
-}
-
-/** Peak resident set of this process so far, in MB (Linux: ru_maxrss is in kB). */
-export function peakRssMb(): number {
-  return process.resourceUsage().maxRSS / 1024;
-}

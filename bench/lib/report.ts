@@ -18,7 +18,7 @@ export interface Figure {
   met?: boolean;
 }
 
-export function targetText(t: Target | undefined, unit: string): string {
+function targetText(t: Target | undefined, unit: string): string {
   if (!t) return '';
   return t.ratio ? `ratio >= ${t.limit}` : `<= ${t.limit} ${unit}`;
 }

@@ -4,8 +4,8 @@
  */
 import { PNG } from 'pngjs';
 
-export const COLOR_ICON_SIZE = 192;
-export const OUTLINE_ICON_SIZE = 32;
+const COLOR_ICON_SIZE = 192;
+const OUTLINE_ICON_SIZE = 32;
 
 function decode(name: string, bytes: Buffer): PNG | string {
   try {

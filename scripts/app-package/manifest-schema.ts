@@ -10,7 +10,7 @@ import { AppManifestUtils } from '@microsoft/app-manifest';
 type AppManifest = Parameters<typeof AppManifestUtils.validateAgainstSchema>[0];
 type ManifestSchema = NonNullable<Parameters<typeof AppManifestUtils.validateAgainstSchema>[1]>;
 
-export class ManifestSchemaError extends Error {
+class ManifestSchemaError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ManifestSchemaError';
@@ -25,7 +25,7 @@ function bundledTeamsSchemaDir(): string {
 }
 
 /** Released manifest versions bundled in the package ("1.0" ... ), oldest first; devPreview excluded. */
-export function bundledSchemaVersions(): string[] {
+function bundledSchemaVersions(): string[] {
   return fs
     .readdirSync(bundledTeamsSchemaDir())
     .map((dir) => /^v(\d+)\.(\d+)$/.exec(dir))

@@ -3,7 +3,7 @@
  * parsing (not in the raw text), so a value can never break the JSON around it.
  */
 
-export class ManifestTemplateError extends Error {
+class ManifestTemplateError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ManifestTemplateError';

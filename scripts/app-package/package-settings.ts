@@ -32,7 +32,7 @@ const GUID = /^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/;
 const APP_VERSION = /^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$/;
 
 /** Namespace of Countersign's derived Teams app ids (a fixed random UUID; never change it). */
-export const TEAMS_APP_ID_NAMESPACE = '4f7d6c1e-2b8a-4e35-9c0d-5a1e7b3f9d24';
+const TEAMS_APP_ID_NAMESPACE = '4f7d6c1e-2b8a-4e35-9c0d-5a1e7b3f9d24';
 
 /** RFC 9562 version 5 (SHA-1, name-based) UUID. */
 export function uuidV5(name: string, namespace: string): string {

@@ -30,7 +30,7 @@ function scrub(text: string): string {
   return text.replace(/Bearer\s+\S+/gi, 'Bearer [redacted]').replace(JWT_LIKE, '[redacted]').slice(0, 300);
 }
 
-export function botAuthRefusedEvent(r: RefusedActivity, time: string): AuditEventDraft {
+function botAuthRefusedEvent(r: RefusedActivity, time: string): AuditEventDraft {
   const a = (r.body && typeof r.body === 'object' ? r.body : {}) as Record<string, unknown>;
   const from = (a.from ?? {}) as Record<string, unknown>;
   const conversation = (a.conversation ?? {}) as Record<string, unknown>;

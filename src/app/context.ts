@@ -1,7 +1,7 @@
 import type { Logger } from '../log/context';
 import type { Catalog, CommandSpec } from '../domain/catalog';
 import type { AccessPolicy } from '../domain/policy';
-import type { AuditEventDraft, AuditRecord } from '../domain/audit';
+import type { AuditRecord } from '../domain/audit';
 import type { ApprovalRequest } from '../domain/request';
 import type { Transition } from '../domain/lifecycle';
 import { VersionConflictError, type AzureGateway, type Clock, type IdGenerator, type RequestNotifier, type Store } from './ports';
@@ -72,8 +72,4 @@ export async function transact(
     }
   }
   throw new Error(`request ${requestId} kept changing under ${MAX_CAS_ATTEMPTS} attempts to update it`);
-}
-
-export function appendAudit(deps: AppDeps, events: AuditEventDraft[]): Promise<AuditRecord[]> {
-  return deps.store.audit.append(events);
 }

@@ -63,7 +63,7 @@ export async function clickCard(deps: AppDeps, click: CardClick, hooks: Decision
   return decide(deps, click, hooks);
 }
 
-export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks): Promise<ClickResult> {
+async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks): Promise<ClickResult> {
   const now = deps.clock.now();
   if (!VERBS.includes(click.verb as Verb)) {
     return refuseClick(deps, click, refusal(RefusalReason.UnknownAction, `"${click.verb}" is not an action on a Countersign card.`, click.requestId));
@@ -134,7 +134,7 @@ export async function expireNow(deps: AppDeps, requestId: string): Promise<Appro
 }
 
 /** Records a refused click (audited like any decision) and returns the refusal. */
-export async function refuseClick(deps: AppDeps, click: Click, why: Refusal, request?: ApprovalRequest): Promise<ClickResult> {
+async function refuseClick(deps: AppDeps, click: Click, why: Refusal, request?: ApprovalRequest): Promise<ClickResult> {
   await deps.store.audit.append([
     neutralise({
       type: 'click.refused' as const,

@@ -33,7 +33,7 @@ import { checkDrift } from './drift';
 
 /** Least time between two recorded progress steps of one operation (card updates follow them). */
 const PROGRESS_INTERVAL_MS = 1000;
-export const DEFAULT_LEASE_MS = 60_000;
+const DEFAULT_LEASE_MS = 60_000;
 
 export interface ExecutorOptions {
   /** How long a claim holds without renewal; renewed every third of it while the operation runs. */
@@ -231,10 +231,10 @@ export class Executor {
   }
 }
 
-export function completionText(r: ApprovalRequest): string {
-  const sandbox = r.sandbox ? '[SANDBOX] ' : '';
-  if (r.state === 'succeeded') return `${sandbox}Request ${r.id} (${r.command}) succeeded.${r.outcomeDetail ? ` ${r.outcomeDetail}` : ''}`;
-  if (r.state === 'failed') return `${sandbox}Request ${r.id} (${r.command}) failed: ${r.outcomeDetail ?? 'unknown error'}`;
-  if (r.state === 'cancelled') return `${sandbox}Request ${r.id} (${r.command}) was cancelled. ${r.outcomeDetail ?? ''}`.trimEnd();
-  return `${sandbox}Request ${r.id} (${r.command}) ended in an unknown state: ${r.outcomeDetail ?? ''}. Check the target in Azure before retrying.`;
+/** What the requester is told at the end (the notifier marks sandbox requests as such). */
+function completionText(r: ApprovalRequest): string {
+  if (r.state === 'succeeded') return `Request ${r.id} (${r.command}) succeeded.${r.outcomeDetail ? ` ${r.outcomeDetail}` : ''}`;
+  if (r.state === 'failed') return `Request ${r.id} (${r.command}) failed: ${r.outcomeDetail ?? 'unknown error'}`;
+  if (r.state === 'cancelled') return `Request ${r.id} (${r.command}) was cancelled. ${r.outcomeDetail ?? ''}`.trimEnd();
+  return `Request ${r.id} (${r.command}) ended in an unknown state: ${r.outcomeDetail ?? ''}. Check the target in Azure before retrying.`;
 }

@@ -21,7 +21,7 @@ export function help(deps: Pick<AppDeps, 'config'>, actor: Actor): HelpEntry[] {
   }));
 }
 
-export function usage(c: CommandSpec): string {
+function usage(c: CommandSpec): string {
   const params = c.parameters.map((p) => (p.type === 'enum' && p.allowed ? `<${p.allowed.join('|')}>` : `<${p.name}>`));
   return [c.name, ...params].join(' ');
 }

@@ -2,6 +2,7 @@
  * Which identity Countersign uses to call Azure Resource Manager. The config names the kind; secrets come
  * from the environment only (AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE), never from the config file.
  */
+import type { AzureCredentialEnv } from '../settings';
 import {
   ClientSecretCredential,
   DefaultAzureCredential,
@@ -36,7 +37,8 @@ export function sandboxCredential(): TokenCredential {
   };
 }
 
-export function createCredential(config: CredentialConfig, env: NodeJS.ProcessEnv = process.env): TokenCredential {
+/** `env`: the AZURE_* variables as the settings read them (readSettings' azureCredentialEnv). */
+export function createCredential(config: CredentialConfig, env: AzureCredentialEnv = {}): TokenCredential {
   const { clientId, tenantId } = config;
   switch (config.type) {
     case 'sandbox':

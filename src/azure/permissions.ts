@@ -21,7 +21,7 @@ const PROVIDER_STATUS_READ: Record<string, string> = {
   'microsoft.web': 'Microsoft.Web/locations/operationResults/read',
 };
 
-export class PermissionDerivationError extends Error {
+class PermissionDerivationError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'PermissionDerivationError';
@@ -87,12 +87,12 @@ function actionsFor(op: ChangeOperation | QueryOperation): string[] {
 }
 
 /** The read ARM checks when following a provider's asynchronous operation. */
-export function providerStatusRead(namespace: string): string {
+function providerStatusRead(namespace: string): string {
   return PROVIDER_STATUS_READ[namespace.toLowerCase()] ?? `${namespace}/locations/operations/read`;
 }
 
 /** Full types of the template's resources, e.g. Microsoft.Web/sites. A type given as an expression cannot be known. */
-export function templateResourceTypes(template: Record<string, unknown>): string[] {
+function templateResourceTypes(template: Record<string, unknown>): string[] {
   const resources = Array.isArray(template.resources) ? template.resources : [];
   return resources.map((r, i) => {
     const type = typeof r === 'object' && r !== null ? (r as Record<string, unknown>).type : undefined;

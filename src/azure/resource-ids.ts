@@ -3,7 +3,7 @@
  * calls), and the forms the SDK wants.
  */
 
-export class ResourceIdError extends Error {
+class ResourceIdError extends Error {
   constructor(
     readonly resourceId: string,
     reason: string,

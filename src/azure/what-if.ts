@@ -38,7 +38,7 @@ export async function whatIfSummary(req: WhatIfRequest, ctx: GatewayContext): Pr
   }
 }
 
-export function summarize(result: WhatIfOperationResult): WhatIfSummary {
+function summarize(result: WhatIfOperationResult): WhatIfSummary {
   const changes: WhatIfChange[] = (result.changes ?? []).map((c) => {
     const change: WhatIfChange = { resourceId: c.resourceId ?? '(unknown resource)', changeType: c.changeType as WhatIfChangeType };
     const paths = changedPaths(c.delta ?? []);

@@ -2,10 +2,8 @@
  * The list cards: help, pending requests, query results, and the plain list they are all drawn as.
  */
 import type { ApprovalRequest } from '../domain/request';
-import type { CommandSpec } from '../domain/catalog';
 import type { QueryResult } from '../domain/operation';
 import type { HelpEntry, PendingView } from '../app/queries';
-import { usage } from '../app/queries';
 import { formatTime, md } from './markdown';
 import { type Card, render } from './render';
 
@@ -67,6 +65,3 @@ export function queryCard(result: QueryResult, sandbox: boolean): Card {
   return listCard(result.title, undefined, [{ heading: `${result.rows.length} row(s)`, lines }], sandbox);
 }
 
-export function commandUsage(command: CommandSpec): string {
-  return usage(command);
-}

@@ -50,7 +50,7 @@ function expand(name: string, data: object): Card {
   return template(name).fast?.(data) ?? expandWithLibrary(name, data);
 }
 
-export class CardRenderError extends Error {}
+class CardRenderError extends Error {}
 
 /** The card of a template expanded with the view model `data`. */
 export function render(name: string, data: object): Card {

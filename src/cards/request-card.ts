@@ -2,6 +2,7 @@
  * The request card: what is asked, where it stands, who approved, what Azure said. It is rendered on
  * every click and every card update, so recent renderings are kept.
  */
+import { sandboxText } from '../domain/sandbox-text';
 import { isDecidable, type ApprovalRequest, type RequestState } from '../domain/request';
 import type { WhatIfSummary } from '../domain/operation';
 import { formatTime, md } from './markdown';
@@ -68,7 +69,7 @@ export function requestCardView(r: ApprovalRequest, options: RequestCardOptions 
     sandbox: r.sandbox,
     hasNotice: !!options.notice,
     notice: md(options.notice),
-    title: md(`${r.sandbox ? '[SANDBOX] ' : ''}${r.command} ${Object.values(r.parameters).join(' ')}`.trim()),
+    title: md(sandboxText(`${r.command} ${Object.values(r.parameters).join(' ')}`.trim(), r.sandbox)),
     requestId: r.id,
     hash: r.operationHash,
     stateLabel: look.label,

@@ -31,7 +31,7 @@ export interface ExportOptions {
 
 const EVENT_TYPE = /^[a-z]+\.[a-z_]+$/;
 
-export function exportFilter(opts: ExportOptions): AuditFilter {
+function exportFilter(opts: ExportOptions): AuditFilter {
   const types = (opts.type ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
   for (const t of types) if (!EVENT_TYPE.test(t)) throw new AuditInputError(`"${t}" is not an audit event type (examples: request.created, approval.granted)`);
   return {

@@ -6,7 +6,7 @@ import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { ExportIncompleteError } from '../audit/formats/export';
 import { SigningKeyError } from '../audit/access/signing';
-import { databaseFile } from '../settings';
+import { databaseFile, readCliSettings, type CliSettings } from '../settings';
 import { NotACountersignDatabaseError, openSqliteAuditReader, openSqliteStore } from '../store/sqlite';
 import type { SqliteStore } from '../store/sqlite';
 import { resolveDataDir } from './audit-options';
@@ -17,17 +17,18 @@ export interface AuditCliIo {
   stdout: Writable;
   /** `isTTY` set: progress is shown there. */
   stderr: Writable & { isTTY?: boolean };
-  env: NodeJS.ProcessEnv;
+  /** The environment, as the settings read it. */
+  settings: CliSettings;
   cwd: string;
   setExitCode(code: number): void;
   /** Who runs the command, as recorded with what it does (default: user@host of the process). */
   operator?: string;
 }
 
-export const processIo = (): AuditCliIo => ({
+export const processIo = (settings: CliSettings = readCliSettings()): AuditCliIo => ({
   stdout: process.stdout,
   stderr: process.stderr,
-  env: process.env,
+  settings,
   cwd: process.cwd(),
   setExitCode: (code) => {
     process.exitCode = code;
@@ -40,7 +41,7 @@ export function operatorOf(io: AuditCliIo): string {
   try {
     user = os.userInfo().username;
   } catch {
-    user = io.env.USER ?? io.env.USERNAME ?? 'unknown';
+    user = io.settings.user ?? 'unknown';
   }
   return `${user}@${os.hostname()}`;
 }
@@ -65,10 +66,10 @@ export interface Database {
 }
 
 export function requireDatabase(dataDirOption: string | undefined, io: AuditCliIo): Database {
-  const dataDir = resolveDataDir(dataDirOption, io.env, io.cwd);
+  const dataDir = resolveDataDir(dataDirOption, io.settings, io.cwd);
   const file = databaseFile(dataDir);
   if (!existsSync(file)) {
-    const from = dataDirOption ? '--data-dir' : io.env.COUNTERSIGN_DATA_DIR ? 'COUNTERSIGN_DATA_DIR' : 'the default ./data';
+    const from = dataDirOption ? '--data-dir' : io.settings.dataDirFromEnv ? 'COUNTERSIGN_DATA_DIR' : 'the default ./data';
     throw new AuditInputError(`no Countersign database at ${file} (data directory from ${from}); pass --data-dir <dir>`);
   }
   return { dataDir, file };

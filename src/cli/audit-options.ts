@@ -1,6 +1,7 @@
 /** Turning audit command-line input into checked values, with errors that name what was wrong. */
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
+import type { CliSettings } from '../settings';
 import { InstantError, parseInstant as parseInstantText } from '../audit/access/instant';
 
 /** parseInstant for commander: a bad value becomes commander's own error for the option. */
@@ -14,9 +15,8 @@ export function parseInstant(value: string): string {
 }
 
 export { EXPORT_FORMATS } from '../audit/formats/export';
-export type { ExportFormat } from '../audit/ports';
 
 /** --data-dir, else COUNTERSIGN_DATA_DIR, else ./data (the same default the bot uses). */
-export function resolveDataDir(option: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
-  return path.resolve(cwd, option || env.COUNTERSIGN_DATA_DIR || 'data');
+export function resolveDataDir(option: string | undefined, settings: Pick<CliSettings, 'dataDir'>, cwd: string): string {
+  return path.resolve(cwd, option || settings.dataDir);
 }

@@ -34,11 +34,6 @@ export function verificationReport(source: string, v: ChainVerification, warning
   return `${lines.join('\n')}\n`;
 }
 
-export function verificationExitCode(v: ChainVerification, warnings: readonly string[] = []): number {
-  if (!v.ok) return EXIT_DAMAGED;
-  return warnings.length ? EXIT_UNPROTECTED : EXIT_OK;
-}
-
 export function checkpointReport(v: CheckpointVerification): string {
   const lines: string[] = [];
   if (v.latest) {

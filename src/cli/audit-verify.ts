@@ -39,7 +39,7 @@ export async function verify(opts: VerifyOptions, io: AuditCliIo): Promise<numbe
 /** --public-key, else the data directory's public key when there is one. */
 function verifierFor(opts: VerifyOptions, io: AuditCliIo, required: string | undefined): AuditVerifier | undefined {
   if (opts.publicKey) return readVerifier(path.resolve(io.cwd, opts.publicKey));
-  const dataDir = resolveDataDir(opts.dataDir, io.env, io.cwd);
+  const dataDir = resolveDataDir(opts.dataDir, io.settings, io.cwd);
   try {
     return loadPublicKey(dataDir);
   } catch (err) {

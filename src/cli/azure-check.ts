@@ -8,16 +8,17 @@
  * refused (the reason in words, e.g. the missing action and scope).
  */
 import fs from 'node:fs';
-import type { TokenCredential } from '@azure/identity';
-import { createCredential, sandboxCredential, toArmError, describeArmError } from '../azure';
+import { createCredential, sandboxCredential, toArmError, describeArmError, type TokenCredential } from '../azure';
 import { AZURE_ENDPOINT, createArmClients } from '../azure/clients';
 import { armErrorFromResponse } from '../azure/errors';
 import type { CountersignConfig } from '../config/load';
+import { readCliSettings, type ArmSandboxEnv, type CliSettings } from '../settings';
 import { startArmSandbox } from '../sandbox';
 
 export interface AzureCheckOptions {
   config: CountersignConfig;
-  env?: NodeJS.ProcessEnv;
+  /** The environment as the settings read it: a running ARM sandbox, the Azure credential's variables (default: this process's). */
+  settings?: Pick<CliSettings, 'armSandbox' | 'azureCredentialEnv'>;
   /** A credential to use instead of the one the config describes (tests). */
   credential?: TokenCredential;
   /** A certificate to trust for the endpoint (tests against the sandbox with a configured subscription). */
@@ -39,8 +40,8 @@ const CREDENTIAL_WORDS: Record<string, string> = {
 /** Runs the check and returns the exit code. */
 export async function checkAzure(options: AzureCheckOptions): Promise<number> {
   const { config, write } = options;
-  const env = options.env ?? process.env;
-  const target = await resolveTarget(config, env, options.caPem);
+  const settings = options.settings ?? readCliSettings();
+  const target = await resolveTarget(config, settings.armSandbox, options.caPem);
   try {
     write(`target:     ${target.description}`);
     let credential = options.credential;
@@ -48,7 +49,7 @@ export async function checkAzure(options: AzureCheckOptions): Promise<number> {
       if (target.sandbox) credential = sandboxCredential();
       else {
         try {
-          credential = createCredential(config.azure.credential, env);
+          credential = createCredential(config.azure.credential, settings.azureCredentialEnv);
         } catch (err) {
           write(`credential: cannot be built: ${(err as Error).message}`);
           return 2;
@@ -104,20 +105,20 @@ interface Target {
   close(): Promise<void>;
 }
 
-async function resolveTarget(config: CountersignConfig, env: NodeJS.ProcessEnv, caPem: string | undefined): Promise<Target> {
+async function resolveTarget(config: CountersignConfig, running: ArmSandboxEnv, caPem: string | undefined): Promise<Target> {
   const none = async () => undefined;
   if (!config.azure.sandbox) {
     const endpoint = (config.azure.endpoint ?? AZURE_ENDPOINT).replace(/\/+$/, '');
     return { sandbox: false, subscriptionId: config.azure.subscriptionId, endpoint, ...(caPem ? { caPem } : {}), description: `subscription ${config.azure.subscriptionId} at ${endpoint}`, close: none };
   }
-  if (env.ARM_SANDBOX_URL && env.ARM_SANDBOX_CA_FILE) {
-    const subscriptionId = env.ARM_SANDBOX_SUBSCRIPTION_ID ?? '';
+  if (running.url && running.caFile) {
+    const subscriptionId = running.subscriptionId ?? '';
     return {
       sandbox: true,
       subscriptionId,
-      endpoint: env.ARM_SANDBOX_URL.replace(/\/+$/, ''),
-      caPem: fs.readFileSync(env.ARM_SANDBOX_CA_FILE, 'utf8'),
-      description: `SANDBOX at ${env.ARM_SANDBOX_URL} (subscription ${subscriptionId}; no Azure subscription is configured)`,
+      endpoint: running.url.replace(/\/+$/, ''),
+      caPem: fs.readFileSync(running.caFile, 'utf8'),
+      description: `SANDBOX at ${running.url} (subscription ${subscriptionId}; no Azure subscription is configured)`,
       close: none,
     };
   }

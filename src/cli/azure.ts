@@ -5,15 +5,16 @@
  */
 import type { Command } from 'commander';
 import type { CountersignConfig } from '../config/load';
+import type { CliSettings } from '../settings';
 
-export function registerAzureCommands(program: Command): void {
+export function registerAzureCommands(program: Command, settings: CliSettings): void {
   const azure = program.command('azure').description('Check the Azure identity Countersign uses');
   azure
     .command('check')
     .description('Tell which identity is in use and whether it can read the subscription; exit 2 when it cannot')
     .argument('[file]', 'config file (default: $COUNTERSIGN_CONFIG or config/countersign.example.yaml)')
     .action(async (file?: string) => {
-      const path = file ?? process.env.COUNTERSIGN_CONFIG ?? 'config/countersign.example.yaml';
+      const path = file ?? settings.configPath;
       // Loaded only here: the YAML parser and the schema validator are not needed by the other commands.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { ConfigError, loadConfig } = require('../config/load') as typeof import('../config/load');
@@ -29,6 +30,6 @@ export function registerAzureCommands(program: Command): void {
       // Loaded only here: the Azure SDK is not needed by the other commands.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { checkAzure } = require('./azure-check') as typeof import('./azure-check');
-      process.exitCode = await checkAzure({ config, write: (line) => process.stdout.write(`${line}\n`) });
+      process.exitCode = await checkAzure({ config, settings, write: (line) => process.stdout.write(`${line}\n`) });
     });
 }

@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
+import type { CliSettings } from '../settings';
 
 /** `countersign config check [file]`: the same validation as startup, without starting. */
-export function registerConfigCommands(program: Command): void {
+export function registerConfigCommands(program: Command, settings: CliSettings): void {
   const config = program.command('config').description('Work with the YAML config (commands, policy, roles)');
   config
     .command('check')
     .description('Validate a config file exactly as startup does; exits 1 naming file, line, key and problem')
     .argument('[file]', 'config file (default: $COUNTERSIGN_CONFIG or config/countersign.example.yaml)')
     .action((file?: string) => {
-      const path = file ?? process.env.COUNTERSIGN_CONFIG ?? 'config/countersign.example.yaml';
+      const path = file ?? settings.configPath;
       // Loaded only here: the YAML parser and the schema validator are not needed by the other commands.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { ConfigError, loadConfig } = require('../config/load') as typeof import('../config/load');

@@ -1,10 +1,21 @@
 /** The `countersign` command line: config check, azure check, audit verify / export, and starting the bot. */
 import { Command } from 'commander';
 import { registerAuditCommands } from './audit';
+import { processIo } from './audit-io';
 import { registerAzureCommands } from './azure';
 import { registerConfigCommands } from './config';
+import { readCliSettings, type CliSettings } from '../settings';
 
-export function buildProgram(): Command {
+/** What the command line receives from its entry point (bin/countersign.js). */
+export interface CliEntry {
+  /**
+   * Starts the bot: src/main.ts's startCountersign, handed in by the entry point so that the CLI never
+   * imports the composition root, and the bot's HTTP stack is loaded only by `countersign start`.
+   */
+  start(): Promise<{ stop(): Promise<void> }>;
+}
+
+export function buildProgram(entry: CliEntry, settings: CliSettings = readCliSettings()): Command {
   const program = new Command('countersign')
     .description('Countersign: two-person approval for Azure operations from Microsoft Teams')
     .showHelpAfterError()
@@ -16,10 +27,7 @@ export function buildProgram(): Command {
     .command('start')
     .description('Start the bot (settings from the environment; see README)')
     .action(async () => {
-      // Loaded only here: the bot's HTTP stack is not needed by the audit and config commands.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { startCountersign } = require('../main') as typeof import('../main');
-      const running = await startCountersign().catch((err: Error) => {
+      const running = await entry.start().catch((err: Error) => {
         process.stderr.write(`Countersign did not start: ${err.message}\n`);
         process.exit(1);
       });
@@ -27,14 +35,14 @@ export function buildProgram(): Command {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
-  registerConfigCommands(program);
-  registerAzureCommands(program);
-  registerAuditCommands(program);
+  registerConfigCommands(program, settings);
+  registerAzureCommands(program, settings);
+  registerAuditCommands(program, processIo(settings));
   return program;
 }
 
-export function run(argv: string[] = process.argv): void {
-  buildProgram()
+export function run(entry: CliEntry, argv: string[] = process.argv): void {
+  buildProgram(entry)
     .parseAsync(argv)
     .catch((err: unknown) => {
       process.stderr.write(`${(err as Error).message}\n`);
@@ -42,4 +50,3 @@ export function run(argv: string[] = process.argv): void {
     });
 }
 
-if (require.main === module) run();

@@ -34,7 +34,6 @@ export type RequestState =
 export const OPEN_STATES: readonly RequestState[] = ['pending', 'needs_reapproval', 'approved', 'executing'];
 /** States in which approvers approve or reject, the requester may cancel, and the time to live runs. */
 export const DECIDABLE_STATES: readonly RequestState[] = ['pending', 'needs_reapproval'];
-export const FINAL_STATES: readonly RequestState[] = ['succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
 
 /** The policy as it stood when the request was created (the audit trail records its version). */
 export interface PolicySnapshot {
@@ -111,10 +110,6 @@ export interface ApprovalRequest {
   updatedAt: string;
   /** True when the operation ran against the local ARM sandbox, not Azure. */
   sandbox: boolean;
-}
-
-export function isOpen(r: Pick<ApprovalRequest, 'state'>): boolean {
-  return OPEN_STATES.includes(r.state);
 }
 
 export function isDecidable(r: Pick<ApprovalRequest, 'state'>): boolean {

@@ -1,41 +1,16 @@
 /**
- * The HTTP edge: restify with the Bot Framework endpoint and the health probes. Other modules
+ * The HTTP edge: restify with the Bot Framework endpoint (its logic in src/teams/adapter.ts) and the health probes. Other modules
  * (audit downloads) register their own routes through `routes`.
  */
 import restify from 'restify';
-import {
-  CloudAdapter,
-  ConfigurationBotFrameworkAuthentication,
-  type ActivityHandler,
-  type TurnContext,
-} from 'botbuilder';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log/context';
 import type { RefusedActivity } from '../app/auth-refusals';
 import { withLogContext } from '../log/logger';
-import type { Settings } from '../settings';
-
-export function createAdapter(settings: Settings, log: Logger): CloudAdapter {
-  const app = settings.microsoftApp;
-  const auth = new ConfigurationBotFrameworkAuthentication({
-    MicrosoftAppId: app.id,
-    MicrosoftAppPassword: app.password,
-    MicrosoftAppType: app.type,
-    MicrosoftAppTenantId: app.tenantId,
-  });
-  const adapter = new CloudAdapter(auth);
-  adapter.onTurnError = async (context: TurnContext, error: Error) => {
-    log.error({ err: error.message, activityId: context.activity.id, conversationId: context.activity.conversation?.id }, 'turn failed');
-    if (context.activity.type === 'message') {
-      await context.sendActivity('Countersign hit an internal error handling this message; nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.');
-    }
-  };
-  return adapter;
-}
 
 export interface ServerOptions {
-  adapter: CloudAdapter;
-  bot: ActivityHandler;
+  /** Authenticates an activity and runs the bot's turn on it (src/teams' activity endpoint). */
+  handleActivity(req: restify.Request, res: restify.Response): Promise<void>;
   log: Logger;
   /** Readiness: config loaded and store reachable. */
   ready(): Promise<{ ok: boolean; checks: Record<string, boolean> }>;
@@ -101,7 +76,7 @@ export function createServer(options: ServerOptions): restify.Server {
       conversationId: typeof activity.conversation?.id === 'string' ? activity.conversation.id : undefined,
     };
     const seen: { status?: number; body?: unknown } = {};
-    await withLogContext(turn, () => options.track(options.adapter.process(req, observed(res, seen), (context) => options.bot.run(context))));
+    await withLogContext(turn, () => options.track(options.handleActivity(req, observed(res, seen))));
     if (seen.status === 401 && options.onAuthRefused) {
       const attempt = { status: 401, reason: typeof seen.body === 'string' ? seen.body : '', body: req.body, hasAuthorization: !!req.headers.authorization, remoteAddress: req.socket?.remoteAddress };
       await options.onAuthRefused(attempt).catch((err: unknown) => options.log.error({ err: String(err) }, 'could not record a refused authentication'));

@@ -16,9 +16,9 @@
 import pino from 'pino';
 import { currentLogContext, type Logger } from './context';
 
-export { currentLogContext, withLogContext, type LogBindings, type Logger } from './context';
+export { withLogContext, type Logger } from './context';
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'password',
   '*.password',
   'token',
@@ -52,7 +52,7 @@ export interface LoggerOptions {
 const MIN_SECRET_LENGTH = 6;
 
 /** Removes credentials from a finished JSON line. Exported for the tests that prove it. */
-export function scrubSecrets(line: string, secrets: string[]): string {
+function scrubSecrets(line: string, secrets: string[]): string {
   let out = line
     .replace(/\b(Bearer|Basic)(\s+|%20)[A-Za-z0-9._~+/=-]{4,}/gi, `$1 ${CENSOR}`)
     .replace(/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, CENSOR);
@@ -80,7 +80,3 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
-/** The secret values of this process's settings and environment, for `createLogger`'s scrubbing. */
-export function secretValues(env: NodeJS.ProcessEnv, appPassword: string): string[] {
-  return [...new Set([appPassword, env.MicrosoftAppPassword, env.AZURE_CLIENT_SECRET])].filter((s): s is string => !!s);
-}

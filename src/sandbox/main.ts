@@ -1,5 +1,6 @@
 /**
- * Runs the ARM sandbox as its own process (the local start command launches it):
+ * Runs the ARM sandbox as its own process (the local start command launches it); its settings
+ * (read by src/settings.ts' readSandboxSettings):
  *   ARM_SANDBOX_PORT     port to listen on (default 0: any free port)
  *   ARM_SANDBOX_HOST     address (default 127.0.0.1)
  *   ARM_SANDBOX_CA_FILE  where to write the certificate PEM clients must trust (default: not written)
@@ -8,32 +9,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { readSandboxSettings } from '../settings';
 import { startArmSandbox } from './server';
 
-export interface SandboxProcessOptions {
-  port: number;
-  host: string;
-  caFile?: string;
-  stepMs?: number;
-}
-
-export function readSandboxEnv(env: NodeJS.ProcessEnv = process.env): SandboxProcessOptions {
-  const port = Number(env.ARM_SANDBOX_PORT ?? '0');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`ARM_SANDBOX_PORT: must be a port number from 0 to 65535, got "${env.ARM_SANDBOX_PORT}"`);
-  }
-  const stepMs = env.ARM_SANDBOX_STEP_MS === undefined ? undefined : Number(env.ARM_SANDBOX_STEP_MS);
-  if (stepMs !== undefined && !(stepMs >= 0)) throw new Error(`ARM_SANDBOX_STEP_MS: must be a number of milliseconds, got "${env.ARM_SANDBOX_STEP_MS}"`);
-  return {
-    port,
-    host: env.ARM_SANDBOX_HOST || '127.0.0.1',
-    ...(env.ARM_SANDBOX_CA_FILE ? { caFile: path.resolve(env.ARM_SANDBOX_CA_FILE) } : {}),
-    ...(stepMs !== undefined ? { stepMs } : {}),
-  };
-}
-
 async function main(): Promise<void> {
-  const options = readSandboxEnv();
+  const options = readSandboxSettings();
   const sandbox = await startArmSandbox({
     host: options.host,
     port: options.port,

@@ -55,6 +55,3 @@ export function idKey(id: string): string {
   return id.replace(/\/+$/, '').toLowerCase();
 }
 
-export function sameId(a: string, b: string): boolean {
-  return idKey(a) === idKey(b);
-}

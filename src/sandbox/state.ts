@@ -270,7 +270,7 @@ export class SandboxState {
   }
 }
 
-export function deploymentKey(resourceGroup: string, name: string): string {
+function deploymentKey(resourceGroup: string, name: string): string {
   return `${resourceGroup}/${name}`.toLowerCase();
 }
 

@@ -14,6 +14,7 @@ import {
 import type { DialogSet, DialogState } from 'botbuilder-dialogs';
 import type { Countersign } from '../app/countersign';
 import type { ApprovalRequest } from '../domain/request';
+import { sandboxText } from '../domain/sandbox-text';
 import { helpCard, pendingCard, queryCard } from '../cards/lists';
 import type { Card } from '../cards/render';
 import { requestCard } from '../cards/request-card';
@@ -265,7 +266,7 @@ export class CountersignBot extends TeamsActivityHandler {
   }
 
   private say(text: string): string {
-    return this.app.sandbox ? `[SANDBOX] ${text}` : text;
+    return sandboxText(text, this.app.sandbox);
   }
 }
 

@@ -18,7 +18,7 @@ export function actorOf(activity: Partial<Activity>): Actor {
   };
 }
 
-export function conversationKind(activity: Partial<Activity>): ConversationKind {
+function conversationKind(activity: Partial<Activity>): ConversationKind {
   const t = activity.conversation?.conversationType;
   if (t === 'channel') return 'channel';
   if (t === 'groupChat' || activity.conversation?.isGroup) return 'groupChat';

@@ -13,6 +13,7 @@ import type { ConversationReferenceStore } from './ports';
 export type NotifierStores = ConversationReferenceStore & Pick<CardBindingStore, 'getCardMessages'>;
 import type { Logger } from '../log/context';
 import type { ApprovalRequest } from '../domain/request';
+import { sandboxText } from '../domain/sandbox-text';
 import { requestCard } from '../cards/request-card';
 import { ConversationRateLimiter } from './rate-limit';
 
@@ -24,13 +25,13 @@ export interface RetryOptions {
   maxDelayMs: number;
 }
 
-export const TEAMS_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 16000 };
+const TEAMS_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 16000 };
 
 /** See TeamsNotifier's settleMs. */
-export const CARD_UPDATE_SETTLE_MS = 150;
+const CARD_UPDATE_SETTLE_MS = 150;
 
 /** Retries Teams' transient answers; honours Retry-After when the connector sends one. */
-export async function withTeamsRetry<T>(fn: () => Promise<T>, options: RetryOptions = TEAMS_RETRY, sleep = delay): Promise<T> {
+async function withTeamsRetry<T>(fn: () => Promise<T>, options: RetryOptions = TEAMS_RETRY, sleep = delay): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
@@ -96,7 +97,7 @@ export class TeamsNotifier implements RequestNotifier {
   }
 
   async tellRequester(request: ApprovalRequest, text: string): Promise<void> {
-    const message = request.sandbox && !text.startsWith('[SANDBOX]') ? `[SANDBOX] ${text}` : text;
+    const message = sandboxText(text, request.sandbox);
     try {
       await this.track(this.send(request.source.conversationId, async (ctx) => void (await ctx.sendActivity(message))));
     } catch (err) {

@@ -14,6 +14,7 @@ import {
 } from 'botbuilder-dialogs';
 import { checkParameters, type ParameterProblem } from '../domain/catalog';
 import type { Countersign } from '../app/countersign';
+import { sandboxText } from '../domain/sandbox-text';
 import { confirmCard, formCard, fromInput } from '../cards/form-cards';
 
 export const REQUEST_DIALOG = 'countersign.request';
@@ -128,6 +129,6 @@ export class RequestDialog extends ComponentDialog {
   }
 
   private say(text: string): string {
-    return this.app.sandbox ? `[SANDBOX] ${text}` : text;
+    return sandboxText(text, this.app.sandbox);
   }
 }

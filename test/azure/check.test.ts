@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { checkAzure, describeIdentity } from '../../src/cli/azure-check';
+import { readCliSettings } from '../../src/settings';
 import { loadConfig, parseConfig } from '../../src/config/load';
 import type { ArmSandbox } from '../../src/sandbox';
 import { EXAMPLE_CONFIG } from '../support/harness';
@@ -117,7 +118,7 @@ describe('countersign azure check', function () {
 
   it('refuses a client secret credential whose secret is not in the environment, naming the variable', async () => {
     const config = configFor(sandbox, 'type: clientSecret\n    clientId: 0f0f0f0f-1111-4222-8333-444444444444\n    tenantId: 6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d');
-    const { code, out } = await run({ config, env: {}, caPem: sandbox.caPem });
+    const { code, out } = await run({ config, settings: readCliSettings({}), caPem: sandbox.caPem });
     assert.equal(code, 2);
     assert.match(out, /credential: cannot be built: AZURE_CLIENT_SECRET: must hold the client secret/);
   });
@@ -128,7 +129,7 @@ describe('countersign azure check', function () {
     fs.writeFileSync(caFile, sandbox.caPem);
     try {
       const env = { ARM_SANDBOX_URL: sandbox.url, ARM_SANDBOX_CA_FILE: caFile, ARM_SANDBOX_SUBSCRIPTION_ID: sandbox.subscriptionId };
-      const { code, out } = await run({ config: loadConfig(EXAMPLE_CONFIG), env });
+      const { code, out } = await run({ config: loadConfig(EXAMPLE_CONFIG), settings: readCliSettings(env) });
       assert.equal(code, 0, out);
       assert.match(out, /target: +SANDBOX at https:\/\/127\.0\.0\.1/);
       assert.match(out, /credential: sandbox token/);

@@ -19,6 +19,7 @@ import { openSqliteStore } from '../../src/store/sqlite';
 import { aRequest, alice, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
 import { collect } from '../store/store-contract';
 import { registerAuditCommands } from '../../src/cli/audit';
+import { readCliSettings } from '../../src/settings';
 import { Capture, audit } from './run-audit';
 
 describe('countersign audit: signed exports, checkpoints, evidence', function () {
@@ -136,7 +137,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const stderr = new Capture();
       let code = 0;
       const program = new Command('countersign').exitOverride();
-      registerAuditCommands(program, { stdout: brokenPipe, stderr, env: {}, cwd: tmp.dir, setExitCode: (c) => (code = c), operator: 'compliance@test-host' });
+      registerAuditCommands(program, { stdout: brokenPipe, stderr, settings: readCliSettings({}), cwd: tmp.dir, setExitCode: (c) => (code = c), operator: 'compliance@test-host' });
       await program.parseAsync(['audit', 'export', '--format', 'jsonl', '--data-dir', dataDir], { from: 'user' });
       assert.equal(code, 1);
       assert.match(stderr.text, /the export to standard output broke off after \d+ record\(s\) \(recorded\): write EPIPE/);

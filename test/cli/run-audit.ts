@@ -2,6 +2,7 @@
 import { Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from '../../src/cli/audit';
+import { readCliSettings } from '../../src/settings';
 import type { AuditCliIo } from '../../src/cli/audit';
 
 export class Capture extends Writable {
@@ -25,7 +26,7 @@ export async function audit(args: string[], env: NodeJS.ProcessEnv = {}, cwd = p
   const stdout = new Capture();
   const stderr = new Capture(options.tty ?? false);
   let code = 0;
-  const io: AuditCliIo = { stdout, stderr, env, cwd, setExitCode: (c) => (code = c), operator: 'compliance@test-host' };
+  const io: AuditCliIo = { stdout, stderr, settings: readCliSettings(env), cwd, setExitCode: (c) => (code = c), operator: 'compliance@test-host' };
   const program = new Command('countersign').exitOverride().configureOutput({
     writeOut: (s) => stdout.write(s),
     writeErr: (s) => stderr.write(s),

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/load';
 
-export const FIXTURES = path.resolve(__dirname, '../fixtures/config');
+const FIXTURES = path.resolve(__dirname, '../fixtures/config');
 
 export function fixture(name: string): string {
   return path.join(FIXTURES, name);

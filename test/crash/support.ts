@@ -19,7 +19,7 @@ import { eventually, opsChannel, people, TeamsDriver } from '../support/teams';
 import { spawnCountersign, type CountersignProcess } from '../ops/child';
 
 /** Short enough that a restarted bot resumes within seconds; long enough to be renewed under load. */
-export const LEASE = '1500ms';
+const LEASE = '1500ms';
 
 export class CrashRig {
   bot: CountersignProcess | undefined;

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { createLogger, secretValues, withLogContext } from '../../src/log/logger';
+import { createLogger, withLogContext } from '../../src/log/logger';
+import { secretValues } from '../../src/settings';
 import { cardActions } from '../support/connector';
 import { opsChannel, people } from '../support/teams';
 import { settled, startLoggedCountersign, type LoggedCountersign, type LogLine } from './support';

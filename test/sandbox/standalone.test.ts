@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readSandboxEnv } from '../../src/sandbox/main';
+import { readSandboxSettings } from '../../src/settings';
 import { armRequest } from '../support/sandbox-http';
 
 describe('ARM sandbox: running as its own process', () => {
@@ -14,12 +14,12 @@ describe('ARM sandbox: running as its own process', () => {
   });
 
   it('reads its port and CA file from the environment, refusing a bad port', () => {
-    assert.deepEqual(readSandboxEnv({ ARM_SANDBOX_PORT: '8443', ARM_SANDBOX_CA_FILE: 'tmp/ca.pem' }), {
+    assert.deepEqual(readSandboxSettings({ ARM_SANDBOX_PORT: '8443', ARM_SANDBOX_CA_FILE: 'tmp/ca.pem' }), {
       port: 8443,
       host: '127.0.0.1',
       caFile: path.resolve('tmp/ca.pem'),
     });
-    assert.throws(() => readSandboxEnv({ ARM_SANDBOX_PORT: 'http' }), /ARM_SANDBOX_PORT: must be a port number/);
+    assert.throws(() => readSandboxSettings({ ARM_SANDBOX_PORT: 'http' }), /ARM_SANDBOX_PORT: must be a port number/);
   });
 
   it('prints its URL, writes its certificate where told, and answers ARM calls', async () => {

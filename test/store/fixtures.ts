@@ -65,8 +65,3 @@ export function tempDir(prefix = 'countersign-test-'): { dir: string; remove: ()
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Sequential ids, so test records are predictable. */
-export function sequentialIds(prefix = 'rec-'): () => string {
-  let n = 0;
-  return () => `${prefix}${String(++n).padStart(6, '0')}`;
-}

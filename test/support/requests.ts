@@ -34,7 +34,7 @@ export const channel: Source = {
   activityId: 'activity-1',
 };
 
-export const CREATED_AT = new Date('2026-03-02T09:00:00.000Z');
+const CREATED_AT = new Date('2026-03-02T09:00:00.000Z');
 export const TTL_SECONDS = 3600;
 export const EXPIRES_AT = new Date(CREATED_AT.getTime() + TTL_SECONDS * 1000);
 export const POLICY_VERSION = 'a'.repeat(64);
@@ -44,7 +44,7 @@ export function minutesIn(minutes: number): Date {
   return new Date(CREATED_AT.getTime() + minutes * 60_000);
 }
 
-export const deleteStagingOld: ChangeOperation = {
+const deleteStagingOld: ChangeOperation = {
   kind: 'deleteResourceGroup',
   subscriptionId: SUBSCRIPTION,
   resourceGroup: 'staging-old',

@@ -6,8 +6,22 @@
  */
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
-import type { AuditHttpConfig } from '../../config/types';
 import type { Actor } from '../../domain/request';
+
+/**
+ * The auditor API's token check, as the config's `audit.http` section sets it. Owned here, by its user;
+ * the config loader's type of the same name must stay assignable to it.
+ */
+export interface AuditHttpConfig {
+  /** The token issuer (`iss`), e.g. https://login.microsoftonline.com/<tenant>/v2.0. */
+  issuer: string;
+  /** The audience (`aud`) tokens must be for: the API's client id or App ID URI. */
+  audience: string;
+  /** The app role (in the `roles` claim) that may export. */
+  role: string;
+  /** Where the issuer's signing keys come from: its JWKS URI, or a JSON Web Key Set given inline from a file. */
+  jwks: { uri: string } | { keys: Record<string, unknown>[] };
+}
 
 export type BearerCheck =
   | { ok: true; actor: Actor; appId?: string }

@@ -18,7 +18,7 @@ import { canonicalJson } from '../../domain/canonical';
 import type { AuditCheckpoint } from '../ports';
 import type { AuditSigner, AuditVerifier } from './signing';
 
-export const CHECKPOINT_FILE = 'audit-checkpoints.jsonl';
+const CHECKPOINT_FILE = 'audit-checkpoints.jsonl';
 
 export function checkpointFileOf(dataDir: string): string {
   return path.join(dataDir, CHECKPOINT_FILE);
@@ -39,7 +39,7 @@ export function checkpointSignatureOk(c: AuditCheckpoint, verifier: AuditVerifie
 
 export type CheckpointTrigger = 'timer' | 'shutdown' | 'cli';
 
-export function checkpointEvent(c: AuditCheckpoint, time: string, trigger: CheckpointTrigger, operator?: string): AuditEventDraft {
+function checkpointEvent(c: AuditCheckpoint, time: string, trigger: CheckpointTrigger, operator?: string): AuditEventDraft {
   return {
     type: 'audit.checkpoint',
     time,
@@ -49,7 +49,7 @@ export function checkpointEvent(c: AuditCheckpoint, time: string, trigger: Check
 }
 
 /** Appends one checkpoint to the file, and waits until it is on disk. */
-export function appendCheckpointFile(file: string, c: AuditCheckpoint): void {
+function appendCheckpointFile(file: string, c: AuditCheckpoint): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const fd = fs.openSync(file, 'a', 0o644);
   try {
@@ -80,7 +80,7 @@ export function readCheckpointFile(file: string): { checkpoints: AuditCheckpoint
   return { checkpoints, unreadable };
 }
 
-export function isCheckpoint(c: unknown): c is AuditCheckpoint {
+function isCheckpoint(c: unknown): c is AuditCheckpoint {
   const x = c as Record<string, unknown> | null;
   return (
     !!x &&

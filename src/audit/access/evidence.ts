@@ -49,7 +49,7 @@ export interface EvidenceManifest {
  * A request as handed to an auditor: the SDK's poller state and the signed query of the poll URL
  * are operational secrets of the execution, not evidence.
  */
-export function forEvidence(r: ApprovalRequest): ApprovalRequest {
+function forEvidence(r: ApprovalRequest): ApprovalRequest {
   if (!r.execution) return r;
   const { resumeState: _state, pollUrl, ...ref } = r.execution.ref;
   return { ...r, execution: { ...r.execution, ref: { ...ref, ...(pollUrl ? { pollUrl: pollUrl.split('?')[0] } : {}) } } };
@@ -60,7 +60,7 @@ function json(value: unknown): string {
 }
 
 /** The ARM identifiers of the execution: from the request and from every execution record. */
-export function armIds(latest: ApprovalRequest | undefined, events: AuditRecord[]) {
+function armIds(latest: ApprovalRequest | undefined, events: AuditRecord[]) {
   const operationIds = new Set<string>();
   const correlationIds = new Set<string>();
   for (const e of events) {

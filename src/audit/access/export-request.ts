@@ -7,7 +7,7 @@ import type { ExportFormat } from '../ports';
 
 export type ExportAsk = { ok: true; format: ExportFormat; filter: AuditFilter } | { ok: false; message: string };
 
-export const TEAMS_USAGE =
+const TEAMS_USAGE =
   'Usage: audit export <from> <to> [csv|jsonl|ocsf], e.g. "audit export 2026-11-01 2026-11-02 csv". Times are ISO-8601 in UTC; <from> is included, <to> is not. The default format is CSV.';
 
 const EVENT_TYPE = /^[a-z]+\.[a-z_]+$/;

@@ -11,7 +11,7 @@ import type { Actor } from '../../domain/request';
 import type { DownloadLink, ExportFormat } from '../ports';
 import type { AuditSigner, AuditVerifier } from './signing';
 
-export const LINK_LIFETIME_MS = 15 * 60 * 1000;
+const LINK_LIFETIME_MS = 15 * 60 * 1000;
 
 export interface IssuedLink {
   /** What goes in the URL: shown once, never stored. */

@@ -27,7 +27,7 @@ function signedBytes(purpose: SigningPurpose, text: string): Buffer {
 }
 
 /** The key id: the first 16 hex digits of the SHA-256 of the public key (SubjectPublicKeyInfo DER). */
-export function keyIdOf(publicKey: KeyObject): string {
+function keyIdOf(publicKey: KeyObject): string {
   return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
 }
 
@@ -67,7 +67,7 @@ export class AuditSigner extends AuditVerifier {
 }
 
 /** A verifier from a PEM public key (SPKI), for offline verification. */
-export function verifierFromPem(pem: string, source: string): AuditVerifier {
+function verifierFromPem(pem: string, source: string): AuditVerifier {
   let key: KeyObject;
   try {
     key = createPublicKey(pem);

@@ -86,31 +86,6 @@ class Copier {
   }
 }
 
-/**
- * neutralise(record) with sorted keys, where `fixed` top-level fields (the chain's) replace the
- * record's own and are taken as they are; and whether JSON.stringify of the copy is canonical.
- */
-export function neutralCopy(record: object, fixed: Record<string, unknown> = {}): NeutralCopy {
-  const copier = new Copier();
-  const source = record as Record<string, unknown>;
-  const own = Object.keys(source);
-  const keys: string[] = [];
-  for (let i = 0; i < own.length; i++) {
-    const key = own[i];
-    if (source[key] !== undefined && !Object.hasOwn(fixed, key)) keys.push(key);
-  }
-  for (const key in fixed) if (Object.hasOwn(fixed, key)) keys.push(key);
-  sortKeys(keys);
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i];
-    const c = key.charCodeAt(0);
-    if (c >= 48 && c <= 57 && ARRAY_INDEX.test(key)) copier.indexKeys = true;
-    out[key] = Object.hasOwn(fixed, key) ? fixed[key] : copier.copy(source[key]);
-  }
-  return { value: out, indexKeys: copier.indexKeys };
-}
-
 /** The fields the chain sets, in canonical order. */
 const CHAIN_KEYS = ['hash', 'id', 'prevHash', 'schemaVersion', 'seq'] as const;
 type ChainKey = (typeof CHAIN_KEYS)[number];
@@ -129,8 +104,9 @@ function isChainKey(key: string): boolean {
 }
 
 /**
- * neutralCopy(draft, chain) for sealing, where the fixed fields are always the chain's five: the
- * draft's own keys are sorted alone (the chain's are in order already) and the two merged.
+ * neutralise(draft) with sorted keys and the chain's five fields in place of the draft's own, for
+ * sealing: the draft's own keys are sorted alone (the chain's are in order already) and the two merged;
+ * and whether JSON.stringify of the copy is canonical.
  */
 export function chainedCopy(draft: object, chain: Readonly<Record<ChainKey, unknown>>): NeutralCopy {
   const copier = new Copier();

@@ -15,7 +15,7 @@ import type { RecordEncoder } from './encoder';
 import type { ExportSummary } from './output';
 import { ChainDefect } from '../verify/verify';
 
-export const OCSF_VERSION = '1.3.0';
+const OCSF_VERSION = '1.3.0';
 const CLASS_UID = 6003;
 const CATEGORY_UID = 6;
 

@@ -44,7 +44,7 @@ const WORKER_AFTER_BATCHES = 32;
 /** Batches a worker may have in hand (encoding, or encoded and waiting to be written). */
 const WORKER_DEPTH = 4;
 
-export async function writeChunk(out: Writable, chunk: string | Uint8Array): Promise<void> {
+async function writeChunk(out: Writable, chunk: string | Uint8Array): Promise<void> {
   if (out.destroyed) throw new Error('the export output was closed before the export finished');
   if (!out.write(chunk)) {
     // 'error' rejects the once() promise, so a broken pipe or a full disk fails the export.

@@ -46,7 +46,7 @@ export interface VerifyExportOptions {
   partial?: boolean;
 }
 
-export function readExport(file: string, format: ExportFormat): AsyncIterable<AuditRecord> {
+function readExport(file: string, format: ExportFormat): AsyncIterable<AuditRecord> {
   if (format === 'csv') return readCsv(file);
   if (format === 'ocsf') return readOcsf(file);
   return readJsonl(file);

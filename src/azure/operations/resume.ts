@@ -182,7 +182,7 @@ async function resumeGroupCreate(op: ChangeOf<'createResourceGroup'>, ref: ArmOp
 }
 
 /** Whether the scope's tags already show the approved change. */
-export function tagsApplied(op: ChangeOf<'setTags'>, current: Record<string, string>): boolean {
+function tagsApplied(op: ChangeOf<'setTags'>, current: Record<string, string>): boolean {
   const wanted = Object.entries(op.tags);
   if (op.operation === 'Replace') return sameTags(current, op.tags);
   if (op.operation === 'Merge') return wanted.every(([k, v]) => current[k] === v);

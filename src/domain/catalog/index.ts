@@ -8,10 +8,8 @@ export type {
   CommandPolicy,
   CommandSpec,
   OperationTemplate,
-  ParameterCheck,
   ParameterProblem,
   ParameterSpec,
-  ParameterType,
   ParsedCommand,
 } from './types';
 export { Catalog, tokenize } from './match';

@@ -18,7 +18,6 @@ export { approve, cancel, expire, isPastExpiry, reject } from './decision';
 export {
   detectDrift,
   type DriftFound,
-  type ExecutionClaim,
   finishExecution,
   recordProgress,
   recordStarted,

@@ -10,7 +10,7 @@ import { page, parseFilter } from './listing';
 
 const GROUP_ACTION = 'Microsoft.Resources/subscriptions/resourceGroups';
 
-export function groupBody(g: StoredResourceGroup, withTags = true): Record<string, unknown> {
+function groupBody(g: StoredResourceGroup, withTags = true): Record<string, unknown> {
   return {
     id: g.id,
     name: g.name,

@@ -12,7 +12,7 @@ import type { StoredResource } from '../state';
 import { acceptedByProvider, startOperation } from './async-operations';
 import { page, parseFilter } from './listing';
 
-export function resourceBody(r: StoredResource): Record<string, unknown> {
+function resourceBody(r: StoredResource): Record<string, unknown> {
   return {
     id: r.id,
     name: r.name,

@@ -20,7 +20,7 @@ type Node =
 export type TemplateFunction = (args: unknown[]) => unknown;
 
 /** A string that ARM evaluates: `[...]`, except `[[...` which is a literal starting with `[`. */
-export function isExpression(value: string): boolean {
+function isExpression(value: string): boolean {
   return value.startsWith('[') && value.endsWith(']') && !value.startsWith('[[');
 }
 
@@ -37,7 +37,7 @@ export function evaluateValue(value: unknown, functions: Record<string, Template
   return value;
 }
 
-export function evaluateExpression(text: string, functions: Record<string, TemplateFunction>): unknown {
+function evaluateExpression(text: string, functions: Record<string, TemplateFunction>): unknown {
   const parser = new Parser(tokenize(text), text);
   const node = parser.parseAll();
   return evaluate(node, functions);

@@ -47,7 +47,7 @@ const OUTPUT_TYPES: Record<string, string> = {
   array: 'Array',
 };
 
-export function invalidTemplate(message: string): ArmHttpError {
+function invalidTemplate(message: string): ArmHttpError {
   return armErrors.badRequest('InvalidTemplate', `Deployment template validation failed: '${message}'.`);
 }
 

@@ -7,7 +7,7 @@ import type { AuditFilter } from '../../domain/audit';
 import type { StoredRecordPages, StoredRecordText } from '../../audit/formats/encoder';
 import type { AuditRecord } from '../../domain/audit';
 
-export const DEFAULT_PAGE_SIZE = 500;
+const DEFAULT_PAGE_SIZE = 500;
 
 interface PageQuery {
   sql: string;
@@ -18,7 +18,7 @@ interface PageQuery {
  * The SQL for one page under a filter. Time has no index on purpose: times are not ordered by seq,
  * so the scan goes by seq (the rowid) and each page resumes where the last one stopped.
  */
-export function auditPageQuery(filter: AuditFilter): PageQuery {
+function auditPageQuery(filter: AuditFilter): PageQuery {
   const where = ['seq > @after'];
   const params: Record<string, unknown> = {};
   if (filter.fromSeq !== undefined) {

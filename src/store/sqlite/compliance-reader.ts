@@ -39,8 +39,3 @@ export function readRequestVersions(db: Database.Database, requestId: string): A
   return bodies.map((b) => JSON.parse(b) as ApprovalRequest);
 }
 
-/** The request as it stands now (requests saved before request_versions existed have only this). */
-export function readRequest(db: Database.Database, requestId: string): ApprovalRequest | undefined {
-  const body = db.prepare('SELECT body FROM requests WHERE id = ?').pluck().get(requestId) as string | undefined;
-  return body === undefined ? undefined : (JSON.parse(body) as ApprovalRequest);
-}

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
-export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Read-write: WAL (readers never block the writer) with synchronous=FULL, so a commit that
@@ -23,7 +23,7 @@ export function openWritable(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_
   }
 }
 
-export class DatabaseMissingError extends Error {
+class DatabaseMissingError extends Error {
   constructor(readonly file: string) {
     super(`no Countersign database at ${file}`);
     this.name = 'DatabaseMissingError';

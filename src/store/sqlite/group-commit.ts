@@ -26,7 +26,7 @@ interface PendingWrite {
   reject: (reason: unknown) => void;
 }
 
-export class StoreClosedError extends Error {
+class StoreClosedError extends Error {
   constructor(file: string) {
     super(`the store ${file} is closed`);
     this.name = 'StoreClosedError';

@@ -1,12 +1,5 @@
 export { openSqliteStore, SqliteStore } from './store';
-export type { SqliteStoreOptions } from './store';
 export { openSqliteAuditReader, NotACountersignDatabaseError } from './audit-reader';
-export type { SqliteAuditReader } from './audit-reader';
 export { verifySqliteAuditLog } from './verify-database';
-export type { DatabaseVerification } from './verify-database';
-export { DatabaseMissingError } from './connection';
-export { RequestNotFoundError } from './requests';
-export { StoreClosedError } from './group-commit';
 export { MIGRATIONS, migrate } from './migrations';
-export { SqliteComplianceStore } from './compliance';
-export { missingCheckpointTriggers, readCheckpointTable, readRequest, readRequestVersions, recordHashAt } from './compliance-reader';
+export { missingCheckpointTriggers, readCheckpointTable, readRequestVersions, recordHashAt } from './compliance-reader';

@@ -11,8 +11,8 @@ export interface Migration {
   sql: string;
 }
 
-export const APPEND_ONLY_MESSAGE = 'audit_log is append-only';
-export const CHECKPOINTS_APPEND_ONLY_MESSAGE = 'audit_checkpoints is append-only';
+const APPEND_ONLY_MESSAGE = 'audit_log is append-only';
+const CHECKPOINTS_APPEND_ONLY_MESSAGE = 'audit_checkpoints is append-only';
 
 export const MIGRATIONS: readonly Migration[] = [
   {

@@ -10,7 +10,7 @@ import type { ApprovalRequest } from '../../domain/request';
 import { StatementCache } from './audit-pages';
 import type { GroupCommitWriter } from './group-commit';
 
-export class RequestNotFoundError extends Error {
+class RequestNotFoundError extends Error {
   constructor(readonly requestId: string) {
     super(`request ${requestId} does not exist: it must be inserted before it can be updated`);
     this.name = 'RequestNotFoundError';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
-export const CHROMIUM_FLAGS = [
+const CHROMIUM_FLAGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',
@@ -17,7 +17,7 @@ export const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 
-export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
+function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
   const candidate = env.CHROMIUM_PATH || '/usr/bin/chromium';
   if (!fs.existsSync(candidate)) {
     throw new Error(`No Chromium at ${candidate}. Install Debian's package (apt-get install -y chromium; .ci/run does) or set CHROMIUM_PATH.`);

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 
-export const PLAYGROUND_CONFIG = path.resolve(__dirname, '..', '..', '..', 'playground', '.m365agentsplayground.yml');
+const PLAYGROUND_CONFIG = path.resolve(__dirname, '..', '..', '..', 'playground', '.m365agentsplayground.yml');
 
 export interface PlaygroundConversations {
   personalChat: { id: string; name: string };
@@ -25,7 +25,7 @@ export interface Playground {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;

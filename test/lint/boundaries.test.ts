@@ -1,0 +1,62 @@
+/**
+ * The layer boundaries are enforced by `npm run lint` (dependency-cruiser with .dependency-cruiser.cjs).
+ * A checker that passes everything would go unnoticed, so it is run here on two small trees: one that
+ * breaks the rules (and must fail naming each rule and file), one that follows them (and must pass).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+const fixtures = path.join(root, 'test/fixtures/boundaries');
+
+/** Runs the checker as the lint step does, from the given tree's root. */
+function cruise(tree: string): Promise<{ code: number; output: string }> {
+  const bin = path.join(root, 'node_modules/.bin/depcruise');
+  const args = ['src', '--config', path.join(root, '.dependency-cruiser.cjs'), '--output-type', 'err'];
+  return new Promise((resolve) => {
+    execFile(bin, args, { cwd: path.join(fixtures, tree) }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr });
+    });
+  });
+}
+
+describe('layer boundaries (dependency-cruiser)', function () {
+  this.timeout(60_000);
+
+  let violating: { code: number; output: string };
+  before(async () => {
+    violating = await cruise('violating');
+  });
+
+  it('fails on a tree that breaks the rules', () => {
+    assert.notEqual(violating.code, 0, violating.output);
+  });
+
+  it('refuses botbuilder in the domain, naming the rule and the file', () => {
+    assert.match(violating.output, /error domain-is-pure: src\/domain\/refusal\.ts → .*node_modules\/botbuilder\//);
+    assert.match(violating.output, /error botbuilder-only-in-teams: src\/domain\/refusal\.ts/);
+  });
+
+  it('refuses an import cycle, naming both files', () => {
+    assert.match(violating.output, /error no-circular: src\/app\/decide\.ts →\s+src\/app\/expire\.ts →\s+src\/app\/decide\.ts/);
+  });
+
+  it('refuses a use case importing an adapter', () => {
+    assert.match(violating.output, /error app-imports-domain-and-log: src\/app\/decide\.ts → src\/store\/decisions\.ts/);
+  });
+
+  it('refuses an import of the composition root', () => {
+    assert.match(violating.output, /error no-main-import: src\/cli\/start\.ts → src\/main\.ts/);
+  });
+
+  it('does not flag botbuilder in src/teams', () => {
+    assert.doesNotMatch(violating.output, /src\/teams\/bot\.ts/);
+  });
+
+  it('passes a tree that follows the rules', async () => {
+    const clean = await cruise('clean');
+    assert.equal(clean.code, 0, clean.output);
+    assert.match(clean.output, /no dependency violations found/);
+  });
+});

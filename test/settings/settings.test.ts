@@ -1,0 +1,82 @@
+/**
+ * src/settings.ts is the one place that reads the environment. An empty variable means "not set" for
+ * every variable and every process (the bot, the `countersign` command, the standalone ARM sandbox):
+ * before, `COUNTERSIGN_CONFIG=` was the default config for the bot but an empty path for the CLI, and
+ * `PORT=` was port 0.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { ESLint } from 'eslint';
+import { readCliSettings, readSandboxSettings, readSettings } from '../../src/settings';
+
+const VARIABLES = [
+  'PORT',
+  'COUNTERSIGN_HOST',
+  'COUNTERSIGN_CONFIG',
+  'COUNTERSIGN_DATA_DIR',
+  'COUNTERSIGN_PUBLIC_URL',
+  'COUNTERSIGN_EXECUTION_LEASE',
+  'LOG_LEVEL',
+  'MicrosoftAppId',
+  'MicrosoftAppType',
+  'MicrosoftAppTenantId',
+  'MicrosoftAppPassword',
+  'ARM_SANDBOX_URL',
+  'ARM_SANDBOX_CA_FILE',
+  'ARM_SANDBOX_SUBSCRIPTION_ID',
+  'ARM_SANDBOX_PORT',
+  'ARM_SANDBOX_HOST',
+  'ARM_SANDBOX_STEP_MS',
+  'AZURE_CLIENT_SECRET',
+  'AZURE_FEDERATED_TOKEN_FILE',
+  'AZURE_CLIENT_ID',
+  'AZURE_TENANT_ID',
+  'USER',
+  'USERNAME',
+];
+const allEmpty = Object.fromEntries(VARIABLES.map((name) => [name, '']));
+
+describe('settings: the environment, read in one place', () => {
+  it('takes every empty variable as not set, for the bot, the command line and the sandbox', () => {
+    assert.deepEqual(readSettings(allEmpty), readSettings({}));
+    assert.deepEqual(readCliSettings(allEmpty), readCliSettings({}));
+    assert.deepEqual(readSandboxSettings(allEmpty), readSandboxSettings({}));
+  });
+
+  it('gives the bot and the command line the same default config when COUNTERSIGN_CONFIG is empty', () => {
+    const example = path.resolve('config/countersign.example.yaml');
+    assert.equal(readSettings({ COUNTERSIGN_CONFIG: '' }).configPath, example);
+    assert.equal(readCliSettings({ COUNTERSIGN_CONFIG: '' }).configPath, example);
+    assert.equal(readCliSettings({ COUNTERSIGN_CONFIG: 'other.yaml' }).configPath, path.resolve('other.yaml'));
+  });
+
+  it('listens on the default port when PORT is empty, not on a random one', () => {
+    assert.equal(readSettings({ PORT: '' }).port, 3978);
+    assert.equal(readSettings({ PORT: '0' }).port, 0);
+  });
+
+  it('keeps the data directory default and says when it came from COUNTERSIGN_DATA_DIR', () => {
+    assert.deepEqual([readCliSettings({ COUNTERSIGN_DATA_DIR: '' }).dataDir, readCliSettings({ COUNTERSIGN_DATA_DIR: '' }).dataDirFromEnv], ['data', false]);
+    assert.deepEqual([readCliSettings({ COUNTERSIGN_DATA_DIR: 'var/cs' }).dataDir, readCliSettings({ COUNTERSIGN_DATA_DIR: 'var/cs' }).dataDirFromEnv], ['var/cs', true]);
+  });
+
+  it('hands the Azure credential only the variables that are set', () => {
+    assert.deepEqual(readSettings({ AZURE_CLIENT_SECRET: 's', AZURE_CLIENT_ID: '', AZURE_TENANT_ID: 't' }).azureCredentialEnv, { AZURE_CLIENT_SECRET: 's', AZURE_TENANT_ID: 't' });
+  });
+
+  describe('the lint rule', function () {
+    this.timeout(60_000);
+    const eslint = new ESLint({ cwd: path.resolve(__dirname, '../..') });
+    const ruleIds = async (code: string, filePath: string) => (await eslint.lintText(code, { filePath }))[0].messages.map((m) => m.ruleId);
+
+    it('refuses process.env outside src/settings.ts', async () => {
+      assert.deepEqual(await ruleIds('export const dir = process.env.COUNTERSIGN_DATA_DIR;\n', 'src/cli/example.ts'), ['no-restricted-properties']);
+      assert.deepEqual(await ruleIds("import { env } from 'node:process';\nexport const dir = env.COUNTERSIGN_DATA_DIR;\n", 'src/azure/example.ts'), ['no-restricted-imports']);
+    });
+
+    it('allows it in src/settings.ts and in tests', async () => {
+      assert.deepEqual(await ruleIds('export const dir = process.env.COUNTERSIGN_DATA_DIR;\n', 'src/settings.ts'), []);
+      assert.deepEqual(await ruleIds('export const dir = process.env.COUNTERSIGN_DATA_DIR;\n', 'test/example.ts'), []);
+    });
+  });
+});
