@@ -7,14 +7,26 @@ import type { Clock, IdGenerator, RequestNotifier } from '../../src/app/ports';
 import type { ApprovalRequest } from '../../src/domain/request';
 import type { Logger } from '../../src/log/context';
 
-/** A clock tests can move forward. */
+/**
+ * A clock tests can move forward. Stopped by default (time passes only by `advance`); with
+ * `realTime` it follows the real clock from `start` on, plus whatever was advanced.
+ */
 export class TestClock implements Clock {
-  constructor(private current = new Date()) {}
+  private offsetMs = 0;
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly start = new Date(),
+    private readonly options: { realTime?: boolean } = {},
+  ) {}
+
   now(): Date {
-    return new Date(this.current);
+    const running = this.options.realTime ? Date.now() - this.startedAt : 0;
+    return new Date(this.start.getTime() + running + this.offsetMs);
   }
+
   advance(ms: number): void {
-    this.current = new Date(this.current.getTime() + ms);
+    this.offsetMs += ms;
   }
 }
 

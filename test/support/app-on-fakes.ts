@@ -14,8 +14,9 @@ import { RecordingLog, RecordingNotifier, sequentialRequestIds, TestClock } from
 import { MemoryAzure } from './memory-azure';
 import { MemoryStore } from './memory-store';
 import { EXAMPLE_CONFIG } from './people';
+import { SUBSCRIPTION } from './requests';
 
-export const SUBSCRIPTION = '00000000-0000-4000-8000-00000000abcd';
+export { SUBSCRIPTION };
 export const START = new Date('2026-03-02T09:00:00.000Z');
 
 export interface AppOnFakes {
