@@ -20,6 +20,7 @@ describe('app: executing an approved request', () => {
   afterEach(async () => {
     f.azure.release();
     await settle(f);
+    assertNoCrash(f);
   });
 
   it('runs the operation once after the last approval, and records how it ended', async () => {
@@ -38,7 +39,6 @@ describe('app: executing an approved request', () => {
       ['request.created', 'approval.granted', 'request.approved', 'execution.started', 'execution.progressed', 'execution.succeeded'],
     );
     assert.deepEqual(f.notifier.told(r.id), [`[SANDBOX] Request ${r.id} (delete resource group) succeeded.`]);
-    assertNoCrash(f);
   });
 
   it('refreshes the cards on every change people see, and not for bookkeeping (ARM reference, lease)', async () => {
@@ -203,7 +203,6 @@ describe('app: executing an approved request', () => {
     const [resumed] = await f.audit({ types: ['execution.resumed'] });
     assert.match(resumed.outcome.detail ?? '', /The lease of run-a expired at .*; run-b resumed it, following the ARM operation it had started/);
     assert.equal((await f.audit({ types: ['execution.succeeded'] })).length, 1, 'the run that lost its lease records nothing');
-    assertNoCrash(f);
   });
 
   it('asks Azure to stop a running deployment when the requester cancels, and ends it cancelled', async () => {
