@@ -1,19 +1,15 @@
 /**
  * The activities the load generator sends, shaped as Teams sends them (the same shape as
- * test/support/teams.ts), and the people of the example config who send them.
+ * test/support/teams.ts), sent by the people of the example config (test/support/people.ts).
  */
-export const TENANT = '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+import { people, TENANT, type Person } from '../../test/support/people';
+
+export { TENANT };
 export const CHANNEL = { id: '19:incident-bridge@thread.tacv2', conversationType: 'channel' as const };
 
-export interface Person {
-  id: string;
-  aadObjectId: string;
-  name: string;
-}
-
-export const alice: Person = { id: 'user-alice', aadObjectId: '11111111-1111-4111-8111-111111111111', name: 'Alice Requester' };
-export const bob: Person = { id: 'user-bob', aadObjectId: '22222222-2222-4222-8222-222222222222', name: 'Bob Approver' };
-const dave: Person = { id: 'user-dave', aadObjectId: '55555555-5555-4555-8555-555555555555', name: 'Dave Lead' };
+export const alice = people.alice;
+export const bob = people.bob;
+const dave = people.dave;
 
 /** A pending request and the card message that was posted for it. */
 export interface ClickTarget {

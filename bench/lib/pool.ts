@@ -11,7 +11,8 @@ import { loadConfig } from '../../src/config/load';
 import { SANDBOX_SUBSCRIPTION_ID } from '../../src/sandbox';
 import { databaseFile } from '../../src/settings';
 import { openSqliteStore } from '../../src/store/sqlite';
-import { CHANNEL, TENANT, alice, type ClickTarget } from './activities';
+import { actorOf } from '../../test/support/people';
+import { CHANNEL, alice, type ClickTarget } from './activities';
 import { recordingAzure } from './azure-stub';
 
 export const EXAMPLE_CONFIG = path.resolve(__dirname, '..', '..', 'config', 'countersign.example.yaml');
@@ -49,7 +50,7 @@ export async function createPendingPool(dataDir: string, count: number, prefix =
   };
   const command = config.catalog.find('delete resource group');
   if (!command) throw new Error('the example config has no "delete resource group" command');
-  const actor = { aadObjectId: alice.aadObjectId, tenantId: TENANT, name: alice.name };
+  const actor = actorOf(alice);
   const pool: ClickTarget[] = [];
   const BATCH = 1000;
   for (let start = 0; start < count; start += BATCH) {

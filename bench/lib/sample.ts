@@ -8,10 +8,11 @@ import { requestEvent, type AuditEventDraft } from '../../src/domain/audit';
 import { targetOf, type ChangeOperation } from '../../src/domain/operation';
 import type { Actor, ApprovalRequest, Source } from '../../src/domain/request';
 import { SANDBOX_SUBSCRIPTION_ID } from '../../src/sandbox';
-import { CHANNEL, TENANT, alice, bob } from './activities';
+import { actorOf } from '../../test/support/people';
+import { CHANNEL, alice, bob } from './activities';
 
-const requester: Actor = { aadObjectId: alice.aadObjectId, tenantId: TENANT, name: alice.name };
-const approver: Actor = { aadObjectId: bob.aadObjectId, tenantId: TENANT, name: bob.name };
+const requester: Actor = actorOf(alice);
+const approver: Actor = actorOf(bob);
 
 function source(i: number): Source {
   return { channelId: 'msteams', conversationId: CHANNEL.id, conversationType: 'channel', activityId: `1700000000${String(i).padStart(6, '0')}` };

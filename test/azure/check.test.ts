@@ -13,8 +13,9 @@ import { checkAzure, describeIdentity } from '../../src/cli/azure-check';
 import { readCliSettings } from '../../src/settings';
 import { loadConfig, parseConfig } from '../../src/config/load';
 import type { ArmSandbox } from '../../src/sandbox';
-import { EXAMPLE_CONFIG } from '../support/harness';
+import { EXAMPLE_CONFIG } from '../support/people';
 import { startTestSandbox } from '../support/sandbox';
+import { TENANT } from '../support/people';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -64,7 +65,7 @@ describe('countersign azure check', function () {
     token: entraToken({
       aud: 'https://management.azure.com',
       oid: 'aaaaaaaa-1111-4222-8333-444444444444',
-      tid: '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+      tid: TENANT,
       appid: '0f0f0f0f-1111-4222-8333-444444444444',
       xms_mirid: '/subscriptions/s/resourcegroups/ops/providers/Microsoft.ManagedIdentity/userAssignedIdentities/countersign',
     }),

@@ -11,7 +11,7 @@ import { requestCard } from '../../src/cards/request-card';
 import { loadConfig } from '../../src/config/load';
 import { cardActions, cardText } from '../support/connector';
 import { alice, bob, buildRequest, requestIn } from '../support/requests';
-import { EXAMPLE_CONFIG } from '../support/harness';
+import { EXAMPLE_CONFIG } from '../support/people';
 
 const STATES: RequestState[] = ['pending', 'approved', 'executing', 'succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
 const HOSTILE = 'x [click me](https://evil.example) **bold** ${request.id} <b>hi</b>\n- item';

@@ -14,8 +14,8 @@ import { listCardView } from '../../src/cards/lists';
 import { expandWithLibrary } from '../../src/cards/render';
 import { requestCardView } from '../../src/cards/request-card';
 import { compileTemplate } from '../../src/cards/template-fast';
-import { EXAMPLE_CONFIG } from '../support/harness';
-import { alice, bob, carol, requestIn } from '../support/requests';
+import { EXAMPLE_CONFIG } from '../support/people';
+import { alice, bob, frank, requestIn } from '../support/requests';
 
 const STATES: RequestState[] = ['pending', 'needs_reapproval', 'approved', 'executing', 'succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
 const HOSTILE = 'x [click me](https://evil.example) **bold** ${request.id} <b>hi</b>\n- item $ {} }';
@@ -48,7 +48,7 @@ describe('compiled card templates', () => {
         },
       },
       { ...requestIn(state), whatIf: { status: 'Succeeded', changes: [] } },
-      { ...requestIn(state), approvals: [{ approver: bob, at: '2026-03-02T09:05:00.000Z', operationHash: 'f'.repeat(64) }, { approver: carol, at: '2026-03-02T09:06:00.000Z', operationHash: 'f'.repeat(64) }] },
+      { ...requestIn(state), approvals: [{ approver: bob, at: '2026-03-02T09:05:00.000Z', operationHash: 'f'.repeat(64) }, { approver: frank, at: '2026-03-02T09:06:00.000Z', operationHash: 'f'.repeat(64) }] },
     ]);
     variants.push(
       requestIn('executing', { operation: { kind: 'deployTemplate', subscriptionId: 's', resourceGroup: 'g', deploymentName: 'd', template: {}, parameters: {} } as never }),

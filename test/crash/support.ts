@@ -13,7 +13,7 @@ import type { AuditRecord } from '../../src/domain/audit';
 import type { ArmSandbox } from '../../src/sandbox';
 import { databaseFile } from '../../src/settings';
 import { cardActions, cardOf, FakeConnector } from '../support/connector';
-import { EXAMPLE_CONFIG } from '../support/harness';
+import { EXAMPLE_CONFIG } from '../support/people';
 import { startTestSandbox } from '../support/sandbox';
 import { eventually, opsChannel, people, TeamsDriver } from '../support/teams';
 import { spawnCountersign, type CountersignProcess } from '../ops/child';

@@ -3,7 +3,7 @@ import { approve, cancel, expire, reject } from '../../src/domain/lifecycle';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { RequestState } from '../../src/domain/request';
 import { accepted, decisionBy, refused } from './lifecycle-helpers';
-import { alice, approvalBy, bob, buildRequest, carol, channel, dave, erin, EXPIRES_AT, mallory, minutesIn, requestIn } from '../support/requests';
+import { alice, approvalBy, bob, buildRequest, frank, channel, dave, erin, EXPIRES_AT, mallory, minutesIn, requestIn } from '../support/requests';
 
 const NOT_PENDING: RequestState[] = ['approved', 'executing', 'succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
 
@@ -33,9 +33,9 @@ describe('approving a request', () => {
   it('approves a two-approval request once a second, different approver approves', () => {
     const r = buildRequest({ policy: { ...buildRequest().policy, approvals: 2 } });
     const first = accepted(approve(r, decisionBy(bob))).request;
-    const { request, events } = accepted(approve(first, decisionBy(carol, { now: minutesIn(11) })));
+    const { request, events } = accepted(approve(first, decisionBy(frank, { now: minutesIn(11) })));
     assert.equal(request.state, 'approved');
-    assert.deepEqual(request.approvals.map((a) => a.approver.name), ['Bob Approver', 'Carol Approver']);
+    assert.deepEqual(request.approvals.map((a) => a.approver.name), ['Bob Approver', 'Frank Approver']);
     assert.deepEqual(events.map((e) => [e.type, e.outcome.detail]), [
       ['approval.granted', 'approval 2 of 2'],
       ['request.approved', undefined],
@@ -44,8 +44,8 @@ describe('approving a request', () => {
 
   it('refuses a second approval from the same approver, whatever the letter case of the object id', () => {
     const r = buildRequest({ policy: { ...buildRequest().policy, approvals: 2 } });
-    const once = accepted(approve(r, decisionBy(carol))).request;
-    for (const again of [carol, { ...carol, aadObjectId: carol.aadObjectId.toUpperCase() }]) {
+    const once = accepted(approve(r, decisionBy(frank))).request;
+    for (const again of [frank, { ...frank, aadObjectId: frank.aadObjectId.toUpperCase() }]) {
       const no = refused(approve(once, decisionBy(again, { now: minutesIn(12) })));
       assert.equal(no.reason, RefusalReason.AlreadyApprovedByYou);
       assert.equal(no.requestId, 'req-0001');
@@ -61,9 +61,9 @@ describe('approving a request', () => {
   });
 
   it('refuses self-approval when the requester object id comes back in different letter case', () => {
-    const r = buildRequest({ requester: { ...carol, aadObjectId: carol.aadObjectId.toUpperCase() } });
-    assert.equal(refused(approve(r, decisionBy(carol))).reason, RefusalReason.SelfApproval);
-    assert.equal(refused(reject(r, decisionBy(carol), undefined)).reason, RefusalReason.SelfApproval);
+    const r = buildRequest({ requester: { ...frank, aadObjectId: frank.aadObjectId.toUpperCase() } });
+    assert.equal(refused(approve(r, decisionBy(frank))).reason, RefusalReason.SelfApproval);
+    assert.equal(refused(reject(r, decisionBy(frank), undefined)).reason, RefusalReason.SelfApproval);
   });
 
   it('refuses someone without an approver role and names the roles that would do', () => {
@@ -98,7 +98,7 @@ describe('approving a request', () => {
   for (const state of NOT_PENDING) {
     const expected = state === 'expired' ? RefusalReason.Expired : RefusalReason.AlreadyDecided;
     it(`refuses approving a request that is already ${state} (${expected})`, () => {
-      const no = refused(approve(requestIn(state), decisionBy(carol)));
+      const no = refused(approve(requestIn(state), decisionBy(frank)));
       assert.equal(no.reason, expected);
       assert.equal(no.message, `Request req-0001 is already ${state}; it can no longer be approved.`);
     });
@@ -160,13 +160,13 @@ describe('rejecting a request', () => {
   it('lets an approver reject a two-approval request that another approver already approved', () => {
     const r = buildRequest({ policy: { ...buildRequest().policy, approvals: 2 } });
     const half = accepted(approve(r, decisionBy(bob))).request;
-    assert.equal(accepted(reject(half, decisionBy(carol), 'wrong group')).request.state, 'rejected');
+    assert.equal(accepted(reject(half, decisionBy(frank), 'wrong group')).request.state, 'rejected');
   });
 
   for (const state of NOT_PENDING) {
     const expected = state === 'expired' ? RefusalReason.Expired : RefusalReason.AlreadyDecided;
     it(`refuses rejecting a request that is already ${state} (${expected})`, () => {
-      const no = refused(reject(requestIn(state), decisionBy(carol), 'too late'));
+      const no = refused(reject(requestIn(state), decisionBy(frank), 'too late'));
       assert.equal(no.reason, expected);
       assert.equal(no.message, `Request req-0001 is already ${state}; it can no longer be rejected.`);
     });
@@ -182,8 +182,8 @@ describe('cancelling a request', () => {
   });
 
   it('recognises the requester whatever the letter case of the object id', () => {
-    const shouting = { ...carol, aadObjectId: carol.aadObjectId.toUpperCase() };
-    assert.equal(accepted(cancel(buildRequest({ requester: carol }), { now: minutesIn(10), actor: shouting })).request.state, 'cancelled');
+    const shouting = { ...frank, aadObjectId: frank.aadObjectId.toUpperCase() };
+    assert.equal(accepted(cancel(buildRequest({ requester: frank }), { now: minutesIn(10), actor: shouting })).request.state, 'cancelled');
   });
 
   it('refuses a cancel from anyone but the requester, approvers included, and names who can', () => {

@@ -4,7 +4,7 @@ import type { ArmOperationRef } from '../../src/domain/operation';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { Actor, RequestState } from '../../src/domain/request';
 import { accepted, holdsApproverRole, refused } from './lifecycle-helpers';
-import { approvalBy, bob, buildRequest, carol, minutesIn, requestIn } from '../support/requests';
+import { approvalBy, bob, buildRequest, frank, minutesIn, requestIn } from '../support/requests';
 
 const ALL_BUT = (...keep: RequestState[]): RequestState[] =>
   (['pending', 'needs_reapproval', 'approved', 'executing', 'succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'] as RequestState[]).filter((s) => !keep.includes(s));
@@ -19,7 +19,7 @@ const accepted202: ArmOperationRef = {
 
 function twoApprovalRequest() {
   const r = buildRequest({ policy: { ...buildRequest().policy, approvals: 2 } });
-  return { ...r, state: 'approved' as const, version: 3, approvals: [approvalBy(bob, r), approvalBy(carol, r, minutesIn(6))] };
+  return { ...r, state: 'approved' as const, version: 3, approvals: [approvalBy(bob, r), approvalBy(frank, r, minutesIn(6))] };
 }
 
 describe('starting execution', () => {
@@ -33,7 +33,7 @@ describe('starting execution', () => {
   it('asks about each approver again, not about the requester', () => {
     const asked: string[] = [];
     accepted(startExecution(twoApprovalRequest(), minutesIn(7), (a: Actor) => (asked.push(a.name), true)));
-    assert.deepEqual(asked, ['Bob Approver', 'Carol Approver']);
+    assert.deepEqual(asked, ['Bob Approver', 'Frank Approver']);
   });
 
   it('fails without touching Azure when the only approver lost the role, and says who', () => {
@@ -46,9 +46,9 @@ describe('starting execution', () => {
   });
 
   it('fails a two-approval request when one of the two approvers lost the role, naming only that one', () => {
-    const { request } = accepted(startExecution(twoApprovalRequest(), minutesIn(7), (a) => a.name !== 'Carol Approver'));
+    const { request } = accepted(startExecution(twoApprovalRequest(), minutesIn(7), (a) => a.name !== 'Frank Approver'));
     assert.equal(request.state, 'failed');
-    assert.equal(request.outcomeDetail, 'Not executed: Carol Approver no longer hold(s) the approver role; 1 of 2 approval(s) still count.');
+    assert.equal(request.outcomeDetail, 'Not executed: Frank Approver no longer hold(s) the approver role; 1 of 2 approval(s) still count.');
   });
 
   it('does not count an approval that was given for a different operation hash', () => {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import type { DecisionContext, Transition } from '../../src/domain/lifecycle';
 import type { Refusal } from '../../src/domain/refusal';
 import type { Actor, Source } from '../../src/domain/request';
-import { bob, carol, dave, minutesIn, TENANT } from '../support/requests';
+import { bob, frank, dave, minutesIn, TENANT } from '../support/requests';
 
-/** Bob, Carol and Dave hold platform-approvers in the request's tenant; nobody else does. */
-const APPROVER_IDS = new Set([bob, carol, dave].map((a) => a.aadObjectId.toLowerCase()));
+/** Bob, Frank and Dave hold platform-approvers in the request's tenant; nobody else does. */
+const APPROVER_IDS = new Set([bob, frank, dave].map((a) => a.aadObjectId.toLowerCase()));
 
 export function holdsApproverRole(actor: Actor): boolean {
   return actor.tenantId === TENANT && APPROVER_IDS.has(actor.aadObjectId.toLowerCase());

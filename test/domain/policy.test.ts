@@ -3,12 +3,12 @@ import type { CommandPolicy, CommandSpec } from '../../src/domain/catalog';
 import { AccessPolicy, describeKind, Roles } from '../../src/domain/policy';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { Source } from '../../src/domain/request';
-import { alice, bob, carol, channel, dave, erin, mallory, OTHER_TENANT, TENANT } from '../support/requests';
+import { alice, bob, frank, channel, dave, erin, mallory, OTHER_TENANT, TENANT } from '../support/requests';
 
 const roles = new Roles({
   requesters: [alice.aadObjectId, dave.aadObjectId],
   // Entra object ids come in whatever case the admin pasted them.
-  'platform-approvers': [bob.aadObjectId, carol.aadObjectId.toUpperCase(), dave.aadObjectId],
+  'platform-approvers': [bob.aadObjectId, frank.aadObjectId.toUpperCase(), dave.aadObjectId],
   auditors: [erin.aadObjectId],
 });
 const access = new AccessPolicy([TENANT.toUpperCase()], roles);
@@ -41,8 +41,8 @@ const groupChat: Source = { channelId: 'msteams', conversationId: '19:group@thre
 
 describe('roles', () => {
   it('finds a member whatever the letter case of the object id', () => {
-    assert.equal(roles.has('platform-approvers', carol.aadObjectId), true);
-    assert.equal(roles.has('platform-approvers', carol.aadObjectId.toUpperCase()), true);
+    assert.equal(roles.has('platform-approvers', frank.aadObjectId), true);
+    assert.equal(roles.has('platform-approvers', frank.aadObjectId.toUpperCase()), true);
     assert.equal(roles.has('platform-approvers', alice.aadObjectId), false);
   });
 
@@ -53,7 +53,7 @@ describe('roles', () => {
 
   it('lists the roles a person holds and the declared role names', () => {
     assert.deepEqual(roles.rolesOf(dave.aadObjectId), ['requesters', 'platform-approvers']);
-    assert.deepEqual(roles.rolesOf(carol.aadObjectId.toUpperCase()), ['platform-approvers']);
+    assert.deepEqual(roles.rolesOf(frank.aadObjectId.toUpperCase()), ['platform-approvers']);
     assert.deepEqual(roles.rolesOf(mallory.aadObjectId), []);
     assert.deepEqual(roles.names, ['requesters', 'platform-approvers', 'auditors']);
   });
@@ -130,7 +130,7 @@ describe('who may approve', () => {
   it('recognises a holder of one of the approver roles in an allowed tenant', () => {
     assert.equal(access.isApproverFor(['platform-approvers'], bob), true);
     assert.equal(access.isApproverFor(['auditors', 'platform-approvers'], dave), true);
-    assert.equal(access.isApproverFor(['platform-approvers'], { ...carol, aadObjectId: carol.aadObjectId.toUpperCase() }), true);
+    assert.equal(access.isApproverFor(['platform-approvers'], { ...frank, aadObjectId: frank.aadObjectId.toUpperCase() }), true);
   });
 
   it('does not recognise someone outside the approver roles', () => {

@@ -14,7 +14,7 @@ import { createLogger } from '../../src/log/logger';
 import { startCountersign, type RunningCountersign } from '../../src/main';
 import type { ArmSandbox } from '../../src/sandbox';
 import { readSettings } from '../../src/settings';
-import { EXAMPLE_CONFIG } from '../support/harness';
+import { EXAMPLE_CONFIG } from '../support/people';
 import { gatewayFor, startTestSandbox } from '../support/sandbox';
 import { buttonData, CardFeed, launchChromium, snap } from './support/browser';
 import { PlaygroundPage, WAIT_MS } from './support/page';

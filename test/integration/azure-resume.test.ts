@@ -16,7 +16,7 @@ import type { ArmSandbox } from '../../src/sandbox';
 import { databaseFile, readSettings } from '../../src/settings';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { cardText, FakeConnector } from '../support/connector';
-import { EXAMPLE_CONFIG } from '../support/harness';
+import { EXAMPLE_CONFIG } from '../support/people';
 import { gatewayFor, startTestSandbox } from '../support/sandbox';
 import { eventually, people, TeamsDriver } from '../support/teams';
 

@@ -12,7 +12,7 @@ import type { AuditRecord } from '../../src/domain/audit';
 import { databaseFile } from '../../src/settings';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { cardActions, cardText, FakeConnector } from '../support/connector';
-import { EXAMPLE_CONFIG } from '../support/harness';
+import { EXAMPLE_CONFIG } from '../support/people';
 import { eventually, opsChannel, people, TeamsDriver, type Person } from '../support/teams';
 import { spawnCountersign, type CountersignProcess } from './child';
 import { ConnectorGate } from './gate';

@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AuditEventDraft, AuditEventType, AuditRequestRef } from '../../src/domain/audit';
-import type { Actor, ApprovalRequest } from '../../src/domain/request';
+import type { ApprovalRequest } from '../../src/domain/request';
+import { alice } from '../support/people';
 
-export const alice: Actor = { aadObjectId: '6f1c2a7e-0d1b-4c55-9a0e-0c8f1f2b3a01', tenantId: '9b8a7c6d-1111-2222-3333-444455556666', name: 'Alice Requester' };
-export const bob: Actor = { aadObjectId: '0a2b3c4d-5e6f-4a1b-8c9d-0e1f2a3b4c02', tenantId: '9b8a7c6d-1111-2222-3333-444455556666', name: 'Bob Approver' };
+export { alice, bob } from '../support/people';
+
 
 export function aRequest(id: string, overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
   return {

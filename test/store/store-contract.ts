@@ -10,16 +10,21 @@ import { GENESIS_HASH } from '../../src/domain/audit';
 import type { AuditRecord } from '../../src/domain/audit';
 import { auditRecordHash } from '../../src/domain/canonical';
 import type { ApprovalRequest } from '../../src/domain/request';
+import type { DownloadLink } from '../../src/audit/ports';
 import { aRequest, alice, anEvent, bob, requestRef, timeAt } from './fixtures';
 
 export interface StoreHarness {
   store: Store;
   /** Closes the store (if open) and opens the same database again. */
   reopen(): Promise<Store>;
-  /** Runs SQL on a separate connection: what someone with direct database access could do. */
-  exec(sql: string): Promise<void>;
-  /** Reads with SQL on a separate connection. */
-  query(sql: string): Promise<Record<string, unknown>[]>;
+  /**
+   * Runs SQL on a separate connection: what someone with direct database access could do. Absent
+   * for a backend that has no database (the in-memory fake): the tests of database-level
+   * guarantees are then not run.
+   */
+  exec?(sql: string): Promise<void>;
+  /** Reads with SQL on a separate connection (absent where exec is). */
+  query?(sql: string): Promise<Record<string, unknown>[]>;
   /** Closes everything and removes the database. */
   cleanup(): Promise<void>;
 }
@@ -28,6 +33,19 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of items) out.push(item);
   return out;
+}
+
+export function aLink(tokenHash: string, overrides: Partial<DownloadLink> = {}): DownloadLink {
+  return {
+    tokenHash,
+    linkId: `link-${tokenHash.slice(0, 6)}`,
+    format: 'csv',
+    filter: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-02T00:00:00.000Z' },
+    requestedBy: bob,
+    createdAt: '2026-11-02T09:00:00.000Z',
+    expiresAt: '2026-11-02T09:15:00.000Z',
+    ...overrides,
+  };
 }
 
 function bumped(r: ApprovalRequest, changes: Partial<ApprovalRequest>): ApprovalRequest {
@@ -279,7 +297,8 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         );
       });
 
-      it('refuses UPDATE and DELETE on the audit log at the database level', async () => {
+      it('refuses UPDATE and DELETE on the audit log at the database level', async function () {
+        if (!h.exec) this.skip();
         await store.audit.append([anEvent('request.created')]);
         await assert.rejects(h.exec("UPDATE audit_log SET type = 'request.approved'"), /append-only/);
         await assert.rejects(h.exec('DELETE FROM audit_log'), /append-only/);
@@ -289,8 +308,10 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
 
       it('has a resolved append on disk: another connection sees it, and a reopened store continues the chain', async () => {
         const [r] = await store.audit.append([anEvent('request.created')]);
-        const rows = await h.query('SELECT seq, hash FROM audit_log');
-        assert.deepEqual(rows, [{ seq: 1, hash: r.hash }]);
+        if (h.query) {
+          const rows = await h.query('SELECT seq, hash FROM audit_log');
+          assert.deepEqual(rows, [{ seq: 1, hash: r.hash }]);
+        }
         store = await h.reopen();
         assert.deepEqual(await store.audit.head(), { seq: 1, hash: r.hash });
         const [next] = await store.audit.append([anEvent('request.approved')]);
@@ -317,6 +338,67 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
           { conversationId: 'conv-2', activityId: 'a2' },
         ]);
         assert.deepEqual(await store.cards.getCardMessages('req-3'), []);
+      });
+    });
+
+    describe('compliance', () => {
+      it('keeps every saved version of a request, oldest first, and none from a refused update', async () => {
+        const v1 = aRequest('req-1');
+        await store.requests.insert(v1, [anEvent('request.created')]);
+        const v2 = { ...v1, version: 2, state: 'approved' as const, approvals: [{ approver: bob, at: '2026-11-02T09:05:00.000Z', operationHash: v1.operationHash }] };
+        await store.requests.update(v2, 1, [anEvent('request.approved')]);
+        await assert.rejects(store.requests.update({ ...v2, version: 2, state: 'rejected' }, 1, []), VersionConflictError);
+        const v3 = { ...v2, version: 3, state: 'executing' as const };
+        await store.requests.update(v3, 2, [anEvent('execution.started')]);
+        const versions = await store.compliance.requestVersions('req-1');
+        assert.deepEqual(versions, [v1, v2, v3]);
+        assert.deepEqual(await store.compliance.requestVersions('req-2'), []);
+      });
+
+      it('saves a checkpoint with its audit record and reads the newest back', async () => {
+        assert.equal(await store.compliance.lastCheckpoint(), undefined);
+        await store.audit.append([anEvent('request.created')]);
+        const head = (await store.audit.head())!;
+        const checkpoint = { seq: head.seq, hash: head.hash, time: '2026-11-02T09:00:00.000Z', keyId: 'abcd', signature: 'sig' };
+        const [record] = await store.compliance.saveCheckpoint(checkpoint, [anEvent('audit.checkpoint', { data: { seq: head.seq } })]);
+        assert.equal(record.seq, 2);
+        assert.deepEqual(await store.compliance.lastCheckpoint(), { ...checkpoint, recordSeq: 2 });
+        const later = { ...checkpoint, seq: 2, hash: record.hash, time: '2026-11-02T09:15:00.000Z' };
+        await store.compliance.saveCheckpoint(later, []);
+        assert.deepEqual(await store.compliance.lastCheckpoint(), { ...later, recordSeq: null });
+      });
+
+      it('lets exactly one of many simultaneous claims use a link', async () => {
+        await store.compliance.saveDownloadLink(aLink('h1'), [anEvent('audit.export_link_issued')]);
+        const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => store.compliance.claimDownloadLink('h1', `2026-11-02T09:01:0${i}.000Z`)));
+        const won = claims.filter((c) => c.ok);
+        assert.equal(won.length, 1);
+        assert.deepEqual(won[0], { ok: true, link: aLink('h1') });
+        const lost = claims.filter((c) => !c.ok);
+        assert.ok(lost.every((c) => !c.ok && c.reason === 'used' && c.usedAt === '2026-11-02T09:01:00.000Z'));
+      });
+
+      it('still knows a link was used after the store is opened again', async () => {
+        await store.compliance.saveDownloadLink(aLink('h1'), []);
+        assert.equal((await store.compliance.claimDownloadLink('h1', '2026-11-02T09:01:00.000Z')).ok, true);
+        store = await h.reopen();
+        const again = await store.compliance.claimDownloadLink('h1', '2026-11-02T09:02:00.000Z');
+        assert.deepEqual(again, { ok: false, reason: 'used', link: aLink('h1'), usedAt: '2026-11-02T09:01:00.000Z' });
+      });
+
+      it('answers unknown for a link it never issued', async () => {
+        assert.deepEqual(await store.compliance.claimDownloadLink('nope', '2026-11-02T09:01:00.000Z'), { ok: false, reason: 'unknown' });
+        assert.equal(await store.compliance.getDownloadLink('nope'), undefined);
+      });
+
+      it("keeps an export's manifest and ties it to the link that served it", async () => {
+        await store.compliance.saveDownloadLink(aLink('h1', { requestedBy: alice }), []);
+        await store.compliance.claimDownloadLink('h1', '2026-11-02T09:01:00.000Z');
+        const [record] = await store.compliance.saveExportManifest('exp-1', '2026-11-02T09:01:05.000Z', { sha256: 'abc', records: 3 }, [anEvent('audit.exported')], 'h1');
+        assert.equal(record.type, 'audit.exported');
+        assert.deepEqual(await store.compliance.getExportManifest('exp-1'), { sha256: 'abc', records: 3 });
+        assert.deepEqual(await store.compliance.getDownloadLink('h1'), { ...aLink('h1', { requestedBy: alice }), usedAt: '2026-11-02T09:01:00.000Z', exportId: 'exp-1' });
+        assert.equal(await store.compliance.getExportManifest('exp-2'), undefined);
       });
     });
 

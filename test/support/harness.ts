@@ -10,29 +10,21 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createAzureGateway, sandboxCredential } from '../../src/azure';
 import type { Logger } from '../../src/log/context';
-import type { Clock } from '../../src/app/ports';
 import type { CountersignStore as Store } from '../../src/store/countersign-store';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { databaseFile } from '../../src/settings';
 import { loadConfig, parseConfig, type CountersignConfig } from '../../src/config/load';
 import { startCountersign, type RunningCountersign } from '../../src/main';
-import { startArmSandbox, type ArmSandbox } from '../../src/sandbox';
+import { startArmSandbox, type ArmSandbox, type SandboxTiming } from '../../src/sandbox';
+import type { AzureGateway } from '../../src/app/ports';
 import { readSettings } from '../../src/settings';
 import { FakeConnector } from './connector';
+import { TestClock } from './app-fakes';
+import { EXAMPLE_CONFIG } from './people';
 import { TeamsDriver } from './teams';
 
-export const EXAMPLE_CONFIG = path.resolve(__dirname, '..', '..', 'config', 'countersign.example.yaml');
-
-/** A clock tests can move forward. */
-export class TestClock implements Clock {
-  constructor(private current = new Date()) {}
-  now(): Date {
-    return new Date(this.current);
-  }
-  advance(ms: number): void {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}
+export { EXAMPLE_CONFIG } from './people';
+export { TestClock } from './app-fakes';
 
 export interface Harness {
   bot: RunningCountersign;
@@ -41,7 +33,10 @@ export interface Harness {
   teams: TeamsDriver;
   clock: TestClock;
   dataDir: string;
+  /** Every line logged so far, parsed. */
   logs: Record<string, unknown>[];
+  /** Every line logged so far, exactly as written. */
+  rawLogs: string[];
   stop(): Promise<void>;
 }
 
@@ -53,30 +48,46 @@ export interface HarnessOptions {
   sweepIntervalMs?: number;
   /** Wraps the SQLite store (fault injection). */
   wrapStore?: (store: Store) => Store;
+  /** The logger, writing JSON lines into `sink` (default: pino at debug). */
+  logger?: (sink: Writable) => pino.Logger & Logger;
+  /** True: the clock follows real time (and can still be advanced). Default: stopped at the start. */
+  realTime?: boolean;
+  /** The sandbox's timing (default: 5 ms steps). */
+  sandboxTiming?: Partial<SandboxTiming>;
+  /** The Azure gateway (default: the real SDK against the sandbox, polling every 5 ms). */
+  azure?: (sandbox: ArmSandbox) => AzureGateway;
 }
 
+/** The one way tests start the whole bot (test/ops builds its logged variant on it). */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-test-'));
-  const sandbox = await startArmSandbox({ timing: { deploymentStepMs: 5, operationMs: 5, retryAfterSeconds: 0 } });
+  const sandbox = await startArmSandbox({ timing: { deploymentStepMs: 5, operationMs: 5, retryAfterSeconds: 0, ...options.sandboxTiming } });
   const connector = await new FakeConnector().start();
-  const clock = new TestClock();
+  const clock = new TestClock(new Date(), { realTime: options.realTime ?? false });
   const logs: Record<string, unknown>[] = [];
+  const rawLogs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
-      for (const line of String(chunk).split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of String(chunk).split('\n')) {
+        if (!line.trim()) continue;
+        rawLogs.push(line);
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      }
       cb();
     },
   });
-  const log = pino({ level: 'debug' }, sink) as pino.Logger & Logger;
+  const log = options.logger ? options.logger(sink) : (pino({ level: 'debug' }, sink) as pino.Logger & Logger);
   const config = options.config ?? (options.configText ? parseConfig(options.configText, EXAMPLE_CONFIG) : loadConfig(EXAMPLE_CONFIG));
-  const azure = createAzureGateway({
-    subscriptionId: sandbox.subscriptionId,
-    credential: sandboxCredential(),
-    endpoint: sandbox.url,
-    caPem: sandbox.caPem,
-    sandbox: true,
-    pollIntervalMs: 5,
-  });
+  const azure = options.azure
+    ? options.azure(sandbox)
+    : createAzureGateway({
+        subscriptionId: sandbox.subscriptionId,
+        credential: sandboxCredential(),
+        endpoint: sandbox.url,
+        caPem: sandbox.caPem,
+        sandbox: true,
+        pollIntervalMs: 5,
+      });
   const settings = readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...(options.env ?? {}) });
   const raw = await openSqliteStore({ file: databaseFile(dataDir) });
   const store = options.wrapStore ? options.wrapStore(raw) : raw;
@@ -90,6 +101,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     clock,
     dataDir,
     logs,
+    rawLogs,
     async stop() {
       await bot.executor.idle();
       await bot.stop();

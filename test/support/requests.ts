@@ -1,38 +1,19 @@
 /**
  * Builds ApprovalRequest objects for tests: a consistent pending request by default (its hash is
  * computed from its operation, exactly as createRequest does), and requests already in any state.
- * People and times are fixed so assertions can name them.
+ * Times are fixed so assertions can name them; the people are those of people.ts.
  */
 import { operationHash } from '../../src/domain/canonical';
 import { targetOf, type ChangeOperation } from '../../src/domain/operation';
 import type { Actor, Approval, ApprovalRequest, RequestState, Source } from '../../src/domain/request';
+import { alice, bob, opsChannel, sourceIn } from './people';
 
-export const TENANT = '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
-export const OTHER_TENANT = '0a0b0c0d-0000-4000-8000-000000000001';
+export { alice, bob, dave, erin, frank, mallory, OTHER_TENANT, TENANT } from './people';
+
 export const SUBSCRIPTION = '00000000-0000-4000-8000-00000000abcd';
 
-function person(aadObjectId: string, name: string, tenantId = TENANT): Actor {
-  return { aadObjectId, tenantId, name };
-}
-
-/**
- * Alice asks; Bob, Carol and Dave approve (platform-approvers); Erin only audits; Mallory is from
- * elsewhere. Alice, Bob, Dave and Erin have the ids of the shipped example config; Carol's id has
- * letters, so tests of letter-case handling use her (an all-digit id has no case to change).
- */
-export const alice = person('11111111-1111-4111-8111-111111111111', 'Alice Requester');
-export const bob = person('22222222-2222-4222-8222-222222222222', 'Bob Approver');
-export const carol = person('c0ffee00-ca70-4ca7-8ca7-ca70ca70ca70', 'Carol Approver');
-export const dave = person('55555555-5555-4555-8555-555555555555', 'Dave Lead');
-export const erin = person('44444444-4444-4444-8444-444444444444', 'Erin Auditor');
-export const mallory = person('66666666-6666-4666-8666-666666666666', 'Mallory Outsider', OTHER_TENANT);
-
-export const channel: Source = {
-  channelId: 'msteams',
-  conversationId: '19:ops-channel@thread.tacv2',
-  conversationType: 'channel',
-  activityId: 'activity-1',
-};
+/** The operations channel, where the default request was asked for. */
+export const channel: Source = sourceIn(opsChannel, 'activity-1');
 
 const CREATED_AT = new Date('2026-03-02T09:00:00.000Z');
 export const TTL_SECONDS = 3600;

@@ -7,7 +7,7 @@ import { createAzureGateway, sandboxCredential } from '../../src/azure';
 import type { ArmOperationRef, OperationProgress } from '../../src/domain/operation';
 import { startArmSandbox, type ArmSandbox, type ArmSandboxOptions } from '../../src/sandbox';
 
-const FAST_TIMING = { deploymentStepMs: 15, operationMs: 10, retryAfterSeconds: 0 };
+export const FAST_TIMING = { deploymentStepMs: 15, operationMs: 10, retryAfterSeconds: 0 };
 
 export async function startTestSandbox(options: ArmSandboxOptions = {}): Promise<ArmSandbox> {
   return startArmSandbox({ host: '127.0.0.1', port: 0, ...options, timing: { ...FAST_TIMING, ...options.timing } });

@@ -3,32 +3,10 @@
  * people, with the fake Bot Connector as serviceUrl so replies and card updates are observable.
  */
 import { cardActions, type FakeConnector } from './connector';
+import { opsChannel, type Conversation, type Person } from './people';
 
-export const TENANT = '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
-
-export interface Person {
-  id: string;
-  aadObjectId: string;
-  name: string;
-  tenantId: string;
-}
-
-/** The people of the example config (config/countersign.example.yaml). */
-export const people = {
-  alice: { id: 'user-alice', aadObjectId: '11111111-1111-4111-8111-111111111111', name: 'Alice Requester', tenantId: TENANT },
-  bob: { id: 'user-bob', aadObjectId: '22222222-2222-4222-8222-222222222222', name: 'Bob Approver', tenantId: TENANT },
-  carol: { id: 'user-carol', aadObjectId: '33333333-3333-4333-8333-333333333333', name: 'Carol NoRole', tenantId: TENANT },
-  erin: { id: 'user-erin', aadObjectId: '44444444-4444-4444-8444-444444444444', name: 'Erin Auditor', tenantId: TENANT },
-  dave: { id: 'user-dave', aadObjectId: '55555555-5555-4555-8555-555555555555', name: 'Dave Lead', tenantId: TENANT },
-  mallory: { id: 'user-mallory', aadObjectId: '66666666-6666-4666-8666-666666666666', name: 'Mallory Outsider', tenantId: '99999999-9999-4999-8999-999999999999' },
-} satisfies Record<string, Person>;
-
-export interface Conversation {
-  id: string;
-  conversationType: 'personal' | 'groupChat' | 'channel';
-}
-
-export const opsChannel: Conversation = { id: '19:ops-channel@thread.tacv2', conversationType: 'channel' };
+// The people and conversations are defined once, in people.ts; re-exported for the HTTP tests.
+export { opsChannel, people, TENANT, type Conversation, type Person } from './people';
 
 let activityCounter = 0;
 

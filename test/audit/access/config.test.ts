@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, parseConfig } from '../../../src/config/load';
-import { EXAMPLE_CONFIG } from '../../support/harness';
+import { EXAMPLE_CONFIG } from '../../support/people';
 import { tempDir } from '../../store/fixtures';
 
 /** The example config, its own checkpointInterval taken out so a test can set one. */

@@ -1,0 +1,95 @@
+/** Asking for an operation: who may, what is recorded, what approvers will see. */
+import assert from 'node:assert/strict';
+import { RefusalReason } from '../../src/domain/refusal';
+import { appOnFakes, START, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
+import { alice, carol, dave, mallory, opsChannel } from '../support/people';
+import { ask, asked } from './steps';
+
+describe('app: creating a request', () => {
+  let f: AppOnFakes;
+  beforeEach(() => {
+    f = appOnFakes();
+  });
+
+  it('stores a pending request with its parameters resolved into the operation, and audits it', async () => {
+    const r = await asked(f, alice, 'delete resource group staging-old reason: cleanup after the migration');
+    const stored = await f.request(r.id);
+    assert.deepEqual(stored, r);
+    assert.equal(r.id, 'CS-00000001');
+    assert.equal(r.state, 'pending');
+    assert.equal(r.version, 1);
+    assert.deepEqual(r.parameters, { name: 'staging-old' });
+    assert.deepEqual(r.operation, { kind: 'deleteResourceGroup', subscriptionId: SUBSCRIPTION, resourceGroup: 'staging-old' });
+    assert.deepEqual(r.target, { subscriptionId: SUBSCRIPTION, resourceGroup: 'staging-old' });
+    assert.equal(r.reason, 'cleanup after the migration');
+    assert.deepEqual(r.requester, alice);
+    assert.deepEqual(r.policy, { approvals: 1, approverRoles: ['platform-approvers'], ttlSeconds: 3600, version: f.config.hash });
+    assert.equal(r.createdAt, START.toISOString());
+    assert.equal(r.expiresAt, new Date(START.getTime() + 3600_000).toISOString());
+    assert.match(r.operationHash, /^[0-9a-f]{64}$/);
+    const [created] = await f.audit();
+    assert.equal(created.type, 'request.created');
+    assert.deepEqual(created.actor, alice);
+    assert.equal(created.request?.id, r.id);
+    assert.equal(created.request?.operationHash, r.operationHash);
+    assert.equal(created.source?.conversationId, opsChannel.id);
+    assert.deepEqual(created.outcome, { result: 'ok', detail: 'needs 1 approval(s) from platform-approvers' });
+  });
+
+  it('records the target as it is now, which drift detection compares before executing', async () => {
+    f.azure.setTarget('/subscriptions/00000000-0000-4000-8000-00000000abcd/resourceGroups/rg-web', { exists: true, etag: 'e1', facts: { 'tags.owner': 'web-team' } });
+    const r = await asked(f, alice, 'tag rg-web owner platform-team');
+    assert.deepEqual(r.baseline, { exists: true, etag: 'e1', facts: { 'tags.owner': 'web-team' } });
+    assert.equal(f.azure.snapshotCalls.length, 1);
+    assert.equal(r.whatIf, undefined);
+  });
+
+  it("records a deployment's what-if, which approvers see on the card", async () => {
+    f.azure.whatIfs.set('staging-api-service', { status: 'Succeeded', changes: [{ resourceId: '/x/sites/api', changeType: 'Modify', changedPaths: ['properties.httpsOnly'] }] });
+    const r = await asked(f, alice, 'deploy staging api-service');
+    assert.deepEqual(r.whatIf, { status: 'Succeeded', changes: [{ resourceId: '/x/sites/api', changeType: 'Modify', changedPaths: ['properties.httpsOnly'] }] });
+    assert.equal(f.azure.whatIfCalls.length, 1);
+    assert.equal(r.operation.kind, 'deployTemplate');
+    assert.equal(r.baseline, undefined);
+  });
+
+  it('refuses someone without a requester role, audits the refusal and stores nothing', async () => {
+    const result = await ask(f, carol, 'delete resource group staging-old');
+    assert.equal(result.ok, false);
+    assert.equal(!result.ok && 'refusal' in result && result.refusal.reason, RefusalReason.NotAllowedToRequest);
+    assert.deepEqual(await f.store.requests.list({}), []);
+    const records = await f.audit();
+    assert.deepEqual(
+      records.map((x) => [x.type, x.actor?.name, x.outcome.result, x.outcome.reason]),
+      [['request.refused', 'Carol NoRole', 'refused', RefusalReason.NotAllowedToRequest]],
+    );
+    assert.deepEqual(records[0].data, { command: 'delete resource group', parameters: { name: 'staging-old' } });
+    assert.equal(f.azure.snapshotCalls.length, 0, 'Azure is not read for a refused request');
+  });
+
+  it('refuses a requester from another tenant', async () => {
+    const result = await ask(f, mallory, 'delete resource group staging-old');
+    assert.equal(!result.ok && 'refusal' in result && result.refusal.reason, RefusalReason.TenantNotAllowed);
+    assert.deepEqual((await f.audit()).map((x) => x.type), ['request.refused']);
+  });
+
+  it('lets anyone holding a requester role ask (Dave as well as Alice)', async () => {
+    const r = await asked(f, dave, 'delete resource group staging-old');
+    assert.equal(r.requester.name, 'Dave Lead');
+  });
+
+  it('does not put up a request whose target cannot be read, and records no creation', async () => {
+    f.azure.failNextSnapshot('AuthorizationFailed: no read access');
+    const result = await ask(f, alice, 'tag rg-web owner platform-team');
+    assert.equal(result.ok, false);
+    assert.match(!result.ok && 'error' in result ? result.error : '', /could not read the target.*AuthorizationFailed: no read access/);
+    assert.deepEqual(await f.store.requests.list({}), []);
+    assert.deepEqual(await f.audit(), []);
+  });
+
+  it('tells what is missing from an incomplete request instead of creating one', () => {
+    const meant = f.app.interpret('delete resource group');
+    assert.equal(meant.kind, 'incomplete');
+    assert.deepEqual(meant.kind === 'incomplete' && meant.problems.map((p) => p.parameter), ['name']);
+  });
+});

@@ -1,0 +1,185 @@
+/** Deciding a request from its card: who may approve, reject or cancel, and what each click leaves behind. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import type { ClickResult } from '../../src/app/decisions';
+import { RefusalReason } from '../../src/domain/refusal';
+import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, mallory } from '../support/people';
+import { asked, click, refusedWith, settle } from './steps';
+
+const DELETE = 'delete resource group staging-old';
+
+/** The example config with "delete resource group" needing two approvals. */
+function twoApprovals(): string {
+  const text = readFileSync(EXAMPLE_CONFIG, 'utf8');
+  const at = text.indexOf('  - name: delete resource group');
+  const changed = text.slice(at).replace('approvals: 1', 'approvals: 2');
+  assert.notEqual(changed, text.slice(at));
+  return text.slice(0, at) + changed;
+}
+
+describe('app: deciding a request', () => {
+  let f: AppOnFakes;
+  beforeEach(() => {
+    f = appOnFakes();
+  });
+  afterEach(async () => {
+    await settle(f);
+  });
+
+  it('approves with an approver: approved, audited with who approved, and the card refreshed', async () => {
+    const r = await asked(f, alice, DELETE);
+    const result = await click(f, bob, r, 'approve');
+    assert.equal(result.ok, true);
+    await settle(f);
+    const stored = await f.request(r.id);
+    assert.deepEqual(stored.approvals.map((a) => [a.approver.name, a.operationHash]), [['Bob Approver', r.operationHash]]);
+    const decided = await f.audit({ types: ['approval.granted', 'request.approved'] });
+    assert.deepEqual(
+      decided.map((x) => [x.type, x.actor?.name, x.outcome.detail]),
+      [
+        ['approval.granted', 'Bob Approver', 'approval 1 of 1'],
+        ['request.approved', 'Bob Approver', undefined],
+      ],
+    );
+    assert.equal(f.notifier.cardRefreshes(r.id)[0], 'approved@2');
+  });
+
+  const refusals: [string, () => Promise<[RefusalReason, ClickResult]>][] = [
+    ['the requester approving their own request', async () => [RefusalReason.SelfApproval, await click(f, alice, await asked(f, alice, DELETE), 'approve')]],
+    ['someone without an approver role', async () => [RefusalReason.NotAnApprover, await click(f, carol, await asked(f, alice, DELETE), 'approve')]],
+    ['an auditor', async () => [RefusalReason.NotAnApprover, await click(f, erin, await asked(f, alice, DELETE), 'approve')]],
+    ['a card showing another operation hash (stale)', async () => [RefusalReason.StaleCard, await click(f, bob, await asked(f, alice, DELETE), 'approve', { cardHash: 'f'.repeat(64) })]],
+    ['a verb that is not a card action', async () => [RefusalReason.UnknownAction, await click(f, bob, await asked(f, alice, DELETE), 'delete')]],
+    ['someone from another tenant', async () => [RefusalReason.TenantNotAllowed, await click(f, mallory, await asked(f, alice, DELETE), 'approve')]],
+    ['someone other than the requester cancelling', async () => [RefusalReason.NotRequester, await click(f, bob, await asked(f, alice, DELETE), 'cancel')]],
+  ];
+  for (const [who, act] of refusals) {
+    it(`refuses ${who}, audits the refused click and leaves the request pending`, async () => {
+      const [reason, result] = await act();
+      assert.equal(refusedWith(result), reason);
+      const [r] = await f.store.requests.list({});
+      assert.equal(r.state, 'pending');
+      assert.equal(r.version, 1);
+      const refused = await f.audit({ types: ['click.refused'] });
+      assert.equal(refused.length, 1);
+      assert.equal(refused[0].outcome.reason, reason);
+      assert.equal(refused[0].outcome.result, 'refused');
+      assert.equal((refused[0].data as { requestId: string }).requestId, r.id);
+      assert.deepEqual(f.notifier.cardRefreshes(r.id), [], 'a refused click changes no card');
+      assert.equal(f.azure.executions.length, 0);
+    });
+  }
+
+  it('refuses a click on a request that does not exist', async () => {
+    const r = await asked(f, alice, DELETE);
+    const result = await click(f, bob, { ...r, id: 'CS-NOSUCH' }, 'approve', { replyToId: undefined });
+    assert.equal(refusedWith(result), RefusalReason.UnknownRequest);
+    assert.equal((await f.audit({ types: ['click.refused'] }))[0].outcome.reason, RefusalReason.UnknownRequest);
+  });
+
+  it('refuses a second decision once the request is decided', async () => {
+    const r = await asked(f, alice, DELETE);
+    assert.equal((await click(f, bob, r, 'reject')).ok, true);
+    assert.equal(refusedWith(await click(f, dave, r, 'approve')), RefusalReason.AlreadyDecided);
+    assert.equal(refusedWith(await click(f, alice, r, 'cancel')), RefusalReason.AlreadyDecided);
+    assert.equal((await f.request(r.id)).state, 'rejected');
+  });
+
+  it('refuses an approval after the time to live, and expires the request then', async () => {
+    const r = await asked(f, alice, DELETE);
+    f.clock.advance(3600_000);
+    assert.equal(refusedWith(await click(f, bob, r, 'approve')), RefusalReason.Expired);
+    assert.equal((await f.request(r.id)).state, 'expired');
+    assert.deepEqual((await f.audit()).map((x) => x.type), ['request.created', 'request.expired', 'click.refused']);
+    assert.equal(f.azure.executions.length, 0);
+  });
+
+  it('needs N distinct approvers: the same approver twice counts once, the Nth starts the execution', async () => {
+    f = appOnFakes({ configText: twoApprovals() });
+    const r = await asked(f, alice, DELETE);
+    assert.equal(r.policy.approvals, 2);
+    assert.equal((await click(f, bob, r, 'approve')).ok, true);
+    assert.equal(refusedWith(await click(f, bob, r, 'approve')), RefusalReason.AlreadyApprovedByYou);
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'pending');
+    assert.equal(f.azure.executions.length, 0, 'one approval of two starts nothing');
+    assert.equal((await click(f, dave, r, 'approve')).ok, true);
+    await settle(f);
+    assert.equal(f.azure.executions.length, 1);
+    assert.deepEqual(
+      (await f.audit({ types: ['approval.granted', 'request.approved'] })).map((x) => [x.type, x.actor?.name, x.outcome.detail]),
+      [
+        ['approval.granted', 'Bob Approver', 'approval 1 of 2'],
+        ['approval.granted', 'Dave Lead', 'approval 2 of 2'],
+        ['request.approved', 'Dave Lead', undefined],
+      ],
+    );
+  });
+
+  it('rejects with the comment kept on the request and in the audit record', async () => {
+    const r = await asked(f, alice, DELETE);
+    const result = await click(f, bob, r, 'reject', { comment: '  not during the freeze  ' });
+    assert.equal(result.ok, true);
+    const stored = await f.request(r.id);
+    assert.equal(stored.state, 'rejected');
+    assert.deepEqual(stored.rejection?.by, bob);
+    assert.equal(stored.rejection?.comment, 'not during the freeze');
+    const [rejected] = await f.audit({ types: ['request.rejected'] });
+    assert.equal(rejected.actor?.name, 'Bob Approver');
+    assert.equal(rejected.outcome.detail, 'not during the freeze');
+    assert.deepEqual(f.notifier.cardRefreshes(r.id), ['rejected@2']);
+    assert.equal(f.azure.executions.length, 0);
+  });
+
+  it('lets the requester cancel their pending request', async () => {
+    const r = await asked(f, alice, DELETE);
+    assert.equal((await click(f, alice, r, 'cancel')).ok, true);
+    const stored = await f.request(r.id);
+    assert.equal(stored.state, 'cancelled');
+    assert.deepEqual(stored.cancellation?.by, alice);
+    assert.deepEqual((await f.audit({ types: ['request.cancelled'] })).map((x) => x.actor?.name), ['Alice Requester']);
+    assert.deepEqual(f.notifier.cardRefreshes(r.id), ['cancelled@2']);
+  });
+});
+
+describe('app: card binding', () => {
+  let f: AppOnFakes;
+  beforeEach(() => {
+    f = appOnFakes();
+  });
+  afterEach(async () => {
+    await settle(f);
+  });
+
+  it('records every card posted for a request, once each, and none without a message id', async () => {
+    const r = await asked(f, alice, DELETE);
+    await f.app.cardPosted(r.id, { conversationId: 'a:personal-alice', activityId: 'card-dm' });
+    await f.app.cardPosted(r.id, { conversationId: 'a:personal-alice', activityId: 'card-dm' });
+    await f.app.cardPosted(r.id, { conversationId: 'a:personal-bob' });
+    assert.deepEqual(await f.store.cards.getCardMessages(r.id), [
+      { conversationId: '19:ops-channel@thread.tacv2', activityId: `card-${r.id}` },
+      { conversationId: 'a:personal-alice', activityId: 'card-dm' },
+    ]);
+  });
+
+  it("refuses a click from a card not posted for the request it names, and does not show that request's card", async () => {
+    const victim = await asked(f, alice, DELETE);
+    const other = await asked(f, dave, 'delete resource group staging-older');
+    // Bob clicks on the card of `other`, whose data was edited to name `victim`.
+    const result = await click(f, bob, victim, 'approve', { replyToId: `card-${other.id}` });
+    assert.equal(refusedWith(result), RefusalReason.CardMismatch);
+    assert.equal(result.ok === false && result.request, undefined);
+    assert.equal((await f.request(victim.id)).state, 'pending');
+    const [refused] = await f.audit({ types: ['click.refused'] });
+    assert.equal(refused.outcome.reason, RefusalReason.CardMismatch);
+    assert.equal(refused.request?.id, victim.id);
+  });
+
+  it('accepts the same click from a card posted for the request in another conversation', async () => {
+    const r = await asked(f, alice, DELETE);
+    await f.app.cardPosted(r.id, { conversationId: 'a:personal-bob', activityId: 'card-dm-bob' });
+    const result = await click(f, bob, r, 'approve', { conversationId: 'a:personal-bob', replyToId: 'card-dm-bob' });
+    assert.equal(result.ok, true);
+  });
+});

@@ -1,0 +1,229 @@
+/** Running an approved request: exactly once, only what was approved, by someone who still may, to a known end. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { loadConfig, parseConfig } from '../../src/config/load';
+import { Countersign } from '../../src/app/countersign';
+import { RefusalReason } from '../../src/domain/refusal';
+import { appOnFakes, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
+import { alice, bob, dave, EXAMPLE_CONFIG } from '../support/people';
+import { asked, assertNoCrash, click, refusedWith, settle } from './steps';
+
+const DELETE = 'delete resource group staging-old';
+const TAG = 'tag rg-web owner platform-team';
+const RG_WEB = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-web`;
+
+describe('app: executing an approved request', () => {
+  let f: AppOnFakes;
+  beforeEach(() => {
+    f = appOnFakes();
+  });
+  afterEach(async () => {
+    f.azure.release();
+    await settle(f);
+    assertNoCrash(f);
+  });
+
+  it('runs the operation once after the last approval, and records how it ended', async () => {
+    const r = await asked(f, alice, DELETE);
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    assert.equal(f.azure.started.length, 1);
+    assert.deepEqual(f.azure.started[0].op, r.operation);
+    assert.equal(f.azure.started[0].correlationId, 'corr-1', 'the ARM call carries the correlation id recorded at the claim');
+    const done = await f.request(r.id);
+    assert.equal(done.state, 'succeeded');
+    assert.equal(done.execution?.ref.pollUrl, 'https://management.azure.test/operations/op-1');
+    assert.equal(done.execution?.lease, undefined);
+    assert.deepEqual(
+      (await f.audit({ requestId: r.id })).map((x) => x.type),
+      ['request.created', 'approval.granted', 'request.approved', 'execution.started', 'execution.progressed', 'execution.succeeded'],
+    );
+    assert.deepEqual(f.notifier.told(r.id), [`[SANDBOX] Request ${r.id} (delete resource group) succeeded.`]);
+  });
+
+  it('refreshes the cards on every change people see, and not for bookkeeping (ARM reference, lease)', async () => {
+    const r = await asked(f, alice, DELETE);
+    f.azure.nextExecution({ progress: [{ state: 'Running', done: 1, total: 2 }] });
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    // v4 (ARM's reference recorded) is stored but refreshes no card.
+    assert.equal((await f.store.compliance.requestVersions(r.id)).length, 6);
+    assert.deepEqual(f.notifier.cardRefreshes(r.id), ['approved@2', 'executing@3', 'executing@5', 'succeeded@6']);
+  });
+
+  it('does not refresh the cards when the lease is renewed', async () => {
+    f = appOnFakes({ executor: { leaseMs: 300 } });
+    const r = await asked(f, alice, DELETE);
+    f.azure.nextExecution({ hold: true });
+    await click(f, bob, r, 'approve');
+    await f.azure.whenHeld();
+    const before = await f.request(r.id);
+    const refreshes = f.notifier.cardRefreshes(r.id).length;
+    // Renewed every third of the lease, on a real timer.
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    const after = await f.request(r.id);
+    assert.ok(after.version > before.version, 'the lease was renewed');
+    assert.notEqual(after.execution?.lease?.expiresAt, undefined);
+    assert.equal(f.notifier.cardRefreshes(r.id).length, refreshes);
+    f.azure.release();
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+  });
+
+  it('starts one execution however many approvals and restarts race for it', async () => {
+    const r = await asked(f, alice, DELETE);
+    const clicks = await Promise.all([click(f, bob, r, 'approve'), click(f, dave, r, 'approve')]);
+    assert.deepEqual(clicks.map((c) => c.ok).sort(), [false, true]);
+    const other = f.anotherRun();
+    await Promise.all([f.app.catchUp(), other.catchUp()]);
+    await settle(f, other);
+    assert.equal(f.azure.executions.length, 1);
+    assert.equal((await f.audit({ types: ['execution.started'] })).length, 1);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+  });
+
+  it('does not execute when the target changed after approval: the request needs approving again', async () => {
+    f.azure.setTarget(RG_WEB, { exists: true, etag: 'e1', facts: { 'tags.owner': 'web-team' } });
+    const r = await asked(f, alice, TAG);
+    f.azure.setTarget(RG_WEB, { exists: true, etag: 'e2', facts: { 'tags.owner': 'someone-else' } });
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    assert.equal(f.azure.executions.length, 0);
+    const drifted = await f.request(r.id);
+    assert.equal(drifted.state, 'needs_reapproval');
+    assert.deepEqual(drifted.approvals, []);
+    assert.notEqual(drifted.operationHash, r.operationHash);
+    assert.deepEqual(drifted.drift?.changes, ['tags.owner: "web-team" → "someone-else"']);
+    const [found] = await f.audit({ types: ['drift.detected'] });
+    assert.equal(found.outcome.reason, RefusalReason.DriftDetected);
+    assert.match(f.notifier.told(r.id)[0], /was not executed: what it would do changed since it was approved \(tags\.owner/);
+    assert.deepEqual(f.notifier.cardRefreshes(r.id), ['approved@2', 'needs_reapproval@3']);
+    // The old card is stale; the refreshed one (with the new hash) approves what is true now.
+    assert.equal(refusedWith(await click(f, bob, r, 'approve')), RefusalReason.StaleCard);
+    assert.equal((await click(f, bob, drifted, 'approve')).ok, true);
+    await settle(f);
+    assert.equal(f.azure.executions.length, 1);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+  });
+
+  it('does not execute when the target cannot be read again before executing', async () => {
+    const r = await asked(f, alice, TAG);
+    f.azure.failNextSnapshot('ServiceUnavailable: try later');
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    assert.equal(f.azure.executions.length, 0);
+    const failed = await f.request(r.id);
+    assert.equal(failed.state, 'failed');
+    assert.match(failed.outcomeDetail ?? '', /DriftCheckFailed: Not executed: the target could not be read again: ServiceUnavailable/);
+  });
+
+  it("checks the approvers' roles again when executing: an approval from someone who lost the role does not count", async () => {
+    const r = await asked(f, alice, DELETE);
+    // This run stops right after the approval is committed (as a crash would), before executing.
+    await f.app.executor.stop();
+    await click(f, bob, r, 'approve');
+    assert.equal((await f.request(r.id)).state, 'approved');
+    // The next start runs a configuration in which Bob is no longer an approver.
+    const text = readFileSync(EXAMPLE_CONFIG, 'utf8').replace('    - 22222222-2222-4222-8222-222222222222 # Bob Approver\n', '');
+    const restarted = new Countersign({ ...f.deps, config: parseConfig(text, EXAMPLE_CONFIG) }, { owner: 'run-b' });
+    await restarted.catchUp();
+    await restarted.executor.idle();
+    assert.equal(f.azure.executions.length, 0);
+    const failed = await f.request(r.id);
+    assert.equal(failed.state, 'failed');
+    const [revoked] = await f.audit({ types: ['approval.revoked'] });
+    assert.equal(revoked.outcome.reason, RefusalReason.ApproverLostRole);
+    assert.match(f.notifier.told(r.id)[0], /was not executed\. Not executed: Bob Approver no longer hold\(s\) the approver role/);
+  });
+
+  it('executes on the next start a request approved before a restart, when the approver still holds the role', async () => {
+    const r = await asked(f, alice, DELETE);
+    await f.app.executor.stop();
+    await click(f, bob, r, 'approve');
+    const restarted = new Countersign({ ...f.deps, config: loadConfig(EXAMPLE_CONFIG) }, { owner: 'run-b' });
+    await restarted.catchUp();
+    await restarted.executor.idle();
+    assert.equal(f.azure.executions.length, 1);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+  });
+
+  it('records a failure with ARM\'s error and tells the requester', async () => {
+    const r = await asked(f, alice, DELETE);
+    f.azure.nextExecution({ outcome: 'failed', error: { code: 'ScopeLocked', message: 'the resource group is locked' } });
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    const failed = await f.request(r.id);
+    assert.equal(failed.state, 'failed');
+    assert.equal(failed.outcomeDetail, 'ScopeLocked: the resource group is locked');
+    const [record] = await f.audit({ types: ['execution.failed'] });
+    assert.deepEqual(record.outcome, { result: 'error', reason: 'ScopeLocked', detail: 'ScopeLocked: the resource group is locked' });
+    assert.deepEqual(f.notifier.told(r.id), [`[SANDBOX] Request ${r.id} (delete resource group) failed: ScopeLocked: the resource group is locked`]);
+  });
+
+  it('records an unknown ending as unknown, never as success', async () => {
+    const r = await asked(f, alice, DELETE);
+    f.azure.nextExecution({ outcome: 'unknown', error: { code: 'PollTimeout', message: 'no answer from ARM' } });
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'unknown');
+    const [record] = await f.audit({ types: ['execution.unknown'] });
+    assert.deepEqual(record.outcome, { result: 'unknown', reason: 'PollTimeout', detail: 'PollTimeout: no answer from ARM' });
+    assert.match(f.notifier.told(r.id)[0], /ended in an unknown state: PollTimeout: no answer from ARM\. Check the target in Azure/);
+  });
+
+  it('records a gateway that throws before ARM accepted the operation as failed', async () => {
+    const r = await asked(f, alice, DELETE);
+    f.azure.nextExecution({ throws: new Error('socket hang up') });
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    const failed = await f.request(r.id);
+    assert.equal(failed.state, 'failed');
+    assert.equal(failed.outcomeDetail, 'ExecutionError: socket hang up');
+  });
+
+  it('takes over an execution whose lease expired and follows the same ARM operation, never starting it again', async () => {
+    const r = await asked(f, alice, DELETE);
+    f.azure.nextExecution({ hold: true });
+    await click(f, bob, r, 'approve');
+    await f.azure.whenHeld();
+    const other = f.anotherRun();
+    assert.deepEqual(await other.resumeAbandoned(), [], 'not while the lease holds');
+    f.clock.advance(60_000);
+    assert.deepEqual(await other.resumeAbandoned(), [r.id]);
+    await other.executor.idle();
+    f.azure.release();
+    await settle(f, other);
+    assert.deepEqual(
+      f.azure.executions.map((e) => e.mode),
+      ['execute', 'resume'],
+    );
+    assert.equal(f.azure.executions[1].ref?.pollUrl, 'https://management.azure.test/operations/op-1');
+    const done = await f.request(r.id);
+    assert.equal(done.state, 'succeeded');
+    const [resumed] = await f.audit({ types: ['execution.resumed'] });
+    assert.match(resumed.outcome.detail ?? '', /The lease of run-a expired at .*; run-b resumed it, following the ARM operation it had started/);
+    assert.equal((await f.audit({ types: ['execution.succeeded'] })).length, 1, 'the run that lost its lease records nothing');
+  });
+
+  it('asks Azure to stop a running deployment when the requester cancels, and ends it cancelled', async () => {
+    const r = await asked(f, alice, 'deploy staging api-service');
+    f.azure.nextExecution({ hold: true, outcome: 'failed', error: { code: 'DeploymentCanceled', message: 'canceled by request' } });
+    await click(f, bob, r, 'approve');
+    await f.azure.whenHeld();
+    const running = await f.request(r.id);
+    assert.equal((await click(f, alice, running, 'cancel')).ok, true);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(f.azure.cancelCalls.length, 1);
+    f.azure.release();
+    await settle(f);
+    const cancelled = await f.request(r.id);
+    assert.equal(cancelled.state, 'cancelled');
+    assert.deepEqual(
+      (await f.audit({ types: ['execution.cancel_requested', 'execution.cancelled'] })).map((x) => [x.type, x.actor?.name]),
+      [
+        ['execution.cancel_requested', 'Alice Requester'],
+        ['execution.cancelled', 'Alice Requester'],
+      ],
+    );
+  });
+});

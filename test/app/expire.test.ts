@@ -1,0 +1,55 @@
+/** Expiry: pending requests past their time to live end expired, once, with nobody left waiting. */
+import assert from 'node:assert/strict';
+import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import { alice, bob, dave } from '../support/people';
+import { asked, click, settle } from './steps';
+
+describe('app: expiring requests', () => {
+  let f: AppOnFakes;
+  beforeEach(() => {
+    f = appOnFakes();
+  });
+  afterEach(async () => {
+    await settle(f);
+  });
+
+  it('leaves a request alone until its time to live has passed', async () => {
+    const r = await asked(f, alice, 'delete resource group staging-old');
+    f.clock.advance(3600_000 - 1);
+    assert.deepEqual(await f.app.sweepExpired(), []);
+    assert.equal((await f.request(r.id)).state, 'pending');
+    assert.deepEqual(await f.audit({ types: ['request.expired'] }), []);
+  });
+
+  it('moves every due request to expired with one request.expired each, tells the requester and refreshes the card', async () => {
+    const due = await asked(f, alice, 'delete resource group staging-old');
+    f.clock.advance(30 * 60_000);
+    const later = await asked(f, dave, 'delete resource group staging-older');
+    const decided = await asked(f, alice, 'delete resource group staging-oldest');
+    await click(f, bob, decided, 'reject');
+    f.clock.advance(30 * 60_000 + 1);
+    assert.deepEqual(await f.app.sweepExpired(), [due.id]);
+    f.clock.advance(30 * 60_000);
+    assert.deepEqual(await f.app.sweepExpired(), [later.id]);
+    assert.deepEqual(await f.app.sweepExpired(), [], 'a second sweep finds nothing');
+    const expired = await f.audit({ types: ['request.expired'] });
+    assert.deepEqual(
+      expired.map((x) => [x.request?.id, x.outcome.detail]),
+      [
+        [due.id, `No decision before ${due.expiresAt}.`],
+        [later.id, `No decision before ${later.expiresAt}.`],
+      ],
+    );
+    assert.equal((await f.request(due.id)).state, 'expired');
+    assert.equal((await f.request(decided.id)).state, 'rejected');
+    assert.deepEqual(f.notifier.told(due.id), [`Request ${due.id} expired: nobody approved it before ${due.expiresAt}.`]);
+    assert.deepEqual(f.notifier.cardRefreshes(due.id), ['expired@2']);
+  });
+
+  it('catches up with expiry at start', async () => {
+    const r = await asked(f, alice, 'delete resource group staging-old');
+    f.clock.advance(2 * 3600_000);
+    await f.anotherRun().catchUp();
+    assert.equal((await f.request(r.id)).state, 'expired');
+  });
+});

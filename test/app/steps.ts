@@ -1,0 +1,61 @@
+/** What a person does in Teams, as the use-case calls the Teams layer makes for it. */
+import assert from 'node:assert/strict';
+import type { CardClick, ClickResult } from '../../src/app/decisions';
+import type { CreateResult } from '../../src/app/requests';
+import type { Actor, ApprovalRequest } from '../../src/domain/request';
+import type { AppOnFakes } from '../support/app-on-fakes';
+import { opsChannel, sourceIn } from '../support/people';
+
+/** The card message the bot posted for a request (recorded by `asked`). */
+function cardOf(requestId: string): string {
+  return `card-${requestId}`;
+}
+
+/** A message asking for something: interpreted, then created. */
+export async function ask(f: AppOnFakes, who: Actor, text: string): Promise<CreateResult> {
+  const meant = f.app.interpret(text);
+  if (meant.kind !== 'ready') throw new Error(`"${text}" is not a complete request (${meant.kind})`);
+  return f.app.createRequest({ command: meant.command, values: meant.values, ...(meant.reason ? { reason: meant.reason } : {}), actor: who, source: sourceIn(opsChannel, 'ask-1') });
+}
+
+/** A request that was created, with its card posted in the operations channel. */
+export async function asked(f: AppOnFakes, who: Actor, text: string): Promise<ApprovalRequest> {
+  const result = await ask(f, who, text);
+  assert.ok(result.ok, `not created: ${JSON.stringify(result)}`);
+  await f.app.cardPosted(result.request.id, { conversationId: opsChannel.id, activityId: cardOf(result.request.id) });
+  return result.request;
+}
+
+/** A click on the request's card, as shown (its operation hash) unless `extra` says otherwise. */
+export function click(f: AppOnFakes, who: Actor, request: ApprovalRequest, verb: string, extra: Partial<CardClick> = {}): Promise<ClickResult> {
+  return f.app.click({
+    requestId: request.id,
+    verb,
+    cardHash: request.operationHash,
+    actor: who,
+    source: sourceIn(opsChannel, `click-${verb}`),
+    conversationId: opsChannel.id,
+    replyToId: cardOf(request.id),
+    ...extra,
+  });
+}
+
+/** The refusal reason of a click that must have been refused. */
+export function refusedWith(result: ClickResult): string {
+  assert.equal(result.ok, false, 'the click was accepted');
+  return result.ok ? '' : result.refusal.reason;
+}
+
+/** Waits for the executions started so far. */
+export async function settle(f: AppOnFakes, ...others: { executor: { idle(): Promise<void> } }[]): Promise<void> {
+  await f.app.executor.idle();
+  for (const o of others) await o.executor.idle();
+}
+
+/** Fails the test when an execution crashed in the background (the executor only logs it). */
+export function assertNoCrash(f: AppOnFakes): void {
+  assert.deepEqual(
+    f.log.lines.filter((l) => l.level === 'error'),
+    [],
+  );
+}

@@ -1,0 +1,77 @@
+/**
+ * The use cases wired to fakes only: the in-memory store, ARM in memory, a recording notifier, a
+ * clock the test moves and ids in sequence. No HTTP, no SQLite, no sandbox: each test runs in
+ * milliseconds and sees exactly what the use cases did.
+ */
+import { Countersign } from '../../src/app/countersign';
+import type { AppDeps } from '../../src/app/context';
+import type { ExecutorOptions } from '../../src/app/execution';
+import { collect } from '../store/store-contract';
+import { loadConfig, parseConfig, type CountersignConfig } from '../../src/config/load';
+import type { AuditFilter, AuditRecord } from '../../src/domain/audit';
+import type { ApprovalRequest } from '../../src/domain/request';
+import { RecordingLog, RecordingNotifier, sequentialRequestIds, TestClock } from './app-fakes';
+import { MemoryAzure } from './memory-azure';
+import { MemoryStore } from './memory-store';
+import { EXAMPLE_CONFIG } from './people';
+import { SUBSCRIPTION } from './requests';
+
+export { SUBSCRIPTION };
+export const START = new Date('2026-03-02T09:00:00.000Z');
+
+export interface AppOnFakes {
+  app: Countersign;
+  deps: AppDeps;
+  store: MemoryStore;
+  azure: MemoryAzure;
+  notifier: RecordingNotifier;
+  clock: TestClock;
+  log: RecordingLog;
+  config: CountersignConfig;
+  /** The audit records, optionally filtered. */
+  audit(filter?: AuditFilter): Promise<AuditRecord[]>;
+  /** The stored request (fails the test when there is none). */
+  request(id: string): Promise<ApprovalRequest>;
+  /** Another run of Countersign on the same store and Azure (e.g. one taking over an execution). */
+  anotherRun(options?: ExecutorOptions): Countersign;
+}
+
+export interface AppOnFakesOptions {
+  /** YAML replacing the example config (its templates are resolved next to the example). */
+  configText?: string;
+  executor?: ExecutorOptions;
+}
+
+export function appOnFakes(options: AppOnFakesOptions = {}): AppOnFakes {
+  const config = options.configText ? parseConfig(options.configText, EXAMPLE_CONFIG) : loadConfig(EXAMPLE_CONFIG);
+  const store = new MemoryStore();
+  const azure = new MemoryAzure(true);
+  const notifier = new RecordingNotifier();
+  const clock = new TestClock(START);
+  const log = new RecordingLog();
+  const deps: AppDeps = { store, azure, notifier, config, clock, ids: sequentialRequestIds(), log, subscriptionId: SUBSCRIPTION };
+  const executor = { owner: 'run-a', correlationId: counter('corr-'), ...options.executor };
+  const app = new Countersign(deps, executor);
+  return {
+    app,
+    deps,
+    store,
+    azure,
+    notifier,
+    clock,
+    log,
+    config,
+    audit: (filter) => collect(store.audit.read(filter)),
+    async request(id) {
+      const r = await store.requests.get(id);
+      if (!r) throw new Error(`no request ${id} in the store`);
+      return r;
+    },
+    anotherRun: (more) => new Countersign(deps, { owner: 'run-b', correlationId: counter('corr-b-'), ...more }),
+  };
+}
+
+function counter(prefix: string): () => string {
+  let n = 0;
+  return () => `${prefix}${++n}`;
+}

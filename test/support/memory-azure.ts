@@ -1,0 +1,172 @@
+/**
+ * Azure Resource Manager in memory, for tests of the use cases: what-if answers, target snapshots
+ * and executions that a test programs (fail the next one, end it unknown, hold it until released,
+ * change the target so a snapshot drifts), with every call recorded. It keeps the AzureGateway's
+ * promises that matter to the app: an execution calls onStarted once ARM "accepted" it, reports
+ * progress, and ends in an outcome (ARM errors are outcomes, not throws).
+ */
+import type { AzureGateway, ExecutionHooks, SnapshotOperation } from '../../src/app/ports';
+import type { TargetSnapshot } from '../../src/domain/drift';
+import type {
+  ArmError,
+  ArmOperationRef,
+  ChangeOperation,
+  ExecutionOutcome,
+  OperationProgress,
+  QueryOperation,
+  QueryResult,
+  WhatIfSummary,
+} from '../../src/domain/operation';
+
+type DeployOperation = Extract<ChangeOperation, { kind: 'deployTemplate' }>;
+
+/** How the next execution (or resume) goes. */
+export interface ExecutionScript {
+  outcome?: 'succeeded' | 'failed' | 'unknown';
+  error?: ArmError;
+  summary?: string;
+  /** Reported through onProgress after onStarted, in order. */
+  progress?: OperationProgress[];
+  /** Waits after onStarted until `release()`: the operation is running in Azure. */
+  hold?: boolean;
+  /** The gateway itself throws (not an ARM outcome): what a bug or a lost connection looks like. */
+  throws?: Error;
+}
+
+export interface ExecutionCall {
+  mode: 'execute' | 'resume';
+  op: ChangeOperation;
+  ref?: ArmOperationRef;
+  correlationId?: string;
+}
+
+/** The resource id, scope or resource group an operation acts on: how targets are keyed here. */
+function targetKey(op: ChangeOperation | QueryOperation): string {
+  if ('resourceId' in op && op.resourceId) return op.resourceId;
+  if ('scope' in op && op.scope) return op.scope;
+  if ('resourceGroup' in op && op.resourceGroup) return op.resourceGroup;
+  return op.subscriptionId;
+}
+
+export class MemoryAzure implements AzureGateway {
+  readonly executions: ExecutionCall[] = [];
+  readonly whatIfCalls: DeployOperation[] = [];
+  readonly snapshotCalls: SnapshotOperation[] = [];
+  readonly cancelCalls: DeployOperation[] = [];
+  readonly queries: QueryOperation[] = [];
+  /** The targets as ARM would show them, by targetKey; an unknown target exists with no facts. */
+  readonly targets = new Map<string, TargetSnapshot>();
+  /** What-if answers by resource group; an unknown one creates a single resource. */
+  readonly whatIfs = new Map<string, WhatIfSummary>();
+  private readonly scripts: ExecutionScript[] = [];
+  private snapshotFailure: Error | undefined;
+  private cancelRefusal: Error | undefined;
+  private held: { resolve: () => void }[] = [];
+  private heldWaiters: (() => void)[] = [];
+  private operationCount = 0;
+
+  constructor(readonly sandbox = true) {}
+
+  /** Programs the next execution or resume (scripts are used in the order given). */
+  nextExecution(script: ExecutionScript): this {
+    this.scripts.push(script);
+    return this;
+  }
+
+  /** Sets the target as ARM shows it from now on: a change after approval is drift. */
+  setTarget(key: string, snapshot: TargetSnapshot): this {
+    this.targets.set(key, snapshot);
+    return this;
+  }
+
+  /** The next snapshot read fails with ARM's error. */
+  failNextSnapshot(message = 'AuthorizationFailed: the client cannot read the target'): this {
+    this.snapshotFailure = new Error(message);
+    return this;
+  }
+
+  /** The next cancel is refused (e.g. the deployment already finished). */
+  refuseNextCancel(message = 'DeploymentNotCancellable: the deployment already finished'): this {
+    this.cancelRefusal = new Error(message);
+    return this;
+  }
+
+  /** Resolves once an execution is held (running in Azure, waiting for release). */
+  whenHeld(): Promise<void> {
+    if (this.held.length > 0) return Promise.resolve();
+    return new Promise((resolve) => this.heldWaiters.push(resolve));
+  }
+
+  /** Lets every held execution finish. */
+  release(): void {
+    const held = this.held;
+    this.held = [];
+    for (const h of held) h.resolve();
+  }
+
+  async whatIf(op: DeployOperation): Promise<WhatIfSummary> {
+    this.whatIfCalls.push(op);
+    const known = this.whatIfs.get(op.resourceGroup);
+    if (known) return structuredClone(known);
+    return { status: 'Succeeded', changes: [{ resourceId: `/subscriptions/${op.subscriptionId}/resourceGroups/${op.resourceGroup}/providers/Microsoft.Web/sites/app`, changeType: 'Create' }] };
+  }
+
+  async snapshot(op: SnapshotOperation): Promise<TargetSnapshot> {
+    this.snapshotCalls.push(op);
+    const failure = this.snapshotFailure;
+    this.snapshotFailure = undefined;
+    if (failure) throw failure;
+    return structuredClone(this.targets.get(targetKey(op)) ?? { exists: true, facts: {} });
+  }
+
+  execute(op: ChangeOperation, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
+    this.executions.push({ mode: 'execute', op, ...(hooks.correlationId ? { correlationId: hooks.correlationId } : {}) });
+    return this.run(op, hooks, undefined);
+  }
+
+  resume(op: ChangeOperation, ref: ArmOperationRef, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
+    this.executions.push({ mode: 'resume', op, ref, ...(hooks.correlationId ? { correlationId: hooks.correlationId } : {}) });
+    return this.run(op, hooks, ref);
+  }
+
+  async cancel(op: DeployOperation): Promise<void> {
+    this.cancelCalls.push(op);
+    const refusal = this.cancelRefusal;
+    this.cancelRefusal = undefined;
+    if (refusal) throw refusal;
+  }
+
+  async query(op: QueryOperation): Promise<QueryResult> {
+    this.queries.push(op);
+    return { title: `${op.kind} ${targetKey(op)}`, columns: ['name'], rows: [['one'], ['two']] };
+  }
+
+  /** Executions started fresh (not resumed). */
+  get started(): ExecutionCall[] {
+    return this.executions.filter((e) => e.mode === 'execute');
+  }
+
+  private async run(op: ChangeOperation, hooks: ExecutionHooks, resumed: ArmOperationRef | undefined): Promise<ExecutionOutcome> {
+    const script = this.scripts.shift() ?? {};
+    if (script.throws) throw script.throws;
+    const ref: ArmOperationRef = resumed ?? {
+      ...(hooks.correlationId ? { correlationId: hooks.correlationId } : {}),
+      pollUrl: `https://management.azure.test/operations/op-${++this.operationCount}`,
+      resourceIds: [`/subscriptions/${op.subscriptionId}/operations/${targetKey(op)}`],
+    };
+    if (!resumed) await hooks.onStarted(ref);
+    for (const p of script.progress ?? []) await hooks.onProgress(p);
+    if (script.hold) {
+      await new Promise<void>((resolve) => {
+        this.held.push({ resolve });
+        const waiters = this.heldWaiters;
+        this.heldWaiters = [];
+        for (const w of waiters) w();
+      });
+    }
+    const outcome = script.outcome ?? 'succeeded';
+    if (outcome === 'succeeded') return { status: 'succeeded', ref, ...(script.summary ? { summary: script.summary } : {}) };
+    const error = script.error ?? (outcome === 'failed' ? { code: 'Conflict', message: 'the resource is locked' } : { code: 'PollTimeout', message: 'ARM stopped answering' });
+    return { status: outcome, ref, error };
+  }
+}

@@ -1,0 +1,349 @@
+/**
+ * An in-memory CountersignStore that keeps the promises of the store contract (test/store/store-contract.ts)
+ * as the SQLite store does: requests under compare-and-swap with every version kept, each write
+ * committed together with its audit events or not at all, and the audit chain sealed by the same
+ * chain module the real stores use, so verifyChain accepts it. What it holds lives in a
+ * MemoryStoreState; `reopen` hands that state to a new store, as reopening a database file would.
+ *
+ * Every write is checked and applied synchronously when it is called (one JavaScript turn is the
+ * transaction), and its promise settles afterwards, so callers interleave as they would with a
+ * real backend but never see half a write.
+ */
+import { DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
+import type { AuditLog, CardBindingStore, CardMessage, RequestQuery, RequestStore } from '../../src/app/ports';
+import { sealRecord } from '../../src/audit/chain/chain';
+import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../src/audit/ports';
+import type { AuditEventDraft, AuditFilter, AuditRecord, ChainHead } from '../../src/domain/audit';
+import type { ApprovalRequest } from '../../src/domain/request';
+import type { CountersignStore } from '../../src/store/countersign-store';
+import { uuidv7 } from '../../src/store/ids';
+import type { ConversationReferenceStore } from '../../src/teams/ports';
+
+interface StoredRecord {
+  seq: number;
+  time: string;
+  type: string;
+  requestId?: string;
+  actorId?: string;
+  /** The record's canonical text, as a real store keeps it: every read parses a fresh copy. */
+  text: string;
+}
+
+interface StoredLink {
+  link: string;
+  usedAt?: string;
+  exportId?: string;
+}
+
+/** Everything the store holds. Kept as JSON text so no caller can change what was saved. */
+export class MemoryStoreState {
+  /** Latest version of each request, in insertion order (the tie-break of `list`). */
+  readonly requests = new Map<string, { version: number; text: string }>();
+  readonly requestVersions = new Map<string, string[]>();
+  readonly audit: StoredRecord[] = [];
+  head: ChainHead | undefined;
+  readonly cards = new Map<string, CardMessage[]>();
+  readonly references = new Map<string, string>();
+  readonly checkpoints: (AuditCheckpoint & { recordSeq: number | null })[] = [];
+  readonly links = new Map<string, StoredLink>();
+  readonly manifests = new Map<string, string>();
+}
+
+class MemoryStoreClosedError extends Error {
+  constructor() {
+    super('the in-memory store is closed');
+    this.name = 'MemoryStoreClosedError';
+  }
+}
+
+export interface MemoryStoreOptions {
+  /** Audit record ids (default: UUID version 7, as the SQLite store). */
+  newId?: () => string;
+}
+
+/** A write: checks and stages synchronously, then commits by calling the returned function. */
+type Staged<T> = () => T;
+
+export class MemoryStore implements CountersignStore {
+  readonly requests: RequestStore;
+  readonly audit: AuditLog;
+  readonly cards: CardBindingStore;
+  readonly conversations: ConversationReferenceStore;
+  readonly compliance: ComplianceStore;
+  private closed = false;
+  private readonly newId: () => string;
+
+  constructor(
+    readonly state: MemoryStoreState = new MemoryStoreState(),
+    options: MemoryStoreOptions = {},
+  ) {
+    this.newId = options.newId ?? (() => uuidv7());
+    this.requests = new MemoryRequests(this);
+    this.audit = new MemoryAuditLog(this);
+    const conversations = new MemoryConversations(this);
+    this.cards = conversations;
+    this.conversations = conversations;
+    this.compliance = new MemoryCompliance(this);
+  }
+
+  /** A new store over the same state: what reopening the same database does. */
+  reopen(options: MemoryStoreOptions = {}): MemoryStore {
+    return new MemoryStore(this.state, { newId: this.newId, ...options });
+  }
+
+  async ping(): Promise<boolean> {
+    return !this.closed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /**
+   * Runs one write atomically: `stage` checks and prepares (throwing leaves nothing behind), the
+   * events are sealed after the current head, and only then is everything applied.
+   */
+  write<T>(events: readonly AuditEventDraft[], stage: () => Staged<T>): Promise<{ value: T; records: AuditRecord[] }> {
+    try {
+      if (this.closed) throw new MemoryStoreClosedError();
+      const commit = stage();
+      const sealed: StoredRecord[] = [];
+      const records: AuditRecord[] = [];
+      let head = this.state.head;
+      for (const draft of events) {
+        const { record, text } = sealRecord(draft, head, this.newId());
+        head = { seq: record.seq, hash: record.hash };
+        records.push(record);
+        sealed.push({
+          seq: record.seq,
+          time: record.time,
+          type: record.type,
+          text,
+          ...(record.request ? { requestId: record.request.id } : {}),
+          ...(record.actor ? { actorId: record.actor.aadObjectId } : {}),
+        });
+      }
+      const value = commit();
+      this.state.audit.push(...sealed);
+      this.state.head = head;
+      // Settles in a later turn, as a database write does: callers that raced see each other's commits.
+      return new Promise((resolve) => setImmediate(() => resolve({ value, records })));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** For reads: a closed store answers nothing. */
+  assertOpen(): void {
+    if (this.closed) throw new MemoryStoreClosedError();
+  }
+}
+
+class MemoryRequests implements RequestStore {
+  constructor(private readonly store: MemoryStore) {}
+
+  private get state(): MemoryStoreState {
+    return this.store.state;
+  }
+
+  async insert(request: ApprovalRequest, events: AuditEventDraft[]): Promise<AuditRecord[]> {
+    if (request.version !== 1) {
+      throw new RangeError(`a new request must have version 1; request ${request.id} has version ${request.version}`);
+    }
+    const text = JSON.stringify(request);
+    const { records } = await this.store.write(events, () => {
+      if (this.state.requests.has(request.id)) throw new DuplicateRequestError(request.id);
+      return () => {
+        this.state.requests.set(request.id, { version: 1, text });
+        this.state.requestVersions.set(request.id, [text]);
+      };
+    });
+    return records;
+  }
+
+  async update(next: ApprovalRequest, expectedVersion: number, events: AuditEventDraft[]): Promise<AuditRecord[]> {
+    if (next.version !== expectedVersion + 1) {
+      throw new RangeError(
+        `an update of request ${next.id} must move it from version ${expectedVersion} to ${expectedVersion + 1}, not to ${next.version}`,
+      );
+    }
+    const text = JSON.stringify(next);
+    const { records } = await this.store.write(events, () => {
+      const current = this.state.requests.get(next.id);
+      if (!current) throw new Error(`request ${next.id} does not exist: it must be inserted before it can be updated`);
+      if (current.version !== expectedVersion) throw new VersionConflictError(next.id, expectedVersion);
+      return () => {
+        // Replaced in place, so the request keeps its insertion order.
+        current.version = next.version;
+        current.text = text;
+        this.state.requestVersions.get(next.id)?.push(text);
+      };
+    });
+    return records;
+  }
+
+  async get(id: string): Promise<ApprovalRequest | undefined> {
+    this.store.assertOpen();
+    const row = this.state.requests.get(id);
+    return row ? (JSON.parse(row.text) as ApprovalRequest) : undefined;
+  }
+
+  /** Oldest first (by createdAt, then insertion order). An empty `states` list matches nothing. */
+  async list(query: RequestQuery): Promise<ApprovalRequest[]> {
+    this.store.assertOpen();
+    const all = [...this.state.requests.values()].map((row, order) => ({ order, request: JSON.parse(row.text) as ApprovalRequest }));
+    const matching = all.filter(
+      ({ request }) =>
+        (query.states === undefined || query.states.includes(request.state)) &&
+        (query.expiringBefore === undefined || request.expiresAt < query.expiringBefore),
+    );
+    matching.sort((a, b) => (a.request.createdAt < b.request.createdAt ? -1 : a.request.createdAt > b.request.createdAt ? 1 : a.order - b.order));
+    const limited = query.limit === undefined || query.limit < 0 ? matching : matching.slice(0, query.limit);
+    return limited.map((x) => x.request);
+  }
+}
+
+function matches(r: StoredRecord, filter: AuditFilter): boolean {
+  return (
+    (filter.fromSeq === undefined || r.seq >= filter.fromSeq) &&
+    (filter.from === undefined || r.time >= filter.from) &&
+    (filter.to === undefined || r.time < filter.to) &&
+    (filter.requestId === undefined || r.requestId === filter.requestId) &&
+    (filter.actorId === undefined || r.actorId === filter.actorId) &&
+    (filter.types === undefined || (filter.types as string[]).includes(r.type))
+  );
+}
+
+class MemoryAuditLog implements AuditLog {
+  constructor(private readonly store: MemoryStore) {}
+
+  async append(events: AuditEventDraft[]): Promise<AuditRecord[]> {
+    const { records } = await this.store.write(events, () => () => undefined);
+    return records;
+  }
+
+  /** Records in seq order; records appended while reading are read too, as paging by seq would. */
+  async *read(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {
+    this.store.assertOpen();
+    const log = this.store.state.audit;
+    for (let i = 0; i < log.length; i++) {
+      if (matches(log[i], filter)) yield JSON.parse(log[i].text) as AuditRecord;
+    }
+  }
+
+  async head(): Promise<ChainHead | undefined> {
+    this.store.assertOpen();
+    const head = this.store.state.head;
+    return head ? { ...head } : undefined;
+  }
+}
+
+class MemoryConversations implements ConversationReferenceStore, CardBindingStore {
+  constructor(private readonly store: MemoryStore) {}
+
+  async saveReference(conversationId: string, reference: unknown): Promise<void> {
+    const text = JSON.stringify(reference);
+    if (text === undefined) throw new TypeError(`the reference of conversation ${conversationId} cannot be stored as JSON`);
+    await this.store.write([], () => () => void this.store.state.references.set(conversationId, text));
+  }
+
+  async getReference(conversationId: string): Promise<unknown | undefined> {
+    this.store.assertOpen();
+    const text = this.store.state.references.get(conversationId);
+    return text === undefined ? undefined : JSON.parse(text);
+  }
+
+  async saveCardMessage(requestId: string, message: CardMessage): Promise<void> {
+    const saved = { conversationId: message.conversationId, activityId: message.activityId };
+    await this.store.write([], () => () => {
+      const list = this.store.state.cards.get(requestId) ?? [];
+      if (!list.some((m) => m.conversationId === saved.conversationId && m.activityId === saved.activityId)) list.push(saved);
+      this.store.state.cards.set(requestId, list);
+    });
+  }
+
+  async getCardMessages(requestId: string): Promise<CardMessage[]> {
+    this.store.assertOpen();
+    return (this.store.state.cards.get(requestId) ?? []).map((m) => ({ ...m }));
+  }
+}
+
+class MemoryCompliance implements ComplianceStore {
+  constructor(private readonly store: MemoryStore) {}
+
+  private get state(): MemoryStoreState {
+    return this.store.state;
+  }
+
+  async saveCheckpoint(checkpoint: AuditCheckpoint, events: AuditEventDraft[]): Promise<AuditRecord[]> {
+    const saved = { seq: checkpoint.seq, hash: checkpoint.hash, time: checkpoint.time, keyId: checkpoint.keyId, signature: checkpoint.signature };
+    // The checkpoint names the seq of the audit.checkpoint record committed with it.
+    const firstSeq = (this.state.head?.seq ?? 0) + 1;
+    const { records } = await this.store.write(events, () => () => void this.state.checkpoints.push({ ...saved, recordSeq: events.length ? firstSeq : null }));
+    return records;
+  }
+
+  async lastCheckpoint(): Promise<(AuditCheckpoint & { recordSeq: number | null }) | undefined> {
+    this.store.assertOpen();
+    let last: (AuditCheckpoint & { recordSeq: number | null }) | undefined;
+    // Highest seq; among equals, the one saved last (as ORDER BY seq DESC, id DESC).
+    for (const c of this.state.checkpoints) if (!last || c.seq >= last.seq) last = c;
+    return last ? { ...last } : undefined;
+  }
+
+  async saveDownloadLink(link: DownloadLink, events: AuditEventDraft[]): Promise<AuditRecord[]> {
+    const text = JSON.stringify(link);
+    const { records } = await this.store.write(events, () => {
+      if (this.state.links.has(link.tokenHash)) throw new Error(`a download link with token hash ${link.tokenHash} already exists`);
+      return () => void this.state.links.set(link.tokenHash, { link: text });
+    });
+    return records;
+  }
+
+  async claimDownloadLink(tokenHash: string, at: string): Promise<DownloadClaim> {
+    const { value } = await this.store.write([], () => () => {
+      const row = this.state.links.get(tokenHash);
+      if (!row) return { ok: false as const, reason: 'unknown' as const };
+      const link = JSON.parse(row.link) as DownloadLink;
+      if (row.usedAt !== undefined) return { ok: false as const, reason: 'used' as const, link, usedAt: row.usedAt };
+      row.usedAt = at;
+      return { ok: true as const, link };
+    });
+    return value;
+  }
+
+  async getDownloadLink(tokenHash: string): Promise<(DownloadLink & { usedAt?: string; exportId?: string }) | undefined> {
+    this.store.assertOpen();
+    const row = this.state.links.get(tokenHash);
+    if (!row) return undefined;
+    return {
+      ...(JSON.parse(row.link) as DownloadLink),
+      ...(row.usedAt ? { usedAt: row.usedAt } : {}),
+      ...(row.exportId ? { exportId: row.exportId } : {}),
+    };
+  }
+
+  async saveExportManifest(exportId: string, createdAt: string, manifest: object, events: AuditEventDraft[], tokenHash?: string): Promise<AuditRecord[]> {
+    const text = JSON.stringify(manifest);
+    const { records } = await this.store.write(events, () => {
+      if (this.state.manifests.has(exportId)) throw new Error(`an export with id ${exportId} already exists`);
+      return () => {
+        this.state.manifests.set(exportId, text);
+        const link = tokenHash ? this.state.links.get(tokenHash) : undefined;
+        if (link && link.exportId === undefined) link.exportId = exportId;
+      };
+    });
+    return records;
+  }
+
+  async getExportManifest(exportId: string): Promise<object | undefined> {
+    this.store.assertOpen();
+    const text = this.state.manifests.get(exportId);
+    return text === undefined ? undefined : (JSON.parse(text) as object);
+  }
+
+  async requestVersions(requestId: string): Promise<ApprovalRequest[]> {
+    this.store.assertOpen();
+    return (this.state.requestVersions.get(requestId) ?? []).map((t) => JSON.parse(t) as ApprovalRequest);
+  }
+}
