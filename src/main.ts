@@ -25,7 +25,10 @@ import { auditCommandHandler } from './teams/audit-command';
 import { registerAuditRoutes } from './teams/audit-routes';
 import { CountersignBot } from './teams/bot';
 import { TeamsNotifier } from './teams/notifier';
+import { ConversationRateLimiter, TEAMS_CONVERSATION_LIMITS } from './teams/rateLimit';
 import { createAdapter, createServer } from './teams/server';
+import type { Telemetry } from './telemetry';
+import { startAzureMonitor } from './telemetry/azure-monitor';
 
 export class StartupError extends Error {}
 
@@ -42,6 +45,8 @@ export interface StartOptions {
   sweepIntervalMs?: number;
   /** At shutdown, how long executions under way may take to finish before the store is closed (ms). */
   shutdownGraceMs?: number;
+  /** Telemetry to use instead of the one the settings name (tests: in-memory exporters). */
+  telemetry?: Telemetry;
 }
 
 export interface RunningCountersign {
@@ -75,13 +80,22 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     fs.mkdirSync(settings.dataDir, { recursive: true });
     store = await openSqliteStore({ file: databaseFile(settings.dataDir) });
   }
-  const { azure, subscriptionId } = options.azure
+  const connectionString = settings.applicationInsightsConnectionString;
+  const telemetry = options.telemetry ?? (connectionString ? startAzureMonitor(connectionString) : undefined);
+  if (telemetry && !options.telemetry) closers.push(() => telemetry.shutdown());
+  if (telemetry) log.info({}, 'telemetry on: traces and metrics go to Application Insights');
+  // With telemetry on, the audit appends (whence the business metrics) and the ARM calls are observed.
+  if (telemetry) store = telemetry.store(store);
+  const built = options.azure
     ? { azure: options.azure, subscriptionId: config.azure.subscriptionId || SANDBOX_SUBSCRIPTION_ID }
     : await buildAzure(config, closers, log);
+  const { subscriptionId } = built;
+  const azure = telemetry ? telemetry.azure(built.azure) : built.azure;
 
   const adapter = createAdapter(settings, log);
   const conversations = store.conversations;
   const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, conversations, log);
+  if (telemetry) notifier.limiter = new ConversationRateLimiter(TEAMS_CONVERSATION_LIMITS, Date.now, undefined, telemetry.sendThrottled);
   const deps: AppDeps = {
     store,
     azure,
@@ -108,6 +122,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   ]);
   const executor = new Executor(deps, { leaseMs: settings.executionLeaseMs });
   const bot = new CountersignBot(deps, executor, new PrivateConversationState(new MemoryStorage()));
+  if (telemetry) bot.run = telemetry.turns(bot.run.bind(bot));
   // Auditor access: Teams `audit export` and the audit HTTP routes.
   let publicUrl = settings.publicUrl;
   const auditors = new AuditorAccess({
@@ -142,6 +157,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       await deps.store.audit.append([botAuthRefusedEvent(attempt, deps.clock.now().toISOString())]);
     },
   });
+  if (telemetry) telemetry.http(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, settings.host, () => resolve());
@@ -263,7 +279,7 @@ async function buildAzure(
   return { azure, subscriptionId: sub };
 }
 
-/** `node src/main.ts`: start, and stop cleanly on SIGTERM / SIGINT. */
+/** `node dist/main.js` (or the sources through tsx): start, and stop cleanly on SIGTERM / SIGINT. */
 async function main(): Promise<void> {
   let running: RunningCountersign;
   try {

@@ -30,6 +30,11 @@ export interface Settings {
    * it runs; after a crash another run resumes the operation once it expired.
    */
   executionLeaseMs: number;
+  /**
+   * Application Insights connection string (APPLICATIONINSIGHTS_CONNECTION_STRING): traces and metrics
+   * go there through OpenTelemetry; empty means telemetry is off.
+   */
+  applicationInsightsConnectionString: string;
 }
 
 export class SettingsError extends Error {
@@ -68,6 +73,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     publicUrl: (env.COUNTERSIGN_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/$/, ''),
     logLevel: env.LOG_LEVEL || 'info',
     executionLeaseMs: readLease(env.COUNTERSIGN_EXECUTION_LEASE),
+    applicationInsightsConnectionString: (env.APPLICATIONINSIGHTS_CONNECTION_STRING ?? '').trim(),
   };
 }
 

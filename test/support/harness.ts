@@ -17,6 +17,7 @@ import { loadConfig, parseConfig, type CountersignConfig } from '../../src/confi
 import { startCountersign, type RunningCountersign } from '../../src/main';
 import { startArmSandbox, type ArmSandbox } from '../../src/sandbox';
 import { readSettings } from '../../src/settings';
+import type { Telemetry } from '../../src/telemetry';
 import { FakeConnector } from './connector';
 import { TeamsDriver } from './teams';
 
@@ -52,6 +53,8 @@ export interface HarnessOptions {
   sweepIntervalMs?: number;
   /** Wraps the SQLite store (fault injection). */
   wrapStore?: (store: Store) => Store;
+  /** Telemetry the bot sends to (in-memory exporters). */
+  telemetry?: Telemetry;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -79,7 +82,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const settings = readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...(options.env ?? {}) });
   const raw = await openSqliteStore({ file: databaseFile(dataDir) });
   const store = options.wrapStore ? options.wrapStore(raw) : raw;
-  const bot = await startCountersign({ settings, config, azure, clock, log, store, ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}) });
+  const bot = await startCountersign({ settings, config, azure, clock, log, store, ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}), ...(options.telemetry ? { telemetry: options.telemetry } : {}) });
   const teams = new TeamsDriver(bot.url, connector);
   return {
     bot,
