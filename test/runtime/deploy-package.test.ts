@@ -10,16 +10,18 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { spawnCountersign, REPO_ROOT, type CountersignProcess } from '../ops/child';
 import { cardActions, cardOf, cardText, FakeConnector } from '../support/connector';
+import { FakeIngestion } from '../support/ingestion';
 import { eventually, opsChannel, people, TeamsDriver } from '../support/teams';
 
 const run = promisify(execFile);
 
 describe('the deployment package (compiled, production dependencies only)', function () {
-  this.timeout(300_000);
+  this.timeout(600_000);
   let workDir: string;
   let pkg: string;
   let report: string;
   let connector: FakeConnector;
+  let ingestion: FakeIngestion;
   let countersign: CountersignProcess | undefined;
 
   before(async () => {
@@ -28,11 +30,13 @@ describe('the deployment package (compiled, production dependencies only)', func
     report = built.stdout;
     pkg = path.join(workDir, 'countersign');
     connector = await new FakeConnector().start();
+    ingestion = await new FakeIngestion().start();
   });
   after(async () => {
     countersign?.kill();
     await countersign?.exited;
     await connector?.stop();
+    await ingestion?.stop();
     fs.rmSync(workDir, { recursive: true, force: true });
   });
 
@@ -49,9 +53,15 @@ describe('the deployment package (compiled, production dependencies only)', func
     assert.ok(fs.existsSync(path.join(pkg, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node')));
   });
 
-  it('starts with plain node: /healthz answers and a request goes through Teams to an approved execution', async () => {
+  it('starts with plain node: /healthz answers, a request goes through Teams to an approved execution, telemetry reaches Application Insights', async () => {
     const dataDir = path.join(workDir, 'data');
-    countersign = await spawnCountersign({ COUNTERSIGN_DATA_DIR: dataDir }, { cwd: pkg, args: ['--enable-source-maps', 'dist/main.js'] });
+    const telemetry = {
+      APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString(),
+      NODE_EXTRA_CA_CERTS: ingestion.caFile,
+      // The SDK's own usage reports go to a fixed Microsoft endpoint, out of this machine's reach.
+      APPLICATION_INSIGHTS_NO_STATSBEAT: 'true',
+    };
+    countersign = await spawnCountersign({ COUNTERSIGN_DATA_DIR: dataDir, ...telemetry }, { cwd: pkg, args: ['--enable-source-maps', 'dist/main.js'] });
     const health = await fetch(`${countersign.url}/healthz`);
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { status: 'alive' });
@@ -68,6 +78,13 @@ describe('the deployment package (compiled, production dependencies only)', func
     assert.deepEqual(await countersign.exited, { code: 0, signal: null });
     const output = countersign.stdout.join('\n') + countersign.stderr.join('');
     assert.ok(!/tsx|\.ts:\d+/.test(output), 'nothing ran through a TypeScript loader');
+
+    // Flushed at shutdown: the business metrics and the spans, through the Azure Monitor distro.
+    for (const metric of ['countersign.requests.created', 'countersign.decisions', 'countersign.executions', 'countersign.audit.append.duration']) {
+      assert.ok(ingestion.metricNames().includes(metric), `${metric} reached the ingestion endpoint: ${ingestion.metricNames().join(', ')}`);
+    }
+    assert.ok(ingestion.named('RequestData').includes('POST /api/messages'), ingestion.named('RequestData').join(', '));
+    assert.ok(ingestion.named('RemoteDependencyData').includes('ARM execute setTags'), ingestion.named('RemoteDependencyData').join(', '));
 
     // The `countersign` bin of the package runs dist/ too, and verifies what the bot recorded.
     const verified = await run(process.execPath, ['bin/countersign.js', 'audit', 'verify', '--data-dir', dataDir], { cwd: pkg });
