@@ -63,6 +63,7 @@ describe('telemetry (in-memory exporters in place of Application Insights)', fun
     const first = await requestVia(h, 'deploy production api-service reason: release 2.4');
     await h.teams.click(people.alice, first.cardId, 'approve'); // the requester: refused
     await h.teams.click(people.bob, first.cardId, 'approve');
+    await settled(h); // the first card's updates are sent before the second request is typed
     const second = await requestVia(h, 'deploy production api-service reason: not today');
     await h.teams.click(people.bob, second.cardId, 'reject');
     await settled(h);
