@@ -28,7 +28,6 @@ import { TeamsNotifier } from './teams/notifier';
 import { ConversationRateLimiter, TEAMS_CONVERSATION_LIMITS } from './teams/rateLimit';
 import { createAdapter, createServer } from './teams/server';
 import type { Telemetry } from './telemetry';
-import { startAzureMonitor } from './telemetry/azure-monitor';
 
 export class StartupError extends Error {}
 
@@ -81,7 +80,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     store = await openSqliteStore({ file: databaseFile(settings.dataDir) });
   }
   const connectionString = settings.applicationInsightsConnectionString;
-  const telemetry = options.telemetry ?? (connectionString ? startAzureMonitor(connectionString) : undefined);
+  const telemetry = options.telemetry ?? (connectionString ? startTelemetry(connectionString) : undefined);
   if (telemetry && !options.telemetry) closers.push(() => telemetry.shutdown());
   if (telemetry) log.info({}, 'telemetry on: traces and metrics go to Application Insights');
   // With telemetry on, the audit appends (whence the business metrics) and the ARM calls are observed.
@@ -224,6 +223,13 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       log.info({}, 'Countersign stopped');
     },
   };
+}
+
+/** Loaded only when telemetry is on: OpenTelemetry and the Azure Monitor distro cost start-up time otherwise. */
+function startTelemetry(connectionString: string): Telemetry {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startAzureMonitor } = require('./telemetry/azure-monitor') as typeof import('./telemetry/azure-monitor');
+  return startAzureMonitor(connectionString);
 }
 
 /**
