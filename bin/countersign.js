@@ -1,7 +1,29 @@
 #!/usr/bin/env node
-// The `countersign` command. TypeScript sources run through tsx's loader (no build step).
-require('tsx/cjs');
-require('../src/cli/main.ts').run({
+// The `countersign` command. From a checkout (src/ present, tsx installed) it runs the TypeScript
+// sources through tsx's loader, so development needs no build step; from a deployment package (src/
+// absent) it runs the compiled JavaScript in dist/ with plain node.
+const fs = require('node:fs');
+const path = require('node:path');
+
+function sourceEntry() {
+  const source = path.join(__dirname, '..', 'src', 'cli', 'main.ts');
+  if (!fs.existsSync(source)) return undefined;
+  try {
+    require.resolve('tsx/cjs');
+  } catch {
+    return undefined; // a checkout installed without devDependencies: use the build
+  }
+  require('tsx/cjs');
+  return source;
+}
+
+const source = sourceEntry();
+const entry = source ?? path.join(__dirname, '..', 'dist', 'cli', 'main.js');
+if (!fs.existsSync(entry)) {
+  process.stderr.write(`countersign: ${entry} is missing: run \`npm run build\` first.\n`);
+  process.exit(1);
+}
+require(entry).run({
   // Loaded only by `countersign start`: the audit and config commands need no HTTP stack.
-  start: () => require('../src/main.ts').startCountersign(),
+  start: () => require(source ? path.join(__dirname, '..', 'src', 'main.ts') : path.join(__dirname, '..', 'dist', 'main.js')).startCountersign(),
 }, process.argv);

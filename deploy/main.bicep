@@ -136,10 +136,12 @@ var coreAppSettings = [
   // The bot listens on loopback unless told otherwise; App Service forwards to the container's PORT.
   { name: 'COUNTERSIGN_HOST', value: '0.0.0.0' }
   { name: 'COUNTERSIGN_PUBLIC_URL', value: publicUrl }
+  // Countersign sends its traces and metrics itself (OpenTelemetry, src/telemetry); App Service's
+  // auto-instrumentation agent (ApplicationInsightsAgent_EXTENSION_VERSION) stays off so nothing is sent twice.
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsights.properties.ConnectionString }
-  { name: 'ApplicationInsightsAgent_EXTENSION_VERSION', value: '~3' }
-  // Zip deployments run npm install on the server (better-sqlite3 is a native module).
-  { name: 'SCM_DO_BUILD_DURING_DEPLOYMENT', value: 'true' }
+  // The zip from `npm run package:deploy` is complete (compiled code, production node_modules with
+  // better-sqlite3 built for Node 24 on Linux x64): nothing is built on the server.
+  { name: 'SCM_DO_BUILD_DURING_DEPLOYMENT', value: 'false' }
 ]
 var singleTenantAppSettings = usesManagedIdentityForBot ? [] : [
   { name: 'MicrosoftAppPassword', value: singleTenantAppPassword }
@@ -171,7 +173,7 @@ resource webApp 'Microsoft.Web/sites@2024-04-01' = {
     // Key Vault references in app settings resolve with the same identity.
     keyVaultReferenceIdentity: identity.id
     siteConfig: {
-      linuxFxVersion: 'NODE|20-lts'
+      linuxFxVersion: 'NODE|24-lts'
       appCommandLine: 'npm start'
       alwaysOn: true
       minTlsVersion: '1.2'

@@ -27,7 +27,10 @@ import { registerAuditRoutes } from './http/audit-routes';
 import { CountersignBot } from './teams/bot';
 import { TeamsNotifier } from './teams/notifier';
 import { createServer } from './http/server';
+import { traceHttpRequests } from './http/trace-requests';
 import { activityEndpoint, createAdapter } from './teams/adapter';
+import { ConversationRateLimiter, TEAMS_CONVERSATION_LIMITS } from './teams/rate-limit';
+import type { Telemetry } from './telemetry';
 
 export class StartupError extends Error {}
 
@@ -44,6 +47,8 @@ export interface StartOptions {
   sweepIntervalMs?: number;
   /** At shutdown, how long executions under way may take to finish before the store is closed (ms). */
   shutdownGraceMs?: number;
+  /** Telemetry to use instead of the one the settings name (tests: in-memory exporters). */
+  telemetry?: Telemetry;
 }
 
 export interface RunningCountersign {
@@ -81,12 +86,21 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     fs.mkdirSync(settings.dataDir, { recursive: true });
     store = await openSqliteStore({ file: databaseFile(settings.dataDir) });
   }
-  const { azure, subscriptionId } = options.azure
+  const connectionString = settings.applicationInsightsConnectionString;
+  const telemetry = options.telemetry ?? (connectionString ? startTelemetry(connectionString) : undefined);
+  if (telemetry && !options.telemetry) closers.push(() => telemetry.shutdown());
+  if (telemetry) log.info({}, 'telemetry on: traces and metrics go to Application Insights');
+  // With telemetry on, the audit appends (whence the business metrics) and the ARM calls are observed.
+  if (telemetry) store = telemetry.store(store);
+  const built = options.azure
     ? { azure: options.azure, subscriptionId: config.azure.subscriptionId || SANDBOX_SUBSCRIPTION_ID }
     : await buildAzure(config, settings, closers, log);
+  const { subscriptionId } = built;
+  const azure = telemetry ? telemetry.azure(built.azure) : built.azure;
 
   const adapter = createAdapter(settings.microsoftApp, log);
   const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), saveReference: (id, r) => store.conversations.saveReference(id, r), getCardMessages: (id) => store.cards.getCardMessages(id) }, log);
+  if (telemetry) notifier.limiter = new ConversationRateLimiter(TEAMS_CONVERSATION_LIMITS, Date.now, undefined, telemetry.sendThrottled);
   const deps: AppDeps = {
     store,
     azure,
@@ -107,6 +121,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const executor = app.executor;
   await app.started();
   const bot = new CountersignBot(app, store.conversations, new PrivateConversationState(new MemoryStorage()));
+  if (telemetry) bot.run = telemetry.turns(bot.run.bind(bot));
   // Auditor access: Teams `audit export` and the audit HTTP routes.
   let publicUrl = settings.publicUrl;
   const auditors = new AuditorAccess({
@@ -138,6 +153,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     routes: (s) => registerAuditRoutes(s, auditors, signer, log),
     onAuthRefused: (attempt) => app.authRefused(attempt),
   });
+  if (telemetry) traceHttpRequests(server, telemetry.requestTracer);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, settings.host, () => resolve());
@@ -206,6 +222,13 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   };
 }
 
+/** Loaded only when telemetry is on: OpenTelemetry and the Azure Monitor distro cost start-up time otherwise. */
+function startTelemetry(connectionString: string): Telemetry {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startAzureMonitor } = require('./azure/monitor-telemetry') as typeof import('./azure/monitor-telemetry');
+  return startAzureMonitor(connectionString);
+}
+
 /**
  * Gives executions under way time to finish before the store closes. One still running after the
  * grace period stays `executing` in the store, with the ARM ids recorded so far.
@@ -260,7 +283,7 @@ async function buildAzure(
   return { azure, subscriptionId: sub };
 }
 
-/** `node src/main.ts`: start, and stop cleanly on SIGTERM / SIGINT. */
+/** `node dist/main.js` (or the sources through tsx): start, and stop cleanly on SIGTERM / SIGINT. */
 async function main(): Promise<void> {
   let running: RunningCountersign;
   try {

@@ -1,7 +1,8 @@
 /**
  * Worker threads that run code from one of Countersign's own modules (export encoding, ranges of a
- * verification). Without a build step the sources are TypeScript, so the worker registers tsx's
- * CommonJS hook before it requires the module, the way the process itself loads them. The body is
+ * verification). Compiled (dist/, plain node) the module is JavaScript and is required as is; run from
+ * the TypeScript sources (development, tests) the worker first registers tsx's CommonJS hook, the way
+ * the process itself loads them. The body is
  * the worker's code after that preamble, with `parentPort` and `workerData` (which holds `module`)
  * in scope.
  */

@@ -34,6 +34,11 @@ export interface Settings {
    * it runs; after a crash another run resumes the operation once it expired.
    */
   executionLeaseMs: number;
+  /**
+   * Application Insights connection string (APPLICATIONINSIGHTS_CONNECTION_STRING): traces and metrics
+   * go there through OpenTelemetry; empty means telemetry is off.
+   */
+  applicationInsightsConnectionString: string;
   /** Sandbox mode only: an ARM sandbox already running, instead of one started in process. */
   armSandbox: ArmSandboxEnv;
   /** The Azure identity's secrets and ids, for the credential the config names. */
@@ -164,6 +169,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     armSandbox: readArmSandbox(env),
     azureCredentialEnv: readAzureCredentialEnv(env),
     secrets: secretValues(env, password),
+    applicationInsightsConnectionString: variable(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING') ?? '',
   };
 }
 

@@ -22,6 +22,8 @@ export class ConversationRateLimiter {
     private readonly windows: readonly RateWindow[] = TEAMS_CONVERSATION_LIMITS,
     private readonly now: () => number = Date.now,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    /** Told each time a send must wait for room (telemetry counts throttling with it). */
+    private readonly onWait?: (conversationId: string, waitMs: number) => void,
   ) {
     this.longest = Math.max(...windows.map((w) => w.perMs));
   }
@@ -31,6 +33,7 @@ export class ConversationRateLimiter {
     for (;;) {
       const wait = this.waitFor(conversationId);
       if (wait <= 0) return;
+      this.onWait?.(conversationId, wait);
       await this.sleep(wait);
     }
   }

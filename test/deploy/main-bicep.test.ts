@@ -17,12 +17,12 @@ describe('deploy/main.bicep', () => {
   describe('web app', () => {
     const webApp = declarationBody(main, 'resource', 'webApp');
 
-    it('is a Linux Node 20 app that only serves HTTPS with TLS 1.2 or later', () => {
+    it('is a Linux Node 24 LTS app that only serves HTTPS with TLS 1.2 or later', () => {
       assert.match(webApp, /^resource webApp 'Microsoft\.Web\/sites@/);
       assert.match(webApp, /kind: 'app,linux'/);
       assert.match(webApp, /httpsOnly: true/);
       assert.match(webApp, /minTlsVersion: '1\.2'/);
-      assert.match(webApp, /linuxFxVersion: 'NODE\|20-lts'/);
+      assert.match(webApp, /linuxFxVersion: 'NODE\|24-lts'/);
       assert.match(webApp, /ftpsState: 'Disabled'/);
     });
 
@@ -50,6 +50,11 @@ describe('deploy/main.bicep', () => {
       assert.equal(appSettingValue('APPLICATIONINSIGHTS_CONNECTION_STRING'), 'appInsights.properties.ConnectionString');
       assert.equal(appSettingValue('COUNTERSIGN_HOST'), "'0.0.0.0'");
       assert.match(webApp, /appSettings: concat\(coreAppSettings, /);
+    });
+
+    it('runs the deployment package as built (no build on the server) and sends telemetry only through Countersign', () => {
+      assert.equal(appSettingValue('SCM_DO_BUILD_DURING_DEPLOYMENT'), "'false'");
+      assert.doesNotMatch(main, /ApplicationInsightsAgent_EXTENSION_VERSION'/, 'the auto-instrumentation agent would send a second copy');
     });
 
     it('keeps the data directory and config on /home, which persists', () => {

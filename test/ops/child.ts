@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { eventually } from '../support/teams';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 export interface CountersignProcess {
   child: ChildProcess;
@@ -25,10 +25,16 @@ export interface CountersignProcess {
 /** Variables of the parent that would change what the child does; the test sets its own. */
 const INHERITED_SETTINGS = /^(PORT|COUNTERSIGN_.*|Microsoft.*|AZURE_.*|ARM_SANDBOX_.*|LOG_LEVEL)$/;
 
-export async function spawnCountersign(env: Record<string, string>): Promise<CountersignProcess> {
+/** How to start it: by default the TypeScript sources through tsx, from the repository. */
+export interface Launch {
+  cwd: string;
+  args: string[];
+}
+
+export async function spawnCountersign(env: Record<string, string>, launch: Launch = { cwd: REPO_ROOT, args: ['--import', 'tsx', 'src/main.ts'] }): Promise<CountersignProcess> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !INHERITED_SETTINGS.test(k)));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: REPO_ROOT,
+  const child = spawn(process.execPath, launch.args, {
+    cwd: launch.cwd,
     env: { ...base, PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -18,6 +18,7 @@ import { startCountersign, type RunningCountersign } from '../../src/main';
 import { startArmSandbox, type ArmSandbox, type SandboxTiming } from '../../src/sandbox';
 import type { AzureGateway } from '../../src/app/ports';
 import { readSettings } from '../../src/settings';
+import type { Telemetry } from '../../src/telemetry';
 import { FakeConnector } from './connector';
 import { TestClock } from './app-fakes';
 import { EXAMPLE_CONFIG } from './people';
@@ -56,6 +57,8 @@ export interface HarnessOptions {
   sandboxTiming?: Partial<SandboxTiming>;
   /** The Azure gateway (default: the real SDK against the sandbox, polling every 5 ms). */
   azure?: (sandbox: ArmSandbox) => AzureGateway;
+  /** Telemetry the bot sends to (in-memory exporters). */
+  telemetry?: Telemetry;
 }
 
 /** The one way tests start the whole bot (test/ops builds its logged variant on it). */
@@ -91,7 +94,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const settings = readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...(options.env ?? {}) });
   const raw = await openSqliteStore({ file: databaseFile(dataDir) });
   const store = options.wrapStore ? options.wrapStore(raw) : raw;
-  const bot = await startCountersign({ settings, config, azure, clock, log, store, ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}) });
+  const bot = await startCountersign({ settings, config, azure, clock, log, store, ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}), ...(options.telemetry ? { telemetry: options.telemetry } : {}) });
   const teams = new TeamsDriver(bot.url, connector);
   return {
     bot,

@@ -3,7 +3,7 @@
  * bytes the store keeps). Records never contain a raw CR or LF (neutralise), so a line is a record.
  */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import type { Readable, Writable } from 'node:stream';
 import type { AuditRecord } from '../../domain/audit';
 import { fastCanonicalJson } from '../chain/seal-json-fast';
@@ -30,18 +30,34 @@ export function writeJsonl(records: AsyncIterable<AuditRecord>, out: Writable): 
   return writeRecords(records, JSONL_ENCODER, out);
 }
 
-/** The non-blank lines of a file or stream, with their line numbers (for naming a bad one). */
+/**
+ * The non-blank lines of a file or stream, with their line numbers (for naming a bad one). Lines end
+ * at LF (a CRLF's CR is dropped) and nowhere else: node:readline also ends lines at U+2028 and U+2029
+ * since Node 24, characters that JSON keeps unescaped inside strings, so a record quoting them would
+ * be cut in two and the export would no longer verify.
+ */
 export async function* textLines(source: string | Readable): AsyncGenerator<{ text: string; lineNo: number }> {
-  const input = typeof source === 'string' ? createReadStream(source, { encoding: 'utf8' }) : source;
-  const lines = createInterface({ input, crlfDelay: Infinity });
+  const input = typeof source === 'string' ? createReadStream(source) : source;
+  const decoder = new StringDecoder('utf8');
   let lineNo = 0;
-  try {
-    for await (const text of lines) {
+  let pending = '';
+  function* complete(final: boolean): Generator<{ text: string; lineNo: number }> {
+    const parts = pending.split('\n');
+    pending = final ? '' : (parts.pop() ?? '');
+    for (const part of parts) {
+      const text = part.endsWith('\r') ? part.slice(0, -1) : part;
       lineNo += 1;
       if (text.trim() !== '') yield { text, lineNo };
     }
+  }
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer | string>) {
+      pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
+      yield* complete(false);
+    }
+    pending += decoder.end();
+    if (pending !== '') yield* complete(true);
   } finally {
-    lines.close();
     if (typeof source === 'string') input.destroy();
   }
 }

@@ -1,0 +1,104 @@
+/**
+ * The deployment package as App Service runs it: built by `npm run package:deploy`, started from its
+ * own folder with plain node (`npm start` there), no TypeScript loader and no dev dependency in it.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { spawnCountersign, REPO_ROOT, type CountersignProcess } from '../ops/child';
+import { cardActions, cardOf, cardText, FakeConnector } from '../support/connector';
+import { FakeIngestion } from '../support/ingestion';
+import { eventually, opsChannel, people, TeamsDriver } from '../support/teams';
+
+const run = promisify(execFile);
+
+describe('the deployment package (compiled, production dependencies only)', function () {
+  this.timeout(600_000);
+  let workDir: string;
+  let pkg: string;
+  let report: string;
+  let connector: FakeConnector;
+  let ingestion: FakeIngestion;
+  let countersign: CountersignProcess | undefined;
+
+  before(async () => {
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-package-'));
+    const built = await run(process.execPath, ['--import', 'tsx', 'scripts/package-deploy.ts', '--no-zip', '--out', workDir], { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 });
+    report = built.stdout;
+    pkg = path.join(workDir, 'countersign');
+    connector = await new FakeConnector().start();
+    ingestion = await new FakeIngestion().start();
+  });
+  after(async () => {
+    countersign?.kill();
+    await countersign?.exited;
+    await connector?.stop();
+    await ingestion?.stop();
+    fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('reports its size and holds compiled code and production dependencies only', () => {
+    assert.match(report, /Package folder .*: \d+ files, [\d.]+ MB/);
+    const manifest = JSON.parse(fs.readFileSync(path.join(pkg, 'package.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(manifest.scripts, { start: 'node --enable-source-maps dist/main.js' });
+    assert.equal(manifest.devDependencies, undefined);
+    assert.ok(fs.existsSync(path.join(pkg, 'dist', 'main.js')) && fs.existsSync(path.join(pkg, 'cards')));
+    assert.ok(!fs.existsSync(path.join(pkg, 'src')), 'no TypeScript sources');
+    for (const dev of ['tsx', 'typescript', 'mocha', 'playwright-core', '@microsoft/m365agentsplayground']) {
+      assert.ok(!fs.existsSync(path.join(pkg, 'node_modules', dev)), `${dev} is a dev dependency and is not packaged`);
+    }
+    assert.ok(fs.existsSync(path.join(pkg, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node')));
+  });
+
+  it('starts with plain node: /healthz answers, a request goes through Teams to an approved execution, telemetry reaches Application Insights', async () => {
+    const dataDir = path.join(workDir, 'data');
+    const telemetry = {
+      APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString(),
+      NODE_EXTRA_CA_CERTS: ingestion.caFile,
+      // The SDK's own usage reports go to a fixed Microsoft endpoint, out of this machine's reach.
+      APPLICATION_INSIGHTS_NO_STATSBEAT: 'true',
+    };
+    countersign = await spawnCountersign({ COUNTERSIGN_DATA_DIR: dataDir, ...telemetry }, { cwd: pkg, args: ['--enable-source-maps', 'dist/main.js'] });
+    const health = await fetch(`${countersign.url}/healthz`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: 'alive' });
+
+    const teams = new TeamsDriver(countersign.url, connector);
+    await teams.say(people.alice, 'tag staging-old owner platform reason: inventory');
+    const posted = connector.sent.find((s) => cardActions(cardOf(s.activity)).length > 0);
+    assert.ok(posted, 'the request card reached the Bot Connector');
+    assert.equal((await teams.click(people.bob, posted.id, 'approve')).status, 200);
+    await eventually('the card shows the execution succeeded', () => /SUCCEEDED/.test(cardText(connector.card(posted.id))) || undefined, 20_000);
+    assert.ok(connector.texts(opsChannel.id).some((t) => /succeeded/.test(t)), 'the requester was told');
+
+    countersign.child.kill('SIGTERM');
+    assert.deepEqual(await countersign.exited, { code: 0, signal: null });
+    const output = countersign.stdout.join('\n') + countersign.stderr.join('');
+    assert.ok(!/tsx|\.ts:\d+/.test(output), 'nothing ran through a TypeScript loader');
+
+    // Flushed at shutdown: the business metrics and the spans, through the Azure Monitor distro.
+    for (const metric of ['countersign.requests.created', 'countersign.decisions', 'countersign.executions', 'countersign.audit.append.duration']) {
+      assert.ok(ingestion.metricNames().includes(metric), `${metric} reached the ingestion endpoint: ${ingestion.metricNames().join(', ')}`);
+    }
+    assert.ok(ingestion.named('RequestData').includes('POST /api/messages'), ingestion.named('RequestData').join(', '));
+    assert.ok(ingestion.named('RemoteDependencyData').includes('ARM execute setTags'), ingestion.named('RemoteDependencyData').join(', '));
+
+    // The `countersign` bin of the package runs dist/ too, and verifies what the bot recorded.
+    const verified = await run(process.execPath, ['bin/countersign.js', 'audit', 'verify', '--data-dir', dataDir], { cwd: pkg });
+    assert.match(verified.stdout, /Audit chain intact: \d+ records/);
+  });
+
+  it('starts worker threads on compiled modules with plain node', async () => {
+    const script = `
+      const { startModuleWorker } = require('./dist/module-worker.js');
+      const worker = startModuleWorker('parentPort.postMessage(typeof require(workerData.module).checkRangeOfFile)', require.resolve('./dist/store/sqlite/verify-range.js'), {});
+      worker.once('message', (m) => { console.log(m); process.exit(0); });
+      worker.once('error', (e) => { console.error(e.message); process.exit(1); });
+    `;
+    const { stdout } = await run(process.execPath, ['-e', script], { cwd: pkg });
+    assert.equal(stdout.trim(), 'function');
+  });
+});
