@@ -169,7 +169,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     armSandbox: readArmSandbox(env),
     azureCredentialEnv: readAzureCredentialEnv(env),
     secrets: secretValues(env, password),
-    applicationInsightsConnectionString: variable(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING') ?? '',
+    applicationInsightsConnectionString: (variable(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING') ?? '').trim(),
   };
 }
 
