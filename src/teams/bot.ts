@@ -14,15 +14,17 @@ import {
 import type { DialogSet, DialogState } from 'botbuilder-dialogs';
 import type { AppDeps } from '../app/context';
 import { decide, refuseClick } from '../app/decisions';
+import { admitClientText } from '../app/input-gate';
 import type { Executor } from '../app/execution';
 import { help, pending, status } from '../app/queries';
 import { createRequest, interpret, runQuery } from '../app/requests';
 import { neutralise } from '../domain/audit';
+import { INPUT_LIMITS } from '../domain/input-limits';
 import { withLogContext } from '../log/logger';
 import { RefusalReason, refusal } from '../domain/refusal';
 import type { ApprovalRequest } from '../domain/request';
 import { helpCard, pendingCard, queryCard, requestCard, type Card } from '../cards/cards';
-import { actorOf, sourceOf } from './identity';
+import { actorOf, clientTextOf, sourceOf } from './identity';
 import type { RequestDialogOptions } from './request-dialog';
 
 /** Extra commands handled outside the core (the audit export of the compliance module). */
@@ -70,6 +72,9 @@ export class CountersignBot extends TeamsActivityHandler {
   /** Every activity passes the tenant gate first; a refusal is audited. */
   protected override async onTurnActivity(context: TurnContext): Promise<void> {
     const actor = actorOf(context.activity);
+    const a = context.activity;
+    const oversized = await admitClientText(this.deps, { kind: a.type === 'invoke' ? 'click' : a.type === 'message' ? 'message' : 'other', activityType: String(a.type), actor, source: sourceOf(a), texts: clientTextOf(a) });
+    if (oversized) return this.answer(context, oversized.message);
     if (!this.deps.config.access.tenantAllowed(actor.tenantId)) {
       await this.deps.store.audit.append([
         neutralise({
@@ -298,6 +303,16 @@ export class CountersignBot extends TeamsActivityHandler {
 
   private async sendCard(context: TurnContext, card: Card): Promise<void> {
     await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
+  }
+
+  /** A refusal told to whoever sent the activity: as the invoke's answer for a click, as a reply to a message. */
+  private async answer(context: TurnContext, text: string): Promise<void> {
+    if (context.activity.type === 'invoke') {
+      await context.sendActivity({ type: 'invokeResponse', value: { status: 200, body: { statusCode: 200, type: MESSAGE_RESPONSE, value: this.say(text) } } });
+    } else if (context.activity.type === 'message' && String(context.activity.conversation?.id).length <= INPUT_LIMITS.conversationId) {
+      // A conversation id past its limit names no conversation Teams made: nothing is sent there.
+      await context.sendActivity(this.say(text));
+    }
   }
 
   private say(text: string): string {
