@@ -9,6 +9,7 @@ import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, typ
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { transact, type AppDeps } from './context';
+import { commentRefusal } from './input-gate';
 
 export type Verb = 'approve' | 'reject' | 'cancel';
 
@@ -38,7 +39,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   if (!VERBS.includes(click.verb as Verb)) {
     return refuseClick(deps, click, refusal(RefusalReason.UnknownAction, `"${click.verb}" is not an action on a Countersign card.`, click.requestId));
   }
-  const denied = deps.config.access.checkActor(click.actor);
+  const denied = deps.config.access.checkActor(click.actor) ?? commentRefusal(click.comment, click.requestId);
   if (denied) return refuseClick(deps, click, { ...denied, requestId: click.requestId });
   const verb = click.verb as Verb;
   const apply = (r: ApprovalRequest): Transition => {

@@ -9,6 +9,7 @@ import { isChangeOperation, targetOf, type QueryOperation, type QueryResult } fr
 import type { Refusal } from '../domain/refusal';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import type { AppDeps } from './context';
+import { requestTextRefusal } from './input-gate';
 
 export type Interpretation =
   | { kind: 'empty' }
@@ -58,7 +59,7 @@ export interface CreateInput {
 export async function createRequest(deps: AppDeps, input: CreateInput): Promise<CreateResult> {
   const { command, actor, source } = input;
   const now = deps.clock.now();
-  const refused = deps.config.access.checkRequester(command, actor, source);
+  const refused = deps.config.access.checkRequester(command, actor, source) ?? requestTextRefusal(input);
   if (refused) {
     await deps.store.audit.append([
       neutralise({

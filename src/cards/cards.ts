@@ -13,6 +13,7 @@ import { isDecidable, type ApprovalRequest, type RequestState } from '../domain/
 import type { QueryResult, WhatIfSummary } from '../domain/operation';
 import type { HelpEntry, PendingView } from '../app/queries';
 import { usage } from '../app/queries';
+import { inertLine } from '../domain/text-safety';
 import { compileTemplate, type FastTemplate } from './template-fast';
 
 export type Card = Record<string, unknown>;
@@ -78,6 +79,8 @@ const MAY_NEED_ESCAPING = /[\\`*_[\]<>~|]|\$\{|:\/\/|www\.|^\s*[-+#]|^\s*\d+\./i
  */
 export function md(text: string | undefined): string {
   if (!text) return '';
+  // One inert line whatever Teams or Azure sent: no line breaks, controls or text-direction characters.
+  text = inertLine(text);
   // Most card text (names, ids, times) has nothing to escape: one scan instead of six replaces.
   if (!MAY_NEED_ESCAPING.test(text)) return text;
   return text

@@ -5,6 +5,8 @@
 import type { ConversationKind } from './request';
 import type { ChangeOperation, OperationSpec, QueryOperation } from './operation';
 import { isChangeOperation } from './operation';
+import { INPUT_LIMITS } from './input-limits';
+import { layoutProblem } from './text-safety';
 
 export type ParameterType = 'string' | 'enum' | 'integer';
 
@@ -134,6 +136,9 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
 }
 
 export function checkValue(spec: ParameterSpec, raw: string): string | undefined {
+  // Before any pattern: a value must never carry lines or text direction of its own onto a card.
+  const unsafe = layoutProblem(spec.name, raw) ?? (raw.length > INPUT_LIMITS.parameterValue ? `${spec.name} is longer than ${INPUT_LIMITS.parameterValue} characters` : undefined);
+  if (unsafe) return unsafe;
   const value = raw.trim();
   if (spec.type === 'enum') {
     const allowed = spec.allowed ?? [];
