@@ -21,6 +21,8 @@ export interface Settings {
     tenantId: string;
     /** Client secret of the bot's app registration (MultiTenant / SingleTenant). */
     password: string;
+    /** OpenID metadata URL for channel tokens (`BotOpenIdMetadata`); empty: botbuilder's default. */
+    openIdMetadataUrl: string;
   };
   /** Public base URL of the bot, used in links it hands out (download links). */
   publicUrl: string;
@@ -64,7 +66,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     host,
     configPath: path.resolve(env.COUNTERSIGN_CONFIG || 'config/countersign.example.yaml'),
     dataDir: path.resolve(env.COUNTERSIGN_DATA_DIR || 'data'),
-    microsoftApp: { id: appId, type, tenantId, password: env.MicrosoftAppPassword ?? '' },
+    microsoftApp: { id: appId, type, tenantId, password: env.MicrosoftAppPassword ?? '', openIdMetadataUrl: env.BotOpenIdMetadata ?? '' },
     publicUrl: (env.COUNTERSIGN_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/$/, ''),
     logLevel: env.LOG_LEVEL || 'info',
     executionLeaseMs: readLease(env.COUNTERSIGN_EXECUTION_LEASE),

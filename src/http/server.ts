@@ -4,26 +4,45 @@
  */
 import restify from 'restify';
 import {
-  CloudAdapter,
   ConfigurationBotFrameworkAuthentication,
   type ActivityHandler,
   type TurnContext,
 } from 'botbuilder';
+import { activityProblem } from './activity-validation';
+import { EdgeAdapter, type EdgeOutcome } from './bot-endpoint';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../app/context';
 import type { RefusedActivity } from '../audit/access/bot-auth';
 import { withLogContext } from '../log/logger';
 import type { Settings } from '../settings';
 
-export function createAdapter(settings: Settings, log: Logger): CloudAdapter {
+/**
+ * botbuilder takes every endpoint from the configuration as soon as one is given, so another OpenID
+ * metadata URL comes with the public cloud's values for the rest (those botbuilder uses by default).
+ */
+function publicCloudWith(openIdMetadataUrl: string): Record<string, string | boolean> {
+  return {
+    ToBotFromChannelOpenIdMetadataUrl: openIdMetadataUrl,
+    ToChannelFromBotLoginUrl: 'https://login.microsoftonline.com/botframework.com',
+    ToChannelFromBotOAuthScope: 'https://api.botframework.com',
+    ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
+    OAuthUrl: 'https://api.botframework.com',
+    ToBotFromEmulatorOpenIdMetadataUrl: 'https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration',
+    CallerId: 'urn:botframework:azure',
+    ValidateAuthority: true,
+  };
+}
+
+export function createAdapter(settings: Settings, log: Logger): EdgeAdapter {
   const app = settings.microsoftApp;
   const auth = new ConfigurationBotFrameworkAuthentication({
     MicrosoftAppId: app.id,
     MicrosoftAppPassword: app.password,
     MicrosoftAppType: app.type,
     MicrosoftAppTenantId: app.tenantId,
+    ...(app.openIdMetadataUrl ? publicCloudWith(app.openIdMetadataUrl) : {}),
   });
-  const adapter = new CloudAdapter(auth);
+  const adapter = new EdgeAdapter(auth);
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
     log.error({ err: error.message, activityId: context.activity.id, conversationId: context.activity.conversation?.id }, 'turn failed');
     if (context.activity.type === 'message') {
@@ -34,7 +53,7 @@ export function createAdapter(settings: Settings, log: Logger): CloudAdapter {
 }
 
 export interface ServerOptions {
-  adapter: CloudAdapter;
+  adapter: EdgeAdapter;
   bot: ActivityHandler;
   log: Logger;
   /** Readiness: config loaded and store reachable. */
@@ -54,21 +73,25 @@ function loggedPath(text: string): string {
   return text.replace(/(\/api\/audit\/download\/)[^/\s]+/g, '$1[token]');
 }
 
-/** The response as the adapter sees it, noting the status and body it answers with. */
-function observed(res: restify.Response, seen: { status?: number; body?: unknown }): restify.Response {
-  const view = {
-    status: (code: number) => {
-      seen.status = code;
-      return res.status(code);
-    },
-    send: (body?: unknown) => {
-      seen.body = body;
-      return res.send(body);
-    },
-    header: (name: string, value?: unknown) => res.header(name, value),
-    end: () => res.end(),
-  };
-  return view as unknown as restify.Response;
+/** What the caller is told: nothing internal (no error text, no stack); the reason goes to the log and audit. */
+async function answer(options: ServerOptions, req: restify.Request, res: restify.Response, outcome: EdgeOutcome): Promise<void> {
+  if (outcome.kind === 'handled') {
+    res.send(outcome.status, outcome.body);
+    return;
+  }
+  if (outcome.kind === 'failed') {
+    options.log.error({ reqId: req.getId(), err: outcome.reason }, 'activity failed');
+    res.send(500, { error: `Countersign could not handle this activity (request ${req.getId()}).` });
+    return;
+  }
+  const unavailable = outcome.kind === 'auth-unavailable';
+  if (unavailable) options.log.error({ reqId: req.getId(), err: outcome.reason }, 'Bot Framework authentication unavailable');
+  else options.log.warn({ reqId: req.getId(), err: outcome.reason }, 'Bot Framework authentication failed');
+  res.send(unavailable ? 503 : 401, { error: unavailable ? 'Countersign cannot check the Bot Framework token right now; retry shortly.' : 'Bot Framework authentication failed.' });
+  if (options.onAuthRefused) {
+    const attempt = { status: unavailable ? 503 : 401, reason: outcome.reason, body: req.body, hasAuthorization: !!req.headers.authorization, remoteAddress: req.socket?.remoteAddress };
+    await options.onAuthRefused(attempt).catch((err: unknown) => options.log.error({ err: String(err) }, 'could not record a refused authentication'));
+  }
 }
 
 export function createServer(options: ServerOptions): restify.Server {
@@ -87,8 +110,15 @@ export function createServer(options: ServerOptions): restify.Server {
       res.send(503, { error: 'Countersign is shutting down; retry shortly.' });
       return;
     }
-    if (!req.body || typeof req.body !== 'object') {
-      res.send(400, { error: 'The request body must be a Bot Framework activity (JSON object).' });
+    // Only JSON: a form-encoded body would be parsed into an object of strings and reach the adapter.
+    if (req.getContentType() !== 'application/json') {
+      res.send(400, { error: 'The request body must be a Bot Framework activity sent as application/json.' });
+      return;
+    }
+    const problem = activityProblem(req.body);
+    if (problem) {
+      options.log.warn({ reqId: req.getId(), problem }, 'activity refused: not a valid activity');
+      res.send(400, { error: `Not a valid Bot Framework activity: ${problem}.` });
       return;
     }
     const activity = req.body as { id?: unknown; type?: unknown; conversation?: { id?: unknown } };
@@ -96,16 +126,13 @@ export function createServer(options: ServerOptions): restify.Server {
     const turn = {
       reqId: req.getId(),
       correlationId: randomUUID(),
-      activityId: typeof activity.id === 'string' ? activity.id : undefined,
-      activityType: typeof activity.type === 'string' ? activity.type : undefined,
-      conversationId: typeof activity.conversation?.id === 'string' ? activity.conversation.id : undefined,
+      activityId: typeof activity.id === 'string' ? activity.id.slice(0, 256) : undefined,
+      activityType: typeof activity.type === 'string' ? activity.type.slice(0, 64) : undefined,
+      conversationId: typeof activity.conversation?.id === 'string' ? activity.conversation.id.slice(0, 512) : undefined,
     };
-    const seen: { status?: number; body?: unknown } = {};
-    await withLogContext(turn, () => options.track(options.adapter.process(req, observed(res, seen), (context) => options.bot.run(context))));
-    if (seen.status === 401 && options.onAuthRefused) {
-      const attempt = { status: 401, reason: typeof seen.body === 'string' ? seen.body : '', body: req.body, hasAuthorization: !!req.headers.authorization, remoteAddress: req.socket?.remoteAddress };
-      await options.onAuthRefused(attempt).catch((err: unknown) => options.log.error({ err: String(err) }, 'could not record a refused authentication'));
-    }
+    const authorization = typeof req.headers.authorization === 'string' ? req.headers.authorization : '';
+    const outcome = await withLogContext(turn, () => options.track(options.adapter.handle(authorization, req.body as Record<string, unknown>, (context) => options.bot.run(context))));
+    await answer(options, req, res, outcome);
   });
 
   // The Agents Playground probes the endpoint with HEAD before it posts.
