@@ -4,10 +4,11 @@
  */
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { MemoryStorage, PrivateConversationState } from 'botbuilder';
+import { PrivateConversationState } from 'botbuilder';
 import type pino from 'pino';
 import type { AppDeps, Logger } from './app/context';
 import { Executor } from './app/execution';
+import { RequestRate } from './app/request-rate';
 import { sweepExpired } from './app/expiry';
 import { randomRequestIds, systemClock } from './app/ids';
 import type { AzureGateway, Clock, IdGenerator, Store } from './app/ports';
@@ -24,6 +25,7 @@ import { openSqliteStore } from './store/sqlite';
 import { auditCommandHandler } from './teams/audit-command';
 import { registerAuditRoutes } from './http/audit-routes';
 import { CountersignBot } from './teams/bot';
+import { BoundedMemoryStorage } from './teams/bounded-storage';
 import { TeamsNotifier } from './teams/notifier';
 import { createAdapter, createServer } from './http/server';
 
@@ -48,6 +50,8 @@ export interface RunningCountersign {
   url: string;
   port: number;
   deps: AppDeps;
+  /** Request forms in progress (bounded; tests look at its size). */
+  dialogStorage: BoundedMemoryStorage;
   executor: Executor;
   notifier: TeamsNotifier;
   /** Graceful stop: no new activities, in-flight work and card updates finish, store closed. */
@@ -91,6 +95,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     ids: options.ids ?? randomRequestIds,
     log,
     subscriptionId,
+    requestRate: new RequestRate({ max: settings.requestsPerPersonPerHour, perMs: 3_600_000 }),
   };
   // The audit signing key and checkpoints of the chain head; a log cut since the last checkpoint is
   // reported before this start appends to it.
@@ -107,7 +112,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     },
   ]);
   const executor = new Executor(deps, { leaseMs: settings.executionLeaseMs });
-  const bot = new CountersignBot(deps, executor, new PrivateConversationState(new MemoryStorage()));
+  const dialogStorage = new BoundedMemoryStorage({ maxEntries: settings.dialogStateMaxEntries, ttlMs: settings.dialogStateTtlMs, now: () => deps.clock.now().getTime() });
+  const bot = new CountersignBot(deps, executor, new PrivateConversationState(dialogStorage));
   // Auditor access: Teams `audit export` and the audit HTTP routes.
   let publicUrl = settings.publicUrl;
   const auditors = new AuditorAccess({
@@ -188,6 +194,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     url,
     port,
     deps,
+    dialogStorage,
     executor,
     notifier,
     async stop() {

@@ -32,6 +32,12 @@ export interface Settings {
    * it runs; after a crash another run resumes the operation once it expired.
    */
   executionLeaseMs: number;
+  /** Request forms in progress held in memory at most (least recently used dropped first). */
+  dialogStateMaxEntries: number;
+  /** How long a form in progress is kept after the person's last message. */
+  dialogStateTtlMs: number;
+  /** New requests one person may make per hour. */
+  requestsPerPersonPerHour: number;
 }
 
 export class SettingsError extends Error {
@@ -70,6 +76,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     publicUrl: (env.COUNTERSIGN_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/$/, ''),
     logLevel: env.LOG_LEVEL || 'info',
     executionLeaseMs: readLease(env.COUNTERSIGN_EXECUTION_LEASE),
+    dialogStateMaxEntries: readCount('COUNTERSIGN_DIALOG_STATE_MAX', env.COUNTERSIGN_DIALOG_STATE_MAX, 10_000),
+    dialogStateTtlMs: readDuration('COUNTERSIGN_DIALOG_STATE_TTL', env.COUNTERSIGN_DIALOG_STATE_TTL, 30 * 60_000),
+    requestsPerPersonPerHour: readCount('COUNTERSIGN_REQUESTS_PER_HOUR', env.COUNTERSIGN_REQUESTS_PER_HOUR, 20),
   };
 }
 
@@ -79,6 +88,23 @@ function readLease(text: string | undefined): number {
   const m = /^(\d+)(ms|s|m)$/.exec(text.trim());
   const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm'] : NaN;
   if (!(ms >= 1000)) throw new SettingsError('COUNTERSIGN_EXECUTION_LEASE', `must be a duration of at least 1s such as 60s, 2m or 1500ms, got "${text}"`);
+  return ms;
+}
+
+/** A whole number of at least 1. */
+function readCount(variable: string, text: string | undefined, fallback: number): number {
+  if (!text) return fallback;
+  const n = Number(text.trim());
+  if (!Number.isInteger(n) || n < 1) throw new SettingsError(variable, `must be a whole number of at least 1, got "${text}"`);
+  return n;
+}
+
+/** `90s`, `30m`, `2h`; at least one second. */
+function readDuration(variable: string, text: string | undefined, fallback: number): number {
+  if (!text) return fallback;
+  const m = /^(\d+)(ms|s|m|h)$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'] : NaN;
+  if (!(ms >= 1000)) throw new SettingsError(variable, `must be a duration of at least 1s such as 90s, 30m or 2h, got "${text}"`);
   return ms;
 }
 

@@ -15,6 +15,7 @@ import type { DialogSet, DialogState } from 'botbuilder-dialogs';
 import type { AppDeps } from '../app/context';
 import { decide, refuseClick } from '../app/decisions';
 import { admitClientText } from '../app/input-gate';
+import { mayRequest } from '../app/request-gate';
 import type { Executor } from '../app/execution';
 import { help, pending, status } from '../app/queries';
 import { createRequest, interpret, runQuery } from '../app/requests';
@@ -24,6 +25,7 @@ import { withLogContext } from '../log/logger';
 import { RefusalReason, refusal } from '../domain/refusal';
 import type { ApprovalRequest } from '../domain/request';
 import { helpCard, pendingCard, queryCard, requestCard, type Card } from '../cards/cards';
+import { LruMap } from './bounded-storage';
 import { actorOf, clientTextOf, sourceOf } from './identity';
 import type { RequestDialogOptions } from './request-dialog';
 
@@ -32,6 +34,8 @@ export type AuditCommandHandler = (context: TurnContext, args: string[]) => Prom
 
 const CARD_RESPONSE = 'application/vnd.microsoft.card.adaptive';
 const MESSAGE_RESPONSE = 'application/vnd.microsoft.activity.message';
+/** How many conversations' stored references are remembered as unchanged (a cache of writes saved). */
+const KNOWN_REFERENCES = 2_000;
 /** How many request cards `pending` posts into the asking conversation. */
 const PENDING_CARDS = 5;
 
@@ -39,7 +43,8 @@ export class CountersignBot extends TeamsActivityHandler {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
   private loadedDialogs?: { set: DialogSet; requestDialog: string };
   auditCommand?: AuditCommandHandler;
-  private readonly knownReferences = new Map<string, string>();
+  /** Conversations whose reference is known stored as is: only a cache, so bounded. */
+  private readonly knownReferences = new LruMap<string, string>(KNOWN_REFERENCES);
 
   constructor(
     private readonly deps: AppDeps,
@@ -158,6 +163,11 @@ export class CountersignBot extends TeamsActivityHandler {
         const options: RequestDialogOptions = { command: what.command.name, values: what.values, problems: what.problems, ...(what.reason ? { reason: what.reason } : {}) };
         if (!what.command.sensitive) {
           await context.sendActivity(this.say(what.problems.map((p) => p.message).join('; ')));
+          return;
+        }
+        const refused = await mayRequest(this.deps, { command: what.command, values: what.values, actor, source: sourceOf(context.activity) });
+        if (refused) {
+          await context.sendActivity(this.say(refused.message));
           return;
         }
         await dc.beginDialog(this.dialogs().requestDialog, options);
