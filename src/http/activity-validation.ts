@@ -17,6 +17,15 @@ const ARRAYS = ['entities', 'attachments', 'membersAdded', 'membersRemoved', 're
 /** How many entries an activity's arrays may hold: Teams sends a handful. */
 const MAX_ARRAY = 100;
 
+function isHttpUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return u.protocol === 'https:' || u.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
 function accountProblem(where: string, v: unknown): string | undefined {
   if (!isObject(v)) return `${where} must be an object`;
   for (const k of ACCOUNT_STRINGS) if (v[k] !== undefined && typeof v[k] !== 'string') return `${where}.${k} must be a string`;
@@ -28,13 +37,17 @@ export function activityProblem(body: unknown): string | undefined {
   if (!isObject(body)) return 'the body must be a JSON object (a Bot Framework activity)';
   if (typeof body.type !== 'string' || !body.type) return 'type is missing or not a string';
   for (const k of STRING_FIELDS) if (body[k] !== undefined && typeof body[k] !== 'string') return `${k} must be a string`;
+  // Where every answer goes: an activity without it cannot be answered at all.
+  if (typeof body.serviceUrl !== 'string' || !isHttpUrl(body.serviceUrl)) return 'serviceUrl is missing or not an http(s) URL';
   if (!isObject(body.conversation)) return 'conversation is missing or not an object';
   for (const k of CONVERSATION_STRINGS) if (body.conversation[k] !== undefined && typeof body.conversation[k] !== 'string') return `conversation.${k} must be a string`;
   if (typeof body.conversation.id !== 'string' || !body.conversation.id) return 'conversation.id is missing';
   if (body.conversation.isGroup !== undefined && typeof body.conversation.isGroup !== 'boolean') return 'conversation.isGroup must be a boolean';
+  // Who sent it and to whom: every reply is addressed from them.
   for (const k of ['from', 'recipient']) {
-    const p = body[k] === undefined ? undefined : accountProblem(k, body[k]);
+    const p = accountProblem(k, body[k]);
     if (p) return p;
+    if (!(body[k] as Json).id) return `${k}.id is missing`;
   }
   if (body.channelData !== undefined) {
     if (!isObject(body.channelData)) return 'channelData must be an object';

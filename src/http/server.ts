@@ -46,7 +46,10 @@ export function createAdapter(settings: Settings, log: Logger): EdgeAdapter {
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
     log.error({ err: error.message, activityId: context.activity.id, conversationId: context.activity.conversation?.id }, 'turn failed');
     if (context.activity.type === 'message') {
-      await context.sendActivity('Countersign hit an internal error handling this message; nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.');
+      // Telling the person can fail too (the connector is down): logged, and the turn still ends.
+      await context
+        .sendActivity('Countersign hit an internal error handling this message; nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.')
+        .catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not tell the person about the failed turn'));
     }
   };
   return adapter;

@@ -103,7 +103,11 @@ export class CountersignBot extends TeamsActivityHandler {
   }
 
   protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
-    if (context.activity.name !== 'adaptiveCard/action') return super.onInvokeActivity(context);
+    if (context.activity.name !== 'adaptiveCard/action') {
+      // An invoke Countersign has no use for is the sender's mistake (400), not a server failure (501).
+      const answer = await super.onInvokeActivity(context);
+      return answer.status === 501 ? { status: 400, body: { error: `Countersign does not handle "${String(context.activity.name).slice(0, 64)}" invokes.` } } : answer;
+    }
     const response = await this.handleCardAction(context);
     return { status: 200, body: response };
   }
