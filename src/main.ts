@@ -18,6 +18,7 @@ import { botAuthRefusedEvent } from './audit/access/bot-auth';
 import { Checkpointer, checkpointFileOf, tailProblem } from './audit/access/checkpoints';
 import { loadOrCreateSigningKey } from './audit/access/signing';
 import { loadConfig, type CountersignConfig } from './config/load';
+import { routeConsoleToLog } from './log/console';
 import { createLogger, secretValues, withLogContext } from './log/logger';
 import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/seed';
 import { databaseFile, isLoopback, readSettings, type Settings } from './settings';
@@ -275,6 +276,7 @@ async function main(): Promise<void> {
   let running: RunningCountersign;
   try {
     running = await startCountersign();
+    routeConsoleToLog(running.deps.log);
   } catch (err) {
     process.stderr.write(`Countersign did not start: ${(err as Error).message}\n`);
     process.exit(1);
