@@ -4,12 +4,13 @@
  */
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { MemoryStorage, PrivateConversationState } from 'botbuilder';
+import { PrivateConversationState } from 'botbuilder';
 import type pino from 'pino';
 import type { AppDeps } from './app/context';
 import { Countersign } from './app/countersign';
 import type { Logger } from './log/context';
 import type { Executor } from './app/execution';
+import { RequestRate } from './app/request-rate';
 import { randomRequestIds, systemClock } from './app/ids';
 import type { AzureGateway, Clock, IdGenerator } from './app/ports';
 import type { CountersignStore } from './store/countersign-store';
@@ -18,6 +19,7 @@ import { AuditorAccess } from './audit/access/auditor-access';
 import { Checkpointer, checkpointFileOf, tailProblem } from './audit/access/checkpoints';
 import { loadOrCreateSigningKey } from './audit/access/signing';
 import { loadConfig, type CountersignConfig } from './config/load';
+import { routeConsoleToLog } from './log/console';
 import { createLogger, withLogContext } from './log/logger';
 import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/seed';
 import { databaseFile, isLoopback, readSettings, type Settings } from './settings';
@@ -25,6 +27,7 @@ import { openSqliteStore } from './store/sqlite';
 import { auditCommandHandler } from './teams/audit-command';
 import { registerAuditRoutes } from './http/audit-routes';
 import { CountersignBot } from './teams/bot';
+import { BoundedMemoryStorage } from './teams/bounded-storage';
 import { TeamsNotifier } from './teams/notifier';
 import { createServer } from './http/server';
 import { traceHttpRequests } from './http/trace-requests';
@@ -57,6 +60,8 @@ export interface RunningCountersign {
   deps: AppDeps;
   /** The whole store (every layer's part of it). */
   store: CountersignStore;
+  /** Request forms in progress (bounded; tests look at its size). */
+  dialogStorage: BoundedMemoryStorage;
   executor: Executor;
   notifier: TeamsNotifier;
   /** Graceful stop: no new activities, in-flight work and card updates finish, store closed. */
@@ -110,6 +115,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     ids: options.ids ?? randomRequestIds,
     log,
     subscriptionId,
+    requestRate: new RequestRate({ max: settings.requestsPerPersonPerHour, perMs: 3_600_000 }),
   };
   // The audit signing key and checkpoints of the chain head; a log cut since the last checkpoint is
   // reported before this start appends to it.
@@ -120,7 +126,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const app = new Countersign(deps, { leaseMs: settings.executionLeaseMs });
   const executor = app.executor;
   await app.started();
-  const bot = new CountersignBot(app, store.conversations, new PrivateConversationState(new MemoryStorage()));
+  const dialogStorage = new BoundedMemoryStorage({ maxEntries: settings.dialogStateMaxEntries, ttlMs: settings.dialogStateTtlMs, now: () => deps.clock.now().getTime() });
+  const bot = new CountersignBot(app, store.conversations, new PrivateConversationState(dialogStorage));
   if (telemetry) bot.run = telemetry.turns(bot.run.bind(bot));
   // Auditor access: Teams `audit export` and the audit HTTP routes.
   let publicUrl = settings.publicUrl;
@@ -200,6 +207,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     port,
     deps,
     store,
+    dialogStorage,
     executor,
     notifier,
     async stop() {
@@ -288,6 +296,7 @@ async function main(): Promise<void> {
   let running: RunningCountersign;
   try {
     running = await startCountersign();
+    routeConsoleToLog(running.deps.log);
   } catch (err) {
     process.stderr.write(`Countersign did not start: ${(err as Error).message}\n`);
     process.exit(1);

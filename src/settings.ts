@@ -25,6 +25,8 @@ export interface Settings {
     tenantId: string;
     /** Client secret of the bot's app registration (MultiTenant / SingleTenant). */
     password: string;
+    /** OpenID metadata URL for channel tokens (`BotOpenIdMetadata`); empty: botbuilder's default. */
+    openIdMetadataUrl?: string;
   };
   /** Public base URL of the bot, used in links it hands out (download links). */
   publicUrl: string;
@@ -34,6 +36,12 @@ export interface Settings {
    * it runs; after a crash another run resumes the operation once it expired.
    */
   executionLeaseMs: number;
+  /** Request forms in progress held in memory at most (least recently used dropped first). */
+  dialogStateMaxEntries: number;
+  /** How long a form in progress is kept after the person's last message. */
+  dialogStateTtlMs: number;
+  /** New requests one person may make per hour. */
+  requestsPerPersonPerHour: number;
   /**
    * Application Insights connection string (APPLICATIONINSIGHTS_CONNECTION_STRING): traces and metrics
    * go there through OpenTelemetry; empty means telemetry is off.
@@ -157,15 +165,19 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   }
   const host = variable(env, 'COUNTERSIGN_HOST') ?? '127.0.0.1';
   const password = variable(env, 'MicrosoftAppPassword') ?? '';
+  const openIdMetadataUrl = variable(env, 'BotOpenIdMetadata');
   return {
     port,
     host,
     configPath: configPath(env),
     dataDir: path.resolve(variable(env, 'COUNTERSIGN_DATA_DIR') ?? DEFAULT_DATA_DIR),
-    microsoftApp: { id: appId, type, tenantId, password },
+    microsoftApp: { id: appId, type, tenantId, password, ...(openIdMetadataUrl ? { openIdMetadataUrl } : {}) },
     publicUrl: (variable(env, 'COUNTERSIGN_PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/$/, ''),
     logLevel: variable(env, 'LOG_LEVEL') ?? 'info',
     executionLeaseMs: readLease(variable(env, 'COUNTERSIGN_EXECUTION_LEASE')),
+    dialogStateMaxEntries: readCount('COUNTERSIGN_DIALOG_STATE_MAX', variable(env, 'COUNTERSIGN_DIALOG_STATE_MAX'), 10_000),
+    dialogStateTtlMs: readDuration('COUNTERSIGN_DIALOG_STATE_TTL', variable(env, 'COUNTERSIGN_DIALOG_STATE_TTL'), 30 * 60_000),
+    requestsPerPersonPerHour: readCount('COUNTERSIGN_REQUESTS_PER_HOUR', variable(env, 'COUNTERSIGN_REQUESTS_PER_HOUR'), 20),
     armSandbox: readArmSandbox(env),
     azureCredentialEnv: readAzureCredentialEnv(env),
     secrets: secretValues(env, password),
@@ -206,6 +218,23 @@ function readLease(text: string | undefined): number {
   const m = /^(\d+)(ms|s|m)$/.exec(text.trim());
   const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm'] : NaN;
   if (!(ms >= 1000)) throw new SettingsError('COUNTERSIGN_EXECUTION_LEASE', `must be a duration of at least 1s such as 60s, 2m or 1500ms, got "${text}"`);
+  return ms;
+}
+
+/** A whole number of at least 1. */
+function readCount(variable: string, text: string | undefined, fallback: number): number {
+  if (!text) return fallback;
+  const n = Number(text.trim());
+  if (!Number.isInteger(n) || n < 1) throw new SettingsError(variable, `must be a whole number of at least 1, got "${text}"`);
+  return n;
+}
+
+/** `90s`, `30m`, `2h`; at least one second. */
+function readDuration(variable: string, text: string | undefined, fallback: number): number {
+  if (!text) return fallback;
+  const m = /^(\d+)(ms|s|m|h)$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'] : NaN;
+  if (!(ms >= 1000)) throw new SettingsError(variable, `must be a duration of at least 1s such as 90s, 30m or 2h, got "${text}"`);
   return ms;
 }
 

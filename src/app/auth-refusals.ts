@@ -57,7 +57,7 @@ function botAuthRefusedEvent(r: RefusedActivity, time: string): AuditEventDraft 
     time,
     outcome: {
       result: 'refused' as const,
-      reason: r.hasAuthorization ? 'invalid-token' : 'missing-token',
+      reason: r.status === 503 ? 'auth-unavailable' : r.hasAuthorization ? 'invalid-token' : 'missing-token',
       detail: `Bot Framework authentication failed (HTTP ${r.status}): ${scrub(r.reason || 'no reason given')}`,
     },
     data: {

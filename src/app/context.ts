@@ -4,6 +4,7 @@ import type { AccessPolicy } from '../domain/policy';
 import type { AuditRecord } from '../domain/audit';
 import type { ApprovalRequest } from '../domain/request';
 import type { Transition } from '../domain/lifecycle';
+import type { RequestRate } from './request-rate';
 import { VersionConflictError, type AzureGateway, type Clock, type IdGenerator, type RequestNotifier, type Store } from './ports';
 
 /** The parts of the loaded configuration the use cases read. */
@@ -28,6 +29,8 @@ export interface AppDeps {
   log: Logger;
   /** The subscription requests target (the sandbox's when no Azure subscription is configured). */
   subscriptionId: string;
+  /** One person's rate of new requests (none: unlimited). */
+  requestRate?: RequestRate;
 }
 
 /** The command's current policy (after a restart with a new config, this is the new one). */

@@ -9,6 +9,9 @@ import { withLogContext } from '../log/context';
 import { admit, type Admission } from './access';
 import { recordAuthRefused, type RefusedActivity } from './auth-refusals';
 import { recordCardPosted } from './card-binding';
+import { admitClientText, type ClientInput } from './input-gate';
+import { mayRequest, type RequestAttempt } from './request-gate';
+import type { Refusal } from '../domain/refusal';
 import type { AppDeps } from './context';
 import { clickCard, type CardClick, type ClickResult } from './decisions';
 import { Executor, type ExecutorOptions } from './execution';
@@ -46,6 +49,16 @@ export class Countersign {
   /** The tenant gate every activity passes first (a refusal is audited). */
   admit(actor: Actor, source: Source, activityType: string): Promise<Admission> {
     return admit(this.deps, actor, source, activityType);
+  }
+
+  /** Client-supplied text past its limits is refused before anything else (audited with a bounded prefix). */
+  admitClientText(input: ClientInput): Promise<Refusal | undefined> {
+    return admitClientText(this.deps, input);
+  }
+
+  /** Whether this person may ask for the command here and now (told before a form starts). */
+  mayRequest(attempt: RequestAttempt): Promise<Refusal | undefined> {
+    return mayRequest(this.deps, attempt);
   }
 
   interpret(text: string): Interpretation {

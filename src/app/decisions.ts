@@ -10,6 +10,7 @@ import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { isForeignCard } from './card-binding';
 import { transact, type AppDeps } from './context';
+import { commentRefusal } from './input-gate';
 
 export type Verb = 'approve' | 'reject' | 'cancel';
 
@@ -68,7 +69,7 @@ async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks): Promis
   if (!VERBS.includes(click.verb as Verb)) {
     return refuseClick(deps, click, refusal(RefusalReason.UnknownAction, `"${click.verb}" is not an action on a Countersign card.`, click.requestId));
   }
-  const denied = deps.config.access.checkActor(click.actor);
+  const denied = deps.config.access.checkActor(click.actor) ?? commentRefusal(click.comment, click.requestId);
   if (denied) return refuseClick(deps, click, { ...denied, requestId: click.requestId });
   const verb = click.verb as Verb;
   const apply = (r: ApprovalRequest): Transition => {

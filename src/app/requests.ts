@@ -9,6 +9,7 @@ import { isChangeOperation, targetOf, type QueryOperation, type QueryResult } fr
 import type { Refusal } from '../domain/refusal';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import type { AppDeps } from './context';
+import { countRequest, mayRequest } from './request-gate';
 
 export type Interpretation =
   | { kind: 'empty' }
@@ -58,20 +59,8 @@ export interface CreateInput {
 export async function createRequest(deps: AppDeps, input: CreateInput): Promise<CreateResult> {
   const { command, actor, source } = input;
   const now = deps.clock.now();
-  const refused = deps.config.access.checkRequester(command, actor, source);
-  if (refused) {
-    await deps.store.audit.append([
-      neutralise({
-        type: 'request.refused',
-        time: now.toISOString(),
-        actor,
-        source,
-        outcome: { result: 'refused', reason: refused.reason, detail: refused.message },
-        data: { command: command.name, parameters: input.values },
-      }),
-    ]);
-    return { ok: false, refusal: refused };
-  }
+  const refused = await mayRequest(deps, input, true);
+  if (refused) return { ok: false, refusal: refused };
   if (!command.policy || !command.sensitive) return { ok: false, error: `"${command.name}" is read-only; it needs no request.` };
   const id = deps.ids.requestId();
   let operation;
@@ -131,6 +120,7 @@ export async function createRequest(deps: AppDeps, input: CreateInput): Promise<
     outcome: { result: 'ok' as const, detail: `needs ${command.policy.approvals} approval(s) from ${command.policy.approverRoles.join(', ')}` },
   });
   await deps.store.requests.insert(request, [created]);
+  countRequest(deps, actor);
   deps.log.info({ requestId: id, command: command.name }, 'request created');
   return { ok: true, request };
 }

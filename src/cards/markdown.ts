@@ -2,6 +2,7 @@
  * Text on cards. Every piece of user-supplied text goes through `md()` so it cannot make links or
  * formatting; times are shown the same way on every card.
  */
+import { inertLine } from '../domain/text-safety';
 
 /** Anything one of md()'s replacements below would touch (a superset: a match only means "look closer"). */
 const MAY_NEED_ESCAPING = /[\\`*_[\]<>~|]|\$\{|:\/\/|www\.|^\s*[-+#]|^\s*\d+\./im;
@@ -12,6 +13,8 @@ const MAY_NEED_ESCAPING = /[\\`*_[\]<>~|]|\$\{|:\/\/|www\.|^\s*[-+#]|^\s*\d+\./i
  */
 export function md(text: string | undefined): string {
   if (!text) return '';
+  // One inert line whatever Teams or Azure sent: no line breaks, controls or text-direction characters.
+  text = inertLine(text);
   // Most card text (names, ids, times) has nothing to escape: one scan instead of six replaces.
   if (!MAY_NEED_ESCAPING.test(text)) return text;
   return text

@@ -29,6 +29,12 @@ export enum RefusalReason {
   LeaseHeld = 'lease-held',
   /** This run of Countersign no longer holds the execution's lease: another one took it over. */
   LeaseLost = 'lease-lost',
+  /** A field the client sent is longer than its documented limit (docs/limits.md). */
+  InputTooLong = 'input-too-long',
+  /** A reason, comment or parameter value holds a line break, control or text-direction character. */
+  UnsafeText = 'unsafe-text',
+  /** This person started more new requests than their rate allows (docs/limits.md). */
+  RateLimited = 'rate-limited',
 }
 
 export interface Refusal {

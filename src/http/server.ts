@@ -1,16 +1,19 @@
 /**
- * The HTTP edge: restify with the Bot Framework endpoint (its logic in src/teams/adapter.ts) and the health probes. Other modules
+ * The HTTP edge: restify with the Bot Framework endpoint (its botbuilder side in src/teams/adapter.ts)
+ * and the health probes. Other modules
  * (audit downloads) register their own routes through `routes`.
  */
 import restify from 'restify';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../log/context';
 import type { RefusedActivity } from '../app/auth-refusals';
+import type { Logger } from '../log/context';
 import { withLogContext } from '../log/logger';
+import type { ActivityEndpoint, EdgeOutcome } from '../teams/adapter';
+import { activityProblem } from './activity-validation';
 
 export interface ServerOptions {
-  /** Authenticates an activity and runs the bot's turn on it (src/teams' activity endpoint). */
-  handleActivity(req: restify.Request, res: restify.Response): Promise<void>;
+  /** Authenticates an activity and runs the bot's turn on it (src/teams' activity endpoint); never throws. */
+  handleActivity: ActivityEndpoint;
   log: Logger;
   /** Readiness: config loaded and store reachable. */
   ready(): Promise<{ ok: boolean; checks: Record<string, boolean> }>;
@@ -29,21 +32,25 @@ function loggedPath(text: string): string {
   return text.replace(/(\/api\/audit\/download\/)[^/\s]+/g, '$1[token]');
 }
 
-/** The response as the adapter sees it, noting the status and body it answers with. */
-function observed(res: restify.Response, seen: { status?: number; body?: unknown }): restify.Response {
-  const view = {
-    status: (code: number) => {
-      seen.status = code;
-      return res.status(code);
-    },
-    send: (body?: unknown) => {
-      seen.body = body;
-      return res.send(body);
-    },
-    header: (name: string, value?: unknown) => res.header(name, value),
-    end: () => res.end(),
-  };
-  return view as unknown as restify.Response;
+/** What the caller is told: nothing internal (no error text, no stack); the reason goes to the log and audit. */
+async function answer(options: ServerOptions, req: restify.Request, res: restify.Response, outcome: EdgeOutcome): Promise<void> {
+  if (outcome.kind === 'handled') {
+    res.send(outcome.status, outcome.body);
+    return;
+  }
+  if (outcome.kind === 'failed') {
+    options.log.error({ reqId: req.getId(), err: outcome.reason }, 'activity failed');
+    res.send(500, { error: `Countersign could not handle this activity (request ${req.getId()}).` });
+    return;
+  }
+  const unavailable = outcome.kind === 'auth-unavailable';
+  if (unavailable) options.log.error({ reqId: req.getId(), err: outcome.reason }, 'Bot Framework authentication unavailable');
+  else options.log.warn({ reqId: req.getId(), err: outcome.reason }, 'Bot Framework authentication failed');
+  res.send(unavailable ? 503 : 401, { error: unavailable ? 'Countersign cannot check the Bot Framework token right now; retry shortly.' : 'Bot Framework authentication failed.' });
+  if (options.onAuthRefused) {
+    const attempt = { status: unavailable ? 503 : 401, reason: outcome.reason, body: req.body, hasAuthorization: !!req.headers.authorization, remoteAddress: req.socket?.remoteAddress };
+    await options.onAuthRefused(attempt).catch((err: unknown) => options.log.error({ err: String(err) }, 'could not record a refused authentication'));
+  }
 }
 
 export function createServer(options: ServerOptions): restify.Server {
@@ -62,8 +69,15 @@ export function createServer(options: ServerOptions): restify.Server {
       res.send(503, { error: 'Countersign is shutting down; retry shortly.' });
       return;
     }
-    if (!req.body || typeof req.body !== 'object') {
-      res.send(400, { error: 'The request body must be a Bot Framework activity (JSON object).' });
+    // Only JSON: a form-encoded body would be parsed into an object of strings and reach the adapter.
+    if (req.getContentType() !== 'application/json') {
+      res.send(400, { error: 'The request body must be a Bot Framework activity sent as application/json.' });
+      return;
+    }
+    const problem = activityProblem(req.body);
+    if (problem) {
+      options.log.warn({ reqId: req.getId(), problem }, 'activity refused: not a valid activity');
+      res.send(400, { error: `Not a valid Bot Framework activity: ${problem}.` });
       return;
     }
     const activity = req.body as { id?: unknown; type?: unknown; conversation?: { id?: unknown } };
@@ -71,16 +85,13 @@ export function createServer(options: ServerOptions): restify.Server {
     const turn = {
       reqId: req.getId(),
       correlationId: randomUUID(),
-      activityId: typeof activity.id === 'string' ? activity.id : undefined,
-      activityType: typeof activity.type === 'string' ? activity.type : undefined,
-      conversationId: typeof activity.conversation?.id === 'string' ? activity.conversation.id : undefined,
+      activityId: typeof activity.id === 'string' ? activity.id.slice(0, 256) : undefined,
+      activityType: typeof activity.type === 'string' ? activity.type.slice(0, 64) : undefined,
+      conversationId: typeof activity.conversation?.id === 'string' ? activity.conversation.id.slice(0, 512) : undefined,
     };
-    const seen: { status?: number; body?: unknown } = {};
-    await withLogContext(turn, () => options.track(options.handleActivity(req, observed(res, seen))));
-    if (seen.status === 401 && options.onAuthRefused) {
-      const attempt = { status: 401, reason: typeof seen.body === 'string' ? seen.body : '', body: req.body, hasAuthorization: !!req.headers.authorization, remoteAddress: req.socket?.remoteAddress };
-      await options.onAuthRefused(attempt).catch((err: unknown) => options.log.error({ err: String(err) }, 'could not record a refused authentication'));
-    }
+    const authorization = typeof req.headers.authorization === 'string' ? req.headers.authorization : '';
+    const outcome = await withLogContext(turn, () => options.track(options.handleActivity(authorization, req.body as Record<string, unknown>)));
+    await answer(options, req, res, outcome);
   });
 
   // The Agents Playground probes the endpoint with HEAD before it posts.

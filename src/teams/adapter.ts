@@ -1,16 +1,12 @@
 /**
  * The Bot Framework side of the `/api/messages` route: the adapter that authenticates activities and
- * the endpoint the HTTP edge hands each request to, so src/http never imports botbuilder.
+ * the endpoint the HTTP edge hands each activity to, so src/http never imports botbuilder.
  */
-import {
-  CloudAdapter,
-  ConfigurationBotFrameworkAuthentication,
-  type ActivityHandler,
-  type Request,
-  type Response,
-  type TurnContext,
-} from 'botbuilder';
-import type { Logger } from '../log/logger';
+import { ConfigurationBotFrameworkAuthentication, type ActivityHandler, type TurnContext } from 'botbuilder';
+import type { Logger } from '../log/context';
+import { EdgeAdapter, type EdgeOutcome } from './bot-endpoint';
+
+export type { EdgeOutcome };
 
 /** The bot's app registration, as the settings read it from the environment. */
 export interface BotAppRegistration {
@@ -18,28 +14,51 @@ export interface BotAppRegistration {
   type: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
   tenantId: string;
   password: string;
+  /** BotOpenIdMetadata: where the channel's signing keys are described (default: the public cloud's). */
+  openIdMetadataUrl?: string;
 }
 
-export function createAdapter(app: BotAppRegistration, log: Logger): CloudAdapter {
+/**
+ * botbuilder takes every endpoint from the configuration as soon as one is given, so another OpenID
+ * metadata URL comes with the public cloud's values for the rest (those botbuilder uses by default).
+ */
+function publicCloudWith(openIdMetadataUrl: string): Record<string, string | boolean> {
+  return {
+    ToBotFromChannelOpenIdMetadataUrl: openIdMetadataUrl,
+    ToChannelFromBotLoginUrl: 'https://login.microsoftonline.com/botframework.com',
+    ToChannelFromBotOAuthScope: 'https://api.botframework.com',
+    ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
+    OAuthUrl: 'https://api.botframework.com',
+    ToBotFromEmulatorOpenIdMetadataUrl: 'https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration',
+    CallerId: 'urn:botframework:azure',
+    ValidateAuthority: true,
+  };
+}
+
+export function createAdapter(app: BotAppRegistration, log: Logger): EdgeAdapter {
   const auth = new ConfigurationBotFrameworkAuthentication({
     MicrosoftAppId: app.id,
     MicrosoftAppPassword: app.password,
     MicrosoftAppType: app.type,
     MicrosoftAppTenantId: app.tenantId,
+    ...(app.openIdMetadataUrl ? publicCloudWith(app.openIdMetadataUrl) : {}),
   });
-  const adapter = new CloudAdapter(auth);
+  const adapter = new EdgeAdapter(auth);
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
     log.error({ err: error.message, activityId: context.activity.id, conversationId: context.activity.conversation?.id }, 'turn failed');
     if (context.activity.type === 'message') {
-      await context.sendActivity('Countersign hit an internal error handling this message; nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.');
+      // Telling the person can fail too (the connector is down): logged, and the turn still ends.
+      await context
+        .sendActivity('Countersign hit an internal error handling this message; nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.')
+        .catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not tell the person about the failed turn'));
     }
   };
   return adapter;
 }
 
-/** One POST to /api/messages: authenticate the activity, run the bot's turn, answer the request. */
-export type ActivityEndpoint = (req: Request, res: Response) => Promise<void>;
+/** One activity posted to /api/messages (shape already checked): authenticate it, run the bot's turn. */
+export type ActivityEndpoint = (authorization: string, body: Record<string, unknown>) => Promise<EdgeOutcome>;
 
-export function activityEndpoint(adapter: CloudAdapter, bot: ActivityHandler): ActivityEndpoint {
-  return (req, res) => adapter.process(req, res, (context) => bot.run(context));
+export function activityEndpoint(adapter: EdgeAdapter, bot: ActivityHandler): ActivityEndpoint {
+  return (authorization, body) => adapter.handle(authorization, body, (context) => bot.run(context));
 }

@@ -13,12 +13,14 @@ import {
 } from 'botbuilder';
 import type { DialogSet, DialogState } from 'botbuilder-dialogs';
 import type { Countersign } from '../app/countersign';
+import { INPUT_LIMITS } from '../domain/input-limits';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
 import { helpCard, pendingCard, queryCard } from '../cards/lists';
 import type { Card } from '../cards/render';
 import { requestCard } from '../cards/request-card';
-import { actorOf, sourceOf } from './identity';
+import { LruMap } from './bounded-storage';
+import { actorOf, clientTextOf, sourceOf } from './identity';
 import type { ConversationReferenceStore } from './ports';
 import type { RequestDialogOptions } from './request-dialog';
 
@@ -27,6 +29,8 @@ export type AuditCommandHandler = (context: TurnContext, args: string[]) => Prom
 
 const CARD_RESPONSE = 'application/vnd.microsoft.card.adaptive';
 const MESSAGE_RESPONSE = 'application/vnd.microsoft.activity.message';
+/** How many conversations' stored references are remembered as unchanged (a cache of writes saved). */
+const KNOWN_REFERENCES = 2_000;
 /** How many request cards `pending` posts into the asking conversation. */
 const PENDING_CARDS = 5;
 
@@ -34,7 +38,8 @@ export class CountersignBot extends TeamsActivityHandler {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
   private loadedDialogs?: { set: DialogSet; requestDialog: string };
   auditCommand?: AuditCommandHandler;
-  private readonly knownReferences = new Map<string, string>();
+  /** Conversations whose reference is known stored as is: only a cache, so bounded. */
+  private readonly knownReferences = new LruMap<string, string>(KNOWN_REFERENCES);
 
   constructor(
     private readonly app: Countersign,
@@ -66,7 +71,11 @@ export class CountersignBot extends TeamsActivityHandler {
 
   /** Every activity passes the app's tenant gate first. */
   protected override async onTurnActivity(context: TurnContext): Promise<void> {
-    const admission = await this.app.admit(actorOf(context.activity), sourceOf(context.activity), context.activity.type);
+    const a = context.activity;
+    const actor = actorOf(a);
+    const oversized = await this.app.admitClientText({ kind: a.type === 'invoke' ? 'click' : a.type === 'message' ? 'message' : 'other', activityType: String(a.type), actor, source: sourceOf(a), texts: clientTextOf(a) });
+    if (oversized) return this.answer(context, oversized.message);
+    const admission = await this.app.admit(actor, sourceOf(a), a.type);
     if (!admission.ok) {
       const text = admission.message;
       if (context.activity.type === 'invoke') {
@@ -80,7 +89,11 @@ export class CountersignBot extends TeamsActivityHandler {
   }
 
   protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
-    if (context.activity.name !== 'adaptiveCard/action') return super.onInvokeActivity(context);
+    if (context.activity.name !== 'adaptiveCard/action') {
+      // An invoke Countersign has no use for is the sender's mistake (400), not a server failure (501).
+      const answer = await super.onInvokeActivity(context);
+      return answer.status === 501 ? { status: 400, body: { error: `Countersign does not handle "${String(context.activity.name).slice(0, 64)}" invokes.` } } : answer;
+    }
     const response = await this.handleCardAction(context);
     return { status: 200, body: response };
   }
@@ -141,6 +154,11 @@ export class CountersignBot extends TeamsActivityHandler {
         const options: RequestDialogOptions = { command: what.command.name, values: what.values, problems: what.problems, ...(what.reason ? { reason: what.reason } : {}) };
         if (!what.command.sensitive) {
           await context.sendActivity(this.say(what.problems.map((p) => p.message).join('; ')));
+          return;
+        }
+        const refused = await this.app.mayRequest({ command: what.command, values: what.values, actor, source: sourceOf(context.activity) });
+        if (refused) {
+          await context.sendActivity(this.say(refused.message));
           return;
         }
         await dc.beginDialog(this.dialogs().requestDialog, options);
@@ -263,6 +281,16 @@ export class CountersignBot extends TeamsActivityHandler {
 
   private async sendCard(context: TurnContext, card: Card): Promise<void> {
     await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] });
+  }
+
+  /** A refusal told to whoever sent the activity: as the invoke's answer for a click, as a reply to a message. */
+  private async answer(context: TurnContext, text: string): Promise<void> {
+    if (context.activity.type === 'invoke') {
+      await context.sendActivity({ type: 'invokeResponse', value: { status: 200, body: { statusCode: 200, type: MESSAGE_RESPONSE, value: this.say(text) } } });
+    } else if (context.activity.type === 'message' && String(context.activity.conversation?.id).length <= INPUT_LIMITS.conversationId) {
+      // A conversation id past its limit names no conversation Teams made: nothing is sent there.
+      await context.sendActivity(this.say(text));
+    }
   }
 
   private say(text: string): string {

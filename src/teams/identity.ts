@@ -3,6 +3,7 @@
  * data). The channel's JWT, validated by the adapter, is what makes these fields trustworthy.
  */
 import type { Activity } from 'botbuilder';
+import type { ClientText, InputField } from '../domain/input-limits';
 import type { Actor, ConversationKind, Source } from '../domain/request';
 
 interface TeamsChannelData {
@@ -32,4 +33,37 @@ export function sourceOf(activity: Partial<Activity>): Source {
     conversationType: conversationKind(activity),
     ...(activity.id ? { activityId: activity.id } : {}),
   };
+}
+
+/** The client-supplied text of an activity, each piece named by the limit it falls under (domain/input-limits). */
+export function clientTextOf(activity: Partial<Activity>): ClientText[] {
+  const texts: ClientText[] = [];
+  const add = (kind: InputField, value: unknown, label?: string) => {
+    if (typeof value === 'string') texts.push(label ? { kind, value, label } : { kind, value });
+  };
+  const channelData = (activity.channelData ?? {}) as TeamsChannelData;
+  add('aadObjectId', activity.from?.aadObjectId);
+  add('userId', activity.from?.id);
+  add('name', activity.from?.name);
+  add('tenantId', activity.conversation?.tenantId);
+  add('tenantId', channelData.tenant?.id);
+  add('conversationId', activity.conversation?.id);
+  add('channelId', activity.channelId);
+  add('activityId', activity.id);
+  add('replyToId', activity.replyToId);
+  add('messageText', activity.text);
+  const value = (activity.value && typeof activity.value === 'object' ? activity.value : {}) as Record<string, unknown>;
+  if (activity.type === 'invoke') {
+    const action = (value.action && typeof value.action === 'object' ? value.action : {}) as Record<string, unknown>;
+    const data = (action.data && typeof action.data === 'object' ? action.data : {}) as Record<string, unknown>;
+    add('verb', action.verb);
+    add('requestId', data.requestId);
+    add('comment', data.comment);
+    add('cardHash', data.hash);
+  } else {
+    // A submitted request form: its reason and parameter inputs.
+    add('reason', value.reason);
+    for (const [key, v] of Object.entries(value)) if (key.startsWith('param.')) add('parameterValue', v, `parameter ${key.slice(6, 46)}`);
+  }
+  return texts;
 }

@@ -28,6 +28,10 @@ const drafts: [string, AuditEventDraft][] = [
   ['text with CR, LF, quotes, backslashes, control characters and non-ASCII', anEvent('request.refused', {
     outcome: { result: 'refused', detail: 'a\r\nb "q" \\ \t \u0001 é 日本 😀 \u2028' },
   })],
+  ['text with every line end some reader honours: NEL, LINE and PARAGRAPH SEPARATOR, also in keys', anEvent('click.refused', {
+    outcome: { result: 'refused', detail: 'x\u0085Approved by Bob\u2028SUCCEEDED\u2029done \u2028\u2028' },
+    data: { 'k\u2028': ['\u0085', { deep: 'a\u2029b' }] },
+  })],
   ['keys a JavaScript object would reorder (array indexes)', anEvent('config.loaded', {
     data: { '10': 'ten', '2': 'two', b: 'bee', '1a': 'x', '': 'empty', 'é': 1, 'Z': 2 },
   })],

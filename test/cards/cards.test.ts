@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config/load';
 import { cardActions, cardText } from '../support/connector';
 import { alice, bob, buildRequest, requestIn } from '../support/requests';
 import { EXAMPLE_CONFIG } from '../support/people';
+import { inertLine } from '../../src/domain/text-safety';
 
 const STATES: RequestState[] = ['pending', 'approved', 'executing', 'succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
 const HOSTILE = 'x [click me](https://evil.example) **bold** ${request.id} <b>hi</b>\n- item';
@@ -73,7 +74,7 @@ describe('cards', () => {
 
   it('md() escapes exactly as the full set of replacements does, also when it skips them for plain text', () => {
     const reference = (text: string) =>
-      text
+      inertLine(text)
         .replace(/[\\`*_[\]<>~|]/g, (c) => `\\${c}`)
         .replace(/\$\{/g, '$\u200B{')
         .replace(/(\w)(:\/\/)/g, '$1\u200B$2')

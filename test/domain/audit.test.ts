@@ -60,6 +60,11 @@ describe('audit events about a request', () => {
     assert.equal('reason' in requestRef(r), false);
   });
 
+  it('turns NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR into visible escapes too, whatever the nesting', () => {
+    assert.equal(neutralise('a\u0085b\u2028c\u2029d'), 'a\\u0085b\\u2028c\\u2029d');
+    assert.deepEqual(neutralise({ list: ['\u2028Approved by Bob'], detail: 'x\r\u2029' }), { list: ['\\u2028Approved by Bob'], detail: 'x\\r\\u2029' });
+  });
+
   it('neutralise line breaks the requester typed into the reason and parameters', () => {
     const r = buildRequest({ reason: 'fix\nforged line', parameters: { name: 'a\r\nb' } });
     const e = requestEvent(r, 'request.created', '2026-03-02T09:00:00.000Z', { result: 'ok', detail: 'x\ny' });

@@ -119,10 +119,14 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
   });
 
   it('keeps the audit chain verifiable across a whole session of requests and decisions', async () => {
-    const a = await requestVia(h, 'deploy production api-service reason: line one\nline two');
+    // A reason or comment with a line break is refused (and the refusal audited); a display name
+    // from Teams with one is taken, and neutralised in the trail.
+    await h.teams.say(people.alice, 'deploy production api-service reason: line one\nline two');
+    const a = await requestVia(h, 'deploy production api-service reason: line one');
     const b = await requestVia(h, 'delete resource group staging-old');
     await h.teams.click(people.bob, a.cardId, 'approve');
     await h.teams.click(people.bob, b.cardId, 'reject', { comment: 'no\r\nInjected: fake record' });
+    await h.teams.click({ ...people.bob, name: 'Bob\r\nInjected: fake record' }, b.cardId, 'reject', { comment: 'not today' });
     await settled(h);
     const all = await auditOf(h);
     assert.equal(all[0].type, 'config.loaded');
@@ -131,7 +135,8 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
     assert.equal(result.ok, true);
     assert.equal(result.count, all.length);
     const rejected = all.find((r) => r.type === 'request.rejected')!;
-    assert.equal(rejected.outcome.detail, 'no\\r\\nInjected: fake record', 'CR/LF in user text is neutralised');
+    assert.equal(rejected.actor?.name, 'Bob\\r\\nInjected: fake record', 'CR/LF in text from Teams is neutralised');
+    assert.deepEqual(all.filter((r) => r.outcome.reason === 'unsafe-text').map((r) => r.type), ['request.refused', 'click.refused']);
     assert.ok(!JSON.stringify(all).includes('"attachments"'), 'no raw card payload is recorded');
   });
 });

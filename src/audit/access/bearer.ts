@@ -25,11 +25,17 @@ export interface AuditHttpConfig {
 
 export type BearerCheck =
   | { ok: true; actor: Actor; appId?: string }
-  | { ok: false; status: 401 | 403; reason: 'missing-token' | 'invalid-token' | 'tenant-not-allowed' | 'not-an-auditor'; detail: string; actor?: Actor };
+  | { ok: false; status: 401 | 403; reason: 'missing-token' | 'invalid-token' | 'token-lifetime-too-long' | 'missing-object-id' | 'tenant-not-allowed' | 'not-an-auditor'; detail: string; actor?: Actor };
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
 /** Clock skew allowed on exp and nbf. */
 const SKEW_SECONDS = 60;
+/**
+ * The longest lifetime (exp - iat, or exp - nbf) of a token the audit API accepts. Entra ID access
+ * tokens live 60 to 90 minutes by default; a token valid for longer (a leaked long-lived token, a
+ * lifetime policy stretched for convenience) is refused. docs/limits.md.
+ */
+const MAX_TOKEN_LIFETIME_SECONDS = 2 * 60 * 60;
 
 function text(v: unknown): string | undefined {
   return typeof v === 'string' && v ? v.slice(0, 200) : undefined;
@@ -37,7 +43,9 @@ function text(v: unknown): string | undefined {
 
 function actorOf(claims: JWTPayload): Actor {
   return {
-    aadObjectId: text(claims.oid) ?? text(claims.sub) ?? '',
+    // Only the Entra object id names a caller: `sub` is pairwise (per application) and says nothing
+    // another record can be matched with.
+    aadObjectId: text(claims.oid) ?? '',
     tenantId: text(claims.tid) ?? '',
     name: text(claims.name) ?? text(claims.preferred_username) ?? text(claims.azp) ?? text(claims.appid) ?? 'unknown caller',
   };
@@ -48,6 +56,18 @@ function why(err: unknown): string {
   if (err instanceof errors.JWTClaimValidationFailed) return `${err.code}: the ${err.claim} claim ${err.reason === 'check_failed' ? 'is wrong' : err.reason}`;
   if (err instanceof errors.JOSEError) return `${err.code}: ${err.message.slice(0, 200)}`;
   return `the token could not be checked: ${String((err as Error)?.message ?? err).slice(0, 200)}`;
+}
+
+/** Why the token's lifetime is not acceptable, or undefined when it is. */
+function lifetimeProblem(claims: JWTPayload): string | undefined {
+  const exp = claims.exp as number;
+  const starts = [claims.iat, claims.nbf].filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  if (starts.length === 0) return 'the token carries neither iat nor nbf, so its lifetime is unknown';
+  const lifetime = exp - Math.min(...starts);
+  if (lifetime > MAX_TOKEN_LIFETIME_SECONDS) {
+    return `the token is valid for ${Math.round(lifetime / 60)} minutes, more than the ${MAX_TOKEN_LIFETIME_SECONDS / 60} accepted`;
+  }
+  return undefined;
 }
 
 /** A checker for Authorization headers under one configuration. */
@@ -69,8 +89,10 @@ export function bearerChecker(config: AuditHttpConfig, tenantAllowed: (tenantId:
     } catch (err) {
       return { ok: false, status: 401, reason: 'invalid-token', detail: why(err) };
     }
+    const lifetime = lifetimeProblem(claims);
+    if (lifetime) return { ok: false, status: 401, reason: 'token-lifetime-too-long', detail: lifetime };
     const actor = actorOf(claims);
-    if (!actor.aadObjectId) return { ok: false, status: 401, reason: 'invalid-token', detail: 'the token names no caller (no oid claim)' };
+    if (!actor.aadObjectId) return { ok: false, status: 401, reason: 'missing-object-id', detail: 'the token carries no Entra object id (oid claim), so it names no caller' };
     if (!tenantAllowed(actor.tenantId)) {
       return { ok: false, status: 403, reason: 'tenant-not-allowed', detail: `tenant ${actor.tenantId || '(none)'} is not allowed to use Countersign`, actor };
     }

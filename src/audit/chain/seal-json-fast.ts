@@ -13,9 +13,14 @@ function refuse(what: string): never {
   throw new TypeError(`an audit record can hold only JSON data, not ${what}`);
 }
 
+/** As `neutralise` in domain/audit.ts: CR, LF, NEL, U+2028 and U+2029 become visible escapes. */
+const LINE_ENDS = /[\r\n\u0085\u2028\u2029]/;
+const LINE_ENDS_ALL = /[\r\n\u0085\u2028\u2029]/g;
+const ESCAPED: Record<string, string> = { '\r': '\\r', '\n': '\\n', '\u0085': '\\u0085', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+
 function neutraliseText(s: string): string {
-  if (s.indexOf('\r') === -1 && s.indexOf('\n') === -1) return s;
-  return s.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+  if (!LINE_ENDS.test(s)) return s;
+  return s.replace(LINE_ENDS_ALL, (c) => ESCAPED[c]);
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;

@@ -2,6 +2,8 @@
  * Binding the words of a request to a command's declared parameters and checking every value
  * against its spec; a value that passes is written the one way the catalog spells it.
  */
+import { INPUT_LIMITS } from '../input-limits';
+import { layoutProblem } from '../text-safety';
 import type { CommandSpec, ParameterCheck, ParameterProblem, ParameterSpec, ParsedCommand } from './types';
 
 /** Binds positional and named words to declared parameters and checks every value. */
@@ -29,6 +31,9 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
 }
 
 export function checkValue(spec: ParameterSpec, raw: string): string | undefined {
+  // Before any pattern: a value must never carry lines or text direction of its own onto a card.
+  const unsafe = layoutProblem(spec.name, raw) ?? (raw.length > INPUT_LIMITS.parameterValue ? `${spec.name} is longer than ${INPUT_LIMITS.parameterValue} characters` : undefined);
+  if (unsafe) return unsafe;
   const value = raw.trim();
   if (spec.type === 'enum') {
     const allowed = spec.allowed ?? [];

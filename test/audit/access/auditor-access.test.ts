@@ -202,14 +202,13 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
   let key: { privateKey: CryptoKey; jwk: JWK };
   let stranger: CryptoKey;
 
-  async function token(claims: Record<string, unknown> = {}, options: { key?: CryptoKey; kid?: string; exp?: string | number; aud?: string; iss?: string } = {}): Promise<string> {
-    return new SignJWT({ oid: people.erin.aadObjectId, tid: TENANT, name: 'Erin Auditor', roles: [ROLE], ...claims })
+  async function token(claims: Record<string, unknown> = {}, options: { key?: CryptoKey; kid?: string; exp?: string | number; aud?: string; iss?: string; iat?: number | false } = {}): Promise<string> {
+    const jwt = new SignJWT({ oid: people.erin.aadObjectId, tid: TENANT, name: 'Erin Auditor', roles: [ROLE], ...claims })
       .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? 'test-key' })
       .setIssuer(options.iss ?? ISSUER)
-      .setAudience(options.aud ?? AUDIENCE)
-      .setIssuedAt()
-      .setExpirationTime(options.exp ?? '10m')
-      .sign(options.key ?? key.privateKey);
+      .setAudience(options.aud ?? AUDIENCE);
+    if (options.iat !== false) jwt.setIssuedAt(options.iat);
+    return jwt.setExpirationTime(options.exp ?? '10m').sign(options.key ?? key.privateKey);
   }
 
   before(async () => {
@@ -261,6 +260,11 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
       { name: 'another tenant', header: `Bearer ${await token({ tid: '99999999-9999-4999-8999-999999999999' })}`, status: 403, reason: 'tenant-not-allowed', detail: /tenant 9999/ },
       { name: 'no auditor role', header: `Bearer ${await token({ roles: ['Something.Else'] })}`, status: 403, reason: 'not-an-auditor', detail: /does not carry the app role Audit\.Export/ },
       { name: 'garbage', header: 'Bearer not.a.jwt', status: 401, reason: 'invalid-token', detail: /ERR_JW/ },
+      { name: 'valid for a day', header: `Bearer ${await token({}, { exp: '24h' })}`, status: 401, reason: 'token-lifetime-too-long', detail: /valid for 1440 minutes, more than the 120 accepted/ },
+      { name: 'issued long ago, valid for a few minutes more', header: `Bearer ${await token({}, { iat: Math.floor(Date.now() / 1000) - 5 * 3600 })}`, status: 401, reason: 'token-lifetime-too-long', detail: /more than the 120 accepted/ },
+      { name: 'long-lived by nbf', header: `Bearer ${await token({ nbf: Math.floor(Date.now() / 1000) - 3 * 3600 }, { iat: false })}`, status: 401, reason: 'token-lifetime-too-long', detail: /more than the 120 accepted/ },
+      { name: 'no iat or nbf', header: `Bearer ${await token({}, { iat: false })}`, status: 401, reason: 'token-lifetime-too-long', detail: /neither iat nor nbf/ },
+      { name: 'no oid (a sub only)', header: `Bearer ${await token({ oid: undefined, sub: 'pairwise-subject' })}`, status: 401, reason: 'missing-object-id', detail: /no Entra object id \(oid claim\)/ },
       { name: 'a bad parameter', header: `Bearer ${await token()}`, query: '?from=last-tuesday', status: 400, reason: 'invalid-arguments', detail: /"last-tuesday" is not an ISO-8601 date/ },
     ];
     for (const c of cases) {

@@ -1,0 +1,81 @@
+/**
+ * The first check on every activity: each piece of text the client sent is within its documented
+ * limit (domain/input-limits.ts). Past a limit the activity goes no further: the person is told which
+ * field and which limit, and the refusal is audited with the oversized fields bounded (prefix,
+ * length, SHA-256) and the actor and source clipped, so no audit record grows with attacker input.
+ */
+import { neutralise } from '../domain/audit';
+import { clipped, describeOversized, INPUT_LIMITS, oversizedFields, oversizedForAudit, type ClientText } from '../domain/input-limits';
+import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
+import type { Actor, Source } from '../domain/request';
+import { layoutProblem } from '../domain/text-safety';
+import type { AppDeps } from './context';
+
+export interface ClientInput {
+  /** A card click is audited as `click.refused`, anything else as `request.refused`. */
+  kind: 'click' | 'message' | 'other';
+  activityType: string;
+  actor: Actor;
+  source: Source;
+  texts: ClientText[];
+}
+
+/** The actor as an audit record may hold it: every field within its limit. */
+export function boundedActor(a: Actor): Actor {
+  return { aadObjectId: clipped(a.aadObjectId, INPUT_LIMITS.aadObjectId), tenantId: clipped(a.tenantId, INPUT_LIMITS.tenantId), name: clipped(a.name, INPUT_LIMITS.name) };
+}
+
+/** The source as an audit record may hold it: every field within its limit. */
+export function boundedSource(s: Source): Source {
+  return {
+    ...s,
+    channelId: clipped(s.channelId, INPUT_LIMITS.channelId),
+    conversationId: clipped(s.conversationId, INPUT_LIMITS.conversationId),
+    ...(s.activityId !== undefined ? { activityId: clipped(s.activityId, INPUT_LIMITS.activityId) } : {}),
+  };
+}
+
+/** Undefined when every field is within its limit; otherwise the (audited) refusal to tell the person. */
+export async function admitClientText(deps: Pick<AppDeps, 'store' | 'clock' | 'log'>, input: ClientInput): Promise<Refusal | undefined> {
+  const over = oversizedFields(input.texts);
+  if (over.length === 0) return undefined;
+  const why = refusal(RefusalReason.InputTooLong, describeOversized(over));
+  await deps.store.audit.append([
+    neutralise({
+      type: input.kind === 'click' ? ('click.refused' as const) : ('request.refused' as const),
+      time: deps.clock.now().toISOString(),
+      actor: boundedActor(input.actor),
+      source: boundedSource(input.source),
+      outcome: { result: 'refused' as const, reason: why.reason, detail: `${why.message.slice(0, 600)} (activity type ${input.activityType.slice(0, 40)})` },
+      data: { oversized: oversizedForAudit(over) },
+    }),
+  ]);
+  deps.log.warn({ fields: over.map((o) => o.field.slice(0, 80)), by: clipped(input.actor.aadObjectId, INPUT_LIMITS.aadObjectId) }, 'input over its limit refused');
+  return why;
+}
+
+/**
+ * A reason or parameter value that would change what a card says (a line break, control or
+ * text-direction character) or is past its limit: refused whatever the catalog's pattern allows.
+ */
+export function requestTextRefusal(input: { values: Record<string, string>; reason?: string }): Refusal | undefined {
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(input.values)) {
+    const p = layoutProblem(`The parameter ${name.slice(0, 40)}`, value);
+    if (p) problems.push(p);
+  }
+  if (input.reason !== undefined) {
+    if (input.reason.length > INPUT_LIMITS.reason) return refusal(RefusalReason.InputTooLong, describeOversized([{ field: 'reason', limit: INPUT_LIMITS.reason, value: input.reason }]));
+    const p = layoutProblem('The reason', input.reason);
+    if (p) problems.push(p);
+  }
+  return problems.length ? refusal(RefusalReason.UnsafeText, `${problems.join('; ')}. Nothing was requested.`) : undefined;
+}
+
+/** A decision's comment under the same rule as a reason. */
+export function commentRefusal(comment: string | undefined, requestId: string): Refusal | undefined {
+  if (comment === undefined) return undefined;
+  if (comment.length > INPUT_LIMITS.comment) return refusal(RefusalReason.InputTooLong, describeOversized([{ field: 'comment', limit: INPUT_LIMITS.comment, value: comment }]), requestId);
+  const p = layoutProblem('The comment', comment);
+  return p ? refusal(RefusalReason.UnsafeText, `${p}. Nothing was changed on request ${requestId}.`, requestId) : undefined;
+}

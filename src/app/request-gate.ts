@@ -1,0 +1,56 @@
+/**
+ * Whether a person may ask for a command now: their role for it (from the current config), where
+ * they ask from, and their rate of new requests. Asked before a request form starts (so someone who
+ * may not request is told at once, and no form state is kept for them) and again when the request
+ * is created. Every refusal is audited as `request.refused`.
+ */
+import { neutralise } from '../domain/audit';
+import type { CommandSpec } from '../domain/catalog';
+import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
+import type { Actor, Source } from '../domain/request';
+import type { AppDeps } from './context';
+import { boundedActor, boundedSource, requestTextRefusal } from './input-gate';
+
+export interface RequestAttempt {
+  command: CommandSpec;
+  values: Record<string, string>;
+  reason?: string;
+  actor: Actor;
+  source: Source;
+}
+
+/** The refusal for a person past their rate of new requests, or undefined. */
+function rateRefusal(deps: Pick<AppDeps, 'requestRate' | 'clock'>, actor: Actor): Refusal | undefined {
+  const rate = deps.requestRate;
+  if (!rate) return undefined;
+  const wait = rate.waitFor(actor.aadObjectId, deps.clock.now().getTime());
+  if (wait <= 0) return undefined;
+  const minutes = Math.max(1, Math.ceil(wait / 60_000));
+  return refusal(RefusalReason.RateLimited, `You have reached the limit of ${rate.describe()}; try again in ${minutes} minute(s). Nothing was requested.`);
+}
+
+/**
+ * Undefined when the person may go on; otherwise the audited refusal. `complete` attempts (the
+ * request is about to be created) also have their reason and values checked.
+ */
+export async function mayRequest(deps: AppDeps, attempt: RequestAttempt, complete = false): Promise<Refusal | undefined> {
+  const { command, actor, source } = attempt;
+  const refused = deps.config.access.checkRequester(command, actor, source) ?? (complete ? requestTextRefusal(attempt) : undefined) ?? rateRefusal(deps, actor);
+  if (!refused) return undefined;
+  await deps.store.audit.append([
+    neutralise({
+      type: 'request.refused' as const,
+      time: deps.clock.now().toISOString(),
+      actor: boundedActor(actor),
+      source: boundedSource(source),
+      outcome: { result: 'refused' as const, reason: refused.reason, detail: refused.message },
+      data: { command: command.name, parameters: attempt.values, ...(complete ? {} : { stage: 'before the form' }) },
+    }),
+  ]);
+  return refused;
+}
+
+/** Counts a created request against its requester's rate. */
+export function countRequest(deps: Pick<AppDeps, 'requestRate' | 'clock'>, actor: Actor): void {
+  deps.requestRate?.record(actor.aadObjectId, deps.clock.now().getTime());
+}

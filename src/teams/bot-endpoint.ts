@@ -1,0 +1,49 @@
+/**
+ * POST /api/messages as Countersign answers it. botbuilder's `CloudAdapter.process` answers every
+ * authentication failure 401 (even when the channel's signing keys could not be fetched, which is
+ * Countersign's problem, not the caller's), any other failure 500 with the error's message, and
+ * writes the raw error with its stack to stderr. Here the adapter only authenticates and runs the
+ * turn; what the caller is told, and what is logged, is decided from the outcome.
+ */
+import { CloudAdapter, type Activity, type TurnContext } from 'botbuilder';
+
+export type EdgeOutcome =
+  /** The turn ran: HTTP status and body (an invoke's answer) as the bot gave them. */
+  | { kind: 'handled'; status: number; body?: unknown }
+  /** The token was missing or wrong: the caller's problem (401). */
+  | { kind: 'unauthenticated'; reason: string }
+  /** Authentication could not be done (the signing keys could not be fetched): ours (503). */
+  | { kind: 'auth-unavailable'; reason: string }
+  /** The turn itself failed after authentication (500, nothing internal said). */
+  | { kind: 'failed'; reason: string };
+
+function messageOf(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300);
+}
+
+export class EdgeAdapter extends CloudAdapter {
+  /** Authenticates the (shape-checked) activity and runs the turn; never throws. */
+  async handle(authorization: string, body: Record<string, unknown>, logic: (context: TurnContext) => Promise<void>): Promise<EdgeOutcome> {
+    const activity = body as unknown as Activity;
+    // As botbuilder's own validateAndFixActivity: timestamps become dates, the text kept.
+    for (const [field, raw] of [['timestamp', 'rawTimestamp'], ['expiration', 'rawExpiration'], ['localTimestamp', 'rawLocalTimestamp']] as const) {
+      const v = body[field];
+      if (typeof v === 'string') Object.assign(activity, { [raw]: v, [field]: new Date(v) });
+    }
+    let turnStarted = false;
+    try {
+      const invoke = await this.processActivity(authorization, activity, async (context) => {
+        turnStarted = true;
+        await logic(context);
+      });
+      return { kind: 'handled', status: invoke?.status ?? 200, ...(invoke?.body !== undefined ? { body: invoke.body } : {}) };
+    } catch (err) {
+      if (turnStarted) return { kind: 'failed', reason: messageOf(err) };
+      // botframework-connector's AuthenticationError carries the status it means: 401 for a bad or
+      // missing token, 500 when the OpenID metadata or keys could not be loaded.
+      const status = (err as { statusCode?: unknown })?.statusCode;
+      if (status === 401 || status === 403) return { kind: 'unauthenticated', reason: messageOf(err) };
+      return { kind: 'auth-unavailable', reason: messageOf(err) };
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { readSettings, SettingsError } from '../../src/settings';
+
+describe('settings of the boundary limits', () => {
+  it('defaults the dialog-state bound, its time to live and the request rate', () => {
+    const s = readSettings({});
+    assert.equal(s.dialogStateMaxEntries, 10_000);
+    assert.equal(s.dialogStateTtlMs, 30 * 60_000);
+    assert.equal(s.requestsPerPersonPerHour, 20);
+    assert.equal(s.microsoftApp.openIdMetadataUrl, '');
+  });
+
+  it('reads them, and names the variable and the expected form when one is wrong', () => {
+    const s = readSettings({ COUNTERSIGN_DIALOG_STATE_MAX: '500', COUNTERSIGN_DIALOG_STATE_TTL: '2h', COUNTERSIGN_REQUESTS_PER_HOUR: '3', BotOpenIdMetadata: 'https://login.example/openid' });
+    assert.equal(s.dialogStateMaxEntries, 500);
+    assert.equal(s.dialogStateTtlMs, 7_200_000);
+    assert.equal(s.requestsPerPersonPerHour, 3);
+    assert.equal(s.microsoftApp.openIdMetadataUrl, 'https://login.example/openid');
+    assert.throws(() => readSettings({ COUNTERSIGN_DIALOG_STATE_MAX: '0' }), (e: Error) => e instanceof SettingsError && /COUNTERSIGN_DIALOG_STATE_MAX: must be a whole number of at least 1, got "0"/.test(e.message));
+    assert.throws(() => readSettings({ COUNTERSIGN_DIALOG_STATE_TTL: 'forever' }), /COUNTERSIGN_DIALOG_STATE_TTL: must be a duration of at least 1s such as 90s, 30m or 2h/);
+    assert.throws(() => readSettings({ COUNTERSIGN_REQUESTS_PER_HOUR: '2.5' }), /COUNTERSIGN_REQUESTS_PER_HOUR: must be a whole number/);
+  });
+});

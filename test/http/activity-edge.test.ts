@@ -1,0 +1,135 @@
+/**
+ * Activities are validated at the edge: a body of the wrong shape is answered 400 with a short
+ * reason (never 5xx, never an internal message or stack), and a Bot Framework authentication that
+ * cannot be done (the signing keys cannot be fetched) is 503, audited, logged as JSON.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { auditOf } from '../support/flows';
+import { startHarness, type Harness } from '../support/harness';
+import { opsChannel, people } from '../support/teams';
+
+const APP_ID = '0b7c4d2e-1f3a-4b5c-9d8e-7f6a5b4c3d2e';
+
+async function post(h: Harness, body: string, contentType = 'application/json', headers: Record<string, string> = {}) {
+  const res = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body });
+  return { status: res.status, text: await res.text() };
+}
+
+function assertShortReason(r: { status: number; text: string }, what: RegExp) {
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.text, what);
+  assert.ok(r.text.length < 300, r.text);
+  assert.doesNotMatch(r.text, /\n\s+at |TypeError|ReferenceError|node_modules|\.ts:\d+/);
+}
+
+describe('activities validated at the edge', function () {
+  this.timeout(30000);
+
+  describe('shape', () => {
+    let h: Harness;
+    before(async () => {
+      h = await startHarness();
+    });
+    after(async () => {
+      await h.stop();
+    });
+
+    const base = () => h.teams.activity(people.alice, opsChannel, { type: 'message', text: 'help' }) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+    const cases: [string, (a: Record<string, any>) => void, RegExp][] = [ // eslint-disable-line @typescript-eslint/no-explicit-any
+      ['from.aadObjectId as a number', (a) => (a.from.aadObjectId = 12345), /from\.aadObjectId must be a string/],
+      ['from.aadObjectId as an array', (a) => (a.from.aadObjectId = [people.bob.aadObjectId]), /from\.aadObjectId must be a string/],
+      ['a numeric tenant id', (a) => (a.conversation.tenantId = 42), /conversation\.tenantId must be a string/],
+      ['a numeric channelData tenant id', (a) => (a.channelData.tenant.id = 42), /channelData\.tenant\.id must be a string/],
+      ['a numeric name', (a) => (a.from.name = 7), /from\.name must be a string/],
+      ['no type', (a) => delete a.type, /type is missing/],
+      ['no conversation', (a) => delete a.conversation, /conversation is missing/],
+      ['a conversation without id', (a) => delete a.conversation.id, /conversation\.id is missing/],
+      ['text as an object', (a) => (a.text = { x: 1 }), /text must be a string/],
+      ['entities as a string', (a) => (a.entities = 'mention'), /entities must be an array/],
+    ];
+    for (const [name, change, reason] of cases) {
+      it(`answers 400 with a short reason for ${name}`, async () => {
+        const a = base();
+        change(a);
+        assertShortReason(await post(h, JSON.stringify(a)), reason);
+      });
+    }
+
+    it('answers 400 to a form-encoded body, a non-JSON body, a JSON array and JSON null', async () => {
+      assertShortReason(await post(h, 'type=message&text=help&conversation[id]=x', 'application/x-www-form-urlencoded'), /application\/json/);
+      assertShortReason(await post(h, 'type: message', 'text/plain'), /application\/json/);
+      assertShortReason(await post(h, '[{"type":"message"}]'), /JSON object/);
+      assertShortReason(await post(h, 'null'), /JSON object/);
+      const broken = await post(h, '{"type": "message", ');
+      assert.equal(broken.status, 400);
+      assert.doesNotMatch(broken.text, /\n\s+at /);
+    });
+
+    it('still answers a well-formed activity, and nothing was requested by the malformed ones', async () => {
+      const from = await h.teams.say(people.alice, 'help');
+      assert.ok(h.teams.since(from).length > 0);
+      assert.deepEqual(await h.bot.deps.store.requests.list({}), []);
+    });
+  });
+
+  describe('authentication that cannot be done', () => {
+    let metadata: http.Server;
+    let metadataHits = 0;
+    let h: Harness;
+    before(async () => {
+      metadata = http.createServer((_req, res) => {
+        metadataHits++;
+        res.statusCode = 500;
+        res.end('metadata store down');
+      });
+      await new Promise<void>((resolve) => metadata.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(metadata.address() as AddressInfo).port}/v1/.well-known/openidconfiguration`;
+      h = await startHarness({ env: { MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-secret', BotOpenIdMetadata: url } });
+    });
+    after(async () => {
+      await h.stop();
+      await new Promise<void>((resolve) => metadata.close(() => resolve()));
+    });
+
+    /** A token shaped like a channel's (issuer api.botframework.com), so validation goes to fetch the keys. */
+    function channelLikeToken(): string {
+      const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const now = Math.floor(Date.now() / 1000);
+      return `${b64({ alg: 'RS256', typ: 'JWT', kid: 'k1' })}.${b64({ iss: 'https://api.botframework.com', aud: APP_ID, iat: now, nbf: now, exp: now + 600, serviceurl: h.connector.url })}.${'s'.repeat(43)}`;
+    }
+
+    it('answers 503 without anything internal, audits it, and logs JSON only', async () => {
+      const errors: unknown[] = [];
+      const original = console.error;
+      console.error = (...args: unknown[]) => void errors.push(args);
+      let r: { status: number; text: string };
+      try {
+        const activity = h.teams.activity(people.alice, opsChannel, { type: 'message', text: 'help' });
+        r = await post(h, JSON.stringify(activity), 'application/json', { authorization: `Bearer ${channelLikeToken()}` });
+      } finally {
+        console.error = original;
+      }
+      assert.equal(r.status, 503, r.text);
+      assert.ok(metadataHits > 0, 'the metadata endpoint was asked');
+      assert.doesNotMatch(r.text, /openID|Failed to load|metadata|\n\s+at /i);
+      assert.deepEqual(errors, [], 'nothing written raw to stderr by the framework');
+      const refused = (await auditOf(h)).filter((e) => e.type === 'auth.refused');
+      assert.equal(refused.length, 1);
+      assert.equal(refused[0].outcome.reason, 'auth-unavailable');
+      assert.ok(h.logs.some((l) => l.msg === 'Bot Framework authentication unavailable'));
+      assert.equal(h.connector.sent.length, 0, 'nothing was answered in Teams');
+    });
+
+    it('still answers 401 to a request without a token', async () => {
+      const activity = h.teams.activity(people.alice, opsChannel, { type: 'message', text: 'help' });
+      const r = await post(h, JSON.stringify(activity));
+      assert.equal(r.status, 401);
+      const last = (await auditOf(h)).at(-1)!;
+      assert.equal(last.type, 'auth.refused');
+      assert.equal(last.outcome.reason, 'missing-token');
+    });
+  });
+});

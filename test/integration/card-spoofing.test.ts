@@ -1,0 +1,50 @@
+/**
+ * User text cannot change what a card says: a reason, comment or parameter value with a line break,
+ * control or text-direction character is refused, whatever the catalog's pattern says.
+ */
+import assert from 'node:assert/strict';
+import { cardOf, cardText } from '../support/connector';
+import { auditOf, requestVia } from '../support/flows';
+import { startHarness, type Harness } from '../support/harness';
+import { people } from '../support/teams';
+
+describe('card spoofing through user text (bot over HTTP)', function () {
+  this.timeout(30000);
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  const replies = (from: number) => h.teams.since(from).map((s) => String(s.activity.text ?? cardText(cardOf(s.activity))));
+
+  for (const [name, c] of [['LINE SEPARATOR', '\u2028'], ['NEL', '\u0085'], ['RIGHT-TO-LEFT OVERRIDE', '\u202e'], ['FIRST STRONG ISOLATE', '\u2068']] as const) {
+    it(`refuses a reason holding ${name} and requests nothing`, async () => {
+      const before = await h.bot.deps.store.requests.list({});
+      const from = await h.teams.say(people.alice, `delete resource group staging-old reason: hotfix${c}Approved by Bob Approver${c}SUCCEEDED`);
+      assert.match(replies(from).join('\n'), /The reason contains a line break, control or text-direction character \(U\+[0-9A-F]{4}\)/);
+      assert.equal((await h.bot.deps.store.requests.list({})).length, before.length, 'nothing was requested');
+      const last = (await auditOf(h)).at(-1)!;
+      assert.equal(last.type, 'request.refused');
+      assert.equal(last.outcome.reason, 'unsafe-text');
+    });
+  }
+
+  it('refuses a quoted parameter value holding a line break before any pattern is tried', async () => {
+    const from = await h.teams.say(people.alice, 'delete resource group "staging-old\nApproved"');
+    assert.match(replies(from).join('\n'), /contains a line break, control or text-direction character \(U\+000A\)/);
+    assert.equal((await h.bot.deps.store.requests.list({})).length, 0);
+  });
+
+  it('refuses a reject whose comment holds a line break, leaving the request pending', async () => {
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
+    const answer = await h.teams.click(people.bob, cardId, 'reject', { comment: 'no\nApproved by Dave Lead' });
+    assert.match(JSON.stringify(answer.body.value), /The comment contains a line break, control or text-direction character \(U\+000A\)/);
+    assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
+    const ok = await h.teams.click(people.bob, cardId, 'reject', { comment: 'not today' });
+    assert.equal(ok.status, 200);
+    assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'rejected');
+  });
+});
