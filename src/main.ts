@@ -73,7 +73,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   let store = options.store;
   if (!store) {
     fs.mkdirSync(settings.dataDir, { recursive: true });
-    store = await openSqliteStore({ file: databaseFile(settings.dataDir) });
+    store = await openSqliteStore({ file: databaseFile(settings.dataDir), busyTimeoutMs: settings.storeLockWaitMs });
   }
   const { azure, subscriptionId } = options.azure
     ? { azure: options.azure, subscriptionId: config.azure.subscriptionId || SANDBOX_SUBSCRIPTION_ID }

@@ -30,6 +30,11 @@ export interface Settings {
    * it runs; after a crash another run resumes the operation once it expired.
    */
   executionLeaseMs: number;
+  /**
+   * How long a write waits for another process to release the database's write lock before it fails
+   * and the person is told nothing changed (COUNTERSIGN_STORE_LOCK_WAIT, default 5s). Asynchronous.
+   */
+  storeLockWaitMs: number;
 }
 
 export class SettingsError extends Error {
@@ -68,6 +73,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     publicUrl: (env.COUNTERSIGN_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/$/, ''),
     logLevel: env.LOG_LEVEL || 'info',
     executionLeaseMs: readLease(env.COUNTERSIGN_EXECUTION_LEASE),
+    storeLockWaitMs: readDuration('COUNTERSIGN_STORE_LOCK_WAIT', env.COUNTERSIGN_STORE_LOCK_WAIT, 5000, 0),
   };
 }
 
@@ -77,6 +83,15 @@ function readLease(text: string | undefined): number {
   const m = /^(\d+)(ms|s|m)$/.exec(text.trim());
   const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm'] : NaN;
   if (!(ms >= 1000)) throw new SettingsError('COUNTERSIGN_EXECUTION_LEASE', `must be a duration of at least 1s such as 60s, 2m or 1500ms, got "${text}"`);
+  return ms;
+}
+
+/** `250ms`, `5s`, `1m`, at least `minMs`. */
+function readDuration(variable: string, text: string | undefined, fallbackMs: number, minMs: number): number {
+  if (!text) return fallbackMs;
+  const m = /^(\d+)(ms|s|m)$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm'] : NaN;
+  if (!(ms >= minMs)) throw new SettingsError(variable, `must be a duration such as 5s, 1m or 250ms (at least ${minMs} ms), got "${text}"`);
   return ms;
 }
 

@@ -14,10 +14,17 @@ export interface SqliteStoreOptions {
   file: string;
   /** Audit record ids (default: UUID version 7). */
   newId?: () => string;
+  /**
+   * How long a write waits for another process to release the write lock before it fails with
+   * StoreBusyError (default 5 s). The wait is asynchronous: the process keeps answering meanwhile.
+   */
   busyTimeoutMs?: number;
   /** Records per page when reading the audit log. */
   pageSize?: number;
 }
+
+/** The longest a read (or the migration at open) may wait on a lock synchronously (ms). */
+const READ_BUSY_TIMEOUT_MS = 100;
 
 export class SqliteStore implements Store {
   readonly requests: SqliteRequestStore;
@@ -62,7 +69,10 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   const db = openWritable(options.file, options.busyTimeoutMs);
   try {
     migrate(db);
-    const writer = new GroupCommitWriter(db, options.file, options.newId ?? (() => uuidv7()));
+    // SQLite's own busy wait sleeps on the event loop. Opening may wait (nothing runs yet); afterwards
+    // it is short (reads in WAL mode rarely meet it) and writes wait asynchronously (write-lock.ts).
+    db.pragma(`busy_timeout = ${Math.min(options.busyTimeoutMs ?? READ_BUSY_TIMEOUT_MS, READ_BUSY_TIMEOUT_MS)}`);
+    const writer = new GroupCommitWriter(db, options.file, options.newId ?? (() => uuidv7()), options.busyTimeoutMs);
     return new SqliteStore(db, options.file, writer, options.pageSize);
   } catch (err) {
     db.close();
