@@ -105,7 +105,7 @@ export interface Store {
   conversations: ConversationStore;
   /** Checkpoints, download links, export manifests and request versions (src/compliance). */
   compliance: ComplianceStore;
-  /** True when the store answers a trivial query. */
+  /** True when the store can take a durable write now (readiness): not just reachable. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -9,7 +9,7 @@ import type Database from 'better-sqlite3';
 import type { ChainHead } from '../../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { sealRecord } from '../../audit/chain';
-import { DEFAULT_LOCK_WAIT_LIMIT_MS, LockWait, StoreBusyError, isBusy } from './write-lock';
+import { DEFAULT_LOCK_WAIT_LIMIT_MS, LockWait, StoreBusyError, isBusy, isStorageFault } from './write-lock';
 
 /** What a write can do inside the shared transaction, besides running its own statements. */
 export interface WriteTx {
@@ -155,7 +155,9 @@ export class GroupCommitWriter implements WriteTx {
       return;
     }
     this.committedHead = this.txHead;
-    this.lastOutcome = { ok: true, at: Date.now() };
+    // A write that failed alone because the disk is full (SQLite kept the transaction) counts too.
+    const fault = outcomes.find((o) => !o.ok && isStorageFault(o.error));
+    this.lastOutcome = fault && !fault.ok ? { ok: false, at: Date.now(), error: fault.error } : { ok: true, at: Date.now() };
     batch.forEach((w, i) => {
       const o = outcomes[i];
       if (o.ok) w.resolve(o.value);

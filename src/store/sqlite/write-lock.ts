@@ -28,6 +28,12 @@ export function isBusy(err: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
+/** The storage failed (full, I/O, read-only, corrupt), as opposed to one write being refused. */
+export function isStorageFault(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CORRUPT|CANTOPEN|NOTADB)/.test(code);
+}
+
 /** The delays of one wait for the lock: 2, 4, 8 ... 100, 100 ms, until the limit has passed. */
 export class LockWait {
   private readonly since = Date.now();
