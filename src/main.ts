@@ -14,8 +14,9 @@ import type { AzureGateway, Clock, IdGenerator, Store } from './app/ports';
 import { createAzureGateway, createCredential } from './azure';
 import { AuditorAccess } from './compliance/auditor-access';
 import { botAuthRefusedEvent } from './compliance/bot-auth';
-import { Checkpointer, checkpointFileOf, tailProblem } from './compliance/checkpoints';
-import { loadOrCreateSigningKey } from './compliance/signing';
+import { checkpointEveryRecords } from './compliance/checkpoint-schedule';
+import { Checkpointer, checkpointFileOf } from './compliance/checkpoints';
+import { checkedSigner } from './compliance/continuity';
 import { loadConfig, type CountersignConfig } from './config/load';
 import { createLogger, secretValues, withLogContext } from './log';
 import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/seed';
@@ -92,12 +93,17 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     log,
     subscriptionId,
   };
-  // The audit signing key and checkpoints of the chain head; a log cut since the last checkpoint is
-  // reported before this start appends to it.
-  const signer = loadOrCreateSigningKey(settings.dataDir);
-  const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFileOf(settings.dataDir), log });
-  const damage = await tailProblem(store, signer);
-  if (damage) log.error({ problem: damage }, 'AUDIT LOG DAMAGED');
+  // The audit signing key and checkpoints of the chain head. A log emptied, replaced or cut short
+  // since a checkpoint stops this start before it appends anything (docs/faults.md).
+  const checkpointFile = checkpointFileOf(settings.dataDir);
+  const signer = await checkedSigner(store, settings.dataDir, checkpointFile).catch(async (err: unknown) => {
+    if (!options.store) await store?.close();
+    throw err;
+  });
+  const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFile, log });
+  const signNow = (trigger: 'records' | 'timer') => () =>
+    withLogContext({ job: 'audit-checkpoint' }, () => checkpointer.write(trigger)).catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint failed'));
+  deps.store = store = checkpointEveryRecords(store, config.audit.checkpointEveryRecords, signNow('records'));
   await store.audit.append([
     {
       type: 'config.loaded',
@@ -106,6 +112,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       data: { configHash: config.hash, commands: config.catalog.commands.length, sandbox: azure.sandbox },
     },
   ]);
+  await checkpointer.write('start');
   const executor = new Executor(deps, { leaseMs: settings.executionLeaseMs });
   const bot = new CountersignBot(deps, executor, new PrivateConversationState(new MemoryStorage()));
   // Auditor access: Teams `audit export` and the audit HTTP routes.
@@ -166,9 +173,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
   // PORT=0 picked a free port: links handed out must name the one picked.
   if (/:0$/.test(publicUrl)) publicUrl = url;
-  const checkpoints = setInterval(() => {
-    withLogContext({ job: 'audit-checkpoint' }, () => checkpointer.write('timer')).catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint failed'));
-  }, config.audit.checkpointIntervalSeconds * 1000);
+  const checkpoints = setInterval(signNow('timer'), config.audit.checkpointIntervalSeconds * 1000);
   checkpoints.unref();
   log.info(
     {

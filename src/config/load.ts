@@ -42,6 +42,8 @@ export interface CountersignConfig {
 export interface AuditConfig {
   /** How often the chain head is signed (audit.checkpointInterval, default 15m). */
   checkpointIntervalSeconds: number;
+  /** At most this many records between two checkpoints (audit.checkpointEveryRecords, default 1000). */
+  checkpointEveryRecords: number;
   /** GET /api/audit/export; absent: the endpoint answers that it is not enabled. */
   http?: AuditHttpConfig;
 }
@@ -184,6 +186,7 @@ interface RawConfig {
   audit?: {
     auditorRoles?: string[];
     checkpointInterval?: string;
+    checkpointEveryRecords?: number;
     http?: { issuer: string; audience: string; role: string; jwksUri?: string; jwksFile?: string };
   };
   commands: RawCommand[];
@@ -192,9 +195,13 @@ interface RawConfig {
 type At = (key: (string | number)[], problem: string) => void;
 
 const DEFAULT_CHECKPOINT_INTERVAL = '15m';
+const DEFAULT_CHECKPOINT_EVERY_RECORDS = 1000;
 
 function buildAudit(raw: RawConfig['audit'], at: At, dir: string): AuditConfig {
-  const audit: AuditConfig = { checkpointIntervalSeconds: parseDuration(raw?.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL) };
+  const audit: AuditConfig = {
+    checkpointIntervalSeconds: parseDuration(raw?.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL),
+    checkpointEveryRecords: raw?.checkpointEveryRecords ?? DEFAULT_CHECKPOINT_EVERY_RECORDS,
+  };
   const http = raw?.http;
   if (!http) return audit;
   if (!!http.jwksUri === !!http.jwksFile) {

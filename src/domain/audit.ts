@@ -34,7 +34,8 @@ export type AuditEventType =
   | 'audit.export_link_issued'
   | 'audit.exported'
   | 'audit.export_refused'
-  | 'audit.checkpoint';
+  | 'audit.checkpoint'
+  | 'audit.loss_accepted';
 
 export interface AuditRequestRef {
   id: string;
