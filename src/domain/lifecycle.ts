@@ -12,6 +12,7 @@
  * Each transition returns the next request (version + 1) and the audit events that must be
  * committed with it, or a typed refusal. Nothing here does I/O or reads a clock.
  */
+import { leaseLapsed } from './lease-time';
 import { type AuditEventDraft, requestEvent } from './audit';
 import { reapprovalHash, type TargetSnapshot } from './drift';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress, WhatIfSummary } from './operation';
@@ -241,7 +242,8 @@ export function resumeExecution(r: ApprovalRequest, claim: ExecutionClaim, now: 
   if (denied) return denied;
   const execution = r.execution as Execution;
   const previous = execution.lease;
-  if (previous && Date.parse(previous.expiresAt) > now.getTime() && previous.owner !== claim.owner) {
+  // The claim's own period tells how far ahead a lease can be when the clock did not step (lease-time.ts).
+  if (previous && !leaseLapsed(previous.expiresAt, now, claim.leaseUntil.getTime() - now.getTime()) && previous.owner !== claim.owner) {
     return refuse(r, RefusalReason.LeaseHeld, `Request ${r.id} is being executed by ${previous.owner} until ${previous.expiresAt}.`);
   }
   const at = now.toISOString();

@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3';
 import type { ChainHead } from '../../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { sealRecord } from '../../audit/chain';
+import { notBeforePrevious } from '../../audit/record-time';
 import { DEFAULT_LOCK_WAIT_LIMIT_MS, LockWait, StoreBusyError, isBusy, isStorageFault } from './write-lock';
 
 /** What a write can do inside the shared transaction, besides running its own statements. */
@@ -46,6 +47,9 @@ export class GroupCommitWriter implements WriteTx {
   private committedHead: ChainHead | undefined;
   /** Head inside the open transaction. */
   private txHead: ChainHead | undefined;
+  /** The time of the head record, committed and inside the transaction: no record is sealed earlier. */
+  private committedTime: string | undefined;
+  private txTime: string | undefined;
   /** PRAGMA data_version after our last look: it changes only when another connection commits. */
   private dataVersion: number;
 
@@ -77,7 +81,7 @@ export class GroupCommitWriter implements WriteTx {
     this.release = db.prepare('RELEASE write');
     this.rollbackTo = db.prepare('ROLLBACK TO write');
     this.readDataVersion = db.prepare('PRAGMA data_version').pluck();
-    this.readHead = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    this.readHead = db.prepare('SELECT seq, hash, time FROM audit_log ORDER BY seq DESC LIMIT 1');
     this.insertRecord = db.prepare(
       'INSERT INTO audit_log (seq, id, time, type, request_id, actor_id, prev_hash, hash, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -110,7 +114,7 @@ export class GroupCommitWriter implements WriteTx {
   appendEvents(drafts: readonly AuditEventDraft[]): AuditRecord[] {
     const out: AuditRecord[] = [];
     for (const draft of drafts) {
-      const { record, text } = sealRecord(draft, this.txHead, this.newId());
+      const { record, text } = sealRecord(notBeforePrevious(draft, this.txTime), this.txHead, this.newId());
       this.insertRecord.run(
         record.seq,
         record.id,
@@ -123,6 +127,7 @@ export class GroupCommitWriter implements WriteTx {
         text,
       );
       this.txHead = { seq: record.seq, hash: record.hash };
+      this.txTime = record.time;
       out.push(record);
     }
     return out;
@@ -149,12 +154,14 @@ export class GroupCommitWriter implements WriteTx {
       // Re-read the head from disk before the next batch rather than trust memory.
       this.dataVersion = -1;
       this.txHead = this.committedHead;
+      this.txTime = this.committedTime;
       this.lastOutcome = { ok: false, at: Date.now(), error: err };
       for (const w of batch) w.reject(err);
       if (this.db.inTransaction) this.rollback.run();
       return;
     }
     this.committedHead = this.txHead;
+    this.committedTime = this.txTime;
     // A write that failed alone because the disk is full (SQLite kept the transaction) counts too.
     const fault = outcomes.find((o) => !o.ok && isStorageFault(o.error));
     this.lastOutcome = fault && !fault.ok ? { ok: false, at: Date.now(), error: fault.error } : { ok: true, at: Date.now() };
@@ -211,8 +218,10 @@ export class GroupCommitWriter implements WriteTx {
     // Another process may have appended since our last commit: continue the chain from its head.
     this.followOtherWriters();
     this.txHead = this.committedHead;
+    this.txTime = this.committedTime;
     return batch.map((w) => {
       const before = this.txHead;
+      const beforeTime = this.txTime;
       if (w.savepoint) this.savepoint.run();
       try {
         const value = w.run(this);
@@ -227,13 +236,15 @@ export class GroupCommitWriter implements WriteTx {
           this.release.run();
         }
         this.txHead = before;
+        this.txTime = beforeTime;
         return { ok: false as const, error };
       }
     });
   }
 
   private loadHead(): ChainHead | undefined {
-    const row = this.readHead.get() as ChainHead | undefined;
+    const row = this.readHead.get() as (ChainHead & { time: string }) | undefined;
+    this.committedTime = row?.time;
     return row ? { seq: row.seq, hash: row.hash } : undefined;
   }
 
