@@ -33,8 +33,9 @@ describe('the audit keys of the config', () => {
   it('signs checkpoints every 15 minutes unless audit.checkpointInterval says otherwise, and has no HTTP API by default', () => {
     const c = parseConfig(example, EXAMPLE_CONFIG);
     assert.deepEqual(c.audit, { checkpointIntervalSeconds: 900, checkpointEveryRecords: 1000 });
-    assert.equal(parseConfig(withAudit('  checkpointEveryRecords: 50\n'), EXAMPLE_CONFIG).audit.checkpointEveryRecords, 50);
-    assert.match(problems(withAudit('  checkpointEveryRecords: 0\n')), /audit\.checkpointEveryRecords: must be >= 1/);
+    const everyRecords = (n: string) => example.replace(/^ {2}checkpointEveryRecords: .*$/m, `  checkpointEveryRecords: ${n}`);
+    assert.equal(parseConfig(everyRecords('50'), EXAMPLE_CONFIG).audit.checkpointEveryRecords, 50);
+    assert.match(problems(everyRecords('0')), /audit\.checkpointEveryRecords: must be >= 1/);
     assert.equal(parseConfig(withAudit('  checkpointInterval: 2h\n'), EXAMPLE_CONFIG).audit.checkpointIntervalSeconds, 7200);
     assert.match(problems(withAudit('  checkpointInterval: often\n')), /audit\.checkpointInterval: must match pattern/);
   });
