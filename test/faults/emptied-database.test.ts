@@ -25,8 +25,11 @@ import { gatewayFor, startTestSandbox } from '../support/sandbox';
 
 const silent = pino({ level: 'silent' }) as pino.Logger & Logger;
 
-function configWith(extra: string): ReturnType<typeof parseConfig> {
-  const text = fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replace(/^ {2}checkpointInterval: .*$/m, `  checkpointInterval: 1h\n${extra}`);
+function configWith(everyRecords = 1000): ReturnType<typeof parseConfig> {
+  const text = fs
+    .readFileSync(EXAMPLE_CONFIG, 'utf8')
+    .replace(/^ {2}checkpointInterval: .*$/m, '  checkpointInterval: 1h')
+    .replace(/^ {2}checkpointEveryRecords: .*$/m, `  checkpointEveryRecords: ${everyRecords}`);
   return parseConfig(text, EXAMPLE_CONFIG);
 }
 
@@ -62,10 +65,10 @@ describe('an emptied or replaced audit database', function () {
     for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
   });
 
-  const start = (dir = dataDir, extraConfig = ''): Promise<RunningCountersign> =>
+  const start = (dir = dataDir, everyRecords?: number): Promise<RunningCountersign> =>
     startCountersign({
       settings: readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dir }),
-      config: configWith(extraConfig),
+      config: configWith(everyRecords),
       azure: gatewayFor(sandbox),
       log: silent,
       sweepIntervalMs: 60_000,
@@ -81,7 +84,7 @@ describe('an emptied or replaced audit database', function () {
   });
 
   it('signs a checkpoint at least every N records (audit.checkpointEveryRecords)', async () => {
-    const bot = await start(dataDir, '  checkpointEveryRecords: 3\n');
+    const bot = await start(dataDir, 3);
     const events = Array.from({ length: 7 }, (_, i) => ({ type: 'config.loaded' as const, time: new Date().toISOString(), outcome: { result: 'ok' as const, detail: `filler ${i}` } }));
     for (const e of events) await bot.deps.store.audit.append([e]);
     await new Promise((r) => setTimeout(r, 100));
