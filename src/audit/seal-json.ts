@@ -7,13 +7,15 @@
  * Equivalence with the reference functions is what the tests check.
  */
 
+import { wellFormed } from '../domain/audit';
 import { canonicalJson } from '../domain/canonical';
 
 function refuse(what: string): never {
   throw new TypeError(`an audit record can hold only JSON data, not ${what}`);
 }
 
-function neutraliseText(s: string): string {
+function neutraliseText(text: string): string {
+  const s = wellFormed(text);
   if (s.indexOf('\r') === -1 && s.indexOf('\n') === -1) return s;
   return s.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
 }
