@@ -66,7 +66,7 @@ describe('a write lock held by another process', function () {
       const { value, stallMs } = await longestStall(store.audit.append([anEvent('request.created')]));
       assert.equal(value.status, 'fulfilled');
       assert.ok(Date.now() - started >= 1100, 'it did wait for the lock');
-      assert.ok(stallMs < 250, `the event loop stalled ${stallMs} ms`);
+      assert.ok(stallMs < 600, `the event loop stalled ${stallMs} ms`);
       assert.equal((await store.audit.head())?.seq, 2);
       await store.close();
     });
@@ -116,7 +116,7 @@ describe('a write lock held by another process', function () {
       const t0 = Date.now();
       const health = await fetch(`${h.bot.url}/healthz`);
       assert.equal(health.status, 200);
-      assert.ok(Date.now() - t0 < 500, `/healthz took ${Date.now() - t0} ms`);
+      assert.ok(Date.now() - t0 < 1000, `/healthz took ${Date.now() - t0} ms`);
       const t1 = Date.now();
       await h.teams.say(people.bob, `status ${requestId}`);
       assert.ok(Date.now() - t1 < 1500, `a read-only command took ${Date.now() - t1} ms`);
