@@ -1,7 +1,8 @@
 /**
  * A property-based model test: random interleavings of requests, clicks from random people,
  * cancels, rejects, expiry, crashes and restarts, driven through the use cases against the real
- * SQLite store (reopened on every restart), with a fake ARM that counts what it is asked to do.
+ * SQLite store by two instances on one database file (each reopened on its restarts), with a fake
+ * ARM that counts what it is asked to do.
  * After every run: nothing executed unless the policy was satisfied by distinct approvers other than
  * the requester; at most one execution per approval; every acknowledged action is in the audit; the
  * chain verifies and its times never go back.
@@ -39,14 +40,16 @@ const APPROVERS = new Set([bob, carol, dave].map((p) => p.aadObjectId));
 const LEASE_MS = 1000;
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-type Action =
+/** `on`: which of the two instances (processes) does it. */
+type Action = { on: number } & (
   | { kind: 'create'; who: number }
   | { kind: 'click'; verb: 'approve' | 'reject' | 'cancel'; who: number; which: number }
   | { kind: 'time'; minutes: number }
   | { kind: 'crash' }
-  | { kind: 'settle' };
+  | { kind: 'settle' }
+);
 
-const action: fc.Arbitrary<Action> = fc.oneof(
+const what = fc.oneof(
   // Mostly people who may ask (Alice, Dave), sometimes anyone.
   { arbitrary: fc.record({ kind: fc.constant('create' as const), who: fc.constantFrom(0, 0, 3, 3, 1, 4, 5) }), weight: 3 },
   {
@@ -58,6 +61,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('crash' as const) }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('settle' as const) }), weight: 1 },
 );
+const action: fc.Arbitrary<Action> = fc.tuple(what, fc.nat(1)).map(([a, on]) => ({ ...a, on }) as Action);
 /** Each step runs its actions at the same time: their store writes interleave. */
 const scenario = fc.array(fc.array(action, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 25 });
 
@@ -65,13 +69,23 @@ const scenario = fc.array(fc.array(action, { minLength: 1, maxLength: 3 }), { mi
 class CountingArm {
   readonly executed = new Map<string, number>();
   readonly resumed = new Map<string, number>();
+  private tick = 0;
+  /** ARM takes a few milliseconds (a fixed cycle, so a failing run replays the same way): work interleaves. */
+  private pause(): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, (this.tick++ * 7) % 5));
+  }
+
   gateway(): AzureGateway {
     const count = (m: Map<string, number>, id: string) => m.set(id, (m.get(id) ?? 0) + 1);
     return {
       sandbox: true,
-      snapshot: async () => ({ exists: true, facts: { location: 'westeurope' } }),
+      snapshot: async () => {
+        await this.pause();
+        return { exists: true, facts: { location: 'westeurope' } };
+      },
       execute: async (_op: unknown, hooks: { correlationId?: string }) => {
         count(this.executed, hooks.correlationId ?? 'unknown');
+        await this.pause();
         return { status: 'succeeded', ref: { resourceIds: [] } };
       },
       resume: async (_op: unknown, ref: { correlationId?: string; resourceIds: string[] }) => {
@@ -88,10 +102,16 @@ interface Acknowledged {
   types: string[];
 }
 
+/** One process of Countersign: its own connection to the database, its own executor. */
+interface Instance {
+  store: SqliteStore;
+  deps: AppDeps;
+  executor: Executor;
+}
+
+/** Two instances on one database file (as two bot processes would be), sharing a clock and ARM. */
 class Run {
-  store!: SqliteStore;
-  deps!: AppDeps;
-  executor!: Executor;
+  readonly instances: Instance[] = [];
   readonly clock = new TestClock(new Date('2026-12-04T09:00:00.000Z'));
   readonly arm = new CountingArm();
   readonly requestIds: string[] = [];
@@ -102,10 +122,18 @@ class Run {
 
   constructor(readonly file: string) {}
 
-  async open(): Promise<void> {
-    this.store = await openSqliteStore({ file: this.file });
-    this.deps = {
-      store: this.store,
+  get store(): SqliteStore {
+    return this.instances[0].store;
+  }
+
+  async start(): Promise<void> {
+    for (const i of [0, 1]) await this.open(i);
+  }
+
+  async open(i: number): Promise<void> {
+    const store = await openSqliteStore({ file: this.file });
+    const deps: AppDeps = {
+      store,
       azure: this.arm.gateway(),
       notifier: { cardChanged: async () => undefined, tellRequester: async () => undefined },
       config: CONFIG,
@@ -114,22 +142,33 @@ class Run {
       log: quiet,
       subscriptionId: '00000000-0000-4000-8000-00000000abcd',
     };
-    // Each correlation id names its request, so the fake ARM can count executions per request.
-    this.executor = new Executor(this.deps, { leaseMs: LEASE_MS, owner: `run-${++this.generation}`, correlationId: () => `corr-${++this.correlation}` });
-    for (const r of await this.store.requests.list({ states: ['approved'] })) this.executor.schedule(r);
-    await this.executor.resumeAbandoned();
+    // Each correlation id names its claim, so the fake ARM can count what each claim sent.
+    const executor = new Executor(deps, { leaseMs: LEASE_MS, owner: `run-${++this.generation}`, correlationId: () => `corr-${++this.correlation}` });
+    this.instances[i] = { store, deps, executor };
+    for (const r of await store.requests.list({ states: ['approved'] })) executor.schedule(r);
+    await executor.resumeAbandoned();
   }
 
   /** A crash: the store is closed under the running work (its later writes fail), a new run opens it. */
-  async crash(): Promise<void> {
-    await this.store.close();
+  async crash(i: number): Promise<void> {
+    await this.instances[i].store.close();
     this.clock.advance(LEASE_MS * 2);
-    await this.open();
+    await this.open(i);
+  }
+
+  async idle(): Promise<void> {
+    for (const i of this.instances) await i.executor.idle();
+  }
+
+  async close(): Promise<void> {
+    await this.idle();
+    for (const i of this.instances) await i.store.close();
   }
 
   async perform(a: Action): Promise<void> {
+    const { deps, executor } = this.instances[a.on];
     if (a.kind === 'create') {
-      const r = await createRequest(this.deps, { command: TAG, values: { group: 'rg-model', key: 'owner', value: `v${this.requestIds.length}` }, actor: PEOPLE[a.who], source: channel });
+      const r = await createRequest(deps, { command: TAG, values: { group: 'rg-model', key: 'owner', value: `v${this.requestIds.length}` }, actor: PEOPLE[a.who], source: channel });
       if (r.ok) {
         this.requestIds.push(r.request.id);
         this.acknowledged.push({ requestId: r.request.id, actor: PEOPLE[a.who].aadObjectId, types: ['request.created'] });
@@ -139,18 +178,18 @@ class Run {
       // Mostly the newest requests, where decisions are still open.
       const requestId = this.requestIds[Math.max(0, this.requestIds.length - 1 - a.which)];
       const actor = PEOPLE[a.who];
-      const result = await decide(this.deps, { requestId, verb: a.verb, actor, source: channel }, { onApproved: (r) => this.executor.schedule(r) });
+      const result = await decide(deps, { requestId, verb: a.verb, actor, source: channel }, { onApproved: (r) => executor.schedule(r) });
       if (result.ok) {
         const types = { approve: ['approval.granted', 'request.approved'], reject: ['request.rejected'], cancel: ['request.cancelled', 'execution.cancel_requested'] }[a.verb];
         this.acknowledged.push({ requestId, actor: actor.aadObjectId, types });
       }
     } else if (a.kind === 'time') {
       this.clock.advance(a.minutes * 60_000);
-      await sweepExpired(this.deps);
+      await sweepExpired(deps);
     } else if (a.kind === 'crash') {
-      await this.crash();
+      await this.crash(a.on);
     } else {
-      await this.executor.idle();
+      await executor.idle();
     }
   }
 
@@ -210,21 +249,20 @@ describe('the approval model under random interleavings, crashes and restarts', 
       await fc.assert(
         fc.asyncProperty(scenario, async (steps) => {
           const run = new Run(path.join(dir, `run-${++n}.db`));
-          await run.open();
+          await run.start();
           try {
             for (const actions of steps) await step(run, actions);
-            await run.executor.idle();
+            await run.idle();
             await checkInvariants(run);
             seen.executed += run.arm.executed.size;
             seen.resumed += run.arm.resumed.size;
             seen.crashes += steps.flat().filter((a) => a.kind === 'crash').length;
             seen.expired += (await run.records()).filter((r) => r.type === 'request.expired').length;
           } finally {
-            await run.executor.idle();
-            await run.store.close();
+            await run.close();
           }
         }),
-        { numRuns: 60, endOnFailure: true },
+        { numRuns: 100, endOnFailure: true },
       );
       // The runs must reach what the invariants are about, or they prove nothing.
       assert.ok(seen.executed > 0 && seen.crashes > 0 && seen.expired > 0, `too little happened: ${JSON.stringify(seen)}`);
