@@ -130,6 +130,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   bot.auditCommand = auditCommandHandler(auditors, azure.sandbox);
 
   let stopping = false;
+  let storeWasOk = true;
   const inFlight = new Set<Promise<unknown>>();
   const server = createServer({
     adapter,
@@ -142,6 +143,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     },
     ready: async () => {
       const storeOk = await deps.store.ping().catch(() => false);
+      if (storeOk !== storeWasOk) logReadiness(log, deps.store, storeOk);
+      storeWasOk = storeOk;
       return { ok: storeOk, checks: { config: true, store: storeOk } };
     },
     routes: (s) => registerAuditRoutes(s, auditors, signer, log),
@@ -213,6 +216,13 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       log.info({}, 'Countersign stopped');
     },
   };
+}
+
+/** When readiness changes, the log says why (the SQLite store can tell: full, locked, closed). */
+function logReadiness(log: Logger, store: Store, ok: boolean): void {
+  const problem = (store as Partial<{ writeReadiness(): { problem?: string } }>).writeReadiness?.().problem;
+  if (ok) log.info({}, 'store ready for writes again');
+  else log.warn({ problem }, 'store not ready for writes: /readyz answers 503');
 }
 
 /**

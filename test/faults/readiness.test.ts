@@ -102,6 +102,7 @@ describe('readiness tells the truth about writes', function () {
       fillUp(connectionOf(store));
       await assert.rejects(store.audit.append([big(200_000)]));
       assert.equal(await readyz(), 503);
+      assert.ok(h.logs.some((l) => l.msg === 'store not ready for writes: /readyz answers 503' && /full/.test(String(l.problem))), 'the log says why');
       assert.equal((await fetch(`${h.bot.url}/healthz`)).status, 200);
       connectionOf(store).pragma('max_page_count = 1073741823');
       await eventually('ready again', async () => (await readyz()) === 200);
