@@ -16,8 +16,9 @@ import type { AzureGateway, Clock, IdGenerator } from './app/ports';
 import type { CountersignStore } from './store/countersign-store';
 import { createAzureGateway, createCredential } from './azure';
 import { AuditorAccess } from './audit/access/auditor-access';
-import { Checkpointer, checkpointFileOf, tailProblem } from './audit/access/checkpoints';
-import { loadOrCreateSigningKey } from './audit/access/signing';
+import { checkpointEveryRecords } from './audit/access/checkpoint-schedule';
+import { Checkpointer, checkpointFileOf } from './audit/access/checkpoints';
+import { checkedSigner } from './audit/access/continuity';
 import { loadConfig, type CountersignConfig } from './config/load';
 import { routeConsoleToLog } from './log/console';
 import { createLogger, withLogContext } from './log/logger';
@@ -89,7 +90,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     store = options.store;
   } else {
     fs.mkdirSync(settings.dataDir, { recursive: true });
-    store = await openSqliteStore({ file: databaseFile(settings.dataDir) });
+    store = await openSqliteStore({ file: databaseFile(settings.dataDir), busyTimeoutMs: settings.storeLockWaitMs });
   }
   const connectionString = settings.applicationInsightsConnectionString;
   const telemetry = options.telemetry ?? (connectionString ? startTelemetry(connectionString) : undefined);
@@ -117,15 +118,21 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     subscriptionId,
     requestRate: new RequestRate({ max: settings.requestsPerPersonPerHour, perMs: 3_600_000 }),
   };
-  // The audit signing key and checkpoints of the chain head; a log cut since the last checkpoint is
-  // reported before this start appends to it.
-  const signer = loadOrCreateSigningKey(settings.dataDir);
-  const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFileOf(settings.dataDir), log });
-  const damage = await tailProblem(store, signer);
-  if (damage) log.error({ problem: damage }, 'AUDIT LOG DAMAGED');
+  // The audit signing key and checkpoints of the chain head. A log emptied, replaced or cut short
+  // since a checkpoint stops this start before it appends anything (docs/faults.md).
+  const checkpointFile = checkpointFileOf(settings.dataDir);
+  const signer = await checkedSigner(store, settings.dataDir, checkpointFile).catch(async (err: unknown) => {
+    if (!options.store) await store?.close();
+    throw err;
+  });
+  const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFile, log });
+  const signNow = (trigger: 'records' | 'timer') => () =>
+    withLogContext({ job: 'audit-checkpoint' }, () => checkpointer.write(trigger)).catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint failed'));
+  deps.store = store = checkpointEveryRecords(store, config.audit.checkpointEveryRecords, signNow('records'));
   const app = new Countersign(deps, { leaseMs: settings.executionLeaseMs });
   const executor = app.executor;
   await app.started();
+  await checkpointer.write('start');
   const dialogStorage = new BoundedMemoryStorage({ maxEntries: settings.dialogStateMaxEntries, ttlMs: settings.dialogStateTtlMs, now: () => deps.clock.now().getTime() });
   const bot = new CountersignBot(app, store.conversations, new PrivateConversationState(dialogStorage));
   if (telemetry) bot.run = telemetry.turns(bot.run.bind(bot));
@@ -144,6 +151,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   bot.auditCommand = auditCommandHandler(auditors, azure.sandbox);
 
   let stopping = false;
+  let storeWasOk = true;
   const inFlight = new Set<Promise<unknown>>();
   const server = createServer({
     handleActivity: activityEndpoint(adapter, bot),
@@ -155,6 +163,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     },
     ready: async () => {
       const storeOk = await deps.store.ping().catch(() => false);
+      if (storeOk !== storeWasOk) logReadiness(log, deps.store, storeOk);
+      storeWasOk = storeOk;
       return { ok: storeOk, checks: { config: true, store: storeOk } };
     },
     routes: (s) => registerAuditRoutes(s, auditors, signer, log),
@@ -184,9 +194,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
   // PORT=0 picked a free port: links handed out must name the one picked.
   if (/:0$/.test(publicUrl)) publicUrl = url;
-  const checkpoints = setInterval(() => {
-    withLogContext({ job: 'audit-checkpoint' }, () => checkpointer.write('timer')).catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint failed'));
-  }, config.audit.checkpointIntervalSeconds * 1000);
+  const checkpoints = setInterval(signNow('timer'), config.audit.checkpointIntervalSeconds * 1000);
   checkpoints.unref();
   log.info(
     {
@@ -235,6 +243,13 @@ function startTelemetry(connectionString: string): Telemetry {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { startAzureMonitor } = require('./azure/monitor-telemetry') as typeof import('./azure/monitor-telemetry');
   return startAzureMonitor(connectionString);
+}
+
+/** When readiness changes, the log says why (the SQLite store can tell: full, locked, closed). */
+function logReadiness(log: Logger, store: object, ok: boolean): void {
+  const problem = (store as Partial<{ writeReadiness(): { problem?: string } }>).writeReadiness?.().problem;
+  if (ok) log.info({}, 'store ready for writes again');
+  else log.warn({ problem }, 'store not ready for writes: /readyz answers 503');
 }
 
 /**

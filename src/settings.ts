@@ -36,6 +36,11 @@ export interface Settings {
    * it runs; after a crash another run resumes the operation once it expired.
    */
   executionLeaseMs: number;
+  /**
+   * How long a write waits for another process to release the database's write lock before it fails
+   * and the person is told nothing changed (COUNTERSIGN_STORE_LOCK_WAIT, default 5s). Asynchronous.
+   */
+  storeLockWaitMs: number;
   /** Request forms in progress held in memory at most (least recently used dropped first). */
   dialogStateMaxEntries: number;
   /** How long a form in progress is kept after the person's last message. */
@@ -177,6 +182,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     executionLeaseMs: readLease(variable(env, 'COUNTERSIGN_EXECUTION_LEASE')),
     dialogStateMaxEntries: readCount('COUNTERSIGN_DIALOG_STATE_MAX', variable(env, 'COUNTERSIGN_DIALOG_STATE_MAX'), 10_000),
     dialogStateTtlMs: readDuration('COUNTERSIGN_DIALOG_STATE_TTL', variable(env, 'COUNTERSIGN_DIALOG_STATE_TTL'), 30 * 60_000),
+    storeLockWaitMs: readDuration('COUNTERSIGN_STORE_LOCK_WAIT', variable(env, 'COUNTERSIGN_STORE_LOCK_WAIT'), 5000, 0),
     requestsPerPersonPerHour: readCount('COUNTERSIGN_REQUESTS_PER_HOUR', variable(env, 'COUNTERSIGN_REQUESTS_PER_HOUR'), 20),
     armSandbox: readArmSandbox(env),
     azureCredentialEnv: readAzureCredentialEnv(env),
@@ -229,12 +235,13 @@ function readCount(variable: string, text: string | undefined, fallback: number)
   return n;
 }
 
-/** `90s`, `30m`, `2h`; at least one second. */
-function readDuration(variable: string, text: string | undefined, fallback: number): number {
+/** `250ms`, `90s`, `30m`, `2h`; at least `minMs` (one second unless said otherwise). */
+function readDuration(variable: string, text: string | undefined, fallback: number, minMs = 1000): number {
   if (!text) return fallback;
   const m = /^(\d+)(ms|s|m|h)$/.exec(text.trim());
   const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'] : NaN;
-  if (!(ms >= 1000)) throw new SettingsError(variable, `must be a duration of at least 1s such as 90s, 30m or 2h, got "${text}"`);
+  const least = minMs >= 1000 ? `${minMs / 1000}s` : `${minMs} ms`;
+  if (!(ms >= minMs)) throw new SettingsError(variable, `must be a duration of at least ${least} such as 90s, 30m or 2h, got "${text}"`);
   return ms;
 }
 

@@ -64,7 +64,7 @@ export async function clickCard(deps: AppDeps, click: CardClick, hooks: Decision
   return decide(deps, click, hooks);
 }
 
-async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks): Promise<ClickResult> {
+export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks): Promise<ClickResult> {
   const now = deps.clock.now();
   if (!VERBS.includes(click.verb as Verb)) {
     return refuseClick(deps, click, refusal(RefusalReason.UnknownAction, `"${click.verb}" is not an action on a Countersign card.`, click.requestId));

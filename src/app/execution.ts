@@ -26,6 +26,7 @@ import {
   startExecution,
   type Transition,
 } from '../domain/lifecycle';
+import { leaseLapsed } from '../domain/lease-time';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
 import type { Actor, ApprovalRequest } from '../domain/request';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
@@ -74,7 +75,7 @@ export class Executor {
     if (this.stopping) return [];
     const now = this.deps.clock.now().getTime();
     const executing = await this.deps.store.requests.list({ states: ['executing'] });
-    const abandoned = executing.filter((r) => !this.running.has(r.id) && (!r.execution?.lease || Date.parse(r.execution.lease.expiresAt) <= now));
+    const abandoned = executing.filter((r) => !this.running.has(r.id) && (!r.execution?.lease || leaseLapsed(r.execution.lease.expiresAt, new Date(now), this.leaseMs)));
     const taken: string[] = [];
     for (const r of abandoned) {
       const claim = await transact(this.deps, r.id, (current) => resumeExecution(current, this.claim(), this.deps.clock.now()));

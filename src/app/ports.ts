@@ -89,7 +89,7 @@ export interface Store {
   requests: RequestStore;
   audit: AuditLog;
   cards: CardBindingStore;
-  /** True when the store answers a trivial query. */
+  /** True when the store can take a durable write now (readiness): not just reachable. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

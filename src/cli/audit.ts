@@ -9,6 +9,7 @@ import { writeEvidence } from './audit-evidence';
 import type { EvidenceOptions } from './audit-evidence';
 import { processIo, reportingInputErrors } from './audit-io';
 import type { AuditCliIo } from './audit-io';
+import { acceptLoss } from './audit-accept-loss';
 import { printPublicKey, writeCheckpoint } from './audit-keys';
 import { EXPORT_FORMATS, parseInstant } from './audit-options';
 import { verify } from './audit-verify';
@@ -73,6 +74,15 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(async (opts: { dataDir?: string }) => {
       await reportingInputErrors(io, () => writeCheckpoint(opts, io));
+    });
+
+  audit
+    .command('accept-loss')
+    .description('After start-up refused an emptied, replaced or shortened audit database: record (audited) that the loss is accepted, so Countersign starts on what is left')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .option('--reason <text>', 'why the loss is accepted (recorded in the audit log)')
+    .action(async (opts: { dataDir?: string; reason?: string }) => {
+      await reportingInputErrors(io, () => acceptLoss(opts, io));
     });
 
   audit

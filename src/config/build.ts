@@ -62,10 +62,14 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
   };
 }
 
+const DEFAULT_CHECKPOINT_EVERY_RECORDS = 1000;
 const DEFAULT_CHECKPOINT_INTERVAL = '15m';
 
 function buildAudit(raw: RawConfig['audit'], at: At, dir: string): AuditConfig {
-  const audit: AuditConfig = { checkpointIntervalSeconds: parseDuration(raw?.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL) };
+  const audit: AuditConfig = {
+    checkpointIntervalSeconds: parseDuration(raw?.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL),
+    checkpointEveryRecords: raw?.checkpointEveryRecords ?? DEFAULT_CHECKPOINT_EVERY_RECORDS,
+  };
   const http = raw?.http;
   if (!http) return audit;
   if (!!http.jwksUri === !!http.jwksFile) {

@@ -100,6 +100,7 @@ export const configSchema = {
       properties: {
         auditorRoles: stringList,
         checkpointInterval: duration,
+        checkpointEveryRecords: { type: 'integer', minimum: 1, maximum: 1000000 },
         http: {
           type: 'object',
           additionalProperties: false,

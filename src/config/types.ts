@@ -35,6 +35,8 @@ export interface CountersignConfig {
 export interface AuditConfig {
   /** How often the chain head is signed (audit.checkpointInterval, default 15m). */
   checkpointIntervalSeconds: number;
+  /** At most this many records between two checkpoints (audit.checkpointEveryRecords, default 1000). */
+  checkpointEveryRecords: number;
   /** GET /api/audit/export; absent: the endpoint answers that it is not enabled. */
   http?: AuditHttpConfig;
 }
@@ -60,6 +62,7 @@ export interface RawConfig {
   audit?: {
     auditorRoles?: string[];
     checkpointInterval?: string;
+    checkpointEveryRecords?: number;
     http?: { issuer: string; audience: string; role: string; jwksUri?: string; jwksFile?: string };
   };
   commands: RawCommand[];

@@ -43,7 +43,13 @@ export function validateConfigText(text: string, file: string): { input: RawConf
       doc.errors.map((e) => ({ key: '', line: lines.linePos(e.pos[0]).line, problem: `YAML syntax: ${e.message.split('\n')[0]}` })),
     );
   }
-  const raw = doc.toJS() as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (err) {
+    // Well-formed YAML can still fail to resolve: an alias before its anchor, too many aliases.
+    throw new ConfigError(file, [{ key: '', problem: `YAML: ${(err as Error).message.split('\n')[0]}` }]);
+  }
   const locate = (pathParts: (string | number)[]) => lineOf(doc, lines, pathParts);
   if (!validateSchema(raw)) {
     throw new ConfigError(file, (validateSchema.errors ?? []).map((e) => schemaProblem(e, locate)));

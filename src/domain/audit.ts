@@ -34,7 +34,8 @@ export type AuditEventType =
   | 'audit.export_link_issued'
   | 'audit.exported'
   | 'audit.export_refused'
-  | 'audit.checkpoint';
+  | 'audit.checkpoint'
+  | 'audit.loss_accepted';
 
 export interface AuditRequestRef {
   id: string;
@@ -106,12 +107,22 @@ export function requestEvent(
 }
 
 /**
+ * A lone UTF-16 surrogate (half of a pair; JSON text can carry one as an escape) is not text: UTF-8
+ * cannot encode it, so a CSV export would write U+FFFD and no longer match the record's hash. It
+ * becomes U+FFFD before the record is sealed, so every format reads back the same record.
+ */
+export function wellFormed(s: string): string {
+  const text = s as unknown as { isWellFormed(): boolean; toWellFormed(): string };
+  return text.isWellFormed() ? s : text.toWellFormed();
+}
+
+/**
  * CR, LF, NEL, U+2028 and U+2029 in any string become visible escapes, so no user text can forge a line in a
- * line-oriented export or log. Applied to every draft before it is chained.
+ * line-oriented export or log; lone surrogates become U+FFFD (wellFormed). Applied to every draft before it is chained.
  */
 export function neutralise<T>(value: T): T {
   // NEL (U+0085) and the LINE / PARAGRAPH SEPARATORs end a line for some readers too: \u0085, \u2028, \u2029.
-  if (typeof value === 'string') return value.replace(/[\r\n\u0085\u2028\u2029]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)) as T;
+  if (typeof value === 'string') return wellFormed(value).replace(/[\r\n\u0085\u2028\u2029]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)) as T;
   if (Array.isArray(value)) return value.map((v) => neutralise(v)) as T;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};

@@ -92,7 +92,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         pollIntervalMs: 5,
       });
   const settings = readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...(options.env ?? {}) });
-  const raw = await openSqliteStore({ file: databaseFile(dataDir) });
+  const raw = await openSqliteStore({ file: databaseFile(dataDir), busyTimeoutMs: settings.storeLockWaitMs });
   const store = options.wrapStore ? options.wrapStore(raw) : raw;
   const bot = await startCountersign({ settings, config, azure, clock, log, store, ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}), ...(options.telemetry ? { telemetry: options.telemetry } : {}) });
   const teams = new TeamsDriver(bot.url, connector);

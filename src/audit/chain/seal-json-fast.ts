@@ -7,6 +7,7 @@
  * Equivalence with the reference functions is what the tests check.
  */
 
+import { wellFormed } from '../../domain/audit';
 import { canonicalJson } from '../../domain/canonical';
 
 function refuse(what: string): never {
@@ -18,7 +19,8 @@ const LINE_ENDS = /[\r\n\u0085\u2028\u2029]/;
 const LINE_ENDS_ALL = /[\r\n\u0085\u2028\u2029]/g;
 const ESCAPED: Record<string, string> = { '\r': '\\r', '\n': '\\n', '\u0085': '\\u0085', '\u2028': '\\u2028', '\u2029': '\\u2029' };
 
-function neutraliseText(s: string): string {
+function neutraliseText(text: string): string {
+  const s = wellFormed(text);
   if (!LINE_ENDS.test(s)) return s;
   return s.replace(LINE_ENDS_ALL, (c) => ESCAPED[c]);
 }

@@ -8,6 +8,7 @@
  * The lease (owner, expiry) is renewed while the operation runs; a run of Countersign whose lease
  * expired (it died) is taken over by another, which resumes the same ARM operation.
  */
+import { leaseLapsed } from '../lease-time';
 import { requestEvent } from '../audit';
 import { reapprovalHash, type TargetSnapshot } from '../drift';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress, WhatIfSummary } from '../operation';
@@ -126,7 +127,8 @@ export function resumeExecution(r: ApprovalRequest, claim: ExecutionClaim, now: 
   if (denied) return denied;
   const execution = r.execution as Execution;
   const previous = execution.lease;
-  if (previous && Date.parse(previous.expiresAt) > now.getTime() && previous.owner !== claim.owner) {
+  // The claim's own period tells how far ahead a lease can be when the clock did not step (lease-time.ts).
+  if (previous && !leaseLapsed(previous.expiresAt, now, claim.leaseUntil.getTime() - now.getTime()) && previous.owner !== claim.owner) {
     return refuse(r, RefusalReason.LeaseHeld, `Request ${r.id} is being executed by ${previous.owner} until ${previous.expiresAt}.`);
   }
   const at = now.toISOString();

@@ -9,6 +9,8 @@ import type Database from 'better-sqlite3';
 import type { ChainHead } from '../../domain/audit';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { sealRecord } from '../../audit/chain/chain';
+import { notBeforePrevious } from '../../audit/record-time';
+import { DEFAULT_LOCK_WAIT_LIMIT_MS, LockWait, StoreBusyError, isBusy, isStorageFault } from './write-lock';
 
 /** What a write can do inside the shared transaction, besides running its own statements. */
 export interface WriteTx {
@@ -36,11 +38,18 @@ class StoreClosedError extends Error {
 export class GroupCommitWriter implements WriteTx {
   private queue: PendingWrite[] = [];
   private scheduled: NodeJS.Immediate | undefined;
+  /** Set while another process holds the write lock: the queue waits for this timer, not the event loop. */
+  private lockWait: { wait: LockWait; timer: NodeJS.Timeout } | undefined;
   private closed = false;
+  /** How the last transaction ended (readiness reads it). */
+  lastOutcome: { ok: true; at: number } | { ok: false; at: number; error: unknown } | undefined;
   /** Head as committed. */
   private committedHead: ChainHead | undefined;
   /** Head inside the open transaction. */
   private txHead: ChainHead | undefined;
+  /** The time of the head record, committed and inside the transaction: no record is sealed earlier. */
+  private committedTime: string | undefined;
+  private txTime: string | undefined;
   /** PRAGMA data_version after our last look: it changes only when another connection commits. */
   private dataVersion: number;
 
@@ -54,19 +63,25 @@ export class GroupCommitWriter implements WriteTx {
   private readonly readHead: Database.Statement;
   private readonly insertRecord: Database.Statement;
 
+  /** The connection's own busy timeout (ms), put back after each BEGIN IMMEDIATE. */
+  private readonly busyTimeoutMs: number;
+
   constructor(
     private readonly db: Database.Database,
     private readonly file: string,
     private readonly newId: () => string,
+    /** How long writes wait for another process to release the write lock before they fail. */
+    readonly lockWaitLimitMs = DEFAULT_LOCK_WAIT_LIMIT_MS,
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
+    this.busyTimeoutMs = Math.trunc(db.pragma('busy_timeout', { simple: true }) as number);
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
     this.savepoint = db.prepare('SAVEPOINT write');
     this.release = db.prepare('RELEASE write');
     this.rollbackTo = db.prepare('ROLLBACK TO write');
     this.readDataVersion = db.prepare('PRAGMA data_version').pluck();
-    this.readHead = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    this.readHead = db.prepare('SELECT seq, hash, time FROM audit_log ORDER BY seq DESC LIMIT 1');
     this.insertRecord = db.prepare(
       'INSERT INTO audit_log (seq, id, time, type, request_id, actor_id, prev_hash, hash, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -92,14 +107,14 @@ export class GroupCommitWriter implements WriteTx {
     if (this.closed) return Promise.reject(new StoreClosedError(this.file));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, savepoint: !options.singleStatement, resolve: resolve as (value: unknown) => void, reject });
-      this.scheduled ??= setImmediate(() => this.flush());
+      if (!this.lockWait) this.scheduled ??= setImmediate(() => this.flush());
     });
   }
 
   appendEvents(drafts: readonly AuditEventDraft[]): AuditRecord[] {
     const out: AuditRecord[] = [];
     for (const draft of drafts) {
-      const { record, text } = sealRecord(draft, this.txHead, this.newId());
+      const { record, text } = sealRecord(notBeforePrevious(draft, this.txTime), this.txHead, this.newId());
       this.insertRecord.run(
         record.seq,
         record.id,
@@ -112,12 +127,16 @@ export class GroupCommitWriter implements WriteTx {
         text,
       );
       this.txHead = { seq: record.seq, hash: record.hash };
+      this.txTime = record.time;
       out.push(record);
     }
     return out;
   }
 
-  /** Commits everything queued so far, synchronously. */
+  /**
+   * Commits everything queued so far, synchronously; while another process holds the write lock it
+   * leaves them queued for a timer to try again (takeLock).
+   */
   flush(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
@@ -125,9 +144,9 @@ export class GroupCommitWriter implements WriteTx {
     this.queue = [];
     if (batch.length === 0) return;
 
+    if (!this.takeLock(batch)) return;
     let outcomes: Outcome[];
     try {
-      this.begin.run();
       outcomes = this.runBatch(batch);
       this.commit.run();
     } catch (err) {
@@ -135,11 +154,17 @@ export class GroupCommitWriter implements WriteTx {
       // Re-read the head from disk before the next batch rather than trust memory.
       this.dataVersion = -1;
       this.txHead = this.committedHead;
+      this.txTime = this.committedTime;
+      this.lastOutcome = { ok: false, at: Date.now(), error: err };
       for (const w of batch) w.reject(err);
       if (this.db.inTransaction) this.rollback.run();
       return;
     }
     this.committedHead = this.txHead;
+    this.committedTime = this.txTime;
+    // A write that failed alone because the disk is full (SQLite kept the transaction) counts too.
+    const fault = outcomes.find((o) => !o.ok && isStorageFault(o.error));
+    this.lastOutcome = fault && !fault.ok ? { ok: false, at: Date.now(), error: fault.error } : { ok: true, at: Date.now() };
     batch.forEach((w, i) => {
       const o = outcomes[i];
       if (o.ok) w.resolve(o.value);
@@ -147,12 +172,56 @@ export class GroupCommitWriter implements WriteTx {
     });
   }
 
+  /**
+   * BEGIN IMMEDIATE without waiting. While another process holds the lock the batch goes back to the
+   * head of the queue (later writes join it) and a timer tries again, until the limit has passed.
+   */
+  private takeLock(batch: PendingWrite[]): boolean {
+    let busy: unknown;
+    // The lock is asked for without SQLite's busy wait, which would sleep on the event loop. (A
+    // prepared PRAGMA runs when prepared, so it cannot be kept as a statement.)
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.begin.run();
+    } catch (err) {
+      if (!isBusy(err)) {
+        for (const w of batch) w.reject(err);
+        this.lastOutcome = { ok: false, at: Date.now(), error: err };
+        return false;
+      }
+      busy = err;
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+    if (busy === undefined) {
+      if (this.lockWait) clearTimeout(this.lockWait.timer);
+      this.lockWait = undefined;
+      return true;
+    }
+    this.queue = [...batch, ...this.queue];
+    const wait = this.lockWait?.wait ?? new LockWait(this.lockWaitLimitMs);
+    const delay = this.closed ? undefined : wait.next();
+    if (delay === undefined) {
+      this.lockWait = undefined;
+      const error = new StoreBusyError(this.file, wait.waited());
+      this.lastOutcome = { ok: false, at: Date.now(), error };
+      const all = this.queue;
+      this.queue = [];
+      for (const w of all) w.reject(error);
+      return false;
+    }
+    this.lockWait = { wait, timer: setTimeout(() => this.flush(), delay) };
+    return false;
+  }
+
   private runBatch(batch: PendingWrite[]): Outcome[] {
     // Another process may have appended since our last commit: continue the chain from its head.
     this.followOtherWriters();
     this.txHead = this.committedHead;
+    this.txTime = this.committedTime;
     return batch.map((w) => {
       const before = this.txHead;
+      const beforeTime = this.txTime;
       if (w.savepoint) this.savepoint.run();
       try {
         const value = w.run(this);
@@ -167,19 +236,23 @@ export class GroupCommitWriter implements WriteTx {
           this.release.run();
         }
         this.txHead = before;
+        this.txTime = beforeTime;
         return { ok: false as const, error };
       }
     });
   }
 
   private loadHead(): ChainHead | undefined {
-    const row = this.readHead.get() as ChainHead | undefined;
+    const row = this.readHead.get() as (ChainHead & { time: string }) | undefined;
+    this.committedTime = row?.time;
     return row ? { seq: row.seq, hash: row.hash } : undefined;
   }
 
   /** Commits what is queued; later submissions are refused. */
   close(): void {
-    this.flush();
+    // A write still waiting for the lock gets one last try, then fails: the connection is closing.
+    if (this.lockWait) clearTimeout(this.lockWait.timer);
     this.closed = true;
+    this.flush();
   }
 }

@@ -8,16 +8,25 @@ import { openWritable } from './connection';
 import { SqliteConversationStore } from './conversations';
 import { GroupCommitWriter } from './group-commit';
 import { migrate } from './migrations';
+import { WriteReadiness, type Readiness, type ReadinessOptions } from './readiness';
 import { SqliteRequestStore } from './requests';
 
 export interface SqliteStoreOptions {
   file: string;
   /** Audit record ids (default: UUID version 7). */
   newId?: () => string;
+  /**
+   * How long a write waits for another process to release the write lock before it fails with
+   * StoreBusyError (default 5 s). The wait is asynchronous: the process keeps answering meanwhile.
+   */
   busyTimeoutMs?: number;
   /** Records per page when reading the audit log. */
   pageSize?: number;
+  readiness?: ReadinessOptions;
 }
+
+/** The longest a read (or the migration at open) may wait on a lock synchronously (ms). */
+const READ_BUSY_TIMEOUT_MS = 100;
 
 export class SqliteStore implements CountersignStore {
   readonly requests: SqliteRequestStore;
@@ -26,7 +35,7 @@ export class SqliteStore implements CountersignStore {
   readonly conversations: SqliteConversationStore;
   readonly cards: SqliteConversationStore;
   readonly compliance: SqliteComplianceStore;
-  private readonly ping1: Database.Statement;
+  private readonly readiness: WriteReadiness;
   private closed = false;
 
   constructor(
@@ -34,22 +43,25 @@ export class SqliteStore implements CountersignStore {
     readonly file: string,
     private readonly writer: GroupCommitWriter,
     pageSize?: number,
+    readiness?: ReadinessOptions,
   ) {
     this.requests = new SqliteRequestStore(db, writer);
     this.audit = new SqliteAuditLog(db, writer, pageSize);
     this.conversations = new SqliteConversationStore(db, writer);
     this.cards = this.conversations;
     this.compliance = new SqliteComplianceStore(db, writer);
-    this.ping1 = db.prepare('SELECT 1').pluck();
+    this.readiness = new WriteReadiness(db, file, writer, readiness);
   }
 
+  /** Ready for a durable write: not closed, the last write did not fail, lock and room available. */
   async ping(): Promise<boolean> {
-    if (this.closed) return false;
-    try {
-      return this.ping1.get() === 1;
-    } catch {
-      return false;
-    }
+    return this.writeReadiness().ok;
+  }
+
+  /** What ping() answers, with the reason when not ready. */
+  writeReadiness(): Readiness {
+    if (this.closed) return { ok: false, problem: 'the store is closed' };
+    return this.readiness.check();
   }
 
   /** Commits every write already submitted, then closes the file. */
@@ -65,8 +77,11 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   const db = openWritable(options.file, options.busyTimeoutMs);
   try {
     migrate(db);
-    const writer = new GroupCommitWriter(db, options.file, options.newId ?? (() => uuidv7()));
-    return new SqliteStore(db, options.file, writer, options.pageSize);
+    // SQLite's own busy wait sleeps on the event loop. Opening may wait (nothing runs yet); afterwards
+    // it is short (reads in WAL mode rarely meet it) and writes wait asynchronously (write-lock.ts).
+    db.pragma(`busy_timeout = ${Math.min(options.busyTimeoutMs ?? READ_BUSY_TIMEOUT_MS, READ_BUSY_TIMEOUT_MS)}`);
+    const writer = new GroupCommitWriter(db, options.file, options.newId ?? (() => uuidv7()), options.busyTimeoutMs);
+    return new SqliteStore(db, options.file, writer, options.pageSize, options.readiness);
   } catch (err) {
     db.close();
     throw err;

@@ -32,7 +32,10 @@ describe('the audit keys of the config', () => {
 
   it('signs checkpoints every 15 minutes unless audit.checkpointInterval says otherwise, and has no HTTP API by default', () => {
     const c = parseConfig(example, EXAMPLE_CONFIG);
-    assert.deepEqual(c.audit, { checkpointIntervalSeconds: 900 });
+    assert.deepEqual(c.audit, { checkpointIntervalSeconds: 900, checkpointEveryRecords: 1000 });
+    const everyRecords = (n: string) => example.replace(/^ {2}checkpointEveryRecords: .*$/m, `  checkpointEveryRecords: ${n}`);
+    assert.equal(parseConfig(everyRecords('50'), EXAMPLE_CONFIG).audit.checkpointEveryRecords, 50);
+    assert.match(problems(everyRecords('0')), /audit\.checkpointEveryRecords: must be >= 1/);
     assert.equal(parseConfig(withAudit('  checkpointInterval: 2h\n'), EXAMPLE_CONFIG).audit.checkpointIntervalSeconds, 7200);
     assert.match(problems(withAudit('  checkpointInterval: often\n')), /audit\.checkpointInterval: must match pattern/);
   });

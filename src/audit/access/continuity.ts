@@ -1,0 +1,154 @@
+/**
+ * At start: is this still the audit log the signed checkpoints vouch for? A database emptied
+ * (truncated to zero bytes, deleted), replaced (another installation's, an old backup) or cut short
+ * (its write-ahead log deleted after a crash) is a valid chain on its own; only what lies outside it
+ * shows the loss: the checkpoint table, the checkpoint file beside it, and the signing key, which
+ * exists only once Countersign has run here. Anything they contradict stops startup, until an operator
+ * accepts the loss with `countersign audit accept-loss`, which is itself audited.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ChainHead } from '../../domain/audit';
+import type { AuditStore as Store } from '../ports';
+import { acceptedTableSignature } from '../../domain/audit-loss';
+import { checkpointSignatureOk, readCheckpointFile } from './checkpoints';
+import type { AuditCheckpoint } from '../ports';
+import { loadOrCreateSigningKey, PRIVATE_KEY_FILE, type AuditSigner, type AuditVerifier } from './signing';
+
+export interface ContinuityInput {
+  store: Store;
+  /** The data directory's key; undefined when there is none (yet). */
+  verifier: AuditVerifier | undefined;
+  /** Whether the private key file existed before this start. */
+  keyExisted: boolean;
+  keyFile: string;
+  checkpointFile: string;
+}
+
+export interface ContinuityFinding {
+  /** What contradicts the log, in words; empty when all is well. */
+  problems: string[];
+  head?: ChainHead;
+  /** The table's last checkpoint, when it is one of the problems. */
+  tableCheckpoint?: AuditCheckpoint;
+  /** The checkpoint file's highest checkpoint, when the file is one of the problems. */
+  fileCheckpoint?: AuditCheckpoint;
+}
+
+export async function checkContinuity(input: ContinuityInput): Promise<ContinuityFinding> {
+  const { store } = input;
+  const head = await store.audit.head();
+  const finding: ContinuityFinding = { problems: [], ...(head ? { head } : {}) };
+  const hashAt = async (seq: number): Promise<string | undefined> => {
+    for await (const r of store.audit.read({ fromSeq: seq })) return r.seq === seq ? r.hash : undefined;
+    return undefined;
+  };
+  const ends = head ? `the audit log ends at record ${head.seq}` : 'the audit log is empty';
+
+  if (input.keyExisted && !head) {
+    finding.problems.push(`${ends}, but the signing key ${input.keyFile} exists, so Countersign has run and recorded here before: the database was emptied or replaced`);
+  }
+
+  const table = await store.compliance.lastCheckpoint();
+  if (table) {
+    const problem = await checkpointProblem(table, Math.max(table.seq, table.recordSeq ?? 0), 'the checkpoint table', input.verifier, head, hashAt);
+    if (problem && (await acceptedTable(store)) !== table.signature) {
+      finding.problems.push(problem);
+      finding.tableCheckpoint = table;
+    }
+  }
+
+  const file = readCheckpointFile(input.checkpointFile);
+  if (file.checkpoints.length > 0) {
+    const best = highestGood(file.checkpoints, input.verifier);
+    const last = file.checkpoints[file.checkpoints.length - 1];
+    const from = `the checkpoint file ${input.checkpointFile}`;
+    if (!best) {
+      const key = input.verifier ? `this data directory's key ${input.verifier.keyId}` : `a signing key (${input.keyFile} is missing)`;
+      finding.problems.push(`${from} holds ${file.checkpoints.length} checkpoint(s), up to record ${last.seq}, none of them signed with ${key}: the key or the database was replaced`);
+      finding.fileCheckpoint = last;
+    } else {
+      const problem = await checkpointProblem(best, best.seq, from, input.verifier, head, hashAt);
+      if (problem) {
+        finding.problems.push(problem);
+        finding.fileCheckpoint = best;
+      }
+    }
+  }
+  return finding;
+}
+
+/** The good checkpoint naming the highest record (signatures checked from the top down, few in practice). */
+function highestGood(checkpoints: AuditCheckpoint[], verifier: AuditVerifier | undefined): AuditCheckpoint | undefined {
+  if (!verifier) return undefined;
+  const own = checkpoints.filter((c) => c.keyId === verifier.keyId).sort((a, b) => b.seq - a.seq);
+  return own.find((c) => checkpointSignatureOk(c, verifier));
+}
+
+async function checkpointProblem(
+  c: AuditCheckpoint,
+  reach: number,
+  from: string,
+  verifier: AuditVerifier | undefined,
+  head: ChainHead | undefined,
+  hashAt: (seq: number) => Promise<string | undefined>,
+): Promise<string | undefined> {
+  const which = `the checkpoint of record ${c.seq} signed at ${c.time} (in ${from})`;
+  if (!verifier || c.keyId !== verifier.keyId) {
+    return `${which} was signed with key ${c.keyId}, not ${verifier ? `this data directory's key ${verifier.keyId}` : 'a key of this data directory (there is none)'}: the database or the key was replaced`;
+  }
+  if (!checkpointSignatureOk(c, verifier)) return `${which} has a signature that does not match it: it was edited`;
+  if (!head || head.seq < reach) {
+    const ends = head ? `the audit log ends at record ${head.seq}` : 'the audit log is empty';
+    return `${ends}, but ${which} reaches record ${reach}: records ${(head?.seq ?? 0) + 1} to ${reach} at least are missing (the database was emptied, replaced or cut short)`;
+  }
+  const hash = await hashAt(c.seq);
+  if (hash !== c.hash) return `record ${c.seq} is not the one ${which} vouches for: the database was replaced or rewritten`;
+  return undefined;
+}
+
+/** The table checkpoint the last recorded acceptance of a loss set aside, if any. */
+async function acceptedTable(store: Store): Promise<string | undefined> {
+  let signature: string | undefined;
+  for await (const r of store.audit.read({ types: ['audit.loss_accepted'] })) signature = acceptedTableSignature(r.data) ?? signature;
+  return signature;
+}
+
+/** The words startup stops with. */
+function continuityRefusal(finding: ContinuityFinding, dataDir: string): string {
+  return [
+    'Countersign will not start: the audit database does not match what was signed before.',
+    ...finding.problems.map((p) => `  - ${p}.`),
+    'Restore the database (and its -wal file) from a backup, or, if this loss is known and accepted, record it and start on what is left:',
+    `  countersign audit accept-loss --data-dir ${dataDir} --reason "<why>"`,
+  ].join('\n');
+}
+
+/** Where the checkpoint file is set aside when a loss is accepted (kept as evidence, never deleted). */
+export function archiveCheckpointFile(file: string, at: Date): string | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  const target = `${file}.lost-${at.toISOString().replace(/[:.]/g, '-')}`;
+  fs.renameSync(file, target);
+  return target;
+}
+
+/** Startup refused: the audit database contradicts what was signed before (the message says what and what to do). */
+export class AuditContinuityError extends Error {
+  constructor(readonly finding: ContinuityFinding, dataDir: string) {
+    super(continuityRefusal(finding, dataDir));
+    this.name = 'AuditContinuityError';
+  }
+}
+
+/**
+ * At start: checks the store against every checkpoint and the key, then returns the signing key
+ * (created only now on a first start, so a refused start leaves nothing new behind).
+ */
+export async function checkedSigner(store: Store, dataDir: string, checkpointFile: string): Promise<AuditSigner> {
+  const keyFile = path.join(dataDir, PRIVATE_KEY_FILE);
+  const keyExisted = fs.existsSync(keyFile);
+  const signer = keyExisted ? loadOrCreateSigningKey(dataDir) : undefined;
+  const finding = await checkContinuity({ store, verifier: signer, keyExisted, keyFile, checkpointFile });
+  if (finding.problems.length > 0) throw new AuditContinuityError(finding, dataDir);
+  return signer ?? loadOrCreateSigningKey(dataDir);
+}

@@ -1,0 +1,71 @@
+/**
+ * `countersign audit accept-loss --reason "..."`: after start-up refused an emptied, replaced or
+ * shortened audit database, an operator who knows why records that the loss is accepted. The
+ * acceptance is an audit.loss_accepted record; the old checkpoint file is set aside (renamed, kept as
+ * evidence) and a fresh checkpoint signs the log as it now is, so the next start proceeds.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { acceptAuditLoss, LossAcceptanceError } from '../app/accept-loss';
+import { Checkpointer, checkpointFileOf } from '../audit/access/checkpoints';
+import { archiveCheckpointFile, checkContinuity } from '../audit/access/continuity';
+import { loadOrCreateSigningKey, PRIVATE_KEY_FILE } from '../audit/access/signing';
+import { databaseFile } from '../settings';
+import { openSqliteStore } from '../store/sqlite';
+import { AuditInputError, operatorOf, unreadableAsInput } from './audit-io';
+import type { AuditCliIo } from './audit-io';
+import { resolveDataDir } from './audit-options';
+
+export async function acceptLoss(opts: { dataDir?: string; reason?: string }, io: AuditCliIo): Promise<number> {
+  const dataDir = resolveDataDir(opts.dataDir, io.settings, io.cwd);
+  if (!fs.existsSync(dataDir)) throw new AuditInputError(`no data directory at ${dataDir}; pass --data-dir <dir>`);
+  const reason = (opts.reason ?? '').trim();
+  if (!reason) throw new AuditInputError('--reason "<why the loss is accepted>" is required: it is recorded in the audit log');
+  const file = databaseFile(dataDir);
+  // An emptied or deleted database is opened (and given its tables) like a new one: that is the point.
+  const store = await unreadableAsInput(file, () => openSqliteStore({ file }));
+  try {
+    const keyFile = path.join(dataDir, PRIVATE_KEY_FILE);
+    const keyExisted = fs.existsSync(keyFile);
+    const verifier = keyExisted ? loadOrCreateSigningKey(dataDir) : undefined;
+    const checkpointFile = checkpointFileOf(dataDir);
+    const finding = await checkContinuity({ store, verifier, keyExisted, keyFile, checkpointFile });
+    if (finding.problems.length === 0) {
+      io.stderr.write('There is no loss to accept: the audit database matches every checkpoint. Nothing was recorded.\n');
+      return 0;
+    }
+    const clock = { now: () => new Date() };
+    const operator = operatorOf(io);
+    const archivedAs = finding.fileCheckpoint ? archiveCheckpointFile(checkpointFile, clock.now()) : undefined;
+    const t = finding.tableCheckpoint;
+    const f = finding.fileCheckpoint;
+    try {
+      await acceptAuditLoss(
+        { store, clock },
+        {
+          reason,
+          operator,
+          problems: finding.problems,
+          ...(t ? { tableCheckpoint: { seq: t.seq, hash: t.hash, time: t.time, signature: t.signature } } : {}),
+          ...(f ? { fileCheckpoint: { seq: f.seq, hash: f.hash, time: f.time } } : {}),
+          ...(archivedAs ? { archivedAs: path.basename(archivedAs) } : {}),
+          ...(finding.head ? { head: finding.head } : {}),
+        },
+      );
+    } catch (err) {
+      if (archivedAs) fs.renameSync(archivedAs, checkpointFile);
+      if (err instanceof LossAcceptanceError) throw new AuditInputError(err.message);
+      throw err;
+    }
+    const signer = verifier ?? loadOrCreateSigningKey(dataDir);
+    const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const c = await new Checkpointer({ store, signer, clock, file: checkpointFile, log: silent }).write('cli', { force: true, operator });
+    io.stdout.write(`Recorded audit.loss_accepted by ${operator}: ${reason}\n`);
+    for (const p of finding.problems) io.stdout.write(`  accepted: ${p}\n`);
+    if (archivedAs) io.stdout.write(`The old checkpoint file was kept as ${archivedAs}.\n`);
+    if (c) io.stdout.write(`The log now ends at record ${c.seq}, signed in a new checkpoint; Countersign will start on it.\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Readiness that tells the truth: can the store take a durable write now? A SELECT 1 answers even
+ * while the disk is full or another process holds the write lock. This looks at how the last write
+ * ended and at a cheap probe that writes nothing: the write lock can be taken (BEGIN IMMEDIATE,
+ * ROLLBACK), the database may still grow (max_page_count, free pages) and the file system has room.
+ * The answer is kept for a moment, so probes polled often cost nothing; a failed write drops it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import type { GroupCommitWriter } from './group-commit';
+import { StoreBusyError, isBusy } from './write-lock';
+
+export interface ReadinessOptions {
+  /** How long an answer is reused (ms). */
+  cacheMs?: number;
+  /** After a write failed (disk full, I/O error), not ready for at least this long (ms). */
+  failureHoldMs?: number;
+  /** Pages the database must still be able to grow by (a request with its records takes a few). */
+  minFreePages?: number;
+  /** Bytes the file system must still have free. */
+  minFreeBytes?: number;
+}
+
+export interface Readiness {
+  ok: boolean;
+  /** Why not, in words. */
+  problem?: string;
+}
+
+export class WriteReadiness {
+  private cached: { at: number; answer: Readiness } | undefined;
+  private lockBusySince: number | undefined;
+  private readonly pages: Database.Statement;
+  private readonly cacheMs: number;
+  private readonly failureHoldMs: number;
+  private readonly minFreePages: number;
+  private readonly minFreeBytes: number;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly file: string,
+    private readonly writer: GroupCommitWriter,
+    options: ReadinessOptions = {},
+  ) {
+    this.cacheMs = options.cacheMs ?? 1000;
+    this.failureHoldMs = options.failureHoldMs ?? 2000;
+    this.minFreePages = options.minFreePages ?? 16;
+    this.minFreeBytes = options.minFreeBytes ?? 1024 * 1024;
+    this.pages = db.prepare('SELECT page_count, max_page_count, freelist_count FROM pragma_page_count(), pragma_max_page_count(), pragma_freelist_count()');
+  }
+
+  check(now = Date.now()): Readiness {
+    const last = this.writer.lastOutcome;
+    const fresh = this.cached && now - this.cached.at < this.cacheMs && !(last && !last.ok && last.at >= this.cached.at);
+    if (fresh && this.cached) return this.cached.answer;
+    const answer = this.probe(now);
+    this.cached = { at: now, answer };
+    return answer;
+  }
+
+  private probe(now: number): Readiness {
+    if (!this.db.open) return { ok: false, problem: 'the store is closed' };
+    const last = this.writer.lastOutcome;
+    if (last && !last.ok && !(last.error instanceof StoreBusyError) && now - last.at < this.failureHoldMs) {
+      return { ok: false, problem: `the last write failed: ${String(last.error)}` };
+    }
+    try {
+      return this.lockProblem(now) ?? this.roomProblem() ?? { ok: true };
+    } catch (err) {
+      return { ok: false, problem: `the store cannot be probed: ${String(err)}` };
+    }
+  }
+
+  /** Not ready once another process has held the write lock for longer than writes wait for it. */
+  private lockProblem(now: number): Readiness | undefined {
+    if (this.db.inTransaction) return undefined;
+    const restore = Math.trunc(this.db.pragma('busy_timeout', { simple: true }) as number);
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.db.exec('ROLLBACK');
+      this.lockBusySince = undefined;
+      return undefined;
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      this.lockBusySince ??= now;
+      const held = now - this.lockBusySince;
+      const last = this.writer.lastOutcome;
+      const refused = last && !last.ok && last.error instanceof StoreBusyError && last.at >= this.lockBusySince;
+      if (held < this.writer.lockWaitLimitMs && !refused) return undefined;
+      return { ok: false, problem: `another process has held the write lock for ${held} ms (writes wait ${this.writer.lockWaitLimitMs} ms)` };
+    } finally {
+      this.db.pragma(`busy_timeout = ${restore}`);
+    }
+  }
+
+  private roomProblem(): Readiness | undefined {
+    const p = this.pages.get() as { page_count: number; max_page_count: number; freelist_count: number };
+    const room = p.max_page_count - p.page_count + p.freelist_count;
+    if (room < this.minFreePages) return { ok: false, problem: `the database is full: room for ${room} more page(s) (max_page_count ${p.max_page_count})` };
+    const fsStat = fs.statfsSync(path.dirname(path.resolve(this.file)));
+    const free = fsStat.bavail * fsStat.bsize;
+    if (free < this.minFreeBytes) return { ok: false, problem: `the file system holding ${this.file} has ${free} bytes free` };
+    return undefined;
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * An emptied, replaced or shortened audit database is refused at start, with what is missing, until
+ * an operator accepts the loss with `countersign audit accept-loss` (itself audited). Checkpoints are
+ * signed at every start and every N records, so the window a cut could hide in stays bounded.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import type { Logger } from '../../src/log/context';
+import { verifyChain } from '../../src/audit/verify/verify';
+import { checkpointFileOf, readCheckpointFile } from '../../src/audit/access/checkpoints';
+import { AuditContinuityError } from '../../src/audit/access/continuity';
+import { PRIVATE_KEY_FILE } from '../../src/audit/access/signing';
+import { parseConfig } from '../../src/config/load';
+import type { AuditRecord } from '../../src/domain/audit';
+import { startCountersign, type RunningCountersign } from '../../src/main';
+import type { ArmSandbox } from '../../src/sandbox';
+import { databaseFile, readSettings } from '../../src/settings';
+import { openSqliteStore } from '../../src/store/sqlite';
+import { audit } from '../cli/run-audit';
+import { EXAMPLE_CONFIG } from '../support/harness';
+import { gatewayFor, startTestSandbox } from '../support/sandbox';
+
+const silent = pino({ level: 'silent' }) as pino.Logger & Logger;
+
+function configWith(everyRecords = 1000): ReturnType<typeof parseConfig> {
+  const text = fs
+    .readFileSync(EXAMPLE_CONFIG, 'utf8')
+    .replace(/^ {2}checkpointInterval: .*$/m, '  checkpointInterval: 1h')
+    .replace(/^ {2}checkpointEveryRecords: .*$/m, `  checkpointEveryRecords: ${everyRecords}`);
+  return parseConfig(text, EXAMPLE_CONFIG);
+}
+
+async function recordsOf(dataDir: string): Promise<AuditRecord[]> {
+  const store = await openSqliteStore({ file: databaseFile(dataDir) });
+  const out: AuditRecord[] = [];
+  for await (const r of store.audit.read()) out.push(r);
+  await store.close();
+  return out;
+}
+
+function removeDatabase(dataDir: string, how: 'truncate' | 'delete'): void {
+  const file = databaseFile(dataDir);
+  for (const side of ['-wal', '-shm']) fs.rmSync(file + side, { force: true });
+  if (how === 'truncate') fs.truncateSync(file, 0);
+  else fs.rmSync(file);
+}
+
+describe('an emptied or replaced audit database', function () {
+  this.timeout(30000);
+  let sandbox: ArmSandbox;
+  let dataDir: string;
+  const dirs: string[] = [];
+  before(async () => {
+    sandbox = await startTestSandbox();
+  });
+  after(async () => sandbox.close());
+  beforeEach(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-loss-'));
+    dirs.push(dataDir);
+  });
+  afterEach(() => {
+    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  const start = (dir = dataDir, everyRecords?: number): Promise<RunningCountersign> =>
+    startCountersign({
+      settings: readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dir }),
+      config: configWith(everyRecords),
+      azure: gatewayFor(sandbox),
+      log: silent,
+      sweepIntervalMs: 60_000,
+    });
+  const runOnce = async (dir = dataDir) => (await start(dir)).stop();
+
+  it('signs a checkpoint at every start', async () => {
+    await runOnce();
+    const signed = (await recordsOf(dataDir)).filter((r) => r.type === 'audit.checkpoint');
+    // Nothing moved after it, so shutdown had nothing new to sign.
+    assert.deepEqual(signed.map((r) => r.data?.trigger), ['start']);
+    assert.equal(readCheckpointFile(checkpointFileOf(dataDir)).checkpoints.length, 1);
+  });
+
+  it('signs a checkpoint at least every N records (audit.checkpointEveryRecords)', async () => {
+    const bot = await start(dataDir, 3);
+    const events = Array.from({ length: 7 }, (_, i) => ({ type: 'config.loaded' as const, time: new Date().toISOString(), outcome: { result: 'ok' as const, detail: `filler ${i}` } }));
+    for (const e of events) await bot.deps.store.audit.append([e]);
+    await new Promise((r) => setTimeout(r, 100));
+    await bot.stop();
+    const records = await recordsOf(dataDir);
+    const byRecords = records.filter((r) => r.type === 'audit.checkpoint' && r.data?.trigger === 'records');
+    assert.ok(byRecords.length >= 2, `checkpoints by record count: ${byRecords.length}`);
+    let since = 0;
+    for (const r of records) {
+      since = r.type === 'audit.checkpoint' ? 0 : since + 1;
+      assert.ok(since <= 4, `record ${r.seq}: ${since} records since the last checkpoint`);
+    }
+  });
+
+  it('refuses to start on a database truncated to zero bytes, naming the key and the checkpoint that show the loss', async () => {
+    await runOnce();
+    const before = await recordsOf(dataDir);
+    removeDatabase(dataDir, 'truncate');
+    const err = await start().then(
+      () => assert.fail('started'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof AuditContinuityError);
+    assert.match(err.message, /Countersign will not start: the audit database does not match what was signed before/);
+    assert.match(err.message, new RegExp(`the audit log is empty, but the signing key .*${PRIVATE_KEY_FILE} exists`));
+    // The file's checkpoint signed the record before its own audit.checkpoint record.
+    const signedSeq = before.length - 1;
+    assert.match(err.message, new RegExp(`the audit log is empty, but the checkpoint of record ${signedSeq} .*checkpoint file.* reaches record ${signedSeq}: records 1 to ${signedSeq} at least are missing`));
+    assert.match(err.message, /countersign audit accept-loss --data-dir .* --reason/);
+    assert.equal(fs.statSync(databaseFile(dataDir)).size > 0, true, 'opening it gave it tables, but nothing was appended');
+    assert.deepEqual(await recordsOf(dataDir), []);
+  });
+
+  it('refuses a deleted database while the signing key exists', async () => {
+    await runOnce();
+    fs.rmSync(checkpointFileOf(dataDir));
+    removeDatabase(dataDir, 'delete');
+    await assert.rejects(start(), /the audit log is empty, but the signing key .* exists, so Countersign has run and recorded here before/);
+  });
+
+  it('refuses a database put back from an older copy (its end cut off)', async () => {
+    await runOnce();
+    const copy = path.join(dataDir, 'old.db');
+    fs.copyFileSync(databaseFile(dataDir), copy);
+    const shorter = (await recordsOf(dataDir)).length;
+    await runOnce();
+    const longer = (await recordsOf(dataDir)).length;
+    fs.copyFileSync(copy, databaseFile(dataDir));
+    await assert.rejects(start(), new RegExp(`the audit log ends at record ${shorter}, but the checkpoint of record ${longer - 1} .* records ${shorter + 1} to ${longer - 1} at least are missing`));
+  });
+
+  it('refuses another installation\'s database', async () => {
+    await runOnce();
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-other-'));
+    dirs.push(other);
+    await runOnce(other);
+    await runOnce(other);
+    fs.copyFileSync(databaseFile(other), databaseFile(dataDir));
+    await assert.rejects(start(), /was signed with key [0-9a-f]{16}, not this data directory's key [0-9a-f]{16}: the database or the key was replaced/);
+  });
+
+  it('starts on what is left once an operator accepts the loss, which is audited and signed', async () => {
+    await runOnce();
+    removeDatabase(dataDir, 'truncate');
+    await assert.rejects(start(), AuditContinuityError);
+
+    const noReason = await audit(['accept-loss', '--data-dir', dataDir]);
+    assert.equal(noReason.code, 1);
+    assert.match(noReason.stderr, /--reason .* is required/);
+
+    const accepted = await audit(['accept-loss', '--data-dir', dataDir, '--reason', 'disk replaced, INC-4711']);
+    assert.equal(accepted.code, 0, accepted.stderr);
+    assert.match(accepted.stdout, /Recorded audit.loss_accepted by compliance@test-host: disk replaced, INC-4711/);
+    const archived = fs.readdirSync(dataDir).filter((f) => f.startsWith('audit-checkpoints.jsonl.lost-'));
+    assert.equal(archived.length, 1, 'the old checkpoint file is kept, set aside');
+
+    await runOnce();
+    const records = await recordsOf(dataDir);
+    assert.equal(records[0].type, 'audit.loss_accepted');
+    assert.equal(records[0].data?.reason, 'disk replaced, INC-4711');
+    assert.equal(records[0].data?.operator, 'compliance@test-host');
+    assert.ok((records[0].data?.problems as string[]).some((p) => /the signing key .* exists/.test(p)));
+    assert.equal(records[1].type, 'audit.checkpoint');
+    assert.equal((await verifyChain((async function* () { yield* records; })())).ok, true);
+
+    const again = await audit(['accept-loss', '--data-dir', dataDir, '--reason', 'again']);
+    assert.equal(again.code, 0);
+    assert.match(again.stderr, /There is no loss to accept/);
+  });
+
+  it('accepts a loss whose checkpoints are still in the table (records deleted, table kept) and starts after', async () => {
+    await runOnce();
+    await runOnce();
+    const file = databaseFile(dataDir);
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(file);
+    const keep = 3;
+    db.exec('DROP TRIGGER IF EXISTS audit_log_no_delete');
+    for (const t of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'").pluck().all() as string[]) db.exec(`DROP TRIGGER "${t}"`);
+    db.prepare('DELETE FROM audit_log WHERE seq > ?').run(keep);
+    db.close();
+    await assert.rejects(start(), /in the checkpoint table\) reaches record/);
+    const accepted = await audit(['accept-loss', '--data-dir', dataDir, '--reason', 'restored from snapshot']);
+    assert.equal(accepted.code, 0, accepted.stderr);
+    await runOnce();
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * /readyz says whether the store can take a durable write: not while the database is full, while
+ * another process holds the write lock past the time writes wait for it, or once the store closed;
+ * ready again after.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { verifyChain } from '../../src/audit/verify/verify';
+import { databaseFile } from '../../src/settings';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
+import { anEvent } from '../store/fixtures';
+import { startHarness, type Harness } from '../support/harness';
+import { eventually } from '../support/teams';
+
+function connectionOf(store: SqliteStore): Database.Database {
+  return (store as unknown as { db: Database.Database }).db;
+}
+
+/** SQLite's max_page_count stands in for a full disk: the database cannot grow past what it has. */
+function fillUp(db: Database.Database): void {
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  db.pragma(`max_page_count = ${pages}`);
+}
+
+const big = (n: number) => anEvent('request.created', { outcome: { result: 'ok', detail: 'x'.repeat(n) } });
+
+describe('readiness tells the truth about writes', function () {
+  this.timeout(30000);
+
+  describe('the store', () => {
+    let dir: string;
+    let file: string;
+    beforeEach(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-ready-'));
+      file = path.join(dir, 'countersign.db');
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('is not ready while the database is full and writes fail; ready again once it has room', async () => {
+      const store = await openSqliteStore({ file, readiness: { cacheMs: 0, failureHoldMs: 0 } });
+      await store.audit.append([anEvent('config.loaded')]);
+      assert.equal(await store.ping(), true);
+      fillUp(connectionOf(store));
+      await assert.rejects(store.audit.append([big(200_000)]), /full/);
+      assert.deepEqual(await store.ping(), false);
+      assert.match(store.writeReadiness().problem ?? '', /the database is full/);
+      connectionOf(store).pragma('max_page_count = 1073741823');
+      assert.equal(await store.ping(), true);
+      await store.audit.append([big(200_000)]);
+      assert.equal((await verifyChain(store.audit.read())).ok, true);
+      await store.close();
+    });
+
+    it('stays not ready for a moment after a write failed, even if the probe sees room', async () => {
+      const store = await openSqliteStore({ file, readiness: { cacheMs: 0, failureHoldMs: 60_000 } });
+      await store.audit.append([anEvent('config.loaded')]);
+      fillUp(connectionOf(store));
+      await assert.rejects(store.audit.append([big(200_000)]));
+      connectionOf(store).pragma('max_page_count = 1073741823');
+      assert.match(store.writeReadiness().problem ?? '', /the last write failed: .*full/);
+      await store.close();
+    });
+
+    it('is not ready once closed', async () => {
+      const store = await openSqliteStore({ file });
+      assert.equal(await store.ping(), true);
+      await store.close();
+      assert.equal(await store.ping(), false);
+    });
+
+    it('is ready while another process holds the lock for less than writes wait, not ready past it, ready after', async () => {
+      const store = await openSqliteStore({ file, busyTimeoutMs: 300, readiness: { cacheMs: 0 } });
+      await store.audit.append([anEvent('config.loaded')]);
+      const other = new Database(file);
+      other.exec('BEGIN IMMEDIATE');
+      try {
+        assert.equal(await store.ping(), true, 'a short lock is waited out by writes');
+        await new Promise((r) => setTimeout(r, 350));
+        assert.equal(await store.ping(), false);
+        assert.match(store.writeReadiness().problem ?? '', /another process has held the write lock/);
+      } finally {
+        other.exec('ROLLBACK');
+        other.close();
+      }
+      assert.equal(await store.ping(), true);
+      await store.close();
+    });
+  });
+
+  describe('/readyz', () => {
+    let h: Harness;
+    afterEach(async () => h?.stop());
+    const readyz = async () => (await fetch(`${h.bot.url}/readyz`)).status;
+
+    it('is 503 while the database is full and 200 again once it has room, /healthz 200 throughout', async () => {
+      h = await startHarness();
+      const store = h.bot.deps.store as SqliteStore;
+      assert.equal(await readyz(), 200);
+      fillUp(connectionOf(store));
+      await assert.rejects(store.audit.append([big(200_000)]));
+      assert.equal(await readyz(), 503);
+      assert.ok(h.logs.some((l) => l.msg === 'store not ready for writes: /readyz answers 503' && /full/.test(String(l.problem))), 'the log says why');
+      assert.equal((await fetch(`${h.bot.url}/healthz`)).status, 200);
+      connectionOf(store).pragma('max_page_count = 1073741823');
+      await eventually('ready again', async () => (await readyz()) === 200);
+    });
+
+    it('is 503 while another process holds the write lock past the limit, 200 after', async () => {
+      h = await startHarness({ env: { COUNTERSIGN_STORE_LOCK_WAIT: '300ms' } });
+      const other = new Database(databaseFile(h.dataDir));
+      other.exec('BEGIN IMMEDIATE');
+      try {
+        await eventually('not ready', async () => (await readyz()) === 503, 5000);
+      } finally {
+        other.exec('ROLLBACK');
+        other.close();
+      }
+      await eventually('ready again', async () => (await readyz()) === 200, 5000);
+    });
+  });
+});

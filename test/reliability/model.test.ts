@@ -1,0 +1,273 @@
+/**
+ * A property-based model test: random interleavings of requests, clicks from random people,
+ * cancels, rejects, expiry, crashes and restarts, driven through the use cases against the real
+ * SQLite store by two instances on one database file (each reopened on its restarts), with a fake
+ * ARM that counts what it is asked to do.
+ * After every run: nothing executed unless the policy was satisfied by distinct approvers other than
+ * the requester; at most one execution per approval; every acknowledged action is in the audit; the
+ * chain verifies and its times never go back.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import type { AppDeps } from '../../src/app/context';
+import { decide } from '../../src/app/decisions';
+import { Executor } from '../../src/app/execution';
+import { sweepExpired } from '../../src/app/expiry';
+import type { AzureGateway } from '../../src/app/ports';
+import { createRequest } from '../../src/app/requests';
+import { verifyChain } from '../../src/audit/verify/verify';
+import { parseConfig } from '../../src/config/load';
+import type { AuditRecord } from '../../src/domain/audit';
+import type { Actor } from '../../src/domain/request';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
+import { EXAMPLE_CONFIG, TestClock } from '../support/harness';
+import { alice, bob, channel, dave, erin, frank, mallory } from '../support/requests';
+
+/** Two approvals from platform-approvers (Bob, Frank, Dave); Alice and Dave may ask. */
+const CONFIG = parseConfig(
+  fs
+    .readFileSync(EXAMPLE_CONFIG, 'utf8')
+    .replace(/approvals: 1 # approvals from people other than the requester/, 'approvals: 2')
+    .replace(/( {2}platform-approvers:\n)/, `$1    - ${frank.aadObjectId} # Frank Approver\n`),
+  EXAMPLE_CONFIG,
+);
+const TAG = CONFIG.catalog.find('tag')!;
+const PEOPLE: Actor[] = [alice, bob, frank, dave, erin, mallory];
+const APPROVERS = new Set([bob, frank, dave].map((p) => p.aadObjectId));
+const LEASE_MS = 1000;
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** `on`: which of the two instances (processes) does it. */
+type Action = { on: number } & (
+  | { kind: 'create'; who: number }
+  | { kind: 'click'; verb: 'approve' | 'reject' | 'cancel'; who: number; which: number }
+  | { kind: 'time'; minutes: number }
+  | { kind: 'crash' }
+  | { kind: 'settle' }
+);
+
+const what = fc.oneof(
+  // Mostly people who may ask (Alice, Dave), sometimes anyone.
+  { arbitrary: fc.record({ kind: fc.constant('create' as const), who: fc.constantFrom(0, 0, 3, 3, 1, 4, 5) }), weight: 3 },
+  {
+    arbitrary: fc.record({ kind: fc.constant('click' as const), verb: fc.constantFrom('approve' as const, 'approve' as const, 'approve' as const, 'reject' as const, 'cancel' as const), who: fc.constantFrom(1, 2, 3, 3, 0, 4, 5), which: fc.nat(3) }),
+    weight: 8,
+  },
+  // Minutes, half an hour, or past the 4 h time to live.
+  { arbitrary: fc.record({ kind: fc.constant('time' as const), minutes: fc.constantFrom(1, 30, 250) }), weight: 2 },
+  { arbitrary: fc.record({ kind: fc.constant('crash' as const) }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('settle' as const) }), weight: 1 },
+);
+const action: fc.Arbitrary<Action> = fc.tuple(what, fc.nat(1)).map(([a, on]) => ({ ...a, on }) as Action);
+/** Each step runs its actions at the same time: their store writes interleave. */
+const scenario = fc.array(fc.array(action, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 25 });
+
+/** ARM as the model sees it: every change sent and every one followed again, by correlation id. */
+class CountingArm {
+  readonly executed = new Map<string, number>();
+  readonly resumed = new Map<string, number>();
+  private tick = 0;
+  /** ARM takes a few milliseconds (a fixed cycle, so a failing run replays the same way): work interleaves. */
+  private pause(): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, (this.tick++ * 7) % 5));
+  }
+
+  gateway(): AzureGateway {
+    const count = (m: Map<string, number>, id: string) => m.set(id, (m.get(id) ?? 0) + 1);
+    return {
+      sandbox: true,
+      snapshot: async () => {
+        await this.pause();
+        return { exists: true, facts: { location: 'westeurope' } };
+      },
+      execute: async (_op: unknown, hooks: { correlationId?: string }) => {
+        count(this.executed, hooks.correlationId ?? 'unknown');
+        await this.pause();
+        return { status: 'succeeded', ref: { resourceIds: [] } };
+      },
+      resume: async (_op: unknown, ref: { correlationId?: string; resourceIds: string[] }) => {
+        count(this.resumed, ref.correlationId ?? 'unknown');
+        return { status: 'succeeded', ref };
+      },
+    } as unknown as AzureGateway;
+  }
+}
+
+interface Acknowledged {
+  requestId: string;
+  actor: string;
+  types: string[];
+}
+
+/** One process of Countersign: its own connection to the database, its own executor. */
+interface Instance {
+  store: SqliteStore;
+  deps: AppDeps;
+  executor: Executor;
+}
+
+/** Two instances on one database file (as two bot processes would be), sharing a clock and ARM. */
+class Run {
+  readonly instances: Instance[] = [];
+  readonly clock = new TestClock(new Date('2026-12-04T09:00:00.000Z'));
+  readonly arm = new CountingArm();
+  readonly requestIds: string[] = [];
+  readonly acknowledged: Acknowledged[] = [];
+  private generation = 0;
+  private nextId = 0;
+  private correlation = 0;
+
+  constructor(readonly file: string) {}
+
+  get store(): SqliteStore {
+    return this.instances[0].store;
+  }
+
+  async start(): Promise<void> {
+    for (const i of [0, 1]) await this.open(i);
+  }
+
+  async open(i: number): Promise<void> {
+    const store = await openSqliteStore({ file: this.file });
+    const deps: AppDeps = {
+      store,
+      azure: this.arm.gateway(),
+      notifier: { cardChanged: async () => undefined, tellRequester: async () => undefined },
+      config: CONFIG,
+      clock: this.clock,
+      ids: { requestId: () => `CS-M${String(++this.nextId).padStart(6, '0')}` },
+      log: quiet,
+      subscriptionId: '00000000-0000-4000-8000-00000000abcd',
+    };
+    // Each correlation id names its claim, so the fake ARM can count what each claim sent.
+    const executor = new Executor(deps, { leaseMs: LEASE_MS, owner: `run-${++this.generation}`, correlationId: () => `corr-${++this.correlation}` });
+    this.instances[i] = { store, deps, executor };
+    for (const r of await store.requests.list({ states: ['approved'] })) executor.schedule(r);
+    await executor.resumeAbandoned();
+  }
+
+  /** A crash: the store is closed under the running work (its later writes fail), a new run opens it. */
+  async crash(i: number): Promise<void> {
+    await this.instances[i].store.close();
+    this.clock.advance(LEASE_MS * 2);
+    await this.open(i);
+  }
+
+  async idle(): Promise<void> {
+    for (const i of this.instances) await i.executor.idle();
+  }
+
+  async close(): Promise<void> {
+    await this.idle();
+    for (const i of this.instances) await i.store.close();
+  }
+
+  async perform(a: Action): Promise<void> {
+    const { deps, executor } = this.instances[a.on];
+    if (a.kind === 'create') {
+      const r = await createRequest(deps, { command: TAG, values: { group: 'rg-model', key: 'owner', value: `v${this.requestIds.length}` }, actor: PEOPLE[a.who], source: channel });
+      if (r.ok) {
+        this.requestIds.push(r.request.id);
+        this.acknowledged.push({ requestId: r.request.id, actor: PEOPLE[a.who].aadObjectId, types: ['request.created'] });
+      }
+    } else if (a.kind === 'click') {
+      if (this.requestIds.length === 0) return;
+      // Mostly the newest requests, where decisions are still open.
+      const requestId = this.requestIds[Math.max(0, this.requestIds.length - 1 - a.which)];
+      const actor = PEOPLE[a.who];
+      const result = await decide(deps, { requestId, verb: a.verb, actor, source: channel }, { onApproved: (r) => executor.schedule(r) });
+      if (result.ok) {
+        const types = { approve: ['approval.granted', 'request.approved'], reject: ['request.rejected'], cancel: ['request.cancelled', 'execution.cancel_requested'] }[a.verb];
+        this.acknowledged.push({ requestId, actor: actor.aadObjectId, types });
+      }
+    } else if (a.kind === 'time') {
+      this.clock.advance(a.minutes * 60_000);
+      await sweepExpired(deps);
+    } else if (a.kind === 'crash') {
+      await this.crash(a.on);
+    } else {
+      await executor.idle();
+    }
+  }
+
+  async records(): Promise<AuditRecord[]> {
+    const out: AuditRecord[] = [];
+    for await (const r of this.store.audit.read()) out.push(r);
+    return out;
+  }
+}
+
+/** Runs a step's actions together; a store closed by a crash in the same step may fail the others. */
+async function step(run: Run, actions: Action[]): Promise<void> {
+  const crash = actions.find((a) => a.kind === 'crash');
+  const rest = actions.filter((a) => a.kind !== 'crash');
+  await Promise.all(rest.map((a) => run.perform(a)));
+  if (crash) await run.perform(crash);
+}
+
+async function checkInvariants(run: Run): Promise<void> {
+  const records = await run.records();
+  const verified = await verifyChain(run.store.audit.read());
+  assert.equal(verified.ok, true, `the chain verifies: ${JSON.stringify(verified)}`);
+  for (let i = 1; i < records.length; i++) assert.ok(records[i].time >= records[i - 1].time, `record ${records[i].seq} is earlier than the one before`);
+
+  const byRequest = new Map<string, AuditRecord[]>();
+  for (const r of records) if (r.request?.id) byRequest.set(r.request.id, [...(byRequest.get(r.request.id) ?? []), r]);
+  const correlationOf = new Map<string, string>();
+  for (const [id, rs] of byRequest) {
+    const started = rs.filter((r) => r.type === 'execution.started');
+    assert.ok(started.length <= 1, `request ${id} started ${started.length} times`);
+    for (const s of started) if (s.execution?.correlationId) correlationOf.set(s.execution.correlationId, id);
+    if (started.length === 0) continue;
+    const created = rs.find((r) => r.type === 'request.created')!;
+    const approvers = new Set(rs.filter((r) => (r.type === 'approval.granted' || r.type === 'request.approved') && r.seq < started[0].seq).map((r) => r.actor!.aadObjectId));
+    assert.ok(!approvers.has(created.actor!.aadObjectId), `request ${id}: the requester approved it`);
+    for (const a of approvers) assert.ok(APPROVERS.has(a), `request ${id}: approved by ${a}, who holds no approver role`);
+    assert.ok(approvers.size >= 2, `request ${id} executed with ${approvers.size} distinct approval(s)`);
+  }
+  for (const [corr, n] of run.arm.executed) {
+    assert.equal(n, 1, `correlation ${corr} was sent to ARM ${n} times`);
+    assert.ok(correlationOf.has(corr), `ARM was sent ${corr}, which no recorded execution.started claims`);
+  }
+  for (const ack of run.acknowledged) {
+    const found = (byRequest.get(ack.requestId) ?? []).some((r) => r.actor?.aadObjectId === ack.actor && ack.types.includes(r.type));
+    assert.ok(found, `acknowledged ${ack.types[0]} of ${ack.requestId} by ${ack.actor} is not in the audit`);
+  }
+}
+
+describe('the approval model under random interleavings, crashes and restarts', function () {
+  this.timeout(120000);
+
+  it('keeps the two-person rule, one execution per approval, and every acknowledged action in a verifiable audit', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-model-'));
+    let n = 0;
+    const seen = { executed: 0, resumed: 0, crashes: 0, expired: 0 };
+    try {
+      await fc.assert(
+        fc.asyncProperty(scenario, async (steps) => {
+          const run = new Run(path.join(dir, `run-${++n}.db`));
+          await run.start();
+          try {
+            for (const actions of steps) await step(run, actions);
+            await run.idle();
+            await checkInvariants(run);
+            seen.executed += run.arm.executed.size;
+            seen.resumed += run.arm.resumed.size;
+            seen.crashes += steps.flat().filter((a) => a.kind === 'crash').length;
+            seen.expired += (await run.records()).filter((r) => r.type === 'request.expired').length;
+          } finally {
+            await run.close();
+          }
+        }),
+        { numRuns: 100, endOnFailure: true },
+      );
+      // The runs must reach what the invariants are about, or they prove nothing.
+      assert.ok(seen.executed > 0 && seen.crashes > 0 && seen.expired > 0, `too little happened: ${JSON.stringify(seen)}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
