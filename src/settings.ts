@@ -26,7 +26,7 @@ export interface Settings {
     /** Client secret of the bot's app registration (MultiTenant / SingleTenant). */
     password: string;
     /** OpenID metadata URL for channel tokens (`BotOpenIdMetadata`); empty: botbuilder's default. */
-    openIdMetadataUrl?: string;
+    openIdMetadataUrl: string;
   };
   /** Public base URL of the bot, used in links it hands out (download links). */
   publicUrl: string;
@@ -176,7 +176,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     host,
     configPath: configPath(env),
     dataDir: path.resolve(variable(env, 'COUNTERSIGN_DATA_DIR') ?? DEFAULT_DATA_DIR),
-    microsoftApp: { id: appId, type, tenantId, password, ...(openIdMetadataUrl ? { openIdMetadataUrl } : {}) },
+    microsoftApp: { id: appId, type, tenantId, password, openIdMetadataUrl: openIdMetadataUrl ?? '' },
     publicUrl: (variable(env, 'COUNTERSIGN_PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/$/, ''),
     logLevel: variable(env, 'LOG_LEVEL') ?? 'info',
     executionLeaseMs: readLease(variable(env, 'COUNTERSIGN_EXECUTION_LEASE')),

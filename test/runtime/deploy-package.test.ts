@@ -94,7 +94,7 @@ describe('the deployment package (compiled, production dependencies only)', func
   it('starts worker threads on compiled modules with plain node', async () => {
     const script = `
       const { startModuleWorker } = require('./dist/module-worker.js');
-      const worker = startModuleWorker('parentPort.postMessage(typeof require(workerData.module).checkRangeOfFile)', require.resolve('./dist/store/sqlite/verify-range.js'), {});
+      const worker = startModuleWorker('parentPort.postMessage(typeof require(workerData.module).checkRangeOpened)', require.resolve('./dist/audit/verify/verify-range-fast.js'), {});
       worker.once('message', (m) => { console.log(m); process.exit(0); });
       worker.once('error', (e) => { console.error(e.message); process.exit(1); });
     `;
