@@ -1,0 +1,11 @@
+export { openPostgresStore, PostgresStore } from './store';
+export type { PostgresStoreOptions } from './store';
+export { describeTarget, explainConnectionError, isSslMode, parsePostgresUrl, PostgresStartupError } from './connection';
+export type { PasswordSource, PostgresConnectionOptions, SslMode } from './connection';
+export { EXPECTED_SCHEMA_VERSION, migratePostgres, POSTGRES_MIGRATIONS, RUNTIME_ROLE, SchemaVersionError } from './migrations';
+export type { MigrateMode } from './migrations';
+export { PostgresAuditReader } from './audit-reader';
+export { verifyPostgresAuditLog } from './verify-database';
+export type { PostgresVerification } from './verify-database';
+export { RequestNotFoundError } from './requests';
+export { StoreClosedError } from './transactions';

@@ -1,0 +1,112 @@
+/**
+ * Writes to PostgreSQL: each one a transaction of its own, committed durably (synchronous_commit on).
+ * A write that carries audit events appends them last, under a transaction advisory lock: every
+ * instance appending to the chain waits for it, reads the committed head, inserts the next records
+ * and commits, which releases the lock. So seq grows by one across all instances, each record names
+ * the hash of the one before, and a reader never sees seq n+1 committed before seq n.
+ */
+import type pg from 'pg';
+import type { ChainHead } from '../../app/ports';
+import { sealRecord } from '../../audit/chain';
+import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+
+/** The chain's lock (per database): taken by every append, in every instance. */
+export const CHAIN_LOCK = 4_771_034_112_002;
+
+export class StoreClosedError extends Error {
+  constructor(name: string) {
+    super(`the store ${name} is closed`);
+    this.name = 'StoreClosedError';
+  }
+}
+
+/** What a write can do inside its transaction. */
+export interface PgTx {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** Chains and inserts the events after the committed head; call it last (it takes the chain lock). */
+  appendEvents(drafts: readonly AuditEventDraft[]): Promise<AuditRecord[]>;
+}
+
+const INSERT_RECORDS = `INSERT INTO audit_log (seq, id, time, type, request_id, actor_id, prev_hash, hash, record)
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`;
+
+export const READ_HEAD = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1';
+
+/** Seals the drafts after `head` and inserts them in one statement. */
+export async function insertSealed(client: pg.ClientBase, drafts: readonly AuditEventDraft[], head: ChainHead | undefined, newId: () => string): Promise<AuditRecord[]> {
+  const records: AuditRecord[] = [];
+  const cols: unknown[][] = Array.from({ length: 9 }, () => []);
+  let prev = head;
+  for (const draft of drafts) {
+    const { record, text } = sealRecord(draft, prev, newId());
+    const values = [record.seq, record.id, record.time, record.type, record.request?.id ?? null, record.actor?.aadObjectId ?? null, record.prevHash, record.hash, text];
+    values.forEach((v, i) => cols[i].push(v));
+    prev = { seq: record.seq, hash: record.hash };
+    records.push(record);
+  }
+  if (records.length) await client.query(INSERT_RECORDS, cols);
+  return records;
+}
+
+export class PgWriter {
+  private closed = false;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    readonly pool: pg.Pool,
+    readonly name: string,
+    private readonly newId: () => string,
+  ) {}
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Runs `work` in a transaction and commits it; rejects (nothing committed) if any part fails. */
+  transaction<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreClosedError(this.name));
+    const run = this.run(work);
+    this.inFlight.add(run);
+    const done = () => this.inFlight.delete(run);
+    run.then(done, done);
+    return run;
+  }
+
+  private async run<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN; SET LOCAL synchronous_commit = on');
+      let appended = false;
+      const tx: PgTx = {
+        query: (sql, params) => client.query(sql, params),
+        appendEvents: async (drafts) => {
+          if (drafts.length === 0) return [];
+          if (!appended) await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+          appended = true;
+          const head = (await client.query<ChainHead>(READ_HEAD)).rows[0];
+          return insertSealed(client, drafts, head, this.newId);
+        },
+      };
+      const value = await work(tx);
+      await client.query('COMMIT');
+      return value;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackErr) {
+        // The connection itself is gone: the pool must not hand it out again.
+        broken = rollbackErr as Error;
+      }
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Waits for the writes already submitted; later ones are refused. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
+  }
+}
