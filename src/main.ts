@@ -11,7 +11,7 @@ import { Executor } from './app/execution';
 import { sweepExpired } from './app/expiry';
 import { randomRequestIds, systemClock } from './app/ids';
 import type { AzureGateway, Clock, IdGenerator, Store } from './app/ports';
-import { createAzureGateway, createCredential } from './azure';
+import { createAzureGateway, createCredential, entraDatabasePassword } from './azure';
 import { AuditorAccess } from './compliance/auditor-access';
 import { botAuthRefusedEvent } from './compliance/bot-auth';
 import { Checkpointer, checkpointFileOf, tailProblem } from './compliance/checkpoints';
@@ -19,8 +19,9 @@ import { loadOrCreateSigningKey } from './compliance/signing';
 import { loadConfig, type CountersignConfig } from './config/load';
 import { createLogger, secretValues, withLogContext } from './log';
 import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/seed';
-import { databaseFile, isLoopback, readSettings, type Settings } from './settings';
-import { openSqliteStore } from './store/sqlite';
+import { isLoopback, readSettings, type Settings } from './settings';
+import { openConfiguredStore, type OpenedStore } from './store/open-store';
+import { parsePostgresUrl, PostgresStartupError } from './store/postgres';
 import { auditCommandHandler } from './teams/audit-command';
 import { registerAuditRoutes } from './teams/audit-routes';
 import { CountersignBot } from './teams/bot';
@@ -65,15 +66,17 @@ export function checkListenAddress(settings: Settings): void {
 
 export async function startCountersign(options: StartOptions = {}): Promise<RunningCountersign> {
   const settings = options.settings ?? readSettings();
-  const log = options.log ?? createLogger(settings.logLevel, undefined, { secrets: secretValues(process.env, settings.microsoftApp.password) });
+  const log =
+    options.log ?? createLogger(settings.logLevel, undefined, { secrets: [...secretValues(process.env, settings.microsoftApp.password), ...databaseSecrets(settings)] });
   checkListenAddress(settings);
   const config = options.config ?? loadConfig(settings.configPath);
   const closers: (() => Promise<void>)[] = [];
 
   let store = options.store;
+  let opened: OpenedStore | undefined;
   if (!store) {
-    fs.mkdirSync(settings.dataDir, { recursive: true });
-    store = await openSqliteStore({ file: databaseFile(settings.dataDir) });
+    opened = await openStore(settings, log);
+    store = opened.store;
   }
   const { azure, subscriptionId } = options.azure
     ? { azure: options.azure, subscriptionId: config.azure.subscriptionId || SANDBOX_SUBSCRIPTION_ID }
@@ -135,7 +138,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     },
     ready: async () => {
       const storeOk = await deps.store.ping().catch(() => false);
-      return { ok: storeOk, checks: { config: true, store: storeOk } };
+      return { ok: storeOk, checks: { config: true, store: storeOk, ...(opened ? { storeKind: opened.kind } : {}) } };
     },
     routes: (s) => registerAuditRoutes(s, auditors, signer, log),
     onAuthRefused: async (attempt) => {
@@ -177,6 +180,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       azure: azure.sandbox ? `SANDBOX (subscription ${subscriptionId})` : `subscription ${subscriptionId}`,
       config: config.file,
       configHash: config.hash,
+      ...(opened ? { store: `${opened.kind} ${opened.where}` } : {}),
     },
     'Countersign is listening',
   );
@@ -208,6 +212,36 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       log.info({}, 'Countersign stopped');
     },
   };
+}
+
+/** The store the settings choose; a PostgreSQL that cannot be used stops startup with what to do. */
+async function openStore(settings: Settings, log: Logger): Promise<OpenedStore> {
+  const pg = settings.store.kind === 'postgres' ? settings.store.postgres : undefined;
+  const databasePassword =
+    pg?.auth === 'entra' ? entraDatabasePassword(createCredential({ type: 'default', ...(pg.entraClientId ? { clientId: pg.entraClientId } : {}) })) : undefined;
+  try {
+    return await openConfiguredStore(settings.store, {
+      dataDir: settings.dataDir,
+      ...(databasePassword ? { databasePassword } : {}),
+      onConnectionError: (err) => log.warn({ err: err.message }, 'a PostgreSQL connection broke; the pool opens a new one'),
+    });
+  } catch (err) {
+    if (err instanceof PostgresStartupError) throw new StartupError(`the PostgreSQL store cannot be used: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Database passwords kept out of the log. */
+function databaseSecrets(settings: Settings): string[] {
+  if (settings.store.kind !== 'postgres') return [];
+  const { password, url } = settings.store.postgres;
+  let inUrl: string | undefined;
+  try {
+    inUrl = url ? parsePostgresUrl(url).password : undefined;
+  } catch {
+    inUrl = undefined;
+  }
+  return [password, inUrl].filter((s): s is string => !!s);
 }
 
 /**

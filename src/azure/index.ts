@@ -5,3 +5,4 @@ export { ArmRequestError, describeArmError, toArmError } from './errors';
 export { requiredActions, templateResourceTypes, PermissionDerivationError } from './permissions';
 export { MAX_ROWS } from './queries';
 export type { RetrySettings } from './clients';
+export { entraDatabasePassword, DatabaseTokenError, POSTGRES_ENTRA_SCOPE } from './postgres-token';
