@@ -8,7 +8,9 @@ import type { AuditCheckpoint } from '../../compliance/ports';
 import type { AuditRecord } from '../../domain/audit';
 import type { ApprovalRequest } from '../../domain/request';
 import { readHead, readRecords } from './audit-log';
-import { CHECKPOINT_TRIGGERS } from './migrations';
+import { createPool, describeTarget, explainConnectionError, PostgresStartupError } from './connection';
+import type { PostgresConnectionOptions } from './connection';
+import { CHECKPOINT_TRIGGERS, EXPECTED_SCHEMA_VERSION } from './migrations';
 import { missingTriggers } from './verify-database';
 
 export class PostgresAuditReader {
@@ -49,4 +51,33 @@ export class PostgresAuditReader {
     const r = await this.pool.query<{ body: string }>('SELECT body FROM requests WHERE id = $1', [requestId]);
     return r.rows[0] ? (JSON.parse(r.rows[0].body) as ApprovalRequest) : undefined;
   }
+}
+
+/**
+ * A read-only look at a PostgreSQL store (verification while the bots write): connects, checks the
+ * schema is Countersign's at the expected version, changes nothing; SELECT is all it needs.
+ */
+export async function openPostgresAuditReader(connection: PostgresConnectionOptions): Promise<PostgresAuditReader & { close(): Promise<void> }> {
+  const pool = createPool({ ...connection, max: Math.min(connection.max ?? 4, 4) });
+  try {
+    let version: number | undefined;
+    try {
+      const exists = await pool.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
+      if (exists.rows[0].t) version = (await pool.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_migrations')).rows[0].v;
+    } catch (err) {
+      throw explainConnectionError(err, connection);
+    }
+    const target = describeTarget(connection);
+    if (version === undefined || version === 0) throw new PostgresStartupError(`${target} is not a Countersign database: it has no schema_migrations table`);
+    if (version !== EXPECTED_SCHEMA_VERSION) {
+      throw new PostgresStartupError(
+        `${target}: the database schema is at version ${version}, this Countersign reads version ${EXPECTED_SCHEMA_VERSION}: use the Countersign of the database's version`,
+      );
+    }
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  const reader = new PostgresAuditReader(pool);
+  return Object.assign(reader, { close: () => pool.end() });
 }

@@ -4,7 +4,7 @@ export { describeTarget, explainConnectionError, isSslMode, parsePostgresUrl, Po
 export type { PasswordSource, PostgresConnectionOptions, SslMode } from './connection';
 export { EXPECTED_SCHEMA_VERSION, migratePostgres, POSTGRES_MIGRATIONS, RUNTIME_ROLE, SchemaVersionError } from './migrations';
 export type { MigrateMode } from './migrations';
-export { PostgresAuditReader } from './audit-reader';
+export { openPostgresAuditReader, PostgresAuditReader } from './audit-reader';
 export { verifyPostgresAuditLog } from './verify-database';
 export type { PostgresVerification } from './verify-database';
 export { RequestNotFoundError } from './requests';
