@@ -11,7 +11,7 @@ import type { AuditCheckpoint } from '../compliance/ports';
 import type { AuditRecord } from '../domain/audit';
 import { createCredential, entraDatabasePassword } from '../azure';
 import { readStoreSettings, SettingsError } from '../settings';
-import type { StoreSettings } from '../settings';
+import type { PostgresSettings, StoreSettings } from '../settings';
 import { postgresConnectionOf } from '../store/open-store';
 import { describeTarget, openPostgresAuditReader, openPostgresStore, PostgresStartupError, verifyPostgresAuditLog } from '../store/postgres';
 import type { PostgresConnectionOptions } from '../store/postgres';
@@ -67,16 +67,18 @@ export function requireAuditDatabase(dataDirOption: string | undefined, io: Audi
   const settings = storeSettings(io);
   if (settings.kind === 'sqlite') return sqliteDatabase(dataDirOption, io);
   const dataDir = resolveDataDir(dataDirOption, io.env, io.cwd);
-  const pg = settings.postgres;
+  return postgresDatabase(dataDir, postgresDatabaseConnection(settings.postgres), settings.postgres.migrate);
+}
+
+/** The connection for a command: with Entra authentication, the token of the signed-in identity. */
+export function postgresDatabaseConnection(pg: PostgresSettings): PostgresConnectionOptions {
   const password = pg.auth === 'entra' ? entraDatabasePassword(createCredential({ type: 'default', ...(pg.entraClientId ? { clientId: pg.entraClientId } : {}) })) : undefined;
-  let connection: PostgresConnectionOptions;
   try {
-    connection = { ...postgresConnectionOf(pg, password), max: 4 };
+    return { ...postgresConnectionOf(pg, password), max: 4 };
   } catch (err) {
     if (err instanceof PostgresStartupError) throw new AuditInputError(err.message);
     throw err;
   }
-  return postgresDatabase(dataDir, connection, pg.migrate);
 }
 
 export function postgresDatabase(dataDir: string, connection: PostgresConnectionOptions, migrate: 'auto' | 'always' | 'never' = 'never'): AuditDatabase {

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerAuditCommands } from './audit';
 import { registerAzureCommands } from './azure';
 import { registerConfigCommands } from './config';
+import { registerStoreCommands } from './store';
 
 export function buildProgram(): Command {
   const program = new Command('countersign')
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerConfigCommands(program);
   registerAzureCommands(program);
   registerAuditCommands(program);
+  registerStoreCommands(program);
   return program;
 }
 

@@ -9,3 +9,5 @@ export { verifyPostgresAuditLog } from './verify-database';
 export type { PostgresVerification } from './verify-database';
 export { RequestNotFoundError } from './requests';
 export { StoreClosedError } from './transactions';
+export { copySqliteToPostgres, nonEmptyTables, TargetNotEmptyError } from './copy-from-sqlite';
+export type { CopyProgress, CopyResult } from './copy-from-sqlite';

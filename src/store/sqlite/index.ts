@@ -10,3 +10,4 @@ export { StoreClosedError } from './group-commit';
 export { MIGRATIONS, migrate } from './migrations';
 export { SqliteComplianceStore } from './compliance';
 export { missingCheckpointTriggers, readCheckpointTable, readRequest, readRequestVersions, recordHashAt } from './compliance-reader';
+export { backupSqliteStore, BackupTargetExistsError } from './backup';
