@@ -180,6 +180,44 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.deepEqual(v.warnings, []);
   });
 
+  it('reconnects after the server drops its connections, without losing or repeating a write', async () => {
+    const s = await open({ connection: { ...connection, applicationName: 'countersign-reconnect' } });
+    await Promise.all(Array.from({ length: 5 }, () => s.audit.append([anEvent('request.created')])));
+    const dropped = await superuser((c) =>
+      c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'countersign-reconnect' AND pid <> pg_backend_pid()"),
+    );
+    assert.ok((dropped.rowCount ?? 0) >= 1, 'connections were dropped');
+    const after = await Promise.all(Array.from({ length: 5 }, () => s.audit.append([anEvent('request.approved')])));
+    assert.equal(after.length, 5);
+    const records = await collect(s.audit.read());
+    assert.deepEqual(records.map((r) => r.seq), Array.from({ length: 10 }, (_, i) => i + 1));
+    assert.equal(records.filter((r) => r.type === 'request.approved').length, 5);
+  });
+
+  it('is not ready while the database cannot take a write, and ready again after', async () => {
+    const s = await open({ connection: { ...connection, applicationName: 'countersign-readonly' } });
+    assert.equal(await s.ping(), true);
+    const kick = () =>
+      superuser((c) => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'countersign-readonly' AND pid <> pg_backend_pid()"));
+    try {
+      // What a failover to a read-only standby looks like to the bot.
+      await superuser((c) => c.query(`ALTER DATABASE ${db.name} SET default_transaction_read_only = on`));
+      await kick();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await s.ping(), false);
+      await assert.rejects(s.audit.append([anEvent('request.created')]), /read-only transaction/);
+    } finally {
+      await superuser(async (c) => {
+        await c.query('SET default_transaction_read_only = off');
+        await c.query(`ALTER DATABASE ${db.name} RESET default_transaction_read_only`);
+      });
+    }
+    await kick();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await s.ping(), true);
+    await s.audit.append([anEvent('request.created')]);
+  });
+
   describe('the runtime role', () => {
     const role = `countersign_test_rt_${process.pid}`;
     afterEach(async () => {

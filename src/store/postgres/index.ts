@@ -8,6 +8,6 @@ export { openPostgresAuditReader, PostgresAuditReader } from './audit-reader';
 export { verifyPostgresAuditLog } from './verify-database';
 export type { PostgresVerification } from './verify-database';
 export { RequestNotFoundError } from './requests';
-export { StoreClosedError } from './transactions';
+export { CommitOutcomeUnknownError, StoreClosedError } from './transactions';
 export { copySqliteToPostgres, nonEmptyTables, TargetNotEmptyError } from './copy-from-sqlite';
 export type { CopyProgress, CopyResult } from './copy-from-sqlite';

@@ -48,6 +48,28 @@ export async function insertSealed(client: pg.ClientBase, drafts: readonly Audit
   return records;
 }
 
+/** The commit was sent but its answer never came: the change may or may not be saved. */
+export class CommitOutcomeUnknownError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`the connection to PostgreSQL was lost while committing, so whether the change was saved is unknown: read it again (${(cause as Error)?.message ?? String(cause)})`);
+    this.name = 'CommitOutcomeUnknownError';
+  }
+}
+
+const CONNECTION_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+
+/** The connection broke (server restart, failover, network, a terminated backend), not the statement. */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  return !!e && (CONNECTION_CODES.has(e.code ?? '') || /Connection terminated|connection is closed|not queryable/i.test(e.message ?? ''));
+}
+
+class CommitFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('commit failed');
+  }
+}
+
 export class PgWriter {
   private closed = false;
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -72,7 +94,23 @@ export class PgWriter {
     return run;
   }
 
+  /**
+   * A connection that breaks before COMMIT was sent leaves nothing behind (the server rolls the
+   * transaction back), so the write is run once more on a new connection. One that breaks during
+   * COMMIT leaves the outcome unknown, which the caller is told as such.
+   */
   private async run<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(work);
+      } catch (err) {
+        if (err instanceof CommitFailed) throw isConnectionError(err.cause) ? new CommitOutcomeUnknownError(err.cause) : err.cause;
+        if (attempt >= 2 || !isConnectionError(err)) throw err;
+      }
+    }
+  }
+
+  private async attempt<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
@@ -89,9 +127,15 @@ export class PgWriter {
         },
       };
       const value = await work(tx);
-      await client.query('COMMIT');
+      try {
+        await client.query('COMMIT');
+      } catch (err) {
+        if (isConnectionError(err)) broken = err as Error;
+        throw new CommitFailed(err);
+      }
       return value;
     } catch (err) {
+      if (err instanceof CommitFailed) throw err;
       try {
         await client.query('ROLLBACK');
       } catch (rollbackErr) {
