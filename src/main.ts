@@ -110,7 +110,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     },
   ]);
   const executor = new Executor(deps, { leaseMs: settings.executionLeaseMs });
-  const bot = new CountersignBot(deps, executor, new PrivateConversationState(new MemoryStorage()));
+  const bot = new CountersignBot(deps, executor, new PrivateConversationState(opened?.dialogState ?? new MemoryStorage()));
   // Auditor access: Teams `audit export` and the audit HTTP routes.
   let publicUrl = settings.publicUrl;
   const auditors = new AuditorAccess({

@@ -16,6 +16,11 @@ export interface OpenedStore {
   kind: StoreSettings['kind'];
   /** Where it is, without secrets: the SQLite file or postgres://user@host:port/db. */
   where: string;
+  /**
+   * Where forms in progress are kept when instances share them (PostgreSQL), in botbuilder's Storage
+   * shape; absent for SQLite (one instance: memory will do).
+   */
+  dialogState?: PostgresStore['dialogState'];
 }
 
 export interface StoreOpening {
@@ -66,5 +71,5 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
     migrate: settings.postgres.migrate,
     ...(opening.onConnectionError ? { onConnectionError: opening.onConnectionError } : {}),
   });
-  return { store, kind: 'postgres', where: store.target };
+  return { store, kind: 'postgres', where: store.target, dialogState: store.dialogState };
 }

@@ -10,7 +10,9 @@ import { readSettings } from '../../src/settings';
 import { EXAMPLE_CONFIG } from '../support/harness';
 import { createTestDatabase } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
+import { cardActions, cardOf, cardText, FakeConnector } from '../support/connector';
 import { gatewayFor, startTestSandbox } from '../support/sandbox';
+import { people, TeamsDriver, type Conversation } from '../support/teams';
 
 describe('starting on PostgreSQL', function () {
   this.timeout(30_000);
@@ -27,14 +29,14 @@ describe('starting on PostgreSQL', function () {
   });
   afterEach(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-  const start = async (env: NodeJS.ProcessEnv) => {
-    const sandbox = await startTestSandbox();
+  const start = async (env: NodeJS.ProcessEnv, existing?: Awaited<ReturnType<typeof startTestSandbox>>) => {
+    const sandbox = existing ?? (await startTestSandbox());
     const settings = readSettings({ PORT: '0', COUNTERSIGN_DATA_DIR: dataDir, ...env });
     const log = createLogger('silent', undefined, { secrets: [] });
     try {
       return { bot: await startCountersign({ settings, config: loadConfig(EXAMPLE_CONFIG), azure: gatewayFor(sandbox), log }), sandbox };
     } catch (err) {
-      await sandbox.close();
+      if (!existing) await sandbox.close();
       throw err;
     }
   };
@@ -53,6 +55,32 @@ describe('starting on PostgreSQL', function () {
     } finally {
       await bot.stop();
       await sandbox.close();
+    }
+  });
+
+  it('lets a form started on one instance be finished on another', async () => {
+    const pgEnv = { COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: db.url };
+    const a = await start(pgEnv);
+    const b = await start(pgEnv, a.sandbox);
+    const connector = await new FakeConnector().start();
+    try {
+      const alice: Conversation = { id: 'a:personal-alice', conversationType: 'personal' };
+      const [onA, onB] = [new TeamsDriver(a.bot.url, connector), new TeamsDriver(b.bot.url, connector)];
+      const lastCard = (driver: TeamsDriver, from: number) => driver.since(from).map((x) => cardOf(x.activity)).filter(Boolean).at(-1);
+      let from = await onA.say(people.alice, 'deploy production', alice);
+      assert.match(cardText(lastCard(onA, from)), /Complete your request: deploy/);
+      from = await onB.say(people.alice, '', alice, { countersign: 'form', command: 'deploy', 'param.environment': 'staging', 'param.service': 'api-service', reason: 'canary' });
+      assert.match(cardText(lastCard(onB, from)), /Ask for this\?[\s\S]*deploy staging api-service/);
+      from = await onA.say(people.alice, '', alice, { countersign: 'confirm', command: 'deploy' });
+      const card = lastCard(onA, from);
+      assert.match(cardText(card), /PENDING APPROVAL[\s\S]*staging-api-service/);
+      const requestId = cardActions(card)[0].data.requestId as string;
+      assert.equal((await b.bot.deps.store.requests.get(requestId))?.reason, 'canary');
+    } finally {
+      await a.bot.stop();
+      await b.bot.stop();
+      await connector.stop();
+      await a.sandbox.close();
     }
   });
 

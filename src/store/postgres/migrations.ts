@@ -144,6 +144,14 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
       ${appendOnly('audit_exports')}
 
+      -- Forms in progress (botbuilder dialog state), shared so any instance can continue one.
+      CREATE TABLE dialog_state (
+        key         text PRIMARY KEY,
+        value       text NOT NULL,
+        etag        text NOT NULL,
+        updated_at  timestamptz NOT NULL DEFAULT now()
+      );
+
       -- The runtime role. Created when the migrating role may create roles (roles belong to the
       -- whole server, so another database may have created it already); otherwise an administrator
       -- creates it and runs these grants (docs/postgresql.md).
@@ -161,6 +169,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
           GRANT SELECT ON schema_migrations TO ${RUNTIME_ROLE};
           GRANT SELECT, INSERT ON audit_log, audit_checkpoints, request_versions, audit_exports TO ${RUNTIME_ROLE};
           GRANT SELECT, INSERT, UPDATE ON requests, conversation_refs, card_messages TO ${RUNTIME_ROLE};
+          GRANT SELECT, INSERT, UPDATE, DELETE ON dialog_state TO ${RUNTIME_ROLE};
           GRANT SELECT, INSERT ON audit_downloads TO ${RUNTIME_ROLE};
           GRANT UPDATE (used_at, export_id) ON audit_downloads TO ${RUNTIME_ROLE};
         END IF;
@@ -255,6 +264,7 @@ const NEEDED: readonly [table: string, privilege: string][] = [
   ['request_versions', 'INSERT'],
   ['conversation_refs', 'UPDATE'],
   ['card_messages', 'INSERT'],
+  ['dialog_state', 'UPDATE'],
   ['audit_checkpoints', 'INSERT'],
   ['audit_downloads', 'INSERT'],
   ['audit_exports', 'INSERT'],

@@ -10,6 +10,7 @@ import { PostgresComplianceStore } from './compliance';
 import { createPool, describeTarget, explainConnectionError, PostgresStartupError } from './connection';
 import type { PostgresConnectionOptions } from './connection';
 import { PostgresConversationStore } from './conversations';
+import { PostgresDialogStateStore } from './dialog-state';
 import { migratePostgres, missingPrivileges, RUNTIME_ROLE, SchemaVersionError } from './migrations';
 import type { MigrateMode } from './migrations';
 import { PostgresRequestStore } from './requests';
@@ -33,6 +34,8 @@ export class PostgresStore implements Store {
   readonly audit: PostgresAuditLog;
   readonly conversations: PostgresConversationStore;
   readonly compliance: PostgresComplianceStore;
+  /** Forms in progress, shared by the instances (botbuilder's Storage shape). */
+  readonly dialogState: PostgresDialogStateStore;
   private closed = false;
 
   constructor(
@@ -46,6 +49,7 @@ export class PostgresStore implements Store {
     this.audit = new PostgresAuditLog(writer, pageSize);
     this.conversations = new PostgresConversationStore(writer);
     this.compliance = new PostgresComplianceStore(writer);
+    this.dialogState = new PostgresDialogStateStore(pool);
   }
 
   /** True when the database can take a write right now (a read-write session answers). */
