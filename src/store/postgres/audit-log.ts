@@ -75,7 +75,7 @@ export class PostgresAuditLog implements AuditLog {
   ) {}
 
   append(events: AuditEventDraft[]): Promise<AuditRecord[]> {
-    return this.writer.transaction((tx) => tx.appendEvents(events));
+    return this.writer.append(events);
   }
 
   read(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {

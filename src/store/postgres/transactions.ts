@@ -25,6 +25,11 @@ export interface PgTx {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
   /** Chains and inserts the events after the committed head; call it last (it takes the chain lock). */
   appendEvents(drafts: readonly AuditEventDraft[]): Promise<AuditRecord[]>;
+  /**
+   * Several callers' appends in one statement, each group sealed on its own: a group that cannot be
+   * sealed (a value JSON cannot hold) fails alone and takes no place in the chain.
+   */
+  appendGroups(groups: readonly (readonly AuditEventDraft[])[]): Promise<(AuditRecord[] | { error: unknown })[]>;
 }
 
 const INSERT_RECORDS = `INSERT INTO audit_log (seq, id, time, type, request_id, actor_id, prev_hash, hash, record)
@@ -32,18 +37,26 @@ const INSERT_RECORDS = `INSERT INTO audit_log (seq, id, time, type, request_id, 
 
 export const READ_HEAD = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1';
 
-/** Seals the drafts after `head` and inserts them in one statement. */
-export async function insertSealed(client: pg.ClientBase, drafts: readonly AuditEventDraft[], head: ChainHead | undefined, newId: () => string): Promise<AuditRecord[]> {
+/** Seals the drafts after `head` into the column arrays of one insert; returns the records. */
+function sealInto(cols: unknown[][], drafts: readonly AuditEventDraft[], head: ChainHead | undefined, newId: () => string): AuditRecord[] {
   const records: AuditRecord[] = [];
-  const cols: unknown[][] = Array.from({ length: 9 }, () => []);
+  const rows: unknown[][] = [];
   let prev = head;
   for (const draft of drafts) {
     const { record, text } = sealRecord(draft, prev, newId());
-    const values = [record.seq, record.id, record.time, record.type, record.request?.id ?? null, record.actor?.aadObjectId ?? null, record.prevHash, record.hash, text];
-    values.forEach((v, i) => cols[i].push(v));
+    rows.push([record.seq, record.id, record.time, record.type, record.request?.id ?? null, record.actor?.aadObjectId ?? null, record.prevHash, record.hash, text]);
     prev = { seq: record.seq, hash: record.hash };
     records.push(record);
   }
+  // Only once every draft sealed: a group that fails leaves nothing in the columns.
+  for (const row of rows) row.forEach((v, i) => cols[i].push(v));
+  return records;
+}
+
+/** Seals the drafts after `head` and inserts them in one statement. */
+export async function insertSealed(client: pg.ClientBase, drafts: readonly AuditEventDraft[], head: ChainHead | undefined, newId: () => string): Promise<AuditRecord[]> {
+  const cols: unknown[][] = Array.from({ length: 9 }, () => []);
+  const records = sealInto(cols, drafts, head, newId);
   if (records.length) await client.query(INSERT_RECORDS, cols);
   return records;
 }
@@ -87,7 +100,44 @@ export class PgWriter {
   /** Runs `work` in a transaction and commits it; rejects (nothing committed) if any part fails. */
   transaction<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreClosedError(this.name));
-    const run = this.run(work);
+    return this.track(this.run(work));
+  }
+
+  /**
+   * Group commit of plain appends: an append arriving while another runs waits for it, then goes
+   * with every append that arrived meanwhile in one transaction (one lock, one insert, one commit).
+   * Each caller's promise settles with its own records once that transaction committed.
+   */
+  append(drafts: AuditEventDraft[]): Promise<AuditRecord[]> {
+    if (this.closed) return Promise.reject(new StoreClosedError(this.name));
+    if (drafts.length === 0) return Promise.resolve([]);
+    return new Promise<AuditRecord[]>((resolve, reject) => {
+      this.appends.push({ drafts, resolve, reject });
+      if (!this.draining) this.track(this.drainAppends());
+    });
+  }
+
+  private appends: { drafts: AuditEventDraft[]; resolve: (r: AuditRecord[]) => void; reject: (e: unknown) => void }[] = [];
+  private draining = false;
+
+  private async drainAppends(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.appends.length) {
+        const batch = this.appends.splice(0, 200);
+        try {
+          const results = await this.run((tx) => tx.appendGroups(batch.map((b) => b.drafts)));
+          results.forEach((r, i) => ('error' in r ? batch[i].reject(r.error) : batch[i].resolve(r)));
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private track<T>(run: Promise<T>): Promise<T> {
     this.inFlight.add(run);
     const done = () => this.inFlight.delete(run);
     run.then(done, done);
@@ -125,6 +175,24 @@ export class PgWriter {
           const head = (await client.query<ChainHead>(READ_HEAD)).rows[0];
           return insertSealed(client, drafts, head, this.newId);
         },
+        appendGroups: async (groups) => {
+          if (!appended) await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+          appended = true;
+          let head = (await client.query<ChainHead>(READ_HEAD)).rows[0];
+          const cols: unknown[][] = Array.from({ length: 9 }, () => []);
+          const out = groups.map((drafts) => {
+            try {
+              const records = sealInto(cols, drafts, head, this.newId);
+              const last = records.at(-1);
+              if (last) head = { seq: last.seq, hash: last.hash };
+              return records;
+            } catch (error) {
+              return { error };
+            }
+          });
+          if (cols[0].length) await client.query(INSERT_RECORDS, cols);
+          return out;
+        },
       };
       const value = await work(tx);
       try {
@@ -151,6 +219,6 @@ export class PgWriter {
   /** Waits for the writes already submitted; later ones are refused. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.inFlight]);
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 }
