@@ -8,6 +8,7 @@
  */
 import type pg from 'pg';
 import { GENESIS_HASH } from '../../domain/audit';
+import { CHAIN_LOCK } from './transactions';
 
 export interface PostgresMigration {
   version: number;
@@ -84,6 +85,14 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         RETURN NEW;
       END $$;
       CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION countersign_audit_chain();
+
+      -- Takes the chain lock, then reads the head: one round trip instead of two. VOLATILE, so the
+      -- head is read with a snapshot taken after the lock was granted (never a stale head).
+      CREATE FUNCTION countersign_lock_chain() RETURNS TABLE (seq bigint, hash text) LANGUAGE plpgsql VOLATILE AS $$
+      BEGIN
+        PERFORM pg_advisory_xact_lock(${CHAIN_LOCK});
+        RETURN QUERY SELECT a.seq, a.hash FROM audit_log a ORDER BY a.seq DESC LIMIT 1;
+      END $$;
 
       CREATE TABLE conversation_refs (
         conversation_id text PRIMARY KEY,

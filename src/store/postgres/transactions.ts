@@ -37,6 +37,11 @@ const INSERT_RECORDS = `INSERT INTO audit_log (seq, id, time, type, request_id, 
 
 export const READ_HEAD = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1';
 
+/** The chain lock and then the head, in one round trip (see countersign_lock_chain in the migrations). */
+const LOCK_AND_READ_HEAD = 'SELECT seq, hash FROM countersign_lock_chain()';
+
+const BEGIN = 'BEGIN; SET LOCAL synchronous_commit = on';
+
 /** Seals the drafts after `head` into the column arrays of one insert; returns the records. */
 function sealInto(cols: unknown[][], drafts: readonly AuditEventDraft[], head: ChainHead | undefined, newId: () => string): AuditRecord[] {
   const records: AuditRecord[] = [];
@@ -126,7 +131,7 @@ export class PgWriter {
       while (this.appends.length) {
         const batch = this.appends.splice(0, 200);
         try {
-          const results = await this.run((tx) => tx.appendGroups(batch.map((b) => b.drafts)));
+          const results = await this.run((tx) => tx.appendGroups(batch.map((b) => b.drafts)), true);
           results.forEach((r, i) => ('error' in r ? batch[i].reject(r.error) : batch[i].resolve(r)));
         } catch (err) {
           for (const b of batch) b.reject(err);
@@ -149,10 +154,10 @@ export class PgWriter {
    * transaction back), so the write is run once more on a new connection. One that breaks during
    * COMMIT leaves the outcome unknown, which the caller is told as such.
    */
-  private async run<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
+  private async run<T>(work: (tx: PgTx) => Promise<T>, lockChainFirst = false): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.attempt(work);
+        return await this.attempt(work, lockChainFirst);
       } catch (err) {
         if (err instanceof CommitFailed) throw isConnectionError(err.cause) ? new CommitOutcomeUnknownError(err.cause) : err.cause;
         if (attempt >= 2 || !isConnectionError(err)) throw err;
@@ -160,25 +165,32 @@ export class PgWriter {
     }
   }
 
-  private async attempt<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
+  private async attempt<T>(work: (tx: PgTx) => Promise<T>, lockChainFirst: boolean): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN; SET LOCAL synchronous_commit = on');
       let appended = false;
+      let lockedHead: ChainHead | undefined;
+      if (lockChainFirst) {
+        // Plain appends: begin, lock the chain and read its head in one round trip.
+        const results = (await client.query(`${BEGIN}; ${LOCK_AND_READ_HEAD}`)) as unknown as pg.QueryResult<ChainHead>[];
+        lockedHead = results[results.length - 1].rows[0];
+        appended = true;
+      } else {
+        await client.query(BEGIN);
+      }
       const tx: PgTx = {
         query: (sql, params) => client.query(sql, params),
         appendEvents: async (drafts) => {
           if (drafts.length === 0) return [];
-          if (!appended) await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+          const head = (await client.query<ChainHead>(appended ? READ_HEAD : LOCK_AND_READ_HEAD)).rows[0];
           appended = true;
-          const head = (await client.query<ChainHead>(READ_HEAD)).rows[0];
           return insertSealed(client, drafts, head, this.newId);
         },
         appendGroups: async (groups) => {
-          if (!appended) await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+          let head = lockedHead ?? (await client.query<ChainHead>(appended ? READ_HEAD : LOCK_AND_READ_HEAD)).rows[0];
+          lockedHead = undefined;
           appended = true;
-          let head = (await client.query<ChainHead>(READ_HEAD)).rows[0];
           const cols: unknown[][] = Array.from({ length: 9 }, () => []);
           const out = groups.map((drafts) => {
             try {
