@@ -3,13 +3,12 @@
  * bot (COUNTERSIGN_STORE and the database variables, from the command's environment). The signing
  * key and the checkpoint file stay in the data directory either way.
  */
-import type { Store } from '../app/ports';
+import type { AuditFilter, Store } from '../app/ports';
 import type { ChainVerification } from '../audit/verify';
 import type { StoredRecordText } from '../audit/output';
-import type { AuditFilter } from '../app/ports';
 import type { AuditCheckpoint } from '../compliance/ports';
 import type { AuditRecord } from '../domain/audit';
-import { createCredential, entraDatabasePassword } from '../azure';
+import { entraDatabasePassword } from '../azure/postgres-token';
 import { readStoreSettings, SettingsError } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
 import { postgresConnectionOf } from '../store/open-store';
@@ -72,7 +71,13 @@ export function requireAuditDatabase(dataDirOption: string | undefined, io: Audi
 
 /** The connection for a command: with Entra authentication, the token of the signed-in identity. */
 export function postgresDatabaseConnection(pg: PostgresSettings): PostgresConnectionOptions {
-  const password = pg.auth === 'entra' ? entraDatabasePassword(createCredential({ type: 'default', ...(pg.entraClientId ? { clientId: pg.entraClientId } : {}) })) : undefined;
+  let password: (() => Promise<string>) | undefined;
+  if (pg.auth === 'entra') {
+    // Loaded only here: the Azure identity library is not needed by commands on a password or SQLite.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createCredential } = require('../azure/credential') as typeof import('../azure/credential');
+    password = entraDatabasePassword(createCredential({ type: 'default', ...(pg.entraClientId ? { clientId: pg.entraClientId } : {}) }));
+  }
   try {
     return { ...postgresConnectionOf(pg, password), max: 4 };
   } catch (err) {
