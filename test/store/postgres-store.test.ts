@@ -9,15 +9,6 @@ import type { StoreHarness } from './store-contract';
 
 let db: TestDatabase | undefined;
 
-before(async function () {
-  this.timeout(20_000);
-  db = await createTestDatabase();
-});
-after(async function () {
-  this.timeout(20_000);
-  await db?.drop();
-});
-
 /** A PostgreSQL store in a fresh schema, with small pages so paging is exercised. */
 export async function postgresHarness(): Promise<StoreHarness & { store: PostgresStore; schema: string }> {
   if (!db) throw new Error('the test database was not created');
@@ -56,4 +47,12 @@ export async function postgresHarness(): Promise<StoreHarness & { store: Postgre
   return harness;
 }
 
-storeContract('PostgreSQL', postgresHarness);
+describe('PostgreSQL, in a database of its own for this run', () => {
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    await db?.drop();
+  });
+  storeContract('PostgreSQL', postgresHarness);
+});
