@@ -7,7 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { VersionConflictError } from '../../src/app/ports';
 import type { DownloadLink } from '../../src/compliance/ports';
-import { openPostgresStore, POSTGRES_MIGRATIONS, RUNTIME_ROLE, verifyPostgresAuditLog } from '../../src/store/postgres';
+import { openPostgresAuditReader, openPostgresStore, POSTGRES_MIGRATIONS, RUNTIME_ROLE, verifyPostgresAuditLog } from '../../src/store/postgres';
 import type { PostgresConnectionOptions, PostgresStore } from '../../src/store/postgres';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { createTestDatabase, freshSchema } from '../support/postgres';
@@ -248,6 +248,21 @@ describe('PostgreSQL store, several instances on one database', function () {
         await assert.rejects(c.query('TRUNCATE audit_log'), /permission denied/);
       } finally {
         await c.end();
+      }
+    });
+
+    it('lets an auditor holding SELECT only verify the chain, and nothing more', async () => {
+      const s = await open();
+      await s.audit.append([anEvent('request.created'), anEvent('request.approved')]);
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA ${schema} TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${role}`));
+      const reader = await openPostgresAuditReader({ ...connection, url: db.url.replace('postgres@', `${role}@`) });
+      try {
+        const v = await verifyPostgresAuditLog(reader.pool, 'auditor');
+        assert.equal(v.ok, true, v.problem?.message);
+        assert.equal(v.count, 2);
+        await assert.rejects(reader.pool.query("INSERT INTO audit_log (seq, id, time, type, prev_hash, hash, record) VALUES (3, 'x', 't', 'y', 'p', 'h', '{}')"), /permission denied/);
+      } finally {
+        await reader.close();
       }
     });
 
