@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildDataSet, runAppend, runExports, runVerify } from './figures/audit';
+import { runPostgresAppend } from './figures/postgres';
 import { runScale } from './figures/scale';
 import { runTeamsFigure } from './figures/teams';
 import { formatTable, isMet, type Figure } from './lib/report';
@@ -51,6 +52,14 @@ async function main(): Promise<void> {
       const r = await runAppend(work, plan.appends, plan.appendRounds);
       details.append = r;
       figures.push({ name: 'Audit append (durable, 50 appenders)', value: r.product.perSecond, unit: 'appends/s', baseline: r.baseline.perSecond, target: { ratio: '>=', limit: 0.8 } });
+    }
+    if (wanted('pg-append')) {
+      step('3b. durable audit append on PostgreSQL, 50 appenders in two processes');
+      const r = await runPostgresAppend(plan.appends, plan.appendRounds, step);
+      if (r) {
+        details.pgAppend = r;
+        figures.push({ name: 'Audit append on PostgreSQL (durable, 2 processes x 25 appenders)', value: r.product.perSecond, unit: 'appends/s', baseline: r.baseline.perSecond, target: { ratio: '>=', limit: 0.5 } });
+      }
     }
     if (wanted('verify') || wanted('export')) {
       step(`building an audit log of ${plan.records} records`);

@@ -48,8 +48,23 @@ param countersignConfigPath string = '/home/site/countersign/countersign.yaml'
 @description('Directory of the SQLite database and signing keys; on /home so it persists.')
 param countersignDataDir string = '/home/site/countersign/data'
 
-@description('Create a PostgreSQL flexible server (and its database) for the request and audit store.')
+@description('Create a PostgreSQL flexible server (and its database) and run Countersign on it with several instances (COUNTERSIGN_STORE=postgres, Microsoft Entra authentication). Without it the store is SQLite: one instance only.')
 param deployPostgres bool = false
+
+@description('deployPostgres only: App Service instances (at least 2, so one can die without stopping approvals).')
+@minValue(2)
+@maxValue(10)
+param postgresInstanceCount int = 2
+
+@description('deployPostgres only: object id of the Microsoft Entra user or group administering the database (it runs the one SQL step of docs/postgresql.md).')
+param postgresEntraAdminObjectId string = ''
+
+@description('deployPostgres only: display name (user principal name or group name) of that administrator.')
+param postgresEntraAdminName string = ''
+
+@description('deployPostgres only: User or Group.')
+@allowed(['User', 'Group'])
+param postgresEntraAdminType string = 'Group'
 
 @description('deployPostgres only: administrator login of the PostgreSQL server.')
 param postgresAdminLogin string = 'countersign'
@@ -115,8 +130,9 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   tags: tags
   sku: {
     name: appServiceSku
-    // One instance: the default SQLite store is a single file that one process writes.
-    capacity: 1
+    // SQLite is one instance only: its file lives on /home, a network share where SQLite's write-ahead
+    // log is not safe, and one process must write it. PostgreSQL is shared: at least two instances.
+    capacity: deployPostgres ? postgresInstanceCount : 1
   }
   properties: {
     reserved: true
@@ -146,13 +162,17 @@ var coreAppSettings = [
 var singleTenantAppSettings = usesManagedIdentityForBot ? [] : [
   { name: 'MicrosoftAppPassword', value: singleTenantAppPassword }
 ]
-// The standard libpq variables, which node-postgres reads when no connection string is given.
+// PostgreSQL, chosen explicitly, reached with the libpq variables and no password in the settings: the
+// managed identity's Microsoft Entra token is the password (it logs in as the database principal named
+// after the identity, holding only the runtime role: docs/postgresql.md gives the SQL step).
 var postgresAppSettings = deployPostgres ? [
+  { name: 'COUNTERSIGN_STORE', value: 'postgres' }
   { name: 'PGHOST', value: '${postgresServerName}.postgres.database.azure.com' }
   { name: 'PGDATABASE', value: 'countersign' }
-  { name: 'PGUSER', value: postgresAdminLogin }
-  { name: 'PGPASSWORD', value: postgresAdminPassword }
-  { name: 'PGSSLMODE', value: 'require' }
+  { name: 'PGUSER', value: identity.name }
+  { name: 'PGSSLMODE', value: 'verify-full' }
+  { name: 'COUNTERSIGN_DATABASE_AUTH', value: 'entra' }
+  { name: 'COUNTERSIGN_DATABASE_CLIENT_ID', value: identity.properties.clientId }
 ] : []
 
 resource webApp 'Microsoft.Web/sites@2024-04-01' = {
@@ -267,6 +287,9 @@ module postgres 'modules/postgres.bicep' = if (deployPostgres) {
     administratorLogin: postgresAdminLogin
     administratorLoginPassword: postgresAdminPassword
     databaseName: 'countersign'
+    entraAdminObjectId: postgresEntraAdminObjectId
+    entraAdminName: postgresEntraAdminName
+    entraAdminType: postgresEntraAdminType
     // Only the web app's outbound addresses may connect (TLS and the password are still required).
     allowedIpAddresses: split(webApp.properties.possibleOutboundIpAddresses, ',')
     tags: tags
@@ -298,3 +321,6 @@ output operatorRoleScope string = roleScopeId
 output logAnalyticsWorkspaceId string = workspace.properties.customerId
 
 output postgresHost string = deployPostgres ? postgres.outputs.fullyQualifiedDomainName : ''
+
+@description('deployPostgres only: the database principal to create for the app (docs/postgresql.md).')
+output postgresAppPrincipal string = deployPostgres ? identity.name : ''

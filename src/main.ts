@@ -14,7 +14,7 @@ import { RequestRate } from './app/request-rate';
 import { randomRequestIds, systemClock } from './app/ids';
 import type { AzureGateway, Clock, IdGenerator } from './app/ports';
 import type { CountersignStore } from './store/countersign-store';
-import { createAzureGateway, createCredential } from './azure';
+import { createAzureGateway, createCredential, entraDatabasePassword } from './azure';
 import { AuditorAccess } from './audit/access/auditor-access';
 import { checkpointEveryRecords } from './audit/access/checkpoint-schedule';
 import { Checkpointer, checkpointFileOf } from './audit/access/checkpoints';
@@ -23,8 +23,9 @@ import { loadConfig, type CountersignConfig } from './config/load';
 import { routeConsoleToLog } from './log/console';
 import { createLogger, withLogContext } from './log/logger';
 import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/seed';
-import { databaseFile, isLoopback, readSettings, type Settings } from './settings';
-import { openSqliteStore } from './store/sqlite';
+import { isLoopback, readSettings, type Settings } from './settings';
+import { openConfiguredStore, type OpenedStore } from './store/open-store';
+import { parsePostgresUrl, PostgresStartupError } from './store/postgres';
 import { auditCommandHandler } from './teams/audit-command';
 import { registerAuditRoutes } from './http/audit-routes';
 import { CountersignBot } from './teams/bot';
@@ -80,17 +81,18 @@ export function checkListenAddress(settings: Settings): void {
 
 export async function startCountersign(options: StartOptions = {}): Promise<RunningCountersign> {
   const settings = options.settings ?? readSettings();
-  const log = options.log ?? createLogger(settings.logLevel, undefined, { secrets: settings.secrets });
+  const log = options.log ?? createLogger(settings.logLevel, undefined, { secrets: [...settings.secrets, ...databaseSecrets(settings)] });
   checkListenAddress(settings);
   const config = options.config ?? loadConfig(settings.configPath);
   const closers: (() => Promise<void>)[] = [];
 
   let store: CountersignStore;
+  let opened: OpenedStore | undefined;
   if (options.store) {
     store = options.store;
   } else {
-    fs.mkdirSync(settings.dataDir, { recursive: true });
-    store = await openSqliteStore({ file: databaseFile(settings.dataDir), busyTimeoutMs: settings.storeLockWaitMs });
+    opened = await openStore(settings, log);
+    store = opened.store;
   }
   const connectionString = settings.applicationInsightsConnectionString;
   const telemetry = options.telemetry ?? (connectionString ? startTelemetry(connectionString) : undefined);
@@ -134,7 +136,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   await app.started();
   await checkpointer.write('start');
   const dialogStorage = new BoundedMemoryStorage({ maxEntries: settings.dialogStateMaxEntries, ttlMs: settings.dialogStateTtlMs, now: () => deps.clock.now().getTime() });
-  const bot = new CountersignBot(app, store.conversations, new PrivateConversationState(dialogStorage));
+  const bot = new CountersignBot(app, store.conversations, new PrivateConversationState(opened?.dialogState ?? dialogStorage));
   if (telemetry) bot.run = telemetry.turns(bot.run.bind(bot));
   // Auditor access: Teams `audit export` and the audit HTTP routes.
   let publicUrl = settings.publicUrl;
@@ -165,7 +167,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       const storeOk = await deps.store.ping().catch(() => false);
       if (storeOk !== storeWasOk) logReadiness(log, deps.store, storeOk);
       storeWasOk = storeOk;
-      return { ok: storeOk, checks: { config: true, store: storeOk } };
+      return { ok: storeOk, checks: { config: true, store: storeOk, ...(opened ? { storeKind: opened.kind } : {}) } };
     },
     routes: (s) => registerAuditRoutes(s, auditors, signer, log),
     onAuthRefused: (attempt) => app.authRefused(attempt),
@@ -203,6 +205,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       azure: azure.sandbox ? `SANDBOX (subscription ${subscriptionId})` : `subscription ${subscriptionId}`,
       config: config.file,
       configHash: config.hash,
+      ...(opened ? { store: `${opened.kind} ${opened.where}` } : {}),
     },
     'Countersign is listening',
   );
@@ -250,6 +253,37 @@ function logReadiness(log: Logger, store: object, ok: boolean): void {
   const problem = (store as Partial<{ writeReadiness(): { problem?: string } }>).writeReadiness?.().problem;
   if (ok) log.info({}, 'store ready for writes again');
   else log.warn({ problem }, 'store not ready for writes: /readyz answers 503');
+}
+
+/** The store the settings choose; a PostgreSQL that cannot be used stops startup with what to do. */
+async function openStore(settings: Settings, log: Logger): Promise<OpenedStore> {
+  const pg = settings.store.kind === 'postgres' ? settings.store.postgres : undefined;
+  const databasePassword =
+    pg?.auth === 'entra' ? entraDatabasePassword(createCredential({ type: 'default', ...(pg.entraClientId ? { clientId: pg.entraClientId } : {}) })) : undefined;
+  try {
+    return await openConfiguredStore(settings.store, {
+      dataDir: settings.dataDir,
+      ...(databasePassword ? { databasePassword } : {}),
+      sqliteLockWaitMs: settings.storeLockWaitMs,
+      onConnectionError: (err) => log.warn({ err: err.message }, 'a PostgreSQL connection broke; the pool opens a new one'),
+    });
+  } catch (err) {
+    if (err instanceof PostgresStartupError) throw new StartupError(`the PostgreSQL store cannot be used: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Database passwords kept out of the log. */
+function databaseSecrets(settings: Settings): string[] {
+  if (settings.store.kind !== 'postgres') return [];
+  const { password, url } = settings.store.postgres;
+  let inUrl: string | undefined;
+  try {
+    inUrl = url ? parsePostgresUrl(url).password : undefined;
+  } catch {
+    inUrl = undefined;
+  }
+  return [password, inUrl].filter((s): s is string => !!s);
 }
 
 /**

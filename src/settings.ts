@@ -36,6 +36,8 @@ export interface Settings {
    * it runs; after a crash another run resumes the operation once it expired.
    */
   executionLeaseMs: number;
+  /** Where requests and the audit trail live: SQLite (one instance) or PostgreSQL (several). */
+  store: StoreSettings;
   /**
    * How long a write waits for another process to release the database's write lock before it fails
    * and the person is told nothing changed (COUNTERSIGN_STORE_LOCK_WAIT, default 5s). Asynchronous.
@@ -90,6 +92,8 @@ export interface CliSettings {
   user?: string;
   armSandbox: ArmSandboxEnv;
   azureCredentialEnv: AzureCredentialEnv;
+  /** The store the bot uses (read when a command needs it: a bad store setting does not stop `config check`). */
+  readStore(): StoreSettings;
 }
 
 /** The standalone ARM sandbox (`node --import tsx src/sandbox/main.ts`). */
@@ -102,6 +106,35 @@ export interface SandboxProcessOptions {
   caFile?: string;
   /** ARM_SANDBOX_STEP_MS: time per deployment operation, ms (default: the sandbox's 400). */
   stepMs?: number;
+}
+
+export type StoreSettings = { kind: 'sqlite' } | { kind: 'postgres'; postgres: PostgresSettings };
+
+/** The PostgreSQL connection, from a URL and/or the libpq variables (PG*), as node and psql users expect. */
+export interface PostgresSettings {
+  /** COUNTERSIGN_DATABASE_URL, else DATABASE_URL (postgres://user@host:5432/db?sslmode=verify-full). */
+  url?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  database?: string;
+  /** PGPASSWORD; absent with Microsoft Entra authentication. */
+  password?: string;
+  /** PGSSLMODE (a sslmode in the URL wins). */
+  sslMode?: 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+  /** PGSSLROOTCERT: a PEM file of the certificate authorities to trust. */
+  sslRootCertFile?: string;
+  applicationName?: string;
+  /** COUNTERSIGN_DATABASE_SCHEMA (default: the role's search_path, usually public). */
+  schema?: string;
+  /** `password` (PGPASSWORD or the URL's) or `entra`: a Microsoft Entra token of the app's identity is the password. */
+  auth: 'password' | 'entra';
+  /** COUNTERSIGN_DATABASE_CLIENT_ID: the user-assigned managed identity whose token is the password. */
+  entraClientId?: string;
+  /** COUNTERSIGN_DATABASE_MIGRATE: auto (when this role owns the schema), always, never. */
+  migrate: 'auto' | 'always' | 'never';
+  /** COUNTERSIGN_DATABASE_POOL_SIZE (default 10). */
+  poolSize?: number;
 }
 
 export class SettingsError extends Error {
@@ -184,6 +217,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     dialogStateTtlMs: readDuration('COUNTERSIGN_DIALOG_STATE_TTL', variable(env, 'COUNTERSIGN_DIALOG_STATE_TTL'), 30 * 60_000),
     storeLockWaitMs: readDuration('COUNTERSIGN_STORE_LOCK_WAIT', variable(env, 'COUNTERSIGN_STORE_LOCK_WAIT'), 5000, 0),
     requestsPerPersonPerHour: readCount('COUNTERSIGN_REQUESTS_PER_HOUR', variable(env, 'COUNTERSIGN_REQUESTS_PER_HOUR'), 20),
+    store: readStoreSettings(env),
     armSandbox: readArmSandbox(env),
     azureCredentialEnv: readAzureCredentialEnv(env),
     secrets: secretValues(env, password),
@@ -201,6 +235,7 @@ export function readCliSettings(env: NodeJS.ProcessEnv = process.env): CliSettin
     ...(user ? { user } : {}),
     armSandbox: readArmSandbox(env),
     azureCredentialEnv: readAzureCredentialEnv(env),
+    readStore: () => readStoreSettings(env),
   };
 }
 
@@ -215,6 +250,61 @@ export function readSandboxSettings(env: NodeJS.ProcessEnv = process.env): Sandb
     host: variable(env, 'ARM_SANDBOX_HOST') ?? '127.0.0.1',
     ...(caFile ? { caFile: path.resolve(caFile) } : {}),
     ...(stepMs !== undefined ? { stepMs } : {}),
+  };
+}
+
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+
+/**
+ * SQLite unless COUNTERSIGN_STORE=postgres: PostgreSQL is never inferred from PG* variables being set,
+ * so an operator always knows which store holds the audit trail.
+ */
+export function readStoreSettings(env: NodeJS.ProcessEnv = process.env): StoreSettings {
+  const kind = env.COUNTERSIGN_STORE || 'sqlite';
+  if (kind === 'sqlite') return { kind };
+  if (kind !== 'postgres') throw new SettingsError('COUNTERSIGN_STORE', `must be sqlite or postgres, got "${kind}"`);
+  const url = env.COUNTERSIGN_DATABASE_URL || env.DATABASE_URL || undefined;
+  if (!url && !env.PGHOST) {
+    throw new SettingsError('COUNTERSIGN_STORE', 'is postgres but no database is named: set COUNTERSIGN_DATABASE_URL (or DATABASE_URL), or PGHOST with PGDATABASE and PGUSER');
+  }
+  const port = env.PGPORT ? Number(env.PGPORT) : undefined;
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new SettingsError('PGPORT', `must be a port number, got "${env.PGPORT}"`);
+  const sslMode = env.PGSSLMODE || undefined;
+  if (sslMode !== undefined && !(SSL_MODES as readonly string[]).includes(sslMode)) {
+    throw new SettingsError('PGSSLMODE', `must be one of ${SSL_MODES.join(', ')}, got "${sslMode}"`);
+  }
+  const auth = env.COUNTERSIGN_DATABASE_AUTH || 'password';
+  if (auth !== 'password' && auth !== 'entra') throw new SettingsError('COUNTERSIGN_DATABASE_AUTH', `must be password or entra, got "${auth}"`);
+  if (auth === 'entra' && env.PGPASSWORD) {
+    throw new SettingsError('PGPASSWORD', 'is set but COUNTERSIGN_DATABASE_AUTH is entra (the password is a Microsoft Entra token): remove one of them');
+  }
+  const migrate = env.COUNTERSIGN_DATABASE_MIGRATE || 'auto';
+  if (migrate !== 'auto' && migrate !== 'always' && migrate !== 'never') {
+    throw new SettingsError('COUNTERSIGN_DATABASE_MIGRATE', `must be auto, always or never, got "${migrate}"`);
+  }
+  const poolSize = env.COUNTERSIGN_DATABASE_POOL_SIZE ? Number(env.COUNTERSIGN_DATABASE_POOL_SIZE) : undefined;
+  if (poolSize !== undefined && !(Number.isInteger(poolSize) && poolSize >= 1)) {
+    throw new SettingsError('COUNTERSIGN_DATABASE_POOL_SIZE', `must be a whole number of connections, at least 1, got "${env.COUNTERSIGN_DATABASE_POOL_SIZE}"`);
+  }
+  const optional = <K extends keyof PostgresSettings>(key: K, value: PostgresSettings[K] | '' | undefined) => (value === undefined || value === '' ? {} : { [key]: value });
+  return {
+    kind,
+    postgres: {
+      ...optional('url', url),
+      ...optional('host', env.PGHOST),
+      ...optional('port', port),
+      ...optional('user', env.PGUSER),
+      ...optional('database', env.PGDATABASE),
+      ...optional('password', env.PGPASSWORD),
+      ...optional('sslMode', sslMode as PostgresSettings['sslMode']),
+      ...optional('sslRootCertFile', env.PGSSLROOTCERT),
+      ...optional('applicationName', env.PGAPPNAME),
+      ...optional('schema', env.COUNTERSIGN_DATABASE_SCHEMA),
+      auth,
+      ...optional('entraClientId', env.COUNTERSIGN_DATABASE_CLIENT_ID || env.AZURE_CLIENT_ID),
+      migrate,
+      ...optional('poolSize', poolSize),
+    },
   };
 }
 

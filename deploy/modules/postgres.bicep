@@ -12,6 +12,15 @@ param administratorLoginPassword string
 
 param databaseName string
 
+@description('Object id of the Microsoft Entra administrator (user or group) of the server.')
+param entraAdminObjectId string
+
+@description('Its display name (user principal name or group name).')
+param entraAdminName string
+
+@allowed(['User', 'Group'])
+param entraAdminType string
+
 @description('Addresses allowed through the firewall (the web app\'s possible outbound addresses).')
 param allowedIpAddresses array
 
@@ -29,9 +38,12 @@ resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2024-08-01' = {
     version: '16'
     administratorLogin: administratorLogin
     administratorLoginPassword: administratorLoginPassword
+    // Entra for the app (its managed identity's token) and the administrators; the password login is
+    // kept for the schema owner that runs `countersign store migrate-schema`.
     authConfig: {
-      activeDirectoryAuth: 'Disabled'
+      activeDirectoryAuth: 'Enabled'
       passwordAuth: 'Enabled'
+      tenantId: tenant().tenantId
     }
     storage: {
       storageSizeGB: 32
@@ -57,6 +69,17 @@ resource database 'Microsoft.DBforPostgreSQL/flexibleServers/databases@2024-08-0
     charset: 'UTF8'
     collation: 'en_US.utf8'
   }
+}
+
+resource entraAdmin 'Microsoft.DBforPostgreSQL/flexibleServers/administrators@2024-08-01' = if (!empty(entraAdminObjectId)) {
+  parent: server
+  name: entraAdminObjectId
+  properties: {
+    principalName: entraAdminName
+    principalType: entraAdminType
+    tenantId: tenant().tenantId
+  }
+  dependsOn: [database]
 }
 
 // One at a time: the server refuses concurrent firewall changes.

@@ -5,3 +5,4 @@ export type { TokenCredential } from '@azure/identity';
 export { describeArmError, toArmError } from './errors';
 export { requiredActions } from './permissions';
 export { MAX_ROWS } from './queries';
+export { entraDatabasePassword, POSTGRES_ENTRA_SCOPE } from './postgres-token';

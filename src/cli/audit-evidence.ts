@@ -12,9 +12,10 @@ import type { EvidenceVerification } from '../audit/access/evidence';
 import { loadOrCreateSigningKey } from '../audit/access/signing';
 import type { AuditRecord } from '../domain/audit';
 import { auditRecordHash } from '../domain/canonical';
-import { verifySqliteAuditLog } from '../store/sqlite';
 import { uuidv7 } from '../store/ids';
-import { AuditInputError, openStoreForCli, operatorOf, requireDatabase } from './audit-io';
+import { requireAuditDatabase } from './audit-database';
+import type { AuditDatabase } from './audit-database';
+import { AuditInputError, operatorOf } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { checkCheckpoints } from './audit-verify';
 
@@ -25,11 +26,12 @@ export interface EvidenceOptions {
 }
 
 export async function writeEvidence(requestId: string, opts: EvidenceOptions, io: AuditCliIo): Promise<number> {
-  const { dataDir, file } = requireDatabase(opts.dataDir, io);
+  const db = requireAuditDatabase(opts.dataDir, io);
+  const dataDir = db.dataDir;
   const target = path.resolve(io.cwd, opts.out ?? `evidence-${requestId.replace(/[^A-Za-z0-9_-]/g, '_')}`);
   if (existsSync(target)) throw new AuditInputError(`${target} already exists: choose another --out`);
   if (!existsSync(path.dirname(target))) throw new AuditInputError(`cannot write ${target}: its directory does not exist`);
-  const store = await openStoreForCli(file);
+  const store = await db.openStore();
   const temp = `${target}.partial-${process.pid}`;
   try {
     const signer = loadOrCreateSigningKey(dataDir);
@@ -56,7 +58,7 @@ export async function writeEvidence(requestId: string, opts: EvidenceOptions, io
     await finished(out);
     writeFileSync(path.join(temp, 'events.jsonl.manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 
-    const verification = await verifyForEvidence(file, dataDir, events, opts, io);
+    const verification = await verifyForEvidence(db, events, opts, io);
     // Loaded only here: the card renderer is not needed by the other audit commands.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { requestCard } = require('../cards/request-card') as typeof import('../cards/request-card');
@@ -84,9 +86,9 @@ export async function writeEvidence(requestId: string, opts: EvidenceOptions, io
   }
 }
 
-async function verifyForEvidence(file: string, dataDir: string, events: AuditRecord[], opts: EvidenceOptions, io: AuditCliIo): Promise<EvidenceVerification> {
-  const chain = await verifySqliteAuditLog(file);
-  const { result } = await checkCheckpoints(file, dataDir, chain, { ...(opts.publicKey ? { publicKey: opts.publicKey } : {}), dataDir }, io);
+async function verifyForEvidence(db: AuditDatabase, events: AuditRecord[], opts: EvidenceOptions, io: AuditCliIo): Promise<EvidenceVerification> {
+  const chain = await db.verify();
+  const { result } = await checkCheckpoints(db, chain, { ...(opts.publicKey ? { publicKey: opts.publicKey } : {}), dataDir: db.dataDir }, io);
   const chainPart = {
     ok: chain.ok,
     count: chain.count,

@@ -12,9 +12,10 @@ import type { ExportResult } from '../audit/formats/export';
 import type { ExportFormat } from '../audit/ports';
 import { loadOrCreateSigningKey } from '../audit/access/signing';
 import type { AuditEventType } from '../domain/audit';
-import type { SqliteStore } from '../store/sqlite';
 import { uuidv7 } from '../store/ids';
-import { AuditInputError, operatorOf, outputPath, progressLine, requireDatabase, openStoreForCli, writeFileAtomically } from './audit-io';
+import { requireAuditDatabase } from './audit-database';
+import type { CliStore } from './audit-database';
+import { AuditInputError, operatorOf, outputPath, progressLine, writeFileAtomically } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 
 export interface ExportOptions {
@@ -45,10 +46,10 @@ function exportFilter(opts: ExportOptions): AuditFilter {
 
 export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promise<number> {
   const filter = exportFilter(opts);
-  const db = requireDatabase(opts.dataDir, io);
+  const db = requireAuditDatabase(opts.dataDir, io);
   const target = opts.out ? outputPath(io, opts.out) : undefined;
   const manifestFile = opts.manifest ? outputPath(io, opts.manifest) : target ? manifestFileOf(target) : undefined;
-  const store = await openStoreForCli(db.file);
+  const store = await db.openStore();
   try {
     const signer = loadOrCreateSigningKey(db.dataDir);
     const head = (await store.audit.head())?.seq ?? 0;
@@ -106,6 +107,6 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
 }
 
 /** Exports are audited: the audit.exported record carries the whole signed manifest. */
-async function recordExport(store: SqliteStore, result: ExportResult, operator: string): Promise<void> {
+async function recordExport(store: CliStore, result: ExportResult, operator: string): Promise<void> {
   await recordExportFinished(store, result.manifest, { time: new Date().toISOString(), via: 'cli', data: { operator } });
 }

@@ -3,12 +3,13 @@ import { Checkpointer, checkpointFileOf } from '../audit/access/checkpoints';
 import { loadOrCreateSigningKey, loadPublicKey, PRIVATE_KEY_FILE, SigningKeyError } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';
 import { canonicalJson } from '../domain/canonical';
-import { openStoreForCli, operatorOf, requireDatabase } from './audit-io';
+import { requireAuditDatabase } from './audit-database';
+import { operatorOf } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 
 /** Prints the PEM public key (stdout) and its key id (stderr), creating the key pair if there is none. */
 export async function printPublicKey(opts: { dataDir?: string }, io: AuditCliIo): Promise<number> {
-  const { dataDir } = requireDatabase(opts.dataDir, io);
+  const { dataDir } = requireAuditDatabase(opts.dataDir, io);
   let key: AuditVerifier;
   try {
     key = loadPublicKey(dataDir);
@@ -24,8 +25,9 @@ export async function printPublicKey(opts: { dataDir?: string }, io: AuditCliIo)
 
 /** Signs the chain head now, whether or not the log moved since the last checkpoint. */
 export async function writeCheckpoint(opts: { dataDir?: string }, io: AuditCliIo): Promise<number> {
-  const { dataDir, file } = requireDatabase(opts.dataDir, io);
-  const store = await openStoreForCli(file);
+  const db = requireAuditDatabase(opts.dataDir, io);
+  const dataDir = db.dataDir;
+  const store = await db.openStore();
   try {
     const signer = loadOrCreateSigningKey(dataDir);
     const checkpointFile = checkpointFileOf(dataDir);

@@ -13,9 +13,10 @@ import type { ExportFormat } from '../audit/ports';
 import { loadPublicKey, readVerifier } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';
 import { verifyExportFile } from '../audit/verify/verify-export';
-import { missingCheckpointTriggers, openSqliteAuditReader, readCheckpointTable, recordHashAt, verifySqliteAuditLog } from '../store/sqlite';
+import { requireAuditDatabase } from './audit-database';
+import type { AuditDatabase } from './audit-database';
 import { resolveDataDir } from './audit-options';
-import { AuditInputError, requireDatabase, unreadableAsInput } from './audit-io';
+import { AuditInputError } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { EXIT_DAMAGED, EXIT_OK, EXIT_UNPROTECTED, checkpointReport, exportReport, verificationReport } from './audit-report';
 
@@ -86,26 +87,26 @@ async function verifyFile(fileOption: string, opts: VerifyOptions, io: AuditCliI
 }
 
 async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<number> {
-  const { dataDir, file } = requireDatabase(opts.dataDir, io);
-  const chain = await unreadableAsInput(file, () => verifySqliteAuditLog(file));
-  const checkpoints = await checkCheckpoints(file, dataDir, chain, opts, io);
+  const db = requireAuditDatabase(opts.dataDir, io);
+  const chain = await db.verify();
+  const checkpoints = await checkCheckpoints(db, chain, opts, io);
   const warnings = [...chain.warnings, ...checkpoints.triggerWarnings];
-  io.stdout.write(verificationReport(file, chain, warnings));
+  io.stdout.write(verificationReport(db.where, chain, warnings));
   io.stdout.write(checkpointReport(checkpoints.result));
   if (!chain.ok || checkpoints.result.problems.length) return EXIT_DAMAGED;
   return warnings.length ? EXIT_UNPROTECTED : EXIT_OK;
 }
 
 export async function checkCheckpoints(
-  file: string,
-  dataDir: string,
+  db: AuditDatabase,
   chain: { ok: boolean; lastSeq: number },
   opts: VerifyOptions,
   io: AuditCliIo,
 ): Promise<{ result: CheckpointVerification; triggerWarnings: string[] }> {
-  const reader = openSqliteAuditReader(file);
+  const dataDir = db.dataDir;
+  const reader = await db.checkpoints();
   try {
-    const table = readCheckpointTable(reader.db);
+    const table = reader.table;
     const sourced: SourcedCheckpoint[] = table.map((c) => ({ checkpoint: c, from: 'the checkpoint table', recordSeq: c.recordSeq }));
     const unreadable: string[] = [];
     const files = [checkpointFileOf(dataDir), ...(opts.checkpoints ?? []).map((f) => path.resolve(io.cwd, f))];
@@ -120,6 +121,7 @@ export async function checkCheckpoints(
       const c = r.seq <= chain.lastSeq ? checkpointOfRecord(r) : undefined;
       if (c) recorded.push({ checkpoint: c, from: `record ${r.seq}` });
     }
+    const hashes = await reader.hashesAt([...sourced, ...recorded].map((c) => c.checkpoint.seq));
     const result = verifyCheckpoints({
       checkpoints: sourced,
       recorded,
@@ -127,15 +129,15 @@ export async function checkCheckpoints(
       ...(sourced.length || recorded.length ? { verifier: verifierFor(opts, io, undefined) } : {}),
       lastSeq: chain.lastSeq,
       chainIntact: chain.ok,
-      hashAt: (seq) => recordHashAt(reader.db, seq),
+      hashAt: (seq) => hashes.get(seq),
     });
     result.warnings.push(...unreadable);
-    const missing = missingCheckpointTriggers(reader.db);
+    const missing = await reader.missingCheckpointTriggers();
     const triggerWarnings = missing.length
       ? [`the append-only protection of the checkpoint table was removed (missing triggers: ${missing.join(', ')}): someone changed the database schema by hand`]
       : [];
     return { result, triggerWarnings };
   } finally {
-    reader.close();
+    await reader.close();
   }
 }

@@ -5,6 +5,7 @@ import { processIo } from './audit-io';
 import { registerAzureCommands } from './azure';
 import { registerConfigCommands } from './config';
 import { readCliSettings, type CliSettings } from '../settings';
+import { registerStoreCommands } from './store';
 
 /** What the command line receives from its entry point (bin/countersign.js). */
 export interface CliEntry {
@@ -38,6 +39,7 @@ export function buildProgram(entry: CliEntry, settings: CliSettings = readCliSet
   registerConfigCommands(program, settings);
   registerAzureCommands(program, settings);
   registerAuditCommands(program, processIo(settings));
+  registerStoreCommands(program, processIo(settings));
   return program;
 }
 

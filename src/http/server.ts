@@ -16,7 +16,7 @@ export interface ServerOptions {
   handleActivity: ActivityEndpoint;
   log: Logger;
   /** Readiness: config loaded and store reachable. */
-  ready(): Promise<{ ok: boolean; checks: Record<string, boolean> }>;
+  ready(): Promise<{ ok: boolean; checks: Record<string, boolean | string> }>;
   /** True once shutdown began: new activities are turned away with 503. */
   stopping(): boolean;
   /** Extra routes (registered before listen). */

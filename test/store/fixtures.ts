@@ -66,3 +66,8 @@ export function tempDir(prefix = 'countersign-test-'): { dir: string; remove: ()
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+
+export function sequentialIds(prefix = 'rec-'): () => string {
+  let n = 0;
+  return () => `${prefix}${String(++n).padStart(6, '0')}`;
+}

@@ -3,3 +3,4 @@ export { openSqliteAuditReader, NotACountersignDatabaseError } from './audit-rea
 export { verifySqliteAuditLog } from './verify-database';
 export { MIGRATIONS, migrate } from './migrations';
 export { missingCheckpointTriggers, readCheckpointTable, readRequestVersions, recordHashAt } from './compliance-reader';
+export { backupSqliteStore, BackupTargetExistsError } from './backup';

@@ -1,0 +1,151 @@
+/**
+ * The database an audit command works on, SQLite or PostgreSQL, chosen by the same settings as the
+ * bot (COUNTERSIGN_STORE and the database variables, from the command's environment). The signing
+ * key and the checkpoint file stay in the data directory either way.
+ */
+import type { CountersignStore as Store } from '../store/countersign-store';
+import type { AuditFilter } from '../domain/audit';
+import type { ChainVerification } from '../audit/verify/verify';
+import type { StoredRecordText } from '../audit/formats/encoder';
+import type { AuditCheckpoint } from '../audit/ports';
+import type { AuditRecord } from '../domain/audit';
+import { entraDatabasePassword } from '../azure/postgres-token';
+import { SettingsError } from '../settings';
+import type { PostgresSettings, StoreSettings } from '../settings';
+import { postgresConnectionOf } from '../store/open-store';
+import { describeTarget, openPostgresAuditReader, openPostgresStore, PostgresStartupError, verifyPostgresAuditLog } from '../store/postgres';
+import type { PostgresConnectionOptions } from '../store/postgres';
+import { missingCheckpointTriggers, openSqliteAuditReader, readCheckpointTable, recordHashAt, verifySqliteAuditLog } from '../store/sqlite';
+import { resolveDataDir } from './audit-options';
+import { AuditInputError, openStoreForCli, requireDatabase, unreadableAsInput } from './audit-io';
+import type { AuditCliIo } from './audit-io';
+
+/** The store with what the export reads: the records' stored text. */
+export type CliStore = Store & { audit: Store['audit'] & { readStored(filter?: AuditFilter): AsyncIterable<StoredRecordText> } };
+
+/** What checkpoint verification reads from the database. */
+export interface CheckpointSource {
+  table: (AuditCheckpoint & { recordSeq: number | null })[];
+  read(filter: AuditFilter): AsyncIterable<AuditRecord>;
+  hashesAt(seqs: readonly number[]): Promise<Map<number, string>>;
+  missingCheckpointTriggers(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface AuditDatabase {
+  kind: StoreSettings['kind'];
+  dataDir: string;
+  /** What the reports name: the SQLite file or postgres://user@host:port/db. */
+  where: string;
+  /** The store, for commands that record what they do. */
+  openStore(): Promise<CliStore>;
+  /** The chain as stored, verified read-only. */
+  verify(): Promise<ChainVerification & { warnings: string[] }>;
+  checkpoints(): Promise<CheckpointSource>;
+}
+
+function storeSettings(io: AuditCliIo): StoreSettings {
+  try {
+    return io.settings.readStore();
+  } catch (err) {
+    if (err instanceof SettingsError) throw new AuditInputError(err.message);
+    throw err;
+  }
+}
+
+/** PostgreSQL errors are the operator's to fix: one line, exit 1. */
+async function asInput<T>(open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    if (err instanceof PostgresStartupError) throw new AuditInputError(err.message);
+    throw err;
+  }
+}
+
+export function requireAuditDatabase(dataDirOption: string | undefined, io: AuditCliIo): AuditDatabase {
+  const settings = storeSettings(io);
+  if (settings.kind === 'sqlite') return sqliteDatabase(dataDirOption, io);
+  const dataDir = resolveDataDir(dataDirOption, io.settings, io.cwd);
+  return postgresDatabase(dataDir, postgresDatabaseConnection(settings.postgres), settings.postgres.migrate);
+}
+
+/** The connection for a command: with Entra authentication, the token of the signed-in identity. */
+export function postgresDatabaseConnection(pg: PostgresSettings): PostgresConnectionOptions {
+  let password: (() => Promise<string>) | undefined;
+  if (pg.auth === 'entra') {
+    // Loaded only here: the Azure identity library is not needed by commands on a password or SQLite.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createCredential } = require('../azure/credential') as typeof import('../azure/credential');
+    password = entraDatabasePassword(createCredential({ type: 'default', ...(pg.entraClientId ? { clientId: pg.entraClientId } : {}) }));
+  }
+  try {
+    return { ...postgresConnectionOf(pg, password), max: 4 };
+  } catch (err) {
+    if (err instanceof PostgresStartupError) throw new AuditInputError(err.message);
+    throw err;
+  }
+}
+
+function postgresDatabase(dataDir: string, connection: PostgresConnectionOptions, migrate: 'auto' | 'always' | 'never' = 'never'): AuditDatabase {
+  const where = describeTarget(connection);
+  return {
+    kind: 'postgres',
+    dataDir,
+    where,
+    openStore: () => asInput(() => openPostgresStore({ connection, migrate })),
+    verify: () =>
+      asInput(async () => {
+        const reader = await openPostgresAuditReader(connection);
+        try {
+          return await verifyPostgresAuditLog(reader.pool, where);
+        } finally {
+          await reader.close();
+        }
+      }),
+    checkpoints: () =>
+      asInput(async () => {
+        const reader = await openPostgresAuditReader(connection);
+        try {
+          return {
+            table: await reader.checkpoints(),
+            read: (filter: AuditFilter) => reader.read(filter),
+            hashesAt: (seqs: readonly number[]) => reader.hashesAt(seqs),
+            missingCheckpointTriggers: () => reader.missingCheckpointTriggers(),
+            close: () => reader.close(),
+          };
+        } catch (err) {
+          await reader.close();
+          throw err;
+        }
+      }),
+  };
+}
+
+function sqliteDatabase(dataDirOption: string | undefined, io: AuditCliIo): AuditDatabase {
+  const { dataDir, file } = requireDatabase(dataDirOption, io);
+  return {
+    kind: 'sqlite',
+    dataDir,
+    where: file,
+    openStore: () => openStoreForCli(file),
+    verify: () => unreadableAsInput(file, () => verifySqliteAuditLog(file)),
+    checkpoints: async () => {
+      const reader = openSqliteAuditReader(file);
+      return {
+        table: readCheckpointTable(reader.db),
+        read: (filter: AuditFilter) => reader.read(filter),
+        hashesAt: async (seqs: readonly number[]) => {
+          const out = new Map<number, string>();
+          for (const seq of seqs) {
+            const h = recordHashAt(reader.db, seq);
+            if (h !== undefined) out.set(seq, h);
+          }
+          return out;
+        },
+        missingCheckpointTriggers: async () => missingCheckpointTriggers(reader.db),
+        close: async () => reader.close(),
+      };
+    },
+  };
+}

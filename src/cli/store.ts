@@ -1,0 +1,152 @@
+/**
+ * `countersign store ...`: moving an installation from SQLite to PostgreSQL, upgrading the
+ * PostgreSQL schema as its owner, and an online backup of a SQLite store.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { SettingsError } from '../settings';
+import type { PostgresSettings } from '../settings';
+import { copySqliteToPostgres, openPostgresStore, PostgresStartupError, TargetNotEmptyError, verifyPostgresAuditLog } from '../store/postgres';
+import type { CopyProgress, MigrateMode } from '../store/postgres';
+import { backupSqliteStore, BackupTargetExistsError, openSqliteAuditReader, verifySqliteAuditLog } from '../store/sqlite';
+import { postgresDatabaseConnection } from './audit-database';
+import { AuditInputError, processIo, progressLine, reportingInputErrors, requireDatabase, unreadableAsInput } from './audit-io';
+import type { AuditCliIo } from './audit-io';
+import { EXIT_DAMAGED, EXIT_OK, verificationReport } from './audit-report';
+
+const DATA_DIR_HELP = 'data directory holding countersign.db (default: $COUNTERSIGN_DATA_DIR or ./data)';
+
+function postgresSettings(io: AuditCliIo, command: string): PostgresSettings {
+  let settings;
+  try {
+    settings = io.settings.readStore();
+  } catch (err) {
+    if (err instanceof SettingsError) throw new AuditInputError(err.message);
+    throw err;
+  }
+  if (settings.kind !== 'postgres') {
+    throw new AuditInputError(`${command} works on PostgreSQL: set COUNTERSIGN_STORE=postgres and COUNTERSIGN_DATABASE_URL (or the PG* variables) to the target database`);
+  }
+  return settings.postgres;
+}
+
+async function openTarget(io: AuditCliIo, command: string, migrate: MigrateMode) {
+  const connection = postgresDatabaseConnection(postgresSettings(io, command));
+  try {
+    return await openPostgresStore({ connection, migrate });
+  } catch (err) {
+    if (err instanceof PostgresStartupError) throw new AuditInputError(err.message);
+    throw err;
+  }
+}
+
+/** Upgrades the schema to the version this Countersign expects (run as the schema's owner). */
+async function migrateSchema(io: AuditCliIo): Promise<number> {
+  const store = await openTarget(io, 'store migrate-schema', 'always');
+  await store.close();
+  io.stdout.write(`The schema of ${store.target} is at the version this Countersign expects.\n`);
+  return EXIT_OK;
+}
+
+/** Copies a SQLite store into an empty PostgreSQL database, then verifies the chain there. */
+async function migrateFromSqlite(fromOption: string, io: AuditCliIo): Promise<number> {
+  postgresSettings(io, 'store migrate');
+  const file = path.resolve(io.cwd, fromOption);
+  if (!existsSync(file)) throw new AuditInputError(`no SQLite database at ${file}`);
+  const sourceHead = await unreadableAsInput(file, async () => {
+    const reader = openSqliteAuditReader(file);
+    try {
+      return reader.head();
+    } finally {
+      reader.close();
+    }
+  });
+  const store = await openTarget(io, 'store migrate', 'auto');
+  try {
+    let shown: CopyProgress = { table: '', copied: 0, total: 0 };
+    const progress = progressLine(io, () => `Copying ${shown.table}: ${shown.copied.toLocaleString('en-US')} of ${shown.total.toLocaleString('en-US')} rows`);
+    let result;
+    try {
+      result = await copySqliteToPostgres(file, store.pool, store.target, (p) => {
+        if (p.table !== shown.table && shown.table) progress.done();
+        shown = p;
+        progress.update();
+      });
+    } catch (err) {
+      if (err instanceof TargetNotEmptyError) throw new AuditInputError(err.message);
+      throw err;
+    }
+    progress.done();
+    io.stderr.write(`Copied ${Object.entries(result.rows).map(([t, n]) => `${n} ${t}`).join(', ')} from ${file} to ${store.target}.\n`);
+    const chain = await verifyPostgresAuditLog(store.pool, store.target);
+    io.stdout.write(verificationReport(store.target, chain, chain.warnings));
+    const same = (sourceHead?.seq ?? 0) === chain.lastSeq && (sourceHead?.hash ?? chain.headHash) === chain.headHash;
+    if (!chain.ok || !same) {
+      io.stdout.write(`The copy does not end where the source does (source head: record ${sourceHead?.seq ?? 0}): do not switch to it.\n`);
+      return EXIT_DAMAGED;
+    }
+    io.stdout.write(`Moved: start the bots with COUNTERSIGN_STORE=postgres; keep ${file} as it is (it is the record of the move).\n`);
+    return EXIT_OK;
+  } finally {
+    await store.close();
+  }
+}
+
+/** An online backup of the SQLite store, verified like the original. */
+async function backupStore(targetOption: string, opts: { dataDir?: string }, io: AuditCliIo): Promise<number> {
+  let kind;
+  try {
+    kind = io.settings.readStore().kind;
+  } catch (err) {
+    if (err instanceof SettingsError) throw new AuditInputError(err.message);
+    throw err;
+  }
+  if (kind === 'postgres') {
+    throw new AuditInputError('store backup copies a SQLite store; PostgreSQL is backed up by the server (point-in-time restore on Azure, or pg_dump): see docs/postgresql.md');
+  }
+  const { file } = requireDatabase(opts.dataDir, io);
+  const target = path.resolve(io.cwd, targetOption);
+  if (!existsSync(path.dirname(target))) throw new AuditInputError(`cannot write ${target}: its directory does not exist`);
+  let pages = { totalPages: 0, remainingPages: 0 };
+  const progress = progressLine(io, () => `Backing up: ${pages.totalPages - pages.remainingPages} of ${pages.totalPages} pages`);
+  try {
+    await backupSqliteStore(file, target, (p) => {
+      pages = p;
+      progress.update();
+    });
+  } catch (err) {
+    if (err instanceof BackupTargetExistsError) throw new AuditInputError(err.message);
+    throw err;
+  }
+  progress.done();
+  const chain = await verifySqliteAuditLog(target);
+  io.stdout.write(verificationReport(target, chain, chain.warnings));
+  return chain.ok ? EXIT_OK : EXIT_DAMAGED;
+}
+
+export function registerStoreCommands(program: Command, io: AuditCliIo = processIo()): Command {
+  const store = program.command('store').description('Move, upgrade and back up the store (SQLite or PostgreSQL)');
+  store
+    .command('migrate')
+    .description('Copy a SQLite store verbatim into an empty PostgreSQL database (COUNTERSIGN_STORE=postgres and its variables), then verify the chain there')
+    .requiredOption('--from <sqlite-file>', 'the SQLite database to copy (e.g. data/countersign.db); stop the bot first')
+    .action(async (opts: { from: string }) => {
+      await reportingInputErrors(io, () => migrateFromSqlite(opts.from, io));
+    });
+  store
+    .command('migrate-schema')
+    .description('Create or upgrade the PostgreSQL schema to the version this Countersign expects (run as the schema owner)')
+    .action(async () => {
+      await reportingInputErrors(io, () => migrateSchema(io));
+    });
+  store
+    .command('backup')
+    .description('Online backup of the SQLite store into a new file, verified like the original (safe while the bot runs)')
+    .argument('<file>', 'the new file')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(async (file: string, opts: { dataDir?: string }) => {
+      await reportingInputErrors(io, () => backupStore(file, opts, io));
+    });
+  return store;
+}

@@ -1,0 +1,77 @@
+/**
+ * Opening the store the settings choose: the SQLite file in the data directory, or the PostgreSQL
+ * database. The bot and the CLI both come through here, so they always agree on where the audit
+ * trail is.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { CountersignStore } from './countersign-store';
+import { databaseFile } from '../settings';
+import type { PostgresSettings, StoreSettings } from '../settings';
+import { openPostgresStore, PostgresStartupError } from './postgres';
+import type { PostgresConnectionOptions, PostgresStore } from './postgres';
+import { openSqliteStore } from './sqlite';
+
+export interface OpenedStore {
+  store: CountersignStore;
+  kind: StoreSettings['kind'];
+  /** Where it is, without secrets: the SQLite file or postgres://user@host:port/db. */
+  where: string;
+  /**
+   * Where forms in progress are kept when instances share them (PostgreSQL), in botbuilder's Storage
+   * shape; absent for SQLite (one instance: memory will do).
+   */
+  dialogState?: PostgresStore['dialogState'];
+}
+
+export interface StoreOpening {
+  dataDir: string;
+  /** With Microsoft Entra authentication: a fresh token for each new connection (built in src/azure). */
+  databasePassword?: () => Promise<string>;
+  onConnectionError?: (err: Error) => void;
+  /** SQLite: how long a write waits for another process's write lock, without blocking (COUNTERSIGN_STORE_LOCK_WAIT). */
+  sqliteLockWaitMs?: number;
+}
+
+/** The PostgreSQL connection the settings describe; the password function (Entra) replaces any password. */
+export function postgresConnectionOf(settings: PostgresSettings, databasePassword?: () => Promise<string>): PostgresConnectionOptions {
+  let sslRootCert: string | undefined;
+  if (settings.sslRootCertFile) {
+    try {
+      sslRootCert = readFileSync(settings.sslRootCertFile, 'utf8');
+    } catch (err) {
+      throw new PostgresStartupError(`PGSSLROOTCERT names ${settings.sslRootCertFile}, which cannot be read: ${(err as Error).message}`);
+    }
+  }
+  if (settings.auth === 'entra' && !databasePassword) {
+    throw new PostgresStartupError('COUNTERSIGN_DATABASE_AUTH is entra but no token provider was given');
+  }
+  const password = settings.auth === 'entra' ? databasePassword : settings.password;
+  const { url, host, port, user, database, sslMode, applicationName, schema, poolSize } = settings;
+  return {
+    ...(url ? { url } : {}),
+    ...(host ? { host } : {}),
+    ...(port ? { port } : {}),
+    ...(user ? { user } : {}),
+    ...(database ? { database } : {}),
+    ...(password ? { password } : {}),
+    ...(sslMode ? { sslMode } : {}),
+    ...(sslRootCert ? { sslRootCert } : {}),
+    ...(applicationName ? { applicationName } : {}),
+    ...(schema ? { schema } : {}),
+    ...(poolSize ? { max: poolSize } : {}),
+  };
+}
+
+export async function openConfiguredStore(settings: StoreSettings, opening: StoreOpening): Promise<OpenedStore> {
+  if (settings.kind === 'sqlite') {
+    mkdirSync(opening.dataDir, { recursive: true });
+    const file = databaseFile(opening.dataDir);
+    return { store: await openSqliteStore({ file, ...(opening.sqliteLockWaitMs !== undefined ? { busyTimeoutMs: opening.sqliteLockWaitMs } : {}) }), kind: 'sqlite', where: file };
+  }
+  const store: PostgresStore = await openPostgresStore({
+    connection: postgresConnectionOf(settings.postgres, opening.databasePassword),
+    migrate: settings.postgres.migrate,
+    ...(opening.onConnectionError ? { onConnectionError: opening.onConnectionError } : {}),
+  });
+  return { store, kind: 'postgres', where: store.target, dialogState: store.dialogState };
+}

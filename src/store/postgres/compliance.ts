@@ -1,0 +1,102 @@
+/**
+ * The compliance tables in PostgreSQL: checkpoints, download links, export manifests and request
+ * versions. Writes that carry audit events commit them in the same transaction. A link is claimed
+ * with one conditional UPDATE: of instances claiming it at once, the first to lock the row sets
+ * used_at, the others re-check `used_at IS NULL` after it commits and find it used.
+ */
+import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../audit/ports';
+import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+import type { ApprovalRequest } from '../../domain/request';
+import type { PgWriter } from './transactions';
+
+type CheckpointRow = AuditCheckpoint & { recordSeq: number | null };
+
+interface LinkRow {
+  link: string;
+  usedAt: string | null;
+  exportId: string | null;
+}
+
+export class PostgresComplianceStore implements ComplianceStore {
+  constructor(private readonly writer: PgWriter) {}
+
+  saveCheckpoint(checkpoint: AuditCheckpoint, events: AuditEventDraft[]): Promise<AuditRecord[]> {
+    return this.writer.transaction(async (tx) => {
+      const records = await tx.appendEvents(events);
+      await tx.query('INSERT INTO audit_checkpoints (seq, hash, time, key_id, signature, record_seq) VALUES ($1, $2, $3, $4, $5, $6)', [
+        checkpoint.seq,
+        checkpoint.hash,
+        checkpoint.time,
+        checkpoint.keyId,
+        checkpoint.signature,
+        records[0]?.seq ?? null,
+      ]);
+      return records;
+    });
+  }
+
+  async lastCheckpoint(): Promise<CheckpointRow | undefined> {
+    const r = await this.writer.pool.query<CheckpointRow>(
+      'SELECT seq, hash, time, key_id AS "keyId", signature, record_seq AS "recordSeq" FROM audit_checkpoints ORDER BY id DESC LIMIT 1',
+    );
+    return r.rows[0] ? { ...r.rows[0] } : undefined;
+  }
+
+  saveDownloadLink(link: DownloadLink, events: AuditEventDraft[]): Promise<AuditRecord[]> {
+    return this.writer.transaction(async (tx) => {
+      await tx.query('INSERT INTO audit_downloads (token_hash, link_id, link, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+        link.tokenHash,
+        link.linkId,
+        JSON.stringify(link),
+        link.createdAt,
+        link.expiresAt,
+      ]);
+      return tx.appendEvents(events);
+    });
+  }
+
+  async claimDownloadLink(tokenHash: string, at: string): Promise<DownloadClaim> {
+    return this.writer.transaction(async (tx): Promise<DownloadClaim> => {
+      const claimed = await tx.query<{ link: string }>('UPDATE audit_downloads SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL RETURNING link', [
+        at,
+        tokenHash,
+      ]);
+      if (claimed.rows[0]) return { ok: true, link: JSON.parse(claimed.rows[0].link) as DownloadLink };
+      const row = (await tx.query<LinkRow>('SELECT link, used_at AS "usedAt" FROM audit_downloads WHERE token_hash = $1', [tokenHash])).rows[0];
+      if (!row) return { ok: false, reason: 'unknown' };
+      return { ok: false, reason: 'used', link: JSON.parse(row.link) as DownloadLink, usedAt: row.usedAt ?? '' };
+    });
+  }
+
+  async getDownloadLink(tokenHash: string): Promise<(DownloadLink & { usedAt?: string; exportId?: string }) | undefined> {
+    const r = await this.writer.pool.query<LinkRow>('SELECT link, used_at AS "usedAt", export_id AS "exportId" FROM audit_downloads WHERE token_hash = $1', [
+      tokenHash,
+    ]);
+    const row = r.rows[0];
+    if (!row) return undefined;
+    return {
+      ...(JSON.parse(row.link) as DownloadLink),
+      ...(row.usedAt ? { usedAt: row.usedAt } : {}),
+      ...(row.exportId ? { exportId: row.exportId } : {}),
+    };
+  }
+
+  saveExportManifest(exportId: string, createdAt: string, manifest: object, events: AuditEventDraft[], tokenHash?: string): Promise<AuditRecord[]> {
+    const text = JSON.stringify(manifest);
+    return this.writer.transaction(async (tx) => {
+      await tx.query('INSERT INTO audit_exports (export_id, created_at, manifest) VALUES ($1, $2, $3)', [exportId, createdAt, text]);
+      if (tokenHash) await tx.query('UPDATE audit_downloads SET export_id = $1 WHERE token_hash = $2 AND export_id IS NULL', [exportId, tokenHash]);
+      return tx.appendEvents(events);
+    });
+  }
+
+  async getExportManifest(exportId: string): Promise<object | undefined> {
+    const r = await this.writer.pool.query<{ manifest: string }>('SELECT manifest FROM audit_exports WHERE export_id = $1', [exportId]);
+    return r.rows[0] ? (JSON.parse(r.rows[0].manifest) as object) : undefined;
+  }
+
+  async requestVersions(requestId: string): Promise<ApprovalRequest[]> {
+    const r = await this.writer.pool.query<{ body: string }>('SELECT body FROM request_versions WHERE request_id = $1 ORDER BY version', [requestId]);
+    return r.rows.map((row) => JSON.parse(row.body) as ApprovalRequest);
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Connecting to PostgreSQL: the pool, its options (a URL and/or libpq-style fields, TLS, a password
+ * that may be a function returning a fresh Microsoft Entra token), and errors that say what to fix.
+ */
+import pg from 'pg';
+
+export type PasswordSource = string | (() => Promise<string>);
+
+/** libpq's sslmode, reduced to what node-postgres can do (it cannot fall back from TLS to plain). */
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+
+export interface PostgresConnectionOptions {
+  /** postgres://user@host:port/database?sslmode=... (any sslmode in it is honoured as `sslMode`). */
+  url?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  database?: string;
+  password?: PasswordSource;
+  sslMode?: SslMode;
+  /** PEM of the certificate authorities to trust (PGSSLROOTCERT's content). */
+  sslRootCert?: string;
+  applicationName?: string;
+  /** The schema holding Countersign's tables (default: the role's search_path, usually public). */
+  schema?: string;
+  /** Connections in the pool (default 10). */
+  max?: number;
+  /** How long to wait for a connection (default 10 s). */
+  connectionTimeoutMs?: number;
+}
+
+export class PostgresStartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PostgresStartupError';
+  }
+}
+
+/** int8 as a JavaScript number (seq and ids stay far below 2^53), only for our pools. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === 20 && format !== 'binary' ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+
+function isSslMode(text: string): text is SslMode {
+  return (SSL_MODES as readonly string[]).includes(text);
+}
+
+interface ParsedUrl {
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  sslMode?: SslMode;
+  sslRootCertFile?: string;
+}
+
+/** The parts of a postgres:// URL; throws PostgresStartupError when it is not one. */
+export function parsePostgresUrl(url: string): ParsedUrl {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new PostgresStartupError(`the database URL is not a URL (expected postgres://user@host:5432/database)`);
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
+    throw new PostgresStartupError(`the database URL must start with postgres:// or postgresql://, not ${u.protocol}//`);
+  }
+  const sslMode = u.searchParams.get('sslmode') ?? undefined;
+  if (sslMode !== undefined && !isSslMode(sslMode)) {
+    throw new PostgresStartupError(`the database URL has sslmode=${sslMode}; expected one of ${SSL_MODES.join(', ')}`);
+  }
+  const port = u.port ? Number(u.port) : undefined;
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  return {
+    ...(u.hostname ? { host: decodeURIComponent(u.hostname).replace(/^\[(.*)\]$/, '$1') } : {}),
+    ...(port ? { port } : {}),
+    ...(u.username ? { user: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(database ? { database } : {}),
+    ...(sslMode ? { sslMode } : {}),
+    ...(u.searchParams.get('sslrootcert') ? { sslRootCertFile: u.searchParams.get('sslrootcert')! } : {}),
+  };
+}
+
+/** The URL's fields, overridden by nothing: explicit fields fill only what the URL leaves out. */
+function resolveConnection(options: PostgresConnectionOptions): Required<Pick<PostgresConnectionOptions, 'host' | 'port' | 'user' | 'database'>> &
+  PostgresConnectionOptions {
+  const fromUrl = options.url ? parsePostgresUrl(options.url) : {};
+  const user = fromUrl.user ?? options.user ?? 'postgres';
+  return {
+    ...options,
+    host: fromUrl.host ?? options.host ?? 'localhost',
+    port: fromUrl.port ?? options.port ?? 5432,
+    user,
+    database: fromUrl.database ?? options.database ?? user,
+    ...(fromUrl.password !== undefined ? { password: fromUrl.password } : {}),
+    ...(fromUrl.sslMode ? { sslMode: fromUrl.sslMode } : {}),
+  };
+}
+
+/** Where we connect, without any secret: for messages and logs. */
+export function describeTarget(options: PostgresConnectionOptions): string {
+  try {
+    const c = resolveConnection(options);
+    return `postgres://${encodeURIComponent(c.user)}@${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}/${encodeURIComponent(c.database)}`;
+  } catch {
+    return 'the configured PostgreSQL database';
+  }
+}
+
+function sslOption(mode: SslMode | undefined, ca: string | undefined): pg.PoolConfig['ssl'] {
+  switch (mode ?? 'prefer') {
+    case 'disable':
+    case 'allow':
+    case 'prefer':
+      // node-postgres cannot try TLS and fall back: like libpq's default against a server
+      // without TLS, connect in the clear. Azure requires TLS: set sslmode=verify-full there.
+      return false;
+    case 'require':
+      // libpq's require encrypts without checking the certificate (unless a root cert is given).
+      return ca ? { ca, rejectUnauthorized: true } : { rejectUnauthorized: false };
+    case 'verify-ca':
+      return { rejectUnauthorized: true, ...(ca ? { ca } : {}), checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { rejectUnauthorized: true, ...(ca ? { ca } : {}) };
+  }
+}
+
+/** A schema name as an SQL identifier (and safe inside the startup options, which split on spaces). */
+function quoteIdentifier(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(name)) throw new PostgresStartupError(`the schema name "${name}" must be letters, digits and underscores`);
+  return `"${name}"`;
+}
+
+/** The node-postgres pool configuration for these options (nothing read from the environment here). */
+export function poolConfig(options: PostgresConnectionOptions): pg.PoolConfig {
+  const c = resolveConnection(options);
+  return {
+    host: c.host,
+    port: c.port,
+    user: c.user,
+    database: c.database,
+    // pg asks again for every new connection: a token provider hands out a fresh token each time.
+    ...(c.password !== undefined ? { password: c.password } : {}),
+    ssl: sslOption(c.sslMode, c.sslRootCert),
+    application_name: c.applicationName ?? 'countersign',
+    ...(c.schema ? { options: `-c search_path=${quoteIdentifier(c.schema)}` } : {}),
+    max: c.max ?? 10,
+    connectionTimeoutMillis: c.connectionTimeoutMs ?? 10_000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    types,
+  };
+}
+
+/**
+ * A pool that outlives its connections: a connection that breaks (server restart, failover,
+ * network) is dropped by the pool and the next query opens a new one. An idle connection that
+ * breaks emits 'error' on the pool; it is reported, never allowed to crash the process.
+ */
+export function createPool(options: PostgresConnectionOptions, onIdleError?: (err: Error) => void): pg.Pool {
+  const pool = new pg.Pool(poolConfig(options));
+  pool.on('error', (err) => onIdleError?.(err));
+  return pool;
+}
+
+/** A connection failure in words an operator can act on. */
+export function explainConnectionError(err: unknown, options: PostgresConnectionOptions): PostgresStartupError {
+  if (err instanceof PostgresStartupError) return err;
+  const target = describeTarget(options);
+  const e = err as { code?: string; message?: string };
+  const message = e?.message ?? String(err);
+  const code = e?.code ?? '';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new PostgresStartupError(`cannot resolve the PostgreSQL host of ${target} (${code}): check the host in COUNTERSIGN_DATABASE_URL / DATABASE_URL or PGHOST`);
+  }
+  if (code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || /timeout/i.test(message)) {
+    return new PostgresStartupError(
+      `PostgreSQL at ${target} is unreachable (${code || message}): check that the server is running, the host and port are right, and the firewall lets this machine in`,
+    );
+  }
+  if (code === '28P01' || code === '28000') {
+    return new PostgresStartupError(
+      `PostgreSQL refused the login of ${target} (${message}): check the user and password, or with Microsoft Entra authentication that the managed identity is a database principal (docs/postgresql.md)`,
+    );
+  }
+  if (code === '3D000') {
+    return new PostgresStartupError(`${message} at ${target}: create it (CREATE DATABASE) or fix the database name in the URL / PGDATABASE`);
+  }
+  if (code === '42501') {
+    return new PostgresStartupError(`${message} (${target}): grant the runtime role to this user (GRANT countersign_runtime TO <user>; see docs/postgresql.md)`);
+  }
+  if (/SSL|TLS|certificate|self.signed/i.test(message) || /^ERR_TLS|CERT|DEPTH_ZERO/.test(code)) {
+    return new PostgresStartupError(
+      `TLS with PostgreSQL at ${target} failed (${message}): check PGSSLMODE / sslmode (verify-full on Azure) and PGSSLROOTCERT for a private certificate authority`,
+    );
+  }
+  return new PostgresStartupError(`PostgreSQL at ${target}: ${message}`);
+}

@@ -1,0 +1,43 @@
+/** Conversation references and posted card messages in PostgreSQL, shared by every instance. */
+import type { CardBindingStore, CardMessage } from '../../app/ports';
+import type { ConversationReferenceStore } from '../../teams/ports';
+import type { PgWriter } from './transactions';
+
+export class PostgresConversationStore implements ConversationReferenceStore, CardBindingStore {
+  constructor(private readonly writer: PgWriter) {}
+
+  async saveReference(conversationId: string, reference: unknown): Promise<void> {
+    const text = JSON.stringify(reference);
+    if (text === undefined) throw new TypeError(`the reference of conversation ${conversationId} cannot be stored as JSON`);
+    await this.writer.transaction((tx) =>
+      tx.query(
+        `INSERT INTO conversation_refs (conversation_id, reference) VALUES ($1, $2)
+         ON CONFLICT (conversation_id) DO UPDATE SET reference = excluded.reference`,
+        [conversationId, text],
+      ),
+    );
+  }
+
+  async getReference(conversationId: string): Promise<unknown | undefined> {
+    const r = await this.writer.pool.query<{ reference: string }>('SELECT reference FROM conversation_refs WHERE conversation_id = $1', [conversationId]);
+    return r.rows[0] ? JSON.parse(r.rows[0].reference) : undefined;
+  }
+
+  async saveCardMessage(requestId: string, message: CardMessage): Promise<void> {
+    await this.writer.transaction((tx) =>
+      tx.query('INSERT INTO card_messages (request_id, conversation_id, activity_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+        requestId,
+        message.conversationId,
+        message.activityId,
+      ]),
+    );
+  }
+
+  async getCardMessages(requestId: string): Promise<CardMessage[]> {
+    const r = await this.writer.pool.query<CardMessage>(
+      'SELECT conversation_id AS "conversationId", activity_id AS "activityId" FROM card_messages WHERE request_id = $1 ORDER BY ord',
+      [requestId],
+    );
+    return r.rows.map((row) => ({ conversationId: row.conversationId, activityId: row.activityId }));
+  }
+}

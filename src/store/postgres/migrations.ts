@@ -1,0 +1,288 @@
+/**
+ * The PostgreSQL schema, as numbered migrations recorded in schema_migrations. They run under a
+ * session advisory lock, so instances starting at once apply each migration once; an instance
+ * refuses a schema newer or older than it expects, naming both versions.
+ *
+ * The tables mirror the SQLite schema column for column (the stored texts are the same bytes), with
+ * time columns in the "C" collation so they compare as the ISO-8601 text they are.
+ */
+import type pg from 'pg';
+import { GENESIS_HASH } from '../../domain/audit';
+import { CHAIN_LOCK } from './transactions';
+
+export interface PostgresMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Held while migrating (session lock): one instance migrates, the others wait and then see it done. */
+const MIGRATION_LOCK = 4_771_034_112_001;
+
+/** The role the bot runs as: INSERT and SELECT on the audit tables, nothing more there. */
+export const RUNTIME_ROLE = 'countersign_runtime';
+
+export const AUDIT_TRIGGERS = ['audit_log_no_update', 'audit_log_no_delete', 'audit_log_no_truncate', 'audit_log_chain'] as const;
+export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete', 'audit_checkpoints_no_truncate'] as const;
+
+const appendOnly = (table: string) => `
+  CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION countersign_append_only();
+  CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION countersign_append_only();
+  CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION countersign_append_only();`;
+
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    name: 'requests, audit log, conversations, request versions, checkpoints, download links, exports',
+    sql: `
+      CREATE FUNCTION countersign_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'integrity_constraint_violation';
+      END $$;
+
+      CREATE TABLE requests (
+        id          text PRIMARY KEY,
+        version     integer NOT NULL CHECK (version >= 1),
+        state       text NOT NULL,
+        expires_at  text COLLATE "C" NOT NULL,
+        created_at  text COLLATE "C" NOT NULL,
+        updated_at  text COLLATE "C" NOT NULL,
+        body        text NOT NULL,
+        -- Insertion order, to break ties between requests created in the same millisecond.
+        ord         bigint GENERATED ALWAYS AS IDENTITY UNIQUE
+      );
+      CREATE INDEX requests_state_expires ON requests (state, expires_at);
+      CREATE INDEX requests_created ON requests (created_at, ord);
+
+      -- seq is assigned by the writer under the chain lock (never by a sequence, whose values commit
+      -- out of order); record is the sealed canonical JSON exactly as SQLite stores it.
+      CREATE TABLE audit_log (
+        seq         bigint PRIMARY KEY CHECK (seq >= 1),
+        id          text NOT NULL UNIQUE,
+        time        text COLLATE "C" NOT NULL,
+        type        text NOT NULL,
+        request_id  text,
+        actor_id    text,
+        prev_hash   text NOT NULL,
+        hash        text NOT NULL,
+        record      text NOT NULL
+      );
+      CREATE INDEX audit_log_request ON audit_log (request_id, seq) WHERE request_id IS NOT NULL;
+      CREATE INDEX audit_log_actor ON audit_log (actor_id, seq) WHERE actor_id IS NOT NULL;
+      ${appendOnly('audit_log')}
+
+      CREATE FUNCTION countersign_audit_chain() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        head_seq bigint;
+        head_hash text;
+      BEGIN
+        SELECT seq, hash INTO head_seq, head_hash FROM audit_log ORDER BY seq DESC LIMIT 1;
+        IF NEW.seq IS DISTINCT FROM COALESCE(head_seq, 0) + 1
+           OR NEW.prev_hash IS DISTINCT FROM COALESCE(head_hash, '${GENESIS_HASH}') THEN
+          RAISE EXCEPTION 'audit_log records must be appended in sequence, each linked to the previous one (record %, head %)', NEW.seq, COALESCE(head_seq, 0)
+            USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION countersign_audit_chain();
+
+      -- Takes the chain lock, then reads the head: one round trip instead of two. VOLATILE, so the
+      -- head is read with a snapshot taken after the lock was granted (never a stale head).
+      CREATE FUNCTION countersign_lock_chain() RETURNS TABLE (seq bigint, hash text) LANGUAGE plpgsql VOLATILE AS $$
+      BEGIN
+        PERFORM pg_advisory_xact_lock(${CHAIN_LOCK});
+        RETURN QUERY SELECT a.seq, a.hash FROM audit_log a ORDER BY a.seq DESC LIMIT 1;
+      END $$;
+
+      CREATE TABLE conversation_refs (
+        conversation_id text PRIMARY KEY,
+        reference       text NOT NULL
+      );
+
+      CREATE TABLE card_messages (
+        request_id      text NOT NULL,
+        conversation_id text NOT NULL,
+        activity_id     text NOT NULL,
+        ord             bigint GENERATED ALWAYS AS IDENTITY,
+        UNIQUE (request_id, conversation_id, activity_id)
+      );
+      CREATE INDEX card_messages_request ON card_messages (request_id, ord);
+
+      CREATE TABLE request_versions (
+        request_id  text NOT NULL,
+        version     integer NOT NULL,
+        state       text NOT NULL,
+        updated_at  text COLLATE "C" NOT NULL,
+        body        text NOT NULL,
+        PRIMARY KEY (request_id, version)
+      );
+      ${appendOnly('request_versions')}
+
+      CREATE TABLE audit_checkpoints (
+        id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        seq         bigint NOT NULL,
+        hash        text NOT NULL,
+        time        text COLLATE "C" NOT NULL,
+        key_id      text NOT NULL,
+        signature   text NOT NULL,
+        record_seq  bigint
+      );
+      ${appendOnly('audit_checkpoints')}
+
+      CREATE TABLE audit_downloads (
+        token_hash  text PRIMARY KEY,
+        link_id     text NOT NULL UNIQUE,
+        link        text NOT NULL,
+        created_at  text COLLATE "C" NOT NULL,
+        expires_at  text COLLATE "C" NOT NULL,
+        used_at     text,
+        export_id   text
+      );
+      CREATE FUNCTION countersign_download_used_once() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'a download link can be used once' USING ERRCODE = 'integrity_constraint_violation';
+      END $$;
+      CREATE TRIGGER audit_downloads_used_once BEFORE UPDATE OF used_at ON audit_downloads
+        FOR EACH ROW WHEN (OLD.used_at IS NOT NULL) EXECUTE FUNCTION countersign_download_used_once();
+      CREATE TRIGGER audit_downloads_no_delete BEFORE DELETE ON audit_downloads FOR EACH ROW EXECUTE FUNCTION countersign_append_only();
+
+      CREATE TABLE audit_exports (
+        export_id   text PRIMARY KEY,
+        created_at  text COLLATE "C" NOT NULL,
+        manifest    text NOT NULL
+      );
+      ${appendOnly('audit_exports')}
+
+      -- Forms in progress (botbuilder dialog state), shared so any instance can continue one.
+      CREATE TABLE dialog_state (
+        key         text PRIMARY KEY,
+        value       text NOT NULL,
+        etag        text NOT NULL,
+        updated_at  timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- The runtime role. Created when the migrating role may create roles (roles belong to the
+      -- whole server, so another database may have created it already); otherwise an administrator
+      -- creates it and runs these grants (docs/postgresql.md).
+      DO $$
+      BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${RUNTIME_ROLE}') THEN
+          BEGIN
+            CREATE ROLE ${RUNTIME_ROLE} NOLOGIN;
+          EXCEPTION WHEN duplicate_object OR unique_violation OR insufficient_privilege THEN
+            RAISE NOTICE 'role ${RUNTIME_ROLE} not created here: %', SQLERRM;
+          END;
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${RUNTIME_ROLE}') THEN
+          EXECUTE format('GRANT USAGE ON SCHEMA %I TO ${RUNTIME_ROLE}', current_schema());
+          GRANT SELECT ON schema_migrations TO ${RUNTIME_ROLE};
+          GRANT SELECT, INSERT ON audit_log, audit_checkpoints, request_versions, audit_exports TO ${RUNTIME_ROLE};
+          GRANT SELECT, INSERT, UPDATE ON requests, conversation_refs, card_messages TO ${RUNTIME_ROLE};
+          GRANT SELECT, INSERT, UPDATE, DELETE ON dialog_state TO ${RUNTIME_ROLE};
+          GRANT SELECT, INSERT ON audit_downloads TO ${RUNTIME_ROLE};
+          GRANT UPDATE (used_at, export_id) ON audit_downloads TO ${RUNTIME_ROLE};
+        END IF;
+      END $$;
+    `,
+  },
+];
+
+export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+export class SchemaVersionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SchemaVersionError';
+  }
+}
+
+export type MigrateMode =
+  /** Apply missing migrations when this role may create tables in the schema (it owns it); else refuse. */
+  | 'auto'
+  /** Apply missing migrations (the `countersign store migrate-schema` command, run as the owner). */
+  | 'always'
+  /** Never change the schema: refuse one that is not at the expected version. */
+  | 'never';
+
+async function currentVersion(client: pg.PoolClient): Promise<number | undefined> {
+  const exists = await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
+  if (!exists.rows[0].t) return undefined;
+  const r = await client.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_migrations');
+  return r.rows[0].v;
+}
+
+/** Brings the schema to the version this code expects (as the mode allows); returns that version. */
+export async function migratePostgres(
+  pool: pg.Pool,
+  mode: MigrateMode = 'auto',
+  migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS,
+): Promise<number> {
+  const expected = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      let version = (await currentVersion(client)) ?? 0;
+      if (version > expected) {
+        throw new SchemaVersionError(
+          `the database schema is at version ${version}, newer than this Countersign expects (${expected}): upgrade Countersign on every instance, or restore the database of its version`,
+        );
+      }
+      if (version < expected) {
+        const mayCreate = (await client.query<{ ok: boolean }>("SELECT has_schema_privilege(current_schema(), 'CREATE') AS ok")).rows[0].ok;
+        if (mode === 'never' || (mode === 'auto' && !mayCreate)) {
+          throw new SchemaVersionError(
+            `the database schema is at version ${version}, older than this Countersign expects (${expected}): run \`countersign store migrate-schema\` as the schema's owner${mode === 'auto' ? ' (this role may not create tables there)' : ''}`,
+          );
+        }
+        await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+          version     integer PRIMARY KEY,
+          name        text NOT NULL,
+          applied_at  timestamptz NOT NULL DEFAULT now()
+        )`);
+        for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+          if (m.version <= version) continue;
+          await client.query('BEGIN');
+          try {
+            await client.query(m.sql);
+            await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+            await client.query('COMMIT');
+          } catch (err) {
+            await client.query('ROLLBACK');
+            throw err;
+          }
+          version = m.version;
+        }
+      }
+      return version;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/** What the bot writes, checked at start so missing grants stop it with a message, not at the first click. */
+const NEEDED: readonly [table: string, privilege: string][] = [
+  ['audit_log', 'SELECT'],
+  ['audit_log', 'INSERT'],
+  ['requests', 'SELECT'],
+  ['requests', 'INSERT'],
+  ['requests', 'UPDATE'],
+  ['request_versions', 'INSERT'],
+  ['conversation_refs', 'UPDATE'],
+  ['card_messages', 'INSERT'],
+  ['dialog_state', 'UPDATE'],
+  ['audit_checkpoints', 'INSERT'],
+  ['audit_downloads', 'INSERT'],
+  ['audit_exports', 'INSERT'],
+];
+
+export async function missingPrivileges(pool: pg.Pool): Promise<string[]> {
+  const r = await pool.query<{ t: string; p: string; ok: boolean }>(
+    'SELECT t, p, has_table_privilege(t, p) AS ok FROM unnest($1::text[], $2::text[]) AS x(t, p)',
+    [NEEDED.map((n) => n[0]), NEEDED.map((n) => n[1])],
+  );
+  return r.rows.filter((x) => !x.ok).map((x) => `${x.p} on ${x.t}`);
+}

@@ -1,0 +1,108 @@
+/**
+ * Approval requests in PostgreSQL: the whole request as JSON text plus the columns the lifecycle
+ * queries. Compare-and-swap is one UPDATE ... WHERE version = expected: under READ COMMITTED a
+ * concurrent writer of the same row waits for the first to commit, then finds the version moved on
+ * and updates nothing, so of any number of instances exactly one wins.
+ */
+import { DuplicateRequestError, VersionConflictError } from '../../app/ports';
+import type { RequestQuery, RequestStore } from '../../app/ports';
+import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+import type { ApprovalRequest } from '../../domain/request';
+import type { PgWriter } from './transactions';
+
+class RequestNotFoundError extends Error {
+  constructor(readonly requestId: string) {
+    super(`request ${requestId} does not exist: it must be inserted before it can be updated`);
+    this.name = 'RequestNotFoundError';
+  }
+}
+
+function columns(r: ApprovalRequest): unknown[] {
+  return [r.id, r.version, r.state, r.expiresAt, r.createdAt, r.updatedAt, JSON.stringify(r)];
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+export class PostgresRequestStore implements RequestStore {
+  constructor(private readonly writer: PgWriter) {}
+
+  async insert(request: ApprovalRequest, events: AuditEventDraft[]): Promise<AuditRecord[]> {
+    if (request.version !== 1) {
+      throw new RangeError(`a new request must have version 1; request ${request.id} has version ${request.version}`);
+    }
+    const values = columns(request);
+    return this.writer.transaction(async (tx) => {
+      try {
+        await tx.query('INSERT INTO requests (id, version, state, expires_at, created_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7)', values);
+      } catch (err) {
+        if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw new DuplicateRequestError(request.id);
+        throw err;
+      }
+      await tx.query('INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES ($1, $2, $3, $4, $5)', [
+        request.id,
+        request.version,
+        request.state,
+        request.updatedAt,
+        values[6],
+      ]);
+      return tx.appendEvents(events);
+    });
+  }
+
+  async update(next: ApprovalRequest, expectedVersion: number, events: AuditEventDraft[]): Promise<AuditRecord[]> {
+    if (next.version !== expectedVersion + 1) {
+      throw new RangeError(
+        `an update of request ${next.id} must move it from version ${expectedVersion} to ${expectedVersion + 1}, not to ${next.version}`,
+      );
+    }
+    const values = columns(next);
+    return this.writer.transaction(async (tx) => {
+      const cas = await tx.query(
+        'UPDATE requests SET version = $2, state = $3, expires_at = $4, updated_at = $5, body = $6 WHERE id = $1 AND version = $7',
+        [next.id, next.version, next.state, next.expiresAt, next.updatedAt, values[6], expectedVersion],
+      );
+      if (cas.rowCount !== 1) {
+        const exists = await tx.query('SELECT 1 FROM requests WHERE id = $1', [next.id]);
+        if (exists.rowCount === 0) throw new RequestNotFoundError(next.id);
+        throw new VersionConflictError(next.id, expectedVersion);
+      }
+      await tx.query('INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES ($1, $2, $3, $4, $5)', [
+        next.id,
+        next.version,
+        next.state,
+        next.updatedAt,
+        values[6],
+      ]);
+      return tx.appendEvents(events);
+    });
+  }
+
+  async get(id: string): Promise<ApprovalRequest | undefined> {
+    const r = await this.writer.pool.query<{ body: string }>('SELECT body FROM requests WHERE id = $1', [id]);
+    return r.rows[0] ? (JSON.parse(r.rows[0].body) as ApprovalRequest) : undefined;
+  }
+
+  /** Oldest first (by createdAt, then insertion order). An empty `states` list matches nothing. */
+  async list(query: RequestQuery): Promise<ApprovalRequest[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.states !== undefined) {
+      params.push(query.states);
+      where.push(`state = ANY($${params.length}::text[])`);
+    }
+    if (query.expiringBefore !== undefined) {
+      params.push(query.expiringBefore);
+      where.push(`expires_at < $${params.length}`);
+    }
+    let limit = '';
+    if (query.limit !== undefined && query.limit >= 0) {
+      params.push(query.limit);
+      limit = ` LIMIT $${params.length}`;
+    }
+    const r = await this.writer.pool.query<{ body: string }>(
+      `SELECT body FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, ord${limit}`,
+      params,
+    );
+    return r.rows.map((row) => JSON.parse(row.body) as ApprovalRequest);
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The shared store: one PostgreSQL database holding requests, the audit log, conversation data and
+ * the compliance tables for any number of Countersign instances.
+ */
+import type pg from 'pg';
+import type { CountersignStore } from '../countersign-store';
+import { uuidv7 } from '../ids';
+import { PostgresAuditLog } from './audit-log';
+import { PostgresComplianceStore } from './compliance';
+import { createPool, describeTarget, explainConnectionError, PostgresStartupError } from './connection';
+import type { PostgresConnectionOptions } from './connection';
+import { PostgresConversationStore } from './conversations';
+import { PostgresDialogStateStore } from './dialog-state';
+import { migratePostgres, missingPrivileges, RUNTIME_ROLE, SchemaVersionError } from './migrations';
+import type { MigrateMode } from './migrations';
+import { PostgresRequestStore } from './requests';
+import { PgWriter } from './transactions';
+
+export interface PostgresStoreOptions {
+  connection: PostgresConnectionOptions;
+  /** Audit record ids (default: UUID version 7). */
+  newId?: () => string;
+  /** Records per page when reading the audit log. */
+  pageSize?: number;
+  /** Whether opening may create or upgrade the schema (default: when this role may create tables). */
+  migrate?: MigrateMode;
+  /** Told when an idle connection broke (the pool replaces it). */
+  onConnectionError?: (err: Error) => void;
+}
+
+export class PostgresStore implements CountersignStore {
+  readonly kind = 'postgres';
+  readonly requests: PostgresRequestStore;
+  readonly audit: PostgresAuditLog;
+  /** Conversation references (the Teams layer's) and card bindings (the use cases') share one table set. */
+  readonly conversations: PostgresConversationStore;
+  readonly cards: PostgresConversationStore;
+  readonly compliance: PostgresComplianceStore;
+  /** Forms in progress, shared by the instances (botbuilder's Storage shape). */
+  readonly dialogState: PostgresDialogStateStore;
+  private closed = false;
+
+  constructor(
+    readonly pool: pg.Pool,
+    /** Where it is, without secrets (postgres://user@host:port/db). */
+    readonly target: string,
+    private readonly writer: PgWriter,
+    pageSize?: number,
+  ) {
+    this.requests = new PostgresRequestStore(writer);
+    this.audit = new PostgresAuditLog(writer, pageSize);
+    this.conversations = new PostgresConversationStore(writer);
+    this.cards = this.conversations;
+    this.compliance = new PostgresComplianceStore(writer);
+    this.dialogState = new PostgresDialogStateStore(pool);
+  }
+
+  /** True when the database can take a write right now (a read-write session answers). */
+  async ping(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      const r = await this.pool.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
+      return r.rows[0]?.ro === 'off';
+    } catch {
+      return false;
+    }
+  }
+
+  /** Commits every write already submitted, then closes the pool. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writer.close();
+    await this.pool.end();
+  }
+}
+
+/**
+ * Connects, brings the schema to the expected version (as `migrate` allows) and checks this role's
+ * privileges; any failure stops here with a PostgresStartupError saying what to fix.
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const target = describeTarget(options.connection);
+  let pool: pg.Pool;
+  try {
+    pool = createPool(options.connection, options.onConnectionError);
+  } catch (err) {
+    throw explainConnectionError(err, options.connection);
+  }
+  try {
+    try {
+      await pool.query('SELECT 1');
+    } catch (err) {
+      throw explainConnectionError(err, options.connection);
+    }
+    try {
+      await migratePostgres(pool, options.migrate ?? 'auto');
+    } catch (err) {
+      if (err instanceof SchemaVersionError) throw new PostgresStartupError(`${target}: ${err.message}`);
+      throw explainConnectionError(err, options.connection);
+    }
+    const missing = await missingPrivileges(pool);
+    if (missing.length) {
+      const user = (await pool.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
+      throw new PostgresStartupError(
+        `${target}: the role ${user} lacks ${missing.join(', ')}: grant it the runtime role (GRANT ${RUNTIME_ROLE} TO "${user}"; see docs/postgresql.md)`,
+      );
+    }
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  const writer = new PgWriter(pool, target, options.newId ?? (() => uuidv7()));
+  return new PostgresStore(pool, target, writer, options.pageSize);
+}

@@ -1,0 +1,236 @@
+/**
+ * Writes to PostgreSQL: each one a transaction of its own, committed durably (synchronous_commit on).
+ * A write that carries audit events appends them last, under a transaction advisory lock: every
+ * instance appending to the chain waits for it, reads the committed head, inserts the next records
+ * and commits, which releases the lock. So seq grows by one across all instances, each record names
+ * the hash of the one before, and a reader never sees seq n+1 committed before seq n.
+ */
+import type pg from 'pg';
+import type { ChainHead } from '../../domain/audit';
+import { sealRecord } from '../../audit/chain/chain';
+import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+
+/** The chain's lock (per database): taken by every append, in every instance. */
+export const CHAIN_LOCK = 4_771_034_112_002;
+
+class StoreClosedError extends Error {
+  constructor(name: string) {
+    super(`the store ${name} is closed`);
+    this.name = 'StoreClosedError';
+  }
+}
+
+/** What a write can do inside its transaction. */
+export interface PgTx {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** Chains and inserts the events after the committed head; call it last (it takes the chain lock). */
+  appendEvents(drafts: readonly AuditEventDraft[]): Promise<AuditRecord[]>;
+  /**
+   * Several callers' appends in one statement, each group sealed on its own: a group that cannot be
+   * sealed (a value JSON cannot hold) fails alone and takes no place in the chain.
+   */
+  appendGroups(groups: readonly (readonly AuditEventDraft[])[]): Promise<(AuditRecord[] | { error: unknown })[]>;
+}
+
+const INSERT_RECORDS = `INSERT INTO audit_log (seq, id, time, type, request_id, actor_id, prev_hash, hash, record)
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`;
+
+export const READ_HEAD = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1';
+
+/** The chain lock and then the head, in one round trip (see countersign_lock_chain in the migrations). */
+const LOCK_AND_READ_HEAD = 'SELECT seq, hash FROM countersign_lock_chain()';
+
+const BEGIN = 'BEGIN; SET LOCAL synchronous_commit = on';
+
+/** Seals the drafts after `head` into the column arrays of one insert; returns the records. */
+function sealInto(cols: unknown[][], drafts: readonly AuditEventDraft[], head: ChainHead | undefined, newId: () => string): AuditRecord[] {
+  const records: AuditRecord[] = [];
+  const rows: unknown[][] = [];
+  let prev = head;
+  for (const draft of drafts) {
+    const { record, text } = sealRecord(draft, prev, newId());
+    rows.push([record.seq, record.id, record.time, record.type, record.request?.id ?? null, record.actor?.aadObjectId ?? null, record.prevHash, record.hash, text]);
+    prev = { seq: record.seq, hash: record.hash };
+    records.push(record);
+  }
+  // Only once every draft sealed: a group that fails leaves nothing in the columns.
+  for (const row of rows) row.forEach((v, i) => cols[i].push(v));
+  return records;
+}
+
+/** Seals the drafts after `head` and inserts them in one statement. */
+async function insertSealed(client: pg.ClientBase, drafts: readonly AuditEventDraft[], head: ChainHead | undefined, newId: () => string): Promise<AuditRecord[]> {
+  const cols: unknown[][] = Array.from({ length: 9 }, () => []);
+  const records = sealInto(cols, drafts, head, newId);
+  if (records.length) await client.query(INSERT_RECORDS, cols);
+  return records;
+}
+
+/** The commit was sent but its answer never came: the change may or may not be saved. */
+class CommitOutcomeUnknownError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`the connection to PostgreSQL was lost while committing, so whether the change was saved is unknown: read it again (${(cause as Error)?.message ?? String(cause)})`);
+    this.name = 'CommitOutcomeUnknownError';
+  }
+}
+
+const CONNECTION_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+
+/** The connection broke (server restart, failover, network, a terminated backend), not the statement. */
+function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  return !!e && (CONNECTION_CODES.has(e.code ?? '') || /Connection terminated|connection is closed|not queryable/i.test(e.message ?? ''));
+}
+
+class CommitFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('commit failed');
+  }
+}
+
+export class PgWriter {
+  private closed = false;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    readonly pool: pg.Pool,
+    readonly name: string,
+    private readonly newId: () => string,
+  ) {}
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Runs `work` in a transaction and commits it; rejects (nothing committed) if any part fails. */
+  transaction<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreClosedError(this.name));
+    return this.track(this.run(work));
+  }
+
+  /**
+   * Group commit of plain appends: an append arriving while another runs waits for it, then goes
+   * with every append that arrived meanwhile in one transaction (one lock, one insert, one commit).
+   * Each caller's promise settles with its own records once that transaction committed.
+   */
+  append(drafts: AuditEventDraft[]): Promise<AuditRecord[]> {
+    if (this.closed) return Promise.reject(new StoreClosedError(this.name));
+    if (drafts.length === 0) return Promise.resolve([]);
+    return new Promise<AuditRecord[]>((resolve, reject) => {
+      this.appends.push({ drafts, resolve, reject });
+      if (!this.draining) this.track(this.drainAppends());
+    });
+  }
+
+  private appends: { drafts: AuditEventDraft[]; resolve: (r: AuditRecord[]) => void; reject: (e: unknown) => void }[] = [];
+  private draining = false;
+
+  private async drainAppends(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.appends.length) {
+        const batch = this.appends.splice(0, 200);
+        try {
+          const results = await this.run((tx) => tx.appendGroups(batch.map((b) => b.drafts)), true);
+          results.forEach((r, i) => ('error' in r ? batch[i].reject(r.error) : batch[i].resolve(r)));
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private track<T>(run: Promise<T>): Promise<T> {
+    this.inFlight.add(run);
+    const done = () => this.inFlight.delete(run);
+    run.then(done, done);
+    return run;
+  }
+
+  /**
+   * A connection that breaks before COMMIT was sent leaves nothing behind (the server rolls the
+   * transaction back), so the write is run once more on a new connection. One that breaks during
+   * COMMIT leaves the outcome unknown, which the caller is told as such.
+   */
+  private async run<T>(work: (tx: PgTx) => Promise<T>, lockChainFirst = false): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(work, lockChainFirst);
+      } catch (err) {
+        if (err instanceof CommitFailed) throw isConnectionError(err.cause) ? new CommitOutcomeUnknownError(err.cause) : err.cause;
+        if (attempt >= 2 || !isConnectionError(err)) throw err;
+      }
+    }
+  }
+
+  private async attempt<T>(work: (tx: PgTx) => Promise<T>, lockChainFirst: boolean): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      let appended = false;
+      let lockedHead: ChainHead | undefined;
+      if (lockChainFirst) {
+        // Plain appends: begin, lock the chain and read its head in one round trip.
+        const results = (await client.query(`${BEGIN}; ${LOCK_AND_READ_HEAD}`)) as unknown as pg.QueryResult<ChainHead>[];
+        lockedHead = results[results.length - 1].rows[0];
+        appended = true;
+      } else {
+        await client.query(BEGIN);
+      }
+      const tx: PgTx = {
+        query: (sql, params) => client.query(sql, params),
+        appendEvents: async (drafts) => {
+          if (drafts.length === 0) return [];
+          const head = (await client.query<ChainHead>(appended ? READ_HEAD : LOCK_AND_READ_HEAD)).rows[0];
+          appended = true;
+          return insertSealed(client, drafts, head, this.newId);
+        },
+        appendGroups: async (groups) => {
+          let head = lockedHead ?? (await client.query<ChainHead>(appended ? READ_HEAD : LOCK_AND_READ_HEAD)).rows[0];
+          lockedHead = undefined;
+          appended = true;
+          const cols: unknown[][] = Array.from({ length: 9 }, () => []);
+          const out = groups.map((drafts) => {
+            try {
+              const records = sealInto(cols, drafts, head, this.newId);
+              const last = records.at(-1);
+              if (last) head = { seq: last.seq, hash: last.hash };
+              return records;
+            } catch (error) {
+              return { error };
+            }
+          });
+          if (cols[0].length) await client.query(INSERT_RECORDS, cols);
+          return out;
+        },
+      };
+      const value = await work(tx);
+      try {
+        await client.query('COMMIT');
+      } catch (err) {
+        if (isConnectionError(err)) broken = err as Error;
+        throw new CommitFailed(err);
+      }
+      return value;
+    } catch (err) {
+      if (err instanceof CommitFailed) throw err;
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackErr) {
+        // The connection itself is gone: the pool must not hand it out again.
+        broken = rollbackErr as Error;
+      }
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Waits for the writes already submitted; later ones are refused. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+}

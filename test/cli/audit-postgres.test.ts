@@ -1,0 +1,84 @@
+/** `countersign audit ...` against PostgreSQL, chosen by the same variables as the bot. */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { AuditRecord } from '../../src/domain/audit';
+import { openPostgresStore } from '../../src/store/postgres';
+import { aRequest, anEvent, requestRef, tempDir, timeAt } from '../store/fixtures';
+import { createTestDatabase } from '../support/postgres';
+import type { TestDatabase } from '../support/postgres';
+import { audit } from './run-audit';
+
+describe('countersign audit on PostgreSQL', function () {
+  this.timeout(30_000);
+  let db: TestDatabase;
+  let tmp: ReturnType<typeof tempDir>;
+  let env: NodeJS.ProcessEnv;
+  let records: AuditRecord[];
+
+  before(async () => {
+    db = await createTestDatabase();
+    const store = await openPostgresStore({ connection: db.connection });
+    records = [];
+    await store.requests.insert(aRequest('CS-PG000001'), [anEvent('request.created', { time: timeAt(0), request: requestRef('CS-PG000001') })]);
+    for (let i = 1; i < 12; i++) records.push(...(await store.audit.append([anEvent('execution.progressed', { time: timeAt(i * 60), request: requestRef(`req-${i}`) })])));
+    await store.close();
+  });
+  after(async () => {
+    await db.drop();
+  });
+  beforeEach(() => {
+    tmp = tempDir();
+    env = { COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: db.url, COUNTERSIGN_DATA_DIR: path.join(tmp.dir, 'data') };
+  });
+  afterEach(() => tmp.remove());
+
+  it('verifies the chain in the database, naming it without secrets', async () => {
+    const r = await audit(['verify'], env);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`Source: postgres://postgres@127\\.0\\.0\\.1:5432/${db.name}`));
+    assert.match(r.stdout, /Audit chain intact: 12 records, seq 1 to 12\./);
+  });
+
+  it('signs a checkpoint, exports with a manifest that verifies, and writes an evidence bundle', async () => {
+    const cp = await audit(['checkpoint'], env);
+    assert.equal(cp.code, 0, cp.stderr);
+    assert.match(cp.stderr, /Checkpoint of record 12/);
+    const out = path.join(tmp.dir, 'audit.jsonl');
+    const ex = await audit(['export', '--format', 'jsonl', '--out', out], env);
+    assert.equal(ex.code, 0, ex.stderr);
+    assert.match(ex.stderr, /Exported 13 audit records \(seq 1 to 13\)/);
+    const vf = await audit(['verify', '--file', out], env);
+    assert.equal(vf.code, 0, vf.stdout + vf.stderr);
+    const ev = await audit(['evidence', 'CS-PG000001', '--out', path.join(tmp.dir, 'evidence')], env);
+    assert.equal(ev.code, 0, ev.stderr);
+    assert.ok(readdirSync(path.join(tmp.dir, 'evidence')).includes('manifest.json'));
+    const v = await audit(['verify'], env);
+    assert.equal(v.code, 0, v.stdout);
+    assert.match(v.stdout, /Audit chain intact: 15 records/);
+    const pk = await audit(['public-key'], env);
+    assert.match(pk.stdout, /BEGIN PUBLIC KEY/);
+    assert.equal(existsSync(path.join(tmp.dir, 'data', 'countersign.db')), false, 'no SQLite database was created');
+  });
+
+  it('names a record a superuser edited with the trigger disabled and enabled again', async () => {
+    const su = await db.superuser();
+    try {
+      await su.query(`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update;
+        UPDATE audit_log SET record = replace(record, '"result":"ok"', '"result":"refused"') WHERE seq = 5;
+        ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;`);
+      const r = await audit(['verify'], env);
+      assert.equal(r.code, 2);
+      assert.match(r.stdout, new RegExp(`AUDIT CHAIN DAMAGED \\(edited\\) at record 5, id ${records[3].id}:`));
+      assert.match(r.stdout, /Records before it are intact: 4 records, seq 1 to 4/);
+    } finally {
+      await su.end();
+    }
+  });
+
+  it('reports a database it cannot reach as the operator\'s problem, in one line', async () => {
+    const r = await audit(['verify'], { ...env, COUNTERSIGN_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/countersign' });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/countersign is unreachable/);
+  });
+});

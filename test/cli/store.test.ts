@@ -1,0 +1,160 @@
+/**
+ * `countersign store migrate` (SQLite → empty PostgreSQL, verbatim, verified) at 100,000 records,
+ * `store migrate-schema`, and `store backup` (an online SQLite copy that passes audit verify).
+ */
+import { readCliSettings } from '../../src/settings';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import Database from 'better-sqlite3';
+import { registerStoreCommands } from '../../src/cli/store';
+import type { AuditCliIo } from '../../src/cli/audit-io';
+import { databaseFile } from '../../src/settings';
+import { openSqliteStore } from '../../src/store/sqlite';
+import { aRequest, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
+import { createTestDatabase } from '../support/postgres';
+import type { TestDatabase } from '../support/postgres';
+import { audit, Capture } from './run-audit';
+
+async function store(args: string[], env: NodeJS.ProcessEnv, cwd: string, tty = false) {
+  const stdout = new Capture();
+  const stderr = new Capture(tty);
+  let code = 0;
+  const io: AuditCliIo = { stdout, stderr, settings: readCliSettings(env), cwd, setExitCode: (c) => (code = c), operator: 'ops@test-host' };
+  const program = new Command('countersign').exitOverride().configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
+  registerStoreCommands(program, io);
+  try {
+    await program.parseAsync(['store', ...args], { from: 'user' });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    code = err.exitCode;
+  }
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+/** One digest of a table's rows in order, on either database. */
+function digest(rows: unknown[][]): string {
+  const h = createHash('sha256');
+  for (const r of rows) h.update(`${JSON.stringify(r)}\n`);
+  return h.digest('hex');
+}
+
+const COUNT = Number(process.env.COUNTERSIGN_TEST_MIGRATE_COUNT ?? 100_000);
+const TABLES: [table: string, columns: string, order: string][] = [
+  ['audit_log', 'seq, id, time, type, request_id, actor_id, prev_hash, hash, record', 'seq'],
+  ['requests', 'id, version, state, expires_at, created_at, updated_at, body', 'created_at, id'],
+  ['request_versions', 'request_id, version, state, updated_at, body', 'request_id, version'],
+  ['audit_checkpoints', 'seq, hash, time, key_id, signature, record_seq', 'seq'],
+  ['conversation_refs', 'conversation_id, reference', 'conversation_id'],
+  ['card_messages', 'request_id, conversation_id, activity_id', 'request_id, activity_id'],
+  ['audit_downloads', 'token_hash, link_id, link, created_at, expires_at, used_at, export_id', 'token_hash'],
+];
+
+describe('countersign store', function () {
+  this.timeout(180_000);
+  let db: TestDatabase;
+  let tmp: ReturnType<typeof tempDir>;
+  let env: NodeJS.ProcessEnv;
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    tmp = tempDir();
+    env = { COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: db.url, COUNTERSIGN_DATA_DIR: path.join(tmp.dir, 'pg-data') };
+  });
+  afterEach(async () => {
+    tmp.remove();
+    await db.drop();
+  });
+
+  it('moves a 100,000-record SQLite store verbatim into an empty PostgreSQL database and verifies it there', async () => {
+    const file = path.join(tmp.dir, 'old', 'countersign.db');
+    const lite = await openSqliteStore({ file });
+    for (let i = 0; i < 20; i++) {
+      const r = aRequest(`CS-${i}`, { createdAt: timeAt(i) });
+      await lite.requests.insert(r, [anEvent('request.created', { request: requestRef(r.id) })]);
+      await lite.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved', { actor: bob, request: requestRef(r.id) })]);
+      await lite.conversations.saveCardMessage(r.id, { conversationId: `conv-${i % 3}`, activityId: `act-${i}` });
+    }
+    await lite.conversations.saveReference('conv-1', { serviceUrl: 'https://smba.example/', conversation: { id: 'conv-1' } });
+    for (let start = 0; start < COUNT; start += 2000) {
+      await lite.audit.append(Array.from({ length: 2000 }, (_, k) => anEvent('execution.progressed', { time: timeAt(start + k), data: { n: start + k, text: 'é ✓ "q"' } })));
+    }
+    const head = await lite.audit.head();
+    await lite.compliance.saveCheckpoint({ seq: head!.seq, hash: head!.hash, time: timeAt(1), keyId: 'k', signature: 's' }, [anEvent('audit.checkpoint')]);
+    await lite.close();
+
+    const r = await store(['migrate', '--from', file], env, tmp.dir, true);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const total = COUNT + 41;
+    assert.match(r.stderr, new RegExp(`Copying audit_log: ${total.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows`));
+    assert.match(r.stdout, new RegExp(`Audit chain intact: ${total} records, seq 1 to ${total}\\.`));
+
+    const sqlite = new Database(file, { readonly: true });
+    const pg = await db.superuser();
+    pg.setTypeParser(20, Number);
+    try {
+      for (const [table, columns, order] of TABLES) {
+        const a = sqlite.prepare(`SELECT ${columns} FROM ${table} ORDER BY ${order}`).raw(true).all() as unknown[][];
+        const b = (await pg.query({ text: `SELECT ${columns} FROM ${table} ORDER BY ${order}`, rowMode: 'array' })).rows as unknown[][];
+        assert.equal(b.length, a.length, table);
+        const first = a.findIndex((row, i) => JSON.stringify(row) !== JSON.stringify(b[i]));
+        assert.equal(first, -1, `${table} row ${first}: ${JSON.stringify(a[first])} != ${JSON.stringify(b[first])}`);
+        assert.equal(digest(b), digest(a), `${table} differs`);
+      }
+    } finally {
+      sqlite.close();
+      await pg.end();
+    }
+
+    const v = await audit(['verify'], env);
+    assert.equal(v.code, 0, v.stdout);
+    assert.match(v.stdout, new RegExp(`Audit chain intact: ${total} records`));
+
+    const again = await store(['migrate', '--from', file], env, tmp.dir);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /is not empty \(rows in requests, request_versions, audit_log.*\): a store is moved into an empty database only/);
+  });
+
+  it('refuses to move into SQLite, or from a file that is not a Countersign database', async () => {
+    const r = await store(['migrate', '--from', 'x.db'], env, tmp.dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no SQLite database at/);
+    const notOurs = path.join(tmp.dir, 'other.db');
+    new Database(notOurs).exec('CREATE TABLE t (x)');
+    const s = await store(['migrate', '--from', notOurs], env, tmp.dir);
+    assert.equal(s.code, 1);
+    assert.match(s.stderr, /is not a Countersign database/);
+    const t = await store(['migrate', '--from', notOurs], { COUNTERSIGN_DATA_DIR: tmp.dir }, tmp.dir);
+    assert.match(t.stderr, /works on PostgreSQL: set COUNTERSIGN_STORE=postgres/);
+  });
+
+  it('creates the schema as its owner with migrate-schema', async () => {
+    const r = await store(['migrate-schema'], env, tmp.dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /is at the version this Countersign expects/);
+  });
+
+  it('backs up a SQLite store online into a copy that audit verify accepts, and never overwrites', async () => {
+    const dataDir = path.join(tmp.dir, 'data');
+    const live = await openSqliteStore({ file: databaseFile(dataDir) });
+    for (let i = 0; i < 50; i++) await live.audit.append([anEvent('request.created', { time: timeAt(i) })]);
+    mkdirSync(path.join(tmp.dir, 'backup'));
+    const copy = path.join(tmp.dir, 'backup', 'countersign.db');
+    // The bot keeps writing while the copy is made.
+    const writing = Promise.all(Array.from({ length: 20 }, (_, i) => live.audit.append([anEvent('execution.progressed', { time: timeAt(100 + i) })])));
+    const r = await store(['backup', copy, '--data-dir', dataDir], {}, tmp.dir);
+    await writing;
+    await live.close();
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /Audit chain intact: \d+ records/);
+    const v = await audit(['verify', '--data-dir', path.join(tmp.dir, 'backup')]);
+    assert.equal(v.code, 0, v.stdout);
+    const again = await store(['backup', copy, '--data-dir', dataDir], {}, tmp.dir);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already exists: a backup never overwrites/);
+    const onPg = await store(['backup', path.join(tmp.dir, 'x.db')], env, tmp.dir);
+    assert.match(onPg.stderr, /PostgreSQL is backed up by the server/);
+  });
+});

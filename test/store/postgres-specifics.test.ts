@@ -1,0 +1,294 @@
+/**
+ * What PostgreSQL adds to the contract: several instances (pools) on one database, the schema's
+ * own defences, the bytes SQLite would write, and startup failures that say what to do.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import pg from 'pg';
+import { VersionConflictError } from '../../src/app/ports';
+import type { DownloadLink } from '../../src/audit/ports';
+import { openPostgresAuditReader, openPostgresStore, POSTGRES_MIGRATIONS, RUNTIME_ROLE, verifyPostgresAuditLog } from '../../src/store/postgres';
+import type { PostgresConnectionOptions, PostgresStore } from '../../src/store/postgres';
+import { openSqliteStore } from '../../src/store/sqlite';
+import { createTestDatabase, freshSchema } from '../support/postgres';
+import type { TestDatabase } from '../support/postgres';
+import { aRequest, alice, anEvent, requestRef, sequentialIds, tempDir, timeAt } from './fixtures';
+import { collect } from './store-contract';
+
+describe('PostgreSQL store, several instances on one database', function () {
+  this.timeout(30_000);
+  let db: TestDatabase;
+  let schema: string;
+  let connection: PostgresConnectionOptions;
+  const opened: PostgresStore[] = [];
+
+  const open = async (extra: Partial<Parameters<typeof openPostgresStore>[0]> = {}) => {
+    const s = await openPostgresStore({ connection, ...extra });
+    opened.push(s);
+    return s;
+  };
+  const superuser = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
+    const c = await db.superuser();
+    try {
+      await c.query(`SET search_path = ${schema}`);
+      return await fn(c);
+    } finally {
+      await c.end();
+    }
+  };
+
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    await db.drop();
+  });
+  beforeEach(async () => {
+    schema = freshSchema();
+    connection = { ...db.connection, schema };
+    const c = await db.superuser();
+    await c.query(`CREATE SCHEMA ${schema}`);
+    await c.end();
+  });
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+  });
+
+  it('keeps one gapless chain when two instances append at once, and verification accepts it', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    const appenders = Array.from({ length: 40 }, (_, w) => (async () => {
+      for (let i = 0; i < 10; i++) await (w % 2 ? a : b).audit.append([anEvent('execution.progressed', { data: { w, i } }), anEvent('execution.progressed', { data: { w, i, second: true } })]);
+    })());
+    await Promise.all(appenders);
+    const records = await collect(a.audit.read());
+    assert.deepEqual(records.map((r) => r.seq), Array.from({ length: 800 }, (_, i) => i + 1));
+    const v = await verifyPostgresAuditLog(a.pool, a.target);
+    assert.equal(v.ok, true, v.problem?.message);
+    assert.equal(v.count, 800);
+    assert.deepEqual(v.warnings, []);
+    assert.deepEqual(await b.audit.head(), { seq: 800, hash: records[799].hash });
+  });
+
+  it('lets exactly one of two instances win a compare-and-swap, with only its audit records', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    const r = aRequest('req-1');
+    await a.requests.insert(r, [anEvent('request.created')]);
+    const tries = Array.from({ length: 20 }, (_, i) =>
+      (i % 2 ? a : b).requests.update({ ...r, version: 2, state: 'approved', outcomeDetail: `writer ${i}` }, 1, [anEvent('request.approved', { data: { writer: i } })]),
+    );
+    const results = await Promise.allSettled(tries);
+    const won = results.flatMap((x, i) => (x.status === 'fulfilled' ? [i] : []));
+    assert.equal(won.length, 1);
+    for (const x of results) if (x.status === 'rejected') assert.ok(x.reason instanceof VersionConflictError, String(x.reason));
+    assert.equal((await b.requests.get('req-1'))?.outcomeDetail, `writer ${won[0]}`);
+    const approved = await collect(a.audit.read({ types: ['request.approved'] }));
+    assert.deepEqual(approved.map((e) => e.data), [{ writer: won[0] }]);
+    assert.deepEqual((await a.compliance.requestVersions('req-1')).map((v) => v.version), [1, 2]);
+  });
+
+  it('hands a download link to exactly one of many claims from two instances', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    const link: DownloadLink = {
+      tokenHash: 'f'.repeat(64),
+      linkId: 'link-1',
+      format: 'jsonl',
+      filter: {},
+      requestedBy: alice,
+      createdAt: timeAt(0),
+      expiresAt: timeAt(600),
+    };
+    await a.compliance.saveDownloadLink(link, [anEvent('audit.export_link_issued')]);
+    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).compliance.claimDownloadLink(link.tokenHash, timeAt(10 + i))));
+    assert.equal(claims.filter((c) => c.ok).length, 1);
+    for (const c of claims) if (!c.ok) assert.equal(c.reason, 'used');
+    assert.deepEqual(await a.compliance.claimDownloadLink('0'.repeat(64), timeAt(30)), { ok: false, reason: 'unknown' });
+  });
+
+  it('refuses UPDATE, DELETE and TRUNCATE of the audit tables, even for the superuser', async () => {
+    const s = await open();
+    await s.requests.insert(aRequest('req-1'), [anEvent('request.created')]);
+    await s.compliance.saveCheckpoint({ seq: 1, hash: 'h', time: timeAt(1), keyId: 'k', signature: 's' }, []);
+    await superuser(async (c) => {
+      for (const table of ['audit_log', 'audit_checkpoints', 'request_versions']) {
+        await assert.rejects(c.query(`UPDATE ${table} SET ${table === 'request_versions' ? 'version = version' : 'seq = seq'}`), /append-only/);
+        await assert.rejects(c.query(`DELETE FROM ${table}`), /append-only/);
+        await assert.rejects(c.query(`TRUNCATE ${table}`), /append-only/);
+      }
+      await assert.rejects(
+        c.query(`INSERT INTO audit_log (seq, id, time, type, prev_hash, hash, record) VALUES (5, 'x', 't', 'request.created', 'p', 'h', '{}')`),
+        /appended in sequence/,
+      );
+    });
+    assert.equal((await collect(s.audit.read())).length, 1);
+  });
+
+  it('migrates once when several instances start at once', async () => {
+    const stores = await Promise.all(Array.from({ length: 5 }, () => open()));
+    assert.equal(stores.length, 5);
+    const rows = await superuser((c) => c.query('SELECT version FROM schema_migrations'));
+    assert.deepEqual(rows.rows.map((r) => r.version), POSTGRES_MIGRATIONS.map((m) => m.version));
+  });
+
+  it('refuses a schema newer than it expects, and an older one it may not upgrade, saying which', async () => {
+    await (await open()).close();
+    await superuser((c) => c.query("INSERT INTO schema_migrations (version, name) VALUES (99, 'from the future')"));
+    await assert.rejects(open(), /schema is at version 99, newer than this Countersign expects \(1\): upgrade Countersign/);
+    const other = freshSchema();
+    await superuser((c) => c.query(`CREATE SCHEMA ${other}`));
+    await assert.rejects(
+      openPostgresStore({ connection: { ...connection, schema: other }, migrate: 'never' }),
+      /schema is at version 0, older than this Countersign expects \(1\): run `countersign store migrate-schema`/,
+    );
+  });
+
+  it('stores the very bytes SQLite stores for the same events', async () => {
+    const tmp = tempDir();
+    try {
+      const lite = await openSqliteStore({ file: path.join(tmp.dir, 'c.db'), newId: sequentialIds() });
+      const pgs = await open({ newId: sequentialIds() });
+      const drafts = [
+        anEvent('request.created', { request: requestRef('req-é'), outcome: { result: 'ok', detail: 'naïve 🚀 "quoted" \u2028 line\r\nbreak' } }),
+        anEvent('approval.granted', { data: { n: 1.5, big: 1e21, nested: { b: [1, { z: null, a: 'x' }], a: true }, '10': 'numeric key' } }),
+      ];
+      const a = await lite.audit.append(drafts);
+      const b = await pgs.audit.append(drafts);
+      assert.deepEqual(b, a);
+      const liteText = (await collect(lite.audit.readStored())).map((r) => r.text);
+      const pgText = (await collect(pgs.audit.readStored())).map((r) => r.text);
+      assert.deepEqual(pgText, liteText);
+      await lite.close();
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  it('names a record a superuser edited with the triggers disabled, and warns while they stay disabled', async () => {
+    const s = await open();
+    for (let i = 0; i < 10; i++) await s.audit.append([anEvent('request.created', { time: timeAt(i), request: requestRef(`req-${i}`) })]);
+    await superuser((c) =>
+      c.query(`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update;
+        UPDATE audit_log SET record = replace(record, '"result":"ok"', '"result":"refused"') WHERE seq = 4;`),
+    );
+    let v = await verifyPostgresAuditLog(s.pool, s.target);
+    assert.equal(v.ok, false);
+    assert.equal(v.problem?.kind, 'edited');
+    assert.equal(v.problem?.seq, 4);
+    assert.match(v.warnings.join(), /audit_log_no_update/);
+    await superuser((c) => c.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update'));
+    v = await verifyPostgresAuditLog(s.pool, s.target);
+    assert.equal(v.problem?.seq, 4);
+    assert.deepEqual(v.warnings, []);
+  });
+
+  it('reconnects after the server drops its connections, without losing or repeating a write', async () => {
+    const s = await open({ connection: { ...connection, applicationName: 'countersign-reconnect' } });
+    await Promise.all(Array.from({ length: 5 }, () => s.audit.append([anEvent('request.created')])));
+    const dropped = await superuser((c) =>
+      c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'countersign-reconnect' AND pid <> pg_backend_pid()"),
+    );
+    assert.ok((dropped.rowCount ?? 0) >= 1, 'connections were dropped');
+    const after = await Promise.all(Array.from({ length: 5 }, () => s.audit.append([anEvent('request.approved')])));
+    assert.equal(after.length, 5);
+    const records = await collect(s.audit.read());
+    assert.deepEqual(records.map((r) => r.seq), Array.from({ length: 10 }, (_, i) => i + 1));
+    assert.equal(records.filter((r) => r.type === 'request.approved').length, 5);
+  });
+
+  it('is not ready while the database cannot take a write, and ready again after', async () => {
+    const s = await open({ connection: { ...connection, applicationName: 'countersign-readonly' } });
+    assert.equal(await s.ping(), true);
+    const kick = () =>
+      superuser((c) => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'countersign-readonly' AND pid <> pg_backend_pid()"));
+    try {
+      // What a failover to a read-only standby looks like to the bot.
+      await superuser((c) => c.query(`ALTER DATABASE ${db.name} SET default_transaction_read_only = on`));
+      await kick();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await s.ping(), false);
+      await assert.rejects(s.audit.append([anEvent('request.created')]), /read-only transaction/);
+    } finally {
+      await superuser(async (c) => {
+        await c.query('SET default_transaction_read_only = off');
+        await c.query(`ALTER DATABASE ${db.name} RESET default_transaction_read_only`);
+      });
+    }
+    await kick();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await s.ping(), true);
+    await s.audit.append([anEvent('request.created')]);
+  });
+
+  describe('the runtime role', () => {
+    const role = `countersign_test_rt_${process.pid}`;
+    afterEach(async () => {
+      await superuser(async (c) => {
+        await c.query(`REASSIGN OWNED BY ${role} TO postgres; DROP OWNED BY ${role}`).catch(() => undefined);
+        await c.query(`DROP ROLE IF EXISTS ${role}`);
+      });
+    });
+
+    it('runs the bot with INSERT and SELECT on the audit log, and nothing more there', async () => {
+      await (await open()).close();
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}`));
+      const s = await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) } });
+      const r = aRequest('req-1');
+      await s.requests.insert(r, [anEvent('request.created')]);
+      await s.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]);
+      await s.conversations.saveReference('conv-1', { a: 1 });
+      await s.conversations.saveReference('conv-1', { a: 2 });
+      await s.conversations.saveCardMessage('req-1', { conversationId: 'conv-1', activityId: 'a1' });
+      await s.compliance.saveCheckpoint({ seq: 2, hash: 'h', time: timeAt(1), keyId: 'k', signature: 's' }, [anEvent('audit.checkpoint')]);
+      const c = new pg.Client({ connectionString: db.url.replace('postgres@', `${role}@`), options: `-c search_path=${schema}` });
+      await c.connect();
+      try {
+        await c.query(`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update`).then(
+          () => assert.fail('the runtime role could disable a trigger'),
+          (err: Error) => assert.match(err.message, /must be owner/),
+        );
+        await assert.rejects(c.query('TRUNCATE audit_log'), /permission denied/);
+      } finally {
+        await c.end();
+      }
+    });
+
+    it('lets an auditor holding SELECT only verify the chain, and nothing more', async () => {
+      const s = await open();
+      await s.audit.append([anEvent('request.created'), anEvent('request.approved')]);
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA ${schema} TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${role}`));
+      const reader = await openPostgresAuditReader({ ...connection, url: db.url.replace('postgres@', `${role}@`) });
+      try {
+        const v = await verifyPostgresAuditLog(reader.pool, 'auditor');
+        assert.equal(v.ok, true, v.problem?.message);
+        assert.equal(v.count, 2);
+        await assert.rejects(reader.pool.query("INSERT INTO audit_log (seq, id, time, type, prev_hash, hash, record) VALUES (3, 'x', 't', 'y', 'p', 'h', '{}')"), /permission denied/);
+      } finally {
+        await reader.close();
+      }
+    });
+
+    it('stops startup naming the missing privileges when the role was not granted', async () => {
+      await (await open()).close();
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA ${schema} TO ${role}; GRANT SELECT ON schema_migrations TO ${role}`));
+      await assert.rejects(
+        open({ connection: { ...connection, url: db.url.replace('postgres@', `${role}@`) } }),
+        new RegExp(`the role ${role} lacks SELECT on audit_log, INSERT on audit_log.*GRANT ${RUNTIME_ROLE} TO "${role}"`),
+      );
+    });
+  });
+
+  describe('startup failures say which and what to do', () => {
+    it('an unreachable server', async () => {
+      await assert.rejects(openPostgresStore({ connection: { url: 'postgres://postgres@127.0.0.1:1/x', connectionTimeoutMs: 2000 } }), /PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/x is unreachable \(ECONNREFUSED\): check that the server is running/);
+    });
+    it('a database that does not exist', async () => {
+      await assert.rejects(openPostgresStore({ connection: { url: db.url.replace(db.name, `${db.name}_missing`) } }), /database ".*_missing" does not exist .*: create it/);
+    });
+    it('a URL that is not one', async () => {
+      await assert.rejects(openPostgresStore({ connection: { url: 'mysql://x@y/z' } }), /must start with postgres:\/\//);
+      await assert.rejects(openPostgresStore({ connection: { url: 'postgres://x@y/z?sslmode=sometimes' } }), /sslmode=sometimes; expected one of/);
+    });
+    it('TLS demanded of a server without it', async () => {
+      await assert.rejects(openPostgresStore({ connection: { url: `${db.url}?sslmode=require` } }), /TLS with PostgreSQL .* failed .*PGSSLMODE/);
+    });
+  });
+});

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { readSettings, readStoreSettings, SettingsError } from '../../src/settings';
+import { postgresConnectionOf } from '../../src/store/open-store';
+import { describeTarget } from '../../src/store/postgres';
+
+describe('choosing the store from the environment', () => {
+  it('stays on SQLite unless PostgreSQL is chosen, even with PG* variables and DATABASE_URL set', () => {
+    assert.deepEqual(readStoreSettings({}), { kind: 'sqlite' });
+    assert.deepEqual(readStoreSettings({ PGHOST: 'db.example', PGUSER: 'u', DATABASE_URL: 'postgres://x@y/z' }), { kind: 'sqlite' });
+    assert.deepEqual(readSettings({}).store, { kind: 'sqlite' });
+  });
+
+  it('reads a URL, preferring COUNTERSIGN_DATABASE_URL over DATABASE_URL', () => {
+    const s = readStoreSettings({ COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: 'postgres://a@h1/db1', DATABASE_URL: 'postgres://b@h2/db2' });
+    assert.deepEqual(s, { kind: 'postgres', postgres: { url: 'postgres://a@h1/db1', auth: 'password', migrate: 'auto' } });
+  });
+
+  it('reads the libpq variables, TLS included', () => {
+    const s = readStoreSettings({
+      COUNTERSIGN_STORE: 'postgres',
+      PGHOST: 'cs.postgres.database.azure.com',
+      PGPORT: '6432',
+      PGUSER: 'countersign-app',
+      PGDATABASE: 'countersign',
+      PGSSLMODE: 'verify-full',
+      COUNTERSIGN_DATABASE_AUTH: 'entra',
+      COUNTERSIGN_DATABASE_CLIENT_ID: '7c1d0a1e-0000-4000-8000-000000000001',
+    });
+    assert.equal(s.kind, 'postgres');
+    if (s.kind !== 'postgres') return;
+    const password = async () => 'token';
+    const c = postgresConnectionOf(s.postgres, password);
+    assert.equal(c.password, password);
+    assert.equal(c.sslMode, 'verify-full');
+    assert.equal(describeTarget(c), 'postgres://countersign-app@cs.postgres.database.azure.com:6432/countersign');
+  });
+
+  it('a sslmode in the URL is honoured', () => {
+    assert.equal(describeTarget({ url: 'postgres://u:secret@h:5433/d?sslmode=verify-full' }), 'postgres://u@h:5433/d');
+  });
+
+  it('names the variable that is wrong', () => {
+    const wrong = (env: NodeJS.ProcessEnv, variable: string, pattern: RegExp) =>
+      assert.throws(() => readStoreSettings(env), (e: Error) => e instanceof SettingsError && e.variable === variable && pattern.test(e.message));
+    wrong({ COUNTERSIGN_STORE: 'mysql' }, 'COUNTERSIGN_STORE', /must be sqlite or postgres/);
+    wrong({ COUNTERSIGN_STORE: 'postgres' }, 'COUNTERSIGN_STORE', /set COUNTERSIGN_DATABASE_URL/);
+    wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', PGPORT: 'x' }, 'PGPORT', /port number/);
+    wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', PGSSLMODE: 'on' }, 'PGSSLMODE', /verify-full/);
+    wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', COUNTERSIGN_DATABASE_AUTH: 'entra', PGPASSWORD: 'p' }, 'PGPASSWORD', /remove one of them/);
+    wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', COUNTERSIGN_DATABASE_MIGRATE: 'yes' }, 'COUNTERSIGN_DATABASE_MIGRATE', /auto, always or never/);
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * PostgreSQL for tests: each test run gets a database of its own (countersign_test_<random>),
+ * dropped at the end; the `test` and `postgres` databases are never written. The server is the
+ * local one (127.0.0.1:5432, trust authentication), or COUNTERSIGN_TEST_PG_URL.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { PostgresConnectionOptions } from '../../src/store/postgres';
+
+const ADMIN_URL = process.env.COUNTERSIGN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  connection: PostgresConnectionOptions;
+  /** A connection of the database superuser (for tampering, as an attacker with the server would). */
+  superuser(): Promise<pg.Client>;
+  drop(): Promise<void>;
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `countersign_test_${randomBytes(6).toString('hex')}`;
+  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+  const base = new URL(ADMIN_URL);
+  base.pathname = `/${name}`;
+  const url = base.toString();
+  return {
+    name,
+    url,
+    connection: { url, max: 10 },
+    async superuser() {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      return c;
+    },
+    drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+let schemas = 0;
+
+/** A fresh schema name for one test in the run's database. */
+export function freshSchema(): string {
+  return `t${process.pid}_${++schemas}`;
+}
