@@ -100,6 +100,7 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
     at([...key, 'sensitive'], `operation ${c.operation.kind} changes Azure, so the command must be sensitive (approved by a second person)`);
   }
   if (!isChange && sensitive) at([...key, 'sensitive'], `operation ${c.operation.kind} only reads; mark the command sensitive: false`);
+  if (!isChange && c.risk) at([...key, 'risk'], `operation ${c.operation.kind} only reads, so it carries no risk to state; remove risk`);
   if (sensitive && !c.policy) at([...key], 'a sensitive command needs a policy (at least approverRoles)');
   checkOperation(c.operation, parameters, [...key, 'operation'], at, loadTemplate);
 
@@ -121,7 +122,7 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
       conversationIds: c.policy.conversations?.ids ?? [],
     };
   }
-  return { name: c.name, description: c.description, sensitive, parameters, operation: c.operation, ...(policy ? { policy } : {}) };
+  return { name: c.name, description: c.description, sensitive, ...(c.risk ? { risk: c.risk } : {}), parameters, operation: c.operation, ...(policy ? { policy } : {}) };
 }
 
 function buildParameter(p: RawParameter, key: (string | number)[], at: At): ParameterSpec {

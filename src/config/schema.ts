@@ -1,5 +1,6 @@
 /** JSON Schema of the YAML config. Unknown keys are errors, so a typo never goes unnoticed. */
 import { CHANGE_KINDS, QUERY_KINDS } from '../domain/operation';
+import { RISK_LEVELS } from '../domain/risk';
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } } as const;
 const GUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
@@ -49,6 +50,7 @@ const command = {
     name: { type: 'string', pattern: '^[a-z][a-z0-9-]*( [a-z][a-z0-9-]*)*$' },
     description: { type: 'string', minLength: 1 },
     sensitive: { type: 'boolean' },
+    risk: { enum: [...RISK_LEVELS] },
     parameters: { type: 'array', items: parameter },
     operation: {
       type: 'object',

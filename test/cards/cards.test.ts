@@ -101,7 +101,7 @@ describe('cards', () => {
     const approved = requestCard(requestIn('succeeded'));
     assert.match(cardText(approved), /SUCCEEDED/);
     const rejected = requestIn('rejected', { rejection: { by: bob, at: '2026-03-02T09:10:00.000Z', comment: 'not now' } });
-    assert.match(cardText(requestCard(rejected)), /Rejected by Bob Approver at 2026-03-02 09:10 UTC[\s\S]*Comment: not now/);
+    assert.match(cardText(requestCard(rejected)), /Rejected by Bob Approver, \{\{DATE\(2026-03-02T09:10:00Z, SHORT\)\}\} \{\{TIME\(2026-03-02T09:10:00Z\)\}\}[\s\S]*Comment: not now/);
     const notice = requestCard(buildRequest(), { notice: 'You asked for request CS-1, so you cannot approve it.' });
     assert.match(cardText(notice), /^You asked for request CS-1, so you cannot approve it\./m);
   });

@@ -48,6 +48,8 @@ describe('compiled card templates', () => {
         },
       },
       { ...requestIn(state), whatIf: { status: 'Succeeded', changes: [] } },
+      { ...requestIn(state), baseline: { exists: true, facts: { location: 'westeurope', 'resource Microsoft.Web/sites/api': 'present', 'resources.count': '12' } } },
+      { ...requestIn(state), risk: 'low' as const },
       { ...requestIn(state), approvals: [{ approver: bob, at: '2026-03-02T09:05:00.000Z', operationHash: 'f'.repeat(64) }, { approver: carol, at: '2026-03-02T09:06:00.000Z', operationHash: 'f'.repeat(64) }] },
     ]);
     variants.push(
@@ -57,7 +59,7 @@ describe('compiled card templates', () => {
     );
     let compared = 0;
     for (const r of variants) {
-      for (const options of [{}, { notice: `You approved it. ${HOSTILE}` }]) {
+      for (const options of [{}, { notice: `You approved it. ${HOSTILE}` }, { viewer: { canApprove: false, canCancel: true }, viewerIds: ['29:a', '8:orgid:b'] }]) {
         const view = requestCardView(r, options);
         const got = fast(view);
         assert.ok(got, `${r.state}: the fast path answered`);
