@@ -106,6 +106,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const executor = app.executor;
   await app.started();
   const bot = new CountersignBot(app, store.conversations, new PrivateConversationState(new MemoryStorage()));
+  notifier.cardOptions = (r) => bot.sharedOptions(r);
   // Auditor access: Teams `audit export` and the audit HTTP routes.
   let publicUrl = settings.publicUrl;
   const auditors = new AuditorAccess({

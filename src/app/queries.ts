@@ -2,6 +2,7 @@
 import type { CommandSpec } from '../domain/catalog';
 import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
+import { canonicalRequestId } from './request-ids';
 
 export interface HelpEntry {
   usage: string;
@@ -55,7 +56,7 @@ export async function pending(deps: AppDeps, actor: Actor): Promise<PendingView>
  * it does not exist, so ids cannot be probed.
  */
 export async function status(deps: AppDeps, actor: Actor, requestId: string): Promise<ApprovalRequest | undefined> {
-  const r = await deps.store.requests.get(requestId.trim());
+  const r = await deps.store.requests.get(canonicalRequestId(requestId));
   if (!r) return undefined;
   const me = actor.aadObjectId.toLowerCase();
   const access = deps.config.access;

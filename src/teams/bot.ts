@@ -16,8 +16,9 @@ import type { Countersign } from '../app/countersign';
 import type { ApprovalRequest } from '../domain/request';
 import { helpCard, pendingCard, queryCard } from '../cards/lists';
 import type { Card } from '../cards/render';
-import { requestCard } from '../cards/request-card';
+import { requestCard, type RequestCardOptions } from '../cards/request-card';
 import { actorOf, sourceOf } from './identity';
+import { sharedCardOptions, TeamsUserIds } from './personal-cards';
 import type { ConversationReferenceStore } from './ports';
 import type { RequestDialogOptions } from './request-dialog';
 
@@ -34,6 +35,8 @@ export class CountersignBot extends TeamsActivityHandler {
   private loadedDialogs?: { set: DialogSet; requestDialog: string };
   auditCommand?: AuditCommandHandler;
   private readonly knownReferences = new Map<string, string>();
+  /** Teams' ids of the people Countersign has seen, for the cards' per-person refresh. */
+  readonly teamsUserIds = new TeamsUserIds();
 
   constructor(
     private readonly app: Countersign,
@@ -184,7 +187,7 @@ export class CountersignBot extends TeamsActivityHandler {
 
   /** Posts the request's card and records it (bound to the request); false when Teams gave it no id. */
   private async postRequestCard(context: TurnContext, request: ApprovalRequest): Promise<boolean> {
-    const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(requestCard(request))] });
+    const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(requestCard(request, this.sharedOptions(request)))] });
     await this.app.cardPosted(request.id, { conversationId: context.activity.conversation.id, ...(sent?.id ? { activityId: sent.id } : {}) });
     return !!sent?.id;
   }
@@ -207,6 +210,7 @@ export class CountersignBot extends TeamsActivityHandler {
     const requestId = typeof data.requestId === 'string' ? data.requestId : '';
     const actor = actorOf(activity);
     const source = sourceOf(activity);
+    if (verb === 'refresh') return this.personalCard(actor, requestId);
     try {
       const result = await this.app.click({
         requestId,
@@ -218,13 +222,25 @@ export class CountersignBot extends TeamsActivityHandler {
         ...(typeof data.hash === 'string' ? { cardHash: data.hash } : {}),
         ...(typeof data.comment === 'string' ? { comment: data.comment } : {}),
       });
-      if (result.ok) return cardResponse(requestCard(result.request));
+      if (result.ok) return cardResponse(requestCard(result.request, this.sharedOptions(result.request)));
       const notice = result.refusal.message;
-      return result.request ? cardResponse(requestCard(result.request, { notice })) : message(this.say(notice));
+      return result.request ? cardResponse(requestCard(result.request, { ...this.sharedOptions(result.request), notice })) : message(this.say(notice));
     } catch (err) {
       this.app.deps.log.error({ requestId, verb, err: String(err) }, 'card action failed');
       return message(this.say(`Countersign could not record this action for request ${requestId}, so nothing changed. Try again in a moment.`));
     }
+  }
+
+  /** Teams asks for the card as this person sees it (refresh.userIds): only the buttons they can use. */
+  private async personalCard(actor: ReturnType<typeof actorOf>, requestId: string): Promise<AdaptiveCardInvokeResponse> {
+    const view = await this.app.personalView(actor, requestId);
+    if (!view) return message(this.say(`There is no request ${requestId}.`));
+    return cardResponse(requestCard(view.request, { ...this.sharedOptions(view.request), viewer: { canApprove: view.canApprove, canCancel: view.canCancel } }));
+  }
+
+  /** The card everyone shares names whose clients ask for their own view. */
+  sharedOptions(request: ApprovalRequest): RequestCardOptions {
+    return sharedCardOptions((r) => this.app.cardViewers(r), this.teamsUserIds, request);
   }
 
   // ---- helpers ----------------------------------------------------------------------------------
@@ -248,6 +264,7 @@ export class CountersignBot extends TeamsActivityHandler {
 
   /** Stores the conversation reference for proactive messages (only when it changed). */
   private async rememberConversation(context: TurnContext): Promise<void> {
+    this.teamsUserIds.seen(context.activity.from?.aadObjectId, context.activity.from?.id);
     const { activityId: _perActivity, ...reference } = TurnContext.getConversationReference(context.activity);
     const id = context.activity.conversation.id;
     // Who spoke last is not part of how to reach the conversation (the proactive path needs its id,
