@@ -94,16 +94,22 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     card = ui.card(`Request ${requestId}`);
     await ui.cardShows(
       card,
-      '[SANDBOX] deploy production api-service',
-      'Alice Requester',
-      'production-api-service',
-      'Reason: release 2.4',
-      'What will change (what-if)',
-      '+ Create: Microsoft.Web/serverfarms/api-service-plan-production',
-      '~ Modify: Microsoft.Web/sites/api-service',
-      'Needs 1 approval(s) from platform-approvers, not the requester: 0 so far.',
+      '[SANDBOX] This request runs against the local ARM sandbox',
+      'Alice Requester asks to deploy api-service to PRODUCTION: release 2.4',
+      'HIGH RISK: a deployment in PRODUCTION',
+      'What will change',
+      'Create api-service-plan-production (Microsoft.Web/serverfarms)',
+      'Modify api-service (Microsoft.Web/sites)',
+      'Needs 1 approval from platform-approvers, not the requester: none yet.',
     );
-    for (const button of ['Approve', 'Reject', 'Cancel (requester)']) await card.getByRole('button', { name: button, exact: true }).waitFor();
+    // Subscription, operation hash and policy version wait behind "Details".
+    const hash = card.getByText('Operation hash', { exact: true });
+    assert.equal(await hash.isVisible(), false, 'the details start collapsed');
+    await card.getByRole('button', { name: 'Details', exact: true }).click();
+    await hash.waitFor({ state: 'visible' });
+    await card.getByRole('button', { name: 'Details', exact: true }).click();
+    await hash.waitFor({ state: 'hidden' });
+    for (const button of ['Approve', 'Reject', 'Cancel (requester only)']) await card.getByRole('button', { name: button, exact: true }).waitFor();
     const shown = await card.innerText();
     assert.ok(!shown.includes('\\'), `the card shows a literal backslash (markdown escaping leaked):\n${shown}`);
     assert.ok(!shown.includes('${'), `the card shows an unexpanded template expression:\n${shown}`);
@@ -115,7 +121,7 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     await card.getByRole('button', { name: 'Approve', exact: true }).click();
     await ui.cardShows(card, `You asked for request ${requestId}, so you cannot approve it: a second person must.`);
     await ui.stateLabel(card, 'PENDING APPROVAL').waitFor();
-    await ui.cardShows(card, '0 so far.');
+    await ui.cardShows(card, 'none yet.');
     await snap(page, SCREENSHOTS, '02-self-approval-refused');
   });
 
@@ -133,7 +139,7 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     assert.match(logged.response, new RegExp(`You cannot approve request ${requestId}: it needs one of the roles platform-approvers\\.`));
     await logged.panel.getByText('You cannot approve', { exact: false }).first().scrollIntoViewIfNeeded();
     await ui.stateLabel(card, 'PENDING APPROVAL').waitFor();
-    await ui.cardShows(card, '0 so far.');
+    await ui.cardShows(card, 'none yet.');
     await snap(page, SCREENSHOTS, '03-no-role-refused');
   });
 
@@ -151,7 +157,7 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     await ui.stateLabel(card, 'SUCCEEDED').waitFor({ timeout: WAIT_MS });
     await ui.cardShows(
       card,
-      '1 of 1 approval(s) from platform-approvers.',
+      '1 of 1 approval from platform-approvers.',
       `Deployment countersign-${requestId} succeeded in production-api-service`,
       'providers/Microsoft.Web/sites/api-service',
     );
