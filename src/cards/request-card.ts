@@ -4,7 +4,7 @@
  * click and every card update, so recent renderings are kept.
  */
 import { plural } from '../domain/duration-text';
-import { documentationLinks, failureCause } from '../domain/failure-cause';
+import { documentationLinks, failureCause, withoutDocumentationLinks } from '../domain/failure-cause';
 import { isDecidable, type ApprovalRequest, type RequestState } from '../domain/request';
 import { localTime, md } from './markdown';
 import { type Card, renderWithText } from './render';
@@ -145,7 +145,7 @@ function resultView(r: ApprovalRequest) {
     title = r.state === 'failed' ? `Failed${cause ? `: ${md(cause)}` : ''}` : 'Outcome unknown: check the target in Azure';
     if (r.state === 'unknown' && cause) lines.push(md(cause));
     if (ex?.error) {
-      lines.push(md(`Azure said ${ex.error.code}: ${ex.error.message}`));
+      lines.push(md(`Azure said ${ex.error.code}: ${withoutDocumentationLinks(ex.error.message)}`));
       for (const link of documentationLinks(ex.error)) lines.push(`[Microsoft's documentation: ${link.replace(/^https:\/\//, '')}](${link})`);
     }
   } else if (r.state === 'rejected' && r.rejection) {

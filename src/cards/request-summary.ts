@@ -74,7 +74,7 @@ function scopeWords(scope: string): string {
 
 const RISK_LOOK: Record<RiskLevel, { words: string; style: string; color: string }> = {
   low: { words: 'LOW RISK', style: 'good', color: 'Good' },
-  medium: { words: 'MEDIUM RISK', style: 'warning', color: 'Warning' },
+  medium: { words: 'MEDIUM RISK', style: 'warning', color: 'Default' },
   high: { words: 'HIGH RISK', style: 'attention', color: 'Attention' },
   critical: { words: 'CRITICAL RISK', style: 'attention', color: 'Attention' },
 };

@@ -25,6 +25,11 @@ export function documentationLinks(error: ArmError): string[] {
   return [...new Set(text.match(DOC_LINK) ?? [])].slice(0, 3);
 }
 
+/** Azure's text with its documentation links taken out (they are shown as links apart). */
+export function withoutDocumentationLinks(text: string): string {
+  return text.replace(SEE_LINK, '').replace(DOC_LINK, '').trim();
+}
+
 function oneLine(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim().replace(/[\s.]*$/, '');
   return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;

@@ -168,4 +168,36 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     await snap(page, SCREENSHOTS, '05-succeeded');
     await snap(card, SCREENSHOTS, 'result-card');
   });
+
+  it('shows what a resource group delete destroys, as a critical risk', async () => {
+    await ui.sayToBot(BOT_NAME, 'delete resource group staging-old reason: retired after the migration');
+    const del = ui.card('What will be destroyed');
+    await ui.stateLabel(del, 'PENDING APPROVAL').waitFor({ timeout: WAIT_MS });
+    await ui.cardShows(
+      del,
+      'Alice Requester asks to delete resource group staging-old and everything in it: retired after the migration',
+      'CRITICAL RISK: DELETES a resource group and everything in it',
+      'Resource group staging-old and the 1 resource in it:',
+      'stagingoldlogs (Microsoft.Storage/storageAccounts)',
+    );
+    await snap(page, SCREENSHOTS, '06-delete-card');
+    await snap(del, SCREENSHOTS, 'delete-card');
+  });
+
+  it("says Azure's cause in one line when a deployment fails", async () => {
+    sandbox!.faults.failDeployment({ error: { code: 'SkuNotAvailable', message: 'The requested size for resource api-service-plan-staging is currently not available in location westeurope.' } });
+    await ui.sayToBot(BOT_NAME, 'deploy staging api-service reason: canary');
+    const failing = ui.card('to staging: canary');
+    await ui.stateLabel(failing, 'PENDING APPROVAL').waitFor({ timeout: WAIT_MS });
+    await ui.cardShows(failing, 'MEDIUM RISK: a deployment in staging');
+    const id = /Request (CS-[A-Z0-9]+)/.exec(await failing.innerText())?.[1] ?? '';
+    const delivered = feed.find(id)!;
+    const answer = await playground!.invoke({ from: 'user-bob', conversationId: groupChatId, replyToId: delivered.messageId, verb: 'approve', data: buttonData(delivered.card, 'approve') });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    await ui.stateLabel(failing, 'FAILED').waitFor({ timeout: WAIT_MS });
+    await ui.cardShows(failing, 'is currently not available in location westeurope');
+    assert.doesNotMatch(await failing.innerText(), /^Failed: DeploymentFailed/m, 'the cause, not the wrapper code, comes first');
+    await snap(page, SCREENSHOTS, '07-failed');
+    await snap(failing, SCREENSHOTS, 'failed-card');
+  });
 });
