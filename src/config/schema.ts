@@ -4,7 +4,8 @@ import { RISK_LEVELS } from '../domain/risk';
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } } as const;
 const GUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-const duration = { type: 'string', pattern: '^[1-9][0-9]*(s|m|h|d)$' } as const;
+export const DURATION_PATTERN = '^[1-9][0-9]*(s|m|h|d)$';
+const duration = { type: 'string', pattern: DURATION_PATTERN } as const;
 
 const parameter = {
   type: 'object',
