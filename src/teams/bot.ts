@@ -18,6 +18,7 @@ import { helpCard, pendingCard, queryCard } from '../cards/lists';
 import type { Card } from '../cards/render';
 import { requestCard, type RequestCardOptions } from '../cards/request-card';
 import { actorOf, sourceOf } from './identity';
+import { FormMessages, type FormMessageState } from './form-messages';
 import { sharedCardOptions, TeamsUserIds } from './personal-cards';
 import type { ConversationReferenceStore } from './ports';
 import type { RequestDialogOptions } from './request-dialog';
@@ -37,6 +38,8 @@ export class CountersignBot extends TeamsActivityHandler {
   private readonly knownReferences = new Map<string, string>();
   /** Teams' ids of the people Countersign has seen, for the cards' per-person refresh. */
   readonly teamsUserIds = new TeamsUserIds();
+  /** The person's open form or confirmation, and the requests their confirmations created. */
+  private readonly forms: FormMessages;
 
   constructor(
     private readonly app: Countersign,
@@ -46,6 +49,7 @@ export class CountersignBot extends TeamsActivityHandler {
   ) {
     super();
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
+    this.forms = new FormMessages(conversationState.createProperty<FormMessageState>('formMessages'), app.sandbox);
 
     this.onMessage(async (context, next) => {
       await this.handleMessage(context);
@@ -98,12 +102,17 @@ export class CountersignBot extends TeamsActivityHandler {
     if (isSubmit) {
       if (dc.activeDialog) {
         await dc.continueDialog();
-      } else {
-        await context.sendActivity(this.say('That form is no longer active (it was finished, cancelled or replaced). Type the command again.'));
+        return;
       }
+      const created = await this.forms.createdFrom(context, context.activity.replyToId);
+      if (created) await context.sendActivity(this.say(`This confirmation already created request ${created}. Type "status ${created}" to see where it stands.`));
+      else await context.sendActivity(this.say('That form is no longer active (it was finished, cancelled or replaced). Type the command again.'));
       return;
     }
-    if (dc.activeDialog) await dc.cancelAllDialogs();
+    if (dc.activeDialog) {
+      await this.forms.close(context, 'Replaced', 'You typed another command, so this form is no longer active.');
+      await dc.cancelAllDialogs();
+    }
     await this.dispatch(context, text, dc);
   }
 
@@ -160,11 +169,11 @@ export class CountersignBot extends TeamsActivityHandler {
     }
   }
 
-  private async createAndPost(context: TurnContext, o: RequestDialogOptions): Promise<void> {
+  private async createAndPost(context: TurnContext, o: RequestDialogOptions): Promise<string | undefined> {
     const command = this.app.command(o.command);
     if (!command) {
       await context.sendActivity(this.say(`The command "${o.command}" is no longer configured.`));
-      return;
+      return undefined;
     }
     const result = await this.app.createRequest({
       command,
@@ -175,7 +184,7 @@ export class CountersignBot extends TeamsActivityHandler {
     });
     if (!result.ok) {
       await context.sendActivity(this.say('refusal' in result ? result.refusal.message : result.error));
-      return;
+      return undefined;
     }
     const posted = await this.postRequestCard(context, result.request).catch((err: unknown) => {
       this.app.deps.log.warn({ requestId: result.request.id, err: String(err) }, 'the new request\'s card could not be posted');
@@ -183,6 +192,7 @@ export class CountersignBot extends TeamsActivityHandler {
     });
     // The request exists whatever happened to its card: say so, never "nothing changed" (that invites a duplicate).
     if (!posted) await context.sendActivity(this.say(this.app.cardNotPostedText(result.request)));
+    return result.request.id;
   }
 
   /** Posts the request's card and records it (bound to the request); false when Teams gave it no id. */
@@ -256,7 +266,7 @@ export class CountersignBot extends TeamsActivityHandler {
       const { REQUEST_DIALOG, RequestDialog } = require('./request-dialog') as typeof import('./request-dialog');
       /* eslint-enable @typescript-eslint/no-require-imports */
       const set = new DialogSet(this.dialogState);
-      set.add(new RequestDialog(this.app, (ctx, o) => this.createAndPost(ctx, o)));
+      set.add(new RequestDialog(this.app, (ctx, o) => this.createAndPost(ctx, o), this.forms));
       this.loadedDialogs = { set, requestDialog: REQUEST_DIALOG };
     }
     return this.loadedDialogs;
