@@ -26,6 +26,7 @@ import {
   startExecution,
   type Transition,
 } from '../domain/lifecycle';
+import { documentationLinks, failureCause } from '../domain/failure-cause';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
 import type { Actor, ApprovalRequest } from '../domain/request';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
@@ -234,7 +235,12 @@ export class Executor {
 export function completionText(r: ApprovalRequest): string {
   const sandbox = r.sandbox ? '[SANDBOX] ' : '';
   if (r.state === 'succeeded') return `${sandbox}Request ${r.id} (${r.command}) succeeded.${r.outcomeDetail ? ` ${r.outcomeDetail}` : ''}`;
-  if (r.state === 'failed') return `${sandbox}Request ${r.id} (${r.command}) failed: ${r.outcomeDetail ?? 'unknown error'}`;
+  if (r.state === 'failed') {
+    // Azure's cause in one line (not the "DeploymentFailed" wrapper), and Microsoft's page on it when Azure named one.
+    const error = r.execution?.error;
+    const link = error ? documentationLinks(error)[0] : undefined;
+    return `${sandbox}Request ${r.id} (${r.command}) failed: ${error ? failureCause(error) : (r.outcomeDetail ?? 'unknown error')}.${link ? ` Microsoft's documentation: ${link}` : ''}`;
+  }
   if (r.state === 'cancelled') return `${sandbox}Request ${r.id} (${r.command}) was cancelled. ${r.outcomeDetail ?? ''}`.trimEnd();
   return `${sandbox}Request ${r.id} (${r.command}) ended in an unknown state: ${r.outcomeDetail ?? ''}. Check the target in Azure before retrying.`;
 }

@@ -180,5 +180,10 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     assert.match(card, /exceeding approved quota/);
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'failed');
     assert.ok(h.connector.texts().some((t) => t.includes(`Request ${requestId} (deploy) failed`)));
+    // In chat too, Azure's cause in one line rather than the DeploymentFailed wrapper.
+    const told = h.connector.texts().find((t) => t.includes(`Request ${requestId} (deploy) failed`))!;
+    assert.match(told, /failed: QuotaExceeded: Operation could not be completed as it results in exceeding approved quota for P1v3 in westeurope\. Microsoft.s documentation: https:\/\/aka\.ms\/arm-deployment-operations$/m);
+    assert.doesNotMatch(told, /failed: DeploymentFailed/);
+    assert.match(card, /^Failed: QuotaExceeded: Operation could not be completed/m);
   });
 });
