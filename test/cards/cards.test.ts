@@ -125,4 +125,13 @@ describe('cards', () => {
       assert.ok(!/\]\(https?:\/\//.test(cardText(displayed)), cardText(displayed));
     }
   });
+
+  it('answers a read-only question with a table: a header row of names, types, locations and tags, one row per resource', () => {
+    const card = queryCard({ title: 'Resources in production-api-service', columns: ['Name', 'Type', 'Location', 'Tags'], rows: [['api-service', 'Microsoft.Web/sites', 'westeurope', 'env=production']] }, false);
+    const table = (card.body as Record<string, unknown>[]).find((el) => el.type === 'Table') as { rows: { cells: { items: { text: string }[] }[] }[]; firstRowAsHeader: boolean };
+    assert.equal(table.firstRowAsHeader, true);
+    assert.deepEqual(table.rows.map((r) => r.cells.map((c) => c.items[0].text)), [['Name', 'Type', 'Location', 'Tags'], ['api-service', 'Microsoft.Web/sites', 'westeurope', 'env=production']]);
+    assert.doesNotMatch(cardText(card), /\|/, 'no pipe-separated text');
+    assert.match(cardText(card), /^1 result$/m);
+  });
 });

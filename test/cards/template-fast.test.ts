@@ -10,7 +10,7 @@ import { Template } from 'adaptivecards-templating';
 import type { ApprovalRequest, RequestState } from '../../src/domain/request';
 import { loadConfig } from '../../src/config/load';
 import { confirmCardView, formCardView } from '../../src/cards/form-cards';
-import { listCardView } from '../../src/cards/lists';
+import { listCardView, queryCardView } from '../../src/cards/lists';
 import { expandWithLibrary } from '../../src/cards/render';
 import { requestCardView } from '../../src/cards/request-card';
 import { compileTemplate } from '../../src/cards/template-fast';
@@ -70,7 +70,7 @@ describe('compiled card templates', () => {
     assert.ok(compared >= 120);
   });
 
-  it('expand the list and confirm cards exactly as the library does', () => {
+  it('expand the list, table and confirm cards exactly as the library does', () => {
     const config = loadConfig(EXAMPLE_CONFIG);
     const command = config.catalog.commands[0];
     for (const sandbox of [true, false]) {
@@ -79,6 +79,8 @@ describe('compiled card templates', () => {
         ['list', listCardView(HOSTILE, 'an intro', [], sandbox)],
         ['confirm', confirmCardView(command, { name: 'staging-old' }, 'because', sandbox)],
         ['confirm', confirmCardView(command, {}, undefined, sandbox)],
+        ['table', queryCardView({ title: 'Resources in g', columns: ['Name', 'Type', 'Location', 'Tags'], rows: [['api', 'Microsoft.Web/sites', 'westeurope', 'env=prod, owner=x'], [HOSTILE, '', 'b', 'c']] }, sandbox)],
+        ['table', queryCardView({ title: 'Nothing', columns: ['Name'], rows: [], truncated: true }, sandbox)],
       ];
       for (const [name, view] of views) {
         const fast = compileTemplate(card(name));
