@@ -19,6 +19,7 @@ import { Checkpointer, checkpointFileOf, tailProblem } from './audit/access/chec
 import { loadOrCreateSigningKey } from './audit/access/signing';
 import { loadConfig, type CountersignConfig } from './config/load';
 import { createLogger, secretValues, withLogContext } from './log/logger';
+import { prettyDestination } from './log/pretty';
 import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/seed';
 import { databaseFile, isLoopback, readSettings, type Settings } from './settings';
 import { openSqliteStore } from './store/sqlite';
@@ -68,7 +69,9 @@ export function checkListenAddress(settings: Settings): void {
 
 export async function startCountersign(options: StartOptions = {}): Promise<RunningCountersign> {
   const settings = options.settings ?? readSettings();
-  const log = options.log ?? createLogger(settings.logLevel, undefined, { secrets: secretValues(process.env, settings.microsoftApp.password) });
+  // A person at a terminal reads lines; anything else (a container's log collector, a pipe) gets JSON.
+  const destination = process.stdout.isTTY ? prettyDestination(process.stdout) : undefined;
+  const log = options.log ?? createLogger(settings.logLevel, destination, { secrets: secretValues(process.env, settings.microsoftApp.password) });
   checkListenAddress(settings);
   const config = options.config ?? loadConfig(settings.configPath);
   const closers: (() => Promise<void>)[] = [];
