@@ -1,5 +1,6 @@
 /** Read-only answers: help from the catalog, the pending list, a request's status. */
 import type { CommandSpec } from '../domain/catalog';
+import { formatDuration, plural } from '../domain/duration-text';
 import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
 import { canonicalRequestId } from './request-ids';
@@ -17,7 +18,7 @@ export function help(deps: Pick<AppDeps, 'config'>, actor: Actor): HelpEntry[] {
   return deps.config.catalog.commands.map((c) => ({
     usage: usage(c),
     description: c.description,
-    approval: c.policy ? `needs ${c.policy.approvals} approval(s) from ${c.policy.approverRoles.join(' or ')}` : 'read-only, no approval',
+    approval: c.policy ? `needs ${plural(c.policy.approvals, 'approval')} from ${c.policy.approverRoles.join(' or ')} within ${formatDuration(c.policy.ttlSeconds)}` : 'read-only, no approval',
     allowed: !c.policy || c.policy.requesterRoles.length === 0 || roles.holdsAny(c.policy.requesterRoles, actor.aadObjectId),
   }));
 }

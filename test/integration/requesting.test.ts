@@ -61,7 +61,7 @@ describe('requesting in Teams (bot over HTTP)', function () {
     const text = cardText(lastCard(h, from));
     assert.match(text, /SANDBOX/);
     assert.ok(text.includes("deploy \\<production\\|staging\\> \\<api-service\\|web-frontend\\>: Deploy a service's ARM template"), text);
-    assert.match(text, /delete resource group \\<name\\>.*needs 1 approval\(s\) from platform-approvers; you may not request it/);
+    assert.match(text, /delete resource group \\<name\\>.*needs 1 approval from platform-approvers within 1 hour; you may not request it/);
     assert.match(text, /resources \\<group\\>: List the resources of a resource group \(read-only, no approval\)\n/);
     assert.match(text, /pending: requests waiting for you/);
   });
