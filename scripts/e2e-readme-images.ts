@@ -8,7 +8,7 @@ import path from 'node:path';
 const ROOT = path.resolve(__dirname, '..');
 const FROM = path.join(ROOT, 'test-output', 'e2e');
 const TO = path.join(ROOT, 'docs', 'images');
-const IMAGES = ['approval-card.png', 'result-card.png'];
+const IMAGES = ['approval-card.png', 'result-card.png', 'delete-card.png', 'failed-card.png'];
 
 const missing = IMAGES.filter((name) => !fs.existsSync(path.join(FROM, name)));
 if (missing.length > 0) {

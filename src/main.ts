@@ -22,6 +22,7 @@ import { checkedSigner } from './audit/access/continuity';
 import { loadConfig, type CountersignConfig } from './config/load';
 import { routeConsoleToLog } from './log/console';
 import { createLogger, withLogContext } from './log/logger';
+import { prettyDestination } from './log/pretty';
 import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/seed';
 import { isLoopback, readSettings, type Settings } from './settings';
 import { openConfiguredStore, type OpenedStore } from './store/open-store';
@@ -81,7 +82,9 @@ export function checkListenAddress(settings: Settings): void {
 
 export async function startCountersign(options: StartOptions = {}): Promise<RunningCountersign> {
   const settings = options.settings ?? readSettings();
-  const log = options.log ?? createLogger(settings.logLevel, undefined, { secrets: [...settings.secrets, ...databaseSecrets(settings)] });
+  // A person at a terminal reads lines; anything else (a container's log collector, a pipe) gets JSON.
+  const destination = process.stdout.isTTY ? prettyDestination(process.stdout) : undefined;
+  const log = options.log ?? createLogger(settings.logLevel, destination, { secrets: [...settings.secrets, ...databaseSecrets(settings)] });
   checkListenAddress(settings);
   const config = options.config ?? loadConfig(settings.configPath);
   const closers: (() => Promise<void>)[] = [];
@@ -138,6 +141,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const dialogStorage = new BoundedMemoryStorage({ maxEntries: settings.dialogStateMaxEntries, ttlMs: settings.dialogStateTtlMs, now: () => deps.clock.now().getTime() });
   const bot = new CountersignBot(app, store.conversations, new PrivateConversationState(opened?.dialogState ?? dialogStorage));
   if (telemetry) bot.run = telemetry.turns(bot.run.bind(bot));
+  notifier.cardOptions = (r) => bot.sharedOptions(r);
   // Auditor access: Teams `audit export` and the audit HTTP routes.
   let publicUrl = settings.publicUrl;
   const auditors = new AuditorAccess({

@@ -17,6 +17,7 @@ import { clickCard, type CardClick, type ClickResult } from './decisions';
 import { Executor, type ExecutorOptions } from './execution';
 import { sweepExpired } from './expiry';
 import type { CardMessage } from './ports';
+import { cardViewers, personalView, type PersonalView } from './personal-view';
 import { help, pending, status, type HelpEntry, type PendingView } from './queries';
 import { recordConfigLoaded } from './startup';
 import { createRequest, interpret, runQuery, type CreateInput, type CreateResult, type Interpretation } from './requests';
@@ -95,6 +96,16 @@ export class Countersign {
 
   pending(actor: Actor): Promise<PendingView> {
     return pending(this.deps, actor);
+  }
+
+  /** The request's card as this person sees it (only the buttons they can use). */
+  personalView(actor: Actor, requestId: string): Promise<PersonalView | undefined> {
+    return personalView(this.deps, actor, requestId);
+  }
+
+  /** Entra object ids of the people whose card is personal: the requester and the approvers. */
+  cardViewers(request: ApprovalRequest): string[] {
+    return cardViewers(this.deps, request);
   }
 
   status(actor: Actor, requestId: string): Promise<ApprovalRequest | undefined> {

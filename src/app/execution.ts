@@ -27,6 +27,7 @@ import {
   type Transition,
 } from '../domain/lifecycle';
 import { leaseLapsed } from '../domain/lease-time';
+import { documentationLinks, failureCause } from '../domain/failure-cause';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
 import type { Actor, ApprovalRequest } from '../domain/request';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
@@ -235,7 +236,12 @@ export class Executor {
 /** What the requester is told at the end (the notifier marks sandbox requests as such). */
 function completionText(r: ApprovalRequest): string {
   if (r.state === 'succeeded') return `Request ${r.id} (${r.command}) succeeded.${r.outcomeDetail ? ` ${r.outcomeDetail}` : ''}`;
-  if (r.state === 'failed') return `Request ${r.id} (${r.command}) failed: ${r.outcomeDetail ?? 'unknown error'}`;
+  if (r.state === 'failed') {
+    // Azure's cause in one line (not the "DeploymentFailed" wrapper), and Microsoft's page on it when Azure named one.
+    const error = r.execution?.error;
+    const link = error ? documentationLinks(error)[0] : undefined;
+    return `Request ${r.id} (${r.command}) failed: ${error ? failureCause(error) : (r.outcomeDetail ?? 'unknown error')}.${link ? ` Microsoft's documentation: ${link}` : ''}`;
+  }
   if (r.state === 'cancelled') return `Request ${r.id} (${r.command}) was cancelled. ${r.outcomeDetail ?? ''}`.trimEnd();
   return `Request ${r.id} (${r.command}) ended in an unknown state: ${r.outcomeDetail ?? ''}. Check the target in Azure before retrying.`;
 }

@@ -1,7 +1,9 @@
 /** Read-only answers: help from the catalog, the pending list, a request's status. */
 import type { CommandSpec } from '../domain/catalog';
+import { formatDuration, plural } from '../domain/duration-text';
 import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
+import { canonicalRequestId } from './request-ids';
 
 export interface HelpEntry {
   usage: string;
@@ -16,7 +18,7 @@ export function help(deps: Pick<AppDeps, 'config'>, actor: Actor): HelpEntry[] {
   return deps.config.catalog.commands.map((c) => ({
     usage: usage(c),
     description: c.description,
-    approval: c.policy ? `needs ${c.policy.approvals} approval(s) from ${c.policy.approverRoles.join(' or ')}` : 'read-only, no approval',
+    approval: c.policy ? `needs ${plural(c.policy.approvals, 'approval')} from ${c.policy.approverRoles.join(' or ')} within ${formatDuration(c.policy.ttlSeconds)}` : 'read-only, no approval',
     allowed: !c.policy || c.policy.requesterRoles.length === 0 || roles.holdsAny(c.policy.requesterRoles, actor.aadObjectId),
   }));
 }
@@ -55,7 +57,7 @@ export async function pending(deps: AppDeps, actor: Actor): Promise<PendingView>
  * it does not exist, so ids cannot be probed.
  */
 export async function status(deps: AppDeps, actor: Actor, requestId: string): Promise<ApprovalRequest | undefined> {
-  const r = await deps.store.requests.get(requestId.trim());
+  const r = await deps.store.requests.get(canonicalRequestId(requestId));
   if (!r) return undefined;
   const me = actor.aadObjectId.toLowerCase();
   const access = deps.config.access;

@@ -7,6 +7,7 @@ import { checkParameters, resolveOperation, type CommandSpec, type ParameterProb
 import { operationHash } from '../domain/canonical';
 import { isChangeOperation, targetOf, type QueryOperation, type QueryResult } from '../domain/operation';
 import type { Refusal } from '../domain/refusal';
+import { defaultRisk } from '../domain/risk';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import type { AppDeps } from './context';
 import { countRequest, mayRequest } from './request-gate';
@@ -93,6 +94,7 @@ export async function createRequest(deps: AppDeps, input: CreateInput): Promise<
     expiresAt: new Date(now.getTime() + command.policy.ttlSeconds * 1000).toISOString(),
     updatedAt: now.toISOString(),
     sandbox: deps.azure.sandbox,
+    risk: command.risk ?? defaultRisk(operation, input.values),
     ...(input.reason ? { reason: input.reason.slice(0, 500) } : {}),
   };
   if (operation.kind === 'deployTemplate') {

@@ -3,6 +3,8 @@
  * confirmation before the request is made.
  */
 import type { CommandSpec, ParameterProblem } from '../domain/catalog';
+import { formatDuration, plural } from '../domain/duration-text';
+import { listCard } from './lists';
 import { md } from './markdown';
 import { type Card, render } from './render';
 
@@ -54,6 +56,11 @@ export function confirmCardView(command: CommandSpec, values: Record<string, str
     command: command.name,
     summary: md(`${command.name} ${Object.values(values).join(' ')}`),
     facts: [...Object.entries(values).map(([k, v]) => ({ title: md(k), value: md(v) })), ...(reason ? [{ title: 'Reason', value: md(reason) }] : [])],
-    policyText: md(policy ? `Needs ${policy.approvals} approval(s) from ${policy.approverRoles.join(' or ')} (not you) within ${Math.round(policy.ttlSeconds / 60)} minutes.` : ''),
+    policyText: md(policy ? `Needs ${plural(policy.approvals, 'approval')} from ${policy.approverRoles.join(' or ')} (not you) within ${formatDuration(policy.ttlSeconds)}.` : ''),
   };
+}
+
+/** What a form or confirmation card becomes once answered, cancelled or replaced: words, no buttons. */
+export function closedFormCard(title: string, text: string, sandbox: boolean): Card {
+  return listCard(title, text, [], sandbox);
 }

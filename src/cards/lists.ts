@@ -4,7 +4,8 @@
 import type { ApprovalRequest } from '../domain/request';
 import type { QueryResult } from '../domain/operation';
 import type { HelpEntry, PendingView } from '../app/queries';
-import { formatTime, md } from './markdown';
+import { plural } from '../domain/duration-text';
+import { localTime, md } from './markdown';
 import { type Card, render } from './render';
 
 export interface ListSection {
@@ -52,16 +53,31 @@ export function helpCard(entries: HelpEntry[], sandbox: boolean): Card {
 
 export function pendingCard(view: PendingView, sandbox: boolean): Card {
   const line = (r: ApprovalRequest) =>
-    `${r.id}: ${r.command} ${Object.values(r.parameters).join(' ')} by ${r.requester.name}, ${r.state}, ${r.approvals.length}/${r.policy.approvals} approval(s)${r.state === 'pending' ? `, expires ${formatTime(r.expiresAt)}` : ''}`;
+    `${r.id}: ${r.command} ${Object.values(r.parameters).join(' ')} by ${r.requester.name}, ${r.state}, ${r.approvals.length} of ${plural(r.policy.approvals, 'approval')}${r.state === 'pending' ? `, expires ${localTime(r.expiresAt)}` : ''}`;
   return listCard('Pending requests', undefined, [
     { heading: 'Waiting for your decision', lines: view.toDecide.map(line) },
     { heading: 'Your open requests', lines: view.mine.map(line) },
   ], sandbox);
 }
 
+/** A read-only answer as a table people can read: a header row, then one row per thing found. */
 export function queryCard(result: QueryResult, sandbox: boolean): Card {
-  const lines = result.rows.map((row) => row.map((cell, i) => `${result.columns[i]}: ${cell}`).join(' | '));
-  if (result.truncated) lines.push(`(more rows not shown)`);
-  return listCard(result.title, undefined, [{ heading: `${result.rows.length} row(s)`, lines }], sandbox);
+  return render('table', queryCardView(result, sandbox));
+}
+
+/** What cards/table.json is expanded with. */
+export function queryCardView(result: QueryResult, sandbox: boolean): object {
+  const row = (cells: string[], weight: string) => ({ cells: cells.map((c) => ({ text: md(c) || ' ', weight })) });
+  // Names and tags need the room; short columns (type, location) less.
+  const width = (column: string) => (/^(name|tags|resource|value|property)/i.test(column) ? 3 : 2);
+  return {
+    sandbox,
+    title: md(result.title),
+    countText: result.rows.length === 0 ? 'Nothing found.' : `${plural(result.rows.length, 'result')}${result.truncated ? ' shown' : ''}`,
+    hasRows: result.rows.length > 0,
+    columns: result.columns.map((c) => ({ width: width(c) })),
+    rows: [row(result.columns, 'Bolder'), ...result.rows.map((r) => row(r, 'Default'))],
+    truncated: !!result.truncated,
+  };
 }
 

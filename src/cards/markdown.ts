@@ -26,6 +26,11 @@ export function md(text: string | undefined): string {
     .replace(/^(\s*\d+)\./gm, '$1\\.');
 }
 
-export function formatTime(iso: string): string {
-  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z').replace(/:\d\dZ$/, ' UTC');
+/**
+ * A time on a card, shown by the Teams client in the reader's own time zone and format
+ * (Adaptive Cards' DATE and TIME functions take an RFC 3339 time without fractions of a second).
+ */
+export function localTime(iso: string): string {
+  const t = iso.replace(/\.\d+Z$/, 'Z');
+  return `{{DATE(${t}, SHORT)}} {{TIME(${t})}}`;
 }

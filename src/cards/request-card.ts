@@ -1,12 +1,14 @@
 /**
- * The request card: what is asked, where it stands, who approved, what Azure said. It is rendered on
- * every click and every card update, so recent renderings are kept.
+ * The request card: first who asks to do what and how risky it is, then what will change, where it
+ * stands, who approved, what Azure said; the identifiers behind "Details". It is rendered on every
+ * click and every card update, so recent renderings are kept.
  */
-import { sandboxText } from '../domain/sandbox-text';
+import { plural } from '../domain/duration-text';
+import { documentationLinks, failureCause, withoutDocumentationLinks } from '../domain/failure-cause';
 import { isDecidable, type ApprovalRequest, type RequestState } from '../domain/request';
-import type { WhatIfSummary } from '../domain/operation';
-import { formatTime, md } from './markdown';
+import { localTime, md } from './markdown';
 import { type Card, renderWithText } from './render';
+import { changeView, riskView, summarySentence } from './request-summary';
 
 const STATE_LOOK: Record<RequestState, { label: string; color: string }> = {
   pending: { label: 'PENDING APPROVAL', color: 'Warning' },
@@ -24,10 +26,17 @@ const STATE_LOOK: Record<RequestState, { label: string; color: string }> = {
 export interface RequestCardOptions {
   /** A message for the person who clicked (shown only in the invoke response). */
   notice?: string;
+  /**
+   * The card as one person sees it (Teams' per-person refresh): only the buttons they can use.
+   * Absent: the card everyone shares, with every button of the request's state.
+   */
+  viewer?: { canApprove: boolean; canCancel: boolean };
+  /** Teams user ids whose client asks for their personal view (refresh.userIds, at most 60). */
+  viewerIds?: string[];
 }
 
 /**
- * Request cards rendered lately, by the request's whole content and the notice: one version is
+ * Request cards rendered lately, by the request's whole content and the options: one version is
  * rendered for the click's invoke answer and again for the card updates the notifier sends (and
  * for every message it was posted in). The key is the content itself, not id and version, so a
  * request object that was never stored (a test's, an evidence bundle's) can never be answered with
@@ -38,24 +47,54 @@ const REQUEST_CARD_CACHE_SIZE = 256;
 const requestCards = new Map<string, string>();
 
 export function requestCard(r: ApprovalRequest, options: RequestCardOptions = {}): Card {
-  const key = `${options.notice ?? ''}\u0000${JSON.stringify(r)}`;
+  const key = `${JSON.stringify(options)}\u0000${JSON.stringify(r)}`;
   const known = requestCards.get(key);
   if (known !== undefined) return JSON.parse(known) as Card;
-  const { card, text } = renderRequestCard(r, options);
+  const { card, text } = renderWithText('request', requestCardView(r, options));
   if (requestCards.size >= REQUEST_CARD_CACHE_SIZE) requestCards.delete(requestCards.keys().next().value as string);
   requestCards.set(key, text);
   return card;
 }
 
-function renderRequestCard(r: ApprovalRequest, options: RequestCardOptions): { card: Card; text: string } {
-  return renderWithText('request', requestCardView(r, options));
-}
+/** Teams allows at most 60 users on a per-person refresh. */
+const MAX_VIEWERS = 60;
 
 /** What cards/request.json is expanded with. */
 export function requestCardView(r: ApprovalRequest, options: RequestCardOptions = {}): object {
   const look = STATE_LOOK[r.state];
-  const facts = [
-    { title: 'Requested by', value: md(r.requester.name) },
+  const decidable = isDecidable(r);
+  const viewer = options.viewer ?? { canApprove: true, canCancel: true };
+  return {
+    sandbox: r.sandbox,
+    hasNotice: !!options.notice,
+    notice: md(options.notice),
+    summary: summarySentence(r),
+    requestId: r.id,
+    hash: r.operationHash,
+    viewerIds: options.viewerIds?.length ? options.viewerIds.slice(0, MAX_VIEWERS) : [`8:orgid:${r.requester.aadObjectId}`],
+    stateLabel: look.label,
+    stateColor: look.color,
+    ...riskView(r),
+    ...changeView(r),
+    facts: detailFacts(r),
+    approvalText: approvalText(r),
+    approvedBy: r.approvals.map((a) => ({ line: `Approved by ${md(a.approver.name)}, ${localTime(a.at)}` })),
+    hasExpiry: decidable,
+    expiryText: `Expires ${localTime(r.expiresAt)} if nobody decides.`,
+    ...resultView(r),
+    canApprove: decidable && viewer.canApprove,
+    canCancel: decidable && viewer.canCancel,
+    cancelTitle: options.viewer ? 'Cancel my request' : 'Cancel (requester only)',
+    // Only a deployment can be stopped in Azure once it runs; the requester or an approver may ask.
+    canStopRun: r.state === 'executing' && r.operation.kind === 'deployTemplate' && !r.execution?.cancellation,
+  };
+}
+
+/** What an approver may want to check but not read first: behind "Details". */
+function detailFacts(r: ApprovalRequest): { title: string; value: string }[] {
+  return [
+    { title: 'Request', value: md(r.id) },
+    { title: 'Requested by', value: `${md(r.requester.name)}, ${localTime(r.createdAt)}` },
     { title: 'Command', value: md(r.command) },
     ...Object.entries(r.parameters).map(([k, v]) => ({ title: md(k), value: md(v) })),
     { title: 'Subscription', value: md(r.target.subscriptionId) },
@@ -63,116 +102,75 @@ export function requestCardView(r: ApprovalRequest, options: RequestCardOptions 
     ...(r.target.resourceId ? [{ title: 'Resource', value: md(r.target.resourceId) }] : []),
     { title: 'Operation', value: md(describeOperationKind(r.operation.kind)) },
     { title: 'Operation hash', value: md(r.operationHash.slice(0, 16)) },
+    { title: 'Policy version', value: md(r.policy.version.slice(0, 12)) },
   ];
-  const result = resultView(r);
-  return {
-    sandbox: r.sandbox,
-    hasNotice: !!options.notice,
-    notice: md(options.notice),
-    title: md(sandboxText(`${r.command} ${Object.values(r.parameters).join(' ')}`.trim(), r.sandbox)),
-    requestId: r.id,
-    hash: r.operationHash,
-    stateLabel: look.label,
-    stateColor: look.color,
-    facts,
-    hasReason: !!r.reason,
-    reason: md(r.reason),
-    ...whatIfView(r.whatIf),
-    approvalText: approvalText(r),
-    approvedBy: r.approvals.map((a) => ({ line: md(`Approved by ${a.approver.name} at ${formatTime(a.at)}`) })),
-    hasExpiry: isDecidable(r),
-    expiryText: `Expires ${formatTime(r.expiresAt)} (policy ${r.policy.version.slice(0, 12)})`,
-    ...result,
-    canDecide: isDecidable(r),
-    // Only a deployment can be stopped in Azure once it runs; the requester or an approver may ask.
-    canStopRun: r.state === 'executing' && r.operation.kind === 'deployTemplate' && !r.execution?.cancellation,
-  };
 }
 
 function approvalText(r: ApprovalRequest): string {
-  const roles = r.policy.approverRoles.join(' or ');
+  const roles = md(r.policy.approverRoles.join(' or '));
   const got = r.approvals.length;
-  if (r.state === 'pending') return md(`Needs ${r.policy.approvals} approval(s) from ${roles}, not the requester: ${got} so far.`);
-  if (r.state === 'needs_reapproval') return md(`Needs ${r.policy.approvals} approval(s) again from ${roles}, not the requester: ${got} so far (the earlier approvals no longer count).`);
-  return md(`${got} of ${r.policy.approvals} approval(s) from ${roles}.`);
+  const needed = plural(r.policy.approvals, 'approval');
+  const sofar = got === 0 ? 'none yet' : `${got} so far`;
+  if (r.state === 'pending') return `Needs ${needed} from ${roles}, not the requester: ${sofar}.`;
+  if (r.state === 'needs_reapproval') return `Needs ${needed} again from ${roles}, not the requester: ${sofar} (the earlier approvals no longer count).`;
+  return `${got} of ${needed} from ${roles}.`;
 }
 
-function whatIfView(w: WhatIfSummary | undefined) {
-  if (!w) return { hasWhatIf: false, whatIfSummary: '', whatIfChanges: [] };
-  const counts = new Map<string, number>();
-  for (const c of w.changes) counts.set(c.changeType, (counts.get(c.changeType) ?? 0) + 1);
-  const summary = w.changes.length === 0 ? 'No resource changes.' : [...counts].map(([t, n]) => `${n} ${t}`).join(', ');
-  const shown = w.changes.filter((c) => c.changeType !== 'NoChange' && c.changeType !== 'Ignore').slice(0, 15);
-  return {
-    hasWhatIf: true,
-    whatIfSummary: md(summary),
-    whatIfChanges: shown.map((c) => ({
-      line: md(`${symbol(c.changeType)} ${c.changeType}: ${shortId(c.resourceId)}${c.changedPaths?.length ? ` (${c.changedPaths.slice(0, 4).join(', ')})` : ''}`),
-    })),
-  };
-}
-
-function symbol(changeType: string): string {
-  return { Create: '+', Delete: '-', Modify: '~', Deploy: '!', NoChange: '=', Ignore: '*', Unsupported: '?' }[changeType] ?? '?';
-}
-
+/** Lines are markdown: user and Azure text escaped, times for the reader's clock, Microsoft's documentation as links. */
 function resultView(r: ApprovalRequest) {
   const lines: string[] = [];
   let title = '';
   let style = 'default';
   const ex = r.execution;
   if (r.state === 'needs_reapproval' && r.drift) {
-    title = `Not executed: what it would do changed since it was approved (found ${formatTime(r.drift.detectedAt)}). Decide again.`;
+    title = `Not executed: what it would do changed since it was approved (found ${localTime(r.drift.detectedAt)}). Decide again.`;
     style = 'warning';
-    lines.push(...r.drift.changes.map((c) => `Changed: ${c}`));
+    lines.push(...r.drift.changes.map((c) => `Changed: ${md(c)}`));
   } else if (r.state === 'executing') {
     title = 'Executing';
     style = 'accent';
     const p = ex?.progress;
-    lines.push(p ? `${p.state}${p.total ? `: ${p.done ?? 0} of ${p.total} operation(s) done` : ''}` : 'Started; waiting for Azure Resource Manager.');
+    lines.push(p ? md(`${p.state}${p.total ? `: ${p.done ?? 0} of ${plural(p.total, 'operation')} done` : ''}`) : 'Started; waiting for Azure Resource Manager.');
     const resumed = ex?.resumedAt?.at(-1);
-    if (resumed) lines.push(`Resumed at ${formatTime(resumed)} after Countersign restarted; following the same Azure operation.`);
-    if (ex?.cancellation) lines.push(`Cancellation requested by ${ex.cancellation.by.name} at ${formatTime(ex.cancellation.at)}; waiting for Azure to stop the deployment.`);
+    if (resumed) lines.push(`Resumed ${localTime(resumed)} after Countersign restarted; following the same Azure operation.`);
+    if (ex?.cancellation) lines.push(`Cancellation requested by ${md(ex.cancellation.by.name)}, ${localTime(ex.cancellation.at)}; waiting for Azure to stop the deployment.`);
   } else if (r.state === 'succeeded') {
     title = 'Succeeded';
     style = 'good';
-    if (r.outcomeDetail) lines.push(r.outcomeDetail);
-    for (const [k, v] of Object.entries(ex?.outputs ?? {})) lines.push(`Output ${k}: ${JSON.stringify(v)}`);
+    if (r.outcomeDetail) lines.push(md(r.outcomeDetail));
+    for (const [k, v] of Object.entries(ex?.outputs ?? {})) lines.push(md(`Output ${k}: ${JSON.stringify(v)}`));
   } else if (r.state === 'failed' || r.state === 'unknown') {
-    title = r.state === 'failed' ? 'Failed' : 'Outcome unknown: check the target in Azure';
     style = 'attention';
+    const cause = ex?.error ? failureCause(ex.error) : r.outcomeDetail;
+    title = r.state === 'failed' ? `Failed${cause ? `: ${md(cause)}` : ''}` : 'Outcome unknown: check the target in Azure';
+    if (r.state === 'unknown' && cause) lines.push(md(cause));
     if (ex?.error) {
-      lines.push(`${ex.error.code}: ${ex.error.message}`);
-      for (const d of ex.error.details ?? []) lines.push(`- ${d}`);
-    } else if (r.outcomeDetail) lines.push(r.outcomeDetail);
+      lines.push(md(`Azure said ${ex.error.code}: ${withoutDocumentationLinks(ex.error.message)}`));
+      for (const link of documentationLinks(ex.error)) lines.push(`[Microsoft's documentation: ${link.replace(/^https:\/\//, '')}](${link})`);
+    }
   } else if (r.state === 'rejected' && r.rejection) {
-    title = `Rejected by ${r.rejection.by.name} at ${formatTime(r.rejection.at)}`;
+    title = `Rejected by ${md(r.rejection.by.name)}, ${localTime(r.rejection.at)}`;
     style = 'attention';
-    if (r.rejection.comment) lines.push(`Comment: ${r.rejection.comment}`);
+    if (r.rejection.comment) lines.push(`Comment: ${md(r.rejection.comment)}`);
   } else if (r.state === 'cancelled' && r.cancellation) {
-    title = `Cancelled by ${r.cancellation.by.name} at ${formatTime(r.cancellation.at)}`;
-    if (ex && r.outcomeDetail) lines.push(r.outcomeDetail);
+    title = `Cancelled by ${md(r.cancellation.by.name)}, ${localTime(r.cancellation.at)}`;
+    if (ex && r.outcomeDetail) lines.push(md(r.outcomeDetail));
   } else if (r.state === 'expired') {
-    title = `Expired at ${formatTime(r.expiresAt)}`;
+    title = `Expired ${localTime(r.expiresAt)}`;
     lines.push('Nobody approved it in time. Ask again if it is still needed.');
   }
   if (ex && !isDecidable(r)) {
-    if (ex.ref.correlationId) lines.push(`Correlation id: ${ex.ref.correlationId}`);
-    for (const id of ex.ref.resourceIds.slice(0, 5)) lines.push(`ARM id: ${id}`);
+    if (ex.ref.correlationId) lines.push(md(`Correlation id: ${ex.ref.correlationId}`));
+    for (const id of ex.ref.resourceIds.slice(0, 5)) lines.push(md(`ARM id: ${id}`));
   }
   return {
     hasResult: !!title,
-    resultTitle: md(title),
+    resultTitle: title,
     resultStyle: style,
-    resultLines: lines.map((line) => ({ line: md(line) })),
+    resultLines: lines.map((line) => ({ line })),
   };
 }
 
 function describeOperationKind(kind: string): string {
   return kind.replace(/([A-Z])/g, ' $1').toLowerCase();
-}
-
-function shortId(id: string): string {
-  const m = /\/providers\/(.+)$/i.exec(id);
-  return m ? m[1] : id;
 }

@@ -43,7 +43,10 @@ function compileString(s: string): Render {
     const name = whole[1];
     return (scope) => {
       const v = own(scope, name);
-      return isPlain(v) ? v : NO;
+      if (isPlain(v)) return v;
+      // A list of plain strings (the refresh's userIds) is inserted as the list itself.
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string' && isPlain(x))) return [...v];
+      return NO;
     };
   }
   // Text with expressions in it: constant pieces and names, alternately.

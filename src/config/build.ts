@@ -10,6 +10,7 @@ import { CHANGE_KINDS } from '../domain/operation';
 import { AccessPolicy, Roles } from '../domain/policy';
 import { OPERATION_FIELDS, RESERVED_COMMANDS } from './schema';
 import type { AuditConfig, CountersignConfig, RawCommand, RawConfig, RawParameter } from './types';
+import { didYouMean } from './suggest';
 import { ConfigError, type ConfigProblem, dotted, type Locate } from './validate';
 
 const DEFAULT_TTL = '4h';
@@ -33,7 +34,7 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
   });
   const auditorRoles = input.audit?.auditorRoles ?? [];
   auditorRoles.forEach((r, i) => {
-    if (!(r in input.roles)) at(['audit', 'auditorRoles', i], `role "${r}" is not declared under roles (declared: ${Object.keys(input.roles).join(', ')})`);
+    if (!(r in input.roles)) at(['audit', 'auditorRoles', i], `role "${r}" is not declared under roles${didYouMean(r, Object.keys(input.roles))} (declared: ${Object.keys(input.roles).join(', ')})`);
   });
   const audit = buildAudit(input.audit, at, dir);
   const credential = input.azure?.credential ?? { type: 'default' as const };
@@ -67,7 +68,7 @@ const DEFAULT_CHECKPOINT_INTERVAL = '15m';
 
 function buildAudit(raw: RawConfig['audit'], at: At, dir: string): AuditConfig {
   const audit: AuditConfig = {
-    checkpointIntervalSeconds: parseDuration(raw?.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL),
+    checkpointIntervalSeconds: durationOrZero(raw?.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL),
     checkpointEveryRecords: raw?.checkpointEveryRecords ?? DEFAULT_CHECKPOINT_EVERY_RECORDS,
   };
   const http = raw?.http;
@@ -104,6 +105,7 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
     at([...key, 'sensitive'], `operation ${c.operation.kind} changes Azure, so the command must be sensitive (approved by a second person)`);
   }
   if (!isChange && sensitive) at([...key, 'sensitive'], `operation ${c.operation.kind} only reads; mark the command sensitive: false`);
+  if (!isChange && c.risk) at([...key, 'risk'], `operation ${c.operation.kind} only reads, so it carries no risk to state; remove risk`);
   if (sensitive && !c.policy) at([...key], 'a sensitive command needs a policy (at least approverRoles)');
   checkOperation(c.operation, parameters, [...key, 'operation'], at, loadTemplate);
 
@@ -112,7 +114,7 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
     const declared = Object.keys(input.roles);
     const roleCheck = (list: string[] | undefined, field: string) =>
       (list ?? []).forEach((r, j) => {
-        if (!declared.includes(r)) at([...key, 'policy', field, j], `role "${r}" is not declared under roles (declared: ${declared.join(', ')})`);
+        if (!declared.includes(r)) at([...key, 'policy', field, j], `role "${r}" is not declared under roles${didYouMean(r, declared)} (declared: ${declared.join(', ')})`);
       });
     roleCheck(c.policy.approverRoles, 'approverRoles');
     roleCheck(c.policy.requesterRoles, 'requesterRoles');
@@ -120,12 +122,12 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
       approvals: c.policy.approvals ?? input.defaults?.approvals ?? 1,
       approverRoles: c.policy.approverRoles,
       requesterRoles: c.policy.requesterRoles ?? [],
-      ttlSeconds: parseDuration(c.policy.ttl ?? input.defaults?.ttl ?? DEFAULT_TTL),
+      ttlSeconds: durationOrZero(c.policy.ttl ?? input.defaults?.ttl ?? DEFAULT_TTL),
       conversationTypes: c.policy.conversations?.types ?? ['personal', 'groupChat', 'channel'],
       conversationIds: c.policy.conversations?.ids ?? [],
     };
   }
-  return { name: c.name, description: c.description, sensitive, parameters, operation: c.operation, ...(policy ? { policy } : {}) };
+  return { name: c.name, description: c.description, sensitive, ...(c.risk ? { risk: c.risk } : {}), parameters, operation: c.operation, ...(policy ? { policy } : {}) };
 }
 
 function buildParameter(p: RawParameter, key: (string | number)[], at: At): ParameterSpec {
@@ -165,13 +167,13 @@ function checkOperation(
   for (const f of fields.required) if (op[f] === undefined) at([...key], `operation ${op.kind} needs "${f}"`);
   for (const f of Object.keys(op)) {
     if (f !== 'kind' && !fields.required.includes(f) && !fields.optional.includes(f)) {
-      at([...key, f], `unknown field for operation ${op.kind} (allowed: ${[...fields.required, ...fields.optional].join(', ')})`);
+      at([...key, f], `unknown field for operation ${op.kind}${didYouMean(f, [...fields.required, ...fields.optional])} (allowed: ${[...fields.required, ...fields.optional].join(', ')})`);
     }
   }
   const names = parameters.map((p) => p.name);
   for (const name of placeholdersIn(op)) {
     if (!names.includes(name) && !BUILTIN_PLACEHOLDERS.includes(name)) {
-      at([...key], `placeholder {${name}} is not a declared parameter (declared: ${names.join(', ') || 'none'})`);
+      at([...key], `placeholder {${name}} is not a declared parameter${didYouMean(name, [...names, ...BUILTIN_PLACEHOLDERS])} (declared: ${names.join(', ') || 'none'})`);
     }
   }
   if (typeof op.template === 'string') {
@@ -214,6 +216,15 @@ function templateLoader(dir: string): (relativePath: string) => Record<string, u
       throw new Error(`template file ${relativePath} is not a valid ARM template: ${(err as Error).message}`);
     }
   };
+}
+
+/** A duration the schema refused (and reported) builds as 0, so the rest of the file is still checked. */
+function durationOrZero(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    return 0;
+  }
 }
 
 export function parseDuration(text: string): number {

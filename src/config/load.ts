@@ -25,7 +25,21 @@ export function loadConfig(file: string): CountersignConfig {
   return parseConfig(text, absolute);
 }
 
+/**
+ * The loaded config, or a ConfigError naming every problem in the file at once: what the schema
+ * finds and what building finds (declared roles, templates, placeholders), so one run of
+ * `countersign config check` is enough to fix them all.
+ */
 export function parseConfig(text: string, file: string): CountersignConfig {
-  const { input, locate } = validateConfigText(text, file);
-  return buildConfig(input, { file, hash: sha256Hex(text), locate });
+  const { input, locate, problems } = validateConfigText(text, file);
+  try {
+    const config = buildConfig(input, { file, hash: sha256Hex(text), locate });
+    if (problems.length === 0) return config;
+  } catch (err) {
+    if (err instanceof ConfigError) problems.push(...err.problems);
+    // A config the schema refused may not have the shape building expects: its problems are known already.
+    else if (problems.length === 0) throw err;
+  }
+  const seen = new Set<string>();
+  throw new ConfigError(file, problems.filter((p) => !seen.has(`${p.key}\u0000${p.problem}`) && !!seen.add(`${p.key}\u0000${p.problem}`)));
 }

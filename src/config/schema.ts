@@ -1,9 +1,11 @@
 /** JSON Schema of the YAML config. Unknown keys are errors, so a typo never goes unnoticed. */
 import { CHANGE_KINDS, QUERY_KINDS } from '../domain/operation';
+import { RISK_LEVELS } from '../domain/risk';
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } } as const;
 const GUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-const duration = { type: 'string', pattern: '^[1-9][0-9]*(s|m|h|d)$' } as const;
+export const DURATION_PATTERN = '^[1-9][0-9]*(s|m|h|d)$';
+const duration = { type: 'string', pattern: DURATION_PATTERN } as const;
 
 const parameter = {
   type: 'object',
@@ -49,6 +51,7 @@ const command = {
     name: { type: 'string', pattern: '^[a-z][a-z0-9-]*( [a-z][a-z0-9-]*)*$' },
     description: { type: 'string', minLength: 1 },
     sensitive: { type: 'boolean' },
+    risk: { enum: [...RISK_LEVELS] },
     parameters: { type: 'array', items: parameter },
     operation: {
       type: 'object',

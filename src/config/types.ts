@@ -5,6 +5,7 @@
 import type { Catalog, OperationTemplate, ParameterSpec } from '../domain/catalog';
 import type { AccessPolicy } from '../domain/policy';
 import type { ConversationKind } from '../domain/request';
+import type { RiskLevel } from '../domain/risk';
 
 export type CredentialType = 'default' | 'managedIdentity' | 'clientSecret' | 'workloadIdentity';
 
@@ -72,6 +73,7 @@ export interface RawCommand {
   name: string;
   description: string;
   sensitive?: boolean;
+  risk?: RiskLevel;
   parameters?: RawParameter[];
   operation: OperationTemplate;
   policy?: {

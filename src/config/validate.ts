@@ -4,7 +4,8 @@
  */
 import Ajv, { type ErrorObject } from 'ajv';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import { configSchema } from './schema';
+import { configSchema, DURATION_PATTERN } from './schema';
+import { didYouMean } from './suggest';
 import type { RawConfig } from './types';
 
 export interface ConfigProblem {
@@ -30,11 +31,15 @@ export class ConfigError extends Error {
 /** The line a key path is written on (its nearest written ancestor's, when it is not written). */
 export type Locate = (path: (string | number)[]) => number | undefined;
 
-const ajv = new Ajv({ allErrors: true, allowUnionTypes: true });
+// verbose: each error carries the schema it broke, whose keys are what a misspelt key is compared with.
+const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, verbose: true });
 const validateSchema = ajv.compile(configSchema);
 
-/** The config as written, once it is YAML and passes the schema; otherwise a ConfigError naming every problem. */
-export function validateConfigText(text: string, file: string): { input: RawConfig; locate: Locate } {
+/**
+ * The config as written, if it is YAML (otherwise a ConfigError), with every problem the schema
+ * finds: the caller goes on to check what the schema cannot, so one run reports every problem.
+ */
+export function validateConfigText(text: string, file: string): { input: RawConfig; locate: Locate; problems: ConfigProblem[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -51,10 +56,8 @@ export function validateConfigText(text: string, file: string): { input: RawConf
     throw new ConfigError(file, [{ key: '', problem: `YAML: ${(err as Error).message.split('\n')[0]}` }]);
   }
   const locate = (pathParts: (string | number)[]) => lineOf(doc, lines, pathParts);
-  if (!validateSchema(raw)) {
-    throw new ConfigError(file, (validateSchema.errors ?? []).map((e) => schemaProblem(e, locate)));
-  }
-  return { input: raw as RawConfig, locate };
+  const problems = validateSchema(raw) ? [] : (validateSchema.errors ?? []).map((e) => schemaProblem(e, locate));
+  return { input: raw as RawConfig, locate, problems };
 }
 
 function schemaProblem(e: ErrorObject, locate: (p: (string | number)[]) => number | undefined): ConfigProblem {
@@ -65,16 +68,30 @@ function schemaProblem(e: ErrorObject, locate: (p: (string | number)[]) => numbe
   let problem = e.message ?? 'is invalid';
   if (e.keyword === 'additionalProperties') {
     const extra = (e.params as { additionalProperty: string }).additionalProperty;
-    return { key: dotted([...parts, extra]), line: locate([...parts, extra]) ?? locate(parts), problem: 'unknown key (check the spelling against docs/configuration.md)' };
+    const known = Object.keys((e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
+    const hint = didYouMean(extra, known) || ' (check the spelling against docs/configuration.md)';
+    return { key: dotted([...parts, extra]), line: locate([...parts, extra]) ?? locate(parts), problem: `unknown key${hint}` };
   }
   if (e.keyword === 'enum') problem = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
   if (e.keyword === 'required') {
     const missing = (e.params as { missingProperty: string }).missingProperty;
     return { key: dotted([...parts, missing]), line: locate(parts), problem: 'is required' };
   }
-  if (e.keyword === 'pattern' && parts.includes('tenants')) problem = 'must be a tenant id (a GUID)';
-  if (e.keyword === 'pattern' && parts[0] === 'roles') problem = 'must be an Entra object id (a GUID)';
+  if (e.keyword === 'pattern') problem = patternProblem(parts, (e.params as { pattern: string }).pattern);
   return { key: dotted(parts), line: locate(parts), problem };
+}
+
+/** What a value matching the pattern looks like, with an example. */
+function patternProblem(parts: (string | number)[], pattern: string): string {
+  const last = parts.filter((p) => typeof p === 'string').at(-1);
+  if (pattern === DURATION_PATTERN) return `\`${String(last)}\` must be a duration such as 30m, 4h or 2d (a whole number, then s, m, h or d)`;
+  if (parts[0] === 'tenants') return 'must be a tenant id (a GUID) such as 6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+  if (parts[0] === 'roles') return 'must be an Entra object id (a GUID) such as 11111111-2222-4333-8444-555555555555';
+  if (last === 'subscriptionId') return 'must be a subscription id (a GUID) such as 00000000-0000-4000-8000-00000000abcd, or empty for the local sandbox';
+  if (pattern === '^https://') return 'must be an https URL such as https://login.microsoftonline.com/<tenant-id>/v2.0';
+  if (last === 'name' && parts.includes('parameters')) return 'must be a parameter name such as environment or vm_name (letters, digits, _)';
+  if (last === 'name') return 'must be lowercase words such as "deploy" or "delete resource group" (letters, digits, -)';
+  return `must match the pattern ${pattern}`;
 }
 
 export function dotted(parts: (string | number)[]): string {

@@ -25,6 +25,11 @@ export class Roles {
     return [...this.members.keys()].filter((role) => this.has(role, aadObjectId));
   }
 
+  /** Everyone holding the role (lowercase object ids). */
+  membersOf(role: string): string[] {
+    return [...(this.members.get(role) ?? [])];
+  }
+
   get names(): string[] {
     return [...this.members.keys()];
   }

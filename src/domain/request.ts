@@ -1,4 +1,5 @@
 import type { DriftRecord, TargetSnapshot } from './drift';
+import type { RiskLevel } from './risk';
 import type { ArmError, ArmOperationRef, ChangeOperation, OperationProgress, Target, WhatIfSummary } from './operation';
 
 /** A person as Teams authenticated them: the Entra object id is the identity, the name is for display. */
@@ -108,6 +109,8 @@ export interface ApprovalRequest {
   createdAt: string;
   expiresAt: string;
   updatedAt: string;
+  /** How risky approvers are told it is (the command's `risk`, or the operation's default). Absent on requests made before it existed. */
+  risk?: RiskLevel;
   /** True when the operation ran against the local ARM sandbox, not Azure. */
   sandbox: boolean;
 }

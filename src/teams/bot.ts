@@ -18,9 +18,11 @@ import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
 import { helpCard, pendingCard, queryCard } from '../cards/lists';
 import type { Card } from '../cards/render';
-import { requestCard } from '../cards/request-card';
+import { requestCard, type RequestCardOptions } from '../cards/request-card';
 import { LruMap } from './bounded-storage';
 import { actorOf, clientTextOf, sourceOf } from './identity';
+import { FormMessages, type FormMessageState } from './form-messages';
+import { sharedCardOptions, TeamsUserIds } from './personal-cards';
 import type { ConversationReferenceStore } from './ports';
 import type { RequestDialogOptions } from './request-dialog';
 
@@ -40,6 +42,10 @@ export class CountersignBot extends TeamsActivityHandler {
   auditCommand?: AuditCommandHandler;
   /** Conversations whose reference is known stored as is: only a cache, so bounded. */
   private readonly knownReferences = new LruMap<string, string>(KNOWN_REFERENCES);
+  /** Teams' ids of the people Countersign has seen, for the cards' per-person refresh. */
+  readonly teamsUserIds = new TeamsUserIds();
+  /** The person's open form or confirmation, and the requests their confirmations created. */
+  private readonly forms: FormMessages;
 
   constructor(
     private readonly app: Countersign,
@@ -49,6 +55,7 @@ export class CountersignBot extends TeamsActivityHandler {
   ) {
     super();
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
+    this.forms = new FormMessages(conversationState.createProperty<FormMessageState>('formMessages'), app.sandbox);
 
     this.onMessage(async (context, next) => {
       await this.handleMessage(context);
@@ -109,12 +116,17 @@ export class CountersignBot extends TeamsActivityHandler {
     if (isSubmit) {
       if (dc.activeDialog) {
         await dc.continueDialog();
-      } else {
-        await context.sendActivity(this.say('That form is no longer active (it was finished, cancelled or replaced). Type the command again.'));
+        return;
       }
+      const created = await this.forms.createdFrom(context, context.activity.replyToId);
+      if (created) await context.sendActivity(this.say(`This confirmation already created request ${created}. Type "status ${created}" to see where it stands.`));
+      else await context.sendActivity(this.say('That form is no longer active (it was finished, cancelled or replaced). Type the command again.'));
       return;
     }
-    if (dc.activeDialog) await dc.cancelAllDialogs();
+    if (dc.activeDialog) {
+      await this.forms.close(context, 'Replaced', 'You typed another command, so this form is no longer active.');
+      await dc.cancelAllDialogs();
+    }
     await this.dispatch(context, text, dc);
   }
 
@@ -176,11 +188,11 @@ export class CountersignBot extends TeamsActivityHandler {
     }
   }
 
-  private async createAndPost(context: TurnContext, o: RequestDialogOptions): Promise<void> {
+  private async createAndPost(context: TurnContext, o: RequestDialogOptions): Promise<string | undefined> {
     const command = this.app.command(o.command);
     if (!command) {
       await context.sendActivity(this.say(`The command "${o.command}" is no longer configured.`));
-      return;
+      return undefined;
     }
     const result = await this.app.createRequest({
       command,
@@ -191,7 +203,7 @@ export class CountersignBot extends TeamsActivityHandler {
     });
     if (!result.ok) {
       await context.sendActivity(this.say('refusal' in result ? result.refusal.message : result.error));
-      return;
+      return undefined;
     }
     const posted = await this.postRequestCard(context, result.request).catch((err: unknown) => {
       this.app.deps.log.warn({ requestId: result.request.id, err: String(err) }, 'the new request\'s card could not be posted');
@@ -199,11 +211,12 @@ export class CountersignBot extends TeamsActivityHandler {
     });
     // The request exists whatever happened to its card: say so, never "nothing changed" (that invites a duplicate).
     if (!posted) await context.sendActivity(this.say(this.app.cardNotPostedText(result.request)));
+    return result.request.id;
   }
 
   /** Posts the request's card and records it (bound to the request); false when Teams gave it no id. */
   private async postRequestCard(context: TurnContext, request: ApprovalRequest): Promise<boolean> {
-    const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(requestCard(request))] });
+    const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(requestCard(request, this.sharedOptions(request)))] });
     await this.app.cardPosted(request.id, { conversationId: context.activity.conversation.id, ...(sent?.id ? { activityId: sent.id } : {}) });
     return !!sent?.id;
   }
@@ -226,6 +239,7 @@ export class CountersignBot extends TeamsActivityHandler {
     const requestId = typeof data.requestId === 'string' ? data.requestId : '';
     const actor = actorOf(activity);
     const source = sourceOf(activity);
+    if (verb === 'refresh') return this.personalCard(actor, requestId);
     try {
       const result = await this.app.click({
         requestId,
@@ -237,13 +251,25 @@ export class CountersignBot extends TeamsActivityHandler {
         ...(typeof data.hash === 'string' ? { cardHash: data.hash } : {}),
         ...(typeof data.comment === 'string' ? { comment: data.comment } : {}),
       });
-      if (result.ok) return cardResponse(requestCard(result.request));
+      if (result.ok) return cardResponse(requestCard(result.request, this.sharedOptions(result.request)));
       const notice = result.refusal.message;
-      return result.request ? cardResponse(requestCard(result.request, { notice })) : message(this.say(notice));
+      return result.request ? cardResponse(requestCard(result.request, { ...this.sharedOptions(result.request), notice })) : message(this.say(notice));
     } catch (err) {
       this.app.deps.log.error({ requestId, verb, err: String(err) }, 'card action failed');
       return message(this.say(`Countersign could not record this action for request ${requestId}, so nothing changed. Try again in a moment.`));
     }
+  }
+
+  /** Teams asks for the card as this person sees it (refresh.userIds): only the buttons they can use. */
+  private async personalCard(actor: ReturnType<typeof actorOf>, requestId: string): Promise<AdaptiveCardInvokeResponse> {
+    const view = await this.app.personalView(actor, requestId);
+    if (!view) return message(this.say(`There is no request ${requestId}.`));
+    return cardResponse(requestCard(view.request, { ...this.sharedOptions(view.request), viewer: { canApprove: view.canApprove, canCancel: view.canCancel } }));
+  }
+
+  /** The card everyone shares names whose clients ask for their own view. */
+  sharedOptions(request: ApprovalRequest): RequestCardOptions {
+    return sharedCardOptions((r) => this.app.cardViewers(r), this.teamsUserIds, request);
   }
 
   // ---- helpers ----------------------------------------------------------------------------------
@@ -259,7 +285,7 @@ export class CountersignBot extends TeamsActivityHandler {
       const { REQUEST_DIALOG, RequestDialog } = require('./request-dialog') as typeof import('./request-dialog');
       /* eslint-enable @typescript-eslint/no-require-imports */
       const set = new DialogSet(this.dialogState);
-      set.add(new RequestDialog(this.app, (ctx, o) => this.createAndPost(ctx, o)));
+      set.add(new RequestDialog(this.app, (ctx, o) => this.createAndPost(ctx, o), this.forms));
       this.loadedDialogs = { set, requestDialog: REQUEST_DIALOG };
     }
     return this.loadedDialogs;
@@ -267,6 +293,7 @@ export class CountersignBot extends TeamsActivityHandler {
 
   /** Stores the conversation reference for proactive messages (only when it changed). */
   private async rememberConversation(context: TurnContext): Promise<void> {
+    this.teamsUserIds.seen(context.activity.from?.aadObjectId, context.activity.from?.id);
     const { activityId: _perActivity, ...reference } = TurnContext.getConversationReference(context.activity);
     const id = context.activity.conversation.id;
     // Who spoke last is not part of how to reach the conversation (the proactive path needs its id,

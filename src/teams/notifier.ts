@@ -14,7 +14,7 @@ export type NotifierStores = ConversationReferenceStore & Pick<CardBindingStore,
 import type { Logger } from '../log/context';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
-import { requestCard } from '../cards/request-card';
+import { requestCard, type RequestCardOptions } from '../cards/request-card';
 import { ConversationRateLimiter } from './rate-limit';
 
 const RETRYABLE = new Set([429, 412, 502, 504]);
@@ -67,6 +67,8 @@ export class TeamsNotifier implements RequestNotifier {
   /** How Teams' transient answers are retried (shorter in tests). */
   retryOptions: RetryOptions = TEAMS_RETRY;
   private readonly newest = new Map<string, ApprovalRequest>();
+  /** How the shared card is rendered (whose clients ask for a personal view); set by the composition root. */
+  cardOptions: (r: ApprovalRequest) => RequestCardOptions = () => ({});
   private readonly workers = new Map<string, Promise<void>>();
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -137,7 +139,7 @@ export class TeamsNotifier implements RequestNotifier {
         await this.send(message.conversationId, async (ctx) => {
           const request = this.newest.get(first.id) ?? first;
           sent = request.version;
-          await ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [CardFactory.adaptiveCard(requestCard(request))] });
+          await ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [CardFactory.adaptiveCard(requestCard(request, this.cardOptions(request)))] });
         });
       } catch (err) {
         this.log.error({ requestId: first.id, conversationId: message.conversationId, err: String(err) }, 'card update failed');

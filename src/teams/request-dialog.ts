@@ -16,6 +16,7 @@ import { checkParameters, type ParameterProblem } from '../domain/catalog';
 import type { Countersign } from '../app/countersign';
 import { sandboxText } from '../domain/sandbox-text';
 import { confirmCard, formCard, fromInput } from '../cards/form-cards';
+import type { FormMessages } from './form-messages';
 
 export const REQUEST_DIALOG = 'countersign.request';
 const FORM_PROMPT = 'countersign.form';
@@ -26,6 +27,8 @@ export interface RequestDialogOptions {
   values: Record<string, string>;
   problems: ParameterProblem[];
   reason?: string;
+  /** True once the person submitted the form: from then on every problem is shown, missing values too. */
+  submitted?: boolean;
 }
 
 /** The submitted card's values, or the kind of submission a prompt waits for. */
@@ -36,13 +39,17 @@ class CardSubmitPrompt extends Prompt<Submission> {
   constructor(
     id: string,
     private readonly accepts: string[],
+    private readonly forms: FormMessages,
   ) {
     super(id);
   }
 
   protected async onPrompt(context: TurnContext, _state: object, options: PromptOptions, isRetry: boolean): Promise<void> {
     const activity = isRetry && options.retryPrompt ? options.retryPrompt : options.prompt;
-    if (activity) await context.sendActivity(activity);
+    if (!activity) return;
+    // A retry replaces the card that was answered the wrong way.
+    if (isRetry) await this.forms.close(context, 'Replaced', 'See the card below.');
+    await this.forms.send(context, activity);
   }
 
   protected async onRecognize(context: TurnContext): Promise<PromptRecognizerResult<Submission>> {
@@ -54,16 +61,18 @@ class CardSubmitPrompt extends Prompt<Submission> {
   }
 }
 
-export type CreateAndPost = (context: TurnContext, options: RequestDialogOptions) => Promise<void>;
+/** Creates the request and posts its card; the request's id, when it was created. */
+export type CreateAndPost = (context: TurnContext, options: RequestDialogOptions) => Promise<string | undefined>;
 
 export class RequestDialog extends ComponentDialog {
   constructor(
     private readonly app: Countersign,
     private readonly createAndPost: CreateAndPost,
+    private readonly forms: FormMessages,
   ) {
     super(REQUEST_DIALOG);
-    this.addDialog(new CardSubmitPrompt(FORM_PROMPT, ['form', 'form-cancel']));
-    this.addDialog(new CardSubmitPrompt(CONFIRM_PROMPT, ['confirm', 'confirm-cancel']));
+    this.addDialog(new CardSubmitPrompt(FORM_PROMPT, ['form', 'form-cancel'], forms));
+    this.addDialog(new CardSubmitPrompt(CONFIRM_PROMPT, ['confirm', 'confirm-cancel'], forms));
     this.addDialog(
       new WaterfallDialog('steps', [(s) => this.askForm(s), (s) => this.checkForm(s), (s) => this.confirmed(s)]),
     );
@@ -82,9 +91,11 @@ export class RequestDialog extends ComponentDialog {
       return step.endDialog();
     }
     if (o.problems.length === 0) return step.next({ countersign: 'form-skip' });
-    const card = CardFactory.adaptiveCard(formCard(command, o.values, o.problems, o.reason, this.app.sandbox));
+    // Before the person has submitted the form, a value they have not typed yet is no mistake: only what they typed wrong is shown.
+    const shown = o.submitted ? o.problems : o.problems.filter((p) => o.values[p.parameter] !== undefined);
+    const card = CardFactory.adaptiveCard(formCard(command, o.values, shown, o.reason, this.app.sandbox));
     const retry = CardFactory.adaptiveCard(
-      formCard(command, o.values, [...o.problems, { parameter: '(form)', message: 'Use the form\'s Continue button, or type a new command.' }], o.reason, this.app.sandbox),
+      formCard(command, o.values, [...shown, { parameter: '(form)', message: 'Use the form\'s Continue button, or type a new command.' }], o.reason, this.app.sandbox),
     );
     return step.prompt(FORM_PROMPT, { prompt: { attachments: [card] }, retryPrompt: { attachments: [retry] } });
   }
@@ -93,6 +104,7 @@ export class RequestDialog extends ComponentDialog {
     const o = this.options(step);
     const submitted = step.result as Submission;
     if (submitted.countersign === 'form-cancel') {
+      await this.forms.close(step.context, 'Cancelled', 'Nothing was requested.');
       await step.context.sendActivity(this.say('Cancelled: nothing was requested.'));
       return step.endDialog();
     }
@@ -108,9 +120,11 @@ export class RequestDialog extends ComponentDialog {
       const check = checkParameters(command, { args: [], named });
       reason = typeof submitted.reason === 'string' && submitted.reason.trim() ? fromInput(submitted.reason.trim()) : undefined;
       if (!check.ok) {
-        return step.replaceDialog(REQUEST_DIALOG, { command: o.command, values: { ...named }, problems: check.problems, ...(reason ? { reason } : {}) });
+        await this.forms.close(step.context, 'Replaced', 'Some values need fixing: see the form below.');
+        return step.replaceDialog(REQUEST_DIALOG, { command: o.command, values: { ...named }, problems: check.problems, submitted: true, ...(reason ? { reason } : {}) });
       }
       values = check.values;
+      await this.forms.close(step.context, 'Sent', 'Confirm below to ask for approval.');
     }
     const next: RequestDialogOptions = { command: o.command, values, problems: [], ...(reason ? { reason } : {}) };
     (step.values as Record<string, unknown>).request = next;
@@ -121,10 +135,18 @@ export class RequestDialog extends ComponentDialog {
   private async confirmed(step: WaterfallStepContext) {
     const submitted = step.result as Submission;
     if (submitted.countersign !== 'confirm') {
+      await this.forms.close(step.context, 'Cancelled', 'Nothing was requested.');
       await step.context.sendActivity(this.say('Cancelled: nothing was requested.'));
       return step.endDialog();
     }
-    await this.createAndPost(step.context, (step.values as Record<string, unknown>).request as RequestDialogOptions);
+    const confirmation = step.context.activity.replyToId ?? (await this.forms.openMessage(step.context));
+    const requestId = await this.createAndPost(step.context, (step.values as Record<string, unknown>).request as RequestDialogOptions);
+    if (requestId) {
+      await this.forms.created(step.context, confirmation, requestId);
+      await this.forms.close(step.context, `Requested: ${requestId}`, `This confirmation created request ${requestId}; its card is below.`);
+    } else {
+      await this.forms.close(step.context, 'Not requested', 'See the message below.');
+    }
     return step.endDialog();
   }
 

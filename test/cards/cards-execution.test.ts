@@ -22,9 +22,9 @@ describe('the request card around execution', () => {
     const text = cardText(card);
     assert.ok(!JSON.stringify(card).includes('${'));
     assert.match(text, /NEEDS RE-APPROVAL/);
-    assert.match(text, /Not executed: what it would do changed since it was approved \(found 2026-03-02 09:06 UTC\)\. Decide again\./);
+    assert.match(text, /Not executed: what it would do changed since it was approved \(found \{\{DATE\(2026-03-02T09:06:00Z, SHORT\)\}\} \{\{TIME\(2026-03-02T09:06:00Z\)\}\}\)\. Decide again\./);
     assert.match(text, /Changed: tags\.owner: "platform-team" → "someone-else"/);
-    assert.match(text, /Needs 1 approval\(s\) again from platform-approvers, not the requester: 0 so far/);
+    assert.match(text, /Needs 1 approval again from platform-approvers, not the requester: none yet/);
     assert.deepEqual(cardActions(card).map((a) => [a.verb, a.data.hash]), [
       ['approve', r.operationHash],
       ['reject', r.operationHash],
@@ -36,7 +36,7 @@ describe('the request card around execution', () => {
     const running = requestIn('executing', { operation: deploy, execution: { startedAt: minutesIn(6).toISOString(), ref: { resourceIds: [] }, progress: { state: 'Running', done: 1, total: 3 } } });
     const card = requestCard(running);
     assert.deepEqual(cardActions(card).map((a) => [a.verb, a.title]), [['cancel', 'Cancel deployment']]);
-    assert.match(cardText(card), /EXECUTING[\s\S]*Running: 1 of 3 operation\(s\) done/);
+    assert.match(cardText(card), /EXECUTING[\s\S]*Running: 1 of 3 operations done/);
     assert.deepEqual(cardActions(requestCard(requestIn('executing'))), []);
   });
 
@@ -49,8 +49,8 @@ describe('the request card around execution', () => {
     };
     const card = requestCard(requestIn('executing', { operation: deploy, execution }));
     assert.deepEqual(cardActions(card), [], 'no second cancel');
-    assert.match(cardText(card), /Resumed at 2026-03-02 09:07 UTC after Countersign restarted; following the same Azure operation\./);
-    assert.match(cardText(card), /Cancellation requested by Alice Requester at 2026-03-02 09:08 UTC; waiting for Azure to stop the deployment\./);
+    assert.match(cardText(card), /Resumed \{\{DATE\(2026-03-02T09:07:00Z, SHORT\)\}\} \{\{TIME\(2026-03-02T09:07:00Z\)\}\} after Countersign restarted; following the same Azure operation\./);
+    assert.match(cardText(card), /Cancellation requested by Alice Requester, \{\{DATE\(2026-03-02T09:08:00Z, SHORT\)\}\} \{\{TIME\(2026-03-02T09:08:00Z\)\}\}; waiting for Azure to stop the deployment\./);
   });
 
   it('shows who cancelled a running deployment and what had already run', () => {
@@ -60,6 +60,6 @@ describe('the request card around execution', () => {
       execution: { startedAt: minutesIn(6).toISOString(), finishedAt: minutesIn(9).toISOString(), ref: { resourceIds: [] } },
       outcomeDetail: 'Cancelled by Bob Approver while running; Azure stopped the deployment. 1 of 3 deployment operation(s) had finished; what they deployed stays.',
     });
-    assert.match(cardText(requestCard(r)), /CANCELLED[\s\S]*Cancelled by Bob Approver at 2026-03-02 09:08 UTC[\s\S]*1 of 3 deployment operation\(s\) had finished/);
+    assert.match(cardText(requestCard(r)), /CANCELLED[\s\S]*Cancelled by Bob Approver, \{\{DATE\(2026-03-02T09:08:00Z, SHORT\)\}\} \{\{TIME\(2026-03-02T09:08:00Z\)\}\}[\s\S]*1 of 3 deployment operation\(s\) had finished/);
   });
 });

@@ -102,7 +102,7 @@ describe('cards', () => {
     const approved = requestCard(requestIn('succeeded'));
     assert.match(cardText(approved), /SUCCEEDED/);
     const rejected = requestIn('rejected', { rejection: { by: bob, at: '2026-03-02T09:10:00.000Z', comment: 'not now' } });
-    assert.match(cardText(requestCard(rejected)), /Rejected by Bob Approver at 2026-03-02 09:10 UTC[\s\S]*Comment: not now/);
+    assert.match(cardText(requestCard(rejected)), /Rejected by Bob Approver, \{\{DATE\(2026-03-02T09:10:00Z, SHORT\)\}\} \{\{TIME\(2026-03-02T09:10:00Z\)\}\}[\s\S]*Comment: not now/);
     const notice = requestCard(buildRequest(), { notice: 'You asked for request CS-1, so you cannot approve it.' });
     assert.match(cardText(notice), /^You asked for request CS-1, so you cannot approve it\./m);
   });
@@ -125,5 +125,14 @@ describe('cards', () => {
       const displayed = JSON.parse(json, (key, value) => (value && typeof value === 'object' && String(value.type).startsWith('Input.') ? undefined : value));
       assert.ok(!/\]\(https?:\/\//.test(cardText(displayed)), cardText(displayed));
     }
+  });
+
+  it('answers a read-only question with a table: a header row of names, types, locations and tags, one row per resource', () => {
+    const card = queryCard({ title: 'Resources in production-api-service', columns: ['Name', 'Type', 'Location', 'Tags'], rows: [['api-service', 'Microsoft.Web/sites', 'westeurope', 'env=production']] }, false);
+    const table = (card.body as Record<string, unknown>[]).find((el) => el.type === 'Table') as { rows: { cells: { items: { text: string }[] }[] }[]; firstRowAsHeader: boolean };
+    assert.equal(table.firstRowAsHeader, true);
+    assert.deepEqual(table.rows.map((r) => r.cells.map((c) => c.items[0].text)), [['Name', 'Type', 'Location', 'Tags'], ['api-service', 'Microsoft.Web/sites', 'westeurope', 'env=production']]);
+    assert.doesNotMatch(cardText(card), /\|/, 'no pipe-separated text');
+    assert.match(cardText(card), /^1 result$/m);
   });
 });

@@ -10,7 +10,7 @@ import { Template } from 'adaptivecards-templating';
 import type { ApprovalRequest, RequestState } from '../../src/domain/request';
 import { loadConfig } from '../../src/config/load';
 import { confirmCardView, formCardView } from '../../src/cards/form-cards';
-import { listCardView } from '../../src/cards/lists';
+import { listCardView, queryCardView } from '../../src/cards/lists';
 import { expandWithLibrary } from '../../src/cards/render';
 import { requestCardView } from '../../src/cards/request-card';
 import { compileTemplate } from '../../src/cards/template-fast';
@@ -48,6 +48,8 @@ describe('compiled card templates', () => {
         },
       },
       { ...requestIn(state), whatIf: { status: 'Succeeded', changes: [] } },
+      { ...requestIn(state), baseline: { exists: true, facts: { location: 'westeurope', 'resource Microsoft.Web/sites/api': 'present', 'resources.count': '12' } } },
+      { ...requestIn(state), risk: 'low' as const },
       { ...requestIn(state), approvals: [{ approver: bob, at: '2026-03-02T09:05:00.000Z', operationHash: 'f'.repeat(64) }, { approver: frank, at: '2026-03-02T09:06:00.000Z', operationHash: 'f'.repeat(64) }] },
     ]);
     variants.push(
@@ -57,7 +59,7 @@ describe('compiled card templates', () => {
     );
     let compared = 0;
     for (const r of variants) {
-      for (const options of [{}, { notice: `You approved it. ${HOSTILE}` }]) {
+      for (const options of [{}, { notice: `You approved it. ${HOSTILE}` }, { viewer: { canApprove: false, canCancel: true }, viewerIds: ['29:a', '8:orgid:b'] }]) {
         const view = requestCardView(r, options);
         const got = fast(view);
         assert.ok(got, `${r.state}: the fast path answered`);
@@ -68,7 +70,7 @@ describe('compiled card templates', () => {
     assert.ok(compared >= 120);
   });
 
-  it('expand the list and confirm cards exactly as the library does', () => {
+  it('expand the list, table and confirm cards exactly as the library does', () => {
     const config = loadConfig(EXAMPLE_CONFIG);
     const command = config.catalog.commands[0];
     for (const sandbox of [true, false]) {
@@ -77,6 +79,8 @@ describe('compiled card templates', () => {
         ['list', listCardView(HOSTILE, 'an intro', [], sandbox)],
         ['confirm', confirmCardView(command, { name: 'staging-old' }, 'because', sandbox)],
         ['confirm', confirmCardView(command, {}, undefined, sandbox)],
+        ['table', queryCardView({ title: 'Resources in g', columns: ['Name', 'Type', 'Location', 'Tags'], rows: [['api', 'Microsoft.Web/sites', 'westeurope', 'env=prod, owner=x'], [HOSTILE, '', 'b', 'c']] }, sandbox)],
+        ['table', queryCardView({ title: 'Nothing', columns: ['Name'], rows: [], truncated: true }, sandbox)],
       ];
       for (const [name, view] of views) {
         const fast = compileTemplate(card(name));

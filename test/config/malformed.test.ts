@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load';
+import { EXAMPLE_CONFIG } from '../support/harness';
 import { assertRefused, configErrorFrom, fixture, lineOf } from './fixtures';
 
 describe('refusing a malformed config with its file, line, key and problem', () => {
@@ -29,7 +31,7 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     assertRefused('undeclared-role.yaml', {
       key: 'commands[1].policy.requesterRoles[0]',
       at: 'requesterRoles: [requester]',
-      problem: /^role "requester" is not declared under roles \(declared: requesters, approvers\)$/,
+      problem: /^role "requester" is not declared under roles \(did you mean requesters\?\) \(declared: requesters, approvers\)$/,
     });
   });
 
@@ -55,15 +57,15 @@ describe('refusing a malformed config with its file, line, key and problem', () 
   });
 
   it('refuses a tenant that is not a GUID', () => {
-    assertRefused('bad-tenant.yaml', { key: 'tenants[0]', at: '- contoso.onmicrosoft.com', problem: /^must be a tenant id \(a GUID\)$/ });
+    assertRefused('bad-tenant.yaml', { key: 'tenants[0]', at: '- contoso.onmicrosoft.com', problem: /^must be a tenant id \(a GUID\) such as 6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d$/ });
   });
 
   it('refuses a tenant id of the right length that is not shaped like a GUID', () => {
-    assertRefused('tenant-guid-without-dashes.yaml', { key: 'tenants[0]', at: '- 6f1b2c3d4e5f4a6b8c7d9e0f1a2b3c4d0000', problem: /^must be a tenant id \(a GUID\)$/ });
+    assertRefused('tenant-guid-without-dashes.yaml', { key: 'tenants[0]', at: '- 6f1b2c3d4e5f4a6b8c7d9e0f1a2b3c4d0000', problem: /^must be a tenant id \(a GUID\) such as / });
   });
 
   it('refuses a ttl that is not a duration like 30m', () => {
-    assertRefused('bad-duration.yaml', { key: 'commands[1].policy.ttl', at: 'ttl: 30 minutes', problem: /must match pattern/ });
+    assertRefused('bad-duration.yaml', { key: 'commands[1].policy.ttl', at: 'ttl: 30 minutes', problem: /^`ttl` must be a duration such as 30m, 4h or 2d \(a whole number, then s, m, h or d\)$/ });
   });
 
   it('refuses a placeholder that no parameter declares, listing the declared parameters', () => {
@@ -122,7 +124,7 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     assertRefused('unknown-operation-field.yaml', {
       key: 'commands[0].operation.resourceGroupName',
       at: 'resourceGroupName: "{group}"',
-      problem: /^unknown field for operation deleteResourceGroup \(allowed: resourceGroup\)$/,
+      problem: /^unknown field for operation deleteResourceGroup \(did you mean resourceGroup\?\) \(allowed: resourceGroup\)$/,
     }, 1);
     assertRefused('unknown-operation-field.yaml', { key: 'commands[0].operation', at: ['operation:', 1], problem: /^operation deleteResourceGroup needs "resourceGroup"$/ }, 1);
   });
@@ -138,5 +140,23 @@ describe('refusing a malformed config with its file, line, key and problem', () 
   it('refuses an empty file and a config of an unknown version', () => {
     assert.throws(() => parseConfig('', '/etc/countersign/empty.yaml'), /\/etc\/countersign\/empty.yaml: \(top level\): must be object/);
     assert.throws(() => parseConfig('version: 2\n', '/etc/countersign/v2.yaml'), /v2.yaml:1: version: must be equal to constant/);
+  });
+
+  it('reports every problem in the file at once: the schema\'s and the ones found building it, with "did you mean" for a misspelt key', () => {
+    const text = fs.readFileSync(EXAMPLE_CONFIG, 'utf8')
+      .replace('      ttl: 4h\n', '      ttl: 4 hours\n')
+      .replace('approverRoles: [platform-approvers]', 'approverRoles: [platform-approver]')
+      .replace('    sensitive: true\n', '    sensitiv: true\n');
+    let err: ConfigError | undefined;
+    try {
+      parseConfig(text, '/tmp/countersign.yaml');
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    assert.ok(err instanceof ConfigError);
+    const said = err.problems.map((p) => `${p.key}: ${p.problem}`);
+    assert.ok(said.some((p) => /^commands\[0\]\.policy\.ttl: `ttl` must be a duration such as 30m, 4h or 2d/.test(p)), said.join('\n'));
+    assert.ok(said.some((p) => /^commands\[0\]\.sensitiv: unknown key \(did you mean sensitive\?\)$/.test(p)), said.join('\n'));
+    assert.ok(said.some((p) => /^commands\[0\]\.policy\.approverRoles\[0\]: role "platform-approver" is not declared under roles \(did you mean platform-approvers\?\)/.test(p)), said.join('\n'));
   });
 });

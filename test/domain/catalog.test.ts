@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { Catalog, tokenize, type ParsedCommand } from '../../src/domain/catalog';
+import { loadConfig } from '../../src/config/load';
+import { EXAMPLE_CONFIG } from '../support/harness';
 import { catalog, deleteGroup, deleteResource, deploy, tag } from './catalog-fixtures';
 
 function parsed(text: string): ParsedCommand {
@@ -110,5 +112,13 @@ describe('suggesting commands for a message that matches none', () => {
   it('suggests nothing for words unlike any command, or for an empty message', () => {
     assert.deepEqual(catalog.suggest('hello there'), []);
     assert.deepEqual(catalog.suggest('   '), []);
+  });
+});
+
+describe('suggesting from every word of a sentence', () => {
+  it('suggests the restart commands for "restart the database please", not a command that merely starts alike', () => {
+    const example = loadConfig(EXAMPLE_CONFIG).catalog;
+    assert.deepEqual(example.suggest('restart the database please'), ['app restart', 'vm restart']);
+    assert.deepEqual(example.suggest('please deplyo it'), ['deploy']);
   });
 });

@@ -94,16 +94,22 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     card = ui.card(`Request ${requestId}`);
     await ui.cardShows(
       card,
-      '[SANDBOX] deploy production api-service',
-      'Alice Requester',
-      'production-api-service',
-      'Reason: release 2.4',
-      'What will change (what-if)',
-      '+ Create: Microsoft.Web/serverfarms/api-service-plan-production',
-      '~ Modify: Microsoft.Web/sites/api-service',
-      'Needs 1 approval(s) from platform-approvers, not the requester: 0 so far.',
+      '[SANDBOX] This request runs against the local ARM sandbox',
+      'Alice Requester asks to deploy api-service to PRODUCTION: release 2.4',
+      'HIGH RISK: a deployment in PRODUCTION',
+      'What will change',
+      'Create api-service-plan-production (Microsoft.Web/serverfarms)',
+      'Modify api-service (Microsoft.Web/sites)',
+      'Needs 1 approval from platform-approvers, not the requester: none yet.',
     );
-    for (const button of ['Approve', 'Reject', 'Cancel (requester)']) await card.getByRole('button', { name: button, exact: true }).waitFor();
+    // Subscription, operation hash and policy version wait behind "Details".
+    const hash = card.getByText('Operation hash', { exact: true });
+    assert.equal(await hash.isVisible(), false, 'the details start collapsed');
+    await card.getByRole('button', { name: 'Details', exact: true }).click();
+    await hash.waitFor({ state: 'visible' });
+    await card.getByRole('button', { name: 'Details', exact: true }).click();
+    await hash.waitFor({ state: 'hidden' });
+    for (const button of ['Approve', 'Reject', 'Cancel (requester only)']) await card.getByRole('button', { name: button, exact: true }).waitFor();
     const shown = await card.innerText();
     assert.ok(!shown.includes('\\'), `the card shows a literal backslash (markdown escaping leaked):\n${shown}`);
     assert.ok(!shown.includes('${'), `the card shows an unexpanded template expression:\n${shown}`);
@@ -115,7 +121,7 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     await card.getByRole('button', { name: 'Approve', exact: true }).click();
     await ui.cardShows(card, `You asked for request ${requestId}, so you cannot approve it: a second person must.`);
     await ui.stateLabel(card, 'PENDING APPROVAL').waitFor();
-    await ui.cardShows(card, '0 so far.');
+    await ui.cardShows(card, 'none yet.');
     await snap(page, SCREENSHOTS, '02-self-approval-refused');
   });
 
@@ -133,7 +139,7 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     assert.match(logged.response, new RegExp(`You cannot approve request ${requestId}: it needs one of the roles platform-approvers\\.`));
     await logged.panel.getByText('You cannot approve', { exact: false }).first().scrollIntoViewIfNeeded();
     await ui.stateLabel(card, 'PENDING APPROVAL').waitFor();
-    await ui.cardShows(card, '0 so far.');
+    await ui.cardShows(card, 'none yet.');
     await snap(page, SCREENSHOTS, '03-no-role-refused');
   });
 
@@ -151,7 +157,7 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     await ui.stateLabel(card, 'SUCCEEDED').waitFor({ timeout: WAIT_MS });
     await ui.cardShows(
       card,
-      '1 of 1 approval(s) from platform-approvers.',
+      '1 of 1 approval from platform-approvers.',
       `Deployment countersign-${requestId} succeeded in production-api-service`,
       'providers/Microsoft.Web/sites/api-service',
     );
@@ -161,5 +167,37 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     await told.scrollIntoViewIfNeeded();
     await snap(page, SCREENSHOTS, '05-succeeded');
     await snap(card, SCREENSHOTS, 'result-card');
+  });
+
+  it('shows what a resource group delete destroys, as a critical risk', async () => {
+    await ui.sayToBot(BOT_NAME, 'delete resource group staging-old reason: retired after the migration');
+    const del = ui.card('What will be destroyed');
+    await ui.stateLabel(del, 'PENDING APPROVAL').waitFor({ timeout: WAIT_MS });
+    await ui.cardShows(
+      del,
+      'Alice Requester asks to delete resource group staging-old and everything in it: retired after the migration',
+      'CRITICAL RISK: DELETES a resource group and everything in it',
+      'Resource group staging-old and the 1 resource in it:',
+      'stagingoldlogs (Microsoft.Storage/storageAccounts)',
+    );
+    await snap(page, SCREENSHOTS, '06-delete-card');
+    await snap(del, SCREENSHOTS, 'delete-card');
+  });
+
+  it("says Azure's cause in one line when a deployment fails", async () => {
+    sandbox!.faults.failDeployment({ error: { code: 'SkuNotAvailable', message: 'The requested size for resource api-service-plan-staging is currently not available in location westeurope.' } });
+    await ui.sayToBot(BOT_NAME, 'deploy staging api-service reason: canary');
+    const failing = ui.card('to staging: canary');
+    await ui.stateLabel(failing, 'PENDING APPROVAL').waitFor({ timeout: WAIT_MS });
+    await ui.cardShows(failing, 'MEDIUM RISK: a deployment in staging');
+    const id = /Request (CS-[A-Z0-9]+)/.exec(await failing.innerText())?.[1] ?? '';
+    const delivered = feed.find(id)!;
+    const answer = await playground!.invoke({ from: 'user-bob', conversationId: groupChatId, replyToId: delivered.messageId, verb: 'approve', data: buttonData(delivered.card, 'approve') });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    await ui.stateLabel(failing, 'FAILED').waitFor({ timeout: WAIT_MS });
+    await ui.cardShows(failing, 'is currently not available in location westeurope');
+    assert.doesNotMatch(await failing.innerText(), /^Failed: DeploymentFailed/m, 'the cause, not the wrapper code, comes first');
+    await snap(page, SCREENSHOTS, '07-failed');
+    await snap(failing, SCREENSHOTS, 'failed-card');
   });
 });

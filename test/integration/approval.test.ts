@@ -25,7 +25,7 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
   it('runs a deployment after a second person approves, and shows the result to everyone', async () => {
     const { cardId, requestId } = await requestVia(h, 'deploy production api-service reason: release 2.4');
     const pendingCard = cardText(h.connector.card(cardId));
-    for (const expected of ['PENDING APPROVAL', 'Alice Requester', 'production-api-service', 'Reason: release 2\\.4', 'What will change (what-if)', 'Create', 'SANDBOX', 'Needs 1 approval(s) from platform-approvers']) {
+    for (const expected of ['PENDING APPROVAL', 'Alice Requester', 'production-api-service', 'asks to **deploy api-service to PRODUCTION**: release 2.4', 'HIGH RISK', 'What will change', 'Create', 'SANDBOX', 'Needs 1 approval from platform-approvers']) {
       assert.ok(pendingCard.includes(expected) || pendingCard.includes(expected.replace('\\', '')), `pending card lacks "${expected}":\n${pendingCard}`);
     }
     assert.deepEqual(cardActions(h.connector.card(cardId)).map((a) => a.verb), ['approve', 'reject', 'cancel']);
@@ -137,7 +137,7 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     await h.stop();
     h = await startHarness({ configText: text });
     const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
-    assert.match(cardText(h.connector.card(cardId)), /Needs 2 approval\(s\)/);
+    assert.match(cardText(h.connector.card(cardId)), /Needs 2 approvals/);
     await h.teams.click(people.bob, cardId, 'approve');
     const twice = await h.teams.click(people.bob, cardId, 'approve');
     assert.match(cardText(twice.body.value as Record<string, unknown>), /You already approved request/);
@@ -180,5 +180,10 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     assert.match(card, /exceeding approved quota/);
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'failed');
     assert.ok(h.connector.texts().some((t) => t.includes(`Request ${requestId} (deploy) failed`)));
+    // In chat too, Azure's cause in one line rather than the DeploymentFailed wrapper.
+    const told = h.connector.texts().find((t) => t.includes(`Request ${requestId} (deploy) failed`))!;
+    assert.match(told, /failed: QuotaExceeded: Operation could not be completed as it results in exceeding approved quota for P1v3 in westeurope\. Microsoft.s documentation: https:\/\/aka\.ms\/arm-deployment-operations$/m);
+    assert.doesNotMatch(told, /failed: DeploymentFailed/);
+    assert.match(card, /^Failed: QuotaExceeded: Operation could not be completed/m);
   });
 });

@@ -97,8 +97,14 @@ describe('the example catalog, command by command (bot over HTTP, ARM sandbox)',
   async function ask(text: string): Promise<string> {
     const from = await h.teams.say(people.carol, text);
     const reply = h.teams.since(from).at(-1)?.activity ?? {};
-    // Markdown escapes (the `\|` between columns) are left out, to read it as a person would.
-    return (cardText(cardOf(reply)) || String(reply.text)).replace(/\\/g, '');
+    const card = cardOf(reply);
+    // A table is read as a person reads it: each row's cells under their column's header.
+    const table = (card?.body as { type?: string; rows?: { cells: { items: { text: string }[] }[] }[] }[] | undefined)?.find((el) => el.type === 'Table');
+    const lines = table?.rows?.map((r) => r.cells.map((c) => c.items[0].text)) ?? [];
+    const read = lines.slice(1).map((cells) => cells.map((cell, i) => `${lines[0][i]}: ${cell}`).join(' | '));
+    const before = card ? cardText({ body: (card.body as { type?: string }[]).filter((el) => el.type !== 'Table') }) : '';
+    // Markdown escapes are left out, to read it as a person would.
+    return (card ? [before, ...read].join('\n') : String(reply.text)).replace(/\\/g, '');
   }
 
   it('answers the read-only commands at once, with no approval', async () => {
@@ -106,7 +112,7 @@ describe('the example catalog, command by command (bot over HTTP, ARM sandbox)',
     const sites = await ask('find type Microsoft.Web/sites');
     assert.match(sites, /Name: api-service/);
     assert.match(sites, /Name: web-frontend/);
-    assert.match(await ask('find tag role batch-pool'), /1 row\(s\)\nName: batch-pool \| Type: Microsoft\.Compute\/virtualMachineScaleSets/);
+    assert.match(await ask('find tag role batch-pool'), /1 result\nName: batch-pool \| Type: Microsoft\.Compute\/virtualMachineScaleSets/);
     assert.match(await ask('show app web-frontend'), /Microsoft\.Web\/sites\/web-frontend[\s\S]*properties\.defaultHostName/);
     assert.match(await ask('what if staging web-frontend'), /What-if of a incremental deployment to staging-web-frontend[\s\S]*Change: Create/);
   });

@@ -48,7 +48,7 @@ describe('drift between approval and execution (bot over HTTP, ARM sandbox)', fu
     const card = cardText(h.connector.card(cardId));
     assert.match(card, /NEEDS RE-APPROVAL/);
     assert.ok(card.includes(`Changed: ${change}`), card);
-    assert.match(card, /Needs 1 approval\(s\) again from platform-approvers/);
+    assert.match(card, /Needs 1 approval again from platform-approvers/);
     assert.ok(h.connector.texts().some((t) => t.includes(`Request ${requestId} (deploy) was not executed: what it would do changed since it was approved`)));
     const drift = (await auditOf(h, { requestId })).find((e) => e.type === 'drift.detected');
     assert.equal(drift?.outcome.reason, 'drift-detected');

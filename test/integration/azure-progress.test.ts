@@ -36,7 +36,7 @@ describe('live progress and cancelling (bot over HTTP, fake Bot Connector, ARM s
     await settled(h);
     stop();
     const shown = h.connector.updates(cardId).map((u) => cardText(cardOf(u.activity)));
-    assert.ok(shown.some((t) => /EXECUTING[\s\S]*Running: [01] of 2 operation\(s\) done/.test(t)), shown.join('\n----\n'));
+    assert.ok(shown.some((t) => /EXECUTING[\s\S]*Running: [01] of 2 operations done/.test(t)), shown.join('\n----\n'));
     assert.match(shown.at(-1) ?? '', /SUCCEEDED/);
     const progressed = (await auditOf(h, { requestId })).filter((e) => e.type === 'execution.progressed').map((e) => e.outcome.detail);
     assert.ok(progressed.includes('accepted by Azure Resource Manager'));

@@ -10,9 +10,20 @@ import { opsChannel, people, type Conversation } from '../support/teams';
 const alicePersonal: Conversation = { id: 'a:personal-alice', conversationType: 'personal' };
 const bobPersonal: Conversation = { id: 'a:personal-bob', conversationType: 'personal' };
 
+/** The last card posted since `from` (updates of earlier messages are not new cards). */
 function lastCard(h: Harness, from: number): Record<string, unknown> | undefined {
-  const cards = h.teams.since(from).map((s) => cardOf(s.activity)).filter(Boolean);
+  const cards = h.teams.since(from).filter((s) => s.kind !== 'update').map((s) => cardOf(s.activity)).filter(Boolean);
   return cards[cards.length - 1];
+}
+
+/** The id of the last card message posted since `from`. */
+function lastCardId(h: Harness, from: number): string {
+  return h.teams.since(from).filter((s) => s.kind !== 'update' && cardOf(s.activity)).at(-1)!.id;
+}
+
+/** The message a form or confirmation became once it was answered: its latest update. */
+function closedAs(h: Harness, messageId: string): Record<string, unknown> | undefined {
+  return cardOf(h.connector.updates(messageId).at(-1)?.activity ?? {});
 }
 
 function lastText(h: Harness, from: number): string {
@@ -50,7 +61,7 @@ describe('requesting in Teams (bot over HTTP)', function () {
     const text = cardText(lastCard(h, from));
     assert.match(text, /SANDBOX/);
     assert.ok(text.includes("deploy \\<production\\|staging\\> \\<api-service\\|web-frontend\\>: Deploy a service's ARM template"), text);
-    assert.match(text, /delete resource group \\<name\\>.*needs 1 approval\(s\) from platform-approvers; you may not request it/);
+    assert.match(text, /delete resource group \\<name\\>.*needs 1 approval from platform-approvers within 1 hour; you may not request it/);
     assert.match(text, /resources \\<group\\>: List the resources of a resource group \(read-only, no approval\)\n/);
     assert.match(text, /pending: requests waiting for you/);
   });
@@ -74,8 +85,10 @@ describe('requesting in Teams (bot over HTTP)', function () {
   it('asks for missing and invalid parameters with a form, checks them, and creates the request after confirmation', async () => {
     let from = await h.teams.say(people.alice, 'deploy production', alicePersonal);
     let form = lastCard(h, from);
+    let formId = lastCardId(h, from);
     assert.match(cardText(form), /Complete your request: deploy/);
-    assert.match(cardText(form), /service is missing \(one of api-service, web-frontend\)/);
+    // Nothing typed wrong yet: no error box for the value still to be filled in.
+    assert.doesNotMatch(cardText(form), /is missing/);
     const fields = inputs(form).map((i) => ({ id: i.id, value: i.value }));
     assert.deepEqual(fields, [
       { id: 'param.environment', value: 'production' },
@@ -86,26 +99,43 @@ describe('requesting in Teams (bot over HTTP)', function () {
     from = await h.teams.say(people.alice, '', alicePersonal, { countersign: 'form', command: 'deploy', 'param.environment': 'production', 'param.service': 'database', reason: '' });
     form = lastCard(h, from);
     assert.match(cardText(form), /service must be one of api-service, web-frontend; got "database"/);
+    assert.match(cardText(closedAs(h, formId)), /Replaced[\s\S]*Some values need fixing/);
+    assert.deepEqual(closedAs(h, formId)?.actions ?? [], [], 'the replaced form has no buttons');
+    formId = lastCardId(h, from);
 
     from = await h.teams.say(people.alice, '', alicePersonal, { countersign: 'form', command: 'deploy', 'param.environment': 'staging', 'param.service': 'api-service', reason: 'canary' });
     const confirm = lastCard(h, from);
-    assert.match(cardText(confirm), /Ask for this\?[\s\S]*deploy staging api-service[\s\S]*canary[\s\S]*Needs 1 approval\(s\) from platform-approvers \(not you\)/);
+    const confirmId = lastCardId(h, from);
+    assert.doesNotMatch(cardText(closedAs(h, formId)), /must be one of/, 'the fixed form no longer shows the error');
+    assert.match(cardText(closedAs(h, formId)), /^Sent$/m);
+    assert.match(cardText(confirm), /Ask for this\?[\s\S]*deploy staging api-service[\s\S]*canary[\s\S]*Needs 1 approval from platform-approvers \(not you\) within 4 hours\./);
     assert.equal(await h.bot.deps.store.requests.list({}).then((l) => l.length), 0, 'nothing is requested before confirmation');
 
     from = await h.teams.say(people.alice, '', alicePersonal, { countersign: 'confirm', command: 'deploy' });
     const card = lastCard(h, from);
-    assert.match(cardText(card), /PENDING APPROVAL[\s\S]*staging-api-service[\s\S]*Reason: canary/);
+    assert.match(cardText(card), /asks to \*\*deploy api-service to staging\*\*: canary[\s\S]*PENDING APPROVAL[\s\S]*staging-api-service/);
     const requestId = cardActions(card)[0].data.requestId as string;
     const stored = await h.bot.deps.store.requests.get(requestId);
     assert.deepEqual(stored?.parameters, { environment: 'staging', service: 'api-service' });
     assert.equal(stored?.reason, 'canary');
+    assert.match(cardText(closedAs(h, confirmId)), new RegExp(`Requested: ${requestId}[\\s\\S]*This confirmation created request ${requestId}`));
+    assert.deepEqual(closedAs(h, confirmId)?.actions ?? [], []);
+
+    // A copy of the old confirmation that missed the update, clicked again: it names what it created, and creates nothing.
+    from = h.connector.sent.length;
+    await h.teams.post(h.teams.activity(people.alice, alicePersonal, { type: 'message', text: '', replyToId: confirmId, value: { countersign: 'confirm', command: 'deploy' } }));
+    assert.equal(lastText(h, from), `[SANDBOX] This confirmation already created request ${requestId}. Type "status ${requestId}" to see where it stands.`);
+    assert.equal((await h.bot.deps.store.requests.list({})).length, 1);
   });
 
   it('cancels the form when asked, and treats a late submission as no longer active', async () => {
     let from = await h.teams.say(people.alice, 'delete resource group', alicePersonal);
-    assert.match(cardText(lastCard(h, from)), /name is missing/);
+    assert.match(cardText(lastCard(h, from)), /Complete your request: delete resource group/);
+    const formId = lastCardId(h, from);
     from = await h.teams.say(people.alice, '', alicePersonal, { countersign: 'form-cancel', command: 'delete resource group' });
     assert.equal(lastText(h, from), '[SANDBOX] Cancelled: nothing was requested.');
+    assert.match(cardText(closedAs(h, formId)), /Cancelled[\s\S]*Nothing was requested/);
+    assert.deepEqual(closedAs(h, formId)?.actions ?? [], []);
     from = await h.teams.say(people.alice, '', alicePersonal, { countersign: 'form', command: 'delete resource group', 'param.name': 'staging-old' });
     assert.match(lastText(h, from), /That form is no longer active/);
   });

@@ -140,7 +140,8 @@ export function cardActions(card: Record<string, unknown> | undefined): { verb: 
     else if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
       if (o.type === 'Action.Execute') found.push({ verb: String(o.verb), title: String(o.title), data: (o.data ?? {}) as Record<string, unknown> });
-      Object.values(o).forEach(walk);
+      // The card's refresh (Teams' per-person view) is no button anyone sees.
+      for (const [k, x] of Object.entries(o)) if (k !== 'refresh') walk(x);
     }
   };
   walk(card);

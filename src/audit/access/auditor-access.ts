@@ -74,12 +74,13 @@ export class AuditorAccess {
       await this.refused({ via: 'teams', reason, detail: message, actor, source, data: { command: said } });
       return message;
     };
+    // Outside a personal chat the answer is the same for everyone: who holds which role is nobody else's business here.
+    if (source.conversationType !== 'personal') {
+      return refuse('not-personal-chat', 'Audit exports are done in a personal chat with Countersign.');
+    }
     if (!deps.access.isApproverFor(deps.auditorRoles, actor)) {
       const roles = deps.auditorRoles.length ? `it needs one of the roles ${deps.auditorRoles.join(', ')}` : 'no role may: audit.auditorRoles is empty in the config';
       return refuse('not-an-auditor', `Only auditors can export the audit trail (${roles}). This attempt was recorded.`);
-    }
-    if (source.conversationType !== 'personal') {
-      return refuse('not-personal-chat', 'Ask for audit exports in a personal chat with Countersign: a download link posted here could be used by anyone in this conversation. This attempt was recorded.');
     }
     const ask = parseTeamsExport(args);
     if (!ask.ok) return refuse('invalid-arguments', ask.message);

@@ -40,13 +40,32 @@ export class Catalog {
     return undefined;
   }
 
-  /** Command names that share a first word with the text: suggestions for a typo. */
+  /**
+   * Suggestions for a message that matches no command, from every word of it: a word like (or a
+   * typo of) a word of a command's name suggests the command; when none does, a word that is one of
+   * the values a command's first parameter allows suggests the command with it ("restart the
+   * database please" suggests "vm restart" where vm's action allows restart). In catalog order.
+   */
   suggest(text: string): string[] {
-    const first = tokenize(text)[0]?.toLowerCase() ?? '';
-    return this.commands
-      .map((c) => c.name)
-      .filter((n) => first.length > 0 && (n.startsWith(first.slice(0, 3)) || levenshtein(words(n)[0], first) <= 2));
+    const typed = tokenize(text).map((t) => t.toLowerCase()).filter((w) => w.length >= 3 && !FILLER.has(w));
+    const byName = this.commands.filter((c) => typed.some((w) => words(c.name).some((n) => alike(w, n)))).map((c) => c.name);
+    if (byName.length > 0) return byName;
+    // No word names a command: a word may still be what a command does.
+    return this.commands.flatMap((c) => {
+      const value = c.parameters[0]?.allowed?.find((v) => typed.some((w) => alike(w, v.toLowerCase())));
+      return value === undefined ? [] : [`${c.name} ${value}`];
+    });
   }
+}
+
+/** Words of a sentence that say nothing about which command is meant. */
+const FILLER = new Set(['the', 'please', 'and', 'for', 'with', 'can', 'you', 'could', 'would', 'now', 'our', 'this', 'that', 'some', 'want']);
+
+/** The same word, or a slip of the fingers away (one letter in a short word, two in a longer one). */
+function alike(typed: string, known: string): boolean {
+  if (typed === known) return true;
+  if (known.length < 3) return false;
+  return levenshtein(typed, known) <= (known.length >= 6 ? 2 : 1);
 }
 
 function words(text: string): string[] {

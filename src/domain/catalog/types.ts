@@ -4,6 +4,7 @@
  */
 import type { OperationSpec } from '../operation';
 import type { ConversationKind } from '../request';
+import type { RiskLevel } from '../risk';
 
 export type ParameterType = 'string' | 'enum' | 'integer';
 
@@ -37,6 +38,8 @@ export interface CommandSpec {
   name: string;
   description: string;
   sensitive: boolean;
+  /** As stated in the config; absent: it follows from the operation (domain/risk.ts). */
+  risk?: RiskLevel;
   parameters: ParameterSpec[];
   operation: OperationTemplate;
   /** Present for sensitive commands. */

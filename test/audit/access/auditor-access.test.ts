@@ -171,11 +171,14 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     assert.equal((await auditOf(h, { types: ['audit.export_link_issued'] })).length, 0);
   });
 
-  it('will not post a link in a channel, where anyone there could use it', async () => {
+  it('will not post a link in a channel, where anyone there could use it, and answers everyone there alike (no word on roles)', async () => {
     const { from, to } = windowAround(h);
-    const reply = await say(h, people.erin, `audit export ${from} ${to}`, { id: '19:audit@thread.tacv2', conversationType: 'channel' });
-    assert.match(reply, /Ask for audit exports in a personal chat with Countersign/);
-    assert.equal((await refusals(h))[0].outcome.reason, 'not-personal-chat');
+    const channel = { id: '19:audit@thread.tacv2', conversationType: 'channel' } as const;
+    const auditor = await say(h, people.erin, `audit export ${from} ${to}`, channel);
+    const nobody = await say(h, people.carol, `audit export ${from} ${to}`, channel);
+    assert.equal(auditor, '[SANDBOX] Audit exports are done in a personal chat with Countersign.');
+    assert.equal(nobody, auditor);
+    assert.deepEqual((await refusals(h)).map((r) => r.outcome.reason), ['not-personal-chat', 'not-personal-chat']);
   });
 
   it('answers a malformed command with its usage', async () => {

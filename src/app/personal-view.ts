@@ -1,0 +1,36 @@
+/**
+ * A request card as one person sees it: Teams asks for it (the card's per-person refresh) for the
+ * requester and the approvers, so each of them is shown only the buttons they can use. What a click
+ * may do is still decided when it is clicked (decisions.ts); this only leaves out what would be refused.
+ */
+import type { ApprovalRequest, Actor } from '../domain/request';
+import { isDecidable } from '../domain/request';
+import type { AppDeps } from './context';
+import { canonicalRequestId } from './request-ids';
+
+export interface PersonalView {
+  request: ApprovalRequest;
+  canApprove: boolean;
+  canCancel: boolean;
+}
+
+export async function personalView(deps: AppDeps, actor: Actor, requestId: string): Promise<PersonalView | undefined> {
+  const request = await deps.store.requests.get(canonicalRequestId(requestId));
+  if (!request) return undefined;
+  const me = actor.aadObjectId.toLowerCase();
+  const isRequester = request.requester.aadObjectId.toLowerCase() === me;
+  const approved = request.approvals.some((a) => a.approver.aadObjectId.toLowerCase() === me);
+  const open = isDecidable(request);
+  return {
+    request,
+    canApprove: open && !isRequester && !approved && deps.config.access.isApproverFor(request.policy.approverRoles, actor),
+    canCancel: open && isRequester,
+  };
+}
+
+/** Whose Teams client should ask for a personal view: the requester and every holder of an approver role. */
+export function cardViewers(deps: Pick<AppDeps, 'config'>, request: ApprovalRequest): string[] {
+  const ids = new Set<string>([request.requester.aadObjectId.toLowerCase()]);
+  for (const role of request.policy.approverRoles) for (const id of deps.config.access.roles.membersOf(role)) ids.add(id);
+  return [...ids];
+}

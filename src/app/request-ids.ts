@@ -1,0 +1,12 @@
+/**
+ * Request ids as people type them: "cs-7k3m9qxw", "CS-7K3M9QXW" and "CS-7K3M9QXW." name one request.
+ * Crockford's base32 also reads I and L as 1 and O as 0.
+ */
+const COUNTERSIGN_ID = /^cs-([0-9a-z]{8})$/i;
+
+export function canonicalRequestId(typed: string): string {
+  const text = typed.trim().replace(/[.,;:!?]+$/, '');
+  const m = COUNTERSIGN_ID.exec(text);
+  if (!m) return text;
+  return `CS-${m[1].toUpperCase().replace(/[IL]/g, '1').replace(/O/g, '0')}`;
+}

@@ -1,0 +1,183 @@
+/**
+ * What an approver reads first on a request card: one sentence saying who asks to do what where, the
+ * risk band, and what will change in plain words (the what-if counted, or what a delete destroys).
+ */
+import type { TargetSnapshot } from '../domain/drift';
+import { plural } from '../domain/duration-text';
+import type { ChangeOperation, WhatIfChange, WhatIfChangeType, WhatIfSummary } from '../domain/operation';
+import type { ApprovalRequest } from '../domain/request';
+import { defaultRisk, isProduction, type RiskLevel } from '../domain/risk';
+import { md } from './markdown';
+
+/** Resources listed by name under "what will change"; the rest are counted. */
+const LISTED = 10;
+
+/** "Alice Requester asks to **deploy api-service to PRODUCTION**: release 2.4" (markdown, user text escaped). */
+export function summarySentence(r: ApprovalRequest): string {
+  const reason = r.reason ? `: ${md(r.reason.replace(/\s+/g, ' '))}` : '';
+  return `${md(r.requester.name)} asks to **${md(actionPhrase(r))}**${reason}`;
+}
+
+function actionPhrase(r: ApprovalRequest): string {
+  const op = r.operation;
+  const where = placeWords(r);
+  switch (op.kind) {
+    case 'deployTemplate': {
+      const env = environmentValue(r.parameters);
+      const what = Object.values(r.parameters).filter((v) => v !== env).join(' ') || op.deploymentName;
+      return `deploy ${what} to ${where ?? `resource group ${op.resourceGroup}`}${op.mode === 'Complete' ? ' (complete mode)' : ''}`;
+    }
+    case 'deleteResourceGroup':
+      return `delete resource group ${op.resourceGroup} and everything in it`;
+    case 'createResourceGroup':
+      return `create resource group ${op.resourceGroup} in ${op.location}`;
+    case 'deleteResource':
+      return `delete ${resourceWords(op.resourceId)}${where ? ` in ${where}` : ''}`;
+    case 'resourceAction':
+      return `${op.action} ${resourceWords(op.resourceId)}${where ? ` in ${where}` : ''}`;
+    case 'scaleResource':
+      return `scale ${resourceWords(op.resourceId)} to ${op.capacity}${where ? ` in ${where}` : ''}`;
+    case 'setTags': {
+      const tags = Object.entries(op.tags);
+      const scope = scopeWords(op.scope);
+      if (op.operation === 'Delete') return `remove the ${tags.length === 1 ? 'tag' : 'tags'} ${tags.map(([k]) => k).join(', ')} from ${scope}`;
+      const list = tags.map(([k, v]) => `${k}=${v}`).join(', ');
+      return op.operation === 'Replace' ? `replace the tags of ${scope} with ${list}` : `set ${list} on ${scope}`;
+    }
+  }
+}
+
+const ENVIRONMENT = /^(prod|production|prd|live|staging|stage|stg|test|dev|development|qa|uat|sandbox)$/i;
+
+function environmentValue(parameters: Record<string, string>): string | undefined {
+  return Object.values(parameters).find((v) => ENVIRONMENT.test(v));
+}
+
+/** "PRODUCTION" (shouted: it is the place to be careful), "staging", or nothing known. */
+function placeWords(r: ApprovalRequest): string | undefined {
+  if (isProduction(r.parameters, r.target.resourceGroup)) return 'PRODUCTION';
+  return environmentValue(r.parameters)?.toLowerCase();
+}
+
+function resourceWords(resourceId: string): string {
+  const m = /\/providers\/([^/]+\/[^/]+)\/([^/]+)/i.exec(resourceId);
+  return m ? `${m[2]} (${m[1]})` : resourceId;
+}
+
+function scopeWords(scope: string): string {
+  if (/\/providers\//i.test(scope)) return resourceWords(scope);
+  const rg = /\/resourcegroups\/([^/]+)$/i.exec(scope);
+  return rg ? `resource group ${rg[1]}` : 'the subscription';
+}
+
+// ---- risk --------------------------------------------------------------------------------------
+
+const RISK_LOOK: Record<RiskLevel, { words: string; style: string; color: string }> = {
+  low: { words: 'LOW RISK', style: 'good', color: 'Good' },
+  medium: { words: 'MEDIUM RISK', style: 'warning', color: 'Default' },
+  high: { words: 'HIGH RISK', style: 'attention', color: 'Attention' },
+  critical: { words: 'CRITICAL RISK', style: 'attention', color: 'Attention' },
+};
+
+function riskOf(r: ApprovalRequest): RiskLevel {
+  return r.risk ?? defaultRisk(r.operation, r.parameters);
+}
+
+/** The band under the sentence: its words say the level and what kind of change it is, its colour the level. */
+export function riskView(r: ApprovalRequest) {
+  const level = riskOf(r);
+  const look = RISK_LOOK[level];
+  const place = placeWords(r);
+  return {
+    risk: level,
+    riskStyle: look.style,
+    riskColor: look.color,
+    riskText: `${level === 'critical' ? '⚠ ' : ''}${look.words}: ${md(kindWords(r.operation))}${place ? ` in ${place}` : ''}`,
+  };
+}
+
+function kindWords(op: ChangeOperation): string {
+  switch (op.kind) {
+    case 'deployTemplate':
+      return op.mode === 'Complete' ? 'a deployment that also deletes what the template leaves out' : 'a deployment';
+    case 'deleteResourceGroup':
+      return 'DELETES a resource group and everything in it; this cannot be undone';
+    case 'deleteResource':
+      return 'DELETES a resource; this cannot be undone';
+    case 'createResourceGroup':
+      return 'creates a new, empty resource group';
+    case 'resourceAction':
+      return `${op.action} of a running resource`;
+    case 'scaleResource':
+      return 'changes capacity';
+    case 'setTags':
+      return 'changes tags only';
+  }
+}
+
+// ---- what will change --------------------------------------------------------------------------
+
+const CHANGE_WORDS: Record<WhatIfChangeType, { count: string; verb: string; order: number }> = {
+  Delete: { count: 'to delete', verb: 'Delete', order: 0 },
+  Create: { count: 'to create', verb: 'Create', order: 1 },
+  Modify: { count: 'to modify', verb: 'Modify', order: 2 },
+  Deploy: { count: 'to redeploy', verb: 'Redeploy', order: 3 },
+  Unsupported: { count: 'that Azure cannot predict', verb: 'Cannot predict', order: 4 },
+  NoChange: { count: 'unchanged', verb: 'Unchanged', order: 5 },
+  Ignore: { count: 'left alone', verb: 'Left alone', order: 6 },
+};
+
+export interface ChangeView {
+  hasChanges: boolean;
+  changesHeading: string;
+  changesSummary: string;
+  changeLines: { line: string }[];
+}
+
+export function changeView(r: ApprovalRequest): ChangeView {
+  if (r.whatIf) return whatIfView(r.whatIf);
+  if (r.operation.kind === 'deleteResourceGroup' && r.baseline) return destroyedGroupView(r.operation.resourceGroup, r.baseline);
+  if (r.operation.kind === 'deleteResource') {
+    return { hasChanges: true, changesHeading: 'What will be destroyed', changesSummary: md(resourceWords(r.operation.resourceId)), changeLines: [] };
+  }
+  return { hasChanges: false, changesHeading: '', changesSummary: '', changeLines: [] };
+}
+
+/** "2 to create, 1 to modify, 1 unchanged", then the changes themselves, deletions first. */
+function whatIfView(w: WhatIfSummary): ChangeView {
+  const counts = new Map<WhatIfChangeType, number>();
+  for (const c of w.changes) counts.set(c.changeType, (counts.get(c.changeType) ?? 0) + 1);
+  const ordered = [...counts].sort(([a], [b]) => CHANGE_WORDS[a].order - CHANGE_WORDS[b].order);
+  const summary = w.changes.length === 0 ? 'Nothing will change.' : `${plural(w.changes.length, 'resource')}: ${ordered.map(([t, n]) => `${n} ${CHANGE_WORDS[t].count}`).join(', ')}.`;
+  const shown = w.changes
+    .filter((c) => c.changeType !== 'NoChange' && c.changeType !== 'Ignore')
+    .sort((a, b) => CHANGE_WORDS[a.changeType].order - CHANGE_WORDS[b.changeType].order);
+  const lines = shown.slice(0, LISTED).map((c) => ({ line: md(changeLine(c)) }));
+  if (shown.length > LISTED) lines.push({ line: `and ${shown.length - LISTED} more` });
+  return { hasChanges: true, changesHeading: 'What will change', changesSummary: md(summary), changeLines: lines };
+}
+
+function changeLine(c: WhatIfChange): string {
+  const paths = c.changedPaths?.length ? `: ${c.changedPaths.slice(0, 4).join(', ')}${c.changedPaths.length > 4 ? ', ...' : ''}` : '';
+  return `${CHANGE_WORDS[c.changeType].verb} ${resourceWords(c.resourceId)}${paths}`;
+}
+
+/** A group delete: the resources recorded in the snapshot when approval was asked for. */
+function destroyedGroupView(group: string, baseline: TargetSnapshot): ChangeView {
+  const heading = 'What will be destroyed';
+  if (!baseline.exists) return { hasChanges: true, changesHeading: heading, changesSummary: md(`Resource group ${group} does not exist now; nothing to delete.`), changeLines: [] };
+  const names = Object.keys(baseline.facts).filter((k) => k.startsWith('resource ')).map((k) => k.slice('resource '.length));
+  const counted = baseline.facts['resources.count'];
+  if (counted === undefined) return { hasChanges: true, changesHeading: heading, changesSummary: md(`Resource group ${group} and everything in it.`), changeLines: [] };
+  const total = Number(counted);
+  const summary = total === 0 ? `Resource group ${group}, which is empty.` : `Resource group ${group} and the ${plural(total, 'resource')} in it:`;
+  const lines = names.slice(0, LISTED).map((n) => ({ line: md(typedName(n)) }));
+  if (total > lines.length && total > 0) lines.push({ line: `and ${total - lines.length} more` });
+  return { hasChanges: true, changesHeading: heading, changesSummary: md(summary), changeLines: lines };
+}
+
+/** "Microsoft.Web/sites/api" as "api (Microsoft.Web/sites)". */
+function typedName(short: string): string {
+  const m = /^([^/]+\/[^/]+)\/(.+)$/.exec(short);
+  return m ? `${m[2]} (${m[1]})` : short;
+}

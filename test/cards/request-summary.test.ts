@@ -1,0 +1,148 @@
+/**
+ * The request card leads with the decision: who asks to do what where, how risky it is, what will
+ * change in plain words; identifiers wait behind "Details"; times are the reader's; buttons fit the reader.
+ */
+import assert from 'node:assert/strict';
+import type { ChangeOperation } from '../../src/domain/operation';
+import { requestCard } from '../../src/cards/request-card';
+import { cardActions, cardText } from '../support/connector';
+import { buildRequest, requestIn, SUBSCRIPTION } from '../support/requests';
+
+const deployTo = (environment: string): ChangeOperation => ({
+  kind: 'deployTemplate',
+  subscriptionId: SUBSCRIPTION,
+  resourceGroup: `${environment}-api-service`,
+  deploymentName: 'countersign-req-0001',
+  template: { resources: [] },
+  parameters: { environment },
+  mode: 'Incremental',
+});
+
+function deployRequest(environment: string) {
+  return buildRequest({
+    command: 'deploy',
+    parameters: { environment, service: 'api-service' },
+    operation: deployTo(environment),
+    reason: 'release 2.4',
+    whatIf: {
+      status: 'Succeeded',
+      changes: [
+        { changeType: 'Create', resourceId: `/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/api` },
+        { changeType: 'Create', resourceId: `/subscriptions/s/resourceGroups/g/providers/Microsoft.Insights/components/api` },
+        { changeType: 'Modify', resourceId: `/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/st`, changedPaths: ['sku.name'] },
+        { changeType: 'NoChange', resourceId: `/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/serverfarms/plan` },
+      ],
+    },
+  });
+}
+
+type Element = Record<string, unknown>;
+function body(card: Element): Element[] {
+  return card.body as Element[];
+}
+function textsOf(el: Element): string {
+  return cardText({ body: [el] });
+}
+
+describe('the request card leads with the decision', () => {
+  it('says first who asks to do what where, and why', () => {
+    const card = requestCard(deployRequest('production'));
+    const first = body(card).find((el) => el.type === 'ColumnSet')!;
+    assert.match(textsOf(first), /^Alice Requester asks to \*\*deploy api-service to PRODUCTION\*\*: release 2\.4$/m);
+    const staging = requestCard(deployRequest('staging'));
+    assert.match(cardText(staging), /asks to \*\*deploy api-service to staging\*\*/);
+  });
+
+  it('shows a risk band: production stands out, staging does not look like production, a delete not like a deploy', () => {
+    const band = (card: Element) => body(card).find((el) => el.id === 'risk')!;
+    const production = band(requestCard(deployRequest('production')));
+    const staging = band(requestCard(deployRequest('staging')));
+    const del = band(requestCard(buildRequest()));
+    assert.match(textsOf(production), /^HIGH RISK: a deployment in PRODUCTION$/);
+    assert.equal(production.style, 'attention');
+    assert.match(textsOf(staging), /^MEDIUM RISK: a deployment in staging$/);
+    assert.equal(staging.style, 'warning');
+    assert.match(textsOf(del), /CRITICAL RISK: DELETES a resource group and everything in it/);
+    assert.notEqual(textsOf(del), textsOf(production));
+    // The command's own risk wins.
+    assert.match(textsOf(band(requestCard({ ...deployRequest('staging'), risk: 'low' }))), /^LOW RISK/);
+  });
+
+  it('says what will change in plain words, not ARM change types', () => {
+    const text = cardText(requestCard(deployRequest('production')));
+    assert.match(text, /What will change\n4 resources: 2 to create, 1 to modify, 1 unchanged\.\nCreate api \(Microsoft\.Web\/sites\)/);
+    assert.match(text, /Modify st \(Microsoft\.Storage\/storageAccounts\): sku\.name/);
+    assert.doesNotMatch(text, /NoChange/);
+  });
+
+  it('lists what a resource group delete destroys, counted, up to a limit', () => {
+    const facts: Record<string, string> = { location: 'westeurope', 'resources.count': '14' };
+    for (let i = 1; i <= 14; i++) facts[`resource Microsoft.Web/sites/app-${i}`] = 'present';
+    const text = cardText(requestCard(buildRequest({ baseline: { exists: true, facts } })));
+    assert.match(text, /What will be destroyed\nResource group staging-old and the 14 resources in it:\napp-1 \(Microsoft\.Web\/sites\)/);
+    assert.match(text, /app-10 \(Microsoft\.Web\/sites\)\nand 4 more/);
+    assert.doesNotMatch(text, /app-11/);
+    const empty = cardText(requestCard(buildRequest({ baseline: { exists: true, facts: { location: 'westeurope', 'resources.count': '0' } } })));
+    assert.match(empty, /Resource group staging-old, which is empty\./);
+  });
+
+  it('keeps subscription, operation hash and policy version in a collapsed Details section', () => {
+    const r = buildRequest();
+    const card = requestCard(r);
+    const details = body(card).find((el) => el.id === 'details')!;
+    assert.equal(details.isVisible, false);
+    const toggle = body(card).find((el) => el.type === 'ActionSet')!;
+    assert.deepEqual(toggle.actions, [{ type: 'Action.ToggleVisibility', title: 'Details', targetElements: ['details'] }]);
+    const hidden = textsOf(details);
+    for (const shown of [SUBSCRIPTION, r.operationHash.slice(0, 16), r.policy.version.slice(0, 12)]) {
+      assert.ok(hidden.includes(shown));
+      assert.ok(!cardText({ body: body(card).filter((el) => el.id !== 'details') }).includes(shown), `${shown} only in details`);
+    }
+  });
+
+  it('shows times in the reader\'s own time zone, says [SANDBOX] once and counts in words', () => {
+    const text = cardText(requestCard(requestIn('pending', { sandbox: true })));
+    assert.match(text, /Expires \{\{DATE\(2026-03-02T10:00:00Z, SHORT\)\}\} \{\{TIME\(2026-03-02T10:00:00Z\)\}\}/);
+    assert.doesNotMatch(text, /UTC/);
+    assert.equal(text.split('SANDBOX').length - 1, 1);
+    assert.match(text, /Needs 1 approval from platform-approvers, not the requester: none yet\./);
+    assert.equal(cardText(requestCard(requestIn('pending', { sandbox: false }))).split('SANDBOX').length - 1, 0);
+  });
+
+  it('styles Reject as destructive', () => {
+    const actions = requestCard(buildRequest()).actions as Element[];
+    const reject = actions.find((a) => a.title === 'Reject')!;
+    assert.equal(reject.style, 'destructive');
+    assert.equal(((reject.card as Element).actions as Element[])[0].style, 'destructive');
+  });
+
+  it('asks Teams for each person\'s own view, and that view offers only the buttons they can use', () => {
+    const r = buildRequest();
+    const shared = requestCard(r, { viewerIds: ['29:alice', '29:bob'] });
+    assert.deepEqual(shared.refresh, { action: { type: 'Action.Execute', verb: 'refresh', data: { requestId: r.id, hash: r.operationHash } }, userIds: ['29:alice', '29:bob'] });
+    assert.deepEqual(cardActions(shared).map((a) => a.verb), ['approve', 'reject', 'cancel']);
+    assert.deepEqual(cardActions(requestCard(r, { viewer: { canApprove: true, canCancel: false } })).map((a) => a.verb), ['approve', 'reject']);
+    assert.deepEqual(cardActions(requestCard(r, { viewer: { canApprove: false, canCancel: true } })).map((a) => [a.verb, a.title]), [['cancel', 'Cancel my request']]);
+    assert.deepEqual(cardActions(requestCard(r, { viewer: { canApprove: false, canCancel: false } })), []);
+  });
+
+  it('says Azure\'s cause of a failure in one line and links Microsoft\'s documentation', () => {
+    const r = requestIn('failed', {
+      execution: {
+        startedAt: '2026-03-02T09:06:00.000Z',
+        ref: { resourceIds: [] },
+        error: {
+          code: 'DeploymentFailed',
+          message: 'At least one resource deployment operation failed. Please list deployment operations for details. Please see https://aka.ms/arm-deployment-operations for usage details.',
+          details: ['SkuNotAvailable: The requested size for resource api is currently not available in location westeurope. See https://aka.ms/azureskunotavailable for details.'],
+        },
+      },
+    });
+    const text = cardText(requestCard(r));
+    assert.match(text, /^Failed: SkuNotAvailable: The requested size for resource api is currently not available in location westeurope$/m);
+    assert.match(text, /^\[Microsoft's documentation: aka\.ms\/arm-deployment-operations\]\(https:\/\/aka\.ms\/arm-deployment-operations\)$/m);
+    assert.match(text, /^\[Microsoft's documentation: aka\.ms\/azureskunotavailable\]\(https:\/\/aka\.ms\/azureskunotavailable\)$/m);
+    // The same kind of link typed by a person stays inert.
+    assert.doesNotMatch(cardText(requestCard(buildRequest({ reason: '[docs](https://aka.ms/x)' }))), /\]\(https:/);
+  });
+});

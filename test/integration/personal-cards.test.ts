@@ -1,0 +1,40 @@
+/**
+ * Teams' per-person cards: the shared card asks the requester's and approvers' clients for their own
+ * view, and the bot answers each with only the buttons that person can use.
+ */
+import assert from 'node:assert/strict';
+import { cardActions } from '../support/connector';
+import { requestVia } from '../support/flows';
+import { startHarness, type Harness } from '../support/harness';
+import { people } from '../support/teams';
+
+describe('per-person request cards (bot over HTTP)', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('names the requester and the approvers for a refresh, and answers each with their own buttons', async () => {
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
+    const shared = h.connector.card(cardId) as { refresh?: { userIds?: string[]; action?: { verb?: string } } };
+    assert.equal(shared.refresh?.action?.verb, 'refresh');
+    // Alice was seen (she asked): her Teams id; Bob and Dave approve but were not seen yet: their Entra form.
+    assert.ok(shared.refresh?.userIds?.includes(people.alice.id), JSON.stringify(shared.refresh));
+    assert.ok(shared.refresh?.userIds?.includes(`8:orgid:${people.bob.aadObjectId}`), JSON.stringify(shared.refresh));
+    assert.ok(!shared.refresh?.userIds?.includes(`8:orgid:${people.erin.aadObjectId}`), 'an auditor is no viewer');
+
+    const view = async (person: (typeof people)[keyof typeof people]) => {
+      const answer = await h.teams.click(person, cardId, 'refresh', { data: { requestId } });
+      assert.equal(answer.status, 200);
+      return cardActions(answer.body.value as Record<string, unknown>).map((a) => a.verb);
+    };
+    assert.deepEqual(await view(people.bob), ['approve', 'reject']);
+    assert.deepEqual(await view(people.alice), ['cancel']);
+    assert.deepEqual(await view(people.carol), []);
+    // A refresh decides nothing.
+    assert.deepEqual(await view(people.bob), ['approve', 'reject']);
+  });
+});
