@@ -92,7 +92,7 @@ export class RequestDialog extends ComponentDialog {
     }
     if (o.problems.length === 0) return step.next({ countersign: 'form-skip' });
     // Before the person has submitted the form, a value they have not typed yet is no mistake: only what they typed wrong is shown.
-    const shown = o.submitted ? o.problems : o.problems.filter((p) => o.values[p.parameter] !== undefined);
+    const shown = o.submitted ? o.problems : o.problems.filter((p) => !p.missing);
     const card = CardFactory.adaptiveCard(formCard(command, o.values, shown, o.reason, this.app.sandbox));
     const retry = CardFactory.adaptiveCard(
       formCard(command, o.values, [...shown, { parameter: '(form)', message: 'Use the form\'s Continue button, or type a new command.' }], o.reason, this.app.sandbox),

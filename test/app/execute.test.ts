@@ -157,7 +157,7 @@ describe('app: executing an approved request', () => {
     assert.equal(failed.outcomeDetail, 'ScopeLocked: the resource group is locked');
     const [record] = await f.audit({ types: ['execution.failed'] });
     assert.deepEqual(record.outcome, { result: 'error', reason: 'ScopeLocked', detail: 'ScopeLocked: the resource group is locked' });
-    assert.deepEqual(f.notifier.told(r.id), [`Request ${r.id} (delete resource group) failed: ScopeLocked: the resource group is locked`]);
+    assert.deepEqual(f.notifier.told(r.id), [`Request ${r.id} (delete resource group) failed: ScopeLocked: the resource group is locked.`]);
   });
 
   it('records an unknown ending as unknown, never as success', async () => {

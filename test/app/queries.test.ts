@@ -21,7 +21,7 @@ describe('app: queries', () => {
     assert.deepEqual(line(forAlice, 'delete resource group <name>'), {
       usage: 'delete resource group <name>',
       description: 'Delete a resource group and everything in it',
-      approval: 'needs 1 approval(s) from platform-approvers',
+      approval: 'needs 1 approval from platform-approvers within 1 hour',
       allowed: true,
     });
     assert.equal(line(forCarol, 'delete resource group <name>')?.allowed, false);

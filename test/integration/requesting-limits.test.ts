@@ -39,7 +39,7 @@ describe('requesting under junk (bot over HTTP)', function () {
     assert.ok(h.bot.dialogStorage.size <= 20, `storage holds ${h.bot.dialogStorage.size}`);
     // Alice's form, started last, still works.
     const from = await h.teams.say(people.alice, 'delete resource group');
-    assert.ok(texts(from).some((t) => /name is missing/.test(t)), texts(from).join(' | '));
+    assert.ok(texts(from).some((t) => /Complete your request: delete resource group/.test(t)), texts(from).join(' | '));
   });
 
   it('refuses a person past their rate of new requests with a clear answer, and accepts them again an hour later', async () => {

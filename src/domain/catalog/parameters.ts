@@ -14,7 +14,7 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
   for (const spec of command.parameters) {
     const raw = parsed.named[spec.name] ?? (positional.length > 0 ? positional.shift() : undefined) ?? spec.default;
     if (raw === undefined || raw.trim() === '') {
-      problems.push({ parameter: spec.name, message: `${spec.name} is missing${describeAllowed(spec)}` });
+      problems.push({ parameter: spec.name, message: `${spec.name} is missing${describeAllowed(spec)}`, missing: true });
       continue;
     }
     const problem = checkValue(spec, raw);

@@ -58,6 +58,8 @@ export interface ParsedCommand {
 export interface ParameterProblem {
   parameter: string;
   message: string;
+  /** True when no value was given at all (a form does not show that as an error before the person typed). */
+  missing?: boolean;
 }
 
 export type ParameterCheck =
