@@ -5,7 +5,7 @@
 import { inertLine } from '../domain/text-safety';
 
 /** Anything one of md()'s replacements below would touch (a superset: a match only means "look closer"). */
-const MAY_NEED_ESCAPING = /[\\`*_[\]<>~|]|\$\{|:\/\/|www\.|^\s*[-+#]|^\s*\d+\./im;
+const MAY_NEED_ESCAPING = /[\\`*_[\]<>~|]|\$\{|\{\{|:\/\/|www\.|^\s*[-+#]|^\s*\d+\./im;
 
 /**
  * Escapes text for a TextBlock or FactSet value: markdown punctuation is backslash-escaped and
@@ -20,6 +20,8 @@ export function md(text: string | undefined): string {
   return text
     .replace(/[\\`*_[\]<>~|]/g, (c) => `\\${c}`)
     .replace(/\$\{/g, '$\u200B{')
+    // Teams evaluates {{DATE(...)}} and {{TIME(...)}} in card text: typed text must not become a date.
+    .replace(/\{\{/g, '{\u200B{')
     .replace(/(\w)(:\/\/)/g, '$1\u200B$2')
     .replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\u200B.`)
     .replace(/^(\s*)([-+#])/gm, '$1\\$2')

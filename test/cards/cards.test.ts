@@ -67,6 +67,10 @@ describe('cards', () => {
     assert.ok(!/\]\(https?:\/\//.test(text), 'no markdown link survives');
   });
 
+  it('md() keeps typed {{DATE(...)}} from being evaluated by Teams as a date', () => {
+    assert.equal(md('due {{DATE(2026-01-01T00:00:00Z, SHORT)}}'), 'due {\u200B{DATE(2026-01-01T00:00:00Z, SHORT)}}');
+  });
+
   it('md() leaves ordinary words alone', () => {
     assert.equal(md('deploy production api-service (release 2.4)'), 'deploy production api-service (release 2.4)');
     assert.equal(md(undefined), '');
@@ -77,6 +81,7 @@ describe('cards', () => {
       inertLine(text)
         .replace(/[\\`*_[\]<>~|]/g, (c) => `\\${c}`)
         .replace(/\$\{/g, '$\u200B{')
+        .replace(/\{\{/g, '{\u200B{')
         .replace(/(\w)(:\/\/)/g, '$1\u200B$2')
         .replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\u200B.`)
         .replace(/^(\s*)([-+#])/gm, '$1\\$2')
