@@ -171,7 +171,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       const storeOk = await deps.store.ping().catch(() => false);
       if (storeOk !== storeWasOk) logReadiness(log, deps.store, storeOk);
       storeWasOk = storeOk;
-      return { ok: storeOk, checks: { config: true, store: storeOk, ...(opened ? { storeKind: opened.kind } : {}) } };
+      // The policy version tells instances running different configs apart.
+      return { ok: storeOk, checks: { config: true, store: storeOk, ...(opened ? { storeKind: opened.kind } : {}), policyVersion: config.hash } };
     },
     routes: (s) => registerAuditRoutes(s, auditors, signer, log),
     onAuthRefused: (attempt) => app.authRefused(attempt),

@@ -18,16 +18,16 @@ describe('starting on PostgreSQL', function () {
   this.timeout(30_000);
   let db: TestDatabase;
   let dataDir: string;
+  // One database and one data directory (its signing key) for the suite, as instances share them: a
+  // data directory without the key that signed the database's checkpoints is refused at start.
   before(async () => {
     db = await createTestDatabase();
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-pg-'));
   });
   after(async () => {
     await db.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
   });
-  beforeEach(() => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-pg-'));
-  });
-  afterEach(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
   const start = async (env: NodeJS.ProcessEnv, existing?: Awaited<ReturnType<typeof startTestSandbox>>) => {
     const sandbox = existing ?? (await startTestSandbox());
@@ -46,7 +46,7 @@ describe('starting on PostgreSQL', function () {
     try {
       const res = await fetch(`${bot.url}/readyz`);
       assert.equal(res.status, 200);
-      assert.deepEqual(await res.json(), { status: 'ready', config: true, store: true, storeKind: 'postgres' });
+      assert.deepEqual(await res.json(), { status: 'ready', config: true, store: true, storeKind: 'postgres', policyVersion: bot.deps.config.hash });
       const c = await db.superuser();
       const rows = await c.query("SELECT type FROM audit_log WHERE type = 'config.loaded'");
       await c.end();
@@ -72,7 +72,8 @@ describe('starting on PostgreSQL', function () {
       from = await onB.say(people.alice, '', alice, { countersign: 'form', command: 'deploy', 'param.environment': 'staging', 'param.service': 'api-service', reason: 'canary' });
       assert.match(cardText(lastCard(onB, from)), /Ask for this\?[\s\S]*deploy staging api-service/);
       from = await onA.say(people.alice, '', alice, { countersign: 'confirm', command: 'deploy' });
-      const card = lastCard(onA, from);
+      // The request's card (the confirmation itself is updated to say which request it created).
+      const card = onA.since(from).map((x) => cardOf(x.activity)).filter((c) => cardActions(c).some((a) => a.data.requestId)).at(-1);
       assert.match(cardText(card), /PENDING APPROVAL[\s\S]*staging-api-service/);
       const requestId = cardActions(card)[0].data.requestId as string;
       assert.equal((await b.bot.deps.store.requests.get(requestId))?.reason, 'canary');
