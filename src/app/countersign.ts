@@ -11,12 +11,12 @@ import { recordAuthRefused, type RefusedActivity } from './auth-refusals';
 import { recordCardPosted } from './card-binding';
 import { admitClientText, type ClientInput } from './input-gate';
 import { mayRequest, type RequestAttempt } from './request-gate';
-import type { Refusal } from '../domain/refusal';
+import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { AppDeps } from './context';
 import { clickCard, type CardClick, type ClickResult } from './decisions';
 import { Executor, type ExecutorOptions } from './execution';
 import { sweepExpired } from './expiry';
-import type { CardMessage } from './ports';
+import { CommitOutcomeUnknownError, type CardMessage } from './ports';
 import { cardViewers, personalView, type PersonalView } from './personal-view';
 import { help, pending, status, type HelpEntry, type PendingView } from './queries';
 import { recordConfigLoaded } from './startup';
@@ -81,8 +81,31 @@ export class Countersign {
   }
 
   /** A click on a request's card; the last required approval starts the execution in the background. */
-  click(click: CardClick): Promise<ClickResult> {
-    return clickCard(this.deps, click, { onApproved: (r) => this.execute(r) });
+  async click(click: CardClick): Promise<ClickResult> {
+    try {
+      return await clickCard(this.deps, click, { onApproved: (r) => this.execute(r) });
+    } catch (err) {
+      if (!(err instanceof CommitOutcomeUnknownError)) throw err;
+      return this.unconfirmed(click, err);
+    }
+  }
+
+  /**
+   * The commit's outcome cannot be known (the connection broke during it): read the request again on a
+   * new connection and say what it shows, never "nothing changed". An approval that did land starts
+   * the execution as usual.
+   */
+  private async unconfirmed(click: CardClick, err: CommitOutcomeUnknownError): Promise<ClickResult> {
+    this.deps.log.warn({ requestId: click.requestId, verb: click.verb, err: err.message }, 'card action outcome unknown');
+    const now = await this.deps.store.requests.get(click.requestId).catch(() => undefined);
+    if (now?.state === 'approved') this.execute(now);
+    const state = now ? ` It is now ${now.state.replace('_', ' ')}.` : '';
+    const why = refusal(
+      RefusalReason.OutcomeUnconfirmed,
+      `Countersign could not confirm whether your ${click.verb} was recorded for request ${click.requestId} (the database connection broke while saving).${state} See "status ${click.requestId}".`,
+      click.requestId,
+    );
+    return now ? { ok: false, refusal: why, request: now } : { ok: false, refusal: why };
   }
 
   /** What the requester is told when their request was created but its card could not be posted. */

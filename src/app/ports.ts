@@ -26,6 +26,17 @@ export class VersionConflictError extends Error {
   }
 }
 
+/**
+ * The connection to the database broke while a commit was under way: the change may or may not have
+ * been saved. The use case reads the request again (on a new connection) before saying anything.
+ */
+export class CommitOutcomeUnknownError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`the connection to the database was lost while committing, so whether the change was saved is unknown: read it again (${(cause as Error)?.message ?? String(cause)})`);
+    this.name = 'CommitOutcomeUnknownError';
+  }
+}
+
 export class DuplicateRequestError extends Error {
   constructor(readonly requestId: string) {
     super(`a request with id ${requestId} already exists`);

@@ -35,6 +35,8 @@ export enum RefusalReason {
   UnsafeText = 'unsafe-text',
   /** This person started more new requests than their rate allows (docs/limits.md). */
   RateLimited = 'rate-limited',
+  /** The database connection broke while the click was being saved: whether it counted is not known here. */
+  OutcomeUnconfirmed = 'outcome-unconfirmed',
 }
 
 export interface Refusal {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { ClickResult } from '../../src/app/decisions';
+import { CommitOutcomeUnknownError } from '../../src/app/ports';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, mallory } from '../support/people';
@@ -181,5 +182,38 @@ describe('app: card binding', () => {
     await f.app.cardPosted(r.id, { conversationId: 'a:personal-bob', activityId: 'card-dm-bob' });
     const result = await click(f, bob, r, 'approve', { conversationId: 'a:personal-bob', replyToId: 'card-dm-bob' });
     assert.equal(result.ok, true);
+  });
+
+  describe('when the database connection breaks while a click is saved', () => {
+    /** The next update is saved (or not), then its commit's outcome is lost on the way back. */
+    function breakNextCommit(saved: boolean): void {
+      const requests = f.store.requests;
+      const update = requests.update.bind(requests);
+      requests.update = async (next, expected, events) => {
+        requests.update = update;
+        if (saved) await update(next, expected, events);
+        throw new CommitOutcomeUnknownError(new Error('Connection terminated unexpectedly'));
+      };
+    }
+
+    it('says the outcome could not be confirmed and what the request shows now, and runs an approval that did land', async () => {
+      const r = await asked(f, alice, DELETE);
+      breakNextCommit(true);
+      const result = await click(f, bob, r, 'approve');
+      assert.equal(result.ok, false);
+      assert.ok(!result.ok && result.refusal.reason === RefusalReason.OutcomeUnconfirmed);
+      assert.match(!result.ok ? result.refusal.message : '', new RegExp(`could not confirm whether your approve was recorded for request ${r.id}.* It is now approved\\. See "status ${r.id}"`));
+      await settle(f);
+      assert.equal((await f.request(r.id)).state, 'succeeded', 'the approval that was saved is executed');
+    });
+
+    it('never says nothing changed when the change did not land either: the request as it is now', async () => {
+      const r = await asked(f, alice, DELETE);
+      breakNextCommit(false);
+      const result = await click(f, bob, r, 'approve');
+      assert.match(!result.ok ? result.refusal.message : '', /could not confirm .* It is now pending\./);
+      assert.doesNotMatch(!result.ok ? result.refusal.message : '', /nothing (was )?changed/);
+      assert.equal((await f.request(r.id)).state, 'pending');
+    });
   });
 });

@@ -5,6 +5,7 @@
  * and commits, which releases the lock. So seq grows by one across all instances, each record names
  * the hash of the one before, and a reader never sees seq n+1 committed before seq n.
  */
+import { CommitOutcomeUnknownError } from '../../app/ports';
 import type pg from 'pg';
 import type { ChainHead } from '../../domain/audit';
 import { sealRecord } from '../../audit/chain/chain';
@@ -67,12 +68,6 @@ async function insertSealed(client: pg.ClientBase, drafts: readonly AuditEventDr
 }
 
 /** The commit was sent but its answer never came: the change may or may not be saved. */
-class CommitOutcomeUnknownError extends Error {
-  constructor(override readonly cause: unknown) {
-    super(`the connection to PostgreSQL was lost while committing, so whether the change was saved is unknown: read it again (${(cause as Error)?.message ?? String(cause)})`);
-    this.name = 'CommitOutcomeUnknownError';
-  }
-}
 
 const CONNECTION_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
 
