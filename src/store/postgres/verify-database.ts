@@ -1,14 +1,13 @@
 /**
  * Verifying the audit log as it lies in PostgreSQL, trusting nothing but the stored record text:
- * the rows are read in seq order and handed to the same verification the SQLite file and the
- * exports go through (src/audit/verify.ts), after checking that the indexed columns agree with the
- * record. This catches what a superuser can do with the triggers disabled: edited, deleted,
+ * the rows are read in seq order through the stored-rows port and checked by the same verification
+ * the SQLite file goes through (src/audit/verify), the indexed columns against the record included. This catches what a superuser can do with the triggers disabled: edited, deleted,
  * renumbered or duplicated rows, and columns changed to mislead filtered reads.
  */
 import type pg from 'pg';
-import { ChainDefect, verifyChain } from '../../audit/verify/verify';
+import type { StoredAuditRows, StoredRow } from '../../audit/verify/stored-rows';
+import { verifyStoredLog } from '../../audit/verify/verify-database';
 import type { ChainVerification, VerifyOptions } from '../../audit/verify/verify';
-import type { AuditRecord } from '../../domain/audit';
 import { AUDIT_TRIGGERS } from './migrations';
 
 export interface PostgresVerification extends ChainVerification {
@@ -18,51 +17,25 @@ export interface PostgresVerification extends ChainVerification {
   warnings: string[];
 }
 
-type Row = [seq: number, id: string, time: string, type: string, requestId: string | null, actorId: string | null, prevHash: string, hash: string, record: string];
-
-const COLUMNS = ['seq', 'id', 'time', 'type', 'request_id', 'actor_id', 'prev_hash', 'hash'] as const;
-const PAGE = 1000;
-
-function columnsDisagree(row: Row, r: AuditRecord): string | undefined {
-  const expected: unknown[] = [undefined, r.id, r.time, r.type, r.request?.id ?? null, r.actor?.aadObjectId ?? null, r.prevHash, r.hash];
-  for (let i = 1; i < expected.length; i++) {
-    if (row[i] !== expected[i]) {
-      return `its ${COLUMNS[i]} column says ${JSON.stringify(row[i])} but the record itself says ${JSON.stringify(expected[i])}`;
-    }
-  }
-  return undefined;
-}
-
-async function* rawRecords(pool: pg.Pool): AsyncGenerator<AuditRecord> {
-  let after = Number.MIN_SAFE_INTEGER;
-  let prevRecordSeq = 0;
-  for (;;) {
-    const { rows } = await pool.query<Row>({
-      text: 'SELECT seq, id, time, type, request_id, actor_id, prev_hash, hash, record FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2',
-      values: [after, PAGE],
-      rowMode: 'array',
-    });
-    for (const row of rows) {
-      const [seq, id] = row;
-      let r: AuditRecord;
-      try {
-        r = JSON.parse(row[8]) as AuditRecord;
-      } catch {
-        throw new ChainDefect('edited', `record ${seq} (id ${id}) was edited in the database: its stored text is not valid JSON.`, seq, id);
-      }
-      if (r && typeof r === 'object') {
-        const disagreement = columnsDisagree(row, r);
-        if (disagreement) throw new ChainDefect('edited', `record ${seq} (id ${id}) was edited in the database: ${disagreement}.`, seq, id);
-        if (r.seq === prevRecordSeq + 1 && seq !== r.seq) {
-          throw new ChainDefect('edited', `record ${r.seq} (id ${r.id}) was moved in the database: it is filed under seq ${seq}.`, r.seq, r.id);
-        }
-        prevRecordSeq = r.seq;
-      }
-      yield r;
-    }
-    if (rows.length < PAGE) return;
-    after = rows[rows.length - 1][0];
-  }
+/** The stored rows of the PostgreSQL audit log, as verification reads them. */
+function postgresStoredRows(pool: pg.Pool): StoredAuditRows {
+  const COLUMNS = 'seq, id, time, type, request_id, actor_id, prev_hash, hash, record';
+  return {
+    page: async (after, until, limit) => {
+      const bounded = until !== undefined;
+      const { rows } = await pool.query<StoredRow>({
+        text: `SELECT ${COLUMNS} FROM audit_log WHERE seq > $1${bounded ? ' AND seq <= $3' : ''} ORDER BY seq LIMIT $2`,
+        values: bounded ? [after, limit, until] : [after, limit],
+        rowMode: 'array',
+      });
+      return rows;
+    },
+    bounds: async () => {
+      const { rows } = await pool.query<{ low: number | null; high: number | null }>('SELECT MIN(seq)::int8 AS low, MAX(seq)::int8 AS high FROM audit_log');
+      const { low, high } = rows[0];
+      return { low: low === null ? null : Number(low), high: high === null ? null : Number(high) };
+    },
+  };
 }
 
 /** Append-only triggers of a table that are missing or disabled. */
@@ -80,6 +53,7 @@ export async function verifyPostgresAuditLog(pool: pg.Pool, target: string, opti
   const warnings = missing.length
     ? [`the append-only protection of the audit log is missing or disabled (triggers: ${missing.join(', ')}): someone changed the database schema by hand`]
     : [];
-  const result = await verifyChain(rawRecords(pool), options);
+  // The same checks as for SQLite (src/audit/verify): the fast pass, and the full one naming any problem.
+  const result = await verifyStoredLog(postgresStoredRows(pool), options);
   return { ...result, target, warnings };
 }
