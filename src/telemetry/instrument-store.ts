@@ -37,6 +37,13 @@ function overlay<T extends object>(target: T, replaced: Partial<T>): T {
   });
 }
 
+const INSTRUMENTED = Symbol('countersign.telemetry');
+
+/** True when the store is (or wraps) one `instrumentStore` made: telemetry is on. */
+export function isInstrumented(store: object): boolean {
+  return (store as { [INSTRUMENTED]?: boolean })[INSTRUMENTED] === true;
+}
+
 export function instrumentStore<S extends Store>(store: S, metrics: CountersignMetrics): S {
   const audit = overlay<AuditLog>(store.audit, {
     append: (events) => measured(metrics, 'append', () => store.audit.append(events)),
@@ -45,5 +52,5 @@ export function instrumentStore<S extends Store>(store: S, metrics: CountersignM
     insert: (request, events) => measured(metrics, 'insert', () => store.requests.insert(request, events)),
     update: (next, expectedVersion, events) => measured(metrics, 'update', () => store.requests.update(next, expectedVersion, events)),
   });
-  return overlay<S>(store, { audit, requests } as Partial<S>);
+  return overlay<S>(store, { audit, requests, [INSTRUMENTED]: true } as unknown as Partial<S>);
 }

@@ -118,7 +118,8 @@ describe('a write lock held by another process', function () {
       assert.equal(health.status, 200);
       assert.ok(Date.now() - t0 < 1000, `/healthz took ${Date.now() - t0} ms`);
       const t1 = Date.now();
-      await h.teams.say(people.bob, `status ${requestId}`);
+      // `help` reads only (`status` now records the card it posts, which is a write).
+      await h.teams.say(people.bob, 'help');
       assert.ok(Date.now() - t1 < 1500, `a read-only command took ${Date.now() - t1} ms`);
       const answer = await click;
       assert.ok(Date.now() - t0 >= 2000, 'the click waited for the lock');

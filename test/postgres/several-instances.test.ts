@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
-import { loadOrCreateSigningKey } from '../../src/audit/access/signing';
 import type { AuditRecord } from '../../src/domain/audit';
 import type { ApprovalRequest } from '../../src/domain/request';
 import type { ArmSandbox } from '../../src/sandbox';
@@ -55,8 +54,8 @@ describe('three instances on one PostgreSQL database', function () {
     db = await createTestDatabase();
     su = await db.superuser();
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-multi-'));
-    // One audit signing key for every instance (here a shared data directory; see docs/postgresql.md).
-    loadOrCreateSigningKey(dataDir);
+    // One audit signing key for every instance (here a shared data directory; see docs/postgresql.md):
+    // the first instance creates it and records the first audit record, then the others start.
     sandbox = await startTestSandbox({ timing: { deploymentStepMs: 20, operationMs: 20, retryAfterSeconds: 1 } });
     connector = await new FakeConnector().start();
     const caFile = path.join(dataDir, 'sandbox-ca.pem');
@@ -78,7 +77,8 @@ describe('three instances on one PostgreSQL database', function () {
       ARM_SANDBOX_SUBSCRIPTION_ID: sandbox.subscriptionId,
       LOG_LEVEL: 'info',
     };
-    bots = await Promise.all([0, 1, 2].map(() => spawnCountersign(env)));
+    const first = await spawnCountersign(env);
+    bots = [first, ...(await Promise.all([1, 2].map(() => spawnCountersign(env))))];
     teams = bots.map((b) => new TeamsDriver(b.url, connector));
   });
 

@@ -73,6 +73,8 @@ describe('the deployment package (compiled, production dependencies only)', func
     assert.equal((await teams.click(people.bob, posted.id, 'approve')).status, 200);
     await eventually('the card shows the execution succeeded', () => /SUCCEEDED/.test(cardText(connector.card(posted.id))) || undefined, 20_000);
     assert.ok(connector.texts(opsChannel.id).some((t) => /succeeded/.test(t)), 'the requester was told');
+    // Spans go out in batches every few seconds: the execution's, before the process is stopped.
+    await eventually('the ARM execute span reached the ingestion endpoint', () => ingestion.named('RemoteDependencyData').includes('ARM execute setTags') || undefined, 20_000);
 
     countersign.child.kill('SIGTERM');
     assert.deepEqual(await countersign.exited, { code: 0, signal: null });

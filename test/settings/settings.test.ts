@@ -33,13 +33,22 @@ const VARIABLES = [
   'AZURE_TENANT_ID',
   'USER',
   'USERNAME',
+  'COUNTERSIGN_STORE',
+  'COUNTERSIGN_DATABASE_URL',
+  'DATABASE_URL',
+  'PGHOST',
+  'PGPASSWORD',
+  'COUNTERSIGN_STORE_LOCK_WAIT',
 ];
 const allEmpty = Object.fromEntries(VARIABLES.map((name) => [name, '']));
 
 describe('settings: the environment, read in one place', () => {
   it('takes every empty variable as not set, for the bot, the command line and the sandbox', () => {
     assert.deepEqual(readSettings(allEmpty), readSettings({}));
-    assert.deepEqual(readCliSettings(allEmpty), readCliSettings({}));
+    const { readStore: storeOfEmpty, ...cliOfEmpty } = readCliSettings(allEmpty);
+    const { readStore: storeOfNone, ...cliOfNone } = readCliSettings({});
+    assert.deepEqual(cliOfEmpty, cliOfNone);
+    assert.deepEqual(storeOfEmpty(), storeOfNone());
     assert.deepEqual(readSandboxSettings(allEmpty), readSandboxSettings({}));
   });
 

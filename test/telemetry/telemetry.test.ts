@@ -3,6 +3,7 @@
  * operator alerts on are counted from real use of the bot (requests, decisions, refusals, executions,
  * audit append latency, Teams throttling), and requests, turns and ARM calls are traced.
  */
+import { isInstrumented } from '../../src/telemetry/instrument-store';
 import assert from 'node:assert/strict';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -60,6 +61,7 @@ describe('telemetry (in-memory exporters in place of Application Insights)', fun
   });
 
   it('counts requests, decisions, refusals by reason and executions by outcome from what the bot did', async () => {
+    assert.equal(isInstrumented(h.bot.deps.store), true, 'the use cases write through the instrumented store');
     const first = await requestVia(h, 'deploy production api-service reason: release 2.4');
     await h.teams.click(people.alice, first.cardId, 'approve'); // the requester: refused
     await h.teams.click(people.bob, first.cardId, 'approve');
@@ -118,10 +120,9 @@ describe('telemetry off', () => {
     this.timeout(30000);
     assert.equal(readSettings({}).applicationInsightsConnectionString, '');
     assert.equal(readSettings({ APPLICATIONINSIGHTS_CONNECTION_STRING: ' InstrumentationKey=abc ' }).applicationInsightsConnectionString, 'InstrumentationKey=abc');
-    let seen: unknown;
-    const h = await startHarness({ wrapStore: (store) => (seen = store) as typeof store });
+    const h = await startHarness();
     try {
-      assert.equal(h.bot.deps.store, seen, 'no telemetry wrapper around the store');
+      assert.equal(isInstrumented(h.bot.deps.store), false, 'no telemetry wrapper around the store');
     } finally {
       await h.stop();
     }
