@@ -93,6 +93,14 @@ export interface CardBindingStore {
   saveCardMessage(requestId: string, message: CardMessage): Promise<void>;
   /** The request's card messages, oldest first (empty when none was recorded). */
   getCardMessages(requestId: string): Promise<CardMessage[]>;
+  /**
+   * Claims the right to show `version` of the request on one of its card messages: true only if no
+   * higher or equal version was claimed for that message before (an atomic compare-and-swap on the
+   * highest version sent, shared by every instance). The notifier sends an update only after a
+   * successful claim, so no instance sends a version older than, or the same as, one already sent.
+   * False for a message that is not bound to the request.
+   */
+  claimCardVersion(requestId: string, message: CardMessage, version: number): Promise<boolean>;
 }
 
 /** What the use cases keep: requests, the audit log and the card bindings. */

@@ -339,6 +339,34 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         ]);
         assert.deepEqual(await store.cards.getCardMessages('req-3'), []);
       });
+
+      it('lets one card version be claimed once, by one of many at once, and never after a newer one', async () => {
+        const a1 = { conversationId: 'conv-1', activityId: 'a1' };
+        const a2 = { conversationId: 'conv-2', activityId: 'a2' };
+        await store.cards.saveCardMessage('req-1', a1);
+        await store.cards.saveCardMessage('req-1', a2);
+        const claims = await Promise.all(Array.from({ length: 10 }, () => store.cards.claimCardVersion('req-1', a1, 3)));
+        assert.equal(claims.filter(Boolean).length, 1);
+        assert.equal(await store.cards.claimCardVersion('req-1', a1, 3), false, 'the same version again');
+        assert.equal(await store.cards.claimCardVersion('req-1', a1, 2), false, 'an older version after a newer one');
+        assert.equal(await store.cards.claimCardVersion('req-1', a1, 4), true, 'a newer version');
+        assert.equal(await store.cards.claimCardVersion('req-1', a2, 2), true, 'each card message keeps its own version');
+        assert.equal(await store.cards.claimCardVersion('req-2', a1, 9), false, 'a message not bound to the request');
+        const racing = await Promise.all([6, 5, 7, 5, 6].map((v) => store.cards.claimCardVersion('req-1', a1, v)));
+        assert.ok(racing[2], 'the newest of racing versions is always claimed');
+        assert.equal(await store.cards.claimCardVersion('req-1', a1, 7), false);
+        await store.cards.saveCardMessage('req-1', a1);
+        assert.equal(await store.cards.claimCardVersion('req-1', a1, 7), false, 'binding the message again keeps what was sent');
+      });
+
+      it('keeps the card version sent when the store is reopened', async () => {
+        const a1 = { conversationId: 'conv-1', activityId: 'a1' };
+        await store.cards.saveCardMessage('req-1', a1);
+        assert.equal(await store.cards.claimCardVersion('req-1', a1, 5), true);
+        store = await h.reopen();
+        assert.equal(await store.cards.claimCardVersion('req-1', a1, 5), false);
+        assert.equal(await store.cards.claimCardVersion('req-1', a1, 6), true);
+      });
     });
 
     describe('compliance', () => {

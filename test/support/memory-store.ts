@@ -43,6 +43,8 @@ export class MemoryStoreState {
   readonly audit: StoredRecord[] = [];
   head: ChainHead | undefined;
   readonly cards = new Map<string, CardMessage[]>();
+  /** The highest version claimed per card message (request id, conversation id, activity id). */
+  readonly sentVersions = new Map<string, number>();
   readonly references = new Map<string, string>();
   readonly checkpoints: (AuditCheckpoint & { recordSeq: number | null })[] = [];
   readonly links = new Map<string, StoredLink>();
@@ -265,6 +267,18 @@ class MemoryConversations implements ConversationReferenceStore, CardBindingStor
   async getCardMessages(requestId: string): Promise<CardMessage[]> {
     this.store.assertOpen();
     return (this.store.state.cards.get(requestId) ?? []).map((m) => ({ ...m }));
+  }
+
+  async claimCardVersion(requestId: string, message: CardMessage, version: number): Promise<boolean> {
+    const { value } = await this.store.write([], () => () => {
+      const bound = (this.store.state.cards.get(requestId) ?? []).some((m) => m.conversationId === message.conversationId && m.activityId === message.activityId);
+      if (!bound) return false;
+      const key = JSON.stringify([requestId, message.conversationId, message.activityId]);
+      if ((this.store.state.sentVersions.get(key) ?? 0) >= version) return false;
+      this.store.state.sentVersions.set(key, version);
+      return true;
+    });
+    return value;
   }
 }
 

@@ -40,4 +40,15 @@ export class PostgresConversationStore implements ConversationReferenceStore, Ca
     );
     return r.rows.map((row) => ({ conversationId: row.conversationId, activityId: row.activityId }));
   }
+
+  async claimCardVersion(requestId: string, message: CardMessage, version: number): Promise<boolean> {
+    const r = await this.writer.transaction((tx) =>
+      tx.query(
+        `UPDATE card_messages SET sent_version = $4
+         WHERE request_id = $1 AND conversation_id = $2 AND activity_id = $3 AND sent_version < $4`,
+        [requestId, message.conversationId, message.activityId, version],
+      ),
+    );
+    return r.rowCount === 1;
+  }
 }

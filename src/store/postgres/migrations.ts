@@ -185,6 +185,16 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       END $$;
     `,
   },
+  {
+    version: 2,
+    name: 'the highest request version sent to each card message',
+    sql: `
+      -- Claimed (compare-and-swap) before a card update is sent, by whichever instance sends it:
+      -- no instance sends a card version older than, or the same as, one another instance sent.
+      -- The runtime role already holds UPDATE on card_messages (migration 1).
+      ALTER TABLE card_messages ADD COLUMN sent_version integer NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -9,6 +9,7 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
   private readonly getRefStmt: Database.Statement;
   private readonly saveCardStmt: Database.Statement;
   private readonly getCardsStmt: Database.Statement;
+  private readonly claimCardStmt: Database.Statement;
 
   constructor(
     db: Database.Database,
@@ -24,6 +25,9 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
     );
     this.getCardsStmt = db.prepare(
       'SELECT conversation_id AS conversationId, activity_id AS activityId FROM card_messages WHERE request_id = ? ORDER BY rowid',
+    );
+    this.claimCardStmt = db.prepare(
+      'UPDATE card_messages SET sent_version = ? WHERE request_id = ? AND conversation_id = ? AND activity_id = ? AND sent_version < ?',
     );
   }
 
@@ -46,5 +50,12 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
 
   async getCardMessages(requestId: string): Promise<CardMessage[]> {
     return this.getCardsStmt.all(requestId) as CardMessage[];
+  }
+
+  async claimCardVersion(requestId: string, message: CardMessage, version: number): Promise<boolean> {
+    const changes = await this.writer.submit(() => this.claimCardStmt.run(version, requestId, message.conversationId, message.activityId, version).changes, {
+      singleStatement: true,
+    });
+    return changes === 1;
   }
 }

@@ -133,6 +133,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'the highest request version sent to each card message',
+    sql: `
+      -- Claimed (compare-and-swap) before a card update is sent: an update never goes out for a
+      -- version older than, or the same as, one already sent to that card message.
+      ALTER TABLE card_messages ADD COLUMN sent_version INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete'] as const;
