@@ -110,7 +110,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const azure = telemetry ? telemetry.azure(built.azure) : built.azure;
 
   const adapter = createAdapter(settings.microsoftApp, log);
-  const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), saveReference: (id, r) => store.conversations.saveReference(id, r), getCardMessages: (id) => store.cards.getCardMessages(id) }, log);
+  const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), saveReference: (id, r) => store.conversations.saveReference(id, r), getCardMessages: (id) => store.cards.getCardMessages(id), claimCardVersion: (id, m, v) => store.cards.claimCardVersion(id, m, v) }, log);
   if (telemetry) notifier.limiter = new ConversationRateLimiter(TEAMS_CONVERSATION_LIMITS, Date.now, undefined, telemetry.sendThrottled);
   const deps: AppDeps = {
     store,

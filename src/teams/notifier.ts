@@ -2,15 +2,21 @@
  * Proactive messages: card updates for everyone and words for the requester, sent through the
  * Bot Connector with the conversation references Countersign stored. Updates of one request are
  * serialised and coalesced (only the newest version is sent), so a slow update never overwrites a
- * newer card; each conversation is held to Teams' rate limits (7 messages a second, 60 in 30 s), and
- * Teams' 429/412/502/504 answers are retried with exponential backoff and jitter.
+ * newer card; across instances sharing one database, each card message's version is claimed in the
+ * store before it is sent, so a version goes out once and never after a newer one another instance
+ * sent. Each conversation is held to this instance's share of Teams' rate limits (7 messages a
+ * second, 60 in 30 s, divided among the instances), and Teams' 429/412/502/504 answers are retried
+ * with exponential backoff and jitter, honouring Retry-After.
  */
 import { CardFactory, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
 import type { CardBindingStore, RequestNotifier } from '../app/ports';
 import type { ConversationReferenceStore } from './ports';
 
-/** Where the notifier finds a request's cards (the app's bindings) and how to reach their conversations. */
-export type NotifierStores = ConversationReferenceStore & Pick<CardBindingStore, 'getCardMessages'>;
+/**
+ * Where the notifier finds a request's cards (the app's bindings), claims the version it sends to
+ * each (shared by every instance), and how to reach their conversations.
+ */
+export type NotifierStores = ConversationReferenceStore & Pick<CardBindingStore, 'getCardMessages' | 'claimCardVersion'>;
 import type { Logger } from '../log/context';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
@@ -135,10 +141,18 @@ export class TeamsNotifier implements RequestNotifier {
     const messages = await this.conversations.getCardMessages(first.id);
     for (const message of messages) {
       let sent = first.version;
+      /** The version this instance claimed for the message: a retry of the same version sends it again. */
+      let claimed = 0;
       try {
         await this.send(message.conversationId, async (ctx) => {
           const request = this.newest.get(first.id) ?? first;
           sent = request.version;
+          if (request.version > claimed) {
+            // Another instance already sent this version or a newer one: sending ours would repeat
+            // it or put an older card over a newer one.
+            if (!(await this.conversations.claimCardVersion(first.id, message, request.version))) return;
+            claimed = request.version;
+          }
           await ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [CardFactory.adaptiveCard(requestCard(request, this.cardOptions(request)))] });
         });
       } catch (err) {

@@ -104,6 +104,17 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.deepEqual(await a.compliance.claimDownloadLink('0'.repeat(64), timeAt(30)), { ok: false, reason: 'unknown' });
   });
 
+  it('lets one of two instances claim a card version, and neither an older one after it', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    const card = { conversationId: 'conv-1', activityId: 'act-1' };
+    await a.cards.saveCardMessage('req-1', card);
+    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).cards.claimCardVersion('req-1', card, 4)));
+    assert.equal(claims.filter(Boolean).length, 1);
+    assert.equal(await a.cards.claimCardVersion('req-1', card, 3), false);
+    assert.equal(await b.cards.claimCardVersion('req-1', card, 3), false);
+    assert.equal(await b.cards.claimCardVersion('req-1', card, 5), true);
+  });
+
   it('refuses UPDATE, DELETE and TRUNCATE of the audit tables, even for the superuser', async () => {
     const s = await open();
     await s.requests.insert(aRequest('req-1'), [anEvent('request.created')]);

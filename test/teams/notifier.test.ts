@@ -6,12 +6,23 @@ import type { ApprovalRequest } from '../../src/domain/request';
 import { TeamsNotifier } from '../../src/teams/notifier';
 import { requestIn } from '../support/requests';
 
+/** The highest version claimed per card message, as the database shared by several instances keeps it. */
+function sharedClaims() {
+  const sent = new Map<string, number>();
+  return async (requestId: string, message: CardMessage, version: number): Promise<boolean> => {
+    const key = `${requestId}/${message.activityId}`;
+    if ((sent.get(key) ?? 0) >= version) return false;
+    sent.set(key, version);
+    return true;
+  };
+}
+
 /** A notifier whose Bot Connector only records the card updates (version shown, per activity). */
-function recordingNotifier() {
-  const updates: { activityId: string; card: string }[] = [];
+function recordingNotifier(claimCardVersion = sharedClaims(), updates: { activityId: string; card: string }[] = []) {
   const card: CardMessage = { conversationId: '19:ops-channel@thread.tacv2', activityId: 'card-1' };
   const conversations = {
     getCardMessages: async () => [card],
+    claimCardVersion,
     getReference: async () => ({ conversation: { id: card.conversationId }, serviceUrl: 'http://127.0.0.1:9/' }),
     saveReference: async () => undefined,
     saveCardMessage: async () => undefined,
@@ -68,6 +79,50 @@ describe('Card updates for everyone', () => {
     await done;
     await notifier.idle();
     assert.equal(updates.length, 1, `expected one card update, got ${updates.length}`);
+    assert.match(updates[0].card, /Succeeded/);
+  });
+
+  it('sends a change once when several instances are told of it', async () => {
+    const claims = sharedClaims();
+    const updates: { activityId: string; card: string }[] = [];
+    const instances = [recordingNotifier(claims, updates), recordingNotifier(claims, updates), recordingNotifier(claims, updates)];
+    await Promise.all(instances.map((i) => i.notifier.cardChanged(requestIn('executing'))));
+    assert.equal(updates.length, 1, `expected one card update, got ${updates.length}`);
+  });
+
+  it('sends no older card after another instance sent a newer one', async () => {
+    const claims = sharedClaims();
+    const updates: { activityId: string; card: string }[] = [];
+    const slow = recordingNotifier(claims, updates);
+    const fast = recordingNotifier(claims, updates);
+    // The slow instance's update waits for Teams' budget while the other sends a newer version.
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    slow.notifier.limiter = { acquire: () => held } as unknown as typeof slow.notifier.limiter;
+    const done = slow.notifier.cardChanged(requestIn('executing'));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await fast.notifier.cardChanged(requestIn('succeeded'));
+    letGo();
+    await done;
+    assert.equal(updates.length, 1, `expected one card update, got ${updates.length}`);
+    assert.match(updates[0].card, /Succeeded/);
+  });
+
+  it('sends the same version again when Teams asks for a retry', async () => {
+    const updates: { activityId: string; card: string }[] = [];
+    const { notifier } = recordingNotifier(sharedClaims(), updates);
+    notifier.retryOptions = { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 };
+    let failures = 1;
+    const adapter = (notifier as unknown as { adapter: CloudAdapter }).adapter;
+    const original = adapter.continueConversationAsync.bind(adapter);
+    (adapter as unknown as { continueConversationAsync: unknown }).continueConversationAsync = async (appId: string, ref: unknown, logic: (ctx: TurnContext) => Promise<void>) => {
+      if (failures-- > 0) {
+        return logic({ updateActivity: async () => Promise.reject(Object.assign(new Error('Too Many Requests'), { statusCode: 429 })) } as unknown as TurnContext);
+      }
+      return original(appId, ref as never, logic);
+    };
+    await notifier.cardChanged(requestIn('succeeded'));
+    assert.equal(updates.length, 1);
     assert.match(updates[0].card, /Succeeded/);
   });
 });
