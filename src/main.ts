@@ -35,7 +35,7 @@ import { TeamsNotifier } from './teams/notifier';
 import { createServer } from './http/server';
 import { traceHttpRequests } from './http/trace-requests';
 import { activityEndpoint, createAdapter } from './teams/adapter';
-import { ConversationRateLimiter, TEAMS_CONVERSATION_LIMITS } from './teams/rate-limit';
+import { ConversationRateLimiter, shareOfLimits } from './teams/rate-limit';
 import type { Telemetry } from './telemetry';
 
 export class StartupError extends Error {}
@@ -111,7 +111,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
 
   const adapter = createAdapter(settings.microsoftApp, log);
   const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), saveReference: (id, r) => store.conversations.saveReference(id, r), getCardMessages: (id) => store.cards.getCardMessages(id), claimCardVersion: (id, m, v) => store.cards.claimCardVersion(id, m, v) }, log);
-  if (telemetry) notifier.limiter = new ConversationRateLimiter(TEAMS_CONVERSATION_LIMITS, Date.now, undefined, telemetry.sendThrottled);
+  // Several instances send into the same conversations: each keeps to its share of Teams' limits.
+  notifier.limiter = new ConversationRateLimiter(shareOfLimits(settings.instances), Date.now, undefined, telemetry?.sendThrottled);
   const deps: AppDeps = {
     store,
     azure,
@@ -211,6 +212,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       config: config.file,
       configHash: config.hash,
       ...(opened ? { store: `${opened.kind} ${opened.where}` } : {}),
+      instances: settings.instances,
     },
     'Countersign is listening',
   );

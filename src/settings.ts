@@ -50,6 +50,11 @@ export interface Settings {
   /** New requests one person may make per hour. */
   requestsPerPersonPerHour: number;
   /**
+   * How many instances serve the bot at once (COUNTERSIGN_INSTANCES, default 1): each keeps to its
+   * share of Teams' per-conversation rate limits, the limits divided by this number.
+   */
+  instances: number;
+  /**
    * Application Insights connection string (APPLICATIONINSIGHTS_CONNECTION_STRING): traces and metrics
    * go there through OpenTelemetry; empty means telemetry is off.
    */
@@ -217,6 +222,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     dialogStateTtlMs: readDuration('COUNTERSIGN_DIALOG_STATE_TTL', variable(env, 'COUNTERSIGN_DIALOG_STATE_TTL'), 30 * 60_000),
     storeLockWaitMs: readDuration('COUNTERSIGN_STORE_LOCK_WAIT', variable(env, 'COUNTERSIGN_STORE_LOCK_WAIT'), 5000, 0),
     requestsPerPersonPerHour: readCount('COUNTERSIGN_REQUESTS_PER_HOUR', variable(env, 'COUNTERSIGN_REQUESTS_PER_HOUR'), 20),
+    instances: readCount('COUNTERSIGN_INSTANCES', variable(env, 'COUNTERSIGN_INSTANCES'), 1),
     store: readStoreSettings(env),
     armSandbox: readArmSandbox(env),
     azureCredentialEnv: readAzureCredentialEnv(env),

@@ -14,6 +14,17 @@ export const TEAMS_CONVERSATION_LIMITS: readonly RateWindow[] = [
   { max: 60, perMs: 30_000 },
 ];
 
+/**
+ * One instance's share of the limits when `instances` processes send into the same conversations:
+ * each window's count divided among them (rounded down, at least one message). Together they stay
+ * within Teams' limits, so none of them draws the 429s the others' sends would otherwise cause;
+ * a 429 that still comes (Teams counts other things too) is retried after its Retry-After.
+ */
+export function shareOfLimits(instances: number, windows: readonly RateWindow[] = TEAMS_CONVERSATION_LIMITS): RateWindow[] {
+  const n = Math.max(1, Math.floor(instances));
+  return windows.map((w) => ({ max: Math.max(1, Math.floor(w.max / n)), perMs: w.perMs }));
+}
+
 export class ConversationRateLimiter {
   private readonly sent = new Map<string, number[]>();
   private readonly longest: number;

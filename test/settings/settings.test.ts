@@ -69,6 +69,15 @@ describe('settings: the environment, read in one place', () => {
     assert.deepEqual([readCliSettings({ COUNTERSIGN_DATA_DIR: 'var/cs' }).dataDir, readCliSettings({ COUNTERSIGN_DATA_DIR: 'var/cs' }).dataDirFromEnv], ['var/cs', true]);
   });
 
+  it('reads how many instances share Teams\' rate limits, 1 unless COUNTERSIGN_INSTANCES says otherwise', () => {
+    assert.equal(readSettings({}).instances, 1);
+    assert.equal(readSettings({ COUNTERSIGN_INSTANCES: '' }).instances, 1);
+    assert.equal(readSettings({ COUNTERSIGN_INSTANCES: '3' }).instances, 3);
+    for (const bad of ['0', 'two', '1.5', '-2']) {
+      assert.throws(() => readSettings({ COUNTERSIGN_INSTANCES: bad }), /COUNTERSIGN_INSTANCES: must be a whole number of at least 1/);
+    }
+  });
+
   it('hands the Azure credential only the variables that are set', () => {
     assert.deepEqual(readSettings({ AZURE_CLIENT_SECRET: 's', AZURE_CLIENT_ID: '', AZURE_TENANT_ID: 't' }).azureCredentialEnv, { AZURE_CLIENT_SECRET: 's', AZURE_TENANT_ID: 't' });
   });

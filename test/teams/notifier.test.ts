@@ -125,4 +125,22 @@ describe('Card updates for everyone', () => {
     assert.equal(updates.length, 1);
     assert.match(updates[0].card, /Succeeded/);
   });
+
+  it('waits as long as Teams\' Retry-After says before sending again', async () => {
+    const updates: { activityId: string; card: string }[] = [];
+    const { notifier } = recordingNotifier(sharedClaims(), updates);
+    notifier.retryOptions = { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 };
+    let failures = 1;
+    const adapter = (notifier as unknown as { adapter: CloudAdapter }).adapter;
+    const original = adapter.continueConversationAsync.bind(adapter);
+    const throttled = Object.assign(new Error('Too Many Requests'), { statusCode: 429, response: { status: 429, headers: { get: (n: string) => (n === 'retry-after' ? '1' : undefined) } } });
+    (adapter as unknown as { continueConversationAsync: unknown }).continueConversationAsync = async (appId: string, ref: unknown, logic: (ctx: TurnContext) => Promise<void>) => {
+      if (failures-- > 0) return logic({ updateActivity: async () => Promise.reject(throttled) } as unknown as TurnContext);
+      return original(appId, ref as never, logic);
+    };
+    const started = Date.now();
+    await notifier.cardChanged(requestIn('succeeded'));
+    assert.ok(Date.now() - started >= 1000, `sent again after ${Date.now() - started} ms, before Retry-After's second`);
+    assert.equal(updates.length, 1);
+  });
 });

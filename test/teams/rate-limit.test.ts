@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ConversationRateLimiter, TEAMS_CONVERSATION_LIMITS } from '../../src/teams/rate-limit';
+import { ConversationRateLimiter, shareOfLimits, TEAMS_CONVERSATION_LIMITS } from '../../src/teams/rate-limit';
 
 /** A limiter on a fake clock: sleeping moves the clock; `sentAt` records when each message went. */
 function fakeLimiter() {
@@ -46,5 +46,45 @@ describe('Teams rate limits per conversation', () => {
     f.advance(31_000);
     await f.send();
     assert.equal(f.sentAt[7], 31_000);
+  });
+
+  describe('shared among several instances (COUNTERSIGN_INSTANCES)', () => {
+    it('gives each instance the limits divided by the instance count, rounded down, at least one message', () => {
+      assert.deepEqual(shareOfLimits(1), TEAMS_CONVERSATION_LIMITS);
+      assert.deepEqual(shareOfLimits(2), [{ max: 3, perMs: 1000 }, { max: 30, perMs: 30_000 }]);
+      assert.deepEqual(shareOfLimits(3), [{ max: 2, perMs: 1000 }, { max: 20, perMs: 30_000 }]);
+      assert.deepEqual(shareOfLimits(10), [{ max: 1, perMs: 1000 }, { max: 6, perMs: 30_000 }]);
+      assert.deepEqual(shareOfLimits(100), [{ max: 1, perMs: 1000 }, { max: 1, perMs: 30_000 }]);
+    });
+
+    it('keeps three busy instances together within Teams\' limits for one conversation', async () => {
+      let now = 0;
+      const sentAt: number[] = [];
+      // One clock for the three: a sleeping instance lets the others run, as on one timeline.
+      const pending: { at: number; wake: () => void }[] = [];
+      const sleep = (ms: number) => new Promise<void>((resolve) => pending.push({ at: now + ms, wake: resolve }));
+      const instances = [0, 1, 2].map(() => new ConversationRateLimiter(shareOfLimits(3), () => now, sleep));
+      const sends = instances.map(async (limiter) => {
+        for (let i = 0; i < 40; i++) {
+          await limiter.acquire('channel');
+          sentAt.push(now);
+        }
+      });
+      const all = Promise.all(sends);
+      let done = false;
+      void all.then(() => (done = true));
+      while (!done) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (done || pending.length === 0) continue;
+        pending.sort((a, b) => a.at - b.at);
+        const next = pending.shift()!;
+        now = Math.max(now, next.at);
+        next.wake();
+      }
+      sentAt.sort((a, b) => a - b);
+      assert.equal(sentAt.length, 120);
+      for (let i = 7; i < sentAt.length; i++) assert.ok(sentAt[i] - sentAt[i - 7] >= 1000, `message ${i}: more than 7 in a second`);
+      for (let i = 60; i < sentAt.length; i++) assert.ok(sentAt[i] - sentAt[i - 60] >= 30_000, `message ${i}: more than 60 in 30 seconds`);
+    });
   });
 });
