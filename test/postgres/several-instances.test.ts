@@ -72,6 +72,7 @@ describe('three instances on one PostgreSQL database', function () {
       COUNTERSIGN_DATA_DIR: dataDir,
       COUNTERSIGN_CONFIG: EXAMPLE_CONFIG,
       COUNTERSIGN_EXECUTION_LEASE: '1500ms',
+      COUNTERSIGN_INSTANCES: '3',
       ARM_SANDBOX_URL: sandbox.url,
       ARM_SANDBOX_CA_FILE: caFile,
       ARM_SANDBOX_SUBSCRIPTION_ID: sandbox.subscriptionId,
@@ -114,6 +115,12 @@ describe('three instances on one PostgreSQL database', function () {
     assert.equal(count('approval.granted') + count('click.refused'), 50, 'every other click is an audited refusal');
     assert.deepEqual(writes('/virtualmachines/batch-worker-01/restart'), ['POST 202']);
     await eventually('the card shows SUCCEEDED', () => /SUCCEEDED/.test(cardText(connector.card(cardId))), 20_000);
+    // The card's updates, whichever instance sent them: each state once at most, never going back.
+    const ORDER = ['PENDING APPROVAL', 'APPROVED', 'EXECUTING', 'SUCCEEDED'];
+    const shown = connector.updates(cardId).map((u) => cardText(cardOf(u.activity)));
+    const ranks = shown.map((text) => ORDER.reduce((rank, label, i) => (text.includes(label) ? i : rank), -1));
+    assert.deepEqual(ranks, [...ranks].sort((a, b) => a - b), `card states went back: ${ranks.join(', ')}`);
+    assert.equal(shown.filter((text) => text === shown[shown.length - 1]).length, 1, 'the final card was sent once');
   });
 
   it('resumes a deployment on another instance after the one executing it is killed', async () => {
