@@ -173,6 +173,9 @@ var postgresAppSettings = deployPostgres ? [
   { name: 'PGSSLMODE', value: 'verify-full' }
   { name: 'COUNTERSIGN_DATABASE_AUTH', value: 'entra' }
   { name: 'COUNTERSIGN_DATABASE_CLIENT_ID', value: identity.properties.clientId }
+  // Each instance keeps to its share of Teams' per-conversation rate limits (docs/postgresql.md):
+  // keep it equal to the plan's capacity if you scale by hand.
+  { name: 'COUNTERSIGN_INSTANCES', value: string(postgresInstanceCount) }
 ] : []
 
 resource webApp 'Microsoft.Web/sites@2024-04-01' = {

@@ -110,13 +110,14 @@ describe('deploy/main.bicep', () => {
       assert.ok(readParams(main).find((p) => p.name === 'postgresAdminPassword')?.decorators.includes('@secure()'));
     });
 
-    it('with PostgreSQL: chooses it, logs in with the managed identity\'s Entra token (no password in the settings), runs at least two instances', () => {
+    it('with PostgreSQL: chooses it, logs in with the managed identity\'s Entra token (no password in the settings), runs at least two instances, each told how many there are', () => {
       assert.equal(appSettingValue('COUNTERSIGN_STORE'), "'postgres'");
       assert.equal(appSettingValue('COUNTERSIGN_DATABASE_AUTH'), "'entra'");
       assert.equal(appSettingValue('COUNTERSIGN_DATABASE_CLIENT_ID'), 'identity.properties.clientId');
       assert.equal(appSettingValue('PGUSER'), 'identity.name');
       assert.equal(appSettingValue('PGSSLMODE'), "'verify-full'");
       assert.equal(appSettingValue('PGPASSWORD'), undefined);
+      assert.equal(appSettingValue('COUNTERSIGN_INSTANCES'), 'string(postgresInstanceCount)', 'each instance keeps to its share of Teams\' rate limits');
       assert.match(declarationBody(main, 'resource', 'plan'), /capacity: deployPostgres \? postgresInstanceCount : 1/);
       assert.match(main, /@minValue\(2\)\s+@maxValue\(10\)\s+param postgresInstanceCount int = 2/);
       const pgModule = withoutComments(read('modules/postgres.bicep'));
