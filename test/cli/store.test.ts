@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { registerStoreCommands } from '../../src/cli/store';
 import type { AuditCliIo } from '../../src/cli/audit-io';
 import { databaseFile } from '../../src/settings';
-import { openSqliteStore } from '../../src/store/sqlite';
+import { migrate, MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
 import { aRequest, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
 import { createTestDatabase } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
@@ -48,7 +48,7 @@ const TABLES: [table: string, columns: string, order: string][] = [
   ['request_versions', 'request_id, version, state, updated_at, body', 'request_id, version'],
   ['audit_checkpoints', 'seq, hash, time, key_id, signature, record_seq', 'seq'],
   ['conversation_refs', 'conversation_id, reference', 'conversation_id'],
-  ['card_messages', 'request_id, conversation_id, activity_id', 'request_id, activity_id'],
+  ['card_messages', 'request_id, conversation_id, activity_id, sent_version', 'request_id, activity_id'],
   ['audit_downloads', 'token_hash, link_id, link, created_at, expires_at, used_at, export_id', 'token_hash'],
 ];
 
@@ -76,6 +76,7 @@ describe('countersign store', function () {
       await lite.requests.insert(r, [anEvent('request.created', { request: requestRef(r.id) })]);
       await lite.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved', { actor: bob, request: requestRef(r.id) })]);
       await lite.conversations.saveCardMessage(r.id, { conversationId: `conv-${i % 3}`, activityId: `act-${i}` });
+      if (i % 2) await lite.conversations.claimCardVersion(r.id, { conversationId: `conv-${i % 3}`, activityId: `act-${i}` }, 2);
     }
     await lite.conversations.saveReference('conv-1', { serviceUrl: 'https://smba.example/', conversation: { id: 'conv-1' } });
     for (let start = 0; start < COUNT; start += 2000) {
@@ -115,6 +116,24 @@ describe('countersign store', function () {
     const again = await store(['migrate', '--from', file], env, tmp.dir);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /is not empty \(rows in requests, request_versions, audit_log.*\): a store is moved into an empty database only/);
+  });
+
+  it('moves a store from before card versions were recorded, as sent none', async () => {
+    const file = path.join(tmp.dir, 'older', 'countersign.db');
+    mkdirSync(path.dirname(file), { recursive: true });
+    const old = new Database(file);
+    migrate(old, MIGRATIONS.filter((m) => m.version <= 2));
+    old.prepare('INSERT INTO card_messages (request_id, conversation_id, activity_id) VALUES (?, ?, ?)').run('CS-1', 'conv-1', 'act-1');
+    old.close();
+    const r = await store(['migrate', '--from', file], env, tmp.dir, true);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const pg = await db.superuser();
+    try {
+      const rows = (await pg.query('SELECT request_id, activity_id, sent_version FROM card_messages')).rows;
+      assert.deepEqual(rows, [{ request_id: 'CS-1', activity_id: 'act-1', sent_version: 0 }]);
+    } finally {
+      await pg.end();
+    }
   });
 
   it('refuses to move into SQLite, or from a file that is not a Countersign database', async () => {

@@ -21,6 +21,8 @@ interface TableCopy {
   table: string;
   /** SELECT on SQLite, in the order rows were written. */
   select: string;
+  /** The SELECT for a source whose table does not have this column yet (an older schema). */
+  selectWithout?: { column: string; select: string };
   columns: string[];
   /** PostgreSQL array types of the columns, for the unnest insert. */
   types: string[];
@@ -71,9 +73,11 @@ const TABLES: readonly TableCopy[] = [
   },
   {
     table: 'card_messages',
-    select: 'SELECT request_id, conversation_id, activity_id FROM card_messages ORDER BY rowid',
-    columns: ['request_id', 'conversation_id', 'activity_id'],
-    types: ['text', 'text', 'text'],
+    select: 'SELECT request_id, conversation_id, activity_id, sent_version FROM card_messages ORDER BY rowid',
+    // A store from before SQLite migration 3 has sent no version it recorded.
+    selectWithout: { column: 'sent_version', select: 'SELECT request_id, conversation_id, activity_id, 0 FROM card_messages ORDER BY rowid' },
+    columns: ['request_id', 'conversation_id', 'activity_id', 'sent_version'],
+    types: ['text', 'text', 'text', 'int'],
   },
 ];
 
@@ -93,6 +97,12 @@ const BATCH = 2000;
 
 function hasTable(db: Database.Database, name: string): boolean {
   return !!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name);
+}
+
+function selectFor(db: Database.Database, t: TableCopy): string {
+  if (!t.selectWithout) return t.select;
+  const has = !!db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(t.table, t.selectWithout.column);
+  return has ? t.select : t.selectWithout.select;
 }
 
 /** Tables of the target that hold rows. */
@@ -135,7 +145,7 @@ export async function copySqliteToPostgres(file: string, pool: pg.Pool, target: 
         batch = t.columns.map(() => []);
         onProgress?.({ table: t.table, copied, total });
       };
-      for (const row of source.prepare(t.select).raw(true).iterate() as IterableIterator<unknown[]>) {
+      for (const row of source.prepare(selectFor(source, t)).raw(true).iterate() as IterableIterator<unknown[]>) {
         row.forEach((v, i) => batch[i].push(v));
         if (batch[0].length >= BATCH) await flush();
       }
