@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildDataSet, runAppend, runExports, runVerify } from './figures/audit';
-import { runPostgresAppend } from './figures/postgres';
+import { createBenchDatabase, runPostgresAppend } from './figures/postgres';
 import { runScale } from './figures/scale';
 import { runTeamsFigure } from './figures/teams';
 import { formatTable, isMet, type Figure } from './lib/report';
@@ -36,6 +36,26 @@ async function main(): Promise<void> {
         { name: 'Approve click: p50', value: r.product.p50, unit: 'ms', baseline: r.baseline.p50 },
         { name: 'Approve click: p99', value: r.product.p99, unit: 'ms', baseline: r.baseline.p99, target: { value: '<=', limit: 25 } },
       );
+    }
+    if (wanted('pg-approve')) {
+      step('1b. approve click under load, the product on PostgreSQL');
+      // Skipped, saying so, when no PostgreSQL answers; otherwise every round gets a fresh database.
+      const probe = await createBenchDatabase(step, 'PostgreSQL approve click');
+      if (probe) {
+        await probe.drop();
+        const postgres = async () => {
+          const db = await createBenchDatabase(step, 'PostgreSQL approve click');
+          if (!db) throw new Error('PostgreSQL went away during the run');
+          return db;
+        };
+        const r = await runTeamsFigure({ kind: 'approve', connections: 50, warmupSeconds: plan.warmup, seconds: plan.seconds, rounds: plan.rounds, postgres });
+        details.pgApprove = r;
+        figures.push(
+          { name: 'Approve click on PostgreSQL: throughput', value: r.product.rps, unit: 'req/s', baseline: r.baseline.rps, target: { ratio: '>=', limit: 0.5 } },
+          { name: 'Approve click on PostgreSQL: p50', value: r.product.p50, unit: 'ms', baseline: r.baseline.p50 },
+          { name: 'Approve click on PostgreSQL: p99', value: r.product.p99, unit: 'ms', baseline: r.baseline.p99 },
+        );
+      }
     }
     if (wanted('request')) {
       step('2. new request under load');

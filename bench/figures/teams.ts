@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ClickTarget } from '../lib/activities';
 import { requestCard } from '../../src/cards/request-card';
 import { startChild, type Child, type Message } from '../lib/proc';
+import type { BenchDatabase } from './postgres';
 import { sampleRequest } from '../lib/sample';
 import type { LoadResult, LoadSpec } from '../children/load';
 
@@ -22,6 +23,8 @@ export interface TeamsRunOptions {
   seconds: number;
   /** Floor and product alternate this many times; the best run of each counts (the least disturbed). */
   rounds: number;
+  /** The product on PostgreSQL: each round on a fresh database of its own, dropped after it. */
+  postgres?: () => Promise<BenchDatabase>;
 }
 
 export interface TeamsFigure {
@@ -91,11 +94,17 @@ export async function runTeamsFigure(options: TeamsRunOptions): Promise<TeamsFig
       await connector.request({ type: 'reset' }, 'reset');
       const dataDir = path.join(work, `product-${round}`);
       fs.mkdirSync(dataDir);
-      const p = await withBot('product-bot.ts', { type: 'start', dataDir, pool: poolSize }, async (bot, ready) => {
-        const result = await load({ ...spec, url: String(ready.url), ...(ready.poolFile ? { poolFile: String(ready.poolFile) } : {}) });
-        const s = await bot.request<Message>({ type: 'stats' }, 'stats', 300_000);
-        return { result, s };
-      });
+      const db = options.postgres ? await options.postgres() : undefined;
+      let p;
+      try {
+        p = await withBot('product-bot.ts', { type: 'start', dataDir, pool: poolSize, ...(db ? { databaseUrl: db.url } : {}) }, async (bot, ready) => {
+          const result = await load({ ...spec, url: String(ready.url), ...(ready.poolFile ? { poolFile: String(ready.poolFile) } : {}) });
+          const s = await bot.request<Message>({ type: 'stats' }, 'stats', 300_000);
+          return { result, s };
+        });
+      } finally {
+        await db?.drop();
+      }
       if (!product || p.result.rps > product.rps) {
         product = p.result;
         stats = p.s;
