@@ -72,7 +72,7 @@ export async function createPendingPool(dataDir: string, count: number, prefix =
         const result = await createRequest(deps, { command, values: { name: `staging-old-${i % 1000}` }, reason: 'incident 4711 cleanup', actor, source });
         if (!result.ok) throw new Error(`could not create a pending request: ${JSON.stringify(result)}`);
         const cardActivityId = `bench-card-${prefix}-${i}`;
-        await store.conversations.saveCardMessage(result.request.id, { conversationId: CHANNEL.id, activityId: cardActivityId });
+        await store.cards.saveCardMessage(result.request.id, { conversationId: CHANNEL.id, activityId: cardActivityId });
         return { requestId: result.request.id, cardActivityId, operationHash: result.request.operationHash };
       }),
     );
