@@ -25,6 +25,11 @@ export interface TeamsRunOptions {
   rounds: number;
   /** The product on PostgreSQL: each round on a fresh database of its own, dropped after it. */
   postgres?: () => Promise<BenchDatabase>;
+  /**
+   * At most this many pending requests (creating them on PostgreSQL runs at about 150 a second here,
+   * and the product there answers far fewer clicks than the floor); a run that runs out fails as unclean.
+   */
+  maxPool?: number;
 }
 
 export interface TeamsFigure {
@@ -90,7 +95,7 @@ export async function runTeamsFigure(options: TeamsRunOptions): Promise<TeamsFig
       );
       if (!baseline || b.rps > baseline.rps) baseline = b;
       // Enough distinct pending requests for the product even if it kept up with the floor.
-      poolSize = options.kind === 'approve' ? Math.ceil(b.rps * (options.warmupSeconds + options.seconds) * 1.15) + 500 : 0;
+      poolSize = options.kind === 'approve' ? Math.min(options.maxPool ?? Infinity, Math.ceil(b.rps * (options.warmupSeconds + options.seconds) * 1.15) + 500) : 0;
       await connector.request({ type: 'reset' }, 'reset');
       const dataDir = path.join(work, `product-${round}`);
       fs.mkdirSync(dataDir);
