@@ -10,6 +10,7 @@ import { buildDataSet, runAppend, runExports, runPostgresAudit, runVerify, type 
 import { createBenchDatabase, runPostgresAppend } from './figures/postgres';
 import { runScale } from './figures/scale';
 import { runTeamsFigure } from './figures/teams';
+import type { LoadResult } from './children/load';
 import { formatTable, isMet, type Figure } from './lib/report';
 
 const quick = process.argv.includes('--quick');
@@ -26,11 +27,13 @@ async function main(): Promise<void> {
   const figures: Figure[] = [];
   const details: Record<string, unknown> = {};
   const step = (what: string) => process.stderr.write(`bench: ${what}\n`);
+  let sqliteClickFloor: LoadResult | undefined;
   try {
     if (wanted('approve')) {
       step('1. approve click under load');
       const r = await runTeamsFigure({ kind: 'approve', connections: 50, warmupSeconds: plan.warmup, seconds: plan.seconds, rounds: plan.rounds });
       details.approve = r;
+      sqliteClickFloor = r.baseline;
       figures.push(
         { name: 'Approve click: throughput', value: r.product.rps, unit: 'req/s', baseline: r.baseline.rps, target: { ratio: '>=', limit: 0.5 } },
         { name: 'Approve click: p50', value: r.product.p50, unit: 'ms', baseline: r.baseline.p50 },
@@ -48,7 +51,7 @@ async function main(): Promise<void> {
           if (!db) throw new Error('PostgreSQL went away during the run');
           return db;
         };
-        const r = await runTeamsFigure({ kind: 'approve', connections: 50, warmupSeconds: plan.warmup, seconds: plan.seconds, rounds: plan.rounds, postgres, maxPool: plan.pgPool });
+        const r = await runTeamsFigure({ kind: 'approve', connections: 50, warmupSeconds: plan.warmup, seconds: plan.seconds, rounds: plan.rounds, postgres, maxPool: plan.pgPool, ...(quick && sqliteClickFloor ? { floor: sqliteClickFloor } : {}) });
         details.pgApprove = r;
         figures.push(
           { name: 'Approve click on PostgreSQL: throughput', value: r.product.rps, unit: 'req/s', baseline: r.baseline.rps, target: { ratio: '>=', limit: 0.5 } },

@@ -30,6 +30,11 @@ export interface TeamsRunOptions {
    * and the product there answers far fewer clicks than the floor); a run that runs out fails as unclean.
    */
   maxPool?: number;
+  /**
+   * The floor as measured minutes before in the same run (the quick run reuses the SQLite click's
+   * floor for the PostgreSQL one, to stay short); the bare bot is then not run again.
+   */
+  floor?: LoadResult;
 }
 
 export interface TeamsFigure {
@@ -87,12 +92,14 @@ export async function runTeamsFigure(options: TeamsRunOptions): Promise<TeamsFig
     let stats: Message = { type: 'stats' };
     let poolSize = 0;
     for (let round = 0; round < options.rounds; round++) {
-      const b = await withBot(
-        'bare-bot.ts',
-        undefined,
-        (_bot, ready) => load({ ...spec, url: String(ready.url), ...(baselinePool ? { poolFile: baselinePool } : {}) }),
-        { BENCH_FIXED_CARD: fixedCard },
-      );
+      const b =
+        options.floor ??
+        (await withBot(
+          'bare-bot.ts',
+          undefined,
+          (_bot, ready) => load({ ...spec, url: String(ready.url), ...(baselinePool ? { poolFile: baselinePool } : {}) }),
+          { BENCH_FIXED_CARD: fixedCard },
+        ));
       if (!baseline || b.rps > baseline.rps) baseline = b;
       // Enough distinct pending requests for the product even if it kept up with the floor.
       poolSize = options.kind === 'approve' ? Math.min(options.maxPool ?? Infinity, Math.ceil(b.rps * (options.warmupSeconds + options.seconds) * 1.15) + 500) : 0;
