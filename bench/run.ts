@@ -6,18 +6,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildDataSet, runAppend, runExports, runVerify } from './figures/audit';
-import { runPostgresAppend } from './figures/postgres';
+import { buildDataSet, runAppend, runExports, runPostgresAudit, runVerify, type ExportFigure, type VerifyFigure } from './figures/audit';
+import { createBenchDatabase, runPostgresAppend } from './figures/postgres';
 import { runScale } from './figures/scale';
 import { runTeamsFigure } from './figures/teams';
+import type { LoadResult } from './children/load';
 import { formatTable, isMet, type Figure } from './lib/report';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 
 const plan = quick
-  ? { warmup: 1, seconds: 2, rounds: 1, appends: 3000, appendRounds: 1, records: 20_000, pending: 500, messages: 10 }
-  : { warmup: 3, seconds: 10, rounds: 2, appends: 50_000, appendRounds: 2, records: 1_000_000, pending: 10_000, messages: 300 };
+  ? { warmup: 1, seconds: 2, rounds: 1, appends: 3000, appendRounds: 1, records: 20_000, pending: 500, messages: 10, pgPool: 600 }
+  : { warmup: 3, seconds: 10, rounds: 2, appends: 50_000, appendRounds: 2, records: 1_000_000, pending: 10_000, messages: 300, pgPool: 8000 };
 
 const wanted = (name: string) => !only || only.includes(name);
 
@@ -26,16 +27,38 @@ async function main(): Promise<void> {
   const figures: Figure[] = [];
   const details: Record<string, unknown> = {};
   const step = (what: string) => process.stderr.write(`bench: ${what}\n`);
+  let sqliteClickFloor: LoadResult | undefined;
   try {
     if (wanted('approve')) {
       step('1. approve click under load');
       const r = await runTeamsFigure({ kind: 'approve', connections: 50, warmupSeconds: plan.warmup, seconds: plan.seconds, rounds: plan.rounds });
       details.approve = r;
+      sqliteClickFloor = r.baseline;
       figures.push(
         { name: 'Approve click: throughput', value: r.product.rps, unit: 'req/s', baseline: r.baseline.rps, target: { ratio: '>=', limit: 0.5 } },
         { name: 'Approve click: p50', value: r.product.p50, unit: 'ms', baseline: r.baseline.p50 },
         { name: 'Approve click: p99', value: r.product.p99, unit: 'ms', baseline: r.baseline.p99, target: { value: '<=', limit: 25 } },
       );
+    }
+    if (wanted('pg-approve')) {
+      step('1b. approve click under load, the product on PostgreSQL');
+      // Skipped, saying so, when no PostgreSQL answers; otherwise every round gets a fresh database.
+      const probe = await createBenchDatabase(step, 'PostgreSQL approve click');
+      if (probe) {
+        await probe.drop();
+        const postgres = async () => {
+          const db = await createBenchDatabase(step, 'PostgreSQL approve click');
+          if (!db) throw new Error('PostgreSQL went away during the run');
+          return db;
+        };
+        const r = await runTeamsFigure({ kind: 'approve', connections: 50, warmupSeconds: plan.warmup, seconds: plan.seconds, rounds: plan.rounds, postgres, maxPool: plan.pgPool, ...(quick && sqliteClickFloor ? { floor: sqliteClickFloor } : {}) });
+        details.pgApprove = r;
+        figures.push(
+          { name: 'Approve click on PostgreSQL: throughput', value: r.product.rps, unit: 'req/s', baseline: r.baseline.rps, target: { ratio: '>=', limit: 0.5 } },
+          { name: 'Approve click on PostgreSQL: p50', value: r.product.p50, unit: 'ms', baseline: r.baseline.p50 },
+          { name: 'Approve click on PostgreSQL: p99', value: r.product.p99, unit: 'ms', baseline: r.baseline.p99 },
+        );
+      }
     }
     if (wanted('request')) {
       step('2. new request under load');
@@ -61,26 +84,57 @@ async function main(): Promise<void> {
         figures.push({ name: 'Audit append on PostgreSQL (durable, 2 processes x 25 appenders)', value: r.product.perSecond, unit: 'appends/s', baseline: r.baseline.perSecond, target: { ratio: '>=', limit: 0.5 } });
       }
     }
-    if (wanted('verify') || wanted('export')) {
+    // The PostgreSQL verify and export figures are measured against the SQLite ones of the same run, so those run too.
+    const pgVerify = wanted('pg-verify');
+    const pgExport = wanted('pg-export');
+    if (wanted('verify') || wanted('export') || pgVerify || pgExport) {
       step(`building an audit log of ${plan.records} records`);
       const dataDir = path.join(work, 'audit');
       details.buildSeconds = await buildDataSet(dataDir, plan.records, 0);
-      if (wanted('verify')) {
+      let verify: VerifyFigure | undefined;
+      let exported: ExportFigure | undefined;
+      if (wanted('verify') || pgVerify) {
         step('4. audit verify');
-        const r = await runVerify(work, dataDir, plan.records);
-        details.verify = r;
-        figures.push({ name: `Audit verify (${plan.records} records)`, value: r.product.perSecond, unit: 'records/s', baseline: r.baseline.perSecond, target: { ratio: '>=', limit: 0.5 } });
+        verify = await runVerify(work, dataDir, plan.records);
+        details.verify = verify;
+        figures.push({ name: `Audit verify (${plan.records} records)`, value: verify.product.perSecond, unit: 'records/s', baseline: verify.baseline.perSecond, target: { ratio: '>=', limit: 0.5 } });
       }
-      if (wanted('export')) {
+      if (wanted('export') || pgExport) {
         step('5. audit export');
-        const r = await runExports(work, dataDir);
-        details.export = r;
+        exported = await runExports(work, dataDir);
+        details.export = exported;
         for (const format of ['jsonl', 'csv'] as const) {
           const label = format === 'jsonl' ? 'JSON Lines' : 'CSV';
           figures.push(
-            { name: `Export ${plan.records} records, ${label}: time`, value: r[format].wallSeconds, unit: 's', baseline: r.floor.uptimeSeconds, target: { value: '<=', limit: 10 } },
-            { name: `Export ${plan.records} records, ${label}: peak RSS`, value: r[format].maxRssMb, unit: 'MB', baseline: r.floor.maxRssMb, target: { value: '<=', limit: 200 } },
+            { name: `Export ${plan.records} records, ${label}: time`, value: exported[format].wallSeconds, unit: 's', baseline: exported.floor.uptimeSeconds, target: { value: '<=', limit: 10 } },
+            { name: `Export ${plan.records} records, ${label}: peak RSS`, value: exported[format].maxRssMb, unit: 'MB', baseline: exported.floor.maxRssMb, target: { value: '<=', limit: 200 } },
           );
+        }
+      }
+      if (pgVerify || pgExport) {
+        step('4b/5b. audit verify and export from PostgreSQL');
+        const db = await createBenchDatabase(step, 'PostgreSQL verify and export');
+        if (db) {
+          try {
+            const r = await runPostgresAudit(work, dataDir, plan.records, db.url, { verify: pgVerify, export: pgExport });
+            details.pgAudit = r;
+            // The floor of each is the SQLite figure of this run; the target is within 2x of it.
+            if (r.verify && verify) {
+              figures.push({ name: `Audit verify on PostgreSQL (${plan.records} records)`, value: r.verify.perSecond, unit: 'records/s', baseline: verify.product.perSecond, target: { ratio: '>=', limit: 0.5 } });
+              figures.push({ name: `Audit verify on PostgreSQL: peak RSS`, value: r.verify.maxRssMb, unit: 'MB', baseline: verify.product.maxRssMb, target: { value: '<=', limit: 200 } });
+            }
+            for (const format of ['jsonl', 'csv'] as const) {
+              const run = r[format];
+              if (!run || !exported) continue;
+              const label = format === 'jsonl' ? 'JSON Lines' : 'CSV';
+              figures.push(
+                { name: `Export ${plan.records} records from PostgreSQL, ${label}: time`, value: run.wallSeconds, unit: 's', baseline: exported[format].wallSeconds, target: { value: '<=', limit: Math.round(200 * exported[format].wallSeconds) / 100 } },
+                { name: `Export ${plan.records} records from PostgreSQL, ${label}: peak RSS`, value: run.maxRssMb, unit: 'MB', baseline: exported[format].maxRssMb, target: { value: '<=', limit: Math.min(200, Math.round(2 * exported[format].maxRssMb)) } },
+              );
+            }
+          } finally {
+            await db.drop();
+          }
         }
       }
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { databaseFile } from '../../src/settings';
 import { startChild, type Message } from '../lib/proc';
 
 interface Rate extends Message {
@@ -60,12 +61,12 @@ export interface CliRun {
   maxRssMb: number;
 }
 
-/** Runs `countersign <args>` in a process of its own (bench/children/cli.ts). */
-async function runCli(args: string[], resultFile: string): Promise<CliRun> {
+/** Runs `countersign <args>` in a process of its own (bench/children/cli.ts), with `env` added to its environment. */
+async function runCli(args: string[], resultFile: string, env: Record<string, string> = {}): Promise<CliRun> {
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '..', 'children', 'cli.ts')], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, BENCH_CLI_ARGS: JSON.stringify(args), BENCH_RESULT_FILE: resultFile },
+    env: { ...process.env, ...env, BENCH_CLI_ARGS: JSON.stringify(args), BENCH_RESULT_FILE: resultFile },
   });
   await new Promise<void>((resolve, reject) => {
     child.once('error', reject);
@@ -106,4 +107,36 @@ export async function runExports(work: string, dataDir: string): Promise<ExportF
     fs.rmSync(file, { force: true });
   }
   return out as ExportFigure;
+}
+
+export interface PostgresAuditFigure {
+  /** `countersign store migrate --from` the SQLite data set: how the PostgreSQL database was filled (copy and its verification). */
+  migrate: CliRun;
+  verify?: CliRun & { perSecond: number };
+  jsonl?: CliRun & { bytes: number };
+  csv?: CliRun & { bytes: number };
+}
+
+/**
+ * Verification and exports from PostgreSQL: the SQLite data set is moved into the fresh database
+ * `databaseUrl` with `countersign store migrate` (the same records, seq and bytes), then the same
+ * commands as for SQLite run with COUNTERSIGN_STORE=postgres, each in a process of its own.
+ */
+export async function runPostgresAudit(work: string, dataDir: string, records: number, databaseUrl: string, what: { verify: boolean; export: boolean }): Promise<PostgresAuditFigure> {
+  const env = { COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: databaseUrl };
+  const migrate = await runCli(['store', 'migrate', '--from', databaseFile(dataDir)], path.join(work, 'pg-migrate.json'), env);
+  const out: PostgresAuditFigure = { migrate };
+  if (what.verify) {
+    const cli = await runCli(['audit', 'verify', '--data-dir', dataDir], path.join(work, 'pg-verify.json'), env);
+    out.verify = { ...cli, perSecond: records / cli.commandSeconds };
+  }
+  if (what.export) {
+    for (const format of ['jsonl', 'csv'] as const) {
+      const file = path.join(work, `pg-export.${format}`);
+      const run = await runCli(['audit', 'export', '--format', format, '--out', file, '--data-dir', dataDir], path.join(work, `pg-export-${format}.json`), env);
+      out[format] = { ...run, bytes: fs.statSync(file).size };
+      fs.rmSync(file, { force: true });
+    }
+  }
+  return out;
 }

@@ -40,17 +40,30 @@ async function run(script: string, message: Message): Promise<Rate> {
   }
 }
 
-/** Undefined when PostgreSQL cannot be reached (the reason is printed). */
-export async function runPostgresAppend(count: number, rounds: number, say: (line: string) => void): Promise<PostgresAppendFigure | undefined> {
+export interface BenchDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A database of its own for one run (countersign_bench_<random>); undefined when PostgreSQL cannot be reached (the reason is printed). */
+export async function createBenchDatabase(say: (line: string) => void, what: string): Promise<BenchDatabase | undefined> {
   const name = `countersign_bench_${randomBytes(5).toString('hex')}`;
   try {
     await admin(`CREATE DATABASE ${name}`);
   } catch (err) {
-    say(`PostgreSQL append skipped: no PostgreSQL at ${ADMIN_URL.replace(/:[^:@/]*@/, '@')} (${(err as Error).message}); set COUNTERSIGN_BENCH_PG_URL`);
+    say(`${what} skipped: no PostgreSQL at ${ADMIN_URL.replace(/:[^:@/]*@/, '@')} (${(err as Error).message}); set COUNTERSIGN_BENCH_PG_URL`);
     return undefined;
   }
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/** Undefined when PostgreSQL cannot be reached (the reason is printed). */
+export async function runPostgresAppend(count: number, rounds: number, say: (line: string) => void): Promise<PostgresAppendFigure | undefined> {
+  const db = await createBenchDatabase(say, 'PostgreSQL append');
+  if (!db) return undefined;
+  const url = new URL(db.url);
   const best: Partial<PostgresAppendFigure> = {};
   try {
     for (let round = 0; round < rounds; round++) {
@@ -72,7 +85,7 @@ export async function runPostgresAppend(count: number, rounds: number, say: (lin
       if (!best.baseline || baseline.perSecond > best.baseline.perSecond) best.baseline = baseline;
     }
   } finally {
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await db.drop();
   }
   return best as PostgresAppendFigure;
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ClickTarget } from '../lib/activities';
 import { requestCard } from '../../src/cards/request-card';
 import { startChild, type Child, type Message } from '../lib/proc';
+import type { BenchDatabase } from './postgres';
 import { sampleRequest } from '../lib/sample';
 import type { LoadResult, LoadSpec } from '../children/load';
 
@@ -22,6 +23,18 @@ export interface TeamsRunOptions {
   seconds: number;
   /** Floor and product alternate this many times; the best run of each counts (the least disturbed). */
   rounds: number;
+  /** The product on PostgreSQL: each round on a fresh database of its own, dropped after it. */
+  postgres?: () => Promise<BenchDatabase>;
+  /**
+   * At most this many pending requests (creating them on PostgreSQL runs at about 150 a second here,
+   * and the product there answers far fewer clicks than the floor); a run that runs out fails as unclean.
+   */
+  maxPool?: number;
+  /**
+   * The floor as measured minutes before in the same run (the quick run reuses the SQLite click's
+   * floor for the PostgreSQL one, to stay short); the bare bot is then not run again.
+   */
+  floor?: LoadResult;
 }
 
 export interface TeamsFigure {
@@ -79,23 +92,31 @@ export async function runTeamsFigure(options: TeamsRunOptions): Promise<TeamsFig
     let stats: Message = { type: 'stats' };
     let poolSize = 0;
     for (let round = 0; round < options.rounds; round++) {
-      const b = await withBot(
-        'bare-bot.ts',
-        undefined,
-        (_bot, ready) => load({ ...spec, url: String(ready.url), ...(baselinePool ? { poolFile: baselinePool } : {}) }),
-        { BENCH_FIXED_CARD: fixedCard },
-      );
+      const b =
+        options.floor ??
+        (await withBot(
+          'bare-bot.ts',
+          undefined,
+          (_bot, ready) => load({ ...spec, url: String(ready.url), ...(baselinePool ? { poolFile: baselinePool } : {}) }),
+          { BENCH_FIXED_CARD: fixedCard },
+        ));
       if (!baseline || b.rps > baseline.rps) baseline = b;
       // Enough distinct pending requests for the product even if it kept up with the floor.
-      poolSize = options.kind === 'approve' ? Math.ceil(b.rps * (options.warmupSeconds + options.seconds) * 1.15) + 500 : 0;
+      poolSize = options.kind === 'approve' ? Math.min(options.maxPool ?? Infinity, Math.ceil(b.rps * (options.warmupSeconds + options.seconds) * 1.15) + 500) : 0;
       await connector.request({ type: 'reset' }, 'reset');
       const dataDir = path.join(work, `product-${round}`);
       fs.mkdirSync(dataDir);
-      const p = await withBot('product-bot.ts', { type: 'start', dataDir, pool: poolSize }, async (bot, ready) => {
-        const result = await load({ ...spec, url: String(ready.url), ...(ready.poolFile ? { poolFile: String(ready.poolFile) } : {}) });
-        const s = await bot.request<Message>({ type: 'stats' }, 'stats', 300_000);
-        return { result, s };
-      });
+      const db = options.postgres ? await options.postgres() : undefined;
+      let p;
+      try {
+        p = await withBot('product-bot.ts', { type: 'start', dataDir, pool: poolSize, ...(db ? { databaseUrl: db.url } : {}) }, async (bot, ready) => {
+          const result = await load({ ...spec, url: String(ready.url), ...(ready.poolFile ? { poolFile: String(ready.poolFile) } : {}) });
+          const s = await bot.request<Message>({ type: 'stats' }, 'stats', 300_000);
+          return { result, s };
+        });
+      } finally {
+        await db?.drop();
+      }
       if (!product || p.result.rps > product.rps) {
         product = p.result;
         stats = p.s;

@@ -4,12 +4,15 @@
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import type { AppDeps } from '../../src/app/context';
 import { createRequest } from '../../src/app/requests';
 import { systemClock } from '../../src/app/ids';
 import { loadConfig } from '../../src/config/load';
 import { SANDBOX_SUBSCRIPTION_ID } from '../../src/sandbox';
 import { databaseFile } from '../../src/settings';
+import type { CountersignStore } from '../../src/store/countersign-store';
+import { openPostgresStore } from '../../src/store/postgres';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { actorOf } from '../../test/support/people';
 import { CHANNEL, alice, type ClickTarget } from './activities';
@@ -34,10 +37,18 @@ function countedIds(prefix: string) {
   };
 }
 
-/** Creates `count` pending requests by Alice through createRequest, each with its card message. */
-export async function createPendingPool(dataDir: string, count: number, prefix = 'P'): Promise<ClickTarget[]> {
+/** The store a run uses: the SQLite file in the data directory, or the PostgreSQL database at `databaseUrl`. */
+function openBenchStore(dataDir: string, databaseUrl?: string): Promise<CountersignStore> {
+  return databaseUrl ? openPostgresStore({ connection: { url: databaseUrl, max: 10 }, migrate: 'always' }) : openSqliteStore({ file: databaseFile(dataDir) });
+}
+
+/**
+ * Creates `count` pending requests by Alice through createRequest, each with its card message, in
+ * the data directory's SQLite store or, given `databaseUrl`, in that PostgreSQL database.
+ */
+export async function createPendingPool(dataDir: string, count: number, prefix = 'P', databaseUrl?: string): Promise<ClickTarget[]> {
   const config = loadConfig(EXAMPLE_CONFIG);
-  const store = await openSqliteStore({ file: databaseFile(dataDir) });
+  const store = await openBenchStore(dataDir, databaseUrl);
   const deps: AppDeps = {
     store,
     azure: recordingAzure(),
@@ -61,7 +72,7 @@ export async function createPendingPool(dataDir: string, count: number, prefix =
         const result = await createRequest(deps, { command, values: { name: `staging-old-${i % 1000}` }, reason: 'incident 4711 cleanup', actor, source });
         if (!result.ok) throw new Error(`could not create a pending request: ${JSON.stringify(result)}`);
         const cardActivityId = `bench-card-${prefix}-${i}`;
-        await store.conversations.saveCardMessage(result.request.id, { conversationId: CHANNEL.id, activityId: cardActivityId });
+        await store.cards.saveCardMessage(result.request.id, { conversationId: CHANNEL.id, activityId: cardActivityId });
         return { requestId: result.request.id, cardActivityId, operationHash: result.request.operationHash };
       }),
     );
@@ -71,8 +82,18 @@ export async function createPendingPool(dataDir: string, count: number, prefix =
   return pool;
 }
 
-/** Audit records by type, read with a connection of its own. */
-export function auditCounts(dataDir: string): Record<string, number> {
+/** Audit records by type, read with a connection of its own (SQLite file, or the PostgreSQL database at `databaseUrl`). */
+export async function auditCounts(dataDir: string, databaseUrl?: string): Promise<Record<string, number>> {
+  if (databaseUrl) {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ type: string; n: string }>('SELECT type, COUNT(*) AS n FROM audit_log GROUP BY type');
+      return Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]));
+    } finally {
+      await client.end();
+    }
+  }
   const db = new Database(databaseFile(dataDir), { readonly: true });
   try {
     const rows = db.prepare('SELECT type, COUNT(*) AS n FROM audit_log GROUP BY type').all() as { type: string; n: number }[];
