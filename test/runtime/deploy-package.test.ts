@@ -75,6 +75,7 @@ describe('the deployment package (compiled, production dependencies only)', func
     assert.ok(connector.texts(opsChannel.id).some((t) => /succeeded/.test(t)), 'the requester was told');
     // Spans go out in batches every few seconds: the execution's, before the process is stopped.
     await eventually('the ARM execute span reached the ingestion endpoint', () => ingestion.named('RemoteDependencyData').includes('ARM execute setTags') || undefined, 20_000);
+    await eventually('the request spans of /api/messages reached the ingestion endpoint', () => ingestion.named('RequestData').includes('POST /api/messages') || undefined, 20_000);
 
     countersign.child.kill('SIGTERM');
     assert.deepEqual(await countersign.exited, { code: 0, signal: null });
