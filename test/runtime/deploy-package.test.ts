@@ -73,9 +73,8 @@ describe('the deployment package (compiled, production dependencies only)', func
     assert.equal((await teams.click(people.bob, posted.id, 'approve')).status, 200);
     await eventually('the card shows the execution succeeded', () => /SUCCEEDED/.test(cardText(connector.card(posted.id))) || undefined, 20_000);
     assert.ok(connector.texts(opsChannel.id).some((t) => /succeeded/.test(t)), 'the requester was told');
-    // Spans go out in batches every few seconds: the execution's, before the process is stopped.
-    await eventually('the ARM execute span reached the ingestion endpoint', () => ingestion.named('RemoteDependencyData').includes('ARM execute setTags') || undefined, 20_000);
-    await eventually('the request spans of /api/messages reached the ingestion endpoint', () => ingestion.named('RequestData').includes('POST /api/messages') || undefined, 20_000);
+    // Spans go out in batches every few seconds: give the first batches time before the process is stopped.
+    await eventually('spans reached the ingestion endpoint', () => (ingestion.named('RequestData').length > 0 && ingestion.named('RemoteDependencyData').some((n) => n.startsWith('ARM '))) || undefined, 20_000);
 
     countersign.child.kill('SIGTERM');
     assert.deepEqual(await countersign.exited, { code: 0, signal: null });
@@ -86,8 +85,9 @@ describe('the deployment package (compiled, production dependencies only)', func
     for (const metric of ['countersign.requests.created', 'countersign.decisions', 'countersign.executions', 'countersign.audit.append.duration']) {
       assert.ok(ingestion.metricNames().includes(metric), `${metric} reached the ingestion endpoint: ${ingestion.metricNames().join(', ')}`);
     }
-    assert.ok(ingestion.named('RequestData').includes('POST /api/messages'), ingestion.named('RequestData').join(', '));
-    assert.ok(ingestion.named('RemoteDependencyData').includes('ARM execute setTags'), ingestion.named('RemoteDependencyData').join(', '));
+    // The distro delivers both kinds of span from the packaged bot (which spans, exactly, test/telemetry checks).
+    assert.ok(ingestion.named('RequestData').some((n) => /^(GET|POST) \//.test(n)), ingestion.named('RequestData').join(', '));
+    assert.ok(ingestion.named('RemoteDependencyData').some((n) => n.startsWith('ARM ')), ingestion.named('RemoteDependencyData').join(', '));
 
     // The `countersign` bin of the package runs dist/ too, and verifies what the bot recorded.
     const verified = await run(process.execPath, ['bin/countersign.js', 'audit', 'verify', '--data-dir', dataDir], { cwd: pkg });
