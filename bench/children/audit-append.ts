@@ -15,6 +15,7 @@ import { migrate } from '../../src/store/sqlite/migrations';
 import { uuidv7 } from '../../src/store/ids';
 import { sampleDraft } from '../lib/sample';
 import { serve } from '../lib/proc';
+import { timeConcurrentAppends } from '../lib/appenders';
 
 function drafts(count: number): AuditEventDraft[] {
   return Array.from({ length: count }, (_, i) => sampleDraft(i));
@@ -22,15 +23,7 @@ function drafts(count: number): AuditEventDraft[] {
 
 async function product(file: string, count: number, appenders: number): Promise<number> {
   const store = await openSqliteStore({ file });
-  const events = drafts(count);
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: appenders }, async () => {
-      for (let i = next++; i < count; i = next++) await store.audit.append([events[i]]);
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const seconds = await timeConcurrentAppends(store.audit, drafts(count), appenders);
   await store.close();
   return seconds;
 }

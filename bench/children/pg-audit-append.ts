@@ -13,18 +13,12 @@ import { CHAIN_LOCK } from '../../src/store/postgres/transactions';
 import { uuidv7 } from '../../src/store/ids';
 import { sampleDraft } from '../lib/sample';
 import { serve } from '../lib/proc';
+import { timeConcurrentAppends } from '../lib/appenders';
 
 async function product(url: string, schema: string, from: number, count: number, appenders: number): Promise<number> {
   const store = await openPostgresStore({ connection: { url, schema, max: 10 } });
   const events = Array.from({ length: count }, (_, i) => sampleDraft(from + i));
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: appenders }, async () => {
-      for (let i = next++; i < count; i = next++) await store.audit.append([events[i]]);
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const seconds = await timeConcurrentAppends(store.audit, events, appenders);
   await store.close();
   return seconds;
 }
