@@ -35,7 +35,11 @@ export type AuditEventType =
   | 'audit.exported'
   | 'audit.export_refused'
   | 'audit.checkpoint'
-  | 'audit.loss_accepted';
+  | 'audit.loss_accepted'
+  | 'delegation.created'
+  | 'delegation.replaced'
+  | 'delegation.revoked'
+  | 'delegation.refused';
 
 export interface AuditRequestRef {
   id: string;

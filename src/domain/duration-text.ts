@@ -8,6 +8,9 @@ export function plural(n: number, singular: string, pluralForm = `${singular}s`)
   return `${n} ${n === 1 ? singular : pluralForm}`;
 }
 
+/** Seconds in each unit of a duration such as 30m, 4h or 2d. */
+export const DURATION_UNITS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+
 /** Seconds in words, in at most two units (days and hours, hours and minutes, ...). */
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));

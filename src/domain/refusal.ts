@@ -37,6 +37,26 @@ export enum RefusalReason {
   RateLimited = 'rate-limited',
   /** The database connection broke while the click was being saved: whether it counted is not known here. */
   OutcomeUnconfirmed = 'outcome-unconfirmed',
+  /** Delegation is turned off in the config (delegation.enabled). */
+  DelegationDisabled = 'delegation-disabled',
+  /** Someone tried to delegate to themselves. */
+  SelfDelegation = 'self-delegation',
+  /** Someone who holds no approver role of their own, only a delegation, tried to pass it on. */
+  DelegationChain = 'delegation-chain',
+  /** The end of the delegation is not later than now. */
+  DelegationNotInFuture = 'delegation-not-in-future',
+  /** The delegation would last longer than delegation.maxDuration. */
+  DelegationTooLong = 'delegation-too-long',
+  /** `delegate` named no one, or a time Countersign cannot read. */
+  DelegationMalformed = 'delegation-malformed',
+  /** The person named by @mention could not be identified (no Entra object id from Teams). */
+  DelegateUnknown = 'delegate-unknown',
+  /** `revoke delegation` with no delegation in force to revoke. */
+  NoDelegation = 'no-delegation',
+  /** A delegate tried to decide a request asked for by the person they stand in for. */
+  OnBehalfOfRequester = 'on-behalf-of-requester',
+  /** The person's authority already counted (they approved, or someone did on their behalf). */
+  AuthorityAlreadyCounted = 'authority-already-counted',
 }
 
 export interface Refusal {

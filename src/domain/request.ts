@@ -50,12 +50,19 @@ export interface Approval {
   at: string;
   /** The operation hash the approver approved (always equal to the request's). */
   operationHash: string;
+  /** The approver is a delegate deciding with this person's authority (absent on older requests). */
+  onBehalfOf?: Actor;
+  /** The delegation that carried it: re-checked at execution. */
+  delegationId?: string;
 }
 
 export interface Decision {
   by: Actor;
   at: string;
   comment?: string;
+  /** A rejection by a delegate, with this person's authority. */
+  onBehalfOf?: Actor;
+  delegationId?: string;
 }
 
 /** Who is running an execution, until when (renewed while it runs; an expired lease may be taken over). */

@@ -33,7 +33,7 @@ const EXECUTIONS: Partial<Record<AuditRecord['type'], string>> = {
   'execution.cancelled': 'cancelled',
 };
 
-const REFUSALS = new Set<AuditRecord['type']>(['request.refused', 'click.refused', 'tenant.refused', 'auth.refused', 'audit.export_refused']);
+const REFUSALS = new Set<AuditRecord['type']>(['request.refused', 'click.refused', 'tenant.refused', 'auth.refused', 'audit.export_refused', 'delegation.refused']);
 
 export class CountersignMetrics {
   private readonly created: Counter;

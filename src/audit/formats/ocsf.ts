@@ -53,6 +53,10 @@ const ACTIVITY: Partial<Record<AuditEventType, number>> = {
   'audit.exported': READ,
   'audit.export_refused': READ,
   'audit.checkpoint': CREATE,
+  'delegation.created': CREATE,
+  'delegation.replaced': UPDATE,
+  'delegation.revoked': UPDATE,
+  'delegation.refused': OTHER,
 };
 
 const STATUS = {

@@ -5,8 +5,9 @@
  *   needs_reapproval → approved | rejected | cancelled | expired
  */
 import { requestEvent } from '../audit';
+import { authorityCounted, deciderText } from '../delegation';
 import { RefusalReason } from '../refusal';
-import { type ApprovalRequest, isDecidable } from '../request';
+import { type Actor, type ApprovalRequest, isDecidable } from '../request';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 
 export function isPastExpiry(r: ApprovalRequest, now: Date): boolean {
@@ -33,7 +34,10 @@ function checkDecider(r: ApprovalRequest, ctx: DecisionContext, verb: 'approve' 
         : `You asked for request ${r.id}; use Cancel to withdraw it.`,
     );
   }
-  if (!ctx.isApprover(ctx.actor)) {
+  if (ctx.onBehalfOf && ctx.onBehalfOf.aadObjectId.toLowerCase() === r.requester.aadObjectId.toLowerCase()) {
+    return refuse(r, RefusalReason.OnBehalfOfRequester, `${r.requester.name} asked for request ${r.id}, so you cannot decide it on their behalf.`);
+  }
+  if (!ctx.isApprover(ctx.onBehalfOf ?? ctx.actor)) {
     return refuse(r, RefusalReason.NotAnApprover, `You cannot ${verb} request ${r.id}: it needs one of the roles ${r.policy.approverRoles.join(', ')}.`);
   }
   return undefined;
@@ -46,13 +50,19 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
   if (r.approvals.some((a) => a.approver.aadObjectId.toLowerCase() === actorId)) {
     return refuse(r, RefusalReason.AlreadyApprovedByYou, `You already approved request ${r.id}; it needs ${r.policy.approvals} approval(s) from different people.`);
   }
+  // Each person's authority counts once, whether they used it or their delegate did.
+  const principal = ctx.onBehalfOf ?? ctx.actor;
+  if (authorityCounted(r.approvals, ctx.actor) || authorityCounted(r.approvals, principal)) {
+    return refuse(r, RefusalReason.AuthorityAlreadyCounted, `${principal.name}'s approval of request ${r.id} already counts (given by them or on their behalf); it needs ${r.policy.approvals} approval(s) from different people.`);
+  }
   const at = ctx.now.toISOString();
-  const approvals = [...r.approvals, { approver: ctx.actor, at, operationHash: r.operationHash }];
+  const approvals = [...r.approvals, { approver: ctx.actor, at, operationHash: r.operationHash, ...onBehalf(ctx) }];
   const complete = approvals.length >= r.policy.approvals;
   const updated = next(r, ctx.now, { approvals, state: complete ? 'approved' : r.state });
-  const extra = { actor: ctx.actor, ...(ctx.source ? { source: ctx.source } : {}) };
+  const extra = { actor: ctx.actor, ...(ctx.source ? { source: ctx.source } : {}), ...onBehalfData(ctx) };
+  const by = ctx.onBehalfOf ? ` by ${deciderText({ approver: ctx.actor, onBehalfOf: ctx.onBehalfOf })}` : '';
   const events = [
-    requestEvent(updated, 'approval.granted', at, { result: 'ok', detail: `approval ${approvals.length} of ${r.policy.approvals}` }, extra),
+    requestEvent(updated, 'approval.granted', at, { result: 'ok', detail: `approval ${approvals.length} of ${r.policy.approvals}${by}` }, extra),
   ];
   if (complete) events.push(requestEvent(updated, 'request.approved', at, { result: 'ok' }, extra));
   return { ok: true, request: updated, events };
@@ -63,10 +73,11 @@ export function reject(r: ApprovalRequest, ctx: DecisionContext, comment: string
   if (denied) return denied;
   const at = ctx.now.toISOString();
   const text = comment?.trim() ? comment.trim().slice(0, 1000) : undefined;
-  const updated = next(r, ctx.now, { state: 'rejected', rejection: { by: ctx.actor, at, ...(text ? { comment: text } : {}) } });
+  const updated = next(r, ctx.now, { state: 'rejected', rejection: { by: ctx.actor, at, ...(text ? { comment: text } : {}), ...onBehalf(ctx) } });
   const event = requestEvent(updated, 'request.rejected', at, { result: 'ok', ...(text ? { detail: text } : {}) }, {
     actor: ctx.actor,
     ...(ctx.source ? { source: ctx.source } : {}),
+    ...onBehalfData(ctx),
   });
   return { ok: true, request: updated, events: [event] };
 }
@@ -97,4 +108,14 @@ export function expire(r: ApprovalRequest, now: Date): Transition {
   const detail = `No decision before ${r.expiresAt}.`;
   const updated = next(r, now, { state: 'expired', outcomeDetail: detail });
   return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', at, { result: 'ok', detail })] };
+}
+
+/** The approval's or rejection's on-behalf fields, when a delegate decided. */
+function onBehalf(ctx: DecisionContext): { onBehalfOf?: Actor; delegationId?: string } {
+  return ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf, ...(ctx.delegationId ? { delegationId: ctx.delegationId } : {}) } : {};
+}
+
+/** The same, as the audit record's data. */
+function onBehalfData(ctx: DecisionContext): { data?: Record<string, unknown> } {
+  return ctx.onBehalfOf ? { data: onBehalf(ctx) } : {};
 }

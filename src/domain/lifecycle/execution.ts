@@ -13,7 +13,8 @@ import { requestEvent } from '../audit';
 import { reapprovalHash, type TargetSnapshot } from '../drift';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress, WhatIfSummary } from '../operation';
 import { RefusalReason } from '../refusal';
-import type { Actor, ApprovalRequest, Execution } from '../request';
+import { deciderText } from '../delegation';
+import type { Actor, Approval, ApprovalRequest, Execution } from '../request';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 
 /** Who claims an execution, until when, and the correlation id its ARM calls will carry. */
@@ -29,13 +30,15 @@ export interface ExecutionClaim {
  * configuration may have changed since they clicked); approvals that no longer count can leave
  * the request short, and then it fails without touching Azure.
  */
-export function startExecution(r: ApprovalRequest, now: Date, stillApprover: (actor: Actor) => boolean, claim?: ExecutionClaim): Transition {
+export function startExecution(r: ApprovalRequest, now: Date, stillApprover: (actor: Actor, approval: Approval) => boolean, claim?: ExecutionClaim): Transition {
   if (r.state !== 'approved') return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not approved.`);
   const at = now.toISOString();
-  const valid = r.approvals.filter((a) => a.operationHash === r.operationHash && stillApprover(a.approver));
+  // An approval on behalf of someone counts with that person's role (and the app checks its delegation).
+  const valid = r.approvals.filter((a) => a.operationHash === r.operationHash && stillApprover(a.onBehalfOf ?? a.approver, a));
   if (valid.length < r.policy.approvals) {
-    const lost = r.approvals.filter((a) => !valid.includes(a)).map((a) => a.approver.name);
-    const detail = `Not executed: ${lost.join(', ')} no longer hold(s) the approver role; ${valid.length} of ${r.policy.approvals} approval(s) still count.`;
+    const gone = r.approvals.filter((a) => !valid.includes(a));
+    const delegated = gone.some((a) => a.onBehalfOf) ? ' (or the delegation an approval was given under ended)' : '';
+    const detail = `Not executed: ${gone.map((a) => deciderText(a)).join(', ')} no longer hold(s) the approver role${delegated}; ${valid.length} of ${r.policy.approvals} approval(s) still count.`;
     const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
     return {
       ok: true,

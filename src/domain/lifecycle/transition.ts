@@ -18,6 +18,9 @@ export interface DecisionContext {
   isApprover(actor: Actor): boolean;
   /** The operation hash the clicked card showed; a different one means the card is stale. */
   cardHash?: string;
+  /** The actor is a delegate deciding with this person's authority (domain/delegation.ts authorityFor). */
+  onBehalfOf?: Actor;
+  delegationId?: string;
 }
 
 /** The request after a transition: version + 1, updated now. */

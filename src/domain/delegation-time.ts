@@ -1,0 +1,116 @@
+/**
+ * When a delegation ends, as people type it after `delegate @person`:
+ *
+ *   until 2026-12-24            the start of that day (00:00) in the sender's time zone
+ *   until 2026-12-24T18:00      that local time in the sender's time zone
+ *   until 2026-12-24T17:00Z     an ISO 8601 date-time with a zone (Z or ±hh:mm) is taken as given
+ *   until 18:00                 the next 18:00 in the sender's time zone (today, or tomorrow if past)
+ *   for 3d | for 8h | for 90m   from now
+ *
+ * The sender's zone is the IANA name Teams sends with the message (activity.localTimezone); without
+ * one, UTC. The answer echoes the resolved instant in that zone and in UTC, so nobody has to guess.
+ */
+import { DURATION_UNITS } from './duration-text';
+
+export type UntilParse = { ok: true; until: Date; zone: string } | { ok: false; problem: string };
+
+const USAGE = 'say when it ends: "until 2026-12-24", "until 2026-12-24T18:00", "until 18:00" or "for 3d" (s, m, h or d)';
+
+/** The validated IANA zone, or UTC when absent or unknown to this runtime. */
+export function zoneOrUtc(zone: string | undefined): string {
+  if (!zone) return 'UTC';
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone;
+  } catch {
+    return 'UTC';
+  }
+}
+
+/** Reads the words after the mention: `until <time>` or `for <duration>`. */
+export function parseUntil(words: string, now: Date, timeZone?: string): UntilParse {
+  const zone = zoneOrUtc(timeZone);
+  const m = /(?:^|\s)(until|for)\s+(\S+)\s*$/i.exec(words);
+  if (!m) return { ok: false, problem: `Countersign could not read when the delegation ends: ${USAGE}.` };
+  const [, keyword, value] = m;
+  const until = keyword.toLowerCase() === 'for' ? relative(value, now) : absolute(value, now, zone);
+  if (!until || Number.isNaN(until.getTime())) return { ok: false, problem: `"${value.slice(0, 40)}" is not a time Countersign can read: ${USAGE}.` };
+  return { ok: true, until, zone };
+}
+
+function relative(value: string, now: Date): Date | undefined {
+  const m = /^([1-9][0-9]{0,5})(s|m|h|d)$/.exec(value);
+  return m ? new Date(now.getTime() + Number(m[1]) * DURATION_UNITS[m[2] as keyof typeof DURATION_UNITS] * 1000) : undefined;
+}
+
+function absolute(value: string, now: Date, zone: string): Date | undefined {
+  const withZone = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.exec(value);
+  if (withZone) return new Date(value);
+  const local = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(value);
+  if (local) {
+    const [y, mo, d, h = '0', mi = '0', s = '0'] = local.slice(1);
+    const fields = [Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s)] as const;
+    if (!validFields(...fields)) return undefined;
+    return zonedToUtc(fields, zone);
+  }
+  const clock = /^(\d{1,2}):(\d{2})$/.exec(value);
+  if (clock) {
+    const [h, mi] = [Number(clock[1]), Number(clock[2])];
+    if (h > 23 || mi > 59) return undefined;
+    const today = partsIn(now, zone);
+    const candidate = zonedToUtc([today.year, today.month, today.day, h, mi, 0], zone);
+    return candidate.getTime() > now.getTime() ? candidate : zonedToUtc([today.year, today.month, today.day + 1, h, mi, 0], zone);
+  }
+  return undefined;
+}
+
+function validFields(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  return date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && h <= 23 && mi <= 59 && s <= 59;
+}
+
+interface ZonedParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+function partsIn(at: Date, zone: string): ZonedParts {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(at);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
+}
+
+/** The zone's offset from UTC at that instant, in ms. */
+function offsetAt(at: Date, zone: string): number {
+  const p = partsIn(at, zone);
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - (at.getTime() - at.getUTCMilliseconds());
+}
+
+/** A wall-clock time in the zone as an instant (a time skipped by a daylight-saving jump moves forward). */
+function zonedToUtc([y, mo, d, h, mi, s]: readonly [number, number, number, number, number, number], zone: string): Date {
+  const wall = Date.UTC(y, mo - 1, d, h, mi, s);
+  let at = new Date(wall - offsetAt(new Date(wall), zone));
+  at = new Date(wall - offsetAt(at, zone));
+  return at;
+}
+
+/** "2026-12-24 18:00 Europe/Berlin (2026-12-24T17:00:00.000Z)". */
+export function describeUntil(until: Date, zone: string): string {
+  const p = partsIn(until, zone);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const local = `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}`;
+  return zone === 'UTC' ? `${local} UTC` : `${local} ${zone} (${until.toISOString()})`;
+}

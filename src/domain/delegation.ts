@@ -1,0 +1,175 @@
+/**
+ * Delegation for absence: an approver lets one named person decide with the approver's own roles
+ * until a set time. Pure rules: who may delegate to whom and for how long, what replaces or revokes
+ * a delegation, and with whose authority a person decides a request.
+ *
+ * - Only someone who holds an approver role themselves may delegate, never to themselves, only to a
+ *   person of an allowed tenant, for a bounded time in the future.
+ * - One delegation in force per delegator: a new one replaces the old (audited).
+ * - No chains: a delegate decides with the delegator's own roles as the config holds them, never with
+ *   rights the delegator received by delegation (the roles in the config are the only source).
+ * - A person who holds a deciding role themselves decides as themselves.
+ * - A delegate never decides a request they asked for, nor one asked for by the delegator; the
+ *   delegator's authority counts once (lifecycle/decision.ts checks the approvals already given).
+ */
+import { neutralise, type AuditEventDraft } from './audit';
+import { formatDuration } from './duration-text';
+import { RefusalReason, refusal, type Refusal } from './refusal';
+import type { Actor, Approval, ApprovalRequest, Source } from './request';
+
+/** Why a delegation ended before its time. */
+export type DelegationEnd = 'revoked' | 'replaced';
+
+export interface Delegation {
+  id: string;
+  delegator: Actor;
+  delegate: Actor;
+  createdAt: string;
+  /** ISO-8601 UTC: the delegation is in force strictly before this instant. */
+  until: string;
+  /** Set once it was revoked, or replaced by the delegator's next delegation. */
+  ended?: { at: string; by: Actor; reason: DelegationEnd };
+}
+
+/** The `delegation` block of the config. */
+export interface DelegationPolicy {
+  enabled: boolean;
+  /** The longest a delegation may last, from the moment it is made. */
+  maxDurationSeconds: number;
+}
+
+export const DEFAULT_DELEGATION_POLICY: DelegationPolicy = { enabled: true, maxDurationSeconds: 14 * 86400 };
+
+export function isInForce(d: Delegation, now: Date): boolean {
+  return !d.ended && now.getTime() < Date.parse(d.until);
+}
+
+/** The same person: Entra object ids compared without regard to letter case. */
+export function samePerson(a: Pick<Actor, 'aadObjectId'>, b: Pick<Actor, 'aadObjectId'>): boolean {
+  return a.aadObjectId.toLowerCase() === b.aadObjectId.toLowerCase();
+}
+const same = samePerson;
+
+/** A change of delegations and the audit records that go with it, committed together. */
+export interface DelegationChange {
+  created?: Delegation;
+  ended: Delegation[];
+  events: AuditEventDraft[];
+}
+
+export type DelegationResult = { ok: true; change: DelegationChange } | { ok: false; refusal: Refusal };
+
+export interface DelegateInput {
+  id: string;
+  now: Date;
+  delegator: Actor;
+  delegate: Actor;
+  until: Date;
+  policy: DelegationPolicy;
+  /** Does the delegator hold, themselves, an approver role of some command? */
+  delegatorIsApprover: boolean;
+  /** Has the delegator received a delegation now in force (said when refusing a would-be chain)? */
+  delegatorIsDelegate: boolean;
+  tenantAllowed(tenantId: string): boolean;
+  /** The delegator's delegations in force now (at most one; it is replaced). */
+  current: Delegation[];
+  source?: Source;
+}
+
+const no = (reason: RefusalReason, message: string): DelegationResult => ({ ok: false, refusal: refusal(reason, message) });
+
+export function delegate(input: DelegateInput): DelegationResult {
+  const { now, delegator, delegate: to, until, policy } = input;
+  if (!policy.enabled) return no(RefusalReason.DelegationDisabled, 'Delegation is turned off in this Countersign (delegation.enabled in the config).');
+  if (!input.delegatorIsApprover) {
+    return input.delegatorIsDelegate
+      ? no(RefusalReason.DelegationChain, 'You hold no approver role of your own: rights you received by delegation cannot be passed on.')
+      : no(RefusalReason.NotAnApprover, 'Only someone who holds an approver role can delegate it, and you hold none.');
+  }
+  if (same(delegator, to)) return no(RefusalReason.SelfDelegation, 'You cannot delegate to yourself: name someone else with @mention.');
+  if (!input.tenantAllowed(to.tenantId)) return no(RefusalReason.TenantNotAllowed, `${to.name} is not in a tenant allowed to use Countersign, so they cannot be your delegate.`);
+  if (until.getTime() <= now.getTime()) return no(RefusalReason.DelegationNotInFuture, `${until.toISOString()} is not in the future: a delegation must end later than now.`);
+  if (until.getTime() - now.getTime() > policy.maxDurationSeconds * 1000) {
+    return no(RefusalReason.DelegationTooLong, `A delegation may last at most ${formatDuration(policy.maxDurationSeconds)} (delegation.maxDuration); ${until.toISOString()} is later than that.`);
+  }
+  const at = now.toISOString();
+  const created: Delegation = { id: input.id, delegator, delegate: to, createdAt: at, until: until.toISOString() };
+  const ended = input.current.map((d) => ({ ...d, ended: { at, by: delegator, reason: 'replaced' as const } }));
+  const events = [
+    ...ended.map((d) => delegationEvent('delegation.replaced', d, at, delegator, `replaced by delegation ${created.id} to ${to.name}`, input.source)),
+    delegationEvent('delegation.created', created, at, delegator, `${to.name} decides on behalf of ${delegator.name} until ${created.until}`, input.source),
+  ];
+  return { ok: true, change: { created, ended, events } };
+}
+
+/** Ends the actor's delegations in force (only the one to `delegate` when named). */
+export function revoke(actor: Actor, current: Delegation[], now: Date, delegate?: Actor, source?: Source): DelegationResult {
+  const mine = current.filter((d) => same(d.delegator, actor) && isInForce(d, now) && (!delegate || same(d.delegate, delegate)));
+  if (mine.length === 0) {
+    return no(RefusalReason.NoDelegation, delegate ? `You have no delegation in force to ${delegate.name}.` : 'You have no delegation in force to revoke.');
+  }
+  const at = now.toISOString();
+  const ended = mine.map((d) => ({ ...d, ended: { at, by: actor, reason: 'revoked' as const } }));
+  return { ok: true, change: { ended, events: ended.map((d) => delegationEvent('delegation.revoked', d, at, actor, `${d.delegate.name} no longer decides on behalf of ${d.delegator.name}`, source)) } };
+}
+
+export function delegationEvent(
+  type: 'delegation.created' | 'delegation.revoked' | 'delegation.replaced',
+  d: Delegation,
+  time: string,
+  actor: Actor,
+  detail: string,
+  source?: Source,
+): AuditEventDraft {
+  return neutralise({
+    type,
+    time,
+    actor,
+    ...(source ? { source } : {}),
+    outcome: { result: 'ok' as const, detail },
+    data: { delegationId: d.id, delegator: d.delegator, delegate: d.delegate, until: d.until },
+  });
+}
+
+/** With whose authority a person decides a request. */
+export type Authority = { ok: true; onBehalfOf?: Actor; delegationId?: string } | { ok: false; refusal: Refusal };
+
+/**
+ * Whose authority `actor` decides `r` with: their own when they hold a deciding role themselves;
+ * otherwise that of a delegator whose delegation to them is in force and who holds a deciding role
+ * themselves (their own roles: `isApprover` reads the config, never delegations, so nothing chains),
+ * did not ask for the request, and (to approve) whose authority has not counted yet. When several
+ * delegators qualify, the oldest delegation is used. When none does, the refusal says why.
+ */
+export function authorityFor(
+  r: ApprovalRequest,
+  actor: Actor,
+  verb: 'approve' | 'reject',
+  received: Delegation[],
+  now: Date,
+  isApprover: (a: Actor) => boolean,
+): Authority {
+  if (isApprover(actor) || same(actor, r.requester)) return { ok: true };
+  const usable = received.filter((d) => same(d.delegate, actor) && isInForce(d, now) && isApprover(d.delegator)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  if (usable.length === 0) return { ok: true };
+  const notRequester = usable.filter((d) => !same(d.delegator, r.requester));
+  if (notRequester.length === 0) {
+    return { ok: false, refusal: refusal(RefusalReason.OnBehalfOfRequester, `${r.requester.name} asked for request ${r.id}, so you cannot decide it on their behalf.`, r.id) };
+  }
+  const free = verb === 'approve' ? notRequester.filter((d) => !authorityCounted(r.approvals, d.delegator)) : notRequester;
+  if (free.length === 0) {
+    return { ok: false, refusal: refusal(RefusalReason.AuthorityAlreadyCounted, `${notRequester[0].delegator.name} already approved request ${r.id} (or someone did on their behalf); each person's authority counts once.`, r.id) };
+  }
+  return { ok: true, onBehalfOf: free[0].delegator, delegationId: free[0].id };
+}
+
+/** Has this person's authority counted already: approved themselves, or someone approved on their behalf? */
+export function authorityCounted(approvals: readonly Approval[], person: Pick<Actor, 'aadObjectId'>): boolean {
+  return approvals.some((a) => same(a.approver, person) || (a.onBehalfOf !== undefined && same(a.onBehalfOf, person)));
+}
+
+/** "Bob Approver", or "Carol NoRole on behalf of Bob Approver". */
+export function deciderText(d: { approver?: Actor; by?: Actor; onBehalfOf?: Actor }): string {
+  const who = (d.approver ?? d.by)?.name ?? 'someone';
+  return d.onBehalfOf ? `${who} on behalf of ${d.onBehalfOf.name}` : who;
+}
