@@ -4,6 +4,7 @@
  * SQLite and PostgreSQL backends are interchangeable.
  */
 import type { AuditEventDraft, AuditFilter, AuditRecord, ChainHead } from '../domain/audit';
+import type { Delegation, DelegationChange } from '../domain/delegation';
 import type { TargetSnapshot } from '../domain/drift';
 import type { ApprovalRequest, RequestState } from '../domain/request';
 import type {
@@ -103,11 +104,38 @@ export interface CardBindingStore {
   claimCardVersion(requestId: string, message: CardMessage, version: number): Promise<boolean>;
 }
 
-/** What the use cases keep: requests, the audit log and the card bindings. */
+/**
+ * The delegator's delegations changed under a `delegate` or `revoke delegation` (another instance or
+ * a simultaneous command): nothing was committed; the use case reads again and decides again.
+ */
+export class DelegationConflictError extends Error {
+  constructor(readonly delegatorId: string) {
+    super(`the delegations of ${delegatorId} were changed by someone else at the same time`);
+    this.name = 'DelegationConflictError';
+  }
+}
+
+/** Delegations for absence (domain/delegation.ts), kept with their audit records. */
+export interface DelegationStore {
+  /**
+   * Commits a change in one durable transaction: inserts `created`, records the end of each of
+   * `ended` (their `ended` field), appends the events. Throws DelegationConflictError, committing
+   * nothing, when one of `ended` has already ended, or when `created`'s delegator has another
+   * delegation in force at `created.createdAt` that is not among `ended`: of two simultaneous
+   * delegations by one person exactly one is committed, on every backend and across instances.
+   */
+  record(change: DelegationChange): Promise<AuditRecord[]>;
+  /** Delegations in force at `at` (not ended, `until` later than `at`), oldest first. */
+  inForce(at: string): Promise<Delegation[]>;
+  get(id: string): Promise<Delegation | undefined>;
+}
+
+/** What the use cases keep: requests, the audit log, the card bindings and delegations. */
 export interface Store {
   requests: RequestStore;
   audit: AuditLog;
   cards: CardBindingStore;
+  delegations: DelegationStore;
   /** True when the store can take a durable write now (readiness): not just reachable. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -159,4 +187,6 @@ export interface Clock {
 
 export interface IdGenerator {
   requestId(): string;
+  /** Ids of delegations (default: a random UUID with a DG- prefix). */
+  delegationId?(): string;
 }

@@ -9,11 +9,12 @@
  * transaction), and its promise settles afterwards, so callers interleave as they would with a
  * real backend but never see half a write.
  */
-import { DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
-import type { AuditLog, CardBindingStore, CardMessage, RequestQuery, RequestStore } from '../../src/app/ports';
+import { DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
+import type { AuditLog, CardBindingStore, CardMessage, DelegationStore, RequestQuery, RequestStore } from '../../src/app/ports';
 import { sealRecord } from '../../src/audit/chain/chain';
 import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../src/audit/ports';
 import type { AuditEventDraft, AuditFilter, AuditRecord, ChainHead } from '../../src/domain/audit';
+import type { Delegation, DelegationChange } from '../../src/domain/delegation';
 import type { ApprovalRequest } from '../../src/domain/request';
 import type { CountersignStore } from '../../src/store/countersign-store';
 import { uuidv7 } from '../../src/store/ids';
@@ -49,6 +50,8 @@ export class MemoryStoreState {
   readonly checkpoints: (AuditCheckpoint & { recordSeq: number | null })[] = [];
   readonly links = new Map<string, StoredLink>();
   readonly manifests = new Map<string, string>();
+  /** Delegations by id, in insertion order, as JSON text. */
+  readonly delegations = new Map<string, string>();
 }
 
 class MemoryStoreClosedError extends Error {
@@ -72,6 +75,7 @@ export class MemoryStore implements CountersignStore {
   readonly cards: CardBindingStore;
   readonly conversations: ConversationReferenceStore;
   readonly compliance: ComplianceStore;
+  readonly delegations: DelegationStore;
   private closed = false;
   private readonly newId: () => string;
 
@@ -86,6 +90,7 @@ export class MemoryStore implements CountersignStore {
     this.cards = conversations;
     this.conversations = conversations;
     this.compliance = new MemoryCompliance(this);
+    this.delegations = new MemoryDelegations(this);
   }
 
   /** A new store over the same state: what reopening the same database does. */
@@ -202,6 +207,46 @@ class MemoryRequests implements RequestStore {
     matching.sort((a, b) => (a.request.createdAt < b.request.createdAt ? -1 : a.request.createdAt > b.request.createdAt ? 1 : a.order - b.order));
     const limited = query.limit === undefined || query.limit < 0 ? matching : matching.slice(0, query.limit);
     return limited.map((x) => x.request);
+  }
+}
+
+class MemoryDelegations implements DelegationStore {
+  constructor(private readonly store: MemoryStore) {}
+
+  private all(): Delegation[] {
+    return [...this.store.state.delegations.values()].map((text) => JSON.parse(text) as Delegation);
+  }
+
+  async record(change: DelegationChange): Promise<AuditRecord[]> {
+    const { records } = await this.store.write(change.events, () => {
+      const stored = new Map(this.all().map((d) => [d.id, d]));
+      for (const d of change.ended) if (!stored.get(d.id) || stored.get(d.id)?.ended) throw new DelegationConflictError(d.delegator.aadObjectId);
+      const created = change.created;
+      if (created) {
+        const endedIds = new Set(change.ended.map((d) => d.id));
+        const open = [...stored.values()].some(
+          (d) => !endedIds.has(d.id) && !d.ended && d.until > created.createdAt && d.delegator.aadObjectId.toLowerCase() === created.delegator.aadObjectId.toLowerCase(),
+        );
+        if (open) throw new DelegationConflictError(created.delegator.aadObjectId);
+      }
+      return () => {
+        for (const d of [...change.ended, ...(created ? [created] : [])]) this.store.state.delegations.set(d.id, JSON.stringify(d));
+      };
+    });
+    return records;
+  }
+
+  async inForce(at: string): Promise<Delegation[]> {
+    this.store.assertOpen();
+    return this.all()
+      .filter((d) => !d.ended && d.until > at)
+      .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  }
+
+  async get(id: string): Promise<Delegation | undefined> {
+    this.store.assertOpen();
+    const text = this.store.state.delegations.get(id);
+    return text === undefined ? undefined : (JSON.parse(text) as Delegation);
   }
 }
 

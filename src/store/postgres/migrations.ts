@@ -195,6 +195,31 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       ALTER TABLE card_messages ADD COLUMN sent_version integer NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 3,
+    name: 'delegations for absence',
+    sql: `
+      -- One row per delegation; body is the whole delegation as JSON text, ended_at is set once when
+      -- it is revoked or replaced (never deleted: the audit trail names these ids). Ids lowercase.
+      -- Writes take an advisory lock per delegator, so two instances never both add one (transactions.ts).
+      CREATE TABLE delegations (
+        id            text PRIMARY KEY,
+        delegator_id  text NOT NULL,
+        delegate_id   text NOT NULL,
+        created_at    text NOT NULL,
+        until         text NOT NULL,
+        ended_at      text,
+        body          text NOT NULL
+      );
+      CREATE INDEX delegations_open ON delegations (delegator_id, until) WHERE ended_at IS NULL;
+      DO $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${RUNTIME_ROLE}') THEN
+          GRANT SELECT, INSERT, UPDATE ON delegations TO ${RUNTIME_ROLE};
+        END IF;
+      END $$;
+    `,
+  },
 ];
 
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
@@ -287,6 +312,7 @@ const NEEDED: readonly [table: string, privilege: string][] = [
   ['audit_checkpoints', 'INSERT'],
   ['audit_downloads', 'INSERT'],
   ['audit_exports', 'INSERT'],
+  ['delegations', 'UPDATE'],
 ];
 
 export async function missingPrivileges(pool: pg.Pool): Promise<string[]> {

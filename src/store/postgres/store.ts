@@ -11,6 +11,7 @@ import { createPool, describeTarget, explainConnectionError, PostgresStartupErro
 import type { PostgresConnectionOptions } from './connection';
 import { PostgresConversationStore } from './conversations';
 import { PostgresDialogStateStore } from './dialog-state';
+import { PostgresDelegationStore } from './delegations';
 import { migratePostgres, missingPrivileges, RUNTIME_ROLE, SchemaVersionError } from './migrations';
 import type { MigrateMode } from './migrations';
 import { PostgresRequestStore } from './requests';
@@ -35,6 +36,7 @@ export class PostgresStore implements CountersignStore {
   /** Conversation references (the Teams layer's) and card bindings (the use cases') share one table set. */
   readonly conversations: PostgresConversationStore;
   readonly cards: PostgresConversationStore;
+  readonly delegations: PostgresDelegationStore;
   readonly compliance: PostgresComplianceStore;
   /** Forms in progress, shared by the instances (botbuilder's Storage shape). */
   readonly dialogState: PostgresDialogStateStore;
@@ -51,6 +53,7 @@ export class PostgresStore implements CountersignStore {
     this.audit = new PostgresAuditLog(writer, pageSize);
     this.conversations = new PostgresConversationStore(writer);
     this.cards = this.conversations;
+    this.delegations = new PostgresDelegationStore(writer);
     this.compliance = new PostgresComplianceStore(writer);
     this.dialogState = new PostgresDialogStateStore(pool);
   }

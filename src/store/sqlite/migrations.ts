@@ -142,6 +142,29 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE card_messages ADD COLUMN sent_version INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 4,
+    name: 'delegations for absence',
+    sql: `
+      -- One row per delegation; body is the whole delegation as JSON, ended_at is set once when it
+      -- is revoked or replaced (never deleted: the audit trail names these ids). Ids lowercase.
+      CREATE TABLE delegations (
+        id            TEXT PRIMARY KEY,
+        delegator_id  TEXT NOT NULL,
+        delegate_id   TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        until         TEXT NOT NULL,
+        ended_at      TEXT,
+        body          TEXT NOT NULL CHECK (json_valid(body))
+      );
+      CREATE INDEX delegations_open ON delegations (delegator_id, until) WHERE ended_at IS NULL;
+      CREATE TRIGGER delegations_end_once BEFORE UPDATE OF ended_at ON delegations
+      WHEN OLD.ended_at IS NOT NULL
+      BEGIN SELECT RAISE(ABORT, 'a delegation ends once'); END;
+      CREATE TRIGGER delegations_no_delete BEFORE DELETE ON delegations
+      BEGIN SELECT RAISE(ABORT, 'delegations are kept'); END;
+    `,
+  },
 ];
 
 export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete'] as const;

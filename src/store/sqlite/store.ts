@@ -7,6 +7,7 @@ import { SqliteComplianceStore } from './compliance';
 import { openWritable } from './connection';
 import { SqliteConversationStore } from './conversations';
 import { GroupCommitWriter } from './group-commit';
+import { SqliteDelegationStore } from './delegations';
 import { migrate } from './migrations';
 import { WriteReadiness, type Readiness, type ReadinessOptions } from './readiness';
 import { SqliteRequestStore } from './requests';
@@ -34,6 +35,7 @@ export class SqliteStore implements CountersignStore {
   /** Conversation references (the Teams layer's) and card bindings (the use cases') share one table set. */
   readonly conversations: SqliteConversationStore;
   readonly cards: SqliteConversationStore;
+  readonly delegations: SqliteDelegationStore;
   readonly compliance: SqliteComplianceStore;
   private readonly readiness: WriteReadiness;
   private closed = false;
@@ -49,6 +51,7 @@ export class SqliteStore implements CountersignStore {
     this.audit = new SqliteAuditLog(db, writer, pageSize);
     this.conversations = new SqliteConversationStore(db, writer);
     this.cards = this.conversations;
+    this.delegations = new SqliteDelegationStore(db, writer);
     this.compliance = new SqliteComplianceStore(db, writer);
     this.readiness = new WriteReadiness(db, file, writer, readiness);
   }
