@@ -1,5 +1,6 @@
 import type { Logger } from '../log/context';
 import type { Catalog, CommandSpec } from '../domain/catalog';
+import type { DelegationPolicy } from '../domain/delegation';
 import type { AccessPolicy } from '../domain/policy';
 import type { AuditRecord } from '../domain/audit';
 import type { ApprovalRequest } from '../domain/request';
@@ -15,6 +16,8 @@ export interface PolicySource {
   catalog: Catalog;
   access: AccessPolicy;
   auditorRoles: string[];
+  /** The `delegation` block (absent: delegation on, at most 14 days). */
+  delegation?: DelegationPolicy;
   azure: { subscriptionId: string; sandbox: boolean };
   loadTemplate(relativePath: string): Record<string, unknown>;
 }

@@ -14,6 +14,7 @@ import { mayRequest, type RequestAttempt } from './request-gate';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { AppDeps } from './context';
 import { clickCard, type CardClick, type ClickResult } from './decisions';
+import { delegateTo, delegationsText, listDelegations, revokeDelegation, type DelegateCommand, type DelegationAnswer, type RevokeCommand } from './delegations';
 import { Executor, type ExecutorOptions } from './execution';
 import { sweepExpired } from './expiry';
 import { CommitOutcomeUnknownError, type CardMessage } from './ports';
@@ -111,6 +112,20 @@ export class Countersign {
   /** What the requester is told when their request was created but its card could not be posted. */
   cardNotPostedText(request: ApprovalRequest): string {
     return `Request ${request.id} (${request.command}) was created and is waiting for approval, but its card could not be posted here. Approvers can decide it from the card that "status ${request.id}" or "pending" posts.`;
+  }
+
+  /** `delegate @person until <time>`: the person is resolved by the Teams layer from the @mention. */
+  delegate(cmd: DelegateCommand): Promise<DelegationAnswer> {
+    return delegateTo(this.deps, cmd);
+  }
+
+  revokeDelegation(cmd: RevokeCommand): Promise<DelegationAnswer> {
+    return revokeDelegation(this.deps, cmd);
+  }
+
+  /** The delegations in force this person gave and received (auditors: all), in words. */
+  async delegations(actor: Actor, timeZone?: string): Promise<string> {
+    return delegationsText(await listDelegations(this.deps, actor, timeZone));
   }
 
   help(actor: Actor): HelpEntry[] {

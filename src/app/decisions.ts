@@ -5,12 +5,14 @@
  * (requester or approver) asks Azure to stop it; the request ends when Azure says how it ended.
  */
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
+import { authorityFor } from '../domain/delegation';
 import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, type Transition } from '../domain/lifecycle';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { isForeignCard } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { commentRefusal } from './input-gate';
+import { delegationsReceived } from './delegations';
 
 export type Verb = 'approve' | 'reject' | 'cancel';
 
@@ -72,18 +74,24 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   const denied = deps.config.access.checkActor(click.actor) ?? commentRefusal(click.comment, click.requestId);
   if (denied) return refuseClick(deps, click, { ...denied, requestId: click.requestId });
   const verb = click.verb as Verb;
+  const received = verb === 'cancel' ? [] : await delegationsReceived(deps, click.actor, now);
   const apply = (r: ApprovalRequest): Transition => {
+    // The roles named when the request was made, held according to the current config.
+    const isApprover = (a: Actor) => deps.config.access.isApproverFor(r.policy.approverRoles, a);
     const ctx = {
       now,
       actor: click.actor,
       source: click.source,
-      // The roles named when the request was made, held according to the current config.
-      isApprover: (a: Actor) => deps.config.access.isApproverFor(r.policy.approverRoles, a),
+      isApprover,
       ...(click.cardHash !== undefined ? { cardHash: click.cardHash } : {}),
     };
-    if (verb === 'approve') return approve(r, ctx);
-    if (verb === 'reject') return reject(r, ctx, click.comment);
-    return r.state === 'executing' ? requestCancellation(r, ctx) : cancel(r, ctx);
+    if (verb === 'cancel') return r.state === 'executing' ? requestCancellation(r, ctx) : cancel(r, ctx);
+    // A delegate decides with the delegator's authority (domain/delegation.ts).
+    const authority = authorityFor(r, click.actor, verb, received, now, isApprover);
+    if (!authority.ok) return isDecidable(r) ? authority : approve(r, ctx);
+    const decider = { ...ctx, ...(authority.onBehalfOf ? { onBehalfOf: authority.onBehalfOf } : {}), ...(authority.delegationId ? { delegationId: authority.delegationId } : {}) };
+    if (verb === 'approve') return approve(r, decider);
+    return reject(r, decider, click.comment);
   };
   const outcome = await transact(deps, click.requestId, apply);
   if (!outcome) {

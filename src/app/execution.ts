@@ -29,7 +29,7 @@ import {
 import { leaseLapsed } from '../domain/lease-time';
 import { documentationLinks, failureCause } from '../domain/failure-cause';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
-import type { Actor, ApprovalRequest } from '../domain/request';
+import type { Actor, Approval, ApprovalRequest } from '../domain/request';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
 import { checkDrift } from './drift';
 
@@ -132,8 +132,15 @@ export class Executor {
       );
       return;
     }
+    // An approval given on someone's behalf counts only while its delegation is still in force.
+    const delegations = new Set((await deps.store.delegations.inForce(deps.clock.now().toISOString())).map((d) => d.id));
     const claim = await transact(deps, requestId, (r) =>
-      startExecution(r, deps.clock.now(), (actor: Actor) => this.stillApprover(r, actor), this.claim(this.newCorrelationId())),
+      startExecution(
+        r,
+        deps.clock.now(),
+        (actor: Actor, approval: Approval) => this.stillApprover(r, actor) && (approval.delegationId === undefined || delegations.has(approval.delegationId)),
+        this.claim(this.newCorrelationId()),
+      ),
     );
     if (!claim || !claim.result.ok) return; // someone else claimed it, or it is no longer approved
     const claimed = claim.result.request;

@@ -17,6 +17,11 @@ export type Interpretation =
   | { kind: 'builtin'; name: 'help' | 'pending' }
   | { kind: 'status'; requestId?: string }
   | { kind: 'audit'; args: string[] }
+  /** `delegate @person until <time>`: the words after `delegate` (the mention's text included). */
+  | { kind: 'delegate'; rest: string }
+  | { kind: 'delegations' }
+  /** `revoke delegation [@person]`. */
+  | { kind: 'revoke-delegation' }
   | { kind: 'unknown'; text: string; suggestions: string[] }
   | { kind: 'incomplete'; command: CommandSpec; values: Record<string, string>; problems: ParameterProblem[]; reason?: string }
   | { kind: 'ready'; command: CommandSpec; values: Record<string, string>; reason?: string };
@@ -31,6 +36,9 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   if (first === 'pending') return { kind: 'builtin', name: 'pending' };
   if (first === 'status') return words[1] ? { kind: 'status', requestId: words[1] } : { kind: 'status' };
   if (first === 'audit') return { kind: 'audit', args: words.slice(1) };
+  if (first === 'delegate') return { kind: 'delegate', rest: trimmed.slice(words[0].length).trim() };
+  if (first === 'delegations') return { kind: 'delegations' };
+  if (first === 'revoke' && words[1]?.toLowerCase() === 'delegation') return { kind: 'revoke-delegation' };
   const parsed = deps.config.catalog.parse(trimmed);
   if (!parsed) return { kind: 'unknown', text: trimmed, suggestions: deps.config.catalog.suggest(trimmed) };
   const check = checkParameters(parsed.command, parsed);

@@ -3,6 +3,7 @@
  * stands, who approved, what Azure said; the identifiers behind "Details". It is rendered on every
  * click and every card update, so recent renderings are kept.
  */
+import { deciderText } from '../domain/delegation';
 import { plural } from '../domain/duration-text';
 import { documentationLinks, failureCause, withoutDocumentationLinks } from '../domain/failure-cause';
 import { isDecidable, type ApprovalRequest, type RequestState } from '../domain/request';
@@ -78,7 +79,7 @@ export function requestCardView(r: ApprovalRequest, options: RequestCardOptions 
     ...changeView(r),
     facts: detailFacts(r),
     approvalText: approvalText(r),
-    approvedBy: r.approvals.map((a) => ({ line: `Approved by ${md(a.approver.name)}, ${localTime(a.at)}` })),
+    approvedBy: r.approvals.map((a) => ({ line: `Approved by ${md(deciderText(a))}, ${localTime(a.at)}` })),
     hasExpiry: decidable,
     expiryText: `Expires ${localTime(r.expiresAt)} if nobody decides.`,
     ...resultView(r),
@@ -149,7 +150,7 @@ function resultView(r: ApprovalRequest) {
       for (const link of documentationLinks(ex.error)) lines.push(`[Microsoft's documentation: ${link.replace(/^https:\/\//, '')}](${link})`);
     }
   } else if (r.state === 'rejected' && r.rejection) {
-    title = `Rejected by ${md(r.rejection.by.name)}, ${localTime(r.rejection.at)}`;
+    title = `Rejected by ${md(deciderText(r.rejection))}, ${localTime(r.rejection.at)}`;
     style = 'attention';
     if (r.rejection.comment) lines.push(`Comment: ${md(r.rejection.comment)}`);
   } else if (r.state === 'cancelled' && r.cancellation) {

@@ -6,7 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Catalog, checkValue, type CommandPolicy, type CommandSpec, type OperationTemplate, type ParameterSpec, placeholdersIn } from '../domain/catalog';
+import { DURATION_UNITS } from '../domain/duration-text';
 import { CHANGE_KINDS } from '../domain/operation';
+import { DEFAULT_DELEGATION_POLICY, type DelegationPolicy } from '../domain/delegation';
 import { AccessPolicy, Roles } from '../domain/policy';
 import { OPERATION_FIELDS, RESERVED_COMMANDS } from './schema';
 import type { AuditConfig, CountersignConfig, RawCommand, RawConfig, RawParameter } from './types';
@@ -37,6 +39,7 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
     if (!(r in input.roles)) at(['audit', 'auditorRoles', i], `role "${r}" is not declared under roles${didYouMean(r, Object.keys(input.roles))} (declared: ${Object.keys(input.roles).join(', ')})`);
   });
   const audit = buildAudit(input.audit, at, dir);
+  const delegation = buildDelegation(input.delegation, at);
   const credential = input.azure?.credential ?? { type: 'default' as const };
   if (credential.type === 'clientSecret' && (!credential.clientId || !credential.tenantId)) {
     at(['azure', 'credential'], 'clientSecret needs clientId and tenantId (the secret itself comes from the AZURE_CLIENT_SECRET environment variable)');
@@ -57,10 +60,22 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
     roles: input.roles,
     auditorRoles,
     audit,
+    delegation,
     catalog: new Catalog(commands),
     access: new AccessPolicy(input.tenants, new Roles(input.roles)),
     loadTemplate,
   };
+}
+
+/** The longest `delegation.maxDuration` may be: an absence longer than a quarter is a change of roles. */
+const MAX_DELEGATION_SECONDS = 90 * 86400;
+
+function buildDelegation(raw: RawConfig['delegation'], at: At): DelegationPolicy {
+  const maxDurationSeconds = raw?.maxDuration === undefined ? DEFAULT_DELEGATION_POLICY.maxDurationSeconds : durationOrZero(raw.maxDuration);
+  if (maxDurationSeconds > MAX_DELEGATION_SECONDS) {
+    at(['delegation', 'maxDuration'], `a delegation may last at most 90d; for a longer absence change the roles instead (got ${raw?.maxDuration})`);
+  }
+  return { enabled: raw?.enabled ?? DEFAULT_DELEGATION_POLICY.enabled, maxDurationSeconds };
 }
 
 const DEFAULT_CHECKPOINT_EVERY_RECORDS = 1000;
@@ -230,5 +245,5 @@ function durationOrZero(text: string): number {
 export function parseDuration(text: string): number {
   const m = /^([1-9][0-9]*)(s|m|h|d)$/.exec(text);
   if (!m) throw new Error(`not a duration: ${text}`);
-  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * DURATION_UNITS[m[2] as keyof typeof DURATION_UNITS];
 }

@@ -118,6 +118,11 @@ export const configSchema = {
         },
       },
     },
+    delegation: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { enabled: { type: 'boolean' }, maxDuration: duration },
+    },
     commands: { type: 'array', minItems: 1, items: command },
   },
 } as const;
@@ -140,4 +145,4 @@ export const OPERATION_FIELDS: Record<string, { required: string[]; optional: st
 };
 
 /** Command words Countersign answers itself; a catalog command cannot take them. */
-export const RESERVED_COMMANDS = ['help', 'pending', 'status', 'audit', 'cancel'];
+export const RESERVED_COMMANDS = ['help', 'pending', 'status', 'audit', 'cancel', 'delegate', 'delegations', 'revoke'];

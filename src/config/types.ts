@@ -3,6 +3,7 @@
  * the domain objects built from it.
  */
 import type { Catalog, OperationTemplate, ParameterSpec } from '../domain/catalog';
+import type { DelegationPolicy } from '../domain/delegation';
 import type { AccessPolicy } from '../domain/policy';
 import type { ConversationKind } from '../domain/request';
 import type { RiskLevel } from '../domain/risk';
@@ -26,6 +27,8 @@ export interface CountersignConfig {
   roles: Record<string, string[]>;
   auditorRoles: string[];
   audit: AuditConfig;
+  /** Delegation for absence (the `delegation` block; default on, at most 14 days). */
+  delegation: DelegationPolicy;
   catalog: Catalog;
   access: AccessPolicy;
   /** Reads a deployment template, relative to the config file's folder. */
@@ -66,6 +69,7 @@ export interface RawConfig {
     checkpointEveryRecords?: number;
     http?: { issuer: string; audience: string; role: string; jwksUri?: string; jwksFile?: string };
   };
+  delegation?: { enabled?: boolean; maxDuration?: string };
   commands: RawCommand[];
 }
 

@@ -20,7 +20,8 @@ import { helpCard, pendingCard, queryCard } from '../cards/lists';
 import type { Card } from '../cards/render';
 import { requestCard, type RequestCardOptions } from '../cards/request-card';
 import { LruMap } from './bounded-storage';
-import { actorOf, clientTextOf, sourceOf } from './identity';
+import { actorOf, clientTextOf, sourceOf, timeZoneOf } from './identity';
+import { namedPerson } from './mentions';
 import { FormMessages, type FormMessageState } from './form-messages';
 import { sharedCardOptions, TeamsUserIds } from './personal-cards';
 import type { ConversationReferenceStore } from './ports';
@@ -156,6 +157,20 @@ export class CountersignBot extends TeamsActivityHandler {
       case 'audit':
         if (this.auditCommand) await this.auditCommand(context, what.args);
         else await context.sendActivity(this.say('Audit export from Teams is not enabled on this Countersign.'));
+        return;
+      case 'delegate': {
+        const answer = await this.app.delegate({ actor, source: sourceOf(context.activity), delegate: await namedPerson(context), when: withoutMentions(what.rest), ...zoneOf(context) });
+        await context.sendActivity(this.say(answer.ok ? answer.text : answer.refusal.message));
+        return;
+      }
+      case 'revoke-delegation': {
+        const person = await namedPerson(context);
+        const answer = await this.app.revokeDelegation({ actor, source: sourceOf(context.activity), ...(person ? { delegate: person } : {}) });
+        await context.sendActivity(this.say(answer.ok ? answer.text : answer.refusal.message));
+        return;
+      }
+      case 'delegations':
+        await context.sendActivity(this.say(await this.app.delegations(actor, timeZoneOf(context.activity))));
         return;
       case 'unknown': {
         const hint = what.suggestions.length ? ` Did you mean: ${what.suggestions.join(', ')}?` : '';
@@ -323,6 +338,16 @@ export class CountersignBot extends TeamsActivityHandler {
   private say(text: string): string {
     return sandboxText(text, this.app.sandbox);
   }
+}
+
+/** The words of a message without its <at>…</at> mention markup (the mention's identity comes from its entity). */
+function withoutMentions(text: string): string {
+  return text.replace(/<at>[^<]*<\/at>/gi, ' ').trim();
+}
+
+function zoneOf(context: TurnContext): { timeZone?: string } {
+  const zone = timeZoneOf(context.activity);
+  return zone ? { timeZone: zone } : {};
 }
 
 function cardResponse(card: Card): AdaptiveCardInvokeResponse {

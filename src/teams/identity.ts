@@ -19,6 +19,13 @@ export function actorOf(activity: Partial<Activity>): Actor {
   };
 }
 
+/** The sender's IANA time zone, when the client sent it (activity.localTimezone, or a clientInfo entity). */
+export function timeZoneOf(activity: Partial<Activity>): string | undefined {
+  if (typeof activity.localTimezone === 'string' && activity.localTimezone) return activity.localTimezone.slice(0, 64);
+  const info = (activity.entities ?? []).find((e) => e.type === 'clientInfo') as { timezone?: unknown } | undefined;
+  return typeof info?.timezone === 'string' && info.timezone ? info.timezone.slice(0, 64) : undefined;
+}
+
 function conversationKind(activity: Partial<Activity>): ConversationKind {
   const t = activity.conversation?.conversationType;
   if (t === 'channel') return 'channel';

@@ -123,6 +123,11 @@ function who(a: { name: string; aadObjectId: string } | undefined): string {
   return a ? `${a.name} (${a.aadObjectId})` : 'Countersign';
 }
 
+/** "Carol (id) on behalf of Bob (id) under delegation D" when a delegate decided. */
+function onBehalf(d: { onBehalfOf?: { name: string; aadObjectId: string }; delegationId?: string }): string {
+  return d.onBehalfOf ? ` on behalf of ${who(d.onBehalfOf)}${d.delegationId ? ` under delegation ${d.delegationId}` : ''}` : '';
+}
+
 function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
   const lines = [`# Evidence: request ${input.requestId}`, ''];
   if (r) {
@@ -131,8 +136,8 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
       `${who(r.requester)} of tenant ${r.requester.tenantId}, at ${r.createdAt}, in ${r.source.conversationType} ${r.source.conversationId}${r.reason ? `; reason: ${r.reason}` : ''}.`,
       '',
       '## Who approved',
-      ...(r.approvals.length ? r.approvals.map((a) => `- ${who(a.approver)} at ${a.at}, for operation hash ${a.operationHash}`) : ['- nobody']),
-      ...(r.rejection ? [`- rejected by ${who(r.rejection.by)} at ${r.rejection.at}${r.rejection.comment ? `: ${r.rejection.comment}` : ''}`] : []),
+      ...(r.approvals.length ? r.approvals.map((a) => `- ${who(a.approver)}${onBehalf(a)} at ${a.at}, for operation hash ${a.operationHash}`) : ['- nobody']),
+      ...(r.rejection ? [`- rejected by ${who(r.rejection.by)}${onBehalf(r.rejection)} at ${r.rejection.at}${r.rejection.comment ? `: ${r.rejection.comment}` : ''}`] : []),
       ...(r.cancellation ? [`- cancelled by ${who(r.cancellation.by)} at ${r.cancellation.at}`] : []),
       `Policy: ${r.policy.approvals} approval(s) from ${r.policy.approverRoles.join(' or ')} (policy version ${r.policy.version}).`,
       '',

@@ -1,0 +1,160 @@
+/**
+ * Delegation for absence, as use cases: `delegate @person until <time>`, `revoke delegation
+ * [@person]`, `delegations`. The Teams layer resolves the @mention to a person (their Entra object
+ * id) and hands it here; every rule is in domain/delegation.ts, every audit append is here.
+ * A change and its audit records are committed together; a change that raced another one by the
+ * same person is decided again on a fresh read.
+ */
+import { randomUUID } from 'node:crypto';
+import { neutralise } from '../domain/audit';
+import { delegate, DEFAULT_DELEGATION_POLICY, isInForce, revoke, samePerson as same, type Delegation, type DelegationPolicy, type DelegationResult } from '../domain/delegation';
+import { describeUntil, parseUntil, zoneOrUtc } from '../domain/delegation-time';
+import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
+import type { Actor, Source } from '../domain/request';
+import type { AppDeps } from './context';
+import { DelegationConflictError } from './ports';
+
+/** The person named by @mention, or why the Teams layer could not tell who they are. */
+export type NamedPerson = Actor | { unresolved: string };
+
+export interface DelegateCommand {
+  actor: Actor;
+  source: Source;
+  delegate: NamedPerson | undefined;
+  /** The words after the mention: `until <time>` or `for <duration>`. */
+  when: string;
+  /** The sender's IANA time zone, when Teams sent it. */
+  timeZone?: string;
+}
+
+export interface RevokeCommand {
+  actor: Actor;
+  source: Source;
+  /** Only the delegation to this person (`revoke delegation @person`). */
+  delegate?: NamedPerson;
+}
+
+/** What the person is told. */
+export type DelegationAnswer = { ok: true; text: string } | { ok: false; refusal: Refusal };
+
+const MAX_ATTEMPTS = 10;
+
+export function delegationPolicy(deps: Pick<AppDeps, 'config'>): DelegationPolicy {
+  return deps.config.delegation ?? DEFAULT_DELEGATION_POLICY;
+}
+
+/** Delegations in force now that name this person as the delegate. */
+export async function delegationsReceived(deps: AppDeps, actor: Actor, now: Date): Promise<Delegation[]> {
+  if (!delegationPolicy(deps).enabled) return [];
+  const me = actor.aadObjectId.toLowerCase();
+  return (await deps.store.delegations.inForce(now.toISOString())).filter((d) => d.delegate.aadObjectId.toLowerCase() === me);
+}
+
+export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<DelegationAnswer> {
+  const person = cmd.delegate;
+  if (person === undefined) return refuse(deps, cmd, refusal(RefusalReason.DelegationMalformed, 'Name the person who decides for you with @mention: "delegate @person until 2026-12-24".'));
+  if ('unresolved' in person) return refuse(deps, cmd, refusal(RefusalReason.DelegateUnknown, person.unresolved));
+  const now = deps.clock.now();
+  const when = parseUntil(cmd.when, now, cmd.timeZone);
+  if (!when.ok) return refuse(deps, cmd, refusal(RefusalReason.DelegationMalformed, when.problem));
+  const access = deps.config.access;
+  const id = deps.ids.delegationId ? deps.ids.delegationId() : `DG-${randomUUID()}`;
+  const result = await commit(deps, async (inForce) =>
+    delegate({
+      id,
+      now,
+      delegator: cmd.actor,
+      delegate: person,
+      until: when.until,
+      policy: delegationPolicy(deps),
+      delegatorIsApprover: isApproverOfSomeCommand(deps, cmd.actor),
+      delegatorIsDelegate: inForce.some((d) => same(d.delegate, cmd.actor)),
+      tenantAllowed: (t) => access.tenantAllowed(t),
+      current: inForce.filter((d) => same(d.delegator, cmd.actor)),
+      source: cmd.source,
+    }),
+  );
+  if (!result.ok) return refuse(deps, cmd, result.refusal);
+  const replaced = result.change.ended.map((d) => ` It replaces your delegation to ${d.delegate.name}.`).join('');
+  deps.log.info({ delegationId: id, until: when.until.toISOString() }, 'delegation created');
+  return {
+    ok: true,
+    text: `${person.name} can now approve and reject requests on your behalf, with your own approver roles, until ${describeUntil(when.until, when.zone)}.${replaced} Type "revoke delegation" to end it sooner.`,
+  };
+}
+
+export async function revokeDelegation(deps: AppDeps, cmd: RevokeCommand): Promise<DelegationAnswer> {
+  const person = cmd.delegate;
+  if (person && 'unresolved' in person) return refuse(deps, cmd, refusal(RefusalReason.DelegateUnknown, person.unresolved));
+  const now = deps.clock.now();
+  const result = await commit(deps, async (inForce) => revoke(cmd.actor, inForce, now, person, cmd.source));
+  if (!result.ok) return refuse(deps, cmd, result.refusal);
+  const names = result.change.ended.map((d) => d.delegate.name).join(', ');
+  return { ok: true, text: `Revoked: ${names} can no longer decide on your behalf. Approvals they gave for you on requests not yet executed no longer count.` };
+}
+
+export interface DelegationsView {
+  given: Delegation[];
+  received: Delegation[];
+  /** Every delegation in force, for auditors (audit.auditorRoles); absent for everyone else. */
+  all?: Delegation[];
+  zone: string;
+}
+
+/** The delegations in force that this person gave and received; auditors see all of them. */
+export async function listDelegations(deps: AppDeps, actor: Actor, timeZone?: string): Promise<DelegationsView> {
+  const inForce = await deps.store.delegations.inForce(deps.clock.now().toISOString());
+  const auditor = deps.config.access.isApproverFor(deps.config.auditorRoles, actor);
+  return {
+    given: inForce.filter((d) => same(d.delegator, actor)),
+    received: inForce.filter((d) => same(d.delegate, actor)),
+    ...(auditor ? { all: inForce } : {}),
+    zone: zoneOrUtc(timeZone),
+  };
+}
+
+/** The view in words (Teams shows it as a message). */
+export function delegationsText(view: DelegationsView): string {
+  const line = (d: Delegation) => `- ${d.delegate.name} on behalf of ${d.delegator.name}, until ${describeUntil(new Date(d.until), view.zone)}`;
+  const section = (title: string, list: Delegation[]) => [`${title}:`, ...(list.length ? list.map(line) : ['- none'])];
+  const lines = [...section('You delegated', view.given), ...section('Delegated to you', view.received)];
+  if (view.all) lines.push(...section('All delegations in force (you are an auditor)', view.all));
+  return lines.join('\n');
+}
+
+function isApproverOfSomeCommand(deps: AppDeps, actor: Actor): boolean {
+  const roles = new Set(deps.config.catalog.commands.flatMap((c) => c.policy?.approverRoles ?? []));
+  return deps.config.access.isApproverFor([...roles], actor);
+}
+
+/** Decides on a fresh read of the delegations in force and commits; a concurrent change means deciding again. */
+async function commit(deps: AppDeps, decide: (inForce: Delegation[]) => Promise<DelegationResult>): Promise<DelegationResult> {
+  for (let attempt = 0; ; attempt++) {
+    const now = deps.clock.now();
+    const inForce = (await deps.store.delegations.inForce(now.toISOString())).filter((d) => isInForce(d, now));
+    const result = await decide(inForce);
+    if (!result.ok) return result;
+    try {
+      await deps.store.delegations.record(result.change);
+      return result;
+    } catch (err) {
+      if (!(err instanceof DelegationConflictError) || attempt + 1 >= MAX_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function refuse(deps: AppDeps, cmd: { actor: Actor; source: Source; delegate?: NamedPerson }, why: Refusal): Promise<DelegationAnswer> {
+  const named = cmd.delegate && !('unresolved' in cmd.delegate) ? { delegate: cmd.delegate } : {};
+  await deps.store.audit.append([
+    neutralise({
+      type: 'delegation.refused' as const,
+      time: deps.clock.now().toISOString(),
+      actor: cmd.actor,
+      source: cmd.source,
+      outcome: { result: 'refused' as const, reason: why.reason, detail: why.message },
+      data: { command: 'when' in cmd ? 'delegate' : 'revoke delegation', ...named },
+    }),
+  ]);
+  deps.log.warn({ reason: why.reason }, 'delegation refused');
+  return { ok: false, refusal: why };
+}

@@ -1,0 +1,52 @@
+/**
+ * The person a message names by @mention, as an identity Countersign can check: Teams sends each
+ * mention as an entity `{type: 'mention', mentioned: {id: '29:…', name}}`, sometimes with the
+ * Entra object id (`aadObjectId`). Without it, the conversation's member record is asked for
+ * (GET /v3/conversations/{id}/members/{memberId}, botbuilder's TeamsInfo.getMember). The bot itself
+ * is never the person named. Only what Teams says is used, never the text of the mention.
+ */
+import { TeamsInfo, type TurnContext } from 'botbuilder';
+import type { NamedPerson } from '../app/delegations';
+import { actorOf } from './identity';
+
+interface MentionEntity {
+  type?: string;
+  mentioned?: { id?: string; name?: string; aadObjectId?: string };
+}
+
+/** The people mentioned in the message, other than the bot (in order, without repeats). */
+function mentionedPeople(context: TurnContext): { id: string; name: string; aadObjectId?: string }[] {
+  const bot = context.activity.recipient?.id;
+  const seen = new Set<string>();
+  const people: { id: string; name: string; aadObjectId?: string }[] = [];
+  for (const e of (context.activity.entities ?? []) as MentionEntity[]) {
+    const m = e.type === 'mention' ? e.mentioned : undefined;
+    if (!m?.id || m.id === bot || seen.has(m.id)) continue;
+    seen.add(m.id);
+    people.push({ id: m.id, name: (m.name ?? m.id).slice(0, 200), ...(m.aadObjectId ? { aadObjectId: m.aadObjectId } : {}) });
+  }
+  return people;
+}
+
+/**
+ * The one person the message names, resolved to their Entra identity; undefined when it names no
+ * one; `{unresolved}` with words for the sender when it names several or Teams cannot say who.
+ */
+export async function namedPerson(context: TurnContext): Promise<NamedPerson | undefined> {
+  const people = mentionedPeople(context);
+  if (people.length === 0) return undefined;
+  if (people.length > 1) return { unresolved: `Name exactly one person with @mention; this message names ${people.length}.` };
+  const [person] = people;
+  const tenantId = actorOf(context.activity).tenantId;
+  if (person.aadObjectId) return { aadObjectId: person.aadObjectId, tenantId, name: person.name };
+  try {
+    const member = (await TeamsInfo.getMember(context, person.id)) as { aadObjectId?: string; objectId?: string; name?: string; tenantId?: string };
+    const aadObjectId = member.aadObjectId ?? member.objectId;
+    if (!aadObjectId) return { unresolved: `Teams did not give the Microsoft Entra identity of ${person.name}, so Countersign cannot check who they are.` };
+    return { aadObjectId, tenantId: member.tenantId ?? tenantId, name: (member.name ?? person.name).slice(0, 200) };
+  } catch (err) {
+    const status = (err as { statusCode?: number }).statusCode;
+    const why = status === 404 ? 'they are not a member of this conversation' : `Teams answered ${status ?? (err as Error).message}`;
+    return { unresolved: `Countersign could not look up ${person.name} (${why}); nothing was changed. Mention someone in this conversation, or try again.` };
+  }
+}
