@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describeUntil, parseUntil } from '../../src/domain/delegation-time';
+
+const NOW = new Date('2026-12-04T17:00:00.000Z');
+
+function until(words: string, zone?: string): string {
+  const r = parseUntil(words, NOW, zone);
+  if (!r.ok) assert.fail(r.problem);
+  return r.until.toISOString();
+}
+
+describe('when a delegation ends', () => {
+  it('reads a date as the start of that day in the sender\'s time zone, or UTC without one', () => {
+    assert.equal(until('until 2026-12-24'), '2026-12-24T00:00:00.000Z');
+    assert.equal(until('until 2026-12-24', 'Europe/Berlin'), '2026-12-23T23:00:00.000Z');
+    assert.equal(until('until 2026-07-01', 'Europe/Berlin'), '2026-06-30T22:00:00.000Z');
+  });
+
+  it('reads a local date-time in the sender\'s zone, and a date-time with a zone as given', () => {
+    assert.equal(until('until 2026-12-24T18:00', 'America/New_York'), '2026-12-24T23:00:00.000Z');
+    assert.equal(until('until 2026-12-24T18:00:00+01:00', 'America/New_York'), '2026-12-24T17:00:00.000Z');
+    assert.equal(until('until 2026-12-24T18:00Z'), '2026-12-24T18:00:00.000Z');
+  });
+
+  it('reads a clock time as its next occurrence in the sender\'s zone', () => {
+    assert.equal(until('until 19:00', 'Europe/Berlin'), '2026-12-04T18:00:00.000Z');
+    assert.equal(until('until 17:30', 'Europe/Berlin'), '2026-12-05T16:30:00.000Z');
+  });
+
+  it('reads a relative form from now', () => {
+    assert.equal(until('for 3d'), '2026-12-07T17:00:00.000Z');
+    assert.equal(until('<at>Carol</at> for 90m'), '2026-12-04T18:30:00.000Z');
+  });
+
+  it('says how to write it when it cannot read it, and treats an unknown zone as UTC', () => {
+    for (const words of ['', 'tomorrow', 'until next week', 'until 2026-02-30', 'until 25:00', 'for 3w']) {
+      const r = parseUntil(words, NOW);
+      assert.ok(!r.ok, words);
+      assert.match(r.problem, /until 2026-12-24/);
+    }
+    assert.equal(until('until 2026-12-24', 'Mars/Olympus'), '2026-12-24T00:00:00.000Z');
+  });
+
+  it('echoes the instant in the sender\'s zone and in UTC', () => {
+    assert.equal(describeUntil(new Date('2026-12-24T17:00:00Z'), 'Europe/Berlin'), '2026-12-24 18:00 Europe/Berlin (2026-12-24T17:00:00.000Z)');
+    assert.equal(describeUntil(new Date('2026-12-24T17:00:00Z'), 'UTC'), '2026-12-24 17:00 UTC');
+  });
+});
