@@ -11,6 +11,7 @@ import type { AuditRecord } from '../../src/domain/audit';
 import { auditRecordHash } from '../../src/domain/canonical';
 import type { ApprovalRequest } from '../../src/domain/request';
 import type { DownloadLink } from '../../src/audit/ports';
+import { delegationContract } from './delegation-contract';
 import { aRequest, alice, anEvent, bob, requestRef, timeAt } from './fixtures';
 
 export interface StoreHarness {
@@ -319,6 +320,11 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.equal(next.prevHash, r.hash);
       });
     });
+
+    delegationContract(
+      () => store,
+      async () => (store = await h.reopen()),
+    );
 
     describe('conversations', () => {
       it('saves a conversation reference and replaces it when saved again', async () => {

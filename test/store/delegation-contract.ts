@@ -1,0 +1,85 @@
+/**
+ * The delegation part of the Store contract (run by storeContract on every backend): create, list in
+ * force at a time, revoke, expiry by time, one in force per delegator under simultaneous writes.
+ */
+import assert from 'node:assert/strict';
+import { DelegationConflictError } from '../../src/app/ports';
+import type { Delegation } from '../../src/domain/delegation';
+import type { CountersignStore as Store } from '../../src/store/countersign-store';
+import { carol, dave } from '../support/people';
+import { anEvent, bob } from './fixtures';
+
+const T0 = '2026-11-02T09:00:00.000Z';
+const at = (hours: number) => new Date(Date.parse(T0) + hours * 3600_000).toISOString();
+
+function aDelegation(id: string, overrides: Partial<Delegation> = {}): Delegation {
+  return { id, delegator: bob, delegate: carol, createdAt: T0, until: at(24), ...overrides };
+}
+
+function ended(d: Delegation, reason: 'revoked' | 'replaced', when = at(1)): Delegation {
+  return { ...d, ended: { at: when, by: d.delegator, reason } };
+}
+
+export function delegationContract(store: () => Store, reopen: () => Promise<Store>): void {
+  describe('delegations', () => {
+    it('saves a delegation with its audit record and lists it while in force, not once its time is past', async () => {
+      const d = aDelegation('DG-1');
+      const records = await store().delegations.record({ created: d, ended: [], events: [anEvent('delegation.created')] });
+      assert.deepEqual(records.map((r) => r.type), ['delegation.created']);
+      assert.deepEqual(await store().delegations.inForce(at(1)), [d]);
+      assert.deepEqual(await store().delegations.inForce(at(24)), []);
+      assert.deepEqual(await store().delegations.get('DG-1'), d);
+      assert.equal(await store().delegations.get('DG-none'), undefined);
+    });
+
+    it('lists those in force oldest first, across delegators, and keeps them when reopened', async () => {
+      const a = aDelegation('DG-a', { delegator: dave, createdAt: at(0.5) });
+      const b = aDelegation('DG-b');
+      await store().delegations.record({ created: a, ended: [], events: [] });
+      await store().delegations.record({ created: b, ended: [], events: [] });
+      assert.deepEqual((await store().delegations.inForce(at(1))).map((d) => d.id), ['DG-b', 'DG-a']);
+      const reopened = await reopen();
+      assert.deepEqual((await reopened.delegations.inForce(at(1))).map((d) => d.id), ['DG-b', 'DG-a']);
+    });
+
+    it('revokes a delegation once: it is no longer in force, and revoking it again is a conflict that commits nothing', async () => {
+      const d = aDelegation('DG-1');
+      await store().delegations.record({ created: d, ended: [], events: [] });
+      await store().delegations.record({ ended: [ended(d, 'revoked')], events: [anEvent('delegation.revoked')] });
+      assert.deepEqual(await store().delegations.inForce(at(2)), []);
+      assert.equal((await store().delegations.get('DG-1'))?.ended?.reason, 'revoked');
+      const head = await store().audit.head();
+      await assert.rejects(store().delegations.record({ ended: [ended(d, 'revoked', at(3))], events: [anEvent('delegation.revoked')] }), DelegationConflictError);
+      assert.deepEqual(await store().audit.head(), head);
+      assert.equal((await store().delegations.get('DG-1'))?.ended?.at, at(1));
+    });
+
+    it('replaces a delegation in one write, and refuses a second one in force for the same delegator', async () => {
+      const first = aDelegation('DG-1');
+      await store().delegations.record({ created: first, ended: [], events: [] });
+      await assert.rejects(store().delegations.record({ created: aDelegation('DG-2', { createdAt: at(1), delegate: dave }), ended: [], events: [] }), DelegationConflictError);
+      const second = aDelegation('DG-2', { createdAt: at(1), delegate: dave });
+      await store().delegations.record({ created: second, ended: [ended(first, 'replaced')], events: [anEvent('delegation.replaced'), anEvent('delegation.created')] });
+      assert.deepEqual((await store().delegations.inForce(at(2))).map((d) => d.id), ['DG-2']);
+    });
+
+    it('allows a new delegation once the delegator\'s earlier one has expired by time', async () => {
+      await store().delegations.record({ created: aDelegation('DG-1', { until: at(1) }), ended: [], events: [] });
+      await store().delegations.record({ created: aDelegation('DG-2', { createdAt: at(2), until: at(5) }), ended: [], events: [] });
+      assert.deepEqual((await store().delegations.inForce(at(3))).map((d) => d.id), ['DG-2']);
+    });
+
+    it('of simultaneous delegations by one person (several connections where the backend has them), commits exactly one', async () => {
+      const attempts = Array.from({ length: 8 }, (_, i) =>
+        store().delegations.record({ created: aDelegation(`DG-${i}`), ended: [], events: [anEvent('delegation.created')] }).then(
+          () => 'ok',
+          (err: unknown) => (err instanceof DelegationConflictError ? 'conflict' : `error: ${String(err)}`),
+        ),
+      );
+      const outcomes = await Promise.all(attempts);
+      assert.deepEqual(outcomes.filter((o) => o === 'ok').length, 1, outcomes.join(', '));
+      assert.deepEqual(outcomes.filter((o) => o === 'conflict').length, 7);
+      assert.equal((await store().delegations.inForce(at(1))).length, 1);
+    });
+  });
+}
