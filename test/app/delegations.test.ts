@@ -1,0 +1,146 @@
+/** Delegation for absence through the use cases: delegate, list, revoke, and deciding on behalf. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import type { DelegationAnswer, NamedPerson } from '../../src/app/delegations';
+import { RefusalReason } from '../../src/domain/refusal';
+import type { Actor } from '../../src/domain/request';
+import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, opsChannel, sourceIn } from '../support/people';
+import { asked, click, refusedWith, settle } from './steps';
+
+const DELETE = 'delete resource group staging-old';
+const HOUR = 3600_000;
+
+function delegateAs(f: AppOnFakes, who: Actor, to: NamedPerson | undefined, when: string, timeZone?: string): Promise<DelegationAnswer> {
+  return f.app.delegate({ actor: who, source: sourceIn(opsChannel, 'delegate-1'), delegate: to, when, ...(timeZone ? { timeZone } : {}) });
+}
+
+function text(answer: DelegationAnswer): string {
+  assert.ok(answer.ok, `refused: ${answer.ok ? '' : answer.refusal.message}`);
+  return answer.text;
+}
+
+function reason(answer: DelegationAnswer): string {
+  assert.ok(!answer.ok, 'the delegation was accepted');
+  return answer.refusal.reason;
+}
+
+function configWith(change: (yaml: string) => string): string {
+  return change(readFileSync(EXAMPLE_CONFIG, 'utf8'));
+}
+
+describe('app: delegation for absence', () => {
+  let f: AppOnFakes;
+  beforeEach(() => {
+    f = appOnFakes();
+  });
+  afterEach(async () => {
+    await settle(f);
+  });
+
+  it('lets an approver delegate, echoing the end in their time zone, and audits it', async () => {
+    const said = text(await delegateAs(f, bob, carol, 'until 2026-03-05T18:00', 'Europe/Berlin'));
+    assert.match(said, /Carol NoRole can now approve and reject requests on your behalf, with your own approver roles, until 2026-03-05 18:00 Europe\/Berlin \(2026-03-05T17:00:00\.000Z\)/);
+    const [created] = await f.audit({ types: ['delegation.created'] });
+    assert.equal(created.actor?.name, bob.name);
+    assert.deepEqual((created.data as { delegate: Actor }).delegate, carol);
+    assert.match(await f.app.delegations(bob), /You delegated:\n- Carol NoRole on behalf of Bob Approver, until 2026-03-05 17:00 UTC/);
+    assert.match(await f.app.delegations(carol), /Delegated to you:\n- Carol NoRole on behalf of Bob Approver/);
+    assert.doesNotMatch(await f.app.delegations(dave), /Carol/);
+    assert.match(await f.app.delegations(erin), /All delegations in force \(you are an auditor\):\n- Carol NoRole on behalf of Bob Approver/);
+  });
+
+  it('lets the delegate approve on behalf of the delegator, and the request runs', async () => {
+    text(await delegateAs(f, bob, carol, 'for 3d'));
+    const r = await asked(f, alice, DELETE);
+    const result = await click(f, carol, r, 'approve');
+    assert.ok(result.ok);
+    await settle(f);
+    const stored = await f.request(r.id);
+    assert.equal(stored.state, 'succeeded');
+    assert.deepEqual([stored.approvals[0].approver.name, stored.approvals[0].onBehalfOf?.name], [carol.name, bob.name]);
+    const [granted] = await f.audit({ types: ['approval.granted'] });
+    assert.equal(granted.outcome.detail, 'approval 1 of 1 by Carol NoRole on behalf of Bob Approver');
+    assert.equal((granted.data as { onBehalfOf: Actor }).onBehalfOf.name, bob.name);
+  });
+
+  it('lets the delegate reject on behalf of the delegator', async () => {
+    text(await delegateAs(f, bob, carol, 'for 1d'));
+    const r = await asked(f, alice, DELETE);
+    assert.ok((await click(f, carol, r, 'reject', { comment: 'not during the freeze' })).ok);
+    assert.equal((await f.request(r.id)).rejection?.onBehalfOf?.name, bob.name);
+  });
+
+  it('gives the delegate nothing once the delegation expired by time', async () => {
+    text(await delegateAs(f, bob, carol, 'for 30m'));
+    const r = await asked(f, alice, DELETE);
+    f.clock.advance(HOUR / 2);
+    assert.equal(refusedWith(await click(f, carol, r, 'approve')), RefusalReason.NotAnApprover);
+  });
+
+  it('revokes: the delegate can no longer decide, and an approval given on behalf no longer counts at execution', async () => {
+    f = appOnFakes({ configText: configWith((y) => y.replace(/(- name: delete resource group[\s\S]*?)approvals: 1/, '$1approvals: 2')) });
+    text(await delegateAs(f, bob, carol, 'for 1d'));
+    const r = await asked(f, alice, DELETE);
+    assert.ok((await click(f, carol, r, 'approve')).ok);
+    assert.match(text(await f.app.revokeDelegation({ actor: bob, source: sourceIn() })), /Revoked: Carol NoRole can no longer decide on your behalf/);
+    assert.ok((await click(f, dave, r, 'approve')).ok);
+    await settle(f);
+    const stored = await f.request(r.id);
+    assert.equal(stored.state, 'failed');
+    assert.match(stored.outcomeDetail ?? '', /Carol NoRole on behalf of Bob Approver no longer hold/);
+    assert.equal(f.azure.executions.length, 0);
+    assert.deepEqual((await f.audit({ types: ['delegation.revoked', 'approval.revoked'] })).map((x) => x.type), ['delegation.revoked', 'approval.revoked']);
+  });
+
+  it('refuses a request the delegator asked for, and one the delegate asked for', async () => {
+    text(await delegateAs(f, dave, carol, 'for 1d'));
+    const davesOwn = await asked(f, dave, DELETE);
+    assert.equal(refusedWith(await click(f, carol, davesOwn, 'approve')), RefusalReason.OnBehalfOfRequester);
+    text(await delegateAs(f, bob, alice, 'for 1d'));
+    const alicesOwn = await asked(f, alice, 'delete resource group staging-older');
+    assert.equal(refusedWith(await click(f, alice, alicesOwn, 'approve')), RefusalReason.SelfApproval);
+  });
+
+  it('counts the delegator\'s authority once, whoever used it first', async () => {
+    f = appOnFakes({ configText: configWith((y) => y.replace(/(- name: delete resource group[\s\S]*?)approvals: 1/, '$1approvals: 2')) });
+    text(await delegateAs(f, bob, carol, 'for 1d'));
+    const r = await asked(f, alice, DELETE);
+    assert.ok((await click(f, bob, r, 'approve')).ok);
+    assert.equal(refusedWith(await click(f, carol, r, 'approve')), RefusalReason.AuthorityAlreadyCounted);
+    const other = await asked(f, alice, 'delete resource group staging-older');
+    assert.ok((await click(f, carol, other, 'approve')).ok);
+    assert.equal(refusedWith(await click(f, bob, other, 'approve')), RefusalReason.AuthorityAlreadyCounted);
+  });
+
+  it('refuses, and audits, a chain, a delegation to oneself, an unknown person, a time it cannot read, and too long a one', async () => {
+    text(await delegateAs(f, bob, carol, 'for 1d'));
+    assert.equal(reason(await delegateAs(f, carol, alice, 'for 1d')), RefusalReason.DelegationChain);
+    assert.equal(reason(await delegateAs(f, bob, bob, 'for 1d')), RefusalReason.SelfDelegation);
+    assert.equal(reason(await delegateAs(f, bob, { unresolved: 'Countersign could not look up Zed' }, 'for 1d')), RefusalReason.DelegateUnknown);
+    assert.equal(reason(await delegateAs(f, bob, undefined, 'for 1d')), RefusalReason.DelegationMalformed);
+    assert.equal(reason(await delegateAs(f, bob, carol, 'until someday')), RefusalReason.DelegationMalformed);
+    assert.equal(reason(await delegateAs(f, bob, carol, 'for 15d')), RefusalReason.DelegationTooLong);
+    const refusals = await f.audit({ types: ['delegation.refused'] });
+    assert.deepEqual(refusals.map((x) => x.outcome.reason), ['delegation-chain', 'self-delegation', 'delegate-unknown', 'delegation-malformed', 'delegation-malformed', 'delegation-too-long']);
+    assert.match(await f.app.delegations(carol), /Delegated to you:\n- Carol NoRole on behalf of Bob Approver/);
+  });
+
+  it('replaces the earlier delegation with a new one, audited as replaced', async () => {
+    text(await delegateAs(f, bob, carol, 'for 1d'));
+    assert.match(text(await delegateAs(f, bob, erin, 'for 2d')), /It replaces your delegation to Carol NoRole/);
+    assert.deepEqual((await f.audit({ types: ['delegation.created', 'delegation.replaced'] })).map((x) => x.type), ['delegation.created', 'delegation.replaced', 'delegation.created']);
+    const r = await asked(f, alice, DELETE);
+    assert.equal(refusedWith(await click(f, carol, r, 'approve')), RefusalReason.NotAnApprover);
+    assert.ok((await click(f, erin, r, 'approve')).ok);
+  });
+
+  it('refuses every delegation when delegation.enabled is false', async () => {
+    f = appOnFakes({ configText: configWith((y) => `${y}\ndelegation:\n  enabled: false\n`) });
+    assert.equal(reason(await delegateAs(f, bob, carol, 'for 1d')), RefusalReason.DelegationDisabled);
+  });
+
+  it('says when there is nothing to revoke', async () => {
+    assert.equal(reason(await f.app.revokeDelegation({ actor: bob, source: sourceIn() })), RefusalReason.NoDelegation);
+  });
+});
