@@ -25,6 +25,14 @@ export class FakeConnector {
   failCards = false;
   /** Post the next N new messages but answer without an activity id (as a connector may). */
   omitIdNextSends = 0;
+  /**
+   * The members Teams knows, by channel account id ('29:…'), as GET
+   * /v3/conversations/{id}/members/{memberId} answers for them (TeamsChannelAccount: id, name,
+   * aadObjectId, tenantId, ...); anyone else is answered 404 MemberNotFoundInConversation.
+   */
+  readonly members = new Map<string, Record<string, unknown>>();
+  /** Every member lookup: conversation id and member id. */
+  readonly memberLookups: { conversationId: string; memberId: string }[] = [];
   url = '';
 
   async start(): Promise<this> {
@@ -67,6 +75,10 @@ export class FakeConnector {
     return this.sent.filter((s) => s.kind === 'update' && s.id === activityId);
   }
 
+  private answerMember(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    return memberAnswer(this, req, res);
+  }
+
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -77,6 +89,7 @@ export class FakeConnector {
         res.end(JSON.stringify({ error: { code: 'TooManyRequests', message: 'slow down' } }));
         return;
       }
+      if (this.answerMember(req, res)) return;
       // A service URL may carry a path of its own (Teams' regional ones do): /amer/v3/conversations/…
       const m = /^(?:\/[^/]+)*?\/v3\/conversations\/([^/]+)\/activities(?:\/([^/?]+))?/.exec(req.url ?? '');
       if (!m) {
@@ -110,6 +123,18 @@ export class FakeConnector {
       res.end(JSON.stringify({ id }));
     });
   }
+}
+
+/** GET /v3/conversations/{id}/members/{memberId}: the member's account, or 404 as the real service answers. */
+function memberAnswer(connector: FakeConnector, req: http.IncomingMessage, res: http.ServerResponse): boolean {
+  const m = /^(?:\/[^/]+)*?\/v3\/conversations\/([^/]+)\/members\/([^/?]+)$/.exec(req.url ?? '');
+  if (req.method !== 'GET' || !m) return false;
+  const [conversationId, memberId] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+  connector.memberLookups.push({ conversationId, memberId });
+  const member = connector.members.get(memberId);
+  res.writeHead(member ? 200 : 404, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(member ?? { error: { code: 'MemberNotFoundInConversation', message: 'The member is not found in the conversation.' } }));
+  return true;
 }
 
 export function cardOf(activity: Record<string, unknown>): Record<string, unknown> | undefined {

@@ -1,0 +1,127 @@
+/**
+ * Delegation for absence at the network boundary: the real bot over HTTP, the fake Bot Connector
+ * (which answers member lookups as Teams does, 404 included) and a clock the test moves.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { cardText } from '../support/connector';
+import { auditOf, requestVia, settled } from '../support/flows';
+import { EXAMPLE_CONFIG, startHarness, type Harness } from '../support/harness';
+import { opsChannel, people, type Person } from '../support/teams';
+
+const MINUTE = 60_000;
+
+/** Teams' mention entity for a person, with or without the Entra object id. */
+function mentionOf(p: Person, withObjectId: boolean): Record<string, unknown> {
+  return { type: 'mention', text: `<at>${p.name}</at>`, mentioned: { id: p.id, name: p.name, ...(withObjectId ? { aadObjectId: p.aadObjectId } : {}) } };
+}
+
+const BOT_MENTION = { type: 'mention', text: '<at>Countersign</at>', mentioned: { id: 'bot-countersign', name: 'Countersign' } };
+
+/** A message in the operations channel naming the bot and a person; returns the bot's replies. */
+async function sayNaming(h: Harness, who: Person, words: string, named: Person | undefined, options: { withObjectId?: boolean; localTimezone?: string } = {}): Promise<string> {
+  const text = `<at>Countersign</at> ${words.replace('@person', named ? `<at>${named.name}</at>` : '')}`;
+  const entities = [BOT_MENTION, ...(named ? [mentionOf(named, options.withObjectId ?? false)] : [])];
+  const before = h.connector.sent.length;
+  const res = await h.teams.post(h.teams.activity(who, opsChannel, { type: 'message', text, entities, ...(options.localTimezone ? { localTimezone: options.localTimezone } : {}) }));
+  assert.equal(res.status, 200);
+  return h.teams
+    .since(before)
+    .map((s) => s.activity.text)
+    .filter((t): t is string => typeof t === 'string')
+    .join('\n');
+}
+
+function twoApprovalsConfig(): string {
+  return fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replace(/(- name: delete resource group[\s\S]*?)approvals: 1/, '$1approvals: 2');
+}
+
+describe('Teams: delegation for absence (fake Bot Connector, controlled clock)', function () {
+  this.timeout(30000);
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+    // Teams' member records of the people the tests mention (TeamsChannelAccount).
+    for (const p of [people.carol, people.alice, people.erin]) h.connector.members.set(p.id, { id: p.id, name: p.name, aadObjectId: p.aadObjectId, tenantId: p.tenantId, userRole: 'user' });
+  });
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('delegates to a person named by @mention (looked up in the conversation), who approves on behalf: the card says so', async () => {
+    const said = await sayNaming(h, people.bob, 'delegate @person for 3d', people.carol);
+    assert.match(said, /Carol NoRole can now approve and reject requests on your behalf, with your own approver roles, until .* UTC/);
+    assert.deepEqual(h.connector.memberLookups, [{ conversationId: opsChannel.id, memberId: people.carol.id }]);
+    const { cardId, requestId } = await requestVia(h, 'deploy production api-service reason: release 2.4');
+    const answer = await h.teams.click(people.carol, cardId, 'approve');
+    assert.match(cardText(answer.body.value as Record<string, unknown>), /Approved by Carol NoRole on behalf of Bob Approver/);
+    await settled(h);
+    assert.match(cardText(h.connector.card(cardId)), /SUCCEEDED[\s\S]*Approved by Carol NoRole on behalf of Bob Approver/);
+    const granted = (await auditOf(h, { requestId, types: ['approval.granted'] }))[0];
+    assert.equal((granted.data as { onBehalfOf: { aadObjectId: string } }).onBehalfOf.aadObjectId, people.bob.aadObjectId);
+  });
+
+  it("takes the mention's Entra object id when Teams sends it, and echoes the end in the sender's time zone", async () => {
+    const said = await sayNaming(h, people.bob, 'delegate @person until 2099-01-01', people.carol, { withObjectId: true, localTimezone: 'Europe/Berlin' });
+    // Past delegation.maxDuration: refused, after reading the time in Berlin.
+    assert.match(said, /A delegation may last at most 14 days \(delegation.maxDuration\); 2098-12-31T23:00:00.000Z is later than that/);
+    const ok = await sayNaming(h, people.bob, 'delegate @person for 2h', people.carol, { withObjectId: true, localTimezone: 'Europe/Berlin' });
+    assert.match(ok, /until \d{4}-\d{2}-\d{2} \d{2}:\d{2} Europe\/Berlin \(/);
+    assert.deepEqual(h.connector.memberLookups, []);
+  });
+
+  it('ends the delegation by time: after it, the delegate is refused like anyone without the role', async () => {
+    await sayNaming(h, people.bob, 'delegate @person for 30m', people.carol);
+    const { cardId } = await requestVia(h, 'deploy production api-service');
+    h.clock.advance(31 * MINUTE);
+    const answer = await h.teams.click(people.carol, cardId, 'approve');
+    assert.match(cardText(answer.body.value as Record<string, unknown>), /You cannot approve request .* it needs one of the roles platform-approvers/);
+  });
+
+  it('revokes, lists and refuses after revoking', async () => {
+    await sayNaming(h, people.bob, 'delegate @person for 1d', people.carol);
+    assert.match(await sayNaming(h, people.carol, 'delegations', undefined), /Delegated to you:\n- Carol NoRole on behalf of Bob Approver/);
+    assert.match(await sayNaming(h, people.bob, 'revoke delegation', undefined), /Revoked: Carol NoRole can no longer decide on your behalf/);
+    const { cardId } = await requestVia(h, 'deploy production api-service');
+    const answer = await h.teams.click(people.carol, cardId, 'approve');
+    assert.match(cardText(answer.body.value as Record<string, unknown>), /You cannot approve request/);
+    assert.deepEqual((await auditOf(h, { types: ['delegation.created', 'delegation.revoked'] })).map((r) => r.type), ['delegation.created', 'delegation.revoked']);
+  });
+
+  it('refuses a chain: a delegate cannot pass the delegation on', async () => {
+    await sayNaming(h, people.bob, 'delegate @person for 1d', people.carol);
+    assert.match(await sayNaming(h, people.carol, 'delegate @person for 1d', people.erin), /You hold no approver role of your own: rights you received by delegation cannot be passed on/);
+    const [refused] = await auditOf(h, { types: ['delegation.refused'] });
+    assert.equal(refused.outcome.reason, 'delegation-chain');
+  });
+
+  it("refuses the delegator's request to their delegate, and the requester's own delegate deciding for them", async () => {
+    await sayNaming(h, people.dave, 'delegate @person for 1d', people.carol);
+    const { cardId } = await requestVia(h, 'deploy production api-service', people.dave);
+    const answer = await h.teams.click(people.carol, cardId, 'approve');
+    assert.match(cardText(answer.body.value as Record<string, unknown>), /Dave Lead asked for request .* so you cannot decide it on their behalf/);
+  });
+
+  it("counts the delegator's authority once: the delegate cannot add a second approval for them", async () => {
+    await h.stop();
+    h = await startHarness({ configText: twoApprovalsConfig() });
+    h.connector.members.set(people.carol.id, { id: people.carol.id, name: people.carol.name, aadObjectId: people.carol.aadObjectId });
+    await sayNaming(h, people.bob, 'delegate @person for 1d', people.carol);
+    const { cardId } = await requestVia(h, 'delete resource group staging-old');
+    await h.teams.click(people.bob, cardId, 'approve');
+    const answer = await h.teams.click(people.carol, cardId, 'approve');
+    assert.match(cardText(answer.body.value as Record<string, unknown>), /Bob Approver already approved request .* each person's authority counts once/);
+  });
+
+  it('says clearly when Teams does not know the person mentioned (member lookup 404), and changes nothing', async () => {
+    const said = await sayNaming(h, people.bob, 'delegate @person for 1d', people.mallory);
+    assert.match(said, /Countersign could not look up Mallory Outsider \(they are not a member of this conversation\); nothing was changed/);
+    const [refused] = await auditOf(h, { types: ['delegation.refused'] });
+    assert.equal(refused.outcome.reason, 'delegate-unknown');
+    assert.match(await sayNaming(h, people.bob, 'delegations', undefined), /You delegated:\n- none/);
+  });
+
+  it('asks for a person when the message mentions no one', async () => {
+    assert.match(await sayNaming(h, people.bob, 'delegate for 1d', undefined), /Name the person who decides for you with @mention/);
+  });
+});
