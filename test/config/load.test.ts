@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDuration } from '../../src/config/build';
-import { loadConfig } from '../../src/config/load';
+import { loadConfig, parseConfig } from '../../src/config/load';
 import { checkParameters, resolveOperation } from '../../src/domain/catalog';
 import { sha256Hex } from '../../src/domain/canonical';
 import { alice, bob, channel, dave, erin } from '../support/requests';
@@ -139,6 +139,12 @@ describe('a minimal valid config', () => {
   it('has no auditors and uses the default credential when it names none', () => {
     assert.deepEqual(config.auditorRoles, []);
     assert.deepEqual(config.azure.credential, { type: 'default' });
+  });
+
+  it('turns delegation on, for at most 14 days, when it says nothing of it; and keeps what a delegation block states', () => {
+    assert.deepEqual(config.delegation, { enabled: true, maxDurationSeconds: 14 * 86400 });
+    const text = fs.readFileSync(fixture('valid-minimal.yaml'), 'utf8');
+    assert.deepEqual(parseConfig(`${text}\ndelegation:\n  enabled: false\n  maxDuration: 3d\n`, fixture('valid-minimal.yaml')).delegation, { enabled: false, maxDurationSeconds: 3 * 86400 });
   });
 
   it('loads templates relative to its own folder and refuses paths outside it', () => {

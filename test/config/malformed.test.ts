@@ -68,6 +68,15 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     assertRefused('bad-duration.yaml', { key: 'commands[1].policy.ttl', at: 'ttl: 30 minutes', problem: /^`ttl` must be a duration such as 30m, 4h or 2d \(a whole number, then s, m, h or d\)$/ });
   });
 
+  it('refuses a delegation.maxDuration that is not a duration, and one longer than 90d', () => {
+    assertRefused('delegation-bad-duration.yaml', { key: 'delegation.maxDuration', at: 'maxDuration: two weeks', problem: /^`maxDuration` must be a duration such as 30m, 4h or 2d/ });
+    assertRefused('delegation-too-long.yaml', { key: 'delegation.maxDuration', at: 'maxDuration: 120d', problem: /^a delegation may last at most 90d; for a longer absence change the roles instead \(got 120d\)$/ });
+  });
+
+  it('refuses a misspelt key in the delegation block', () => {
+    assertRefused('delegation-key-typo.yaml', { key: 'delegation.enable', at: 'enable: false', problem: /^unknown key \(did you mean enabled\?\)/ });
+  });
+
   it('refuses a placeholder that no parameter declares, listing the declared parameters', () => {
     assertRefused('undeclared-placeholder.yaml', {
       key: 'commands[0].operation',
