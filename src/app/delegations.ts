@@ -39,7 +39,7 @@ export type DelegationAnswer = { ok: true; text: string } | { ok: false; refusal
 
 const MAX_ATTEMPTS = 10;
 
-export function delegationPolicy(deps: Pick<AppDeps, 'config'>): DelegationPolicy {
+function delegationPolicy(deps: Pick<AppDeps, 'config'>): DelegationPolicy {
   return deps.config.delegation ?? DEFAULT_DELEGATION_POLICY;
 }
 

@@ -113,7 +113,7 @@ export function revoke(actor: Actor, current: Delegation[], now: Date, delegate?
   return { ok: true, change: { ended, events: ended.map((d) => delegationEvent('delegation.revoked', d, at, actor, `${d.delegate.name} no longer decides on behalf of ${d.delegator.name}`, source)) } };
 }
 
-export function delegationEvent(
+function delegationEvent(
   type: 'delegation.created' | 'delegation.revoked' | 'delegation.replaced',
   d: Delegation,
   time: string,
