@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { neutralise } from '../domain/audit';
-import { delegate, DEFAULT_DELEGATION_POLICY, isInForce, revoke, samePerson as same, type Delegation, type DelegationPolicy, type DelegationResult } from '../domain/delegation';
+import { delegate, DEFAULT_DELEGATION_POLICY, revoke, samePerson as same, type Delegation, type DelegationPolicy, type DelegationResult } from '../domain/delegation';
 import { describeUntil, parseUntil, zoneOrUtc } from '../domain/delegation-time';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, Source } from '../domain/request';
@@ -59,7 +59,7 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
   if (!when.ok) return refuse(deps, cmd, refusal(RefusalReason.DelegationMalformed, when.problem));
   const access = deps.config.access;
   const id = deps.ids.delegationId ? deps.ids.delegationId() : `DG-${randomUUID()}`;
-  const result = await commit(deps, async (inForce) =>
+  const result = await commit(deps, now, (inForce) =>
     delegate({
       id,
       now,
@@ -87,7 +87,7 @@ export async function revokeDelegation(deps: AppDeps, cmd: RevokeCommand): Promi
   const person = cmd.delegate;
   if (person && 'unresolved' in person) return refuse(deps, cmd, refusal(RefusalReason.DelegateUnknown, person.unresolved));
   const now = deps.clock.now();
-  const result = await commit(deps, async (inForce) => revoke(cmd.actor, inForce, now, person, cmd.source));
+  const result = await commit(deps, now, (inForce) => revoke(cmd.actor, inForce, now, person, cmd.source));
   if (!result.ok) return refuse(deps, cmd, result.refusal);
   const names = result.change.ended.map((d) => d.delegate.name).join(', ');
   return { ok: true, text: `Revoked: ${names} can no longer decide on your behalf. Approvals they gave for you on requests not yet executed no longer count.` };
@@ -127,12 +127,13 @@ function isApproverOfSomeCommand(deps: AppDeps, actor: Actor): boolean {
   return deps.config.access.isApproverFor([...roles], actor);
 }
 
-/** Decides on a fresh read of the delegations in force and commits; a concurrent change means deciding again. */
-async function commit(deps: AppDeps, decide: (inForce: Delegation[]) => Promise<DelegationResult>): Promise<DelegationResult> {
+/**
+ * Decides on a fresh read of the delegations in force at `now` (the instant the change is made at,
+ * the same on every attempt) and commits; a concurrent change means deciding again.
+ */
+async function commit(deps: AppDeps, now: Date, decide: (inForce: Delegation[]) => DelegationResult): Promise<DelegationResult> {
   for (let attempt = 0; ; attempt++) {
-    const now = deps.clock.now();
-    const inForce = (await deps.store.delegations.inForce(now.toISOString())).filter((d) => isInForce(d, now));
-    const result = await decide(inForce);
+    const result = decide(await deps.store.delegations.inForce(now.toISOString()));
     if (!result.ok) return result;
     try {
       await deps.store.delegations.record(result.change);
