@@ -29,6 +29,7 @@ import {
 import { leaseLapsed } from '../domain/lease-time';
 import { documentationLinks, failureCause } from '../domain/failure-cause';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
+import { deciderText } from '../domain/delegation';
 import type { Actor, Approval, ApprovalRequest } from '../domain/request';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
 import { checkDrift } from './drift';
@@ -148,6 +149,13 @@ export class Executor {
       await deps.notifier.tellRequester(claimed, `Request ${claimed.id} was not executed. ${claimed.outcomeDetail ?? ''}`.trim());
       return;
     }
+    // A delegation that ended while the claim was being committed: the approval it carried no longer counts.
+    const lapsed = await this.lapsedDelegations(claimed);
+    if (lapsed.length > 0) {
+      const error = { code: 'DelegationEnded', message: `Not executed: the delegation behind the approval of ${lapsed.join(', ')} ended before the execution started. Nothing was sent to Azure; ask again.` };
+      await this.finish(requestId, { status: 'failed', ref: claimed.execution?.ref ?? { resourceIds: [] }, error });
+      return;
+    }
     if (drift.drifted === 'unknown') {
       const error = { code: 'DriftCheckFailed', message: `Not executed: ${drift.reason}. Nothing was sent to Azure; ask again once the target can be read.` };
       await this.finish(requestId, { status: 'failed', ref: claimed.execution?.ref ?? { resourceIds: [] }, error });
@@ -226,6 +234,14 @@ export class Executor {
     if (!finished) return;
     await deps.notifier.tellRequester(finished, completionText(finished));
     deps.log.info({ requestId, state: finished.state }, 'execution finished');
+  }
+
+  /** The approvals given under a delegation no longer in force ("Carol on behalf of Bob"), read after the claim. */
+  private async lapsedDelegations(r: ApprovalRequest): Promise<string[]> {
+    const delegated = r.approvals.filter((a) => a.delegationId !== undefined);
+    if (delegated.length === 0) return [];
+    const inForce = new Set((await this.deps.store.delegations.inForce(this.deps.clock.now().toISOString())).map((d) => d.id));
+    return delegated.filter((a) => !inForce.has(a.delegationId!)).map((a) => deciderText(a));
   }
 
   private stillApprover(r: ApprovalRequest, actor: Actor): boolean {

@@ -1,10 +1,12 @@
 /**
  * A property-based model test: random interleavings of requests, clicks from random people,
- * cancels, rejects, expiry, crashes and restarts, driven through the use cases against the real
+ * cancels, rejects, expiry, delegations and their revocations, crashes and restarts, driven through the use cases against the real
  * SQLite store by two instances on one database file (each reopened on its restarts), with a fake
  * ARM that counts what it is asked to do.
  * After every run: nothing executed unless the policy was satisfied by distinct approvers other than
- * the requester; at most one execution per approval; every acknowledged action is in the audit; the
+ * the requester (nor on the requester's behalf), each person's authority counted once, an approval on
+ * someone's behalf only from a delegation in force from someone holding the role themselves (no chain)
+ * and still in force when the execution started; at most one execution per approval; every acknowledged action is in the audit; the
  * chain verifies and its times never go back.
  */
 import assert from 'node:assert/strict';
@@ -14,6 +16,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import type { AppDeps } from '../../src/app/context';
 import { decide } from '../../src/app/decisions';
+import { delegateTo, revokeDelegation } from '../../src/app/delegations';
 import { Executor } from '../../src/app/execution';
 import { sweepExpired } from '../../src/app/expiry';
 import type { AzureGateway } from '../../src/app/ports';
@@ -24,6 +27,7 @@ import type { AuditRecord } from '../../src/domain/audit';
 import type { Actor } from '../../src/domain/request';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { EXAMPLE_CONFIG, TestClock } from '../support/harness';
+import { carol } from '../support/people';
 import { alice, bob, channel, dave, erin, frank, mallory } from '../support/requests';
 
 /** Two approvals from platform-approvers (Bob, Frank, Dave); Alice and Dave may ask. */
@@ -35,7 +39,7 @@ const CONFIG = parseConfig(
   EXAMPLE_CONFIG,
 );
 const TAG = CONFIG.catalog.find('tag')!;
-const PEOPLE: Actor[] = [alice, bob, frank, dave, erin, mallory];
+const PEOPLE: Actor[] = [alice, bob, frank, dave, erin, mallory, carol];
 const APPROVERS = new Set([bob, frank, dave].map((p) => p.aadObjectId));
 const LEASE_MS = 1000;
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -45,6 +49,8 @@ type Action = { on: number } & (
   | { kind: 'create'; who: number }
   | { kind: 'click'; verb: 'approve' | 'reject' | 'cancel'; who: number; which: number }
   | { kind: 'time'; minutes: number }
+  | { kind: 'delegate'; who: number; to: number; minutes: number }
+  | { kind: 'revoke'; who: number }
   | { kind: 'crash' }
   | { kind: 'settle' }
 );
@@ -53,9 +59,12 @@ const what = fc.oneof(
   // Mostly people who may ask (Alice, Dave), sometimes anyone.
   { arbitrary: fc.record({ kind: fc.constant('create' as const), who: fc.constantFrom(0, 0, 3, 3, 1, 4, 5) }), weight: 3 },
   {
-    arbitrary: fc.record({ kind: fc.constant('click' as const), verb: fc.constantFrom('approve' as const, 'approve' as const, 'approve' as const, 'reject' as const, 'cancel' as const), who: fc.constantFrom(1, 2, 3, 3, 0, 4, 5), which: fc.nat(3) }),
+    arbitrary: fc.record({ kind: fc.constant('click' as const), verb: fc.constantFrom('approve' as const, 'approve' as const, 'approve' as const, 'reject' as const, 'cancel' as const), who: fc.constantFrom(1, 2, 3, 3, 0, 4, 5, 6, 6, 6), which: fc.nat(3) }),
     weight: 8,
   },
+  // Approvers (and sometimes others) delegate to anyone, Carol most (she holds no role of her own).
+  { arbitrary: fc.record({ kind: fc.constant('delegate' as const), who: fc.constantFrom(1, 1, 2, 3, 6, 0), to: fc.constantFrom(6, 6, 6, 0, 1, 2, 3, 5), minutes: fc.constantFrom(20, 120) }), weight: 3 },
+  { arbitrary: fc.record({ kind: fc.constant('revoke' as const), who: fc.constantFrom(1, 2, 3) }), weight: 1 },
   // Minutes, half an hour, or past the 4 h time to live.
   { arbitrary: fc.record({ kind: fc.constant('time' as const), minutes: fc.constantFrom(1, 30, 250) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('crash' as const) }), weight: 1 },
@@ -138,7 +147,7 @@ class Run {
       notifier: { cardChanged: async () => undefined, tellRequester: async () => undefined },
       config: CONFIG,
       clock: this.clock,
-      ids: { requestId: () => `CS-M${String(++this.nextId).padStart(6, '0')}` },
+      ids: { requestId: () => `CS-M${String(++this.nextId).padStart(6, '0')}`, delegationId: () => `DG-M${String(++this.nextId).padStart(6, '0')}` },
       log: quiet,
       subscriptionId: '00000000-0000-4000-8000-00000000abcd',
     };
@@ -186,6 +195,10 @@ class Run {
     } else if (a.kind === 'time') {
       this.clock.advance(a.minutes * 60_000);
       await sweepExpired(deps);
+    } else if (a.kind === 'delegate') {
+      await delegateTo(deps, { actor: PEOPLE[a.who], source: channel, delegate: PEOPLE[a.to], when: `for ${a.minutes}m` });
+    } else if (a.kind === 'revoke') {
+      await revokeDelegation(deps, { actor: PEOPLE[a.who], source: channel });
     } else if (a.kind === 'crash') {
       await this.crash(a.on);
     } else {
@@ -208,6 +221,32 @@ async function step(run: Run, actions: Action[]): Promise<void> {
   if (crash) await run.perform(crash);
 }
 
+function onBehalfOf(r: AuditRecord): string | undefined {
+  return (r.data as { onBehalfOf?: Actor } | undefined)?.onBehalfOf?.aadObjectId;
+}
+
+/**
+ * An approval on someone's behalf came from their delegation to the approver, in force at the
+ * approval; a delegation that ended before the execution started stopped it before Azure was asked.
+ */
+function checkDelegationInForce(records: AuditRecord[], grant: AuditRecord, started: AuditRecord, arm: CountingArm): void {
+  const delegationId = (grant.data as { delegationId?: string } | undefined)?.delegationId;
+  if (!onBehalfOf(grant)) return;
+  const about = (r: AuditRecord) => (r.data as { delegationId?: string } | undefined)?.delegationId === delegationId;
+  const made = records.find((r) => r.type === 'delegation.created' && about(r));
+  assert.ok(made && made.seq < grant.seq, `approval ${grant.seq} names delegation ${delegationId}, never made before it`);
+  const data = made.data as { delegator: Actor; delegate: Actor; until: string };
+  assert.equal(data.delegator.aadObjectId, onBehalfOf(grant), `approval ${grant.seq}: on behalf of someone other than the delegator`);
+  assert.equal(data.delegate.aadObjectId, grant.actor?.aadObjectId, `approval ${grant.seq}: by someone other than the delegate`);
+  const ended = records.find((r) => (r.type === 'delegation.revoked' || r.type === 'delegation.replaced') && about(r));
+  assert.ok(grant.time < data.until, `delegation ${delegationId} had expired when it was used`);
+  if ((ended && ended.seq < started.seq) || started.time >= data.until) {
+    const stopped = records.some((r) => r.type === 'execution.failed' && r.request?.id === grant.request?.id && r.outcome.reason === 'DelegationEnded');
+    assert.ok(stopped, `delegation ${delegationId} had ended before the execution it carried, which was not stopped`);
+    assert.ok(!arm.executed.has(started.execution?.correlationId ?? ''), `delegation ${delegationId} had ended, yet ARM was asked`);
+  }
+}
+
 async function checkInvariants(run: Run): Promise<void> {
   const records = await run.records();
   const verified = await verifyChain(run.store.audit.read());
@@ -223,10 +262,16 @@ async function checkInvariants(run: Run): Promise<void> {
     for (const s of started) if (s.execution?.correlationId) correlationOf.set(s.execution.correlationId, id);
     if (started.length === 0) continue;
     const created = rs.find((r) => r.type === 'request.created')!;
-    const approvers = new Set(rs.filter((r) => (r.type === 'approval.granted' || r.type === 'request.approved') && r.seq < started[0].seq).map((r) => r.actor!.aadObjectId));
+    const grants = rs.filter((r) => r.type === 'approval.granted' && r.seq < started[0].seq);
+    const approvers = new Set(grants.map((r) => r.actor!.aadObjectId));
+    // Whose authority each approval used: the delegator's for an approval on behalf.
+    const principals = grants.map((r) => onBehalfOf(r) ?? r.actor!.aadObjectId);
     assert.ok(!approvers.has(created.actor!.aadObjectId), `request ${id}: the requester approved it`);
-    for (const a of approvers) assert.ok(APPROVERS.has(a), `request ${id}: approved by ${a}, who holds no approver role`);
-    assert.ok(approvers.size >= 2, `request ${id} executed with ${approvers.size} distinct approval(s)`);
+    assert.ok(!principals.includes(created.actor!.aadObjectId), `request ${id}: approved on behalf of the requester`);
+    for (const a of principals) assert.ok(APPROVERS.has(a), `request ${id}: approved with the authority of ${a}, who holds no approver role (a chain?)`);
+    assert.equal(new Set(principals).size, principals.length, `request ${id}: someone's authority counted twice`);
+    assert.ok(approvers.size >= 2 && new Set(principals).size >= 2, `request ${id} executed with ${approvers.size} distinct approver(s)`);
+    for (const g of grants) checkDelegationInForce(records, g, started[0], run.arm);
   }
   for (const [corr, n] of run.arm.executed) {
     assert.equal(n, 1, `correlation ${corr} was sent to ARM ${n} times`);
@@ -244,7 +289,7 @@ describe('the approval model under random interleavings, crashes and restarts', 
   it('keeps the two-person rule, one execution per approval, and every acknowledged action in a verifiable audit', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-model-'));
     let n = 0;
-    const seen = { executed: 0, resumed: 0, crashes: 0, expired: 0 };
+    const seen = { executed: 0, resumed: 0, crashes: 0, expired: 0, onBehalf: 0, voided: 0 };
     try {
       await fc.assert(
         fc.asyncProperty(scenario, async (steps) => {
@@ -257,7 +302,10 @@ describe('the approval model under random interleavings, crashes and restarts', 
             seen.executed += run.arm.executed.size;
             seen.resumed += run.arm.resumed.size;
             seen.crashes += steps.flat().filter((a) => a.kind === 'crash').length;
-            seen.expired += (await run.records()).filter((r) => r.type === 'request.expired').length;
+            const records = await run.records();
+            seen.expired += records.filter((r) => r.type === 'request.expired').length;
+            seen.onBehalf += records.filter((r) => r.type === 'approval.granted' && onBehalfOf(r)).length;
+            seen.voided += records.filter((r) => r.type === 'approval.revoked').length;
           } finally {
             await run.close();
           }
@@ -265,7 +313,7 @@ describe('the approval model under random interleavings, crashes and restarts', 
         { numRuns: 100, endOnFailure: true },
       );
       // The runs must reach what the invariants are about, or they prove nothing.
-      assert.ok(seen.executed > 0 && seen.crashes > 0 && seen.expired > 0, `too little happened: ${JSON.stringify(seen)}`);
+      assert.ok(seen.executed > 0 && seen.crashes > 0 && seen.expired > 0 && seen.onBehalf > 0, `too little happened: ${JSON.stringify(seen)}`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
