@@ -7,10 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { neutralise } from '../domain/audit';
-import { delegate, DEFAULT_DELEGATION_POLICY, revoke, samePerson as same, type Delegation, type DelegationPolicy, type DelegationResult } from '../domain/delegation';
+import { authorityFor, delegate, DEFAULT_DELEGATION_POLICY, revoke, samePerson as same, type Delegation, type DelegationPolicy, type DelegationResult } from '../domain/delegation';
 import { describeUntil, parseUntil, zoneOrUtc } from '../domain/delegation-time';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
-import type { Actor, Source } from '../domain/request';
+import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import type { AppDeps } from './context';
 import { DelegationConflictError } from './ports';
 
@@ -48,6 +48,21 @@ export async function delegationsReceived(deps: AppDeps, actor: Actor, now: Date
   if (!delegationPolicy(deps).enabled) return [];
   const me = actor.aadObjectId.toLowerCase();
   return (await deps.store.delegations.inForce(now.toISOString())).filter((d) => d.delegate.aadObjectId.toLowerCase() === me);
+}
+
+/**
+ * Whether this person may decide a request now, themselves or on someone's behalf: what `pending`,
+ * `status` and the personal card show. Each click is still decided when it is made.
+ */
+export async function decider(deps: AppDeps, actor: Actor): Promise<(r: ApprovalRequest) => boolean> {
+  const now = deps.clock.now();
+  const received = await delegationsReceived(deps, actor, now);
+  return (r) => {
+    const isApprover = (a: Actor) => deps.config.access.isApproverFor(r.policy.approverRoles, a);
+    if (isApprover(actor)) return true;
+    const authority = authorityFor(r, actor, 'approve', received, now, isApprover);
+    return authority.ok && authority.onBehalfOf !== undefined;
+  };
 }
 
 export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<DelegationAnswer> {

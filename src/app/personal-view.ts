@@ -6,6 +6,7 @@
 import type { ApprovalRequest, Actor } from '../domain/request';
 import { isDecidable } from '../domain/request';
 import type { AppDeps } from './context';
+import { decider } from './delegations';
 import { canonicalRequestId } from './request-ids';
 
 export interface PersonalView {
@@ -23,7 +24,7 @@ export async function personalView(deps: AppDeps, actor: Actor, requestId: strin
   const open = isDecidable(request);
   return {
     request,
-    canApprove: open && !isRequester && !approved && deps.config.access.isApproverFor(request.policy.approverRoles, actor),
+    canApprove: open && !isRequester && !approved && (await decider(deps, actor))(request),
     canCancel: open && isRequester,
   };
 }

@@ -3,6 +3,7 @@ import type { CommandSpec } from '../domain/catalog';
 import { formatDuration, plural } from '../domain/duration-text';
 import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
+import { decider } from './delegations';
 import { canonicalRequestId } from './request-ids';
 
 export interface HelpEntry {
@@ -40,13 +41,14 @@ export async function pending(deps: AppDeps, actor: Actor): Promise<PendingView>
   const now = deps.clock.now().getTime();
   const me = actor.aadObjectId.toLowerCase();
   const live = open.filter((r) => !isDecidable(r) || Date.parse(r.expiresAt) > now);
+  const mayDecide = await decider(deps, actor);
   return {
     toDecide: live.filter(
       (r) =>
         isDecidable(r) &&
         r.requester.aadObjectId.toLowerCase() !== me &&
         !r.approvals.some((a) => a.approver.aadObjectId.toLowerCase() === me) &&
-        deps.config.access.isApproverFor(r.policy.approverRoles, actor),
+        mayDecide(r),
     ),
     mine: live.filter((r) => r.requester.aadObjectId.toLowerCase() === me),
   };
@@ -64,6 +66,7 @@ export async function status(deps: AppDeps, actor: Actor, requestId: string): Pr
   const visible =
     r.requester.aadObjectId.toLowerCase() === me ||
     access.isApproverFor(r.policy.approverRoles, actor) ||
-    access.isApproverFor(deps.config.auditorRoles, actor);
+    access.isApproverFor(deps.config.auditorRoles, actor) ||
+    (await decider(deps, actor))(r);
   return visible ? r : undefined;
 }

@@ -140,6 +140,19 @@ describe('app: delegation for absence', () => {
     assert.equal(reason(await delegateAs(f, bob, carol, 'for 1d')), RefusalReason.DelegationDisabled);
   });
 
+  it('shows the delegate what they can decide: pending, status and the Approve button of their own card', async () => {
+    const r = await asked(f, alice, DELETE);
+    assert.deepEqual((await f.app.pending(carol)).toDecide, []);
+    assert.equal(await f.app.status(carol, r.id), undefined);
+    text(await delegateAs(f, bob, carol, 'for 1d'));
+    assert.deepEqual((await f.app.pending(carol)).toDecide.map((x) => x.id), [r.id]);
+    assert.equal((await f.app.status(carol, r.id))?.id, r.id);
+    assert.equal((await f.app.personalView(carol, r.id))?.canApprove, true);
+    const davesOwn = await asked(f, dave, 'delete resource group staging-older');
+    text(await delegateAs(f, dave, erin, 'for 1d'));
+    assert.equal((await f.app.personalView(erin, davesOwn.id))?.canApprove, false);
+  });
+
   it('says when there is nothing to revoke', async () => {
     assert.equal(reason(await f.app.revokeDelegation({ actor: bob, source: sourceIn() })), RefusalReason.NoDelegation);
   });
