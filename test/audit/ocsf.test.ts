@@ -96,6 +96,22 @@ describe('the OCSF export (API Activity, class 6003)', () => {
     assert.equal(v.count, 6);
   });
 
+  it('maps the delegation events and reads them back verified, as every other record', async () => {
+    const data = { delegationId: 'DG-1', delegator: bob, until: timeAt(60) };
+    const delegations = chainOf([
+      anEvent('delegation.created', { time: timeAt(0), actor: bob, request: undefined, target: undefined, data }),
+      anEvent('delegation.replaced', { time: timeAt(1), actor: bob, request: undefined, target: undefined, data }),
+      anEvent('delegation.revoked', { time: timeAt(2), actor: bob, request: undefined, target: undefined, data }),
+      anEvent('delegation.refused', { time: timeAt(3), actor: bob, request: undefined, target: undefined, outcome: { result: 'refused', reason: 'delegation-chain' } }),
+      anEvent('approval.granted', { time: timeAt(4), actor: bob, data: { onBehalfOf: bob, delegationId: 'DG-1' } }),
+    ]);
+    assert.deepEqual(delegations.map((r) => toOcsf(r).activity_id), [1, 3, 3, 99, 3]);
+    assert.equal(toOcsf(delegations[3]).status_code, 'delegation-chain');
+    const v = await verifyChain(readOcsf(PassThrough.from([await text(delegations)])));
+    assert.equal(v.ok, true, v.problem?.message);
+    assert.deepEqual(await collect(readOcsf(PassThrough.from([await text(delegations)]))), delegations);
+  });
+
   it('names a record whose mapped fields were edited though raw_data was not', async () => {
     const lines = (await text(records)).split('\n');
     lines[1] = lines[1].replace('"name":"Bob Approver"', '"name":"Carol NoRole"');
