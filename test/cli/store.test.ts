@@ -13,7 +13,7 @@ import { registerStoreCommands } from '../../src/cli/store';
 import type { AuditCliIo } from '../../src/cli/audit-io';
 import { databaseFile } from '../../src/settings';
 import { migrate, MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
-import { aRequest, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
+import { aRequest, alice, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
 import { createTestDatabase } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
 import { audit, Capture } from './run-audit';
@@ -50,6 +50,7 @@ const TABLES: [table: string, columns: string, order: string][] = [
   ['conversation_refs', 'conversation_id, reference', 'conversation_id'],
   ['card_messages', 'request_id, conversation_id, activity_id, sent_version', 'request_id, activity_id'],
   ['audit_downloads', 'token_hash, link_id, link, created_at, expires_at, used_at, export_id', 'token_hash'],
+  ['delegations', 'id, delegator_id, delegate_id, created_at, until, ended_at, body', 'id'],
 ];
 
 describe('countersign store', function () {
@@ -79,6 +80,9 @@ describe('countersign store', function () {
       if (i % 2) await lite.conversations.claimCardVersion(r.id, { conversationId: `conv-${i % 3}`, activityId: `act-${i}` }, 2);
     }
     await lite.conversations.saveReference('conv-1', { serviceUrl: 'https://smba.example/', conversation: { id: 'conv-1' } });
+    const delegation = { id: 'DG-1', delegator: bob, delegate: alice, createdAt: timeAt(0), until: timeAt(99) };
+    await lite.delegations.record({ created: delegation, ended: [], events: [] });
+    await lite.delegations.record({ created: { ...delegation, id: 'DG-2', createdAt: timeAt(1) }, ended: [{ ...delegation, ended: { at: timeAt(1), by: bob, reason: 'replaced' } }], events: [] });
     for (let start = 0; start < COUNT; start += 2000) {
       await lite.audit.append(Array.from({ length: 2000 }, (_, k) => anEvent('execution.progressed', { time: timeAt(start + k), data: { n: start + k, text: 'é ✓ "q"' } })));
     }

@@ -1,7 +1,7 @@
 /**
  * Moving an installation from SQLite to PostgreSQL: every table copied verbatim (requests with their
  * versions, the audit chain with its seq, hashes and stored bytes, checkpoints, links, exports,
- * conversation references and card bindings) into an empty database, in one transaction, so a copy
+ * conversation references, card bindings and delegations) into an empty database, in one transaction, so a copy
  * that fails leaves the target as empty as it found it. The chain trigger checks every record's
  * link on the way in; the caller verifies the copied chain afterwards.
  */
@@ -78,6 +78,13 @@ const TABLES: readonly TableCopy[] = [
     selectWithout: { column: 'sent_version', select: 'SELECT request_id, conversation_id, activity_id, 0 FROM card_messages ORDER BY rowid' },
     columns: ['request_id', 'conversation_id', 'activity_id', 'sent_version'],
     types: ['text', 'text', 'text', 'int'],
+  },
+  {
+    // A store from before SQLite migration 4 has none (the table is skipped).
+    table: 'delegations',
+    select: 'SELECT id, delegator_id, delegate_id, created_at, until, ended_at, body FROM delegations ORDER BY rowid',
+    columns: ['id', 'delegator_id', 'delegate_id', 'created_at', 'until', 'ended_at', 'body'],
+    types: ['text', 'text', 'text', 'text', 'text', 'text', 'text'],
   },
 ];
 
