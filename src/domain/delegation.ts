@@ -40,7 +40,7 @@ export interface DelegationPolicy {
 
 export const DEFAULT_DELEGATION_POLICY: DelegationPolicy = { enabled: true, maxDurationSeconds: 14 * 86400 };
 
-export function isInForce(d: Delegation, now: Date): boolean {
+function isInForce(d: Delegation, now: Date): boolean {
   return !d.ended && now.getTime() < Date.parse(d.until);
 }
 
