@@ -29,6 +29,9 @@ function configWith(change: (yaml: string) => string): string {
   return change(readFileSync(EXAMPLE_CONFIG, 'utf8'));
 }
 
+/** The example config with "delete resource group" needing two approvals. */
+const TWO_APPROVALS = configWith((y) => y.replace(/(- name: delete resource group[\s\S]*?)approvals: 1/, '$1approvals: 2'));
+
 describe('app: delegation for absence', () => {
   let f: AppOnFakes;
   beforeEach(() => {
@@ -79,7 +82,7 @@ describe('app: delegation for absence', () => {
   });
 
   it('revokes: the delegate can no longer decide, and an approval given on behalf no longer counts at execution', async () => {
-    f = appOnFakes({ configText: configWith((y) => y.replace(/(- name: delete resource group[\s\S]*?)approvals: 1/, '$1approvals: 2')) });
+    f = appOnFakes({ configText: TWO_APPROVALS });
     text(await delegateAs(f, bob, carol, 'for 1d'));
     const r = await asked(f, alice, DELETE);
     assert.ok((await click(f, carol, r, 'approve')).ok);
@@ -103,7 +106,7 @@ describe('app: delegation for absence', () => {
   });
 
   it('counts the delegator\'s authority once, whoever used it first', async () => {
-    f = appOnFakes({ configText: configWith((y) => y.replace(/(- name: delete resource group[\s\S]*?)approvals: 1/, '$1approvals: 2')) });
+    f = appOnFakes({ configText: TWO_APPROVALS });
     text(await delegateAs(f, bob, carol, 'for 1d'));
     const r = await asked(f, alice, DELETE);
     assert.ok((await click(f, bob, r, 'approve')).ok);
@@ -136,7 +139,8 @@ describe('app: delegation for absence', () => {
   });
 
   it('refuses every delegation when delegation.enabled is false', async () => {
-    f = appOnFakes({ configText: configWith((y) => `${y}\ndelegation:\n  enabled: false\n`) });
+    f = appOnFakes({ configText: configWith((y) => y.replace(/(delegation:\n {2}enabled: )true/, '$1false')) });
+    assert.equal(f.config.delegation.enabled, false);
     assert.equal(reason(await delegateAs(f, bob, carol, 'for 1d')), RefusalReason.DelegationDisabled);
   });
 

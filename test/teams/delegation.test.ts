@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { cardText } from '../support/connector';
+import { cardOf, cardText } from '../support/connector';
 import { auditOf, requestVia, settled } from '../support/flows';
 import { EXAMPLE_CONFIG, startHarness, type Harness } from '../support/harness';
 import { opsChannel, people, type Person } from '../support/teams';
@@ -119,6 +119,13 @@ describe('Teams: delegation for absence (fake Bot Connector, controlled clock)',
     const [refused] = await auditOf(h, { types: ['delegation.refused'] });
     assert.equal(refused.outcome.reason, 'delegate-unknown');
     assert.match(await sayNaming(h, people.bob, 'delegations', undefined), /You delegated:\n- none/);
+  });
+
+  it('lists the three commands in help', async () => {
+    const from = await h.teams.say(people.bob, 'help');
+    // Markdown escapes as the card carries them: \< and \[ show as < and [.
+    const help = h.teams.since(from).map((s) => cardText(cardOf(s.activity)).replace(/\\([<>[\]])/g, '$1')).join('\n');
+    for (const usage of ['delegate @person until <time>', 'delegations: the delegations you gave and received', 'revoke delegation [@person]']) assert.ok(help.includes(usage), `help lacks "${usage}"`);
   });
 
   it('asks for a person when the message mentions no one', async () => {
