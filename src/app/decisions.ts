@@ -88,7 +88,11 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
     if (verb === 'cancel') return r.state === 'executing' ? requestCancellation(r, ctx) : cancel(r, ctx);
     // A delegate decides with the delegator's authority (domain/delegation.ts).
     const authority = authorityFor(r, click.actor, verb, received, now, isApprover);
-    if (!authority.ok) return isDecidable(r) ? authority : approve(r, ctx);
+    if (!authority.ok) {
+      // A closed, expired or stale request is refused as such; otherwise for the delegation's reason.
+      const plain = verb === 'approve' ? approve(r, ctx) : reject(r, ctx, click.comment);
+      return !plain.ok && plain.refusal.reason !== RefusalReason.NotAnApprover ? plain : authority;
+    }
     const decider = { ...ctx, ...(authority.onBehalfOf ? { onBehalfOf: authority.onBehalfOf } : {}), ...(authority.delegationId ? { delegationId: authority.delegationId } : {}) };
     if (verb === 'approve') return approve(r, decider);
     return reject(r, decider, click.comment);

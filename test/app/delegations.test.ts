@@ -105,6 +105,14 @@ describe('app: delegation for absence', () => {
     assert.equal(refusedWith(await click(f, alice, alicesOwn, 'approve')), RefusalReason.SelfApproval);
   });
 
+  it('refuses a delegate\'s click on a request past its time as expired, not for the delegation', async () => {
+    text(await delegateAs(f, dave, carol, 'for 1d'));
+    const davesOwn = await asked(f, dave, DELETE);
+    f.clock.advance(2 * HOUR);
+    assert.equal(refusedWith(await click(f, carol, davesOwn, 'approve')), RefusalReason.Expired);
+    assert.equal((await f.request(davesOwn.id)).state, 'expired');
+  });
+
   it('counts the delegator\'s authority once, whoever used it first', async () => {
     f = appOnFakes({ configText: TWO_APPROVALS });
     text(await delegateAs(f, bob, carol, 'for 1d'));
