@@ -6,6 +6,7 @@
  */
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
 import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, type Transition } from '../domain/lifecycle';
+import { decidingRoles } from '../domain/policy';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { isForeignCard } from './card-binding';
@@ -78,7 +79,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
       actor: click.actor,
       source: click.source,
       // The roles named when the request was made, held according to the current config.
-      isApprover: (a: Actor) => deps.config.access.isApproverFor(r.policy.approverRoles, a),
+      isApprover: (a: Actor) => deps.config.access.isApproverFor(decidingRoles(r), a),
       ...(click.cardHash !== undefined ? { cardHash: click.cardHash } : {}),
     };
     if (verb === 'approve') return approve(r, ctx);

@@ -27,6 +27,7 @@ import {
   type Transition,
 } from '../domain/lifecycle';
 import { leaseLapsed } from '../domain/lease-time';
+import { decidingRoles } from '../domain/policy';
 import { documentationLinks, failureCause } from '../domain/failure-cause';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
 import type { Actor, ApprovalRequest } from '../domain/request';
@@ -223,8 +224,8 @@ export class Executor {
 
   private stillApprover(r: ApprovalRequest, actor: Actor): boolean {
     const command = currentCommand(this.deps, r.command);
-    const roles = command?.policy?.approverRoles ?? [];
-    return this.deps.config.access.isApproverFor(roles, actor);
+    // The current config's approver roles, and the escalation role when the request was escalated.
+    return this.deps.config.access.isApproverFor(decidingRoles(r, command?.policy?.approverRoles ?? []), actor);
   }
 
   private async save(requestId: string, fn: (current: ApprovalRequest) => Transition, options?: TransactOptions): Promise<ApprovalRequest | undefined> {

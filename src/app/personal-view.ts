@@ -5,6 +5,7 @@
  */
 import type { ApprovalRequest, Actor } from '../domain/request';
 import { isDecidable } from '../domain/request';
+import { decidingRoles } from '../domain/policy';
 import type { AppDeps } from './context';
 import { canonicalRequestId } from './request-ids';
 
@@ -23,7 +24,7 @@ export async function personalView(deps: AppDeps, actor: Actor, requestId: strin
   const open = isDecidable(request);
   return {
     request,
-    canApprove: open && !isRequester && !approved && deps.config.access.isApproverFor(request.policy.approverRoles, actor),
+    canApprove: open && !isRequester && !approved && deps.config.access.isApproverFor(decidingRoles(request), actor),
     canCancel: open && isRequester,
   };
 }
@@ -31,6 +32,6 @@ export async function personalView(deps: AppDeps, actor: Actor, requestId: strin
 /** Whose Teams client should ask for a personal view: the requester and every holder of an approver role. */
 export function cardViewers(deps: Pick<AppDeps, 'config'>, request: ApprovalRequest): string[] {
   const ids = new Set<string>([request.requester.aadObjectId.toLowerCase()]);
-  for (const role of request.policy.approverRoles) for (const id of deps.config.access.roles.membersOf(role)) ids.add(id);
+  for (const role of decidingRoles(request)) for (const id of deps.config.access.roles.membersOf(role)) ids.add(id);
   return [...ids];
 }

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { Catalog, checkValue, type CommandPolicy, type CommandSpec, type OperationTemplate, type ParameterSpec, placeholdersIn } from '../domain/catalog';
 import { CHANGE_KINDS } from '../domain/operation';
 import { AccessPolicy, Roles } from '../domain/policy';
+import { parseDuration } from './duration';
+import { buildReach } from './reach';
 import { OPERATION_FIELDS, RESERVED_COMMANDS } from './schema';
 import type { AuditConfig, CountersignConfig, RawCommand, RawConfig, RawParameter } from './types';
 import { didYouMean } from './suggest';
@@ -118,7 +120,7 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
       });
     roleCheck(c.policy.approverRoles, 'approverRoles');
     roleCheck(c.policy.requesterRoles, 'requesterRoles');
-    policy = {
+    const base = {
       approvals: c.policy.approvals ?? input.defaults?.approvals ?? 1,
       approverRoles: c.policy.approverRoles,
       requesterRoles: c.policy.requesterRoles ?? [],
@@ -126,6 +128,7 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
       conversationTypes: c.policy.conversations?.types ?? ['personal', 'groupChat', 'channel'],
       conversationIds: c.policy.conversations?.ids ?? [],
     };
+    policy = { ...base, ...buildReach(c, i, input, base, at) };
   }
   return { name: c.name, description: c.description, sensitive, ...(c.risk ? { risk: c.risk } : {}), parameters, operation: c.operation, ...(policy ? { policy } : {}) };
 }
@@ -227,8 +230,4 @@ function durationOrZero(text: string): number {
   }
 }
 
-export function parseDuration(text: string): number {
-  const m = /^([1-9][0-9]*)(s|m|h|d)$/.exec(text);
-  if (!m) throw new Error(`not a duration: ${text}`);
-  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
-}
+export { parseDuration } from './duration';

@@ -5,6 +5,7 @@
  *   needs_reapproval → approved | rejected | cancelled | expired
  */
 import { requestEvent } from '../audit';
+import { decidingRoles } from '../policy';
 import { RefusalReason } from '../refusal';
 import { type ApprovalRequest, isDecidable } from '../request';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
@@ -34,7 +35,7 @@ function checkDecider(r: ApprovalRequest, ctx: DecisionContext, verb: 'approve' 
     );
   }
   if (!ctx.isApprover(ctx.actor)) {
-    return refuse(r, RefusalReason.NotAnApprover, `You cannot ${verb} request ${r.id}: it needs one of the roles ${r.policy.approverRoles.join(', ')}.`);
+    return refuse(r, RefusalReason.NotAnApprover, `You cannot ${verb} request ${r.id}: it needs one of the roles ${decidingRoles(r).join(', ')}.`);
   }
   return undefined;
 }
