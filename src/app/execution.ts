@@ -33,6 +33,7 @@ import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../do
 import type { Actor, ApprovalRequest } from '../domain/request';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
 import { checkDrift } from './drift';
+import { inBackground, tellDeciders } from './notifications';
 
 /** Least time between two recorded progress steps of one operation (card updates follow them). */
 const PROGRESS_INTERVAL_MS = 1000;
@@ -131,6 +132,8 @@ export class Executor {
         saved,
         `Request ${saved.id} (${saved.command}) was not executed: what it would do changed since it was approved (${drift.found.changes.join('; ')}). It needs approving again on its card.`,
       );
+      // This run's write moved it to needs_reapproval, so this run tells the people who decide again.
+      await inBackground(deps, requestId, () => tellDeciders(deps, saved, 'reapproval'));
       return;
     }
     const claim = await transact(deps, requestId, (r) =>

@@ -16,7 +16,7 @@
  */
 export type { DecisionContext, Transition } from './transition';
 export { approve, cancel, expire, isPastExpiry, reject } from './decision';
-export { dueReminder, escalate, escalationDue, peopleToDecide, recordReach, remind, type ReachOccasion, type ReachOutcome } from './reach';
+export { dueReminder, escalate, escalationDue, peopleToDecide, reachEvents, recordReach, remind, unreachableAfter, type ReachOccasion, type ReachOutcome } from './reach';
 export {
   detectDrift,
   type DriftFound,

@@ -79,6 +79,13 @@ const TABLES: readonly TableCopy[] = [
     columns: ['request_id', 'conversation_id', 'activity_id', 'sent_version'],
     types: ['text', 'text', 'text', 'int'],
   },
+  {
+    // Absent from a store before SQLite migration 4: skipped.
+    table: 'personal_conversations',
+    select: 'SELECT tenant_id, aad_object_id, reference FROM personal_conversations ORDER BY rowid',
+    columns: ['tenant_id', 'aad_object_id', 'reference'],
+    types: ['text', 'text', 'text'],
+  },
 ];
 
 export interface CopyProgress {
