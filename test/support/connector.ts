@@ -25,8 +25,12 @@ export class FakeConnector {
   failCards = false;
   /** Post the next N new messages but answer without an activity id (as a connector may). */
   omitIdNextSends = 0;
-  /** Answer the next N calls with 429 and this Retry-After (seconds) instead of throttleNext's 0. */
+  /** The Retry-After (seconds) of throttleNext's 429s. */
   retryAfterSeconds = 0;
+  /** When set, throttleNext counts only calls whose "METHOD path" matches. */
+  throttleOnly?: RegExp;
+  /** When each 429 was answered (ms since the epoch). */
+  readonly throttledAt: number[] = [];
   /**
    * People (Entra object ids, lowercase) for whom starting a personal chat fails as Teams answers it
    * when the app is not installed for them: 403 (the bot is not in their roster) or 404.
@@ -106,8 +110,9 @@ export class FakeConnector {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      if (this.throttleNext > 0) {
+      if (this.throttleNext > 0 && (!this.throttleOnly || this.throttleOnly.test(`${req.method} ${req.url}`))) {
         this.throttleNext--;
+        this.throttledAt.push(Date.now());
         res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(this.retryAfterSeconds) });
         res.end(JSON.stringify({ error: { code: 'TooManyRequests', message: 'slow down' } }));
         return;
