@@ -4,8 +4,9 @@
  * SQLite store by two instances on one database file (each reopened on its restarts), with a fake
  * ARM that counts what it is asked to do.
  * After every run: nothing executed unless the policy was satisfied by distinct approvers other than
- * the requester; at most one execution per approval; every acknowledged action is in the audit; the
- * chain verifies and its times never go back.
+ * the requester (the escalation role counting only once the request was escalated, after its delay,
+ * once); at most one execution per approval; at most the policy's reminders, each sent once; every
+ * acknowledged action is in the audit; the chain verifies and its times never go back.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -15,8 +16,10 @@ import fc from 'fast-check';
 import type { AppDeps } from '../../src/app/context';
 import { decide } from '../../src/app/decisions';
 import { Executor } from '../../src/app/execution';
+import { sweepEscalations } from '../../src/app/escalation';
 import { sweepExpired } from '../../src/app/expiry';
-import type { AzureGateway } from '../../src/app/ports';
+import type { ApproverMessenger, AzureGateway } from '../../src/app/ports';
+import { sweepReminders } from '../../src/app/reminders';
 import { createRequest } from '../../src/app/requests';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { parseConfig } from '../../src/config/load';
@@ -26,17 +29,24 @@ import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { EXAMPLE_CONFIG, TestClock } from '../support/harness';
 import { alice, bob, channel, dave, erin, frank, mallory } from '../support/requests';
 
-/** Two approvals from platform-approvers (Bob, Frank, Dave); Alice and Dave may ask. */
+/**
+ * Two approvals from platform-approvers (Bob, Frank, Dave); Alice and Dave may ask. After 2 hours of
+ * its 4 undecided, a request escalates to incident-leads (Erin, and Alice, who may ask and so must
+ * never approve her own); one reminder at half-life.
+ */
 const CONFIG = parseConfig(
   fs
     .readFileSync(EXAMPLE_CONFIG, 'utf8')
     .replace(/approvals: 1 # approvals from people other than the requester/, 'approvals: 2')
-    .replace(/( {2}platform-approvers:\n)/, `$1    - ${frank.aadObjectId} # Frank Approver\n`),
+    .replace(/( {6}operation: Merge\n {4}policy:\n)/, '$1      escalation: { role: incident-leads, after: 2h }\n      reminders: { at: ["50%"], max: 1 }\n')
+    .replace(/( {2}platform-approvers:\n)/, `  incident-leads:\n    - ${erin.aadObjectId}\n    - ${alice.aadObjectId}\n$1    - ${frank.aadObjectId} # Frank Approver\n`),
   EXAMPLE_CONFIG,
 );
+const ESCALATION_DELAY_MS = 2 * 3600_000;
 const TAG = CONFIG.catalog.find('tag')!;
 const PEOPLE: Actor[] = [alice, bob, frank, dave, erin, mallory];
 const APPROVERS = new Set([bob, frank, dave].map((p) => p.aadObjectId));
+const ESCALATION_ROLE = new Set([erin, alice].map((p) => p.aadObjectId));
 const LEASE_MS = 1000;
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -56,8 +66,8 @@ const what = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant('click' as const), verb: fc.constantFrom('approve' as const, 'approve' as const, 'approve' as const, 'reject' as const, 'cancel' as const), who: fc.constantFrom(1, 2, 3, 3, 0, 4, 5), which: fc.nat(3) }),
     weight: 8,
   },
-  // Minutes, half an hour, or past the 4 h time to live.
-  { arbitrary: fc.record({ kind: fc.constant('time' as const), minutes: fc.constantFrom(1, 30, 250) }), weight: 2 },
+  // Minutes, half an hour, past the 2 h escalation delay, or past the 4 h time to live.
+  { arbitrary: fc.record({ kind: fc.constant('time' as const), minutes: fc.constantFrom(1, 30, 125, 250) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('crash' as const) }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('settle' as const) }), weight: 1 },
 );
@@ -96,6 +106,21 @@ class CountingArm {
   }
 }
 
+/** Who was sent what, per request: the model checks each reminder went out once. */
+class CountingMessenger implements ApproverMessenger {
+  readonly reminders = new Map<string, number>();
+  readonly cards = new Map<string, number>();
+  private n = 0;
+  async cardToPerson(request: { id: string }, _person: unknown, text?: string) {
+    const m = text ? this.reminders : this.cards;
+    m.set(request.id, (m.get(request.id) ?? 0) + 1);
+    return { ok: true as const, message: { conversationId: 'personal', activityId: `m-${++this.n}` } };
+  }
+  async cardToConversation(request: { id: string }, conversationId: string, text?: string) {
+    return this.cardToPerson(request, conversationId, text);
+  }
+}
+
 interface Acknowledged {
   requestId: string;
   actor: string;
@@ -114,6 +139,7 @@ class Run {
   readonly instances: Instance[] = [];
   readonly clock = new TestClock(new Date('2026-12-04T09:00:00.000Z'));
   readonly arm = new CountingArm();
+  readonly messenger = new CountingMessenger();
   readonly requestIds: string[] = [];
   readonly acknowledged: Acknowledged[] = [];
   private generation = 0;
@@ -141,6 +167,7 @@ class Run {
       ids: { requestId: () => `CS-M${String(++this.nextId).padStart(6, '0')}` },
       log: quiet,
       subscriptionId: '00000000-0000-4000-8000-00000000abcd',
+      messenger: this.messenger,
     };
     // Each correlation id names its claim, so the fake ARM can count what each claim sent.
     const executor = new Executor(deps, { leaseMs: LEASE_MS, owner: `run-${++this.generation}`, correlationId: () => `corr-${++this.correlation}` });
@@ -186,6 +213,8 @@ class Run {
     } else if (a.kind === 'time') {
       this.clock.advance(a.minutes * 60_000);
       await sweepExpired(deps);
+      await sweepEscalations(deps);
+      await sweepReminders(deps);
     } else if (a.kind === 'crash') {
       await this.crash(a.on);
     } else {
@@ -223,10 +252,26 @@ async function checkInvariants(run: Run): Promise<void> {
     for (const s of started) if (s.execution?.correlationId) correlationOf.set(s.execution.correlationId, id);
     if (started.length === 0) continue;
     const created = rs.find((r) => r.type === 'request.created')!;
-    const approvers = new Set(rs.filter((r) => (r.type === 'approval.granted' || r.type === 'request.approved') && r.seq < started[0].seq).map((r) => r.actor!.aadObjectId));
+    const escalated = rs.find((r) => r.type === 'request.escalated');
+    const approvals = rs.filter((r) => (r.type === 'approval.granted' || r.type === 'request.approved') && r.seq < started[0].seq);
+    const approvers = new Set(approvals.map((r) => r.actor!.aadObjectId));
     assert.ok(!approvers.has(created.actor!.aadObjectId), `request ${id}: the requester approved it`);
-    for (const a of approvers) assert.ok(APPROVERS.has(a), `request ${id}: approved by ${a}, who holds no approver role`);
+    for (const a of approvals) {
+      const who = a.actor!.aadObjectId;
+      const asEscalation = !!escalated && escalated.seq < a.seq && ESCALATION_ROLE.has(who);
+      assert.ok(APPROVERS.has(who) || asEscalation, `request ${id}: approved by ${who}, who held no role that could decide it then`);
+    }
     assert.ok(approvers.size >= 2, `request ${id} executed with ${approvers.size} distinct approval(s)`);
+  }
+  for (const [id, rs] of byRequest) {
+    const created = rs.find((r) => r.type === 'request.created')!;
+    const escalations = rs.filter((r) => r.type === 'request.escalated');
+    assert.ok(escalations.length <= 1, `request ${id} escalated ${escalations.length} times`);
+    for (const e of escalations) assert.ok(Date.parse(e.time) - Date.parse(created.time) >= ESCALATION_DELAY_MS, `request ${id} escalated before its delay`);
+    const reminded = rs.filter((r) => r.type === 'request.reminded');
+    assert.ok(reminded.length <= 1, `request ${id} reminded ${reminded.length} times (max 1)`);
+    const sends = reminded.reduce((n, r) => n + (r.data?.to as string[]).length, 0);
+    assert.equal(run.messenger.reminders.get(id) ?? 0, sends, `request ${id}: reminders sent once each to whom the audit names`);
   }
   for (const [corr, n] of run.arm.executed) {
     assert.equal(n, 1, `correlation ${corr} was sent to ARM ${n} times`);
@@ -244,7 +289,7 @@ describe('the approval model under random interleavings, crashes and restarts', 
   it('keeps the two-person rule, one execution per approval, and every acknowledged action in a verifiable audit', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-model-'));
     let n = 0;
-    const seen = { executed: 0, resumed: 0, crashes: 0, expired: 0 };
+    const seen = { executed: 0, resumed: 0, crashes: 0, expired: 0, escalated: 0, reminded: 0 };
     try {
       await fc.assert(
         fc.asyncProperty(scenario, async (steps) => {
@@ -257,7 +302,10 @@ describe('the approval model under random interleavings, crashes and restarts', 
             seen.executed += run.arm.executed.size;
             seen.resumed += run.arm.resumed.size;
             seen.crashes += steps.flat().filter((a) => a.kind === 'crash').length;
-            seen.expired += (await run.records()).filter((r) => r.type === 'request.expired').length;
+            const records = await run.records();
+            seen.expired += records.filter((r) => r.type === 'request.expired').length;
+            seen.escalated += records.filter((r) => r.type === 'request.escalated').length;
+            seen.reminded += records.filter((r) => r.type === 'request.reminded').length;
           } finally {
             await run.close();
           }
@@ -265,7 +313,7 @@ describe('the approval model under random interleavings, crashes and restarts', 
         { numRuns: 100, endOnFailure: true },
       );
       // The runs must reach what the invariants are about, or they prove nothing.
-      assert.ok(seen.executed > 0 && seen.crashes > 0 && seen.expired > 0, `too little happened: ${JSON.stringify(seen)}`);
+      assert.ok(seen.executed > 0 && seen.crashes > 0 && seen.expired > 0 && seen.escalated > 0 && seen.reminded > 0, `too little happened: ${JSON.stringify(seen)}`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
