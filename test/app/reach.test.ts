@@ -169,6 +169,14 @@ describe('app: reaching approvers', () => {
     assert.deepEqual(await at(50, later), { escalated: [], reminded: [] });
   });
 
+  it('says in help how a command\'s approvers are reached', () => {
+    const entry = f.app.help(alice).find((e) => e.usage.startsWith('delete resource group'));
+    assert.equal(
+      entry?.approval,
+      'needs 1 approval from platform-approvers within 1 hour; card also posted to 1 approval channel; 2 reminders at most, the last 15 minutes before expiry; escalates to incident-leads after 40 minutes',
+    );
+  });
+
   it('tells the approvers again when the request needs approving again after drift', async () => {
     f.azure.setTarget('staging-old', { exists: true, etag: 'e1', facts: { 'tags.owner': 'web-team' } });
     const r = await created();
