@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { Locator, Page } from 'playwright-core';
 import type { ArmSandbox } from '../../src/sandbox';
-import { buttonData, CardFeed, snap } from './support/browser';
+import { buttonData, snap, type CardFeed } from './support/browser';
 import { PlaygroundPage, WAIT_MS } from './support/page';
 import type { Playground } from './support/playground';
 import { E2eRun, SCREENSHOTS } from './support/stack';
@@ -33,8 +33,7 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
   before(async () => {
     fs.rmSync(SCREENSHOTS, { recursive: true, force: true });
     run = new E2eRun();
-    ({ sandbox, playground, page, ui } = await run.start({ logName: 'countersign.log' }));
-    feed = new CardFeed(page);
+    ({ sandbox, playground, page, ui, feed } = await run.start({ logName: 'countersign.log' }));
     const chats = (await playground.conversations()).groupChats;
     const ops = chats.find((c) => c.name === GROUP_CHAT);
     assert.ok(ops, `the Playground config defines "${GROUP_CHAT}" (it has: ${chats.map((c) => c.name).join(', ')})`);

@@ -14,7 +14,7 @@ import type { ArmSandbox } from '../../../src/sandbox';
 import { readSettings } from '../../../src/settings';
 import { EXAMPLE_CONFIG } from '../../support/people';
 import { gatewayFor, startTestSandbox } from '../../support/sandbox';
-import { launchChromium, snap } from './browser';
+import { CardFeed, launchChromium, snap } from './browser';
 import { PlaygroundPage } from './page';
 import { startPlayground, type Playground } from './playground';
 
@@ -28,6 +28,8 @@ export interface E2eStack {
   browser: Browser;
   page: Page;
   ui: PlaygroundPage;
+  /** The cards the page receives (listening from before the page opens its conversation stream). */
+  feed: CardFeed;
 }
 
 /** The parts started so far: `stop` ends exactly those. */
@@ -51,6 +53,8 @@ export class E2eRun {
     p.playground = await startPlayground({ botUrl: p.bot.url, ...(configFile ? { configFile } : {}) });
     p.browser = await launchChromium();
     p.page = await p.browser.newPage({ viewport: { width: 1400, height: 1300 } });
+    // Before the page opens: the feed hears of the conversation stream only when it is opened.
+    p.feed = new CardFeed(p.page);
     p.ui = new PlaygroundPage(p.page);
     await p.ui.open(p.playground.url);
     this.stack = p as E2eStack;
