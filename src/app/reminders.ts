@@ -17,8 +17,9 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
   const now = deps.clock.now();
   const open = await deps.store.requests.list({ states: [...DECIDABLE_STATES] });
   const reminded: string[] = [];
-  for (const r of open.filter((x) => dueReminder(x, now))) {
-    const roles = deps.config.access.roles;
+  const roles = deps.config.access.roles;
+  // A request with nobody to remind (approvers: none and no channels) keeps its reminders unsent and unaudited.
+  for (const r of open.filter((x) => dueReminder(x, now) && hasAudience(audienceOf(x, roles)))) {
     const outcome = await transact(deps, r.id, (current) => remind(current, now, audienceOf(current, roles).people), { refreshCards: false });
     // Another instance recorded it first, or the request was decided meanwhile: nothing to send.
     if (!outcome?.result.ok) continue;
@@ -34,6 +35,10 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
 function audienceOf(r: ApprovalRequest, roles: Parameters<typeof peopleToDecide>[1]): { people: string[]; channels: string[] } {
   const notify = notifyPolicy(r);
   return notify.approvers === 'personal' ? { people: peopleToDecide(r, roles), channels: [] } : { people: [], channels: notify.channels };
+}
+
+function hasAudience(a: { people: string[]; channels: string[] }): boolean {
+  return a.people.length > 0 || a.channels.length > 0;
 }
 
 /** Which request, what it asks, when it expires, and that the card with it is where to decide. */
