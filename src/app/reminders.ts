@@ -20,7 +20,7 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
   const roles = deps.config.access.roles;
   // A request with nobody to remind (approvers: none and no channels) keeps its reminders unsent and unaudited.
   for (const r of open.filter((x) => dueReminder(x, now) && hasAudience(audienceOf(x, roles)))) {
-    const outcome = await transact(deps, r.id, (current) => remind(current, now, audienceOf(current, roles).people), { refreshCards: false });
+    const outcome = await transact(deps, r.id, (current) => remind(current, now, everyone(audienceOf(current, roles))), { refreshCards: false });
     // Another instance recorded it first, or the request was decided meanwhile: nothing to send.
     if (!outcome?.result.ok) continue;
     const request = outcome.result.request;
@@ -37,8 +37,12 @@ function audienceOf(r: ApprovalRequest, roles: Parameters<typeof peopleToDecide>
   return notify.approvers === 'personal' ? { people: peopleToDecide(r, roles), channels: [] } : { people: [], channels: notify.channels };
 }
 
+function everyone(a: { people: string[]; channels: string[] }): string[] {
+  return [...a.people, ...a.channels];
+}
+
 function hasAudience(a: { people: string[]; channels: string[] }): boolean {
-  return a.people.length > 0 || a.channels.length > 0;
+  return everyone(a).length > 0;
 }
 
 /** Which request, what it asks, when it expires, and that the card with it is where to decide. */

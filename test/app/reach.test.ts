@@ -169,6 +169,17 @@ describe('app: reaching approvers', () => {
     assert.deepEqual(await at(50, later), { escalated: [], reminded: [] });
   });
 
+  it('with approvers: none, messages nobody personally and reminds in the approval channel instead', async () => {
+    sent = new RecordingMessenger();
+    f = appOnFakes({ configText: reachConfigText(['reminders: { at: ["50%"] }', `notify: { approvers: none, channels: ["${APPROVALS_CHANNEL}"] }`]), messenger: sent });
+    const r = await created();
+    assert.deepEqual(sent.to(r.id), [APPROVALS_CHANNEL]);
+    assert.deepEqual((await at(30, r)).reminded, [r.id]);
+    assert.deepEqual(sent.to(r.id, 'reminders'), [APPROVALS_CHANNEL]);
+    const [reminded] = await f.audit({ types: ['request.reminded'] });
+    assert.deepEqual(reminded.data, { to: [APPROVALS_CHANNEL] });
+  });
+
   it('says in help how a command\'s approvers are reached', () => {
     const entry = f.app.help(alice).find((e) => e.usage.startsWith('delete resource group'));
     assert.equal(
