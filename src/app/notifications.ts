@@ -36,9 +36,12 @@ export interface Audience {
 export async function tellDeciders(deps: AppDeps, request: ApprovalRequest, occasion: Exclude<ReachOccasion, 'reminder'>): Promise<void> {
   if (!deps.messenger) return;
   const notify = notifyPolicy(request);
+  const roles = deps.config.access.roles;
   const onlyRole = occasion === 'escalated' ? request.escalation?.role : undefined;
+  // On escalation, someone who also approves was told already.
+  const deciders = peopleToDecide(request, roles, onlyRole).filter((id) => !onlyRole || !roles.holdsAny(request.policy.approverRoles, id));
   const audience: Audience = {
-    people: notify.approvers === 'personal' ? peopleToDecide(request, deps.config.access.roles, onlyRole) : [],
+    people: notify.approvers === 'personal' ? deciders : [],
     channels: notify.channels.filter((c) => c !== request.source.conversationId),
   };
   await reach(deps, request, occasion, audience);

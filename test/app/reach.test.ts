@@ -160,6 +160,14 @@ describe('app: reaching approvers', () => {
     assert.equal((await f.request(r.id)).state, 'succeeded');
   });
 
+  it('does not tell again, on escalation, someone of the escalation role who approves anyway', async () => {
+    f = appOnFakes({ configText: reachConfigText().replace('  incident-leads:\n', `  incident-leads:\n    - ${dave.aadObjectId}\n`), messenger: sent });
+    const r = await created();
+    await at(40, r);
+    await f.app.tellingIdle();
+    assert.deepEqual(sent.to(r.id, 'told'), [bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL, frank.aadObjectId, APPROVALS_CHANNEL]);
+  });
+
   it('keeps the policy a request was made under: a config without reminders or escalation changes nothing for it', async () => {
     const r = await created();
     f.deps.config = parseConfig(reachConfigText([]), EXAMPLE_CONFIG);
