@@ -149,6 +149,23 @@ describe('reaching approvers (bot over HTTP, fake Bot Connector, controlled cloc
   });
 });
 
+describe('an approval channel Countersign was never added to (bot over HTTP)', function () {
+  this.timeout(30000);
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ configText: reachConfigText() });
+  });
+  after(() => h.stop());
+
+  it('is reported on the card and in the audit, like a person who cannot be reached', async () => {
+    const asked = await requestVia(h, 'delete resource group staging-old');
+    await settled(h);
+    await eventually('the card names the channel', () => cardText(h.connector.card(asked.cardId)).includes(`Could not reach: ${APPROVALS_CHANNEL} (Countersign has not been added there).`));
+    const missed = (await auditOf(h, { requestId: asked.requestId })).filter((r) => r.type === 'approver.unreachable');
+    assert.deepEqual(missed.map((r) => r.data?.who), [APPROVALS_CHANNEL]);
+  });
+});
+
 describe('reminders and escalation with two instances on one database (bot over HTTP)', function () {
   this.timeout(30000);
   let h: Harness;
