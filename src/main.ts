@@ -32,6 +32,7 @@ import { registerAuditRoutes } from './http/audit-routes';
 import { CountersignBot } from './teams/bot';
 import { BoundedMemoryStorage } from './teams/bounded-storage';
 import { TeamsNotifier } from './teams/notifier';
+import { TeamsApproverMessenger } from './teams/personal-conversations';
 import { createServer } from './http/server';
 import { traceHttpRequests } from './http/trace-requests';
 import { activityEndpoint, createAdapter } from './teams/adapter';
@@ -67,6 +68,8 @@ export interface RunningCountersign {
   dialogStorage: BoundedMemoryStorage;
   executor: Executor;
   notifier: TeamsNotifier;
+  /** The use cases (tests drive the reminder and escalation sweeps through it). */
+  app: Countersign;
   /** Graceful stop: no new activities, in-flight work and card updates finish, store closed. */
   stop(): Promise<void>;
 }
@@ -110,7 +113,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const azure = telemetry ? telemetry.azure(built.azure) : built.azure;
 
   const adapter = createAdapter(settings.microsoftApp, log);
-  const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), saveReference: (id, r) => store.conversations.saveReference(id, r), getCardMessages: (id) => store.cards.getCardMessages(id), claimCardVersion: (id, m, v) => store.cards.claimCardVersion(id, m, v) }, log);
+  const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), getCardMessages: (id) => store.cards.getCardMessages(id), claimCardVersion: (id, m, v) => store.cards.claimCardVersion(id, m, v) }, log);
   // Several instances send into the same conversations: each keeps to its share of Teams' limits.
   notifier.limiter = new ConversationRateLimiter(shareOfLimits(settings.instances), Date.now, undefined, telemetry?.sendThrottled);
   const deps: AppDeps = {
@@ -123,6 +126,12 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     log,
     subscriptionId,
     requestRate: new RequestRate({ max: settings.requestsPerPersonPerHour, perMs: 3_600_000 }),
+    messenger: new TeamsApproverMessenger(adapter, settings.microsoftApp.id, notifier, {
+      getReference: (id) => store.conversations.getReference(id),
+      saveReference: (id, r) => store.conversations.saveReference(id, r),
+      getPersonalReference: (t, id) => store.conversations.getPersonalReference(t, id),
+      savePersonalReference: (t, id, r) => store.conversations.savePersonalReference(t, id, r),
+    }, log),
   };
   // The audit signing key and checkpoints of the chain head. A log emptied, replaced or cut short
   // since a checkpoint stops this start before it appends anything (docs/faults.md).
@@ -191,6 +200,11 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     withLogContext({ job: 'expiry-sweep' }, () => app.sweepExpired()).catch((err: unknown) => log.error({ err: String(err) }, 'expiry sweep failed'));
   }, options.sweepIntervalMs ?? 15_000);
   sweeper.unref();
+  // Escalations and reminders due: recorded on the request before anyone is told, so once across instances.
+  const reachSweeper = setInterval(() => {
+    withLogContext({ job: 'reach-sweep' }, () => app.sweepReach()).catch((err: unknown) => log.error({ err: String(err) }, 'reminder and escalation sweep failed'));
+  }, options.sweepIntervalMs ?? 15_000);
+  reachSweeper.unref();
   // Executions a run that died (or stopped) left behind are resumed once their lease expired: now, and
   // whenever one expires later (a lease held by a run that just died expires after startup).
   const resumeAbandoned = () =>
@@ -228,15 +242,18 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     dialogStorage,
     executor,
     notifier,
+    app,
     async stop() {
       // Keep listening while draining, so activities arriving now get a clear 503 (Teams retries)
       // rather than a refused connection, and /readyz reports not ready.
       stopping = true;
       clearInterval(sweeper);
+      clearInterval(reachSweeper);
       clearInterval(resumer);
       clearInterval(checkpoints);
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await settleExecutions(executor, options.shutdownGraceMs ?? 20_000, log);
+      await app.tellingIdle();
       await notifier.idle();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // The last head before the store closes is signed too: a log cut while the bot is down shows.

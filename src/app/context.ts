@@ -6,7 +6,7 @@ import type { AuditRecord } from '../domain/audit';
 import type { ApprovalRequest } from '../domain/request';
 import type { Transition } from '../domain/lifecycle';
 import type { RequestRate } from './request-rate';
-import { VersionConflictError, type AzureGateway, type Clock, type IdGenerator, type RequestNotifier, type Store } from './ports';
+import { VersionConflictError, type ApproverMessenger, type AzureGateway, type Clock, type IdGenerator, type RequestNotifier, type Store } from './ports';
 
 /** The parts of the loaded configuration the use cases read. */
 export interface PolicySource {
@@ -34,6 +34,8 @@ export interface AppDeps {
   subscriptionId: string;
   /** One person's rate of new requests (none: unlimited). */
   requestRate?: RequestRate;
+  /** How approvers are told of requests in personal chats and approval channels (none: they are not). */
+  messenger?: ApproverMessenger;
 }
 
 /** The command's current policy (after a restart with a new config, this is the new one). */

@@ -16,7 +16,10 @@ import type { AppDeps } from './context';
 import { clickCard, type CardClick, type ClickResult } from './decisions';
 import { delegateTo, delegationsText, listDelegations, revokeDelegation, type DelegateCommand, type DelegationAnswer, type RevokeCommand } from './delegations';
 import { Executor, type ExecutorOptions } from './execution';
+import { sweepEscalations } from './escalation';
 import { sweepExpired } from './expiry';
+import { inBackground, tellDeciders } from './notifications';
+import { sweepReminders } from './reminders';
 import { CommitOutcomeUnknownError, type CardMessage } from './ports';
 import { cardViewers, personalView, type PersonalView } from './personal-view';
 import { help, pending, status, type HelpEntry, type PendingView } from './queries';
@@ -25,6 +28,8 @@ import { createRequest, interpret, runQuery, type CreateInput, type CreateResult
 
 export class Countersign {
   readonly executor: Executor;
+  /** Approvers being told of new requests, in the background. */
+  private readonly telling = new Set<Promise<void>>();
 
   constructor(
     readonly deps: AppDeps,
@@ -72,8 +77,28 @@ export class Countersign {
     return this.deps.config.catalog.find(name);
   }
 
-  createRequest(input: CreateInput): Promise<CreateResult> {
-    return createRequest(this.deps, input);
+  /** Creates the request; the people who may decide it are told in the background (the requester's answer never waits). */
+  async createRequest(input: CreateInput): Promise<CreateResult> {
+    const result = await createRequest(this.deps, input);
+    if (result.ok) this.tell(result.request.id, () => tellDeciders(this.deps, result.request, 'created'));
+    return result;
+  }
+
+  /** Escalates the requests due, then sends the reminders due (each once across instances). */
+  async sweepReach(): Promise<{ escalated: string[]; reminded: string[] }> {
+    const escalated = await sweepEscalations(this.deps);
+    return { escalated, reminded: await sweepReminders(this.deps) };
+  }
+
+  /** Waits until approvers of the requests created so far have been told (shutdown, tests). */
+  async tellingIdle(): Promise<void> {
+    while (this.telling.size > 0) await Promise.allSettled([...this.telling]);
+  }
+
+  private tell(requestId: string, work: () => Promise<unknown>): void {
+    const p = withLogContext({ requestId }, () => inBackground(this.deps, requestId, work));
+    this.telling.add(p);
+    void p.finally(() => this.telling.delete(p));
   }
 
   /** Records a card message posted for a request: clicks count from it, and it is kept current. */

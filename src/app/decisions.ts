@@ -7,6 +7,7 @@
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
 import { authorityFor } from '../domain/delegation';
 import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, type Transition } from '../domain/lifecycle';
+import { decidingRoles } from '../domain/policy';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { isForeignCard } from './card-binding';
@@ -77,7 +78,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   const received = verb === 'cancel' ? [] : await delegationsReceived(deps, click.actor, now);
   const apply = (r: ApprovalRequest): Transition => {
     // The roles named when the request was made, held according to the current config.
-    const isApprover = (a: Actor) => deps.config.access.isApproverFor(r.policy.approverRoles, a);
+    const isApprover = (a: Actor) => deps.config.access.isApproverFor(decidingRoles(r), a);
     const ctx = {
       now,
       actor: click.actor,

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { neutralise } from '../domain/audit';
 import { authorityFor, delegate, DEFAULT_DELEGATION_POLICY, revoke, samePerson as same, type Delegation, type DelegationPolicy, type DelegationResult } from '../domain/delegation';
+import { decidingRoles } from '../domain/policy';
 import { describeUntil, parseUntil, zoneOrUtc } from '../domain/delegation-time';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
@@ -58,7 +59,7 @@ export async function decider(deps: AppDeps, actor: Actor): Promise<(r: Approval
   const now = deps.clock.now();
   const received = await delegationsReceived(deps, actor, now);
   return (r) => {
-    const isApprover = (a: Actor) => deps.config.access.isApproverFor(r.policy.approverRoles, a);
+    const isApprover = (a: Actor) => deps.config.access.isApproverFor(decidingRoles(r), a);
     if (isApprover(actor)) return true;
     const authority = authorityFor(r, actor, 'approve', received, now, isApprover);
     return authority.ok && authority.onBehalfOf !== undefined;

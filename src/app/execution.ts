@@ -27,12 +27,14 @@ import {
   type Transition,
 } from '../domain/lifecycle';
 import { leaseLapsed } from '../domain/lease-time';
+import { decidingRoles } from '../domain/policy';
 import { documentationLinks, failureCause } from '../domain/failure-cause';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
 import { deciderText } from '../domain/delegation';
 import type { Actor, Approval, ApprovalRequest } from '../domain/request';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
 import { checkDrift } from './drift';
+import { inBackground, tellDeciders } from './notifications';
 
 /** Least time between two recorded progress steps of one operation (card updates follow them). */
 const PROGRESS_INTERVAL_MS = 1000;
@@ -131,6 +133,8 @@ export class Executor {
         saved,
         `Request ${saved.id} (${saved.command}) was not executed: what it would do changed since it was approved (${drift.found.changes.join('; ')}). It needs approving again on its card.`,
       );
+      // This run's write moved it to needs_reapproval, so this run tells the people who decide again.
+      await inBackground(deps, requestId, () => tellDeciders(deps, saved, 'reapproval'));
       return;
     }
     // An approval given on someone's behalf counts only while its delegation is still in force.
@@ -246,8 +250,8 @@ export class Executor {
 
   private stillApprover(r: ApprovalRequest, actor: Actor): boolean {
     const command = currentCommand(this.deps, r.command);
-    const roles = command?.policy?.approverRoles ?? [];
-    return this.deps.config.access.isApproverFor(roles, actor);
+    // The current config's approver roles, and the escalation role when the request was escalated.
+    return this.deps.config.access.isApproverFor(decidingRoles(r, command?.policy?.approverRoles ?? []), actor);
   }
 
   private async save(requestId: string, fn: (current: ApprovalRequest) => Transition, options?: TransactOptions): Promise<ApprovalRequest | undefined> {

@@ -5,6 +5,7 @@
  */
 import type { ApprovalRequest, Actor } from '../domain/request';
 import { isDecidable } from '../domain/request';
+import { decidingRoles } from '../domain/policy';
 import type { AppDeps } from './context';
 import { decider } from './delegations';
 import { canonicalRequestId } from './request-ids';
@@ -32,6 +33,6 @@ export async function personalView(deps: AppDeps, actor: Actor, requestId: strin
 /** Whose Teams client should ask for a personal view: the requester and every holder of an approver role. */
 export function cardViewers(deps: Pick<AppDeps, 'config'>, request: ApprovalRequest): string[] {
   const ids = new Set<string>([request.requester.aadObjectId.toLowerCase()]);
-  for (const role of request.policy.approverRoles) for (const id of deps.config.access.roles.membersOf(role)) ids.add(id);
+  for (const role of decidingRoles(request)) for (const id of deps.config.access.roles.membersOf(role)) ids.add(id);
   return [...ids];
 }

@@ -181,6 +181,29 @@ export interface RequestNotifier {
   tellRequester(request: ApprovalRequest, text: string): Promise<void>;
 }
 
+/** A person Countersign brings a request to (their tenant is the request's). */
+export interface Recipient {
+  aadObjectId: string;
+  tenantId: string;
+}
+
+/** Where a card was posted, or why it could not be (in words a card can show: "app not installed"). */
+export type Delivery = { ok: true; message: CardMessage; name?: string } | { ok: false; why: string; name?: string };
+
+/**
+ * How the use cases bring a request's card to the people who may decide it and to approval
+ * channels: implemented by the Teams layer. The app binds each card posted (card-binding.ts).
+ */
+export interface ApproverMessenger {
+  /**
+   * Posts the request's card, with `text` when given, in the person's personal chat with Countersign,
+   * starting that chat when none is known. Never throws: a failure is a Delivery saying why.
+   */
+  cardToPerson(request: ApprovalRequest, person: Recipient, text?: string): Promise<Delivery>;
+  /** Posts the request's card, with `text` when given, in a conversation Countersign is part of. Never throws. */
+  cardToConversation(request: ApprovalRequest, conversationId: string, text?: string): Promise<Delivery>;
+}
+
 export interface Clock {
   now(): Date;
 }

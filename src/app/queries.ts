@@ -1,6 +1,7 @@
 /** Read-only answers: help from the catalog, the pending list, a request's status. */
 import type { CommandSpec } from '../domain/catalog';
 import { formatDuration, plural } from '../domain/duration-text';
+import { decidingRoles } from '../domain/policy';
 import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
 import { decider } from './delegations';
@@ -19,9 +20,19 @@ export function help(deps: Pick<AppDeps, 'config'>, actor: Actor): HelpEntry[] {
   return deps.config.catalog.commands.map((c) => ({
     usage: usage(c),
     description: c.description,
-    approval: c.policy ? `needs ${plural(c.policy.approvals, 'approval')} from ${c.policy.approverRoles.join(' or ')} within ${formatDuration(c.policy.ttlSeconds)}` : 'read-only, no approval',
+    approval: c.policy ? `needs ${plural(c.policy.approvals, 'approval')} from ${c.policy.approverRoles.join(' or ')} within ${formatDuration(c.policy.ttlSeconds)}${reachText(c.policy)}` : 'read-only, no approval',
     allowed: !c.policy || c.policy.requesterRoles.length === 0 || roles.holdsAny(c.policy.requesterRoles, actor.aadObjectId),
   }));
+}
+
+/** How approvers hear of a request, in help's words: reminders and escalation (personal chats are the default, not repeated). */
+function reachText(p: NonNullable<CommandSpec['policy']>): string {
+  const parts: string[] = [];
+  if (p.notify?.approvers === 'none') parts.push('approvers are not messaged personally');
+  if (p.notify?.channels.length) parts.push(`card also posted to ${plural(p.notify.channels.length, 'approval channel')}`);
+  if (p.reminders) parts.push(`${plural(p.reminders.max, 'reminder')} at most, the last ${formatDuration(Math.min(...p.reminders.beforeExpirySeconds))} before expiry`);
+  if (p.escalation) parts.push(`escalates to ${p.escalation.role} after ${formatDuration(p.escalation.afterSeconds)}`);
+  return parts.length ? `; ${parts.join('; ')}` : '';
 }
 
 function usage(c: CommandSpec): string {
@@ -65,7 +76,7 @@ export async function status(deps: AppDeps, actor: Actor, requestId: string): Pr
   const access = deps.config.access;
   const visible =
     r.requester.aadObjectId.toLowerCase() === me ||
-    access.isApproverFor(r.policy.approverRoles, actor) ||
+    access.isApproverFor(decidingRoles(r), actor) ||
     access.isApproverFor(deps.config.auditorRoles, actor) ||
     (await decider(deps, actor))(r);
   return visible ? r : undefined;

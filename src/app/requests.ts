@@ -96,6 +96,10 @@ export async function createRequest(deps: AppDeps, input: CreateInput): Promise<
       approverRoles: command.policy.approverRoles,
       ttlSeconds: command.policy.ttlSeconds,
       version: deps.config.hash,
+      // How approvers are reached, as configured now: a later config change does not alter a pending request.
+      ...(command.policy.notify ? { notify: command.policy.notify } : {}),
+      ...(command.policy.reminders ? { reminders: command.policy.reminders } : {}),
+      ...(command.policy.escalation ? { escalation: command.policy.escalation } : {}),
     },
     approvals: [],
     createdAt: now.toISOString(),

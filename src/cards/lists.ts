@@ -31,7 +31,7 @@ export function listCardView(title: string, intro: string | undefined, sections:
 export function helpCard(entries: HelpEntry[], sandbox: boolean): Card {
   return listCard(
     'Countersign commands',
-    'Type a command with its parameters; add "reason: ..." to tell approvers why. Sensitive commands need a second person to approve.',
+    'Type a command with its parameters; add "reason: ..." to tell approvers why. Sensitive commands need a second person to approve: the people who may decide get the card in a personal chat with Countersign, and are reminded as the command says.',
     [
       {
         heading: 'Operations',

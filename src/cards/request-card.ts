@@ -6,6 +6,7 @@
 import { deciderText } from '../domain/delegation';
 import { plural } from '../domain/duration-text';
 import { documentationLinks, failureCause, withoutDocumentationLinks } from '../domain/failure-cause';
+import { decidingRoles } from '../domain/policy';
 import { isDecidable, type ApprovalRequest, type RequestState } from '../domain/request';
 import { localTime, md } from './markdown';
 import { type Card, renderWithText } from './render';
@@ -80,6 +81,7 @@ export function requestCardView(r: ApprovalRequest, options: RequestCardOptions 
     facts: detailFacts(r),
     approvalText: approvalText(r),
     approvedBy: r.approvals.map((a) => ({ line: `Approved by ${md(deciderText(a))}, ${localTime(a.at)}` })),
+    reachLines: reachLines(r).map((line) => ({ line })),
     hasExpiry: decidable,
     expiryText: `Expires ${localTime(r.expiresAt)} if nobody decides.`,
     ...resultView(r),
@@ -108,13 +110,26 @@ function detailFacts(r: ApprovalRequest): { title: string; value: string }[] {
 }
 
 function approvalText(r: ApprovalRequest): string {
-  const roles = md(r.policy.approverRoles.join(' or '));
+  const roles = md(decidingRoles(r).join(' or '));
   const got = r.approvals.length;
   const needed = plural(r.policy.approvals, 'approval');
   const sofar = got === 0 ? 'none yet' : `${got} so far`;
   if (r.state === 'pending') return `Needs ${needed} from ${roles}, not the requester: ${sofar}.`;
   if (r.state === 'needs_reapproval') return `Needs ${needed} again from ${roles}, not the requester: ${sofar} (the earlier approvals no longer count).`;
   return `${got} of ${needed} from ${roles}.`;
+}
+
+/** While it can be decided: who else may decide it since it was escalated, and who could not be told of it. */
+function reachLines(r: ApprovalRequest): string[] {
+  if (!isDecidable(r)) return [];
+  const lines: string[] = [];
+  if (r.escalation) lines.push(`Escalated to ${md(r.escalation.role)} at ${localTime(r.escalation.at)}: they may decide it too.`);
+  const missed = r.unreachable ?? [];
+  if (missed.length > 0) {
+    const shown = missed.slice(0, 5).map((u) => `${md(u.name ?? u.id)} (${md(u.why)})`);
+    lines.push(`Could not reach: ${shown.join(', ')}${missed.length > 5 ? ` and ${missed.length - 5} more` : ''}.`);
+  }
+  return lines;
 }
 
 /** Lines are markdown: user and Azure text escaped, times for the reader's clock, Microsoft's documentation as links. */

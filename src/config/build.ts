@@ -6,10 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Catalog, checkValue, type CommandPolicy, type CommandSpec, type OperationTemplate, type ParameterSpec, placeholdersIn } from '../domain/catalog';
-import { DURATION_UNITS } from '../domain/duration-text';
 import { CHANGE_KINDS } from '../domain/operation';
 import { DEFAULT_DELEGATION_POLICY, type DelegationPolicy } from '../domain/delegation';
 import { AccessPolicy, Roles } from '../domain/policy';
+import { parseDuration } from './duration';
+import { buildReach } from './reach';
 import { OPERATION_FIELDS, RESERVED_COMMANDS } from './schema';
 import type { AuditConfig, CountersignConfig, RawCommand, RawConfig, RawParameter } from './types';
 import { didYouMean } from './suggest';
@@ -133,7 +134,7 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
       });
     roleCheck(c.policy.approverRoles, 'approverRoles');
     roleCheck(c.policy.requesterRoles, 'requesterRoles');
-    policy = {
+    const base = {
       approvals: c.policy.approvals ?? input.defaults?.approvals ?? 1,
       approverRoles: c.policy.approverRoles,
       requesterRoles: c.policy.requesterRoles ?? [],
@@ -141,6 +142,7 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
       conversationTypes: c.policy.conversations?.types ?? ['personal', 'groupChat', 'channel'],
       conversationIds: c.policy.conversations?.ids ?? [],
     };
+    policy = { ...base, ...buildReach(c, i, input, base, at) };
   }
   return { name: c.name, description: c.description, sensitive, ...(c.risk ? { risk: c.risk } : {}), parameters, operation: c.operation, ...(policy ? { policy } : {}) };
 }
@@ -242,8 +244,4 @@ function durationOrZero(text: string): number {
   }
 }
 
-export function parseDuration(text: string): number {
-  const m = /^([1-9][0-9]*)(s|m|h|d)$/.exec(text);
-  if (!m) throw new Error(`not a duration: ${text}`);
-  return Number(m[1]) * DURATION_UNITS[m[2] as keyof typeof DURATION_UNITS];
-}
+export { parseDuration } from './duration';

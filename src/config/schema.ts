@@ -6,6 +6,32 @@ const stringList = { type: 'array', items: { type: 'string', minLength: 1 } } as
 const GUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 export const DURATION_PATTERN = '^[1-9][0-9]*(s|m|h|d)$';
 const duration = { type: 'string', pattern: DURATION_PATTERN } as const;
+/** A reminder point: a percentage of the time to live left (1% to 99%), or a duration before expiry. */
+export const REMINDER_POINT_PATTERN = '^([1-9][0-9]?%|[1-9][0-9]*(s|m|h|d))$';
+
+/** How approvers are reached (a command's policy, or defaults). */
+const reach = {
+  notify: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { approvers: { enum: ['personal', 'none'] }, channels: stringList },
+  },
+  reminders: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['at'],
+    properties: {
+      at: { type: 'array', minItems: 1, maxItems: 10, items: { type: 'string', pattern: REMINDER_POINT_PATTERN } },
+      max: { type: 'integer', minimum: 1, maximum: 10 },
+    },
+  },
+  escalation: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['role', 'after'],
+    properties: { role: { type: 'string', minLength: 1 }, after: duration },
+  },
+} as const;
 
 const parameter = {
   type: 'object',
@@ -40,6 +66,7 @@ const policy = {
         ids: stringList,
       },
     },
+    ...reach,
   },
 } as const;
 
@@ -95,7 +122,7 @@ export const configSchema = {
     defaults: {
       type: 'object',
       additionalProperties: false,
-      properties: { approvals: { type: 'integer', minimum: 1, maximum: 10 }, ttl: duration },
+      properties: { approvals: { type: 'integer', minimum: 1, maximum: 10 }, ttl: duration, ...reach },
     },
     audit: {
       type: 'object',

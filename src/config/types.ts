@@ -62,7 +62,7 @@ export interface RawConfig {
   tenants: string[];
   azure?: { subscriptionId?: string; endpoint?: string; credential?: AzureConfig['credential'] };
   roles: Record<string, string[]>;
-  defaults?: { approvals?: number; ttl?: string };
+  defaults?: { approvals?: number; ttl?: string } & RawReach;
   audit?: {
     auditorRoles?: string[];
     checkpointInterval?: string;
@@ -86,7 +86,15 @@ export interface RawCommand {
     requesterRoles?: string[];
     ttl?: string;
     conversations?: { types?: ConversationKind[]; ids?: string[] };
-  };
+  } & RawReach;
+}
+
+/** How approvers are reached: under a command's policy, or under `defaults` for every command. */
+export interface RawReach {
+  notify?: { approvers?: 'personal' | 'none'; channels?: string[] };
+  /** Points before expiry: "50%" (when half the time to live is left) or a duration such as "15m". */
+  reminders?: { at: string[]; max?: number };
+  escalation?: { role: string; after: string };
 }
 
 export interface RawParameter {

@@ -3,7 +3,7 @@
  * for requesting. Deciding is checked in lifecycle/decision.ts, with the approver test supplied from here.
  */
 import type { CommandSpec } from './catalog';
-import type { Actor, ConversationKind, Source } from './request';
+import type { Actor, ApprovalRequest, ConversationKind, Source } from './request';
 import { type Refusal, RefusalReason, refusal } from './refusal';
 
 export class Roles {
@@ -87,6 +87,17 @@ export class AccessPolicy {
   isApproverFor(approverRoles: readonly string[], actor: Pick<Actor, 'aadObjectId' | 'tenantId'>): boolean {
     return this.tenantAllowed(actor.tenantId) && this.roles.holdsAny(approverRoles, actor.aadObjectId);
   }
+}
+
+/**
+ * The roles whose members may decide the request now: the approver roles named when it was made (or
+ * `approverRoles`, the current config's, for the re-check at execution), plus the escalation role
+ * once the request was escalated. Every check of who may decide a request goes through here.
+ */
+export function decidingRoles(r: Pick<ApprovalRequest, 'policy' | 'escalation'>, approverRoles: readonly string[] = r.policy.approverRoles): string[] {
+  const roles = [...approverRoles];
+  if (r.escalation && !roles.includes(r.escalation.role)) roles.push(r.escalation.role);
+  return roles;
 }
 
 export function describeKind(kind: ConversationKind): string {

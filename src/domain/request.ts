@@ -43,6 +43,41 @@ export interface PolicySnapshot {
   ttlSeconds: number;
   /** SHA-256 of the loaded configuration. */
   version: string;
+  /** Who is told when the request needs deciding (absent on requests made before it existed: personal chats, no channels). */
+  notify?: NotifyPolicy;
+  /** When the people who have not decided are reminded (absent: never). */
+  reminders?: ReminderPolicy;
+  /** Who else may decide once the request waited too long (absent: nobody). */
+  escalation?: EscalationPolicy;
+}
+
+export interface NotifyPolicy {
+  /** `personal`: each person who may decide gets the card in a personal chat with Countersign. */
+  approvers: 'personal' | 'none';
+  /** Conversation ids (channels, group chats) the card is also posted to. */
+  channels: string[];
+}
+
+export interface ReminderPolicy {
+  /** Seconds before expiry at which a reminder is due, largest first (fractions of the time to live already converted). */
+  beforeExpirySeconds: number[];
+  /** At most this many reminders per request. */
+  max: number;
+}
+
+export interface EscalationPolicy {
+  /** The role that may decide too once the request is escalated. */
+  role: string;
+  /** Seconds after creation with no decision before it is escalated. */
+  afterSeconds: number;
+}
+
+/** Someone (or a conversation) Countersign could not bring the request to, and why. */
+export interface Unreachable {
+  /** An Entra object id, or a conversation id for an approval channel. */
+  id: string;
+  name?: string;
+  why: string;
 }
 
 export interface Approval {
@@ -120,6 +155,12 @@ export interface ApprovalRequest {
   risk?: RiskLevel;
   /** True when the operation ran against the local ARM sandbox, not Azure. */
   sandbox: boolean;
+  /** Reminders sent so far and the latest reminder point handled (recorded before they are sent). */
+  reminders?: { sent: number; lastPointAt: string };
+  /** Set once the request waited past the policy's escalation delay: the escalation role may decide too. */
+  escalation?: { role: string; at: string };
+  /** Who could not be told of the request when it was last tried (shown on the card). */
+  unreachable?: Unreachable[];
 }
 
 export function isDecidable(r: Pick<ApprovalRequest, 'state'>): boolean {

@@ -318,6 +318,11 @@ export class CountersignBot extends TeamsActivityHandler {
     const text = JSON.stringify(reach);
     if (this.knownReferences.get(id) === text) return;
     await this.references.saveReference(id, reference);
+    // A personal chat is also how Countersign reaches this person later (approvers are told there).
+    const person = actorOf(context.activity);
+    if (context.activity.conversation.conversationType === 'personal' && person.aadObjectId && person.tenantId) {
+      await this.references.savePersonalReference(person.tenantId, person.aadObjectId, reference);
+    }
     this.knownReferences.set(id, text);
   }
 

@@ -8,7 +8,7 @@
  * second, 60 in 30 s, divided among the instances), and Teams' 429/412/502/504 answers are retried
  * with exponential backoff and jitter, honouring Retry-After.
  */
-import { CardFactory, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
+import { CardFactory, type Activity, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
 import type { CardBindingStore, RequestNotifier } from '../app/ports';
 import type { ConversationReferenceStore } from './ports';
 
@@ -16,7 +16,7 @@ import type { ConversationReferenceStore } from './ports';
  * Where the notifier finds a request's cards (the app's bindings), claims the version it sends to
  * each (shared by every instance), and how to reach their conversations.
  */
-export type NotifierStores = ConversationReferenceStore & Pick<CardBindingStore, 'getCardMessages' | 'claimCardVersion'>;
+export type NotifierStores = Pick<ConversationReferenceStore, 'getReference'> & Pick<CardBindingStore, 'getCardMessages' | 'claimCardVersion'>;
 import type { Logger } from '../log/context';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
@@ -37,7 +37,7 @@ const TEAMS_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 1
 const CARD_UPDATE_SETTLE_MS = 150;
 
 /** Retries Teams' transient answers; honours Retry-After when the connector sends one. */
-async function withTeamsRetry<T>(fn: () => Promise<T>, options: RetryOptions = TEAMS_RETRY, sleep = delay): Promise<T> {
+export async function withTeamsRetry<T>(fn: () => Promise<T>, options: RetryOptions = TEAMS_RETRY, sleep = delay): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
@@ -51,7 +51,7 @@ async function withTeamsRetry<T>(fn: () => Promise<T>, options: RetryOptions = T
   }
 }
 
-function statusOf(err: unknown): number | undefined {
+export function statusOf(err: unknown): number | undefined {
   const e = err as { statusCode?: number; status?: number; response?: { status?: number } };
   return e?.statusCode ?? e?.status ?? e?.response?.status;
 }
@@ -112,6 +112,17 @@ export class TeamsNotifier implements RequestNotifier {
       // The outcome is already stored and audited; a message that cannot be delivered is logged.
       this.log.error({ requestId: request.id, err: String(err) }, 'could not tell the requester');
     }
+  }
+
+  /**
+   * Posts a new message in a conversation Countersign holds a reference for, within its rate limits
+   * and retrying Teams' transient answers. Answers the message's id: undefined when no reference is
+   * stored (Countersign was never there) or Teams gave none. Teams' refusals are thrown.
+   */
+  async post(conversationId: string, activity: Partial<Activity>): Promise<string | undefined> {
+    let id: string | undefined;
+    await this.track(this.send(conversationId, async (ctx) => void (id = (await ctx.sendActivity(activity))?.id)));
+    return id;
   }
 
   /** Waits for every card update and message under way (used at shutdown and by tests). */

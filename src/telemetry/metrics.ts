@@ -9,6 +9,8 @@ import type { AuditRecord } from '../domain/audit';
 export const METRIC = {
   requestsCreated: 'countersign.requests.created',
   requestsExpired: 'countersign.requests.expired',
+  requestsEscalated: 'countersign.requests.escalated',
+  approversUnreachable: 'countersign.approvers.unreachable',
   decisions: 'countersign.decisions',
   refusals: 'countersign.refusals',
   executions: 'countersign.executions',
@@ -38,6 +40,8 @@ const REFUSALS = new Set<AuditRecord['type']>(['request.refused', 'click.refused
 export class CountersignMetrics {
   private readonly created: Counter;
   private readonly expired: Counter;
+  private readonly escalated: Counter;
+  private readonly unreachable: Counter;
   private readonly decisions: Counter;
   private readonly refusals: Counter;
   private readonly executions: Counter;
@@ -48,6 +52,8 @@ export class CountersignMetrics {
   constructor(meter: Meter) {
     this.created = meter.createCounter(METRIC.requestsCreated, { description: 'Approval requests created', valueType: ValueType.INT });
     this.expired = meter.createCounter(METRIC.requestsExpired, { description: 'Approval requests that expired undecided', valueType: ValueType.INT });
+    this.escalated = meter.createCounter(METRIC.requestsEscalated, { description: 'Approval requests escalated after waiting undecided', valueType: ValueType.INT });
+    this.unreachable = meter.createCounter(METRIC.approversUnreachable, { description: 'People or approval channels a request could not be brought to', valueType: ValueType.INT });
     this.decisions = meter.createCounter(METRIC.decisions, { description: 'Decisions taken on requests, by decision', valueType: ValueType.INT });
     this.refusals = meter.createCounter(METRIC.refusals, { description: 'Requests, clicks and calls refused, by reason', valueType: ValueType.INT });
     this.executions = meter.createCounter(METRIC.executions, { description: 'Executions that ended, by outcome', valueType: ValueType.INT });
@@ -63,6 +69,8 @@ export class CountersignMetrics {
       const byCommand = command ? { command } : {};
       if (record.type === 'request.created') this.created.add(1, byCommand);
       else if (record.type === 'request.expired') this.expired.add(1, byCommand);
+      else if (record.type === 'request.escalated') this.escalated.add(1, byCommand);
+      else if (record.type === 'approver.unreachable') this.unreachable.add(1, { occasion: String(record.data?.occasion ?? 'unknown'), ...byCommand });
       else if (DECISIONS[record.type]) this.decisions.add(1, { decision: DECISIONS[record.type]!, ...byCommand });
       else if (EXECUTIONS[record.type]) this.executions.add(1, { outcome: EXECUTIONS[record.type]!, ...byCommand });
       else if (REFUSALS.has(record.type)) this.refusals.add(1, { event: record.type, reason: record.outcome.reason ?? record.type });

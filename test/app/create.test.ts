@@ -23,7 +23,7 @@ describe('app: creating a request', () => {
     assert.deepEqual(r.target, { subscriptionId: SUBSCRIPTION, resourceGroup: 'staging-old' });
     assert.equal(r.reason, 'cleanup after the migration');
     assert.deepEqual(r.requester, alice);
-    assert.deepEqual(r.policy, { approvals: 1, approverRoles: ['platform-approvers'], ttlSeconds: 3600, version: f.config.hash });
+    assert.deepEqual(r.policy, { approvals: 1, approverRoles: ['platform-approvers'], ttlSeconds: 3600, version: f.config.hash, notify: { approvers: 'personal', channels: [] } });
     assert.equal(r.createdAt, START.toISOString());
     assert.equal(r.expiresAt, new Date(START.getTime() + 3600_000).toISOString());
     assert.match(r.operationHash, /^[0-9a-f]{64}$/);

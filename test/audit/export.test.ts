@@ -23,7 +23,8 @@ import type { SqliteStore } from '../../src/store/sqlite';
 import { anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
 import { collect } from '../store/store-contract';
 
-const TYPES = ['request.created', 'approval.granted', 'request.approved', 'execution.started', 'execution.succeeded'] as const;
+// Every kind of record an export must carry, those about reaching approvers included.
+const TYPES = ['request.created', 'approval.granted', 'request.approved', 'execution.started', 'execution.succeeded', 'approvers.notified', 'approver.unreachable', 'request.reminded', 'request.escalated'] as const;
 
 /** A varied event: every optional part appears in some records, absent in others. */
 function varied(i: number) {

@@ -57,6 +57,7 @@ describe('the shipped example config', () => {
       ttlSeconds: 3600,
       conversationTypes: ['channel', 'groupChat', 'personal'],
       conversationIds: [],
+      notify: { approvers: 'personal', channels: [] },
     });
     assert.equal(policy('deploy')?.ttlSeconds, 4 * 3600);
     assert.equal(policy('tag')?.ttlSeconds, 4 * 3600);
@@ -117,6 +118,7 @@ describe('a minimal valid config', () => {
       ttlSeconds: 4 * 3600,
       conversationTypes: ['personal', 'groupChat', 'channel'],
       conversationIds: [],
+      notify: { approvers: 'personal', channels: [] },
     });
   });
 
@@ -128,6 +130,7 @@ describe('a minimal valid config', () => {
       ttlSeconds: 30 * 60,
       conversationTypes: ['channel'],
       conversationIds: ['19:ops@thread.tacv2'],
+      notify: { approvers: 'personal', channels: [] },
     });
   });
 

@@ -87,7 +87,8 @@ export class CrashRig {
   async ask(text: string): Promise<{ requestId: string; cardId: string }> {
     const teams = this.teams!;
     const from = await teams.say(people.alice, text);
-    const posted = teams.since(from).find((s) => cardActions(cardOf(s.activity)).length > 0);
+    // The card in the channel where she asked, not one an approver is sent in a personal chat.
+    const posted = teams.since(from).find((s) => s.conversationId === opsChannel.id && cardActions(cardOf(s.activity)).length > 0);
     assert.ok(posted, `a request card for "${text}": ${JSON.stringify(teams.since(from).map((s) => s.activity.text))}`);
     const requestId = cardActions(this.connector.card(posted.id))[0].data.requestId as string;
     return { requestId, cardId: posted.id };

@@ -6,21 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { loadConfig } from '../../src/config/load';
-import { createLogger } from '../../src/log/logger';
-import { startCountersign, type RunningCountersign } from '../../src/main';
+import type { Locator, Page } from 'playwright-core';
 import type { ArmSandbox } from '../../src/sandbox';
-import { readSettings } from '../../src/settings';
-import { EXAMPLE_CONFIG } from '../support/people';
-import { gatewayFor, startTestSandbox } from '../support/sandbox';
-import { buttonData, CardFeed, launchChromium, snap } from './support/browser';
+import { buttonData, snap, type CardFeed } from './support/browser';
 import { PlaygroundPage, WAIT_MS } from './support/page';
-import { startPlayground, type Playground } from './support/playground';
+import type { Playground } from './support/playground';
+import { E2eRun, SCREENSHOTS } from './support/stack';
 
-export const SCREENSHOTS = path.resolve(__dirname, '..', '..', 'test-output', 'e2e');
 const BOT_NAME = 'Countersign';
 const GROUP_CHAT = 'Ops Group Chat';
 
@@ -28,62 +20,33 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
   this.timeout(120000);
   this.bail(true); // one story: a failed step makes the later ones meaningless
 
-  let dataDir: string;
-  let sandbox: ArmSandbox | undefined;
-  let bot: RunningCountersign | undefined;
-  let playground: Playground | undefined;
-  let browser: Browser | undefined;
+  let run: E2eRun;
+  let sandbox: ArmSandbox;
+  let playground: Playground;
   let page: Page;
   let ui: PlaygroundPage;
   let feed: CardFeed;
   let requestId: string;
   let card: Locator;
   let groupChatId: string;
-  let botLog: fs.WriteStream | undefined;
 
   before(async () => {
     fs.rmSync(SCREENSHOTS, { recursive: true, force: true });
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-e2e-'));
-    sandbox = await startTestSandbox({ timing: { deploymentStepMs: 50, operationMs: 50 } });
-    bot = await startCountersign({
-      settings: readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dataDir }),
-      config: loadConfig(EXAMPLE_CONFIG),
-      azure: gatewayFor(sandbox, 100),
-      log: createLogger('debug', (botLog = fs.createWriteStream(path.join(SCREENSHOTS, 'countersign.log')))),
-    });
-    playground = await startPlayground({ botUrl: bot.url });
+    run = new E2eRun();
+    ({ sandbox, playground, page, ui, feed } = await run.start({ logName: 'countersign.log' }));
     const chats = (await playground.conversations()).groupChats;
     const ops = chats.find((c) => c.name === GROUP_CHAT);
     assert.ok(ops, `the Playground config defines "${GROUP_CHAT}" (it has: ${chats.map((c) => c.name).join(', ')})`);
     assert.ok(['user-bob', 'user-carol'].every((id) => ops.members.includes(id)), 'Bob and Carol are members of the group chat');
     groupChatId = ops.id;
-
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
-    feed = new CardFeed(page);
-    ui = new PlaygroundPage(page);
-    await ui.open(playground.url);
     await ui.openChat(GROUP_CHAT);
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await snap(page, SCREENSHOTS, `failed-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
-    }
+    if (this.currentTest?.state === 'failed') await run.snapFailure(this.currentTest.title);
   });
 
-  after(async () => {
-    await browser?.close().catch(() => undefined);
-    await playground?.stop();
-    if (bot) {
-      await bot.executor.idle();
-      await bot.stop();
-    }
-    await sandbox?.close();
-    botLog?.end();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => run.stop());
 
   it('shows the approval card, with the what-if summary, when the requester types a deploy command', async () => {
     await ui.sayToBot(BOT_NAME, 'deploy production api-service reason: release 2.4');
@@ -129,7 +92,7 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     const before = await ui.invokeLogEntries().count();
     const delivered = feed.find(requestId);
     assert.ok(delivered, 'the page received the card');
-    const answer = await playground!.invoke({ from: 'user-carol', conversationId: groupChatId, replyToId: delivered.messageId, verb: 'approve', data: buttonData(delivered.card, 'approve') });
+    const answer = await playground.invoke({ from: 'user-carol', conversationId: groupChatId, replyToId: delivered.messageId, verb: 'approve', data: buttonData(delivered.card, 'approve') });
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
 
     const entry = ui.invokeLogEntries().nth(before);
@@ -145,9 +108,9 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
 
   it('runs the deployment after the approver (Bob) approves: the card moves to executing, then succeeded', async () => {
     // Slow enough that the executing card is on the page long enough to see and photograph.
-    sandbox!.faults.slowDeployment({ stepMs: 1500 });
+    sandbox.faults.slowDeployment({ stepMs: 1500 });
     const delivered = feed.find(requestId)!;
-    const answer = await playground!.invoke({ from: 'user-bob', conversationId: groupChatId, replyToId: delivered.messageId, verb: 'approve', data: buttonData(delivered.card, 'approve') });
+    const answer = await playground.invoke({ from: 'user-bob', conversationId: groupChatId, replyToId: delivered.messageId, verb: 'approve', data: buttonData(delivered.card, 'approve') });
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
 
     await ui.stateLabel(card, 'EXECUTING').waitFor({ timeout: WAIT_MS });
@@ -185,14 +148,14 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
   });
 
   it("says Azure's cause in one line when a deployment fails", async () => {
-    sandbox!.faults.failDeployment({ error: { code: 'SkuNotAvailable', message: 'The requested size for resource api-service-plan-staging is currently not available in location westeurope.' } });
+    sandbox.faults.failDeployment({ error: { code: 'SkuNotAvailable', message: 'The requested size for resource api-service-plan-staging is currently not available in location westeurope.' } });
     await ui.sayToBot(BOT_NAME, 'deploy staging api-service reason: canary');
     const failing = ui.card('to staging: canary');
     await ui.stateLabel(failing, 'PENDING APPROVAL').waitFor({ timeout: WAIT_MS });
     await ui.cardShows(failing, 'MEDIUM RISK: a deployment in staging');
     const id = /Request (CS-[A-Z0-9]+)/.exec(await failing.innerText())?.[1] ?? '';
     const delivered = feed.find(id)!;
-    const answer = await playground!.invoke({ from: 'user-bob', conversationId: groupChatId, replyToId: delivered.messageId, verb: 'approve', data: buttonData(delivered.card, 'approve') });
+    const answer = await playground.invoke({ from: 'user-bob', conversationId: groupChatId, replyToId: delivered.messageId, verb: 'approve', data: buttonData(delivered.card, 'approve') });
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
     await ui.stateLabel(failing, 'FAILED').waitFor({ timeout: WAIT_MS });
     await ui.cardShows(failing, 'is currently not available in location westeurope');

@@ -47,7 +47,7 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     assert.equal(stored?.state, 'succeeded');
     assert.ok(h.sandbox.state.resources('production-api-service').some((r) => r.name === 'api-service-plan-production'), 'the plan was deployed');
     const types = (await auditOf(h, { requestId })).map((r) => r.type);
-    assert.deepEqual(types.filter((t) => t !== 'execution.progressed'), ['request.created', 'approval.granted', 'request.approved', 'execution.started', 'execution.succeeded']);
+    assert.deepEqual(types.filter((t) => t !== 'execution.progressed'), ['request.created', 'approvers.notified', 'approval.granted', 'request.approved', 'execution.started', 'execution.succeeded']);
     const chain = await verifyChain(h.bot.deps.store.audit.read());
     assert.equal(chain.ok, true);
   });
@@ -94,8 +94,8 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     const later = await h.teams.click(people.dave, cardId, 'approve', { data: approveData });
     assert.match(cardText(later.body.value as Record<string, unknown>), /already rejected/);
     const events = await auditOf(h, { requestId });
-    assert.deepEqual(events.map((r) => r.type), ['request.created', 'request.rejected', 'click.refused']);
-    assert.equal(events[1].outcome.detail, 'Not during the freeze [see](http://evil.example)');
+    assert.deepEqual(events.map((r) => r.type), ['request.created', 'approvers.notified', 'request.rejected', 'click.refused']);
+    assert.equal(events[2].outcome.detail, 'Not during the freeze [see](http://evil.example)');
   });
 
   it('lets only the requester cancel a pending request', async () => {
@@ -118,7 +118,7 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     assert.match(cardText(h.connector.card(cardId)), /EXPIRED/);
     assert.ok(h.sandbox.state.liveGroup('staging-old'));
     const types = (await auditOf(h, { requestId })).map((r) => r.type);
-    assert.deepEqual(types, ['request.created', 'request.expired', 'click.refused']);
+    assert.deepEqual(types, ['request.created', 'approvers.notified', 'request.expired', 'click.refused']);
   });
 
   it('expires pending requests in the background sweep and tells the requester', async () => {

@@ -19,6 +19,8 @@ describe('the stored conversation reference', function () {
         ...store,
         conversations: {
           getReference: (id: string) => store.conversations.getReference(id),
+          getPersonalReference: (tenantId: string, aadObjectId: string) => store.conversations.getPersonalReference(tenantId, aadObjectId),
+          savePersonalReference: (tenantId: string, aadObjectId: string, reference: unknown) => store.conversations.savePersonalReference(tenantId, aadObjectId, reference),
           saveReference: async (conversationId: string, reference: unknown) => {
             saved.push({ conversationId, reference: reference as Record<string, unknown> });
             await store.conversations.saveReference(conversationId, reference);

@@ -20,7 +20,7 @@ import { EXAMPLE_CONFIG } from '../support/harness';
 import { createTestDatabase } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
 import { startTestSandbox } from '../support/sandbox';
-import { eventually, people, TeamsDriver } from '../support/teams';
+import { eventually, opsChannel, people, TeamsDriver } from '../support/teams';
 
 const EXPIRED = ['CS-EXPIRED1', 'CS-EXPIRED2', 'CS-EXPIRED3', 'CS-EXPIRED4', 'CS-EXPIRED5'];
 
@@ -45,7 +45,8 @@ describe('three instances on one PostgreSQL database', function () {
     sandbox.requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD' && r.path.toLowerCase().endsWith(pathEnd.toLowerCase())).map((r) => `${r.method} ${r.status}`);
   const ask = async (driver: TeamsDriver, text: string) => {
     const from = await driver.say(people.alice, text);
-    const posted = driver.since(from).find((s) => cardActions(cardOf(s.activity)).length > 0);
+    // The card in the channel where she asked, not one an approver is sent in a personal chat.
+    const posted = driver.since(from).find((s) => s.conversationId === opsChannel.id && cardActions(cardOf(s.activity)).length > 0);
     assert.ok(posted, `a request card for "${text}"`);
     return { requestId: cardActions(connector.card(posted.id))[0].data.requestId as string, cardId: posted.id };
   };

@@ -6,8 +6,10 @@
  * After every run: nothing executed unless the policy was satisfied by distinct approvers other than
  * the requester (nor on the requester's behalf), each person's authority counted once, an approval on
  * someone's behalf only from a delegation in force from someone holding the role themselves (no chain)
- * and still in force when the execution started; at most one execution per approval; every acknowledged action is in the audit; the
- * chain verifies and its times never go back.
+ * and still in force when the execution started, the escalation role counting only once the request
+ * was escalated, after its delay, once; at most one execution per approval; at most the policy's
+ * reminders, each sent once; every acknowledged action is in the audit; the chain verifies and its
+ * times never go back.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -18,8 +20,10 @@ import type { AppDeps } from '../../src/app/context';
 import { decide } from '../../src/app/decisions';
 import { delegateTo, revokeDelegation } from '../../src/app/delegations';
 import { Executor } from '../../src/app/execution';
+import { sweepEscalations } from '../../src/app/escalation';
 import { sweepExpired } from '../../src/app/expiry';
-import type { AzureGateway } from '../../src/app/ports';
+import type { ApproverMessenger, AzureGateway } from '../../src/app/ports';
+import { sweepReminders } from '../../src/app/reminders';
 import { createRequest } from '../../src/app/requests';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { parseConfig } from '../../src/config/load';
@@ -30,17 +34,24 @@ import { EXAMPLE_CONFIG, TestClock } from '../support/harness';
 import { carol } from '../support/people';
 import { alice, bob, channel, dave, erin, frank, mallory } from '../support/requests';
 
-/** Two approvals from platform-approvers (Bob, Frank, Dave); Alice and Dave may ask. */
+/**
+ * Two approvals from platform-approvers (Bob, Frank, Dave); Alice and Dave may ask. After 2 hours of
+ * its 4 undecided, a request escalates to incident-leads (Erin, and Alice, who may ask and so must
+ * never approve her own); one reminder at half-life.
+ */
 const CONFIG = parseConfig(
   fs
     .readFileSync(EXAMPLE_CONFIG, 'utf8')
     .replace(/approvals: 1 # approvals from people other than the requester/, 'approvals: 2')
-    .replace(/( {2}platform-approvers:\n)/, `$1    - ${frank.aadObjectId} # Frank Approver\n`),
+    .replace(/( {6}operation: Merge\n {4}policy:\n)/, '$1      escalation: { role: incident-leads, after: 2h }\n      reminders: { at: ["50%"], max: 1 }\n')
+    .replace(/( {2}platform-approvers:\n)/, `  incident-leads:\n    - ${erin.aadObjectId}\n    - ${alice.aadObjectId}\n$1    - ${frank.aadObjectId} # Frank Approver\n`),
   EXAMPLE_CONFIG,
 );
+const ESCALATION_DELAY_MS = 2 * 3600_000;
 const TAG = CONFIG.catalog.find('tag')!;
 const PEOPLE: Actor[] = [alice, bob, frank, dave, erin, mallory, carol];
 const APPROVERS = new Set([bob, frank, dave].map((p) => p.aadObjectId));
+const ESCALATION_ROLE = new Set([erin, alice].map((p) => p.aadObjectId));
 const LEASE_MS = 1000;
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -65,8 +76,8 @@ const what = fc.oneof(
   // Approvers (and sometimes others) delegate to anyone, Carol most (she holds no role of her own).
   { arbitrary: fc.record({ kind: fc.constant('delegate' as const), who: fc.constantFrom(1, 1, 2, 3, 6, 0), to: fc.constantFrom(6, 6, 6, 0, 1, 2, 3, 5), minutes: fc.constantFrom(20, 120) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('revoke' as const), who: fc.constantFrom(1, 2, 3) }), weight: 1 },
-  // Minutes, half an hour, or past the 4 h time to live.
-  { arbitrary: fc.record({ kind: fc.constant('time' as const), minutes: fc.constantFrom(1, 30, 250) }), weight: 2 },
+  // Minutes, half an hour, past the 2 h escalation delay, or past the 4 h time to live.
+  { arbitrary: fc.record({ kind: fc.constant('time' as const), minutes: fc.constantFrom(1, 30, 125, 250) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('crash' as const) }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('settle' as const) }), weight: 1 },
 );
@@ -113,6 +124,21 @@ class CountingArm {
   }
 }
 
+/** Who was sent what, per request: the model checks each reminder went out once. */
+class CountingMessenger implements ApproverMessenger {
+  readonly reminders = new Map<string, number>();
+  readonly cards = new Map<string, number>();
+  private n = 0;
+  async cardToPerson(request: { id: string }, _person: unknown, text?: string) {
+    const m = text ? this.reminders : this.cards;
+    m.set(request.id, (m.get(request.id) ?? 0) + 1);
+    return { ok: true as const, message: { conversationId: 'personal', activityId: `m-${++this.n}` } };
+  }
+  async cardToConversation(request: { id: string }, conversationId: string, text?: string) {
+    return this.cardToPerson(request, conversationId, text);
+  }
+}
+
 interface Acknowledged {
   requestId: string;
   actor: string;
@@ -131,6 +157,7 @@ class Run {
   readonly instances: Instance[] = [];
   readonly clock = new TestClock(new Date('2026-12-04T09:00:00.000Z'));
   readonly arm = new CountingArm();
+  readonly messenger = new CountingMessenger();
   readonly requestIds: string[] = [];
   readonly acknowledged: Acknowledged[] = [];
   private generation = 0;
@@ -158,6 +185,7 @@ class Run {
       ids: { requestId: () => `CS-M${String(++this.nextId).padStart(6, '0')}`, delegationId: () => `DG-M${String(++this.nextId).padStart(6, '0')}` },
       log: quiet,
       subscriptionId: '00000000-0000-4000-8000-00000000abcd',
+      messenger: this.messenger,
     };
     // Each correlation id names its claim, so the fake ARM can count what each claim sent.
     const executor = new Executor(deps, { leaseMs: LEASE_MS, owner: `run-${++this.generation}`, correlationId: () => `corr-${++this.correlation}` });
@@ -203,6 +231,8 @@ class Run {
     } else if (a.kind === 'time') {
       this.clock.advance(a.minutes * 60_000);
       await sweepExpired(deps);
+      await sweepEscalations(deps);
+      await sweepReminders(deps);
     } else if (a.kind === 'delegate') {
       await delegateTo(deps, { actor: PEOPLE[a.who], source: channel, delegate: PEOPLE[a.to], when: `for ${a.minutes}m` });
     } else if (a.kind === 'revoke') {
@@ -270,16 +300,30 @@ async function checkInvariants(run: Run): Promise<void> {
     for (const s of started) if (s.execution?.correlationId) correlationOf.set(s.execution.correlationId, id);
     if (started.length === 0) continue;
     const created = rs.find((r) => r.type === 'request.created')!;
+    const escalated = rs.find((r) => r.type === 'request.escalated');
     const grants = rs.filter((r) => r.type === 'approval.granted' && r.seq < started[0].seq);
     const approvers = new Set(grants.map((r) => r.actor!.aadObjectId));
     // Whose authority each approval used: the delegator's for an approval on behalf.
     const principals = grants.map((r) => onBehalfOf(r) ?? r.actor!.aadObjectId);
     assert.ok(!approvers.has(created.actor!.aadObjectId), `request ${id}: the requester approved it`);
     assert.ok(!principals.includes(created.actor!.aadObjectId), `request ${id}: approved on behalf of the requester`);
-    for (const a of principals) assert.ok(APPROVERS.has(a), `request ${id}: approved with the authority of ${a}, who holds no approver role (a chain?)`);
+    grants.forEach((g, k) => {
+      const asEscalation = !!escalated && escalated.seq < g.seq && ESCALATION_ROLE.has(principals[k]);
+      assert.ok(APPROVERS.has(principals[k]) || asEscalation, `request ${id}: approved with the authority of ${principals[k]}, who held no role that could decide it then (a chain?)`);
+    });
     assert.equal(new Set(principals).size, principals.length, `request ${id}: someone's authority counted twice`);
     assert.ok(approvers.size >= 2 && new Set(principals).size >= 2, `request ${id} executed with ${approvers.size} distinct approver(s)`);
     for (const g of grants) checkDelegationInForce(records, g, started[0], run.arm);
+  }
+  for (const [id, rs] of byRequest) {
+    const created = rs.find((r) => r.type === 'request.created')!;
+    const escalations = rs.filter((r) => r.type === 'request.escalated');
+    assert.ok(escalations.length <= 1, `request ${id} escalated ${escalations.length} times`);
+    for (const e of escalations) assert.ok(Date.parse(e.time) - Date.parse(created.time) >= ESCALATION_DELAY_MS, `request ${id} escalated before its delay`);
+    const reminded = rs.filter((r) => r.type === 'request.reminded');
+    assert.ok(reminded.length <= 1, `request ${id} reminded ${reminded.length} times (max 1)`);
+    const sends = reminded.reduce((n, r) => n + (r.data?.to as string[]).length, 0);
+    assert.equal(run.messenger.reminders.get(id) ?? 0, sends, `request ${id}: reminders sent once each to whom the audit names`);
   }
   for (const [corr, n] of run.arm.executed) {
     assert.equal(n, 1, `correlation ${corr} was sent to ARM ${n} times`);
@@ -297,7 +341,7 @@ describe('the approval model under random interleavings, crashes and restarts', 
   it('keeps the two-person rule, one execution per approval, and every acknowledged action in a verifiable audit', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-model-'));
     let n = 0;
-    const seen = { executed: 0, resumed: 0, crashes: 0, expired: 0, onBehalf: 0, voided: 0 };
+    const seen = { executed: 0, resumed: 0, crashes: 0, expired: 0, onBehalf: 0, voided: 0, escalated: 0, reminded: 0 };
     try {
       await fc.assert(
         fc.asyncProperty(scenario, async (steps) => {
@@ -314,6 +358,8 @@ describe('the approval model under random interleavings, crashes and restarts', 
             seen.expired += records.filter((r) => r.type === 'request.expired').length;
             seen.onBehalf += records.filter((r) => r.type === 'approval.granted' && onBehalfOf(r)).length;
             seen.voided += records.filter((r) => r.type === 'approval.revoked').length;
+            seen.escalated += records.filter((r) => r.type === 'request.escalated').length;
+            seen.reminded += records.filter((r) => r.type === 'request.reminded').length;
           } finally {
             await run.close();
           }
@@ -322,7 +368,7 @@ describe('the approval model under random interleavings, crashes and restarts', 
         { numRuns: 100, endOnFailure: true, examples: [[ON_BEHALF_EXAMPLE]] },
       );
       // The runs must reach what the invariants are about, or they prove nothing.
-      assert.ok(seen.executed > 0 && seen.crashes > 0 && seen.expired > 0 && seen.onBehalf > 0, `too little happened: ${JSON.stringify(seen)}`);
+      assert.ok(seen.executed > 0 && seen.crashes > 0 && seen.expired > 0 && seen.onBehalf > 0 && seen.escalated > 0 && seen.reminded > 0, `too little happened: ${JSON.stringify(seen)}`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

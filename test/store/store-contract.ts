@@ -334,6 +334,18 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.deepEqual(await store.conversations.getReference('conv-1'), { serviceUrl: 'https://smba2.example/', conversation: { id: 'conv-1' } });
       });
 
+      it('keeps a person\'s personal chat by tenant and object id, letter case ignored, replaced when saved again', async () => {
+        const tenant = '6F1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D';
+        assert.equal(await store.conversations.getPersonalReference(tenant, 'ABC-1'), undefined);
+        await store.conversations.savePersonalReference(tenant, 'ABC-1', { conversation: { id: 'a:old' } });
+        await store.conversations.savePersonalReference(tenant.toLowerCase(), 'abc-1', { conversation: { id: 'a:new' }, user: { name: 'Bob' } });
+        await store.conversations.savePersonalReference(tenant, 'abc-2', { conversation: { id: 'a:other' } });
+        assert.deepEqual(await store.conversations.getPersonalReference(tenant, 'ABC-1'), { conversation: { id: 'a:new' }, user: { name: 'Bob' } });
+        assert.deepEqual(await store.conversations.getPersonalReference(tenant, 'abc-2'), { conversation: { id: 'a:other' } });
+        assert.equal(await store.conversations.getPersonalReference('99999999-9999-4999-8999-999999999999', 'abc-1'), undefined, 'another tenant\'s person is another person');
+        assert.equal(await store.conversations.getReference('a:new'), undefined, 'a personal chat saved by person is not a conversation reference');
+      });
+
       it('keeps every conversation a card was posted to, once each', async () => {
         await store.cards.saveCardMessage('req-1', { conversationId: 'conv-1', activityId: 'a1' });
         await store.cards.saveCardMessage('req-1', { conversationId: 'conv-2', activityId: 'a2' });

@@ -33,6 +33,19 @@ export class FakeConnector {
   readonly members = new Map<string, Record<string, unknown>>();
   /** Every member lookup: conversation id and member id. */
   readonly memberLookups: { conversationId: string; memberId: string }[] = [];
+  /** The Retry-After (seconds) of throttleNext's 429s. */
+  retryAfterSeconds = 0;
+  /** When set, throttleNext counts only calls whose "METHOD path" matches. */
+  throttleOnly?: RegExp;
+  /** When each 429 was answered (ms since the epoch). */
+  readonly throttledAt: number[] = [];
+  /**
+   * People (Entra object ids, lowercase) for whom starting a personal chat fails as Teams answers it
+   * when the app is not installed for them: 403 (the bot is not in their roster) or 404.
+   */
+  readonly notInstalledFor = new Map<string, 403 | 404>();
+  /** Personal chats the bot started (POST /v3/conversations), by the member's object id. */
+  readonly createdChats: { aadObjectId: string; conversationId: string; tenantId?: string; at: number }[] = [];
   url = '';
 
   async start(): Promise<this> {
@@ -44,6 +57,11 @@ export class FakeConnector {
 
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  /** True for a personal chat the bot started (approvers are told there). */
+  startedChat(conversationId: string): boolean {
+    return this.createdChats.some((c) => c.conversationId === conversationId);
   }
 
   /** Cards currently shown in a conversation, by activity id (updates replace the original). */
@@ -79,17 +97,43 @@ export class FakeConnector {
     return memberAnswer(this, req, res);
   }
 
+  /** POST /v3/conversations: a one-to-one chat with one member (Teams' answer to createConversation). */
+  private createConversation(body: string, res: http.ServerResponse): void {
+    const params = (body ? JSON.parse(body) : {}) as { isGroup?: boolean; members?: { id?: string }[]; tenantId?: string };
+    const member = params.members?.[0]?.id?.toLowerCase();
+    const refusal = member ? this.notInstalledFor.get(member) : undefined;
+    if (!member || params.isGroup || (params.members?.length ?? 0) !== 1) {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'BadArgument', message: 'a personal chat has exactly one member' } }));
+      return;
+    }
+    if (refusal) {
+      res.writeHead(refusal, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: refusal === 403 ? 'Forbidden' : 'NotFound', message: refusal === 403 ? 'The bot is not part of the conversation roster.' : 'User not found' } }));
+      return;
+    }
+    const conversationId = personalChatId(member);
+    this.createdChats.push({ aadObjectId: member, conversationId, ...(params.tenantId ? { tenantId: params.tenantId } : {}), at: Date.now() });
+    res.writeHead(201, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ id: conversationId }));
+  }
+
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      if (this.throttleNext > 0) {
+      if (this.throttleNext > 0 && (!this.throttleOnly || this.throttleOnly.test(`${req.method} ${req.url}`))) {
         this.throttleNext--;
-        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' });
+        this.throttledAt.push(Date.now());
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(this.retryAfterSeconds) });
         res.end(JSON.stringify({ error: { code: 'TooManyRequests', message: 'slow down' } }));
         return;
       }
       if (this.answerMember(req, res)) return;
+      if (req.method === 'POST' && /^(?:\/[^/]+)*?\/v3\/conversations\/?(?:\?.*)?$/.test(req.url ?? '')) {
+        this.createConversation(body, res);
+        return;
+      }
       // A service URL may carry a path of its own (Teams' regional ones do): /amer/v3/conversations/…
       const m = /^(?:\/[^/]+)*?\/v3\/conversations\/([^/]+)\/activities(?:\/([^/?]+))?/.exec(req.url ?? '');
       if (!m) {
@@ -135,6 +179,11 @@ function memberAnswer(connector: FakeConnector, req: http.IncomingMessage, res: 
   res.writeHead(member ? 200 : 404, { 'content-type': 'application/json' });
   res.end(JSON.stringify(member ?? { error: { code: 'MemberNotFoundInConversation', message: 'The member is not found in the conversation.' } }));
   return true;
+}
+
+/** The personal chat id the fake connector gives a person (stable, as Teams' one-to-one chats are). */
+function personalChatId(aadObjectId: string): string {
+  return `a:personal-${aadObjectId.toLowerCase()}`;
 }
 
 export function cardOf(activity: Record<string, unknown>): Record<string, unknown> | undefined {

@@ -16,7 +16,9 @@ export interface PostedRequest {
 /** Types a command that needs approval; returns the posted request card. */
 export async function requestVia(h: Harness, text: string, who: Person = people.alice, conversation: Conversation = opsChannel): Promise<PostedRequest> {
   const from = await h.teams.say(who, text, conversation);
-  const posted = h.teams.since(from).filter((s) => cardActions(cardOf(s.activity)).length > 0);
+  // The approvers are told in the background (personal chats): done before the test goes on, so what follows is in order.
+  await h.bot.app.tellingIdle();
+  const posted = h.teams.since(from).filter((s) => s.conversationId === conversation.id && cardActions(cardOf(s.activity)).length > 0);
   assert.equal(posted.length, 1, `expected one request card, got: ${JSON.stringify(h.teams.since(from).map((s) => s.activity.text ?? 'card'))}`);
   const data = cardActions(h.connector.card(posted[0].id))[0].data;
   return { cardId: posted[0].id, requestId: data.requestId as string, data };
@@ -25,6 +27,7 @@ export async function requestVia(h: Harness, text: string, who: Person = people.
 /** Waits for executions and card updates under way. */
 export async function settled(h: Harness): Promise<void> {
   await h.bot.executor.idle();
+  await h.bot.app.tellingIdle();
   await h.bot.notifier.idle();
 }
 

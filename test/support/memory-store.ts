@@ -47,6 +47,8 @@ export class MemoryStoreState {
   /** The highest version claimed per card message (request id, conversation id, activity id). */
   readonly sentVersions = new Map<string, number>();
   readonly references = new Map<string, string>();
+  /** Personal chats by tenant and object id (lowercase). */
+  readonly personalReferences = new Map<string, string>();
   readonly checkpoints: (AuditCheckpoint & { recordSeq: number | null })[] = [];
   readonly links = new Map<string, StoredLink>();
   readonly manifests = new Map<string, string>();
@@ -300,6 +302,18 @@ class MemoryConversations implements ConversationReferenceStore, CardBindingStor
     return text === undefined ? undefined : JSON.parse(text);
   }
 
+  async savePersonalReference(tenantId: string, aadObjectId: string, reference: unknown): Promise<void> {
+    const text = JSON.stringify(reference);
+    if (text === undefined) throw new TypeError(`the personal chat reference of ${aadObjectId} cannot be stored as JSON`);
+    await this.store.write([], () => () => void this.store.state.personalReferences.set(personKey(tenantId, aadObjectId), text));
+  }
+
+  async getPersonalReference(tenantId: string, aadObjectId: string): Promise<unknown | undefined> {
+    this.store.assertOpen();
+    const text = this.store.state.personalReferences.get(personKey(tenantId, aadObjectId));
+    return text === undefined ? undefined : JSON.parse(text);
+  }
+
   async saveCardMessage(requestId: string, message: CardMessage): Promise<void> {
     const saved = { conversationId: message.conversationId, activityId: message.activityId };
     await this.store.write([], () => () => {
@@ -325,6 +339,10 @@ class MemoryConversations implements ConversationReferenceStore, CardBindingStor
     });
     return value;
   }
+}
+
+function personKey(tenantId: string, aadObjectId: string): string {
+  return `${tenantId.toLowerCase()}/${aadObjectId.toLowerCase()}`;
 }
 
 class MemoryCompliance implements ComplianceStore {

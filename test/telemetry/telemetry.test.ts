@@ -84,6 +84,13 @@ describe('telemetry (in-memory exporters in place of Application Insights)', fun
     for (const p of appends) assert.ok(typeof p.value === 'object' && p.value.count > 0 && (p.value.sum ?? 0) >= 0);
   });
 
+  it('counts the people a request could not be brought to, by occasion', async () => {
+    h.connector.notInstalledFor.set(people.dave.aadObjectId, 404);
+    await requestVia(h, 'delete resource group staging-old');
+    await settled(h);
+    assert.equal(await otel.count(METRIC.approversUnreachable, { occasion: 'created', command: 'delete resource group' }), 1);
+  });
+
   it('traces incoming requests by route, each turn, and the ARM calls with their outcome', async () => {
     const { cardId } = await requestVia(h, 'deploy production api-service reason: release 2.4');
     await h.teams.click(people.bob, cardId, 'approve');

@@ -3,7 +3,7 @@
  * resolves to, and what matching and checking say about a request for it.
  */
 import type { OperationSpec } from '../operation';
-import type { ConversationKind } from '../request';
+import type { ConversationKind, EscalationPolicy, NotifyPolicy, ReminderPolicy } from '../request';
 import type { RiskLevel } from '../risk';
 
 export type ParameterType = 'string' | 'enum' | 'integer';
@@ -29,6 +29,10 @@ export interface CommandPolicy {
   conversationTypes: ConversationKind[];
   /** Empty: any conversation of an allowed type. */
   conversationIds: string[];
+  /** Who is told when a request needs deciding (absent: each approver in a personal chat, no channels). */
+  notify?: NotifyPolicy;
+  reminders?: ReminderPolicy;
+  escalation?: EscalationPolicy;
 }
 
 /** The operation as written in the config: strings may hold {parameter} placeholders. */

@@ -6,6 +6,7 @@
  */
 import { requestEvent } from '../audit';
 import { authorityCounted, deciderText } from '../delegation';
+import { decidingRoles } from '../policy';
 import { RefusalReason } from '../refusal';
 import { type Actor, type ApprovalRequest, isDecidable } from '../request';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
@@ -38,7 +39,7 @@ function checkDecider(r: ApprovalRequest, ctx: DecisionContext, verb: 'approve' 
     return refuse(r, RefusalReason.OnBehalfOfRequester, `${r.requester.name} asked for request ${r.id}, so you cannot decide it on their behalf.`);
   }
   if (!ctx.isApprover(ctx.onBehalfOf ?? ctx.actor)) {
-    return refuse(r, RefusalReason.NotAnApprover, `You cannot ${verb} request ${r.id}: it needs one of the roles ${r.policy.approverRoles.join(', ')}.`);
+    return refuse(r, RefusalReason.NotAnApprover, `You cannot ${verb} request ${r.id}: it needs one of the roles ${decidingRoles(r).join(', ')}.`);
   }
   return undefined;
 }

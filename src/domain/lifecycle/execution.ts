@@ -12,6 +12,7 @@ import { leaseLapsed } from '../lease-time';
 import { requestEvent } from '../audit';
 import { reapprovalHash, type TargetSnapshot } from '../drift';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress, WhatIfSummary } from '../operation';
+import { decidingRoles } from '../policy';
 import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
 import type { Actor, Approval, ApprovalRequest, Execution } from '../request';
@@ -187,7 +188,7 @@ export function requestCancellation(r: ApprovalRequest, ctx: DecisionContext): T
     return refuse(
       r,
       RefusalReason.NotAllowedToCancel,
-      `Only ${r.requester.name}, who asked for request ${r.id}, or someone with one of the roles ${r.policy.approverRoles.join(', ')} can cancel it.`,
+      `Only ${r.requester.name}, who asked for request ${r.id}, or someone with one of the roles ${decidingRoles(r).join(', ')} can cancel it.`,
     );
   }
   if (r.operation.kind !== 'deployTemplate') {

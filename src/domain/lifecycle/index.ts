@@ -11,10 +11,12 @@
  *
  * Each transition returns the next request (version + 1) and the audit events that must be
  * committed with it, or a typed refusal. Nothing here does I/O or reads a clock.
- * This is its public surface: decision.ts decides a request, execution.ts runs an approved one.
+ * This is its public surface: decision.ts decides a request, execution.ts runs an approved one,
+ * reach.ts records reminders, escalation and who could (not) be told.
  */
 export type { DecisionContext, Transition } from './transition';
 export { approve, cancel, expire, isPastExpiry, reject } from './decision';
+export { dueReminder, escalate, escalationDue, peopleToDecide, reachEvents, recordReach, remind, unreachableAfter, type ReachOccasion, type ReachOutcome } from './reach';
 export {
   detectDrift,
   type DriftFound,

@@ -23,6 +23,26 @@ export class PostgresConversationStore implements ConversationReferenceStore, Ca
     return r.rows[0] ? JSON.parse(r.rows[0].reference) : undefined;
   }
 
+  async savePersonalReference(tenantId: string, aadObjectId: string, reference: unknown): Promise<void> {
+    const text = JSON.stringify(reference);
+    if (text === undefined) throw new TypeError(`the personal chat reference of ${aadObjectId} cannot be stored as JSON`);
+    await this.writer.transaction((tx) =>
+      tx.query(
+        `INSERT INTO personal_conversations (tenant_id, aad_object_id, reference) VALUES (lower($1), lower($2), $3)
+         ON CONFLICT (tenant_id, aad_object_id) DO UPDATE SET reference = excluded.reference`,
+        [tenantId, aadObjectId, text],
+      ),
+    );
+  }
+
+  async getPersonalReference(tenantId: string, aadObjectId: string): Promise<unknown | undefined> {
+    const r = await this.writer.pool.query<{ reference: string }>('SELECT reference FROM personal_conversations WHERE tenant_id = lower($1) AND aad_object_id = lower($2)', [
+      tenantId,
+      aadObjectId,
+    ]);
+    return r.rows[0] ? JSON.parse(r.rows[0].reference) : undefined;
+  }
+
   async saveCardMessage(requestId: string, message: CardMessage): Promise<void> {
     await this.writer.transaction((tx) =>
       tx.query('INSERT INTO card_messages (request_id, conversation_id, activity_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [

@@ -86,6 +86,13 @@ const TABLES: readonly TableCopy[] = [
     columns: ['id', 'delegator_id', 'delegate_id', 'created_at', 'until', 'ended_at', 'body'],
     types: ['text', 'text', 'text', 'text', 'text', 'text', 'text'],
   },
+  {
+    // Absent from a store before SQLite migration 5: skipped.
+    table: 'personal_conversations',
+    select: 'SELECT tenant_id, aad_object_id, reference FROM personal_conversations ORDER BY rowid',
+    columns: ['tenant_id', 'aad_object_id', 'reference'],
+    types: ['text', 'text', 'text'],
+  },
 ];
 
 export interface CopyProgress {

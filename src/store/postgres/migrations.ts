@@ -220,6 +220,26 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       END $$;
     `,
   },
+  {
+    version: 4,
+    name: 'personal chats with Countersign, by person',
+    sql: `
+      -- How to reach a person in their personal chat with Countersign (approvers are told there):
+      -- saved when they talk to the bot there, or when Countersign starts the chat. Ids lowercase.
+      CREATE TABLE personal_conversations (
+        tenant_id      text NOT NULL,
+        aad_object_id  text NOT NULL,
+        reference      text NOT NULL,
+        PRIMARY KEY (tenant_id, aad_object_id)
+      );
+      DO $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${RUNTIME_ROLE}') THEN
+          GRANT SELECT, INSERT, UPDATE ON personal_conversations TO ${RUNTIME_ROLE};
+        END IF;
+      END $$;
+    `,
+  },
 ];
 
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
@@ -307,6 +327,7 @@ const NEEDED: readonly [table: string, privilege: string][] = [
   ['requests', 'UPDATE'],
   ['request_versions', 'INSERT'],
   ['conversation_refs', 'UPDATE'],
+  ['personal_conversations', 'UPDATE'],
   ['card_messages', 'INSERT'],
   ['dialog_state', 'UPDATE'],
   ['audit_checkpoints', 'INSERT'],

@@ -10,6 +10,8 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
   private readonly saveCardStmt: Database.Statement;
   private readonly getCardsStmt: Database.Statement;
   private readonly claimCardStmt: Database.Statement;
+  private readonly savePersonalStmt: Database.Statement;
+  private readonly getPersonalStmt: Database.Statement;
 
   constructor(
     db: Database.Database,
@@ -20,6 +22,11 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
        ON CONFLICT (conversation_id) DO UPDATE SET reference = excluded.reference`,
     );
     this.getRefStmt = db.prepare('SELECT reference FROM conversation_refs WHERE conversation_id = ?').pluck();
+    this.savePersonalStmt = db.prepare(
+      `INSERT INTO personal_conversations (tenant_id, aad_object_id, reference) VALUES (lower(?), lower(?), ?)
+       ON CONFLICT (tenant_id, aad_object_id) DO UPDATE SET reference = excluded.reference`,
+    );
+    this.getPersonalStmt = db.prepare('SELECT reference FROM personal_conversations WHERE tenant_id = lower(?) AND aad_object_id = lower(?)').pluck();
     this.saveCardStmt = db.prepare(
       'INSERT INTO card_messages (request_id, conversation_id, activity_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     );
@@ -39,6 +46,17 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
 
   async getReference(conversationId: string): Promise<unknown | undefined> {
     const text = this.getRefStmt.get(conversationId) as string | undefined;
+    return text === undefined ? undefined : JSON.parse(text);
+  }
+
+  async savePersonalReference(tenantId: string, aadObjectId: string, reference: unknown): Promise<void> {
+    const text = JSON.stringify(reference);
+    if (text === undefined) throw new TypeError(`the personal chat reference of ${aadObjectId} cannot be stored as JSON`);
+    await this.writer.submit(() => this.savePersonalStmt.run(tenantId, aadObjectId, text), { singleStatement: true });
+  }
+
+  async getPersonalReference(tenantId: string, aadObjectId: string): Promise<unknown | undefined> {
+    const text = this.getPersonalStmt.get(tenantId, aadObjectId) as string | undefined;
     return text === undefined ? undefined : JSON.parse(text);
   }
 

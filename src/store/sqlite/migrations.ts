@@ -165,6 +165,20 @@ export const MIGRATIONS: readonly Migration[] = [
       BEGIN SELECT RAISE(ABORT, 'delegations are kept'); END;
     `,
   },
+  {
+    version: 5,
+    name: 'personal chats with Countersign, by person',
+    sql: `
+      -- How to reach a person in their personal chat with Countersign (approvers are told there):
+      -- saved when they talk to the bot there, or when Countersign starts the chat. Ids lowercase.
+      CREATE TABLE personal_conversations (
+        tenant_id      TEXT NOT NULL,
+        aad_object_id  TEXT NOT NULL,
+        reference      TEXT NOT NULL CHECK (json_valid(reference)),
+        PRIMARY KEY (tenant_id, aad_object_id)
+      );
+    `,
+  },
 ];
 
 export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete'] as const;

@@ -239,13 +239,13 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
     const res = await fetch(`${h.bot.url}/api/audit/export?format=jsonl&requestId=${requestId}`, { headers: { authorization: `Bearer ${bearer}` } });
     assert.equal(res.status, 200, await res.clone().text());
     const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
-    assert.deepEqual(lines.map((r) => r.type), ['request.created']);
+    assert.deepEqual(lines.map((r) => r.type), ['request.created', 'approvers.notified']);
     const exportId = res.headers.get('x-countersign-export-id')!;
     assert.equal(res.headers.get('link'), `<${h.bot.url}/api/audit/exports/${exportId}/manifest>; rel="describedby"`);
     const manifestRes = await fetch(`${h.bot.url}/api/audit/exports/${exportId}/manifest`, { headers: { authorization: `Bearer ${bearer}` } });
     const manifest = parseManifest(await manifestRes.text(), 'manifest');
     assert.deepEqual(manifest.filter, { requestId });
-    assert.equal(manifest.records, 1);
+    assert.equal(manifest.records, 2);
     const [exported] = await auditOf(h, { types: ['audit.exported'] });
     assert.deepEqual(exported.actor, { aadObjectId: people.erin.aadObjectId, tenantId: TENANT, name: 'Erin Auditor' });
     assert.equal(exported.data?.via, 'http');

@@ -1,0 +1,27 @@
+/**
+ * Escalation: a request still undecided after the policy's delay is escalated (a compare-and-swap,
+ * audited as request.escalated, shown on every card), and from then on the escalation role may decide
+ * it too, counting toward the same approvals under the same rules. Its members are told like the
+ * approvers were. Of several instances sweeping at once, only the one whose write won tells them.
+ */
+import { escalate, escalationDue } from '../domain/lifecycle';
+import { DECIDABLE_STATES } from '../domain/request';
+import { transact, type AppDeps } from './context';
+import { tellDeciders } from './notifications';
+
+/** Escalates every request due now; returns their ids. */
+export async function sweepEscalations(deps: AppDeps): Promise<string[]> {
+  const now = deps.clock.now();
+  const open = await deps.store.requests.list({ states: [...DECIDABLE_STATES] });
+  const escalated: string[] = [];
+  for (const r of open.filter((x) => escalationDue(x, now))) {
+    const outcome = await transact(deps, r.id, (current) => escalate(current, now));
+    if (!outcome?.result.ok) continue;
+    const request = outcome.result.request;
+    escalated.push(request.id);
+    void deps.notifier.tellRequester(request, `Request ${request.id} had no decision within the time its policy allows, so it was escalated: ${request.escalation?.role} may decide it now too.`);
+    await tellDeciders(deps, request, 'escalated');
+  }
+  if (escalated.length > 0) deps.log.info({ escalated }, 'requests escalated');
+  return escalated;
+}

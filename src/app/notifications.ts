@@ -1,0 +1,107 @@
+/**
+ * Telling the people who may decide a request that it needs them: when it is created, when it needs
+ * approving again after drift, and when it is escalated. Each of them gets the request's card in a
+ * personal chat with Countersign (unless the policy says `approvers: none`), the card goes to the
+ * command's approval channels, and every card posted is bound to the request like any other copy:
+ * its clicks count and it is kept current. The requester is never sent one. Whoever could not be
+ * reached is audited and shown on the card.
+ *
+ * This runs after the change was committed, on the instance that committed it, in the background:
+ * nobody's click or message waits for it.
+ */
+import type { ReachOccasion, ReachOutcome } from '../domain/lifecycle';
+import { peopleToDecide, reachEvents, recordReach, unreachableAfter } from '../domain/lifecycle';
+import type { ApprovalRequest, NotifyPolicy, Unreachable } from '../domain/request';
+import { recordCardPosted } from './card-binding';
+import { transact, type AppDeps } from './context';
+import type { Delivery } from './ports';
+
+/** Requests made before notify existed are treated as the default: personal chats, no channels. */
+const DEFAULT_NOTIFY: NotifyPolicy = { approvers: 'personal', channels: [] };
+
+export function notifyPolicy(r: ApprovalRequest): NotifyPolicy {
+  return r.policy.notify ?? DEFAULT_NOTIFY;
+}
+
+/** Whom a round of messages goes to: people (object ids) in personal chats, and conversations. */
+export interface Audience {
+  people: string[];
+  channels: string[];
+}
+
+/**
+ * Tells everyone who may decide the request now (after escalation: the escalation role's members)
+ * and posts the card to the approval channels other than the one it was asked in.
+ */
+export async function tellDeciders(deps: AppDeps, request: ApprovalRequest, occasion: Exclude<ReachOccasion, 'reminder'>): Promise<void> {
+  if (!deps.messenger) return;
+  const notify = notifyPolicy(request);
+  const roles = deps.config.access.roles;
+  const onlyRole = occasion === 'escalated' ? request.escalation?.role : undefined;
+  // On escalation, someone who also approves was told already.
+  const deciders = peopleToDecide(request, roles, onlyRole).filter((id) => !onlyRole || !roles.holdsAny(request.policy.approverRoles, id));
+  const audience: Audience = {
+    people: notify.approvers === 'personal' ? deciders : [],
+    channels: notify.channels.filter((c) => c !== request.source.conversationId),
+  };
+  await reach(deps, request, occasion, audience);
+}
+
+/**
+ * Posts the request's card to the audience (with `text` above it when given), binds every card
+ * posted, and records who was reached and who was not.
+ */
+export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: ReachOccasion, audience: Audience, text?: string): Promise<ReachOutcome | undefined> {
+  const messenger = deps.messenger;
+  if (!messenger || (audience.people.length === 0 && audience.channels.length === 0)) return undefined;
+  const outcome: ReachOutcome = { occasion, reached: [], unreachable: [] };
+  const tenantId = request.requester.tenantId;
+  for (const id of audience.people) {
+    await deliver(deps, request, id, outcome, () => messenger.cardToPerson(request, { aadObjectId: id, tenantId }, text));
+  }
+  for (const id of audience.channels) {
+    await deliver(deps, request, id, outcome, () => messenger.cardToConversation(request, id, text));
+  }
+  await record(deps, request, outcome);
+  deps.log.info({ requestId: request.id, occasion, reached: outcome.reached.length, unreachable: outcome.unreachable.length }, 'approvers told');
+  return outcome;
+}
+
+async function deliver(deps: AppDeps, request: ApprovalRequest, id: string, outcome: ReachOutcome, send: () => Promise<Delivery>): Promise<void> {
+  const delivery = await send().catch((err: unknown): Delivery => ({ ok: false, why: err instanceof Error ? err.message : String(err) }));
+  const name = delivery.name ? { name: delivery.name } : {};
+  if (!delivery.ok) {
+    outcome.unreachable.push({ id, ...name, why: delivery.why.slice(0, 200) });
+    return;
+  }
+  await recordCardPosted(deps, request.id, delivery.message);
+  outcome.reached.push({ id, ...name });
+}
+
+/**
+ * Audits the round. When who cannot be reached changed, the request records it (a compare-and-swap,
+ * and every card shows it); otherwise only the audit records are appended. Either way, a card posted
+ * from a version that changed meanwhile is brought up to date.
+ */
+async function record(deps: AppDeps, sent: ApprovalRequest, outcome: ReachOutcome): Promise<void> {
+  const now = deps.clock.now();
+  const current = (await deps.store.requests.get(sent.id)) ?? sent;
+  if (!sameUnreachable(current.unreachable, unreachableAfter(current, outcome))) {
+    await transact(deps, sent.id, (r) => recordReach(r, now, outcome));
+    return;
+  }
+  await deps.store.audit.append(reachEvents(current, now.toISOString(), outcome));
+  if (current.version !== sent.version) void deps.notifier.cardChanged(current);
+}
+
+function sameUnreachable(a: Unreachable[] | undefined, b: Unreachable[]): boolean {
+  return JSON.stringify(a ?? []) === JSON.stringify(b);
+}
+
+/** Runs a round of messages in the background, logging (never throwing) what went wrong. */
+export function inBackground(deps: AppDeps, requestId: string, work: () => Promise<unknown>): Promise<void> {
+  return work().then(
+    () => undefined,
+    (err: unknown) => deps.log.error({ requestId, err: String(err) }, 'telling approvers failed'),
+  );
+}

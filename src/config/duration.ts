@@ -1,0 +1,6 @@
+/** Durations as written in the config: a whole number, then s, m, h or d. */
+export function parseDuration(text: string): number {
+  const m = /^([1-9][0-9]*)(s|m|h|d)$/.exec(text);
+  if (!m) throw new Error(`not a duration: ${text}`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}

@@ -1,0 +1,98 @@
+/**
+ * Bringing a request's card to a person in their personal chat with Countersign, or to an approval
+ * channel. A person is reached through the personal chat saved when they last talked to the bot
+ * there; when none is known, Countersign starts one through the Bot Connector (which works only for
+ * people of the tenant who have the app installed). The card is posted like every other message:
+ * within the conversation's rate limits, Teams' transient answers retried, Retry-After honoured.
+ * What could not be delivered is answered with why, in words a card can show.
+ */
+import { CardFactory, TurnContext, type ConversationParameters, type ConversationReference, type CloudAdapter } from 'botbuilder';
+import type { ApproverMessenger, Delivery, Recipient } from '../app/ports';
+import type { ApprovalRequest } from '../domain/request';
+import { sandboxText } from '../domain/sandbox-text';
+import type { Logger } from '../log/context';
+import { requestCard } from '../cards/request-card';
+import { statusOf, withTeamsRetry, type TeamsNotifier } from './notifier';
+import type { ConversationReferenceStore } from './ports';
+
+/** A reason a person cannot be reached that is known before anything is sent. */
+class NotReachable extends Error {}
+
+export class TeamsApproverMessenger implements ApproverMessenger {
+  constructor(
+    private readonly adapter: CloudAdapter,
+    private readonly appId: string,
+    /** Posts through the notifier: its rate limits, retries and in-flight tracking. */
+    private readonly notifier: TeamsNotifier,
+    private readonly references: ConversationReferenceStore,
+    private readonly log: Logger,
+  ) {}
+
+  async cardToPerson(request: ApprovalRequest, person: Recipient, text?: string): Promise<Delivery> {
+    let name: string | undefined;
+    try {
+      const known = (await this.references.getPersonalReference(person.tenantId, person.aadObjectId)) as Partial<ConversationReference> | undefined;
+      name = known?.user?.name;
+      const conversationId = known?.conversation?.id ?? (await this.startChat(request, person));
+      return { ...(await this.postCard(request, conversationId, text)), ...(name ? { name } : {}) };
+    } catch (err) {
+      this.log.warn({ requestId: request.id, person: person.aadObjectId, err: String(err) }, 'could not reach a person in a personal chat');
+      return { ok: false, why: whyUnreachable(err), ...(name ? { name } : {}) };
+    }
+  }
+
+  async cardToConversation(request: ApprovalRequest, conversationId: string, text?: string): Promise<Delivery> {
+    try {
+      return await this.postCard(request, conversationId, text);
+    } catch (err) {
+      this.log.warn({ requestId: request.id, conversationId, err: String(err) }, 'could not post to an approval channel');
+      return { ok: false, why: whyUnreachable(err) };
+    }
+  }
+
+  private async postCard(request: ApprovalRequest, conversationId: string, text?: string): Promise<Delivery> {
+    const card = CardFactory.adaptiveCard(requestCard(request, this.notifier.cardOptions(request)));
+    const id = await this.notifier.post(conversationId, { ...(text ? { text: sandboxText(text, request.sandbox) } : {}), attachments: [card] });
+    if (!id) return { ok: false, why: 'Countersign has not been added there' };
+    return { ok: true, message: { conversationId, activityId: id } };
+  }
+
+  /**
+   * Starts the person's personal chat with Countersign through the Bot Connector of the conversation
+   * the request was asked in (its service URL), and saves how to reach it.
+   */
+  private async startChat(request: ApprovalRequest, person: Recipient): Promise<string> {
+    const origin = (await this.references.getReference(request.source.conversationId)) as Partial<ConversationReference> | undefined;
+    if (!origin?.serviceUrl) throw new NotReachable('no personal chat with Countersign yet');
+    const parameters = {
+      isGroup: false,
+      bot: origin.bot,
+      members: [{ id: person.aadObjectId }],
+      tenantId: person.tenantId,
+      channelData: { tenant: { id: person.tenantId } },
+    } as ConversationParameters;
+    let created: Partial<ConversationReference> | undefined;
+    await withTeamsRetry(
+      // No audience: the connector's default scope for the channel.
+      () => this.adapter.createConversationAsync(this.appId, origin.channelId ?? 'msteams', origin.serviceUrl!, undefined as unknown as string, parameters, async (ctx) => {
+        created = TurnContext.getConversationReference(ctx.activity);
+      }),
+      this.notifier.retryOptions,
+    );
+    const id = created?.conversation?.id;
+    if (!id) throw new NotReachable('Teams started no chat');
+    await this.references.saveReference(id, created);
+    await this.references.savePersonalReference(person.tenantId, person.aadObjectId, created);
+    return id;
+  }
+}
+
+/** Why, in a few words for the card: Teams answers 403 or 404 for a person who does not have the app. */
+function whyUnreachable(err: unknown): string {
+  if (err instanceof NotReachable) return err.message;
+  const status = statusOf(err);
+  if (status === 403 || status === 404) return 'app not installed';
+  if (status === 401) return "Teams refused Countersign's credentials";
+  if (status) return `Teams answered ${status}`;
+  return err instanceof Error ? err.message.slice(0, 120) : String(err).slice(0, 120);
+}

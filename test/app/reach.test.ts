@@ -1,0 +1,210 @@
+/**
+ * Reaching approvers, on fakes: who is told of a request, who could not be, reminders before expiry
+ * and escalation, each once however many instances sweep, and the escalation role deciding under the
+ * same rules. "delete resource group" lives 1h here: reminders at 30 and 45 minutes, escalation to
+ * incident-leads (Frank, and Alice) at 40 minutes, its card also in the approvals channel.
+ */
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../src/config/load';
+import { cardText } from '../support/connector';
+import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import { alice, bob, carol, dave, EXAMPLE_CONFIG, frank } from '../support/people';
+import { APPROVALS_CHANNEL, reachConfigText, RecordingMessenger } from '../support/reach';
+import { requestCard } from '../../src/cards/request-card';
+import type { Actor, ApprovalRequest } from '../../src/domain/request';
+import { asked, click, refusedWith, settle } from './steps';
+
+const MINUTE = 60_000;
+const DELETE = 'delete resource group staging-old';
+
+describe('app: reaching approvers', () => {
+  let f: AppOnFakes;
+  let sent: RecordingMessenger;
+  beforeEach(() => {
+    sent = new RecordingMessenger();
+    f = appOnFakes({ configText: reachConfigText(), messenger: sent });
+  });
+  afterEach(async () => {
+    await f.app.tellingIdle();
+    await settle(f);
+  });
+
+  async function created(who: Actor = alice, text = DELETE): Promise<ApprovalRequest> {
+    const r = await asked(f, who, text);
+    await f.app.tellingIdle();
+    return r;
+  }
+
+  /** A click on the card a person was sent in their personal chat. */
+  function clickPersonal(who: Actor, r: ApprovalRequest, verb: string) {
+    const card = sent.sent.filter((s) => s.requestId === r.id && s.to === who.aadObjectId).at(-1);
+    assert.ok(card, `${who.name} was sent no card of ${r.id}`);
+    return click(f, who, r, verb, { conversationId: card.conversationId, replyToId: card.activityId });
+  }
+
+  async function at(minutes: number, since: ApprovalRequest) {
+    const target = Date.parse(since.createdAt) + minutes * MINUTE;
+    f.clock.advance(target - f.clock.now().getTime());
+    return f.app.sweepReach();
+  }
+
+  it('sends the card to every approver but the requester, and to the approval channel, each bound to the request', async () => {
+    const r = await created();
+    assert.deepEqual(sent.to(r.id), [bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL]);
+    const [notified] = await f.audit({ types: ['approvers.notified'] });
+    assert.deepEqual(notified.data, { occasion: 'created', reached: [bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL] });
+    const answer = await clickPersonal(bob, r, 'approve');
+    assert.equal(answer.ok, true, 'a click on the personal copy counts');
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+  });
+
+  it('never sends the requester a card of their own request, even when they also approve', async () => {
+    const r = await created(dave);
+    assert.deepEqual(sent.to(r.id), [bob.aadObjectId, APPROVALS_CHANNEL]);
+  });
+
+  it('records who could not be reached on the request, its card and the audit, and clears it once they are reached', async () => {
+    sent.unreachable.set(dave.aadObjectId, 'app not installed');
+    const r = await created();
+    const stored = await f.request(r.id);
+    assert.deepEqual(stored.unreachable, [{ id: dave.aadObjectId, why: 'app not installed' }]);
+    assert.match(cardText(requestCard(stored)), /Could not reach: 55555555-5555-4555-8555-555555555555 \(app not installed\)\./);
+    const [missed] = await f.audit({ types: ['approver.unreachable'] });
+    assert.equal(missed.outcome.detail, 'app not installed');
+    assert.deepEqual(missed.data, { occasion: 'created', who: dave.aadObjectId });
+    assert.deepEqual(f.notifier.cardRefreshes(r.id), ['pending@2'], 'every card shows who could not be reached');
+
+    sent.unreachable.clear();
+    await at(30, r);
+    const later = await f.request(r.id);
+    assert.equal(later.unreachable, undefined);
+    assert.doesNotMatch(cardText(requestCard(later)), /Could not reach/);
+  });
+
+  it('reminds at half-life and 15 minutes before expiry, at most max, each audited, not the requester', async () => {
+    const r = await created();
+    assert.deepEqual(await at(29, r), { escalated: [], reminded: [] });
+    assert.deepEqual(await at(30, r), { escalated: [], reminded: [r.id] });
+    assert.deepEqual(await at(31, r), { escalated: [], reminded: [] });
+    assert.deepEqual(sent.to(r.id, 'reminders'), [bob.aadObjectId, dave.aadObjectId]);
+    const text = sent.sent.find((s) => s.text)!.text!;
+    assert.match(text, new RegExp(`^Reminder 1: request ${r.id} \\(delete resource group staging-old\\) from Alice Requester is still waiting for a decision\\. It expires in 30 minutes, at ${r.expiresAt}\\. Approve or reject it on the card below\\.$`));
+    assert.deepEqual(await at(40, r), { escalated: [r.id], reminded: [] });
+    assert.deepEqual(await at(45, r), { escalated: [], reminded: [r.id] });
+    // After escalation Frank may decide too, so he is reminded; Alice asked, so she never is.
+    assert.deepEqual(sent.to(r.id, 'reminders').slice(2), [bob.aadObjectId, dave.aadObjectId, frank.aadObjectId]);
+    assert.deepEqual(await at(55, r), { escalated: [], reminded: [] }, 'max 2');
+    const reminded = await f.audit({ types: ['request.reminded'] });
+    assert.deepEqual(
+      reminded.map((x) => [x.outcome.detail, x.data]),
+      [
+        [`reminder 1 of at most 2; expires ${r.expiresAt}`, { to: [bob.aadObjectId, dave.aadObjectId] }],
+        [`reminder 2 of at most 2; expires ${r.expiresAt}`, { to: [bob.aadObjectId, dave.aadObjectId, frank.aadObjectId] }],
+      ],
+    );
+    assert.deepEqual(f.notifier.cardRefreshes(r.id), ['pending@3'], 'only the escalation is shown on the cards; a reminder shows nothing new');
+  });
+
+  it('sends one reminder, not a burst, when several points passed while nobody swept', async () => {
+    const r = await created();
+    assert.deepEqual((await at(50, r)).reminded, [r.id]);
+    assert.deepEqual((await at(51, r)).reminded, [], 'both points were handled by the one reminder');
+    assert.equal((await f.request(r.id)).reminders?.sent, 1);
+  });
+
+  it('sends no reminder after a decision', async () => {
+    const r = await created();
+    await clickPersonal(bob, r, 'reject');
+    await at(30, r);
+    await at(45, r);
+    assert.deepEqual(sent.to(r.id, 'reminders'), []);
+    assert.deepEqual(await f.audit({ types: ['request.reminded'] }), []);
+  });
+
+  it('sends each reminder and escalates once when two instances sweep at the same moment, and a restarted one repeats nothing', async () => {
+    const r = await created();
+    const other = f.anotherRun();
+    f.clock.advance(45 * MINUTE);
+    const [a, b] = await Promise.all([f.app.sweepReach(), other.sweepReach()]);
+    assert.deepEqual([...a.escalated, ...b.escalated], [r.id]);
+    assert.deepEqual([...a.reminded, ...b.reminded], [r.id]);
+    const restarted = f.anotherRun();
+    assert.deepEqual(await restarted.sweepReach(), { escalated: [], reminded: [] });
+    assert.equal((await f.audit({ types: ['request.reminded'] })).length, 1);
+    assert.equal((await f.audit({ types: ['request.escalated'] })).length, 1);
+    assert.equal(sent.to(r.id, 'reminders').length, 3, 'Bob, Dave and Frank reminded once each');
+  });
+
+  it('escalates once after the delay: the escalation role is told and may approve, the requester in it still may not', async () => {
+    const r = await created();
+    assert.equal(refusedWith(await click(f, frank, r, 'approve')), 'not-an-approver');
+    assert.deepEqual((await at(39, r)).escalated, []);
+    assert.deepEqual((await at(40, r)).escalated, [r.id]);
+    await f.app.tellingIdle();
+    const escalated = await f.request(r.id);
+    assert.equal(escalated.escalation?.role, 'incident-leads');
+    assert.match(cardText(requestCard(escalated)), /Escalated to incident-leads at .*: they may decide it too\./);
+    assert.match(cardText(requestCard(escalated)), /Needs 1 approval from platform-approvers or incident-leads/);
+    const [event] = await f.audit({ types: ['request.escalated'] });
+    assert.equal(event.outcome.detail, 'No decision within 40 minutes: incident-leads may decide it too.');
+    // Frank is told (personal chat and the approvals channel again); Alice asked for it, so she is not.
+    assert.deepEqual(sent.to(r.id, 'told').slice(3), [frank.aadObjectId, APPROVALS_CHANNEL]);
+    assert.ok(f.notifier.told(r.id).some((t) => t.includes('was escalated: incident-leads may decide it now too')));
+
+    assert.equal(refusedWith(await click(f, alice, escalated, 'approve')), 'self-approval');
+    assert.equal(refusedWith(await click(f, carol, escalated, 'approve')), 'not-an-approver');
+    assert.equal((await clickPersonal(frank, escalated, 'approve')).ok, true);
+    await settle(f);
+    // The role re-check at execution accepts the escalation role.
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+  });
+
+  it('does not tell again, on escalation, someone of the escalation role who approves anyway', async () => {
+    f = appOnFakes({ configText: reachConfigText().replace('  incident-leads:\n', `  incident-leads:\n    - ${dave.aadObjectId}\n`), messenger: sent });
+    const r = await created();
+    await at(40, r);
+    await f.app.tellingIdle();
+    assert.deepEqual(sent.to(r.id, 'told'), [bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL, frank.aadObjectId, APPROVALS_CHANNEL]);
+  });
+
+  it('keeps the policy a request was made under: a config without reminders or escalation changes nothing for it', async () => {
+    const r = await created();
+    f.deps.config = parseConfig(reachConfigText([]), EXAMPLE_CONFIG);
+    assert.deepEqual(await at(45, r), { escalated: [r.id], reminded: [r.id] });
+    const later = await created(alice, 'delete resource group staging-older');
+    assert.equal(later.policy.escalation, undefined);
+    assert.deepEqual(await at(50, later), { escalated: [], reminded: [] });
+  });
+
+  it('with approvers: none, messages nobody personally and reminds in the approval channel instead', async () => {
+    sent = new RecordingMessenger();
+    f = appOnFakes({ configText: reachConfigText(['reminders: { at: ["50%"] }', `notify: { approvers: none, channels: ["${APPROVALS_CHANNEL}"] }`]), messenger: sent });
+    const r = await created();
+    assert.deepEqual(sent.to(r.id), [APPROVALS_CHANNEL]);
+    assert.deepEqual((await at(30, r)).reminded, [r.id]);
+    assert.deepEqual(sent.to(r.id, 'reminders'), [APPROVALS_CHANNEL]);
+    const [reminded] = await f.audit({ types: ['request.reminded'] });
+    assert.deepEqual(reminded.data, { to: [APPROVALS_CHANNEL] });
+  });
+
+  it('says in help how a command\'s approvers are reached', () => {
+    const entry = f.app.help(alice).find((e) => e.usage.startsWith('delete resource group'));
+    assert.equal(
+      entry?.approval,
+      'needs 1 approval from platform-approvers within 1 hour; card also posted to 1 approval channel; 2 reminders at most, the last 15 minutes before expiry; escalates to incident-leads after 40 minutes',
+    );
+  });
+
+  it('tells the approvers again when the request needs approving again after drift', async () => {
+    f.azure.setTarget('staging-old', { exists: true, etag: 'e1', facts: { 'tags.owner': 'web-team' } });
+    const r = await created();
+    f.azure.setTarget('staging-old', { exists: true, etag: 'e2', facts: { 'tags.owner': 'someone-else' } });
+    await clickPersonal(bob, r, 'approve');
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'needs_reapproval');
+    const occasions = (await f.audit({ types: ['approvers.notified'] })).map((x) => x.data?.occasion);
+    assert.deepEqual(occasions, ['created', 'reapproval']);
+    assert.deepEqual(sent.to(r.id).slice(3), [bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL]);
+  });
+});

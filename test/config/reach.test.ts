@@ -1,0 +1,102 @@
+/** The keys that say how approvers are reached: notify, reminders, escalation (under a policy or defaults). */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { ConfigError, parseConfig } from '../../src/config/load';
+import { fixture } from './fixtures';
+
+const BASE = fs.readFileSync(fixture('valid-minimal.yaml'), 'utf8');
+const FILE = fixture('reach.yaml');
+
+/** valid-minimal.yaml with `extra` lines added to the first command's policy (and `defaults` when given). */
+function configWith(policyLines: string[], defaults: string[] = []): string {
+  const text = BASE.replace('      approverRoles: [approvers]\n  - name: deploy app', ['      approverRoles: [approvers]', ...policyLines.map((l) => `      ${l}`), '  - name: deploy app'].join('\n'));
+  const withRole = text.replace('roles:\n', 'roles:\n  leads:\n    - 55555555-5555-4555-8555-555555555555\n');
+  return defaults.length ? withRole.replace('commands:\n', ['defaults:', ...defaults.map((l) => `  ${l}`), 'commands:', ''].join('\n')) : withRole;
+}
+
+function problemsOf(text: string): { key: string; line?: number; problem: string }[] {
+  try {
+    parseConfig(text, FILE);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  assert.fail('the config loaded');
+}
+
+function lineIn(text: string, written: string): number {
+  return text.split('\n').findIndex((l) => l.trim() === written) + 1;
+}
+
+describe('config: reaching approvers (notify, reminders, escalation)', () => {
+  it('tells approvers in personal chats by default, with no channels, reminders or escalation', () => {
+    const policy = parseConfig(configWith([]), FILE).catalog.find('drop group')?.policy;
+    assert.deepEqual(policy?.notify, { approvers: 'personal', channels: [] });
+    assert.equal(policy?.reminders, undefined);
+    assert.equal(policy?.escalation, undefined);
+  });
+
+  it('builds reminder points as seconds before expiry, earliest reminder first, and max from the points', () => {
+    const text = configWith(['ttl: 4h', 'reminders: { at: ["15m", "50%"] }', 'escalation: { role: leads, after: 1h }', 'notify: { approvers: none, channels: ["19:approvals@thread.tacv2"] }']);
+    const policy = parseConfig(text, FILE).catalog.find('drop group')?.policy;
+    assert.deepEqual(policy?.reminders, { beforeExpirySeconds: [7200, 900], max: 2 });
+    assert.deepEqual(policy?.escalation, { role: 'leads', afterSeconds: 3600 });
+    assert.deepEqual(policy?.notify, { approvers: 'none', channels: ['19:approvals@thread.tacv2'] });
+  });
+
+  it('applies defaults to every command that does not say, each against its own time to live', () => {
+    const text = configWith([], ['reminders: { at: ["25%"], max: 1 }', 'escalation: { role: leads, after: 20m }']);
+    const config = parseConfig(text, FILE);
+    assert.deepEqual(config.catalog.find('drop group')?.policy?.reminders, { beforeExpirySeconds: [3600], max: 1 });
+    assert.deepEqual(config.catalog.find('deploy app')?.policy?.reminders, { beforeExpirySeconds: [450], max: 1 });
+    assert.deepEqual(config.catalog.find('deploy app')?.policy?.escalation, { role: 'leads', afterSeconds: 1200 });
+  });
+
+  it('refuses an escalation role that roles does not declare, at its line', () => {
+    const text = configWith(['escalation: { role: lead, after: 1h }']);
+    const [p] = problemsOf(text);
+    assert.equal(p.key, 'commands[0].policy.escalation.role');
+    assert.equal(p.line, lineIn(text, 'escalation: { role: lead, after: 1h }'));
+    assert.match(p.problem, /^role "lead" is not declared under roles \(did you mean leads\?\)/);
+  });
+
+  it('refuses escalating to a role that already approves', () => {
+    const [p] = problemsOf(configWith(['escalation: { role: approvers, after: 1h }']));
+    assert.equal(p.key, 'commands[0].policy.escalation.role');
+    assert.match(p.problem, /already approves: escalating to it would change nothing/);
+  });
+
+  it('refuses an escalation delay at or past the time to live, naming the command for a default', () => {
+    const own = problemsOf(configWith(['ttl: 1h', 'escalation: { role: leads, after: 1h }']));
+    assert.deepEqual(own.map((p) => [p.key, p.problem]), [['commands[0].policy.escalation.after', 'escalation after 1h comes at or after expiry: the time to live is 1 hour; make it shorter']]);
+    const text = configWith([], ['escalation: { role: leads, after: 45m }']);
+    const fromDefault = problemsOf(text);
+    assert.deepEqual(fromDefault.map((p) => [p.key, p.line, p.problem]), [
+      ['defaults.escalation.after', lineIn(text, 'escalation: { role: leads, after: 45m }'), 'escalation after 45m comes at or after expiry (for command "deploy app"): the time to live is 30 minutes; make it shorter'],
+    ]);
+  });
+
+  it('refuses a reminder point that is not before expiry, and a max above the number of points', () => {
+    const problems = problemsOf(configWith(['ttl: 30m', 'reminders: { at: ["30m", "10m"], max: 3 }']));
+    assert.deepEqual(problems.map((p) => [p.key, p.problem]), [
+      ['commands[0].policy.reminders.at[0]', 'reminder point 30m is not before expiry: the time to live is 30 minutes'],
+      ['commands[0].policy.reminders.max', 'max 3 is more than the 2 point(s) in at: one reminder at most is sent per point'],
+    ]);
+  });
+
+  it('refuses malformed points, durations and values with an example of the right shape', () => {
+    const problems = problemsOf(configWith(['reminders: { at: ["half", "100%"] }', 'escalation: { role: leads, after: 1 hour }', 'notify: { approvers: everyone }']));
+    assert.deepEqual(problems.map((p) => [p.key, p.problem]).sort(), [
+      ['commands[0].policy.reminders.at[0]', 'must be a share of the time to live left, such as 50%, or a duration before expiry, such as 15m'],
+      ['commands[0].policy.reminders.at[1]', 'must be a share of the time to live left, such as 50%, or a duration before expiry, such as 15m'],
+      ['commands[0].policy.escalation.after', '`after` must be a duration such as 30m, 4h or 2d (a whole number, then s, m, h or d)'],
+      ['commands[0].policy.notify.approvers', 'must be one of personal, none'],
+    ].sort());
+  });
+
+  it('refuses an unknown key under reminders with a suggestion', () => {
+    const [p] = problemsOf(configWith(['reminders: { at: ["50%"], maximum: 1 }']));
+    assert.equal(p.key, 'commands[0].policy.reminders.maximum');
+    assert.match(p.problem, /^unknown key/);
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * Reaching approvers in tests: the example config with reminders, an escalation and an approval
+ * channel on "delete resource group" (time to live 1h), and a messenger that records what people
+ * would have been sent.
+ */
+import fs from 'node:fs';
+import type { ApproverMessenger, Delivery, Recipient } from '../../src/app/ports';
+import type { ApprovalRequest } from '../../src/domain/request';
+import { EXAMPLE_CONFIG } from './people';
+
+/** Where "delete resource group" cards also go. */
+export const APPROVALS_CHANNEL = '19:approvals@thread.tacv2';
+
+/**
+ * The example config, plus: incident-leads (Frank, and Alice, who asks and so may never approve her
+ * own), and on "delete resource group" reminders at half-life and 15 minutes before expiry (30 and
+ * 45 minutes in), escalation to incident-leads after 40 minutes, the card also in the approvals channel.
+ */
+export function reachConfigText(policyLines: string[] = ['reminders: { at: ["50%", "15m"], max: 2 }', 'escalation: { role: incident-leads, after: 40m }', `notify: { channels: ["${APPROVALS_CHANNEL}"] }`]): string {
+  const example = fs.readFileSync(EXAMPLE_CONFIG, 'utf8');
+  const roles = '  auditors:\n';
+  const command = example.indexOf('  - name: delete resource group\n');
+  const policy = example.indexOf('      ttl: 1h\n', command);
+  if (!example.includes(roles) || command < 0 || policy < 0) throw new Error('the example config changed: update test/support/reach.ts');
+  const withPolicy = example.slice(0, policy) + policyLines.map((l) => `      ${l}\n`).join('') + example.slice(policy);
+  return withPolicy.replace(roles, '  incident-leads:\n    - c0ffee00-ca70-4ca7-8ca7-ca70ca70ca70\n    - 11111111-1111-4111-8111-111111111111\n' + roles);
+}
+
+export interface SentCard {
+  requestId: string;
+  version: number;
+  /** An object id (personal chat) or a conversation id. */
+  to: string;
+  text?: string;
+  conversationId: string;
+  activityId: string;
+}
+
+/** Records every card sent; people in `unreachable` cannot be reached (with the reason given). */
+export class RecordingMessenger implements ApproverMessenger {
+  readonly sent: SentCard[] = [];
+  readonly unreachable = new Map<string, string>();
+  private count = 0;
+
+  async cardToPerson(request: ApprovalRequest, person: Recipient, text?: string): Promise<Delivery> {
+    const why = this.unreachable.get(person.aadObjectId);
+    if (why) return { ok: false, why };
+    return this.record(request, person.aadObjectId, `personal-${person.aadObjectId}`, text);
+  }
+
+  async cardToConversation(request: ApprovalRequest, conversationId: string, text?: string): Promise<Delivery> {
+    return this.record(request, conversationId, conversationId, text);
+  }
+
+  /** Who was sent a card of the request (in order): every card, only reminders (a card with a text), or only the others. */
+  to(requestId: string, which: 'all' | 'reminders' | 'told' = 'all'): string[] {
+    return this.sent.filter((s) => s.requestId === requestId && (which === 'all' || (which === 'reminders') === !!s.text)).map((s) => s.to);
+  }
+
+  private record(request: ApprovalRequest, to: string, conversationId: string, text?: string): Delivery {
+    const activityId = `sent-${++this.count}`;
+    this.sent.push({ requestId: request.id, version: request.version, to, conversationId, activityId, ...(text ? { text } : {}) });
+    return { ok: true, message: { conversationId, activityId } };
+  }
+}
