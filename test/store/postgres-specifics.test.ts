@@ -104,15 +104,19 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.deepEqual(await a.compliance.claimDownloadLink('0'.repeat(64), timeAt(30)), { ok: false, reason: 'unknown' });
   });
 
-  it('lets one of two instances claim a card version, and neither an older one after it', async () => {
+  it('lets one of two instances claim a card version, and neither an older one after it nor a newer one while it is held', async () => {
     const [a, b] = await Promise.all([open(), open()]);
     const card = { conversationId: 'conv-1', activityId: 'act-1' };
     await a.cards.saveCardMessage('req-1', card);
-    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).cards.claimCardVersion('req-1', card, 4)));
-    assert.equal(claims.filter(Boolean).length, 1);
-    assert.equal(await a.cards.claimCardVersion('req-1', card, 3), false);
-    assert.equal(await b.cards.claimCardVersion('req-1', card, 3), false);
-    assert.equal(await b.cards.claimCardVersion('req-1', card, 5), true);
+    const lease = (holder: string) => ({ holder, ms: 60_000 });
+    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).cards.claimCardVersion('req-1', card, 4, lease(`i${i}`))));
+    assert.equal(claims.filter((c) => c === 'claimed').length, 1, claims.join());
+    const holder = `i${claims.indexOf('claimed')}`;
+    assert.equal(await a.cards.claimCardVersion('req-1', card, 3, lease('x')), 'outdated');
+    assert.equal(await b.cards.claimCardVersion('req-1', card, 3, lease('x')), 'outdated');
+    assert.equal(await b.cards.claimCardVersion('req-1', card, 5, lease('x')), 'busy');
+    await a.cards.releaseCardVersion('req-1', card, 4, holder);
+    assert.equal(await b.cards.claimCardVersion('req-1', card, 5, lease('x')), 'claimed');
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE of the audit tables, even for the superuser', async () => {

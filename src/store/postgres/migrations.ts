@@ -195,6 +195,16 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       ALTER TABLE card_messages ADD COLUMN sent_version integer NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 3,
+    name: 'a lease on the card version claimed, held while its update travels to Teams',
+    sql: `
+      -- Who claimed sent_version and until when (the database's clock, shared by the instances):
+      -- while the lease is live no other instance sends a newer version, which could reach Teams
+      -- before this one. A lease not released (its instance died) ends at lease_until.
+      ALTER TABLE card_messages ADD COLUMN lease_holder text, ADD COLUMN lease_until timestamptz;
+    `,
+  },
 ];
 
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
