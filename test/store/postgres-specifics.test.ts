@@ -69,6 +69,23 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.deepEqual(await b.audit.head(), { seq: 800, hash: records[799].hash });
   });
 
+  it('appends what every caller appended in the same turn in one transaction, again after each commit', async () => {
+    const s = await open();
+    let transactions = 0;
+    // The writer takes a client for each transaction (reads go through pool.query, which passes a callback).
+    const connect = s.pool.connect.bind(s.pool) as (...args: unknown[]) => unknown;
+    (s.pool as unknown as { connect: typeof connect }).connect = (...args) => {
+      if (args.length === 0) transactions++;
+      return connect(...args);
+    };
+    // 25 callers, each appending again as soon as its last append committed (as a busy instance does).
+    await Promise.all(Array.from({ length: 25 }, async (_, w) => {
+      for (let i = 0; i < 4; i++) await s.audit.append([anEvent('execution.progressed', { data: { w, i } })]);
+    }));
+    assert.equal((await s.audit.head())?.seq, 100);
+    assert.equal(transactions, 4, 'one transaction for each round of 25 appends, not a lone first one and the rest after');
+  });
+
   it('lets exactly one of two instances win a compare-and-swap, with only its audit records', async () => {
     const [a, b] = await Promise.all([open(), open()]);
     const r = aRequest('req-1');

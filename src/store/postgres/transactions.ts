@@ -123,7 +123,12 @@ export class PgWriter {
   private async drainAppends(): Promise<void> {
     this.draining = true;
     try {
-      while (this.appends.length) {
+      for (;;) {
+        // Let every append of this turn of the event loop arrive first: the callers whose appends
+        // just committed append again in the continuations of their promises, and without this
+        // the first of them would go alone and the rest in the next transaction.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (!this.appends.length) break;
         const batch = this.appends.splice(0, 200);
         try {
           const results = await this.run((tx) => tx.appendGroups(batch.map((b) => b.drafts)), true);
