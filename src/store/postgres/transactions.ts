@@ -33,8 +33,27 @@ export interface PgTx {
   appendGroups(groups: readonly (readonly AuditEventDraft[])[]): Promise<(AuditRecord[] | { error: unknown })[]>;
 }
 
-const INSERT_RECORDS = `INSERT INTO audit_log (seq, id, time, type, request_id, actor_id, prev_hash, hash, record)
-  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`;
+const INSERT_RECORDS = 'INSERT INTO audit_log (seq, id, time, type, request_id, actor_id, prev_hash, hash, record) VALUES ';
+
+/**
+ * A value as an SQL literal. The E'' form doubles backslashes, so it reads the same whatever
+ * standard_conforming_strings says; text holding a NUL is refused by PostgreSQL either way.
+ */
+function literal(value: unknown): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'number') return String(value);
+  const text = String(value);
+  return /[\\']/.test(text) ? `E'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'` : `'${text}'`;
+}
+
+/**
+ * The insert of sealed rows as SQL text with literal values, no parameters: so it can go to the
+ * server in one simple query together with COMMIT, and the chain lock is held for one round trip
+ * (the insert, the durable commit) after the head was read, not two.
+ */
+function insertText(rows: readonly unknown[][]): string {
+  return INSERT_RECORDS + rows.map((row) => `(${row.map(literal).join(',')})`).join(',');
+}
 
 export const READ_HEAD = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1';
 
@@ -43,27 +62,19 @@ const LOCK_AND_READ_HEAD = 'SELECT seq, hash FROM countersign_lock_chain()';
 
 const BEGIN = 'BEGIN; SET LOCAL synchronous_commit = on';
 
-/** Seals the drafts after `head` into the column arrays of one insert; returns the records. */
-function sealInto(cols: unknown[][], drafts: readonly AuditEventDraft[], head: ChainHead | undefined, newId: () => string): AuditRecord[] {
+/** Seals the drafts after `head` into rows of one insert; returns the records. */
+function sealInto(rows: unknown[][], drafts: readonly AuditEventDraft[], head: ChainHead | undefined, newId: () => string): AuditRecord[] {
   const records: AuditRecord[] = [];
-  const rows: unknown[][] = [];
+  const sealed: unknown[][] = [];
   let prev = head;
   for (const draft of drafts) {
     const { record, text } = sealRecord(draft, prev, newId());
-    rows.push([record.seq, record.id, record.time, record.type, record.request?.id ?? null, record.actor?.aadObjectId ?? null, record.prevHash, record.hash, text]);
+    sealed.push([record.seq, record.id, record.time, record.type, record.request?.id ?? null, record.actor?.aadObjectId ?? null, record.prevHash, record.hash, text]);
     prev = { seq: record.seq, hash: record.hash };
     records.push(record);
   }
-  // Only once every draft sealed: a group that fails leaves nothing in the columns.
-  for (const row of rows) row.forEach((v, i) => cols[i].push(v));
-  return records;
-}
-
-/** Seals the drafts after `head` and inserts them in one statement. */
-async function insertSealed(client: pg.ClientBase, drafts: readonly AuditEventDraft[], head: ChainHead | undefined, newId: () => string): Promise<AuditRecord[]> {
-  const cols: unknown[][] = Array.from({ length: 9 }, () => []);
-  const records = sealInto(cols, drafts, head, newId);
-  if (records.length) await client.query(INSERT_RECORDS, cols);
+  // Only once every draft sealed: a group that fails leaves nothing in the rows.
+  rows.push(...sealed);
   return records;
 }
 
@@ -171,6 +182,26 @@ export class PgWriter {
     try {
       let appended = false;
       let lockedHead: ChainHead | undefined;
+      /** Sealed rows not sent yet: they go with the next statement, at the latest with COMMIT. */
+      let staged: unknown[][] = [];
+      const flush = async () => {
+        if (!staged.length) return;
+        const rows = staged;
+        staged = [];
+        await client.query(insertText(rows));
+      };
+      /** The chain's head under its lock (taking it on the first append of the transaction). */
+      const chainHead = async () => {
+        if (lockedHead) {
+          const head = lockedHead;
+          lockedHead = undefined;
+          return head;
+        }
+        await flush();
+        const head = (await client.query<ChainHead>(appended ? READ_HEAD : LOCK_AND_READ_HEAD)).rows[0];
+        appended = true;
+        return head;
+      };
       if (lockChainFirst) {
         // Plain appends: begin, lock the chain and read its head in one round trip.
         const results = (await client.query(`${BEGIN}; ${LOCK_AND_READ_HEAD}`)) as unknown as pg.QueryResult<ChainHead>[];
@@ -180,21 +211,19 @@ export class PgWriter {
         await client.query(BEGIN);
       }
       const tx: PgTx = {
-        query: (sql, params) => client.query(sql, params),
+        query: async (sql, params) => {
+          await flush();
+          return client.query(sql, params);
+        },
         appendEvents: async (drafts) => {
           if (drafts.length === 0) return [];
-          const head = (await client.query<ChainHead>(appended ? READ_HEAD : LOCK_AND_READ_HEAD)).rows[0];
-          appended = true;
-          return insertSealed(client, drafts, head, this.newId);
+          return sealInto(staged, drafts, await chainHead(), this.newId);
         },
         appendGroups: async (groups) => {
-          let head = lockedHead ?? (await client.query<ChainHead>(appended ? READ_HEAD : LOCK_AND_READ_HEAD)).rows[0];
-          lockedHead = undefined;
-          appended = true;
-          const cols: unknown[][] = Array.from({ length: 9 }, () => []);
-          const out = groups.map((drafts) => {
+          let head = await chainHead();
+          return groups.map((drafts) => {
             try {
-              const records = sealInto(cols, drafts, head, this.newId);
+              const records = sealInto(staged, drafts, head, this.newId);
               const last = records.at(-1);
               if (last) head = { seq: last.seq, hash: last.hash };
               return records;
@@ -202,16 +231,20 @@ export class PgWriter {
               return { error };
             }
           });
-          if (cols[0].length) await client.query(INSERT_RECORDS, cols);
-          return out;
         },
       };
       const value = await work(tx);
       try {
-        await client.query('COMMIT');
+        // The staged insert and COMMIT in one round trip: the server runs COMMIT only if the
+        // insert succeeded. A statement's error left nothing committed (rolled back below); a
+        // broken connection leaves the outcome unknown.
+        await client.query(staged.length ? `${insertText(staged)}; COMMIT` : 'COMMIT');
       } catch (err) {
-        if (isConnectionError(err)) broken = err as Error;
-        throw new CommitFailed(err);
+        if (isConnectionError(err)) {
+          broken = err as Error;
+          throw new CommitFailed(err);
+        }
+        throw err;
       }
       return value;
     } catch (err) {
