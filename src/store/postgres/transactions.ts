@@ -1,15 +1,16 @@
 /**
  * Writes to PostgreSQL: each one a transaction of its own, committed durably (synchronous_commit on).
  * A write that carries audit events appends them last, under a transaction advisory lock: every
- * instance appending to the chain waits for it, reads the committed head, inserts the next records
- * and commits, which releases the lock. So seq grows by one across all instances, each record names
- * the hash of the one before, and a reader never sees seq n+1 committed before seq n.
+ * instance appending to the chain waits for it; the database reads the committed head, seals and
+ * inserts the next records (chain-append.ts) and the commit, sent with them, releases the lock. So
+ * seq grows by one across all instances, each record names the hash of the one before, and a
+ * reader never sees seq n+1 committed before seq n.
  */
 import { CommitOutcomeUnknownError } from '../../app/ports';
 import type pg from 'pg';
-import type { ChainHead } from '../../domain/audit';
-import { sealRecord } from '../../audit/chain/chain';
+import type { SealTemplate } from '../../audit/chain/chain';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+import { appendedRecords, appendQuery, appendText, templatesOf, type AppendedRow } from './chain-append';
 
 /** The chain's lock (per database): taken by every append, in every instance. */
 export const CHAIN_LOCK = 4_771_034_112_002;
@@ -24,58 +25,44 @@ class StoreClosedError extends Error {
 /** What a write can do inside its transaction. */
 export interface PgTx {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
-  /** Chains and inserts the events after the committed head; call it last (it takes the chain lock). */
-  appendEvents(drafts: readonly AuditEventDraft[]): Promise<AuditRecord[]>;
   /**
-   * Several callers' appends in one statement, each group sealed on its own: a group that cannot be
-   * sealed (a value JSON cannot hold) fails alone and takes no place in the chain.
+   * Chains the events after the committed head, sealed by the database with COMMIT: the last thing
+   * a write does (no statement may follow); the records come once the transaction committed.
+   */
+  appendEvents(drafts: readonly AuditEventDraft[]): Promise<AuditRecord[]>;
+  /** appendEvents for a write that needs the records' seq for a statement after them (a checkpoint). */
+  appendEventsNow(drafts: readonly AuditEventDraft[]): Promise<AuditRecord[]>;
+  /**
+   * Several callers' appends, each group templated on its own: a group that cannot be sealed (a
+   * value JSON cannot hold) fails alone and takes no place in the chain. Last, as appendEvents.
    */
   appendGroups(groups: readonly (readonly AuditEventDraft[])[]): Promise<(AuditRecord[] | { error: unknown })[]>;
 }
 
-const INSERT_RECORDS = 'INSERT INTO audit_log (seq, id, time, type, request_id, actor_id, prev_hash, hash, record) VALUES ';
-
-/**
- * A value as an SQL literal. The E'' form doubles backslashes, so it reads the same whatever
- * standard_conforming_strings says; text holding a NUL is refused by PostgreSQL either way.
- */
-function literal(value: unknown): string {
-  if (value === null) return 'NULL';
-  if (typeof value === 'number') return String(value);
-  const text = String(value);
-  return /[\\']/.test(text) ? `E'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'` : `'${text}'`;
-}
-
-/**
- * The insert of sealed rows as SQL text with literal values, no parameters: so it can go to the
- * server in one simple query together with COMMIT, and the chain lock is held for one round trip
- * (the insert, the durable commit) after the head was read, not two.
- */
-function insertText(rows: readonly unknown[][]): string {
-  return INSERT_RECORDS + rows.map((row) => `(${row.map(literal).join(',')})`).join(',');
-}
-
 export const READ_HEAD = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1';
-
-/** The chain lock and then the head, in one round trip (see countersign_lock_chain in the migrations). */
-const LOCK_AND_READ_HEAD = 'SELECT seq, hash FROM countersign_lock_chain()';
 
 const BEGIN = 'BEGIN; SET LOCAL synchronous_commit = on';
 
-/** Seals the drafts after `head` into rows of one insert; returns the records. */
-function sealInto(rows: unknown[][], drafts: readonly AuditEventDraft[], head: ChainHead | undefined, newId: () => string): AuditRecord[] {
-  const records: AuditRecord[] = [];
-  const sealed: unknown[][] = [];
-  let prev = head;
-  for (const draft of drafts) {
-    const { record, text } = sealRecord(draft, prev, newId());
-    sealed.push([record.seq, record.id, record.time, record.type, record.request?.id ?? null, record.actor?.aadObjectId ?? null, record.prevHash, record.hash, text]);
-    prev = { seq: record.seq, hash: record.hash };
-    records.push(record);
+/** Templates staged for the commit, and who waits for which of them. */
+class StagedAppend {
+  readonly templates: SealTemplate[] = [];
+  private readonly waiters: { from: number; to: number; resolve: (r: AuditRecord[]) => void; reject: (e: unknown) => void }[] = [];
+
+  /** Stages the templates; the promise settles once the commit carrying them did. */
+  add(templates: readonly SealTemplate[]): Promise<AuditRecord[]> {
+    const from = this.templates.length;
+    this.templates.push(...templates);
+    return new Promise((resolve, reject) => this.waiters.push({ from, to: this.templates.length, resolve, reject }));
   }
-  // Only once every draft sealed: a group that fails leaves nothing in the rows.
-  rows.push(...sealed);
-  return records;
+
+  committed(rows: readonly AppendedRow[]): void {
+    const records = appendedRecords(this.templates, rows);
+    for (const w of this.waiters) w.resolve(records.slice(w.from, w.to));
+  }
+
+  failed(err: unknown): void {
+    for (const w of this.waiters) w.reject(err);
+  }
 }
 
 /** The commit was sent but its answer never came: the change may or may not be saved. */
@@ -142,7 +129,7 @@ export class PgWriter {
         if (!this.appends.length) break;
         const batch = this.appends.splice(0, 200);
         try {
-          const results = await this.run((tx) => tx.appendGroups(batch.map((b) => b.drafts)), true);
+          const results = await this.run((tx) => tx.appendGroups(batch.map((b) => b.drafts)));
           results.forEach((r, i) => ('error' in r ? batch[i].reject(r.error) : batch[i].resolve(r)));
         } catch (err) {
           for (const b of batch) b.reject(err);
@@ -165,10 +152,10 @@ export class PgWriter {
    * transaction back), so the write is run once more on a new connection. One that breaks during
    * COMMIT leaves the outcome unknown, which the caller is told as such.
    */
-  private async run<T>(work: (tx: PgTx) => Promise<T>, lockChainFirst = false): Promise<T> {
+  private async run<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.attempt(work, lockChainFirst);
+        return await this.attempt(work);
       } catch (err) {
         if (err instanceof CommitFailed) throw isConnectionError(err.cause) ? new CommitOutcomeUnknownError(err.cause) : err.cause;
         if (attempt >= 2 || !isConnectionError(err)) throw err;
@@ -176,69 +163,59 @@ export class PgWriter {
     }
   }
 
-  private async attempt<T>(work: (tx: PgTx) => Promise<T>, lockChainFirst: boolean): Promise<T> {
+  private async attempt<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    const staged = new StagedAppend();
+    /** Settles when the work staged its appends (it then waits for the commit to get its records). */
+    let appendsStaged!: () => void;
+    const ready = new Promise<void>((resolve) => (appendsStaged = resolve));
+    const stage = (templates: SealTemplate[]) => {
+      if (!templates.length) return Promise.resolve([]);
+      appendsStaged();
+      return staged.add(templates);
+    };
     try {
-      let appended = false;
-      let lockedHead: ChainHead | undefined;
-      /** Sealed rows not sent yet: they go with the next statement, at the latest with COMMIT. */
-      let staged: unknown[][] = [];
-      const flush = async () => {
-        if (!staged.length) return;
-        const rows = staged;
-        staged = [];
-        await client.query(insertText(rows));
-      };
-      /** The chain's head under its lock (taking it on the first append of the transaction). */
-      const chainHead = async () => {
-        if (lockedHead) {
-          const head = lockedHead;
-          lockedHead = undefined;
-          return head;
-        }
-        await flush();
-        const head = (await client.query<ChainHead>(appended ? READ_HEAD : LOCK_AND_READ_HEAD)).rows[0];
-        appended = true;
-        return head;
-      };
-      if (lockChainFirst) {
-        // Plain appends: begin, lock the chain and read its head in one round trip.
-        const results = (await client.query(`${BEGIN}; ${LOCK_AND_READ_HEAD}`)) as unknown as pg.QueryResult<ChainHead>[];
-        lockedHead = results[results.length - 1].rows[0];
-        appended = true;
-      } else {
-        await client.query(BEGIN);
-      }
+      await client.query(BEGIN);
       const tx: PgTx = {
         query: async (sql, params) => {
-          await flush();
+          if (staged.templates.length) throw new Error('appendEvents must be the last statement of a write');
           return client.query(sql, params);
         },
-        appendEvents: async (drafts) => {
-          if (drafts.length === 0) return [];
-          return sealInto(staged, drafts, await chainHead(), this.newId);
+        appendEvents: async (drafts) => stage(templatesOf(drafts, this.newId)),
+        appendEventsNow: async (drafts) => {
+          const templates = templatesOf(drafts, this.newId);
+          if (!templates.length) return [];
+          const q = appendQuery(templates);
+          return appendedRecords(templates, (await client.query<AppendedRow>(q.text, q.values)).rows);
         },
         appendGroups: async (groups) => {
-          let head = await chainHead();
-          return groups.map((drafts) => {
+          const out = groups.map((drafts) => {
             try {
-              const records = sealInto(staged, drafts, head, this.newId);
-              const last = records.at(-1);
-              if (last) head = { seq: last.seq, hash: last.hash };
-              return records;
+              return templatesOf(drafts, this.newId);
             } catch (error) {
               return { error };
             }
           });
+          const all = out.flatMap((o) => ('error' in o ? [] : o));
+          const records = await stage(all);
+          let at = 0;
+          return out.map((o) => ('error' in o ? o : records.slice(at, (at += o.length))));
         },
       };
-      const value = await work(tx);
+      const done = work(tx).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      const first = await Promise.race([done, ready.then(() => undefined)]);
+      if (first && 'error' in first) throw first.error;
+      let rows: AppendedRow[] = [];
       try {
-        // The staged insert and COMMIT in one round trip: the server runs COMMIT only if the
-        // insert succeeded. A statement's error left nothing committed (rolled back below); a
-        // broken connection leaves the outcome unknown.
-        await client.query(staged.length ? `${insertText(staged)}; COMMIT` : 'COMMIT');
+        // The appends and COMMIT in one round trip: the server commits only if the appends
+        // succeeded. A statement's error left nothing committed (rolled back below); a broken
+        // connection leaves the outcome unknown.
+        if (staged.templates.length) rows = ((await client.query(`${appendText(staged.templates)}; COMMIT`)) as unknown as pg.QueryResult<AppendedRow>[])[0].rows;
+        else await client.query('COMMIT');
       } catch (err) {
         if (isConnectionError(err)) {
           broken = err as Error;
@@ -246,8 +223,12 @@ export class PgWriter {
         }
         throw err;
       }
-      return value;
+      if (staged.templates.length) staged.committed(rows);
+      const outcome = await done;
+      if ('error' in outcome) throw outcome.error;
+      return outcome.value;
     } catch (err) {
+      staged.failed(err instanceof CommitFailed ? err.cause : err);
       if (err instanceof CommitFailed) throw err;
       try {
         await client.query('ROLLBACK');
