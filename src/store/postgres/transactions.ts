@@ -47,9 +47,14 @@ const BEGIN = 'BEGIN; SET LOCAL synchronous_commit = on';
 class StagedAppend {
   readonly templates: SealTemplate[] = [];
   private readonly waiters: { from: number; to: number; resolve: (r: AuditRecord[]) => void; reject: (e: unknown) => void }[] = [];
+  private markReady!: () => void;
+  /** Settles when the write staged appends (it then waits for the commit to get its records). */
+  readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
 
   /** Stages the templates; the promise settles once the commit carrying them did. */
   add(templates: readonly SealTemplate[]): Promise<AuditRecord[]> {
+    if (!templates.length) return Promise.resolve([]);
+    this.markReady();
     const from = this.templates.length;
     this.templates.push(...templates);
     return new Promise((resolve, reject) => this.waiters.push({ from, to: this.templates.length, resolve, reject }));
@@ -65,6 +70,35 @@ class StagedAppend {
   }
 }
 
+/** What a write's work sees of its transaction on `client`. */
+function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () => string): PgTx {
+  return {
+    query: async (sql, params) => {
+      if (staged.templates.length) throw new Error('appendEvents must be the last statement of a write');
+      return client.query(sql, params);
+    },
+    appendEvents: async (drafts) => staged.add(templatesOf(drafts, newId)),
+    appendEventsNow: async (drafts) => {
+      const templates = templatesOf(drafts, newId);
+      if (!templates.length) return [];
+      const q = appendQuery(templates);
+      return appendedRecords(templates, (await client.query<AppendedRow>(q.text, q.values)).rows);
+    },
+    appendGroups: async (groups) => {
+      const out = groups.map((drafts) => {
+        try {
+          return templatesOf(drafts, newId);
+        } catch (error) {
+          return { error };
+        }
+      });
+      const records = await staged.add(out.flatMap((o) => ('error' in o ? [] : o)));
+      let at = 0;
+      return out.map((o) => ('error' in o ? o : records.slice(at, (at += o.length))));
+    },
+  };
+}
+
 /** The commit was sent but its answer never came: the change may or may not be saved. */
 
 const CONNECTION_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
@@ -78,6 +112,24 @@ function isConnectionError(err: unknown): boolean {
 class CommitFailed extends Error {
   constructor(override readonly cause: unknown) {
     super('commit failed');
+  }
+}
+
+/**
+ * The staged appends and COMMIT in one round trip: the server commits only if the appends
+ * succeeded; answers the appended rows. A statement's error leaves nothing committed (thrown as it
+ * is, to be rolled back); a broken connection leaves the outcome unknown (CommitFailed).
+ */
+async function commitWith(client: pg.PoolClient, staged: StagedAppend): Promise<AppendedRow[]> {
+  try {
+    if (!staged.templates.length) {
+      await client.query('COMMIT');
+      return [];
+    }
+    const results = (await client.query(`${appendText(staged.templates)}; COMMIT`)) as unknown as pg.QueryResult<AppendedRow>[];
+    return results[0].rows;
+  } catch (err) {
+    throw isConnectionError(err) ? new CommitFailed(err) : err;
   }
 }
 
@@ -167,69 +219,26 @@ export class PgWriter {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     const staged = new StagedAppend();
-    /** Settles when the work staged its appends (it then waits for the commit to get its records). */
-    let appendsStaged!: () => void;
-    const ready = new Promise<void>((resolve) => (appendsStaged = resolve));
-    const stage = (templates: SealTemplate[]) => {
-      if (!templates.length) return Promise.resolve([]);
-      appendsStaged();
-      return staged.add(templates);
-    };
     try {
       await client.query(BEGIN);
-      const tx: PgTx = {
-        query: async (sql, params) => {
-          if (staged.templates.length) throw new Error('appendEvents must be the last statement of a write');
-          return client.query(sql, params);
-        },
-        appendEvents: async (drafts) => stage(templatesOf(drafts, this.newId)),
-        appendEventsNow: async (drafts) => {
-          const templates = templatesOf(drafts, this.newId);
-          if (!templates.length) return [];
-          const q = appendQuery(templates);
-          return appendedRecords(templates, (await client.query<AppendedRow>(q.text, q.values)).rows);
-        },
-        appendGroups: async (groups) => {
-          const out = groups.map((drafts) => {
-            try {
-              return templatesOf(drafts, this.newId);
-            } catch (error) {
-              return { error };
-            }
-          });
-          const all = out.flatMap((o) => ('error' in o ? [] : o));
-          const records = await stage(all);
-          let at = 0;
-          return out.map((o) => ('error' in o ? o : records.slice(at, (at += o.length))));
-        },
-      };
-      const done = work(tx).then(
+      const done = work(transactionOn(client, staged, this.newId)).then(
         (value) => ({ value }),
         (error: unknown) => ({ error }),
       );
-      const first = await Promise.race([done, ready.then(() => undefined)]);
+      // The work either ends, or stages its appends and waits for the commit that carries them.
+      const first = await Promise.race([done, staged.ready.then(() => undefined)]);
       if (first && 'error' in first) throw first.error;
-      let rows: AppendedRow[] = [];
-      try {
-        // The appends and COMMIT in one round trip: the server commits only if the appends
-        // succeeded. A statement's error left nothing committed (rolled back below); a broken
-        // connection leaves the outcome unknown.
-        if (staged.templates.length) rows = ((await client.query(`${appendText(staged.templates)}; COMMIT`)) as unknown as pg.QueryResult<AppendedRow>[])[0].rows;
-        else await client.query('COMMIT');
-      } catch (err) {
-        if (isConnectionError(err)) {
-          broken = err as Error;
-          throw new CommitFailed(err);
-        }
-        throw err;
-      }
+      const rows = await commitWith(client, staged);
       if (staged.templates.length) staged.committed(rows);
       const outcome = await done;
       if ('error' in outcome) throw outcome.error;
       return outcome.value;
     } catch (err) {
       staged.failed(err instanceof CommitFailed ? err.cause : err);
-      if (err instanceof CommitFailed) throw err;
+      if (err instanceof CommitFailed) {
+        broken = err.cause as Error;
+        throw err;
+      }
       try {
         await client.query('ROLLBACK');
       } catch (rollbackErr) {
