@@ -5,9 +5,9 @@
  * newer card; across instances sharing one database, each card message's version is claimed in the
  * store before it is sent, with a lease held until Teams answered: a version goes out once, and no
  * instance sends a newer one while another's older update may still be on its way (it waits, then
- * sends the newest it knows). Each conversation is held to this instance's share of Teams' rate limits (7 messages a
- * second, 60 in 30 s, divided among the instances), and Teams' 429/412/502/504 answers are retried
- * with exponential backoff and jitter, honouring Retry-After.
+ * sends the newest it knows). Each conversation is held to this instance's share of Teams' rate
+ * limits (7 messages a second, 60 in 30 s, divided among the instances), and Teams' 429/412/502/504
+ * answers are retried with exponential backoff and jitter, honouring Retry-After.
  */
 import { randomUUID } from 'node:crypto';
 import { CardFactory, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
@@ -154,38 +154,41 @@ export class TeamsNotifier implements RequestNotifier {
   private async updateEverywhere(first: ApprovalRequest): Promise<number> {
     let oldestSent = Number.MAX_SAFE_INTEGER;
     const messages = await this.conversations.getCardMessages(first.id);
-    for (const message of messages) {
-      let sent = first.version;
-      /** The version this instance holds the lease of for the message (0: none). */
-      let claimed = 0;
-      try {
-        const giveUpAt = Date.now() + 3 * this.cardLease.ms;
-        for (let busy = true; busy; ) {
-          busy = false;
-          await this.send(message.conversationId, async (ctx) => {
-            const request = this.newest.get(first.id) ?? first;
-            sent = request.version;
-            // Claims (or, on a retry, renews) the newest version: another instance that sent this
-            // version or a newer one, or whose older one may still be travelling, keeps ours back.
-            const claim = await this.conversations.claimCardVersion(first.id, message, request.version, this.cardLease);
-            if (claim === 'busy') {
-              busy = Date.now() < giveUpAt;
-              if (!busy) this.log.warn({ requestId: first.id, conversationId: message.conversationId }, 'card update given up: another instance kept its claim');
-            }
-            if (claim !== 'claimed') return;
-            claimed = request.version;
-            await ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [CardFactory.adaptiveCard(requestCard(request, this.cardOptions(request)))] });
-          });
-          if (busy) await delay(this.cardLease.busyRetryMs);
-        }
-      } catch (err) {
-        this.log.error({ requestId: first.id, conversationId: message.conversationId, err: String(err) }, 'card update failed');
-      } finally {
-        if (claimed) await this.release(first.id, message, claimed);
-      }
-      oldestSent = Math.min(oldestSent, sent);
-    }
+    for (const message of messages) oldestSent = Math.min(oldestSent, await this.updateCard(first, message));
     return messages.length > 0 ? oldestSent : first.version;
+  }
+
+  /** Updates one card message to the newest version known when it may go; answers that version. */
+  private async updateCard(first: ApprovalRequest, message: CardMessage): Promise<number> {
+    let sent = first.version;
+    /** The version this instance holds the lease of for the message (0: none). */
+    let claimed = 0;
+    try {
+      const giveUpAt = Date.now() + 3 * this.cardLease.ms;
+      for (let busy = true; busy; ) {
+        busy = false;
+        await this.send(message.conversationId, async (ctx) => {
+          const request = this.newest.get(first.id) ?? first;
+          sent = request.version;
+          // Claims (or, on a retry, renews) the newest version: another instance that sent this
+          // version or a newer one, or whose older one may still be travelling, keeps ours back.
+          const claim = await this.conversations.claimCardVersion(first.id, message, request.version, this.cardLease);
+          if (claim === 'busy') {
+            busy = Date.now() < giveUpAt;
+            if (!busy) this.log.warn({ requestId: first.id, conversationId: message.conversationId }, 'card update given up: another instance kept its claim');
+          }
+          if (claim !== 'claimed') return;
+          claimed = request.version;
+          await ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [CardFactory.adaptiveCard(requestCard(request, this.cardOptions(request)))] });
+        });
+        if (busy) await delay(this.cardLease.busyRetryMs);
+      }
+    } catch (err) {
+      this.log.error({ requestId: first.id, conversationId: message.conversationId, err: String(err) }, 'card update failed');
+    } finally {
+      if (claimed) await this.release(first.id, message, claimed);
+    }
+    return sent;
   }
 
   /** Teams answered (or the retries are spent): other instances may send newer versions now. */
