@@ -86,6 +86,31 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.equal(transactions, 4, 'one transaction for each round of 25 appends, not a lone first one and the rest after');
   });
 
+  it('commits the request updates of the same turn in one transaction, each with its own outcome', async () => {
+    const s = await open();
+    const requests = Array.from({ length: 10 }, (_, i) => aRequest(`req-${i}`));
+    await Promise.all(requests.map((r) => s.requests.insert(r, [anEvent('request.created', { request: requestRef(r.id) })])));
+    let transactions = 0;
+    const connect = s.pool.connect.bind(s.pool) as (...args: unknown[]) => unknown;
+    (s.pool as unknown as { connect: typeof connect }).connect = (...args) => {
+      if (args.length === 0) transactions++;
+      return connect(...args);
+    };
+    // Ten approvals and, for req-3, a second one from version 1 that must lose alone.
+    const settled = await Promise.allSettled([
+      ...requests.map((r) => s.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved', { request: requestRef(r.id) })])),
+      s.requests.update({ ...requests[3], version: 2, state: 'rejected' }, 1, [anEvent('request.rejected', { request: requestRef('req-3') })]),
+    ]);
+    assert.deepEqual(settled.map((x) => x.status), [...Array(10).fill('fulfilled'), 'rejected']);
+    assert.ok(settled[10].status === 'rejected' && settled[10].reason instanceof VersionConflictError);
+    assert.equal(transactions, 1);
+    const records = await collect(s.audit.read());
+    assert.deepEqual(records.map((r) => r.seq), Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.equal(records.filter((r) => r.type === 'request.approved').length, 10);
+    assert.ok(!records.some((r) => r.type === 'request.rejected'));
+    assert.equal((await s.requests.get('req-3'))?.state, 'approved');
+  });
+
   it('lets exactly one of two instances win a compare-and-swap, with only its audit records', async () => {
     const [a, b] = await Promise.all([open(), open()]);
     const r = aRequest('req-1');

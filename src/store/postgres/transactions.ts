@@ -11,6 +11,11 @@ import type pg from 'pg';
 import type { SealTemplate } from '../../audit/chain/chain';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { appendedRecords, appendQuery, appendText, templatesOf, type AppendedRow } from './chain-append';
+import { runWriteGroup, type GroupedWrite } from './grouped-writes';
+import { isConnectionError, type PgTx } from './tx';
+
+/** Writes in one group: each savepoint's subtransaction counts, and PostgreSQL caches 64 per backend. */
+const MAX_GROUPED_WRITES = 32;
 
 /** The chain's lock (per database): taken by every append, in every instance. */
 export const CHAIN_LOCK = 4_771_034_112_002;
@@ -20,23 +25,6 @@ class StoreClosedError extends Error {
     super(`the store ${name} is closed`);
     this.name = 'StoreClosedError';
   }
-}
-
-/** What a write can do inside its transaction. */
-export interface PgTx {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
-  /**
-   * Chains the events after the committed head, sealed by the database with COMMIT: the last thing
-   * a write does (no statement may follow); the records come once the transaction committed.
-   */
-  appendEvents(drafts: readonly AuditEventDraft[]): Promise<AuditRecord[]>;
-  /** appendEvents for a write that needs the records' seq for a statement after them (a checkpoint). */
-  appendEventsNow(drafts: readonly AuditEventDraft[]): Promise<AuditRecord[]>;
-  /**
-   * Several callers' appends, each group templated on its own: a group that cannot be sealed (a
-   * value JSON cannot hold) fails alone and takes no place in the chain. Last, as appendEvents.
-   */
-  appendGroups(groups: readonly (readonly AuditEventDraft[])[]): Promise<(AuditRecord[] | { error: unknown })[]>;
 }
 
 export const READ_HEAD = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1';
@@ -78,6 +66,7 @@ function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () =>
       return client.query(sql, params);
     },
     appendEvents: async (drafts) => staged.add(templatesOf(drafts, newId)),
+    stage: async (templates) => staged.add(templates),
     appendEventsNow: async (drafts) => {
       const templates = templatesOf(drafts, newId);
       if (!templates.length) return [];
@@ -100,14 +89,6 @@ function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () =>
 }
 
 /** The commit was sent but its answer never came: the change may or may not be saved. */
-
-const CONNECTION_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
-
-/** The connection broke (server restart, failover, network, a terminated backend), not the statement. */
-function isConnectionError(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | null;
-  return !!e && (CONNECTION_CODES.has(e.code ?? '') || /Connection terminated|connection is closed|not queryable/i.test(e.message ?? ''));
-}
 
 class CommitFailed extends Error {
   constructor(override readonly cause: unknown) {
@@ -189,6 +170,43 @@ export class PgWriter {
       }
     } finally {
       this.draining = false;
+    }
+  }
+
+  /**
+   * Group commit of request writes (compare-and-swap updates): a write arriving while another group
+   * runs waits for it, then goes with every write that arrived meanwhile in one transaction, each in
+   * a savepoint of its own so that one refused (a version conflict) is undone alone, and the audit
+   * records of all appended with one COMMIT: one chain-lock hold and one WAL flush for the group.
+   * Writes run in the order of `key` (the request id), so two groups never wait for each other's rows.
+   */
+  write<T>(key: string, work: (tx: PgTx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreClosedError(this.name));
+    return new Promise<T>((resolve, reject) => {
+      this.writes.push({ key, work, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.writing) this.track(this.drainWrites());
+    });
+  }
+
+  private writes: (GroupedWrite & { resolve: (v: unknown) => void; reject: (e: unknown) => void })[] = [];
+  private writing = false;
+
+  private async drainWrites(): Promise<void> {
+    this.writing = true;
+    try {
+      for (;;) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (!this.writes.length) break;
+        const batch = this.writes.splice(0, MAX_GROUPED_WRITES).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        try {
+          const outcomes = await this.run((tx) => runWriteGroup(tx, batch, this.newId));
+          outcomes.forEach((o, i) => ('error' in o ? batch[i].reject(o.error) : batch[i].resolve(o.value)));
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.writing = false;
     }
   }
 
