@@ -86,7 +86,7 @@ export class TeamsNotifier implements RequestNotifier {
   /** How Teams' transient answers are retried (shorter in tests). */
   retryOptions: RetryOptions = TEAMS_RETRY;
   /** This instance's name on the card versions it claims, and how long it holds each (shorter in tests). */
-  cardLease = { holder: randomUUID(), ms: CARD_LEASE_MS, busyRetryMs: CARD_BUSY_RETRY_MS };
+  cardLease: { holder: string; ms: number; busyRetryMs: number } = { holder: randomUUID(), ms: CARD_LEASE_MS, busyRetryMs: CARD_BUSY_RETRY_MS };
   private readonly newest = new Map<string, ApprovalRequest>();
   /** How the shared card is rendered (whose clients ask for a personal view); set by the composition root. */
   cardOptions: (r: ApprovalRequest) => RequestCardOptions = () => ({});
