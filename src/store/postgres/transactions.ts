@@ -12,6 +12,7 @@ import type { SealTemplate } from '../../audit/chain/chain';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { appendedRecords, appendQuery, appendText, templatesOf, type AppendedRow } from './chain-append';
 import { runWriteGroup, type GroupedWrite } from './grouped-writes';
+import { GroupQueue } from './group-queue';
 import { isConnectionError, type PgTx } from './tx';
 
 /** Writes in one group: each savepoint's subtransaction counts, and PostgreSQL caches 64 per backend. */
@@ -136,42 +137,19 @@ export class PgWriter {
 
   /**
    * Group commit of plain appends: an append arriving while another runs waits for it, then goes
-   * with every append that arrived meanwhile in one transaction (one lock, one insert, one commit).
+   * with every append that arrived meanwhile in one transaction (one lock, one statement, one commit).
    * Each caller's promise settles with its own records once that transaction committed.
    */
   append(drafts: AuditEventDraft[]): Promise<AuditRecord[]> {
     if (this.closed) return Promise.reject(new StoreClosedError(this.name));
     if (drafts.length === 0) return Promise.resolve([]);
-    return new Promise<AuditRecord[]>((resolve, reject) => {
-      this.appends.push({ drafts, resolve, reject });
-      if (!this.draining) this.track(this.drainAppends());
-    });
+    return this.appends.submit(drafts);
   }
 
-  private appends: { drafts: AuditEventDraft[]; resolve: (r: AuditRecord[]) => void; reject: (e: unknown) => void }[] = [];
-  private draining = false;
-
-  private async drainAppends(): Promise<void> {
-    this.draining = true;
-    try {
-      for (;;) {
-        // Let every append of this turn of the event loop arrive first: the callers whose appends
-        // just committed append again in the continuations of their promises, and without this
-        // the first of them would go alone and the rest in the next transaction.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (!this.appends.length) break;
-        const batch = this.appends.splice(0, 200);
-        try {
-          const results = await this.run((tx) => tx.appendGroups(batch.map((b) => b.drafts)));
-          results.forEach((r, i) => ('error' in r ? batch[i].reject(r.error) : batch[i].resolve(r)));
-        } catch (err) {
-          for (const b of batch) b.reject(err);
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
+  private readonly appends = new GroupQueue<AuditEventDraft[], AuditRecord[]>(
+    async (batch) => (await this.run((tx) => tx.appendGroups(batch))).map((r) => ('error' in r ? r : { value: r })),
+    { maxBatch: 200, track: (drain) => void this.track(drain) },
+  );
 
   /**
    * Group commit of request writes (compare-and-swap updates): a write arriving while another group
@@ -182,33 +160,14 @@ export class PgWriter {
    */
   write<T>(key: string, work: (tx: PgTx) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreClosedError(this.name));
-    return new Promise<T>((resolve, reject) => {
-      this.writes.push({ key, work, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.writing) this.track(this.drainWrites());
-    });
+    return this.writes.submit({ key, work }) as Promise<T>;
   }
 
-  private writes: (GroupedWrite & { resolve: (v: unknown) => void; reject: (e: unknown) => void })[] = [];
-  private writing = false;
-
-  private async drainWrites(): Promise<void> {
-    this.writing = true;
-    try {
-      for (;;) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (!this.writes.length) break;
-        const batch = this.writes.splice(0, MAX_GROUPED_WRITES).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-        try {
-          const outcomes = await this.run((tx) => runWriteGroup(tx, batch, this.newId));
-          outcomes.forEach((o, i) => ('error' in o ? batch[i].reject(o.error) : batch[i].resolve(o.value)));
-        } catch (err) {
-          for (const b of batch) b.reject(err);
-        }
-      }
-    } finally {
-      this.writing = false;
-    }
-  }
+  private readonly writes = new GroupQueue<GroupedWrite, unknown>((batch) => this.run((tx) => runWriteGroup(tx, batch, this.newId)), {
+    maxBatch: MAX_GROUPED_WRITES,
+    track: (drain) => void this.track(drain),
+    order: (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  });
 
   private track<T>(run: Promise<T>): Promise<T> {
     this.inFlight.add(run);
