@@ -113,9 +113,13 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const azure = telemetry ? telemetry.azure(built.azure) : built.azure;
 
   const adapter = createAdapter(settings.microsoftApp, log);
-  const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), getCardMessages: (id) => store.cards.getCardMessages(id), claimCardVersion: (id, m, v) => store.cards.claimCardVersion(id, m, v) }, log);
+  const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), getCardMessages: (id) => store.cards.getCardMessages(id), claimCardVersion: (id, m, v, l) => store.cards.claimCardVersion(id, m, v, l), releaseCardVersion: (id, m, v, h) => store.cards.releaseCardVersion(id, m, v, h) }, log);
   // Several instances send into the same conversations: each keeps to its share of Teams' limits.
   notifier.limiter = new ConversationRateLimiter(shareOfLimits(settings.instances), Date.now, undefined, telemetry?.sendThrottled);
+  // A card version's lease keeps other instances' newer updates back while this one's travels. On
+  // SQLite there is one instance: a process restarted after a crash is that same instance and takes
+  // up the cards its predecessor held at once, instead of waiting for their leases to run out.
+  if (settings.store.kind === 'sqlite') notifier.cardLease.holder = 'sqlite';
   const deps: AppDeps = {
     store,
     azure,

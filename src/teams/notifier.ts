@@ -3,20 +3,22 @@
  * Bot Connector with the conversation references Countersign stored. Updates of one request are
  * serialised and coalesced (only the newest version is sent), so a slow update never overwrites a
  * newer card; across instances sharing one database, each card message's version is claimed in the
- * store before it is sent, so a version goes out once and never after a newer one another instance
- * sent. Each conversation is held to this instance's share of Teams' rate limits (7 messages a
- * second, 60 in 30 s, divided among the instances), and Teams' 429/412/502/504 answers are retried
- * with exponential backoff and jitter, honouring Retry-After.
+ * store before it is sent, with a lease held until Teams answered: a version goes out once, and no
+ * instance sends a newer one while another's older update may still be on its way (it waits, then
+ * sends the newest it knows). Each conversation is held to this instance's share of Teams' rate
+ * limits (7 messages a second, 60 in 30 s, divided among the instances), and Teams' 429/412/502/504
+ * answers are retried with exponential backoff and jitter, honouring Retry-After.
  */
+import { randomUUID } from 'node:crypto';
 import { CardFactory, type Activity, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
-import type { CardBindingStore, RequestNotifier } from '../app/ports';
+import type { CardBindingStore, CardMessage, RequestNotifier } from '../app/ports';
 import type { ConversationReferenceStore } from './ports';
 
 /**
  * Where the notifier finds a request's cards (the app's bindings), claims the version it sends to
  * each (shared by every instance), and how to reach their conversations.
  */
-export type NotifierStores = Pick<ConversationReferenceStore, 'getReference'> & Pick<CardBindingStore, 'getCardMessages' | 'claimCardVersion'>;
+export type NotifierStores = Pick<ConversationReferenceStore, 'getReference'> & Pick<CardBindingStore, 'getCardMessages' | 'claimCardVersion' | 'releaseCardVersion'>;
 import type { Logger } from '../log/context';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
@@ -35,6 +37,17 @@ const TEAMS_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 1
 
 /** See TeamsNotifier's settleMs. */
 const CARD_UPDATE_SETTLE_MS = 150;
+
+/**
+ * How long a claimed card version stays this instance's while its update travels to Teams. Renewed
+ * before each attempt, released when Teams answered; an instance that dies holding one delays the
+ * card's next update by at most this long. One attempt slower than this (Teams not answering for
+ * 30 s) could still be overtaken by another instance's newer version.
+ */
+const CARD_LEASE_MS = 30_000;
+
+/** How long to wait before claiming again while another instance's older update is on its way. */
+const CARD_BUSY_RETRY_MS = 200;
 
 /** Retries Teams' transient answers; honours Retry-After when the connector sends one. */
 export async function withTeamsRetry<T>(fn: () => Promise<T>, options: RetryOptions = TEAMS_RETRY, sleep = delay): Promise<T> {
@@ -72,6 +85,8 @@ export class TeamsNotifier implements RequestNotifier {
   limiter = new ConversationRateLimiter();
   /** How Teams' transient answers are retried (shorter in tests). */
   retryOptions: RetryOptions = TEAMS_RETRY;
+  /** This instance's name on the card versions it claims, and how long it holds each (shorter in tests). */
+  cardLease: { holder: string; ms: number; busyRetryMs: number } = { holder: randomUUID(), ms: CARD_LEASE_MS, busyRetryMs: CARD_BUSY_RETRY_MS };
   private readonly newest = new Map<string, ApprovalRequest>();
   /** How the shared card is rendered (whose clients ask for a personal view); set by the composition root. */
   cardOptions: (r: ApprovalRequest) => RequestCardOptions = () => ({});
@@ -150,28 +165,51 @@ export class TeamsNotifier implements RequestNotifier {
   private async updateEverywhere(first: ApprovalRequest): Promise<number> {
     let oldestSent = Number.MAX_SAFE_INTEGER;
     const messages = await this.conversations.getCardMessages(first.id);
-    for (const message of messages) {
-      let sent = first.version;
-      /** The version this instance claimed for the message: a retry of the same version sends it again. */
-      let claimed = 0;
-      try {
+    for (const message of messages) oldestSent = Math.min(oldestSent, await this.updateCard(first, message));
+    return messages.length > 0 ? oldestSent : first.version;
+  }
+
+  /** Updates one card message to the newest version known when it may go; answers that version. */
+  private async updateCard(first: ApprovalRequest, message: CardMessage): Promise<number> {
+    let sent = first.version;
+    /** The version this instance holds the lease of for the message (0: none). */
+    let claimed = 0;
+    try {
+      const giveUpAt = Date.now() + 3 * this.cardLease.ms;
+      for (let busy = true; busy; ) {
+        busy = false;
         await this.send(message.conversationId, async (ctx) => {
           const request = this.newest.get(first.id) ?? first;
           sent = request.version;
-          if (request.version > claimed) {
-            // Another instance already sent this version or a newer one: sending ours would repeat
-            // it or put an older card over a newer one.
-            if (!(await this.conversations.claimCardVersion(first.id, message, request.version))) return;
-            claimed = request.version;
+          // Claims (or, on a retry, renews) the newest version: another instance that sent this
+          // version or a newer one, or whose older one may still be travelling, keeps ours back.
+          const claim = await this.conversations.claimCardVersion(first.id, message, request.version, this.cardLease);
+          if (claim === 'busy') {
+            busy = Date.now() < giveUpAt;
+            if (!busy) this.log.warn({ requestId: first.id, conversationId: message.conversationId }, 'card update given up: another instance kept its claim');
           }
+          if (claim !== 'claimed') return;
+          claimed = request.version;
           await ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [CardFactory.adaptiveCard(requestCard(request, this.cardOptions(request)))] });
         });
-      } catch (err) {
-        this.log.error({ requestId: first.id, conversationId: message.conversationId, err: String(err) }, 'card update failed');
+        if (busy) await delay(this.cardLease.busyRetryMs);
       }
-      oldestSent = Math.min(oldestSent, sent);
+    } catch (err) {
+      this.log.error({ requestId: first.id, conversationId: message.conversationId, err: String(err) }, 'card update failed');
+    } finally {
+      if (claimed) await this.release(first.id, message, claimed);
     }
-    return messages.length > 0 ? oldestSent : first.version;
+    return sent;
+  }
+
+  /** Teams answered (or the retries are spent): other instances may send newer versions now. */
+  private async release(requestId: string, message: CardMessage, version: number): Promise<void> {
+    try {
+      await this.conversations.releaseCardVersion(requestId, message, version, this.cardLease.holder);
+    } catch (err) {
+      // The lease then ends by itself after cardLease.ms.
+      this.log.warn({ requestId, conversationId: message.conversationId, err: String(err) }, 'could not release a card version');
+    }
   }
 
   private async send(conversationId: string, logic: (ctx: TurnContext) => Promise<void>): Promise<void> {

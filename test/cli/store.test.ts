@@ -77,7 +77,7 @@ describe('countersign store', function () {
       await lite.requests.insert(r, [anEvent('request.created', { request: requestRef(r.id) })]);
       await lite.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved', { actor: bob, request: requestRef(r.id) })]);
       await lite.conversations.saveCardMessage(r.id, { conversationId: `conv-${i % 3}`, activityId: `act-${i}` });
-      if (i % 2) await lite.conversations.claimCardVersion(r.id, { conversationId: `conv-${i % 3}`, activityId: `act-${i}` }, 2);
+      if (i % 2) await lite.conversations.claimCardVersion(r.id, { conversationId: `conv-${i % 3}`, activityId: `act-${i}` }, 2, { holder: 'i1', ms: 1000 });
     }
     await lite.conversations.saveReference('conv-1', { serviceUrl: 'https://smba.example/', conversation: { id: 'conv-1' } });
     const delegation = { id: 'DG-1', delegator: bob, delegate: alice, createdAt: timeAt(0), until: timeAt(99) };

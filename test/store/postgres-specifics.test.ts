@@ -69,6 +69,48 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.deepEqual(await b.audit.head(), { seq: 800, hash: records[799].hash });
   });
 
+  it('appends what every caller appended in the same turn in one transaction, again after each commit', async () => {
+    const s = await open();
+    let transactions = 0;
+    // The writer takes a client for each transaction (reads go through pool.query, which passes a callback).
+    const connect = s.pool.connect.bind(s.pool) as (...args: unknown[]) => unknown;
+    (s.pool as unknown as { connect: typeof connect }).connect = (...args) => {
+      if (args.length === 0) transactions++;
+      return connect(...args);
+    };
+    // 25 callers, each appending again as soon as its last append committed (as a busy instance does).
+    await Promise.all(Array.from({ length: 25 }, async (_, w) => {
+      for (let i = 0; i < 4; i++) await s.audit.append([anEvent('execution.progressed', { data: { w, i } })]);
+    }));
+    assert.equal((await s.audit.head())?.seq, 100);
+    assert.equal(transactions, 4, 'one transaction for each round of 25 appends, not a lone first one and the rest after');
+  });
+
+  it('commits the request updates of the same turn in one transaction, each with its own outcome', async () => {
+    const s = await open();
+    const requests = Array.from({ length: 10 }, (_, i) => aRequest(`req-${i}`));
+    await Promise.all(requests.map((r) => s.requests.insert(r, [anEvent('request.created', { request: requestRef(r.id) })])));
+    let transactions = 0;
+    const connect = s.pool.connect.bind(s.pool) as (...args: unknown[]) => unknown;
+    (s.pool as unknown as { connect: typeof connect }).connect = (...args) => {
+      if (args.length === 0) transactions++;
+      return connect(...args);
+    };
+    // Ten approvals and, for req-3, a second one from version 1 that must lose alone.
+    const settled = await Promise.allSettled([
+      ...requests.map((r) => s.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved', { request: requestRef(r.id) })])),
+      s.requests.update({ ...requests[3], version: 2, state: 'rejected' }, 1, [anEvent('request.rejected', { request: requestRef('req-3') })]),
+    ]);
+    assert.deepEqual(settled.map((x) => x.status), [...Array(10).fill('fulfilled'), 'rejected']);
+    assert.ok(settled[10].status === 'rejected' && settled[10].reason instanceof VersionConflictError);
+    assert.equal(transactions, 1);
+    const records = await collect(s.audit.read());
+    assert.deepEqual(records.map((r) => r.seq), Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.equal(records.filter((r) => r.type === 'request.approved').length, 10);
+    assert.ok(!records.some((r) => r.type === 'request.rejected'));
+    assert.equal((await s.requests.get('req-3'))?.state, 'approved');
+  });
+
   it('lets exactly one of two instances win a compare-and-swap, with only its audit records', async () => {
     const [a, b] = await Promise.all([open(), open()]);
     const r = aRequest('req-1');
@@ -104,15 +146,19 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.deepEqual(await a.compliance.claimDownloadLink('0'.repeat(64), timeAt(30)), { ok: false, reason: 'unknown' });
   });
 
-  it('lets one of two instances claim a card version, and neither an older one after it', async () => {
+  it('lets one of two instances claim a card version, and neither an older one after it nor a newer one while it is held', async () => {
     const [a, b] = await Promise.all([open(), open()]);
     const card = { conversationId: 'conv-1', activityId: 'act-1' };
     await a.cards.saveCardMessage('req-1', card);
-    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).cards.claimCardVersion('req-1', card, 4)));
-    assert.equal(claims.filter(Boolean).length, 1);
-    assert.equal(await a.cards.claimCardVersion('req-1', card, 3), false);
-    assert.equal(await b.cards.claimCardVersion('req-1', card, 3), false);
-    assert.equal(await b.cards.claimCardVersion('req-1', card, 5), true);
+    const lease = (holder: string) => ({ holder, ms: 60_000 });
+    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).cards.claimCardVersion('req-1', card, 4, lease(`i${i}`))));
+    assert.equal(claims.filter((c) => c === 'claimed').length, 1, claims.join());
+    const holder = `i${claims.indexOf('claimed')}`;
+    assert.equal(await a.cards.claimCardVersion('req-1', card, 3, lease('x')), 'outdated');
+    assert.equal(await b.cards.claimCardVersion('req-1', card, 3, lease('x')), 'outdated');
+    assert.equal(await b.cards.claimCardVersion('req-1', card, 5, lease('x')), 'busy');
+    await a.cards.releaseCardVersion('req-1', card, 4, holder);
+    assert.equal(await b.cards.claimCardVersion('req-1', card, 5, lease('x')), 'claimed');
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE of the audit tables, even for the superuser', async () => {

@@ -46,6 +46,8 @@ export class FakeConnector {
   readonly notInstalledFor = new Map<string, 403 | 404>();
   /** Personal chats the bot started (POST /v3/conversations), by the member's object id. */
   readonly createdChats: { aadObjectId: string; conversationId: string; tenantId?: string; at: number }[] = [];
+  /** How long a card update takes to reach the service (ms; 0 by default): it is applied, recorded and answered after that. */
+  updateDelayMs: (activity: Record<string, unknown>) => number = () => 0;
   url = '';
 
   async start(): Promise<this> {
@@ -122,50 +124,56 @@ export class FakeConnector {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      if (this.throttleNext > 0 && (!this.throttleOnly || this.throttleOnly.test(`${req.method} ${req.url}`))) {
-        this.throttleNext--;
-        this.throttledAt.push(Date.now());
-        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(this.retryAfterSeconds) });
-        res.end(JSON.stringify({ error: { code: 'TooManyRequests', message: 'slow down' } }));
-        return;
-      }
-      if (this.answerMember(req, res)) return;
-      if (req.method === 'POST' && /^(?:\/[^/]+)*?\/v3\/conversations\/?(?:\?.*)?$/.test(req.url ?? '')) {
-        this.createConversation(body, res);
-        return;
-      }
-      // A service URL may carry a path of its own (Teams' regional ones do): /amer/v3/conversations/…
-      const m = /^(?:\/[^/]+)*?\/v3\/conversations\/([^/]+)\/activities(?:\/([^/?]+))?/.exec(req.url ?? '');
-      if (!m) {
-        res.writeHead(404);
-        res.end();
-        return;
-      }
-      const conversationId = decodeURIComponent(m[1]);
-      const activity = body ? (JSON.parse(body) as Record<string, unknown>) : {};
-      let id: string;
-      let kind: SentActivity['kind'];
-      if (req.method === 'PUT' && m[2]) {
-        id = decodeURIComponent(m[2]);
-        kind = 'update';
-      } else {
-        if (this.failCards && cardOf(activity)) {
-          res.writeHead(500, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: { code: 'ServiceError', message: 'the message could not be posted' } }));
-          return;
-        }
-        id = `activity-${++this.counter}`;
-        kind = m[2] ? 'reply' : 'send';
-      }
-      this.sent.push({ conversationId, id, kind, activity, at: Date.now() });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      if (kind !== 'update' && this.omitIdNextSends > 0) {
-        this.omitIdNextSends--;
-        res.end('{}');
-        return;
-      }
-      res.end(JSON.stringify({ id }));
+      const delay = req.method === 'PUT' && body ? this.updateDelayMs(JSON.parse(body) as Record<string, unknown>) : 0;
+      if (delay > 0) setTimeout(() => this.answer(req, res, body), delay);
+      else this.answer(req, res, body);
     });
+  }
+
+  private answer(req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
+    if (this.throttleNext > 0 && (!this.throttleOnly || this.throttleOnly.test(`${req.method} ${req.url}`))) {
+      this.throttleNext--;
+      this.throttledAt.push(Date.now());
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(this.retryAfterSeconds) });
+      res.end(JSON.stringify({ error: { code: 'TooManyRequests', message: 'slow down' } }));
+      return;
+    }
+    if (this.answerMember(req, res)) return;
+    if (req.method === 'POST' && /^(?:\/[^/]+)*?\/v3\/conversations\/?(?:\?.*)?$/.test(req.url ?? '')) {
+      this.createConversation(body, res);
+      return;
+    }
+    // A service URL may carry a path of its own (Teams' regional ones do): /amer/v3/conversations/…
+    const m = /^(?:\/[^/]+)*?\/v3\/conversations\/([^/]+)\/activities(?:\/([^/?]+))?/.exec(req.url ?? '');
+    if (!m) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    const conversationId = decodeURIComponent(m[1]);
+    const activity = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+    let id: string;
+    let kind: SentActivity['kind'];
+    if (req.method === 'PUT' && m[2]) {
+      id = decodeURIComponent(m[2]);
+      kind = 'update';
+    } else {
+      if (this.failCards && cardOf(activity)) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'ServiceError', message: 'the message could not be posted' } }));
+        return;
+      }
+      id = `activity-${++this.counter}`;
+      kind = m[2] ? 'reply' : 'send';
+    }
+    this.sent.push({ conversationId, id, kind, activity, at: Date.now() });
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (kind !== 'update' && this.omitIdNextSends > 0) {
+      this.omitIdNextSends--;
+      res.end('{}');
+      return;
+    }
+    res.end(JSON.stringify({ id }));
   }
 }
 

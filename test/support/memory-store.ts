@@ -10,7 +10,8 @@
  * real backend but never see half a write.
  */
 import { DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
-import type { AuditLog, CardBindingStore, CardMessage, DelegationStore, RequestQuery, RequestStore } from '../../src/app/ports';
+import type { AuditLog, CardBindingStore, CardClaim, CardLease, CardMessage, DelegationStore, RequestQuery, RequestStore } from '../../src/app/ports';
+import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../../src/store/card-claims';
 import { sealRecord } from '../../src/audit/chain/chain';
 import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../src/audit/ports';
 import type { AuditEventDraft, AuditFilter, AuditRecord, ChainHead } from '../../src/domain/audit';
@@ -44,8 +45,8 @@ export class MemoryStoreState {
   readonly audit: StoredRecord[] = [];
   head: ChainHead | undefined;
   readonly cards = new Map<string, CardMessage[]>();
-  /** The highest version claimed per card message (request id, conversation id, activity id). */
-  readonly sentVersions = new Map<string, number>();
+  /** The highest version claimed per card message (request id, conversation id, activity id) and its lease. */
+  readonly cardClaims = new Map<string, CardClaimState>();
   readonly references = new Map<string, string>();
   /** Personal chats by tenant and object id (lowercase). */
   readonly personalReferences = new Map<string, string>();
@@ -328,17 +329,31 @@ class MemoryConversations implements ConversationReferenceStore, CardBindingStor
     return (this.store.state.cards.get(requestId) ?? []).map((m) => ({ ...m }));
   }
 
-  async claimCardVersion(requestId: string, message: CardMessage, version: number): Promise<boolean> {
+  async claimCardVersion(requestId: string, message: CardMessage, version: number, lease: CardLease): Promise<CardClaim> {
     const { value } = await this.store.write([], () => () => {
       const bound = (this.store.state.cards.get(requestId) ?? []).some((m) => m.conversationId === message.conversationId && m.activityId === message.activityId);
-      if (!bound) return false;
-      const key = JSON.stringify([requestId, message.conversationId, message.activityId]);
-      if ((this.store.state.sentVersions.get(key) ?? 0) >= version) return false;
-      this.store.state.sentVersions.set(key, version);
-      return true;
+      if (!bound) return 'outdated' as const;
+      const key = cardKey(requestId, message);
+      const { outcome, next } = decideCardClaim(this.store.state.cardClaims.get(key) ?? NO_CLAIM, version, lease, Date.now());
+      if (next) this.store.state.cardClaims.set(key, next);
+      return outcome;
     });
     return value;
   }
+
+  async releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string): Promise<void> {
+    await this.store.write([], () => () => {
+      const key = cardKey(requestId, message);
+      const state = this.store.state.cardClaims.get(key);
+      if (state) this.store.state.cardClaims.set(key, releasedCardClaim(state, version, holder));
+    });
+  }
+}
+
+const NO_CLAIM: CardClaimState = { sentVersion: 0, leaseHolder: null, leaseUntil: null };
+
+function cardKey(requestId: string, message: CardMessage): string {
+  return JSON.stringify([requestId, message.conversationId, message.activityId]);
 }
 
 function personKey(tenantId: string, aadObjectId: string): string {

@@ -5,24 +5,34 @@ import type { NotifierStores } from '../../src/teams/notifier';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { TeamsNotifier } from '../../src/teams/notifier';
 import { requestIn } from '../support/requests';
+import { cardOf, FakeConnector } from '../support/connector';
+import { MemoryStore } from '../support/memory-store';
+import { createAdapter } from '../../src/teams/adapter';
+import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../../src/store/card-claims';
 
-/** The highest version claimed per card message, as the database shared by several instances keeps it. */
-function sharedClaims() {
-  const sent = new Map<string, number>();
-  return async (requestId: string, message: CardMessage, version: number): Promise<boolean> => {
-    const key = `${requestId}/${message.activityId}`;
-    if ((sent.get(key) ?? 0) >= version) return false;
-    sent.set(key, version);
-    return true;
+/** The highest version claimed per card message and its lease, as the database shared by several instances keeps it. */
+function sharedClaims(): Pick<NotifierStores, 'claimCardVersion' | 'releaseCardVersion'> {
+  const claims = new Map<string, CardClaimState>();
+  const key = (requestId: string, message: CardMessage) => `${requestId}/${message.activityId}`;
+  return {
+    claimCardVersion: async (requestId, message, version, lease) => {
+      const { outcome, next } = decideCardClaim(claims.get(key(requestId, message)) ?? { sentVersion: 0, leaseHolder: null, leaseUntil: null }, version, lease, Date.now());
+      if (next) claims.set(key(requestId, message), next);
+      return outcome;
+    },
+    releaseCardVersion: async (requestId, message, version, holder) => {
+      const state = claims.get(key(requestId, message));
+      if (state) claims.set(key(requestId, message), releasedCardClaim(state, version, holder));
+    },
   };
 }
 
 /** A notifier whose Bot Connector only records the card updates (version shown, per activity). */
-function recordingNotifier(claimCardVersion = sharedClaims(), updates: { activityId: string; card: string }[] = []) {
+function recordingNotifier(claims = sharedClaims(), updates: { activityId: string; card: string }[] = []) {
   const card: CardMessage = { conversationId: '19:ops-channel@thread.tacv2', activityId: 'card-1' };
   const conversations = {
     getCardMessages: async () => [card],
-    claimCardVersion,
+    ...claims,
     getReference: async () => ({ conversation: { id: card.conversationId }, serviceUrl: 'http://127.0.0.1:9/' }),
     saveReference: async () => undefined,
     saveCardMessage: async () => undefined,
@@ -142,5 +152,59 @@ describe('Card updates for everyone', () => {
     await notifier.cardChanged(requestIn('succeeded'));
     assert.ok(Date.now() - started >= 1000, `sent again after ${Date.now() - started} ms, before Retry-After's second`);
     assert.equal(updates.length, 1);
+  });
+});
+
+describe('Card updates from several instances, through the Bot Connector', () => {
+  const card: CardMessage = { conversationId: '19:ops-channel@thread.tacv2', activityId: 'card-1' };
+  const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  let connector: FakeConnector;
+  let store: MemoryStore;
+
+  beforeEach(async () => {
+    connector = await new FakeConnector().start();
+    store = new MemoryStore();
+    await store.cards.saveCardMessage(requestIn('pending').id, card);
+    await store.conversations.saveReference(card.conversationId, { channelId: 'msteams', serviceUrl: connector.url, conversation: { id: card.conversationId }, bot: { id: 'bot-countersign' } });
+  });
+  afterEach(() => connector.stop());
+
+  /** One instance: its own adapter and notifier over its own connection to the shared store. */
+  function instance(): TeamsNotifier {
+    const shared = store.reopen();
+    const stores: NotifierStores = {
+      getReference: (id) => shared.conversations.getReference(id),
+      getCardMessages: (id) => shared.cards.getCardMessages(id),
+      claimCardVersion: (id, m, v, l) => shared.cards.claimCardVersion(id, m, v, l),
+      releaseCardVersion: (id, m, v, h) => shared.cards.releaseCardVersion(id, m, v, h),
+    };
+    const notifier = new TeamsNotifier(createAdapter({ id: '', password: '', type: 'MultiTenant', tenantId: '' }, log as never), '', stores, log, 0);
+    notifier.cardLease = { ...notifier.cardLease, busyRetryMs: 20 };
+    return notifier;
+  }
+
+  /** The states the card message showed at Teams, in the order Teams applied the updates. */
+  const shown = () => connector.updates(card.activityId).map((u) => (/Succeeded/.test(JSON.stringify(cardOf(u.activity))) ? 'succeeded' : 'executing'));
+
+  it('never puts an older card over a newer one when the first instance\'s update is slow to reach Teams', async () => {
+    // Instance A's update (executing) takes 600 ms to reach Teams; B sends the newer state meanwhile.
+    connector.updateDelayMs = (activity) => (/Executing/.test(JSON.stringify(cardOf(activity))) ? 600 : 0);
+    const [a, b] = [instance(), instance()];
+    const first = a.cardChanged(requestIn('executing'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(shown(), [], 'A\'s update is on its way');
+    await Promise.all([first, b.cardChanged(requestIn('succeeded'))]);
+    await Promise.all([a.idle(), b.idle()]);
+    assert.deepEqual(shown(), ['executing', 'succeeded']);
+  });
+
+  it('sends the newer card once the lease of an instance that died holding an older one ran out', async () => {
+    // A dead instance claimed version 3 with a 300 ms lease and never released it.
+    assert.equal(await store.cards.claimCardVersion(requestIn('executing').id, card, 3, { holder: 'dead', ms: 300 }), 'claimed');
+    const b = instance();
+    const started = Date.now();
+    await b.cardChanged(requestIn('succeeded'));
+    assert.deepEqual(shown(), ['succeeded']);
+    assert.ok(Date.now() - started >= 250, `sent after ${Date.now() - started} ms, before the dead instance's lease ran out`);
   });
 });

@@ -55,3 +55,31 @@ export function sealRecord(draft: AuditEventDraft, prev: ChainHead | undefined, 
   // The stored text is the serialisation with the placeholder's 64 characters replaced by the hash.
   return { record: record as unknown as AuditRecord, text: stored.slice(0, at + 8) + hash + stored.slice(end - 1) };
 }
+
+/**
+ * For a store that seals in the database, under its chain lock (PostgreSQL): the record's stored
+ * text with random per-process placeholders where seq, prevHash and hash go. The store replaces
+ * `"<seq>"` (quotes included) by the seq, `<prevHash>` by the previous hash, then hashes the text
+ * without its `"hash":"<hash>",` member (hash is never last: "id" sorts after it) and puts the hash
+ * in place of `<hash>`: exactly the text and hash sealRecord writes for the same position.
+ */
+export const SEAL_PLACEHOLDERS = { seq: randomBytes(32).toString('hex'), prevHash: randomBytes(32).toString('hex'), hash: PLACEHOLDER } as const;
+
+export interface SealTemplate {
+  /** The record, its chain fields still the placeholders until completeSealed. */
+  record: Record<string, unknown>;
+  template: string;
+}
+
+export function sealTemplate(draft: AuditEventDraft, id: string): SealTemplate {
+  const copy = chainedCopy(draft, { schemaVersion: AUDIT_SCHEMA_VERSION, id, ...SEAL_PLACEHOLDERS });
+  const record = copy.value as Record<string, unknown>;
+  // Keys JavaScript would order numerically: the reference serialisation (same placeholders).
+  return { record, template: copy.indexKeys ? canonicalJson(record) : JSON.stringify(record) };
+}
+
+/** The record of a template the store sealed at `seq` after `prevHash`, with the hash it computed. */
+export function completeSealed(sealed: SealTemplate, seq: number, prevHash: string, hash: string): AuditRecord {
+  Object.assign(sealed.record, { seq, prevHash, hash });
+  return sealed.record as unknown as AuditRecord;
+}

@@ -22,7 +22,7 @@ export class PostgresComplianceStore implements ComplianceStore {
 
   saveCheckpoint(checkpoint: AuditCheckpoint, events: AuditEventDraft[]): Promise<AuditRecord[]> {
     return this.writer.transaction(async (tx) => {
-      const records = await tx.appendEvents(events);
+      const records = await tx.appendEventsNow(events);
       await tx.query('INSERT INTO audit_checkpoints (seq, hash, time, key_id, signature, record_seq) VALUES ($1, $2, $3, $4, $5, $6)', [
         checkpoint.seq,
         checkpoint.hash,

@@ -1,5 +1,5 @@
 /** Conversation references and posted card messages in PostgreSQL, shared by every instance. */
-import type { CardBindingStore, CardMessage } from '../../app/ports';
+import type { CardBindingStore, CardClaim, CardLease, CardMessage } from '../../app/ports';
 import type { ConversationReferenceStore } from '../../teams/ports';
 import type { PgWriter } from './transactions';
 
@@ -61,14 +61,42 @@ export class PostgresConversationStore implements ConversationReferenceStore, Ca
     return r.rows.map((row) => ({ conversationId: row.conversationId, activityId: row.activityId }));
   }
 
-  async claimCardVersion(requestId: string, message: CardMessage, version: number): Promise<boolean> {
+  async claimCardVersion(requestId: string, message: CardMessage, version: number, lease: CardLease): Promise<CardClaim> {
     const r = await this.writer.transaction((tx) =>
-      tx.query(
-        `UPDATE card_messages SET sent_version = $4
-         WHERE request_id = $1 AND conversation_id = $2 AND activity_id = $3 AND sent_version < $4`,
-        [requestId, message.conversationId, message.activityId, version],
-      ),
+      tx.query<{ claimed: boolean; sent: number | null }>(CLAIM_CARD_VERSION, [requestId, message.conversationId, message.activityId, version, lease.holder, lease.ms]),
     );
-    return r.rowCount === 1;
+    const { claimed, sent } = r.rows[0];
+    if (claimed) return 'claimed';
+    // Not claimed: a version as new was claimed already, or another holder's lease is live (then
+    // claiming again later is always safe, even if the row moved on meanwhile).
+    return sent === null || sent >= version ? 'outdated' : 'busy';
+  }
+
+  async releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string): Promise<void> {
+    await this.writer.transaction((tx) =>
+      tx.query(`UPDATE card_messages SET lease_holder = NULL, lease_until = NULL WHERE ${CARD_MESSAGE} AND sent_version = $4 AND lease_holder = $5`, [
+        requestId,
+        message.conversationId,
+        message.activityId,
+        version,
+        holder,
+      ]),
+    );
   }
 }
+
+const CARD_MESSAGE = 'request_id = $1 AND conversation_id = $2 AND activity_id = $3';
+
+/**
+ * card-claims.ts's rule in one statement, on the database's clock (shared by every instance): the
+ * holder of $4 renews; else $4 must be newer than what was claimed and no other holder's lease live.
+ * Under READ COMMITTED a racing claim waits for the row and re-checks the condition on what won.
+ */
+const CLAIM_CARD_VERSION = `WITH before AS (SELECT sent_version FROM card_messages WHERE ${CARD_MESSAGE}),
+  claimed AS (
+    UPDATE card_messages SET sent_version = $4, lease_holder = $5, lease_until = clock_timestamp() + $6::int * interval '1 millisecond'
+    WHERE ${CARD_MESSAGE}
+      AND ((sent_version = $4 AND lease_holder = $5)
+        OR (sent_version < $4 AND (lease_holder IS NULL OR lease_holder = $5 OR lease_until <= clock_timestamp())))
+    RETURNING 1)
+  SELECT EXISTS (SELECT 1 FROM claimed) AS claimed, (SELECT sent_version FROM before) AS sent`;

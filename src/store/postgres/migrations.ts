@@ -240,6 +240,54 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       END $$;
     `,
   },
+  {
+    version: 5,
+    name: 'a lease on the card version claimed, held while its update travels to Teams',
+    sql: `
+      -- Who claimed sent_version and until when (the database's clock, shared by the instances):
+      -- while the lease is live no other instance sends a newer version, which could reach Teams
+      -- before this one. A lease not released (its instance died) ends at lease_until.
+      ALTER TABLE card_messages ADD COLUMN lease_holder text, ADD COLUMN lease_until timestamptz;
+    `,
+  },
+  {
+    version: 6,
+    name: 'appends sealed in the database, under the chain lock',
+    sql: `
+      -- Takes the chain lock, reads the head and seals and inserts each record of a batch from the
+      -- template the application made (src/audit/chain/chain.ts, sealTemplate): the placeholders of
+      -- seq and prevHash replaced, SHA-256 of the text without its hash member, the hash put in. So
+      -- the lock is held by the server alone (no round trip to the application) until COMMIT, sent
+      -- in the same query. Invoker's rights: the runtime role's INSERT on audit_log.
+      CREATE FUNCTION countersign_append_sealed(
+        templates text[], ids text[], times text[], types text[], request_ids text[], actor_ids text[],
+        seq_placeholder text, prev_placeholder text, hash_placeholder text)
+      RETURNS TABLE (appended_seq bigint, appended_prev_hash text, appended_hash text) LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        head_seq bigint;
+        head_hash text;
+        record_text text;
+        record_hash text;
+      BEGIN
+        PERFORM pg_advisory_xact_lock(${CHAIN_LOCK});
+        SELECT a.seq, a.hash INTO head_seq, head_hash FROM audit_log a ORDER BY a.seq DESC LIMIT 1;
+        head_seq := COALESCE(head_seq, 0);
+        head_hash := COALESCE(head_hash, '${GENESIS_HASH}');
+        FOR i IN 1 .. COALESCE(array_length(templates, 1), 0) LOOP
+          record_text := replace(replace(templates[i], '"' || seq_placeholder || '"', (head_seq + 1)::text), prev_placeholder, head_hash);
+          record_hash := encode(sha256(convert_to(replace(record_text, '"hash":"' || hash_placeholder || '",', ''), 'UTF8')), 'hex');
+          INSERT INTO audit_log (seq, id, time, type, request_id, actor_id, prev_hash, hash, record)
+            VALUES (head_seq + 1, ids[i], times[i], types[i], request_ids[i], actor_ids[i], head_hash, record_hash, replace(record_text, hash_placeholder, record_hash));
+          appended_prev_hash := head_hash;
+          head_seq := head_seq + 1;
+          head_hash := record_hash;
+          appended_seq := head_seq;
+          appended_hash := record_hash;
+          RETURN NEXT;
+        END LOOP;
+      END $$;
+    `,
+  },
 ];
 
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -56,7 +56,7 @@ export class PostgresRequestStore implements RequestStore {
       );
     }
     const values = columns(next);
-    return this.writer.transaction(async (tx) => {
+    return this.writer.write(next.id, async (tx) => {
       const cas = await tx.query(
         'UPDATE requests SET version = $2, state = $3, expires_at = $4, updated_at = $5, body = $6 WHERE id = $1 AND version = $7',
         [next.id, next.version, next.state, next.expiresAt, next.updatedAt, values[6], expectedVersion],

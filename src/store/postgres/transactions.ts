@@ -1,15 +1,22 @@
 /**
  * Writes to PostgreSQL: each one a transaction of its own, committed durably (synchronous_commit on).
  * A write that carries audit events appends them last, under a transaction advisory lock: every
- * instance appending to the chain waits for it, reads the committed head, inserts the next records
- * and commits, which releases the lock. So seq grows by one across all instances, each record names
- * the hash of the one before, and a reader never sees seq n+1 committed before seq n.
+ * instance appending to the chain waits for it; the database reads the committed head, seals and
+ * inserts the next records (chain-append.ts) and the commit, sent with them, releases the lock. So
+ * seq grows by one across all instances, each record names the hash of the one before, and a
+ * reader never sees seq n+1 committed before seq n.
  */
 import { CommitOutcomeUnknownError } from '../../app/ports';
 import type pg from 'pg';
-import type { ChainHead } from '../../domain/audit';
-import { sealRecord } from '../../audit/chain/chain';
+import type { SealTemplate } from '../../audit/chain/chain';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+import { appendedRecords, appendQuery, appendText, templatesOf, type AppendedRow } from './chain-append';
+import { runWriteGroup, type GroupedWrite } from './grouped-writes';
+import { GroupQueue } from './group-queue';
+import { isConnectionError, type PgTx } from './tx';
+
+/** Writes in one group: each savepoint's subtransaction counts, and PostgreSQL caches 64 per backend. */
+const MAX_GROUPED_WRITES = 32;
 
 /** The chain's lock (per database): taken by every append, in every instance. */
 export const CHAIN_LOCK = 4_771_034_112_002;
@@ -21,65 +28,90 @@ class StoreClosedError extends Error {
   }
 }
 
-/** What a write can do inside its transaction. */
-export interface PgTx {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
-  /** Chains and inserts the events after the committed head; call it last (it takes the chain lock). */
-  appendEvents(drafts: readonly AuditEventDraft[]): Promise<AuditRecord[]>;
-  /**
-   * Several callers' appends in one statement, each group sealed on its own: a group that cannot be
-   * sealed (a value JSON cannot hold) fails alone and takes no place in the chain.
-   */
-  appendGroups(groups: readonly (readonly AuditEventDraft[])[]): Promise<(AuditRecord[] | { error: unknown })[]>;
-}
-
-const INSERT_RECORDS = `INSERT INTO audit_log (seq, id, time, type, request_id, actor_id, prev_hash, hash, record)
-  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`;
-
 export const READ_HEAD = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1';
-
-/** The chain lock and then the head, in one round trip (see countersign_lock_chain in the migrations). */
-const LOCK_AND_READ_HEAD = 'SELECT seq, hash FROM countersign_lock_chain()';
 
 const BEGIN = 'BEGIN; SET LOCAL synchronous_commit = on';
 
-/** Seals the drafts after `head` into the column arrays of one insert; returns the records. */
-function sealInto(cols: unknown[][], drafts: readonly AuditEventDraft[], head: ChainHead | undefined, newId: () => string): AuditRecord[] {
-  const records: AuditRecord[] = [];
-  const rows: unknown[][] = [];
-  let prev = head;
-  for (const draft of drafts) {
-    const { record, text } = sealRecord(draft, prev, newId());
-    rows.push([record.seq, record.id, record.time, record.type, record.request?.id ?? null, record.actor?.aadObjectId ?? null, record.prevHash, record.hash, text]);
-    prev = { seq: record.seq, hash: record.hash };
-    records.push(record);
+/** Templates staged for the commit, and who waits for which of them. */
+class StagedAppend {
+  readonly templates: SealTemplate[] = [];
+  private readonly waiters: { from: number; to: number; resolve: (r: AuditRecord[]) => void; reject: (e: unknown) => void }[] = [];
+  private markReady!: () => void;
+  /** Settles when the write staged appends (it then waits for the commit to get its records). */
+  readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
+
+  /** Stages the templates; the promise settles once the commit carrying them did. */
+  add(templates: readonly SealTemplate[]): Promise<AuditRecord[]> {
+    if (!templates.length) return Promise.resolve([]);
+    this.markReady();
+    const from = this.templates.length;
+    this.templates.push(...templates);
+    return new Promise((resolve, reject) => this.waiters.push({ from, to: this.templates.length, resolve, reject }));
   }
-  // Only once every draft sealed: a group that fails leaves nothing in the columns.
-  for (const row of rows) row.forEach((v, i) => cols[i].push(v));
-  return records;
+
+  committed(rows: readonly AppendedRow[]): void {
+    const records = appendedRecords(this.templates, rows);
+    for (const w of this.waiters) w.resolve(records.slice(w.from, w.to));
+  }
+
+  failed(err: unknown): void {
+    for (const w of this.waiters) w.reject(err);
+  }
 }
 
-/** Seals the drafts after `head` and inserts them in one statement. */
-async function insertSealed(client: pg.ClientBase, drafts: readonly AuditEventDraft[], head: ChainHead | undefined, newId: () => string): Promise<AuditRecord[]> {
-  const cols: unknown[][] = Array.from({ length: 9 }, () => []);
-  const records = sealInto(cols, drafts, head, newId);
-  if (records.length) await client.query(INSERT_RECORDS, cols);
-  return records;
+/** What a write's work sees of its transaction on `client`. */
+function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () => string): PgTx {
+  return {
+    query: async (sql, params) => {
+      if (staged.templates.length) throw new Error('appendEvents must be the last statement of a write');
+      return client.query(sql, params);
+    },
+    appendEvents: async (drafts) => staged.add(templatesOf(drafts, newId)),
+    stage: async (templates) => staged.add(templates),
+    appendEventsNow: async (drafts) => {
+      const templates = templatesOf(drafts, newId);
+      if (!templates.length) return [];
+      const q = appendQuery(templates);
+      return appendedRecords(templates, (await client.query<AppendedRow>(q.text, q.values)).rows);
+    },
+    appendGroups: async (groups) => {
+      const out = groups.map((drafts) => {
+        try {
+          return templatesOf(drafts, newId);
+        } catch (error) {
+          return { error };
+        }
+      });
+      const records = await staged.add(out.flatMap((o) => ('error' in o ? [] : o)));
+      let at = 0;
+      return out.map((o) => ('error' in o ? o : records.slice(at, (at += o.length))));
+    },
+  };
 }
 
 /** The commit was sent but its answer never came: the change may or may not be saved. */
 
-const CONNECTION_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
-
-/** The connection broke (server restart, failover, network, a terminated backend), not the statement. */
-function isConnectionError(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | null;
-  return !!e && (CONNECTION_CODES.has(e.code ?? '') || /Connection terminated|connection is closed|not queryable/i.test(e.message ?? ''));
-}
-
 class CommitFailed extends Error {
   constructor(override readonly cause: unknown) {
     super('commit failed');
+  }
+}
+
+/**
+ * The staged appends and COMMIT in one round trip: the server commits only if the appends
+ * succeeded; answers the appended rows. A statement's error leaves nothing committed (thrown as it
+ * is, to be rolled back); a broken connection leaves the outcome unknown (CommitFailed).
+ */
+async function commitWith(client: pg.PoolClient, staged: StagedAppend): Promise<AppendedRow[]> {
+  try {
+    if (!staged.templates.length) {
+      await client.query('COMMIT');
+      return [];
+    }
+    const results = (await client.query(`${appendText(staged.templates)}; COMMIT`)) as unknown as pg.QueryResult<AppendedRow>[];
+    return results[0].rows;
+  } catch (err) {
+    throw isConnectionError(err) ? new CommitFailed(err) : err;
   }
 }
 
@@ -105,37 +137,37 @@ export class PgWriter {
 
   /**
    * Group commit of plain appends: an append arriving while another runs waits for it, then goes
-   * with every append that arrived meanwhile in one transaction (one lock, one insert, one commit).
+   * with every append that arrived meanwhile in one transaction (one lock, one statement, one commit).
    * Each caller's promise settles with its own records once that transaction committed.
    */
   append(drafts: AuditEventDraft[]): Promise<AuditRecord[]> {
     if (this.closed) return Promise.reject(new StoreClosedError(this.name));
     if (drafts.length === 0) return Promise.resolve([]);
-    return new Promise<AuditRecord[]>((resolve, reject) => {
-      this.appends.push({ drafts, resolve, reject });
-      if (!this.draining) this.track(this.drainAppends());
-    });
+    return this.appends.submit(drafts);
   }
 
-  private appends: { drafts: AuditEventDraft[]; resolve: (r: AuditRecord[]) => void; reject: (e: unknown) => void }[] = [];
-  private draining = false;
+  private readonly appends = new GroupQueue<AuditEventDraft[], AuditRecord[]>(
+    async (batch) => (await this.run((tx) => tx.appendGroups(batch))).map((r) => ('error' in r ? r : { value: r })),
+    { maxBatch: 200, track: (drain) => void this.track(drain) },
+  );
 
-  private async drainAppends(): Promise<void> {
-    this.draining = true;
-    try {
-      while (this.appends.length) {
-        const batch = this.appends.splice(0, 200);
-        try {
-          const results = await this.run((tx) => tx.appendGroups(batch.map((b) => b.drafts)), true);
-          results.forEach((r, i) => ('error' in r ? batch[i].reject(r.error) : batch[i].resolve(r)));
-        } catch (err) {
-          for (const b of batch) b.reject(err);
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
+  /**
+   * Group commit of request writes (compare-and-swap updates): a write arriving while another group
+   * runs waits for it, then goes with every write that arrived meanwhile in one transaction, each in
+   * a savepoint of its own so that one refused (a version conflict) is undone alone, and the audit
+   * records of all appended with one COMMIT: one chain-lock hold and one WAL flush for the group.
+   * Writes run in the order of `key` (the request id), so two groups never wait for each other's rows.
+   */
+  write<T>(key: string, work: (tx: PgTx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreClosedError(this.name));
+    return this.writes.submit({ key, work }) as Promise<T>;
   }
+
+  private readonly writes = new GroupQueue<GroupedWrite, unknown>((batch) => this.run((tx) => runWriteGroup(tx, batch, this.newId)), {
+    maxBatch: MAX_GROUPED_WRITES,
+    track: (drain) => void this.track(drain),
+    order: (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  });
 
   private track<T>(run: Promise<T>): Promise<T> {
     this.inFlight.add(run);
@@ -149,10 +181,10 @@ export class PgWriter {
    * transaction back), so the write is run once more on a new connection. One that breaks during
    * COMMIT leaves the outcome unknown, which the caller is told as such.
    */
-  private async run<T>(work: (tx: PgTx) => Promise<T>, lockChainFirst = false): Promise<T> {
+  private async run<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.attempt(work, lockChainFirst);
+        return await this.attempt(work);
       } catch (err) {
         if (err instanceof CommitFailed) throw isConnectionError(err.cause) ? new CommitOutcomeUnknownError(err.cause) : err.cause;
         if (attempt >= 2 || !isConnectionError(err)) throw err;
@@ -160,57 +192,30 @@ export class PgWriter {
     }
   }
 
-  private async attempt<T>(work: (tx: PgTx) => Promise<T>, lockChainFirst: boolean): Promise<T> {
+  private async attempt<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    const staged = new StagedAppend();
     try {
-      let appended = false;
-      let lockedHead: ChainHead | undefined;
-      if (lockChainFirst) {
-        // Plain appends: begin, lock the chain and read its head in one round trip.
-        const results = (await client.query(`${BEGIN}; ${LOCK_AND_READ_HEAD}`)) as unknown as pg.QueryResult<ChainHead>[];
-        lockedHead = results[results.length - 1].rows[0];
-        appended = true;
-      } else {
-        await client.query(BEGIN);
-      }
-      const tx: PgTx = {
-        query: (sql, params) => client.query(sql, params),
-        appendEvents: async (drafts) => {
-          if (drafts.length === 0) return [];
-          const head = (await client.query<ChainHead>(appended ? READ_HEAD : LOCK_AND_READ_HEAD)).rows[0];
-          appended = true;
-          return insertSealed(client, drafts, head, this.newId);
-        },
-        appendGroups: async (groups) => {
-          let head = lockedHead ?? (await client.query<ChainHead>(appended ? READ_HEAD : LOCK_AND_READ_HEAD)).rows[0];
-          lockedHead = undefined;
-          appended = true;
-          const cols: unknown[][] = Array.from({ length: 9 }, () => []);
-          const out = groups.map((drafts) => {
-            try {
-              const records = sealInto(cols, drafts, head, this.newId);
-              const last = records.at(-1);
-              if (last) head = { seq: last.seq, hash: last.hash };
-              return records;
-            } catch (error) {
-              return { error };
-            }
-          });
-          if (cols[0].length) await client.query(INSERT_RECORDS, cols);
-          return out;
-        },
-      };
-      const value = await work(tx);
-      try {
-        await client.query('COMMIT');
-      } catch (err) {
-        if (isConnectionError(err)) broken = err as Error;
-        throw new CommitFailed(err);
-      }
-      return value;
+      await client.query(BEGIN);
+      const done = work(transactionOn(client, staged, this.newId)).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      // The work either ends, or stages its appends and waits for the commit that carries them.
+      const first = await Promise.race([done, staged.ready.then(() => undefined)]);
+      if (first && 'error' in first) throw first.error;
+      const rows = await commitWith(client, staged);
+      if (staged.templates.length) staged.committed(rows);
+      const outcome = await done;
+      if ('error' in outcome) throw outcome.error;
+      return outcome.value;
     } catch (err) {
-      if (err instanceof CommitFailed) throw err;
+      staged.failed(err instanceof CommitFailed ? err.cause : err);
+      if (err instanceof CommitFailed) {
+        broken = err.cause as Error;
+        throw err;
+      }
       try {
         await client.query('ROLLBACK');
       } catch (rollbackErr) {

@@ -1,6 +1,7 @@
 /** Conversation references and posted card messages, for proactive messages and card updates. */
 import type Database from 'better-sqlite3';
-import type { CardBindingStore, CardMessage } from '../../app/ports';
+import type { CardBindingStore, CardClaim, CardLease, CardMessage } from '../../app/ports';
+import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../card-claims';
 import type { ConversationReferenceStore } from '../../teams/ports';
 import type { GroupCommitWriter } from './group-commit';
 
@@ -9,7 +10,8 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
   private readonly getRefStmt: Database.Statement;
   private readonly saveCardStmt: Database.Statement;
   private readonly getCardsStmt: Database.Statement;
-  private readonly claimCardStmt: Database.Statement;
+  private readonly readClaimStmt: Database.Statement;
+  private readonly writeClaimStmt: Database.Statement;
   private readonly savePersonalStmt: Database.Statement;
   private readonly getPersonalStmt: Database.Statement;
 
@@ -33,9 +35,9 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
     this.getCardsStmt = db.prepare(
       'SELECT conversation_id AS conversationId, activity_id AS activityId FROM card_messages WHERE request_id = ? ORDER BY rowid',
     );
-    this.claimCardStmt = db.prepare(
-      'UPDATE card_messages SET sent_version = ? WHERE request_id = ? AND conversation_id = ? AND activity_id = ? AND sent_version < ?',
-    );
+    const message = 'WHERE request_id = ? AND conversation_id = ? AND activity_id = ?';
+    this.readClaimStmt = db.prepare(`SELECT sent_version AS sentVersion, lease_holder AS leaseHolder, lease_until AS leaseUntil FROM card_messages ${message}`);
+    this.writeClaimStmt = db.prepare(`UPDATE card_messages SET sent_version = ?, lease_holder = ?, lease_until = ? ${message}`);
   }
 
   async saveReference(conversationId: string, reference: unknown): Promise<void> {
@@ -70,10 +72,24 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
     return this.getCardsStmt.all(requestId) as CardMessage[];
   }
 
-  async claimCardVersion(requestId: string, message: CardMessage, version: number): Promise<boolean> {
-    const changes = await this.writer.submit(() => this.claimCardStmt.run(version, requestId, message.conversationId, message.activityId, version).changes, {
-      singleStatement: true,
+  async claimCardVersion(requestId: string, message: CardMessage, version: number, lease: CardLease): Promise<CardClaim> {
+    return this.writer.submit(() => {
+      const key = [requestId, message.conversationId, message.activityId];
+      const state = this.readClaimStmt.get(...key) as CardClaimState | undefined;
+      if (!state) return 'outdated';
+      const { outcome, next } = decideCardClaim(state, version, lease, Date.now());
+      if (next) this.writeClaimStmt.run(next.sentVersion, next.leaseHolder, next.leaseUntil, ...key);
+      return outcome;
     });
-    return changes === 1;
+  }
+
+  async releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string): Promise<void> {
+    await this.writer.submit(() => {
+      const key = [requestId, message.conversationId, message.activityId];
+      const state = this.readClaimStmt.get(...key) as CardClaimState | undefined;
+      if (!state) return;
+      const next = releasedCardClaim(state, version, holder);
+      if (next !== state) this.writeClaimStmt.run(next.sentVersion, next.leaseHolder, next.leaseUntil, ...key);
+    });
   }
 }

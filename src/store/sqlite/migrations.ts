@@ -179,6 +179,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'a lease on the card version claimed, held while its update travels to Teams',
+    sql: `
+      -- Who claimed sent_version and until when (ms since the epoch): while the lease is live no
+      -- other holder sends a newer version, which could reach Teams before this one (card-claims.ts).
+      ALTER TABLE card_messages ADD COLUMN lease_holder TEXT;
+      ALTER TABLE card_messages ADD COLUMN lease_until INTEGER;
+    `,
+  },
 ];
 
 export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete'] as const;

@@ -1,0 +1,31 @@
+/**
+ * The rule of a card version's claim, for the stores that decide it in JavaScript inside one write
+ * (SQLite, the in-memory fake); PostgreSQL states the same rule in SQL (postgres/conversations.ts).
+ * See CardBindingStore.claimCardVersion for what each outcome means.
+ */
+import type { CardClaim, CardLease } from '../app/ports';
+
+/** What a card message keeps: the newest version claimed for it and the lease on that claim, if any. */
+export interface CardClaimState {
+  sentVersion: number;
+  leaseHolder: string | null;
+  /** When the lease ends (ms since the epoch, the store's clock). */
+  leaseUntil: number | null;
+}
+
+/** The outcome of claiming `version` at `now`, and the state to keep when it is `claimed`. */
+export function decideCardClaim(state: CardClaimState, version: number, lease: CardLease, now: number): { outcome: CardClaim; next?: CardClaimState } {
+  const next = { sentVersion: version, leaseHolder: lease.holder, leaseUntil: now + lease.ms };
+  // The holder of this very version renews its lease (it is about to send again).
+  if (state.sentVersion === version && state.leaseHolder === lease.holder) return { outcome: 'claimed', next };
+  if (state.sentVersion >= version) return { outcome: 'outdated' };
+  // Another instance's older version may still be on its way to Teams: not before it arrived.
+  if (state.leaseHolder !== null && state.leaseHolder !== lease.holder && (state.leaseUntil ?? 0) > now) return { outcome: 'busy' };
+  return { outcome: 'claimed', next };
+}
+
+/** The state after `holder` released `version` (unchanged when it holds no lease on that version). */
+export function releasedCardClaim(state: CardClaimState, version: number, holder: string): CardClaimState {
+  if (state.sentVersion !== version || state.leaseHolder !== holder) return state;
+  return { sentVersion: state.sentVersion, leaseHolder: null, leaseUntil: null };
+}

@@ -1,0 +1,47 @@
+/**
+ * Group commit's queue: what is submitted while a batch runs waits for it, then goes with all that
+ * was submitted meanwhile in the next batch (one transaction). Each caller's promise settles with
+ * its own outcome once the batch did.
+ */
+export type Outcome<R> = { value: R } | { error: unknown };
+
+export class GroupQueue<J, R> {
+  private queue: { job: J; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
+  private draining = false;
+
+  constructor(
+    private readonly runBatch: (jobs: J[]) => Promise<Outcome<R>[]>,
+    private readonly options: { maxBatch: number; track: (drain: Promise<void>) => void; order?: (a: J, b: J) => number },
+  ) {}
+
+  submit(job: J): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ job, resolve, reject });
+      if (!this.draining) this.options.track(this.drain());
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      for (;;) {
+        // Let every job of this turn of the event loop arrive first: the callers whose jobs just
+        // committed submit again in the continuations of their promises, and without this the
+        // first of them would go alone and the rest in the next batch.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (!this.queue.length) break;
+        const batch = this.queue.splice(0, this.options.maxBatch);
+        const order = this.options.order;
+        if (order) batch.sort((a, b) => order(a.job, b.job));
+        try {
+          const outcomes = await this.runBatch(batch.map((b) => b.job));
+          outcomes.forEach((o, i) => ('error' in o ? batch[i].reject(o.error) : batch[i].resolve(o.value)));
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * What a write sees of its PostgreSQL transaction (transactions.ts runs it, grouped-writes.ts runs
+ * several in one), and how a broken connection is told from a failed statement.
+ */
+import type pg from 'pg';
+import type { SealTemplate } from '../../audit/chain/chain';
+import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+
+/** What a write can do inside its transaction. */
+export interface PgTx {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  /**
+   * Chains the events after the committed head, sealed by the database with COMMIT: the last thing
+   * a write does (no statement may follow); the records come once the transaction committed.
+   */
+  appendEvents(drafts: readonly AuditEventDraft[]): Promise<AuditRecord[]>;
+  /** appendEvents for a write that needs the records' seq for a statement after them (a checkpoint). */
+  appendEventsNow(drafts: readonly AuditEventDraft[]): Promise<AuditRecord[]>;
+  /**
+   * Several callers' appends, each group templated on its own: a group that cannot be sealed (a
+   * value JSON cannot hold) fails alone and takes no place in the chain. Last, as appendEvents.
+   */
+  appendGroups(groups: readonly (readonly AuditEventDraft[])[]): Promise<(AuditRecord[] | { error: unknown })[]>;
+  /** appendEvents of templates already made (grouped-writes.ts makes each write's own). */
+  stage(templates: readonly SealTemplate[]): Promise<AuditRecord[]>;
+}
+
+const CONNECTION_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+
+/** The connection broke (server restart, failover, network, a terminated backend), not the statement. */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  return !!e && (CONNECTION_CODES.has(e.code ?? '') || /Connection terminated|connection is closed|not queryable/i.test(e.message ?? ''));
+}
