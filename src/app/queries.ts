@@ -5,6 +5,7 @@ import { decidingRoles } from '../domain/policy';
 import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
 import { decider } from './delegations';
+import { accessForView, rolesInQuestion } from './group-access';
 import { canonicalRequestId } from './request-ids';
 
 export interface HelpEntry {
@@ -73,7 +74,7 @@ export async function status(deps: AppDeps, actor: Actor, requestId: string): Pr
   const r = await deps.store.requests.get(canonicalRequestId(requestId));
   if (!r) return undefined;
   const me = actor.aadObjectId.toLowerCase();
-  const access = deps.config.access;
+  const access = await accessForView(deps, [actor], rolesInQuestion(r));
   const visible =
     r.requester.aadObjectId.toLowerCase() === me ||
     access.isApproverFor(decidingRoles(r), actor) ||
