@@ -11,7 +11,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { DirectoryError, type Directory } from '../app/ports';
 
-export const GRAPH_ENDPOINT = 'https://graph.microsoft.com';
+const GRAPH_ENDPOINT = 'https://graph.microsoft.com';
 /** checkMemberGroups takes at most 20 group ids per call. */
 const GROUPS_PER_CALL = 20;
 const MAX_THROTTLED_ATTEMPTS = 3;

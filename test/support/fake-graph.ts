@@ -54,7 +54,7 @@ export async function startFakeGraph(): Promise<FakeGraph> {
           hanging.add(res);
           return;
         }
-        const headers = now.retryAfter ? { 'retry-after': now.retryAfter } : {};
+        const headers: Record<string, string> = now.retryAfter ? { 'retry-after': now.retryAfter } : {};
         return send(res, now.status, { error: { code: now.code ?? 'generalException', message: 'fake Graph fault' } }, headers);
       }
       send(res, 200, { value: groupIds.filter((g) => transitivelyIn(g, user)) });
