@@ -16,8 +16,9 @@ export interface HelpEntry {
   allowed: boolean;
 }
 
-export function help(deps: Pick<AppDeps, 'config'>, actor: Actor): HelpEntry[] {
-  const roles = deps.config.access.roles;
+export async function help(deps: Pick<AppDeps, 'config' | 'directory' | 'log'>, actor: Actor): Promise<HelpEntry[]> {
+  // Requester roles may list Entra groups: the person's memberships are looked up (group-access.ts).
+  const roles = (await accessForView(deps, [actor], deps.config.catalog.commands.flatMap((c) => c.policy?.requesterRoles ?? []))).roles;
   return deps.config.catalog.commands.map((c) => ({
     usage: usage(c),
     description: c.description,

@@ -92,6 +92,11 @@ describe('app: Entra groups as roles', () => {
     assert.deepEqual((await f.app.pending(dave)).toDecide.map((x) => x.id), [r.id]);
   });
 
+  it('tells a member of a requester group in help that they may ask', async () => {
+    const entry = (await f.app.help(carol)).find((e) => e.usage.startsWith('delete resource group'));
+    assert.equal(entry?.allowed, true);
+  });
+
   it('re-checks at execution: an approver removed from the group meanwhile no longer counts', async () => {
     // Approved while Bob is a member; by the execution's lookup he is not (the directory answered fresh).
     const r = await asked(f, alice, DELETE);
