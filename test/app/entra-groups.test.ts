@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { MemoryDirectory } from '../support/memory-directory';
+import { RecordingMessenger } from '../support/reach';
 import { alice, bob, carol, dave, EXAMPLE_CONFIG, opsChannel, sourceIn } from '../support/people';
 import { ask, asked, click, refusedWith, settle } from './steps';
 
@@ -90,6 +91,15 @@ describe('app: Entra groups as roles', () => {
     assert.deepEqual((await f.app.pending(bob)).toDecide, []);
     assert.equal((await f.app.personalView(bob, r.id))?.canApprove, false);
     assert.deepEqual((await f.app.pending(dave)).toDecide.map((x) => x.id), [r.id]);
+  });
+
+  it('sends personal cards to the people a role names, not to the members of its groups (they use approval channels or pending)', async () => {
+    const sent = new RecordingMessenger();
+    const g = appOnFakes({ configText: GROUP_ROLES, directory, messenger: sent });
+    const r = await asked(g, alice, DELETE);
+    await g.app.tellingIdle();
+    assert.deepEqual(sent.to(r.id), [dave.aadObjectId]);
+    assert.deepEqual(directory.calls, [], 'nobody was looked up to tell them');
   });
 
   it('tells a member of a requester group in help that they may ask', async () => {
