@@ -77,9 +77,11 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
   const when = parseUntil(cmd.when, now, cmd.timeZone);
   if (!when.ok) return refuse(deps, cmd, refusal(RefusalReason.DelegationMalformed, when.problem));
   // Who may delegate: an approver of some command, possibly through an Entra group (looked up first).
-  const resolved = await accessWithGroups(deps, [cmd.actor], approverRolesOfCommands(deps));
-  if (!resolved.ok) return refuse(deps, cmd, resolved.refusal);
-  const access = resolved.access;
+  // Someone who approves by name needs no lookup, so a Graph outage does not stop them delegating.
+  const byName = deps.config.access.isApproverFor(approverRolesOfCommands(deps), cmd.actor);
+  const resolved = byName ? undefined : await accessWithGroups(deps, [cmd.actor], approverRolesOfCommands(deps));
+  if (resolved && !resolved.ok) return refuse(deps, cmd, resolved.refusal);
+  const access = resolved?.access ?? deps.config.access;
   const id = deps.ids.delegationId ? deps.ids.delegationId() : `DG-${randomUUID()}`;
   const result = await commit(deps, now, (inForce) =>
     delegate({

@@ -141,6 +141,7 @@ export class Executor {
     // An approval given on someone's behalf counts only while its delegation is still in force.
     const delegations = new Set((await deps.store.delegations.inForce(deps.clock.now().toISOString())).map((d) => d.id));
     // Approvers' Entra group memberships, looked up again (within the cache lifetime); unknown ones fail the run below.
+    // While they are unknown every approval is let through the claim only so that the run fails right after it, before Azure.
     const membership = await approversAccess(deps, approved, currentCommand(deps, approved.command)?.policy?.approverRoles ?? []);
     const claim = await transact(deps, requestId, (r) =>
       startExecution(

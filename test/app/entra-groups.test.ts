@@ -146,5 +146,7 @@ describe('app: Entra groups as roles', () => {
     assert.equal(refused.refusal.reason, RefusalReason.MembershipUnknown);
     directory.fail(undefined);
     assert.equal((await delegate()).ok, true);
+    directory.fail('unreachable');
+    assert.equal((await delegate(dave)).ok, true, 'an approver by name needs no lookup');
   });
 });
