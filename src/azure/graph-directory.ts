@@ -15,6 +15,8 @@ const GRAPH_ENDPOINT = 'https://graph.microsoft.com';
 /** checkMemberGroups takes at most 20 group ids per call. */
 const GROUPS_PER_CALL = 20;
 const MAX_THROTTLED_ATTEMPTS = 3;
+/** Answers kept at most (person and group pairs): expired ones go first, then the oldest. */
+const MAX_CACHED_ANSWERS = 20_000;
 
 export interface GraphDirectoryOptions {
   credential: TokenCredential;
@@ -25,6 +27,8 @@ export interface GraphDirectoryOptions {
   /** The longest one lookup may take, throttling included (default 5 s: it runs inside a card click). */
   timeoutMs?: number;
   now?: () => number;
+  /** Answers kept at most (default 20,000). */
+  maxCachedAnswers?: number;
 }
 
 interface Cached {
@@ -57,10 +61,23 @@ export class GraphDirectory implements Directory {
         const batch = unknown.slice(i, i + GROUPS_PER_CALL);
         const members = await this.checkMemberGroups(person, batch, deadline);
         const until = this.now() + this.options.cacheLifetimeMs;
-        for (const g of batch) this.cache.set(`${person}|${g}`, { member: members.has(g), until });
+        for (const g of batch) this.remember(`${person}|${g}`, { member: members.has(g), until });
       }
     }
     return new Set(groups.filter((g) => this.cache.get(`${person}|${g}`)?.member));
+  }
+
+  private remember(key: string, answer: Cached): void {
+    this.cache.delete(key); // re-inserted last: the Map's order is the order answers were given
+    this.cache.set(key, answer);
+    const max = this.options.maxCachedAnswers ?? MAX_CACHED_ANSWERS;
+    if (this.cache.size <= max) return;
+    const now = this.now();
+    for (const [k, v] of this.cache) if (v.until <= now) this.cache.delete(k);
+    for (const k of this.cache.keys()) {
+      if (this.cache.size <= max) break;
+      this.cache.delete(k);
+    }
   }
 
   private async checkMemberGroups(person: string, groupIds: string[], deadline: number): Promise<Set<string>> {

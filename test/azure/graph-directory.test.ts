@@ -71,6 +71,17 @@ describe('Entra group membership through Microsoft Graph (GraphDirectory against
     assert.deepEqual(graph.calls.map((c) => c.groupIds), [[SECURITY], [PLATFORM]]);
   });
 
+  it('keeps at most maxCachedAnswers answers, dropping the oldest (asked again later)', async () => {
+    const d = new GraphDirectory({ credential: fakeGraphCredential(), endpoint: graph.url, cacheLifetimeMs: 300_000, now: () => clock.now, maxCachedAnswers: 2 });
+    await d.groupsOf(ALICE, [SECURITY]);
+    await d.groupsOf(ALICE, [PLATFORM]);
+    await d.groupsOf(ALICE, [NESTED]);
+    await d.groupsOf(ALICE, [NESTED, PLATFORM]);
+    assert.equal(graph.calls.length, 3, 'the two newest answers were kept');
+    await d.groupsOf(ALICE, [SECURITY]);
+    assert.equal(graph.calls.length, 4, 'the oldest was dropped');
+  });
+
   it('asks about at most 20 groups per call', async () => {
     const many = Array.from({ length: 25 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
     graph.addMember(many[24], ALICE);
