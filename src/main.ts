@@ -12,9 +12,9 @@ import type { Logger } from './log/context';
 import type { Executor } from './app/execution';
 import { RequestRate } from './app/request-rate';
 import { randomRequestIds, systemClock } from './app/ids';
-import type { AzureGateway, Clock, IdGenerator } from './app/ports';
+import type { AzureGateway, Clock, Directory, IdGenerator } from './app/ports';
 import type { CountersignStore } from './store/countersign-store';
-import { createAzureGateway, createCredential, entraDatabasePassword } from './azure';
+import { createAzureGateway, createCredential, entraDatabasePassword, GraphDirectory } from './azure';
 import { AuditorAccess } from './audit/access/auditor-access';
 import { checkpointEveryRecords } from './audit/access/checkpoint-schedule';
 import { Checkpointer, checkpointFileOf } from './audit/access/checkpoints';
@@ -47,6 +47,8 @@ export interface StartOptions {
   store?: CountersignStore;
   /** An Azure gateway to use instead of the one the config describes (tests). */
   azure?: AzureGateway;
+  /** Entra group membership to use instead of Microsoft Graph (tests). */
+  directory?: Directory;
   clock?: Clock;
   ids?: IdGenerator;
   log?: pino.Logger & Logger;
@@ -137,6 +139,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       savePersonalReference: (t, id, r) => store.conversations.savePersonalReference(t, id, r),
     }, log),
   };
+  const directory = options.directory ?? graphDirectory(config, settings);
+  if (directory) deps.directory = directory;
   // The audit signing key and checkpoints of the chain head. A log emptied, replaced or cut short
   // since a checkpoint stops this start before it appends anything (docs/faults.md).
   const checkpointFile = checkpointFileOf(settings.dataDir);
@@ -366,6 +370,17 @@ async function buildAzure(
   const sub = subscriptionId ?? SANDBOX_SUBSCRIPTION_ID;
   const azure = createAzureGateway({ subscriptionId: sub, credential: createCredential({ type: 'sandbox' }), endpoint, caPem, sandbox: true });
   return { azure, subscriptionId: sub };
+}
+
+/** Microsoft Graph, with the identity used for Azure, when a role lists an Entra group (docs/entra-groups.md). */
+function graphDirectory(config: CountersignConfig, settings: Settings): Directory | undefined {
+  const roles = config.access.roles;
+  if (roles.groupsOf(roles.names).length === 0) return undefined;
+  return new GraphDirectory({
+    credential: createCredential(config.azure.credential, settings.azureCredentialEnv),
+    endpoint: config.directory.graphEndpoint,
+    cacheLifetimeMs: config.directory.cacheLifetimeSeconds * 1000,
+  });
 }
 
 /** `node dist/main.js` (or the sources through tsx): start, and stop cleanly on SIGTERM / SIGINT. */

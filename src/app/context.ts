@@ -6,7 +6,7 @@ import type { AuditRecord } from '../domain/audit';
 import type { ApprovalRequest } from '../domain/request';
 import type { Transition } from '../domain/lifecycle';
 import type { RequestRate } from './request-rate';
-import { VersionConflictError, type ApproverMessenger, type AzureGateway, type Clock, type IdGenerator, type RequestNotifier, type Store } from './ports';
+import { VersionConflictError, type ApproverMessenger, type AzureGateway, type Clock, type Directory, type IdGenerator, type RequestNotifier, type Store } from './ports';
 
 /** The parts of the loaded configuration the use cases read. */
 export interface PolicySource {
@@ -36,6 +36,8 @@ export interface AppDeps {
   requestRate?: RequestRate;
   /** How approvers are told of requests in personal chats and approval channels (none: they are not). */
   messenger?: ApproverMessenger;
+  /** Entra group membership, for roles that list groups (none: such roles are held by their named people only, and a decision needing a group is refused). */
+  directory?: Directory;
 }
 
 /** The command's current policy (after a restart with a new config, this is the new one). */

@@ -153,7 +153,7 @@ export class Countersign {
     return delegationsText(await listDelegations(this.deps, actor, timeZone));
   }
 
-  help(actor: Actor): HelpEntry[] {
+  help(actor: Actor): Promise<HelpEntry[]> {
     return help(this.deps, actor);
   }
 

@@ -14,6 +14,7 @@ import { isForeignCard } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { commentRefusal } from './input-gate';
 import { delegationsReceived } from './delegations';
+import { accessForDecision } from './group-access';
 
 export type Verb = 'approve' | 'reject' | 'cancel';
 
@@ -76,9 +77,12 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   if (denied) return refuseClick(deps, click, { ...denied, requestId: click.requestId });
   const verb = click.verb as Verb;
   const received = verb === 'cancel' ? [] : await delegationsReceived(deps, click.actor, now);
+  // Entra group memberships are looked up before deciding; a lookup that fails refuses (group-access.ts).
+  const resolved = await accessForDecision(deps, click, received);
+  if (!resolved.ok) return refuseClick(deps, click, resolved.refusal, resolved.request);
   const apply = (r: ApprovalRequest): Transition => {
     // The roles named when the request was made, held according to the current config.
-    const isApprover = (a: Actor) => deps.config.access.isApproverFor(decidingRoles(r), a);
+    const isApprover = (a: Actor) => resolved.access.isApproverFor(decidingRoles(r), a);
     const ctx = {
       now,
       actor: click.actor,

@@ -13,6 +13,7 @@ import { describeUntil, parseUntil, zoneOrUtc } from '../domain/delegation-time'
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import type { AppDeps } from './context';
+import { accessForView, accessWithGroups } from './group-access';
 import { DelegationConflictError } from './ports';
 
 /** The person named by @mention, or why the Teams layer could not tell who they are. */
@@ -58,8 +59,10 @@ export async function delegationsReceived(deps: AppDeps, actor: Actor, now: Date
 export async function decider(deps: AppDeps, actor: Actor): Promise<(r: ApprovalRequest) => boolean> {
   const now = deps.clock.now();
   const received = await delegationsReceived(deps, actor, now);
+  // Memberships in the groups any role lists, looked up once for every request shown.
+  const access = await accessForView(deps, [actor, ...received.map((d) => d.delegator)], deps.config.access.roles.names);
   return (r) => {
-    const isApprover = (a: Actor) => deps.config.access.isApproverFor(decidingRoles(r), a);
+    const isApprover = (a: Actor) => access.isApproverFor(decidingRoles(r), a);
     if (isApprover(actor)) return true;
     const authority = authorityFor(r, actor, 'approve', received, now, isApprover);
     return authority.ok && authority.onBehalfOf !== undefined;
@@ -73,7 +76,12 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
   const now = deps.clock.now();
   const when = parseUntil(cmd.when, now, cmd.timeZone);
   if (!when.ok) return refuse(deps, cmd, refusal(RefusalReason.DelegationMalformed, when.problem));
-  const access = deps.config.access;
+  // Who may delegate: an approver of some command, possibly through an Entra group (looked up first).
+  // Someone who approves by name needs no lookup, so a Graph outage does not stop them delegating.
+  const byName = deps.config.access.isApproverFor(approverRolesOfCommands(deps), cmd.actor);
+  const resolved = byName ? undefined : await accessWithGroups(deps, [cmd.actor], approverRolesOfCommands(deps));
+  if (resolved && !resolved.ok) return refuse(deps, cmd, resolved.refusal);
+  const access = resolved?.access ?? deps.config.access;
   const id = deps.ids.delegationId ? deps.ids.delegationId() : `DG-${randomUUID()}`;
   const result = await commit(deps, now, (inForce) =>
     delegate({
@@ -83,7 +91,7 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
       delegate: person,
       until: when.until,
       policy: delegationPolicy(deps),
-      delegatorIsApprover: isApproverOfSomeCommand(deps, cmd.actor),
+      delegatorIsApprover: access.isApproverFor(approverRolesOfCommands(deps), cmd.actor),
       delegatorIsDelegate: inForce.some((d) => same(d.delegate, cmd.actor)),
       tenantAllowed: (t) => access.tenantAllowed(t),
       current: inForce.filter((d) => same(d.delegator, cmd.actor)),
@@ -138,9 +146,8 @@ export function delegationsText(view: DelegationsView): string {
   return lines.join('\n');
 }
 
-function isApproverOfSomeCommand(deps: AppDeps, actor: Actor): boolean {
-  const roles = new Set(deps.config.catalog.commands.flatMap((c) => c.policy?.approverRoles ?? []));
-  return deps.config.access.isApproverFor([...roles], actor);
+function approverRolesOfCommands(deps: AppDeps): string[] {
+  return [...new Set(deps.config.catalog.commands.flatMap((c) => c.policy?.approverRoles ?? []))];
 }
 
 /**

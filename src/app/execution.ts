@@ -27,13 +27,14 @@ import {
   type Transition,
 } from '../domain/lifecycle';
 import { leaseLapsed } from '../domain/lease-time';
-import { decidingRoles } from '../domain/policy';
+import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { documentationLinks, failureCause } from '../domain/failure-cause';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
 import { deciderText } from '../domain/delegation';
 import type { Actor, Approval, ApprovalRequest } from '../domain/request';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
 import { checkDrift } from './drift';
+import { approversAccess } from './group-access';
 import { inBackground, tellDeciders } from './notifications';
 
 /** Least time between two recorded progress steps of one operation (card updates follow them). */
@@ -139,11 +140,14 @@ export class Executor {
     }
     // An approval given on someone's behalf counts only while its delegation is still in force.
     const delegations = new Set((await deps.store.delegations.inForce(deps.clock.now().toISOString())).map((d) => d.id));
+    // Approvers' Entra group memberships, looked up again (within the cache lifetime); unknown ones fail the run below.
+    // While they are unknown every approval is let through the claim only so that the run fails right after it, before Azure.
+    const membership = await approversAccess(deps, approved, currentCommand(deps, approved.command)?.policy?.approverRoles ?? []);
     const claim = await transact(deps, requestId, (r) =>
       startExecution(
         r,
         deps.clock.now(),
-        (actor: Actor, approval: Approval) => this.stillApprover(r, actor) && (approval.delegationId === undefined || delegations.has(approval.delegationId)),
+        (actor: Actor, approval: Approval) => (!membership.ok || this.stillApprover(r, actor, membership.access)) && (approval.delegationId === undefined || delegations.has(approval.delegationId)),
         this.claim(this.newCorrelationId()),
       ),
     );
@@ -157,6 +161,11 @@ export class Executor {
     const lapsed = await this.lapsedDelegations(claimed);
     if (lapsed.length > 0) {
       const error = { code: 'DelegationEnded', message: `Not executed: the delegation behind the approval of ${lapsed.join(', ')} ended before the execution started. Nothing was sent to Azure; ask again.` };
+      await this.finish(requestId, { status: 'failed', ref: claimed.execution?.ref ?? { resourceIds: [] }, error });
+      return;
+    }
+    if (!membership.ok) {
+      const error = { code: 'MembershipCheckFailed', message: `Not executed: ${membership.problem}. Nothing was sent to Azure; ask again.` };
       await this.finish(requestId, { status: 'failed', ref: claimed.execution?.ref ?? { resourceIds: [] }, error });
       return;
     }
@@ -248,10 +257,10 @@ export class Executor {
     return delegated.filter((a) => !inForce.has(a.delegationId!)).map((a) => deciderText(a));
   }
 
-  private stillApprover(r: ApprovalRequest, actor: Actor): boolean {
+  private stillApprover(r: ApprovalRequest, actor: Actor, access: AccessPolicy): boolean {
     const command = currentCommand(this.deps, r.command);
     // The current config's approver roles, and the escalation role when the request was escalated.
-    return this.deps.config.access.isApproverFor(decidingRoles(r, command?.policy?.approverRoles ?? []), actor);
+    return access.isApproverFor(decidingRoles(r, command?.policy?.approverRoles ?? []), actor);
   }
 
   private async save(requestId: string, fn: (current: ApprovalRequest) => Transition, options?: TransactOptions): Promise<ApprovalRequest | undefined> {

@@ -229,3 +229,26 @@ export interface IdGenerator {
   /** Ids of delegations (default: a random UUID with a DG- prefix). */
   delegationId?(): string;
 }
+
+/**
+ * Microsoft Entra group membership, as the use cases need it (implemented over Microsoft Graph in
+ * src/azure/graph-directory.ts). Membership is transitive: a member of a group nested in a group is a member.
+ */
+export interface Directory {
+  /**
+   * Which of `candidateGroupIds` the person is a member of. Rejects with a DirectoryError when the
+   * directory cannot say (network, timeout, throttled too long, permission missing): never a guess.
+   */
+  groupsOf(aadObjectId: string, candidateGroupIds: readonly string[]): Promise<Set<string>>;
+}
+
+/** The directory could not answer whether someone is a member of these groups. */
+export class DirectoryError extends Error {
+  constructor(
+    readonly groupIds: readonly string[],
+    readonly detail: string,
+  ) {
+    super(`could not check membership of group ${groupIds.join(', ')} in Microsoft Entra: ${detail}`);
+    this.name = 'DirectoryError';
+  }
+}

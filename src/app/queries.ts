@@ -5,6 +5,7 @@ import { decidingRoles } from '../domain/policy';
 import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
 import { decider } from './delegations';
+import { accessForView, rolesInQuestion } from './group-access';
 import { canonicalRequestId } from './request-ids';
 
 export interface HelpEntry {
@@ -15,8 +16,9 @@ export interface HelpEntry {
   allowed: boolean;
 }
 
-export function help(deps: Pick<AppDeps, 'config'>, actor: Actor): HelpEntry[] {
-  const roles = deps.config.access.roles;
+export async function help(deps: Pick<AppDeps, 'config' | 'directory' | 'log'>, actor: Actor): Promise<HelpEntry[]> {
+  // Requester roles may list Entra groups: the person's memberships are looked up (group-access.ts).
+  const roles = (await accessForView(deps, [actor], deps.config.catalog.commands.flatMap((c) => c.policy?.requesterRoles ?? []))).roles;
   return deps.config.catalog.commands.map((c) => ({
     usage: usage(c),
     description: c.description,
@@ -73,7 +75,7 @@ export async function status(deps: AppDeps, actor: Actor, requestId: string): Pr
   const r = await deps.store.requests.get(canonicalRequestId(requestId));
   if (!r) return undefined;
   const me = actor.aadObjectId.toLowerCase();
-  const access = deps.config.access;
+  const access = await accessForView(deps, [actor], rolesInQuestion(r));
   const visible =
     r.requester.aadObjectId.toLowerCase() === me ||
     access.isApproverFor(decidingRoles(r), actor) ||

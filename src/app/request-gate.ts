@@ -9,6 +9,7 @@ import type { CommandSpec } from '../domain/catalog';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, Source } from '../domain/request';
 import type { AppDeps } from './context';
+import { accessWithGroups } from './group-access';
 import { boundedActor, boundedSource, requestTextRefusal } from './input-gate';
 
 export interface RequestAttempt {
@@ -35,7 +36,10 @@ function rateRefusal(deps: Pick<AppDeps, 'requestRate' | 'clock'>, actor: Actor)
  */
 export async function mayRequest(deps: AppDeps, attempt: RequestAttempt, complete = false): Promise<Refusal | undefined> {
   const { command, actor, source } = attempt;
-  const refused = deps.config.access.checkRequester(command, actor, source) ?? (complete ? requestTextRefusal(attempt) : undefined) ?? rateRefusal(deps, actor);
+  // A requester role that lists Entra groups: the person's memberships are looked up first (group-access.ts).
+  const resolved = await accessWithGroups(deps, [actor], command.policy?.requesterRoles ?? []);
+  const roleRefusal = deps.config.access.checkActor(actor) ?? (resolved.ok ? resolved.access.checkRequester(command, actor, source) : resolved.refusal);
+  const refused = roleRefusal ?? (complete ? requestTextRefusal(attempt) : undefined) ?? rateRefusal(deps, actor);
   if (!refused) return undefined;
   await deps.store.audit.append([
     neutralise({

@@ -6,3 +6,4 @@ export { describeArmError, toArmError } from './errors';
 export { requiredActions } from './permissions';
 export { MAX_ROWS } from './queries';
 export { entraDatabasePassword, POSTGRES_ENTRA_SCOPE } from './postgres-token';
+export { GraphDirectory } from './graph-directory';

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import type { CountersignConfig } from '../config/types';
+import { formatDuration } from '../domain/duration-text';
 import type { CliSettings } from '../settings';
 
 /** `countersign config check [file]`: the same validation as startup, without starting. */
@@ -19,6 +21,7 @@ export function registerConfigCommands(program: Command, settings: CliSettings):
         process.stdout.write(
           `OK ${c.file}\n  sha256 ${c.hash}\n  ${c.catalog.commands.length} command(s), ${sensitive} sensitive; roles: ${Object.keys(c.roles).join(', ')}; tenants: ${c.tenants.length}\n  azure: ${c.azure.sandbox ? 'SANDBOX (no subscription configured)' : `subscription ${c.azure.subscriptionId}, credential ${c.azure.credential.type}`}\n`,
         );
+        process.stdout.write(groupRoleLines(c));
       } catch (err) {
         if (err instanceof ConfigError) {
           process.stderr.write(`${err.message}\n`);
@@ -28,4 +31,13 @@ export function registerConfigCommands(program: Command, settings: CliSettings):
         throw err;
       }
     });
+}
+
+/** Roles that list Entra groups, each group as "group <id>", and where their membership is looked up. */
+function groupRoleLines(c: CountersignConfig): string {
+  const roles = c.access.roles;
+  const withGroups = roles.names.filter((name) => roles.groupsOf([name]).length > 0);
+  if (withGroups.length === 0) return '';
+  const lines = withGroups.map((name) => `  role ${name}: ${[...roles.membersOf(name), ...roles.groupsOf([name]).map((g) => `group ${g}`)].join(', ')}\n`);
+  return `${lines.join('')}  directory: Microsoft Graph ${c.directory.graphEndpoint}, answers kept ${formatDuration(c.directory.cacheLifetimeSeconds)} (the identity needs GroupMember.Read.All)\n`;
 }

@@ -10,6 +10,7 @@ import { CHANGE_KINDS } from '../domain/operation';
 import { DEFAULT_DELEGATION_POLICY, type DelegationPolicy } from '../domain/delegation';
 import { AccessPolicy, Roles } from '../domain/policy';
 import { parseDuration } from './duration';
+import { buildDirectory, checkGroupRoles } from './directory';
 import { buildReach } from './reach';
 import { OPERATION_FIELDS, RESERVED_COMMANDS } from './schema';
 import type { AuditConfig, CountersignConfig, RawCommand, RawConfig, RawParameter } from './types';
@@ -41,6 +42,8 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
   });
   const audit = buildAudit(input.audit, at, dir);
   const delegation = buildDelegation(input.delegation, at);
+  const directory = buildDirectory(input, at);
+  checkGroupRoles(input, at);
   const credential = input.azure?.credential ?? { type: 'default' as const };
   if (credential.type === 'clientSecret' && (!credential.clientId || !credential.tenantId)) {
     at(['azure', 'credential'], 'clientSecret needs clientId and tenantId (the secret itself comes from the AZURE_CLIENT_SECRET environment variable)');
@@ -62,6 +65,7 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
     auditorRoles,
     audit,
     delegation,
+    directory,
     catalog: new Catalog(commands),
     access: new AccessPolicy(input.tenants, new Roles(input.roles)),
     loadTemplate,

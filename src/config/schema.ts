@@ -4,6 +4,8 @@ import { RISK_LEVELS } from '../domain/risk';
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } } as const;
 const GUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+/** A role member: a person's Entra object id, or `group:` and an Entra group's object id. */
+const ROLE_MEMBER_PATTERN = `^(group:)?${GUID.slice(1)}`;
 export const DURATION_PATTERN = '^[1-9][0-9]*(s|m|h|d)$';
 const duration = { type: 'string', pattern: DURATION_PATTERN } as const;
 /** A reminder point: a percentage of the time to live left (1% to 99%), or a duration before expiry. */
@@ -117,7 +119,12 @@ export const configSchema = {
     roles: {
       type: 'object',
       minProperties: 1,
-      additionalProperties: { type: 'array', items: { type: 'string', pattern: GUID } },
+      additionalProperties: { type: 'array', items: { type: 'string', pattern: ROLE_MEMBER_PATTERN } },
+    },
+    directory: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { cacheLifetime: duration, graphEndpoint: { type: 'string', pattern: '^https?://' } },
     },
     defaults: {
       type: 'object',

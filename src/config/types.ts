@@ -29,10 +29,20 @@ export interface CountersignConfig {
   audit: AuditConfig;
   /** Delegation for absence (the `delegation` block; default on, at most 14 days). */
   delegation: DelegationPolicy;
+  /** Where Entra group membership is looked up (the `directory` block). */
+  directory: DirectoryConfig;
   catalog: Catalog;
   access: AccessPolicy;
   /** Reads a deployment template, relative to the config file's folder. */
   loadTemplate(relativePath: string): Record<string, unknown>;
+}
+
+/** The `directory` block: Microsoft Graph, for roles that list Entra groups. */
+export interface DirectoryConfig {
+  /** How long a membership answer (member or not) is kept (directory.cacheLifetime, default 5m). */
+  cacheLifetimeSeconds: number;
+  /** Microsoft Graph's base URL (directory.graphEndpoint, default https://graph.microsoft.com). */
+  graphEndpoint: string;
 }
 
 /** The `audit` block beyond auditorRoles: checkpoints and the HTTP export API. */
@@ -70,6 +80,7 @@ export interface RawConfig {
     http?: { issuer: string; audience: string; role: string; jwksUri?: string; jwksFile?: string };
   };
   delegation?: { enabled?: boolean; maxDuration?: string };
+  directory?: { cacheLifetime?: string; graphEndpoint?: string };
   commands: RawCommand[];
 }
 

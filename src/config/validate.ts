@@ -87,7 +87,7 @@ function patternProblem(parts: (string | number)[], pattern: string): string {
   if (pattern === DURATION_PATTERN) return `\`${String(last)}\` must be a duration such as 30m, 4h or 2d (a whole number, then s, m, h or d)`;
   if (pattern === REMINDER_POINT_PATTERN) return 'must be a share of the time to live left, such as 50%, or a duration before expiry, such as 15m';
   if (parts[0] === 'tenants') return 'must be a tenant id (a GUID) such as 6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
-  if (parts[0] === 'roles') return 'must be an Entra object id (a GUID) such as 11111111-2222-4333-8444-555555555555';
+  if (parts[0] === 'roles') return 'must be an Entra object id (a GUID) such as 11111111-2222-4333-8444-555555555555, or group: and an Entra group object id';
   if (last === 'subscriptionId') return 'must be a subscription id (a GUID) such as 00000000-0000-4000-8000-00000000abcd, or empty for the local sandbox';
   if (pattern === '^https://') return 'must be an https URL such as https://login.microsoftonline.com/<tenant-id>/v2.0';
   if (last === 'name' && parts.includes('parameters')) return 'must be a parameter name such as environment or vm_name (letters, digits, _)';

@@ -1,16 +1,46 @@
 /**
- * Who may do what: tenants, roles (lists of Entra object ids) and the per-command policy checks
- * for requesting. Deciding is checked in lifecycle/decision.ts, with the approver test supplied from here.
+ * Who may do what: tenants, roles (lists of Entra object ids: people, and groups written
+ * `group:<object id>`) and the per-command policy checks for requesting. Deciding is checked in lifecycle/decision.ts, with the approver test supplied from here.
  */
 import type { CommandSpec } from './catalog';
 import type { Actor, ApprovalRequest, ConversationKind, Source } from './request';
 import { type Refusal, RefusalReason, refusal } from './refusal';
 
+/** How a role lists an Entra group rather than a person. */
+export const GROUP_PREFIX = 'group:';
+
+/**
+ * The people (and Entra groups) holding each role. Group membership is never looked up here: the app
+ * resolves it first (Microsoft Graph) and hands over `withGroupMembership`, so every check stays synchronous.
+ */
 export class Roles {
   private readonly members: Map<string, Set<string>>;
+  private readonly groups: Map<string, Set<string>>;
 
   constructor(roles: Record<string, string[]>) {
-    this.members = new Map(Object.entries(roles).map(([name, ids]) => [name, new Set(ids.map((id) => id.toLowerCase()))]));
+    const split = (ids: string[], groups: boolean) =>
+      new Set(ids.filter((id) => id.toLowerCase().startsWith(GROUP_PREFIX) === groups).map((id) => id.toLowerCase().replace(GROUP_PREFIX, '')));
+    this.members = new Map(Object.entries(roles).map(([name, ids]) => [name, split(ids, false)]));
+    this.groups = new Map(Object.entries(roles).map(([name, ids]) => [name, split(ids, true)]));
+  }
+
+  /** The Entra group object ids (lowercase) that these roles list. */
+  groupsOf(roles: readonly string[]): string[] {
+    return [...new Set(roles.flatMap((role) => [...(this.groups.get(role) ?? [])]))];
+  }
+
+  /**
+   * These roles with one person added to every role that lists one of `groupIds` (the groups Microsoft
+   * Graph says they are a member of, directly or through nested groups).
+   */
+  withGroupMembership(aadObjectId: string, groupIds: Iterable<string>): Roles {
+    const memberOf = new Set([...groupIds].map((g) => g.toLowerCase()));
+    const listed: Record<string, string[]> = {};
+    for (const [name, people] of this.members) {
+      const viaGroup = [...(this.groups.get(name) ?? [])].some((g) => memberOf.has(g));
+      listed[name] = [...people, ...[...(this.groups.get(name) ?? [])].map((g) => GROUP_PREFIX + g), ...(viaGroup ? [aadObjectId] : [])];
+    }
+    return new Roles(listed);
   }
 
   has(role: string, aadObjectId: string): boolean {
@@ -25,7 +55,7 @@ export class Roles {
     return [...this.members.keys()].filter((role) => this.has(role, aadObjectId));
   }
 
-  /** Everyone holding the role (lowercase object ids). */
+  /** Everyone listed by name in the role (lowercase object ids); members of its groups are not enumerated. */
   membersOf(role: string): string[] {
     return [...(this.members.get(role) ?? [])];
   }
@@ -82,6 +112,11 @@ export class AccessPolicy {
       return refusal(RefusalReason.ConversationNotAllowed, `"${command.name}" cannot be requested in this conversation.`);
     }
     return undefined;
+  }
+
+  /** The same policy, with one person's group memberships resolved (Roles.withGroupMembership). */
+  withGroupMembership(aadObjectId: string, groupIds: Iterable<string>): AccessPolicy {
+    return new AccessPolicy([...this.tenants], this.roles.withGroupMembership(aadObjectId, groupIds));
   }
 
   isApproverFor(approverRoles: readonly string[], actor: Pick<Actor, 'aadObjectId' | 'tenantId'>): boolean {

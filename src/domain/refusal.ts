@@ -57,6 +57,8 @@ export enum RefusalReason {
   OnBehalfOfRequester = 'on-behalf-of-requester',
   /** The person's authority already counted (they approved, or someone did on their behalf). */
   AuthorityAlreadyCounted = 'authority-already-counted',
+  /** Microsoft Graph could not say whether the person is in an Entra group a role lists: refused, never granted. */
+  MembershipUnknown = 'membership-unknown',
 }
 
 export interface Refusal {

@@ -138,7 +138,7 @@ export class CountersignBot extends TeamsActivityHandler {
       case 'empty':
       case 'builtin':
         if (what.kind === 'empty' || what.name === 'help') {
-          await this.sendCard(context, helpCard(this.app.help(actor), this.app.sandbox));
+          await this.sendCard(context, helpCard(await this.app.help(actor), this.app.sandbox));
         } else {
           await this.showPending(context);
         }

@@ -14,9 +14,9 @@ describe('app: queries', () => {
     await settle(f);
   });
 
-  it('shows in help every command with its approval rule, and which ones this person may ask for', () => {
-    const forAlice = f.app.help(alice);
-    const forCarol = f.app.help(carol);
+  it('shows in help every command with its approval rule, and which ones this person may ask for', async () => {
+    const forAlice = await f.app.help(alice);
+    const forCarol = await f.app.help(carol);
     const line = (entries: typeof forAlice, usage: string) => entries.find((e) => e.usage === usage);
     assert.deepEqual(line(forAlice, 'delete resource group <name>'), {
       usage: 'delete resource group <name>',

@@ -188,8 +188,8 @@ describe('app: reaching approvers', () => {
     assert.deepEqual(reminded.data, { to: [APPROVALS_CHANNEL] });
   });
 
-  it('says in help how a command\'s approvers are reached', () => {
-    const entry = f.app.help(alice).find((e) => e.usage.startsWith('delete resource group'));
+  it('says in help how a command\'s approvers are reached', async () => {
+    const entry = (await f.app.help(alice)).find((e) => e.usage.startsWith('delete resource group'));
     assert.equal(
       entry?.approval,
       'needs 1 approval from platform-approvers within 1 hour; card also posted to 1 approval channel; 2 reminders at most, the last 15 minutes before expiry; escalates to incident-leads after 40 minutes',

@@ -20,6 +20,13 @@ describe('countersign config check', function () {
     assert.match(r.stdout, /azure: SANDBOX/);
   });
 
+  it('lists the members of a role that names Entra groups as "group <id>", and where membership is looked up', () => {
+    const r = check(fixture('entra-groups.yaml'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\n  role approvers: 22222222-2222-4222-8222-222222222222, group 91a70000-0000-4000-8000-000000000002\n/);
+    assert.match(r.stdout, /\n  directory: Microsoft Graph https:\/\/graph\.microsoft\.us, answers kept 2 minutes? \(the identity needs GroupMember\.Read\.All\)\n/);
+  });
+
   it('exits 1 naming the file, line, key and problem of a wrong key', () => {
     const r = check(fixture('nested-key-typo.yaml'));
     assert.equal(r.status, 1);

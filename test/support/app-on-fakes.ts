@@ -6,7 +6,7 @@
 import { Countersign } from '../../src/app/countersign';
 import type { AppDeps } from '../../src/app/context';
 import type { ExecutorOptions } from '../../src/app/execution';
-import type { ApproverMessenger } from '../../src/app/ports';
+import type { ApproverMessenger, Directory } from '../../src/app/ports';
 import { collect } from '../store/store-contract';
 import { loadConfig, parseConfig, type CountersignConfig } from '../../src/config/load';
 import type { AuditFilter, AuditRecord } from '../../src/domain/audit';
@@ -43,6 +43,8 @@ export interface AppOnFakesOptions {
   executor?: ExecutorOptions;
   /** How approvers are told (none: they are not). */
   messenger?: ApproverMessenger;
+  /** Entra group membership (none: roles hold only their named people). */
+  directory?: Directory;
 }
 
 export function appOnFakes(options: AppOnFakesOptions = {}): AppOnFakes {
@@ -52,7 +54,7 @@ export function appOnFakes(options: AppOnFakesOptions = {}): AppOnFakes {
   const notifier = new RecordingNotifier();
   const clock = new TestClock(START);
   const log = new RecordingLog();
-  const deps: AppDeps = { store, azure, notifier, config, clock, ids: sequentialRequestIds(), log, subscriptionId: SUBSCRIPTION, ...(options.messenger ? { messenger: options.messenger } : {}) };
+  const deps: AppDeps = { store, azure, notifier, config, clock, ids: sequentialRequestIds(), log, subscriptionId: SUBSCRIPTION, ...(options.messenger ? { messenger: options.messenger } : {}), ...(options.directory ? { directory: options.directory } : {}) };
   const executor = { owner: 'run-a', correlationId: counter('corr-'), ...options.executor };
   const app = new Countersign(deps, executor);
   return {

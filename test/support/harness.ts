@@ -16,7 +16,7 @@ import { databaseFile } from '../../src/settings';
 import { loadConfig, parseConfig, type CountersignConfig } from '../../src/config/load';
 import { startCountersign, type RunningCountersign } from '../../src/main';
 import { startArmSandbox, type ArmSandbox, type SandboxTiming } from '../../src/sandbox';
-import type { AzureGateway } from '../../src/app/ports';
+import type { AzureGateway, Directory } from '../../src/app/ports';
 import { readSettings } from '../../src/settings';
 import type { Telemetry } from '../../src/telemetry';
 import { FakeConnector } from './connector';
@@ -59,6 +59,8 @@ export interface HarnessOptions {
   azure?: (sandbox: ArmSandbox) => AzureGateway;
   /** Telemetry the bot sends to (in-memory exporters). */
   telemetry?: Telemetry;
+  /** Entra group membership (e.g. GraphDirectory against a fake Graph). */
+  directory?: Directory;
 }
 
 /** The one way tests start the whole bot (test/ops builds its logged variant on it). */
@@ -94,7 +96,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const settings = readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...(options.env ?? {}) });
   const raw = await openSqliteStore({ file: databaseFile(dataDir), busyTimeoutMs: settings.storeLockWaitMs });
   const store = options.wrapStore ? options.wrapStore(raw) : raw;
-  const bot = await startCountersign({ settings, config, azure, clock, log, store, ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}), ...(options.telemetry ? { telemetry: options.telemetry } : {}) });
+  const bot = await startCountersign({ settings, config, azure, clock, log, store, ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}), ...(options.telemetry ? { telemetry: options.telemetry } : {}), ...(options.directory ? { directory: options.directory } : {}) });
   const teams = new TeamsDriver(bot.url, connector);
   return {
     bot,

@@ -1,0 +1,152 @@
+/** Roles that list Entra groups: memberships looked up before deciding, and a lookup that fails never grants. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { RefusalReason } from '../../src/domain/refusal';
+import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import { MemoryDirectory } from '../support/memory-directory';
+import { RecordingMessenger } from '../support/reach';
+import { alice, bob, carol, dave, EXAMPLE_CONFIG, opsChannel, sourceIn } from '../support/people';
+import { ask, asked, click, refusedWith, settle } from './steps';
+
+const DELETE = 'delete resource group staging-old';
+const PLATFORM_GROUP = '91a70000-0000-4000-8000-000000000002';
+const REQUESTERS_GROUP = '7e9e0000-0000-4000-8000-000000000004';
+
+/** The example config with Bob approving through an Entra group, and a group among the requesters. */
+const GROUP_ROLES = readFileSync(EXAMPLE_CONFIG, 'utf8')
+  .replace('    - 22222222-2222-4222-8222-222222222222 # Bob Approver', `    - group:${PLATFORM_GROUP} # platform team (Bob)`)
+  .replace('  requesters:\n', `  requesters:\n    - group:${REQUESTERS_GROUP}\n`);
+
+describe('app: Entra groups as roles', () => {
+  let f: AppOnFakes;
+  let directory: MemoryDirectory;
+  beforeEach(() => {
+    assert.match(GROUP_ROLES, new RegExp(`group:${PLATFORM_GROUP}[\\s\\S]*?`));
+    directory = new MemoryDirectory().add(PLATFORM_GROUP, bob.aadObjectId).add(REQUESTERS_GROUP, carol.aadObjectId);
+    f = appOnFakes({ configText: GROUP_ROLES, directory });
+  });
+  afterEach(() => settle(f));
+
+  it('lets a member of a group the approver role lists approve, and the request runs', async () => {
+    const r = await asked(f, alice, DELETE);
+    assert.equal((await click(f, bob, r, 'approve')).ok, true);
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+    assert.deepEqual(directory.calls[0], { person: bob.aadObjectId, groups: [PLATFORM_GROUP] });
+  });
+
+  it('refuses someone outside the group as not an approver', async () => {
+    const r = await asked(f, alice, DELETE);
+    assert.equal(refusedWith(await click(f, carol, r, 'approve')), RefusalReason.NotAnApprover);
+    assert.equal((await f.request(r.id)).state, 'pending');
+  });
+
+  it('refuses, never grants, when Graph cannot answer: the click is audited with membership-unknown and nothing changes', async () => {
+    const r = await asked(f, alice, DELETE);
+    directory.fail('Microsoft Graph answered 503 serviceNotAvailable');
+    const result = await click(f, bob, r, 'approve');
+    assert.equal(refusedWith(result), RefusalReason.MembershipUnknown);
+    assert.ok(!result.ok);
+    assert.equal(
+      result.refusal.message,
+      `Countersign could not check your membership of group ${PLATFORM_GROUP} in Microsoft Entra: Microsoft Graph answered 503 serviceNotAvailable; nothing was changed. Try again in a minute.`,
+    );
+    const [refused] = await f.audit({ types: ['click.refused'] });
+    assert.equal(refused.outcome.reason, 'membership-unknown');
+    assert.equal(refused.request?.id, r.id);
+    const stored = await f.request(r.id);
+    assert.equal(stored.state, 'pending');
+    assert.deepEqual(stored.approvals, []);
+  });
+
+  it('does not ask Graph about someone who holds the role by name', async () => {
+    const r = await asked(f, alice, DELETE);
+    directory.fail('unreachable');
+    assert.equal((await click(f, dave, r, 'approve')).ok, true);
+    assert.deepEqual(directory.calls, []);
+  });
+
+  it('lets the requester cancel while Graph is down (cancelling needs no role)', async () => {
+    const r = await asked(f, carol, DELETE);
+    directory.fail('unreachable');
+    assert.equal((await click(f, carol, r, 'cancel')).ok, true);
+  });
+
+  it('lets a member of a requester group ask, and refuses the request when Graph cannot answer', async () => {
+    assert.equal((await ask(f, carol, DELETE)).ok, true);
+    directory.fail('Microsoft Graph did not answer within 5s');
+    const refused = await ask(f, carol, 'delete resource group staging-two');
+    assert.ok(!refused.ok && 'refusal' in refused);
+    assert.equal(refused.refusal.reason, RefusalReason.MembershipUnknown);
+    const [audited] = await f.audit({ types: ['request.refused'] });
+    assert.equal(audited.outcome.reason, 'membership-unknown');
+  });
+
+  it('shows the request in pending, status and the personal card to a group member; with Graph down, only to people named in the role', async () => {
+    const r = await asked(f, alice, DELETE);
+    assert.deepEqual((await f.app.pending(bob)).toDecide.map((x) => x.id), [r.id]);
+    assert.equal((await f.app.status(bob, r.id))?.id, r.id);
+    assert.equal((await f.app.personalView(bob, r.id))?.canApprove, true);
+    directory.fail('unreachable');
+    assert.deepEqual((await f.app.pending(bob)).toDecide, []);
+    assert.equal((await f.app.personalView(bob, r.id))?.canApprove, false);
+    assert.deepEqual((await f.app.pending(dave)).toDecide.map((x) => x.id), [r.id]);
+  });
+
+  it('sends personal cards to the people a role names, not to the members of its groups (they use approval channels or pending)', async () => {
+    const sent = new RecordingMessenger();
+    const g = appOnFakes({ configText: GROUP_ROLES, directory, messenger: sent });
+    const r = await asked(g, alice, DELETE);
+    await g.app.tellingIdle();
+    assert.deepEqual(sent.to(r.id), [dave.aadObjectId]);
+    assert.deepEqual(directory.calls, [], 'nobody was looked up to tell them');
+  });
+
+  it('tells a member of a requester group in help that they may ask', async () => {
+    const entry = (await f.app.help(carol)).find((e) => e.usage.startsWith('delete resource group'));
+    assert.equal(entry?.allowed, true);
+  });
+
+  it('re-checks at execution: an approver removed from the group meanwhile no longer counts', async () => {
+    // Approved while Bob is a member; by the execution's lookup he is not (the directory answered fresh).
+    const r = await asked(f, alice, DELETE);
+    const lookups = directory.calls.length;
+    const original = directory.groupsOf.bind(directory);
+    directory.groupsOf = async (id, groups) => {
+      if (directory.calls.length > lookups) directory.remove(PLATFORM_GROUP, bob.aadObjectId);
+      return original(id, groups);
+    };
+    assert.equal((await click(f, bob, r, 'approve')).ok, true);
+    await settle(f);
+    const stored = await f.request(r.id);
+    assert.equal(stored.state, 'failed');
+    assert.match(stored.outcomeDetail ?? '', /Bob Approver no longer hold\(s\) the approver role/);
+    assert.equal(f.azure.executions.length, 0);
+    assert.equal((await f.audit({ types: ['approval.revoked'] }))[0]?.outcome.reason, RefusalReason.ApproverLostRole);
+  });
+
+  it('does not execute when Graph fails during the re-check: the request fails, nothing is sent to Azure', async () => {
+    const r = await asked(f, alice, DELETE);
+    const lookups = directory.calls.length;
+    directory.fail('Microsoft Graph answered 500 generalException', (call) => call > lookups + 1);
+    assert.equal((await click(f, bob, r, 'approve')).ok, true);
+    await settle(f);
+    const stored = await f.request(r.id);
+    assert.equal(stored.state, 'failed');
+    assert.equal(stored.execution?.error?.code, 'MembershipCheckFailed');
+    assert.match(stored.execution?.error?.message ?? '', /^Not executed: Countersign could not check Bob Approver's membership of group .* Microsoft Graph answered 500 generalException\. Nothing was sent to Azure; ask again\.$/);
+    assert.equal(f.azure.executions.length, 0);
+  });
+
+  it('lets an approver through a group delegate, and refuses the delegation when Graph cannot answer', async () => {
+    const delegate = (who = bob) => f.app.delegate({ actor: who, source: sourceIn(opsChannel, 'delegate-1'), delegate: carol, when: 'for 2d' });
+    directory.fail('unreachable');
+    const refused = await delegate();
+    assert.ok(!refused.ok);
+    assert.equal(refused.refusal.reason, RefusalReason.MembershipUnknown);
+    directory.fail(undefined);
+    assert.equal((await delegate()).ok, true);
+    directory.fail('unreachable');
+    assert.equal((await delegate(dave)).ok, true, 'an approver by name needs no lookup');
+  });
+});
