@@ -31,7 +31,7 @@ import { decidingRoles } from '../domain/policy';
 import { documentationLinks, failureCause } from '../domain/failure-cause';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
 import { deciderText } from '../domain/delegation';
-import type { Actor, Approval, ApprovalRequest } from '../domain/request';
+import type { Actor, Approval, ApprovalRequest, Requirement } from '../domain/request';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
 import { checkDrift } from './drift';
 import { inBackground, tellDeciders } from './notifications';
@@ -143,7 +143,7 @@ export class Executor {
       startExecution(
         r,
         deps.clock.now(),
-        (actor: Actor, approval: Approval) => this.stillApprover(r, actor) && (approval.delegationId === undefined || delegations.has(approval.delegationId)),
+        (actor: Actor, approval: Approval, requirement: Requirement) => this.stillApprover(r, actor, requirement) && (approval.delegationId === undefined || delegations.has(approval.delegationId)),
         this.claim(this.newCorrelationId()),
       ),
     );
@@ -248,10 +248,11 @@ export class Executor {
     return delegated.filter((a) => !inForce.has(a.delegationId!)).map((a) => deciderText(a));
   }
 
-  private stillApprover(r: ApprovalRequest, actor: Actor): boolean {
-    const command = currentCommand(this.deps, r.command);
-    // The current config's approver roles, and the escalation role when the request was escalated.
-    return this.deps.config.access.isApproverFor(decidingRoles(r, command?.policy?.approverRoles ?? []), actor);
+  private stillApprover(r: ApprovalRequest, actor: Actor, requirement: Requirement): boolean {
+    const current = currentCommand(this.deps, r.command)?.policy?.approverRoles ?? [];
+    // The requirement's roles that the current config still names as approving, and the escalation role when the request was escalated.
+    const roles = requirement.roles.filter((role) => current.includes(role));
+    return this.deps.config.access.isApproverFor(decidingRoles(r, roles), actor);
   }
 
   private async save(requestId: string, fn: (current: ApprovalRequest) => Transition, options?: TransactOptions): Promise<ApprovalRequest | undefined> {

@@ -57,6 +57,10 @@ export enum RefusalReason {
   OnBehalfOfRequester = 'on-behalf-of-requester',
   /** The person's authority already counted (they approved, or someone did on their behalf). */
   AuthorityAlreadyCounted = 'authority-already-counted',
+  /** The approval would fill no quorum requirement still open (what the approver holds is already met). */
+  FillsNoRequirement = 'fills-no-requirement',
+  /** The policy requires a reason and the one given is missing, too short or says nothing. */
+  ReasonInsufficient = 'reason-insufficient',
 }
 
 export interface Refusal {
