@@ -6,6 +6,7 @@
  */
 import { neutralise } from '../domain/audit';
 import type { CommandSpec } from '../domain/catalog';
+import { reasonProblem } from '../domain/reason';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, Source } from '../domain/request';
 import type { AppDeps } from './context';
@@ -29,13 +30,21 @@ function rateRefusal(deps: Pick<AppDeps, 'requestRate' | 'clock'>, actor: Actor)
   return refusal(RefusalReason.RateLimited, `You have reached the limit of ${rate.describe()}; try again in ${minutes} minute(s). Nothing was requested.`);
 }
 
+/** The refusal of a reason the command's policy finds missing, too short or empty of meaning. */
+export function reasonRefusal(attempt: Pick<RequestAttempt, 'command' | 'values' | 'reason'>): Refusal | undefined {
+  const asked = [attempt.command.name, ...Object.values(attempt.values)].join(' ');
+  const problem = reasonProblem(attempt.reason, attempt.command.policy?.reason, asked);
+  return problem ? refusal(RefusalReason.ReasonInsufficient, `${problem} Nothing was requested.`) : undefined;
+}
+
 /**
  * Undefined when the person may go on; otherwise the audited refusal. `complete` attempts (the
  * request is about to be created) also have their reason and values checked.
  */
 export async function mayRequest(deps: AppDeps, attempt: RequestAttempt, complete = false): Promise<Refusal | undefined> {
   const { command, actor, source } = attempt;
-  const refused = deps.config.access.checkRequester(command, actor, source) ?? (complete ? requestTextRefusal(attempt) : undefined) ?? rateRefusal(deps, actor);
+  const refused =
+    deps.config.access.checkRequester(command, actor, source) ?? (complete ? (requestTextRefusal(attempt) ?? reasonRefusal(attempt)) : undefined) ?? rateRefusal(deps, actor);
   if (!refused) return undefined;
   await deps.store.audit.append([
     neutralise({
