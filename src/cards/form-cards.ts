@@ -5,6 +5,7 @@
 import type { CommandSpec, ParameterProblem } from '../domain/catalog';
 import { formatDuration, plural } from '../domain/duration-text';
 import { listCard } from './lists';
+import { whoMustApprove } from '../domain/policy-text';
 import { md } from './markdown';
 import { type Card, render } from './render';
 
@@ -56,7 +57,7 @@ export function confirmCardView(command: CommandSpec, values: Record<string, str
     command: command.name,
     summary: md(`${command.name} ${Object.values(values).join(' ')}`),
     facts: [...Object.entries(values).map(([k, v]) => ({ title: md(k), value: md(v) })), ...(reason ? [{ title: 'Reason', value: md(reason) }] : [])],
-    policyText: md(policy ? `Needs ${plural(policy.approvals, 'approval')} from ${policy.approverRoles.join(' or ')} (not you) within ${formatDuration(policy.ttlSeconds)}.` : ''),
+    policyText: md(policy ? `Needs ${policy.requirements ? whoMustApprove(policy) : `${plural(policy.approvals, 'approval')} from ${policy.approverRoles.join(' or ')} (not you)`} within ${formatDuration(policy.ttlSeconds)}.` : ''),
   };
 }
 
