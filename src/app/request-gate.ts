@@ -31,7 +31,7 @@ function rateRefusal(deps: Pick<AppDeps, 'requestRate' | 'clock'>, actor: Actor)
 }
 
 /** The refusal of a reason the command's policy finds missing, too short or empty of meaning. */
-export function reasonRefusal(attempt: Pick<RequestAttempt, 'command' | 'values' | 'reason'>): Refusal | undefined {
+function reasonRefusal(attempt: Pick<RequestAttempt, 'command' | 'values' | 'reason'>): Refusal | undefined {
   const asked = [attempt.command.name, ...Object.values(attempt.values)].join(' ');
   const problem = reasonProblem(attempt.reason, attempt.command.policy?.reason, asked);
   return problem ? refusal(RefusalReason.ReasonInsufficient, `${problem} Nothing was requested.`) : undefined;
