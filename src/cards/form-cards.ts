@@ -42,6 +42,7 @@ export function formCardView(command: CommandSpec, values: Record<string, string
       value: inputValue(values[p.name] ?? p.default ?? ''),
     })),
     reason: inputValue(reason ?? ''),
+    reasonLabel: md(command.policy?.reason?.required ? `Reason (required, at least ${command.policy.reason.minLength} characters: why, and what for; shown to approvers)` : 'Reason (shown to approvers)'),
   };
 }
 
