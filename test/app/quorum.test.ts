@@ -37,6 +37,11 @@ describe('app: a quorum across two roles, with a required reason', () => {
     assert.equal(approved.outcome.detail, 'quorum-platform: 1 of 1 — Bob Approver; security: 1 of 1 — Erin Auditor');
   });
 
+  it('says in help who must approve and that a reason is needed', () => {
+    const entry = f.app.help(alice).find((e) => e.usage.startsWith('delete resource group'))!;
+    assert.match(entry.approval, /^needs 1 from quorum-platform AND 1 from security, by different people, never the requester, a reason within 1 hour/);
+  });
+
   it('refuses a second platform approver while security is missing, and audits the refusal naming what is needed', async () => {
     const r = await asked(f, alice, DELETE);
     await click(f, bob, r, 'approve');
