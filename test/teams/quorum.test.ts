@@ -34,4 +34,13 @@ describe('Teams: a quorum across two roles (fake Bot Connector)', function () {
     const refused = await auditOf(h, { requestId, types: ['click.refused'] });
     assert.deepEqual(refused.map((r) => r.outcome.reason), ['fills-no-requirement']);
   });
+
+  it('answers a request without its required reason, or with an evasive one, with the form asking for a reason', async () => {
+    const from = await h.teams.say(people.alice, 'delete resource group staging-old');
+    const sent = JSON.stringify(h.teams.since(from).map((x) => x.activity));
+    assert.match(sent, /Reason \(required, at least 20 characters: why, and what for; shown to approvers\)/);
+    const evasive = await h.teams.say(people.alice, 'delete resource group staging-old reason: asdf asdf asdf asdf asdf');
+    assert.match(JSON.stringify(h.teams.since(evasive).map((x) => x.activity)), /The reason is one word repeated\. Say why the change is needed/);
+    assert.deepEqual(await auditOf(h, { types: ['request.created'] }), []);
+  });
 });
