@@ -6,18 +6,12 @@ import { parseConfig } from '../../src/config/load';
 import { EXAMPLE_CONFIG } from '../support/people';
 import { quorumConfigText } from '../support/quorum-config';
 import { cardText } from '../support/connector';
-import { approvalBy, bob, buildRequest, requestIn } from '../support/requests';
-
-const requirements = [
-  { roles: ['platform-approvers'], count: 1 },
-  { roles: ['security'], count: 1 },
-];
+import { approvalBy, bob, quorumRequest, requestIn } from '../support/requests';
 
 describe('cards: a quorum across roles', () => {
   it('shows each requirement and who met it while the request is pending', () => {
-    const base = buildRequest();
-    const r = buildRequest({
-      policy: { ...base.policy, approvals: 2, approverRoles: ['platform-approvers', 'security'], requirements },
+    const base = quorumRequest();
+    const r = quorumRequest({
       approvals: [{ ...approvalBy(bob, base), requirement: 0 }],
       reason: 'Decommission checkout-prod after the migration, CHG-1234',
     });

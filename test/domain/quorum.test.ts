@@ -6,7 +6,7 @@ import { RefusalReason } from '../../src/domain/refusal';
 import type { Actor, ApprovalRequest } from '../../src/domain/request';
 import { deciderText } from '../../src/domain/delegation';
 import { accepted, refused } from './lifecycle-helpers';
-import { bob, buildRequest, dave, erin, frank, minutesIn, TENANT } from '../support/requests';
+import { bob, buildRequest, dave, erin, frank, minutesIn, quorumRequest, TENANT } from '../support/requests';
 import { carol } from '../support/people';
 
 /** Bob: platform only. Erin: security only. Dave: both. Frank: platform only. */
@@ -14,22 +14,6 @@ const HOLDERS: Record<string, Actor[]> = { 'platform-approvers': [bob, dave, fra
 
 function holds(role: string, a: Actor): boolean {
   return a.tenantId === TENANT && (HOLDERS[role] ?? []).some((p) => p.aadObjectId === a.aadObjectId);
-}
-
-function quorumRequest(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
-  const base = buildRequest();
-  return buildRequest({
-    policy: {
-      ...base.policy,
-      approvals: 2,
-      approverRoles: ['platform-approvers', 'security'],
-      requirements: [
-        { roles: ['platform-approvers'], count: 1 },
-        { roles: ['security'], count: 1 },
-      ],
-    },
-    ...overrides,
-  });
 }
 
 function by(actor: Actor, r: ApprovalRequest, now = minutesIn(10)): DecisionContext {

@@ -1,35 +1,19 @@
 import assert from 'node:assert/strict';
-import { evidenceFiles } from '../../../src/audit/access/evidence';
-import { requestCard } from '../../../src/cards/request-card';
 import { cardText } from '../../support/connector';
-import { bob, buildRequest, erin, minutesIn } from '../../support/requests';
+import { bob, erin, minutesIn, quorumRequest } from '../../support/requests';
+import { evidenceOf } from './evidence-of';
 
 describe('evidence of a quorum across roles', () => {
-  const base = buildRequest();
-  const r = buildRequest({
+  const base = quorumRequest();
+  const r = quorumRequest({
     state: 'approved',
     version: 3,
-    policy: {
-      ...base.policy,
-      approvals: 2,
-      approverRoles: ['platform-approvers', 'security'],
-      requirements: [
-        { roles: ['platform-approvers'], count: 1 },
-        { roles: ['security'], count: 1 },
-      ],
-    },
     approvals: [
       { approver: bob, at: minutesIn(5).toISOString(), operationHash: base.operationHash, requirement: 0 },
       { approver: erin, at: minutesIn(6).toISOString(), operationHash: base.operationHash, requirement: 1 },
     ],
   });
-  const files = evidenceFiles({
-    requestId: r.id,
-    versions: [r],
-    events: [],
-    verification: { chain: { ok: true, count: 0, lastSeq: 0, headHash: '0'.repeat(64) }, checkpoints: { checked: 0, problems: [] }, events: { count: 0, ok: true, problems: [] } },
-    renderCard: (v) => requestCard(v),
-  });
+  const files = evidenceOf(r);
 
   it('names the requirement each approval filled, and the quorum, in the summary', () => {
     const summary = files.find((f) => f.name === 'SUMMARY.md')?.content ?? '';
