@@ -88,6 +88,8 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
       actor: click.actor,
       source: click.source,
       isApprover,
+      // Which quorum requirements a person's roles fill, held according to the current config (groups resolved).
+      holdsAny: (roles: readonly string[], a: Actor) => resolved.access.isApproverFor(roles, a),
       ...(click.cardHash !== undefined ? { cardHash: click.cardHash } : {}),
     };
     if (verb === 'cancel') return r.state === 'executing' ? requestCancellation(r, ctx) : cancel(r, ctx);

@@ -31,7 +31,7 @@ import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { documentationLinks, failureCause } from '../domain/failure-cause';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
 import { deciderText } from '../domain/delegation';
-import type { Actor, Approval, ApprovalRequest } from '../domain/request';
+import type { Actor, Approval, ApprovalRequest, Requirement } from '../domain/request';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
 import { checkDrift } from './drift';
 import { approversAccess } from './group-access';
@@ -147,7 +147,7 @@ export class Executor {
       startExecution(
         r,
         deps.clock.now(),
-        (actor: Actor, approval: Approval) => (!membership.ok || this.stillApprover(r, actor, membership.access)) && (approval.delegationId === undefined || delegations.has(approval.delegationId)),
+        (actor: Actor, approval: Approval, requirement: Requirement) => (!membership.ok || this.stillApprover(r, actor, requirement, membership.access)) && (approval.delegationId === undefined || delegations.has(approval.delegationId)),
         this.claim(this.newCorrelationId()),
       ),
     );
@@ -257,10 +257,11 @@ export class Executor {
     return delegated.filter((a) => !inForce.has(a.delegationId!)).map((a) => deciderText(a));
   }
 
-  private stillApprover(r: ApprovalRequest, actor: Actor, access: AccessPolicy): boolean {
-    const command = currentCommand(this.deps, r.command);
-    // The current config's approver roles, and the escalation role when the request was escalated.
-    return access.isApproverFor(decidingRoles(r, command?.policy?.approverRoles ?? []), actor);
+  private stillApprover(r: ApprovalRequest, actor: Actor, requirement: Requirement, access: AccessPolicy): boolean {
+    const current = currentCommand(this.deps, r.command)?.policy?.approverRoles ?? [];
+    // The requirement's roles that the current config still names as approving, and the escalation role when the request was escalated.
+    const roles = requirement.roles.filter((role) => current.includes(role));
+    return access.isApproverFor(decidingRoles(r, roles), actor);
   }
 
   private async save(requestId: string, fn: (current: ApprovalRequest) => Transition, options?: TransactOptions): Promise<ApprovalRequest | undefined> {

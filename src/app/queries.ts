@@ -2,6 +2,7 @@
 import type { CommandSpec } from '../domain/catalog';
 import { formatDuration, plural } from '../domain/duration-text';
 import { decidingRoles } from '../domain/policy';
+import { whoMustApprove } from '../domain/policy-text';
 import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
 import { decider } from './delegations';
@@ -22,7 +23,7 @@ export async function help(deps: Pick<AppDeps, 'config' | 'directory' | 'log'>, 
   return deps.config.catalog.commands.map((c) => ({
     usage: usage(c),
     description: c.description,
-    approval: c.policy ? `needs ${plural(c.policy.approvals, 'approval')} from ${c.policy.approverRoles.join(' or ')} within ${formatDuration(c.policy.ttlSeconds)}${reachText(c.policy)}` : 'read-only, no approval',
+    approval: c.policy ? `needs ${c.policy.requirements ? whoMustApprove(c.policy) : `${plural(c.policy.approvals, 'approval')} from ${c.policy.approverRoles.join(' or ')}`}${c.policy.reason?.required ? ', a reason' : ''} within ${formatDuration(c.policy.ttlSeconds)}${reachText(c.policy)}` : 'read-only, no approval',
     allowed: !c.policy || c.policy.requesterRoles.length === 0 || roles.holdsAny(c.policy.requesterRoles, actor.aadObjectId),
   }));
 }

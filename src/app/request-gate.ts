@@ -6,6 +6,7 @@
  */
 import { neutralise } from '../domain/audit';
 import type { CommandSpec } from '../domain/catalog';
+import { reasonProblem } from '../domain/reason';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, Source } from '../domain/request';
 import type { AppDeps } from './context';
@@ -30,6 +31,13 @@ function rateRefusal(deps: Pick<AppDeps, 'requestRate' | 'clock'>, actor: Actor)
   return refusal(RefusalReason.RateLimited, `You have reached the limit of ${rate.describe()}; try again in ${minutes} minute(s). Nothing was requested.`);
 }
 
+/** The refusal of a reason the command's policy finds missing, too short or empty of meaning. */
+function reasonRefusal(attempt: Pick<RequestAttempt, 'command' | 'values' | 'reason'>): Refusal | undefined {
+  const asked = [attempt.command.name, ...Object.values(attempt.values)].join(' ');
+  const problem = reasonProblem(attempt.reason, attempt.command.policy?.reason, asked);
+  return problem ? refusal(RefusalReason.ReasonInsufficient, `${problem} Nothing was requested.`) : undefined;
+}
+
 /**
  * Undefined when the person may go on; otherwise the audited refusal. `complete` attempts (the
  * request is about to be created) also have their reason and values checked.
@@ -39,7 +47,7 @@ export async function mayRequest(deps: AppDeps, attempt: RequestAttempt, complet
   // A requester role that lists Entra groups: the person's memberships are looked up first (group-access.ts).
   const resolved = await accessWithGroups(deps, [actor], command.policy?.requesterRoles ?? []);
   const roleRefusal = deps.config.access.checkActor(actor) ?? (resolved.ok ? resolved.access.checkRequester(command, actor, source) : resolved.refusal);
-  const refused = roleRefusal ?? (complete ? requestTextRefusal(attempt) : undefined) ?? rateRefusal(deps, actor);
+  const refused = roleRefusal ?? (complete ? (requestTextRefusal(attempt) ?? reasonRefusal(attempt)) : undefined) ?? rateRefusal(deps, actor);
   if (!refused) return undefined;
   await deps.store.audit.append([
     neutralise({

@@ -3,7 +3,9 @@
  * the command and its parameters are complete and the requester may ask for it.
  */
 import { neutralise, requestRef } from '../domain/audit';
-import { checkParameters, resolveOperation, type CommandSpec, type ParameterProblem } from '../domain/catalog';
+import { checkParameters, resolveOperation, type CommandSpec, type ParameterCheck, type ParameterProblem, type ParsedCommand } from '../domain/catalog';
+import { requirementLabel } from '../domain/quorum';
+import { reasonProblem } from '../domain/reason';
 import { operationHash } from '../domain/canonical';
 import { isChangeOperation, targetOf, type QueryOperation, type QueryResult } from '../domain/operation';
 import type { Refusal } from '../domain/refusal';
@@ -41,10 +43,29 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   if (first === 'revoke' && words[1]?.toLowerCase() === 'delegation') return { kind: 'revoke-delegation' };
   const parsed = deps.config.catalog.parse(trimmed);
   if (!parsed) return { kind: 'unknown', text: trimmed, suggestions: deps.config.catalog.suggest(trimmed) };
-  const check = checkParameters(parsed.command, parsed);
+  const check = checkRequestInput(parsed.command, parsed);
   const reason = parsed.reason ? { reason: parsed.reason } : {};
   if (!check.ok) return { kind: 'incomplete', command: parsed.command, values: check.values, problems: check.problems, ...reason };
   return { kind: 'ready', command: parsed.command, values: check.values, ...reason };
+}
+
+/**
+ * The parameters' check, and the reason's when the command's policy requires one: a missing or
+ * empty reason is a problem like a missing value, so the form asks for it.
+ */
+export function checkRequestInput(command: CommandSpec, parsed: Pick<ParsedCommand, 'args' | 'named' | 'reason'>): ParameterCheck {
+  const check = checkParameters(command, parsed);
+  const values = check.values;
+  const problem = reasonProblem(parsed.reason, command.policy?.reason, [command.name, ...Object.values(values)].join(' '));
+  if (!problem) return check;
+  const reasonIssue = { parameter: 'reason', message: problem, ...(parsed.reason?.trim() ? {} : { missing: true }) };
+  return { ok: false, values, problems: [...(check.ok ? [] : check.problems), reasonIssue] };
+}
+
+/** "2 approval(s) from platform-approvers", or for a quorum each requirement: "1 from platform-approvers and 1 from security". */
+function needsText(r: ApprovalRequest): string {
+  if (!r.policy.requirements) return `${r.policy.approvals} approval(s) from ${r.policy.approverRoles.join(', ')}`;
+  return r.policy.requirements.map((req) => `${req.count} from ${requirementLabel(req)}`).join(' and ');
 }
 
 export type CreateResult =
@@ -94,6 +115,7 @@ export async function createRequest(deps: AppDeps, input: CreateInput): Promise<
     policy: {
       approvals: command.policy.approvals,
       approverRoles: command.policy.approverRoles,
+      ...(command.policy.requirements ? { requirements: command.policy.requirements } : {}),
       ttlSeconds: command.policy.ttlSeconds,
       version: deps.config.hash,
       // How approvers are reached, as configured now: a later config change does not alter a pending request.
@@ -131,7 +153,7 @@ export async function createRequest(deps: AppDeps, input: CreateInput): Promise<
     source,
     request: requestRef(request),
     target,
-    outcome: { result: 'ok' as const, detail: `needs ${command.policy.approvals} approval(s) from ${command.policy.approverRoles.join(', ')}` },
+    outcome: { result: 'ok' as const, detail: `needs ${needsText(request)}` },
   });
   await deps.store.requests.insert(request, [created]);
   countRequest(deps, actor);

@@ -5,6 +5,7 @@
 import type { CommandSpec, ParameterProblem } from '../domain/catalog';
 import { formatDuration, plural } from '../domain/duration-text';
 import { listCard } from './lists';
+import { whoMustApprove } from '../domain/policy-text';
 import { md } from './markdown';
 import { type Card, render } from './render';
 
@@ -41,6 +42,7 @@ export function formCardView(command: CommandSpec, values: Record<string, string
       value: inputValue(values[p.name] ?? p.default ?? ''),
     })),
     reason: inputValue(reason ?? ''),
+    reasonLabel: md(command.policy?.reason?.required ? `Reason (required, at least ${command.policy.reason.minLength} characters: why, and what for; shown to approvers)` : 'Reason (shown to approvers)'),
   };
 }
 
@@ -56,7 +58,7 @@ export function confirmCardView(command: CommandSpec, values: Record<string, str
     command: command.name,
     summary: md(`${command.name} ${Object.values(values).join(' ')}`),
     facts: [...Object.entries(values).map(([k, v]) => ({ title: md(k), value: md(v) })), ...(reason ? [{ title: 'Reason', value: md(reason) }] : [])],
-    policyText: md(policy ? `Needs ${plural(policy.approvals, 'approval')} from ${policy.approverRoles.join(' or ')} (not you) within ${formatDuration(policy.ttlSeconds)}.` : ''),
+    policyText: md(policy ? `Needs ${policy.requirements ? whoMustApprove(policy) : `${plural(policy.approvals, 'approval')} from ${policy.approverRoles.join(' or ')} (not you)`} within ${formatDuration(policy.ttlSeconds)}.` : ''),
   };
 }
 

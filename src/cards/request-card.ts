@@ -3,6 +3,7 @@
  * stands, who approved, what Azure said; the identifiers behind "Details". It is rendered on every
  * click and every card update, so recent renderings are kept.
  */
+import { progressText } from '../domain/quorum';
 import { deciderText } from '../domain/delegation';
 import { plural } from '../domain/duration-text';
 import { documentationLinks, failureCause, withoutDocumentationLinks } from '../domain/failure-cause';
@@ -110,6 +111,7 @@ function detailFacts(r: ApprovalRequest): { title: string; value: string }[] {
 }
 
 function approvalText(r: ApprovalRequest): string {
+  if (r.policy.requirements) return quorumText(r);
   const roles = md(decidingRoles(r).join(' or '));
   const got = r.approvals.length;
   const needed = plural(r.policy.approvals, 'approval');
@@ -117,6 +119,14 @@ function approvalText(r: ApprovalRequest): string {
   if (r.state === 'pending') return `Needs ${needed} from ${roles}, not the requester: ${sofar}.`;
   if (r.state === 'needs_reapproval') return `Needs ${needed} again from ${roles}, not the requester: ${sofar} (the earlier approvals no longer count).`;
   return `${got} of ${needed} from ${roles}.`;
+}
+
+/** A quorum: each requirement and who met it, "platform-approvers: 1 of 1 — Bob; security: 0 of 1". */
+function quorumText(r: ApprovalRequest): string {
+  const each = md(progressText(r, (a) => deciderText(a)));
+  if (r.state === 'pending') return `Needs approvals from each of these roles, by different people, not the requester: ${each}.`;
+  if (r.state === 'needs_reapproval') return `Needs approvals again from each of these roles, by different people (the earlier approvals no longer count): ${each}.`;
+  return `${each}.`;
 }
 
 /** While it can be decided: who else may decide it since it was escalated, and who could not be told of it. */

@@ -9,6 +9,8 @@ import { Catalog, checkValue, type CommandPolicy, type CommandSpec, type Operati
 import { CHANGE_KINDS } from '../domain/operation';
 import { DEFAULT_DELEGATION_POLICY, type DelegationPolicy } from '../domain/delegation';
 import { AccessPolicy, Roles } from '../domain/policy';
+import { DEFAULT_REASON_MIN_LENGTH } from '../domain/reason';
+import { buildRequirements } from './requirements';
 import { parseDuration } from './duration';
 import { buildDirectory, checkGroupRoles } from './directory';
 import { buildReach } from './reach';
@@ -138,14 +140,20 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
       });
     roleCheck(c.policy.approverRoles, 'approverRoles');
     roleCheck(c.policy.requesterRoles, 'requesterRoles');
+    const quorum = buildRequirements(c, [...key, 'policy'], input, at);
     const base = {
-      approvals: c.policy.approvals ?? input.defaults?.approvals ?? 1,
-      approverRoles: c.policy.approverRoles,
+      approvals: quorum ? quorum.reduce((n, req) => n + req.count, 0) : (c.policy.approvals ?? input.defaults?.approvals ?? 1),
+      approverRoles: quorum ? quorum.flatMap((req) => req.roles) : (c.policy.approverRoles ?? []),
+      ...(quorum ? { requirements: quorum } : {}),
       requesterRoles: c.policy.requesterRoles ?? [],
       ttlSeconds: durationOrZero(c.policy.ttl ?? input.defaults?.ttl ?? DEFAULT_TTL),
       conversationTypes: c.policy.conversations?.types ?? ['personal', 'groupChat', 'channel'],
       conversationIds: c.policy.conversations?.ids ?? [],
+      ...(c.policy.reason?.required ? { reason: { required: true, minLength: c.policy.reason.minLength ?? DEFAULT_REASON_MIN_LENGTH } } : {}),
     };
+    if (c.policy.reason?.minLength !== undefined && !c.policy.reason.required) {
+      at([...key, 'policy', 'reason', 'minLength'], 'minLength applies only when the reason is required; add required: true');
+    }
     policy = { ...base, ...buildReach(c, i, input, base, at) };
   }
   return { name: c.name, description: c.description, sensitive, ...(c.risk ? { risk: c.risk } : {}), parameters, operation: c.operation, ...(policy ? { policy } : {}) };

@@ -54,10 +54,26 @@ const parameter = {
 const policy = {
   type: 'object',
   additionalProperties: false,
-  required: ['approverRoles'],
   properties: {
     approvals: { type: 'integer', minimum: 1, maximum: 10 },
     approverRoles: { ...stringList, minItems: 1 },
+    /** A quorum: approvals from each of several roles at once (instead of approvals + approverRoles). */
+    requirements: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 5,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['role'],
+        properties: { role: { type: 'string', minLength: 1 }, count: { type: 'integer', minimum: 1, maximum: 10 } },
+      },
+    },
+    reason: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { required: { type: 'boolean' }, minLength: { type: 'integer', minimum: 1, maximum: 200 } },
+    },
     requesterRoles: stringList,
     ttl: duration,
     conversations: {

@@ -93,7 +93,12 @@ export interface RawCommand {
   operation: OperationTemplate;
   policy?: {
     approvals?: number;
-    approverRoles: string[];
+    /** With approvals: N approvals from any of these roles. Absent when requirements is given. */
+    approverRoles?: string[];
+    /** A quorum: `count` (default 1) approvals from each role at once, by distinct people. */
+    requirements?: { role: string; count?: number }[];
+    /** Whether a reason must be given and how long it must be at least. */
+    reason?: { required?: boolean; minLength?: number };
     requesterRoles?: string[];
     ttl?: string;
     conversations?: { types?: ConversationKind[]; ids?: string[] };

@@ -59,6 +59,10 @@ export enum RefusalReason {
   AuthorityAlreadyCounted = 'authority-already-counted',
   /** Microsoft Graph could not say whether the person is in an Entra group a role lists: refused, never granted. */
   MembershipUnknown = 'membership-unknown',
+  /** The approval would fill no quorum requirement still open (what the approver holds is already met). */
+  FillsNoRequirement = 'fills-no-requirement',
+  /** The policy requires a reason and the one given is missing, too short or says nothing. */
+  ReasonInsufficient = 'reason-insufficient',
 }
 
 export interface Refusal {

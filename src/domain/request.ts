@@ -38,8 +38,12 @@ export const DECIDABLE_STATES: readonly RequestState[] = ['pending', 'needs_reap
 
 /** The policy as it stood when the request was created (the audit trail records its version). */
 export interface PolicySnapshot {
+  /** All approvals needed (the requirements' counts added up). */
   approvals: number;
+  /** Every role that approves (the requirements' roles together). */
   approverRoles: string[];
+  /** Approvals needed from each set of roles at once (absent on older requests: `approvals` from `approverRoles`). */
+  requirements?: Requirement[];
   ttlSeconds: number;
   /** SHA-256 of the loaded configuration. */
   version: string;
@@ -49,6 +53,12 @@ export interface PolicySnapshot {
   reminders?: ReminderPolicy;
   /** Who else may decide once the request waited too long (absent: nobody). */
   escalation?: EscalationPolicy;
+}
+
+/** One part of a quorum: `count` approvals from distinct people holding any of `roles`. */
+export interface Requirement {
+  roles: string[];
+  count: number;
 }
 
 export interface NotifyPolicy {
@@ -85,6 +95,8 @@ export interface Approval {
   at: string;
   /** The operation hash the approver approved (always equal to the request's). */
   operationHash: string;
+  /** The index of the policy requirement this approval fills (absent on older requests: the only one). */
+  requirement?: number;
   /** The approver is a delegate deciding with this person's authority (absent on older requests). */
   onBehalfOf?: Actor;
   /** The delegation that carried it: re-checked at execution. */

@@ -12,7 +12,8 @@ import {
   WaterfallDialog,
   type WaterfallStepContext,
 } from 'botbuilder-dialogs';
-import { checkParameters, type ParameterProblem } from '../domain/catalog';
+import type { ParameterProblem } from '../domain/catalog';
+import { checkRequestInput } from '../app/requests';
 import type { Countersign } from '../app/countersign';
 import { sandboxText } from '../domain/sandbox-text';
 import { confirmCard, formCard, fromInput } from '../cards/form-cards';
@@ -117,8 +118,8 @@ export class RequestDialog extends ComponentDialog {
         const v = submitted[`param.${p.name}`];
         if (typeof v === 'string' || typeof v === 'number') named[p.name] = fromInput(String(v));
       }
-      const check = checkParameters(command, { args: [], named });
       reason = typeof submitted.reason === 'string' && submitted.reason.trim() ? fromInput(submitted.reason.trim()) : undefined;
+      const check = checkRequestInput(command, { args: [], named, ...(reason ? { reason } : {}) });
       if (!check.ok) {
         await this.forms.close(step.context, 'Replaced', 'Some values need fixing: see the form below.');
         return step.replaceDialog(REQUEST_DIALOG, { command: o.command, values: { ...named }, problems: check.problems, submitted: true, ...(reason ? { reason } : {}) });

@@ -27,6 +27,25 @@ describe('countersign config check', function () {
     assert.match(r.stdout, /\n  directory: Microsoft Graph https:\/\/graph\.microsoft\.us, answers kept 2 minutes? \(the identity needs GroupMember\.Read\.All\)\n/);
   });
 
+  it("shows each command's effective policy in words: who may ask, who must approve, the reason, when it may run", () => {
+    const r = check(fixture('quorum.yaml'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(
+      r.stdout.includes(
+        [
+          '  drop group',
+          '    who may ask: members of requesters, in a personal chat, group chat or channel',
+          '    who must approve: 1 from platform-approvers AND 1 from security, by different people, never the requester',
+          '    reason: required, at least 20 characters, saying something (no placeholders or repeats)',
+          '    time to decide: within 2 hours, then it expires',
+          "    when it may run: as soon as approved, after the approvers' roles are checked again and a drift check finds the target unchanged",
+        ].join('\n'),
+      ),
+      r.stdout,
+    );
+    assert.match(r.stdout, /  create group\n    who may ask: anyone in an allowed tenant, .*\n    who must approve: 1 from platform-approvers, never the requester\n    reason: optional\n/);
+  });
+
   it('exits 1 naming the file, line, key and problem of a wrong key', () => {
     const r = check(fixture('nested-key-typo.yaml'));
     assert.equal(r.status, 1);

@@ -53,7 +53,7 @@ describe('refusing a malformed config with its file, line, key and problem', () 
   });
 
   it('refuses a policy without approverRoles, pointing at the policy', () => {
-    assertRefused('missing-approver-roles.yaml', { key: 'commands[0].policy.approverRoles', at: ['policy:', 1], problem: /^is required$/ });
+    assertRefused('missing-approver-roles.yaml', { key: 'commands[0].policy.approverRoles', at: ['policy:', 1], problem: /^is required \(or give requirements: approvals from several roles at once\)$/ });
   });
 
   it('refuses a tenant that is not a GUID', () => {

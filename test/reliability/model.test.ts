@@ -7,7 +7,8 @@
  * the requester (nor on the requester's behalf), each person's authority counted once, an approval on
  * someone's behalf only from a delegation in force from someone holding the role themselves (no chain)
  * and still in force when the execution started, the escalation role counting only once the request
- * was escalated, after its delay, once; at most one execution per approval; at most the policy's
+ * was escalated, after its delay, once; with a quorum across two roles (the second config variant),
+ * each requirement met by distinct people holding its role, never the requester, one person one requirement; at most one execution per approval; at most the policy's
  * reminders, each sent once; every acknowledged action is in the audit; the chain verifies and its
  * times never go back.
  */
@@ -27,6 +28,7 @@ import { sweepReminders } from '../../src/app/reminders';
 import { createRequest } from '../../src/app/requests';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { parseConfig } from '../../src/config/load';
+import type { CountersignConfig } from '../../src/config/types';
 import type { AuditRecord } from '../../src/domain/audit';
 import type { Actor } from '../../src/domain/request';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
@@ -37,20 +39,30 @@ import { alice, bob, channel, dave, erin, frank, mallory } from '../support/requ
 /**
  * Two approvals from platform-approvers (Bob, Frank, Dave); Alice and Dave may ask. After 2 hours of
  * its 4 undecided, a request escalates to incident-leads (Erin, and Alice, who may ask and so must
- * never approve her own); one reminder at half-life.
+ * never approve her own); one reminder at half-life. The quorum variant instead needs one approval
+ * from platform-approvers AND one from security (Dave, who holds both, and Carol).
  */
-const CONFIG = parseConfig(
-  fs
+function modelConfig(quorum: boolean) {
+  let text = fs
     .readFileSync(EXAMPLE_CONFIG, 'utf8')
     .replace(/approvals: 1 # approvals from people other than the requester/, 'approvals: 2')
     .replace(/( {6}operation: Merge\n {4}policy:\n)/, '$1      escalation: { role: incident-leads, after: 2h }\n      reminders: { at: ["50%"], max: 1 }\n')
-    .replace(/( {2}platform-approvers:\n)/, `  incident-leads:\n    - ${erin.aadObjectId}\n    - ${alice.aadObjectId}\n$1    - ${frank.aadObjectId} # Frank Approver\n`),
-  EXAMPLE_CONFIG,
-);
+    .replace(/( {2}platform-approvers:\n)/, `  incident-leads:\n    - ${erin.aadObjectId}\n    - ${alice.aadObjectId}\n$1    - ${frank.aadObjectId} # Frank Approver\n`);
+  if (quorum) {
+    text = text
+      .replace(/( {2}incident-leads:\n)/, `  security:\n    - ${dave.aadObjectId}\n    - ${carol.aadObjectId}\n$1`)
+      .replace(/(reminders: \{ at: \["50%"\], max: 1 \}\n) {6}approverRoles: \[platform-approvers\]\n/, '$1      requirements: [{ role: platform-approvers }, { role: security }]\n');
+  }
+  const config = parseConfig(text, EXAMPLE_CONFIG);
+  assert.equal(!!config.catalog.find('tag')!.policy!.requirements, quorum, 'the model config variant did not apply');
+  return config;
+}
+const CONFIG = modelConfig(false);
+const QUORUM_CONFIG = modelConfig(true);
 const ESCALATION_DELAY_MS = 2 * 3600_000;
-const TAG = CONFIG.catalog.find('tag')!;
 const PEOPLE: Actor[] = [alice, bob, frank, dave, erin, mallory, carol];
-const APPROVERS = new Set([bob, frank, dave].map((p) => p.aadObjectId));
+const PLATFORM = new Set([bob, frank, dave].map((p) => p.aadObjectId));
+const SECURITY = new Set([dave, carol].map((p) => p.aadObjectId));
 const ESCALATION_ROLE = new Set([erin, alice].map((p) => p.aadObjectId));
 const LEASE_MS = 1000;
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -90,6 +102,15 @@ const ON_BEHALF_EXAMPLE: Action[][] = [
   [{ kind: 'delegate', who: 1, to: 6, minutes: 120, on: 1 }],
   [{ kind: 'click', verb: 'approve', who: 6, which: 0, on: 0 }],
   [{ kind: 'click', verb: 'approve', who: 2, which: 0, on: 1 }],
+  [{ kind: 'settle', on: 0 }],
+];
+
+/** The quorum variant's sure approval on someone's behalf: Erin for Bob (platform), then Carol (security). */
+const QUORUM_ON_BEHALF_EXAMPLE: Action[][] = [
+  [{ kind: 'create', who: 0, on: 0 }],
+  [{ kind: 'delegate', who: 1, to: 4, minutes: 120, on: 1 }],
+  [{ kind: 'click', verb: 'approve', who: 4, which: 0, on: 0 }],
+  [{ kind: 'click', verb: 'approve', who: 6, which: 0, on: 1 }],
   [{ kind: 'settle', on: 0 }],
 ];
 
@@ -164,7 +185,10 @@ class Run {
   private nextId = 0;
   private correlation = 0;
 
-  constructor(readonly file: string) {}
+  constructor(
+    readonly file: string,
+    readonly config: CountersignConfig = CONFIG,
+  ) {}
 
   get store(): SqliteStore {
     return this.instances[0].store;
@@ -180,7 +204,7 @@ class Run {
       store,
       azure: this.arm.gateway(),
       notifier: { cardChanged: async () => undefined, tellRequester: async () => undefined },
-      config: CONFIG,
+      config: this.config,
       clock: this.clock,
       ids: { requestId: () => `CS-M${String(++this.nextId).padStart(6, '0')}`, delegationId: () => `DG-M${String(++this.nextId).padStart(6, '0')}` },
       log: quiet,
@@ -213,7 +237,7 @@ class Run {
   async perform(a: Action): Promise<void> {
     const { deps, executor } = this.instances[a.on];
     if (a.kind === 'create') {
-      const r = await createRequest(deps, { command: TAG, values: { group: 'rg-model', key: 'owner', value: `v${this.requestIds.length}` }, actor: PEOPLE[a.who], source: channel });
+      const r = await createRequest(deps, { command: this.config.catalog.find('tag')!, values: { group: 'rg-model', key: 'owner', value: `v${this.requestIds.length}` }, actor: PEOPLE[a.who], source: channel });
       if (r.ok) {
         this.requestIds.push(r.request.id);
         this.acknowledged.push({ requestId: r.request.id, actor: PEOPLE[a.who].aadObjectId, types: ['request.created'] });
@@ -285,7 +309,35 @@ function checkDelegationInForce(records: AuditRecord[], grant: AuditRecord, star
   }
 }
 
+/**
+ * A quorum's approval, as `request.approved` records who filled each requirement: each requirement met
+ * by distinct people holding its role (or the escalation role once escalated), never the requester,
+ * one person filling one requirement, and every one of them someone whose approval was granted.
+ */
+function checkQuorum(id: string, rs: AuditRecord[], approved: AuditRecord): void {
+  const principals = rs.filter((r) => r.type === 'approval.granted' && r.seq <= approved.seq).map((r) => onBehalfOf(r) ?? r.actor!.aadObjectId);
+  const requirements = (approved.data as { requirements?: { roles: string[]; count: number; filledBy: { approver: string; onBehalfOf?: string }[] }[] }).requirements;
+  assert.ok(requirements && requirements.length === 2, `request ${id}: request.approved does not name the two requirements`);
+  const requester = rs.find((r) => r.type === 'request.created')!.actor!.aadObjectId;
+  const escalated = rs.find((r) => r.type === 'request.escalated');
+  const seen = new Set<string>();
+  for (const req of requirements) {
+    const people = req.filledBy.map((f) => f.onBehalfOf ?? f.approver);
+    assert.ok(people.length >= req.count, `request ${id}: ${req.roles.join()} met by ${people.length} of ${req.count}`);
+    const holders = req.roles.includes('security') ? SECURITY : PLATFORM;
+    for (const p of people) {
+      assert.notEqual(p, requester, `request ${id}: the requester filled ${req.roles.join()}`);
+      assert.ok(!seen.has(p), `request ${id}: ${p} filled two requirements`);
+      seen.add(p);
+      const byEscalation = !!escalated && escalated.seq < approved.seq && ESCALATION_ROLE.has(p);
+      assert.ok(holders.has(p) || byEscalation, `request ${id}: ${p} filled ${req.roles.join()} without holding it`);
+      assert.ok(principals.includes(p), `request ${id}: ${p} filled ${req.roles.join()} with no approval granted`);
+    }
+  }
+}
+
 async function checkInvariants(run: Run): Promise<void> {
+  const quorum = !!run.config.catalog.find('tag')!.policy!.requirements;
   const records = await run.records();
   const verified = await verifyChain(run.store.audit.read());
   assert.equal(verified.ok, true, `the chain verifies: ${JSON.stringify(verified)}`);
@@ -309,13 +361,16 @@ async function checkInvariants(run: Run): Promise<void> {
     assert.ok(!principals.includes(created.actor!.aadObjectId), `request ${id}: approved on behalf of the requester`);
     grants.forEach((g, k) => {
       const asEscalation = !!escalated && escalated.seq < g.seq && ESCALATION_ROLE.has(principals[k]);
-      assert.ok(APPROVERS.has(principals[k]) || asEscalation, `request ${id}: approved with the authority of ${principals[k]}, who held no role that could decide it then (a chain?)`);
+      const holds = PLATFORM.has(principals[k]) || (quorum && SECURITY.has(principals[k]));
+      assert.ok(holds || asEscalation, `request ${id}: approved with the authority of ${principals[k]}, who held no role that could decide it then (a chain?)`);
     });
     assert.equal(new Set(principals).size, principals.length, `request ${id}: someone's authority counted twice`);
     assert.ok(approvers.size >= 2 && new Set(principals).size >= 2, `request ${id} executed with ${approvers.size} distinct approver(s)`);
     for (const g of grants) checkDelegationInForce(records, g, started[0], run.arm);
   }
   for (const [id, rs] of byRequest) {
+    // Every approval of a quorum, executed or not (the re-check at execution would hide a wrong placement).
+    if (quorum) for (const approved of rs.filter((r) => r.type === 'request.approved')) checkQuorum(id, rs, approved);
     const created = rs.find((r) => r.type === 'request.created')!;
     const escalations = rs.filter((r) => r.type === 'request.escalated');
     assert.ok(escalations.length <= 1, `request ${id} escalated ${escalations.length} times`);
@@ -335,42 +390,51 @@ async function checkInvariants(run: Run): Promise<void> {
   }
 }
 
+async function runModel(config: CountersignConfig, numRuns: number, example: Action[][]): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-model-'));
+  let n = 0;
+  const seen = { executed: 0, resumed: 0, crashes: 0, expired: 0, onBehalf: 0, voided: 0, escalated: 0, reminded: 0 };
+  try {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (steps) => {
+        const run = new Run(path.join(dir, `run-${++n}.db`), config);
+        await run.start();
+        try {
+          for (const actions of steps) await step(run, actions);
+          await run.idle();
+          await checkInvariants(run);
+          seen.executed += run.arm.executed.size;
+          seen.resumed += run.arm.resumed.size;
+          seen.crashes += steps.flat().filter((a) => a.kind === 'crash').length;
+          const records = await run.records();
+          seen.expired += records.filter((r) => r.type === 'request.expired').length;
+          seen.onBehalf += records.filter((r) => r.type === 'approval.granted' && onBehalfOf(r)).length;
+          seen.voided += records.filter((r) => r.type === 'approval.revoked').length;
+          seen.escalated += records.filter((r) => r.type === 'request.escalated').length;
+          seen.reminded += records.filter((r) => r.type === 'request.reminded').length;
+        } finally {
+          await run.close();
+        }
+      }),
+      // Besides the random runs, one that surely approves on someone's behalf.
+      { numRuns, endOnFailure: true, examples: [[example]] },
+    );
+    // The runs must reach what the invariants are about, or they prove nothing.
+    assert.ok(seen.executed > 0 && seen.crashes > 0 && seen.expired > 0 && seen.onBehalf > 0 && seen.escalated > 0 && seen.reminded > 0, `too little happened: ${JSON.stringify(seen)}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('the approval model under random interleavings, crashes and restarts', function () {
   this.timeout(120000);
 
   it('keeps the two-person rule, one execution per approval, and every acknowledged action in a verifiable audit', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-model-'));
-    let n = 0;
-    const seen = { executed: 0, resumed: 0, crashes: 0, expired: 0, onBehalf: 0, voided: 0, escalated: 0, reminded: 0 };
-    try {
-      await fc.assert(
-        fc.asyncProperty(scenario, async (steps) => {
-          const run = new Run(path.join(dir, `run-${++n}.db`));
-          await run.start();
-          try {
-            for (const actions of steps) await step(run, actions);
-            await run.idle();
-            await checkInvariants(run);
-            seen.executed += run.arm.executed.size;
-            seen.resumed += run.arm.resumed.size;
-            seen.crashes += steps.flat().filter((a) => a.kind === 'crash').length;
-            const records = await run.records();
-            seen.expired += records.filter((r) => r.type === 'request.expired').length;
-            seen.onBehalf += records.filter((r) => r.type === 'approval.granted' && onBehalfOf(r)).length;
-            seen.voided += records.filter((r) => r.type === 'approval.revoked').length;
-            seen.escalated += records.filter((r) => r.type === 'request.escalated').length;
-            seen.reminded += records.filter((r) => r.type === 'request.reminded').length;
-          } finally {
-            await run.close();
-          }
-        }),
-        // Besides the random runs, one that surely approves on someone's behalf (Carol for Bob, then Frank).
-        { numRuns: 100, endOnFailure: true, examples: [[ON_BEHALF_EXAMPLE]] },
-      );
-      // The runs must reach what the invariants are about, or they prove nothing.
-      assert.ok(seen.executed > 0 && seen.crashes > 0 && seen.expired > 0 && seen.onBehalf > 0 && seen.escalated > 0 && seen.reminded > 0, `too little happened: ${JSON.stringify(seen)}`);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    // The example: Carol for Bob, then Frank.
+    await runModel(CONFIG, 100, ON_BEHALF_EXAMPLE);
+  });
+
+  it('keeps a quorum across two roles: each requirement met by distinct holders of its role, never the requester, one person one requirement', async () => {
+    await runModel(QUORUM_CONFIG, 60, QUORUM_ON_BEHALF_EXAMPLE);
   });
 });

@@ -64,6 +64,20 @@ export function buildRequest(overrides: Partial<ApprovalRequest> = {}): Approval
   };
 }
 
+/** A pending request needing one approval from platform-approvers AND one from security. */
+export function quorumRequest(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
+  const policy = {
+    ...buildRequest().policy,
+    approvals: 2,
+    approverRoles: ['platform-approvers', 'security'],
+    requirements: [
+      { roles: ['platform-approvers'], count: 1 },
+      { roles: ['security'], count: 1 },
+    ],
+  };
+  return buildRequest({ policy, ...overrides });
+}
+
 /** An approval of the request as it stands (bound to its operation hash). */
 export function approvalBy(approver: Actor, request: Pick<ApprovalRequest, 'operationHash'>, at = minutesIn(5)): Approval {
   return { approver, at: at.toISOString(), operationHash: request.operationHash };

@@ -6,7 +6,9 @@
  */
 import type { AuditRecord } from '../../domain/audit';
 import { canonicalJson, sha256Hex } from '../../domain/canonical';
-import type { ApprovalRequest } from '../../domain/request';
+import { whoMustApprove } from '../../domain/policy-text';
+import { requirementLabel } from '../../domain/quorum';
+import type { Approval, ApprovalRequest } from '../../domain/request';
 import type { AuditSigner } from './signing';
 
 export interface EvidenceFile {
@@ -128,6 +130,13 @@ function onBehalf(d: { onBehalfOf?: { name: string; aadObjectId: string }; deleg
   return d.onBehalfOf ? ` on behalf of ${who(d.onBehalfOf)}${d.delegationId ? ` under delegation ${d.delegationId}` : ''}` : '';
 }
 
+/** For a quorum: ", filling the requirement of security". */
+function filledText(r: ApprovalRequest, a: Approval): string {
+  if (!r.policy.requirements) return '';
+  const filled = a.requirement === undefined ? undefined : r.policy.requirements[a.requirement];
+  return filled ? `, filling the requirement of ${requirementLabel(filled)}` : ', filling no requirement';
+}
+
 function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
   const lines = [`# Evidence: request ${input.requestId}`, ''];
   if (r) {
@@ -136,10 +145,10 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
       `${who(r.requester)} of tenant ${r.requester.tenantId}, at ${r.createdAt}, in ${r.source.conversationType} ${r.source.conversationId}${r.reason ? `; reason: ${r.reason}` : ''}.`,
       '',
       '## Who approved',
-      ...(r.approvals.length ? r.approvals.map((a) => `- ${who(a.approver)}${onBehalf(a)} at ${a.at}, for operation hash ${a.operationHash}`) : ['- nobody']),
+      ...(r.approvals.length ? r.approvals.map((a) => `- ${who(a.approver)}${onBehalf(a)} at ${a.at}, for operation hash ${a.operationHash}${filledText(r, a)}`) : ['- nobody']),
       ...(r.rejection ? [`- rejected by ${who(r.rejection.by)}${onBehalf(r.rejection)} at ${r.rejection.at}${r.rejection.comment ? `: ${r.rejection.comment}` : ''}`] : []),
       ...(r.cancellation ? [`- cancelled by ${who(r.cancellation.by)} at ${r.cancellation.at}`] : []),
-      `Policy: ${r.policy.approvals} approval(s) from ${r.policy.approverRoles.join(' or ')} (policy version ${r.policy.version}).`,
+      `Policy: ${whoMustApprove(r.policy)} (policy version ${r.policy.version}).`,
       ...(r.escalation ? [`Escalated to ${r.escalation.role} at ${r.escalation.at}: from then on that role could decide it too.`] : []),
       ...(r.reminders ? [`Reminders sent: ${r.reminders.sent}.`] : []),
       ...(r.unreachable?.length ? [`Could not be reached: ${r.unreachable.map((u) => `${u.name ?? u.id} (${u.why})`).join(', ')}.`] : []),

@@ -8,6 +8,7 @@ export type {
   CommandPolicy,
   CommandSpec,
   OperationTemplate,
+  ParameterCheck,
   ParameterProblem,
   ParameterSpec,
   ParsedCommand,

@@ -3,7 +3,8 @@
  * resolves to, and what matching and checking say about a request for it.
  */
 import type { OperationSpec } from '../operation';
-import type { ConversationKind, EscalationPolicy, NotifyPolicy, ReminderPolicy } from '../request';
+import type { ReasonPolicy } from '../reason';
+import type { ConversationKind, EscalationPolicy, NotifyPolicy, ReminderPolicy, Requirement } from '../request';
 import type { RiskLevel } from '../risk';
 
 export type ParameterType = 'string' | 'enum' | 'integer';
@@ -21,8 +22,14 @@ export interface ParameterSpec {
 }
 
 export interface CommandPolicy {
+  /** All approvals needed (with requirements: their counts added up). */
   approvals: number;
+  /** Every role that approves (with requirements: theirs together). */
   approverRoles: string[];
+  /** A quorum across roles (absent: `approvals` from any of `approverRoles`, one requirement). */
+  requirements?: Requirement[];
+  /** A reason the requester must give (absent: a reason is optional). */
+  reason?: ReasonPolicy;
   /** Empty: anyone from an allowed tenant may request. */
   requesterRoles: string[];
   ttlSeconds: number;

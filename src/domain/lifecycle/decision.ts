@@ -8,7 +8,8 @@ import { requestEvent } from '../audit';
 import { authorityCounted, deciderText } from '../delegation';
 import { decidingRoles } from '../policy';
 import { RefusalReason } from '../refusal';
-import { type Actor, type ApprovalRequest, isDecidable } from '../request';
+import { assign, eligibleRequirements, filledBy, outstandingText, principalOf, progress, progressText, requirementLabel, requirementsOf } from '../quorum';
+import { type Actor, type Approval, type ApprovalRequest, isDecidable } from '../request';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 
 export function isPastExpiry(r: ApprovalRequest, now: Date): boolean {
@@ -57,16 +58,71 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
     return refuse(r, RefusalReason.AuthorityAlreadyCounted, `${principal.name}'s approval of request ${r.id} already counts (given by them or on their behalf); it needs ${r.policy.approvals} approval(s) from different people.`);
   }
   const at = ctx.now.toISOString();
-  const approvals = [...r.approvals, { approver: ctx.actor, at, operationHash: r.operationHash, ...onBehalf(ctx) }];
-  const complete = approvals.length >= r.policy.approvals;
+  const given = { approver: ctx.actor, at, operationHash: r.operationHash, ...onBehalf(ctx) };
+  const placed = placeApprovals(r, [...r.approvals, given], ctx);
+  if (placed.filled <= placeApprovals(r, r.approvals, ctx).filled) {
+    return refuse(
+      r,
+      RefusalReason.FillsNoRequirement,
+      `Your approval of request ${r.id} would fill no requirement still open: what ${principal === ctx.actor ? 'you hold' : `${principal.name} holds`} is already met. Still needed: ${outstandingText(r)}.`,
+    );
+  }
+  const approvals = placed.approvals;
+  const complete = progress({ policy: r.policy, approvals }).every((p) => p.met);
   const updated = next(r, ctx.now, { approvals, state: complete ? 'approved' : r.state });
   const extra = { actor: ctx.actor, ...(ctx.source ? { source: ctx.source } : {}), ...onBehalfData(ctx) };
   const by = ctx.onBehalfOf ? ` by ${deciderText({ approver: ctx.actor, onBehalfOf: ctx.onBehalfOf })}` : '';
+  // A quorum's records say which requirement each approval filled (the older one-requirement form needs no saying).
+  const quorum = r.policy.requirements !== undefined;
+  const index = filledBy(approvals.at(-1)!);
+  const label = requirementLabel(requirementsOf(r.policy)[index]);
   const events = [
-    requestEvent(updated, 'approval.granted', at, { result: 'ok', detail: `approval ${approvals.length} of ${r.policy.approvals}${by}` }, extra),
+    requestEvent(
+      updated,
+      'approval.granted',
+      at,
+      { result: 'ok', detail: `approval ${approvals.length} of ${r.policy.approvals}${by}${quorum ? `, for ${label}` : ''}` },
+      quorum ? { ...extra, data: { ...onBehalf(ctx), requirement: label, requirementIndex: index } } : extra,
+    ),
   ];
-  if (complete) events.push(requestEvent(updated, 'request.approved', at, { result: 'ok' }, extra));
+  if (complete) {
+    const met = quorum ? { detail: progressText(updated, (a) => deciderText(a)) } : {};
+    events.push(requestEvent(updated, 'request.approved', at, { result: 'ok', ...met }, quorum ? { ...extra, data: { ...onBehalf(ctx), requirements: requirementsData(updated) } } : extra));
+  }
   return { ok: true, request: updated, events };
+}
+
+/**
+ * The approvals placed on requirements (each approval with the requirement it fills), and how many
+ * fill one. Requests of the older one-requirement form store no placement: every approval fills it.
+ */
+function placeApprovals(r: ApprovalRequest, approvals: Approval[], ctx: DecisionContext): { approvals: Approval[]; filled: number } {
+  const holdsAny = ctx.holdsAny ?? ((_roles: readonly string[], a: Actor) => ctx.isApprover(a));
+  // An approval already placed keeps its requirement among its choices: it was checked when it was
+  // given (a role held through an Entra group is resolved only for the person clicking now).
+  const eligible = approvals.map((a) => {
+    const now = eligibleRequirements(r, (roles) => holdsAny(roles, principalOf(a)));
+    return a.requirement !== undefined && !now.includes(a.requirement) ? [...now, a.requirement] : now;
+  });
+  const placed = assign(eligible, requirementsOf(r.policy).map((req) => req.count));
+  const filled = placed.filter((p) => p !== undefined).length;
+  if (r.policy.requirements === undefined) return { approvals, filled };
+  return {
+    filled,
+    approvals: approvals.map((a, i) => {
+      const { requirement: _old, ...rest } = a;
+      return placed[i] === undefined ? rest : { ...rest, requirement: placed[i] };
+    }),
+  };
+}
+
+/** Each requirement and who filled it, as the audit record's data. */
+function requirementsData(r: ApprovalRequest): { roles: string[]; count: number; filledBy: { approver: string; onBehalfOf?: string }[] }[] {
+  return progress(r).map((p) => ({
+    roles: p.requirement.roles,
+    count: p.requirement.count,
+    filledBy: p.approvals.map((a) => ({ approver: a.approver.aadObjectId, ...(a.onBehalfOf ? { onBehalfOf: a.onBehalfOf.aadObjectId } : {}) })),
+  }));
 }
 
 export function reject(r: ApprovalRequest, ctx: DecisionContext, comment: string | undefined): Transition {

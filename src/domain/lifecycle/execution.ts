@@ -13,9 +13,10 @@ import { requestEvent } from '../audit';
 import { reapprovalHash, type TargetSnapshot } from '../drift';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress, WhatIfSummary } from '../operation';
 import { decidingRoles } from '../policy';
+import { filledBy, principalOf, progress, requirementsOf } from '../quorum';
 import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
-import type { Actor, Approval, ApprovalRequest, Execution } from '../request';
+import type { Actor, Approval, ApprovalRequest, Execution, Requirement } from '../request';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 
 /** Who claims an execution, until when, and the correlation id its ARM calls will carry. */
@@ -31,15 +32,24 @@ export interface ExecutionClaim {
  * configuration may have changed since they clicked); approvals that no longer count can leave
  * the request short, and then it fails without touching Azure.
  */
-export function startExecution(r: ApprovalRequest, now: Date, stillApprover: (actor: Actor, approval: Approval) => boolean, claim?: ExecutionClaim): Transition {
+export function startExecution(
+  r: ApprovalRequest,
+  now: Date,
+  stillApprover: (actor: Actor, approval: Approval, requirement: Requirement) => boolean,
+  claim?: ExecutionClaim,
+): Transition {
   if (r.state !== 'approved') return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not approved.`);
   const at = now.toISOString();
-  // An approval on behalf of someone counts with that person's role (and the app checks its delegation).
-  const valid = r.approvals.filter((a) => a.operationHash === r.operationHash && stillApprover(a.onBehalfOf ?? a.approver, a));
-  if (valid.length < r.policy.approvals) {
+  // Each approval is checked against the requirement it filled, with the role of the person whose
+  // authority it carries (an approval on behalf of someone: that person's; the app checks its delegation).
+  const requirements = requirementsOf(r.policy);
+  const valid = r.approvals.filter((a) => a.operationHash === r.operationHash && stillApprover(principalOf(a), a, requirements[filledBy(a)] ?? { roles: [], count: 0 }));
+  const short = progress({ policy: r.policy, approvals: valid }).filter((p) => !p.met);
+  if (short.length > 0) {
     const gone = r.approvals.filter((a) => !valid.includes(a));
     const delegated = gone.some((a) => a.onBehalfOf) ? ' (or the delegation an approval was given under ended)' : '';
-    const detail = `Not executed: ${gone.map((a) => deciderText(a)).join(', ')} no longer hold(s) the approver role${delegated}; ${valid.length} of ${r.policy.approvals} approval(s) still count.`;
+    const still = r.policy.requirements ? ` (${short.map((p) => `${p.label} ${p.approvals.length} of ${p.requirement.count}`).join(', ')})` : '';
+    const detail = `Not executed: ${gone.map((a) => deciderText(a)).join(', ')} no longer hold(s) the approver role${delegated}; ${valid.length} of ${r.policy.approvals} approval(s) still count${still}.`;
     const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
     return {
       ok: true,

@@ -16,6 +16,11 @@ export interface DecisionContext {
   source?: Source;
   /** Does this person hold one of the request's approver roles (tenant included)? */
   isApprover(actor: Actor): boolean;
+  /**
+   * Does this person hold any of these roles (tenant included)? Says which quorum requirements an
+   * approval may fill; absent, a person who may decide may fill any requirement.
+   */
+  holdsAny?(roles: readonly string[], actor: Actor): boolean;
   /** The operation hash the clicked card showed; a different one means the card is stale. */
   cardHash?: string;
   /** The actor is a delegate deciding with this person's authority (domain/delegation.ts authorityFor). */

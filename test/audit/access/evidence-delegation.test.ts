@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { evidenceFiles } from '../../../src/audit/access/evidence';
-import { requestCard } from '../../../src/cards/request-card';
 import { cardText } from '../../support/connector';
 import { carol } from '../../support/people';
 import { bob, buildRequest, minutesIn } from '../../support/requests';
+import { evidenceOf } from './evidence-of';
 
 describe('evidence of a decision taken on someone\'s behalf', () => {
   const r = buildRequest({
@@ -11,13 +10,7 @@ describe('evidence of a decision taken on someone\'s behalf', () => {
     version: 2,
     approvals: [{ approver: carol, at: minutesIn(5).toISOString(), operationHash: buildRequest().operationHash, onBehalfOf: bob, delegationId: 'DG-7' }],
   });
-  const files = evidenceFiles({
-    requestId: r.id,
-    versions: [r],
-    events: [],
-    verification: { chain: { ok: true, count: 0, lastSeq: 0, headHash: '0'.repeat(64) }, checkpoints: { checked: 0, problems: [] }, events: { count: 0, ok: true, problems: [] } },
-    renderCard: (v) => requestCard(v),
-  });
+  const files = evidenceOf(r);
 
   it('names the delegate, the delegator and the delegation in the summary', () => {
     const summary = files.find((f) => f.name === 'SUMMARY.md')?.content ?? '';

@@ -1,0 +1,60 @@
+/**
+ * A command's effective policy in words, one line per aspect (who may ask, who must approve, the
+ * reason, how long approvers have, when it may run), for `countersign config check` and help.
+ * Each aspect is its own function, so a new aspect is a new line.
+ */
+import type { CommandSpec } from './catalog';
+import { formatDuration, plural } from './duration-text';
+import { describeKind } from './policy';
+import { requirementLabel, requirementsOf } from './quorum';
+
+type Policy = NonNullable<CommandSpec['policy']>;
+
+export interface PolicyLine {
+  aspect: string;
+  text: string;
+}
+
+/** The effective policy of a command, as `aspect: text` lines. */
+export function policyLines(command: CommandSpec): PolicyLine[] {
+  const p = command.policy;
+  if (!p || !command.sensitive) return [{ aspect: 'approval', text: 'none: read-only, answered at once' }];
+  return [
+    { aspect: 'who may ask', text: whoMayAsk(p) },
+    { aspect: 'who must approve', text: whoMustApprove(p) },
+    { aspect: 'reason', text: reasonText(p) },
+    { aspect: 'time to decide', text: timeToDecide(p) },
+    { aspect: 'when it may run', text: whenItMayRun() },
+  ];
+}
+
+function whoMayAsk(p: Policy): string {
+  const who = p.requesterRoles.length > 0 ? `members of ${p.requesterRoles.join(' or ')}` : 'anyone in an allowed tenant';
+  const where = p.conversationIds.length > 0 ? `, only in ${plural(p.conversationIds.length, 'named conversation')}` : '';
+  const kinds = p.conversationTypes.map(describeKind);
+  return `${who}, in a ${kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} or ${kinds.at(-1)}` : kinds[0]}${where}`;
+}
+
+/** "1 from platform-approvers AND 1 from security, by different people, never the requester". */
+export function whoMustApprove(p: Pick<Policy, 'approvals' | 'approverRoles' | 'requirements'>): string {
+  const each = requirementsOf(p).map((req) => `${req.count} from ${requirementLabel(req)}`);
+  const people = p.approvals > 1 ? ', by different people' : '';
+  return `${each.join(' AND ')}${people}, never the requester`;
+}
+
+function reasonText(p: Policy): string {
+  return p.reason?.required ? `required, at least ${plural(p.reason.minLength, 'character')}, saying something (no placeholders or repeats)` : 'optional';
+}
+
+function timeToDecide(p: Policy): string {
+  const parts = [`within ${formatDuration(p.ttlSeconds)}, then it expires`];
+  if (p.escalation) {
+    const fills = p.requirements ? ', who may fill any requirement still open' : '';
+    parts.push(`after ${formatDuration(p.escalation.afterSeconds)} members of ${p.escalation.role} may decide too${fills}`);
+  }
+  return parts.join('; ');
+}
+
+function whenItMayRun(): string {
+  return 'as soon as approved, after the approvers\' roles are checked again and a drift check finds the target unchanged';
+}

@@ -1,0 +1,68 @@
+/** A quorum across two roles and a required reason, through the use cases on fakes. */
+import assert from 'node:assert/strict';
+import { RefusalReason } from '../../src/domain/refusal';
+import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import { alice, bob, erin, opsChannel, sourceIn } from '../support/people';
+import { frank } from '../support/requests';
+import { quorumConfigText } from '../support/quorum-config';
+import { asked, click, refusedWith, settle } from './steps';
+
+const DELETE = 'delete resource group staging-old reason: retire staging after the move to the new region, CHG-1234';
+
+describe('app: a quorum across two roles, with a required reason', () => {
+  let f: AppOnFakes;
+  beforeEach(() => {
+    f = appOnFakes({ configText: quorumConfigText() });
+  });
+  afterEach(async () => {
+    await settle(f);
+  });
+
+  it('runs only once platform and security have both approved, recording which requirement each filled', async () => {
+    const r = await asked(f, alice, DELETE);
+    assert.equal((await click(f, bob, r, 'approve')).ok, true);
+    assert.equal((await f.request(r.id)).state, 'pending');
+    assert.equal((await click(f, erin, r, 'approve')).ok, true);
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+    const granted = await f.audit({ types: ['approval.granted'] });
+    assert.deepEqual(
+      granted.map((x) => [x.actor?.name, x.outcome.detail, (x.data as { requirement?: string }).requirement]),
+      [
+        ['Bob Approver', 'approval 1 of 2, for quorum-platform', 'quorum-platform'],
+        ['Erin Auditor', 'approval 2 of 2, for security', 'security'],
+      ],
+    );
+    const [approved] = await f.audit({ types: ['request.approved'] });
+    assert.equal(approved.outcome.detail, 'quorum-platform: 1 of 1 — Bob Approver; security: 1 of 1 — Erin Auditor');
+  });
+
+  it('says in help who must approve and that a reason is needed', async () => {
+    const entry = (await f.app.help(alice)).find((e) => e.usage.startsWith('delete resource group'))!;
+    assert.match(entry.approval, /^needs 1 from quorum-platform AND 1 from security, by different people, never the requester, a reason within 1 hour/);
+  });
+
+  it('refuses a second platform approver while security is missing, and audits the refusal naming what is needed', async () => {
+    const r = await asked(f, alice, DELETE);
+    await click(f, bob, r, 'approve');
+    const second = await click(f, frank, r, 'approve');
+    assert.equal(refusedWith(second), RefusalReason.FillsNoRequirement);
+    assert.match(second.ok ? '' : second.refusal.message, /Still needed: security \(0 of 1\)/);
+    const [refused] = await f.audit({ types: ['click.refused'] });
+    assert.equal(refused.outcome.reason, RefusalReason.FillsNoRequirement);
+    assert.equal((await f.request(r.id)).state, 'pending');
+  });
+
+  it('asks for the reason in the form when it is missing, and refuses an evasive one with what a good reason looks like', async () => {
+    const meant = f.app.interpret('delete resource group staging-old');
+    assert.equal(meant.kind, 'incomplete');
+    assert.ok(meant.kind === 'incomplete' && meant.problems.some((p) => p.parameter === 'reason' && p.missing));
+    const command = f.config.catalog.find('delete resource group')!;
+    const result = await f.app.createRequest({ command, values: { name: 'staging-old' }, reason: 'n/a n/a n/a n/a n/a n/a', actor: alice, source: sourceIn(opsChannel, 'ask-1') });
+    assert.ok(!result.ok && 'refusal' in result);
+    assert.equal(result.refusal.reason, RefusalReason.ReasonInsufficient);
+    assert.match(result.refusal.message, /is a placeholder, not a reason\. Say why the change is needed/);
+    const [audited] = await f.audit({ types: ['request.refused'] });
+    assert.equal(audited.outcome.reason, RefusalReason.ReasonInsufficient);
+  });
+});

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load';
+import { fixture } from './fixtures';
+
+const QUORUM = fixture('quorum.yaml');
+const text = fs.readFileSync(QUORUM, 'utf8');
+
+/** The quorum fixture with one edit, and the one problem it must cause (file, line, key, problem). */
+function problemsOf(edit: (yaml: string) => string): ConfigError['problems'] {
+  try {
+    parseConfig(edit(text), QUORUM);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return assert.fail('the edited config loaded');
+}
+
+const lineOfText = (yaml: string, needle: string) => yaml.split('\n').findIndex((l) => l.includes(needle)) + 1;
+
+describe('config: quorum requirements and required reasons', () => {
+  it('loads requirements as a quorum, with the approvals and approver roles they add up to', () => {
+    const policy = loadConfig(QUORUM).catalog.commands[0].policy!;
+    assert.deepEqual(policy.requirements, [
+      { roles: ['platform-approvers'], count: 1 },
+      { roles: ['security'], count: 1 },
+    ]);
+    assert.equal(policy.approvals, 2);
+    assert.deepEqual(policy.approverRoles, ['platform-approvers', 'security']);
+    assert.deepEqual(policy.reason, { required: true, minLength: 20 });
+  });
+
+  it('keeps the older approvals + approverRoles form as one requirement', () => {
+    const policy = loadConfig(QUORUM).catalog.commands[1].policy!;
+    assert.equal(policy.requirements, undefined);
+    assert.equal(policy.reason, undefined);
+  });
+
+  it('refuses a requirement naming an undeclared role, at its line', () => {
+    const edited = (y: string) => y.replace('        - role: security', '        - role: securty');
+    const [p] = problemsOf(edited);
+    assert.equal(p.key, 'commands[0].policy.requirements[1].role');
+    assert.equal(p.line, lineOfText(edited(text), 'role: securty'));
+    assert.match(p.problem, /^role "securty" is not declared under roles \(did you mean security\?\)/);
+  });
+
+  it('refuses the same role named in two requirements', () => {
+    const [p] = problemsOf((y) => y.replace('        - role: security', '        - role: platform-approvers'));
+    assert.equal(p.key, 'commands[0].policy.requirements[1].role');
+    assert.match(p.problem, /named twice; give one requirement with a larger count/);
+  });
+
+  it('refuses requirements together with approverRoles', () => {
+    const [p] = problemsOf((y) => y.replace('      requesterRoles: [requesters]', '      requesterRoles: [requesters]\n      approverRoles: [security]'));
+    assert.equal(p.key, 'commands[0].policy.requirements');
+    assert.match(p.problem, /either requirements or approvals with approverRoles, not both/);
+  });
+
+  it('refuses a count below 1', () => {
+    const [p] = problemsOf((y) => y.replace('          count: 1', '          count: 0'));
+    assert.equal(p.key, 'commands[0].policy.requirements[0].count');
+    assert.match(p.problem, /must be >= 1/);
+  });
+
+  it('refuses a quorum the people in its roles cannot meet, counting a person in both roles once', () => {
+    // Two people in platform-approvers, two in security, one of them in both: three people for four approvals.
+    const [p] = problemsOf((y) => y.replace('          count: 1', '          count: 2').replace('        - role: security', '        - role: security\n          count: 2'));
+    assert.equal(p.key, 'commands[0].policy.requirements');
+    assert.match(p.problem, /^needs 4 approval\(s\) from distinct people, but the people in platform-approvers, security can give at most 3/);
+  });
+
+  it('refuses a reason minLength without required: true', () => {
+    const [p] = problemsOf((y) => y.replace('        required: true\n', ''));
+    assert.equal(p.key, 'commands[0].policy.reason.minLength');
+    assert.match(p.problem, /only when the reason is required/);
+  });
+});

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { GOOD_REASON, reasonProblem } from '../../src/domain/reason';
+
+const policy = { required: true, minLength: 20 };
+const ASKED = 'drop group checkout-prod';
+
+describe('reasons that mean something', () => {
+  it('accepts a reason that says why, long enough', () => {
+    assert.equal(reasonProblem('Decommission checkout-prod after migration, CHG-1234', policy, ASKED), undefined);
+  });
+
+  it('asks for nothing when the policy does not require a reason', () => {
+    assert.equal(reasonProblem(undefined, undefined, ASKED), undefined);
+    assert.equal(reasonProblem('x', { required: false, minLength: 20 }, ASKED), undefined);
+  });
+
+  const evasions: [string, string | undefined, RegExp][] = [
+    ['missing', undefined, /needs a reason \(at least 20 characters\)/],
+    ['whitespace only', '    \t ', /needs a reason/],
+    ['punctuation only', '...!!!???,,,;;;---___', /only punctuation or spaces/],
+    ['one character repeated', 'aaaaaaaaaaaaaaaaaaaaaaaa', /one character repeated/],
+    ['one word repeated', 'fix fix fix fix fix fix fix', /one word repeated/],
+    ['a placeholder', 'n/a', /placeholder/],
+    ['a placeholder in capitals with dots', 'T.E.S.T.', /placeholder/],
+    ['keyboard mashing typed again', 'asdfasdfasdfasdfasdf', /placeholder/],
+    ['the command typed again', 'drop group checkout-prod', /only repeats the command/],
+    ['too short', 'CHG-1234 cleanup', /16 characters; this command needs at least 20/],
+  ];
+  for (const [what, text, expected] of evasions) {
+    it(`refuses ${what}, saying what a good reason looks like`, () => {
+      const problem = reasonProblem(text, policy, ASKED);
+      assert.ok(problem, `"${text}" was accepted`);
+      assert.match(problem, expected);
+      assert.ok(problem.endsWith(GOOD_REASON));
+    });
+  }
+});
