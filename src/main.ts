@@ -200,6 +200,11 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     withLogContext({ job: 'expiry-sweep' }, () => app.sweepExpired()).catch((err: unknown) => log.error({ err: String(err) }, 'expiry sweep failed'));
   }, options.sweepIntervalMs ?? 15_000);
   sweeper.unref();
+  // Scheduled requests whose time came are started (the execution's claim runs each once across instances).
+  const scheduleSweeper = setInterval(() => {
+    withLogContext({ job: 'schedule-sweep' }, () => app.sweepScheduled()).catch((err: unknown) => log.error({ err: String(err) }, 'schedule sweep failed'));
+  }, options.sweepIntervalMs ?? 15_000);
+  scheduleSweeper.unref();
   // Escalations and reminders due: recorded on the request before anyone is told, so once across instances.
   const reachSweeper = setInterval(() => {
     withLogContext({ job: 'reach-sweep' }, () => app.sweepReach()).catch((err: unknown) => log.error({ err: String(err) }, 'reminder and escalation sweep failed'));
@@ -248,6 +253,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       // rather than a refused connection, and /readyz reports not ready.
       stopping = true;
       clearInterval(sweeper);
+      clearInterval(scheduleSweeper);
       clearInterval(reachSweeper);
       clearInterval(resumer);
       clearInterval(checkpoints);

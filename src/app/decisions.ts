@@ -141,7 +141,8 @@ async function cancelInAzure(deps: AppDeps, request: ApprovalRequest): Promise<v
 export async function expireNow(deps: AppDeps, requestId: string): Promise<ApprovalRequest | undefined> {
   const outcome = await transact(deps, requestId, (r) => expire(r, deps.clock.now()));
   if (outcome?.result.ok) {
-    void deps.notifier.tellRequester(outcome.result.request, `Request ${requestId} expired: nobody approved it before ${outcome.before.expiresAt}.`);
+    const why = outcome.before.state === 'scheduled' ? (outcome.result.request.outcomeDetail ?? '') : `nobody approved it before ${outcome.before.expiresAt}.`;
+    void deps.notifier.tellRequester(outcome.result.request, `Request ${requestId} expired: ${why}`);
     return outcome.result.request;
   }
   return outcome ? await deps.store.requests.get(requestId) : undefined;

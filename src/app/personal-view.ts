@@ -26,7 +26,8 @@ export async function personalView(deps: AppDeps, actor: Actor, requestId: strin
   return {
     request,
     canApprove: open && !isRequester && !approved && (await decider(deps, actor))(request),
-    canCancel: open && isRequester,
+    // Before a scheduled run, approvers may cancel it too (as a running deployment).
+    canCancel: (open && isRequester) || (request.state === 'scheduled' && (isRequester || deps.config.access.isApproverFor(decidingRoles(request), actor))),
   };
 }
 

@@ -8,6 +8,8 @@ import { neutralise } from '../domain/audit';
 import type { CommandSpec } from '../domain/catalog';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, Source } from '../domain/request';
+import { zoneOrUtc } from '../domain/delegation-time';
+import { DEFAULT_MAX_AHEAD_SECONDS, parseRunAt, type RunAtParse } from '../domain/schedule';
 import type { AppDeps } from './context';
 import { boundedActor, boundedSource, requestTextRefusal } from './input-gate';
 
@@ -17,6 +19,23 @@ export interface RequestAttempt {
   reason?: string;
   actor: Actor;
   source: Source;
+  /** The run time asked for, as typed after `at` (ISO 8601, or HH:MM in `timeZone`). */
+  runAt?: string;
+  /** The sender's IANA zone as Teams reported it (absent: UTC). */
+  timeZone?: string;
+}
+
+/** The run time asked for, resolved in the sender's zone (undefined when none was asked for). */
+export function resolveRunAt(deps: Pick<AppDeps, 'clock'>, attempt: RequestAttempt): RunAtParse | undefined {
+  if (!attempt.runAt) return undefined;
+  const maxAhead = attempt.command.policy?.schedule?.maxAheadSeconds ?? DEFAULT_MAX_AHEAD_SECONDS;
+  return parseRunAt(attempt.runAt, deps.clock.now(), zoneOrUtc(attempt.timeZone), maxAhead);
+}
+
+/** Unreadable, past, or further ahead than the approval stays valid. */
+function runTimeRefusal(deps: Pick<AppDeps, 'clock'>, attempt: RequestAttempt): Refusal | undefined {
+  const parsed = resolveRunAt(deps, attempt);
+  return parsed && !parsed.ok ? refusal(RefusalReason.RunTimeRefused, `Cannot schedule "${attempt.command.name}": ${parsed.problem} Nothing was requested.`) : undefined;
 }
 
 /** The refusal for a person past their rate of new requests, or undefined. */
@@ -35,7 +54,7 @@ function rateRefusal(deps: Pick<AppDeps, 'requestRate' | 'clock'>, actor: Actor)
  */
 export async function mayRequest(deps: AppDeps, attempt: RequestAttempt, complete = false): Promise<Refusal | undefined> {
   const { command, actor, source } = attempt;
-  const refused = deps.config.access.checkRequester(command, actor, source) ?? (complete ? requestTextRefusal(attempt) : undefined) ?? rateRefusal(deps, actor);
+  const refused = deps.config.access.checkRequester(command, actor, source) ?? (complete ? (requestTextRefusal(attempt) ?? runTimeRefusal(deps, attempt)) : undefined) ?? rateRefusal(deps, actor);
   if (!refused) return undefined;
   await deps.store.audit.append([
     neutralise({
@@ -44,7 +63,7 @@ export async function mayRequest(deps: AppDeps, attempt: RequestAttempt, complet
       actor: boundedActor(actor),
       source: boundedSource(source),
       outcome: { result: 'refused' as const, reason: refused.reason, detail: refused.message },
-      data: { command: command.name, parameters: attempt.values, ...(complete ? {} : { stage: 'before the form' }) },
+      data: { command: command.name, parameters: attempt.values, ...(attempt.runAt ? { runAt: attempt.runAt.slice(0, 40) } : {}), ...(complete ? {} : { stage: 'before the form' }) },
     }),
   ]);
   return refused;

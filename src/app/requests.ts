@@ -8,9 +8,9 @@ import { operationHash } from '../domain/canonical';
 import { isChangeOperation, targetOf, type QueryOperation, type QueryResult } from '../domain/operation';
 import type { Refusal } from '../domain/refusal';
 import { defaultRisk } from '../domain/risk';
-import type { Actor, ApprovalRequest, Source } from '../domain/request';
+import type { Actor, ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
-import { countRequest, mayRequest } from './request-gate';
+import { countRequest, mayRequest, resolveRunAt, type RequestAttempt } from './request-gate';
 
 export type Interpretation =
   | { kind: 'empty' }
@@ -23,8 +23,16 @@ export type Interpretation =
   /** `revoke delegation [@person]`. */
   | { kind: 'revoke-delegation' }
   | { kind: 'unknown'; text: string; suggestions: string[] }
-  | { kind: 'incomplete'; command: CommandSpec; values: Record<string, string>; problems: ParameterProblem[]; reason?: string }
-  | { kind: 'ready'; command: CommandSpec; values: Record<string, string>; reason?: string };
+  | { kind: 'incomplete'; command: CommandSpec; values: Record<string, string>; problems: ParameterProblem[]; reason?: string; runAt?: string }
+  | { kind: 'ready'; command: CommandSpec; values: Record<string, string>; reason?: string; runAt?: string };
+
+/** `... at <time>` as the last words before `reason:` (or the end): the run time asked for, as typed. */
+const RUN_AT = /\s+at\s+(\S+)(?=\s+reason:|\s*$)/i;
+
+function splitRunAt(text: string): { body: string; runAt?: string } {
+  const m = RUN_AT.exec(text);
+  return m ? { body: text.slice(0, m.index) + text.slice(m.index + m[0].length), runAt: m[1] } : { body: text };
+}
 
 /** What a message asks for. Pure apart from reading the catalog. */
 export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpretation {
@@ -39,12 +47,13 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   if (first === 'delegate') return { kind: 'delegate', rest: trimmed.slice(words[0].length).trim() };
   if (first === 'delegations') return { kind: 'delegations' };
   if (first === 'revoke' && words[1]?.toLowerCase() === 'delegation') return { kind: 'revoke-delegation' };
-  const parsed = deps.config.catalog.parse(trimmed);
+  const { body, runAt } = splitRunAt(trimmed);
+  const parsed = deps.config.catalog.parse(body);
   if (!parsed) return { kind: 'unknown', text: trimmed, suggestions: deps.config.catalog.suggest(trimmed) };
   const check = checkParameters(parsed.command, parsed);
-  const reason = parsed.reason ? { reason: parsed.reason } : {};
-  if (!check.ok) return { kind: 'incomplete', command: parsed.command, values: check.values, problems: check.problems, ...reason };
-  return { kind: 'ready', command: parsed.command, values: check.values, ...reason };
+  const extra = { ...(parsed.reason ? { reason: parsed.reason } : {}), ...(runAt ? { runAt } : {}) };
+  if (!check.ok) return { kind: 'incomplete', command: parsed.command, values: check.values, problems: check.problems, ...extra };
+  return { kind: 'ready', command: parsed.command, values: check.values, ...extra };
 }
 
 export type CreateResult =
@@ -52,13 +61,7 @@ export type CreateResult =
   | { ok: false; refusal: Refusal }
   | { ok: false; error: string };
 
-export interface CreateInput {
-  command: CommandSpec;
-  values: Record<string, string>;
-  reason?: string;
-  actor: Actor;
-  source: Source;
-}
+export type CreateInput = RequestAttempt;
 
 /**
  * Creates a pending request: policy check, operation resolved and hashed, what-if for deployments
@@ -71,6 +74,7 @@ export async function createRequest(deps: AppDeps, input: CreateInput): Promise<
   const refused = await mayRequest(deps, input, true);
   if (refused) return { ok: false, refusal: refused };
   if (!command.policy || !command.sensitive) return { ok: false, error: `"${command.name}" is read-only; it needs no request.` };
+  const runAt = resolveRunAt(deps, input);
   const id = deps.ids.requestId();
   let operation;
   try {
@@ -100,6 +104,7 @@ export async function createRequest(deps: AppDeps, input: CreateInput): Promise<
       ...(command.policy.notify ? { notify: command.policy.notify } : {}),
       ...(command.policy.reminders ? { reminders: command.policy.reminders } : {}),
       ...(command.policy.escalation ? { escalation: command.policy.escalation } : {}),
+      ...(command.policy.schedule ? { schedule: command.policy.schedule } : {}),
     },
     approvals: [],
     createdAt: now.toISOString(),
@@ -108,6 +113,7 @@ export async function createRequest(deps: AppDeps, input: CreateInput): Promise<
     sandbox: deps.azure.sandbox,
     risk: command.risk ?? defaultRisk(operation, input.values),
     ...(input.reason ? { reason: input.reason.slice(0, 500) } : {}),
+    ...(runAt?.ok ? { requestedRunAt: runAt.runAt.toISOString() } : {}),
   };
   if (operation.kind === 'deployTemplate') {
     try {

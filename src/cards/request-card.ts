@@ -16,6 +16,7 @@ const STATE_LOOK: Record<RequestState, { label: string; color: string }> = {
   pending: { label: 'PENDING APPROVAL', color: 'Warning' },
   needs_reapproval: { label: 'NEEDS RE-APPROVAL', color: 'Warning' },
   approved: { label: 'APPROVED', color: 'Good' },
+  scheduled: { label: 'APPROVED, SCHEDULED', color: 'Good' },
   executing: { label: 'EXECUTING', color: 'Accent' },
   succeeded: { label: 'SUCCEEDED', color: 'Good' },
   failed: { label: 'FAILED', color: 'Attention' },
@@ -86,8 +87,8 @@ export function requestCardView(r: ApprovalRequest, options: RequestCardOptions 
     expiryText: `Expires ${localTime(r.expiresAt)} if nobody decides.`,
     ...resultView(r),
     canApprove: decidable && viewer.canApprove,
-    canCancel: decidable && viewer.canCancel,
-    cancelTitle: options.viewer ? 'Cancel my request' : 'Cancel (requester only)',
+    canCancel: (decidable || r.state === 'scheduled') && viewer.canCancel,
+    cancelTitle: r.state === 'scheduled' ? 'Cancel before it runs' : options.viewer ? 'Cancel my request' : 'Cancel (requester only)',
     // Only a deployment can be stopped in Azure once it runs; the requester or an approver may ask.
     canStopRun: r.state === 'executing' && r.operation.kind === 'deployTemplate' && !r.execution?.cancellation,
   };
@@ -142,6 +143,10 @@ function resultView(r: ApprovalRequest) {
     title = `Not executed: what it would do changed since it was approved (found ${localTime(r.drift.detectedAt)}). Decide again.`;
     style = 'warning';
     lines.push(...r.drift.changes.map((c) => `Changed: ${md(c)}`));
+  } else if (r.state === 'scheduled' && r.runAt) {
+    title = `Runs at ${localTime(r.runAt)}`;
+    style = 'good';
+    lines.push(...scheduleLines(r));
   } else if (r.state === 'executing') {
     title = 'Executing';
     style = 'accent';
@@ -185,6 +190,13 @@ function resultView(r: ApprovalRequest) {
     resultStyle: style,
     resultLines: lines.map((line) => ({ line })),
   };
+}
+
+/** Why it waits, and until when the approval holds: the drift check and role re-check run when it starts. */
+function scheduleLines(r: ApprovalRequest): string[] {
+  const asked = r.requestedRunAt ? [`Asked to run at ${localTime(r.requestedRunAt)}.`] : [];
+  const windows = r.policy.schedule?.windows.length ? ['Its command runs only in its maintenance windows.'] : [];
+  return [...asked, ...windows, `Approved; it can be cancelled until it starts. The approval is valid until ${localTime(r.expiresAt)}; what it would do is checked again right before it runs.`];
 }
 
 function describeOperationKind(kind: string): string {

@@ -1,6 +1,7 @@
 /** JSON Schema of the YAML config. Unknown keys are errors, so a typo never goes unnoticed. */
 import { CHANGE_KINDS, QUERY_KINDS } from '../domain/operation';
 import { RISK_LEVELS } from '../domain/risk';
+import { WEEKDAYS } from '../domain/schedule';
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } } as const;
 const GUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
@@ -30,6 +31,21 @@ const reach = {
     additionalProperties: false,
     required: ['role', 'after'],
     properties: { role: { type: 'string', minLength: 1 }, after: duration },
+  },
+} as const;
+
+const clockTime = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
+
+/** A maintenance window: on these days, from..to wall-clock time in the zone. */
+const window = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['days', 'from', 'to', 'zone'],
+  properties: {
+    days: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...WEEKDAYS] } },
+    from: clockTime,
+    to: clockTime,
+    zone: { type: 'string', minLength: 1 },
   },
 } as const;
 
@@ -66,6 +82,8 @@ const policy = {
         ids: stringList,
       },
     },
+    windows: { type: 'array', minItems: 1, maxItems: 20, items: window },
+    maxScheduleAhead: duration,
     ...reach,
   },
 } as const;
@@ -122,7 +140,7 @@ export const configSchema = {
     defaults: {
       type: 'object',
       additionalProperties: false,
-      properties: { approvals: { type: 'integer', minimum: 1, maximum: 10 }, ttl: duration, ...reach },
+      properties: { approvals: { type: 'integer', minimum: 1, maximum: 10 }, ttl: duration, maxScheduleAhead: duration, ...reach },
     },
     audit: {
       type: 'object',

@@ -15,6 +15,7 @@ export type AuditEventType =
   | 'request.refused'
   | 'approval.granted'
   | 'request.approved'
+  | 'request.scheduled'
   | 'request.rejected'
   | 'request.cancelled'
   | 'request.expired'

@@ -57,6 +57,8 @@ export enum RefusalReason {
   OnBehalfOfRequester = 'on-behalf-of-requester',
   /** The person's authority already counted (they approved, or someone did on their behalf). */
   AuthorityAlreadyCounted = 'authority-already-counted',
+  /** The run time asked for (`at <time>`) is unreadable, past, or further ahead than the approval stays valid. */
+  RunTimeRefused = 'run-time-refused',
 }
 
 export interface Refusal {

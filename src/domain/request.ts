@@ -1,5 +1,6 @@
 import type { DriftRecord, TargetSnapshot } from './drift';
 import type { RiskLevel } from './risk';
+import type { SchedulePolicy } from './schedule';
 import type { ArmError, ArmOperationRef, ChangeOperation, OperationProgress, Target, WhatIfSummary } from './operation';
 
 /** A person as Teams authenticated them: the Entra object id is the identity, the name is for display. */
@@ -24,6 +25,8 @@ export type RequestState =
   /** What would happen changed after the approval (drift): approvals were cleared, decide again. */
   | 'needs_reapproval'
   | 'approved'
+  /** Approved, waiting for the time asked for or the command's maintenance window (domain/schedule.ts). */
+  | 'scheduled'
   | 'executing'
   | 'succeeded'
   | 'failed'
@@ -32,7 +35,7 @@ export type RequestState =
   | 'cancelled'
   | 'expired';
 
-export const OPEN_STATES: readonly RequestState[] = ['pending', 'needs_reapproval', 'approved', 'executing'];
+export const OPEN_STATES: readonly RequestState[] = ['pending', 'needs_reapproval', 'approved', 'scheduled', 'executing'];
 /** States in which approvers approve or reject, the requester may cancel, and the time to live runs. */
 export const DECIDABLE_STATES: readonly RequestState[] = ['pending', 'needs_reapproval'];
 
@@ -49,6 +52,8 @@ export interface PolicySnapshot {
   reminders?: ReminderPolicy;
   /** Who else may decide once the request waited too long (absent: nobody). */
   escalation?: EscalationPolicy;
+  /** Maintenance windows and how long an approval stays valid (absent on requests made before it existed: any time, 7 days). */
+  schedule?: SchedulePolicy;
 }
 
 export interface NotifyPolicy {
@@ -149,7 +154,12 @@ export interface ApprovalRequest {
   /** Why the request ended where it did, in words (failed, unknown, expired, role re-check). */
   outcomeDetail?: string;
   createdAt: string;
+  /** Pending: when it expires undecided. Scheduled: when the approval stops being valid if it has not started. */
   expiresAt: string;
+  /** The run time the requester asked for (`... at <time>`), resolved to an instant. */
+  requestedRunAt?: string;
+  /** Scheduled: when it will start (the time asked for, or the next maintenance window moment). */
+  runAt?: string;
   updatedAt: string;
   /** How risky approvers are told it is (the command's `risk`, or the operation's default). Absent on requests made before it existed. */
   risk?: RiskLevel;

@@ -178,7 +178,7 @@ export class CountersignBot extends TeamsActivityHandler {
         return;
       }
       case 'incomplete': {
-        const options: RequestDialogOptions = { command: what.command.name, values: what.values, problems: what.problems, ...(what.reason ? { reason: what.reason } : {}) };
+        const options: RequestDialogOptions = { command: what.command.name, values: what.values, problems: what.problems, ...(what.reason ? { reason: what.reason } : {}), ...(what.runAt ? { runAt: what.runAt } : {}) };
         if (!what.command.sensitive) {
           await context.sendActivity(this.say(what.problems.map((p) => p.message).join('; ')));
           return;
@@ -198,7 +198,7 @@ export class CountersignBot extends TeamsActivityHandler {
           else await context.sendActivity(this.say(`${what.command.name} failed: ${q.error}`));
           return;
         }
-        await this.createAndPost(context, { command: what.command.name, values: what.values, problems: [], ...(what.reason ? { reason: what.reason } : {}) });
+        await this.createAndPost(context, { command: what.command.name, values: what.values, problems: [], ...(what.reason ? { reason: what.reason } : {}), ...(what.runAt ? { runAt: what.runAt } : {}) });
         return;
     }
   }
@@ -213,6 +213,8 @@ export class CountersignBot extends TeamsActivityHandler {
       command,
       values: o.values,
       ...(o.reason ? { reason: o.reason } : {}),
+      ...(o.runAt ? { runAt: o.runAt } : {}),
+      ...zoneOf(context),
       actor: actorOf(context.activity),
       source: sourceOf(context.activity),
     });
@@ -226,6 +228,8 @@ export class CountersignBot extends TeamsActivityHandler {
     });
     // The request exists whatever happened to its card: say so, never "nothing changed" (that invites a duplicate).
     if (!posted) await context.sendActivity(this.say(this.app.cardNotPostedText(result.request)));
+    const runAt = this.app.runAtText(result.request, timeZoneOf(context.activity));
+    if (runAt) await context.sendActivity(this.say(runAt));
     return result.request.id;
   }
 

@@ -36,6 +36,7 @@ const ACTIVITY: Partial<Record<AuditEventType, number>> = {
   'request.refused': CREATE,
   'approval.granted': UPDATE,
   'request.approved': UPDATE,
+  'request.scheduled': UPDATE,
   'request.rejected': UPDATE,
   'request.cancelled': UPDATE,
   'request.expired': UPDATE,

@@ -5,6 +5,7 @@
 import type { OperationSpec } from '../operation';
 import type { ConversationKind, EscalationPolicy, NotifyPolicy, ReminderPolicy } from '../request';
 import type { RiskLevel } from '../risk';
+import type { SchedulePolicy } from '../schedule';
 
 export type ParameterType = 'string' | 'enum' | 'integer';
 
@@ -33,6 +34,8 @@ export interface CommandPolicy {
   notify?: NotifyPolicy;
   reminders?: ReminderPolicy;
   escalation?: EscalationPolicy;
+  /** Maintenance windows and how long an approval stays valid (maxScheduleAhead). */
+  schedule?: SchedulePolicy;
 }
 
 /** The operation as written in the config: strings may hold {parameter} placeholders. */

@@ -4,6 +4,7 @@
  *   approved → executing → succeeded | failed | unknown | cancelled (a deployment stopped in Azure)
  *   approved → failed (an approver lost the role before execution)
  *   approved → needs_reapproval (drift: what would happen changed)
+ *   scheduled, once due: as approved
  *
  * The lease (owner, expiry) is renewed while the operation runs; a run of Countersign whose lease
  * expired (it died) is taken over by another, which resumes the same ARM operation.
@@ -16,6 +17,7 @@ import { decidingRoles } from '../policy';
 import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
 import type { Actor, Approval, ApprovalRequest, Execution } from '../request';
+import { scheduleDue } from './schedule';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 
 /** Who claims an execution, until when, and the correlation id its ARM calls will carry. */
@@ -32,7 +34,7 @@ export interface ExecutionClaim {
  * the request short, and then it fails without touching Azure.
  */
 export function startExecution(r: ApprovalRequest, now: Date, stillApprover: (actor: Actor, approval: Approval) => boolean, claim?: ExecutionClaim): Transition {
-  if (r.state !== 'approved') return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not approved.`);
+  if (!readyToRun(r, now)) return notReady(r);
   const at = now.toISOString();
   // An approval on behalf of someone counts with that person's role (and the app checks its delegation).
   const valid = r.approvals.filter((a) => a.operationHash === r.operationHash && stillApprover(a.onBehalfOf ?? a.approver, a));
@@ -64,6 +66,16 @@ export function startExecution(r: ApprovalRequest, now: Date, stillApprover: (ac
   };
 }
 
+/** Approved, or scheduled and due: what may be claimed for execution (or found drifted). */
+export function readyToRun(r: ApprovalRequest, now: Date): boolean {
+  return r.state === 'approved' || scheduleDue(r, now);
+}
+
+function notReady(r: ApprovalRequest): Transition {
+  const detail = r.state === 'scheduled' ? `scheduled for ${r.runAt ?? '(unknown)'}` : r.state;
+  return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${detail}, not approved.`);
+}
+
 /** What drift detection found right before execution, and what approvers will now see. */
 export interface DriftFound {
   changes: string[];
@@ -78,7 +90,7 @@ export interface DriftFound {
  * and the request needs deciding again against what is true now (a fresh hash, a fresh time to live).
  */
 export function detectDrift(r: ApprovalRequest, found: DriftFound, now: Date): Transition {
-  if (r.state !== 'approved') return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not approved.`);
+  if (!readyToRun(r, now)) return notReady(r);
   if (found.changes.length === 0) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} has not drifted.`);
   const at = now.toISOString();
   const whatIf = found.whatIf ?? r.whatIf;
