@@ -208,6 +208,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   // Escalations and reminders due: recorded on the request before anyone is told, so once across instances.
   const reachSweeper = setInterval(() => {
     withLogContext({ job: 'reach-sweep' }, () => app.sweepReach()).catch((err: unknown) => log.error({ err: String(err) }, 'reminder and escalation sweep failed'));
+    withLogContext({ job: 'break-glass-review-sweep' }, () => app.sweepBreakGlassReviews()).catch((err: unknown) => log.error({ err: String(err) }, 'break-glass review sweep failed'));
   }, options.sweepIntervalMs ?? 15_000);
   reachSweeper.unref();
   // Executions a run that died (or stopped) left behind are resumed once their lease expired: now, and

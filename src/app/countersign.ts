@@ -22,6 +22,7 @@ import { sweepExpired } from './expiry';
 import { inBackground, tellDeciders } from './notifications';
 import { sweepReminders } from './reminders';
 import { sweepScheduled } from './schedule';
+import { sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
 import { CommitOutcomeUnknownError, type CardMessage } from './ports';
 import { cardViewers, personalView, type PersonalView } from './personal-view';
 import { help, pending, status, type HelpEntry, type PendingView } from './queries';
@@ -84,6 +85,23 @@ export class Countersign {
     const result = await createRequest(this.deps, input);
     if (result.ok) this.tell(result.request.id, () => tellDeciders(this.deps, result.request, 'created'));
     return result;
+  }
+
+  /**
+   * `break-glass <command> reason: ...`: created approved without approval when the policy allows it
+   * and the person may, run at once, and announced loudly to the approvers and notice channels.
+   */
+  async breakGlass(input: CreateInput): Promise<CreateResult> {
+    const result = await createRequest(this.deps, input, true);
+    if (!result.ok) return result;
+    this.execute(result.request);
+    this.tell(result.request.id, () => tellBreakGlass(this.deps, result.request, 'break-glass'));
+    return result;
+  }
+
+  /** Break-glass uses whose review is overdue are audited and escalated (once across instances). */
+  sweepBreakGlassReviews(): Promise<string[]> {
+    return sweepBreakGlassReviews(this.deps);
   }
 
   /** Escalates the requests due, then sends the reminders due (each once across instances). */

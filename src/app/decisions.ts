@@ -6,7 +6,7 @@
  */
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
 import { authorityFor } from '../domain/delegation';
-import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, type Transition } from '../domain/lifecycle';
+import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, type Transition } from '../domain/lifecycle';
 import { decidingRoles } from '../domain/policy';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../domain/request';
@@ -15,7 +15,7 @@ import { transact, type AppDeps } from './context';
 import { commentRefusal } from './input-gate';
 import { delegationsReceived } from './delegations';
 
-export type Verb = 'approve' | 'reject' | 'cancel';
+export type Verb = 'approve' | 'reject' | 'cancel' | 'ratify' | 'flag';
 
 export interface Click {
   requestId: string;
@@ -36,7 +36,7 @@ export interface DecisionHooks {
   onApproved(request: ApprovalRequest): void;
 }
 
-const VERBS: Verb[] = ['approve', 'reject', 'cancel'];
+const VERBS: Verb[] = ['approve', 'reject', 'cancel', 'ratify', 'flag'];
 
 /** A click as it arrives from a card: the verb and request id come from client-controlled card data. */
 export interface CardClick extends Click {
@@ -75,7 +75,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   const denied = deps.config.access.checkActor(click.actor) ?? commentRefusal(click.comment, click.requestId);
   if (denied) return refuseClick(deps, click, { ...denied, requestId: click.requestId });
   const verb = click.verb as Verb;
-  const received = verb === 'cancel' ? [] : await delegationsReceived(deps, click.actor, now);
+  const received = verb === 'approve' || verb === 'reject' ? await delegationsReceived(deps, click.actor, now) : [];
   const apply = (r: ApprovalRequest): Transition => {
     // The roles named when the request was made, held according to the current config.
     const isApprover = (a: Actor) => deps.config.access.isApproverFor(decidingRoles(r), a);
@@ -87,6 +87,8 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
       ...(click.cardHash !== undefined ? { cardHash: click.cardHash } : {}),
     };
     if (verb === 'cancel') return r.state === 'executing' ? requestCancellation(r, ctx) : cancel(r, ctx);
+    // A break-glass use is reviewed by an approver in person (no delegate): ratified or flagged.
+    if (verb === 'ratify' || verb === 'flag') return reviewBreakGlass(r, ctx, verb === 'ratify' ? 'ratified' : 'flagged', click.comment);
     // A delegate decides with the delegator's authority (domain/delegation.ts).
     const authority = authorityFor(r, click.actor, verb, received, now, isApprover);
     if (!authority.ok) {

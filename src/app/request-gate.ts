@@ -56,14 +56,19 @@ export async function mayRequest(deps: AppDeps, attempt: RequestAttempt, complet
   const { command, actor, source } = attempt;
   const refused = deps.config.access.checkRequester(command, actor, source) ?? (complete ? (requestTextRefusal(attempt) ?? runTimeRefusal(deps, attempt)) : undefined) ?? rateRefusal(deps, actor);
   if (!refused) return undefined;
+  return auditRefused(deps, attempt, refused, complete ? {} : { stage: 'before the form' });
+}
+
+/** Audits a refused attempt as `request.refused` and returns the refusal. */
+export async function auditRefused(deps: Pick<AppDeps, 'store' | 'clock'>, attempt: RequestAttempt, refused: Refusal, more: Record<string, unknown> = {}): Promise<Refusal> {
   await deps.store.audit.append([
     neutralise({
       type: 'request.refused' as const,
       time: deps.clock.now().toISOString(),
-      actor: boundedActor(actor),
-      source: boundedSource(source),
+      actor: boundedActor(attempt.actor),
+      source: boundedSource(attempt.source),
       outcome: { result: 'refused' as const, reason: refused.reason, detail: refused.message },
-      data: { command: command.name, parameters: attempt.values, ...(attempt.runAt ? { runAt: attempt.runAt.slice(0, 40) } : {}), ...(complete ? {} : { stage: 'before the form' }) },
+      data: { command: attempt.command.name, parameters: attempt.values, ...(attempt.runAt ? { runAt: attempt.runAt.slice(0, 40) } : {}), ...more },
     }),
   ]);
   return refused;

@@ -11,6 +11,8 @@ import { defaultRisk } from '../domain/risk';
 import type { Actor, ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
 import { countRequest, mayRequest, resolveRunAt, type RequestAttempt } from './request-gate';
+import { breakGlassEvent, breakGlassGate } from './break-glass';
+import { breakGlassUse } from '../domain/lifecycle';
 
 export type Interpretation =
   | { kind: 'empty' }
@@ -24,7 +26,9 @@ export type Interpretation =
   | { kind: 'revoke-delegation' }
   | { kind: 'unknown'; text: string; suggestions: string[] }
   | { kind: 'incomplete'; command: CommandSpec; values: Record<string, string>; problems: ParameterProblem[]; reason?: string; runAt?: string }
-  | { kind: 'ready'; command: CommandSpec; values: Record<string, string>; reason?: string; runAt?: string };
+  | { kind: 'ready'; command: CommandSpec; values: Record<string, string>; reason?: string; runAt?: string }
+  /** `break-glass <command ...> reason: <why>`: the rest interpreted as a request. */
+  | { kind: 'break-glass'; request: Interpretation };
 
 /** `... at <time>` as the last words before `reason:` (or the end): the run time asked for, as typed. */
 const RUN_AT = /\s+at\s+(\S+)(?=\s+reason:|\s*$)/i;
@@ -47,6 +51,7 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   if (first === 'delegate') return { kind: 'delegate', rest: trimmed.slice(words[0].length).trim() };
   if (first === 'delegations') return { kind: 'delegations' };
   if (first === 'revoke' && words[1]?.toLowerCase() === 'delegation') return { kind: 'revoke-delegation' };
+  if (first === 'break-glass') return { kind: 'break-glass', request: interpret(deps, trimmed.slice(words[0].length)) };
   const { body, runAt } = splitRunAt(trimmed);
   const parsed = deps.config.catalog.parse(body);
   if (!parsed) return { kind: 'unknown', text: trimmed, suggestions: deps.config.catalog.suggest(trimmed) };
@@ -68,10 +73,10 @@ export type CreateInput = RequestAttempt;
  * (so approvers see what will change) or a snapshot of the target for other operations (what drift
  * detection compares before execution), then stored together with its audit record.
  */
-export async function createRequest(deps: AppDeps, input: CreateInput): Promise<CreateResult> {
+export async function createRequest(deps: AppDeps, input: CreateInput, breakGlass = false): Promise<CreateResult> {
   const { command, actor, source } = input;
   const now = deps.clock.now();
-  const refused = await mayRequest(deps, input, true);
+  const refused = (breakGlass ? await breakGlassGate(deps, input) : undefined) ?? (await mayRequest(deps, input, true));
   if (refused) return { ok: false, refusal: refused };
   if (!command.policy || !command.sensitive) return { ok: false, error: `"${command.name}" is read-only; it needs no request.` };
   const runAt = resolveRunAt(deps, input);
@@ -105,6 +110,7 @@ export async function createRequest(deps: AppDeps, input: CreateInput): Promise<
       ...(command.policy.reminders ? { reminders: command.policy.reminders } : {}),
       ...(command.policy.escalation ? { escalation: command.policy.escalation } : {}),
       ...(command.policy.schedule ? { schedule: command.policy.schedule } : {}),
+      ...(command.policy.breakGlass ? { breakGlass: command.policy.breakGlass } : {}),
     },
     approvals: [],
     createdAt: now.toISOString(),
@@ -139,6 +145,13 @@ export async function createRequest(deps: AppDeps, input: CreateInput): Promise<
     target,
     outcome: { result: 'ok' as const, detail: `needs ${command.policy.approvals} approval(s) from ${command.policy.approverRoles.join(', ')}` },
   });
+  if (breakGlass) {
+    const used = breakGlassUse(request, now, input.reason ?? '');
+    await deps.store.requests.insert(used, [created, breakGlassEvent(used, actor, source)]);
+    countRequest(deps, actor);
+    deps.log.warn({ requestId: id, command: command.name }, 'break-glass used: running without approval');
+    return { ok: true, request: used };
+  }
   await deps.store.requests.insert(request, [created]);
   countRequest(deps, actor);
   deps.log.info({ requestId: id, command: command.name }, 'request created');

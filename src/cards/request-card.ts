@@ -8,6 +8,7 @@ import { plural } from '../domain/duration-text';
 import { documentationLinks, failureCause, withoutDocumentationLinks } from '../domain/failure-cause';
 import { decidingRoles } from '../domain/policy';
 import { isDecidable, type ApprovalRequest, type RequestState } from '../domain/request';
+import { needsReview } from '../domain/lifecycle';
 import { localTime, md } from './markdown';
 import { type Card, renderWithText } from './render';
 import { changeView, riskView, summarySentence } from './request-summary';
@@ -75,7 +76,7 @@ export function requestCardView(r: ApprovalRequest, options: RequestCardOptions 
     requestId: r.id,
     hash: r.operationHash,
     viewerIds: options.viewerIds?.length ? options.viewerIds.slice(0, MAX_VIEWERS) : [`8:orgid:${r.requester.aadObjectId}`],
-    stateLabel: look.label,
+    stateLabel: r.breakGlass ? `BREAK-GLASS · ${look.label}` : look.label,
     stateColor: look.color,
     ...riskView(r),
     ...changeView(r),
@@ -91,6 +92,8 @@ export function requestCardView(r: ApprovalRequest, options: RequestCardOptions 
     cancelTitle: r.state === 'scheduled' ? 'Cancel before it runs' : options.viewer ? 'Cancel my request' : 'Cancel (requester only)',
     // Only a deployment can be stopped in Azure once it runs; the requester or an approver may ask.
     canStopRun: r.state === 'executing' && r.operation.kind === 'deployTemplate' && !r.execution?.cancellation,
+    // A second person reviews a break-glass use once it ended (decided when clicked: never the requester).
+    canReview: needsReview(r) && viewer.canApprove,
   };
 }
 
@@ -139,6 +142,7 @@ function resultView(r: ApprovalRequest) {
   let title = '';
   let style = 'default';
   const ex = r.execution;
+  lines.push(...breakGlassLines(r));
   if (r.state === 'needs_reapproval' && r.drift) {
     title = `Not executed: what it would do changed since it was approved (found ${localTime(r.drift.detectedAt)}). Decide again.`;
     style = 'warning';
@@ -180,6 +184,8 @@ function resultView(r: ApprovalRequest) {
     title = `Expired ${localTime(r.expiresAt)}`;
     lines.push('Nobody approved it in time. Ask again if it is still needed.');
   }
+  if (!title && r.breakGlass) title = 'BREAK-GLASS: run without approval';
+  if (r.breakGlass && style !== 'attention') style = 'warning';
   if (ex && !isDecidable(r)) {
     if (ex.ref.correlationId) lines.push(md(`Correlation id: ${ex.ref.correlationId}`));
     for (const id of ex.ref.resourceIds.slice(0, 5)) lines.push(md(`ARM id: ${id}`));
@@ -190,6 +196,19 @@ function resultView(r: ApprovalRequest) {
     resultStyle: style,
     resultLines: lines.map((line) => ({ line })),
   };
+}
+
+/** BREAK-GLASS first, whatever the state: who ran it without approval, why, and where its review stands. */
+function breakGlassLines(r: ApprovalRequest): string[] {
+  const use = r.breakGlass;
+  if (!use) return [];
+  const lines = [`BREAK-GLASS: run by ${md(r.requester.name)} without approval, ${localTime(use.usedAt)}. Reason: ${md(use.reason)}`];
+  if (use.review) {
+    lines.push(`BREAK-GLASS ${use.review.verdict === 'ratified' ? 'ratified' : 'FLAGGED'} by ${md(use.review.by.name)}, ${localTime(use.review.at)}${use.review.comment ? `: ${md(use.review.comment)}` : ''}`);
+  } else {
+    lines.push(`BREAK-GLASS review by an approver (not the requester) due ${localTime(use.reviewDueAt)}${use.overdueAt ? ': OVERDUE, escalated' : ''}.`);
+  }
+  return lines;
 }
 
 /** Why it waits, and until when the approval holds: the drift check and role re-check run when it starts. */

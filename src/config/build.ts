@@ -15,7 +15,7 @@ import { OPERATION_FIELDS, RESERVED_COMMANDS } from './schema';
 import type { AuditConfig, CountersignConfig, RawCommand, RawConfig, RawParameter } from './types';
 import { didYouMean } from './suggest';
 import { ConfigError, type ConfigProblem, dotted, type Locate } from './validate';
-import { buildSchedule } from './schedule';
+import { buildBreakGlass, buildSchedule } from './schedule';
 
 const DEFAULT_TTL = '4h';
 
@@ -144,7 +144,8 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
       conversationIds: c.policy.conversations?.ids ?? [],
     };
     const schedule = buildSchedule(c, i, input, at);
-    policy = { ...base, ...buildReach(c, i, input, base, at), ...(schedule ? { schedule } : {}) };
+    const breakGlass = buildBreakGlass(c, i, input, at);
+    policy = { ...base, ...buildReach(c, i, input, base, at), ...(schedule ? { schedule } : {}), ...(breakGlass ? { breakGlass } : {}) };
   }
   return { name: c.name, description: c.description, sensitive, ...(c.risk ? { risk: c.risk } : {}), parameters, operation: c.operation, ...(policy ? { policy } : {}) };
 }

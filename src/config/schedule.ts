@@ -2,10 +2,13 @@
  * The keys that say when a command may run: `windows` (maintenance windows) and `maxScheduleAhead`
  * (how long an approval stays valid, under a command's policy or `defaults`; default 7d). A zone
  * this runtime's Intl does not know, an empty window, or a validity shorter than the longest wait
- * for a window is reported where it is written.
+ * for a window is reported where it is written. And `breakGlass`, the exception to "approved first":
+ * off unless `allowed: true`, for declared roles only.
  */
 import { formatDuration } from '../domain/duration-text';
 import { DEFAULT_MAX_AHEAD_SECONDS, longestWait, type SchedulePolicy } from '../domain/schedule';
+import type { BreakGlassPolicy } from '../domain/request';
+import { didYouMean } from './suggest';
 import { parseDuration } from './duration';
 import type { RawCommand, RawConfig } from './types';
 
@@ -38,4 +41,16 @@ export function buildSchedule(c: RawCommand, i: number, input: RawConfig, at: At
   }
   if (windows.length === 0 && !written) return undefined;
   return { windows: windows.map((w) => ({ days: [...w.days], from: w.from, to: w.to, zone: w.zone })), maxAheadSeconds };
+}
+
+/** Undefined unless the policy says `breakGlass: { allowed: true, ... }`. */
+export function buildBreakGlass(c: RawCommand, i: number, input: RawConfig, at: At): BreakGlassPolicy | undefined {
+  const raw = c.policy?.breakGlass;
+  if (!raw?.allowed) return undefined;
+  const key = ['commands', i, 'policy', 'breakGlass'];
+  const declared = Object.keys(input.roles);
+  raw.roles.forEach((r, j) => {
+    if (!declared.includes(r)) at([...key, 'roles', j], `role "${r}" is not declared under roles${didYouMean(r, declared)} (declared: ${declared.join(', ')})`);
+  });
+  return { roles: [...raw.roles], reviewWithinSeconds: parseDuration(raw.reviewWithin), notify: [...(raw.notify ?? [])] };
 }

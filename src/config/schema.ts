@@ -84,6 +84,12 @@ const policy = {
     },
     windows: { type: 'array', minItems: 1, maxItems: 20, items: window },
     maxScheduleAhead: duration,
+    breakGlass: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['allowed', 'roles', 'reviewWithin'],
+      properties: { allowed: { type: 'boolean' }, roles: { ...stringList, minItems: 1 }, reviewWithin: duration, notify: stringList },
+    },
     ...reach,
   },
 } as const;

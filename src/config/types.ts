@@ -91,6 +91,8 @@ export interface RawCommand {
     windows?: { days: Weekday[]; from: string; to: string; zone: string }[];
     /** How long an approval stays valid waiting for its run (default 7d). */
     maxScheduleAhead?: string;
+    /** Off unless allowed: true. Who may run it at once without approval, and how it is reviewed. */
+    breakGlass?: { allowed: boolean; roles: string[]; reviewWithin: string; notify?: string[] };
   } & RawReach;
 }
 

@@ -54,6 +54,29 @@ export interface PolicySnapshot {
   escalation?: EscalationPolicy;
   /** Maintenance windows and how long an approval stays valid (absent on requests made before it existed: any time, 7 days). */
   schedule?: SchedulePolicy;
+  /** Present only when the command's policy allows break-glass (off by default). */
+  breakGlass?: BreakGlassPolicy;
+}
+
+/** Who may run the command at once without approval, and how that is reviewed after the fact. */
+export interface BreakGlassPolicy {
+  /** Roles whose members may use break-glass for the command (they must also be allowed to request it). */
+  roles: string[];
+  /** Seconds after the use by which an approver must ratify or flag it. */
+  reviewWithinSeconds: number;
+  /** Conversation ids the loud notice goes to (besides the approvers in personal chats). */
+  notify: string[];
+}
+
+/** A break-glass use recorded on its request: it ran without approval and waits for a second person's review. */
+export interface BreakGlassUse {
+  reason: string;
+  usedAt: string;
+  reviewDueAt: string;
+  /** Set when an approver (never the requester) ratified or flagged it. */
+  review?: { verdict: 'ratified' | 'flagged'; by: Actor; at: string; comment?: string };
+  /** Set when the review was overdue and escalated. */
+  overdueAt?: string;
 }
 
 export interface NotifyPolicy {
@@ -169,6 +192,8 @@ export interface ApprovalRequest {
   reminders?: { sent: number; lastPointAt: string };
   /** Set once the request waited past the policy's escalation delay: the escalation role may decide too. */
   escalation?: { role: string; at: string };
+  /** Run at once without approval (break-glass): reviewed after the fact. */
+  breakGlass?: BreakGlassUse;
   /** Who could not be told of the request when it was last tried (shown on the card). */
   unreachable?: Unreachable[];
 }

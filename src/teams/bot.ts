@@ -191,6 +191,17 @@ export class CountersignBot extends TeamsActivityHandler {
         await dc.beginDialog(this.dialogs().requestDialog, options);
         return;
       }
+      case 'break-glass': {
+        const inner = what.request;
+        if (inner.kind !== 'ready' || !inner.command.sensitive) {
+          await context.sendActivity(this.say('Usage: break-glass <command with all its parameters> reason: <why this cannot wait for approval>. Nothing was run.'));
+          return;
+        }
+        const result = await this.app.breakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), actor, source: sourceOf(context.activity) });
+        if (!result.ok) await context.sendActivity(this.say('refusal' in result ? result.refusal.message : result.error));
+        else await this.postRequestCard(context, result.request);
+        return;
+      }
       case 'ready':
         if (!what.command.sensitive) {
           const q = await this.app.runQuery(what.command, what.values, actor);

@@ -6,6 +6,7 @@ import type { OperationSpec } from '../operation';
 import type { ConversationKind, EscalationPolicy, NotifyPolicy, ReminderPolicy } from '../request';
 import type { RiskLevel } from '../risk';
 import type { SchedulePolicy } from '../schedule';
+import type { BreakGlassPolicy } from '../request';
 
 export type ParameterType = 'string' | 'enum' | 'integer';
 
@@ -36,6 +37,8 @@ export interface CommandPolicy {
   escalation?: EscalationPolicy;
   /** Maintenance windows and how long an approval stays valid (maxScheduleAhead). */
   schedule?: SchedulePolicy;
+  /** Absent: break-glass can never be used for the command. */
+  breakGlass?: BreakGlassPolicy;
 }
 
 /** The operation as written in the config: strings may hold {parameter} placeholders. */

@@ -38,7 +38,8 @@ export function startExecution(r: ApprovalRequest, now: Date, stillApprover: (ac
   const at = now.toISOString();
   // An approval on behalf of someone counts with that person's role (and the app checks its delegation).
   const valid = r.approvals.filter((a) => a.operationHash === r.operationHash && stillApprover(a.onBehalfOf ?? a.approver, a));
-  if (valid.length < r.policy.approvals) {
+  // The one exception to the two-person rule: a break-glass use runs without approval and is reviewed after (break-glass.ts).
+  if (!r.breakGlass && valid.length < r.policy.approvals) {
     const gone = r.approvals.filter((a) => !valid.includes(a));
     const delegated = gone.some((a) => a.onBehalfOf) ? ' (or the delegation an approval was given under ended)' : '';
     const detail = `Not executed: ${gone.map((a) => deciderText(a)).join(', ')} no longer hold(s) the approver role${delegated}; ${valid.length} of ${r.policy.approvals} approval(s) still count.`;
