@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliSettings } from '../settings';
+import { breakGlassWords, whenItMayRun } from '../domain/policy-words';
 
 /** `countersign config check [file]`: the same validation as startup, without starting. */
 export function registerConfigCommands(program: Command, settings: CliSettings): void {
@@ -19,6 +20,10 @@ export function registerConfigCommands(program: Command, settings: CliSettings):
         process.stdout.write(
           `OK ${c.file}\n  sha256 ${c.hash}\n  ${c.catalog.commands.length} command(s), ${sensitive} sensitive; roles: ${Object.keys(c.roles).join(', ')}; tenants: ${c.tenants.length}\n  azure: ${c.azure.sandbox ? 'SANDBOX (no subscription configured)' : `subscription ${c.azure.subscriptionId}, credential ${c.azure.credential.type}`}\n`,
         );
+        // Each sensitive command's timing and emergency rules in words (policy-words.ts).
+        for (const command of c.catalog.commands) {
+          if (command.policy) process.stdout.write(`  ${command.name}: ${whenItMayRun(command.policy)}; ${breakGlassWords(command.policy)}\n`);
+        }
       } catch (err) {
         if (err instanceof ConfigError) {
           process.stderr.write(`${err.message}\n`);

@@ -18,6 +18,7 @@ describe('countersign config check', function () {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^OK .*countersign\.example\.yaml\n  sha256 [0-9a-f]{64}\n/);
     assert.match(r.stdout, /azure: SANDBOX/);
+    assert.match(r.stdout, /\n  delete resource group: when it may run: at once when approved, or later with "at <time>"; an approval stays valid 7 days; break-glass: not allowed\n/);
   });
 
   it('exits 1 naming the file, line, key and problem of a wrong key', () => {
