@@ -10,6 +10,9 @@
  * was escalated, after its delay, once; at most one execution per approval; at most the policy's
  * reminders, each sent once; every acknowledged action is in the audit; the chain verifies and its
  * times never go back.
+ * The one stated exception to the two-person rule is break-glass: an execution that started without
+ * approvals must be a break-glass use by someone holding the break-glass role, and once time has
+ * passed every break-glass execution ends reviewed (ratified or flagged, by someone else) or escalated.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -24,6 +27,7 @@ import { sweepEscalations } from '../../src/app/escalation';
 import { sweepExpired } from '../../src/app/expiry';
 import type { ApproverMessenger, AzureGateway } from '../../src/app/ports';
 import { sweepReminders } from '../../src/app/reminders';
+import { sweepBreakGlassReviews } from '../../src/app/break-glass';
 import { createRequest } from '../../src/app/requests';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { parseConfig } from '../../src/config/load';
@@ -43,7 +47,7 @@ const CONFIG = parseConfig(
   fs
     .readFileSync(EXAMPLE_CONFIG, 'utf8')
     .replace(/approvals: 1 # approvals from people other than the requester/, 'approvals: 2')
-    .replace(/( {6}operation: Merge\n {4}policy:\n)/, '$1      escalation: { role: incident-leads, after: 2h }\n      reminders: { at: ["50%"], max: 1 }\n')
+    .replace(/( {6}operation: Merge\n {4}policy:\n)/, '$1      escalation: { role: incident-leads, after: 2h }\n      reminders: { at: ["50%"], max: 1 }\n      breakGlass: { allowed: true, roles: [incident-leads], reviewWithin: 3h }\n')
     .replace(/( {2}platform-approvers:\n)/, `  incident-leads:\n    - ${erin.aadObjectId}\n    - ${alice.aadObjectId}\n$1    - ${frank.aadObjectId} # Frank Approver\n`),
   EXAMPLE_CONFIG,
 );
@@ -52,13 +56,17 @@ const TAG = CONFIG.catalog.find('tag')!;
 const PEOPLE: Actor[] = [alice, bob, frank, dave, erin, mallory, carol];
 const APPROVERS = new Set([bob, frank, dave].map((p) => p.aadObjectId));
 const ESCALATION_ROLE = new Set([erin, alice].map((p) => p.aadObjectId));
+/** incident-leads may break the glass on `tag` (Alice may ask for it too; Erin may not request, so is refused). */
+const BREAK_GLASS_ROLE = ESCALATION_ROLE;
+const REVIEW_WITHIN_MS = 3 * 3600_000;
 const LEASE_MS = 1000;
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** `on`: which of the two instances (processes) does it. */
 type Action = { on: number } & (
   | { kind: 'create'; who: number }
-  | { kind: 'click'; verb: 'approve' | 'reject' | 'cancel'; who: number; which: number }
+  | { kind: 'break-glass'; who: number }
+  | { kind: 'click'; verb: 'approve' | 'reject' | 'cancel' | 'ratify' | 'flag'; who: number; which: number }
   | { kind: 'time'; minutes: number }
   | { kind: 'delegate'; who: number; to: number; minutes: number }
   | { kind: 'revoke'; who: number }
@@ -69,6 +77,9 @@ type Action = { on: number } & (
 const what = fc.oneof(
   // Mostly people who may ask (Alice, Dave), sometimes anyone.
   { arbitrary: fc.record({ kind: fc.constant('create' as const), who: fc.constantFrom(0, 0, 3, 3, 1, 4, 5) }), weight: 3 },
+  // Break-glass by Alice (allowed), Erin (not a requester) or Bob (no break-glass role).
+  { arbitrary: fc.record({ kind: fc.constant('break-glass' as const), who: fc.constantFrom(0, 0, 4, 1) }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('click' as const), verb: fc.constantFrom('ratify' as const, 'flag' as const), who: fc.constantFrom(0, 1, 2, 4, 6), which: fc.nat(3) }), weight: 1 },
   {
     arbitrary: fc.record({ kind: fc.constant('click' as const), verb: fc.constantFrom('approve' as const, 'approve' as const, 'approve' as const, 'reject' as const, 'cancel' as const), who: fc.constantFrom(1, 2, 3, 3, 0, 4, 5, 6, 6), which: fc.nat(3) }),
     weight: 10,
@@ -130,7 +141,8 @@ class CountingMessenger implements ApproverMessenger {
   readonly cards = new Map<string, number>();
   private n = 0;
   async cardToPerson(request: { id: string }, _person: unknown, text?: string) {
-    const m = text ? this.reminders : this.cards;
+    // Break-glass notices carry a text too; only reminders are counted as such.
+    const m = text?.startsWith('Reminder') ? this.reminders : this.cards;
     m.set(request.id, (m.get(request.id) ?? 0) + 1);
     return { ok: true as const, message: { conversationId: 'personal', activityId: `m-${++this.n}` } };
   }
@@ -218,6 +230,13 @@ class Run {
         this.requestIds.push(r.request.id);
         this.acknowledged.push({ requestId: r.request.id, actor: PEOPLE[a.who].aadObjectId, types: ['request.created'] });
       }
+    } else if (a.kind === 'break-glass') {
+      const r = await createRequest(deps, { command: TAG, values: { group: 'rg-model', key: 'owner', value: `bg${this.requestIds.length}` }, reason: 'model emergency', actor: PEOPLE[a.who], source: channel }, true);
+      if (r.ok) {
+        this.requestIds.push(r.request.id);
+        this.acknowledged.push({ requestId: r.request.id, actor: PEOPLE[a.who].aadObjectId, types: ['breakglass.used'] });
+        executor.schedule(r.request);
+      }
     } else if (a.kind === 'click') {
       if (this.requestIds.length === 0) return;
       // Mostly the newest requests, where decisions are still open.
@@ -225,7 +244,7 @@ class Run {
       const actor = PEOPLE[a.who];
       const result = await decide(deps, { requestId, verb: a.verb, actor, source: channel }, { onApproved: (r) => executor.schedule(r) });
       if (result.ok) {
-        const types = { approve: ['approval.granted', 'request.approved'], reject: ['request.rejected'], cancel: ['request.cancelled', 'execution.cancel_requested'] }[a.verb];
+        const types = { approve: ['approval.granted', 'request.approved'], reject: ['request.rejected'], cancel: ['request.cancelled', 'execution.cancel_requested'], ratify: ['breakglass.ratified'], flag: ['breakglass.flagged'] }[a.verb];
         this.acknowledged.push({ requestId, actor: actor.aadObjectId, types });
       }
     } else if (a.kind === 'time') {
@@ -233,6 +252,7 @@ class Run {
       await sweepExpired(deps);
       await sweepEscalations(deps);
       await sweepReminders(deps);
+      await sweepBreakGlassReviews(deps);
     } else if (a.kind === 'delegate') {
       await delegateTo(deps, { actor: PEOPLE[a.who], source: channel, delegate: PEOPLE[a.to], when: `for ${a.minutes}m` });
     } else if (a.kind === 'revoke') {
@@ -242,6 +262,14 @@ class Run {
     } else {
       await executor.idle();
     }
+  }
+
+  /** Time passes beyond any review deadline: executions left by crashes are resumed, overdue reviews escalated. */
+  async afterwards(): Promise<void> {
+    this.clock.advance(REVIEW_WITHIN_MS + LEASE_MS * 2);
+    for (const i of this.instances) await i.executor.resumeAbandoned();
+    await this.idle();
+    await sweepBreakGlassReviews(this.instances[0].deps);
   }
 
   async records(): Promise<AuditRecord[]> {
@@ -300,6 +328,11 @@ async function checkInvariants(run: Run): Promise<void> {
     for (const s of started) if (s.execution?.correlationId) correlationOf.set(s.execution.correlationId, id);
     if (started.length === 0) continue;
     const created = rs.find((r) => r.type === 'request.created')!;
+    // The stated exception: a break-glass use runs without approvals, by someone holding the break-glass role.
+    if (rs.some((r) => r.type === 'breakglass.used')) {
+      assert.ok(BREAK_GLASS_ROLE.has(created.actor!.aadObjectId), `request ${id}: break-glass used by someone without the role`);
+      continue;
+    }
     const escalated = rs.find((r) => r.type === 'request.escalated');
     const grants = rs.filter((r) => r.type === 'approval.granted' && r.seq < started[0].seq);
     const approvers = new Set(grants.map((r) => r.actor!.aadObjectId));
@@ -325,6 +358,16 @@ async function checkInvariants(run: Run): Promise<void> {
     const sends = reminded.reduce((n, r) => n + (r.data?.to as string[]).length, 0);
     assert.equal(run.messenger.reminders.get(id) ?? 0, sends, `request ${id}: reminders sent once each to whom the audit names`);
   }
+  // Every break-glass execution ends reviewed by someone else, or its overdue review escalated.
+  for (const [id, rs] of byRequest) {
+    if (!rs.some((r) => r.type === 'breakglass.used') || !rs.some((r) => r.type === 'execution.started')) continue;
+    const reviews = rs.filter((r) => r.type === 'breakglass.ratified' || r.type === 'breakglass.flagged');
+    assert.ok(reviews.length <= 1, `break-glass request ${id} reviewed ${reviews.length} times`);
+    for (const r of reviews) assert.notEqual(r.actor?.aadObjectId, rs[0].actor?.aadObjectId, `break-glass request ${id} reviewed by its requester`);
+    const overdue = rs.filter((r) => r.type === 'breakglass.review_overdue');
+    assert.ok(overdue.length <= 1, `break-glass request ${id}: review escalated ${overdue.length} times`);
+    assert.ok(reviews.length + overdue.length > 0, `break-glass request ${id} ran and was neither reviewed nor escalated`);
+  }
   for (const [corr, n] of run.arm.executed) {
     assert.equal(n, 1, `correlation ${corr} was sent to ARM ${n} times`);
     assert.ok(correlationOf.has(corr), `ARM was sent ${corr}, which no recorded execution.started claims`);
@@ -341,7 +384,7 @@ describe('the approval model under random interleavings, crashes and restarts', 
   it('keeps the two-person rule, one execution per approval, and every acknowledged action in a verifiable audit', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-model-'));
     let n = 0;
-    const seen = { executed: 0, resumed: 0, crashes: 0, expired: 0, onBehalf: 0, voided: 0, escalated: 0, reminded: 0 };
+    const seen = { executed: 0, resumed: 0, crashes: 0, expired: 0, onBehalf: 0, voided: 0, escalated: 0, reminded: 0, brokeGlass: 0, reviewed: 0 };
     try {
       await fc.assert(
         fc.asyncProperty(scenario, async (steps) => {
@@ -350,6 +393,7 @@ describe('the approval model under random interleavings, crashes and restarts', 
           try {
             for (const actions of steps) await step(run, actions);
             await run.idle();
+            await run.afterwards();
             await checkInvariants(run);
             seen.executed += run.arm.executed.size;
             seen.resumed += run.arm.resumed.size;
@@ -360,6 +404,8 @@ describe('the approval model under random interleavings, crashes and restarts', 
             seen.voided += records.filter((r) => r.type === 'approval.revoked').length;
             seen.escalated += records.filter((r) => r.type === 'request.escalated').length;
             seen.reminded += records.filter((r) => r.type === 'request.reminded').length;
+            seen.brokeGlass += records.filter((r) => r.type === 'breakglass.used').length;
+            seen.reviewed += records.filter((r) => r.type === 'breakglass.ratified' || r.type === 'breakglass.flagged').length;
           } finally {
             await run.close();
           }
@@ -368,7 +414,7 @@ describe('the approval model under random interleavings, crashes and restarts', 
         { numRuns: 100, endOnFailure: true, examples: [[ON_BEHALF_EXAMPLE]] },
       );
       // The runs must reach what the invariants are about, or they prove nothing.
-      assert.ok(seen.executed > 0 && seen.crashes > 0 && seen.expired > 0 && seen.onBehalf > 0 && seen.escalated > 0 && seen.reminded > 0, `too little happened: ${JSON.stringify(seen)}`);
+      assert.ok(seen.executed > 0 && seen.crashes > 0 && seen.expired > 0 && seen.onBehalf > 0 && seen.escalated > 0 && seen.reminded > 0 && seen.brokeGlass > 0 && seen.reviewed > 0, `too little happened: ${JSON.stringify(seen)}`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
