@@ -9,7 +9,7 @@
  */
 import { neutralise, requestRef } from '../domain/audit';
 import { breakGlassRefusal, markReviewOverdue, peopleToDecide, reviewOverdue } from '../domain/lifecycle';
-import type { Refusal } from '../domain/refusal';
+import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import { transact, type AppDeps } from './context';
 import { notifyPolicy, reach } from './notifications';
@@ -17,7 +17,8 @@ import { auditRefused, type RequestAttempt } from './request-gate';
 
 /** The break-glass checks before the usual request checks: allowed for the command, by this person, with a reason (refusals audited). */
 export async function breakGlassGate(deps: AppDeps, attempt: RequestAttempt): Promise<Refusal | undefined> {
-  const refused = breakGlassRefusal(attempt.command, attempt.actor, deps.config.access.roles, attempt.reason);
+  const scheduled = attempt.runAt ? refusal(RefusalReason.RunTimeRefused, 'Break-glass runs at once: it cannot wait for a time (drop "at ..."), and a change that can wait can be approved. Nothing was run.') : undefined;
+  const refused = scheduled ?? breakGlassRefusal(attempt.command, attempt.actor, deps.config.access.roles, attempt.reason);
   return refused ? auditRefused(deps, attempt, refused, { breakGlass: true }) : undefined;
 }
 

@@ -197,7 +197,7 @@ export class CountersignBot extends TeamsActivityHandler {
           await context.sendActivity(this.say('Usage: break-glass <command with all its parameters> reason: <why this cannot wait for approval>. Nothing was run.'));
           return;
         }
-        const result = await this.app.breakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), actor, source: sourceOf(context.activity) });
+        const result = await this.app.breakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), ...(inner.runAt ? { runAt: inner.runAt } : {}), actor, source: sourceOf(context.activity) });
         if (!result.ok) await context.sendActivity(this.say('refusal' in result ? result.refusal.message : result.error));
         else await this.postRequestCard(context, result.request);
         return;
