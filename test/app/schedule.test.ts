@@ -2,27 +2,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { RefusalReason } from '../../src/domain/refusal';
-import type { Actor, ApprovalRequest } from '../../src/domain/request';
 import { appOnFakes, START, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
-import { alice, bob, carol, EXAMPLE_CONFIG, opsChannel, sourceIn } from '../support/people';
-import { assertNoCrash, click, refusedWith, settle } from './steps';
+import { alice, bob, carol, EXAMPLE_CONFIG } from '../support/people';
+import { ask, asked, assertNoCrash, click, refusedWith, settle } from './steps';
 
 const DELETE = 'delete resource group staging-old';
 const HOUR = 3_600_000;
 const RG_WEB = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-web`;
-
-async function askAt(f: AppOnFakes, who: Actor, text: string, timeZone?: string) {
-  const meant = f.app.interpret(text);
-  if (meant.kind !== 'ready') throw new Error(`"${text}" is not a complete request (${meant.kind})`);
-  return f.app.createRequest({ command: meant.command, values: meant.values, ...(meant.runAt ? { runAt: meant.runAt } : {}), ...(timeZone ? { timeZone } : {}), actor: who, source: sourceIn(opsChannel, 'ask-1') });
-}
-
-async function scheduledAt(f: AppOnFakes, text: string, timeZone?: string): Promise<ApprovalRequest> {
-  const made = await askAt(f, alice, text, timeZone);
-  assert.ok(made.ok, JSON.stringify(made));
-  await f.app.cardPosted(made.request.id, { conversationId: opsChannel.id, activityId: `card-${made.request.id}` });
-  return made.request;
-}
 
 /** Moves the test clock to the instant. */
 function at(f: AppOnFakes, instant: string | number): void {
@@ -48,7 +34,7 @@ describe('app: approve now, run later', () => {
   });
 
   it('reads "at <time>" in the sender\'s zone and waits, approved, until then; then runs once', async () => {
-    const r = await scheduledAt(f, `${DELETE} at 22:00`, 'Europe/Berlin');
+    const r = await asked(f, alice, `${DELETE} at 22:00`, 'Europe/Berlin');
     assert.equal(r.requestedRunAt, '2026-03-02T21:00:00.000Z');
     assert.match(f.app.runAtText(r, 'Europe/Berlin') ?? '', /no earlier than 2026-03-02 22:00 Europe\/Berlin \(2026-03-02T21:00:00.000Z\)/);
     await click(f, bob, r, 'approve');
@@ -70,7 +56,7 @@ describe('app: approve now, run later', () => {
   });
 
   it('refuses, and audits, a time beyond how long an approval stays valid', async () => {
-    const made = await askAt(f, alice, `${DELETE} at 2026-03-20T02:00Z`);
+    const made = await ask(f, alice, `${DELETE} at 2026-03-20T02:00Z`);
     assert.ok(!made.ok && 'refusal' in made);
     assert.equal(made.refusal.reason, RefusalReason.RunTimeRefused);
     assert.match(made.refusal.message, /too far ahead/);
@@ -79,7 +65,7 @@ describe('app: approve now, run later', () => {
   });
 
   it('lets the requester, or an approver, cancel before it starts; nothing reaches Azure', async () => {
-    const r = await scheduledAt(f, `${DELETE} at 2026-03-02T12:00Z`);
+    const r = await asked(f, alice, `${DELETE} at 2026-03-02T12:00Z`);
     await click(f, bob, r, 'approve');
     await settle(f);
     const byApprover = await click(f, bob, await f.request(r.id), 'cancel');
@@ -91,13 +77,13 @@ describe('app: approve now, run later', () => {
   });
 
   it('refuses a cancel from someone who neither asked nor approves', async () => {
-    const r = await scheduledAt(f, `${DELETE} at 2026-03-02T12:00Z`);
+    const r = await asked(f, alice, `${DELETE} at 2026-03-02T12:00Z`);
     await click(f, bob, r, 'approve');
     assert.equal(refusedWith(await click(f, carol, await f.request(r.id), 'cancel')), RefusalReason.NotAllowedToCancel);
   });
 
   it('survives a restart, and two instances sweeping at the time run it once', async () => {
-    const r = await scheduledAt(f, `${DELETE} at 2026-03-02T12:00Z`);
+    const r = await asked(f, alice, `${DELETE} at 2026-03-02T12:00Z`);
     await click(f, bob, r, 'approve');
     await settle(f);
     const other = f.anotherRun();
@@ -110,7 +96,7 @@ describe('app: approve now, run later', () => {
   });
 
   it('expires a scheduled request whose approval stopped being valid before it could start', async () => {
-    const r = await scheduledAt(f, `${DELETE} at 2026-03-02T12:00Z`);
+    const r = await asked(f, alice, `${DELETE} at 2026-03-02T12:00Z`);
     await click(f, bob, r, 'approve');
     at(f, START.getTime() + 8 * 24 * HOUR);
     await f.app.sweepScheduled();
@@ -122,7 +108,7 @@ describe('app: approve now, run later', () => {
 
   it('runs a request approved outside its maintenance window at the next opening', async () => {
     f = appOnFakes({ configText: withWindows('[{ days: [sat, sun], from: "02:00", to: "05:00", zone: Europe/London }]') });
-    const r = await scheduledAt(f, DELETE);
+    const r = await asked(f, alice, DELETE);
     await click(f, bob, r, 'approve');
     const waiting = await f.request(r.id);
     assert.equal(waiting.state, 'scheduled');
@@ -136,7 +122,7 @@ describe('app: approve now, run later', () => {
 
   it('runs at once when approved inside its window', async () => {
     f = appOnFakes({ configText: withWindows('[{ days: [mon], from: "08:00", to: "10:00", zone: UTC }]') });
-    const r = await scheduledAt(f, DELETE);
+    const r = await asked(f, alice, DELETE);
     await click(f, bob, r, 'approve');
     await settle(f);
     assert.equal((await f.request(r.id)).state, 'succeeded');
@@ -144,7 +130,7 @@ describe('app: approve now, run later', () => {
 
   it('checks drift right before the scheduled run, as for any execution', async () => {
     f.azure.setTarget(RG_WEB, { exists: true, etag: 'e1', facts: { 'tags.owner': 'web-team' } });
-    const r = await scheduledAt(f, 'tag rg-web owner platform-team at 2026-03-02T12:00Z');
+    const r = await asked(f, alice, 'tag rg-web owner platform-team at 2026-03-02T12:00Z');
     await click(f, bob, r, 'approve');
     assert.equal((await f.request(r.id)).state, 'scheduled');
     f.azure.setTarget(RG_WEB, { exists: true, etag: 'e2', facts: { 'tags.owner': 'someone-else' } });
