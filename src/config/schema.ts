@@ -196,4 +196,4 @@ export const OPERATION_FIELDS: Record<string, { required: string[]; optional: st
 };
 
 /** Command words Countersign answers itself; a catalog command cannot take them. */
-export const RESERVED_COMMANDS = ['help', 'pending', 'status', 'audit', 'cancel', 'delegate', 'delegations', 'revoke'];
+export const RESERVED_COMMANDS = ['help', 'pending', 'status', 'audit', 'cancel', 'delegate', 'delegations', 'revoke', 'break-glass'];
