@@ -22,7 +22,7 @@ import { sweepExpired } from './expiry';
 import { inBackground, tellDeciders } from './notifications';
 import { sweepReminders } from './reminders';
 import { sweepScheduled } from './schedule';
-import { sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
+import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
 import { CommitOutcomeUnknownError, type CardMessage } from './ports';
 import { cardViewers, personalView, type PersonalView } from './personal-view';
 import { help, pending, status, type HelpEntry, type PendingView } from './queries';
@@ -97,6 +97,11 @@ export class Countersign {
     this.execute(result.request);
     this.tell(result.request.id, () => tellBreakGlass(this.deps, result.request, 'break-glass'));
     return result;
+  }
+
+  /** Whether this person may use break-glass for the command at all (asked before saying what is missing; a refusal is audited). */
+  mayBreakGlass(attempt: RequestAttempt): Promise<Refusal | undefined> {
+    return breakGlassGate(this.deps, attempt);
   }
 
   /** Break-glass uses whose review is overdue are audited and escalated (once across instances). */

@@ -193,8 +193,15 @@ export class CountersignBot extends TeamsActivityHandler {
       }
       case 'break-glass': {
         const inner = what.request;
+        const usage = 'Usage: break-glass <command with all its parameters> reason: <why this cannot wait for approval>. Nothing was run.';
+        if (inner.kind === 'incomplete' && inner.command.sensitive) {
+          // A command that does not allow it is refused as such (audited), whatever is missing.
+          const refused = await this.app.mayBreakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), actor, source: sourceOf(context.activity) });
+          await context.sendActivity(this.say(refused?.message ?? `${inner.problems.map((p) => p.message).join('; ')}. ${usage}`));
+          return;
+        }
         if (inner.kind !== 'ready' || !inner.command.sensitive) {
-          await context.sendActivity(this.say('Usage: break-glass <command with all its parameters> reason: <why this cannot wait for approval>. Nothing was run.'));
+          await context.sendActivity(this.say(usage));
           return;
         }
         const result = await this.app.breakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), ...(inner.runAt ? { runAt: inner.runAt } : {}), actor, source: sourceOf(context.activity) });

@@ -98,5 +98,9 @@ describe('scheduling and break-glass (bot over HTTP, fake Bot Connector, control
     assert.ok(textsSince(from).some((t) => /does not allow break-glass/.test(t)), JSON.stringify(textsSince(from)));
     const refused = (await auditOf(h)).filter((r) => r.type === 'request.refused');
     assert.equal(refused.at(-1)?.outcome.reason, 'break-glass-not-allowed');
+    // Also when parameters are missing: refused as not allowed, audited.
+    const incomplete = await h.teams.say(people.alice, 'break-glass tag reason: urgent');
+    assert.ok(textsSince(incomplete).some((t) => /does not allow break-glass/.test(t)), JSON.stringify(textsSince(incomplete)));
+    assert.equal((await auditOf(h)).filter((r) => r.type === 'request.refused' && r.outcome.reason === 'break-glass-not-allowed').length, 2);
   });
 });
