@@ -208,9 +208,15 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     withLogContext({ job: 'expiry-sweep' }, () => app.sweepExpired()).catch((err: unknown) => log.error({ err: String(err) }, 'expiry sweep failed'));
   }, options.sweepIntervalMs ?? 15_000);
   sweeper.unref();
+  // Scheduled requests whose time came are started (the execution's claim runs each once across instances).
+  const scheduleSweeper = setInterval(() => {
+    withLogContext({ job: 'schedule-sweep' }, () => app.sweepScheduled()).catch((err: unknown) => log.error({ err: String(err) }, 'schedule sweep failed'));
+  }, options.sweepIntervalMs ?? 15_000);
+  scheduleSweeper.unref();
   // Escalations and reminders due: recorded on the request before anyone is told, so once across instances.
   const reachSweeper = setInterval(() => {
     withLogContext({ job: 'reach-sweep' }, () => app.sweepReach()).catch((err: unknown) => log.error({ err: String(err) }, 'reminder and escalation sweep failed'));
+    withLogContext({ job: 'break-glass-review-sweep' }, () => app.sweepBreakGlassReviews()).catch((err: unknown) => log.error({ err: String(err) }, 'break-glass review sweep failed'));
   }, options.sweepIntervalMs ?? 15_000);
   reachSweeper.unref();
   // Executions a run that died (or stopped) left behind are resumed once their lease expired: now, and
@@ -256,6 +262,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       // rather than a refused connection, and /readyz reports not ready.
       stopping = true;
       clearInterval(sweeper);
+      clearInterval(scheduleSweeper);
       clearInterval(reachSweeper);
       clearInterval(resumer);
       clearInterval(checkpoints);

@@ -6,6 +6,7 @@
 import type { CommandSpec } from '../domain/catalog';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import { withLogContext } from '../log/context';
+import { describeUntil, zoneOrUtc } from '../domain/delegation-time';
 import { admit, type Admission } from './access';
 import { recordAuthRefused, type RefusedActivity } from './auth-refusals';
 import { recordCardPosted } from './card-binding';
@@ -20,6 +21,8 @@ import { sweepEscalations } from './escalation';
 import { sweepExpired } from './expiry';
 import { inBackground, tellDeciders } from './notifications';
 import { sweepReminders } from './reminders';
+import { sweepScheduled } from './schedule';
+import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
 import { CommitOutcomeUnknownError, type CardMessage } from './ports';
 import { cardViewers, personalView, type PersonalView } from './personal-view';
 import { help, pending, status, type HelpEntry, type PendingView } from './queries';
@@ -84,6 +87,28 @@ export class Countersign {
     return result;
   }
 
+  /**
+   * `break-glass <command> reason: ...`: created approved without approval when the policy allows it
+   * and the person may, run at once, and announced loudly to the approvers and notice channels.
+   */
+  async breakGlass(input: CreateInput): Promise<CreateResult> {
+    const result = await createRequest(this.deps, input, true);
+    if (!result.ok) return result;
+    this.execute(result.request);
+    this.tell(result.request.id, () => tellBreakGlass(this.deps, result.request, 'break-glass'));
+    return result;
+  }
+
+  /** Whether this person may use break-glass for the command at all (asked before saying what is missing; a refusal is audited). */
+  mayBreakGlass(attempt: RequestAttempt): Promise<Refusal | undefined> {
+    return breakGlassGate(this.deps, attempt);
+  }
+
+  /** Break-glass uses whose review is overdue are audited and escalated (once across instances). */
+  sweepBreakGlassReviews(): Promise<string[]> {
+    return sweepBreakGlassReviews(this.deps);
+  }
+
   /** Escalates the requests due, then sends the reminders due (each once across instances). */
   async sweepReach(): Promise<{ escalated: string[]; reminded: string[] }> {
     const escalated = await sweepEscalations(this.deps);
@@ -139,6 +164,14 @@ export class Countersign {
     return `Request ${request.id} (${request.command}) was created and is waiting for approval, but its card could not be posted here. Approvers can decide it from the card that "status ${request.id}" or "pending" posts.`;
   }
 
+  /** The run time asked for, echoed in the sender's zone and UTC (undefined when none was asked for). */
+  runAtText(request: ApprovalRequest, timeZone?: string): string | undefined {
+    if (!request.requestedRunAt) return undefined;
+    const when = describeUntil(new Date(request.requestedRunAt), zoneOrUtc(timeZone));
+    const windows = request.policy.schedule?.windows.length ? ', in the first maintenance window of its command from then' : '';
+    return `Request ${request.id} will run, once approved, no earlier than ${when}${windows}. If it is approved later, it runs at once.`;
+  }
+
   /** `delegate @person until <time>`: the person is resolved by the Teams layer from the @mention. */
   delegate(cmd: DelegateCommand): Promise<DelegationAnswer> {
     return delegateTo(this.deps, cmd);
@@ -186,6 +219,12 @@ export class Countersign {
   async catchUp(): Promise<void> {
     for (const r of await this.deps.store.requests.list({ states: ['approved'] })) this.execute(r);
     await sweepExpired(this.deps);
+    await this.sweepScheduled();
+  }
+
+  /** Starts the scheduled requests whose time came (once across instances); expires those no longer valid. */
+  sweepScheduled(): Promise<string[]> {
+    return sweepScheduled(this.deps, (r) => this.execute(r));
   }
 
   sweepExpired(): Promise<string[]> {

@@ -6,7 +6,7 @@
  */
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
 import { authorityFor } from '../domain/delegation';
-import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, type Transition } from '../domain/lifecycle';
+import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, type Transition } from '../domain/lifecycle';
 import { decidingRoles } from '../domain/policy';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../domain/request';
@@ -16,7 +16,7 @@ import { commentRefusal } from './input-gate';
 import { delegationsReceived } from './delegations';
 import { accessForDecision } from './group-access';
 
-export type Verb = 'approve' | 'reject' | 'cancel';
+export type Verb = 'approve' | 'reject' | 'cancel' | 'ratify' | 'flag';
 
 export interface Click {
   requestId: string;
@@ -37,7 +37,7 @@ export interface DecisionHooks {
   onApproved(request: ApprovalRequest): void;
 }
 
-const VERBS: Verb[] = ['approve', 'reject', 'cancel'];
+const VERBS: Verb[] = ['approve', 'reject', 'cancel', 'ratify', 'flag'];
 
 /** A click as it arrives from a card: the verb and request id come from client-controlled card data. */
 export interface CardClick extends Click {
@@ -76,7 +76,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   const denied = deps.config.access.checkActor(click.actor) ?? commentRefusal(click.comment, click.requestId);
   if (denied) return refuseClick(deps, click, { ...denied, requestId: click.requestId });
   const verb = click.verb as Verb;
-  const received = verb === 'cancel' ? [] : await delegationsReceived(deps, click.actor, now);
+  const received = verb === 'approve' || verb === 'reject' ? await delegationsReceived(deps, click.actor, now) : [];
   // Entra group memberships are looked up before deciding; a lookup that fails refuses (group-access.ts).
   const resolved = await accessForDecision(deps, click, received);
   if (!resolved.ok) return refuseClick(deps, click, resolved.refusal, resolved.request);
@@ -93,6 +93,8 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
       ...(click.cardHash !== undefined ? { cardHash: click.cardHash } : {}),
     };
     if (verb === 'cancel') return r.state === 'executing' ? requestCancellation(r, ctx) : cancel(r, ctx);
+    // A break-glass use is reviewed by an approver in person (no delegate): ratified or flagged.
+    if (verb === 'ratify' || verb === 'flag') return reviewBreakGlass(r, ctx, verb === 'ratify' ? 'ratified' : 'flagged', click.comment);
     // A delegate decides with the delegator's authority (domain/delegation.ts).
     const authority = authorityFor(r, click.actor, verb, received, now, isApprover);
     if (!authority.ok) {
@@ -147,7 +149,8 @@ async function cancelInAzure(deps: AppDeps, request: ApprovalRequest): Promise<v
 export async function expireNow(deps: AppDeps, requestId: string): Promise<ApprovalRequest | undefined> {
   const outcome = await transact(deps, requestId, (r) => expire(r, deps.clock.now()));
   if (outcome?.result.ok) {
-    void deps.notifier.tellRequester(outcome.result.request, `Request ${requestId} expired: nobody approved it before ${outcome.before.expiresAt}.`);
+    const why = outcome.before.state === 'scheduled' ? (outcome.result.request.outcomeDetail ?? '') : `nobody approved it before ${outcome.before.expiresAt}.`;
+    void deps.notifier.tellRequester(outcome.result.request, `Request ${requestId} expired: ${why}`);
     return outcome.result.request;
   }
   return outcome ? await deps.store.requests.get(requestId) : undefined;

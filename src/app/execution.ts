@@ -20,6 +20,7 @@ import {
   finishExecution,
   recordProgress,
   recordStarted,
+  readyToRun,
   releaseLease,
   renewLease,
   resumeExecution,
@@ -124,7 +125,8 @@ export class Executor {
   private async run(requestId: string): Promise<void> {
     const { deps } = this;
     const approved = await deps.store.requests.get(requestId);
-    if (!approved || approved.state !== 'approved') return;
+    // A scheduled request is run only once its time came; the claim below makes it run once.
+    if (!approved || !readyToRun(approved, deps.clock.now())) return;
     const drift = await checkDrift(deps.azure, approved);
     if (drift.drifted === true) {
       const saved = await this.save(requestId, (r) => detectDrift(r, drift.found, deps.clock.now()));

@@ -6,6 +6,7 @@
 import type { ApprovalRequest, Actor } from '../domain/request';
 import { isDecidable } from '../domain/request';
 import { decidingRoles } from '../domain/policy';
+import { needsReview } from '../domain/lifecycle';
 import type { AppDeps } from './context';
 import { decider } from './delegations';
 import { canonicalRequestId } from './request-ids';
@@ -25,8 +26,10 @@ export async function personalView(deps: AppDeps, actor: Actor, requestId: strin
   const open = isDecidable(request);
   return {
     request,
-    canApprove: open && !isRequester && !approved && (await decider(deps, actor))(request),
-    canCancel: open && isRequester,
+    // Approve and reject while it is open; ratify and flag a break-glass use after it ran.
+    canApprove: (open && !isRequester && !approved && (await decider(deps, actor))(request)) || (needsReview(request) && !isRequester && deps.config.access.isApproverFor(decidingRoles(request), actor)),
+    // Before a scheduled run, approvers may cancel it too (as a running deployment).
+    canCancel: (open && isRequester) || (request.state === 'scheduled' && (isRequester || deps.config.access.isApproverFor(decidingRoles(request), actor))),
   };
 }
 

@@ -3,6 +3,7 @@ import type { CommandSpec } from '../domain/catalog';
 import { formatDuration, plural } from '../domain/duration-text';
 import { decidingRoles } from '../domain/policy';
 import { whoMustApprove } from '../domain/policy-text';
+import { breakGlassWords, whenItMayRun } from '../domain/policy-words';
 import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
 import { decider } from './delegations';
@@ -35,6 +36,8 @@ function reachText(p: NonNullable<CommandSpec['policy']>): string {
   if (p.notify?.channels.length) parts.push(`card also posted to ${plural(p.notify.channels.length, 'approval channel')}`);
   if (p.reminders) parts.push(`${plural(p.reminders.max, 'reminder')} at most, the last ${formatDuration(Math.min(...p.reminders.beforeExpirySeconds))} before expiry`);
   if (p.escalation) parts.push(`escalates to ${p.escalation.role} after ${formatDuration(p.escalation.afterSeconds)}`);
+  if (p.schedule?.windows.length) parts.push(whenItMayRun(p));
+  if (p.breakGlass) parts.push(breakGlassWords(p));
   return parts.length ? `; ${parts.join('; ')}` : '';
 }
 

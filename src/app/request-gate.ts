@@ -9,6 +9,8 @@ import type { CommandSpec } from '../domain/catalog';
 import { reasonProblem } from '../domain/reason';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, Source } from '../domain/request';
+import { zoneOrUtc } from '../domain/delegation-time';
+import { DEFAULT_MAX_AHEAD_SECONDS, parseRunAt, type RunAtParse } from '../domain/schedule';
 import type { AppDeps } from './context';
 import { accessWithGroups } from './group-access';
 import { boundedActor, boundedSource, requestTextRefusal } from './input-gate';
@@ -19,6 +21,23 @@ export interface RequestAttempt {
   reason?: string;
   actor: Actor;
   source: Source;
+  /** The run time asked for, as typed after `at` (ISO 8601, or HH:MM in `timeZone`). */
+  runAt?: string;
+  /** The sender's IANA zone as Teams reported it (absent: UTC). */
+  timeZone?: string;
+}
+
+/** The run time asked for, resolved in the sender's zone (undefined when none was asked for). */
+export function resolveRunAt(deps: Pick<AppDeps, 'clock'>, attempt: RequestAttempt): RunAtParse | undefined {
+  if (!attempt.runAt) return undefined;
+  const maxAhead = attempt.command.policy?.schedule?.maxAheadSeconds ?? DEFAULT_MAX_AHEAD_SECONDS;
+  return parseRunAt(attempt.runAt, deps.clock.now(), zoneOrUtc(attempt.timeZone), maxAhead);
+}
+
+/** Unreadable, past, or further ahead than the approval stays valid. */
+function runTimeRefusal(deps: Pick<AppDeps, 'clock'>, attempt: RequestAttempt): Refusal | undefined {
+  const parsed = resolveRunAt(deps, attempt);
+  return parsed && !parsed.ok ? refusal(RefusalReason.RunTimeRefused, `Cannot schedule "${attempt.command.name}": ${parsed.problem} Nothing was requested.`) : undefined;
 }
 
 /** The refusal for a person past their rate of new requests, or undefined. */
@@ -47,16 +66,21 @@ export async function mayRequest(deps: AppDeps, attempt: RequestAttempt, complet
   // A requester role that lists Entra groups: the person's memberships are looked up first (group-access.ts).
   const resolved = await accessWithGroups(deps, [actor], command.policy?.requesterRoles ?? []);
   const roleRefusal = deps.config.access.checkActor(actor) ?? (resolved.ok ? resolved.access.checkRequester(command, actor, source) : resolved.refusal);
-  const refused = roleRefusal ?? (complete ? (requestTextRefusal(attempt) ?? reasonRefusal(attempt)) : undefined) ?? rateRefusal(deps, actor);
+  const refused = roleRefusal ?? (complete ? (requestTextRefusal(attempt) ?? reasonRefusal(attempt) ?? runTimeRefusal(deps, attempt)) : undefined) ?? rateRefusal(deps, actor);
   if (!refused) return undefined;
+  return auditRefused(deps, attempt, refused, complete ? {} : { stage: 'before the form' });
+}
+
+/** Audits a refused attempt as `request.refused` and returns the refusal. */
+export async function auditRefused(deps: Pick<AppDeps, 'store' | 'clock'>, attempt: RequestAttempt, refused: Refusal, more: Record<string, unknown> = {}): Promise<Refusal> {
   await deps.store.audit.append([
     neutralise({
       type: 'request.refused' as const,
       time: deps.clock.now().toISOString(),
-      actor: boundedActor(actor),
-      source: boundedSource(source),
+      actor: boundedActor(attempt.actor),
+      source: boundedSource(attempt.source),
       outcome: { result: 'refused' as const, reason: refused.reason, detail: refused.message },
-      data: { command: command.name, parameters: attempt.values, ...(complete ? {} : { stage: 'before the form' }) },
+      data: { command: attempt.command.name, parameters: attempt.values, ...(attempt.runAt ? { runAt: attempt.runAt.slice(0, 40) } : {}), ...more },
     }),
   ]);
   return refused;

@@ -10,9 +10,11 @@ import { operationHash } from '../domain/canonical';
 import { isChangeOperation, targetOf, type QueryOperation, type QueryResult } from '../domain/operation';
 import type { Refusal } from '../domain/refusal';
 import { defaultRisk } from '../domain/risk';
-import type { Actor, ApprovalRequest, Source } from '../domain/request';
+import type { Actor, ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
-import { countRequest, mayRequest } from './request-gate';
+import { countRequest, mayRequest, resolveRunAt, type RequestAttempt } from './request-gate';
+import { breakGlassEvent, breakGlassGate } from './break-glass';
+import { breakGlassUse } from '../domain/lifecycle';
 
 export type Interpretation =
   | { kind: 'empty' }
@@ -25,8 +27,18 @@ export type Interpretation =
   /** `revoke delegation [@person]`. */
   | { kind: 'revoke-delegation' }
   | { kind: 'unknown'; text: string; suggestions: string[] }
-  | { kind: 'incomplete'; command: CommandSpec; values: Record<string, string>; problems: ParameterProblem[]; reason?: string }
-  | { kind: 'ready'; command: CommandSpec; values: Record<string, string>; reason?: string };
+  | { kind: 'incomplete'; command: CommandSpec; values: Record<string, string>; problems: ParameterProblem[]; reason?: string; runAt?: string }
+  | { kind: 'ready'; command: CommandSpec; values: Record<string, string>; reason?: string; runAt?: string }
+  /** `break-glass <command ...> reason: <why>`: the rest interpreted as a request. */
+  | { kind: 'break-glass'; request: Interpretation };
+
+/** `... at <time>` as the last words before `reason:` (or the end): the run time asked for, as typed. */
+const RUN_AT = /\s+at\s+(\S+)(?=\s+reason:|\s*$)/i;
+
+function splitRunAt(text: string): { body: string; runAt?: string } {
+  const m = RUN_AT.exec(text);
+  return m ? { body: text.slice(0, m.index) + text.slice(m.index + m[0].length), runAt: m[1] } : { body: text };
+}
 
 /** What a message asks for. Pure apart from reading the catalog. */
 export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpretation {
@@ -41,12 +53,14 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   if (first === 'delegate') return { kind: 'delegate', rest: trimmed.slice(words[0].length).trim() };
   if (first === 'delegations') return { kind: 'delegations' };
   if (first === 'revoke' && words[1]?.toLowerCase() === 'delegation') return { kind: 'revoke-delegation' };
-  const parsed = deps.config.catalog.parse(trimmed);
+  if (first === 'break-glass') return { kind: 'break-glass', request: interpret(deps, trimmed.slice(words[0].length)) };
+  const { body, runAt } = splitRunAt(trimmed);
+  const parsed = deps.config.catalog.parse(body);
   if (!parsed) return { kind: 'unknown', text: trimmed, suggestions: deps.config.catalog.suggest(trimmed) };
   const check = checkRequestInput(parsed.command, parsed);
-  const reason = parsed.reason ? { reason: parsed.reason } : {};
-  if (!check.ok) return { kind: 'incomplete', command: parsed.command, values: check.values, problems: check.problems, ...reason };
-  return { kind: 'ready', command: parsed.command, values: check.values, ...reason };
+  const extra = { ...(parsed.reason ? { reason: parsed.reason } : {}), ...(runAt ? { runAt } : {}) };
+  if (!check.ok) return { kind: 'incomplete', command: parsed.command, values: check.values, problems: check.problems, ...extra };
+  return { kind: 'ready', command: parsed.command, values: check.values, ...extra };
 }
 
 /**
@@ -73,25 +87,20 @@ export type CreateResult =
   | { ok: false; refusal: Refusal }
   | { ok: false; error: string };
 
-export interface CreateInput {
-  command: CommandSpec;
-  values: Record<string, string>;
-  reason?: string;
-  actor: Actor;
-  source: Source;
-}
+export type CreateInput = RequestAttempt;
 
 /**
  * Creates a pending request: policy check, operation resolved and hashed, what-if for deployments
  * (so approvers see what will change) or a snapshot of the target for other operations (what drift
  * detection compares before execution), then stored together with its audit record.
  */
-export async function createRequest(deps: AppDeps, input: CreateInput): Promise<CreateResult> {
+export async function createRequest(deps: AppDeps, input: CreateInput, breakGlass = false): Promise<CreateResult> {
   const { command, actor, source } = input;
   const now = deps.clock.now();
-  const refused = await mayRequest(deps, input, true);
+  const refused = (breakGlass ? await breakGlassGate(deps, input) : undefined) ?? (await mayRequest(deps, input, true));
   if (refused) return { ok: false, refusal: refused };
   if (!command.policy || !command.sensitive) return { ok: false, error: `"${command.name}" is read-only; it needs no request.` };
+  const runAt = resolveRunAt(deps, input);
   const id = deps.ids.requestId();
   let operation;
   try {
@@ -122,6 +131,8 @@ export async function createRequest(deps: AppDeps, input: CreateInput): Promise<
       ...(command.policy.notify ? { notify: command.policy.notify } : {}),
       ...(command.policy.reminders ? { reminders: command.policy.reminders } : {}),
       ...(command.policy.escalation ? { escalation: command.policy.escalation } : {}),
+      ...(command.policy.schedule ? { schedule: command.policy.schedule } : {}),
+      ...(command.policy.breakGlass ? { breakGlass: command.policy.breakGlass } : {}),
     },
     approvals: [],
     createdAt: now.toISOString(),
@@ -130,6 +141,7 @@ export async function createRequest(deps: AppDeps, input: CreateInput): Promise<
     sandbox: deps.azure.sandbox,
     risk: command.risk ?? defaultRisk(operation, input.values),
     ...(input.reason ? { reason: input.reason.slice(0, 500) } : {}),
+    ...(runAt?.ok ? { requestedRunAt: runAt.runAt.toISOString() } : {}),
   };
   if (operation.kind === 'deployTemplate') {
     try {
@@ -155,6 +167,13 @@ export async function createRequest(deps: AppDeps, input: CreateInput): Promise<
     target,
     outcome: { result: 'ok' as const, detail: `needs ${needsText(request)}` },
   });
+  if (breakGlass) {
+    const used = breakGlassUse(request, now, input.reason ?? '');
+    await deps.store.requests.insert(used, [created, breakGlassEvent(used, actor, source)]);
+    countRequest(deps, actor);
+    deps.log.warn({ requestId: id, command: command.name }, 'break-glass used: running without approval');
+    return { ok: true, request: used };
+  }
   await deps.store.requests.insert(request, [created]);
   countRequest(deps, actor);
   deps.log.info({ requestId: id, command: command.name }, 'request created');

@@ -9,6 +9,7 @@ import { plural } from '../domain/duration-text';
 import { documentationLinks, failureCause, withoutDocumentationLinks } from '../domain/failure-cause';
 import { decidingRoles } from '../domain/policy';
 import { isDecidable, type ApprovalRequest, type RequestState } from '../domain/request';
+import { needsReview } from '../domain/lifecycle';
 import { localTime, md } from './markdown';
 import { type Card, renderWithText } from './render';
 import { changeView, riskView, summarySentence } from './request-summary';
@@ -17,6 +18,7 @@ const STATE_LOOK: Record<RequestState, { label: string; color: string }> = {
   pending: { label: 'PENDING APPROVAL', color: 'Warning' },
   needs_reapproval: { label: 'NEEDS RE-APPROVAL', color: 'Warning' },
   approved: { label: 'APPROVED', color: 'Good' },
+  scheduled: { label: 'APPROVED, SCHEDULED', color: 'Good' },
   executing: { label: 'EXECUTING', color: 'Accent' },
   succeeded: { label: 'SUCCEEDED', color: 'Good' },
   failed: { label: 'FAILED', color: 'Attention' },
@@ -75,7 +77,7 @@ export function requestCardView(r: ApprovalRequest, options: RequestCardOptions 
     requestId: r.id,
     hash: r.operationHash,
     viewerIds: options.viewerIds?.length ? options.viewerIds.slice(0, MAX_VIEWERS) : [`8:orgid:${r.requester.aadObjectId}`],
-    stateLabel: look.label,
+    stateLabel: r.breakGlass ? `BREAK-GLASS · ${look.label}` : look.label,
     stateColor: look.color,
     ...riskView(r),
     ...changeView(r),
@@ -87,10 +89,12 @@ export function requestCardView(r: ApprovalRequest, options: RequestCardOptions 
     expiryText: `Expires ${localTime(r.expiresAt)} if nobody decides.`,
     ...resultView(r),
     canApprove: decidable && viewer.canApprove,
-    canCancel: decidable && viewer.canCancel,
-    cancelTitle: options.viewer ? 'Cancel my request' : 'Cancel (requester only)',
+    canCancel: (decidable || r.state === 'scheduled') && viewer.canCancel,
+    cancelTitle: r.state === 'scheduled' ? 'Cancel before it runs' : options.viewer ? 'Cancel my request' : 'Cancel (requester only)',
     // Only a deployment can be stopped in Azure once it runs; the requester or an approver may ask.
     canStopRun: r.state === 'executing' && r.operation.kind === 'deployTemplate' && !r.execution?.cancellation,
+    // A second person reviews a break-glass use once it ended (decided when clicked: never the requester).
+    canReview: needsReview(r) && viewer.canApprove,
   };
 }
 
@@ -148,10 +152,15 @@ function resultView(r: ApprovalRequest) {
   let title = '';
   let style = 'default';
   const ex = r.execution;
+  lines.push(...breakGlassLines(r));
   if (r.state === 'needs_reapproval' && r.drift) {
     title = `Not executed: what it would do changed since it was approved (found ${localTime(r.drift.detectedAt)}). Decide again.`;
     style = 'warning';
     lines.push(...r.drift.changes.map((c) => `Changed: ${md(c)}`));
+  } else if (r.state === 'scheduled' && r.runAt) {
+    title = `Runs at ${localTime(r.runAt)}`;
+    style = 'good';
+    lines.push(...scheduleLines(r));
   } else if (r.state === 'executing') {
     title = 'Executing';
     style = 'accent';
@@ -185,6 +194,8 @@ function resultView(r: ApprovalRequest) {
     title = `Expired ${localTime(r.expiresAt)}`;
     lines.push('Nobody approved it in time. Ask again if it is still needed.');
   }
+  if (!title && r.breakGlass) title = 'BREAK-GLASS: run without approval';
+  if (r.breakGlass && style !== 'attention') style = 'warning';
   if (ex && !isDecidable(r)) {
     if (ex.ref.correlationId) lines.push(md(`Correlation id: ${ex.ref.correlationId}`));
     for (const id of ex.ref.resourceIds.slice(0, 5)) lines.push(md(`ARM id: ${id}`));
@@ -195,6 +206,26 @@ function resultView(r: ApprovalRequest) {
     resultStyle: style,
     resultLines: lines.map((line) => ({ line })),
   };
+}
+
+/** BREAK-GLASS first, whatever the state: who ran it without approval, why, and where its review stands. */
+function breakGlassLines(r: ApprovalRequest): string[] {
+  const use = r.breakGlass;
+  if (!use) return [];
+  const lines = [`BREAK-GLASS: run by ${md(r.requester.name)} without approval, ${localTime(use.usedAt)}. Reason: ${md(use.reason)}`];
+  if (use.review) {
+    lines.push(`BREAK-GLASS ${use.review.verdict === 'ratified' ? 'ratified' : 'FLAGGED'} by ${md(use.review.by.name)}, ${localTime(use.review.at)}${use.review.comment ? `: ${md(use.review.comment)}` : ''}`);
+  } else {
+    lines.push(`BREAK-GLASS review by an approver (not the requester) due ${localTime(use.reviewDueAt)}${use.overdueAt ? ': OVERDUE, escalated' : ''}.`);
+  }
+  return lines;
+}
+
+/** Why it waits, and until when the approval holds: the drift check and role re-check run when it starts. */
+function scheduleLines(r: ApprovalRequest): string[] {
+  const asked = r.requestedRunAt ? [`Asked to run at ${localTime(r.requestedRunAt)}.`] : [];
+  const windows = r.policy.schedule?.windows.length ? ['Its command runs only in its maintenance windows.'] : [];
+  return [...asked, ...windows, `Approved; it can be cancelled until it starts. The approval is valid until ${localTime(r.expiresAt)}; what it would do is checked again right before it runs.`];
 }
 
 function describeOperationKind(kind: string): string {

@@ -18,6 +18,7 @@ import { OPERATION_FIELDS, RESERVED_COMMANDS } from './schema';
 import type { AuditConfig, CountersignConfig, RawCommand, RawConfig, RawParameter } from './types';
 import { didYouMean } from './suggest';
 import { ConfigError, type ConfigProblem, dotted, type Locate } from './validate';
+import { buildBreakGlass, buildSchedule } from './schedule';
 
 const DEFAULT_TTL = '4h';
 
@@ -154,7 +155,9 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
     if (c.policy.reason?.minLength !== undefined && !c.policy.reason.required) {
       at([...key, 'policy', 'reason', 'minLength'], 'minLength applies only when the reason is required; add required: true');
     }
-    policy = { ...base, ...buildReach(c, i, input, base, at) };
+    const schedule = buildSchedule(c, i, input, at);
+    const breakGlass = buildBreakGlass(c, i, input, at);
+    policy = { ...base, ...buildReach(c, i, input, base, at), ...(schedule ? { schedule } : {}), ...(breakGlass ? { breakGlass } : {}) };
   }
   return { name: c.name, description: c.description, sensitive, ...(c.risk ? { risk: c.risk } : {}), parameters, operation: c.operation, ...(policy ? { policy } : {}) };
 }

@@ -1,6 +1,7 @@
 /** JSON Schema of the YAML config. Unknown keys are errors, so a typo never goes unnoticed. */
 import { CHANGE_KINDS, QUERY_KINDS } from '../domain/operation';
 import { RISK_LEVELS } from '../domain/risk';
+import { WEEKDAYS } from '../domain/schedule';
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 } } as const;
 const GUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
@@ -32,6 +33,21 @@ const reach = {
     additionalProperties: false,
     required: ['role', 'after'],
     properties: { role: { type: 'string', minLength: 1 }, after: duration },
+  },
+} as const;
+
+const clockTime = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
+
+/** A maintenance window: on these days, from..to wall-clock time in the zone. */
+const window = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['days', 'from', 'to', 'zone'],
+  properties: {
+    days: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...WEEKDAYS] } },
+    from: clockTime,
+    to: clockTime,
+    zone: { type: 'string', minLength: 1 },
   },
 } as const;
 
@@ -83,6 +99,14 @@ const policy = {
         types: { type: 'array', minItems: 1, items: { enum: ['personal', 'groupChat', 'channel'] } },
         ids: stringList,
       },
+    },
+    windows: { type: 'array', minItems: 1, maxItems: 20, items: window },
+    maxScheduleAhead: duration,
+    breakGlass: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['allowed', 'roles', 'reviewWithin'],
+      properties: { allowed: { type: 'boolean' }, roles: { ...stringList, minItems: 1 }, reviewWithin: duration, notify: stringList },
     },
     ...reach,
   },
@@ -145,7 +169,7 @@ export const configSchema = {
     defaults: {
       type: 'object',
       additionalProperties: false,
-      properties: { approvals: { type: 'integer', minimum: 1, maximum: 10 }, ttl: duration, ...reach },
+      properties: { approvals: { type: 'integer', minimum: 1, maximum: 10 }, ttl: duration, maxScheduleAhead: duration, ...reach },
     },
     audit: {
       type: 'object',
@@ -195,4 +219,4 @@ export const OPERATION_FIELDS: Record<string, { required: string[]; optional: st
 };
 
 /** Command words Countersign answers itself; a catalog command cannot take them. */
-export const RESERVED_COMMANDS = ['help', 'pending', 'status', 'audit', 'cancel', 'delegate', 'delegations', 'revoke'];
+export const RESERVED_COMMANDS = ['help', 'pending', 'status', 'audit', 'cancel', 'delegate', 'delegations', 'revoke', 'break-glass'];

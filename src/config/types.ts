@@ -7,6 +7,7 @@ import type { DelegationPolicy } from '../domain/delegation';
 import type { AccessPolicy } from '../domain/policy';
 import type { ConversationKind } from '../domain/request';
 import type { RiskLevel } from '../domain/risk';
+import type { Weekday } from '../domain/schedule';
 
 export type CredentialType = 'default' | 'managedIdentity' | 'clientSecret' | 'workloadIdentity';
 
@@ -72,7 +73,7 @@ export interface RawConfig {
   tenants: string[];
   azure?: { subscriptionId?: string; endpoint?: string; credential?: AzureConfig['credential'] };
   roles: Record<string, string[]>;
-  defaults?: { approvals?: number; ttl?: string } & RawReach;
+  defaults?: { approvals?: number; ttl?: string; maxScheduleAhead?: string } & RawReach;
   audit?: {
     auditorRoles?: string[];
     checkpointInterval?: string;
@@ -102,6 +103,12 @@ export interface RawCommand {
     requesterRoles?: string[];
     ttl?: string;
     conversations?: { types?: ConversationKind[]; ids?: string[] };
+    /** When it may run: wall-clock windows in a zone, e.g. { days: [sat, sun], from: "02:00", to: "05:00", zone: Europe/London }. */
+    windows?: { days: Weekday[]; from: string; to: string; zone: string }[];
+    /** How long an approval stays valid waiting for its run (default 7d). */
+    maxScheduleAhead?: string;
+    /** Off unless allowed: true. Who may run it at once without approval, and how it is reviewed. */
+    breakGlass?: { allowed: boolean; roles: string[]; reviewWithin: string; notify?: string[] };
   } & RawReach;
 }
 

@@ -33,7 +33,7 @@ export function parseUntil(words: string, now: Date, timeZone?: string): UntilPa
   const m = /(?:^|\s)(until|for)\s+(\S+)\s*$/i.exec(words);
   if (!m) return { ok: false, problem: `Countersign could not read when the delegation ends: ${USAGE}.` };
   const [, keyword, value] = m;
-  const until = keyword.toLowerCase() === 'for' ? relative(value, now) : absolute(value, now, zone);
+  const until = keyword.toLowerCase() === 'for' ? relative(value, now) : readTime(value, now, zone);
   if (!until || Number.isNaN(until.getTime())) return { ok: false, problem: `"${value.slice(0, 40)}" is not a time Countersign can read: ${USAGE}.` };
   return { ok: true, until, zone };
 }
@@ -43,7 +43,8 @@ function relative(value: string, now: Date): Date | undefined {
   return m ? new Date(now.getTime() + Number(m[1]) * DURATION_UNITS[m[2] as keyof typeof DURATION_UNITS] * 1000) : undefined;
 }
 
-function absolute(value: string, now: Date, zone: string): Date | undefined {
+/** An instant as people type it: ISO 8601 with or without a zone, a date, or HH:MM (the next one) in the zone. */
+export function readTime(value: string, now: Date, zone: string): Date | undefined {
   const withZone = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.exec(value);
   if (withZone) return new Date(value);
   const local = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(value);
@@ -78,7 +79,7 @@ interface ZonedParts {
   second: number;
 }
 
-function partsIn(at: Date, zone: string): ZonedParts {
+export function partsIn(at: Date, zone: string): ZonedParts {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone: zone,
     hourCycle: 'h23',
@@ -100,7 +101,7 @@ function offsetAt(at: Date, zone: string): number {
 }
 
 /** A wall-clock time in the zone as an instant (a time skipped by a daylight-saving jump moves forward). */
-function zonedToUtc([y, mo, d, h, mi, s]: readonly [number, number, number, number, number, number], zone: string): Date {
+export function zonedToUtc([y, mo, d, h, mi, s]: readonly [number, number, number, number, number, number], zone: string): Date {
   const wall = Date.UTC(y, mo - 1, d, h, mi, s);
   let at = new Date(wall - offsetAt(new Date(wall), zone));
   at = new Date(wall - offsetAt(at, zone));

@@ -6,6 +6,7 @@
 import type { CommandSpec } from './catalog';
 import { formatDuration, plural } from './duration-text';
 import { describeKind } from './policy';
+import { breakGlassWords, whenItMayRun as scheduleWords } from './policy-words';
 import { requirementLabel, requirementsOf } from './quorum';
 
 type Policy = NonNullable<CommandSpec['policy']>;
@@ -24,7 +25,8 @@ export function policyLines(command: CommandSpec): PolicyLine[] {
     { aspect: 'who must approve', text: whoMustApprove(p) },
     { aspect: 'reason', text: reasonText(p) },
     { aspect: 'time to decide', text: timeToDecide(p) },
-    { aspect: 'when it may run', text: whenItMayRun() },
+    { aspect: 'when it may run', text: whenItMayRun(p) },
+    { aspect: 'break-glass', text: breakGlassWords(p).replace(/^break-glass: /, '') },
   ];
 }
 
@@ -55,6 +57,8 @@ function timeToDecide(p: Policy): string {
   return parts.join('; ');
 }
 
-function whenItMayRun(): string {
-  return 'as soon as approved, after the approvers\' roles are checked again and a drift check finds the target unchanged';
+/** The schedule's words (policy-words.ts), then what is checked right before it runs. */
+function whenItMayRun(p: Policy): string {
+  const when = scheduleWords(p).replace(/^when it may run: /, '');
+  return `${when}; right before it runs, the approvers' roles are checked again and a drift check must find the target unchanged`;
 }

@@ -63,6 +63,18 @@ export enum RefusalReason {
   FillsNoRequirement = 'fills-no-requirement',
   /** The policy requires a reason and the one given is missing, too short or says nothing. */
   ReasonInsufficient = 'reason-insufficient',
+  /** The run time asked for (`at <time>`) is unreadable, past, or further ahead than the approval stays valid. */
+  RunTimeRefused = 'run-time-refused',
+  /** `break-glass` for a command whose policy does not allow it: it can never run this way. */
+  BreakGlassNotAllowed = 'break-glass-not-allowed',
+  /** `break-glass` by someone outside the policy's break-glass roles. */
+  NotAllowedToBreakGlass = 'not-allowed-to-break-glass',
+  /** `break-glass` without `reason: ...`. */
+  BreakGlassReasonMissing = 'break-glass-reason-missing',
+  /** The requester tried to review their own break-glass use: a second person must. */
+  SelfReview = 'self-review',
+  /** Ratify or flag on a request that is not a break-glass use, is still running, or was reviewed already. */
+  NotReviewable = 'not-reviewable',
 }
 
 export interface Refusal {

@@ -1,5 +1,6 @@
 import type { DriftRecord, TargetSnapshot } from './drift';
 import type { RiskLevel } from './risk';
+import type { SchedulePolicy } from './schedule';
 import type { ArmError, ArmOperationRef, ChangeOperation, OperationProgress, Target, WhatIfSummary } from './operation';
 
 /** A person as Teams authenticated them: the Entra object id is the identity, the name is for display. */
@@ -24,6 +25,8 @@ export type RequestState =
   /** What would happen changed after the approval (drift): approvals were cleared, decide again. */
   | 'needs_reapproval'
   | 'approved'
+  /** Approved, waiting for the time asked for or the command's maintenance window (domain/schedule.ts). */
+  | 'scheduled'
   | 'executing'
   | 'succeeded'
   | 'failed'
@@ -32,7 +35,7 @@ export type RequestState =
   | 'cancelled'
   | 'expired';
 
-export const OPEN_STATES: readonly RequestState[] = ['pending', 'needs_reapproval', 'approved', 'executing'];
+export const OPEN_STATES: readonly RequestState[] = ['pending', 'needs_reapproval', 'approved', 'scheduled', 'executing'];
 /** States in which approvers approve or reject, the requester may cancel, and the time to live runs. */
 export const DECIDABLE_STATES: readonly RequestState[] = ['pending', 'needs_reapproval'];
 
@@ -53,6 +56,31 @@ export interface PolicySnapshot {
   reminders?: ReminderPolicy;
   /** Who else may decide once the request waited too long (absent: nobody). */
   escalation?: EscalationPolicy;
+  /** Maintenance windows and how long an approval stays valid (absent on requests made before it existed: any time, 7 days). */
+  schedule?: SchedulePolicy;
+  /** Present only when the command's policy allows break-glass (off by default). */
+  breakGlass?: BreakGlassPolicy;
+}
+
+/** Who may run the command at once without approval, and how that is reviewed after the fact. */
+export interface BreakGlassPolicy {
+  /** Roles whose members may use break-glass for the command (they must also be allowed to request it). */
+  roles: string[];
+  /** Seconds after the use by which an approver must ratify or flag it. */
+  reviewWithinSeconds: number;
+  /** Conversation ids the loud notice goes to (besides the approvers in personal chats). */
+  notify: string[];
+}
+
+/** A break-glass use recorded on its request: it ran without approval and waits for a second person's review. */
+export interface BreakGlassUse {
+  reason: string;
+  usedAt: string;
+  reviewDueAt: string;
+  /** Set when an approver (never the requester) ratified or flagged it. */
+  review?: { verdict: 'ratified' | 'flagged'; by: Actor; at: string; comment?: string };
+  /** Set when the review was overdue and escalated. */
+  overdueAt?: string;
 }
 
 /** One part of a quorum: `count` approvals from distinct people holding any of `roles`. */
@@ -161,7 +189,12 @@ export interface ApprovalRequest {
   /** Why the request ended where it did, in words (failed, unknown, expired, role re-check). */
   outcomeDetail?: string;
   createdAt: string;
+  /** Pending: when it expires undecided. Scheduled: when the approval stops being valid if it has not started. */
   expiresAt: string;
+  /** The run time the requester asked for (`... at <time>`), resolved to an instant. */
+  requestedRunAt?: string;
+  /** Scheduled: when it will start (the time asked for, or the next maintenance window moment). */
+  runAt?: string;
   updatedAt: string;
   /** How risky approvers are told it is (the command's `risk`, or the operation's default). Absent on requests made before it existed. */
   risk?: RiskLevel;
@@ -171,6 +204,8 @@ export interface ApprovalRequest {
   reminders?: { sent: number; lastPointAt: string };
   /** Set once the request waited past the policy's escalation delay: the escalation role may decide too. */
   escalation?: { role: string; at: string };
+  /** Run at once without approval (break-glass): reviewed after the fact. */
+  breakGlass?: BreakGlassUse;
   /** Who could not be told of the request when it was last tried (shown on the card). */
   unreachable?: Unreachable[];
 }

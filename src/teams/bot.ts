@@ -178,7 +178,7 @@ export class CountersignBot extends TeamsActivityHandler {
         return;
       }
       case 'incomplete': {
-        const options: RequestDialogOptions = { command: what.command.name, values: what.values, problems: what.problems, ...(what.reason ? { reason: what.reason } : {}) };
+        const options: RequestDialogOptions = { command: what.command.name, values: what.values, problems: what.problems, ...(what.reason ? { reason: what.reason } : {}), ...(what.runAt ? { runAt: what.runAt } : {}) };
         if (!what.command.sensitive) {
           await context.sendActivity(this.say(what.problems.map((p) => p.message).join('; ')));
           return;
@@ -191,6 +191,24 @@ export class CountersignBot extends TeamsActivityHandler {
         await dc.beginDialog(this.dialogs().requestDialog, options);
         return;
       }
+      case 'break-glass': {
+        const inner = what.request;
+        const usage = 'Usage: break-glass <command with all its parameters> reason: <why this cannot wait for approval>. Nothing was run.';
+        if (inner.kind === 'incomplete' && inner.command.sensitive) {
+          // A command that does not allow it is refused as such (audited), whatever is missing.
+          const refused = await this.app.mayBreakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), actor, source: sourceOf(context.activity) });
+          await context.sendActivity(this.say(refused?.message ?? `${inner.problems.map((p) => p.message).join('; ')}. ${usage}`));
+          return;
+        }
+        if (inner.kind !== 'ready' || !inner.command.sensitive) {
+          await context.sendActivity(this.say(usage));
+          return;
+        }
+        const result = await this.app.breakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), ...(inner.runAt ? { runAt: inner.runAt } : {}), actor, source: sourceOf(context.activity) });
+        if (!result.ok) await context.sendActivity(this.say('refusal' in result ? result.refusal.message : result.error));
+        else await this.postRequestCard(context, result.request);
+        return;
+      }
       case 'ready':
         if (!what.command.sensitive) {
           const q = await this.app.runQuery(what.command, what.values, actor);
@@ -198,7 +216,7 @@ export class CountersignBot extends TeamsActivityHandler {
           else await context.sendActivity(this.say(`${what.command.name} failed: ${q.error}`));
           return;
         }
-        await this.createAndPost(context, { command: what.command.name, values: what.values, problems: [], ...(what.reason ? { reason: what.reason } : {}) });
+        await this.createAndPost(context, { command: what.command.name, values: what.values, problems: [], ...(what.reason ? { reason: what.reason } : {}), ...(what.runAt ? { runAt: what.runAt } : {}) });
         return;
     }
   }
@@ -213,6 +231,8 @@ export class CountersignBot extends TeamsActivityHandler {
       command,
       values: o.values,
       ...(o.reason ? { reason: o.reason } : {}),
+      ...(o.runAt ? { runAt: o.runAt } : {}),
+      ...zoneOf(context),
       actor: actorOf(context.activity),
       source: sourceOf(context.activity),
     });
@@ -226,6 +246,8 @@ export class CountersignBot extends TeamsActivityHandler {
     });
     // The request exists whatever happened to its card: say so, never "nothing changed" (that invites a duplicate).
     if (!posted) await context.sendActivity(this.say(this.app.cardNotPostedText(result.request)));
+    const runAt = this.app.runAtText(result.request, timeZoneOf(context.activity));
+    if (runAt) await context.sendActivity(this.say(runAt));
     return result.request.id;
   }
 

@@ -28,6 +28,8 @@ export interface RequestDialogOptions {
   values: Record<string, string>;
   problems: ParameterProblem[];
   reason?: string;
+  /** The run time asked for, as typed after `at`. */
+  runAt?: string;
   /** True once the person submitted the form: from then on every problem is shown, missing values too. */
   submitted?: boolean;
 }

@@ -10,6 +10,7 @@ export const METRIC = {
   requestsCreated: 'countersign.requests.created',
   requestsExpired: 'countersign.requests.expired',
   requestsEscalated: 'countersign.requests.escalated',
+  breakGlass: 'countersign.breakglass',
   approversUnreachable: 'countersign.approvers.unreachable',
   decisions: 'countersign.decisions',
   refusals: 'countersign.refusals',
@@ -41,6 +42,7 @@ export class CountersignMetrics {
   private readonly created: Counter;
   private readonly expired: Counter;
   private readonly escalated: Counter;
+  private readonly breakGlass: Counter;
   private readonly unreachable: Counter;
   private readonly decisions: Counter;
   private readonly refusals: Counter;
@@ -53,6 +55,7 @@ export class CountersignMetrics {
     this.created = meter.createCounter(METRIC.requestsCreated, { description: 'Approval requests created', valueType: ValueType.INT });
     this.expired = meter.createCounter(METRIC.requestsExpired, { description: 'Approval requests that expired undecided', valueType: ValueType.INT });
     this.escalated = meter.createCounter(METRIC.requestsEscalated, { description: 'Approval requests escalated after waiting undecided', valueType: ValueType.INT });
+    this.breakGlass = meter.createCounter(METRIC.breakGlass, { description: 'Break-glass uses (run without approval), their reviews and overdue reviews, by event', valueType: ValueType.INT });
     this.unreachable = meter.createCounter(METRIC.approversUnreachable, { description: 'People or approval channels a request could not be brought to', valueType: ValueType.INT });
     this.decisions = meter.createCounter(METRIC.decisions, { description: 'Decisions taken on requests, by decision', valueType: ValueType.INT });
     this.refusals = meter.createCounter(METRIC.refusals, { description: 'Requests, clicks and calls refused, by reason', valueType: ValueType.INT });
@@ -70,6 +73,7 @@ export class CountersignMetrics {
       if (record.type === 'request.created') this.created.add(1, byCommand);
       else if (record.type === 'request.expired') this.expired.add(1, byCommand);
       else if (record.type === 'request.escalated') this.escalated.add(1, byCommand);
+      else if (record.type.startsWith('breakglass.')) this.breakGlass.add(1, { event: record.type.slice('breakglass.'.length), ...byCommand });
       else if (record.type === 'approver.unreachable') this.unreachable.add(1, { occasion: String(record.data?.occasion ?? 'unknown'), ...byCommand });
       else if (DECISIONS[record.type]) this.decisions.add(1, { decision: DECISIONS[record.type]!, ...byCommand });
       else if (EXECUTIONS[record.type]) this.executions.add(1, { outcome: EXECUTIONS[record.type]!, ...byCommand });

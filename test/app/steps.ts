@@ -12,15 +12,16 @@ function cardOf(requestId: string): string {
 }
 
 /** A message asking for something: interpreted, then created. */
-export async function ask(f: AppOnFakes, who: Actor, text: string): Promise<CreateResult> {
+export async function ask(f: AppOnFakes, who: Actor, text: string, timeZone?: string): Promise<CreateResult> {
   const meant = f.app.interpret(text);
   if (meant.kind !== 'ready') throw new Error(`"${text}" is not a complete request (${meant.kind})`);
-  return f.app.createRequest({ command: meant.command, values: meant.values, ...(meant.reason ? { reason: meant.reason } : {}), actor: who, source: sourceIn(opsChannel, 'ask-1') });
+  const extra = { ...(meant.reason ? { reason: meant.reason } : {}), ...(meant.runAt ? { runAt: meant.runAt } : {}), ...(timeZone ? { timeZone } : {}) };
+  return f.app.createRequest({ command: meant.command, values: meant.values, ...extra, actor: who, source: sourceIn(opsChannel, 'ask-1') });
 }
 
 /** A request that was created, with its card posted in the operations channel. */
-export async function asked(f: AppOnFakes, who: Actor, text: string): Promise<ApprovalRequest> {
-  const result = await ask(f, who, text);
+export async function asked(f: AppOnFakes, who: Actor, text: string, timeZone?: string): Promise<ApprovalRequest> {
+  const result = await ask(f, who, text, timeZone);
   assert.ok(result.ok, `not created: ${JSON.stringify(result)}`);
   await f.app.cardPosted(result.request.id, { conversationId: opsChannel.id, activityId: cardOf(result.request.id) });
   return result.request;

@@ -18,6 +18,7 @@ describe('countersign config check', function () {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^OK .*countersign\.example\.yaml\n  sha256 [0-9a-f]{64}\n/);
     assert.match(r.stdout, /azure: SANDBOX/);
+    assert.match(r.stdout, /\n  delete resource group\n(?: {4}.*\n)*? {4}when it may run: at once when approved, or later with "at <time>"; an approval stays valid 7 days; right before it runs, .*\n {4}break-glass: not allowed\n/);
   });
 
   it('lists the members of a role that names Entra groups as "group <id>", and where membership is looked up', () => {
@@ -38,7 +39,8 @@ describe('countersign config check', function () {
           '    who must approve: 1 from platform-approvers AND 1 from security, by different people, never the requester',
           '    reason: required, at least 20 characters, saying something (no placeholders or repeats)',
           '    time to decide: within 2 hours, then it expires',
-          "    when it may run: as soon as approved, after the approvers' roles are checked again and a drift check finds the target unchanged",
+          '    when it may run: at once when approved, or later with "at <time>"; an approval stays valid 7 days; right before it runs, the approvers\' roles are checked again and a drift check must find the target unchanged',
+          '    break-glass: not allowed',
         ].join('\n'),
       ),
       r.stdout,

@@ -1,13 +1,39 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config/load';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/config');
 
 export function fixture(name: string): string {
   return path.join(FIXTURES, name);
 }
+
+const BASE = fs.readFileSync(fixture('valid-minimal.yaml'), 'utf8');
+/** Where configWith's text is said to come from. */
+export const POLICY_FILE = fixture('reach.yaml');
+
+/** valid-minimal.yaml with `extra` lines added to the first command's policy (and `defaults` when given). */
+export function configWith(policyLines: string[], defaults: string[] = []): string {
+  const text = BASE.replace('      approverRoles: [approvers]\n  - name: deploy app', ['      approverRoles: [approvers]', ...policyLines.map((l) => `      ${l}`), '  - name: deploy app'].join('\n'));
+  const withRole = text.replace('roles:\n', 'roles:\n  leads:\n    - 55555555-5555-4555-8555-555555555555\n');
+  return defaults.length ? withRole.replace('commands:\n', ['defaults:', ...defaults.map((l) => `  ${l}`), 'commands:', ''].join('\n')) : withRole;
+}
+
+export function problemsOf(text: string): { key: string; line?: number; problem: string }[] {
+  try {
+    parseConfig(text, POLICY_FILE);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  assert.fail('the config loaded');
+}
+
+export function lineIn(text: string, written: string): number {
+  return text.split('\n').findIndex((l) => l.trim() === written) + 1;
+}
+
 
 /**
  * The 1-based line of a fixture that reads `text` (ignoring indentation): the only such line, or

@@ -1,32 +1,7 @@
 /** The keys that say how approvers are reached: notify, reminders, escalation (under a policy or defaults). */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { ConfigError, parseConfig } from '../../src/config/load';
-import { fixture } from './fixtures';
-
-const BASE = fs.readFileSync(fixture('valid-minimal.yaml'), 'utf8');
-const FILE = fixture('reach.yaml');
-
-/** valid-minimal.yaml with `extra` lines added to the first command's policy (and `defaults` when given). */
-function configWith(policyLines: string[], defaults: string[] = []): string {
-  const text = BASE.replace('      approverRoles: [approvers]\n  - name: deploy app', ['      approverRoles: [approvers]', ...policyLines.map((l) => `      ${l}`), '  - name: deploy app'].join('\n'));
-  const withRole = text.replace('roles:\n', 'roles:\n  leads:\n    - 55555555-5555-4555-8555-555555555555\n');
-  return defaults.length ? withRole.replace('commands:\n', ['defaults:', ...defaults.map((l) => `  ${l}`), 'commands:', ''].join('\n')) : withRole;
-}
-
-function problemsOf(text: string): { key: string; line?: number; problem: string }[] {
-  try {
-    parseConfig(text, FILE);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  assert.fail('the config loaded');
-}
-
-function lineIn(text: string, written: string): number {
-  return text.split('\n').findIndex((l) => l.trim() === written) + 1;
-}
+import { parseConfig } from '../../src/config/load';
+import { configWith, lineIn, problemsOf, POLICY_FILE as FILE } from './fixtures';
 
 describe('config: reaching approvers (notify, reminders, escalation)', () => {
   it('tells approvers in personal chats by default, with no channels, reminders or escalation', () => {

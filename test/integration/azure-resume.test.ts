@@ -4,53 +4,25 @@
  * for the lease to expire), following the same ARM operation to the end.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
-import type { Logger } from '../../src/log/context';
-import { loadConfig } from '../../src/config/load';
-import { startCountersign, type RunningCountersign } from '../../src/main';
-import type { ArmSandbox } from '../../src/sandbox';
-import { databaseFile, readSettings } from '../../src/settings';
-import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
-import { cardText, FakeConnector } from '../support/connector';
-import { EXAMPLE_CONFIG } from '../support/people';
-import { gatewayFor, startTestSandbox } from '../support/sandbox';
+import type { RunningCountersign } from '../../src/main';
+import { cardText } from '../support/connector';
+import { inProcessRuns, type InProcessRuns } from '../support/in-process';
 import { eventually, people, TeamsDriver } from '../support/teams';
 
 describe('a graceful stop while a deployment runs (bot in process, ARM sandbox)', function () {
   this.timeout(30000);
-  let sandbox: ArmSandbox;
-  let connector: FakeConnector;
-  let dataDir: string;
-  let store: SqliteStore;
-  const running: RunningCountersign[] = [];
-
-  const quiet = () => pino({ level: 'warn' }, new Writable({ write: (_c, _e, cb) => cb() })) as pino.Logger & Logger;
-  async function start(): Promise<RunningCountersign> {
-    const settings = readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_EXECUTION_LEASE: '60s' });
-    const bot = await startCountersign({ settings, config: loadConfig(EXAMPLE_CONFIG), azure: gatewayFor(sandbox, 20), log: quiet(), store, shutdownGraceMs: 200 });
-    running.push(bot);
-    return bot;
-  }
+  let runs: InProcessRuns;
+  const start = (): Promise<RunningCountersign> => runs.start({ env: { COUNTERSIGN_EXECUTION_LEASE: '60s' }, shutdownGraceMs: 200 });
 
   beforeEach(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-resume-'));
-    sandbox = await startTestSandbox();
-    connector = await new FakeConnector().start();
-    store = await openSqliteStore({ file: databaseFile(dataDir) });
+    runs = await inProcessRuns('countersign-resume-');
   });
   afterEach(async () => {
-    for (const bot of running.splice(0)) await bot.stop();
-    await store.close();
-    await connector.stop();
-    await sandbox.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await runs.close();
   });
 
   it('releases the lease at shutdown, and the next start follows the same deployment to the end', async () => {
+    const { connector, sandbox, store } = runs;
     const first = await start();
     const teams = new TeamsDriver(first.url, connector);
     const from = await teams.say(people.alice, 'deploy staging api-service');
@@ -60,8 +32,7 @@ describe('a graceful stop while a deployment runs (bot in process, ARM sandbox)'
     const requestId = await eventually('the request claimed', async () => (await store.requests.list({ states: ['executing'] }))[0]?.id);
     await eventually('ARM accepted the deployment', async () => (await store.requests.get(requestId))?.execution?.ref.resumeState);
 
-    await first.stop();
-    running.splice(0);
+    await runs.stop(first);
     const left = await store.requests.get(requestId);
     assert.equal(left?.state, 'executing');
     assert.ok(Date.parse(left!.execution!.lease!.expiresAt) <= Date.now(), 'the lease was released, not left to expire in 60 s');

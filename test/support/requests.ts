@@ -99,6 +99,7 @@ export function requestIn(state: RequestState, overrides: Partial<ApprovalReques
       drift: { detectedAt: minutesIn(6).toISOString(), changes: ['tags.owner: "platform-team" → "someone-else"'], previousOperationHash: base.operationHash },
     },
     approved: { ...approved, version: 2 },
+    scheduled: { ...approved, version: 2, runAt: minutesIn(60).toISOString(), requestedRunAt: minutesIn(60).toISOString() },
     executing: { ...approved, version: 3, execution: started },
     succeeded: { ...approved, version: 4, execution: finished },
     failed: { ...approved, version: 4, execution: finished, outcomeDetail: 'ResourceGroupNotFound: gone' },

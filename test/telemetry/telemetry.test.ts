@@ -10,6 +10,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { readSettings } from '../../src/settings';
 import { ConversationRateLimiter } from '../../src/teams/rate-limit';
 import { METRIC, Telemetry } from '../../src/telemetry';
+import type { AuditRecord } from '../../src/domain/audit';
 import { requestVia, settled } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
 import { people } from '../support/teams';
@@ -58,6 +59,14 @@ describe('telemetry (in-memory exporters in place of Application Insights)', fun
   afterEach(async () => {
     await h.stop();
     await otel.stop();
+  });
+
+  it('counts break-glass uses, reviews and overdue reviews by event and command', async () => {
+    const record = (type: AuditRecord['type']) => ({ type, request: { command: 'delete resource group' }, outcome: { result: 'ok' } }) as AuditRecord;
+    otel.telemetry.metrics.appended([record('breakglass.used'), record('breakglass.review_overdue'), record('breakglass.ratified')]);
+    assert.equal(await otel.count(METRIC.breakGlass, { event: 'used', command: 'delete resource group' }), 1);
+    assert.equal(await otel.count(METRIC.breakGlass, { event: 'review_overdue' }), 1);
+    assert.equal(await otel.count(METRIC.breakGlass, { event: 'flagged' }), 0);
   });
 
   it('counts requests, decisions, refusals by reason and executions by outcome from what the bot did', async () => {

@@ -137,10 +137,26 @@ function filledText(r: ApprovalRequest, a: Approval): string {
   return filled ? `, filling the requirement of ${requirementLabel(filled)}` : ', filling no requirement';
 }
 
+/** A break-glass use says so before anything else: run without approval, why, and how its review ended. */
+function breakGlassSection(r: ApprovalRequest): string[] {
+  const use = r.breakGlass;
+  if (!use) return [];
+  const review = use.review
+    ? `${use.review.verdict === 'ratified' ? 'Ratified' : 'FLAGGED'} by ${who(use.review.by)} at ${use.review.at}${use.review.comment ? `: ${use.review.comment}` : ''}.`
+    : `NOT REVIEWED (review was due by ${use.reviewDueAt}).`;
+  return [
+    '## BREAK-GLASS',
+    `BREAK-GLASS: run by ${who(r.requester)} at ${use.usedAt} WITHOUT APPROVAL (the two-person rule's one exception). Reason: ${use.reason}`,
+    `Review after the fact: ${review}${use.overdueAt ? ` The review was overdue and escalated at ${use.overdueAt}.` : ''}`,
+    '',
+  ];
+}
+
 function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
-  const lines = [`# Evidence: request ${input.requestId}`, ''];
+  const lines = [`# Evidence: ${r?.breakGlass ? 'BREAK-GLASS ' : ''}request ${input.requestId}`, ''];
   if (r) {
     lines.push(
+      ...breakGlassSection(r),
       '## Who asked',
       `${who(r.requester)} of tenant ${r.requester.tenantId}, at ${r.createdAt}, in ${r.source.conversationType} ${r.source.conversationId}${r.reason ? `; reason: ${r.reason}` : ''}.`,
       '',

@@ -6,6 +6,8 @@ import type { OperationSpec } from '../operation';
 import type { ReasonPolicy } from '../reason';
 import type { ConversationKind, EscalationPolicy, NotifyPolicy, ReminderPolicy, Requirement } from '../request';
 import type { RiskLevel } from '../risk';
+import type { SchedulePolicy } from '../schedule';
+import type { BreakGlassPolicy } from '../request';
 
 export type ParameterType = 'string' | 'enum' | 'integer';
 
@@ -40,6 +42,10 @@ export interface CommandPolicy {
   notify?: NotifyPolicy;
   reminders?: ReminderPolicy;
   escalation?: EscalationPolicy;
+  /** Maintenance windows and how long an approval stays valid (maxScheduleAhead). */
+  schedule?: SchedulePolicy;
+  /** Absent: break-glass can never be used for the command. */
+  breakGlass?: BreakGlassPolicy;
 }
 
 /** The operation as written in the config: strings may hold {parameter} placeholders. */

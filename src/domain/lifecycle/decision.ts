@@ -3,6 +3,8 @@
  *
  *   pending → approved | rejected | cancelled | expired
  *   needs_reapproval → approved | rejected | cancelled | expired
+ *   pending | needs_reapproval → scheduled (the last approval, when the request may only run later)
+ *   scheduled → cancelled (requester or approver) | expired (the approval's validity ran out unstarted)
  */
 import { requestEvent } from '../audit';
 import { authorityCounted, deciderText } from '../delegation';
@@ -10,6 +12,7 @@ import { decidingRoles } from '../policy';
 import { RefusalReason } from '../refusal';
 import { assign, eligibleRequirements, filledBy, outstandingText, principalOf, progress, progressText, requirementLabel, requirementsOf } from '../quorum';
 import { type Actor, type Approval, type ApprovalRequest, isDecidable } from '../request';
+import { scheduleIfLater } from './schedule';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 
 export function isPastExpiry(r: ApprovalRequest, now: Date): boolean {
@@ -69,7 +72,10 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
   }
   const approvals = placed.approvals;
   const complete = progress({ policy: r.policy, approvals }).every((p) => p.met);
-  const updated = next(r, ctx.now, { approvals, state: complete ? 'approved' : r.state });
+  const approved = next(r, ctx.now, { approvals, state: complete ? 'approved' : r.state });
+  // Approved now, run later: the time asked for or the next maintenance window.
+  const later = complete ? scheduleIfLater(approved, ctx.now) : undefined;
+  const updated = later?.request ?? approved;
   const extra = { actor: ctx.actor, ...(ctx.source ? { source: ctx.source } : {}), ...onBehalfData(ctx) };
   const by = ctx.onBehalfOf ? ` by ${deciderText({ approver: ctx.actor, onBehalfOf: ctx.onBehalfOf })}` : '';
   // A quorum's records say which requirement each approval filled (the older one-requirement form needs no saying).
@@ -89,6 +95,7 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
     const met = quorum ? { detail: progressText(updated, (a) => deciderText(a)) } : {};
     events.push(requestEvent(updated, 'request.approved', at, { result: 'ok', ...met }, quorum ? { ...extra, data: { ...onBehalf(ctx), requirements: requirementsData(updated) } } : extra));
   }
+  if (later) events.push(later.event);
   return { ok: true, request: updated, events };
 }
 
@@ -139,7 +146,8 @@ export function reject(r: ApprovalRequest, ctx: DecisionContext, comment: string
   return { ok: true, request: updated, events: [event] };
 }
 
-export function cancel(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprover'>): Transition {
+export function cancel(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprover'> & Partial<Pick<DecisionContext, 'isApprover'>>): Transition {
+  if (r.state === 'scheduled') return cancelScheduled(r, ctx);
   if (ctx.actor.aadObjectId.toLowerCase() !== r.requester.aadObjectId.toLowerCase()) {
     return refuse(r, RefusalReason.NotRequester, `Only ${r.requester.name}, who asked for request ${r.id}, can cancel it.`);
   }
@@ -158,13 +166,35 @@ export function cancel(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprove
   return { ok: true, request: updated, events: [event] };
 }
 
+/** A scheduled request is withdrawn before it starts: by its requester, or by an approver (as for a running deployment). */
+function cancelScheduled(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprover'> & Partial<Pick<DecisionContext, 'isApprover'>>): Transition {
+  const isRequester = ctx.actor.aadObjectId.toLowerCase() === r.requester.aadObjectId.toLowerCase();
+  if (!isRequester && !ctx.isApprover?.(ctx.actor)) {
+    return refuse(r, RefusalReason.NotAllowedToCancel, `Only ${r.requester.name}, who asked for request ${r.id}, or someone with one of the roles ${decidingRoles(r).join(', ')} can cancel it before it runs.`);
+  }
+  const at = ctx.now.toISOString();
+  const detail = `Cancelled by ${ctx.actor.name} before its scheduled run at ${r.runAt ?? '(unknown)'}; nothing was sent to Azure.`;
+  const updated = next(r, ctx.now, { state: 'cancelled', cancellation: { by: ctx.actor, at }, outcomeDetail: detail });
+  const event = requestEvent(updated, 'request.cancelled', at, { result: 'ok', detail }, { actor: ctx.actor, ...(ctx.source ? { source: ctx.source } : {}) });
+  return { ok: true, request: updated, events: [event] };
+}
+
 export function expire(r: ApprovalRequest, now: Date): Transition {
+  if (r.state === 'scheduled') return expireSchedule(r, now);
   if (!isDecidable(r)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not pending.`);
   if (!isPastExpiry(r, now)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} has not expired yet.`);
   const at = now.toISOString();
   const detail = `No decision before ${r.expiresAt}.`;
   const updated = next(r, now, { state: 'expired', outcomeDetail: detail });
   return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', at, { result: 'ok', detail })] };
+}
+
+/** The approval's validity ran out before the scheduled run started (Countersign was not running, say). */
+function expireSchedule(r: ApprovalRequest, now: Date): Transition {
+  if (!isPastExpiry(r, now)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is still valid until ${r.expiresAt}.`);
+  const detail = `Not executed: it was scheduled for ${r.runAt ?? '(unknown)'} but had not started when its approval stopped being valid at ${r.expiresAt}. Ask again.`;
+  const updated = next(r, now, { state: 'expired', outcomeDetail: detail });
+  return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', now.toISOString(), { result: 'ok', detail })] };
 }
 
 /** The approval's or rejection's on-behalf fields, when a delegate decided. */

@@ -4,6 +4,7 @@
  *   approved → executing → succeeded | failed | unknown | cancelled (a deployment stopped in Azure)
  *   approved → failed (an approver lost the role before execution)
  *   approved → needs_reapproval (drift: what would happen changed)
+ *   scheduled, once due: as approved
  *
  * The lease (owner, expiry) is renewed while the operation runs; a run of Countersign whose lease
  * expired (it died) is taken over by another, which resumes the same ARM operation.
@@ -17,6 +18,7 @@ import { filledBy, principalOf, progress, requirementsOf } from '../quorum';
 import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
 import type { Actor, Approval, ApprovalRequest, Execution, Requirement } from '../request';
+import { scheduleDue } from './schedule';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 
 /** Who claims an execution, until when, and the correlation id its ARM calls will carry. */
@@ -38,14 +40,15 @@ export function startExecution(
   stillApprover: (actor: Actor, approval: Approval, requirement: Requirement) => boolean,
   claim?: ExecutionClaim,
 ): Transition {
-  if (r.state !== 'approved') return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not approved.`);
+  if (!readyToRun(r, now)) return notReady(r);
   const at = now.toISOString();
   // Each approval is checked against the requirement it filled, with the role of the person whose
   // authority it carries (an approval on behalf of someone: that person's; the app checks its delegation).
   const requirements = requirementsOf(r.policy);
   const valid = r.approvals.filter((a) => a.operationHash === r.operationHash && stillApprover(principalOf(a), a, requirements[filledBy(a)] ?? { roles: [], count: 0 }));
   const short = progress({ policy: r.policy, approvals: valid }).filter((p) => !p.met);
-  if (short.length > 0) {
+  // The one exception to the two-person rule: a break-glass use runs without approval and is reviewed after (break-glass.ts).
+  if (!r.breakGlass && short.length > 0) {
     const gone = r.approvals.filter((a) => !valid.includes(a));
     const delegated = gone.some((a) => a.onBehalfOf) ? ' (or the delegation an approval was given under ended)' : '';
     const still = r.policy.requirements ? ` (${short.map((p) => `${p.label} ${p.approvals.length} of ${p.requirement.count}`).join(', ')})` : '';
@@ -74,6 +77,16 @@ export function startExecution(
   };
 }
 
+/** Approved, or scheduled and due: what may be claimed for execution (or found drifted). */
+export function readyToRun(r: ApprovalRequest, now: Date): boolean {
+  return r.state === 'approved' || scheduleDue(r, now);
+}
+
+function notReady(r: ApprovalRequest): Transition {
+  const detail = r.state === 'scheduled' ? `scheduled for ${r.runAt ?? '(unknown)'}` : r.state;
+  return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${detail}, not approved.`);
+}
+
 /** What drift detection found right before execution, and what approvers will now see. */
 export interface DriftFound {
   changes: string[];
@@ -88,7 +101,7 @@ export interface DriftFound {
  * and the request needs deciding again against what is true now (a fresh hash, a fresh time to live).
  */
 export function detectDrift(r: ApprovalRequest, found: DriftFound, now: Date): Transition {
-  if (r.state !== 'approved') return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not approved.`);
+  if (!readyToRun(r, now)) return notReady(r);
   if (found.changes.length === 0) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} has not drifted.`);
   const at = now.toISOString();
   const whatIf = found.whatIf ?? r.whatIf;

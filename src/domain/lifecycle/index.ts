@@ -5,6 +5,8 @@
  *   pending → rejected | cancelled | expired
  *   approved → failed (an approver lost the role before execution)
  *   approved → needs_reapproval (drift: what would happen changed) → approved | rejected | cancelled | expired
+ *   pending → scheduled (approved, waiting for its time or window) → executing | cancelled | expired
+ *   (break-glass) → approved without approval → executing → … → review: ratified | flagged (overdue: escalated)
  *
  * An execution is held under a lease (owner, expiry) renewed while it runs; a run of Countersign
  * whose lease expired (it died) is taken over by another, which resumes the same ARM operation.
@@ -16,12 +18,15 @@
  */
 export type { DecisionContext, Transition } from './transition';
 export { approve, cancel, expire, isPastExpiry, reject } from './decision';
+export { scheduleDue } from './schedule';
+export { breakGlassRefusal, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOverdue } from './break-glass';
 export { dueReminder, escalate, escalationDue, peopleToDecide, reachEvents, recordReach, remind, unreachableAfter, type ReachOccasion, type ReachOutcome } from './reach';
 export {
   detectDrift,
   type DriftFound,
   finishExecution,
   recordProgress,
+  readyToRun,
   recordStarted,
   releaseLease,
   renewLease,

@@ -12,7 +12,7 @@ import { type ApprovalRequest, isDecidable, type Unreachable } from '../request'
 import { next, refuse, type Transition } from './transition';
 
 /** Why people are being told of the request. */
-export type ReachOccasion = 'created' | 'reapproval' | 'escalated' | 'reminder';
+export type ReachOccasion = 'created' | 'reapproval' | 'escalated' | 'reminder' | 'break-glass' | 'review-overdue';
 
 /** Whom a round of messages reached, and whom it could not. */
 export interface ReachOutcome {

@@ -1,0 +1,26 @@
+/**
+ * Approve now, run later, durably: scheduled requests are found in the store (so a restart loses
+ * nothing), started when their time comes and expired when their approval stopped being valid before
+ * they could start. Several instances may sweep at once: the execution's claim (a compare-and-swap)
+ * lets one of them run it.
+ */
+import { scheduleDue } from '../domain/lifecycle';
+import type { ApprovalRequest } from '../domain/request';
+import type { AppDeps } from './context';
+import { expireNow } from './decisions';
+
+/** Starts every scheduled request due now (through `start`, the executor), expires the ones past validity; returns the ids started. */
+export async function sweepScheduled(deps: AppDeps, start: (r: ApprovalRequest) => void): Promise<string[]> {
+  const now = deps.clock.now();
+  const scheduled = await deps.store.requests.list({ states: ['scheduled'] });
+  const started: string[] = [];
+  for (const r of scheduled) {
+    if (now.getTime() >= Date.parse(r.expiresAt)) await expireNow(deps, r.id);
+    else if (scheduleDue(r, now)) {
+      start(r);
+      started.push(r.id);
+    }
+  }
+  if (started.length > 0) deps.log.info({ started }, 'scheduled requests due');
+  return started;
+}

@@ -1,0 +1,79 @@
+/**
+ * Break-glass: the one exception to the two-person rule, and how it is made loud and reviewed.
+ *
+ *   (asked with `break-glass`) → approved, with no approval, marked breakGlass → executing → …
+ *   after it ran: review needed → ratified | flagged (an approver, never the requester)
+ *   review past its due time: review_overdue (escalated, still reviewable)
+ *
+ * Whether the command allows it and the requester may use it is checked in breakGlassRefusal; every
+ * other check (requester roles, conversation, parameters, drift) runs as for any request.
+ */
+import { requestEvent } from '../audit';
+import type { CommandSpec } from '../catalog';
+import { decidingRoles, type Roles } from '../policy';
+import { RefusalReason, refusal, type Refusal } from '../refusal';
+import type { Actor, ApprovalRequest } from '../request';
+import { type DecisionContext, next, refuse, type Transition } from './transition';
+
+/** Why this person cannot use break-glass for this command now, or undefined. */
+export function breakGlassRefusal(command: CommandSpec, actor: Actor, roles: Roles, reason: string | undefined): Refusal | undefined {
+  const policy = command.policy?.breakGlass;
+  if (!policy) return refusal(RefusalReason.BreakGlassNotAllowed, `"${command.name}" does not allow break-glass: its policy has no breakGlass block, so it always needs approval. Nothing was run.`);
+  if (!roles.holdsAny(policy.roles, actor.aadObjectId)) {
+    return refusal(RefusalReason.NotAllowedToBreakGlass, `You cannot use break-glass for "${command.name}": it needs one of the roles ${policy.roles.join(', ')}. Nothing was run.`);
+  }
+  if (!reason?.trim()) return refusal(RefusalReason.BreakGlassReasonMissing, `Break-glass needs a reason: end the message with "reason: <why this cannot wait for approval>". Nothing was run.`);
+  return undefined;
+}
+
+/** A new request, run at once: approved without approval, marked as break-glass, its review due later. */
+export function breakGlassUse(r: ApprovalRequest, now: Date, reason: string): ApprovalRequest {
+  const reviewWithin = r.policy.breakGlass?.reviewWithinSeconds ?? 0;
+  const usedAt = now.toISOString();
+  return { ...r, state: 'approved', breakGlass: { reason, usedAt, reviewDueAt: new Date(now.getTime() + reviewWithin * 1000).toISOString() } };
+}
+
+/** Ran (or ended before running), not yet reviewed: a second person must look at it. */
+export function needsReview(r: Pick<ApprovalRequest, 'breakGlass' | 'state'>): boolean {
+  return !!r.breakGlass && !r.breakGlass.review && !['approved', 'executing'].includes(r.state);
+}
+
+export function reviewBreakGlass(r: ApprovalRequest, ctx: DecisionContext, verdict: 'ratified' | 'flagged', comment?: string): Transition {
+  const use = r.breakGlass;
+  if (!use) return refuse(r, RefusalReason.NotReviewable, `Request ${r.id} was not a break-glass use; there is nothing to ratify or flag.`);
+  if (use.review) return refuse(r, RefusalReason.NotReviewable, `${use.review.by.name} already ${use.review.verdict} break-glass request ${r.id} at ${use.review.at}.`);
+  if (!needsReview(r)) return refuse(r, RefusalReason.NotReviewable, `Break-glass request ${r.id} is still ${r.state}; review it once it has ended.`);
+  if (ctx.actor.aadObjectId.toLowerCase() === r.requester.aadObjectId.toLowerCase()) {
+    return refuse(r, RefusalReason.SelfReview, `You used break-glass for request ${r.id}, so you cannot review it: a second person must.`);
+  }
+  if (!ctx.isApprover(ctx.actor)) {
+    return refuse(r, RefusalReason.NotAnApprover, `You cannot review break-glass request ${r.id}: it needs one of the roles ${decidingRoles(r).join(', ')}.`);
+  }
+  const at = ctx.now.toISOString();
+  const text = comment?.trim() ? comment.trim().slice(0, 1000) : undefined;
+  const review = { verdict, by: ctx.actor, at, ...(text ? { comment: text } : {}) };
+  const updated = next(r, ctx.now, { breakGlass: { ...use, review } });
+  const late = Date.parse(use.reviewDueAt) < ctx.now.getTime() ? ' (after its review was due)' : '';
+  const event = requestEvent(updated, verdict === 'ratified' ? 'breakglass.ratified' : 'breakglass.flagged', at, { result: 'ok', detail: `${verdict} by ${ctx.actor.name}${late}${text ? `: ${text}` : ''}` }, {
+    actor: ctx.actor,
+    ...(ctx.source ? { source: ctx.source } : {}),
+  });
+  return { ok: true, request: updated, events: [event] };
+}
+
+/** The review is past due and was not escalated yet. */
+export function reviewOverdue(r: ApprovalRequest, now: Date): boolean {
+  return needsReview(r) && !r.breakGlass?.overdueAt && Date.parse(r.breakGlass?.reviewDueAt ?? '') <= now.getTime();
+}
+
+/** Records that the review is overdue (once across instances: a compare-and-swap); the app escalates it. */
+export function markReviewOverdue(r: ApprovalRequest, now: Date): Transition {
+  if (!reviewOverdue(r, now)) return refuse(r, RefusalReason.NotReviewable, `Break-glass request ${r.id} has no overdue review.`);
+  const at = now.toISOString();
+  // The escalation role (when the policy has one) may review from now on, like an escalated request's deciders.
+  const escalation = r.policy.escalation ? { escalation: { role: r.policy.escalation.role, at } } : {};
+  const updated = next(r, now, { breakGlass: { ...r.breakGlass!, overdueAt: at }, ...escalation });
+  const to = r.policy.escalation ? `escalated to ${r.policy.escalation.role}` : 'the approvers and the notice channels told again';
+  const detail = `No one ratified or flagged break-glass request ${r.id} by ${r.breakGlass!.reviewDueAt}; ${to}.`;
+  return { ok: true, request: updated, events: [requestEvent(updated, 'breakglass.review_overdue', at, { result: 'ok', detail })] };
+}

@@ -1,0 +1,26 @@
+/**
+ * When a command may run and whether break-glass is allowed, in words: for `help` and for
+ * `countersign config check`'s account of each command's effective policy (which adds who may ask
+ * and who must approve).
+ */
+import type { CommandPolicy } from './catalog';
+import { formatDuration } from './duration-text';
+import { DEFAULT_MAX_AHEAD_SECONDS } from './schedule';
+
+/** "when it may run: ..." for the command's policy. */
+export function whenItMayRun(p: CommandPolicy): string {
+  const validity = formatDuration(p.schedule?.maxAheadSeconds ?? DEFAULT_MAX_AHEAD_SECONDS);
+  const windows = p.schedule?.windows ?? [];
+  const where = windows.length
+    ? `only in its maintenance window(s) ${windows.map((w) => `${w.days.join('/')} ${w.from}-${w.to} ${w.zone}`).join(', ')}`
+    : 'at once when approved';
+  return `when it may run: ${where}, or later with "at <time>"; an approval stays valid ${validity}`;
+}
+
+/** "break-glass: ..." for the command's policy. */
+export function breakGlassWords(p: CommandPolicy): string {
+  const b = p.breakGlass;
+  if (!b) return 'break-glass: not allowed';
+  const notice = b.notify.length ? `, notice to ${b.notify.length} channel(s)` : '';
+  return `break-glass: allowed for ${b.roles.join(' or ')} with a reason, reviewed by an approver within ${formatDuration(b.reviewWithinSeconds)}${notice}`;
+}

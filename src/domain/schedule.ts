@@ -1,0 +1,110 @@
+/**
+ * When an approved request may run: at the time its requester asked for (`... at <time>`), inside
+ * one of its command's maintenance windows, or both (the first window moment at or after the time
+ * asked for). Pure: the caller supplies now.
+ *
+ * A window opens on each of its days at `from` and closes at `to`, wall-clock time in its zone; a
+ * `to` at or before `from` closes the next day (a window over midnight). A daylight-saving jump
+ * moves a skipped wall-clock time forward, as everywhere else in Countersign.
+ */
+import { partsIn, readTime, zonedToUtc } from './delegation-time';
+import { formatDuration } from './duration-text';
+
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+export interface MaintenanceWindow {
+  days: Weekday[];
+  /** HH:MM, wall-clock time in `zone`. */
+  from: string;
+  to: string;
+  /** IANA zone name (validated with Intl when the config is loaded). */
+  zone: string;
+}
+
+/** The command's scheduling rules as the request recorded them. */
+export interface SchedulePolicy {
+  /** Empty: any time. */
+  windows: MaintenanceWindow[];
+  /** How long an approval stays valid; a requested run time further ahead than this is refused. */
+  maxAheadSeconds: number;
+}
+
+/** Seven days: a weekly window always opens within it. */
+export const DEFAULT_MAX_AHEAD_SECONDS = 7 * 86_400;
+
+function hm(text: string): [number, number] {
+  const [h, m] = text.split(':').map(Number);
+  return [h, m];
+}
+
+/** The windows' openings around `at`: [start, end) pairs from the day before to eight days after. */
+function spans(windows: readonly MaintenanceWindow[], at: Date): { start: Date; end: Date }[] {
+  const out: { start: Date; end: Date }[] = [];
+  for (const w of windows) {
+    const today = partsIn(at, w.zone);
+    const [fh, fm] = hm(w.from);
+    const [th, tm] = hm(w.to);
+    const overnight = th * 60 + tm <= fh * 60 + fm;
+    for (let d = -1; d <= 8; d++) {
+      const day = new Date(Date.UTC(today.year, today.month - 1, today.day + d));
+      if (!w.days.includes(WEEKDAYS[day.getUTCDay()])) continue;
+      const [y, mo, dd] = [day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate()];
+      const start = zonedToUtc([y, mo, dd, fh, fm, 0], w.zone);
+      const end = zonedToUtc([y, mo, dd + (overnight ? 1 : 0), th, tm, 0], w.zone);
+      out.push({ start, end });
+    }
+  }
+  return out;
+}
+
+/** The first moment at or after `at` inside a window (`at` itself when a window is open then); undefined if none opens within eight days. */
+export function nextWindowMoment(windows: readonly MaintenanceWindow[], at: Date): Date | undefined {
+  let best: number | undefined;
+  for (const { start, end } of spans(windows, at)) {
+    if (end.getTime() <= at.getTime()) continue;
+    const moment = Math.max(start.getTime(), at.getTime());
+    if (best === undefined || moment < best) best = moment;
+  }
+  return best === undefined ? undefined : new Date(best);
+}
+
+/**
+ * When a request approved now runs: not before the time asked for, not before now, and inside a
+ * window when the policy names any. Equal to now: at once.
+ */
+export function plannedRun(schedule: SchedulePolicy | undefined, requestedRunAt: string | undefined, now: Date): Date {
+  const earliest = new Date(Math.max(now.getTime(), requestedRunAt ? Date.parse(requestedRunAt) : 0));
+  if (!schedule || schedule.windows.length === 0) return earliest;
+  return nextWindowMoment(schedule.windows, earliest) ?? earliest;
+}
+
+export type RunAtParse = { ok: true; runAt: Date } | { ok: false; problem: string };
+
+const USAGE = 'say when it should run: "at 2026-12-24T02:00", "at 2026-12-24T02:00Z" or "at 02:00" (the next 02:00 in your time zone)';
+
+/** Reads the time after `at`, in the sender's zone, and checks it is in the future and within the approval's validity. */
+export function parseRunAt(value: string, now: Date, zone: string, maxAheadSeconds: number): RunAtParse {
+  const runAt = readTime(value, now, zone);
+  if (!runAt || Number.isNaN(runAt.getTime())) return { ok: false, problem: `"${value.slice(0, 40)}" is not a time Countersign can read: ${USAGE}.` };
+  if (runAt.getTime() <= now.getTime()) return { ok: false, problem: `${runAt.toISOString()} is not in the future; ${USAGE}.` };
+  if (runAt.getTime() > now.getTime() + maxAheadSeconds * 1000) {
+    return { ok: false, problem: `${runAt.toISOString()} is too far ahead: an approval stays valid for ${formatDuration(maxAheadSeconds)} (maxScheduleAhead), so ask for a time before ${new Date(now.getTime() + maxAheadSeconds * 1000).toISOString()}.` };
+  }
+  return { ok: true, runAt };
+}
+
+/**
+ * The largest gap between two window openings in a week, in seconds (a week with one opening day:
+ * seven days). An approval must stay valid at least this long, or a window may never come in time.
+ */
+export function longestWait(windows: readonly MaintenanceWindow[]): number {
+  const days = [...new Set(windows.flatMap((w) => w.days.map((d) => WEEKDAYS.indexOf(d))))].sort((a, b) => a - b);
+  if (days.length === 0) return 0;
+  let gap = 0;
+  days.forEach((d, i) => {
+    const nextDay = i + 1 < days.length ? days[i + 1] : days[0] + 7;
+    gap = Math.max(gap, nextDay - d);
+  });
+  return gap * 86_400;
+}

@@ -1,0 +1,121 @@
+/** Break-glass: run at once without approval where the policy allows it, loudly, reviewed by a second person after the fact. */
+import assert from 'node:assert/strict';
+import { RefusalReason } from '../../src/domain/refusal';
+import type { Actor } from '../../src/domain/request';
+import { requestCard } from '../../src/cards/request-card';
+import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import { alice, bob, dave, frank, opsChannel, people, sourceIn } from '../support/people';
+import { RecordingMessenger, reachConfigText } from '../support/reach';
+import { assertNoCrash, click, refusedWith, settle } from './steps';
+
+const NOTICE = '19:security-notices@thread.tacv2';
+const BREAK_GLASS = `breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h, notify: ["${NOTICE}"] }`;
+const HOUR = 3_600_000;
+
+/** `break-glass ...` typed in the operations channel; the card is posted there. */
+async function breakGlass(f: AppOnFakes, who: Actor, text: string) {
+  const meant = f.app.interpret(text);
+  assert.equal(meant.kind, 'break-glass');
+  const inner = meant.kind === 'break-glass' ? meant.request : meant;
+  if (inner.kind !== 'ready') throw new Error(`"${text}" is not a complete request (${inner.kind})`);
+  const made = await f.app.breakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), actor: who, source: sourceIn(opsChannel, 'bg-1') });
+  if (made.ok) await f.app.cardPosted(made.request.id, { conversationId: opsChannel.id, activityId: `card-${made.request.id}` });
+  return made;
+}
+
+describe('app: break-glass', () => {
+  let f: AppOnFakes;
+  let messenger: RecordingMessenger;
+  beforeEach(() => {
+    messenger = new RecordingMessenger();
+    f = appOnFakes({ messenger, configText: reachConfigText([BREAK_GLASS, 'escalation: { role: incident-leads, after: 40m }']) });
+  });
+  afterEach(async () => {
+    await settle(f);
+    await f.app.tellingIdle();
+    assertNoCrash(f);
+  });
+
+  it('runs at once without approval, tells the approvers and the notice channel loudly, and says BREAK-GLASS on the card', async () => {
+    const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42, the group holds the leaking key');
+    assert.ok(made.ok, JSON.stringify(made));
+    await settle(f);
+    await f.app.tellingIdle();
+    const r = await f.request(made.request.id);
+    assert.equal(r.state, 'succeeded');
+    assert.deepEqual(r.approvals, []);
+    assert.equal(f.azure.executions.length, 1);
+    assert.equal(r.breakGlass?.reason, 'outage INC-42, the group holds the leaking key');
+    assert.equal(r.breakGlass?.reviewDueAt, new Date(f.clock.now().getTime() + 24 * HOUR).toISOString());
+    const told = messenger.sent.filter((s) => s.requestId === r.id);
+    assert.ok(told.some((s) => s.to === NOTICE && /^BREAK-GLASS: Alice Requester ran request/.test(s.text ?? '')), JSON.stringify(told));
+    assert.ok(told.some((s) => s.to === people.bob.aadObjectId), 'the approvers are told in personal chats');
+    assert.ok(!told.some((s) => s.to === alice.aadObjectId), 'never the requester');
+    assert.deepEqual(
+      (await f.audit({ requestId: r.id })).map((x) => x.type).slice(0, 3),
+      ['request.created', 'breakglass.used', 'execution.started'],
+    );
+    const card = JSON.stringify(requestCard(r));
+    assert.match(card, /BREAK-GLASS · SUCCEEDED/);
+    assert.match(card, /"verb":"ratify"/);
+  });
+
+  it('is ratified by an approver, never by the requester', async () => {
+    const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42');
+    assert.ok(made.ok);
+    await settle(f);
+    const r = await f.request(made.request.id);
+    assert.equal(refusedWith(await click(f, alice, r, 'ratify')), RefusalReason.SelfReview);
+    const ok = await click(f, bob, r, 'ratify', { comment: 'checked the incident' });
+    assert.ok(ok.ok, JSON.stringify(ok));
+    const after = await f.request(r.id);
+    assert.equal(after.breakGlass?.review?.verdict, 'ratified');
+    assert.equal(refusedWith(await click(f, dave, after, 'flag')), RefusalReason.NotReviewable, 'reviewed once');
+    const event = (await f.audit({ requestId: r.id })).find((x) => x.type === 'breakglass.ratified');
+    assert.match(event?.outcome.detail ?? '', /ratified by Bob Approver: checked the incident/);
+  });
+
+  it('can be flagged, and the flag is audited', async () => {
+    const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42');
+    assert.ok(made.ok);
+    await settle(f);
+    assert.ok((await click(f, bob, await f.request(made.request.id), 'flag')).ok);
+    assert.equal((await f.request(made.request.id)).breakGlass?.review?.verdict, 'flagged');
+    assert.ok((await f.audit({ requestId: made.request.id })).some((x) => x.type === 'breakglass.flagged'));
+  });
+
+  it('escalates an overdue review once across instances, audited, to the escalation role', async () => {
+    const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42');
+    assert.ok(made.ok);
+    await settle(f);
+    await f.app.tellingIdle();
+    assert.deepEqual(await f.app.sweepBreakGlassReviews(), [], 'not due yet');
+    f.clock.advance(24 * HOUR);
+    const [a, b] = await Promise.all([f.app.sweepBreakGlassReviews(), f.anotherRun().sweepBreakGlassReviews()]);
+    assert.deepEqual([...a, ...b], [made.request.id]);
+    const r = await f.request(made.request.id);
+    assert.equal(r.escalation?.role, 'incident-leads');
+    assert.equal((await f.audit({ requestId: r.id })).filter((x) => x.type === 'breakglass.review_overdue').length, 1);
+    const overdue = messenger.sent.filter((s) => s.requestId === r.id && /REVIEW OVERDUE/.test(s.text ?? ''));
+    assert.ok(overdue.some((s) => s.to === people.frank.aadObjectId), JSON.stringify(overdue));
+    // The escalation role may now review it too.
+    assert.ok((await click(f, frank, r, 'ratify')).ok);
+  });
+
+  it('refuses, and audits, break-glass on a command whose policy does not allow it: nothing runs', async () => {
+    const made = await breakGlass(f, alice, 'break-glass tag rg-web owner platform-team reason: urgent');
+    assert.ok(!made.ok && 'refusal' in made);
+    assert.equal(made.refusal.reason, RefusalReason.BreakGlassNotAllowed);
+    assert.equal(f.azure.executions.length, 0);
+    const refused = (await f.audit()).filter((x) => x.type === 'request.refused');
+    assert.equal(refused.at(-1)?.outcome.reason, RefusalReason.BreakGlassNotAllowed);
+  });
+
+  it('refuses someone outside the break-glass roles, and a use without a reason', async () => {
+    const bobTries = await breakGlass(f, bob, 'break-glass delete resource group staging-old reason: urgent');
+    assert.ok(!bobTries.ok && 'refusal' in bobTries && bobTries.refusal.reason === RefusalReason.NotAllowedToBreakGlass);
+    const noReason = await breakGlass(f, alice, 'break-glass delete resource group staging-old');
+    assert.ok(!noReason.ok && 'refusal' in noReason && noReason.refusal.reason === RefusalReason.BreakGlassReasonMissing);
+    assert.equal(f.azure.executions.length, 0);
+  });
+});

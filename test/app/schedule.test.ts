@@ -1,0 +1,143 @@
+/** Approve now, run later: the time asked for, maintenance windows, cancel before the start, restarts, several instances. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { RefusalReason } from '../../src/domain/refusal';
+import { appOnFakes, START, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
+import { alice, bob, carol, EXAMPLE_CONFIG } from '../support/people';
+import { ask, asked, assertNoCrash, click, refusedWith, settle } from './steps';
+
+const DELETE = 'delete resource group staging-old';
+const HOUR = 3_600_000;
+const RG_WEB = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-web`;
+
+/** Moves the test clock to the instant. */
+function at(f: AppOnFakes, instant: string | number): void {
+  f.clock.advance(new Date(instant).getTime() - f.clock.now().getTime());
+}
+
+/** The example config with maintenance windows on `delete resource group`. */
+function withWindows(windows: string, extra = ''): string {
+  const text = readFileSync(EXAMPLE_CONFIG, 'utf8');
+  const anchor = '      approverRoles: [platform-approvers]\n      requesterRoles: [requesters]\n      ttl: 1h\n';
+  assert.ok(text.includes(anchor));
+  return text.replace(anchor, `${anchor}      windows: ${windows}\n${extra}`);
+}
+
+describe('app: approve now, run later', () => {
+  let f: AppOnFakes;
+  beforeEach(() => {
+    f = appOnFakes();
+  });
+  afterEach(async () => {
+    await settle(f);
+    assertNoCrash(f);
+  });
+
+  it('reads "at <time>" in the sender\'s zone and waits, approved, until then; then runs once', async () => {
+    const r = await asked(f, alice, `${DELETE} at 22:00`, 'Europe/Berlin');
+    assert.equal(r.requestedRunAt, '2026-03-02T21:00:00.000Z');
+    assert.match(f.app.runAtText(r, 'Europe/Berlin') ?? '', /no earlier than 2026-03-02 22:00 Europe\/Berlin \(2026-03-02T21:00:00.000Z\)/);
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    const waiting = await f.request(r.id);
+    assert.equal(waiting.state, 'scheduled');
+    assert.equal(waiting.runAt, '2026-03-02T21:00:00.000Z');
+    assert.equal(f.azure.executions.length, 0, 'nothing ran before the time');
+    assert.deepEqual(await f.app.sweepScheduled(), [], 'not due yet');
+    at(f, '2026-03-02T21:00:00.000Z');
+    assert.deepEqual(await f.app.sweepScheduled(), [r.id]);
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+    assert.equal(f.azure.executions.length, 1);
+    assert.deepEqual(
+      (await f.audit({ requestId: r.id })).map((x) => x.type),
+      ['request.created', 'approval.granted', 'request.approved', 'request.scheduled', 'execution.started', 'execution.progressed', 'execution.succeeded'],
+    );
+  });
+
+  it('refuses, and audits, a time beyond how long an approval stays valid', async () => {
+    const made = await ask(f, alice, `${DELETE} at 2026-03-20T02:00Z`);
+    assert.ok(!made.ok && 'refusal' in made);
+    assert.equal(made.refusal.reason, RefusalReason.RunTimeRefused);
+    assert.match(made.refusal.message, /too far ahead/);
+    const refused = (await f.audit()).filter((x) => x.type === 'request.refused');
+    assert.equal(refused.at(-1)?.outcome.reason, RefusalReason.RunTimeRefused);
+  });
+
+  it('lets the requester, or an approver, cancel before it starts; nothing reaches Azure', async () => {
+    const r = await asked(f, alice, `${DELETE} at 2026-03-02T12:00Z`);
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    const byApprover = await click(f, bob, await f.request(r.id), 'cancel');
+    assert.ok(byApprover.ok, JSON.stringify(byApprover));
+    assert.equal((await f.request(r.id)).state, 'cancelled');
+    at(f, '2026-03-02T12:00:00Z');
+    assert.deepEqual(await f.app.sweepScheduled(), []);
+    assert.equal(f.azure.executions.length, 0);
+  });
+
+  it('refuses a cancel from someone who neither asked nor approves', async () => {
+    const r = await asked(f, alice, `${DELETE} at 2026-03-02T12:00Z`);
+    await click(f, bob, r, 'approve');
+    assert.equal(refusedWith(await click(f, carol, await f.request(r.id), 'cancel')), RefusalReason.NotAllowedToCancel);
+  });
+
+  it('survives a restart, and two instances sweeping at the time run it once', async () => {
+    const r = await asked(f, alice, `${DELETE} at 2026-03-02T12:00Z`);
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    const other = f.anotherRun();
+    at(f, '2026-03-02T12:00:00Z');
+    await Promise.all([f.app.catchUp(), other.sweepScheduled(), f.app.sweepScheduled()]);
+    await settle(f, other);
+    assert.equal(f.azure.executions.length, 1);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+    assert.equal((await f.audit({ requestId: r.id })).filter((x) => x.type === 'execution.started').length, 1);
+  });
+
+  it('expires a scheduled request whose approval stopped being valid before it could start', async () => {
+    const r = await asked(f, alice, `${DELETE} at 2026-03-02T12:00Z`);
+    await click(f, bob, r, 'approve');
+    at(f, START.getTime() + 8 * 24 * HOUR);
+    await f.app.sweepScheduled();
+    const after = await f.request(r.id);
+    assert.equal(after.state, 'expired');
+    assert.match(after.outcomeDetail ?? '', /scheduled for 2026-03-02T12:00:00.000Z but had not started/);
+    assert.equal(f.azure.executions.length, 0);
+  });
+
+  it('runs a request approved outside its maintenance window at the next opening', async () => {
+    f = appOnFakes({ configText: withWindows('[{ days: [sat, sun], from: "02:00", to: "05:00", zone: Europe/London }]') });
+    const r = await asked(f, alice, DELETE);
+    await click(f, bob, r, 'approve');
+    const waiting = await f.request(r.id);
+    assert.equal(waiting.state, 'scheduled');
+    assert.equal(waiting.runAt, '2026-03-07T02:00:00.000Z');
+    assert.match((await f.audit({ requestId: r.id })).find((x) => x.type === 'request.scheduled')?.outcome.detail ?? '', /maintenance window/);
+    at(f, '2026-03-07T02:00:00Z');
+    await f.app.sweepScheduled();
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+  });
+
+  it('runs at once when approved inside its window', async () => {
+    f = appOnFakes({ configText: withWindows('[{ days: [mon], from: "08:00", to: "10:00", zone: UTC }]') });
+    const r = await asked(f, alice, DELETE);
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+  });
+
+  it('checks drift right before the scheduled run, as for any execution', async () => {
+    f.azure.setTarget(RG_WEB, { exists: true, etag: 'e1', facts: { 'tags.owner': 'web-team' } });
+    const r = await asked(f, alice, 'tag rg-web owner platform-team at 2026-03-02T12:00Z');
+    await click(f, bob, r, 'approve');
+    assert.equal((await f.request(r.id)).state, 'scheduled');
+    f.azure.setTarget(RG_WEB, { exists: true, etag: 'e2', facts: { 'tags.owner': 'someone-else' } });
+    at(f, '2026-03-02T12:00:00Z');
+    await f.app.sweepScheduled();
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'needs_reapproval');
+    assert.equal(f.azure.executions.length, 0);
+  });
+});

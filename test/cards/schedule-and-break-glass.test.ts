@@ -1,0 +1,25 @@
+/** The card of a scheduled request and of a break-glass use. */
+import assert from 'node:assert/strict';
+import { requestCard } from '../../src/cards/request-card';
+import { cardActions, cardText } from '../support/connector';
+import { minutesIn, requestIn } from '../support/requests';
+
+describe('cards: scheduled and break-glass requests', () => {
+  it('shows when a scheduled request runs in the reader\'s time, and offers Cancel until it starts', () => {
+    const r = requestIn('scheduled', { runAt: '2026-03-07T02:00:00.000Z' });
+    const card = requestCard(r);
+    assert.match(cardText(card), /APPROVED, SCHEDULED[\s\S]*Runs at \{\{DATE\(2026-03-07T02:00:00Z, SHORT\)\}\} \{\{TIME\(2026-03-07T02:00:00Z\)\}\}/);
+    assert.deepEqual(cardActions(card).map((a) => [a.verb, a.title]), [['cancel', 'Cancel before it runs']]);
+  });
+
+  it('says BREAK-GLASS in every state, and offers Ratify and Flag only once it ran and only to who may review', () => {
+    const breakGlass = { reason: 'INC-4711', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() };
+    const running = requestCard(requestIn('executing', { approvals: [], breakGlass }));
+    assert.match(cardText(running), /BREAK-GLASS · EXECUTING[\s\S]*BREAK-GLASS: run by Alice Requester without approval/);
+    assert.deepEqual(cardActions(running).map((a) => a.verb).filter((v) => v === 'ratify' || v === 'flag'), []);
+    const done = requestIn('succeeded', { approvals: [], breakGlass });
+    assert.deepEqual(cardActions(requestCard(done)).map((a) => a.verb), ['ratify', 'flag']);
+    assert.deepEqual(cardActions(requestCard(done, { viewer: { canApprove: false, canCancel: true } })).map((a) => a.verb), []);
+    assert.match(cardText(requestCard(done)), /BREAK-GLASS review by an approver \(not the requester\) due/);
+  });
+});

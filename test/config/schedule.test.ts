@@ -1,0 +1,41 @@
+/** The keys that say when a command may run: windows and maxScheduleAhead. */
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../src/config/load';
+import { configWith, lineIn, problemsOf, POLICY_FILE } from './fixtures';
+
+const WEEKEND = 'windows: [{ days: [sat, sun], from: "02:00", to: "05:00", zone: Europe/London }]';
+
+describe('config: when a command may run (windows, maxScheduleAhead)', () => {
+  it('says nothing by default: any time, approvals valid for the default 7 days', () => {
+    assert.equal(parseConfig(configWith([]), POLICY_FILE).catalog.find('drop group')?.policy?.schedule, undefined);
+  });
+
+  it('builds the windows and the validity a policy states', () => {
+    const policy = parseConfig(configWith([WEEKEND, 'maxScheduleAhead: 10d']), POLICY_FILE).catalog.find('drop group')?.policy;
+    assert.deepEqual(policy?.schedule, { windows: [{ days: ['sat', 'sun'], from: '02:00', to: '05:00', zone: 'Europe/London' }], maxAheadSeconds: 10 * 86_400 });
+  });
+
+  it('refuses a zone Intl does not know, at its line', () => {
+    const line = 'windows: [{ days: [sat], from: "02:00", to: "05:00", zone: Europe/Londn }]';
+    const text = configWith([line]);
+    const [p] = problemsOf(text);
+    assert.equal(p.key, 'commands[0].policy.windows[0].zone');
+    assert.equal(p.line, lineIn(text, line));
+    assert.match(p.problem, /"Europe\/Londn" is not a time zone this runtime knows/);
+  });
+
+  it('refuses a window that opens and closes at once, a day that is not one, and a time that is not HH:MM', () => {
+    assert.match(problemsOf(configWith(['windows: [{ days: [sat], from: "02:00", to: "02:00", zone: UTC }]']))[0].problem, /would never be open/);
+    assert.equal(problemsOf(configWith(['windows: [{ days: [saturday], from: "02:00", to: "05:00", zone: UTC }]']))[0].key, 'commands[0].policy.windows[0].days[0]');
+    assert.equal(problemsOf(configWith(['windows: [{ days: [sat], from: "2am", to: "05:00", zone: UTC }]']))[0].key, 'commands[0].policy.windows[0].from');
+  });
+
+  it('refuses an approval validity shorter than the wait for the next window, where it is written', () => {
+    const own = problemsOf(configWith([WEEKEND, 'maxScheduleAhead: 2d']));
+    assert.equal(own[0].key, 'commands[0].policy.maxScheduleAhead');
+    assert.match(own[0].problem, /valid for 2 days can run out before the next window opens \(up to 6 days apart\)/);
+    const fromDefaults = problemsOf(configWith([WEEKEND], ['maxScheduleAhead: 1d']));
+    assert.equal(fromDefaults[0].key, 'defaults.maxScheduleAhead');
+    assert.match(fromDefaults[0].problem, /for command "drop group"/);
+  });
+});

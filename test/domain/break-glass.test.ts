@@ -1,0 +1,70 @@
+/** Break-glass rules: off unless the policy allows it, only its roles, always with a reason; reviewed by someone else. */
+import assert from 'node:assert/strict';
+import type { CommandSpec } from '../../src/domain/catalog';
+import { breakGlassRefusal, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass } from '../../src/domain/lifecycle';
+import { Roles } from '../../src/domain/policy';
+import { RefusalReason } from '../../src/domain/refusal';
+import type { Actor, ApprovalRequest } from '../../src/domain/request';
+import { carol } from '../support/people';
+import { alice, bob, requestIn } from '../support/requests';
+
+const roles = new Roles({ oncall: [alice.aadObjectId], approvers: [bob.aadObjectId] });
+const BREAK_GLASS = { roles: ['oncall'], reviewWithinSeconds: 86_400, notify: [] };
+const command = (breakGlass?: typeof BREAK_GLASS): CommandSpec =>
+  ({ name: 'restart app', description: '', sensitive: true, parameters: [], operation: { kind: 'resourceAction' }, policy: { approvals: 1, approverRoles: ['approvers'], requesterRoles: [], ttlSeconds: 3600, conversationTypes: ['channel'], conversationIds: [], ...(breakGlass ? { breakGlass } : {}) } }) as CommandSpec;
+const NOW = new Date('2026-03-02T10:00:00Z');
+
+function used(state: ApprovalRequest['state'] = 'succeeded'): ApprovalRequest {
+  const pending = requestIn('pending');
+  const r = breakGlassUse({ ...pending, policy: { ...pending.policy, breakGlass: BREAK_GLASS } }, NOW, 'INC-1');
+  return { ...r, state };
+}
+
+const ctx = (actor: Actor, now = NOW) => ({ now, actor, isApprover: (a: Actor) => roles.holdsAny(['approvers'], a.aadObjectId) });
+
+describe('domain: break-glass', () => {
+  it('is refused for a command whose policy does not allow it, whoever asks', () => {
+    assert.equal(breakGlassRefusal(command(), alice, roles, 'INC-1')?.reason, RefusalReason.BreakGlassNotAllowed);
+  });
+
+  it('is refused to someone outside its roles, and without a reason', () => {
+    assert.equal(breakGlassRefusal(command(BREAK_GLASS), bob, roles, 'INC-1')?.reason, RefusalReason.NotAllowedToBreakGlass);
+    assert.equal(breakGlassRefusal(command(BREAK_GLASS), alice, roles, '   ')?.reason, RefusalReason.BreakGlassReasonMissing);
+    assert.equal(breakGlassRefusal(command(BREAK_GLASS), alice, roles, 'INC-1'), undefined);
+  });
+
+  it('is created approved with no approvals, its review due after reviewWithin', () => {
+    const r = used('approved');
+    assert.equal(r.state, 'approved');
+    assert.deepEqual(r.approvals, []);
+    assert.equal(r.breakGlass?.reviewDueAt, '2026-03-03T10:00:00.000Z');
+    assert.equal(needsReview(r), false, 'not before it ran');
+    assert.equal(needsReview(used('succeeded')), true);
+  });
+
+  it('is reviewed by an approver, never by the requester or someone without the role, and once', () => {
+    const r = used();
+    const self = reviewBreakGlass(r, ctx(r.requester), 'ratified');
+    assert.ok(!self.ok && self.refusal.reason === RefusalReason.SelfReview);
+    const outsider = reviewBreakGlass(r, ctx(carol), 'ratified');
+    assert.ok(!outsider.ok && outsider.refusal.reason === RefusalReason.NotAnApprover);
+    const flagged = reviewBreakGlass(r, ctx(bob), 'flagged', 'should have waited');
+    assert.ok(flagged.ok);
+    assert.equal(flagged.request.breakGlass?.review?.verdict, 'flagged');
+    assert.equal(flagged.events[0].type, 'breakglass.flagged');
+    const again = reviewBreakGlass(flagged.request, ctx(bob), 'ratified');
+    assert.ok(!again.ok && again.refusal.reason === RefusalReason.NotReviewable);
+  });
+
+  it('marks an overdue review once, escalating to the policy\'s escalation role', () => {
+    const base = used();
+    const r = { ...base, policy: { ...base.policy, escalation: { role: 'leads', afterSeconds: 60 } } };
+    assert.ok(!markReviewOverdue(r, NOW).ok, 'not yet due');
+    const late = new Date('2026-03-03T10:00:00Z');
+    const marked = markReviewOverdue(r, late);
+    assert.ok(marked.ok);
+    assert.equal(marked.request.escalation?.role, 'leads');
+    assert.equal(marked.events[0].type, 'breakglass.review_overdue');
+    assert.ok(!markReviewOverdue(marked.request, late).ok, 'once');
+  });
+});

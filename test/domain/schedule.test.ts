@@ -1,0 +1,80 @@
+/** When an approved request may run: the time asked for, maintenance windows, the approval's validity. */
+import assert from 'node:assert/strict';
+import { longestWait, nextWindowMoment, parseRunAt, plannedRun, type MaintenanceWindow } from '../../src/domain/schedule';
+
+const weekend: MaintenanceWindow = { days: ['sat', 'sun'], from: '02:00', to: '05:00', zone: 'Europe/London' };
+const WEEK = 7 * 86_400;
+
+describe('domain: scheduling a run', () => {
+  describe('the time asked for (at <time>)', () => {
+    const now = new Date('2026-03-02T09:00:00Z'); // a Monday
+
+    it('reads HH:MM as the next such time in the sender\'s zone', () => {
+      const p = parseRunAt('22:30', now, 'Europe/Berlin', WEEK);
+      assert.ok(p.ok);
+      assert.equal(p.runAt.toISOString(), '2026-03-02T21:30:00.000Z');
+    });
+
+    it('reads an HH:MM already past today as tomorrow', () => {
+      const p = parseRunAt('08:00', now, 'UTC', WEEK);
+      assert.ok(p.ok);
+      assert.equal(p.runAt.toISOString(), '2026-03-03T08:00:00.000Z');
+    });
+
+    it('takes an ISO 8601 time with a zone as given, and one without in the sender\'s zone', () => {
+      const z = parseRunAt('2026-03-03T02:00Z', now, 'America/New_York', WEEK);
+      const local = parseRunAt('2026-03-03T02:00', now, 'America/New_York', WEEK);
+      assert.ok(z.ok && local.ok);
+      assert.equal(z.runAt.toISOString(), '2026-03-03T02:00:00.000Z');
+      assert.equal(local.runAt.toISOString(), '2026-03-03T07:00:00.000Z');
+    });
+
+    it('refuses a time in the past, an unreadable one, and one beyond the approval\'s validity', () => {
+      const past = parseRunAt('2026-03-01T02:00Z', now, 'UTC', WEEK);
+      const junk = parseRunAt('tomorrowish', now, 'UTC', WEEK);
+      const far = parseRunAt('2026-03-10T09:00Z', now, 'UTC', WEEK);
+      assert.ok(!past.ok && /not in the future/.test(past.problem));
+      assert.ok(!junk.ok && /not a time Countersign can read/.test(junk.problem));
+      assert.ok(!far.ok && /too far ahead.*7 days.*maxScheduleAhead/.test(far.problem), JSON.stringify(far));
+    });
+  });
+
+  describe('maintenance windows', () => {
+    it('finds the next opening in the window\'s own zone (British Summer Time included)', () => {
+      // Monday 2026-06-01 12:00 UTC: next is Saturday 02:00 BST = 01:00 UTC.
+      assert.equal(nextWindowMoment([weekend], new Date('2026-06-01T12:00:00Z'))?.toISOString(), '2026-06-06T01:00:00.000Z');
+      // In winter, 02:00 GMT = 02:00 UTC.
+      assert.equal(nextWindowMoment([weekend], new Date('2026-03-02T09:00:00Z'))?.toISOString(), '2026-03-07T02:00:00.000Z');
+    });
+
+    it('runs at once inside an open window', () => {
+      const inside = new Date('2026-03-08T03:10:00Z'); // Sunday 03:10 GMT
+      assert.equal(nextWindowMoment([weekend], inside)?.toISOString(), inside.toISOString());
+    });
+
+    it('after Sunday\'s window closes, waits for next Saturday', () => {
+      assert.equal(nextWindowMoment([weekend], new Date('2026-03-08T05:00:00Z'))?.toISOString(), '2026-03-14T02:00:00.000Z');
+    });
+
+    it('treats a window closing at or before it opens as over midnight', () => {
+      const night: MaintenanceWindow = { days: ['fri'], from: '23:00', to: '01:00', zone: 'UTC' };
+      // Saturday 00:30 is still inside Friday's window.
+      const at = new Date('2026-03-07T00:30:00Z');
+      assert.equal(nextWindowMoment([night], at)?.toISOString(), at.toISOString());
+    });
+
+    it('combines a requested time with the windows: the first window moment at or after it', () => {
+      const schedule = { windows: [weekend], maxAheadSeconds: WEEK };
+      const now = new Date('2026-03-02T09:00:00Z');
+      assert.equal(plannedRun(schedule, '2026-03-07T04:00:00.000Z', now).toISOString(), '2026-03-07T04:00:00.000Z');
+      assert.equal(plannedRun(schedule, '2026-03-07T06:00:00.000Z', now).toISOString(), '2026-03-08T02:00:00.000Z');
+      assert.equal(plannedRun(undefined, undefined, now).toISOString(), now.toISOString(), 'nothing asked, no window: now');
+    });
+
+    it('knows the longest wait between window days, for checking the approval\'s validity', () => {
+      assert.equal(longestWait([weekend]), 6 * 86_400);
+      assert.equal(longestWait([{ ...weekend, days: ['wed'] }]), 7 * 86_400);
+      assert.equal(longestWait([]), 0);
+    });
+  });
+});

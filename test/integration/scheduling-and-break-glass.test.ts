@@ -1,0 +1,106 @@
+/**
+ * Approve now, run later, and break-glass, at the network boundary: the real bot over HTTP, the fake
+ * Bot Connector, the ARM sandbox and a controlled clock. "delete resource group" may be broken glass
+ * on by requesters (Alice), its notice going to a security channel; "tag" may not.
+ */
+import assert from 'node:assert/strict';
+import { cardActions, cardText } from '../support/connector';
+import { auditOf, requestVia, settled } from '../support/flows';
+import { startHarness, type Harness } from '../support/harness';
+import { reachConfigText } from '../support/reach';
+import { eventually, opsChannel, people } from '../support/teams';
+
+const NOTICE = '19:security-notices@thread.tacv2';
+const HOUR = 3_600_000;
+
+describe('scheduling and break-glass (bot over HTTP, fake Bot Connector, controlled clock)', function () {
+  this.timeout(30000);
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness({ configText: reachConfigText([`breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h, notify: ["${NOTICE}"] }`]) });
+    // Countersign was added to the notice channel.
+    await h.teams.say(people.erin, 'help', { id: NOTICE, conversationType: 'channel' });
+  });
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  /** Types `break-glass ...`; returns the card posted in the operations channel (no buttons while it runs). */
+  async function breakGlassVia(text: string): Promise<{ cardId: string; requestId: string }> {
+    const from = await h.teams.say(people.alice, text);
+    await h.bot.app.tellingIdle();
+    const posted = h.teams.since(from).find((s) => s.conversationId === opsChannel.id && ((s.activity as { attachments?: unknown[] }).attachments?.length ?? 0) > 0);
+    assert.ok(posted, 'the card was posted where it was asked');
+    const requestId = /CS-[0-9A-Z]+/.exec(cardText(h.connector.card(posted.id)))?.[0];
+    assert.ok(requestId);
+    return { cardId: posted.id, requestId };
+  }
+  const textsSince = (from: number) => h.teams.since(from).map((s) => s.activity.text).filter((t): t is string => typeof t === 'string');
+
+  it('approves now and runs at the time asked for, echoing it and showing "Runs at" on the card', async () => {
+    const at = new Date(Math.ceil((h.clock.now().getTime() + 2 * HOUR) / 60_000) * 60_000);
+    const from = h.connector.sent.length;
+    const asked = await requestVia(h, `delete resource group staging-old at ${at.toISOString().slice(0, 16)}Z`);
+    const stamp = `${at.toISOString().slice(0, 10)} ${at.toISOString().slice(11, 16)} UTC`;
+    assert.ok(textsSince(from).some((t) => t.includes(`no earlier than ${stamp}`)), JSON.stringify(textsSince(from)));
+    await h.teams.click(people.bob, asked.cardId, 'approve');
+    await settled(h);
+    assert.equal((await h.bot.deps.store.requests.get(asked.requestId))?.state, 'scheduled');
+    await eventually('the card says when it runs', () => /Runs at/.test(cardText(h.connector.card(asked.cardId))));
+    assert.match(cardText(h.connector.card(asked.cardId)), /APPROVED, SCHEDULED/);
+    assert.deepEqual(await h.bot.app.sweepScheduled(), []);
+    h.clock.advance(at.getTime() - h.clock.now().getTime());
+    assert.deepEqual(await h.bot.app.sweepScheduled(), [asked.requestId]);
+    await settled(h);
+    await eventually('it ran at the time', () => /SUCCEEDED/.test(cardText(h.connector.card(asked.cardId))));
+    assert.ok((await auditOf(h, { requestId: asked.requestId })).some((r) => r.type === 'request.scheduled'));
+  });
+
+  it('cancels a scheduled request from its card before it starts; nothing runs at the time', async () => {
+    const at = new Date(h.clock.now().getTime() + 2 * HOUR);
+    const asked = await requestVia(h, `delete resource group staging-old at ${at.toISOString()}`);
+    await h.teams.click(people.bob, asked.cardId, 'approve');
+    await settled(h);
+    const answer = await h.teams.click(people.alice, asked.cardId, 'cancel');
+    assert.match(cardText(answer.body.value as Record<string, unknown>), /CANCELLED/);
+    h.clock.advance(3 * HOUR);
+    assert.deepEqual(await h.bot.app.sweepScheduled(), []);
+    assert.equal((await h.bot.deps.store.requests.get(asked.requestId))?.state, 'cancelled');
+  });
+
+  it('runs break-glass at once, tells the notice channel loudly, and is ratified from an approver\'s card', async () => {
+    const asked = await breakGlassVia('break-glass delete resource group staging-old reason: INC-4711 leaked key');
+    await settled(h);
+    await eventually('it ran without approval', () => /BREAK-GLASS · SUCCEEDED/.test(cardText(h.connector.card(asked.cardId))));
+    const notice = h.connector.sent.filter((s) => s.conversationId === NOTICE && s.kind !== 'update');
+    assert.ok(notice.some((s) => /BREAK-GLASS: Alice/.test(JSON.stringify(s.activity))), 'the notice channel was told');
+    const bobChat = h.connector.createdChats.find((c) => c.aadObjectId === people.bob.aadObjectId.toLowerCase())?.conversationId;
+    assert.ok(h.connector.sent.some((s) => s.conversationId === bobChat && /BREAK-GLASS/.test(JSON.stringify(s.activity))), 'an approver was told in a personal chat');
+    await eventually('the card offers the review', () => cardActions(h.connector.card(asked.cardId)).some((a) => a.verb === 'ratify'));
+    const ratify = await h.teams.click(people.bob, asked.cardId, 'ratify');
+    assert.match(cardText(ratify.body.value as Record<string, unknown>), /BREAK-GLASS ratified by Bob Approver/);
+    const types = (await auditOf(h, { requestId: asked.requestId })).map((r) => r.type);
+    assert.ok(types.includes('breakglass.used') && types.includes('breakglass.ratified'), types.join(', '));
+  });
+
+  it('escalates an overdue break-glass review', async () => {
+    const asked = await breakGlassVia('break-glass delete resource group staging-old reason: INC-4711 leaked key');
+    await settled(h);
+    h.clock.advance(25 * HOUR);
+    assert.deepEqual(await h.bot.app.sweepBreakGlassReviews(), [asked.requestId]);
+    await settled(h);
+    await eventually('the card says the review is overdue', () => /OVERDUE, escalated/.test(cardText(h.connector.card(asked.cardId))));
+    assert.ok((await auditOf(h, { requestId: asked.requestId })).some((r) => r.type === 'breakglass.review_overdue'));
+  });
+
+  it('refuses break-glass where the policy does not allow it, and runs nothing', async () => {
+    const from = await h.teams.say(people.alice, 'break-glass tag rg-web owner platform-team reason: urgent');
+    assert.ok(textsSince(from).some((t) => /does not allow break-glass/.test(t)), JSON.stringify(textsSince(from)));
+    const refused = (await auditOf(h)).filter((r) => r.type === 'request.refused');
+    assert.equal(refused.at(-1)?.outcome.reason, 'break-glass-not-allowed');
+    // Also when parameters are missing: refused as not allowed, audited.
+    const incomplete = await h.teams.say(people.alice, 'break-glass tag reason: urgent');
+    assert.ok(textsSince(incomplete).some((t) => /does not allow break-glass/.test(t)), JSON.stringify(textsSince(incomplete)));
+    assert.equal((await auditOf(h)).filter((r) => r.type === 'request.refused' && r.outcome.reason === 'break-glass-not-allowed').length, 2);
+  });
+});
