@@ -9,6 +9,7 @@ import path from 'node:path';
 import { buildDataSet, runAppend, runExports, runPostgresAudit, runVerify, type ExportFigure, type VerifyFigure } from './figures/audit';
 import { createBenchDatabase, runPostgresAppend } from './figures/postgres';
 import { runScale } from './figures/scale';
+import { runSoak } from './figures/soak';
 import { runTeamsFigure } from './figures/teams';
 import type { LoadResult } from './children/load';
 import { formatTable, isMet, type Figure } from './lib/report';
@@ -17,8 +18,10 @@ const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 
 const plan = quick
-  ? { warmup: 1, seconds: 2, rounds: 1, appends: 3000, appendRounds: 1, records: 20_000, pending: 500, messages: 10, pgPool: 600 }
-  : { warmup: 3, seconds: 10, rounds: 2, appends: 50_000, appendRounds: 2, records: 1_000_000, pending: 10_000, messages: 300, pgPool: 8000 };
+  ? { warmup: 1, seconds: 2, rounds: 1, appends: 3000, appendRounds: 1, records: 20_000, pending: 500, messages: 10, pgPool: 600, soak: 1000 }
+  : { warmup: 3, seconds: 10, rounds: 2, appends: 50_000, appendRounds: 2, records: 1_000_000, pending: 10_000, messages: 300, pgPool: 8000, soak: 200_000 };
+// --soak=<n>: another soak count (the full one takes long).
+const soakCount = Number(process.argv.find((a) => a.startsWith('--soak='))?.slice('--soak='.length) ?? plan.soak);
 
 const wanted = (name: string) => !only || only.includes(name);
 
@@ -161,6 +164,17 @@ async function main(): Promise<void> {
       figures.push(
         { name: `Bot with ${plan.pending} pending: peak RSS`, value: r.peakRssMb, unit: 'MB', target: { value: '<=', limit: 300 } },
         { name: `Bot with ${plan.pending} pending: start to ready`, value: r.startToReadySeconds, unit: 's', baseline: r.bareStartSeconds, target: { value: '<=', limit: round2(1.5 * r.bareStartSeconds) } },
+      );
+    }
+    if (wanted('soak')) {
+      step(`7. soak: ${soakCount} requests over 1000 conversations`);
+      const dir = path.join(work, 'soak');
+      fs.mkdirSync(dir);
+      const r = await runSoak(dir, soakCount, 1000);
+      details.soak = r;
+      figures.push(
+        { name: `Soak of ${soakCount} requests: RSS at the end`, value: r.rssAtEndMb, unit: 'MB', baseline: r.rssAtCheckpointMb, target: { value: '<=', limit: round2(1.2 * r.rssAtCheckpointMb) } },
+        { name: `Soak of ${soakCount} requests: audit bytes per request`, value: r.auditBytesPerRequest, unit: 'B' },
       );
     }
   } finally {
