@@ -1,5 +1,5 @@
 /**
- * Figure 5b, the soak: Countersign (started as product-bot.ts starts it, executions running to
+ * Figure 7, the soak: Countersign (started as product-bot.ts starts it, executions running to
  * their end against the Azure stub) takes `count` requests through the product path, in windows of
  * 50: Alice asks in one of `conversations` channels over HTTP (request stored and audited, card posted
  * to the fake connector), Bob approves each from the card message posted for it (approval,
