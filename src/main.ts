@@ -2,6 +2,7 @@
  * The composition root: the one place that builds every part and wires them together. Tests start
  * the real thing through `startCountersign` with their own settings and fakes at the network edge.
  */
+import './compile-cache';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { PrivateConversationState } from 'botbuilder';

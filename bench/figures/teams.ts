@@ -19,6 +19,8 @@ const LOAD_CPU = '1';
 export interface TeamsRunOptions {
   kind: 'approve' | 'message';
   connections: number;
+  /** Open-loop at this many requests a second instead of saturating `connections` (children/load.ts). */
+  rate?: number;
   warmupSeconds: number;
   seconds: number;
   /** Floor and product alternate this many times; the best run of each counts (the least disturbed). */
@@ -83,7 +85,7 @@ export async function runTeamsFigure(options: TeamsRunOptions): Promise<TeamsFig
   const connector = startChild('connector.ts', { cpus: LOAD_CPU });
   try {
     const { url: connectorUrl } = await connector.next<Message & { url: string }>('ready');
-    const spec = { connectorUrl: String(connectorUrl), kind: options.kind, connections: options.connections, warmupSeconds: options.warmupSeconds, seconds: options.seconds };
+    const spec = { connectorUrl: String(connectorUrl), kind: options.kind, connections: options.connections, ...(options.rate ? { rate: options.rate } : {}), warmupSeconds: options.warmupSeconds, seconds: options.seconds };
 
     const baselinePool = options.kind === 'approve' ? syntheticPool(work, 400_000) : undefined;
     const fixedCard = writeFixedCard(work);
@@ -102,7 +104,8 @@ export async function runTeamsFigure(options: TeamsRunOptions): Promise<TeamsFig
         ));
       if (!baseline || b.rps > baseline.rps) baseline = b;
       // Enough distinct pending requests for the product even if it kept up with the floor.
-      poolSize = options.kind === 'approve' ? Math.min(options.maxPool ?? Infinity, Math.ceil(b.rps * (options.warmupSeconds + options.seconds) * 1.15) + 500) : 0;
+      const offered = options.rate ?? b.rps;
+      poolSize = options.kind === 'approve' ? Math.min(options.maxPool ?? Infinity, Math.ceil(offered * (options.warmupSeconds + options.seconds) * 1.15) + 500) : 0;
       await connector.request({ type: 'reset' }, 'reset');
       const dataDir = path.join(work, `product-${round}`);
       fs.mkdirSync(dataDir);

@@ -19,6 +19,8 @@ export interface ChildOptions {
   env?: Record<string, string>;
   /** Show the child's stdout (default: discarded, as a service's logs would be shipped away). */
   stdout?: boolean;
+  /** Run this compiled JavaScript file of the script with plain node instead of the script under tsx. */
+  compiled?: string;
 }
 
 export class Child {
@@ -96,14 +98,14 @@ export class Child {
   }
 }
 
-/** Starts `bench/children/<script>` under tsx, pinned to `cpus` when given. */
+/** Starts `bench/children/<script>` under tsx (or its `compiled` build), pinned to `cpus` when given. */
 export function startChild(script: string, options: ChildOptions = {}): Child {
   const file = path.resolve(__dirname, '..', 'children', script);
   // BENCH_CPU_PROF=<dir> BENCH_CPU_PROF_CHILD=<name>: a V8 CPU profile of that child, for finding why.
   const profile = process.env.BENCH_CPU_PROF && script.startsWith(process.env.BENCH_CPU_PROF_CHILD ?? '-')
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
     : [];
-  const node = [process.execPath, ...profile, '--import', 'tsx', file];
+  const node = [process.execPath, ...profile, ...(options.compiled ? [options.compiled] : ['--import', 'tsx', file])];
   const [cmd, ...args] = options.cpus && TASKSET ? ['taskset', '-c', options.cpus, ...node] : node;
   const proc = spawn(cmd, args, {
     stdio: ['ignore', options.stdout ? 'inherit' : 'ignore', 'inherit', 'ipc'],

@@ -5,6 +5,7 @@
 import { ConfigurationBotFrameworkAuthentication, type ActivityHandler, type TurnContext } from 'botbuilder';
 import type { Logger } from '../log/context';
 import { EdgeAdapter, type EdgeOutcome } from './bot-endpoint';
+import { reuseClients } from './reused-clients';
 
 export type { EdgeOutcome };
 
@@ -36,13 +37,13 @@ function publicCloudWith(openIdMetadataUrl: string): Record<string, string | boo
 }
 
 export function createAdapter(app: BotAppRegistration, log: Logger): EdgeAdapter {
-  const auth = new ConfigurationBotFrameworkAuthentication({
+  const auth = reuseClients(new ConfigurationBotFrameworkAuthentication({
     MicrosoftAppId: app.id,
     MicrosoftAppPassword: app.password,
     MicrosoftAppType: app.type,
     MicrosoftAppTenantId: app.tenantId,
     ...(app.openIdMetadataUrl ? publicCloudWith(app.openIdMetadataUrl) : {}),
-  });
+  }));
   const adapter = new EdgeAdapter(auth);
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
     log.error({ err: error.message, activityId: context.activity.id, conversationId: context.activity.conversation?.id }, 'turn failed');
