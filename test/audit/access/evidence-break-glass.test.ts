@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
-import { evidenceFiles } from '../../../src/audit/access/evidence';
-import { requestCard } from '../../../src/cards/request-card';
 import { cardText } from '../../support/connector';
 import { bob, buildRequest, minutesIn } from '../../support/requests';
+import { evidenceOf } from './evidence-of';
 
 describe('evidence of a break-glass use', () => {
   const use = { reason: 'INC-4711 leaked key', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() };
   const bundle = (breakGlass: typeof use & { review?: { verdict: 'ratified' | 'flagged'; by: typeof bob; at: string } }) => {
-    const r = buildRequest({ state: 'succeeded', version: 4, breakGlass });
-    return evidenceFiles({
-      requestId: r.id,
-      versions: [r],
-      events: [],
-      verification: { chain: { ok: true, count: 0, lastSeq: 0, headHash: '0'.repeat(64) }, checkpoints: { checked: 0, problems: [] }, events: { count: 0, ok: true, problems: [] } },
-      renderCard: (v) => requestCard(v),
-    });
+    return evidenceOf(buildRequest({ state: 'succeeded', version: 4, breakGlass }));
   };
 
   it('says BREAK-GLASS in the summary title, that it ran without approval, and that it was never reviewed', () => {
