@@ -22,6 +22,16 @@ const MIGRATION_LOCK = 4_771_034_112_001;
 /** The role the bot runs as: INSERT and SELECT on the audit tables, nothing more there. */
 export const RUNTIME_ROLE = 'countersign_runtime';
 
+/** Grants the runtime role these privileges on a table, where the role exists (it is created by migration 1 when it may be). */
+function grantRuntime(privileges: string, table: string): string {
+  return `DO $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${RUNTIME_ROLE}') THEN
+          GRANT ${privileges} ON ${table} TO ${RUNTIME_ROLE};
+        END IF;
+      END $$;`;
+}
+
 export const AUDIT_TRIGGERS = ['audit_log_no_update', 'audit_log_no_delete', 'audit_log_no_truncate', 'audit_log_chain'] as const;
 export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete', 'audit_checkpoints_no_truncate'] as const;
 
@@ -212,12 +222,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         body          text NOT NULL
       );
       CREATE INDEX delegations_open ON delegations (delegator_id, until) WHERE ended_at IS NULL;
-      DO $$
-      BEGIN
-        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${RUNTIME_ROLE}') THEN
-          GRANT SELECT, INSERT, UPDATE ON delegations TO ${RUNTIME_ROLE};
-        END IF;
-      END $$;
+      ${grantRuntime('SELECT, INSERT, UPDATE', 'delegations')}
     `,
   },
   {
@@ -232,12 +237,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         reference      text NOT NULL,
         PRIMARY KEY (tenant_id, aad_object_id)
       );
-      DO $$
-      BEGIN
-        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${RUNTIME_ROLE}') THEN
-          GRANT SELECT, INSERT, UPDATE ON personal_conversations TO ${RUNTIME_ROLE};
-        END IF;
-      END $$;
+      ${grantRuntime('SELECT, INSERT, UPDATE', 'personal_conversations')}
     `,
   },
   {
