@@ -122,15 +122,7 @@ describe('Card updates for everyone', () => {
     const updates: { activityId: string; card: string }[] = [];
     const { notifier } = recordingNotifier(sharedClaims(), updates);
     notifier.retryOptions = { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 };
-    let failures = 1;
-    const adapter = (notifier as unknown as { adapter: CloudAdapter }).adapter;
-    const original = adapter.continueConversationAsync.bind(adapter);
-    (adapter as unknown as { continueConversationAsync: unknown }).continueConversationAsync = async (appId: string, ref: unknown, logic: (ctx: TurnContext) => Promise<void>) => {
-      if (failures-- > 0) {
-        return logic({ updateActivity: async () => Promise.reject(Object.assign(new Error('Too Many Requests'), { statusCode: 429 })) } as unknown as TurnContext);
-      }
-      return original(appId, ref as never, logic);
-    };
+    failFirstUpdate(notifier, Object.assign(new Error('Too Many Requests'), { statusCode: 429 }));
     await notifier.cardChanged(requestIn('succeeded'));
     assert.equal(updates.length, 1);
     assert.match(updates[0].card, /Succeeded/);
@@ -140,14 +132,7 @@ describe('Card updates for everyone', () => {
     const updates: { activityId: string; card: string }[] = [];
     const { notifier } = recordingNotifier(sharedClaims(), updates);
     notifier.retryOptions = { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 };
-    let failures = 1;
-    const adapter = (notifier as unknown as { adapter: CloudAdapter }).adapter;
-    const original = adapter.continueConversationAsync.bind(adapter);
-    const throttled = Object.assign(new Error('Too Many Requests'), { statusCode: 429, response: { status: 429, headers: { get: (n: string) => (n === 'retry-after' ? '1' : undefined) } } });
-    (adapter as unknown as { continueConversationAsync: unknown }).continueConversationAsync = async (appId: string, ref: unknown, logic: (ctx: TurnContext) => Promise<void>) => {
-      if (failures-- > 0) return logic({ updateActivity: async () => Promise.reject(throttled) } as unknown as TurnContext);
-      return original(appId, ref as never, logic);
-    };
+    failFirstUpdate(notifier, Object.assign(new Error('Too Many Requests'), { statusCode: 429, response: { status: 429, headers: { get: (n: string) => (n === 'retry-after' ? '1' : undefined) } } }));
     const started = Date.now();
     await notifier.cardChanged(requestIn('succeeded'));
     assert.ok(Date.now() - started >= 1000, `sent again after ${Date.now() - started} ms, before Retry-After's second`);
@@ -208,3 +193,14 @@ describe('Card updates from several instances, through the Bot Connector', () =>
     assert.ok(Date.now() - started >= 250, `sent after ${Date.now() - started} ms, before the dead instance's lease ran out`);
   });
 });
+
+/** The notifier's first card update is answered with `error` (as Teams' throttling arrives), later ones go through. */
+function failFirstUpdate(notifier: TeamsNotifier, error: Error): void {
+  let failures = 1;
+  const adapter = (notifier as unknown as { adapter: CloudAdapter }).adapter;
+  const original = adapter.continueConversationAsync.bind(adapter);
+  (adapter as unknown as { continueConversationAsync: unknown }).continueConversationAsync = async (appId: string, ref: unknown, logic: (ctx: TurnContext) => Promise<void>) => {
+    if (failures-- > 0) return logic({ updateActivity: async () => Promise.reject(error) } as unknown as TurnContext);
+    return original(appId, ref as never, logic);
+  };
+}
