@@ -23,7 +23,7 @@ export async function acceptLoss(opts: { dataDir?: string; reason?: string }, io
   if (!reason) throw new AuditInputError('--reason "<why the loss is accepted>" is required: it is recorded in the audit log');
   const file = databaseFile(dataDir);
   // An emptied or deleted database is opened (and given its tables) like a new one: that is the point.
-  const store = await unreadableAsInput(file, () => openSqliteStore({ file }));
+  const store = await unreadableAsInput(file, () => openSqliteStore({ file, writer: 'inline' }));
   try {
     const keyFile = path.join(dataDir, PRIVATE_KEY_FILE);
     const keyExisted = fs.existsSync(keyFile);

@@ -97,7 +97,7 @@ export async function unreadableAsInput<T>(file: string, open: () => Promise<T>)
 export async function openStoreForCli(file: string): Promise<SqliteStore> {
   return unreadableAsInput(file, async () => {
     openSqliteAuditReader(file).close();
-    return openSqliteStore({ file });
+    return openSqliteStore({ file, writer: 'inline' });
   });
 }
 

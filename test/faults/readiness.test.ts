@@ -15,14 +15,17 @@ import { anEvent } from '../store/fixtures';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually } from '../support/teams';
 
-function connectionOf(store: SqliteStore): Database.Database {
-  return (store as unknown as { db: Database.Database }).db;
+/**
+ * SQLite's max_page_count stands in for a full disk: the database cannot grow past what it has. It
+ * holds per connection, so it is set on the one that writes (the writer thread's).
+ */
+async function fillUp(store: SqliteStore): Promise<void> {
+  const pages = (await store.writer.pragma('page_count')) as number;
+  await store.writer.pragma(`max_page_count = ${pages}`);
 }
 
-/** SQLite's max_page_count stands in for a full disk: the database cannot grow past what it has. */
-function fillUp(db: Database.Database): void {
-  const pages = db.pragma('page_count', { simple: true }) as number;
-  db.pragma(`max_page_count = ${pages}`);
+async function makeRoom(store: SqliteStore): Promise<void> {
+  await store.writer.pragma('max_page_count = 1073741823');
 }
 
 const big = (n: number) => anEvent('request.created', { outcome: { result: 'ok', detail: 'x'.repeat(n) } });
@@ -43,11 +46,11 @@ describe('readiness tells the truth about writes', function () {
       const store = await openSqliteStore({ file, readiness: { cacheMs: 0, failureHoldMs: 0 } });
       await store.audit.append([anEvent('config.loaded')]);
       assert.equal(await store.ping(), true);
-      fillUp(connectionOf(store));
+      await fillUp(store);
       await assert.rejects(store.audit.append([big(200_000)]), /full/);
       assert.deepEqual(await store.ping(), false);
       assert.match(store.writeReadiness().problem ?? '', /the database is full/);
-      connectionOf(store).pragma('max_page_count = 1073741823');
+      await makeRoom(store);
       assert.equal(await store.ping(), true);
       await store.audit.append([big(200_000)]);
       assert.equal((await verifyChain(store.audit.read())).ok, true);
@@ -57,9 +60,10 @@ describe('readiness tells the truth about writes', function () {
     it('stays not ready for a moment after a write failed, even if the probe sees room', async () => {
       const store = await openSqliteStore({ file, readiness: { cacheMs: 0, failureHoldMs: 60_000 } });
       await store.audit.append([anEvent('config.loaded')]);
-      fillUp(connectionOf(store));
+      await fillUp(store);
       await assert.rejects(store.audit.append([big(200_000)]));
-      connectionOf(store).pragma('max_page_count = 1073741823');
+      await makeRoom(store);
+      assert.equal(await store.ping(), false);
       assert.match(store.writeReadiness().problem ?? '', /the last write failed: .*full/);
       await store.close();
     });
@@ -99,12 +103,12 @@ describe('readiness tells the truth about writes', function () {
       h = await startHarness();
       const store = h.bot.deps.store as SqliteStore;
       assert.equal(await readyz(), 200);
-      fillUp(connectionOf(store));
+      await fillUp(store);
       await assert.rejects(store.audit.append([big(200_000)]));
       assert.equal(await readyz(), 503);
       assert.ok(h.logs.some((l) => l.msg === 'store not ready for writes: /readyz answers 503' && /full/.test(String(l.problem))), 'the log says why');
       assert.equal((await fetch(`${h.bot.url}/healthz`)).status, 200);
-      connectionOf(store).pragma('max_page_count = 1073741823');
+      await makeRoom(store);
       await eventually('ready again', async () => (await readyz()) === 200);
     });
 

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { auditOf } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
-import { opsChannel, people } from '../support/teams';
+import { eventually, opsChannel, people } from '../support/teams';
 
 const APP_ID = '0b7c4d2e-1f3a-4b5c-9d8e-7f6a5b4c3d2e';
 
@@ -116,7 +116,10 @@ describe('activities validated at the edge', function () {
       assert.ok(metadataHits > 0, 'the metadata endpoint was asked');
       assert.doesNotMatch(r.text, /openID|Failed to load|metadata|\n\s+at /i);
       assert.deepEqual(errors, [], 'nothing written raw to stderr by the framework');
-      const refused = (await auditOf(h)).filter((e) => e.type === 'auth.refused');
+      // The 503 goes out at once; the refusal is recorded right after it.
+      const refusals = async () => (await auditOf(h)).filter((e) => e.type === 'auth.refused');
+      await eventually('the refusal is in the audit', async () => (await refusals()).length > 0);
+      const refused = await refusals();
       assert.equal(refused.length, 1);
       assert.equal(refused[0].outcome.reason, 'auth-unavailable');
       assert.ok(h.logs.some((l) => l.msg === 'Bot Framework authentication unavailable'));
@@ -127,7 +130,7 @@ describe('activities validated at the edge', function () {
       const activity = h.teams.activity(people.alice, opsChannel, { type: 'message', text: 'help' });
       const r = await post(h, JSON.stringify(activity));
       assert.equal(r.status, 401);
-      const last = (await auditOf(h)).at(-1)!;
+      const last = await eventually('the refusal is in the audit', async () => (await auditOf(h)).filter((e) => e.type === 'auth.refused').at(-1));
       assert.equal(last.type, 'auth.refused');
       assert.equal(last.outcome.reason, 'missing-token');
     });

@@ -5,22 +5,24 @@ import type { AuditFilter, ChainHead } from '../../domain/audit';
 import type { StoredRecordText } from '../../audit/formats/encoder';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { StatementCache, readAuditPages, readStoredAuditPages } from './audit-pages';
-import type { GroupCommitWriter } from './group-commit';
+import type { StoreWriter } from './writer';
 
 export class SqliteAuditLog implements AuditLog {
   private readonly statements: StatementCache;
+  private readonly headStmt: Database.Statement;
 
   constructor(
     db: Database.Database,
-    private readonly writer: GroupCommitWriter,
+    private readonly writer: StoreWriter,
     private readonly pageSize?: number,
   ) {
     this.statements = new StatementCache(db);
+    this.headStmt = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
   }
 
   append(events: AuditEventDraft[]): Promise<AuditRecord[]> {
     // One event is one INSERT (sealed before it runs): it needs no savepoint of its own.
-    return this.writer.submit((tx) => tx.appendEvents(events), { singleStatement: events.length <= 1 });
+    return this.writer.submit('appendEvents', [events], { singleStatement: events.length <= 1 });
   }
 
   read(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {
@@ -32,7 +34,8 @@ export class SqliteAuditLog implements AuditLog {
     return readStoredAuditPages(this.statements, filter, this.pageSize);
   }
 
+  /** The committed head (this connection sees a commit only once it is on disk). */
   async head(): Promise<ChainHead | undefined> {
-    return this.writer.head();
+    return this.headStmt.get() as ChainHead | undefined;
   }
 }

@@ -41,6 +41,8 @@ export class GroupCommitWriter implements WriteTx {
   /** Set while another process holds the write lock: the queue waits for this timer, not the event loop. */
   private lockWait: { wait: LockWait; timer: NodeJS.Timeout } | undefined;
   private closed = false;
+  /** Fault injection (StoreWriter.stallCommits): runs just before each COMMIT, on the committing thread. */
+  beforeCommit: (() => void) | undefined;
   /** How the last transaction ended (readiness reads it). */
   lastOutcome: { ok: true; at: number } | { ok: false; at: number; error: unknown } | undefined;
   /** Head as committed. */
@@ -148,6 +150,7 @@ export class GroupCommitWriter implements WriteTx {
     let outcomes: Outcome[];
     try {
       outcomes = this.runBatch(batch);
+      this.beforeCommit?.();
       this.commit.run();
     } catch (err) {
       // The transaction as a whole failed (disk full, I/O error, lock timeout): nothing committed.

@@ -20,6 +20,8 @@ export interface ReadinessOptions {
   minFreePages?: number;
   /** Bytes the file system must still have free. */
   minFreeBytes?: number;
+  /** How long a probe waits for the writer thread before it answers "not ready" (ms, default 1000). */
+  writerAnswerMs?: number;
 }
 
 export interface Readiness {

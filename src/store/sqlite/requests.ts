@@ -3,21 +3,14 @@
  * (state, expiry). Writes go through the group committer together with their audit events.
  */
 import type Database from 'better-sqlite3';
-import { DuplicateRequestError, VersionConflictError } from '../../app/ports';
 import type { RequestQuery, RequestStore } from '../../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import type { ApprovalRequest } from '../../domain/request';
 import { StatementCache } from './audit-pages';
-import type { GroupCommitWriter } from './group-commit';
+import type { RequestRow } from './write-ops';
+import type { StoreWriter } from './writer';
 
-class RequestNotFoundError extends Error {
-  constructor(readonly requestId: string) {
-    super(`request ${requestId} does not exist: it must be inserted before it can be updated`);
-    this.name = 'RequestNotFoundError';
-  }
-}
-
-function row(r: ApprovalRequest) {
+function row(r: ApprovalRequest): RequestRow {
   return {
     id: r.id,
     version: r.version,
@@ -41,16 +34,8 @@ function deepFreeze<T>(value: T): T {
 /** How many requests the store keeps parsed (the ones being decided and executed right now). */
 const LATEST_CACHE_SIZE = 512;
 
-function isConstraint(err: unknown, code: string): boolean {
-  return (err as { code?: string } | null)?.code === code;
-}
-
 export class SqliteRequestStore implements RequestStore {
-  private readonly insertStmt: Database.Statement;
-  private readonly casStmt: Database.Statement;
-  private readonly getStmt: Database.Statement;
   private readonly versionStmt: Database.Statement;
-  private readonly historyStmt: Database.Statement;
   private readonly statements: StatementCache;
   private readonly getWithVersionStmt: Database.Statement;
   /**
@@ -65,23 +50,10 @@ export class SqliteRequestStore implements RequestStore {
 
   constructor(
     db: Database.Database,
-    private readonly writer: GroupCommitWriter,
+    private readonly writer: StoreWriter,
   ) {
-    this.insertStmt = db.prepare(
-      `INSERT INTO requests (id, version, state, expires_at, created_at, updated_at, body)
-       VALUES (@id, @version, @state, @expiresAt, @createdAt, @updatedAt, @body)`,
-    );
-    this.casStmt = db.prepare(
-      `UPDATE requests SET version = @version, state = @state, expires_at = @expiresAt, updated_at = @updatedAt, body = @body
-       WHERE id = @id AND version = @expectedVersion`,
-    );
-    this.getStmt = db.prepare('SELECT body FROM requests WHERE id = ?').pluck();
     this.versionStmt = db.prepare('SELECT version FROM requests WHERE id = ?').pluck();
     this.getWithVersionStmt = db.prepare('SELECT version, body FROM requests WHERE id = ?');
-    // Every saved version is kept as well, in the same transaction (the evidence bundle reads them).
-    this.historyStmt = db.prepare(
-      `INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES (@id, @version, @state, @updatedAt, @body)`,
-    );
     this.statements = new StatementCache(db);
   }
 
@@ -89,17 +61,7 @@ export class SqliteRequestStore implements RequestStore {
     if (request.version !== 1) {
       throw new RangeError(`a new request must have version 1; request ${request.id} has version ${request.version}`);
     }
-    const values = row(request);
-    const records = await this.writer.submit((tx) => {
-      try {
-        this.insertStmt.run(values);
-      } catch (err) {
-        if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new DuplicateRequestError(request.id);
-        throw err;
-      }
-      this.historyStmt.run(values);
-      return tx.appendEvents(events);
-    });
+    const records = await this.writer.submit('insertRequest', [row(request), events]);
     this.remember(request);
     return records;
   }
@@ -110,15 +72,7 @@ export class SqliteRequestStore implements RequestStore {
         `an update of request ${next.id} must move it from version ${expectedVersion} to ${expectedVersion + 1}, not to ${next.version}`,
       );
     }
-    const values = { ...row(next), expectedVersion };
-    const records = await this.writer.submit((tx) => {
-      if (this.casStmt.run(values).changes !== 1) {
-        if (this.versionStmt.get(next.id) === undefined) throw new RequestNotFoundError(next.id);
-        throw new VersionConflictError(next.id, expectedVersion);
-      }
-      this.historyStmt.run(values);
-      return tx.appendEvents(events);
-    });
+    const records = await this.writer.submit('updateRequest', [row(next), expectedVersion, events]);
     // Only once committed: a write that failed or was rolled back leaves nothing behind here. The
     // object written is kept (frozen: the caller's copy is the stored version and must stay so).
     this.remember(next);

@@ -6,11 +6,12 @@ import { SqliteAuditLog } from './audit-log';
 import { SqliteComplianceStore } from './compliance';
 import { openWritable } from './connection';
 import { SqliteConversationStore } from './conversations';
-import { GroupCommitWriter } from './group-commit';
 import { SqliteDelegationStore } from './delegations';
 import { migrate } from './migrations';
-import { WriteReadiness, type Readiness, type ReadinessOptions } from './readiness';
+import type { Readiness, ReadinessOptions } from './readiness';
 import { SqliteRequestStore } from './requests';
+import { InlineWriter, type StoreWriter } from './writer';
+import { ThreadWriter } from './writer-thread';
 
 export interface SqliteStoreOptions {
   file: string;
@@ -24,6 +25,13 @@ export interface SqliteStoreOptions {
   /** Records per page when reading the audit log. */
   pageSize?: number;
   readiness?: ReadinessOptions;
+  /**
+   * Where writes run: `thread` (the default, the bot) on a worker thread that owns the write
+   * connection, so the event loop never waits for a commit; `inline` on this thread, on the same
+   * connection as the reads (one-shot CLI commands, which have no event loop to keep free). Given
+   * `newId`, the default is `inline` (a function cannot be sent to the thread).
+   */
+  writer?: 'thread' | 'inline';
 }
 
 /** The longest a read (or the migration at open) may wait on a lock synchronously (ms). */
@@ -37,15 +45,16 @@ export class SqliteStore implements CountersignStore {
   readonly cards: SqliteConversationStore;
   readonly delegations: SqliteDelegationStore;
   readonly compliance: SqliteComplianceStore;
-  private readonly readiness: WriteReadiness;
   private closed = false;
+  /** The last readiness answer (ping() refreshes it). */
+  private lastReadiness: Readiness = { ok: true };
 
   constructor(
     private readonly db: Database.Database,
     readonly file: string,
-    private readonly writer: GroupCommitWriter,
+    /** Runs every write; fault tests reach the write connection through it. */
+    readonly writer: StoreWriter,
     pageSize?: number,
-    readiness?: ReadinessOptions,
   ) {
     this.requests = new SqliteRequestStore(db, writer);
     this.audit = new SqliteAuditLog(db, writer, pageSize);
@@ -53,25 +62,24 @@ export class SqliteStore implements CountersignStore {
     this.cards = this.conversations;
     this.delegations = new SqliteDelegationStore(db, writer);
     this.compliance = new SqliteComplianceStore(db, writer);
-    this.readiness = new WriteReadiness(db, file, writer, readiness);
   }
 
-  /** Ready for a durable write: not closed, the last write did not fail, lock and room available. */
+  /** Ready for a durable write: not closed, the last write did not fail, lock and room available, the writer answering. */
   async ping(): Promise<boolean> {
-    return this.writeReadiness().ok;
+    this.lastReadiness = this.closed ? { ok: false, problem: 'the store is closed' } : await this.writer.readiness();
+    return this.lastReadiness.ok;
   }
 
-  /** What ping() answers, with the reason when not ready. */
+  /** What the last ping() answered, with the reason when not ready. */
   writeReadiness(): Readiness {
-    if (this.closed) return { ok: false, problem: 'the store is closed' };
-    return this.readiness.check();
+    return this.closed ? { ok: false, problem: 'the store is closed' } : this.lastReadiness;
   }
 
   /** Commits every write already submitted, then closes the file. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.writer.close();
+    await this.writer.close();
     this.db.close();
   }
 }
@@ -82,9 +90,19 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     migrate(db);
     // SQLite's own busy wait sleeps on the event loop. Opening may wait (nothing runs yet); afterwards
     // it is short (reads in WAL mode rarely meet it) and writes wait asynchronously (write-lock.ts).
-    db.pragma(`busy_timeout = ${Math.min(options.busyTimeoutMs ?? READ_BUSY_TIMEOUT_MS, READ_BUSY_TIMEOUT_MS)}`);
-    const writer = new GroupCommitWriter(db, options.file, options.newId ?? (() => uuidv7()), options.busyTimeoutMs);
-    return new SqliteStore(db, options.file, writer, options.pageSize, options.readiness);
+    const busyTimeoutMs = Math.min(options.busyTimeoutMs ?? READ_BUSY_TIMEOUT_MS, READ_BUSY_TIMEOUT_MS);
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    if (options.writer === 'thread' && options.newId) throw new TypeError('newId works only with the inline writer (a function cannot be sent to the writer thread)');
+    const writer =
+      options.writer === 'inline' || (options.writer === undefined && options.newId)
+        ? new InlineWriter(db, options.file, options.newId ?? (() => uuidv7()), options.busyTimeoutMs, options.readiness)
+        : await ThreadWriter.start({
+            file: options.file,
+            busyTimeoutMs,
+            ...(options.busyTimeoutMs !== undefined ? { lockWaitLimitMs: options.busyTimeoutMs } : {}),
+            ...(options.readiness ? { readiness: options.readiness } : {}),
+          });
+    return new SqliteStore(db, options.file, writer, options.pageSize);
   } catch (err) {
     db.close();
     throw err;

@@ -1,0 +1,182 @@
+/**
+ * Every write the SQLite store makes, as a named operation with plain-data arguments. The writer
+ * (inline, or on the writer thread: writer.ts) runs each one inside the shared group-commit
+ * transaction, in its own savepoint; because the operations are named rather than passed as
+ * closures, the same code runs in whichever thread owns the write connection.
+ */
+import type Database from 'better-sqlite3';
+import { DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../app/ports';
+import type { CardClaim, CardLease, CardMessage } from '../../app/ports';
+import type { AuditCheckpoint, DownloadClaim, DownloadLink } from '../../audit/ports';
+import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+import type { DelegationChange } from '../../domain/delegation';
+import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../card-claims';
+import { delegationColumns } from '../delegation-row';
+import type { WriteTx } from './group-commit';
+
+/** A request's row: its JSON body and the columns the lifecycle queries. */
+export interface RequestRow {
+  id: string;
+  version: number;
+  state: string;
+  expiresAt: string;
+  createdAt: string;
+  updatedAt: string;
+  body: string;
+}
+
+export class RequestNotFoundError extends Error {
+  constructor(readonly requestId: string) {
+    super(`request ${requestId} does not exist: it must be inserted before it can be updated`);
+    this.name = 'RequestNotFoundError';
+  }
+}
+
+function isConstraint(err: unknown, code: string): boolean {
+  return (err as { code?: string } | null)?.code === code;
+}
+
+interface LinkRow {
+  link: string;
+  usedAt: string | null;
+}
+
+/** The write operations over one write connection (statements prepared once). */
+export function writeOps(db: Database.Database) {
+  const requestInsert = db.prepare(
+    `INSERT INTO requests (id, version, state, expires_at, created_at, updated_at, body)
+     VALUES (@id, @version, @state, @expiresAt, @createdAt, @updatedAt, @body)`,
+  );
+  const requestCas = db.prepare(
+    `UPDATE requests SET version = @version, state = @state, expires_at = @expiresAt, updated_at = @updatedAt, body = @body
+     WHERE id = @id AND version = @expectedVersion`,
+  );
+  const requestVersion = db.prepare('SELECT version FROM requests WHERE id = ?').pluck();
+  // Every saved version is kept as well, in the same transaction (the evidence bundle reads them).
+  const requestHistory = db.prepare(
+    'INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES (@id, @version, @state, @updatedAt, @body)',
+  );
+  const saveRef = db.prepare(
+    `INSERT INTO conversation_refs (conversation_id, reference) VALUES (?, ?)
+     ON CONFLICT (conversation_id) DO UPDATE SET reference = excluded.reference`,
+  );
+  const savePersonal = db.prepare(
+    `INSERT INTO personal_conversations (tenant_id, aad_object_id, reference) VALUES (lower(?), lower(?), ?)
+     ON CONFLICT (tenant_id, aad_object_id) DO UPDATE SET reference = excluded.reference`,
+  );
+  const saveCard = db.prepare('INSERT INTO card_messages (request_id, conversation_id, activity_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
+  const message = 'WHERE request_id = ? AND conversation_id = ? AND activity_id = ?';
+  const readClaim = db.prepare(`SELECT sent_version AS sentVersion, lease_holder AS leaseHolder, lease_until AS leaseUntil FROM card_messages ${message}`);
+  const writeClaim = db.prepare(`UPDATE card_messages SET sent_version = ?, lease_holder = ?, lease_until = ? ${message}`);
+  const delegationInsert = db.prepare(
+    'INSERT INTO delegations (id, delegator_id, delegate_id, created_at, until, body) VALUES (@id, @delegatorId, @delegateId, @createdAt, @until, @body)',
+  );
+  const delegationEnd = db.prepare('UPDATE delegations SET ended_at = @endedAt, body = @body WHERE id = @id AND ended_at IS NULL');
+  const delegationsOpenOf = db.prepare('SELECT id FROM delegations WHERE delegator_id = ? AND ended_at IS NULL AND until > ?').pluck();
+  const checkpointInsert = db.prepare(
+    'INSERT INTO audit_checkpoints (seq, hash, time, key_id, signature, record_seq) VALUES (@seq, @hash, @time, @keyId, @signature, @recordSeq)',
+  );
+  const linkInsert = db.prepare(
+    'INSERT INTO audit_downloads (token_hash, link_id, link, created_at, expires_at) VALUES (@tokenHash, @linkId, @link, @createdAt, @expiresAt)',
+  );
+  const linkClaim = db.prepare('UPDATE audit_downloads SET used_at = ? WHERE token_hash = ? AND used_at IS NULL');
+  const linkGet = db.prepare('SELECT link, used_at AS usedAt FROM audit_downloads WHERE token_hash = ?');
+  const linkExport = db.prepare('UPDATE audit_downloads SET export_id = ? WHERE token_hash = ? AND export_id IS NULL');
+  const manifestInsert = db.prepare('INSERT INTO audit_exports (export_id, created_at, manifest) VALUES (?, ?, ?)');
+
+  const cardKey = (requestId: string, m: CardMessage) => [requestId, m.conversationId, m.activityId];
+
+  return {
+    appendEvents: (tx: WriteTx, events: AuditEventDraft[]): AuditRecord[] => tx.appendEvents(events),
+
+    insertRequest(tx: WriteTx, row: RequestRow, events: AuditEventDraft[]): AuditRecord[] {
+      try {
+        requestInsert.run(row);
+      } catch (err) {
+        if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new DuplicateRequestError(row.id);
+        throw err;
+      }
+      requestHistory.run(row);
+      return tx.appendEvents(events);
+    },
+
+    updateRequest(tx: WriteTx, row: RequestRow, expectedVersion: number, events: AuditEventDraft[]): AuditRecord[] {
+      if (requestCas.run({ ...row, expectedVersion }).changes !== 1) {
+        if (requestVersion.get(row.id) === undefined) throw new RequestNotFoundError(row.id);
+        throw new VersionConflictError(row.id, expectedVersion);
+      }
+      requestHistory.run(row);
+      return tx.appendEvents(events);
+    },
+
+    saveReference(_tx: WriteTx, conversationId: string, text: string): void {
+      saveRef.run(conversationId, text);
+    },
+
+    savePersonalReference(_tx: WriteTx, tenantId: string, aadObjectId: string, text: string): void {
+      savePersonal.run(tenantId, aadObjectId, text);
+    },
+
+    saveCardMessage(_tx: WriteTx, requestId: string, m: CardMessage): void {
+      saveCard.run(requestId, m.conversationId, m.activityId);
+    },
+
+    claimCardVersion(_tx: WriteTx, requestId: string, m: CardMessage, version: number, lease: CardLease): CardClaim {
+      const state = readClaim.get(...cardKey(requestId, m)) as CardClaimState | undefined;
+      if (!state) return 'outdated';
+      const { outcome, next } = decideCardClaim(state, version, lease, Date.now());
+      if (next) writeClaim.run(next.sentVersion, next.leaseHolder, next.leaseUntil, ...cardKey(requestId, m));
+      return outcome;
+    },
+
+    releaseCardVersion(_tx: WriteTx, requestId: string, m: CardMessage, version: number, holder: string): void {
+      const state = readClaim.get(...cardKey(requestId, m)) as CardClaimState | undefined;
+      if (!state) return;
+      const next = releasedCardClaim(state, version, holder);
+      if (next !== state) writeClaim.run(next.sentVersion, next.leaseHolder, next.leaseUntil, ...cardKey(requestId, m));
+    },
+
+    recordDelegation(tx: WriteTx, change: DelegationChange): AuditRecord[] {
+      for (const d of change.ended) {
+        if (delegationEnd.run({ id: d.id, endedAt: d.ended?.at ?? null, body: JSON.stringify(d) }).changes !== 1) throw new DelegationConflictError(d.delegator.aadObjectId);
+      }
+      const created = change.created;
+      if (created) {
+        const delegatorId = created.delegator.aadObjectId.toLowerCase();
+        if (delegationsOpenOf.all(delegatorId, created.createdAt).length > 0) throw new DelegationConflictError(delegatorId);
+        delegationInsert.run({ ...delegationColumns(created), body: JSON.stringify(created) });
+      }
+      return tx.appendEvents(change.events);
+    },
+
+    saveCheckpoint(tx: WriteTx, c: AuditCheckpoint, events: AuditEventDraft[]): AuditRecord[] {
+      const records = tx.appendEvents(events);
+      checkpointInsert.run({ seq: c.seq, hash: c.hash, time: c.time, keyId: c.keyId, signature: c.signature, recordSeq: records[0]?.seq ?? null });
+      return records;
+    },
+
+    saveDownloadLink(tx: WriteTx, link: DownloadLink, events: AuditEventDraft[]): AuditRecord[] {
+      linkInsert.run({ tokenHash: link.tokenHash, linkId: link.linkId, link: JSON.stringify(link), createdAt: link.createdAt, expiresAt: link.expiresAt });
+      return tx.appendEvents(events);
+    },
+
+    claimDownloadLink(_tx: WriteTx, tokenHash: string, at: string): DownloadClaim {
+      const claimed = linkClaim.run(at, tokenHash).changes === 1;
+      const row = linkGet.get(tokenHash) as LinkRow | undefined;
+      if (!row) return { ok: false, reason: 'unknown' };
+      const link = JSON.parse(row.link) as DownloadLink;
+      return claimed ? { ok: true, link } : { ok: false, reason: 'used', link, usedAt: row.usedAt ?? '' };
+    },
+
+    saveExportManifest(tx: WriteTx, exportId: string, createdAt: string, text: string, events: AuditEventDraft[], tokenHash: string | null): AuditRecord[] {
+      manifestInsert.run(exportId, createdAt, text);
+      if (tokenHash) linkExport.run(exportId, tokenHash);
+      return tx.appendEvents(events);
+    },
+  };
+}
+
+export type WriteOps = ReturnType<typeof writeOps>;
+export type WriteOpName = keyof WriteOps;
+export type WriteOpArgs<K extends WriteOpName> = WriteOps[K] extends (tx: WriteTx, ...args: infer A) => unknown ? A : never;
+export type WriteOpResult<K extends WriteOpName> = ReturnType<WriteOps[K]>;

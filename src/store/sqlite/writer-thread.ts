@@ -1,0 +1,281 @@
+/**
+ * The SQLite store's writer thread. A worker thread owns the write connection and runs the group
+ * committer there (sealing, savepoints, COMMIT with synchronous=FULL, the wait for another process's
+ * write lock, the readiness probe); the main thread keeps its own connection for reads and sends
+ * each write as a named operation (write-ops.ts) with plain-data arguments.
+ *
+ * - Writes submitted in one turn of the main thread travel as one message; the thread answers each
+ *   group commit with one message, sent only after COMMIT returned: a caller's promise settles when
+ *   its records are on disk.
+ * - Readers never see a record before it is durable: in WAL mode SQLite makes a commit visible to
+ *   other connections only after its frames were synced (the wal-index header is written after the
+ *   sync), and the main thread reads on another connection.
+ * - A slow fsync, a long commit or a held lock stalls this thread only; the event loop goes on
+ *   answering /healthz, /readyz and reads. Readiness asks the thread and says "not ready" when it has
+ *   not answered in time.
+ */
+import path from 'node:path';
+import type { MessagePort, Worker } from 'node:worker_threads';
+import { CommitOutcomeUnknownError } from '../../app/ports';
+import { startModuleWorker } from '../../module-worker';
+import { uuidv7 } from '../ids';
+import { openWritable } from './connection';
+import type { Readiness, ReadinessOptions } from './readiness';
+import { errorFromWire, errorToWire, InlineWriter, type StoreWriter, type WireError } from './writer';
+import type { WriteOpArgs, WriteOpName, WriteOpResult } from './write-ops';
+
+interface ThreadData {
+  file: string;
+  busyTimeoutMs: number;
+  lockWaitLimitMs?: number;
+  readiness?: ReadinessOptions;
+}
+
+interface WireWrite {
+  id: number;
+  op: WriteOpName;
+  args: unknown[];
+  single: boolean;
+}
+
+type Request =
+  | { type: 'writes'; writes: WireWrite[] }
+  | { type: 'readiness'; id: number }
+  | { type: 'pragma'; id: number; text: string }
+  | { type: 'stall'; id: number; ms: number }
+  | { type: 'close' };
+
+type Result = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WireError };
+
+type Reply =
+  | { type: 'opened' }
+  | { type: 'failed'; error: WireError }
+  | { type: 'done'; results: Result[] }
+  | { type: 'answer'; result: Result }
+  | { type: 'closed' };
+
+/**
+ * The thread's side: opens the write connection, then runs what it is sent. Called by name from the
+ * thread's code (THREAD_SOURCE), not imported.
+ * @public
+ */
+export function runWriterThread(port: MessagePort, data: ThreadData): void {
+  let writer: InlineWriter;
+  let db: ReturnType<typeof openWritable>;
+  try {
+    db = openWritable(data.file, data.busyTimeoutMs);
+    db.pragma(`busy_timeout = ${data.busyTimeoutMs}`);
+    writer = new InlineWriter(db, data.file, () => uuidv7(), data.lockWaitLimitMs, data.readiness);
+  } catch (err) {
+    port.postMessage({ type: 'failed', error: errorToWire(err) } satisfies Reply);
+    return;
+  }
+  // The results of one group commit settle together (after its COMMIT); they go back as one message.
+  let done: Result[] = [];
+  const settled = (result: Result) => {
+    if (done.length === 0) queueMicrotask(() => {
+      port.postMessage({ type: 'done', results: done } satisfies Reply);
+      done = [];
+    });
+    done.push(result);
+  };
+  const answer = (id: number, work: () => Promise<unknown>) => {
+    work().then(
+      (value) => port.postMessage({ type: 'answer', result: { id, ok: true, value } } satisfies Reply),
+      (err: unknown) => port.postMessage({ type: 'answer', result: { id, ok: false, error: errorToWire(err) } } satisfies Reply),
+    );
+  };
+  port.on('message', (m: Request) => {
+    switch (m.type) {
+      case 'writes':
+        for (const w of m.writes) {
+          writer.submit(w.op, w.args as never, { singleStatement: w.single }).then(
+            (value) => settled({ id: w.id, ok: true, value }),
+            (err: unknown) => settled({ id: w.id, ok: false, error: errorToWire(err) }),
+          );
+        }
+        return;
+      case 'readiness':
+        return answer(m.id, () => writer.readiness());
+      case 'pragma':
+        return answer(m.id, () => writer.pragma(m.text));
+      case 'stall':
+        return answer(m.id, () => writer.stallCommits(m.ms));
+      case 'close':
+        void writer.close().finally(() => {
+          // The last group commit's results go out before the thread says it closed.
+          queueMicrotask(() => {
+            db.close();
+            port.postMessage({ type: 'closed' } satisfies Reply);
+            port.close();
+          });
+        });
+        return;
+    }
+  });
+  port.postMessage({ type: 'opened' } satisfies Reply);
+}
+
+const THREAD_SOURCE = `require(workerData.module).runWriterThread(parentPort, workerData);`;
+
+/** The writer thread did not start, or stopped: what it said, in words. */
+class WriterThreadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WriterThreadError';
+  }
+}
+
+class StoreClosedError extends Error {
+  constructor(file: string) {
+    super(`the store ${file} is closed`);
+    this.name = 'StoreClosedError';
+  }
+}
+
+interface Waiting {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+/** How long readiness waits for the writer thread before it answers "not ready" (ms). */
+const DEFAULT_WRITER_ANSWER_MS = 1000;
+
+/** The main thread's side: sends writes to the thread, settles each caller's promise with its result. */
+export class ThreadWriter implements StoreWriter {
+  private readonly waiting = new Map<number, Waiting>();
+  private outbox: WireWrite[] = [];
+  private scheduled: NodeJS.Immediate | undefined;
+  private nextId = 1;
+  /** Set once the thread stopped, or close() began: every later call is refused with it. */
+  private stopped: Error | undefined;
+  private readonly closed: Promise<void>;
+  private readonly answerMs: number;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly file: string,
+    readiness: ReadinessOptions | undefined,
+  ) {
+    this.answerMs = readiness?.writerAnswerMs ?? DEFAULT_WRITER_ANSWER_MS;
+    worker.on('message', (m: Reply) => this.receive(m));
+    this.closed = new Promise((resolve) => {
+      worker.once('exit', (code) => {
+        this.stop(new WriterThreadError(`the store's writer thread for ${file} stopped (exit code ${code})`));
+        resolve();
+      });
+    });
+    worker.on('error', (err) => this.stop(new WriterThreadError(`the store's writer thread for ${file} failed: ${err.message}`)));
+  }
+
+  /** Starts the thread; resolves once it has opened the write connection, rejects with why it could not. */
+  static async start(data: ThreadData): Promise<ThreadWriter> {
+    const module = path.join(__dirname, `writer-thread${path.extname(__filename)}`);
+    const worker = startModuleWorker(THREAD_SOURCE, module, { ...data });
+    const first = await new Promise<Reply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new WriterThreadError(`the store's writer thread for ${data.file} exited (code ${code}) before it opened the database`)));
+    });
+    if (first.type === 'opened') return new ThreadWriter(worker, data.file, data.readiness);
+    await worker.terminate();
+    throw first.type === 'failed' ? errorFromWire(first.error) : new WriterThreadError(`the store's writer thread said ${first.type} first`);
+  }
+
+  submit<K extends WriteOpName>(op: K, args: WriteOpArgs<K>, options: { singleStatement?: boolean } = {}): Promise<WriteOpResult<K>> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    const id = this.nextId++;
+    this.outbox.push({ id, op, args, single: options.singleStatement ?? false });
+    this.scheduled ??= setImmediate(() => this.send());
+    return new Promise((resolve, reject) => this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject }));
+  }
+
+  async readiness(): Promise<Readiness> {
+    if (this.stopped) return { ok: false, problem: this.stopped.message };
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<Readiness>((resolve) => {
+      timer = setTimeout(
+        () => resolve({ ok: false, problem: `the store's writer thread has not answered for ${this.answerMs} ms: a commit is taking that long (a slow disk, or a stalled fsync)` }),
+        this.answerMs,
+      );
+    });
+    try {
+      return await Promise.race([this.ask<Readiness>({ type: 'readiness' }), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  pragma(text: string): Promise<unknown> {
+    return this.ask({ type: 'pragma', text });
+  }
+
+  async stallCommits(ms: number): Promise<void> {
+    await this.ask({ type: 'stall', ms });
+  }
+
+  async close(): Promise<void> {
+    if (!this.stopped) {
+      this.send();
+      this.stopped = new StoreClosedError(this.file);
+      this.worker.postMessage({ type: 'close' } satisfies Request);
+    }
+    await this.closed;
+  }
+
+  private ask<T>(request: { type: 'readiness' } | { type: 'pragma'; text: string } | { type: 'stall'; ms: number }): Promise<T> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    const id = this.nextId++;
+    this.send();
+    this.worker.postMessage({ ...request, id } satisfies Request);
+    return new Promise<T>((resolve, reject) => this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject }));
+  }
+
+  private send(): void {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    if (this.outbox.length === 0) return;
+    const writes = this.outbox;
+    this.outbox = [];
+    try {
+      this.worker.postMessage({ type: 'writes', writes } satisfies Request);
+    } catch {
+      // One write holds what cannot be copied to another thread (a function, a symbol): that one
+      // is refused, the others go one by one, in their order.
+      for (const w of writes) {
+        try {
+          this.worker.postMessage({ type: 'writes', writes: [w] } satisfies Request);
+        } catch (err) {
+          this.settle({ id: w.id, ok: false, error: errorToWire(new TypeError(`the ${w.op} write holds data that cannot be stored: ${(err as Error).message}`)) });
+        }
+      }
+    }
+  }
+
+  private receive(m: Reply): void {
+    if (m.type === 'done') for (const r of m.results) this.settle(r);
+    else if (m.type === 'answer') this.settle(m.result);
+  }
+
+  private settle(r: Result): void {
+    const w = this.waiting.get(r.id);
+    if (!w) return;
+    this.waiting.delete(r.id);
+    if (r.ok) w.resolve(r.value);
+    else w.reject(errorFromWire(r.error));
+  }
+
+  /** The thread is gone: whatever it had not answered is rejected (it was not committed). */
+  private stop(reason: Error): void {
+    this.stopped ??= reason;
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    // Never sent: not saved. Sent and not answered: the thread may have committed them before it stopped.
+    const unsent = new Set(this.outbox.map((w) => w.id));
+    this.outbox = [];
+    for (const [id, w] of [...this.waiting]) {
+      this.waiting.delete(id);
+      w.reject(unsent.has(id) ? reason : new CommitOutcomeUnknownError(reason));
+    }
+  }
+}

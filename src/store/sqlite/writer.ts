@@ -1,0 +1,114 @@
+/**
+ * Who writes to the SQLite file. The store's classes read on their own connection and hand every
+ * write to a StoreWriter as a named operation (write-ops.ts). Two writers keep the same promise
+ * (a write resolves only after the COMMIT that holds it returned, synchronous=FULL: on disk):
+ *
+ * - InlineWriter runs the group committer on the calling thread (the CLI's one-shot commands).
+ * - ThreadWriter (writer-thread.ts) runs an InlineWriter on a worker thread, so that a slow fsync,
+ *   a long group commit or a sealing burst never holds up the event loop (the bot).
+ */
+import type Database from 'better-sqlite3';
+import { DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../app/ports';
+import type { ChainHead } from '../../domain/audit';
+import { GroupCommitWriter } from './group-commit';
+import { WriteReadiness, type Readiness, type ReadinessOptions } from './readiness';
+import { RequestNotFoundError, writeOps, type WriteOpArgs, type WriteOpName, type WriteOpResult, type WriteOps } from './write-ops';
+import { StoreBusyError } from './write-lock';
+
+export interface StoreWriter {
+  /** Runs `op` in the next group commit; resolves once that commit is on disk, rejects if the op or the commit failed. */
+  submit<K extends WriteOpName>(op: K, args: WriteOpArgs<K>, options?: { singleStatement?: boolean }): Promise<WriteOpResult<K>>;
+  /** Can the store take a durable write now (readiness.ts)? */
+  readiness(): Promise<Readiness>;
+  /** Runs a PRAGMA on the write connection (fault tests limit max_page_count there) and returns its value. */
+  pragma(text: string): Promise<unknown>;
+  /**
+   * Fault injection: every commit from now on first stalls its thread for `ms` (0: none), as a disk
+   * whose fsync takes that long would. Tests show what keeps answering meanwhile.
+   */
+  stallCommits(ms: number): Promise<void>;
+  /** Commits what was submitted, then closes the write connection; later submissions are refused. */
+  close(): Promise<void>;
+}
+
+/** Blocks the calling thread for `ms`, as a slow fsync blocks the thread that commits. */
+function stall(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+export class InlineWriter implements StoreWriter {
+  readonly group: GroupCommitWriter;
+  private readonly ops: WriteOps;
+  private readonly check: WriteReadiness;
+
+  constructor(
+    private readonly db: Database.Database,
+    file: string,
+    newId: () => string,
+    lockWaitLimitMs: number | undefined,
+    readiness: ReadinessOptions | undefined,
+  ) {
+    this.group = new GroupCommitWriter(db, file, newId, lockWaitLimitMs);
+    this.ops = writeOps(db);
+    this.check = new WriteReadiness(db, file, this.group, readiness);
+  }
+
+  submit<K extends WriteOpName>(op: K, args: WriteOpArgs<K>, options?: { singleStatement?: boolean }): Promise<WriteOpResult<K>> {
+    const run = this.ops[op] as (...a: unknown[]) => WriteOpResult<K>;
+    return this.group.submit((tx) => run(tx, ...args), options);
+  }
+
+  head(): ChainHead | undefined {
+    return this.group.head();
+  }
+
+  async readiness(): Promise<Readiness> {
+    return this.check.check();
+  }
+
+  async pragma(text: string): Promise<unknown> {
+    return this.db.pragma(text, { simple: true });
+  }
+
+  async stallCommits(ms: number): Promise<void> {
+    this.group.beforeCommit = ms > 0 ? () => stall(ms) : undefined;
+  }
+
+  async close(): Promise<void> {
+    this.group.close();
+  }
+}
+
+/** An error as it crosses from the writer thread: its name, message and own plain fields. */
+export interface WireError {
+  name: string;
+  message: string;
+  stack?: string;
+  fields: Record<string, string | number | boolean | null>;
+}
+
+export function errorToWire(err: unknown): WireError {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err), fields: {} };
+  const fields: WireError['fields'] = {};
+  for (const [k, v] of Object.entries(err)) {
+    if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) fields[k] = v as string | number | boolean | null;
+  }
+  return { name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}), fields };
+}
+
+/** The errors callers tell apart by class, rebuilt as themselves; any other keeps name, message and fields (code). */
+const REBUILT: Record<string, (f: WireError['fields']) => Error> = {
+  VersionConflictError: (f) => new VersionConflictError(String(f.requestId), Number(f.expectedVersion)),
+  DuplicateRequestError: (f) => new DuplicateRequestError(String(f.requestId)),
+  DelegationConflictError: (f) => new DelegationConflictError(String(f.delegatorId)),
+  RequestNotFoundError: (f) => new RequestNotFoundError(String(f.requestId)),
+  StoreBusyError: (f) => new StoreBusyError(String(f.file), Number(f.waitedMs)),
+};
+
+export function errorFromWire(wire: WireError): Error {
+  const rebuild = REBUILT[wire.name];
+  const err = rebuild ? rebuild(wire.fields) : Object.assign(new Error(wire.message), wire.fields);
+  if (!rebuild) err.name = wire.name;
+  if (wire.stack) err.stack = `${wire.stack}\n    (on the store's writer thread)`;
+  return err;
+}

@@ -1,0 +1,137 @@
+/**
+ * A commit that takes long (a slow or stalled fsync, a disk under someone else's load). The SQLite
+ * store commits on its writer thread, so the bot's event loop goes on: /healthz and read-only
+ * commands answer while a click's commit is stalled, and nothing of that write is visible to readers
+ * before its COMMIT returned. The fault hook (StoreWriter.stallCommits) blocks the committing
+ * thread just before each COMMIT, as a slow fsync would; with the inline writer the same hook
+ * blocks the event loop, which is what the thread avoids.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
+import { anEvent } from '../store/fixtures';
+import { requestVia, settled } from '../support/flows';
+import { startHarness, type Harness } from '../support/harness';
+import { people } from '../support/teams';
+
+/** The longest the event loop went without running a 10 ms timer while `work` ran. */
+async function longestStall<T>(work: Promise<T>): Promise<{ value: PromiseSettledResult<T>; stallMs: number }> {
+  let last = Date.now();
+  let stallMs = 0;
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    stallMs = Math.max(stallMs, now - last);
+    last = now;
+  }, 10);
+  const [value] = await Promise.allSettled([work]);
+  clearInterval(ticker);
+  // The gap since the last tick counts too (a stall at the very start may leave no tick before the end).
+  return { value, stallMs: Math.max(stallMs, Date.now() - last) };
+}
+
+/** Tracks whether a promise has settled yet. */
+function watch<T>(p: Promise<T>): { promise: Promise<T>; settled(): boolean } {
+  let done = false;
+  const promise = p.finally(() => {
+    done = true;
+  });
+  return { promise, settled: () => done };
+}
+
+describe('a commit that takes long (slow fsync)', function () {
+  this.timeout(30000);
+
+  describe('the store', () => {
+    let dir: string;
+    let file: string;
+    let store: SqliteStore | undefined;
+    beforeEach(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-slow-'));
+      file = path.join(dir, 'countersign.db');
+    });
+    afterEach(async () => {
+      await store?.close();
+      store = undefined;
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('commits on its writer thread: the event loop runs on while a commit is stalled', async () => {
+      store = await openSqliteStore({ file });
+      await store.audit.append([anEvent('config.loaded')]);
+      await store.writer.stallCommits(1200);
+      const started = Date.now();
+      const { value, stallMs } = await longestStall(store.audit.append([anEvent('request.created')]));
+      assert.equal(value.status, 'fulfilled');
+      assert.ok(Date.now() - started >= 1100, 'the append waited for its stalled commit');
+      assert.ok(stallMs < 500, `the event loop stalled ${stallMs} ms`);
+    });
+
+    it('the same stall blocks the event loop with the inline writer (what the thread is for)', async () => {
+      store = await openSqliteStore({ file, writer: 'inline' });
+      await store.writer.stallCommits(600);
+      const { value, stallMs } = await longestStall(store.audit.append([anEvent('config.loaded')]));
+      assert.equal(value.status, 'fulfilled');
+      assert.ok(stallMs >= 500, `the event loop stalled only ${stallMs} ms`);
+    });
+
+    it('shows readers nothing of a write before its commit returned', async () => {
+      store = await openSqliteStore({ file });
+      const [first] = await store.audit.append([anEvent('config.loaded')]);
+      await store.writer.stallCommits(800);
+      const ref = watch(store.conversations.saveReference('conv-slow', { id: 'conv-slow' }));
+      const append = watch(store.audit.append([anEvent('request.created')]));
+      // The writer thread has run both writes' statements and waits before COMMIT.
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(append.settled(), false);
+      assert.deepEqual(await store.audit.head(), { seq: first.seq, hash: first.hash });
+      assert.equal(await store.conversations.getReference('conv-slow'), undefined);
+      const [second] = await append.promise;
+      await ref.promise;
+      assert.deepEqual(await store.audit.head(), { seq: second.seq, hash: second.hash });
+      assert.deepEqual(await store.conversations.getReference('conv-slow'), { id: 'conv-slow' });
+    });
+
+    it('says not ready while the writer thread is stuck in a commit, ready again after', async () => {
+      store = await openSqliteStore({ file, readiness: { cacheMs: 0, writerAnswerMs: 200 } });
+      await store.audit.append([anEvent('config.loaded')]);
+      await store.writer.stallCommits(1000);
+      const append = store.audit.append([anEvent('request.created')]);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await store.ping(), false);
+      assert.match(store.writeReadiness().problem ?? '', /writer thread has not answered for 200 ms/);
+      await append;
+      await store.writer.stallCommits(0);
+      assert.equal(await store.ping(), true);
+    });
+  });
+
+  describe('the bot', () => {
+    let h: Harness;
+    afterEach(async () => h?.stop());
+
+    it('answers /healthz and read-only commands while a click waits for its stalled commit; the click then succeeds', async () => {
+      h = await startHarness();
+      const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
+      await h.teams.say(people.bob, 'pending'); // bob's conversation reference is stored before the stall
+      const store = h.bot.deps.store as SqliteStore;
+      await store.writer.stallCommits(2500);
+      const click = watch(h.teams.click(people.bob, cardId, 'approve'));
+      await new Promise((r) => setTimeout(r, 300)); // the click's commit has begun its stall
+      const health = await fetch(`${h.bot.url}/healthz`);
+      assert.equal(health.status, 200);
+      assert.equal(click.settled(), false, '/healthz answered while the click was still waiting for its commit');
+      // `help` reads only (`status` records the card it posts, which is a write).
+      const from = await h.teams.say(people.bob, 'help');
+      assert.ok(h.teams.since(from).length > 0, 'help was answered');
+      assert.equal(click.settled(), false, 'help answered while the click was still waiting for its commit');
+      assert.equal((await store.requests.get(requestId))?.state, 'pending', 'the approval is not visible before its commit');
+      await store.writer.stallCommits(0);
+      const answer = await click.promise;
+      assert.doesNotMatch(JSON.stringify(answer.body), /nothing changed/);
+      await settled(h);
+      assert.notEqual((await store.requests.get(requestId))?.state, 'pending');
+    });
+  });
+});
