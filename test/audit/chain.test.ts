@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { sealRecord } from '../../src/audit/chain/chain';
+import { completeSealed, sealedText, sealRecord, sealTemplate } from '../../src/audit/chain/chain';
 import { fastCanonicalJson, isCanonicalOrder } from '../../src/audit/chain/seal-json-fast';
 import { recordHash } from '../../src/audit/verify/verify';
 import { AUDIT_SCHEMA_VERSION, GENESIS_HASH, neutralise } from '../../src/domain/audit';
@@ -68,6 +68,17 @@ describe('sealing an audit record into the chain', () => {
       // The record handed back is exactly the record a reader gets from the stored text.
       assert.deepEqual(sealed.record, JSON.parse(expected.text));
       assert.equal(sealed.record.hash, auditRecordHash(sealed.record));
+    });
+  }
+
+  for (const [name, draft] of drafts) {
+    it(`seals a template (another thread's or the database's way) to the same bytes and record for ${name}`, () => {
+      const template = sealTemplate(draft, 'rec-42');
+      const { text, hash } = sealedText(template.template, head.seq + 1, head.hash);
+      const expected = reference(draft, 'rec-42');
+      assert.equal(text, expected.text);
+      assert.equal(hash, expected.record.hash);
+      assert.deepEqual(completeSealed(template, head.seq + 1, head.hash, hash), JSON.parse(expected.text));
     });
   }
 

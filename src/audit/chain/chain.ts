@@ -78,6 +78,20 @@ export function sealTemplate(draft: AuditEventDraft, id: string): SealTemplate {
   return { record, template: copy.indexKeys ? canonicalJson(record) : JSON.stringify(record) };
 }
 
+export type SealPlaceholders = { readonly [K in keyof typeof SEAL_PLACEHOLDERS]: string };
+
+/**
+ * Seals a template at `seq` after `prevHash`, as countersign_append_sealed does in PostgreSQL: the
+ * stored text and its hash, exactly what sealRecord writes for the same record and position.
+ * `placeholders` are those of the process that made the template (another thread has its own).
+ */
+export function sealedText(template: string, seq: number, prevHash: string, placeholders: SealPlaceholders = SEAL_PLACEHOLDERS): { text: string; hash: string } {
+  // Replacements are digits and hex, so replace()'s "$" patterns cannot occur in them.
+  const filled = template.replace(`"${placeholders.seq}"`, String(seq)).replace(placeholders.prevHash, prevHash);
+  const hash = sha256(filled.replace(`"hash":"${placeholders.hash}",`, ''));
+  return { text: filled.replace(placeholders.hash, hash), hash };
+}
+
 /** The record of a template the store sealed at `seq` after `prevHash`, with the hash it computed. */
 export function completeSealed(sealed: SealTemplate, seq: number, prevHash: string, hash: string): AuditRecord {
   Object.assign(sealed.record, { seq, prevHash, hash });

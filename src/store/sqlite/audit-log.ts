@@ -20,9 +20,9 @@ export class SqliteAuditLog implements AuditLog {
     this.headStmt = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
   }
 
-  append(events: AuditEventDraft[]): Promise<AuditRecord[]> {
+  async append(events: AuditEventDraft[]): Promise<AuditRecord[]> {
     // One event is one INSERT (sealed before it runs): it needs no savepoint of its own.
-    return this.writer.submit('appendEvents', [events], { singleStatement: events.length <= 1 });
+    return (await this.writer.submit('appendEvents', [], events, { singleStatement: events.length <= 1 })).records;
   }
 
   read(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {

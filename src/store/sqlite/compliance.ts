@@ -41,20 +41,20 @@ export class SqliteComplianceStore implements ComplianceStore {
     this.versions = db.prepare('SELECT body FROM request_versions WHERE request_id = ? ORDER BY version').pluck();
   }
 
-  saveCheckpoint(checkpoint: AuditCheckpoint, events: AuditEventDraft[]): Promise<AuditRecord[]> {
-    return this.writer.submit('saveCheckpoint', [checkpoint, events]);
+  async saveCheckpoint(checkpoint: AuditCheckpoint, events: AuditEventDraft[]): Promise<AuditRecord[]> {
+    return (await this.writer.submit('saveCheckpoint', [checkpoint], events)).records;
   }
 
   async lastCheckpoint(): Promise<(AuditCheckpoint & { recordSeq: number | null }) | undefined> {
     return this.lastCheckpointStmt.get() as CheckpointRow | undefined;
   }
 
-  saveDownloadLink(link: DownloadLink, events: AuditEventDraft[]): Promise<AuditRecord[]> {
-    return this.writer.submit('saveDownloadLink', [link, events]);
+  async saveDownloadLink(link: DownloadLink, events: AuditEventDraft[]): Promise<AuditRecord[]> {
+    return (await this.writer.submit('saveDownloadLink', [link], events)).records;
   }
 
   async claimDownloadLink(tokenHash: string, at: string): Promise<DownloadClaim> {
-    return this.writer.submit('claimDownloadLink', [tokenHash, at], { singleStatement: true });
+    return (await this.writer.submit('claimDownloadLink', [tokenHash, at], [], { singleStatement: true })).value;
   }
 
   async getDownloadLink(tokenHash: string): Promise<(DownloadLink & { usedAt?: string; exportId?: string }) | undefined> {
@@ -67,9 +67,9 @@ export class SqliteComplianceStore implements ComplianceStore {
     };
   }
 
-  saveExportManifest(exportId: string, createdAt: string, manifest: object, events: AuditEventDraft[], tokenHash?: string): Promise<AuditRecord[]> {
+  async saveExportManifest(exportId: string, createdAt: string, manifest: object, events: AuditEventDraft[], tokenHash?: string): Promise<AuditRecord[]> {
     const text = JSON.stringify(manifest);
-    return this.writer.submit('saveExportManifest', [exportId, createdAt, text, events, tokenHash ?? null]);
+    return (await this.writer.submit('saveExportManifest', [exportId, createdAt, text, tokenHash ?? null], events)).records;
   }
 
   async getExportManifest(exportId: string): Promise<object | undefined> {

@@ -23,7 +23,7 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
   async saveReference(conversationId: string, reference: unknown): Promise<void> {
     const text = JSON.stringify(reference);
     if (text === undefined) throw new TypeError(`the reference of conversation ${conversationId} cannot be stored as JSON`);
-    await this.writer.submit('saveReference', [conversationId, text], { singleStatement: true });
+    await this.writer.submit('saveReference', [conversationId, text], [], { singleStatement: true });
   }
 
   async getReference(conversationId: string): Promise<unknown | undefined> {
@@ -34,7 +34,7 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
   async savePersonalReference(tenantId: string, aadObjectId: string, reference: unknown): Promise<void> {
     const text = JSON.stringify(reference);
     if (text === undefined) throw new TypeError(`the personal chat reference of ${aadObjectId} cannot be stored as JSON`);
-    await this.writer.submit('savePersonalReference', [tenantId, aadObjectId, text], { singleStatement: true });
+    await this.writer.submit('savePersonalReference', [tenantId, aadObjectId, text], [], { singleStatement: true });
   }
 
   async getPersonalReference(tenantId: string, aadObjectId: string): Promise<unknown | undefined> {
@@ -43,7 +43,7 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
   }
 
   async saveCardMessage(requestId: string, message: CardMessage): Promise<void> {
-    await this.writer.submit('saveCardMessage', [requestId, { conversationId: message.conversationId, activityId: message.activityId }], { singleStatement: true });
+    await this.writer.submit('saveCardMessage', [requestId, { conversationId: message.conversationId, activityId: message.activityId }], [], { singleStatement: true });
   }
 
   async getCardMessages(requestId: string): Promise<CardMessage[]> {
@@ -51,7 +51,7 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
   }
 
   async claimCardVersion(requestId: string, message: CardMessage, version: number, lease: CardLease): Promise<CardClaim> {
-    return this.writer.submit('claimCardVersion', [requestId, { conversationId: message.conversationId, activityId: message.activityId }, version, { holder: lease.holder, ms: lease.ms }]);
+    return (await this.writer.submit('claimCardVersion', [requestId, { conversationId: message.conversationId, activityId: message.activityId }, version, { holder: lease.holder, ms: lease.ms }])).value;
   }
 
   async releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string): Promise<void> {

@@ -21,8 +21,9 @@ export class SqliteDelegationStore implements DelegationStore {
     this.getStmt = db.prepare('SELECT body FROM delegations WHERE id = ?').pluck();
   }
 
-  record(change: DelegationChange): Promise<AuditRecord[]> {
-    return this.writer.submit('recordDelegation', [change]);
+  async record(change: DelegationChange): Promise<AuditRecord[]> {
+    const { created, ended } = change;
+    return (await this.writer.submit('recordDelegation', [{ ...(created ? { created } : {}), ended }], change.events)).records;
   }
 
   async inForce(at: string): Promise<Delegation[]> {

@@ -8,7 +8,8 @@
 import type Database from 'better-sqlite3';
 import type { ChainHead } from '../../domain/audit';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
-import { sealRecord } from '../../audit/chain/chain';
+import { sealRecord, sealedText, type SealPlaceholders } from '../../audit/chain/chain';
+import { GENESIS_HASH } from '../../domain/audit';
 import { notBeforePrevious } from '../../audit/record-time';
 import { DEFAULT_LOCK_WAIT_LIMIT_MS, LockWait, StoreBusyError, isBusy, isStorageFault } from './write-lock';
 
@@ -16,7 +17,19 @@ import { DEFAULT_LOCK_WAIT_LIMIT_MS, LockWait, StoreBusyError, isBusy, isStorage
 export interface WriteTx {
   /** Chains and inserts the events after the current head (the head moves only if the write commits). */
   appendEvents(drafts: readonly AuditEventDraft[]): AuditRecord[];
+  /** The same for events another thread made into templates (sealTemplate); see appendTemplates. */
+  appendTemplates(templates: readonly WireTemplate[], placeholders: SealPlaceholders): SealedWire[];
 }
+
+/** A sealing template as it crosses threads: the template, then the record's id, time, type, request id and actor id. */
+export type WireTemplate = readonly [template: string, id: string, time: string, type: string, requestId: string | null, actorId: string | null];
+
+/**
+ * How a template was sealed: its seq, previous hash and hash (the template's maker completes the
+ * record with them), or, when its time had to be moved up to the previous record's, the whole
+ * stored text.
+ */
+export type SealedWire = readonly [seq: number, prevHash: string, hash: string] | string;
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -114,25 +127,36 @@ export class GroupCommitWriter implements WriteTx {
   }
 
   appendEvents(drafts: readonly AuditEventDraft[]): AuditRecord[] {
-    const out: AuditRecord[] = [];
-    for (const draft of drafts) {
-      const { record, text } = sealRecord(notBeforePrevious(draft, this.txTime), this.txHead, this.newId());
-      this.insertRecord.run(
-        record.seq,
-        record.id,
-        record.time,
-        record.type,
-        record.request?.id ?? null,
-        record.actor?.aadObjectId ?? null,
-        record.prevHash,
-        record.hash,
-        text,
-      );
-      this.txHead = { seq: record.seq, hash: record.hash };
-      this.txTime = record.time;
-      out.push(record);
-    }
-    return out;
+    return drafts.map((draft) => this.sealAndInsert(draft, this.newId()).record);
+  }
+
+  /**
+   * Templates are sealed here, against the transaction's head: fill in seq and previous hash, hash
+   * (sealedText). A template whose time is before the previous record's is sealed the long way from
+   * its parsed record, so that the time never goes back (notBeforePrevious), as appendEvents does.
+   */
+  appendTemplates(templates: readonly WireTemplate[], placeholders: SealPlaceholders): SealedWire[] {
+    return templates.map(([template, id, time, type, requestId, actorId]) => {
+      if (this.txTime !== undefined && Date.parse(time) < Date.parse(this.txTime)) {
+        return this.sealAndInsert(JSON.parse(template) as AuditEventDraft, id).text;
+      }
+      const seq = (this.txHead?.seq ?? 0) + 1;
+      const prevHash = this.txHead?.hash ?? GENESIS_HASH;
+      const { text, hash } = sealedText(template, seq, prevHash, placeholders);
+      this.insertRecord.run(seq, id, time, type, requestId, actorId, prevHash, hash, text);
+      this.txHead = { seq, hash };
+      this.txTime = time;
+      return [seq, prevHash, hash] as const;
+    });
+  }
+
+  private sealAndInsert(draft: AuditEventDraft, id: string): { record: AuditRecord; text: string } {
+    const sealed = sealRecord(notBeforePrevious(draft, this.txTime), this.txHead, id);
+    const { record, text } = sealed;
+    this.insertRecord.run(record.seq, record.id, record.time, record.type, record.request?.id ?? null, record.actor?.aadObjectId ?? null, record.prevHash, record.hash, text);
+    this.txHead = { seq: record.seq, hash: record.hash };
+    this.txTime = record.time;
+    return sealed;
   }
 
   /**

@@ -61,7 +61,7 @@ export class SqliteRequestStore implements RequestStore {
     if (request.version !== 1) {
       throw new RangeError(`a new request must have version 1; request ${request.id} has version ${request.version}`);
     }
-    const records = await this.writer.submit('insertRequest', [row(request), events]);
+    const { records } = await this.writer.submit('insertRequest', [row(request)], events);
     this.remember(request);
     return records;
   }
@@ -72,7 +72,7 @@ export class SqliteRequestStore implements RequestStore {
         `an update of request ${next.id} must move it from version ${expectedVersion} to ${expectedVersion + 1}, not to ${next.version}`,
       );
     }
-    const records = await this.writer.submit('updateRequest', [row(next), expectedVersion, events]);
+    const { records } = await this.writer.submit('updateRequest', [row(next), expectedVersion], events);
     // Only once committed: a write that failed or was rolled back leaves nothing behind here. The
     // object written is kept (frozen: the caller's copy is the stored version and must stay so).
     this.remember(next);

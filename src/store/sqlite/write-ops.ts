@@ -8,11 +8,18 @@ import type Database from 'better-sqlite3';
 import { DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../app/ports';
 import type { CardClaim, CardLease, CardMessage } from '../../app/ports';
 import type { AuditCheckpoint, DownloadClaim, DownloadLink } from '../../audit/ports';
-import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
-import type { DelegationChange } from '../../domain/delegation';
+import type { Delegation } from '../../domain/delegation';
 import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../card-claims';
 import { delegationColumns } from '../delegation-row';
-import type { WriteTx } from './group-commit';
+
+/**
+ * What an operation runs in: the shared transaction, where `append()` chains and inserts the audit
+ * events submitted with this write (each operation calls it once, where its records belong) and
+ * returns their seqs.
+ */
+export interface WriteContext {
+  append(): readonly { seq: number }[];
+}
 
 /** A request's row: its JSON body and the columns the lifecycle queries. */
 export interface RequestRow {
@@ -87,9 +94,11 @@ export function writeOps(db: Database.Database) {
   const cardKey = (requestId: string, m: CardMessage) => [requestId, m.conversationId, m.activityId];
 
   return {
-    appendEvents: (tx: WriteTx, events: AuditEventDraft[]): AuditRecord[] => tx.appendEvents(events),
+    appendEvents(w: WriteContext): void {
+      w.append();
+    },
 
-    insertRequest(tx: WriteTx, row: RequestRow, events: AuditEventDraft[]): AuditRecord[] {
+    insertRequest(w: WriteContext, row: RequestRow): void {
       try {
         requestInsert.run(row);
       } catch (err) {
@@ -97,31 +106,31 @@ export function writeOps(db: Database.Database) {
         throw err;
       }
       requestHistory.run(row);
-      return tx.appendEvents(events);
+      w.append();
     },
 
-    updateRequest(tx: WriteTx, row: RequestRow, expectedVersion: number, events: AuditEventDraft[]): AuditRecord[] {
+    updateRequest(w: WriteContext, row: RequestRow, expectedVersion: number): void {
       if (requestCas.run({ ...row, expectedVersion }).changes !== 1) {
         if (requestVersion.get(row.id) === undefined) throw new RequestNotFoundError(row.id);
         throw new VersionConflictError(row.id, expectedVersion);
       }
       requestHistory.run(row);
-      return tx.appendEvents(events);
+      w.append();
     },
 
-    saveReference(_tx: WriteTx, conversationId: string, text: string): void {
+    saveReference(_w: WriteContext, conversationId: string, text: string): void {
       saveRef.run(conversationId, text);
     },
 
-    savePersonalReference(_tx: WriteTx, tenantId: string, aadObjectId: string, text: string): void {
+    savePersonalReference(_w: WriteContext, tenantId: string, aadObjectId: string, text: string): void {
       savePersonal.run(tenantId, aadObjectId, text);
     },
 
-    saveCardMessage(_tx: WriteTx, requestId: string, m: CardMessage): void {
+    saveCardMessage(_w: WriteContext, requestId: string, m: CardMessage): void {
       saveCard.run(requestId, m.conversationId, m.activityId);
     },
 
-    claimCardVersion(_tx: WriteTx, requestId: string, m: CardMessage, version: number, lease: CardLease): CardClaim {
+    claimCardVersion(_w: WriteContext, requestId: string, m: CardMessage, version: number, lease: CardLease): CardClaim {
       const state = readClaim.get(...cardKey(requestId, m)) as CardClaimState | undefined;
       if (!state) return 'outdated';
       const { outcome, next } = decideCardClaim(state, version, lease, Date.now());
@@ -129,14 +138,14 @@ export function writeOps(db: Database.Database) {
       return outcome;
     },
 
-    releaseCardVersion(_tx: WriteTx, requestId: string, m: CardMessage, version: number, holder: string): void {
+    releaseCardVersion(_w: WriteContext, requestId: string, m: CardMessage, version: number, holder: string): void {
       const state = readClaim.get(...cardKey(requestId, m)) as CardClaimState | undefined;
       if (!state) return;
       const next = releasedCardClaim(state, version, holder);
       if (next !== state) writeClaim.run(next.sentVersion, next.leaseHolder, next.leaseUntil, ...cardKey(requestId, m));
     },
 
-    recordDelegation(tx: WriteTx, change: DelegationChange): AuditRecord[] {
+    recordDelegation(w: WriteContext, change: { created?: Delegation; ended: readonly Delegation[] }): void {
       for (const d of change.ended) {
         if (delegationEnd.run({ id: d.id, endedAt: d.ended?.at ?? null, body: JSON.stringify(d) }).changes !== 1) throw new DelegationConflictError(d.delegator.aadObjectId);
       }
@@ -146,21 +155,20 @@ export function writeOps(db: Database.Database) {
         if (delegationsOpenOf.all(delegatorId, created.createdAt).length > 0) throw new DelegationConflictError(delegatorId);
         delegationInsert.run({ ...delegationColumns(created), body: JSON.stringify(created) });
       }
-      return tx.appendEvents(change.events);
+      w.append();
     },
 
-    saveCheckpoint(tx: WriteTx, c: AuditCheckpoint, events: AuditEventDraft[]): AuditRecord[] {
-      const records = tx.appendEvents(events);
+    saveCheckpoint(w: WriteContext, c: AuditCheckpoint): void {
+      const records = w.append();
       checkpointInsert.run({ seq: c.seq, hash: c.hash, time: c.time, keyId: c.keyId, signature: c.signature, recordSeq: records[0]?.seq ?? null });
-      return records;
     },
 
-    saveDownloadLink(tx: WriteTx, link: DownloadLink, events: AuditEventDraft[]): AuditRecord[] {
+    saveDownloadLink(w: WriteContext, link: DownloadLink): void {
       linkInsert.run({ tokenHash: link.tokenHash, linkId: link.linkId, link: JSON.stringify(link), createdAt: link.createdAt, expiresAt: link.expiresAt });
-      return tx.appendEvents(events);
+      w.append();
     },
 
-    claimDownloadLink(_tx: WriteTx, tokenHash: string, at: string): DownloadClaim {
+    claimDownloadLink(_w: WriteContext, tokenHash: string, at: string): DownloadClaim {
       const claimed = linkClaim.run(at, tokenHash).changes === 1;
       const row = linkGet.get(tokenHash) as LinkRow | undefined;
       if (!row) return { ok: false, reason: 'unknown' };
@@ -168,15 +176,15 @@ export function writeOps(db: Database.Database) {
       return claimed ? { ok: true, link } : { ok: false, reason: 'used', link, usedAt: row.usedAt ?? '' };
     },
 
-    saveExportManifest(tx: WriteTx, exportId: string, createdAt: string, text: string, events: AuditEventDraft[], tokenHash: string | null): AuditRecord[] {
+    saveExportManifest(w: WriteContext, exportId: string, createdAt: string, text: string, tokenHash: string | null): void {
       manifestInsert.run(exportId, createdAt, text);
       if (tokenHash) linkExport.run(exportId, tokenHash);
-      return tx.appendEvents(events);
+      w.append();
     },
   };
 }
 
 export type WriteOps = ReturnType<typeof writeOps>;
 export type WriteOpName = keyof WriteOps;
-export type WriteOpArgs<K extends WriteOpName> = WriteOps[K] extends (tx: WriteTx, ...args: infer A) => unknown ? A : never;
+export type WriteOpArgs<K extends WriteOpName> = WriteOps[K] extends (w: WriteContext, ...args: infer A) => unknown ? A : never;
 export type WriteOpResult<K extends WriteOpName> = ReturnType<WriteOps[K]>;

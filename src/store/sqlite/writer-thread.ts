@@ -17,11 +17,14 @@
 import path from 'node:path';
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { CommitOutcomeUnknownError } from '../../app/ports';
+import { completeSealed, SEAL_PLACEHOLDERS, sealTemplate, type SealPlaceholders, type SealTemplate } from '../../audit/chain/chain';
+import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { startModuleWorker } from '../../module-worker';
 import { uuidv7 } from '../ids';
 import { openWritable } from './connection';
 import type { Readiness, ReadinessOptions } from './readiness';
-import { errorFromWire, errorToWire, InlineWriter, type StoreWriter, type WireError } from './writer';
+import type { SealedWire, WireTemplate } from './group-commit';
+import { errorFromWire, errorToWire, InlineWriter, type StoreWriter, type WireError, type WriteOptions, type Written } from './writer';
 import type { WriteOpArgs, WriteOpName, WriteOpResult } from './write-ops';
 
 interface ThreadData {
@@ -31,10 +34,18 @@ interface ThreadData {
   readiness?: ReadinessOptions;
 }
 
+/**
+ * A write as it crosses to the thread. Its audit events come as sealing templates the main thread
+ * made (sealTemplate: the record's canonical JSON with placeholders for seq, previous hash and
+ * hash), a string each; the thread seals them against the chain's head and inserts them.
+ * Structured cloning the event objects instead cost about four times as much as making the
+ * template, and the thread answers with three fields a record instead of the record.
+ */
 interface WireWrite {
   id: number;
   op: WriteOpName;
   args: unknown[];
+  events: WireTemplate[];
   single: boolean;
 }
 
@@ -45,7 +56,7 @@ type Request =
   | { type: 'stall'; id: number; ms: number }
   | { type: 'close' };
 
-type Result = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WireError };
+type Result = { id: number; ok: true; value: unknown; sealed?: SealedWire[] } | { id: number; ok: false; error: WireError };
 
 type Reply =
   | { type: 'opened' }
@@ -59,7 +70,7 @@ type Reply =
  * thread's code (THREAD_SOURCE), not imported.
  * @public
  */
-export function runWriterThread(port: MessagePort, data: ThreadData): void {
+export function runWriterThread(port: MessagePort, data: ThreadData & { placeholders: SealPlaceholders }): void {
   let writer: InlineWriter;
   let db: ReturnType<typeof openWritable>;
   try {
@@ -89,8 +100,8 @@ export function runWriterThread(port: MessagePort, data: ThreadData): void {
     switch (m.type) {
       case 'writes':
         for (const w of m.writes) {
-          writer.submit(w.op, w.args as never, { singleStatement: w.single }).then(
-            (value) => settled({ id: w.id, ok: true, value }),
+          writer.submitTemplates(w.op, w.args as never, w.events, data.placeholders, { singleStatement: w.single }).then(
+            ({ value, sealed }) => settled({ id: w.id, ok: true, value, ...(sealed.length > 0 ? { sealed } : {}) }),
             (err: unknown) => settled({ id: w.id, ok: false, error: errorToWire(err) }),
           );
         }
@@ -116,6 +127,11 @@ export function runWriterThread(port: MessagePort, data: ThreadData): void {
   port.postMessage({ type: 'opened' } satisfies Reply);
 }
 
+function wireTemplate(t: SealTemplate): WireTemplate {
+  const r = t.record as { id: string; time: string; type: string; request?: { id?: string }; actor?: { aadObjectId?: string } };
+  return [t.template, r.id, r.time, r.type, r.request?.id ?? null, r.actor?.aadObjectId ?? null];
+}
+
 const THREAD_SOURCE = `require(workerData.module).runWriterThread(parentPort, workerData);`;
 
 /** The writer thread did not start, or stopped: what it said, in words. */
@@ -136,6 +152,17 @@ class StoreClosedError extends Error {
 interface Waiting {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
+  /** The templates of the write's events, completed into its records when it committed. */
+  templates?: SealTemplate[];
+}
+
+/** The records the thread sealed the templates into. */
+function recordsOf(templates: readonly SealTemplate[], sealed: readonly SealedWire[] = []): AuditRecord[] {
+  if (sealed.length !== templates.length) throw new Error(`the writer thread sealed ${sealed.length} audit records of ${templates.length}`);
+  return templates.map((t, i) => {
+    const s = sealed[i];
+    return typeof s === 'string' ? (JSON.parse(s) as AuditRecord) : completeSealed(t, s[0], s[1], s[2]);
+  });
 }
 
 /** How long readiness waits for the writer thread before it answers "not ready" (ms). */
@@ -171,7 +198,7 @@ export class ThreadWriter implements StoreWriter {
   /** Starts the thread; resolves once it has opened the write connection, rejects with why it could not. */
   static async start(data: ThreadData): Promise<ThreadWriter> {
     const module = path.join(__dirname, `writer-thread${path.extname(__filename)}`);
-    const worker = startModuleWorker(THREAD_SOURCE, module, { ...data });
+    const worker = startModuleWorker(THREAD_SOURCE, module, { ...data, placeholders: { ...SEAL_PLACEHOLDERS } });
     const first = await new Promise<Reply>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
@@ -182,12 +209,19 @@ export class ThreadWriter implements StoreWriter {
     throw first.type === 'failed' ? errorFromWire(first.error) : new WriterThreadError(`the store's writer thread said ${first.type} first`);
   }
 
-  submit<K extends WriteOpName>(op: K, args: WriteOpArgs<K>, options: { singleStatement?: boolean } = {}): Promise<WriteOpResult<K>> {
+  submit<K extends WriteOpName>(op: K, args: WriteOpArgs<K>, events: readonly AuditEventDraft[] = [], options: WriteOptions = {}): Promise<Written<WriteOpResult<K>>> {
     if (this.stopped) return Promise.reject(this.stopped);
+    let templates: SealTemplate[];
+    try {
+      // Refuses what cannot be recorded (functions, non-finite numbers ...) before anything is sent.
+      templates = events.map((draft) => sealTemplate(draft, uuidv7()));
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const id = this.nextId++;
-    this.outbox.push({ id, op, args, single: options.singleStatement ?? false });
+    this.outbox.push({ id, op, args, events: templates.map(wireTemplate), single: options.singleStatement ?? false });
     this.scheduled ??= setImmediate(() => this.send());
-    return new Promise((resolve, reject) => this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject }));
+    return new Promise((resolve, reject) => this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject, templates }));
   }
 
   async readiness(): Promise<Readiness> {
@@ -261,8 +295,18 @@ export class ThreadWriter implements StoreWriter {
     const w = this.waiting.get(r.id);
     if (!w) return;
     this.waiting.delete(r.id);
-    if (r.ok) w.resolve(r.value);
-    else w.reject(errorFromWire(r.error));
+    if (!r.ok) w.reject(errorFromWire(r.error));
+    else if (!w.templates) w.resolve(r.value);
+    else {
+      let records: AuditRecord[];
+      try {
+        records = recordsOf(w.templates, r.sealed);
+      } catch (err) {
+        w.reject(err as Error);
+        return;
+      }
+      w.resolve({ value: r.value, records } satisfies Written<unknown>);
+    }
   }
 
   /** The thread is gone: whatever it had not answered is rejected (it was not committed). */

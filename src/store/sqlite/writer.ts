@@ -9,15 +9,30 @@
  */
 import type Database from 'better-sqlite3';
 import { DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../app/ports';
-import type { ChainHead } from '../../domain/audit';
-import { GroupCommitWriter } from './group-commit';
+import type { SealPlaceholders } from '../../audit/chain/chain';
+import type { AuditEventDraft, AuditRecord, ChainHead } from '../../domain/audit';
+import { GroupCommitWriter, type SealedWire, type WireTemplate, type WriteTx } from './group-commit';
 import { WriteReadiness, type Readiness, type ReadinessOptions } from './readiness';
-import { RequestNotFoundError, writeOps, type WriteOpArgs, type WriteOpName, type WriteOpResult, type WriteOps } from './write-ops';
+import { RequestNotFoundError, writeOps, type WriteContext, type WriteOpArgs, type WriteOpName, type WriteOpResult, type WriteOps } from './write-ops';
 import { StoreBusyError } from './write-lock';
 
+/** What a write resolves to: the operation's own result and the audit records its events became. */
+export interface Written<T> {
+  value: T;
+  records: AuditRecord[];
+}
+
+export interface WriteOptions {
+  /** The write is one statement, which SQLite undoes alone when it fails: no savepoint needed. */
+  singleStatement?: boolean;
+}
+
 export interface StoreWriter {
-  /** Runs `op` in the next group commit; resolves once that commit is on disk, rejects if the op or the commit failed. */
-  submit<K extends WriteOpName>(op: K, args: WriteOpArgs<K>, options?: { singleStatement?: boolean }): Promise<WriteOpResult<K>>;
+  /**
+   * Runs `op` in the next group commit, with `events` appended where the operation says (its
+   * `append()`); resolves once that commit is on disk, rejects if the op or the commit failed.
+   */
+  submit<K extends WriteOpName>(op: K, args: WriteOpArgs<K>, events?: readonly AuditEventDraft[], options?: WriteOptions): Promise<Written<WriteOpResult<K>>>;
   /** Can the store take a durable write now (readiness.ts)? */
   readiness(): Promise<Readiness>;
   /** Runs a PRAGMA on the write connection (fault tests limit max_page_count there) and returns its value. */
@@ -53,9 +68,45 @@ export class InlineWriter implements StoreWriter {
     this.check = new WriteReadiness(db, file, this.group, readiness);
   }
 
-  submit<K extends WriteOpName>(op: K, args: WriteOpArgs<K>, options?: { singleStatement?: boolean }): Promise<WriteOpResult<K>> {
-    const run = this.ops[op] as (...a: unknown[]) => WriteOpResult<K>;
-    return this.group.submit((tx) => run(tx, ...args), options);
+  submit<K extends WriteOpName>(op: K, args: WriteOpArgs<K>, events: readonly AuditEventDraft[] = [], options?: WriteOptions): Promise<Written<WriteOpResult<K>>> {
+    return this.group.submit((tx) => {
+      let records: AuditRecord[] = [];
+      const value = this.run(op, args, events.length, () => (records = tx.appendEvents(events)));
+      return { value, records };
+    }, options);
+  }
+
+  /** The writer thread's way in: the events come as templates made on the main thread (writer-thread.ts). */
+  submitTemplates<K extends WriteOpName>(
+    op: K,
+    args: WriteOpArgs<K>,
+    templates: readonly WireTemplate[],
+    placeholders: SealPlaceholders,
+    options?: WriteOptions,
+  ): Promise<{ value: WriteOpResult<K>; sealed: SealedWire[] }> {
+    return this.group.submit((tx: WriteTx) => {
+      let sealed: SealedWire[] = [];
+      const value = this.run(op, args, templates.length, () => {
+        sealed = tx.appendTemplates(templates, placeholders);
+        return sealed.map((s) => ({ seq: typeof s === 'string' ? (JSON.parse(s) as { seq: number }).seq : s[0] }));
+      });
+      return { value, sealed };
+    }, options);
+  }
+
+  /** Runs the operation; its events must be appended exactly once (by the operation) when there are any. */
+  private run<K extends WriteOpName>(op: K, args: WriteOpArgs<K>, events: number, append: () => readonly { seq: number }[]): WriteOpResult<K> {
+    let appended = false;
+    const w: WriteContext = {
+      append: () => {
+        if (appended) throw new Error(`the ${op} write appended its events twice`);
+        appended = true;
+        return append();
+      },
+    };
+    const value = (this.ops[op] as (w: WriteContext, ...a: unknown[]) => WriteOpResult<K>)(w, ...args);
+    if (events > 0 && !appended) throw new Error(`the ${op} write does not record audit events, but ${events} were given`);
+    return value;
   }
 
   head(): ChainHead | undefined {
