@@ -27,7 +27,7 @@ import { prettyDestination } from './log/pretty';
 import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/seed';
 import { isLoopback, readSettings, type Settings } from './settings';
 import { openConfiguredStore, type OpenedStore } from './store/open-store';
-import { parsePostgresUrl, PostgresStartupError } from './store/postgres';
+import { parsePostgresUrl, PostgresStartupError } from './store/postgres/url';
 import { auditCommandHandler } from './teams/audit-command';
 import { registerAuditRoutes } from './http/audit-routes';
 import { CountersignBot } from './teams/bot';

@@ -7,8 +7,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { CountersignStore } from './countersign-store';
 import { databaseFile } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
-import { openPostgresStore, PostgresStartupError } from './postgres';
 import type { PostgresConnectionOptions, PostgresStore } from './postgres';
+import { PostgresStartupError } from './postgres/url';
 import { openSqliteStore } from './sqlite';
 
 export interface OpenedStore {
@@ -68,6 +68,9 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
     const file = databaseFile(opening.dataDir);
     return { store: await openSqliteStore({ file, ...(opening.sqliteLockWaitMs !== undefined ? { busyTimeoutMs: opening.sqliteLockWaitMs } : {}) }), kind: 'sqlite', where: file };
   }
+  // The driver and the PostgreSQL store load only when they are used (the bot on SQLite starts faster).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { openPostgresStore } = require('./postgres') as typeof import('./postgres');
   const store: PostgresStore = await openPostgresStore({
     connection: postgresConnectionOf(settings.postgres, opening.databasePassword),
     migrate: settings.postgres.migrate,

@@ -1,5 +1,5 @@
 export { openPostgresStore, PostgresStore } from './store';
-export { describeTarget, parsePostgresUrl, PostgresStartupError } from './connection';
+export { describeTarget, PostgresStartupError } from './connection';
 export type { PostgresConnectionOptions } from './connection';
 export { POSTGRES_MIGRATIONS, RUNTIME_ROLE } from './migrations';
 export type { MigrateMode } from './migrations';
