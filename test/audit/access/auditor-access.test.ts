@@ -20,7 +20,7 @@ import { verifyExportFile } from '../../../src/audit/verify/verify-export';
 import type { AuditRecord } from '../../../src/domain/audit';
 import { auditOf, requestVia } from '../../support/flows';
 import { EXAMPLE_CONFIG, startHarness, type Harness } from '../../support/harness';
-import { TENANT, people, type Conversation, type Person } from '../../support/teams';
+import { TENANT, eventually, people, type Conversation, type Person } from '../../support/teams';
 import { collect } from '../../store/store-contract';
 import { tempDir } from '../../store/fixtures';
 
@@ -308,7 +308,11 @@ describe('Bot Framework authentication failures (app id set)', function () {
     const fake = 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtYWxsb3J5In0.c2lnbmF0dXJlLW5vdC12YWxpZA';
     const res = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${fake}` }, body: JSON.stringify(activity) });
     assert.equal(res.status, 401);
-    const refused = await auditOf(h, { types: ['auth.refused'] });
+    // Each 401 goes out at once; its refusal is recorded right after it.
+    const refused = await eventually('both refusals are in the audit', async () => {
+      const r = await auditOf(h, { types: ['auth.refused'] });
+      return r.length >= 2 && r;
+    });
     assert.deepEqual(
       refused.map((r) => r.outcome.reason),
       ['missing-token', 'invalid-token'],
