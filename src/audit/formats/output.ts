@@ -8,7 +8,8 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { GENESIS_HASH } from '../../domain/audit';
 import type { AuditRecord } from '../../domain/audit';
-import { EncodeWorker } from './encode-worker';
+import { EncodeWorker, packRows, unpackRows } from './encode-worker';
+import type { PackedRows } from './encode-worker';
 import type { RecordEncoder, StoredRecordPages, StoredRecordText } from './encoder';
 
 export interface ExportSummary {
@@ -111,15 +112,15 @@ async function writeStored(
   let batches = 0;
   /**
    * Batches read, in order: their text (encoded here at once, or on its way from the worker) and
-   * their records' seq and hash for the summary. The rows themselves are kept only while a worker
-   * has them (a batch it cannot encode is encoded here).
+   * their records' seq and hash for the summary. While a worker has a batch, its rows are kept
+   * packed outside the heap (a batch it cannot encode is encoded here).
    */
-  const queue: { rows: StoredRecordText[] | undefined; tally: BatchTally; text: string | Uint8Array | Promise<Uint8Array | undefined> }[] = [];
+  const queue: { packed: PackedRows | undefined; tally: BatchTally; text: string | Uint8Array | Promise<Uint8Array | undefined> }[] = [];
   const writeNext = async () => {
     const next = queue.shift()!;
     // A batch the worker could not encode is encoded here: an error then is the one it would be anyway.
-    const text = next.text instanceof Promise ? ((await next.text) ?? encode(next.rows!)) : next.text;
-    next.rows = undefined;
+    const text = next.text instanceof Promise ? ((await next.text) ?? encode(unpackRows(next.packed!))) : next.text;
+    next.packed = undefined;
     addTally(summary, next.tally);
     await emit(text);
     progress?.(summary);
@@ -128,7 +129,13 @@ async function writeStored(
   const enqueue = (batch: StoredRecordText[]) => {
     if (!worker && batches++ >= workerAfter) worker = new EncodeWorker(encoder.storedWorker!);
     const tally = batchTally(batch);
-    queue.push(worker ? { rows: batch, tally, text: worker.encode(batch) } : { rows: undefined, tally, text: encode(batch) });
+    if (!worker) {
+      queue.push({ packed: undefined, tally, text: encode(batch) });
+      return;
+    }
+    // Kept packed, outside the heap, in case the worker cannot encode it.
+    const packed = packRows(batch);
+    queue.push({ packed, tally, text: worker.encode(batch) });
   };
   /**
    * Each page in batches of its own (the bytes do not depend on where a batch ends), all encoded or
