@@ -133,9 +133,9 @@ async function writeStored(
       queue.push({ packed: undefined, tally, text: encode(batch) });
       return;
     }
-    // Kept packed, outside the heap, in case the worker cannot encode it.
+    // Sent packed, and kept so, outside the heap, in case the worker cannot encode it.
     const packed = packRows(batch);
-    queue.push({ packed, tally, text: worker.encode(batch) });
+    queue.push({ packed, tally, text: worker.encodePacked(packed) });
   };
   /**
    * Each page in batches of its own (the bytes do not depend on where a batch ends), all encoded or
