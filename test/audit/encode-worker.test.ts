@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { CSV_ENCODER } from '../../src/audit/formats/csv-writer';
-import { EncodeWorker } from '../../src/audit/formats/encode-worker';
+import { EncodeWorker, packRows, unpackRows } from '../../src/audit/formats/encode-worker';
 import { writeRecords } from '../../src/audit/formats/output';
 import type { StoredRecordText } from '../../src/audit/formats/encoder';
 import type { ExportSummary } from '../../src/audit/formats/output';
@@ -83,6 +83,16 @@ describe('encoding export batches on a worker thread', function () {
     );
     assert.ok(expected instanceof SyntaxError);
     await assert.rejects(exportText(rows(), 0), (err: Error) => err instanceof SyntaxError && err.message === expected.message);
+  });
+
+  it('keeps a batch for the main thread packed outside the heap, and unpacks it exactly', () => {
+    const rows: StoredRecordText[] = [
+      { seq: 1, hash: 'a'.repeat(64), text: '{"a":"plain"}' },
+      { seq: 7, hash: '', text: '' },
+      { seq: 2 ** 40, hash: 'h\u00e9', text: '{"x":"caf\u00e9 \u2028 \ud83d\ude00 lone \ud800 and \udc00"}' },
+    ];
+    assert.deepEqual(unpackRows(packRows(rows)), rows);
+    assert.deepEqual(unpackRows(packRows([])), []);
   });
 
   it('has the main thread encode what a worker that is gone cannot', async () => {
