@@ -59,6 +59,12 @@ export interface StartOptions {
   shutdownGraceMs?: number;
   /** Telemetry to use instead of the one the settings name (tests: in-memory exporters). */
   telemetry?: Telemetry;
+  /**
+   * Told when Countersign cannot go on (the SQLite store's writer thread stopped, so nothing more can
+   * be recorded); after it is logged. `node dist/main.js` stops and exits with 1, for the service
+   * manager to restart it.
+   */
+  onFatal?: (reason: string) => void;
 }
 
 export interface RunningCountersign {
@@ -100,7 +106,10 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   if (options.store) {
     store = options.store;
   } else {
-    opened = await openStore(settings, log);
+    opened = await openStore(settings, log, (err) => {
+      log.fatal({ err: err.message }, 'the store can no longer write: Countersign must be restarted');
+      options.onFatal?.(err.message);
+    });
     store = opened.store;
   }
   const connectionString = settings.applicationInsightsConnectionString;
@@ -296,7 +305,7 @@ function logReadiness(log: Logger, store: object, ok: boolean): void {
 }
 
 /** The store the settings choose; a PostgreSQL that cannot be used stops startup with what to do. */
-async function openStore(settings: Settings, log: Logger): Promise<OpenedStore> {
+async function openStore(settings: Settings, log: Logger, onWriterStopped: (err: Error) => void): Promise<OpenedStore> {
   const pg = settings.store.kind === 'postgres' ? settings.store.postgres : undefined;
   const databasePassword =
     pg?.auth === 'entra' ? entraDatabasePassword(createCredential({ type: 'default', ...(pg.entraClientId ? { clientId: pg.entraClientId } : {}) })) : undefined;
@@ -305,6 +314,7 @@ async function openStore(settings: Settings, log: Logger): Promise<OpenedStore> 
       dataDir: settings.dataDir,
       ...(databasePassword ? { databasePassword } : {}),
       sqliteLockWaitMs: settings.storeLockWaitMs,
+      onWriterStopped,
       onConnectionError: (err) => log.warn({ err: err.message }, 'a PostgreSQL connection broke; the pool opens a new one'),
     });
   } catch (err) {
@@ -393,29 +403,38 @@ function graphDirectory(config: CountersignConfig, settings: Settings): Director
 
 /** `node dist/main.js` (or the sources through tsx): start, and stop cleanly on SIGTERM / SIGINT. */
 async function main(): Promise<void> {
-  let running: RunningCountersign;
+  let running: RunningCountersign | undefined;
+  let fatal: string | undefined;
+  let stopping = false;
   try {
-    running = await startCountersign();
+    running = await startCountersign({
+      onFatal: (reason) => {
+        fatal = reason;
+        if (running) stop('fatal');
+      },
+    });
     routeConsoleToLog(running.deps.log);
   } catch (err) {
     process.stderr.write(`Countersign did not start: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  let stopping = false;
-  const stop = (signal: string) => {
+  const started = running;
+  function stop(signal: string): void {
     if (stopping) return;
     stopping = true;
-    running.deps.log.info({ signal }, 'stopping');
-    running.stop().then(
-      () => process.exit(0),
+    started.deps.log.info({ signal }, 'stopping');
+    started.stop().then(
+      () => process.exit(fatal === undefined ? 0 : 1),
       (err: unknown) => {
         process.stderr.write(`Countersign did not stop cleanly: ${String(err)}\n`);
         process.exit(1);
       },
     );
-  };
+  }
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // The store failed for good while starting: stop now, with exit code 1.
+  if (fatal !== undefined) stop('fatal');
 }
 
 if (require.main === module) void main();

@@ -30,6 +30,8 @@ export interface StoreOpening {
   onConnectionError?: (err: Error) => void;
   /** SQLite: how long a write waits for another process's write lock, without blocking (COUNTERSIGN_STORE_LOCK_WAIT). */
   sqliteLockWaitMs?: number;
+  /** SQLite: the writer thread stopped unexpectedly (nothing more can be written). */
+  onWriterStopped?: (err: Error) => void;
 }
 
 /** The PostgreSQL connection the settings describe; the password function (Entra) replaces any password. */
@@ -66,7 +68,12 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
   if (settings.kind === 'sqlite') {
     mkdirSync(opening.dataDir, { recursive: true });
     const file = databaseFile(opening.dataDir);
-    return { store: await openSqliteStore({ file, ...(opening.sqliteLockWaitMs !== undefined ? { busyTimeoutMs: opening.sqliteLockWaitMs } : {}) }), kind: 'sqlite', where: file };
+    const store = await openSqliteStore({
+      file,
+      ...(opening.sqliteLockWaitMs !== undefined ? { busyTimeoutMs: opening.sqliteLockWaitMs } : {}),
+      ...(opening.onWriterStopped ? { onWriterStopped: opening.onWriterStopped } : {}),
+    });
+    return { store, kind: 'sqlite', where: file };
   }
   // The driver and the PostgreSQL store load only when they are used (the bot on SQLite starts faster).
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -10,11 +10,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { CommitOutcomeUnknownError } from '../../src/app/ports';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
+import pino from 'pino';
+import { loadConfig } from '../../src/config/load';
+import type { Logger } from '../../src/log/context';
+import { startCountersign } from '../../src/main';
+import { readSettings } from '../../src/settings';
 import { anEvent } from '../store/fixtures';
 import { requestVia, settled } from '../support/flows';
-import { startHarness, type Harness } from '../support/harness';
-import { people } from '../support/teams';
+import { EXAMPLE_CONFIG, startHarness, type Harness } from '../support/harness';
+import { gatewayFor, startTestSandbox } from '../support/sandbox';
+import { eventually, people } from '../support/teams';
 
 /** The longest the event loop went without running a 10 ms timer while `work` ran. */
 async function longestStall<T>(work: Promise<T>): Promise<{ value: PromiseSettledResult<T>; stallMs: number }> {
@@ -104,6 +112,65 @@ describe('a commit that takes long (slow fsync)', function () {
       await append;
       await store.writer.stallCommits(0);
       assert.equal(await store.ping(), true);
+    });
+  });
+
+  describe('a writer thread that stops', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-writer-'));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('fails the writes it had not answered as "outcome unknown", says so once, and is not ready after', async () => {
+      const stopped: Error[] = [];
+      const store = await openSqliteStore({ file: path.join(dir, 'countersign.db'), onWriterStopped: (err) => stopped.push(err) });
+      await store.audit.append([anEvent('config.loaded')]);
+      await store.writer.stallCommits(2000);
+      const inFlight = store.audit.append([anEvent('request.created')]);
+      await new Promise((r) => setTimeout(r, 200));
+      // A crash of the thread (reaching into the writer: there is no other way to make it die).
+      await (store.writer as unknown as { worker: Worker }).worker.terminate();
+      await assert.rejects(inFlight, (err: Error) => err instanceof CommitOutcomeUnknownError && /writer thread .* stopped/.test(err.message));
+      await assert.rejects(store.audit.append([anEvent('request.approved')]), /writer thread .* stopped/);
+      assert.equal(stopped.length, 1);
+      assert.equal(await store.ping(), false);
+      assert.match(store.writeReadiness().problem ?? '', /writer thread .* stopped/);
+      await store.close();
+      assert.equal(stopped.length, 1, 'closing afterwards is not another stop');
+    });
+
+    it('makes the bot say it must be restarted, and hands that on (node dist/main.js then exits with 1)', async () => {
+      const sandbox = await startTestSandbox();
+      const lines: { level: number; msg: string }[] = [];
+      const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) }) as pino.Logger & Logger;
+      const fatal: string[] = [];
+      const bot = await startCountersign({
+        settings: readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dir }),
+        config: loadConfig(EXAMPLE_CONFIG),
+        azure: gatewayFor(sandbox),
+        log,
+        onFatal: (reason) => fatal.push(reason),
+      });
+      try {
+        await (bot.store as unknown as { writer: { worker: Worker } }).writer.worker.terminate();
+        await eventually('told', () => fatal.length > 0);
+        assert.match(fatal[0], /writer thread .* stopped/);
+        assert.ok(lines.some((l) => l.level === 60 && l.msg === 'the store can no longer write: Countersign must be restarted'));
+        assert.equal((await fetch(`${bot.url}/readyz`)).status, 503);
+      } finally {
+        await bot.stop();
+        await sandbox.close();
+      }
+    });
+
+    it('is not reported as stopped when it is closed', async () => {
+      const stopped: Error[] = [];
+      const store = await openSqliteStore({ file: path.join(dir, 'countersign.db'), onWriterStopped: (err) => stopped.push(err) });
+      await store.audit.append([anEvent('config.loaded')]);
+      await store.close();
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(stopped, []);
     });
   });
 

@@ -32,6 +32,8 @@ export interface SqliteStoreOptions {
    * `newId`, the default is `inline` (a function cannot be sent to the thread).
    */
   writer?: 'thread' | 'inline';
+  /** The writer thread stopped without being closed (it should not; nothing more can be written then). */
+  onWriterStopped?: (err: Error) => void;
 }
 
 /** The longest a read (or the migration at open) may wait on a lock synchronously (ms). */
@@ -101,6 +103,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
             busyTimeoutMs,
             ...(options.busyTimeoutMs !== undefined ? { lockWaitLimitMs: options.busyTimeoutMs } : {}),
             ...(options.readiness ? { readiness: options.readiness } : {}),
+            ...(options.onWriterStopped ? { onStopped: options.onWriterStopped } : {}),
           });
     return new SqliteStore(db, options.file, writer, options.pageSize);
   } catch (err) {

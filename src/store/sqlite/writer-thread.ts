@@ -34,6 +34,11 @@ interface ThreadData {
   readiness?: ReadinessOptions;
 }
 
+interface ThreadOptions extends ThreadData {
+  /** The thread stopped without close() (a crash): told once, after the waiting writes were rejected. */
+  onStopped?: (err: Error) => void;
+}
+
 /**
  * A write as it crosses to the thread. Its audit events come as sealing templates the main thread
  * made (sealTemplate: the record's canonical JSON with placeholders for seq, previous hash and
@@ -183,6 +188,7 @@ export class ThreadWriter implements StoreWriter {
     private readonly worker: Worker,
     private readonly file: string,
     readiness: ReadinessOptions | undefined,
+    private readonly onStopped: ((err: Error) => void) | undefined,
   ) {
     this.answerMs = readiness?.writerAnswerMs ?? DEFAULT_WRITER_ANSWER_MS;
     worker.on('message', (m: Reply) => this.receive(m));
@@ -196,7 +202,8 @@ export class ThreadWriter implements StoreWriter {
   }
 
   /** Starts the thread; resolves once it has opened the write connection, rejects with why it could not. */
-  static async start(data: ThreadData): Promise<ThreadWriter> {
+  static async start(options: ThreadOptions): Promise<ThreadWriter> {
+    const { onStopped, ...data } = options;
     const module = path.join(__dirname, `writer-thread${path.extname(__filename)}`);
     const worker = startModuleWorker(THREAD_SOURCE, module, { ...data, placeholders: { ...SEAL_PLACEHOLDERS } });
     const first = await new Promise<Reply>((resolve, reject) => {
@@ -204,7 +211,7 @@ export class ThreadWriter implements StoreWriter {
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new WriterThreadError(`the store's writer thread for ${data.file} exited (code ${code}) before it opened the database`)));
     });
-    if (first.type === 'opened') return new ThreadWriter(worker, data.file, data.readiness);
+    if (first.type === 'opened') return new ThreadWriter(worker, data.file, data.readiness, onStopped);
     await worker.terminate();
     throw first.type === 'failed' ? errorFromWire(first.error) : new WriterThreadError(`the store's writer thread said ${first.type} first`);
   }
@@ -311,7 +318,11 @@ export class ThreadWriter implements StoreWriter {
 
   /** The thread is gone: whatever it had not answered is rejected (it was not committed). */
   private stop(reason: Error): void {
-    this.stopped ??= reason;
+    if (!this.stopped) {
+      this.stopped = reason;
+      // Not a close(): the thread died. Told after the writes below were rejected.
+      queueMicrotask(() => this.onStopped?.(reason));
+    }
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
     // Never sent: not saved. Sent and not answered: the thread may have committed them before it stopped.
