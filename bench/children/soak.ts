@@ -37,7 +37,14 @@ function liveMemory(): Record<string, number> {
 }
 
 async function post(url: string, activity: Record<string, unknown>): Promise<string> {
-  const res = await fetch(`${url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+  let res: Response;
+  try {
+    res = await fetch(`${url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+  } catch (err) {
+    // fetch says only "fetch failed": the reason (reset, refused, timeout) is its cause.
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`posting ${String(activity.id)} failed: ${cause?.code ?? ''} ${cause?.message ?? String(err)}`);
+  }
   const text = await res.text();
   if (res.status !== 200) throw new Error(`the bot answered ${res.status}: ${text.slice(0, 200)}`);
   return text;
