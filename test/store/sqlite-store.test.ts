@@ -6,11 +6,14 @@ import { tempDir } from './fixtures';
 import { storeContract } from './store-contract';
 import type { StoreHarness } from './store-contract';
 
-/** A SQLite store in a fresh temp file, with small pages so paging is exercised. */
-export async function sqliteHarness(): Promise<StoreHarness & { file: string }> {
+/**
+ * A SQLite store in a fresh temp file, with small pages so paging is exercised; writes on the writer
+ * thread (the bot's) unless `writer` says inline (the CLI's).
+ */
+export async function sqliteHarness(writer: 'thread' | 'inline' = 'thread'): Promise<StoreHarness & { file: string }> {
   const tmp = tempDir();
   const file = path.join(tmp.dir, 'countersign.db');
-  let store: SqliteStore = await openSqliteStore({ file, pageSize: 7 });
+  let store: SqliteStore = await openSqliteStore({ file, pageSize: 7, writer });
   const withConnection = async <T>(fn: (db: Database.Database) => T): Promise<T> => {
     const db = new Database(file);
     try {
@@ -24,7 +27,7 @@ export async function sqliteHarness(): Promise<StoreHarness & { file: string }> 
     store,
     async reopen() {
       await store.close();
-      store = await openSqliteStore({ file, pageSize: 7 });
+      store = await openSqliteStore({ file, pageSize: 7, writer });
       harness.store = store;
       return store;
     },
@@ -38,4 +41,5 @@ export async function sqliteHarness(): Promise<StoreHarness & { file: string }> 
   return harness;
 }
 
-storeContract('SQLite', sqliteHarness);
+storeContract('SQLite', () => sqliteHarness());
+storeContract('SQLite, inline writer', () => sqliteHarness('inline'));
