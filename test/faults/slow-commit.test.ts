@@ -20,24 +20,11 @@ import { startCountersign } from '../../src/main';
 import { readSettings } from '../../src/settings';
 import { anEvent } from '../store/fixtures';
 import { requestVia, settled } from '../support/flows';
+import { longestStall } from '../support/event-loop';
 import { EXAMPLE_CONFIG, startHarness, type Harness } from '../support/harness';
 import { gatewayFor, startTestSandbox } from '../support/sandbox';
 import { eventually, people } from '../support/teams';
 
-/** The longest the event loop went without running a 10 ms timer while `work` ran. */
-async function longestStall<T>(work: Promise<T>): Promise<{ value: PromiseSettledResult<T>; stallMs: number }> {
-  let last = Date.now();
-  let stallMs = 0;
-  const ticker = setInterval(() => {
-    const now = Date.now();
-    stallMs = Math.max(stallMs, now - last);
-    last = now;
-  }, 10);
-  const [value] = await Promise.allSettled([work]);
-  clearInterval(ticker);
-  // The gap since the last tick counts too (a stall at the very start may leave no tick before the end).
-  return { value, stallMs: Math.max(stallMs, Date.now() - last) };
-}
 
 /** Tracks whether a promise has settled yet. */
 function watch<T>(p: Promise<T>): { promise: Promise<T>; settled(): boolean } {

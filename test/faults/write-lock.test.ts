@@ -14,6 +14,7 @@ import { openSqliteStore } from '../../src/store/sqlite';
 import { StoreBusyError } from '../../src/store/sqlite/write-lock';
 import { anEvent } from '../store/fixtures';
 import { requestVia, settled } from '../support/flows';
+import { longestStall } from '../support/event-loop';
 import { startHarness, type Harness } from '../support/harness';
 import { people } from '../support/teams';
 
@@ -29,19 +30,6 @@ function holdWriteLock(file: string): { release(): void } {
   };
 }
 
-/** The longest the event loop went without running a 10 ms timer, while `work` ran. */
-async function longestStall<T>(work: Promise<T>): Promise<{ value: PromiseSettledResult<T>; stallMs: number }> {
-  let last = Date.now();
-  let stallMs = 0;
-  const ticker = setInterval(() => {
-    const now = Date.now();
-    stallMs = Math.max(stallMs, now - last);
-    last = now;
-  }, 10);
-  const [value] = await Promise.allSettled([work]);
-  clearInterval(ticker);
-  return { value, stallMs };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
