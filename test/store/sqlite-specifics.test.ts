@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
+import { auditPageQuery } from '../../src/store/sqlite/audit-pages';
 import { uuidv7 } from '../../src/store/ids';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { VersionConflictError } from '../../src/app/ports';
@@ -38,6 +39,23 @@ describe('the SQLite store file', () => {
     db.close();
     const known = Math.max(...MIGRATIONS.map((m) => m.version));
     await assert.rejects(openSqliteStore({ file }), new RegExp(`schema is at version 99, newer than this Countersign knows \\(${known}\\)`));
+  });
+
+  it('reads from a seq by the rowid, not by scanning the log from its start', async () => {
+    await (await openSqliteStore({ file })).close();
+    const db = new Database(file, { readonly: true });
+    try {
+      for (const filter of [{ fromSeq: 5000 }, {}, { fromSeq: 9, types: ['config.loaded' as const] }]) {
+        const { sql, params } = auditPageQuery(filter);
+        const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ ...params, after: 0, limit: 10 }) as { detail: string }[];
+        assert.match(plan.map((p) => p.detail).join('; '), /SEARCH audit_log USING INTEGER PRIMARY KEY \(rowid>\?\)/, JSON.stringify(filter));
+        // One lower bound on seq: with two, SQLite ranges the scan on the first (the page's `after`,
+        // 0 on the first page) and reads the log from its start up to fromSeq.
+        assert.equal(sql.match(/\bseq\s*>/g)?.length, 1, sql);
+      }
+    } finally {
+      db.close();
+    }
   });
 
   it('runs in WAL mode with synchronous=FULL, so a resolved write is on disk', async () => {

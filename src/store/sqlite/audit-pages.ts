@@ -18,13 +18,12 @@ interface PageQuery {
  * The SQL for one page under a filter. Time has no index on purpose: times are not ordered by seq,
  * so the scan goes by seq (the rowid) and each page resumes where the last one stopped.
  */
-function auditPageQuery(filter: AuditFilter): PageQuery {
-  const where = ['seq > @after'];
-  const params: Record<string, unknown> = {};
-  if (filter.fromSeq !== undefined) {
-    where.push('seq >= @fromSeq');
-    params.fromSeq = filter.fromSeq;
-  }
+export function auditPageQuery(filter: AuditFilter): PageQuery {
+  // One lower bound on seq: given two (seq > @after AND seq >= @fromSeq), SQLite ranges the rowid
+  // scan on the first and filters by the second, so a read from the log's end scanned all of it
+  // (the start's continuity check, 80 ms at 10,000 records, linear in the log).
+  const where = ['seq > max(@after, @fromSeq - 1)'];
+  const params: Record<string, unknown> = { fromSeq: filter.fromSeq ?? 0 };
   if (filter.from !== undefined) {
     where.push('time >= @from');
     params.from = filter.from;
