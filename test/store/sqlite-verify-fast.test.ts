@@ -173,6 +173,19 @@ describe('verifying the audit log in a SQLite file: the fast path', function () 
     );
   });
 
+  it('notes where the checkpoint records are when the log is intact, on either path', async () => {
+    const store = await openSqliteStore({ file });
+    await store.audit.append([anEvent('audit.checkpoint', { time: timeAt(COUNT), request: undefined }), anEvent('request.created', { time: timeAt(COUNT + 1) })]);
+    await store.audit.append([anEvent('audit.checkpoint', { time: timeAt(COUNT + 2), request: undefined })]);
+    await store.close();
+    const v = await allWays(file);
+    assert.deepEqual(v.checkpointSeqs, [COUNT + 1, COUNT + 3]);
+    const three = await verifySqliteAuditLog(file, {}, { threads: 3, minRowsPerThread: 1 });
+    assert.deepEqual(three.checkpointSeqs, [COUNT + 1, COUNT + 3]);
+    tamper('DELETE FROM audit_log WHERE seq = 5');
+    assert.equal((await allWays(file)).checkpointSeqs, undefined, 'not when the log is damaged');
+  });
+
   const tamperings: [string, string, unknown[]][] = [
     ['an edited record in the last range', `UPDATE audit_log SET record = json_set(record, '$.outcome.result', 'refused') WHERE seq = 35`, []],
     ['an edited column', 'UPDATE audit_log SET actor_id = ? WHERE seq = 21', [bob.aadObjectId]],

@@ -33,7 +33,7 @@ function columnsDisagree(row: StoredRow, r: AuditRecord): string | undefined {
   return undefined;
 }
 
-async function* storedRecords(rows: StoredAuditRows): AsyncGenerator<AuditRecord> {
+async function* storedRecords(rows: StoredAuditRows, checkpointSeqs: number[]): AsyncGenerator<AuditRecord> {
   let after = Number.MIN_SAFE_INTEGER;
   let prevRecordSeq = 0;
   for (;;) {
@@ -56,6 +56,7 @@ async function* storedRecords(rows: StoredAuditRows): AsyncGenerator<AuditRecord
           throw new ChainDefect('edited', `record ${r.seq} (id ${r.id}) was moved in the database: it is filed under seq ${seq}.`, r.seq, r.id);
         }
         prevRecordSeq = r.seq;
+        if (r.type === 'audit.checkpoint') checkpointSeqs.push(seq);
       }
       yield r;
     }
@@ -63,6 +64,15 @@ async function* storedRecords(rows: StoredAuditRows): AsyncGenerator<AuditRecord
     after = page[page.length - 1][0];
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
+}
+
+export interface StoredLogVerification extends ChainVerification {
+  /**
+   * When the whole log verified intact: the seqs of its `audit.checkpoint` records, noted on the way
+   * (each row's type column was checked against its record), so checkpoint verification can read
+   * them by seq instead of scanning the log a second time.
+   */
+  checkpointSeqs?: number[];
 }
 
 export interface VerifyTuning {
@@ -85,7 +95,7 @@ const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
  * result when all is intact; undefined as soon as anything is not, and then the full verification
  * runs and names it.
  */
-async function verifyIntact(rows: StoredAuditRows, opener: StoredRowsOpener | undefined, tuning: VerifyTuning): Promise<ChainVerification | undefined> {
+async function verifyIntact(rows: StoredAuditRows, opener: StoredRowsOpener | undefined, tuning: VerifyTuning): Promise<StoredLogVerification | undefined> {
   const bounds = await rows.bounds();
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   const count0 = bounds.low === null || bounds.high === null ? 0 : bounds.high - bounds.low + 1;
@@ -100,6 +110,7 @@ async function verifyIntact(rows: StoredAuditRows, opener: StoredRowsOpener | un
   let count = 0;
   let last: RangeCheck['last'];
   let firstSeq = 0;
+  const checkpointSeqs: number[] = [];
   for (const check of checks) {
     if (!check || !check.intact) return undefined;
     if (!check.first || !check.last) continue;
@@ -107,8 +118,9 @@ async function verifyIntact(rows: StoredAuditRows, opener: StoredRowsOpener | un
     if (!last) firstSeq = check.first.seq;
     count += check.count;
     last = check.last;
+    for (const seq of check.checkpointSeqs) checkpointSeqs.push(seq);
   }
-  return { ok: true, count, firstSeq, lastSeq: last?.seq ?? 0, headHash: last?.hash ?? GENESIS_HASH };
+  return { ok: true, count, firstSeq, lastSeq: last?.seq ?? 0, headHash: last?.hash ?? GENESIS_HASH, checkpointSeqs };
 }
 
 /**
@@ -116,7 +128,12 @@ async function verifyIntact(rows: StoredAuditRows, opener: StoredRowsOpener | un
  * the fast path; anything else, and verifying a window or a selection, takes the full verification,
  * which names what is wrong. `opener` lets worker threads read ranges side by side.
  */
-export async function verifyStoredLog(rows: StoredAuditRows, options: VerifyOptions = {}, tuning: VerifyTuning = {}, opener?: StoredRowsOpener): Promise<ChainVerification> {
-  const whole = (options.start ?? 'genesis') === 'genesis' && options.links !== false && tuning.fast !== false;
-  return (whole ? await verifyIntact(rows, opener, tuning) : undefined) ?? (await verifyChain(storedRecords(rows), options));
+export async function verifyStoredLog(rows: StoredAuditRows, options: VerifyOptions = {}, tuning: VerifyTuning = {}, opener?: StoredRowsOpener): Promise<StoredLogVerification> {
+  const whole = (options.start ?? 'genesis') === 'genesis' && options.links !== false;
+  const fast = whole && tuning.fast !== false ? await verifyIntact(rows, opener, tuning) : undefined;
+  if (fast) return fast;
+  const checkpointSeqs: number[] = [];
+  const full = await verifyChain(storedRecords(rows, checkpointSeqs), options);
+  // Only a whole log verified intact says where every checkpoint record is.
+  return whole && full.ok ? { ...full, checkpointSeqs } : full;
 }

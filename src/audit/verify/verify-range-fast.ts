@@ -18,7 +18,7 @@
  */
 import { hash as digest } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
-import type { AuditRecord } from '../../domain/audit';
+import type { AuditEventType, AuditRecord } from '../../domain/audit';
 import { startModuleWorker } from '../../module-worker';
 import type { ClosableStoredAuditRows, StoredAuditRows, StoredRow, StoredRowsOpener } from './stored-rows';
 import { scanStoredText, storedTextFields } from './stored-text-scan';
@@ -32,6 +32,8 @@ export interface RangeCheck {
   first?: { seq: number; prevHash: string };
   /** The range's last record. */
   last?: { seq: number; hash: string };
+  /** Seqs of the range's `audit.checkpoint` records (by their type column, checked against the record). */
+  checkpointSeqs: number[];
 }
 
 const PAGE = 1000;
@@ -81,6 +83,8 @@ function nullableColumnIs(column: unknown, text: string, start: number, end: num
 
 const fields = storedTextFields();
 
+const CHECKPOINT: AuditEventType = 'audit.checkpoint';
+
 /**
  * One row, fully checked against itself and the record before it: on a text in the sealer's
  * canonical form, from the positions scanStoredText finds (no JSON.parse, no record object), and the
@@ -112,7 +116,7 @@ function rowIntact(row: StoredRow, prev: Prev | undefined): boolean {
  * time; `pause` runs between pages (the main thread lets other work in).
  */
 export async function checkRange(rows: StoredAuditRows, after: number, until: number | undefined, pause?: () => Promise<void>): Promise<RangeCheck> {
-  const result: RangeCheck = { intact: true, count: 0 };
+  const result: RangeCheck = { intact: true, count: 0, checkpointSeqs: [] };
   const prev: Prev = { seq: 0, hash: '' };
   let any = false;
   for (;;) {
@@ -124,6 +128,7 @@ export async function checkRange(rows: StoredAuditRows, after: number, until: nu
       any = true;
       prev.seq = row[0];
       prev.hash = row[7];
+      if (row[3] === CHECKPOINT) result.checkpointSeqs.push(row[0]);
     }
     result.count += page.length;
     if (any) result.last = { seq: prev.seq, hash: prev.hash };

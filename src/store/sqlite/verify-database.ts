@@ -4,15 +4,15 @@
  */
 import type Database from 'better-sqlite3';
 import type { StoredAuditRows, StoredRow } from '../../audit/verify/stored-rows';
-import { verifyStoredLog, type VerifyTuning } from '../../audit/verify/verify-database';
-import type { ChainVerification, VerifyOptions } from '../../audit/verify/verify';
+import { verifyStoredLog, type StoredLogVerification, type VerifyTuning } from '../../audit/verify/verify-database';
+import type { VerifyOptions } from '../../audit/verify/verify';
 import { openSqliteAuditReader } from './audit-reader';
 import { openReadOnly } from './connection';
 import { AUDIT_TRIGGERS } from './migrations';
 
 export type { VerifyTuning };
 
-export interface DatabaseVerification extends ChainVerification {
+export interface DatabaseVerification extends StoredLogVerification {
   file: string;
   /** Signs of interference that do not break the chain itself (missing append-only triggers). */
   warnings: string[];
