@@ -9,7 +9,7 @@ import os from 'node:os';
 import { GENESIS_HASH } from '../../domain/audit';
 import type { AuditRecord } from '../../domain/audit';
 import type { StoredAuditRows, StoredRow, StoredRowsOpener } from './stored-rows';
-import { checkRange, checkRangeInWorker, type RangeCheck } from './verify-range-fast';
+import { checkRange, checkRanges, checkRangesInWorker, type RangeCheck, type SeqRange } from './verify-range-fast';
 import { ChainDefect, verifyChain } from './verify';
 import type { ChainVerification, VerifyOptions } from './verify';
 
@@ -85,12 +85,15 @@ export interface VerifyTuning {
 }
 
 const MIN_ROWS_PER_THREAD = 100_000;
+/** Ranges per thread: small enough that a thread that is slower (or starts later) is not waited for long. */
+const RANGES_PER_THREAD = 8;
 
 const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * The fast path: the log split into seq ranges checked side by side (the first on this thread, the
- * others on worker threads with readers of their own), then stitched: each range must start where
+ * The fast path: the log split into seq ranges checked side by side (on this thread and on worker
+ * threads with readers of their own, each taking the next range left as it finishes one), then
+ * stitched in seq order: each range must start where
  * the one before it ended (next seq, previous hash), the first at record 1 and the genesis hash. The
  * result when all is intact; undefined as soon as anything is not, and then the full verification
  * runs and names it.
@@ -101,17 +104,29 @@ async function verifyIntact(rows: StoredAuditRows, opener: StoredRowsOpener | un
   const count0 = bounds.low === null || bounds.high === null ? 0 : bounds.high - bounds.low + 1;
   const wanted = opener ? (tuning.threads ?? Math.min(cores, 4)) : 1;
   const threads = Math.max(1, Math.min(wanted, Math.floor(count0 / (tuning.minRowsPerThread ?? MIN_ROWS_PER_THREAD))));
-  // Ranges: (after, until], the first from the lowest seq, the last without an upper bound.
-  const cuts: number[] = [];
-  for (let k = 1; k < threads; k++) cuts.push(bounds.low! - 1 + Math.floor((count0 * k) / threads));
-  const ranges = [Number.MIN_SAFE_INTEGER, ...cuts].map((after, k) => ({ after, until: k < cuts.length ? cuts[k] : undefined }));
-  const others = ranges.slice(1).map((r) => checkRangeInWorker(opener!, r.after, r.until));
-  const checks = [await checkRange(rows, ranges[0].after, ranges[0].until, pause), ...(await Promise.all(others))];
+  let checks: (RangeCheck | undefined)[];
+  if (threads === 1) {
+    checks = [await checkRange(rows, Number.MIN_SAFE_INTEGER, undefined, pause)];
+  } else {
+    // Ranges: (after, until], the first from the lowest seq, the last without an upper bound; several
+    // per thread, taken by whichever thread is free (checkRanges).
+    const parts = threads * RANGES_PER_THREAD;
+    const cuts: number[] = [];
+    for (let k = 1; k < parts; k++) cuts.push(bounds.low! - 1 + Math.floor((count0 * k) / parts));
+    const ranges: SeqRange[] = [Number.MIN_SAFE_INTEGER, ...cuts].map((after, k) => ({ after, until: k < cuts.length ? cuts[k] : undefined }));
+    const shared = new SharedArrayBuffer(4);
+    const others = Array.from({ length: threads - 1 }, () => checkRangesInWorker(opener!, ranges, shared));
+    const done = [await checkRanges(rows, ranges, new Int32Array(shared), pause), ...(await Promise.all(others))];
+    checks = new Array<RangeCheck | undefined>(ranges.length);
+    for (const list of done) for (const [k, check] of list ?? []) checks[k] = check;
+  }
   let count = 0;
   let last: RangeCheck['last'];
   let firstSeq = 0;
   const checkpointSeqs: number[] = [];
-  for (const check of checks) {
+  for (let k = 0; k < checks.length; k++) {
+    const check = checks[k];
+    // A range not checked (a worker that failed), or not intact: the full verification says what.
     if (!check || !check.intact) return undefined;
     if (!check.first || !check.last) continue;
     if (last ? check.first.seq !== last.seq + 1 || check.first.prevHash !== last.hash : check.first.seq !== 1 || check.first.prevHash !== GENESIS_HASH) return undefined;

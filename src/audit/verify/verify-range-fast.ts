@@ -138,11 +138,46 @@ export async function checkRange(rows: StoredAuditRows, after: number, until: nu
   }
 }
 
-/** checkRange on a reader of its own, opened as `opener` says (what a worker thread runs). */
-export async function checkRangeOpened(opener: StoredRowsOpener, after: number, until: number | undefined): Promise<RangeCheck> {
+/** A range of seq: after < seq <= until (no upper bound when until is undefined). */
+export interface SeqRange {
+  after: number;
+  until: number | undefined;
+}
+
+/** The ranges a thread checked: [index in the list of ranges, its check]. */
+export type RangeChecks = [index: number, check: RangeCheck][];
+
+/**
+ * Checks ranges taken one at a time from a counter shared by every thread of the verification
+ * (`next[0]`, the index of the next range nobody has taken), until none is left; a range that is not
+ * intact stops all threads from taking more. The threads share the work by how fast each one goes,
+ * so a worker that starts late or gets less of the CPU leaves more ranges to the others.
+ */
+export async function checkRanges(rows: StoredAuditRows, ranges: readonly SeqRange[], next: Int32Array, pause?: () => Promise<void>): Promise<RangeChecks> {
+  const out: RangeChecks = [];
+  for (;;) {
+    const k = Atomics.add(next, 0, 1);
+    if (k >= ranges.length) return out;
+    const check = await checkRange(rows, ranges[k].after, ranges[k].until, pause);
+    out.push([k, check]);
+    if (!check.intact) {
+      Atomics.store(next, 0, ranges.length);
+      return out;
+    }
+    if (pause) await pause();
+  }
+}
+
+/** The rows of a reader of its own, opened as `opener` says (in a worker thread). */
+async function openRows(opener: StoredRowsOpener): Promise<ClosableStoredAuditRows> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const backend = require(opener.module) as Record<string, (...args: unknown[]) => ClosableStoredAuditRows | Promise<ClosableStoredAuditRows>>;
-  const rows = await backend[opener.open](...opener.args);
+  return backend[opener.open](...opener.args);
+}
+
+/** checkRange on a reader of its own, opened as `opener` says. */
+export async function checkRangeOpened(opener: StoredRowsOpener, after: number, until: number | undefined): Promise<RangeCheck> {
+  const rows = await openRows(opener);
   try {
     return await checkRange(rows, after, until);
   } finally {
@@ -150,28 +185,47 @@ export async function checkRangeOpened(opener: StoredRowsOpener, after: number, 
   }
 }
 
-/** The worker's code: check one range and post the result (undefined when it failed). */
+/** checkRanges on a reader of its own (what a worker thread runs). */
+export async function checkRangesOpened(opener: StoredRowsOpener, ranges: readonly SeqRange[], shared: SharedArrayBuffer): Promise<RangeChecks> {
+  const rows = await openRows(opener);
+  try {
+    return await checkRanges(rows, ranges, new Int32Array(shared));
+  } finally {
+    await rows.close();
+  }
+}
+
+/** The worker's code: check ranges and post what it checked (undefined when that failed). */
 const WORKER_SOURCE = `
 require(workerData.module)
-  .checkRangeOpened(workerData.opener, workerData.after, workerData.until)
+  .checkRangesOpened(workerData.opener, workerData.ranges, workerData.shared)
   .then((result) => parentPort.postMessage(result), () => parentPort.postMessage(undefined));
 `;
 
-/** checkRange on a worker thread; undefined when no thread could be started or the check failed. */
-export function checkRangeInWorker(opener: StoredRowsOpener, after: number, until: number | undefined): Promise<RangeCheck | undefined> {
+/**
+ * checkRanges on a worker thread, sharing `shared` (the counter) with the other threads; undefined
+ * when no thread could be started or the worker failed (the ranges it had taken are then unchecked).
+ */
+export function checkRangesInWorker(opener: StoredRowsOpener, ranges: readonly SeqRange[], shared: SharedArrayBuffer): Promise<RangeChecks | undefined> {
   return new Promise((resolve) => {
     let worker: Worker;
     try {
-      worker = startModuleWorker(WORKER_SOURCE, __filename, { opener, after, until });
+      worker = startModuleWorker(WORKER_SOURCE, __filename, { opener, ranges, shared });
     } catch {
       resolve(undefined);
       return;
     }
-    worker.once('message', (result: RangeCheck | undefined) => {
+    worker.once('message', (result: RangeChecks | undefined) => {
       resolve(result);
       void worker.terminate();
     });
     worker.once('error', () => resolve(undefined));
     worker.once('exit', () => resolve(undefined));
   });
+}
+
+/** checkRange on a worker thread; undefined when no thread could be started or the check failed. */
+export async function checkRangeInWorker(opener: StoredRowsOpener, after: number, until: number | undefined): Promise<RangeCheck | undefined> {
+  const checks = await checkRangesInWorker(opener, [{ after, until }], new SharedArrayBuffer(4));
+  return checks?.[0]?.[1];
 }
