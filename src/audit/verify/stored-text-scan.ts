@@ -79,7 +79,8 @@ function keyBefore(text: string, as: number, ae: number, bs: number, be: number)
 }
 
 function isKey(text: string, start: number, end: number, name: string): boolean {
-  return end - start === name.length && text.startsWith(name, start);
+  // The first character and the length rule out most keys without a call into startsWith.
+  return end - start === name.length && text.charCodeAt(start) === name.charCodeAt(0) && text.startsWith(name, start);
 }
 
 /** A string at i (its opening quote): the index after its closing quote, or -1. */
