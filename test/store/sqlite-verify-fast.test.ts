@@ -10,8 +10,7 @@ import { sealRecord } from '../../src/audit/chain/chain';
 import { GENESIS_HASH } from '../../src/domain/audit';
 import { openSqliteStore, verifySqliteAuditLog } from '../../src/store/sqlite';
 import { hash as digest } from 'node:crypto';
-import { checkRangeInWorker, checkRangeOpened, checkRanges, checkRangesInWorker } from '../../src/audit/verify/verify-range-fast';
-import { openStoredRows } from '../../src/store/sqlite/verify-database';
+import { checkRangeInWorker, checkRangeOpened, checkRangesInWorker, checkRangesOpened } from '../../src/audit/verify/verify-range-fast';
 import { scanStoredText, storedTextFields } from '../../src/audit/verify/stored-text-scan';
 
 /** A range checked on this thread, and on a worker thread, with a reader of the file of its own. */
@@ -102,22 +101,28 @@ describe('verifying the audit log in a SQLite file: the fast path', function () 
   it('shares ranges between threads through one counter: each range is checked once, by whichever thread takes it', async () => {
     const ranges = [0, 10, 20, 30].map((after, k) => ({ after, until: k < 3 ? after + 10 : undefined }));
     const shared = new SharedArrayBuffer(4);
-    const rowsHere = openStoredRows(file);
-    try {
-      const [there, here] = await Promise.all([checkRangesInWorker(fileRows(file), ranges, shared), checkRanges(rowsHere, ranges, new Int32Array(shared), () => new Promise((r) => setTimeout(r, 5)))]);
-      const all = [...(there ?? []), ...here].sort((x, y) => x[0] - y[0]);
-      assert.deepEqual(
-        all.map(([k, c]) => [k, c.intact, c.count, c.first?.seq]),
-        [
-          [0, true, 10, 1],
-          [1, true, 10, 11],
-          [2, true, 10, 21],
-          [3, true, 10, 31],
-        ],
-      );
-    } finally {
-      rowsHere.close();
-    }
+    // A worker thread and this one (as a worker runs it: a reader of its own), sharing the counter.
+    const [there, here] = await Promise.all([checkRangesInWorker(fileRows(file), ranges, shared), checkRangesOpened(fileRows(file), ranges, shared)]);
+    const all = [...(there ?? []), ...here].sort((x, y) => x[0] - y[0]);
+    assert.deepEqual(
+      all.map(([k, c]) => [k, c.intact, c.count, c.first?.seq]),
+      [
+        [0, true, 10, 1],
+        [1, true, 10, 11],
+        [2, true, 10, 21],
+        [3, true, 10, 31],
+      ],
+    );
+  });
+
+  it('stops every thread taking ranges once one is not intact', async () => {
+    tamper('UPDATE audit_log SET actor_id = ? WHERE seq = 5', bob.aadObjectId);
+    const ranges = [0, 10, 20, 30].map((after, k) => ({ after, until: k < 3 ? after + 10 : undefined }));
+    const checks = await checkRangesOpened(fileRows(file), ranges, new SharedArrayBuffer(4));
+    assert.deepEqual(
+      checks.map(([k, c]) => [k, c.intact]),
+      [[0, false]],
+    );
   });
 
   it('accepts an empty log', async () => {
