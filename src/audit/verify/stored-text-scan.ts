@@ -11,7 +11,7 @@
  * `"hash":"…",` member, which is what the fast path hashes; and the values found at the member
  * positions are the values JSON.parse would give (keys are unique, so no later duplicate overrides
  * them). The scan answers false for anything it does not handle exactly (escapes, control
- * characters or surrogates anywhere in the text, fractions and exponents, keys starting with a
+ * characters or lone surrogates anywhere in the text, fractions and exponents, keys starting with a
  * digit, whitespace, a `request` or `actor` that is not an object, deep nesting): the caller then
  * checks that row the reference way (JSON.parse and recordHash), so such rows are slower, never
  * judged differently.
