@@ -27,6 +27,8 @@ export type CliStore = Store & { audit: Store['audit'] & { readStored(filter?: A
 export interface CheckpointSource {
   table: (AuditCheckpoint & { recordSeq: number | null })[];
   read(filter: AuditFilter): AsyncIterable<AuditRecord>;
+  /** The records at these seqs, in that order (those found); where a backend has no such lookup, undefined. */
+  readAt?(seqs: readonly number[]): AsyncIterable<AuditRecord>;
   hashesAt(seqs: readonly number[]): Promise<Map<number, string>>;
   missingCheckpointTriggers(): Promise<string[]>;
   close(): Promise<void>;
@@ -39,8 +41,8 @@ export interface AuditDatabase {
   where: string;
   /** The store, for commands that record what they do. */
   openStore(): Promise<CliStore>;
-  /** The chain as stored, verified read-only. */
-  verify(): Promise<ChainVerification & { warnings: string[] }>;
+  /** The chain as stored, verified read-only (with where its checkpoint records are, when it is intact). */
+  verify(): Promise<ChainVerification & { warnings: string[]; checkpointSeqs?: number[] }>;
   checkpoints(): Promise<CheckpointSource>;
 }
 
@@ -135,6 +137,7 @@ function sqliteDatabase(dataDirOption: string | undefined, io: AuditCliIo): Audi
       return {
         table: readCheckpointTable(reader.db),
         read: (filter: AuditFilter) => reader.read(filter),
+        readAt: (seqs: readonly number[]) => reader.readAt(seqs),
         hashesAt: async (seqs: readonly number[]) => {
           const out = new Map<number, string>();
           for (const seq of seqs) {

@@ -99,7 +99,7 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
 
 export async function checkCheckpoints(
   db: AuditDatabase,
-  chain: { ok: boolean; lastSeq: number },
+  chain: { ok: boolean; lastSeq: number; checkpointSeqs?: readonly number[] },
   opts: VerifyOptions,
   io: AuditCliIo,
 ): Promise<{ result: CheckpointVerification; triggerWarnings: string[] }> {
@@ -117,7 +117,10 @@ export async function checkCheckpoints(
       if (read.unreadable.length) unreadable.push(`lines ${read.unreadable.join(', ')} of ${f} are not checkpoints and were skipped`);
     }
     const recorded: SourcedCheckpoint[] = [];
-    for await (const r of reader.read({ types: ['audit.checkpoint'] })) {
+    // The chain's verification noted where the checkpoint records are when the log is intact: read
+    // those by seq rather than scan the whole log again for them.
+    const records = chain.checkpointSeqs && reader.readAt ? reader.readAt(chain.checkpointSeqs) : reader.read({ types: ['audit.checkpoint'] });
+    for await (const r of records) {
       const c = r.seq <= chain.lastSeq ? checkpointOfRecord(r) : undefined;
       if (c) recorded.push({ checkpoint: c, from: `record ${r.seq}` });
     }

@@ -9,7 +9,9 @@ import Database from 'better-sqlite3';
 import { sealRecord } from '../../src/audit/chain/chain';
 import { GENESIS_HASH } from '../../src/domain/audit';
 import { openSqliteStore, verifySqliteAuditLog } from '../../src/store/sqlite';
-import { checkRangeInWorker, checkRangeOpened, storedTextMatchesHash } from '../../src/audit/verify/verify-range-fast';
+import { hash as digest } from 'node:crypto';
+import { checkRangeInWorker, checkRangeOpened, checkRangesInWorker, checkRangesOpened } from '../../src/audit/verify/verify-range-fast';
+import { scanStoredText, storedTextFields } from '../../src/audit/verify/stored-text-scan';
 
 /** A range checked on this thread, and on a worker thread, with a reader of the file of its own. */
 const fileRows = (file: string) => ({ module: require.resolve('../../src/store/sqlite/verify-database'), open: 'openStoredRows', args: [file] });
@@ -17,6 +19,13 @@ const checkRangeOfFile = (file: string, after: number, until: number | undefined
 import { anEvent, bob, requestRef, tempDir, timeAt } from './fixtures';
 
 const COUNT = 40;
+
+/** What the fast path hashes a canonical stored text on: the text minus its top-level hash member. */
+function storedTextMatchesHash(text: string, hash: string): boolean {
+  const f = storedTextFields();
+  if (!scanStoredText(text, f) || text.slice(f.hashStart, f.hashEnd) !== hash) return false;
+  return digest('sha256', text.slice(0, f.hashMember) + text.slice(f.hashEnd + 2), 'hex') === hash;
+}
 
 /** The fast path on this thread, the fast path on 3 threads, and the full verification alone. */
 async function allWays(file: string) {
@@ -89,6 +98,33 @@ describe('verifying the audit log in a SQLite file: the fast path', function () 
     assert.deepEqual([tail?.intact, tail?.count, tail?.last?.hash], [true, 10, rows()[COUNT - 1].hash]);
   });
 
+  it('shares ranges between threads through one counter: each range is checked once, by whichever thread takes it', async () => {
+    const ranges = [0, 10, 20, 30].map((after, k) => ({ after, until: k < 3 ? after + 10 : undefined }));
+    const shared = new SharedArrayBuffer(4);
+    // A worker thread and this one (as a worker runs it: a reader of its own), sharing the counter.
+    const [there, here] = await Promise.all([checkRangesInWorker(fileRows(file), ranges, shared), checkRangesOpened(fileRows(file), ranges, shared)]);
+    const all = [...(there ?? []), ...here].sort((x, y) => x[0] - y[0]);
+    assert.deepEqual(
+      all.map(([k, c]) => [k, c.intact, c.count, c.first?.seq]),
+      [
+        [0, true, 10, 1],
+        [1, true, 10, 11],
+        [2, true, 10, 21],
+        [3, true, 10, 31],
+      ],
+    );
+  });
+
+  it('stops every thread taking ranges once one is not intact', async () => {
+    tamper('UPDATE audit_log SET actor_id = ? WHERE seq = 5', bob.aadObjectId);
+    const ranges = [0, 10, 20, 30].map((after, k) => ({ after, until: k < 3 ? after + 10 : undefined }));
+    const checks = await checkRangesOpened(fileRows(file), ranges, new SharedArrayBuffer(4));
+    assert.deepEqual(
+      checks.map(([k, c]) => [k, c.intact]),
+      [[0, false]],
+    );
+  });
+
   it('accepts an empty log', async () => {
     tamper('DELETE FROM audit_log');
     const v = await allWays(file);
@@ -132,6 +168,49 @@ describe('verifying the audit log in a SQLite file: the fast path', function () 
     const v = await allWays(file);
     assert.equal(v.problem?.kind, 'edited');
     assert.equal(v.problem?.seq, 7);
+  });
+
+  it('catches a stored text that is not canonical, re-hashed over its own bytes (what the reference does not accept)', async () => {
+    const { record } = rows()[COUNT - 1];
+    const parsed = JSON.parse(record) as Record<string, unknown>;
+    // The last record written out with a space after each colon and hashed as it stands.
+    const spaced = JSON.stringify({ ...parsed, hash: undefined }).replace(/":/g, '": ');
+    const forgedHash = digest('sha256', spaced, 'hex');
+    const forged = spaced.replace('"id": ', `"hash":"${forgedHash}","id": `);
+    tamper('UPDATE audit_log SET record = ?, hash = ? WHERE seq = ?', forged, forgedHash, COUNT);
+    const v = await allWays(file);
+    assert.equal(v.problem?.kind, 'edited');
+    assert.equal(v.problem?.seq, COUNT);
+  });
+
+  it('checks records whose text holds escapes, fractions and other characters the scan leaves to the reference way', async () => {
+    const store = await openSqliteStore({ file });
+    const odd = [{ note: 'two\nlines "quoted" \\ back' }, { ratio: 0.25, big: 1e21, neg: -3 }, { emoji: 'ok \u{1F600}', nul: 'a\u0001b' }, { '1': 'index-like key', list: [1, 'x', null, true, { a: [] }] }];
+    for (const [k, data] of odd.entries()) {
+      await store.audit.append([anEvent('request.created', { time: timeAt(COUNT + k), request: requestRef(`odd-${k}`), data })]);
+    }
+    await store.close();
+    const v = await allWays(file);
+    assert.deepEqual([v.ok, v.count], [true, COUNT + odd.length]);
+    const texts = rows().slice(COUNT).map((r) => r.record);
+    assert.deepEqual(
+      texts.map((t) => scanStoredText(t, storedTextFields())),
+      [false, false, false, false],
+      'the scan leaves each of them to the reference way',
+    );
+  });
+
+  it('notes where the checkpoint records are when the log is intact, on either path', async () => {
+    const store = await openSqliteStore({ file });
+    await store.audit.append([anEvent('audit.checkpoint', { time: timeAt(COUNT), request: undefined }), anEvent('request.created', { time: timeAt(COUNT + 1) })]);
+    await store.audit.append([anEvent('audit.checkpoint', { time: timeAt(COUNT + 2), request: undefined })]);
+    await store.close();
+    const v = await allWays(file);
+    assert.deepEqual(v.checkpointSeqs, [COUNT + 1, COUNT + 3]);
+    const three = await verifySqliteAuditLog(file, {}, { threads: 3, minRowsPerThread: 1 });
+    assert.deepEqual(three.checkpointSeqs, [COUNT + 1, COUNT + 3]);
+    tamper('DELETE FROM audit_log WHERE seq = 5');
+    assert.equal((await allWays(file)).checkpointSeqs, undefined, 'not when the log is damaged');
   });
 
   const tamperings: [string, string, unknown[]][] = [

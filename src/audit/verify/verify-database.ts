@@ -9,7 +9,7 @@ import os from 'node:os';
 import { GENESIS_HASH } from '../../domain/audit';
 import type { AuditRecord } from '../../domain/audit';
 import type { StoredAuditRows, StoredRow, StoredRowsOpener } from './stored-rows';
-import { checkRange, checkRangeInWorker, type RangeCheck } from './verify-range-fast';
+import { checkRange, checkRanges, checkRangesInWorker, type RangeCheck, type SeqRange } from './verify-range-fast';
 import { ChainDefect, verifyChain } from './verify';
 import type { ChainVerification, VerifyOptions } from './verify';
 
@@ -33,7 +33,7 @@ function columnsDisagree(row: StoredRow, r: AuditRecord): string | undefined {
   return undefined;
 }
 
-async function* storedRecords(rows: StoredAuditRows): AsyncGenerator<AuditRecord> {
+async function* storedRecords(rows: StoredAuditRows, checkpointSeqs: number[]): AsyncGenerator<AuditRecord> {
   let after = Number.MIN_SAFE_INTEGER;
   let prevRecordSeq = 0;
   for (;;) {
@@ -56,6 +56,7 @@ async function* storedRecords(rows: StoredAuditRows): AsyncGenerator<AuditRecord
           throw new ChainDefect('edited', `record ${r.seq} (id ${r.id}) was moved in the database: it is filed under seq ${seq}.`, r.seq, r.id);
         }
         prevRecordSeq = r.seq;
+        if (r.type === 'audit.checkpoint') checkpointSeqs.push(seq);
       }
       yield r;
     }
@@ -63,6 +64,15 @@ async function* storedRecords(rows: StoredAuditRows): AsyncGenerator<AuditRecord
     after = page[page.length - 1][0];
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
+}
+
+export interface StoredLogVerification extends ChainVerification {
+  /**
+   * When the whole log verified intact: the seqs of its `audit.checkpoint` records, noted on the way
+   * (each row's type column was checked against its record), so checkpoint verification can read
+   * them by seq instead of scanning the log a second time.
+   */
+  checkpointSeqs?: number[];
 }
 
 export interface VerifyTuning {
@@ -75,40 +85,57 @@ export interface VerifyTuning {
 }
 
 const MIN_ROWS_PER_THREAD = 100_000;
+/** Ranges per thread: small enough that a thread that is slower (or starts later) is not waited for long. */
+const RANGES_PER_THREAD = 8;
 
 const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * The fast path: the log split into seq ranges checked side by side (the first on this thread, the
- * others on worker threads with readers of their own), then stitched: each range must start where
+ * The fast path: the log split into seq ranges checked side by side (on this thread and on worker
+ * threads with readers of their own, each taking the next range left as it finishes one), then
+ * stitched in seq order: each range must start where
  * the one before it ended (next seq, previous hash), the first at record 1 and the genesis hash. The
  * result when all is intact; undefined as soon as anything is not, and then the full verification
  * runs and names it.
  */
-async function verifyIntact(rows: StoredAuditRows, opener: StoredRowsOpener | undefined, tuning: VerifyTuning): Promise<ChainVerification | undefined> {
+async function verifyIntact(rows: StoredAuditRows, opener: StoredRowsOpener | undefined, tuning: VerifyTuning): Promise<StoredLogVerification | undefined> {
   const bounds = await rows.bounds();
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   const count0 = bounds.low === null || bounds.high === null ? 0 : bounds.high - bounds.low + 1;
   const wanted = opener ? (tuning.threads ?? Math.min(cores, 4)) : 1;
   const threads = Math.max(1, Math.min(wanted, Math.floor(count0 / (tuning.minRowsPerThread ?? MIN_ROWS_PER_THREAD))));
-  // Ranges: (after, until], the first from the lowest seq, the last without an upper bound.
-  const cuts: number[] = [];
-  for (let k = 1; k < threads; k++) cuts.push(bounds.low! - 1 + Math.floor((count0 * k) / threads));
-  const ranges = [Number.MIN_SAFE_INTEGER, ...cuts].map((after, k) => ({ after, until: k < cuts.length ? cuts[k] : undefined }));
-  const others = ranges.slice(1).map((r) => checkRangeInWorker(opener!, r.after, r.until));
-  const checks = [await checkRange(rows, ranges[0].after, ranges[0].until, pause), ...(await Promise.all(others))];
+  let checks: (RangeCheck | undefined)[];
+  if (threads === 1) {
+    checks = [await checkRange(rows, Number.MIN_SAFE_INTEGER, undefined, pause)];
+  } else {
+    // Ranges: (after, until], the first from the lowest seq, the last without an upper bound; several
+    // per thread, taken by whichever thread is free (checkRanges).
+    const parts = threads * RANGES_PER_THREAD;
+    const cuts: number[] = [];
+    for (let k = 1; k < parts; k++) cuts.push(bounds.low! - 1 + Math.floor((count0 * k) / parts));
+    const ranges: SeqRange[] = [Number.MIN_SAFE_INTEGER, ...cuts].map((after, k) => ({ after, until: k < cuts.length ? cuts[k] : undefined }));
+    const shared = new SharedArrayBuffer(4);
+    const others = Array.from({ length: threads - 1 }, () => checkRangesInWorker(opener!, ranges, shared));
+    const done = [await checkRanges(rows, ranges, new Int32Array(shared), pause), ...(await Promise.all(others))];
+    checks = new Array<RangeCheck | undefined>(ranges.length);
+    for (const list of done) for (const [k, check] of list ?? []) checks[k] = check;
+  }
   let count = 0;
   let last: RangeCheck['last'];
   let firstSeq = 0;
-  for (const check of checks) {
+  const checkpointSeqs: number[] = [];
+  for (let k = 0; k < checks.length; k++) {
+    const check = checks[k];
+    // A range not checked (a worker that failed), or not intact: the full verification says what.
     if (!check || !check.intact) return undefined;
     if (!check.first || !check.last) continue;
     if (last ? check.first.seq !== last.seq + 1 || check.first.prevHash !== last.hash : check.first.seq !== 1 || check.first.prevHash !== GENESIS_HASH) return undefined;
     if (!last) firstSeq = check.first.seq;
     count += check.count;
     last = check.last;
+    for (const seq of check.checkpointSeqs) checkpointSeqs.push(seq);
   }
-  return { ok: true, count, firstSeq, lastSeq: last?.seq ?? 0, headHash: last?.hash ?? GENESIS_HASH };
+  return { ok: true, count, firstSeq, lastSeq: last?.seq ?? 0, headHash: last?.hash ?? GENESIS_HASH, checkpointSeqs };
 }
 
 /**
@@ -116,7 +143,12 @@ async function verifyIntact(rows: StoredAuditRows, opener: StoredRowsOpener | un
  * the fast path; anything else, and verifying a window or a selection, takes the full verification,
  * which names what is wrong. `opener` lets worker threads read ranges side by side.
  */
-export async function verifyStoredLog(rows: StoredAuditRows, options: VerifyOptions = {}, tuning: VerifyTuning = {}, opener?: StoredRowsOpener): Promise<ChainVerification> {
-  const whole = (options.start ?? 'genesis') === 'genesis' && options.links !== false && tuning.fast !== false;
-  return (whole ? await verifyIntact(rows, opener, tuning) : undefined) ?? (await verifyChain(storedRecords(rows), options));
+export async function verifyStoredLog(rows: StoredAuditRows, options: VerifyOptions = {}, tuning: VerifyTuning = {}, opener?: StoredRowsOpener): Promise<StoredLogVerification> {
+  const whole = (options.start ?? 'genesis') === 'genesis' && options.links !== false;
+  const fast = whole && tuning.fast !== false ? await verifyIntact(rows, opener, tuning) : undefined;
+  if (fast) return fast;
+  const checkpointSeqs: number[] = [];
+  const full = await verifyChain(storedRecords(rows, checkpointSeqs), options);
+  // Only a whole log verified intact says where every checkpoint record is.
+  return whole && full.ok ? { ...full, checkpointSeqs } : full;
 }

@@ -17,6 +17,8 @@ export class NotACountersignDatabaseError extends Error {
 
 export interface SqliteAuditReader {
   read(filter?: AuditFilter): AsyncIterable<AuditRecord>;
+  /** The records at these seqs, in that order (seqs with no record are skipped). */
+  readAt(seqs: readonly number[]): AsyncIterable<AuditRecord>;
   head(): ChainHead | undefined;
   close(): void;
   readonly db: Database.Database;
@@ -33,9 +35,16 @@ export function openSqliteAuditReader(file: string, pageSize?: number): SqliteAu
   }
   const statements = new StatementCache(db);
   const headStmt = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+  const atStmt = db.prepare('SELECT record FROM audit_log WHERE seq = ?').pluck();
   return {
     db,
     read: (filter = {}) => readAuditPages(statements, filter, pageSize),
+    async *readAt(seqs) {
+      for (const seq of seqs) {
+        const text = atStmt.get(seq) as string | undefined;
+        if (text !== undefined) yield JSON.parse(text) as AuditRecord;
+      }
+    },
     head: () => headStmt.get() as ChainHead | undefined,
     close: () => db.close(),
   };

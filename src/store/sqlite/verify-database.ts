@@ -4,21 +4,36 @@
  */
 import type Database from 'better-sqlite3';
 import type { StoredAuditRows, StoredRow } from '../../audit/verify/stored-rows';
-import { verifyStoredLog, type VerifyTuning } from '../../audit/verify/verify-database';
-import type { ChainVerification, VerifyOptions } from '../../audit/verify/verify';
+import { verifyStoredLog, type StoredLogVerification, type VerifyTuning } from '../../audit/verify/verify-database';
+import type { VerifyOptions } from '../../audit/verify/verify';
 import { openSqliteAuditReader } from './audit-reader';
 import { openReadOnly } from './connection';
 import { AUDIT_TRIGGERS } from './migrations';
 
 export type { VerifyTuning };
 
-export interface DatabaseVerification extends ChainVerification {
+export interface DatabaseVerification extends StoredLogVerification {
   file: string;
   /** Signs of interference that do not break the chain itself (missing append-only triggers). */
   warnings: string[];
 }
 
 const COLUMNS = 'seq, id, time, type, request_id, actor_id, prev_hash, hash, record';
+
+/**
+ * Verification reads the whole file once, in order: through a memory map SQLite reads its pages
+ * without a read() call and a copy into its own page cache for each (measured over 1,000,000 records:
+ * 1.12 s of CPU to read every row instead of 1.62 s). Only this read-only connection maps the file,
+ * up to SQLite's usual limit (2 GB; pages past it are read as before). The mapped pages are the
+ * operating system's file cache, shared and reclaimable, but a process's resident set counts those it
+ * touched.
+ */
+const MMAP_BYTES = 0x7fff0000;
+
+function mapForScanning(db: Database.Database): Database.Database {
+  db.pragma(`mmap_size = ${MMAP_BYTES}`);
+  return db;
+}
 
 /** The stored rows of an open SQLite database, as verification reads them. */
 export function sqliteStoredRows(db: Database.Database): StoredAuditRows {
@@ -34,7 +49,7 @@ export function sqliteStoredRows(db: Database.Database): StoredAuditRows {
 
 /** A read-only reader of the file's stored rows, for a worker thread (see StoredRowsOpener). */
 export function openStoredRows(file: string): StoredAuditRows & { close(): void } {
-  const db = openReadOnly(file);
+  const db = mapForScanning(openReadOnly(file));
   return { ...sqliteStoredRows(db), close: () => db.close() };
 }
 
@@ -49,7 +64,7 @@ export async function verifySqliteAuditLog(file: string, options: VerifyOptions 
       ? [`the append-only protection of the audit log was removed (missing triggers: ${missing.join(', ')}): someone changed the database schema by hand`]
       : [];
     const opener = { module: __filename, open: 'openStoredRows', args: [file] };
-    const result = await verifyStoredLog(sqliteStoredRows(reader.db), options, tuning, opener);
+    const result = await verifyStoredLog(sqliteStoredRows(mapForScanning(reader.db)), options, tuning, opener);
     return { ...result, file, warnings };
   } finally {
     reader.close();
