@@ -15,7 +15,8 @@ import { RequestRate } from './app/request-rate';
 import { randomRequestIds, systemClock } from './app/ids';
 import type { AzureGateway, Clock, Directory, IdGenerator } from './app/ports';
 import type { CountersignStore } from './store/countersign-store';
-import { createAzureGateway, createCredential, entraDatabasePassword, GraphDirectory } from './azure';
+import { checkCredentialConfig } from './azure/credential-check';
+import { lazyAzureGateway } from './azure/lazy-gateway';
 import { AuditorAccess } from './audit/access/auditor-access';
 import { checkpointEveryRecords } from './audit/access/checkpoint-schedule';
 import { Checkpointer, checkpointFileOf } from './audit/access/checkpoints';
@@ -308,7 +309,7 @@ function logReadiness(log: Logger, store: object, ok: boolean): void {
 async function openStore(settings: Settings, log: Logger, onWriterStopped: (err: Error) => void): Promise<OpenedStore> {
   const pg = settings.store.kind === 'postgres' ? settings.store.postgres : undefined;
   const databasePassword =
-    pg?.auth === 'entra' ? entraDatabasePassword(createCredential({ type: 'default', ...(pg.entraClientId ? { clientId: pg.entraClientId } : {}) })) : undefined;
+    pg?.auth === 'entra' ? azureLayer().entraDatabasePassword(azureLayer().createCredential({ type: 'default', ...(pg.entraClientId ? { clientId: pg.entraClientId } : {}) })) : undefined;
   try {
     return await openConfiguredStore(settings.store, {
       dataDir: settings.dataDir,
@@ -360,13 +361,16 @@ async function buildAzure(
   log: Logger,
 ): Promise<{ azure: AzureGateway; subscriptionId: string }> {
   if (!config.azure.sandbox) {
-    const credential = createCredential(config.azure.credential, settings.azureCredentialEnv);
-    const azure = createAzureGateway({
-      subscriptionId: config.azure.subscriptionId,
-      credential,
-      sandbox: false,
-      ...(config.azure.endpoint ? { endpoint: config.azure.endpoint } : {}),
-    });
+    // A credential the config cannot give stops the start here; the SDK itself loads on first use.
+    checkCredentialConfig(config.azure.credential, settings.azureCredentialEnv);
+    const azure = lazyAzureGateway(false, () =>
+      azureLayer().createAzureGateway({
+        subscriptionId: config.azure.subscriptionId,
+        credential: azureLayer().createCredential(config.azure.credential, settings.azureCredentialEnv),
+        sandbox: false,
+        ...(config.azure.endpoint ? { endpoint: config.azure.endpoint } : {}),
+      }),
+    );
     return { azure, subscriptionId: config.azure.subscriptionId };
   }
   // No subscription configured: the same SDK code against the local ARM sandbox.
@@ -386,14 +390,27 @@ async function buildAzure(
     log.info({ endpoint }, 'ARM sandbox started in-process');
   }
   const sub = subscriptionId ?? SANDBOX_SUBSCRIPTION_ID;
-  const azure = createAzureGateway({ subscriptionId: sub, credential: createCredential({ type: 'sandbox' }), endpoint, caPem, sandbox: true });
+  const sandboxAt = { endpoint, caPem };
+  const azure = lazyAzureGateway(true, () =>
+    azureLayer().createAzureGateway({ subscriptionId: sub, credential: azureLayer().sandboxCredential(), ...sandboxAt, sandbox: true }),
+  );
   return { azure, subscriptionId: sub };
+}
+
+/**
+ * The Azure layer (the ARM and identity SDKs, Microsoft Graph), loaded when first needed: the bot
+ * can answer before it has loaded them (src/azure/lazy-gateway.ts).
+ */
+function azureLayer(): typeof import('./azure') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./azure') as typeof import('./azure');
 }
 
 /** Microsoft Graph, with the identity used for Azure, when a role lists an Entra group (docs/entra-groups.md). */
 function graphDirectory(config: CountersignConfig, settings: Settings): Directory | undefined {
   const roles = config.access.roles;
   if (roles.groupsOf(roles.names).length === 0) return undefined;
+  const { GraphDirectory, createCredential } = azureLayer();
   return new GraphDirectory({
     credential: createCredential(config.azure.credential, settings.azureCredentialEnv),
     endpoint: config.directory.graphEndpoint,

@@ -3,6 +3,7 @@
  * from the environment only (AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE), never from the config file.
  */
 import type { AzureCredentialEnv } from '../settings';
+import { checkCredentialConfig, type CredentialConfig } from './credential-check';
 import {
   ClientSecretCredential,
   DefaultAzureCredential,
@@ -11,24 +12,7 @@ import {
   type TokenCredential,
 } from '@azure/identity';
 
-export type CredentialType = 'default' | 'managedIdentity' | 'clientSecret' | 'workloadIdentity' | 'sandbox';
-
-export interface CredentialConfig {
-  type: CredentialType;
-  /** User-assigned managed identity, app registration or workload identity client id. */
-  clientId?: string;
-  tenantId?: string;
-}
-
-export class CredentialConfigError extends Error {
-  constructor(
-    readonly key: string,
-    message: string,
-  ) {
-    super(`${key}: ${message}`);
-    this.name = 'CredentialConfigError';
-  }
-}
+export { CredentialConfigError, type CredentialConfig } from './credential-check';
 
 /** The token the ARM sandbox accepts: it only checks that a bearer token is present. */
 export function sandboxCredential(): TokenCredential {
@@ -39,6 +23,7 @@ export function sandboxCredential(): TokenCredential {
 
 /** `env`: the AZURE_* variables as the settings read them (readSettings' azureCredentialEnv). */
 export function createCredential(config: CredentialConfig, env: AzureCredentialEnv = {}): TokenCredential {
+  checkCredentialConfig(config, env);
   const { clientId, tenantId } = config;
   switch (config.type) {
     case 'sandbox':
@@ -54,17 +39,11 @@ export function createCredential(config: CredentialConfig, env: AzureCredentialE
       // No client id: the system-assigned identity of the host.
       return clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
     case 'clientSecret': {
-      if (!tenantId) throw new CredentialConfigError('azure.credential.tenantId', 'is required for a clientSecret credential');
-      if (!clientId) throw new CredentialConfigError('azure.credential.clientId', 'is required for a clientSecret credential');
-      const secret = env.AZURE_CLIENT_SECRET;
-      if (!secret) throw new CredentialConfigError('AZURE_CLIENT_SECRET', 'must hold the client secret of the app registration');
-      return new ClientSecretCredential(tenantId, clientId, secret);
+      // checkCredentialConfig made sure all three are there.
+      return new ClientSecretCredential(tenantId!, clientId!, env.AZURE_CLIENT_SECRET!);
     }
     case 'workloadIdentity': {
-      const tokenFilePath = env.AZURE_FEDERATED_TOKEN_FILE;
-      if (!tokenFilePath) {
-        throw new CredentialConfigError('AZURE_FEDERATED_TOKEN_FILE', 'must name the projected service-account token file for workload identity');
-      }
+      const tokenFilePath = env.AZURE_FEDERATED_TOKEN_FILE!;
       const resolvedClient = clientId ?? env.AZURE_CLIENT_ID;
       const resolvedTenant = tenantId ?? env.AZURE_TENANT_ID;
       return new WorkloadIdentityCredential({
@@ -75,7 +54,7 @@ export function createCredential(config: CredentialConfig, env: AzureCredentialE
     }
     default: {
       const unknown: never = config.type;
-      throw new CredentialConfigError('azure.credential.type', `unknown credential type "${String(unknown)}"`);
+      throw new Error(`unknown credential type "${String(unknown)}"`);
     }
   }
 }
