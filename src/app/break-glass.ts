@@ -52,9 +52,10 @@ export async function tellBreakGlass(deps: AppDeps, r: ApprovalRequest, occasion
 /** Escalates every break-glass review past due; returns the request ids. */
 export async function sweepBreakGlassReviews(deps: AppDeps): Promise<string[]> {
   const now = deps.clock.now();
-  const ended = await deps.store.requests.list({ states: ['succeeded', 'failed', 'unknown', 'cancelled'] });
+  // Only the requests whose review is waiting and due: not every request that ever ended.
+  const due = await deps.store.requests.list({ states: ['succeeded', 'failed', 'unknown', 'cancelled'], reviewDueBy: now.toISOString() });
   const overdue: string[] = [];
-  for (const r of ended.filter((x) => reviewOverdue(x, now))) {
+  for (const r of due.filter((x) => reviewOverdue(x, now))) {
     const outcome = await transact(deps, r.id, (current) => markReviewOverdue(current, now));
     if (!outcome?.result.ok) continue;
     overdue.push(r.id);

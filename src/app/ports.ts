@@ -49,6 +49,8 @@ export interface RequestQuery {
   states?: RequestState[];
   /** Only requests whose expiresAt is strictly before this instant. */
   expiringBefore?: string;
+  /** Only break-glass requests waiting for a review (not yet escalated) that falls due at or before this instant. */
+  reviewDueBy?: string;
   limit?: number;
 }
 

@@ -209,6 +209,23 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.deepEqual(ids(await store.requests.list({ limit: 2 })), ['done', 'early']);
         assert.deepEqual(ids(await store.requests.list({ states: [] })), []);
       });
+
+      it('lists the break-glass requests whose review is waiting and due, and drops one once it is reviewed', async () => {
+        const used = (dueAt: string, more: Partial<NonNullable<ApprovalRequest['breakGlass']>> = {}) => ({ reason: 'outage', usedAt: timeAt(1), reviewDueAt: dueAt, ...more });
+        await store.requests.insert(aRequest('due', { state: 'succeeded', breakGlass: used(timeAt(100)) }), []);
+        await store.requests.insert(aRequest('later', { state: 'failed', breakGlass: used(timeAt(900)) }), []);
+        await store.requests.insert(aRequest('reviewed', { state: 'succeeded', breakGlass: used(timeAt(50), { review: { verdict: 'ratified', by: bob, at: timeAt(40) } }) }), []);
+        await store.requests.insert(aRequest('escalated', { state: 'succeeded', breakGlass: used(timeAt(50), { overdueAt: timeAt(60) }) }), []);
+        await store.requests.insert(aRequest('running', { state: 'executing', breakGlass: used(timeAt(50)) }), []);
+        await store.requests.insert(aRequest('plain', { state: 'succeeded' }), []);
+        const ended: ApprovalRequest['state'][] = ['succeeded', 'failed', 'unknown', 'cancelled'];
+        const ids = (rs: ApprovalRequest[]) => rs.map((r) => r.id).sort();
+        assert.deepEqual(ids(await store.requests.list({ states: ended, reviewDueBy: timeAt(500) })), ['due']);
+        assert.deepEqual(ids(await store.requests.list({ states: ended, reviewDueBy: timeAt(1000) })), ['due', 'later']);
+        const due = (await store.requests.get('due'))!;
+        await store.requests.update({ ...due, version: 2, breakGlass: { ...due.breakGlass!, review: { verdict: 'flagged', by: bob, at: timeAt(120) } } }, 1, []);
+        assert.deepEqual(ids(await store.requests.list({ states: ended, reviewDueBy: timeAt(1000) })), ['later']);
+      });
     });
 
     describe('audit log', () => {

@@ -16,6 +16,7 @@ import { sealRecord } from '../../src/audit/chain/chain';
 import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../src/audit/ports';
 import type { AuditEventDraft, AuditFilter, AuditRecord, ChainHead } from '../../src/domain/audit';
 import type { Delegation, DelegationChange } from '../../src/domain/delegation';
+import { reviewWaitingUntil } from '../../src/domain/lifecycle';
 import type { ApprovalRequest } from '../../src/domain/request';
 import type { CountersignStore } from '../../src/store/countersign-store';
 import { uuidv7 } from '../../src/store/ids';
@@ -205,12 +206,19 @@ class MemoryRequests implements RequestStore {
     const matching = all.filter(
       ({ request }) =>
         (query.states === undefined || query.states.includes(request.state)) &&
-        (query.expiringBefore === undefined || request.expiresAt < query.expiringBefore),
+        (query.expiringBefore === undefined || request.expiresAt < query.expiringBefore) &&
+        (query.reviewDueBy === undefined || reviewDueBy(request, query.reviewDueBy)),
     );
     matching.sort((a, b) => (a.request.createdAt < b.request.createdAt ? -1 : a.request.createdAt > b.request.createdAt ? 1 : a.order - b.order));
     const limited = query.limit === undefined || query.limit < 0 ? matching : matching.slice(0, query.limit);
     return limited.map((x) => x.request);
   }
+}
+
+/** A break-glass review waiting and due by `at` (the stores' review_due_at column). */
+function reviewDueBy(request: ApprovalRequest, at: string): boolean {
+  const due = reviewWaitingUntil(request);
+  return due !== undefined && due <= at;
 }
 
 class MemoryDelegations implements DelegationStore {

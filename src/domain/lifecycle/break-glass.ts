@@ -62,6 +62,14 @@ export function reviewBreakGlass(r: ApprovalRequest, ctx: DecisionContext, verdi
 }
 
 /** The review is past due and was not escalated yet. */
+/**
+ * When a break-glass request's review falls due, while it waits for one that has not been escalated
+ * yet (undefined otherwise): the stores keep it as a column, so the overdue sweep reads only these.
+ */
+export function reviewWaitingUntil(r: ApprovalRequest): string | undefined {
+  return needsReview(r) && !r.breakGlass?.overdueAt ? r.breakGlass?.reviewDueAt : undefined;
+}
+
 export function reviewOverdue(r: ApprovalRequest, now: Date): boolean {
   return needsReview(r) && !r.breakGlass?.overdueAt && Date.parse(r.breakGlass?.reviewDueAt ?? '') <= now.getTime();
 }

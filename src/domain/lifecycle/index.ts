@@ -19,7 +19,7 @@
 export type { DecisionContext, Transition } from './transition';
 export { approve, cancel, expire, isPastExpiry, reject } from './decision';
 export { scheduleDue } from './schedule';
-export { breakGlassRefusal, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOverdue } from './break-glass';
+export { breakGlassRefusal, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOverdue, reviewWaitingUntil } from './break-glass';
 export { dueReminder, escalate, escalationDue, peopleToDecide, reachEvents, recordReach, remind, unreachableAfter, type ReachOccasion, type ReachOutcome } from './reach';
 export {
   detectDrift,

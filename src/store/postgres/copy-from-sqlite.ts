@@ -31,9 +31,9 @@ interface TableCopy {
 const TABLES: readonly TableCopy[] = [
   {
     table: 'requests',
-    select: 'SELECT id, version, state, expires_at, created_at, updated_at, body FROM requests ORDER BY rowid',
-    columns: ['id', 'version', 'state', 'expires_at', 'created_at', 'updated_at', 'body'],
-    types: ['text', 'int', 'text', 'text', 'text', 'text', 'text'],
+    select: 'SELECT id, version, state, expires_at, created_at, updated_at, body, review_due_at FROM requests ORDER BY rowid',
+    columns: ['id', 'version', 'state', 'expires_at', 'created_at', 'updated_at', 'body', 'review_due_at'],
+    types: ['text', 'int', 'text', 'text', 'text', 'text', 'text', 'text'],
   },
   {
     table: 'request_versions',

@@ -288,6 +288,22 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       END $$;
     `,
   },
+  {
+    version: 7,
+    name: 'when a break-glass review falls due, for the overdue sweep',
+    sql: `
+      -- Set while a break-glass request waits for a review not yet escalated (reviewWaitingUntil in
+      -- src/domain/lifecycle/break-glass.ts), NULL otherwise: the sweep reads these rows only, not
+      -- every request that ever ended.
+      ALTER TABLE requests ADD COLUMN review_due_at text;
+      UPDATE requests SET review_due_at = body::jsonb #>> '{breakGlass,reviewDueAt}'
+        WHERE body::jsonb -> 'breakGlass' IS NOT NULL
+          AND body::jsonb #> '{breakGlass,review}' IS NULL
+          AND body::jsonb #> '{breakGlass,overdueAt}' IS NULL
+          AND state NOT IN ('approved', 'executing');
+      CREATE INDEX requests_review_due ON requests (review_due_at) WHERE review_due_at IS NOT NULL;
+    `,
+  },
 ];
 
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -7,6 +7,7 @@
 import { DuplicateRequestError, VersionConflictError } from '../../app/ports';
 import type { RequestQuery, RequestStore } from '../../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+import { reviewWaitingUntil } from '../../domain/lifecycle';
 import type { ApprovalRequest } from '../../domain/request';
 import type { PgWriter } from './transactions';
 
@@ -18,7 +19,7 @@ class RequestNotFoundError extends Error {
 }
 
 function columns(r: ApprovalRequest): unknown[] {
-  return [r.id, r.version, r.state, r.expiresAt, r.createdAt, r.updatedAt, JSON.stringify(r)];
+  return [r.id, r.version, r.state, r.expiresAt, r.createdAt, r.updatedAt, JSON.stringify(r), reviewWaitingUntil(r) ?? null];
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -33,7 +34,7 @@ export class PostgresRequestStore implements RequestStore {
     const values = columns(request);
     return this.writer.transaction(async (tx) => {
       try {
-        await tx.query('INSERT INTO requests (id, version, state, expires_at, created_at, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7)', values);
+        await tx.query('INSERT INTO requests (id, version, state, expires_at, created_at, updated_at, body, review_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', values);
       } catch (err) {
         if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw new DuplicateRequestError(request.id);
         throw err;
@@ -58,8 +59,8 @@ export class PostgresRequestStore implements RequestStore {
     const values = columns(next);
     return this.writer.write(next.id, async (tx) => {
       const cas = await tx.query(
-        'UPDATE requests SET version = $2, state = $3, expires_at = $4, updated_at = $5, body = $6 WHERE id = $1 AND version = $7',
-        [next.id, next.version, next.state, next.expiresAt, next.updatedAt, values[6], expectedVersion],
+        'UPDATE requests SET version = $2, state = $3, expires_at = $4, updated_at = $5, body = $6, review_due_at = $8 WHERE id = $1 AND version = $7',
+        [next.id, next.version, next.state, next.expiresAt, next.updatedAt, values[6], expectedVersion, values[7]],
       );
       if (cas.rowCount !== 1) {
         const exists = await tx.query('SELECT 1 FROM requests WHERE id = $1', [next.id]);
@@ -93,6 +94,10 @@ export class PostgresRequestStore implements RequestStore {
     if (query.expiringBefore !== undefined) {
       params.push(query.expiringBefore);
       where.push(`expires_at < $${params.length}`);
+    }
+    if (query.reviewDueBy !== undefined) {
+      params.push(query.reviewDueBy);
+      where.push(`review_due_at IS NOT NULL AND review_due_at <= $${params.length}`);
     }
     let limit = '';
     if (query.limit !== undefined && query.limit >= 0) {

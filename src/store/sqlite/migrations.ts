@@ -189,6 +189,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE card_messages ADD COLUMN lease_until INTEGER;
     `,
   },
+  {
+    version: 7,
+    name: 'when a break-glass review falls due, for the overdue sweep',
+    sql: `
+      -- Set while a break-glass request waits for a review not yet escalated (reviewWaitingUntil in
+      -- src/domain/lifecycle/break-glass.ts), NULL otherwise: the sweep reads these rows only, not
+      -- every request that ever ended.
+      ALTER TABLE requests ADD COLUMN review_due_at TEXT;
+      UPDATE requests SET review_due_at = json_extract(body, '$.breakGlass.reviewDueAt')
+        WHERE json_extract(body, '$.breakGlass') IS NOT NULL
+          AND json_extract(body, '$.breakGlass.review') IS NULL
+          AND json_extract(body, '$.breakGlass.overdueAt') IS NULL
+          AND state NOT IN ('approved', 'executing');
+      CREATE INDEX requests_review_due ON requests (review_due_at) WHERE review_due_at IS NOT NULL;
+    `,
+  },
 ];
 
 export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete'] as const;

@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { RequestQuery, RequestStore } from '../../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+import { reviewWaitingUntil } from '../../domain/lifecycle';
 import type { ApprovalRequest } from '../../domain/request';
 import { StatementCache } from './audit-pages';
 import type { RequestRow } from './write-ops';
@@ -18,6 +19,7 @@ function row(r: ApprovalRequest): RequestRow {
     expiresAt: r.expiresAt,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
+    reviewDueAt: reviewWaitingUntil(r) ?? null,
     body: JSON.stringify(r),
   };
 }
@@ -114,6 +116,10 @@ export class SqliteRequestStore implements RequestStore {
     if (query.expiringBefore !== undefined) {
       where.push('expires_at < @expiringBefore');
       params.expiringBefore = query.expiringBefore;
+    }
+    if (query.reviewDueBy !== undefined) {
+      where.push('review_due_at IS NOT NULL AND review_due_at <= @reviewDueBy');
+      params.reviewDueBy = query.reviewDueBy;
     }
     params.limit = query.limit ?? -1;
     const sql = `SELECT body FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

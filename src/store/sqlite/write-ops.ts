@@ -29,6 +29,8 @@ export interface RequestRow {
   expiresAt: string;
   createdAt: string;
   updatedAt: string;
+  /** When a waiting break-glass review falls due (reviewWaitingUntil), else null. */
+  reviewDueAt: string | null;
   body: string;
 }
 
@@ -51,11 +53,11 @@ interface LinkRow {
 /** The write operations over one write connection (statements prepared once). */
 export function writeOps(db: Database.Database) {
   const requestInsert = db.prepare(
-    `INSERT INTO requests (id, version, state, expires_at, created_at, updated_at, body)
-     VALUES (@id, @version, @state, @expiresAt, @createdAt, @updatedAt, @body)`,
+    `INSERT INTO requests (id, version, state, expires_at, created_at, updated_at, review_due_at, body)
+     VALUES (@id, @version, @state, @expiresAt, @createdAt, @updatedAt, @reviewDueAt, @body)`,
   );
   const requestCas = db.prepare(
-    `UPDATE requests SET version = @version, state = @state, expires_at = @expiresAt, updated_at = @updatedAt, body = @body
+    `UPDATE requests SET version = @version, state = @state, expires_at = @expiresAt, updated_at = @updatedAt, review_due_at = @reviewDueAt, body = @body
      WHERE id = @id AND version = @expectedVersion`,
   );
   const requestVersion = db.prepare('SELECT version FROM requests WHERE id = ?').pluck();
