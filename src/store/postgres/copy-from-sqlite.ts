@@ -32,6 +32,15 @@ const TABLES: readonly TableCopy[] = [
   {
     table: 'requests',
     select: 'SELECT id, version, state, expires_at, created_at, updated_at, body, review_due_at FROM requests ORDER BY rowid',
+    // A store from before SQLite migration 7: the column as that migration fills it in.
+    selectWithout: {
+      column: 'review_due_at',
+      select: `SELECT id, version, state, expires_at, created_at, updated_at, body,
+        CASE WHEN json_extract(body, '$.breakGlass') IS NOT NULL AND json_extract(body, '$.breakGlass.review') IS NULL
+          AND json_extract(body, '$.breakGlass.overdueAt') IS NULL AND state NOT IN ('approved', 'executing')
+        THEN json_extract(body, '$.breakGlass.reviewDueAt') END
+        FROM requests ORDER BY rowid`,
+    },
     columns: ['id', 'version', 'state', 'expires_at', 'created_at', 'updated_at', 'body', 'review_due_at'],
     types: ['text', 'int', 'text', 'text', 'text', 'text', 'text', 'text'],
   },
