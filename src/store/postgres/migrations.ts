@@ -292,9 +292,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     version: 7,
     name: 'when a break-glass review falls due, for the overdue sweep',
     sql: `
-      -- Set while a break-glass request waits for a review not yet escalated (reviewWaitingUntil in
-      -- src/domain/lifecycle/break-glass.ts), NULL otherwise: the sweep reads these rows only, not
-      -- every request that ever ended.
+      -- The same column as SQLite migration 7: the overdue sweep's rows only.
       ALTER TABLE requests ADD COLUMN review_due_at text;
       UPDATE requests SET review_due_at = body::jsonb #>> '{breakGlass,reviewDueAt}'
         WHERE body::jsonb -> 'breakGlass' IS NOT NULL
