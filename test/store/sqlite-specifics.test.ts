@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
 import { auditPageQuery } from '../../src/store/sqlite/audit-pages';
+import { requestListQuery } from '../../src/store/sqlite/requests';
 import { uuidv7 } from '../../src/store/ids';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { VersionConflictError } from '../../src/app/ports';
@@ -53,6 +54,18 @@ describe('the SQLite store file', () => {
         // 0 on the first page) and reads the log from its start up to fromSeq.
         assert.equal(sql.match(/\bseq\s*>/g)?.length, 1, sql);
       }
+    } finally {
+      db.close();
+    }
+  });
+
+  it('finds break-glass reviews due by their index, not by every ended request', async () => {
+    await (await openSqliteStore({ file })).close();
+    const db = new Database(file, { readonly: true });
+    try {
+      const { sql, params } = requestListQuery({ states: ['succeeded', 'failed', 'unknown', 'cancelled'], reviewDueBy: '2030-01-01T00:00:00.000Z' });
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((p) => p.detail).join('; ');
+      assert.match(plan, /USING INDEX requests_review_due/);
     } finally {
       db.close();
     }
