@@ -18,7 +18,7 @@ const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 
 const plan = quick
-  ? { warmup: 1, seconds: 2, rounds: 1, appends: 3000, appendRounds: 1, records: 20_000, pending: 500, messages: 10, pgPool: 600, soak: 1000 }
+  ? { warmup: 1, seconds: 2, rounds: 1, appends: 3000, appendRounds: 1, records: 20_000, pending: 500, messages: 10, pgPool: 1500, soak: 1000 }
   : { warmup: 3, seconds: 10, rounds: 2, appends: 50_000, appendRounds: 2, records: 1_000_000, pending: 10_000, messages: 300, pgPool: 8000, soak: 200_000 };
 // --soak=<n>: another soak count (the full one takes long).
 const soakCount = Number(process.argv.find((a) => a.startsWith('--soak='))?.slice('--soak='.length) ?? plan.soak);
