@@ -13,7 +13,8 @@
  *   azure, sandbox, store, cli, config: adapters, anything but main.ts
  *   and, whoever imports them: only teams imports botbuilder, only azure and sandbox @azure/*, only
  *   store the database drivers, only http restify; no cycles anywhere
- *   main.ts the composition root: exempt, and nothing imports it
+ *   composition-root.ts  builds and wires everything: exempt; only main.ts (the entry point) imports it
+ *   main.ts the entry point: exempt, and nothing imports it
  */
 
 /** Everything a layer may import besides the listed folders: node builtins and itself. */
@@ -23,7 +24,7 @@ const allowedOnlyFrom = (name, comment, packages, ...folders) => ({
   name,
   comment,
   severity: 'error',
-  from: { path: '^src/', pathNot: [ours(...folders), '^src/main\\.ts$'] },
+  from: { path: '^src/', pathNot: [ours(...folders), '^src/(main|composition-root)\\.ts$'] },
   to: { path: npm(...packages) },
 });
 
@@ -50,10 +51,17 @@ module.exports = {
     },
     {
       name: 'no-main-import',
-      comment: 'src/main.ts is the composition root: it builds everything, nothing imports it.',
+      comment: 'src/main.ts is the entry point: nothing imports it.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^src/main\\.ts$' },
+    },
+    {
+      name: 'no-composition-root-import',
+      comment: 'src/composition-root.ts builds everything: only the entry point (src/main.ts) starts it.',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/main\\.ts$' },
-      to: { path: '^src/main\\.ts$' },
+      to: { path: '^src/composition-root\\.ts$' },
     },
     {
       name: 'domain-is-pure',

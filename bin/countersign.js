@@ -25,5 +25,5 @@ if (!fs.existsSync(entry)) {
 }
 require(entry).run({
   // Loaded only by `countersign start`: the audit and config commands need no HTTP stack.
-  start: () => require(source ? path.join(__dirname, '..', 'src', 'main.ts') : path.join(__dirname, '..', 'dist', 'main.js')).startCountersign(),
+  start: () => require(source ? path.join(__dirname, '..', 'src', 'composition-root.ts') : path.join(__dirname, '..', 'dist', 'composition-root.js')).startCountersign(),
 }, process.argv);

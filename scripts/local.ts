@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { startCountersign } from '../src/main';
+import { startCountersign } from '../src/composition-root';
 import { readSettings } from '../src/settings';
 
 const PLAYGROUND_PORT = Number(process.env.PLAYGROUND_PORT || 56150);

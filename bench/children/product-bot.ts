@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/log/logger';
-import { startCountersign, type RunningCountersign } from '../../src/main';
+import { startCountersign, type RunningCountersign } from '../../src/composition-root';
 import { readSettings } from '../../src/settings';
 import { recordingAzure } from '../lib/azure-stub';
 import { EXAMPLE_CONFIG, auditCounts, createPendingPool } from '../lib/pool';

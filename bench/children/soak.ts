@@ -13,7 +13,7 @@ import vm from 'node:vm';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/log/logger';
-import { startCountersign, type RunningCountersign } from '../../src/main';
+import { startCountersign, type RunningCountersign } from '../../src/composition-root';
 import { databaseFile, readSettings } from '../../src/settings';
 import { TENANT, clickActivity, messageActivity } from '../lib/activities';
 import { recordingAzure } from '../lib/azure-stub';

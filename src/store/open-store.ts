@@ -9,7 +9,7 @@ import { databaseFile } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
 import type { PostgresConnectionOptions, PostgresStore } from './postgres';
 import { PostgresStartupError } from './postgres/url';
-import { openSqliteStore } from './sqlite';
+import { openSqliteStore, type WriterThreadBoot } from './sqlite';
 
 export interface OpenedStore {
   store: CountersignStore;
@@ -32,6 +32,8 @@ export interface StoreOpening {
   sqliteLockWaitMs?: number;
   /** SQLite: the writer thread stopped unexpectedly (nothing more can be written). */
   onWriterStopped?: (err: Error) => void;
+  /** SQLite: a writer thread started ahead (by the entry point, while it loaded the rest). */
+  sqliteWriterThread?: WriterThreadBoot;
 }
 
 /** The PostgreSQL connection the settings describe; the password function (Entra) replaces any password. */
@@ -66,15 +68,22 @@ export function postgresConnectionOf(settings: PostgresSettings, databasePasswor
 
 export async function openConfiguredStore(settings: StoreSettings, opening: StoreOpening): Promise<OpenedStore> {
   if (settings.kind === 'sqlite') {
-    mkdirSync(opening.dataDir, { recursive: true });
+    try {
+      mkdirSync(opening.dataDir, { recursive: true });
+    } catch (err) {
+      await opening.sqliteWriterThread?.discard();
+      throw err;
+    }
     const file = databaseFile(opening.dataDir);
     const store = await openSqliteStore({
       file,
       ...(opening.sqliteLockWaitMs !== undefined ? { busyTimeoutMs: opening.sqliteLockWaitMs } : {}),
       ...(opening.onWriterStopped ? { onWriterStopped: opening.onWriterStopped } : {}),
+      ...(opening.sqliteWriterThread ? { writerThread: opening.sqliteWriterThread } : {}),
     });
     return { store, kind: 'sqlite', where: file };
   }
+  await opening.sqliteWriterThread?.discard();
   // The driver and the PostgreSQL store load only when they are used (the bot on SQLite starts faster).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { openPostgresStore } = require('./postgres') as typeof import('./postgres');

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { parse, stringify } from 'yaml';
-import type { RunningCountersign } from '../../src/main';
+import type { RunningCountersign } from '../../src/composition-root';
 import { people, TENANT } from '../support/people';
 import { snap } from './support/browser';
 import { PlaygroundPage, WAIT_MS } from './support/page';

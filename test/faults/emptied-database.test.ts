@@ -15,7 +15,7 @@ import { AuditContinuityError } from '../../src/audit/access/continuity';
 import { PRIVATE_KEY_FILE } from '../../src/audit/access/signing';
 import { parseConfig } from '../../src/config/load';
 import type { AuditRecord } from '../../src/domain/audit';
-import { startCountersign, type RunningCountersign } from '../../src/main';
+import { startCountersign, type RunningCountersign } from '../../src/composition-root';
 import type { ArmSandbox } from '../../src/sandbox';
 import { databaseFile, readSettings } from '../../src/settings';
 import { openSqliteStore } from '../../src/store/sqlite';

@@ -16,7 +16,7 @@ import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load';
 import type { Logger } from '../../src/log/context';
-import { startCountersign } from '../../src/main';
+import { startCountersign } from '../../src/composition-root';
 import { readSettings } from '../../src/settings';
 import { anEvent } from '../store/fixtures';
 import { requestVia, settled } from '../support/flows';

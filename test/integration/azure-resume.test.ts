@@ -4,7 +4,7 @@
  * for the lease to expire), following the same ARM operation to the end.
  */
 import assert from 'node:assert/strict';
-import type { RunningCountersign } from '../../src/main';
+import type { RunningCountersign } from '../../src/composition-root';
 import { cardText } from '../support/connector';
 import { inProcessRuns, type InProcessRuns } from '../support/in-process';
 import { eventually, people, TeamsDriver } from '../support/teams';

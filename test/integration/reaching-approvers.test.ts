@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { parseConfig } from '../../src/config/load';
 import type { Logger } from '../../src/log/context';
-import { startCountersign, type RunningCountersign } from '../../src/main';
+import { startCountersign, type RunningCountersign } from '../../src/composition-root';
 import { databaseFile, readSettings } from '../../src/settings';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { cardActions, cardOf, cardText } from '../support/connector';

@@ -4,7 +4,7 @@
  * both sweeping at the time, sent to Azure once.
  */
 import assert from 'node:assert/strict';
-import type { RunningCountersign } from '../../src/main';
+import type { RunningCountersign } from '../../src/composition-root';
 import { TestClock } from '../support/app-fakes';
 import { cardText } from '../support/connector';
 import { inProcessRuns, type InProcessRuns } from '../support/in-process';

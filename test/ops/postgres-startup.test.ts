@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/log/logger';
-import { startCountersign, StartupError } from '../../src/main';
+import { startCountersign, StartupError } from '../../src/composition-root';
 import { readSettings } from '../../src/settings';
 import { EXAMPLE_CONFIG } from '../support/harness';
 import { createTestDatabase } from '../support/postgres';

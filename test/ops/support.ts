@@ -3,7 +3,7 @@
  * clock, the ARM sandbox and the fake Bot Connector: what an operator would see in the logs of a
  * real run. Started by the one test starter, startHarness.
  */
-import type { RunningCountersign } from '../../src/main';
+import type { RunningCountersign } from '../../src/composition-root';
 import type { ArmSandbox } from '../../src/sandbox';
 import type { CountersignStore as Store } from '../../src/store/countersign-store';
 import { createLogger } from '../../src/log/logger';

@@ -14,7 +14,7 @@ import type { CountersignStore as Store } from '../../src/store/countersign-stor
 import { openSqliteStore } from '../../src/store/sqlite';
 import { databaseFile } from '../../src/settings';
 import { loadConfig, parseConfig, type CountersignConfig } from '../../src/config/load';
-import { startCountersign, type RunningCountersign } from '../../src/main';
+import { startCountersign, type RunningCountersign } from '../../src/composition-root';
 import { startArmSandbox, type ArmSandbox, type SandboxTiming } from '../../src/sandbox';
 import type { AzureGateway, Directory } from '../../src/app/ports';
 import { readSettings } from '../../src/settings';

@@ -10,7 +10,7 @@ import pino from 'pino';
 import type { Clock } from '../../src/app/ports';
 import { loadConfig } from '../../src/config/load';
 import type { Logger } from '../../src/log/context';
-import { startCountersign, type RunningCountersign } from '../../src/main';
+import { startCountersign, type RunningCountersign } from '../../src/composition-root';
 import type { ArmSandbox } from '../../src/sandbox';
 import { databaseFile, readSettings } from '../../src/settings';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';

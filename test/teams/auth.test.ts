@@ -3,7 +3,7 @@
  * bot runs only on loopback and refuses to listen anywhere else.
  */
 import assert from 'node:assert/strict';
-import { checkListenAddress, StartupError, startCountersign } from '../../src/main';
+import { checkListenAddress, StartupError, startCountersign } from '../../src/composition-root';
 import { readSettings, SettingsError } from '../../src/settings';
 import { startHarness } from '../support/harness';
 import { opsChannel, people } from '../support/teams';

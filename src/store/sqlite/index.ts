@@ -1,4 +1,5 @@
 export { openSqliteStore, SqliteStore } from './store';
+export { WriterThreadBoot } from './writer-boot';
 export { openSqliteAuditReader, NotACountersignDatabaseError } from './audit-reader';
 export { verifySqliteAuditLog } from './verify-database';
 export { MIGRATIONS, migrate } from './migrations';

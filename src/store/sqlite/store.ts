@@ -12,6 +12,7 @@ import type { Readiness, ReadinessOptions } from './readiness';
 import { SqliteRequestStore } from './requests';
 import { InlineWriter, type StoreWriter } from './writer';
 import { ThreadWriter } from './writer-thread';
+import type { WriterThreadBoot } from './writer-boot';
 
 export interface SqliteStoreOptions {
   file: string;
@@ -34,6 +35,8 @@ export interface SqliteStoreOptions {
   writer?: 'thread' | 'inline';
   /** The writer thread stopped without being closed (it should not; nothing more can be written then). */
   onWriterStopped?: (err: Error) => void;
+  /** A writer thread started ahead (the entry point's); by default the store starts its own. */
+  writerThread?: WriterThreadBoot;
 }
 
 /** The longest a read (or the migration at open) may wait on a lock synchronously (ms). */
@@ -87,7 +90,13 @@ export class SqliteStore implements CountersignStore {
 }
 
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
-  const db = openWritable(options.file, options.busyTimeoutMs);
+  let db: ReturnType<typeof openWritable>;
+  try {
+    db = openWritable(options.file, options.busyTimeoutMs);
+  } catch (err) {
+    await options.writerThread?.discard();
+    throw err;
+  }
   try {
     migrate(db);
     // SQLite's own busy wait sleeps on the event loop. Opening may wait (nothing runs yet); afterwards
@@ -95,19 +104,24 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     const busyTimeoutMs = Math.min(options.busyTimeoutMs ?? READ_BUSY_TIMEOUT_MS, READ_BUSY_TIMEOUT_MS);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     if (options.writer === 'thread' && options.newId) throw new TypeError('newId works only with the inline writer (a function cannot be sent to the writer thread)');
-    const writer =
-      options.writer === 'inline' || (options.writer === undefined && options.newId)
-        ? new InlineWriter(db, options.file, options.newId ?? (() => uuidv7()), options.busyTimeoutMs, options.readiness)
-        : await ThreadWriter.start({
+    const inline = options.writer === 'inline' || (options.writer === undefined && options.newId);
+    if (inline) await options.writerThread?.discard();
+    const writer = inline
+      ? new InlineWriter(db, options.file, options.newId ?? (() => uuidv7()), options.busyTimeoutMs, options.readiness)
+      : await ThreadWriter.start(
+          {
             file: options.file,
             busyTimeoutMs,
             ...(options.busyTimeoutMs !== undefined ? { lockWaitLimitMs: options.busyTimeoutMs } : {}),
             ...(options.readiness ? { readiness: options.readiness } : {}),
             ...(options.onWriterStopped ? { onStopped: options.onWriterStopped } : {}),
-          });
+          },
+          options.writerThread,
+        );
     return new SqliteStore(db, options.file, writer, options.pageSize);
   } catch (err) {
     db.close();
+    await options.writerThread?.discard();
     throw err;
   }
 }

@@ -14,18 +14,17 @@
  *   answering /healthz, /readyz and reads. Readiness asks the thread and says "not ready" when it has
  *   not answered in time.
  */
-import path from 'node:path';
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { CommitOutcomeUnknownError } from '../../app/ports';
 import { completeSealed, SEAL_PLACEHOLDERS, sealTemplate, type SealPlaceholders, type SealTemplate } from '../../audit/chain/chain';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
-import { startModuleWorker } from '../../module-worker';
 import { uuidv7 } from '../ids';
 import { openWritable } from './connection';
 import type { Readiness, ReadinessOptions } from './readiness';
 import type { SealedWire, WireTemplate } from './group-commit';
 import { errorFromWire, errorToWire, InlineWriter, type StoreWriter, type WireError, type WriteOptions, type Written } from './writer';
 import type { WriteOpArgs, WriteOpName, WriteOpResult } from './write-ops';
+import { WriterThreadBoot, WriterThreadError } from './writer-boot';
 
 interface ThreadData {
   file: string;
@@ -137,16 +136,6 @@ function wireTemplate(t: SealTemplate): WireTemplate {
   return [t.template, r.id, r.time, r.type, r.request?.id ?? null, r.actor?.aadObjectId ?? null];
 }
 
-const THREAD_SOURCE = `require(workerData.module).runWriterThread(parentPort, workerData);`;
-
-/** The writer thread did not start, or stopped: what it said, in words. */
-class WriterThreadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'WriterThreadError';
-  }
-}
-
 class StoreClosedError extends Error {
   constructor(file: string) {
     super(`the store ${file} is closed`);
@@ -202,14 +191,18 @@ export class ThreadWriter implements StoreWriter {
   }
 
   /** Starts the thread; resolves once it has opened the write connection, rejects with why it could not. */
-  static async start(options: ThreadOptions): Promise<ThreadWriter> {
+  static async start(options: ThreadOptions, boot: WriterThreadBoot = new WriterThreadBoot()): Promise<ThreadWriter> {
     const { onStopped, ...data } = options;
-    const module = path.join(__dirname, `writer-thread${path.extname(__filename)}`);
-    const worker = startModuleWorker(THREAD_SOURCE, module, { ...data, placeholders: { ...SEAL_PLACEHOLDERS } });
+    const { worker, failed } = boot.take();
+    if (failed) {
+      await worker.terminate();
+      throw failed;
+    }
     const first = await new Promise<Reply>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new WriterThreadError(`the store's writer thread for ${data.file} exited (code ${code}) before it opened the database`)));
+      worker.postMessage({ ...data, placeholders: { ...SEAL_PLACEHOLDERS } } satisfies ThreadData & { placeholders: SealPlaceholders });
     });
     if (first.type === 'opened') return new ThreadWriter(worker, data.file, data.readiness, onStopped);
     await worker.terminate();

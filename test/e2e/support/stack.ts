@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../../../src/config/load';
 import { createLogger } from '../../../src/log/logger';
-import { startCountersign, type RunningCountersign } from '../../../src/main';
+import { startCountersign, type RunningCountersign } from '../../../src/composition-root';
 import type { ArmSandbox } from '../../../src/sandbox';
 import { readSettings } from '../../../src/settings';
 import { EXAMPLE_CONFIG } from '../../support/people';

@@ -1,0 +1,66 @@
+/**
+ * The entry point: `node dist/main.js` (or the sources through tsx). It starts the composition root
+ * (composition-root.ts) and stops it cleanly on SIGTERM / SIGINT.
+ *
+ * Before it loads the rest of Countersign it turns on Node's compile cache and, on the SQLite store,
+ * starts the store's writer thread: the thread boots on another core while this one loads botbuilder
+ * and the rest (a start would otherwise wait for it at the end).
+ */
+import './compile-cache';
+import { readSettings, type Settings } from './settings';
+import { WriterThreadBoot } from './store/sqlite/writer-boot';
+import type { RunningCountersign } from './composition-root';
+
+function startedEarly(settings: Settings): WriterThreadBoot | undefined {
+  if (settings.store.kind !== 'sqlite') return undefined;
+  try {
+    return new WriterThreadBoot();
+  } catch {
+    return undefined; // no thread could be started now: the store tries again when it opens, and says why
+  }
+}
+
+async function main(): Promise<void> {
+  let running: RunningCountersign | undefined;
+  let fatal: string | undefined;
+  let stopping = false;
+  try {
+    const settings = readSettings();
+    const sqliteWriterThread = startedEarly(settings);
+    /* eslint-disable @typescript-eslint/no-require-imports -- loaded after the thread was started */
+    const { startCountersign } = require('./composition-root') as typeof import('./composition-root');
+    const { routeConsoleToLog } = require('./log/console') as typeof import('./log/console');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    running = await startCountersign({
+      settings,
+      ...(sqliteWriterThread ? { sqliteWriterThread } : {}),
+      onFatal: (reason) => {
+        fatal = reason;
+        if (running) stop('fatal');
+      },
+    });
+    routeConsoleToLog(running.deps.log);
+  } catch (err) {
+    process.stderr.write(`Countersign did not start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const started = running;
+  function stop(signal: string): void {
+    if (stopping) return;
+    stopping = true;
+    started.deps.log.info({ signal }, 'stopping');
+    started.stop().then(
+      () => process.exit(fatal === undefined ? 0 : 1),
+      (err: unknown) => {
+        process.stderr.write(`Countersign did not stop cleanly: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // The store failed for good while starting: stop now, with exit code 1.
+  if (fatal !== undefined) stop('fatal');
+}
+
+if (require.main === module) void main();
