@@ -1,10 +1,13 @@
 /**
- * The floor of figure 4: what any verifier of this database must do, in one thread: read the same
- * rows from the same database (pages of 1000 by seq, every column verification compares) and SHA-256
- * each record's stored text (Node's one-shot crypto.hash, as the product uses). It reads the way the
- * product's verification does, through a memory map of the file (PRAGMA mmap_size, 2 GB as
- * src/store/sqlite/verify-database.ts sets it), so the two compare like for like. For the record, the
- * reading alone is timed too.
+ * The floor of figure 4: what any verifier of this database must do, in one thread: open the
+ * database, read the same rows (pages of 1000 by seq, every column verification compares) and
+ * SHA-256 each record's stored text (Node's one-shot crypto.hash, as the product uses). It reads the
+ * way the product's verification does, through a memory map of the file (PRAGMA mmap_size, 2 GB as
+ * src/store/sqlite/verify-database.ts sets it), and each pass opens and closes its own connection,
+ * as a verifier process does: a second pass over a mapping the first pass already faulted in reads
+ * about twice as fast on this machine, which no verifier process gets (until 2026-12-04 23:30 UTC
+ * the passes shared one connection, which favoured the floor; that figure is still reported, as
+ * `warmMappingPerSecond`). For the record, the reading alone is timed too.
  */
 import { hash } from 'node:crypto';
 import Database from 'better-sqlite3';
@@ -25,11 +28,15 @@ function bestOf(passes: number, run: () => number): { seconds: number; count: nu
 
 serve({
   run: (m) => {
-    const db = new Database(databaseFile(String(m.dataDir)), { readonly: true });
-    db.pragma(`mmap_size = ${0x7fff0000}`);
+    const file = databaseFile(String(m.dataDir));
     const limit = Number(m.limit);
-    const page = db.prepare('SELECT seq, id, time, type, request_id, actor_id, prev_hash, hash, record FROM audit_log WHERE seq > ? ORDER BY seq LIMIT 1000');
-    const pass = (each: (record: string) => void) => () => {
+    const open = () => {
+      const db = new Database(file, { readonly: true });
+      db.pragma(`mmap_size = ${0x7fff0000}`);
+      return db;
+    };
+    const scan = (db: Database.Database, each: (record: string) => void) => {
+      const page = db.prepare('SELECT seq, id, time, type, request_id, actor_id, prev_hash, hash, record FROM audit_log WHERE seq > ? ORDER BY seq LIMIT 1000');
       let n = 0;
       for (let after = 0; n < limit; ) {
         const rows = page.all(after) as { seq: number; record: string }[];
@@ -40,11 +47,32 @@ serve({
       }
       return n;
     };
+    /** One verifier's pass: open, read (and hash) every row, close. */
+    const pass = (each: (record: string) => void) => () => {
+      const db = open();
+      try {
+        return scan(db, each);
+      } finally {
+        db.close();
+      }
+    };
     let hashed = 0;
+    const hashIt = (record: string) => (hashed += hash('sha256', record, 'hex').length);
     const read = bestOf(2, pass(() => undefined));
-    const readAndHash = bestOf(2, pass((record) => (hashed += hash('sha256', record, 'hex').length)));
-    db.close();
-    return { type: 'result', count: readAndHash.count, seconds: readAndHash.seconds, perSecond: readAndHash.count / readAndHash.seconds, readPerSecond: read.count / read.seconds, hashedChars: hashed };
+    const readAndHash = bestOf(2, pass(hashIt));
+    // The earlier method, for the record: passes over one connection, the mapping already faulted in.
+    const shared = open();
+    const warm = bestOf(2, () => scan(shared, hashIt));
+    shared.close();
+    return {
+      type: 'result',
+      count: readAndHash.count,
+      seconds: readAndHash.seconds,
+      perSecond: readAndHash.count / readAndHash.seconds,
+      readPerSecond: read.count / read.seconds,
+      warmMappingPerSecond: warm.count / warm.seconds,
+      hashedChars: hashed,
+    };
   },
 });
 process.send?.({ type: 'spawned' });

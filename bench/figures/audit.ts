@@ -84,10 +84,21 @@ export interface VerifyFigure {
   baseline: Rate;
 }
 
+/**
+ * The product (`countersign audit verify`) and the floor (hash-floor.ts) turn about, twice each, so
+ * that both meet the same state of the machine's file cache (it reclaims cached pages on its own);
+ * the figure is the best of each.
+ */
 export async function runVerify(work: string, dataDir: string, records: number): Promise<VerifyFigure> {
-  const cli = await runCli(['audit', 'verify', '--data-dir', dataDir], path.join(work, 'verify.json'));
-  const baseline = await once<Rate>('hash-floor.ts', { type: 'run', dataDir, limit: records }, 'result');
-  return { product: { ...cli, perSecond: records / cli.commandSeconds }, baseline };
+  let product: VerifyFigure['product'] | undefined;
+  let baseline: VerifyFigure['baseline'] | undefined;
+  for (let round = 0; round < 2; round++) {
+    const cli = await runCli(['audit', 'verify', '--data-dir', dataDir], path.join(work, 'verify.json'));
+    if (!product || cli.commandSeconds < product.commandSeconds) product = { ...cli, perSecond: records / cli.commandSeconds };
+    const floor = await once<Rate>('hash-floor.ts', { type: 'run', dataDir, limit: records }, 'result');
+    if (!baseline || floor.perSecond > baseline.perSecond) baseline = floor;
+  }
+  return { product: product!, baseline: baseline! };
 }
 
 export interface ExportFigure {
