@@ -56,12 +56,24 @@ export function helpCard(entries: HelpEntry[], sandbox: boolean): Card {
   );
 }
 
+/**
+ * Lines per section of the pending card. Teams refuses a message of more than about 100 KB (and
+ * nobody reads a thousand lines): a longer list shows its oldest requests, first to expire, and says
+ * how many more there are.
+ */
+export const PENDING_LINES = 25;
+
 export function pendingCard(view: PendingView, sandbox: boolean): Card {
   const line = (r: ApprovalRequest) =>
     `${r.id}: ${r.command} ${Object.values(r.parameters).join(' ')} by ${r.requester.name}, ${r.state}, ${r.approvals.length} of ${plural(r.policy.approvals, 'approval')}${r.state === 'pending' ? `, expires ${localTime(r.expiresAt)}` : ''}`;
+  const lines = (requests: readonly ApprovalRequest[]) => {
+    const shown = requests.slice(0, PENDING_LINES).map(line);
+    const more = requests.length - shown.length;
+    return more > 0 ? [...shown, `… and ${plural(more, 'more request')} (the oldest are shown; status <request-id> shows any one)`] : shown;
+  };
   return listCard('Pending requests', undefined, [
-    { heading: 'Waiting for your decision', lines: view.toDecide.map(line) },
-    { heading: 'Your open requests', lines: view.mine.map(line) },
+    { heading: `Waiting for your decision${view.toDecide.length > PENDING_LINES ? ` (${view.toDecide.length})` : ''}`, lines: lines(view.toDecide) },
+    { heading: `Your open requests${view.mine.length > PENDING_LINES ? ` (${view.mine.length})` : ''}`, lines: lines(view.mine) },
   ], sandbox);
 }
 

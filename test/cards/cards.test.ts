@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { RequestState } from '../../src/domain/request';
 import { confirmCard, formCard } from '../../src/cards/form-cards';
-import { helpCard, listCard, pendingCard, queryCard } from '../../src/cards/lists';
+import { helpCard, listCard, pendingCard, PENDING_LINES, queryCard } from '../../src/cards/lists';
 import { md } from '../../src/cards/markdown';
 import { requestCard } from '../../src/cards/request-card';
 import { loadConfig } from '../../src/config/load';
@@ -130,6 +130,19 @@ describe('cards', () => {
       const displayed = JSON.parse(json, (key, value) => (value && typeof value === 'object' && String(value.type).startsWith('Input.') ? undefined : value));
       assert.ok(!/\]\(https?:\/\//.test(cardText(displayed)), cardText(displayed));
     }
+  });
+
+  it('keeps the pending card readable and within Teams\' message size when thousands wait: the oldest, then how many more', () => {
+    const many = Array.from({ length: 10_000 }, (_, i) => buildRequest({ id: `CS-${i + 1}`, requester: alice }));
+    const card = pendingCard({ toDecide: many, mine: many.slice(0, 3) }, false);
+    const text = cardText(card);
+    assert.ok(JSON.stringify(card).length < 28_000, `the card is ${JSON.stringify(card).length} characters`);
+    assert.match(text, /Waiting for your decision \(10000\)/);
+    assert.match(text, new RegExp(`CS-${PENDING_LINES}:`));
+    assert.doesNotMatch(text, new RegExp(`CS-${PENDING_LINES + 1}:`));
+    assert.match(text, new RegExp(`and ${10_000 - PENDING_LINES} more requests \\(the oldest are shown`));
+    assert.match(text, /Your open requests\n/, 'a short section has no count');
+    assert.match(text, /CS-3:/);
   });
 
   it('answers a read-only question with a table: a header row of names, types, locations and tags, one row per resource', () => {
