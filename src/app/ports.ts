@@ -52,6 +52,8 @@ export interface RequestQuery {
   /** Only break-glass requests waiting for a review (not yet escalated) that falls due at or before this instant. */
   reviewDueBy?: string;
   limit?: number;
+  /** Skip this many of the matches first (with limit: a page of a long list, oldest first). */
+  offset?: number;
 }
 
 /**

@@ -47,28 +47,49 @@ function usage(c: CommandSpec): string {
 }
 
 export interface PendingView {
-  /** Pending requests this person can approve or reject. */
+  /** Pending requests this person can approve or reject: the oldest, at most PENDING_SHOWN. */
   toDecide: ApprovalRequest[];
-  /** This person's own open requests. */
+  /** How many there are in all. */
+  toDecideCount: number;
+  /** This person's own open requests: the oldest, at most PENDING_SHOWN. */
   mine: ApprovalRequest[];
+  mineCount: number;
 }
 
+/** Requests of each kind `pending` returns (the rest are counted): what one card can show. */
+export const PENDING_SHOWN = 25;
+/** Open requests read at a time: a long queue is paged through, never held whole. */
+const PENDING_PAGE = 500;
+
+/**
+ * What is waiting for this person and what they asked for. The open requests are read a page at a
+ * time and only the oldest PENDING_SHOWN of each kind are kept, so ten thousand waiting cost one
+ * page of memory. (A request that changes state while the pages are read may be counted once too
+ * often or not at all: a count of a moving queue.)
+ */
 export async function pending(deps: AppDeps, actor: Actor): Promise<PendingView> {
-  const open = await deps.store.requests.list({ states: [...OPEN_STATES] });
   const now = deps.clock.now().getTime();
   const me = actor.aadObjectId.toLowerCase();
-  const live = open.filter((r) => !isDecidable(r) || Date.parse(r.expiresAt) > now);
   const mayDecide = await decider(deps, actor);
-  return {
-    toDecide: live.filter(
-      (r) =>
+  const view: PendingView = { toDecide: [], toDecideCount: 0, mine: [], mineCount: 0 };
+  for (let offset = 0; ; offset += PENDING_PAGE) {
+    const page = await deps.store.requests.list({ states: [...OPEN_STATES], limit: PENDING_PAGE, offset });
+    for (const r of page) {
+      if (isDecidable(r) && Date.parse(r.expiresAt) <= now) continue; // expired, not yet swept
+      if (
         isDecidable(r) &&
         r.requester.aadObjectId.toLowerCase() !== me &&
         !r.approvals.some((a) => a.approver.aadObjectId.toLowerCase() === me) &&
-        mayDecide(r),
-    ),
-    mine: live.filter((r) => r.requester.aadObjectId.toLowerCase() === me),
-  };
+        mayDecide(r)
+      ) {
+        if (view.toDecideCount++ < PENDING_SHOWN) view.toDecide.push(r);
+      }
+      if (r.requester.aadObjectId.toLowerCase() === me) {
+        if (view.mineCount++ < PENDING_SHOWN) view.mine.push(r);
+      }
+    }
+    if (page.length < PENDING_PAGE) return view;
+  }
 }
 
 /**

@@ -57,23 +57,23 @@ export function helpCard(entries: HelpEntry[], sandbox: boolean): Card {
 }
 
 /**
- * Lines per section of the pending card. Teams refuses a message of more than about 100 KB (and
- * nobody reads a thousand lines): a longer list shows its oldest requests, first to expire, and says
+ * The pending card: each section lists the oldest requests the view holds (at most PENDING_SHOWN,
+ * which keeps the card well under the about 100 KB Teams accepts in a message, and readable), then
  * how many more there are.
  */
-export const PENDING_LINES = 25;
-
 export function pendingCard(view: PendingView, sandbox: boolean): Card {
   const line = (r: ApprovalRequest) =>
     `${r.id}: ${r.command} ${Object.values(r.parameters).join(' ')} by ${r.requester.name}, ${r.state}, ${r.approvals.length} of ${plural(r.policy.approvals, 'approval')}${r.state === 'pending' ? `, expires ${localTime(r.expiresAt)}` : ''}`;
-  const lines = (requests: readonly ApprovalRequest[]) => {
-    const shown = requests.slice(0, PENDING_LINES).map(line);
-    const more = requests.length - shown.length;
-    return more > 0 ? [...shown, `… and ${plural(more, 'more request')} (the oldest are shown; status <request-id> shows any one)`] : shown;
+  const section = (heading: string, shown: readonly ApprovalRequest[], count: number) => {
+    const more = count - shown.length;
+    return {
+      heading: more > 0 ? `${heading} (${count})` : heading,
+      lines: more > 0 ? [...shown.map(line), `… and ${plural(more, 'more request')} (the oldest are shown; status <request-id> shows any one)`] : shown.map(line),
+    };
   };
   return listCard('Pending requests', undefined, [
-    { heading: `Waiting for your decision${view.toDecide.length > PENDING_LINES ? ` (${view.toDecide.length})` : ''}`, lines: lines(view.toDecide) },
-    { heading: `Your open requests${view.mine.length > PENDING_LINES ? ` (${view.mine.length})` : ''}`, lines: lines(view.mine) },
+    section('Waiting for your decision', view.toDecide, view.toDecideCount),
+    section('Your open requests', view.mine, view.mineCount),
   ], sandbox);
 }
 

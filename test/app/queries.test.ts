@@ -1,5 +1,6 @@
 /** What people may ask about: help, their pending list, a request's status, read-only queries, and the tenant gate. */
 import assert from 'node:assert/strict';
+import { PENDING_SHOWN } from '../../src/app/queries';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, carol, dave, erin, mallory, sourceIn } from '../support/people';
@@ -45,6 +46,26 @@ describe('app: queries', () => {
     assert.deepEqual((await f.app.pending(carol)).toDecide, []);
     f.clock.advance(3600_000);
     assert.deepEqual((await f.app.pending(bob)).toDecide, []);
+  });
+
+  it('pages through a long queue: the oldest it can show, and how many there are in all', async () => {
+    const first = await asked(f, alice, 'delete resource group staging-old');
+    const davesOwn = await asked(f, dave, 'delete resource group staging-older');
+    // 1,200 more of Alice's, each a second younger: more than two of the pages pending reads at a time.
+    for (let i = 0; i < 1200; i++) {
+      const createdAt = new Date(Date.parse(first.createdAt) + (i + 1) * 1000).toISOString();
+      await f.store.requests.insert({ ...first, id: `${first.id}-${i}`, createdAt }, []);
+    }
+    const forBob = await f.app.pending(bob);
+    assert.equal(forBob.toDecideCount, 1202);
+    assert.equal(forBob.toDecide.length, PENDING_SHOWN);
+    assert.deepEqual(forBob.toDecide.slice(0, 3).map((r) => r.id), [first.id, davesOwn.id, `${first.id}-0`]);
+    const forAlice = await f.app.pending(alice);
+    assert.equal(forAlice.mineCount, 1201);
+    assert.equal(forAlice.mine.length, PENDING_SHOWN);
+    const forDave = await f.app.pending(dave);
+    assert.equal(forDave.toDecideCount, 1201, "Alice's, not his own");
+    assert.deepEqual([forDave.mineCount, forDave.mine.map((r) => r.id)], [1, [davesOwn.id]]);
   });
 
   it('shows a request to its requester, its approvers and auditors, and to nobody else', async () => {

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import type { RequestState } from '../../src/domain/request';
 import { confirmCard, formCard } from '../../src/cards/form-cards';
-import { helpCard, listCard, pendingCard, PENDING_LINES, queryCard } from '../../src/cards/lists';
+import { helpCard, listCard, pendingCard, queryCard } from '../../src/cards/lists';
+import { PENDING_SHOWN } from '../../src/app/queries';
 import { md } from '../../src/cards/markdown';
 import { requestCard } from '../../src/cards/request-card';
 import { loadConfig } from '../../src/config/load';
@@ -119,7 +120,7 @@ describe('cards', () => {
       formCard(deploy, { environment: 'production' }, [{ parameter: 'service', message: 'service is missing' }], HOSTILE, true),
       confirmCard(deploy, { environment: 'production', service: 'api-service' }, HOSTILE, false),
       helpCard([{ usage: 'deploy <a|b>', description: HOSTILE, approval: 'x', allowed: true }], false),
-      pendingCard({ toDecide: [buildRequest({ requester: alice })], mine: [] }, false),
+      pendingCard({ toDecide: [buildRequest({ requester: alice })], toDecideCount: 1, mine: [], mineCount: 0 }, false),
       queryCard({ title: 'Resources', columns: ['name'], rows: [[HOSTILE]] }, true),
       listCard('t', undefined, [], false),
     ];
@@ -133,16 +134,16 @@ describe('cards', () => {
   });
 
   it('keeps the pending card readable and within Teams\' message size when thousands wait: the oldest, then how many more', () => {
-    const many = Array.from({ length: 10_000 }, (_, i) => buildRequest({ id: `CS-${i + 1}`, requester: alice }));
-    const card = pendingCard({ toDecide: many, mine: many.slice(0, 3) }, false);
+    const oldest = Array.from({ length: PENDING_SHOWN }, (_, i) => buildRequest({ id: `CS-${i + 1}`, requester: alice }));
+    const mine = oldest.slice(0, 3);
+    const card = pendingCard({ toDecide: oldest, toDecideCount: 10_000, mine, mineCount: 3 }, false);
     const text = cardText(card);
     assert.ok(JSON.stringify(card).length < 28_000, `the card is ${JSON.stringify(card).length} characters`);
     assert.match(text, /Waiting for your decision \(10000\)/);
-    assert.match(text, new RegExp(`CS-${PENDING_LINES}:`));
-    assert.doesNotMatch(text, new RegExp(`CS-${PENDING_LINES + 1}:`));
-    assert.match(text, new RegExp(`and ${10_000 - PENDING_LINES} more requests \\(the oldest are shown`));
-    assert.match(text, /Your open requests\n/, 'a short section has no count');
-    assert.match(text, /CS-3:/);
+    assert.match(text, new RegExp(`CS-${PENDING_SHOWN}:`));
+    assert.match(text, new RegExp(`and ${10_000 - PENDING_SHOWN} more requests \\(the oldest are shown`));
+    assert.match(text, /Your open requests\n/, 'a section shown whole has no count');
+    assert.doesNotMatch(text, /and 0 more/);
   });
 
   it('answers a read-only question with a table: a header row of names, types, locations and tags, one row per resource', () => {

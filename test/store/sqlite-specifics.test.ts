@@ -71,6 +71,18 @@ describe('the SQLite store file', () => {
     }
   });
 
+  it('reads a page of requests by sorting keys, then reading only that page\'s bodies', async () => {
+    await (await openSqliteStore({ file })).close();
+    const db = new Database(file, { readonly: true });
+    try {
+      const { sql, params } = requestListQuery({ states: ['pending'], limit: 500, offset: 1000 });
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((p) => p.detail).join('; ');
+      assert.match(plan, /^SEARCH requests USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    } finally {
+      db.close();
+    }
+  });
+
   it('runs in WAL mode with synchronous=FULL, so a resolved write is on disk', async () => {
     const store = await openSqliteStore({ file });
     const db = (store as unknown as { db: Database.Database }).db;

@@ -197,7 +197,7 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.equal((await store.requests.get('req-b'))?.state, 'cancelled');
       });
 
-      it('lists requests oldest first, filtered by state and expiry, up to a limit', async () => {
+      it('lists requests oldest first, filtered by state and expiry, up to a limit, page by page', async () => {
         await store.requests.insert(aRequest('late', { createdAt: timeAt(30), expiresAt: timeAt(300) }), []);
         await store.requests.insert(aRequest('early', { createdAt: timeAt(10), expiresAt: timeAt(100) }), []);
         await store.requests.insert(aRequest('middle', { createdAt: timeAt(20), expiresAt: timeAt(200), state: 'approved' }), []);
@@ -207,6 +207,10 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.deepEqual(ids(await store.requests.list({ states: ['pending', 'approved'] })), ['early', 'middle', 'late']);
         assert.deepEqual(ids(await store.requests.list({ states: ['pending', 'approved'], expiringBefore: timeAt(200) })), ['early']);
         assert.deepEqual(ids(await store.requests.list({ limit: 2 })), ['done', 'early']);
+        assert.deepEqual(ids(await store.requests.list({ limit: 2, offset: 2 })), ['middle', 'late'], 'the next page');
+        assert.deepEqual(ids(await store.requests.list({ states: ['pending', 'approved'], limit: 2, offset: 1 })), ['middle', 'late']);
+        assert.deepEqual(ids(await store.requests.list({ offset: 3 })), ['late'], 'an offset alone');
+        assert.deepEqual(ids(await store.requests.list({ limit: 2, offset: 4 })), [], 'past the end');
         assert.deepEqual(ids(await store.requests.list({ states: [] })), []);
       });
 

@@ -210,7 +210,8 @@ class MemoryRequests implements RequestStore {
         (query.reviewDueBy === undefined || reviewDueBy(request, query.reviewDueBy)),
     );
     matching.sort((a, b) => (a.request.createdAt < b.request.createdAt ? -1 : a.request.createdAt > b.request.createdAt ? 1 : a.order - b.order));
-    const limited = query.limit === undefined || query.limit < 0 ? matching : matching.slice(0, query.limit);
+    const from = matching.slice(query.offset ?? 0);
+    const limited = query.limit === undefined || query.limit < 0 ? from : from.slice(0, query.limit);
     return limited.map((x) => x.request);
   }
 }

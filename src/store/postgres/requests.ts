@@ -104,6 +104,10 @@ export class PostgresRequestStore implements RequestStore {
       params.push(query.limit);
       limit = ` LIMIT $${params.length}`;
     }
+    if (query.offset !== undefined && query.offset > 0) {
+      params.push(query.offset);
+      limit += ` OFFSET $${params.length}`;
+    }
     const r = await this.writer.pool.query<{ body: string }>(
       `SELECT body FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, ord${limit}`,
       params,
