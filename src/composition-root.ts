@@ -102,34 +102,27 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   // A person at a terminal reads lines; anything else (a container's log collector, a pipe) gets JSON.
   const destination = process.stdout.isTTY ? prettyDestination(process.stdout) : undefined;
   const log = options.log ?? createLogger(settings.logLevel, destination, { secrets: [...settings.secrets, ...databaseSecrets(settings)] });
-  checkListenAddress(settings);
-  // The store opens while the config is read: the SQLite store's writer thread boots (about 0.2 s
-  // of a start) or PostgreSQL connects meanwhile. A config error is still the one reported.
-  const opening = options.store
-    ? undefined
-    : openStore(settings, log, options.sqliteWriterThread, (err) => {
-        log.fatal({ err: err.message }, 'the store can no longer write: Countersign must be restarted');
-        options.onFatal?.(err.message);
-      });
   let config: CountersignConfig;
   try {
+    checkListenAddress(settings);
     config = options.config ?? loadConfig(settings.configPath);
   } catch (err) {
-    await opening?.then(
-      (o) => o.store.close(),
-      () => undefined,
-    );
+    // Wrong settings or a wrong config touch nothing: the store is not opened (nor created).
+    await options.sqliteWriterThread?.discard();
     throw err;
   }
   const closers: (() => Promise<void>)[] = [];
 
   let store: CountersignStore;
   let opened: OpenedStore | undefined;
-  if (opening) {
-    opened = await opening;
-    store = opened.store;
+  if (options.store) {
+    store = options.store;
   } else {
-    store = options.store!;
+    opened = await openStore(settings, log, options.sqliteWriterThread, (err) => {
+      log.fatal({ err: err.message }, 'the store can no longer write: Countersign must be restarted');
+      options.onFatal?.(err.message);
+    });
+    store = opened.store;
   }
   const connectionString = settings.applicationInsightsConnectionString;
   const telemetry = options.telemetry ?? (connectionString ? startTelemetry(connectionString) : undefined);

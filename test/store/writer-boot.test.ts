@@ -9,6 +9,8 @@ import path from 'node:path';
 import { openSqliteStore, WriterThreadBoot } from '../../src/store/sqlite';
 import { openConfiguredStore } from '../../src/store/open-store';
 import { anEvent } from './fixtures';
+import { startCountersign } from '../../src/composition-root';
+import { readSettings } from '../../src/settings';
 
 describe('a SQLite writer thread started ahead of its store', () => {
   let dir: string;
@@ -58,5 +60,19 @@ describe('a SQLite writer thread started ahead of its store', () => {
     const opened = await openConfiguredStore({ kind: 'sqlite' }, { dataDir: dir, sqliteWriterThread: boot });
     assert.throws(() => boot.take(), /already given/);
     await opened.store.close();
+  });
+
+  it('is ended, and no database is created, when the config is wrong', async () => {
+    const config = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(config, 'version: 1\ntenants: []\nrolez: {}\n');
+    const dataDir = path.join(dir, 'data');
+    const boot = new WriterThreadBoot();
+    const exited = new Promise<number>((resolve) => boot.worker.once('exit', resolve));
+    await assert.rejects(
+      startCountersign({ settings: readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_CONFIG: config }), sqliteWriterThread: boot }),
+      /rolez: unknown key/,
+    );
+    await exited;
+    assert.equal(fs.existsSync(dataDir), false, 'nothing written');
   });
 });
