@@ -59,28 +59,26 @@ describe('the SQLite store file', () => {
     }
   });
 
-  it('finds break-glass reviews due by their index, not by every ended request', async () => {
+  /** SQLite's plan for a request list query, over a migrated (empty) store file. */
+  async function requestListPlan(query: Parameters<typeof requestListQuery>[0]): Promise<string> {
     await (await openSqliteStore({ file })).close();
     const db = new Database(file, { readonly: true });
     try {
-      const { sql, params } = requestListQuery({ states: ['succeeded', 'failed', 'unknown', 'cancelled'], reviewDueBy: '2030-01-01T00:00:00.000Z' });
-      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((p) => p.detail).join('; ');
-      assert.match(plan, /USING INDEX requests_review_due/);
+      const { sql, params } = requestListQuery(query);
+      return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((p) => p.detail).join('; ');
     } finally {
       db.close();
     }
+  }
+
+  it('finds break-glass reviews due by their index, not by every ended request', async () => {
+    const plan = await requestListPlan({ states: ['succeeded', 'failed', 'unknown', 'cancelled'], reviewDueBy: '2030-01-01T00:00:00.000Z' });
+    assert.match(plan, /USING INDEX requests_review_due/);
   });
 
   it('reads a page of requests by sorting keys, then reading only that page\'s bodies', async () => {
-    await (await openSqliteStore({ file })).close();
-    const db = new Database(file, { readonly: true });
-    try {
-      const { sql, params } = requestListQuery({ states: ['pending'], limit: 500, offset: 1000 });
-      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((p) => p.detail).join('; ');
-      assert.match(plan, /^SEARCH requests USING INTEGER PRIMARY KEY \(rowid=\?\)/);
-    } finally {
-      db.close();
-    }
+    const plan = await requestListPlan({ states: ['pending'], limit: 500, offset: 1000 });
+    assert.match(plan, /^SEARCH requests USING INTEGER PRIMARY KEY \(rowid=\?\)/);
   });
 
   it('runs in WAL mode with synchronous=FULL, so a resolved write is on disk', async () => {
