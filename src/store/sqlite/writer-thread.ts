@@ -22,6 +22,7 @@ import { uuidv7 } from '../ids';
 import { openWritable } from './connection';
 import type { Readiness, ReadinessOptions } from './readiness';
 import type { SealedWire, WireTemplate } from './group-commit';
+import { InFlight } from './in-flight';
 import { errorFromWire, errorToWire, InlineWriter, type StoreWriter, type WireError, type WriteOptions, type Written } from './writer';
 import type { WriteOpArgs, WriteOpName, WriteOpResult } from './write-ops';
 import { WriterThreadBoot, WriterThreadError } from './writer-boot';
@@ -164,7 +165,7 @@ const DEFAULT_WRITER_ANSWER_MS = 1000;
 
 /** The main thread's side: sends writes to the thread, settles each caller's promise with its result. */
 export class ThreadWriter implements StoreWriter {
-  private readonly waiting = new Map<number, Waiting>();
+  private readonly waiting = new InFlight<Waiting>();
   private outbox: WireWrite[] = [];
   private scheduled: NodeJS.Immediate | undefined;
   private nextId = 1;
@@ -221,7 +222,7 @@ export class ThreadWriter implements StoreWriter {
     const id = this.nextId++;
     this.outbox.push({ id, op, args, events: templates.map(wireTemplate), single: options.singleStatement ?? false });
     this.scheduled ??= setImmediate(() => this.send());
-    return new Promise((resolve, reject) => this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject, templates }));
+    return new Promise((resolve, reject) => this.waiting.add(id, { resolve: resolve as (v: unknown) => void, reject, templates }));
   }
 
   async readiness(): Promise<Readiness> {
@@ -262,7 +263,7 @@ export class ThreadWriter implements StoreWriter {
     const id = this.nextId++;
     this.send();
     this.worker.postMessage({ ...request, id } satisfies Request);
-    return new Promise<T>((resolve, reject) => this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject }));
+    return new Promise<T>((resolve, reject) => this.waiting.add(id, { resolve: resolve as (v: unknown) => void, reject }));
   }
 
   private send(): void {
@@ -292,9 +293,8 @@ export class ThreadWriter implements StoreWriter {
   }
 
   private settle(r: Result): void {
-    const w = this.waiting.get(r.id);
+    const w = this.waiting.take(r.id);
     if (!w) return;
-    this.waiting.delete(r.id);
     if (!r.ok) w.reject(errorFromWire(r.error));
     else if (!w.templates) w.resolve(r.value);
     else {
@@ -321,8 +321,7 @@ export class ThreadWriter implements StoreWriter {
     // Never sent: not saved. Sent and not answered: the thread may have committed them before it stopped.
     const unsent = new Set(this.outbox.map((w) => w.id));
     this.outbox = [];
-    for (const [id, w] of [...this.waiting]) {
-      this.waiting.delete(id);
+    for (const [id, w] of this.waiting.takeAll()) {
       w.reject(unsent.has(id) ? reason : new CommitOutcomeUnknownError(reason));
     }
   }
