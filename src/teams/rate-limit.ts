@@ -25,42 +25,85 @@ export function shareOfLimits(instances: number, windows: readonly RateWindow[] 
   return windows.map((w) => ({ max: Math.max(1, Math.floor(w.max / n)), perMs: w.perMs }));
 }
 
+/** One conversation: when its last messages went, and the sends waiting for room, oldest first. */
+interface Lane {
+  /** Send times within the longest window, oldest first. */
+  sent: number[];
+  waiting: { go: () => void; since: number }[];
+  /** Set while one loop lets the waiting sends go as room opens (a single timer per conversation). */
+  draining: boolean;
+}
+
+/**
+ * Holds sends to each conversation within its windows. Sends that must wait queue in the order they
+ * came, and one loop per conversation lets them go as room opens, so a busy conversation costs a
+ * timer, not a wake-up of every waiting send for every message that goes (with a few hundred card
+ * updates waiting on one channel, that herd was most of the bot's work).
+ */
 export class ConversationRateLimiter {
-  private readonly sent = new Map<string, number[]>();
+  private readonly lanes = new Map<string, Lane>();
   private readonly longest: number;
 
   constructor(
     private readonly windows: readonly RateWindow[] = TEAMS_CONVERSATION_LIMITS,
     private readonly now: () => number = Date.now,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    /** Told each time a send must wait for room (telemetry counts throttling with it). */
+    /** Told once for each send that had to wait for room, when it may go, with how long it waited (telemetry counts throttling with it). */
     private readonly onWait?: (conversationId: string, waitMs: number) => void,
   ) {
     this.longest = Math.max(...windows.map((w) => w.perMs));
   }
 
   /** Resolves when a message may go to the conversation now, and counts it. */
-  async acquire(conversationId: string): Promise<void> {
-    for (;;) {
-      const wait = this.waitFor(conversationId);
-      if (wait <= 0) return;
-      this.onWait?.(conversationId, wait);
-      await this.sleep(wait);
+  acquire(conversationId: string): Promise<void> {
+    let lane = this.lanes.get(conversationId);
+    if (!lane) {
+      lane = { sent: [], waiting: [], draining: false };
+      this.lanes.set(conversationId, lane);
+    }
+    // Nobody ahead and room now: it goes at once.
+    if (lane.waiting.length === 0 && this.take(lane) <= 0) return Promise.resolve();
+    const queued = lane;
+    return new Promise<void>((go) => {
+      queued.waiting.push({ go, since: this.now() });
+      if (!queued.draining) void this.drain(conversationId, queued);
+    });
+  }
+
+  /** Lets the conversation's waiting sends go, oldest first, each as soon as there is room. */
+  private async drain(conversationId: string, lane: Lane): Promise<void> {
+    lane.draining = true;
+    try {
+      while (lane.waiting.length > 0) {
+        const wait = this.take(lane);
+        if (wait > 0) {
+          await this.sleep(wait);
+          continue;
+        }
+        const next = lane.waiting.shift()!;
+        this.onWait?.(conversationId, this.now() - next.since);
+        next.go();
+      }
+    } finally {
+      lane.draining = false;
     }
   }
 
   /** Milliseconds until a message may go; 0 means it was counted and may go now. */
-  private waitFor(conversationId: string): number {
+  private take(lane: Lane): number {
     const now = this.now();
-    const times = (this.sent.get(conversationId) ?? []).filter((t) => now - t < this.longest);
+    const { sent } = lane;
+    let old = 0;
+    while (old < sent.length && now - sent[old] >= this.longest) old++;
+    if (old > 0) sent.splice(0, old);
     let wait = 0;
     for (const w of this.windows) {
-      const inWindow = times.filter((t) => now - t < w.perMs);
-      if (inWindow.length >= w.max) wait = Math.max(wait, inWindow[inWindow.length - w.max] + w.perMs - now);
+      // The sends within this window are the newest ones: count them from the end.
+      let inWindow = 0;
+      for (let i = sent.length - 1; i >= 0 && now - sent[i] < w.perMs; i--) inWindow++;
+      if (inWindow >= w.max) wait = Math.max(wait, sent[sent.length - w.max] + w.perMs - now);
     }
-    if (wait <= 0) times.push(now);
-    if (times.length) this.sent.set(conversationId, times);
-    else this.sent.delete(conversationId);
+    if (wait <= 0) sent.push(now);
     return wait;
   }
 }

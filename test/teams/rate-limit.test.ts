@@ -48,6 +48,72 @@ describe('Teams rate limits per conversation', () => {
     assert.equal(f.sentAt[7], 31_000);
   });
 
+  describe('many sends waiting on one conversation', () => {
+    /** A limiter whose sleeps wait until the test moves the clock past them. */
+    function steppedLimiter(windows = [{ max: 1, perMs: 1000 }]) {
+      let now = 0;
+      let sleeps = 0;
+      const pending: { at: number; wake: () => void }[] = [];
+      const limiter = new ConversationRateLimiter(windows, () => now, (ms) => {
+        sleeps++;
+        return new Promise<void>((resolve) => pending.push({ at: now + ms, wake: resolve }));
+      });
+      return {
+        limiter,
+        sleeps: () => sleeps,
+        now: () => now,
+        /** Runs until every send went, waking the earliest sleeper each time nothing else can run. */
+        async runUntil(done: () => boolean) {
+          while (!done()) {
+            await new Promise((resolve) => setImmediate(resolve));
+            if (done() || pending.length === 0) continue;
+            pending.sort((a, b) => a.at - b.at);
+            const next = pending.shift()!;
+            now = Math.max(now, next.at);
+            next.wake();
+          }
+        },
+      };
+    }
+
+    it('lets them go in the order they came', async () => {
+      const s = steppedLimiter();
+      const order: number[] = [];
+      const sends = Array.from({ length: 20 }, (_, i) => s.limiter.acquire('channel').then(() => order.push(i)));
+      let done = false;
+      void Promise.all(sends).then(() => (done = true));
+      await s.runUntil(() => done);
+      assert.deepEqual(order, Array.from({ length: 20 }, (_, i) => i));
+      assert.equal(s.now(), 19_000, 'one a second');
+    });
+
+    it('wakes once for each send that goes, not every waiting send each time', async () => {
+      const s = steppedLimiter();
+      const sends = Array.from({ length: 100 }, () => s.limiter.acquire('channel'));
+      let done = false;
+      void Promise.all(sends).then(() => (done = true));
+      await s.runUntil(() => done);
+      // 99 sends had to wait, a second each; waking all the waiting ones every time would be 4,950 sleeps.
+      assert.equal(s.sleeps(), 99);
+    });
+
+    it('does not let a newcomer pass the ones already waiting, even when room opens as it comes', async () => {
+      const s = steppedLimiter([{ max: 2, perMs: 1000 }]);
+      const order: string[] = [];
+      const early = ['a', 'b', 'c', 'd'].map((k) => s.limiter.acquire('channel').then(() => order.push(k)));
+      let done = false;
+      void Promise.all(early).then(() => (done = true));
+      await s.runUntil(() => order.length >= 3);
+      // The clock is at 1,000 ms: c went; d waits. A new send now must go after d.
+      const late = s.limiter.acquire('channel').then(() => order.push('late'));
+      await s.runUntil(() => done);
+      done = false;
+      void late.then(() => (done = true));
+      await s.runUntil(() => done);
+      assert.deepEqual(order, ['a', 'b', 'c', 'd', 'late']);
+    });
+  });
+
   describe('shared among several instances (COUNTERSIGN_INSTANCES)', () => {
     it('gives each instance the limits divided by the instance count, rounded down, at least one message', () => {
       assert.deepEqual(shareOfLimits(1), TEAMS_CONVERSATION_LIMITS);
