@@ -105,10 +105,12 @@ export function startChild(script: string, options: ChildOptions = {}): Child {
   const profile = process.env.BENCH_CPU_PROF && script.startsWith(process.env.BENCH_CPU_PROF_CHILD ?? '-')
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
     : [];
-  const node = [process.execPath, ...profile, ...(options.compiled ? [options.compiled] : ['--import', 'tsx', file])];
+  // BENCH_NODE_FLAGS="<flags>" BENCH_NODE_FLAGS_CHILD=<name>: Node flags for that child (--trace-gc-nvp ...), its stdout shown.
+  const extra = process.env.BENCH_NODE_FLAGS && script.startsWith(process.env.BENCH_NODE_FLAGS_CHILD ?? '-') ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : [];
+  const node = [process.execPath, ...profile, ...extra, ...(options.compiled ? [options.compiled] : ['--import', 'tsx', file])];
   const [cmd, ...args] = options.cpus && TASKSET ? ['taskset', '-c', options.cpus, ...node] : node;
   const proc = spawn(cmd, args, {
-    stdio: ['ignore', options.stdout ? 'inherit' : 'ignore', 'inherit', 'ipc'],
+    stdio: ['ignore', options.stdout || extra.length ? 'inherit' : 'ignore', 'inherit', 'ipc'],
     env: { ...process.env, ...(options.env ?? {}) },
   });
   return new Child(script.replace(/\.ts$/, ''), proc);

@@ -3,16 +3,17 @@
  * BENCH_PROFILE_DIR says: how the causes of a missed target are found.
  *
  * - By default a CPU profile (`<name>-<pid>.cpuprofile`).
- * - With BENCH_PROFILE_HEAP=1, a sampling heap profile of the objects that outlived a scavenge
- *   (promoted, then freed by a full GC, or still live): what makes the young-generation collections
- *   long (`<name>-<pid>.heapprofile`, readable in Chrome DevTools' Memory tab).
+ * - With BENCH_PROFILE_HEAP=promoted, a sampling heap profile of the objects that outlived a
+ *   scavenge (promoted, then freed by a full GC, or still live): what makes the young-generation
+ *   collections long. With BENCH_PROFILE_HEAP=live, of the objects still live when it stops.
+ *   (`<name>-<pid>.heapprofile`, readable in Chrome DevTools' Memory tab.)
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { Session } from 'node:inspector';
 
 let session: Session | undefined;
-const heap = process.env.BENCH_PROFILE_HEAP === '1';
+const heap = process.env.BENCH_PROFILE_HEAP === 'promoted' || process.env.BENCH_PROFILE_HEAP === 'live';
 
 function post(method: string, params?: object): Promise<unknown> {
   return new Promise((resolve, reject) => session!.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
@@ -23,7 +24,7 @@ export async function startProfile(): Promise<void> {
   session = new Session();
   session.connect();
   if (heap) {
-    await post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+    await post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: process.env.BENCH_PROFILE_HEAP === 'promoted', includeObjectsCollectedByMinorGC: false });
     return;
   }
   await post('Profiler.enable');
