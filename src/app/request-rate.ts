@@ -9,8 +9,14 @@ export interface RequestRatePolicy {
   perMs: number;
 }
 
+/** One person's request times within the window, oldest first, from `head` on. */
+interface Recent {
+  times: number[];
+  head: number;
+}
+
 export class RequestRate {
-  private readonly times = new Map<string, number[]>();
+  private readonly people = new Map<string, Recent>();
 
   constructor(
     readonly policy: RequestRatePolicy,
@@ -20,15 +26,17 @@ export class RequestRate {
   /** Milliseconds until this person may make another request; 0 when they may now. */
   waitFor(person: string, now: number): number {
     const recent = this.recent(person, now);
-    return recent.length < this.policy.max ? 0 : recent[0] + this.policy.perMs - now;
+    if (!recent || recent.times.length - recent.head < this.policy.max) return 0;
+    return recent.times[recent.head] + this.policy.perMs - now;
   }
 
   record(person: string, now: number): void {
-    const recent = this.recent(person, now);
-    recent.push(now);
-    this.times.delete(person);
-    this.times.set(person, recent);
-    while (this.times.size > this.maxPeople) this.times.delete(this.times.keys().next().value as string);
+    const recent = this.recent(person, now) ?? { times: [], head: 0 };
+    // Kept in order, so the oldest leave from the front: a clock set back counts from the last time.
+    recent.times.push(Math.max(now, recent.times[recent.times.length - 1] ?? now));
+    this.people.delete(person);
+    this.people.set(person, recent);
+    while (this.people.size > this.maxPeople) this.people.delete(this.people.keys().next().value as string);
   }
 
   /** How the limit reads to a person. */
@@ -37,9 +45,24 @@ export class RequestRate {
     return `at most ${this.policy.max} new request(s) per ${hours === 1 ? 'hour' : `${this.policy.perMs / 60_000} minutes`}`;
   }
 
-  private recent(person: string, now: number): number[] {
-    const kept = (this.times.get(person) ?? []).filter((t) => t > now - this.policy.perMs);
-    if (kept.length === 0) this.times.delete(person);
-    return kept;
+  /**
+   * The person's times still in the window; those that left it are dropped from the front, so a
+   * check costs what left, not the whole window (with a high limit a busy person has thousands).
+   */
+  private recent(person: string, now: number): Recent | undefined {
+    const recent = this.people.get(person);
+    if (!recent) return undefined;
+    const { times } = recent;
+    const from = now - this.policy.perMs;
+    while (recent.head < times.length && times[recent.head] <= from) recent.head++;
+    if (recent.head === times.length) {
+      this.people.delete(person);
+      return undefined;
+    }
+    if (recent.head > 1024 && recent.head * 2 > times.length) {
+      recent.times = times.slice(recent.head);
+      recent.head = 0;
+    }
+    return recent;
   }
 }
