@@ -55,7 +55,7 @@ export interface StartOptions {
   log?: pino.Logger & Logger;
   /** How often pending requests are checked for expiry (ms). */
   sweepIntervalMs?: number;
-  /** At shutdown, how long executions under way may take to finish before the store is closed (ms). */
+  /** At shutdown, how long executions under way may take to finish, and then the messages and card updates under way to go, before the store is closed (ms each). */
   shutdownGraceMs?: number;
   /** Telemetry to use instead of the one the settings name (tests: in-memory exporters). */
   telemetry?: Telemetry;
@@ -84,7 +84,7 @@ export interface RunningCountersign {
   notifier: TeamsNotifier;
   /** The use cases (tests drive the reminder and escalation sweeps through it). */
   app: Countersign;
-  /** Graceful stop: no new activities, in-flight work and card updates finish, store closed. */
+  /** Graceful stop: no new activities, in-flight work and card updates finish (within the grace periods), store closed. */
   stop(): Promise<void>;
 }
 
@@ -292,8 +292,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       clearInterval(checkpoints);
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await settleExecutions(executor, options.shutdownGraceMs ?? 20_000, log);
-      await app.tellingIdle();
-      await notifier.idle();
+      await settleMessages(() => Promise.all([app.tellingIdle(), notifier.idle()]), notifier, options.shutdownGraceMs ?? 20_000, log);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // The last head before the store closes is signed too: a log cut while the bot is down shows.
       await checkpointer.write('shutdown').catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint at shutdown failed'));
@@ -366,6 +365,29 @@ async function settleExecutions(executor: Executor, graceMs: number, log: Logger
   log.warn({ graceMs }, 'executions still running at shutdown; they stay recorded as executing, for the next start to resume');
   // Stop waiting for Azure and release their leases, so the next start resumes them at once.
   await executor.stop();
+}
+
+/**
+ * Gives the card updates and messages under way time to go. Those still waiting for a busy
+ * conversation's share of Teams' rate limit after the grace period are not sent (logged, with how
+ * many): a stop takes bounded time whatever Teams holds back, so the platform does not kill the
+ * process before the store is closed and the shutdown checkpoint signed.
+ */
+async function settleMessages(idle: () => Promise<unknown>, notifier: TeamsNotifier, graceMs: number, log: Logger): Promise<void> {
+  const within = async (ms: number): Promise<boolean> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    const done = await Promise.race([idle().then(() => true), timedOut]);
+    clearTimeout(timer);
+    return done;
+  };
+  if (await within(graceMs)) return;
+  const dropped = notifier.abandonWaiting('Countersign is stopping');
+  log.warn({ graceMs, dropped }, "card updates and messages still waiting for Teams' rate limit at shutdown were not sent");
+  // Those already on their way to Teams finish, or get a last few seconds.
+  if (!(await within(5_000))) log.warn({}, 'card updates and messages still under way at shutdown were left unfinished');
 }
 
 async function buildAzure(

@@ -23,7 +23,7 @@ import type { Logger } from '../log/context';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
 import { requestCard, type RequestCardOptions } from '../cards/request-card';
-import { ConversationRateLimiter } from './rate-limit';
+import { ConversationRateLimiter, SendAbandonedError } from './rate-limit';
 
 const RETRYABLE = new Set([429, 412, 502, 504]);
 
@@ -140,6 +140,15 @@ export class TeamsNotifier implements RequestNotifier {
     return id;
   }
 
+  /**
+   * At shutdown, once the grace period is over: the card updates and messages still waiting for a
+   * conversation's rate limit are not sent (each fails, and is logged where it was asked for).
+   * Answers how many.
+   */
+  abandonWaiting(reason: string): number {
+    return this.limiter.close(reason);
+  }
+
   /** Waits for every card update and message under way (used at shutdown and by tests). */
   async idle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
@@ -195,7 +204,8 @@ export class TeamsNotifier implements RequestNotifier {
         if (busy) await delay(this.cardLease.busyRetryMs);
       }
     } catch (err) {
-      this.log.error({ requestId: first.id, conversationId: message.conversationId, err: String(err) }, 'card update failed');
+      if (err instanceof SendAbandonedError) this.log.warn({ requestId: first.id, conversationId: message.conversationId, err: err.message }, 'card update not sent: Countersign is stopping');
+      else this.log.error({ requestId: first.id, conversationId: message.conversationId, err: String(err) }, 'card update failed');
     } finally {
       if (claimed) await this.release(first.id, message, claimed);
     }

@@ -25,11 +25,19 @@ export function shareOfLimits(instances: number, windows: readonly RateWindow[] 
   return windows.map((w) => ({ max: Math.max(1, Math.floor(w.max / n)), perMs: w.perMs }));
 }
 
+/** A send that was still waiting for room when the limiter was closed (Countersign is stopping): it was not sent. */
+export class SendAbandonedError extends Error {
+  constructor(reason: string) {
+    super(`not sent: ${reason}`);
+    this.name = 'SendAbandonedError';
+  }
+}
+
 /** One conversation: when its last messages went, and the sends waiting for room, oldest first. */
 interface Lane {
   /** Send times within the longest window, oldest first. */
   sent: number[];
-  waiting: { go: () => void; since: number }[];
+  waiting: { go: () => void; fail: (err: Error) => void; since: number }[];
   /** Set while one loop lets the waiting sends go as room opens (a single timer per conversation). */
   draining: boolean;
 }
@@ -43,6 +51,8 @@ interface Lane {
 export class ConversationRateLimiter {
   private readonly lanes = new Map<string, Lane>();
   private readonly longest: number;
+  /** Set by close(): every send still waiting, and every later one, fails with it. */
+  private closed: SendAbandonedError | undefined;
 
   constructor(
     private readonly windows: readonly RateWindow[] = TEAMS_CONVERSATION_LIMITS,
@@ -56,6 +66,7 @@ export class ConversationRateLimiter {
 
   /** Resolves when a message may go to the conversation now, and counts it. */
   acquire(conversationId: string): Promise<void> {
+    if (this.closed) return Promise.reject(this.closed);
     let lane = this.lanes.get(conversationId);
     if (!lane) {
       lane = { sent: [], waiting: [], draining: false };
@@ -64,8 +75,8 @@ export class ConversationRateLimiter {
     // Nobody ahead and room now: it goes at once.
     if (lane.waiting.length === 0 && this.take(lane) <= 0) return Promise.resolve();
     const queued = lane;
-    return new Promise<void>((go) => {
-      queued.waiting.push({ go, since: this.now() });
+    return new Promise<void>((go, fail) => {
+      queued.waiting.push({ go, fail, since: this.now() });
       if (!queued.draining) void this.drain(conversationId, queued);
     });
   }
@@ -74,7 +85,7 @@ export class ConversationRateLimiter {
   private async drain(conversationId: string, lane: Lane): Promise<void> {
     lane.draining = true;
     try {
-      while (lane.waiting.length > 0) {
+      while (lane.waiting.length > 0 && !this.closed) {
         const wait = this.take(lane);
         if (wait > 0) {
           await this.sleep(wait);
@@ -87,6 +98,22 @@ export class ConversationRateLimiter {
     } finally {
       lane.draining = false;
     }
+  }
+
+  /**
+   * Fails every send still waiting for room, and every later one, with `reason` (a stop that cannot
+   * wait for a busy conversation's budget); answers how many were waiting.
+   */
+  close(reason: string): number {
+    this.closed ??= new SendAbandonedError(reason);
+    let dropped = 0;
+    for (const lane of this.lanes.values()) {
+      for (const w of lane.waiting.splice(0)) {
+        w.fail(this.closed);
+        dropped++;
+      }
+    }
+    return dropped;
   }
 
   /** Milliseconds until a message may go; 0 means it was counted and may go now. */

@@ -16,6 +16,8 @@ import { EXAMPLE_CONFIG } from '../support/people';
 import { eventually, opsChannel, people, TeamsDriver, type Person } from '../support/teams';
 import { spawnCountersign, type CountersignProcess } from './child';
 import { ConnectorGate } from './gate';
+import { startHarness } from '../support/harness';
+import { ConversationRateLimiter } from '../../src/teams/rate-limit';
 
 const APP_PASSWORD = 'Zr4~never-logged-app-password';
 const CLIENT_SECRET = 'Yq2~never-logged-client-secret';
@@ -122,5 +124,35 @@ describe('SIGTERM (Countersign in its own process)', function () {
     const output = countersign.stdout.join('\n') + countersign.stderr.join('');
     assert.ok(countersign.lines().some((l) => l.msg === 'http error' && l.path === '/no-such-path' && l.status === 404), 'the refused request is logged');
     for (const secret of [APP_PASSWORD, CLIENT_SECRET, 'abcdefghij']) assert.ok(!output.includes(secret), `the logs contain ${secret}:\n${output}`);
+  });
+});
+
+describe('a stop with messages held back by Teams\' rate limit (in process)', function () {
+  this.timeout(30000);
+
+  it('waits the grace period, drops what still waits for the conversation\'s budget, says how many, and closes', async () => {
+    const h = await startHarness({ shutdownGraceMs: 300 });
+    try {
+      // The channel's reference is stored when someone speaks there.
+      await h.teams.say(people.alice, 'help');
+      // One message a minute for this test: the first goes, the next two wait well past the grace.
+      h.bot.notifier.limiter = new ConversationRateLimiter([{ max: 1, perMs: 60_000 }]);
+      const before = h.connector.sent.length;
+      const posts = ['first', 'second', 'third'].map((text) => h.bot.notifier.post(opsChannel.id, { type: 'message', text }));
+      await posts[0];
+      const started = Date.now();
+      await h.bot.stop();
+      const took = Date.now() - started;
+      assert.ok(took < 5000, `the stop took ${took} ms`);
+      const outcomes = await Promise.allSettled(posts);
+      assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'rejected']);
+      assert.deepEqual(h.connector.sent.slice(before).map((s) => (s.activity as { text?: string }).text), ['first']);
+      const dropped = h.logs.find((l) => String(l.msg).includes('were not sent'));
+      assert.equal(dropped?.dropped, 2);
+      assert.equal(dropped?.graceMs, 300);
+      assert.ok(h.logs.some((l) => l.msg === 'Countersign stopped'), 'the stop went to its end (store closed)');
+    } finally {
+      await h.stop().catch(() => undefined);
+    }
   });
 });

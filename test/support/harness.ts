@@ -61,6 +61,8 @@ export interface HarnessOptions {
   telemetry?: Telemetry;
   /** Entra group membership (e.g. GraphDirectory against a fake Graph). */
   directory?: Directory;
+  /** How long a stop waits for executions, then for messages (default: the bot's 20 s). */
+  shutdownGraceMs?: number;
 }
 
 /** The one way tests start the whole bot (test/ops builds its logged variant on it). */
@@ -96,7 +98,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const settings = readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...(options.env ?? {}) });
   const raw = await openSqliteStore({ file: databaseFile(dataDir), busyTimeoutMs: settings.storeLockWaitMs });
   const store = options.wrapStore ? options.wrapStore(raw) : raw;
-  const bot = await startCountersign({ settings, config, azure, clock, log, store, ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}), ...(options.telemetry ? { telemetry: options.telemetry } : {}), ...(options.directory ? { directory: options.directory } : {}) });
+  const bot = await startCountersign({ settings, config, azure, clock, log, store, ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}), ...(options.telemetry ? { telemetry: options.telemetry } : {}), ...(options.directory ? { directory: options.directory } : {}), ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}) });
   const teams = new TeamsDriver(bot.url, connector);
   return {
     bot,

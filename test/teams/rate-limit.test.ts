@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ConversationRateLimiter, shareOfLimits, TEAMS_CONVERSATION_LIMITS } from '../../src/teams/rate-limit';
+import { ConversationRateLimiter, SendAbandonedError, shareOfLimits, TEAMS_CONVERSATION_LIMITS } from '../../src/teams/rate-limit';
 
 /** A limiter on a fake clock: sleeping moves the clock; `sentAt` records when each message went. */
 function fakeLimiter() {
@@ -111,6 +111,21 @@ describe('Teams rate limits per conversation', () => {
       void late.then(() => (done = true));
       await s.runUntil(() => done);
       assert.deepEqual(order, ['a', 'b', 'c', 'd', 'late']);
+    });
+  });
+
+  describe('closed (Countersign is stopping)', () => {
+    it('fails the sends still waiting and every later one, and says how many were waiting', async () => {
+      let now = 0;
+      const limiter = new ConversationRateLimiter([{ max: 1, perMs: 1000 }], () => now, () => new Promise<void>(() => undefined));
+      await limiter.acquire('a');
+      const waiting = [limiter.acquire('a'), limiter.acquire('a'), limiter.acquire('b')];
+      assert.equal(limiter.close('Countersign is stopping'), 2, 'b had room and went');
+      await waiting[2];
+      for (const w of waiting.slice(0, 2)) await assert.rejects(w, (err: Error) => err instanceof SendAbandonedError && err.message === 'not sent: Countersign is stopping');
+      now += 5000;
+      await assert.rejects(limiter.acquire('c'), SendAbandonedError);
+      assert.equal(limiter.close('again'), 0);
     });
   });
 
