@@ -16,7 +16,13 @@ const server = http.createServer((req, res) => {
   req.on('end', () => {
     if (req.method === 'POST' && (req.url ?? '').split('?')[0] === '/v3/conversations') {
       // createConversation (a person's personal chat with the bot, when none is saved yet): the
-      // service answers the new conversation's id, as it does for someone who has the app.
+      // service answers the new conversation's id, as it does for someone who has the app, or with
+      // BENCH_CONNECTOR_PERSONAL_CHAT=not-installed 404, as for someone who does not.
+      if (process.env.BENCH_CONNECTOR_PERSONAL_CHAT === 'not-installed') {
+        counts.other++;
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"NotFound","message":"User not found"}}');
+        return;
+      }
       counts.created++;
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end(`{"id":"a:bench-personal-${++counter}"}`);

@@ -19,7 +19,11 @@ export interface SoakFigure extends Message {
 }
 
 export async function runSoak(dataDir: string, count: number, conversations: number): Promise<SoakFigure> {
-  const connector = startChild('connector.ts', { cpus: '1' });
+  // The soak's approver is one person: with a personal chat, every request's card to them would wait
+  // in one queue behind Teams' 60 messages in 30 seconds (200,000 of them, days of sending), and that
+  // queue, not the request path, would set the memory. So the connector answers the start of a
+  // personal chat as Teams does for someone without the app (404), as it did before figure 2 needed it.
+  const connector = startChild('connector.ts', { cpus: '1', env: { BENCH_CONNECTOR_PERSONAL_CHAT: 'not-installed' } });
   try {
     const { url } = await connector.next<Message & { url: string }>('ready');
     const bot = startChild('soak.ts', { cpus: '0' });
