@@ -55,7 +55,7 @@ export interface StartOptions {
   log?: pino.Logger & Logger;
   /** How often pending requests are checked for expiry (ms). */
   sweepIntervalMs?: number;
-  /** At shutdown, how long executions under way may take to finish, and then the messages and card updates under way to go, before the store is closed (ms each). */
+  /** At shutdown, how long executions under way may take to finish and the messages and card updates under way to go, together, before the store is closed (ms). */
   shutdownGraceMs?: number;
   /** Telemetry to use instead of the one the settings name (tests: in-memory exporters). */
   telemetry?: Telemetry;
@@ -291,8 +291,12 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       clearInterval(resumer);
       clearInterval(checkpoints);
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-      await settleExecutions(executor, options.shutdownGraceMs ?? 20_000, log);
-      await settleMessages(() => Promise.all([app.tellingIdle(), notifier.idle()]), notifier, options.shutdownGraceMs ?? 20_000, log);
+      // Executions, then the messages they and the turns left, share one grace period (messages get
+      // at least a quarter of it), so that the whole stop fits a platform's usual 30 s.
+      const graceMs = options.shutdownGraceMs ?? 20_000;
+      const deadline = Date.now() + graceMs;
+      await settleExecutions(executor, graceMs, log);
+      await settleMessages(() => Promise.all([app.tellingIdle(), notifier.idle()]), notifier, Math.max(deadline - Date.now(), graceMs / 4), log);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // The last head before the store closes is signed too: a log cut while the bot is down shows.
       await checkpointer.write('shutdown').catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint at shutdown failed'));
@@ -386,8 +390,8 @@ async function settleMessages(idle: () => Promise<unknown>, notifier: TeamsNotif
   if (await within(graceMs)) return;
   const dropped = notifier.abandonWaiting('Countersign is stopping');
   log.warn({ graceMs, dropped }, "card updates and messages still waiting for Teams' rate limit at shutdown were not sent");
-  // Those already on their way to Teams finish, or get a last few seconds.
-  if (!(await within(5_000))) log.warn({}, 'card updates and messages still under way at shutdown were left unfinished');
+  // Those already on their way to Teams finish, or get a last two seconds.
+  if (!(await within(2_000))) log.warn({}, 'card updates and messages still under way at shutdown were left unfinished');
 }
 
 async function buildAzure(
