@@ -354,18 +354,23 @@ function databaseSecrets(settings: Settings): string[] {
   return [password, inUrl].filter((s): s is string => !!s);
 }
 
+/** True once `work()` settled, false when `ms` passed first. */
+async function settledWithin(work: () => Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const settled = await Promise.race([work().then(() => true), timedOut]);
+  clearTimeout(timer);
+  return settled;
+}
+
 /**
  * Gives executions under way time to finish before the store closes. One still running after the
  * grace period stays `executing` in the store, with the ARM ids recorded so far.
  */
 async function settleExecutions(executor: Executor, graceMs: number, log: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(true), graceMs);
-  });
-  const late = await Promise.race([executor.idle().then(() => false), timedOut]);
-  clearTimeout(timer);
-  if (!late) return;
+  if (await settledWithin(() => executor.idle(), graceMs)) return;
   log.warn({ graceMs }, 'executions still running at shutdown; they stay recorded as executing, for the next start to resume');
   // Stop waiting for Azure and release their leases, so the next start resumes them at once.
   await executor.stop();
@@ -378,20 +383,11 @@ async function settleExecutions(executor: Executor, graceMs: number, log: Logger
  * process before the store is closed and the shutdown checkpoint signed.
  */
 async function settleMessages(idle: () => Promise<unknown>, notifier: TeamsNotifier, graceMs: number, log: Logger): Promise<void> {
-  const within = async (ms: number): Promise<boolean> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    });
-    const done = await Promise.race([idle().then(() => true), timedOut]);
-    clearTimeout(timer);
-    return done;
-  };
-  if (await within(graceMs)) return;
+  if (await settledWithin(idle, graceMs)) return;
   const dropped = notifier.abandonWaiting('Countersign is stopping');
   log.warn({ graceMs, dropped }, "card updates and messages still waiting for Teams' rate limit at shutdown were not sent");
   // Those already on their way to Teams finish, or get a last two seconds.
-  if (!(await within(2_000))) log.warn({}, 'card updates and messages still under way at shutdown were left unfinished');
+  if (!(await settledWithin(idle, 2_000))) log.warn({}, 'card updates and messages still under way at shutdown were left unfinished');
 }
 
 async function buildAzure(
