@@ -18,6 +18,40 @@ function fakeLimiter() {
   };
 }
 
+/**
+ * One fake clock for limiters whose sleeps wait until the test moves the clock past them: `runUntil`
+ * wakes the earliest sleeper each time nothing else can run, as on one timeline.
+ */
+function steppedClock() {
+  let now = 0;
+  let sleeps = 0;
+  const pending: { at: number; wake: () => void }[] = [];
+  return {
+    now: () => now,
+    sleeps: () => sleeps,
+    sleep: (ms: number) => {
+      sleeps++;
+      return new Promise<void>((resolve) => pending.push({ at: now + ms, wake: resolve }));
+    },
+    async runUntil(done: () => boolean) {
+      while (!done()) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (done() || pending.length === 0) continue;
+        pending.sort((a, b) => a.at - b.at);
+        const next = pending.shift()!;
+        now = Math.max(now, next.at);
+        next.wake();
+      }
+    },
+    /** Runs until `work` settled. */
+    async settle(work: Promise<unknown>) {
+      let done = false;
+      void work.then(() => (done = true));
+      await this.runUntil(() => done);
+    },
+  };
+}
+
 describe('Teams rate limits per conversation', () => {
   it('lets 7 messages go at once and holds the 8th until a second has passed', async () => {
     const f = fakeLimiter();
@@ -49,50 +83,22 @@ describe('Teams rate limits per conversation', () => {
   });
 
   describe('many sends waiting on one conversation', () => {
-    /** A limiter whose sleeps wait until the test moves the clock past them. */
     function steppedLimiter(windows = [{ max: 1, perMs: 1000 }]) {
-      let now = 0;
-      let sleeps = 0;
-      const pending: { at: number; wake: () => void }[] = [];
-      const limiter = new ConversationRateLimiter(windows, () => now, (ms) => {
-        sleeps++;
-        return new Promise<void>((resolve) => pending.push({ at: now + ms, wake: resolve }));
-      });
-      return {
-        limiter,
-        sleeps: () => sleeps,
-        now: () => now,
-        /** Runs until every send went, waking the earliest sleeper each time nothing else can run. */
-        async runUntil(done: () => boolean) {
-          while (!done()) {
-            await new Promise((resolve) => setImmediate(resolve));
-            if (done() || pending.length === 0) continue;
-            pending.sort((a, b) => a.at - b.at);
-            const next = pending.shift()!;
-            now = Math.max(now, next.at);
-            next.wake();
-          }
-        },
-      };
+      const clock = steppedClock();
+      return { ...clock, limiter: new ConversationRateLimiter(windows, clock.now, clock.sleep) };
     }
 
     it('lets them go in the order they came', async () => {
       const s = steppedLimiter();
       const order: number[] = [];
-      const sends = Array.from({ length: 20 }, (_, i) => s.limiter.acquire('channel').then(() => order.push(i)));
-      let done = false;
-      void Promise.all(sends).then(() => (done = true));
-      await s.runUntil(() => done);
+      await s.settle(Promise.all(Array.from({ length: 20 }, (_, i) => s.limiter.acquire('channel').then(() => order.push(i)))));
       assert.deepEqual(order, Array.from({ length: 20 }, (_, i) => i));
       assert.equal(s.now(), 19_000, 'one a second');
     });
 
     it('wakes once for each send that goes, not every waiting send each time', async () => {
       const s = steppedLimiter();
-      const sends = Array.from({ length: 100 }, () => s.limiter.acquire('channel'));
-      let done = false;
-      void Promise.all(sends).then(() => (done = true));
-      await s.runUntil(() => done);
+      await s.settle(Promise.all(Array.from({ length: 100 }, () => s.limiter.acquire('channel'))));
       // 99 sends had to wait, a second each; waking all the waiting ones every time would be 4,950 sleeps.
       assert.equal(s.sleeps(), 99);
     });
@@ -100,16 +106,11 @@ describe('Teams rate limits per conversation', () => {
     it('does not let a newcomer pass the ones already waiting, even when room opens as it comes', async () => {
       const s = steppedLimiter([{ max: 2, perMs: 1000 }]);
       const order: string[] = [];
-      const early = ['a', 'b', 'c', 'd'].map((k) => s.limiter.acquire('channel').then(() => order.push(k)));
-      let done = false;
-      void Promise.all(early).then(() => (done = true));
+      const early = Promise.all(['a', 'b', 'c', 'd'].map((k) => s.limiter.acquire('channel').then(() => order.push(k))));
       await s.runUntil(() => order.length >= 3);
       // The clock is at 1,000 ms: c went; d waits. A new send now must go after d.
       const late = s.limiter.acquire('channel').then(() => order.push('late'));
-      await s.runUntil(() => done);
-      done = false;
-      void late.then(() => (done = true));
-      await s.runUntil(() => done);
+      await s.settle(Promise.all([early, late]));
       assert.deepEqual(order, ['a', 'b', 'c', 'd', 'late']);
     });
   });
@@ -139,29 +140,17 @@ describe('Teams rate limits per conversation', () => {
     });
 
     it('keeps three busy instances together within Teams\' limits for one conversation', async () => {
-      let now = 0;
       const sentAt: number[] = [];
       // One clock for the three: a sleeping instance lets the others run, as on one timeline.
-      const pending: { at: number; wake: () => void }[] = [];
-      const sleep = (ms: number) => new Promise<void>((resolve) => pending.push({ at: now + ms, wake: resolve }));
-      const instances = [0, 1, 2].map(() => new ConversationRateLimiter(shareOfLimits(3), () => now, sleep));
+      const clock = steppedClock();
+      const instances = [0, 1, 2].map(() => new ConversationRateLimiter(shareOfLimits(3), clock.now, clock.sleep));
       const sends = instances.map(async (limiter) => {
         for (let i = 0; i < 40; i++) {
           await limiter.acquire('channel');
-          sentAt.push(now);
+          sentAt.push(clock.now());
         }
       });
-      const all = Promise.all(sends);
-      let done = false;
-      void all.then(() => (done = true));
-      while (!done) {
-        await new Promise((resolve) => setImmediate(resolve));
-        if (done || pending.length === 0) continue;
-        pending.sort((a, b) => a.at - b.at);
-        const next = pending.shift()!;
-        now = Math.max(now, next.at);
-        next.wake();
-      }
+      await clock.settle(Promise.all(sends));
       sentAt.sort((a, b) => a - b);
       assert.equal(sentAt.length, 120);
       for (let i = 7; i < sentAt.length; i++) assert.ok(sentAt[i] - sentAt[i - 7] >= 1000, `message ${i}: more than 7 in a second`);
