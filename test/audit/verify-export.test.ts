@@ -132,6 +132,29 @@ describe('verifying an export against its signed manifest', function () {
         expectProblem(await check(e, format), 'bytes-changed', /the file is not the one exported: its SHA-256 is/);
       });
 
+      it('names a record whose text has a member repeated (what JSON.parse and other readers read differently)', async () => {
+        const e = await exported(format);
+        const lines = [...e.lines];
+        const i = at(format, 8);
+        if (format === 'csv') {
+          // The parameters cell is JSON: a second "vm" before the real one.
+          assert.ok(lines[i].includes('"{""vm"":'), `no parameters cell in ${lines[i]}`);
+          lines[i] = lines[i].replace('"{""vm"":', '"{""vm"":""db-01"",""vm"":');
+        } else if (format === 'ocsf') {
+          const event = JSON.parse(lines[i]) as { raw_data: string };
+          event.raw_data = `{"actor":{"name":"Mallory"},${event.raw_data.slice(1)}`;
+          lines[i] = JSON.stringify(event);
+        } else {
+          lines[i] = `{"actor":{"name":"Mallory"},${lines[i].slice(1)}`;
+        }
+        rewrite(e, lines);
+        const v = await verifyExportFile(e.file, { format });
+        assert.equal(v.ok, false, 'the repeated member went unnoticed');
+        assert.equal(v.chain.problem?.kind, 'edited');
+        assert.equal(v.chain.problem?.seq, 9);
+        assert.match(v.chain.problem!.message, /not the canonical form it was sealed in/);
+      });
+
       it('names an edited manifest', async () => {
         const e = await exported(format);
         rewrite(e, [...e.lines.slice(0, at(format, 27)), '']);

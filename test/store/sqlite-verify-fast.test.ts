@@ -131,13 +131,31 @@ describe('verifying the audit log in a SQLite file: the fast path', function () 
     assert.deepEqual([v.ok, v.count, v.firstSeq, v.lastSeq, v.headHash], [true, 0, 0, 0, GENESIS_HASH]);
   });
 
-  it('answers a stored text that is not canonical but holds the intact record as the full verification does', async () => {
+  it('names a stored text that is not canonical, even when it still holds the intact record, as the full verification does', async () => {
     const text = rows()[9].record;
     const spaced = JSON.stringify(JSON.parse(text), null, 1);
     tamper('UPDATE audit_log SET record = ? WHERE seq = 10', spaced);
     assert.equal(storedTextMatchesHash(spaced, rows()[9].hash), false);
     const v = await allWays(file);
-    assert.equal(v.ok, true);
+    assert.equal(v.problem?.kind, 'edited');
+    assert.equal(v.problem?.seq, 10);
+    assert.match(v.problem!.message, /not the canonical form it was sealed in/);
+  });
+
+  it('names a stored text with a member repeated: JSON.parse keeps the last, json_extract the first', async () => {
+    const text = rows()[11].record;
+    // A second "actor" before the real one: the hash still matches what JSON.parse reads, while
+    // SQLite (and any reader that keeps the first member) reads the forged one.
+    const forged = `{"actor":{"aadObjectId":"forged","name":"Mallory"},${text.slice(1)}`;
+    tamper('UPDATE audit_log SET record = ? WHERE seq = 12', forged);
+    const db = new Database(file, { readonly: true });
+    const seen = db.prepare("SELECT json_extract(record, '$.actor.name') FROM audit_log WHERE seq = 12").pluck().get();
+    db.close();
+    assert.equal(seen, 'Mallory');
+    const v = await allWays(file);
+    assert.equal(v.problem?.kind, 'edited');
+    assert.equal(v.problem?.seq, 12);
+    assert.match(v.problem!.message, /a member repeated/);
   });
 
   it('catches a stored text that is not canonical and was edited', async () => {

@@ -12,7 +12,7 @@
  */
 import type { AuditRecord, AuditRequestRef } from '../../domain/audit';
 import { fastCanonicalJson } from '../chain/seal-json-fast';
-import { ChainDefect } from '../verify/verify';
+import { ChainDefect, isCanonicalText, NOT_CANONICAL } from '../verify/verify';
 
 export const CSV_COLUMNS = [
   'seq',
@@ -93,11 +93,14 @@ export function flattenRecord(r: AuditRecord, canonical: CanonicalText = fastCan
 function parseJsonCell(row: CsvRow, column: CsvColumn): unknown {
   const cell = row[column];
   if (cell === undefined) return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(cell);
+    value = JSON.parse(cell);
   } catch {
     throw new ChainDefect('edited', `the ${column} cell of record ${row.seq} is not valid JSON: it was edited.`, Number(row.seq) || undefined, row.id ?? '');
   }
+  if (!isCanonicalText(cell, value)) throw new ChainDefect('edited', `the ${column} cell of record ${row.seq} was edited: ${NOT_CANONICAL}.`, Number(row.seq) || undefined, row.id ?? '');
+  return value;
 }
 
 /** The inverse of flattenRecord. */

@@ -10,7 +10,7 @@ import { fastCanonicalJson } from '../chain/seal-json-fast';
 import { writeRecords } from './output';
 import type { RecordEncoder } from './encoder';
 import type { ExportSummary } from './output';
-import { ChainDefect } from '../verify/verify';
+import { ChainDefect, isCanonicalText, NOT_CANONICAL } from '../verify/verify';
 
 export const JSONL_ENCODER: RecordEncoder = {
   encode: (batch) => {
@@ -86,6 +86,11 @@ export async function* readJsonl(source: string | Readable): AsyncGenerator<Audi
       parsed = JSON.parse(text);
     } catch (err) {
       throw new ChainDefect('edited', `line ${lineNo} of the export is not valid JSON (${(err as Error).message}): it was edited or truncated.`);
+    }
+    if (!isCanonicalText(text, parsed)) {
+      const r = parsed as Partial<AuditRecord> | null;
+      const seq = Number.isSafeInteger(r?.seq) ? r!.seq : undefined;
+      throw new ChainDefect('edited', `line ${lineNo} of the export${seq === undefined ? '' : ` (record ${seq})`} was edited: ${NOT_CANONICAL}.`, seq, typeof r?.id === 'string' ? r.id : '');
     }
     yield parsed as AuditRecord;
   }

@@ -13,7 +13,7 @@ import { textLines } from './jsonl';
 import { writeRecords } from './output';
 import type { RecordEncoder } from './encoder';
 import type { ExportSummary } from './output';
-import { ChainDefect } from '../verify/verify';
+import { ChainDefect, isCanonicalText, NOT_CANONICAL } from '../verify/verify';
 
 const OCSF_VERSION = '1.3.0';
 const CLASS_UID = 6003;
@@ -184,6 +184,10 @@ export async function* readOcsf(source: string | Readable): AsyncGenerator<Audit
       record = JSON.parse(String(event.raw_data)) as AuditRecord;
     } catch (err) {
       throw new ChainDefect('edited', `line ${lineNo} of the OCSF export is not an event with a record in raw_data (${(err as Error).message}): it was edited or truncated.`);
+    }
+    if (!isCanonicalText(String(event.raw_data), record)) {
+      const seq = Number.isSafeInteger(record?.seq) ? record.seq : undefined;
+      throw new ChainDefect('edited', `the raw_data of line ${lineNo} of the OCSF export${seq === undefined ? '' : ` (record ${seq})`} was edited: ${NOT_CANONICAL}.`, seq, typeof record?.id === 'string' ? record.id : '');
     }
     let mapped: string | undefined;
     try {

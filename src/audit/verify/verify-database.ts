@@ -10,7 +10,7 @@ import { GENESIS_HASH } from '../../domain/audit';
 import type { AuditRecord } from '../../domain/audit';
 import type { StoredAuditRows, StoredRow, StoredRowsOpener } from './stored-rows';
 import { checkRange, checkRanges, checkRangesInWorker, type RangeCheck, type SeqRange } from './verify-range-fast';
-import { ChainDefect, verifyChain } from './verify';
+import { ChainDefect, isCanonicalText, NOT_CANONICAL, verifyChain } from './verify';
 import type { ChainVerification, VerifyOptions } from './verify';
 
 const PAGE = 1000;
@@ -50,6 +50,9 @@ async function* storedRecords(rows: StoredAuditRows, checkpointSeqs: number[]): 
         const disagreement = columnsDisagree(row, r);
         if (disagreement) {
           throw new ChainDefect('edited', `record ${seq} (id ${id}) was edited in the database: ${disagreement}.`, seq, id);
+        }
+        if (!isCanonicalText(row[8], r)) {
+          throw new ChainDefect('edited', `record ${seq} (id ${id}) was edited in the database: ${NOT_CANONICAL}.`, seq, id);
         }
         if (r.seq === prevRecordSeq + 1 && seq !== r.seq) {
           // In chain order but filed under another seq: the rows were renumbered.

@@ -22,7 +22,7 @@ import type { AuditEventType, AuditRecord } from '../../domain/audit';
 import { startModuleWorker } from '../../module-worker';
 import type { ClosableStoredAuditRows, StoredAuditRows, StoredRow, StoredRowsOpener } from './stored-rows';
 import { scanStoredText, storedTextFields } from './stored-text-scan';
-import { recordHash, shapeProblem } from './verify';
+import { isCanonicalText, recordHash, shapeProblem } from './verify';
 
 export interface RangeCheck {
   /** True when every row is intact, agrees with its columns and follows the one before it. */
@@ -53,6 +53,7 @@ function rowIntactParsed(row: StoredRow, prev: Prev | undefined): boolean {
     return false;
   }
   if (shapeProblem(r) !== undefined) return false;
+  if (!isCanonicalText(row[8], r)) return false;
   if (
     row[0] !== r.seq ||
     row[1] !== r.id ||

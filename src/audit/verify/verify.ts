@@ -101,6 +101,23 @@ export function recordHash(r: AuditRecord): string {
   return digest('sha256', fastCanonicalJson({ ...r, hash: undefined }), 'hex');
 }
 
+/**
+ * Whether `text` is exactly the canonical form of what it parses to, as the sealer stored it. A text
+ * that is not (a member repeated, members reordered, whitespace added) can hash as intact, since
+ * JSON.parse keeps the last of two equal keys, while a reader that keeps the first (SQLite's
+ * json_extract, many JSON libraries) sees other values than the hash vouches for.
+ */
+export function isCanonicalText(text: string, parsed: unknown): boolean {
+  try {
+    return fastCanonicalJson(parsed) === text;
+  } catch {
+    return false;
+  }
+}
+
+/** The sentence verification reports for a stored or exported text that is not in canonical form. */
+export const NOT_CANONICAL = 'its text is not the canonical form it was sealed in (a member repeated or reordered, or spacing added), so readers could see other values than its hash vouches for';
+
 function describe(r: AuditRecord): string {
   return `record ${r.seq} (id ${r.id}, ${r.type} at ${r.time})`;
 }
