@@ -48,7 +48,8 @@ export interface CardClick extends Click {
 
 /**
  * A click on a card, from the top: a click that names no request or no action is refused; a click
- * from a card not posted for the request it names is refused; anything else is decided.
+ * from a card not posted for the request it names is refused; an approval or rejection that does not
+ * carry the operation hash its card shows is refused; anything else is decided.
  */
 export async function clickCard(deps: AppDeps, click: CardClick, hooks: DecisionHooks): Promise<ClickResult> {
   if (!click.requestId || !click.verb) {
@@ -64,6 +65,21 @@ export async function clickCard(deps: AppDeps, click: CardClick, hooks: Decision
     await refuseClick(deps, click, why, await deps.store.requests.get(click.requestId));
     // The named request's card is not shown: the card clicked is not one of its cards.
     return { ok: false, refusal: why };
+  }
+  if ((click.verb === 'approve' || click.verb === 'reject') && click.cardHash === undefined) {
+    // Every card Countersign posts carries the operation hash on its buttons: a decision binds to
+    // the operation the person saw, and a click without one was not made on such a card. (Checked
+    // after the card check, so the request's card is shown only on one of its own cards; a request
+    // that does not exist is refused as such by decide.)
+    const request = await deps.store.requests.get(click.requestId);
+    if (request) {
+      const why = refusal(
+        RefusalReason.StaleCard,
+        `This click does not carry the operation hash its card shows, so it cannot be bound to what would run; nothing was changed. Use the request's latest card ("status ${click.requestId}" posts it).`,
+        click.requestId,
+      );
+      return refuseClick(deps, click, why, request);
+    }
   }
   return decide(deps, click, hooks);
 }
