@@ -11,6 +11,7 @@ import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { sealRecord, sealedText, type SealPlaceholders } from '../../audit/chain/chain';
 import { GENESIS_HASH } from '../../domain/audit';
 import { notBeforePrevious } from '../../audit/record-time';
+import { DatabaseFileGoneError, DatabaseFileWatch } from './file-watch';
 import { DEFAULT_LOCK_WAIT_LIMIT_MS, LockWait, StoreBusyError, isBusy, isStorageFault } from './write-lock';
 
 /** What a write can do inside the shared transaction, besides running its own statements. */
@@ -54,8 +55,17 @@ export class GroupCommitWriter implements WriteTx {
   /** Set while another process holds the write lock: the queue waits for this timer, not the event loop. */
   private lockWait: { wait: LockWait; timer: NodeJS.Timeout } | undefined;
   private closed = false;
+  /** Set once the database file turned out gone: every later write is refused with it. */
+  private gone: DatabaseFileGoneError | undefined;
   /** Fault injection (StoreWriter.stallCommits): runs just before each COMMIT, on the committing thread. */
   beforeCommit: (() => void) | undefined;
+  /**
+   * Told once, after the writes of that transaction were refused, when the database file turned out
+   * deleted, replaced or cut while open (file-watch.ts): nothing more can be written, Countersign
+   * must restart.
+   */
+  onFileGone: ((err: DatabaseFileGoneError) => void) | undefined;
+  private readonly fileWatch: DatabaseFileWatch;
   /** How the last transaction ended (readiness reads it). */
   lastOutcome: { ok: true; at: number } | { ok: false; at: number; error: unknown } | undefined;
   /** Head as committed. */
@@ -88,6 +98,7 @@ export class GroupCommitWriter implements WriteTx {
     /** How long writes wait for another process to release the write lock before they fail. */
     readonly lockWaitLimitMs = DEFAULT_LOCK_WAIT_LIMIT_MS,
   ) {
+    this.fileWatch = new DatabaseFileWatch(file);
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.busyTimeoutMs = Math.trunc(db.pragma('busy_timeout', { simple: true }) as number);
     this.commit = db.prepare('COMMIT');
@@ -119,6 +130,7 @@ export class GroupCommitWriter implements WriteTx {
   }
 
   submit<T>(run: (tx: WriteTx) => T, options: { singleStatement?: boolean } = {}): Promise<T> {
+    if (this.gone) return Promise.reject(this.gone);
     if (this.closed) return Promise.reject(new StoreClosedError(this.file));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, savepoint: !options.singleStatement, resolve: resolve as (value: unknown) => void, reject });
@@ -175,6 +187,8 @@ export class GroupCommitWriter implements WriteTx {
     try {
       outcomes = this.runBatch(batch);
       this.beforeCommit?.();
+      const gone = this.gone?.message ?? this.fileWatch.check();
+      if (gone) throw new DatabaseFileGoneError(gone);
       this.commit.run();
     } catch (err) {
       // The transaction as a whole failed (disk full, I/O error, lock timeout): nothing committed.
@@ -185,6 +199,7 @@ export class GroupCommitWriter implements WriteTx {
       this.lastOutcome = { ok: false, at: Date.now(), error: err };
       for (const w of batch) w.reject(err);
       if (this.db.inTransaction) this.rollback.run();
+      if (err instanceof DatabaseFileGoneError) this.fileGone(err);
       return;
     }
     this.committedHead = this.txHead;
@@ -267,6 +282,27 @@ export class GroupCommitWriter implements WriteTx {
         return { ok: false as const, error };
       }
     });
+  }
+
+  /**
+   * Whether the database file is still the one open here (readiness asks it between writes); when it
+   * is not, writes stop as when a commit found it.
+   */
+  checkFile(): string | undefined {
+    const gone = this.fileWatch.check();
+    if (gone) this.fileGone(new DatabaseFileGoneError(gone));
+    return gone;
+  }
+
+  private fileGone(err: DatabaseFileGoneError): void {
+    if (this.gone) return;
+    this.gone = err;
+    const all = this.queue;
+    this.queue = [];
+    for (const w of all) w.reject(err);
+    // After the refused writes' rejections have been handled.
+    const tell = this.onFileGone;
+    if (tell) setImmediate(() => tell(err));
   }
 
   private loadHead(): ChainHead | undefined {

@@ -63,6 +63,8 @@ export class WriteReadiness {
 
   private probe(now: number): Readiness {
     if (!this.db.open) return { ok: false, problem: 'the store is closed' };
+    const gone = this.writer.checkFile();
+    if (gone) return { ok: false, problem: gone };
     const last = this.writer.lastOutcome;
     if (last && !last.ok && !(last.error instanceof StoreBusyError) && now - last.at < this.failureHoldMs) {
       return { ok: false, problem: `the last write failed: ${String(last.error)}` };

@@ -118,6 +118,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
           },
           options.writerThread,
         );
+    if (writer instanceof InlineWriter && options.onWriterStopped) writer.group.onFileGone = options.onWriterStopped;
     return new SqliteStore(db, options.file, writer, options.pageSize);
   } catch (err) {
     db.close();

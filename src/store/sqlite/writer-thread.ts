@@ -67,6 +67,8 @@ type Reply =
   | { type: 'opened' }
   | { type: 'failed'; error: WireError }
   | { type: 'done'; results: Result[] }
+  /** The database file was deleted, replaced or cut while open: nothing more can be written. */
+  | { type: 'fatal'; error: WireError }
   | { type: 'answer'; result: Result }
   | { type: 'closed' };
 
@@ -82,6 +84,7 @@ export function runWriterThread(port: MessagePort, data: ThreadData & { placehol
     db = openWritable(data.file, data.busyTimeoutMs);
     db.pragma(`busy_timeout = ${data.busyTimeoutMs}`);
     writer = new InlineWriter(db, data.file, () => uuidv7(), data.lockWaitLimitMs, data.readiness);
+    writer.group.onFileGone = (err) => port.postMessage({ type: 'fatal', error: errorToWire(err) } satisfies Reply);
   } catch (err) {
     port.postMessage({ type: 'failed', error: errorToWire(err) } satisfies Reply);
     return;
@@ -236,6 +239,9 @@ export class ThreadWriter implements StoreWriter {
     });
     try {
       return await Promise.race([this.ask<Readiness>({ type: 'readiness' }), late]);
+    } catch (err) {
+      // The thread stopped before it answered.
+      return { ok: false, problem: (this.stopped ?? (err as Error)).message };
     } finally {
       clearTimeout(timer);
     }
@@ -290,6 +296,11 @@ export class ThreadWriter implements StoreWriter {
   private receive(m: Reply): void {
     if (m.type === 'done') for (const r of m.results) this.settle(r);
     else if (m.type === 'answer') this.settle(m.result);
+    else if (m.type === 'fatal') {
+      this.stop(errorFromWire(m.error));
+      // The thread is still there: it closes its connection and ends, and close() waits for that.
+      this.worker.postMessage({ type: 'close' } satisfies Request);
+    }
   }
 
   private settle(r: Result): void {

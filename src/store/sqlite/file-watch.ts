@@ -1,0 +1,73 @@
+/**
+ * Whether the database file the writer has open is still the one at its path. SQLite keeps writing
+ * to a file that was deleted, replaced or truncated under it: its commits succeed, readers on the same
+ * connection see them, and all of it is gone at the next start. The writer asks before every COMMIT
+ * (two stat calls), readiness asks on every probe; what it finds stops the writes (group-commit.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** The database file (or its write-ahead log) is no longer the one the writer opened. */
+export class DatabaseFileGoneError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseFileGoneError';
+  }
+}
+
+interface Identity {
+  dev: number;
+  ino: number;
+}
+
+function statOf(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+const same = (a: Identity, b: Identity) => a.dev === b.dev && a.ino === b.ino;
+
+export class DatabaseFileWatch {
+  private readonly file: string;
+  private readonly opened: Identity;
+  /** The largest size seen: the file never shrinks in use (no VACUUM, no auto_vacuum). */
+  private size: number;
+  /** The write-ahead log, once seen: SQLite keeps it while a connection is open. */
+  private wal: Identity | undefined;
+  private problem: string | undefined;
+
+  /** Call right after the connection opened the file. */
+  constructor(file: string) {
+    this.file = path.resolve(file);
+    const s = statOf(this.file);
+    if (!s) throw new DatabaseFileGoneError(`the database file ${this.file} is gone right after it was opened`);
+    this.opened = { dev: s.dev, ino: s.ino };
+    this.size = s.size;
+  }
+
+  /** What is wrong, in words, or undefined; once something was wrong it stays wrong. */
+  check(): string | undefined {
+    if (this.problem) return this.problem;
+    this.problem = this.look();
+    return this.problem;
+  }
+
+  private look(): string | undefined {
+    const where = `the database file ${this.file}`;
+    const then = 'while Countersign had it open: what was committed since it opened is not in the file at that path. Nothing more is written; restart Countersign (its start checks the audit log against the signed checkpoints, docs/faults.md)';
+    const s = statOf(this.file);
+    if (!s) return `${where} was deleted ${then}`;
+    if (!same(s, this.opened)) return `${where} was replaced by another file ${then}`;
+    if (s.size < this.size) return `${where} was cut from ${this.size} to ${s.size} bytes ${then}`;
+    this.size = s.size;
+    const wal = statOf(`${this.file}-wal`);
+    if (this.wal && !wal) return `the write-ahead log ${this.file}-wal was deleted ${then}`;
+    if (this.wal && wal && !same(wal, this.wal)) return `the write-ahead log ${this.file}-wal was replaced by another file ${then}`;
+    if (wal) this.wal ??= { dev: wal.dev, ino: wal.ino };
+    return undefined;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The database file deleted, replaced or cut while Countersign has it open. SQLite goes on writing
+ * to the file it opened, so without a check every commit "succeeds" into a file that no longer is
+ * at its path, and all of it is gone at the next start. The writer checks before each COMMIT and
+ * readiness between writes: the writes are refused, readiness says why, and the bot is told it must
+ * restart (node dist/main.js exits with 1; its next start checks the log against the checkpoints).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
+import { DatabaseFileGoneError } from '../../src/store/sqlite/file-watch';
+import { loadConfig } from '../../src/config/load';
+import type { Logger } from '../../src/log/context';
+import { startCountersign } from '../../src/composition-root';
+import { readSettings } from '../../src/settings';
+import { anEvent } from '../store/fixtures';
+import { EXAMPLE_CONFIG } from '../support/harness';
+import { gatewayFor, startTestSandbox } from '../support/sandbox';
+import { eventually } from '../support/teams';
+
+describe('the database file deleted, replaced or cut while open', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-gone-'));
+    file = path.join(dir, 'countersign.db');
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const faults: [string, (file: string) => void, RegExp][] = [
+    ['deleted with its WAL', (f) => ['', '-wal', '-shm'].forEach((s) => fs.rmSync(f + s, { force: true })), /was deleted while Countersign had it open/],
+    ['cut to nothing', (f) => fs.truncateSync(f, 0), /was cut from \d+ to 0 bytes/],
+    [
+      'replaced by another file',
+      (f) => {
+        fs.copyFileSync(f, `${f}.copy`);
+        fs.renameSync(`${f}.copy`, f);
+      },
+      /was replaced by another file/,
+    ],
+    ['its write-ahead log deleted', (f) => fs.rmSync(`${f}-wal`), /write-ahead log .*-wal was deleted/],
+  ];
+
+  for (const writer of ['thread', 'inline'] as const) {
+    for (const [what, fault, message] of faults) {
+      it(`${writer} writer, ${what}: refuses the next write and every later one, is not ready, and says it must restart`, async () => {
+        const stopped: Error[] = [];
+        const store: SqliteStore = await openSqliteStore({ file, writer, onWriterStopped: (err) => stopped.push(err) });
+        try {
+          await store.audit.append([anEvent('config.loaded')]);
+          assert.equal(await store.ping(), true);
+          fault(file);
+          await assert.rejects(store.audit.append([anEvent('request.created')]), (err: Error) => err.name === DatabaseFileGoneError.name && message.test(err.message));
+          await eventually('told', () => stopped.length > 0);
+          assert.equal(stopped.length, 1);
+          assert.match(stopped[0].message, message);
+          await assert.rejects(store.audit.append([anEvent('request.approved')]), message);
+          assert.equal(await store.ping(), false);
+          const readiness = store.writeReadiness();
+          assert.match(readiness.problem ?? '', writer === 'thread' ? /writer thread|was|write-ahead/ : message);
+        } finally {
+          await store.close();
+        }
+      });
+    }
+  }
+
+  it('is found by readiness between writes, which stops the writes as a commit would', async () => {
+    const stopped: Error[] = [];
+    const store = await openSqliteStore({ file, readiness: { cacheMs: 0 }, onWriterStopped: (err) => stopped.push(err) });
+    try {
+      await store.audit.append([anEvent('config.loaded')]);
+      fs.rmSync(file);
+      assert.equal(await store.ping(), false);
+      const readiness = store.writeReadiness();
+      assert.match(readiness.problem ?? '', /was deleted while Countersign had it open/);
+      await eventually('told', () => stopped.length > 0);
+      await assert.rejects(store.audit.append([anEvent('request.created')]), /was deleted/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('leaves a store whose file stays put alone, however much it grows', async () => {
+    const stopped: Error[] = [];
+    const store = await openSqliteStore({ file, onWriterStopped: (err) => stopped.push(err) });
+    try {
+      for (let i = 0; i < 20; i++) await store.audit.append(Array.from({ length: 50 }, () => anEvent('request.created')));
+      assert.equal(await store.ping(), true);
+    } finally {
+      await store.close();
+    }
+    assert.deepEqual(stopped, []);
+  });
+
+  it('makes the bot say it must be restarted and signs no checkpoint over the lost records', async () => {
+    const sandbox = await startTestSandbox();
+    const lines: { level: number; msg: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) }) as pino.Logger & Logger;
+    const fatal: string[] = [];
+    const bot = await startCountersign({
+      settings: readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dir }),
+      config: loadConfig(EXAMPLE_CONFIG),
+      azure: gatewayFor(sandbox),
+      log,
+      onFatal: (reason) => fatal.push(reason),
+    });
+    const checkpointFile = path.join(dir, 'audit-checkpoints.jsonl');
+    const checkpointsBefore = fs.readFileSync(checkpointFile, 'utf8');
+    try {
+      fs.rmSync(path.join(dir, 'countersign.db'));
+      await eventually('not ready', async () => (await fetch(`${bot.url}/readyz`)).status === 503);
+      await eventually('told', () => fatal.length > 0);
+      assert.match(fatal[0], /was deleted while Countersign had it open/);
+      assert.ok(lines.some((l) => l.level === 60 && l.msg === 'the store can no longer write: Countersign must be restarted'));
+    } finally {
+      await bot.stop();
+      await sandbox.close();
+    }
+    assert.equal(fs.readFileSync(checkpointFile, 'utf8'), checkpointsBefore, 'no checkpoint was signed after the file was gone');
+  });
+});
