@@ -1,5 +1,5 @@
 /** Opening a SQLite connection with the settings Countersign relies on. */
-import { existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -11,16 +11,41 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5000;
  */
 export function openWritable(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Database.Database {
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const db = new Database(file, { timeout: busyTimeoutMs });
+  let db: Database.Database | undefined;
   try {
+    db = new Database(file, { timeout: busyTimeoutMs });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     return db;
   } catch (err) {
-    db.close();
-    throw err;
+    db?.close();
+    throw whyNotWritable(file, err);
   }
+}
+
+/**
+ * SQLite says "unable to open database file" or "attempt to write a readonly database" whatever the
+ * cause: the directory (where the write-ahead log and shared-memory files go) and the file are
+ * checked to name it. (`access` is the file system's check; tests give another.)
+ * @internal
+ */
+export function whyNotWritable(file: string, err: unknown, access: (target: string, mode: number) => void = accessSync): unknown {
+  const code = (err as { code?: unknown })?.code;
+  if (code !== 'SQLITE_CANTOPEN' && code !== 'SQLITE_READONLY' && code !== 'SQLITE_PERM') return err;
+  const full = path.resolve(file);
+  for (const target of [path.dirname(full), full]) {
+    try {
+      access(target, constants.W_OK);
+    } catch (access) {
+      const errno = (access as NodeJS.ErrnoException).code;
+      if (errno === 'ENOENT') continue;
+      const what = errno === 'EROFS' ? 'it is on a read-only file system' : errno === 'EACCES' || errno === 'EPERM' ? 'this user may not write there' : `${errno ?? 'it cannot be written'}`;
+      const thing = target === full ? `the database file ${full}` : `the data directory ${target}`;
+      return Object.assign(new Error(`cannot open ${full} for writing: ${thing} is not writable (${what}). Countersign writes the database, its write-ahead log and shared-memory file there; COUNTERSIGN_DATA_DIR chooses the directory.`), { code });
+    }
+  }
+  return Object.assign(new Error(`cannot open ${full} for writing: ${(err as Error).message}`), { code });
 }
 
 class DatabaseMissingError extends Error {

@@ -1,0 +1,40 @@
+/**
+ * Opening the database for writing where that cannot be done: SQLite says only "unable to open
+ * database file"; Countersign names the file or directory and why.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { whyNotWritable } from '../../src/store/sqlite/connection';
+
+const cantOpen = Object.assign(new Error('unable to open database file'), { code: 'SQLITE_CANTOPEN' });
+const errno = (code: string) => Object.assign(new Error(code), { code });
+
+describe('opening the SQLite database for writing', () => {
+  const file = path.resolve('/srv/countersign/data/countersign.db');
+
+  it('names a data directory on a read-only file system, and the setting that chooses it', () => {
+    const err = whyNotWritable(file, cantOpen, (target) => {
+      if (target === path.dirname(file)) throw errno('EROFS');
+    }) as Error & { code: string };
+    assert.match(err.message, /cannot open \/srv\/countersign\/data\/countersign\.db for writing: the data directory \/srv\/countersign\/data is not writable \(it is on a read-only file system\)/);
+    assert.match(err.message, /COUNTERSIGN_DATA_DIR/);
+    assert.equal(err.code, 'SQLITE_CANTOPEN');
+  });
+
+  it('names a database file this user may not write', () => {
+    const err = whyNotWritable(file, Object.assign(new Error('attempt to write a readonly database'), { code: 'SQLITE_READONLY' }), (target) => {
+      if (target === file) throw errno('EACCES');
+    }) as Error;
+    assert.match(err.message, /the database file \/srv\/countersign\/data\/countersign\.db is not writable \(this user may not write there\)/);
+  });
+
+  it('keeps SQLite\'s words, with the path, when the directory and file are writable', () => {
+    const err = whyNotWritable(file, cantOpen, () => undefined) as Error;
+    assert.equal(err.message, 'cannot open /srv/countersign/data/countersign.db for writing: unable to open database file');
+  });
+
+  it('leaves other errors as they are', () => {
+    const corrupt = Object.assign(new Error('file is not a database'), { code: 'SQLITE_NOTADB' });
+    assert.equal(whyNotWritable(file, corrupt, () => undefined), corrupt);
+  });
+});
