@@ -36,7 +36,8 @@ const reach = {
   },
 } as const;
 
-const clockTime = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
+export const CLOCK_TIME_PATTERN = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
+const clockTime = { type: 'string', pattern: CLOCK_TIME_PATTERN } as const;
 
 /** A maintenance window: on these days, from..to wall-clock time in the zone. */
 const window = {

@@ -4,7 +4,7 @@
  */
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import { DURATION_PATTERN, REMINDER_POINT_PATTERN } from './schema';
+import { CLOCK_TIME_PATTERN, DURATION_PATTERN, REMINDER_POINT_PATTERN } from './schema';
 import { validate as generatedValidate } from './schema-validator.generated';
 import { didYouMean } from './suggest';
 import type { RawConfig } from './types';
@@ -80,6 +80,7 @@ function schemaProblem(e: ErrorObject, locate: (p: (string | number)[]) => numbe
     return { key: dotted([...parts, missing]), line: locate(parts), problem: 'is required' };
   }
   if (e.keyword === 'pattern') problem = patternProblem(parts, (e.params as { pattern: string }).pattern);
+  if (e.keyword === 'const') problem = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, got ${JSON.stringify(e.data)}${parts[0] === 'version' && parts.length === 1 ? ' (the config format this Countersign reads)' : ''}`;
   return { key: dotted(parts), line: locate(parts), problem };
 }
 
@@ -92,6 +93,7 @@ function patternProblem(parts: (string | number)[], pattern: string): string {
   if (parts[0] === 'roles') return 'must be an Entra object id (a GUID) such as 11111111-2222-4333-8444-555555555555, or group: and an Entra group object id';
   if (last === 'subscriptionId') return 'must be a subscription id (a GUID) such as 00000000-0000-4000-8000-00000000abcd, or empty for the local sandbox';
   if (pattern === '^https://') return 'must be an https URL such as https://login.microsoftonline.com/<tenant-id>/v2.0';
+  if (pattern === CLOCK_TIME_PATTERN) return `\`${String(last)}\` must be a time of day as HH:MM on a 24-hour clock, such as 02:00 or 18:30`;
   if (last === 'name' && parts.includes('parameters')) return 'must be a parameter name such as environment or vm_name (letters, digits, _)';
   if (last === 'name') return 'must be lowercase words such as "deploy" or "delete resource group" (letters, digits, -)';
   return `must match the pattern ${pattern}`;

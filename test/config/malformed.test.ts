@@ -148,7 +148,7 @@ describe('refusing a malformed config with its file, line, key and problem', () 
 
   it('refuses an empty file and a config of an unknown version', () => {
     assert.throws(() => parseConfig('', '/etc/countersign/empty.yaml'), /\/etc\/countersign\/empty.yaml: \(top level\): must be object/);
-    assert.throws(() => parseConfig('version: 2\n', '/etc/countersign/v2.yaml'), /v2.yaml:1: version: must be equal to constant/);
+    assert.throws(() => parseConfig('version: 2\n', '/etc/countersign/v2.yaml'), /v2.yaml:1: version: must be 1, got 2 \(the config format this Countersign reads\)/);
   });
 
   it('reports every problem in the file at once: the schema\'s and the ones found building it, with "did you mean" for a misspelt key', () => {

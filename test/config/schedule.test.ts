@@ -27,7 +27,9 @@ describe('config: when a command may run (windows, maxScheduleAhead)', () => {
   it('refuses a window that opens and closes at once, a day that is not one, and a time that is not HH:MM', () => {
     assert.match(problemsOf(configWith(['windows: [{ days: [sat], from: "02:00", to: "02:00", zone: UTC }]']))[0].problem, /would never be open/);
     assert.equal(problemsOf(configWith(['windows: [{ days: [saturday], from: "02:00", to: "05:00", zone: UTC }]']))[0].key, 'commands[0].policy.windows[0].days[0]');
-    assert.equal(problemsOf(configWith(['windows: [{ days: [sat], from: "2am", to: "05:00", zone: UTC }]']))[0].key, 'commands[0].policy.windows[0].from');
+    const time = problemsOf(configWith(['windows: [{ days: [sat], from: "25:00", to: "05:00", zone: UTC }]']))[0];
+    assert.equal(time.key, 'commands[0].policy.windows[0].from');
+    assert.equal(time.problem, '`from` must be a time of day as HH:MM on a 24-hour clock, such as 02:00 or 18:30');
   });
 
   it('refuses an approval validity shorter than the wait for the next window, where it is written', () => {
