@@ -6,6 +6,7 @@
  *
  * An empty variable means "not set", for every variable: `COUNTERSIGN_CONFIG=` is the default config.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 export type MicrosoftAppType = 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
@@ -178,6 +179,10 @@ function readArmSandbox(env: NodeJS.ProcessEnv): ArmSandboxEnv {
   const url = variable(env, 'ARM_SANDBOX_URL');
   const caFile = variable(env, 'ARM_SANDBOX_CA_FILE');
   const subscriptionId = variable(env, 'ARM_SANDBOX_SUBSCRIPTION_ID');
+  // A running sandbox is used only with its certificate: one without the other would silently start another.
+  if (url && !caFile) throw new SettingsError('ARM_SANDBOX_CA_FILE', `must name the certificate PEM of the sandbox at ARM_SANDBOX_URL=${url} (the standalone sandbox prints both lines); unset ARM_SANDBOX_URL to start one in-process`);
+  if (caFile && !url) throw new SettingsError('ARM_SANDBOX_URL', `must be set with ARM_SANDBOX_CA_FILE=${caFile}: the URL of the running sandbox whose certificate that is`);
+  if (caFile && !existsSync(caFile)) throw new SettingsError('ARM_SANDBOX_CA_FILE', `names ${path.resolve(caFile)}, which does not exist`);
   return { ...(url ? { url } : {}), ...(caFile ? { caFile } : {}), ...(subscriptionId ? { subscriptionId } : {}) };
 }
 

@@ -78,6 +78,17 @@ describe('settings: the environment, read in one place', () => {
     }
   });
 
+  it('uses a running ARM sandbox only with both its URL and its certificate, and names the one missing', () => {
+    const url = 'https://127.0.0.1:4999';
+    const caFile = __filename; // any file that exists
+    for (const read of [readSettings, readCliSettings]) {
+      assert.deepEqual(read({ ARM_SANDBOX_URL: url, ARM_SANDBOX_CA_FILE: caFile }).armSandbox, { url, caFile });
+      assert.throws(() => read({ ARM_SANDBOX_URL: url }), /^SettingsError: ARM_SANDBOX_CA_FILE: must name the certificate PEM of the sandbox at ARM_SANDBOX_URL=https:\/\/127\.0\.0\.1:4999/);
+      assert.throws(() => read({ ARM_SANDBOX_CA_FILE: caFile }), /^SettingsError: ARM_SANDBOX_URL: must be set with ARM_SANDBOX_CA_FILE=/);
+      assert.throws(() => read({ ARM_SANDBOX_URL: url, ARM_SANDBOX_CA_FILE: '/nonexistent.pem' }), /^SettingsError: ARM_SANDBOX_CA_FILE: names \/nonexistent\.pem, which does not exist/);
+    }
+  });
+
   it('hands the Azure credential only the variables that are set', () => {
     assert.deepEqual(readSettings({ AZURE_CLIENT_SECRET: 's', AZURE_CLIENT_ID: '', AZURE_TENANT_ID: 't' }).azureCredentialEnv, { AZURE_CLIENT_SECRET: 's', AZURE_TENANT_ID: 't' });
   });
