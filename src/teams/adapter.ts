@@ -36,6 +36,17 @@ function publicCloudWith(openIdMetadataUrl: string): Record<string, string | boo
   };
 }
 
+/**
+ * The store's own failure, not a fault in handling the message: SQLite's storage errors (full, I/O,
+ * read-only, corrupt, the file gone) and PostgreSQL's (disk full, out of memory, I/O: SQLSTATE class
+ * 53 and 58).
+ */
+function isStorageFailure(error: unknown): boolean {
+  const e = error as { code?: unknown; name?: unknown } | null;
+  if (e?.name === 'DatabaseFileGoneError') return true;
+  return typeof e?.code === 'string' && /^(SQLITE_(FULL|IOERR|READONLY|CORRUPT|CANTOPEN|NOTADB)|53\d\d\d|58\d\d\d)/.test(e.code);
+}
+
 export function createAdapter(app: BotAppRegistration, log: Logger): EdgeAdapter {
   const auth = reuseClients(new ConfigurationBotFrameworkAuthentication({
     MicrosoftAppId: app.id,
@@ -50,7 +61,11 @@ export function createAdapter(app: BotAppRegistration, log: Logger): EdgeAdapter
     if (context.activity.type === 'message') {
       // Telling the person can fail too (the connector is down): logged, and the turn still ends.
       await context
-        .sendActivity('Countersign hit an internal error handling this message; nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.')
+        .sendActivity(
+          isStorageFailure(error)
+            ? 'Countersign could not save this: its database cannot take writes right now (its disk is full or failing), so nothing was changed. Try again later, and tell the team that runs Countersign.'
+            : 'Countersign hit an internal error handling this message; nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.',
+        )
         .catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not tell the person about the failed turn'));
     }
   };

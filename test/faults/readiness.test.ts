@@ -13,7 +13,7 @@ import { databaseFile } from '../../src/settings';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { anEvent } from '../store/fixtures';
 import { startHarness, type Harness } from '../support/harness';
-import { eventually } from '../support/teams';
+import { eventually, people } from '../support/teams';
 
 /**
  * SQLite's max_page_count stands in for a full disk: the database cannot grow past what it has. It
@@ -110,6 +110,18 @@ describe('readiness tells the truth about writes', function () {
       assert.equal((await fetch(`${h.bot.url}/healthz`)).status, 200);
       await makeRoom(store);
       await eventually('ready again', async () => (await readyz()) === 200);
+    });
+
+    it('tells a person whose request could not be saved that the database is full or failing, not that something broke inside', async () => {
+      h = await startHarness();
+      const store = h.bot.deps.store as SqliteStore;
+      await fillUp(store);
+      // Whatever room the pages it has still hold, filled too.
+      for (let i = 0; i < 1000; i++) if (!(await store.audit.append([big(500)]).then(() => true, () => false))) break;
+      const from = await h.teams.say(people.alice, 'delete resource group staging-old reason: cleanup');
+      const answers = h.teams.since(from).map((a) => String(a.activity.text));
+      assert.ok(answers.some((t) => /its database cannot take writes right now \(its disk is full or failing\), so nothing was changed/.test(t)), answers.join('\n'));
+      await makeRoom(store);
     });
 
     it('is 503 while another process holds the write lock past the limit, 200 after', async () => {
