@@ -20,6 +20,8 @@ const VERBS = ['approve', 'reject', 'cancel'];
 const USAGE = 'Usage: npm run local:as -- <person> approve|reject|cancel <request-id> [comment]\n  e.g. npm run local:as -- bob approve CS-7K3M9QXW';
 
 interface PlaygroundConfig {
+  currentUser?: { id?: string };
+  users?: { id?: string }[];
   groupChats?: { id: string; name: string; members?: string[] }[];
 }
 
@@ -34,6 +36,21 @@ async function main(argv: string[]): Promise<number> {
   const settings = readSettings(process.env);
   // The same port variable as scripts/local.ts.
   const playground = `http://127.0.0.1:${Number(process.env.PLAYGROUND_PORT || 56150)}`;
+
+  // The Playground's people (a person it does not know is named here, not as its 400 later).
+  let config: PlaygroundConfig = {};
+  try {
+    const res = await fetch(`${playground}/_internal/v1/config`);
+    if (res.ok) config = ((await res.json()) as { config?: PlaygroundConfig }).config ?? {};
+  } catch {
+    process.stderr.write(`The Agents Playground does not answer at ${playground}. Start the local trial first: npm run local\n`);
+    return 1;
+  }
+  const people = [config.currentUser?.id, ...(config.users ?? []).map((u) => u.id)].filter((id): id is string => typeof id === 'string');
+  if (people.length > 0 && !people.includes(userId)) {
+    process.stderr.write(`There is no person ${person} in the Playground: its people are ${people.map((id) => id.replace(/^user-/, '')).join(', ')}.\n${USAGE}\n`);
+    return 2;
+  }
 
   const file = databaseFile(settings.dataDir);
   let found: { hash: string; state: string; cards: { conversationId: string; activityId: string }[] } | undefined;
@@ -65,14 +82,6 @@ async function main(argv: string[]): Promise<number> {
   }
 
   // The card in a group chat the person belongs to, where they would click in Teams; else the newest.
-  let config: PlaygroundConfig = {};
-  try {
-    const res = await fetch(`${playground}/_internal/v1/config`);
-    if (res.ok) config = ((await res.json()) as { config?: PlaygroundConfig }).config ?? {};
-  } catch {
-    process.stderr.write(`The Agents Playground does not answer at ${playground}. Start the local trial first: npm run local\n`);
-    return 1;
-  }
   const theirs = new Set((config.groupChats ?? []).filter((c) => c.members?.includes(userId)).map((c) => c.id));
   const card = [...found.cards].reverse().find((c) => theirs.has(c.conversationId)) ?? found.cards[found.cards.length - 1];
 
