@@ -32,7 +32,9 @@ function format(value: string | undefined, fallback: ExportFormat): ExportFormat
 /** `audit export <from> <to> [format]`, the words after "audit". */
 export function parseTeamsExport(args: readonly string[]): ExportAsk {
   const [sub, from, to, fmt, ...rest] = args;
-  if (sub?.toLowerCase() !== 'export' || !from || !to || rest.length) return { ok: false, message: TEAMS_USAGE };
+  if (sub?.toLowerCase() !== 'export') return { ok: false, message: TEAMS_USAGE };
+  if (!from || !to) return { ok: false, message: `${!from ? '<from> and <to> are' : '<to> is'} missing. ${TEAMS_USAGE}` };
+  if (rest.length) return { ok: false, message: `Unexpected words after the format: ${rest.map((w) => `"${w.slice(0, 40)}"`).join(' ')}. ${TEAMS_USAGE}` };
   const r = range(from, to);
   if (!r.ok) return { ok: false, message: `${r.message} ${TEAMS_USAGE}` };
   const f = format(fmt, 'csv');
