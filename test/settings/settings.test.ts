@@ -89,6 +89,14 @@ describe('settings: the environment, read in one place', () => {
     }
   });
 
+  it('takes one of pino\'s levels from LOG_LEVEL, info unless set, and names anything else', () => {
+    assert.equal(readSettings({}).logLevel, 'info');
+    assert.equal(readSettings({ LOG_LEVEL: 'debug' }).logLevel, 'debug');
+    assert.equal(readSettings({ LOG_LEVEL: 'silent' }).logLevel, 'silent');
+    assert.throws(() => readSettings({ LOG_LEVEL: 'verbose' }), { message: 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"' });
+    assert.throws(() => readSettings({ LOG_LEVEL: 'INFO' }), /LOG_LEVEL: must be one of/);
+  });
+
   it('hands the Azure credential only the variables that are set', () => {
     assert.deepEqual(readSettings({ AZURE_CLIENT_SECRET: 's', AZURE_CLIENT_ID: '', AZURE_TENANT_ID: 't' }).azureCredentialEnv, { AZURE_CLIENT_SECRET: 's', AZURE_TENANT_ID: 't' });
   });
