@@ -67,7 +67,7 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
  * The parameters' check, and the reason's when the command's policy requires one: a missing or
  * empty reason is a problem like a missing value, so the form asks for it.
  */
-export function checkRequestInput(command: CommandSpec, parsed: Pick<ParsedCommand, 'args' | 'named' | 'reason'>): ParameterCheck {
+export function checkRequestInput(command: CommandSpec, parsed: Pick<ParsedCommand, 'args' | 'named' | 'problems' | 'reason'>): ParameterCheck {
   const check = checkParameters(command, parsed);
   const values = check.values;
   const problem = reasonProblem(parsed.reason, command.policy?.reason, [command.name, ...Object.values(values)].join(' '));

@@ -96,6 +96,12 @@ describe('reading a message as a catalog command', () => {
     });
   });
 
+  it('names a parameter given more than once by name, with every value, and binds none of them', () => {
+    const p = parsed('tag rg-ops owner value=a value=b value=');
+    assert.deepEqual(p.problems, [{ parameter: 'value', message: 'value is given 3 times (a, b and ""): give it once' }]);
+    assert.equal(parsed('tag rg-ops owner value=a').problems, undefined);
+  });
+
   it('keeps the command it matched so its parameters can be checked', () => {
     assert.equal(parsed('tag a b c').command, tag);
     assert.equal(parsed('deploy').command, deploy);

@@ -141,6 +141,16 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.match(lastText(h, from), /That form is no longer active/);
   });
 
+  it('refuses a parameter given twice by name, naming both values, and creates nothing', async () => {
+    const before = (await h.bot.deps.store.requests.list({})).length;
+    const from = await h.teams.say(people.alice, 'scale plan capacity=5 capacity=6 reason: more room for the sale', alicePersonal);
+    const form = lastCard(h, from);
+    assert.match(cardText(form), /Complete your request: scale plan/);
+    assert.ok(cardText(form).includes('capacity is given twice (5 and 6): give it once'), cardText(form));
+    assert.deepEqual(inputs(form).find((i) => i.id === 'param.capacity')?.value, '', 'neither value is taken for the person');
+    assert.equal((await h.bot.deps.store.requests.list({})).length, before, 'nothing was requested');
+  });
+
   it('refuses a bad value for a read-only command with what was wrong', async () => {
     const from = await h.teams.say(people.alice, 'resources bad/name', alicePersonal);
     assert.match(lastText(h, from), /group "bad\/name" does not match the allowed form/);

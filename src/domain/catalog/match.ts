@@ -2,7 +2,7 @@
  * Matching what someone typed to a command of the catalog: its words, name=value words and the
  * reason, and suggestions for a typo.
  */
-import type { CommandSpec, ParsedCommand } from './types';
+import type { CommandSpec, ParameterProblem, ParsedCommand } from './types';
 
 export class Catalog {
   private readonly byWords: CommandSpec[];
@@ -28,13 +28,19 @@ export class Catalog {
         const rest = tokens.slice(name.length);
         const args: string[] = [];
         const named: Record<string, string> = {};
+        const given: Record<string, string[]> = {};
         for (const token of rest) {
           const eq = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(token);
           const spec = eq ? command.parameters.find((p) => p.name === eq[1]) : undefined;
-          if (eq && spec) named[spec.name] = eq[2];
-          else args.push(token);
+          if (eq && spec) {
+            named[spec.name] ??= eq[2];
+            (given[spec.name] ??= []).push(eq[2]);
+          } else args.push(token);
         }
-        return reason === undefined ? { command, args, named } : { command, args, named, reason };
+        const problems: ParameterProblem[] = Object.entries(given)
+          .filter(([, values]) => values.length > 1)
+          .map(([parameter, values]) => ({ parameter, message: `${parameter} is given ${values.length === 2 ? 'twice' : `${values.length} times`} (${listValues(values)}): give it once` }));
+        return { command, args, named, ...(problems.length > 0 ? { problems } : {}), ...(reason === undefined ? {} : { reason }) };
       }
     }
     return undefined;
@@ -78,6 +84,12 @@ export function tokenize(text: string): string[] {
   // A word may be `"quoted with spaces"` or `name="quoted with spaces"`.
   for (const m of text.matchAll(/([^\s"]*)"([^"]*)"|(\S+)/g)) tokens.push(m[3] ?? `${m[1]}${m[2]}`);
   return tokens;
+}
+
+/** "5 and 6", "5, 6 and 7": the values of a parameter given more than once, as typed. */
+function listValues(values: string[]): string {
+  const quoted = values.map((v) => (v === '' ? '""' : v));
+  return `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)}`;
 }
 
 function splitReason(text: string): { body: string; reason?: string } {

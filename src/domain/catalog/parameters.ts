@@ -7,11 +7,17 @@ import { layoutProblem } from '../text-safety';
 import type { CommandSpec, ParameterCheck, ParameterProblem, ParameterSpec, ParsedCommand } from './types';
 
 /** Binds positional and named words to declared parameters and checks every value. */
-export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand, 'args' | 'named'>): ParameterCheck {
+export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand, 'args' | 'named' | 'problems'>): ParameterCheck {
   const values: Record<string, string> = {};
   const problems: ParameterProblem[] = [];
   const positional = [...parsed.args];
   for (const spec of command.parameters) {
+    // A parameter given twice has no value until the person says which one they meant.
+    const given = parsed.problems?.find((p) => p.parameter === spec.name);
+    if (given) {
+      problems.push(given);
+      continue;
+    }
     const raw = parsed.named[spec.name] ?? (positional.length > 0 ? positional.shift() : undefined) ?? spec.default;
     if (raw === undefined || raw.trim() === '') {
       problems.push({ parameter: spec.name, message: `${spec.name} is missing${describeAllowed(spec)}`, missing: true });
@@ -21,6 +27,7 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
     if (problem) problems.push({ parameter: spec.name, message: problem });
     else values[spec.name] = canonicalValue(spec, raw);
   }
+  problems.push(...(parsed.problems ?? []).filter((p) => !command.parameters.some((spec) => spec.name === p.parameter)));
   if (positional.length > 0) {
     problems.push({
       parameter: '(extra)',

@@ -69,6 +69,8 @@ export interface ParsedCommand {
   args: string[];
   /** name=value words, which may come in any order. */
   named: Record<string, string>;
+  /** What is wrong with the words themselves: a parameter given twice by name, a double quote never closed. */
+  problems?: ParameterProblem[];
   reason?: string;
 }
 
