@@ -102,6 +102,13 @@ describe('reading a message as a catalog command', () => {
     assert.equal(parsed('tag rg-ops owner value=a').problems, undefined);
   });
 
+  it('names a double quote that is never closed and leaves the words after it unbound', () => {
+    const p = parsed('tag rg-ops owner "Jane Doe reason: x');
+    assert.deepEqual(p.args, ['rg-ops', 'owner']);
+    assert.deepEqual(p.problems, [{ parameter: '(quote)', message: 'the double quote at character 18 is never closed ("Jane Doe reason: x): close it with another " or leave it out' }]);
+    assert.equal(parsed('tag rg-ops owner "Jane Doe"').problems, undefined);
+  });
+
   it('keeps the command it matched so its parameters can be checked', () => {
     assert.equal(parsed('tag a b c').command, tag);
     assert.equal(parsed('deploy').command, deploy);

@@ -151,6 +151,14 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.equal((await h.bot.deps.store.requests.list({})).length, before, 'nothing was requested');
   });
 
+  it('names a double quote that is never closed, and where it stands, instead of "extra words"', async () => {
+    const from = await h.teams.say(people.alice, 'tag staging-old owner "platform team reason: fix owner', alicePersonal);
+    const text = cardText(lastCard(h, from));
+    assert.match(text, /Complete your request: tag/);
+    assert.ok(text.includes('the double quote at character 23 is never closed ("platform team reason: fix owner): close it with another " or leave it out'), text);
+    assert.doesNotMatch(text, /unexpected extra words/);
+  });
+
   it('refuses a bad value for a read-only command with what was wrong', async () => {
     const from = await h.teams.say(people.alice, 'resources bad/name', alicePersonal);
     assert.match(lastText(h, from), /group "bad\/name" does not match the allowed form/);

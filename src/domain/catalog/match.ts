@@ -20,7 +20,9 @@ export class Catalog {
   /** Splits "deploy production api-service reason: hotfix 123" into command, words and reason. */
   parse(text: string): ParsedCommand | undefined {
     const { body, reason } = splitReason(text);
-    const tokens = tokenize(body);
+    // Words from a double quote that is never closed on are not bound to anything: the quote is the problem.
+    const quote = unclosedQuote(body);
+    const tokens = tokenize(quote === undefined ? body : body.slice(0, quote));
     const lowered = tokens.map((t) => t.toLowerCase());
     for (const command of this.byWords) {
       const name = words(command.name);
@@ -40,6 +42,7 @@ export class Catalog {
         const problems: ParameterProblem[] = Object.entries(given)
           .filter(([, values]) => values.length > 1)
           .map(([parameter, values]) => ({ parameter, message: `${parameter} is given ${values.length === 2 ? 'twice' : `${values.length} times`} (${listValues(values)}): give it once` }));
+        if (quote !== undefined) problems.push({ parameter: '(quote)', message: unclosedQuoteMessage(body, quote) });
         return { command, args, named, ...(problems.length > 0 ? { problems } : {}), ...(reason === undefined ? {} : { reason }) };
       }
     }
@@ -84,6 +87,22 @@ export function tokenize(text: string): string[] {
   // A word may be `"quoted with spaces"` or `name="quoted with spaces"`.
   for (const m of text.matchAll(/([^\s"]*)"([^"]*)"|(\S+)/g)) tokens.push(m[3] ?? `${m[1]}${m[2]}`);
   return tokens;
+}
+
+/** Where a double quote that is never closed stands in `text` (its index), if one does. */
+function unclosedQuote(text: string): number | undefined {
+  // Quoted words pair their quotes; a quote left in a plain word has no partner.
+  for (const m of text.matchAll(/([^\s"]*)"([^"]*)"|(\S+)/g)) {
+    if (m[3] !== undefined && m[3].includes('"')) return m.index + m[3].indexOf('"');
+  }
+  return undefined;
+}
+
+/** What the person is told about an unclosed quote: where it stands, and what follows it (clipped). */
+function unclosedQuoteMessage(text: string, at: number): string {
+  const after = text.slice(at);
+  const shown = after.length > 40 ? `${after.slice(0, 40)}…` : after;
+  return `the double quote at character ${at + 1} is never closed (${shown}): close it with another " or leave it out`;
 }
 
 /** "5 and 6", "5, 6 and 7": the values of a parameter given more than once, as typed. */
