@@ -10,7 +10,8 @@ import { type Card, render } from './render';
 
 export interface ListSection {
   heading: string;
-  lines: string[];
+  /** Plain text (escaped here), or card text already made safe, e.g. with a time Teams shows in the reader's zone. */
+  lines: (string | { markdown: string })[];
 }
 
 export function listCard(title: string, intro: string | undefined, sections: ListSection[], sandbox: boolean): Card {
@@ -24,7 +25,7 @@ export function listCardView(title: string, intro: string | undefined, sections:
     title: md(title),
     hasIntro: !!intro,
     intro: md(intro),
-    sections: sections.map((s) => ({ heading: md(s.heading), lines: (s.lines.length ? s.lines : ['(none)']).map((l) => ({ line: md(l) })) })),
+    sections: sections.map((s) => ({ heading: md(s.heading), lines: (s.lines.length ? s.lines : ['(none)']).map((l) => ({ line: typeof l === 'string' ? md(l) : l.markdown })) })),
   };
 }
 
@@ -62,8 +63,10 @@ export function helpCard(entries: HelpEntry[], sandbox: boolean): Card {
  * how many more there are.
  */
 export function pendingCard(view: PendingView, sandbox: boolean): Card {
-  const line = (r: ApprovalRequest) =>
-    `${r.id}: ${r.command} ${Object.values(r.parameters).join(' ')} by ${r.requester.name}, ${r.state}, ${r.approvals.length} of ${plural(r.policy.approvals, 'approval')}${r.state === 'pending' ? `, expires ${localTime(r.expiresAt)}` : ''}`;
+  // The requester's words are escaped; the expiry is Teams' DATE/TIME functions, which escaping would break.
+  const line = (r: ApprovalRequest) => ({
+    markdown: `${md(`${r.id}: ${r.command} ${Object.values(r.parameters).join(' ')} by ${r.requester.name}, ${r.state}, ${r.approvals.length} of ${plural(r.policy.approvals, 'approval')}`)}${r.state === 'pending' ? `, expires ${localTime(r.expiresAt)}` : ''}`,
+  });
   const section = (heading: string, shown: readonly ApprovalRequest[], count: number) => {
     const more = count - shown.length;
     return {

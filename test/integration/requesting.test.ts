@@ -198,6 +198,16 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.match(cardText(channelCard), /SUCCEEDED/, 'the channel copy is updated too');
   });
 
+  it('shows when each pending request expires in the reader\'s time, and still escapes what was typed', async () => {
+    const made = await h.teams.say(people.alice, 'tag staging-old owner "{{DATE(x)}} *bold*" reason: pending card times', opsChannel);
+    const requestId = cardActions(lastCard(h, made))[0].data.requestId as string;
+    const expiresAt = (await h.bot.deps.store.requests.get(requestId))!.expiresAt.replace(/\.\d+Z$/, 'Z');
+    const from = await h.teams.say(people.alice, 'pending', alicePersonal);
+    const text = cardText(lastCard(h, from));
+    const line = text.split('\n').find((l) => l.startsWith(`${requestId}:`)) ?? assert.fail(text);
+    assert.equal(line, `${requestId}: tag staging-old owner {\u200B{DATE(x)}} \\*bold\\* by Alice Requester, pending, 0 of 1 approval, expires {{DATE(${expiresAt}, SHORT)}} {{TIME(${expiresAt})}}`);
+  });
+
   it("shows a request's status to those involved, and hides it from others", async () => {
     const made = await h.teams.say(people.alice, 'tag production-vm owner platform', opsChannel);
     const requestId = cardActions(lastCard(h, made))[0].data.requestId as string;
