@@ -6,12 +6,21 @@ import type { CommandSpec, ParameterProblem } from '../domain/catalog';
 import { formatDuration, plural } from '../domain/duration-text';
 import { listCard } from './lists';
 import { whoMustApprove } from '../domain/policy-text';
+import { inertLine } from '../domain/text-safety';
 import { md } from './markdown';
 import { type Card, render } from './render';
 
 /** Input values are not markdown; only a "${" is broken (and restored on submit by `fromInput`). */
 function inputValue(text: string): string {
   return text.replace(/\$\{/g, '$\u200B{');
+}
+
+/**
+ * An input's placeholder or error message: plain text in Adaptive Cards, so not markdown-escaped (a
+ * pattern shows as written), but one inert line like all card text, and no "${".
+ */
+function plainText(text: string): string {
+  return inputValue(inertLine(text));
 }
 
 export function fromInput(text: string): string {
@@ -33,12 +42,12 @@ export function formCardView(command: CommandSpec, values: Record<string, string
     command: command.name,
     fields: command.parameters.map((p) => ({
       id: `param.${p.name}`,
-      name: md(p.name),
+      name: plainText(p.name),
       label: md(p.description ? `${p.name} (${p.description})` : p.name),
       isChoice: p.type === 'enum',
       choices: (p.allowed ?? []).map((a) => ({ title: md(a), value: a })),
       regex: p.pattern ?? (p.type === 'integer' ? '^-?[0-9]+$' : '^.+$'),
-      hint: md(p.type === 'integer' ? `a whole number${p.min !== undefined ? ` from ${p.min}` : ''}${p.max !== undefined ? ` to ${p.max}` : ''}` : p.pattern ? `matching ${p.pattern}` : `the ${p.name}`),
+      hint: plainText(p.type === 'integer' ? `a whole number${p.min !== undefined ? ` from ${p.min}` : ''}${p.max !== undefined ? ` to ${p.max}` : ''}` : p.pattern ? `matching ${p.pattern}` : `the ${p.name}`),
       value: inputValue(values[p.name] ?? p.default ?? ''),
     })),
     reason: inputValue(reason ?? ''),

@@ -113,6 +113,17 @@ describe('cards', () => {
     assert.match(cardText(notice), /^You asked for request CS-1, so you cannot approve it\./m);
   });
 
+  it('keeps an input\'s placeholder and error message plain (not markdown) but one inert line', () => {
+    const deploy = loadConfig(EXAMPLE_CONFIG).catalog.find('deploy')!;
+    const command = { ...deploy, parameters: [{ name: 'tag_name', type: 'string' as const, pattern: '^[a-z_]*$\n\u202E|\\d' }] };
+    const json = JSON.stringify(formCard(command, {}, [], undefined, false));
+    const input = JSON.parse(json, (key, value) => value);
+    const found: Record<string, unknown>[] = [];
+    JSON.stringify(input, (key, value) => (value && value.type === 'Input.Text' && value.id === 'param.tag_name' ? (found.push(value), value) : value));
+    assert.equal(found[0]?.placeholder, 'matching ^[a-z_]*$ |\\d');
+    assert.equal(found[0]?.errorMessage, 'matching ^[a-z_]*$ |\\d');
+  });
+
   it('renders the form, confirmation, help, pending and query cards cleanly', () => {
     const config = loadConfig(EXAMPLE_CONFIG);
     const deploy = config.catalog.find('deploy')!;

@@ -159,6 +159,14 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.doesNotMatch(text, /unexpected extra words/);
   });
 
+  it('shows a parameter\'s pattern in the form\'s plain-text placeholder and error message as written, not markdown-escaped', async () => {
+    const from = await h.teams.say(people.alice, 'create resource group rg-new westeurope', alicePersonal);
+    const owner = inputs(lastCard(h, from)).find((i) => i.id === 'param.owner') ?? assert.fail('no owner field');
+    assert.equal(owner.placeholder, 'matching ^[a-z][a-z0-9-]{1,40}$');
+    assert.equal(owner.errorMessage, 'matching ^[a-z][a-z0-9-]{1,40}$');
+    assert.equal(owner.regex, '^[a-z][a-z0-9-]{1,40}$');
+  });
+
   it('refuses a bad value for a read-only command with what was wrong', async () => {
     const from = await h.teams.say(people.alice, 'resources bad/name', alicePersonal);
     assert.match(lastText(h, from), /group "bad\/name" does not match the allowed form/);
