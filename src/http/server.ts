@@ -53,15 +53,42 @@ async function answer(options: ServerOptions, req: restify.Request, res: restify
   }
 }
 
+/** The largest request body read (1 MB); past it the caller is answered 413. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * What a caller whose body could not be read is told: the status the body parser chose (400 for
+ * JSON that does not parse, 413 past the size limit) with a short reason of ours, never its text.
+ */
+function bodyRefusal(req: restify.Request, err: Error): { status: number; error: string } {
+  const status = (err as { statusCode?: unknown }).statusCode;
+  if (status === 413) return { status, error: `The request body is larger than ${MAX_BODY_BYTES} bytes (1 MB).` };
+  const activity = req.getPath() === '/api/messages';
+  if (err.name === 'InvalidContentError') return { status: 400, error: activity ? 'Not a valid Bot Framework activity: the body is not valid JSON.' : 'The request body is not valid JSON.' };
+  return { status: typeof status === 'number' && status >= 400 && status < 500 ? status : 400, error: activity ? 'Not a valid Bot Framework activity: the body could not be read.' : 'The request body could not be read.' };
+}
+
 export function createServer(options: ServerOptions): restify.Server {
   // maxParamLength: an audit download link's token (expiry, secret, Ed25519 signature) is ~140 characters.
   const server = restify.createServer({ name: 'countersign', handleUncaughtExceptions: false, maxParamLength: 256 });
-  // Every request has an id, logged with it and handed back for the caller to quote.
-  server.use((req, res, next) => {
+  // Every request has an id, logged with it and handed back for the caller to quote: before routing,
+  // so a path or method no route takes (404, 405) carries it too.
+  server.pre((req, res, next) => {
     res.header('x-request-id', req.getId());
     next();
   });
-  server.use(restify.plugins.bodyParser({ maxBodySize: 1024 * 1024, mapParams: false }));
+  // The body parser's own errors carry restify's words ("Invalid JSON: ..."): the caller gets ours.
+  for (const parse of restify.plugins.bodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false })) {
+    server.use((req, res, next) =>
+      parse(req, res, (err?: unknown) => {
+        if (!(err instanceof Error)) return next(err as false | undefined);
+        const refused = bodyRefusal(req, err);
+        options.log.warn({ reqId: req.getId(), path: loggedPath(req.getPath()), status: refused.status, err: loggedPath(err.message) }, 'http request body refused');
+        res.send(refused.status, { error: refused.error });
+        return next(false);
+      }),
+    );
+  }
   server.use(restify.plugins.queryParser({ mapParams: false }));
 
   server.post('/api/messages', async (req, res) => {

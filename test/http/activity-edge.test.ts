@@ -68,6 +68,25 @@ describe('activities validated at the edge', function () {
       assert.doesNotMatch(broken.text, /\n\s+at /);
     });
 
+    it('answers malformed JSON in the documented form, not with the body parser\'s words', async () => {
+      const broken = await post(h, '{"type": "message", ');
+      assert.deepEqual([broken.status, JSON.parse(broken.text)], [400, { error: 'Not a valid Bot Framework activity: the body is not valid JSON.' }]);
+      assert.doesNotMatch(broken.text, /InvalidContent|Invalid JSON|position/);
+    });
+
+    it('answers a body over 1 MB with 413 and a short reason', async () => {
+      const big = await post(h, JSON.stringify({ type: 'message', text: 'x'.repeat(1024 * 1024) }));
+      assert.deepEqual([big.status, JSON.parse(big.text)], [413, { error: 'The request body is larger than 1048576 bytes (1 MB).' }]);
+    });
+
+    it('hands back an x-request-id on every response, a path or method no route takes included', async () => {
+      for (const [method, path, status] of [['GET', '/nothing', 404], ['GET', '/api/messages', 405], ['POST', '/api/messages', 400], ['GET', '/healthz', 200]] as const) {
+        const res = await fetch(`${h.bot.url}${path}`, { method, ...(method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: '{' } : {}) });
+        assert.equal(res.status, status, `${method} ${path}`);
+        assert.match(res.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, `${method} ${path}`);
+      }
+    });
+
     it('still answers a well-formed activity, and nothing was requested by the malformed ones', async () => {
       const from = await h.teams.say(people.alice, 'help');
       assert.ok(h.teams.since(from).length > 0);
