@@ -9,17 +9,33 @@ import type { AppDeps } from './context';
 
 export type Admission = { ok: true } | { ok: false; message: string };
 
-export async function admit(deps: AppDeps, actor: Actor, source: Source, activityType: string): Promise<Admission> {
-  if (deps.config.access.tenantAllowed(actor.tenantId)) return { ok: true };
+/** The tenant ids an activity names, each where it names one (Teams sends both; they must agree). */
+export interface TenantClaims {
+  /** `conversation.tenantId` */
+  conversation?: string;
+  /** `channelData.tenant.id` */
+  channelData?: string;
+}
+
+export async function admit(deps: AppDeps, actor: Actor, source: Source, activityType: string, claims: TenantClaims = {}): Promise<Admission> {
+  // Two tenants in one activity: whichever is allowed, it cannot be told which one the sender is in.
+  const disagree = claims.conversation !== undefined && claims.channelData !== undefined && claims.conversation !== claims.channelData;
+  if (!disagree && deps.config.access.tenantAllowed(actor.tenantId)) return { ok: true };
+  const detail = disagree
+    ? `activity type ${activityType}; conversation.tenantId ${claims.conversation} and channelData.tenant.id ${claims.channelData} differ`
+    : `activity type ${activityType}`;
   await deps.store.audit.append([
     neutralise({
       type: 'tenant.refused' as const,
       time: deps.clock.now().toISOString(),
       actor,
       source,
-      outcome: { result: 'refused' as const, reason: RefusalReason.TenantNotAllowed, detail: `activity type ${activityType}` },
+      outcome: { result: 'refused' as const, reason: RefusalReason.TenantNotAllowed, detail },
     }),
   ]);
-  deps.log.warn({ tenantId: actor.tenantId, activityType }, 'tenant refused');
+  deps.log.warn({ tenantId: actor.tenantId, activityType, ...(disagree ? { conversationTenantId: claims.conversation, channelDataTenantId: claims.channelData } : {}) }, 'tenant refused');
+  if (disagree) {
+    return { ok: false, message: `This activity names two tenants, ${claims.conversation || '(empty)'} (conversation.tenantId) and ${claims.channelData || '(empty)'} (channelData.tenant.id): it is not accepted.` };
+  }
   return { ok: false, message: `Tenant ${actor.tenantId || '(none)'} is not allowed to use Countersign.` };
 }

@@ -7,7 +7,7 @@ import type { CommandSpec } from '../domain/catalog';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import { withLogContext } from '../log/context';
 import { describeUntil, zoneOrUtc } from '../domain/delegation-time';
-import { admit, type Admission } from './access';
+import { admit, type Admission, type TenantClaims } from './access';
 import { recordAuthRefused, type RefusedActivity } from './auth-refusals';
 import { recordCardPosted } from './card-binding';
 import { admitClientText, type ClientInput } from './input-gate';
@@ -57,8 +57,8 @@ export class Countersign {
   }
 
   /** The tenant gate every activity passes first (a refusal is audited). */
-  admit(actor: Actor, source: Source, activityType: string): Promise<Admission> {
-    return admit(this.deps, actor, source, activityType);
+  admit(actor: Actor, source: Source, activityType: string, claims?: TenantClaims): Promise<Admission> {
+    return admit(this.deps, actor, source, activityType, claims);
   }
 
   /** Client-supplied text past its limits is refused before anything else (audited with a bounded prefix). */

@@ -20,7 +20,7 @@ import { helpCard, pendingCard, queryCard } from '../cards/lists';
 import type { Card } from '../cards/render';
 import { requestCard, type RequestCardOptions } from '../cards/request-card';
 import { LruMap } from './bounded-storage';
-import { actorOf, clientTextOf, sourceOf, timeZoneOf } from './identity';
+import { actorOf, clientTextOf, sourceOf, tenantClaimsOf, timeZoneOf } from './identity';
 import { namedPerson } from './mentions';
 import { FormMessages, type FormMessageState } from './form-messages';
 import { sharedCardOptions, TeamsUserIds } from './personal-cards';
@@ -83,7 +83,7 @@ export class CountersignBot extends TeamsActivityHandler {
     const actor = actorOf(a);
     const oversized = await this.app.admitClientText({ kind: a.type === 'invoke' ? 'click' : a.type === 'message' ? 'message' : 'other', activityType: String(a.type), actor, source: sourceOf(a), texts: clientTextOf(a) });
     if (oversized) return this.answer(context, oversized.message);
-    const admission = await this.app.admit(actor, sourceOf(a), a.type);
+    const admission = await this.app.admit(actor, sourceOf(a), a.type, tenantClaimsOf(a));
     if (!admission.ok) {
       const text = admission.message;
       if (context.activity.type === 'invoke') {

@@ -5,6 +5,7 @@
 import type { Activity } from 'botbuilder';
 import type { ClientText, InputField } from '../domain/input-limits';
 import type { Actor, ConversationKind, Source } from '../domain/request';
+import type { TenantClaims } from '../app/access';
 
 interface TeamsChannelData {
   tenant?: { id?: string };
@@ -17,6 +18,14 @@ export function actorOf(activity: Partial<Activity>): Actor {
     tenantId: activity.conversation?.tenantId ?? channelData.tenant?.id ?? '',
     name: (activity.from?.name ?? activity.from?.id ?? 'unknown').slice(0, 200),
   };
+}
+
+/** Each tenant id the activity names, where it names one: the tenant gate refuses two that differ. */
+export function tenantClaimsOf(activity: Partial<Activity>): TenantClaims {
+  const channelData = (activity.channelData ?? {}) as TeamsChannelData;
+  const conversation = activity.conversation?.tenantId;
+  const fromChannelData = channelData.tenant?.id;
+  return { ...(typeof conversation === 'string' ? { conversation } : {}), ...(typeof fromChannelData === 'string' ? { channelData: fromChannelData } : {}) };
 }
 
 /** The sender's IANA time zone, when the client sent it (activity.localTimezone, or a clientInfo entity). */

@@ -118,6 +118,25 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
     assert.equal(refused[0].actor?.tenantId, people.mallory.tenantId);
   });
 
+  it('refuses a click whose two tenant ids differ, though one of them is allowed, naming both, and audits it', async () => {
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
+    const before = (await auditOf(h, { types: ['tenant.refused'] })).length;
+    const card = h.connector.card(cardId);
+    const data = (card as { actions?: { verb?: string; data?: Record<string, unknown> }[] }).actions?.find((x) => x.verb === 'approve')?.data ?? {};
+    const click = h.teams.activity(people.bob, opsChannel, { type: 'invoke', name: 'adaptiveCard/action', replyToId: cardId, value: { action: { type: 'Action.Execute', verb: 'approve', data } } });
+    (click.channelData as { tenant: { id: string } }).tenant.id = people.mallory.tenantId;
+    const res = await h.teams.post(click);
+    assert.equal(
+      (res.body as { value?: unknown }).value,
+      `This activity names two tenants, ${people.bob.tenantId} (conversation.tenantId) and ${people.mallory.tenantId} (channelData.tenant.id): it is not accepted.`,
+    );
+    assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
+    const refused = (await auditOf(h, { types: ['tenant.refused'] })).slice(before);
+    assert.equal(refused.length, 1);
+    assert.equal(refused[0].outcome?.reason, 'tenant-not-allowed');
+    assert.match(String(refused[0].outcome?.detail), new RegExp(`conversation\\.tenantId ${people.bob.tenantId} and channelData\\.tenant\\.id ${people.mallory.tenantId} differ`));
+  });
+
   it('keeps the audit chain verifiable across a whole session of requests and decisions', async () => {
     // A reason or comment with a line break is refused (and the refusal audited); a display name
     // from Teams with one is taken, and neutralised in the trail.
