@@ -24,7 +24,7 @@ import { sweepReminders } from './reminders';
 import { sweepScheduled } from './schedule';
 import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
 import { CommitOutcomeUnknownError, type CardMessage } from './ports';
-import { cardViewers, personalView, type PersonalView } from './personal-view';
+import { cardViewers, personalView, refreshProblem, type PersonalView } from './personal-view';
 import { help, pending, status, type HelpEntry, type PendingView } from './queries';
 import { recordConfigLoaded } from './startup';
 import { createRequest, interpret, runQuery, type CreateInput, type CreateResult, type Interpretation } from './requests';
@@ -192,6 +192,11 @@ export class Countersign {
 
   pending(actor: Actor): Promise<PendingView> {
     return pending(this.deps, actor);
+  }
+
+  /** What is wrong with the request id a card refresh names (missing, not text), if anything. */
+  refreshProblem(requestId: unknown): string | undefined {
+    return refreshProblem(requestId);
   }
 
   /** The request's card as this person sees it (only the buttons they can use). */

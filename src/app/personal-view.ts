@@ -17,6 +17,19 @@ export interface PersonalView {
   canCancel: boolean;
 }
 
+/**
+ * What is wrong with the request id a refresh names, if anything: Teams sends the id the card was
+ * made with, so a missing or non-text one is named rather than looked up ("There is no request .").
+ */
+export function refreshProblem(requestId: unknown): string | undefined {
+  if (requestId === undefined || requestId === null || requestId === '') return 'This card refresh names no request (its requestId is missing); nothing to show.';
+  if (typeof requestId !== 'string') {
+    const shown = JSON.stringify(requestId) ?? String(requestId);
+    return `This card refresh's requestId must be text, got ${shown.length > 64 ? `${shown.slice(0, 64)}…` : shown}; nothing to show.`;
+  }
+  return undefined;
+}
+
 export async function personalView(deps: AppDeps, actor: Actor, requestId: string): Promise<PersonalView | undefined> {
   const request = await deps.store.requests.get(canonicalRequestId(requestId));
   if (!request) return undefined;

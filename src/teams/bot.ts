@@ -276,7 +276,10 @@ export class CountersignBot extends TeamsActivityHandler {
     const requestId = typeof data.requestId === 'string' ? data.requestId : '';
     const actor = actorOf(activity);
     const source = sourceOf(activity);
-    if (verb === 'refresh') return this.personalCard(actor, requestId);
+    if (verb === 'refresh') {
+      const problem = this.app.refreshProblem(data.requestId);
+      return problem ? message(this.say(problem)) : this.personalCard(actor, requestId);
+    }
     try {
       const result = await this.app.click({
         requestId,

@@ -37,4 +37,12 @@ describe('per-person request cards (bot over HTTP)', () => {
     // A refresh decides nothing.
     assert.deepEqual(await view(people.bob), ['approve', 'reject']);
   });
+
+  it('names a refresh whose request id is missing or not text, instead of "There is no request ."', async () => {
+    const { cardId } = await requestVia(h, 'delete resource group staging-old');
+    const answer = async (data: Record<string, unknown>) => (await h.teams.click(people.bob, cardId, 'refresh', { data })).body.value;
+    assert.equal(await answer({ requestId: 5 }), "[SANDBOX] This card refresh's requestId must be text, got 5; nothing to show.");
+    assert.equal(await answer({ requestId: { id: 'CS-1' } }), '[SANDBOX] This card refresh\'s requestId must be text, got {"id":"CS-1"}; nothing to show.');
+    assert.equal(await answer({ requestId: '' }), '[SANDBOX] This card refresh names no request (its requestId is missing); nothing to show.');
+  });
 });
