@@ -100,7 +100,11 @@ export class CountersignBot extends TeamsActivityHandler {
     if (context.activity.name !== 'adaptiveCard/action') {
       // An invoke Countersign has no use for is the sender's mistake (400), not a server failure (501).
       const answer = await super.onInvokeActivity(context);
-      return answer.status === 501 ? { status: 400, body: { error: `Countersign does not handle "${String(context.activity.name).slice(0, 64)}" invokes.` } } : answer;
+      const name = context.activity.name;
+      const error = typeof name === 'string' && name
+        ? `Countersign does not handle "${name.slice(0, 64)}" invokes (only adaptiveCard/action).`
+        : 'This invoke has no name; Countersign handles only adaptiveCard/action invokes.';
+      return answer.status === 501 ? { status: 400, body: { error } } : answer;
     }
     const response = await this.handleCardAction(context);
     return { status: 200, body: response };

@@ -68,6 +68,14 @@ describe('activities validated at the edge', function () {
       assert.doesNotMatch(broken.text, /\n\s+at /);
     });
 
+    it('answers 400 to an invoke Countersign does not handle, saying so when it has no name at all', async () => {
+      const invoke = (extra: Record<string, unknown>) => ({ ...h.teams.activity(people.alice, opsChannel, { type: 'invoke', value: {} }), ...extra });
+      const unnamed = await post(h, JSON.stringify(invoke({})));
+      assert.deepEqual([unnamed.status, JSON.parse(unnamed.text)], [400, { error: 'This invoke has no name; Countersign handles only adaptiveCard/action invokes.' }]);
+      const other = await post(h, JSON.stringify(invoke({ name: 'composeExtension/query' })));
+      assert.deepEqual([other.status, JSON.parse(other.text)], [400, { error: 'Countersign does not handle "composeExtension/query" invokes (only adaptiveCard/action).' }]);
+    });
+
     it('answers malformed JSON in the documented form, not with the body parser\'s words', async () => {
       const broken = await post(h, '{"type": "message", ');
       assert.deepEqual([broken.status, JSON.parse(broken.text)], [400, { error: 'Not a valid Bot Framework activity: the body is not valid JSON.' }]);
