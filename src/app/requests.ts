@@ -20,6 +20,8 @@ export type Interpretation =
   | { kind: 'empty' }
   | { kind: 'builtin'; name: 'help' | 'pending' }
   | { kind: 'status'; requestId?: string }
+  /** `cancel [<request-id>]`: a reserved word; cancelling is the card's button, so the answer says how. */
+  | { kind: 'cancel'; requestId?: string }
   | { kind: 'audit'; args: string[] }
   /** `delegate @person until <time>`: the words after `delegate` (the mention's text included). */
   | { kind: 'delegate'; rest: string }
@@ -49,6 +51,7 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   if (first === 'help' || trimmed === '?') return { kind: 'builtin', name: 'help' };
   if (first === 'pending') return { kind: 'builtin', name: 'pending' };
   if (first === 'status') return words[1] ? { kind: 'status', requestId: words[1] } : { kind: 'status' };
+  if (first === 'cancel') return words[1] ? { kind: 'cancel', requestId: words[1] } : { kind: 'cancel' };
   if (first === 'audit') return { kind: 'audit', args: words.slice(1) };
   if (first === 'delegate') return { kind: 'delegate', rest: trimmed.slice(words[0].length).trim() };
   if (first === 'delegations') return { kind: 'delegations' };

@@ -173,6 +173,14 @@ export class CountersignBot extends TeamsActivityHandler {
         await context.sendActivity(this.say(answer.ok ? answer.text : answer.refusal.message));
         return;
       }
+      case 'cancel': {
+        // Typed, a cancel would act on no card: the card's button is the one way, and status posts the card.
+        const id = what.requestId?.slice(0, 64);
+        await context.sendActivity(this.say(id
+          ? `To cancel ${id}, use the Cancel button on its card (the requester can; approvers too while it waits for its run time). Type "status ${id}" to have its card posted here.`
+          : 'To cancel a request, use the Cancel button on its card (the requester can; approvers too while it waits for its run time). Type "status <request-id>" to have its card posted here, or "pending" to see your open requests.'));
+        return;
+      }
       case 'delegations':
         await context.sendActivity(this.say(await this.app.delegations(actor, timeZoneOf(context.activity))));
         return;

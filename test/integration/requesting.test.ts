@@ -83,6 +83,13 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.equal(lastText(h, from), '[SANDBOX] I don\'t know the command "deplyo production api-service". Did you mean: deploy? Type "help" for the list.');
   });
 
+  it('answers a typed cancel with how to cancel, not as an unknown command', async () => {
+    let from = await h.teams.say(people.alice, 'cancel CS-XXXX', alicePersonal);
+    assert.equal(lastText(h, from), '[SANDBOX] To cancel CS-XXXX, use the Cancel button on its card (the requester can; approvers too while it waits for its run time). Type "status CS-XXXX" to have its card posted here.');
+    from = await h.teams.say(people.alice, 'Cancel', alicePersonal);
+    assert.match(lastText(h, from), /^\[SANDBOX\] To cancel a request, use the Cancel button on its card .*Type "status <request-id>" to have its card posted here, or "pending" to see your open requests\.$/);
+  });
+
   it('asks for missing and invalid parameters with a form, checks them, and creates the request after confirmation', async () => {
     let from = await h.teams.say(people.alice, 'deploy production', alicePersonal);
     let form = lastCard(h, from);
