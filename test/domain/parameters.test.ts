@@ -98,7 +98,7 @@ describe('checking the parameters of a command', () => {
   });
 
   it('refuses a string longer than 200 characters', () => {
-    assert.deepEqual(problems(`tag rg-ops owner ${'x'.repeat(201)}`), { value: 'value is longer than 200 characters' });
+    assert.deepEqual(problems(`tag rg-ops owner ${'x'.repeat(201)}`), { value: 'value is 201 characters long (at most 200 are accepted)' });
     assert.equal(values(`tag rg-ops owner ${'x'.repeat(200)}`).value, 'x'.repeat(200));
   });
 

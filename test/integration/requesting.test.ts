@@ -179,6 +179,11 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.match(lastText(h, from), /group "bad\/name" does not match the allowed form/);
   });
 
+  it('names a typed value past its limit with its length and the limit, as limits.md says', async () => {
+    const from = await h.teams.say(people.alice, `resources ${'g'.repeat(250)}`, alicePersonal);
+    assert.equal(lastText(h, from), '[SANDBOX] group is 250 characters long (at most 200 are accepted)');
+  });
+
   it('lists the resources of a resource group at once, with no approval', async () => {
     const from = await h.teams.say(people.carol, 'resources production-api-service', alicePersonal);
     const text = cardText(lastCard(h, from));

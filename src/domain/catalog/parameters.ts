@@ -39,7 +39,8 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
 
 export function checkValue(spec: ParameterSpec, raw: string): string | undefined {
   // Before any pattern: a value must never carry lines or text direction of its own onto a card.
-  const unsafe = layoutProblem(spec.name, raw) ?? (raw.length > INPUT_LIMITS.parameterValue ? `${spec.name} is longer than ${INPUT_LIMITS.parameterValue} characters` : undefined);
+  // Worded as every limit is (domain/input-limits): the field, its length and the limit.
+  const unsafe = layoutProblem(spec.name, raw) ?? (raw.length > INPUT_LIMITS.parameterValue ? `${spec.name} is ${raw.length} characters long (at most ${INPUT_LIMITS.parameterValue} are accepted)` : undefined);
   if (unsafe) return unsafe;
   const value = raw.trim();
   if (spec.type === 'enum') {
@@ -56,7 +57,6 @@ export function checkValue(spec: ParameterSpec, raw: string): string | undefined
     if (spec.max !== undefined && n > spec.max) return `${spec.name} must be at most ${spec.max}; got ${n}`;
     return undefined;
   }
-  if (value.length > 200) return `${spec.name} is longer than 200 characters`;
   if (spec.pattern && !new RegExp(spec.pattern).test(value)) {
     return `${spec.name} "${value}" does not match the allowed form ${spec.pattern}`;
   }
