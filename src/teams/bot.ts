@@ -84,15 +84,8 @@ export class CountersignBot extends TeamsActivityHandler {
     const oversized = await this.app.admitClientText({ kind: a.type === 'invoke' ? 'click' : a.type === 'message' ? 'message' : 'other', activityType: String(a.type), actor, source: sourceOf(a), texts: clientTextOf(a) });
     if (oversized) return this.answer(context, oversized.message);
     const admission = await this.app.admit(actor, sourceOf(a), a.type, tenantClaimsOf(a));
-    if (!admission.ok) {
-      const text = admission.message;
-      if (context.activity.type === 'invoke') {
-        await context.sendActivity({ type: 'invokeResponse', value: { status: 200, body: { statusCode: 200, type: MESSAGE_RESPONSE, value: text } } });
-      } else if (context.activity.type === 'message') {
-        await context.sendActivity(text);
-      }
-      return;
-    }
+    // Told like every other refusal: [SANDBOX] in sandbox mode.
+    if (!admission.ok) return this.answer(context, admission.message);
     await super.onTurnActivity(context);
   }
 

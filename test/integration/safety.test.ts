@@ -108,10 +108,10 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
 
   it('refuses and audits activities from a tenant that is not allowed', async () => {
     const from = await h.teams.say(people.mallory, 'deploy production api-service');
-    assert.deepEqual(h.teams.since(from).map((s) => s.activity.text), [`Tenant ${people.mallory.tenantId} is not allowed to use Countersign.`]);
+    assert.deepEqual(h.teams.since(from).map((s) => s.activity.text), [`[SANDBOX] Tenant ${people.mallory.tenantId} is not allowed to use Countersign.`]);
     const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
     const click = await h.teams.click(people.mallory, cardId, 'approve');
-    assert.match(JSON.stringify(click.body), /is not allowed to use Countersign/);
+    assert.equal(click.body.value, `[SANDBOX] Tenant ${people.mallory.tenantId} is not allowed to use Countersign.`);
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
     const refused = await auditOf(h, { types: ['tenant.refused'] });
     assert.equal(refused.length, 2);
@@ -128,7 +128,7 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
     const res = await h.teams.post(click);
     assert.equal(
       (res.body as { value?: unknown }).value,
-      `This activity names two tenants, ${people.bob.tenantId} (conversation.tenantId) and ${people.mallory.tenantId} (channelData.tenant.id): it is not accepted.`,
+      `[SANDBOX] This activity names two tenants, ${people.bob.tenantId} (conversation.tenantId) and ${people.mallory.tenantId} (channelData.tenant.id): it is not accepted.`,
     );
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
     const refused = (await auditOf(h, { types: ['tenant.refused'] })).slice(before);
