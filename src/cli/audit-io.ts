@@ -46,6 +46,19 @@ export function operatorOf(io: AuditCliIo): string {
   return `${user}@${os.hostname()}`;
 }
 
+/**
+ * A report on standard output whose reader stopped reading (`countersign audit verify | head -1`):
+ * the rest of it is dropped without a stack trace, and the exit code still gives the result. The
+ * error arrives after the write returned, so the listener stays for the life of the stream.
+ */
+export function droppingOutputOnClosedPipe(out: Writable): void {
+  if (!out.listeners('error').includes(closedPipe)) out.on('error', closedPipe);
+}
+
+function closedPipe(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+}
+
 /** A problem the user can fix, reported as one line and exit code 1 (never a stack trace). */
 export class AuditInputError extends Error {}
 

@@ -16,7 +16,7 @@ import { verifyExportFile } from '../audit/verify/verify-export';
 import { requireAuditDatabase } from './audit-database';
 import type { AuditDatabase } from './audit-database';
 import { resolveDataDir } from './audit-options';
-import { AuditInputError } from './audit-io';
+import { AuditInputError, droppingOutputOnClosedPipe } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { EXIT_DAMAGED, EXIT_OK, EXIT_UNPROTECTED, checkpointReport, exportReport, verificationReport } from './audit-report';
 
@@ -32,6 +32,7 @@ export interface VerifyOptions {
 }
 
 export async function verify(opts: VerifyOptions, io: AuditCliIo): Promise<number> {
+  droppingOutputOnClosedPipe(io.stdout);
   if (opts.file) return verifyFile(opts.file, opts, io);
   if (opts.partial) throw new AuditInputError('--partial applies to an export file: use it with --file');
   return verifyDatabase(opts, io);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -195,6 +195,16 @@ describe('countersign audit', function () {
   describe('as a process', () => {
     const run = promisify(execFile);
     const entry = path.join(__dirname, 'audit-entry.ts');
+
+    it('exits cleanly with the result when its reader stops reading (audit verify | head -1)', async () => {
+      const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), entry, 'audit', 'verify', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.doesNotMatch(stderr, /EPIPE|Unhandled/);
+      assert.equal(code, 0);
+    });
 
     it('exits with status 2 and names the record when the database was tampered with', async () => {
       tamper('DELETE FROM audit_log WHERE seq = 9');
