@@ -34,15 +34,23 @@ export function verificationReport(source: string, v: ChainVerification, warning
   return `${lines.join('\n')}\n`;
 }
 
-export function checkpointReport(v: CheckpointVerification): string {
+/** keySource: where the public key in use came from, in words (named when checkpoints are another key's). */
+export function checkpointReport(v: CheckpointVerification, keySource?: string): string {
   const lines: string[] = [];
   if (v.latest) {
     const c = v.latest.checkpoint;
     lines.push(`Checkpoints: ${v.checked} checked (${v.copies} copies); the latest, signed at ${c.time} (from ${v.latest.from}), names record ${c.seq}.`);
+  } else if (v.checked === 0 && v.unchecked > 0) {
+    lines.push(`Checkpoints: none checked (${v.unchecked} copies found).`);
   } else if (v.checked === 0 && v.problems.length === 0) {
     lines.push('Checkpoints: none yet, so a cut-off end of the log could not be checked.');
   }
   for (const p of v.problems) lines.push(`AUDIT LOG DAMAGED (checkpoint, ${p.kind}): ${p.message}`);
+  if (v.problems.some((p) => p.kind === 'foreign')) {
+    lines.push(
+      `  The key in use is ${v.keyId}${keySource ? ` (${keySource})` : ''}. If the key that signed them is this log's audit key, verify with its public key: countersign audit verify --public-key <file>.`,
+    );
+  }
   for (const w of v.warnings) lines.push(`NOTE: ${w}`);
   return lines.length ? `${lines.join('\n')}\n` : '';
 }

@@ -18,7 +18,7 @@ import type { AuditDatabase } from './audit-database';
 import { resolveDataDir } from './audit-options';
 import { AuditInputError, droppingOutputOnClosedPipe } from './audit-io';
 import type { AuditCliIo } from './audit-io';
-import { EXIT_DAMAGED, EXIT_OK, EXIT_UNPROTECTED, checkpointReport, exportReport, verificationReport } from './audit-report';
+import { EXIT_DAMAGED, EXIT_INPUT, EXIT_OK, EXIT_UNPROTECTED, checkpointReport, exportReport, verificationReport } from './audit-report';
 
 export interface VerifyOptions {
   dataDir?: string;
@@ -87,14 +87,23 @@ async function verifyFile(fileOption: string, opts: VerifyOptions, io: AuditCliI
   return result.ok ? EXIT_OK : EXIT_DAMAGED;
 }
 
+function keySourceOf(opts: VerifyOptions, dataDir: string, io: AuditCliIo): string {
+  return opts.publicKey ? `from --public-key ${path.resolve(io.cwd, opts.publicKey)}` : `the data directory's, in ${dataDir}`;
+}
+
 async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<number> {
   const db = requireAuditDatabase(opts.dataDir, io);
   const chain = await db.verify();
   const checkpoints = await checkCheckpoints(db, chain, opts, io);
   const warnings = [...chain.warnings, ...checkpoints.triggerWarnings];
   io.stdout.write(verificationReport(db.where, chain, warnings));
-  io.stdout.write(checkpointReport(checkpoints.result));
+  io.stdout.write(checkpointReport(checkpoints.result, keySourceOf(opts, db.dataDir, io)));
   if (!chain.ok || checkpoints.result.problems.length) return EXIT_DAMAGED;
+  // Checkpoints that could not be checked for want of a key are no pass: the user has to give it.
+  if (checkpoints.keyProblem) {
+    io.stderr.write(`error: ${checkpoints.keyProblem}\n`);
+    return EXIT_INPUT;
+  }
   return warnings.length ? EXIT_UNPROTECTED : EXIT_OK;
 }
 
@@ -103,7 +112,7 @@ export async function checkCheckpoints(
   chain: { ok: boolean; lastSeq: number; checkpointSeqs?: readonly number[] },
   opts: VerifyOptions,
   io: AuditCliIo,
-): Promise<{ result: CheckpointVerification; triggerWarnings: string[] }> {
+): Promise<{ result: CheckpointVerification; triggerWarnings: string[]; keyProblem?: string }> {
   const dataDir = db.dataDir;
   const reader = await db.checkpoints();
   try {
@@ -126,11 +135,21 @@ export async function checkCheckpoints(
       if (c) recorded.push({ checkpoint: c, from: `record ${r.seq}` });
     }
     const hashes = await reader.hashesAt([...sourced, ...recorded].map((c) => c.checkpoint.seq));
+    let verifier: AuditVerifier | undefined;
+    let keyProblem: string | undefined;
+    if (sourced.length || recorded.length) {
+      try {
+        verifier = verifierFor(opts, io, `each of the ${sourced.length + recorded.length} checkpoint(s) found`);
+      } catch (err) {
+        if (!(err instanceof AuditInputError)) throw err;
+        keyProblem = err.message;
+      }
+    }
     const result = verifyCheckpoints({
       checkpoints: sourced,
       recorded,
       table,
-      ...(sourced.length || recorded.length ? { verifier: verifierFor(opts, io, undefined) } : {}),
+      ...(verifier ? { verifier } : {}),
       lastSeq: chain.lastSeq,
       chainIntact: chain.ok,
       hashAt: (seq) => hashes.get(seq),
@@ -140,7 +159,7 @@ export async function checkCheckpoints(
     const triggerWarnings = missing.length
       ? [`the append-only protection of the checkpoint table was removed (missing triggers: ${missing.join(', ')}): someone changed the database schema by hand`]
       : [];
-    return { result, triggerWarnings };
+    return { result, triggerWarnings, ...(keyProblem ? { keyProblem } : {}) };
   } finally {
     await reader.close();
   }

@@ -4,14 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import Database from 'better-sqlite3';
 import { checkpointFileOf } from '../../src/audit/access/checkpoints';
 import { parseManifest } from '../../src/audit/access/manifest';
-import { PRIVATE_KEY_FILE, loadPublicKey } from '../../src/audit/access/signing';
+import { PRIVATE_KEY_FILE, loadOrCreateSigningKey, loadPublicKey } from '../../src/audit/access/signing';
 import type { AuditRecord } from '../../src/domain/audit';
 import { canonicalJson, sha256Hex } from '../../src/domain/canonical';
 import { databaseFile } from '../../src/settings';
@@ -225,6 +225,61 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const v = await audit(['verify', '--data-dir', dataDir, '--checkpoints', shipped]);
       assert.equal(v.code, 2);
       assert.match(v.stdout, /truncated\): .*shipped-checkpoints\.jsonl\) names record 12/);
+    });
+
+    /** The data directory's key pair replaced by a new one (the key id of the new one). */
+    function replaceKey(): string {
+      const other = path.join(tmp.dir, `other-key-${Date.now()}`);
+      const key = loadOrCreateSigningKey(other);
+      for (const f of [PRIVATE_KEY_FILE, 'audit-signing-key.pub.pem']) copyFileSync(path.join(other, f), path.join(dataDir, f));
+      return key.keyId;
+    }
+
+    it('does not pass a cut-off log whose checkpoints another key signed, and names both keys', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      const signedWith = loadPublicKey(dataDir).keyId;
+      const pem = path.join(tmp.dir, 'right.pub.pem');
+      copyFileSync(path.join(dataDir, 'audit-signing-key.pub.pem'), pem);
+      tamper('DELETE FROM audit_log WHERE seq > 9');
+      const inUse = replaceKey();
+      const v = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(v.code, 2, v.stdout);
+      assert.doesNotMatch(v.stdout, /none yet/);
+      assert.match(v.stdout, new RegExp(`AUDIT LOG DAMAGED \\(checkpoint, foreign\\): none of the checkpoints could be checked with the key in use \\(${inUse}\\): 1 checkpoint\\(s\\) signed with key ${signedWith}; .* reaches record 13`));
+      assert.match(v.stdout, new RegExp(`The key in use is ${inUse} \\(the data directory's, in .*\\)\\. .*countersign audit verify --public-key <file>`));
+      const wrongPem = path.join(tmp.dir, 'wrong.pub.pem');
+      copyFileSync(path.join(dataDir, 'audit-signing-key.pub.pem'), wrongPem);
+      const wrong = await audit(['verify', '--data-dir', dataDir, '--public-key', wrongPem]);
+      assert.equal(wrong.code, 2);
+      assert.match(wrong.stdout, /The key in use is [0-9a-f]{16} \(from --public-key .*wrong\.pub\.pem\)/);
+      const right = await audit(['verify', '--data-dir', dataDir, '--public-key', pem]);
+      assert.equal(right.code, 2);
+      assert.match(right.stdout, /\(checkpoint, truncated\)/);
+    });
+
+    it("passes an earlier key's checkpoints that checkpoints of the key in use follow, noting them", async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      const earlier = loadPublicKey(dataDir).keyId;
+      const inUse = replaceKey();
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      const v = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(v.code, 0, v.stdout);
+      assert.match(v.stdout, /Checkpoints: 1 checked \(3 copies\); .* names record 13\./);
+      assert.match(v.stdout, new RegExp(`NOTE: 1 checkpoint\\(s\\) signed with key ${earlier}, up to record 13, were not checked: they are an earlier key's, followed by checkpoints of the key in use \\(${inUse}\\) up to record 14`));
+    });
+
+    it('asks for the public key when there are checkpoints but no key to check them', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      for (const f of [PRIVATE_KEY_FILE, 'audit-signing-key.pub.pem']) rmSync(path.join(dataDir, f));
+      const v = await audit(['verify'], { COUNTERSIGN_DATA_DIR: dataDir });
+      assert.equal(v.code, 1);
+      assert.match(v.stderr, /each of the 3 checkpoint\(s\) found is checked with the audit public key: pass --public-key <file>/);
+      assert.match(v.stdout, /Checkpoints: none checked \(3 copies found\)\./);
+      assert.doesNotMatch(v.stdout, /none yet/);
+      tamper(`UPDATE audit_log SET record = replace(record, '"result":"ok"', '"result":"refused"') WHERE seq = 5`);
+      const damaged = await audit(['verify'], { COUNTERSIGN_DATA_DIR: dataDir });
+      assert.equal(damaged.code, 2, 'the damage found is reported as such all the same');
+      assert.match(damaged.stdout, /AUDIT CHAIN DAMAGED \(edited\) at record 5/);
     });
 
     it('catches a log rewritten from the start into another valid chain', async () => {

@@ -165,7 +165,11 @@ export interface SourcedCheckpoint {
   recordSeq?: number | null;
 }
 
-export type CheckpointProblemKind = 'truncated' | 'rewritten' | 'forged' | 'missing';
+/**
+ * `foreign`: checkpoints signed with a key other than the one in use, not followed by any the key in
+ * use signed, so they could not be checked and neither could a cut-off end they would show.
+ */
+export type CheckpointProblemKind = 'truncated' | 'rewritten' | 'forged' | 'missing' | 'foreign';
 
 export interface CheckpointProblem {
   kind: CheckpointProblemKind;
@@ -180,8 +184,12 @@ export interface CheckpointVerification {
   /** The good checkpoint naming the highest record. */
   latest?: SourcedCheckpoint;
   problems: CheckpointProblem[];
-  /** Things that could not be checked (another key, unreadable file lines). */
+  /** Things that could not be checked (an earlier key's checkpoints, unreadable file lines). */
   warnings: string[];
+  /** Copies of checkpoints found but not checked (another key's, or no public key given). */
+  unchecked: number;
+  /** The id of the key they were checked with. */
+  keyId?: string;
 }
 
 export interface CheckpointInput {
@@ -203,19 +211,31 @@ function when(s: SourcedCheckpoint): string {
 }
 
 export function verifyCheckpoints(input: CheckpointInput): CheckpointVerification {
-  const out: CheckpointVerification = { checked: 0, copies: 0, problems: [], warnings: [] };
+  const out: CheckpointVerification = { checked: 0, copies: 0, problems: [], warnings: [], unchecked: 0 };
   const distinct = new Set<string>();
   if (!input.verifier) {
+    out.unchecked = input.checkpoints.length + input.recorded.length;
     if (input.checkpoints.length) out.warnings.push(`${input.checkpoints.length} checkpoint(s) were not checked: no public key was given`);
     return out;
   }
   const verifier = input.verifier;
+  out.keyId = verifier.keyId;
   let truncatedAt: { s: SourcedCheckpoint; reach: number } | undefined;
-  const other = new Set<string>();
+  /** Per other key: its checkpoints' distinct signatures, and the one reaching furthest. */
+  const other = new Map<string, { signatures: Set<string>; furthest: SourcedCheckpoint; reach: number }>();
+  let ownReach = 0;
   for (const s of [...input.checkpoints, ...input.recorded]) {
     const c = s.checkpoint;
+    // A table row also knows the seq of its own audit.checkpoint record, one past what it signed.
+    const reach = Math.max(c.seq, s.recordSeq ?? 0);
     if (c.keyId !== verifier.keyId) {
-      other.add(c.keyId);
+      out.unchecked += 1;
+      const seen = other.get(c.keyId);
+      if (!seen) other.set(c.keyId, { signatures: new Set([c.signature]), furthest: s, reach });
+      else {
+        seen.signatures.add(c.signature);
+        if (reach > seen.reach) Object.assign(seen, { furthest: s, reach });
+      }
       continue;
     }
     if (!checkpointSignatureOk(c, verifier)) {
@@ -226,8 +246,7 @@ export function verifyCheckpoints(input: CheckpointInput): CheckpointVerificatio
     out.checked = distinct.size;
     out.copies += 1;
     if (!out.latest || c.seq > out.latest.checkpoint.seq) out.latest = s;
-    // A table row also knows the seq of its own audit.checkpoint record, one past what it signed.
-    const reach = Math.max(c.seq, s.recordSeq ?? 0);
+    ownReach = Math.max(ownReach, reach);
     if (reach > input.lastSeq && (!truncatedAt || reach > truncatedAt.reach)) truncatedAt = { s, reach };
     if (c.seq <= input.lastSeq && input.hashAt(c.seq) !== c.hash) {
       out.problems.push({
@@ -253,6 +272,22 @@ export function verifyCheckpoints(input: CheckpointInput): CheckpointVerificatio
       });
     }
   }
-  for (const keyId of other) out.warnings.push(`checkpoints signed with another key (${keyId}) were not checked`);
+  // Another key's checkpoints that the key in use followed with its own are an earlier key's (one
+  // replaced when a loss was accepted): noted. Any that reach further are not a pass: they are
+  // foreign or forged, or the key in use is not the one that signs this log.
+  for (const [keyId, o] of other) {
+    const n = `${o.signatures.size} checkpoint(s) signed with key ${keyId}`;
+    if (o.reach <= ownReach) {
+      out.warnings.push(`${n}, up to record ${o.reach}, were not checked: they are an earlier key's, followed by checkpoints of the key in use (${verifier.keyId}) up to record ${ownReach}`);
+      continue;
+    }
+    const latest = `the latest of them, ${when(o.furthest)}, reaches record ${o.reach}`;
+    out.problems.push({
+      kind: 'foreign',
+      message: ownReach
+        ? `${n} could not be checked with the key in use (${verifier.keyId}), whose own checkpoints reach only record ${ownReach}; ${latest}. They are foreign or forged, or the key in use is not the one that signs this log; a cut-off end after record ${ownReach} could not be checked.`
+        : `none of the checkpoints could be checked with the key in use (${verifier.keyId}): ${n}; ${latest}. They are foreign or forged, or the key in use is not the one that signed this log; a cut-off end of the log could not be checked.`,
+    });
+  }
   return out;
 }

@@ -104,13 +104,32 @@ describe('checkpoints of the audit chain head', () => {
       assert.match(v.problems[2].message, /the checkpoint table lost the checkpoint of record 3 that record 4 recorded/);
     });
 
-    it('leaves checkpoints of another key unchecked, and says so', () => {
+    it("does not pass checkpoints of another key that no checkpoint of the key in use follows", () => {
       const other = tempDir();
       try {
         const stranger = loadOrCreateSigningKey(other.dir);
-        const v = verifyCheckpoints({ checkpoints: [sourced(sign(9))], recorded: [], table: [], verifier: stranger, lastSeq: 3, chainIntact: true, hashAt: () => undefined });
+        const v = verifyCheckpoints({ checkpoints: [sourced(sign(9)), sourced(sign(9), 'file x')], recorded: [], table: [], verifier: stranger, lastSeq: 3, chainIntact: true, hashAt: () => undefined });
+        assert.deepEqual(v.problems.map((p) => p.kind), ['foreign']);
+        assert.match(v.problems[0].message, new RegExp(`none of the checkpoints could be checked with the key in use \\(${stranger.keyId}\\): 1 checkpoint\\(s\\) signed with key ${signer.keyId}; the latest of them, .* reaches record 9`));
+        assert.equal(v.unchecked, 2);
+        const strangers = (seq: number) => signCheckpoint({ seq, hash: hashes.get(seq)! }, '2026-11-02T10:00:00.000Z', stranger);
+        const past = verifyCheckpoints({ checkpoints: [sourced(strangers(4)), sourced(sign(9))], recorded: [], table: [], verifier: stranger, lastSeq: 10, chainIntact: true, hashAt: (s) => hashes.get(s) });
+        assert.deepEqual(past.problems.map((p) => p.kind), ['foreign']);
+        assert.match(past.problems[0].message, /whose own checkpoints reach only record 4; .*a cut-off end after record 4 could not be checked/);
+      } finally {
+        other.remove();
+      }
+    });
+
+    it("notes an earlier key's checkpoints that checkpoints of the key in use follow", () => {
+      const other = tempDir();
+      try {
+        const later = loadOrCreateSigningKey(other.dir);
+        const laters = signCheckpoint({ seq: 9, hash: hashes.get(9)! }, '2026-11-03T10:00:00.000Z', later);
+        const v = verifyCheckpoints({ checkpoints: [sourced(sign(4)), sourced(sign(9)), sourced(laters)], recorded: [], table: [], verifier: later, lastSeq: 10, chainIntact: true, hashAt: (s) => hashes.get(s) });
         assert.deepEqual(v.problems, []);
-        assert.match(v.warnings[0], new RegExp(`signed with another key \\(${signer.keyId}\\) were not checked`));
+        assert.equal(v.checked, 1);
+        assert.match(v.warnings[0], new RegExp(`2 checkpoint\\(s\\) signed with key ${signer.keyId}, up to record 9, were not checked: they are an earlier key's`));
       } finally {
         other.remove();
       }
