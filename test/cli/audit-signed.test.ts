@@ -282,6 +282,23 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(damaged.stdout, /AUDIT CHAIN DAMAGED \(edited\) at record 5/);
     });
 
+    it('refuses a --checkpoints file that holds no checkpoints, naming it', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      const notes = path.join(tmp.dir, 'README.md');
+      writeFileSync(notes, '# Notes\n\nNot a checkpoint.\n');
+      const v = await audit(['verify', '--data-dir', dataDir, '--checkpoints', notes]);
+      assert.equal(v.code, 1, v.stdout);
+      assert.match(v.stderr, /error: .*README\.md holds no checkpoints \(none of its 2 line\(s\) is a checkpoint\), so nothing was checked against it/);
+      const empty = path.join(tmp.dir, 'empty.jsonl');
+      writeFileSync(empty, '');
+      assert.match((await audit(['verify', '--data-dir', dataDir, '--checkpoints', empty])).stderr, /empty\.jsonl holds no checkpoints \(it is empty\)/);
+      const some = path.join(tmp.dir, 'some.jsonl');
+      writeFileSync(some, `${readFileSync(checkpointFileOf(dataDir), 'utf8')}garbage\n`);
+      const partly = await audit(['verify', '--data-dir', dataDir, '--checkpoints', some]);
+      assert.equal(partly.code, 0, partly.stderr);
+      assert.match(partly.stdout, /NOTE: lines 2 of .*some\.jsonl are not checkpoints and were skipped/);
+    });
+
     it('catches a log rewritten from the start into another valid chain', async () => {
       await audit(['checkpoint', '--data-dir', dataDir]);
       const original = await records();
