@@ -10,6 +10,7 @@ import { exportAudit, exportedEvent } from '../audit/formats/export';
 import { checkEvents, evidenceFiles, signEvidence } from '../audit/access/evidence';
 import type { EvidenceVerification } from '../audit/access/evidence';
 import { loadOrCreateSigningKey } from '../audit/access/signing';
+import { canonicalRequestId } from '../app/request-ids';
 import type { AuditRecord } from '../domain/audit';
 import { auditRecordHash } from '../domain/canonical';
 import { uuidv7 } from '../store/ids';
@@ -25,7 +26,9 @@ export interface EvidenceOptions {
   publicKey?: string;
 }
 
-export async function writeEvidence(requestId: string, opts: EvidenceOptions, io: AuditCliIo): Promise<number> {
+export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: AuditCliIo): Promise<number> {
+  // As typed in chat: cs-pyrtn13s is CS-PYRTN13S.
+  const requestId = canonicalRequestId(typedId);
   const db = requireAuditDatabase(opts.dataDir, io);
   const dataDir = db.dataDir;
   const target = path.resolve(io.cwd, opts.out ?? `evidence-${requestId.replace(/[^A-Za-z0-9_-]/g, '_')}`);

@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
+import { canonicalRequestId } from '../app/request-ids';
 import type { AuditFilter } from '../domain/audit';
 import { ExportIncompleteError, exportAudit, manifestFileOf } from '../audit/formats/export';
 import { recordExportBrokeOff, recordExportFinished } from '../audit/access/export-records';
@@ -38,7 +39,8 @@ function exportFilter(opts: ExportOptions): AuditFilter {
   return {
     ...(opts.from ? { from: opts.from } : {}),
     ...(opts.to ? { to: opts.to } : {}),
-    ...(opts.request ? { requestId: opts.request } : {}),
+    // As typed in chat: cs-pyrtn13s is CS-PYRTN13S.
+    ...(opts.request ? { requestId: canonicalRequestId(opts.request) } : {}),
     ...(opts.actor ? { actorId: opts.actor } : {}),
     ...(types.length ? { types: types as AuditEventType[] } : {}),
   };

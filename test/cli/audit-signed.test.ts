@@ -316,24 +316,24 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
   describe('evidence', () => {
     it('writes everything about one request, signed, and records the export', async () => {
       const store = await openSqliteStore({ file: databaseFile(dataDir) });
-      const v1 = aRequest('CS-EVID0001', { whatIf: { status: 'Succeeded', changes: [{ resourceId: '/subscriptions/s/resourceGroups/rg-prod/providers/Microsoft.Web/sites/api', changeType: 'Modify', changedPaths: ['properties.httpsOnly'] }] } });
-      await store.requests.insert(v1, [anEvent('request.created', { request: requestRef('CS-EVID0001') })]);
+      const v1 = aRequest('CS-EVDD0001', { whatIf: { status: 'Succeeded', changes: [{ resourceId: '/subscriptions/s/resourceGroups/rg-prod/providers/Microsoft.Web/sites/api', changeType: 'Modify', changedPaths: ['properties.httpsOnly'] }] } });
+      await store.requests.insert(v1, [anEvent('request.created', { request: requestRef('CS-EVDD0001') })]);
       const v2 = { ...v1, version: 2, state: 'approved' as const, approvals: [{ approver: bob, at: timeAt(900), operationHash: v1.operationHash }] };
-      await store.requests.update(v2, 1, [anEvent('approval.granted', { actor: bob, request: requestRef('CS-EVID0001') })]);
+      await store.requests.update(v2, 1, [anEvent('approval.granted', { actor: bob, request: requestRef('CS-EVDD0001') })]);
       const v3 = {
         ...v2,
         version: 3,
         state: 'succeeded' as const,
-        execution: { startedAt: timeAt(901), finishedAt: timeAt(960), ref: { correlationId: 'corr-9', pollUrl: 'https://management.azure.com/op/1?sig=SECRET', resumeState: '{"secret":1}', resourceIds: ['/subscriptions/s/resourceGroups/rg-prod/providers/Microsoft.Resources/deployments/countersign-CS-EVID0001'] } },
+        execution: { startedAt: timeAt(901), finishedAt: timeAt(960), ref: { correlationId: 'corr-9', pollUrl: 'https://management.azure.com/op/1?sig=SECRET', resumeState: '{"secret":1}', resourceIds: ['/subscriptions/s/resourceGroups/rg-prod/providers/Microsoft.Resources/deployments/countersign-CS-EVDD0001'] } },
       };
-      await store.requests.update(v3, 2, [anEvent('execution.succeeded', { request: requestRef('CS-EVID0001'), execution: { correlationId: 'corr-9', operationIds: ['op-1'], status: 'succeeded' } })]);
+      await store.requests.update(v3, 2, [anEvent('execution.succeeded', { request: requestRef('CS-EVDD0001'), execution: { correlationId: 'corr-9', operationIds: ['op-1'], status: 'succeeded' } })]);
       await store.close();
       await audit(['checkpoint', '--data-dir', dataDir]);
 
       const out = path.join(tmp.dir, 'bundle');
-      const r = await audit(['evidence', 'CS-EVID0001', '--out', out, '--data-dir', dataDir]);
+      const r = await audit(['evidence', 'CS-EVDD0001', '--out', out, '--data-dir', dataDir]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /Evidence for CS-EVID0001: 3 audit records, 3 card version\(s\)/);
+      assert.match(r.stderr, /Evidence for CS-EVDD0001: 3 audit records, 3 card version\(s\)/);
       assert.deepEqual(readdirSync(path.join(out, 'cards')), ['v01-pending.json', 'v02-approved.json', 'v03-succeeded.json']);
       assert.match(readFileSync(path.join(out, 'cards', 'v01-pending.json'), 'utf8'), /PENDING APPROVAL/);
       assert.match(readFileSync(path.join(out, 'cards', 'v03-succeeded.json'), 'utf8'), /SUCCEEDED/);
@@ -362,7 +362,21 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const exported = (await records()).filter((x) => x.type === 'audit.exported');
       assert.equal(exported.length, 1);
       assert.equal((exported[0].data as { via: string }).via, 'evidence');
-      assert.equal((exported[0].data as { requestId: string }).requestId, 'CS-EVID0001');
+      assert.equal((exported[0].data as { requestId: string }).requestId, 'CS-EVDD0001');
+    });
+
+    it('takes the request id as people type it in chat, as the export does', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      const request = aRequest('CS-PYRTN13S');
+      await store.requests.insert(request, [anEvent('request.created', { request: requestRef('CS-PYRTN13S') })]);
+      await store.close();
+      const r = await audit(['evidence', 'cs-pyrtnl3s.', '--data-dir', dataDir], {}, tmp.dir);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /Evidence for CS-PYRTN13S: 1 audit records, 1 card version\(s\), written to .*evidence-CS-PYRTN13S\./);
+      const e = await audit(['export', '--format', 'jsonl', '--request', 'cs-pyrtn13s', '--data-dir', dataDir]);
+      assert.equal(e.code, 0, e.stderr);
+      const lines = e.stdout.trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+      assert.deepEqual(lines.map((x) => [x.type, x.request?.id]), [['request.created', 'CS-PYRTN13S']]);
     });
 
     it('refuses a request nobody asked for, and an output folder that exists', async () => {
