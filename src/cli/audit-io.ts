@@ -104,6 +104,22 @@ export async function unreadableAsInput<T>(file: string, open: () => Promise<T>)
 }
 
 /**
+ * Checks, read-only, that the file is a Countersign database, naming it when it is not: for commands
+ * that read it (or hand it on), so a wrong path is refused before anything is made from it.
+ */
+export function requireCountersignFile(file: string): void {
+  try {
+    openSqliteAuditReader(file).close();
+  } catch (err) {
+    if (err instanceof NotACountersignDatabaseError) throw new AuditInputError(err.message);
+    const code = (err as { code?: string }).code;
+    if (code === 'SQLITE_NOTADB') throw new AuditInputError(`${file} is not a SQLite database, so not a Countersign database`);
+    if (code === 'SQLITE_CANTOPEN' || code === 'EACCES') throw new AuditInputError(`cannot read ${file} (${code})`);
+    throw err;
+  }
+}
+
+/**
  * The store, for commands that record what they do. The file is first checked to be a Countersign
  * database, so a wrong path is never given Countersign's tables.
  */

@@ -11,7 +11,7 @@ import { copySqliteToPostgres, openPostgresStore, PostgresStartupError, TargetNo
 import type { CopyProgress, MigrateMode } from '../store/postgres';
 import { backupSqliteStore, BackupTargetExistsError, openSqliteAuditReader, verifySqliteAuditLog } from '../store/sqlite';
 import { postgresDatabaseConnection } from './audit-database';
-import { AuditInputError, processIo, progressLine, reportingInputErrors, requireDatabase, unreadableAsInput } from './audit-io';
+import { AuditInputError, processIo, progressLine, reportingInputErrors, requireCountersignFile, requireDatabase, unreadableAsInput } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { EXIT_DAMAGED, EXIT_OK, verificationReport } from './audit-report';
 
@@ -108,6 +108,8 @@ async function backupStore(targetOption: string, opts: { dataDir?: string }, io:
   const { file } = requireDatabase(opts.dataDir, io);
   const target = path.resolve(io.cwd, targetOption);
   if (!existsSync(path.dirname(target))) throw new AuditInputError(`cannot write ${target}: its directory does not exist`);
+  // The source first: a wrong data directory is named as such, and nothing is copied from it.
+  requireCountersignFile(file);
   let pages = { totalPages: 0, remainingPages: 0 };
   const progress = progressLine(io, () => `Backing up: ${pages.totalPages - pages.remainingPages} of ${pages.totalPages} pages`);
   try {

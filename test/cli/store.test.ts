@@ -5,7 +5,7 @@
 import { readCliSettings } from '../../src/settings';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import Database from 'better-sqlite3';
@@ -179,5 +179,35 @@ describe('countersign store', function () {
     assert.match(again.stderr, /already exists: a backup never overwrites/);
     const onPg = await store(['backup', path.join(tmp.dir, 'x.db')], env, tmp.dir);
     assert.match(onPg.stderr, /PostgreSQL is backed up by the server/);
+  });
+});
+
+describe('countersign store backup of a database that is not Countersign\'s', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    tmp = tempDir();
+  });
+  afterEach(() => tmp.remove());
+
+  it('names the source, not the copy, and leaves no copy behind', async () => {
+    const other = path.join(tmp.dir, 'other');
+    mkdirSync(other);
+    const foreign = new Database(databaseFile(other));
+    foreign.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1);');
+    foreign.close();
+    const text = path.join(tmp.dir, 'text');
+    mkdirSync(text);
+    writeFileSync(databaseFile(text), 'not a database\n');
+    mkdirSync(path.join(tmp.dir, 'backup'));
+    for (const [dir, why] of [
+      [other, /is not a Countersign database: it has no audit_log table/],
+      [text, /is not a SQLite database, so not a Countersign database/],
+    ] as const) {
+      const copy = path.join(tmp.dir, 'backup', `${path.basename(dir)}.db`);
+      const r = await store(['backup', copy, '--data-dir', dir], {}, tmp.dir);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`^error: ${databaseFile(dir).replace(/[.\\/]/g, '\\$&')} ${why.source}`));
+      assert.deepEqual(readdirSync(path.join(tmp.dir, 'backup')), []);
+    }
   });
 });
