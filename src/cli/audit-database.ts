@@ -17,7 +17,7 @@ import { describeTarget, openPostgresAuditReader, openPostgresStore, PostgresSta
 import type { PostgresConnectionOptions } from '../store/postgres';
 import { missingCheckpointTriggers, openSqliteAuditReader, readCheckpointTable, recordHashAt, verifySqliteAuditLog } from '../store/sqlite';
 import { resolveDataDir } from './audit-options';
-import { AuditInputError, openStoreForCli, requireDatabase, unreadableAsInput } from './audit-io';
+import { AuditInputError, openStoreForCli, requireCountersignFile, requireDatabase, unreadableAsInput } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 
 /** The store with what the export reads: the records' stored text. */
@@ -41,6 +41,8 @@ export interface AuditDatabase {
   where: string;
   /** The store, for commands that record what they do. */
   openStore(): Promise<CliStore>;
+  /** Refuses (read-only) a database that is not Countersign's, naming it, before anything is made for it. */
+  check(): Promise<void>;
   /** The chain as stored, verified read-only (with where its checkpoint records are, when it is intact). */
   verify(): Promise<ChainVerification & { warnings: string[]; checkpointSeqs?: number[] }>;
   checkpoints(): Promise<CheckpointSource>;
@@ -96,6 +98,7 @@ function postgresDatabase(dataDir: string, connection: PostgresConnectionOptions
     dataDir,
     where,
     openStore: () => asInput(() => openPostgresStore({ connection, migrate })),
+    check: () => asInput(async () => (await openPostgresAuditReader(connection)).close()),
     verify: () =>
       asInput(async () => {
         const reader = await openPostgresAuditReader(connection);
@@ -131,6 +134,7 @@ function sqliteDatabase(dataDirOption: string | undefined, io: AuditCliIo): Audi
     dataDir,
     where: file,
     openStore: () => openStoreForCli(file),
+    check: async () => requireCountersignFile(file),
     verify: () => unreadableAsInput(file, () => verifySqliteAuditLog(file)),
     checkpoints: async () => {
       const reader = openSqliteAuditReader(file);

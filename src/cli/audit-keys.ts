@@ -9,7 +9,10 @@ import type { AuditCliIo } from './audit-io';
 
 /** Prints the PEM public key (stdout) and its key id (stderr), creating the key pair if there is none. */
 export async function printPublicKey(opts: { dataDir?: string }, io: AuditCliIo): Promise<number> {
-  const { dataDir } = requireAuditDatabase(opts.dataDir, io);
+  const db = requireAuditDatabase(opts.dataDir, io);
+  // A data directory that is not Countersign's gets no key pair, as the other commands refuse it.
+  await db.check();
+  const { dataDir } = db;
   let key: AuditVerifier;
   try {
     key = loadPublicKey(dataDir);

@@ -88,6 +88,12 @@ describe('countersign audit', function () {
       const other = await audit(['export', '--format', 'jsonl', '--data-dir', otherDir]);
       assert.equal(other.code, 1);
       assert.match(other.stderr, /countersign\.db is not a Countersign database: it has no audit_log table/);
+      for (const dir of [otherDir, textDir]) {
+        const key = await audit(['public-key', '--data-dir', dir]);
+        assert.equal(key.code, 1, key.stderr);
+        assert.match(key.stderr, /countersign\.db is not a (Countersign|SQLite) database/);
+        assert.deepEqual(readdirSync(dir), ['countersign.db'], 'no signing key is created beside a database that is not Countersign\'s');
+      }
     });
 
     it('verifies an exported JSON Lines file, and names a record edited in it', async () => {
