@@ -135,7 +135,8 @@ function sqliteDatabase(dataDirOption: string | undefined, io: AuditCliIo): Audi
     where: file,
     openStore: () => openStoreForCli(file),
     check: async () => requireCountersignFile(file),
-    verify: () => unreadableAsInput(file, () => verifySqliteAuditLog(file)),
+    // Verification only reads: it works on read-only storage too.
+    verify: () => unreadableAsInput(file, () => verifySqliteAuditLog(file), 'read'),
     checkpoints: async () => {
       const reader = openSqliteAuditReader(file);
       return {

@@ -1,5 +1,5 @@
 /** What the audit commands share: where they read and write, and how a user's mistake is reported. */
-import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -88,14 +88,26 @@ export function requireDatabase(dataDirOption: string | undefined, io: AuditCliI
   return { dataDir, file };
 }
 
-/** A file that is not a Countersign database, or one we may not write, is the user's input problem. */
-export async function unreadableAsInput<T>(file: string, open: () => Promise<T>): Promise<T> {
+/**
+ * A file that is not a Countersign database, or one we may not write (or, for a command that only
+ * reads it, not read), is the user's input problem.
+ */
+export async function unreadableAsInput<T>(file: string, open: () => Promise<T>, access: 'read' | 'write' = 'write'): Promise<T> {
   try {
     return await open();
   } catch (err) {
     if (err instanceof NotACountersignDatabaseError) throw new AuditInputError(err.message);
     const code = (err as { code?: string }).code;
     if (code === 'SQLITE_NOTADB') throw new AuditInputError(`${file} is not a SQLite database`);
+    if (access === 'read' && (code === 'SQLITE_CANTOPEN' || code === 'EACCES')) {
+      const wal = `${file}-wal`;
+      if (existsSync(wal) && statSync(wal).size > 0) {
+        throw new AuditInputError(
+          `cannot read ${file} (${code}): its write-ahead log ${wal} holds changes, and reading them needs ${file}-shm, which cannot be created there (read-only storage?): verify a copy of the data directory, with its -wal file, on writable storage`,
+        );
+      }
+      throw new AuditInputError(`cannot read ${file} (${code})`);
+    }
     if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'EACCES') {
       throw new AuditInputError(`cannot write to ${file} (${code}): this command records what it does in the audit log, so it needs write access to the database`);
     }

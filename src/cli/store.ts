@@ -61,7 +61,7 @@ async function migrateFromSqlite(fromOption: string, io: AuditCliIo): Promise<nu
     } finally {
       reader.close();
     }
-  });
+  }, 'read');
   const store = await openTarget(io, 'store migrate', 'auto');
   try {
     let shown: CopyProgress = { table: '', copied: 0, total: 0 };

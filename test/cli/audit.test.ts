@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -27,6 +27,11 @@ describe('countersign audit', function () {
     await store.close();
   });
   afterEach(() => tmp.remove());
+
+  /** Read-only storage as even root sees it: the -shm file cannot be created (a link to nowhere is in the way). */
+  function cannotCreateShm(dir: string): void {
+    symlinkSync(path.join(tmp.dir, 'no', 'such', 'dir', 'shm'), `${databaseFile(dir)}-shm`);
+  }
 
   function tamper(sql: string): void {
     const db = new Database(databaseFile(dataDir));
@@ -94,6 +99,27 @@ describe('countersign audit', function () {
         assert.match(key.stderr, /countersign\.db is not a (Countersign|SQLite) database/);
         assert.deepEqual(readdirSync(dir), ['countersign.db'], 'no signing key is created beside a database that is not Countersign\'s');
       }
+    });
+
+    it('verifies a database on read-only storage, where no -shm file can be created', async () => {
+      cannotCreateShm(dataDir);
+      const r = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Audit chain intact: 12 records/);
+    });
+
+    it('says why it cannot read a database whose write-ahead log holds changes on read-only storage', async () => {
+      const copy = path.join(tmp.dir, 'copy');
+      mkdirSync(copy);
+      const live = await openSqliteStore({ file: databaseFile(dataDir) });
+      await live.audit.append([anEvent('request.created', { time: timeAt(9999) })]);
+      for (const f of ['', '-wal']) writeFileSync(`${databaseFile(copy)}${f}`, readFileSync(`${databaseFile(dataDir)}${f}`));
+      await live.close();
+      cannotCreateShm(copy);
+      const r = await audit(['verify', '--data-dir', copy]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^error: cannot read .*countersign\.db \(SQLITE_CANTOPEN\): its write-ahead log .*countersign\.db-wal holds changes, .*verify a copy of the data directory, with its -wal file, on writable storage/);
+      assert.doesNotMatch(r.stderr, /write access/);
     });
 
     it('verifies an exported JSON Lines file, and names a record edited in it', async () => {

@@ -1,7 +1,15 @@
 /** Opening a SQLite connection with the settings Countersign relies on. */
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
+
+// better-sqlite3 reads SQLite URI file names ("file:...?immutable=1", see openReadOnly) only when
+// SQLITE_USE_URI=1 is set as its native module loads, at the first connection of the process.
+// Countersign's own paths are absolute, never "file:...", so nothing else reads differently. This
+// configures the library; it reads no setting, so it is not in src/settings.ts.
+// eslint-disable-next-line no-restricted-properties
+process.env.SQLITE_USE_URI ??= '1';
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
@@ -55,8 +63,32 @@ class DatabaseMissingError extends Error {
   }
 }
 
-/** Read-only, for the CLI (verify, export) while the bot may be running. */
+/**
+ * Read-only, for the CLI (verify, export) while the bot may be running. A WAL database is read through
+ * its -shm file, which SQLite creates if it is missing; on read-only storage (a stopped bot's data
+ * directory mounted read-only) it cannot, and the file is opened as immutable instead: nothing can
+ * change it there. Only when there is no -shm (a running bot keeps one: an immutable read could meet
+ * its writes half-done) and no write-ahead log with changes in it (immutable reads ignore the WAL,
+ * so a -wal that holds records would be left out).
+ */
 export function openReadOnly(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Database.Database {
   if (!existsSync(file)) throw new DatabaseMissingError(file);
-  return new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+  try {
+    // The first read opens the -shm (and -wal) files.
+    db.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get();
+    return db;
+  } catch (err) {
+    db.close();
+    if ((err as { code?: string }).code !== 'SQLITE_CANTOPEN' || existsSync(`${file}-shm`) || walHoldsChanges(file)) throw err;
+  }
+  return new Database(`${pathToFileURL(file).href}?immutable=1`, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+}
+
+function walHoldsChanges(file: string): boolean {
+  try {
+    return statSync(`${file}-wal`).size > 0;
+  } catch {
+    return false;
+  }
 }
