@@ -12,13 +12,16 @@ import type { ExportManifest } from '../audit/access/manifest';
 import type { ExportFormat } from '../audit/ports';
 import { loadPublicKey, readVerifier } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';
-import { verifyExportFile } from '../audit/verify/verify-export';
+import { ManifestMismatchError, verifyExportFile } from '../audit/verify/verify-export';
 import { requireAuditDatabase } from './audit-database';
 import type { AuditDatabase } from './audit-database';
 import { resolveDataDir } from './audit-options';
 import { AuditInputError, droppingOutputOnClosedPipe } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { EXIT_DAMAGED, EXIT_INPUT, EXIT_OK, EXIT_UNPROTECTED, checkpointReport, exportReport, verificationReport } from './audit-report';
+
+/** File names formatOfFile recognises (anything else it reads as JSON Lines by default). */
+const KNOWN_EXPORT_NAME = /\.(csv|jsonl|json)$/i;
 
 export interface VerifyOptions {
   dataDir?: string;
@@ -72,15 +75,23 @@ async function verifyFile(fileOption: string, opts: VerifyOptions, io: AuditCliI
   }
   const manifest = manifestFile ? readManifestFile(manifestFile) : undefined;
   const verifier = manifest ? verifierFor(opts, io, `the manifest ${manifestFile}`) : undefined;
+  // What the file is known to be: --format, or a name that says it (a manifest of another format is not its own).
+  const knownFormat = opts.format ?? (KNOWN_EXPORT_NAME.test(file) ? formatOfFile(file) : undefined);
   let result;
   try {
     result = await verifyExportFile(file, {
       format: opts.format ?? formatOfFile(file),
+      ...(knownFormat ? { fileFormat: knownFormat } : {}),
       ...(manifest ? { manifest } : {}),
       ...(verifier ? { verifier } : {}),
       ...(opts.partial ? { partial: true } : {}),
     });
   } catch (err) {
+    if (err instanceof ManifestMismatchError) {
+      throw new AuditInputError(
+        `the manifest ${manifestFile} does not belong to ${file}: ${err.message}. Pass the export's own manifest with --manifest <file>, or check the records alone with --no-manifest`,
+      );
+    }
     throw new AuditInputError(`cannot read ${file}: ${(err as Error).message}`);
   }
   io.stdout.write(exportReport(file, result));

@@ -157,6 +157,20 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(v.stdout, /EXPORT DAMAGED \(truncated\):\n {2}the export was cut short \(truncated\): it ends at record 9, but the manifest says it runs to record 12/);
     });
 
+    it("says so when the manifest given is another format's export, not this file's", async () => {
+      const jsonl = path.join(tmp.dir, 'all.jsonl');
+      const csv = path.join(tmp.dir, 'all.csv');
+      await audit(['export', '--format', 'jsonl', '--out', jsonl, '--data-dir', dataDir]);
+      await audit(['export', '--format', 'csv', '--out', csv, '--data-dir', dataDir]);
+      const r = await audit(['verify', '--file', jsonl, '--manifest', `${csv}.manifest.json`, '--data-dir', dataDir]);
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, /^error: the manifest .*all\.csv\.manifest\.json does not belong to .*all\.jsonl: it signed a csv export \(all\.csv\) of \d+ record\(s\) with SHA-256 [0-9a-f]{64}, and this file is jsonl with SHA-256 [0-9a-f]{64}\. Pass the export's own manifest/);
+      const renamed = path.join(tmp.dir, 'renamed.jsonl');
+      copyFileSync(csv, renamed);
+      const same = await audit(['verify', '--file', renamed, '--manifest', `${csv}.manifest.json`, '--data-dir', dataDir]);
+      assert.equal(same.code, 0, 'the very bytes it signed, under another name, still verify');
+    });
+
     it('asks for the public key when a manifest cannot be checked without one', async () => {
       const out = path.join(tmp.dir, 'audit.jsonl');
       await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir]);

@@ -39,6 +39,11 @@ export interface ExportVerification {
 
 export interface VerifyExportOptions {
   format: ExportFormat;
+  /**
+   * The format the file is known to be in (given, or by its name), if known. A manifest of another
+   * format does not belong to the file unless the file is the very bytes it signed.
+   */
+  fileFormat?: ExportFormat;
   manifest?: ExportManifest;
   /** Needed with a manifest: the key its signature is checked with. */
   verifier?: AuditVerifier;
@@ -52,6 +57,21 @@ function readExport(file: string, format: ExportFormat): AsyncIterable<AuditReco
   return readJsonl(file);
 }
 
+/** The manifest given is not the file's: another format, other bytes. Nothing was checked against it. */
+export class ManifestMismatchError extends Error {
+  constructor(
+    readonly manifest: ExportManifest,
+    readonly fileFormat: ExportFormat,
+    readonly sha256: string,
+  ) {
+    const m = manifest;
+    super(
+      `it signed a ${m.format} export${m.file ? ` (${m.file})` : ''} of ${m.records} record(s) with SHA-256 ${m.sha256}, and this file is ${fileFormat} with SHA-256 ${sha256}`,
+    );
+    this.name = 'ManifestMismatchError';
+  }
+}
+
 async function fileSha256(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
@@ -61,6 +81,10 @@ async function fileSha256(file: string): Promise<string> {
 export async function verifyExportFile(file: string, options: VerifyExportOptions): Promise<ExportVerification> {
   const m = options.manifest;
   const format = m?.format ?? options.format;
+  if (m && options.fileFormat && options.fileFormat !== m.format) {
+    const sha256 = await fileSha256(file);
+    if (sha256 !== m.sha256) throw new ManifestMismatchError(m, options.fileFormat, sha256);
+  }
   const start = m ? (m.contiguous && m.firstSeq <= 1 ? 'genesis' : 'anywhere') : options.partial ? 'anywhere' : 'genesis';
   const chain = await verifyChain(readExport(file, format), { start, links: m ? m.contiguous : true });
   const problems: ExportProblem[] = [];
