@@ -1,5 +1,5 @@
 /** How audit verification reads to a person: what was checked, and where the chain first broke. */
-import type { ChainVerification } from '../audit/verify/verify';
+import type { ChainProblem, ChainVerification } from '../audit/verify/verify';
 import type { CheckpointVerification } from '../audit/access/checkpoints';
 import type { ExportVerification } from '../audit/verify/verify-export';
 
@@ -10,6 +10,16 @@ export const EXIT_INPUT = 1;
 export const EXIT_DAMAGED = 2;
 /** The chain is intact but its protection was tampered with (append-only triggers removed). */
 export const EXIT_UNPROTECTED = 3;
+
+/**
+ * Where a chain problem is, for its heading. For `deleted` the seq is the first missing record and
+ * the id the record after the gap (see ChainProblem), so the id is named as that.
+ */
+function problemPlace(p: ChainProblem): string {
+  if (!p.recordId) return ` at record ${p.seq}`;
+  if (p.kind === 'deleted') return ` at record ${p.seq} (missing; the record after the gap is id ${p.recordId})`;
+  return ` at record ${p.seq}, id ${p.recordId}`;
+}
 
 export function verificationReport(source: string, v: ChainVerification, warnings: readonly string[] = []): string {
   const lines: string[] = [`Source: ${source}`];
@@ -23,7 +33,7 @@ export function verificationReport(source: string, v: ChainVerification, warning
   } else if (v.problem) {
     const p = v.problem;
     lines.push(
-      `AUDIT CHAIN DAMAGED (${p.kind}) at record ${p.seq}${p.recordId ? `, id ${p.recordId}` : ''}:`,
+      `AUDIT CHAIN DAMAGED (${p.kind})${problemPlace(p)}:`,
       `  ${p.message}`,
       v.count === 0
         ? 'No record before it could be verified.'
@@ -71,7 +81,7 @@ export function exportReport(file: string, v: ExportVerification): string {
     if (v.sha256) lines.push(`SHA-256: ${v.sha256} (as signed)`);
   } else {
     const [first, ...rest] = v.problems;
-    const at = c.problem ? ` at record ${c.problem.seq}${c.problem.recordId ? `, id ${c.problem.recordId}` : ''}` : '';
+    const at = c.problem ? problemPlace(c.problem) : '';
     lines.push(`EXPORT DAMAGED (${first.kind})${first.kind === c.problem?.kind ? at : ''}:`, `  ${first.message}`);
     for (const p of rest) lines.push(`  Also (${p.kind}): ${p.message}`);
   }

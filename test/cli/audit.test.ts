@@ -136,6 +136,21 @@ describe('countersign audit', function () {
       assert.match(bad.stdout, new RegExp(`\\(edited\\) at record 7, id ${records[6].id}`));
     });
 
+    it('names the record after the gap as such when a record was deleted, in the database and in an export', async () => {
+      const file = path.join(tmp.dir, 'all.jsonl');
+      await audit(['export', '--format', 'jsonl', '--out', file, '--data-dir', dataDir]);
+      const lines = readFileSync(file, 'utf8').split('\n');
+      lines.splice(4, 1);
+      writeFileSync(file, lines.join('\n'));
+      const exported = await audit(['verify', '--file', file, '--data-dir', dataDir]);
+      assert.equal(exported.code, 2);
+      assert.match(exported.stdout, new RegExp(`EXPORT DAMAGED \\(deleted\\) at record 5 \\(missing; the record after the gap is id ${records[5].id}\\):`));
+      tamper('DELETE FROM audit_log WHERE seq = 9');
+      const db = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(db.code, 2);
+      assert.match(db.stdout, new RegExp(`AUDIT CHAIN DAMAGED \\(deleted\\) at record 9 \\(missing; the record after the gap is id ${records[9].id}\\):`));
+    });
+
     it('verifies an exported CSV file', async () => {
       const file = path.join(tmp.dir, 'audit.csv');
       await audit(['export', '--format', 'csv', '--out', file, '--data-dir', dataDir]);
