@@ -114,8 +114,11 @@ describe('countersign store', function () {
     }
 
     const v = await audit(['verify'], env);
-    assert.equal(v.code, 0, v.stdout);
     assert.match(v.stdout, new RegExp(`Audit chain intact: ${total} records`));
+    // The moved checkpoint cannot be checked without the signing key, which this data directory lacks:
+    // verify says so and asks for it rather than passing (a cut-off end could not be excluded).
+    assert.equal(v.code, 1, v.stdout + v.stderr);
+    assert.match(v.stderr, /--public-key/);
 
     const again = await store(['migrate', '--from', file], env, tmp.dir);
     assert.equal(again.code, 1);
