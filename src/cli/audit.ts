@@ -80,7 +80,7 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
     .command('accept-loss')
     .description('After start-up refused an emptied, replaced or shortened audit database: record (audited) that the loss is accepted, so Countersign starts on what is left')
     .option('--data-dir <dir>', DATA_DIR_HELP)
-    .option('--reason <text>', 'why the loss is accepted (recorded in the audit log)')
+    .requiredOption('--reason <text>', 'why the loss is accepted (recorded in the audit log)')
     .action(async (opts: { dataDir?: string; reason?: string }) => {
       await reportingInputErrors(io, () => acceptLoss(opts, io));
     });

@@ -6,6 +6,7 @@ import { registerAzureCommands } from './azure';
 import { registerConfigCommands } from './config';
 import { readCliSettings, type CliSettings } from '../settings';
 import { registerStoreCommands } from './store';
+import { exitCodeOf } from './exit-code';
 
 /** What the command line receives from its entry point (bin/countersign.js). */
 export interface CliEntry {
@@ -20,10 +21,7 @@ export function buildProgram(entry: CliEntry, settings: CliSettings = readCliSet
   const program = new Command('countersign')
     .description('Countersign: two-person approval for Azure operations from Microsoft Teams')
     .showHelpAfterError()
-    .exitOverride((err) => {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
-      process.exit(err.exitCode === 0 ? 0 : 64);
-    });
+    .exitOverride((err) => process.exit(exitCodeOf(err)));
   program
     .command('start')
     .description('Start the bot (settings from the environment; see README)')

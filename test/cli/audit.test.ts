@@ -204,19 +204,19 @@ describe('countersign audit', function () {
 
     it('refuses an unknown format, naming the allowed ones', async () => {
       const r = await audit(['export', '--format', 'xml', '--data-dir', dataDir]);
-      assert.notEqual(r.code, 0);
+      assert.equal(r.code, 1, 'a bad value is bad input');
       assert.match(r.stderr, /argument 'xml' is invalid\. Allowed choices are jsonl, csv, ocsf\./);
     });
 
     it('requires a format', async () => {
       const r = await audit(['export', '--data-dir', dataDir]);
-      assert.notEqual(r.code, 0);
+      assert.equal(r.code, 64, 'a missing option is a usage error');
       assert.match(r.stderr, /required option '--format <format>' not specified/);
     });
 
     it('refuses a date that is not ISO-8601, or that does not exist', async () => {
       const bad = await audit(['export', '--format', 'csv', '--from', 'last tuesday', '--data-dir', dataDir]);
-      assert.notEqual(bad.code, 0);
+      assert.equal(bad.code, 1);
       assert.match(bad.stderr, /--from <iso>.*"last tuesday" is not an ISO-8601 date or date-time/s);
       const feb30 = await audit(['export', '--format', 'csv', '--to', '2026-02-30', '--data-dir', dataDir]);
       assert.match(feb30.stderr, /"2026-02-30" is not an ISO-8601 date/);
@@ -224,7 +224,7 @@ describe('countersign audit', function () {
 
     it('refuses a window whose start is not before its end', async () => {
       const r = await audit(['export', '--format', 'csv', '--from', '2026-11-03', '--to', '2026-11-02', '--data-dir', dataDir]);
-      assert.notEqual(r.code, 0);
+      assert.equal(r.code, 1);
       assert.match(r.stderr, /--from \(2026-11-03T00:00:00.000Z\) must be before --to \(2026-11-02T00:00:00.000Z\)/);
     });
 

@@ -1,7 +1,8 @@
-/** Runs `countersign audit ...` in-process, with its output captured and commander errors turned into an exit code. */
+/** Runs `countersign audit ...` in-process, with its output captured and commander errors turned into the exit code the command line gives them. */
 import { Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from '../../src/cli/audit';
+import { exitCodeOf } from '../../src/cli/exit-code';
 import { readCliSettings } from '../../src/settings';
 import type { AuditCliIo } from '../../src/cli/audit';
 
@@ -36,7 +37,7 @@ export async function audit(args: string[], env: NodeJS.ProcessEnv = {}, cwd = p
     await program.parseAsync(['audit', ...args], { from: 'user' });
   } catch (err) {
     if (!(err instanceof CommanderError)) throw err;
-    code = err.exitCode;
+    code = exitCodeOf(err);
   }
   return { code, stdout: stdout.text, stderr: stderr.text };
 }

@@ -152,8 +152,11 @@ describe('an emptied or replaced audit database', function () {
     await assert.rejects(start(), AuditContinuityError);
 
     const noReason = await audit(['accept-loss', '--data-dir', dataDir]);
-    assert.equal(noReason.code, 1);
-    assert.match(noReason.stderr, /--reason .* is required/);
+    assert.equal(noReason.code, 64, 'a missing option is a usage error');
+    assert.match(noReason.stderr, /required option '--reason <text>' not specified/);
+    const blank = await audit(['accept-loss', '--data-dir', dataDir, '--reason', ' ']);
+    assert.equal(blank.code, 1);
+    assert.match(blank.stderr, /--reason .* is required/);
 
     const accepted = await audit(['accept-loss', '--data-dir', dataDir, '--reason', 'disk replaced, INC-4711']);
     assert.equal(accepted.code, 0, accepted.stderr);
