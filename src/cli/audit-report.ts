@@ -21,9 +21,18 @@ function problemPlace(p: ChainProblem): string {
   return ` at record ${p.seq}, id ${p.recordId}`;
 }
 
-export function verificationReport(source: string, v: ChainVerification, warnings: readonly string[] = []): string {
+/**
+ * `checkpointsDamaged`: the signed checkpoints (reported after) show a chain that holds together to
+ * have been cut or rewritten, so it is not called intact.
+ */
+export function verificationReport(source: string, v: ChainVerification, warnings: readonly string[] = [], checkpointsDamaged = false): string {
   const lines: string[] = [`Source: ${source}`];
-  if (v.ok) {
+  if (v.ok && checkpointsDamaged) {
+    lines.push(
+      `Hash chain consistent (each record links to the one before it): ${v.count} records, seq ${v.firstSeq} to ${v.lastSeq}; but the signed checkpoints below show that the log was changed, so it is NOT intact.`,
+      `Head hash: ${v.headHash}`,
+    );
+  } else if (v.ok) {
     lines.push(
       v.count === 0
         ? 'Audit chain intact: it holds no records yet.'

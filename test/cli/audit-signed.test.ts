@@ -215,7 +215,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       tamper('DELETE FROM audit_log WHERE seq > 9');
       const v = await audit(['verify', '--data-dir', dataDir]);
       assert.equal(v.code, 2);
-      assert.match(v.stdout, /Audit chain intact: 9 records/);
+      assert.match(v.stdout, /Hash chain consistent \(each record links to the one before it\): 9 records, seq 1 to 9; but the signed checkpoints below show that the log was changed, so it is NOT intact\./);
       assert.match(v.stdout, /AUDIT LOG DAMAGED \(checkpoint, truncated\): the audit log was cut short \(truncated\): it ends at record 9, but the checkpoint signed at .* \(from the checkpoint table\) names its own audit.checkpoint record 13, so records 10 to 13 at least are missing/);
     });
 
@@ -322,7 +322,9 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       copyFileSync(path.join(tmp.dir, 'forged.db'), databaseFile(dataDir));
       const v = await audit(['verify', '--data-dir', dataDir]);
       assert.equal(v.code, 2);
-      assert.match(v.stdout, /Audit chain intact: 12 records/);
+      // The records hold together: the first line must not read as a pass.
+      assert.doesNotMatch(v.stdout, /Audit chain intact/);
+      assert.match(v.stdout, /Hash chain consistent \(each record links to the one before it\): 12 records, seq 1 to 12; but the signed checkpoints below show that the log was changed, so it is NOT intact\./);
       assert.match(v.stdout, /\(checkpoint, rewritten\): record 12 is not the record the checkpoint .* vouches for/);
     });
   });
