@@ -128,6 +128,9 @@ describe('countersign audit', function () {
       const ok = await audit(['verify', '--file', file, '--data-dir', dataDir]);
       assert.equal(ok.code, 0, ok.stdout + ok.stderr);
       assert.match(ok.stdout, /12 records/);
+      const asCsv = await audit(['verify', '--file', file, '--format', 'csv', '--data-dir', dataDir]);
+      assert.equal(asCsv.code, 0, asCsv.stdout + asCsv.stderr);
+      assert.match(asCsv.stdout, /NOTE: --format csv was given, but the manifest signed these very bytes as jsonl: they were read as jsonl\./);
       const lines = readFileSync(file, 'utf8').split('\n');
       lines[6] = lines[6].replace('req-6', 'req-666');
       writeFileSync(file, lines.join('\n'));
@@ -168,6 +171,7 @@ describe('countersign audit', function () {
       const strict = await audit(['verify', '--file', file, '--no-manifest']);
       assert.equal(strict.code, 2);
       assert.match(strict.stdout, /records 1 to 5 are missing/);
+      assert.match(strict.stdout, /If this export starts after record 1 \(made with --from\), check it with --partial/);
       const partial = await audit(['verify', '--file', file, '--no-manifest', '--partial']);
       assert.equal(partial.code, 0, partial.stdout);
       assert.match(partial.stdout, /7 records, seq 6 to 12/);
