@@ -9,17 +9,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { DatabaseFileGoneError } from '../../src/store/sqlite/file-watch';
-import { loadConfig } from '../../src/config/load';
-import type { Logger } from '../../src/log/context';
-import { startCountersign } from '../../src/composition-root';
-import { readSettings } from '../../src/settings';
 import { anEvent } from '../store/fixtures';
-import { EXAMPLE_CONFIG } from '../support/harness';
-import { gatewayFor, startTestSandbox } from '../support/sandbox';
 import { eventually } from '../support/teams';
+import { startWatchedBot } from '../support/fatal-bot';
 
 describe('the database file deleted, replaced or cut while open', function () {
   this.timeout(30_000);
@@ -98,28 +92,17 @@ describe('the database file deleted, replaced or cut while open', function () {
   });
 
   it('makes the bot say it must be restarted and signs no checkpoint over the lost records', async () => {
-    const sandbox = await startTestSandbox();
-    const lines: { level: number; msg: string }[] = [];
-    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) }) as pino.Logger & Logger;
-    const fatal: string[] = [];
-    const bot = await startCountersign({
-      settings: readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dir }),
-      config: loadConfig(EXAMPLE_CONFIG),
-      azure: gatewayFor(sandbox),
-      log,
-      onFatal: (reason) => fatal.push(reason),
-    });
+    const w = await startWatchedBot(dir);
     const checkpointFile = path.join(dir, 'audit-checkpoints.jsonl');
     const checkpointsBefore = fs.readFileSync(checkpointFile, 'utf8');
     try {
       fs.rmSync(path.join(dir, 'countersign.db'));
-      await eventually('not ready', async () => (await fetch(`${bot.url}/readyz`)).status === 503);
-      await eventually('told', () => fatal.length > 0);
-      assert.match(fatal[0], /was deleted while Countersign had it open/);
-      assert.ok(lines.some((l) => l.level === 60 && l.msg === 'the store can no longer write: Countersign must be restarted'));
+      await eventually('not ready', async () => (await fetch(`${w.bot.url}/readyz`)).status === 503);
+      await eventually('told', () => w.fatal.length > 0);
+      assert.match(w.fatal[0], /was deleted while Countersign had it open/);
+      assert.ok(w.saidMustRestart());
     } finally {
-      await bot.stop();
-      await sandbox.close();
+      await w.stop();
     }
     assert.equal(fs.readFileSync(checkpointFile, 'utf8'), checkpointsBefore, 'no checkpoint was signed after the file was gone');
   });

@@ -13,17 +13,12 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { CommitOutcomeUnknownError } from '../../src/app/ports';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
-import pino from 'pino';
-import { loadConfig } from '../../src/config/load';
-import type { Logger } from '../../src/log/context';
-import { startCountersign } from '../../src/composition-root';
-import { readSettings } from '../../src/settings';
 import { anEvent } from '../store/fixtures';
 import { requestVia, settled } from '../support/flows';
 import { longestStall } from '../support/event-loop';
-import { EXAMPLE_CONFIG, startHarness, type Harness } from '../support/harness';
-import { gatewayFor, startTestSandbox } from '../support/sandbox';
+import { startHarness, type Harness } from '../support/harness';
 import { eventually, people } from '../support/teams';
+import { startWatchedBot } from '../support/fatal-bot';
 
 
 /** Tracks whether a promise has settled yet. */
@@ -128,26 +123,15 @@ describe('a commit that takes long (slow fsync)', function () {
     });
 
     it('makes the bot say it must be restarted, and hands that on (node dist/main.js then exits with 1)', async () => {
-      const sandbox = await startTestSandbox();
-      const lines: { level: number; msg: string }[] = [];
-      const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) }) as pino.Logger & Logger;
-      const fatal: string[] = [];
-      const bot = await startCountersign({
-        settings: readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dir }),
-        config: loadConfig(EXAMPLE_CONFIG),
-        azure: gatewayFor(sandbox),
-        log,
-        onFatal: (reason) => fatal.push(reason),
-      });
+      const w = await startWatchedBot(dir);
       try {
-        await (bot.store as unknown as { writer: { worker: Worker } }).writer.worker.terminate();
-        await eventually('told', () => fatal.length > 0);
-        assert.match(fatal[0], /writer thread .* stopped/);
-        assert.ok(lines.some((l) => l.level === 60 && l.msg === 'the store can no longer write: Countersign must be restarted'));
-        assert.equal((await fetch(`${bot.url}/readyz`)).status, 503);
+        await (w.bot.store as unknown as { writer: { worker: Worker } }).writer.worker.terminate();
+        await eventually('told', () => w.fatal.length > 0);
+        assert.match(w.fatal[0], /writer thread .* stopped/);
+        assert.ok(w.saidMustRestart());
+        assert.equal((await fetch(`${w.bot.url}/readyz`)).status, 503);
       } finally {
-        await bot.stop();
-        await sandbox.close();
+        await w.stop();
       }
     });
 
