@@ -149,7 +149,9 @@ describe('a stop with messages held back by Teams\' rate limit (in process)', fu
       assert.deepEqual(h.connector.sent.slice(before).map((s) => (s.activity as { text?: string }).text), ['first']);
       const dropped = h.logs.find((l) => String(l.msg).includes('were not sent'));
       assert.equal(dropped?.dropped, 2);
-      assert.equal(dropped?.graceMs, 300);
+      // The messages' share of the grace: what the executions (none here) left of it, at least a quarter.
+      const share = Number(dropped?.graceMs);
+      assert.ok(share >= 75 && share <= 300, `the messages waited ${share} ms of the 300 ms grace`);
       assert.ok(h.logs.some((l) => l.msg === 'Countersign stopped'), 'the stop went to its end (store closed)');
     } finally {
       await h.stop().catch(() => undefined);
