@@ -109,7 +109,9 @@ export async function unreadableAsInput<T>(file: string, open: () => Promise<T>,
       throw new AuditInputError(`cannot read ${file} (${code})`);
     }
     if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'EACCES') {
-      throw new AuditInputError(`cannot write to ${file} (${code}): this command records what it does in the audit log, so it needs write access to the database`);
+      // The store's own words name the file or directory and why (read-only file system, permission).
+      const why = (err as Error).message.includes(file) ? (err as Error).message : `cannot write to ${file} (${code})`;
+      throw new AuditInputError(`${why.replace(/\.$/, '')}. This command records what it does in the audit log, so it needs write access to the database`);
     }
     throw err;
   }
