@@ -187,7 +187,8 @@ export class GroupCommitWriter implements WriteTx {
     try {
       outcomes = this.runBatch(batch);
       this.beforeCommit?.();
-      const gone = this.gone?.message ?? this.fileWatch.check();
+      // Sticky: once the file was found gone, every later check says so.
+      const gone = this.fileWatch.check();
       if (gone) throw new DatabaseFileGoneError(gone);
       this.commit.run();
     } catch (err) {
