@@ -68,6 +68,20 @@ function bodyRefusal(req: restify.Request, err: Error): { status: number; error:
   return { status: typeof status === 'number' && status >= 400 && status < 500 ? status : 400, error: activity ? 'Not a valid Bot Framework activity: the body could not be read.' : 'The request body could not be read.' };
 }
 
+/** The endpoints listed to a caller who asked for a path no route takes. */
+const ENDPOINTS = 'POST /api/messages, GET /healthz, GET /readyz, and the audit routes when they are turned on (docs/operations.md, HTTP endpoints)';
+
+/** What a caller is told when no route takes the path (404) or the method (405); undefined for other errors. */
+function routingRefusal(req: restify.Request, res: restify.Response, status: number | undefined): string | undefined {
+  const where = loggedPath(req.getPath());
+  if (status === 404) return `No endpoint at ${where}. Countersign answers ${ENDPOINTS}.`;
+  if (status === 405) {
+    const allow = res.getHeader('allow');
+    return `${req.method ?? 'This method'} is not allowed on ${where}${allow ? `; it takes ${String(allow)}` : ''}.`;
+  }
+  return undefined;
+}
+
 export function createServer(options: ServerOptions): restify.Server {
   // maxParamLength: an audit download link's token (expiry, secret, Ed25519 signature) is ~140 characters.
   const server = restify.createServer({ name: 'countersign', handleUncaughtExceptions: false, maxParamLength: 256 });
@@ -137,8 +151,12 @@ export function createServer(options: ServerOptions): restify.Server {
 
   options.routes?.(server);
   server.on('restifyError', (req, res, err, callback) => {
+    const status = (err as { statusCode?: number }).statusCode;
     // The path only: query strings are where callers put tokens.
-    options.log.warn({ reqId: req.getId(), path: loggedPath(req.getPath()), status: (err as { statusCode?: number }).statusCode, err: loggedPath(err.message) }, 'http error');
+    options.log.warn({ reqId: req.getId(), path: loggedPath(req.getPath()), status, err: loggedPath(err.message) }, 'http error');
+    // The caller gets the documented {"error": ...} with our words, not restify's {code, message}.
+    const error = routingRefusal(req, res, status) ?? `Countersign could not answer ${req.method ?? 'this request'} ${loggedPath(req.getPath())} (request ${req.getId()}).`;
+    Object.assign(err, { toJSON: () => ({ error }) });
     return callback();
   });
   // One line per request (the probes excepted, which a platform calls every few seconds).

@@ -95,6 +95,19 @@ describe('activities validated at the edge', function () {
       }
     });
 
+    it('answers a path or method no route takes in the documented {"error": ...} form, naming what it does take', async () => {
+      const nowhere = await fetch(`${h.bot.url}/nothing?token=secret`);
+      assert.equal(nowhere.status, 404);
+      const missing = (await nowhere.json()) as { error: string };
+      assert.deepEqual(Object.keys(missing), ['error']);
+      assert.match(missing.error, /^No endpoint at \/nothing\. Countersign answers POST \/api\/messages, GET \/healthz, GET \/readyz/);
+      assert.doesNotMatch(missing.error, /secret/);
+      const wrongMethod = await fetch(`${h.bot.url}/api/messages`);
+      assert.deepEqual([wrongMethod.status, await wrongMethod.json()], [405, { error: 'GET is not allowed on /api/messages; it takes HEAD, POST.' }]);
+      const probe = await fetch(`${h.bot.url}/healthz`, { method: 'DELETE' });
+      assert.deepEqual([probe.status, await probe.json()], [405, { error: 'DELETE is not allowed on /healthz; it takes GET.' }]);
+    });
+
     it('still answers a well-formed activity, and nothing was requested by the malformed ones', async () => {
       const from = await h.teams.say(people.alice, 'help');
       assert.ok(h.teams.since(from).length > 0);
