@@ -150,6 +150,13 @@ export interface DelegationStore {
   get(id: string): Promise<Delegation | undefined>;
 }
 
+/**
+ * How the storage itself failed, as opposed to a fault in handling a request: `disk` (full, I/O
+ * error, read-only, corrupt, the database file gone) or `unreachable` (the database server cannot be
+ * reached, or the connection broke).
+ */
+export type StorageFault = 'disk' | 'unreachable';
+
 /** What the use cases keep: requests, the audit log, the card bindings and delegations. */
 export interface Store {
   requests: RequestStore;
@@ -158,6 +165,8 @@ export interface Store {
   delegations: DelegationStore;
   /** True when the store can take a durable write now (readiness): not just reachable. */
   ping(): Promise<boolean>;
+  /** Whether an error this store threw is its storage failing (and how), so the person can be told so. */
+  storageFault(err: unknown): StorageFault | undefined;
   close(): Promise<void>;
 }
 

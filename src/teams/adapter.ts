@@ -3,6 +3,7 @@
  * the endpoint the HTTP edge hands each activity to, so src/http never imports botbuilder.
  */
 import { ConfigurationBotFrameworkAuthentication, type ActivityHandler, type TurnContext } from 'botbuilder';
+import type { StorageFault } from '../app/ports';
 import type { Logger } from '../log/context';
 import { EdgeAdapter, type EdgeOutcome } from './bot-endpoint';
 import { reuseClients } from './reused-clients';
@@ -36,18 +37,18 @@ function publicCloudWith(openIdMetadataUrl: string): Record<string, string | boo
   };
 }
 
-/**
- * The store's own failure, not a fault in handling the message: SQLite's storage errors (full, I/O,
- * read-only, corrupt, the file gone) and PostgreSQL's (disk full, out of memory, I/O: SQLSTATE class
- * 53 and 58).
- */
-function isStorageFailure(error: unknown): boolean {
-  const e = error as { code?: unknown; name?: unknown } | null;
-  if (e?.name === 'DatabaseFileGoneError') return true;
-  return typeof e?.code === 'string' && /^(SQLITE_(FULL|IOERR|READONLY|CORRUPT|CANTOPEN|NOTADB)|53\d\d\d|58\d\d\d)/.test(e.code);
+/** What a person is told when their message could not be handled, by what failed. */
+function failedTurnText(fault: StorageFault | undefined): string {
+  if (fault === 'disk') return 'Countersign could not save this: its database cannot take writes right now (its disk is full or failing), so nothing was changed. Try again later, and tell the team that runs Countersign.';
+  if (fault === 'unreachable') return 'Countersign could not save this: it cannot reach its database right now, so nothing was changed. Try again shortly, and tell the team that runs Countersign if it keeps happening.';
+  return 'Countersign hit an internal error handling this message; nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.';
 }
 
-export function createAdapter(app: BotAppRegistration, log: Logger): EdgeAdapter {
+/**
+ * `storageFault` tells the store's own failure (its disk, or the database out of reach) from a
+ * fault in handling the message (the store's Store.storageFault), so the person is told which.
+ */
+export function createAdapter(app: BotAppRegistration, log: Logger, storageFault: (err: unknown) => StorageFault | undefined = () => undefined): EdgeAdapter {
   const auth = reuseClients(new ConfigurationBotFrameworkAuthentication({
     MicrosoftAppId: app.id,
     MicrosoftAppPassword: app.password,
@@ -61,11 +62,7 @@ export function createAdapter(app: BotAppRegistration, log: Logger): EdgeAdapter
     if (context.activity.type === 'message') {
       // Telling the person can fail too (the connector is down): logged, and the turn still ends.
       await context
-        .sendActivity(
-          isStorageFailure(error)
-            ? 'Countersign could not save this: its database cannot take writes right now (its disk is full or failing), so nothing was changed. Try again later, and tell the team that runs Countersign.'
-            : 'Countersign hit an internal error handling this message; nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.',
-        )
+        .sendActivity(failedTurnText(storageFault(error)))
         .catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not tell the person about the failed turn'));
     }
   };

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import pg from 'pg';
-import { VersionConflictError } from '../../src/app/ports';
+import { CommitOutcomeUnknownError, DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
 import type { DownloadLink } from '../../src/audit/ports';
 import { openPostgresAuditReader, openPostgresStore, POSTGRES_MIGRATIONS, RUNTIME_ROLE, verifyPostgresAuditLog } from '../../src/store/postgres';
 import type { PostgresConnectionOptions, PostgresStore } from '../../src/store/postgres';
@@ -177,6 +177,22 @@ describe('PostgreSQL store, several instances on one database', function () {
       );
     });
     assert.equal((await collect(s.audit.read())).length, 1);
+  });
+
+  it('names its own storage failures: a full disk or I/O error as the disk\'s, a broken connection as unreachable', async () => {
+    const store = await open();
+    const raised = (errcode: string) => store.pool.query(`DO $$ BEGIN RAISE EXCEPTION 'fault' USING ERRCODE = '${errcode}'; END $$`).catch((err: unknown) => err);
+    assert.equal(store.storageFault(await raised('disk_full')), 'disk');
+    assert.equal(store.storageFault(await raised('io_error')), 'disk');
+    assert.equal(store.storageFault(await raised('unique_violation')), undefined);
+    const refused = await new pg.Client({ host: '127.0.0.1', port: 1 }).connect().catch((err: unknown) => err);
+    assert.equal(store.storageFault(refused), 'unreachable');
+    await store.requests.insert(aRequest('CS-1'), []);
+    const duplicate = await store.requests.insert(aRequest('CS-1'), []).catch((err: unknown) => err);
+    assert.ok(duplicate instanceof DuplicateRequestError);
+    assert.equal(store.storageFault(duplicate), undefined, 'a refused write is not a storage failure');
+    // A commit whose connection broke (its outcome unknown) is the server out of reach too.
+    assert.equal(store.storageFault(new CommitOutcomeUnknownError(refused)), 'unreachable');
   });
 
   it('migrates once when several instances start at once', async () => {

@@ -7,7 +7,7 @@ import { auditPageQuery } from '../../src/store/sqlite/audit-pages';
 import { requestListQuery } from '../../src/store/sqlite/requests';
 import { uuidv7 } from '../../src/store/ids';
 import { verifyChain } from '../../src/audit/verify/verify';
-import { VersionConflictError } from '../../src/app/ports';
+import { DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
 import { aRequest, anEvent, tempDir } from './fixtures';
 import { collect } from './store-contract';
 
@@ -19,6 +19,25 @@ describe('the SQLite store file', () => {
     file = path.join(tmp.dir, 'nested', 'countersign.db');
   });
   afterEach(() => tmp.remove());
+
+  it('names its own storage failures as the disk\'s, and nothing else', async () => {
+    const store = await openSqliteStore({ file });
+    try {
+      await store.requests.insert(aRequest('CS-1'), []);
+      const duplicate = await store.requests.insert(aRequest('CS-1'), []).catch((err: unknown) => err);
+      assert.ok(duplicate instanceof DuplicateRequestError);
+      assert.ok(duplicate instanceof DuplicateRequestError);
+    assert.equal(store.storageFault(duplicate), undefined, 'a refused write is not a storage failure');
+      // max_page_count stands in for a full disk.
+      await store.writer.pragma(`max_page_count = ${String(await store.writer.pragma('page_count'))}`);
+      const full = await store.audit.append([anEvent('request.created', { outcome: { result: 'ok', detail: 'x'.repeat(200_000) } })]).catch((err: unknown) => err);
+      assert.equal((full as { code?: string }).code, 'SQLITE_FULL');
+      assert.equal(store.storageFault(full), 'disk');
+      assert.equal(store.storageFault(new Error('a bug')), undefined);
+    } finally {
+      await store.close();
+    }
+  });
 
   it('creates its directory and records each migration once', async () => {
     const store = await openSqliteStore({ file });

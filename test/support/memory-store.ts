@@ -106,6 +106,11 @@ export class MemoryStore implements CountersignStore {
     return !this.closed;
   }
 
+  /** Memory does not fail as storage does. */
+  storageFault(): undefined {
+    return undefined;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }

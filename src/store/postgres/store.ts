@@ -3,6 +3,7 @@
  * the compliance tables for any number of Countersign instances.
  */
 import type pg from 'pg';
+import { CommitOutcomeUnknownError, type StorageFault } from '../../app/ports';
 import type { CountersignStore } from '../countersign-store';
 import { uuidv7 } from '../ids';
 import { PostgresAuditLog } from './audit-log';
@@ -16,6 +17,7 @@ import { migratePostgres, missingPrivileges, RUNTIME_ROLE, SchemaVersionError } 
 import type { MigrateMode } from './migrations';
 import { PostgresRequestStore } from './requests';
 import { PgWriter } from './transactions';
+import { isConnectionError } from './tx';
 
 export interface PostgresStoreOptions {
   connection: PostgresConnectionOptions;
@@ -67,6 +69,18 @@ export class PostgresStore implements CountersignStore {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * PostgreSQL's storage errors (SQLSTATE class 53, insufficient resources: disk full, out of memory;
+   * class 58, system error: I/O) are the disk's; a connection that broke or cannot be made, the
+   * server's being unreachable.
+   */
+  storageFault(err: unknown): StorageFault | undefined {
+    const cause = err instanceof CommitOutcomeUnknownError ? err.cause : err;
+    const code = (cause as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && /^5[38]/.test(code)) return 'disk';
+    return isConnectionError(cause) || cause instanceof PostgresStartupError ? 'unreachable' : undefined;
   }
 
   /** Commits every write already submitted, then closes the pool. */

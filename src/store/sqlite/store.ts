@@ -1,6 +1,7 @@
 /** The embedded store: one SQLite file holding requests, the audit log and conversation data. */
 import { uuidv7 } from '../ids';
 import type Database from 'better-sqlite3';
+import type { StorageFault } from '../../app/ports';
 import type { CountersignStore } from '../countersign-store';
 import { SqliteAuditLog } from './audit-log';
 import { SqliteComplianceStore } from './compliance';
@@ -12,6 +13,7 @@ import type { Readiness, ReadinessOptions } from './readiness';
 import { SqliteRequestStore } from './requests';
 import { InlineWriter, type StoreWriter } from './writer';
 import { ThreadWriter } from './writer-thread';
+import { isStorageFault } from './write-lock';
 import type { WriterThreadBoot } from './writer-boot';
 
 export interface SqliteStoreOptions {
@@ -73,6 +75,11 @@ export class SqliteStore implements CountersignStore {
   async ping(): Promise<boolean> {
     this.lastReadiness = this.closed ? { ok: false, problem: 'the store is closed' } : await this.writer.readiness();
     return this.lastReadiness.ok;
+  }
+
+  /** SQLite's storage errors (full, I/O, read-only, corrupt, the file gone or the writer thread stopped) are the disk's. */
+  storageFault(err: unknown): StorageFault | undefined {
+    return isStorageFault(err) ? 'disk' : undefined;
   }
 
   /** What the last ping() answered, with the reason when not ready. */

@@ -1,0 +1,49 @@
+/**
+ * A message whose turn failed gets an answer that says what failed: the store's disk, the database
+ * out of reach, or something inside Countersign. The store tells which (Store.storageFault); the
+ * Teams layer knows no database's error codes.
+ */
+import assert from 'node:assert/strict';
+import type { TurnContext } from 'botbuilder';
+import type { StorageFault } from '../../src/app/ports';
+import type { Logger } from '../../src/log/context';
+import { createAdapter } from '../../src/teams/adapter';
+
+const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const app = { id: '', type: 'MultiTenant' as const, tenantId: '', password: '' };
+
+async function answerTo(type: string, error: Error, fault: (err: unknown) => StorageFault | undefined): Promise<string[]> {
+  const seen: unknown[] = [];
+  const adapter = createAdapter(app, quiet, (err) => {
+    seen.push(err);
+    return fault(err);
+  });
+  const sent: string[] = [];
+  const context = { activity: { type, id: 'a1', conversation: { id: 'c1' } }, sendActivity: async (text: string) => void sent.push(text) } as unknown as TurnContext;
+  await adapter.onTurnError(context, error);
+  if (sent.length > 0) assert.deepEqual(seen, [error], 'the store was asked about the error the turn failed with');
+  return sent;
+}
+
+describe('the answer to a message whose turn failed', () => {
+  const failure = new Error('boom');
+
+  it('says the database cannot take writes when the store calls it its disk\'s failure', async () => {
+    const [text] = await answerTo('message', failure, () => 'disk');
+    assert.match(text, /^Countersign could not save this: its database cannot take writes right now \(its disk is full or failing\), so nothing was changed\./);
+  });
+
+  it('says the database cannot be reached when the store says so', async () => {
+    const [text] = await answerTo('message', failure, () => 'unreachable');
+    assert.match(text, /^Countersign could not save this: it cannot reach its database right now, so nothing was changed\./);
+  });
+
+  it('says it was an internal error otherwise, and that nothing was changed', async () => {
+    const [text] = await answerTo('message', failure, () => undefined);
+    assert.match(text, /^Countersign hit an internal error handling this message; nothing was changed\./);
+  });
+
+  it('sends nothing for an activity that is not a message (the invoke gets its own answer)', async () => {
+    assert.deepEqual(await answerTo('invoke', failure, () => 'disk'), []);
+  });
+});
