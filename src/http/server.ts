@@ -91,6 +91,20 @@ export function createServer(options: ServerOptions): restify.Server {
     res.header('x-request-id', req.getId());
     next();
   });
+  // A compressed body is refused before anything reads it: restify's body reader would inflate gzip
+  // without a limit (its 1 MB counts the bytes on the wire), so a small request could fill memory.
+  // The Bot Framework and the Agents Playground send activities uncompressed.
+  server.use((req, res, next) => {
+    const encoding = req.headers['content-encoding'];
+    if (encoding === undefined || encoding.trim().toLowerCase() === 'identity') {
+      delete req.headers['content-encoding'];
+      return next();
+    }
+    options.log.warn({ reqId: req.getId(), path: loggedPath(req.getPath()), contentEncoding: encoding.slice(0, 64) }, 'http request body refused: compressed');
+    res.header('connection', 'close');
+    res.send(415, { error: `Countersign does not accept compressed request bodies (Content-Encoding: ${encoding.slice(0, 64)}); send it uncompressed.` });
+    return next(false);
+  });
   // The body parser's own errors carry restify's words ("Invalid JSON: ..."): the caller gets ours.
   for (const parse of restify.plugins.bodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false })) {
     server.use((req, res, next) =>

@@ -4,6 +4,7 @@
  * cannot be done (the signing keys cannot be fetched) is 503, audited, logged as JSON.
  */
 import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { auditOf } from '../support/flows';
@@ -80,6 +81,23 @@ describe('activities validated at the edge', function () {
       const broken = await post(h, '{"type": "message", ');
       assert.deepEqual([broken.status, JSON.parse(broken.text)], [400, { error: 'Not a valid Bot Framework activity: the body is not valid JSON.' }]);
       assert.doesNotMatch(broken.text, /InvalidContent|Invalid JSON|position/);
+    });
+
+    it('refuses a compressed body before inflating it: a small gzip request cannot fill the bot\'s memory', async () => {
+      const inflated = Buffer.alloc(50 * 1024 * 1024, ' ');
+      const body = zlib.gzipSync(Buffer.concat([Buffer.from('{"type":"message","text":"'), inflated, Buffer.from('"}')]));
+      assert.ok(body.length < 100 * 1024, 'the request is small on the wire');
+      const before = process.memoryUsage().rss;
+      const res = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body });
+      assert.deepEqual([res.status, await res.json()], [415, { error: 'Countersign does not accept compressed request bodies (Content-Encoding: gzip); send it uncompressed.' }]);
+      assert.ok(process.memoryUsage().rss - before < 40 * 1024 * 1024, 'the 50 MB were never inflated');
+      for (const encoding of ['deflate', 'br', 'gzip, identity']) {
+        const other = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': encoding }, body: '{}' });
+        assert.equal(other.status, 415, encoding);
+      }
+      const plain = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, body: '[]' });
+      assert.deepEqual([plain.status, await plain.json()], [400, { error: 'Not a valid Bot Framework activity: the body must be a JSON object (a Bot Framework activity).' }], 'identity is no encoding at all');
+      assert.equal((await fetch(`${h.bot.url}/healthz`)).status, 200);
     });
 
     it('answers a body over 1 MB with 413 and a short reason', async () => {
