@@ -21,15 +21,18 @@ import {
   recordProgress,
   recordStarted,
   readyToRun,
+  refuseUnaudited,
   releaseLease,
   renewLease,
   resumeExecution,
   startExecution,
   type Transition,
+  unauditedAuthority,
 } from '../domain/lifecycle';
 import { leaseLapsed } from '../domain/lease-time';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { documentationLinks, failureCause } from '../domain/failure-cause';
+import type { AuditRecord } from '../domain/audit';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
 import { deciderText } from '../domain/delegation';
 import type { Actor, Approval, ApprovalRequest, Requirement } from '../domain/request';
@@ -92,8 +95,13 @@ export class Executor {
     const abandoned = executing.filter((r) => !this.running.has(r.id) && (!r.execution?.lease || leaseLapsed(r.execution.lease.expiresAt, new Date(now), this.leaseMs)));
     const taken: string[] = [];
     for (const r of abandoned) {
-      const claim = await transact(this.deps, r.id, (current) => resumeExecution(current, this.claim(), this.deps.clock.now()));
-      if (!claim?.result.ok) continue;
+      const records = await this.auditOf(r.id);
+      const claim = await transact(this.deps, r.id, (current) => {
+        // Only while it is still the execution found above (another instance may have moved it since).
+        const problem = current.state === 'executing' ? unauditedAuthority(current, records, 'resume') : undefined;
+        return problem ? this.unaudited(current, problem) : resumeExecution(current, this.claim(), this.deps.clock.now());
+      });
+      if (!claim?.result.ok || claim.result.request.state !== 'executing') continue;
       taken.push(r.id);
       const resumed = claim.result.request;
       this.deps.log.warn({ requestId: r.id, previousOwner: r.execution?.lease?.owner, owner: this.owner }, 'execution resumed after its lease expired');
@@ -153,14 +161,19 @@ export class Executor {
     // Approvers' Entra group memberships, looked up again (within the cache lifetime); unknown ones fail the run below.
     // While they are unknown every approval is let through the claim only so that the run fails right after it, before Azure.
     const membership = await approversAccess(deps, approved, currentCommand(deps, approved.command)?.policy?.approverRoles ?? []);
-    const claim = await transact(deps, requestId, (r) =>
-      startExecution(
+    // What the row claims (approved, by whom, which operation) must be in the request's audit records.
+    const records = await this.auditOf(requestId);
+    const claim = await transact(deps, requestId, (r) => {
+      // Only while it is still ready to run: another instance may have claimed it since the records were read.
+      const problem = readyToRun(r, deps.clock.now()) ? unauditedAuthority(r, records, 'start') : undefined;
+      if (problem) return this.unaudited(r, problem);
+      return startExecution(
         r,
         deps.clock.now(),
         (actor: Actor, approval: Approval, requirement: Requirement) => (!membership.ok || this.stillApprover(r, actor, requirement, membership.access)) && (approval.delegationId === undefined || delegations.has(approval.delegationId)),
         this.claim(this.newCorrelationId()),
-      ),
-    );
+      );
+    });
     if (!claim || !claim.result.ok) return; // someone else claimed it, or it is no longer approved
     const claimed = claim.result.request;
     if (claimed.state !== 'executing') {
@@ -265,6 +278,18 @@ export class Executor {
     if (delegated.length === 0) return [];
     const inForce = new Set((await this.deps.store.delegations.inForce(this.deps.clock.now().toISOString())).map((d) => d.id));
     return delegated.filter((a) => !inForce.has(a.delegationId!)).map((a) => deciderText(a));
+  }
+
+  private async auditOf(requestId: string): Promise<AuditRecord[]> {
+    const records: AuditRecord[] = [];
+    for await (const record of this.deps.store.audit.read({ requestId })) records.push(record);
+    return records;
+  }
+
+  /** The row claims what its audit records do not hold: it fails, loudly, with nothing sent to Azure. */
+  private unaudited(r: ApprovalRequest, problem: string): Transition {
+    this.deps.log.error({ requestId: r.id, state: r.state, problem }, 'not executed: the request\'s stored row does not match its audit trail');
+    return refuseUnaudited(r, this.deps.clock.now(), problem);
   }
 
   private stillApprover(r: ApprovalRequest, actor: Actor, requirement: Requirement, access: AccessPolicy): boolean {

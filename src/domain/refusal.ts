@@ -75,6 +75,11 @@ export enum RefusalReason {
   SelfReview = 'self-review',
   /** Ratify or flag on a request that is not a break-glass use, is still running, or was reviewed already. */
   NotReviewable = 'not-reviewable',
+  /**
+   * Not executed: the request's stored row claims an authority (approvals, break-glass, an execution
+   * under way) or an operation its audit records do not hold: the row was edited in the database.
+   */
+  NotInAudit = 'not-in-audit',
 }
 
 export interface Refusal {

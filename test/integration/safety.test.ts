@@ -4,6 +4,10 @@
  * record.
  */
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import type { ApprovalRequest } from '../../src/domain/request';
+import { databaseFile } from '../../src/settings';
+import { actorOf } from '../support/people';
 import type { CountersignStore as Store } from '../../src/store/countersign-store';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { cardText } from '../support/connector';
@@ -38,6 +42,28 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
     assert.equal(events.filter((e) => e.type === 'approval.granted').length, 1);
     assert.equal(events.filter((e) => e.type === 'click.refused').length, 19, 'every other click is refused and recorded');
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'succeeded');
+  });
+
+  it('runs nothing for a row edited in the database to approved, and says its audit trail does not back it', async () => {
+    const { requestId } = await requestVia(h, 'delete resource group staging-old');
+    // What someone with write access to the database file could do: the row alone, not the audit chain.
+    const db = new Database(databaseFile(h.dataDir));
+    const row = db.prepare('SELECT version, body FROM requests WHERE id = ?').get(requestId) as { version: number; body: string };
+    const body = JSON.parse(row.body) as ApprovalRequest;
+    const forged = { ...body, state: 'approved', version: row.version + 1, approvals: [{ approver: actorOf(people.bob), at: new Date().toISOString(), operationHash: body.operationHash }] };
+    db.prepare("UPDATE requests SET state = 'approved', version = ?, body = ? WHERE id = ?").run(forged.version, JSON.stringify(forged), requestId);
+    db.close();
+    // A start runs approved requests that were never claimed (catch-up).
+    await h.bot.app.catchUp();
+    await settled(h);
+    assert.deepEqual(h.sandbox.requests.filter((r) => r.method === 'DELETE'), [], 'nothing was sent to Azure');
+    const after = await h.bot.deps.store.requests.get(requestId);
+    assert.equal(after?.state, 'failed');
+    const types = (await auditOf(h, { requestId })).map((e) => [e.type, e.outcome.reason]);
+    assert.ok(!types.some(([t]) => t === 'execution.started'), 'no execution started');
+    assert.deepEqual(types.at(-1), ['approval.revoked', 'not-in-audit']);
+    assert.ok(h.logs.some((l) => l.msg === "not executed: the request's stored row does not match its audit trail" && l.problem === 'the audit log holds no record of its approval'));
+    assert.ok(h.connector.texts(opsChannel.id).some((t) => t.includes(`Request ${requestId} was not executed. Not executed: the audit log holds no record of its approval`)), 'the requester is told');
   });
 
   it('executes once when the same approver double-clicks', async () => {

@@ -34,3 +34,4 @@ export {
   resumeExecution,
   startExecution,
 } from './execution';
+export { refuseUnaudited, unauditedAuthority } from './evidence';

@@ -1,0 +1,67 @@
+/**
+ * The audit trail backs every execution. The executor acts on a request's stored row (its state, its
+ * approvals, its operation), and whoever can write the database can edit that row; the audit chain
+ * cannot be edited unnoticed (hash links, signed checkpoints, `audit verify`). So before anything is
+ * sent to Azure, what the row claims must be what the request's audit records say happened:
+ *
+ * - its operation is the one the request was created with (the operation hash in `request.created`,
+ *   carried on through each `drift.detected`), and the row's hash is the latest the records carry;
+ * - a break-glass use has its `breakglass.used` record;
+ * - otherwise a `request.approved` record for that hash came after anything that voided earlier
+ *   approvals (`drift.detected`), and every approval the row lists has its `approval.granted` record,
+ *   by the same person, for the same hash, since then;
+ * - a new execution starts only where none was started since that approval; a run resumed only where
+ *   one was (`execution.started`).
+ */
+import type { AuditRecord } from '../audit';
+import { operationHash } from '../canonical';
+import type { ApprovalRequest } from '../request';
+import { RefusalReason } from '../refusal';
+import { requestEvent } from '../audit';
+import { next, type Transition } from './transition';
+
+function lastIndex<T>(items: readonly T[], test: (item: T) => boolean): number {
+  for (let i = items.length - 1; i >= 0; i--) if (test(items[i])) return i;
+  return -1;
+}
+
+const same = (a: string | undefined, b: string | undefined) => !!a && !!b && a.toLowerCase() === b.toLowerCase();
+
+/**
+ * What the row claims that the audit records (this request's, in seq order) do not hold, or
+ * undefined when they back it. `mode`: starting the execution, or resuming one under way.
+ */
+export function unauditedAuthority(r: ApprovalRequest, records: readonly AuditRecord[], mode: 'start' | 'resume'): string | undefined {
+  const mine = records.filter((x) => x.request?.id === r.id);
+  const created = mine.find((x) => x.type === 'request.created' || x.type === 'breakglass.used');
+  if (!created) return 'the audit log holds no record of its creation';
+  const original = operationHash({ command: r.command, parameters: r.parameters, target: r.target, operation: r.operation });
+  if (original !== created.request?.operationHash) return 'its stored operation is not the one it was created with';
+  const drifts = mine.filter((x) => x.type === 'drift.detected');
+  // Each drift re-binds the approval to a new hash of the same operation and what it would now do.
+  const latest = drifts.at(-1)?.request?.operationHash ?? original;
+  if (r.operationHash !== latest) return 'its stored operation hash is not the one its audit records carry';
+  const since = drifts.length > 0 ? mine.indexOf(drifts.at(-1)!) + 1 : 0;
+  const after = mine.slice(since).filter((x) => x.request?.operationHash === r.operationHash);
+  // A break-glass use runs on its own authority (unless it drifted and was approved again since).
+  const authorised = lastIndex(after, (x) => x.type === 'request.approved' || (!!r.breakGlass && x.type === 'breakglass.used'));
+  if (authorised < 0) return r.breakGlass ? 'the audit log holds no record of its break-glass use' : 'the audit log holds no record of its approval';
+  if (after[authorised].type === 'request.approved') {
+    if (r.approvals.length === 0) return 'its stored row lists no approval';
+    for (const a of r.approvals) {
+      const granted = after.slice(0, authorised + 1).some((x) => x.type === 'approval.granted' && same(x.actor?.aadObjectId, a.approver.aadObjectId));
+      if (!granted) return `the audit log holds no approval of it by ${a.approver.name || a.approver.aadObjectId}`;
+    }
+  }
+  const started = after.slice(authorised + 1).some((x) => x.type === 'execution.started');
+  if (mode === 'start' && started) return 'its execution was started already';
+  if (mode === 'resume' && !started) return 'the audit log holds no record of its execution starting';
+  return undefined;
+}
+
+/** Not executed because its row does not match its audit trail: failed, nothing sent to Azure, audited. */
+export function refuseUnaudited(r: ApprovalRequest, now: Date, problem: string): Transition {
+  const detail = `Not executed: ${problem}, so its stored row does not match its audit trail (it may have been edited in the database). Nothing was sent to Azure; the team that runs Countersign should run "countersign audit verify" and look into it.`;
+  const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
+  return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', now.toISOString(), { result: 'refused', reason: RefusalReason.NotInAudit, detail })] };
+}

@@ -1,0 +1,95 @@
+/**
+ * An execution is backed by the request's audit records: the stored row's approvals, operation and
+ * state must be what the records say happened (src/domain/lifecycle/evidence.ts). Each case below is
+ * an edit someone with write access to the database could make to the row alone.
+ */
+import assert from 'node:assert/strict';
+import { operationHash } from '../../src/domain/canonical';
+import { requestEvent, type AuditEventDraft, type AuditRecord } from '../../src/domain/audit';
+import { approve, breakGlassUse, detectDrift, refuseUnaudited, startExecution, unauditedAuthority } from '../../src/domain/lifecycle';
+import { RefusalReason } from '../../src/domain/refusal';
+import type { ApprovalRequest } from '../../src/domain/request';
+import { accepted, decisionBy, holdsApproverRole } from './lifecycle-helpers';
+import { alice, approvalBy, bob, dave, minutesIn, requestIn } from '../support/requests';
+
+const records = (...drafts: AuditEventDraft[]) => drafts as unknown as AuditRecord[];
+const created = (r: ApprovalRequest) => requestEvent(r, 'request.created', minutesIn(0).toISOString(), { result: 'ok' }, { actor: alice });
+
+/** A pending request approved by Bob through the lifecycle, with the records that wrote. */
+function approvedByBob(): { request: ApprovalRequest; trail: AuditRecord[] } {
+  const pending = requestIn('pending');
+  const t = accepted(approve(pending, decisionBy(bob)));
+  return { request: t.request, trail: records(created(pending), ...t.events) };
+}
+
+describe('the audit trail backs an execution', () => {
+  it('lets an approval the records hold start, and a started one resume', () => {
+    const { request, trail } = approvedByBob();
+    assert.equal(request.state, 'approved');
+    assert.equal(unauditedAuthority(request, trail, 'start'), undefined);
+    const started = accepted(startExecution(request, minutesIn(11), holdsApproverRole));
+    assert.equal(unauditedAuthority(started.request, [...trail, ...records(...started.events)], 'resume'), undefined);
+  });
+
+  it('refuses a pending row edited to approved with an approval nobody gave', () => {
+    const pending = requestIn('pending');
+    const forged: ApprovalRequest = { ...pending, state: 'approved', version: 2, approvals: [approvalBy(bob, pending)] };
+    assert.equal(unauditedAuthority(forged, records(created(pending)), 'start'), 'the audit log holds no record of its approval');
+  });
+
+  it('refuses an approval added to the row beside the one the records hold', () => {
+    const { request, trail } = approvedByBob();
+    const padded = { ...request, approvals: [...request.approvals, approvalBy(dave, request)] };
+    assert.match(unauditedAuthority(padded, trail, 'start') ?? '', /no approval of it by Dave/);
+  });
+
+  it('refuses an operation or target changed in the row after approval, even with its hash made to match', () => {
+    const { request, trail } = approvedByBob();
+    const parameters = { ...request.parameters, name: 'production-api-service' };
+    const hash = operationHash({ command: request.command, parameters, target: request.target, operation: request.operation });
+    const retargeted = { ...request, parameters, operationHash: hash, approvals: request.approvals.map((a) => ({ ...a, operationHash: hash })) };
+    assert.equal(unauditedAuthority(retargeted, trail, 'start'), 'its stored operation is not the one it was created with');
+  });
+
+  it('refuses the row set back to approved after its execution started, so nothing runs twice', () => {
+    const { request, trail } = approvedByBob();
+    const started = accepted(startExecution(request, minutesIn(11), holdsApproverRole));
+    assert.equal(unauditedAuthority(request, [...trail, ...records(...started.events)], 'start'), 'its execution was started already');
+  });
+
+  it('refuses a row edited to executing (which a restart would resume) when no execution started', () => {
+    const { request, trail } = approvedByBob();
+    const executing: ApprovalRequest = { ...request, state: 'executing', execution: { startedAt: minutesIn(11).toISOString(), ref: { resourceIds: [] } } };
+    assert.equal(unauditedAuthority(executing, trail, 'resume'), 'the audit log holds no record of its execution starting');
+  });
+
+  it('refuses approvals a drift voided, and accepts the approval given again after it', () => {
+    const { request, trail } = approvedByBob();
+    const drift = accepted(detectDrift(request, { changes: ['tags.owner changed'], baseline: { exists: true, facts: { 'tags.owner': 'x' } } }, minutesIn(11)));
+    const afterDrift = [...trail, ...records(...drift.events)];
+    // The row put back to its state before the drift, old approval and old hash.
+    assert.equal(unauditedAuthority(request, afterDrift, 'start'), 'its stored operation hash is not the one its audit records carry');
+    // Or with the new hash but the voided approval.
+    const voided = { ...drift.request, state: 'approved' as const, approvals: [approvalBy(bob, drift.request)] };
+    assert.equal(unauditedAuthority(voided, afterDrift, 'start'), 'the audit log holds no record of its approval');
+    const again = accepted(approve(drift.request, decisionBy(dave, { now: minutesIn(12) })));
+    assert.equal(unauditedAuthority(again.request, [...afterDrift, ...records(...again.events)], 'start'), undefined);
+  });
+
+  it('lets a break-glass use run on its record, and refuses one forged into the row', () => {
+    const pending = requestIn('pending');
+    const used = breakGlassUse(pending, minutesIn(1), 'incident 4711');
+    const usedRecord = requestEvent(used, 'breakglass.used', minutesIn(1).toISOString(), { result: 'ok' }, { actor: alice });
+    assert.equal(unauditedAuthority(used, records(created(pending), usedRecord), 'start'), undefined);
+    assert.equal(unauditedAuthority(used, records(created(pending)), 'start'), 'the audit log holds no record of its break-glass use');
+  });
+
+  it('fails the request with an audited refusal that says what did not match and that nothing was sent', () => {
+    const pending = requestIn('pending');
+    const forged: ApprovalRequest = { ...pending, state: 'approved', version: 2, approvals: [approvalBy(bob, pending)] };
+    const t = accepted(refuseUnaudited(forged, minutesIn(11), 'the audit log holds no record of its approval'));
+    assert.equal(t.request.state, 'failed');
+    assert.deepEqual(t.events.map((e) => [e.type, e.outcome.reason]), [['approval.revoked', RefusalReason.NotInAudit]]);
+    assert.match(t.events[0].outcome.detail ?? '', /^Not executed: the audit log holds no record of its approval, so its stored row does not match its audit trail .* Nothing was sent to Azure/);
+  });
+});
