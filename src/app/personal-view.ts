@@ -2,6 +2,7 @@
  * A request card as one person sees it: Teams asks for it (the card's per-person refresh) for the
  * requester and the approvers, so each of them is shown only the buttons they can use. What a click
  * may do is still decided when it is clicked (decisions.ts); this only leaves out what would be refused.
+ * Whoever may not see the request (see `status`) is told there is none.
  */
 import type { ApprovalRequest, Actor } from '../domain/request';
 import { isDecidable } from '../domain/request';
@@ -9,7 +10,7 @@ import { decidingRoles } from '../domain/policy';
 import { needsReview } from '../domain/lifecycle';
 import type { AppDeps } from './context';
 import { decider } from './delegations';
-import { canonicalRequestId } from './request-ids';
+import { status } from './queries';
 
 export interface PersonalView {
   request: ApprovalRequest;
@@ -30,8 +31,13 @@ export function refreshProblem(requestId: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The card for this person, or undefined when there is no such request or they may not see it: the
+ * same rule as `status` (the requester, those who can decide it, auditors), so a refresh sent from
+ * anywhere with any request id cannot show someone a request they could not ask about.
+ */
 export async function personalView(deps: AppDeps, actor: Actor, requestId: string): Promise<PersonalView | undefined> {
-  const request = await deps.store.requests.get(canonicalRequestId(requestId));
+  const request = await status(deps, actor, requestId);
   if (!request) return undefined;
   const me = actor.aadObjectId.toLowerCase();
   const isRequester = request.requester.aadObjectId.toLowerCase() === me;

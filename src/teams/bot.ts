@@ -308,7 +308,7 @@ export class CountersignBot extends TeamsActivityHandler {
   /** Teams asks for the card as this person sees it (refresh.userIds): only the buttons they can use. */
   private async personalCard(actor: ReturnType<typeof actorOf>, requestId: string): Promise<AdaptiveCardInvokeResponse> {
     const view = await this.app.personalView(actor, requestId);
-    if (!view) return message(this.say(`There is no request ${requestId}.`));
+    if (!view) return message(this.say(`There is no request ${requestId} that you can see.`));
     return cardResponse(requestCard(view.request, { ...this.sharedOptions(view.request), viewer: { canApprove: view.canApprove, canCancel: view.canCancel } }));
   }
 

@@ -33,9 +33,20 @@ describe('per-person request cards (bot over HTTP)', () => {
     };
     assert.deepEqual(await view(people.bob), ['approve', 'reject']);
     assert.deepEqual(await view(people.alice), ['cancel']);
-    assert.deepEqual(await view(people.carol), []);
+    // An auditor may see any request (as with status), with no buttons.
+    assert.deepEqual(await view(people.erin), []);
     // A refresh decides nothing.
     assert.deepEqual(await view(people.bob), ['approve', 'reject']);
+  });
+
+  it('shows nobody a request they may not see by status: someone with no role is told there is none, from the card or anywhere else', async () => {
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
+    for (const id of [requestId, requestId.toLowerCase()]) {
+      const answer = await h.teams.click(people.carol, cardId, 'refresh', { data: { requestId: id } });
+      assert.deepEqual([answer.status, answer.body.value], [200, `[SANDBOX] There is no request ${id} that you can see.`]);
+    }
+    const fromStatus = await h.teams.say(people.carol, `status ${requestId}`);
+    assert.ok(h.teams.since(fromStatus).some((s) => s.activity.text === `[SANDBOX] There is no request ${requestId} that you can see.`), 'the same answer as status');
   });
 
   it('names a refresh whose request id is missing or not text, instead of "There is no request ."', async () => {
