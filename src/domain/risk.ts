@@ -3,7 +3,7 @@
  * (`risk` in the config); otherwise it follows from what the operation does and where: destroying is
  * riskier than changing, production riskier than anything else, reading carries no risk.
  */
-import type { ChangeOperation } from './operation';
+import { targetOf, type ChangeOperation } from './operation';
 
 export type RiskLevel = 'low' | 'medium' | 'high' | 'critical';
 export const RISK_LEVELS: readonly RiskLevel[] = ['low', 'medium', 'high', 'critical'];
@@ -19,7 +19,8 @@ export function isProduction(parameters: Record<string, string>, resourceGroup?:
 
 /** The risk of an operation when its command does not state one. */
 export function defaultRisk(op: ChangeOperation, parameters: Record<string, string>): RiskLevel {
-  const production = isProduction(parameters, 'resourceGroup' in op ? op.resourceGroup : undefined);
+  // The group a resource id or tag scope names counts as much as a named group: `production-vm/.../vm-web-01` is production.
+  const production = isProduction(parameters, targetOf(op).resourceGroup);
   switch (op.kind) {
     case 'deleteResourceGroup':
       return 'critical';

@@ -68,6 +68,20 @@ describe('the request card leads with the decision', () => {
     assert.match(textsOf(band(requestCard({ ...deployRequest('staging'), risk: 'low' }))), /^LOW RISK/);
   });
 
+  it('bands a restart of a resource in a production resource group HIGH, as it does a production deployment', () => {
+    const band = (card: Element) => body(card).find((el) => el.id === 'risk')!;
+    const restartIn = (group: string): ChangeOperation => ({
+      kind: 'resourceAction',
+      subscriptionId: SUBSCRIPTION,
+      resourceId: `/subscriptions/${SUBSCRIPTION}/resourceGroups/${group}/providers/Microsoft.Compute/virtualMachines/vm-web-01`,
+      action: 'restart',
+      apiVersion: '2024-07-01',
+    });
+    const restart = (group: string) => buildRequest({ command: 'vm', parameters: { action: 'restart', vm: 'vm-web-01' }, operation: restartIn(group) });
+    assert.match(textsOf(band(requestCard(restart('production-vm')))), /^HIGH RISK: restart of a running resource in PRODUCTION$/);
+    assert.match(textsOf(band(requestCard(restart('staging-vm')))), /^MEDIUM RISK: restart of a running resource$/);
+  });
+
   it('says what will change in plain words, not ARM change types', () => {
     const text = cardText(requestCard(deployRequest('production')));
     assert.match(text, /What will change\n4 resources: 2 to create, 1 to modify, 1 unchanged\.\nCreate api \(Microsoft\.Web\/sites\)/);

@@ -5,6 +5,8 @@ import { parseDuration } from '../../src/config/build';
 import { loadConfig, parseConfig } from '../../src/config/load';
 import { checkParameters, resolveOperation } from '../../src/domain/catalog';
 import { sha256Hex } from '../../src/domain/canonical';
+import { isChangeOperation } from '../../src/domain/operation';
+import { defaultRisk } from '../../src/domain/risk';
 import { alice, bob, channel, dave, erin } from '../support/requests';
 import { fixture } from './fixtures';
 
@@ -87,6 +89,30 @@ describe('the shipped example config', () => {
     assert.deepEqual(op.kind === 'deployTemplate' && op.template, onDisk);
     assert.equal(op.kind === 'deployTemplate' && op.resourceGroup, 'production-api-service');
     assert.equal(parsed.reason, 'release 1.4');
+  });
+
+  it('bands the production commands as docs/configuration.md promises (commands[].risk)', () => {
+    const riskOf = (text: string) => {
+      const parsed = config.catalog.parse(text);
+      assert.ok(parsed, text);
+      const check = checkParameters(parsed.command, parsed);
+      assert.ok(check.ok, text);
+      const op = resolveOperation(parsed.command, check.values, { subscriptionId: 'sub-1', requestId: 'req-9', loadTemplate: config.loadTemplate });
+      assert.ok(isChangeOperation(op), text);
+      return parsed.command.risk ?? defaultRisk(op, check.values);
+    };
+    const bands = ['app restart api-service', 'vm restart vm-web-01', 'scale plan 4', 'scale pool 5', 'deploy production api-service', 'deploy staging api-service', 'delete vm vm-web-01', 'delete storage account production-api-service stprod', 'delete storage account staging-api-service ststaging'].map((text) => [text, riskOf(text)]);
+    assert.deepEqual(bands, [
+      ['app restart api-service', 'high'],
+      ['vm restart vm-web-01', 'high'],
+      ['scale plan 4', 'high'],
+      ['scale pool 5', 'high'],
+      ['deploy production api-service', 'high'],
+      ['deploy staging api-service', 'medium'],
+      ['delete vm vm-web-01', 'critical'],
+      ['delete storage account production-api-service stprod', 'critical'],
+      ['delete storage account staging-api-service ststaging', 'high'],
+    ]);
   });
 
   it('tags a resource group with a quoted value holding spaces', () => {

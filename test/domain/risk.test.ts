@@ -1,0 +1,53 @@
+/**
+ * The risk band a request gets when its command states none: destroying is riskier than changing, and
+ * production, named by a parameter value or by the resource group the target lives in, raises it.
+ */
+import assert from 'node:assert/strict';
+import type { ChangeOperation } from '../../src/domain/operation';
+import { defaultRisk } from '../../src/domain/risk';
+
+const SUB = '00000000-0000-4000-8000-00000000abcd';
+const idIn = (group: string, type: string, name: string) => `/subscriptions/${SUB}/resourceGroups/${group}/providers/${type}/${name}`;
+
+const restartIn = (group: string): ChangeOperation => ({
+  kind: 'resourceAction',
+  subscriptionId: SUB,
+  resourceId: idIn(group, 'Microsoft.Web/sites', 'api-service'),
+  action: 'restart',
+  apiVersion: '2023-12-01',
+});
+const scaleIn = (group: string): ChangeOperation => ({
+  kind: 'scaleResource',
+  subscriptionId: SUB,
+  resourceId: idIn(group, 'Microsoft.Web/serverfarms', 'api-service-plan'),
+  capacity: 4,
+  apiVersion: '2023-12-01',
+});
+const deleteIn = (group: string): ChangeOperation => ({
+  kind: 'deleteResource',
+  subscriptionId: SUB,
+  resourceId: idIn(group, 'Microsoft.Compute/virtualMachines', 'vm-web-01'),
+  apiVersion: '2024-07-01',
+});
+
+describe('the default risk of a change', () => {
+  it('raises a restart, a scale and a delete in a production resource group named only in the resource id', () => {
+    assert.equal(defaultRisk(restartIn('production-api-service'), { action: 'restart', app: 'api-service' }), 'high');
+    assert.equal(defaultRisk(scaleIn('production-api-service'), { capacity: '4' }), 'high');
+    assert.equal(defaultRisk(deleteIn('production-vm'), { vm: 'vm-web-01' }), 'critical');
+    assert.equal(defaultRisk(deleteIn('rg-prod'), { vm: 'vm-web-01' }), 'critical');
+  });
+
+  it('keeps them one band lower outside production', () => {
+    assert.equal(defaultRisk(restartIn('staging-api-service'), { action: 'restart', app: 'api-service' }), 'medium');
+    assert.equal(defaultRisk(scaleIn('staging-api-service'), { capacity: '4' }), 'medium');
+    assert.equal(defaultRisk(deleteIn('staging-vm'), { vm: 'vm-web-01' }), 'high');
+    // "prod" must be a word of the group's name, not any substring of it.
+    assert.equal(defaultRisk(deleteIn('products-vm'), { vm: 'vm-web-01' }), 'high');
+  });
+
+  it('raises them when a parameter value names production, whatever the group', () => {
+    assert.equal(defaultRisk(restartIn('apps'), { environment: 'prod', app: 'api-service' }), 'high');
+    assert.equal(defaultRisk(deleteIn('apps'), { environment: 'live', vm: 'vm-web-01' }), 'critical');
+  });
+});
