@@ -22,6 +22,7 @@ import { openSqliteStore } from '../../src/store/sqlite';
 import { audit } from '../cli/run-audit';
 import { EXAMPLE_CONFIG } from '../support/harness';
 import { gatewayFor, startTestSandbox } from '../support/sandbox';
+import { anEvent } from '../store/fixtures';
 
 const silent = pino({ level: 'silent' }) as pino.Logger & Logger;
 
@@ -134,6 +135,21 @@ describe('an emptied or replaced audit database', function () {
     const longer = (await recordsOf(dataDir)).length;
     fs.copyFileSync(copy, databaseFile(dataDir));
     await assert.rejects(start(), new RegExp(`the audit log ends at record ${shorter}, but the checkpoint of record ${longer - 1} .* records ${shorter + 1} to ${longer - 1} at least are missing`));
+  });
+
+  it('refuses a database emptied and written again past its old checkpoints, though its newest checkpoint matches', async () => {
+    await runOnce();
+    const old = readCheckpointFile(checkpointFileOf(dataDir)).checkpoints.at(-1)!;
+    // Emptied, then written again (as instances on a database emptied under them would go on doing),
+    // past the old checkpoint, and the new head signed with this key into the same file.
+    removeDatabase(dataDir, 'truncate');
+    const store = await openSqliteStore({ file: databaseFile(dataDir) });
+    for (let i = 0; i < old.seq + 5; i++) await store.audit.append([anEvent('request.created')]);
+    await store.close();
+    assert.equal((await audit(['checkpoint', '--data-dir', dataDir])).code, 0);
+    const newest = readCheckpointFile(checkpointFileOf(dataDir)).checkpoints.at(-1)!;
+    assert.ok(newest.seq > old.seq, 'the newest checkpoint reaches past the old one, and matches the log');
+    await assert.rejects(start(), new RegExp(`record ${old.seq} is not the one the checkpoint of record ${old.seq} signed at ${old.time.replace(/[.]/g, '\\.')} \\(in the checkpoint file .*\\) vouches for: the database was emptied and written again, replaced or rewritten`));
   });
 
   it('refuses another installation\'s database', async () => {
