@@ -256,10 +256,22 @@ export class CountersignBot extends TeamsActivityHandler {
     return result.request.id;
   }
 
-  /** Posts the request's card and records it (bound to the request); false when Teams gave it no id. */
+  /**
+   * Posts the request's card and records it (bound to the request); false when Teams gave it no id.
+   * A card that could not be recorded (the store busy or failing: read-only commands still answer
+   * then) is posted all the same, and the person is told its buttons will not work and how to get a
+   * card whose buttons do.
+   */
   private async postRequestCard(context: TurnContext, request: ApprovalRequest): Promise<boolean> {
     const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(requestCard(request, this.sharedOptions(request)))] });
-    await this.app.cardPosted(request.id, { conversationId: context.activity.conversation.id, ...(sent?.id ? { activityId: sent.id } : {}) });
+    try {
+      await this.app.cardPosted(request.id, { conversationId: context.activity.conversation.id, ...(sent?.id ? { activityId: sent.id } : {}) });
+    } catch (err) {
+      this.app.deps.log.warn({ requestId: request.id, err: String(err) }, 'a posted card could not be recorded: its buttons will be refused');
+      await context.sendActivity(
+        this.say(`Countersign could not record the card above as request ${request.id}'s (its database is busy or cannot take writes right now), so its buttons will be refused. Type "status ${request.id}" again in a while for a card whose buttons work.`),
+      );
+    }
     return !!sent?.id;
   }
 

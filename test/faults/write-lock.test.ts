@@ -116,6 +116,25 @@ describe('a write lock held by another process', function () {
       assert.notEqual((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
     });
 
+    it('answers status while the lock is held past the limit: the card, and that its buttons will not work until it can be recorded', async () => {
+      h = await startHarness({ env: { COUNTERSIGN_STORE_LOCK_WAIT: '400ms' } });
+      const { requestId } = await requestVia(h, 'delete resource group staging-old');
+      const lock = holdWriteLock(databaseFile(h.dataDir));
+      let answers: string[];
+      try {
+        const from = await h.teams.say(people.bob, `status ${requestId}`);
+        answers = h.teams.since(from).map((s) => String(s.activity.text ?? 'card'));
+      } finally {
+        lock.release();
+      }
+      assert.deepEqual(answers, [
+        'card',
+        `[SANDBOX] Countersign could not record the card above as request ${requestId}'s (its database is busy or cannot take writes right now), so its buttons will be refused. Type "status ${requestId}" again in a while for a card whose buttons work.`,
+      ]);
+      assert.ok(h.logs.some((l) => l.msg === 'a posted card could not be recorded: its buttons will be refused'));
+      assert.ok(!h.logs.some((l) => l.msg === 'turn failed'), 'not an internal error');
+    });
+
     it('tells the clicker nothing changed when the lock is held past the limit, and leaves the request as it was', async () => {
       h = await startHarness({ env: { COUNTERSIGN_STORE_LOCK_WAIT: '400ms' } });
       const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
