@@ -96,7 +96,11 @@ export interface CliSettings {
   dataDirFromEnv: boolean;
   /** USER, else USERNAME: who runs a command, when the operating system cannot tell. */
   user?: string;
-  armSandbox: ArmSandboxEnv;
+  /**
+   * A running ARM sandbox (read when a command needs it: a half-set ARM_SANDBOX_URL/ARM_SANDBOX_CA_FILE
+   * pair stops `azure check`, not `audit verify` or `--help`). Throws SettingsError.
+   */
+  readArmSandbox(): ArmSandboxEnv;
   azureCredentialEnv: AzureCredentialEnv;
   /** The store the bot uses (read when a command needs it: a bad store setting does not stop `config check`). */
   readStore(): StoreSettings;
@@ -244,7 +248,7 @@ export function readCliSettings(env: NodeJS.ProcessEnv = process.env): CliSettin
     dataDir: dataDir ?? DEFAULT_DATA_DIR,
     dataDirFromEnv: dataDir !== undefined,
     ...(user ? { user } : {}),
-    armSandbox: readArmSandbox(env),
+    readArmSandbox: () => readArmSandbox(env),
     azureCredentialEnv: readAzureCredentialEnv(env),
     readStore: () => readStoreSettings(env),
   };

@@ -17,8 +17,11 @@ import { startArmSandbox } from '../sandbox';
 
 export interface AzureCheckOptions {
   config: CountersignConfig;
-  /** The environment as the settings read it: a running ARM sandbox, the Azure credential's variables (default: this process's). */
-  settings?: Pick<CliSettings, 'armSandbox' | 'azureCredentialEnv'>;
+  /**
+   * The environment as the settings read it: a running ARM sandbox, the Azure credential's variables
+   * (default: this process's). A half-set ARM sandbox pair throws SettingsError, as it stops the bot.
+   */
+  settings?: Pick<CliSettings, 'readArmSandbox' | 'azureCredentialEnv'>;
   /** A credential to use instead of the one the config describes (tests). */
   credential?: TokenCredential;
   /** A certificate to trust for the endpoint (tests against the sandbox with a configured subscription). */
@@ -41,7 +44,7 @@ const CREDENTIAL_WORDS: Record<string, string> = {
 export async function checkAzure(options: AzureCheckOptions): Promise<number> {
   const { config, write } = options;
   const settings = options.settings ?? readCliSettings();
-  const target = await resolveTarget(config, settings.armSandbox, options.caPem);
+  const target = await resolveTarget(config, settings.readArmSandbox(), options.caPem);
   try {
     write(`target:     ${target.description}`);
     let credential = options.credential;

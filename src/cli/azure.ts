@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { CountersignConfig } from '../config/load';
-import type { CliSettings } from '../settings';
+import { SettingsError, type CliSettings } from '../settings';
 
 export function registerAzureCommands(program: Command, settings: CliSettings): void {
   const azure = program.command('azure').description('Check the Azure identity Countersign uses');
@@ -30,6 +30,13 @@ export function registerAzureCommands(program: Command, settings: CliSettings): 
       // Loaded only here: the Azure SDK is not needed by the other commands.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { checkAzure } = require('./azure-check') as typeof import('./azure-check');
-      process.exitCode = await checkAzure({ config, settings, write: (line) => process.stdout.write(`${line}\n`) });
+      try {
+        process.exitCode = await checkAzure({ config, settings, write: (line) => process.stdout.write(`${line}\n`) });
+      } catch (err) {
+        // A setting the bot would refuse to start with (a half-set ARM_SANDBOX_URL/ARM_SANDBOX_CA_FILE pair): one line, exit 1.
+        if (!(err instanceof SettingsError)) throw err;
+        process.stderr.write(`${err.message}\n`);
+        process.exitCode = 1;
+      }
     });
 }

@@ -9,9 +9,9 @@ import path from 'node:path';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'countersign.js');
 
-function countersign(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
+function countersign(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, COUNTERSIGN_DATA_DIR: path.join(__dirname, 'no-such-dir') } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, COUNTERSIGN_DATA_DIR: path.join(__dirname, 'no-such-dir'), ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -42,5 +42,42 @@ describe('countersign exit codes', function () {
     const r = await countersign(['--help']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Usage: countersign/);
+  });
+
+  describe('with half an ARM sandbox pair set', () => {
+    const urlOnly = { ARM_SANDBOX_URL: 'https://127.0.0.1:1', ARM_SANDBOX_CA_FILE: '' };
+    const missingCa = { ARM_SANDBOX_URL: '', ARM_SANDBOX_CA_FILE: '/nonexistent.pem' };
+    const example = path.join(__dirname, '..', '..', 'config', 'countersign.example.yaml');
+
+    it('countersign --help still shows the help, exit 0', async () => {
+      const r = await countersign(['--help'], missingCa);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Usage: countersign/);
+      assert.equal(r.stderr, '');
+    });
+
+    it('countersign config check, which talks to no Azure, is unaffected, exit 0', async () => {
+      const r = await countersign(['config', 'check', example], urlOnly);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /ARM_SANDBOX/);
+    });
+
+    it('countersign audit verify reports on the database, not on the sandbox variables', async () => {
+      const r = await countersign(['audit', 'verify'], urlOnly);
+      assert.doesNotMatch(r.stderr, /ARM_SANDBOX|SettingsError|\n\s+at /);
+    });
+
+    it('countersign azure check: one line naming the variable missing, exit 1', async () => {
+      const r = await countersign(['azure', 'check', example], urlOnly);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^ARM_SANDBOX_CA_FILE: must name the certificate PEM of the sandbox at ARM_SANDBOX_URL=https:\/\/127\.0\.0\.1:1 .*\n$/);
+      assert.equal(r.stdout, '');
+    });
+
+    it('countersign start: one line, "did not start", naming the variable, exit 1', async () => {
+      const r = await countersign(['start'], { ...missingCa, COUNTERSIGN_CONFIG: example, PORT: '0' });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^Countersign did not start: ARM_SANDBOX_URL: must be set with ARM_SANDBOX_CA_FILE=\/nonexistent\.pem.*\n$/);
+    });
   });
 });

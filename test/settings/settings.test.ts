@@ -45,10 +45,11 @@ const allEmpty = Object.fromEntries(VARIABLES.map((name) => [name, '']));
 describe('settings: the environment, read in one place', () => {
   it('takes every empty variable as not set, for the bot, the command line and the sandbox', () => {
     assert.deepEqual(readSettings(allEmpty), readSettings({}));
-    const { readStore: storeOfEmpty, ...cliOfEmpty } = readCliSettings(allEmpty);
-    const { readStore: storeOfNone, ...cliOfNone } = readCliSettings({});
+    const { readStore: storeOfEmpty, readArmSandbox: sandboxOfEmpty, ...cliOfEmpty } = readCliSettings(allEmpty);
+    const { readStore: storeOfNone, readArmSandbox: sandboxOfNone, ...cliOfNone } = readCliSettings({});
     assert.deepEqual(cliOfEmpty, cliOfNone);
     assert.deepEqual(storeOfEmpty(), storeOfNone());
+    assert.deepEqual(sandboxOfEmpty(), sandboxOfNone());
     assert.deepEqual(readSandboxSettings(allEmpty), readSandboxSettings({}));
   });
 
@@ -81,7 +82,8 @@ describe('settings: the environment, read in one place', () => {
   it('uses a running ARM sandbox only with both its URL and its certificate, and names the one missing', () => {
     const url = 'https://127.0.0.1:4999';
     const caFile = __filename; // any file that exists
-    for (const read of [readSettings, readCliSettings]) {
+    const readCli = (env: NodeJS.ProcessEnv) => ({ armSandbox: readCliSettings(env).readArmSandbox() });
+    for (const read of [readSettings, readCli]) {
       assert.deepEqual(read({ ARM_SANDBOX_URL: url, ARM_SANDBOX_CA_FILE: caFile }).armSandbox, { url, caFile });
       assert.throws(() => read({ ARM_SANDBOX_URL: url }), /^SettingsError: ARM_SANDBOX_CA_FILE: must name the certificate PEM of the sandbox at ARM_SANDBOX_URL=https:\/\/127\.0\.0\.1:4999/);
       assert.throws(() => read({ ARM_SANDBOX_CA_FILE: caFile }), /^SettingsError: ARM_SANDBOX_URL: must be set with ARM_SANDBOX_CA_FILE=/);
