@@ -14,7 +14,8 @@ import { peopleToDecide, reachEvents, recordReach, unreachableAfter } from '../d
 import type { ApprovalRequest, NotifyPolicy, Unreachable } from '../domain/request';
 import { recordCardPosted } from './card-binding';
 import { transact, type AppDeps } from './context';
-import type { Delivery } from './ports';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CommitOutcomeUnknownError, type Delivery } from './ports';
 
 /** Requests made before notify existed are treated as the default: personal chats, no channels. */
 const DEFAULT_NOTIFY: NotifyPolicy = { approvers: 'personal', channels: [] };
@@ -74,8 +75,37 @@ async function deliver(deps: AppDeps, request: ApprovalRequest, id: string, outc
     outcome.unreachable.push({ id, ...name, why: delivery.why.slice(0, 200) });
     return;
   }
-  await recordCardPosted(deps, request.id, delivery.message);
-  outcome.reached.push({ id, ...name });
+  // The card went out: it must be bound to count. A write that still fails after the retries leaves
+  // this person with a card whose buttons are refused: they count as not reached (card and audit
+  // say so), and the round goes on to the others.
+  const bound = await persistently(deps, request.id, 'recording a card sent to an approver', () => recordCardPosted(deps, request.id, delivery.message)).then(
+    () => true,
+    (err: unknown) => {
+      outcome.unreachable.push({ id, ...name, why: `the card was sent but could not be recorded, so its buttons will be refused (${err instanceof Error ? err.message : String(err)})`.slice(0, 200) });
+      return false;
+    },
+  );
+  if (bound) outcome.reached.push({ id, ...name });
+}
+
+/**
+ * How long to wait before each retry of a round's store write (ms): a write lock another process
+ * holds, or a moment of failing storage, should not lose what the messages already did.
+ */
+export const ROUND_WRITE_RETRY_MS = [1000, 4000, 15000];
+
+/** Runs a store write of a round, again after each of ROUND_WRITE_RETRY_MS while it fails; an outcome unknown is never retried. */
+async function persistently<T>(deps: AppDeps, requestId: string, what: string, write: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      const wait = ROUND_WRITE_RETRY_MS[attempt];
+      if (wait === undefined || err instanceof CommitOutcomeUnknownError) throw err;
+      deps.log.warn({ requestId, err: String(err), retryInMs: wait }, `${what} failed; trying again`);
+      await sleep(wait);
+    }
+  }
 }
 
 /**
@@ -87,10 +117,10 @@ async function record(deps: AppDeps, sent: ApprovalRequest, outcome: ReachOutcom
   const now = deps.clock.now();
   const current = (await deps.store.requests.get(sent.id)) ?? sent;
   if (!sameUnreachable(current.unreachable, unreachableAfter(current, outcome))) {
-    await transact(deps, sent.id, (r) => recordReach(r, now, outcome));
+    await persistently(deps, sent.id, 'recording who was reached', () => transact(deps, sent.id, (r) => recordReach(r, now, outcome)));
     return;
   }
-  await deps.store.audit.append(reachEvents(current, now.toISOString(), outcome));
+  await persistently(deps, sent.id, 'recording who was reached', () => deps.store.audit.append(reachEvents(current, now.toISOString(), outcome)));
   if (current.version !== sent.version) void deps.notifier.cardChanged(current);
 }
 

@@ -13,6 +13,7 @@ import { APPROVALS_CHANNEL, reachConfigText, RecordingMessenger } from '../suppo
 import { requestCard } from '../../src/cards/request-card';
 import type { Actor, ApprovalRequest } from '../../src/domain/request';
 import { asked, click, refusedWith, settle } from './steps';
+import { ROUND_WRITE_RETRY_MS } from '../../src/app/notifications';
 
 const MINUTE = 60_000;
 const DELETE = 'delete resource group staging-old';
@@ -57,6 +58,58 @@ describe('app: reaching approvers', () => {
     assert.equal(answer.ok, true, 'a click on the personal copy counts');
     await settle(f);
     assert.equal((await f.request(r.id)).state, 'succeeded');
+  });
+
+  describe('when the store cannot write for a while during the round', () => {
+    const delays = [...ROUND_WRITE_RETRY_MS];
+    before(() => ROUND_WRITE_RETRY_MS.splice(0, ROUND_WRITE_RETRY_MS.length, 5, 5, 5));
+    after(() => ROUND_WRITE_RETRY_MS.splice(0, ROUND_WRITE_RETRY_MS.length, ...delays));
+    const busy = () => new Error('the store is locked by another process (database is locked): waited 5000 ms for its write lock, nothing was written');
+
+    /** Recording the cards the round sends fails `times` times, then works again. */
+    function failingBindings(times: number): void {
+      const cards = f.store.cards;
+      const original = cards.saveCardMessage.bind(cards);
+      let left = times;
+      cards.saveCardMessage = async (requestId, message) => {
+        if (message.activityId.startsWith('sent-') && left-- > 0) throw busy();
+        return original(requestId, message);
+      };
+    }
+
+    it('records the cards and who was reached once the store can write again, and tells everyone', async () => {
+      failingBindings(2);
+      const append = f.store.audit.append.bind(f.store.audit);
+      let appendsLeft = 2;
+      f.store.audit.append = async (events) => {
+        if (events.some((e) => e.type === 'approvers.notified') && appendsLeft-- > 0) throw busy();
+        return append(events);
+      };
+      const r = await created();
+      assert.deepEqual(sent.to(r.id), [bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL], 'the failed write stopped nobody being told');
+      const [notified] = await f.audit({ types: ['approvers.notified'] });
+      assert.deepEqual(notified?.data, { occasion: 'created', reached: [bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL] });
+      assert.equal((await f.store.cards.getCardMessages(r.id)).length, 4, 'every card is bound (the channel copy where it was asked, and the three sent)');
+      assert.equal(f.log.lines.filter((l) => l.msg === 'recording a card sent to an approver failed; trying again').length, 2);
+      assert.equal(f.log.lines.filter((l) => l.msg === 'recording who was reached failed; trying again').length, 2);
+      assert.ok(!f.log.lines.some((l) => l.msg === 'telling approvers failed'));
+    });
+
+    it('counts someone whose card could not be recorded after the retries as not reached, and goes on to the others', async () => {
+      const cards = f.store.cards;
+      const original = cards.saveCardMessage.bind(cards);
+      cards.saveCardMessage = async (requestId, message) => {
+        if (message.conversationId === `personal-${bob.aadObjectId}`) throw busy();
+        return original(requestId, message);
+      };
+      const r = await created();
+      assert.deepEqual(sent.to(r.id), [bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL]);
+      const [notified] = await f.audit({ types: ['approvers.notified'] });
+      assert.deepEqual(notified?.data, { occasion: 'created', reached: [dave.aadObjectId, APPROVALS_CHANNEL] });
+      const [missed] = await f.audit({ types: ['approver.unreachable'] });
+      assert.equal(missed?.data?.who, bob.aadObjectId);
+      assert.match(String(missed?.outcome.detail), /^the card was sent but could not be recorded, so its buttons will be refused/);
+    });
   });
 
   it('never sends the requester a card of their own request, even when they also approve', async () => {
