@@ -103,7 +103,8 @@ async function persistently<T>(deps: AppDeps, requestId: string, what: string, w
       const wait = ROUND_WRITE_RETRY_MS[attempt];
       if (wait === undefined || err instanceof CommitOutcomeUnknownError) throw err;
       deps.log.warn({ requestId, err: String(err), retryInMs: wait }, `${what} failed; trying again`);
-      await sleep(wait);
+      // Unreferenced: a retry waiting at shutdown does not keep the process alive.
+      await sleep(wait, undefined, { ref: false });
     }
   }
 }
