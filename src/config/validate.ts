@@ -79,16 +79,16 @@ function schemaProblem(e: ErrorObject, locate: (p: (string | number)[]) => numbe
     const missing = (e.params as { missingProperty: string }).missingProperty;
     return { key: dotted([...parts, missing]), line: locate(parts), problem: 'is required' };
   }
-  if (e.keyword === 'pattern') problem = patternProblem(parts, (e.params as { pattern: string }).pattern);
+  if (e.keyword === 'pattern') problem = patternProblem(parts, (e.params as { pattern: string }).pattern, e.data);
   if (e.keyword === 'const') problem = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, got ${JSON.stringify(e.data)}${parts[0] === 'version' && parts.length === 1 ? ' (the config format this Countersign reads)' : ''}`;
   return { key: dotted(parts), line: locate(parts), problem };
 }
 
 /** What a value matching the pattern looks like, with an example. */
-function patternProblem(parts: (string | number)[], pattern: string): string {
+function patternProblem(parts: (string | number)[], pattern: string, value: unknown): string {
   const last = parts.filter((p) => typeof p === 'string').at(-1);
-  if (pattern === DURATION_PATTERN) return `\`${String(last)}\` must be a duration such as 30m, 4h or 2d (a whole number, then s, m, h or d)`;
-  if (pattern === REMINDER_POINT_PATTERN) return 'must be a share of the time to live left, such as 50%, or a duration before expiry, such as 15m';
+  if (pattern === DURATION_PATTERN) return durationProblem(String(last), value);
+  if (pattern === REMINDER_POINT_PATTERN) return reminderPointProblem(value);
   if (parts[0] === 'tenants') return 'must be a tenant id (a GUID) such as 6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
   if (parts[0] === 'roles') return 'must be an Entra object id (a GUID) such as 11111111-2222-4333-8444-555555555555, or group: and an Entra group object id';
   if (last === 'subscriptionId') return 'must be a subscription id (a GUID) such as 00000000-0000-4000-8000-00000000abcd, or empty for the local sandbox';
@@ -97,6 +97,24 @@ function patternProblem(parts: (string | number)[], pattern: string): string {
   if (last === 'name' && parts.includes('parameters')) return 'must be a parameter name such as environment or vm_name (letters, digits, _)';
   if (last === 'name') return 'must be lowercase words such as "deploy" or "delete resource group" (letters, digits, -)';
   return `must match the pattern ${pattern}`;
+}
+
+// A value of the right shape but out of range is told so: "0m" is a duration, just not one allowed here.
+const NUMBER_AND_UNIT = /^([0-9]+)(s|m|h|d|%)$/;
+
+function durationProblem(key: string, value: unknown): string {
+  const m = NUMBER_AND_UNIT.exec(String(value));
+  if (m && m[2] !== '%' && Number(m[1]) === 0) return `\`${key}\` must be more than zero, such as 30m, 4h or 2d (got ${String(value)})`;
+  if (m && m[2] !== '%') return `\`${key}\` must be written without a leading zero, such as ${Number(m[1])}${m[2]} (got ${String(value)})`;
+  return `\`${key}\` must be a duration such as 30m, 4h or 2d (a whole number, then s, m, h or d)`;
+}
+
+function reminderPointProblem(value: unknown): string {
+  const m = NUMBER_AND_UNIT.exec(String(value));
+  if (m && m[2] === '%' && Number(m[1]) >= 100) return `must be a share of the time to live left from 1% to 99%, such as 50% (got ${String(value)})`;
+  if (m && Number(m[1]) === 0) return `must be more than zero: a share of the time to live left from 1% to 99%, such as 50%, or a duration before expiry, such as 15m (got ${String(value)})`;
+  if (m) return `must be written without a leading zero, such as ${Number(m[1])}${m[2]} (got ${String(value)})`;
+  return 'must be a share of the time to live left, such as 50%, or a duration before expiry, such as 15m';
 }
 
 export function dotted(parts: (string | number)[]): string {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load';
 import { EXAMPLE_CONFIG } from '../support/harness';
-import { assertRefused, configErrorFrom, fixture, lineOf } from './fixtures';
+import { assertRefused, configErrorFrom, configWith, fixture, lineOf, problemsOf } from './fixtures';
 
 describe('refusing a malformed config with its file, line, key and problem', () => {
   it('reports a YAML syntax error at the line where the parser found it', () => {
@@ -66,6 +66,31 @@ describe('refusing a malformed config with its file, line, key and problem', () 
 
   it('refuses a ttl that is not a duration like 30m', () => {
     assertRefused('bad-duration.yaml', { key: 'commands[1].policy.ttl', at: 'ttl: 30 minutes', problem: /^`ttl` must be a duration such as 30m, 4h or 2d \(a whole number, then s, m, h or d\)$/ });
+  });
+
+  it('says a zero duration must be more than zero, for every duration key, not that it is no duration', () => {
+    const text = configWith(
+      ['ttl: 0s', 'maxScheduleAhead: 0h', 'escalation: { role: leads, after: 0m }', 'breakGlass: { allowed: true, roles: [approvers], reviewWithin: 0d }'],
+      ['ttl: 0m', 'maxScheduleAhead: 0d', 'escalation: { role: leads, after: 00m }'],
+    ).replace('commands:\n', 'directory:\n  cacheLifetime: 0s\naudit:\n  checkpointInterval: 0m\ndelegation:\n  maxDuration: 0d\ncommands:\n');
+    const said = problemsOf(text).map((p) => [p.key, p.problem]).sort();
+    assert.deepEqual(said, [
+      ['audit.checkpointInterval', '`checkpointInterval` must be more than zero, such as 30m, 4h or 2d (got 0m)'],
+      ['commands[0].policy.breakGlass.reviewWithin', '`reviewWithin` must be more than zero, such as 30m, 4h or 2d (got 0d)'],
+      ['commands[0].policy.escalation.after', '`after` must be more than zero, such as 30m, 4h or 2d (got 0m)'],
+      ['commands[0].policy.maxScheduleAhead', '`maxScheduleAhead` must be more than zero, such as 30m, 4h or 2d (got 0h)'],
+      ['commands[0].policy.ttl', '`ttl` must be more than zero, such as 30m, 4h or 2d (got 0s)'],
+      ['defaults.escalation.after', '`after` must be more than zero, such as 30m, 4h or 2d (got 00m)'],
+      ['defaults.maxScheduleAhead', '`maxScheduleAhead` must be more than zero, such as 30m, 4h or 2d (got 0d)'],
+      ['defaults.ttl', '`ttl` must be more than zero, such as 30m, 4h or 2d (got 0m)'],
+      ['delegation.maxDuration', '`maxDuration` must be more than zero, such as 30m, 4h or 2d (got 0d)'],
+      ['directory.cacheLifetime', '`cacheLifetime` must be more than zero, such as 30m, 4h or 2d (got 0s)'],
+    ].sort());
+  });
+
+  it('says a duration written with a leading zero must be written without it', () => {
+    const [p] = problemsOf(configWith(['ttl: 030m']));
+    assert.deepEqual([p.key, p.problem], ['commands[0].policy.ttl', '`ttl` must be written without a leading zero, such as 30m (got 030m)']);
   });
 
   it('refuses a delegation.maxDuration that is not a duration, and one longer than 90d', () => {

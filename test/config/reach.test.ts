@@ -63,10 +63,18 @@ describe('config: reaching approvers (notify, reminders, escalation)', () => {
     const problems = problemsOf(configWith(['reminders: { at: ["half", "100%"] }', 'escalation: { role: leads, after: 1 hour }', 'notify: { approvers: everyone }']));
     assert.deepEqual(problems.map((p) => [p.key, p.problem]).sort(), [
       ['commands[0].policy.reminders.at[0]', 'must be a share of the time to live left, such as 50%, or a duration before expiry, such as 15m'],
-      ['commands[0].policy.reminders.at[1]', 'must be a share of the time to live left, such as 50%, or a duration before expiry, such as 15m'],
+      ['commands[0].policy.reminders.at[1]', 'must be a share of the time to live left from 1% to 99%, such as 50% (got 100%)'],
       ['commands[0].policy.escalation.after', '`after` must be a duration such as 30m, 4h or 2d (a whole number, then s, m, h or d)'],
       ['commands[0].policy.notify.approvers', 'must be one of personal, none'],
     ].sort());
+  });
+
+  it('says a reminder point of zero must be more than zero', () => {
+    const problems = problemsOf(configWith(['reminders: { at: ["0%", "0m"] }']));
+    assert.deepEqual(problems.map((p) => [p.key, p.problem]), [
+      ['commands[0].policy.reminders.at[0]', 'must be more than zero: a share of the time to live left from 1% to 99%, such as 50%, or a duration before expiry, such as 15m (got 0%)'],
+      ['commands[0].policy.reminders.at[1]', 'must be more than zero: a share of the time to live left from 1% to 99%, such as 50%, or a duration before expiry, such as 15m (got 0m)'],
+    ]);
   });
 
   it('refuses an unknown key under reminders with a suggestion', () => {
