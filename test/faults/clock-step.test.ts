@@ -17,7 +17,7 @@ import type { AuditRecord } from '../../src/domain/audit';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { anEvent } from '../store/fixtures';
 import { TestClock } from '../support/harness';
-import { requestIn } from '../support/requests';
+import { auditTrailOf, requestIn } from '../support/requests';
 
 const LEASE_MS = 60_000;
 const HOUR = 3_600_000;
@@ -83,7 +83,7 @@ describe('a wall clock that steps', function () {
       }
 
       it('takes over a crashed execution within one lease period even though the clock went back an hour', async () => {
-        await store.requests.insert(abandonedExecution(), []);
+        await store.requests.insert(abandonedExecution(), auditTrailOf(abandonedExecution()));
         const clock = new TestClock(new Date(crashedAt.getTime() + 5000));
         clock.advance(-HOUR);
         const executor = executorAt(clock);
@@ -93,7 +93,7 @@ describe('a wall clock that steps', function () {
       });
 
       it('does not take over a live lease when the clock did not step', async () => {
-        await store.requests.insert(abandonedExecution(), []);
+        await store.requests.insert(abandonedExecution(), auditTrailOf(abandonedExecution()));
         const executor = executorAt(new TestClock(new Date(crashedAt.getTime() + 5000)));
         assert.deepEqual(await executor.resumeAbandoned(), []);
       });

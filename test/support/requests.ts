@@ -3,6 +3,7 @@
  * computed from its operation, exactly as createRequest does), and requests already in any state.
  * Times are fixed so assertions can name them; the people are those of people.ts.
  */
+import { requestEvent, type AuditEventDraft } from '../../src/domain/audit';
 import { operationHash } from '../../src/domain/canonical';
 import { targetOf, type ChangeOperation } from '../../src/domain/operation';
 import type { Actor, Approval, ApprovalRequest, RequestState, Source } from '../../src/domain/request';
@@ -109,4 +110,20 @@ export function requestIn(state: RequestState, overrides: Partial<ApprovalReques
     expired: { version: 2, outcomeDetail: `No decision before ${EXPIRES_AT.toISOString()}.` },
   };
   return { ...base, ...byState[state], state, ...overrides };
+}
+
+/**
+ * The audit records a stored row in a later state stands on (its creation, each approval, the
+ * approval that completed it, an execution started), for tests that store such a row directly: the
+ * executor runs nothing its audit records do not back (src/domain/lifecycle/evidence.ts).
+ */
+export function auditTrailOf(r: ApprovalRequest): AuditEventDraft[] {
+  const ok = { result: 'ok' as const };
+  const events = [requestEvent(r, 'request.created', r.createdAt, ok, { actor: r.requester })];
+  if (r.breakGlass) events.push(requestEvent(r, 'breakglass.used', r.breakGlass.usedAt, ok, { actor: r.requester }));
+  for (const a of r.approvals) events.push(requestEvent(r, 'approval.granted', a.at, ok, { actor: a.approver }));
+  const last = r.approvals.at(-1);
+  if (last) events.push(requestEvent(r, 'request.approved', last.at, ok, { actor: last.approver }));
+  if (r.execution) events.push(requestEvent(r, 'execution.started', r.execution.startedAt, ok));
+  return events;
 }
