@@ -60,7 +60,7 @@ export function checkpointReport(v: CheckpointVerification, keySource?: string):
     const c = v.latest.checkpoint;
     lines.push(`Checkpoints: ${v.checked} checked (${v.copies} copies); the latest, signed at ${c.time} (from ${v.latest.from}), names record ${c.seq}.`);
   } else if (v.checked === 0 && v.unchecked > 0) {
-    lines.push(`Checkpoints: none checked (${v.unchecked} copies found).`);
+    lines.push(`Checkpoints: none checked (${v.uncheckedCheckpoints} checkpoint(s) found, ${v.unchecked} copies).`);
   } else if (v.checked === 0 && v.problems.length === 0) {
     lines.push('Checkpoints: none yet, so a cut-off end of the log could not be checked.');
   }

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkpointFileOf, checkpointOfRecord, readCheckpointFile, verifyCheckpoints } from '../audit/access/checkpoints';
+import { checkpointCount, checkpointFileOf, checkpointOfRecord, readCheckpointFile, verifyCheckpoints } from '../audit/access/checkpoints';
 import type { CheckpointVerification, SourcedCheckpoint } from '../audit/access/checkpoints';
 import { formatOfFile, manifestFileOf } from '../audit/formats/export';
 import { ManifestError, parseManifest } from '../audit/access/manifest';
@@ -168,7 +168,8 @@ export async function checkCheckpoints(
     let keyProblem: string | undefined;
     if (sourced.length || recorded.length) {
       try {
-        verifier = verifierFor(opts, io, `each of the ${sourced.length + recorded.length} checkpoint(s) found`);
+        const copies = [...sourced, ...recorded];
+        verifier = verifierFor(opts, io, `each of the ${checkpointCount(copies)} checkpoint(s) found (${copies.length} copies)`);
       } catch (err) {
         if (!(err instanceof AuditInputError)) throw err;
         keyProblem = err.message;

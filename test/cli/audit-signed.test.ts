@@ -282,13 +282,19 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(v.stdout, new RegExp(`NOTE: 1 checkpoint\\(s\\) signed with key ${earlier}, up to record 13, were not checked: they are an earlier key's, followed by checkpoints of the key in use \\(${inUse}\\) up to record 14`));
     });
 
-    it('asks for the public key when there are checkpoints but no key to check them', async () => {
+    it('asks for the public key when there are checkpoints but no key to check them, counting checkpoints as the note does', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
       await audit(['checkpoint', '--data-dir', dataDir]);
       for (const f of [PRIVATE_KEY_FILE, 'audit-signing-key.pub.pem']) rmSync(path.join(dataDir, f));
       const v = await audit(['verify'], { COUNTERSIGN_DATA_DIR: dataDir });
       assert.equal(v.code, 1);
-      assert.match(v.stderr, /each of the 3 checkpoint\(s\) found is checked with the audit public key: pass --public-key <file>/);
-      assert.match(v.stdout, /Checkpoints: none checked \(3 copies found\)\./);
+      // Two checkpoints, each in the table, the file and a record: six copies.
+      assert.match(v.stderr, /each of the 2 checkpoint\(s\) found \(6 copies\) is checked with the audit public key: pass --public-key <file>/);
+      assert.match(v.stdout, /Checkpoints: none checked \(2 checkpoint\(s\) found, 6 copies\)\.\nNOTE: 2 checkpoint\(s\) were not checked: no public key was given/);
+      rmSync(checkpointFileOf(dataDir));
+      const dbOnly = await audit(['verify'], { COUNTERSIGN_DATA_DIR: dataDir });
+      assert.match(dbOnly.stderr, /each of the 2 checkpoint\(s\) found \(4 copies\)/);
+      assert.match(dbOnly.stdout, /Checkpoints: none checked \(2 checkpoint\(s\) found, 4 copies\)\.\nNOTE: 2 checkpoint\(s\) were not checked/);
       assert.doesNotMatch(v.stdout, /none yet/);
       tamper(`UPDATE audit_log SET record = replace(record, '"result":"ok"', '"result":"refused"') WHERE seq = 5`);
       const damaged = await audit(['verify'], { COUNTERSIGN_DATA_DIR: dataDir });

@@ -188,6 +188,8 @@ export interface CheckpointVerification {
   warnings: string[];
   /** Copies of checkpoints found but not checked (another key's, or no public key given). */
   unchecked: number;
+  /** How many checkpoints those unchecked copies are of (by signature). */
+  uncheckedCheckpoints: number;
   /** The id of the key they were checked with. */
   keyId?: string;
 }
@@ -206,16 +208,23 @@ export interface CheckpointInput {
   hashAt(seq: number): string | undefined;
 }
 
+/** How many checkpoints the copies are of: one is kept in the table, the file and a record, so up to three copies. */
+export function checkpointCount(copies: readonly SourcedCheckpoint[]): number {
+  return new Set(copies.map((s) => s.checkpoint.signature)).size;
+}
+
 function when(s: SourcedCheckpoint): string {
   return `the checkpoint signed at ${s.checkpoint.time} (from ${s.from})`;
 }
 
 export function verifyCheckpoints(input: CheckpointInput): CheckpointVerification {
-  const out: CheckpointVerification = { checked: 0, copies: 0, problems: [], warnings: [], unchecked: 0 };
+  const out: CheckpointVerification = { checked: 0, copies: 0, problems: [], warnings: [], unchecked: 0, uncheckedCheckpoints: 0 };
   const distinct = new Set<string>();
   if (!input.verifier) {
-    out.unchecked = input.checkpoints.length + input.recorded.length;
-    if (input.checkpoints.length) out.warnings.push(`${input.checkpoints.length} checkpoint(s) were not checked: no public key was given`);
+    const all = [...input.checkpoints, ...input.recorded];
+    out.unchecked = all.length;
+    out.uncheckedCheckpoints = checkpointCount(all);
+    if (all.length) out.warnings.push(`${out.uncheckedCheckpoints} checkpoint(s) were not checked: no public key was given`);
     return out;
   }
   const verifier = input.verifier;
@@ -276,6 +285,7 @@ export function verifyCheckpoints(input: CheckpointInput): CheckpointVerificatio
   // replaced when a loss was accepted): noted. Any that reach further are not a pass: they are
   // foreign or forged, or the key in use is not the one that signs this log.
   for (const [keyId, o] of other) {
+    out.uncheckedCheckpoints += o.signatures.size;
     const n = `${o.signatures.size} checkpoint(s) signed with key ${keyId}`;
     if (o.reach <= ownReach) {
       out.warnings.push(`${n}, up to record ${o.reach}, were not checked: they are an earlier key's, followed by checkpoints of the key in use (${verifier.keyId}) up to record ${ownReach}`);

@@ -104,6 +104,20 @@ describe('checkpoints of the audit chain head', () => {
       assert.match(v.problems[2].message, /the checkpoint table lost the checkpoint of record 3 that record 4 recorded/);
     });
 
+    it('counts checkpoints, not their copies, when there is no public key to check them', () => {
+      const [four, nine] = [sign(4), sign(9)];
+      const v = verifyCheckpoints({
+        checkpoints: [sourced(four), sourced(nine), sourced(four, 'file x'), sourced(nine, 'file x')],
+        recorded: [sourced(four, 'record 5'), sourced(nine, 'record 10')],
+        table: [four, nine],
+        lastSeq: 10,
+        chainIntact: true,
+        hashAt: (s) => hashes.get(s),
+      });
+      assert.deepEqual([v.unchecked, v.uncheckedCheckpoints, v.checked], [6, 2, 0]);
+      assert.deepEqual(v.warnings, ['2 checkpoint(s) were not checked: no public key was given']);
+    });
+
     it("does not pass checkpoints of another key that no checkpoint of the key in use follows", () => {
       const other = tempDir();
       try {
@@ -111,7 +125,7 @@ describe('checkpoints of the audit chain head', () => {
         const v = verifyCheckpoints({ checkpoints: [sourced(sign(9)), sourced(sign(9), 'file x')], recorded: [], table: [], verifier: stranger, lastSeq: 3, chainIntact: true, hashAt: () => undefined });
         assert.deepEqual(v.problems.map((p) => p.kind), ['foreign']);
         assert.match(v.problems[0].message, new RegExp(`none of the checkpoints could be checked with the key in use \\(${stranger.keyId}\\): 1 checkpoint\\(s\\) signed with key ${signer.keyId}; the latest of them, .* reaches record 9`));
-        assert.equal(v.unchecked, 2);
+        assert.deepEqual([v.unchecked, v.uncheckedCheckpoints], [2, 1]);
         const strangers = (seq: number) => signCheckpoint({ seq, hash: hashes.get(seq)! }, '2026-11-02T10:00:00.000Z', stranger);
         const past = verifyCheckpoints({ checkpoints: [sourced(strangers(4)), sourced(sign(9))], recorded: [], table: [], verifier: stranger, lastSeq: 10, chainIntact: true, hashAt: (s) => hashes.get(s) });
         assert.deepEqual(past.problems.map((p) => p.kind), ['foreign']);
