@@ -314,7 +314,7 @@ function startTelemetry(connectionString: string): Telemetry {
   return startAzureMonitor(connectionString);
 }
 
-/** When readiness changes, the log says why (the SQLite store can tell: full, locked, closed). */
+/** When readiness changes, the log says why (the stores can tell: full, locked, closed, read-only). */
 function logReadiness(log: Logger, store: object, ok: boolean): void {
   const problem = (store as Partial<{ writeReadiness(): { problem?: string } }>).writeReadiness?.().problem;
   if (ok) log.info({}, 'store ready for writes again');
@@ -330,7 +330,7 @@ async function openStore(settings: Settings, log: Logger, sqliteWriterThread: Wr
     return await openConfiguredStore(settings.store, {
       dataDir: settings.dataDir,
       ...(databasePassword ? { databasePassword } : {}),
-      sqliteLockWaitMs: settings.storeLockWaitMs,
+      lockWaitMs: settings.storeLockWaitMs,
       onWriterStopped,
       ...(sqliteWriterThread ? { sqliteWriterThread } : {}),
       onConnectionError: (err) => log.warn({ err: err.message }, 'a PostgreSQL connection broke; the pool opens a new one'),

@@ -40,8 +40,9 @@ export interface Settings {
   /** Where requests and the audit trail live: SQLite (one instance) or PostgreSQL (several). */
   store: StoreSettings;
   /**
-   * How long a write waits for another process to release the database's write lock before it fails
-   * and the person is told nothing changed (COUNTERSIGN_STORE_LOCK_WAIT, default 5s). Asynchronous.
+   * How long a write waits for another process to release the database's write lock (SQLite), or in
+   * all for locks other sessions hold (PostgreSQL, also every statement's lock_timeout), before it
+   * fails and the person is told nothing changed (COUNTERSIGN_STORE_LOCK_WAIT, default 5s). Asynchronous.
    */
   storeLockWaitMs: number;
   /** Request forms in progress held in memory at most (least recently used dropped first). */

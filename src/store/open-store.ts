@@ -28,8 +28,11 @@ export interface StoreOpening {
   /** With Microsoft Entra authentication: a fresh token for each new connection (built in src/azure). */
   databasePassword?: () => Promise<string>;
   onConnectionError?: (err: Error) => void;
-  /** SQLite: how long a write waits for another process's write lock, without blocking (COUNTERSIGN_STORE_LOCK_WAIT). */
-  sqliteLockWaitMs?: number;
+  /**
+   * How long a write waits for a lock held by another process (SQLite's write lock, without
+   * blocking) or session (PostgreSQL's locks: also every statement's lock_timeout), COUNTERSIGN_STORE_LOCK_WAIT.
+   */
+  lockWaitMs?: number;
   /** SQLite: the writer thread stopped unexpectedly (nothing more can be written). */
   onWriterStopped?: (err: Error) => void;
   /** SQLite: a writer thread started ahead (by the entry point, while it loaded the rest). */
@@ -77,7 +80,7 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
     const file = databaseFile(opening.dataDir);
     const store = await openSqliteStore({
       file,
-      ...(opening.sqliteLockWaitMs !== undefined ? { busyTimeoutMs: opening.sqliteLockWaitMs } : {}),
+      ...(opening.lockWaitMs !== undefined ? { busyTimeoutMs: opening.lockWaitMs } : {}),
       ...(opening.onWriterStopped ? { onWriterStopped: opening.onWriterStopped } : {}),
       ...(opening.sqliteWriterThread ? { writerThread: opening.sqliteWriterThread } : {}),
     });
@@ -90,6 +93,7 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
   const store: PostgresStore = await openPostgresStore({
     connection: postgresConnectionOf(settings.postgres, opening.databasePassword),
     migrate: settings.postgres.migrate,
+    ...(opening.lockWaitMs !== undefined ? { lockWaitMs: opening.lockWaitMs } : {}),
     ...(opening.onConnectionError ? { onConnectionError: opening.onConnectionError } : {}),
   });
   return { store, kind: 'postgres', where: store.target, dialogState: store.dialogState };

@@ -28,6 +28,11 @@ export interface PostgresConnectionOptions {
   max?: number;
   /** How long to wait for a connection (default 10 s). */
   connectionTimeoutMs?: number;
+  /**
+   * The sessions' lock_timeout (ms): how long any statement, a read too, waits for a lock another
+   * session holds before it fails with SQLSTATE 55P03 (COUNTERSIGN_STORE_LOCK_WAIT). Unset: no limit.
+   */
+  lockWaitMs?: number;
 }
 
 /** int8 as a JavaScript number (seq and ids stay far below 2^53), only for our pools. */
@@ -99,6 +104,8 @@ export function poolConfig(options: PostgresConnectionOptions): pg.PoolConfig {
     ssl: sslOption(c.sslMode, c.sslRootCert),
     application_name: c.applicationName ?? 'countersign',
     ...(c.schema ? { options: `-c search_path=${quoteIdentifier(c.schema)}` } : {}),
+    // 0 would turn the limit off: the smallest wait the server takes is 1 ms.
+    ...(c.lockWaitMs !== undefined ? { lock_timeout: Math.max(1, Math.ceil(c.lockWaitMs)) } : {}),
     max: c.max ?? 10,
     connectionTimeoutMillis: c.connectionTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,

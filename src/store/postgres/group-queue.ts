@@ -1,22 +1,23 @@
 /**
  * Group commit's queue: what is submitted while a batch runs waits for it, then goes with all that
  * was submitted meanwhile in the next batch (one transaction). Each caller's promise settles with
- * its own outcome once the batch did.
+ * its own outcome once the batch did. A batch is told when its oldest job was submitted, so time
+ * spent in line counts against the job's wait for locks.
  */
 export type Outcome<R> = { value: R } | { error: unknown };
 
 export class GroupQueue<J, R> {
-  private queue: { job: J; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
+  private queue: { job: J; at: number; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   private draining = false;
 
   constructor(
-    private readonly runBatch: (jobs: J[]) => Promise<Outcome<R>[]>,
+    private readonly runBatch: (jobs: J[], since: number) => Promise<Outcome<R>[]>,
     private readonly options: { maxBatch: number; track: (drain: Promise<void>) => void; order?: (a: J, b: J) => number },
   ) {}
 
   submit(job: J): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ job, resolve, reject });
+      this.queue.push({ job, at: Date.now(), resolve, reject });
       if (!this.draining) this.options.track(this.drain());
     });
   }
@@ -31,10 +32,11 @@ export class GroupQueue<J, R> {
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (!this.queue.length) break;
         const batch = this.queue.splice(0, this.options.maxBatch);
+        const since = Math.min(...batch.map((b) => b.at));
         const order = this.options.order;
         if (order) batch.sort((a, b) => order(a.job, b.job));
         try {
-          const outcomes = await this.runBatch(batch.map((b) => b.job));
+          const outcomes = await this.runBatch(batch.map((b) => b.job), since);
           outcomes.forEach((o, i) => ('error' in o ? batch[i].reject(o.error) : batch[i].resolve(o.value)));
         } catch (err) {
           for (const b of batch) b.reject(err);

@@ -2,11 +2,13 @@
  * One transaction for several request writes (PgWriter.write): each write runs in a savepoint, so a
  * write that fails (a version conflict, a missing request) is undone alone and keeps its own
  * outcome; the audit records of the others go in one append with the COMMIT. No write's outcome is
- * told before that COMMIT (a group retried on a new connection runs every write again).
+ * told before that COMMIT (a group retried on a new connection runs every write again). A write
+ * that ran out of time waiting for a lock ends the group: the writes after it would wait again.
  */
 import type { SealTemplate } from '../../audit/chain/chain';
 import type { AuditRecord } from '../../domain/audit';
 import { templatesOf } from './chain-append';
+import { isLockTimeout } from './lock-wait';
 import { isConnectionError, type PgTx } from './tx';
 
 export interface GroupedWrite {
@@ -66,8 +68,9 @@ export async function runWriteGroup(tx: PgTx, writes: readonly GroupedWrite[], n
       continue;
     }
     if ('error' in ran) {
-      // A broken connection fails the whole group (retried as one); anything else this write alone.
-      if (isConnectionError(ran.error)) throw ran.error;
+      // A broken connection fails the whole group (retried as one), and so does a lock the group's
+      // wait ran out on (each write after it would wait as long again); anything else this write alone.
+      if (isConnectionError(ran.error) || isLockTimeout(ran.error)) throw ran.error;
       await tx.query('ROLLBACK TO SAVEPOINT write');
     }
     outcomes[index] = ran;

@@ -337,6 +337,9 @@ export async function migratePostgres(
   const expected = migrations.reduce((max, m) => Math.max(max, m.version), 0);
   const client = await pool.connect();
   try {
+    // Instances starting together wait here for the one migrating, and a migration's DDL for the
+    // writers of the running instances: longer than the pool's lock_timeout (the writes' wait) allows.
+    await client.query('SET lock_timeout = 0');
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       let version = (await currentVersion(client)) ?? 0;
@@ -376,7 +379,12 @@ export async function migratePostgres(
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
   } finally {
-    client.release();
+    // Back to the pool's lock_timeout before the connection serves others (else it is dropped).
+    const reset = await client.query('RESET lock_timeout').then(
+      () => undefined,
+      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+    );
+    client.release(reset);
   }
 }
 

@@ -15,6 +15,8 @@ import { PostgresDialogStateStore } from './dialog-state';
 import { PostgresDelegationStore } from './delegations';
 import { migratePostgres, missingPrivileges, RUNTIME_ROLE, SchemaVersionError } from './migrations';
 import type { MigrateMode } from './migrations';
+import { DEFAULT_LOCK_WAIT_MS } from './lock-wait';
+import { PostgresReadiness, type PostgresReadinessOptions, type Readiness } from './readiness';
 import { PostgresRequestStore } from './requests';
 import { PgWriter } from './transactions';
 import { isConnectionError } from './tx';
@@ -29,6 +31,13 @@ export interface PostgresStoreOptions {
   migrate?: MigrateMode;
   /** Told when an idle connection broke (the pool replaces it). */
   onConnectionError?: (err: Error) => void;
+  /**
+   * How long a write waits, in all, for locks other sessions hold before it fails with
+   * StoreLockWaitError, nothing written (COUNTERSIGN_STORE_LOCK_WAIT, default 5 s); also the pool's
+   * lock_timeout, so a read waits no longer either.
+   */
+  lockWaitMs?: number;
+  readiness?: PostgresReadinessOptions;
 }
 
 export class PostgresStore implements CountersignStore {
@@ -43,6 +52,9 @@ export class PostgresStore implements CountersignStore {
   /** Forms in progress, shared by the instances (botbuilder's Storage shape). */
   readonly dialogState: PostgresDialogStateStore;
   private closed = false;
+  private readonly readiness: PostgresReadiness;
+  /** The last readiness answer (ping() refreshes it). */
+  private lastReadiness: Readiness = { ok: true };
 
   constructor(
     readonly pool: pg.Pool,
@@ -50,7 +62,9 @@ export class PostgresStore implements CountersignStore {
     readonly target: string,
     private readonly writer: PgWriter,
     pageSize?: number,
+    readiness?: PostgresReadinessOptions,
   ) {
+    this.readiness = new PostgresReadiness(pool, writer, readiness);
     this.requests = new PostgresRequestStore(writer);
     this.audit = new PostgresAuditLog(writer, pageSize);
     this.conversations = new PostgresConversationStore(writer);
@@ -60,15 +74,18 @@ export class PostgresStore implements CountersignStore {
     this.dialogState = new PostgresDialogStateStore(pool);
   }
 
-  /** True when the database can take a write right now (a read-write session answers). */
+  /**
+   * True when the database can take a write right now: a read-write session answers, no other
+   * session has kept the writers' locks longer than writes wait, no write just gave up on a lock.
+   */
   async ping(): Promise<boolean> {
-    if (this.closed) return false;
-    try {
-      const r = await this.pool.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
-      return r.rows[0]?.ro === 'off';
-    } catch {
-      return false;
-    }
+    this.lastReadiness = this.closed ? { ok: false, problem: 'the store is closed' } : await this.readiness.check();
+    return this.lastReadiness.ok;
+  }
+
+  /** What the last ping() answered, with the reason when not ready. */
+  writeReadiness(): Readiness {
+    return this.closed ? { ok: false, problem: 'the store is closed' } : this.lastReadiness;
   }
 
   /**
@@ -99,8 +116,9 @@ export class PostgresStore implements CountersignStore {
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const target = describeTarget(options.connection);
   let pool: pg.Pool;
+  const lockWaitMs = options.lockWaitMs ?? options.connection.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
   try {
-    pool = createPool(options.connection, options.onConnectionError);
+    pool = createPool({ ...options.connection, lockWaitMs }, options.onConnectionError);
   } catch (err) {
     throw explainConnectionError(err, options.connection);
   }
@@ -127,6 +145,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end().catch(() => undefined);
     throw err;
   }
-  const writer = new PgWriter(pool, target, options.newId ?? (() => uuidv7()));
-  return new PostgresStore(pool, target, writer, options.pageSize);
+  const writer = new PgWriter(pool, target, options.newId ?? (() => uuidv7()), lockWaitMs);
+  return new PostgresStore(pool, target, writer, options.pageSize, options.readiness);
 }

@@ -4,7 +4,8 @@
  * instance appending to the chain waits for it; the database reads the committed head, seals and
  * inserts the next records (chain-append.ts) and the commit, sent with them, releases the lock. So
  * seq grows by one across all instances, each record names the hash of the one before, and a
- * reader never sees seq n+1 committed before seq n.
+ * reader never sees seq n+1 committed before seq n. A write waits for locks other sessions hold
+ * at most the store's lock wait in all (lock-wait.ts), counting its time in line.
  */
 import { CommitOutcomeUnknownError } from '../../app/ports';
 import type pg from 'pg';
@@ -13,6 +14,7 @@ import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { appendedRecords, appendQuery, appendText, templatesOf, type AppendedRow } from './chain-append';
 import { runWriteGroup, type GroupedWrite } from './grouped-writes';
 import { GroupQueue } from './group-queue';
+import { DEFAULT_LOCK_WAIT_MS, isLockTimeout, lockHolders, StoreLockWaitError } from './lock-wait';
 import { isConnectionError, type PgTx } from './tx';
 
 /** Writes in one group: each savepoint's subtransaction counts, and PostgreSQL caches 64 per backend. */
@@ -30,7 +32,9 @@ class StoreClosedError extends Error {
 
 export const READ_HEAD = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1';
 
-const BEGIN = 'BEGIN; SET LOCAL synchronous_commit = on';
+/** The transaction's lock_timeout: what is left of the write's wait (0 would mean no limit). */
+const lockTimeout = (ms: number) => `SET LOCAL lock_timeout = '${Math.max(1, Math.ceil(ms))}ms'`;
+const begin = (leftMs: number) => `BEGIN; SET LOCAL synchronous_commit = on; ${lockTimeout(leftMs)}`;
 
 /** Templates staged for the commit, and who waits for which of them. */
 class StagedAppend {
@@ -59,11 +63,34 @@ class StagedAppend {
   }
 }
 
+/** Time a transaction may spend before its lock_timeout is set again to what is left (ms). */
+const LOCK_TIMEOUT_SLACK_MS = 50;
+
+/**
+ * The transaction's lock_timeout, kept to what is left of the write's wait: set at BEGIN, and again
+ * before a statement once the earlier ones took longer than the slack (so two waits in one
+ * transaction add up to the wait, not twice it), and with the COMMIT.
+ */
+class LockBudget {
+  private setAt = Date.now();
+
+  constructor(readonly left: () => number) {}
+
+  /** The SET to send before the next statement, when the one in force is out of date. */
+  refresh(): string | undefined {
+    if (Date.now() - this.setAt < LOCK_TIMEOUT_SLACK_MS) return undefined;
+    this.setAt = Date.now();
+    return lockTimeout(this.left());
+  }
+}
+
 /** What a write's work sees of its transaction on `client`. */
-function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () => string): PgTx {
+function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () => string, budget: LockBudget): PgTx {
   return {
     query: async (sql, params) => {
       if (staged.templates.length) throw new Error('appendEvents must be the last statement of a write');
+      const set = budget.refresh();
+      if (set) await client.query(set);
       return client.query(sql, params);
     },
     appendEvents: async (drafts) => staged.add(templatesOf(drafts, newId)),
@@ -72,6 +99,8 @@ function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () =>
       const templates = templatesOf(drafts, newId);
       if (!templates.length) return [];
       const q = appendQuery(templates);
+      const set = budget.refresh();
+      if (set) await client.query(set);
       return appendedRecords(templates, (await client.query<AppendedRow>(q.text, q.values)).rows);
     },
     appendGroups: async (groups) => {
@@ -100,16 +129,17 @@ class CommitFailed extends Error {
 /**
  * The staged appends and COMMIT in one round trip: the server commits only if the appends
  * succeeded; answers the appended rows. A statement's error leaves nothing committed (thrown as it
- * is, to be rolled back); a broken connection leaves the outcome unknown (CommitFailed).
+ * is, to be rolled back); a broken connection leaves the outcome unknown (CommitFailed). The chain
+ * lock and audit_log's are taken here: they may wait only what is left of the write's wait.
  */
-async function commitWith(client: pg.PoolClient, staged: StagedAppend): Promise<AppendedRow[]> {
+async function commitWith(client: pg.PoolClient, staged: StagedAppend, leftMs: number): Promise<AppendedRow[]> {
   try {
     if (!staged.templates.length) {
       await client.query('COMMIT');
       return [];
     }
-    const results = (await client.query(`${appendText(staged.templates)}; COMMIT`)) as unknown as pg.QueryResult<AppendedRow>[];
-    return results[0].rows;
+    const results = (await client.query(`${lockTimeout(leftMs)}; ${appendText(staged.templates)}; COMMIT`)) as unknown as pg.QueryResult<AppendedRow>[];
+    return results[1].rows;
   } catch (err) {
     throw isConnectionError(err) ? new CommitFailed(err) : err;
   }
@@ -118,11 +148,16 @@ async function commitWith(client: pg.PoolClient, staged: StagedAppend): Promise<
 export class PgWriter {
   private closed = false;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** The last write that gave up waiting for a lock, and the last that committed (readiness reads them). */
+  lastLockRefusal: { at: number; error: StoreLockWaitError } | undefined;
+  lastCommitAt: number | undefined;
 
   constructor(
     readonly pool: pg.Pool,
     readonly name: string,
     private readonly newId: () => string,
+    /** How long a write waits, in all, for locks other sessions hold (COUNTERSIGN_STORE_LOCK_WAIT). */
+    readonly lockWaitMs = DEFAULT_LOCK_WAIT_MS,
   ) {}
 
   get isClosed(): boolean {
@@ -132,7 +167,7 @@ export class PgWriter {
   /** Runs `work` in a transaction and commits it; rejects (nothing committed) if any part fails. */
   transaction<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreClosedError(this.name));
-    return this.track(this.run(work));
+    return this.track(this.run(work, Date.now()));
   }
 
   /**
@@ -147,7 +182,7 @@ export class PgWriter {
   }
 
   private readonly appends = new GroupQueue<AuditEventDraft[], AuditRecord[]>(
-    async (batch) => (await this.run((tx) => tx.appendGroups(batch))).map((r) => ('error' in r ? r : { value: r })),
+    async (batch, since) => (await this.run((tx) => tx.appendGroups(batch), since)).map((r) => ('error' in r ? r : { value: r })),
     { maxBatch: 200, track: (drain) => void this.track(drain) },
   );
 
@@ -163,7 +198,7 @@ export class PgWriter {
     return this.writes.submit({ key, work }) as Promise<T>;
   }
 
-  private readonly writes = new GroupQueue<GroupedWrite, unknown>((batch) => this.run((tx) => runWriteGroup(tx, batch, this.newId)), {
+  private readonly writes = new GroupQueue<GroupedWrite, unknown>((batch, since) => this.run((tx) => runWriteGroup(tx, batch, this.newId), since), {
     maxBatch: MAX_GROUPED_WRITES,
     track: (drain) => void this.track(drain),
     order: (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
@@ -179,40 +214,46 @@ export class PgWriter {
   /**
    * A connection that breaks before COMMIT was sent leaves nothing behind (the server rolls the
    * transaction back), so the write is run once more on a new connection. One that breaks during
-   * COMMIT leaves the outcome unknown, which the caller is told as such.
+   * COMMIT leaves the outcome unknown, which the caller is told as such. The retry waits for locks
+   * only what is left since `since` (the write's submission): a lock timeout is never retried.
    */
-  private async run<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
+  private async run<T>(work: (tx: PgTx) => Promise<T>, since: number): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.attempt(work);
+        const value = await this.attempt(work, since);
+        this.lastCommitAt = Date.now();
+        return value;
       } catch (err) {
+        if (err instanceof StoreLockWaitError) this.lastLockRefusal = { at: Date.now(), error: err };
         if (err instanceof CommitFailed) throw isConnectionError(err.cause) ? new CommitOutcomeUnknownError(err.cause) : err.cause;
         if (attempt >= 2 || !isConnectionError(err)) throw err;
       }
     }
   }
 
-  private async attempt<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
+  private async attempt<T>(work: (tx: PgTx) => Promise<T>, since: number): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     const staged = new StagedAppend();
+    const left = () => this.lockWaitMs - (Date.now() - since);
     try {
-      await client.query(BEGIN);
-      const done = work(transactionOn(client, staged, this.newId)).then(
+      await client.query(begin(left()));
+      const budget = new LockBudget(left);
+      const done = work(transactionOn(client, staged, this.newId, budget)).then(
         (value) => ({ value }),
         (error: unknown) => ({ error }),
       );
       // The work either ends, or stages its appends and waits for the commit that carries them.
       const first = await Promise.race([done, staged.ready.then(() => undefined)]);
       if (first && 'error' in first) throw first.error;
-      const rows = await commitWith(client, staged);
+      const rows = await commitWith(client, staged, left());
       if (staged.templates.length) staged.committed(rows);
       const outcome = await done;
       if ('error' in outcome) throw outcome.error;
       return outcome.value;
     } catch (err) {
-      staged.failed(err instanceof CommitFailed ? err.cause : err);
       if (err instanceof CommitFailed) {
+        staged.failed(err.cause);
         broken = err.cause as Error;
         throw err;
       }
@@ -222,10 +263,18 @@ export class PgWriter {
         // The connection itself is gone: the pool must not hand it out again.
         broken = rollbackErr as Error;
       }
-      throw err;
+      const failure = isLockTimeout(err) && !broken ? await this.lockWaitError(client, since, err) : err;
+      staged.failed(failure);
+      throw failure;
     } finally {
       client.release(broken);
     }
+  }
+
+  /** A lock timeout in words: who holds what (asked on the same connection, after the rollback). */
+  private async lockWaitError(client: pg.PoolClient, since: number, err: unknown): Promise<StoreLockWaitError> {
+    const holders = await lockHolders(client, CHAIN_LOCK).catch(() => []);
+    return new StoreLockWaitError(this.name, Date.now() - since, this.lockWaitMs, holders, err);
   }
 
   /** Waits for the writes already submitted; later ones are refused. */

@@ -27,8 +27,12 @@ export interface PgTx {
 
 const CONNECTION_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
 
+/** A statement the server cancelled (lock_timeout ran out, a cancel request): the connection is fine. */
+const CANCELLED_CODES = new Set(['55P03', '57014']);
+
 /** The connection broke (server restart, failover, network, a terminated backend), not the statement. */
 export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | null;
-  return !!e && (CONNECTION_CODES.has(e.code ?? '') || /Connection terminated|connection is closed|not queryable/i.test(e.message ?? ''));
+  if (!e || CANCELLED_CODES.has(e.code ?? '')) return false;
+  return CONNECTION_CODES.has(e.code ?? '') || /Connection terminated|connection is closed|not queryable/i.test(e.message ?? '');
 }

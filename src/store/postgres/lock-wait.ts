@@ -1,0 +1,76 @@
+/**
+ * Waiting for a lock another session holds (an operator's `LOCK TABLE`, a long transaction, a
+ * migration): every connection of the pool has `lock_timeout` set to COUNTERSIGN_STORE_LOCK_WAIT, and
+ * a write sets its own transaction's to what is left of that wait, so no write waits longer in all,
+ * however long it stood in line behind others. A write that runs out fails with StoreLockWaitError
+ * and nothing of it is committed, like SQLite's StoreBusyError.
+ */
+import type pg from 'pg';
+
+/** How long a write waits, in all, for locks held by other sessions (ms). */
+export const DEFAULT_LOCK_WAIT_MS = 5000;
+
+/** SQLSTATE 55P03 lock_not_available: lock_timeout ran out, or NOWAIT found the lock taken. */
+export function isLockTimeout(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '55P03';
+}
+
+/** A lock another session holds on one of our tables or the audit chain, in words. */
+export interface LockHolder {
+  lock: string;
+  mode: string;
+  pid: number;
+  application?: string;
+  /** How long its transaction has been open (ms), when this role may see it. */
+  heldMs?: number;
+}
+
+export function describeHolder(h: LockHolder): string {
+  const app = h.application ? ` (${h.application})` : '';
+  const held = h.heldMs !== undefined ? ` for ${h.heldMs} ms` : '';
+  return `${h.lock} held in ${h.mode} by PostgreSQL process ${h.pid}${app}${held}`;
+}
+
+/** A write waited COUNTERSIGN_STORE_LOCK_WAIT for a lock held by another session and gave up: nothing was written. */
+export class StoreLockWaitError extends Error {
+  constructor(
+    readonly target: string,
+    readonly waitedMs: number,
+    readonly limitMs: number,
+    readonly holders: readonly LockHolder[],
+    override readonly cause: unknown,
+  ) {
+    const what = holders.length ? holders.map(describeHolder).join('; ') : 'a lock held by another session (a row, a table or the audit chain lock)';
+    super(`the store ${target} is locked by another session: ${what}; waited ${waitedMs} ms for it (COUNTERSIGN_STORE_LOCK_WAIT ${limitMs} ms), nothing was written`);
+    this.name = 'StoreLockWaitError';
+  }
+}
+
+/**
+ * Table locks that keep writers out (SHARE mode or stronger, granted to another session) on the
+ * tables of this schema, and the audit chain's advisory lock when another session holds it.
+ */
+const HOLDERS = `
+  SELECT coalesce(c.relname, 'the audit chain lock') AS lock, l.mode, l.pid, a.application_name AS application,
+         floor(extract(epoch FROM clock_timestamp() - a.xact_start) * 1000)::bigint AS held_ms
+  FROM pg_locks l
+  LEFT JOIN pg_class c ON l.locktype = 'relation' AND c.oid = l.relation
+  LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+  WHERE l.granted AND l.pid <> pg_backend_pid()
+    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND ((l.locktype = 'relation' AND c.relnamespace = current_schema()::regnamespace
+          AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'))
+      OR (l.locktype = 'advisory' AND ((l.classid::bigint << 32) | l.objid::bigint) = $1))
+  ORDER BY held_ms DESC NULLS LAST, l.pid`;
+
+/** Who holds the locks writes need, as far as this role can see (empty when it cannot tell). */
+export async function lockHolders(client: pg.ClientBase, chainLock: number): Promise<LockHolder[]> {
+  const r = await client.query<{ lock: string; mode: string; pid: number; application: string | null; held_ms: number | null }>(HOLDERS, [chainLock]);
+  return r.rows.map((row) => ({
+    lock: row.lock === 'the audit chain lock' ? row.lock : `the table ${row.lock}`,
+    mode: row.mode,
+    pid: row.pid,
+    ...(row.application ? { application: row.application } : {}),
+    ...(row.held_ms !== null ? { heldMs: Number(row.held_ms) } : {}),
+  }));
+}

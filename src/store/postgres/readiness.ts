@@ -1,0 +1,112 @@
+/**
+ * Readiness that tells the truth about PostgreSQL: can a write go through now? A read-write session
+ * answering is not enough: while another session holds a lock writes need (an operator's `LOCK
+ * TABLE`, a stuck transaction), every write waits out COUNTERSIGN_STORE_LOCK_WAIT and fails. So the
+ * probe also asks for the writers' table locks without waiting (`LOCK TABLE ... NOWAIT`, rolled
+ * back), and looks at how the last writes ended, as SQLite's readiness does.
+ */
+import type pg from 'pg';
+import { describeHolder, isLockTimeout, lockHolders } from './lock-wait';
+import type { PgWriter } from './transactions';
+import { CHAIN_LOCK } from './transactions';
+import { isConnectionError } from './tx';
+
+export interface PostgresReadinessOptions {
+  /** After a write gave up waiting for a lock, not ready for this long unless a write commits (ms, default 2000). */
+  failureHoldMs?: number;
+  /** How long the probe waits for a free connection of the pool before it answers not ready (ms, default 1000). */
+  connectionWaitMs?: number;
+}
+
+export interface Readiness {
+  ok: boolean;
+  /** Why not, in words. */
+  problem?: string;
+}
+
+/** The tables every request write takes ROW EXCLUSIVE on (an approval updates one and appends to the others). */
+const WRITER_TABLES = 'requests, request_versions, audit_log';
+
+export class PostgresReadiness {
+  private lockBusySince: number | undefined;
+  private readonly failureHoldMs: number;
+  private readonly connectionWaitMs: number;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly writer: PgWriter,
+    options: PostgresReadinessOptions = {},
+  ) {
+    this.failureHoldMs = options.failureHoldMs ?? 2000;
+    this.connectionWaitMs = options.connectionWaitMs ?? 1000;
+  }
+
+  async check(now = Date.now()): Promise<Readiness> {
+    const client = await this.connect();
+    if (!client) {
+      return { ok: false, problem: `no connection of the pool came free within ${this.connectionWaitMs} ms (${this.pool.totalCount} open, ${this.pool.waitingCount} waiting)` };
+    }
+    let broken: Error | undefined;
+    try {
+      const ro = await client.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
+      if (ro.rows[0]?.ro !== 'off') return { ok: false, problem: 'the database is read-only (a standby, or default_transaction_read_only)' };
+      return (await this.lockProblem(client, now)) ?? this.refusalProblem(now) ?? { ok: true };
+    } catch (err) {
+      if (isConnectionError(err)) broken = err as Error;
+      return { ok: false, problem: `the database cannot be probed: ${String(err)}` };
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** A connection within connectionWaitMs, or undefined (one that comes later goes back to the pool). */
+  private async connect(): Promise<pg.PoolClient | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    let late = false;
+    const connecting = this.pool.connect().then((c) => {
+      if (late) c.release();
+      return c;
+    });
+    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.connectionWaitMs)));
+    try {
+      const client = await Promise.race([connecting, timeout]);
+      if (!client) late = true;
+      return client;
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+      connecting.catch(() => undefined);
+    }
+  }
+
+  /** Not ready once another session has held a lock the writers need longer than writes wait for it. */
+  private async lockProblem(client: pg.PoolClient, now: number): Promise<Readiness | undefined> {
+    await client.query('BEGIN');
+    try {
+      await client.query(`LOCK TABLE ${WRITER_TABLES} IN ROW EXCLUSIVE MODE NOWAIT`);
+      this.lockBusySince = undefined;
+      return undefined;
+    } catch (err) {
+      if (!isLockTimeout(err)) throw err;
+    } finally {
+      await client.query('ROLLBACK');
+    }
+    this.lockBusySince ??= now;
+    const held = now - this.lockBusySince;
+    const refusal = this.writer.lastLockRefusal;
+    const refused = refusal !== undefined && refusal.at >= this.lockBusySince;
+    if (held < this.writer.lockWaitMs && !refused) return undefined;
+    const holders = await lockHolders(client, CHAIN_LOCK).catch(() => []);
+    const who = holders.length ? holders.map(describeHolder).join('; ') : `a lock on ${WRITER_TABLES} held by another session`;
+    return { ok: false, problem: `writes cannot take their locks: ${who}; busy for ${held} ms here (writes wait ${this.writer.lockWaitMs} ms)` };
+  }
+
+  /** A write gave up waiting for a lock (a row's, the chain's) a moment ago, and none committed since. */
+  private refusalProblem(now: number): Readiness | undefined {
+    const refusal = this.writer.lastLockRefusal;
+    if (!refusal || now - refusal.at >= this.failureHoldMs) return undefined;
+    if (this.writer.lastCommitAt !== undefined && this.writer.lastCommitAt > refusal.at) return undefined;
+    return { ok: false, problem: `a write gave up waiting for a lock ${now - refusal.at} ms ago: ${refusal.error.message}` };
+  }
+}

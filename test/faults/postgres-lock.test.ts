@@ -1,0 +1,231 @@
+/**
+ * Another session holding a lock the writers need (`LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE`
+ * in an operator's psql, a stuck transaction) on the PostgreSQL store: a write waits at most
+ * COUNTERSIGN_STORE_LOCK_WAIT in all, then fails with StoreLockWaitError naming the lock, nothing
+ * committed; the person who clicked is told nothing changed; /readyz is 503 while the lock is held
+ * past the wait and 200 after; reads of other tables, /healthz and the pool keep answering.
+ */
+import assert from 'node:assert/strict';
+import { verifyChain } from '../../src/audit/verify/verify';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgres';
+import { StoreLockWaitError } from '../../src/store/postgres/lock-wait';
+import { isConnectionError } from '../../src/store/postgres/tx';
+import { aRequest, anEvent } from '../store/fixtures';
+import { requestVia } from '../support/flows';
+import { startHarness, type Harness } from '../support/harness';
+import { createTestDatabase, freshSchema, type TestDatabase } from '../support/postgres';
+import { eventually, people } from '../support/teams';
+
+const LIMIT_MS = 300;
+
+/** A superuser session holding `tables` in ACCESS EXCLUSIVE mode, as an operator's psql would. */
+async function holdLock(db: TestDatabase, schema: string, tables: string): Promise<{ release(): Promise<void> }> {
+  const c = await db.superuser();
+  await c.query(`SET search_path = ${schema}; SET application_name = 'operator-psql'`);
+  await c.query(`BEGIN; LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`);
+  return {
+    async release() {
+      await c.query('ROLLBACK');
+      await c.end();
+    },
+  };
+}
+
+async function timed<T>(p: Promise<T>): Promise<{ ms: number; outcome: PromiseSettledResult<T> }> {
+  const t0 = Date.now();
+  const [outcome] = await Promise.allSettled([p]);
+  return { ms: Date.now() - t0, outcome };
+}
+
+function reasonOf(outcome: PromiseSettledResult<unknown>): unknown {
+  assert.equal(outcome.status, 'rejected', 'the write failed');
+  return (outcome as PromiseRejectedResult).reason;
+}
+
+describe('PostgreSQL: a lock held by another session', function () {
+  this.timeout(30_000);
+  let db: TestDatabase;
+  let schema: string;
+  const opened: PostgresStore[] = [];
+  const held: { release(): Promise<void> }[] = [];
+
+  const open = async (lockWaitMs = LIMIT_MS, max = 10) => {
+    const s = await openPostgresStore({ connection: { ...db.connection, schema, max }, lockWaitMs, readiness: { failureHoldMs: 60_000 } });
+    opened.push(s);
+    return s;
+  };
+  const lock = async (tables: string) => {
+    const l = await holdLock(db, schema, tables);
+    held.push(l);
+    return l;
+  };
+
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    await db.drop();
+  });
+  beforeEach(async () => {
+    schema = freshSchema();
+    const c = await db.superuser();
+    await c.query(`CREATE SCHEMA ${schema}`);
+    await c.end();
+  });
+  afterEach(async () => {
+    for (const l of held.splice(0)) await l.release().catch(() => undefined);
+    for (const s of opened.splice(0)) await s.close();
+  });
+
+  describe('the store', () => {
+    it('fails an append within the wait, naming the lock, commits nothing, and appends once the lock is released', async () => {
+      const store = await open();
+      await store.audit.append([anEvent('config.loaded')]);
+      const l = await lock('audit_log');
+      const { ms, outcome } = await timed(store.audit.append([anEvent('request.created')]));
+      const err = reasonOf(outcome);
+      assert.ok(err instanceof StoreLockWaitError, `a StoreLockWaitError, not ${String(err)}`);
+      assert.match(err.message, /the table audit_log held in AccessExclusiveLock by PostgreSQL process \d+ \(operator-psql\)/);
+      assert.match(err.message, /waited \d+ ms for it \(COUNTERSIGN_STORE_LOCK_WAIT 300 ms\), nothing was written/);
+      assert.ok(ms >= LIMIT_MS - 20 && ms < LIMIT_MS + 700, `failed after ${ms} ms`);
+      assert.equal(store.storageFault(err), undefined, 'not taken for a lost connection');
+      await l.release();
+      const [next] = await store.audit.append([anEvent('request.approved')]);
+      assert.equal(next.seq, 2);
+      assert.equal((await verifyChain(store.audit.read())).ok, true);
+    });
+
+    it('fails every request write of a group and those queued behind it within one wait, not one wait each', async () => {
+      const store = await open();
+      for (const id of ['CS-1', 'CS-2', 'CS-3', 'CS-4']) await store.requests.insert(aRequest(id), [anEvent('request.created')]);
+      const l = await lock('requests');
+      const update = (id: string) => store.requests.update({ ...aRequest(id), version: 2, state: 'rejected' }, 1, [anEvent('request.rejected')]);
+      const t0 = Date.now();
+      const first = [update('CS-1'), update('CS-2'), update('CS-3')];
+      await new Promise((r) => setTimeout(r, 100));
+      // Submitted while the first group waits: its time in line counts against its wait.
+      const queued = timed(update('CS-4'));
+      const outcomes = await Promise.allSettled(first);
+      const ms = Date.now() - t0;
+      for (const o of [...outcomes, (await queued).outcome]) assert.ok(reasonOf(o) instanceof StoreLockWaitError, String(reasonOf(o)));
+      assert.ok(ms < LIMIT_MS + 200, `the group failed after ${ms} ms (the wait is ${LIMIT_MS} ms)`);
+      assert.ok((await queued).ms < LIMIT_MS + 100, `the write queued behind it failed after ${(await queued).ms} ms (the wait is ${LIMIT_MS} ms)`);
+      await l.release();
+      for (const id of ['CS-1', 'CS-2', 'CS-3', 'CS-4']) assert.equal((await store.requests.get(id))?.version, 1, `${id} was not changed`);
+      await update('CS-1');
+      assert.equal((await store.requests.get('CS-1'))?.state, 'rejected');
+    });
+
+    it('counts every lock a write waits for against the one wait', async () => {
+      const store = await open();
+      const first = await lock('requests');
+      await lock('request_versions');
+      setTimeout(() => void first.release(), 200);
+      // The INSERT into requests waits 200 ms, then the one into request_versions what is left.
+      const { ms, outcome } = await timed(store.requests.insert(aRequest('CS-1'), [anEvent('request.created')]));
+      assert.match(String(reasonOf(outcome)), /the table request_versions held in AccessExclusiveLock/);
+      assert.ok(ms < LIMIT_MS + 100, `failed after ${ms} ms (the wait is ${LIMIT_MS} ms)`);
+    });
+
+    it('keeps reads of other tables answering and bounds reads of the locked one, even with a small pool', async () => {
+      const store = await open(LIMIT_MS, 2);
+      await store.requests.insert(aRequest('CS-1'), [anEvent('request.created')]);
+      await lock('audit_log');
+      const writes = Array.from({ length: 4 }, () => store.audit.append([anEvent('execution.progressed')]).catch((e: unknown) => e));
+      const reads = Array.from({ length: 4 }, () => timed(store.audit.head()));
+      const { ms, outcome } = await timed(store.requests.get('CS-1'));
+      assert.equal(outcome.status, 'fulfilled');
+      assert.ok(ms < 4 * LIMIT_MS + 500, `a read of requests took ${ms} ms`);
+      for (const r of await Promise.all(reads)) {
+        assert.equal((reasonOf(r.outcome) as { code?: string }).code, '55P03', 'a read of the locked table gives up');
+        assert.ok(r.ms < 4 * LIMIT_MS + 500, `a read of audit_log took ${r.ms} ms`);
+      }
+      for (const w of await Promise.all(writes)) assert.ok(w instanceof StoreLockWaitError);
+    });
+
+    it('is not ready while the lock is held past the wait, and ready again once it is released', async () => {
+      const store = await open();
+      await store.audit.append([anEvent('config.loaded')]);
+      assert.equal(await store.ping(), true);
+      const l = await lock('audit_log');
+      assert.equal(await store.ping(), true, 'a lock held for less than writes wait for it is waited out');
+      await new Promise((r) => setTimeout(r, LIMIT_MS + 50));
+      assert.equal(await store.ping(), false);
+      assert.match(store.writeReadiness().problem ?? '', /writes cannot take their locks: the table audit_log held in AccessExclusiveLock by PostgreSQL process \d+ \(operator-psql\)/);
+      await l.release();
+      assert.equal(await store.ping(), true);
+    });
+
+    it('is not ready at once when a write gave up on a lock, until a write commits', async () => {
+      const store = await open();
+      await store.audit.append([anEvent('config.loaded')]);
+      const l = await lock('audit_log');
+      await assert.rejects(store.audit.append([anEvent('request.created')]), StoreLockWaitError);
+      assert.equal(await store.ping(), false, 'a write already gave up');
+      await l.release();
+      // No table lock now, but the refusal is recent (a row or the chain lock may still be held).
+      assert.equal(await store.ping(), false);
+      assert.match(store.writeReadiness().problem ?? '', /a write gave up waiting for a lock \d+ ms ago/);
+      await store.audit.append([anEvent('request.created')]);
+      assert.equal(await store.ping(), true);
+    });
+
+    it('never takes a lock timeout for a broken connection', () => {
+      assert.equal(isConnectionError(Object.assign(new Error('canceling statement due to lock timeout'), { code: '55P03' })), false);
+      assert.equal(isConnectionError(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })), false);
+      assert.equal(isConnectionError(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })), true);
+    });
+
+    it('lets migrations wait for the lock longer than writes do', async () => {
+      const first = await open();
+      await first.close();
+      opened.splice(0);
+      const c = await db.superuser();
+      await c.query(`SET search_path = ${schema}`);
+      await c.query('SELECT pg_advisory_lock(4771034112001)'); // MIGRATION_LOCK, as an instance migrating
+      try {
+        const opening = open(100);
+        await new Promise((r) => setTimeout(r, 400));
+        await c.query('SELECT pg_advisory_unlock(4771034112001)');
+        const store = await opening;
+        assert.equal(await store.ping(), true);
+      } finally {
+        await c.end();
+      }
+    });
+  });
+
+  describe('the bot', () => {
+    let h: Harness | undefined;
+    let store: PostgresStore | undefined;
+    afterEach(async () => {
+      await h?.stop();
+      h = undefined;
+    });
+
+    const readyz = async () => (await fetch(`${h!.bot.url}/readyz`)).status;
+
+    it('tells the clicker nothing changed within the wait, turns /readyz 503 while the lock is held and 200 after; the approval goes through then', async () => {
+      store = await open(400);
+      h = await startHarness({ env: { COUNTERSIGN_STORE_LOCK_WAIT: '400ms' }, wrapStore: () => store! });
+      const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
+      assert.equal(await readyz(), 200);
+      const l = await lock('audit_log');
+      const t0 = Date.now();
+      const answer = await h.teams.click(people.bob, cardId, 'approve');
+      const ms = Date.now() - t0;
+      assert.match(String(answer.body.value), new RegExp(`could not record this action for request ${requestId}, so nothing changed`));
+      assert.ok(ms < 3000, `the click was answered after ${ms} ms`);
+      assert.equal(await readyz(), 503);
+      assert.equal((await fetch(`${h.bot.url}/healthz`)).status, 200);
+      const warned = h.logs.find((x) => x.msg === 'store not ready for writes: /readyz answers 503');
+      assert.match(String(warned?.problem), /audit_log held in AccessExclusiveLock/);
+      await l.release();
+      assert.equal((await store.requests.get(requestId))?.state, 'pending');
+      const again = await h.teams.click(people.bob, cardId, 'approve');
+      assert.doesNotMatch(JSON.stringify(again.body), /nothing changed/);
+      await eventually('ready again', async () => (await readyz()) === 200, 5000);
+      assert.ok(h.logs.some((x) => x.msg === 'store ready for writes again'));
+    });
+  });
+});
