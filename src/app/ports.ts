@@ -152,10 +152,11 @@ export interface DelegationStore {
 
 /**
  * How the storage itself failed, as opposed to a fault in handling a request: `disk` (full, I/O
- * error, read-only, corrupt, the database file gone) or `unreachable` (the database server cannot be
- * reached, or the connection broke).
+ * error, read-only, corrupt, the database file gone), `unreachable` (the database server cannot be
+ * reached, or the connection broke) or `busy` (another process held the lock a write needed for
+ * longer than COUNTERSIGN_STORE_LOCK_WAIT; nothing was written).
  */
-export type StorageFault = 'disk' | 'unreachable';
+export type StorageFault = 'disk' | 'unreachable' | 'busy';
 
 /** What the use cases keep: requests, the audit log, the card bindings and delegations. */
 export interface Store {

@@ -20,7 +20,7 @@ describe('the SQLite store file', () => {
   });
   afterEach(() => tmp.remove());
 
-  it('names its own storage failures as the disk\'s, and nothing else', async () => {
+  it('names its own storage failures: the disk\'s, a lock held past the wait as busy, and nothing else', async () => {
     const store = await openSqliteStore({ file });
     try {
       await store.requests.insert(aRequest('CS-1'), []);
@@ -34,6 +34,20 @@ describe('the SQLite store file', () => {
       assert.equal((full as { code?: string }).code, 'SQLITE_FULL');
       assert.equal(store.storageFault(full), 'disk');
       assert.equal(store.storageFault(new Error('a bug')), undefined);
+      await store.writer.pragma('max_page_count = 1073741823');
+      // Another process holding the write lock past the wait: busy, and nothing was written.
+      const waiting = await openSqliteStore({ file, busyTimeoutMs: 100 });
+      const other = new Database(file);
+      other.exec('BEGIN IMMEDIATE');
+      try {
+        const busy = await waiting.audit.append([anEvent('request.created')]).catch((err: unknown) => err);
+        assert.equal((busy as Error).name, 'StoreBusyError');
+        assert.equal(waiting.storageFault(busy), 'busy');
+      } finally {
+        other.exec('ROLLBACK');
+        other.close();
+        await waiting.close();
+      }
     } finally {
       await store.close();
     }

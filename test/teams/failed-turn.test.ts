@@ -38,6 +38,11 @@ describe('the answer to a message whose turn failed', () => {
     assert.match(text, /^Countersign could not save this: it cannot reach its database right now, so nothing was changed\./);
   });
 
+  it('says another process holds the database when the store says it is busy', async () => {
+    const [text] = await answerTo('message', failure, () => 'busy');
+    assert.match(text, /^Countersign could not save this: another process is holding its database, so nothing was changed\. Try again in a moment/);
+  });
+
   it('says it was an internal error otherwise, and that nothing was changed', async () => {
     const [text] = await answerTo('message', failure, () => undefined);
     assert.match(text, /^Countersign hit an internal error handling this message; nothing was changed\./);

@@ -15,7 +15,7 @@ import { PostgresDialogStateStore } from './dialog-state';
 import { PostgresDelegationStore } from './delegations';
 import { migratePostgres, missingPrivileges, RUNTIME_ROLE, SchemaVersionError } from './migrations';
 import type { MigrateMode } from './migrations';
-import { DEFAULT_LOCK_WAIT_MS } from './lock-wait';
+import { DEFAULT_LOCK_WAIT_MS, StoreLockWaitError } from './lock-wait';
 import { PostgresReadiness, type PostgresReadinessOptions, type Readiness } from './readiness';
 import { PostgresRequestStore } from './requests';
 import { PgWriter } from './transactions';
@@ -94,6 +94,7 @@ export class PostgresStore implements CountersignStore {
    * server's being unreachable.
    */
   storageFault(err: unknown): StorageFault | undefined {
+    if (err instanceof StoreLockWaitError) return 'busy';
     const cause = err instanceof CommitOutcomeUnknownError ? err.cause : err;
     const code = (cause as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && /^5[38]/.test(code)) return 'disk';

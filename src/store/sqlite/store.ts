@@ -13,7 +13,7 @@ import type { Readiness, ReadinessOptions } from './readiness';
 import { SqliteRequestStore } from './requests';
 import { InlineWriter, type StoreWriter } from './writer';
 import { ThreadWriter } from './writer-thread';
-import { isStorageFault } from './write-lock';
+import { isStorageFault, StoreBusyError } from './write-lock';
 import type { WriterThreadBoot } from './writer-boot';
 
 export interface SqliteStoreOptions {
@@ -79,6 +79,7 @@ export class SqliteStore implements CountersignStore {
 
   /** SQLite's storage errors (full, I/O, read-only, corrupt, the file gone or the writer thread stopped) are the disk's. */
   storageFault(err: unknown): StorageFault | undefined {
+    if (err instanceof StoreBusyError || (err as { name?: unknown } | null)?.name === 'StoreBusyError') return 'busy';
     return isStorageFault(err) ? 'disk' : undefined;
   }
 
