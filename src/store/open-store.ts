@@ -33,7 +33,10 @@ export interface StoreOpening {
    * blocking) or session (PostgreSQL's locks: also every statement's lock_timeout), COUNTERSIGN_STORE_LOCK_WAIT.
    */
   lockWaitMs?: number;
-  /** SQLite: the writer thread stopped unexpectedly (nothing more can be written). */
+  /**
+   * The store stopped writing for good: SQLite's writer thread stopped (or its file was deleted or
+   * replaced); PostgreSQL's audit log went back below what this instance saw (emptied or replaced).
+   */
   onWriterStopped?: (err: Error) => void;
   /** SQLite: a writer thread started ahead (by the entry point, while it loaded the rest). */
   sqliteWriterThread?: WriterThreadBoot;
@@ -95,6 +98,7 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
     migrate: settings.postgres.migrate,
     ...(opening.lockWaitMs !== undefined ? { lockWaitMs: opening.lockWaitMs } : {}),
     ...(opening.onConnectionError ? { onConnectionError: opening.onConnectionError } : {}),
+    ...(opening.onWriterStopped ? { onStopped: opening.onWriterStopped } : {}),
   });
   return { store, kind: 'postgres', where: store.target, dialogState: store.dialogState };
 }

@@ -179,6 +179,46 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.equal((await collect(s.audit.read())).length, 1);
   });
 
+  it('stops writing, says so in readiness and tells once, when the audit log was emptied under the running instances', async () => {
+    const stopped: Error[] = [];
+    const a = await open({ onStopped: (err) => stopped.push(err) });
+    const b = await open();
+    for (let i = 0; i < 3; i++) await a.audit.append([anEvent('request.created')]);
+    await b.audit.append([anEvent('request.created')]);
+    assert.equal(await a.ping(), true);
+    // Emptied as a superuser can: around the append-only triggers (the replica role runs no triggers).
+    await superuser(async (c) => {
+      await c.query('SET session_replication_role = replica');
+      await c.query('TRUNCATE audit_log, request_versions, requests');
+    });
+    // The other instance appends into the emptied log first, so readiness sees a head below record 4.
+    await b.audit.append([anEvent('request.created')]);
+    assert.equal(await a.ping(), false);
+    assert.match(a.writeReadiness().problem ?? '', /^the audit log of .* went back: this instance had seen it reach record 4, and it went back to record 1 .*Countersign must be restarted/);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(stopped.length, 1, 'told once');
+    await assert.rejects(a.audit.append([anEvent('request.created')]), /went back/);
+    await assert.rejects(a.requests.insert(aRequest('req-9'), [anEvent('request.created')]), /went back/);
+    assert.equal(a.storageFault(stopped[0]), 'disk');
+  });
+
+  it('finds at its own next commit that the log went back, when it appends first', async () => {
+    const stopped: Error[] = [];
+    const a = await open({ onStopped: (err) => stopped.push(err) });
+    for (let i = 0; i < 3; i++) await a.audit.append([anEvent('request.created')]);
+    await superuser(async (c) => {
+      await c.query('SET session_replication_role = replica');
+      await c.query('TRUNCATE audit_log');
+    });
+    // This commit lands (seq 1 of the emptied log); it is the last.
+    const [landed] = await a.audit.append([anEvent('request.created')]);
+    assert.equal(landed.seq, 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(stopped.length, 1);
+    assert.match(stopped[0].message, /had seen it reach record 3, and it went back to record 0 \(its tables were emptied, truncated or replaced while Countersign ran\)/);
+    await assert.rejects(a.audit.append([anEvent('request.created')]), /went back/);
+  });
+
   it('names its own storage failures: a full disk or I/O error as the disk\'s, a broken connection as unreachable', async () => {
     const store = await open();
     const raised = (errcode: string) => store.pool.query(`DO $$ BEGIN RAISE EXCEPTION 'fault' USING ERRCODE = '${errcode}'; END $$`).catch((err: unknown) => err);

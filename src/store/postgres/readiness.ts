@@ -8,7 +8,7 @@
 import type pg from 'pg';
 import { describeHolder, isLockTimeout, lockHolders } from './lock-wait';
 import type { PgWriter } from './transactions';
-import { CHAIN_LOCK } from './transactions';
+import { CHAIN_LOCK, READ_HEAD } from './transactions';
 import { isConnectionError } from './tx';
 
 export interface PostgresReadinessOptions {
@@ -50,7 +50,8 @@ export class PostgresReadiness {
     try {
       const ro = await client.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
       if (ro.rows[0]?.ro !== 'off') return { ok: false, problem: 'the database is read-only (a standby, or default_transaction_read_only)' };
-      return (await this.lockProblem(client, now)) ?? this.refusalProblem(now) ?? { ok: true };
+      if (this.writer.stopped) return { ok: false, problem: this.writer.stopped.message };
+      return (await this.lockProblem(client, now)) ?? (await this.rewindProblem(client)) ?? this.refusalProblem(now) ?? { ok: true };
     } catch (err) {
       if (isConnectionError(err)) broken = err as Error;
       return { ok: false, problem: `the database cannot be probed: ${String(err)}` };
@@ -100,6 +101,25 @@ export class PostgresReadiness {
     const holders = await lockHolders(client, CHAIN_LOCK).catch(() => []);
     const who = holders.length ? holders.map(describeHolder).join('; ') : `a lock on ${WRITER_TABLES} held by another session`;
     return { ok: false, problem: `writes cannot take their locks: ${who}; busy for ${held} ms here (writes wait ${this.writer.lockWaitMs} ms)` };
+  }
+
+  /**
+   * The log's head below what this instance saw: emptied or replaced under it (the writer then
+   * refuses every write). Skipped this once when a lock keeps the head from being read at once.
+   */
+  private async rewindProblem(client: pg.PoolClient): Promise<Readiness | undefined> {
+    await client.query('BEGIN');
+    try {
+      await client.query("SET LOCAL lock_timeout = '50ms'");
+      const head = await client.query<{ seq: string }>(READ_HEAD);
+      const rewound = this.writer.noteHead(Number(head.rows[0]?.seq ?? 0));
+      return rewound ? { ok: false, problem: rewound.message } : undefined;
+    } catch (err) {
+      if (!isLockTimeout(err)) throw err;
+      return undefined;
+    } finally {
+      await client.query('ROLLBACK');
+    }
   }
 
   /** A write gave up waiting for a lock (a row's, the chain's) a moment ago, and none committed since. */

@@ -18,7 +18,7 @@ import type { MigrateMode } from './migrations';
 import { DEFAULT_LOCK_WAIT_MS, StoreLockWaitError } from './lock-wait';
 import { PostgresReadiness, type PostgresReadinessOptions, type Readiness } from './readiness';
 import { PostgresRequestStore } from './requests';
-import { PgWriter } from './transactions';
+import { AuditLogRewoundError, PgWriter, READ_HEAD } from './transactions';
 import { isConnectionError } from './tx';
 
 export interface PostgresStoreOptions {
@@ -38,6 +38,11 @@ export interface PostgresStoreOptions {
    */
   lockWaitMs?: number;
   readiness?: PostgresReadinessOptions;
+  /**
+   * Told once when the audit log went back below a record this instance saw (its tables emptied or
+   * replaced while it ran): every later write is refused, Countersign must be restarted.
+   */
+  onStopped?: (err: Error) => void;
 }
 
 export class PostgresStore implements CountersignStore {
@@ -95,6 +100,7 @@ export class PostgresStore implements CountersignStore {
    */
   storageFault(err: unknown): StorageFault | undefined {
     if (err instanceof StoreLockWaitError) return 'busy';
+    if (err instanceof AuditLogRewoundError) return 'disk';
     const cause = err instanceof CommitOutcomeUnknownError ? err.cause : err;
     const code = (cause as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && /^5[38]/.test(code)) return 'disk';
@@ -147,5 +153,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw err;
   }
   const writer = new PgWriter(pool, target, options.newId ?? (() => uuidv7()), lockWaitMs);
+  // The head at open: from here on the log may only grow (readiness and every commit check it).
+  const head = await pool.query<{ seq: string }>(READ_HEAD).catch(async (err: unknown) => {
+    await pool.end().catch(() => undefined);
+    throw explainConnectionError(err, options.connection);
+  });
+  writer.noteHead(Number(head.rows[0]?.seq ?? 0));
+  if (options.onStopped) writer.onRewound = options.onStopped;
   return new PostgresStore(pool, target, writer, options.pageSize, options.readiness);
 }

@@ -145,8 +145,26 @@ async function commitWith(client: pg.PoolClient, staged: StagedAppend, leftMs: n
   }
 }
 
+/**
+ * The audit log went back below a record this instance committed or saw: the tables were emptied,
+ * truncated or replaced under the running instances. Nothing more is written (the next start's
+ * continuity check names what is missing).
+ */
+export class AuditLogRewoundError extends Error {
+  constructor(target: string, readonly highestSeq: number, readonly nowSeq: number) {
+    super(`the audit log of ${target} went back: this instance had seen it reach record ${highestSeq}, and it went back to record ${nowSeq} (its tables were emptied, truncated or replaced while Countersign ran); nothing more is written: Countersign must be restarted`);
+    this.name = 'AuditLogRewoundError';
+  }
+}
+
 export class PgWriter {
   private closed = false;
+  /** The highest record this instance saw in the log (at open, and each commit of its own): the log never goes below it. */
+  private highestSeq = 0;
+  /** Set once the log went back below highestSeq: every later write is refused with it. */
+  private rewound: AuditLogRewoundError | undefined;
+  /** Told once when the log went back (the bot then stops: see onWriterStopped). */
+  onRewound: ((err: AuditLogRewoundError) => void) | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
   /** The last write that gave up waiting for a lock, and the last that committed (readiness reads them). */
   lastLockRefusal: { at: number; error: StoreLockWaitError } | undefined;
@@ -164,8 +182,32 @@ export class PgWriter {
     return this.closed;
   }
 
+  /** Why writes are refused for good, if they are. */
+  get stopped(): AuditLogRewoundError | undefined {
+    return this.rewound;
+  }
+
+  /**
+   * The log's head as read now (at open, by readiness), or the first record of a commit that began
+   * when `floor` was the highest seen (records committed before it began all have lower seqs): below
+   * that, the log went back. Returns the error then.
+   */
+  noteHead(seq: number, floor?: number): AuditLogRewoundError | undefined {
+    if (this.rewound) return this.rewound;
+    if (floor === undefined && seq > this.highestSeq) this.highestSeq = seq;
+    const firstNew = floor !== undefined;
+    if (firstNew ? seq <= floor : seq < this.highestSeq) {
+      this.rewound = new AuditLogRewoundError(this.name, firstNew ? floor : this.highestSeq, firstNew ? seq - 1 : seq);
+      const tell = this.onRewound;
+      if (tell) setImmediate(() => tell(this.rewound!));
+      return this.rewound;
+    }
+    return undefined;
+  }
+
   /** Runs `work` in a transaction and commits it; rejects (nothing committed) if any part fails. */
   transaction<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
+    if (this.rewound) return Promise.reject(this.rewound);
     if (this.closed) return Promise.reject(new StoreClosedError(this.name));
     return this.track(this.run(work, Date.now()));
   }
@@ -176,6 +218,7 @@ export class PgWriter {
    * Each caller's promise settles with its own records once that transaction committed.
    */
   append(drafts: AuditEventDraft[]): Promise<AuditRecord[]> {
+    if (this.rewound) return Promise.reject(this.rewound);
     if (this.closed) return Promise.reject(new StoreClosedError(this.name));
     if (drafts.length === 0) return Promise.resolve([]);
     return this.appends.submit(drafts);
@@ -194,6 +237,7 @@ export class PgWriter {
    * Writes run in the order of `key` (the request id), so two groups never wait for each other's rows.
    */
   write<T>(key: string, work: (tx: PgTx) => Promise<T>): Promise<T> {
+    if (this.rewound) return Promise.reject(this.rewound);
     if (this.closed) return Promise.reject(new StoreClosedError(this.name));
     return this.writes.submit({ key, work }) as Promise<T>;
   }
@@ -236,6 +280,8 @@ export class PgWriter {
     let broken: Error | undefined;
     const staged = new StagedAppend();
     const left = () => this.lockWaitMs - (Date.now() - since);
+    // Every commit that finished before this one began has lower seqs than this one's records.
+    const floor = this.highestSeq;
     try {
       await client.query(begin(left()));
       const budget = new LockBudget(left);
@@ -247,6 +293,11 @@ export class PgWriter {
       const first = await Promise.race([done, staged.ready.then(() => undefined)]);
       if (first && 'error' in first) throw first.error;
       const rows = await commitWith(client, staged, left());
+      if (rows.length > 0) {
+        // Committed already; if the log went back under us, the writes after this one are refused.
+        this.noteHead(Number(rows[0].appended_seq), floor);
+        this.highestSeq = Math.max(this.highestSeq, Number(rows[rows.length - 1].appended_seq));
+      }
       if (staged.templates.length) staged.committed(rows);
       const outcome = await done;
       if ('error' in outcome) throw outcome.error;
