@@ -9,6 +9,7 @@ import { CommitOutcomeUnknownError, DuplicateRequestError, VersionConflictError 
 import type { DownloadLink } from '../../src/audit/ports';
 import { openPostgresAuditReader, openPostgresStore, POSTGRES_MIGRATIONS, RUNTIME_ROLE, verifyPostgresAuditLog } from '../../src/store/postgres';
 import type { PostgresConnectionOptions, PostgresStore } from '../../src/store/postgres';
+import { READ_HEAD } from '../../src/store/postgres/transactions';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { createTestDatabase, freshSchema } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
@@ -217,6 +218,55 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.equal(stopped.length, 1);
     assert.match(stopped[0].message, /had seen it reach record 3, and it went back to record 0 \(its tables were emptied, truncated or replaced while Countersign ran\)/);
     await assert.rejects(a.audit.append([anEvent('request.created')]), /went back/);
+  });
+
+  it('is not misled by its own commit landing while readiness reads the head', async () => {
+    const stopped: Error[] = [];
+    const a = await open({ onStopped: (err) => stopped.push(err) });
+    await a.audit.append([anEvent('request.created')]);
+    // Readiness reads the head (record 1), and this instance commits record 2 before the answer is compared.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let headRead!: () => void;
+    const read = new Promise<void>((resolve) => (headRead = resolve));
+    const connect = a.pool.connect.bind(a.pool) as () => Promise<pg.PoolClient>;
+    (a.pool as unknown as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
+      const client = await connect();
+      const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
+        const out = await query(...args);
+        if (args[0] === READ_HEAD) {
+          headRead();
+          await gate;
+        }
+        return out;
+      };
+      return client;
+    };
+    const probe = a.ping();
+    await read;
+    await a.audit.append([anEvent('request.created')]);
+    release();
+    assert.equal(await probe, true);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(stopped, []);
+  });
+
+  it('refuses a checkpoint over a log that went back, before its COMMIT', async () => {
+    const stopped: Error[] = [];
+    const a = await open({ onStopped: (err) => stopped.push(err) });
+    const b = await open();
+    for (let i = 0; i < 3; i++) await a.audit.append([anEvent('request.created')]);
+    await superuser(async (c) => {
+      await c.query('SET session_replication_role = replica');
+      await c.query('TRUNCATE audit_log, request_versions, requests, audit_checkpoints');
+    });
+    await b.audit.append([anEvent('request.created')]);
+    const head = (await a.pool.query<{ seq: string; hash: string }>(READ_HEAD)).rows[0];
+    await assert.rejects(a.compliance.saveCheckpoint({ seq: Number(head.seq), hash: head.hash, time: timeAt(9), keyId: 'k', signature: 's' }, [anEvent('audit.checkpoint')]), /went back: this instance had seen it reach record 3, and it went back to record 1/);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(stopped.length, 1);
+    assert.equal((await superuser((c) => c.query('SELECT count(*)::int AS n FROM audit_log'))).rows[0].n, 1, 'nothing of the checkpoint landed');
   });
 
   it('names its own storage failures: a full disk or I/O error as the disk\'s, a broken connection as unreachable', async () => {

@@ -111,8 +111,10 @@ export class PostgresReadiness {
     await client.query('BEGIN');
     try {
       await client.query("SET LOCAL lock_timeout = '50ms'");
+      // Taken before the read: this instance's own commits landing meanwhile only raise what it has seen.
+      const floor = this.writer.seen;
       const head = await client.query<{ seq: string }>(READ_HEAD);
-      const rewound = this.writer.noteHead(Number(head.rows[0]?.seq ?? 0));
+      const rewound = this.writer.noteHead(Number(head.rows[0]?.seq ?? 0), floor, 'head');
       return rewound ? { ok: false, problem: rewound.message } : undefined;
     } catch (err) {
       if (!isLockTimeout(err)) throw err;

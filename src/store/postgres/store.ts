@@ -158,7 +158,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end().catch(() => undefined);
     throw explainConnectionError(err, options.connection);
   });
-  writer.noteHead(Number(head.rows[0]?.seq ?? 0));
+  writer.noteHead(Number(head.rows[0]?.seq ?? 0), 0, 'head');
   if (options.onStopped) writer.onRewound = options.onStopped;
   return new PostgresStore(pool, target, writer, options.pageSize, options.readiness);
 }

@@ -85,7 +85,7 @@ class LockBudget {
 }
 
 /** What a write's work sees of its transaction on `client`. */
-function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () => string, budget: LockBudget): PgTx {
+function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () => string, budget: LockBudget, firstAppended: (seq: number) => void): PgTx {
   return {
     query: async (sql, params) => {
       if (staged.templates.length) throw new Error('appendEvents must be the last statement of a write');
@@ -101,7 +101,10 @@ function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () =>
       const q = appendQuery(templates);
       const set = budget.refresh();
       if (set) await client.query(set);
-      return appendedRecords(templates, (await client.query<AppendedRow>(q.text, q.values)).rows);
+      const rows = (await client.query<AppendedRow>(q.text, q.values)).rows;
+      // Before COMMIT: a log that went back fails this transaction, so nothing lands in it.
+      if (rows.length > 0) firstAppended(Number(rows[0].appended_seq));
+      return appendedRecords(templates, rows);
     },
     appendGroups: async (groups) => {
       const out = groups.map((drafts) => {
@@ -188,20 +191,28 @@ export class PgWriter {
   }
 
   /**
-   * The log's head as read now (at open, by readiness), or the first record of a commit that began
-   * when `floor` was the highest seen (records committed before it began all have lower seqs): below
-   * that, the log went back. Returns the error then.
+   * The highest record seen so far. Take it before reading the log: a head read after it, or the
+   * first record of a commit begun after it, must not be below it (this instance's own commits
+   * finishing meanwhile only raise it, which is why it is taken first).
    */
-  noteHead(seq: number, floor?: number): AuditLogRewoundError | undefined {
+  get seen(): number {
+    return this.highestSeq;
+  }
+
+  /**
+   * Checks the log's head as read now (`head`, at open and by readiness) or the first record a
+   * transaction appended (`first`) against `floor` (seen, taken before): a head below it, or a first
+   * new record not above it, means the log went back. Returns the error then.
+   */
+  noteHead(seq: number, floor: number, kind: 'head' | 'first'): AuditLogRewoundError | undefined {
     if (this.rewound) return this.rewound;
-    if (floor === undefined && seq > this.highestSeq) this.highestSeq = seq;
-    const firstNew = floor !== undefined;
-    if (firstNew ? seq <= floor : seq < this.highestSeq) {
-      this.rewound = new AuditLogRewoundError(this.name, firstNew ? floor : this.highestSeq, firstNew ? seq - 1 : seq);
+    if (kind === 'head' ? seq < floor : seq <= floor) {
+      this.rewound = new AuditLogRewoundError(this.name, floor, kind === 'head' ? seq : seq - 1);
       const tell = this.onRewound;
       if (tell) setImmediate(() => tell(this.rewound!));
       return this.rewound;
     }
+    this.highestSeq = Math.max(this.highestSeq, seq);
     return undefined;
   }
 
@@ -285,7 +296,11 @@ export class PgWriter {
     try {
       await client.query(begin(left()));
       const budget = new LockBudget(left);
-      const done = work(transactionOn(client, staged, this.newId, budget)).then(
+      const checkFirst = (seq: number) => {
+        const rewound = this.noteHead(seq, floor, 'first');
+        if (rewound) throw rewound;
+      };
+      const done = work(transactionOn(client, staged, this.newId, budget, checkFirst)).then(
         (value) => ({ value }),
         (error: unknown) => ({ error }),
       );
@@ -295,7 +310,7 @@ export class PgWriter {
       const rows = await commitWith(client, staged, left());
       if (rows.length > 0) {
         // Committed already; if the log went back under us, the writes after this one are refused.
-        this.noteHead(Number(rows[0].appended_seq), floor);
+        this.noteHead(Number(rows[0].appended_seq), floor, 'first');
         this.highestSeq = Math.max(this.highestSeq, Number(rows[rows.length - 1].appended_seq));
       }
       if (staged.templates.length) staged.committed(rows);
