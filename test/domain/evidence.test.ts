@@ -73,7 +73,29 @@ describe('the audit trail backs an execution', () => {
     const voided = { ...drift.request, state: 'approved' as const, approvals: [approvalBy(bob, drift.request)] };
     assert.equal(unauditedAuthority(voided, afterDrift, 'start'), 'the audit log holds no record of its approval');
     const again = accepted(approve(drift.request, decisionBy(dave, { now: minutesIn(12) })));
-    assert.equal(unauditedAuthority(again.request, [...afterDrift, ...records(...again.events)], 'start'), undefined);
+    const reapproved = [...afterDrift, ...records(...again.events)];
+    assert.equal(unauditedAuthority(again.request, reapproved, 'start'), undefined);
+    // What the drift check measures against, edited to whatever the target is now: refused.
+    const hidden = { ...again.request, baseline: { exists: true, facts: { 'tags.owner': 'someone-else' } } };
+    assert.equal(unauditedAuthority(hidden, reapproved, 'start'), 'its stored expectation (the what-if or the target as read at the drift) is not the one its approval binds');
+  });
+
+  it('refuses a request cancelled, expired or refused after its approval, edited back in the row', () => {
+    const { request, trail } = approvedByBob();
+    for (const [type, words] of [['request.cancelled', 'was cancelled'], ['request.expired', 'expired'], ['approval.revoked', 'lost its approval']] as const) {
+      const ending = requestEvent({ ...request, state: 'cancelled' }, type, minutesIn(20).toISOString(), { result: 'ok' });
+      assert.match(unauditedAuthority(request, [...trail, ...records(ending)], 'start') ?? '', new RegExp(`^its audit records show it ${words} after it was approved`), type);
+    }
+  });
+
+  it('refuses a scheduled run moved before the time its records gave, and lets it run at that time', () => {
+    const { request, trail } = approvedByBob();
+    const runAt = minutesIn(120).toISOString();
+    const scheduled: ApprovalRequest = { ...request, state: 'scheduled', runAt };
+    const record = requestEvent(scheduled, 'request.scheduled', minutesIn(10).toISOString(), { result: 'ok' }, { data: { runAt, validUntil: minutesIn(240).toISOString() } });
+    assert.equal(unauditedAuthority(scheduled, [...trail, ...records(record)], 'start'), undefined);
+    const moved = { ...scheduled, runAt: minutesIn(11).toISOString() };
+    assert.equal(unauditedAuthority(moved, [...trail, ...records(record)], 'start'), `its stored run time ${moved.runAt} is before the ${runAt} its audit records give`);
   });
 
   it('lets a break-glass use run on its record, and refuses one forged into the row', () => {

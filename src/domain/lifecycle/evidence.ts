@@ -10,15 +10,31 @@
  * - otherwise a `request.approved` record for that hash came after anything that voided earlier
  *   approvals (`drift.detected`), and every approval the row lists has its `approval.granted` record,
  *   by the same person, for the same hash, since then;
+ * - nothing ended it since (`request.cancelled`, `request.expired`, `approval.revoked`,
+ *   `request.rejected`), and a run later is not moved before the time its `request.scheduled` gave;
  * - a new execution starts only where none was started since that approval; a run resumed only where
  *   one was (`execution.started`).
  */
 import type { AuditRecord } from '../audit';
 import { operationHash } from '../canonical';
+import { reapprovalHash, type Expectation } from '../drift';
 import type { ApprovalRequest } from '../request';
 import { RefusalReason } from '../refusal';
 import { requestEvent } from '../audit';
 import { next, type Transition } from './transition';
+
+/** The records that end a request's approval for good, and how the refusal names them. */
+const ENDINGS = new Map<string, string>([
+  ['request.cancelled', 'was cancelled'],
+  ['request.expired', 'expired'],
+  ['approval.revoked', 'lost its approval'],
+  ['request.rejected', 'was rejected'],
+]);
+
+/** What the row expects the operation to do, as detectDrift hashed it. */
+function expectationOf(r: ApprovalRequest): Expectation {
+  return r.whatIf ? { whatIf: r.whatIf } : r.baseline ? { baseline: r.baseline } : { baseline: { exists: false, facts: {} } };
+}
 
 function lastIndex<T>(items: readonly T[], test: (item: T) => boolean): number {
   for (let i = items.length - 1; i >= 0; i--) if (test(items[i])) return i;
@@ -41,6 +57,13 @@ export function unauditedAuthority(r: ApprovalRequest, records: readonly AuditRe
   // Each drift re-binds the approval to a new hash of the same operation and what it would now do.
   const latest = drifts.at(-1)?.request?.operationHash ?? original;
   if (r.operationHash !== latest) return 'its stored operation hash is not the one its audit records carry';
+  // After a drift that hash binds what the operation was then expected to do (the what-if or the
+  // target as read): the row's expectation must still be the one hashed.
+  const lastDrift = drifts.at(-1);
+  const previous = (lastDrift?.data as { previousOperationHash?: unknown } | undefined)?.previousOperationHash;
+  if (typeof previous === 'string' && reapprovalHash(previous, expectationOf(r)) !== r.operationHash) {
+    return 'its stored expectation (the what-if or the target as read at the drift) is not the one its approval binds';
+  }
   const since = drifts.length > 0 ? mine.indexOf(drifts.at(-1)!) + 1 : 0;
   const after = mine.slice(since).filter((x) => x.request?.operationHash === r.operationHash);
   // A break-glass use runs on its own authority (unless it drifted and was approved again since).
@@ -53,7 +76,17 @@ export function unauditedAuthority(r: ApprovalRequest, records: readonly AuditRe
       if (!granted) return `the audit log holds no approval of it by ${a.approver.name || a.approver.aadObjectId}`;
     }
   }
-  const started = after.slice(authorised + 1).some((x) => x.type === 'execution.started');
+  const sinceAuthority = after.slice(authorised + 1);
+  // What ended it after that authority (a cancel, an expiry, a revoked approval, a rejection) stands.
+  const ended = sinceAuthority.find((x) => ENDINGS.has(x.type));
+  if (ended) return `its audit records show it ${ENDINGS.get(ended.type)} after it was approved (record ${ended.seq})`;
+  // A run later keeps the time the records gave it.
+  const scheduled = after.filter((x) => x.type === 'request.scheduled').at(-1);
+  const runAt = (scheduled?.data as { runAt?: unknown } | undefined)?.runAt;
+  if (typeof runAt === 'string' && r.runAt !== undefined && Date.parse(r.runAt) < Date.parse(runAt)) {
+    return `its stored run time ${r.runAt} is before the ${runAt} its audit records give`;
+  }
+  const started = sinceAuthority.some((x) => x.type === 'execution.started');
   if (mode === 'start' && started) return 'its execution was started already';
   if (mode === 'resume' && !started) return 'the audit log holds no record of its execution starting';
   return undefined;
