@@ -42,6 +42,11 @@ export type DownloadClaim =
 export interface ComplianceStore {
   /** Saves a checkpoint with its audit events, in one transaction. */
   saveCheckpoint(checkpoint: AuditCheckpoint, events: AuditEventDraft[]): Promise<AuditRecord[]>;
+  /**
+   * The stored hash of each record named by seq (a seq with no record is left out): what the
+   * checkpoints of a start are checked against, in one read however many there are.
+   */
+  recordHashes(seqs: readonly number[]): Promise<Map<number, string>>;
   /** The newest checkpoint, with the seq of the audit.checkpoint record saved with it. */
   lastCheckpoint(): Promise<(AuditCheckpoint & { recordSeq: number | null }) | undefined>;
   /** Saves a new link with its audit events, in one transaction. */

@@ -471,6 +471,13 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.deepEqual(await store.compliance.lastCheckpoint(), { ...later, recordSeq: null });
       });
 
+      it('reads the stored hash of each record named, leaving out seqs with no record', async () => {
+        const appended = await store.audit.append([anEvent('request.created'), anEvent('request.approved'), anEvent('execution.started')]);
+        const hashes = await store.compliance.recordHashes([3, 1, 1, 99]);
+        assert.deepEqual([...hashes.entries()].sort(([a], [b]) => a - b), [[1, appended[0].hash], [3, appended[2].hash]]);
+        assert.equal((await store.compliance.recordHashes([])).size, 0);
+      });
+
       it('lets exactly one of many simultaneous claims use a link', async () => {
         await store.compliance.saveDownloadLink(aLink('h1'), [anEvent('audit.export_link_issued')]);
         const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => store.compliance.claimDownloadLink('h1', `2026-11-02T09:01:0${i}.000Z`)));

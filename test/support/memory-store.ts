@@ -389,6 +389,12 @@ class MemoryCompliance implements ComplianceStore {
     return records;
   }
 
+  async recordHashes(seqs: readonly number[]): Promise<Map<number, string>> {
+    this.store.assertOpen();
+    const wanted = new Set(seqs);
+    return new Map(this.state.audit.filter((r) => wanted.has(r.seq)).map((r) => [r.seq, (JSON.parse(r.text) as AuditRecord).hash]));
+  }
+
   async lastCheckpoint(): Promise<(AuditCheckpoint & { recordSeq: number | null }) | undefined> {
     this.store.assertOpen();
     let last: (AuditCheckpoint & { recordSeq: number | null }) | undefined;

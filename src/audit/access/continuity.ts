@@ -71,7 +71,7 @@ export async function checkContinuity(input: ContinuityInput): Promise<Continuit
       const problem = await checkpointProblem(best, best.seq, from, input.verifier, head, hashAt);
       // The highest reaching far enough is not all: a log emptied and written again past it has new
       // records where the older checkpoints name others. Every checkpoint this key signed is checked.
-      const earlier = problem ? undefined : await firstContradicted(file.checkpoints, best, from, input.verifier!, hashAt);
+      const earlier = problem ? undefined : await firstContradicted(file.checkpoints, best, from, input.verifier!, (seqs) => store.compliance.recordHashes(seqs));
       if (problem || earlier) {
         finding.problems.push((problem ?? earlier?.problem)!);
         finding.fileCheckpoint = problem ? best : earlier!.checkpoint;
@@ -83,25 +83,23 @@ export async function checkContinuity(input: ContinuityInput): Promise<Continuit
 
 /**
  * The first of the file's other checkpoints signed with this key (highest first) whose record the log
- * no longer holds as it was signed. One read by seq each; a signature that does not check is skipped
- * here (highestGood chose among the good ones; an edited line cannot vouch for anything).
+ * no longer holds as it was signed. The hashes come in one read however many checkpoints the file
+ * holds (a year of them is tens of thousands); a signature is checked only where the hash differs,
+ * and one that does not check is skipped (an edited line cannot vouch for anything).
  */
 async function firstContradicted(
   checkpoints: AuditCheckpoint[],
   best: AuditCheckpoint,
   from: string,
   verifier: AuditVerifier,
-  hashAt: (seq: number) => Promise<string | undefined>,
+  recordHashes: (seqs: readonly number[]) => Promise<Map<number, string>>,
 ): Promise<{ problem: string; checkpoint: AuditCheckpoint } | undefined> {
-  const seen = new Set<number>([best.seq]);
   const others = checkpoints.filter((c) => c.keyId === verifier.keyId && c.seq < best.seq).sort((a, b) => b.seq - a.seq);
+  if (others.length === 0) return undefined;
+  const hashes = await recordHashes(others.map((c) => c.seq));
   for (const c of others) {
-    if (seen.has(c.seq)) continue;
-    seen.add(c.seq);
-    if (!checkpointSignatureOk(c, verifier)) continue;
-    if ((await hashAt(c.seq)) !== c.hash) {
-      return { problem: `record ${c.seq} is not the one the checkpoint of record ${c.seq} signed at ${c.time} (in ${from}) vouches for: the database was emptied and written again, replaced or rewritten`, checkpoint: c };
-    }
+    if (hashes.get(c.seq) === c.hash || !checkpointSignatureOk(c, verifier)) continue;
+    return { problem: `record ${c.seq} is not the one the checkpoint of record ${c.seq} signed at ${c.time} (in ${from}) vouches for: the database was emptied and written again, replaced or rewritten`, checkpoint: c };
   }
   return undefined;
 }

@@ -35,6 +35,17 @@ export class PostgresComplianceStore implements ComplianceStore {
     });
   }
 
+  async recordHashes(seqs: readonly number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    const all = [...new Set(seqs)];
+    // In chunks, one round trip each.
+    for (let at = 0; at < all.length; at += 5000) {
+      const r = await this.writer.pool.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_log WHERE seq = ANY($1::bigint[])', [all.slice(at, at + 5000)]);
+      for (const row of r.rows) out.set(Number(row.seq), row.hash);
+    }
+    return out;
+  }
+
   async lastCheckpoint(): Promise<CheckpointRow | undefined> {
     const r = await this.writer.pool.query<CheckpointRow>(
       'SELECT seq, hash, time, key_id AS "keyId", signature, record_seq AS "recordSeq" FROM audit_checkpoints ORDER BY id DESC LIMIT 1',
