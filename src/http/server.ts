@@ -96,7 +96,8 @@ export function createServer(options: ServerOptions): restify.Server {
   // The Bot Framework and the Agents Playground send activities uncompressed.
   server.use((req, res, next) => {
     const encoding = req.headers['content-encoding'];
-    if (encoding === undefined || encoding.trim().toLowerCase() === 'identity') {
+    // An empty header names no encoding at all, as `identity` does.
+    if (encoding === undefined || ['', 'identity'].includes(encoding.trim().toLowerCase())) {
       delete req.headers['content-encoding'];
       return next();
     }

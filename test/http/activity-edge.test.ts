@@ -95,8 +95,10 @@ describe('activities validated at the edge', function () {
         const other = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': encoding }, body: '{}' });
         assert.equal(other.status, 415, encoding);
       }
-      const plain = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, body: '[]' });
-      assert.deepEqual([plain.status, await plain.json()], [400, { error: 'Not a valid Bot Framework activity: the body must be a JSON object (a Bot Framework activity).' }], 'identity is no encoding at all');
+      for (const none of ['identity', ' ']) {
+        const plain = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': none }, body: '[]' });
+        assert.deepEqual([plain.status, await plain.json()], [400, { error: 'Not a valid Bot Framework activity: the body must be a JSON object (a Bot Framework activity).' }], `"${none}" is no encoding at all`);
+      }
       assert.equal((await fetch(`${h.bot.url}/healthz`)).status, 200);
     });
 
