@@ -13,7 +13,7 @@ import { isConnectionError } from '../../src/store/postgres/tx';
 import { aRequest, anEvent } from '../store/fixtures';
 import { requestVia } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
-import { createTestDatabase, freshSchema, type TestDatabase } from '../support/postgres';
+import { schemaPerTest, type TestDatabase } from '../support/postgres';
 import { eventually, people } from '../support/teams';
 
 const LIMIT_MS = 300;
@@ -60,17 +60,10 @@ describe('PostgreSQL: a lock held by another session', function () {
     return l;
   };
 
-  before(async () => {
-    db = await createTestDatabase();
-  });
-  after(async () => {
-    await db.drop();
-  });
-  beforeEach(async () => {
-    schema = freshSchema();
-    const c = await db.superuser();
-    await c.query(`CREATE SCHEMA ${schema}`);
-    await c.end();
+  const database = schemaPerTest();
+  beforeEach(() => {
+    db = database.db();
+    schema = database.schema();
   });
   afterEach(async () => {
     for (const l of held.splice(0)) await l.release().catch(() => undefined);

@@ -11,7 +11,7 @@ import { openPostgresAuditReader, openPostgresStore, POSTGRES_MIGRATIONS, RUNTIM
 import type { PostgresConnectionOptions, PostgresStore } from '../../src/store/postgres';
 import { READ_HEAD } from '../../src/store/postgres/transactions';
 import { openSqliteStore } from '../../src/store/sqlite';
-import { createTestDatabase, freshSchema } from '../support/postgres';
+import { freshSchema, schemaPerTest } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
 import { aRequest, alice, anEvent, requestRef, sequentialIds, tempDir, timeAt } from './fixtures';
 import { collect } from './store-contract';
@@ -38,18 +38,11 @@ describe('PostgreSQL store, several instances on one database', function () {
     }
   };
 
-  before(async () => {
-    db = await createTestDatabase();
-  });
-  after(async () => {
-    await db.drop();
-  });
-  beforeEach(async () => {
-    schema = freshSchema();
+  const database = schemaPerTest();
+  beforeEach(() => {
+    db = database.db();
+    schema = database.schema();
     connection = { ...db.connection, schema };
-    const c = await db.superuser();
-    await c.query(`CREATE SCHEMA ${schema}`);
-    await c.end();
   });
   afterEach(async () => {
     for (const s of opened.splice(0)) await s.close();

@@ -53,3 +53,25 @@ let schemas = 0;
 export function freshSchema(): string {
   return `t${process.pid}_${++schemas}`;
 }
+
+/**
+ * Mocha hooks for a describe block: a database of its own for the block, a fresh schema for each
+ * test in it. The accessors give the current ones (set before the block's own beforeEach hooks run).
+ */
+export function schemaPerTest(): { db(): TestDatabase; schema(): string } {
+  let db: TestDatabase | undefined;
+  let schema = '';
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    await db?.drop();
+  });
+  beforeEach(async () => {
+    schema = freshSchema();
+    const c = await db!.superuser();
+    await c.query(`CREATE SCHEMA ${schema}`);
+    await c.end();
+  });
+  return { db: () => db!, schema: () => schema };
+}
