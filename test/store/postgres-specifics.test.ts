@@ -268,6 +268,8 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.equal(store.storageFault(await raised('disk_full')), 'disk');
     assert.equal(store.storageFault(await raised('io_error')), 'disk');
     assert.equal(store.storageFault(await raised('unique_violation')), undefined);
+    // A read that gave up on another session's lock (lock_timeout): the database is busy.
+    assert.equal(store.storageFault(await raised('lock_not_available')), 'busy');
     const refused = await new pg.Client({ host: '127.0.0.1', port: 1 }).connect().catch((err: unknown) => err);
     assert.equal(store.storageFault(refused), 'unreachable');
     await store.requests.insert(aRequest('CS-1'), []);

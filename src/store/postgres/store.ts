@@ -104,6 +104,8 @@ export class PostgresStore implements CountersignStore {
     const cause = err instanceof CommitOutcomeUnknownError ? err.cause : err;
     const code = (cause as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && /^5[38]/.test(code)) return 'disk';
+    // A read that gave up on a lock (lock_timeout, SQLSTATE 55P03) waited as long as a write would.
+    if (code === '55P03') return 'busy';
     return isConnectionError(cause) || cause instanceof PostgresStartupError ? 'unreachable' : undefined;
   }
 
