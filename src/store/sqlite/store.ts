@@ -79,7 +79,10 @@ export class SqliteStore implements CountersignStore {
 
   /** SQLite's storage errors (full, I/O, read-only, corrupt, the file gone or the writer thread stopped) are the disk's. */
   storageFault(err: unknown): StorageFault | undefined {
-    if (err instanceof StoreBusyError || (err as { name?: unknown } | null)?.name === 'StoreBusyError') return 'busy';
+    if (err instanceof StoreBusyError) return 'busy';
+    // Both cross from the writer thread by name (errorFromWire rebuilds only the errors callers tell apart).
+    const name = (err as { name?: unknown } | null)?.name;
+    if (name === 'DatabaseFileGoneError' || name === 'WriterThreadError') return 'disk';
     return isStorageFault(err) ? 'disk' : undefined;
   }
 

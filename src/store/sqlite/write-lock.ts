@@ -30,9 +30,8 @@ export function isBusy(err: unknown): boolean {
 
 /** The storage failed (full, I/O, read-only, corrupt), as opposed to one write being refused. */
 export function isStorageFault(err: unknown): boolean {
-  const e = err as { code?: unknown; name?: unknown } | null;
-  if (e?.name === 'DatabaseFileGoneError' || e?.name === 'WriterThreadError') return true;
-  return typeof e?.code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CORRUPT|CANTOPEN|NOTADB)/.test(e.code);
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CORRUPT|CANTOPEN|NOTADB)/.test(code);
 }
 
 /** The delays of one wait for the lock: 2, 4, 8 ... 100, 100 ms, until the limit has passed. */
