@@ -37,7 +37,7 @@ import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../do
 import { deciderText } from '../domain/delegation';
 import type { Actor, Approval, ApprovalRequest, Requirement } from '../domain/request';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
-import { checkDrift } from './drift';
+import { checkDrift, type DriftCheck } from './drift';
 import { approversAccess } from './group-access';
 import { inBackground, tellDeciders } from './notifications';
 
@@ -143,7 +143,12 @@ export class Executor {
     const approved = await deps.store.requests.get(requestId);
     // A scheduled request is run only once its time came; the claim below makes it run once.
     if (!approved || !readyToRun(approved, deps.clock.now())) return;
-    const drift = await checkDrift(deps.azure, approved);
+    // What the row claims (approved, by whom, which operation) must be in the request's audit records.
+    // A row they do not back goes straight to the claim below, which refuses it: it is neither read
+    // in Azure nor moved to needs_reapproval by a drift, which would hide the forgery.
+    const records = await this.auditOf(requestId);
+    const forged = unauditedAuthority(approved, records, 'start') !== undefined;
+    const drift: DriftCheck = forged ? { drifted: false } : await checkDrift(deps.azure, approved);
     if (drift.drifted === true) {
       const saved = await this.save(requestId, (r) => detectDrift(r, drift.found, deps.clock.now()));
       if (!saved) return;
@@ -161,8 +166,6 @@ export class Executor {
     // Approvers' Entra group memberships, looked up again (within the cache lifetime); unknown ones fail the run below.
     // While they are unknown every approval is let through the claim only so that the run fails right after it, before Azure.
     const membership = await approversAccess(deps, approved, currentCommand(deps, approved.command)?.policy?.approverRoles ?? []);
-    // What the row claims (approved, by whom, which operation) must be in the request's audit records.
-    const records = await this.auditOf(requestId);
     const claim = await transact(deps, requestId, (r) => {
       // Only while it is still ready to run: another instance may have claimed it since the records were read.
       const problem = readyToRun(r, deps.clock.now()) ? unauditedAuthority(r, records, 'start') : undefined;
