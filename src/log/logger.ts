@@ -18,30 +18,54 @@ import { currentLogContext, type Logger } from './context';
 
 export { withLogContext, type Logger } from './context';
 
-const REDACT_PATHS = [
+/**
+ * Keys whose values are secrets wherever they appear in the first three levels of a logged object
+ * (`password`, `credential.clientSecret`, `request.headers.authorization`).
+ */
+const SECRET_KEYS = new Set([
   'password',
-  '*.password',
   'token',
-  '*.token',
   'accessToken',
-  '*.accessToken',
   'authorization',
-  '*.authorization',
   'Authorization',
-  '*.Authorization',
-  'headers.authorization',
-  '*.headers.authorization',
-  'headers.cookie',
-  '*.headers.cookie',
+  'cookie',
   'MicrosoftAppPassword',
-  '*.MicrosoftAppPassword',
   'clientSecret',
-  '*.clientSecret',
   'AZURE_CLIENT_SECRET',
-  '*.AZURE_CLIENT_SECRET',
-];
+]);
+
+/** How deep secret keys are looked for (1: the logged object's own keys). */
+const REDACT_DEPTH = 3;
 
 const CENSOR = '[redacted]';
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * The logged object with the values under SECRET_KEYS replaced, copying only the objects on the way
+ * to one (the caller's objects are never changed). An Error is taken as pino's serializer shows it.
+ * pino's own path redaction did this too, but with wildcard paths it ran a redactor over every
+ * field of every line: about 8 µs a line, against well under 1 µs here.
+ */
+export function redactSecrets(value: Record<string, unknown>, depth = REDACT_DEPTH): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const key of Object.keys(value)) {
+    const v = value[key];
+    let next = v;
+    if (SECRET_KEYS.has(key) && v !== undefined) next = CENSOR;
+    else if (depth > 1 && v instanceof Error) {
+      const shown = pino.stdSerializers.err(v) as unknown as Record<string, unknown>;
+      const redacted = redactSecrets(shown, depth - 1);
+      if (redacted !== shown) next = redacted;
+    } else if (depth > 1 && isPlainObject(v)) next = redactSecrets(v, depth - 1);
+    if (next !== v) (out ??= { ...value })[key] = next;
+  }
+  return out ?? value;
+}
 
 export interface LoggerOptions {
   /** Secret values (app password, client secret) that must never appear in a line, whatever the key. */
@@ -72,7 +96,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: 'countersign' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACT_PATHS, censor: CENSOR },
+      formatters: { log: (object) => redactSecrets(object) },
       mixin: () => currentLogContext(),
       hooks: { streamWrite: (line) => scrubSecrets(line, secrets) },
     },

@@ -35,6 +35,19 @@ describe('logs: never a secret', () => {
     assert.equal(JSON.parse(out[0]).MicrosoftAppPassword, '[redacted]');
   });
 
+  it("redacts down to three levels, in an error's own fields too, and never changes the caller's objects", () => {
+    const { log, out } = memoryLogger();
+    const logged = { outer: { inner: { password: APP_PASSWORD, keep: 'visible' } }, err: Object.assign(new Error('boom'), { token: JWT }) };
+    log.warn(logged, 'nested');
+    const line = JSON.parse(out[0]);
+    assert.equal(line.outer.inner.password, '[redacted]');
+    assert.equal(line.outer.inner.keep, 'visible');
+    assert.equal(line.err.token, '[redacted]');
+    assert.equal(line.err.message, 'boom');
+    assert.equal(logged.outer.inner.password, APP_PASSWORD, "the caller's object is left as it was");
+    assert.equal((logged.err as Error & { token: string }).token, JWT);
+  });
+
   it('scrubs bearer tokens, JSON web tokens and the configured secret values wherever they appear in a line', () => {
     const { log, out } = memoryLogger([APP_PASSWORD, CLIENT_SECRET]);
     log.error({ err: `request failed: Authorization: Bearer ${JWT}` }, 'card update failed');
