@@ -51,7 +51,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * pino's own path redaction did this too, but with wildcard paths it ran a redactor over every
  * field of every line: about 8 µs a line, against well under 1 µs here.
  */
-export function redactSecrets(value: Record<string, unknown>, depth = REDACT_DEPTH): Record<string, unknown> {
+function redactSecrets(value: Record<string, unknown>, depth = REDACT_DEPTH): Record<string, unknown> {
   let out: Record<string, unknown> | undefined;
   for (const key of Object.keys(value)) {
     const v = value[key];
