@@ -53,8 +53,11 @@ export function verificationReport(source: string, v: ChainVerification, warning
   return `${lines.join('\n')}\n`;
 }
 
-/** keySource: where the public key in use came from, in words (named when checkpoints are another key's). */
-export function checkpointReport(v: CheckpointVerification, keySource?: string): string {
+/**
+ * @param keySource where the public key in use came from, in words (named when checkpoints are another key's).
+ * @param onHostKey the key is the data directory's own (no --public-key).
+ */
+export function checkpointReport(v: CheckpointVerification, keySource?: string, onHostKey = false): string {
   const lines: string[] = [];
   if (v.latest) {
     const c = v.latest.checkpoint;
@@ -71,6 +74,13 @@ export function checkpointReport(v: CheckpointVerification, keySource?: string):
     );
   }
   for (const w of v.warnings) lines.push(`NOTE: ${w}`);
+  // Checkpoints of another key beside the data directory's own: the one case where trusting the
+  // key on this host matters, since whoever replaced the key there may have rewritten the log too.
+  if (onHostKey && v.keyId && v.uncheckedCheckpoints > 0) {
+    lines.push(
+      `NOTE: the key in use is the data directory's own; whoever can change the log there can replace that key too. For a check that does not trust this host, pass the public key you keep elsewhere: countersign audit verify --public-key <file>.`,
+    );
+  }
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
 

@@ -111,7 +111,7 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
   const checkpoints = await checkCheckpoints(db, chain, opts, io);
   const warnings = [...chain.warnings, ...checkpoints.triggerWarnings];
   io.stdout.write(verificationReport(db.where, chain, warnings, checkpoints.result.problems.length > 0));
-  io.stdout.write(checkpointReport(checkpoints.result, keySourceOf(opts, db.dataDir, io)));
+  io.stdout.write(checkpointReport(checkpoints.result, keySourceOf(opts, db.dataDir, io), !opts.publicKey));
   if (!chain.ok || checkpoints.result.problems.length) return EXIT_DAMAGED;
   // Checkpoints that could not be checked for want of a key are no pass: the user has to give it.
   if (checkpoints.keyProblem) {

@@ -13,7 +13,7 @@ import { checkpointFileOf } from '../../src/audit/access/checkpoints';
 import { parseManifest } from '../../src/audit/access/manifest';
 import { PRIVATE_KEY_FILE, loadOrCreateSigningKey, loadPublicKey } from '../../src/audit/access/signing';
 import type { AuditRecord } from '../../src/domain/audit';
-import { canonicalJson, sha256Hex } from '../../src/domain/canonical';
+import { auditRecordHash, canonicalJson, sha256Hex } from '../../src/domain/canonical';
 import { databaseFile } from '../../src/settings';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { aRequest, alice, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
@@ -280,6 +280,43 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal(v.code, 0, v.stdout);
       assert.match(v.stdout, /Checkpoints: 1 checked \(3 copies\); .* names record 13\./);
       assert.match(v.stdout, new RegExp(`NOTE: 1 checkpoint\\(s\\) signed with key ${earlier}, up to record 13, were not checked: they are an earlier key's, followed by checkpoints of the key in use \\(${inUse}\\) up to record 14`));
+    });
+
+    it('does not pass a log rewritten and signed again with a new key: the shipped checkpoints of the old key contradict it', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      const shipped = path.join(tmp.dir, 'shipped-checkpoints.jsonl');
+      copyFileSync(checkpointFileOf(dataDir), shipped);
+      const earlier = loadPublicKey(dataDir).keyId;
+      // Without the private key: record 6 rewritten, every hash after it recomputed, the key pair replaced, a new checkpoint signed.
+      const db = new Database(databaseFile(dataDir));
+      const rows = db.prepare('SELECT seq, record FROM audit_log ORDER BY seq').all() as { seq: number; record: string }[];
+      db.close();
+      let prevHash: string | undefined;
+      const updates: string[] = [];
+      for (const row of rows) {
+        const r = JSON.parse(row.record) as AuditRecord & Record<string, unknown>;
+        if (row.seq === 6) r.actor = bob;
+        if (prevHash) r.prevHash = prevHash;
+        const { hash: _old, ...rest } = r;
+        const hash = auditRecordHash(rest);
+        prevHash = hash;
+        const text = canonicalJson({ ...rest, hash }).replaceAll("'", "''");
+        const actorId = r.actor?.aadObjectId ? `'${r.actor.aadObjectId}'` : 'NULL';
+        updates.push(`UPDATE audit_log SET prev_hash = '${rest.prevHash}', hash = '${hash}', actor_id = ${actorId}, record = '${text}' WHERE seq = ${row.seq};`);
+      }
+      // The append-only triggers are put back after, so that nothing but the checkpoints can tell.
+      const schema = new Database(databaseFile(dataDir));
+      const triggers = schema.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('audit_log', 'audit_checkpoints')").all() as { name: string; sql: string }[];
+      schema.close();
+      const drop = triggers.map((t) => `DROP TRIGGER IF EXISTS ${t.name};`).join('\n');
+      tamper(`${drop}\n${updates.join('\n')}\n${triggers.map((t) => `${t.sql};`).join('\n')}`);
+      const inUse = replaceKey();
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      const v = await audit(['verify', '--data-dir', dataDir, '--checkpoints', shipped]);
+      assert.equal(v.code, 2, v.stdout);
+      assert.doesNotMatch(v.stdout, /Audit chain intact/);
+      assert.match(v.stdout, new RegExp(`AUDIT LOG DAMAGED \\(checkpoint, rewritten\\): record 12 is not the record .* signed with key ${earlier}, not the key in use \\(${inUse}\\)`));
+      assert.match(v.stdout, /NOTE: the key in use is the data directory's own; whoever can change the log there can replace that key too/);
     });
 
     it('asks for the public key when there are checkpoints but no key to check them, counting checkpoints as the note does', async () => {

@@ -232,6 +232,13 @@ export function verifyCheckpoints(input: CheckpointInput): CheckpointVerificatio
   let truncatedAt: { s: SourcedCheckpoint; reach: number } | undefined;
   /** Per other key: its checkpoints' distinct signatures, and the one reaching furthest. */
   const other = new Map<string, { signatures: Set<string>; furthest: SourcedCheckpoint; reach: number }>();
+  /**
+   * Another key's checkpoints that name a record the log holds otherwise, one per signature. Their
+   * signatures cannot be checked with the key in use, but what they name is not set aside for
+   * that: a log rewritten and signed again with a new key (the key file replaced too) shows only
+   * here, as the checkpoints of the old key disagreeing with it.
+   */
+  const contradicted = new Map<string, SourcedCheckpoint>();
   let ownReach = 0;
   for (const s of [...input.checkpoints, ...input.recorded]) {
     const c = s.checkpoint;
@@ -239,6 +246,8 @@ export function verifyCheckpoints(input: CheckpointInput): CheckpointVerificatio
     const reach = Math.max(c.seq, s.recordSeq ?? 0);
     if (c.keyId !== verifier.keyId) {
       out.unchecked += 1;
+      const held = c.seq <= input.lastSeq ? input.hashAt(c.seq) : undefined;
+      if (held !== undefined && held !== c.hash && !contradicted.has(c.signature)) contradicted.set(c.signature, s);
       const seen = other.get(c.keyId);
       if (!seen) other.set(c.keyId, { signatures: new Set([c.signature]), furthest: s, reach });
       else {
@@ -281,6 +290,15 @@ export function verifyCheckpoints(input: CheckpointInput): CheckpointVerificatio
       });
     }
   }
+  for (const s of contradicted.values()) {
+    const c = s.checkpoint;
+    out.problems.push({
+      kind: 'rewritten',
+      message:
+        `record ${c.seq} is not the record ${when(s)} vouches for (hash ${c.hash.slice(0, 12)}…), a checkpoint signed with key ${c.keyId}, not the key in use (${verifier.keyId}), so its signature was not checked: ` +
+        `either the log was rewritten at or before record ${c.seq} and signed again with another key, or that checkpoint is not genuine. Check it with that key's public key (--public-key <its .pub.pem>).`,
+    });
+  }
   // Another key's checkpoints that the key in use followed with its own are an earlier key's (one
   // replaced when a loss was accepted): noted. Any that reach further are not a pass: they are
   // foreign or forged, or the key in use is not the one that signs this log.
@@ -288,7 +306,10 @@ export function verifyCheckpoints(input: CheckpointInput): CheckpointVerificatio
     out.uncheckedCheckpoints += o.signatures.size;
     const n = `${o.signatures.size} checkpoint(s) signed with key ${keyId}`;
     if (o.reach <= ownReach) {
-      out.warnings.push(`${n}, up to record ${o.reach}, were not checked: they are an earlier key's, followed by checkpoints of the key in use (${verifier.keyId}) up to record ${ownReach}`);
+      out.warnings.push(
+        `${n}, up to record ${o.reach}, were not checked: they are an earlier key's, followed by checkpoints of the key in use (${verifier.keyId}) up to record ${ownReach}. ` +
+          `The records they name were compared with the log all the same; to check their signatures, pass that key's public key with --public-key`,
+      );
       continue;
     }
     const latest = `the latest of them, ${when(o.furthest)}, reaches record ${o.reach}`;

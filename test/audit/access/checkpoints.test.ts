@@ -148,6 +148,21 @@ describe('checkpoints of the audit chain head', () => {
         other.remove();
       }
     });
+
+    it("fails an earlier key's checkpoint that names a record the log holds otherwise, though its signature cannot be checked", () => {
+      const other = tempDir();
+      try {
+        const later = loadOrCreateSigningKey(other.dir);
+        const laters = signCheckpoint({ seq: 10, hash: hashes.get(10)! }, '2026-11-03T10:00:00.000Z', later);
+        // The log as the later key vouches for it: record 4 is no longer what the earlier key signed.
+        const rewritten = (seq: number) => (seq === 4 ? 'e'.repeat(64) : hashes.get(seq));
+        const v = verifyCheckpoints({ checkpoints: [sourced(sign(4)), sourced(sign(4), 'file shipped'), sourced(laters)], recorded: [], table: [], verifier: later, lastSeq: 10, chainIntact: true, hashAt: rewritten });
+        assert.deepEqual(v.problems.map((p) => p.kind), ['rewritten'], 'one problem for the two copies of one checkpoint');
+        assert.match(v.problems[0].message, new RegExp(`record 4 is not the record .* vouches for .*signed with key ${signer.keyId}, not the key in use \\(${later.keyId}\\), so its signature was not checked: either the log was rewritten at or before record 4 and signed again with another key, or that checkpoint is not genuine`));
+      } finally {
+        other.remove();
+      }
+    });
   });
 
   it('notices at startup a log that no longer reaches its last checkpoint, or differs from it', async () => {
