@@ -2,7 +2,6 @@
  * `countersign audit export`: stream the audit records (filtered) as JSON Lines, CSV or OCSF, with a
  * signed manifest, and record the export itself in the audit log.
  */
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { canonicalRequestId } from '../app/request-ids';
@@ -16,8 +15,10 @@ import type { AuditEventType } from '../domain/audit';
 import { uuidv7 } from '../store/ids';
 import { requireAuditDatabase } from './audit-database';
 import type { CliStore } from './audit-database';
-import { AuditInputError, operatorOf, outputPath, progressLine, writeFileAtomically } from './audit-io';
+import { AuditInputError, operatorOf, outputPath, progressLine, writeFileAtomically, writeTextAtomically } from './audit-io';
 import type { AuditCliIo } from './audit-io';
+import { checkExportTargets } from './export-target';
+import type { ExportTarget } from './export-target';
 
 export interface ExportOptions {
   dataDir?: string;
@@ -29,6 +30,8 @@ export interface ExportOptions {
   type?: string[];
   out?: string;
   manifest?: string;
+  /** Replace an --out or manifest file that exists (never one of the data directory's own files). */
+  force?: boolean;
 }
 
 const EVENT_TYPE = /^[a-z]+\.[a-z_]+$/;
@@ -51,6 +54,8 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
   const db = requireAuditDatabase(opts.dataDir, io);
   const target = opts.out ? outputPath(io, opts.out) : undefined;
   const manifestFile = opts.manifest ? outputPath(io, opts.manifest) : target ? manifestFileOf(target) : undefined;
+  // Before anything is read or recorded: a refused export leaves no trace.
+  checkExportTargets(exportTargets(target, manifestFile, opts), db.dataDir, opts.force === true);
   const store = await db.openStore();
   try {
     const signer = loadOrCreateSigningKey(db.dataDir);
@@ -93,7 +98,7 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
       await record(result);
     }
     progress.done();
-    if (manifestFile) writeFileSync(manifestFile, `${JSON.stringify(result.manifest, null, 2)}\n`);
+    if (manifestFile) writeManifest(manifestFile, result, target);
     const m = result.manifest;
     const range = m.records ? ` (seq ${m.firstSeq} to ${m.lastSeq})` : '';
     io.stderr.write(`Exported ${m.records} audit records${range} as ${opts.format} to ${target ?? 'standard output'}.\n`);
@@ -105,6 +110,29 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
     return 0;
   } finally {
     await store.close();
+  }
+}
+
+function exportTargets(target: string | undefined, manifestFile: string | undefined, opts: ExportOptions): ExportTarget[] {
+  const targets: ExportTarget[] = [];
+  if (target) targets.push({ file: target, named: `--out ${target}`, instead: 'choose another --out' });
+  if (manifestFile) {
+    targets.push(
+      opts.manifest
+        ? { file: manifestFile, named: `--manifest ${manifestFile}`, instead: 'choose another --manifest' }
+        : { file: manifestFile, named: `the manifest ${manifestFile}`, instead: 'name another with --manifest' },
+    );
+  }
+  return targets;
+}
+
+/** The export is in place and recorded (with its manifest) by now: a manifest that cannot be written says so. */
+function writeManifest(manifestFile: string, result: ExportResult, target: string | undefined): void {
+  try {
+    writeTextAtomically(manifestFile, `${JSON.stringify(result.manifest, null, 2)}\n`);
+  } catch (err) {
+    const exported = `the export${target ? ` ${target}` : ''} was written and recorded as ${result.manifest.exportId} (its audit.exported record holds the manifest)`;
+    throw new AuditInputError(`${exported}, but the manifest file ${manifestFile} could not be written: ${(err as Error).message}`);
   }
 }
 

@@ -1,5 +1,5 @@
 /** What the audit commands share: where they read and write, and how a user's mistake is reported. */
-import { createWriteStream, existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -170,6 +170,22 @@ export async function writeFileAtomically<T>(target: string, write: (out: Writab
     rmSync(temp, { force: true });
     const cause = (err instanceof ExportIncompleteError ? err.cause : err) as NodeJS.ErrnoException;
     if (cause?.code && cause.syscall) throw new AuditInputError(`cannot write ${target}: ${cause.message}`);
+    throw err;
+  }
+}
+
+/**
+ * A small file (a manifest) written beside the target and renamed into place: never half a file under
+ * its name, and a link standing there is replaced, not followed.
+ */
+export function writeTextAtomically(target: string, text: string): void {
+  const temp = `${target}.partial-${process.pid}`;
+  try {
+    writeFileSync(temp, text, { flag: 'wx' });
+    renameSync(temp, target);
+  } catch (err) {
+    // A temporary file of that name that was there before is not ours to remove.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') rmSync(temp, { force: true });
     throw err;
   }
 }

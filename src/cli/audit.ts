@@ -49,6 +49,7 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
     .option('--type <type>', 'only records of this event type (repeatable, or comma-separated)', collect)
     .option('--out <file>', 'write to this file (default: standard output); the manifest goes to <file>.manifest.json')
     .option('--manifest <file>', 'write the signed manifest here')
+    .option('--force', "replace the --out or manifest file if it exists (never one of the data directory's own files)")
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(async (opts: ExportOptions, cmd: Command) => {
       if (opts.from && opts.to && opts.from >= opts.to) {
