@@ -126,6 +126,12 @@ describe('verifying an export against its signed manifest', function () {
         assert.equal(alone.ok, true, 'without a manifest, a shorter chain is still a chain');
       });
 
+      it('names an emptied export as cut short, not as records removed from its start', async () => {
+        const e = await exported(format);
+        fs.writeFileSync(e.file, '');
+        expectProblem(await check(e, format), 'truncated', /the export holds no records \(emptied, or cut before its first record\), but the manifest says it holds 30 record\(s\), seq 1 to 30/);
+      });
+
       it('names a change of the bytes around intact records', async () => {
         const e = await exported(format);
         fs.appendFileSync(e.file, e.eol);

@@ -111,6 +111,9 @@ function againstManifest(chain: ChainVerification, m: ExportManifest): ExportPro
   const found = `${chain.count} record(s)${chain.count ? `, seq ${chain.firstSeq} to ${chain.lastSeq}` : ''}`;
   const signed = `${m.records} record(s)${m.records ? `, seq ${m.firstSeq} to ${m.lastSeq}` : ''}`;
   if (chain.count === m.records && chain.firstSeq === m.firstSeq && chain.lastSeq === m.lastSeq && chain.headHash === m.headHash) return [];
+  if (chain.count === 0 && m.records > 0) {
+    return [{ kind: 'truncated', message: `the export holds no records (emptied, or cut before its first record), but the manifest says it holds ${signed}.` }];
+  }
   if (chain.count < m.records && chain.lastSeq < m.lastSeq && chain.firstSeq === m.firstSeq) {
     return [{ kind: 'truncated', message: `the export was cut short (truncated): it ends at record ${chain.lastSeq || 'none'}, but the manifest says it runs to record ${m.lastSeq} (${m.records - chain.count} record(s) missing at the end). Found ${found}; signed ${signed}.` }];
   }
