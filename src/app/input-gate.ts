@@ -8,7 +8,7 @@ import { neutralise } from '../domain/audit';
 import { clipped, describeOversized, INPUT_LIMITS, oversizedFields, oversizedForAudit, type ClientText } from '../domain/input-limits';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, Source } from '../domain/request';
-import { layoutProblem } from '../domain/text-safety';
+import { unsafeTextProblem } from '../domain/text-safety';
 import type { AppDeps } from './context';
 
 export interface ClientInput {
@@ -56,17 +56,18 @@ export async function admitClientText(deps: Pick<AppDeps, 'store' | 'clock' | 'l
 
 /**
  * A reason or parameter value that would change what a card says (a line break, control or
- * text-direction character) or is past its limit: refused whatever the catalog's pattern allows.
+ * text-direction character), that holds what a card cannot show (an invisible character), or is past
+ * its limit: refused whatever the catalog's pattern allows.
  */
 export function requestTextRefusal(input: { values: Record<string, string>; reason?: string }): Refusal | undefined {
   const problems: string[] = [];
   for (const [name, value] of Object.entries(input.values)) {
-    const p = layoutProblem(`The parameter ${name.slice(0, 40)}`, value);
+    const p = unsafeTextProblem(`The parameter ${name.slice(0, 40)}`, value, 'parameter');
     if (p) problems.push(p);
   }
   if (input.reason !== undefined) {
     if (input.reason.length > INPUT_LIMITS.reason) return refusal(RefusalReason.InputTooLong, describeOversized([{ field: 'reason', limit: INPUT_LIMITS.reason, value: input.reason }]));
-    const p = layoutProblem('The reason', input.reason);
+    const p = unsafeTextProblem('The reason', input.reason, 'free-text');
     if (p) problems.push(p);
   }
   return problems.length ? refusal(RefusalReason.UnsafeText, `${problems.join('; ')}. Nothing was requested.`) : undefined;
@@ -76,6 +77,6 @@ export function requestTextRefusal(input: { values: Record<string, string>; reas
 export function commentRefusal(comment: string | undefined, requestId: string): Refusal | undefined {
   if (comment === undefined) return undefined;
   if (comment.length > INPUT_LIMITS.comment) return refusal(RefusalReason.InputTooLong, describeOversized([{ field: 'comment', limit: INPUT_LIMITS.comment, value: comment }]), requestId);
-  const p = layoutProblem('The comment', comment);
+  const p = unsafeTextProblem('The comment', comment, 'free-text');
   return p ? refusal(RefusalReason.UnsafeText, `${p}. Nothing was changed on request ${requestId}.`, requestId) : undefined;
 }

@@ -31,7 +31,7 @@ export enum RefusalReason {
   LeaseLost = 'lease-lost',
   /** A field the client sent is longer than its documented limit (docs/limits.md). */
   InputTooLong = 'input-too-long',
-  /** A reason, comment or parameter value holds a line break, control or text-direction character. */
+  /** A reason, comment or parameter value holds a line break, control, text-direction or invisible character. */
   UnsafeText = 'unsafe-text',
   /** This person started more new requests than their rate allows (docs/limits.md). */
   RateLimited = 'rate-limited',

@@ -4,6 +4,10 @@
  * controls. In a reason, comment or parameter value they would let a requester put lines of their
  * own on a card ("Approved by Bob", "SUCCEEDED") or reorder what approvers read, so such text is
  * refused; text from Teams or Azure shown on a card is made one inert line instead.
+ *
+ * And characters that show as nothing: a parameter value "platform<U+200B>team" reads "platformteam"
+ * on the card while Azure is sent the zero-width space, and tag characters (U+E0020–U+E007E) spell
+ * ASCII that no approver sees. The approver must see exactly what will run, so these are refused too.
  */
 
 /** C0 and C1 controls, DEL, U+2028/U+2029, and the bidi embeddings, overrides, isolates and marks. */
@@ -11,20 +15,71 @@ const LAYOUT_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u
 const LAYOUT_CHARACTERS = new RegExp(LAYOUT_CHARACTER.source, 'g');
 const LINE_BREAKS = /[\n\r\t\u000b\u000c\u0085\u2028\u2029]+/g;
 
+/**
+ * Every default-ignorable code point (zero-width space, joiners and non-joiner, word joiner, U+FEFF,
+ * soft hyphen, combining grapheme joiner, Hangul fillers, variation selectors, and U+E0000–U+E0FFF:
+ * the tag block, the variation selectors supplement and what is reserved around them) and every other
+ * format character (Cf: the interlinear annotation characters U+FFF9–U+FFFB, which hide their
+ * annotation, and a few visible signs such as U+0600–U+0605 that ops text does not need).
+ */
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}]/u;
+
+/**
+ * One emoji as people type it: a keycap, or a pictograph with a skin tone or one presentation selector
+ * (U+FE0E/U+FE0F, also where the pictograph needs none, as keyboards add "🔥" U+FE0F), joined to more
+ * by U+200D; or one of Unicode's recommended flag tag sequences (England, Scotland, Wales), a fixed list,
+ * so tag characters cannot spell anything else. A selector or joiner anywhere else shows nothing.
+ */
+const EMOJI_ELEMENT = String.raw`(?:[#*0-9]\uFE0F?\u20E3|\p{Extended_Pictographic}(?:\p{Emoji_Modifier}|[\uFE0E\uFE0F])?)`;
+const EMOJI = String.raw`\p{RGI_Emoji_Tag_Sequence}|${EMOJI_ELEMENT}(?:\u200D${EMOJI_ELEMENT})*`;
+/** Group 1 is an emoji that free text may hold; a match without it is an invisible character. */
+const EMOJI_OR_INVISIBLE = new RegExp(String.raw`(${EMOJI})|[\p{Default_Ignorable_Code_Point}\p{Cf}]`, 'gv');
+
+/**
+ * Where user text goes. A `parameter` value is sent to Azure, so it holds no invisible character at all.
+ * `free-text` (a reason or comment) is only read by people: an emoji in it may keep its presentation
+ * selector and joiners, which change how the emoji looks, not what the words say.
+ */
+export type TextUse = 'parameter' | 'free-text';
+
+function codePoint(c: string): string {
+  return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** Where the first invisible character that is not part of an emoji stands, in UTF-16 units. */
+function firstOutsideEmoji(text: string): number | undefined {
+  for (const m of text.matchAll(EMOJI_OR_INVISIBLE)) if (m[1] === undefined) return m.index;
+  return undefined;
+}
+
 /** Names the first layout character in the text (as U+XXXX), or undefined when there is none. */
 export function firstLayoutCharacter(text: string): string | undefined {
   const m = LAYOUT_CHARACTER.exec(text);
-  return m ? `U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}` : undefined;
+  return m ? codePoint(m[0]) : undefined;
 }
 
 /**
- * The refusal text for user text holding a layout character, or undefined when it holds none.
- * `what` names the field as the person knows it ("The reason", "location").
+ * The first invisible character in the text: its code point (U+XXXX) and position (1 for the first
+ * character, counted in code points), or undefined when there is none.
  */
-export function layoutProblem(what: string, text: string): string | undefined {
-  const found = firstLayoutCharacter(text);
-  if (!found) return undefined;
-  return `${what} contains a line break, control or text-direction character (${found}); type it on one line without such characters`;
+export function firstInvisibleCharacter(text: string, use: TextUse): { codePoint: string; position: number } | undefined {
+  if (!INVISIBLE.test(text)) return undefined;
+  const index = use === 'parameter' ? INVISIBLE.exec(text)?.index : firstOutsideEmoji(text);
+  if (index === undefined) return undefined;
+  return { codePoint: codePoint(text.slice(index)), position: Array.from(text.slice(0, index)).length + 1 };
+}
+
+/**
+ * The refusal text for user text holding a layout or invisible character, or undefined when it holds
+ * neither. `what` names the field as the person knows it ("The reason", "location").
+ */
+export function unsafeTextProblem(what: string, text: string, use: TextUse): string | undefined {
+  const layout = firstLayoutCharacter(text);
+  if (layout) return `${what} contains a line break, control or text-direction character (${layout}); type it on one line without such characters`;
+  const invisible = firstInvisibleCharacter(text, use);
+  if (!invisible) return undefined;
+  const why = use === 'parameter' ? 'the card would not show it, but Azure would be sent it' : 'approvers would not see it on the card';
+  return `${what} contains an invisible character (${invisible.codePoint}, character ${invisible.position}): ${why}; type it without such characters`;
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * Fuzz of the command parser (interpret and the catalog matcher): whatever is typed, it never throws
  * and answers only with one of its kinds; a command it recognises comes back unknown, incomplete or
- * ready, and the values it calls ready pass the parameter checks (no line breaks, controls or bidi
- * characters, nothing past its limit). A fixed seed and number of runs keep the suite's time bounded.
+ * ready, and the values it calls ready pass the parameter checks (no line breaks, controls, bidi or
+ * invisible characters, nothing past its limit). A fixed seed and number of runs keep the suite's time bounded.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -10,7 +10,7 @@ import { interpret } from '../../src/app/requests';
 import { loadConfig } from '../../src/config/load';
 import { checkValue } from '../../src/domain/catalog';
 import { INPUT_LIMITS } from '../../src/domain/input-limits';
-import { firstLayoutCharacter } from '../../src/domain/text-safety';
+import { firstInvisibleCharacter, firstLayoutCharacter } from '../../src/domain/text-safety';
 import { EXAMPLE_CONFIG } from '../support/harness';
 
 const config = loadConfig(EXAMPLE_CONFIG);
@@ -18,7 +18,7 @@ const deps = { config };
 const KINDS = new Set(['empty', 'builtin', 'status', 'audit', 'delegate', 'delegations', 'revoke-delegation', 'unknown', 'incomplete', 'ready']);
 const BUILTIN_WORDS = new Set(['help', '?', 'pending', 'status', 'audit', 'delegate', 'delegations', 'revoke']);
 
-const NASTY = ['\n', '\r', '\u2028', '\u2029', '\u0085', '\u202e', '\u2066', '\u200f', '\u061c', '\u0000', '\t', '"', '=', 'reason:', 'REASON: ', '${x}', '<at>Countersign</at>', '😀', '\ud800'];
+const NASTY = ['\n', '\r', '\u2028', '\u2029', '\u0085', '\u202e', '\u2066', '\u200f', '\u061c', '\u0000', '\u200b', '\ufe0f', '\u{e0041}', '\t', '"', '=', 'reason:', 'REASON: ', '${x}', '<at>Countersign</at>', '😀', '\ud800'];
 const commandWords = config.catalog.commands.flatMap((c) => c.name.split(' '));
 const parameterNames = config.catalog.commands.flatMap((c) => c.parameters.map((p) => p.name));
 
@@ -59,6 +59,7 @@ describe('command parser fuzz', () => {
             const v: string | undefined = what.values[spec.name];
             assert.equal(typeof v, 'string', spec.name);
             assert.equal(firstLayoutCharacter(v), undefined, `${spec.name}=${JSON.stringify(v)}`);
+            assert.equal(firstInvisibleCharacter(v, 'parameter'), undefined, `${spec.name}=${JSON.stringify(v)}`);
             assert.ok(v.length <= INPUT_LIMITS.parameterValue);
             assert.equal(checkValue(spec, v), undefined, `${spec.name}=${JSON.stringify(v)}`);
           }

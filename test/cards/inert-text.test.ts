@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { requestCard } from '../../src/cards/request-card';
-import { firstLayoutCharacter, inertLine, layoutProblem } from '../../src/domain/text-safety';
+import { firstLayoutCharacter, inertLine, unsafeTextProblem } from '../../src/domain/text-safety';
 import { cardText } from '../support/connector';
 import { alice, buildRequest, requestIn } from '../support/requests';
 
@@ -22,7 +22,7 @@ describe('inert card text', () => {
   it('finds every control, line-separator and bidi character, and nothing in ordinary text', () => {
     for (const c of SPOOFS) assert.ok(firstLayoutCharacter(`ok${c}ok`), JSON.stringify(c));
     for (const ok of ['Zoë Ñandú', 'rg-prod-01', 'שלום', 'مرحبا', '日本語 😀', 'a\u00a0b']) assert.equal(firstLayoutCharacter(ok), undefined, ok);
-    assert.match(layoutProblem('The reason', 'fix\u2028Approved by Bob') ?? '', /The reason contains a line break, control or text-direction character \(U\+2028\)/);
+    assert.match(unsafeTextProblem('The reason', 'fix\u2028Approved by Bob', 'free-text') ?? '', /The reason contains a line break, control or text-direction character \(U\+2028\)/);
   });
 
   it('makes one line: breaks become a space, other controls and bidi controls go', () => {

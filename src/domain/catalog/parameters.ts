@@ -3,7 +3,7 @@
  * against its spec; a value that passes is written the one way the catalog spells it.
  */
 import { INPUT_LIMITS } from '../input-limits';
-import { layoutProblem } from '../text-safety';
+import { unsafeTextProblem } from '../text-safety';
 import type { CommandSpec, ParameterCheck, ParameterProblem, ParameterSpec, ParsedCommand } from './types';
 
 /** Binds positional and named words to declared parameters and checks every value. */
@@ -38,9 +38,10 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
 }
 
 export function checkValue(spec: ParameterSpec, raw: string): string | undefined {
-  // Before any pattern: a value must never carry lines or text direction of its own onto a card.
+  // Before any pattern: a value must never carry lines or text direction of its own onto a card, nor
+  // a character the card cannot show (Azure would be sent something other than what approvers read).
   // Worded as every limit is (domain/input-limits): the field, its length and the limit.
-  const unsafe = layoutProblem(spec.name, raw) ?? (raw.length > INPUT_LIMITS.parameterValue ? `${spec.name} is ${raw.length} characters long (at most ${INPUT_LIMITS.parameterValue} are accepted)` : undefined);
+  const unsafe = unsafeTextProblem(spec.name, raw, 'parameter') ?? (raw.length > INPUT_LIMITS.parameterValue ? `${spec.name} is ${raw.length} characters long (at most ${INPUT_LIMITS.parameterValue} are accepted)` : undefined);
   if (unsafe) return unsafe;
   const value = raw.trim();
   if (spec.type === 'enum') {
