@@ -84,9 +84,15 @@ export function unsafeTextProblem(what: string, text: string, use: TextUse): str
 
 /**
  * Text from Teams or Azure made safe to show on a card: line breaks and tabs become one space, other
- * controls and the bidi controls are dropped, so it stays one line read left to right as typed.
+ * controls and the bidi controls are dropped, so it stays one line read left to right as typed. An
+ * invisible character outside an emoji is shown by its code point, "[U+200B]": dropped, it would read
+ * just as it does unseen, and a request stored before such values were refused must not read as
+ * something other than what would run.
  */
 export function inertLine(text: string): string {
-  if (!LAYOUT_CHARACTER.test(text)) return text;
-  return text.replace(LINE_BREAKS, ' ').replace(LAYOUT_CHARACTERS, '');
+  const layout = LAYOUT_CHARACTER.test(text);
+  const invisible = INVISIBLE.test(text);
+  if (!layout && !invisible) return text;
+  const line = layout ? text.replace(LINE_BREAKS, ' ').replace(LAYOUT_CHARACTERS, '') : text;
+  return invisible ? line.replace(EMOJI_OR_INVISIBLE, (c, emoji: string | undefined) => emoji ?? `[${codePoint(c)}]`) : line;
 }

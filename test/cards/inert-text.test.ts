@@ -49,4 +49,13 @@ describe('inert card text', () => {
     assert.match(cardText(pending), /Alice Approved by Bob Approver DEDEECCUS/);
     assert.match(cardText(failed), /nope SUCCEEDED Approved by Bob/);
   });
+
+  it('shows an invisible character in a stored request by its code point, so the card reads as what would run', () => {
+    // A request made before such values were refused: its card must not read "platformteam".
+    const stored = buildRequest({ parameters: { name: 'staging\u200bold' }, reason: 'cleanup\u2060 done' });
+    const text = cardText(requestCard(stored));
+    assert.match(text, /staging\\\[U\+200B\\\]old/);
+    assert.match(text, /cleanup\\\[U\+2060\\\] done/);
+    assert.ok(!/[\u200b\u2060]/.test(text), 'no invisible character is left on the card');
+  });
 });

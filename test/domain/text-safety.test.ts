@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { checkValue } from '../../src/domain/catalog';
-import { firstInvisibleCharacter, unsafeTextProblem } from '../../src/domain/text-safety';
+import { firstInvisibleCharacter, inertLine, unsafeTextProblem } from '../../src/domain/text-safety';
 import { tag } from './catalog-fixtures';
 
 const value = tag.parameters[2];
@@ -98,5 +98,11 @@ describe('invisible characters in user text', () => {
 
   it('names a line break before an invisible character, as before', () => {
     assert.match(unsafeTextProblem('The reason', 'a\u200bb\nc', 'free-text') ?? '', /^The reason contains a line break, control or text-direction character \(U\+000A\)/);
+  });
+
+  it('shows an invisible character in text from Teams or Azure by its code point, and keeps emoji', () => {
+    assert.equal(inertLine('Bob\u200bApprover'), 'Bob[U+200B]Approver');
+    assert.equal(inertLine(HIDDEN_TEXT), 'fix owner[U+E0049][U+E0047][U+E004E][U+E004F][U+E0052][U+E0045]');
+    assert.equal(inertLine('Alice 🏳\ufe0f\u200d🌈\nnext'), 'Alice 🏳\ufe0f\u200d🌈 next');
   });
 });
