@@ -9,6 +9,7 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { AuditFilter } from '../../src/domain/audit';
 import { exportAudit } from '../../src/audit/formats/export';
+import { MAX_EXPORT_LINE_CHARS } from '../../src/audit/formats/jsonl';
 import type { ExportManifest } from '../../src/audit/access/manifest';
 import type { ExportFormat } from '../../src/audit/ports';
 import { loadOrCreateSigningKey } from '../../src/audit/access/signing';
@@ -203,6 +204,19 @@ describe('verifying an export against its signed manifest', function () {
       });
     }
   });
+
+  for (const format of ['jsonl', 'ocsf'] as const) {
+    it(`${format}: names a line too long to be a record as edited at its place, with its length and the cap`, async () => {
+      const e = await exported(format);
+      const lines = [...e.lines];
+      lines.splice(5, 0, 'x'.repeat(MAX_EXPORT_LINE_CHARS + 1));
+      rewrite(e, lines);
+      const v = await check(e, format);
+      expectProblem(v, 'edited', /^line 6 of the export is 16,777,217 characters long, more than the 16,777,216 a line may hold \(Countersign's records are far shorter\): it was edited, or is not a Countersign export\.$/);
+      assert.equal(v.chain.problem?.seq, 6);
+      assert.equal(v.chain.count, 5, 'the records before it were read and are intact');
+    });
+  }
 
   it('refuses a manifest checked with another key, naming both keys', async () => {
     const e = await exported('jsonl');
