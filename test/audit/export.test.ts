@@ -192,6 +192,15 @@ describe('exporting the audit trail', function () {
     it('refuses a CSV file that is not a Countersign export', async () => {
       await assert.rejects(collect(readCsv(PassThrough.from(['a,b\n1,2\n']))), /not a Countersign audit CSV export/);
     });
+
+    it('quotes only the start of a long first line that is not the header', async () => {
+      const long = 'x'.repeat(100_000);
+      await assert.rejects(collect(readCsv(PassThrough.from([`${long}\n1,2\n`]))), (err: Error) => {
+        assert.ok(err.message.length < 1000, `the message is ${err.message.length} characters long`);
+        assert.match(err.message, /found x{300}… \(100,000 characters in all\)$/);
+        return true;
+      });
+    });
   });
 });
 

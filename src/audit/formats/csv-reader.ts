@@ -138,6 +138,13 @@ export async function* readCsvRows(input: AsyncIterable<string | Buffer> | Itera
   if (last) yield last;
 }
 
+/** How much of a first line that is not the expected header an error quotes. */
+const QUOTED_HEADER_CHARS = 300;
+
+function shortened(text: string): string {
+  return text.length <= QUOTED_HEADER_CHARS ? text : `${text.slice(0, QUOTED_HEADER_CHARS)}… (${text.length.toLocaleString('en-US')} characters in all)`;
+}
+
 /**
  * Reads a CSV export back into records (for verifyChain). A header that is not Countersign's is an
  * error; a row that cannot be read is a ChainDefect naming its line.
@@ -150,7 +157,7 @@ export async function* readCsv(source: string | Readable): AsyncGenerator<AuditR
     for await (const { cells, line } of rows) {
       if (header) {
         if (cells.join(',') !== CSV_COLUMNS.join(',')) {
-          throw new Error(`not a Countersign audit CSV export: expected the columns ${CSV_COLUMNS.join(',')}, found ${cells.join(',')}`);
+          throw new Error(`not a Countersign audit CSV export: expected the columns ${CSV_COLUMNS.join(',')}, found ${shortened(cells.join(','))}`);
         }
         header = false;
         continue;
