@@ -137,7 +137,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const azure = telemetry ? telemetry.azure(built.azure) : built.azure;
 
   const adapter = createAdapter(settings.microsoftApp, log, (err) => store.storageFault(err));
-  const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), getCardMessages: (id) => store.cards.getCardMessages(id), claimCardVersion: (id, m, v, l) => store.cards.claimCardVersion(id, m, v, l), releaseCardVersion: (id, m, v, h) => store.cards.releaseCardVersion(id, m, v, h) }, log);
+  const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), getCardMessages: (id) => store.cards.getCardMessages(id), claimCardVersion: (id, m, v, l) => store.cards.claimCardVersion(id, m, v, l), releaseCardVersion: (id, m, v, h, shown) => store.cards.releaseCardVersion(id, m, v, h, shown) }, log);
   // Several instances send into the same conversations: each keeps to its share of Teams' limits.
   notifier.limiter = new ConversationRateLimiter(shareOfLimits(settings.instances), Date.now, undefined, telemetry?.sendThrottled);
   // A card version's lease keeps other instances' newer updates back while this one's travels. On

@@ -112,8 +112,12 @@ export interface CardBindingStore {
    * The notifier sends an update only after `claimed`, and releases the lease once Teams answered.
    */
   claimCardVersion(requestId: string, message: CardMessage, version: number, lease: CardLease): Promise<CardClaim>;
-  /** Ends `lease.holder`'s lease on `version` (Teams answered its update); a lease it no longer holds is left alone. */
-  releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string): Promise<void>;
+  /**
+   * Ends `holder`'s lease on `version` once Teams answered its update; a lease it no longer holds is
+   * left alone. `shown` false (the update failed): the version is given back, so that it or a newer
+   * one may be claimed again and the card still comes to show it; an older one stays `outdated`.
+   */
+  releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string, shown?: boolean): Promise<void>;
 }
 
 /** Who holds a card version's claim (one id per notifier, so per instance) and for how long. */

@@ -24,8 +24,13 @@ export function decideCardClaim(state: CardClaimState, version: number, lease: C
   return { outcome: 'claimed', next };
 }
 
-/** The state after `holder` released `version` (unchanged when it holds no lease on that version). */
-export function releasedCardClaim(state: CardClaimState, version: number, holder: string): CardClaimState {
+/**
+ * The state after `holder` released `version` (unchanged when it holds no lease on that version).
+ * Teams took the update (`shown`): the version stays sent. It failed: the version is given back, so
+ * that it, or a newer one, may be claimed again (the holder's retry, or another instance's update);
+ * an older one still may not, since a newer state exists.
+ */
+export function releasedCardClaim(state: CardClaimState, version: number, holder: string, shown = true): CardClaimState {
   if (state.sentVersion !== version || state.leaseHolder !== holder) return state;
-  return { sentVersion: state.sentVersion, leaseHolder: null, leaseUntil: null };
+  return { sentVersion: shown ? state.sentVersion : version - 1, leaseHolder: null, leaseUntil: null };
 }

@@ -422,6 +422,29 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.equal(await claim(7, 'i1'), 'outdated', 'and the older one never after it');
       });
 
+      it('gives a card version back when its update failed: it may be claimed again, an older one still may not', async () => {
+        const a1 = { conversationId: 'conv-1', activityId: 'a1' };
+        await store.cards.saveCardMessage('req-1', a1);
+        const claim = (version: number, holder: string) => store.cards.claimCardVersion('req-1', a1, version, { holder, ms: 60_000 });
+        assert.equal(await claim(3, 'i1'), 'claimed');
+        await store.cards.releaseCardVersion('req-1', a1, 3, 'i1');
+        assert.equal(await claim(5, 'i1'), 'claimed');
+        await store.cards.releaseCardVersion('req-1', a1, 5, 'i2', false);
+        assert.equal(await claim(6, 'i2'), 'busy', 'only the holder gives its version back');
+        await store.cards.releaseCardVersion('req-1', a1, 5, 'i1', false);
+        assert.equal(await claim(5, 'i1'), 'claimed', 'the failed version is claimed again, to send it again');
+        await store.cards.releaseCardVersion('req-1', a1, 5, 'i1', false);
+        assert.equal(await claim(4, 'i2'), 'outdated', 'one older than the failed one is not worth sending: that one or a newer one will go');
+        assert.equal(await claim(5, 'i1'), 'claimed');
+        await store.cards.releaseCardVersion('req-1', a1, 5, 'i1');
+        assert.equal(await claim(5, 'i2'), 'outdated', 'once Teams took it, it is sent');
+        assert.equal(await claim(7, 'i2'), 'claimed');
+        await store.cards.releaseCardVersion('req-1', a1, 7, 'i2', false);
+        assert.equal(await claim(8, 'i1'), 'claimed', 'a newer one may go before the failed one is sent again');
+        await store.cards.releaseCardVersion('req-1', a1, 8, 'i1');
+        assert.equal(await claim(7, 'i2'), 'outdated', 'and the failed one is then never sent over it');
+      });
+
       it('lets another holder take over a claim whose lease ran out (its instance died)', async () => {
         const a1 = { conversationId: 'conv-1', activityId: 'a1' };
         await store.cards.saveCardMessage('req-1', a1);

@@ -355,11 +355,11 @@ class MemoryConversations implements ConversationReferenceStore, CardBindingStor
     return value;
   }
 
-  async releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string): Promise<void> {
+  async releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string, shown = true): Promise<void> {
     await this.store.write([], () => () => {
       const key = cardKey(requestId, message);
       const state = this.store.state.cardClaims.get(key);
-      if (state) this.store.state.cardClaims.set(key, releasedCardClaim(state, version, holder));
+      if (state) this.store.state.cardClaims.set(key, releasedCardClaim(state, version, holder, shown));
     });
   }
 }

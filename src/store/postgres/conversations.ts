@@ -72,14 +72,16 @@ export class PostgresConversationStore implements ConversationReferenceStore, Ca
     return sent === null || sent >= version ? 'outdated' : 'busy';
   }
 
-  async releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string): Promise<void> {
+  async releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string, shown = true): Promise<void> {
+    // A failed update gives its version back (card-claims.ts releasedCardClaim): sent_version one lower.
     await this.writer.transaction((tx) =>
-      tx.query(`UPDATE card_messages SET lease_holder = NULL, lease_until = NULL WHERE ${CARD_MESSAGE} AND sent_version = $4 AND lease_holder = $5`, [
+      tx.query(`UPDATE card_messages SET sent_version = sent_version - $6::int, lease_holder = NULL, lease_until = NULL WHERE ${CARD_MESSAGE} AND sent_version = $4 AND lease_holder = $5`, [
         requestId,
         message.conversationId,
         message.activityId,
         version,
         holder,
+        shown ? 0 : 1,
       ]),
     );
   }

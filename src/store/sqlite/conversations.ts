@@ -54,7 +54,7 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
     return (await this.writer.submit('claimCardVersion', [requestId, { conversationId: message.conversationId, activityId: message.activityId }, version, { holder: lease.holder, ms: lease.ms }])).value;
   }
 
-  async releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string): Promise<void> {
-    await this.writer.submit('releaseCardVersion', [requestId, { conversationId: message.conversationId, activityId: message.activityId }, version, holder]);
+  async releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string, shown = true): Promise<void> {
+    await this.writer.submit('releaseCardVersion', [requestId, { conversationId: message.conversationId, activityId: message.activityId }, version, holder, shown]);
   }
 }

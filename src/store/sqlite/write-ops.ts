@@ -140,10 +140,10 @@ export function writeOps(db: Database.Database) {
       return outcome;
     },
 
-    releaseCardVersion(_w: WriteContext, requestId: string, m: CardMessage, version: number, holder: string): void {
+    releaseCardVersion(_w: WriteContext, requestId: string, m: CardMessage, version: number, holder: string, shown: boolean): void {
       const state = readClaim.get(...cardKey(requestId, m)) as CardClaimState | undefined;
       if (!state) return;
-      const next = releasedCardClaim(state, version, holder);
+      const next = releasedCardClaim(state, version, holder, shown);
       if (next !== state) writeClaim.run(next.sentVersion, next.leaseHolder, next.leaseUntil, ...cardKey(requestId, m));
     },
 
