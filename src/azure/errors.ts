@@ -69,6 +69,12 @@ export function errorBodyOf(body: unknown): ArmErrorBody | undefined {
   return typeof inner.code === 'string' || typeof inner.message === 'string' ? inner : undefined;
 }
 
+/**
+ * The code of an accepted operation's outcome when its status could not be read
+ * (operations/status-reads.ts): indeterminate, whatever the reads answered.
+ */
+export const STATUS_UNREADABLE = 'OperationStatusUnreadable';
+
 /** Network failures that mean the request never reached ARM: nothing can have changed. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED']);
 
@@ -77,6 +83,7 @@ const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'DEPTH_ZERO_
  * sent, or we stopped waiting. A write may have happened; only reading Azure again tells.
  */
 export function isIndeterminate(error: ArmError): boolean {
+  if (error.code === STATUS_UNREADABLE) return true;
   if (error.httpStatus !== undefined) return error.httpStatus >= 500;
   if (NOT_SENT.has(error.code)) return false;
   return ['Aborted', 'NetworkError', 'REQUEST_SEND_ERROR', 'UnexpectedError'].includes(error.code) || /^E[A-Z_]+$/.test(error.code);

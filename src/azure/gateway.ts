@@ -33,6 +33,11 @@ export interface AzureGatewayOptions {
   pollIntervalMs?: number;
   /** The SDK's retry policy for 429, 5xx and connection errors (default: the SDK's). */
   retry?: RetrySettings;
+  /**
+   * How long an accepted operation's status may stay unreadable (429s, 5xx, broken connections)
+   * before its outcome is unknown (default 15 minutes; operations/status-reads.ts).
+   */
+  statusPatienceMs?: number;
 }
 
 export function createAzureGateway(options: AzureGatewayOptions): AzureGateway {
@@ -49,7 +54,7 @@ export function createAzureGateway(options: AzureGatewayOptions): AzureGateway {
         ...(options.caPem ? { caPem: options.caPem } : {}),
         ...(options.retry ? { retry: options.retry } : {}),
       });
-      ctx = { clients, pollIntervalMs };
+      ctx = { clients, pollIntervalMs, ...(options.statusPatienceMs !== undefined ? { statusPatienceMs: options.statusPatienceMs } : {}) };
       contexts.set(key, ctx);
     }
     return ctx;

@@ -1,5 +1,5 @@
 /** The Azure layer: identity, the ARM gateway over the real SDK, error translation and RBAC actions. */
-export { createAzureGateway } from './gateway';
+export { createAzureGateway, type AzureGatewayOptions } from './gateway';
 export { createCredential, sandboxCredential, CredentialConfigError } from './credential';
 export type { TokenCredential } from '@azure/identity';
 export { describeArmError, toArmError } from './errors';

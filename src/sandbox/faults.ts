@@ -20,6 +20,8 @@ export interface ThrottleFault extends RequestMatch {
   count?: number;
   /** Seconds in the Retry-After header (default 1). */
   retryAfterSeconds?: number;
+  /** 503 Service Unavailable (with the same Retry-After) instead of 429: ARM or a provider briefly down. */
+  unavailable?: boolean;
 }
 
 export interface AmbiguousFault extends RequestMatch {
@@ -138,10 +140,10 @@ export class SandboxFaults {
 
   // ---- used by the server -------------------------------------------------------------------------
 
-  /** Retry-After seconds when this request is to be throttled. */
-  takeThrottle(method: string, path: string): number | undefined {
+  /** Retry-After seconds, and whether it is a 503, when this request is to be throttled. */
+  takeThrottle(method: string, path: string): { retryAfterSeconds: number; unavailable: boolean } | undefined {
     const hit = take(this.throttles, method, path);
-    return hit ? (hit.retryAfterSeconds ?? 1) : undefined;
+    return hit ? { retryAfterSeconds: hit.retryAfterSeconds ?? 1, unavailable: hit.unavailable ?? false } : undefined;
   }
 
   takeAmbiguous(method: string, path: string): boolean {

@@ -105,6 +105,12 @@ export const armErrors = {
       },
       { 'Retry-After': String(retryAfterSeconds) },
     ),
+  serviceUnavailable: (retryAfterSeconds: number) =>
+    new ArmHttpError(
+      503,
+      { code: 'ServiceUnavailable', message: 'The service is temporarily unavailable. Please try again later.' },
+      { 'Retry-After': String(retryAfterSeconds) },
+    ),
   internalServerError: () =>
     new ArmHttpError(500, {
       code: 'InternalServerError',

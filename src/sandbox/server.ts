@@ -175,8 +175,8 @@ async function dispatch(req: SandboxRequest, ctx: SandboxContext): Promise<Sandb
   if (!found?.m) {
     throw new ArmHttpError(405, { code: 'MethodNotAllowed', message: `The requested resource does not support http method '${req.method}'.` });
   }
-  const retryAfter = ctx.faults.takeThrottle(req.method, req.path);
-  if (retryAfter !== undefined) throw armErrors.tooManyRequests(retryAfter);
+  const throttled = ctx.faults.takeThrottle(req.method, req.path);
+  if (throttled) throw throttled.unavailable ? armErrors.serviceUnavailable(throttled.retryAfterSeconds) : armErrors.tooManyRequests(throttled.retryAfterSeconds);
   const needed = found.route.authorize(req, found.m);
   if (needed && ctx.faults.deniedAction(needed.action, needed.scope)) {
     throw armErrors.authorizationFailed(ctx.principalId, needed.action, needed.scope);

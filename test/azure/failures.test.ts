@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import type { AzureGateway } from '../../src/app/ports';
 import type { ChangeOperation, ExecutionOutcome } from '../../src/domain/operation';
 import type { ArmSandbox } from '../../src/sandbox';
-import { gatewayFor, ids, RecordingHooks, startTestSandbox, webAppTemplate } from '../support/sandbox';
+import { createAzureGateway } from '../../src/azure';
+import { gatewayFor, gatewayOptionsFor, ids, RecordingHooks, startTestSandbox, webAppTemplate } from '../support/sandbox';
 
 function errorOf(outcome: ExecutionOutcome) {
   assert.notEqual(outcome.status, 'succeeded', `expected a failure, got ${JSON.stringify(outcome)}`);
@@ -106,6 +107,57 @@ describe('Azure gateway: when Azure says no, or cannot say', () => {
     const error = errorOf(outcome);
     assert.equal(error.httpStatus, 429);
     assert.match(error.message, /throttling/);
+  });
+
+  describe('an accepted operation whose status cannot be read for a while', () => {
+    it('a deployment whose status polls are throttled past the SDK\'s retries is followed to its end, not failed', async () => {
+      sandbox.timing.deploymentStepMs = 20;
+      sandbox.faults.throttle({ count: 6, retryAfterSeconds: 0, method: 'GET', pathContains: '/deployments/web-throttled-polls' });
+      const hooks = new RecordingHooks();
+      const outcome = await azure.execute(deploy('web-throttled-polls'), hooks);
+      assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+      assert.equal(hooks.started.length, 1);
+      const throttled = sandbox.requests.filter((r) => r.method === 'GET' && r.path.includes('/deployments/web-throttled-polls') && r.status === 429);
+      assert.equal(throttled.length, 6, 'every throttled read was answered 429 and the polling went on');
+    });
+
+    it('a resource group delete whose Location polls get 503s is followed to its end', async () => {
+      const from = sandbox.requests.length;
+      sandbox.faults.throttle({ count: 5, retryAfterSeconds: 0, unavailable: true, method: 'GET', pathContains: '/operationresults/' });
+      const outcome = await azure.execute({ kind: 'deleteResourceGroup', subscriptionId: sandbox.subscriptionId, resourceGroup: 'staging-old' }, new RecordingHooks());
+      assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+      assert.equal(sandbox.state.resourceGroup('staging-old'), undefined);
+      assert.ok(sandbox.requests.slice(from).some((r) => r.status === 503), 'the polls met the 503s');
+    });
+
+    it('an action whose status document cannot be read for a while is followed to its end', async () => {
+      sandbox.faults.throttle({ count: 5, retryAfterSeconds: 0, method: 'GET', pathContains: '/operations/' });
+      const outcome = await azure.execute(
+        { kind: 'resourceAction', subscriptionId: sandbox.subscriptionId, resourceId: id.vm, action: 'restart', apiVersion: '2024-07-01' },
+        new RecordingHooks(),
+      );
+      assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+    });
+
+    it('past the patience the outcome is unknown, never failed: the operation may have run', async () => {
+      const impatient = createAzureGateway({ ...gatewayOptionsFor(sandbox), statusPatienceMs: 100 });
+      sandbox.timing.deploymentStepMs = 20;
+      sandbox.faults.throttle({ count: 10_000, retryAfterSeconds: 0, method: 'GET', pathContains: '/deployments/web-unreadable' });
+      const outcome = await impatient.execute(deploy('web-unreadable'), new RecordingHooks());
+      assert.equal(outcome.status, 'unknown', JSON.stringify(outcome));
+      const error = errorOf(outcome);
+      assert.equal(error.code, 'OperationStatusUnreadable');
+      assert.match(error.message, /^Azure accepted the operation, but its status could not be read for \d+ s \(last answer: .*throttling.*\)\. It may still be running, or have ended either way: how it ended is unknown/);
+      sandbox.faults.clear();
+      const action = createAzureGateway({ ...gatewayOptionsFor(sandbox), statusPatienceMs: 100 });
+      sandbox.faults.throttle({ count: 10_000, retryAfterSeconds: 0, unavailable: true, method: 'GET', pathContains: '/operations/' });
+      const restart = await action.execute(
+        { kind: 'resourceAction', subscriptionId: sandbox.subscriptionId, resourceId: id.vm, action: 'restart', apiVersion: '2024-07-01' },
+        new RecordingHooks(),
+      );
+      assert.equal(restart.status, 'unknown', JSON.stringify(restart));
+      assert.match(errorOf(restart).message, /^Azure accepted "restart" on .*batch-worker-01, but its status could not be read/);
+    });
   });
 
   it('a deployment whose PUT got an ambiguous 500 is recognised on the retry and followed to the end', async () => {

@@ -3,7 +3,7 @@
  * production builds it (real SDK clients, the sandbox's certificate trusted per client).
  */
 import type { AzureGateway, ExecutionHooks } from '../../src/app/ports';
-import { createAzureGateway, sandboxCredential } from '../../src/azure';
+import { createAzureGateway, sandboxCredential, type AzureGatewayOptions } from '../../src/azure';
 import type { ArmOperationRef, OperationProgress } from '../../src/domain/operation';
 import { startArmSandbox, type ArmSandbox, type ArmSandboxOptions } from '../../src/sandbox';
 
@@ -13,8 +13,9 @@ export async function startTestSandbox(options: ArmSandboxOptions = {}): Promise
   return startArmSandbox({ host: '127.0.0.1', port: 0, ...options, timing: { ...FAST_TIMING, ...options.timing } });
 }
 
-export function gatewayFor(sandbox: ArmSandbox, pollIntervalMs = 10): AzureGateway {
-  return createAzureGateway({
+/** The gateway options the tests use against the sandbox (short polls and retries). */
+export function gatewayOptionsFor(sandbox: ArmSandbox, pollIntervalMs = 10): AzureGatewayOptions {
+  return {
     subscriptionId: sandbox.subscriptionId,
     credential: sandboxCredential(),
     endpoint: sandbox.url,
@@ -22,7 +23,11 @@ export function gatewayFor(sandbox: ArmSandbox, pollIntervalMs = 10): AzureGatew
     sandbox: true,
     pollIntervalMs,
     retry: { maxRetries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 50 },
-  });
+  };
+}
+
+export function gatewayFor(sandbox: ArmSandbox, pollIntervalMs = 10): AzureGateway {
+  return createAzureGateway(gatewayOptionsFor(sandbox, pollIntervalMs));
 }
 
 /** ExecutionHooks that remember what they were told, and in which order. */

@@ -6,11 +6,14 @@ import type { ExecutionHooks } from '../../app/ports';
 import type { ArmOperationRef, ChangeOperation, ExecutionOutcome } from '../../domain/operation';
 import type { ArmClients } from '../clients';
 import { callHook, CallTrace, outcomeOfError } from '../trace';
+import { DEFAULT_STATUS_PATIENCE_MS, StatusReads } from './status-reads';
 
 export interface GatewayContext {
   clients: ArmClients;
   /** Delay between polls of a running operation unless ARM's Retry-After says otherwise. */
   pollIntervalMs: number;
+  /** How long an accepted operation's status may stay unreadable before its outcome is unknown (status-reads.ts). */
+  statusPatienceMs?: number;
 }
 
 /** The caller's hooks, carrying the given correlation id (hooks may be class instances: no spreading). */
@@ -31,15 +34,25 @@ export class Execution {
   readonly trace: CallTrace;
   ref: ArmOperationRef;
 
+  private readonly pollIntervalMs: number;
+  private readonly statusPatienceMs: number;
+
   constructor(
     readonly hooks: ExecutionHooks,
     readonly resourceIds: string[],
-    pollIntervalMs: number,
+    ctx: Pick<GatewayContext, 'pollIntervalMs' | 'statusPatienceMs'>,
     /** The ref an earlier run recorded, when this execution resumes it. */
     resumed?: ArmOperationRef,
   ) {
-    this.trace = new CallTrace(hooks.signal, pollIntervalMs, hooks.correlationId ?? resumed?.correlationId);
+    this.pollIntervalMs = ctx.pollIntervalMs;
+    this.statusPatienceMs = ctx.statusPatienceMs ?? DEFAULT_STATUS_PATIENCE_MS;
+    this.trace = new CallTrace(hooks.signal, ctx.pollIntervalMs, hooks.correlationId ?? resumed?.correlationId);
     this.ref = resumed ? { ...resumed, resourceIds: [...new Set([...resumed.resourceIds, ...resourceIds])] } : this.trace.ref(resourceIds);
+  }
+
+  /** How the reads of this accepted operation's status are tried again when they fail. */
+  statusReads(describe: string): StatusReads {
+    return new StatusReads(this.pollIntervalMs, this.statusPatienceMs, this.hooks.signal, describe);
   }
 
   /** ARM accepted the operation: record the ref with the caller before waiting for it. */

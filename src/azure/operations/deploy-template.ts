@@ -17,14 +17,14 @@ import { ArmRequestError, fromBody, toArmError } from '../errors';
 import { ProgressReporter } from '../progress';
 import { deploymentId, resourceGroupId } from '../resource-ids';
 import { Execution, withCorrelation, type ChangeOf, type GatewayContext } from './context';
-import { acceptAndWait, waitFor } from './lro';
+import { acceptAndWait, waitFor, type RestorePoller } from './lro';
 
 type DeployOp = ChangeOf<'deployTemplate'>;
 
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
 
 export async function deployTemplate(op: DeployOp, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
-  const exec = new Execution(hooks, [deploymentId(op.subscriptionId, op.resourceGroup, op.deploymentName)], ctx.pollIntervalMs);
+  const exec = new Execution(hooks, [deploymentId(op.subscriptionId, op.resourceGroup, op.deploymentName)], ctx);
   const api = ctx.clients.deployments;
   const readProgress = () => deploymentProgress(ctx, op);
   try {
@@ -35,7 +35,7 @@ export async function deployTemplate(op: DeployOp, hooks: ExecutionHooks, ctx: G
       exec.trace.options(),
     );
     try {
-      const { result, progress } = await acceptAndWait(exec, poller, readProgress);
+      const { result, progress } = await acceptAndWait(exec, poller, readProgress, restoreDeployment(exec, ctx));
       return await conclude(exec, ctx, op, result, progress);
     } catch (e) {
       if (!(await isOurActiveDeployment(e, ctx, op, exec.trace.correlationId))) throw e;
@@ -47,24 +47,31 @@ export async function deployTemplate(op: DeployOp, hooks: ExecutionHooks, ctx: G
   }
 }
 
+/** The deployment's SDK poller, built again from a recorded state. */
+function restoreDeployment(exec: Execution, ctx: GatewayContext): RestorePoller<DeploymentExtended> {
+  const api = ctx.clients.deployments;
+  const signal = exec.hooks.signal;
+  return (state) =>
+    restorePoller(api, state, api.deployments.createOrUpdate, {
+      updateIntervalInMs: ctx.pollIntervalMs,
+      ...(signal ? { abortSignal: signal } : {}),
+    });
+}
+
 /**
  * Follows a deployment an earlier run started: the SDK poller restored from its recorded state, or, when
  * none was recorded (the run died before ARM's answer was saved), the deployment itself, found by name and
  * recognised by the correlation id recorded with the claim. A deployment ARM never received is started.
  */
 export async function resumeDeployment(op: DeployOp, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
-  const exec = new Execution(hooks, [deploymentId(op.subscriptionId, op.resourceGroup, op.deploymentName)], ctx.pollIntervalMs, ref);
+  const exec = new Execution(hooks, [deploymentId(op.subscriptionId, op.resourceGroup, op.deploymentName)], ctx, ref);
   const api = ctx.clients.deployments;
   const readProgress = () => deploymentProgress(ctx, op);
   try {
     if (ref.resumeState) {
-      const signal = hooks.signal;
-      const poller = restorePoller(api, ref.resumeState, api.deployments.createOrUpdate, {
-        updateIntervalInMs: ctx.pollIntervalMs,
-        ...(signal ? { abortSignal: signal } : {}),
-      });
+      const restore = restoreDeployment(exec, ctx);
       try {
-        const { result, progress } = await waitFor(exec, poller, readProgress);
+        const { result, progress } = await waitFor(exec, restore(ref.resumeState), readProgress, restore);
         return await conclude(exec, ctx, op, result, progress);
       } catch (e) {
         if (!isRestError(e) || e.statusCode !== 404) throw e;

@@ -6,19 +6,21 @@
  * it stops answering 202. The poll target is recorded, so another run can follow it after a restart.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isRestError } from '@azure/core-rest-pipeline';
 import type { ExecutionHooks } from '../../app/ports';
 import type { ArmOperationRef, ExecutionOutcome } from '../../domain/operation';
 import type { CapturedResponse } from '../errors';
-import { ArmRequestError, armErrorFromResponse, fromBody, errorBodyOf } from '../errors';
+import { ArmRequestError, armErrorFromResponse, fromBody, errorBodyOf, toArmError } from '../errors';
 import { ProgressReporter } from '../progress';
 import { Execution, type ChangeOf, type GatewayContext } from './context';
+import { retryAfterMs, type StatusReads } from './status-reads';
 
 export async function resourceAction(
   op: ChangeOf<'resourceAction'>,
   hooks: ExecutionHooks,
   ctx: GatewayContext,
 ): Promise<ExecutionOutcome> {
-  const exec = new Execution(hooks, [op.resourceId], ctx.pollIntervalMs);
+  const exec = new Execution(hooks, [op.resourceId], ctx);
   const url = `${op.resourceId.replace(/\/+$/, '')}/${encodeURIComponent(op.action)}?api-version=${encodeURIComponent(op.apiVersion)}`;
   try {
     // An action is not safe to send twice: ARM's 5xx or a broken connection is left unknown, never re-sent.
@@ -48,7 +50,7 @@ export async function resourceAction(
  * the resource (a restart leaves no trace), so the outcome is unknown, and the action is not sent again.
  */
 export async function resumeAction(op: ChangeOf<'resourceAction'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
-  const exec = new Execution(hooks, [op.resourceId], ctx.pollIntervalMs, ref);
+  const exec = new Execution(hooks, [op.resourceId], ctx, ref);
   const poll = recordedPollTarget(ref);
   if (!poll) {
     return exec.unknown(
@@ -67,7 +69,7 @@ export async function resumeAction(op: ChangeOf<'resourceAction'>, ref: ArmOpera
 async function followAction(exec: Execution, ctx: GatewayContext, op: ChangeOf<'resourceAction'>, poll: PollTarget, firstDelayMs: number): Promise<ExecutionOutcome> {
   try {
     const progress = new ProgressReporter(exec.hooks, async () => ({ state: 'Running' }));
-    await waitForOperation(ctx, poll, firstDelayMs, exec.hooks.signal, () => progress.kick());
+    await waitForOperation(ctx, poll, firstDelayMs, exec.hooks.signal, () => progress.kick(), exec.statusReads(`"${op.action}" on ${op.resourceId}`));
     await progress.finish({ state: 'Succeeded' });
     return exec.succeeded(`${op.action} done on ${op.resourceId}.`);
   } catch (e) {
@@ -110,11 +112,28 @@ async function waitForOperation(
   firstDelayMs: number,
   signal: AbortSignal | undefined,
   onPoll: () => void,
+  reads: StatusReads,
 ): Promise<void> {
   let wait = firstDelayMs;
   for (;;) {
     await sleep(wait, undefined, signal ? { signal } : {});
-    const last = await ctx.clients.send({ method: 'GET', url: poll.url, ...(signal ? { abortSignal: signal } : {}) });
+    let last: CapturedResponse;
+    try {
+      last = await ctx.clients.send({ method: 'GET', url: poll.url, ...(signal ? { abortSignal: signal } : {}) });
+    } catch (e) {
+      // A broken connection (an abort is not a read that failed).
+      if (!isRestError(e) || (e as Error).name === 'AbortError') throw e;
+      await reads.failed(toArmError(e));
+      wait = 0;
+      continue;
+    }
+    if (last.status === 429 || last.status >= 500) {
+      // Throttled, or ARM's own failure: a read of the status that failed, not the action's outcome.
+      await reads.failed(armErrorFromResponse(last.status, last.body, last.headers['retry-after']), retryAfterMs(last.headers['retry-after']));
+      wait = 0;
+      continue;
+    }
+    reads.worked();
     wait = delayMs(last, ctx.pollIntervalMs);
     onPoll();
     if (poll.via === 'Location') {

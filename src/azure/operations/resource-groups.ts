@@ -6,14 +6,14 @@ import type { ExecutionHooks } from '../../app/ports';
 import type { ExecutionOutcome } from '../../domain/operation';
 import { resourceGroupId } from '../resource-ids';
 import { Execution, type ChangeOf, type GatewayContext } from './context';
-import { acceptAndWait } from './lro';
+import { acceptAndWait, restoreResourcesPoller } from './lro';
 
 export async function createResourceGroup(
   op: ChangeOf<'createResourceGroup'>,
   hooks: ExecutionHooks,
   ctx: GatewayContext,
 ): Promise<ExecutionOutcome> {
-  const exec = new Execution(hooks, [resourceGroupId(op.subscriptionId, op.resourceGroup)], ctx.pollIntervalMs);
+  const exec = new Execution(hooks, [resourceGroupId(op.subscriptionId, op.resourceGroup)], ctx);
   try {
     const group = await ctx.clients.resources.resourceGroups.createOrUpdate(
       op.resourceGroup,
@@ -33,10 +33,11 @@ export async function deleteResourceGroup(
   hooks: ExecutionHooks,
   ctx: GatewayContext,
 ): Promise<ExecutionOutcome> {
-  const exec = new Execution(hooks, [resourceGroupId(op.subscriptionId, op.resourceGroup)], ctx.pollIntervalMs);
+  const exec = new Execution(hooks, [resourceGroupId(op.subscriptionId, op.resourceGroup)], ctx);
   try {
-    const poller = ctx.clients.resources.resourceGroups.delete(op.resourceGroup, exec.trace.options());
-    const { progress } = await acceptAndWait(exec, poller);
+    const groups = ctx.clients.resources.resourceGroups;
+    const poller = groups.delete(op.resourceGroup, exec.trace.options());
+    const { progress } = await acceptAndWait(exec, poller, undefined, restoreResourcesPoller(exec, ctx, groups.delete));
     await progress.finish({ state: 'Succeeded' });
     return exec.succeeded(`Resource group ${op.resourceGroup} and everything in it deleted.`);
   } catch (e) {

@@ -16,7 +16,7 @@ import { resourceGroupId, sdkPath } from '../resource-ids';
 import { Execution, withCorrelation, type ChangeOf, type GatewayContext } from './context';
 import { deleteResource } from './delete-resource';
 import { resumeDeployment } from './deploy-template';
-import { waitFor, type Poller } from './lro';
+import { restoreResourcesPoller, waitFor, type Poller } from './lro';
 import { resumeAction } from './resource-action';
 import { createResourceGroup, deleteResourceGroup } from './resource-groups';
 import { scaleResource } from './scale-resource';
@@ -67,7 +67,7 @@ async function followRestored<T>(exec: Execution, ctx: GatewayContext, state: st
     ...(signal ? { abortSignal: signal } : {}),
   }) as unknown as Poller<T>;
   try {
-    const { result, progress } = await waitFor(exec, poller);
+    const { result, progress } = await waitFor(exec, poller, undefined, restoreResourcesPoller(exec, ctx, source));
     await progress.finish({ state: 'Succeeded' });
     return { result };
   } catch (e) {
@@ -96,7 +96,7 @@ async function waitUntil<T>(exec: Execution, ctx: GatewayContext, read: () => Pr
 }
 
 async function resumeGroupDelete(op: ChangeOf<'deleteResourceGroup'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
-  const exec = new Execution(hooks, [resourceGroupId(op.subscriptionId, op.resourceGroup)], ctx.pollIntervalMs, ref);
+  const exec = new Execution(hooks, [resourceGroupId(op.subscriptionId, op.resourceGroup)], ctx, ref);
   const groups = ctx.clients.resources.resourceGroups;
   const done = () => exec.succeeded(`Resource group ${op.resourceGroup} and everything in it deleted.`);
   try {
@@ -113,7 +113,7 @@ async function resumeGroupDelete(op: ChangeOf<'deleteResourceGroup'>, ref: ArmOp
 }
 
 async function resumeResourceDelete(op: ChangeOf<'deleteResource'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
-  const exec = new Execution(hooks, [op.resourceId], ctx.pollIntervalMs, ref);
+  const exec = new Execution(hooks, [op.resourceId], ctx, ref);
   const resources = ctx.clients.resources.resources;
   const done = () => exec.succeeded(`Deleted ${op.resourceId}.`);
   try {
@@ -130,7 +130,7 @@ async function resumeResourceDelete(op: ChangeOf<'deleteResource'>, ref: ArmOper
 }
 
 async function resumeScale(op: ChangeOf<'scaleResource'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
-  const exec = new Execution(hooks, [op.resourceId], ctx.pollIntervalMs, ref);
+  const exec = new Execution(hooks, [op.resourceId], ctx, ref);
   const resources = ctx.clients.resources.resources;
   const scaled = (capacity: unknown) => exec.succeeded(`Scaled ${op.resourceId} to ${String(capacity ?? op.capacity)} instance(s).`);
   try {
@@ -152,7 +152,7 @@ async function resumeScale(op: ChangeOf<'scaleResource'>, ref: ArmOperationRef, 
 }
 
 async function resumeTags(op: ChangeOf<'setTags'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
-  const exec = new Execution(hooks, [op.scope], ctx.pollIntervalMs, ref);
+  const exec = new Execution(hooks, [op.scope], ctx, ref);
   try {
     const current = (await ctx.clients.resources.tagsOperations.getAtScope(sdkPath(op.scope))).properties?.tags ?? {};
     if (tagsApplied(op, current)) {
@@ -167,7 +167,7 @@ async function resumeTags(op: ChangeOf<'setTags'>, ref: ArmOperationRef, hooks: 
 }
 
 async function resumeGroupCreate(op: ChangeOf<'createResourceGroup'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
-  const exec = new Execution(hooks, [resourceGroupId(op.subscriptionId, op.resourceGroup)], ctx.pollIntervalMs, ref);
+  const exec = new Execution(hooks, [resourceGroupId(op.subscriptionId, op.resourceGroup)], ctx, ref);
   try {
     const group = await readOrMissing(() => ctx.clients.resources.resourceGroups.get(op.resourceGroup));
     const same = (a: string) => a.replace(/\s+/g, '').toLowerCase();

@@ -6,14 +6,14 @@ import type { ExecutionHooks } from '../../app/ports';
 import type { ExecutionOutcome } from '../../domain/operation';
 import { sdkPath } from '../resource-ids';
 import { Execution, type ChangeOf, type GatewayContext } from './context';
-import { acceptAndWait } from './lro';
+import { acceptAndWait, restoreResourcesPoller } from './lro';
 
 export async function scaleResource(
   op: ChangeOf<'scaleResource'>,
   hooks: ExecutionHooks,
   ctx: GatewayContext,
 ): Promise<ExecutionOutcome> {
-  const exec = new Execution(hooks, [op.resourceId], ctx.pollIntervalMs);
+  const exec = new Execution(hooks, [op.resourceId], ctx);
   const { resources } = ctx.clients.resources;
   try {
     const current = await resources.getById(sdkPath(op.resourceId), op.apiVersion, exec.trace.options());
@@ -24,7 +24,7 @@ export async function scaleResource(
       { sku: { ...(current.sku ?? {}), capacity: op.capacity } },
       exec.trace.options(),
     );
-    const { result, progress } = await acceptAndWait(exec, poller);
+    const { result, progress } = await acceptAndWait(exec, poller, undefined, restoreResourcesPoller(exec, ctx, resources.updateById));
     await progress.finish({ state: 'Succeeded' });
     const after = result.sku?.capacity ?? op.capacity;
     return exec.succeeded(`Scaled ${op.resourceId} from ${before ?? 'unknown'} to ${after} instance(s).`);
