@@ -1,13 +1,16 @@
 /**
  * Proactive messages: card updates for everyone and words for the requester, sent through the
- * Bot Connector with the conversation references Countersign stored. Updates of one request are
- * serialised and coalesced (only the newest version is sent), so a slow update never overwrites a
- * newer card; across instances sharing one database, each card message's version is claimed in the
- * store before it is sent, with a lease held until Teams answered: a version goes out once, and no
- * instance sends a newer one while another's older update may still be on its way (it waits, then
- * sends the newest it knows). Each conversation is held to this instance's share of Teams' rate
- * limits (7 messages a second, 60 in 30 s, divided among the instances), and Teams' 429/412/502/504
- * answers are retried with exponential backoff and jitter, honouring Retry-After.
+ * Bot Connector with the conversation references Countersign stored. Each card message of a request
+ * is updated on its own (one slow or failing card holds up none of the others); the updates of one
+ * card are serialised and coalesced (only the newest version is sent), so a slow update never
+ * overwrites a newer card. Across instances sharing one database, each card message's version is
+ * claimed in the store before it is sent, with a lease held until Teams answered: a version goes out
+ * once, and no instance sends a newer one while another's older update may still be on its way (it
+ * waits, then sends the newest it knows). An update that failed gives its version back and is tried
+ * again later with the request's state by then, until the card shows the newest or the retries are
+ * spent. Each conversation is held to this instance's share of Teams' rate limits (7 messages a
+ * second, 60 in 30 s, divided among the instances), and Teams' 429/412/502/504 answers are retried
+ * with exponential backoff and jitter, honouring Retry-After.
  */
 import { randomUUID } from 'node:crypto';
 import { CardFactory, type Activity, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
@@ -49,6 +52,40 @@ const CARD_LEASE_MS = 30_000;
 /** How long to wait before claiming again while another instance's older update is on its way. */
 const CARD_BUSY_RETRY_MS = 200;
 
+/**
+ * How long to wait before each new attempt of a card update that failed (ms): the connector down,
+ * answering 5xx, not answering in time, or still throttling after withTeamsRetry's attempts. Each
+ * attempt shows the request's state as it is by then; after the last the failure is logged, naming
+ * the card. About four minutes in all, so a card outlives a short connector outage.
+ */
+const CARD_UPDATE_RETRY_MS: readonly number[] = [2_000, 10_000, 30_000, 60_000, 120_000];
+
+/**
+ * Teams' answers that another attempt will not change: the message is gone, the bot was removed,
+ * the card was refused. Other 4xx (408, 412, 429) and 5xx, and failures without an answer, are tried again.
+ */
+function updateCannotSucceed(err: unknown): boolean {
+  const status = statusOf(err);
+  return status !== undefined && status >= 400 && status < 500 && ![408, 412, 429].includes(status);
+}
+
+/** A request whose cards are being brought up to date: the newest version known, and the card messages being updated. */
+interface RequestCards {
+  newest: ApprovalRequest;
+  /** The card messages (laneKey) whose update loop runs. */
+  lanes: Set<string>;
+  /** True while its card messages are being looked up and their loops started. */
+  dispatching: boolean;
+  /** Resolves once every loop ended. */
+  done: Promise<void>;
+  finish: () => void;
+}
+
+/** What one attempt to update a card message came to. */
+type CardAttempt = { shown: number } | { failed: unknown; again: boolean };
+
+const laneKey = (m: CardMessage) => `${m.conversationId}\n${m.activityId}`;
+
 /** Retries Teams' transient answers; honours Retry-After when the connector sends one. */
 export async function withTeamsRetry<T>(fn: () => Promise<T>, options: RetryOptions = TEAMS_RETRY, sleep = delay): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -87,11 +124,15 @@ export class TeamsNotifier implements RequestNotifier {
   retryOptions: RetryOptions = TEAMS_RETRY;
   /** This instance's name on the card versions it claims, and how long it holds each (shorter in tests). */
   cardLease: { holder: string; ms: number; busyRetryMs: number } = { holder: randomUUID(), ms: CARD_LEASE_MS, busyRetryMs: CARD_BUSY_RETRY_MS };
-  private readonly newest = new Map<string, ApprovalRequest>();
+  /** How long to wait before each new attempt of a card update that failed (shorter in tests). */
+  cardUpdateRetryMs: readonly number[] = CARD_UPDATE_RETRY_MS;
   /** How the shared card is rendered (whose clients ask for a personal view); set by the composition root. */
   cardOptions: (r: ApprovalRequest) => RequestCardOptions = () => ({});
-  private readonly workers = new Map<string, Promise<void>>();
+  private readonly requests = new Map<string, RequestCards>();
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Card updates waiting to be tried again: each cancels its wait (Countersign is stopping). */
+  private readonly retryWaits = new Set<() => void>();
+  private stopping = false;
 
   constructor(
     private readonly adapter: CloudAdapter,
@@ -108,15 +149,18 @@ export class TeamsNotifier implements RequestNotifier {
     private readonly settleMs = CARD_UPDATE_SETTLE_MS,
   ) {}
 
+  /** Brings every card message of the request to its newest version; resolves once each shows it (or was given up). */
   cardChanged(request: ApprovalRequest): Promise<void> {
-    const known = this.newest.get(request.id);
-    if (!known || known.version < request.version) this.newest.set(request.id, request);
-    let worker = this.workers.get(request.id);
-    if (!worker) {
-      worker = this.track(this.drain(request.id)).finally(() => this.workers.delete(request.id));
-      this.workers.set(request.id, worker);
-    }
-    return worker;
+    let cards = this.requests.get(request.id);
+    if (!cards) {
+      let finish!: () => void;
+      const done = new Promise<void>((resolve) => (finish = resolve));
+      cards = { newest: request, lanes: new Set(), dispatching: false, done: this.track(done), finish };
+      this.requests.set(request.id, cards);
+    } else if (cards.newest.version < request.version) cards.newest = request;
+    // Looks the card messages up again: a card bound since (a personal copy) is updated too.
+    if (!cards.dispatching) void this.dispatch(cards);
+    return cards.done;
   }
 
   async tellRequester(request: ApprovalRequest, text: string): Promise<void> {
@@ -146,7 +190,10 @@ export class TeamsNotifier implements RequestNotifier {
    * Answers how many.
    */
   abandonWaiting(reason: string): number {
-    return this.limiter.close(reason);
+    this.stopping = true;
+    const retries = [...this.retryWaits];
+    for (const cancel of retries) cancel();
+    return this.limiter.close(reason) + retries.length;
   }
 
   /** Waits for every card update and message under way (used at shutdown and by tests). */
@@ -154,33 +201,102 @@ export class TeamsNotifier implements RequestNotifier {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  private async drain(requestId: string): Promise<void> {
-    let sentVersion = 0;
-    for (;;) {
-      if (this.settleMs > 0) await delay(this.settleMs);
-      const request = this.newest.get(requestId);
-      if (!request || request.version <= sentVersion) break;
-      sentVersion = await this.updateEverywhere(request);
+  /**
+   * After the settle time, looks up the request's card messages and starts an update loop for each
+   * that has none; again while newer versions came meanwhile.
+   */
+  private async dispatch(cards: RequestCards): Promise<void> {
+    cards.dispatching = true;
+    try {
+      let seen: number;
+      do {
+        if (this.settleMs > 0) await delay(this.settleMs);
+        seen = cards.newest.version;
+        for (const message of await this.conversations.getCardMessages(cards.newest.id)) {
+          if (cards.lanes.has(laneKey(message))) continue;
+          cards.lanes.add(laneKey(message));
+          void this.keepCurrent(cards, message);
+        }
+      } while (cards.newest.version > seen);
+    } catch (err) {
+      this.log.error({ requestId: cards.newest.id, err: String(err) }, 'card update failed: the request\'s cards could not be looked up');
+    } finally {
+      cards.dispatching = false;
+      this.settleIfDone(cards);
     }
-    this.newest.delete(requestId);
   }
 
   /**
-   * Updates every card message of the request. Each card is rendered only once the conversation's
-   * rate limit lets its update go, from the newest version known by then: while a busy channel's
-   * updates wait for Teams' budget, later versions are folded in and no card is rendered for a
-   * version that will never be sent. Answers the oldest version any message was given.
+   * Updates one card message until it shows the request's newest version: again after each newer
+   * version, and after a failure once each of cardUpdateRetryMs passed (with the newest version by
+   * then), until the retries are spent or Countersign stops.
    */
-  private async updateEverywhere(first: ApprovalRequest): Promise<number> {
-    let oldestSent = Number.MAX_SAFE_INTEGER;
-    const messages = await this.conversations.getCardMessages(first.id);
-    for (const message of messages) oldestSent = Math.min(oldestSent, await this.updateCard(first, message));
-    return messages.length > 0 ? oldestSent : first.version;
+  private async keepCurrent(cards: RequestCards, message: CardMessage): Promise<void> {
+    const requestId = cards.newest.id;
+    const card = { requestId, conversationId: message.conversationId, activityId: message.activityId };
+    let shown = 0;
+    let failures = 0;
+    for (;;) {
+      if (shown > 0 && this.settleMs > 0) await delay(this.settleMs);
+      // Checked and ended without a pause: a newer version noted after this is dispatched anew.
+      if (cards.newest.version <= shown) break;
+      const attempt = await this.updateCard(cards, message);
+      if ('shown' in attempt) {
+        shown = attempt.shown;
+        failures = 0;
+        continue;
+      }
+      if (attempt.failed instanceof SendAbandonedError) {
+        this.log.warn({ ...card, err: attempt.failed.message }, 'card update not sent: Countersign is stopping');
+        break;
+      }
+      const wait = attempt.again ? this.cardUpdateRetryMs[failures] : undefined;
+      failures++;
+      if (wait === undefined) {
+        this.log.error({ ...card, version: cards.newest.version, attempts: failures, err: String(attempt.failed) }, 'card update failed: the card shows an older state of its request');
+        break;
+      }
+      this.log.warn({ ...card, attempts: failures, retryInMs: wait, err: String(attempt.failed) }, 'card update failed; trying again');
+      if (!(await this.retryWait(wait))) {
+        this.log.warn({ ...card, version: cards.newest.version }, 'card update not sent: Countersign is stopping');
+        break;
+      }
+    }
+    cards.lanes.delete(laneKey(message));
+    this.settleIfDone(cards);
   }
 
-  /** Updates one card message to the newest version known when it may go; answers that version. */
-  private async updateCard(first: ApprovalRequest, message: CardMessage): Promise<number> {
-    let sent = first.version;
+  private settleIfDone(cards: RequestCards): void {
+    if (cards.dispatching || cards.lanes.size > 0) return;
+    if (this.requests.get(cards.newest.id) === cards) this.requests.delete(cards.newest.id);
+    cards.finish();
+  }
+
+  /** Waits `ms` before a card update is tried again; false when Countersign stopped meanwhile. */
+  private retryWait(ms: number): Promise<boolean> {
+    if (this.stopping) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const end = (waited: boolean) => {
+        clearTimeout(timer);
+        this.retryWaits.delete(cancel);
+        resolve(waited);
+      };
+      const cancel = () => end(false);
+      const timer = setTimeout(() => end(true), ms);
+      this.retryWaits.add(cancel);
+    });
+  }
+
+  /**
+   * One attempt to update a card message, rendered only once the conversation's rate limit lets it
+   * go, from the newest version known by then: while a busy channel's updates wait for Teams'
+   * budget, later versions are folded in and no card is rendered for a version that will never be
+   * sent. Answers the version the card shows now (this one, or a newer one another instance sent),
+   * or why it failed and whether trying again may help.
+   */
+  private async updateCard(cards: RequestCards, message: CardMessage): Promise<CardAttempt> {
+    const requestId = cards.newest.id;
+    let outcome: CardAttempt = { shown: cards.newest.version };
     /** The version this instance holds the lease of for the message (0: none). */
     let claimed = 0;
     try {
@@ -188,14 +304,14 @@ export class TeamsNotifier implements RequestNotifier {
       for (let busy = true; busy; ) {
         busy = false;
         await this.send(message.conversationId, async (ctx) => {
-          const request = this.newest.get(first.id) ?? first;
-          sent = request.version;
+          const request = cards.newest;
+          outcome = { shown: request.version };
           // Claims (or, on a retry, renews) the newest version: another instance that sent this
           // version or a newer one, or whose older one may still be travelling, keeps ours back.
-          const claim = await this.conversations.claimCardVersion(first.id, message, request.version, this.cardLease);
+          const claim = await this.conversations.claimCardVersion(requestId, message, request.version, this.cardLease);
           if (claim === 'busy') {
             busy = Date.now() < giveUpAt;
-            if (!busy) this.log.warn({ requestId: first.id, conversationId: message.conversationId }, 'card update given up: another instance kept its claim');
+            if (!busy) outcome = { failed: new Error('another instance kept its claim on the card'), again: true };
           }
           if (claim !== 'claimed') return;
           claimed = request.version;
@@ -204,18 +320,18 @@ export class TeamsNotifier implements RequestNotifier {
         if (busy) await delay(this.cardLease.busyRetryMs);
       }
     } catch (err) {
-      if (err instanceof SendAbandonedError) this.log.warn({ requestId: first.id, conversationId: message.conversationId, err: err.message }, 'card update not sent: Countersign is stopping');
-      else this.log.error({ requestId: first.id, conversationId: message.conversationId, err: String(err) }, 'card update failed');
+      outcome = { failed: err, again: !updateCannotSucceed(err) && !(err instanceof SendAbandonedError) };
     } finally {
-      if (claimed) await this.release(first.id, message, claimed);
+      // A failed update gives its version back: this instance's retry, or another's update, may send it.
+      if (claimed) await this.release(requestId, message, claimed, 'shown' in outcome);
     }
-    return sent;
+    return outcome;
   }
 
   /** Teams answered (or the retries are spent): other instances may send newer versions now. */
-  private async release(requestId: string, message: CardMessage, version: number): Promise<void> {
+  private async release(requestId: string, message: CardMessage, version: number, shown: boolean): Promise<void> {
     try {
-      await this.conversations.releaseCardVersion(requestId, message, version, this.cardLease.holder);
+      await this.conversations.releaseCardVersion(requestId, message, version, this.cardLease.holder, shown);
     } catch (err) {
       // The lease then ends by itself after cardLease.ms.
       this.log.warn({ requestId, conversationId: message.conversationId, err: String(err) }, 'could not release a card version');

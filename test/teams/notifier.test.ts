@@ -6,6 +6,7 @@ import type { ApprovalRequest } from '../../src/domain/request';
 import { TeamsNotifier } from '../../src/teams/notifier';
 import { requestIn } from '../support/requests';
 import { cardOf, FakeConnector } from '../support/connector';
+import { eventually } from '../support/teams';
 import { MemoryStore } from '../support/memory-store';
 import { createAdapter } from '../../src/teams/adapter';
 import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../../src/store/card-claims';
@@ -20,9 +21,9 @@ function sharedClaims(): Pick<NotifierStores, 'claimCardVersion' | 'releaseCardV
       if (next) claims.set(key(requestId, message), next);
       return outcome;
     },
-    releaseCardVersion: async (requestId, message, version, holder) => {
+    releaseCardVersion: async (requestId, message, version, holder, shown) => {
       const state = claims.get(key(requestId, message));
-      if (state) claims.set(key(requestId, message), releasedCardClaim(state, version, holder));
+      if (state) claims.set(key(requestId, message), releasedCardClaim(state, version, holder, shown));
     },
   };
 }
@@ -137,6 +138,123 @@ describe('Card updates for everyone', () => {
     await notifier.cardChanged(requestIn('succeeded'));
     assert.ok(Date.now() - started >= 1000, `sent again after ${Date.now() - started} ms, before Retry-After's second`);
     assert.equal(updates.length, 1);
+  });
+});
+
+describe('Card updates that fail', () => {
+  const channelCard: CardMessage = { conversationId: '19:ops-channel@thread.tacv2', activityId: 'card-1' };
+  const personalCard: CardMessage = { conversationId: 'a:personal-bob', activityId: 'card-2' };
+  const unavailable = () => Object.assign(new Error('Service Unavailable'), { statusCode: 503 });
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /**
+   * A notifier for a request with a card in the channel and one in Bob's personal chat, whose Bot
+   * Connector answers each update attempt as `answer` says: what Teams took, every attempt, the log.
+   */
+  function notifierWith(answer: (activityId: string) => Promise<void>) {
+    const updates: { activityId: string; card: string }[] = [];
+    const attempts: string[] = [];
+    const logged: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+    const conversations = {
+      getCardMessages: async () => [channelCard, personalCard],
+      ...sharedClaims(),
+      getReference: async (id: string) => ({ conversation: { id }, serviceUrl: 'http://127.0.0.1:9/' }),
+    } as unknown as NotifierStores;
+    const adapter = {
+      continueConversationAsync: async (_appId: string, _ref: unknown, logic: (ctx: TurnContext) => Promise<void>) =>
+        logic({
+          updateActivity: async (activity: { id: string; attachments: { content: unknown }[] }) => {
+            attempts.push(activity.id);
+            await answer(activity.id);
+            updates.push({ activityId: activity.id, card: JSON.stringify(activity.attachments[0].content) });
+          },
+        } as unknown as TurnContext),
+    } as unknown as CloudAdapter;
+    const record = (level: string) => (fields: Record<string, unknown>, msg: string) => void logged.push({ level, msg, fields });
+    const notifier = new TeamsNotifier(adapter, '', conversations, { info: record('info'), warn: record('warn'), error: record('error') } as never, 0);
+    notifier.cardUpdateRetryMs = [30, 30, 30, 30];
+    /** The state each card shows at Teams now. */
+    const shows = (activityId: string) => {
+      const last = updates.filter((u) => u.activityId === activityId).at(-1)?.card ?? '';
+      return /Succeeded/.test(last) ? 'succeeded' : /Executing/.test(last) ? 'executing' : 'as posted';
+    };
+    return { notifier, updates, attempts, logged, shows };
+  }
+
+  it('tries a failed card update again until Teams takes it, and the card shows the request\'s state', async () => {
+    let failures = 3;
+    const { notifier, attempts, shows } = notifierWith(async () => {
+      if (failures-- > 0) throw unavailable();
+    });
+    await notifier.cardChanged(requestIn('succeeded'));
+    await notifier.idle();
+    assert.deepEqual([shows('card-1'), shows('card-2')], ['succeeded', 'succeeded']);
+    assert.equal(attempts.length, 5, `three failed attempts, then one per card: ${attempts.join()}`);
+  });
+
+  it('ends showing the final state when the request finished while Teams failed every update, once Teams is back', async () => {
+    let down = true;
+    const { notifier, shows } = notifierWith(async () => {
+      if (down) throw unavailable();
+    });
+    void notifier.cardChanged(requestIn('executing'));
+    await sleep(20);
+    void notifier.cardChanged(requestIn('succeeded'));
+    await sleep(50);
+    down = false;
+    await notifier.idle();
+    assert.deepEqual([shows('card-1'), shows('card-2')], ['succeeded', 'succeeded']);
+  });
+
+  it('updates the request\'s other card at once while one card\'s update hangs, and that one after it answers', async () => {
+    let answer!: () => void;
+    const hung = new Promise<void>((resolve) => (answer = resolve));
+    const { notifier, shows } = notifierWith((activityId) => (activityId === 'card-1' ? hung : Promise.resolve()));
+    const done = notifier.cardChanged(requestIn('executing'));
+    await eventually('the personal card updated', () => shows('card-2') === 'executing', 2000);
+    void notifier.cardChanged(requestIn('succeeded'));
+    await eventually('the personal card shows the next state too', () => shows('card-2') === 'succeeded', 2000);
+    assert.equal(shows('card-1'), 'as posted', 'the channel card is still waiting for Teams');
+    answer();
+    await done;
+    await notifier.idle();
+    assert.deepEqual([shows('card-1'), shows('card-2')], ['succeeded', 'succeeded']);
+  });
+
+  it('updates the request\'s other card while one keeps failing, and logs that card once its retries are spent', async () => {
+    const { notifier, attempts, logged, shows } = notifierWith(async (activityId) => {
+      if (activityId === 'card-1') throw unavailable();
+    });
+    await notifier.cardChanged(requestIn('succeeded'));
+    assert.equal(shows('card-2'), 'succeeded');
+    assert.equal(attempts.filter((a) => a === 'card-1').length, 5, 'the first attempt and four more');
+    const failed = logged.filter((l) => l.level === 'error');
+    assert.deepEqual(
+      failed.map((l) => [l.msg, l.fields.conversationId, l.fields.activityId, l.fields.attempts]),
+      [['card update failed: the card shows an older state of its request', channelCard.conversationId, 'card-1', 5]],
+    );
+    assert.equal(logged.filter((l) => l.msg === 'card update failed; trying again').length, 4);
+  });
+
+  it('does not try again an update Teams refused for good (the message is gone)', async () => {
+    const { notifier, attempts, logged } = notifierWith(async (activityId) => {
+      if (activityId === 'card-1') throw Object.assign(new Error('Not Found'), { statusCode: 404 });
+    });
+    await notifier.cardChanged(requestIn('succeeded'));
+    assert.equal(attempts.filter((a) => a === 'card-1').length, 1);
+    assert.equal(logged.filter((l) => l.level === 'error' && l.fields.activityId === 'card-1').length, 1);
+  });
+
+  it('drops the updates waiting to be tried again when Countersign stops, and says so', async () => {
+    const { notifier, logged } = notifierWith(async (activityId) => {
+      if (activityId === 'card-1') throw unavailable();
+    });
+    notifier.cardUpdateRetryMs = [60_000];
+    const done = notifier.cardChanged(requestIn('succeeded'));
+    await eventually('a retry is waiting', () => logged.some((l) => l.msg === 'card update failed; trying again'), 2000);
+    assert.equal(notifier.abandonWaiting('Countersign is stopping'), 1);
+    await done;
+    assert.ok(logged.some((l) => l.msg === 'card update not sent: Countersign is stopping' && l.fields.activityId === 'card-1'));
   });
 });
 
