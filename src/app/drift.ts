@@ -9,7 +9,8 @@ import type { DriftFound } from '../domain/lifecycle';
 import type { ApprovalRequest } from '../domain/request';
 import type { AzureGateway } from './ports';
 
-export type DriftCheck = { drifted: false } | { drifted: true; found: DriftFound } | { drifted: 'unknown'; reason: string };
+/** `transient`: Azure could not be read for a passing reason (throttled, failing, unreachable): trying again may work. */
+export type DriftCheck = { drifted: false } | { drifted: true; found: DriftFound } | { drifted: 'unknown'; reason: string; transient: boolean };
 
 export async function checkDrift(azure: AzureGateway, r: ApprovalRequest): Promise<DriftCheck> {
   const op = r.operation;
@@ -17,7 +18,7 @@ export async function checkDrift(azure: AzureGateway, r: ApprovalRequest): Promi
     if (op.kind === 'deployTemplate') {
       if (!r.whatIf) return { drifted: false };
       const whatIf = await azure.whatIf(op);
-      if (whatIf.error) return { drifted: 'unknown', reason: `the what-if could not be run again: ${whatIf.error}` };
+      if (whatIf.error) return { drifted: 'unknown', reason: `the what-if could not be run again: ${whatIf.error}`, transient: whatIf.transient === true };
       const changes = compareWhatIf(r.whatIf, whatIf);
       return changes.length ? { drifted: true, found: { changes, whatIf } } : { drifted: false };
     }
@@ -26,6 +27,8 @@ export async function checkDrift(azure: AzureGateway, r: ApprovalRequest): Promi
     const changes = compareSnapshots(r.baseline, baseline);
     return changes.length ? { drifted: true, found: { changes, baseline } } : { drifted: false };
   } catch (err) {
-    return { drifted: 'unknown', reason: `the target could not be read again: ${err instanceof Error ? err.message : String(err)}` };
+    // The gateway marks a read that failed for a passing reason (AzureGateway.snapshot).
+    const transient = (err as { transient?: unknown } | null)?.transient === true;
+    return { drifted: 'unknown', reason: `the target could not be read again: ${err instanceof Error ? err.message : String(err)}`, transient };
   }
 }

@@ -14,6 +14,7 @@
  * operation again. A graceful stop releases the lease so the next start resumes at once.
  */
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import {
   detectDrift,
@@ -44,6 +45,11 @@ import { inBackground, tellDeciders } from './notifications';
 /** Least time between two recorded progress steps of one operation (card updates follow them). */
 const PROGRESS_INTERVAL_MS = 1000;
 const DEFAULT_LEASE_MS = 60_000;
+/**
+ * Waits before each new try of a drift check that could not read Azure (a throttled or failing
+ * what-if or read): a few seconds of trouble in Azure do not cost an approved request its approvals.
+ */
+const DEFAULT_DRIFT_RETRY_DELAYS_MS = [2000, 5000, 10_000];
 
 export interface ExecutorOptions {
   /** How long a claim holds without renewal; renewed every third of it while the operation runs. */
@@ -52,6 +58,8 @@ export interface ExecutorOptions {
   owner?: string;
   /** Correlation ids for new executions (default random UUIDs). */
   correlationId?: () => string;
+  /** Waits before each new try of a drift check that could not read Azure (default 2, 5 and 10 s). */
+  driftRetryDelaysMs?: readonly number[];
 }
 
 export class Executor {
@@ -60,7 +68,10 @@ export class Executor {
   readonly owner: string;
   readonly leaseMs: number;
   private readonly newCorrelationId: () => string;
+  private readonly driftRetryDelaysMs: readonly number[];
   private stopping = false;
+  /** Aborted by stop(): ends the waits between drift checks. */
+  private readonly stopped = new AbortController();
 
   constructor(
     private readonly deps: AppDeps,
@@ -69,6 +80,7 @@ export class Executor {
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.newCorrelationId = options.correlationId ?? randomUUID;
+    this.driftRetryDelaysMs = options.driftRetryDelaysMs ?? DEFAULT_DRIFT_RETRY_DELAYS_MS;
   }
 
   /**
@@ -118,6 +130,7 @@ export class Executor {
   /** Graceful stop: stops waiting for Azure, releases the leases (the next start resumes), waits. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopped.abort();
     for (const abort of this.aborts.values()) abort.abort();
     await this.idle();
   }
@@ -148,7 +161,9 @@ export class Executor {
     // in Azure nor moved to needs_reapproval by a drift, which would hide the forgery.
     const records = await this.auditOf(requestId);
     const forged = unauditedAuthority(approved, records, 'start') !== undefined;
-    const drift: DriftCheck = forged ? { drifted: false } : await checkDrift(deps.azure, approved);
+    const drift: DriftCheck | undefined = forged ? { drifted: false } : await this.checkDriftPatiently(approved);
+    // Stopped while waiting to check again: the request stays approved, for the next start.
+    if (!drift) return;
     if (drift.drifted === true) {
       const saved = await this.save(requestId, (r) => detectDrift(r, drift.found, deps.clock.now()));
       if (!saved) return;
@@ -281,6 +296,26 @@ export class Executor {
     if (delegated.length === 0) return [];
     const inForce = new Set((await this.deps.store.delegations.inForce(this.deps.clock.now().toISOString())).map((d) => d.id));
     return delegated.filter((a) => !inForce.has(a.delegationId!)).map((a) => deciderText(a));
+  }
+
+  /**
+   * The drift check, tried again after driftRetryDelaysMs while it cannot read Azure for a passing
+   * reason (a refusal, such as a missing permission, fails at once); undefined when the executor
+   * stopped meanwhile.
+   */
+  private async checkDriftPatiently(r: ApprovalRequest): Promise<DriftCheck | undefined> {
+    let drift = await checkDrift(this.deps.azure, r);
+    for (const wait of this.driftRetryDelaysMs) {
+      if (drift.drifted !== 'unknown' || !drift.transient) return drift;
+      this.deps.log.warn({ requestId: r.id, reason: drift.reason, retryInMs: wait }, 'drift check could not read Azure; trying again');
+      try {
+        await sleep(wait, undefined, { signal: this.stopped.signal });
+      } catch {
+        return undefined;
+      }
+      drift = await checkDrift(this.deps.azure, r);
+    }
+    return drift;
   }
 
   private async auditOf(requestId: string): Promise<AuditRecord[]> {

@@ -200,7 +200,11 @@ export interface AzureGateway {
    * take effect and sending it is idempotent; an effect that cannot be read back ends `unknown`.
    */
   resume(op: ChangeOperation, ref: ArmOperationRef, hooks: ExecutionHooks): Promise<ExecutionOutcome>;
-  /** The target as it is now, reduced to what decides the operation's effect. Rejects with ARM's error in words. */
+  /**
+   * The target as it is now, reduced to what decides the operation's effect. Rejects with ARM's error
+   * in words; the error's `transient` is true when the read failed for a passing reason (throttled,
+   * ARM failing, the connection), so that reading again later may work.
+   */
   snapshot(op: SnapshotOperation): Promise<TargetSnapshot>;
   /** Asks ARM to cancel a running deployment. Rejects with ARM's refusal in words (e.g. it already finished). */
   cancel(op: Extract<ChangeOperation, { kind: 'deployTemplate' }>): Promise<void>;

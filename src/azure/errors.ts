@@ -28,6 +28,20 @@ export class ArmRequestError extends Error {
     super(`${armError.code}: ${armError.message}`);
     this.name = 'ArmRequestError';
   }
+
+  /** A passing failure (isPassing): a read that failed so may work when tried again. */
+  get transient(): boolean {
+    return isPassing(this.armError);
+  }
+}
+
+/**
+ * A failure that says nothing lasting: ARM throttled the call (429), failed in itself (5xx), or the
+ * connection failed. For a read, trying again later may work; an abort is not one.
+ */
+export function isPassing(error: ArmError): boolean {
+  if (error.httpStatus !== undefined) return error.httpStatus === 429 || error.httpStatus >= 500;
+  return error.code !== 'Aborted';
 }
 
 const LRO_FAILURE = /^The long-running operation has failed\. ([^.]+)\. ([\s\S]*)$/;

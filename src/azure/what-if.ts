@@ -4,7 +4,7 @@
  */
 import type { WhatIfOperationResult, WhatIfPropertyChange } from '@azure/arm-resourcesdeployments';
 import type { WhatIfChange, WhatIfChangeType, WhatIfSummary } from '../domain/operation';
-import { describeArmError, fromBody, toArmError } from './errors';
+import { describeArmError, fromBody, isPassing, toArmError } from './errors';
 import type { GatewayContext } from './operations/context';
 import { wrapParameters } from './operations/deploy-template';
 
@@ -34,7 +34,7 @@ export async function whatIfSummary(req: WhatIfRequest, ctx: GatewayContext): Pr
     return await runWhatIf(req, ctx);
   } catch (e) {
     const error = toArmError(e);
-    return { status: 'Failed', changes: [], error: [describeArmError(error), ...(error.details ?? [])].join('\n') };
+    return { status: 'Failed', changes: [], error: [describeArmError(error), ...(error.details ?? [])].join('\n'), ...(isPassing(error) ? { transient: true } : {}) };
   }
 }
 

@@ -137,6 +137,8 @@ export interface WhatIfSummary {
   status: string;
   changes: WhatIfChange[];
   error?: string;
+  /** With `error`: it was a passing one (throttled, ARM's own failure, the connection), so trying again may work. */
+  transient?: boolean;
 }
 
 /** The ARM identifiers of a started operation, recorded as soon as they are known. */

@@ -117,6 +117,38 @@ describe('app: executing an approved request', () => {
     assert.match(failed.outcomeDetail ?? '', /DriftCheckFailed: Not executed: the target could not be read again: ServiceUnavailable/);
   });
 
+  it('reads the target again when Azure throttles the drift check, and executes once it can: the approval is kept', async () => {
+    f = appOnFakes({ executor: { driftRetryDelaysMs: [1, 1, 1] } });
+    const r = await asked(f, alice, TAG);
+    f.azure.throttleSnapshots(2);
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    assert.equal(f.azure.executions.length, 1);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+    assert.equal(f.log.lines.filter((l) => l.msg === 'drift check could not read Azure; trying again').length, 2);
+  });
+
+  it('fails without executing when Azure throttles every try of the drift check', async () => {
+    f = appOnFakes({ executor: { driftRetryDelaysMs: [1, 1, 1] } });
+    const r = await asked(f, alice, TAG);
+    f.azure.throttleSnapshots(4);
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    assert.equal(f.azure.executions.length, 0);
+    assert.match((await f.request(r.id)).outcomeDetail ?? '', /DriftCheckFailed: Not executed: the target could not be read again: TooManyRequests/);
+  });
+
+  it('leaves an approved request approved when stopped while waiting to check its drift again', async () => {
+    f = appOnFakes({ executor: { driftRetryDelaysMs: [60_000] } });
+    const r = await asked(f, alice, TAG);
+    f.azure.throttleSnapshots(1);
+    await click(f, bob, r, 'approve');
+    while (!f.log.lines.some((l) => l.msg === 'drift check could not read Azure; trying again')) await new Promise((resolve) => setTimeout(resolve, 5));
+    await f.app.executor.stop();
+    assert.equal((await f.request(r.id)).state, 'approved', 'the next start runs it');
+    assert.equal(f.azure.executions.length, 0);
+  });
+
   it("checks the approvers' roles again when executing: an approval from someone who lost the role does not count", async () => {
     const r = await asked(f, alice, DELETE);
     // This run stops right after the approval is committed (as a crash would), before executing.

@@ -85,6 +85,19 @@ describe('Azure gateway: reading the target for drift detection', () => {
     );
   });
 
+  it('marks a read that failed for a passing reason as transient (worth trying again), and a refusal as not', async () => {
+    const op = { kind: 'resourceAction' as const, subscriptionId: sub, resourceId: id.vm, action: 'restart', apiVersion: '2024-07-01' };
+    sandbox.faults.throttle({ count: 10, retryAfterSeconds: 0, method: 'GET', pathContains: '/virtualmachines/batch-worker-01' });
+    await assert.rejects(azure.snapshot(op), (err: { transient?: boolean; message: string }) => err.transient === true && /throttling/.test(err.message));
+    sandbox.faults.clear();
+    sandbox.faults.denyAction('Microsoft.Compute/virtualMachines/read');
+    await assert.rejects(azure.snapshot(op), (err: { transient?: boolean }) => err.transient === false);
+    sandbox.faults.clear();
+    sandbox.faults.throttle({ count: 10, retryAfterSeconds: 0, unavailable: true, pathContains: '/whatif' });
+    const whatIf = await azure.whatIf({ kind: 'deployTemplate', subscriptionId: sub, resourceGroup: 'production-api-service', deploymentName: 'drift-503', template: webAppTemplate(), parameters: { siteName: 'api-service' }, mode: 'Incremental' });
+    assert.equal(whatIf.transient, true, JSON.stringify(whatIf));
+  });
+
   it('finds an identical what-if for an unchanged group, and a different one after a change behind Countersign\'s back', async () => {
     const op = {
       kind: 'deployTemplate' as const,

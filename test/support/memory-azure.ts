@@ -60,6 +60,8 @@ export class MemoryAzure implements AzureGateway {
   readonly whatIfs = new Map<string, WhatIfSummary>();
   private readonly scripts: ExecutionScript[] = [];
   private snapshotFailure: Error | undefined;
+  private snapshotThrottles = 0;
+  private snapshotThrottleMessage = '';
   private cancelRefusal: Error | undefined;
   private held: { resolve: () => void }[] = [];
   private heldWaiters: (() => void)[] = [];
@@ -82,6 +84,13 @@ export class MemoryAzure implements AzureGateway {
   /** The next snapshot read fails with ARM's error. */
   failNextSnapshot(message = 'AuthorizationFailed: the client cannot read the target'): this {
     this.snapshotFailure = new Error(message);
+    return this;
+  }
+
+  /** The next `count` snapshot reads fail for a passing reason (throttled: `transient`, as the gateway marks it). */
+  throttleSnapshots(count: number, message = 'TooManyRequests: Azure Resource Manager is throttling the requests'): this {
+    this.snapshotThrottles = count;
+    this.snapshotThrottleMessage = message;
     return this;
   }
 
@@ -116,6 +125,10 @@ export class MemoryAzure implements AzureGateway {
     const failure = this.snapshotFailure;
     this.snapshotFailure = undefined;
     if (failure) throw failure;
+    if (this.snapshotThrottles > 0) {
+      this.snapshotThrottles -= 1;
+      throw Object.assign(new Error(this.snapshotThrottleMessage), { transient: true });
+    }
     return structuredClone(this.targets.get(targetKey(op)) ?? { exists: true, facts: {} });
   }
 

@@ -9,19 +9,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArmError } from '../../domain/operation';
-import { ArmRequestError, STATUS_UNREADABLE } from '../errors';
+import { ArmRequestError, isPassing as passing, STATUS_UNREADABLE } from '../errors';
 
 /** How long an accepted operation's status may stay unreadable before its outcome is called unknown. */
 export const DEFAULT_STATUS_PATIENCE_MS = 15 * 60_000;
 
 /** The longest wait between two tries of a status read (Retry-After may ask for longer). */
 const MAX_BACKOFF_MS = 60_000;
-
-/** A status read that failed for a passing reason: throttled, ARM's own failure, or the connection. */
-function passing(error: ArmError): boolean {
-  if (error.httpStatus !== undefined) return error.httpStatus === 429 || error.httpStatus >= 500;
-  return error.code !== 'Aborted';
-}
 
 export class StatusReads {
   private failingSince: number | undefined;
