@@ -69,13 +69,24 @@ export function firstInvisibleCharacter(text: string, use: TextUse): { codePoint
   return { codePoint: codePoint(text.slice(index)), position: Array.from(text.slice(0, index)).length + 1 };
 }
 
+/** Half of a surrogate pair with no other half (JSON can carry one as an escape): not a character at all. */
+function firstLoneSurrogate(text: string): { codePoint: string; position: number } | undefined {
+  if ((text as unknown as { isWellFormed(): boolean }).isWellFormed()) return undefined;
+  const index = text.search(/\p{Surrogate}/u);
+  return { codePoint: codePoint(text.slice(index)), position: Array.from(text.slice(0, index)).length + 1 };
+}
+
 /**
- * The refusal text for user text holding a layout or invisible character, or undefined when it holds
+ * The refusal text for user text holding a layout or invisible character, or a lone surrogate, or undefined when it holds
  * neither. `what` names the field as the person knows it ("The reason", "location").
  */
 export function unsafeTextProblem(what: string, text: string, use: TextUse): string | undefined {
   const layout = firstLayoutCharacter(text);
   if (layout) return `${what} contains a line break, control or text-direction character (${layout}); type it on one line without such characters`;
+  const broken = firstLoneSurrogate(text);
+  if (broken) {
+    return `${what} contains a broken character (a lone UTF-16 surrogate, ${broken.codePoint}, character ${broken.position}): it is not text, the card would show it as \uFFFD; type it again`;
+  }
   const invisible = firstInvisibleCharacter(text, use);
   if (!invisible) return undefined;
   const why = use === 'parameter' ? 'the card would not show it, but Azure would be sent it' : 'approvers would not see it on the card';

@@ -96,6 +96,11 @@ describe('invisible characters in user text', () => {
     }
   });
 
+  it('refuses a lone surrogate (half a character, which JSON can carry as an escape) in a value and in a reason', () => {
+    assert.match(checkValue(value, 'platform\ud800team') ?? '', /contains a broken character \(a lone UTF-16 surrogate, U\+D800, character 9\)/);
+    assert.match(unsafeTextProblem('The reason', 'fix \udc00', 'free-text') ?? '', /^The reason contains a broken character \(a lone UTF-16 surrogate, U\+DC00, character 5\)/);
+  });
+
   it('names a line break before an invisible character, as before', () => {
     assert.match(unsafeTextProblem('The reason', 'a\u200bb\nc', 'free-text') ?? '', /^The reason contains a line break, control or text-direction character \(U\+000A\)/);
   });
