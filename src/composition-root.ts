@@ -296,7 +296,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       const graceMs = options.shutdownGraceMs ?? 20_000;
       const deadline = Date.now() + graceMs;
       await settleExecutions(executor, graceMs, log);
-      await settleMessages(() => Promise.all([app.tellingIdle(), notifier.idle()]), notifier, Math.max(deadline - Date.now(), graceMs / 4), log);
+      await settleMessages(app, notifier, Math.max(deadline - Date.now(), graceMs / 4), log);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // The last head before the store closes is signed too: a log cut while the bot is down shows.
       await checkpointer.write('shutdown').catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint at shutdown failed'));
@@ -378,16 +378,22 @@ async function settleExecutions(executor: Executor, graceMs: number, log: Logger
 
 /**
  * Gives the card updates and messages under way time to go. Those still waiting for a busy
- * conversation's share of Teams' rate limit after the grace period are not sent (logged, with how
- * many): a stop takes bounded time whatever Teams holds back, so the platform does not kill the
- * process before the store is closed and the shutdown checkpoint signed.
+ * conversation's share of Teams' rate limit (or for another try) after the grace period are not
+ * sent (logged, with how many), and the rounds telling approvers start no other message: a stop
+ * takes bounded time whatever Teams holds back, so the platform does not kill the process before
+ * the store is closed and the shutdown checkpoint signed. Whom each round reached and whom not is
+ * recorded before that, those it had no answer for as not reached.
  */
-async function settleMessages(idle: () => Promise<unknown>, notifier: TeamsNotifier, graceMs: number, log: Logger): Promise<void> {
+async function settleMessages(app: Countersign, notifier: TeamsNotifier, graceMs: number, log: Logger): Promise<void> {
+  const idle = () => Promise.all([app.tellingIdle(), notifier.idle()]);
   if (await settledWithin(idle, graceMs)) return;
+  app.stopTelling();
   const dropped = notifier.abandonWaiting('Countersign is stopping');
   log.warn({ graceMs, dropped }, "card updates and messages still waiting for Teams' rate limit at shutdown were not sent");
-  // Those already on their way to Teams finish, or get a last two seconds.
-  if (!(await settledWithin(idle, 2_000))) log.warn({}, 'card updates and messages still under way at shutdown were left unfinished');
+  // Those already on their way to Teams finish, or get a last second; then the rounds are recorded as they stand.
+  if (await settledWithin(idle, 1_000)) return;
+  if (!(await settledWithin(() => app.cutTelling(), 1_000))) log.warn({}, 'who the messages under way at shutdown reached could not all be recorded');
+  log.warn({}, 'card updates and messages still under way at shutdown were left unfinished');
 }
 
 async function buildAzure(

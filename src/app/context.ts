@@ -6,6 +6,7 @@ import type { AuditRecord } from '../domain/audit';
 import type { ApprovalRequest } from '../domain/request';
 import type { Transition } from '../domain/lifecycle';
 import type { RequestRate } from './request-rate';
+import type { RoundsUnderWay } from './round';
 import { VersionConflictError, type ApproverMessenger, type AzureGateway, type Clock, type Directory, type IdGenerator, type RequestNotifier, type Store } from './ports';
 
 /** The parts of the loaded configuration the use cases read. */
@@ -38,6 +39,8 @@ export interface AppDeps {
   messenger?: ApproverMessenger;
   /** Entra group membership, for roles that list groups (none: such roles are held by their named people only, and a decision needing a group is refused). */
   directory?: Directory;
+  /** The rounds of messages under way on this instance, so that a graceful stop records them (none: a stop cannot). */
+  rounds?: RoundsUnderWay;
 }
 
 /** The command's current policy (after a restart with a new config, this is the new one). */

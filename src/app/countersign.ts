@@ -20,6 +20,7 @@ import { Executor, type ExecutorOptions } from './execution';
 import { sweepEscalations } from './escalation';
 import { sweepExpired } from './expiry';
 import { inBackground, tellDeciders } from './notifications';
+import { RoundsUnderWay } from './round';
 import { sweepReminders } from './reminders';
 import { sweepScheduled } from './schedule';
 import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
@@ -38,6 +39,8 @@ export class Countersign {
     readonly deps: AppDeps,
     executorOptions: ExecutorOptions = {},
   ) {
+    // Every round of messages sent through these deps is known, so that a graceful stop records it.
+    deps.rounds ??= new RoundsUnderWay();
     this.executor = new Executor(deps, executorOptions);
   }
 
@@ -118,6 +121,24 @@ export class Countersign {
   /** Waits until approvers of the requests created so far have been told (shutdown, tests). */
   async tellingIdle(): Promise<void> {
     while (this.telling.size > 0) await Promise.allSettled([...this.telling]);
+  }
+
+  /**
+   * At shutdown, once the grace period is over: the rounds of messages under way (new requests,
+   * reminders, escalations, re-approvals) start no other message, each one not sent is recorded as
+   * not reached, and every outcome known from now on is recorded at once.
+   */
+  stopTelling(): void {
+    this.deps.rounds?.stop();
+  }
+
+  /**
+   * At shutdown, last, before the store closes: everyone a round under way has no answer from Teams
+   * for is recorded as not reached. Resolves once recorded; the rounds then end.
+   */
+  async cutTelling(): Promise<void> {
+    this.stopTelling();
+    await this.deps.rounds?.cut();
   }
 
   private tell(requestId: string, work: () => Promise<unknown>): void {

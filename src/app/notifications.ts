@@ -7,7 +7,9 @@
  * reached is audited and shown on the card.
  *
  * This runs after the change was committed, on the instance that committed it, in the background:
- * nobody's click or message waits for it.
+ * nobody's click or message waits for it. The messages of a round go out side by side (at most
+ * ROUND.concurrency at once), so one person whose message is slow or hangs holds up nobody else, and
+ * each outcome is recorded as it is known (round.ts).
  */
 import type { ReachOccasion, ReachOutcome } from '../domain/lifecycle';
 import { peopleToDecide, reachEvents, recordReach, unreachableAfter } from '../domain/lifecycle';
@@ -16,6 +18,7 @@ import { recordCardPosted } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommitOutcomeUnknownError, type Delivery } from './ports';
+import { eachAtMost, ROUND, Round, type Reached } from './round';
 
 /** Requests made before notify existed are treated as the default: personal chats, no channels. */
 const DEFAULT_NOTIFY: NotifyPolicy = { approvers: 'personal', channels: [] };
@@ -50,42 +53,58 @@ export async function tellDeciders(deps: AppDeps, request: ApprovalRequest, occa
 
 /**
  * Posts the request's card to the audience (with `text` above it when given), binds every card
- * posted, and records who was reached and who was not.
+ * posted, and records who was reached and who was not, each as soon as it is known. Resolves once
+ * everyone's outcome is recorded (or, at a stop, once the round was cut short and recorded).
  */
 export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: ReachOccasion, audience: Audience, text?: string): Promise<ReachOutcome | undefined> {
   const messenger = deps.messenger;
   if (!messenger || (audience.people.length === 0 && audience.channels.length === 0)) return undefined;
-  const outcome: ReachOutcome = { occasion, reached: [], unreachable: [] };
   const tenantId = request.requester.tenantId;
-  for (const id of audience.people) {
-    await deliver(deps, request, id, outcome, () => messenger.cardToPerson(request, { aadObjectId: id, tenantId }, text));
+  const sends = [
+    ...audience.people.map((id) => ({ id, send: () => messenger.cardToPerson(request, { aadObjectId: id, tenantId }, text) })),
+    ...audience.channels.map((id) => ({ id, send: () => messenger.cardToConversation(request, id, text) })),
+  ];
+  const round = new Round(
+    sends.map((s) => s.id),
+    occasion,
+    (part) => record(deps, request, part),
+  );
+  deps.rounds?.add(round);
+  try {
+    // Not awaited: a send that hangs past a stop leaves the round cut short and recorded (round.ts).
+    eachAtMost(sends.length, ROUND.concurrency, async (index) => {
+      if (!round.begin(index)) return;
+      round.note(index, await deliver(deps, request, sends[index].id, sends[index].send, () => round.waitsFor(index)));
+    }).catch((err: unknown) => deps.log.error({ requestId: request.id, err: String(err) }, 'telling approvers failed'));
+    const outcome = await round.finished();
+    deps.log.info({ requestId: request.id, occasion, reached: outcome.reached.length, unreachable: outcome.unreachable.length }, 'approvers told');
+    return outcome;
+  } finally {
+    deps.rounds?.delete(round);
   }
-  for (const id of audience.channels) {
-    await deliver(deps, request, id, outcome, () => messenger.cardToConversation(request, id, text));
-  }
-  await record(deps, request, outcome);
-  deps.log.info({ requestId: request.id, occasion, reached: outcome.reached.length, unreachable: outcome.unreachable.length }, 'approvers told');
-  return outcome;
 }
 
-async function deliver(deps: AppDeps, request: ApprovalRequest, id: string, outcome: ReachOutcome, send: () => Promise<Delivery>): Promise<void> {
-  const delivery = await send().catch((err: unknown): Delivery => ({ ok: false, why: err instanceof Error ? err.message : String(err) }));
+/**
+ * Sends one message of a round and binds its card. `wanted` says whether the round still waits for
+ * it: a card whose answer came after a stop cut the round short is not bound (it was recorded as not
+ * reached).
+ */
+async function deliver(deps: AppDeps, request: ApprovalRequest, id: string, send: () => Promise<Delivery>, wanted: () => boolean): Promise<Reached> {
+  const delivery = await Promise.resolve()
+    .then(send)
+    .catch((err: unknown): Delivery => ({ ok: false, why: err instanceof Error ? err.message : String(err) }));
   const name = delivery.name ? { name: delivery.name } : {};
-  if (!delivery.ok) {
-    outcome.unreachable.push({ id, ...name, why: delivery.why.slice(0, 200) });
-    return;
-  }
+  if (!delivery.ok) return { unreachable: { id, ...name, why: delivery.why.slice(0, 200) } };
+  if (!wanted()) return { reached: { id, ...name } };
   // The card went out: it must be bound to count. A write that still fails after the retries leaves
   // this person with a card whose buttons are refused: they count as not reached (card and audit
   // say so), and the round goes on to the others.
-  const bound = await persistently(deps, request.id, 'recording a card sent to an approver', () => recordCardPosted(deps, request.id, delivery.message)).then(
-    () => true,
-    (err: unknown) => {
-      outcome.unreachable.push({ id, ...name, why: `the card was sent but could not be recorded, so its buttons will be refused (${err instanceof Error ? err.message : String(err)})`.slice(0, 200) });
-      return false;
-    },
+  return persistently(deps, request.id, 'recording a card sent to an approver', () => recordCardPosted(deps, request.id, delivery.message)).then(
+    (): Reached => ({ reached: { id, ...name } }),
+    (err: unknown): Reached => ({
+      unreachable: { id, ...name, why: `the card was sent but could not be recorded, so its buttons will be refused (${err instanceof Error ? err.message : String(err)})`.slice(0, 200) },
+    }),
   );
-  if (bound) outcome.reached.push({ id, ...name });
 }
 
 /**

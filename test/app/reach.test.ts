@@ -12,8 +12,11 @@ import { alice, bob, carol, dave, EXAMPLE_CONFIG, frank } from '../support/peopl
 import { APPROVALS_CHANNEL, reachConfigText, RecordingMessenger } from '../support/reach';
 import { requestCard } from '../../src/cards/request-card';
 import type { Actor, ApprovalRequest } from '../../src/domain/request';
+import type { Delivery } from '../../src/app/ports';
 import { asked, click, refusedWith, settle } from './steps';
 import { ROUND_WRITE_RETRY_MS } from '../../src/app/notifications';
+import { ROUND } from '../../src/app/round';
+import { eventually } from '../support/teams';
 
 const MINUTE = 60_000;
 const DELETE = 'delete resource group staging-old';
@@ -109,6 +112,91 @@ describe('app: reaching approvers', () => {
       const [missed] = await f.audit({ types: ['approver.unreachable'] });
       assert.equal(missed?.data?.who, bob.aadObjectId);
       assert.match(String(missed?.outcome.detail), /^the card was sent but could not be recorded, so its buttons will be refused/);
+    });
+  });
+
+  describe('when a person\'s card hangs or fails', () => {
+    const timing = { ...ROUND };
+    /** Cards held: answered at the end of each test, so that no round is left waiting. */
+    const holds: ((answer?: Delivery) => void)[] = [];
+    const hold = (to: string) => {
+      const answer = sent.hold(to);
+      holds.push(answer);
+      return answer;
+    };
+    afterEach(() => {
+      Object.assign(ROUND, timing);
+      for (const answer of holds.splice(0)) answer({ ok: false, why: 'the test ended' });
+    });
+    const SECOND_CHANNEL = '19:second@thread.tacv2';
+    const notified = async () => (await f.audit({ types: ['approvers.notified'] })).map((x) => x.data?.reached);
+    const missed = async () => (await f.audit({ types: ['approver.unreachable'] })).map((x) => [x.data?.who, x.outcome.detail]);
+
+    it('reaches the others at once while the first approver\'s card hangs, and records each outcome as it is known', async () => {
+      ROUND.recordAfterMs = 50;
+      const answerBob = hold(bob.aadObjectId);
+      const r = await asked(f, alice, DELETE);
+      await eventually('Dave and the channel are sent the card', () => sent.to(r.id).length === 2, 2000);
+      assert.deepEqual(sent.to(r.id), [dave.aadObjectId, APPROVALS_CHANNEL]);
+      await eventually('who was reached is recorded', async () => (await notified()).length === 1, 2000);
+      assert.deepEqual(await notified(), [[dave.aadObjectId, APPROVALS_CHANNEL]], 'recorded while Bob\'s card still waits for Teams');
+      assert.deepEqual(await missed(), []);
+
+      answerBob({ ok: false, why: 'Teams did not answer sendToConversation within 15 s' });
+      await f.app.tellingIdle();
+      assert.deepEqual(await missed(), [[bob.aadObjectId, 'Teams did not answer sendToConversation within 15 s']]);
+      assert.deepEqual(await notified(), [[dave.aadObjectId, APPROVALS_CHANNEL]]);
+      assert.deepEqual((await f.request(r.id)).unreachable, [{ id: bob.aadObjectId, why: 'Teams did not answer sendToConversation within 15 s' }], 'every card says Bob was not reached');
+    });
+
+    it('records a card that arrives late as reached, in a record of its own', async () => {
+      ROUND.recordAfterMs = 50;
+      const answerBob = hold(bob.aadObjectId);
+      const r = await asked(f, alice, DELETE);
+      await eventually('the others are recorded', async () => (await notified()).length === 1, 2000);
+      answerBob();
+      await f.app.tellingIdle();
+      assert.deepEqual(await notified(), [[dave.aadObjectId, APPROVALS_CHANNEL], [bob.aadObjectId]]);
+      assert.equal((await clickPersonal(bob, r, 'approve')).ok, true, 'Bob\'s card is bound: his click counts');
+    });
+
+    it('records one round in one record when every card went in its first moments, in the order of the audience', async () => {
+      const answerBob = hold(bob.aadObjectId);
+      const r = await asked(f, alice, DELETE);
+      await eventually('Dave and the channel are sent the card', () => sent.to(r.id).length === 2, 2000);
+      answerBob();
+      await f.app.tellingIdle();
+      assert.deepEqual(await notified(), [[bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL]]);
+    });
+
+    it('at a stop, records who was reached at once, and those not sent or not answered as not reached, before the stop completes', async () => {
+      sent = new RecordingMessenger();
+      f = appOnFakes({ configText: reachConfigText([`notify: { channels: ["${APPROVALS_CHANNEL}", "${SECOND_CHANNEL}"] }`]), messenger: sent });
+      Object.assign(ROUND, { concurrency: 2, recordAfterMs: 60_000 });
+      const answerBob = hold(bob.aadObjectId);
+      hold(APPROVALS_CHANNEL);
+      const r = await asked(f, alice, DELETE);
+      // Bob's and the channel's cards hang, Dave's went; the second channel waits for a free slot.
+      await eventually('the approvals channel\'s card is on its way', () => sent.started.includes(APPROVALS_CHANNEL), 2000);
+      assert.deepEqual(sent.to(r.id), [dave.aadObjectId]);
+      assert.deepEqual(await notified(), [], 'the round still gathers its first outcomes');
+
+      f.app.stopTelling();
+      await eventually('Dave is recorded as reached at once', async () => (await notified()).length === 1, 2000);
+      assert.deepEqual(await notified(), [[dave.aadObjectId]]);
+      await f.app.cutTelling();
+      await f.app.tellingIdle();
+      assert.deepEqual(await missed(), [
+        [SECOND_CHANNEL, 'not sent: Countersign was stopping'],
+        [bob.aadObjectId, 'Countersign stopped before Teams answered'],
+        [APPROVALS_CHANNEL, 'Countersign stopped before Teams answered'],
+      ]);
+      assert.ok(!sent.started.includes(SECOND_CHANNEL), 'nothing new is sent once stopping');
+
+      // Bob's card arrives after all: it was recorded as not reached, so it is not bound.
+      answerBob();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.ok(!(await f.store.cards.getCardMessages(r.id)).some((m) => m.conversationId === `personal-${bob.aadObjectId}`));
     });
   });
 

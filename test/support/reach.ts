@@ -36,20 +36,46 @@ export interface SentCard {
   activityId: string;
 }
 
-/** Records every card sent; people in `unreachable` cannot be reached (with the reason given). */
+/**
+ * Records every card sent; people in `unreachable` cannot be reached (with the reason given); a card
+ * to someone held (`hold`) waits for Teams' answer until the test gives it.
+ */
 export class RecordingMessenger implements ApproverMessenger {
   readonly sent: SentCard[] = [];
   readonly unreachable = new Map<string, string>();
+  /** Whom a card was started to (object ids, conversation ids), in order, held or not. */
+  readonly started: string[] = [];
+  private readonly holds = new Map<string, Promise<Delivery | undefined>>();
   private count = 0;
 
+  /**
+   * Holds the next card to `to` (an object id or a conversation id) as a connector that does not
+   * answer would: the returned function answers it, with what Teams answered, or with nothing (it goes).
+   */
+  hold(to: string): (answer?: Delivery) => void {
+    let answer!: (a?: Delivery) => void;
+    this.holds.set(to, new Promise((resolve) => (answer = resolve)));
+    return (a) => answer(a);
+  }
+
   async cardToPerson(request: ApprovalRequest, person: Recipient, text?: string): Promise<Delivery> {
+    const held = await this.held(person.aadObjectId);
+    if (held) return held;
     const why = this.unreachable.get(person.aadObjectId);
     if (why) return { ok: false, why };
     return this.record(request, person.aadObjectId, `personal-${person.aadObjectId}`, text);
   }
 
   async cardToConversation(request: ApprovalRequest, conversationId: string, text?: string): Promise<Delivery> {
-    return this.record(request, conversationId, conversationId, text);
+    return (await this.held(conversationId)) ?? this.record(request, conversationId, conversationId, text);
+  }
+
+  private async held(to: string): Promise<Delivery | undefined> {
+    this.started.push(to);
+    const hold = this.holds.get(to);
+    if (!hold) return undefined;
+    this.holds.delete(to);
+    return hold;
   }
 
   /** Who was sent a card of the request (in order): every card, only reminders (a card with a text), or only the others. */

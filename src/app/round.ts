@@ -1,0 +1,170 @@
+/**
+ * One round of messages (notifications.ts `reach`), as it is recorded: whom it reached and whom it
+ * could not, each noted as soon as it is known rather than once the slowest message of the round
+ * answered. What is known in the round's first moments (ROUND.recordAfterMs) is recorded together,
+ * so a round whose messages all went quickly has one `approvers.notified` record as it always had;
+ * past that, each outcome is recorded as it comes. The writes of a round go one after another, in
+ * the order the outcomes were known.
+ *
+ * A graceful stop ends the rounds under way (RoundsUnderWay): no message not yet started goes, and
+ * everyone the round has no answer for is recorded as not reached, with why, before the store closes.
+ */
+import type { ReachOccasion, ReachOutcome } from '../domain/lifecycle';
+import type { Unreachable } from '../domain/request';
+
+/** How a round sends (tests shorten the wait). */
+export const ROUND = {
+  /** How many of a round's messages are on their way at once: one person's hung send holds up nobody else. */
+  concurrency: 8,
+  /** How long after a round starts the outcomes known by then are recorded together (ms); later ones are recorded as each is known. */
+  recordAfterMs: 2_000,
+};
+
+/** What one message of the round came to. */
+export type Reached = { reached: { id: string; name?: string } } | { unreachable: Unreachable };
+
+/** Why someone the round had not sent to yet, or had no answer for, is recorded as not reached at a stop. */
+const NOT_SENT_STOPPING = 'not sent: Countersign was stopping';
+const UNANSWERED_STOPPING = 'Countersign stopped before Teams answered';
+
+export class Round {
+  /** Indexes of the audience whose outcome is not known yet. */
+  private readonly open: Set<number>;
+  /** Indexes whose message was started. */
+  private readonly started = new Set<number>();
+  private unrecorded: { index: number; result: Reached }[] = [];
+  private writes: Promise<void> = Promise.resolve();
+  private failure: { err: unknown } | undefined;
+  /** While true, outcomes wait to be recorded together (the round's first moments). */
+  private gathering = true;
+  private stopping = false;
+  private readonly timer: NodeJS.Timeout;
+  private allKnown!: () => void;
+  private readonly known = new Promise<void>((resolve) => (this.allKnown = resolve));
+  /** Every outcome recorded so far (or being recorded). */
+  private all: ReachOutcome;
+
+  constructor(
+    /** The audience, people then channels (object ids and conversation ids). */
+    private readonly ids: readonly string[],
+    private readonly occasion: ReachOccasion,
+    /** Records a part of the round (the audit records, and who cannot be reached on the request). */
+    private readonly write: (part: ReachOutcome) => Promise<void>,
+  ) {
+    this.open = new Set(ids.keys());
+    this.all = { occasion, reached: [], unreachable: [] };
+    // Unreferenced: a round's wait never keeps the process alive.
+    this.timer = setTimeout(() => this.recordAsKnown(), ROUND.recordAfterMs).unref();
+    if (this.open.size === 0) this.allKnown();
+  }
+
+  /** Whether the message at `index` may be started now: false once Countersign is stopping (it is then recorded as not sent). */
+  begin(index: number): boolean {
+    if (this.stopping) {
+      this.note(index, { unreachable: { id: this.ids[index], why: NOT_SENT_STOPPING } });
+      return false;
+    }
+    this.started.add(index);
+    return true;
+  }
+
+  /** Whether the round still waits for this message's outcome (not cut short by a stop). */
+  waitsFor(index: number): boolean {
+    return this.open.has(index);
+  }
+
+  /** Notes the outcome of the message at `index` (ignored once the round recorded it otherwise). */
+  note(index: number, result: Reached): void {
+    if (!this.open.delete(index)) return;
+    this.unrecorded.push({ index, result });
+    if (!this.gathering || this.open.size === 0) this.flush();
+    if (this.open.size === 0) {
+      clearTimeout(this.timer);
+      this.allKnown();
+    }
+  }
+
+  /** Resolves once every message's outcome is known and recorded; rejects with the first write that failed. */
+  async finished(): Promise<ReachOutcome> {
+    await this.known;
+    await this.writes;
+    if (this.failure) throw this.failure.err;
+    return this.all;
+  }
+
+  /** Countersign is stopping: no message not yet started goes (each is recorded as not sent), and every outcome is recorded at once. */
+  stop(): void {
+    this.stopping = true;
+    for (const index of [...this.open]) if (!this.started.has(index)) this.note(index, { unreachable: { id: this.ids[index], why: NOT_SENT_STOPPING } });
+    this.recordAsKnown();
+  }
+
+  /** The last moment of a stop: the messages still without an answer are recorded as not reached. Resolves once recorded. */
+  async cut(): Promise<void> {
+    this.stop();
+    for (const index of [...this.open]) this.note(index, { unreachable: { id: this.ids[index], why: UNANSWERED_STOPPING } });
+    await this.writes;
+  }
+
+  private recordAsKnown(): void {
+    this.gathering = false;
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.unrecorded.length === 0) return;
+    const part = outcomeOf(this.occasion, this.unrecorded.sort((a, b) => a.index - b.index));
+    this.unrecorded = [];
+    this.all = { occasion: this.occasion, reached: [...this.all.reached, ...part.reached], unreachable: [...this.all.unreachable, ...part.unreachable] };
+    this.writes = this.writes.then(() =>
+      this.write(part).catch((err: unknown) => {
+        this.failure ??= { err };
+      }),
+    );
+  }
+}
+
+function outcomeOf(occasion: ReachOccasion, results: { result: Reached }[]): ReachOutcome {
+  const outcome: ReachOutcome = { occasion, reached: [], unreachable: [] };
+  for (const { result } of results) {
+    if ('reached' in result) outcome.reached.push(result.reached);
+    else outcome.unreachable.push(result.unreachable);
+  }
+  return outcome;
+}
+
+/** The rounds under way on this instance, so that a graceful stop can end them. */
+export class RoundsUnderWay {
+  private readonly rounds = new Set<Round>();
+  private stopping = false;
+
+  add(round: Round): void {
+    this.rounds.add(round);
+    // A round a sweep starts while Countersign stops sends nothing.
+    if (this.stopping) round.stop();
+  }
+
+  delete(round: Round): void {
+    this.rounds.delete(round);
+  }
+
+  /** No round starts another message; what they know is recorded at once. */
+  stop(): void {
+    this.stopping = true;
+    for (const round of this.rounds) round.stop();
+  }
+
+  /** Records everyone the rounds have no answer for as not reached; resolves once recorded. */
+  async cut(): Promise<void> {
+    await Promise.allSettled([...this.rounds].map((round) => round.cut()));
+  }
+}
+
+/** Runs `work` for each index of `count`, at most `limit` at once, in order of index. */
+export function eachAtMost(count: number, limit: number, work: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) await work(next++);
+  };
+  return Promise.all(Array.from({ length: Math.min(limit, count) }, worker)).then(() => undefined);
+}
