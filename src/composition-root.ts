@@ -136,7 +136,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const { subscriptionId } = built;
   const azure = telemetry ? telemetry.azure(built.azure) : built.azure;
 
-  const adapter = createAdapter(settings.microsoftApp, log, (err) => store.storageFault(err));
+  const adapter = createAdapter(settings.microsoftApp, log, (err) => store.storageFault(err), settings.teamsSendTimeoutMs);
   const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), getCardMessages: (id) => store.cards.getCardMessages(id), claimCardVersion: (id, m, v, l) => store.cards.claimCardVersion(id, m, v, l), releaseCardVersion: (id, m, v, h, shown) => store.cards.releaseCardVersion(id, m, v, h, shown) }, log);
   // Several instances send into the same conversations: each keeps to its share of Teams' limits.
   notifier.limiter = new ConversationRateLimiter(shareOfLimits(settings.instances), Date.now, undefined, telemetry?.sendThrottled);

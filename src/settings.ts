@@ -57,6 +57,11 @@ export interface Settings {
    */
   instances: number;
   /**
+   * How long one call to the Bot Connector (a message, a card update, starting a chat) may take
+   * before it fails (COUNTERSIGN_TEAMS_SEND_TIMEOUT, default 15s).
+   */
+  teamsSendTimeoutMs: number;
+  /**
    * Application Insights connection string (APPLICATIONINSIGHTS_CONNECTION_STRING): traces and metrics
    * go there through OpenTelemetry; empty means telemetry is off.
    */
@@ -233,6 +238,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     storeLockWaitMs: readDuration('COUNTERSIGN_STORE_LOCK_WAIT', variable(env, 'COUNTERSIGN_STORE_LOCK_WAIT'), 5000, 0),
     requestsPerPersonPerHour: readCount('COUNTERSIGN_REQUESTS_PER_HOUR', variable(env, 'COUNTERSIGN_REQUESTS_PER_HOUR'), 20),
     instances: readCount('COUNTERSIGN_INSTANCES', variable(env, 'COUNTERSIGN_INSTANCES'), 1),
+    teamsSendTimeoutMs: readTeamsSendTimeout(variable(env, 'COUNTERSIGN_TEAMS_SEND_TIMEOUT')),
     store: readStoreSettings(env),
     armSandbox: readArmSandbox(env),
     azureCredentialEnv: readAzureCredentialEnv(env),
@@ -358,6 +364,20 @@ function readDuration(variable: string, text: string | undefined, fallback: numb
   const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'] : NaN;
   const least = minMs >= 1000 ? `${minMs / 1000}s` : `${minMs} ms`;
   if (!(ms >= minMs)) throw new SettingsError(variable, `must be a duration of at least ${least} such as 90s, 30m or 2h, got "${text}"`);
+  return ms;
+}
+
+/**
+ * A healthy Bot Connector answers in well under a second; 15 s (the time Bot Framework itself gives a
+ * bot to answer an activity) means the call is lost, not slow. At most 25 s: a card update must end
+ * while its card version is still claimed (30 s, src/teams/notifier.ts), and the stop's grace for
+ * messages is 20 s.
+ */
+function readTeamsSendTimeout(text: string | undefined): number {
+  if (!text) return 15_000;
+  const m = /^(\d+)(ms|s)$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
+  if (!(ms >= 1000 && ms <= 25_000)) throw new SettingsError('COUNTERSIGN_TEAMS_SEND_TIMEOUT', `must be a duration from 1s to 25s such as 15s or 5000ms, got "${text}"`);
   return ms;
 }
 

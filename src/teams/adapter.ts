@@ -6,6 +6,7 @@ import { ConfigurationBotFrameworkAuthentication, type ActivityHandler, type Tur
 import type { StorageFault } from '../app/ports';
 import type { Logger } from '../log/context';
 import { EdgeAdapter, type EdgeOutcome } from './bot-endpoint';
+import { DEFAULT_CALL_TIMEOUT_MS } from './connector-calls';
 import { reuseClients } from './reused-clients';
 
 export type { EdgeOutcome };
@@ -48,15 +49,21 @@ function failedTurnText(fault: StorageFault | undefined): string {
 /**
  * `storageFault` tells the store's own failure (its disk, or the database out of reach) from a
  * fault in handling the message (the store's Store.storageFault), so the person is told which.
+ * `callTimeoutMs` bounds every call to the Bot Connector (COUNTERSIGN_TEAMS_SEND_TIMEOUT).
  */
-export function createAdapter(app: BotAppRegistration, log: Logger, storageFault: (err: unknown) => StorageFault | undefined = () => undefined): EdgeAdapter {
+export function createAdapter(
+  app: BotAppRegistration,
+  log: Logger,
+  storageFault: (err: unknown) => StorageFault | undefined = () => undefined,
+  callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS,
+): EdgeAdapter {
   const auth = reuseClients(new ConfigurationBotFrameworkAuthentication({
     MicrosoftAppId: app.id,
     MicrosoftAppPassword: app.password,
     MicrosoftAppType: app.type,
     MicrosoftAppTenantId: app.tenantId,
     ...(app.openIdMetadataUrl ? publicCloudWith(app.openIdMetadataUrl) : {}),
-  }));
+  }), callTimeoutMs);
   const adapter = new EdgeAdapter(auth);
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
     log.error({ err: error.message, activityId: context.activity.id, conversationId: context.activity.conversation?.id }, 'turn failed');

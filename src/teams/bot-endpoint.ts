@@ -5,7 +5,8 @@
  * writes the raw error with its stack to stderr. Here the adapter only authenticates and runs the
  * turn; what the caller is told, and what is logged, is decided from the outcome.
  */
-import { CloudAdapter, type Activity, type TurnContext } from 'botbuilder';
+import { CloudAdapter, type Activity, type ResourceResponse, type TurnContext } from 'botbuilder';
+import { withTeamsRetry } from './notifier';
 
 export type EdgeOutcome =
   /** The turn ran: HTTP status and body (an invoke's answer) as the bot gave them. */
@@ -21,7 +22,30 @@ function messageOf(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300);
 }
 
+/**
+ * Marks the turns of activities Teams posted. Their replies and card updates are retried here, as
+ * the notifier retries its own proactive ones (whose turns are not marked, so nothing is retried twice).
+ */
+const INCOMING_TURN = Symbol('countersign.incomingTurn');
+
 export class EdgeAdapter extends CloudAdapter {
+  /**
+   * A turn's replies, one by one, with Teams' transient answers retried by the one retry layer
+   * (withTeamsRetry): the connector clients try each call once (connector-calls.ts), and a reply
+   * that may have been posted carries no status, so it is never posted twice.
+   */
+  override async sendActivities(context: TurnContext, activities: Partial<Activity>[]): Promise<ResourceResponse[]> {
+    if (!context.turnState.get(INCOMING_TURN)) return super.sendActivities(context, activities);
+    const responses: ResourceResponse[] = [];
+    for (const activity of activities) responses.push(...(await withTeamsRetry(() => super.sendActivities(context, [activity]))));
+    return responses;
+  }
+
+  override async updateActivity(context: TurnContext, activity: Partial<Activity>): Promise<ResourceResponse | void> {
+    if (!context.turnState.get(INCOMING_TURN)) return super.updateActivity(context, activity);
+    return withTeamsRetry(() => super.updateActivity(context, activity));
+  }
+
   /** Authenticates the (shape-checked) activity and runs the turn; never throws. */
   async handle(authorization: string, body: Record<string, unknown>, logic: (context: TurnContext) => Promise<void>): Promise<EdgeOutcome> {
     const activity = body as unknown as Activity;
@@ -34,6 +58,7 @@ export class EdgeAdapter extends CloudAdapter {
     try {
       const invoke = await this.processActivity(authorization, activity, async (context) => {
         turnStarted = true;
+        context.turnState.set(INCOMING_TURN, true);
         await logic(context);
       });
       return { kind: 'handled', status: invoke?.status ?? 200, ...(invoke?.body !== undefined ? { body: invoke.body } : {}) };

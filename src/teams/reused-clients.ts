@@ -6,6 +6,7 @@
  * the credentials inside cache their token, so reusing them also saves token lookups.
  */
 import type { ConfigurationBotFrameworkAuthentication } from 'botbuilder';
+import { boundConnectorCalls } from './connector-calls';
 
 type Auth = ConfigurationBotFrameworkAuthentication;
 type Claims = Parameters<Auth['createConnectorFactory']>[0];
@@ -39,12 +40,18 @@ function appIdOf(claims: Claims): string {
   return claims.getClaimValue('aud') ?? claims.getClaimValue('appid') ?? '';
 }
 
-/** Makes `auth` hand out one connector client per app id, service URL and audience, and one token client per app id. */
-export function reuseClients(auth: Auth): Auth {
+/**
+ * Makes `auth` hand out one connector client per app id, service URL and audience, and one token
+ * client per app id. Every connector client is built here, for turns and proactive calls alike, so
+ * this is where each gets Countersign's call rules: tried once, within `callTimeoutMs`
+ * (connector-calls.ts).
+ */
+export function reuseClients(auth: Auth, callTimeoutMs: number): Auth {
   const connectors = new BoundedCache<Awaited<ReturnType<Factory['create']>>>();
   const tokenClients = new BoundedCache<Awaited<ReturnType<Auth['createUserTokenClient']>>>();
   const reusing = (appId: string, inner: Factory): Factory => ({
-    create: (serviceUrl, audience) => connectors.get(`${appId}\n${serviceUrl}\n${audience ?? ''}`, () => inner.create(serviceUrl, audience)),
+    create: (serviceUrl, audience) =>
+      connectors.get(`${appId}\n${serviceUrl}\n${audience ?? ''}`, async () => boundConnectorCalls(await inner.create(serviceUrl, audience), callTimeoutMs)),
   });
   const createConnectorFactory = auth.createConnectorFactory.bind(auth);
   const createUserTokenClient = auth.createUserTokenClient.bind(auth);

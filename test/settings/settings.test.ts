@@ -39,6 +39,7 @@ const VARIABLES = [
   'PGHOST',
   'PGPASSWORD',
   'COUNTERSIGN_STORE_LOCK_WAIT',
+  'COUNTERSIGN_TEAMS_SEND_TIMEOUT',
 ];
 const allEmpty = Object.fromEntries(VARIABLES.map((name) => [name, '']));
 
@@ -76,6 +77,16 @@ describe('settings: the environment, read in one place', () => {
     assert.equal(readSettings({ COUNTERSIGN_INSTANCES: '3' }).instances, 3);
     for (const bad of ['0', 'two', '1.5', '-2']) {
       assert.throws(() => readSettings({ COUNTERSIGN_INSTANCES: bad }), /COUNTERSIGN_INSTANCES: must be a whole number of at least 1/);
+    }
+  });
+
+  it('bounds each Bot Connector call to 15s unless COUNTERSIGN_TEAMS_SEND_TIMEOUT says otherwise, from 1s to 25s', () => {
+    assert.equal(readSettings({}).teamsSendTimeoutMs, 15_000);
+    assert.equal(readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: '5s' }).teamsSendTimeoutMs, 5000);
+    assert.equal(readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: '2500ms' }).teamsSendTimeoutMs, 2500);
+    assert.equal(readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: '25s' }).teamsSendTimeoutMs, 25_000);
+    for (const bad of ['500ms', '26s', '1m', '15', 'soon']) {
+      assert.throws(() => readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: bad }), new RegExp(`COUNTERSIGN_TEAMS_SEND_TIMEOUT: must be a duration from 1s to 25s such as 15s or 5000ms, got "${bad}"`));
     }
   });
 
