@@ -182,7 +182,7 @@ export class Countersign {
 
   /** What the requester is told when their request was created but its card could not be posted. */
   cardNotPostedText(request: ApprovalRequest): string {
-    return `Request ${request.id} (${request.command}) was created and is waiting for approval, but its card could not be posted here. Approvers can decide it from the card that "status ${request.id}" or "pending" posts.`;
+    return `Request ${request.id} (${request.command}) was created and is waiting for approval, but its card could not be posted here, or Teams did not confirm it (a card that did arrive will not take clicks). Approvers can decide it from the card that "status ${request.id}" or "pending" posts.`;
   }
 
   /** The run time asked for, echoed in the sender's zone and UTC (undefined when none was asked for). */
