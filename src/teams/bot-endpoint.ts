@@ -6,7 +6,7 @@
  * turn; what the caller is told, and what is logged, is decided from the outcome.
  */
 import { CloudAdapter, type Activity, type ResourceResponse, type TurnContext } from 'botbuilder';
-import { withTeamsRetry } from './notifier';
+import { withTeamsRetry } from './teams-retry';
 
 export type EdgeOutcome =
   /** The turn ran: HTTP status and body (an invoke's answer) as the bot gave them. */

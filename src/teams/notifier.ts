@@ -9,8 +9,8 @@
  * waits, then sends the newest it knows). An update that failed gives its version back and is tried
  * again later with the request's state by then, until the card shows the newest or the retries are
  * spent. Each conversation is held to this instance's share of Teams' rate limits (7 messages a
- * second, 60 in 30 s, divided among the instances), and Teams' 429/412/502/504 answers are retried
- * with exponential backoff and jitter, honouring Retry-After.
+ * second, 60 in 30 s, divided among the instances), and Teams' transient answers are retried
+ * (teams-retry.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { CardFactory, type Activity, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
@@ -27,16 +27,7 @@ import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
 import { requestCard, type RequestCardOptions } from '../cards/request-card';
 import { ConversationRateLimiter, SendAbandonedError } from './rate-limit';
-
-const RETRYABLE = new Set([429, 412, 502, 504]);
-
-export interface RetryOptions {
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-const TEAMS_RETRY: RetryOptions = { attempts: 6, baseDelayMs: 500, maxDelayMs: 16000 };
+import { delay, statusOf, TEAMS_RETRY, withTeamsRetry, type RetryOptions } from './teams-retry';
 
 /** See TeamsNotifier's settleMs. */
 const CARD_UPDATE_SETTLE_MS = 150;
@@ -86,36 +77,6 @@ type CardAttempt = { shown: number } | { failed: unknown; again: boolean };
 
 const laneKey = (m: CardMessage) => `${m.conversationId}\n${m.activityId}`;
 
-/** Retries Teams' transient answers; honours Retry-After when the connector sends one. */
-export async function withTeamsRetry<T>(fn: () => Promise<T>, options: RetryOptions = TEAMS_RETRY, sleep = delay): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const status = statusOf(err);
-      if (!status || !RETRYABLE.has(status) || attempt >= options.attempts) throw err;
-      const retryAfter = retryAfterMs(err);
-      const backoff = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
-      await sleep(retryAfter ?? backoff / 2 + Math.random() * (backoff / 2));
-    }
-  }
-}
-
-export function statusOf(err: unknown): number | undefined {
-  const e = err as { statusCode?: number; status?: number; response?: { status?: number } };
-  return e?.statusCode ?? e?.status ?? e?.response?.status;
-}
-
-function retryAfterMs(err: unknown): number | undefined {
-  const headers = (err as { response?: { headers?: { get?(n: string): string | undefined } } })?.response?.headers;
-  const value = headers?.get?.('retry-after');
-  const seconds = value ? Number(value) : NaN;
-  return Number.isFinite(seconds) ? Math.min(seconds * 1000, 60000) : undefined;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 export class TeamsNotifier implements RequestNotifier {
   /** Holds each conversation to Teams' rate limits (other windows in tests). */

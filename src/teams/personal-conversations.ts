@@ -12,7 +12,8 @@ import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
 import type { Logger } from '../log/context';
 import { requestCard } from '../cards/request-card';
-import { statusOf, withTeamsRetry, type TeamsNotifier } from './notifier';
+import type { TeamsNotifier } from './notifier';
+import { statusOf, withTeamsRetry } from './teams-retry';
 import type { ConversationReferenceStore } from './ports';
 
 /** A reason a person cannot be reached that is known before anything is sent. */
