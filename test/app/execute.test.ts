@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { loadConfig, parseConfig } from '../../src/config/load';
 import { Countersign } from '../../src/app/countersign';
 import { RefusalReason } from '../../src/domain/refusal';
+import type { ApprovalRequest } from '../../src/domain/request';
 import { appOnFakes, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, dave, EXAMPLE_CONFIG } from '../support/people';
 import { asked, assertNoCrash, click, refusedWith, settle } from './steps';
@@ -117,23 +118,25 @@ describe('app: executing an approved request', () => {
     assert.match(failed.outcomeDetail ?? '', /DriftCheckFailed: Not executed: the target could not be read again: ServiceUnavailable/);
   });
 
-  it('reads the target again when Azure throttles the drift check, and executes once it can: the approval is kept', async () => {
+  /** A request approved while Azure throttles the first `reads` of its drift check (three tries more, 1 ms apart). */
+  async function approvedWhileThrottled(reads: number): Promise<ApprovalRequest> {
     f = appOnFakes({ executor: { driftRetryDelaysMs: [1, 1, 1] } });
     const r = await asked(f, alice, TAG);
-    f.azure.throttleSnapshots(2);
+    f.azure.throttleSnapshots(reads);
     await click(f, bob, r, 'approve');
     await settle(f);
+    return r;
+  }
+
+  it('reads the target again when Azure throttles the drift check, and executes once it can: the approval is kept', async () => {
+    const r = await approvedWhileThrottled(2);
     assert.equal(f.azure.executions.length, 1);
     assert.equal((await f.request(r.id)).state, 'succeeded');
     assert.equal(f.log.lines.filter((l) => l.msg === 'drift check could not read Azure; trying again').length, 2);
   });
 
   it('fails without executing when Azure throttles every try of the drift check', async () => {
-    f = appOnFakes({ executor: { driftRetryDelaysMs: [1, 1, 1] } });
-    const r = await asked(f, alice, TAG);
-    f.azure.throttleSnapshots(4);
-    await click(f, bob, r, 'approve');
-    await settle(f);
+    const r = await approvedWhileThrottled(4);
     assert.equal(f.azure.executions.length, 0);
     assert.match((await f.request(r.id)).outcomeDetail ?? '', /DriftCheckFailed: Not executed: the target could not be read again: TooManyRequests/);
   });
