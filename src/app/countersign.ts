@@ -30,10 +30,30 @@ import { help, pending, status, type HelpEntry, type PendingView } from './queri
 import { recordConfigLoaded } from './startup';
 import { createRequest, interpret, runQuery, type CreateInput, type CreateResult, type Interpretation } from './requests';
 
+/** Work under way that tells people, which a stop waits for (and then cuts: stopTelling, cutTelling). */
+class Telling {
+  private readonly under = new Set<Promise<unknown>>();
+
+  /** Keeps `work` until it settles; returns it as it is. */
+  track<T>(work: Promise<T>): Promise<T> {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.under.add(settled);
+    void settled.finally(() => this.under.delete(settled));
+    return work;
+  }
+
+  async idle(): Promise<void> {
+    while (this.under.size > 0) await Promise.all([...this.under]);
+  }
+}
+
 export class Countersign {
   readonly executor: Executor;
-  /** Approvers being told of new requests, in the background. */
-  private readonly telling = new Set<Promise<void>>();
+  /** Approvers being told, in the background: of new requests, and by the sweeps under way. */
+  private readonly telling = new Telling();
 
   constructor(
     readonly deps: AppDeps,
@@ -109,18 +129,25 @@ export class Countersign {
 
   /** Break-glass uses whose review is overdue are audited and escalated (once across instances). */
   sweepBreakGlassReviews(): Promise<string[]> {
-    return sweepBreakGlassReviews(this.deps);
+    return this.telling.track(sweepBreakGlassReviews(this.deps));
   }
 
   /** Escalates the requests due, then sends the reminders due (each once across instances). */
-  async sweepReach(): Promise<{ escalated: string[]; reminded: string[] }> {
-    const escalated = await sweepEscalations(this.deps);
-    return { escalated, reminded: await sweepReminders(this.deps) };
+  sweepReach(): Promise<{ escalated: string[]; reminded: string[] }> {
+    return this.telling.track(
+      (async () => {
+        const escalated = await sweepEscalations(this.deps);
+        return { escalated, reminded: await sweepReminders(this.deps) };
+      })(),
+    );
   }
 
-  /** Waits until approvers of the requests created so far have been told (shutdown, tests). */
+  /**
+   * Waits until approvers of the requests created so far have been told, and the sweeps under way
+   * (reminders, escalations, overdue break-glass reviews) have told theirs (shutdown, tests).
+   */
   async tellingIdle(): Promise<void> {
-    while (this.telling.size > 0) await Promise.allSettled([...this.telling]);
+    await this.telling.idle();
   }
 
   /**
@@ -142,9 +169,7 @@ export class Countersign {
   }
 
   private tell(requestId: string, work: () => Promise<unknown>): void {
-    const p = withLogContext({ requestId }, () => inBackground(this.deps, requestId, work));
-    this.telling.add(p);
-    void p.finally(() => this.telling.delete(p));
+    void this.telling.track(withLogContext({ requestId }, () => inBackground(this.deps, requestId, work)));
   }
 
   /** Records a card message posted for a request: clicks count from it, and it is kept current. */

@@ -337,6 +337,24 @@ describe('app: reaching approvers', () => {
     );
   });
 
+  it('counts a reminder sweep under way as telling, so a stop waits for its round (and can cut it)', async () => {
+    const r = await created();
+    // The reminder's card binding meets a busy store once: the round waits for its retry.
+    const cards = f.store.cards;
+    const save = cards.saveCardMessage.bind(cards);
+    let busy = 1;
+    cards.saveCardMessage = async (id, m) => {
+      if (busy-- > 0) throw new Error('database is locked');
+      return save(id, m);
+    };
+    f.clock.advance(Date.parse(r.createdAt) + 30 * MINUTE - f.clock.now().getTime());
+    const sweep = f.app.sweepReach();
+    await f.app.tellingIdle();
+    const reminders = (await f.audit({ types: ['approvers.notified'] })).filter((x) => x.data?.occasion === 'reminder');
+    assert.equal(reminders.length, 1, 'the reminder round was recorded before telling was idle');
+    assert.deepEqual((await sweep).reminded, [r.id]);
+  });
+
   it('tells the approvers again when the request needs approving again after drift', async () => {
     f.azure.setTarget('staging-old', { exists: true, etag: 'e1', facts: { 'tags.owner': 'web-team' } });
     const r = await created();
