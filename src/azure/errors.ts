@@ -37,11 +37,13 @@ export class ArmRequestError extends Error {
 
 /**
  * A failure that says nothing lasting: ARM throttled the call (429), failed in itself (5xx), or the
- * connection failed. For a read, trying again later may work; an abort is not one.
+ * connection failed (a Node.js network code, or the pipeline's send error). For a read, trying
+ * again later may work. Not an abort, nor an error without a status that ARM reported (a failed
+ * long-running operation's, such as an asynchronous InvalidTemplate), nor one of the credential.
  */
 export function isPassing(error: ArmError): boolean {
   if (error.httpStatus !== undefined) return error.httpStatus === 429 || error.httpStatus >= 500;
-  return error.code !== 'Aborted';
+  return ['NetworkError', 'REQUEST_SEND_ERROR'].includes(error.code) || /^E[A-Z_]+$/.test(error.code);
 }
 
 const LRO_FAILURE = /^The long-running operation has failed\. ([^.]+)\. ([\s\S]*)$/;

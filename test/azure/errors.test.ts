@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHttpHeaders, createPipelineRequest, RestError } from '@azure/core-rest-pipeline';
-import { armErrorFromResponse, flattenDetails, isIndeterminate, toArmError } from '../../src/azure/errors';
+import { armErrorFromResponse, flattenDetails, isIndeterminate, isPassing, toArmError } from '../../src/azure/errors';
 
 function restError(status: number, body: unknown, headers: Record<string, string> = {}): RestError {
   const request = createPipelineRequest({ url: 'https://management.azure.com/x' });
@@ -89,5 +89,14 @@ describe('ARM errors in words', () => {
 
   it('flattens nothing to nothing', () => {
     assert.deepEqual(flattenDetails(undefined), []);
+  });
+
+  it('tells a passing failure (throttled, ARM failing, the connection) from one trying again will not cure', () => {
+    for (const passing of [{ code: 'TooManyRequests', httpStatus: 429 }, { code: 'ServiceUnavailable', httpStatus: 503 }, { code: 'ECONNRESET' }, { code: 'ECONNREFUSED' }, { code: 'REQUEST_SEND_ERROR' }]) {
+      assert.equal(isPassing({ ...passing, message: '' }), true, passing.code);
+    }
+    for (const lasting of [{ code: 'AuthorizationFailed', httpStatus: 403 }, { code: 'NotFound', httpStatus: 404 }, { code: 'InvalidTemplate' }, { code: 'UnexpectedError' }, { code: 'Aborted' }, { code: 'CredentialUnavailableError' }]) {
+      assert.equal(isPassing({ ...lasting, message: '' }), false, lasting.code);
+    }
   });
 });

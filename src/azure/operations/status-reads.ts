@@ -14,7 +14,7 @@ import { ArmRequestError, isPassing as passing, STATUS_UNREADABLE } from '../err
 /** How long an accepted operation's status may stay unreadable before its outcome is called unknown. */
 export const DEFAULT_STATUS_PATIENCE_MS = 15 * 60_000;
 
-/** The longest wait between two tries of a status read (Retry-After may ask for longer). */
+/** The longest wait between two tries of a status read, Retry-After included. */
 const MAX_BACKOFF_MS = 60_000;
 
 export class StatusReads {
@@ -55,7 +55,8 @@ export class StatusReads {
     }
     const backoff = Math.min(MAX_BACKOFF_MS, this.intervalMs * 2 ** this.attempt);
     this.attempt += 1;
-    const wait = Math.max(backoff, retryAfterMs ?? 0);
+    // Retry-After is honoured up to the backoff's ceiling, so that the patience keeps its length.
+    const wait = Math.max(backoff, Math.min(retryAfterMs ?? 0, MAX_BACKOFF_MS));
     // An abort (a graceful stop, a lost lease) ends the wait with an AbortError, as it ends a poll.
     await sleep(wait, undefined, this.signal ? { signal: this.signal } : {});
   }
