@@ -139,6 +139,20 @@ describe('Azure gateway: when Azure says no, or cannot say', () => {
       assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
     });
 
+    it('a deployment another run started, followed by reading it, is followed through throttled reads', async () => {
+      sandbox.timing.deploymentStepMs = 40;
+      const abort = new AbortController();
+      // The first run stops following as soon as ARM accepted the deployment (its answer unrecorded here).
+      const first = new RecordingHooks(() => void setTimeout(() => abort.abort(), 1), abort.signal);
+      await azure.execute(deploy('web-adopted'), first);
+      const claimOnly = { correlationId: first.started[0].correlationId, resourceIds: [] };
+      sandbox.faults.throttle({ count: 6, retryAfterSeconds: 0, method: 'GET', pathContains: '/deployments/web-adopted' });
+      const outcome = await azure.resume(deploy('web-adopted'), claimOnly, new RecordingHooks());
+      assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+      const throttled = sandbox.requests.filter((r) => r.method === 'GET' && r.path.includes('/deployments/web-adopted') && r.status === 429);
+      assert.equal(throttled.length, 6);
+    });
+
     it('past the patience the outcome is unknown, never failed: the operation may have run', async () => {
       const impatient = createAzureGateway({ ...gatewayOptionsFor(sandbox), statusPatienceMs: 100 });
       sandbox.timing.deploymentStepMs = 20;

@@ -18,6 +18,7 @@ import { ProgressReporter } from '../progress';
 import { deploymentId, resourceGroupId } from '../resource-ids';
 import { Execution, withCorrelation, type ChangeOf, type GatewayContext } from './context';
 import { acceptAndWait, waitFor, type RestorePoller } from './lro';
+import { readThrough } from './status-reads';
 
 type DeployOp = ChangeOf<'deployTemplate'>;
 
@@ -78,10 +79,12 @@ export async function resumeDeployment(op: DeployOp, ref: ArmOperationRef, hooks
         // ARM no longer knows the operation status: the deployment record says how it went.
       }
     }
-    const existing = await api.deployments.get(op.resourceGroup, op.deploymentName).catch((e: unknown) => {
-      if (isRestError(e) && e.statusCode === 404) return undefined;
-      throw e;
-    });
+    const existing = await readThrough(exec.statusReads(`deployment ${op.deploymentName}`), () =>
+      api.deployments.get(op.resourceGroup, op.deploymentName).catch((e: unknown) => {
+        if (isRestError(e) && e.statusCode === 404) return undefined;
+        throw e;
+      }),
+    );
     if (!existing) {
       if (ref.resumeState || ref.pollUrl) {
         return exec.unknown('DeploymentNotFound', `Deployment ${op.deploymentName} was accepted by Azure but is no longer found in ${op.resourceGroup}; its outcome cannot be known.`);
@@ -197,8 +200,9 @@ async function adopt(
   await exec.started(exec.trace.ref(exec.resourceIds, { pollUrl: url }));
   const progress = new ProgressReporter(exec.hooks, readProgress);
   const signal = exec.hooks.signal;
+  const reads = exec.statusReads(`deployment ${op.deploymentName}`);
   for (;;) {
-    const d = await ctx.clients.deployments.deployments.get(op.resourceGroup, op.deploymentName, signal ? { abortSignal: signal } : {});
+    const d = await readThrough(reads, () => ctx.clients.deployments.deployments.get(op.resourceGroup, op.deploymentName, signal ? { abortSignal: signal } : {}));
     if (TERMINAL.has((d.properties?.provisioningState ?? '').toLowerCase())) return { deployment: d, progress };
     progress.kick();
     await sleep(ctx.pollIntervalMs, undefined, signal ? { signal } : {});

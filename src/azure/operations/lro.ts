@@ -3,28 +3,12 @@
  * (poll URL included) goes to onStarted so the wait can be resumed elsewhere; then poll until done.
  */
 import { restorePoller } from '@azure/arm-resources';
-import { isRestError } from '@azure/core-rest-pipeline';
-import type { ArmError } from '../../domain/operation';
-import { toArmError } from '../errors';
 import { refFromPollerState } from '../trace';
 import { ProgressReporter } from '../progress';
 import type { OperationProgress } from '../../domain/operation';
 import type { Execution, GatewayContext } from './context';
-import { retryAfterMs } from './status-reads';
+import { passingReadError } from './status-reads';
 
-/**
- * An error of the poller that is a failed read of the status for a passing reason (a 429, a 5xx, a
- * broken connection), not the operation's own ending. Other 4xx answers stay what they were: with
- * Location polling ARM answers a failed operation's poll with its error status, and a 404 is read
- * by the callers that resume. The operation's failure or cancellation, and an abort, are not RestErrors.
- */
-function statusReadError(e: unknown): { error: ArmError; retryAfterMs?: number } | undefined {
-  if (!isRestError(e)) return undefined;
-  const status = e.statusCode;
-  if (status !== undefined && status !== 429 && status < 500) return undefined;
-  const after = retryAfterMs(e.response?.headers.get('retry-after'));
-  return { error: toArmError(e), ...(after !== undefined ? { retryAfterMs: after } : {}) };
-}
 
 /** The part of the SDK's PollerLike that Countersign uses. */
 export interface Poller<T> {
@@ -90,7 +74,7 @@ export async function waitFor<T>(
         const result = await current.pollUntilDone(signal ? { abortSignal: signal } : undefined);
         return { result, progress };
       } catch (e) {
-        const unread = statusReadError(e);
+        const unread = passingReadError(e);
         const state = exec.ref.resumeState;
         if (!unread || !restore || !state) throw e;
         await reads.failed(unread.error, unread.retryAfterMs);

@@ -17,6 +17,7 @@ import { Execution, withCorrelation, type ChangeOf, type GatewayContext } from '
 import { deleteResource } from './delete-resource';
 import { resumeDeployment } from './deploy-template';
 import { restoreResourcesPoller, waitFor, type Poller } from './lro';
+import { readThrough } from './status-reads';
 import { resumeAction } from './resource-action';
 import { createResourceGroup, deleteResourceGroup } from './resource-groups';
 import { scaleResource } from './scale-resource';
@@ -88,8 +89,9 @@ async function readOrMissing<T>(read: () => Promise<T>): Promise<T | undefined> 
 /** Reads until `done` says the target settled, at the poll interval. */
 async function waitUntil<T>(exec: Execution, ctx: GatewayContext, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   const signal = exec.hooks.signal;
+  const reads = exec.statusReads('the operation');
   for (;;) {
-    const value = await read();
+    const value = await readThrough(reads, read);
     if (done(value)) return value;
     await sleep(ctx.pollIntervalMs, undefined, signal ? { signal } : {});
   }

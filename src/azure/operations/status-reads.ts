@@ -8,8 +8,9 @@
  * look in Azure.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isRestError } from '@azure/core-rest-pipeline';
 import type { ArmError } from '../../domain/operation';
-import { ArmRequestError, isPassing as passing, STATUS_UNREADABLE } from '../errors';
+import { ArmRequestError, isPassing as passing, STATUS_UNREADABLE, toArmError } from '../errors';
 
 /** How long an accepted operation's status may stay unreadable before its outcome is called unknown. */
 export const DEFAULT_STATUS_PATIENCE_MS = 15 * 60_000;
@@ -59,6 +60,37 @@ export class StatusReads {
     const wait = Math.max(backoff, Math.min(retryAfterMs ?? 0, MAX_BACKOFF_MS));
     // An abort (a graceful stop, a lost lease) ends the wait with an AbortError, as it ends a poll.
     await sleep(wait, undefined, this.signal ? { signal: this.signal } : {});
+  }
+}
+
+/**
+ * An SDK error that is a read failing for a passing reason (a 429, a 5xx, a broken connection), with
+ * ARM's Retry-After; undefined for anything else: another 4xx (a Location poll answers a failed
+ * operation with its error status; a 404 is read by the callers), the operation's own failure or
+ * cancellation, an abort (none of these is a RestError with such a status).
+ */
+export function passingReadError(e: unknown): { error: ArmError; retryAfterMs?: number } | undefined {
+  if (!isRestError(e)) return undefined;
+  const status = e.statusCode;
+  if (status !== undefined && status !== 429 && status < 500) return undefined;
+  const error = toArmError(e);
+  if (status === undefined && !passing(error)) return undefined;
+  const after = retryAfterMs(e.response?.headers.get('retry-after'));
+  return { error, ...(after !== undefined ? { retryAfterMs: after } : {}) };
+}
+
+/** One read of an accepted operation or its target, tried again through passing failures (`reads`). */
+export async function readThrough<T>(reads: StatusReads, read: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      const value = await read();
+      reads.worked();
+      return value;
+    } catch (e) {
+      const unread = passingReadError(e);
+      if (!unread) throw e;
+      await reads.failed(unread.error, unread.retryAfterMs);
+    }
   }
 }
 
