@@ -17,6 +17,8 @@
  *   status (Teams' 502 and 504 are retried for calls that are safe to repeat).
  */
 
+import { statusOf } from './teams-retry';
+
 /** The parts of @azure/core-rest-pipeline's pipeline used here (the Azure SDKs are src/azure's to import). */
 interface PipelineRequest {
   method: string;
@@ -139,11 +141,6 @@ function answerLost(err: unknown): boolean {
   if (status !== undefined) return status >= 500;
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' && LOST_CONNECTION.has(code);
-}
-
-function statusOf(err: unknown): number | undefined {
-  const status = (err as { statusCode?: unknown })?.statusCode;
-  return typeof status === 'number' ? status : undefined;
 }
 
 /**

@@ -188,23 +188,20 @@ describe('calls to the Bot Connector', function () {
       assert.equal(connector.count('PUT', /activities\/card-1$/), 6);
     });
 
-    it('posts a card the connector accepted but answered 500 once, and says it may have arrived', async () => {
-      const { messenger } = teams();
-      connector.answer = (method) => (method === 'POST' ? 'accept-then-500' : 'ok');
-      const delivery = await messenger.cardToConversation(buildRequest(), CHANNEL);
-      assert.equal(connector.accepted.length, 1, `posted ${connector.accepted.length} times`);
-      assert.equal(delivery.ok, false);
-      assert.match((delivery as { why: string }).why, /^Teams answered 500 to (replyToActivity|sendToConversation): it may have been posted, so it was not sent again$/);
-    });
-
-    it('posts a card once when the connection broke after the connector accepted it', async () => {
-      const { messenger } = teams();
-      connector.answer = (method) => (method === 'POST' ? 'accept-then-reset' : 'ok');
-      const delivery = await messenger.cardToConversation(buildRequest(), CHANNEL);
-      assert.equal(connector.accepted.length, 1, `posted ${connector.accepted.length} times`);
-      assert.equal(delivery.ok, false);
-      assert.match((delivery as { why: string }).why, /^the connection to Teams broke during (replyToActivity|sendToConversation): it may have been posted, so it was not sent again$/);
-    });
+    const acceptedThenLost = [
+      { answer: 'accept-then-500', title: 'posts a card the connector accepted but answered 500 once, and says it may have arrived', why: /^Teams answered 500 to (replyToActivity|sendToConversation): it may have been posted, so it was not sent again$/ },
+      { answer: 'accept-then-reset', title: 'posts a card once when the connection broke after the connector accepted it', why: /^the connection to Teams broke during (replyToActivity|sendToConversation): it may have been posted, so it was not sent again$/ },
+    ] as const;
+    for (const lost of acceptedThenLost) {
+      it(lost.title, async () => {
+        const { messenger } = teams();
+        connector.answer = (method) => (method === 'POST' ? lost.answer : 'ok');
+        const delivery = await messenger.cardToConversation(buildRequest(), CHANNEL);
+        assert.equal(connector.accepted.length, 1, `posted ${connector.accepted.length} times`);
+        assert.equal(delivery.ok, false);
+        assert.match((delivery as { why: string }).why, lost.why);
+      });
+    }
 
     it('does not post a new message again after a 502 or 504, which may come after it was posted', async () => {
       const { messenger } = teams();
