@@ -74,7 +74,7 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
     // Not awaited: a send that hangs past a stop leaves the round cut short and recorded (round.ts).
     eachAtMost(sends.length, ROUND.concurrency, async (index) => {
       if (!round.begin(index)) return;
-      round.note(index, await deliver(deps, request, sends[index].id, sends[index].send, () => round.waitsFor(index)));
+      round.note(index, await deliver(deps, request, sends[index].id, sends[index].send, () => round.waitsFor(index), () => round.binds(index)));
     }).catch((err: unknown) => deps.log.error({ requestId: request.id, err: String(err) }, 'telling approvers failed'));
     const outcome = await round.finished();
     deps.log.info({ requestId: request.id, occasion, reached: outcome.reached.length, unreachable: outcome.unreachable.length }, 'approvers told');
@@ -87,9 +87,17 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
 /**
  * Sends one message of a round and binds its card. `wanted` says whether the round still waits for
  * it: a card whose answer came after a stop cut the round short is not bound (it was recorded as not
- * reached).
+ * reached). `binds` tells the round the binding starts, and its signal ends the binding's retries
+ * when a stop cuts the round.
  */
-async function deliver(deps: AppDeps, request: ApprovalRequest, id: string, send: () => Promise<Delivery>, wanted: () => boolean): Promise<Reached> {
+async function deliver(
+  deps: AppDeps,
+  request: ApprovalRequest,
+  id: string,
+  send: () => Promise<Delivery>,
+  wanted: () => boolean,
+  binds: () => AbortSignal,
+): Promise<Reached> {
   const delivery = await Promise.resolve()
     .then(send)
     .catch((err: unknown): Delivery => ({ ok: false, why: err instanceof Error ? err.message : String(err) }));
@@ -99,8 +107,13 @@ async function deliver(deps: AppDeps, request: ApprovalRequest, id: string, send
   // The card went out: it must be bound to count. A write that still fails after the retries leaves
   // this person with a card whose buttons are refused: they count as not reached (card and audit
   // say so), and the round goes on to the others.
-  return persistently(deps, request.id, 'recording a card sent to an approver', () => recordCardPosted(deps, request.id, delivery.message)).then(
-    (): Reached => ({ reached: { id, ...name } }),
+  const cut = binds();
+  return persistently(deps, request.id, 'recording a card sent to an approver', () => recordCardPosted(deps, request.id, delivery.message), cut).then(
+    (): Reached => {
+      // Bound after the cut's wait was over: the record (written, or about to be) says not reached.
+      if (!wanted()) deps.log.warn({ requestId: request.id, who: id }, 'a card was bound after the stop recorded its approver as not reached: its buttons work');
+      return { reached: { id, ...name } };
+    },
     (err: unknown): Reached => ({
       unreachable: { id, ...name, why: `the card was sent but could not be recorded, so its buttons will be refused (${err instanceof Error ? err.message : String(err)})`.slice(0, 200) },
     }),
@@ -113,17 +126,22 @@ async function deliver(deps: AppDeps, request: ApprovalRequest, id: string, send
  */
 export const ROUND_WRITE_RETRY_MS = [1000, 4000, 15000];
 
-/** Runs a store write of a round, again after each of ROUND_WRITE_RETRY_MS while it fails; an outcome unknown is never retried. */
-async function persistently<T>(deps: AppDeps, requestId: string, what: string, write: () => Promise<T>): Promise<T> {
+/**
+ * Runs a store write of a round, again after each of ROUND_WRITE_RETRY_MS while it fails; an
+ * outcome unknown is never retried, and neither is a write once `cut` is aborted.
+ */
+async function persistently<T>(deps: AppDeps, requestId: string, what: string, write: () => Promise<T>, cut?: AbortSignal): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await write();
     } catch (err) {
       const wait = ROUND_WRITE_RETRY_MS[attempt];
-      if (wait === undefined || err instanceof CommitOutcomeUnknownError) throw err;
+      if (wait === undefined || err instanceof CommitOutcomeUnknownError || cut?.aborted) throw err;
       deps.log.warn({ requestId, err: String(err), retryInMs: wait }, `${what} failed; trying again`);
       // Unreferenced: a retry waiting at shutdown does not keep the process alive.
-      await sleep(wait, undefined, { ref: false });
+      await sleep(wait, undefined, { ref: false, ...(cut ? { signal: cut } : {}) }).catch(() => {
+        throw new Error('Countersign was stopping');
+      });
     }
   }
 }

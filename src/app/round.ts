@@ -18,6 +18,11 @@ export const ROUND = {
   concurrency: 8,
   /** How long after a round starts the outcomes known by then are recorded together (ms); later ones are recorded as each is known. */
   recordAfterMs: 2_000,
+  /**
+   * At a stop's cut, how long a card's binding already being written may still finish (ms), so that
+   * the record says what the card is: bound and reached, or not. Within the stop's last second.
+   */
+  cutBindingWaitMs: 500,
 };
 
 /** What one message of the round came to. */
@@ -26,12 +31,17 @@ export type Reached = { reached: { id: string; name?: string } } | { unreachable
 /** Why someone the round had not sent to yet, or had no answer for, is recorded as not reached at a stop. */
 const NOT_SENT_STOPPING = 'not sent: Countersign was stopping';
 const UNANSWERED_STOPPING = 'Countersign stopped before Teams answered';
+const UNBOUND_STOPPING = 'the card was sent, but Countersign stopped before it was recorded, so its buttons may be refused';
 
 export class Round {
   /** Indexes of the audience whose outcome is not known yet. */
   private readonly open: Set<number>;
   /** Indexes whose message was started. */
   private readonly started = new Set<number>();
+  /** Indexes whose card went out and is being bound (its binding write is under way or waits to be tried again). */
+  private readonly binding = new Set<number>();
+  /** Aborted by the cut: a binding waiting to be tried again is not (the person is recorded as not reached). */
+  private readonly cutting = new AbortController();
   private unrecorded: { index: number; result: Reached }[] = [];
   private writes: Promise<void> = Promise.resolve();
   private failure: { err: unknown } | undefined;
@@ -73,6 +83,15 @@ export class Round {
     return this.open.has(index);
   }
 
+  /**
+   * The card of the message at `index` went out and is being bound. Returns the signal that says
+   * the round was cut: no write of the binding starts after it (one under way may still finish).
+   */
+  binds(index: number): AbortSignal {
+    this.binding.add(index);
+    return this.cutting.signal;
+  }
+
   /** Notes the outcome of the message at `index` (ignored once the round recorded it otherwise). */
   note(index: number, result: Reached): void {
     if (!this.open.delete(index)) return;
@@ -99,10 +118,22 @@ export class Round {
     this.recordAsKnown();
   }
 
-  /** The last moment of a stop: the messages still without an answer are recorded as not reached. Resolves once recorded. */
+  /**
+   * The last moment of a stop: the messages still without an answer are recorded as not reached.
+   * A card already sent whose binding is being written gets a short while (ROUND.cutBindingWaitMs)
+   * for that write, so that a card bound is recorded as reached; a binding waiting to be tried again
+   * is not tried. Resolves once recorded.
+   */
   async cut(): Promise<void> {
     this.stop();
-    for (const index of [...this.open]) this.note(index, { unreachable: { id: this.ids[index], why: UNANSWERED_STOPPING } });
+    this.cutting.abort();
+    for (const index of [...this.open]) if (!this.binding.has(index)) this.note(index, { unreachable: { id: this.ids[index], why: UNANSWERED_STOPPING } });
+    if (this.open.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.known, new Promise<void>((resolve) => (timer = setTimeout(resolve, ROUND.cutBindingWaitMs).unref()))]);
+      clearTimeout(timer);
+    }
+    for (const index of [...this.open]) this.note(index, { unreachable: { id: this.ids[index], why: UNBOUND_STOPPING } });
     await this.writes;
   }
 

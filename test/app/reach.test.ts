@@ -198,6 +198,79 @@ describe('app: reaching approvers', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       assert.ok(!(await f.store.cards.getCardMessages(r.id)).some((m) => m.conversationId === `personal-${bob.aadObjectId}`));
     });
+
+    /** Bob's card goes out, then its binding's first write is held until `release` (it then fails with `fail`, or is written). */
+    function heldBinding(): { started: Promise<void>; release: (fail?: Error) => void } {
+      const cards = f.store.cards;
+      const original = cards.saveCardMessage.bind(cards);
+      let started!: () => void;
+      let release!: (fail?: Error) => void;
+      const begun = new Promise<void>((resolve) => (started = resolve));
+      const released = new Promise<Error | undefined>((resolve) => (release = resolve));
+      cards.saveCardMessage = async (requestId, message) => {
+        if (message.conversationId === `personal-${bob.aadObjectId}`) {
+          started();
+          const fail = await released;
+          if (fail) throw fail;
+        }
+        return original(requestId, message);
+      };
+      return { started: begun, release };
+    }
+    const bobsCard = async (r: ApprovalRequest) => (await f.store.cards.getCardMessages(r.id)).some((m) => m.conversationId === `personal-${bob.aadObjectId}`);
+
+    it('at the cut, lets a card\'s binding under way finish, and records that card as reached: its buttons work', async () => {
+      Object.assign(ROUND, { recordAfterMs: 60_000, cutBindingWaitMs: 2_000 });
+      const binding = heldBinding();
+      const r = await asked(f, alice, DELETE);
+      await binding.started;
+      f.app.stopTelling();
+      const cut = f.app.cutTelling();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      binding.release();
+      await cut;
+      await f.app.tellingIdle();
+      assert.ok(await bobsCard(r), 'Bob\'s card is bound');
+      assert.deepEqual(await missed(), []);
+      assert.ok((await notified()).flat().includes(bob.aadObjectId), 'Bob is recorded as reached');
+      assert.equal((await clickPersonal(bob, r, 'approve')).ok, true);
+    });
+
+    it('at the cut, does not try a failed binding again: the card stays unbound and the approver is recorded as not reached', async () => {
+      const delays = [...ROUND_WRITE_RETRY_MS];
+      ROUND_WRITE_RETRY_MS.splice(0, ROUND_WRITE_RETRY_MS.length, 60_000);
+      try {
+        Object.assign(ROUND, { recordAfterMs: 60_000, cutBindingWaitMs: 2_000 });
+        const binding = heldBinding();
+        const r = await asked(f, alice, DELETE);
+        await binding.started;
+        // The first write fails: the binding waits a minute to be tried again, which the cut ends.
+        binding.release(new Error('the store is locked by another process (database is locked)'));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        f.app.stopTelling();
+        await f.app.cutTelling();
+        await f.app.tellingIdle();
+        assert.ok(!(await bobsCard(r)), 'Bob\'s card is not bound');
+        const [bobMissed] = (await missed()).filter(([who]) => who === bob.aadObjectId);
+        assert.match(String(bobMissed?.[1]), /^the card was sent but could not be recorded, so its buttons will be refused \(Countersign was stopping\)/);
+      } finally {
+        ROUND_WRITE_RETRY_MS.splice(0, ROUND_WRITE_RETRY_MS.length, ...delays);
+      }
+    });
+
+    it('at the cut, records a card whose binding is still being written after the wait as not reached, saying why', async () => {
+      Object.assign(ROUND, { recordAfterMs: 60_000, cutBindingWaitMs: 30 });
+      const binding = heldBinding();
+      const r = await asked(f, alice, DELETE);
+      await binding.started;
+      f.app.stopTelling();
+      await f.app.cutTelling();
+      const [bobMissed] = (await missed()).filter(([who]) => who === bob.aadObjectId);
+      assert.equal(bobMissed?.[1], 'the card was sent, but Countersign stopped before it was recorded, so its buttons may be refused');
+      binding.release(new Error('the store was closed'));
+      await f.app.tellingIdle();
+      assert.ok(!(await bobsCard(r)));
+    });
   });
 
   it('never sends the requester a card of their own request, even when they also approve', async () => {
