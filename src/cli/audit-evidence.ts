@@ -17,6 +17,7 @@ import { uuidv7 } from '../store/ids';
 import { requireAuditDatabase } from './audit-database';
 import type { AuditDatabase } from './audit-database';
 import { AuditInputError, operatorOf } from './audit-io';
+import { existsAt, partialNameOf, removeAbandonedPartials } from './output-file';
 import type { AuditCliIo } from './audit-io';
 import { checkCheckpoints } from './audit-verify';
 
@@ -34,8 +35,9 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
   const target = path.resolve(io.cwd, opts.out ?? `evidence-${requestId.replace(/[^A-Za-z0-9_-]/g, '_')}`);
   if (existsSync(target)) throw new AuditInputError(`${target} already exists: choose another --out`);
   if (!existsSync(path.dirname(target))) throw new AuditInputError(`cannot write ${target}: its directory does not exist`);
+  for (const left of removeAbandonedPartials(target)) io.stderr.write(`Removed ${left}, left by an earlier command that did not finish.\n`);
   const store = await db.openStore();
-  const temp = `${target}.partial-${process.pid}`;
+  const temp = partialNameOf(target);
   try {
     const signer = loadOrCreateSigningKey(dataDir);
     const events: AuditRecord[] = [];
@@ -71,6 +73,8 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     const bundle = signEvidence(requestId, files, createdAt, `cli:${operator}`, signer);
     writeFileSync(path.join(temp, 'manifest.json'), `${JSON.stringify(bundle, null, 2)}\n`);
 
+    // A folder that appeared at --out meanwhile (an empty one would be replaced by the rename) is kept.
+    if (existsAt(target)) throw new AuditInputError(`${target} appeared while the evidence was written: nothing was recorded; choose another --out`);
     await store.compliance.saveExportManifest(manifest.exportId, createdAt, manifest, [
       exportedEvent({ time: new Date().toISOString(), via: 'evidence', manifest, data: { operator, requestId, folder: path.basename(target) } }),
     ]);

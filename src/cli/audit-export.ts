@@ -18,6 +18,7 @@ import type { CliStore } from './audit-database';
 import { AuditInputError, operatorOf, outputPath, progressLine, writeFileAtomically, writeTextAtomically } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { checkExportTargets } from './export-target';
+import { removeAbandonedPartials } from './output-file';
 import type { ExportTarget } from './export-target';
 
 export interface ExportOptions {
@@ -56,6 +57,9 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
   const manifestFile = opts.manifest ? outputPath(io, opts.manifest) : target ? manifestFileOf(target) : undefined;
   // Before anything is read or recorded: a refused export leaves no trace.
   checkExportTargets(exportTargets(target, manifestFile, opts), db.dataDir, opts.force === true);
+  for (const file of [target, manifestFile]) {
+    for (const left of file ? removeAbandonedPartials(file) : []) io.stderr.write(`Removed ${left}, left by an earlier export that did not finish.\n`);
+  }
   const store = await db.openStore();
   try {
     const signer = loadOrCreateSigningKey(db.dataDir);
@@ -83,7 +87,7 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
     const record = (result: ExportResult) => recordExport(store, result, operator);
     let result: ExportResult;
     if (target) {
-      result = await writeFileAtomically(target, run, record);
+      result = await writeFileAtomically(target, run, record, opts.force === true);
     } else {
       try {
         result = await run(io.stdout);
@@ -98,7 +102,7 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
       await record(result);
     }
     progress.done();
-    if (manifestFile) writeManifest(manifestFile, result, target);
+    if (manifestFile) writeManifest(manifestFile, result, target, opts.force === true);
     const m = result.manifest;
     const range = m.records ? ` (seq ${m.firstSeq} to ${m.lastSeq})` : '';
     io.stderr.write(`Exported ${m.records} audit records${range} as ${opts.format} to ${target ?? 'standard output'}.\n`);
@@ -127,9 +131,9 @@ function exportTargets(target: string | undefined, manifestFile: string | undefi
 }
 
 /** The export is in place and recorded (with its manifest) by now: a manifest that cannot be written says so. */
-function writeManifest(manifestFile: string, result: ExportResult, target: string | undefined): void {
+function writeManifest(manifestFile: string, result: ExportResult, target: string | undefined, replace: boolean): void {
   try {
-    writeTextAtomically(manifestFile, `${JSON.stringify(result.manifest, null, 2)}\n`);
+    writeTextAtomically(manifestFile, `${JSON.stringify(result.manifest, null, 2)}\n`, replace);
   } catch (err) {
     const exported = `the export${target ? ` ${target}` : ''} was written and recorded as ${result.manifest.exportId} (its audit.exported record holds the manifest)`;
     throw new AuditInputError(`${exported}, but the manifest file ${manifestFile} could not be written: ${(err as Error).message}`);

@@ -1,5 +1,5 @@
 /** What the audit commands share: where they read and write, and how a user's mistake is reported. */
-import { createWriteStream, existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -10,6 +10,7 @@ import { databaseFile, readCliSettings, type CliSettings } from '../settings';
 import { NotACountersignDatabaseError, openSqliteAuditReader, openSqliteStore } from '../store/sqlite';
 import type { SqliteStore } from '../store/sqlite';
 import { resolveDataDir } from './audit-options';
+import { existsAt, OutputTakenError, partialNameOf, placeOutput } from './output-file';
 import { EXIT_INPUT } from './audit-report';
 
 /** Where the commands read and write; tests pass their own. */
@@ -153,21 +154,36 @@ export function outputPath(io: AuditCliIo, file: string): string {
 
 /**
  * Writes beside the target, then `commit` (which may still fail, e.g. the audit record), then
- * renames into place: a failed export never leaves a file, half-written or unrecorded.
+ * moves it into place: a failed export never leaves a file, half-written or unrecorded. Without
+ * `replace`, a file that appeared at the target while it was written is never replaced: found
+ * before `commit`, nothing is recorded and nothing kept; found in the moment after it (the export
+ * is recorded), the export is kept under its temporary name, which the error gives.
  */
-export async function writeFileAtomically<T>(target: string, write: (out: Writable) => Promise<T>, commit: (result: T) => Promise<void>): Promise<T> {
-  const temp = `${target}.partial-${process.pid}`;
+export async function writeFileAtomically<T>(
+  target: string,
+  write: (out: Writable) => Promise<T>,
+  commit: (result: T) => Promise<void>,
+  replace = false,
+): Promise<T> {
+  const temp = partialNameOf(target);
   const out = createWriteStream(temp, { flags: 'wx' });
+  let committed = false;
   try {
     const result = await write(out);
     out.end();
     await finished(out);
+    if (!replace && existsAt(target)) throw new OutputTakenError(target);
     await commit(result);
-    renameSync(temp, target);
+    committed = true;
+    placeOutput(temp, target, replace);
     return result;
   } catch (err) {
     out.destroy();
+    if (err instanceof OutputTakenError && committed && err.kept) {
+      throw new AuditInputError(`${target} appeared while the export was written and was not replaced; the export is recorded and kept as ${err.kept}`);
+    }
     rmSync(temp, { force: true });
+    if (err instanceof OutputTakenError) throw new AuditInputError(`${target} appeared while the export was written: nothing was exported or recorded; pass --force to replace it, or choose another --out`);
     const cause = (err instanceof ExportIncompleteError ? err.cause : err) as NodeJS.ErrnoException;
     if (cause?.code && cause.syscall) throw new AuditInputError(`cannot write ${target}: ${cause.message}`);
     throw err;
@@ -178,12 +194,16 @@ export async function writeFileAtomically<T>(target: string, write: (out: Writab
  * A small file (a manifest) written beside the target and renamed into place: never half a file under
  * its name, and a link standing there is replaced, not followed.
  */
-export function writeTextAtomically(target: string, text: string): void {
-  const temp = `${target}.partial-${process.pid}`;
+export function writeTextAtomically(target: string, text: string, replace = false): void {
+  const temp = partialNameOf(target);
   try {
     writeFileSync(temp, text, { flag: 'wx' });
-    renameSync(temp, target);
+    placeOutput(temp, target, replace);
   } catch (err) {
+    if (err instanceof OutputTakenError) {
+      rmSync(temp, { force: true });
+      throw new Error(`${target} appeared meanwhile and was not replaced (pass --force to replace it)`);
+    }
     // A temporary file of that name that was there before is not ours to remove.
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') rmSync(temp, { force: true });
     throw err;

@@ -11,6 +11,7 @@ import { checkpointFileOf } from '../audit/access/checkpoints';
 import { PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../audit/access/signing';
 import { databaseFile } from '../settings';
 import { AuditInputError } from './audit-io';
+import { existsAt } from './output-file';
 
 /** A file the export is about to write, and how the user named it (for the message). */
 export interface ExportTarget {
@@ -88,15 +89,6 @@ function dataDirectoryFileAt(file: string, dataDir: string): { kind: string; rea
   return undefined;
 }
 
-function exists(file: string): boolean {
-  try {
-    lstatSync(file); // a link to nowhere is there too: the export would replace it
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Refuses, before anything is read or recorded: a target that is one of the data directory's own
  * files (always), a directory, two targets that are one file, and a file that exists (unless force).
@@ -118,6 +110,6 @@ export function checkExportTargets(targets: readonly ExportTarget[], dataDir: st
     const other = seen.get(replaced);
     if (other) throw new AuditInputError(`${t.named} is the same file as ${other.named}: ${t.instead}`);
     seen.set(replaced, t);
-    if (!force && exists(t.file)) throw new AuditInputError(`${t.named} already exists: pass --force to replace it, or ${t.instead}`);
+    if (!force && existsAt(t.file)) throw new AuditInputError(`${t.named} already exists: pass --force to replace it, or ${t.instead}`);
   }
 }

@@ -5,6 +5,7 @@
  * the data directory's own files never, whatever path or link leads to them.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { linkSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkpointFileOf } from '../../src/audit/access/checkpoints';
@@ -88,6 +89,17 @@ describe('countersign audit export: the files it may write', function () {
       const v = await audit(['verify', '--file', out, '--data-dir', dataDir]);
       assert.equal(v.code, 0, v.stdout + v.stderr);
       assert.deepEqual(readdirSync(tmp.dir).sort(), ['audit.jsonl', 'audit.jsonl.manifest.json', 'data'], 'no temporary file is left');
+    });
+
+    it('removes what an export killed while writing to the same --out left, and says so', async () => {
+      const out = path.join(tmp.dir, 'audit.jsonl');
+      const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+      writeFileSync(`${out}.partial-${gone}`, 'half an export');
+      writeFileSync(`${out}.manifest.json.partial-${gone}`, '{');
+      const r = await exportTo('--out', out);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`^Removed ${out}\\.partial-${gone}, left by an earlier export that did not finish\\.\nRemoved ${out}\\.manifest\\.json\\.partial-${gone}, `));
+      assert.deepEqual(readdirSync(tmp.dir).sort(), ['audit.jsonl', 'audit.jsonl.manifest.json', 'data']);
     });
 
     it('with --force replaces a link standing at --out, and leaves the file it pointed to as it was', async () => {

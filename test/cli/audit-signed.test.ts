@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
@@ -429,8 +430,14 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const request = aRequest('CS-PYRTN13S');
       await store.requests.insert(request, [anEvent('request.created', { request: requestRef('CS-PYRTN13S') })]);
       await store.close();
+      // What an evidence run killed while writing this folder left: removed, and said.
+      const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+      const left = path.join(tmp.dir, `evidence-CS-PYRTN13S.partial-${gone}`);
+      mkdirSync(path.join(left, 'cards'), { recursive: true });
       const r = await audit(['evidence', 'cs-pyrtnl3s.', '--data-dir', dataDir], {}, tmp.dir);
       assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`^Removed ${left.replace(/[.]/g, '\\.')}, left by an earlier command that did not finish\\.\n`));
+      assert.ok(!existsSync(left));
       assert.match(r.stderr, /Evidence for CS-PYRTN13S: 1 audit records, 1 card version\(s\), written to .*evidence-CS-PYRTN13S\./);
       const e = await audit(['export', '--format', 'jsonl', '--request', 'cs-pyrtn13s', '--data-dir', dataDir]);
       assert.equal(e.code, 0, e.stderr);

@@ -1,0 +1,92 @@
+/**
+ * Putting a command's output file in place: written beside its name as `<name>.partial-<pid>`, then
+ * moved to its name in one step. Without --force that step never replaces a file: a file that
+ * appeared at the name while a long export was written is kept, and the export says where it is.
+ * A partial file whose process is gone (killed mid-export) is removed by the next command that
+ * writes to the same name.
+ */
+import { linkSync, lstatSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+
+/** The temporary name an output is written under by this process. */
+export function partialNameOf(target: string): string {
+  return `${target}.partial-${process.pid}`;
+}
+
+/** Whether a process of this id is running (one of another user's counts as running). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes what an earlier command left beside `target` when it was killed while writing it
+ * (`<target>.partial-<pid>` of a process that is gone); returns the paths removed. A partial file
+ * of a process still running (another export to the same name) is left alone.
+ */
+export function removeAbandonedPartials(target: string): string[] {
+  const dir = path.dirname(target);
+  const prefix = `${path.basename(target)}.partial-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (!/^\d+$/.test(name.slice(prefix.length)) || pid === process.pid || running(pid)) continue;
+    rmSync(path.join(dir, name), { recursive: true, force: true });
+    removed.push(path.join(dir, name));
+  }
+  return removed;
+}
+
+export function existsAt(file: string): boolean {
+  try {
+    lstatSync(file); // a link to nowhere is there too
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The output could not be put at its name: a file appeared there meanwhile. `kept` says where the output is, if anywhere. */
+export class OutputTakenError extends Error {
+  constructor(
+    readonly target: string,
+    readonly kept?: string,
+  ) {
+    super(`${target} appeared while the output was written`);
+  }
+}
+
+/**
+ * Moves `temp` to `target`. With `replace`, whatever is at `target` is replaced (a link there too,
+ * not followed). Without it, a file at `target` is never replaced: the move is a hard link, which
+ * fails if the name is taken, and then `temp` is kept and OutputTakenError names it. On a file
+ * system without hard links the name is checked just before a rename instead.
+ */
+export function placeOutput(temp: string, target: string, replace: boolean): void {
+  if (replace) {
+    renameSync(temp, target);
+    return;
+  }
+  try {
+    linkSync(temp, target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new OutputTakenError(target, temp);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') throw err;
+    if (existsAt(target)) throw new OutputTakenError(target, temp);
+    renameSync(temp, target);
+    return;
+  }
+  unlinkSync(temp);
+}

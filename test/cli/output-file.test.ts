@@ -1,0 +1,81 @@
+/**
+ * How an export's file is put in place: written under a temporary name, moved to its name in one
+ * step, and never over a file that appeared at that name while it was written (unless --force).
+ * What a killed export left behind is removed by the next export to the same name.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { AuditInputError, writeFileAtomically, writeTextAtomically } from '../../src/cli/audit-io';
+import { partialNameOf, removeAbandonedPartials } from '../../src/cli/output-file';
+import { tempDir } from '../store/fixtures';
+
+describe('putting an output file in place', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let out: string;
+  beforeEach(() => {
+    tmp = tempDir();
+    out = path.join(tmp.dir, 'audit.jsonl');
+  });
+  afterEach(() => tmp.remove());
+
+  const writing = (text: string, meanwhile?: () => void) => async (stream: Writable) => {
+    stream.write(text);
+    meanwhile?.();
+    return text.length;
+  };
+
+  it('moves the written file to its name and leaves nothing else', async () => {
+    const recorded: number[] = [];
+    assert.equal(await writeFileAtomically(out, writing('records\n'), async (n) => void recorded.push(n)), 8);
+    assert.equal(readFileSync(out, 'utf8'), 'records\n');
+    assert.deepEqual(recorded, [8]);
+    assert.deepEqual(readdirSync(tmp.dir), ['audit.jsonl']);
+  });
+
+  it('does not replace a file that appeared at its name while it was written: nothing recorded, nothing left', async () => {
+    let recorded = false;
+    const run = writeFileAtomically(out, writing('records\n', () => writeFileSync(out, "the auditor's notes\n")), async () => void (recorded = true));
+    await assert.rejects(run, (err: Error) => err instanceof AuditInputError && err.message === `${out} appeared while the export was written: nothing was exported or recorded; pass --force to replace it, or choose another --out`);
+    assert.equal(recorded, false);
+    assert.equal(readFileSync(out, 'utf8'), "the auditor's notes\n");
+    assert.deepEqual(readdirSync(tmp.dir), ['audit.jsonl']);
+  });
+
+  it('keeps a recorded export under its temporary name when the file appeared just after it was recorded, and says where', async () => {
+    const run = writeFileAtomically(out, writing('records\n'), async () => writeFileSync(out, "the auditor's notes\n"));
+    const kept = partialNameOf(out);
+    await assert.rejects(run, (err: Error) => err instanceof AuditInputError && err.message === `${out} appeared while the export was written and was not replaced; the export is recorded and kept as ${kept}`);
+    assert.equal(readFileSync(out, 'utf8'), "the auditor's notes\n");
+    assert.equal(readFileSync(kept, 'utf8'), 'records\n');
+  });
+
+  it('replaces it when told to (--force)', async () => {
+    await writeFileAtomically(out, writing('records\n', () => writeFileSync(out, 'old\n')), async () => undefined, true);
+    assert.equal(readFileSync(out, 'utf8'), 'records\n');
+    assert.deepEqual(readdirSync(tmp.dir), ['audit.jsonl']);
+  });
+
+  it('writes a manifest over nothing unless told to, and leaves no temporary file either way', () => {
+    const manifest = `${out}.manifest.json`;
+    writeTextAtomically(manifest, '{"a":1}\n');
+    assert.throws(() => writeTextAtomically(manifest, '{"b":2}\n'), new Error(`${manifest} appeared meanwhile and was not replaced (pass --force to replace it)`));
+    assert.equal(readFileSync(manifest, 'utf8'), '{"a":1}\n');
+    writeTextAtomically(manifest, '{"c":3}\n', true);
+    assert.equal(readFileSync(manifest, 'utf8'), '{"c":3}\n');
+    assert.deepEqual(readdirSync(tmp.dir), ['audit.jsonl.manifest.json']);
+  });
+
+  it('removes what an export killed while writing left (its process gone), not what a running one is writing', () => {
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    writeFileSync(`${out}.partial-${gone}`, 'half an export');
+    writeFileSync(`${out}.partial-${process.ppid}`, 'an export under way');
+    writeFileSync(`${out}.partial-notes`, 'not a partial export');
+    writeFileSync(path.join(tmp.dir, `other.jsonl.partial-${gone}`), 'another name');
+    assert.deepEqual(removeAbandonedPartials(out), [`${out}.partial-${gone}`]);
+    assert.ok(!existsSync(`${out}.partial-${gone}`));
+    assert.deepEqual(readdirSync(tmp.dir).sort(), [`audit.jsonl.partial-${process.ppid}`, 'audit.jsonl.partial-notes', `other.jsonl.partial-${gone}`]);
+  });
+});
