@@ -53,6 +53,18 @@ async function answer(options: ServerOptions, req: restify.Request, res: restify
   }
 }
 
+const ACTIVITY_AS_JSON = 'The request body must be a Bot Framework activity sent as application/json.';
+
+/** Whether the request says it carries a body (a length above zero, or chunks). */
+function hasBody(req: restify.Request): boolean {
+  return req.isChunked() || req.contentLength() > 0;
+}
+
+/** application/json (the only type an activity comes as); the route refuses the rest of what JSON's other names would let through. */
+function isJson(contentType: string): boolean {
+  return contentType === 'application/json' || /^application\/[\w.+-]*\+json$/.test(contentType);
+}
+
 /** The largest request body read (1 MB); past it the caller is answered 413. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -106,8 +118,21 @@ export function createServer(options: ServerOptions): restify.Server {
     res.send(415, { error: `Countersign does not accept compressed request bodies (Content-Encoding: ${encoding.slice(0, 64)}); send it uncompressed.` });
     return next(false);
   });
+  // Only JSON bodies are read, and a body of any other type is refused before a byte of it is read:
+  // restify's full body parser also took multipart uploads, which it wrote to the temp directory
+  // (up to 200 MB each, never removed, maxBodySize not applying) before any route or authentication.
+  server.use((req, res, next) => {
+    if (!hasBody(req) || isJson(req.getContentType())) return next();
+    const activity = req.getPath() === '/api/messages';
+    options.log.warn({ reqId: req.getId(), path: loggedPath(req.getPath()), contentType: req.getContentType().slice(0, 100) }, 'http request body refused: not JSON');
+    res.header('connection', 'close');
+    res.send(activity ? 400 : 415, { error: activity ? ACTIVITY_AS_JSON : 'Countersign reads only application/json request bodies.' });
+    return next(false);
+  });
   // The body parser's own errors carry restify's words ("Invalid JSON: ..."): the caller gets ours.
-  for (const parse of restify.plugins.bodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false })) {
+  // jsonBodyParser hands its options to the body reader, which takes maxBodySize (@types/restify omits it).
+  const jsonBody: restify.plugins.JsonBodyParserOptions & restify.plugins.BodyParserOptions = { maxBodySize: MAX_BODY_BYTES, mapParams: false };
+  for (const parse of restify.plugins.jsonBodyParser(jsonBody)) {
     server.use((req, res, next) =>
       parse(req, res, (err?: unknown) => {
         if (!(err instanceof Error)) return next(err as false | undefined);
@@ -127,7 +152,7 @@ export function createServer(options: ServerOptions): restify.Server {
     }
     // Only JSON: a form-encoded body would be parsed into an object of strings and reach the adapter.
     if (req.getContentType() !== 'application/json') {
-      res.send(400, { error: 'The request body must be a Bot Framework activity sent as application/json.' });
+      res.send(400, { error: ACTIVITY_AS_JSON });
       return;
     }
     const problem = activityProblem(req.body);

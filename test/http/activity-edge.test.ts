@@ -4,6 +4,8 @@
  * cannot be done (the signing keys cannot be fetched) is 503, audited, logged as JSON.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
 import zlib from 'node:zlib';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -99,6 +101,34 @@ describe('activities validated at the edge', function () {
         const plain = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': none }, body: '[]' });
         assert.deepEqual([plain.status, await plain.json()], [400, { error: 'Not a valid Bot Framework activity: the body must be a JSON object (a Bot Framework activity).' }], `"${none}" is no encoding at all`);
       }
+      assert.equal((await fetch(`${h.bot.url}/healthz`)).status, 200);
+    });
+
+    it('refuses a multipart upload before reading it: nothing lands in the temp directory, authenticated or not', async () => {
+      const uploads = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('upload_'));
+      const before = new Set(uploads());
+      const boundary = 'countersign-boundary';
+      const file = Buffer.alloc(5 * 1024 * 1024, 'a');
+      const body = Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+        file,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      const res = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body }).catch(() => undefined);
+      // Answered at once and the connection closed: the client may see the answer or a reset while it still sends.
+      if (res) assert.deepEqual([res.status, await res.json()], [400, { error: 'The request body must be a Bot Framework activity sent as application/json.' }]);
+      assert.deepEqual(uploads().filter((f) => !before.has(f)), [], 'no upload was written to the temp directory');
+      // Any other route: a body that is not JSON is refused too (415), here on a GET that carries one.
+      const elsewhere = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = http.request(`${h.bot.url}/healthz`, { method: 'GET', headers: { 'content-type': 'text/plain', 'content-length': '1' } }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        });
+        req.on('error', reject);
+        req.end('x');
+      });
+      assert.deepEqual([elsewhere.status, JSON.parse(elsewhere.text)], [415, { error: 'Countersign reads only application/json request bodies.' }]);
       assert.equal((await fetch(`${h.bot.url}/healthz`)).status, 200);
     });
 
