@@ -40,12 +40,20 @@ function runTimeRefusal(deps: Pick<AppDeps, 'clock'>, attempt: RequestAttempt): 
   return parsed && !parsed.ok ? refusal(RefusalReason.RunTimeRefused, `Cannot schedule "${attempt.command.name}": ${parsed.problem} Nothing was requested.`) : undefined;
 }
 
-/** The refusal for a person past their rate of new requests, or undefined. */
-function rateRefusal(deps: Pick<AppDeps, 'requestRate' | 'clock'>, actor: Actor): Refusal | undefined {
+/**
+ * The refusal for a person past their rate of new requests, or undefined. With `slot`, a request
+ * that may go is counted at once, in the same step as the check: the slot it took is handed to
+ * `slot`, to be given back (releaseRequest) if the request is not created after all.
+ */
+function rateRefusal(deps: Pick<AppDeps, 'requestRate' | 'clock'>, actor: Actor, slot?: (taken: RequestSlot) => void): Refusal | undefined {
   const rate = deps.requestRate;
   if (!rate) return undefined;
-  const wait = rate.waitFor(actor.aadObjectId, deps.clock.now().getTime());
-  if (wait <= 0) return undefined;
+  const now = deps.clock.now().getTime();
+  const wait = rate.waitFor(actor.aadObjectId, now);
+  if (wait <= 0) {
+    slot?.({ person: actor.aadObjectId, at: rate.record(actor.aadObjectId, now) });
+    return undefined;
+  }
   const minutes = Math.max(1, Math.ceil(wait / 60_000));
   return refusal(RefusalReason.RateLimited, `You have reached the limit of ${rate.describe()}; try again in ${minutes} minute(s). Nothing was requested.`);
 }
@@ -57,16 +65,23 @@ function reasonRefusal(attempt: Pick<RequestAttempt, 'command' | 'values' | 'rea
   return problem ? refusal(RefusalReason.ReasonInsufficient, `${problem} Nothing was requested.`) : undefined;
 }
 
+/** A request counted against its requester's rate before it was created. */
+export interface RequestSlot {
+  person: string;
+  at: number;
+}
+
 /**
  * Undefined when the person may go on; otherwise the audited refusal. `complete` attempts (the
- * request is about to be created) also have their reason and values checked.
+ * request is about to be created) also have their reason and values checked. With `slot`, an
+ * attempt that may go is counted against the person's rate at once (see rateRefusal).
  */
-export async function mayRequest(deps: AppDeps, attempt: RequestAttempt, complete = false): Promise<Refusal | undefined> {
+export async function mayRequest(deps: AppDeps, attempt: RequestAttempt, complete = false, slot?: (taken: RequestSlot) => void): Promise<Refusal | undefined> {
   const { command, actor, source } = attempt;
   // A requester role that lists Entra groups: the person's memberships are looked up first (group-access.ts).
   const resolved = await accessWithGroups(deps, [actor], command.policy?.requesterRoles ?? []);
   const roleRefusal = deps.config.access.checkActor(actor) ?? (resolved.ok ? resolved.access.checkRequester(command, actor, source) : resolved.refusal);
-  const refused = roleRefusal ?? (complete ? (requestTextRefusal(attempt) ?? reasonRefusal(attempt) ?? runTimeRefusal(deps, attempt)) : undefined) ?? rateRefusal(deps, actor);
+  const refused = roleRefusal ?? (complete ? (requestTextRefusal(attempt) ?? reasonRefusal(attempt) ?? runTimeRefusal(deps, attempt)) : undefined) ?? rateRefusal(deps, actor, slot);
   if (!refused) return undefined;
   return auditRefused(deps, attempt, refused, complete ? {} : { stage: 'before the form' });
 }
@@ -86,7 +101,7 @@ export async function auditRefused(deps: Pick<AppDeps, 'store' | 'clock'>, attem
   return refused;
 }
 
-/** Counts a created request against its requester's rate. */
-export function countRequest(deps: Pick<AppDeps, 'requestRate' | 'clock'>, actor: Actor): void {
-  deps.requestRate?.record(actor.aadObjectId, deps.clock.now().getTime());
+/** Gives back the slot of a request that was not created after all. */
+export function releaseRequest(deps: Pick<AppDeps, 'requestRate'>, slot: RequestSlot | undefined): void {
+  if (slot) deps.requestRate?.release(slot.person, slot.at);
 }

@@ -1,6 +1,7 @@
 /**
  * How many new requests one person may make: a sliding window per person (by Entra object id),
- * counted when a request is created. People are tracked only while they have requests in the
+ * counted when a request passes its checks (a slot taken then, in the same step as the check, so
+ * requests sent at once cannot all pass it) and given back if the request is then not created. People are tracked only while they have requests in the
  * window, and at most `maxPeople` of them (the least recently active dropped first), so the
  * limiter itself stays small. The limit is a setting (COUNTERSIGN_REQUESTS_PER_HOUR, docs/limits.md).
  */
@@ -30,13 +31,25 @@ export class RequestRate {
     return recent.times[recent.head] + this.policy.perMs - now;
   }
 
-  record(person: string, now: number): void {
+  /** Counts one request of the person now; returns the time it is counted at (what `release` takes). */
+  record(person: string, now: number): number {
     const recent = this.recent(person, now) ?? { times: [], head: 0 };
     // Kept in order, so the oldest leave from the front: a clock set back counts from the last time.
-    recent.times.push(Math.max(now, recent.times[recent.times.length - 1] ?? now));
+    const at = Math.max(now, recent.times[recent.times.length - 1] ?? now);
+    recent.times.push(at);
     this.people.delete(person);
     this.people.set(person, recent);
     while (this.people.size > this.maxPeople) this.people.delete(this.people.keys().next().value as string);
+    return at;
+  }
+
+  /** Gives back a request counted at `at` (it was not created after all). */
+  release(person: string, at: number): void {
+    const recent = this.people.get(person);
+    if (!recent) return;
+    const i = recent.times.lastIndexOf(at);
+    if (i >= recent.head) recent.times.splice(i, 1);
+    if (recent.head === recent.times.length) this.people.delete(person);
   }
 
   /** How the limit reads to a person. */

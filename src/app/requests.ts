@@ -12,7 +12,7 @@ import type { Refusal } from '../domain/refusal';
 import { defaultRisk } from '../domain/risk';
 import type { Actor, ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
-import { countRequest, mayRequest, resolveRunAt, type RequestAttempt } from './request-gate';
+import { mayRequest, releaseRequest, resolveRunAt, type RequestAttempt, type RequestSlot } from './request-gate';
 import { breakGlassEvent, breakGlassGate } from './break-glass';
 import { breakGlassUse } from '../domain/lifecycle';
 
@@ -98,10 +98,23 @@ export type CreateInput = RequestAttempt;
  * detection compares before execution), then stored together with its audit record.
  */
 export async function createRequest(deps: AppDeps, input: CreateInput, breakGlass = false): Promise<CreateResult> {
+  // Counted against the requester's rate when its checks pass, given back unless it is created.
+  let slot: RequestSlot | undefined;
+  const refused = (breakGlass ? await breakGlassGate(deps, input) : undefined) ?? (await mayRequest(deps, input, true, (taken) => (slot = taken)));
+  if (refused) return { ok: false, refusal: refused };
+  let result: CreateResult | undefined;
+  try {
+    result = await prepareAndStore(deps, input, breakGlass);
+    return result;
+  } finally {
+    if (!result?.ok) releaseRequest(deps, slot);
+  }
+}
+
+/** Past the checks: the operation resolved, what-if or snapshot read, the request stored with its audit record. */
+async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: boolean): Promise<CreateResult> {
   const { command, actor, source } = input;
   const now = deps.clock.now();
-  const refused = (breakGlass ? await breakGlassGate(deps, input) : undefined) ?? (await mayRequest(deps, input, true));
-  if (refused) return { ok: false, refusal: refused };
   if (!command.policy || !command.sensitive) return { ok: false, error: `"${command.name}" is read-only; it needs no request.` };
   const runAt = resolveRunAt(deps, input);
   const id = deps.ids.requestId();
@@ -173,12 +186,10 @@ export async function createRequest(deps: AppDeps, input: CreateInput, breakGlas
   if (breakGlass) {
     const used = breakGlassUse(request, now, input.reason ?? '');
     await deps.store.requests.insert(used, [created, breakGlassEvent(used, actor, source)]);
-    countRequest(deps, actor);
     deps.log.warn({ requestId: id, command: command.name }, 'break-glass used: running without approval');
     return { ok: true, request: used };
   }
   await deps.store.requests.insert(request, [created]);
-  countRequest(deps, actor);
   deps.log.info({ requestId: id, command: command.name }, 'request created');
   return { ok: true, request };
 }

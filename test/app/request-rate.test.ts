@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { RequestRate } from '../../src/app/request-rate';
+import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import { alice } from '../support/people';
+import { ask } from './steps';
 
 describe('one person\'s rate of new requests', () => {
   const HOUR = 3_600_000;
@@ -50,10 +53,61 @@ describe('one person\'s rate of new requests', () => {
     assert.equal(rate.waitFor('a', 1200), 500, 'now the one at 700 is the oldest');
   });
 
+  it('gives back a slot counted at a given time, and only that one', () => {
+    const rate = new RequestRate({ max: 2, perMs: 1000 });
+    const first = rate.record('a', 100);
+    const second = rate.record('a', 200);
+    assert.equal(rate.waitFor('a', 300), 800);
+    rate.release('a', second);
+    assert.equal(rate.waitFor('a', 300), 0);
+    rate.release('a', first);
+    rate.release('a', first);
+    rate.release('nobody', 5);
+    assert.equal(rate.record('a', 400), 400);
+    assert.equal(rate.record('a', 500), 500);
+    assert.equal(rate.waitFor('a', 600), 800, 'the two given back left nothing behind');
+  });
+
   it('counts a request made while the clock was set back from the last one, so none leaves early', () => {
     const rate = new RequestRate({ max: 2, perMs: 1000 });
     rate.record('a', 5000);
     rate.record('a', 4000);
     assert.equal(rate.waitFor('a', 5500), 500);
+  });
+});
+
+describe('the rate of new requests, through the use case', () => {
+  const DELETE = 'delete resource group staging-old';
+
+  /** Reading the target takes a while, as Azure does: every request is in flight at once. */
+  function slowTargets(f: AppOnFakes, fail = false): void {
+    const azure = f.azure;
+    const snapshot = azure.snapshot.bind(azure);
+    azure.snapshot = async (op) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (fail) throw new Error('the target could not be read');
+      return snapshot(op);
+    };
+  }
+
+  it('lets no more through than the limit when a person sends many at once', async () => {
+    const f = appOnFakes();
+    f.deps.requestRate = new RequestRate({ max: 3, perMs: 3_600_000 });
+    slowTargets(f);
+    const results = await Promise.all(Array.from({ length: 20 }, () => ask(f, alice, DELETE)));
+    assert.equal(results.filter((r) => r.ok).length, 3);
+    const refused = results.filter((r) => !r.ok && 'refusal' in r && r.refusal.reason === 'rate-limited');
+    assert.equal(refused.length, 17);
+    assert.equal((await f.audit({ types: ['request.created'] })).length, 3);
+    assert.equal((await f.audit({ types: ['request.refused'] })).length, 17);
+  });
+
+  it('gives back the slot of a request that was not created (its target could not be read)', async () => {
+    const f = appOnFakes();
+    f.deps.requestRate = new RequestRate({ max: 1, perMs: 3_600_000 });
+    slowTargets(f, true);
+    const failed = await ask(f, alice, DELETE);
+    assert.ok(!failed.ok && 'error' in failed && /could not read the target/.test(failed.error));
+    assert.equal(f.deps.requestRate.waitFor(alice.aadObjectId, f.clock.now().getTime()), 0, 'the slot was given back');
   });
 });
