@@ -12,6 +12,7 @@ import { Countersign } from './app/countersign';
 import type { Logger } from './log/context';
 import type { Executor } from './app/execution';
 import { RequestRate } from './app/request-rate';
+import { RefusalBudget } from './app/refusal-budget';
 import { randomRequestIds, systemClock } from './app/ids';
 import type { AzureGateway, Clock, Directory, IdGenerator } from './app/ports';
 import type { CountersignStore } from './store/countersign-store';
@@ -193,6 +194,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     auditorRoles: config.auditorRoles,
     ...(config.audit.http ? { http: config.audit.http } : {}),
     publicUrl: () => publicUrl,
+    refusalGate: (summarise) => new RefusalBudget(deps.clock, summarise, (err) => log.error({ err: String(err) }, 'could not record the count of refused audit exports')),
   });
   bot.auditCommand = auditCommandHandler(auditors, azure.sandbox);
 
@@ -298,6 +300,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       await settleExecutions(executor, graceMs, log);
       await settleMessages(app, notifier, Math.max(deadline - Date.now(), graceMs / 4), log);
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Refusals of unauthenticated callers counted past their budget are recorded before the last checkpoint.
+      await Promise.all([app.flushAuthRefusals(), auditors.flushRefusals()]);
       // The last head before the store closes is signed too: a log cut while the bot is down shows.
       await checkpointer.write('shutdown').catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint at shutdown failed'));
       for (const close of closers.reverse()) await close();

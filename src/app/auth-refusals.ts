@@ -6,7 +6,9 @@
  */
 import { neutralise } from '../domain/audit';
 import type { AuditEventDraft } from '../domain/audit';
+import { repeatedText, type RepeatedRefusals } from '../domain/repeated-refusals';
 import type { AppDeps } from './context';
+import { RefusalBudget } from './refusal-budget';
 
 export interface RefusedActivity {
   /** The adapter's answer, 401 (authentication failed). */
@@ -28,6 +30,10 @@ function claimed(v: unknown, max = 200): string | undefined {
 /** Text from the adapter, with anything shaped like a token taken out. */
 function scrub(text: string): string {
   return text.replace(/Bearer\s+\S+/gi, 'Bearer [redacted]').replace(JWT_LIKE, '[redacted]').slice(0, 300);
+}
+
+function reasonOf(r: RefusedActivity): string {
+  return r.status === 503 ? 'auth-unavailable' : r.hasAuthorization ? 'invalid-token' : 'missing-token';
 }
 
 function botAuthRefusedEvent(r: RefusedActivity, time: string): AuditEventDraft {
@@ -57,7 +63,7 @@ function botAuthRefusedEvent(r: RefusedActivity, time: string): AuditEventDraft 
     time,
     outcome: {
       result: 'refused' as const,
-      reason: r.status === 503 ? 'auth-unavailable' : r.hasAuthorization ? 'invalid-token' : 'missing-token',
+      reason: reasonOf(r),
       detail: `Bot Framework authentication failed (HTTP ${r.status}): ${scrub(r.reason || 'no reason given')}`,
     },
     data: {
@@ -69,7 +75,40 @@ function botAuthRefusedEvent(r: RefusedActivity, time: string): AuditEventDraft 
   });
 }
 
-/** Records an activity the Bot Framework adapter refused (the HTTP edge reports it here). */
-export async function recordAuthRefused(deps: Pick<AppDeps, 'store' | 'clock'>, attempt: RefusedActivity): Promise<void> {
-  await deps.store.audit.append([botAuthRefusedEvent(attempt, deps.clock.now().toISOString())]);
+/** The record of a minute's refusals past the budget: how many, why, from where. */
+function repeatedAuthRefusedEvent(r: RepeatedRefusals, time: string): AuditEventDraft {
+  return neutralise({
+    type: 'auth.refused' as const,
+    time,
+    outcome: { result: 'refused' as const, reason: 'repeated', detail: `Bot Framework authentication failed: ${repeatedText(r)}` },
+    data: { channel: 'bot-framework', repeated: r },
+  });
+}
+
+/**
+ * Records the activities the Bot Framework adapter refused (the HTTP edge reports each one here):
+ * one by one up to the budget a minute, then counted into one record (refusal-budget.ts).
+ */
+export class AuthRefusals {
+  private readonly budget: RefusalBudget;
+
+  constructor(private readonly deps: Pick<AppDeps, 'store' | 'clock' | 'log'>) {
+    this.budget = new RefusalBudget(
+      deps.clock,
+      async (repeated) => {
+        await deps.store.audit.append([repeatedAuthRefusedEvent(repeated, deps.clock.now().toISOString())]);
+      },
+      (err) => deps.log.error({ err: String(err) }, 'could not record the count of refused authentications'),
+    );
+  }
+
+  async record(attempt: RefusedActivity): Promise<void> {
+    if (!this.budget.admit(reasonOf(attempt), attempt.remoteAddress)) return;
+    await this.deps.store.audit.append([botAuthRefusedEvent(attempt, this.deps.clock.now().toISOString())]);
+  }
+
+  /** Records what was counted so far (at a stop). */
+  flush(): Promise<void> {
+    return this.budget.flush();
+  }
 }

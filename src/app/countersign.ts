@@ -8,7 +8,7 @@ import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import { withLogContext } from '../log/context';
 import { describeUntil, zoneOrUtc } from '../domain/delegation-time';
 import { admit, type Admission, type TenantClaims } from './access';
-import { recordAuthRefused, type RefusedActivity } from './auth-refusals';
+import { AuthRefusals, type RefusedActivity } from './auth-refusals';
 import { recordCardPosted } from './card-binding';
 import { admitClientText, type ClientInput } from './input-gate';
 import { mayRequest, type RequestAttempt } from './request-gate';
@@ -54,6 +54,7 @@ export class Countersign {
   readonly executor: Executor;
   /** Approvers being told, in the background: of new requests, and by the sweeps under way. */
   private readonly telling = new Telling();
+  private readonly authRefusals: AuthRefusals;
 
   constructor(
     readonly deps: AppDeps,
@@ -62,6 +63,7 @@ export class Countersign {
     // Every round of messages sent through these deps is known, so that a graceful stop records it.
     deps.rounds ??= new RoundsUnderWay();
     this.executor = new Executor(deps, executorOptions);
+    this.authRefusals = new AuthRefusals(deps);
   }
 
   /** True when Azure is the local sandbox: every answer says so. */
@@ -74,9 +76,14 @@ export class Countersign {
     return recordConfigLoaded(this.deps);
   }
 
-  /** An activity the Bot Framework adapter refused: audited, with what it claimed kept apart. */
+  /** An activity the Bot Framework adapter refused: audited, with what it claimed kept apart (past a budget a minute, counted). */
   authRefused(attempt: RefusedActivity): Promise<void> {
-    return recordAuthRefused(this.deps, attempt);
+    return this.authRefusals.record(attempt);
+  }
+
+  /** At a stop: the refused authentications counted but not yet recorded are recorded. */
+  flushAuthRefusals(): Promise<void> {
+    return this.authRefusals.flush();
   }
 
   /** The tenant gate every activity passes first (a refusal is audited). */

@@ -7,11 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { Logger } from '../../log/context';
-import type { Clock } from '../../app/ports';
+import type { Clock, RefusalGate } from '../../app/ports';
 import type { AuditStore } from '../ports';
 import type { AuditFilter } from '../../domain/audit';
 import { neutralise } from '../../domain/audit';
 import type { AuditEventDraft } from '../../domain/audit';
+import { repeatedText, type RepeatedRefusals } from '../../domain/repeated-refusals';
 import type { AccessPolicy } from '../../domain/policy';
 import type { Actor, Source } from '../../domain/request';
 import { bearerChecker } from './bearer';
@@ -44,6 +45,12 @@ export interface AuditorAccessDeps {
   http?: AuditHttpConfig;
   /** The bot's public base URL, known once it listens. */
   publicUrl(): string;
+  /**
+   * The budget for refusals of callers nobody authenticated (a download link or API call that does
+   * not check out), one per channel: recorded one by one up to it, counted past it, and the count
+   * recorded through `summarise`. Without it every refusal is recorded.
+   */
+  refusalGate?(summarise: (repeated: RepeatedRefusals) => Promise<void>): RefusalGate;
 }
 
 function json(status: number, body: unknown, headers?: Record<string, string>): Delivery {
@@ -60,8 +67,35 @@ function callerData(caller: Caller): Record<string, string> {
 export class AuditorAccess {
   private readonly checkBearer?: (authorization: string | undefined) => Promise<BearerCheck>;
 
+  /** Per channel, the budget of refusals of callers nobody authenticated (made on first use). */
+  private readonly gates = new Map<ExportChannel, RefusalGate>();
+
   constructor(private readonly deps: AuditorAccessDeps) {
     if (deps.http) this.checkBearer = bearerChecker(deps.http, (t) => deps.access.tenantAllowed(t), () => deps.clock.now());
+  }
+
+  /** At a stop: the refusals counted but not yet recorded are recorded. */
+  async flushRefusals(): Promise<void> {
+    await Promise.all([...this.gates.values()].map((gate) => gate.flush()));
+  }
+
+  private gate(via: ExportChannel): RefusalGate | undefined {
+    const make = this.deps.refusalGate;
+    if (!make) return undefined;
+    let gate = this.gates.get(via);
+    if (!gate) {
+      gate = make(async (repeated) => {
+        const event: AuditEventDraft = neutralise({
+          type: 'audit.export_refused' as const,
+          time: this.deps.clock.now().toISOString(),
+          outcome: { result: 'refused' as const, reason: 'repeated', detail: `Audit export refused: ${repeatedText(repeated)}` },
+          data: { via, repeated },
+        });
+        await this.deps.store.audit.append([event]);
+      });
+      this.gates.set(via, gate);
+    }
+    return gate;
   }
 
   // ---- Teams ------------------------------------------------------------------------------------
@@ -229,6 +263,10 @@ export class AuditorAccess {
   }
 
   private async refused(r: { via: ExportChannel | 'teams'; reason: string; detail: string; actor?: Actor; source?: Source; data?: Record<string, unknown> }): Promise<void> {
+    this.deps.log.warn({ via: r.via, reason: r.reason, by: r.actor?.aadObjectId }, 'audit export refused');
+    // A caller nobody authenticated (a link, an API call without a valid token): within the budget.
+    const address = typeof r.data?.remoteAddress === 'string' ? r.data.remoteAddress : undefined;
+    if (!r.actor && r.via !== 'teams' && this.gate(r.via)?.admit(r.reason, address) === false) return;
     const event: AuditEventDraft = neutralise({
       type: 'audit.export_refused' as const,
       time: this.deps.clock.now().toISOString(),
@@ -238,6 +276,5 @@ export class AuditorAccess {
       data: { via: r.via, ...(r.data ?? {}) },
     });
     await this.deps.store.audit.append([event]);
-    this.deps.log.warn({ via: r.via, reason: r.reason, by: r.actor?.aadObjectId }, 'audit export refused');
   }
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
+import { REFUSAL_BUDGET } from '../../../src/app/refusal-budget';
 import { CSV_COLUMNS } from '../../../src/audit/formats/csv-columns';
 import { readCsv } from '../../../src/audit/formats/csv-reader';
 import { fastCanonicalJson } from '../../../src/audit/chain/seal-json-fast';
@@ -152,6 +153,24 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     assert.equal(refused.outcome.reason, 'link-invalid');
     assert.match(refused.outcome.detail ?? '', /not signed by this Countersign/);
     assert.equal((await fetch(url)).status, 200, 'the real link still works');
+  });
+
+  it('records links that do not check out one by one up to the budget a minute, then as one count', async () => {
+    const budget = { ...REFUSAL_BUDGET };
+    Object.assign(REFUSAL_BUDGET, { perMinute: 3, windowMs: 300 });
+    try {
+      const statuses = await Promise.all(Array.from({ length: 20 }, (_, i) => fetch(`${h.bot.url}/api/audit/download/garbage-${i}`).then((r) => r.status)));
+      assert.deepEqual(new Set(statuses), new Set([404]));
+      // The count is recorded when the (here shortened) minute is over.
+      const records = await eventually('the count is recorded', async () => ((await refusals(h)).length === 4 ? refusals(h) : undefined), 5000);
+      assert.deepEqual(records.map((r) => r.outcome.reason), ['link-invalid', 'link-invalid', 'link-invalid', 'repeated']);
+      assert.deepEqual((records[3].data?.repeated as { count: number; reasons: unknown }).count, 17);
+      assert.deepEqual((records[3].data?.repeated as { reasons: unknown }).reasons, { 'link-invalid': 17 });
+      assert.equal(records[3].data?.via, 'teams-link');
+      assert.match(records[3].outcome.detail ?? '', /^Audit export refused: 17 more from .* \(at most 3 a minute are\): link-invalid 17; from 1 address$/);
+    } finally {
+      Object.assign(REFUSAL_BUDGET, budget);
+    }
   });
 
   it('refuses the export to anyone without the auditor role, clearly, and records it', async () => {

@@ -1,0 +1,87 @@
+/**
+ * Refusals of callers nobody has authenticated (an activity whose Bot Framework token failed, an
+ * audit download link or API call that does not check out) are recorded one by one up to a budget
+ * a minute; past it they are counted, and the count goes into one record when the minute is over
+ * (or at a stop): how many, which reasons, from which addresses. Anyone who can reach the endpoint
+ * could otherwise grow the append-only audit log without bound (the outside review wrote 3,000
+ * records in 2 s, about 16 GB an hour), each one a durable commit on the writer approvals use.
+ */
+import type { RepeatedRefusals } from '../domain/repeated-refusals';
+import type { Clock, RefusalGate } from './ports';
+
+/** How many such refusals a minute are recorded one by one, per kind (tests lower it). */
+export const REFUSAL_BUDGET = { perMinute: 30, windowMs: 60_000 };
+
+/** At most this many addresses are named in a summary; the rest are counted together. */
+const MAX_ADDRESSES = 20;
+/** Addresses tracked in a minute before the rest are only counted (a bound on the budget's own memory). */
+const MAX_TRACKED_ADDRESSES = 1_000;
+
+interface Window {
+  start: number;
+  recorded: number;
+  held?: { count: number; from: string; to: string; reasons: Map<string, number>; addresses: Map<string, number>; untracked: number };
+}
+
+export class RefusalBudget implements RefusalGate {
+  private window: Window = { start: Number.NEGATIVE_INFINITY, recorded: 0 };
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly clock: Clock,
+    /** Records the summary of a minute (one audit record). */
+    private readonly summarise: (repeated: RepeatedRefusals) => Promise<void>,
+    /** Told when a summary could not be recorded. */
+    private readonly failed: (err: unknown) => void,
+  ) {}
+
+  /** True: record this refusal one by one. False: it is counted into the minute's summary. */
+  admit(reason: string, remoteAddress: string | undefined): boolean {
+    const now = this.clock.now();
+    const t = now.getTime();
+    if (t - this.window.start >= REFUSAL_BUDGET.windowMs || t < this.window.start) {
+      this.flush();
+      this.window = { start: t, recorded: 0 };
+    }
+    if (this.window.recorded < REFUSAL_BUDGET.perMinute) {
+      this.window.recorded++;
+      return true;
+    }
+    const at = now.toISOString();
+    const held = (this.window.held ??= { count: 0, from: at, to: at, reasons: new Map(), addresses: new Map(), untracked: 0 });
+    held.count++;
+    held.to = at;
+    held.reasons.set(reason, (held.reasons.get(reason) ?? 0) + 1);
+    const address = (remoteAddress ?? 'unknown').slice(0, 100);
+    if (held.addresses.has(address) || held.addresses.size < MAX_TRACKED_ADDRESSES) held.addresses.set(address, (held.addresses.get(address) ?? 0) + 1);
+    else held.untracked++;
+    // The summary is recorded when the minute is over, even if nothing else comes; unreferenced, so
+    // it never keeps the process alive (a stop records it through flush).
+    if (!this.timer) this.timer = setTimeout(() => this.flush(), Math.max(0, this.window.start + REFUSAL_BUDGET.windowMs - t)).unref();
+    return false;
+  }
+
+  /** Records what the current minute counted, now; resolves once every summary so far is recorded. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const held = this.window.held;
+    this.window.held = undefined;
+    if (held) {
+      const named = [...held.addresses].sort((a, b) => b[1] - a[1]);
+      const rest = named.slice(MAX_ADDRESSES).reduce((n, [, c]) => n + c, 0) + held.untracked;
+      const repeated: RepeatedRefusals = {
+        count: held.count,
+        from: held.from,
+        to: held.to,
+        reasons: Object.fromEntries([...held.reasons].sort((a, b) => b[1] - a[1])),
+        remoteAddresses: Object.fromEntries(named.slice(0, MAX_ADDRESSES)),
+        ...(rest ? { otherAddresses: rest } : {}),
+        perMinute: REFUSAL_BUDGET.perMinute,
+      };
+      this.writing = this.writing.then(() => this.summarise(repeated).catch((err: unknown) => this.failed(err)));
+    }
+    return this.writing;
+  }
+}
