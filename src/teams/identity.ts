@@ -68,6 +68,14 @@ export function clientTextOf(activity: Partial<Activity>): ClientText[] {
   add('activityId', activity.id);
   add('replyToId', activity.replyToId);
   add('messageText', activity.text);
+  // Whom the message @mentions (delegate @someone): the ids and name Teams, or a crafted body, put there.
+  for (const e of Array.isArray(activity.entities) ? activity.entities : []) {
+    const mentioned = e?.type === 'mention' && e.mentioned && typeof e.mentioned === 'object' ? (e.mentioned as Record<string, unknown>) : undefined;
+    if (!mentioned) continue;
+    add('userId', mentioned.id, 'mention id');
+    add('name', mentioned.name, 'mention name');
+    add('aadObjectId', mentioned.aadObjectId, 'mention aadObjectId');
+  }
   const value = (activity.value && typeof activity.value === 'object' ? activity.value : {}) as Record<string, unknown>;
   if (activity.type === 'invoke') {
     const action = (value.action && typeof value.action === 'object' ? value.action : {}) as Record<string, unknown>;

@@ -9,6 +9,8 @@ import { TeamsInfo, type TurnContext } from 'botbuilder';
 import type { NamedPerson } from '../app/delegations';
 import { actorOf } from './identity';
 
+const ENTRA_OBJECT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 interface MentionEntity {
   type?: string;
   mentioned?: { id?: string; name?: string; aadObjectId?: string };
@@ -21,9 +23,11 @@ function mentionedPeople(context: TurnContext): { id: string; name: string; aadO
   const people: { id: string; name: string; aadObjectId?: string }[] = [];
   for (const e of (context.activity.entities ?? []) as MentionEntity[]) {
     const m = e.type === 'mention' ? e.mentioned : undefined;
-    if (!m?.id || m.id === bot || seen.has(m.id)) continue;
+    if (typeof m?.id !== 'string' || !m.id || m.id === bot || seen.has(m.id)) continue;
     seen.add(m.id);
-    people.push({ id: m.id, name: (m.name ?? m.id).slice(0, 200), ...(m.aadObjectId ? { aadObjectId: m.aadObjectId } : {}) });
+    // An Entra object id is a GUID; anything else in the entity is not used (the member record is asked instead).
+    const aadObjectId = typeof m.aadObjectId === 'string' && ENTRA_OBJECT_ID.test(m.aadObjectId) ? m.aadObjectId : undefined;
+    people.push({ id: m.id, name: (typeof m.name === 'string' && m.name ? m.name : m.id).slice(0, 200), ...(aadObjectId ? { aadObjectId } : {}) });
   }
   return people;
 }

@@ -113,6 +113,30 @@ describe('Teams: delegation for absence (fake Bot Connector, controlled clock)',
     assert.match(cardText(answer.body.value as Record<string, unknown>), /Bob Approver already approved request .* each person's authority counts once/);
   });
 
+  it('refuses a mention whose ids are past their limits before anything else, and records only a bounded prefix', async () => {
+    const text = '<at>Countersign</at> delegate <at>Carol</at> for 1d';
+    const huge = { type: 'mention', text: '<at>Carol</at>', mentioned: { id: people.carol.id, name: people.carol.name, aadObjectId: 'c'.repeat(900_000) } };
+    const before = h.connector.sent.length;
+    const res = await h.teams.post(h.teams.activity(people.bob, opsChannel, { type: 'message', text, entities: [BOT_MENTION, huge] }));
+    assert.equal(res.status, 200);
+    const said = h.teams.since(before).map((x) => x.activity.text).join('\n');
+    assert.match(said, /mention aadObjectId is 900000 characters long \(at most 64 are accepted\)\. Nothing was changed\./);
+    assert.deepEqual(await auditOf(h, { types: ['delegation.created'] }), []);
+    const [refused] = await auditOf(h, { types: ['request.refused'] });
+    assert.equal(refused.outcome.reason, 'input-too-long');
+    assert.ok(JSON.stringify(refused).length < 5_000, 'the record does not grow with what was sent');
+  });
+
+  it('does not take an Entra object id that is not one from a mention: the member record is asked instead', async () => {
+    const text = '<at>Countersign</at> delegate <at>Carol</at> for 1d';
+    const forged = { type: 'mention', text: '<at>Carol</at>', mentioned: { id: people.carol.id, name: people.carol.name, aadObjectId: 'admin\u202e\nx' } };
+    const res = await h.teams.post(h.teams.activity(people.bob, opsChannel, { type: 'message', text, entities: [BOT_MENTION, forged] }));
+    assert.equal(res.status, 200);
+    assert.deepEqual(h.connector.memberLookups, [{ conversationId: opsChannel.id, memberId: people.carol.id }]);
+    const [created] = await auditOf(h, { types: ['delegation.created'] });
+    assert.equal((created.data as { delegate: { aadObjectId: string } }).delegate.aadObjectId, people.carol.aadObjectId);
+  });
+
   it('says clearly when Teams does not know the person mentioned (member lookup 404), and changes nothing', async () => {
     const said = await sayNaming(h, people.bob, 'delegate @person for 1d', people.mallory);
     assert.match(said, /Countersign could not look up Mallory Outsider \(they are not a member of this conversation\); nothing was changed/);
