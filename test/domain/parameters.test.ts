@@ -81,6 +81,7 @@ describe('checking the parameters of a command', () => {
     assert.deepEqual(problems('scale api 0'), { instances: 'instances must be at least 1; got 0' });
     assert.deepEqual(problems('scale api -3'), { instances: 'instances must be at least 1; got -3' });
     assert.deepEqual(problems('scale api 11'), { instances: 'instances must be at most 10; got 11' });
+    assert.deepEqual(problems('scale api 9007199254740993'), { instances: 'instances must be at most 10; got 9007199254740993' }, 'the number as typed, not as a double rounds it');
   });
 
   it('uses the default of a parameter that was left out, and a given value over the default', () => {

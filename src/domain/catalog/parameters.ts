@@ -54,8 +54,8 @@ export function checkValue(spec: ParameterSpec, raw: string): string | undefined
   if (spec.type === 'integer') {
     if (!/^-?\d+$/.test(value)) return `${spec.name} must be a whole number; got "${value}"`;
     const n = Number(value);
-    if (spec.min !== undefined && n < spec.min) return `${spec.name} must be at least ${spec.min}; got ${n}`;
-    if (spec.max !== undefined && n > spec.max) return `${spec.name} must be at most ${spec.max}; got ${n}`;
+    if (spec.min !== undefined && n < spec.min) return `${spec.name} must be at least ${spec.min}; got ${value}`;
+    if (spec.max !== undefined && n > spec.max) return `${spec.name} must be at most ${spec.max}; got ${value}`;
     return undefined;
   }
   if (spec.pattern && !new RegExp(spec.pattern).test(value)) {
