@@ -25,6 +25,13 @@ const LINE_BREAKS = /[\n\r\t\u000b\u000c\u0085\u2028\u2029]+/g;
 const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}]/u;
 
 /**
+ * Characters that look like a plain space, or like nothing at all, but are not: the no-break and
+ * typographic spaces (U+00A0, U+2000–U+200A, U+202F, U+205F, U+3000) and U+2800 BRAILLE PATTERN
+ * BLANK. In a parameter value, which Azure is sent, an approver cannot tell them from a space.
+ */
+const BLANK_LOOKING = /[\u00a0\u2000-\u200a\u202f\u205f\u3000\u2800]/;
+
+/**
  * One emoji as people type it: a keycap, or a pictograph with a skin tone or one presentation selector
  * (U+FE0E/U+FE0F, also where the pictograph needs none, as keyboards add "🔥" U+FE0F), joined to more
  * by U+200D; or one of Unicode's recommended flag tag sequences (England, Scotland, Wales), a fixed list,
@@ -86,6 +93,11 @@ export function unsafeTextProblem(what: string, text: string, use: TextUse): str
   const broken = firstLoneSurrogate(text);
   if (broken) {
     return `${what} contains a broken character (a lone UTF-16 surrogate, ${broken.codePoint}, character ${broken.position}): it is not text, the card would show it as \uFFFD; type it again`;
+  }
+  const blank = use === 'parameter' ? BLANK_LOOKING.exec(text) : null;
+  if (blank) {
+    const position = Array.from(text.slice(0, blank.index)).length + 1;
+    return `${what} contains a character that looks like a space or like nothing but is not one (${codePoint(blank[0])}, character ${position}): the card could not tell it from a space, but Azure would be sent it; type a plain space or none`;
   }
   const invisible = firstInvisibleCharacter(text, use);
   if (!invisible) return undefined;
