@@ -353,6 +353,30 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.equal(records.filter((r) => r.type === 'request.approved').length, 5);
   });
 
+  it('survives its connections being dropped while lent out between two statements: the process goes on', async () => {
+    const s = await open({ connection: { ...connection, applicationName: 'countersign-midquery' } });
+    await s.audit.append([anEvent('request.created')]);
+    // A connection the pool has lent out (a transaction between two statements) has no listener of
+    // the pool's: pg emits 'error' on it when the server drops it, and an 'error' nobody listens to
+    // ends the process. (mocha's own handler would report it too.)
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const lent = await s.pool.connect();
+      await lent.query('BEGIN');
+      await superuser((c) => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'countersign-midquery' AND pid <> pg_backend_pid()"));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(uncaught.map(String), []);
+      await assert.rejects(lent.query('SELECT 1'));
+      lent.release(true);
+      await s.audit.append([anEvent('request.approved')]);
+      assert.equal((await verifyPostgresAuditLog(s.pool, s.target)).ok, true);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
   it('is not ready while the database cannot take a write, and ready again after', async () => {
     const s = await open({ connection: { ...connection, applicationName: 'countersign-readonly' } });
     assert.equal(await s.ping(), true);

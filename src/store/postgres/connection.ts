@@ -116,12 +116,19 @@ export function poolConfig(options: PostgresConnectionOptions): pg.PoolConfig {
 
 /**
  * A pool that outlives its connections: a connection that breaks (server restart, failover,
- * network) is dropped by the pool and the next query opens a new one. An idle connection that
- * breaks emits 'error' on the pool; it is reported, never allowed to crash the process.
+ * network, pg_terminate_backend) is dropped by the pool and the next query opens a new one. An idle
+ * connection that breaks emits 'error' on the pool; it is reported, never allowed to crash the
+ * process. A connection the pool has lent out (a transaction between two statements, a readiness
+ * probe) has no listener of the pool's, and pg emits 'error' on the connection itself: each one gets
+ * a listener of its own when it is made, so that error ends only the work on it (its next statement
+ * fails, and the store retries or reports it), never the process.
  */
-export function createPool(options: PostgresConnectionOptions, onIdleError?: (err: Error) => void): pg.Pool {
+export function createPool(options: PostgresConnectionOptions, onConnectionError?: (err: Error) => void): pg.Pool {
   const pool = new pg.Pool(poolConfig(options));
-  pool.on('error', (err) => onIdleError?.(err));
+  pool.on('error', () => undefined); // idle ones: reported by the listener each connection has (below)
+  pool.on('connect', (client) => {
+    client.on('error', (err) => onConnectionError?.(err));
+  });
   return pool;
 }
 
