@@ -167,7 +167,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   // The audit signing key and checkpoints of the chain head. A log emptied, replaced or cut short
   // since a checkpoint stops this start before it appends anything (docs/faults.md).
   const checkpointFile = checkpointFileOf(settings.dataDir);
-  const signer = await checkedSigner(store, settings.dataDir, checkpointFile).catch(async (err: unknown) => {
+  const auditDatabase = { kind: opened?.kind ?? settings.store.kind, ...(opened ? { where: opened.where } : {}) };
+  const signer = await checkedSigner(store, settings.dataDir, checkpointFile, auditDatabase).catch(async (err: unknown) => {
     if (!options.store) await store?.close();
     throw err;
   });
@@ -248,7 +249,10 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   // Executions a run that died (or stopped) left behind are resumed once their lease expired: now, and
   // whenever one expires later (a lease held by a run that just died expires after startup).
   const resumeAbandoned = () =>
-    withLogContext({ job: 'resume-sweep' }, () => app.resumeAbandoned()).catch((err: unknown) => log.error({ err: String(err) }, 'resuming executions failed'));
+    withLogContext({ job: 'resume-sweep' }, async () => {
+      await app.resumeAbandoned();
+      await app.runStranded();
+    }).catch((err: unknown) => log.error({ err: String(err) }, 'resuming executions failed'));
   await resumeAbandoned();
   const resumer = setInterval(() => void resumeAbandoned(), Math.min(15_000, Math.max(250, Math.floor(settings.executionLeaseMs / 2))));
   resumer.unref();

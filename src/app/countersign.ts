@@ -294,6 +294,11 @@ export class Countersign {
     return this.executor.resumeAbandoned();
   }
 
+  /** Starts the approved requests nobody runs (their start failed, or their instance died before claiming them). */
+  runStranded(): Promise<string[]> {
+    return this.executor.runStranded();
+  }
+
   /** The execution runs on in the background; its log lines keep the click's ids and name the request. */
   private execute(request: Pick<ApprovalRequest, 'id'>): void {
     withLogContext({ requestId: request.id }, () => this.executor.schedule(request));

@@ -16,6 +16,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
+import { withLogContext } from '../log/context';
 import {
   detectDrift,
   finishExecution,
@@ -50,6 +51,11 @@ const DEFAULT_LEASE_MS = 60_000;
  * what-if or read): a few seconds of trouble in Azure do not cost an approved request its approvals.
  */
 const DEFAULT_DRIFT_RETRY_DELAYS_MS = [2000, 5000, 10_000];
+/**
+ * How long a request may stay approved with no run of this instance on it before the periodic sweep
+ * starts it again: well past a drift check's tries (2 + 5 + 10 s) and Azure's slowest what-if.
+ */
+const DEFAULT_STRANDED_AFTER_MS = 120_000;
 
 export interface ExecutorOptions {
   /** How long a claim holds without renewal; renewed every third of it while the operation runs. */
@@ -60,6 +66,8 @@ export interface ExecutorOptions {
   correlationId?: () => string;
   /** Waits before each new try of a drift check that could not read Azure (default 2, 5 and 10 s). */
   driftRetryDelaysMs?: readonly number[];
+  /** How long a request may stay approved, run by no one here, before runStranded starts it (default 2 minutes). */
+  strandedAfterMs?: number;
 }
 
 export class Executor {
@@ -69,6 +77,7 @@ export class Executor {
   readonly leaseMs: number;
   private readonly newCorrelationId: () => string;
   private readonly driftRetryDelaysMs: readonly number[];
+  private readonly strandedAfterMs: number;
   private stopping = false;
   /** Aborted by stop(): ends the waits between drift checks. */
   private readonly stopped = new AbortController();
@@ -81,6 +90,7 @@ export class Executor {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.newCorrelationId = options.correlationId ?? randomUUID;
     this.driftRetryDelaysMs = options.driftRetryDelaysMs ?? DEFAULT_DRIFT_RETRY_DELAYS_MS;
+    this.strandedAfterMs = options.strandedAfterMs ?? DEFAULT_STRANDED_AFTER_MS;
   }
 
   /**
@@ -120,6 +130,26 @@ export class Executor {
       this.track(r.id, () => this.follow(resumed, 'resume'));
     }
     return taken;
+  }
+
+  /**
+   * Starts again the approved requests nobody runs: one whose start failed here (its claim could not
+   * be written: a lock held past the wait, a connection lost, a full disk) or whose instance died
+   * before claiming it. Only those approved for longer than strandedAfterMs and not being run here,
+   * so a run still in its drift check is left alone; if another instance's is, its claim or this
+   * one's wins and the other stops, so the operation is still sent once. Returns the ids started.
+   * Called periodically (with the lease sweep); at start, every approved request is started.
+   */
+  async runStranded(): Promise<string[]> {
+    if (this.stopping) return [];
+    const now = this.deps.clock.now().getTime();
+    const approved = await this.deps.store.requests.list({ states: ['approved'] });
+    const stranded = approved.filter((r) => !this.running.has(r.id) && now - Date.parse(r.updatedAt) >= this.strandedAfterMs);
+    for (const r of stranded) {
+      this.deps.log.warn({ requestId: r.id, approvedAt: r.updatedAt }, 'approved request not executed yet: starting it again');
+      withLogContext({ requestId: r.id }, () => this.schedule(r));
+    }
+    return stranded.map((r) => r.id);
   }
 
   /** Resolves when every execution started so far has finished. */

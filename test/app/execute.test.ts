@@ -182,6 +182,34 @@ describe('app: executing an approved request', () => {
     assert.equal((await f.request(r.id)).state, 'succeeded');
   });
 
+  it('starts again, from the periodic sweep, an approved request whose claim could not be written; never one still being run', async () => {
+    f = appOnFakes({ executor: { strandedAfterMs: 60_000 } });
+    const r = await asked(f, alice, DELETE);
+    // The claim (approved → executing) meets a write lock held past the wait, once.
+    const requests = f.store.requests;
+    const update = requests.update.bind(requests);
+    let refused = 0;
+    requests.update = async (next, expected, events) => {
+      if (next.state === 'executing' && refused++ === 0) throw new Error('the store is locked by another process (database is locked): waited 5000 ms for its write lock, nothing was written');
+      return update(next, expected, events);
+    };
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'approved', 'the run ended with the claim unwritten');
+    assert.equal(f.azure.started.length, 0);
+    assert.deepEqual(await f.app.runStranded(), [], 'too soon: a drift check may still be under way');
+    f.clock.advance(60_000);
+    assert.deepEqual(await f.app.runStranded(), [r.id]);
+    assert.deepEqual(await f.app.runStranded(), [], 'not twice while it runs');
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+    assert.equal(f.azure.started.length, 1, 'sent to Azure once');
+    assert.deepEqual(await f.app.runStranded(), []);
+    // The failed first run was logged as such; nothing else.
+    assert.deepEqual(f.log.lines.filter((l) => l.level === 'error').map((l) => l.msg), ['execution crashed']);
+    f.log.lines.length = 0;
+  });
+
   it('records a failure with ARM\'s error and tells the requester', async () => {
     const r = await asked(f, alice, DELETE);
     f.azure.nextExecution({ outcome: 'failed', error: { code: 'ScopeLocked', message: 'the resource group is locked' } });
