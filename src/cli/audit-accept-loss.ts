@@ -3,6 +3,9 @@
  * shortened audit database, an operator who knows why records that the loss is accepted. The
  * acceptance is an audit.loss_accepted record; the old checkpoint file is set aside (renamed, kept as
  * evidence) and a fresh checkpoint signs the log as it now is, so the next start proceeds.
+ *
+ * It acts on the store the settings name, as the bot and the other audit commands do: with
+ * COUNTERSIGN_STORE=postgres, the PostgreSQL database (never a SQLite file made beside it).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,19 +14,29 @@ import { Checkpointer, checkpointFileOf } from '../audit/access/checkpoints';
 import { archiveCheckpointFile, checkContinuity } from '../audit/access/continuity';
 import { loadOrCreateSigningKey, PRIVATE_KEY_FILE } from '../audit/access/signing';
 import { databaseFile } from '../settings';
+import type { CountersignStore } from '../store/countersign-store';
 import { openSqliteStore } from '../store/sqlite';
+import { configuredStoreKind, requireAuditDatabase } from './audit-database';
 import { AuditInputError, operatorOf, unreadableAsInput } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { resolveDataDir } from './audit-options';
+
+/** The configured store, opened to record in. */
+async function openConfiguredStore(dataDirOption: string | undefined, dataDir: string, io: AuditCliIo): Promise<CountersignStore> {
+  // PostgreSQL: the database the bot uses, opened as `audit checkpoint` and `audit export` open it
+  // (with COUNTERSIGN_DATABASE_MIGRATE as set: an emptied database is given its tables, as at start).
+  if (configuredStoreKind(io) === 'postgres') return requireAuditDatabase(dataDirOption, io).openStore();
+  const file = databaseFile(dataDir);
+  // An emptied or deleted database is opened (and given its tables) like a new one: that is the point.
+  return unreadableAsInput(file, () => openSqliteStore({ file, writer: 'inline' }));
+}
 
 export async function acceptLoss(opts: { dataDir?: string; reason?: string }, io: AuditCliIo): Promise<number> {
   const dataDir = resolveDataDir(opts.dataDir, io.settings, io.cwd);
   if (!fs.existsSync(dataDir)) throw new AuditInputError(`no data directory at ${dataDir}; pass --data-dir <dir>`);
   const reason = (opts.reason ?? '').trim();
   if (!reason) throw new AuditInputError('--reason "<why the loss is accepted>" is required: it is recorded in the audit log');
-  const file = databaseFile(dataDir);
-  // An emptied or deleted database is opened (and given its tables) like a new one: that is the point.
-  const store = await unreadableAsInput(file, () => openSqliteStore({ file, writer: 'inline' }));
+  const store = await openConfiguredStore(opts.dataDir, dataDir, io);
   try {
     const keyFile = path.join(dataDir, PRIVATE_KEY_FILE);
     const keyExisted = fs.existsSync(keyFile);

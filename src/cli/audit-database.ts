@@ -67,6 +67,11 @@ async function asInput<T>(open: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Which store the settings name (COUNTERSIGN_STORE), for a command that opens SQLite its own way. */
+export function configuredStoreKind(io: AuditCliIo): StoreSettings['kind'] {
+  return storeSettings(io).kind;
+}
+
 export function requireAuditDatabase(dataDirOption: string | undefined, io: AuditCliIo): AuditDatabase {
   const settings = storeSettings(io);
   if (settings.kind === 'sqlite') return sqliteDatabase(dataDirOption, io);

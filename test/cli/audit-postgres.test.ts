@@ -1,6 +1,6 @@
 /** `countersign audit ...` against PostgreSQL, chosen by the same variables as the bot. */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AuditRecord } from '../../src/domain/audit';
 import { openPostgresStore } from '../../src/store/postgres';
@@ -38,6 +38,19 @@ describe('countersign audit on PostgreSQL', function () {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`Source: postgres://postgres@127\\.0\\.0\\.1:5432/${db.name}`));
     assert.match(r.stdout, /Audit chain intact: 12 records, seq 1 to 12\./);
+  });
+
+  // Before any checkpoint is signed (the next test signs some with another data directory's key).
+  it('accept-loss reads the PostgreSQL log (where nothing is lost), not a SQLite file it would make', async () => {
+    mkdirSync(path.join(tmp.dir, 'data'));
+    const r = await audit(['accept-loss', '--reason', 'checking'], env);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /There is no loss to accept/);
+    assert.equal(existsSync(path.join(tmp.dir, 'data', 'countersign.db')), false, 'no SQLite database was created');
+    const unreachable = await audit(['accept-loss', '--reason', 'checking'], { ...env, COUNTERSIGN_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/countersign' });
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.stderr, /^error: PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/countersign is unreachable/);
+    assert.deepEqual(readdirSync(path.join(tmp.dir, 'data')), [], 'nothing was made in the data directory');
   });
 
   it('signs a checkpoint, exports with a manifest that verifies, and writes an evidence bundle', async () => {

@@ -140,12 +140,25 @@ async function acceptedTable(store: Store): Promise<string | undefined> {
   return signature;
 }
 
-/** The words startup stops with. */
-function continuityRefusal(finding: ContinuityFinding, dataDir: string): string {
+/** The audit database start-up checked: which backend, and (for PostgreSQL) which database, without secrets. */
+export interface AuditDatabaseOf {
+  kind: 'sqlite' | 'postgres';
+  where?: string;
+}
+
+/** The words startup stops with: what to restore, and how to accept the loss, depend on the store. */
+function continuityRefusal(finding: ContinuityFinding, dataDir: string, database: AuditDatabaseOf): string {
+  const advice =
+    database.kind === 'postgres'
+      ? [
+          `Restore the PostgreSQL database${database.where ? ` ${database.where}` : ''} from its backup, or, if this loss is known and accepted, record it and start on what is left,`,
+          'with the same settings as Countersign (COUNTERSIGN_STORE=postgres and the COUNTERSIGN_DATABASE_* variables) in the environment:',
+        ]
+      : ['Restore the database (and its -wal file) from a backup, or, if this loss is known and accepted, record it and start on what is left:'];
   return [
     'Countersign will not start: the audit database does not match what was signed before.',
     ...finding.problems.map((p) => `  - ${p}.`),
-    'Restore the database (and its -wal file) from a backup, or, if this loss is known and accepted, record it and start on what is left:',
+    ...advice,
     `  countersign audit accept-loss --data-dir ${dataDir} --reason "<why>"`,
   ].join('\n');
 }
@@ -160,8 +173,8 @@ export function archiveCheckpointFile(file: string, at: Date): string | undefine
 
 /** Startup refused: the audit database contradicts what was signed before (the message says what and what to do). */
 export class AuditContinuityError extends Error {
-  constructor(readonly finding: ContinuityFinding, dataDir: string) {
-    super(continuityRefusal(finding, dataDir));
+  constructor(readonly finding: ContinuityFinding, dataDir: string, database: AuditDatabaseOf = { kind: 'sqlite' }) {
+    super(continuityRefusal(finding, dataDir, database));
     this.name = 'AuditContinuityError';
   }
 }
@@ -170,11 +183,11 @@ export class AuditContinuityError extends Error {
  * At start: checks the store against every checkpoint and the key, then returns the signing key
  * (created only now on a first start, so a refused start leaves nothing new behind).
  */
-export async function checkedSigner(store: Store, dataDir: string, checkpointFile: string): Promise<AuditSigner> {
+export async function checkedSigner(store: Store, dataDir: string, checkpointFile: string, database: AuditDatabaseOf = { kind: 'sqlite' }): Promise<AuditSigner> {
   const keyFile = path.join(dataDir, PRIVATE_KEY_FILE);
   const keyExisted = fs.existsSync(keyFile);
   const signer = keyExisted ? loadOrCreateSigningKey(dataDir) : undefined;
   const finding = await checkContinuity({ store, verifier: signer, keyExisted, keyFile, checkpointFile });
-  if (finding.problems.length > 0) throw new AuditContinuityError(finding, dataDir);
+  if (finding.problems.length > 0) throw new AuditContinuityError(finding, dataDir, database);
   return signer ?? loadOrCreateSigningKey(dataDir);
 }

@@ -1,0 +1,155 @@
+/**
+ * On PostgreSQL, an audit log emptied or cut short by someone with the server's superuser (triggers
+ * disabled) is refused at start, with advice for PostgreSQL; `countersign audit accept-loss` with the
+ * same settings records the loss in that database (never in a SQLite file made beside it), so the
+ * next start proceeds and `audit verify` finds the log intact.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import type { Logger } from '../../src/log/context';
+import { checkpointFileOf } from '../../src/audit/access/checkpoints';
+import { AuditContinuityError } from '../../src/audit/access/continuity';
+import { loadConfig } from '../../src/config/load';
+import { startCountersign, type RunningCountersign } from '../../src/composition-root';
+import type { ArmSandbox } from '../../src/sandbox';
+import { databaseFile, readSettings } from '../../src/settings';
+import { audit } from '../cli/run-audit';
+import { EXAMPLE_CONFIG } from '../support/harness';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { gatewayFor, startTestSandbox } from '../support/sandbox';
+import { anEvent } from '../store/fixtures';
+
+const silent = pino({ level: 'silent' }) as pino.Logger & Logger;
+
+describe('an emptied or cut audit log on PostgreSQL', function () {
+  this.timeout(60_000);
+  let sandbox: ArmSandbox;
+  let db: TestDatabase;
+  let dataDir: string;
+  let env: NodeJS.ProcessEnv;
+  before(async () => {
+    sandbox = await startTestSandbox();
+  });
+  after(async () => sandbox.close());
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-pg-loss-'));
+    env = { COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: db.url, COUNTERSIGN_DATA_DIR: dataDir };
+  });
+  afterEach(async () => {
+    await db.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const start = (): Promise<RunningCountersign> =>
+    startCountersign({
+      settings: readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', ...env }),
+      config: loadConfig(EXAMPLE_CONFIG),
+      azure: gatewayFor(sandbox),
+      log: silent,
+      sweepIntervalMs: 60_000,
+    });
+
+  /** Two runs, with records between the checkpoints; returns the seq of the last record. */
+  async function runTwice(): Promise<number> {
+    let bot = await start();
+    for (let i = 0; i < 5; i++) await bot.deps.store.audit.append([anEvent('config.loaded')]);
+    await bot.stop();
+    bot = await start();
+    await bot.stop();
+    return (await sql<{ m: number }>('SELECT max(seq)::int AS m FROM audit_log'))[0].m;
+  }
+
+  async function sql<T>(text: string, params: unknown[] = []): Promise<T[]> {
+    const c = await db.superuser();
+    try {
+      return (await c.query(text, params)).rows as T[];
+    } finally {
+      await c.end();
+    }
+  }
+
+  /** As a superuser would: the append-only triggers disabled, rows removed, the triggers enabled again. */
+  async function tamper(statements: string): Promise<void> {
+    await sql(`ALTER TABLE audit_log DISABLE TRIGGER USER; ALTER TABLE audit_checkpoints DISABLE TRIGGER USER;
+      ${statements};
+      ALTER TABLE audit_log ENABLE TRIGGER USER; ALTER TABLE audit_checkpoints ENABLE TRIGGER USER`);
+  }
+
+  async function refusedStart(): Promise<AuditContinuityError> {
+    const err = await start().then(
+      async (bot) => {
+        await bot.stop();
+        return assert.fail('started');
+      },
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof AuditContinuityError, String(err));
+    // The advice is PostgreSQL's: its database and its settings, not SQLite's file and -wal file.
+    assert.doesNotMatch(err.message, /-wal/);
+    assert.match(err.message, new RegExp(`Restore the PostgreSQL database postgres://postgres@127\\.0\\.0\\.1:5432/${db.name} from its backup`));
+    assert.match(err.message, /COUNTERSIGN_STORE=postgres/);
+    assert.match(err.message, /countersign audit accept-loss --data-dir .* --reason/);
+    return err;
+  }
+
+  async function acceptAndStart(reason: string, verified: 'intact' | 'not checked' = 'intact'): Promise<void> {
+    const accepted = await audit(['accept-loss', '--reason', reason], env);
+    assert.equal(accepted.code, 0, accepted.stdout + accepted.stderr);
+    assert.match(accepted.stdout, new RegExp(`Recorded audit.loss_accepted by compliance@test-host: ${reason}`));
+    assert.equal(fs.existsSync(databaseFile(dataDir)), false, 'no SQLite database was created in the data directory');
+    const archived = fs.readdirSync(dataDir).filter((f) => f.startsWith('audit-checkpoints.jsonl.lost-'));
+    assert.equal(archived.length, 1, 'the old checkpoint file is kept, set aside');
+    assert.ok(fs.existsSync(checkpointFileOf(dataDir)), 'a new checkpoint file signs the log as it now is');
+
+    const recorded = await sql<{ seq: number; record: string }>("SELECT seq::int AS seq, record FROM audit_log WHERE type = 'audit.loss_accepted'");
+    assert.equal(recorded.length, 1, 'the loss is recorded in PostgreSQL');
+    assert.match(recorded[0].record, new RegExp(reason));
+    assert.match(accepted.stdout, new RegExp(`The log now ends at record ${recorded[0].seq}, signed in a new checkpoint`));
+
+    const bot = await start();
+    await bot.stop();
+    if (verified === 'intact') {
+      const v = await audit(['verify'], env);
+      assert.equal(v.code, 0, v.stdout + v.stderr);
+      assert.match(v.stdout, /Audit chain intact/);
+    }
+    assert.equal(fs.existsSync(databaseFile(dataDir)), false, 'still no SQLite database');
+
+    const again = await audit(['accept-loss', '--reason', 'again'], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /There is no loss to accept/);
+  }
+
+  it('refuses a log whose last records and their checkpoints were deleted, and starts once the loss is accepted', async () => {
+    const last = await runTwice();
+    const keep = last - 3;
+    await tamper(`DELETE FROM audit_log WHERE seq > ${keep}; DELETE FROM audit_checkpoints WHERE seq > ${keep}`);
+    const err = await refusedStart();
+    assert.match(err.message, new RegExp(`the audit log ends at record ${keep}, but the checkpoint of record`));
+    await acceptAndStart('replica promoted without the last writes, INC-4712');
+    const [first] = await sql<{ seq: number }>("SELECT seq::int AS seq FROM audit_log WHERE type = 'audit.loss_accepted'");
+    assert.equal(first.seq, keep + 1, 'the loss is recorded after what is left');
+  });
+
+  it('refuses a log truncated with its checkpoint table, and starts once the loss is accepted', async () => {
+    await runTwice();
+    await tamper('TRUNCATE audit_log, audit_checkpoints');
+    const err = await refusedStart();
+    assert.match(err.message, /the audit log is empty, but the signing key .* exists/);
+    await acceptAndStart('database emptied by mistake, INC-4713');
+  });
+
+  it('refuses a log cut short while its checkpoint table still names the missing records, and starts once the loss is accepted', async () => {
+    const last = await runTwice();
+    await tamper(`DELETE FROM audit_log WHERE seq > ${last - 3}`);
+    const err = await refusedStart();
+    assert.match(err.message, /in the checkpoint table\) reaches record/);
+    // `audit verify` still reports the table's old checkpoints against the records written since, as
+    // it does on SQLite: only the start-up check honours the accepted loss for them.
+    await acceptAndStart('restored from snapshot, INC-4714', 'not checked');
+  });
+});
