@@ -120,6 +120,34 @@ describe('PostgreSQL: a lock held by another session', function () {
       assert.ok(ms < LIMIT_MS + 100, `failed after ${ms} ms (the wait is ${LIMIT_MS} ms)`);
     });
 
+    it('counts the wait for the chain lock and for audit_log after it as one wait, for an append and a checkpoint', async () => {
+      // The chain lock is held by another session (as another instance's append waiting for
+      // audit_log holds it) for most of the wait, then released; audit_log stays locked. Each
+      // lock waited for alone would take ~1.8 wait in all.
+      const wait = 600;
+      const store = await open(wait);
+      await store.audit.append([anEvent('config.loaded')]);
+      await lock('audit_log');
+      const chain = await db.superuser();
+      try {
+        for (const write of [
+          () => store.audit.append([anEvent('request.created')]),
+          () => store.compliance.saveCheckpoint({ seq: 1, hash: 'h', time: '2030-01-01T00:00:00.000Z', keyId: 'k', signature: 's' }, [anEvent('audit.checkpoint')]),
+        ]) {
+          await chain.query('SELECT pg_advisory_lock(4771034112002)'); // CHAIN_LOCK
+          const unlock = new Promise((r) => setTimeout(r, wait - 100)).then(() => chain.query('SELECT pg_advisory_unlock(4771034112002)'));
+          const { ms, outcome } = await timed(write());
+          await unlock;
+          const err = reasonOf(outcome);
+          assert.ok(err instanceof StoreLockWaitError, `a StoreLockWaitError, not ${String(err)}`);
+          assert.match(err.message, /the table audit_log held in AccessExclusiveLock/);
+          assert.ok(ms < 1.5 * wait, `failed after ${ms} ms (the wait is ${wait} ms)`);
+        }
+      } finally {
+        await chain.end();
+      }
+    });
+
     it('keeps reads of other tables answering and bounds reads of the locked one, even with a small pool', async () => {
       const store = await open(LIMIT_MS, 2);
       await store.requests.insert(aRequest('CS-1'), [anEvent('request.created')]);

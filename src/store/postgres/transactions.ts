@@ -36,6 +36,25 @@ export const READ_HEAD = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMI
 const lockTimeout = (ms: number) => `SET LOCAL lock_timeout = '${Math.max(1, Math.ceil(ms))}ms'`;
 const begin = (leftMs: number) => `BEGIN; SET LOCAL synchronous_commit = on; ${lockTimeout(leftMs)}`;
 
+/**
+ * Takes the chain lock in a statement of its own, waiting at most `leftMs`, then sets the
+ * transaction's lock_timeout to what is left of that once it is granted: PostgreSQL applies
+ * lock_timeout to each lock wait alone, and the append after it may wait again (for audit_log).
+ * What is left is counted by the server from the receipt of the query (statement_timestamp() is
+ * the same for every statement of one simple query), so this goes in the same round trip as the
+ * append and COMMIT, and the chain lock is still never held across a round trip to the application.
+ * The append function takes the lock again: it is held already, so that never waits.
+ */
+const lockChain = (leftMs: number) => {
+  const left = Math.max(1, Math.ceil(leftMs));
+  return (
+    `${lockTimeout(left)}; SELECT pg_advisory_xact_lock(${CHAIN_LOCK}); ` +
+    `SELECT set_config('lock_timeout', greatest(1, ${left} - floor(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000))::bigint || 'ms', true)`
+  );
+};
+/** The statements lockChain sends, whose results come before the append's. */
+const LOCK_CHAIN_STATEMENTS = 3;
+
 /** Templates staged for the commit, and who waits for which of them. */
 class StagedAppend {
   readonly templates: SealTemplate[] = [];
@@ -82,6 +101,12 @@ class LockBudget {
     this.setAt = Date.now();
     return lockTimeout(this.left());
   }
+
+  /** lockChain with what is left: the lock_timeout it leaves in force is up to date. */
+  lockChain(): string {
+    this.setAt = Date.now();
+    return lockChain(this.left());
+  }
 }
 
 /** What a write's work sees of its transaction on `client`. */
@@ -99,8 +124,8 @@ function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () =>
       const templates = templatesOf(drafts, newId);
       if (!templates.length) return [];
       const q = appendQuery(templates);
-      const set = budget.refresh();
-      if (set) await client.query(set);
+      // The chain lock first, alone: the append then waits for audit_log only what is left.
+      await client.query(budget.lockChain());
       const rows = (await client.query<AppendedRow>(q.text, q.values)).rows;
       // Before COMMIT: a log that went back fails this transaction, so nothing lands in it.
       if (rows.length > 0) firstAppended(Number(rows[0].appended_seq));
@@ -133,7 +158,8 @@ class CommitFailed extends Error {
  * The staged appends and COMMIT in one round trip: the server commits only if the appends
  * succeeded; answers the appended rows. A statement's error leaves nothing committed (thrown as it
  * is, to be rolled back); a broken connection leaves the outcome unknown (CommitFailed). The chain
- * lock and audit_log's are taken here: they may wait only what is left of the write's wait.
+ * lock and audit_log's are taken here, one after the other: together they may wait only what is
+ * left of the write's wait (lockChain).
  */
 async function commitWith(client: pg.PoolClient, staged: StagedAppend, leftMs: number): Promise<AppendedRow[]> {
   try {
@@ -141,8 +167,8 @@ async function commitWith(client: pg.PoolClient, staged: StagedAppend, leftMs: n
       await client.query('COMMIT');
       return [];
     }
-    const results = (await client.query(`${lockTimeout(leftMs)}; ${appendText(staged.templates)}; COMMIT`)) as unknown as pg.QueryResult<AppendedRow>[];
-    return results[1].rows;
+    const results = (await client.query(`${lockChain(leftMs)}; ${appendText(staged.templates)}; COMMIT`)) as unknown as pg.QueryResult<AppendedRow>[];
+    return results[LOCK_CHAIN_STATEMENTS].rows;
   } catch (err) {
     throw isConnectionError(err) ? new CommitFailed(err) : err;
   }
