@@ -6,6 +6,7 @@ import {
   type AdaptiveCardInvokeResponse,
   CardFactory,
   type BotState,
+  type ConversationReference,
   type InvokeResponse,
   TeamsActivityHandler,
   TurnContext,
@@ -36,6 +37,16 @@ const MESSAGE_RESPONSE = 'application/vnd.microsoft.activity.message';
 const KNOWN_REFERENCES = 2_000;
 /** How many request cards `pending` posts into the asking conversation. */
 const PENDING_CARDS = 5;
+
+/** A conversation's reference not yet stored as it is now: its id, the reference, and how it is compared. */
+interface UnsavedReference {
+  id: string;
+  reference: Partial<ConversationReference>;
+  text: string;
+}
+
+/** How long a message waits for the write that remembers its conversation (ms), before it goes on without it. */
+const REMEMBER_WAIT_MS = 200;
 
 export class CountersignBot extends TeamsActivityHandler {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
@@ -106,7 +117,7 @@ export class CountersignBot extends TeamsActivityHandler {
   // ---- messages ---------------------------------------------------------------------------------
 
   private async handleMessage(context: TurnContext): Promise<void> {
-    await this.rememberConversation(context);
+    await this.rememberWithoutWaiting(context);
     const dc = await this.dialogs().set.createContext(context);
     // Teams sends the mention as an entity; a leftover <at>…</at> (clients that omit it) goes too.
     const text = (TurnContext.removeRecipientMention(context.activity) ?? '').replace(/^\s*<at>[^<]*<\/at>/i, '').trim();
@@ -262,30 +273,45 @@ export class CountersignBot extends TeamsActivityHandler {
    * then) is posted all the same, and the person is told its buttons will not work and how to get a
    * card whose buttons do.
    */
-  private async postRequestCard(context: TurnContext, request: ApprovalRequest): Promise<boolean> {
+  private async postRequestCard(context: TurnContext, request: ApprovalRequest, whenUnrecorded?: string): Promise<boolean> {
+    return (await this.postAndRecord(context, request, whenUnrecorded)).sent;
+  }
+
+  /** postRequestCard, also saying whether the card was recorded; `whenUnrecorded` ends the note about one that was not. */
+  private async postAndRecord(context: TurnContext, request: ApprovalRequest, whenUnrecorded?: string): Promise<{ sent: boolean; recorded: boolean }> {
     const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(requestCard(request, this.sharedOptions(request)))] });
     try {
       await this.app.cardPosted(request.id, { conversationId: context.activity.conversation.id, ...(sent?.id ? { activityId: sent.id } : {}) });
+      return { sent: !!sent?.id, recorded: true };
     } catch (err) {
       this.app.deps.log.warn({ requestId: request.id, err: String(err) }, 'a posted card could not be recorded: its buttons will be refused');
       await context.sendActivity(
-        this.say(`Countersign could not record the card above as request ${request.id}'s (its database is busy or cannot take writes right now), so its buttons will be refused. Type "status ${request.id}" again in a while for a card whose buttons work.`),
+        this.say(
+          `Countersign could not record the card above as request ${request.id}'s (its database is busy or cannot take writes right now), so its buttons will be refused. ${whenUnrecorded ?? `Type "status ${request.id}" again in a while for a card whose buttons work.`}`,
+        ),
       );
+      return { sent: !!sent?.id, recorded: false };
     }
-    return !!sent?.id;
   }
 
   private async showPending(context: TurnContext): Promise<void> {
     const view = await this.app.pending(actorOf(context.activity));
     await this.sendCard(context, pendingCard(view, this.app.sandbox));
     // The cards themselves, so approvers can decide from wherever they asked (a personal chat too).
-    for (const r of view.toDecide.slice(0, PENDING_CARDS)) await this.postRequestCard(context, r);
+    // Once one card could not be recorded, the rest would not be either (each after the store's whole
+    // wait): they are not posted, and the note says so.
+    const cards = view.toDecide.slice(0, PENDING_CARDS);
+    for (const [i, r] of cards.entries()) {
+      const rest = cards.length - i - 1;
+      const whenUnrecorded = rest > 0 ? `The other ${rest} card(s) were not posted; type "pending" again in a while.` : `Type "pending" again in a while for a card whose buttons work.`;
+      if (!(await this.postAndRecord(context, r, whenUnrecorded)).recorded) return;
+    }
   }
 
   // ---- card actions -----------------------------------------------------------------------------
 
   private async handleCardAction(context: TurnContext): Promise<AdaptiveCardInvokeResponse> {
-    await this.rememberConversation(context);
+    await this.rememberWithoutWaiting(context);
     const activity = context.activity;
     const value = (activity.value ?? {}) as { action?: { verb?: unknown; data?: unknown } };
     const data = (value.action?.data && typeof value.action.data === 'object' ? value.action.data : {}) as Record<string, unknown>;
@@ -349,7 +375,36 @@ export class CountersignBot extends TeamsActivityHandler {
   }
 
   /** Stores the conversation reference for proactive messages (only when it changed). */
+  /**
+   * Remembers the conversation, but a message is not held up by it for long nor fails with it: that
+   * write is how Countersign reaches the conversation later, not what the message asks. When the store
+   * cannot take it at once (another process holds the write lock, the disk is full), the message goes
+   * on after REMEMBER_WAIT_MS (`help`, `status` and `pending` answer; a command that writes meets the
+   * store itself and says so), the write finishes or fails on its own (logged), and the next message
+   * in the conversation writes it again.
+   */
+  private async rememberWithoutWaiting(context: TurnContext): Promise<void> {
+    const unsaved = this.unsavedReference(context);
+    if (!unsaved) return;
+    const writing = this.saveReference(context, unsaved).then(
+      () => true,
+      (err: unknown) => {
+        this.app.deps.log.warn({ conversationId: unsaved.id.slice(0, 200), err: String(err) }, 'how to reach this conversation could not be saved; the next message saves it again');
+        return false;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([writing, new Promise<void>((resolve) => (timer = setTimeout(resolve, REMEMBER_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+
   private async rememberConversation(context: TurnContext): Promise<void> {
+    const unsaved = this.unsavedReference(context);
+    if (unsaved) await this.saveReference(context, unsaved);
+  }
+
+  /** The conversation's reference when it is not stored as it is now (undefined when it is). */
+  private unsavedReference(context: TurnContext): UnsavedReference | undefined {
     this.teamsUserIds.seen(context.activity.from?.aadObjectId, context.activity.from?.id);
     const { activityId: _perActivity, ...reference } = TurnContext.getConversationReference(context.activity);
     const id = context.activity.conversation.id;
@@ -358,14 +413,17 @@ export class CountersignBot extends TeamsActivityHandler {
     // of those changes, not once for every other person who types a command.
     const { user: _speaker, ...reach } = reference;
     const text = JSON.stringify(reach);
-    if (this.knownReferences.get(id) === text) return;
-    await this.references.saveReference(id, reference);
+    return this.knownReferences.get(id) === text ? undefined : { id, reference, text };
+  }
+
+  private async saveReference(context: TurnContext, unsaved: UnsavedReference): Promise<void> {
+    await this.references.saveReference(unsaved.id, unsaved.reference);
     // A personal chat is also how Countersign reaches this person later (approvers are told there).
     const person = actorOf(context.activity);
     if (context.activity.conversation.conversationType === 'personal' && person.aadObjectId && person.tenantId) {
-      await this.references.savePersonalReference(person.tenantId, person.aadObjectId, reference);
+      await this.references.savePersonalReference(person.tenantId, person.aadObjectId, unsaved.reference);
     }
-    this.knownReferences.set(id, text);
+    this.knownReferences.set(unsaved.id, unsaved.text);
   }
 
   private async sendCard(context: TurnContext, card: Card): Promise<void> {

@@ -135,6 +135,41 @@ describe('a write lock held by another process', function () {
       assert.ok(!h.logs.some((l) => l.msg === 'turn failed'), 'not an internal error');
     });
 
+    it('answers pending while the lock is held past the limit with one card, and no wait for each of the others', async () => {
+      h = await startHarness({ env: { COUNTERSIGN_STORE_LOCK_WAIT: '1s' } });
+      for (const rg of ['staging-old', 'rg-web', 'rg-data']) await requestVia(h, `delete resource group ${rg}`);
+      await h.teams.say(people.bob, 'help'); // Bob's conversation is known before the lock
+      const lock = holdWriteLock(databaseFile(h.dataDir));
+      let answers: string[];
+      const started = Date.now();
+      try {
+        const from = await h.teams.say(people.bob, 'pending');
+        answers = h.teams.since(from).map((s) => String(s.activity.text ?? 'card'));
+      } finally {
+        lock.release();
+      }
+      assert.ok(Date.now() - started < 2500, `pending took ${Date.now() - started} ms: one wait for the store, not one per card`);
+      assert.equal(answers.length, 3, answers.join('\n'));
+      assert.deepEqual(answers.slice(0, 2), ['card', 'card'], 'the list, then the first card');
+      assert.match(answers[2], /^\[SANDBOX\] Countersign could not record the card above as request CS-\w+'s .*so its buttons will be refused\. The other 2 card\(s\) were not posted; type "pending" again in a while\.$/);
+    });
+
+    it('answers help in a conversation it has not seen while the lock is held past the limit', async () => {
+      h = await startHarness({ env: { COUNTERSIGN_STORE_LOCK_WAIT: '1s' } });
+      const lock = holdWriteLock(databaseFile(h.dataDir));
+      const started = Date.now();
+      let answers: string[];
+      try {
+        const from = await h.teams.say(people.carol, 'help', { id: '19:new-channel@thread.tacv2', conversationType: 'channel' });
+        answers = h.teams.since(from).map((s) => JSON.stringify(s.activity));
+      } finally {
+        lock.release();
+      }
+      assert.ok(Date.now() - started < 900, `help took ${Date.now() - started} ms`);
+      assert.equal(answers.length, 1);
+      assert.doesNotMatch(answers[0], /could not save/);
+    });
+
     it('tells the clicker nothing changed when the lock is held past the limit, and leaves the request as it was', async () => {
       h = await startHarness({ env: { COUNTERSIGN_STORE_LOCK_WAIT: '400ms' } });
       const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
