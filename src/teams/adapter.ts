@@ -38,11 +38,14 @@ function publicCloudWith(openIdMetadataUrl: string): Record<string, string | boo
   };
 }
 
-/** What a person is told when their message could not be handled, by what failed. */
+/**
+ * What a person is told when their message could not be handled, by what failed. Worded for a read
+ * (`status`) as well as a write: which one failed is not known here.
+ */
 function failedTurnText(fault: StorageFault | undefined): string {
-  if (fault === 'disk') return 'Countersign could not save this: its database cannot take writes right now (its disk is full or failing), so nothing was changed. Try again later, and tell the team that runs Countersign.';
-  if (fault === 'busy') return 'Countersign could not save this: another process is holding its database, so nothing was changed. Try again in a moment, and tell the team that runs Countersign if it keeps happening.';
-  if (fault === 'unreachable') return 'Countersign could not save this: it cannot reach its database right now, so nothing was changed. Try again shortly, and tell the team that runs Countersign if it keeps happening.';
+  if (fault === 'disk') return 'Countersign could not handle this message: its database cannot take writes right now (its disk is full or failing), so nothing was changed. Try again later, and tell the team that runs Countersign.';
+  if (fault === 'busy') return 'Countersign could not handle this message: another process is holding its database, so nothing was changed. Try again in a moment, and tell the team that runs Countersign if it keeps happening.';
+  if (fault === 'unreachable') return 'Countersign could not handle this message: it cannot reach its database right now, so nothing was changed. Try again shortly, and tell the team that runs Countersign if it keeps happening.';
   return 'Countersign hit an internal error handling this message; nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.';
 }
 

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres';
-import { StoreLockWaitError } from '../../src/store/postgres/lock-wait';
+import { StoreLockWaitError, StorePoolBusyError } from '../../src/store/postgres/lock-wait';
 import { isConnectionError } from '../../src/store/postgres/tx';
 import { aRequest, anEvent } from '../store/fixtures';
 import { requestVia } from '../support/flows';
@@ -49,8 +49,12 @@ describe('PostgreSQL: a lock held by another session', function () {
   const opened: PostgresStore[] = [];
   const held: { release(): Promise<void> }[] = [];
 
-  const open = async (lockWaitMs = LIMIT_MS, max = 10) => {
-    const s = await openPostgresStore({ connection: { ...db.connection, schema, max }, lockWaitMs, readiness: { failureHoldMs: 60_000 } });
+  const open = async (lockWaitMs = LIMIT_MS, max = 10, connectionTimeoutMs?: number) => {
+    const s = await openPostgresStore({
+      connection: { ...db.connection, schema, max, ...(connectionTimeoutMs ? { connectionTimeoutMs } : {}) },
+      lockWaitMs,
+      readiness: { failureHoldMs: 60_000 },
+    });
     opened.push(s);
     return s;
   };
@@ -162,6 +166,43 @@ describe('PostgreSQL: a lock held by another session', function () {
         assert.ok(r.ms < 4 * LIMIT_MS + 500, `a read of audit_log took ${r.ms} ms`);
       }
       for (const w of await Promise.all(writes)) assert.ok(w instanceof StoreLockWaitError);
+    });
+
+    it('bounds every read of a locked table by one wait, counting its time in line for a connection', async () => {
+      // Eight reads, two connections: each in turn waiting the whole wait would answer the last after four.
+      const wait = 600;
+      const store = await open(wait, 2);
+      await store.requests.insert(aRequest('CS-1'), [anEvent('request.created')]);
+      await lock('requests');
+      const reads = await Promise.all(Array.from({ length: 8 }, () => timed(store.requests.get('CS-1'))));
+      for (const r of reads) {
+        const err = reasonOf(r.outcome);
+        assert.equal((err as { code?: string }).code, '55P03', `a read of the locked table gives up: ${String(err)}`);
+        assert.equal(store.storageFault(err), 'busy');
+        assert.ok(r.ms < 1.5 * wait, `a read answered after ${r.ms} ms (the wait is ${wait} ms)`);
+      }
+      // The connections keep their own lock_timeout for the reads after them.
+      const c = await store.pool.connect();
+      try {
+        assert.equal((await c.query<{ lock_timeout: string }>('SHOW lock_timeout')).rows[0].lock_timeout, `${wait}ms`);
+      } finally {
+        c.release();
+      }
+    });
+
+    it('tells a full pool whose connections all wait for a lock as the store being busy, for a read and a write', async () => {
+      const store = await open(1500, 1, 200);
+      await store.requests.insert(aRequest('CS-1'), [anEvent('request.created')]);
+      await lock('requests');
+      const holding = store.requests.get('CS-1').catch(() => undefined); // holds the one connection, waiting
+      await new Promise((r) => setTimeout(r, 50));
+      for (const p of [store.requests.get('CS-1'), store.audit.append([anEvent('execution.progressed')])] as Promise<unknown>[]) {
+        const err = reasonOf((await timed(p)).outcome);
+        assert.ok(err instanceof StorePoolBusyError, `a StorePoolBusyError, not ${String(err)}`);
+        assert.match(err.message, /no connection of its pool \(1\) came free within \d+ ms/);
+        assert.equal(store.storageFault(err), 'busy', 'told as a busy database, not an internal error');
+      }
+      await holding;
     });
 
     it('is not ready while the lock is held past the wait, and ready again once it is released', async () => {

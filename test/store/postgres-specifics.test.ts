@@ -66,7 +66,7 @@ describe('PostgreSQL store, several instances on one database', function () {
   it('appends what every caller appended in the same turn in one transaction, again after each commit', async () => {
     const s = await open();
     let transactions = 0;
-    // The writer takes a client for each transaction (reads go through pool.query, which passes a callback).
+    // The writer takes a client for each transaction (so does a read: none is made until the appends are done).
     const connect = s.pool.connect.bind(s.pool) as (...args: unknown[]) => unknown;
     (s.pool as unknown as { connect: typeof connect }).connect = (...args) => {
       if (args.length === 0) transactions++;
@@ -76,8 +76,8 @@ describe('PostgreSQL store, several instances on one database', function () {
     await Promise.all(Array.from({ length: 25 }, async (_, w) => {
       for (let i = 0; i < 4; i++) await s.audit.append([anEvent('execution.progressed', { data: { w, i } })]);
     }));
-    assert.equal((await s.audit.head())?.seq, 100);
     assert.equal(transactions, 4, 'one transaction for each round of 25 appends, not a lone first one and the rest after');
+    assert.equal((await s.audit.head())?.seq, 100);
   });
 
   it('commits the request updates of the same turn in one transaction, each with its own outcome', async () => {

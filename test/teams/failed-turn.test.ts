@@ -30,17 +30,17 @@ describe('the answer to a message whose turn failed', () => {
 
   it('says the database cannot take writes when the store calls it its disk\'s failure', async () => {
     const [text] = await answerTo('message', failure, () => 'disk');
-    assert.match(text, /^Countersign could not save this: its database cannot take writes right now \(its disk is full or failing\), so nothing was changed\./);
+    assert.match(text, /^Countersign could not handle this message: its database cannot take writes right now \(its disk is full or failing\), so nothing was changed\./);
   });
 
   it('says the database cannot be reached when the store says so', async () => {
     const [text] = await answerTo('message', failure, () => 'unreachable');
-    assert.match(text, /^Countersign could not save this: it cannot reach its database right now, so nothing was changed\./);
+    assert.match(text, /^Countersign could not handle this message: it cannot reach its database right now, so nothing was changed\./);
   });
 
   it('says another process holds the database when the store says it is busy', async () => {
     const [text] = await answerTo('message', failure, () => 'busy');
-    assert.match(text, /^Countersign could not save this: another process is holding its database, so nothing was changed\. Try again in a moment/);
+    assert.match(text, /^Countersign could not handle this message: another process is holding its database, so nothing was changed\. Try again in a moment/);
   });
 
   it('says it was an internal error otherwise, and that nothing was changed', async () => {

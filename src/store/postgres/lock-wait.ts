@@ -46,6 +46,37 @@ export class StoreLockWaitError extends Error {
   }
 }
 
+/** pg-pool's answer when no connection of a full pool came free within its connection timeout. */
+export function isPoolTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === 'timeout exceeded when trying to connect';
+}
+
+/**
+ * No connection of the pool came free in time: every one is lent out (to statements waiting for a
+ * lock another session holds, or to long ones). Told as the store being busy, as a lock wait is.
+ */
+export class StorePoolBusyError extends Error {
+  constructor(
+    readonly target: string,
+    readonly waitedMs: number,
+    readonly poolSize: number,
+    override readonly cause: unknown,
+  ) {
+    super(`the store ${target} is busy: no connection of its pool (${poolSize}) came free within ${waitedMs} ms (each is held by a statement waiting for a lock or a long one), nothing was done`);
+    this.name = 'StorePoolBusyError';
+  }
+}
+
+/** pool.connect(), a full pool's timeout thrown as StorePoolBusyError. */
+export async function connectOrBusy(pool: pg.Pool, target: string): Promise<pg.PoolClient> {
+  const since = Date.now();
+  try {
+    return await pool.connect();
+  } catch (err) {
+    throw isPoolTimeout(err) ? new StorePoolBusyError(target, Date.now() - since, pool.options.max ?? 10, err) : err;
+  }
+}
+
 /**
  * Table locks that keep writers out (SHARE mode or stronger, granted to another session) on the
  * tables of this schema, and the audit chain's advisory lock when another session holds it.

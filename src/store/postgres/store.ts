@@ -15,8 +15,9 @@ import { PostgresDialogStateStore } from './dialog-state';
 import { PostgresDelegationStore } from './delegations';
 import { migratePostgres, missingPrivileges, RUNTIME_ROLE, SchemaVersionError } from './migrations';
 import type { MigrateMode } from './migrations';
-import { DEFAULT_LOCK_WAIT_MS, StoreLockWaitError } from './lock-wait';
+import { DEFAULT_LOCK_WAIT_MS, isPoolTimeout, StoreLockWaitError, StorePoolBusyError } from './lock-wait';
 import { PostgresReadiness, type PostgresReadinessOptions, type Readiness } from './readiness';
+import { boundReads } from './reads';
 import { PostgresRequestStore } from './requests';
 import { AuditLogRewoundError, PgWriter, READ_HEAD } from './transactions';
 import { isConnectionError } from './tx';
@@ -99,7 +100,8 @@ export class PostgresStore implements CountersignStore {
    * server's being unreachable.
    */
   storageFault(err: unknown): StorageFault | undefined {
-    if (err instanceof StoreLockWaitError) return 'busy';
+    // A lock held past the wait, or no connection of the pool free in time (all held by waiting statements).
+    if (err instanceof StoreLockWaitError || err instanceof StorePoolBusyError || isPoolTimeout(err)) return 'busy';
     if (err instanceof AuditLogRewoundError) return 'disk';
     const cause = err instanceof CommitOutcomeUnknownError ? err.cause : err;
     const code = (cause as { code?: unknown } | null)?.code;
@@ -154,6 +156,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end().catch(() => undefined);
     throw err;
   }
+  // Reads count their time in line for a connection against the lock wait, as writes do.
+  boundReads(pool, target, lockWaitMs);
   const writer = new PgWriter(pool, target, options.newId ?? (() => uuidv7()), lockWaitMs);
   // The head at open: from here on the log may only grow (readiness and every commit check it).
   const head = await pool.query<{ seq: string }>(READ_HEAD).catch(async (err: unknown) => {

@@ -14,7 +14,7 @@ import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { appendedRecords, appendQuery, appendText, templatesOf, type AppendedRow } from './chain-append';
 import { runWriteGroup, type GroupedWrite } from './grouped-writes';
 import { GroupQueue } from './group-queue';
-import { DEFAULT_LOCK_WAIT_MS, isLockTimeout, lockHolders, StoreLockWaitError } from './lock-wait';
+import { connectOrBusy, DEFAULT_LOCK_WAIT_MS, isLockTimeout, lockHolders, StoreLockWaitError } from './lock-wait';
 import { isConnectionError, type PgTx } from './tx';
 
 /** Writes in one group: each savepoint's subtransaction counts, and PostgreSQL caches 64 per backend. */
@@ -313,7 +313,7 @@ export class PgWriter {
   }
 
   private async attempt<T>(work: (tx: PgTx) => Promise<T>, since: number): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await connectOrBusy(this.pool, this.name);
     let broken: Error | undefined;
     const staged = new StagedAppend();
     const left = () => this.lockWaitMs - (Date.now() - since);

@@ -1,0 +1,50 @@
+/**
+ * Reads through the store's pool (`pool.query`) wait for locks no longer in all than writes do.
+ * Every connection's lock_timeout is COUNTERSIGN_STORE_LOCK_WAIT, but while another session holds a
+ * lock, reads of that table hold every connection of the pool for that long, and the reads queued
+ * behind them would wait their turn and then the whole wait again (answers after 5, 10, 15 s with a
+ * 5 s wait, then pg-pool's connection timeout). So a read's time in line for a connection counts
+ * against its wait, as a write's does (transactions.ts): one that waited longer than a moment runs
+ * with lock_timeout set to what is left. A full pool's timeout is told as StorePoolBusyError.
+ */
+import type pg from 'pg';
+import { connectOrBusy } from './lock-wait';
+import { isConnectionError } from './tx';
+
+/** Time in line for a connection below which a read keeps the connection's own lock_timeout (ms). */
+const LINE_SLACK_MS = 50;
+
+/**
+ * Makes `pool.query` (the promise forms: every read of the store uses them) take a connection,
+ * bound its lock waits to what is left of `lockWaitMs` since it was called, and give it back. A
+ * failed statement does not end the connection (pg-pool's own query drops it on any error); a
+ * broken connection does.
+ */
+export function boundReads(pool: pg.Pool, target: string, lockWaitMs: number): void {
+  const plain = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  const bounded = async (config: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> => {
+    const since = Date.now();
+    const client = await connectOrBusy(pool, target);
+    let broken: Error | undefined;
+    let limited = false;
+    try {
+      const waited = Date.now() - since;
+      if (waited > LINE_SLACK_MS) {
+        limited = true;
+        await client.query(`SET lock_timeout = '${Math.max(1, Math.ceil(lockWaitMs - waited))}ms'`);
+      }
+      return await client.query(config, values);
+    } catch (err) {
+      if (isConnectionError(err)) broken = err as Error;
+      throw err;
+    } finally {
+      // Back to the connection's own lock_timeout (its startup setting) for whoever takes it next.
+      if (limited && !broken) await client.query('RESET lock_timeout').catch((err: unknown) => (broken = err as Error));
+      client.release(broken);
+    }
+  };
+  pool.query = ((...args: unknown[]) =>
+    typeof args[args.length - 1] === 'function' || (typeof args[0] === 'object' && args[0] !== null && 'submit' in args[0])
+      ? plain(...args) // a callback or a stream: not used by the store, left to pg
+      : bounded(args[0] as string | pg.QueryConfig, args[1] as unknown[] | undefined)) as typeof pool.query;
+}
