@@ -232,6 +232,58 @@ describe('PostgreSQL: a lock held by another session', function () {
       assert.equal(await store.ping(), true);
     });
 
+    it('is not ready while another session holds the chain lock, past the hold after a refused write, and ready once it is released', async () => {
+      const store = await openPostgresStore({ connection: { ...db.connection, schema }, lockWaitMs: LIMIT_MS, readiness: { failureHoldMs: 100 } });
+      opened.push(store);
+      await store.audit.append([anEvent('config.loaded')]);
+      const c = await db.superuser();
+      try {
+        await c.query("SET application_name = 'operator-psql'; SELECT pg_advisory_lock(4771034112002)"); // CHAIN_LOCK, as a session would
+        assert.equal(await store.ping(), true, 'a lock held for less than writes wait for it is waited out');
+        await assert.rejects(store.audit.append([anEvent('request.created')]), StoreLockWaitError);
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(await store.ping(), false, 'still not ready once the refusal is older than the hold: the lock is still held');
+        assert.match(store.writeReadiness().problem ?? '', /writes cannot take their locks: the audit chain lock held in ExclusiveLock by PostgreSQL process \d+ \(operator-psql\)/);
+        await c.query('SELECT pg_advisory_unlock(4771034112002)');
+        assert.equal(await store.ping(), true, store.writeReadiness().problem);
+        assert.equal((await store.audit.append([anEvent('request.created')]))[0].seq, 2);
+      } finally {
+        await c.end();
+      }
+    });
+
+    it('counts a lock held by an idle session from when it went idle, not from when the probe first saw it', async () => {
+      const store = await open();
+      await store.audit.append([anEvent('config.loaded')]);
+      await lock('audit_log');
+      const c = await db.superuser();
+      try {
+        await c.query('SELECT pg_advisory_lock(4771034112002)');
+        await new Promise((r) => setTimeout(r, LIMIT_MS + 100));
+        assert.equal(await store.ping(), false, 'the first probe finds both held past the wait');
+        assert.match(store.writeReadiness().problem ?? '', /the table audit_log held in AccessExclusiveLock .*; the audit chain lock held in ExclusiveLock/);
+      } finally {
+        await c.end();
+      }
+    });
+
+    it('stays ready while its own commits take and release the chain lock', async () => {
+      const store = await open();
+      let done = false;
+      const appending = (async () => {
+        while (!done) await Promise.all(Array.from({ length: 5 }, () => store.audit.append([anEvent('execution.progressed')])));
+      })();
+      try {
+        for (const until = Date.now() + 4 * LIMIT_MS; Date.now() < until; ) {
+          assert.equal(await store.ping(), true, store.writeReadiness().problem);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      } finally {
+        done = true;
+        await appending;
+      }
+    });
+
     it('never takes a lock timeout for a broken connection', () => {
       assert.equal(isConnectionError(Object.assign(new Error('canceling statement due to lock timeout'), { code: '55P03' })), false);
       assert.equal(isConnectionError(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })), false);

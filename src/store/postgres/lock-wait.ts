@@ -23,6 +23,13 @@ export interface LockHolder {
   application?: string;
   /** How long its transaction has been open (ms), when this role may see it. */
   heldMs?: number;
+  /**
+   * How long the session has been idle, in a transaction or not (ms), when this role may see it:
+   * it took the lock no later than that, so the lock has been held at least that long.
+   */
+  idleMs?: number;
+  /** Its transaction's start as the server wrote it (which transaction holds the lock), when visible. */
+  transaction?: string;
 }
 
 export function describeHolder(h: LockHolder): string {
@@ -83,7 +90,9 @@ export async function connectOrBusy(pool: pg.Pool, target: string): Promise<pg.P
  */
 const HOLDERS = `
   SELECT coalesce(c.relname, 'the audit chain lock') AS lock, l.mode, l.pid, a.application_name AS application,
-         floor(extract(epoch FROM clock_timestamp() - a.xact_start) * 1000)::bigint AS held_ms
+         floor(extract(epoch FROM clock_timestamp() - a.xact_start) * 1000)::bigint AS held_ms,
+         CASE WHEN a.state LIKE 'idle%' THEN floor(extract(epoch FROM clock_timestamp() - a.state_change) * 1000)::bigint END AS idle_ms,
+         a.xact_start::text AS xact
   FROM pg_locks l
   LEFT JOIN pg_class c ON l.locktype = 'relation' AND c.oid = l.relation
   LEFT JOIN pg_stat_activity a ON a.pid = l.pid
@@ -94,14 +103,22 @@ const HOLDERS = `
       OR (l.locktype = 'advisory' AND ((l.classid::bigint << 32) | l.objid::bigint) = $1))
   ORDER BY held_ms DESC NULLS LAST, l.pid`;
 
+/** The chain's advisory lock as lockHolders names it. */
+export const CHAIN_LOCK_NAME = 'the audit chain lock';
+
 /** Who holds the locks writes need, as far as this role can see (empty when it cannot tell). */
 export async function lockHolders(client: pg.ClientBase, chainLock: number): Promise<LockHolder[]> {
-  const r = await client.query<{ lock: string; mode: string; pid: number; application: string | null; held_ms: number | null }>(HOLDERS, [chainLock]);
+  const r = await client.query<{ lock: string; mode: string; pid: number; application: string | null; held_ms: number | null; idle_ms: number | null; xact: string | null }>(
+    HOLDERS,
+    [chainLock],
+  );
   return r.rows.map((row) => ({
-    lock: row.lock === 'the audit chain lock' ? row.lock : `the table ${row.lock}`,
+    lock: row.lock === CHAIN_LOCK_NAME ? row.lock : `the table ${row.lock}`,
     mode: row.mode,
     pid: row.pid,
     ...(row.application ? { application: row.application } : {}),
     ...(row.held_ms !== null ? { heldMs: Number(row.held_ms) } : {}),
+    ...(row.idle_ms !== null ? { idleMs: Number(row.idle_ms) } : {}),
+    ...(row.xact !== null ? { transaction: row.xact } : {}),
   }));
 }

@@ -3,10 +3,11 @@
  * answering is not enough: while another session holds a lock writes need (an operator's `LOCK
  * TABLE`, a stuck transaction), every write waits out COUNTERSIGN_STORE_LOCK_WAIT and fails. So the
  * probe also asks for the writers' table locks without waiting (`LOCK TABLE ... NOWAIT`, rolled
- * back), and looks at how the last writes ended, as SQLite's readiness does.
+ * back), looks for another session holding the audit chain's advisory lock (pg_locks), and looks at
+ * how the last writes ended, as SQLite's readiness does.
  */
 import type pg from 'pg';
-import { describeHolder, isLockTimeout, lockHolders } from './lock-wait';
+import { CHAIN_LOCK_NAME, describeHolder, isLockTimeout, lockHolders, type LockHolder } from './lock-wait';
 import type { PgWriter } from './transactions';
 import { CHAIN_LOCK, READ_HEAD } from './transactions';
 import { isConnectionError } from './tx';
@@ -26,9 +27,13 @@ export interface Readiness {
 
 /** The tables every request write takes ROW EXCLUSIVE on (an approval updates one and appends to the others). */
 const WRITER_TABLES = 'requests, request_versions, audit_log';
+const WRITER_TABLE_LOCKS = new Set(WRITER_TABLES.split(', ').map((t) => `the table ${t}`));
 
 export class PostgresReadiness {
-  private lockBusySince: number | undefined;
+  /** Since when the probe has found the writers' tables locked. */
+  private tablesBusy: { since: number } | undefined;
+  /** Since when the probe has found the chain lock held by the same holders (`key`). */
+  private chainBusy: { key: string; since: number } | undefined;
   private readonly failureHoldMs: number;
   private readonly connectionWaitMs: number;
 
@@ -81,26 +86,54 @@ export class PostgresReadiness {
     }
   }
 
-  /** Not ready once another session has held a lock the writers need longer than writes wait for it. */
+  /**
+   * Not ready once another session has held a lock the writers need longer than writes wait for it,
+   * or a write gave up since the probe first saw it held: the writers' table locks (asked for
+   * without waiting) and the chain's advisory lock (which every audited write takes: seen in
+   * pg_locks, never taken by the probe, so the probe neither waits for it nor holds writers up).
+   */
   private async lockProblem(client: pg.PoolClient, now: number): Promise<Readiness | undefined> {
+    const tablesBusy = await this.tablesLocked(client);
+    const holders = await lockHolders(client, CHAIN_LOCK).catch((): LockHolder[] => []);
+    const chain = holders.filter((h) => h.lock === CHAIN_LOCK_NAME);
+    const tables = holders.filter((h) => WRITER_TABLE_LOCKS.has(h.lock));
+    if (!tablesBusy) this.tablesBusy = undefined;
+    else if (!this.tablesBusy) this.tablesBusy = { since: now };
+    // The chain lock is taken and released by every instance's commits: held since the probe first
+    // saw it only while the same transaction (or idle session) holds it.
+    const chainKey = chain.map((h) => `${h.pid}@${h.transaction ?? ''}`).join(',');
+    if (!chain.length) this.chainBusy = undefined;
+    else if (this.chainBusy?.key !== chainKey) this.chainBusy = { key: chainKey, since: now };
+    const problems: { held: number; who: string }[] = [];
+    for (const [busy, by] of [
+      [this.tablesBusy, tables],
+      [this.chainBusy, chain],
+    ] as const) {
+      if (!busy) continue;
+      // A session sitting idle on a lock took it no later than it went idle: held at least that long.
+      const held = Math.max(now - busy.since, ...by.map((h) => h.idleMs ?? 0));
+      const refusal = this.writer.lastLockRefusal;
+      const refused = refusal !== undefined && refusal.at >= busy.since;
+      if (held < this.writer.lockWaitMs && !refused) continue;
+      problems.push({ held, who: by.length ? by.map(describeHolder).join('; ') : `a lock on ${WRITER_TABLES} held by another session` });
+    }
+    if (!problems.length) return undefined;
+    const held = Math.max(...problems.map((p) => p.held));
+    return { ok: false, problem: `writes cannot take their locks: ${problems.map((p) => p.who).join('; ')}; busy for ${held} ms here (writes wait ${this.writer.lockWaitMs} ms)` };
+  }
+
+  /** Whether another session holds a lock on the writers' tables that keeps their writes out. */
+  private async tablesLocked(client: pg.PoolClient): Promise<boolean> {
     await client.query('BEGIN');
     try {
       await client.query(`LOCK TABLE ${WRITER_TABLES} IN ROW EXCLUSIVE MODE NOWAIT`);
-      this.lockBusySince = undefined;
-      return undefined;
+      return false;
     } catch (err) {
       if (!isLockTimeout(err)) throw err;
+      return true;
     } finally {
       await client.query('ROLLBACK');
     }
-    this.lockBusySince ??= now;
-    const held = now - this.lockBusySince;
-    const refusal = this.writer.lastLockRefusal;
-    const refused = refusal !== undefined && refusal.at >= this.lockBusySince;
-    if (held < this.writer.lockWaitMs && !refused) return undefined;
-    const holders = await lockHolders(client, CHAIN_LOCK).catch(() => []);
-    const who = holders.length ? holders.map(describeHolder).join('; ') : `a lock on ${WRITER_TABLES} held by another session`;
-    return { ok: false, problem: `writes cannot take their locks: ${who}; busy for ${held} ms here (writes wait ${this.writer.lockWaitMs} ms)` };
   }
 
   /**
@@ -124,7 +157,7 @@ export class PostgresReadiness {
     }
   }
 
-  /** A write gave up waiting for a lock (a row's, the chain's) a moment ago, and none committed since. */
+  /** A write gave up waiting for a lock (a row's, which the probe cannot see) a moment ago, and none committed since. */
   private refusalProblem(now: number): Readiness | undefined {
     const refusal = this.writer.lastLockRefusal;
     if (!refusal || now - refusal.at >= this.failureHoldMs) return undefined;
