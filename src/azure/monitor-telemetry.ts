@@ -39,6 +39,12 @@ export function startAzureMonitor(connectionString: string): Telemetry {
       winston: { enabled: false },
     },
     enableLiveMetrics: false,
+    // Every trace is sent. The distro's default keeps about five traces a second, adapting within a
+    // tenth of a second: the spans of one approval (its click, then each ARM call of the execution)
+    // come in a burst, and most were dropped. Countersign's traffic is small; OTEL_TRACES_SAMPLER and
+    // OTEL_TRACES_SAMPLER_ARG, which the distro reads, still choose another sampler.
+    tracesPerSecond: 0,
+    samplingRatio: 1,
   });
   return new Telemetry({ meterProvider: metrics.getMeterProvider(), tracerProvider: trace.getTracerProvider(), shutdown: () => distro.shutdownAzureMonitor() });
 }
