@@ -22,6 +22,7 @@ import { sweepExpired } from './expiry';
 import { inBackground, tellDeciders } from './notifications';
 import { RoundsUnderWay } from './round';
 import { sweepReminders } from './reminders';
+import { sweepUnfinishedRounds } from './round-resume';
 import { sweepScheduled } from './schedule';
 import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
 import { CommitOutcomeUnknownError, type CardMessage } from './ports';
@@ -139,12 +140,16 @@ export class Countersign {
     return this.telling.track(sweepBreakGlassReviews(this.deps));
   }
 
-  /** Escalates the requests due, then sends the reminders due (each once across instances). */
-  sweepReach(): Promise<{ escalated: string[]; reminded: string[] }> {
+  /**
+   * Takes up again the rounds of messages a stop or a crash cut short, escalates the requests due,
+   * then sends the reminders due (each once across instances).
+   */
+  sweepReach(): Promise<{ resumed: string[]; escalated: string[]; reminded: string[] }> {
     return this.telling.track(
       (async () => {
+        const resumed = await sweepUnfinishedRounds(this.deps);
         const escalated = await sweepEscalations(this.deps);
-        return { escalated, reminded: await sweepReminders(this.deps) };
+        return { resumed, escalated, reminded: await sweepReminders(this.deps) };
       })(),
     );
   }

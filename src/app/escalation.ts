@@ -7,7 +7,7 @@
 import { escalate, escalationDue } from '../domain/lifecycle';
 import { DECIDABLE_STATES } from '../domain/request';
 import { transact, type AppDeps } from './context';
-import { tellDeciders } from './notifications';
+import { announcingAfter, tellDeciders } from './notifications';
 
 /** Escalates every request due now; returns their ids. */
 export async function sweepEscalations(deps: AppDeps): Promise<string[]> {
@@ -15,7 +15,8 @@ export async function sweepEscalations(deps: AppDeps): Promise<string[]> {
   const open = await deps.store.requests.list({ states: [...DECIDABLE_STATES] });
   const escalated: string[] = [];
   for (const r of open.filter((x) => escalationDue(x, now))) {
-    const outcome = await transact(deps, r.id, (current) => escalate(current, now));
+    // The escalation's round is recorded with it (round-resume.ts takes it up again if cut short).
+    const outcome = await transact(deps, r.id, (current) => announcingAfter(deps, escalate(current, now), 'escalated', now));
     if (!outcome?.result.ok) continue;
     const request = outcome.result.request;
     escalated.push(request.id);

@@ -41,7 +41,7 @@ import type { Actor, Approval, ApprovalRequest, Requirement } from '../domain/re
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
 import { checkDrift, type DriftCheck } from './drift';
 import { approversAccess } from './group-access';
-import { inBackground, tellDeciders } from './notifications';
+import { announcingAfter, inBackground, tellDeciders } from './notifications';
 
 /** Least time between two recorded progress steps of one operation (card updates follow them). */
 const PROGRESS_INTERVAL_MS = 1000;
@@ -195,7 +195,8 @@ export class Executor {
     // Stopped while waiting to check again: the request stays approved, for the next start.
     if (!drift) return;
     if (drift.drifted === true) {
-      const saved = await this.save(requestId, (r) => detectDrift(r, drift.found, deps.clock.now()));
+      // The re-approval's round is recorded with it (round-resume.ts takes it up again if cut short).
+      const saved = await this.save(requestId, (r) => announcingAfter(deps, detectDrift(r, drift.found, deps.clock.now()), 'reapproval', deps.clock.now()));
       if (!saved) return;
       deps.log.warn({ requestId, changes: drift.found.changes.length }, 'drift detected: not executed, needs approving again');
       await deps.notifier.tellRequester(

@@ -11,9 +11,9 @@
  * ROUND.concurrency at once), so one person whose message is slow or hangs holds up nobody else, and
  * each outcome is recorded as it is known (round.ts).
  */
-import type { ReachOccasion, ReachOutcome } from '../domain/lifecycle';
-import { peopleToDecide, reachEvents, recordReach, unreachableAfter } from '../domain/lifecycle';
-import type { ApprovalRequest, NotifyPolicy, Unreachable } from '../domain/request';
+import type { ReachOccasion, ReachOutcome, Transition } from '../domain/lifecycle';
+import { changesRound, peopleToDecide, reachEvents, recordReach, unreachableAfter, withRound } from '../domain/lifecycle';
+import type { ApprovalRequest, NotifyPolicy, RoundOccasion, Unreachable } from '../domain/request';
 import { recordCardPosted } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,22 +33,54 @@ export interface Audience {
   channels: string[];
 }
 
+type DecidersOccasion = Exclude<RoundOccasion, 'reminder'>;
+
 /**
- * Tells everyone who may decide the request now (after escalation: the escalation role's members)
- * and posts the card to the approval channels other than the one it was asked in.
+ * Everyone who may decide the request now (after escalation: only the escalation role's members),
+ * in personal chats unless the policy says `approvers: none`, and the approval channels other than
+ * the one it was asked in.
  */
-export async function tellDeciders(deps: AppDeps, request: ApprovalRequest, occasion: Exclude<ReachOccasion, 'reminder'>): Promise<void> {
-  if (!deps.messenger) return;
+function decidersAudience(deps: AppDeps, request: ApprovalRequest, occasion: RoundOccasion): Audience {
   const notify = notifyPolicy(request);
   const roles = deps.config.access.roles;
   const onlyRole = occasion === 'escalated' ? request.escalation?.role : undefined;
   // On escalation, someone who also approves was told already.
   const deciders = peopleToDecide(request, roles, onlyRole).filter((id) => !onlyRole || !roles.holdsAny(request.policy.approverRoles, id));
-  const audience: Audience = {
+  return {
     people: notify.approvers === 'personal' ? deciders : [],
     channels: notify.channels.filter((c) => c !== request.source.conversationId),
   };
-  await reach(deps, request, occasion, audience);
+}
+
+/**
+ * The request as it is to be written with the change that calls for telling its deciders: with the
+ * round of messages recorded on it (whom it will tell), so that a round a stop or a crash cuts short
+ * is taken up again (round-resume.ts). Without a way to message anyone, no round.
+ */
+export function announcing(deps: AppDeps, request: ApprovalRequest, occasion: RoundOccasion, now: Date, audience?: Audience): ApprovalRequest {
+  if (!deps.messenger) return request;
+  return withRound(request, occasion, audience ?? decidersAudience(deps, request, occasion), now.toISOString());
+}
+
+/** The same for a transition that calls for the round: its request carries the round when it succeeds. */
+export function announcingAfter(deps: AppDeps, t: Transition, occasion: RoundOccasion, now: Date, audience?: (r: ApprovalRequest) => Audience): Transition {
+  return t.ok ? { ...t, request: announcing(deps, t.request, occasion, now, audience?.(t.request)) } : t;
+}
+
+/** Who a round recorded on the request is for, when it is this occasion's. */
+function roundAudience(request: ApprovalRequest, occasion: ReachOccasion): Audience | undefined {
+  const round = request.round;
+  return round?.occasion === occasion ? { people: round.people, channels: round.channels } : undefined;
+}
+
+/**
+ * Tells everyone who may decide the request now (after escalation: the escalation role's members)
+ * and posts the card to the approval channels other than the one it was asked in: the round
+ * recorded on the request when there is one.
+ */
+export async function tellDeciders(deps: AppDeps, request: ApprovalRequest, occasion: DecidersOccasion): Promise<void> {
+  if (!deps.messenger) return;
+  await reach(deps, request, occasion, roundAudience(request, occasion) ?? decidersAudience(deps, request, occasion));
 }
 
 /**
@@ -68,6 +100,7 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
     sends.map((s) => s.id),
     occasion,
     (part) => record(deps, request, part),
+    request.round?.occasion === occasion ? request.round.at : undefined,
   );
   deps.rounds?.add(round);
   try {
@@ -154,8 +187,11 @@ async function persistently<T>(deps: AppDeps, requestId: string, what: string, w
 async function record(deps: AppDeps, sent: ApprovalRequest, outcome: ReachOutcome): Promise<void> {
   const now = deps.clock.now();
   const current = (await deps.store.requests.get(sent.id)) ?? sent;
-  if (!sameUnreachable(current.unreachable, unreachableAfter(current, outcome))) {
-    await persistently(deps, sent.id, 'recording who was reached', () => transact(deps, sent.id, (r) => recordReach(r, now, outcome)));
+  const shown = !sameUnreachable(current.unreachable, unreachableAfter(current, outcome));
+  if (shown || changesRound(current, outcome)) {
+    // The round recorded on the request lets go of those with an outcome: no card shows it.
+    const refreshCards = shown || current.version !== sent.version;
+    await persistently(deps, sent.id, 'recording who was reached', () => transact(deps, sent.id, (r) => recordReach(r, now, outcome), { refreshCards }));
     return;
   }
   await persistently(deps, sent.id, 'recording who was reached', () => deps.store.audit.append(reachEvents(current, now.toISOString(), outcome)));

@@ -9,7 +9,7 @@ import { formatDuration } from '../domain/duration-text';
 import { dueReminder, peopleToDecide, remind } from '../domain/lifecycle';
 import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
 import { transact, type AppDeps } from './context';
-import { notifyPolicy, reach } from './notifications';
+import { announcingAfter, notifyPolicy, reach } from './notifications';
 
 /** Sends every reminder due now; returns the ids of the requests reminded. */
 export async function sweepReminders(deps: AppDeps): Promise<string[]> {
@@ -20,11 +20,17 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
   const roles = deps.config.access.roles;
   // A request with nobody to remind (approvers: none and no channels) keeps its reminders unsent and unaudited.
   for (const r of open.filter((x) => dueReminder(x, now) && hasAudience(audienceOf(x, roles)))) {
-    const outcome = await transact(deps, r.id, (current) => remind(current, now, everyone(audienceOf(current, roles))), { refreshCards: false });
+    // The reminder's round is recorded with it (round-resume.ts takes it up again if cut short).
+    const outcome = await transact(
+      deps,
+      r.id,
+      (current) => announcingAfter(deps, remind(current, now, everyone(audienceOf(current, roles))), 'reminder', now, (x) => audienceOf(x, roles)),
+      { refreshCards: false },
+    );
     // Another instance recorded it first, or the request was decided meanwhile: nothing to send.
     if (!outcome?.result.ok) continue;
     const request = outcome.result.request;
-    await reach(deps, request, 'reminder', audienceOf(request, roles), reminderText(request, now));
+    await reach(deps, request, 'reminder', request.round ?? audienceOf(request, roles), reminderText(request, now));
     reminded.push(r.id);
   }
   if (reminded.length > 0) deps.log.info({ reminded }, 'reminders sent');
@@ -46,7 +52,7 @@ function hasAudience(a: { people: string[]; channels: string[] }): boolean {
 }
 
 /** Which request, what it asks, when it expires, and that the card with it is where to decide. */
-function reminderText(r: ApprovalRequest, now: Date): string {
+export function reminderText(r: ApprovalRequest, now: Date): string {
   const left = formatDuration((Date.parse(r.expiresAt) - now.getTime()) / 1000);
   const what = [r.command, ...Object.values(r.parameters)].join(' ');
   return `Reminder ${r.reminders?.sent ?? 1}: request ${r.id} (${what}) from ${r.requester.name} is still waiting for a decision. It expires in ${left}, at ${r.expiresAt}. Approve or reject it on the card below.`;

@@ -15,6 +15,7 @@ import type { AppDeps } from './context';
 import { mayRequest, releaseRequest, resolveRunAt, type RequestAttempt, type RequestSlot } from './request-gate';
 import { breakGlassEvent, breakGlassGate } from './break-glass';
 import { breakGlassUse } from '../domain/lifecycle';
+import { announcing } from './notifications';
 
 export type Interpretation =
   | { kind: 'empty' }
@@ -189,9 +190,12 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
     deps.log.warn({ requestId: id, command: command.name }, 'break-glass used: running without approval');
     return { ok: true, request: used };
   }
-  await deps.store.requests.insert(request, [created]);
+  // The round telling the people who may decide it is recorded with it, so that one cut short by a
+  // stop or a crash is taken up again (notifications.ts).
+  const announced = announcing(deps, request, 'created', now);
+  await deps.store.requests.insert(announced, [created]);
   deps.log.info({ requestId: id, command: command.name }, 'request created');
-  return { ok: true, request };
+  return { ok: true, request: announced };
 }
 
 /** Runs a read-only command at once. */

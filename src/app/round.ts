@@ -14,6 +14,13 @@ import type { Unreachable } from '../domain/request';
 
 /** How a round sends (tests shorten the wait). */
 export const ROUND = {
+  /**
+   * A round recorded on its request that still has people without an outcome is taken up again by
+   * the sweep: at once when a stop cut it short, after `resumeAfterMs` otherwise (its instance died
+   * during it; a live round records every outcome well within that), at most `maxResumes` times.
+   */
+  resumeAfterMs: 120_000,
+  maxResumes: 3,
   /** How many of a round's messages are on their way at once: one person's hung send holds up nobody else. */
   concurrency: 8,
   /** How long after a round starts the outcomes known by then are recorded together (ms); later ones are recorded as each is known. */
@@ -25,8 +32,8 @@ export const ROUND = {
   cutBindingWaitMs: 500,
 };
 
-/** What one message of the round came to. */
-export type Reached = { reached: { id: string; name?: string } } | { unreachable: Unreachable };
+/** What one message of the round came to (`cut`: not reached only because Countersign stopped, so the round is taken up again). */
+export type Reached = { reached: { id: string; name?: string } } | { unreachable: Unreachable; cut?: true };
 
 /** Why someone the round had not sent to yet, or had no answer for, is recorded as not reached at a stop. */
 const NOT_SENT_STOPPING = 'not sent: Countersign was stopping';
@@ -60,6 +67,8 @@ export class Round {
     private readonly occasion: ReachOccasion,
     /** Records a part of the round (the audit records, and who cannot be reached on the request). */
     private readonly write: (part: ReachOutcome) => Promise<void>,
+    /** The round as recorded on the request (RoundDue.at), when it is. */
+    readonly roundAt?: string,
   ) {
     this.open = new Set(ids.keys());
     this.all = { occasion, reached: [], unreachable: [] };
@@ -71,7 +80,7 @@ export class Round {
   /** Whether the message at `index` may be started now: false once Countersign is stopping (it is then recorded as not sent). */
   begin(index: number): boolean {
     if (this.stopping) {
-      this.note(index, { unreachable: { id: this.ids[index], why: NOT_SENT_STOPPING } });
+      this.note(index, { unreachable: { id: this.ids[index], why: NOT_SENT_STOPPING }, cut: true });
       return false;
     }
     this.started.add(index);
@@ -114,7 +123,7 @@ export class Round {
   /** Countersign is stopping: no message not yet started goes (each is recorded as not sent), and every outcome is recorded at once. */
   stop(): void {
     this.stopping = true;
-    for (const index of [...this.open]) if (!this.started.has(index)) this.note(index, { unreachable: { id: this.ids[index], why: NOT_SENT_STOPPING } });
+    for (const index of [...this.open]) if (!this.started.has(index)) this.note(index, { unreachable: { id: this.ids[index], why: NOT_SENT_STOPPING }, cut: true });
     this.recordAsKnown();
   }
 
@@ -127,13 +136,13 @@ export class Round {
   async cut(): Promise<void> {
     this.stop();
     this.cutting.abort();
-    for (const index of [...this.open]) if (!this.binding.has(index)) this.note(index, { unreachable: { id: this.ids[index], why: UNANSWERED_STOPPING } });
+    for (const index of [...this.open]) if (!this.binding.has(index)) this.note(index, { unreachable: { id: this.ids[index], why: UNANSWERED_STOPPING }, cut: true });
     if (this.open.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.known, new Promise<void>((resolve) => (timer = setTimeout(resolve, ROUND.cutBindingWaitMs).unref()))]);
       clearTimeout(timer);
     }
-    for (const index of [...this.open]) this.note(index, { unreachable: { id: this.ids[index], why: UNBOUND_STOPPING } });
+    for (const index of [...this.open]) this.note(index, { unreachable: { id: this.ids[index], why: UNBOUND_STOPPING }, cut: true });
     await this.writes;
   }
 
@@ -144,9 +153,9 @@ export class Round {
 
   private flush(): void {
     if (this.unrecorded.length === 0) return;
-    const part = outcomeOf(this.occasion, this.unrecorded.sort((a, b) => a.index - b.index));
+    const part = outcomeOf(this.occasion, this.unrecorded.sort((a, b) => a.index - b.index), this.roundAt);
     this.unrecorded = [];
-    this.all = { occasion: this.occasion, reached: [...this.all.reached, ...part.reached], unreachable: [...this.all.unreachable, ...part.unreachable] };
+    this.all = { ...this.all, reached: [...this.all.reached, ...part.reached], unreachable: [...this.all.unreachable, ...part.unreachable] };
     this.writes = this.writes.then(() =>
       this.write(part).catch((err: unknown) => {
         this.failure ??= { err };
@@ -155,13 +164,17 @@ export class Round {
   }
 }
 
-function outcomeOf(occasion: ReachOccasion, results: { result: Reached }[]): ReachOutcome {
-  const outcome: ReachOutcome = { occasion, reached: [], unreachable: [] };
+function outcomeOf(occasion: ReachOccasion, results: { result: Reached }[], roundAt: string | undefined): ReachOutcome {
+  const outcome: ReachOutcome = { occasion, reached: [], unreachable: [], ...(roundAt ? { round: roundAt } : {}) };
+  const cut: string[] = [];
   for (const { result } of results) {
     if ('reached' in result) outcome.reached.push(result.reached);
-    else outcome.unreachable.push(result.unreachable);
+    else {
+      outcome.unreachable.push(result.unreachable);
+      if (result.cut) cut.push(result.unreachable.id);
+    }
   }
-  return outcome;
+  return cut.length > 0 ? { ...outcome, cut } : outcome;
 }
 
 /** The rounds under way on this instance, so that a graceful stop can end them. */
@@ -177,6 +190,11 @@ export class RoundsUnderWay {
 
   delete(round: Round): void {
     this.rounds.delete(round);
+  }
+
+  /** Whether the round recorded on a request as `roundAt` is under way here (a slow one is not taken up again beside itself). */
+  has(roundAt: string): boolean {
+    return [...this.rounds].some((round) => round.roundAt === roundAt);
   }
 
   /** No round starts another message; what they know is recorded at once. */

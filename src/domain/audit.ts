@@ -26,6 +26,7 @@ export type AuditEventType =
   | 'request.reminded'
   | 'request.escalated'
   | 'approvers.notified'
+  | 'approvers.round_resumed'
   | 'approver.unreachable'
   | 'click.refused'
   | 'approval.revoked'

@@ -118,6 +118,28 @@ export interface Unreachable {
   why: string;
 }
 
+/** The occasions whose round of messages is recorded on the request before it starts (RoundDue). */
+export type RoundOccasion = 'created' | 'reapproval' | 'escalated' | 'reminder';
+
+/**
+ * A round of messages telling people of the request, written with the change that calls for it
+ * (its creation, the drift that needs approving again, the escalation, a reminder) before the first
+ * message goes: whom the round has not recorded an outcome for yet. A round a stop cut short, or one
+ * whose instance died, is taken up again by whichever instance sweeps first (lifecycle/reach.ts).
+ */
+export interface RoundDue {
+  occasion: RoundOccasion;
+  /** When it began, or was last taken up again: names the round (a late write of an older one leaves it alone). */
+  at: string;
+  /** Object ids told in personal chats, and conversation ids, whose outcome is not recorded yet. */
+  people: string[];
+  channels: string[];
+  /** A stop recorded some of them as not reached: taken up again at the next sweep, without waiting. */
+  cut?: true;
+  /** How many times it was taken up again. */
+  resumed?: number;
+}
+
 export interface Approval {
   approver: Actor;
   at: string;
@@ -208,6 +230,8 @@ export interface ApprovalRequest {
   breakGlass?: BreakGlassUse;
   /** Who could not be told of the request when it was last tried (shown on the card). */
   unreachable?: Unreachable[];
+  /** The round of messages under way, while anyone in it has no recorded outcome. */
+  round?: RoundDue;
 }
 
 export function isDecidable(r: Pick<ApprovalRequest, 'state'>): boolean {

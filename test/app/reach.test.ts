@@ -82,11 +82,12 @@ describe('app: reaching approvers', () => {
 
     it('records the cards and who was reached once the store can write again, and tells everyone', async () => {
       failingBindings(2);
-      const append = f.store.audit.append.bind(f.store.audit);
-      let appendsLeft = 2;
-      f.store.audit.append = async (events) => {
-        if (events.some((e) => e.type === 'approvers.notified') && appendsLeft-- > 0) throw busy();
-        return append(events);
+      // The round's record goes with the request's write (its round lets go of those reached).
+      const update = f.store.requests.update.bind(f.store.requests);
+      let writesLeft = 2;
+      f.store.requests.update = async (request, expected, events) => {
+        if (events?.some((e) => e.type === 'approvers.notified') && writesLeft-- > 0) throw busy();
+        return update(request, expected, events);
       };
       const r = await created();
       assert.deepEqual(sent.to(r.id), [bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL], 'the failed write stopped nobody being told');
@@ -199,6 +200,91 @@ describe('app: reaching approvers', () => {
       assert.ok(!(await f.store.cards.getCardMessages(r.id)).some((m) => m.conversationId === `personal-${bob.aadObjectId}`));
     });
 
+    it('takes a round a stop cut short up again at the next run\'s first sweep: those not reached then get a working card, once across instances', async () => {
+      sent = new RecordingMessenger();
+      f = appOnFakes({ configText: reachConfigText([`notify: { channels: ["${APPROVALS_CHANNEL}", "${SECOND_CHANNEL}"] }`]), messenger: sent });
+      Object.assign(ROUND, { concurrency: 2, recordAfterMs: 60_000 });
+      const answerBob = hold(bob.aadObjectId);
+      hold(APPROVALS_CHANNEL);
+      const r = await asked(f, alice, DELETE);
+      await eventually('the approvals channel\'s card is on its way', () => sent.started.includes(APPROVALS_CHANNEL), 2000);
+      f.app.stopTelling();
+      await f.app.cutTelling();
+      await f.app.tellingIdle();
+      answerBob({ ok: false, why: 'the test ended' });
+      const stopped = await f.request(r.id);
+      assert.deepEqual(stopped.round?.people, [bob.aadObjectId]);
+      assert.deepEqual(stopped.round?.channels, [APPROVALS_CHANNEL, SECOND_CHANNEL]);
+      assert.equal(stopped.round?.cut, true);
+      assert.equal(stopped.unreachable?.length, 3, 'the cards say who was not reached meanwhile');
+
+      // Two instances start and sweep at once (new processes: no round under way, not stopping): one
+      // takes the round up, the other finds it taken.
+      f.deps.rounds = undefined;
+      const [a, b] = await Promise.all([f.anotherRun().sweepReach(), f.anotherRun().sweepReach()]);
+      await f.app.tellingIdle();
+      assert.deepEqual([...a.resumed, ...b.resumed], [r.id]);
+      assert.deepEqual(sent.to(r.id), [dave.aadObjectId, bob.aadObjectId, APPROVALS_CHANNEL, SECOND_CHANNEL], 'each sent once more, Dave (reached before the stop) not again');
+      const [resumed] = await f.audit({ types: ['approvers.round_resumed'] });
+      assert.deepEqual(resumed.data, { occasion: 'created', to: [bob.aadObjectId, APPROVALS_CHANNEL, SECOND_CHANNEL] });
+      assert.match(resumed.outcome.detail ?? '', /^created: 3 not told yet \(Countersign stopped during the round\); taken up again, time 1 of at most 3$/);
+      const after = await f.request(r.id);
+      assert.equal(after.round, undefined, 'everyone has an outcome');
+      assert.equal(after.unreachable, undefined, 'the cards no longer say anyone was not reached');
+      assert.equal((await clickPersonal(bob, r, 'approve')).ok, true, 'Bob\'s new card is bound: his click counts');
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [], 'nothing left to take up');
+    });
+
+    it('takes up a round its instance died in (no outcome recorded) after ROUND.resumeAfterMs, not before, and not one still under way here', async () => {
+      const r = await created();
+      assert.equal((await f.request(r.id)).round, undefined, 'a round whose outcomes are all recorded is gone from the request');
+      // What a run that died after sending Dave's card, before Bob's and the channel's were recorded, leaves behind.
+      const current = await f.request(r.id);
+      const at = f.clock.now().toISOString();
+      await f.store.requests.update({ ...current, version: current.version + 1, round: { occasion: 'created', at, people: [bob.aadObjectId], channels: [APPROVALS_CHANNEL] } }, current.version, []);
+      f.clock.advance(ROUND.resumeAfterMs - 1000);
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [], 'a round may still be under way on a live instance');
+      f.clock.advance(1000);
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [r.id]);
+      await f.app.tellingIdle();
+      assert.deepEqual(sent.to(r.id), [bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL, bob.aadObjectId, APPROVALS_CHANNEL]);
+      const [resumed] = await f.audit({ types: ['approvers.round_resumed'] });
+      assert.match(resumed.outcome.detail ?? '', new RegExp(`^created: 2 not told yet \\(no outcome recorded since ${at}\\)`));
+      assert.equal((await f.request(r.id)).round, undefined);
+    });
+
+    it('does not take up a round still under way on this instance', async () => {
+      ROUND.recordAfterMs = 50;
+      const answerBob = hold(bob.aadObjectId);
+      const r = await asked(f, alice, DELETE);
+      await eventually('the others are recorded', async () => (await notified()).length === 1, 2000);
+      assert.deepEqual((await f.request(r.id)).round?.people, [bob.aadObjectId], 'Bob\'s card still waits for Teams');
+      f.clock.advance(ROUND.resumeAfterMs);
+      assert.deepEqual((await f.app.sweepReach()).resumed, [], 'the round is under way here: not sent again beside itself');
+      answerBob();
+      await f.app.tellingIdle();
+      assert.equal((await f.request(r.id)).round, undefined, 'Bob\'s late answer is recorded: the round is done');
+      assert.deepEqual(sent.to(r.id), [dave.aadObjectId, APPROVALS_CHANNEL, bob.aadObjectId]);
+    });
+
+    it('tells, when it takes a round up, only those who may still decide', async () => {
+      const r = await created();
+      const current = await f.request(r.id);
+      // Left by a run that died before any outcome was recorded, under a config in which Carol
+      // approved; she holds no role in the config of the run that takes the round up.
+      await f.store.requests.update(
+        { ...current, version: current.version + 1, round: { occasion: 'created', at: f.clock.now().toISOString(), people: [carol.aadObjectId, bob.aadObjectId], channels: [] } },
+        current.version,
+        [],
+      );
+      f.clock.advance(ROUND.resumeAfterMs);
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [r.id]);
+      await f.app.tellingIdle();
+      assert.deepEqual(sent.to(r.id).slice(3), [bob.aadObjectId]);
+      const [resumed] = await f.audit({ types: ['approvers.round_resumed'] });
+      assert.deepEqual(resumed.data, { occasion: 'created', to: [bob.aadObjectId] });
+    });
+
     /** Bob's card goes out, then its binding's first write is held until `release` (it then fails with `fail`, or is written). */
     function heldBinding(): { started: Promise<void>; release: (fail?: Error) => void } {
       const cards = f.store.cards;
@@ -298,17 +384,17 @@ describe('app: reaching approvers', () => {
 
   it('reminds at half-life and 15 minutes before expiry, at most max, each audited, not the requester', async () => {
     const r = await created();
-    assert.deepEqual(await at(29, r), { escalated: [], reminded: [] });
-    assert.deepEqual(await at(30, r), { escalated: [], reminded: [r.id] });
-    assert.deepEqual(await at(31, r), { escalated: [], reminded: [] });
+    assert.deepEqual(await at(29, r), { resumed: [], escalated: [], reminded: [] });
+    assert.deepEqual(await at(30, r), { resumed: [], escalated: [], reminded: [r.id] });
+    assert.deepEqual(await at(31, r), { resumed: [], escalated: [], reminded: [] });
     assert.deepEqual(sent.to(r.id, 'reminders'), [bob.aadObjectId, dave.aadObjectId]);
     const text = sent.sent.find((s) => s.text)!.text!;
     assert.match(text, new RegExp(`^Reminder 1: request ${r.id} \\(delete resource group staging-old\\) from Alice Requester is still waiting for a decision\\. It expires in 30 minutes, at ${r.expiresAt}\\. Approve or reject it on the card below\\.$`));
-    assert.deepEqual(await at(40, r), { escalated: [r.id], reminded: [] });
-    assert.deepEqual(await at(45, r), { escalated: [], reminded: [r.id] });
+    assert.deepEqual(await at(40, r), { resumed: [], escalated: [r.id], reminded: [] });
+    assert.deepEqual(await at(45, r), { resumed: [], escalated: [], reminded: [r.id] });
     // After escalation Frank may decide too, so he is reminded; Alice asked, so she never is.
     assert.deepEqual(sent.to(r.id, 'reminders').slice(2), [bob.aadObjectId, dave.aadObjectId, frank.aadObjectId]);
-    assert.deepEqual(await at(55, r), { escalated: [], reminded: [] }, 'max 2');
+    assert.deepEqual(await at(55, r), { resumed: [], escalated: [], reminded: [] }, 'max 2');
     const reminded = await f.audit({ types: ['request.reminded'] });
     assert.deepEqual(
       reminded.map((x) => [x.outcome.detail, x.data]),
@@ -317,7 +403,8 @@ describe('app: reaching approvers', () => {
         [`reminder 2 of at most 2; expires ${r.expiresAt}`, { to: [bob.aadObjectId, dave.aadObjectId, frank.aadObjectId] }],
       ],
     );
-    assert.deepEqual(f.notifier.cardRefreshes(r.id), ['pending@3'], 'only the escalation is shown on the cards; a reminder shows nothing new');
+    // Version 5: each round before it (the creation's, the first reminder's) was recorded on the request.
+    assert.deepEqual(f.notifier.cardRefreshes(r.id), ['pending@5'], 'only the escalation is shown on the cards; a reminder shows nothing new');
   });
 
   it('sends one reminder, not a burst, when several points passed while nobody swept', async () => {
@@ -344,7 +431,7 @@ describe('app: reaching approvers', () => {
     assert.deepEqual([...a.escalated, ...b.escalated], [r.id]);
     assert.deepEqual([...a.reminded, ...b.reminded], [r.id]);
     const restarted = f.anotherRun();
-    assert.deepEqual(await restarted.sweepReach(), { escalated: [], reminded: [] });
+    assert.deepEqual(await restarted.sweepReach(), { resumed: [], escalated: [], reminded: [] });
     assert.equal((await f.audit({ types: ['request.reminded'] })).length, 1);
     assert.equal((await f.audit({ types: ['request.escalated'] })).length, 1);
     assert.equal(sent.to(r.id, 'reminders').length, 3, 'Bob, Dave and Frank reminded once each');
@@ -385,10 +472,10 @@ describe('app: reaching approvers', () => {
   it('keeps the policy a request was made under: a config without reminders or escalation changes nothing for it', async () => {
     const r = await created();
     f.deps.config = parseConfig(reachConfigText([]), EXAMPLE_CONFIG);
-    assert.deepEqual(await at(45, r), { escalated: [r.id], reminded: [r.id] });
+    assert.deepEqual(await at(45, r), { resumed: [], escalated: [r.id], reminded: [r.id] });
     const later = await created(alice, 'delete resource group staging-older');
     assert.equal(later.policy.escalation, undefined);
-    assert.deepEqual(await at(50, later), { escalated: [], reminded: [] });
+    assert.deepEqual(await at(50, later), { resumed: [], escalated: [], reminded: [] });
   });
 
   it('with approvers: none, messages nobody personally and reminds in the approval channel instead', async () => {

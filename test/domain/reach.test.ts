@@ -1,6 +1,6 @@
 /** Who may still decide a request, when a reminder or the escalation is due, and what recording them does. */
 import assert from 'node:assert/strict';
-import { dueReminder, escalate, escalationDue, peopleToDecide, recordReach, remind } from '../../src/domain/lifecycle';
+import { dueReminder, escalate, escalationDue, peopleToDecide, recordReach, remind, resumeRound, roundToResume, withRound } from '../../src/domain/lifecycle';
 import { decidingRoles, Roles } from '../../src/domain/policy';
 import { alice, bob, buildRequest, dave, frank, minutesIn } from '../support/requests';
 
@@ -51,5 +51,60 @@ describe('domain: reaching approvers', () => {
     assert.ok(t.ok);
     assert.deepEqual(t.request.unreachable, [{ id: dave.aadObjectId, why: 'Teams answered 500' }, { id: frank.aadObjectId, why: 'app not installed' }]);
     assert.deepEqual(t.events.map((e) => e.type), ['approvers.notified', 'approver.unreachable']);
+  });
+
+  describe('the round recorded on the request', () => {
+    const CHANNEL = '19:approvals@thread.tacv2';
+    const when = { afterMs: 120_000, max: 3 };
+    const started = minutesIn(1).toISOString();
+    const announced = () => withRound(buildRequest({ policy }), 'created', { people: [bob.aadObjectId, dave.aadObjectId], channels: [CHANNEL] }, started);
+
+    it('lets go of everyone with an outcome, keeps those a stop cut short (marked cut), and is gone once nobody is left', () => {
+      const r = announced();
+      const first = recordReach(r, minutesIn(1), { occasion: 'created', round: started, reached: [{ id: bob.aadObjectId.toUpperCase() }], unreachable: [] });
+      assert.ok(first.ok);
+      assert.deepEqual(first.request.round, { occasion: 'created', at: started, people: [dave.aadObjectId], channels: [CHANNEL] });
+      const cut = recordReach(first.request, minutesIn(2), {
+        occasion: 'created',
+        round: started,
+        reached: [],
+        unreachable: [{ id: dave.aadObjectId, why: 'not sent: Countersign was stopping' }, { id: CHANNEL, why: 'Teams answered 403' }],
+        cut: [dave.aadObjectId],
+      });
+      assert.ok(cut.ok);
+      assert.deepEqual(cut.request.round, { occasion: 'created', at: started, people: [dave.aadObjectId], channels: [], cut: true });
+      const done = recordReach(cut.request, minutesIn(3), { occasion: 'created', round: started, reached: [{ id: dave.aadObjectId }], unreachable: [] });
+      assert.ok(done.ok);
+      assert.equal(done.request.round, undefined);
+      assert.equal(withRound(r, 'created', { people: [], channels: [] }, started).round, undefined, 'nobody to tell: no round');
+    });
+
+    it('is left alone by an outcome of another round (an older one, or one not recorded on the request)', () => {
+      const r = announced();
+      for (const round of ['2026-01-01T00:00:00.000Z', undefined]) {
+        const t = recordReach(r, minutesIn(2), { occasion: 'created', ...(round ? { round } : {}), reached: [{ id: bob.aadObjectId }], unreachable: [] });
+        assert.ok(t.ok);
+        assert.deepEqual(t.request.round, r.round);
+      }
+    });
+
+    it('is taken up again at once after a stop, after the wait otherwise, at most max times, only while the request can be decided', () => {
+      const r = announced();
+      assert.equal(roundToResume(r, minutesIn(2), when), false, 'within the wait: its instance may still be at it');
+      assert.equal(roundToResume(r, new Date(Date.parse(started) + when.afterMs), when), true);
+      const cut = { ...r, round: { ...r.round!, cut: true as const } };
+      assert.equal(roundToResume(cut, minutesIn(1), when), true, 'a stop cut it: at once');
+      assert.equal(roundToResume({ ...cut, state: 'approved' }, minutesIn(1), when), false);
+      assert.equal(roundToResume({ ...cut, round: { ...cut.round, resumed: 3 } }, minutesIn(1), when), false, 'max reached');
+
+      const t = resumeRound(cut, minutesIn(5), [dave.aadObjectId], when);
+      assert.ok(t.ok);
+      assert.deepEqual(t.request.round, { occasion: 'created', at: minutesIn(5).toISOString(), people: [dave.aadObjectId], channels: [CHANNEL], resumed: 1 }, 'renamed, Bob no longer decides, not cut');
+      assert.deepEqual(t.events.map((e) => [e.type, e.data]), [['approvers.round_resumed', { occasion: 'created', to: [dave.aadObjectId, CHANNEL] }]]);
+      assert.equal(resumeRound(t.request, minutesIn(5), [dave.aadObjectId], when).ok, false, 'taken up: not again until its own wait is over');
+      const nobody = resumeRound(cut, minutesIn(5), [], when);
+      assert.ok(nobody.ok);
+      assert.deepEqual(nobody.request.round, { occasion: 'created', at: minutesIn(5).toISOString(), people: [], channels: [CHANNEL], resumed: 1 });
+    });
   });
 });

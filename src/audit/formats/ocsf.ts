@@ -47,6 +47,7 @@ const ACTIVITY: Partial<Record<AuditEventType, number>> = {
   'request.reminded': UPDATE,
   'request.escalated': UPDATE,
   'approvers.notified': OTHER,
+  'approvers.round_resumed': OTHER,
   'approver.unreachable': OTHER,
   'click.refused': UPDATE,
   'approval.revoked': UPDATE,

@@ -20,7 +20,22 @@ export type { DecisionContext, Transition } from './transition';
 export { approve, cancel, expire, isPastExpiry, reject } from './decision';
 export { scheduleDue } from './schedule';
 export { breakGlassRefusal, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOverdue, reviewWaitingUntil } from './break-glass';
-export { dueReminder, escalate, escalationDue, peopleToDecide, reachEvents, recordReach, remind, unreachableAfter, type ReachOccasion, type ReachOutcome } from './reach';
+export {
+  changesRound,
+  dueReminder,
+  escalate,
+  escalationDue,
+  peopleToDecide,
+  reachEvents,
+  recordReach,
+  remind,
+  resumeRound,
+  roundToResume,
+  unreachableAfter,
+  withRound,
+  type ReachOccasion,
+  type ReachOutcome,
+} from './reach';
 export {
   detectDrift,
   type DriftFound,

@@ -8,7 +8,7 @@ import { type AuditEventDraft, requestEvent } from '../audit';
 import { formatDuration } from '../duration-text';
 import { decidingRoles, type Roles } from '../policy';
 import { RefusalReason } from '../refusal';
-import { type ApprovalRequest, isDecidable, type Unreachable } from '../request';
+import { type ApprovalRequest, isDecidable, type RoundDue, type RoundOccasion, type Unreachable } from '../request';
 import { next, refuse, type Transition } from './transition';
 
 /** Why people are being told of the request. */
@@ -19,6 +19,10 @@ export interface ReachOutcome {
   occasion: ReachOccasion;
   reached: { id: string; name?: string }[];
   unreachable: Unreachable[];
+  /** The round recorded on the request this outcome belongs to (its `at`), when there is one. */
+  round?: string;
+  /** Ids among `unreachable` not reached only because Countersign stopped: the round keeps them, to be taken up again. */
+  cut?: string[];
 }
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -97,7 +101,77 @@ export function unreachableAfter(r: ApprovalRequest, o: ReachOutcome): Unreachab
 /** Records a round of messages on the request (the card shows who could not be reached) with its audit records. */
 export function recordReach(r: ApprovalRequest, now: Date, o: ReachOutcome): Transition {
   const unreachable = unreachableAfter(r, o);
-  const updated = next(r, now, unreachable.length > 0 ? { unreachable } : {});
+  const round = roundAfter(r, o);
+  const updated = next(r, now, { ...(unreachable.length > 0 ? { unreachable } : {}), ...(round ? { round } : {}) });
   if (unreachable.length === 0) delete updated.unreachable;
+  if (!round) delete updated.round;
   return { ok: true, request: updated, events: reachEvents(updated, now.toISOString(), o) };
+}
+
+/**
+ * The request with `round` recorded as the round of messages about to start (none when nobody is to
+ * be told). Written with the change that calls for the round, so that a round cut short by a stop or
+ * a crash is known and taken up again (resumeRound).
+ */
+export function withRound(r: ApprovalRequest, occasion: RoundOccasion, audience: { people: string[]; channels: string[] }, at: string): ApprovalRequest {
+  const { round: _old, ...rest } = r;
+  if (audience.people.length === 0 && audience.channels.length === 0) return rest;
+  return { ...rest, round: { occasion, at, people: [...audience.people], channels: [...audience.channels] } };
+}
+
+/**
+ * The request's round once this outcome is recorded: everyone with an outcome leaves it, except
+ * those not reached only because Countersign stopped (the round is then marked cut); undefined once
+ * nobody is left. An outcome of another round (an older one, taken up again since) leaves it alone.
+ */
+function roundAfter(r: ApprovalRequest, o: ReachOutcome): RoundDue | undefined {
+  const round = r.round;
+  if (!round || o.round !== round.at) return round;
+  const cut = new Set((o.cut ?? []).map((id) => id.toLowerCase()));
+  const settled = new Set([...o.reached.map((p) => p.id), ...o.unreachable.map((u) => u.id)].map((id) => id.toLowerCase()).filter((id) => !cut.has(id)));
+  const keep = (ids: string[]) => ids.filter((id) => !settled.has(id.toLowerCase()));
+  const people = keep(round.people);
+  const channels = keep(round.channels);
+  if (people.length === 0 && channels.length === 0) return undefined;
+  const stopped = round.cut || [...people, ...channels].some((id) => cut.has(id.toLowerCase()));
+  const { cut: _cut, ...rest } = round;
+  return { ...rest, people, channels, ...(stopped ? { cut: true as const } : {}) };
+}
+
+/** Whether recording this outcome changes the request's round. */
+export function changesRound(r: ApprovalRequest, o: ReachOutcome): boolean {
+  return JSON.stringify(roundAfter(r, o) ?? null) !== JSON.stringify(r.round ?? null);
+}
+
+/** When a round is taken up again: at once after a stop cut it, `afterMs` after it began otherwise (its instance died), at most `max` times. */
+export interface RoundResumption {
+  afterMs: number;
+  max: number;
+}
+
+/** Whether the request's round is to be taken up again now. */
+export function roundToResume(r: ApprovalRequest, now: Date, when: RoundResumption): boolean {
+  const round = r.round;
+  if (!round || !isDecidable(r) || (round.resumed ?? 0) >= when.max) return false;
+  return round.cut === true || now.getTime() - Date.parse(round.at) >= when.afterMs;
+}
+
+/**
+ * Takes the request's round up again (before anyone is told, so that of several instances only the
+ * one whose write won tells): those still without an outcome who may still decide (`deciders`,
+ * lowercase object ids; channels stay), audited as approvers.round_resumed. The round is named anew,
+ * so that a late answer of the old one leaves it alone.
+ */
+export function resumeRound(r: ApprovalRequest, now: Date, deciders: readonly string[], when: RoundResumption): Transition {
+  if (!roundToResume(r, now, when)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} has no round of messages to take up again.`);
+  const round = r.round!;
+  const may = new Set(deciders.map((id) => id.toLowerCase()));
+  const people = round.people.filter((id) => may.has(id.toLowerCase()));
+  const at = now.toISOString();
+  const resumed = (round.resumed ?? 0) + 1;
+  const rest = withRound(r, round.occasion, { people, channels: round.channels }, at);
+  const updated = next(rest, now, rest.round ? { round: { ...rest.round, resumed } } : {});
+  const to = [...people, ...round.channels];
+  const detail = `${round.occasion}: ${to.length} not told yet (${round.cut ? 'Countersign stopped during the round' : `no outcome recorded since ${round.at}`}); taken up again, time ${resumed} of at most ${when.max}`;
+  return { ok: true, request: updated, events: [requestEvent(updated, 'approvers.round_resumed', at, { result: 'ok', detail }, { data: { occasion: round.occasion, to } })] };
 }

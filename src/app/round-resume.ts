@@ -1,0 +1,39 @@
+/**
+ * Rounds of messages taken up again. Every round telling the people who may decide a request (its
+ * creation, a re-approval, the escalation, a reminder) is recorded on the request with the change
+ * that calls for it, and each outcome recorded lets go of that person. What is left of a round after
+ * a stop cut it short (those recorded as not reached because Countersign was stopping), or after its
+ * instance died (those with no outcome at all), is sent again by the sweep: at the first sweep after
+ * a stop, ROUND.resumeAfterMs after the round began after a crash. The round is taken up again by a
+ * compare-and-swap (audited as approvers.round_resumed) before anyone is told, so of several
+ * instances only the one whose write won tells them; only people who may still decide are told.
+ */
+import { peopleToDecide, resumeRound, roundToResume } from '../domain/lifecycle';
+import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
+import { transact, type AppDeps } from './context';
+import { reach } from './notifications';
+import { reminderText } from './reminders';
+import { ROUND } from './round';
+
+/** Takes up again every round due now; returns the ids of their requests. */
+export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly ApprovalRequest[]): Promise<string[]> {
+  if (!deps.messenger) return [];
+  const now = deps.clock.now();
+  const when = { afterMs: ROUND.resumeAfterMs, max: ROUND.maxResumes };
+  const requests = open ?? (await deps.store.requests.list({ states: [...DECIDABLE_STATES] }));
+  const resumed: string[] = [];
+  // A round still under way on this instance (a slow one) is not sent again beside itself.
+  for (const r of requests.filter((x) => roundToResume(x, now, when) && !deps.rounds?.has(x.round!.at))) {
+    const outcome = await transact(deps, r.id, (current) => resumeRound(current, now, peopleToDecide(current, deps.config.access.roles), when), { refreshCards: false });
+    // Another instance took it up first, or it was decided or finished meanwhile.
+    if (!outcome?.result.ok) continue;
+    const request = outcome.result.request;
+    resumed.push(request.id);
+    const round = request.round;
+    if (!round) continue;
+    const text = round.occasion === 'reminder' ? reminderText(request, now) : undefined;
+    await reach(deps, request, round.occasion, { people: round.people, channels: round.channels }, text);
+  }
+  if (resumed.length > 0) deps.log.info({ resumed }, 'rounds of messages cut short taken up again');
+  return resumed;
+}
