@@ -1,7 +1,7 @@
 /** Break-glass rules: off unless the policy allows it, only its roles, always with a reason; reviewed by someone else. */
 import assert from 'node:assert/strict';
 import type { CommandSpec } from '../../src/domain/catalog';
-import { breakGlassRefusal, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass } from '../../src/domain/lifecycle';
+import { approve, breakGlassRefusal, breakGlassUse, detectDrift, markReviewOverdue, needsReview, reviewBreakGlass, startExecution } from '../../src/domain/lifecycle';
 import { Roles } from '../../src/domain/policy';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { Actor, ApprovalRequest } from '../../src/domain/request';
@@ -66,5 +66,28 @@ describe('domain: break-glass', () => {
     assert.equal(marked.request.escalation?.role, 'leads');
     assert.equal(marked.events[0].type, 'breakglass.review_overdue');
     assert.ok(!markReviewOverdue(marked.request, late).ok, 'once');
+  });
+
+  it('once it drifted, needs approving again and runs only on approvals that still count, and is reviewed only once it ended', () => {
+    const drifted = detectDrift(used('approved'), { changes: ['tag owner: "a" → "b"'] }, NOW);
+    assert.ok(drifted.ok);
+    assert.equal(drifted.request.state, 'needs_reapproval');
+    assert.equal(needsReview(drifted.request), false, 'nothing ran yet: nothing to ratify');
+    const approved = approve(drifted.request, ctx(bob));
+    assert.ok(approved.ok);
+    assert.equal(approved.request.state, 'approved');
+    assert.equal(needsReview(approved.request), false);
+    // Bob has lost the approver role by the time it runs.
+    const claim = startExecution(approved.request, NOW, () => false);
+    assert.ok(claim.ok);
+    assert.equal(claim.request.state, 'failed', 'not run on its break-glass use');
+    assert.deepEqual(claim.events.map((e) => e.type), ['approval.revoked']);
+    assert.equal(needsReview(claim.request), true, 'ended: now it is reviewed');
+    const kept = startExecution(approved.request, NOW, () => true);
+    assert.ok(kept.ok);
+    assert.equal(kept.request.state, 'executing', 'an approval that still counts runs it');
+    const undrifted = startExecution(used('approved'), NOW, () => false);
+    assert.ok(undrifted.ok);
+    assert.equal(undrifted.request.state, 'executing', 'a use that never drifted runs without approval');
   });
 });

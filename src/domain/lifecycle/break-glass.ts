@@ -12,7 +12,7 @@ import { requestEvent } from '../audit';
 import type { CommandSpec } from '../catalog';
 import { decidingRoles, type Roles } from '../policy';
 import { RefusalReason, refusal, type Refusal } from '../refusal';
-import type { Actor, ApprovalRequest } from '../request';
+import { OPEN_STATES, type Actor, type ApprovalRequest } from '../request';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 
 /** Why this person cannot use break-glass for this command now, or undefined. */
@@ -35,7 +35,18 @@ export function breakGlassUse(r: ApprovalRequest, now: Date, reason: string): Ap
 
 /** Ran (or ended before running), not yet reviewed: a second person must look at it. */
 export function needsReview(r: Pick<ApprovalRequest, 'breakGlass' | 'state'>): boolean {
-  return !!r.breakGlass && !r.breakGlass.review && !['approved', 'executing'].includes(r.state);
+  // Only once it has ended: a use that drifted waits for approval (or its window) like any request,
+  // and a review then would vouch for a run that has not happened.
+  return !!r.breakGlass && !r.breakGlass.review && !OPEN_STATES.includes(r.state);
+}
+
+/**
+ * Whether the request runs on its break-glass use alone, without approval: only a use that never
+ * drifted. Once what it would do changed, it needs approving again, and from then on it runs only on
+ * approvals that still count, checked as for any request.
+ */
+export function runsOnBreakGlass(r: Pick<ApprovalRequest, 'breakGlass' | 'drift'>): boolean {
+  return !!r.breakGlass && !r.drift;
 }
 
 export function reviewBreakGlass(r: ApprovalRequest, ctx: DecisionContext, verdict: 'ratified' | 'flagged', comment?: string): Transition {

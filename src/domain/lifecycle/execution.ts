@@ -18,6 +18,7 @@ import { filledBy, principalOf, progress, requirementsOf } from '../quorum';
 import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
 import type { Actor, Approval, ApprovalRequest, Execution, Requirement } from '../request';
+import { runsOnBreakGlass } from './break-glass';
 import { scheduleDue } from './schedule';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 
@@ -47,8 +48,9 @@ export function startExecution(
   const requirements = requirementsOf(r.policy);
   const valid = r.approvals.filter((a) => a.operationHash === r.operationHash && stillApprover(principalOf(a), a, requirements[filledBy(a)] ?? { roles: [], count: 0 }));
   const short = progress({ policy: r.policy, approvals: valid }).filter((p) => !p.met);
-  // The one exception to the two-person rule: a break-glass use runs without approval and is reviewed after (break-glass.ts).
-  if (!r.breakGlass && short.length > 0) {
+  // The one exception to the two-person rule: a break-glass use runs without approval and is reviewed after,
+  // unless it drifted: then it was approved again, and those approvals are checked like any (break-glass.ts).
+  if (!runsOnBreakGlass(r) && short.length > 0) {
     const gone = r.approvals.filter((a) => !valid.includes(a));
     const delegated = gone.some((a) => a.onBehalfOf) ? ' (or the delegation an approval was given under ended)' : '';
     const still = r.policy.requirements ? ` (${short.map((p) => `${p.label} ${p.approvals.length} of ${p.requirement.count}`).join(', ')})` : '';
