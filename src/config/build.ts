@@ -41,7 +41,7 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
   });
   const auditorRoles = input.audit?.auditorRoles ?? [];
   auditorRoles.forEach((r, i) => {
-    if (!(r in input.roles)) at(['audit', 'auditorRoles', i], `role "${r}" is not declared under roles${didYouMean(r, Object.keys(input.roles))} (declared: ${Object.keys(input.roles).join(', ')})`);
+    if (!Object.hasOwn(input.roles, r)) at(['audit', 'auditorRoles', i], `role "${r}" is not declared under roles${didYouMean(r, Object.keys(input.roles))} (declared: ${Object.keys(input.roles).join(', ')})`);
   });
   const audit = buildAudit(input.audit, at, dir);
   const delegation = buildDelegation(input.delegation, at);

@@ -41,7 +41,7 @@ export function buildDirectory(input: RawConfig, at: At): DirectoryConfig {
 /** Auditor roles are checked by name only (audit export has no directory lookup): they may not list groups. */
 export function checkGroupRoles(input: RawConfig, at: At): void {
   for (const role of input.audit?.auditorRoles ?? []) {
-    (input.roles[role] ?? []).forEach((member, j) => {
+    (Object.hasOwn(input.roles, role) ? input.roles[role] : []).forEach((member, j) => {
       if (member.toLowerCase().startsWith(GROUP_PREFIX)) {
         at(['roles', role, j], `role "${role}" is an auditor role (audit.auditorRoles), which must list people by object id; Entra groups are not supported there`);
       }

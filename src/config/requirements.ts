@@ -40,8 +40,8 @@ export function buildRequirements(c: RawCommand, key: (string | number)[], input
  * one requirement). The requester never counts, so one spare person is advised but not enforced.
  */
 function checkPeople(requirements: Requirement[], key: (string | number)[], input: RawConfig, at: At): void {
-  const people = [...new Set(requirements.flatMap((req) => req.roles.flatMap((role) => (input.roles[role] ?? []).map((id) => id.toLowerCase()))))];
-  const eligible = people.map((id) => requirements.flatMap((req, i) => (req.roles.some((role) => (input.roles[role] ?? []).some((m) => m.toLowerCase() === id)) ? [i] : [])));
+  const people = [...new Set(requirements.flatMap((req) => req.roles.flatMap((role) => (Object.hasOwn(input.roles, role) ? input.roles[role] : []).map((id) => id.toLowerCase()))))];
+  const eligible = people.map((id) => requirements.flatMap((req, i) => (req.roles.some((role) => (Object.hasOwn(input.roles, role) ? input.roles[role] : []).some((m) => m.toLowerCase() === id)) ? [i] : [])));
   const needed = requirements.reduce((n, req) => n + req.count, 0);
   const possible = assign(eligible, requirements.map((req) => req.count)).filter((p) => p !== undefined).length;
   if (possible < needed) {

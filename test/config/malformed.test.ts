@@ -39,6 +39,18 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     assertRefused('undeclared-auditor-role.yaml', { key: 'audit.auditorRoles[0]', at: 'auditorRoles: [auditors]', problem: /^role "auditors" is not declared under roles/ });
   });
 
+  it('refuses role names that every object inherits (constructor, toString) as undeclared, with file, line and key', () => {
+    const example = fs.readFileSync(EXAMPLE_CONFIG, 'utf8');
+    for (const name of ['constructor', 'toString', 'hasOwnProperty']) {
+      const text = example.replace('auditorRoles: [auditors]', `auditorRoles: [${name}]`);
+      assert.notEqual(text, example);
+      const said = problemsOf(text);
+      assert.ok(said.some((p) => p.key === 'audit.auditorRoles[0]' && p.problem.startsWith(`role "${name}" is not declared under roles`)), JSON.stringify(said));
+      const escalation = example.replace(/(\n {6}approverRoles: \[platform-approvers\]\n)/, `$1      escalation: { role: ${name}, after: 1h }\n`);
+      assert.ok(problemsOf(escalation).length > 0, `escalation role ${name}`);
+    }
+  });
+
   it('refuses a command that changes Azure but is marked sensitive: false', () => {
     assertRefused('change-not-sensitive.yaml', {
       key: 'commands[0].sensitive',
