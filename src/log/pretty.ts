@@ -12,6 +12,21 @@ const DIM = '\u001b[2m';
 /** Keys every line carries, said by the line's shape instead. */
 const QUIET = new Set(['level', 'time', 'msg', 'service', 'pid', 'hostname']);
 
+/**
+ * Characters a terminal acts on instead of showing (C0 and C1 controls, ESC among them, and the
+ * bidirectional overrides): written as \uXXXX, so that a value someone sent cannot move the cursor,
+ * erase or hide lines, or reorder what is shown.
+ */
+const ACTIVE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function inert(text: string): string {
+  return text.replace(ACTIVE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function shown(v: unknown): string {
+  return typeof v === 'string' && !/\s/.test(v) ? inert(v) : inert(JSON.stringify(v) ?? String(v));
+}
+
 export function prettyLine(json: string, colour = true): string {
   let o: Record<string, unknown>;
   try {
@@ -23,11 +38,11 @@ export function prettyLine(json: string, colour = true): string {
   const time = typeof o.time === 'string' ? o.time.slice(11, 19) : '';
   const fields = Object.entries(o)
     .filter(([k]) => !QUIET.has(k))
-    .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => `${inert(k)}=${shown(v)}`)
     .join(' ');
   const name = LEVELS[level] ?? String(level);
   const tint = colour ? (COLOURS[level] ?? '') : '';
-  const head = `${colour ? DIM : ''}${time}${colour ? RESET : ''} ${tint}${name}${tint ? RESET : ''} ${String(o.msg ?? '')}`;
+  const head = `${colour ? DIM : ''}${time}${colour ? RESET : ''} ${tint}${name}${tint ? RESET : ''} ${inert(String(o.msg ?? ''))}`;
   return `${head}${fields ? `  ${colour ? DIM : ''}${fields}${colour ? RESET : ''}` : ''}\n`;
 }
 
