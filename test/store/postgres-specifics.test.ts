@@ -10,6 +10,9 @@ import type { DownloadLink } from '../../src/audit/ports';
 import { openPostgresAuditReader, openPostgresStore, POSTGRES_MIGRATIONS, RUNTIME_ROLE, verifyPostgresAuditLog } from '../../src/store/postgres';
 import type { PostgresConnectionOptions, PostgresStore } from '../../src/store/postgres';
 import { READ_HEAD } from '../../src/store/postgres/transactions';
+import { sealRecord } from '../../src/audit/chain/chain';
+import type { AuditRecord } from '../../src/domain/audit';
+import { uuidv7 } from '../../src/store/ids';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { freshSchema, schemaPerTest } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
@@ -211,6 +214,51 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.equal(stopped.length, 1);
     assert.match(stopped[0].message, /had seen it reach record 3, and it went back to record 0 \(its tables were emptied, truncated or replaced while Countersign ran\)/);
     await assert.rejects(a.audit.append([anEvent('request.created')]), /went back/);
+  });
+
+  /** As an intruder with a superuser's rights would: record `seq` replaced by a re-sealed copy saying something else, linked as before. */
+  const resealRecord = (seq: number) =>
+    superuser(async (c) => {
+      await c.query('SET session_replication_role = replica');
+      const old = (await c.query<{ record: string }>('SELECT record FROM audit_log WHERE seq = $1', [seq])).rows[0];
+      const prev = (await c.query<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = $1', [seq - 1])).rows[0];
+      const { seq: _s, id: _i, prevHash: _p, hash: _h, schemaVersion: _v, ...draft } = JSON.parse(old.record) as AuditRecord;
+      const { record, text } = sealRecord({ ...draft, outcome: { result: 'ok', detail: 'nothing to see' } }, prev ? { seq: seq - 1, hash: prev.hash } : undefined, uuidv7());
+      await c.query('DELETE FROM audit_log WHERE seq = $1', [seq]);
+      await c.query('INSERT INTO audit_log (seq, id, time, type, prev_hash, hash, record) VALUES ($1, $2, $3, $4, $5, $6, $7)', [record.seq, record.id, record.time, record.type, record.prevHash, record.hash, text]);
+      return record.hash;
+    });
+
+  it('stops writing at its next commit when the last record it wrote was changed and re-sealed under it', async () => {
+    const stopped: Error[] = [];
+    const a = await open({ onStopped: (err) => stopped.push(err) });
+    for (let i = 0; i < 3; i++) await a.audit.append([anEvent('request.created')]);
+    await resealRecord(3);
+    // The append whose record links to the changed one finds it (the one that lands onto it is the last).
+    await a.audit.append([anEvent('request.approved')]);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(stopped.length, 1, 'told once');
+    assert.match(stopped[0].message, /^the audit log in .* was rewritten under Countersign: record 3, which it had written or seen with hash [0-9a-f]{16}…, now has hash [0-9a-f]{16}…/);
+    await assert.rejects(a.audit.append([anEvent('request.approved')]), /was rewritten/);
+    await assert.rejects(a.requests.insert(aRequest('req-9'), [anEvent('request.created')]), /was rewritten/);
+    assert.equal(await a.ping(), false);
+  });
+
+  it('finds in readiness that a record it saw was changed, when another instance appended after it', async () => {
+    const stopped: Error[] = [];
+    const a = await open({ onStopped: (err) => stopped.push(err) });
+    const b = await open();
+    for (let i = 0; i < 3; i++) await a.audit.append([anEvent('request.created')]);
+    assert.equal(await a.ping(), true);
+    await b.audit.append([anEvent('request.created')]);
+    assert.equal(await a.ping(), true, 'another instance appending is no rewrite');
+    await resealRecord(4);
+    await b.audit.append([anEvent('request.created')]).catch(() => undefined);
+    assert.equal(await a.ping(), false);
+    assert.match(a.writeReadiness().problem ?? '', /record 4, which it had written or seen with hash [0-9a-f]{16}…, now has hash/);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(stopped.length, 1);
+    await assert.rejects(a.audit.append([anEvent('request.created')]), /was rewritten/);
   });
 
   it('is not misled by its own commit landing while readiness reads the head', async () => {

@@ -146,8 +146,13 @@ export class PostgresReadiness {
       await client.query("SET LOCAL lock_timeout = '50ms'");
       // Taken before the read: this instance's own commits landing meanwhile only raise what it has seen.
       const floor = this.writer.seen;
-      const head = await client.query<{ seq: string }>(READ_HEAD);
-      const rewound = this.writer.noteHead(Number(head.rows[0]?.seq ?? 0), floor, 'head');
+      const witness = this.writer.witnessed;
+      const row = (await client.query<{ seq: string; hash: string }>(READ_HEAD)).rows[0];
+      const head = row ? { seq: Number(row.seq), hash: row.hash } : undefined;
+      const rewound =
+        this.writer.noteHead(head?.seq ?? 0, floor, 'head') ??
+        // The record this instance last committed or saw must still be there as it was.
+        this.writer.noteWitness(witness, witness ? await this.hashAt(client, witness.seq, head) : undefined, head);
       return rewound ? { ok: false, problem: rewound.message } : undefined;
     } catch (err) {
       if (!isLockTimeout(err)) throw err;
@@ -155,6 +160,13 @@ export class PostgresReadiness {
     } finally {
       await client.query('ROLLBACK');
     }
+  }
+
+  /** The hash of record `seq` as the log holds it now (the head's when it is that record). */
+  private async hashAt(client: pg.PoolClient, seq: number, head: { seq: number; hash: string } | undefined): Promise<string | undefined> {
+    if (!head || head.seq < seq) return undefined;
+    if (head.seq === seq) return head.hash;
+    return (await client.query<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = $1', [seq])).rows[0]?.hash;
   }
 
   /** A write gave up waiting for a lock (a row's, which the probe cannot see) a moment ago, and none committed since. */

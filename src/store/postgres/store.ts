@@ -160,11 +160,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   boundReads(pool, target, lockWaitMs);
   const writer = new PgWriter(pool, target, options.newId ?? (() => uuidv7()), lockWaitMs);
   // The head at open: from here on the log may only grow (readiness and every commit check it).
-  const head = await pool.query<{ seq: string }>(READ_HEAD).catch(async (err: unknown) => {
+  const head = await pool.query<{ seq: string; hash: string }>(READ_HEAD).catch(async (err: unknown) => {
     await pool.end().catch(() => undefined);
     throw explainConnectionError(err, options.connection);
   });
-  writer.noteHead(Number(head.rows[0]?.seq ?? 0), 0, 'head');
+  const row = head.rows[0];
+  writer.noteHead(Number(row?.seq ?? 0), 0, 'head');
+  writer.noteWitness(undefined, undefined, row ? { seq: Number(row.seq), hash: row.hash } : undefined);
   if (options.onStopped) writer.onRewound = options.onStopped;
   return new PostgresStore(pool, target, writer, options.pageSize, options.readiness);
 }

@@ -10,7 +10,8 @@
 import { CommitOutcomeUnknownError } from '../../app/ports';
 import type pg from 'pg';
 import type { SealTemplate } from '../../audit/chain/chain';
-import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+import type { AuditEventDraft, AuditRecord, ChainHead } from '../../domain/audit';
+import { AuditLogRewrittenError } from '../audit-rewritten';
 import { appendedRecords, appendQuery, appendText, templatesOf, type AppendedRow } from './chain-append';
 import { runWriteGroup, type GroupedWrite } from './grouped-writes';
 import { GroupQueue } from './group-queue';
@@ -110,7 +111,7 @@ class LockBudget {
 }
 
 /** What a write's work sees of its transaction on `client`. */
-function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () => string, budget: LockBudget, firstAppended: (seq: number) => void): PgTx {
+function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () => string, budget: LockBudget, firstAppended: (row: AppendedRow) => void): PgTx {
   return {
     query: async (sql, params) => {
       if (staged.templates.length) throw new Error('appendEvents must be the last statement of a write');
@@ -128,7 +129,7 @@ function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () =>
       await client.query(budget.lockChain());
       const rows = (await client.query<AppendedRow>(q.text, q.values)).rows;
       // Before COMMIT: a log that went back fails this transaction, so nothing lands in it.
-      if (rows.length > 0) firstAppended(Number(rows[0].appended_seq));
+      if (rows.length > 0) firstAppended(rows[0]);
       return appendedRecords(templates, rows);
     },
     appendGroups: async (groups) => {
@@ -190,10 +191,15 @@ export class PgWriter {
   private closed = false;
   /** The highest record this instance saw in the log (at open, and each commit of its own): the log never goes below it. */
   private highestSeq = 0;
-  /** Set once the log went back below highestSeq: every later write is refused with it. */
-  private rewound: AuditLogRewoundError | undefined;
-  /** Told once when the log went back (the bot then stops: see onWriterStopped). */
-  onRewound: ((err: AuditLogRewoundError) => void) | undefined;
+  /**
+   * The highest record this instance committed or saw, with its hash: the log must go on holding it
+   * as it was (a record appended right after it links to that hash; readiness looks it up).
+   */
+  private witness: ChainHead | undefined;
+  /** Set once the log went back below highestSeq, or was rewritten: every later write is refused with it. */
+  private rewound: AuditLogRewoundError | AuditLogRewrittenError | undefined;
+  /** Told once when the log went back or was rewritten (the bot then stops: see onWriterStopped). */
+  onRewound: ((err: AuditLogRewoundError | AuditLogRewrittenError) => void) | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
   /** The last write that gave up waiting for a lock, and the last that committed (readiness reads them). */
   lastLockRefusal: { at: number; error: StoreLockWaitError } | undefined;
@@ -212,7 +218,7 @@ export class PgWriter {
   }
 
   /** Why writes are refused for good, if they are. */
-  get stopped(): AuditLogRewoundError | undefined {
+  get stopped(): AuditLogRewoundError | AuditLogRewrittenError | undefined {
     return this.rewound;
   }
 
@@ -230,16 +236,50 @@ export class PgWriter {
    * transaction appended (`first`) against `floor` (seen, taken before): a head below it, or a first
    * new record not above it, means the log went back. Returns the error then.
    */
-  noteHead(seq: number, floor: number, kind: 'head' | 'first'): AuditLogRewoundError | undefined {
+  noteHead(seq: number, floor: number, kind: 'head' | 'first'): AuditLogRewoundError | AuditLogRewrittenError | undefined {
     if (this.rewound) return this.rewound;
-    if (kind === 'head' ? seq < floor : seq <= floor) {
-      this.rewound = new AuditLogRewoundError(this.name, floor, kind === 'head' ? seq : seq - 1);
-      const tell = this.onRewound;
-      if (tell) setImmediate(() => tell(this.rewound!));
-      return this.rewound;
-    }
+    if (kind === 'head' ? seq < floor : seq <= floor) return this.stop(new AuditLogRewoundError(this.name, floor, kind === 'head' ? seq : seq - 1));
     this.highestSeq = Math.max(this.highestSeq, seq);
     return undefined;
+  }
+
+  /** The record the log must still hold as it was (undefined before the log has one). */
+  get witnessed(): ChainHead | undefined {
+    return this.witness;
+  }
+
+  /**
+   * Checks what the log holds now at `witness`'s seq (`found`: its hash, undefined when it is gone;
+   * `witness` as taken before the log was read), then witnesses `head` (the head as read now) when it
+   * is higher. Returns the error when the record is not as it was.
+   */
+  noteWitness(witness: ChainHead | undefined, found: string | undefined, head: ChainHead | undefined): AuditLogRewoundError | AuditLogRewrittenError | undefined {
+    if (this.rewound) return this.rewound;
+    if (witness && found !== witness.hash) return this.stop(new AuditLogRewrittenError(this.name, witness, found));
+    if (head) this.advance(head);
+    return undefined;
+  }
+
+  /** Witnesses `head` when it is higher than the record witnessed so far. */
+  private advance(head: ChainHead): void {
+    if (!this.witness || head.seq > this.witness.seq) this.witness = { seq: head.seq, hash: head.hash };
+  }
+
+  /**
+   * The first record a transaction appended: when it comes right after the witnessed one, it must link
+   * to that record's hash (a record between them was appended by another instance: readiness checks).
+   */
+  private noteLink(first: AppendedRow): AuditLogRewoundError | AuditLogRewrittenError | undefined {
+    const witness = this.witness;
+    if (!witness || Number(first.appended_seq) !== witness.seq + 1) return this.rewound;
+    return this.noteWitness(witness, first.appended_prev_hash, undefined);
+  }
+
+  private stop(err: AuditLogRewoundError | AuditLogRewrittenError): AuditLogRewoundError | AuditLogRewrittenError {
+    this.rewound = err;
+    const tell = this.onRewound;
+    if (tell) setImmediate(() => tell(err));
+    return err;
   }
 
   /** Runs `work` in a transaction and commits it; rejects (nothing committed) if any part fails. */
@@ -322,8 +362,8 @@ export class PgWriter {
     try {
       await client.query(begin(left()));
       const budget = new LockBudget(left);
-      const checkFirst = (seq: number) => {
-        const rewound = this.noteHead(seq, floor, 'first');
+      const checkFirst = (row: AppendedRow) => {
+        const rewound = this.noteHead(Number(row.appended_seq), floor, 'first') ?? this.noteLink(row);
         if (rewound) throw rewound;
       };
       const done = work(transactionOn(client, staged, this.newId, budget, checkFirst)).then(
@@ -335,8 +375,11 @@ export class PgWriter {
       if (first && 'error' in first) throw first.error;
       const rows = await commitWith(client, staged, left());
       if (rows.length > 0) {
-        // Committed already; if the log went back under us, the writes after this one are refused.
-        this.noteHead(Number(rows[0].appended_seq), floor, 'first');
+        // Committed already; if the log went back or was rewritten under us, the writes after this one are refused.
+        if (!this.noteHead(Number(rows[0].appended_seq), floor, 'first') && !this.noteLink(rows[0])) {
+          const last = rows[rows.length - 1];
+          this.advance({ seq: Number(last.appended_seq), hash: last.appended_hash });
+        }
         this.highestSeq = Math.max(this.highestSeq, Number(rows[rows.length - 1].appended_seq));
       }
       if (staged.templates.length) staged.committed(rows);

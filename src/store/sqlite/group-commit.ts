@@ -11,6 +11,7 @@ import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { sealRecord, sealedText, type SealPlaceholders } from '../../audit/chain/chain';
 import { GENESIS_HASH } from '../../domain/audit';
 import { notBeforePrevious } from '../../audit/record-time';
+import { AuditLogRewrittenError } from '../audit-rewritten';
 import { DatabaseFileGoneError, DatabaseFileWatch } from './file-watch';
 import { DEFAULT_LOCK_WAIT_LIMIT_MS, LockWait, StoreBusyError, isBusy, isStorageFault } from './write-lock';
 
@@ -55,8 +56,8 @@ export class GroupCommitWriter implements WriteTx {
   /** Set while another process holds the write lock: the queue waits for this timer, not the event loop. */
   private lockWait: { wait: LockWait; timer: NodeJS.Timeout } | undefined;
   private closed = false;
-  /** Set once the database file turned out gone: every later write is refused with it. */
-  private gone: DatabaseFileGoneError | undefined;
+  /** Set once the database file turned out gone, or the log rewritten: every later write is refused with it. */
+  private gone: DatabaseFileGoneError | AuditLogRewrittenError | undefined;
   /** Fault injection (StoreWriter.stallCommits): runs just before each COMMIT, on the committing thread. */
   beforeCommit: (() => void) | undefined;
   /**
@@ -64,12 +65,17 @@ export class GroupCommitWriter implements WriteTx {
    * deleted, replaced or cut while open (file-watch.ts): nothing more can be written, Countersign
    * must restart.
    */
-  onFileGone: ((err: DatabaseFileGoneError) => void) | undefined;
+  onFileGone: ((err: DatabaseFileGoneError | AuditLogRewrittenError) => void) | undefined;
   private readonly fileWatch: DatabaseFileWatch;
   /** How the last transaction ended (readiness reads it). */
   lastOutcome: { ok: true; at: number } | { ok: false; at: number; error: unknown } | undefined;
   /** Head as committed. */
   private committedHead: ChainHead | undefined;
+  /**
+   * The highest record this writer committed or saw as the head: when another connection has
+   * committed since, the log must still hold it, with the same hash, before anything is appended.
+   */
+  private witness: ChainHead | undefined;
   /** Head inside the open transaction. */
   private txHead: ChainHead | undefined;
   /** The time of the head record, committed and inside the transaction: no record is sealed earlier. */
@@ -86,6 +92,7 @@ export class GroupCommitWriter implements WriteTx {
   private readonly rollbackTo: Database.Statement;
   private readonly readDataVersion: Database.Statement;
   private readonly readHead: Database.Statement;
+  private readonly readHashAt: Database.Statement;
   private readonly insertRecord: Database.Statement;
 
   /** The connection's own busy timeout (ms), put back after each BEGIN IMMEDIATE. */
@@ -108,10 +115,12 @@ export class GroupCommitWriter implements WriteTx {
     this.rollbackTo = db.prepare('ROLLBACK TO write');
     this.readDataVersion = db.prepare('PRAGMA data_version').pluck();
     this.readHead = db.prepare('SELECT seq, hash, time FROM audit_log ORDER BY seq DESC LIMIT 1');
+    this.readHashAt = db.prepare('SELECT hash FROM audit_log WHERE seq = ?').pluck();
     this.insertRecord = db.prepare(
       'INSERT INTO audit_log (seq, id, time, type, request_id, actor_id, prev_hash, hash, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.committedHead = this.loadHead();
+    this.witness = this.committedHead;
     this.dataVersion = this.readDataVersion.get() as number;
   }
 
@@ -122,9 +131,19 @@ export class GroupCommitWriter implements WriteTx {
   }
 
   private followOtherWriters(): void {
+    if (this.gone instanceof AuditLogRewrittenError) throw this.gone;
     const version = this.readDataVersion.get() as number;
     if (version !== this.dataVersion) {
+      // Another connection committed: it may append, never take back what is in the log.
+      const witness = this.witness;
+      const found = witness ? (this.readHashAt.get(witness.seq) as string | undefined) : undefined;
+      if (witness && found !== witness.hash) {
+        const err = new AuditLogRewrittenError(this.file, witness, found);
+        this.fileGone(err);
+        throw err;
+      }
       this.committedHead = this.loadHead();
+      this.witness = this.committedHead ?? witness;
       this.dataVersion = version;
     }
   }
@@ -200,11 +219,12 @@ export class GroupCommitWriter implements WriteTx {
       this.lastOutcome = { ok: false, at: Date.now(), error: err };
       for (const w of batch) w.reject(err);
       if (this.db.inTransaction) this.rollback.run();
-      if (err instanceof DatabaseFileGoneError) this.fileGone(err);
+      if (err instanceof DatabaseFileGoneError || err instanceof AuditLogRewrittenError) this.fileGone(err);
       return;
     }
     this.committedHead = this.txHead;
     this.committedTime = this.txTime;
+    if (this.committedHead) this.witness = this.committedHead;
     // A write that failed alone because the disk is full (SQLite kept the transaction) counts too.
     const fault = outcomes.find((o) => !o.ok && isStorageFault(o.error));
     this.lastOutcome = fault && !fault.ok ? { ok: false, at: Date.now(), error: fault.error } : { ok: true, at: Date.now() };
@@ -286,16 +306,28 @@ export class GroupCommitWriter implements WriteTx {
   }
 
   /**
-   * Whether the database file is still the one open here (readiness asks it between writes); when it
-   * is not, writes stop as when a commit found it.
+   * Whether the database file is still the one open here, and its audit log still holds what this
+   * writer committed or saw (readiness asks it between writes); when not, writes stop as when a
+   * commit found it. Returns what is wrong, in words.
    */
   checkFile(): string | undefined {
+    if (this.gone) return this.gone.message;
     const gone = this.fileWatch.check();
-    if (gone) this.fileGone(new DatabaseFileGoneError(gone));
-    return gone;
+    if (gone) {
+      this.fileGone(new DatabaseFileGoneError(gone));
+      return gone;
+    }
+    // And whether the log still holds what this writer last committed or saw (followOtherWriters).
+    try {
+      this.followOtherWriters();
+    } catch (err) {
+      if (err instanceof AuditLogRewrittenError) return err.message;
+      throw err;
+    }
+    return undefined;
   }
 
-  private fileGone(err: DatabaseFileGoneError): void {
+  private fileGone(err: DatabaseFileGoneError | AuditLogRewrittenError): void {
     if (this.gone) return;
     this.gone = err;
     const all = this.queue;
