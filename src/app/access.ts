@@ -17,7 +17,15 @@ export interface TenantClaims {
   channelData?: string;
 }
 
+/**
+ * The one Bot Framework channel served. The identity Countersign decides on (from.aadObjectId, the
+ * tenant) is Teams': an activity the Bot Connector signs for another channel of the same bot
+ * registration (Web Chat, Direct Line) carries whatever ids its client put there.
+ */
+export const TEAMS_CHANNEL = 'msteams';
+
 export async function admit(deps: AppDeps, actor: Actor, source: Source, activityType: string, claims: TenantClaims = {}): Promise<Admission> {
+  if (source.channelId !== TEAMS_CHANNEL) return refuseChannel(deps, actor, source, activityType);
   // Two tenants in one activity: whichever is allowed, it cannot be told which one the sender is in.
   const disagree = claims.conversation !== undefined && claims.channelData !== undefined && claims.conversation !== claims.channelData;
   if (!disagree && deps.config.access.tenantAllowed(actor.tenantId)) return { ok: true };
@@ -38,4 +46,19 @@ export async function admit(deps: AppDeps, actor: Actor, source: Source, activit
     return { ok: false, message: `This activity names two tenants, ${claims.conversation || '(empty)'} (conversation.tenantId) and ${claims.channelData || '(empty)'} (channelData.tenant.id): it is not accepted.` };
   }
   return { ok: false, message: `Tenant ${actor.tenantId || '(none)'} is not allowed to use Countersign.` };
+}
+
+async function refuseChannel(deps: AppDeps, actor: Actor, source: Source, activityType: string): Promise<Admission> {
+  const channel = source.channelId.slice(0, 64);
+  await deps.store.audit.append([
+    neutralise({
+      type: 'tenant.refused' as const,
+      time: deps.clock.now().toISOString(),
+      actor,
+      source,
+      outcome: { result: 'refused' as const, reason: RefusalReason.ChannelNotAllowed, detail: `activity type ${activityType}; channel ${channel}, not ${TEAMS_CHANNEL}` },
+    }),
+  ]);
+  deps.log.warn({ channelId: channel, activityType }, 'channel refused');
+  return { ok: false, message: `Countersign works only in Microsoft Teams (channel ${TEAMS_CHANNEL}); this activity came from channel "${channel}", so nothing was done.` };
 }

@@ -15,6 +15,7 @@ export enum RefusalReason {
   NotAllowedToRequest = 'not-allowed-to-request',
   ConversationNotAllowed = 'conversation-not-allowed',
   TenantNotAllowed = 'tenant-not-allowed',
+  ChannelNotAllowed = 'channel-not-allowed',
   ApproverLostRole = 'approver-lost-role',
   MissingIdentity = 'missing-identity',
   /** The clicked card message is not one Countersign posted for that request. */

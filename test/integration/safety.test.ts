@@ -164,6 +164,26 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
     assert.match(String(refused[0].outcome?.detail), new RegExp(`conversation\\.tenantId ${people.bob.tenantId} and channelData\\.tenant\\.id ${people.mallory.tenantId} differ`));
   });
 
+  it('refuses and audits a click or message from a channel other than Microsoft Teams (Web Chat, Direct Line), whatever ids it carries', async () => {
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
+    const before = (await auditOf(h, { types: ['tenant.refused'] })).length;
+    const card = h.connector.card(cardId);
+    const data = (card as { actions?: { verb?: string; data?: Record<string, unknown> }[] }).actions?.find((x) => x.verb === 'approve')?.data ?? {};
+    const click = h.teams.activity(people.bob, opsChannel, { type: 'invoke', name: 'adaptiveCard/action', replyToId: cardId, value: { action: { type: 'Action.Execute', verb: 'approve', data } } });
+    click.channelId = 'directline';
+    const res = await h.teams.post(click);
+    assert.equal((res.body as { value?: unknown }).value, '[SANDBOX] Countersign works only in Microsoft Teams (channel msteams); this activity came from channel "directline", so nothing was done.');
+    assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending', 'Bob\'s id from another channel approves nothing');
+    const message = h.teams.activity(people.alice, opsChannel, { type: 'message', text: 'delete resource group staging-old' });
+    message.channelId = 'webchat';
+    await h.teams.post(message);
+    const refused = (await auditOf(h, { types: ['tenant.refused'] })).slice(before);
+    assert.deepEqual(refused.map((r) => [r.outcome?.reason, r.outcome?.detail, r.source?.channelId]), [
+      ['channel-not-allowed', 'activity type invoke; channel directline, not msteams', 'directline'],
+      ['channel-not-allowed', 'activity type message; channel webchat, not msteams', 'webchat'],
+    ]);
+  });
+
   it('keeps the audit chain verifiable across a whole session of requests and decisions', async () => {
     // A reason or comment with a line break is refused (and the refusal audited); a display name
     // from Teams with one is taken, and neutralised in the trail.
