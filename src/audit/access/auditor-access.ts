@@ -164,6 +164,12 @@ export class AuditorAccess {
       return json(410, { error: `This download link was already used (at ${claim.usedAt}); each link works once. Ask for a new one in Teams.` });
     }
     const link = claim.link;
+    // The role is asked for again: a link outlives a config change that took it away (a restart).
+    if (!deps.access.isApproverFor(deps.auditorRoles, link.requestedBy)) {
+      const detail = `${link.requestedBy.name} (${link.requestedBy.aadObjectId}), who asked for the link, no longer holds an auditor role (${deps.auditorRoles.join(', ') || 'audit.auditorRoles is empty'})`;
+      await this.refused({ via: 'teams-link', reason: 'not-an-auditor', detail, data: { linkId: check.linkId, linkRequestedBy: link.requestedBy, ...callerData(caller) } });
+      return json(403, { error: 'The person who asked for this download link no longer holds an auditor role, so it no longer works. This attempt was recorded.' });
+    }
     return this.exportDelivery({
       format: link.format,
       filter: link.filter,

@@ -23,6 +23,7 @@ import { auditOf, requestVia } from '../../support/flows';
 import { EXAMPLE_CONFIG, startHarness, type Harness } from '../../support/harness';
 import { TENANT, eventually, people, type Conversation, type Person } from '../../support/teams';
 import { collect } from '../../store/store-contract';
+import { loadConfig } from '../../../src/config/load';
 import { tempDir } from '../../store/fixtures';
 
 const ISSUER = 'https://login.microsoftonline.com/6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/v2.0';
@@ -129,6 +130,26 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     assert.ok(!(await everything(h)).includes(token), 'the link itself is never recorded');
     assert.ok(!JSON.stringify(h.logs).includes(token), 'nor logged');
     assert.ok(h.logs.some((l) => l.path === '/api/audit/download/[token]'), 'its requests are logged without it');
+  });
+
+  it('refuses a link whose holder lost the auditor role since it was issued (a new config), and records it', async () => {
+    await h.stop();
+    const config = loadConfig(EXAMPLE_CONFIG);
+    h = await startHarness({ config });
+    const { from, to } = windowAround(h);
+    const url = linkIn(await say(h, people.erin, `audit export ${from} ${to} jsonl`));
+    // The config the bot runs under no longer names an auditor role Erin holds (as after a restart with a new config).
+    const roles = config.auditorRoles.splice(0, config.auditorRoles.length, 'platform-approvers');
+    try {
+      const res = await fetch(url);
+      assert.equal(res.status, 403);
+      assert.match(((await res.json()) as { error: string }).error, /^The person who asked for this download link no longer holds an auditor role/);
+      const [refused] = await refusals(h);
+      assert.equal(refused.outcome.reason, 'not-an-auditor');
+      assert.match(String(refused.outcome.detail), /^Erin Auditor \(.*\), who asked for the link, no longer holds an auditor role \(platform-approvers\)$/);
+    } finally {
+      config.auditorRoles.splice(0, config.auditorRoles.length, ...roles);
+    }
   });
 
   it('refuses a link after 15 minutes, and records it', async () => {
