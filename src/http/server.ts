@@ -94,9 +94,19 @@ function routingRefusal(req: restify.Request, res: restify.Response, status: num
   return undefined;
 }
 
+/**
+ * How long a client may take to send a request: its headers, and the whole of it (Node answers 408
+ * and closes the connection). Activities are small and sent at once; a client that trickles its
+ * request (slowloris) holds a connection only this long, not Node's 60 s and 300 s. The response
+ * (an export download streaming for minutes) is not bounded by them.
+ */
+export const REQUEST_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000 };
+
 export function createServer(options: ServerOptions): restify.Server {
   // maxParamLength: an audit download link's token (expiry, secret, Ed25519 signature) is ~140 characters.
   const server = restify.createServer({ name: 'countersign', handleUncaughtExceptions: false, maxParamLength: 256 });
+  server.server.headersTimeout = REQUEST_TIMEOUTS.headersMs;
+  server.server.requestTimeout = REQUEST_TIMEOUTS.requestMs;
   // Every request has an id, logged with it and handed back for the caller to quote: before routing,
   // so a path or method no route takes (404, 405) carries it too.
   server.pre((req, res, next) => {
