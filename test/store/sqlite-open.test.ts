@@ -3,8 +3,10 @@
  * database file"; Countersign names the file or directory and why.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { whyNotWritable } from '../../src/store/sqlite/connection';
+import { openReadOnly, openWritable, whyNotWritable } from '../../src/store/sqlite/connection';
 
 const cantOpen = Object.assign(new Error('unable to open database file'), { code: 'SQLITE_CANTOPEN' });
 const errno = (code: string) => Object.assign(new Error(code), { code });
@@ -36,5 +38,24 @@ describe('opening the SQLite database for writing', () => {
   it('leaves other errors as they are', () => {
     const corrupt = Object.assign(new Error('file is not a database'), { code: 'SQLITE_NOTADB' });
     assert.equal(whyNotWritable(file, corrupt, () => undefined), corrupt);
+  });
+
+  it('opens a file whose relative name looks like a SQLite URI as that file, not as URI options', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-uri-'));
+    const cwd = process.cwd();
+    try {
+      process.chdir(dir);
+      const name = 'file:countersign.db?mode=memory';
+      const db = openWritable(name);
+      db.exec('CREATE TABLE t (x)');
+      db.close();
+      assert.ok(fs.existsSync(path.join(dir, name)), 'the database is that file on disk, not in memory');
+      const again = openReadOnly(name);
+      assert.equal(again.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 't'").pluck().get(), 1);
+      again.close();
+    } finally {
+      process.chdir(cwd);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,8 @@ import Database from 'better-sqlite3';
 
 // better-sqlite3 reads SQLite URI file names ("file:...?immutable=1", see openReadOnly) only when
 // SQLITE_USE_URI=1 is set as its native module loads, at the first connection of the process.
-// Countersign's own paths are absolute, never "file:...", so nothing else reads differently. This
+// Every other open passes an absolute path (path.resolve), which never starts with "file:", so a
+// data directory named like a URI ("file:x?mode=memory") is a directory, not options. This
 // configures the library; it reads no setting, so it is not in src/settings.ts.
 // eslint-disable-next-line no-restricted-properties
 process.env.SQLITE_USE_URI ??= '1';
@@ -21,7 +22,7 @@ export function openWritable(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   let db: Database.Database | undefined;
   try {
-    db = new Database(file, { timeout: busyTimeoutMs });
+    db = new Database(path.resolve(file), { timeout: busyTimeoutMs });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
@@ -73,7 +74,7 @@ class DatabaseMissingError extends Error {
  */
 export function openReadOnly(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Database.Database {
   if (!existsSync(file)) throw new DatabaseMissingError(file);
-  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+  const db = new Database(path.resolve(file), { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
   try {
     // The first read opens the -shm (and -wal) files.
     db.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get();
