@@ -11,7 +11,7 @@ describe('how long a client may take to send its request', () => {
   it('is bounded for the headers and for the whole request, well below Node\'s defaults', () => {
     const noop = () => undefined;
     const log = { info: noop, warn: noop, error: noop, debug: noop, fatal: noop, trace: noop, child: () => log } as never;
-    const server = createServer({ handleActivity: async () => undefined, log, ready: async () => ({ ok: true, checks: {} }), stopping: () => false, track: (work) => work } as never);
+    const server = createServer({ handleActivity: async () => undefined, log, ready: async () => ({ ok: true, checks: {} }), stopping: () => false, track: <T>(work: Promise<T>) => work } as never);
     assert.equal(server.server.headersTimeout, REQUEST_TIMEOUTS.headersMs);
     assert.equal(server.server.requestTimeout, REQUEST_TIMEOUTS.requestMs);
     assert.ok(REQUEST_TIMEOUTS.headersMs <= 10_000 && REQUEST_TIMEOUTS.requestMs <= 30_000);
