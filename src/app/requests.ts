@@ -14,7 +14,7 @@ import type { Actor, ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
 import { mayRequest, releaseRequest, resolveRunAt, type RequestAttempt, type RequestSlot } from './request-gate';
 import { breakGlassEvent, breakGlassGate } from './break-glass';
-import { breakGlassUse } from '../domain/lifecycle';
+import { breakGlassUse, expectationHashOf } from '../domain/lifecycle';
 import { announcing } from './notifications';
 
 export type Interpretation =
@@ -183,6 +183,8 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
     request: requestRef(request),
     target,
     outcome: { result: 'ok' as const, detail: `needs ${needsText(request)}` },
+    // What approvers are shown it will do: the drift check compares Azure with it before execution.
+    data: { expectationHash: expectationHashOf(request) },
   });
   if (breakGlass) {
     const used = breakGlassUse(request, now, input.reason ?? '');

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { operationHash } from '../../src/domain/canonical';
 import { requestEvent, type AuditEventDraft, type AuditRecord } from '../../src/domain/audit';
-import { approve, breakGlassUse, detectDrift, refuseUnaudited, startExecution, unauditedAuthority } from '../../src/domain/lifecycle';
+import { approve, breakGlassUse, detectDrift, expectationHashOf, refuseUnaudited, startExecution, unauditedAuthority } from '../../src/domain/lifecycle';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { accepted, decisionBy, holdsApproverRole } from './lifecycle-helpers';
@@ -49,6 +49,20 @@ describe('the audit trail backs an execution', () => {
     const hash = operationHash({ command: request.command, parameters, target: request.target, operation: request.operation });
     const retargeted = { ...request, parameters, operationHash: hash, approvals: request.approvals.map((a) => ({ ...a, operationHash: hash })) };
     assert.equal(unauditedAuthority(retargeted, trail, 'start'), 'its stored operation is not the one it was created with');
+  });
+
+  it('refuses a row whose expectation (the target as read, or the what-if) was edited after it was created, which the drift check compares Azure with', () => {
+    const pending: ApprovalRequest = { ...requestIn('pending'), baseline: { exists: true, facts: { 'tag:owner': 'alice' } } };
+    const createdWithHash = requestEvent(pending, 'request.created', minutesIn(0).toISOString(), { result: 'ok' }, { actor: alice, data: { expectationHash: expectationHashOf(pending) } });
+    const t = accepted(approve(pending, decisionBy(bob)));
+    const trail = records(createdWithHash, ...t.events);
+    assert.equal(unauditedAuthority(t.request, trail, 'start'), undefined);
+    // Edited so that the drift check would find no change where Azure now has one.
+    const edited = { ...t.request, baseline: { exists: true, facts: { 'tag:owner': 'mallory' } } };
+    assert.equal(unauditedAuthority(edited, trail, 'start'), 'its stored expectation (the what-if or the target as read when it was created) is not the one its approvers were shown');
+    const whatIf = { ...t.request, whatIf: { status: 'Succeeded', changes: [] } } as ApprovalRequest;
+    assert.match(unauditedAuthority(whatIf, trail, 'start') ?? '', /its stored expectation/);
+    assert.equal(unauditedAuthority(edited, records(created(pending), ...t.events), 'start'), undefined, 'a request created before the hash was recorded has none to compare');
   });
 
   it('refuses the row set back to approved after its execution started, so nothing runs twice', () => {

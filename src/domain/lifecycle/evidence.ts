@@ -16,7 +16,7 @@
  *   one was (`execution.started`).
  */
 import type { AuditRecord } from '../audit';
-import { operationHash } from '../canonical';
+import { canonicalJson, operationHash, sha256Hex } from '../canonical';
 import { reapprovalHash, type Expectation } from '../drift';
 import type { ApprovalRequest } from '../request';
 import { RefusalReason } from '../refusal';
@@ -34,6 +34,15 @@ const ENDINGS = new Map<string, string>([
 /** What the row expects the operation to do, as detectDrift hashed it. */
 function expectationOf(r: ApprovalRequest): Expectation {
   return r.whatIf ? { whatIf: r.whatIf } : r.baseline ? { baseline: r.baseline } : { baseline: { exists: false, facts: {} } };
+}
+
+/**
+ * The SHA-256 of what the row expects the operation to do (the what-if, or the target as read), as
+ * `request.created` records it: the drift check right before execution compares Azure with this
+ * expectation, so a row whose expectation was edited afterwards must not pass.
+ */
+export function expectationHashOf(r: ApprovalRequest): string {
+  return sha256Hex(canonicalJson(expectationOf(r)));
 }
 
 function lastIndex<T>(items: readonly T[], test: (item: T) => boolean): number {
@@ -54,6 +63,12 @@ export function unauditedAuthority(r: ApprovalRequest, records: readonly AuditRe
   const original = operationHash({ command: r.command, parameters: r.parameters, target: r.target, operation: r.operation });
   if (original !== created.request?.operationHash) return 'its stored operation is not the one it was created with';
   const drifts = mine.filter((x) => x.type === 'drift.detected');
+  // Until a drift re-binds it, the expectation is the one approvers were shown at creation (records
+  // written before creation carried its hash have none to compare).
+  const shown = (created.data as { expectationHash?: unknown } | undefined)?.expectationHash;
+  if (drifts.length === 0 && typeof shown === 'string' && shown !== expectationHashOf(r)) {
+    return 'its stored expectation (the what-if or the target as read when it was created) is not the one its approvers were shown';
+  }
   // Each drift re-binds the approval to a new hash of the same operation and what it would now do.
   const latest = drifts.at(-1)?.request?.operationHash ?? original;
   if (r.operationHash !== latest) return 'its stored operation hash is not the one its audit records carry';

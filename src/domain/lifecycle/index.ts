@@ -49,4 +49,4 @@ export {
   resumeExecution,
   startExecution,
 } from './execution';
-export { refuseUnaudited, unauditedAuthority } from './evidence';
+export { expectationHashOf, refuseUnaudited, unauditedAuthority } from './evidence';
