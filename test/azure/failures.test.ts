@@ -186,6 +186,20 @@ describe('Azure gateway: when Azure says no, or cannot say', () => {
     assert.ok(sandbox.state.resource(`${id.group('production-api-service')}/providers/Microsoft.Web/sites/checkout`));
   });
 
+  it('a resource group delete whose first answer was an ambiguous 500 succeeded: the retry finds the group gone (404), which is what was asked', async () => {
+    await azure.execute({ kind: 'createResourceGroup', subscriptionId: sandbox.subscriptionId, resourceGroup: 'gone-after-500', location: 'westeurope', tags: {} }, new RecordingHooks());
+    sandbox.faults.ambiguousFailure({ method: 'DELETE', pathContains: '/resourcegroups/gone-after-500' });
+    const from = sandbox.requests.length;
+    // The retry waits longer than the sandbox takes to delete a group, as the SDK's default backoff (0.8 s and up) does against Azure.
+    const patient = createAzureGateway({ ...gatewayOptionsFor(sandbox), retry: { maxRetries: 3, retryDelayInMs: 100, maxRetryDelayInMs: 200 } });
+    const outcome = await patient.execute({ kind: 'deleteResourceGroup', subscriptionId: sandbox.subscriptionId, resourceGroup: 'gone-after-500' }, new RecordingHooks());
+    const deletes = sandbox.requests.slice(from).filter((r) => r.method === 'DELETE').map((r) => r.status);
+    assert.deepEqual(deletes, [500, 404], 'the SDK retried the DELETE and found its own work done');
+    assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+    assert.match(outcome.status === 'succeeded' ? (outcome.summary ?? '') : '', /^Resource group gone-after-500 is gone: Azure answered that it does not exist/);
+    assert.equal(sandbox.state.resourceGroup('gone-after-500'), undefined);
+  });
+
   it('a write answered only with 500s is an unknown outcome (it may have happened)', async () => {
     sandbox.faults.ambiguousFailure({ count: 10, pathContains: '/resourcegroups/maybe' });
     const outcome = await azure.execute(

@@ -16,7 +16,9 @@ export async function deleteResource(
     const poller = resources.deleteById(sdkPath(op.resourceId), op.apiVersion, exec.trace.options());
     const { progress } = await acceptAndWait(exec, poller, undefined, restoreResourcesPoller(exec, ctx, resources.deleteById));
     await progress.finish({ state: 'Succeeded' });
-    const already = exec.trace.response?.status === 204 ? ' (it did not exist)' : '';
+    // 204: nothing to delete. The check right before execution found it, so an earlier attempt whose
+    // answer was lost (the SDK retries a 500) deleted it, or someone else did since.
+    const already = exec.trace.response?.status === 204 ? ' (Azure found nothing left to delete: an earlier attempt whose answer was lost deleted it, or someone else did since the check before execution)' : '';
     return exec.succeeded(`Deleted ${op.resourceId}${already}.`);
   } catch (e) {
     return exec.failed(e);
