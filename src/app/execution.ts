@@ -37,11 +37,24 @@ import { documentationLinks, failureCause } from '../domain/failure-cause';
 import type { AuditRecord } from '../domain/audit';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
 import { deciderText } from '../domain/delegation';
+import { canonicalJson } from '../domain/canonical';
 import type { Actor, Approval, ApprovalRequest, Requirement } from '../domain/request';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
+import { CommitOutcomeUnknownError } from './ports';
 import { checkDrift, type DriftCheck } from './drift';
 import { approversAccess } from './group-access';
 import { announcingAfter, inBackground, tellDeciders } from './notifications';
+
+/**
+ * How long to wait before each retry of a store write while an operation runs in Azure (ms): a lock
+ * another process holds past COUNTERSIGN_STORE_LOCK_WAIT, or a connection lost, is not the
+ * operation's outcome.
+ */
+export const EXECUTION_WRITE_RETRY_MS = [1000, 4000, 15000];
+
+function sameRef(a: ArmOperationRef | undefined, b: ArmOperationRef): boolean {
+  return a !== undefined && canonicalJson(a) === canonicalJson(b);
+}
 
 /** Least time between two recorded progress steps of one operation (card updates follow them). */
 const PROGRESS_INTERVAL_MS = 1000;
@@ -192,8 +205,9 @@ export class Executor {
     const records = await this.auditOf(requestId);
     const forged = unauditedAuthority(approved, records, 'start') !== undefined;
     const drift: DriftCheck | undefined = forged ? { drifted: false } : await this.checkDriftPatiently(approved);
-    // Stopped while waiting to check again: the request stays approved, for the next start.
-    if (!drift) return;
+    // Stopped while waiting to check again, or while Azure took its time to answer the check: the
+    // request stays approved, for the next start. Nothing new starts once a stop began.
+    if (!drift || this.stopping) return;
     if (drift.drifted === true) {
       // The re-approval's round is recorded with it (round-resume.ts takes it up again if cut short).
       const saved = await this.save(requestId, (r) => announcingAfter(deps, detectDrift(r, drift.found, deps.clock.now()), 'reapproval', deps.clock.now()));
@@ -212,6 +226,7 @@ export class Executor {
     // Approvers' Entra group memberships, looked up again (within the cache lifetime); unknown ones fail the run below.
     // While they are unknown every approval is let through the claim only so that the run fails right after it, before Azure.
     const membership = await approversAccess(deps, approved, currentCommand(deps, approved.command)?.policy?.approverRoles ?? []);
+    if (this.stopping) return;
     const claim = await transact(deps, requestId, (r) => {
       // Only while it is still ready to run: another instance may have claimed it since the records were read.
       const problem = readyToRun(r, deps.clock.now()) ? unauditedAuthority(r, records, 'start') : undefined;
@@ -277,7 +292,9 @@ export class Executor {
       ...(ref.correlationId ? { correlationId: ref.correlationId } : {}),
       onStarted: async (accepted: ArmOperationRef) => {
         started = true;
-        const saved = await this.save(requestId, (r) => recordStarted(r, accepted, deps.clock.now(), owner), { refreshCards: false });
+        // The operation runs in Azure whatever the store does: a store that cannot take the write for
+        // a moment (a lock held past the wait, a connection lost) is tried again, not made its outcome.
+        const saved = await this.saveWhileRunning(requestId, 'recording what Azure accepted', (r) => recordStarted(r, accepted, deps.clock.now(), owner), (r) => sameRef(r.execution?.ref, accepted), { refreshCards: false });
         if (!saved) throw new Error(`request ${requestId} is no longer executed by ${owner}`);
       },
       onProgress: async (progress: OperationProgress) => {
@@ -286,7 +303,11 @@ export class Executor {
         if (key === lastProgressKey || now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
         lastProgressKey = key;
         lastProgressAt = now;
-        await this.save(requestId, (r) => recordProgress(r, progress, deps.clock.now(), owner));
+        // Progress is what the card shows on the way: one the store cannot take is skipped (the next one, or the end, is recorded).
+        await this.save(requestId, (r) => recordProgress(r, progress, deps.clock.now(), owner)).catch((err: unknown) => {
+          lastProgressKey = '';
+          deps.log.warn({ requestId, err: String(err) }, 'recording the progress of an execution failed; the operation goes on');
+        });
       },
     };
     let outcome: ExecutionOutcome;
@@ -315,7 +336,7 @@ export class Executor {
 
   private async finish(requestId: string, outcome: ExecutionOutcome): Promise<void> {
     const { deps } = this;
-    const finished = await this.save(requestId, (r) => finishExecution(r, outcome, deps.clock.now(), this.owner));
+    const finished = await this.saveWhileRunning(requestId, 'recording how the execution ended', (r) => finishExecution(r, outcome, deps.clock.now(), this.owner), (r) => r.state !== 'executing');
     if (!finished) return;
     await deps.notifier.tellRequester(finished, completionText(finished));
     deps.log.info({ requestId, state: finished.state }, 'execution finished');
@@ -366,6 +387,35 @@ export class Executor {
     // The requirement's roles that the current config still names as approving, and the escalation role when the request was escalated.
     const roles = requirement.roles.filter((role) => current.includes(role));
     return access.isApproverFor(decidingRoles(r, roles), actor);
+  }
+
+  /**
+   * A write of an execution under way (what Azure accepted, how it ended), tried again after each of
+   * EXECUTION_WRITE_RETRY_MS while the store cannot take it. A commit whose outcome is unknown is
+   * read back first: `landed` says whether the row already shows it. Throws once the retries are
+   * spent (the lease then lapses, and the takeover asks Azure again).
+   */
+  private async saveWhileRunning(
+    requestId: string,
+    what: string,
+    fn: (current: ApprovalRequest) => Transition,
+    landed: (current: ApprovalRequest) => boolean,
+    options?: TransactOptions,
+  ): Promise<ApprovalRequest | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.save(requestId, fn, options);
+      } catch (err) {
+        const wait = EXECUTION_WRITE_RETRY_MS[attempt];
+        if (wait === undefined) throw err;
+        this.deps.log.warn({ requestId, err: String(err), retryInMs: wait }, `${what} failed; trying again`);
+        await sleep(wait, undefined, { ref: false });
+        if (err instanceof CommitOutcomeUnknownError) {
+          const current = await this.deps.store.requests.get(requestId).catch(() => undefined);
+          if (current && landed(current)) return current;
+        }
+      }
+    }
   }
 
   private async save(requestId: string, fn: (current: ApprovalRequest) => Transition, options?: TransactOptions): Promise<ApprovalRequest | undefined> {

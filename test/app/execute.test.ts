@@ -8,6 +8,9 @@ import type { ApprovalRequest } from '../../src/domain/request';
 import { appOnFakes, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, dave, EXAMPLE_CONFIG } from '../support/people';
 import { asked, assertNoCrash, click, refusedWith, settle } from './steps';
+import { EXECUTION_WRITE_RETRY_MS } from '../../src/app/execution';
+import { CommitOutcomeUnknownError } from '../../src/app/ports';
+import type { AuditEventDraft } from '../../src/domain/audit';
 
 const DELETE = 'delete resource group staging-old';
 const TAG = 'tag rg-web owner platform-team';
@@ -150,6 +153,90 @@ describe('app: executing an approved request', () => {
     await f.app.executor.stop();
     assert.equal((await f.request(r.id)).state, 'approved', 'the next start runs it');
     assert.equal(f.azure.executions.length, 0);
+  });
+
+  it('does not start the operation when a stop began while Azure was still answering the drift check: it stays approved for the next start', async () => {
+    const r = await asked(f, alice, TAG);
+    const snapshot = f.azure.snapshot.bind(f.azure);
+    let answer!: () => void;
+    const held = new Promise<void>((resolve) => (answer = resolve));
+    let asking!: () => void;
+    const asked2 = new Promise<void>((resolve) => (asking = resolve));
+    f.azure.snapshot = async (op) => {
+      asking();
+      await held;
+      return snapshot(op);
+    };
+    await click(f, bob, r, 'approve');
+    await asked2;
+    const stopped = f.app.executor.stop();
+    answer();
+    await stopped;
+    assert.equal((await f.request(r.id)).state, 'approved', 'the next start runs it');
+    assert.equal(f.azure.executions.length, 0, 'nothing was sent to Azure after the stop began');
+    assert.equal((await f.audit({ types: ['execution.started'] })).length, 0);
+  });
+
+  describe('when the store cannot take a write for a moment while Azure runs the operation', () => {
+    const delays = [...EXECUTION_WRITE_RETRY_MS];
+    before(() => EXECUTION_WRITE_RETRY_MS.splice(0, EXECUTION_WRITE_RETRY_MS.length, 5, 5, 5));
+    after(() => EXECUTION_WRITE_RETRY_MS.splice(0, EXECUTION_WRITE_RETRY_MS.length, ...delays));
+    const busy = () => new Error('the store is locked by another process (database is locked): waited 5000 ms for its write lock, nothing was written');
+
+    /** The request writes whose audit records match `which` fail `times` times (`landing`: the write lands, then its outcome is unknown). */
+    function failingWrites(which: (e: AuditEventDraft) => boolean, times: number, landing = false): void {
+      const update = f.store.requests.update.bind(f.store.requests);
+      let left = times;
+      f.store.requests.update = async (request, expected, events) => {
+        if (events?.some(which) && left-- > 0) {
+          if (!landing) throw busy();
+          await update(request, expected, events);
+          throw new CommitOutcomeUnknownError(new Error('Connection terminated unexpectedly'));
+        }
+        return update(request, expected, events);
+      };
+    }
+    const accepted = (e: AuditEventDraft) => e.type === 'execution.progressed' && e.outcome.detail === 'accepted by Azure Resource Manager';
+
+    it('records what Azure accepted once the store takes it, and ends as Azure did, not unknown', async () => {
+      failingWrites(accepted, 2);
+      failingWrites((e) => e.type === 'execution.succeeded', 1);
+      const r = await asked(f, alice, DELETE);
+      await click(f, bob, r, 'approve');
+      await settle(f);
+      assert.equal((await f.request(r.id)).state, 'succeeded');
+      assert.equal(f.log.lines.filter((l) => l.msg === 'recording what Azure accepted failed; trying again').length, 2);
+      assert.equal(f.log.lines.filter((l) => l.msg === 'recording how the execution ended failed; trying again').length, 1);
+      assert.equal(f.azure.executions.length, 1, 'sent to Azure once');
+    });
+
+    it('does not record it twice when a write whose outcome was unknown had landed', async () => {
+      failingWrites(accepted, 1, true);
+      const r = await asked(f, alice, DELETE);
+      await click(f, bob, r, 'approve');
+      await settle(f);
+      assert.equal((await f.request(r.id)).state, 'succeeded');
+      const acceptances = (await f.audit({ requestId: r.id, types: ['execution.progressed'] })).filter((x) => x.outcome.detail === 'accepted by Azure Resource Manager');
+      assert.equal(acceptances.length, 1);
+    });
+
+    it('goes on when a progress step cannot be recorded: the card misses that step, the outcome is Azure\'s', async () => {
+      failingWrites((e) => e.type === 'execution.progressed' && !accepted(e), 5);
+      f.azure.nextExecution({ progress: [{ state: 'Running', done: 1, total: 2 }] });
+      const r = await asked(f, alice, DELETE);
+      await click(f, bob, r, 'approve');
+      await settle(f);
+      assert.equal((await f.request(r.id)).state, 'succeeded');
+      assert.ok(f.log.lines.some((l) => l.msg === 'recording the progress of an execution failed; the operation goes on'));
+    });
+
+    it('ends unknown only when the store still cannot take what Azure accepted after every retry', async () => {
+      failingWrites(accepted, 10);
+      const r = await asked(f, alice, DELETE);
+      await click(f, bob, r, 'approve');
+      await settle(f);
+      assert.equal((await f.request(r.id)).state, 'unknown');
+    });
   });
 
   it("checks the approvers' roles again when executing: an approval from someone who lost the role does not count", async () => {
