@@ -231,6 +231,9 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
 
   // Requests approved before a restart but never claimed are executed now; expiry is caught up.
   await app.catchUp();
+  // Cards of requests that ended lately are brought to their end, in the background (a crash may
+  // have cut off their last update; those already showing it are left alone).
+  void withLogContext({ job: 'ended-cards' }, () => app.refreshEndedCards()).catch((err: unknown) => log.error({ err: String(err) }, 'bringing the cards of ended requests up to date failed'));
   const sweeper = setInterval(() => {
     withLogContext({ job: 'expiry-sweep' }, () => app.sweepExpired()).catch((err: unknown) => log.error({ err: String(err) }, 'expiry sweep failed'));
   }, options.sweepIntervalMs ?? 15_000);

@@ -4,7 +4,7 @@
  * so no adapter has to know that an approval starts anything.
  */
 import type { CommandSpec } from '../domain/catalog';
-import type { Actor, ApprovalRequest, Source } from '../domain/request';
+import { ENDED_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { withLogContext } from '../log/context';
 import { describeUntil, zoneOrUtc } from '../domain/delegation-time';
 import { admit, type Admission, type TenantClaims } from './access';
@@ -30,6 +30,10 @@ import { cardViewers, personalView, refreshProblem, type PersonalView } from './
 import { help, pending, status, type HelpEntry, type PendingView } from './queries';
 import { recordConfigLoaded } from './startup';
 import { createRequest, interpret, runQuery, type CreateInput, type CreateResult, type Interpretation } from './requests';
+
+
+/** How far back the start looks for ended requests whose cards may not show their end (Countersign.refreshEndedCards). */
+export const ENDED_CARDS_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 /** Work under way that tells people, which a stop waits for (and then cuts: stopTelling, cutTelling). */
 class Telling {
@@ -279,6 +283,20 @@ export class Countersign {
    * At start: requests approved before a restart but never claimed are executed now, and expiry
    * is caught up.
    */
+  /**
+   * At start: the cards of the requests that ended within the last ENDED_CARDS_WINDOW_MS are brought
+   * to their last state. A card update still waiting (to be tried again, or for its turn under
+   * Teams' rate limit) when the last run died would otherwise leave its card showing PENDING for good:
+   * an ended request has no next change. A card already showing the end is left as it is (its
+   * message's claim says so); returns how many requests were looked at.
+   */
+  async refreshEndedCards(): Promise<number> {
+    const since = new Date(this.deps.clock.now().getTime() - ENDED_CARDS_WINDOW_MS).toISOString();
+    const ended = await this.deps.store.requests.list({ states: [...ENDED_STATES], updatedSince: since });
+    for (const r of ended) await this.deps.notifier.cardChanged(r);
+    return ended.length;
+  }
+
   async catchUp(): Promise<void> {
     for (const r of await this.deps.store.requests.list({ states: ['approved'] })) this.execute(r);
     await sweepExpired(this.deps);

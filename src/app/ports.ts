@@ -51,6 +51,8 @@ export interface RequestQuery {
   expiringBefore?: string;
   /** Only break-glass requests waiting for a review (not yet escalated) that falls due at or before this instant. */
   reviewDueBy?: string;
+  /** Only requests whose last change (updatedAt) is at or after this instant. */
+  updatedSince?: string;
   limit?: number;
   /** Skip this many of the matches first (with limit: a page of a long list, oldest first). */
   offset?: number;

@@ -36,6 +36,8 @@ export type RequestState =
   | 'expired';
 
 export const OPEN_STATES: readonly RequestState[] = ['pending', 'needs_reapproval', 'approved', 'scheduled', 'executing'];
+/** States a request ends in: nothing changes it afterwards (but a break-glass review). */
+export const ENDED_STATES: readonly RequestState[] = ['succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
 /** States in which approvers approve or reject, the requester may cancel, and the time to live runs. */
 export const DECIDABLE_STATES: readonly RequestState[] = ['pending', 'needs_reapproval'];
 

@@ -214,6 +214,15 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.deepEqual(ids(await store.requests.list({ states: [] })), []);
       });
 
+      it('lists the requests changed at or after an instant', async () => {
+        await store.requests.insert(aRequest('old', { createdAt: timeAt(1), updatedAt: timeAt(10), state: 'succeeded' }), []);
+        await store.requests.insert(aRequest('edge', { createdAt: timeAt(2), updatedAt: timeAt(20), state: 'failed' }), []);
+        await store.requests.insert(aRequest('new', { createdAt: timeAt(3), updatedAt: timeAt(30), state: 'succeeded' }), []);
+        const ids = (rs: ApprovalRequest[]) => rs.map((r) => r.id);
+        assert.deepEqual(ids(await store.requests.list({ states: ['succeeded', 'failed'], updatedSince: timeAt(20) })), ['edge', 'new']);
+        assert.deepEqual(ids(await store.requests.list({ states: ['succeeded'], updatedSince: timeAt(20) })), ['new']);
+      });
+
       it('lists the break-glass requests whose review is waiting and due, and drops one once it is reviewed', async () => {
         const used = (dueAt: string, more: Partial<NonNullable<ApprovalRequest['breakGlass']>> = {}) => ({ reason: 'outage', usedAt: timeAt(1), reviewDueAt: dueAt, ...more });
         await store.requests.insert(aRequest('due', { state: 'succeeded', breakGlass: used(timeAt(100)) }), []);

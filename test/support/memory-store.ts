@@ -212,7 +212,8 @@ class MemoryRequests implements RequestStore {
       ({ request }) =>
         (query.states === undefined || query.states.includes(request.state)) &&
         (query.expiringBefore === undefined || request.expiresAt < query.expiringBefore) &&
-        (query.reviewDueBy === undefined || reviewDueBy(request, query.reviewDueBy)),
+        (query.reviewDueBy === undefined || reviewDueBy(request, query.reviewDueBy)) &&
+        (query.updatedSince === undefined || request.updatedAt >= query.updatedSince),
     );
     matching.sort((a, b) => (a.request.createdAt < b.request.createdAt ? -1 : a.request.createdAt > b.request.createdAt ? 1 : a.order - b.order));
     const from = matching.slice(query.offset ?? 0);

@@ -101,6 +101,17 @@ describe('Card updates for everyone', () => {
     assert.equal(updates.length, 1, `expected one card update, got ${updates.length}`);
   });
 
+  it('sends nothing when a new run is told of a change the last run already put on the card (the start\'s refresh of ended requests)', async () => {
+    const claims = sharedClaims();
+    const updates: { activityId: string; card: string }[] = [];
+    await recordingNotifier(claims, updates).notifier.cardChanged(requestIn('succeeded'));
+    assert.equal(updates.length, 1);
+    const restarted = recordingNotifier(claims, updates);
+    await restarted.notifier.cardChanged(requestIn('succeeded'));
+    await restarted.notifier.idle();
+    assert.equal(updates.length, 1, 'the card already shows it');
+  });
+
   it('sends no older card after another instance sent a newer one', async () => {
     const claims = sharedClaims();
     const updates: { activityId: string; card: string }[] = [];

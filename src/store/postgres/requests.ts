@@ -99,6 +99,10 @@ export class PostgresRequestStore implements RequestStore {
       params.push(query.reviewDueBy);
       where.push(`review_due_at IS NOT NULL AND review_due_at <= $${params.length}`);
     }
+    if (query.updatedSince !== undefined) {
+      params.push(query.updatedSince);
+      where.push(`updated_at >= $${params.length}`);
+    }
     let limit = '';
     if (query.limit !== undefined && query.limit >= 0) {
       params.push(query.limit);

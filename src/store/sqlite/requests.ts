@@ -131,6 +131,10 @@ export function requestListQuery(query: RequestQuery): { sql: string; params: Re
     where.push('review_due_at IS NOT NULL AND review_due_at <= @reviewDueBy');
     params.reviewDueBy = query.reviewDueBy;
   }
+  if (query.updatedSince !== undefined) {
+    where.push('updated_at >= @updatedSince');
+    params.updatedSince = query.updatedSince;
+  }
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   if ((query.limit ?? -1) < 0 && !query.offset) return { sql: `SELECT body FROM requests ${filter} ORDER BY created_at, rowid`, params };
   params.limit = query.limit ?? -1;
