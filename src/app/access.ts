@@ -22,7 +22,7 @@ export interface TenantClaims {
  * tenant) is Teams': an activity the Bot Connector signs for another channel of the same bot
  * registration (Web Chat, Direct Line) carries whatever ids its client put there.
  */
-export const TEAMS_CHANNEL = 'msteams';
+const TEAMS_CHANNEL = 'msteams';
 
 export async function admit(deps: AppDeps, actor: Actor, source: Source, activityType: string, claims: TenantClaims = {}): Promise<Admission> {
   if (source.channelId !== TEAMS_CHANNEL) return refuseChannel(deps, actor, source, activityType);
