@@ -121,6 +121,14 @@ export function signEvidence(requestId: string, files: EvidenceFile[], createdAt
   return { ...body, signature: signer.sign('evidence', canonicalJson(body)) };
 }
 
+/**
+ * A sentence ended with a full stop, unless the text it ends with already ends one (an outcome such as
+ * "… and everything in it deleted.", a reason or a comment typed with its own).
+ */
+function sentence(text: string): string {
+  return /[.!?]\s*$/.test(text) ? text.trimEnd() : `${text}.`;
+}
+
 function who(a: { name: string; aadObjectId: string } | undefined): string {
   return a ? `${a.name} (${a.aadObjectId})` : 'Countersign';
 }
@@ -142,7 +150,7 @@ function breakGlassSection(r: ApprovalRequest): string[] {
   const use = r.breakGlass;
   if (!use) return [];
   const review = use.review
-    ? `${use.review.verdict === 'ratified' ? 'Ratified' : 'FLAGGED'} by ${who(use.review.by)} at ${use.review.at}${use.review.comment ? `: ${use.review.comment}` : ''}.`
+    ? sentence(`${use.review.verdict === 'ratified' ? 'Ratified' : 'FLAGGED'} by ${who(use.review.by)} at ${use.review.at}${use.review.comment ? `: ${use.review.comment}` : ''}`)
     : `NOT REVIEWED (review was due by ${use.reviewDueAt}).`;
   return [
     '## BREAK-GLASS',
@@ -158,7 +166,7 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
     lines.push(
       ...breakGlassSection(r),
       '## Who asked',
-      `${who(r.requester)} of tenant ${r.requester.tenantId}, at ${r.createdAt}, in ${r.source.conversationType} ${r.source.conversationId}${r.reason ? `; reason: ${r.reason}` : ''}.`,
+      sentence(`${who(r.requester)} of tenant ${r.requester.tenantId}, at ${r.createdAt}, in ${r.source.conversationType} ${r.source.conversationId}${r.reason ? `; reason: ${r.reason}` : ''}`),
       '',
       '## Who approved',
       ...(r.approvals.length ? r.approvals.map((a) => `- ${who(a.approver)}${onBehalf(a)} at ${a.at}, for operation hash ${a.operationHash}${filledText(r, a)}`) : ['- nobody']),
@@ -167,14 +175,14 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
       `Policy: ${whoMustApprove(r.policy)} (policy version ${r.policy.version}).`,
       ...(r.escalation ? [`Escalated to ${r.escalation.role} at ${r.escalation.at}: from then on that role could decide it too.`] : []),
       ...(r.reminders ? [`Reminders sent: ${r.reminders.sent}.`] : []),
-      ...(r.unreachable?.length ? [`Could not be reached: ${r.unreachable.map((u) => `${u.name ?? u.id} (${u.why})`).join(', ')}.`] : []),
+      ...(r.unreachable?.length ? [sentence(`Could not be reached: ${r.unreachable.map((u) => `${u.name ?? u.id} (${u.why})`).join(', ')}`)] : []),
       '',
       '## What exactly ran',
       `Command \`${r.command}\` with parameters ${canonicalJson(r.parameters)}, on subscription ${r.target.subscriptionId}${r.target.resourceGroup ? `, resource group ${r.target.resourceGroup}` : ''}${r.target.resourceId ? `, resource ${r.target.resourceId}` : ''}.`,
       `Operation (${r.operation.kind}), hash ${r.operationHash}: see request.json; what-if: what-if.json.`,
       '',
       '## What happened',
-      `Final state: ${r.state}${r.outcomeDetail ? `: ${r.outcomeDetail}` : ''}. ARM identifiers: arm.json.`,
+      `${sentence(`Final state: ${r.state}${r.outcomeDetail ? `: ${r.outcomeDetail}` : ''}`)} ARM identifiers: arm.json.`,
       `The card at each of the ${input.versions.length} step(s): cards/.`,
       '',
     );
@@ -184,9 +192,9 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
   const v = input.verification;
   lines.push(
     '## Verification',
-    `Audit chain: ${v.chain.ok ? `intact, ${v.chain.count} records, head ${v.chain.headHash}` : `DAMAGED: ${v.chain.problem}`}.`,
-    `Checkpoints: ${v.checkpoints.checked} checked${v.checkpoints.latestSeq ? `, the latest names record ${v.checkpoints.latestSeq}` : ''}${v.checkpoints.problems.length ? `; PROBLEMS: ${v.checkpoints.problems.join(' ')}` : ''}.`,
-    `This request's ${v.events.count} record(s) (events.jsonl): ${v.events.ok ? 'each intact and part of the verified chain' : `PROBLEMS: ${v.events.problems.join('; ')}`}.`,
+    sentence(`Audit chain: ${v.chain.ok ? `intact, ${v.chain.count} records, head ${v.chain.headHash}` : `DAMAGED: ${v.chain.problem}`}`),
+    sentence(`Checkpoints: ${v.checkpoints.checked} checked${v.checkpoints.latestSeq ? `, the latest names record ${v.checkpoints.latestSeq}` : ''}${v.checkpoints.problems.length ? `; PROBLEMS: ${v.checkpoints.problems.join(' ')}` : ''}`),
+    sentence(`This request's ${v.events.count} record(s) (events.jsonl): ${v.events.ok ? 'each intact and part of the verified chain' : `PROBLEMS: ${v.events.problems.join('; ')}`}`),
     '',
     '## Files',
     '- events.jsonl and events.jsonl.manifest.json: the audit records, verifiable with `countersign audit verify --file events.jsonl --public-key <key>`',
