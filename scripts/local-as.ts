@@ -15,6 +15,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { canonicalRequestId } from '../src/app/request-ids';
 import { databaseFile, readSettings } from '../src/settings';
+import { DEFAULT_PLAYGROUND_PORT, localTrialFile, runningLocalTrial } from './local-trial-file';
 
 const VERBS = ['approve', 'reject', 'cancel'];
 const USAGE = 'Usage: npm run local:as -- <person> approve|reject|cancel <request-id> [comment]\n  e.g. npm run local:as -- bob approve CS-7K3M9QXW';
@@ -26,16 +27,22 @@ interface PlaygroundConfig {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [person, verb, typedId, ...comment] = argv;
-  if (!person || !verb || !typedId || !VERBS.includes(verb.toLowerCase())) {
+  const [person, typedVerb, typedId, ...comment] = argv;
+  const verb = typedVerb?.toLowerCase();
+  if (verb && !VERBS.includes(verb)) {
+    const near = VERBS.find((v) => editDistance(v, verb) <= 2);
+    process.stderr.write(`Unknown action "${typedVerb}"${near ? `: did you mean ${near}?` : `: it is one of ${VERBS.join(', ')}.`}\n${USAGE}\n`);
+    return 2;
+  }
+  if (!person || !verb || !typedId) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
   const userId = person.startsWith('user-') ? person : `user-${person.toLowerCase()}`;
   const requestId = canonicalRequestId(typedId);
   const settings = readSettings(process.env);
-  // The same port variable as scripts/local.ts.
-  const playground = `http://127.0.0.1:${Number(process.env.PLAYGROUND_PORT || 56150)}`;
+  const { port, from } = playgroundPort(settings.dataDir);
+  const playground = `http://127.0.0.1:${port}`;
 
   // The Playground's people (a person it does not know is named here, not as its 400 later).
   let config: PlaygroundConfig = {};
@@ -43,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     const res = await fetch(`${playground}/_internal/v1/config`);
     if (res.ok) config = ((await res.json()) as { config?: PlaygroundConfig }).config ?? {};
   } catch {
-    process.stderr.write(`The Agents Playground does not answer at ${playground}. Start the local trial first: npm run local\n`);
+    process.stderr.write(`The Agents Playground does not answer at ${playground} (${from}). Start the local trial first: npm run local\n`);
     return 1;
   }
   const people = [config.currentUser?.id, ...(config.users ?? []).map((u) => u.id)].filter((id): id is string => typeof id === 'string');
@@ -106,19 +113,94 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** What the bot answered the click with, in a line: its message, or the card's state and notice. */
+/**
+ * The Playground's port, and what chose it (said when it does not answer): PLAYGROUND_PORT here, else
+ * the port a running `npm run local` recorded in the data folder, else the default.
+ */
+function playgroundPort(dataDir: string): { port: number; from: string } {
+  if (process.env.PLAYGROUND_PORT) return { port: Number(process.env.PLAYGROUND_PORT), from: 'PLAYGROUND_PORT' };
+  const running = runningLocalTrial(dataDir);
+  if (running) {
+    return { port: running.playgroundPort, from: `the port npm run local recorded in ${path.relative(process.cwd(), localTrialFile(dataDir))}` };
+  }
+  return {
+    port: DEFAULT_PLAYGROUND_PORT,
+    from: `the default port; PLAYGROUND_PORT chooses another, as for npm run local, and no npm run local on ${path.relative(process.cwd(), dataDir) || '.'} recorded its own`,
+  };
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+interface CardElement {
+  type?: string;
+  text?: unknown;
+  style?: unknown;
+  separator?: unknown;
+  weight?: unknown;
+  items?: CardElement[];
+  columns?: CardElement[];
+}
+
+/**
+ * What the bot answered the click with, in a line: its message, or the card's state, its result line
+ * (who decided, when it runs, ...) and the notice for the person who clicked.
+ */
 function answerOf(text: string): string {
+  let body: { value?: unknown; body?: { value?: unknown } };
   try {
-    const body = JSON.parse(text) as { type?: string; value?: unknown; body?: { type?: string; value?: unknown } };
-    const answer = body.body ?? body;
-    if (typeof answer.value === 'string') return answer.value;
-    const card = JSON.stringify(answer.value ?? {});
-    const state = /"(PENDING APPROVAL|NEEDS RE-APPROVAL|APPROVED|EXECUTING|SUCCEEDED|FAILED|OUTCOME UNKNOWN|REJECTED|CANCELLED|EXPIRED)"/.exec(card)?.[1];
-    const notice = /"style":"attention","items":\[\{"type":"TextBlock","text":"([^"]*)"/.exec(card)?.[1];
-    return [state ? `the card now says ${state}` : 'the bot answered', notice ? `(${notice})` : ''].join(' ').trim();
+    body = JSON.parse(text) as typeof body;
   } catch {
     return text.slice(0, 300);
   }
+  const answer = body.body ?? body;
+  if (typeof answer.value === 'string') return plainText(answer.value);
+  const card = (answer.value ?? {}) as { body?: CardElement[] };
+  const blocks = card.body ?? [];
+  // The card's layout (cards/request.json): the notice (an attention container) comes before the
+  // column set whose right column holds the state; the result is a container after a separator,
+  // headed by a bold line (the approvals' progress is one too, not bold).
+  const stateAt = blocks.findIndex((b) => b.type === 'ColumnSet');
+  const notice = blocks.slice(0, Math.max(stateAt, 0)).find((b) => b.type === 'Container' && b.style === 'attention')?.items?.[0]?.text;
+  const state = blocks[stateAt]?.columns?.at(-1)?.items?.[0]?.text;
+  const result = blocks.find((b, i) => i > stateAt && b.type === 'Container' && b.separator === true && b.items?.[0]?.weight === 'Bolder')?.items?.[0]?.text;
+  if (typeof state !== 'string') return 'the bot answered with a card that has no state';
+  return [
+    `the card now says ${plainText(state)}`,
+    typeof result === 'string' && result ? `: ${plainText(result)}` : '',
+    typeof notice === 'string' && notice ? ` (${plainText(notice)})` : '',
+  ].join('');
+}
+
+/**
+ * Card text as a terminal shows it: the DATE and TIME expressions Teams evaluates in the reader's
+ * time zone become UTC date and time, and the card's markdown escapes are dropped.
+ */
+function plainText(cardText: string): string {
+  return cardText
+    .replace(/\{\{DATE\(([^,)]+)(?:,\s*\w+)?\)\}\}\s*\{\{TIME\(([^)]+)\)\}\}/g, (expression, date: string) => {
+      const t = utc(date);
+      return t ? `${t.date} ${t.time}` : expression;
+    })
+    .replace(/\{\{DATE\(([^,)]+)(?:,\s*\w+)?\)\}\}/g, (expression, date: string) => utc(date)?.date ?? expression)
+    .replace(/\{\{TIME\(([^)]+)\)\}\}/g, (expression, time: string) => utc(time)?.time ?? expression)
+    .replace(/\\([\\`*_[\]<>~|#+.-])/g, '$1')
+    .replace(/\u200B/g, '');
+}
+
+/** 2026-12-05T12:27:00Z as 2026-12-05 and 12:27 UTC. */
+function utc(iso: string): { date: string; time: string } | undefined {
+  const t = new Date(iso.trim());
+  if (Number.isNaN(t.getTime())) return undefined;
+  const text = t.toISOString();
+  return { date: text.slice(0, 10), time: `${text.slice(11, 16)} UTC` };
 }
 
 main(process.argv.slice(2)).then(

@@ -7,8 +7,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { startCountersign } from '../src/composition-root';
 import { readSettings } from '../src/settings';
+import { playgroundPortSetting, removeLocalTrial, writeLocalTrial } from './local-trial-file';
 
-const PLAYGROUND_PORT = Number(process.env.PLAYGROUND_PORT || 56150);
+const PLAYGROUND_PORT = playgroundPortSetting(process.env);
 
 async function main(): Promise<void> {
   const settings = readSettings({ ...process.env, COUNTERSIGN_HOST: process.env.COUNTERSIGN_HOST || '127.0.0.1' });
@@ -26,10 +27,13 @@ async function main(): Promise<void> {
       },
     },
   );
+  // For `npm run local:as` in another terminal, which may not have PLAYGROUND_PORT set.
+  writeLocalTrial(settings.dataDir, PLAYGROUND_PORT);
   process.stdout.write(
     `\nCountersign is running on its embedded defaults (SANDBOX).\n  bot:        ${running.url}/api/messages\n  playground: http://127.0.0.1:${PLAYGROUND_PORT}  (open it in a browser; you are Alice Requester)\n  data:       ${settings.dataDir}\nType "help" in the playground. Ctrl+C stops both.\n\n`,
   );
   const stop = async () => {
+    removeLocalTrial(settings.dataDir);
     playground.kill('SIGTERM');
     await running.stop();
     process.exit(0);

@@ -1,0 +1,141 @@
+/**
+ * `npm run local:as` (scripts/local-as.ts) against a stand-in Agents Playground on a loopback port and a
+ * data folder holding the two tables it reads: which port it finds, how it names a mistyped action, and
+ * how it tells the card the bot answered with.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { requestCard } from '../../src/cards/request-card';
+import type { ApprovalRequest } from '../../src/domain/request';
+import { databaseFile } from '../../src/settings';
+import { removeLocalTrial, writeLocalTrial } from '../../scripts/local-trial-file';
+import { bob, requestIn } from '../support/requests';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const ID = 'CS-7K3M9QXW';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function localAs(args: string[], env: Record<string, string>): Promise<Run> {
+  const base = { ...process.env };
+  delete base.PLAYGROUND_PORT;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/local-as.ts', ...args],
+      { cwd: ROOT, env: { ...base, ...env }, timeout: 15_000 },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('npm run local:as', () => {
+  let dataDir: string;
+  let playground: http.Server;
+  let port: number;
+  let clicks: { from?: { id?: string }; value?: { action?: { verb?: string } } }[];
+  let answer: unknown;
+
+  function store(r: ApprovalRequest): void {
+    const db = new Database(databaseFile(dataDir));
+    db.exec('CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, body TEXT)');
+    db.exec('CREATE TABLE IF NOT EXISTS card_messages (request_id TEXT, conversation_id TEXT, activity_id TEXT)');
+    db.prepare('INSERT OR REPLACE INTO requests (id, body) VALUES (?, ?)').run(r.id, JSON.stringify(r));
+    db.prepare('INSERT INTO card_messages VALUES (?, ?, ?)').run(r.id, 'group-chat-ops', 'activity-7');
+    db.close();
+  }
+
+  /** The bot's invoke answer with the request's card, as the Playground passes it on. */
+  function answerWithCardOf(r: ApprovalRequest, notice?: string): void {
+    answer = { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: requestCard(r, notice ? { notice } : {}) };
+  }
+
+  before(async () => {
+    playground = http.createServer((req, res) => {
+      let text = '';
+      req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json');
+        if (req.url === '/_internal/v1/config') {
+          const config = { currentUser: { id: 'user-alice' }, users: [{ id: 'user-bob' }], groupChats: [{ id: 'group-chat-ops', name: 'Ops', members: ['user-alice', 'user-bob'] }] };
+          res.end(JSON.stringify({ config }));
+        } else if (req.url === '/_conversation/v1/invoke') {
+          clicks.push(JSON.parse(text) as (typeof clicks)[number]);
+          res.end(JSON.stringify(answer));
+        } else {
+          res.statusCode = 404;
+          res.end('{}');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => playground.listen(0, '127.0.0.1', resolve));
+    port = (playground.address() as AddressInfo).port;
+  });
+  after(() => new Promise<void>((resolve) => playground.close(() => resolve())));
+
+  beforeEach(() => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'countersign-local-as-'));
+    clicks = [];
+    const rejected = requestIn('rejected', { id: ID, rejection: { by: bob, at: '2026-12-05T12:27:00.000Z' } });
+    store(rejected);
+    answerWithCardOf(rejected);
+  });
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('finds the Playground on the port a running `npm run local` recorded, without PLAYGROUND_PORT', async () => {
+    writeLocalTrial(dataDir, port);
+    try {
+      const run = await localAs(['bob', 'reject', ID.toLowerCase(), 'not today'], { COUNTERSIGN_DATA_DIR: dataDir });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(clicks.length, 1);
+      assert.equal(clicks[0].from?.id, 'user-bob');
+      assert.equal(clicks[0].value?.action?.verb, 'reject');
+    } finally {
+      removeLocalTrial(dataDir);
+    }
+  });
+
+  it('says PLAYGROUND_PORT chose the port when nothing answers there', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const free = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const run = await localAs(['bob', 'approve', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(free) });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, new RegExp(`does not answer at http://127\\.0\\.0\\.1:${free} \\(PLAYGROUND_PORT\\)`));
+  });
+
+  it('names a mistyped action, with the one meant', async () => {
+    const run = await localAs(['bob', 'aprove', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /Unknown action "aprove": did you mean approve\?/);
+    assert.equal(clicks.length, 0);
+    const other = await localAs(['bob', 'frobnicate', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+    assert.match(other.stderr, /Unknown action "frobnicate": it is one of approve, reject, cancel\./);
+  });
+
+  it('tells the card with its times as plain date and time, not as Adaptive Card expressions', async () => {
+    const run = await localAs(['bob', 'reject', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /clicked reject on request CS-7K3M9QXW: the card now says REJECTED: Rejected by .+, 2026-12-05 12:27 UTC\n$/);
+    assert.doesNotMatch(run.stdout, /\{\{|DATE\(|TIME\(/);
+  });
+
+  it('tells the state of a request approved to run later, with when it runs', async () => {
+    const scheduled = requestIn('scheduled', { id: ID, runAt: '2026-03-07T02:00:00.000Z' });
+    answerWithCardOf(scheduled, 'Approved: it runs at the time asked for.');
+    const run = await localAs(['bob', 'approve', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /the card now says APPROVED, SCHEDULED: Runs at 2026-03-07 02:00 UTC \(Approved: it runs at the time asked for\.\)\n$/);
+  });
+});
