@@ -196,6 +196,38 @@ describe('ARM sandbox: the wire protocol', () => {
     assert.equal((await call('GET', id.vm)).body.tags.environment, 'production');
     const state = await control('GET', 'state');
     assert.equal(state.body.resourceGroups.length, 6);
-    assert.equal((await control('POST', 'faults/unknown')).status, 404);
+    assert.equal((await control('POST', 'faults/unknown')).status, 400);
+  });
+
+  it('answers 400 naming what is wrong to a fault request that would do nothing', async () => {
+    const control = (path: string, body?: unknown) => call('POST', `/_sandbox/faults/${path}`, { token: false, apiVersion: null, body });
+    const refused = async (path: string, body: unknown, message: RegExp) => {
+      const answer = await control(path, body);
+      assert.equal(answer.status, 400, `${path} ${JSON.stringify(body)}`);
+      assert.equal(answer.body.error.code, 'InvalidFault');
+      assert.match(answer.body.error.message, message);
+    };
+    const before = sandbox.state.resourceGroup('production-vm')?.tags;
+    await refused('drift', { resourceId: id.group('production-vm') }, /drift of the resource group .*production-vm needs tags/);
+    await refused('drift', { resourceId: id.vm }, /needs what changes: tags, sku, properties or kind/);
+    await refused('drift', { resourceId: id.vm, tags: {} }, /changes nothing: tags is empty/);
+    await refused('drift', { resourceId: id.group('production-vm'), sku: { name: 'x' }, tags: { a: 'b' } }, /changes only its tags, not sku/);
+    await refused('drift', { tags: { a: 'b' } }, /drift needs resourceId/);
+    await refused('drift', { resourceId: id.vm, tags: { a: 1 } }, /drift's tags must be an object of tag values/);
+    await refused('Drfit', { resourceId: id.vm, tags: { a: 'b' } }, /There is no fault 'Drfit'\. The faults are throttle, ambiguousFailure, stall, failDeployment, slowDeployment, denyAction, restrictTo, drift\./);
+    await refused('throttle', { pathcontains: '/sites/' }, /throttle has no field 'pathcontains': its fields are method, pathContains, count, retryAfterSeconds, unavailable/);
+    await refused('throttle', { count: '2' }, /throttle's count must be a whole number above 0/);
+    await refused('throttle', 'now', /throttle takes a JSON object/);
+    await refused('stall', { method: 'POST' }, /stall needs ms/);
+    await refused('slowDeployment', {}, /slowDeployment needs stepMs/);
+    await refused('denyAction', { scope: id.group('production-vm') }, /denyAction needs action/);
+    await refused('restrictTo', { actions: 'Microsoft.Web/sites/read' }, /restrictTo's actions must be an array/);
+    await refused('failDeployment', { error: 'Conflict' }, /failDeployment's error must be an ARM error body/);
+    assert.deepEqual(sandbox.state.resourceGroup('production-vm')?.tags, before);
+    assert.equal((await call('GET', id.site)).status, 200, 'no refused fault was injected');
+
+    assert.equal((await control('drift', { resourceId: id.group('production-vm'), tags: { owner: 'someone-else' } })).status, 204);
+    assert.equal(sandbox.state.resourceGroup('production-vm')?.tags.owner, 'someone-else');
+    assert.equal((await control('ambiguousfailure')).status, 204, 'a fault whose options all have defaults needs no body; names are case-insensitive');
   });
 });
