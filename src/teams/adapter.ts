@@ -8,6 +8,7 @@ import type { Logger } from '../log/context';
 import { EdgeAdapter, type EdgeOutcome } from './bot-endpoint';
 import { DEFAULT_CALL_TIMEOUT_MS } from './connector-calls';
 import { reuseClients } from './reused-clients';
+import { ChatTextMiddleware } from './chat-text';
 
 export type { EdgeOutcome };
 
@@ -68,6 +69,8 @@ export function createAdapter(
     ...(app.openIdMetadataUrl ? publicCloudWith(app.openIdMetadataUrl) : {}),
   }), callTimeoutMs);
   const adapter = new EdgeAdapter(auth);
+  // Placeholders and quoted text in messages shown as typed, not read as markup (chat-text.ts).
+  adapter.use(new ChatTextMiddleware());
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
     log.error({ err: error.message, activityId: context.activity.id, conversationId: context.activity.conversation?.id }, 'turn failed');
     if (context.activity.type === 'message') {

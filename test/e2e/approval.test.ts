@@ -163,4 +163,12 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     await snap(page, SCREENSHOTS, '07-failed');
     await snap(failing, SCREENSHOTS, 'failed-card');
   });
+
+  it('shows a usage placeholder as written: "status <request-id>", not "status ."', async () => {
+    await ui.sayToBot(BOT_NAME, 'status');
+    // The chat shows the characters; the log panel shows what was sent (&lt;request-id&gt;).
+    await page.getByText('Usage: status <request-id>. Type "pending" to see open requests.', { exact: false }).first().waitFor({ timeout: WAIT_MS });
+    await snap(page, SCREENSHOTS, '08-usage-placeholder');
+    assert.equal(await page.getByText('Usage: status . Type', { exact: false }).count(), 0, 'no placeholder read as a tag and dropped');
+  });
 });

@@ -222,9 +222,9 @@ describe('auditor access from Teams (bot over HTTP)', function () {
   });
 
   it('answers a malformed command with its usage', async () => {
-    assert.match(await say(h, people.erin, 'audit export yesterday'), /^\[SANDBOX\] <to> is missing\. Usage: audit export <from> <to> \[csv\|jsonl\|ocsf\]/);
+    assert.match(await say(h, people.erin, 'audit export yesterday'), /^\[SANDBOX\] &lt;to&gt; is missing\. Usage: audit export &lt;from&gt; &lt;to&gt; \[csv\|jsonl\|ocsf\]/);
     assert.match(await say(h, people.erin, 'audit export 2026-11-01 2026-11-02 csv extra'), /^\[SANDBOX\] Unexpected words after the format: "extra"\. Usage: audit export/);
-    assert.match(await say(h, people.erin, 'audit export 2026-11-02 2026-11-01'), /<from> \(2026-11-02T00:00:00.000Z\) must be before <to>/);
+    assert.match(await say(h, people.erin, 'audit export 2026-11-02 2026-11-01'), /&lt;from&gt; \(2026-11-02T00:00:00.000Z\) must be before &lt;to&gt;/);
     assert.match(await say(h, people.erin, 'audit export 2026-11-01 2026-11-02 xlsx'), /"xlsx" is not an export format/);
     assert.deepEqual((await refusals(h)).map((r) => r.outcome.reason), ['invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments']);
   });
