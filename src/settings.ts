@@ -185,6 +185,23 @@ function readPort(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   return port;
 }
 
+/**
+ * The address people reach Countersign at (audit download links are built on it): an http(s) URL
+ * with a host and no query or fragment, its trailing slash dropped.
+ */
+function readPublicUrl(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new SettingsError('COUNTERSIGN_PUBLIC_URL', `must be an http(s) URL such as https://countersign.example.com, got "${text}"`);
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || !url.hostname) throw new SettingsError('COUNTERSIGN_PUBLIC_URL', `must be an http(s) URL with a host, such as https://countersign.example.com, got "${text}"`);
+  if (url.search || url.hash || url.username || url.password) throw new SettingsError('COUNTERSIGN_PUBLIC_URL', `must have no query, fragment or credentials (links are built on it), got "${text}"`);
+  return text.replace(/\/+$/, '');
+}
+
 function readArmSandbox(env: NodeJS.ProcessEnv): ArmSandboxEnv {
   const url = variable(env, 'ARM_SANDBOX_URL');
   const caFile = variable(env, 'ARM_SANDBOX_CA_FILE');
@@ -230,7 +247,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     configPath: configPath(env),
     dataDir: path.resolve(variable(env, 'COUNTERSIGN_DATA_DIR') ?? DEFAULT_DATA_DIR),
     microsoftApp: { id: appId, type, tenantId, password, openIdMetadataUrl: openIdMetadataUrl ?? '' },
-    publicUrl: (variable(env, 'COUNTERSIGN_PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/$/, ''),
+    publicUrl: readPublicUrl(variable(env, 'COUNTERSIGN_PUBLIC_URL')) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     logLevel: readLogLevel(variable(env, 'LOG_LEVEL')),
     executionLeaseMs: readLease(variable(env, 'COUNTERSIGN_EXECUTION_LEASE')),
     dialogStateMaxEntries: readCount('COUNTERSIGN_DIALOG_STATE_MAX', variable(env, 'COUNTERSIGN_DIALOG_STATE_MAX'), 10_000),

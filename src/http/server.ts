@@ -81,7 +81,7 @@ function bodyRefusal(req: restify.Request, err: Error): { status: number; error:
 }
 
 /** The endpoints listed to a caller who asked for a path no route takes. */
-const ENDPOINTS = 'POST /api/messages, GET /healthz, GET /readyz, and the audit routes when they are turned on (docs/operations.md, HTTP endpoints)';
+const ENDPOINTS = 'POST and HEAD /api/messages, GET /healthz, GET /readyz, GET /api/audit/public-key, GET /api/audit/download/<token> (a link from Teams), and GET /api/audit/export when audit.http is configured (docs/operations.md, HTTP endpoints)';
 
 /** What a caller is told when no route takes the path (404) or the method (405); undefined for other errors. */
 function routingRefusal(req: restify.Request, res: restify.Response, status: number | undefined): string | undefined {

@@ -150,7 +150,7 @@ describe('activities validated at the edge', function () {
       assert.equal(nowhere.status, 404);
       const missing = (await nowhere.json()) as { error: string };
       assert.deepEqual(Object.keys(missing), ['error']);
-      assert.match(missing.error, /^No endpoint at \/nothing\. Countersign answers POST \/api\/messages, GET \/healthz, GET \/readyz/);
+      assert.match(missing.error, /^No endpoint at \/nothing\. Countersign answers POST and HEAD \/api\/messages, GET \/healthz, GET \/readyz, GET \/api\/audit\/public-key, GET \/api\/audit\/download\/<token>/);
       assert.doesNotMatch(missing.error, /secret/);
       const wrongMethod = await fetch(`${h.bot.url}/api/messages`);
       assert.deepEqual([wrongMethod.status, await wrongMethod.json()], [405, { error: 'GET is not allowed on /api/messages; it takes HEAD, POST.' }]);

@@ -80,6 +80,15 @@ describe('settings: the environment, read in one place', () => {
     }
   });
 
+  it('takes COUNTERSIGN_PUBLIC_URL only as an http(s) URL with a host, and names anything else', () => {
+    assert.equal(readSettings({ PORT: '4000' }).publicUrl, 'http://127.0.0.1:4000');
+    assert.equal(readSettings({ COUNTERSIGN_PUBLIC_URL: 'https://countersign.example.com/' }).publicUrl, 'https://countersign.example.com');
+    assert.equal(readSettings({ COUNTERSIGN_PUBLIC_URL: 'https://example.com/bots/countersign' }).publicUrl, 'https://example.com/bots/countersign');
+    for (const bad of ['notaurl', 'countersign.example.com', 'ftp://example.com', 'https://example.com/?x=1', 'https://example.com/#top', 'https://user:pw@example.com']) {
+      assert.throws(() => readSettings({ COUNTERSIGN_PUBLIC_URL: bad }), new RegExp(`COUNTERSIGN_PUBLIC_URL: must .*got "${bad.replace(/[.?*+^$()|[\]\\]/g, '\\$&')}"`));
+    }
+  });
+
   it('bounds each Bot Connector call to 15s unless COUNTERSIGN_TEAMS_SEND_TIMEOUT says otherwise, from 1s to 25s', () => {
     assert.equal(readSettings({}).teamsSendTimeoutMs, 15_000);
     assert.equal(readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: '5s' }).teamsSendTimeoutMs, 5000);
