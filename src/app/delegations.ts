@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { neutralise } from '../domain/audit';
 import { authorityFor, delegate, DEFAULT_DELEGATION_POLICY, revoke, samePerson as same, type Delegation, type DelegationPolicy, type DelegationResult } from '../domain/delegation';
 import { decidingRoles } from '../domain/policy';
-import { describeUntil, parseUntil, zoneOrUtc } from '../domain/delegation-time';
+import { describeUntil, exampleDay, parseUntil, zoneOrUtc } from '../domain/delegation-time';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import type { AppDeps } from './context';
@@ -71,7 +71,7 @@ export async function decider(deps: AppDeps, actor: Actor): Promise<(r: Approval
 
 export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<DelegationAnswer> {
   const person = cmd.delegate;
-  if (person === undefined) return refuse(deps, cmd, refusal(RefusalReason.DelegationMalformed, 'Name the person who decides for you with @mention: "delegate @person until 2026-12-24".'));
+  if (person === undefined) return refuse(deps, cmd, refusal(RefusalReason.DelegationMalformed, `Name the person who decides for you with @mention: "delegate @person until ${exampleDay(deps.clock.now(), 'UTC', 3)}".`));
   if ('unresolved' in person) return refuse(deps, cmd, refusal(RefusalReason.DelegateUnknown, person.unresolved));
   const now = deps.clock.now();
   const when = parseUntil(cmd.when, now, cmd.timeZone);
@@ -94,6 +94,7 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
       delegatorIsApprover: access.isApproverFor(approverRolesOfCommands(deps), cmd.actor),
       delegatorIsDelegate: inForce.some((d) => same(d.delegate, cmd.actor)),
       tenantAllowed: (t) => access.tenantAllowed(t),
+      zone: when.zone,
       current: inForce.filter((d) => same(d.delegator, cmd.actor)),
       source: cmd.source,
     }),

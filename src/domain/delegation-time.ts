@@ -14,7 +14,17 @@ import { DURATION_UNITS } from './duration-text';
 
 export type UntilParse = { ok: true; until: Date; zone: string } | { ok: false; problem: string };
 
-const USAGE = 'say when it ends: "until 2026-12-24", "until 2026-12-24T18:00", "until 18:00" or "for 3d" (s, m, h or d)';
+/** How to say when a delegation ends, with examples a few days from now in the sender's zone (never a date already past). */
+function usage(now: Date, zone: string): string {
+  const day = exampleDay(now, zone, 3);
+  return `say when it ends: "until ${day}", "until ${day}T18:00", "until 18:00" or "for 3d" (s, m, h or d)`;
+}
+
+/** The date `days` days after now in the zone, as YYYY-MM-DD: the date people would type in an example. */
+export function exampleDay(now: Date, zone: string, days: number): string {
+  const p = partsIn(new Date(now.getTime() + days * 86_400_000), zoneOrUtc(zone));
+  return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
+}
 
 /** The validated IANA zone, or UTC when absent or unknown to this runtime. */
 export function zoneOrUtc(zone: string | undefined): string {
@@ -31,10 +41,11 @@ export function zoneOrUtc(zone: string | undefined): string {
 export function parseUntil(words: string, now: Date, timeZone?: string): UntilParse {
   const zone = zoneOrUtc(timeZone);
   const m = /(?:^|\s)(until|for)\s+(\S+)\s*$/i.exec(words);
-  if (!m) return { ok: false, problem: `Countersign could not read when the delegation ends: ${USAGE}.` };
+  if (!m) return { ok: false, problem: `Countersign could not read when the delegation ends: ${usage(now, zone)}.` };
   const [, keyword, value] = m;
+  if (keyword.toLowerCase() === 'for' && /^0+(s|m|h|d)$/.test(value)) return { ok: false, problem: `"for ${value.slice(0, 40)}" would end the delegation at once: it must last longer than zero, e.g. "for 3d".` };
   const until = keyword.toLowerCase() === 'for' ? relative(value, now) : readTime(value, now, zone);
-  if (!until || Number.isNaN(until.getTime())) return { ok: false, problem: `"${value.slice(0, 40)}" is not a time Countersign can read: ${USAGE}.` };
+  if (!until || Number.isNaN(until.getTime())) return { ok: false, problem: `"${value.slice(0, 40)}" is not a time Countersign can read: ${usage(now, zone)}.` };
   return { ok: true, until, zone };
 }
 

@@ -13,6 +13,7 @@
  *   delegator's authority counts once (lifecycle/decision.ts checks the approvals already given).
  */
 import { neutralise, type AuditEventDraft } from './audit';
+import { describeUntil } from './delegation-time';
 import { formatDuration } from './duration-text';
 import { RefusalReason, refusal, type Refusal } from './refusal';
 import type { Actor, Approval, ApprovalRequest, Source } from './request';
@@ -71,6 +72,8 @@ export interface DelegateInput {
   /** Has the delegator received a delegation now in force (said when refusing a would-be chain)? */
   delegatorIsDelegate: boolean;
   tenantAllowed(tenantId: string): boolean;
+  /** The sender's time zone, in which a time they typed is told back to them (UTC when absent). */
+  zone?: string;
   /** The delegator's delegations in force now (at most one; it is replaced). */
   current: Delegation[];
   source?: Source;
@@ -88,7 +91,7 @@ export function delegate(input: DelegateInput): DelegationResult {
   }
   if (same(delegator, to)) return no(RefusalReason.SelfDelegation, 'You cannot delegate to yourself: name someone else with @mention.');
   if (!input.tenantAllowed(to.tenantId)) return no(RefusalReason.TenantNotAllowed, `${to.name} is not in a tenant allowed to use Countersign, so they cannot be your delegate.`);
-  if (until.getTime() <= now.getTime()) return no(RefusalReason.DelegationNotInFuture, `${until.toISOString()} is not in the future: a delegation must end later than now.`);
+  if (until.getTime() <= now.getTime()) return no(RefusalReason.DelegationNotInFuture, `${describeUntil(until, input.zone ?? 'UTC')} is not in the future: a delegation must end later than now.`);
   if (until.getTime() - now.getTime() > policy.maxDurationSeconds * 1000) {
     return no(RefusalReason.DelegationTooLong, `A delegation may last at most ${formatDuration(policy.maxDurationSeconds)} (delegation.maxDuration); ${until.toISOString()} is later than that.`);
   }

@@ -7,7 +7,7 @@
  * `to` at or before `from` closes the next day (a window over midnight). A daylight-saving jump
  * moves a skipped wall-clock time forward, as everywhere else in Countersign.
  */
-import { partsIn, readTime, zonedToUtc } from './delegation-time';
+import { describeUntil, exampleDay, partsIn, readTime, zonedToUtc, zoneOrUtc } from './delegation-time';
 import { formatDuration } from './duration-text';
 
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
@@ -81,13 +81,17 @@ export function plannedRun(schedule: SchedulePolicy | undefined, requestedRunAt:
 
 export type RunAtParse = { ok: true; runAt: Date } | { ok: false; problem: string };
 
-const USAGE = 'say when it should run: "at 2026-12-24T02:00", "at 2026-12-24T02:00Z" or "at 02:00" (the next 02:00 in your time zone)';
+/** How to say when to run, with examples tomorrow in the sender's zone (never a date already past). */
+function usage(now: Date, zone: string): string {
+  const day = exampleDay(now, zone, 1);
+  return `say when it should run: "at ${day}T02:00", "at ${day}T02:00Z" or "at 02:00" (the next 02:00 in your time zone)`;
+}
 
 /** Reads the time after `at`, in the sender's zone, and checks it is in the future and within the approval's validity. */
 export function parseRunAt(value: string, now: Date, zone: string, maxAheadSeconds: number): RunAtParse {
   const runAt = readTime(value, now, zone);
-  if (!runAt || Number.isNaN(runAt.getTime())) return { ok: false, problem: `"${value.slice(0, 40)}" is not a time Countersign can read: ${USAGE}.` };
-  if (runAt.getTime() <= now.getTime()) return { ok: false, problem: `${runAt.toISOString()} is not in the future; ${USAGE}.` };
+  if (!runAt || Number.isNaN(runAt.getTime())) return { ok: false, problem: `"${value.slice(0, 40)}" is not a time Countersign can read: ${usage(now, zone)}.` };
+  if (runAt.getTime() <= now.getTime()) return { ok: false, problem: `${describeUntil(runAt, zoneOrUtc(zone))} is not in the future; ${usage(now, zone)}.` };
   if (runAt.getTime() > now.getTime() + maxAheadSeconds * 1000) {
     return { ok: false, problem: `${runAt.toISOString()} is too far ahead: an approval stays valid for ${formatDuration(maxAheadSeconds)} (maxScheduleAhead), so ask for a time before ${new Date(now.getTime() + maxAheadSeconds * 1000).toISOString()}.` };
   }

@@ -36,9 +36,20 @@ describe('when a delegation ends', () => {
     for (const words of ['', 'tomorrow', 'until next week', 'until 2026-02-30', 'until 25:00', 'for 3w']) {
       const r = parseUntil(words, NOW);
       assert.ok(!r.ok, words);
-      assert.match(r.problem, /until 2026-12-24/);
+      // Its example is a few days from now, never a date already past.
+      assert.match(r.problem, /"until 2026-12-07", "until 2026-12-07T18:00"/);
     }
+    const later = parseUntil('until soon', new Date('2027-03-30T23:30:00Z'), 'Europe/Berlin');
+    assert.ok(!later.ok && /"until 2027-04-03"/.test(later.problem), 'the example date is the sender\'s, a few days on');
     assert.equal(until('until 2026-12-24', 'Mars/Olympus'), '2026-12-24T00:00:00.000Z');
+  });
+
+  it('says a delegation must last longer than zero, rather than that it cannot read "for 0d"', () => {
+    for (const words of ['for 0d', 'for 00h']) {
+      const r = parseUntil(words, NOW);
+      assert.ok(!r.ok);
+      assert.match(r.problem, /would end the delegation at once: it must last longer than zero, e\.g\. "for 3d"/);
+    }
   });
 
   it('echoes the instant in the sender\'s zone and in UTC', () => {

@@ -70,6 +70,9 @@ describe('making a delegation', () => {
 
   it('refuses an end that is not in the future, and one past delegation.maxDuration', () => {
     refusedWith(delegate(input({ until: NOW })), RefusalReason.DelegationNotInFuture);
+    // Told back as the sender typed it, in their zone, with the instant.
+    const past = new Date(NOW.getTime() - DAY);
+    assert.match(refusedWith(delegate(input({ until: past, zone: 'Europe/Berlin' })), RefusalReason.DelegationNotInFuture), new RegExp(`^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} Europe/Berlin \\(${past.toISOString().replace(/\./g, '\\.')}\\) is not in the future`));
     assert.match(refusedWith(delegate(input({ until: new Date(NOW.getTime() + 15 * DAY) })), RefusalReason.DelegationTooLong), /at most 14 days/);
     assert.ok(delegate(input({ until: new Date(NOW.getTime() + 14 * DAY) })).ok);
   });

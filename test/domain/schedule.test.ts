@@ -37,6 +37,13 @@ describe('domain: scheduling a run', () => {
       assert.ok(!junk.ok && /not a time Countersign can read/.test(junk.problem));
       assert.ok(!far.ok && /too far ahead.*7 days.*maxScheduleAhead/.test(far.problem), JSON.stringify(far));
     });
+
+    it('gives examples for tomorrow in the sender\'s zone (never a date already past), and tells a past time back in that zone', () => {
+      const junk = parseRunAt('25:00', now, 'Europe/Berlin', WEEK);
+      assert.ok(!junk.ok && /"at 2026-03-03T02:00", "at 2026-03-03T02:00Z" or "at 02:00"/.test(junk.problem), JSON.stringify(junk));
+      const past = parseRunAt('2026-03-01T02:00', now, 'Europe/Berlin', WEEK);
+      assert.ok(!past.ok && past.problem.startsWith('2026-03-01 02:00 Europe/Berlin (2026-03-01T01:00:00.000Z) is not in the future'), JSON.stringify(past));
+    });
   });
 
   describe('maintenance windows', () => {
