@@ -95,7 +95,7 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
         // What went out before the pipe broke was exported all the same: it is recorded too.
         if (err instanceof ExportIncompleteError) {
           await recordExportBrokeOff(store, { time: new Date().toISOString(), via: 'cli', data: { operator }, exportId, format: opts.format, filter, error: err });
-          throw new AuditInputError(`the export to standard output broke off after ${err.recordsSent} record(s) (recorded): ${(err.cause as Error)?.message ?? err.message}`);
+          throw new AuditInputError(`the export to standard output broke off ${howFar(err.recordsSent)} (recorded): ${whyBrokeOff(err)}`);
         }
         throw err;
       }
@@ -115,6 +115,20 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
   } finally {
     await store.close();
   }
+}
+
+/**
+ * How much went out: records are counted as each batch is handed to the output, and how much of the
+ * last one its reader took is not known (`| head -1` reads one line of it, then closes the pipe).
+ */
+function howFar(records: number): string {
+  return records ? `after up to ${records} record(s) had been written to it` : 'before any record had been written to it';
+}
+
+function whyBrokeOff(err: ExportIncompleteError): string {
+  const cause = err.cause as NodeJS.ErrnoException | undefined;
+  const message = cause?.message ?? err.message;
+  return cause?.code === 'EPIPE' ? `its reader closed it (${message})` : message;
 }
 
 function exportTargets(target: string | undefined, manifestFile: string | undefined, opts: ExportOptions): ExportTarget[] {

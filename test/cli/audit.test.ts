@@ -257,6 +257,25 @@ describe('countersign audit', function () {
       assert.equal(code, 0);
     });
 
+    it('says how many records may have reached a reader that closed the pipe early (audit export | head -1)', async () => {
+      // Records big enough that the first batch does not fit in the pipe: its write fails once the reader is gone.
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      for (let i = 0; i < 300; i++) await store.audit.append([anEvent('request.created', { time: timeAt(1000 + i), request: requestRef(`big-${i}`), data: { note: 'x'.repeat(1000) } })]);
+      await store.close();
+      const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), entry, 'audit', 'export', '--format', 'jsonl', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+      let first = '';
+      child.stdout.on('data', (d: Buffer) => {
+        first += d.toString('utf8');
+        if (first.includes('\n')) child.stdout.destroy(); // head -1: one line read, the pipe closed
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(JSON.parse(first.split('\n')[0]).seq, 1, 'the reader got the first record');
+      assert.equal(code, 1, stderr);
+      assert.match(stderr, /error: the export to standard output broke off after up to 256 record\(s\) had been written to it \(recorded\): its reader closed it \(write EPIPE\)/);
+    });
+
     it('exits with status 2 and names the record when the database was tampered with', async () => {
       tamper('DELETE FROM audit_log WHERE seq = 9');
       const err = await run(process.execPath, ['--require', require.resolve('tsx/cjs'), entry, 'audit', 'verify', '--data-dir', dataDir]).then(

@@ -66,10 +66,13 @@ export interface ExportResult {
 export class ExportIncompleteError extends Error {
   constructor(
     override readonly cause: unknown,
-    /** Records written before it broke off (counted per batch). */
+    /**
+     * Records handed to the output before it broke off (counted per batch), the batch being written
+     * then included: the most that went out, since how much of that batch arrived is not known.
+     */
     readonly recordsSent: number,
   ) {
-    super(`the export broke off after ${recordsSent} record(s): ${(cause as Error)?.message ?? String(cause)}`);
+    super(`the export broke off after up to ${recordsSent} record(s) had been written: ${(cause as Error)?.message ?? String(cause)}`);
     this.name = 'ExportIncompleteError';
   }
 }
@@ -78,10 +81,9 @@ export async function exportAudit(records: ExportSource, out: Writable, request:
   let sent = 0;
   let summary: ExportSummary;
   try {
-    summary = await writeRecords(records, ENCODERS[request.format], out, (s) => {
-      sent = s.count;
-      request.progress?.(s);
-    });
+    // Counted as each batch goes to the output, not once it is written: a reader that closes the
+    // output (`| head -1`) fails the write of the very batch it read from.
+    summary = await writeRecords(records, ENCODERS[request.format], out, (s) => request.progress?.(s), { writing: (s) => (sent = s.count) });
   } catch (err) {
     throw new ExportIncompleteError(err, sent);
   }

@@ -35,6 +35,11 @@ export interface WriteOptions {
    * only), so small exports never pay for starting one. Default 32 (8192 records).
    */
   workerAfterBatches?: number;
+  /**
+   * Called as each batch's bytes are handed to the output, the summary counting them already: if
+   * the output then fails (its reader went away), these records are the most that went out.
+   */
+  writing?: (summary: Readonly<ExportSummary>) => void;
 }
 
 /** Records per encode call: amortises per-call setup, holds one batch in memory. */
@@ -46,7 +51,6 @@ const WORKER_AFTER_BATCHES = 32;
 const WORKER_DEPTH = 4;
 
 async function writeChunk(out: Writable, chunk: string | Uint8Array): Promise<void> {
-  if (out.destroyed) throw new Error('the export output was closed before the export finished');
   if (!out.write(chunk)) {
     // 'error' rejects the once() promise, so a broken pipe or a full disk fails the export.
     await once(out, 'drain');
@@ -69,6 +73,9 @@ export async function writeRecords(
     const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
     digest.update(bytes);
     summary.bytes += bytes.length;
+    // A batch that never reached an output closed already is not counted as going out.
+    if (out.destroyed) throw new Error('the export output was closed before the export finished');
+    options.writing?.(summary);
     await writeChunk(out, bytes);
   };
   if (encoder.header) await emit(encoder.header);
