@@ -53,6 +53,16 @@ describe('reading a message as a catalog command', () => {
     assert.deepEqual(reading('deploy region=westeurope staging').args, ['region=westeurope', 'staging']);
   });
 
+  it('says when a name=value word names a parameter the command does not have but one close to it (a typo, a short form)', () => {
+    for (const [text, meant] of [['deploy env=staging service=api-service', 'environment=staging'], ['deploy enviroment=staging', 'environment=staging'], ['deploy SERVICE=api-service', 'service=api-service']] as const) {
+      const p = parsed(text);
+      const [problem] = p.problems ?? [];
+      assert.equal(problem?.parameter, meant.split('=')[0]);
+      assert.equal(problem?.message.startsWith(`"${text.split(' ')[1].split('=')[0]}" is not a parameter of deploy: did you mean ${meant}?`), true, problem?.message);
+      assert.ok(!p.args.some((a) => a.includes('=')), 'not taken as a value');
+    }
+  });
+
   it('keeps a double-quoted phrase together as one word', () => {
     assert.deepEqual(reading('tag rg-ops owner "Jane Doe"').args, ['rg-ops', 'owner', 'Jane Doe']);
     assert.deepEqual(tokenize('a  "b c"  ""  d'), ['a', 'b c', '', 'd']);

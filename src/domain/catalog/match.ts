@@ -31,17 +31,24 @@ export class Catalog {
         const args: string[] = [];
         const named: Record<string, string> = {};
         const given: Record<string, string[]> = {};
+        const misnamed: ParameterProblem[] = [];
         for (const token of rest) {
           const eq = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(token);
           const spec = eq ? command.parameters.find((p) => p.name === eq[1]) : undefined;
+          // name=value with a name the command does not have, but close to one it has (a typo, or a
+          // short form): said so, not taken as a value (which may hold "=" itself: tag ... a=b).
+          const meant = eq && !spec ? command.parameters.find((p) => nearName(eq[1], p.name)) : undefined;
           if (eq && spec) {
             named[spec.name] ??= eq[2];
             (given[spec.name] ??= []).push(eq[2]);
+          } else if (eq && meant) {
+            misnamed.push({ parameter: meant.name, message: `"${eq[1]}" is not a parameter of ${command.name}: did you mean ${meant.name}=${eq[2].slice(0, 40)}? (its parameters: ${command.parameters.map((p) => p.name).join(', ')})` });
           } else args.push(token);
         }
         const problems: ParameterProblem[] = Object.entries(given)
           .filter(([, values]) => values.length > 1)
           .map(([parameter, values]) => ({ parameter, message: `${parameter} is given ${values.length === 2 ? 'twice' : `${values.length} times`} (${listValues(values)}): give it once` }));
+        problems.push(...misnamed);
         if (quote !== undefined) problems.push({ parameter: '(quote)', message: unclosedQuoteMessage(body, quote) });
         return { command, args, named, ...(problems.length > 0 ? { problems } : {}), ...(reason === undefined ? {} : { reason }) };
       }
@@ -69,6 +76,13 @@ export class Catalog {
 
 /** Words of a sentence that say nothing about which command is meant. */
 const FILLER = new Set(['the', 'please', 'and', 'for', 'with', 'can', 'you', 'could', 'would', 'now', 'our', 'this', 'that', 'some', 'want']);
+
+/** A parameter name typed with a slip of the fingers, in another case, or shortened (env for environment). */
+function nearName(typed: string, name: string): boolean {
+  const t = typed.toLowerCase();
+  const n = name.toLowerCase();
+  return t === n || (t.length >= 3 && n.startsWith(t)) || alike(t, n);
+}
 
 /** The same word, or a slip of the fingers away (one letter in a short word, two in a longer one). */
 function alike(typed: string, known: string): boolean {
