@@ -133,7 +133,7 @@ async function whatIfTable(op: QueryOf<'whatIfDeployment'>, ctx: GatewayContext)
   const summary = await runWhatIf({ ...op, deploymentName: 'countersign-whatif' }, ctx);
   if (summary.error) throw new ArmRequestError({ code: 'WhatIfFailed', message: summary.error });
   const rows = summary.changes.map((c) => [c.changeType, shortResourceName(c.resourceId), (c.changedPaths ?? []).join(', ')]);
-  return table(`What-if of a ${op.mode.toLowerCase()} deployment to ${op.resourceGroup}`, ['Change', 'Resource', 'Changed properties'],
+  return table(`What-if of ${/^[aeiou]/i.test(op.mode) ? 'an' : 'a'} ${op.mode.toLowerCase()} deployment to ${op.resourceGroup}`, ['Change', 'Resource', 'Changed properties'],
     rows.length > MAX_ROWS, rows.slice(0, MAX_ROWS));
 }
 

@@ -114,7 +114,7 @@ describe('the example catalog, command by command (bot over HTTP, ARM sandbox)',
     assert.match(sites, /Name: web-frontend/);
     assert.match(await ask('find tag role batch-pool'), /1 result\nName: batch-pool \| Type: Microsoft\.Compute\/virtualMachineScaleSets/);
     assert.match(await ask('show app web-frontend'), /Microsoft\.Web\/sites\/web-frontend[\s\S]*properties\.defaultHostName/);
-    assert.match(await ask('what if staging web-frontend'), /What-if of a incremental deployment to staging-web-frontend[\s\S]*Change: Create/);
+    assert.match(await ask('what if staging web-frontend'), /What-if of an incremental deployment to staging-web-frontend[\s\S]*Change: Create/);
   });
 
   it('lists a group\'s deployments and one deployment\'s operations', async () => {
