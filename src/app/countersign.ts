@@ -6,7 +6,7 @@
 import type { CommandSpec } from '../domain/catalog';
 import { ENDED_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { withLogContext } from '../log/context';
-import { describeUntil, zoneOrUtc } from '../domain/delegation-time';
+import { describeUntil, exampleDay, zoneOrUtc } from '../domain/delegation-time';
 import { admit, type Admission, type TenantClaims } from './access';
 import { AuthRefusals, type RefusedActivity } from './auth-refusals';
 import { recordCardPosted } from './card-binding';
@@ -250,6 +250,11 @@ export class Countersign {
 
   help(actor: Actor): Promise<HelpEntry[]> {
     return help(this.deps, actor);
+  }
+
+  /** A date `days` days from now in the zone (YYYY-MM-DD): what examples in answers use, never a date already past. */
+  exampleDay(days: number, zone: string | undefined): string {
+    return exampleDay(this.deps.clock.now(), zoneOrUtc(zone), days);
   }
 
   pending(actor: Actor): Promise<PendingView> {

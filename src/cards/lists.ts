@@ -29,7 +29,11 @@ export function listCardView(title: string, intro: string | undefined, sections:
   };
 }
 
-export function helpCard(entries: HelpEntry[], sandbox: boolean): Card {
+/**
+ * The commands a person may use. `soon`/`later`: the dates the examples use (tomorrow and in a few
+ * days, in the reader's zone), so that no example is a date already past.
+ */
+export function helpCard(entries: HelpEntry[], sandbox: boolean, { soon, later }: { soon: string; later: string }): Card {
   return listCard(
     'Countersign commands',
     'Type a command with its parameters; add "reason: ..." to tell approvers why. Sensitive commands need a second person to approve: the people who may decide get the card in a personal chat with Countersign, and are reminded as the command says.',
@@ -44,10 +48,10 @@ export function helpCard(entries: HelpEntry[], sandbox: boolean): Card {
           'help: this list',
           'pending: requests waiting for you, and your own open requests',
           'status <request-id>: where a request stands',
-          '<command> ... at <time>: approve now, run later (at 2026-12-24T02:00, at 02:00 in your time zone, or ISO 8601 with Z); commands with maintenance windows wait for the next one',
+          `<command> ... at <time>: approve now, run later (at ${soon}T02:00, at 02:00 in your time zone, or ISO 8601 with Z); commands with maintenance windows wait for the next one`,
           'break-glass <command> ... reason: <why>: only where the policy allows it, runs at once without approval; the approvers are told and must ratify or flag it afterwards',
           'audit export <from> <to> [csv|jsonl|ocsf]: a 15-minute download link for the audit trail (auditors, personal chat)',
-          'delegate @person until <time>: while you are away, they decide with your approver roles (until 2026-12-24, until 2026-12-24T18:00, until 18:00 or for 3d, in your time zone)',
+          `delegate @person until <time>: while you are away, they decide with your approver roles (until ${later}, until ${later}T18:00, until 18:00 or for 3d, in your time zone)`,
           'delegations: the delegations you gave and received',
           'revoke delegation [@person]: end your delegation now',
         ],

@@ -146,7 +146,8 @@ export class CountersignBot extends TeamsActivityHandler {
       case 'empty':
       case 'builtin':
         if (what.kind === 'empty' || what.name === 'help') {
-          await this.sendCard(context, helpCard(await this.app.help(actor), this.app.sandbox));
+          const zone = timeZoneOf(context.activity);
+          await this.sendCard(context, helpCard(await this.app.help(actor), this.app.sandbox, { soon: this.app.exampleDay(1, zone), later: this.app.exampleDay(3, zone) }));
         } else {
           await this.showPending(context);
         }

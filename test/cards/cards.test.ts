@@ -130,7 +130,7 @@ describe('cards', () => {
     const cards = [
       formCard(deploy, { environment: 'production' }, [{ parameter: 'service', message: 'service is missing' }], HOSTILE, true),
       confirmCard(deploy, { environment: 'production', service: 'api-service' }, HOSTILE, false),
-      helpCard([{ usage: 'deploy <a|b>', description: HOSTILE, approval: 'x', allowed: true }], false),
+      helpCard([{ usage: 'deploy <a|b>', description: HOSTILE, approval: 'x', allowed: true }], false, { soon: '2026-03-03', later: '2026-03-05' }),
       pendingCard({ toDecide: [buildRequest({ requester: alice })], toDecideCount: 1, mine: [], mineCount: 0 }, false),
       queryCard({ title: 'Resources', columns: ['name'], rows: [[HOSTILE]] }, true),
       listCard('t', undefined, [], false),

@@ -65,6 +65,10 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.match(text, /delete resource group \\<name\\>.*needs 1 approval from platform-approvers within 1 hour; you may not request it/);
     assert.match(text, /resources \\<group\\>: List the resources of a resource group \(read-only, no approval\)\n/);
     assert.match(text, /pending: requests waiting for you/);
+    // Its examples are dates to come (tomorrow and in three days by Countersign's clock), never past ones.
+    const day = (n: number) => new Date(h.clock.now().getTime() + n * 86_400_000).toISOString().slice(0, 10);
+    assert.ok(text.includes(`at ${day(1)}T02:00, at 02:00 in your time zone`), text);
+    assert.ok(text.includes(`until ${day(3)}, until ${day(3)}T18:00`), text);
   });
 
   it('strips the @mention in a channel', async () => {
