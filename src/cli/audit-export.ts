@@ -8,10 +8,12 @@ import { canonicalRequestId } from '../app/request-ids';
 import type { AuditFilter } from '../domain/audit';
 import { ExportIncompleteError, exportAudit, manifestFileOf } from '../audit/formats/export';
 import { recordExportBrokeOff, recordExportFinished } from '../audit/access/export-records';
+import { eventTypesLike, isEntraObjectId, unknownEventType } from '../audit/access/export-request';
 import type { ExportResult } from '../audit/formats/export';
 import type { ExportFormat } from '../audit/ports';
 import { loadOrCreateSigningKey } from '../audit/access/signing';
 import type { AuditEventType } from '../domain/audit';
+import { didYouMean } from '../config/suggest';
 import { uuidv7 } from '../store/ids';
 import { requireAuditDatabase } from './audit-database';
 import type { CliStore } from './audit-database';
@@ -35,11 +37,19 @@ export interface ExportOptions {
   force?: boolean;
 }
 
-const EVENT_TYPE = /^[a-z]+\.[a-z_]+$/;
-
+/** A filter that could only match nothing (a misspelt type, an actor that is not an object id) is refused, not run. */
 function exportFilter(opts: ExportOptions): AuditFilter {
   const types = (opts.type ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
-  for (const t of types) if (!EVENT_TYPE.test(t)) throw new AuditInputError(`"${t}" is not an audit event type (examples: request.created, approval.granted)`);
+  const bad = unknownEventType(types);
+  if (bad !== undefined) {
+    const hint = didYouMean(bad, eventTypesLike(bad)) || ` (known: ${eventTypesLike(bad).join(', ')})`;
+    throw new AuditInputError(`--type "${bad}" is not an audit event type${hint}: nothing was exported`);
+  }
+  if (opts.actor !== undefined && !isEntraObjectId(opts.actor)) {
+    throw new AuditInputError(
+      `--actor "${opts.actor}" is not an Entra object id: records name their actor by object id, a GUID such as 00000000-0000-0000-0000-000000000000 (the user's Object ID in Entra ID); nothing was exported`,
+    );
+  }
   return {
     ...(opts.from ? { from: opts.from } : {}),
     ...(opts.to ? { to: opts.to } : {}),

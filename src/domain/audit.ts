@@ -9,47 +9,51 @@ import type { Target } from './operation';
 export const AUDIT_SCHEMA_VERSION = 1;
 export const GENESIS_HASH = '0'.repeat(64);
 
-export type AuditEventType =
-  | 'config.loaded'
-  | 'request.created'
-  | 'request.refused'
-  | 'approval.granted'
-  | 'request.approved'
-  | 'request.scheduled'
-  | 'breakglass.used'
-  | 'breakglass.ratified'
-  | 'breakglass.flagged'
-  | 'breakglass.review_overdue'
-  | 'request.rejected'
-  | 'request.cancelled'
-  | 'request.expired'
-  | 'request.reminded'
-  | 'request.escalated'
-  | 'approvers.notified'
-  | 'approvers.round_resumed'
-  | 'approver.unreachable'
-  | 'click.refused'
-  | 'approval.revoked'
-  | 'execution.started'
-  | 'execution.progressed'
-  | 'execution.succeeded'
-  | 'execution.failed'
-  | 'execution.unknown'
-  | 'execution.resumed'
-  | 'execution.cancel_requested'
-  | 'execution.cancelled'
-  | 'drift.detected'
-  | 'auth.refused'
-  | 'tenant.refused'
-  | 'audit.export_link_issued'
-  | 'audit.exported'
-  | 'audit.export_refused'
-  | 'audit.checkpoint'
-  | 'audit.loss_accepted'
-  | 'delegation.created'
-  | 'delegation.replaced'
-  | 'delegation.revoked'
-  | 'delegation.refused';
+/** Every type of audit event, the one list (exports check a --type against it). */
+export const AUDIT_EVENT_TYPES = [
+  'config.loaded',
+  'request.created',
+  'request.refused',
+  'approval.granted',
+  'request.approved',
+  'request.scheduled',
+  'breakglass.used',
+  'breakglass.ratified',
+  'breakglass.flagged',
+  'breakglass.review_overdue',
+  'request.rejected',
+  'request.cancelled',
+  'request.expired',
+  'request.reminded',
+  'request.escalated',
+  'approvers.notified',
+  'approvers.round_resumed',
+  'approver.unreachable',
+  'click.refused',
+  'approval.revoked',
+  'execution.started',
+  'execution.progressed',
+  'execution.succeeded',
+  'execution.failed',
+  'execution.unknown',
+  'execution.resumed',
+  'execution.cancel_requested',
+  'execution.cancelled',
+  'drift.detected',
+  'auth.refused',
+  'tenant.refused',
+  'audit.export_link_issued',
+  'audit.exported',
+  'audit.export_refused',
+  'audit.checkpoint',
+  'audit.loss_accepted',
+  'delegation.created',
+  'delegation.replaced',
+  'delegation.revoked',
+  'delegation.refused',
+] as const;
+
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 export interface AuditRequestRef {
   id: string;

@@ -107,6 +107,25 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(bad.stderr, /"DROP TABLE" is not an audit event type/);
     });
 
+    it('refuses a --type that is no event type (with a did-you-mean) or an --actor that is no object id, exporting and recording nothing', async () => {
+      const before = (await records()).length;
+      const out = path.join(tmp.dir, 'typo.jsonl');
+      const typo = await audit(['export', '--format', 'jsonl', '--type', 'request.created,click.refuse', '--out', out, '--data-dir', dataDir]);
+      assert.equal(typo.code, 1, typo.stderr);
+      assert.equal(typo.stderr, 'error: --type "click.refuse" is not an audit event type (did you mean click.refused?): nothing was exported\n');
+      const unlike = await audit(['export', '--format', 'jsonl', '--type', 'clicks', '--data-dir', dataDir]);
+      assert.equal(unlike.code, 1);
+      assert.match(unlike.stderr, /--type "clicks" is not an audit event type \(known: config\.loaded, request\.created, .*, delegation\.refused\)/);
+      const name = await audit(['export', '--format', 'jsonl', '--actor', 'bob', '--out', out, '--data-dir', dataDir]);
+      assert.equal(name.code, 1, name.stderr);
+      assert.match(name.stderr, /^error: --actor "bob" is not an Entra object id: records name their actor by object id, a GUID such as 0{8}-0{4}-0{4}-0{4}-0{12} .*; nothing was exported\n$/);
+      assert.equal(existsSync(out), false);
+      assert.equal(existsSync(`${out}.manifest.json`), false);
+      assert.equal((await records()).length, before, 'nothing recorded');
+      const upper = await audit(['export', '--format', 'jsonl', '--actor', alice.aadObjectId.toUpperCase(), '--type', 'click.refused', '--data-dir', dataDir]);
+      assert.equal(upper.code, 0, 'an object id in capitals is an object id');
+    });
+
     it('writes OCSF API Activity events that verify, and catches an edited mapped field', async () => {
       const out = path.join(tmp.dir, 'audit.ocsf.jsonl');
       assert.equal((await audit(['export', '--format', 'ocsf', '--out', out, '--data-dir', dataDir])).code, 0);

@@ -1,6 +1,6 @@
 /** Reading what an auditor asks to export: from the Teams command, or from the API's query string. */
-import type { AuditFilter } from '../../domain/audit';
-import type { AuditEventType } from '../../domain/audit';
+import { AUDIT_EVENT_TYPES } from '../../domain/audit';
+import type { AuditEventType, AuditFilter } from '../../domain/audit';
 import { EXPORT_FORMATS } from '../formats/export';
 import { InstantError, parseInstant } from './instant';
 import type { ExportFormat } from '../ports';
@@ -10,7 +10,26 @@ export type ExportAsk = { ok: true; format: ExportFormat; filter: AuditFilter } 
 const TEAMS_USAGE =
   'Usage: audit export <from> <to> [csv|jsonl|ocsf], e.g. "audit export 2026-11-01 2026-11-02 csv". Times are ISO-8601 in UTC; <from> is included, <to> is not. The default format is CSV.';
 
-const EVENT_TYPE = /^[a-z]+\.[a-z_]+$/;
+const KNOWN_TYPES: ReadonlySet<string> = new Set(AUDIT_EVENT_TYPES);
+
+/** A type filter's value (`--type`, the API's `type`) that is no audit event type: it would match nothing. */
+export function unknownEventType(types: readonly string[]): string | undefined {
+  return types.find((t) => !KNOWN_TYPES.has(t));
+}
+
+/** The known types of the typed one's family ("click.refused" for "click.refuse"), else every type. */
+export function eventTypesLike(typed: string): readonly AuditEventType[] {
+  const family = typed.split('.')[0].toLowerCase();
+  const same = AUDIT_EVENT_TYPES.filter((t) => t.startsWith(`${family}.`));
+  return same.length ? same : AUDIT_EVENT_TYPES;
+}
+
+/** An Entra object id, the only id records name their actor by: a GUID. */
+const ENTRA_OBJECT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isEntraObjectId(value: string): boolean {
+  return ENTRA_OBJECT_ID.test(value);
+}
 
 function range(from: string, to: string): { ok: true; from: string; to: string } | { ok: false; message: string } {
   try {
@@ -73,11 +92,13 @@ export function parseApiExport(query: Record<string, unknown>): ExportAsk {
   const requestId = one('requestId');
   const actor = one('actor');
   if (requestId) filter.requestId = requestId.slice(0, 100);
-  if (actor) filter.actorId = actor.slice(0, 100);
+  // Records name their actor by Entra object id: anything else would match nothing.
+  if (actor && !isEntraObjectId(actor)) return { ok: false, message: `the actor "${actor.slice(0, 40)}" is not an Entra object id (a GUID, such as 00000000-0000-0000-0000-000000000000)` };
+  if (actor) filter.actorId = actor;
   const rawTypes = query.type;
   const types = (Array.isArray(rawTypes) ? rawTypes : rawTypes === undefined ? [] : [rawTypes]).flatMap((t) => String(t).split(',')).map((t) => t.trim()).filter(Boolean);
-  const bad = types.find((t) => !EVENT_TYPE.test(t));
-  if (bad) return { ok: false, message: `"${bad.slice(0, 40)}" is not an audit event type` };
+  const bad = unknownEventType(types);
+  if (bad) return { ok: false, message: `the type "${bad.slice(0, 40)}" is not an audit event type (known: ${eventTypesLike(bad).join(', ')})` };
   if (types.length) filter.types = types as AuditEventType[];
   return { ok: true, format: f, filter };
 }

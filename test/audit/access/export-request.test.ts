@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { parseApiExport } from '../../../src/audit/access/export-request';
+import { AUDIT_EVENT_TYPES } from '../../../src/domain/audit';
+import type { AuditEventType } from '../../../src/domain/audit';
+
+describe('the export API query (parseApiExport)', () => {
+  it('takes known event types and an actor that is an Entra object id', () => {
+    const ask = parseApiExport({ type: ['click.refused', 'request.created,approval.granted'], actor: '11111111-1111-4111-8111-111111111111' });
+    assert.deepEqual(ask, {
+      ok: true,
+      format: 'jsonl',
+      filter: { actorId: '11111111-1111-4111-8111-111111111111', types: ['click.refused', 'request.created', 'approval.granted'] },
+    });
+  });
+
+  it('refuses a type that is no audit event type, naming the known ones of its family', () => {
+    assert.deepEqual(parseApiExport({ type: 'request.created,click.refuse' }), {
+      ok: false,
+      message: 'the type "click.refuse" is not an audit event type (known: click.refused)',
+    });
+    const other = parseApiExport({ type: 'nonsense' });
+    assert.equal(other.ok, false);
+    assert.match(!other.ok ? other.message : '', /^the type "nonsense" is not an audit event type \(known: config\.loaded, .*\)$/);
+  });
+
+  it('refuses an actor that is not an Entra object id', () => {
+    assert.deepEqual(parseApiExport({ actor: 'bob' }), {
+      ok: false,
+      message: 'the actor "bob" is not an Entra object id (a GUID, such as 00000000-0000-0000-0000-000000000000)',
+    });
+  });
+});
+
+describe('AUDIT_EVENT_TYPES', () => {
+  it('is the AuditEventType union, each type once', () => {
+    // The type is derived from the list; a list entry the union would not take does not compile.
+    const types: readonly AuditEventType[] = AUDIT_EVENT_TYPES;
+    assert.equal(new Set(types).size, types.length);
+    assert.ok(types.every((t) => /^[a-z]+\.[a-z_]+$/.test(t)));
+  });
+});
