@@ -12,7 +12,7 @@ import type { ExportManifest } from '../audit/access/manifest';
 import type { ExportFormat } from '../audit/ports';
 import { loadPublicKey, readVerifier } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';
-import { ManifestMismatchError, verifyExportFile } from '../audit/verify/verify-export';
+import { ManifestMismatchError, WrongFormatError, verifyExportFile } from '../audit/verify/verify-export';
 import { requireAuditDatabase } from './audit-database';
 import type { AuditDatabase } from './audit-database';
 import { resolveDataDir } from './audit-options';
@@ -91,6 +91,11 @@ async function verifyFile(fileOption: string, opts: VerifyOptions, io: AuditCliI
       throw new AuditInputError(
         `the manifest ${manifestFile} does not belong to ${file}: ${err.message}. Pass the export's own manifest with --manifest <file>, or check the records alone with --no-manifest`,
       );
+    }
+    if (err instanceof WrongFormatError) {
+      const how = opts.format ? `--format ${opts.format}` : KNOWN_EXPORT_NAME.test(file) ? 'as its name says' : 'the default for a name that does not say';
+      const give = err.looksLike === 'json' ? '--format jsonl or --format ocsf' : `--format ${err.looksLike}`;
+      throw new AuditInputError(`${file} was not checked: ${err.message} (${how}): give ${give}`);
     }
     throw new AuditInputError(`cannot read ${file}: ${(err as Error).message}`);
   }

@@ -14,7 +14,7 @@ import type { ExportManifest } from '../../src/audit/access/manifest';
 import type { ExportFormat } from '../../src/audit/ports';
 import { loadOrCreateSigningKey } from '../../src/audit/access/signing';
 import type { AuditSigner } from '../../src/audit/access/signing';
-import { verifyExportFile } from '../../src/audit/verify/verify-export';
+import { WrongFormatError, verifyExportFile } from '../../src/audit/verify/verify-export';
 import type { ExportVerification } from '../../src/audit/verify/verify-export';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { SqliteStore } from '../../src/store/sqlite';
@@ -217,6 +217,48 @@ describe('verifying an export against its signed manifest', function () {
       assert.equal(v.chain.count, 5, 'the records before it were read and are intact');
     });
   }
+
+  describe('without a manifest, a file plainly of another format than it is checked as', () => {
+    for (const format of FORMATS) {
+      for (const checkedAs of FORMATS.filter((f) => f !== format)) {
+        it(`refuses ${format} checked as ${checkedAs}, naming what it looks like, instead of reporting damage`, async () => {
+          const e = await exported(format);
+          await assert.rejects(verifyExportFile(e.file, { format: checkedAs }), (err: unknown) => {
+            assert.ok(err instanceof WrongFormatError, String(err));
+            assert.equal(err.looksLike, format);
+            assert.equal(err.checkedAs, checkedAs);
+            return true;
+          });
+        });
+      }
+    }
+
+    it('names the CSV header and the format checked as', async () => {
+      const e = await exported('csv');
+      await assert.rejects(verifyExportFile(e.file, { format: 'jsonl' }), { message: 'it looks like a CSV export (its first line is the CSV header), not JSON Lines' });
+    });
+
+    it('refuses a first line that is some JSON object (cut off) checked as CSV', async () => {
+      const e = await exported('jsonl');
+      rewrite(e, [e.lines[0].slice(0, 40), ...e.lines.slice(1)]);
+      await assert.rejects(verifyExportFile(e.file, { format: 'csv' }), { message: 'it looks like a JSON Lines or OCSF export (its first line is a JSON object), not CSV' });
+    });
+
+    it('still reports damage as damage: a cut-off first record, an edit further in', async () => {
+      const jsonl = await exported('jsonl');
+      rewrite(jsonl, [jsonl.lines[0].slice(0, 40), ...jsonl.lines.slice(1)]);
+      expectProblem(await verifyExportFile(jsonl.file, { format: 'jsonl' }), 'edited', /^line 1 of the export is not valid JSON/);
+      expectProblem(await verifyExportFile(jsonl.file, { format: 'ocsf' }), 'edited', /^line 1 of the OCSF export is not an event/);
+
+      const csv = await exported('csv');
+      rewrite(csv, [...csv.lines.slice(0, 5), csv.lines[5].replace('req-', 'rex-'), ...csv.lines.slice(6)]);
+      expectProblem(await verifyExportFile(csv.file, { format: 'csv' }), 'edited', /./);
+
+      const ocsf = await exported('ocsf');
+      rewrite(ocsf, [...ocsf.lines.slice(0, 7), '{"seq":8}', ...ocsf.lines.slice(8)]);
+      expectProblem(await verifyExportFile(ocsf.file, { format: 'ocsf' }), 'edited', /line 8 of the OCSF export/);
+    });
+  });
 
   it('refuses a manifest checked with another key, naming both keys', async () => {
     const e = await exported('jsonl');

@@ -177,6 +177,27 @@ describe('countersign audit', function () {
       assert.match(partial.stdout, /7 records, seq 6 to 12/);
     });
 
+    it('refuses, as bad input and not damage, an export of another format than the one it is checked as', async () => {
+      const csv = path.join(tmp.dir, 'audit.csv');
+      await audit(['export', '--format', 'csv', '--out', csv, '--data-dir', dataDir]);
+      const given = await audit(['verify', '--file', csv, '--format', 'jsonl', '--no-manifest']);
+      assert.equal(given.code, 1, given.stdout);
+      assert.equal(given.stdout, '');
+      assert.equal(given.stderr, `error: ${csv} was not checked: it looks like a CSV export (its first line is the CSV header), not JSON Lines (--format jsonl): give --format csv\n`);
+      const renamed = path.join(tmp.dir, 'renamed.jsonl');
+      writeFileSync(renamed, readFileSync(csv));
+      const byName = await audit(['verify', '--file', renamed]);
+      assert.equal(byName.code, 1, byName.stdout);
+      assert.match(byName.stderr, /renamed\.jsonl was not checked: it looks like a CSV export \(its first line is the CSV header\), not JSON Lines \(as its name says\): give --format csv\n$/);
+      const asCsv = await audit(['verify', '--file', renamed, '--format', 'csv']);
+      assert.equal(asCsv.code, 0, asCsv.stdout + asCsv.stderr);
+      const jsonl = path.join(tmp.dir, 'audit.jsonl');
+      await audit(['export', '--format', 'jsonl', '--out', jsonl, '--data-dir', dataDir]);
+      const asOcsf = await audit(['verify', '--file', jsonl, '--format', 'ocsf', '--no-manifest']);
+      assert.equal(asOcsf.code, 1);
+      assert.match(asOcsf.stderr, /it looks like a JSON Lines export \(its first line is an audit record\), not OCSF \(--format ocsf\): give --format jsonl/);
+    });
+
     it('names a missing export file', async () => {
       const r = await audit(['verify', '--file', path.join(tmp.dir, 'nope.jsonl')]);
       assert.equal(r.code, 1);

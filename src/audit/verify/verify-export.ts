@@ -6,6 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { CSV_COLUMNS } from '../formats/csv-columns';
 import { readCsv } from '../formats/csv-reader';
 import { readJsonl } from '../formats/jsonl';
 import { readOcsf } from '../formats/ocsf';
@@ -72,6 +74,80 @@ export class ManifestMismatchError extends Error {
   }
 }
 
+const FORMAT_NAMES: Record<ExportFormat, string> = { jsonl: 'JSON Lines', csv: 'CSV', ocsf: 'OCSF' };
+
+/** What a file's first line shows it to be: an export of a format, or some JSON object (cut off, or of neither kind). */
+export type ContentFormat = ExportFormat | 'json';
+
+const LOOKS: Record<ContentFormat, string> = {
+  csv: 'a CSV export (its first line is the CSV header)',
+  jsonl: 'a JSON Lines export (its first line is an audit record)',
+  ocsf: 'an OCSF export (its first line is an OCSF event)',
+  json: 'a JSON Lines or OCSF export (its first line is a JSON object)',
+};
+
+/**
+ * The file is plainly another format than the one it was to be checked as (a CSV export read as JSON
+ * Lines): reading on would report every record as edited. Nothing was checked.
+ */
+export class WrongFormatError extends Error {
+  constructor(
+    readonly checkedAs: ExportFormat,
+    readonly looksLike: ContentFormat,
+  ) {
+    super(`it looks like ${LOOKS[looksLike]}, not ${FORMAT_NAMES[checkedAs]}`);
+    this.name = 'WrongFormatError';
+  }
+}
+
+/** How much of the file is read for its first line; a record is a few kilobytes. */
+const FIRST_LINE_BYTES = 1024 * 1024;
+
+/**
+ * What the first non-blank line of the file shows it to be, when it plainly shows it: the CSV header,
+ * an OCSF event, an audit record, or a JSON object of neither kind (or cut off). Undefined for
+ * anything else (an empty file, a damaged header), which verification then names as it finds it.
+ */
+async function formatOfContent(file: string): Promise<ContentFormat | undefined> {
+  const handle = await open(file, 'r');
+  let text: string;
+  let whole: boolean;
+  try {
+    const buffer = Buffer.alloc(FIRST_LINE_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, FIRST_LINE_BYTES, 0);
+    text = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
+    whole = bytesRead < FIRST_LINE_BYTES;
+  } finally {
+    await handle.close();
+  }
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => l.trim() !== '');
+  if (at === -1) return undefined;
+  const line = lines[at].replace(/\r$/, '');
+  if (line === CSV_COLUMNS.join(',')) return 'csv';
+  if (!line.trimStart().startsWith('{')) return undefined;
+  // The line is complete if a line feed follows it, or the file ends with it.
+  if (at < lines.length - 1 || whole) {
+    try {
+      const value = JSON.parse(line) as Record<string, unknown> | null;
+      if (value && typeof value === 'object' && !Array.isArray(value)) {
+        if (value.class_uid === 6003 && typeof value.raw_data === 'string') return 'ocsf';
+        if (typeof value.seq === 'number' && typeof value.hash === 'string' && !('class_uid' in value)) return 'jsonl';
+      }
+    } catch {
+      // Not JSON as it stands (edited, or cut off): some JSON object all the same.
+    }
+  }
+  return 'json';
+}
+
+/** Whether a file whose first line looks like `content` is plainly not a `format` export. */
+function plainlyNot(format: ExportFormat, content: ContentFormat | undefined): boolean {
+  if (content === undefined || content === format) return false;
+  // A JSON object that is neither an audit record nor an OCSF event is damage to JSON Lines or OCSF, not CSV.
+  return content !== 'json' || format === 'csv';
+}
+
 async function fileSha256(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
@@ -84,6 +160,11 @@ export async function verifyExportFile(file: string, options: VerifyExportOption
   if (m && options.fileFormat && options.fileFormat !== m.format) {
     const sha256 = await fileSha256(file);
     if (sha256 !== m.sha256) throw new ManifestMismatchError(m, options.fileFormat, sha256);
+  }
+  // Without a manifest to say what the bytes are, a file plainly of another format is a mistake in the asking, not damage.
+  if (!m) {
+    const content = await formatOfContent(file);
+    if (plainlyNot(format, content)) throw new WrongFormatError(format, content!);
   }
   const start = m ? (m.contiguous && m.firstSeq <= 1 ? 'genesis' : 'anywhere') : options.partial ? 'anywhere' : 'genesis';
   const chain = await verifyChain(readExport(file, format), { start, links: m ? m.contiguous : true });
