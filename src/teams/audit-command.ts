@@ -8,6 +8,7 @@ import { actorOf, sourceOf } from './identity';
 export function auditCommandHandler(access: AuditorAccess, sandbox: boolean): AuditCommandHandler {
   return async (context: TurnContext, args: string[]) => {
     const reply = await access.teamsCommand(actorOf(context.activity), sourceOf(context.activity), args);
-    await context.sendActivity(sandboxText(reply, sandbox));
+    // Only the answer with Countersign's own download links keeps its markdown (chat-text.ts).
+    await context.sendActivity({ type: 'message', text: sandboxText(reply.text, sandbox), ...(reply.links ? { textFormat: 'markdown' } : {}) });
   };
 }

@@ -1,22 +1,61 @@
 /**
- * Text messages as Teams shows them. Teams renders a message's text as markdown with HTML tags, so a
- * placeholder such as `status <request-id>` lost its `<request-id>` (read as a tag and dropped), and
- * text someone typed that Countersign quotes back (`I don't know the command "<a ...>"`) could have
- * become markup in Countersign's voice. Every message Countersign sends, replies and proactive
- * messages alike (both run the adapter's middleware), has `<` and `>` written as `&lt;` and `&gt;`,
- * which Teams and the Agents Playground show as the characters. Cards are not touched (their text is
- * escaped where it is built, src/cards/markdown.ts).
+ * Text messages as Teams shows them. Teams renders a message's text as markdown with HTML tags, so:
+ *
+ * - a placeholder such as `status <request-id>` lost its `<request-id>` (read as a tag and dropped);
+ * - text someone typed that Countersign puts in a message (an unknown command quoted back, a
+ *   break-glass reason, a parameter value, a display name) could become a link, bold text or other
+ *   markup in Countersign's voice, e.g. a reason saying "**security already ratified**, see
+ *   [the bridge](https://...)" in the notice that asks approvers to ratify.
+ *
+ * So every message Countersign sends (replies and proactive messages alike: both run the adapter's
+ * middleware) is made inert: `<` and `>`, the markdown punctuation that makes emphasis, code or
+ * strikethrough, and the `(` of a `[text](address)` link are written as HTML character references,
+ * which Teams and the Agents Playground show as the characters and never read as markup,
+ * and a web address is broken with a zero-width space so that it is not made a link, except
+ * Microsoft's documentation links Countersign itself names (from Azure's errors). A message that
+ * carries links Countersign made on purpose (the audit download link) is sent with `textFormat:
+ * 'markdown'` and keeps its markdown; only its `<` and `>` are written as references. Cards are not
+ * touched (their text is escaped where it is built, src/cards/markdown.ts).
  */
 import type { Activity, Middleware, TurnContext } from 'botbuilder';
 
-function chatText(text: string): string {
-  return text.replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'));
+/** The addresses Countersign itself puts in messages as links: Microsoft's documentation, as Azure's errors name it. */
+const OWN_LINK = /^https:\/\/(?:aka\.ms|learn\.microsoft\.com|docs\.microsoft\.com)\//i;
+const ADDRESS = /(https?:\/\/\S+|www\.\S+)/gi;
+const ANGLES = /[<>]/g;
+/** Characters that make markup wherever they stand: tags, emphasis, code, strikethrough, escapes. */
+const MARKUP = /[<>\\`*~]/g;
+/** An underscore that can open or close emphasis (not one inside a word, as in COUNTERSIGN_STORE). */
+const EMPHASIS_UNDERSCORE = /(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g;
+/** The opening of an inline link's address: `[text](`. */
+const LINK_TARGET = /\]\(/g;
+
+const reference = (c: string) => `&#${c.charCodeAt(0)};`;
+
+function inertText(text: string): string {
+  return text.replace(MARKUP, reference).replace(EMPHASIS_UNDERSCORE, reference).replace(LINK_TARGET, ']&#40;');
+}
+
+/** An address someone else wrote: shown, never a link (a zero-width space after its scheme or "www"). */
+function inertAddress(address: string): string {
+  return inertText(address.replace(/^(https?)(:\/\/)/i, '$1\u200B$2').replace(/^(www)(\.)/i, '$1\u200B$2'));
+}
+
+/** The text of a message as it is sent: `markdown` keeps Countersign's own markdown (only < and > are written as references). */
+export function chatText(text: string, markdown = false): string {
+  if (markdown) return text.replace(ANGLES, reference);
+  return text
+    .split(ADDRESS)
+    .map((part, i) => (i % 2 === 0 ? inertText(part) : OWN_LINK.test(part) ? part : inertAddress(part)))
+    .join('');
 }
 
 export class ChatTextMiddleware implements Middleware {
   async onTurn(context: TurnContext, next: () => Promise<void>): Promise<void> {
     context.onSendActivities(async (_ctx, activities: Partial<Activity>[], send) => {
-      for (const a of activities) if (a.type === 'message' && typeof a.text === 'string' && a.textFormat !== 'xml') a.text = chatText(a.text);
+      for (const a of activities) {
+        if (a.type === 'message' && typeof a.text === 'string' && a.textFormat !== 'xml') a.text = chatText(a.text, a.textFormat === 'markdown');
+      }
       return send();
     });
     await next();

@@ -171,4 +171,13 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     await snap(page, SCREENSHOTS, '08-usage-placeholder');
     assert.equal(await page.getByText('Usage: status . Type', { exact: false }).count(), 0, 'no placeholder read as a tag and dropped');
   });
+
+  it('quotes what someone typed back as text: no link and no bold in Countersign\'s voice', async () => {
+    await ui.sayToBot(BOT_NAME, 'approve **now** [here](https://evil.example/sso)');
+    // The reply shows the words as typed (the chat's own rendering of Alice's message may link them; that is hers).
+    const reply = page.getByText('I don\'t know the command "approve **now** [here](https://evil.example/sso)"', { exact: false }).first();
+    await reply.waitFor({ timeout: WAIT_MS });
+    await snap(page, SCREENSHOTS, '09-quoted-text');
+    assert.equal(await reply.locator('a, strong, b').count(), 0, 'no link and no bold in the reply');
+  });
 });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { cardActions, cardOf, cardText } from '../support/connector';
 import { startHarness, type Harness } from '../support/harness';
-import { opsChannel, people, type Conversation } from '../support/teams';
+import { shown, opsChannel, people, type Conversation } from '../support/teams';
 
 const alicePersonal: Conversation = { id: 'a:personal-alice', conversationType: 'personal' };
 const bobPersonal: Conversation = { id: 'a:personal-bob', conversationType: 'personal' };
@@ -91,7 +91,7 @@ describe('requesting in Teams (bot over HTTP)', function () {
     let from = await h.teams.say(people.alice, 'cancel CS-XXXX', alicePersonal);
     assert.equal(lastText(h, from), '[SANDBOX] To cancel CS-XXXX, use the Cancel button on its card (the requester can; approvers too while it waits for its run time). Type "status CS-XXXX" to have its card posted here.');
     from = await h.teams.say(people.alice, 'Cancel', alicePersonal);
-    assert.match(lastText(h, from), /^\[SANDBOX\] To cancel a request, use the Cancel button on its card .*Type "status &lt;request-id&gt;" to have its card posted here, or "pending" to see your open requests\.$/);
+    assert.match(shown(lastText(h, from)), /^\[SANDBOX\] To cancel a request, use the Cancel button on its card .*Type "status <request-id>" to have its card posted here, or "pending" to see your open requests\.$/);
   });
 
   it('asks for missing and invalid parameters with a form, checks them, and creates the request after confirmation', async () => {
@@ -240,7 +240,8 @@ describe('requesting in Teams (bot over HTTP)', function () {
     from = await h.teams.say(people.carol, `status ${requestId}`, alicePersonal);
     assert.equal(lastText(h, from), `[SANDBOX] There is no request ${requestId} that you can see.`);
     from = await h.teams.say(people.alice, 'status', alicePersonal);
-    // Sent as &lt;…&gt;: Teams would read <request-id> as a tag and drop it (src/teams/chat-text.ts).
-    assert.match(lastText(h, from), /Usage: status &lt;request-id&gt;/);
+    // Sent as character references: Teams would read <request-id> as a tag and drop it (src/teams/chat-text.ts).
+    assert.match(lastText(h, from), /Usage: status &#60;request-id&#62;/);
+    assert.match(shown(lastText(h, from)), /Usage: status <request-id>/);
   });
 });

@@ -90,3 +90,12 @@ export async function eventually<T>(what: string, check: () => T | undefined | f
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** A message's text as Teams shows it: HTML character references (src/teams/chat-text.ts) read as their characters. */
+export function shown(text: string): string {
+  return text
+    .replace(/&#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code)))
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/\u200B/g, '');
+}

@@ -100,13 +100,16 @@ export class AuditorAccess {
 
   // ---- Teams ------------------------------------------------------------------------------------
 
-  /** `audit ...` from Teams: the reply to send. */
-  async teamsCommand(actor: Actor, source: Source, args: readonly string[]): Promise<string> {
+  /**
+   * `audit ...` from Teams: the reply to send. `links`: the text holds markdown links Countersign
+   * made (the download and its manifest), to be shown as links; any other reply is plain text.
+   */
+  async teamsCommand(actor: Actor, source: Source, args: readonly string[]): Promise<{ text: string; links?: true }> {
     const { deps } = this;
     const said = `audit ${args.join(' ')}`.slice(0, 200);
     const refuse = async (reason: string, message: string) => {
       await this.refused({ via: 'teams', reason, detail: message, actor, source, data: { command: said } });
-      return message;
+      return { text: message };
     };
     // Outside a personal chat the answer is the same for everyone: who holds which role is nobody else's business here.
     if (source.conversationType !== 'personal') {
@@ -132,11 +135,15 @@ export class AuditorAccess {
     ]);
     const url = `${deps.publicUrl()}/api/audit/download/${token}`;
     // Markdown links: Teams renders messages as markdown, and a bare URL's underscores could be read as emphasis.
-    return [
-      `Your audit export (${ask.format.toUpperCase()}, records from ${ask.filter.from} up to ${ask.filter.to}) is ready: [download it](${url}).`,
-      `The link works once, until ${link.expiresAt} (15 minutes). After the download, its signed manifest is [here](${url}/manifest).`,
-      `Check both offline: countersign audit verify --file <export> --manifest <manifest> --public-key <key> (key id ${deps.signer.keyId}).`,
-    ].join('\n\n');
+    // Nothing in this text is someone's own words (the format and times were checked above).
+    return {
+      text: [
+        `Your audit export (${ask.format.toUpperCase()}, records from ${ask.filter.from} up to ${ask.filter.to}) is ready: [download it](${url}).`,
+        `The link works once, until ${link.expiresAt} (15 minutes). After the download, its signed manifest is [here](${url}/manifest).`,
+        `Check both offline: countersign audit verify --file <export> --manifest <manifest> --public-key <key> (key id ${deps.signer.keyId}).`,
+      ].join('\n\n'),
+      links: true,
+    };
   }
 
   // ---- download links ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import { verifyExportFile } from '../../../src/audit/verify/verify-export';
 import type { AuditRecord } from '../../../src/domain/audit';
 import { auditOf, requestVia } from '../../support/flows';
 import { EXAMPLE_CONFIG, startHarness, type Harness } from '../../support/harness';
-import { TENANT, eventually, people, type Conversation, type Person } from '../../support/teams';
+import { TENANT, eventually, people, shown, type Conversation, type Person } from '../../support/teams';
 import { collect } from '../../store/store-contract';
 import { loadConfig } from '../../../src/config/load';
 import { tempDir } from '../../store/fixtures';
@@ -37,7 +37,7 @@ async function say(h: Harness, who: Person, text: string, conversation = persona
   const from = await h.teams.say(who, text, conversation);
   const replies = h.teams.since(from).map((s) => s.activity.text).filter((t): t is string => typeof t === 'string');
   assert.equal(replies.length, 1, `one reply expected, got ${JSON.stringify(replies)}`);
-  return replies[0];
+  return shown(replies[0]);
 }
 
 function linkIn(reply: string): string {
@@ -222,9 +222,9 @@ describe('auditor access from Teams (bot over HTTP)', function () {
   });
 
   it('answers a malformed command with its usage', async () => {
-    assert.match(await say(h, people.erin, 'audit export yesterday'), /^\[SANDBOX\] &lt;to&gt; is missing\. Usage: audit export &lt;from&gt; &lt;to&gt; \[csv\|jsonl\|ocsf\]/);
+    assert.match(await say(h, people.erin, 'audit export yesterday'), /^\[SANDBOX\] <to> is missing\. Usage: audit export <from> <to> \[csv\|jsonl\|ocsf\]/);
     assert.match(await say(h, people.erin, 'audit export 2026-11-01 2026-11-02 csv extra'), /^\[SANDBOX\] Unexpected words after the format: "extra"\. Usage: audit export/);
-    assert.match(await say(h, people.erin, 'audit export 2026-11-02 2026-11-01'), /&lt;from&gt; \(2026-11-02T00:00:00.000Z\) must be before &lt;to&gt;/);
+    assert.match(await say(h, people.erin, 'audit export 2026-11-02 2026-11-01'), /<from> \(2026-11-02T00:00:00.000Z\) must be before <to>/);
     assert.match(await say(h, people.erin, 'audit export 2026-11-01 2026-11-02 xlsx'), /"xlsx" is not an export format/);
     assert.deepEqual((await refusals(h)).map((r) => r.outcome.reason), ['invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments']);
   });
