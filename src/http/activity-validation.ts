@@ -61,6 +61,16 @@ export function activityProblem(body: unknown): string | undefined {
     if (a.length > MAX_ARRAY) return `${k} holds more than ${MAX_ARRAY} entries`;
     if (!a.every(isObject)) return `${k} must hold objects`;
   }
+  // Each entity names its type; a mention names whom (botbuilder reads entity.type and mentioned.id).
+  for (const [i, e] of ((body.entities as Json[] | undefined) ?? []).entries()) {
+    if (typeof e.type !== 'string' || !e.type) return `entities[${i}].type is missing or not a string`;
+    if (e.type === 'mention') {
+      const p = accountProblem(`entities[${i}].mentioned`, e.mentioned);
+      if (p) return p;
+      if (typeof (e.mentioned as Json).id !== 'string') return `entities[${i}].mentioned.id is missing`;
+      if (e.text !== undefined && typeof e.text !== 'string') return `entities[${i}].text must be a string`;
+    }
+  }
   for (const k of ['membersAdded', 'membersRemoved']) {
     for (const m of (body[k] as unknown[] | undefined) ?? []) {
       const p = accountProblem(k, m);

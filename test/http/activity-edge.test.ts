@@ -52,6 +52,10 @@ describe('activities validated at the edge', function () {
       ['a conversation without id', (a) => delete a.conversation.id, /conversation\.id is missing/],
       ['text as an object', (a) => (a.text = { x: 1 }), /text must be a string/],
       ['entities as a string', (a) => (a.entities = 'mention'), /entities must be an array/],
+      ['an entity without a type', (a) => (a.entities = [{}]), /entities\[0\]\.type is missing or not a string/],
+      ['an entity with a numeric type', (a) => (a.entities = [{ type: 5 }]), /entities\[0\]\.type is missing or not a string/],
+      ['a mention naming nobody', (a) => (a.entities = [{ type: 'mention' }]), /entities\[0\]\.mentioned must be an object/],
+      ['a mention without an id', (a) => (a.entities = [{ type: 'mention', mentioned: { name: 'Bob' } }]), /entities\[0\]\.mentioned\.id is missing/],
     ];
     for (const [name, change, reason] of cases) {
       it(`answers 400 with a short reason for ${name}`, async () => {
