@@ -11,7 +11,7 @@
 import { peopleToDecide, resumeRound, roundToResume } from '../domain/lifecycle';
 import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
 import { transact, type AppDeps } from './context';
-import { reach } from './notifications';
+import { notifyPolicy, reach } from './notifications';
 import { reminderText } from './reminders';
 import { ROUND } from './round';
 
@@ -24,7 +24,7 @@ export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly Appro
   const resumed: string[] = [];
   // A round still under way on this instance (a slow one) is not sent again beside itself.
   for (const r of requests.filter((x) => roundToResume(x, now, when) && !deps.rounds?.has(x.round!.at))) {
-    const outcome = await transact(deps, r.id, (current) => resumeRound(current, now, peopleToDecide(current, deps.config.access.roles), when), { refreshCards: false });
+    const outcome = await transact(deps, r.id, (current) => resumeRound(current, now, peopleToDecide(current, deps.config.access.roles), when, notifyPolicy(current).channels), { refreshCards: false });
     // Another instance took it up first, or it was decided or finished meanwhile.
     if (!outcome?.result.ok) continue;
     const request = outcome.result.request;

@@ -97,14 +97,26 @@ describe('domain: reaching approvers', () => {
       assert.equal(roundToResume({ ...cut, state: 'approved' }, minutesIn(1), when), false);
       assert.equal(roundToResume({ ...cut, round: { ...cut.round, resumed: 3 } }, minutesIn(1), when), false, 'max reached');
 
-      const t = resumeRound(cut, minutesIn(5), [dave.aadObjectId], when);
+      const t = resumeRound(cut, minutesIn(5), [dave.aadObjectId], when, [CHANNEL]);
       assert.ok(t.ok);
       assert.deepEqual(t.request.round, { occasion: 'created', at: minutesIn(5).toISOString(), people: [dave.aadObjectId], channels: [CHANNEL], resumed: 1 }, 'renamed, Bob no longer decides, not cut');
       assert.deepEqual(t.events.map((e) => [e.type, e.data]), [['approvers.round_resumed', { occasion: 'created', to: [dave.aadObjectId, CHANNEL] }]]);
-      assert.equal(resumeRound(t.request, minutesIn(5), [dave.aadObjectId], when).ok, false, 'taken up: not again until its own wait is over');
-      const nobody = resumeRound(cut, minutesIn(5), [], when);
+      assert.equal(resumeRound(t.request, minutesIn(5), [dave.aadObjectId], when, [CHANNEL]).ok, false, 'taken up: not again until its own wait is over');
+      const nobody = resumeRound(cut, minutesIn(5), [], when, [CHANNEL]);
       assert.ok(nobody.ok);
       assert.deepEqual(nobody.request.round, { occasion: 'created', at: minutesIn(5).toISOString(), people: [], channels: [CHANNEL], resumed: 1 });
+    });
+
+    it('sends, when taken up, to nobody an edited row adds: no channel but the request\'s own, each person once, no count made up', () => {
+      const r = announced();
+      const edited = { ...r, round: { ...r.round!, people: [dave.aadObjectId, dave.aadObjectId.toUpperCase()], channels: [CHANNEL, '19:hr-private@thread.tacv2'], cut: true as const } };
+      const t = resumeRound(edited, minutesIn(5), [dave.aadObjectId], when, [CHANNEL]);
+      assert.ok(t.ok);
+      assert.deepEqual(t.request.round?.people, [dave.aadObjectId]);
+      assert.deepEqual(t.request.round?.channels, [CHANNEL]);
+      for (const resumed of ['x', -1, 1.5] as unknown as number[]) {
+        assert.equal(roundToResume({ ...edited, round: { ...edited.round, resumed } }, minutesIn(5), when), false, `resumed ${String(resumed)} counts as spent`);
+      }
     });
   });
 });

@@ -149,29 +149,40 @@ export interface RoundResumption {
   max: number;
 }
 
+/** How many times the round was taken up again: a count that is not a whole number of at least 0 (an edited row) counts as spent. */
+function resumedCount(round: RoundDue, max: number): number {
+  const n = round.resumed ?? 0;
+  return Number.isInteger(n) && n >= 0 ? n : max;
+}
+
 /** Whether the request's round is to be taken up again now. */
 export function roundToResume(r: ApprovalRequest, now: Date, when: RoundResumption): boolean {
   const round = r.round;
-  if (!round || !isDecidable(r) || (round.resumed ?? 0) >= when.max) return false;
+  if (!round || !isDecidable(r) || resumedCount(round, when.max) >= when.max) return false;
   return round.cut === true || now.getTime() - Date.parse(round.at) >= when.afterMs;
 }
 
 /**
  * Takes the request's round up again (before anyone is told, so that of several instances only the
  * one whose write won tells): those still without an outcome who may still decide (`deciders`,
- * lowercase object ids; channels stay), audited as approvers.round_resumed. The round is named anew,
+ * lowercase object ids) and the approval channels still named (`channels`: the request's own),
+ * audited as approvers.round_resumed. The round is named anew,
  * so that a late answer of the old one leaves it alone.
  */
-export function resumeRound(r: ApprovalRequest, now: Date, deciders: readonly string[], when: RoundResumption): Transition {
+export function resumeRound(r: ApprovalRequest, now: Date, deciders: readonly string[], when: RoundResumption, channels: readonly string[]): Transition {
   if (!roundToResume(r, now, when)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} has no round of messages to take up again.`);
   const round = r.round!;
+  // Only people who may decide, each once, and only the request's own approval channels: what the
+  // round names beyond them (a row edited in the database) is not sent to.
   const may = new Set(deciders.map((id) => id.toLowerCase()));
-  const people = round.people.filter((id) => may.has(id.toLowerCase()));
+  const people = [...new Map(round.people.filter((id) => may.has(id.toLowerCase())).map((id) => [id.toLowerCase(), id])).values()];
+  const allowed = new Set(channels);
+  const kept = [...new Set(round.channels.filter((c) => allowed.has(c)))];
   const at = now.toISOString();
-  const resumed = (round.resumed ?? 0) + 1;
-  const rest = withRound(r, round.occasion, { people, channels: round.channels }, at);
+  const resumed = resumedCount(round, when.max) + 1;
+  const rest = withRound(r, round.occasion, { people, channels: kept }, at);
   const updated = next(rest, now, rest.round ? { round: { ...rest.round, resumed } } : {});
-  const to = [...people, ...round.channels];
+  const to = [...people, ...kept];
   const detail = `${round.occasion}: ${to.length} not told yet (${round.cut ? 'Countersign stopped during the round' : `no outcome recorded since ${round.at}`}); taken up again, time ${resumed} of at most ${when.max}`;
   return { ok: true, request: updated, events: [requestEvent(updated, 'approvers.round_resumed', at, { result: 'ok', detail }, { data: { occasion: round.occasion, to } })] };
 }
