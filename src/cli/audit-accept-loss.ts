@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { acceptAuditLoss, LossAcceptanceError } from '../app/accept-loss';
 import { Checkpointer, checkpointFileOf } from '../audit/access/checkpoints';
-import { archiveCheckpointFile, checkContinuity } from '../audit/access/continuity';
+import { archiveCheckpointFile, checkContinuity, checkpointArchiveName } from '../audit/access/continuity';
 import { loadOrCreateSigningKey, PRIVATE_KEY_FILE } from '../audit/access/signing';
 import { databaseFile } from '../settings';
 import type { CountersignStore } from '../store/countersign-store';
@@ -49,7 +49,10 @@ export async function acceptLoss(opts: { dataDir?: string; reason?: string }, io
     }
     const clock = { now: () => new Date() };
     const operator = operatorOf(io);
-    const archivedAs = finding.fileCheckpoint ? archiveCheckpointFile(checkpointFile, clock.now()) : undefined;
+    // The loss is recorded first, and the old checkpoint file set aside only after: killed in between,
+    // the file still contradicts the log, so the next start is refused and accept-loss finds the loss
+    // again (set aside first, a kill before the record left the loss unrecorded and nowhere found).
+    const archivedAs = finding.fileCheckpoint ? checkpointArchiveName(checkpointFile, clock.now()) : undefined;
     const t = finding.tableCheckpoint;
     const f = finding.fileCheckpoint;
     try {
@@ -66,10 +69,10 @@ export async function acceptLoss(opts: { dataDir?: string; reason?: string }, io
         },
       );
     } catch (err) {
-      if (archivedAs) fs.renameSync(archivedAs, checkpointFile);
       if (err instanceof LossAcceptanceError) throw new AuditInputError(err.message);
       throw err;
     }
+    if (archivedAs) archiveCheckpointFile(checkpointFile, archivedAs);
     const signer = verifier ?? loadOrCreateSigningKey(dataDir);
     const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
     const c = await new Checkpointer({ store, signer, clock, file: checkpointFile, log: silent }).write('cli', { force: true, operator });

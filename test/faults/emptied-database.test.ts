@@ -194,6 +194,34 @@ describe('an emptied or replaced audit database', function () {
     assert.match(again.stderr, /There is no loss to accept/);
   });
 
+  it('keeps the loss in sight when accept-loss dies after recording it, before setting the checkpoint file aside', async () => {
+    await runOnce();
+    const copy = path.join(dataDir, 'old.db');
+    fs.copyFileSync(databaseFile(dataDir), copy);
+    await runOnce();
+    fs.copyFileSync(copy, databaseFile(dataDir));
+    await assert.rejects(start(), AuditContinuityError);
+    // The process dies where the file would be set aside: the rename never happens.
+    const rename = fs.renameSync;
+    fs.renameSync = ((from: fs.PathLike, to: fs.PathLike) => {
+      if (String(to).includes('audit-checkpoints.jsonl.lost-')) throw new Error('killed');
+      return rename(from, to);
+    }) as typeof fs.renameSync;
+    try {
+      const died = await audit(['accept-loss', '--data-dir', dataDir, '--reason', 'restored from backup, INC-9']).then((r) => r.code, (err: Error) => err.message);
+      assert.notEqual(died, 0);
+    } finally {
+      fs.renameSync = rename;
+    }
+    assert.ok(fs.existsSync(checkpointFileOf(dataDir)), 'the checkpoint file still names what is missing');
+    await assert.rejects(start(), AuditContinuityError, 'the start is still refused');
+    const again = await audit(['accept-loss', '--data-dir', dataDir, '--reason', 'restored from backup, INC-9']);
+    assert.equal(again.code, 0, again.stderr);
+    await runOnce();
+    const accepted = (await recordsOf(dataDir)).filter((r) => r.type === 'audit.loss_accepted');
+    assert.equal(accepted.length, 2, 'both attempts are on record: the loss was never silent');
+  });
+
   it('accepts a loss whose checkpoints are still in the table (records deleted, table kept) and starts after', async () => {
     await runOnce();
     await runOnce();

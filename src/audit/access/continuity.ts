@@ -164,11 +164,14 @@ function continuityRefusal(finding: ContinuityFinding, dataDir: string, database
 }
 
 /** Where the checkpoint file is set aside when a loss is accepted (kept as evidence, never deleted). */
-export function archiveCheckpointFile(file: string, at: Date): string | undefined {
-  if (!fs.existsSync(file)) return undefined;
-  const target = `${file}.lost-${at.toISOString().replace(/[:.]/g, '-')}`;
+/** Where archiveCheckpointFile puts the checkpoint file at `at` (undefined when there is none to set aside). */
+export function checkpointArchiveName(file: string, at: Date): string | undefined {
+  return fs.existsSync(file) ? `${file}.lost-${at.toISOString().replace(/[:.]/g, '-')}` : undefined;
+}
+
+/** Sets the checkpoint file aside under `target` (checkpointArchiveName), kept as evidence. */
+export function archiveCheckpointFile(file: string, target: string): void {
   fs.renameSync(file, target);
-  return target;
 }
 
 /** Startup refused: the audit database contradicts what was signed before (the message says what and what to do). */
