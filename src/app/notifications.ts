@@ -17,7 +17,7 @@ import type { ApprovalRequest, NotifyPolicy, RoundOccasion, Unreachable } from '
 import { recordCardPosted } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CommitOutcomeUnknownError, type Delivery } from './ports';
+import { CommitOutcomeUnknownError, type Delivery, type DeliveryOptions } from './ports';
 import { eachAtMost, ROUND, Round, type Reached } from './round';
 
 /** Requests made before notify existed are treated as the default: personal chats, no channels. */
@@ -88,13 +88,13 @@ export async function tellDeciders(deps: AppDeps, request: ApprovalRequest, occa
  * posted, and records who was reached and who was not, each as soon as it is known. Resolves once
  * everyone's outcome is recorded (or, at a stop, once the round was cut short and recorded).
  */
-export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: ReachOccasion, audience: Audience, text?: string): Promise<ReachOutcome | undefined> {
+export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: ReachOccasion, audience: Audience, text?: string, options: DeliveryOptions = {}): Promise<ReachOutcome | undefined> {
   const messenger = deps.messenger;
   if (!messenger || (audience.people.length === 0 && audience.channels.length === 0)) return undefined;
   const tenantId = request.requester.tenantId;
   const sends = [
-    ...audience.people.map((id) => ({ id, send: () => messenger.cardToPerson(request, { aadObjectId: id, tenantId }, text) })),
-    ...audience.channels.map((id) => ({ id, send: () => messenger.cardToConversation(request, id, text) })),
+    ...audience.people.map((id) => ({ id, send: () => messenger.cardToPerson(request, { aadObjectId: id, tenantId }, text, options) })),
+    ...audience.channels.map((id) => ({ id, send: () => messenger.cardToConversation(request, id, text, options) })),
   ];
   const round = new Round(
     sends.map((s) => s.id),

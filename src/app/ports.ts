@@ -239,9 +239,18 @@ export interface ApproverMessenger {
    * Posts the request's card, with `text` when given, in the person's personal chat with Countersign,
    * starting that chat when none is known. Never throws: a failure is a Delivery saying why.
    */
-  cardToPerson(request: ApprovalRequest, person: Recipient, text?: string): Promise<Delivery>;
+  cardToPerson(request: ApprovalRequest, person: Recipient, text?: string, options?: DeliveryOptions): Promise<Delivery>;
   /** Posts the request's card, with `text` when given, in a conversation Countersign is part of. Never throws. */
-  cardToConversation(request: ApprovalRequest, conversationId: string, text?: string): Promise<Delivery>;
+  cardToConversation(request: ApprovalRequest, conversationId: string, text?: string, options?: DeliveryOptions): Promise<Delivery>;
+}
+
+export interface DeliveryOptions {
+  /**
+   * Cards already bound to the request: when one of them is in the conversation the card would go
+   * to, nothing is posted and that card is the delivery (a round taken up again after a crash does
+   * not give someone a second card of what they can already decide on).
+   */
+  unlessBoundIn?: readonly CardMessage[];
 }
 
 export interface Clock {

@@ -32,7 +32,10 @@ export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly Appro
     const round = request.round;
     if (!round) continue;
     const text = round.occasion === 'reminder' ? reminderText(request, now) : undefined;
-    await reach(deps, request, round.occasion, { people: round.people, channels: round.channels }, text);
+    // A card the dead round posted and bound before it recorded anything works: that person or
+    // channel has it, and gets no second one. A reminder is its message, so it goes again.
+    const bound = round.occasion === 'reminder' ? [] : await deps.store.cards.getCardMessages(request.id);
+    await reach(deps, request, round.occasion, { people: round.people, channels: round.channels }, text, { unlessBoundIn: bound });
   }
   if (resumed.length > 0) deps.log.info({ resumed }, 'rounds of messages cut short taken up again');
   return resumed;

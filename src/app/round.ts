@@ -17,9 +17,12 @@ export const ROUND = {
   /**
    * A round recorded on its request that still has people without an outcome is taken up again by
    * the sweep: at once when a stop cut it short, after `resumeAfterMs` otherwise (its instance died
-   * during it; a live round records every outcome well within that), at most `maxResumes` times.
+   * during it), at most `maxResumes` times. A live round records every outcome within that: a send
+   * Teams keeps answering 429 with Retry-After is tried 6 times at most a minute apart, each call
+   * bounded by COUNTERSIGN_TEAMS_SEND_TIMEOUT (about 7 minutes at the very worst), then its binding
+   * 20 s; another instance cannot see a round under way elsewhere, so it waits longer than that.
    */
-  resumeAfterMs: 120_000,
+  resumeAfterMs: 600_000,
   maxResumes: 3,
   /** How many of a round's messages are on their way at once: one person's hung send holds up nobody else. */
   concurrency: 8,

@@ -7,7 +7,7 @@
  * What could not be delivered is answered with why, in words a card can show.
  */
 import { CardFactory, TurnContext, type ConversationParameters, type ConversationReference, type CloudAdapter } from 'botbuilder';
-import type { ApproverMessenger, Delivery, Recipient } from '../app/ports';
+import type { ApproverMessenger, CardMessage, Delivery, DeliveryOptions, Recipient } from '../app/ports';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
 import type { Logger } from '../log/context';
@@ -15,6 +15,11 @@ import { requestCard } from '../cards/request-card';
 import type { TeamsNotifier } from './notifier';
 import { statusOf, withTeamsRetry } from './teams-retry';
 import type { ConversationReferenceStore } from './ports';
+
+/** The card already bound to the request in that conversation, if the caller named any. */
+function boundIn(options: DeliveryOptions, conversationId: string): CardMessage | undefined {
+  return options.unlessBoundIn?.find((m) => m.conversationId === conversationId);
+}
 
 /** A reason a person cannot be reached that is known before anything is sent. */
 class NotReachable extends Error {}
@@ -29,11 +34,13 @@ export class TeamsApproverMessenger implements ApproverMessenger {
     private readonly log: Logger,
   ) {}
 
-  async cardToPerson(request: ApprovalRequest, person: Recipient, text?: string): Promise<Delivery> {
+  async cardToPerson(request: ApprovalRequest, person: Recipient, text?: string, options: DeliveryOptions = {}): Promise<Delivery> {
     let name: string | undefined;
     try {
       const known = (await this.references.getPersonalReference(person.tenantId, person.aadObjectId)) as Partial<ConversationReference> | undefined;
       name = known?.user?.name;
+      const bound = known?.conversation?.id ? boundIn(options, known.conversation.id) : undefined;
+      if (bound) return { ok: true, message: bound, ...(name ? { name } : {}) };
       const conversationId = known?.conversation?.id ?? (await this.startChat(request, person));
       return { ...(await this.postCard(request, conversationId, text)), ...(name ? { name } : {}) };
     } catch (err) {
@@ -42,7 +49,9 @@ export class TeamsApproverMessenger implements ApproverMessenger {
     }
   }
 
-  async cardToConversation(request: ApprovalRequest, conversationId: string, text?: string): Promise<Delivery> {
+  async cardToConversation(request: ApprovalRequest, conversationId: string, text?: string, options: DeliveryOptions = {}): Promise<Delivery> {
+    const bound = boundIn(options, conversationId);
+    if (bound) return { ok: true, message: bound };
     try {
       return await this.postCard(request, conversationId, text);
     } catch (err) {

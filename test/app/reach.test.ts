@@ -235,10 +235,12 @@ describe('app: reaching approvers', () => {
       assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [], 'nothing left to take up');
     });
 
-    it('takes up a round its instance died in (no outcome recorded) after ROUND.resumeAfterMs, not before, and not one still under way here', async () => {
+    it('takes up a round its instance died in (no outcome recorded) after ROUND.resumeAfterMs, not before', async () => {
+      // Bob's chat fails in the first round, so he has no card; the channel's card went and is bound.
+      sent.unreachable.set(bob.aadObjectId, 'Teams answered 500');
       const r = await created();
-      assert.equal((await f.request(r.id)).round, undefined, 'a round whose outcomes are all recorded is gone from the request');
-      // What a run that died after sending Dave's card, before Bob's and the channel's were recorded, leaves behind.
+      sent.unreachable.clear();
+      // What a run that died before any outcome was recorded leaves behind.
       const current = await f.request(r.id);
       const at = f.clock.now().toISOString();
       await f.store.requests.update({ ...current, version: current.version + 1, round: { occasion: 'created', at, people: [bob.aadObjectId], channels: [APPROVALS_CHANNEL] } }, current.version, []);
@@ -247,10 +249,24 @@ describe('app: reaching approvers', () => {
       f.clock.advance(1000);
       assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [r.id]);
       await f.app.tellingIdle();
-      assert.deepEqual(sent.to(r.id), [bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL, bob.aadObjectId, APPROVALS_CHANNEL]);
+      assert.deepEqual(sent.to(r.id), [dave.aadObjectId, APPROVALS_CHANNEL, bob.aadObjectId], 'Bob gets his card; the channel, whose card is bound, none again');
       const [resumed] = await f.audit({ types: ['approvers.round_resumed'] });
       assert.match(resumed.outcome.detail ?? '', new RegExp(`^created: 2 not told yet \\(no outcome recorded since ${at}\\)`));
       assert.equal((await f.request(r.id)).round, undefined);
+      assert.equal((await f.request(r.id)).unreachable, undefined, 'Bob is reached now');
+      assert.equal((await clickPersonal(bob, r, 'approve')).ok, true);
+    });
+
+    it('gives nobody a second card when the dead run had posted and bound theirs before it recorded anything', async () => {
+      const r = await created();
+      const current = await f.request(r.id);
+      await f.store.requests.update({ ...current, version: current.version + 1, round: { occasion: 'created', at: f.clock.now().toISOString(), people: [bob.aadObjectId, dave.aadObjectId], channels: [APPROVALS_CHANNEL] } }, current.version, []);
+      const before = sent.sent.length;
+      f.clock.advance(ROUND.resumeAfterMs);
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [r.id]);
+      await f.app.tellingIdle();
+      assert.equal(sent.sent.length, before, 'every one of them has a working card already');
+      assert.equal((await f.request(r.id)).round, undefined, 'their cards count as reaching them');
     });
 
     it('does not take up a round still under way on this instance', async () => {
@@ -268,7 +284,9 @@ describe('app: reaching approvers', () => {
     });
 
     it('tells, when it takes a round up, only those who may still decide', async () => {
+      sent.unreachable.set(bob.aadObjectId, 'Teams answered 500');
       const r = await created();
+      sent.unreachable.clear();
       const current = await f.request(r.id);
       // Left by a run that died before any outcome was recorded, under a config in which Carol
       // approved; she holds no role in the config of the run that takes the round up.
@@ -280,7 +298,7 @@ describe('app: reaching approvers', () => {
       f.clock.advance(ROUND.resumeAfterMs);
       assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [r.id]);
       await f.app.tellingIdle();
-      assert.deepEqual(sent.to(r.id).slice(3), [bob.aadObjectId]);
+      assert.deepEqual(sent.to(r.id).slice(2), [bob.aadObjectId]);
       const [resumed] = await f.audit({ types: ['approvers.round_resumed'] });
       assert.deepEqual(resumed.data, { occasion: 'created', to: [bob.aadObjectId] });
     });

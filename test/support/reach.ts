@@ -4,7 +4,7 @@
  * would have been sent.
  */
 import fs from 'node:fs';
-import type { ApproverMessenger, Delivery, Recipient } from '../../src/app/ports';
+import type { ApproverMessenger, Delivery, DeliveryOptions, Recipient } from '../../src/app/ports';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { EXAMPLE_CONFIG } from './people';
 
@@ -58,7 +58,10 @@ export class RecordingMessenger implements ApproverMessenger {
     return (a) => answer(a);
   }
 
-  async cardToPerson(request: ApprovalRequest, person: Recipient, text?: string): Promise<Delivery> {
+  async cardToPerson(request: ApprovalRequest, person: Recipient, text?: string, options: DeliveryOptions = {}): Promise<Delivery> {
+    // As Teams' messenger: a card already bound in the person's chat is the delivery, nothing is posted.
+    const bound = options.unlessBoundIn?.find((m) => m.conversationId === `personal-${person.aadObjectId}`);
+    if (bound) return { ok: true, message: bound };
     const held = await this.held(person.aadObjectId);
     if (held) return held;
     const why = this.unreachable.get(person.aadObjectId);
@@ -66,7 +69,9 @@ export class RecordingMessenger implements ApproverMessenger {
     return this.record(request, person.aadObjectId, `personal-${person.aadObjectId}`, text);
   }
 
-  async cardToConversation(request: ApprovalRequest, conversationId: string, text?: string): Promise<Delivery> {
+  async cardToConversation(request: ApprovalRequest, conversationId: string, text?: string, options: DeliveryOptions = {}): Promise<Delivery> {
+    const bound = options.unlessBoundIn?.find((m) => m.conversationId === conversationId);
+    if (bound) return { ok: true, message: bound };
     return (await this.held(conversationId)) ?? this.record(request, conversationId, conversationId, text);
   }
 
