@@ -173,7 +173,9 @@ export class TeamsNotifier implements RequestNotifier {
       do {
         if (this.settleMs > 0) await delay(this.settleMs);
         seen = cards.newest.version;
-        for (const message of await this.conversations.getCardMessages(cards.newest.id)) {
+        const messages = await this.cardMessagesPatiently(cards.newest.id);
+        if (!messages) break;
+        for (const message of messages) {
           if (cards.lanes.has(laneKey(message))) continue;
           cards.lanes.add(laneKey(message));
           void this.keepCurrent(cards, message);
@@ -184,6 +186,28 @@ export class TeamsNotifier implements RequestNotifier {
     } finally {
       cards.dispatching = false;
       this.settleIfDone(cards);
+    }
+  }
+
+  /**
+   * The request's card messages, looked up again after each of cardUpdateRetryMs while the store
+   * cannot answer (a connection cut, a lock): a lookup that failed once left every card of the
+   * request at its old state until its next change, and an ended request has none. Undefined once
+   * the retries are spent (logged as an error) or Countersign stops.
+   */
+  private async cardMessagesPatiently(requestId: string): Promise<readonly CardMessage[] | undefined> {
+    for (let failures = 0; ; failures++) {
+      try {
+        return await this.conversations.getCardMessages(requestId);
+      } catch (err) {
+        const wait = this.cardUpdateRetryMs[failures];
+        if (wait === undefined) {
+          this.log.error({ requestId, attempts: failures + 1, err: String(err) }, 'card update failed: the request\'s cards could not be looked up');
+          return undefined;
+        }
+        this.log.warn({ requestId, attempts: failures + 1, retryInMs: wait, err: String(err) }, 'looking up the request\'s cards failed; trying again');
+        if (!(await this.retryWait(wait))) return undefined;
+      }
     }
   }
 

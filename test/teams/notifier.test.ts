@@ -112,6 +112,23 @@ describe('Card updates for everyone', () => {
     assert.equal(updates.length, 1, 'the card already shows it');
   });
 
+  it('looks the request\'s cards up again while the store cannot answer, and then updates them', async () => {
+    const { notifier, updates } = recordingNotifier();
+    notifier.retryOptions = { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 };
+    notifier.cardUpdateRetryMs = [5, 5, 5];
+    const stores = (notifier as unknown as { conversations: { getCardMessages: (id: string) => Promise<CardMessage[]> } }).conversations;
+    const lookUp = stores.getCardMessages;
+    let failing = 2;
+    stores.getCardMessages = async (id) => {
+      if (failing-- > 0) throw new Error('Connection terminated unexpectedly');
+      return lookUp(id);
+    };
+    await notifier.cardChanged(requestIn('succeeded'));
+    await notifier.idle();
+    assert.equal(updates.length, 1, 'the card shows the end');
+    assert.match(updates[0].card, /Succeeded/);
+  });
+
   it('sends no older card after another instance sent a newer one', async () => {
     const claims = sharedClaims();
     const updates: { activityId: string; card: string }[] = [];
