@@ -32,15 +32,7 @@ export async function admit(deps: AppDeps, actor: Actor, source: Source, activit
   const detail = disagree
     ? `activity type ${activityType}; conversation.tenantId ${claims.conversation} and channelData.tenant.id ${claims.channelData} differ`
     : `activity type ${activityType}`;
-  await deps.store.audit.append([
-    neutralise({
-      type: 'tenant.refused' as const,
-      time: deps.clock.now().toISOString(),
-      actor,
-      source,
-      outcome: { result: 'refused' as const, reason: RefusalReason.TenantNotAllowed, detail },
-    }),
-  ]);
+  await recordRefusal(deps, actor, source, RefusalReason.TenantNotAllowed, detail);
   deps.log.warn({ tenantId: actor.tenantId, activityType, ...(disagree ? { conversationTenantId: claims.conversation, channelDataTenantId: claims.channelData } : {}) }, 'tenant refused');
   if (disagree) {
     return { ok: false, message: `This activity names two tenants, ${claims.conversation || '(empty)'} (conversation.tenantId) and ${claims.channelData || '(empty)'} (channelData.tenant.id): it is not accepted.` };
@@ -50,15 +42,14 @@ export async function admit(deps: AppDeps, actor: Actor, source: Source, activit
 
 async function refuseChannel(deps: AppDeps, actor: Actor, source: Source, activityType: string): Promise<Admission> {
   const channel = source.channelId.slice(0, 64);
-  await deps.store.audit.append([
-    neutralise({
-      type: 'tenant.refused' as const,
-      time: deps.clock.now().toISOString(),
-      actor,
-      source,
-      outcome: { result: 'refused' as const, reason: RefusalReason.ChannelNotAllowed, detail: `activity type ${activityType}; channel ${channel}, not ${TEAMS_CHANNEL}` },
-    }),
-  ]);
+  await recordRefusal(deps, actor, source, RefusalReason.ChannelNotAllowed, `activity type ${activityType}; channel ${channel}, not ${TEAMS_CHANNEL}`);
   deps.log.warn({ channelId: channel, activityType }, 'channel refused');
   return { ok: false, message: `Countersign works only in Microsoft Teams (channel ${TEAMS_CHANNEL}); this activity came from channel "${channel}", so nothing was done.` };
+}
+
+/** The tenant.refused record of an activity turned away at the gate. */
+function recordRefusal(deps: AppDeps, actor: Actor, source: Source, reason: RefusalReason, detail: string): Promise<unknown> {
+  return deps.store.audit.append([
+    neutralise({ type: 'tenant.refused' as const, time: deps.clock.now().toISOString(), actor, source, outcome: { result: 'refused' as const, reason, detail } }),
+  ]);
 }

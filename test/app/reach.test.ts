@@ -170,15 +170,23 @@ describe('app: reaching approvers', () => {
       assert.deepEqual(await notified(), [[bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL]]);
     });
 
-    it('at a stop, records who was reached at once, and those not sent or not answered as not reached, before the stop completes', async () => {
+    /**
+     * Two approval channels, two messages at a time, outcomes recorded together only after a minute:
+     * Bob's and the first channel's cards hang, Dave's goes, the second channel waits for a free slot.
+     */
+    async function roundWithHangingCards(): Promise<{ r: ApprovalRequest; answerBob: (answer?: Delivery) => void }> {
       sent = new RecordingMessenger();
       f = appOnFakes({ configText: reachConfigText([`notify: { channels: ["${APPROVALS_CHANNEL}", "${SECOND_CHANNEL}"] }`]), messenger: sent });
       Object.assign(ROUND, { concurrency: 2, recordAfterMs: 60_000 });
       const answerBob = hold(bob.aadObjectId);
       hold(APPROVALS_CHANNEL);
       const r = await asked(f, alice, DELETE);
-      // Bob's and the channel's cards hang, Dave's went; the second channel waits for a free slot.
       await eventually('the approvals channel\'s card is on its way', () => sent.started.includes(APPROVALS_CHANNEL), 2000);
+      return { r, answerBob };
+    }
+
+    it('at a stop, records who was reached at once, and those not sent or not answered as not reached, before the stop completes', async () => {
+      const { r, answerBob } = await roundWithHangingCards();
       assert.deepEqual(sent.to(r.id), [dave.aadObjectId]);
       assert.deepEqual(await notified(), [], 'the round still gathers its first outcomes');
 
@@ -201,13 +209,7 @@ describe('app: reaching approvers', () => {
     });
 
     it('takes a round a stop cut short up again at the next run\'s first sweep: those not reached then get a working card, once across instances', async () => {
-      sent = new RecordingMessenger();
-      f = appOnFakes({ configText: reachConfigText([`notify: { channels: ["${APPROVALS_CHANNEL}", "${SECOND_CHANNEL}"] }`]), messenger: sent });
-      Object.assign(ROUND, { concurrency: 2, recordAfterMs: 60_000 });
-      const answerBob = hold(bob.aadObjectId);
-      hold(APPROVALS_CHANNEL);
-      const r = await asked(f, alice, DELETE);
-      await eventually('the approvals channel\'s card is on its way', () => sent.started.includes(APPROVALS_CHANNEL), 2000);
+      const { r, answerBob } = await roundWithHangingCards();
       f.app.stopTelling();
       await f.app.cutTelling();
       await f.app.tellingIdle();
