@@ -231,9 +231,9 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
 
   // Requests approved before a restart but never claimed are executed now; expiry is caught up.
   await app.catchUp();
-  // Cards of requests that ended lately are brought to their end, in the background (a crash may
-  // have cut off their last update; those already showing it are left alone).
-  void withLogContext({ job: 'ended-cards' }, () => app.refreshEndedCards()).catch((err: unknown) => log.error({ err: String(err) }, 'bringing the cards of ended requests up to date failed'));
+  // Cards of requests that ended, or changed, lately are brought to their state, in the background (a
+  // stop or a crash may have cut off their last update; those already showing it are left alone).
+  void withLogContext({ job: 'recent-cards' }, () => app.refreshCards()).catch((err: unknown) => log.error({ err: String(err) }, 'bringing the cards of recent requests up to date failed'));
   const sweeper = setInterval(() => {
     withLogContext({ job: 'expiry-sweep' }, () => app.sweepExpired()).catch((err: unknown) => log.error({ err: String(err) }, 'expiry sweep failed'));
   }, options.sweepIntervalMs ?? 15_000);
@@ -382,7 +382,7 @@ async function settledWithin(work: () => Promise<unknown>, ms: number): Promise<
  */
 async function settleExecutions(executor: Executor, graceMs: number, log: Logger): Promise<void> {
   if (await settledWithin(() => executor.idle(), graceMs)) return;
-  log.warn({ graceMs }, 'executions still running at shutdown; they stay recorded as executing, for the next start to resume');
+  log.warn({ graceMs }, 'executions still running at shutdown; each stays as recorded, for the next start: executing (resumed) or, not yet started, approved');
   // Stop waiting for Azure and release their leases, so the next start resumes them at once.
   await executor.stop();
 }

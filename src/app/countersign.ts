@@ -4,7 +4,7 @@
  * so no adapter has to know that an approval starts anything.
  */
 import type { CommandSpec } from '../domain/catalog';
-import { ENDED_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
+import { ENDED_STATES, OPEN_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { withLogContext } from '../log/context';
 import { describeUntil, exampleDay, zoneOrUtc } from '../domain/delegation-time';
 import { admit, type Admission, type TenantClaims } from './access';
@@ -32,8 +32,10 @@ import { recordConfigLoaded } from './startup';
 import { createRequest, interpret, runQuery, type CreateInput, type CreateResult, type Interpretation } from './requests';
 
 
-/** How far back the start looks for ended requests whose cards may not show their end (Countersign.refreshEndedCards). */
+/** How far back the start looks for ended requests whose cards may not show their end (Countersign.refreshCards). */
 export const ENDED_CARDS_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** The same for requests still open: their next change brings their cards up to date anyway, so only the last hour's. */
+export const OPEN_CARDS_WINDOW_MS = 60 * 60 * 1000;
 
 /** Work under way that tells people, which a stop waits for (and then cuts: stopTelling, cutTelling). */
 class Telling {
@@ -289,17 +291,20 @@ export class Countersign {
    * is caught up.
    */
   /**
-   * At start: the cards of the requests that ended within the last ENDED_CARDS_WINDOW_MS are brought
-   * to their last state. A card update still waiting (to be tried again, or for its turn under
-   * Teams' rate limit) when the last run died would otherwise leave its card showing PENDING for good:
-   * an ended request has no next change. A card already showing the end is left as it is (its
-   * message's claim says so); returns how many requests were looked at.
+   * At start: the cards of the requests that ended within the last ENDED_CARDS_WINDOW_MS, and of
+   * those still open that changed within the last OPEN_CARDS_WINDOW_MS, are brought to the request's
+   * state. A card update still waiting (to be tried again, or for its turn under Teams' rate limit)
+   * when the last run stopped or died is otherwise lost: an ended request has no next change, and an
+   * open one may wait long for it (a "Could not reach" line a stop recorded, an approval of two).
+   * A card already showing its request's version is left as it is (its message's claim says so);
+   * returns how many requests were looked at.
    */
-  async refreshEndedCards(): Promise<number> {
-    const since = new Date(this.deps.clock.now().getTime() - ENDED_CARDS_WINDOW_MS).toISOString();
-    const ended = await this.deps.store.requests.list({ states: [...ENDED_STATES], updatedSince: since });
-    for (const r of ended) await this.deps.notifier.cardChanged(r);
-    return ended.length;
+  async refreshCards(): Promise<number> {
+    const now = this.deps.clock.now().getTime();
+    const ended = await this.deps.store.requests.list({ states: [...ENDED_STATES], updatedSince: new Date(now - ENDED_CARDS_WINDOW_MS).toISOString() });
+    const open = await this.deps.store.requests.list({ states: [...OPEN_STATES], updatedSince: new Date(now - OPEN_CARDS_WINDOW_MS).toISOString() });
+    for (const r of [...ended, ...open]) await this.deps.notifier.cardChanged(r);
+    return ended.length + open.length;
   }
 
   async catchUp(): Promise<void> {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { loadConfig, parseConfig } from '../../src/config/load';
-import { Countersign, ENDED_CARDS_WINDOW_MS } from '../../src/app/countersign';
+import { Countersign, ENDED_CARDS_WINDOW_MS, OPEN_CARDS_WINDOW_MS } from '../../src/app/countersign';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { appOnFakes, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
@@ -297,19 +297,21 @@ describe('app: executing an approved request', () => {
     f.log.lines.length = 0;
   });
 
-  it('at start, brings the cards of requests that ended within the last day to their end: not older ones, not open ones', async () => {
+  it('at start, brings to their state the cards of requests that ended within the last day, or changed within the last hour', async () => {
     const done = await asked(f, alice, DELETE);
     await click(f, bob, done, 'approve');
     await settle(f);
     const open = await asked(f, alice, TAG);
     assert.equal((await f.request(done.id)).state, 'succeeded');
     const before = { done: f.notifier.cardRefreshes(done.id).length, open: f.notifier.cardRefreshes(open.id).length };
-    // A new run starts (the last one died while the ended request's last card update waited).
-    assert.equal(await f.anotherRun().refreshEndedCards(), 1);
+    // A new run starts (the last one stopped or died while the requests' last card updates waited).
+    assert.equal(await f.anotherRun().refreshCards(), 2);
     assert.deepEqual(f.notifier.cardRefreshes(done.id).slice(before.done), [`succeeded@${(await f.request(done.id)).version}`]);
-    assert.equal(f.notifier.cardRefreshes(open.id).length, before.open, 'an open request\'s next change brings its cards up to date');
-    f.clock.advance(ENDED_CARDS_WINDOW_MS + 1000);
-    assert.equal(await f.anotherRun().refreshEndedCards(), 0, 'ended more than a day ago: left alone');
+    assert.deepEqual(f.notifier.cardRefreshes(open.id).slice(before.open), [`pending@${(await f.request(open.id)).version}`]);
+    f.clock.advance(OPEN_CARDS_WINDOW_MS + 1000);
+    assert.equal(await f.anotherRun().refreshCards(), 1, 'an open request unchanged for an hour: its next change brings its cards up to date');
+    f.clock.advance(ENDED_CARDS_WINDOW_MS);
+    assert.equal(await f.anotherRun().refreshCards(), 0, 'ended more than a day ago: left alone');
   });
 
   it('records a failure with ARM\'s error and tells the requester', async () => {
