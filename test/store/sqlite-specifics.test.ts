@@ -109,6 +109,11 @@ describe('the SQLite store file', () => {
     assert.match(plan, /USING INDEX requests_review_due/);
   });
 
+  it('finds the requests changed since a moment by their index, not by every ended request', async () => {
+    const plan = await requestListPlan({ states: ['succeeded', 'failed', 'unknown', 'cancelled'], updatedSince: '2030-01-01T00:00:00.000Z' });
+    assert.match(plan, /USING INDEX requests_updated/);
+  });
+
   it('reads a page of requests by sorting keys, then reading only that page\'s bodies', async () => {
     const plan = await requestListPlan({ states: ['pending'], limit: 500, offset: 1000 });
     assert.match(plan, /^SEARCH requests USING INTEGER PRIMARY KEY \(rowid=\?\)/);

@@ -302,6 +302,14 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX requests_review_due ON requests (review_due_at) WHERE review_due_at IS NOT NULL;
     `,
   },
+  {
+    version: 8,
+    name: 'requests by when they last changed, for the cards brought up to date at a start',
+    sql: `
+      -- The same index as SQLite migration 8: the start's card refresh reads recent rows only.
+      CREATE INDEX requests_updated ON requests (updated_at);
+    `,
+  },
 ];
 
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -118,9 +118,11 @@ export function requestListQuery(query: RequestQuery): { sql: string; params: Re
   const where: string[] = [];
   const params: Record<string, unknown> = {};
   if (query.states !== undefined) {
-    // With reviewDueBy the few rows of the review_due_at index are the ones to read: unary + keeps
-    // SQLite (no statistics) from ranging over every ended request by the state index instead.
-    where.push(`${query.reviewDueBy !== undefined ? '+' : ''}state IN (SELECT value FROM json_each(@states))`);
+    // With reviewDueBy (or updatedSince) the few rows of the review_due_at (updated_at) index are the
+    // ones to read: unary + keeps SQLite (no statistics) from ranging over every ended request by the
+    // state index instead.
+    const byOtherIndex = query.reviewDueBy !== undefined || query.updatedSince !== undefined;
+    where.push(`${byOtherIndex ? '+' : ''}state IN (SELECT value FROM json_each(@states))`);
     params.states = JSON.stringify(query.states);
   }
   if (query.expiringBefore !== undefined) {
@@ -136,14 +138,17 @@ export function requestListQuery(query: RequestQuery): { sql: string; params: Re
     params.updatedSince = query.updatedSince;
   }
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  if ((query.limit ?? -1) < 0 && !query.offset) return { sql: `SELECT body FROM requests ${filter} ORDER BY created_at, rowid`, params };
+  // Left to itself SQLite reads every row by the created_at index to spare the sort; the rows changed
+  // since a recent moment are few, so their range is read and sorted instead.
+  const from = query.updatedSince !== undefined && query.reviewDueBy === undefined ? 'requests INDEXED BY requests_updated' : 'requests';
+  if ((query.limit ?? -1) < 0 && !query.offset) return { sql: `SELECT body FROM ${from} ${filter} ORDER BY created_at, rowid`, params };
   params.limit = query.limit ?? -1;
   params.offset = query.offset ?? 0;
   // A page: the matching rows are put in order by their keys alone, then only the page's bodies are
   // read. Sorting the bodies themselves for every page cost 1.9 s to page through 10,000 open
   // requests 500 at a time, this 0.08 s.
   const sql = `SELECT body FROM requests WHERE rowid IN (
-      SELECT rowid FROM requests ${filter} ORDER BY created_at, rowid LIMIT @limit OFFSET @offset
+      SELECT rowid FROM ${from} ${filter} ORDER BY created_at, rowid LIMIT @limit OFFSET @offset
     ) ORDER BY created_at, rowid`;
   return { sql, params };
 }
