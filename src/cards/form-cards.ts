@@ -55,18 +55,22 @@ export function formCardView(command: CommandSpec, values: Record<string, string
   };
 }
 
-export function confirmCard(command: CommandSpec, values: Record<string, string>, reason: string | undefined, sandbox: boolean): Card {
-  return render('confirm', confirmCardView(command, values, reason, sandbox));
+export function confirmCard(command: CommandSpec, values: Record<string, string>, reason: string | undefined, sandbox: boolean, runAt?: string): Card {
+  return render('confirm', confirmCardView(command, values, reason, sandbox, runAt));
 }
 
-/** What cards/confirm.json is expanded with. */
-export function confirmCardView(command: CommandSpec, values: Record<string, string>, reason: string | undefined, sandbox: boolean): object {
+/** What cards/confirm.json is expanded with (`runAt`: the run time as typed after `at`). */
+export function confirmCardView(command: CommandSpec, values: Record<string, string>, reason: string | undefined, sandbox: boolean, runAt?: string): object {
   const policy = command.policy;
   return {
     sandbox,
     command: command.name,
     summary: md(`${command.name} ${Object.values(values).join(' ')}`),
-    facts: [...Object.entries(values).map(([k, v]) => ({ title: md(k), value: md(v) })), ...(reason ? [{ title: 'Reason', value: md(reason) }] : [])],
+    facts: [
+      ...Object.entries(values).map(([k, v]) => ({ title: md(k), value: md(v) })),
+      ...(reason ? [{ title: 'Reason', value: md(reason) }] : []),
+      ...(runAt ? [{ title: 'Runs at', value: md(`${runAt} (once approved)`) }] : []),
+    ],
     policyText: md(policy ? `Needs ${policy.requirements ? whoMustApprove(policy) : `${plural(policy.approvals, 'approval')} from ${policy.approverRoles.join(' or ')} (not you)`} within ${formatDuration(policy.ttlSeconds)}.` : ''),
   };
 }

@@ -124,14 +124,15 @@ export class RequestDialog extends ComponentDialog {
       const check = checkRequestInput(command, { args: [], named, ...(reason ? { reason } : {}) });
       if (!check.ok) {
         await this.forms.close(step.context, 'Replaced', 'Some values need fixing: see the form below.');
-        return step.replaceDialog(REQUEST_DIALOG, { command: o.command, values: { ...named }, problems: check.problems, submitted: true, ...(reason ? { reason } : {}) });
+        return step.replaceDialog(REQUEST_DIALOG, { command: o.command, values: { ...named }, problems: check.problems, submitted: true, ...(reason ? { reason } : {}), ...(o.runAt ? { runAt: o.runAt } : {}) });
       }
       values = check.values;
       await this.forms.close(step.context, 'Sent', 'Confirm below to ask for approval.');
     }
-    const next: RequestDialogOptions = { command: o.command, values, problems: [], ...(reason ? { reason } : {}) };
+    // The run time typed with the command (`at ...`) goes with the request the form completes.
+    const next: RequestDialogOptions = { command: o.command, values, problems: [], ...(reason ? { reason } : {}), ...(o.runAt ? { runAt: o.runAt } : {}) };
     (step.values as Record<string, unknown>).request = next;
-    const card = CardFactory.adaptiveCard(confirmCard(command, values, reason, this.app.sandbox));
+    const card = CardFactory.adaptiveCard(confirmCard(command, values, reason, this.app.sandbox, o.runAt));
     return step.prompt(CONFIRM_PROMPT, { prompt: { attachments: [card] }, retryPrompt: { attachments: [card] } });
   }
 

@@ -79,6 +79,7 @@ describe('compiled card templates', () => {
         ['list', listCardView(HOSTILE, 'an intro', [], sandbox)],
         ['confirm', confirmCardView(command, { name: 'staging-old' }, 'because', sandbox)],
         ['confirm', confirmCardView(command, {}, undefined, sandbox)],
+        ['confirm', confirmCardView(command, { name: 'staging-old' }, 'because', sandbox, '2030-01-01T22:00Z')],
         ['table', queryCardView({ title: 'Resources in g', columns: ['Name', 'Type', 'Location', 'Tags'], rows: [['api', 'Microsoft.Web/sites', 'westeurope', 'env=prod, owner=x'], [HOSTILE, '', 'b', 'c']] }, sandbox)],
         ['table', queryCardView({ title: 'Nothing', columns: ['Name'], rows: [], truncated: true }, sandbox)],
       ];

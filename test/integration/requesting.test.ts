@@ -140,6 +140,21 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.equal((await h.bot.deps.store.requests.list({})).length, 1);
   });
 
+  it('keeps the run time typed with the command through the form and its retry, and shows it before confirming', async () => {
+    const at = new Date(h.clock.now().getTime() + 3 * 3600_000).toISOString().slice(0, 16) + 'Z';
+    let from = await h.teams.say(people.alice, `deploy production at ${at} reason: night release`, alicePersonal);
+    assert.match(cardText(lastCard(h, from)), /Complete your request: deploy/);
+    // A wrong value first: the form comes back (a new dialog) and must still carry the time.
+    from = await h.teams.say(people.alice, '', alicePersonal, { countersign: 'form', command: 'deploy', 'param.environment': 'production', 'param.service': 'database', reason: 'night release' });
+    assert.match(cardText(lastCard(h, from)), /must be one of/);
+    from = await h.teams.say(people.alice, '', alicePersonal, { countersign: 'form', command: 'deploy', 'param.environment': 'production', 'param.service': 'api-service', reason: 'night release' });
+    assert.match(cardText(lastCard(h, from)), new RegExp(`Runs at[\\s\\S]*${at.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(once approved\\)`));
+    from = await h.teams.say(people.alice, '', alicePersonal, { countersign: 'confirm', command: 'deploy' });
+    const requestId = cardActions(lastCard(h, from))[0].data.requestId as string;
+    const stored = await h.bot.deps.store.requests.get(requestId);
+    assert.equal(stored?.requestedRunAt, new Date(at).toISOString());
+  });
+
   it('cancels the form when asked, and treats a late submission as no longer active', async () => {
     let from = await h.teams.say(people.alice, 'delete resource group', alicePersonal);
     assert.match(cardText(lastCard(h, from)), /Complete your request: delete resource group/);
