@@ -282,8 +282,8 @@ export class Countersign {
     return status(this.deps, actor, requestId);
   }
 
-  runQuery(command: CommandSpec, values: Record<string, string>, actor: Actor): ReturnType<typeof runQuery> {
-    return runQuery(this.deps, command, values, actor);
+  runQuery(command: CommandSpec, values: Record<string, string>, actor: Actor, source: Source): ReturnType<typeof runQuery> {
+    return runQuery(this.deps, command, values, actor, source);
   }
 
   /**

@@ -10,9 +10,11 @@ import { operationHash } from '../domain/canonical';
 import { isChangeOperation, targetOf, type QueryOperation, type QueryResult } from '../domain/operation';
 import type { Refusal } from '../domain/refusal';
 import { defaultRisk } from '../domain/risk';
-import type { Actor, ApprovalRequest } from '../domain/request';
+import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import type { AppDeps } from './context';
-import { mayRequest, releaseRequest, resolveRunAt, type RequestAttempt, type RequestSlot } from './request-gate';
+import { auditRefused, mayRequest, releaseRequest, resolveRunAt, type RequestAttempt, type RequestSlot } from './request-gate';
+import { accessWithGroups } from './group-access';
+import { boundedActor, boundedSource } from './input-gate';
 import { breakGlassEvent, breakGlassGate } from './break-glass';
 import { breakGlassUse, expectationHashOf } from '../domain/lifecycle';
 import { announcing } from './notifications';
@@ -200,10 +202,22 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
   return { ok: true, request: announced };
 }
 
-/** Runs a read-only command at once. */
-export async function runQuery(deps: AppDeps, command: CommandSpec, values: Record<string, string>, actor: Actor): Promise<{ ok: true; result: QueryResult } | { ok: false; error: string }> {
-  const denied = deps.config.access.checkActor(actor);
-  if (denied) return { ok: false, error: denied.message };
+/** A read-only command's answer; `whole`: the error is the whole message (a refusal), not what made the command fail. */
+export type QueryAnswer = { ok: true; result: QueryResult } | { ok: false; error: string; whole?: true };
+
+/**
+ * Runs a read-only command at once, for someone its policy (`readers`) allows from where they asked
+ * (a refusal is audited as request.refused). What was read, with whose words and how many rows, is
+ * audited as query.run before the answer is shown: Azure is read with Countersign's identity on
+ * that person's behalf, so an answer whose record could not be written is not given.
+ */
+export async function runQuery(deps: AppDeps, command: CommandSpec, values: Record<string, string>, actor: Actor, source: Source): Promise<QueryAnswer> {
+  const resolved = await accessWithGroups(deps, [actor], command.readers?.requesterRoles ?? []);
+  const denied = deps.config.access.checkActor(actor) ?? (resolved.ok ? resolved.access.checkRequester(command, actor, source) : resolved.refusal);
+  if (denied) {
+    await auditRefused(deps, { command, values, actor, source }, denied, { readOnly: true });
+    return { ok: false, error: denied.message, whole: true };
+  }
   let op;
   try {
     op = resolveOperation(command, values, { subscriptionId: deps.subscriptionId, requestId: 'query', loadTemplate: deps.config.loadTemplate });
@@ -211,9 +225,30 @@ export async function runQuery(deps: AppDeps, command: CommandSpec, values: Reco
     return { ok: false, error: `Cannot prepare "${command.name}": ${(err as Error).message}` };
   }
   if (isChangeOperation(op)) return { ok: false, error: `"${command.name}" changes Azure and needs approval.` };
+  let answer: QueryAnswer;
   try {
-    return { ok: true, result: await deps.azure.query(op as QueryOperation) };
+    answer = { ok: true, result: await deps.azure.query(op as QueryOperation) };
   } catch (err) {
-    return { ok: false, error: (err as Error).message };
+    answer = { ok: false, error: (err as Error).message };
   }
+  const outcome = answer.ok
+    ? { result: 'ok' as const, detail: `${answer.result.rows.length} row(s)${answer.result.truncated ? ', more not shown' : ''}` }
+    : { result: 'error' as const, detail: answer.error };
+  try {
+    await deps.store.audit.append([
+      neutralise({
+        type: 'query.run' as const,
+        time: deps.clock.now().toISOString(),
+        actor: boundedActor(actor),
+        source: boundedSource(source),
+        target: targetOf(op),
+        outcome,
+        data: { command: command.name, parameters: values, ...(answer.ok ? { rows: answer.result.rows.length, truncated: answer.result.truncated === true } : {}) },
+      }),
+    ]);
+  } catch (err) {
+    deps.log.error({ command: command.name, err: String(err) }, 'a read-only command could not be recorded; its answer was not shown');
+    return { ok: false, error: 'Countersign could not record this read in its audit log, so its answer is not shown. Try again in a moment.', whole: true };
+  }
+  return answer;
 }

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Catalog, checkValue, type CommandPolicy, type CommandSpec, type OperationTemplate, type ParameterSpec, placeholdersIn } from '../domain/catalog';
+import { Catalog, checkValue, type CommandPolicy, type CommandSpec, type OperationTemplate, type ParameterSpec, placeholdersIn, type RequesterRule } from '../domain/catalog';
 import { CHANGE_KINDS } from '../domain/operation';
 import { DEFAULT_DELEGATION_POLICY, type DelegationPolicy } from '../domain/delegation';
 import { AccessPolicy, Roles } from '../domain/policy';
@@ -132,13 +132,10 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
   if (sensitive && !c.policy) at([...key], 'a sensitive command needs a policy (at least approverRoles)');
   checkOperation(c.operation, parameters, [...key, 'operation'], at, loadTemplate);
 
+  if (c.policy && !isChange) return { ...spec(c, sensitive, parameters), ...readersOf(c, key, input, at) };
   let policy: CommandPolicy | undefined;
   if (c.policy) {
-    const declared = Object.keys(input.roles);
-    const roleCheck = (list: string[] | undefined, field: string) =>
-      (list ?? []).forEach((r, j) => {
-        if (!declared.includes(r)) at([...key, 'policy', field, j], `role "${r}" is not declared under roles${didYouMean(r, declared)} (declared: ${declared.join(', ')})`);
-      });
+    const roleCheck = policyRoleCheck(key, input, at);
     roleCheck(c.policy.approverRoles, 'approverRoles');
     roleCheck(c.policy.requesterRoles, 'requesterRoles');
     const quorum = buildRequirements(c, [...key, 'policy'], input, at);
@@ -159,7 +156,39 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
     const breakGlass = buildBreakGlass(c, i, input, at);
     policy = { ...base, ...buildReach(c, i, input, base, at), ...(schedule ? { schedule } : {}), ...(breakGlass ? { breakGlass } : {}) };
   }
-  return { name: c.name, description: c.description, sensitive, ...(c.risk ? { risk: c.risk } : {}), parameters, operation: c.operation, ...(policy ? { policy } : {}) };
+  return { ...spec(c, sensitive, parameters), ...(policy ? { policy } : {}) };
+}
+
+/** Checks that every role a list of the command's policy names is declared. */
+function policyRoleCheck(key: (string | number)[], input: RawConfig, at: At): (list: string[] | undefined, field: string) => void {
+  const declared = Object.keys(input.roles);
+  return (list, field) =>
+    (list ?? []).forEach((r, j) => {
+      if (!declared.includes(r)) at([...key, 'policy', field, j], `role "${r}" is not declared under roles${didYouMean(r, declared)} (declared: ${declared.join(', ')})`);
+    });
+}
+
+function spec(c: RawCommand, sensitive: boolean, parameters: ParameterSpec[]): CommandSpec {
+  return { name: c.name, description: c.description, sensitive, ...(c.risk ? { risk: c.risk } : {}), parameters, operation: c.operation };
+}
+
+/** What a read-only command's policy may say: who may run it and from where. */
+const READER_KEYS = ['requesterRoles', 'conversations'];
+
+/** A read-only command's policy: nothing is approved, so only who may run it and from where. */
+function readersOf(c: RawCommand, key: (string | number)[], input: RawConfig, at: At): { readers: RequesterRule } {
+  const policy = c.policy!;
+  for (const k of Object.keys(policy).filter((k) => !READER_KEYS.includes(k))) {
+    at([...key, 'policy', k], `operation ${c.operation.kind} only reads, so nothing is approved: a read-only command's policy says only who may run it and from where (${READER_KEYS.join(', ')}); remove ${k}`);
+  }
+  policyRoleCheck(key, input, at)(policy.requesterRoles, 'requesterRoles');
+  return {
+    readers: {
+      requesterRoles: policy.requesterRoles ?? [],
+      conversationTypes: policy.conversations?.types ?? ['personal', 'groupChat', 'channel'],
+      conversationIds: policy.conversations?.ids ?? [],
+    },
+  };
 }
 
 function buildParameter(p: RawParameter, key: (string | number)[], at: At): ParameterSpec {

@@ -51,6 +51,7 @@ export const AUDIT_EVENT_TYPES = [
   'delegation.replaced',
   'delegation.revoked',
   'delegation.refused',
+  'query.run',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

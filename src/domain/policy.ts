@@ -94,22 +94,24 @@ export class AccessPolicy {
   checkRequester(command: CommandSpec, actor: Actor, source: Source): Refusal | undefined {
     const denied = this.checkActor(actor);
     if (denied) return denied;
-    const policy = command.policy;
+    const policy = command.policy ?? command.readers;
     if (!policy) return undefined;
+    // A read-only command is run at once, not requested.
+    const [ask, asked] = command.sensitive ? ['request', 'requested'] : ['run', 'run'];
     if (policy.requesterRoles.length > 0 && !this.roles.holdsAny(policy.requesterRoles, actor.aadObjectId)) {
       return refusal(
         RefusalReason.NotAllowedToRequest,
-        `You cannot request "${command.name}": it needs one of the roles ${policy.requesterRoles.join(', ')}.`,
+        `You cannot ${ask} "${command.name}": it needs one of the roles ${policy.requesterRoles.join(', ')}.`,
       );
     }
     if (!policy.conversationTypes.includes(source.conversationType)) {
       return refusal(
         RefusalReason.ConversationNotAllowed,
-        `"${command.name}" cannot be requested in a ${describeKind(source.conversationType)}; allowed: ${policy.conversationTypes.map(describeKind).join(', ')}.`,
+        `"${command.name}" cannot be ${asked} in a ${describeKind(source.conversationType)}; allowed: ${policy.conversationTypes.map(describeKind).join(', ')}.`,
       );
     }
     if (policy.conversationIds.length > 0 && !policy.conversationIds.includes(source.conversationId)) {
-      return refusal(RefusalReason.ConversationNotAllowed, `"${command.name}" cannot be requested in this conversation.`);
+      return refusal(RefusalReason.ConversationNotAllowed, `"${command.name}" cannot be ${asked} in this conversation.`);
     }
     return undefined;
   }

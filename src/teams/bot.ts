@@ -228,9 +228,9 @@ export class CountersignBot extends TeamsActivityHandler {
       }
       case 'ready':
         if (!what.command.sensitive) {
-          const q = await this.app.runQuery(what.command, what.values, actor);
+          const q = await this.app.runQuery(what.command, what.values, actor, sourceOf(context.activity));
           if (q.ok) await this.sendCard(context, queryCard(q.result, this.app.sandbox));
-          else await context.sendActivity(this.say(`${what.command.name} failed: ${q.error}`));
+          else await context.sendActivity(this.say(q.whole ? q.error : `${what.command.name} failed: ${q.error}`));
           return;
         }
         await this.createAndPost(context, { command: what.command.name, values: what.values, problems: [], ...(what.reason ? { reason: what.reason } : {}), ...(what.runAt ? { runAt: what.runAt } : {}) });

@@ -1,9 +1,10 @@
 /** What people may ask about: help, their pending list, a request's status, read-only queries, and the tenant gate. */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { PENDING_SHOWN } from '../../src/app/queries';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
-import { alice, bob, carol, dave, erin, mallory, sourceIn } from '../support/people';
+import { alice, bob, carol, dave, EXAMPLE_CONFIG, erin, mallory, sourceIn } from '../support/people';
 import { asked, click, settle } from './steps';
 
 describe('app: queries', () => {
@@ -82,13 +83,75 @@ describe('app: queries', () => {
     const meant = f.app.interpret('resources rg-web');
     assert.equal(meant.kind, 'ready');
     if (meant.kind !== 'ready') return;
-    const answer = await f.app.runQuery(meant.command, meant.values, carol);
+    const answer = await f.app.runQuery(meant.command, meant.values, carol, sourceIn());
     assert.equal(answer.ok, true);
     assert.equal(f.azure.queries.length, 1);
     assert.deepEqual(await f.store.requests.list({}), []);
-    const refused = await f.app.runQuery(meant.command, meant.values, mallory);
+    const refused = await f.app.runQuery(meant.command, meant.values, mallory, sourceIn());
     assert.equal(refused.ok, false);
     assert.equal(f.azure.queries.length, 1);
+  });
+});
+
+describe('app: read-only commands, who may run them, and their record', () => {
+  const EXAMPLE = fs.readFileSync(EXAMPLE_CONFIG, 'utf8');
+  /** The example config with a policy on `resources`. */
+  function withReaders(policyYaml: string): string {
+    const at = EXAMPLE.indexOf('    sensitive: false\n', EXAMPLE.indexOf('  - name: resources\n'));
+    assert.ok(at > 0, 'the example config changed');
+    return EXAMPLE.slice(0, at) + `    sensitive: false\n    policy: ${policyYaml}\n` + EXAMPLE.slice(at + '    sensitive: false\n'.length);
+  }
+  const personal = { id: 'a:personal', conversationType: 'personal' as const };
+
+  async function run(f: AppOnFakes, who: typeof carol, where = sourceIn()) {
+    const meant = f.app.interpret('resources rg-web');
+    assert.equal(meant.kind, 'ready');
+    if (meant.kind !== 'ready') throw new Error('not ready');
+    return f.app.runQuery(meant.command, meant.values, who, where);
+  }
+
+  it('records what it read, for whom, as query.run, before the answer is shown', async () => {
+    const f = appOnFakes();
+    const answer = await run(f, carol);
+    assert.equal(answer.ok, true);
+    const records = await f.audit();
+    assert.deepEqual(
+      records.map((r) => [r.type, r.actor?.aadObjectId, r.outcome.result, r.data?.command, r.data?.parameters, r.target?.resourceGroup]),
+      [['query.run', carol.aadObjectId, 'ok', 'resources', { group: 'rg-web' }, 'rg-web']],
+    );
+    assert.equal(records[0].data?.rows, answer.ok ? answer.result.rows.length : -1);
+  });
+
+  it('gives no answer whose record could not be written, and says so', async () => {
+    const f = appOnFakes();
+    f.store.audit.append = () => Promise.reject(new Error('disk full'));
+    const answer = await run(f, carol);
+    assert.deepEqual(answer, { ok: false, error: 'Countersign could not record this read in its audit log, so its answer is not shown. Try again in a moment.', whole: true });
+  });
+
+  it('runs only for its requesterRoles and from its conversations, refusals audited as request.refused', async () => {
+    const f = appOnFakes({ configText: withReaders('{ requesterRoles: [platform-approvers], conversations: { types: [personal] } }') });
+    assert.deepEqual(await run(f, carol, sourceIn(personal)), { ok: false, error: 'You cannot run "resources": it needs one of the roles platform-approvers.', whole: true });
+    assert.deepEqual(await run(f, bob), { ok: false, error: '"resources" cannot be run in a channel; allowed: personal chat.', whole: true });
+    assert.equal((await run(f, bob, sourceIn(personal))).ok, true);
+    assert.equal(f.azure.queries.length, 1, 'Azure was read once, for Bob in a personal chat');
+    const records = await f.audit();
+    assert.deepEqual(
+      records.map((r) => [r.type, r.actor?.aadObjectId, r.outcome.reason, r.data?.readOnly]),
+      [
+        ['request.refused', carol.aadObjectId, RefusalReason.NotAllowedToRequest, true],
+        ['request.refused', bob.aadObjectId, RefusalReason.ConversationNotAllowed, true],
+        ['query.run', bob.aadObjectId, undefined, undefined],
+      ],
+    );
+  });
+
+  it('refuses a read-only command\'s policy that says anything but who may run it and from where', () => {
+    assert.throws(
+      () => appOnFakes({ configText: withReaders('{ approverRoles: [platform-approvers], requesterRoles: [requesters] }') }),
+      /commands\[\d+\]\.policy\.approverRoles: operation listResources only reads, so nothing is approved: a read-only command's policy says only who may run it and from where \(requesterRoles, conversations\); remove approverRoles/,
+    );
+    assert.throws(() => appOnFakes({ configText: withReaders('{ requesterRoles: [readers] }') }), /policy\.requesterRoles\[0\]: role "readers" is not declared under roles/);
   });
 });
 

@@ -67,6 +67,7 @@ const ACTIVITY: Partial<Record<AuditEventType, number>> = {
   'delegation.replaced': UPDATE,
   'delegation.revoked': UPDATE,
   'delegation.refused': OTHER,
+  'query.run': READ,
 };
 
 const STATUS = {

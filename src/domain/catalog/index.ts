@@ -12,6 +12,7 @@ export type {
   ParameterProblem,
   ParameterSpec,
   ParsedCommand,
+  RequesterRule,
 } from './types';
 export { Catalog, tokenize } from './match';
 export { checkParameters, checkValue } from './parameters';

@@ -23,7 +23,16 @@ export interface ParameterSpec {
   default?: string;
 }
 
-export interface CommandPolicy {
+/** Who may ask for a command, and from where: a sensitive command's policy, or a read-only command's `readers`. */
+export interface RequesterRule {
+  /** Empty: anyone from an allowed tenant may request. */
+  requesterRoles: string[];
+  conversationTypes: ConversationKind[];
+  /** Empty: any conversation of an allowed type. */
+  conversationIds: string[];
+}
+
+export interface CommandPolicy extends RequesterRule {
   /** All approvals needed (with requirements: their counts added up). */
   approvals: number;
   /** Every role that approves (with requirements: theirs together). */
@@ -32,12 +41,7 @@ export interface CommandPolicy {
   requirements?: Requirement[];
   /** A reason the requester must give (absent: a reason is optional). */
   reason?: ReasonPolicy;
-  /** Empty: anyone from an allowed tenant may request. */
-  requesterRoles: string[];
   ttlSeconds: number;
-  conversationTypes: ConversationKind[];
-  /** Empty: any conversation of an allowed type. */
-  conversationIds: string[];
   /** Who is told when a request needs deciding (absent: each approver in a personal chat, no channels). */
   notify?: NotifyPolicy;
   reminders?: ReminderPolicy;
@@ -61,6 +65,8 @@ export interface CommandSpec {
   operation: OperationTemplate;
   /** Present for sensitive commands. */
   policy?: CommandPolicy;
+  /** A read-only command's policy, when it has one: who may run it and from where (nothing is approved). */
+  readers?: RequesterRule;
 }
 
 export interface ParsedCommand {
