@@ -27,7 +27,7 @@ import { sweepScheduled } from './schedule';
 import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
 import { CommitOutcomeUnknownError, type CardMessage } from './ports';
 import { cardViewers, personalView, refreshProblem, type PersonalView } from './personal-view';
-import { help, pending, status, type HelpEntry, type PendingView } from './queries';
+import { help, pending, shownIn, status, type HelpEntry, type PendingView } from './queries';
 import { recordConfigLoaded } from './startup';
 import { createRequest, interpret, runQuery, type CreateInput, type CreateResult, type Interpretation } from './requests';
 
@@ -259,8 +259,9 @@ export class Countersign {
     return exampleDay(this.deps.clock.now(), zoneOrUtc(zone), days);
   }
 
-  pending(actor: Actor): Promise<PendingView> {
-    return pending(this.deps, actor);
+  /** `where`: a group chat or channel lists only the requests that are there already (shownIn). */
+  pending(actor: Actor, where?: Pick<Source, 'conversationId' | 'conversationType'>): Promise<PendingView> {
+    return pending(this.deps, actor, where);
   }
 
   /** What is wrong with the request id a card refresh names (missing, not text), if anything. */
@@ -276,6 +277,11 @@ export class Countersign {
   /** Entra object ids of the people whose card is personal: the requester and the approvers. */
   cardViewers(request: ApprovalRequest): string[] {
     return cardViewers(this.deps, request);
+  }
+
+  /** Whether the request's card may be posted in this conversation (a shared one only where the request is already). */
+  shownIn(r: ApprovalRequest, where: Pick<Source, 'conversationId' | 'conversationType'>): boolean {
+    return shownIn(r, where);
   }
 
   status(actor: Actor, requestId: string): Promise<ApprovalRequest | undefined> {

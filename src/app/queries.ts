@@ -4,10 +4,11 @@ import { formatDuration, plural } from '../domain/duration-text';
 import { decidingRoles } from '../domain/policy';
 import { whoMustApprove } from '../domain/policy-text';
 import { breakGlassWords, whenItMayRun } from '../domain/policy-words';
-import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest } from '../domain/request';
+import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import type { AppDeps } from './context';
 import { decider } from './delegations';
 import { accessForView, rolesInQuestion } from './group-access';
+import { notifyPolicy } from './notifications';
 import { canonicalRequestId } from './request-ids';
 
 export interface HelpEntry {
@@ -46,6 +47,17 @@ function usage(c: CommandSpec): string {
   return [c.name, ...params].join(' ');
 }
 
+/**
+ * Whether a request's card may be posted in this conversation for someone who may see the request:
+ * in a personal chat always; in a group chat or channel only where the request already is (asked
+ * there, or one of the conversations its cards go to), since everyone there reads what is posted.
+ */
+export function shownIn(r: ApprovalRequest, where: Pick<Source, 'conversationId' | 'conversationType'>): boolean {
+  if (where.conversationType === 'personal') return true;
+  const id = where.conversationId;
+  return r.source.conversationId === id || notifyPolicy(r).channels.includes(id) || (!!r.breakGlass && (r.policy.breakGlass?.notify ?? []).includes(id));
+}
+
 export interface PendingView {
   /** Pending requests this person can approve or reject: the oldest, at most PENDING_SHOWN. */
   toDecide: ApprovalRequest[];
@@ -54,7 +66,12 @@ export interface PendingView {
   /** This person's own open requests: the oldest, at most PENDING_SHOWN. */
   mine: ApprovalRequest[];
   mineCount: number;
+  /** Those not listed because they were asked in (and sent to) other conversations: a shared one shows only its own. */
+  elsewhereCount: number;
 }
+
+/** Where `pending` lists everything the person may see. */
+const PERSONAL = { conversationId: '', conversationType: 'personal' } as const;
 
 /** Requests of each kind `pending` returns (the rest are counted): what one card can show. */
 export const PENDING_SHOWN = 25;
@@ -67,11 +84,12 @@ const PENDING_PAGE = 500;
  * page of memory. (A request that changes state while the pages are read may be counted once too
  * often or not at all: a count of a moving queue.)
  */
-export async function pending(deps: AppDeps, actor: Actor): Promise<PendingView> {
+export async function pending(deps: AppDeps, actor: Actor, where: Pick<Source, 'conversationId' | 'conversationType'> = PERSONAL): Promise<PendingView> {
   const now = deps.clock.now().getTime();
   const me = actor.aadObjectId.toLowerCase();
   const mayDecide = await decider(deps, actor);
-  const view: PendingView = { toDecide: [], toDecideCount: 0, mine: [], mineCount: 0 };
+  const view: PendingView = { toDecide: [], toDecideCount: 0, mine: [], mineCount: 0, elsewhereCount: 0 };
+  const here = (r: ApprovalRequest) => shownIn(r, where) || (view.elsewhereCount++, false);
   for (let offset = 0; ; offset += PENDING_PAGE) {
     const page = await deps.store.requests.list({ states: [...OPEN_STATES], limit: PENDING_PAGE, offset });
     for (const r of page) {
@@ -80,11 +98,12 @@ export async function pending(deps: AppDeps, actor: Actor): Promise<PendingView>
         isDecidable(r) &&
         r.requester.aadObjectId.toLowerCase() !== me &&
         !r.approvals.some((a) => a.approver.aadObjectId.toLowerCase() === me) &&
-        mayDecide(r)
+        mayDecide(r) &&
+        here(r)
       ) {
         if (view.toDecideCount++ < PENDING_SHOWN) view.toDecide.push(r);
       }
-      if (r.requester.aadObjectId.toLowerCase() === me) {
+      if (r.requester.aadObjectId.toLowerCase() === me && here(r)) {
         if (view.mineCount++ < PENDING_SHOWN) view.mine.push(r);
       }
     }

@@ -78,7 +78,10 @@ export function pendingCard(view: PendingView, sandbox: boolean): Card {
       lines: more > 0 ? [...shown.map(line), `… and ${plural(more, 'more request')} (the oldest are shown; status <request-id> shows any one)`] : shown.map(line),
     };
   };
-  return listCard('Pending requests', undefined, [
+  const elsewhere = view.elsewhereCount > 0
+    ? `Only the requests of this conversation are listed here. ${plural(view.elsewhereCount, 'other')} asked elsewhere: type "pending" in your personal chat with Countersign to see them.`
+    : undefined;
+  return listCard('Pending requests', elsewhere, [
     section('Waiting for your decision', view.toDecide, view.toDecideCount),
     section('Your open requests', view.mine, view.mineCount),
   ], sandbox);

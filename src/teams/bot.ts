@@ -159,6 +159,7 @@ export class CountersignBot extends TeamsActivityHandler {
         }
         const r = await this.app.status(actor, what.requestId);
         if (!r) await context.sendActivity(this.say(`There is no request ${what.requestId} that you can see.`));
+        else if (!this.app.shownIn(r, sourceOf(context.activity))) await context.sendActivity(this.say(notHere(r.id)));
         // Bound to the request like every other card of it: its buttons work and it is kept current.
         else await this.postRequestCard(context, r);
         return;
@@ -296,7 +297,7 @@ export class CountersignBot extends TeamsActivityHandler {
   }
 
   private async showPending(context: TurnContext): Promise<void> {
-    const view = await this.app.pending(actorOf(context.activity));
+    const view = await this.app.pending(actorOf(context.activity), sourceOf(context.activity));
     await this.sendCard(context, pendingCard(view, this.app.sandbox));
     // The cards themselves, so approvers can decide from wherever they asked (a personal chat too).
     // Once one card could not be recorded, the rest would not be either (each after the store's whole
@@ -447,6 +448,11 @@ export class CountersignBot extends TeamsActivityHandler {
 }
 
 /** The words of a message without its <at>…</at> mention markup (the mention's identity comes from its entity). */
+/** The answer to `status` in a shared conversation the request is not in: its card would be read by everyone there. */
+function notHere(requestId: string): string {
+  return `Request ${requestId} was not asked in this conversation, so its card is not posted here, where everyone would read it. Type "status ${requestId}" in your personal chat with Countersign.`;
+}
+
 function withoutMentions(text: string): string {
   return text.replace(/<at>[^<]*<\/at>/gi, ' ').trim();
 }

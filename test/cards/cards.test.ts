@@ -131,7 +131,7 @@ describe('cards', () => {
       formCard(deploy, { environment: 'production' }, [{ parameter: 'service', message: 'service is missing' }], HOSTILE, true),
       confirmCard(deploy, { environment: 'production', service: 'api-service' }, HOSTILE, false),
       helpCard([{ usage: 'deploy <a|b>', description: HOSTILE, approval: 'x', allowed: true }], false, { soon: '2026-03-03', later: '2026-03-05' }),
-      pendingCard({ toDecide: [buildRequest({ requester: alice })], toDecideCount: 1, mine: [], mineCount: 0 }, false),
+      pendingCard({ toDecide: [buildRequest({ requester: alice })], toDecideCount: 1, mine: [], mineCount: 0, elsewhereCount: 2 }, false),
       queryCard({ title: 'Resources', columns: ['name'], rows: [[HOSTILE]] }, true),
       listCard('t', undefined, [], false),
     ];
@@ -147,7 +147,7 @@ describe('cards', () => {
   it('keeps the pending card readable and within Teams\' message size when thousands wait: the oldest, then how many more', () => {
     const oldest = Array.from({ length: PENDING_SHOWN }, (_, i) => buildRequest({ id: `CS-${i + 1}`, requester: alice }));
     const mine = oldest.slice(0, 3);
-    const card = pendingCard({ toDecide: oldest, toDecideCount: 10_000, mine, mineCount: 3 }, false);
+    const card = pendingCard({ toDecide: oldest, toDecideCount: 10_000, mine, mineCount: 3, elsewhereCount: 0 }, false);
     const text = cardText(card);
     assert.ok(JSON.stringify(card).length < 28_000, `the card is ${JSON.stringify(card).length} characters`);
     assert.match(text, /Waiting for your decision \(10000\)/);

@@ -247,6 +247,36 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.equal(line, `${requestId}: tag staging-old owner {\u200B{DATE(x)}} \\*bold\\* by Alice Requester, pending, 0 of 1 approval, expires {{DATE(${expiresAt}, SHORT)}} {{TIME(${expiresAt})}}`);
   });
 
+  it('posts no card of a request into a shared conversation it is not in: status and pending say where to look instead', async () => {
+    const groupChat: Conversation = { id: '19:group-chat-of-four@thread.v2', conversationType: 'groupChat' };
+    const made = await h.teams.say(people.alice, 'delete resource group staging-old reason: incident INC-4711, do not share', alicePersonal);
+    const requestId = cardActions(lastCard(h, made))[0].data.requestId as string;
+    await h.bot.app.tellingIdle();
+
+    let from = await h.teams.say(people.bob, 'pending', groupChat);
+    let posted = h.teams.since(from).filter((s) => s.conversationId === groupChat.id);
+    assert.equal(posted.length, 1, 'the list, and no request card');
+    const list = cardText(cardOf(posted[0].activity));
+    assert.doesNotMatch(list, new RegExp(requestId));
+    assert.doesNotMatch(list, /INC-4711|staging-old/);
+    assert.match(list, /Only the requests of this conversation are listed here\. \d+ others? asked elsewhere: type "pending" in your personal chat with Countersign/);
+
+    from = await h.teams.say(people.bob, `status ${requestId}`, groupChat);
+    posted = h.teams.since(from).filter((s) => s.conversationId === groupChat.id);
+    assert.deepEqual(posted.map((s) => cardOf(s.activity)), [undefined], 'a text, no card');
+    assert.equal(
+      shown(lastText(h, from)),
+      `[SANDBOX] Request ${requestId} was not asked in this conversation, so its card is not posted here, where everyone would read it. Type "status ${requestId}" in your personal chat with Countersign.`,
+    );
+    assert.equal(await h.bot.deps.store.cards.getCardMessages(requestId).then((c) => c.some((m) => m.conversationId === groupChat.id)), false);
+
+    // In a personal chat, and in the conversation it was asked in, the card is posted as before.
+    from = await h.teams.say(people.bob, `status ${requestId}`, bobPersonal);
+    assert.match(cardText(lastCard(h, from)), /PENDING APPROVAL/);
+    from = await h.teams.say(people.alice, `status ${requestId}`, alicePersonal);
+    assert.match(cardText(lastCard(h, from)), /PENDING APPROVAL/);
+  });
+
   it("shows a request's status to those involved, and hides it from others", async () => {
     const made = await h.teams.say(people.alice, 'tag production-vm owner platform', opsChannel);
     const requestId = cardActions(lastCard(h, made))[0].data.requestId as string;
