@@ -84,14 +84,29 @@ export function checkpointReport(v: CheckpointVerification, keySource?: string, 
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
+/** What the signed checkpoints the export carries vouch for. */
+function checkpointsLine(v: ExportVerification): string {
+  const k = v.checkpoints;
+  if (k.found === 0) return v.manifest ? 'Checkpoints: none in the file.' : 'Checkpoints: none in the file, so nothing in it is signed.';
+  const parts: string[] = [];
+  if (k.checked > 0) parts.push(`${k.checked} signed with key ${k.keyId} checked: records up to ${k.upTo} are the ones Countersign signed`);
+  if (k.unchecked > 0) parts.push(k.keyId ? `${k.unchecked} signed with another key not checked (pass that key with --public-key)` : `${k.unchecked} not checked: no public key (pass --public-key <file>)`);
+  const bad = k.found - k.checked - k.unchecked;
+  if (bad > 0) parts.push(`${bad} do not check out (below)`);
+  return `Checkpoints: ${k.found} in the file; ${parts.join('; ')}.`;
+}
+
 export function exportReport(file: string, v: ExportVerification): string {
   const lines: string[] = [`Source: ${file} (${v.format})`];
   const c = v.chain;
   if (v.manifest) {
     lines.push(`Manifest: export ${v.manifest.exportId} of ${v.manifest.exportedAt} by ${v.manifest.exportedBy}, signed with key ${v.manifest.keyId}.`);
   } else {
-    lines.push('Manifest: none; only the records themselves were checked (a cut-off end cannot be told from a shorter export).');
+    lines.push(
+      'Manifest: none (--no-manifest): the records were checked only against each other. Anyone can hash edited records again, so that alone shows the file is consistent, not that these are the records Countersign wrote; and a cut-off end cannot be told from a shorter export.',
+    );
   }
+  lines.push(checkpointsLine(v));
   if (v.ok) {
     lines.push(
       c.count === 0 ? 'Export intact: it holds no records.' : `Export intact: ${c.count} records, seq ${c.firstSeq} to ${c.lastSeq}.`,

@@ -70,11 +70,18 @@ async function verifyFile(fileOption: string, opts: VerifyOptions, io: AuditCliI
   if (typeof opts.manifest === 'string') {
     manifestFile = path.resolve(io.cwd, opts.manifest);
     if (!existsSync(manifestFile)) throw new AuditInputError(`no manifest at ${manifestFile}`);
-  } else if (opts.manifest !== false && existsSync(manifestFileOf(file))) {
+  } else if (opts.manifest !== false) {
+    // The manifest is what says the file is what was exported: going on without it is asked for, never assumed.
     manifestFile = manifestFileOf(file);
+    if (!existsSync(manifestFile)) {
+      throw new AuditInputError(
+        `no manifest beside ${file} (looked for ${manifestFile}): pass the export's manifest with --manifest <file>, or check the records alone with --no-manifest (that shows they agree with each other, not that they are the records Countersign wrote)`,
+      );
+    }
   }
   const manifest = manifestFile ? readManifestFile(manifestFile) : undefined;
-  const verifier = manifest ? verifierFor(opts, io, `the manifest ${manifestFile}`) : undefined;
+  // Without a manifest the key still checks the checkpoints the file carries, when there is one.
+  const verifier = manifest ? verifierFor(opts, io, `the manifest ${manifestFile}`) : verifierFor(opts, io, undefined);
   // What the file is known to be: --format, or a name that says it (a manifest of another format is not its own).
   const knownFormat = opts.format ?? (KNOWN_EXPORT_NAME.test(file) ? formatOfFile(file) : undefined);
   let result;

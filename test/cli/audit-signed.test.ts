@@ -115,7 +115,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal(typo.stderr, 'error: --type "click.refuse" is not an audit event type (did you mean click.refused?): nothing was exported\n');
       const unlike = await audit(['export', '--format', 'jsonl', '--type', 'clicks', '--data-dir', dataDir]);
       assert.equal(unlike.code, 1);
-      assert.match(unlike.stderr, /--type "clicks" is not an audit event type \(known: config\.loaded, request\.created, .*, delegation\.refused\)/);
+      assert.match(unlike.stderr, /--type "clicks" is not an audit event type \(known: config\.loaded, request\.created, .*, delegation\.refused, query\.run\)/);
       const name = await audit(['export', '--format', 'jsonl', '--actor', 'bob', '--out', out, '--data-dir', dataDir]);
       assert.equal(name.code, 1, name.stderr);
       assert.match(name.stderr, /^error: --actor "bob" is not an Entra object id: records name their actor by object id, a GUID such as 0{8}-0{4}-0{4}-0{4}-0{12} .*; nothing was exported\n$/);
@@ -204,6 +204,77 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       writeFileSync(pem, (await audit(['public-key', '--data-dir', dataDir])).stdout);
       const offline = await audit(['verify', '--file', out, '--public-key', pem], {}, elsewhere);
       assert.equal(offline.code, 0, offline.stdout + offline.stderr);
+    });
+  });
+
+  describe('verify --file without a manifest', () => {
+    /** An export of the 12 records, a checkpoint (record 13) and one more record. */
+    async function exportWithCheckpoint(): Promise<{ out: string; pem: string }> {
+      assert.equal((await audit(['checkpoint', '--data-dir', dataDir])).code, 0);
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      await store.audit.append([anEvent('request.created', { time: timeAt(900), actor: alice, request: requestRef('req-9') })]);
+      await store.close();
+      const out = path.join(tmp.dir, 'audit.jsonl');
+      assert.equal((await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir])).code, 0);
+      const pem = path.join(tmp.dir, 'audit.pub.pem');
+      writeFileSync(pem, (await audit(['public-key', '--data-dir', dataDir])).stdout);
+      return { out, pem };
+    }
+
+    /** Rewrites the export as a forger without the key would: record `seq` changed, every hash after it computed again. */
+    function forge(file: string, seq: number, change: (r: AuditRecord & Record<string, unknown>) => void): void {
+      let prevHash: string | undefined;
+      const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => {
+        const r = JSON.parse(line) as AuditRecord & Record<string, unknown>;
+        if (r.seq === seq) change(r);
+        if (prevHash) r.prevHash = prevHash;
+        const { hash: _old, ...rest } = r;
+        prevHash = auditRecordHash(rest);
+        return canonicalJson({ ...rest, hash: prevHash });
+      });
+      writeFileSync(file, `${lines.join('\n')}\n`);
+    }
+
+    it('is asked for: a manifest missing beside the export is refused as bad input, not passed over', async () => {
+      const { out } = await exportWithCheckpoint();
+      rmSync(`${out}.manifest.json`);
+      const r = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(r.code, 1, r.stdout);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^error: no manifest beside .*audit\.jsonl \(looked for .*audit\.jsonl\.manifest\.json\): pass the export's manifest with --manifest <file>, or check the records alone with --no-manifest/);
+    });
+
+    it('checks the signed checkpoints the export carries: records rewritten and hashed again are caught', async () => {
+      const { out, pem } = await exportWithCheckpoint();
+      const intact = await audit(['verify', '--file', out, '--no-manifest', '--public-key', pem]);
+      assert.equal(intact.code, 0, intact.stdout + intact.stderr);
+      assert.match(intact.stdout, /Manifest: none \(--no-manifest\): the records were checked only against each other\. Anyone can hash edited records again/);
+      assert.match(intact.stdout, /Checkpoints: 1 in the file; 1 signed with key \S+ checked: records up to 12 are the ones Countersign signed\./);
+
+      forge(out, 5, (r) => (r.actor = bob));
+      const forged = await audit(['verify', '--file', out, '--no-manifest', '--public-key', pem]);
+      assert.equal(forged.code, 2, forged.stdout);
+      assert.match(forged.stdout, /EXPORT DAMAGED \(rewritten\):\n  record 12 is not the record the checkpoint in record 13 \(signed at .*\) vouches for .*: the records were rewritten at or before record 12 and hashed again\./);
+
+      // The checkpoint itself edited to match: its signature no longer does.
+      const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord & { data: { checkpoint: { hash: string } } });
+      const twelve = lines.find((r) => r.seq === 12)!.hash;
+      forge(out, 13, (r) => ((r as unknown as { data: { checkpoint: { hash: string } } }).data.checkpoint.hash = twelve));
+      const resigned = await audit(['verify', '--file', out, '--no-manifest', '--public-key', pem]);
+      assert.equal(resigned.code, 2, resigned.stdout);
+      assert.match(resigned.stdout, /EXPORT DAMAGED \(forged\):\n  the checkpoint in record 13, for record 12, has a signature that does not match it: it was forged or edited/);
+    });
+
+    it('says when nothing in the file is signed, or its checkpoints could not be checked for want of a key', async () => {
+      const { out } = await exportWithCheckpoint();
+      const elsewhere = path.join(tmp.dir, 'auditor-laptop');
+      const noKey = await audit(['verify', '--file', out, '--no-manifest'], {}, elsewhere);
+      assert.equal(noKey.code, 0, noKey.stdout + noKey.stderr);
+      assert.match(noKey.stdout, /Checkpoints: 1 in the file; 1 not checked: no public key \(pass --public-key <file>\)\./);
+      const plain = path.join(tmp.dir, 'plain.jsonl');
+      assert.equal((await audit(['export', '--format', 'jsonl', '--type', 'request.created', '--out', plain, '--data-dir', dataDir])).code, 0);
+      const none = await audit(['verify', '--file', plain, '--no-manifest', '--data-dir', dataDir]);
+      assert.match(none.stdout, /Checkpoints: none in the file, so nothing in it is signed\./);
     });
   });
 

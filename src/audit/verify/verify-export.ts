@@ -3,6 +3,11 @@
  * each against its own hash and in seq order); with its signed manifest, the file must also be the
  * very bytes that were exported, with the same count, first and last record. Together these catch
  * any edit, deletion, reordering, duplication or truncation, and name what happened where.
+ *
+ * Record hashes carry no key: whoever edits a file can hash every record again. What no one can
+ * redo without the private key is a signature: the manifest's, and those of the checkpoints the
+ * export's own audit.checkpoint records carry. So those checkpoints are checked too (with the key,
+ * when there is one): each must be signed by it and name a record the file holds as it is.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -14,12 +19,13 @@ import { readOcsf } from '../formats/ocsf';
 import { verifyChain } from './verify';
 import type { ChainProblemKind, ChainVerification } from './verify';
 import type { AuditRecord } from '../../domain/audit';
+import { checkpointOfRecord, checkpointSignatureOk } from '../access/checkpoints';
 import { manifestSignatureProblem } from '../access/manifest';
 import type { ExportManifest } from '../access/manifest';
 import type { ExportFormat } from '../ports';
 import type { AuditVerifier } from '../access/signing';
 
-export type ExportProblemKind = ChainProblemKind | 'truncated' | 'added' | 'bytes-changed' | 'bad-signature';
+export type ExportProblemKind = ChainProblemKind | 'truncated' | 'added' | 'bytes-changed' | 'bad-signature' | 'forged' | 'rewritten';
 
 export interface ExportProblem {
   kind: ExportProblemKind;
@@ -37,6 +43,20 @@ export interface ExportVerification {
   sha256?: string;
   /** The first problem is the most specific; empty when the export is intact. */
   problems: ExportProblem[];
+  /** The signed checkpoints the file's audit.checkpoint records carry, and what checking them found. */
+  checkpoints: ExportCheckpoints;
+}
+
+export interface ExportCheckpoints {
+  /** How many the file carries. */
+  found: number;
+  /** Signed with the key given and naming a record of the file as it is. */
+  checked: number;
+  /** The highest record a checked checkpoint names. */
+  upTo?: number;
+  /** Not checked: no key was given, or another key signed them. */
+  unchecked: number;
+  keyId?: string;
 }
 
 export interface VerifyExportOptions {
@@ -47,7 +67,7 @@ export interface VerifyExportOptions {
    */
   fileFormat?: ExportFormat;
   manifest?: ExportManifest;
-  /** Needed with a manifest: the key its signature is checked with. */
+  /** Needed with a manifest: the key its signature is checked with (and the file's checkpoints, with or without one). */
   verifier?: AuditVerifier;
   /** Without a manifest: the export is a window of the chain (it need not start at record 1). */
   partial?: boolean;
@@ -57,6 +77,63 @@ function readExport(file: string, format: ExportFormat): AsyncIterable<AuditReco
   if (format === 'csv') return readCsv(file);
   if (format === 'ocsf') return readOcsf(file);
   return readJsonl(file);
+}
+
+/** How many of the latest records' hashes are kept to compare a checkpoint with: it names a record just before its own. */
+const RECENT_HASHES = 65_536;
+
+/** An audit.checkpoint record met in the file, with the hash the file holds for the record it names (when that is among the recent ones). */
+interface MetCheckpoint {
+  record: number;
+  checkpoint: ReturnType<typeof checkpointOfRecord>;
+  held?: string;
+}
+
+/** The records, noting on the way every audit.checkpoint record and the hash the file holds for what it names. */
+async function* noting(records: AsyncIterable<AuditRecord>, met: MetCheckpoint[]): AsyncGenerator<AuditRecord> {
+  const recent = new Map<number, string>();
+  for await (const r of records) {
+    recent.set(r.seq, r.hash);
+    if (recent.size > RECENT_HASHES) recent.delete(recent.keys().next().value as number);
+    if (r.type === 'audit.checkpoint') {
+      const checkpoint = checkpointOfRecord(r);
+      met.push({ record: r.seq, checkpoint, ...(checkpoint && recent.has(checkpoint.seq) ? { held: recent.get(checkpoint.seq) } : {}) });
+    }
+    yield r;
+  }
+}
+
+/** What the file's checkpoints say, once its records checked out against each other. */
+function checkCheckpoints(met: readonly MetCheckpoint[], verifier: AuditVerifier | undefined): { problems: ExportProblem[]; summary: ExportCheckpoints } {
+  const summary: ExportCheckpoints = { found: met.length, checked: 0, unchecked: 0, ...(verifier ? { keyId: verifier.keyId } : {}) };
+  const problems: ExportProblem[] = [];
+  for (const { record, checkpoint: c, held } of met) {
+    if (!c) {
+      problems.push({ kind: 'forged', message: `record ${record} is an audit.checkpoint record whose checkpoint cannot be read (not a seq, hash, time, key id and signature): it was edited.` });
+      continue;
+    }
+    if (!verifier || c.keyId !== verifier.keyId) {
+      summary.unchecked += 1;
+      continue;
+    }
+    if (!checkpointSignatureOk(c, verifier)) {
+      problems.push({
+        kind: 'forged',
+        message: `the checkpoint in record ${record}, for record ${c.seq}, has a signature that does not match it: it was forged or edited (anyone can hash records again; no one can sign without the key).`,
+      });
+      continue;
+    }
+    if (held !== undefined && held !== c.hash) {
+      problems.push({
+        kind: 'rewritten',
+        message: `record ${c.seq} is not the record the checkpoint in record ${record} (signed at ${c.time}) vouches for (hash ${c.hash.slice(0, 12)}…): the records were rewritten at or before record ${c.seq} and hashed again.`,
+      });
+      continue;
+    }
+    summary.checked += 1;
+    summary.upTo = Math.max(summary.upTo ?? 0, c.seq);
+  }
+  return { problems, summary };
 }
 
 /** The manifest given is not the file's: another format, other bytes. Nothing was checked against it. */
@@ -167,10 +244,15 @@ export async function verifyExportFile(file: string, options: VerifyExportOption
     if (plainlyNot(format, content)) throw new WrongFormatError(format, content!);
   }
   const start = m ? (m.contiguous && m.firstSeq <= 1 ? 'genesis' : 'anywhere') : options.partial ? 'anywhere' : 'genesis';
-  const chain = await verifyChain(readExport(file, format), { start, links: m ? m.contiguous : true });
+  const met: MetCheckpoint[] = [];
+  const chain = await verifyChain(noting(readExport(file, format), met), { start, links: m ? m.contiguous : true });
   const problems: ExportProblem[] = [];
   if (chain.problem) problems.push({ kind: chain.problem.kind, message: chain.problem.message });
-  if (!m) return { ok: problems.length === 0, format, chain, problems };
+  // Past a broken chain the records read say nothing more; the checkpoints are checked over an intact one.
+  const signed = chain.problem ? { problems: [], summary: { found: met.length, checked: 0, unchecked: met.length } } : checkCheckpoints(met, options.verifier);
+  problems.push(...signed.problems);
+  const checkpoints = signed.summary;
+  if (!m) return { ok: problems.length === 0, format, chain, problems, checkpoints };
 
   if (!options.verifier) throw new Error('a manifest is checked with a public key: none was given');
   const signature = manifestSignatureProblem(m, options.verifier);
@@ -184,7 +266,7 @@ export async function verifyExportFile(file: string, options: VerifyExportOption
       message: `the file is not the one exported: its SHA-256 is ${sha256}, the manifest signed ${m.sha256}. Every record still checks, so it was changed in another way (reformatted, re-encoded, text added).`,
     });
   }
-  return { ok: problems.length === 0, format, chain, manifest: m, sha256, problems };
+  return { ok: problems.length === 0, format, chain, manifest: m, sha256, problems, checkpoints };
 }
 
 /** What the records read say against what the manifest signed. */
