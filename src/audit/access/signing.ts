@@ -51,6 +51,9 @@ export class AuditVerifier {
     // Node's base64 decoder reads the URL-safe alphabet too (download links carry base64url).
     const bytes = Buffer.from(signature, 'base64');
     if (bytes.length !== 64) return false;
+    // Only the one spelling of these bytes: the decoder ignores the spare low bits of the last
+    // character, so several strings would otherwise pass as one signature (an altered link too).
+    if (bytes.toString('base64') !== signature && bytes.toString('base64url') !== signature) return false;
     return verify(null, signedBytes(purpose, text), this.publicKey, bytes);
   }
 }

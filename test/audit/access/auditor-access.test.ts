@@ -176,6 +176,23 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     assert.equal((await fetch(url)).status, 200, 'the real link still works');
   });
 
+  it('refuses a link whose signature is spelt another way (the spare bits of its last character changed), without using up the real one', async () => {
+    const { from, to } = windowAround(h);
+    const url = linkIn(await say(h, people.erin, `audit export ${from} ${to}`));
+    // The signature's last character carries spare low bits the decoder ignores: change only those.
+    const last = url.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const i = alphabet.indexOf(last);
+    const twin = alphabet[(i & ~3) | ((i + 1) & 3)];
+    const signature = url.split('.').at(-1)!;
+    assert.ok(Buffer.from(signature.slice(0, -1) + twin, 'base64url').equals(Buffer.from(signature, 'base64url')), 'the twin decodes to the same bytes');
+    const res = await fetch(url.slice(0, -1) + twin);
+    assert.equal(res.status, 404);
+    const [refused] = await refusals(h);
+    assert.equal(refused.outcome.reason, 'link-invalid');
+    assert.equal((await fetch(url)).status, 200, 'the real link still works');
+  });
+
   it('records links that do not check out one by one up to the budget a minute, then as one count', async () => {
     const budget = { ...REFUSAL_BUDGET };
     Object.assign(REFUSAL_BUDGET, { perMinute: 3, windowMs: 300 });
