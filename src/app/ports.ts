@@ -159,10 +159,13 @@ export interface DelegationStore {
 /**
  * How the storage itself failed, as opposed to a fault in handling a request: `disk` (full, I/O
  * error, read-only, corrupt, the database file gone), `unreachable` (the database server cannot be
- * reached, or the connection broke) or `busy` (another process held the lock a write needed for
- * longer than COUNTERSIGN_STORE_LOCK_WAIT; nothing was written).
+ * reached, or the connection broke), `busy` (another process held the lock a write needed for
+ * longer than COUNTERSIGN_STORE_LOCK_WAIT; nothing was written), `overloaded` (the database server
+ * had no connection slot, memory or other resource to spare, or cancelled a statement that ran past
+ * its time limit: worth another try in a moment) or `read-only` (the database server takes no
+ * writes: a standby, or default_transaction_read_only).
  */
-export type StorageFault = 'disk' | 'unreachable' | 'busy';
+export type StorageFault = 'disk' | 'unreachable' | 'busy' | 'overloaded' | 'read-only';
 
 /** What the use cases keep: requests, the audit log, the card bindings and delegations. */
 export interface Store {

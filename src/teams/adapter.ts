@@ -46,13 +46,16 @@ function publicCloudWith(openIdMetadataUrl: string): Record<string, string | boo
 function failedTurnText(fault: StorageFault | undefined): string {
   if (fault === 'disk') return 'Countersign could not handle this message: its database cannot take writes right now (its disk is full or failing), so nothing was changed. Try again later, and tell the team that runs Countersign.';
   if (fault === 'busy') return 'Countersign could not handle this message: another process is holding its database, so nothing was changed. Try again in a moment, and tell the team that runs Countersign if it keeps happening.';
+  if (fault === 'overloaded') return 'Countersign could not handle this message: its database is overloaded right now (out of connections or memory, or a statement ran past its time limit), so nothing was changed. Try again in a moment, and tell the team that runs Countersign if it keeps happening.';
+  if (fault === 'read-only') return 'Countersign could not handle this message: its database is read-only right now (a standby, as after a failover), so nothing was changed. Try again later, and tell the team that runs Countersign.';
   if (fault === 'unreachable') return 'Countersign could not handle this message: it cannot reach its database right now, so nothing was changed. Try again shortly, and tell the team that runs Countersign if it keeps happening.';
   return 'Countersign hit an internal error handling this message; nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.';
 }
 
 /**
- * `storageFault` tells the store's own failure (its disk, or the database out of reach) from a
- * fault in handling the message (the store's Store.storageFault), so the person is told which.
+ * `storageFault` tells the store's own failure (its disk; the database out of reach, held by
+ * another process, overloaded or read-only) from a fault in handling the message (the store's
+ * Store.storageFault), so the person is told which.
  * `callTimeoutMs` bounds every call to the Bot Connector (COUNTERSIGN_TEAMS_SEND_TIMEOUT).
  */
 export function createAdapter(

@@ -307,6 +307,17 @@ describe('PostgreSQL: a lock held by another session', function () {
         await c.end();
       }
     });
+
+    it('stops a start that meets the lock with what holds it, not as an unreachable server', async () => {
+      await (await open()).close();
+      opened.splice(0);
+      await lock('audit_log');
+      const started = await timed(open(200));
+      const err = reasonOf(started.outcome);
+      assert.match(String(err), /is reachable, but another session held a lock Countersign needs at start for longer than COUNTERSIGN_STORE_LOCK_WAIT \(55P03 lock_not_available: canceling statement due to lock timeout\): find the session holding it/);
+      assert.doesNotMatch(String(err), /unreachable|firewall/);
+      assert.ok(started.ms < 3000, `the start gave up after ${started.ms} ms`);
+    });
   });
 
   describe('the bot', () => {

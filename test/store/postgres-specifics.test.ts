@@ -9,6 +9,7 @@ import { CommitOutcomeUnknownError, DuplicateRequestError, VersionConflictError 
 import type { DownloadLink } from '../../src/audit/ports';
 import { openPostgresAuditReader, openPostgresStore, POSTGRES_MIGRATIONS, RUNTIME_ROLE, verifyPostgresAuditLog } from '../../src/store/postgres';
 import type { PostgresConnectionOptions, PostgresStore } from '../../src/store/postgres';
+import { explainConnectionError } from '../../src/store/postgres/connection';
 import { READ_HEAD } from '../../src/store/postgres/transactions';
 import { sealRecord } from '../../src/audit/chain/chain';
 import type { AuditRecord } from '../../src/domain/audit';
@@ -328,6 +329,32 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.equal(store.storageFault(new CommitOutcomeUnknownError(refused)), 'unreachable');
   });
 
+  it('tells the rest of class 53 from a full disk, and a cancelled statement or a read-only server from an internal error', async () => {
+    const store = await open();
+    const raised = (errcode: string) => store.pool.query(`DO $$ BEGIN RAISE EXCEPTION 'fault' USING ERRCODE = '${errcode}'; END $$`).catch((err: unknown) => err);
+    // Only 53100 is the disk; the server short of connections, memory or a configured limit is overloaded.
+    assert.equal(store.storageFault(await raised('too_many_connections')), 'overloaded');
+    assert.equal(store.storageFault(await raised('out_of_memory')), 'overloaded');
+    assert.equal(store.storageFault(await raised('configuration_limit_exceeded')), 'overloaded');
+    assert.equal(store.storageFault(await raised('read_only_sql_transaction')), 'read-only');
+    // A real statement_timeout: the server cancels the statement (57014).
+    const client = await store.pool.connect();
+    const cancelled = await client
+      .query("BEGIN; SET LOCAL statement_timeout = '20ms'; SELECT pg_sleep(1)")
+      .catch((err: unknown) => err)
+      .finally(() => client.query('ROLLBACK').finally(() => client.release()));
+    assert.equal((cancelled as { code?: string }).code, '57014');
+    assert.equal(store.storageFault(cancelled), 'overloaded');
+    // As pg's errors are seen: an object with its SQLSTATE.
+    const sqlstate = (code: string) => Object.assign(new Error('fault'), { code });
+    assert.equal(store.storageFault(sqlstate('53100')), 'disk');
+    assert.equal(store.storageFault(sqlstate('53300')), 'overloaded');
+    assert.equal(store.storageFault(sqlstate('57014')), 'overloaded');
+    assert.equal(store.storageFault(sqlstate('25006')), 'read-only');
+    assert.equal(store.storageFault(sqlstate('55P03')), 'busy');
+    assert.equal(store.storageFault(new CommitOutcomeUnknownError(sqlstate('53300'))), 'overloaded');
+  });
+
   it('migrates once when several instances start at once', async () => {
     const stores = await Promise.all(Array.from({ length: 5 }, () => open()));
     assert.equal(stores.length, 5);
@@ -436,7 +463,9 @@ describe('PostgreSQL store, several instances on one database', function () {
       await kick();
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(await s.ping(), false);
-      await assert.rejects(s.audit.append([anEvent('request.created')]), /read-only transaction/);
+      const refused = await s.audit.append([anEvent('request.created')]).catch((err: unknown) => err);
+      assert.match(String(refused), /read-only transaction/);
+      assert.equal(s.storageFault(refused), 'read-only', 'told as a read-only database, not an internal error');
     } finally {
       await superuser(async (c) => {
         await c.query('SET default_transaction_read_only = off');
@@ -517,6 +546,19 @@ describe('PostgreSQL store, several instances on one database', function () {
     it('a URL that is not one', async () => {
       await assert.rejects(openPostgresStore({ connection: { url: 'mysql://x@y/z' } }), /must start with postgres:\/\//);
       await assert.rejects(openPostgresStore({ connection: { url: 'postgres://x@y/z?sslmode=sometimes' } }), /sslmode=sometimes; expected one of/);
+    });
+    it('a lock or statement timeout, too many clients or a read-only server: each as what it is, never as an unreachable server', () => {
+      const options = { url: 'postgres://postgres@db.example:5432/countersign' };
+      const server = (code: string, message: string) => explainConnectionError(Object.assign(new Error(message), { code }), options).message;
+      const lock = server('55P03', 'canceling statement due to lock timeout');
+      assert.match(lock, /^PostgreSQL at postgres:\/\/postgres@db\.example:5432\/countersign is reachable, but another session held a lock Countersign needs at start .*\(55P03 lock_not_available: canceling statement due to lock timeout\): find the session holding it/);
+      const statement = server('57014', 'canceling statement due to statement timeout');
+      assert.match(statement, /is reachable, but cancelled a statement of Countersign's start \(57014 query_canceled: .*\): .*statement_timeout/);
+      assert.match(server('53300', 'sorry, too many clients already'), /is reachable, but has no connection free \(53300 too_many_connections: sorry, too many clients already\): .*max_connections/);
+      assert.match(server('25006', 'cannot execute CREATE TABLE in a read-only transaction'), /is read-only \(25006 read_only_sql_transaction: .*\): connect to the primary/);
+      for (const told of [lock, statement]) assert.doesNotMatch(told, /unreachable|firewall/);
+      // A timeout of the client's own (no SQLSTATE) is still the network's.
+      assert.match(explainConnectionError(new Error('Connection terminated due to connection timeout'), options).message, /is unreachable \(Connection terminated due to connection timeout\)/);
     });
     it('TLS demanded of a server without it', async () => {
       await assert.rejects(openPostgresStore({ connection: { url: `${db.url}?sslmode=require` } }), /TLS with PostgreSQL .* failed .*PGSSLMODE/);

@@ -1,7 +1,7 @@
 /**
  * A message whose turn failed gets an answer that says what failed: the store's disk, the database
- * out of reach, or something inside Countersign. The store tells which (Store.storageFault); the
- * Teams layer knows no database's error codes.
+ * out of reach, held, overloaded or read-only, or something inside Countersign. The store tells
+ * which (Store.storageFault); the Teams layer knows no database's error codes.
  */
 import assert from 'node:assert/strict';
 import type { TurnContext } from 'botbuilder';
@@ -41,6 +41,16 @@ describe('the answer to a message whose turn failed', () => {
   it('says another process holds the database when the store says it is busy', async () => {
     const [text] = await answerTo('message', failure, () => 'busy');
     assert.match(text, /^Countersign could not handle this message: another process is holding its database, so nothing was changed\. Try again in a moment/);
+  });
+
+  it('says the database is overloaded, to try again in a moment, when the store says so', async () => {
+    const [text] = await answerTo('message', failure, () => 'overloaded');
+    assert.match(text, /^Countersign could not handle this message: its database is overloaded right now \(out of connections or memory, or a statement ran past its time limit\), so nothing was changed\. Try again in a moment/);
+  });
+
+  it('says the database is read-only when the store says so', async () => {
+    const [text] = await answerTo('message', failure, () => 'read-only');
+    assert.match(text, /^Countersign could not handle this message: its database is read-only right now \(a standby, as after a failover\), so nothing was changed\./);
   });
 
   it('says it was an internal error otherwise, and that nothing was changed', async () => {

@@ -142,7 +142,31 @@ export function explainConnectionError(err: unknown, options: PostgresConnection
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     return new PostgresStartupError(`cannot resolve the PostgreSQL host of ${target} (${code}): check the host in COUNTERSIGN_DATABASE_URL / DATABASE_URL or PGHOST`);
   }
-  if (code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || /timeout/i.test(message)) {
+  // The server's own answers, by SQLSTATE, before the words: a lock_timeout or statement_timeout
+  // says "timeout" too, but came from a server in reach.
+  if (code === '55P03') {
+    return new PostgresStartupError(
+      `PostgreSQL at ${target} is reachable, but another session held a lock Countersign needs at start for longer than COUNTERSIGN_STORE_LOCK_WAIT (55P03 lock_not_available: ${message}): find the session holding it (pg_locks, pg_stat_activity: a LOCK TABLE left open, a long transaction), end it or let it finish, then start again`,
+    );
+  }
+  if (code === '57014') {
+    return new PostgresStartupError(
+      `PostgreSQL at ${target} is reachable, but cancelled a statement of Countersign's start (57014 query_canceled: ${message}): the server is overloaded or the role's or database's statement_timeout is too short; start again in a moment, or raise statement_timeout`,
+    );
+  }
+  if (code === '53300') {
+    return new PostgresStartupError(
+      `PostgreSQL at ${target} is reachable, but has no connection free (53300 too_many_connections: ${message}): start again once other clients closed theirs, or raise max_connections (or the role's or database's connection limit); COUNTERSIGN_DATABASE_POOL_SIZE is how many this instance opens`,
+    );
+  }
+  if (code === '25006') {
+    return new PostgresStartupError(
+      `PostgreSQL at ${target} is read-only (25006 read_only_sql_transaction: ${message}): connect to the primary, not a standby, or turn default_transaction_read_only off for this role or database`,
+    );
+  }
+  // An error the server sent (with its SQLSTATE) is an answer: only one of the client's own may be a connection timeout.
+  const serverAnswered = err instanceof pg.DatabaseError;
+  if (code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || (!serverAnswered && /timeout/i.test(message))) {
     return new PostgresStartupError(
       `PostgreSQL at ${target} is unreachable (${code || message}): check that the server is running, the host and port are right, and the firewall lets this machine in`,
     );

@@ -95,9 +95,13 @@ export class PostgresStore implements CountersignStore {
   }
 
   /**
-   * PostgreSQL's storage errors (SQLSTATE class 53, insufficient resources: disk full, out of memory;
-   * class 58, system error: I/O) are the disk's; a connection that broke or cannot be made, the
-   * server's being unreachable.
+   * PostgreSQL's own failures, by SQLSTATE: the disk's (53100 disk_full; class 58, system error:
+   * I/O), the server's being short of something other than disk (the rest of class 53, insufficient
+   * resources: 53200 out_of_memory, 53300 too_many_connections, 53400 configuration_limit_exceeded
+   * such as temp_file_limit) or cancelling a statement (57014 query_canceled: statement_timeout) as
+   * its being overloaded, 25006 read_only_sql_transaction (a standby, default_transaction_read_only)
+   * as its being read-only; a connection that broke or cannot be made, the server's being
+   * unreachable. Each is told to the person differently: only a full disk needs the disk freed.
    */
   storageFault(err: unknown): StorageFault | undefined {
     // A lock held past the wait, or no connection of the pool free in time (all held by waiting statements).
@@ -105,7 +109,9 @@ export class PostgresStore implements CountersignStore {
     if (err instanceof AuditLogRewoundError) return 'disk';
     const cause = err instanceof CommitOutcomeUnknownError ? err.cause : err;
     const code = (cause as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && /^5[38]/.test(code)) return 'disk';
+    if (code === '53100' || (typeof code === 'string' && code.startsWith('58'))) return 'disk';
+    if ((typeof code === 'string' && code.startsWith('53')) || code === '57014') return 'overloaded';
+    if (code === '25006') return 'read-only';
     // A read that gave up on a lock (lock_timeout, SQLSTATE 55P03) waited as long as a write would.
     if (code === '55P03') return 'busy';
     return isConnectionError(cause) || cause instanceof PostgresStartupError ? 'unreachable' : undefined;
