@@ -25,8 +25,9 @@ function running(pid: number): boolean {
 
 /**
  * Removes what an earlier command left beside `target` when it was killed while writing it
- * (`<target>.partial-<pid>` of a process that is gone); returns the paths removed. A partial file
- * of a process still running (another export to the same name) is left alone.
+ * (`<target>.partial-<pid>` of a process that is gone, and the `-journal` SQLite keeps beside a
+ * backup's copy while it writes it); returns the paths removed. A partial file of a process still
+ * running (another export to the same name) is left alone.
  */
 export function removeAbandonedPartials(target: string): string[] {
   const dir = path.dirname(target);
@@ -40,8 +41,9 @@ export function removeAbandonedPartials(target: string): string[] {
   const removed: string[] = [];
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length));
-    if (!/^\d+$/.test(name.slice(prefix.length)) || pid === process.pid || running(pid)) continue;
+    const owner = /^(\d+)(?:-journal|-wal|-shm)?$/.exec(name.slice(prefix.length));
+    const pid = Number(owner?.[1]);
+    if (!owner || pid === process.pid || running(pid)) continue;
     rmSync(path.join(dir, name), { recursive: true, force: true });
     removed.push(path.join(dir, name));
   }

@@ -13,6 +13,7 @@ import { backupSqliteStore, BackupTargetExistsError, openSqliteAuditReader, veri
 import { postgresDatabaseConnection } from './audit-database';
 import { AuditInputError, processIo, progressLine, reportingInputErrors, requireCountersignFile, requireDatabase, unreadableAsInput } from './audit-io';
 import type { AuditCliIo } from './audit-io';
+import { removeAbandonedPartials } from './output-file';
 import { EXIT_DAMAGED, EXIT_OK, verificationReport } from './audit-report';
 
 const DATA_DIR_HELP = 'data directory holding countersign.db (default: $COUNTERSIGN_DATA_DIR or ./data)';
@@ -110,6 +111,8 @@ async function backupStore(targetOption: string, opts: { dataDir?: string }, io:
   if (!existsSync(path.dirname(target))) throw new AuditInputError(`cannot write ${target}: its directory does not exist`);
   // The source first: a wrong data directory is named as such, and nothing is copied from it.
   requireCountersignFile(file);
+  // The copy is made under <file>.partial-<pid> (backup.ts): one a killed backup left is removed here.
+  for (const left of removeAbandonedPartials(target)) io.stderr.write(`Removed ${left}, left by an earlier backup that did not finish.\n`);
   let pages = { totalPages: 0, remainingPages: 0 };
   const progress = progressLine(io, () => `Backing up: ${pages.totalPages - pages.remainingPages} of ${pages.totalPages} pages`);
   try {

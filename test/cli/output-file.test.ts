@@ -71,11 +71,19 @@ describe('putting an output file in place', () => {
   it('removes what an export killed while writing left (its process gone), not what a running one is writing', () => {
     const gone = spawnSync(process.execPath, ['-e', '']).pid!;
     writeFileSync(`${out}.partial-${gone}`, 'half an export');
+    // A backup's copy is a SQLite database: killed mid-copy, its journal is left beside it.
+    writeFileSync(`${out}.partial-${gone}-journal`, 'a journal');
     writeFileSync(`${out}.partial-${process.ppid}`, 'an export under way');
+    writeFileSync(`${out}.partial-${process.ppid}-journal`, 'the journal of a backup under way');
     writeFileSync(`${out}.partial-notes`, 'not a partial export');
     writeFileSync(path.join(tmp.dir, `other.jsonl.partial-${gone}`), 'another name');
-    assert.deepEqual(removeAbandonedPartials(out), [`${out}.partial-${gone}`]);
+    assert.deepEqual(removeAbandonedPartials(out).sort(), [`${out}.partial-${gone}`, `${out}.partial-${gone}-journal`]);
     assert.ok(!existsSync(`${out}.partial-${gone}`));
-    assert.deepEqual(readdirSync(tmp.dir).sort(), [`audit.jsonl.partial-${process.ppid}`, 'audit.jsonl.partial-notes', `other.jsonl.partial-${gone}`]);
+    assert.deepEqual(readdirSync(tmp.dir).sort(), [
+      `audit.jsonl.partial-${process.ppid}`,
+      `audit.jsonl.partial-${process.ppid}-journal`,
+      'audit.jsonl.partial-notes',
+      `other.jsonl.partial-${gone}`,
+    ]);
   });
 });

@@ -4,15 +4,16 @@
  */
 import { readCliSettings } from '../../src/settings';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import Database from 'better-sqlite3';
 import { registerStoreCommands } from '../../src/cli/store';
 import type { AuditCliIo } from '../../src/cli/audit-io';
 import { databaseFile } from '../../src/settings';
-import { migrate, MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
+import { backupSqliteStore, migrate, MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
 import { aRequest, alice, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
 import { createTestDatabase } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
@@ -212,5 +213,57 @@ describe('countersign store backup of a database that is not Countersign\'s', ()
       assert.match(r.stderr, new RegExp(`^error: ${databaseFile(dir).replace(/[.\\/]/g, '\\$&')} ${why.source}`));
       assert.deepEqual(readdirSync(path.join(tmp.dir, 'backup')), []);
     }
+  });
+});
+
+describe('countersign store backup stopped partway', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let dataDir: string;
+  let backupDir: string;
+  let copy: string;
+  beforeEach(async () => {
+    tmp = tempDir();
+    dataDir = path.join(tmp.dir, 'data');
+    const live = await openSqliteStore({ file: databaseFile(dataDir) });
+    // Large enough (over 1,000 pages) for the copy to take several steps.
+    for (let i = 0; i < 200; i++) await live.audit.append([anEvent('request.created', { time: timeAt(i), data: { note: 'x'.repeat(20_000) } })]);
+    await live.close();
+    backupDir = path.join(tmp.dir, 'backup');
+    mkdirSync(backupDir);
+    copy = path.join(backupDir, 'countersign.db');
+  });
+  afterEach(() => tmp.remove());
+
+  it('never has a file under the name while it copies, and leaves nothing at all when the copy fails midway', async () => {
+    const seen: { atName: boolean; copied: number }[] = [];
+    const failing = backupSqliteStore(databaseFile(dataDir), copy, (p) => {
+      seen.push({ atName: existsSync(copy), copied: p.totalPages - p.remainingPages });
+      if (seen.length === 3) throw new Error('the disk went away');
+    });
+    await assert.rejects(failing, /the disk went away/);
+    assert.equal(seen.length, 3);
+    assert.ok(seen[2].copied > 0, 'the copy had begun when it failed');
+    assert.deepEqual(seen.map((s) => s.atName), [false, false, false], 'nothing under the name while the copy is made (a kill then leaves none)');
+    assert.deepEqual(readdirSync(backupDir), [], 'no partial copy under the name or beside it');
+    const r = await store(['backup', copy, '--data-dir', dataDir], {}, tmp.dir);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /Audit chain intact: 200 records/);
+  });
+
+  it('killed mid-copy, leaves nothing under the name; the next backup is not refused and removes what it left', async () => {
+    // A backup process SIGKILLed by itself once the copy is under way, as an operator's kill -9 would.
+    const script = `require(${JSON.stringify(path.resolve('src/store/sqlite/backup.ts'))}).backupSqliteStore(${JSON.stringify(databaseFile(dataDir))}, ${JSON.stringify(copy)}, (p) => {
+      if (p.totalPages - p.remainingPages >= 400) process.kill(process.pid, 'SIGKILL');
+    });`;
+    const killed = spawnSync(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', script]);
+    assert.equal(killed.signal, 'SIGKILL', String(killed.stderr));
+    assert.ok(!existsSync(copy), 'nothing under the name');
+    const left = readdirSync(backupDir);
+    assert.ok(left.includes(`countersign.db.partial-${killed.pid}`), left.join(', '));
+    const r = await store(['backup', copy, '--data-dir', dataDir], {}, tmp.dir);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, new RegExp(`Removed ${copy.replace(/[.\\/]/g, '\\$&')}\\.partial-${killed.pid}, left by an earlier backup that did not finish\\.`));
+    assert.match(r.stdout, /Audit chain intact: 200 records/);
+    assert.ok(!readdirSync(backupDir).some((f) => f.includes('.partial-')), readdirSync(backupDir).join(', '));
   });
 });

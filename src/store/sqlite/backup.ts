@@ -2,8 +2,14 @@
  * An online backup of the SQLite store: SQLite's backup API copies the database page by page while
  * the bot keeps writing (a write restarts nothing: better-sqlite3 steps the copy between writes), and
  * the copy is a consistent database that `countersign audit verify` checks like the original.
+ *
+ * The copy is written beside its name as `<name>.partial-<pid>` (the name exports write under, so
+ * the CLI's clean-up of what a killed command left applies to it too), flushed to disk, and moved to
+ * its name only once complete. A backup killed partway thus leaves no empty or half-copied file under
+ * the name, which the next backup would refuse as already there; a copy that fails is removed.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, lstatSync, openSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
 import { openReadOnly } from './connection';
 
 export class BackupTargetExistsError extends Error {
@@ -18,17 +24,77 @@ export interface BackupProgress {
   remainingPages: number;
 }
 
+/** The name a backup to `target` is written under by this process until it is complete. */
+function partialNameOf(target: string): string {
+  return `${target}.partial-${process.pid}`;
+}
+
+function existsAt(file: string): boolean {
+  try {
+    lstatSync(file); // a link to nowhere is there too
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes the copy under its temporary name and the journal SQLite may have left beside it. */
+function removeCopy(temp: string): void {
+  for (const f of [temp, `${temp}-journal`, `${temp}-wal`, `${temp}-shm`]) rmSync(f, { force: true });
+}
+
+function fsyncPath(file: string): void {
+  const fd = openSync(file, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Moves the complete copy to `target` without ever replacing a file there (one that appeared while
+ * the copy was made is kept): a hard link fails if the name is taken; where the file system has no
+ * hard links the name is checked just before a rename instead (as src/cli/output-file.ts does).
+ */
+function placeCopy(temp: string, target: string): void {
+  try {
+    linkSync(temp, target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new BackupTargetExistsError(target);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') throw err;
+    if (existsAt(target)) throw new BackupTargetExistsError(target);
+    renameSync(temp, target);
+    return;
+  }
+  unlinkSync(temp);
+}
+
 export async function backupSqliteStore(file: string, target: string, onProgress?: (p: BackupProgress) => void): Promise<void> {
-  if (existsSync(target)) throw new BackupTargetExistsError(target);
+  if (existsAt(target)) throw new BackupTargetExistsError(target);
+  const temp = partialNameOf(target);
   const db = openReadOnly(file);
   try {
-    await db.backup(target, {
+    await db.backup(temp, {
       progress: (p) => {
         onProgress?.(p);
         return 200;
       },
     });
+    // SQLite syncs its commit, but the copy is only as good as what reached the disk before it gets its name.
+    fsyncPath(temp);
+    placeCopy(temp, target);
+  } catch (err) {
+    removeCopy(temp);
+    throw err;
   } finally {
     db.close();
+  }
+  // The new name itself survives a power cut only once its directory is flushed (not possible everywhere).
+  try {
+    fsyncPath(path.dirname(target));
+  } catch {
+    // Windows cannot open a directory to flush it; its rename is durable as made.
   }
 }
