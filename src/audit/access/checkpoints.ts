@@ -48,12 +48,20 @@ function checkpointEvent(c: AuditCheckpoint, time: string, trigger: CheckpointTr
   };
 }
 
-/** Appends one checkpoint to the file, and waits until it is on disk. */
+/**
+ * Appends one checkpoint to the file, as a whole line of its own, and waits until it is on disk. A
+ * crash in the middle of an append leaves a last line without its newline: the next checkpoint
+ * starts with one, so it is not joined onto that torn line and lost with it (read as one line that
+ * is not a checkpoint, and skipped).
+ */
 function appendCheckpointFile(file: string, c: AuditCheckpoint): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const fd = fs.openSync(file, 'a', 0o644);
+  const fd = fs.openSync(file, 'a+', 0o644);
   try {
-    fs.writeSync(fd, `${canonicalJson(c)}\n`);
+    const { size } = fs.fstatSync(fd);
+    const last = Buffer.alloc(1);
+    const torn = size > 0 && fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+    fs.writeSync(fd, `${torn ? '\n' : ''}${canonicalJson(c)}\n`);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

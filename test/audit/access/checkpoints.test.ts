@@ -59,6 +59,23 @@ describe('checkpoints of the audit chain head', () => {
     assert.equal(readCheckpointFile(checkpointFileOf(tmp.dir)).checkpoints.length, 3);
   });
 
+  it('appends after a line a crash left without its newline as a line of its own: the torn line is skipped, the new checkpoint read', async () => {
+    const file = checkpointFileOf(tmp.dir);
+    await store.audit.append([anEvent('request.created')]);
+    const first = (await checkpointer.write('timer'))!;
+    // A crash mid-append: part of the next checkpoint's line, and no newline.
+    const torn = JSON.stringify(first).slice(0, 40);
+    fs.appendFileSync(file, torn);
+    await store.audit.append([anEvent('request.approved')]);
+    const next = (await checkpointer.write('timer'))!;
+    assert.deepEqual(readCheckpointFile(file), { checkpoints: [first, next], unreadable: [2] });
+    assert.equal(fs.readFileSync(file, 'utf8').split('\n')[1], torn, 'the torn line is kept as it was');
+    // The file ends with a newline again: the one after it is appended as it always was.
+    await store.audit.append([anEvent('request.cancelled')]);
+    const third = (await checkpointer.write('timer'))!;
+    assert.deepEqual(readCheckpointFile(file), { checkpoints: [first, next, third], unreadable: [2] });
+  });
+
   describe('verification', () => {
     const hashes = new Map<number, string>();
     const sourced = (c: SourcedCheckpoint['checkpoint'], from = 'the checkpoint table', recordSeq?: number): SourcedCheckpoint => ({ checkpoint: c, from, recordSeq });
