@@ -29,6 +29,7 @@ import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/se
 import { isLoopback, readSettings, type Settings } from './settings';
 import { openConfiguredStore, type OpenedStore } from './store/open-store';
 import type { WriterThreadBoot } from './store/sqlite';
+import { InstanceLockedError } from './store/sqlite/instance-lock';
 import { parsePostgresUrl, PostgresStartupError } from './store/postgres/url';
 import { auditCommandHandler } from './teams/audit-command';
 import { registerAuditRoutes } from './http/audit-routes';
@@ -348,6 +349,7 @@ async function openStore(settings: Settings, log: Logger, sqliteWriterThread: Wr
     });
   } catch (err) {
     if (err instanceof PostgresStartupError) throw new StartupError(`the PostgreSQL store cannot be used: ${err.message}`);
+    if (err instanceof InstanceLockedError) throw new StartupError(err.message);
     throw err;
   }
 }

@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import { ExportIncompleteError } from '../audit/formats/export';
 import { SigningKeyError } from '../audit/access/signing';
 import { databaseFile, readCliSettings, type CliSettings } from '../settings';
-import { NotACountersignDatabaseError, openSqliteAuditReader, openSqliteStore } from '../store/sqlite';
+import { checkSharedIndex, NotACountersignDatabaseError, openSqliteAuditReader, openSqliteStore, SharedIndexMissingError } from '../store/sqlite';
 import type { SqliteStore } from '../store/sqlite';
 import { resolveDataDir } from './audit-options';
 import { existsAt, OutputTakenError, partialNameOf, placeOutput } from './output-file';
@@ -141,8 +141,19 @@ export function requireCountersignFile(file: string): void {
 export async function openStoreForCli(file: string): Promise<SqliteStore> {
   return unreadableAsInput(file, async () => {
     openSqliteAuditReader(file).close();
+    refuseForkedIndex(file);
     return openSqliteStore({ file, writer: 'inline' });
   });
+}
+
+/** Refuses (as bad input: nothing was opened) a database whose -shm file is missing under a running bot (instance-lock.ts). */
+export function refuseForkedIndex(file: string): void {
+  try {
+    checkSharedIndex(file);
+  } catch (err) {
+    if (err instanceof SharedIndexMissingError) throw new AuditInputError(err.message);
+    throw err;
+  }
 }
 
 /** The output path, checked: its directory must exist. */

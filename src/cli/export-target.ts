@@ -8,6 +8,7 @@ import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync } from 'no
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { checkpointFileOf } from '../audit/access/checkpoints';
+import { INSTANCE_LOCK_FILE } from '../store/sqlite/instance-lock';
 import { PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../audit/access/signing';
 import { databaseFile } from '../settings';
 import { AuditInputError } from './audit-io';
@@ -35,6 +36,7 @@ function dataDirectoryFileKind(dataDir: string, name: string): string | undefine
   if (name.startsWith(`${checkpoints}.lost-`)) return 'a set-aside checkpoint file';
   if (name === PRIVATE_KEY_FILE) return 'the audit signing key';
   if (name === PUBLIC_KEY_FILE) return 'the audit public key';
+  if (name === INSTANCE_LOCK_FILE) return "the running bot's instance lock";
   return undefined;
 }
 

@@ -9,7 +9,7 @@ import { databaseFile } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
 import type { PostgresConnectionOptions, PostgresStore } from './postgres';
 import { PostgresStartupError } from './postgres/url';
-import { openSqliteStore, type WriterThreadBoot } from './sqlite';
+import { lockDataDirectory, openSqliteStore, type WriterThreadBoot } from './sqlite';
 
 export interface OpenedStore {
   store: CountersignStore;
@@ -81,8 +81,17 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
       throw err;
     }
     const file = databaseFile(opening.dataDir);
+    let instanceLock;
+    try {
+      // One bot per SQLite data directory (instance-lock.ts): a second one is refused before it opens anything.
+      instanceLock = lockDataDirectory(opening.dataDir);
+    } catch (err) {
+      await opening.sqliteWriterThread?.discard();
+      throw err;
+    }
     const store = await openSqliteStore({
       file,
+      instanceLock,
       ...(opening.lockWaitMs !== undefined ? { busyTimeoutMs: opening.lockWaitMs } : {}),
       ...(opening.onWriterStopped ? { onWriterStopped: opening.onWriterStopped } : {}),
       ...(opening.sqliteWriterThread ? { writerThread: opening.sqliteWriterThread } : {}),

@@ -14,6 +14,8 @@ import { DatabaseFileGoneError } from '../../src/store/sqlite/file-watch';
 import { anEvent } from '../store/fixtures';
 import { eventually } from '../support/teams';
 import { startWatchedBot } from '../support/fatal-bot';
+import { audit } from '../cli/run-audit';
+import { StartupError } from '../../src/composition-root';
 
 describe('the database file deleted, replaced or cut while open', function () {
   this.timeout(30_000);
@@ -37,6 +39,7 @@ describe('the database file deleted, replaced or cut while open', function () {
       /was replaced by another file/,
     ],
     ['its write-ahead log deleted', (f) => fs.rmSync(`${f}-wal`), /write-ahead log .*-wal was deleted/],
+    ['its shared-memory file deleted', (f) => fs.rmSync(`${f}-shm`), /shared-memory file .*-shm was deleted while Countersign had the database open: other processes no longer share its write lock/],
   ];
 
   for (const writer of ['thread', 'inline'] as const) {
@@ -89,6 +92,35 @@ describe('the database file deleted, replaced or cut while open', function () {
       await store.close();
     }
     assert.deepEqual(stopped, []);
+  });
+
+  it('refuses a second bot on the same data directory, and takes it once the first stopped', async () => {
+    const first = await startWatchedBot(dir);
+    try {
+      await assert.rejects(startWatchedBot(dir), (err: Error) => err instanceof StartupError && /another Countersign is already running on the data directory .* the SQLite store serves one instance/.test(err.message));
+      assert.equal((await fetch(`${first.bot.url}/readyz`)).status, 200, 'the first goes on');
+    } finally {
+      await first.stop();
+    }
+    const second = await startWatchedBot(dir);
+    await second.stop();
+  });
+
+  it('keeps the command line off a database whose -shm file was deleted under the running bot: it would not share its lock', async () => {
+    const w = await startWatchedBot(dir);
+    try {
+      fs.rmSync(path.join(dir, 'countersign.db-shm'));
+      const cli = await audit(['checkpoint', '--data-dir', dir]);
+      assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+      assert.match(cli.stderr, /the database's shared-memory file .*countersign\.db-shm is missing while Countersign runs on .*: opening the database now would make a new one that does not share Countersign's write lock.*Nothing was opened/);
+      assert.equal(fs.existsSync(path.join(dir, 'countersign.db-shm')), false, 'no new one was made');
+      // The bot finds it gone at its next write (or readiness probe) and stops writing.
+      await eventually('not ready', async () => (await fetch(`${w.bot.url}/readyz`)).status === 503);
+      await eventually('told', () => w.fatal.length > 0);
+      assert.match(w.fatal[0], /shared-memory file .*-shm was deleted/);
+    } finally {
+      await w.stop();
+    }
   });
 
   it('makes the bot say it must be restarted and signs no checkpoint over the lost records', async () => {

@@ -2,7 +2,8 @@
  * Whether the database file the writer has open is still the one at its path. SQLite keeps writing
  * to a file that was deleted, replaced or truncated under it: its commits succeed, readers on the same
  * connection see them, and all of it is gone at the next start. The writer asks before every COMMIT
- * (two stat calls), readiness asks on every probe; what it finds stops the writes (group-commit.ts).
+ * (three stat calls: the file, its -wal and its -shm), readiness asks on every probe; what it finds
+ * stops the writes (group-commit.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,6 +39,12 @@ export class DatabaseFileWatch {
   private size: number;
   /** The write-ahead log, once seen: SQLite keeps it while a connection is open. */
   private wal: Identity | undefined;
+  /**
+   * The shared-memory index, once seen. It holds the write lock every process on the database
+   * shares: once it is deleted or replaced, another process makes a new one and writes beside this
+   * one without waiting for it, and the two fork the log.
+   */
+  private shm: Identity | undefined;
   private problem: string | undefined;
 
   /** Call right after the connection opened the file. */
@@ -68,6 +75,11 @@ export class DatabaseFileWatch {
     if (this.wal && !wal) return `the write-ahead log ${this.file}-wal was deleted ${then}`;
     if (this.wal && wal && !same(wal, this.wal)) return `the write-ahead log ${this.file}-wal was replaced by another file ${then}`;
     if (wal) this.wal ??= { dev: wal.dev, ino: wal.ino };
+    const shm = statOf(`${this.file}-shm`);
+    const forks = 'while Countersign had the database open: other processes no longer share its write lock, so what they and Countersign write could fork the audit log. Nothing more is written; restart Countersign (its start checks the audit log against the signed checkpoints, docs/faults.md)';
+    if (this.shm && !shm) return `the shared-memory file ${this.file}-shm was deleted ${forks}`;
+    if (this.shm && shm && !same(shm, this.shm)) return `the shared-memory file ${this.file}-shm was replaced by another file ${forks}`;
+    if (shm) this.shm ??= { dev: shm.dev, ino: shm.ino };
     return undefined;
   }
 }

@@ -11,6 +11,7 @@ import { SqliteDelegationStore } from './delegations';
 import { migrate } from './migrations';
 import type { Readiness, ReadinessOptions } from './readiness';
 import { SqliteRequestStore } from './requests';
+import type { InstanceLock } from './instance-lock';
 import { InlineWriter, type StoreWriter } from './writer';
 import { ThreadWriter } from './writer-thread';
 import { isStorageFault, StoreBusyError } from './write-lock';
@@ -39,6 +40,8 @@ export interface SqliteStoreOptions {
   onWriterStopped?: (err: Error) => void;
   /** A writer thread started ahead (the entry point's); by default the store starts its own. */
   writerThread?: WriterThreadBoot;
+  /** The data directory's instance lock (the bot's, instance-lock.ts): released when the store closes, or fails to open. */
+  instanceLock?: InstanceLock;
 }
 
 /** The longest a read (or the migration at open) may wait on a lock synchronously (ms). */
@@ -53,6 +56,8 @@ export class SqliteStore implements CountersignStore {
   readonly delegations: SqliteDelegationStore;
   readonly compliance: SqliteComplianceStore;
   private closed = false;
+  /** The data directory's instance lock, when this store is the bot's. */
+  instanceLock: InstanceLock | undefined;
   /** The last readiness answer (ping() refreshes it). */
   private lastReadiness: Readiness = { ok: true };
 
@@ -95,8 +100,12 @@ export class SqliteStore implements CountersignStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.writer.close();
-    this.db.close();
+    try {
+      await this.writer.close();
+      this.db.close();
+    } finally {
+      this.instanceLock?.release();
+    }
   }
 }
 
@@ -106,6 +115,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     db = openWritable(options.file, options.busyTimeoutMs);
   } catch (err) {
     await options.writerThread?.discard();
+    options.instanceLock?.release();
     throw err;
   }
   try {
@@ -130,10 +140,13 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
           options.writerThread,
         );
     if (writer instanceof InlineWriter && options.onWriterStopped) writer.group.onFileGone = options.onWriterStopped;
-    return new SqliteStore(db, options.file, writer, options.pageSize);
+    const store = new SqliteStore(db, options.file, writer, options.pageSize);
+    store.instanceLock = options.instanceLock;
+    return store;
   } catch (err) {
     db.close();
     await options.writerThread?.discard();
+    options.instanceLock?.release();
     throw err;
   }
 }
