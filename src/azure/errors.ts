@@ -36,12 +36,14 @@ export class ArmRequestError extends Error {
 }
 
 /**
- * A failure that says nothing lasting: ARM throttled the call (429), failed in itself (5xx), or the
- * connection failed (a Node.js network code, or the pipeline's send error). For a read, trying
- * again later may work. Not an abort, nor an error without a status that ARM reported (a failed
- * long-running operation's, such as an asynchronous InvalidTemplate), nor one of the credential.
+ * A failure that says nothing lasting: ARM throttled the call (429), failed in itself (5xx), its
+ * answer could not be read (a body cut short), or the connection failed (a Node.js network code, or
+ * the pipeline's send error). For a read, trying again later may work. Not an abort, nor an error
+ * without a status that ARM reported (a failed long-running operation's, such as an asynchronous
+ * InvalidTemplate), nor one of the credential.
  */
 export function isPassing(error: ArmError): boolean {
+  if (isUnreadableAnswer(error)) return true;
   if (error.httpStatus !== undefined) return error.httpStatus === 429 || error.httpStatus >= 500;
   return ['NetworkError', 'REQUEST_SEND_ERROR'].includes(error.code) || /^E[A-Z_]+$/.test(error.code);
 }
@@ -56,6 +58,15 @@ export function toArmError(error: unknown, captured?: CapturedResponse): ArmErro
   }
   if (isRestError(error)) {
     const status = error.statusCode;
+    if (error.code === PARSE_ERROR && (status === undefined || status < 400)) {
+      // ARM answered, perhaps accepting the request, but its answer could not be read.
+      const answered = status === undefined ? 'Azure Resource Manager answered' : `Azure Resource Manager answered HTTP ${status}`;
+      return {
+        code: PARSE_ERROR,
+        message: `${answered}, but its answer could not be read (${parseProblem(error.message)}): the request may have been carried out.`,
+        ...(status !== undefined ? { httpStatus: status } : {}),
+      };
+    }
     if (status === undefined) {
       return { code: error.code ?? 'NetworkError', message: `Could not reach Azure Resource Manager: ${error.message}` };
     }
@@ -94,13 +105,27 @@ export const STATUS_UNREADABLE = 'OperationStatusUnreadable';
 /** Network failures that mean the request never reached ARM: nothing can have changed. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED']);
 
+/** The SDK's code for an answer whose body could not be read or parsed (RestError.PARSE_ERROR). */
+const PARSE_ERROR = 'PARSE_ERROR';
+
 /**
- * True when the outcome cannot be known: ARM failed (5xx), the connection broke after the request was
- * sent, or we stopped waiting. A write may have happened; only reading Azure again tells.
+ * True when ARM answered but the answer could not be read: a 2xx (or 3xx) whose body was cut short or
+ * mangled, or a body that broke off before its status was known. ARM may have accepted the request.
+ */
+export function isUnreadableAnswer(error: ArmError): boolean {
+  return error.code === PARSE_ERROR && (error.httpStatus === undefined || error.httpStatus < 400);
+}
+
+/**
+ * True when the outcome cannot be known, because nothing proves that ARM refused: ARM failed (5xx),
+ * answered without refusing (a 2xx or 3xx, e.g. one whose body could not be read), the answer could
+ * not be read, the connection broke after the request was sent, or we stopped waiting. A write may
+ * have happened; only reading Azure again tells. Only a 4xx, an operation ARM reported failed, or a
+ * request that never left (NOT_SENT) is determinate.
  */
 export function isIndeterminate(error: ArmError): boolean {
-  if (error.code === STATUS_UNREADABLE) return true;
-  if (error.httpStatus !== undefined) return error.httpStatus >= 500;
+  if (error.code === STATUS_UNREADABLE || isUnreadableAnswer(error)) return true;
+  if (error.httpStatus !== undefined) return error.httpStatus < 400 || error.httpStatus >= 500;
   if (NOT_SENT.has(error.code)) return false;
   return ['Aborted', 'NetworkError', 'REQUEST_SEND_ERROR', 'UnexpectedError'].includes(error.code) || /^E[A-Z_]+$/.test(error.code);
 }
@@ -153,4 +178,10 @@ function parseText(text: string | null | undefined): ArmErrorBody | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What the SDK says went wrong reading a body, without the body it quotes. */
+function parseProblem(message: string): string {
+  const quoted = /^Error "([\s\S]*?)" occurred while parsing the response body/.exec(message);
+  return (quoted?.[1] ?? message).slice(0, 300);
 }

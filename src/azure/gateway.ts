@@ -11,7 +11,7 @@ import type { GatewayContext } from './operations/context';
 import { deleteResource } from './operations/delete-resource';
 import { cancelDeployment, deployTemplate } from './operations/deploy-template';
 import { resourceAction } from './operations/resource-action';
-import { resumeOperation } from './operations/resume';
+import { reconcileUnreadable, resumeOperation } from './operations/resume';
 import { createResourceGroup, deleteResourceGroup } from './operations/resource-groups';
 import { scaleResource } from './operations/scale-resource';
 import { setTags } from './operations/set-tags';
@@ -68,28 +68,16 @@ export function createAzureGateway(options: AzureGatewayOptions): AzureGateway {
       return whatIfSummary(op, contextFor(op.subscriptionId));
     },
 
-    execute(op: ChangeOperation, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
+    // An answer ARM gave but that could not be read (a 2xx whose body was cut short) is no outcome:
+    // the target is read back (reconcileUnreadable), never reported failed.
+    async execute(op: ChangeOperation, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
       const ctx = contextFor(op.subscriptionId);
-      switch (op.kind) {
-        case 'deployTemplate':
-          return deployTemplate(op, hooks, ctx);
-        case 'createResourceGroup':
-          return createResourceGroup(op, hooks, ctx);
-        case 'deleteResourceGroup':
-          return deleteResourceGroup(op, hooks, ctx);
-        case 'setTags':
-          return setTags(op, hooks, ctx);
-        case 'deleteResource':
-          return deleteResource(op, hooks, ctx);
-        case 'resourceAction':
-          return resourceAction(op, hooks, ctx);
-        case 'scaleResource':
-          return scaleResource(op, hooks, ctx);
-      }
+      return reconcileUnreadable(op, await send(op, hooks, ctx), hooks, ctx);
     },
 
-    resume(op: ChangeOperation, ref: ArmOperationRef, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
-      return resumeOperation(op, ref, hooks, contextFor(op.subscriptionId));
+    async resume(op: ChangeOperation, ref: ArmOperationRef, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
+      const ctx = contextFor(op.subscriptionId);
+      return reconcileUnreadable(op, await resumeOperation(op, ref, hooks, ctx), hooks, ctx);
     },
 
     snapshot(op: SnapshotOperation): Promise<TargetSnapshot> {
@@ -104,4 +92,24 @@ export function createAzureGateway(options: AzureGatewayOptions): AzureGateway {
       return runQuery(op, contextFor(op.subscriptionId));
     },
   };
+}
+
+/** Sends the operation to ARM, by kind, and follows it to its end. */
+function send(op: ChangeOperation, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+  switch (op.kind) {
+    case 'deployTemplate':
+      return deployTemplate(op, hooks, ctx);
+    case 'createResourceGroup':
+      return createResourceGroup(op, hooks, ctx);
+    case 'deleteResourceGroup':
+      return deleteResourceGroup(op, hooks, ctx);
+    case 'setTags':
+      return setTags(op, hooks, ctx);
+    case 'deleteResource':
+      return deleteResource(op, hooks, ctx);
+    case 'resourceAction':
+      return resourceAction(op, hooks, ctx);
+    case 'scaleResource':
+      return scaleResource(op, hooks, ctx);
+  }
 }

@@ -36,6 +36,11 @@ export interface StallFault extends RequestMatch {
   count?: number;
 }
 
+export interface TruncatedBodyFault extends RequestMatch {
+  /** How many matching requests are carried out but answered with their JSON body cut short (default 1). */
+  count?: number;
+}
+
 export interface DeploymentFailureFault {
   /** Only a deployment with this name (default: the next deployment). */
   deploymentName?: string;
@@ -66,6 +71,7 @@ export class SandboxFaults {
   private throttles: Counted<ThrottleFault>[] = [];
   private ambiguous: Counted<AmbiguousFault>[] = [];
   private stalls: Counted<StallFault>[] = [];
+  private truncations: Counted<TruncatedBodyFault>[] = [];
   private failures: DeploymentFailureFault[] = [];
   private slowdowns: SlowDeploymentFault[] = [];
   private denials: { action: string; scope?: string }[] = [];
@@ -89,6 +95,15 @@ export class SandboxFaults {
    */
   stall(fault: StallFault): void {
     this.stalls.push({ fault, remaining: fault.count ?? 1 });
+  }
+
+  /**
+   * The next `count` matching requests are carried out (a write takes effect) and answered with their
+   * status and headers, but with the JSON body cut off halfway: an answer the caller cannot read,
+   * although ARM accepted the request (a connection dropping mid-body, a proxy mangling it).
+   */
+  truncatedBody(fault: TruncatedBodyFault = {}): void {
+    this.truncations.push({ fault, remaining: fault.count ?? 1 });
   }
 
   /** The next matching deployment fails on one resource, with ARM's DeploymentFailed wrapping `error`. */
@@ -132,6 +147,7 @@ export class SandboxFaults {
     this.throttles = [];
     this.ambiguous = [];
     this.stalls = [];
+    this.truncations = [];
     this.failures = [];
     this.slowdowns = [];
     this.denials = [];
@@ -155,6 +171,11 @@ export class SandboxFaults {
   takeStall(method: string, path: string): number | undefined {
     if (method === 'GET' || method === 'HEAD') return undefined;
     return take(this.stalls, method, path)?.ms;
+  }
+
+  /** True when this answer's body (a request that has one) is to be cut short. */
+  takeTruncatedBody(method: string, path: string): boolean {
+    return take(this.truncations, method, path) !== undefined;
   }
 
   deniedAction(action: string, scope: string): boolean {

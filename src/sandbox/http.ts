@@ -28,6 +28,8 @@ export interface SandboxResponse {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** The truncatedBody fault: the JSON body is written cut off halfway. */
+  truncated?: boolean;
 }
 
 export class ArmHttpError extends Error {

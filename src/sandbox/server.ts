@@ -4,8 +4,8 @@
  *
  * Every ARM request goes through the same steps, in ARM's order: bearer token present, api-version
  * present, subscription known, route known, throttling, RBAC (denied actions), the handler, and finally
- * the faults that act after a write happened: a stalled answer, and the "ambiguous failure" which
- * answers 500.
+ * the faults that act after a write happened: a stalled answer, the "ambiguous failure" which
+ * answers 500, and the truncated body (the status ARM would answer, the JSON body cut off halfway).
  */
 import { randomUUID } from 'node:crypto';
 import https from 'node:https';
@@ -185,6 +185,7 @@ async function dispatch(req: SandboxRequest, ctx: SandboxContext): Promise<Sandb
   const stall = ctx.faults.takeStall(req.method, req.path);
   if (stall !== undefined) await ctx.sleep(stall);
   if (ctx.faults.takeAmbiguous(req.method, req.path)) return errorResponse(armErrors.internalServerError());
+  if (response.body !== undefined && ctx.faults.takeTruncatedBody(req.method, req.path)) return { ...response, truncated: true };
   return response;
 }
 
@@ -232,7 +233,9 @@ function write(res: ServerResponse, head: boolean, correlationId: string, respon
     return;
   }
   res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.end(JSON.stringify(response.body));
+  const text = JSON.stringify(response.body);
+  // Cut off halfway, yet a complete HTTP answer (its Content-Length is that of what is sent).
+  res.end(response.truncated ? text.slice(0, Math.max(1, Math.floor(text.length / 2))) : text);
 }
 
 function header(headers: SandboxRequest['headers'], name: string): string | undefined {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHttpHeaders, createPipelineRequest, RestError } from '@azure/core-rest-pipeline';
-import { armErrorFromResponse, flattenDetails, isIndeterminate, isPassing, toArmError } from '../../src/azure/errors';
+import { armErrorFromResponse, flattenDetails, isIndeterminate, isPassing, isUnreadableAnswer, toArmError } from '../../src/azure/errors';
 
 function restError(status: number, body: unknown, headers: Record<string, string> = {}): RestError {
   const request = createPipelineRequest({ url: 'https://management.azure.com/x' });
@@ -77,6 +77,40 @@ describe('ARM errors in words', () => {
     assert.equal(isIndeterminate(toArmError(new RestError('connect ECONNREFUSED', { code: 'ECONNREFUSED' }))), false);
     assert.equal(isIndeterminate(armErrorFromResponse(503, { error: { code: 'ServiceUnavailable', message: 'later' } })), true);
     assert.equal(isIndeterminate(armErrorFromResponse(409, { error: { code: 'Conflict', message: 'no' } })), false);
+  });
+
+  it('an answer ARM gave that could not be read is indeterminate, not a refusal; a 4xx still is one', () => {
+    const request = createPipelineRequest({ url: 'https://management.azure.com/x' });
+    const cutShort = (status: number | undefined) =>
+      new RestError('Error "SyntaxError: Unterminated string in JSON at position 12" occurred while parsing the response body - {"id":"/subs.', {
+        code: RestError.PARSE_ERROR,
+        ...(status !== undefined ? { statusCode: status, response: { status, headers: createHttpHeaders(), request, bodyAsText: '{"id":"/subs' } } : {}),
+        request,
+      });
+    for (const status of [200, 201, 202]) {
+      const error = toArmError(cutShort(status), { status, headers: {}, body: '{"id":"/subs' });
+      assert.deepEqual(error, {
+        code: 'PARSE_ERROR',
+        message: `Azure Resource Manager answered HTTP ${status}, but its answer could not be read (SyntaxError: Unterminated string in JSON at position 12): the request may have been carried out.`,
+        httpStatus: status,
+      });
+      assert.equal(isIndeterminate(error), true, String(status));
+      assert.equal(isUnreadableAnswer(error), true);
+      assert.equal(isPassing(error), true, 'reading it again may work');
+    }
+    // The body broke off before it was read whole: no status, and nothing says ARM refused.
+    const broken = toArmError(new RestError('Error reading response as text: aborted', { code: RestError.PARSE_ERROR }));
+    assert.equal(broken.code, 'PARSE_ERROR');
+    assert.match(broken.message, /^Azure Resource Manager answered, but its answer could not be read \(Error reading response as text: aborted\)/);
+    assert.equal(isIndeterminate(broken), true);
+    // Any other answer that is no refusal: ARM accepted the action (202) but named nothing to follow.
+    assert.equal(isIndeterminate({ code: 'MissingPollingUrl', message: 'no poll URL', httpStatus: 202 }), true);
+    // A refusal whose body could not be read is still a refusal.
+    const refused = toArmError(cutShort(403));
+    assert.equal(refused.httpStatus, 403);
+    assert.equal(isIndeterminate(refused), false);
+    assert.equal(isUnreadableAnswer(refused), false);
+    assert.equal(isIndeterminate(armErrorFromResponse(400, { error: { code: 'InvalidTemplate', message: 'no' } })), false);
   });
 
   it('describes an answer without an ARM error body by its status', () => {

@@ -174,6 +174,86 @@ describe('Azure gateway: when Azure says no, or cannot say', () => {
     });
   });
 
+  describe('an answer ARM gave that could not be read (a 2xx whose JSON body was cut short)', () => {
+    const requestsTo = (method: string, pathEnd: string, from = 0) =>
+      sandbox.requests.slice(from).filter((r) => r.method === method && r.path.toLowerCase().endsWith(pathEnd.toLowerCase())).map((r) => r.status);
+
+    it('a tag PATCH answered 200 cut short succeeded, read back from the tags; a tag write ARM refuses (403) still fails', async () => {
+      const tagsOf = `${id.vm}/providers/Microsoft.Resources/tags/default`;
+      sandbox.faults.truncatedBody({ method: 'PATCH', pathContains: '/tags/default' });
+      const outcome = await azure.execute({ kind: 'setTags', subscriptionId: sandbox.subscriptionId, scope: id.vm, tags: { costCenter: 'cc-42' }, operation: 'Merge' }, new RecordingHooks());
+      assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+      assert.match(outcome.status === 'succeeded' ? (outcome.summary ?? '') : '', /costCenter=cc-42.* Azure's answer to the request could not be read, so this was read back from Azure\.$/);
+      assert.equal(sandbox.state.resource(id.vm)?.tags.costCenter, 'cc-42');
+      assert.deepEqual(requestsTo('PATCH', tagsOf), [200], 'the PATCH went out once');
+
+      sandbox.faults.denyAction('Microsoft.Resources/tags/write');
+      const refused = await azure.execute({ kind: 'setTags', subscriptionId: sandbox.subscriptionId, scope: id.vm, tags: { owner: 'x' }, operation: 'Merge' }, new RecordingHooks());
+      assert.equal(refused.status, 'failed', JSON.stringify(refused));
+      assert.equal(errorOf(refused).httpStatus, 403);
+    });
+
+    it('a resource group created with a 201 cut short succeeded, read back from the group', async () => {
+      sandbox.faults.truncatedBody({ method: 'PUT', pathContains: '/resourcegroups/half-answered' });
+      const outcome = await azure.execute(
+        { kind: 'createResourceGroup', subscriptionId: sandbox.subscriptionId, resourceGroup: 'half-answered', location: 'westeurope', tags: { owner: 'alice' } },
+        new RecordingHooks(),
+      );
+      assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+      assert.match(outcome.status === 'succeeded' ? (outcome.summary ?? '') : '', /^Resource group half-answered created in westeurope\. Azure's answer/);
+      assert.deepEqual(sandbox.state.resourceGroup('half-answered')?.tags, { owner: 'alice' });
+      assert.deepEqual(requestsTo('PUT', '/resourcegroups/half-answered'), [201], 'the PUT went out once');
+    });
+
+    it('a deployment whose PUT was answered 201 cut short is found by name and correlation id and followed to its end', async () => {
+      sandbox.timing.deploymentStepMs = 40;
+      sandbox.faults.truncatedBody({ method: 'PUT', pathContains: '/deployments/web-half-answered' });
+      const running: (string | undefined)[] = [];
+      const hooks = new RecordingHooks(() => {
+        running.push(sandbox.state.deployment('production-api-service', 'web-half-answered')?.provisioningState);
+      });
+      const outcome = await azure.execute(deploy('web-half-answered'), hooks);
+      assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+      assert.equal(hooks.started.length, 1, 'the deployment found is recorded as started, to be followed');
+      assert.match(hooks.started[0].pollUrl ?? '', /\/deployments\/web-half-answered$/);
+      assert.notEqual(running[0], 'Succeeded', 'it was found while it still ran');
+      assert.deepEqual(requestsTo('PUT', '/deployments/web-half-answered'), [201], 'the PUT went out once');
+      assert.ok(sandbox.state.resource(`${id.group('production-api-service')}/providers/Microsoft.Web/sites/checkout`));
+    });
+
+    it('a scale whose PATCH was answered cut short succeeded, read back; one whose read before it was cut short fails, nothing sent', async () => {
+      const scale = (capacity: number): ChangeOperation => ({ kind: 'scaleResource', subscriptionId: sandbox.subscriptionId, resourceId: id.plan, capacity, apiVersion: '2023-12-01' });
+      sandbox.faults.truncatedBody({ method: 'PATCH', pathContains: '/serverfarms/api-service-plan' });
+      const outcome = await azure.execute(scale(5), new RecordingHooks());
+      assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+      assert.equal(sandbox.state.resource(id.plan)?.sku?.capacity, 5);
+      assert.deepEqual(requestsTo('PATCH', '/serverfarms/api-service-plan'), [200], 'the PATCH went out once');
+
+      const from = sandbox.requests.length;
+      sandbox.faults.truncatedBody({ method: 'GET', pathContains: '/serverfarms/api-service-plan' });
+      const unread = await azure.execute(scale(6), new RecordingHooks());
+      assert.equal(unread.status, 'failed', JSON.stringify(unread));
+      assert.equal(errorOf(unread).code, 'PARSE_ERROR');
+      assert.deepEqual(requestsTo('PATCH', '/serverfarms/api-service-plan', from), [], 'nothing was sent');
+      assert.equal(sandbox.state.resource(id.plan)?.sku?.capacity, 5);
+    });
+
+    it('a deployment that fails after its PUT was answered cut short is a failed outcome with ARM\'s error (its own ending)', async () => {
+      sandbox.faults.truncatedBody({ method: 'PUT', pathContains: '/deployments/web-half-failing' });
+      sandbox.faults.failDeployment({ deploymentName: 'web-half-failing', error: { code: 'SkuNotAvailable', message: 'P1v3 is not available.' } });
+      const outcome = await azure.execute(deploy('web-half-failing'), new RecordingHooks());
+      assert.equal(outcome.status, 'failed', JSON.stringify(outcome));
+      assert.equal(errorOf(outcome).code, 'DeploymentFailed');
+    });
+
+    it('a deployment whose status reads are answered cut short is followed to its end', async () => {
+      sandbox.timing.deploymentStepMs = 20;
+      sandbox.faults.truncatedBody({ count: 3, method: 'GET', pathContains: '/operationstatuses/' });
+      const outcome = await azure.execute(deploy('web-half-polled'), new RecordingHooks());
+      assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+    });
+  });
+
   it('a deployment whose PUT got an ambiguous 500 is recognised on the retry and followed to the end', async () => {
     sandbox.faults.ambiguousFailure({ method: 'PUT', pathContains: '/deployments/web-ambiguous' });
     const hooks = new RecordingHooks();

@@ -117,6 +117,28 @@ describe('live progress and cancelling (bot over HTTP, fake Bot Connector, ARM s
     assert.equal(r?.cancellation?.by.name, 'Dave Lead');
   });
 
+  it('follows a deployment whose PUT Azure answered 201 with a body cut short: running, cancellable, then as Azure ended it', async () => {
+    h.sandbox.faults.slowDeployment({ stepMs: 400 });
+    const { cardId, requestId } = await requestVia(h, 'deploy staging web-frontend');
+    const name = `countersign-${requestId}`;
+    h.sandbox.faults.truncatedBody({ method: 'PUT', pathContains: `/deployments/${name}` });
+    await h.teams.click(people.bob, cardId, 'approve');
+    await eventually('the deployment found and followed', async () => (await h.bot.deps.store.requests.get(requestId))?.execution?.ref.pollUrl);
+    await untilExecuting(h, cardId);
+    assert.equal(h.sandbox.state.deployment('staging-web-frontend', name)?.provisioningState, 'Running');
+    assert.deepEqual(cardActions(h.connector.card(cardId)).map((a) => [a.verb, a.title]), [['cancel', 'Cancel deployment']]);
+    await settled(h);
+
+    const r = await h.bot.deps.store.requests.get(requestId);
+    assert.equal(r?.state, 'succeeded', JSON.stringify(r?.execution));
+    assert.match(r?.outcomeDetail ?? '', /Azure's answer to the request could not be read, so this was read back from Azure/);
+    assert.match(cardText(h.connector.card(cardId)), /SUCCEEDED/);
+    const puts = h.sandbox.requests.filter((q) => q.method === 'PUT' && q.path.endsWith(`/${name}`)).map((q) => q.status);
+    assert.deepEqual(puts, [201], 'the deployment was sent once');
+    const types = (await auditOf(h, { requestId })).map((e) => e.type);
+    assert.ok(!types.includes('execution.failed'), types.join(', '));
+  });
+
   it('offers no cancel on a running operation Azure cannot cancel, and refuses a forged one', async () => {
     h.sandbox.timing.operationMs = 800;
     const { cardId, requestId } = await requestVia(h, 'vm restart batch-worker-01');

@@ -163,6 +163,18 @@ describe('ARM sandbox: the wire protocol', () => {
     assert.equal(sandbox.state.resource(id.plan)?.sku?.capacity, 9);
   });
 
+  it('a truncated body: the write takes effect, answered with its status and half its JSON', async () => {
+    sandbox.faults.truncatedBody({ method: 'PATCH' });
+    const answer = await call('PATCH', id.plan, { body: { sku: { capacity: 7 } } });
+    assert.equal(answer.status, 200);
+    const text = answer.body as string;
+    assert.equal(typeof text, 'string', 'the body is not JSON');
+    assert.ok(text.startsWith('{"'), text);
+    assert.equal(answer.headers['content-length'], String(Buffer.byteLength(text)), 'a complete HTTP answer, its body cut short');
+    assert.equal(sandbox.state.resource(id.plan)?.sku?.capacity, 7);
+    assert.equal(typeof (await call('PATCH', id.plan, { body: { sku: { capacity: 8 } } })).body, 'object', 'only the next matching answer was cut');
+  });
+
   it('a stalled write takes effect at once but is answered only later', async () => {
     sandbox.faults.stall({ method: 'POST', pathContains: '/stop', ms: 300 });
     const started = Date.now();
@@ -188,6 +200,8 @@ describe('ARM sandbox: the wire protocol', () => {
     const control = (method: string, path: string, body?: unknown) => call(method, `/_sandbox/${path}`, { token: false, apiVersion: null, body });
     assert.equal((await control('POST', 'faults/throttle', { count: 1, retryAfterSeconds: 1 })).status, 204);
     assert.equal((await call('GET', id.site)).status, 429);
+    assert.equal((await control('POST', 'faults/truncatedBody', { method: 'GET', pathContains: '/sites/' })).status, 204);
+    assert.equal(typeof (await call('GET', id.site)).body, 'string', 'the answer was cut short');
     assert.equal((await control('POST', 'faults/drift', { resourceId: id.vm, tags: { environment: 'changed' } })).status, 204);
     assert.equal(sandbox.state.resource(id.vm)?.tags.environment, 'changed');
     await control('POST', 'faults/restrictTo', { actions: ['Microsoft.Resources/subscriptions/resourceGroups/read'] });
@@ -214,7 +228,7 @@ describe('ARM sandbox: the wire protocol', () => {
     await refused('drift', { resourceId: id.group('production-vm'), sku: { name: 'x' }, tags: { a: 'b' } }, /changes only its tags, not sku/);
     await refused('drift', { tags: { a: 'b' } }, /drift needs resourceId/);
     await refused('drift', { resourceId: id.vm, tags: { a: 1 } }, /drift's tags must be an object of tag values/);
-    await refused('Drfit', { resourceId: id.vm, tags: { a: 'b' } }, /There is no fault 'Drfit'\. The faults are throttle, ambiguousFailure, stall, failDeployment, slowDeployment, denyAction, restrictTo, drift\./);
+    await refused('Drfit', { resourceId: id.vm, tags: { a: 'b' } }, /There is no fault 'Drfit'\. The faults are throttle, ambiguousFailure, stall, truncatedBody, failDeployment, slowDeployment, denyAction, restrictTo, drift\./);
     await refused('throttle', { pathcontains: '/sites/' }, /throttle has no field 'pathcontains': its fields are method, pathContains, count, retryAfterSeconds, unavailable/);
     await refused('throttle', { count: '2' }, /throttle's count must be a whole number above 0/);
     await refused('throttle', 'now', /throttle takes a JSON object/);

@@ -42,11 +42,20 @@ export function armRequest(target: { url: string; caPem: string }, method: strin
         res.on('data', (c: string) => (text += c));
         res.on('end', () => {
           const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
-          resolve({ status: res.statusCode ?? 0, headers, body: text ? JSON.parse(text) : undefined });
+          resolve({ status: res.statusCode ?? 0, headers, body: text ? jsonOrText(text) : undefined });
         });
       },
     );
     req.on('error', reject);
     req.end(payload);
   });
+}
+
+/** The body as JSON; as the text itself when it is not JSON (the truncatedBody fault). */
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }

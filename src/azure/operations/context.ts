@@ -5,6 +5,7 @@
 import type { ExecutionHooks } from '../../app/ports';
 import type { ArmOperationRef, ChangeOperation, ExecutionOutcome } from '../../domain/operation';
 import type { ArmClients } from '../clients';
+import { toArmError } from '../errors';
 import { callHook, CallTrace, outcomeOfError } from '../trace';
 import { DEFAULT_STATUS_PATIENCE_MS, StatusReads } from './status-reads';
 
@@ -68,6 +69,11 @@ export class Execution {
 
   failed(error: unknown): ExecutionOutcome {
     return outcomeOfError(error, this.ref, this.trace);
+  }
+
+  /** A failure before the operation was sent (a read it needs): nothing can have changed. */
+  notSent(error: unknown): ExecutionOutcome {
+    return { status: 'failed', ref: this.ref, error: toArmError(error, this.trace.response) };
   }
 
   /** An outcome nobody can know: never reported as success, never as a failure either. */

@@ -62,9 +62,10 @@ function restoreDeployment(exec: Execution, ctx: GatewayContext): RestorePoller<
 /**
  * Follows a deployment an earlier run started: the SDK poller restored from its recorded state, or, when
  * none was recorded (the run died before ARM's answer was saved), the deployment itself, found by name and
- * recognised by the correlation id recorded with the claim. A deployment ARM never received is started.
+ * recognised by the correlation id recorded with the claim. A deployment ARM never received is started,
+ * unless ARM `answered` its PUT (an answer that could not be read): then one not found is unknown.
  */
-export async function resumeDeployment(op: DeployOp, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+export async function resumeDeployment(op: DeployOp, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext, answered = false): Promise<ExecutionOutcome> {
   const exec = new Execution(hooks, [deploymentId(op.subscriptionId, op.resourceGroup, op.deploymentName)], ctx, ref);
   const api = ctx.clients.deployments;
   const readProgress = () => deploymentProgress(ctx, op);
@@ -86,7 +87,7 @@ export async function resumeDeployment(op: DeployOp, ref: ArmOperationRef, hooks
       }),
     );
     if (!existing) {
-      if (ref.resumeState || ref.pollUrl) {
+      if (answered || ref.resumeState || ref.pollUrl) {
         return exec.unknown('DeploymentNotFound', `Deployment ${op.deploymentName} was accepted by Azure but is no longer found in ${op.resourceGroup}; its outcome cannot be known.`);
       }
       return deployTemplate(op, withCorrelation(hooks, exec.trace.correlationId), ctx);

@@ -11,7 +11,7 @@ import { restorePoller } from '@azure/arm-resources';
 import { isRestError } from '@azure/core-rest-pipeline';
 import type { ExecutionHooks } from '../../app/ports';
 import type { ArmOperationRef, ChangeOperation, ExecutionOutcome } from '../../domain/operation';
-import { ArmRequestError } from '../errors';
+import { ArmRequestError, isUnreadableAnswer } from '../errors';
 import { resourceGroupId, sdkPath } from '../resource-ids';
 import { Execution, withCorrelation, type ChangeOf, type GatewayContext } from './context';
 import { deleteResource } from './delete-resource';
@@ -23,24 +23,50 @@ import { createResourceGroup, deleteResourceGroup } from './resource-groups';
 import { scaleResource } from './scale-resource';
 import { setTags } from './set-tags';
 
-export function resumeOperation(op: ChangeOperation, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+/**
+ * `answered`: ARM answered the operation but the answer could not be read (reconcileUnreadable), so
+ * it may have been accepted, and is never sent again.
+ */
+export function resumeOperation(op: ChangeOperation, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext, answered = false): Promise<ExecutionOutcome> {
   const resumed = withCorrelation(hooks, hooks.correlationId ?? ref.correlationId);
+  const accepted = answered || wasAccepted(ref);
   switch (op.kind) {
     case 'deployTemplate':
-      return resumeDeployment(op, ref, resumed, ctx);
+      return resumeDeployment(op, ref, resumed, ctx, answered);
     case 'resourceAction':
       return resumeAction(op, ref, resumed, ctx);
     case 'deleteResourceGroup':
-      return resumeGroupDelete(op, ref, resumed, ctx);
+      return resumeGroupDelete(op, ref, resumed, ctx, accepted);
     case 'deleteResource':
-      return resumeResourceDelete(op, ref, resumed, ctx);
+      return resumeResourceDelete(op, ref, resumed, ctx, accepted);
     case 'scaleResource':
-      return resumeScale(op, ref, resumed, ctx);
+      return resumeScale(op, ref, resumed, ctx, accepted);
     case 'setTags':
-      return resumeTags(op, ref, resumed, ctx);
+      return resumeTags(op, ref, resumed, ctx, accepted);
     case 'createResourceGroup':
-      return resumeGroupCreate(op, ref, resumed, ctx);
+      return resumeGroupCreate(op, ref, resumed, ctx, accepted);
   }
+}
+
+/**
+ * An outcome that is unknown only because ARM's answer could not be read (a 2xx whose body was cut
+ * short, a body that broke off): ARM may have carried the operation out, so it is not a failure, and
+ * the target's state decides, as when an execution is resumed without ARM's answer: done (succeeded),
+ * still going (followed to its end: a deployment found by name and correlation id), or not as asked
+ * (unknown). The operation is never sent again. An action leaves no state to read: it stays unknown.
+ */
+export async function reconcileUnreadable(op: ChangeOperation, outcome: ExecutionOutcome, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+  if (outcome.status !== 'unknown' || !isUnreadableAnswer(outcome.error) || op.kind === 'resourceAction') return outcome;
+  const unread = `${outcome.error.code}${outcome.error.httpStatus !== undefined ? ` (HTTP ${outcome.error.httpStatus})` : ''}: ${outcome.error.message}`;
+  const reconciled = await resumeOperation(op, outcome.ref, hooks, ctx, true);
+  if (reconciled.status === 'succeeded') {
+    return { ...reconciled, summary: `${reconciled.summary ?? ''} Azure's answer to the request could not be read, so this was read back from Azure.`.trim() };
+  }
+  const error = { ...reconciled.error, details: [...(reconciled.error.details ?? []), `Azure's answer to the request could not be read: ${unread}`] };
+  // A read of the target that ARM answered with an error (a 403, a 404) says nothing about how the
+  // operation ended; only the operation's own ending (a deployment that failed) makes it failed.
+  const readRefused = reconciled.status === 'failed' && reconciled.error.httpStatus !== undefined;
+  return { status: readRefused ? 'unknown' : reconciled.status, ref: reconciled.ref, error };
 }
 
 /** True when ARM had accepted the operation (an answer was recorded), so it must not be sent again. */
@@ -97,7 +123,7 @@ async function waitUntil<T>(exec: Execution, ctx: GatewayContext, read: () => Pr
   }
 }
 
-async function resumeGroupDelete(op: ChangeOf<'deleteResourceGroup'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+async function resumeGroupDelete(op: ChangeOf<'deleteResourceGroup'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext, accepted: boolean): Promise<ExecutionOutcome> {
   const exec = new Execution(hooks, [resourceGroupId(op.subscriptionId, op.resourceGroup)], ctx, ref);
   const groups = ctx.clients.resources.resourceGroups;
   const done = () => exec.succeeded(`Resource group ${op.resourceGroup} and everything in it deleted.`);
@@ -107,14 +133,14 @@ async function resumeGroupDelete(op: ChangeOf<'deleteResourceGroup'>, ref: ArmOp
     const read = () => readOrMissing(() => groups.get(op.resourceGroup));
     const group = await waitUntil(exec, ctx, read, (g) => g?.properties?.provisioningState !== 'Deleting');
     if (!group) return done();
-    if (!wasAccepted(ref)) return deleteResourceGroup(op, hooks, ctx);
+    if (!accepted) return deleteResourceGroup(op, hooks, ctx);
     return exec.unknown('DeleteOutcomeUnknown', `Azure accepted the deletion of ${op.resourceGroup}, but the group still exists and is not being deleted; Azure no longer reports how the deletion ended.`);
   } catch (e) {
     return exec.failed(e);
   }
 }
 
-async function resumeResourceDelete(op: ChangeOf<'deleteResource'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+async function resumeResourceDelete(op: ChangeOf<'deleteResource'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext, accepted: boolean): Promise<ExecutionOutcome> {
   const exec = new Execution(hooks, [op.resourceId], ctx, ref);
   const resources = ctx.clients.resources.resources;
   const done = () => exec.succeeded(`Deleted ${op.resourceId}.`);
@@ -124,14 +150,14 @@ async function resumeResourceDelete(op: ChangeOf<'deleteResource'>, ref: ArmOper
     const read = () => readOrMissing(() => resources.getById(sdkPath(op.resourceId), op.apiVersion));
     const resource = await waitUntil(exec, ctx, read, (r) => provisioningState(r) !== 'deleting');
     if (!resource) return done();
-    if (!wasAccepted(ref)) return deleteResource(op, hooks, ctx);
+    if (!accepted) return deleteResource(op, hooks, ctx);
     return exec.unknown('DeleteOutcomeUnknown', `Azure accepted the deletion of ${op.resourceId}, but it still exists and is not being deleted; Azure no longer reports how the deletion ended.`);
   } catch (e) {
     return exec.failed(e);
   }
 }
 
-async function resumeScale(op: ChangeOf<'scaleResource'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+async function resumeScale(op: ChangeOf<'scaleResource'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext, accepted: boolean): Promise<ExecutionOutcome> {
   const exec = new Execution(hooks, [op.resourceId], ctx, ref);
   const resources = ctx.clients.resources.resources;
   const scaled = (capacity: unknown) => exec.succeeded(`Scaled ${op.resourceId} to ${String(capacity ?? op.capacity)} instance(s).`);
@@ -146,14 +172,14 @@ async function resumeScale(op: ChangeOf<'scaleResource'>, ref: ArmOperationRef, 
     if (resource?.sku?.capacity === op.capacity) return scaled(op.capacity);
     if (!resource) return exec.failed(notFound(op.resourceId));
     // Setting the capacity again only sets the approved value.
-    if (!wasAccepted(ref)) return scaleResource(op, hooks, ctx);
+    if (!accepted) return scaleResource(op, hooks, ctx);
     return exec.unknown('ScaleOutcomeUnknown', `Azure accepted the new capacity ${op.capacity} for ${op.resourceId}, but it now has ${String(resource.sku?.capacity ?? 'no')} capacity; how the change ended cannot be known.`);
   } catch (e) {
     return exec.failed(e);
   }
 }
 
-async function resumeTags(op: ChangeOf<'setTags'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+async function resumeTags(op: ChangeOf<'setTags'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext, accepted: boolean): Promise<ExecutionOutcome> {
   const exec = new Execution(hooks, [op.scope], ctx, ref);
   try {
     const current = (await ctx.clients.resources.tagsOperations.getAtScope(sdkPath(op.scope))).properties?.tags ?? {};
@@ -161,14 +187,14 @@ async function resumeTags(op: ChangeOf<'setTags'>, ref: ArmOperationRef, hooks: 
       const listed = Object.entries(current).map(([k, v]) => `${k}=${v}`).join(', ') || '(none)';
       return exec.succeeded(`Tags ${op.operation.toLowerCase()}d on ${op.scope}; tags now: ${listed}.`);
     }
-    if (!wasAccepted(ref)) return setTags(op, hooks, ctx);
+    if (!accepted) return setTags(op, hooks, ctx);
     return exec.unknown('TagsChangedSince', `Azure accepted the tag change on ${op.scope}, but the tags there no longer show it (someone may have changed them since); how it ended cannot be known.`);
   } catch (e) {
     return exec.failed(e);
   }
 }
 
-async function resumeGroupCreate(op: ChangeOf<'createResourceGroup'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext): Promise<ExecutionOutcome> {
+async function resumeGroupCreate(op: ChangeOf<'createResourceGroup'>, ref: ArmOperationRef, hooks: ExecutionHooks, ctx: GatewayContext, accepted: boolean): Promise<ExecutionOutcome> {
   const exec = new Execution(hooks, [resourceGroupId(op.subscriptionId, op.resourceGroup)], ctx, ref);
   try {
     const group = await readOrMissing(() => ctx.clients.resources.resourceGroups.get(op.resourceGroup));
@@ -176,7 +202,7 @@ async function resumeGroupCreate(op: ChangeOf<'createResourceGroup'>, ref: ArmOp
     if (group && same(group.location ?? '') === same(op.location) && sameTags(group.tags ?? {}, op.tags)) {
       return exec.succeeded(`Resource group ${op.resourceGroup} created in ${group.location ?? op.location}.`);
     }
-    if (!wasAccepted(ref)) return createResourceGroup(op, hooks, ctx);
+    if (!accepted) return createResourceGroup(op, hooks, ctx);
     return exec.unknown('GroupChangedSince', `Azure accepted resource group ${op.resourceGroup}, but it is not as requested now (someone may have changed it since); how it ended cannot be known.`);
   } catch (e) {
     return exec.failed(e);

@@ -15,8 +15,14 @@ export async function scaleResource(
 ): Promise<ExecutionOutcome> {
   const exec = new Execution(hooks, [op.resourceId], ctx);
   const { resources } = ctx.clients.resources;
+  let current: Awaited<ReturnType<typeof resources.getById>>;
   try {
-    const current = await resources.getById(sdkPath(op.resourceId), op.apiVersion, exec.trace.options());
+    current = await resources.getById(sdkPath(op.resourceId), op.apiVersion, exec.trace.options());
+  } catch (e) {
+    // Only read so far: whatever went wrong (an answer that could not be read included), nothing was sent.
+    return exec.notSent(e);
+  }
+  try {
     const before = current.sku?.capacity;
     const poller = resources.updateById(
       sdkPath(op.resourceId),

@@ -64,17 +64,15 @@ export class StatusReads {
 }
 
 /**
- * An SDK error that is a read failing for a passing reason (a 429, a 5xx, a broken connection), with
- * ARM's Retry-After; undefined for anything else: another 4xx (a Location poll answers a failed
- * operation with its error status; a 404 is read by the callers), the operation's own failure or
- * cancellation, an abort (none of these is a RestError with such a status).
+ * An SDK error that is a read failing for a passing reason (a 429, a 5xx, an answer whose body could
+ * not be read, a broken connection), with ARM's Retry-After; undefined for anything else: another 4xx
+ * (a Location poll answers a failed operation with its error status; a 404 is read by the callers),
+ * the operation's own failure or cancellation, an abort (none of these is a RestError with such a status).
  */
 export function passingReadError(e: unknown): { error: ArmError; retryAfterMs?: number } | undefined {
   if (!isRestError(e)) return undefined;
-  const status = e.statusCode;
-  if (status !== undefined && status !== 429 && status < 500) return undefined;
   const error = toArmError(e);
-  if (status === undefined && !passing(error)) return undefined;
+  if (!passing(error)) return undefined;
   const after = retryAfterMs(e.response?.headers.get('retry-after'));
   return { error, ...(after !== undefined ? { retryAfterMs: after } : {}) };
 }

@@ -1,6 +1,6 @@
 /**
  * /_sandbox/*: the control surface for a test or demo running in another process. Not part of ARM,
- * needs no token. POST /_sandbox/faults/{throttle|ambiguousFailure|stall|failDeployment|slowDeployment|denyAction|restrictTo|drift}
+ * needs no token. POST /_sandbox/faults/{throttle|ambiguousFailure|stall|truncatedBody|failDeployment|slowDeployment|denyAction|restrictTo|drift}
  * with the fault's JSON options, DELETE /_sandbox/faults, POST /_sandbox/reset, GET /_sandbox/state.
  *
  * A fault request that would do nothing (an unknown fault, a field it does not have or of the wrong
@@ -72,6 +72,7 @@ const FAULTS: Record<string, { name: string; fields: Record<string, FieldCheck>;
   throttle: { name: 'throttle', fields: { ...MATCH, count, retryAfterSeconds: seconds, unavailable: flag } },
   ambiguousfailure: { name: 'ambiguousFailure', fields: { ...MATCH, count } },
   stall: { name: 'stall', fields: { ...MATCH, ms: milliseconds, count }, required: ['ms'] },
+  truncatedbody: { name: 'truncatedBody', fields: { ...MATCH, count } },
   faildeployment: { name: 'failDeployment', fields: { deploymentName: text, resourceName: text, error: armError } },
   slowdeployment: { name: 'slowDeployment', fields: { deploymentName: text, stepMs: milliseconds }, required: ['stepMs'] },
   denyaction: { name: 'denyAction', fields: { action: text, scope: text }, required: ['action'] },
@@ -108,6 +109,9 @@ function injectFault(pathName: string, rawBody: unknown, ctx: SandboxContext): v
       return;
     case 'stall':
       faults.stall({ ...body, ms: body.ms as number });
+      return;
+    case 'truncatedBody':
+      faults.truncatedBody(body);
       return;
     case 'failDeployment':
       faults.failDeployment({ ...body, ...(body.error ? { error: body.error as ArmErrorBody } : {}) });
