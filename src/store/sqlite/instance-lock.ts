@@ -71,7 +71,7 @@ export function lockDataDirectory(dataDir: string): InstanceLock {
 }
 
 /** Whether a bot holds the data directory's instance lock right now (tried and let go at once). */
-export function instanceRunning(dataDir: string): boolean {
+function instanceRunning(dataDir: string): boolean {
   const file = path.join(dataDir, INSTANCE_LOCK_FILE);
   if (!fs.existsSync(file)) return false;
   let db: Database.Database | undefined;
