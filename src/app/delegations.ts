@@ -141,10 +141,11 @@ export async function listDelegations(deps: AppDeps, actor: Actor, timeZone?: st
 /** The view in words (Teams shows it as a message). */
 export function delegationsText(view: DelegationsView): string {
   const line = (d: Delegation) => `- ${d.delegate.name} on behalf of ${d.delegator.name}, until ${describeUntil(new Date(d.until), view.zone)}`;
-  const section = (title: string, list: Delegation[]) => [`${title}:`, ...(list.length ? list.map(line) : ['- none'])];
-  const lines = [...section('You delegated', view.given), ...section('Delegated to you', view.received)];
-  if (view.all) lines.push(...section('All delegations in force (you are an auditor)', view.all));
-  return lines.join('\n');
+  const section = (title: string, list: Delegation[]) => [`${title}:`, ...(list.length ? list.map(line) : ['- none'])].join('\n');
+  const sections = [section('You delegated', view.given), section('Delegated to you', view.received)];
+  if (view.all) sections.push(section('All delegations in force (you are an auditor)', view.all));
+  // A blank line between sections: Teams' markdown would carry a title straight after a list item on into that item.
+  return sections.join('\n\n');
 }
 
 function approverRolesOfCommands(deps: AppDeps): string[] {

@@ -49,6 +49,8 @@ describe('app: delegation for absence', () => {
     assert.deepEqual((created.data as { delegate: Actor }).delegate, carol);
     assert.match(await f.app.delegations(bob), /You delegated:\n- Carol NoRole on behalf of Bob Approver, until 2026-03-05 17:00 UTC/);
     assert.match(await f.app.delegations(carol), /Delegated to you:\n- Carol NoRole on behalf of Bob Approver/);
+    // Each section after a blank line: Teams' markdown would run a title on into the list item above it.
+    assert.match(await f.app.delegations(carol), /You delegated:\n- none\n\nDelegated to you:/);
     assert.doesNotMatch(await f.app.delegations(dave), /Carol/);
     assert.match(await f.app.delegations(erin), /All delegations in force \(you are an auditor\):\n- Carol NoRole on behalf of Bob Approver/);
   });
@@ -135,6 +137,8 @@ describe('app: delegation for absence', () => {
     const refusals = await f.audit({ types: ['delegation.refused'] });
     assert.deepEqual(refusals.map((x) => x.outcome.reason), ['delegation-chain', 'self-delegation', 'delegate-unknown', 'delegation-malformed', 'delegation-malformed', 'delegation-too-long']);
     assert.match(await f.app.delegations(carol), /Delegated to you:\n- Carol NoRole on behalf of Bob Approver/);
+    // Each section after a blank line: Teams' markdown would run a title on into the list item above it.
+    assert.match(await f.app.delegations(carol), /You delegated:\n- none\n\nDelegated to you:/);
   });
 
   it('replaces the earlier delegation with a new one, audited as replaced', async () => {
