@@ -42,7 +42,14 @@ export class TeamsApproverMessenger implements ApproverMessenger {
       const bound = known?.conversation?.id ? boundIn(options, known.conversation.id) : undefined;
       if (bound) return { ok: true, message: bound, ...(name ? { name } : {}) };
       const conversationId = known?.conversation?.id ?? (await this.startChat(request, person));
-      return { ...(await this.postCard(request, conversationId, text)), ...(name ? { name } : {}) };
+      const delivered = await this.postCard(request, conversationId, text).catch(async (err: unknown) => {
+        // The saved chat is gone (Teams answers 404: deleted, or the app was reinstalled): the person
+        // is not unreachable for that. One new chat is started (and saved), once.
+        if (!known?.conversation?.id || statusOf(err) !== 404) throw err;
+        this.log.info({ requestId: request.id, person: person.aadObjectId, err: String(err) }, 'the saved personal chat is gone: starting a new one');
+        return this.postCard(request, await this.startChat(request, person), text);
+      });
+      return { ...delivered, ...(name ? { name } : {}) };
     } catch (err) {
       this.log.warn({ requestId: request.id, person: person.aadObjectId, err: String(err) }, 'could not reach a person in a personal chat');
       return { ok: false, why: whyUnreachable(err), ...(name ? { name } : {}) };

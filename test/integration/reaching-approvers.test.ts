@@ -75,6 +75,24 @@ describe('reaching approvers (bot over HTTP, fake Bot Connector, controlled cloc
     assert.equal(chatWith(people.bob), undefined);
   });
 
+  it('starts a new personal chat when the one a person talked in is gone, rather than calling them unreachable', async () => {
+    const bobChat: Conversation = { id: 'a:bob-chat-since-deleted', conversationType: 'personal' };
+    await h.teams.say(people.bob, 'help', bobChat);
+    h.connector.goneConversations.add(bobChat.id);
+    const asked = await requestVia(h, 'delete resource group staging-old');
+    await settled(h);
+    const fresh = chatWith(people.bob);
+    assert.ok(fresh, 'a new chat was started');
+    assert.equal(cardsIn(fresh).length, 1);
+    const audit = await auditOf(h, { requestId: asked.requestId });
+    assert.deepEqual(audit.filter((r) => r.type === 'approver.unreachable'), []);
+    // The new chat is the one saved: the next card goes straight there.
+    await requestVia(h, 'delete resource group staging-old');
+    await settled(h);
+    assert.equal(cardsIn(fresh).length, 2);
+    assert.equal(h.connector.createdChats.filter((c) => c.aadObjectId === people.bob.aadObjectId.toLowerCase()).length, 1);
+  });
+
   it('never sends the requester a card of their own request', async () => {
     await requestVia(h, 'delete resource group staging-old', people.dave);
     assert.equal(chatWith(people.dave), undefined);

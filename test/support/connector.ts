@@ -44,6 +44,8 @@ export class FakeConnector {
    * when the app is not installed for them: 403 (the bot is not in their roster) or 404.
    */
   readonly notInstalledFor = new Map<string, 403 | 404>();
+  /** Conversations Teams no longer knows: a message posted there is answered 404 ConversationNotFound. */
+  readonly goneConversations = new Set<string>();
   /** Personal chats the bot started (POST /v3/conversations), by the member's object id. */
   readonly createdChats: { aadObjectId: string; conversationId: string; tenantId?: string; at: number }[] = [];
   /** How long a card update takes to reach the service (ms; 0 by default): it is applied, recorded and answered after that. */
@@ -151,6 +153,11 @@ export class FakeConnector {
       return;
     }
     const conversationId = decodeURIComponent(m[1]);
+    if (this.goneConversations.has(conversationId)) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'ConversationNotFound', message: 'Conversation not found.' } }));
+      return;
+    }
     const activity = body ? (JSON.parse(body) as Record<string, unknown>) : {};
     let id: string;
     let kind: SentActivity['kind'];
