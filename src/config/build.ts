@@ -122,9 +122,12 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
   const first = c.name.split(' ')[0];
   if (RESERVED_COMMANDS.includes(first)) at([...key, 'name'], `"${first}" is a built-in command word; choose another name`);
   const parameters = (c.parameters ?? []).map((p, j) => buildParameter(p, [...key, 'parameters', j], at));
-  const isChange = (CHANGE_KINDS as readonly string[]).includes(c.operation.kind);
+  // An unknown kind (refused by the schema, named again below) is taken as one that changes Azure,
+  // so that the rest of the command is still checked as written, without claims about reading.
+  const knownKind = Object.hasOwn(OPERATION_FIELDS, c.operation.kind);
+  const isChange = !knownKind || (CHANGE_KINDS as readonly string[]).includes(c.operation.kind);
   const sensitive = c.sensitive ?? isChange;
-  if (isChange && !sensitive) {
+  if (knownKind && isChange && !sensitive) {
     at([...key, 'sensitive'], `operation ${c.operation.kind} changes Azure, so the command must be sensitive (approved by a second person)`);
   }
   if (!isChange && sensitive) at([...key, 'sensitive'], `operation ${c.operation.kind} only reads; mark the command sensitive: false`);
@@ -224,7 +227,14 @@ function checkOperation(
   at: At,
   loadTemplate: (p: string) => Record<string, unknown>,
 ): void {
-  const fields = OPERATION_FIELDS[op.kind];
+  const fields = Object.hasOwn(OPERATION_FIELDS, op.kind) ? OPERATION_FIELDS[op.kind] : undefined;
+  if (!fields) {
+    // The schema names the kind (with the ones there are); the rest of the file is still checked.
+    const kinds = Object.keys(OPERATION_FIELDS);
+    const near = didYouMean(String(op.kind), kinds);
+    if (near) at([...key, 'kind'], `unknown operation kind "${String(op.kind)}"${near}`);
+    return;
+  }
   for (const f of fields.required) if (op[f] === undefined) at([...key], `operation ${op.kind} needs "${f}"`);
   for (const f of Object.keys(op)) {
     if (f !== 'kind' && !fields.required.includes(f) && !fields.optional.includes(f)) {

@@ -205,4 +205,25 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     assert.ok(said.some((p) => /^commands\[0\]\.sensitiv: unknown key \(did you mean sensitive\?\)$/.test(p)), said.join('\n'));
     assert.ok(said.some((p) => /^commands\[0\]\.policy\.approverRoles\[0\]: role "platform-approver" is not declared under roles \(did you mean platform-approvers\?\)/.test(p)), said.join('\n'));
   });
+
+  it('goes on checking the rest of the file past a misspelt operation kind, and names the kind meant', () => {
+    const text = fs.readFileSync(EXAMPLE_CONFIG, 'utf8')
+      .replace('      kind: listResources\n', '      kind: listResourcez\n')
+      .replace('approverRoles: [platform-approvers]', 'approverRoles: [platform-approver]')
+      .replace('  maxDuration: 14d', '  maxDuration: 91d');
+    const err = (() => {
+      try {
+        parseConfig(text, '/tmp/countersign.yaml');
+      } catch (e) {
+        return e as ConfigError;
+      }
+      return undefined;
+    })();
+    assert.ok(err instanceof ConfigError);
+    const said = err.problems.map((p) => `${p.key}: ${p.problem}`);
+    assert.ok(said.some((p) => /^commands\[\d+\]\.operation\.kind: unknown operation kind "listResourcez" \(did you mean listResources\?\)$/.test(p)), said.join('\n'));
+    assert.ok(said.some((p) => /^commands\[0\]\.policy\.approverRoles\[0\]: role "platform-approver" is not declared/.test(p)), said.join('\n'));
+    assert.ok(said.some((p) => /^delegation\.maxDuration: /.test(p)), said.join('\n'));
+    assert.ok(!said.some((p) => /only reads/.test(p)), 'no claim about what the unknown kind does');
+  });
 });
