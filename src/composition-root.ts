@@ -169,7 +169,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   // since a checkpoint stops this start before it appends anything (docs/faults.md).
   const checkpointFile = checkpointFileOf(settings.dataDir);
   const auditDatabase = { kind: opened?.kind ?? settings.store.kind, ...(opened ? { where: opened.where } : {}) };
-  const signer = await checkedSigner(store, settings.dataDir, checkpointFile, auditDatabase).catch(async (err: unknown) => {
+  const signer = await checkedSigner(store, settings.dataDir, checkpointFile, auditDatabase, log).catch(async (err: unknown) => {
     if (!options.store) await store?.close();
     throw err;
   });

@@ -1,25 +1,36 @@
 /** `countersign audit public-key` and `countersign audit checkpoint`. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Checkpointer, checkpointFileOf } from '../audit/access/checkpoints';
-import { loadOrCreateSigningKey, loadPublicKey, PRIVATE_KEY_FILE, SigningKeyError } from '../audit/access/signing';
+import { loadOrCreateSigningKey, loadPublicKey, openSigningKey, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';
 import { canonicalJson } from '../domain/canonical';
 import { requireAuditDatabase } from './audit-database';
-import { operatorOf } from './audit-io';
+import { AuditInputError, operatorOf } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 
-/** Prints the PEM public key (stdout) and its key id (stderr), creating the key pair if there is none. */
+/**
+ * Prints the PEM public key (stdout) and its key id (stderr), creating the key pair if there is none.
+ * With the private key there, what is printed is its public half, and a public key file that is
+ * missing, empty or unreadable is written again from it (said on stderr); one holding another key is
+ * refused, not printed: an auditor given it would check every signature with the wrong key.
+ */
 export async function printPublicKey(opts: { dataDir?: string }, io: AuditCliIo): Promise<number> {
   const db = requireAuditDatabase(opts.dataDir, io);
   // A data directory that is not Countersign's gets no key pair, as the other commands refuse it.
   await db.check();
   const { dataDir } = db;
   let key: AuditVerifier;
-  try {
+  const hadKey = existsSync(path.join(dataDir, PRIVATE_KEY_FILE));
+  if (hadKey || !existsSync(path.join(dataDir, PUBLIC_KEY_FILE))) {
+    const { signer, publicKeyFile } = openSigningKey(dataDir);
+    if (publicKeyFile.kind === 'kept') throw new AuditInputError(`${publicKeyFile.problem}; the signing key's public half is not printed until then`);
+    if (publicKeyFile.kind === 'repaired') io.stderr.write(`Repaired ${publicKeyFile.file}: it was ${publicKeyFile.was}, and is written again from the signing key ${PRIVATE_KEY_FILE}.\n`);
+    if (!hadKey) io.stderr.write(`Created the audit signing key ${PRIVATE_KEY_FILE} in ${dataDir}.\n`);
+    key = signer;
+  } else {
+    // A copy of the data directory without the private key (an auditor's): its public key file is all there is.
     key = loadPublicKey(dataDir);
-  } catch (err) {
-    if (!(err instanceof SigningKeyError) || !/there is no audit signing key/.test(err.message)) throw err;
-    key = loadOrCreateSigningKey(dataDir);
-    io.stderr.write(`Created the audit signing key ${PRIVATE_KEY_FILE} in ${dataDir}.\n`);
   }
   io.stdout.write(key.publicKeyPem);
   io.stderr.write(`Key id: ${key.keyId} (Ed25519). Give this public key to auditors: countersign audit verify --public-key <file>.\n`);

@@ -12,7 +12,7 @@ import { Command } from 'commander';
 import Database from 'better-sqlite3';
 import { checkpointFileOf } from '../../src/audit/access/checkpoints';
 import { parseManifest } from '../../src/audit/access/manifest';
-import { PRIVATE_KEY_FILE, loadOrCreateSigningKey, loadPublicKey } from '../../src/audit/access/signing';
+import { PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, loadOrCreateSigningKey, loadPublicKey } from '../../src/audit/access/signing';
 import type { AuditRecord } from '../../src/domain/audit';
 import { auditRecordHash, canonicalJson, sha256Hex } from '../../src/domain/canonical';
 import { databaseFile } from '../../src/settings';
@@ -289,6 +289,37 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       if (process.platform !== 'win32') {
         assert.equal(statSync(path.join(dataDir, PRIVATE_KEY_FILE)).mode & 0o777, 0o600);
       }
+    });
+
+    it('writes an empty public key file again from the signing key, saying so, and verify then checks with it', async () => {
+      assert.equal((await audit(['checkpoint', '--data-dir', dataDir])).code, 0);
+      const pubFile = path.join(dataDir, PUBLIC_KEY_FILE);
+      const pem = readFileSync(pubFile, 'utf8');
+      writeFileSync(pubFile, ''); // as a crash during a plain write of it could leave it
+      const broken = await audit(['verify', '--data-dir', dataDir]);
+      assert.notEqual(broken.code, 0);
+      assert.match(broken.stderr, /print it with countersign audit public-key/, 'the advice that now works');
+      const printed = await audit(['public-key', '--data-dir', dataDir]);
+      assert.equal(printed.code, 0, printed.stderr);
+      assert.equal(printed.stdout, pem);
+      assert.match(printed.stderr, new RegExp(`^Repaired ${pubFile.replace(/[.\\/]/g, '\\$&')}: it was empty, and is written again from the signing key ${PRIVATE_KEY_FILE.replace(/\./g, '\\.')}\\.\nKey id: `));
+      assert.equal(readFileSync(pubFile, 'utf8'), pem);
+      const v = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(v.code, 0, v.stdout + v.stderr);
+      assert.equal((await audit(['public-key', '--data-dir', dataDir])).stderr.includes('Repaired'), false, 'repaired once');
+    });
+
+    it('refuses to print a public key file holding another key, and leaves it as it is', async () => {
+      const own = loadOrCreateSigningKey(dataDir);
+      const other = path.join(tmp.dir, 'other-key');
+      const foreign = loadOrCreateSigningKey(other);
+      const pubFile = path.join(dataDir, PUBLIC_KEY_FILE);
+      copyFileSync(path.join(other, PUBLIC_KEY_FILE), pubFile);
+      const r = await audit(['public-key', '--data-dir', dataDir]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '', 'no key printed');
+      assert.match(r.stderr, new RegExp(`^error: .*audit-signing-key\\.pub\\.pem holds the public key ${foreign.keyId}, not the public half of the signing key ${own.keyId} .*: one of the two files was replaced\\. It is left as it is, as evidence: .*move audit-signing-key\\.pub\\.pem aside .*; the signing key's public half is not printed until then\\n$`));
+      assert.equal(readFileSync(pubFile, 'utf8'), foreign.publicKeyPem);
     });
   });
 

@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Logger } from '../../src/log/context';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { checkpointFileOf, readCheckpointFile } from '../../src/audit/access/checkpoints';
 import { AuditContinuityError } from '../../src/audit/access/continuity';
-import { PRIVATE_KEY_FILE } from '../../src/audit/access/signing';
+import { loadOrCreateSigningKey, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../src/audit/access/signing';
 import { parseConfig } from '../../src/config/load';
 import type { AuditRecord } from '../../src/domain/audit';
 import { startCountersign, type RunningCountersign } from '../../src/composition-root';
@@ -25,6 +26,17 @@ import { gatewayFor, startTestSandbox } from '../support/sandbox';
 import { anEvent } from '../store/fixtures';
 
 const silent = pino({ level: 'silent' }) as pino.Logger & Logger;
+
+/** A logger keeping each line it writes, parsed, in `lines`. */
+function capturing(lines: Record<string, unknown>[]): pino.Logger & Logger {
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return pino({ level: 'info' }, sink) as pino.Logger & Logger;
+}
 
 function configWith(everyRecords = 1000): ReturnType<typeof parseConfig> {
   const text = fs
@@ -66,12 +78,12 @@ describe('an emptied or replaced audit database', function () {
     for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
   });
 
-  const start = (dir = dataDir, everyRecords?: number): Promise<RunningCountersign> =>
+  const start = (dir = dataDir, everyRecords?: number, log = silent): Promise<RunningCountersign> =>
     startCountersign({
       settings: readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dir }),
       config: configWith(everyRecords),
       azure: gatewayFor(sandbox),
-      log: silent,
+      log,
       sweepIntervalMs: 60_000,
     });
   const runOnce = async (dir = dataDir) => (await start(dir)).stop();
@@ -82,6 +94,30 @@ describe('an emptied or replaced audit database', function () {
     // Nothing moved after it, so shutdown had nothing new to sign.
     assert.deepEqual(signed.map((r) => r.data?.trigger), ['start']);
     assert.equal(readCheckpointFile(checkpointFileOf(dataDir)).checkpoints.length, 1);
+  });
+
+  it('writes an empty public key file again from the signing key at start and logs it; one holding another key is left as it is, and logged', async () => {
+    await runOnce();
+    const pubFile = path.join(dataDir, PUBLIC_KEY_FILE);
+    const pem = fs.readFileSync(pubFile, 'utf8');
+    fs.writeFileSync(pubFile, '');
+    const lines: Record<string, unknown>[] = [];
+    await (await start(dataDir, undefined, capturing(lines))).stop();
+    assert.equal(fs.readFileSync(pubFile, 'utf8'), pem);
+    assert.deepEqual(
+      lines.filter((l) => /audit public key/.test(String(l.msg))).map((l) => ({ level: l.level, msg: l.msg, file: l.file, was: l.was })),
+      [{ level: 40, msg: 'audit public key file repaired: written again from the signing key', file: pubFile, was: 'empty' }],
+    );
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-other-key-'));
+    dirs.push(other);
+    const foreign = loadOrCreateSigningKey(other);
+    fs.copyFileSync(path.join(other, PUBLIC_KEY_FILE), pubFile);
+    lines.length = 0;
+    await (await start(dataDir, undefined, capturing(lines))).stop();
+    assert.equal(fs.readFileSync(pubFile, 'utf8'), foreign.publicKeyPem, 'never overwritten');
+    const kept = lines.filter((l) => /audit public key/.test(String(l.msg)));
+    assert.deepEqual(kept.map((l) => l.msg), ["audit public key file is not the signing key's public half: left as it is"]);
+    assert.match(String(kept[0].problem), new RegExp(`holds the public key ${foreign.keyId}, not the public half of the signing key`));
   });
 
   it('signs a checkpoint at least every N records (audit.checkpointEveryRecords)', async () => {

@@ -13,7 +13,8 @@ import type { AuditStore as Store } from '../ports';
 import { acceptedTableSignature } from '../../domain/audit-loss';
 import { checkpointSignatureOk, readCheckpointFile } from './checkpoints';
 import type { AuditCheckpoint } from '../ports';
-import { loadOrCreateSigningKey, PRIVATE_KEY_FILE, type AuditSigner, type AuditVerifier } from './signing';
+import type { Logger } from '../../log/context';
+import { openSigningKey, PRIVATE_KEY_FILE, type AuditSigner, type AuditVerifier, type PublicKeyFileState } from './signing';
 
 export interface ContinuityInput {
   store: Store;
@@ -184,13 +185,30 @@ export class AuditContinuityError extends Error {
 
 /**
  * At start: checks the store against every checkpoint and the key, then returns the signing key
- * (created only now on a first start, so a refused start leaves nothing new behind).
+ * (created only now on a first start, so a refused start leaves nothing new behind). A public key
+ * file written again from the signing key (it was missing, empty or unreadable) is logged, and so
+ * is one holding another key, which is left as it is: auditors would check with the wrong key.
  */
-export async function checkedSigner(store: Store, dataDir: string, checkpointFile: string, database: AuditDatabaseOf = { kind: 'sqlite' }): Promise<AuditSigner> {
+export async function checkedSigner(
+  store: Store,
+  dataDir: string,
+  checkpointFile: string,
+  database: AuditDatabaseOf = { kind: 'sqlite' },
+  log?: Pick<Logger, 'warn'>,
+): Promise<AuditSigner> {
   const keyFile = path.join(dataDir, PRIVATE_KEY_FILE);
   const keyExisted = fs.existsSync(keyFile);
-  const signer = keyExisted ? loadOrCreateSigningKey(dataDir) : undefined;
-  const finding = await checkContinuity({ store, verifier: signer, keyExisted, keyFile, checkpointFile });
+  const opened = keyExisted ? openSigningKey(dataDir) : undefined;
+  if (opened) tellPublicKeyFile(opened.publicKeyFile, log);
+  const finding = await checkContinuity({ store, verifier: opened?.signer, keyExisted, keyFile, checkpointFile });
   if (finding.problems.length > 0) throw new AuditContinuityError(finding, dataDir, database);
-  return signer ?? loadOrCreateSigningKey(dataDir);
+  if (opened) return opened.signer;
+  const created = openSigningKey(dataDir);
+  tellPublicKeyFile(created.publicKeyFile, log);
+  return created.signer;
+}
+
+function tellPublicKeyFile(state: PublicKeyFileState, log: Pick<Logger, 'warn'> | undefined): void {
+  if (state.kind === 'repaired') log?.warn({ file: state.file, was: state.was }, 'audit public key file repaired: written again from the signing key');
+  if (state.kind === 'kept') log?.warn({ file: state.file, problem: state.problem }, 'audit public key file is not the signing key\'s public half: left as it is');
 }

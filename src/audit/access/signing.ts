@@ -91,17 +91,85 @@ export function readVerifier(file: string): AuditVerifier {
 }
 
 /**
+ * What was at the public key file beside the signing key, and what was done about it: `intact` (the
+ * signing key's public half), `created` (with a new key pair), `repaired` (it was missing, empty or
+ * not a public key at all, so it was written again from the signing key: `was` says which) or
+ * `kept` (another key, or a file that cannot be read: left as it is, `problem` says what is wrong).
+ */
+export type PublicKeyFileState =
+  | { kind: 'intact' | 'created'; file: string }
+  | { kind: 'repaired'; file: string; was: string }
+  | { kind: 'kept'; file: string; problem: string };
+
+/**
  * The data directory's key pair; created (private key mode 0600) when there is none. Creation is
  * safe against another process doing the same at the same moment: the key is written to a
- * private temporary file and linked into place, so exactly one key wins and both use it.
+ * private temporary file and linked into place, so exactly one key wins and both use it. A public
+ * key file that is missing, empty or not a public key is written again from the private key (its
+ * public half is all it ever holds); one holding another key is never replaced: that is evidence
+ * the file or the private key was swapped (openSigningKey says so, for the start and the CLI to tell).
  */
 export function loadOrCreateSigningKey(dataDir: string): AuditSigner {
+  return openSigningKey(dataDir).signer;
+}
+
+/** loadOrCreateSigningKey, and what it found at the public key file (and did about it). */
+export function openSigningKey(dataDir: string): { signer: AuditSigner; publicKeyFile: PublicKeyFileState } {
   const file = path.join(dataDir, PRIVATE_KEY_FILE);
-  if (!fs.existsSync(file)) createKeyFile(dataDir, file);
+  const created = !fs.existsSync(file);
+  if (created) createKeyFile(dataDir, file);
   const signer = new AuditSigner(readPrivateKey(file));
   const pubFile = path.join(dataDir, PUBLIC_KEY_FILE);
-  if (!fs.existsSync(pubFile)) fs.writeFileSync(pubFile, signer.publicKeyPem, { mode: 0o644 });
-  return signer;
+  const found = publicKeyFileProblem(pubFile, signer);
+  if (found === undefined) return { signer, publicKeyFile: { kind: 'intact', file: pubFile } };
+  if ('kept' in found) return { signer, publicKeyFile: { kind: 'kept', file: pubFile, problem: found.kept } };
+  writePublicKeyFile(pubFile, signer.publicKeyPem);
+  return { signer, publicKeyFile: created ? { kind: 'created', file: pubFile } : { kind: 'repaired', file: pubFile, was: found.rewrite } };
+}
+
+/**
+ * What is wrong with the public key file, if anything: `rewrite` (missing, empty, not a public key:
+ * nothing in it to keep) or `kept` (a key of another pair, or a file that cannot be read).
+ */
+function publicKeyFileProblem(pubFile: string, signer: AuditSigner): { rewrite: string } | { kept: string } | undefined {
+  let pem: string;
+  try {
+    pem = fs.readFileSync(pubFile, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { rewrite: 'missing' };
+    return { kept: `${pubFile} cannot be read (${code ?? String(err)}), so it is left as it is: make it readable, or move it aside so that the signing key's public half is written there again` };
+  }
+  if (!pem.trim()) return { rewrite: 'empty' };
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    return { rewrite: 'not a PEM public key' };
+  }
+  const keyId = key.asymmetricKeyType === 'ed25519' ? keyIdOf(key) : undefined;
+  if (keyId === signer.keyId) return undefined;
+  const held = keyId ? `the public key ${keyId}` : `a ${key.asymmetricKeyType ?? 'non-asymmetric'} public key`;
+  return {
+    kept: `${pubFile} holds ${held}, not the public half of the signing key ${signer.keyId} (${PRIVATE_KEY_FILE}): one of the two files was replaced. It is left as it is, as evidence: find out which was replaced and why, then move ${PUBLIC_KEY_FILE} aside so that the signing key's public half is written there again`,
+  };
+}
+
+/** Written beside its name and renamed over it, as the private key is: never an empty or half file under the name. */
+function writePublicKeyFile(pubFile: string, pem: string): void {
+  const temp = `${pubFile}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    const fd = fs.openSync(temp, 'wx', 0o644);
+    try {
+      fs.writeSync(fd, pem);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temp, pubFile);
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
 }
 
 /** The public half for this data directory: the .pub.pem file, else derived from the private key. */

@@ -8,6 +8,7 @@ import {
   SigningKeyError,
   loadOrCreateSigningKey,
   loadPublicKey,
+  openSigningKey,
   readVerifier,
 } from '../../../src/audit/access/signing';
 import { tempDir } from '../../store/fixtures';
@@ -62,6 +63,45 @@ describe('the audit signing key', () => {
       const b = loadOrCreateSigningKey(other.dir);
       assert.notEqual(a.keyId, b.keyId);
       assert.equal(b.verify('checkpoint', 'x', a.sign('checkpoint', 'x')), false);
+    } finally {
+      other.remove();
+    }
+  });
+
+  it('writes a missing, empty or unreadable public key file again from the private key, saying what it was', () => {
+    const signer = loadOrCreateSigningKey(tmp.dir);
+    const pubFile = path.join(tmp.dir, PUBLIC_KEY_FILE);
+    for (const [damage, was] of [
+      [() => fs.rmSync(pubFile), 'missing'],
+      [() => fs.writeFileSync(pubFile, ''), 'empty'],
+      [() => fs.writeFileSync(pubFile, '-----BEGIN PUBLIC KEY-----\nhalf a ke'), 'not a PEM public key'],
+    ] as const) {
+      damage();
+      const opened = openSigningKey(tmp.dir);
+      assert.equal(opened.signer.keyId, signer.keyId);
+      assert.deepEqual(opened.publicKeyFile, { kind: 'repaired', file: pubFile, was });
+      assert.equal(fs.readFileSync(pubFile, 'utf8'), signer.publicKeyPem);
+      assert.equal(loadPublicKey(tmp.dir).keyId, signer.keyId);
+      assert.deepEqual(openSigningKey(tmp.dir).publicKeyFile, { kind: 'intact', file: pubFile });
+    }
+    assert.deepEqual(fs.readdirSync(tmp.dir).sort(), [PRIVATE_KEY_FILE, PUBLIC_KEY_FILE].sort(), 'written through a temporary file, none left behind');
+  });
+
+  it('never replaces a public key file holding another key: that is evidence one of the two was swapped', () => {
+    const signer = loadOrCreateSigningKey(tmp.dir);
+    const other = tempDir();
+    try {
+      const foreign = loadOrCreateSigningKey(other.dir);
+      const pubFile = path.join(tmp.dir, PUBLIC_KEY_FILE);
+      fs.copyFileSync(path.join(other.dir, PUBLIC_KEY_FILE), pubFile);
+      const opened = openSigningKey(tmp.dir);
+      assert.equal(opened.publicKeyFile.kind, 'kept');
+      assert.match(
+        (opened.publicKeyFile as { problem: string }).problem,
+        new RegExp(`holds the public key ${foreign.keyId}, not the public half of the signing key ${signer.keyId} \\(${PRIVATE_KEY_FILE.replace(/\./g, '\\.')}\\): one of the two files was replaced\\. It is left as it is, as evidence`),
+      );
+      loadOrCreateSigningKey(tmp.dir);
+      assert.equal(fs.readFileSync(pubFile, 'utf8'), foreign.publicKeyPem, 'left as it was');
     } finally {
       other.remove();
     }
