@@ -202,6 +202,22 @@ function readPublicUrl(text: string | undefined): string | undefined {
   return text.replace(/\/+$/, '');
 }
 
+/**
+ * APPLICATIONINSIGHTS_CONNECTION_STRING: `Key=Value` pairs separated by `;`, an InstrumentationKey
+ * among them (what the Azure Monitor exporter needs); empty turns telemetry off. Checked here so that
+ * a wrong value is named as this variable, not as the exporter's own words at start.
+ */
+function readConnectionString(text: string | undefined): string {
+  const value = (text ?? '').trim();
+  if (!value) return '';
+  const pairs = value.split(';').filter((p) => p.trim() !== '').map((p) => /^\s*([A-Za-z]+)\s*=\s*(.+?)\s*$/.exec(p));
+  const shown = value.length > 24 ? `${value.slice(0, 24)}…` : value;
+  if (pairs.some((p) => !p) || !pairs.some((p) => p![1].toLowerCase() === 'instrumentationkey')) {
+    throw new SettingsError('APPLICATIONINSIGHTS_CONNECTION_STRING', `must be an Application Insights connection string (InstrumentationKey=<key>;IngestionEndpoint=https://…, as the resource's Overview shows it), got "${shown}"; leave it unset for no telemetry`);
+  }
+  return value;
+}
+
 function readArmSandbox(env: NodeJS.ProcessEnv): ArmSandboxEnv {
   const url = variable(env, 'ARM_SANDBOX_URL');
   const caFile = variable(env, 'ARM_SANDBOX_CA_FILE');
@@ -260,7 +276,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     armSandbox: readArmSandbox(env),
     azureCredentialEnv: readAzureCredentialEnv(env),
     secrets: secretValues(env, password),
-    applicationInsightsConnectionString: (variable(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING') ?? '').trim(),
+    applicationInsightsConnectionString: readConnectionString(variable(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING')),
   };
 }
 

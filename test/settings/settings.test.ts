@@ -89,6 +89,15 @@ describe('settings: the environment, read in one place', () => {
     }
   });
 
+  it('names APPLICATIONINSIGHTS_CONNECTION_STRING when it is not a connection string, and keeps one that is', () => {
+    assert.equal(readSettings({}).applicationInsightsConnectionString, '');
+    const good = 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/';
+    assert.equal(readSettings({ APPLICATIONINSIGHTS_CONNECTION_STRING: ` ${good} ` }).applicationInsightsConnectionString, good);
+    for (const bad of ['garbage', 'IngestionEndpoint=https://x.example/', 'InstrumentationKey']) {
+      assert.throws(() => readSettings({ APPLICATIONINSIGHTS_CONNECTION_STRING: bad }), /APPLICATIONINSIGHTS_CONNECTION_STRING: must be an Application Insights connection string .*; leave it unset for no telemetry/);
+    }
+  });
+
   it('bounds each Bot Connector call to 15s unless COUNTERSIGN_TEAMS_SEND_TIMEOUT says otherwise, from 1s to 25s', () => {
     assert.equal(readSettings({}).teamsSendTimeoutMs, 15_000);
     assert.equal(readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: '5s' }).teamsSendTimeoutMs, 5000);
