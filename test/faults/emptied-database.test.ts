@@ -136,7 +136,7 @@ describe('an emptied or replaced audit database', function () {
     }
   });
 
-  it('refuses to start on a database truncated to zero bytes, naming the key and the checkpoint that show the loss', async () => {
+  it('refuses to start on a database truncated to zero bytes, naming the checkpoint that shows the loss', async () => {
     await runOnce();
     const before = await recordsOf(dataDir);
     removeDatabase(dataDir, 'truncate');
@@ -146,7 +146,6 @@ describe('an emptied or replaced audit database', function () {
     );
     assert.ok(err instanceof AuditContinuityError);
     assert.match(err.message, /Countersign will not start: the audit database does not match what was signed before/);
-    assert.match(err.message, new RegExp(`the audit log is empty, but the signing key .*${PRIVATE_KEY_FILE} exists`));
     // The file's checkpoint signed the record before its own audit.checkpoint record.
     const signedSeq = before.length - 1;
     assert.match(err.message, new RegExp(`the audit log is empty, but the checkpoint of record ${signedSeq} .*checkpoint file.* reaches record ${signedSeq}: records 1 to ${signedSeq} at least are missing`));
@@ -155,11 +154,26 @@ describe('an emptied or replaced audit database', function () {
     assert.deepEqual(await recordsOf(dataDir), []);
   });
 
-  it('refuses a deleted database while the signing key exists', async () => {
+  it('refuses a deleted database while its checkpoint file shows what it held', async () => {
     await runOnce();
-    fs.rmSync(checkpointFileOf(dataDir));
     removeDatabase(dataDir, 'delete');
-    await assert.rejects(start(), /the audit log is empty, but the signing key .* exists, so Countersign has run and recorded here before/);
+    await assert.rejects(start(), /the audit log is empty, but the checkpoint of record \d+ .* reaches record \d+: records 1 to \d+ at least are missing/);
+  });
+
+  it('starts as a first start where a signing key exists but nothing was ever recorded or signed (a first start that failed, or audit public-key run before it)', async () => {
+    // As a first start killed right after it made the key, or `countersign audit public-key` run first, leave it.
+    loadOrCreateSigningKey(dataDir);
+    assert.equal(fs.existsSync(path.join(dataDir, PRIVATE_KEY_FILE)), true);
+    const lines: Record<string, unknown>[] = [];
+    const bot = await start(dataDir, undefined, capturing(lines));
+    await bot.stop();
+    const noted = lines.filter((l) => l.msg === 'audit continuity: an empty log beside an existing signing key');
+    assert.equal(noted.length, 1);
+    assert.match(String(noted[0].note), /the audit log is empty and nothing was ever signed here, though the signing key .* exists .*: starting as a first start/);
+    assert.equal((await recordsOf(dataDir))[0].type, 'config.loaded');
+    // From then on it has signed: emptying it again is refused as before.
+    removeDatabase(dataDir, 'delete');
+    await assert.rejects(start(), /records 1 to \d+ at least are missing/);
   });
 
   it('refuses a database put back from an older copy (its end cut off)', async () => {
@@ -221,7 +235,7 @@ describe('an emptied or replaced audit database', function () {
     assert.equal(records[0].type, 'audit.loss_accepted');
     assert.equal(records[0].data?.reason, 'disk replaced, INC-4711');
     assert.equal(records[0].data?.operator, 'compliance@test-host');
-    assert.ok((records[0].data?.problems as string[]).some((p) => /the signing key .* exists/.test(p)));
+    assert.ok((records[0].data?.problems as string[]).some((p) => /the audit log is empty, but the checkpoint of record/.test(p)));
     assert.equal(records[1].type, 'audit.checkpoint');
     assert.equal((await verifyChain((async function* () { yield* records; })())).ok, true);
 

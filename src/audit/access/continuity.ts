@@ -2,9 +2,15 @@
  * At start: is this still the audit log the signed checkpoints vouch for? A database emptied
  * (truncated to zero bytes, deleted), replaced (another installation's, an old backup) or cut short
  * (its write-ahead log deleted after a crash) is a valid chain on its own; only what lies outside it
- * shows the loss: the checkpoint table, the checkpoint file beside it, and the signing key, which
- * exists only once Countersign has run here. Anything they contradict stops startup, until an operator
- * accepts the loss with `countersign audit accept-loss`, which is itself audited.
+ * shows the loss: the checkpoint table and the checkpoint file beside it, signed with the data
+ * directory's key. Anything they contradict stops startup, until an operator accepts the loss with
+ * `countersign audit accept-loss`, which is itself audited.
+ *
+ * The key alone is no evidence: it is made at the first start before anything is recorded or signed
+ * (and by `countersign audit public-key`), so a first start that failed (killed, or a lock held past
+ * its wait) would otherwise leave an installation that never recorded anything refused for good as
+ * "emptied". An empty log beside a key, with nothing signed anywhere, starts as a first start; the
+ * finding notes it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,21 +40,19 @@ export interface ContinuityFinding {
   tableCheckpoint?: AuditCheckpoint;
   /** The checkpoint file's highest checkpoint, when the file is one of the problems. */
   fileCheckpoint?: AuditCheckpoint;
+  /** Worth a warning, not a refusal: an empty log beside a key that never signed anything. */
+  notes: string[];
 }
 
 export async function checkContinuity(input: ContinuityInput): Promise<ContinuityFinding> {
   const { store } = input;
   const head = await store.audit.head();
-  const finding: ContinuityFinding = { problems: [], ...(head ? { head } : {}) };
+  const finding: ContinuityFinding = { problems: [], notes: [], ...(head ? { head } : {}) };
   const hashAt = async (seq: number): Promise<string | undefined> => {
     for await (const r of store.audit.read({ fromSeq: seq })) return r.seq === seq ? r.hash : undefined;
     return undefined;
   };
   const ends = head ? `the audit log ends at record ${head.seq}` : 'the audit log is empty';
-
-  if (input.keyExisted && !head) {
-    finding.problems.push(`${ends}, but the signing key ${input.keyFile} exists, so Countersign has run and recorded here before: the database was emptied or replaced`);
-  }
 
   const table = await store.compliance.lastCheckpoint();
   if (table) {
@@ -60,6 +64,11 @@ export async function checkContinuity(input: ContinuityInput): Promise<Continuit
   }
 
   const file = readCheckpointFile(input.checkpointFile);
+  if (input.keyExisted && !head && !table && file.checkpoints.length === 0) {
+    finding.notes.push(
+      `${ends} and nothing was ever signed here, though the signing key ${input.keyFile} exists (made by a first start that did not finish, or by countersign audit public-key): starting as a first start`,
+    );
+  }
   if (file.checkpoints.length > 0) {
     const best = highestGood(file.checkpoints, input.verifier);
     const last = file.checkpoints[file.checkpoints.length - 1];
@@ -202,6 +211,7 @@ export async function checkedSigner(
   if (opened) tellPublicKeyFile(opened.publicKeyFile, log);
   const finding = await checkContinuity({ store, verifier: opened?.signer, keyExisted, keyFile, checkpointFile });
   if (finding.problems.length > 0) throw new AuditContinuityError(finding, dataDir, database);
+  for (const note of finding.notes) log?.warn({ note }, 'audit continuity: an empty log beside an existing signing key');
   if (opened) return opened.signer;
   const created = openSigningKey(dataDir);
   tellPublicKeyFile(created.publicKeyFile, log);
