@@ -30,6 +30,13 @@ describe('opening the SQLite database for writing', () => {
     assert.match(err.message, /the database file \/srv\/countersign\/data\/countersign\.db is not writable \(this user may not write there\)/);
   });
 
+  it('names a shared-memory file a refused start left read-only, and what to do with it', () => {
+    const err = whyNotWritable(file, Object.assign(new Error('attempt to write a readonly database'), { code: 'SQLITE_READONLY' }), (target) => {
+      if (target === `${file}-shm`) throw errno('EACCES');
+    }) as Error;
+    assert.match(err.message, /its shared-memory file \/srv\/countersign\/data\/countersign\.db-shm is not writable \(this user may not write there\)\. Make it writable by this user or, with no Countersign running on it, delete it \(SQLite makes a new one\): a start refused on a read-only database leaves it behind\./);
+  });
+
   it('keeps SQLite\'s words, with the path, when the directory and file are writable', () => {
     const err = whyNotWritable(file, cantOpen, () => undefined) as Error;
     assert.equal(err.message, 'cannot open /srv/countersign/data/countersign.db for writing: unable to open database file');

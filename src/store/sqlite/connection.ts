@@ -43,15 +43,21 @@ export function whyNotWritable(file: string, err: unknown, access: (target: stri
   const code = (err as { code?: unknown })?.code;
   if (code !== 'SQLITE_CANTOPEN' && code !== 'SQLITE_READONLY' && code !== 'SQLITE_PERM') return err;
   const full = path.resolve(file);
-  for (const target of [path.dirname(full), full]) {
+  // The -wal and -shm files too: a start refused on a read-only database leaves them behind with the
+  // database's mode, and they refuse every later start after the database itself is writable again.
+  for (const target of [path.dirname(full), full, `${full}-wal`, `${full}-shm`]) {
     try {
       access(target, constants.W_OK);
     } catch (access) {
       const errno = (access as NodeJS.ErrnoException).code;
       if (errno === 'ENOENT') continue;
       const what = errno === 'EROFS' ? 'it is on a read-only file system' : errno === 'EACCES' || errno === 'EPERM' ? 'this user may not write there' : `${errno ?? 'it cannot be written'}`;
-      const thing = target === full ? `the database file ${full}` : `the data directory ${target}`;
-      return Object.assign(new Error(`cannot open ${full} for writing: ${thing} is not writable (${what}). Countersign writes the database, its write-ahead log and shared-memory file there; COUNTERSIGN_DATA_DIR chooses the directory.`), { code });
+      const side = target === `${full}-wal` ? 'write-ahead log' : target === `${full}-shm` ? 'shared-memory file' : undefined;
+      const thing = side ? `its ${side} ${target}` : target === full ? `the database file ${full}` : `the data directory ${target}`;
+      const fix = side
+        ? ` Make it writable by this user${side === 'shared-memory file' ? ' or, with no Countersign running on it, delete it (SQLite makes a new one)' : ''}: a start refused on a read-only database leaves it behind.`
+        : ' Countersign writes the database, its write-ahead log and shared-memory file there; COUNTERSIGN_DATA_DIR chooses the directory.';
+      return Object.assign(new Error(`cannot open ${full} for writing: ${thing} is not writable (${what}).${fix}`), { code });
     }
   }
   return Object.assign(new Error(`cannot open ${full} for writing: ${(err as Error).message}`), { code });
