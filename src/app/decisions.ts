@@ -6,6 +6,7 @@
  */
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
 import { authorityFor } from '../domain/delegation';
+import { describeUntil } from '../domain/delegation-time';
 import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, type Transition } from '../domain/lifecycle';
 import { decidingRoles } from '../domain/policy';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
@@ -165,7 +166,7 @@ async function cancelInAzure(deps: AppDeps, request: ApprovalRequest): Promise<v
 export async function expireNow(deps: AppDeps, requestId: string): Promise<ApprovalRequest | undefined> {
   const outcome = await transact(deps, requestId, (r) => expire(r, deps.clock.now()));
   if (outcome?.result.ok) {
-    const why = outcome.before.state === 'scheduled' ? (outcome.result.request.outcomeDetail ?? '') : `nobody approved it before ${outcome.before.expiresAt}.`;
+    const why = outcome.before.state === 'scheduled' ? (outcome.result.request.outcomeDetail ?? '') : `nobody approved it before ${describeUntil(new Date(outcome.before.expiresAt), 'UTC')}.`;
     void deps.notifier.tellRequester(outcome.result.request, `Request ${requestId} expired: ${why}`);
     return outcome.result.request;
   }

@@ -93,7 +93,8 @@ export function parseRunAt(value: string, now: Date, zone: string, maxAheadSecon
   if (!runAt || Number.isNaN(runAt.getTime())) return { ok: false, problem: `"${value.slice(0, 40)}" is not a time Countersign can read: ${usage(now, zone)}.` };
   if (runAt.getTime() <= now.getTime()) return { ok: false, problem: `${describeUntil(runAt, zoneOrUtc(zone))} is not in the future; ${usage(now, zone)}.` };
   if (runAt.getTime() > now.getTime() + maxAheadSeconds * 1000) {
-    return { ok: false, problem: `${runAt.toISOString()} is too far ahead: an approval stays valid for ${formatDuration(maxAheadSeconds)} (maxScheduleAhead), so ask for a time before ${new Date(now.getTime() + maxAheadSeconds * 1000).toISOString()}.` };
+    const at = zoneOrUtc(zone);
+    return { ok: false, problem: `${describeUntil(runAt, at)} is too far ahead: an approval stays valid for ${formatDuration(maxAheadSeconds)} (maxScheduleAhead), so ask for a time before ${describeUntil(new Date(now.getTime() + maxAheadSeconds * 1000), at)}.` };
   }
   return { ok: true, runAt };
 }

@@ -42,7 +42,7 @@ describe('app: expiring requests', () => {
     );
     assert.equal((await f.request(due.id)).state, 'expired');
     assert.equal((await f.request(decided.id)).state, 'rejected');
-    assert.deepEqual(f.notifier.told(due.id), [`Request ${due.id} expired: nobody approved it before ${due.expiresAt}.`]);
+    assert.deepEqual(f.notifier.told(due.id), [`Request ${due.id} expired: nobody approved it before ${due.expiresAt.slice(0, 10)} ${due.expiresAt.slice(11, 16)} UTC.`]);
     assert.deepEqual(f.notifier.cardRefreshes(due.id), ['expired@2']);
   });
 

@@ -36,6 +36,8 @@ describe('domain: scheduling a run', () => {
       assert.ok(!past.ok && /not in the future/.test(past.problem));
       assert.ok(!junk.ok && /not a time Countersign can read/.test(junk.problem));
       assert.ok(!far.ok && /too far ahead.*7 days.*maxScheduleAhead/.test(far.problem), JSON.stringify(far));
+      // In words, in the sender's zone: no ISO string with milliseconds.
+      assert.ok(!far.ok && !/\.\d{3}Z/.test(far.problem.replace(/\([^)]*\)/g, '')), far.ok ? '' : far.problem);
     });
 
     it('gives examples for tomorrow in the sender\'s zone (never a date already past), and tells a past time back in that zone', () => {
