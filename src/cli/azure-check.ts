@@ -13,7 +13,7 @@ import { AZURE_ENDPOINT, createArmClients } from '../azure/clients';
 import { armErrorFromResponse } from '../azure/errors';
 import type { CountersignConfig } from '../config/load';
 import { readCliSettings, type ArmSandboxEnv, type CliSettings } from '../settings';
-import { startArmSandbox } from '../sandbox';
+import { SANDBOX_SUBSCRIPTION_ID, startArmSandbox } from '../sandbox';
 
 export interface AzureCheckOptions {
   config: CountersignConfig;
@@ -115,7 +115,9 @@ async function resolveTarget(config: CountersignConfig, running: ArmSandboxEnv, 
     return { sandbox: false, subscriptionId: config.azure.subscriptionId, endpoint, ...(caPem ? { caPem } : {}), description: `subscription ${config.azure.subscriptionId} at ${endpoint}`, close: none };
   }
   if (running.url && running.caFile) {
-    const subscriptionId = running.subscriptionId ?? '';
+    // The subscription the bot would use with the same settings (src/composition-root.ts): the
+    // sandbox's own unless ARM_SANDBOX_SUBSCRIPTION_ID names another.
+    const subscriptionId = running.subscriptionId ?? SANDBOX_SUBSCRIPTION_ID;
     return {
       sandbox: true,
       subscriptionId,

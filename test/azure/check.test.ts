@@ -12,7 +12,7 @@ import path from 'node:path';
 import { checkAzure, describeIdentity } from '../../src/cli/azure-check';
 import { readCliSettings } from '../../src/settings';
 import { loadConfig, parseConfig } from '../../src/config/load';
-import type { ArmSandbox } from '../../src/sandbox';
+import { SANDBOX_SUBSCRIPTION_ID, type ArmSandbox } from '../../src/sandbox';
 import { EXAMPLE_CONFIG } from '../support/people';
 import { startTestSandbox } from '../support/sandbox';
 import { TENANT } from '../support/people';
@@ -139,6 +139,25 @@ describe('countersign azure check', function () {
       const child = await runCommand(['azure', 'check', EXAMPLE_CONFIG], env);
       assert.equal(child.status, 0, child.stderr);
       assert.match(child.stdout, /read: +OK: subscription/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('checks the subscription the bot would use when a running sandbox is named without ARM_SANDBOX_SUBSCRIPTION_ID', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-check-'));
+    const caFile = path.join(dir, 'ca.pem');
+    fs.writeFileSync(caFile, sandbox.caPem);
+    try {
+      // The two lines docs/development.md has a user copy from the standalone sandbox, and nothing else.
+      const env = { ARM_SANDBOX_URL: sandbox.url, ARM_SANDBOX_CA_FILE: caFile };
+      const { code, out } = await run({ config: loadConfig(EXAMPLE_CONFIG), settings: readCliSettings(env) });
+      assert.equal(code, 0, out);
+      assert.match(out, new RegExp(`target: +SANDBOX at ${sandbox.url} \\(subscription ${SANDBOX_SUBSCRIPTION_ID};`));
+      assert.match(out, new RegExp(`read: +OK: subscription ${SANDBOX_SUBSCRIPTION_ID} "Countersign sandbox"`));
+      const child = await runCommand(['azure', 'check', EXAMPLE_CONFIG], { ...env, ARM_SANDBOX_SUBSCRIPTION_ID: undefined });
+      assert.equal(child.status, 0, child.stderr + child.stdout);
+      assert.match(child.stdout, /read: +OK: subscription 00000000-0000-0000-0000-00000000c0de/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
