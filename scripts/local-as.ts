@@ -11,6 +11,7 @@
  *
  * <person> is a Playground user: bob, carol, dave, erin, frank or alice (or a user id, user-bob).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { canonicalRequestId } from '../src/app/request-ids';
@@ -41,8 +42,10 @@ async function main(argv: string[]): Promise<number> {
   const userId = person.startsWith('user-') ? person : `user-${person.toLowerCase()}`;
   const requestId = canonicalRequestId(typedId);
   const settings = readSettings(process.env);
-  const { port, from } = playgroundPort(settings.dataDir);
+  const { port, from, noTrial } = playgroundPort(settings.dataDir);
   const playground = `http://127.0.0.1:${port}`;
+  // Said wherever the data folder may be the wrong one: no running `npm run local` recorded itself in it.
+  const dataDirHint = noTrial ? `\n${noTrial}` : '';
 
   // The Playground's people (a person it does not know is named here, not as its 400 later).
   let config: PlaygroundConfig = {};
@@ -50,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
     const res = await fetch(`${playground}/_internal/v1/config`);
     if (res.ok) config = ((await res.json()) as { config?: PlaygroundConfig }).config ?? {};
   } catch {
-    process.stderr.write(`The Agents Playground does not answer at ${playground} (${from}). Start the local trial first: npm run local\n`);
+    process.stderr.write(`The Agents Playground does not answer at ${playground} (${from}).${process.env.PLAYGROUND_PORT ? '' : dataDirHint}\nStart the local trial first: npm run local\n`);
     return 1;
   }
   const people = [config.currentUser?.id, ...(config.users ?? []).map((u) => u.id)].filter((id): id is string => typeof id === 'string');
@@ -76,11 +79,11 @@ async function main(argv: string[]): Promise<number> {
       db.close();
     }
   } catch (err) {
-    process.stderr.write(`Cannot read the local bot's store ${path.relative(process.cwd(), file)}: ${(err as Error).message}\nStart the local trial first: npm run local\n`);
+    process.stderr.write(`Cannot read the local bot's store ${path.relative(process.cwd(), file)}: ${(err as Error).message}${dataDirHint}\nStart the local trial first: npm run local\n`);
     return 1;
   }
   if (!found) {
-    process.stderr.write(`There is no request ${requestId} in ${path.relative(process.cwd(), file)}.\n`);
+    process.stderr.write(`There is no request ${requestId} in ${path.relative(process.cwd(), file)}.${dataDirHint}\n`);
     return 1;
   }
   if (found.cards.length === 0) {
@@ -115,18 +118,28 @@ async function main(argv: string[]): Promise<number> {
 
 /**
  * The Playground's port, and what chose it (said when it does not answer): PLAYGROUND_PORT here, else
- * the port a running `npm run local` recorded in the data folder, else the default.
+ * the port a running `npm run local` recorded in the data folder, else the default. noTrial says, when
+ * no running `npm run local` recorded itself in this data folder, which file was looked for and that
+ * COUNTERSIGN_DATA_DIR must be the one `npm run local` was started with.
  */
-function playgroundPort(dataDir: string): { port: number; from: string } {
-  if (process.env.PLAYGROUND_PORT) return { port: Number(process.env.PLAYGROUND_PORT), from: 'PLAYGROUND_PORT' };
+function playgroundPort(dataDir: string): { port: number; from: string; noTrial?: string } {
   const running = runningLocalTrial(dataDir);
-  if (running) {
-    return { port: running.playgroundPort, from: `the port npm run local recorded in ${path.relative(process.cwd(), localTrialFile(dataDir))}` };
-  }
-  return {
-    port: DEFAULT_PLAYGROUND_PORT,
-    from: `the default port; PLAYGROUND_PORT chooses another, as for npm run local, and no npm run local on ${path.relative(process.cwd(), dataDir) || '.'} recorded its own`,
-  };
+  const file = shown(localTrialFile(dataDir));
+  const here = process.env.COUNTERSIGN_DATA_DIR ? `here it is ${process.env.COUNTERSIGN_DATA_DIR}` : 'here it is not set, so ./data';
+  const noTrial = running
+    ? undefined
+    : `${existsSync(localTrialFile(dataDir)) ? `${file} was left by an npm run local that has stopped` : `No running npm run local is recorded in ${file}`}: ` +
+      `COUNTERSIGN_DATA_DIR must be the one npm run local was started with (${here}).`;
+  const found = noTrial ? { noTrial } : {};
+  if (process.env.PLAYGROUND_PORT) return { port: Number(process.env.PLAYGROUND_PORT), from: 'PLAYGROUND_PORT', ...found };
+  if (running) return { port: running.playgroundPort, from: `the port npm run local recorded in ${file}` };
+  return { port: DEFAULT_PLAYGROUND_PORT, from: 'the default port; PLAYGROUND_PORT chooses another, as for npm run local', ...found };
+}
+
+/** A path as typed relative to here when it is under here, else in full. */
+function shown(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 function editDistance(a: string, b: string): number {

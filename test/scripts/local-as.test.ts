@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { requestCard } from '../../src/cards/request-card';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { databaseFile } from '../../src/settings';
-import { removeLocalTrial, writeLocalTrial } from '../../scripts/local-trial-file';
+import { DEFAULT_PLAYGROUND_PORT, removeLocalTrial, writeLocalTrial } from '../../scripts/local-trial-file';
 import { bob, requestIn } from '../support/requests';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -113,6 +113,39 @@ describe('npm run local:as', () => {
     const run = await localAs(['bob', 'approve', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(free) });
     assert.equal(run.code, 1);
     assert.match(run.stderr, new RegExp(`does not answer at http://127\\.0\\.0\\.1:${free} \\(PLAYGROUND_PORT\\)`));
+  });
+
+  it('names the trial file it looked for, and COUNTERSIGN_DATA_DIR, when no npm run local recorded itself in its data folder', async () => {
+    // The Playground answers (PLAYGROUND_PORT), but this data folder is not the trial's: it holds no request.
+    const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'countersign-local-as-other-'));
+    try {
+      const run = await localAs(['bob', 'approve', ID], { COUNTERSIGN_DATA_DIR: elsewhere, PLAYGROUND_PORT: String(port) });
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /Cannot read the local bot's store/);
+      assert.ok(run.stderr.includes(`No running npm run local is recorded in ${path.join(elsewhere, 'local-trial.json')}`), run.stderr);
+      assert.ok(run.stderr.includes(`COUNTERSIGN_DATA_DIR must be the one npm run local was started with (here it is ${elsewhere}).`), run.stderr);
+      assert.equal(clicks.length, 0);
+      // A trial file left by a stopped npm run local is named as such.
+      writeFileSync(path.join(elsewhere, 'local-trial.json'), `${JSON.stringify({ playgroundPort: port, pid: 2 ** 22 + 1 })}\n`);
+      const stale = await localAs(['bob', 'approve', ID], { COUNTERSIGN_DATA_DIR: elsewhere, PLAYGROUND_PORT: String(port) });
+      assert.ok(stale.stderr.includes(`${path.join(elsewhere, 'local-trial.json')} was left by an npm run local that has stopped`), stale.stderr);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('says where it looked for the trial when the Playground does not answer on the default port', async function () {
+    // Only where nothing listens on the default port (a developer's own npm run local may).
+    const probe = http.createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      probe.once('error', () => resolve(false));
+      probe.listen(DEFAULT_PLAYGROUND_PORT, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (!free) this.skip();
+    const run = await localAs(['bob', 'approve', ID], { COUNTERSIGN_DATA_DIR: dataDir });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, new RegExp(`does not answer at http://127\\.0\\.0\\.1:${DEFAULT_PLAYGROUND_PORT} \\(the default port`));
+    assert.ok(run.stderr.includes(`No running npm run local is recorded in ${path.join(dataDir, 'local-trial.json')}: COUNTERSIGN_DATA_DIR must be the one`), run.stderr);
   });
 
   it('names a mistyped action, with the one meant', async () => {
