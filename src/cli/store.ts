@@ -87,7 +87,9 @@ async function migrateFromSqlite(fromOption: string, io: AuditCliIo): Promise<nu
       io.stdout.write(`The copy does not end where the source does (source head: record ${sourceHead?.seq ?? 0}): do not switch to it.\n`);
       return EXIT_DAMAGED;
     }
-    io.stdout.write(`Moved: start the bots with COUNTERSIGN_STORE=postgres; keep ${file} as it is (it is the record of the move).\n`);
+    io.stdout.write(
+      `Moved. Keep ${file} as it is, the record of the move: set it aside with the checkpoint file that vouches for it (docs/postgresql.md, "Moving an existing SQLite installation"), then start the bots with COUNTERSIGN_STORE=postgres.\n`,
+    );
     return EXIT_OK;
   } finally {
     await store.close();
