@@ -157,18 +157,28 @@ function publicKeyFileProblem(pubFile: string, signer: AuditSigner): { rewrite: 
 
 /** Written beside its name and renamed over it, as the private key is: never an empty or half file under the name. */
 function writePublicKeyFile(pubFile: string, pem: string): void {
-  const temp = `${pubFile}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const temp = tempNameFor(pubFile);
   try {
-    const fd = fs.openSync(temp, 'wx', 0o644);
-    try {
-      fs.writeSync(fd, pem);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    writeSynced(temp, pem, 0o644);
     fs.renameSync(temp, pubFile);
   } finally {
     fs.rmSync(temp, { force: true });
+  }
+}
+
+/** A name beside `file` no other process or call would choose. */
+function tempNameFor(file: string): string {
+  return `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+/** Creates `file` (never over an existing one) holding `text`, flushed to disk. */
+function writeSynced(file: string, text: string, mode: number): void {
+  const fd = fs.openSync(file, 'wx', mode);
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -187,14 +197,8 @@ function createKeyFile(dataDir: string, file: string): void {
   fs.mkdirSync(dataDir, { recursive: true });
   const { privateKey } = generateKeyPairSync('ed25519');
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = fs.openSync(temp, 'wx', 0o600);
-  try {
-    fs.writeSync(fd, pem);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  const temp = tempNameFor(file);
+  writeSynced(temp, pem, 0o600);
   try {
     fs.linkSync(temp, file);
   } catch (err) {
