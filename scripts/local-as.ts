@@ -7,19 +7,36 @@
  * A development tool only: not part of the deployed bot nor of the `countersign` CLI. It reads the
  * request and the ids of its card messages from the local bot's SQLite store (read-only).
  *
- *   npm run local:as -- <person> approve|reject|cancel <request-id> [comment for a rejection]
+ *   npm run local:as -- <person> approve|reject|cancel|ratify|flag <request-id> [comment for a rejection]
+ *
+ * ratify and flag are the Ratify / Flag buttons by which an approver reviews a break-glass use.
  *
  * <person> is a Playground user: bob, carol, dave, erin, frank or alice (or a user id, user-bob).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { Verb } from '../src/app/decisions';
 import { canonicalRequestId } from '../src/app/request-ids';
 import { databaseFile, readSettings } from '../src/settings';
 import { DEFAULT_PLAYGROUND_PORT, localTrialFile, runningLocalTrial } from './local-trial-file';
 
-const VERBS = ['approve', 'reject', 'cancel'];
-const USAGE = 'Usage: npm run local:as -- <person> approve|reject|cancel <request-id> [comment]\n  e.g. npm run local:as -- bob approve CS-7K3M9QXW';
+/**
+ * The card's buttons by verb (cards/request.json), every action the bot takes from a card (a verb
+ * added to the app's Verb and not here does not compile): approve, reject (its Reject card asks for
+ * a comment), cancel, and the review of a break-glass use, Ratify and Flag.
+ */
+const ACTIONS: Record<Verb, { comment: boolean }> = {
+  approve: { comment: false },
+  reject: { comment: true },
+  cancel: { comment: false },
+  ratify: { comment: false },
+  flag: { comment: false },
+};
+const VERBS = Object.keys(ACTIONS);
+const USAGE =
+  `Usage: npm run local:as -- <person> ${VERBS.join('|')} <request-id> [comment, for reject]\n` +
+  '  e.g. npm run local:as -- bob approve CS-7K3M9QXW, or npm run local:as -- dave ratify CS-7K3M9QXW for a break-glass use';
 
 interface PlaygroundConfig {
   currentUser?: { id?: string };

@@ -67,7 +67,7 @@ describe('npm run local:as', () => {
       req.on('end', () => {
         res.setHeader('content-type', 'application/json');
         if (req.url === '/_internal/v1/config') {
-          const config = { currentUser: { id: 'user-alice' }, users: [{ id: 'user-bob' }], groupChats: [{ id: 'group-chat-ops', name: 'Ops', members: ['user-alice', 'user-bob'] }] };
+          const config = { currentUser: { id: 'user-alice' }, users: [{ id: 'user-bob' }, { id: 'user-dave' }], groupChats: [{ id: 'group-chat-ops', name: 'Ops', members: ['user-alice', 'user-bob'] }] };
           res.end(JSON.stringify({ config }));
         } else if (req.url === '/_conversation/v1/invoke') {
           clicks.push(JSON.parse(text) as (typeof clicks)[number]);
@@ -154,7 +154,22 @@ describe('npm run local:as', () => {
     assert.match(run.stderr, /Unknown action "aprove": did you mean approve\?/);
     assert.equal(clicks.length, 0);
     const other = await localAs(['bob', 'frobnicate', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
-    assert.match(other.stderr, /Unknown action "frobnicate": it is one of approve, reject, cancel\./);
+    assert.match(other.stderr, /Unknown action "frobnicate": it is one of approve, reject, cancel, ratify, flag\./);
+  });
+
+  it("clicks a break-glass card's Ratify and Flag as the person named", async () => {
+    for (const verb of ['ratify', 'flag']) {
+      const run = await localAs(['dave', verb, ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, new RegExp(`^user-dave clicked ${verb} on request ${ID}: `));
+    }
+    assert.deepEqual(
+      clicks.map((c) => [c.from?.id, c.value?.action?.verb]),
+      [
+        ['user-dave', 'ratify'],
+        ['user-dave', 'flag'],
+      ],
+    );
   });
 
   it('tells the card with its times as plain date and time, not as Adaptive Card expressions', async () => {
