@@ -56,6 +56,12 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
+  // Words an action does not take are refused, not dropped: only the Reject card asks for a comment.
+  if (comment.length > 0 && !ACTIONS[verb as Verb].comment) {
+    const extra = comment.join(' ');
+    process.stderr.write(`${verb} takes only a request id, not "${extra}": its card button carries no comment (only reject takes one). Remove "${extra}" and run it again.\n${USAGE}\n`);
+    return 2;
+  }
   const userId = person.startsWith('user-') ? person : `user-${person.toLowerCase()}`;
   const requestId = canonicalRequestId(typedId);
   const settings = readSettings(process.env);

@@ -157,6 +157,20 @@ describe('npm run local:as', () => {
     assert.match(other.stderr, /Unknown action "frobnicate": it is one of approve, reject, cancel, ratify, flag\./);
   });
 
+  it('refuses words an action does not take, naming them, and clicks nothing', async () => {
+    for (const verb of ['approve', 'cancel', 'ratify', 'flag']) {
+      const run = await localAs(['bob', verb, ID, 'extra', 'words'], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+      assert.equal(run.code, 2, `${verb}: ${run.stderr}`);
+      assert.ok(run.stderr.startsWith(`${verb} takes only a request id, not "extra words": `), run.stderr);
+      assert.match(run.stderr, /\(only reject takes one\)\. Remove "extra words" and run it again\./);
+    }
+    assert.equal(clicks.length, 0);
+    // reject takes the rest as its comment, as its card's comment box does.
+    const run = await localAs(['bob', 'reject', ID, 'not', 'today'], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((clicks[0].value?.action as { data?: { comment?: string } }).data?.comment, 'not today');
+  });
+
   it("clicks a break-glass card's Ratify and Flag as the person named", async () => {
     for (const verb of ['ratify', 'flag']) {
       const run = await localAs(['dave', verb, ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
