@@ -1,20 +1,25 @@
 /**
  * `npm run local`: Countersign on its embedded defaults (SQLite under ./data, the in-process ARM
  * sandbox, no Microsoft app id so loopback only) plus the Microsoft 365 Agents Playground as the
- * Teams client. Ctrl+C stops both.
+ * Teams client. Ctrl+C stops both. The settings change what it runs with (COUNTERSIGN_CONFIG,
+ * COUNTERSIGN_DATA_DIR, M365_AGENTS_PLAYGROUND_CONFIG_PATH for the Playground's people): its banner
+ * says what it runs with.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { startCountersign } from '../src/composition-root';
-import { readSettings } from '../src/settings';
+import { DEFAULT_CONFIG_PATH, readSettings } from '../src/settings';
+import { localBanner } from './local-banner';
 import { playgroundPortSetting, removeLocalTrial, writeLocalTrial } from './local-trial-file';
 
 const PLAYGROUND_PORT = playgroundPortSetting(process.env);
+const PLAYGROUND_CONFIG = path.resolve(__dirname, '..', 'playground', '.m365agentsplayground.yml');
 
 async function main(): Promise<void> {
   const settings = readSettings({ ...process.env, COUNTERSIGN_HOST: process.env.COUNTERSIGN_HOST || '127.0.0.1' });
   const running = await startCountersign({ settings });
   const bin = path.resolve(__dirname, '..', 'node_modules', '.bin', 'agentsplayground');
+  const playgroundConfig = path.resolve(process.env.M365_AGENTS_PLAYGROUND_CONFIG_PATH || PLAYGROUND_CONFIG);
   const playground = spawn(
     bin,
     ['-e', `${running.url}/api/messages`, '-c', 'msteams', '-p', String(PLAYGROUND_PORT), '--disable-telemetry'],
@@ -23,14 +28,24 @@ async function main(): Promise<void> {
       env: {
         ...process.env,
         TEAMSAPPTESTER_BROWSER: process.env.TEAMSAPPTESTER_BROWSER ?? 'none',
-        M365_AGENTS_PLAYGROUND_CONFIG_PATH: process.env.M365_AGENTS_PLAYGROUND_CONFIG_PATH ?? path.resolve(__dirname, '..', 'playground', '.m365agentsplayground.yml'),
+        M365_AGENTS_PLAYGROUND_CONFIG_PATH: playgroundConfig,
       },
     },
   );
   // For `npm run local:as` in another terminal, which may not have PLAYGROUND_PORT set.
   writeLocalTrial(settings.dataDir, PLAYGROUND_PORT);
   process.stdout.write(
-    `\nCountersign is running on its embedded defaults (SANDBOX).\n  bot:        ${running.url}/api/messages\n  playground: http://127.0.0.1:${PLAYGROUND_PORT}  (open it in a browser; you are Alice Requester)\n  data:       ${settings.dataDir}\nType "help" in the playground. Ctrl+C stops both.\n\n`,
+    localBanner({
+      configPath: settings.configPath,
+      defaultConfigPath: DEFAULT_CONFIG_PATH,
+      sandbox: running.deps.config.azure.sandbox,
+      subscriptionId: running.deps.subscriptionId,
+      botUrl: running.url,
+      playgroundPort: PLAYGROUND_PORT,
+      playgroundConfigPath: playgroundConfig,
+      defaultPlaygroundConfigPath: PLAYGROUND_CONFIG,
+      dataDir: settings.dataDir,
+    }),
   );
   const stop = async () => {
     removeLocalTrial(settings.dataDir);

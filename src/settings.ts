@@ -165,7 +165,8 @@ export class SettingsError extends Error {
 
 const APP_TYPES: MicrosoftAppType[] = ['MultiTenant', 'SingleTenant', 'UserAssignedMSI'];
 
-const DEFAULT_CONFIG_PATH = 'config/countersign.example.yaml';
+/** The config the bot loads when COUNTERSIGN_CONFIG is not set (relative to the working directory). */
+export const DEFAULT_CONFIG_PATH = 'config/countersign.example.yaml';
 const DEFAULT_DATA_DIR = 'data';
 
 /** A variable's value; an empty one is not set. */
