@@ -268,8 +268,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     logLevel: readLogLevel(variable(env, 'LOG_LEVEL')),
     executionLeaseMs: readLease(variable(env, 'COUNTERSIGN_EXECUTION_LEASE')),
     dialogStateMaxEntries: readCount('COUNTERSIGN_DIALOG_STATE_MAX', variable(env, 'COUNTERSIGN_DIALOG_STATE_MAX'), 10_000),
-    dialogStateTtlMs: readDuration('COUNTERSIGN_DIALOG_STATE_TTL', variable(env, 'COUNTERSIGN_DIALOG_STATE_TTL'), 30 * 60_000),
-    storeLockWaitMs: readDuration('COUNTERSIGN_STORE_LOCK_WAIT', variable(env, 'COUNTERSIGN_STORE_LOCK_WAIT'), 5000, 0),
+    dialogStateTtlMs: readDuration('COUNTERSIGN_DIALOG_STATE_TTL', variable(env, 'COUNTERSIGN_DIALOG_STATE_TTL'), 30 * 60_000, { examples: '30m, 45m or 2h' }),
+    storeLockWaitMs: readDuration('COUNTERSIGN_STORE_LOCK_WAIT', variable(env, 'COUNTERSIGN_STORE_LOCK_WAIT'), 5000, { minMs: 0, examples: '5s, 10s or 500ms' }),
     requestsPerPersonPerHour: readCount('COUNTERSIGN_REQUESTS_PER_HOUR', variable(env, 'COUNTERSIGN_REQUESTS_PER_HOUR'), 20),
     instances: readCount('COUNTERSIGN_INSTANCES', variable(env, 'COUNTERSIGN_INSTANCES'), 1),
     teamsSendTimeoutMs: readTeamsSendTimeout(variable(env, 'COUNTERSIGN_TEAMS_SEND_TIMEOUT')),
@@ -391,13 +391,16 @@ function readCount(variable: string, text: string | undefined, fallback: number)
   return n;
 }
 
-/** `250ms`, `90s`, `30m`, `2h`; at least `minMs` (one second unless said otherwise). */
-function readDuration(variable: string, text: string | undefined, fallback: number, minMs = 1000): number {
+/**
+ * `250ms`, `90s`, `30m`, `2h`; at least `minMs` (one second unless said otherwise). A wrong value is
+ * answered with `examples`: values of the setting's own scale (a wait of seconds is not offered hours).
+ */
+function readDuration(variable: string, text: string | undefined, fallback: number, { minMs = 1000, examples }: { minMs?: number; examples: string }): number {
   if (!text) return fallback;
   const m = /^(\d+)(ms|s|m|h)$/.exec(text.trim());
   const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'] : NaN;
-  const least = minMs >= 1000 ? `${minMs / 1000}s` : `${minMs} ms`;
-  if (!(ms >= minMs)) throw new SettingsError(variable, `must be a duration of at least ${least} such as 90s, 30m or 2h, got "${text}"`);
+  const least = minMs === 0 ? '' : ` of at least ${minMs % 1000 === 0 ? `${minMs / 1000}s` : `${minMs}ms`}`;
+  if (!(ms >= minMs)) throw new SettingsError(variable, `must be a duration${least} such as ${examples} (a whole number followed by ms, s, m or h), got "${text}"`);
   return ms;
 }
 

@@ -17,7 +17,19 @@ describe('settings of the boundary limits', () => {
     assert.equal(s.requestsPerPersonPerHour, 3);
     assert.equal(s.microsoftApp.openIdMetadataUrl, 'https://login.example/openid');
     assert.throws(() => readSettings({ COUNTERSIGN_DIALOG_STATE_MAX: '0' }), (e: Error) => e instanceof SettingsError && /COUNTERSIGN_DIALOG_STATE_MAX: must be a whole number of at least 1, got "0"/.test(e.message));
-    assert.throws(() => readSettings({ COUNTERSIGN_DIALOG_STATE_TTL: 'forever' }), /COUNTERSIGN_DIALOG_STATE_TTL: must be a duration of at least 1s such as 90s, 30m or 2h/);
+    assert.throws(() => readSettings({ COUNTERSIGN_DIALOG_STATE_TTL: 'forever' }), /COUNTERSIGN_DIALOG_STATE_TTL: must be a duration of at least 1s such as 30m, 45m or 2h \(a whole number followed by ms, s, m or h\), got "forever"/);
     assert.throws(() => readSettings({ COUNTERSIGN_REQUESTS_PER_HOUR: '2.5' }), /COUNTERSIGN_REQUESTS_PER_HOUR: must be a whole number/);
+  });
+
+  it("suggests durations of each setting's own scale when one is wrong", () => {
+    // A wait of about 5 s is not offered hours; the one without a lower bound does not claim 'at least 0 ms'.
+    assert.equal(readSettings({ COUNTERSIGN_STORE_LOCK_WAIT: '750ms' }).storeLockWaitMs, 750);
+    assert.throws(
+      () => readSettings({ COUNTERSIGN_STORE_LOCK_WAIT: 'abc' }),
+      (e: Error) => e instanceof SettingsError && e.message === 'COUNTERSIGN_STORE_LOCK_WAIT: must be a duration such as 5s, 10s or 500ms (a whole number followed by ms, s, m or h), got "abc"',
+    );
+    assert.throws(() => readSettings({ COUNTERSIGN_DIALOG_STATE_TTL: '500ms' }), /COUNTERSIGN_DIALOG_STATE_TTL: must be a duration of at least 1s such as 30m, 45m or 2h/);
+    assert.throws(() => readSettings({ COUNTERSIGN_EXECUTION_LEASE: 'abc' }), /COUNTERSIGN_EXECUTION_LEASE: must be a duration of at least 1s such as 60s, 2m or 1500ms/);
+    assert.throws(() => readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: 'abc' }), /COUNTERSIGN_TEAMS_SEND_TIMEOUT: must be a duration from 1s to 25s such as 15s or 5000ms/);
   });
 });
