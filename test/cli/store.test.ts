@@ -217,6 +217,38 @@ describe('countersign store backup of a database that is not Countersign\'s', ()
   });
 });
 
+describe('countersign store backup: the copy is one file', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    tmp = tempDir();
+  });
+  afterEach(() => tmp.remove());
+
+  it('leaves no -wal or -shm beside the copy, under its name or its temporary one, even once verified again', async () => {
+    const dataDir = path.join(tmp.dir, 'data');
+    const live = await openSqliteStore({ file: databaseFile(dataDir) });
+    for (let i = 0; i < 20; i++) await live.audit.append([anEvent('request.created', { time: timeAt(i) })]);
+    const backupDir = path.join(tmp.dir, 'backup');
+    mkdirSync(backupDir);
+    const copy = path.join(backupDir, 'countersign.db');
+    // Taken while the bot holds its store open, in WAL mode, as the online backup is meant to be.
+    const r = await store(['backup', copy, '--data-dir', dataDir], {}, tmp.dir);
+    await live.close();
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /Audit chain intact: 20 records/);
+    assert.deepEqual(readdirSync(backupDir), ['countersign.db']);
+    const opened = new Database(copy, { readonly: true, fileMustExist: true });
+    try {
+      assert.equal(opened.pragma('journal_mode', { simple: true }), 'delete', 'the copy is not in WAL mode, so no open of it makes a -wal or -shm');
+    } finally {
+      opened.close();
+    }
+    const v = await audit(['verify', '--data-dir', backupDir]);
+    assert.equal(v.code, 0, v.stdout);
+    assert.deepEqual(readdirSync(backupDir), ['countersign.db'], 'verifying the copy leaves nothing beside it either');
+  });
+});
+
 describe('countersign store backup stopped partway', () => {
   let tmp: ReturnType<typeof tempDir>;
   let dataDir: string;

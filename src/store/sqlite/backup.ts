@@ -7,9 +7,15 @@
  * the CLI's clean-up of what a killed command left applies to it too), flushed to disk, and moved to
  * its name only once complete. A backup killed partway thus leaves no empty or half-copied file under
  * the name, which the next backup would refuse as already there; a copy that fails is removed.
+ *
+ * The copy is one self-contained file: the backup API copies the source's WAL journal mode with its
+ * pages, and a database in WAL mode grows a -wal and a -shm file beside it at the first open (even a
+ * read-only one, such as the verification that follows). Before it gets its name the copy is switched
+ * to the rollback journal (journal_mode=DELETE), which leaves no file beside it once closed.
  */
 import { closeSync, fsyncSync, linkSync, lstatSync, openSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { openReadOnly } from './connection';
 
 export class BackupTargetExistsError extends Error {
@@ -38,9 +44,27 @@ function existsAt(file: string): boolean {
   }
 }
 
+const BESIDE = ['-journal', '-wal', '-shm'];
+
 /** Removes the copy under its temporary name and the journal SQLite may have left beside it. */
 function removeCopy(temp: string): void {
-  for (const f of [temp, `${temp}-journal`, `${temp}-wal`, `${temp}-shm`]) rmSync(f, { force: true });
+  for (const f of [temp, ...BESIDE.map((suffix) => `${temp}${suffix}`)]) rmSync(f, { force: true });
+}
+
+/**
+ * Switches the copy (nobody else has it open) out of WAL mode, so that no -wal or -shm file is ever
+ * made beside it: leaving WAL mode checkpoints and deletes them, and the header then says so.
+ */
+function selfContained(temp: string): void {
+  const copy = new Database(temp, { fileMustExist: true });
+  try {
+    const mode = copy.pragma('journal_mode = DELETE', { simple: true }) as string;
+    if (mode !== 'delete') throw new Error(`the copy ${temp} stayed in journal mode ${mode}; it cannot be made a single file`);
+  } finally {
+    copy.close();
+  }
+  // None should be left; one that is would be taken up under the copy's name (SQLite finds it by name).
+  for (const suffix of BESIDE) rmSync(`${temp}${suffix}`, { force: true });
 }
 
 function fsyncPath(file: string): void {
@@ -82,6 +106,7 @@ export async function backupSqliteStore(file: string, target: string, onProgress
         return 200;
       },
     });
+    selfContained(temp);
     // SQLite syncs its commit, but the copy is only as good as what reached the disk before it gets its name.
     fsyncPath(temp);
     placeCopy(temp, target);
