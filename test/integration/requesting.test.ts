@@ -62,6 +62,9 @@ describe('requesting in Teams (bot over HTTP)', function () {
     const text = cardText(lastCard(h, from));
     assert.match(text, /SANDBOX/);
     assert.ok(text.includes("deploy \\<production\\|staging\\> \\<api-service\\|web-frontend\\>: Deploy a service's ARM template"), text);
+    // The example's description is in words: a reader of help sees no raw {placeholders}.
+    assert.ok(text.includes('to the resource group named after its environment and service'), text);
+    assert.doesNotMatch(text, /\{environment\}|\{service\}/);
     assert.match(text, /delete resource group \\<name\\>.*needs 1 approval from platform-approvers within 1 hour; you may not request it/);
     assert.match(text, /resources \\<group\\>: List the resources of a resource group \(read-only, no approval\)\n/);
     assert.match(text, /pending: requests waiting for you/);
