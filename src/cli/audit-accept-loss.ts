@@ -17,7 +17,7 @@ import { databaseFile } from '../settings';
 import type { CountersignStore } from '../store/countersign-store';
 import { openSqliteStore } from '../store/sqlite';
 import { configuredStoreKind, requireAuditDatabase } from './audit-database';
-import { AuditInputError, operatorOf, refuseForkedIndex, unreadableAsInput } from './audit-io';
+import { AuditInputError, operatorOf, unreadableAsInput } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { resolveDataDir } from './audit-options';
 
@@ -28,10 +28,7 @@ async function openConfiguredStore(dataDirOption: string | undefined, dataDir: s
   if (configuredStoreKind(io) === 'postgres') return requireAuditDatabase(dataDirOption, io).openStore();
   const file = databaseFile(dataDir);
   // An emptied or deleted database is opened (and given its tables) like a new one: that is the point.
-  return unreadableAsInput(file, () => {
-    refuseForkedIndex(file);
-    return openSqliteStore({ file, writer: 'inline' });
-  });
+  return unreadableAsInput(file, () => openSqliteStore({ file, writer: 'inline' }));
 }
 
 export async function acceptLoss(opts: { dataDir?: string; reason?: string }, io: AuditCliIo): Promise<number> {

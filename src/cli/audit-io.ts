@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import { ExportIncompleteError } from '../audit/formats/export';
 import { SigningKeyError } from '../audit/access/signing';
 import { databaseFile, readCliSettings, type CliSettings } from '../settings';
-import { checkSharedIndex, NotACountersignDatabaseError, openSqliteAuditReader, openSqliteStore, SharedIndexMissingError } from '../store/sqlite';
+import { NotACountersignDatabaseError, openSqliteAuditReader, openSqliteStore, SharedIndexMissingError } from '../store/sqlite';
 import type { SqliteStore } from '../store/sqlite';
 import { resolveDataDir } from './audit-options';
 import { existsAt, OutputTakenError, partialNameOf, placeOutput } from './output-file';
@@ -97,7 +97,7 @@ export async function unreadableAsInput<T>(file: string, open: () => Promise<T>,
   try {
     return await open();
   } catch (err) {
-    if (err instanceof NotACountersignDatabaseError) throw new AuditInputError(err.message);
+    if (err instanceof NotACountersignDatabaseError || err instanceof SharedIndexMissingError) throw new AuditInputError(err.message);
     const code = (err as { code?: string }).code;
     if (code === 'SQLITE_NOTADB') throw new AuditInputError(`${file} is not a SQLite database`);
     if (access === 'read' && (code === 'SQLITE_CANTOPEN' || code === 'EACCES')) {
@@ -126,7 +126,7 @@ export function requireCountersignFile(file: string): void {
   try {
     openSqliteAuditReader(file).close();
   } catch (err) {
-    if (err instanceof NotACountersignDatabaseError) throw new AuditInputError(err.message);
+    if (err instanceof NotACountersignDatabaseError || err instanceof SharedIndexMissingError) throw new AuditInputError(err.message);
     const code = (err as { code?: string }).code;
     if (code === 'SQLITE_NOTADB') throw new AuditInputError(`${file} is not a SQLite database, so not a Countersign database`);
     if (code === 'SQLITE_CANTOPEN' || code === 'EACCES') throw new AuditInputError(`cannot read ${file} (${code})`);
@@ -141,19 +141,8 @@ export function requireCountersignFile(file: string): void {
 export async function openStoreForCli(file: string): Promise<SqliteStore> {
   return unreadableAsInput(file, async () => {
     openSqliteAuditReader(file).close();
-    refuseForkedIndex(file);
     return openSqliteStore({ file, writer: 'inline' });
   });
-}
-
-/** Refuses (as bad input: nothing was opened) a database whose -shm file is missing under a running bot (instance-lock.ts). */
-export function refuseForkedIndex(file: string): void {
-  try {
-    checkSharedIndex(file);
-  } catch (err) {
-    if (err instanceof SharedIndexMissingError) throw new AuditInputError(err.message);
-    throw err;
-  }
 }
 
 /** The output path, checked: its directory must exist. */

@@ -110,14 +110,29 @@ describe('the database file deleted, replaced or cut while open', function () {
     const w = await startWatchedBot(dir);
     try {
       fs.rmSync(path.join(dir, 'countersign.db-shm'));
-      const cli = await audit(['checkpoint', '--data-dir', dir]);
-      assert.equal(cli.code, 1, cli.stdout + cli.stderr);
-      assert.match(cli.stderr, /the database's shared-memory file .*countersign\.db-shm is missing while Countersign runs on .*: opening the database now would make a new one that does not share Countersign's write lock.*Nothing was opened/);
-      assert.equal(fs.existsSync(path.join(dir, 'countersign.db-shm')), false, 'no new one was made');
+      // Those that write, and those that only read (a read would make a new -shm and hide the deletion from the next writer).
+      for (const args of [['checkpoint'], ['export', '--format', 'jsonl', '--out', path.join(dir, 'x.jsonl')], ['verify']]) {
+        const cli = await audit([...args, '--data-dir', dir]);
+        assert.equal(cli.code, 1, `${args[0]}: ${cli.stdout}${cli.stderr}`);
+        assert.match(cli.stderr, /the database's shared-memory file .*countersign\.db-shm is missing while Countersign runs on .*: opening the database now would make a new one that does not share Countersign's write lock.*Nothing was opened/);
+        assert.equal(fs.existsSync(path.join(dir, 'countersign.db-shm')), false, `${args[0]}: no new one was made`);
+      }
       // The bot finds it gone at its next write (or readiness probe) and stops writing.
       await eventually('not ready', async () => (await fetch(`${w.bot.url}/readyz`)).status === 503);
       await eventually('told', () => w.fatal.length > 0);
       assert.match(w.fatal[0], /shared-memory file .*-shm was deleted/);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('stops writing when the instance lock file is deleted under the bot, since a second one could then start beside it', async () => {
+    const w = await startWatchedBot(dir);
+    try {
+      fs.rmSync(path.join(dir, 'countersign.instance-lock'));
+      await eventually('not ready', async () => (await fetch(`${w.bot.url}/readyz`)).status === 503);
+      await eventually('told', () => w.fatal.length > 0);
+      assert.match(w.fatal[0], /the instance lock file .*countersign\.instance-lock was deleted while Countersign ran: a second Countersign could start on this data directory beside it/);
     } finally {
       await w.stop();
     }

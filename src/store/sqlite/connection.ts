@@ -3,6 +3,7 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
+import { checkSharedIndex } from './instance-lock';
 
 // better-sqlite3 reads SQLite URI file names ("file:...?immutable=1", see openReadOnly) only when
 // SQLITE_USE_URI=1 is set as its native module loads, at the first connection of the process.
@@ -80,6 +81,8 @@ class DatabaseMissingError extends Error {
  */
 export function openReadOnly(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Database.Database {
   if (!existsSync(file)) throw new DatabaseMissingError(file);
+  // Opening would make a new -shm beside a running bot whose own was deleted (instance-lock.ts).
+  checkSharedIndex(file);
   const db = new Database(path.resolve(file), { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
   try {
     // The first read opens the -shm (and -wal) files.

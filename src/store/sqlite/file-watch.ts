@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { INSTANCE_LOCK_FILE } from './instance-lock';
 
 /** The database file (or its write-ahead log) is no longer the one the writer opened. */
 export class DatabaseFileGoneError extends Error {
@@ -45,6 +46,8 @@ export class DatabaseFileWatch {
    * one without waiting for it, and the two fork the log.
    */
   private shm: Identity | undefined;
+  /** The data directory's instance lock file, when a bot holds it (instance-lock.ts): deleted, a second bot could take a new one. */
+  private readonly lock: Identity | undefined;
   private problem: string | undefined;
 
   /** Call right after the connection opened the file. */
@@ -54,6 +57,8 @@ export class DatabaseFileWatch {
     if (!s) throw new DatabaseFileGoneError(`the database file ${this.file} is gone right after it was opened`);
     this.opened = { dev: s.dev, ino: s.ino };
     this.size = s.size;
+    const lock = statOf(path.join(path.dirname(this.file), INSTANCE_LOCK_FILE));
+    if (lock) this.lock = { dev: lock.dev, ino: lock.ino };
   }
 
   /** What is wrong, in words, or undefined; once something was wrong it stays wrong. */
@@ -80,6 +85,13 @@ export class DatabaseFileWatch {
     if (this.shm && !shm) return `the shared-memory file ${this.file}-shm was deleted ${forks}`;
     if (this.shm && shm && !same(shm, this.shm)) return `the shared-memory file ${this.file}-shm was replaced by another file ${forks}`;
     if (shm) this.shm ??= { dev: shm.dev, ino: shm.ino };
+    if (this.lock) {
+      const lockFile = path.join(path.dirname(this.file), INSTANCE_LOCK_FILE);
+      const now = statOf(lockFile);
+      if (!now || !same(now, this.lock)) {
+        return `the instance lock file ${lockFile} was ${now ? 'replaced by another file' : 'deleted'} while Countersign ran: a second Countersign could start on this data directory beside it. Nothing more is written; restart Countersign (and never delete that file while one runs)`;
+      }
+    }
     return undefined;
   }
 }

@@ -5,4 +5,4 @@ export { verifySqliteAuditLog } from './verify-database';
 export { MIGRATIONS, migrate } from './migrations';
 export { missingCheckpointTriggers, readCheckpointTable, readRequestVersions, recordHashAt } from './compliance-reader';
 export { backupSqliteStore, BackupTargetExistsError } from './backup';
-export { checkSharedIndex, lockDataDirectory, SharedIndexMissingError } from './instance-lock';
+export { lockDataDirectory, SharedIndexMissingError } from './instance-lock';

@@ -11,7 +11,7 @@ import { SqliteDelegationStore } from './delegations';
 import { migrate } from './migrations';
 import type { Readiness, ReadinessOptions } from './readiness';
 import { SqliteRequestStore } from './requests';
-import type { InstanceLock } from './instance-lock';
+import { checkSharedIndex, type InstanceLock } from './instance-lock';
 import { InlineWriter, type StoreWriter } from './writer';
 import { ThreadWriter } from './writer-thread';
 import { isStorageFault, StoreBusyError } from './write-lock';
@@ -112,6 +112,8 @@ export class SqliteStore implements CountersignStore {
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
   let db: ReturnType<typeof openWritable>;
   try {
+    // A one-shot command beside a running bot whose -shm was deleted would not share its write lock.
+    if (options.writer === 'inline') checkSharedIndex(options.file);
     db = openWritable(options.file, options.busyTimeoutMs);
   } catch (err) {
     await options.writerThread?.discard();
