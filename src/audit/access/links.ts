@@ -51,7 +51,8 @@ export type LinkTokenCheck =
   | { ok: false; reason: 'link-invalid'; detail: string }
   | { ok: false; reason: 'link-expired'; tokenHash: string; linkId: string; expiresAt: string };
 
-const TOKEN = /^(\d{1,12})\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{86})$/;
+// The expiry as issued: no leading zero, which Number() would drop, making a second spelling of one link.
+const TOKEN = /^([1-9]\d{0,11})\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{86})$/;
 
 /** Checks the form, the signature and the expiry of a link token (not yet whether it was used). */
 export function checkLinkToken(token: string, verifier: AuditVerifier, now: Date): LinkTokenCheck {

@@ -188,6 +188,8 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     assert.ok(Buffer.from(signature.slice(0, -1) + twin, 'base64url').equals(Buffer.from(signature, 'base64url')), 'the twin decodes to the same bytes');
     const res = await fetch(url.slice(0, -1) + twin);
     assert.equal(res.status, 404);
+    // Nor with a leading zero on its expiry, which reads as the same number.
+    assert.equal((await fetch(url.replace(/download\/(\d+)\./, 'download/0$1.'))).status, 404);
     const [refused] = await refusals(h);
     assert.equal(refused.outcome.reason, 'link-invalid');
     assert.equal((await fetch(url)).status, 200, 'the real link still works');
