@@ -90,8 +90,9 @@ function checkpointsLine(v: ExportVerification): string {
   if (k.found === 0) return v.manifest ? 'Checkpoints: none in the file.' : 'Checkpoints: none in the file, so nothing in it is signed.';
   const parts: string[] = [];
   if (k.checked > 0) parts.push(`${k.checked} signed with key ${k.keyId} checked: records up to ${k.upTo} are the ones Countersign signed`);
-  if (k.unchecked > 0) parts.push(k.keyId ? `${k.unchecked} signed with another key not checked (pass that key with --public-key)` : `${k.unchecked} not checked: no public key (pass --public-key <file>)`);
-  const bad = k.found - k.checked - k.unchecked;
+  if (k.elsewhere > 0) parts.push(`${k.elsewhere} signed with key ${k.keyId} name records this file does not hold (nothing to compare)`);
+  if (k.unchecked > 0) parts.push(k.keyId ? `${k.unchecked} name another key and were not checked` : `${k.unchecked} not checked: no public key (pass --public-key <file>)`);
+  const bad = k.found - k.checked - k.elsewhere - k.unchecked;
   if (bad > 0) parts.push(`${bad} do not check out (below)`);
   return `Checkpoints: ${k.found} in the file; ${parts.join('; ')}.`;
 }

@@ -265,6 +265,15 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(resigned.stdout, /EXPORT DAMAGED \(forged\):\n  the checkpoint in record 13, for record 12, has a signature that does not match it: it was forged or edited/);
     });
 
+    it('does not take checkpoints naming a key other than the one given as a pass: a key id can be written by anyone', async () => {
+      const { out, pem } = await exportWithCheckpoint();
+      forge(out, 5, (r) => (r.actor = bob));
+      forge(out, 13, (r) => ((r as unknown as { data: { checkpoint: { keyId: string } } }).data.checkpoint.keyId = 'deadbeefdeadbeef'));
+      const v = await audit(['verify', '--file', out, '--no-manifest', '--public-key', pem]);
+      assert.equal(v.code, 2, v.stdout);
+      assert.match(v.stdout, /EXPORT DAMAGED \(foreign\):\n  1 checkpoint\(s\) in the file name key deadbeefdeadbeef, not the key given \(\S+\), and reach record 12, further than any checkpoint of the key given: their signatures could not be checked/);
+    });
+
     it('says when nothing in the file is signed, or its checkpoints could not be checked for want of a key', async () => {
       const { out } = await exportWithCheckpoint();
       const elsewhere = path.join(tmp.dir, 'auditor-laptop');

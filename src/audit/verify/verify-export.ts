@@ -25,7 +25,7 @@ import type { ExportManifest } from '../access/manifest';
 import type { ExportFormat } from '../ports';
 import type { AuditVerifier } from '../access/signing';
 
-export type ExportProblemKind = ChainProblemKind | 'truncated' | 'added' | 'bytes-changed' | 'bad-signature' | 'forged' | 'rewritten';
+export type ExportProblemKind = ChainProblemKind | 'truncated' | 'added' | 'bytes-changed' | 'bad-signature' | 'forged' | 'rewritten' | 'foreign';
 
 export interface ExportProblem {
   kind: ExportProblemKind;
@@ -54,6 +54,8 @@ export interface ExportCheckpoints {
   checked: number;
   /** The highest record a checked checkpoint names. */
   upTo?: number;
+  /** Signed with the key given, naming a record this file does not hold (a filtered export): nothing to compare. */
+  elsewhere: number;
   /** Not checked: no key was given, or another key signed them. */
   unchecked: number;
   keyId?: string;
@@ -105,8 +107,10 @@ async function* noting(records: AsyncIterable<AuditRecord>, met: MetCheckpoint[]
 
 /** What the file's checkpoints say, once its records checked out against each other. */
 function checkCheckpoints(met: readonly MetCheckpoint[], verifier: AuditVerifier | undefined): { problems: ExportProblem[]; summary: ExportCheckpoints } {
-  const summary: ExportCheckpoints = { found: met.length, checked: 0, unchecked: 0, ...(verifier ? { keyId: verifier.keyId } : {}) };
+  const summary: ExportCheckpoints = { found: met.length, checked: 0, elsewhere: 0, unchecked: 0, ...(verifier ? { keyId: verifier.keyId } : {}) };
   const problems: ExportProblem[] = [];
+  /** Checkpoints naming another key than the one given: how many, which keys, and the furthest record they name. */
+  const other = { count: 0, keys: new Set<string>(), reach: 0 };
   for (const { record, checkpoint: c, held } of met) {
     if (!c) {
       problems.push({ kind: 'forged', message: `record ${record} is an audit.checkpoint record whose checkpoint cannot be read (not a seq, hash, time, key id and signature): it was edited.` });
@@ -114,6 +118,7 @@ function checkCheckpoints(met: readonly MetCheckpoint[], verifier: AuditVerifier
     }
     if (!verifier || c.keyId !== verifier.keyId) {
       summary.unchecked += 1;
+      if (verifier) Object.assign(other, { count: other.count + 1, reach: Math.max(other.reach, c.seq) }).keys.add(c.keyId);
       continue;
     }
     if (!checkpointSignatureOk(c, verifier)) {
@@ -130,8 +135,20 @@ function checkCheckpoints(met: readonly MetCheckpoint[], verifier: AuditVerifier
       });
       continue;
     }
+    if (held === undefined) {
+      summary.elsewhere += 1;
+      continue;
+    }
     summary.checked += 1;
     summary.upTo = Math.max(summary.upTo ?? 0, c.seq);
+  }
+  // Anyone can write a key id: checkpoints naming another key count only where the key given has
+  // vouched at least as far (an earlier key's, before a change of key). Beyond that they are a claim.
+  if (verifier && other.count > 0 && other.reach > (summary.upTo ?? 0)) {
+    problems.push({
+      kind: 'foreign',
+      message: `${other.count} checkpoint(s) in the file name key ${[...other.keys].join(', ')}, not the key given (${verifier.keyId}), and reach record ${other.reach}, further than any checkpoint of the key given${summary.upTo ? ` (record ${summary.upTo})` : ''}: their signatures could not be checked, and a key id can be written by anyone. If this export comes from before a change of key, check it with that key's public key, taken from a source you trust.`,
+    });
   }
   return { problems, summary };
 }
@@ -249,7 +266,7 @@ export async function verifyExportFile(file: string, options: VerifyExportOption
   const problems: ExportProblem[] = [];
   if (chain.problem) problems.push({ kind: chain.problem.kind, message: chain.problem.message });
   // Past a broken chain the records read say nothing more; the checkpoints are checked over an intact one.
-  const signed = chain.problem ? { problems: [], summary: { found: met.length, checked: 0, unchecked: met.length } } : checkCheckpoints(met, options.verifier);
+  const signed = chain.problem ? { problems: [], summary: { found: met.length, checked: 0, elsewhere: 0, unchecked: met.length } } : checkCheckpoints(met, options.verifier);
   problems.push(...signed.problems);
   const checkpoints = signed.summary;
   if (!m) return { ok: problems.length === 0, format, chain, problems, checkpoints };
