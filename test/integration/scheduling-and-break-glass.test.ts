@@ -83,6 +83,19 @@ describe('scheduling and break-glass (bot over HTTP, fake Bot Connector, control
     assert.ok(types.includes('breakglass.used') && types.includes('breakglass.ratified'), types.join(', '));
   });
 
+  it('is flagged from an approver\'s card with a comment saying what is wrong with it', async () => {
+    const asked = await breakGlassVia('break-glass delete resource group staging-old reason: INC-4711 leaked key');
+    await settled(h);
+    await eventually('the card offers the review', () => cardActions(h.connector.card(asked.cardId)).some((a) => a.verb === 'flag'));
+    // The Flag button opens a box for the comment, as Reject does.
+    const flag = JSON.stringify(h.connector.card(asked.cardId));
+    assert.match(flag, /"title":"Flag break-glass","style":"destructive","card":\{"type":"AdaptiveCard","body":\[\{"type":"Input\.Text","id":"comment","label":"What is wrong with it\?"/);
+    await h.teams.click(people.bob, asked.cardId, 'flag', { comment: 'no incident was open at that time' });
+    const [flagged] = (await auditOf(h, { requestId: asked.requestId })).filter((r) => r.type === 'breakglass.flagged');
+    assert.ok(flagged, 'flagged');
+    assert.match(JSON.stringify(flagged), /no incident was open at that time/);
+  });
+
   it('escalates an overdue break-glass review', async () => {
     const asked = await breakGlassVia('break-glass delete resource group staging-old reason: INC-4711 leaked key');
     await settled(h);
