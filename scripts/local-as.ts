@@ -7,7 +7,7 @@
  * A development tool only: not part of the deployed bot nor of the `countersign` CLI. It reads the
  * request and the ids of its card messages from the local bot's SQLite store (read-only).
  *
- *   npm run local:as -- <person> approve|reject|cancel|ratify|flag <request-id> [comment for a rejection]
+ *   npm run local:as -- <person> approve|reject|cancel|ratify|flag <request-id> [comment for a rejection or a flag]
  *
  * ratify and flag are the Ratify / Flag buttons by which an approver reviews a break-glass use.
  *
@@ -31,11 +31,11 @@ const ACTIONS: Record<Verb, { comment: boolean }> = {
   reject: { comment: true },
   cancel: { comment: false },
   ratify: { comment: false },
-  flag: { comment: false },
+  flag: { comment: true },
 };
 const VERBS = Object.keys(ACTIONS);
 const USAGE =
-  `Usage: npm run local:as -- <person> ${VERBS.join('|')} <request-id> [comment, for reject]\n` +
+  `Usage: npm run local:as -- <person> ${VERBS.join('|')} <request-id> [comment, for reject and flag]\n` +
   '  e.g. npm run local:as -- bob approve CS-7K3M9QXW, or npm run local:as -- dave ratify CS-7K3M9QXW for a break-glass use';
 
 interface PlaygroundConfig {
@@ -56,10 +56,10 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  // Words an action does not take are refused, not dropped: only the Reject card asks for a comment.
+  // Words an action does not take are refused, not dropped: only Reject and Flag ask for a comment.
   if (comment.length > 0 && !ACTIONS[verb as Verb].comment) {
     const extra = comment.join(' ');
-    process.stderr.write(`${verb} takes only a request id, not "${extra}": its card button carries no comment (only reject takes one). Remove "${extra}" and run it again.\n${USAGE}\n`);
+    process.stderr.write(`${verb} takes only a request id, not "${extra}": its card button carries no comment (only reject and flag take one). Remove "${extra}" and run it again.\n${USAGE}\n`);
     return 2;
   }
   const userId = person.startsWith('user-') ? person : `user-${person.toLowerCase()}`;

@@ -158,11 +158,11 @@ describe('npm run local:as', () => {
   });
 
   it('refuses words an action does not take, naming them, and clicks nothing', async () => {
-    for (const verb of ['approve', 'cancel', 'ratify', 'flag']) {
+    for (const verb of ['approve', 'cancel', 'ratify']) {
       const run = await localAs(['bob', verb, ID, 'extra', 'words'], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
       assert.equal(run.code, 2, `${verb}: ${run.stderr}`);
       assert.ok(run.stderr.startsWith(`${verb} takes only a request id, not "extra words": `), run.stderr);
-      assert.match(run.stderr, /\(only reject takes one\)\. Remove "extra words" and run it again\./);
+      assert.match(run.stderr, /\(only reject and flag take one\)\. Remove "extra words" and run it again\./);
     }
     assert.equal(clicks.length, 0);
     // reject takes the rest as its comment, as its card's comment box does.
@@ -171,9 +171,9 @@ describe('npm run local:as', () => {
     assert.equal((clicks[0].value?.action as { data?: { comment?: string } }).data?.comment, 'not today');
   });
 
-  it("clicks a break-glass card's Ratify and Flag as the person named", async () => {
+  it("clicks a break-glass card's Ratify and Flag as the person named, Flag with its comment", async () => {
     for (const verb of ['ratify', 'flag']) {
-      const run = await localAs(['dave', verb, ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+      const run = await localAs(['dave', verb, ID, ...(verb === 'flag' ? ['no', 'incident', 'open'] : [])], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, new RegExp(`^user-dave clicked ${verb} on request ${ID}: `));
     }
@@ -184,6 +184,7 @@ describe('npm run local:as', () => {
         ['user-dave', 'flag'],
       ],
     );
+    assert.equal((clicks[1].value?.action as { data?: { comment?: string } }).data?.comment, 'no incident open');
   });
 
   it('tells the card with its times as plain date and time, not as Adaptive Card expressions', async () => {
