@@ -24,6 +24,7 @@ if (!fs.existsSync(entry)) {
   process.exit(1);
 }
 require(entry).run({
-  // Loaded only by `countersign start`: the audit and config commands need no HTTP stack.
-  start: () => require(source ? path.join(__dirname, '..', 'src', 'composition-root.ts') : path.join(__dirname, '..', 'dist', 'composition-root.js')).startCountersign(),
+  // Loaded only by `countersign start`: the audit and config commands need no HTTP stack. The bot's
+  // own entry point, so that it stops, and exits 1, exactly as `npm start` does.
+  start: () => require(source ? path.join(__dirname, '..', 'src', 'main.ts') : path.join(__dirname, '..', 'dist', 'main.js')).main(),
 }, process.argv);

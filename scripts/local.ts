@@ -17,7 +17,16 @@ const PLAYGROUND_CONFIG = path.resolve(__dirname, '..', 'playground', '.m365agen
 
 async function main(): Promise<void> {
   const settings = readSettings({ ...process.env, COUNTERSIGN_HOST: process.env.COUNTERSIGN_HOST || '127.0.0.1' });
-  const running = await startCountersign({ settings });
+  // The store can no longer write (a database file deleted, say): stop both, exit 1, as `npm start` does.
+  let fatal = false;
+  let started: (() => Promise<void>) | undefined;
+  const running = await startCountersign({
+    settings,
+    onFatal: () => {
+      fatal = true;
+      void started?.();
+    },
+  });
   const bin = path.resolve(__dirname, '..', 'node_modules', '.bin', 'agentsplayground');
   const playgroundConfig = path.resolve(process.env.M365_AGENTS_PLAYGROUND_CONFIG_PATH || PLAYGROUND_CONFIG);
   const playground = spawn(
@@ -47,12 +56,17 @@ async function main(): Promise<void> {
       dataDir: settings.dataDir,
     }),
   );
-  const stop = async () => {
+  let stopping = false;
+  async function stop(): Promise<void> {
+    if (stopping) return;
+    stopping = true;
     removeLocalTrial(settings.dataDir);
     playground.kill('SIGTERM');
     await running.stop();
-    process.exit(0);
-  };
+    process.exit(fatal ? 1 : 0);
+  }
+  started = stop;
+  if (fatal) void stop();
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
   playground.once('exit', (code) => {

@@ -202,6 +202,13 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
 
   let stopping = false;
   let storeWasOk = true;
+  /** Whether the store can take a durable write now (its files checked too), logged when that changes. */
+  const storeReady = async (): Promise<boolean> => {
+    const storeOk = await deps.store.ping().catch(() => false);
+    if (storeOk !== storeWasOk) logReadiness(log, deps.store, storeOk);
+    storeWasOk = storeOk;
+    return storeOk;
+  };
   const inFlight = new Set<Promise<unknown>>();
   const server = createServer({
     handleActivity: activityEndpoint(adapter, bot),
@@ -212,9 +219,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       return work.finally(() => inFlight.delete(work));
     },
     ready: async () => {
-      const storeOk = await deps.store.ping().catch(() => false);
-      if (storeOk !== storeWasOk) logReadiness(log, deps.store, storeOk);
-      storeWasOk = storeOk;
+      const storeOk = await storeReady();
       // The policy version tells instances running different configs apart.
       return { ok: storeOk, checks: { config: true, store: storeOk, ...(opened ? { storeKind: opened.kind } : {}), policyVersion: config.hash } };
     },
@@ -237,6 +242,9 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   void withLogContext({ job: 'recent-cards' }, () => app.refreshCards()).catch((err: unknown) => log.error({ err: String(err) }, 'bringing the cards of recent requests up to date failed'));
   const sweeper = setInterval(() => {
     withLogContext({ job: 'expiry-sweep' }, () => app.sweepExpired()).catch((err: unknown) => log.error({ err: String(err) }, 'expiry sweep failed'));
+    // The store's files are checked even when nothing is written and nobody probes /readyz: a database
+    // file deleted under an idle bot stops it within a sweep, not at its next write.
+    void storeReady();
   }, options.sweepIntervalMs ?? 15_000);
   sweeper.unref();
   // Scheduled requests whose time came are started (the execution's claim runs each once across instances).

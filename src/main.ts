@@ -1,6 +1,8 @@
 /**
- * The entry point: `node dist/main.js` (or the sources through tsx). It starts the composition root
- * (composition-root.ts) and stops it cleanly on SIGTERM / SIGINT.
+ * The entry point: `node dist/main.js` (or the sources through tsx), and `countersign start`, which
+ * runs the same `main`. It starts the composition root (composition-root.ts), stops it cleanly on
+ * SIGTERM / SIGINT, and stops it with exit code 1 when the store can no longer write (onFatal), for
+ * the service manager to restart it.
  *
  * Before it loads the rest of Countersign it turns on Node's compile cache and, on the SQLite store,
  * starts the store's writer thread: the thread boots on another core while this one loads botbuilder
@@ -20,7 +22,7 @@ function startedEarly(settings: Settings): WriterThreadBoot | undefined {
   }
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   let running: RunningCountersign | undefined;
   let fatal: string | undefined;
   let stopping = false;

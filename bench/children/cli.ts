@@ -23,7 +23,7 @@ process.on('exit', (code) => {
 
 // As bin/countersign.js does: the bot's HTTP stack is loaded only by `countersign start`.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-buildProgram({ start: () => (require('../../src/composition-root') as typeof import('../../src/composition-root')).startCountersign() })
+buildProgram({ start: () => (require('../../src/main') as typeof import('../../src/main')).main() })
   .parseAsync(['node', 'countersign', ...args])
   .then(
     () => {

@@ -11,10 +11,11 @@ import { exitCodeOf } from './exit-code';
 /** What the command line receives from its entry point (bin/countersign.js). */
 export interface CliEntry {
   /**
-   * Starts the bot: src/main.ts's startCountersign, handed in by the entry point so that the CLI never
-   * imports the composition root, and the bot's HTTP stack is loaded only by `countersign start`.
+   * Runs the bot: src/main.ts's `main` (signals, a fatal store, exit codes), handed in by the entry
+   * point so that the CLI never imports the composition root, and the bot's HTTP stack is loaded only
+   * by `countersign start`.
    */
-  start(): Promise<{ stop(): Promise<void> }>;
+  start(): Promise<void>;
 }
 
 export function buildProgram(entry: CliEntry, settings: CliSettings = readCliSettings()): Command {
@@ -25,15 +26,7 @@ export function buildProgram(entry: CliEntry, settings: CliSettings = readCliSet
   program
     .command('start')
     .description('Start the bot (settings from the environment; see README)')
-    .action(async () => {
-      const running = await entry.start().catch((err: Error) => {
-        process.stderr.write(`Countersign did not start: ${err.message}\n`);
-        process.exit(1);
-      });
-      const stop = () => void running.stop().then(() => process.exit(0));
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    });
+    .action(() => entry.start());
   registerConfigCommands(program, settings);
   registerAzureCommands(program, settings);
   registerAuditCommands(program, processIo(settings));

@@ -4,7 +4,10 @@
  * for help asked for. Run as the `countersign` command is.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'countersign.js');
@@ -14,6 +17,17 @@ function countersign(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ cod
     execFile(process.execPath, [BIN, ...args], { env: { ...process.env, COUNTERSIGN_DATA_DIR: path.join(__dirname, 'no-such-dir'), ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
+  });
+}
+
+/** A port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.once('error', reject);
   });
 }
 
@@ -72,6 +86,34 @@ describe('countersign exit codes', function () {
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /^ARM_SANDBOX_CA_FILE: must name the certificate PEM of the sandbox at ARM_SANDBOX_URL=https:\/\/127\.0\.0\.1:1 .*\n$/);
       assert.equal(r.stdout, '');
+    });
+
+    it('countersign start: stops with exit 1 once the store can no longer write, as npm start does; 0 on SIGTERM', async () => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-start-'));
+      try {
+        for (const fault of ['shm', 'sigterm'] as const) {
+          const port = await freePort();
+          const child = spawn(process.execPath, [BIN, 'start'], {
+            env: { ...process.env, COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_CONFIG: example, PORT: String(port), COUNTERSIGN_HOST: '127.0.0.1' },
+            stdio: 'ignore',
+          });
+          const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+          const url = `http://127.0.0.1:${port}`;
+          for (let i = 0; i < 150 && !(await fetch(`${url}/healthz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 200));
+          if (fault === 'shm') {
+            fs.rmSync(path.join(dataDir, 'countersign.db-shm'));
+            // The bot finds it at its next write or readiness probe.
+            await fetch(`${url}/readyz`).catch(() => undefined);
+          } else {
+            child.kill('SIGTERM');
+          }
+          const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running'), 40_000))]);
+          if (code === 'still running') child.kill('SIGKILL');
+          assert.equal(code, fault === 'shm' ? 1 : 0, fault);
+        }
+      } finally {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
     });
 
     it('countersign start: one line, "did not start", naming the variable, exit 1', async () => {
