@@ -19,12 +19,12 @@ async function main(): Promise<void> {
   const settings = readSettings({ ...process.env, COUNTERSIGN_HOST: process.env.COUNTERSIGN_HOST || '127.0.0.1' });
   // The store can no longer write (a database file deleted, say): stop both, exit 1, as `npm start` does.
   let fatal = false;
-  let started: (() => Promise<void>) | undefined;
+  const whenStarted: { stop?: () => Promise<void> } = {};
   const running = await startCountersign({
     settings,
     onFatal: () => {
       fatal = true;
-      void started?.();
+      void whenStarted.stop?.();
     },
   });
   const bin = path.resolve(__dirname, '..', 'node_modules', '.bin', 'agentsplayground');
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     await running.stop();
     process.exit(fatal ? 1 : 0);
   }
-  started = stop;
+  whenStarted.stop = stop;
   if (fatal) void stop();
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
