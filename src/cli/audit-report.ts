@@ -87,6 +87,8 @@ export function checkpointReport(v: CheckpointVerification, keySource?: string, 
 /** What the signed checkpoints the export carries vouch for. */
 function checkpointsLine(v: ExportVerification): string {
   const k = v.checkpoints;
+  // Reading stops at the first record that does not check out: what the file carries past it is unknown.
+  if (k.chainBroken) return 'Checkpoints: not checked: the records do not check out (below), so there is nothing to compare them with.';
   if (k.found === 0) return v.manifest ? 'Checkpoints: none in the file.' : 'Checkpoints: none in the file, so nothing in it is signed.';
   const parts: string[] = [];
   if (k.checked > 0) parts.push(`${k.checked} signed with key ${k.keyId} checked: records up to ${k.upTo} are the ones Countersign signed`);

@@ -254,6 +254,13 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       forge(out, 5, (r) => (r.actor = bob));
       const forged = await audit(['verify', '--file', out, '--no-manifest', '--public-key', pem]);
       assert.equal(forged.code, 2, forged.stdout);
+      // An edit not hashed again: the records do not check out, and the line says so, not that a key is missing.
+      const edited = path.join(tmp.dir, 'edited.jsonl');
+      writeFileSync(edited, readFileSync(out, 'utf8').replace('"Bob Approver"', '"Someone Else"'));
+      const plain = await audit(['verify', '--file', edited, '--no-manifest', '--public-key', pem]);
+      assert.equal(plain.code, 2, plain.stdout);
+      assert.match(plain.stdout, /Checkpoints: not checked: the records do not check out \(below\)/);
+      assert.doesNotMatch(plain.stdout, /no public key|none in the file/);
       assert.match(forged.stdout, /EXPORT DAMAGED \(rewritten\):\n  record 12 is not the record the checkpoint in record 13 \(signed at .*\) vouches for .*: the records were rewritten at or before record 12 and hashed again\./);
 
       // The checkpoint itself edited to match: its signature no longer does.
@@ -281,8 +288,10 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal(noKey.code, 0, noKey.stdout + noKey.stderr);
       assert.match(noKey.stdout, /Checkpoints: 1 in the file; 1 not checked: no public key \(pass --public-key <file>\)\./);
       const plain = path.join(tmp.dir, 'plain.jsonl');
-      assert.equal((await audit(['export', '--format', 'jsonl', '--type', 'request.created', '--out', plain, '--data-dir', dataDir])).code, 0);
+      // Records 1 to 12, before the checkpoint was recorded: a whole chain from its start, nothing in it signed.
+      assert.equal((await audit(['export', '--format', 'jsonl', '--to', timeAt(800), '--out', plain, '--data-dir', dataDir])).code, 0);
       const none = await audit(['verify', '--file', plain, '--no-manifest', '--data-dir', dataDir]);
+      assert.equal(none.code, 0, none.stdout);
       assert.match(none.stdout, /Checkpoints: none in the file, so nothing in it is signed\./);
     });
   });

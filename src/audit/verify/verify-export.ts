@@ -56,8 +56,10 @@ export interface ExportCheckpoints {
   upTo?: number;
   /** Signed with the key given, naming a record this file does not hold (a filtered export): nothing to compare. */
   elsewhere: number;
-  /** Not checked: no key was given, or another key signed them. */
+  /** Not checked: no key was given, or another key signed them, or the records before them did not check out. */
   unchecked: number;
+  /** The records did not check out: what the checkpoints name was not compared. */
+  chainBroken?: true;
   keyId?: string;
 }
 
@@ -266,7 +268,9 @@ export async function verifyExportFile(file: string, options: VerifyExportOption
   const problems: ExportProblem[] = [];
   if (chain.problem) problems.push({ kind: chain.problem.kind, message: chain.problem.message });
   // Past a broken chain the records read say nothing more; the checkpoints are checked over an intact one.
-  const signed = chain.problem ? { problems: [], summary: { found: met.length, checked: 0, elsewhere: 0, unchecked: met.length } } : checkCheckpoints(met, options.verifier);
+  const signed = chain.problem
+    ? { problems: [], summary: { found: met.length, checked: 0, elsewhere: 0, unchecked: met.length, ...(options.verifier ? { keyId: options.verifier.keyId } : {}), chainBroken: true as const } }
+    : checkCheckpoints(met, options.verifier);
   problems.push(...signed.problems);
   const checkpoints = signed.summary;
   if (!m) return { ok: problems.length === 0, format, chain, problems, checkpoints };
