@@ -3,7 +3,7 @@
  * reason, how long approvers have, when it may run), for `countersign config check` and help.
  * Each aspect is its own function, so a new aspect is a new line.
  */
-import type { CommandSpec } from './catalog';
+import type { CommandSpec, RequesterRule } from './catalog';
 import { formatDuration, plural } from './duration-text';
 import { describeKind } from './policy';
 import { breakGlassWords, whenItMayRun as scheduleWords } from './policy-words';
@@ -19,7 +19,11 @@ export interface PolicyLine {
 /** The effective policy of a command, as `aspect: text` lines. */
 export function policyLines(command: CommandSpec): PolicyLine[] {
   const p = command.policy;
-  if (!p || !command.sensitive) return [{ aspect: 'approval', text: 'none: read-only, answered at once' }];
+  if (!p || !command.sensitive) {
+    const readOnly = { aspect: 'approval', text: 'none: read-only, answered at once' };
+    // A read-only command's policy says who may run it and from where (config: policy.requesterRoles, conversations).
+    return command.readers ? [{ aspect: 'who may run it', text: whoMayAsk(command.readers) }, readOnly] : [readOnly];
+  }
   return [
     { aspect: 'who may ask', text: whoMayAsk(p) },
     { aspect: 'who must approve', text: whoMustApprove(p) },
@@ -30,7 +34,7 @@ export function policyLines(command: CommandSpec): PolicyLine[] {
   ];
 }
 
-function whoMayAsk(p: Policy): string {
+function whoMayAsk(p: RequesterRule): string {
   const who = p.requesterRoles.length > 0 ? `members of ${p.requesterRoles.join(' or ')}` : 'anyone in an allowed tenant';
   const where = p.conversationIds.length > 0 ? `, only in ${plural(p.conversationIds.length, 'named conversation')}` : '';
   const kinds = p.conversationTypes.map(describeKind);

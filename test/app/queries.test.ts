@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { PENDING_SHOWN } from '../../src/app/queries';
+import { policyLines } from '../../src/domain/policy-text';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, carol, dave, EXAMPLE_CONFIG, erin, mallory, sourceIn } from '../support/people';
@@ -144,6 +145,16 @@ describe('app: read-only commands, who may run them, and their record', () => {
         ['query.run', bob.aadObjectId, undefined, undefined],
       ],
     );
+  });
+
+  it('says in config check\'s words who may run a read-only command and from where', () => {
+    const f = appOnFakes({ configText: withReaders('{ requesterRoles: [platform-approvers], conversations: { types: [personal] } }') });
+    const resources = f.config.catalog.commands.find((c) => c.name === 'resources')!;
+    assert.deepEqual(policyLines(resources), [
+      { aspect: 'who may run it', text: 'members of platform-approvers, in a personal chat' },
+      { aspect: 'approval', text: 'none: read-only, answered at once' },
+    ]);
+    assert.deepEqual(policyLines(f.config.catalog.commands.find((c) => c.name === 'list groups')!), [{ aspect: 'approval', text: 'none: read-only, answered at once' }]);
   });
 
   it('refuses a read-only command\'s policy that says anything but who may run it and from where', () => {
