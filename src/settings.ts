@@ -369,7 +369,7 @@ function readLease(text: string | undefined): number {
   if (!text) return 60_000;
   const m = /^(\d+)(ms|s|m)$/.exec(text.trim());
   const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm'] : NaN;
-  if (!(ms >= 1000)) throw new SettingsError('COUNTERSIGN_EXECUTION_LEASE', `must be a duration of at least 1s such as 60s, 2m or 1500ms, got "${text}"`);
+  if (!(ms >= 1000)) throw new SettingsError('COUNTERSIGN_EXECUTION_LEASE', `must be a duration of at least 1s such as 60s, 2m or 1500ms (a whole number followed by ms, s or m), got "${text}"`);
   return ms;
 }
 
@@ -414,7 +414,7 @@ function readTeamsSendTimeout(text: string | undefined): number {
   if (!text) return 15_000;
   const m = /^(\d+)(ms|s)$/.exec(text.trim());
   const ms = m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
-  if (!(ms >= 1000 && ms <= 25_000)) throw new SettingsError('COUNTERSIGN_TEAMS_SEND_TIMEOUT', `must be a duration from 1s to 25s such as 15s or 5000ms, got "${text}"`);
+  if (!(ms >= 1000 && ms <= 25_000)) throw new SettingsError('COUNTERSIGN_TEAMS_SEND_TIMEOUT', `must be a duration from 1s to 25s such as 15s or 5000ms (a whole number followed by ms or s), got "${text}"`);
   return ms;
 }
 

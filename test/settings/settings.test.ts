@@ -89,6 +89,11 @@ describe('settings: the environment, read in one place', () => {
     }
   });
 
+  it('says a duration setting takes a whole number when given a fraction, rather than that it is out of range', () => {
+    assert.throws(() => readSettings({ COUNTERSIGN_EXECUTION_LEASE: '1.5s' }), /COUNTERSIGN_EXECUTION_LEASE: .*\(a whole number followed by ms, s or m\), got "1\.5s"/);
+    assert.throws(() => readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: '2.5s' }), /COUNTERSIGN_TEAMS_SEND_TIMEOUT: .*\(a whole number followed by ms or s\), got "2\.5s"/);
+  });
+
   it('names APPLICATIONINSIGHTS_CONNECTION_STRING when it is not a connection string, and keeps one that is', () => {
     assert.equal(readSettings({}).applicationInsightsConnectionString, '');
     const good = 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/';
@@ -104,7 +109,7 @@ describe('settings: the environment, read in one place', () => {
     assert.equal(readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: '2500ms' }).teamsSendTimeoutMs, 2500);
     assert.equal(readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: '25s' }).teamsSendTimeoutMs, 25_000);
     for (const bad of ['500ms', '26s', '1m', '15', 'soon']) {
-      assert.throws(() => readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: bad }), new RegExp(`COUNTERSIGN_TEAMS_SEND_TIMEOUT: must be a duration from 1s to 25s such as 15s or 5000ms, got "${bad}"`));
+      assert.throws(() => readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: bad }), new RegExp(`COUNTERSIGN_TEAMS_SEND_TIMEOUT: must be a duration from 1s to 25s such as 15s or 5000ms \\(a whole number followed by ms or s\\), got "${bad}"`));
     }
   });
 
