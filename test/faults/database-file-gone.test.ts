@@ -6,6 +6,7 @@
  * restart (node dist/main.js exits with 1; its next start checks the log against the checkpoints).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,6 +105,16 @@ describe('the database file deleted, replaced or cut while open', function () {
     }
     const second = await startWatchedBot(dir);
     await second.stop();
+  });
+
+  it('starts a bot while a command-line tool holds the instance lock for a moment to see whether one runs', async () => {
+    // As instanceRunning does, in another process: the lock taken, then let go after 500 ms; the bot's start waits that out.
+    const lockFile = path.join(dir, 'countersign.instance-lock');
+    const script = `const D = require(${JSON.stringify(require.resolve('better-sqlite3'))}); const db = new D(${JSON.stringify(lockFile)}); db.exec('BEGIN EXCLUSIVE'); process.stdout.write('held\\n'); setTimeout(() => { db.exec('ROLLBACK'); db.close(); }, 500);`;
+    const probe = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => probe.stdout.once('data', () => resolve()));
+    const w = await startWatchedBot(dir);
+    await w.stop();
   });
 
   it('keeps the command line off a database whose -shm file was deleted under the running bot: it would not share its lock', async () => {

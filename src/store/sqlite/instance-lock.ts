@@ -20,6 +20,9 @@ import Database from 'better-sqlite3';
 
 export const INSTANCE_LOCK_FILE = 'countersign.instance-lock';
 
+/** How long a starting bot waits for the instance lock before it takes another bot to hold it. */
+const LOCK_WAIT_MS = 2_000;
+
 /** Another Countersign already runs on this data directory. */
 export class InstanceLockedError extends Error {
   constructor(readonly dataDir: string) {
@@ -50,7 +53,9 @@ function isBusy(err: unknown): boolean {
 
 /** Takes the data directory's instance lock, or throws InstanceLockedError when another process holds it. */
 export function lockDataDirectory(dataDir: string): InstanceLock {
-  const db = new Database(path.join(dataDir, INSTANCE_LOCK_FILE), { timeout: 0 });
+  // A command-line tool may hold the lock for a moment to see whether a bot runs (instanceRunning):
+  // a start waits that out; a running bot holds it for good, so the start is refused after the wait.
+  const db = new Database(path.join(dataDir, INSTANCE_LOCK_FILE), { timeout: LOCK_WAIT_MS });
   try {
     // Held from the first transaction until the connection closes.
     db.pragma('locking_mode = EXCLUSIVE');
