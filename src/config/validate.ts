@@ -74,7 +74,12 @@ function schemaProblem(e: ErrorObject, locate: (p: (string | number)[]) => numbe
     const hint = didYouMean(extra, known) || ' (check the spelling against docs/configuration.md)';
     return { key: dotted([...parts, extra]), line: locate([...parts, extra]) ?? locate(parts), problem: `unknown key${hint}` };
   }
-  if (e.keyword === 'enum') problem = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+  if (e.keyword === 'enum') {
+    // One line for one mistake: the closest allowed value, when there is one, then the list.
+    const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
+    const near = typeof e.data === 'string' ? didYouMean(e.data, allowed) : '';
+    problem = near ? `is not one of the allowed values: "${e.data as string}"${near} (allowed: ${allowed.join(', ')})` : `must be one of ${allowed.join(', ')}`;
+  }
   if (e.keyword === 'required') {
     const missing = (e.params as { missingProperty: string }).missingProperty;
     return { key: dotted([...parts, missing]), line: locate(parts), problem: 'is required' };
