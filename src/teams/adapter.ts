@@ -9,6 +9,7 @@ import { EdgeAdapter, type EdgeOutcome } from './bot-endpoint';
 import { DEFAULT_CALL_TIMEOUT_MS } from './connector-calls';
 import { reuseClients } from './reused-clients';
 import { ChatTextMiddleware } from './chat-text';
+import { failedText } from './fault-text';
 
 export type { EdgeOutcome };
 
@@ -39,18 +40,6 @@ function publicCloudWith(openIdMetadataUrl: string): Record<string, string | boo
   };
 }
 
-/**
- * What a person is told when their message could not be handled, by what failed. Worded for a read
- * (`status`) as well as a write: which one failed is not known here.
- */
-function failedTurnText(fault: StorageFault | undefined): string {
-  if (fault === 'disk') return 'Countersign could not handle this message: its database cannot take writes right now (its disk is full or failing), so nothing was changed. Try again later, and tell the team that runs Countersign.';
-  if (fault === 'busy') return 'Countersign could not handle this message: another process is holding its database, so nothing was changed. Try again in a moment, and tell the team that runs Countersign if it keeps happening.';
-  if (fault === 'overloaded') return 'Countersign could not handle this message: its database is overloaded right now (out of connections or memory, or a statement ran past its time limit), so nothing was changed. Try again in a moment, and tell the team that runs Countersign if it keeps happening.';
-  if (fault === 'read-only') return 'Countersign could not handle this message: its database is read-only right now (a standby, as after a failover), so nothing was changed. Try again later, and tell the team that runs Countersign.';
-  if (fault === 'unreachable') return 'Countersign could not handle this message: it cannot reach its database right now, so nothing was changed. Try again shortly, and tell the team that runs Countersign if it keeps happening.';
-  return 'Countersign hit an internal error handling this message; nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.';
-}
 
 /**
  * `storageFault` tells the store's own failure (its disk; the database out of reach, held by
@@ -79,7 +68,7 @@ export function createAdapter(
     if (context.activity.type === 'message') {
       // Telling the person can fail too (the connector is down): logged, and the turn still ends.
       await context
-        .sendActivity(failedTurnText(storageFault(error)))
+        .sendActivity(failedText('handle this message', storageFault(error)))
         .catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not tell the person about the failed turn'));
     }
   };

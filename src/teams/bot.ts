@@ -14,6 +14,7 @@ import {
 } from 'botbuilder';
 import type { DialogSet, DialogState } from 'botbuilder-dialogs';
 import type { Countersign } from '../app/countersign';
+import type { StorageFault } from '../app/ports';
 import { INPUT_LIMITS } from '../domain/input-limits';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
@@ -24,6 +25,7 @@ import { LruMap } from './bounded-storage';
 import { actorOf, clientTextOf, sourceOf, tenantClaimsOf, timeZoneOf } from './identity';
 import { namedPerson } from './mentions';
 import { FormMessages, type FormMessageState } from './form-messages';
+import { failedText } from './fault-text';
 import { sharedCardOptions, TeamsUserIds } from './personal-cards';
 import type { ConversationReferenceStore } from './ports';
 import type { RequestDialogOptions } from './request-dialog';
@@ -341,7 +343,16 @@ export class CountersignBot extends TeamsActivityHandler {
       return result.request ? cardResponse(requestCard(result.request, { ...this.sharedOptions(result.request), notice })) : message(this.say(notice));
     } catch (err) {
       this.app.deps.log.error({ requestId, verb, err: String(err) }, 'card action failed');
-      return message(this.say(`Countersign could not record this action for request ${requestId}, so nothing changed. Try again in a moment.`));
+      return message(this.say(failedText(`record this action for request ${requestId}`, this.faultOf(err))));
+    }
+  }
+
+  /** Which of the store's own failures `err` is, if any; telling the person must not fail on it. */
+  private faultOf(err: unknown): StorageFault | undefined {
+    try {
+      return this.app.deps.store.storageFault(err);
+    } catch {
+      return undefined;
     }
   }
 

@@ -14,6 +14,7 @@ import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { anEvent } from '../store/fixtures';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, people } from '../support/teams';
+import { requestVia } from '../support/flows';
 
 /**
  * SQLite's max_page_count stands in for a full disk: the database cannot grow past what it has. It
@@ -122,6 +123,18 @@ describe('readiness tells the truth about writes', function () {
       const answers = h.teams.since(from).map((a) => String(a.activity.text));
       assert.ok(answers.some((t) => /its database cannot take writes right now \(its disk is full or failing\), so nothing was changed/.test(t)), answers.join('\n'));
       await makeRoom(store);
+    });
+
+    it('tells a person whose click could not be recorded that the database is full or failing, and leaves the request as it was', async () => {
+      h = await startHarness();
+      const store = h.bot.deps.store as SqliteStore;
+      const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
+      await fillUp(store);
+      for (let i = 0; i < 1000; i++) if (!(await store.audit.append([big(500)]).then(() => true, () => false))) break;
+      const answer = await h.teams.click(people.bob, cardId, 'approve');
+      assert.match(String(answer.body.value), new RegExp(`Countersign could not record this action for request ${requestId}: its database cannot take writes right now \\(its disk is full or failing\\), so nothing was changed`));
+      await makeRoom(store);
+      assert.equal((await store.requests.get(requestId))?.state, 'pending');
     });
 
     it('is 503 while another process holds the write lock past the limit, 200 after', async () => {

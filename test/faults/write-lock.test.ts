@@ -176,7 +176,7 @@ describe('a write lock held by another process', function () {
       const lock = holdWriteLock(databaseFile(h.dataDir));
       try {
         const answer = await h.teams.click(people.bob, cardId, 'approve');
-        assert.match(String(answer.body.value), new RegExp(`could not record this action for request ${requestId}, so nothing changed`));
+        assert.match(String(answer.body.value), new RegExp(`could not record this action for request ${requestId}: another process is holding its database, so nothing was changed`));
       } finally {
         lock.release();
       }

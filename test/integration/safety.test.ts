@@ -215,6 +215,7 @@ describe('an audit write that fails fails the step', function () {
     const h = await startHarness({
       wrapStore: (store: Store): Store => ({
         ...store,
+        storageFault: (err) => store.storageFault(err),
         requests: {
           ...store.requests,
           get: (id) => store.requests.get(id),
@@ -234,7 +235,7 @@ describe('an audit write that fails fails the step', function () {
       const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
       failAudit = true;
       const answer = await h.teams.click(people.bob, cardId, 'approve');
-      assert.match(String(answer.body.value), new RegExp(`could not record this action for request ${requestId}, so nothing changed`));
+      assert.match(String(answer.body.value), new RegExp(`could not record this action for request ${requestId}: [^.]*, so nothing was changed`));
       failAudit = false;
       await settled(h);
       assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');

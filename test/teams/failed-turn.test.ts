@@ -55,7 +55,7 @@ describe('the answer to a message whose turn failed', () => {
 
   it('says it was an internal error otherwise, and that nothing was changed', async () => {
     const [text] = await answerTo('message', failure, () => undefined);
-    assert.match(text, /^Countersign hit an internal error handling this message; nothing was changed\./);
+    assert.match(text, /^Countersign could not handle this message: it hit an internal error, so nothing was changed\./);
   });
 
   it('sends nothing for an activity that is not a message (the invoke gets its own answer)', async () => {

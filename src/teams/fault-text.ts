@@ -1,0 +1,17 @@
+/**
+ * What a person is told when their message or click could not be handled, by what failed: the
+ * store's own failure (its disk; the database out of reach, held by another process, overloaded or
+ * read-only, as Store.storageFault tells them apart) or a fault in handling it.
+ */
+import type { StorageFault } from '../app/ports';
+
+/** Why, and what to do, after "Countersign could not <what>: " (or the internal-error sentence). */
+export function failedText(what: string, fault: StorageFault | undefined): string {
+  const head = `Countersign could not ${what}`;
+  if (fault === 'disk') return `${head}: its database cannot take writes right now (its disk is full or failing), so nothing was changed. Try again later, and tell the team that runs Countersign.`;
+  if (fault === 'busy') return `${head}: another process is holding its database, so nothing was changed. Try again in a moment, and tell the team that runs Countersign if it keeps happening.`;
+  if (fault === 'overloaded') return `${head}: its database is overloaded right now (out of connections or memory, or a statement ran past its time limit), so nothing was changed. Try again in a moment, and tell the team that runs Countersign if it keeps happening.`;
+  if (fault === 'read-only') return `${head}: its database is read-only right now (a standby, as after a failover), so nothing was changed. Try again later, and tell the team that runs Countersign.`;
+  if (fault === 'unreachable') return `${head}: it cannot reach its database right now, so nothing was changed. Try again shortly, and tell the team that runs Countersign if it keeps happening.`;
+  return `${head}: it hit an internal error, so nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.`;
+}
