@@ -1,11 +1,15 @@
 /**
- * The tenant gate: every activity, whatever it is, passes it before anything else happens. A
- * refusal is audited (who, from where, what kind of activity) and told to the sender in words.
+ * The tenant gate: every activity, whatever it is, passes it before anything else happens (the
+ * size of its texts is checked after it). A refusal is audited (who, from where, what kind of
+ * activity: the ids as the activity claims them, each clipped to its limit, since nothing here is
+ * known to be Teams' own yet) and told to the sender in words.
  */
 import { neutralise } from '../domain/audit';
 import { RefusalReason } from '../domain/refusal';
 import type { Actor, Source } from '../domain/request';
 import type { AppDeps } from './context';
+import { boundedActor, boundedSource } from './input-gate';
+import { clipped, INPUT_LIMITS } from '../domain/input-limits';
 
 export type Admission = { ok: true } | { ok: false; message: string };
 
@@ -29,6 +33,10 @@ export async function admit(deps: AppDeps, actor: Actor, source: Source, activit
   // Two tenants in one activity: whichever is allowed, it cannot be told which one the sender is in.
   const disagree = claims.conversation !== undefined && claims.channelData !== undefined && claims.conversation !== claims.channelData;
   if (!disagree && deps.config.access.tenantAllowed(actor.tenantId)) return { ok: true };
+  // Refused: what it claims is told and recorded within the limits of each field.
+  claims = { ...(claims.conversation !== undefined ? { conversation: clipped(claims.conversation, INPUT_LIMITS.tenantId) } : {}), ...(claims.channelData !== undefined ? { channelData: clipped(claims.channelData, INPUT_LIMITS.tenantId) } : {}) };
+  actor = boundedActor(actor);
+  activityType = activityType.slice(0, 40);
   const detail = disagree
     ? `activity type ${activityType}; conversation.tenantId ${claims.conversation} and channelData.tenant.id ${claims.channelData} differ`
     : `activity type ${activityType}`;
@@ -40,8 +48,10 @@ export async function admit(deps: AppDeps, actor: Actor, source: Source, activit
   return { ok: false, message: `Tenant ${actor.tenantId || '(none)'} is not allowed to use Countersign.` };
 }
 
-async function refuseChannel(deps: AppDeps, actor: Actor, source: Source, activityType: string): Promise<Admission> {
+async function refuseChannel(deps: AppDeps, claimed: Actor, source: Source, type: string): Promise<Admission> {
   const channel = source.channelId.slice(0, 64);
+  const actor = boundedActor(claimed);
+  const activityType = type.slice(0, 40);
   await recordRefusal(deps, actor, source, RefusalReason.ChannelNotAllowed, `activity type ${activityType}; channel ${channel}, not ${TEAMS_CHANNEL}`);
   deps.log.warn({ channelId: channel, activityType }, 'channel refused');
   return { ok: false, message: `Countersign works only in Microsoft Teams (channel ${TEAMS_CHANNEL}); this activity came from channel "${channel}", so nothing was done.` };
@@ -50,6 +60,6 @@ async function refuseChannel(deps: AppDeps, actor: Actor, source: Source, activi
 /** The tenant.refused record of an activity turned away at the gate. */
 function recordRefusal(deps: AppDeps, actor: Actor, source: Source, reason: RefusalReason, detail: string): Promise<unknown> {
   return deps.store.audit.append([
-    neutralise({ type: 'tenant.refused' as const, time: deps.clock.now().toISOString(), actor, source, outcome: { result: 'refused' as const, reason, detail } }),
+    neutralise({ type: 'tenant.refused' as const, time: deps.clock.now().toISOString(), actor: boundedActor(actor), source: boundedSource(source), outcome: { result: 'refused' as const, reason, detail } }),
   ]);
 }

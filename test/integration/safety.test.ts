@@ -184,6 +184,22 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
     ]);
   });
 
+  it('turns away an oversized activity from another channel or tenant at the gate: recorded as a claim, clipped, never as that person\'s refused request', async () => {
+    const before = await auditOf(h);
+    const fromWebChat = h.teams.activity(people.bob, opsChannel, { type: 'message', text: 'x'.repeat(20_000) });
+    fromWebChat.channelId = 'webchat';
+    await h.teams.post(fromWebChat);
+    const fromMallory = h.teams.activity({ ...people.mallory, name: 'M'.repeat(5_000) }, opsChannel, { type: 'message', text: 'y'.repeat(20_000) });
+    await h.teams.post(fromMallory);
+    const added = (await auditOf(h)).slice(before.length);
+    assert.deepEqual(added.map((r) => [r.type, r.outcome?.reason]), [
+      ['tenant.refused', 'channel-not-allowed'],
+      ['tenant.refused', 'tenant-not-allowed'],
+    ]);
+    assert.ok(added[1].actor!.name.length <= 256, `the claimed name is clipped (${added[1].actor!.name.length} characters)`);
+    assert.ok(JSON.stringify(added).length < 4_000, 'no record grows with the attacker\'s input');
+  });
+
   it('keeps the audit chain verifiable across a whole session of requests and decisions', async () => {
     // A reason or comment with a line break is refused (and the refusal audited); a display name
     // from Teams with one is taken, and neutralised in the trail.
