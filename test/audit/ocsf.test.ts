@@ -121,6 +121,19 @@ describe('the OCSF export (API Activity, class 6003)', () => {
     assert.match(v.problem!.message, /the OCSF fields of record 2 \(line 2\) do not match the record in its raw_data/);
   });
 
+  it('names a record with a mapped member written twice (a parser keeping the first would read another actor), or spaced', async () => {
+    const lines = (await text(records)).split('\n');
+    const doubled = [...lines];
+    doubled[1] = `{"actor":{"user":{"name":"Mallory Outsider","uid":"66666666-6666-4666-8666-666666666666"}},${lines[1].slice(1)}`;
+    assert.equal(JSON.parse(doubled[1]).actor.user.name, 'Bob Approver', 'JSON.parse keeps the last of the two');
+    const v = await verifyChain(readOcsf(PassThrough.from([doubled.join('\n')])));
+    assert.equal(v.problem?.kind, 'edited');
+    assert.equal(v.problem?.seq, 2);
+    const spaced = [...lines];
+    spaced[1] = lines[1].replace('{', '{ ');
+    assert.equal((await verifyChain(readOcsf(PassThrough.from([spaced.join('\n')])))).problem?.seq, 2);
+  });
+
   it('names a record whose raw_data was edited, fields and all', async () => {
     const edited = { ...records[2], outcome: { result: 'ok' as const } };
     const lines = (await text(records)).split('\n');

@@ -174,8 +174,9 @@ export function writeOcsf(records: AsyncIterable<AuditRecord>, out: Writable): P
 }
 
 /**
- * Reads an OCSF export back into the records (from raw_data) for verifyChain. A line whose mapped
- * fields are not what its raw_data maps to was edited, and is reported as such.
+ * Reads an OCSF export back into the records (from raw_data) for verifyChain. A line that is not
+ * exactly what its raw_data maps to (the encoder writes that canonical text, one line each) was
+ * edited, and is reported as such.
  */
 export async function* readOcsf(source: string | Readable): AsyncGenerator<AuditRecord> {
   for await (const { text, lineNo } of textLines(source)) {
@@ -197,7 +198,9 @@ export async function* readOcsf(source: string | Readable): AsyncGenerator<Audit
     } catch {
       mapped = undefined;
     }
-    if (mapped === undefined || mapped !== canonicalJson(event)) {
+    // The line as written, byte for byte: a repeated member (JSON.parse keeps the last, a SIEM may
+    // keep the first), a reordered or a spaced one is an edit as much as a changed value.
+    if (mapped === undefined || mapped !== text) {
       const seq = Number.isSafeInteger(record?.seq) ? record.seq : undefined;
       const at = seq === undefined ? `line ${lineNo}` : `record ${seq} (line ${lineNo})`;
       throw new ChainDefect('edited', `the OCSF fields of ${at} do not match the record in its raw_data: they were edited.`, seq, typeof record?.id === 'string' ? record.id : '');
