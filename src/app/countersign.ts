@@ -245,9 +245,9 @@ export class Countersign {
     return revokeDelegation(this.deps, cmd);
   }
 
-  /** The delegations in force this person gave and received (auditors: all), in words. */
-  async delegations(actor: Actor, timeZone?: string): Promise<string> {
-    return delegationsText(await listDelegations(this.deps, actor, timeZone));
+  /** The delegations in force this person gave and received (auditors, in a personal chat: all), in words. */
+  async delegations(actor: Actor, where: Pick<Source, 'conversationType'>, timeZone?: string): Promise<string> {
+    return delegationsText(await listDelegations(this.deps, actor, where, timeZone));
   }
 
   help(actor: Actor): Promise<HelpEntry[]> {

@@ -121,19 +121,27 @@ export async function revokeDelegation(deps: AppDeps, cmd: RevokeCommand): Promi
 export interface DelegationsView {
   given: Delegation[];
   received: Delegation[];
-  /** Every delegation in force, for auditors (audit.auditorRoles); absent for everyone else. */
+  /** Every delegation in force, for auditors (audit.auditorRoles) in a personal chat; absent otherwise. */
   all?: Delegation[];
+  /** An auditor asked in a channel or group chat: the full list is shown in a personal chat only. */
+  allInPersonalChat?: true;
   zone: string;
 }
 
-/** The delegations in force that this person gave and received; auditors see all of them. */
-export async function listDelegations(deps: AppDeps, actor: Actor, timeZone?: string): Promise<DelegationsView> {
+/**
+ * The delegations in force that this person gave and received; auditors see all of them, in a
+ * personal chat only: who stands in for which approver, and until when, is not for everyone in a
+ * shared conversation (as the audit export is not).
+ */
+export async function listDelegations(deps: AppDeps, actor: Actor, where: Pick<Source, 'conversationType'>, timeZone?: string): Promise<DelegationsView> {
   const inForce = await deps.store.delegations.inForce(deps.clock.now().toISOString());
   const auditor = deps.config.access.isApproverFor(deps.config.auditorRoles, actor);
+  const personal = where.conversationType === 'personal';
   return {
     given: inForce.filter((d) => same(d.delegator, actor)),
     received: inForce.filter((d) => same(d.delegate, actor)),
-    ...(auditor ? { all: inForce } : {}),
+    ...(auditor && personal ? { all: inForce } : {}),
+    ...(auditor && !personal ? { allInPersonalChat: true as const } : {}),
     zone: zoneOrUtc(timeZone),
   };
 }
@@ -144,6 +152,7 @@ export function delegationsText(view: DelegationsView): string {
   const section = (title: string, list: Delegation[]) => [`${title}:`, ...(list.length ? list.map(line) : ['- none'])].join('\n');
   const sections = [section('You delegated', view.given), section('Delegated to you', view.received)];
   if (view.all) sections.push(section('All delegations in force (you are an auditor)', view.all));
+  if (view.allInPersonalChat) sections.push('All delegations in force (you are an auditor): type "delegations" in your personal chat with Countersign to see them; they are not listed here, where others can read them.');
   // A blank line between sections: Teams' markdown would carry a title straight after a list item on into that item.
   return sections.join('\n\n');
 }

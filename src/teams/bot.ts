@@ -192,7 +192,7 @@ export class CountersignBot extends TeamsActivityHandler {
         return;
       }
       case 'delegations':
-        await context.sendActivity(this.say(await this.app.delegations(actor, timeZoneOf(context.activity))));
+        await context.sendActivity(this.say(await this.app.delegations(actor, sourceOf(context.activity), timeZoneOf(context.activity))));
         return;
       case 'unknown': {
         const hint = what.suggestions.length ? ` Did you mean: ${what.suggestions.join(', ')}?` : '';

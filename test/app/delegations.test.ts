@@ -10,6 +10,7 @@ import { asked, click, refusedWith, settle } from './steps';
 
 const DELETE = 'delete resource group staging-old';
 const HOUR = 3600_000;
+const PERSONAL = { conversationType: 'personal' as const };
 
 function delegateAs(f: AppOnFakes, who: Actor, to: NamedPerson | undefined, when: string, timeZone?: string): Promise<DelegationAnswer> {
   return f.app.delegate({ actor: who, source: sourceIn(opsChannel, 'delegate-1'), delegate: to, when, ...(timeZone ? { timeZone } : {}) });
@@ -47,12 +48,18 @@ describe('app: delegation for absence', () => {
     const [created] = await f.audit({ types: ['delegation.created'] });
     assert.equal(created.actor?.name, bob.name);
     assert.deepEqual((created.data as { delegate: Actor }).delegate, carol);
-    assert.match(await f.app.delegations(bob), /You delegated:\n- Carol NoRole on behalf of Bob Approver, until 2026-03-05 17:00 UTC/);
-    assert.match(await f.app.delegations(carol), /Delegated to you:\n- Carol NoRole on behalf of Bob Approver/);
+    assert.match(await f.app.delegations(bob, PERSONAL), /You delegated:\n- Carol NoRole on behalf of Bob Approver, until 2026-03-05 17:00 UTC/);
+    assert.match(await f.app.delegations(carol, PERSONAL), /Delegated to you:\n- Carol NoRole on behalf of Bob Approver/);
     // Each section after a blank line: Teams' markdown would run a title on into the list item above it.
-    assert.match(await f.app.delegations(carol), /You delegated:\n- none\n\nDelegated to you:/);
-    assert.doesNotMatch(await f.app.delegations(dave), /Carol/);
-    assert.match(await f.app.delegations(erin), /All delegations in force \(you are an auditor\):\n- Carol NoRole on behalf of Bob Approver/);
+    assert.match(await f.app.delegations(carol, PERSONAL), /You delegated:\n- none\n\nDelegated to you:/);
+    assert.doesNotMatch(await f.app.delegations(dave, PERSONAL), /Carol/);
+    assert.match(await f.app.delegations(erin, PERSONAL), /All delegations in force \(you are an auditor\):\n- Carol NoRole on behalf of Bob Approver/);
+    // Not where others read along: a channel or group chat is told where to look instead.
+    for (const conversationType of ['channel', 'groupChat'] as const) {
+      const shared = await f.app.delegations(erin, { conversationType });
+      assert.doesNotMatch(shared, /Carol/);
+      assert.match(shared, /type "delegations" in your personal chat with Countersign to see them/);
+    }
   });
 
   it('lets the delegate approve on behalf of the delegator, and the request runs', async () => {
@@ -136,9 +143,9 @@ describe('app: delegation for absence', () => {
     assert.equal(reason(await delegateAs(f, bob, carol, 'for 15d')), RefusalReason.DelegationTooLong);
     const refusals = await f.audit({ types: ['delegation.refused'] });
     assert.deepEqual(refusals.map((x) => x.outcome.reason), ['delegation-chain', 'self-delegation', 'delegate-unknown', 'delegation-malformed', 'delegation-malformed', 'delegation-too-long']);
-    assert.match(await f.app.delegations(carol), /Delegated to you:\n- Carol NoRole on behalf of Bob Approver/);
+    assert.match(await f.app.delegations(carol, PERSONAL), /Delegated to you:\n- Carol NoRole on behalf of Bob Approver/);
     // Each section after a blank line: Teams' markdown would run a title on into the list item above it.
-    assert.match(await f.app.delegations(carol), /You delegated:\n- none\n\nDelegated to you:/);
+    assert.match(await f.app.delegations(carol, PERSONAL), /You delegated:\n- none\n\nDelegated to you:/);
   });
 
   it('replaces the earlier delegation with a new one, audited as replaced', async () => {
