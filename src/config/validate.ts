@@ -107,11 +107,23 @@ function patternProblem(parts: (string | number)[], pattern: string, value: unkn
 // A value of the right shape but out of range is told so: "0m" is a duration, just not one allowed here.
 const NUMBER_AND_UNIT = /^([0-9]+)(s|m|h|d|%)$/;
 
+/** Examples of the scale each duration key takes (the documented defaults among them). */
+const DURATION_EXAMPLES: Record<string, string> = {
+  ttl: '30m, 4h or 2d',
+  after: '15m, 1h or 4h',
+  maxScheduleAhead: '7d, 14d or 30d',
+  reviewWithin: '4h, 24h or 2d',
+  cacheLifetime: '30s, 5m or 1h',
+  checkpointInterval: '5m, 15m or 1h',
+  maxDuration: '8h, 7d or 14d',
+};
+
 function durationProblem(key: string, value: unknown): string {
+  const such = DURATION_EXAMPLES[key] ?? '30m, 4h or 2d';
   const m = NUMBER_AND_UNIT.exec(String(value));
-  if (m && m[2] !== '%' && Number(m[1]) === 0) return `\`${key}\` must be more than zero, such as 30m, 4h or 2d (got ${String(value)})`;
+  if (m && m[2] !== '%' && Number(m[1]) === 0) return `\`${key}\` must be more than zero, such as ${such} (got ${String(value)})`;
   if (m && m[2] !== '%') return `\`${key}\` must be written without a leading zero, such as ${Number(m[1])}${m[2]} (got ${String(value)})`;
-  return `\`${key}\` must be a duration such as 30m, 4h or 2d (a whole number, then s, m, h or d)`;
+  return `\`${key}\` must be a duration such as ${such} (a whole number, then s, m, h or d)`;
 }
 
 function reminderPointProblem(value: unknown): string {

@@ -87,16 +87,16 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     ).replace('commands:\n', 'directory:\n  cacheLifetime: 0s\naudit:\n  checkpointInterval: 0m\ndelegation:\n  maxDuration: 0d\ncommands:\n');
     const said = problemsOf(text).map((p) => [p.key, p.problem]).sort();
     assert.deepEqual(said, [
-      ['audit.checkpointInterval', '`checkpointInterval` must be more than zero, such as 30m, 4h or 2d (got 0m)'],
-      ['commands[0].policy.breakGlass.reviewWithin', '`reviewWithin` must be more than zero, such as 30m, 4h or 2d (got 0d)'],
-      ['commands[0].policy.escalation.after', '`after` must be more than zero, such as 30m, 4h or 2d (got 0m)'],
-      ['commands[0].policy.maxScheduleAhead', '`maxScheduleAhead` must be more than zero, such as 30m, 4h or 2d (got 0h)'],
+      ['audit.checkpointInterval', '`checkpointInterval` must be more than zero, such as 5m, 15m or 1h (got 0m)'],
+      ['commands[0].policy.breakGlass.reviewWithin', '`reviewWithin` must be more than zero, such as 4h, 24h or 2d (got 0d)'],
+      ['commands[0].policy.escalation.after', '`after` must be more than zero, such as 15m, 1h or 4h (got 0m)'],
+      ['commands[0].policy.maxScheduleAhead', '`maxScheduleAhead` must be more than zero, such as 7d, 14d or 30d (got 0h)'],
       ['commands[0].policy.ttl', '`ttl` must be more than zero, such as 30m, 4h or 2d (got 0s)'],
-      ['defaults.escalation.after', '`after` must be more than zero, such as 30m, 4h or 2d (got 00m)'],
-      ['defaults.maxScheduleAhead', '`maxScheduleAhead` must be more than zero, such as 30m, 4h or 2d (got 0d)'],
+      ['defaults.escalation.after', '`after` must be more than zero, such as 15m, 1h or 4h (got 00m)'],
+      ['defaults.maxScheduleAhead', '`maxScheduleAhead` must be more than zero, such as 7d, 14d or 30d (got 0d)'],
       ['defaults.ttl', '`ttl` must be more than zero, such as 30m, 4h or 2d (got 0m)'],
-      ['delegation.maxDuration', '`maxDuration` must be more than zero, such as 30m, 4h or 2d (got 0d)'],
-      ['directory.cacheLifetime', '`cacheLifetime` must be more than zero, such as 30m, 4h or 2d (got 0s)'],
+      ['delegation.maxDuration', '`maxDuration` must be more than zero, such as 8h, 7d or 14d (got 0d)'],
+      ['directory.cacheLifetime', '`cacheLifetime` must be more than zero, such as 30s, 5m or 1h (got 0s)'],
     ].sort());
   });
 
@@ -106,7 +106,7 @@ describe('refusing a malformed config with its file, line, key and problem', () 
   });
 
   it('refuses a delegation.maxDuration that is not a duration, and one longer than 90d', () => {
-    assertRefused('delegation-bad-duration.yaml', { key: 'delegation.maxDuration', at: 'maxDuration: two weeks', problem: /^`maxDuration` must be a duration such as 30m, 4h or 2d/ });
+    assertRefused('delegation-bad-duration.yaml', { key: 'delegation.maxDuration', at: 'maxDuration: two weeks', problem: /^`maxDuration` must be a duration such as 8h, 7d or 14d/ });
     assertRefused('delegation-too-long.yaml', { key: 'delegation.maxDuration', at: 'maxDuration: 120d', problem: /^a delegation may last at most 90d; for a longer absence change the roles instead \(got 120d\)$/ });
   });
 

@@ -64,7 +64,7 @@ describe('config: reaching approvers (notify, reminders, escalation)', () => {
     assert.deepEqual(problems.map((p) => [p.key, p.problem]).sort(), [
       ['commands[0].policy.reminders.at[0]', 'must be a share of the time to live left, such as 50%, or a duration before expiry, such as 15m'],
       ['commands[0].policy.reminders.at[1]', 'must be a share of the time to live left from 1% to 99%, such as 50% (got 100%)'],
-      ['commands[0].policy.escalation.after', '`after` must be a duration such as 30m, 4h or 2d (a whole number, then s, m, h or d)'],
+      ['commands[0].policy.escalation.after', '`after` must be a duration such as 15m, 1h or 4h (a whole number, then s, m, h or d)'],
       ['commands[0].policy.notify.approvers', 'must be one of personal, none'],
     ].sort());
   });
