@@ -31,7 +31,7 @@ async function openConfiguredStore(dataDirOption: string | undefined, dataDir: s
   return unreadableAsInput(file, () => openSqliteStore({ file, writer: 'inline' }));
 }
 
-export async function acceptLoss(opts: { dataDir?: string; reason?: string }, io: AuditCliIo): Promise<number> {
+export async function acceptLoss(opts: { dataDir?: string; reason?: string; keyLost?: boolean }, io: AuditCliIo): Promise<number> {
   const dataDir = resolveDataDir(opts.dataDir, io.settings, io.cwd);
   if (!fs.existsSync(dataDir)) throw new AuditInputError(`no data directory at ${dataDir}; pass --data-dir <dir>`);
   const reason = (opts.reason ?? '').trim();
@@ -46,6 +46,19 @@ export async function acceptLoss(opts: { dataDir?: string; reason?: string }, io
     if (finding.problems.length === 0) {
       io.stderr.write('There is no loss to accept: the audit database matches every checkpoint. Nothing was recorded.\n');
       return 0;
+    }
+    if (finding.keyOnly && !opts.keyLost) {
+      // The wrong data directory is the likely cause: accepting a "loss" here would set the right
+      // key aside and lock out the instances that have it.
+      const signed = finding.keyOnly.signedWith.join(' and ');
+      const here = finding.keyOnly.here ? `holds another key (${finding.keyOnly.here})` : 'holds no signing key';
+      throw new AuditInputError(
+        [
+          `Nothing is known to be lost: the audit database's checkpoints were signed with key ${signed}, the records they name are still there as signed, and ${dataDir} ${here}.`,
+          ...finding.problems.map((p) => `  - ${p}.`),
+          `Run Countersign (and this command) with the data directory that holds key ${signed}: COUNTERSIGN_DATA_DIR or --data-dir. Only if that key is lost for good, run this again with --key-lost. Nothing was recorded.`,
+        ].join('\n'),
+      );
     }
     const clock = { now: () => new Date() };
     const operator = operatorOf(io);

@@ -82,7 +82,8 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
     .description('After start-up refused an emptied, replaced or shortened audit database: record (audited) that the loss is accepted, so Countersign starts on what is left')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .requiredOption('--reason <text>', 'why the loss is accepted (recorded in the audit log)')
-    .action(async (opts: { dataDir?: string; reason?: string }) => {
+    .option('--key-lost', 'the key that signed the checkpoints is lost for good (asked for when that is all that is wrong: more often the data directory is the wrong one)')
+    .action(async (opts: { dataDir?: string; reason?: string; keyLost?: boolean }) => {
       await reportingInputErrors(io, () => acceptLoss(opts, io));
     });
 

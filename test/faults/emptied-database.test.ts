@@ -209,7 +209,31 @@ describe('an emptied or replaced audit database', function () {
     await runOnce(other);
     await runOnce(other);
     fs.copyFileSync(databaseFile(other), databaseFile(dataDir));
-    await assert.rejects(start(), /was signed with key [0-9a-f]{16}, not this data directory's key [0-9a-f]{16}: the database or the key was replaced/);
+    const err = await start().then(async (bot) => (await bot.stop(), undefined), (e: unknown) => e);
+    assert.ok(err instanceof AuditContinuityError, String(err));
+    // The other installation's table is intact in itself; this directory's own checkpoints name other records.
+    assert.match(err.message, /was signed with key [0-9a-f]{16}, not this data directory's key [0-9a-f]{16}; the records it names are still in the log as signed/);
+    assert.match(err.message, /record 1 is not the one the checkpoint of record 1 .* vouches for: the database was replaced or rewritten/);
+    assert.match(err.message, /Restore the database \(and its -wal file\) from a backup/);
+  });
+
+  it('says only the key is not here when the signing key was taken away and the records are intact, and wants --key-lost to accept it', async () => {
+    await runOnce();
+    await runOnce();
+    const aside = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-key-aside-'));
+    dirs.push(aside);
+    for (const f of ['audit-signing-key.pem', 'audit-signing-key.pub.pem']) fs.renameSync(path.join(dataDir, f), path.join(aside, f));
+    const err = await start().then(async (bot) => (await bot.stop(), undefined), (e: unknown) => e);
+    assert.ok(err instanceof AuditContinuityError, String(err));
+    assert.match(err.message, new RegExp(`the data directory ${dataDir} holds no signing key`));
+    assert.match(err.message, /the records it names are still in the log as signed/);
+    assert.match(err.message, /put that key file back in/);
+    const refused = await audit(['accept-loss', '--data-dir', dataDir, '--reason', 'moved']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /Nothing is known to be lost/);
+    // Put back, it starts as before.
+    for (const f of ['audit-signing-key.pem', 'audit-signing-key.pub.pem']) fs.renameSync(path.join(aside, f), path.join(dataDir, f));
+    await runOnce();
   });
 
   it('starts on what is left once an operator accepts the loss, which is audited and signed', async () => {

@@ -124,6 +124,50 @@ describe('an emptied or cut audit log on PostgreSQL', function () {
     assert.match(again.stderr, /There is no loss to accept/);
   }
 
+  it('tells an instance started with the wrong data directory to use the one with the key, and accept-loss asks for --key-lost before it sets that key aside', async () => {
+    await runTwice();
+    const right = { ...env };
+    const wrong = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-pg-wrong-dir-'));
+    try {
+      env = { ...env, COUNTERSIGN_DATA_DIR: wrong };
+      const err = await start().then(
+        async (bot) => {
+          await bot.stop();
+          return assert.fail('started');
+        },
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof AuditContinuityError, String(err));
+      assert.match(err.message, new RegExp(`the audit database was signed with key [0-9a-f]{16}, and the data directory ${wrong} holds no signing key`));
+      assert.match(err.message, /Nothing is known to be lost/);
+      assert.match(err.message, /Every instance on one PostgreSQL database uses the same data directory's key/);
+      assert.match(err.message, /Start Countersign with COUNTERSIGN_DATA_DIR set to the data directory that holds key/);
+      assert.match(err.message, /countersign audit accept-loss --data-dir .* --key-lost --reason/);
+      assert.doesNotMatch(err.message, /Restore the PostgreSQL database/);
+
+      const refused = await audit(['accept-loss', '--reason', 'wrong dir'], env);
+      assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+      assert.match(refused.stderr, /Nothing is known to be lost: .* Only if that key is lost for good, run this again with --key-lost\. Nothing was recorded\./s);
+      assert.deepEqual(await sql("SELECT seq FROM audit_log WHERE type = 'audit.loss_accepted'"), [], 'nothing recorded');
+      assert.equal(fs.existsSync(path.join(wrong, 'audit-signing-key.pem')), false, 'no key made in the wrong directory');
+
+      // The instances with the right data directory still start.
+      env = right;
+      const bot = await start();
+      await bot.stop();
+
+      // A key lost for good is a loss the operator may accept, said so.
+      env = { ...env, COUNTERSIGN_DATA_DIR: wrong };
+      const lost = await audit(['accept-loss', '--key-lost', '--reason', 'key destroyed with the old host, INC-4715'], env);
+      assert.equal(lost.code, 0, lost.stdout + lost.stderr);
+      const next = await start();
+      await next.stop();
+    } finally {
+      env = right;
+      fs.rmSync(wrong, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a log whose last records and their checkpoints were deleted, and starts once the loss is accepted', async () => {
     const last = await runTwice();
     const keep = last - 3;

@@ -42,6 +42,19 @@ export interface ContinuityFinding {
   fileCheckpoint?: AuditCheckpoint;
   /** Worth a warning, not a refusal: an empty log beside a key that never signed anything. */
   notes: string[];
+  /**
+   * Set when every problem is only the key: checkpoints signed with another key than this data
+   * directory's (or here there is none), whose records are still in the log as they signed them.
+   * Nothing is known to be lost; the likely cause is the wrong data directory (instances on one
+   * PostgreSQL database share one key), so accept-loss wants --key-lost before it goes on.
+   */
+  keyOnly?: { signedWith: string[]; here?: string };
+}
+
+/** A problem found, and whether it is only the key (the records it names are still there as signed). */
+interface Problem {
+  text: string;
+  keyOnly: boolean;
 }
 
 export async function checkContinuity(input: ContinuityInput): Promise<ContinuityFinding> {
@@ -53,12 +66,15 @@ export async function checkContinuity(input: ContinuityInput): Promise<Continuit
     return undefined;
   };
   const ends = head ? `the audit log ends at record ${head.seq}` : 'the audit log is empty';
+  const found: Problem[] = [];
+  const foreignKeys = new Set<string>();
 
   const table = await store.compliance.lastCheckpoint();
   if (table) {
     const problem = await checkpointProblem(table, Math.max(table.seq, table.recordSeq ?? 0), 'the checkpoint table', input.verifier, head, hashAt);
     if (problem && (await acceptedTable(store)) !== table.signature) {
-      finding.problems.push(problem);
+      found.push(problem);
+      if (problem.keyOnly) foreignKeys.add(table.keyId);
       finding.tableCheckpoint = table;
     }
   }
@@ -75,7 +91,10 @@ export async function checkContinuity(input: ContinuityInput): Promise<Continuit
     const from = `the checkpoint file ${input.checkpointFile}`;
     if (!best) {
       const key = input.verifier ? `this data directory's key ${input.verifier.keyId}` : `a signing key (${input.keyFile} is missing)`;
-      finding.problems.push(`${from} holds ${file.checkpoints.length} checkpoint(s), up to record ${last.seq}, none of them signed with ${key}: the key or the database was replaced`);
+      const intact = await stillAsSigned(last, head, hashAt);
+      const why = intact ? `; the records it names are still in the log as signed, so the key that signed them (${last.keyId}) is not here` : ': the key or the database was replaced';
+      found.push({ text: `${from} holds ${file.checkpoints.length} checkpoint(s), up to record ${last.seq}, none of them signed with ${key}${why}`, keyOnly: intact });
+      if (intact) foreignKeys.add(last.keyId);
       finding.fileCheckpoint = last;
     } else {
       const problem = await checkpointProblem(best, best.seq, from, input.verifier, head, hashAt);
@@ -83,12 +102,21 @@ export async function checkContinuity(input: ContinuityInput): Promise<Continuit
       // records where the older checkpoints name others. Every checkpoint this key signed is checked.
       const earlier = problem ? undefined : await firstContradicted(file.checkpoints, best, from, input.verifier!, (seqs) => store.compliance.recordHashes(seqs));
       if (problem || earlier) {
-        finding.problems.push((problem ?? earlier?.problem)!);
+        found.push(problem ?? { text: earlier!.problem, keyOnly: false });
         finding.fileCheckpoint = problem ? best : earlier!.checkpoint;
       }
     }
   }
+  finding.problems = found.map((p) => p.text);
+  if (found.length > 0 && found.every((p) => p.keyOnly)) {
+    finding.keyOnly = { signedWith: [...foreignKeys], ...(input.verifier ? { here: input.verifier.keyId } : {}) };
+  }
   return finding;
+}
+
+/** Whether the log still holds the record a checkpoint names, as it names it (its signature unchecked: the key is not here). */
+async function stillAsSigned(c: AuditCheckpoint, head: ChainHead | undefined, hashAt: (seq: number) => Promise<string | undefined>): Promise<boolean> {
+  return !!head && head.seq >= c.seq && (await hashAt(c.seq)) === c.hash;
 }
 
 /**
@@ -128,18 +156,23 @@ async function checkpointProblem(
   verifier: AuditVerifier | undefined,
   head: ChainHead | undefined,
   hashAt: (seq: number) => Promise<string | undefined>,
-): Promise<string | undefined> {
+): Promise<Problem | undefined> {
   const which = `the checkpoint of record ${c.seq} signed at ${c.time} (in ${from})`;
   if (!verifier || c.keyId !== verifier.keyId) {
-    return `${which} was signed with key ${c.keyId}, not ${verifier ? `this data directory's key ${verifier.keyId}` : 'a key of this data directory (there is none)'}: the database or the key was replaced`;
+    const notHere = `not ${verifier ? `this data directory's key ${verifier.keyId}` : 'a key of this data directory (there is none)'}`;
+    // The records it names still as signed (and the log reaching as far): only the key is not here.
+    if (head && head.seq >= reach && (await stillAsSigned(c, head, hashAt))) {
+      return { text: `${which} was signed with key ${c.keyId}, ${notHere}; the records it names are still in the log as signed`, keyOnly: true };
+    }
+    return { text: `${which} was signed with key ${c.keyId}, ${notHere}: the database or the key was replaced`, keyOnly: false };
   }
-  if (!checkpointSignatureOk(c, verifier)) return `${which} has a signature that does not match it: it was edited`;
+  if (!checkpointSignatureOk(c, verifier)) return { text: `${which} has a signature that does not match it: it was edited`, keyOnly: false };
   if (!head || head.seq < reach) {
     const ends = head ? `the audit log ends at record ${head.seq}` : 'the audit log is empty';
-    return `${ends}, but ${which} reaches record ${reach}: records ${(head?.seq ?? 0) + 1} to ${reach} at least are missing (the database was emptied, replaced or cut short)`;
+    return { text: `${ends}, but ${which} reaches record ${reach}: records ${(head?.seq ?? 0) + 1} to ${reach} at least are missing (the database was emptied, replaced or cut short)`, keyOnly: false };
   }
   const hash = await hashAt(c.seq);
-  if (hash !== c.hash) return `record ${c.seq} is not the one ${which} vouches for: the database was replaced or rewritten`;
+  if (hash !== c.hash) return { text: `record ${c.seq} is not the one ${which} vouches for: the database was replaced or rewritten`, keyOnly: false };
   return undefined;
 }
 
@@ -158,6 +191,7 @@ export interface AuditDatabaseOf {
 
 /** The words startup stops with: what to restore, and how to accept the loss, depend on the store. */
 function continuityRefusal(finding: ContinuityFinding, dataDir: string, database: AuditDatabaseOf): string {
+  if (finding.keyOnly) return keyRefusal(finding, finding.keyOnly, dataDir, database);
   const advice =
     database.kind === 'postgres'
       ? [
@@ -170,6 +204,21 @@ function continuityRefusal(finding: ContinuityFinding, dataDir: string, database
     ...finding.problems.map((p) => `  - ${p}.`),
     ...advice,
     `  countersign audit accept-loss --data-dir ${dataDir} --reason "<why>"`,
+  ].join('\n');
+}
+
+/** Only the key is not the one that signed: most likely the wrong data directory, so that is what is said first. */
+function keyRefusal(finding: ContinuityFinding, key: NonNullable<ContinuityFinding['keyOnly']>, dataDir: string, database: AuditDatabaseOf): string {
+  const signed = key.signedWith.join(' and ');
+  const here = key.here ? `holds another key (${key.here})` : 'holds no signing key';
+  const shared = database.kind === 'postgres' ? ' Every instance on one PostgreSQL database uses the same data directory\'s key (docs/postgresql.md).' : '';
+  return [
+    `Countersign will not start: the audit database was signed with key ${signed}, and the data directory ${dataDir} ${here}.`,
+    ...finding.problems.map((p) => `  - ${p}.`),
+    `Nothing is known to be lost: the records those checkpoints name are still there.${shared}`,
+    `Start Countersign with COUNTERSIGN_DATA_DIR set to the data directory that holds key ${signed} (its audit-signing-key.pem and audit-checkpoints.jsonl), or put that key file back in ${dataDir}.`,
+    `Only if key ${signed} is lost for good, record that and go on with this data directory's key:`,
+    `  countersign audit accept-loss --data-dir ${dataDir} --key-lost --reason "<why>"`,
   ].join('\n');
 }
 
