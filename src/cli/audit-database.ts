@@ -10,7 +10,8 @@ import type { StoredRecordText } from '../audit/formats/encoder';
 import type { AuditCheckpoint } from '../audit/ports';
 import type { AuditRecord } from '../domain/audit';
 import { entraDatabasePassword } from '../azure/postgres-token';
-import { SettingsError } from '../settings';
+import fs from 'node:fs';
+import { databaseFile, SettingsError } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
 import { postgresConnectionOf } from '../store/open-store';
 import { describeTarget, openPostgresAuditReader, openPostgresStore, PostgresStartupError, verifyPostgresAuditLog } from '../store/postgres';
@@ -76,7 +77,14 @@ export function requireAuditDatabase(dataDirOption: string | undefined, io: Audi
   const settings = storeSettings(io);
   if (settings.kind === 'sqlite') return sqliteDatabase(dataDirOption, io);
   const dataDir = resolveDataDir(dataDirOption, io.settings, io.cwd);
-  return postgresDatabase(dataDir, postgresDatabaseConnection(settings.postgres), settings.postgres.migrate);
+  const database = postgresDatabase(dataDir, postgresDatabaseConnection(settings.postgres), settings.postgres.migrate);
+  // A SQLite file in the data directory is not what is read here (a store set aside after a move is
+  // the usual one): said, so nobody takes this command's answer for that file's.
+  const file = databaseFile(dataDir);
+  if (fs.existsSync(file)) {
+    io.stderr.write(`Note: ${file} is not what this command reads: COUNTERSIGN_STORE=postgres names the PostgreSQL database ${database.where}. To work on that SQLite file, run the command with COUNTERSIGN_STORE=sqlite.\n`);
+  }
+  return database;
 }
 
 /** The connection for a command: with Entra authentication, the token of the signed-in identity. */

@@ -122,6 +122,16 @@ describe('countersign store', function () {
     assert.equal(v.code, 1, v.stdout + v.stderr);
     assert.match(v.stderr, /--public-key/);
 
+    // The old store's directory, checked with the PostgreSQL settings still set: PostgreSQL is what is
+    // read, and the note says the SQLite file there is not; COUNTERSIGN_STORE=sqlite reads the file.
+    const old = path.dirname(file);
+    const mixed = await audit(['verify', '--data-dir', old], env);
+    assert.match(mixed.stderr, new RegExp(`Note: ${file.replace(/[.]/g, '\\.')} is not what this command reads: COUNTERSIGN_STORE=postgres names the PostgreSQL database postgres://.*run the command with COUNTERSIGN_STORE=sqlite`));
+    const lone = await audit(['verify', '--data-dir', old], { ...env, COUNTERSIGN_STORE: 'sqlite' });
+    assert.match(lone.stdout, new RegExp(`Source: ${file.replace(/[.]/g, '\\.')}`));
+    assert.match(lone.stdout, new RegExp(`Audit chain intact: ${total} records`));
+    assert.doesNotMatch(lone.stderr, /Note:/);
+
     const again = await store(['migrate', '--from', file], env, tmp.dir);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /is not empty \(rows in requests, request_versions, audit_log.*\): a store is moved into an empty database only/);
