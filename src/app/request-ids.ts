@@ -10,3 +10,9 @@ export function canonicalRequestId(typed: string): string {
   if (!m) return text;
   return `CS-${m[1].toUpperCase().replace(/[IL]/g, '1').replace(/O/g, '0')}`;
 }
+
+/** The id as a message names it: canonical, or as typed (quoted, nothing dropped) when it does not even begin like one. */
+export function requestIdAsNamed(typed: string): string {
+  const id = canonicalRequestId(typed);
+  return /^cs-/i.test(id) ? id : `"${typed.trim().slice(0, 80)}"`;
+}

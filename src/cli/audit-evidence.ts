@@ -10,7 +10,7 @@ import { exportAudit, exportedEvent } from '../audit/formats/export';
 import { checkEvents, evidenceFiles, signEvidence } from '../audit/access/evidence';
 import type { EvidenceVerification } from '../audit/access/evidence';
 import { loadOrCreateSigningKey } from '../audit/access/signing';
-import { canonicalRequestId } from '../app/request-ids';
+import { canonicalRequestId, requestIdAsNamed } from '../app/request-ids';
 import type { AuditRecord } from '../domain/audit';
 import { auditRecordHash } from '../domain/canonical';
 import { uuidv7 } from '../store/ids';
@@ -43,7 +43,7 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     const events: AuditRecord[] = [];
     for await (const r of store.audit.read({ requestId })) events.push(r);
     const current = await store.requests.get(requestId);
-    if (!current && events.length === 0) throw new AuditInputError(`there is no request ${requestId} and no audit record names it`);
+    if (!current && events.length === 0) throw new AuditInputError(`there is no request ${requestIdAsNamed(typedId)} and no audit record names it`);
     const stored = await store.compliance.requestVersions(requestId);
     const versions = stored.length ? stored : current ? [current] : [];
 

@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { canonicalRequestId } from '../app/request-ids';
+import { canonicalRequestId, requestIdAsNamed } from '../app/request-ids';
+import type { CountersignStore } from '../store/countersign-store';
 import type { AuditFilter } from '../domain/audit';
 import { ExportIncompleteError, exportAudit, manifestFileOf } from '../audit/formats/export';
 import { recordExportBrokeOff, recordExportFinished } from '../audit/access/export-records';
@@ -60,6 +61,13 @@ function exportFilter(opts: ExportOptions): AuditFilter {
   };
 }
 
+/** Whether the store holds the request or any audit record naming it. */
+async function namesRequest(store: Pick<CountersignStore, 'requests' | 'audit'>, requestId: string): Promise<boolean> {
+  if (await store.requests.get(requestId)) return true;
+  for await (const _ of store.audit.read({ requestId })) return true;
+  return false;
+}
+
 export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promise<number> {
   const filter = exportFilter(opts);
   const db = requireAuditDatabase(opts.dataDir, io);
@@ -72,6 +80,11 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
   }
   const store = await db.openStore();
   try {
+    // A request nothing names (a typo) would make an empty, signed and recorded export: refused, as
+    // a misspelt type or actor is, and as `audit evidence` refuses it.
+    if (filter.requestId !== undefined && !(await namesRequest(store, filter.requestId))) {
+      throw new AuditInputError(`there is no request ${requestIdAsNamed(opts.request!)} and no audit record names it: nothing was exported or recorded`);
+    }
     const signer = loadOrCreateSigningKey(db.dataDir);
     const head = (await store.audit.head())?.seq ?? 0;
     const exportedAt = new Date().toISOString();

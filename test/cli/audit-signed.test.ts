@@ -590,6 +590,19 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const none = await audit(['evidence', 'CS-NOPE', '--out', path.join(tmp.dir, 'x'), '--data-dir', dataDir]);
       assert.equal(none.code, 1);
       assert.match(none.stderr, /there is no request CS-NOPE and no audit record names it/);
+      const garbage = await audit(['evidence', 'garbage!', '--out', path.join(tmp.dir, 'x'), '--data-dir', dataDir]);
+      assert.match(garbage.stderr, /there is no request "garbage!" and no audit record names it/);
+      // An export of such a request would be empty, signed and recorded: refused instead, nothing recorded.
+      const before = await audit(['export', '--format', 'jsonl', '--type', 'audit.exported', '--data-dir', dataDir]);
+      for (const typo of ['CS-ZZZZZZZZ', 'garbage!']) {
+        const e = await audit(['export', '--format', 'jsonl', '--request', typo, '--data-dir', dataDir]);
+        assert.equal(e.code, 1, e.stdout);
+        assert.match(e.stderr, new RegExp(`there is no request ${typo === 'garbage!' ? '"garbage!"' : typo} and no audit record names it: nothing was exported or recorded`));
+        assert.equal(e.stdout, '');
+      }
+      const after = await audit(['export', '--format', 'jsonl', '--type', 'audit.exported', '--data-dir', dataDir]);
+      const count = (out: string) => out.split('\n').filter(Boolean).length;
+      assert.equal(count(after.stdout), count(before.stdout) + 1, 'only the checking export itself was recorded in between');
       assert.equal(existsSync(path.join(tmp.dir, 'x')), false);
       const taken = await audit(['evidence', 'req-1', '--out', tmp.dir, '--data-dir', dataDir]);
       assert.equal(taken.code, 1);
