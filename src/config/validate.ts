@@ -85,8 +85,41 @@ function schemaProblem(e: ErrorObject, locate: (p: (string | number)[]) => numbe
     return { key: dotted([...parts, missing]), line: locate(parts), problem: 'is required' };
   }
   if (e.keyword === 'pattern') problem = patternProblem(parts, (e.params as { pattern: string }).pattern, e.data);
+  if (e.keyword === 'type') problem = typeProblem(parts, e);
+  if (e.keyword === 'minimum' || e.keyword === 'maximum') problem = rangeProblem(e);
   if (e.keyword === 'const') problem = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, got ${JSON.stringify(e.data)}${parts[0] === 'version' && parts.length === 1 ? ' (the config format this Countersign reads)' : ''}`;
   return { key: dotted(parts), line: locate(parts), problem };
+}
+
+/** An example of each https URL key, as docs/configuration.md gives them. */
+const HTTPS_EXAMPLES: Record<string, string> = {
+  endpoint: 'https://management.azure.com (Azure Resource Manager of the cloud the subscription is in)',
+  issuer: 'https://login.microsoftonline.com/<tenant-id>/v2.0',
+  jwksUri: 'https://login.microsoftonline.com/<tenant-id>/discovery/v2.0/keys',
+};
+
+/** A value of the wrong JSON type, told with what it should look like (a duration as a duration). */
+function typeProblem(parts: (string | number)[], e: ErrorObject): string {
+  const schema = (e.parentSchema ?? {}) as { type?: string; pattern?: string; minimum?: number; maximum?: number };
+  const got = `got ${JSON.stringify(e.data)}`;
+  const last = String(parts.filter((p) => typeof p === 'string').at(-1) ?? '');
+  if (schema.pattern === DURATION_PATTERN) return `${durationProblem(last, e.data)}; ${got}`;
+  if (schema.type === 'integer') {
+    const range = schema.minimum !== undefined && schema.maximum !== undefined ? ` from ${schema.minimum} to ${schema.maximum}` : schema.minimum !== undefined ? ` of at least ${schema.minimum}` : '';
+    return `must be a whole number${range}, written without quotes (${got})`;
+  }
+  if (schema.type === 'boolean') return `must be true or false, written without quotes (${got})`;
+  if (schema.type === 'string') return `must be text (${got}; quote it if YAML reads it as something else)`;
+  if (schema.type === 'array') return `must be a list, such as [a, b] (${got})`;
+  if (schema.type === 'object') return `must be a mapping of keys to values (${got})`;
+  return `${e.message ?? 'is invalid'} (${got})`;
+}
+
+/** A number out of range, with the whole range when the schema has one. */
+function rangeProblem(e: ErrorObject): string {
+  const schema = (e.parentSchema ?? {}) as { minimum?: number; maximum?: number };
+  if (schema.minimum !== undefined && schema.maximum !== undefined) return `must be from ${schema.minimum} to ${schema.maximum} (got ${JSON.stringify(e.data)})`;
+  return `${e.message ?? 'is out of range'} (got ${JSON.stringify(e.data)})`;
 }
 
 /** What a value matching the pattern looks like, with an example. */
@@ -97,7 +130,7 @@ function patternProblem(parts: (string | number)[], pattern: string, value: unkn
   if (parts[0] === 'tenants') return 'must be a tenant id (a GUID) such as 6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
   if (parts[0] === 'roles') return 'must be an Entra object id (a GUID) such as 11111111-2222-4333-8444-555555555555, or group: and an Entra group object id';
   if (last === 'subscriptionId') return 'must be a subscription id (a GUID) such as 00000000-0000-4000-8000-00000000abcd, or empty for the local sandbox';
-  if (pattern === '^https://') return 'must be an https URL such as https://login.microsoftonline.com/<tenant-id>/v2.0';
+  if (pattern === '^https://') return `must be an https URL such as ${HTTPS_EXAMPLES[String(last)] ?? 'https://example.com/'}`;
   if (pattern === CLOCK_TIME_PATTERN) return `\`${String(last)}\` must be a time of day as HH:MM on a 24-hour clock, such as 02:00 or 18:30`;
   if (last === 'name' && parts.includes('parameters')) return 'must be a parameter name such as environment or vm_name (letters, digits, _)';
   if (last === 'name') return 'must be lowercase words such as "deploy" or "delete resource group" (letters, digits, -)';

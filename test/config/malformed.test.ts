@@ -184,7 +184,7 @@ describe('refusing a malformed config with its file, line, key and problem', () 
   });
 
   it('refuses an empty file and a config of an unknown version', () => {
-    assert.throws(() => parseConfig('', '/etc/countersign/empty.yaml'), /\/etc\/countersign\/empty.yaml: \(top level\): must be object/);
+    assert.throws(() => parseConfig('', '/etc/countersign/empty.yaml'), /\/etc\/countersign\/empty.yaml: \(top level\): must be a mapping of keys to values \(got null\)/);
     assert.throws(() => parseConfig('version: 2\n', '/etc/countersign/v2.yaml'), /v2.yaml:1: version: must be 1, got 2 \(the config format this Countersign reads\)/);
   });
 
@@ -227,5 +227,14 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     assert.ok(said.some((p) => /^commands\[0\]\.policy\.approverRoles\[0\]: role "platform-approver" is not declared/.test(p)), said.join('\n'));
     assert.ok(said.some((p) => /^delegation\.maxDuration: /.test(p)), said.join('\n'));
     assert.ok(!said.some((p) => /only reads/.test(p)), 'no claim about what the unknown kind does');
+  });
+  it('tells a value of the wrong type what it should look like: a number for a duration, a quoted number, a bare range, an https URL by its key', () => {
+    const text = configWith(['ttl: 15'], ['approvals: "1"'])
+      .replace('commands:\n', 'audit:\n  checkpointEveryRecords: 0\nazure:\n  endpoint: http://management.azure.com\ncommands:\n');
+    const said = new Map(problemsOf(text).map((p) => [p.key, p.problem]));
+    assert.equal(said.get('commands[0].policy.ttl'), '`ttl` must be a duration such as 30m, 4h or 2d (a whole number, then s, m, h or d); got 15');
+    assert.equal(said.get('defaults.approvals'), 'must be a whole number from 1 to 10, written without quotes (got "1")');
+    assert.equal(said.get('audit.checkpointEveryRecords'), 'must be from 1 to 1000000 (got 0)');
+    assert.match(said.get('azure.endpoint') ?? '', /^must be an https URL such as https:\/\/management\.azure\.com /);
   });
 });

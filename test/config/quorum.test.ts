@@ -60,7 +60,7 @@ describe('config: quorum requirements and required reasons', () => {
   it('refuses a count below 1', () => {
     const [p] = problemsOf((y) => y.replace('          count: 1', '          count: 0'));
     assert.equal(p.key, 'commands[0].policy.requirements[0].count');
-    assert.match(p.problem, /must be >= 1/);
+    assert.equal(p.problem, 'must be from 1 to 10 (got 0)');
   });
 
   it('refuses a quorum the people in its roles cannot meet, counting a person in both roles once', () => {
