@@ -186,7 +186,9 @@ describe('countersign store', function () {
     await writing;
     await live.close();
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^Backed up ${databaseFile(dataDir).replace(/[.]/g, '\\.')} to ${copy.replace(/[.]/g, '\\.')}\\.\nSource: ${copy.replace(/[.]/g, '\\.')} \\(the copy\\)\n`));
     assert.match(r.stdout, /Audit chain intact: \d+ records/);
+    assert.match(r.stdout, /Checkpoints: not checked here, only the copy's hash chain\. To check the copy against the signed checkpoints/);
     const v = await audit(['verify', '--data-dir', path.join(tmp.dir, 'backup')]);
     assert.equal(v.code, 0, v.stdout);
     const again = await store(['backup', copy, '--data-dir', dataDir], {}, tmp.dir);
