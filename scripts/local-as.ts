@@ -133,6 +133,11 @@ async function main(argv: string[]): Promise<number> {
   const text = await res.text();
   if (!res.ok) {
     process.stderr.write(`The Playground answered ${res.status}: ${text.slice(0, 300)}\n`);
+    if (/UserNotFound/.test(text)) {
+      // The only card of the request is in a conversation this person is not in (Alice's personal chat).
+      const chats = (config.groupChats ?? []).filter((c) => c.members?.includes(userId)).map((c) => `*${c.name}*`);
+      process.stderr.write(`${userId} is not in the conversation holding the request's card. Ask for the request in ${chats.length ? chats.join(' or ') : 'a group chat they are in'}, where ${userId} can click it, then try again.\n`);
+    }
     return 1;
   }
   process.stdout.write(`${userId} clicked ${verb} on request ${requestId}: ${answerOf(text)}\n`);

@@ -71,6 +71,11 @@ describe('npm run local:as', () => {
           res.end(JSON.stringify({ config }));
         } else if (req.url === '/_conversation/v1/invoke') {
           clicks.push(JSON.parse(text) as (typeof clicks)[number]);
+          if (answer === 'UserNotFound') {
+            res.statusCode = 400;
+            res.end(JSON.stringify({ code: 'UserNotFound', message: 'User not found in conversation' }));
+            return;
+          }
           res.end(JSON.stringify(answer));
         } else {
           res.statusCode = 404;
@@ -146,6 +151,14 @@ describe('npm run local:as', () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, new RegExp(`does not answer at http://127\\.0\\.0\\.1:${DEFAULT_PLAYGROUND_PORT} \\(the default port`));
     assert.ok(run.stderr.includes(`No running npm run local is recorded in ${path.join(dataDir, 'local-trial.json')}: COUNTERSIGN_DATA_DIR must be the one`), run.stderr);
+  });
+
+  it('says where to ask when the person is not in the conversation holding the card', async () => {
+    answer = 'UserNotFound';
+    const r = await localAs(['dave', 'approve', ID], { PLAYGROUND_PORT: String(port), COUNTERSIGN_DATA_DIR: dataDir });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /The Playground answered 400: .*UserNotFound/);
+    assert.match(r.stderr, /user-dave is not in the conversation holding the request's card\. Ask for the request in a group chat they are in, where user-dave can click it, then try again\./);
   });
 
   it('names a mistyped action, with the one meant', async () => {
