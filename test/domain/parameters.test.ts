@@ -30,6 +30,13 @@ describe('checking the parameters of a command', () => {
     assert.deepEqual(values('deploy service=web-frontend production'), { environment: 'production', service: 'web-frontend' });
   });
 
+  it('names a parameter given both in its place and by name, with both values, instead of shifting the words onto the next parameter', () => {
+    assert.deepEqual(problems('deploy production api-service environment=staging'), {
+      environment: 'environment is given twice: "production" in its place and environment=staging by name; give it once',
+    });
+    assert.deepEqual(values('deploy api-service environment=staging'), { environment: 'staging', service: 'api-service' });
+  });
+
   it('turns an enum value into its declared spelling', () => {
     assert.deepEqual(values('deploy PRODUCTION Api-Service'), { environment: 'production', service: 'api-service' });
   });

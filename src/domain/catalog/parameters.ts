@@ -10,15 +10,20 @@ import type { CommandSpec, ParameterCheck, ParameterProblem, ParameterSpec, Pars
 export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand, 'args' | 'named' | 'problems'>): ParameterCheck {
   const values: Record<string, string> = {};
   const problems: ParameterProblem[] = [];
-  const positional = [...parsed.args];
-  for (const spec of command.parameters) {
+  const twice = givenTwice(command, parsed);
+  // With a parameter given both in its place and by name, the words are read in their places (the
+  // person wrote them in order): `deploy production api-service environment=staging` is environment
+  // twice, not a service called "production".
+  const positional = twice.size > 0 ? [] : [...parsed.args];
+  for (const [i, spec] of command.parameters.entries()) {
     // A parameter given twice has no value until the person says which one they meant.
-    const given = parsed.problems?.find((p) => p.parameter === spec.name);
+    const given = parsed.problems?.find((p) => p.parameter === spec.name) ?? twice.get(spec.name);
     if (given) {
       problems.push(given);
       continue;
     }
-    const raw = parsed.named[spec.name] ?? (positional.length > 0 ? positional.shift() : undefined) ?? spec.default;
+    const inPlace = twice.size > 0 && i < parsed.args.length ? parsed.args[i] : undefined;
+    const raw = inPlace ?? parsed.named[spec.name] ?? (positional.length > 0 ? positional.shift() : undefined) ?? spec.default;
     if (raw === undefined || raw.trim() === '') {
       problems.push({ parameter: spec.name, message: `${spec.name} is missing${describeAllowed(spec)}`, missing: true });
       continue;
@@ -28,6 +33,7 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
     else values[spec.name] = canonicalValue(spec, raw);
   }
   problems.push(...(parsed.problems ?? []).filter((p) => !command.parameters.some((spec) => spec.name === p.parameter)));
+  if (twice.size > 0) positional.push(...parsed.args.slice(command.parameters.length));
   if (positional.length > 0) {
     problems.push({
       parameter: '(extra)',
@@ -35,6 +41,25 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
     });
   }
   return problems.length === 0 ? { ok: true, values } : { ok: false, values, problems };
+}
+
+/**
+ * Parameters given both by name and in their place: more words in order than the parameters not
+ * named leave room for, reaching a named one's place. Each is a problem naming both values.
+ */
+function givenTwice(command: CommandSpec, parsed: Pick<ParsedCommand, 'args' | 'named'>): Map<string, ParameterProblem> {
+  const twice = new Map<string, ParameterProblem>();
+  const named = command.parameters.filter((spec) => parsed.named[spec.name] !== undefined);
+  if (named.length === 0 || parsed.args.length <= command.parameters.length - named.length) return twice;
+  for (const [i, spec] of command.parameters.entries()) {
+    const byName = parsed.named[spec.name];
+    if (byName === undefined || i >= parsed.args.length) continue;
+    twice.set(spec.name, {
+      parameter: spec.name,
+      message: `${spec.name} is given twice: "${parsed.args[i]}" in its place and ${spec.name}=${byName} by name; give it once`,
+    });
+  }
+  return twice;
 }
 
 export function checkValue(spec: ParameterSpec, raw: string): string | undefined {
