@@ -97,7 +97,9 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       base: { service: 'countersign' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { log: (object) => redactSecrets(object) },
-      mixin: () => currentLogContext(),
+      // A copy: pino merges each line's own fields into the object the mixin returns, which would
+      // otherwise be the scope's and carry them into every later line of that scope.
+      mixin: () => ({ ...currentLogContext() }),
       hooks: { streamWrite: (line) => scrubSecrets(line, secrets) },
     },
     destination,

@@ -83,6 +83,19 @@ describe('logs: never a secret', () => {
     assert.equal(outside.correlationId, undefined);
     assert.equal(none.reqId, undefined);
   });
+
+  it("never carries one line's own fields into the next line of the same scope", async () => {
+    const { log, out } = memoryLogger();
+    await withLogContext({ job: 'sweep' }, async () => {
+      log.warn({ requestId: 'CS-AAAAAAAA', err: 'disk full' }, 'first');
+      log.info({}, 'second');
+    });
+    const [first, second] = out.map((l) => JSON.parse(l) as LogLine);
+    assert.equal(first.requestId, 'CS-AAAAAAAA');
+    assert.equal(second.job, 'sweep');
+    assert.equal(second.requestId, undefined, 'the request of the line before is not this line\'s');
+    assert.equal(second.err, undefined);
+  });
 });
 
 describe('logs: correlation ids over a whole approval', function () {
