@@ -297,6 +297,10 @@ export class Executor {
         const saved = await this.saveWhileRunning(requestId, 'recording what Azure accepted', (r) => recordStarted(r, accepted, deps.clock.now(), owner), (r) => sameRef(r.execution?.ref, accepted), { refreshCards: false });
         if (!saved) throw new Error(`request ${requestId} is no longer executed by ${owner}`);
       },
+      // Resumed with nothing recorded from Azure and the target untouched: the operation is about to
+      // be sent for the first time, maybe hours after the drift check before the claim (a crash during
+      // an outage). What it would do is checked again; a change stops it, nothing sent.
+      ...(mode === 'resume' ? { beforeFirstSend: () => this.stillAsApproved(claimed) } : {}),
       onProgress: async (progress: OperationProgress) => {
         const key = `${progress.state}/${progress.done ?? ''}/${progress.total ?? ''}`;
         const now = deps.clock.now().getTime();
@@ -340,6 +344,16 @@ export class Executor {
     if (!finished) return;
     await deps.notifier.tellRequester(finished, completionText(finished));
     deps.log.info({ requestId, state: finished.state }, 'execution finished');
+  }
+
+  /** Why a resumed execution must not send its operation now (the drift check), or undefined. */
+  private async stillAsApproved(r: ApprovalRequest): Promise<string | undefined> {
+    const drift = await this.checkDriftPatiently(r);
+    if (!drift) return 'Countersign is stopping';
+    if (drift.drifted === 'unknown') return `the target could not be read to check that it is still as approved before sending the operation on resuming it (${drift.reason})`;
+    if (!drift.drifted) return undefined;
+    this.deps.log.warn({ requestId: r.id, changes: drift.found.changes.length }, 'drift found before a resumed execution sent its operation: not sent');
+    return `what it would do changed since it was approved (${drift.found.changes.join('; ')}), found before its operation was first sent on resuming it`;
   }
 
   /** The approvals given under a delegation no longer in force ("Carol on behalf of Bob"), read after the claim. */

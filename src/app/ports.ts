@@ -187,6 +187,13 @@ export interface ExecutionHooks {
   signal?: AbortSignal;
   /** The correlation id recorded when the execution was claimed: the call that starts the operation carries it. */
   correlationId?: string;
+  /**
+   * In a resume, called just before the operation is sent for what is effectively the first time (no
+   * ARM answer was recorded and the target shows it did not take effect): time may have passed since
+   * the drift check before the claim (a crash, an outage). Undefined lets it go; a reason stops it,
+   * nothing sent, and the outcome is failed with that reason.
+   */
+  beforeFirstSend?(): Promise<string | undefined>;
 }
 
 /** Operations whose target is read for drift detection (deployments compare their what-if instead). */

@@ -372,6 +372,42 @@ describe('app: executing an approved request', () => {
     assert.equal((await f.audit({ types: ['execution.succeeded'] })).length, 1, 'the run that lost its lease records nothing');
   });
 
+  it('checks the target again before a resumed execution first sends its operation: changed since the claim, nothing is sent', async () => {
+    f.azure.setTarget(RG_WEB, { exists: true, etag: 'e1', facts: { 'tags.owner': 'web-team' } });
+    const r = await asked(f, alice, TAG);
+    // The run claims it, then dies before Azure took the operation (throttled, an outage).
+    f.azure.nextExecution({ hold: true, notAccepted: true });
+    await click(f, bob, r, 'approve');
+    await f.azure.whenHeld();
+    // Meanwhile the target changes; another run takes the execution over once the lease lapsed.
+    f.azure.setTarget(RG_WEB, { exists: true, etag: 'e2', facts: { 'tags.owner': 'someone-else' } });
+    const other = f.anotherRun();
+    f.clock.advance(60_000);
+    assert.deepEqual(await other.resumeAbandoned(), [r.id]);
+    await other.executor.idle();
+    f.azure.release();
+    await settle(f, other);
+    assert.deepEqual(f.azure.sent, [], 'nothing was sent to Azure');
+    const ended = await f.request(r.id);
+    assert.equal(ended.state, 'failed');
+    assert.match(ended.outcomeDetail ?? '', /^NotSentOnResume: Not executed: what it would do changed since it was approved \(tags\.owner: "web-team" → "someone-else"\), found before its operation was first sent on resuming it\. Nothing was sent to Azure; ask again\.$/);
+  });
+
+  it('sends the operation of a resumed execution that Azure never took when the target is still as approved', async () => {
+    const r = await asked(f, alice, TAG);
+    f.azure.nextExecution({ hold: true, notAccepted: true });
+    await click(f, bob, r, 'approve');
+    await f.azure.whenHeld();
+    const other = f.anotherRun();
+    f.clock.advance(60_000);
+    assert.deepEqual(await other.resumeAbandoned(), [r.id]);
+    await other.executor.idle();
+    f.azure.release();
+    await settle(f, other);
+    assert.equal(f.azure.sent.length, 1, 'sent once, by the run that resumed it');
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+  });
+
   it('asks Azure to stop a running deployment when the requester cancels, and ends it cancelled', async () => {
     const r = await asked(f, alice, 'deploy staging api-service');
     f.azure.nextExecution({ hold: true, outcome: 'failed', error: { code: 'DeploymentCanceled', message: 'canceled by request' } });

@@ -171,4 +171,47 @@ describe('Azure gateway: resuming an operation an earlier run started', () => {
     assert.equal(outcome.status, 'unknown');
     assert.deepEqual(writes(sandbox, '/tags/default'), []);
   });
+  describe('asks before the first send of a resumed operation (no ARM answer recorded, the target untouched)', () => {
+    /** Hooks whose last check before a first send answers `reason` (undefined: go ahead), counting the asks. */
+    function asking(reason: string | undefined): RecordingHooks & { asked: number } {
+      const hooks = Object.assign(new RecordingHooks(), { asked: 0 });
+      Object.assign(hooks, {
+        beforeFirstSend: async () => {
+          hooks.asked++;
+          return reason;
+        },
+      });
+      return hooks;
+    }
+    const claim = { correlationId: 'claimed', resourceIds: [] };
+
+    it('sends nothing when told not to, for every kind that would be sent for the first time, and says why', async () => {
+      const ops: [ChangeOperation, string][] = [
+        [{ kind: 'deleteResourceGroup', subscriptionId: sub, resourceGroup: 'staging-old' }, '/resourcegroups/staging-old'],
+        [{ kind: 'setTags', subscriptionId: sub, scope: id.vm, tags: { costCenter: 'cc-42' }, operation: 'Merge' }, '/tags/default'],
+        [deploy('not-yet'), '/deployments/not-yet'],
+        [{ kind: 'createResourceGroup', subscriptionId: sub, resourceGroup: 'brand-new', location: 'westeurope', tags: {} }, '/resourcegroups/brand-new'],
+      ];
+      for (const [op, pathEnd] of ops) {
+        const hooks = asking('what it would do changed since it was approved (x)');
+        const outcome = await second.resume(op, claim, hooks);
+        assert.equal(outcome.status, 'failed', `${op.kind}: ${JSON.stringify(outcome)}`);
+        assert.equal(outcome.status === 'failed' && outcome.error.code, 'NotSentOnResume');
+        assert.match(outcome.status === 'failed' ? outcome.error.message : '', /^Not executed: what it would do changed since it was approved \(x\)\. Nothing was sent to Azure; ask again\.$/);
+        assert.equal(hooks.asked, 1, op.kind);
+        assert.deepEqual(writes(sandbox, pathEnd), [], `${op.kind}: nothing was sent`);
+      }
+    });
+
+    it('sends once when let, and never asks where the operation had taken effect or was accepted', async () => {
+      const op: ChangeOperation = { kind: 'deleteResourceGroup', subscriptionId: sub, resourceGroup: 'staging-old' };
+      const go = asking(undefined);
+      succeeded(await second.resume(op, claim, go));
+      assert.equal(go.asked, 1);
+      assert.deepEqual(writes(sandbox, '/resourcegroups/staging-old'), ['DELETE 202']);
+      const gone = asking('must not be asked');
+      succeeded(await second.resume(op, claim, gone));
+      assert.equal(gone.asked, 0, 'the group is gone already: nothing to send, nothing asked');
+    });
+  });
 });

@@ -31,6 +31,8 @@ export interface ExecutionScript {
   hold?: boolean;
   /** The gateway itself throws (not an ARM outcome): what a bug or a lost connection looks like. */
   throws?: Error;
+  /** ARM never answers the send (no onStarted): with `hold`, a run that dies before Azure took the operation. */
+  notAccepted?: boolean;
 }
 
 export interface ExecutionCall {
@@ -154,6 +156,9 @@ export class MemoryAzure implements AzureGateway {
     return { title: `${op.kind} ${targetKey(op)}`, columns: ['name'], rows: [['one'], ['two']] };
   }
 
+  /** Every operation ARM took (a first send, fresh or on a resume). */
+  readonly sent: ChangeOperation[] = [];
+
   /** Executions started fresh (not resumed). */
   get started(): ExecutionCall[] {
     return this.executions.filter((e) => e.mode === 'execute');
@@ -162,12 +167,24 @@ export class MemoryAzure implements AzureGateway {
   private async run(op: ChangeOperation, hooks: ExecutionHooks, resumed: ArmOperationRef | undefined): Promise<ExecutionOutcome> {
     const script = this.scripts.shift() ?? {};
     if (script.throws) throw script.throws;
-    const ref: ArmOperationRef = resumed ?? {
-      ...(hooks.correlationId ? { correlationId: hooks.correlationId } : {}),
-      pollUrl: `https://management.azure.test/operations/op-${++this.operationCount}`,
-      resourceIds: [`/subscriptions/${op.subscriptionId}/operations/${targetKey(op)}`],
-    };
-    if (!resumed) await hooks.onStarted(ref);
+    // Resumed with no ARM answer recorded: as the real gateway, the operation is sent for the first
+    // time now, once the caller's last check (beforeFirstSend) lets it.
+    const firstSend = !resumed || !(resumed.pollUrl || resumed.resumeState);
+    if (resumed && firstSend) {
+      const reason = await hooks.beforeFirstSend?.();
+      if (reason !== undefined) return { status: 'failed', ref: resumed, error: { code: 'NotSentOnResume', message: `Not executed: ${reason}. Nothing was sent to Azure; ask again.` } };
+    }
+    const ref: ArmOperationRef = firstSend
+      ? {
+          ...(hooks.correlationId ? { correlationId: hooks.correlationId } : {}),
+          pollUrl: `https://management.azure.test/operations/op-${++this.operationCount}`,
+          resourceIds: [`/subscriptions/${op.subscriptionId}/operations/${targetKey(op)}`],
+        }
+      : resumed!;
+    if (firstSend && !script.notAccepted) {
+      this.sent.push(op);
+      await hooks.onStarted(ref);
+    }
     for (const p of script.progress ?? []) await hooks.onProgress(p);
     if (script.hold) {
       await new Promise<void>((resolve) => {

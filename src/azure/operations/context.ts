@@ -24,6 +24,7 @@ export function withCorrelation(hooks: ExecutionHooks, correlationId: string | u
     onStarted: (ref) => hooks.onStarted(ref),
     onProgress: (progress) => hooks.onProgress(progress),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
+    ...(hooks.beforeFirstSend ? { beforeFirstSend: () => hooks.beforeFirstSend!() } : {}),
     correlationId,
   };
 }
@@ -79,5 +80,15 @@ export class Execution {
   /** An outcome nobody can know: never reported as success, never as a failure either. */
   unknown(code: string, message: string): ExecutionOutcome {
     return { status: 'unknown', ref: this.ref, error: { code, message } };
+  }
+
+  /**
+   * A resume about to send the operation for the first time asks the caller first (hooks.beforeFirstSend):
+   * a reason not to stops it here, nothing sent.
+   */
+  async sendFirst(send: () => Promise<ExecutionOutcome>): Promise<ExecutionOutcome> {
+    const reason = await this.hooks.beforeFirstSend?.();
+    if (reason === undefined) return send();
+    return { status: 'failed', ref: this.ref, error: { code: 'NotSentOnResume', message: `Not executed: ${reason}. Nothing was sent to Azure; ask again.` } };
   }
 }

@@ -90,7 +90,7 @@ export async function resumeDeployment(op: DeployOp, ref: ArmOperationRef, hooks
       if (answered || ref.resumeState || ref.pollUrl) {
         return exec.unknown('DeploymentNotFound', `Deployment ${op.deploymentName} was accepted by Azure but is no longer found in ${op.resourceGroup}; its outcome cannot be known.`);
       }
-      return deployTemplate(op, withCorrelation(hooks, exec.trace.correlationId), ctx);
+      return exec.sendFirst(() => deployTemplate(op, withCorrelation(hooks, exec.trace.correlationId), ctx));
     }
     if (ref.correlationId && existing.properties?.correlationId !== ref.correlationId) {
       return exec.unknown(

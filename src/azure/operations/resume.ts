@@ -133,7 +133,7 @@ async function resumeGroupDelete(op: ChangeOf<'deleteResourceGroup'>, ref: ArmOp
     const read = () => readOrMissing(() => groups.get(op.resourceGroup));
     const group = await waitUntil(exec, ctx, read, (g) => g?.properties?.provisioningState !== 'Deleting');
     if (!group) return done();
-    if (!accepted) return deleteResourceGroup(op, hooks, ctx);
+    if (!accepted) return exec.sendFirst(() => deleteResourceGroup(op, hooks, ctx));
     return exec.unknown('DeleteOutcomeUnknown', `Azure accepted the deletion of ${op.resourceGroup}, but the group still exists and is not being deleted; Azure no longer reports how the deletion ended.`);
   } catch (e) {
     return exec.failed(e);
@@ -150,7 +150,7 @@ async function resumeResourceDelete(op: ChangeOf<'deleteResource'>, ref: ArmOper
     const read = () => readOrMissing(() => resources.getById(sdkPath(op.resourceId), op.apiVersion));
     const resource = await waitUntil(exec, ctx, read, (r) => provisioningState(r) !== 'deleting');
     if (!resource) return done();
-    if (!accepted) return deleteResource(op, hooks, ctx);
+    if (!accepted) return exec.sendFirst(() => deleteResource(op, hooks, ctx));
     return exec.unknown('DeleteOutcomeUnknown', `Azure accepted the deletion of ${op.resourceId}, but it still exists and is not being deleted; Azure no longer reports how the deletion ended.`);
   } catch (e) {
     return exec.failed(e);
@@ -172,7 +172,7 @@ async function resumeScale(op: ChangeOf<'scaleResource'>, ref: ArmOperationRef, 
     if (resource?.sku?.capacity === op.capacity) return scaled(op.capacity);
     if (!resource) return exec.failed(notFound(op.resourceId));
     // Setting the capacity again only sets the approved value.
-    if (!accepted) return scaleResource(op, hooks, ctx);
+    if (!accepted) return exec.sendFirst(() => scaleResource(op, hooks, ctx));
     return exec.unknown('ScaleOutcomeUnknown', `Azure accepted the new capacity ${op.capacity} for ${op.resourceId}, but it now has ${String(resource.sku?.capacity ?? 'no')} capacity; how the change ended cannot be known.`);
   } catch (e) {
     return exec.failed(e);
@@ -187,7 +187,7 @@ async function resumeTags(op: ChangeOf<'setTags'>, ref: ArmOperationRef, hooks: 
       const listed = Object.entries(current).map(([k, v]) => `${k}=${v}`).join(', ') || '(none)';
       return exec.succeeded(`Tags ${op.operation.toLowerCase()}d on ${op.scope}; tags now: ${listed}.`);
     }
-    if (!accepted) return setTags(op, hooks, ctx);
+    if (!accepted) return exec.sendFirst(() => setTags(op, hooks, ctx));
     return exec.unknown('TagsChangedSince', `Azure accepted the tag change on ${op.scope}, but the tags there no longer show it (someone may have changed them since); how it ended cannot be known.`);
   } catch (e) {
     return exec.failed(e);
@@ -202,7 +202,7 @@ async function resumeGroupCreate(op: ChangeOf<'createResourceGroup'>, ref: ArmOp
     if (group && same(group.location ?? '') === same(op.location) && sameTags(group.tags ?? {}, op.tags)) {
       return exec.succeeded(`Resource group ${op.resourceGroup} created in ${group.location ?? op.location}.`);
     }
-    if (!accepted) return createResourceGroup(op, hooks, ctx);
+    if (!accepted) return exec.sendFirst(() => createResourceGroup(op, hooks, ctx));
     return exec.unknown('GroupChangedSince', `Azure accepted resource group ${op.resourceGroup}, but it is not as requested now (someone may have changed it since); how it ended cannot be known.`);
   } catch (e) {
     return exec.failed(e);
