@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { DatabaseFileGoneError } from '../../src/store/sqlite/file-watch';
 import { anEvent } from '../store/fixtures';
@@ -40,6 +41,7 @@ describe('the database file deleted, replaced or cut while open', function () {
       /was replaced by another file/,
     ],
     ['its write-ahead log deleted', (f) => fs.rmSync(`${f}-wal`), /write-ahead log .*-wal was deleted/],
+    ['its write-ahead log cut short', (f) => fs.truncateSync(`${f}-wal`, 0), /write-ahead log .*-wal was cut from at least \d+ to 0 bytes/],
     ['its shared-memory file deleted', (f) => fs.rmSync(`${f}-shm`), /shared-memory file .*-shm was deleted while Countersign had the database open: other processes no longer share its write lock/],
   ];
 
@@ -66,6 +68,24 @@ describe('the database file deleted, replaced or cut while open', function () {
       });
     }
   }
+
+  it('leaves the database file readable after its write-ahead log was cut short under it: nothing written over the hole', async () => {
+    const store: SqliteStore = await openSqliteStore({ file, onWriterStopped: () => undefined });
+    try {
+      for (let i = 0; i < 20; i++) await store.audit.append([anEvent('config.loaded')]);
+      fs.truncateSync(`${file}-wal`, 0);
+      await assert.rejects(store.audit.append([anEvent('request.created')]), /write-ahead log .* was cut from at least/);
+      await assert.rejects(store.audit.append([anEvent('request.created')]), /write-ahead log .* was cut from at least/);
+    } finally {
+      await store.close().catch(() => undefined);
+    }
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok', 'the database file is what the last checkpoint left, intact');
+    } finally {
+      db.close();
+    }
+  });
 
   it('is found by readiness between writes, which stops the writes as a commit would', async () => {
     const stopped: Error[] = [];

@@ -217,9 +217,12 @@ export class GroupCommitWriter implements WriteTx {
       this.txHead = this.committedHead;
       this.txTime = this.committedTime;
       this.lastOutcome = { ok: false, at: Date.now(), error: err };
-      for (const w of batch) w.reject(err);
+      // An I/O error or a malformed page while running the batch may be the files changed under the
+      // connection (a log cut short): asked, so that it stops writes as when the check before COMMIT finds it.
+      const gone = err instanceof DatabaseFileGoneError || err instanceof AuditLogRewrittenError ? err : this.goneAfter(err);
+      for (const w of batch) w.reject(gone ?? err);
       if (this.db.inTransaction) this.rollback.run();
-      if (err instanceof DatabaseFileGoneError || err instanceof AuditLogRewrittenError) this.fileGone(err);
+      if (gone) this.fileGone(gone);
       return;
     }
     this.committedHead = this.txHead;
@@ -325,6 +328,13 @@ export class GroupCommitWriter implements WriteTx {
       throw err;
     }
     return undefined;
+  }
+
+  /** After a storage error: the database's files changed under the connection, in words, or undefined. */
+  private goneAfter(err: unknown): DatabaseFileGoneError | undefined {
+    if (!isStorageFault(err)) return undefined;
+    const problem = this.fileWatch.check();
+    return problem ? new DatabaseFileGoneError(problem) : undefined;
   }
 
   private fileGone(err: DatabaseFileGoneError | AuditLogRewrittenError): void {
