@@ -43,7 +43,7 @@ const LITTLE_ENDIAN = os.endianness() === 'LE';
  * meaning 65536, mxFrame at 16): 32 bytes of log header, then per frame a 24-byte frame header and a
  * page. Undefined when the index cannot tell (not initialised, unreadable).
  */
-export function walBytesIndexed(shmFile: string): number | undefined {
+function walBytesIndexed(shmFile: string): number | undefined {
   let fd: number | undefined;
   try {
     fd = fs.openSync(shmFile, 'r');
