@@ -92,6 +92,8 @@ export class Executor {
   private readonly driftRetryDelaysMs: readonly number[];
   private readonly strandedAfterMs: number;
   private stopping = false;
+  /** A sweep for abandoned executions is under way (resumeAbandoned). */
+  private resuming = false;
   /** Aborted by stop(): ends the waits between drift checks. */
   private readonly stopped = new AbortController();
 
@@ -124,13 +126,26 @@ export class Executor {
    * the ids taken over. Called at startup and periodically.
    */
   async resumeAbandoned(): Promise<string[]> {
-    if (this.stopping) return [];
+    // One sweep at a time: one still waiting for a store held by another process when the next
+    // begins would take the same executions over a second time.
+    if (this.stopping || this.resuming) return [];
+    this.resuming = true;
+    try {
+      return await this.takeOverAbandoned();
+    } finally {
+      this.resuming = false;
+    }
+  }
+
+  private async takeOverAbandoned(): Promise<string[]> {
     const now = this.deps.clock.now().getTime();
     const executing = await this.deps.store.requests.list({ states: ['executing'] });
     const abandoned = executing.filter((r) => !this.running.has(r.id) && (!r.execution?.lease || leaseLapsed(r.execution.lease.expiresAt, new Date(now), this.leaseMs)));
     const taken: string[] = [];
     for (const r of abandoned) {
       const records = await this.auditOf(r.id);
+      // Started here meanwhile (a click's run, a stranded request's): it is not abandoned.
+      if (this.running.has(r.id)) continue;
       const claim = await transact(this.deps, r.id, (current) => {
         // Only while it is still the execution found above (another instance may have moved it since).
         const problem = current.state === 'executing' ? unauditedAuthority(current, records, 'resume') : undefined;

@@ -372,6 +372,22 @@ describe('app: executing an approved request', () => {
     assert.equal((await f.audit({ types: ['execution.succeeded'] })).length, 1, 'the run that lost its lease records nothing');
   });
 
+  it('takes an abandoned execution over once when two sweeps overlap (one still waiting for the store when the next begins)', async () => {
+    const r = await asked(f, alice, DELETE);
+    f.azure.nextExecution({ hold: true });
+    await click(f, bob, r, 'approve');
+    await f.azure.whenHeld();
+    const other = f.anotherRun();
+    f.clock.advance(60_000);
+    const [a, b] = await Promise.all([other.resumeAbandoned(), other.resumeAbandoned()]);
+    assert.deepEqual([...a, ...b], [r.id]);
+    await other.executor.idle();
+    f.azure.release();
+    await settle(f, other);
+    assert.equal((await f.audit({ types: ['execution.resumed'] })).length, 1);
+    assert.deepEqual(f.azure.executions.map((e) => e.mode), ['execute', 'resume']);
+  });
+
   it('checks the target again before a resumed execution first sends its operation: changed since the claim, nothing is sent', async () => {
     f.azure.setTarget(RG_WEB, { exists: true, etag: 'e1', facts: { 'tags.owner': 'web-team' } });
     const r = await asked(f, alice, TAG);
