@@ -93,6 +93,22 @@ describe('readiness tells the truth about writes', function () {
       assert.equal(await store.ping(), true);
       await store.close();
     });
+    it('is not ready at the first probe after a write gave up on a lock that is still held', async () => {
+      const store = await openSqliteStore({ file, busyTimeoutMs: 300, readiness: { cacheMs: 0 } });
+      await store.audit.append([anEvent('config.loaded')]);
+      const other = new Database(file);
+      other.exec('BEGIN IMMEDIATE');
+      try {
+        await assert.rejects(store.audit.append([anEvent('request.created')]), /write lock/i);
+        assert.equal(await store.ping(), false, 'the write watched the lock for the whole wait already');
+        assert.match(store.writeReadiness().problem ?? '', /another process has held the write lock for \d+ ms \(writes wait 300 ms\)/);
+      } finally {
+        other.exec('ROLLBACK');
+        other.close();
+      }
+      assert.equal(await store.ping(), true);
+      await store.close();
+    });
   });
 
   describe('/readyz', () => {

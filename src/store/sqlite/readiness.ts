@@ -88,10 +88,13 @@ export class WriteReadiness {
       return undefined;
     } catch (err) {
       if (!isBusy(err)) throw err;
-      this.lockBusySince ??= now;
-      const held = now - this.lockBusySince;
       const last = this.writer.lastOutcome;
-      const refused = last && !last.ok && last.error instanceof StoreBusyError && last.at >= this.lockBusySince;
+      const gaveUp = last && !last.ok && last.error instanceof StoreBusyError && now - last.at < this.writer.lockWaitLimitMs + this.failureHoldMs ? last.at : undefined;
+      // A write that just gave up on the lock watched it for the whole wait before: the probe counts
+      // from then, not from the first moment it looked itself.
+      if (this.lockBusySince === undefined) this.lockBusySince = gaveUp !== undefined ? Math.min(now, gaveUp - this.writer.lockWaitLimitMs) : now;
+      const held = now - this.lockBusySince;
+      const refused = gaveUp !== undefined && gaveUp >= this.lockBusySince;
       if (held < this.writer.lockWaitLimitMs && !refused) return undefined;
       return { ok: false, problem: `another process has held the write lock for ${held} ms (writes wait ${this.writer.lockWaitLimitMs} ms)` };
     } finally {
