@@ -30,6 +30,7 @@ import { isLoopback, readSettings, type Settings } from './settings';
 import { openConfiguredStore, type OpenedStore } from './store/open-store';
 import type { WriterThreadBoot } from './store/sqlite';
 import { InstanceLockedError } from './store/sqlite/instance-lock';
+import { SqliteStartupError } from './store/sqlite/open-problem';
 import { parsePostgresUrl, PostgresStartupError } from './store/postgres/url';
 import { auditCommandHandler } from './teams/audit-command';
 import { registerAuditRoutes } from './http/audit-routes';
@@ -358,6 +359,7 @@ async function openStore(settings: Settings, log: Logger, sqliteWriterThread: Wr
   } catch (err) {
     if (err instanceof PostgresStartupError) throw new StartupError(`the PostgreSQL store cannot be used: ${err.message}`);
     if (err instanceof InstanceLockedError) throw new StartupError(err.message);
+    if (err instanceof SqliteStartupError) throw new StartupError(err.message);
     throw err;
   }
 }

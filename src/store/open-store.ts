@@ -9,7 +9,7 @@ import { databaseFile } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
 import type { PostgresConnectionOptions, PostgresStore } from './postgres';
 import { PostgresStartupError } from './postgres/url';
-import { lockDataDirectory, openSqliteStore, type WriterThreadBoot } from './sqlite';
+import { lockDataDirectory, openSqliteStore, sqliteOpenProblem, type WriterThreadBoot } from './sqlite';
 
 export interface OpenedStore {
   store: CountersignStore;
@@ -89,13 +89,19 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
       await opening.sqliteWriterThread?.discard();
       throw err;
     }
-    const store = await openSqliteStore({
-      file,
-      instanceLock,
-      ...(opening.lockWaitMs !== undefined ? { busyTimeoutMs: opening.lockWaitMs } : {}),
-      ...(opening.onWriterStopped ? { onWriterStopped: opening.onWriterStopped } : {}),
-      ...(opening.sqliteWriterThread ? { writerThread: opening.sqliteWriterThread } : {}),
-    });
+    let store;
+    try {
+      store = await openSqliteStore({
+        file,
+        instanceLock,
+        ...(opening.lockWaitMs !== undefined ? { busyTimeoutMs: opening.lockWaitMs } : {}),
+        ...(opening.onWriterStopped ? { onWriterStopped: opening.onWriterStopped } : {}),
+        ...(opening.sqliteWriterThread ? { writerThread: opening.sqliteWriterThread } : {}),
+      });
+    } catch (err) {
+      // SQLite's own words alone ("database is locked") name no file and no way out.
+      throw sqliteOpenProblem(err, file) ?? err;
+    }
     return { store, kind: 'sqlite', where: file };
   }
   await opening.sqliteWriterThread?.discard();

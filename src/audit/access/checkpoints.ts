@@ -73,7 +73,15 @@ export function readCheckpointFile(file: string): { checkpoints: AuditCheckpoint
   if (!fs.existsSync(file)) return { checkpoints: [], unreadable: [] };
   const checkpoints: AuditCheckpoint[] = [];
   const unreadable: number[] = [];
-  fs.readFileSync(file, 'utf8')
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EISDIR' ? 'it is a directory, not a file' : code === 'EACCES' || code === 'EPERM' ? 'this user may not read it' : (err as Error).message;
+    throw new Error(`cannot read the checkpoint file ${file}: ${why} (it holds the signed checkpoints of the audit log; put the file back, or move what is at that path aside)`);
+  }
+  text
     .split('\n')
     .forEach((line, i) => {
       if (!line.trim()) return;

@@ -1,0 +1,29 @@
+/**
+ * What a start that could not open the SQLite store is told: SQLite's own words ("database is
+ * locked", "database disk image is malformed") with the file, what it means and what to do.
+ */
+import { isBusy } from './write-lock';
+
+export class SqliteStartupError extends Error {
+  constructor(message: string, readonly code?: string) {
+    super(message);
+    this.name = 'SqliteStartupError';
+  }
+}
+
+/** The error in words for the person starting Countersign, or undefined when it is not SQLite's. */
+export function sqliteOpenProblem(err: unknown, file: string): SqliteStartupError | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
+  const said = (err as Error).message;
+  const words = (() => {
+    if (isBusy(err)) return `the SQLite database ${file} is locked by another process (a sqlite3 shell, a backup tool or a command-line tool holding a write) for longer than COUNTERSIGN_STORE_LOCK_WAIT (${said}): let it finish or close it, then start again`;
+    if (code.startsWith('SQLITE_FULL')) return `the disk holding ${file} is full (${said}): free some space, then start again (docs/faults.md)`;
+    if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB')) {
+      return `the SQLite database ${file} is damaged (${said}): restore it, with its -wal file, from a backup (docs/faults.md); countersign audit verify says how much of its audit log can still be read`;
+    }
+    if (code.startsWith('SQLITE_IOERR')) return `the disk holding ${file} failed a read or write (${said}): check the disk, then start again`;
+    return `the SQLite database ${file} cannot be used (${said})`;
+  })();
+  return new SqliteStartupError(words, code);
+}

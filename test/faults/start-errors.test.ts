@@ -1,0 +1,77 @@
+/**
+ * A start that cannot open its SQLite store or read its checkpoint file says which file, what
+ * SQLite's words mean and what to do, instead of "database is locked" alone.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import pino from 'pino';
+import { StartupError, startCountersign } from '../../src/composition-root';
+import { loadConfig } from '../../src/config/load';
+import type { Logger } from '../../src/log/context';
+import type { ArmSandbox } from '../../src/sandbox';
+import { databaseFile, readSettings } from '../../src/settings';
+import { checkpointFileOf } from '../../src/audit/access/checkpoints';
+import { EXAMPLE_CONFIG } from '../support/harness';
+import { gatewayFor, startTestSandbox } from '../support/sandbox';
+
+const silent = pino({ level: 'silent' }) as pino.Logger & Logger;
+
+describe('a start that cannot open its SQLite store or checkpoint file', function () {
+  this.timeout(30_000);
+  let sandbox: ArmSandbox;
+  let dataDir: string;
+  before(async () => {
+    sandbox = await startTestSandbox();
+  });
+  after(async () => sandbox.close());
+  beforeEach(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-start-'));
+    await (await start()).stop();
+  });
+  afterEach(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  function start() {
+    return startCountersign({
+      settings: readSettings({ PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_STORE_LOCK_WAIT: '300ms' }),
+      config: loadConfig(EXAMPLE_CONFIG),
+      azure: gatewayFor(sandbox),
+      log: silent,
+      sweepIntervalMs: 60_000,
+    });
+  }
+
+  async function refused(): Promise<string> {
+    const err = await start().then(async (bot) => (await bot.stop(), undefined), (e: unknown) => e);
+    assert.ok(err instanceof StartupError || err instanceof Error, String(err));
+    return (err as Error).message;
+  }
+
+  it('names the file and the other process when the write lock is held past the wait', async () => {
+    const other = new Database(databaseFile(dataDir));
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const said = await refused();
+      assert.match(said, new RegExp(`^the SQLite database ${databaseFile(dataDir).replace(/[.]/g, '\\.')} is locked by another process .* \\(database is locked\\): let it finish or close it, then start again$`));
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+  });
+
+  it('says a damaged database is to be restored from a backup', async () => {
+    const fd = fs.openSync(databaseFile(dataDir), 'r+');
+    fs.writeSync(fd, Buffer.alloc(4096, 7), 0, 4096, 4096);
+    fs.closeSync(fd);
+    assert.match(await refused(), /is damaged \(database disk image is malformed\): restore it, with its -wal file, from a backup/);
+  });
+
+  it('says a directory where the checkpoint file belongs is not the file', async () => {
+    const file = checkpointFileOf(dataDir);
+    fs.rmSync(file);
+    fs.mkdirSync(file);
+    assert.match(await refused(), /^cannot read the checkpoint file .*audit-checkpoints\.jsonl: it is a directory, not a file/);
+  });
+});
