@@ -6,4 +6,4 @@ export { MIGRATIONS, migrate } from './migrations';
 export { missingCheckpointTriggers, readCheckpointTable, readRequestVersions, recordHashAt } from './compliance-reader';
 export { backupSqliteStore, BackupTargetExistsError } from './backup';
 export { lockDataDirectory, SharedIndexMissingError } from './instance-lock';
-export { sqliteOpenProblem, SqliteStartupError } from './open-problem';
+export { sqliteOpenProblem } from './open-problem';
