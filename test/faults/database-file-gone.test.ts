@@ -41,7 +41,7 @@ describe('the database file deleted, replaced or cut while open', function () {
       /was replaced by another file/,
     ],
     ['its write-ahead log deleted', (f) => fs.rmSync(`${f}-wal`), /write-ahead log .*-wal was deleted/],
-    ['its write-ahead log cut short', (f) => fs.truncateSync(`${f}-wal`, 0), /write-ahead log .*-wal was cut from at least \d+ to 0 bytes/],
+    ['its write-ahead log cut short', (f) => fs.truncateSync(`${f}-wal`, 0), /write-ahead log .*-wal was cut from \d+ to 0 bytes/],
     ['its shared-memory file deleted', (f) => fs.rmSync(`${f}-shm`), /shared-memory file .*-shm was deleted while Countersign had the database open: other processes no longer share its write lock/],
   ];
 
@@ -74,8 +74,8 @@ describe('the database file deleted, replaced or cut while open', function () {
     try {
       for (let i = 0; i < 20; i++) await store.audit.append([anEvent('config.loaded')]);
       fs.truncateSync(`${file}-wal`, 0);
-      await assert.rejects(store.audit.append([anEvent('request.created')]), /write-ahead log .* was cut from at least/);
-      await assert.rejects(store.audit.append([anEvent('request.created')]), /write-ahead log .* was cut from at least/);
+      await assert.rejects(store.audit.append([anEvent('request.created')]), /write-ahead log .* was cut from \d+ to 0 bytes/);
+      await assert.rejects(store.audit.append([anEvent('request.created')]), /write-ahead log .* was cut from \d+ to 0 bytes/);
     } finally {
       await store.close().catch(() => undefined);
     }

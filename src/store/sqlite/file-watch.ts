@@ -2,12 +2,11 @@
  * Whether the database file the writer has open is still the one at its path. SQLite keeps writing
  * to a file that was deleted, replaced or truncated under it: its commits succeed, readers on the same
  * connection see them, and all of it is gone at the next start. The writer asks before every COMMIT
- * (stat calls of the file, its -wal and its -shm, and a read of the -shm header: a log cut short in
- * place is found by its size against the frames the index holds), readiness asks on every probe; what
- * it finds stops the writes (group-commit.ts).
+ * (stat calls of the file, its -wal and its -shm: a file or log cut short in place is found by its
+ * size, which never shrinks in use), readiness asks on every probe; what it finds stops the writes
+ * (group-commit.ts).
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { INSTANCE_LOCK_FILE } from './instance-lock';
 
@@ -35,31 +34,6 @@ function statOf(file: string): fs.Stats | undefined {
 
 const same = (a: Identity, b: Identity) => a.dev === b.dev && a.ino === b.ino;
 
-const LITTLE_ENDIAN = os.endianness() === 'LE';
-
-/**
- * How many bytes of the write-ahead log its committed frames take, from the header of the
- * shared-memory index (SQLite's WalIndexHdr, native byte order: isInit at 12, szPage at 14 with 1
- * meaning 65536, mxFrame at 16): 32 bytes of log header, then per frame a 24-byte frame header and a
- * page. Undefined when the index cannot tell (not initialised, unreadable).
- */
-function walBytesIndexed(shmFile: string): number | undefined {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(shmFile, 'r');
-    const header = Buffer.alloc(48);
-    if (fs.readSync(fd, header, 0, 48, 0) < 48 || header[12] !== 1) return undefined;
-    const sz = LITTLE_ENDIAN ? header.readUInt16LE(14) : header.readUInt16BE(14);
-    const frames = LITTLE_ENDIAN ? header.readUInt32LE(16) : header.readUInt32BE(16);
-    const page = sz === 1 ? 65536 : sz;
-    return frames === 0 ? 0 : 32 + frames * (page + 24);
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
-
 export class DatabaseFileWatch {
   private readonly file: string;
   private readonly opened: Identity;
@@ -67,6 +41,8 @@ export class DatabaseFileWatch {
   private size: number;
   /** The write-ahead log, once seen: SQLite keeps it while a connection is open. */
   private wal: Identity | undefined;
+  /** The largest size of the write-ahead log seen. */
+  private walSize = 0;
   /**
    * The shared-memory index, once seen. It holds the write lock every process on the database
    * shares: once it is deleted or replaced, another process makes a new one and writes beside this
@@ -114,12 +90,13 @@ export class DatabaseFileWatch {
     if (shm) this.shm ??= { dev: shm.dev, ino: shm.ino };
     // A log cut short (truncated in place: same file, fewer bytes) loses committed frames, and the
     // next commit would write beyond a hole of zeros that a checkpoint then copies into the database.
-    // The shared-memory index says how far the committed frames reach.
-    if (wal && shm) {
-      const indexed = walBytesIndexed(`${this.file}-shm`);
-      if (indexed !== undefined && wal.size < indexed) {
-        return `the write-ahead log ${this.file}-wal was cut from at least ${indexed} to ${wal.size} bytes ${then}`;
-      }
+    // The log never shrinks while this writer has it open: SQLite starts it again from its beginning
+    // after a checkpoint, and shortens it only for journal_size_limit or wal_checkpoint(TRUNCATE),
+    // which Countersign never sets or runs. (Its size is read by stat: reading the -shm index through
+    // a descriptor of its own and closing it would drop SQLite's POSIX locks on that file.)
+    if (wal) {
+      if (wal.size < this.walSize) return `the write-ahead log ${this.file}-wal was cut from ${this.walSize} to ${wal.size} bytes ${then}`;
+      this.walSize = wal.size;
     }
     if (this.lock) {
       const lockFile = path.join(path.dirname(this.file), INSTANCE_LOCK_FILE);
