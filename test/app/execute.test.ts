@@ -6,6 +6,7 @@ import { Countersign, ENDED_CARDS_WINDOW_MS, OPEN_CARDS_WINDOW_MS } from '../../
 import { RefusalReason } from '../../src/domain/refusal';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { appOnFakes, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
+import type { ExecutionScript } from '../support/memory-azure';
 import { alice, bob, dave, EXAMPLE_CONFIG } from '../support/people';
 import { asked, assertNoCrash, click, refusedWith, settle } from './steps';
 import { EXECUTION_WRITE_RETRY_MS } from '../../src/app/execution';
@@ -26,6 +27,28 @@ describe('app: executing an approved request', () => {
     await settle(f);
     assertNoCrash(f);
   });
+
+  /**
+   * A request approved and claimed by this run, whose operation Azure holds (with notAccepted: never
+   * took); another run, for which its lease has lapsed.
+   */
+  async function leftToAnotherRun(text: string, script: Omit<ExecutionScript, 'hold'> = {}) {
+    const r = await asked(f, alice, text);
+    f.azure.nextExecution({ hold: true, ...script });
+    await click(f, bob, r, 'approve');
+    await f.azure.whenHeld();
+    const other = f.anotherRun();
+    assert.deepEqual(await other.resumeAbandoned(), [], 'not while the lease holds');
+    f.clock.advance(60_000);
+    return { r, other };
+  }
+
+  /** Lets the held operation end and both runs settle. */
+  async function toTheEnd(other: Awaited<ReturnType<typeof leftToAnotherRun>>['other']): Promise<void> {
+    await other.executor.idle();
+    f.azure.release();
+    await settle(f, other);
+  }
 
   it('runs the operation once after the last approval, and records how it ended', async () => {
     const r = await asked(f, alice, DELETE);
@@ -349,17 +372,9 @@ describe('app: executing an approved request', () => {
   });
 
   it('takes over an execution whose lease expired and follows the same ARM operation, never starting it again', async () => {
-    const r = await asked(f, alice, DELETE);
-    f.azure.nextExecution({ hold: true });
-    await click(f, bob, r, 'approve');
-    await f.azure.whenHeld();
-    const other = f.anotherRun();
-    assert.deepEqual(await other.resumeAbandoned(), [], 'not while the lease holds');
-    f.clock.advance(60_000);
+    const { r, other } = await leftToAnotherRun(DELETE);
     assert.deepEqual(await other.resumeAbandoned(), [r.id]);
-    await other.executor.idle();
-    f.azure.release();
-    await settle(f, other);
+    await toTheEnd(other);
     assert.deepEqual(
       f.azure.executions.map((e) => e.mode),
       ['execute', 'resume'],
@@ -373,36 +388,22 @@ describe('app: executing an approved request', () => {
   });
 
   it('takes an abandoned execution over once when two sweeps overlap (one still waiting for the store when the next begins)', async () => {
-    const r = await asked(f, alice, DELETE);
-    f.azure.nextExecution({ hold: true });
-    await click(f, bob, r, 'approve');
-    await f.azure.whenHeld();
-    const other = f.anotherRun();
-    f.clock.advance(60_000);
+    const { r, other } = await leftToAnotherRun(DELETE);
     const [a, b] = await Promise.all([other.resumeAbandoned(), other.resumeAbandoned()]);
     assert.deepEqual([...a, ...b], [r.id]);
-    await other.executor.idle();
-    f.azure.release();
-    await settle(f, other);
+    await toTheEnd(other);
     assert.equal((await f.audit({ types: ['execution.resumed'] })).length, 1);
     assert.deepEqual(f.azure.executions.map((e) => e.mode), ['execute', 'resume']);
   });
 
   it('checks the target again before a resumed execution first sends its operation: changed since the claim, nothing is sent', async () => {
     f.azure.setTarget(RG_WEB, { exists: true, etag: 'e1', facts: { 'tags.owner': 'web-team' } });
-    const r = await asked(f, alice, TAG);
     // The run claims it, then dies before Azure took the operation (throttled, an outage).
-    f.azure.nextExecution({ hold: true, notAccepted: true });
-    await click(f, bob, r, 'approve');
-    await f.azure.whenHeld();
+    const { r, other } = await leftToAnotherRun(TAG, { notAccepted: true });
     // Meanwhile the target changes; another run takes the execution over once the lease lapsed.
     f.azure.setTarget(RG_WEB, { exists: true, etag: 'e2', facts: { 'tags.owner': 'someone-else' } });
-    const other = f.anotherRun();
-    f.clock.advance(60_000);
     assert.deepEqual(await other.resumeAbandoned(), [r.id]);
-    await other.executor.idle();
-    f.azure.release();
-    await settle(f, other);
+    await toTheEnd(other);
     assert.deepEqual(f.azure.sent, [], 'nothing was sent to Azure');
     const ended = await f.request(r.id);
     assert.equal(ended.state, 'failed');
@@ -410,16 +411,9 @@ describe('app: executing an approved request', () => {
   });
 
   it('sends the operation of a resumed execution that Azure never took when the target is still as approved', async () => {
-    const r = await asked(f, alice, TAG);
-    f.azure.nextExecution({ hold: true, notAccepted: true });
-    await click(f, bob, r, 'approve');
-    await f.azure.whenHeld();
-    const other = f.anotherRun();
-    f.clock.advance(60_000);
+    const { r, other } = await leftToAnotherRun(TAG, { notAccepted: true });
     assert.deepEqual(await other.resumeAbandoned(), [r.id]);
-    await other.executor.idle();
-    f.azure.release();
-    await settle(f, other);
+    await toTheEnd(other);
     assert.equal(f.azure.sent.length, 1, 'sent once, by the run that resumed it');
     assert.equal((await f.request(r.id)).state, 'succeeded');
   });
