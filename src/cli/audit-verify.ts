@@ -133,13 +133,23 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
   return warnings.length ? EXIT_UNPROTECTED : EXIT_OK;
 }
 
+/** The data directory's checkpoint file (none is no error); one that cannot be read is named. */
+function readOwnCheckpointFile(file: string): ReturnType<typeof readCheckpointFile> {
+  try {
+    return readCheckpointFile(file);
+  } catch (err) {
+    throw new AuditInputError((err as Error).message);
+  }
+}
+
 /** A file given with --checkpoints must hold some: otherwise nothing was checked against it. */
 function readGivenCheckpointFile(file: string): ReturnType<typeof readCheckpointFile> {
   let read;
   try {
     read = readCheckpointFile(file);
   } catch (err) {
-    throw new AuditInputError(`cannot read the checkpoint file ${file}: ${(err as Error).message}`);
+    // readCheckpointFile names the file and why already.
+    throw new AuditInputError((err as Error).message);
   }
   if (!read.checkpoints.length) {
     const lines = read.unreadable.length ? `none of its ${read.unreadable.length} line(s) is a checkpoint` : 'it is empty';
@@ -163,7 +173,7 @@ export async function checkCheckpoints(
     const files = [checkpointFileOf(dataDir), ...(opts.checkpoints ?? []).map((f) => path.resolve(io.cwd, f))];
     for (const [i, f] of files.entries()) {
       if (i > 0 && !existsSync(f)) throw new AuditInputError(`no checkpoint file at ${f}`);
-      const read = i > 0 ? readGivenCheckpointFile(f) : readCheckpointFile(f);
+      const read = i > 0 ? readGivenCheckpointFile(f) : readOwnCheckpointFile(f);
       sourced.push(...read.checkpoints.map((c) => ({ checkpoint: c, from: f })));
       if (read.unreadable.length) unreadable.push(`lines ${read.unreadable.join(', ')} of ${f} are not checkpoints and were skipped`);
     }

@@ -481,6 +481,24 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(damaged.stdout, /AUDIT CHAIN DAMAGED \(edited\) at record 5/);
     });
 
+    it('names a checkpoint path that is a directory, its own or one given', async () => {
+      const given = path.join(tmp.dir, 'a-directory');
+      mkdirSync(given);
+      const v = await audit(['verify', '--data-dir', dataDir, '--checkpoints', given]);
+      assert.equal(v.code, 1, v.stdout);
+      assert.match(v.stderr, /^error: cannot read the checkpoint file .*a-directory: it is a directory, not a file/);
+      const own = checkpointFileOf(dataDir);
+      rmSync(own, { force: true });
+      mkdirSync(own);
+      try {
+        const w = await audit(['verify', '--data-dir', dataDir]);
+        assert.equal(w.code, 1, w.stdout);
+        assert.match(w.stderr, /^error: cannot read the checkpoint file .*audit-checkpoints\.jsonl: it is a directory, not a file/);
+      } finally {
+        rmSync(own, { recursive: true, force: true });
+      }
+    });
+
     it('refuses a --checkpoints file that holds no checkpoints, naming it', async () => {
       await audit(['checkpoint', '--data-dir', dataDir]);
       const notes = path.join(tmp.dir, 'README.md');
