@@ -76,38 +76,40 @@ describe('readiness tells the truth about writes', function () {
       assert.equal(await store.ping(), false);
     });
 
-    it('is ready while another process holds the lock for less than writes wait, not ready past it, ready after', async () => {
+    /**
+     * A store whose writes wait 300 ms for the lock, while another process holds the write lock
+     * during `held`; ready again once it is released.
+     */
+    async function whileLockHeld(held: (store: SqliteStore) => Promise<void>): Promise<void> {
       const store = await openSqliteStore({ file, busyTimeoutMs: 300, readiness: { cacheMs: 0 } });
       await store.audit.append([anEvent('config.loaded')]);
       const other = new Database(file);
       other.exec('BEGIN IMMEDIATE');
       try {
+        await held(store);
+      } finally {
+        other.exec('ROLLBACK');
+        other.close();
+      }
+      assert.equal(await store.ping(), true);
+      await store.close();
+    }
+
+    it('is ready while another process holds the lock for less than writes wait, not ready past it, ready after', async () => {
+      await whileLockHeld(async (store) => {
         assert.equal(await store.ping(), true, 'a short lock is waited out by writes');
         await new Promise((r) => setTimeout(r, 350));
         assert.equal(await store.ping(), false);
         assert.match(store.writeReadiness().problem ?? '', /another process has held the write lock/);
-      } finally {
-        other.exec('ROLLBACK');
-        other.close();
-      }
-      assert.equal(await store.ping(), true);
-      await store.close();
+      });
     });
+
     it('is not ready at the first probe after a write gave up on a lock that is still held', async () => {
-      const store = await openSqliteStore({ file, busyTimeoutMs: 300, readiness: { cacheMs: 0 } });
-      await store.audit.append([anEvent('config.loaded')]);
-      const other = new Database(file);
-      other.exec('BEGIN IMMEDIATE');
-      try {
+      await whileLockHeld(async (store) => {
         await assert.rejects(store.audit.append([anEvent('request.created')]), /write lock/i);
         assert.equal(await store.ping(), false, 'the write watched the lock for the whole wait already');
         assert.match(store.writeReadiness().problem ?? '', /another process has held the write lock for \d+ ms \(writes wait 300 ms\)/);
-      } finally {
-        other.exec('ROLLBACK');
-        other.close();
-      }
-      assert.equal(await store.ping(), true);
-      await store.close();
+      });
     });
   });
 
