@@ -12,7 +12,7 @@ import { breakGlassRefusal, markReviewOverdue, peopleToDecide, reviewOverdue } f
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import { transact, type AppDeps } from './context';
-import { notifyPolicy, reach } from './notifications';
+import { announcingAfter, notifyPolicy, reach, roundAudience, type Audience } from './notifications';
 import { auditRefused, type RequestAttempt } from './request-gate';
 
 /** The break-glass checks before the usual request checks: allowed for the command, by this person, with a reason (refusals audited). */
@@ -35,18 +35,33 @@ export function breakGlassEvent(r: ApprovalRequest, actor: Actor, source: Source
   });
 }
 
-/** The loud notice: every approver in a personal chat, the notice channels and approval channels, with the card. */
-export async function tellBreakGlass(deps: AppDeps, r: ApprovalRequest, occasion: 'break-glass' | 'review-overdue'): Promise<void> {
-  const roles = deps.config.access.roles;
+type BreakGlassOccasion = 'break-glass' | 'review-overdue';
+
+/** The channels a break-glass use is announced in: the policy's notice channels and the approval channels. */
+export function breakGlassChannels(r: ApprovalRequest): string[] {
+  return [...new Set([...(r.policy.breakGlass?.notify ?? []), ...notifyPolicy(r).channels])];
+}
+
+/** Whom a break-glass use, or its overdue review, is announced to: everyone who may review it (the requester never; after escalation, the escalation role) and the channels. */
+export function breakGlassAudience(deps: AppDeps, r: ApprovalRequest, occasion: BreakGlassOccasion): Audience {
   const escalated = occasion === 'review-overdue' && r.escalation ? r.escalation.role : undefined;
-  // Everyone who may review (the requester never): after escalation, the escalation role.
-  const people = peopleToDecide(r, roles, escalated);
-  const channels = [...new Set([...(r.policy.breakGlass?.notify ?? []), ...notifyPolicy(r).channels])];
-  const text =
-    occasion === 'break-glass'
-      ? `BREAK-GLASS: ${r.requester.name} ran request ${r.id} (${r.command}) without approval. Reason: ${r.breakGlass?.reason}. An approver must ratify or flag it on the card by ${r.breakGlass?.reviewDueAt}.`
-      : `BREAK-GLASS REVIEW OVERDUE: nobody ratified or flagged request ${r.id} (${r.command}, run by ${r.requester.name} without approval) by ${r.breakGlass?.reviewDueAt}. Review it on the card below.`;
-  await reach(deps, r, occasion, { people, channels }, text);
+  return { people: peopleToDecide(r, deps.config.access.roles, escalated), channels: breakGlassChannels(r) };
+}
+
+/** The line above the card announcing a break-glass use, or its overdue review. */
+export function breakGlassText(r: ApprovalRequest, occasion: BreakGlassOccasion): string {
+  return occasion === 'break-glass'
+    ? `BREAK-GLASS: ${r.requester.name} ran request ${r.id} (${r.command}) without approval. Reason: ${r.breakGlass?.reason}. An approver must ratify or flag it on the card by ${r.breakGlass?.reviewDueAt}.`
+    : `BREAK-GLASS REVIEW OVERDUE: nobody ratified or flagged request ${r.id} (${r.command}, run by ${r.requester.name} without approval) by ${r.breakGlass?.reviewDueAt}. Review it on the card below.`;
+}
+
+/**
+ * The loud notice: every approver in a personal chat, the notice channels and approval channels, with
+ * the card. Its round is recorded on the request with the change that calls for it (the use, the
+ * overdue review), so one a stop or a crash cuts short is taken up again (round-resume.ts).
+ */
+export async function tellBreakGlass(deps: AppDeps, r: ApprovalRequest, occasion: BreakGlassOccasion): Promise<void> {
+  await reach(deps, r, occasion, roundAudience(r, occasion) ?? breakGlassAudience(deps, r, occasion), breakGlassText(r, occasion));
 }
 
 /** Escalates every break-glass review past due; returns the request ids. */
@@ -56,7 +71,9 @@ export async function sweepBreakGlassReviews(deps: AppDeps): Promise<string[]> {
   const due = await deps.store.requests.list({ states: ['succeeded', 'failed', 'unknown', 'cancelled'], reviewDueBy: now.toISOString() });
   const overdue: string[] = [];
   for (const r of due.filter((x) => reviewOverdue(x, now))) {
-    const outcome = await transact(deps, r.id, (current) => markReviewOverdue(current, now));
+    const outcome = await transact(deps, r.id, (current) =>
+      announcingAfter(deps, markReviewOverdue(current, now), 'review-overdue', now, (x) => breakGlassAudience(deps, x, 'review-overdue')),
+    );
     if (!outcome?.result.ok) continue;
     overdue.push(r.id);
     await tellBreakGlass(deps, outcome.result.request, 'review-overdue');

@@ -33,7 +33,7 @@ export interface Audience {
   channels: string[];
 }
 
-type DecidersOccasion = Exclude<RoundOccasion, 'reminder'>;
+type DecidersOccasion = Exclude<RoundOccasion, 'reminder' | 'break-glass' | 'review-overdue'>;
 
 /**
  * Everyone who may decide the request now (after escalation: only the escalation role's members),
@@ -68,7 +68,7 @@ export function announcingAfter(deps: AppDeps, t: Transition, occasion: RoundOcc
 }
 
 /** Who a round recorded on the request is for, when it is this occasion's. */
-function roundAudience(request: ApprovalRequest, occasion: ReachOccasion): Audience | undefined {
+export function roundAudience(request: ApprovalRequest, occasion: ReachOccasion): Audience | undefined {
   const round = request.round;
   return round?.occasion === occasion ? { people: round.people, channels: round.channels } : undefined;
 }

@@ -49,7 +49,10 @@ export interface RequestQuery {
   states?: RequestState[];
   /** Only requests whose expiresAt is strictly before this instant. */
   expiringBefore?: string;
-  /** Only break-glass requests waiting for a review (not yet escalated) that falls due at or before this instant. */
+  /**
+   * Only break-glass requests with something due at or before this instant (breakGlassDueAt): a
+   * review not yet escalated, or a round of messages announcing the use still under way.
+   */
   reviewDueBy?: string;
   /** Only requests whose last change (updatedAt) is at or after this instant. */
   updatedSince?: string;

@@ -15,7 +15,7 @@ import type { AppDeps } from './context';
 import { auditRefused, mayRequest, releaseRequest, resolveRunAt, type RequestAttempt, type RequestSlot } from './request-gate';
 import { accessWithGroups } from './group-access';
 import { boundedActor, boundedSource } from './input-gate';
-import { breakGlassEvent, breakGlassGate } from './break-glass';
+import { breakGlassAudience, breakGlassEvent, breakGlassGate } from './break-glass';
 import { breakGlassUse, expectationHashOf } from '../domain/lifecycle';
 import { announcing } from './notifications';
 
@@ -189,10 +189,12 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
     data: { expectationHash: expectationHashOf(request) },
   });
   if (breakGlass) {
+    // Recorded with its round of loud messages, so that one a crash cuts short is taken up again.
     const used = breakGlassUse(request, now, input.reason ?? '');
-    await deps.store.requests.insert(used, [created, breakGlassEvent(used, actor, source)]);
+    const announced = announcing(deps, used, 'break-glass', now, breakGlassAudience(deps, used, 'break-glass'));
+    await deps.store.requests.insert(announced, [created, breakGlassEvent(announced, actor, source)]);
     deps.log.warn({ requestId: id, command: command.name }, 'break-glass used: running without approval');
-    return { ok: true, request: used };
+    return { ok: true, request: announced };
   }
   // The round telling the people who may decide it is recorded with it, so that one cut short by a
   // stop or a crash is taken up again (notifications.ts).

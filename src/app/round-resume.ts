@@ -1,6 +1,7 @@
 /**
  * Rounds of messages taken up again. Every round telling the people who may decide a request (its
- * creation, a re-approval, the escalation, a reminder) is recorded on the request with the change
+ * creation, a re-approval, the escalation, a reminder) or review a break-glass use (the use, its
+ * overdue review) is recorded on the request with the change
  * that calls for it, and each outcome recorded lets go of that person. What is left of a round after
  * a stop cut it short (those recorded as not reached because Countersign was stopping), or after its
  * instance died (those with no outcome at all), is sent again by the sweep: at the first sweep after
@@ -8,8 +9,9 @@
  * compare-and-swap (audited as approvers.round_resumed) before anyone is told, so of several
  * instances only the one whose write won tells them; only people who may still decide are told.
  */
-import { peopleToDecide, resumeRound, roundToResume } from '../domain/lifecycle';
-import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
+import { breakGlassRound, peopleToDecide, resumeRound, roundToResume } from '../domain/lifecycle';
+import { DECIDABLE_STATES, type ApprovalRequest, type RoundDue } from '../domain/request';
+import { breakGlassChannels, breakGlassText } from './break-glass';
 import { transact, type AppDeps } from './context';
 import { notifyPolicy, reach } from './notifications';
 import { reminderText } from './reminders';
@@ -20,18 +22,18 @@ export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly Appro
   if (!deps.messenger) return [];
   const now = deps.clock.now();
   const when = { afterMs: ROUND.resumeAfterMs, max: ROUND.maxResumes };
-  const requests = open ?? (await deps.store.requests.list({ states: [...DECIDABLE_STATES] }));
+  const requests = open ?? (await roundsOnRecord(deps, now));
   const resumed: string[] = [];
   // A round still under way on this instance (a slow one) is not sent again beside itself.
   for (const r of requests.filter((x) => roundToResume(x, now, when) && !deps.rounds?.has(x.round!.at))) {
-    const outcome = await transact(deps, r.id, (current) => resumeRound(current, now, peopleToDecide(current, deps.config.access.roles), when, notifyPolicy(current).channels), { refreshCards: false });
+    const outcome = await transact(deps, r.id, (current) => resumeRound(current, now, peopleToDecide(current, deps.config.access.roles), when, roundChannels(current, current.round)), { refreshCards: false });
     // Another instance took it up first, or it was decided or finished meanwhile.
     if (!outcome?.result.ok) continue;
     const request = outcome.result.request;
     resumed.push(request.id);
     const round = request.round;
     if (!round) continue;
-    const text = round.occasion === 'reminder' ? reminderText(request, now) : undefined;
+    const text = round.occasion === 'reminder' ? reminderText(request, now) : breakGlassRound(round.occasion) ? breakGlassText(request, round.occasion) : undefined;
     // A card the dead round posted and bound before it recorded anything works: that person or
     // channel has it, and gets no second one. A reminder is its message, so it goes again.
     const bound = round.occasion === 'reminder' ? [] : await deps.store.cards.getCardMessages(request.id);
@@ -39,4 +41,20 @@ export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly Appro
   }
   if (resumed.length > 0) deps.log.info({ resumed }, 'rounds of messages cut short taken up again');
   return resumed;
+}
+
+/**
+ * The requests whose round may be due: those that can be decided, and the break-glass uses with a
+ * round announcing them still under way (found by the stores' break-glass column, whatever their state).
+ */
+async function roundsOnRecord(deps: AppDeps, now: Date): Promise<ApprovalRequest[]> {
+  const decidable = await deps.store.requests.list({ states: [...DECIDABLE_STATES] });
+  const breakGlass = (await deps.store.requests.list({ reviewDueBy: now.toISOString() })).filter((r) => r.round && breakGlassRound(r.round.occasion));
+  const seen = new Set(decidable.map((r) => r.id));
+  return [...decidable, ...breakGlass.filter((r) => !seen.has(r.id))];
+}
+
+/** The channels a round may still go to: the request's own approval channels, and a break-glass use's notice channels. */
+function roundChannels(r: ApprovalRequest, round: RoundDue | undefined): string[] {
+  return round && breakGlassRound(round.occasion) ? breakGlassChannels(r) : notifyPolicy(r).channels;
 }

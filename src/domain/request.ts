@@ -121,11 +121,12 @@ export interface Unreachable {
 }
 
 /** The occasions whose round of messages is recorded on the request before it starts (RoundDue). */
-export type RoundOccasion = 'created' | 'reapproval' | 'escalated' | 'reminder';
+export type RoundOccasion = 'created' | 'reapproval' | 'escalated' | 'reminder' | 'break-glass' | 'review-overdue';
 
 /**
  * A round of messages telling people of the request, written with the change that calls for it
- * (its creation, the drift that needs approving again, the escalation, a reminder) before the first
+ * (its creation, the drift that needs approving again, the escalation, a reminder, a break-glass use
+ * and its overdue review) before the first
  * message goes: whom the round has not recorded an outcome for yet. A round a stop cut short, or one
  * whose instance died, is taken up again by whichever instance sweeps first (lifecycle/reach.ts).
  */

@@ -5,7 +5,9 @@ import type { Actor } from '../../src/domain/request';
 import { requestCard } from '../../src/cards/request-card';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, dave, frank, opsChannel, people, sourceIn } from '../support/people';
+import { ROUND } from '../../src/app/round';
 import { RecordingMessenger, reachConfigText } from '../support/reach';
+import { eventually } from '../support/teams';
 import { assertNoCrash, click, refusedWith, settle } from './steps';
 
 const NOTICE = '19:security-notices@thread.tacv2';
@@ -100,6 +102,76 @@ describe('app: break-glass', () => {
     assert.ok(overdue.some((s) => s.to === people.frank.aadObjectId), JSON.stringify(overdue));
     // The escalation role may now review it too.
     assert.ok((await click(f, frank, r, 'ratify')).ok);
+  });
+
+  describe('when the instance dies during its loud round', () => {
+    const timing = { ...ROUND };
+    afterEach(() => Object.assign(ROUND, timing));
+
+    /** Sent to `to` for the request, and the line above each card. */
+    const lines = (requestId: string, to: string) => messenger.sent.filter((s) => s.requestId === requestId && s.to === to).map((s) => s.text ?? '');
+
+    it('records the round with the use, and a new run takes up what it had not told: the BREAK-GLASS line reaches them, once across instances', async () => {
+      ROUND.recordAfterMs = 50;
+      // Bob's card gets no answer: the instance dies before it is known.
+      const answerBob = messenger.hold(people.bob.aadObjectId);
+      const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42');
+      assert.ok(made.ok);
+      const recorded = made.request.round;
+      assert.equal(recorded?.occasion, 'break-glass', 'written with the use, before anyone was told');
+      assert.deepEqual(recorded?.channels, [NOTICE]);
+      assert.ok(recorded?.people.includes(people.bob.aadObjectId) && !recorded.people.includes(alice.aadObjectId));
+      assert.deepEqual((await f.request(made.request.id)).round?.people, recorded?.people);
+      await settle(f);
+      await eventually('the others are recorded as told', async () => JSON.stringify((await f.request(made.request.id)).round?.people) === JSON.stringify([people.bob.aadObjectId]), 2000);
+      assert.equal((await f.request(made.request.id)).state, 'succeeded');
+
+      // Two new processes sweep (no round under way in them): not before ROUND.resumeAfterMs, then one takes it up.
+      f.deps.rounds = undefined;
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [], 'the round may still be under way on a live instance');
+      f.clock.advance(ROUND.resumeAfterMs);
+      const [a, b] = await Promise.all([f.anotherRun().sweepReach(), f.anotherRun().sweepReach()]);
+      assert.deepEqual([...a.resumed, ...b.resumed], [made.request.id]);
+      assert.equal(lines(made.request.id, people.bob.aadObjectId).length, 1, 'Bob is told once');
+      assert.match(lines(made.request.id, people.bob.aadObjectId)[0], /^BREAK-GLASS: Alice Requester ran request .* without approval\. Reason: outage INC-42\./);
+      assert.equal(lines(made.request.id, NOTICE).length, 1, 'the notice channel, told before, is not told again');
+      const [resumed] = await f.audit({ types: ['approvers.round_resumed'] });
+      assert.deepEqual(resumed.data, { occasion: 'break-glass', to: [people.bob.aadObjectId] });
+      assert.equal((await f.request(made.request.id)).round, undefined, 'everyone has an outcome');
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [], 'nothing left to take up');
+      answerBob({ ok: false, why: 'the test ended' });
+    });
+
+    it('takes up the overdue review\'s round too, with its REVIEW OVERDUE line, and no round once the use is reviewed', async () => {
+      ROUND.recordAfterMs = 50;
+      const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42');
+      assert.ok(made.ok);
+      await settle(f);
+      await f.app.tellingIdle();
+      f.clock.advance(24 * HOUR);
+      const answerFrank = messenger.hold(people.frank.aadObjectId);
+      // The sweep waits for its round, which waits for Frank's card.
+      const swept = f.app.sweepBreakGlassReviews();
+      const overdue = await eventually('the overdue review\'s round is recorded, for Frank (escalation role; Alice asked)', async () => {
+        const r = await f.request(made.request.id);
+        return r.round?.occasion === 'review-overdue' && JSON.stringify(r.round.people) === JSON.stringify([people.frank.aadObjectId]) && r;
+      }, 2000);
+
+      f.deps.rounds = undefined;
+      f.clock.advance(ROUND.resumeAfterMs);
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [made.request.id]);
+      assert.equal(lines(made.request.id, people.frank.aadObjectId).length, 1);
+      assert.match(lines(made.request.id, people.frank.aadObjectId)[0], /^BREAK-GLASS REVIEW OVERDUE: nobody ratified or flagged request /);
+      answerFrank({ ok: false, why: 'the test ended' });
+      assert.deepEqual(await swept, [made.request.id]);
+
+      // A round left over once the use is reviewed is not taken up: there is nothing left to announce.
+      assert.ok((await click(f, frank, overdue, 'ratify')).ok);
+      const reviewed = await f.request(made.request.id);
+      await f.store.requests.update({ ...reviewed, version: reviewed.version + 1, round: { occasion: 'break-glass', at: f.clock.now().toISOString(), people: [people.bob.aadObjectId], channels: [] } }, reviewed.version, []);
+      f.clock.advance(ROUND.resumeAfterMs);
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, []);
+    });
   });
 
   it('refuses, and audits, break-glass on a command whose policy does not allow it: nothing runs', async () => {

@@ -1,6 +1,6 @@
 /** Who may still decide a request, when a reminder or the escalation is due, and what recording them does. */
 import assert from 'node:assert/strict';
-import { dueReminder, escalate, escalationDue, peopleToDecide, recordReach, remind, resumeRound, roundToResume, withRound } from '../../src/domain/lifecycle';
+import { breakGlassDueAt, dueReminder, escalate, escalationDue, peopleToDecide, recordReach, remind, resumeRound, roundToResume, withRound } from '../../src/domain/lifecycle';
 import { decidingRoles, Roles } from '../../src/domain/policy';
 import { alice, bob, buildRequest, dave, frank, minutesIn } from '../support/requests';
 
@@ -105,6 +105,24 @@ describe('domain: reaching approvers', () => {
       const nobody = resumeRound(cut, minutesIn(5), [], when, [CHANNEL]);
       assert.ok(nobody.ok);
       assert.deepEqual(nobody.request.round, { occasion: 'created', at: minutesIn(5).toISOString(), people: [], channels: [CHANNEL], resumed: 1 });
+    });
+
+    it('keeps a break-glass use\'s round wanted while the use waits for its review, whatever its state, and due by the round\'s start', () => {
+      const use = { reason: 'outage', usedAt: started, reviewDueAt: minutesIn(60).toISOString() };
+      const r = withRound(buildRequest({ policy, state: 'executing', breakGlass: use }), 'break-glass', { people: [bob.aadObjectId], channels: [CHANNEL] }, started);
+      const later = new Date(Date.parse(started) + when.afterMs);
+      assert.equal(roundToResume(r, later, when), true, 'running: not decidable, still announced');
+      assert.equal(roundToResume({ ...r, state: 'succeeded' }, later, when), true);
+      assert.equal(breakGlassDueAt({ ...r, state: 'succeeded' }), started, 'the round began before the review falls due');
+      const reviewed = { ...r, state: 'succeeded' as const, breakGlass: { ...use, review: { verdict: 'ratified' as const, by: dave, at: minutesIn(3).toISOString() } } };
+      assert.equal(roundToResume(reviewed, later, when), false, 'reviewed: nothing left to announce');
+      assert.equal(breakGlassDueAt(reviewed), undefined);
+      const { round: _round, ...done } = { ...r, state: 'succeeded' as const };
+      assert.equal(breakGlassDueAt(done), use.reviewDueAt, 'round over: the review');
+      assert.equal(breakGlassDueAt({ ...r, breakGlass: undefined }), undefined, 'not a break-glass use');
+      const t = resumeRound(r, later, [bob.aadObjectId], when, [CHANNEL]);
+      assert.ok(t.ok);
+      assert.deepEqual(t.events.map((e) => e.data), [{ occasion: 'break-glass', to: [bob.aadObjectId, CHANNEL] }]);
     });
 
     it('sends, when taken up, to nobody an edited row adds: no channel but the request\'s own, each person once, no count made up', () => {

@@ -239,6 +239,20 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         await store.requests.update({ ...due, version: 2, breakGlass: { ...due.breakGlass!, review: { verdict: 'flagged', by: bob, at: timeAt(120) } } }, 1, []);
         assert.deepEqual(ids(await store.requests.list({ states: ended, reviewDueBy: timeAt(1000) })), ['later']);
       });
+
+      it('lists a break-glass use whose round of announcements is under way, whatever its state, from the round\'s start, until it is reviewed', async () => {
+        const used = { reason: 'outage', usedAt: timeAt(1), reviewDueAt: timeAt(900) };
+        const round = (occasion: 'break-glass' | 'created', at: string) => ({ occasion, at, people: ['p1'], channels: [] });
+        await store.requests.insert(aRequest('running', { state: 'executing', breakGlass: used, round: round('break-glass', timeAt(5)) }), []);
+        await store.requests.insert(aRequest('ended', { state: 'succeeded', breakGlass: used, round: round('break-glass', timeAt(950)) }), []);
+        await store.requests.insert(aRequest('asked', { state: 'pending', round: round('created', timeAt(5)) }), []);
+        const ids = (rs: ApprovalRequest[]) => rs.map((r) => r.id).sort();
+        assert.deepEqual(ids(await store.requests.list({ reviewDueBy: timeAt(10) })), ['running'], 'a plain request\'s round is not a break-glass matter');
+        assert.deepEqual(ids(await store.requests.list({ reviewDueBy: timeAt(900) })), ['ended', 'running'], 'the ended use by its review, before its round began');
+        const running = (await store.requests.get('running'))!;
+        await store.requests.update({ ...running, version: 2, state: 'succeeded', breakGlass: { ...used, review: { verdict: 'ratified', by: bob, at: timeAt(8) } } }, 1, []);
+        assert.deepEqual(ids(await store.requests.list({ reviewDueBy: timeAt(1000) })), ['ended'], 'once reviewed, nothing about it is due');
+      });
     });
 
     describe('audit log', () => {

@@ -16,7 +16,7 @@ import { sealRecord } from '../../src/audit/chain/chain';
 import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../src/audit/ports';
 import type { AuditEventDraft, AuditFilter, AuditRecord, ChainHead } from '../../src/domain/audit';
 import type { Delegation, DelegationChange } from '../../src/domain/delegation';
-import { reviewWaitingUntil } from '../../src/domain/lifecycle';
+import { breakGlassDueAt } from '../../src/domain/lifecycle';
 import type { ApprovalRequest } from '../../src/domain/request';
 import type { CountersignStore } from '../../src/store/countersign-store';
 import { uuidv7 } from '../../src/store/ids';
@@ -224,7 +224,7 @@ class MemoryRequests implements RequestStore {
 
 /** A break-glass review waiting and due by `at` (the stores' review_due_at column). */
 function reviewDueBy(request: ApprovalRequest, at: string): boolean {
-  const due = reviewWaitingUntil(request);
+  const due = breakGlassDueAt(request);
   return due !== undefined && due <= at;
 }
 

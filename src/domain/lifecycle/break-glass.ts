@@ -12,7 +12,7 @@ import { requestEvent } from '../audit';
 import type { CommandSpec } from '../catalog';
 import { decidingRoles, type Roles } from '../policy';
 import { RefusalReason, refusal, type Refusal } from '../refusal';
-import { OPEN_STATES, type Actor, type ApprovalRequest } from '../request';
+import { OPEN_STATES, type Actor, type ApprovalRequest, type RoundOccasion } from '../request';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 
 /** Why this person cannot use break-glass for this command now, or undefined. */
@@ -72,15 +72,30 @@ export function reviewBreakGlass(r: ApprovalRequest, ctx: DecisionContext, verdi
   return { ok: true, request: updated, events: [event] };
 }
 
-/** The review is past due and was not escalated yet. */
-/**
- * When a break-glass request's review falls due, while it waits for one that has not been escalated
- * yet (undefined otherwise): the stores keep it as a column, so the overdue sweep reads only these.
- */
-export function reviewWaitingUntil(r: ApprovalRequest): string | undefined {
-  return needsReview(r) && !r.breakGlass?.overdueAt ? r.breakGlass?.reviewDueAt : undefined;
+/** Whether a round of messages is one announcing a break-glass use, or its overdue review. */
+export function breakGlassRound(occasion: RoundOccasion): occasion is 'break-glass' | 'review-overdue' {
+  return occasion === 'break-glass' || occasion === 'review-overdue';
 }
 
+/** A break-glass use nobody has ratified or flagged yet (running or ended): its announcements still stand. */
+export function reviewOpen(r: Pick<ApprovalRequest, 'breakGlass'>): boolean {
+  return !!r.breakGlass && !r.breakGlass.review;
+}
+
+/**
+ * When something about a break-glass use falls due, undefined when nothing does: its review, while
+ * it waits for one not yet escalated; and a round of messages announcing it (or its overdue review)
+ * still under way, from when that round began, so that one a crash cut short is found and taken up
+ * again. The stores keep it as a column, so the overdue sweep and the round sweep read only these.
+ */
+export function breakGlassDueAt(r: ApprovalRequest): string | undefined {
+  const review = needsReview(r) && !r.breakGlass?.overdueAt ? r.breakGlass?.reviewDueAt : undefined;
+  const round = r.round && breakGlassRound(r.round.occasion) && reviewOpen(r) ? r.round.at : undefined;
+  if (review === undefined || round === undefined) return review ?? round;
+  return Date.parse(round) < Date.parse(review) ? round : review;
+}
+
+/** The review is past due and was not escalated yet. */
 export function reviewOverdue(r: ApprovalRequest, now: Date): boolean {
   return needsReview(r) && !r.breakGlass?.overdueAt && Date.parse(r.breakGlass?.reviewDueAt ?? '') <= now.getTime();
 }

@@ -9,10 +9,11 @@ import { formatDuration } from '../duration-text';
 import { decidingRoles, type Roles } from '../policy';
 import { RefusalReason } from '../refusal';
 import { type ApprovalRequest, isDecidable, type RoundDue, type RoundOccasion, type Unreachable } from '../request';
+import { breakGlassRound, reviewOpen } from './break-glass';
 import { next, refuse, type Transition } from './transition';
 
-/** Why people are being told of the request. */
-export type ReachOccasion = 'created' | 'reapproval' | 'escalated' | 'reminder' | 'break-glass' | 'review-overdue';
+/** Why people are being told of the request: every occasion's round is recorded on the request (RoundDue). */
+export type ReachOccasion = RoundOccasion;
 
 /** Whom a round of messages reached, and whom it could not. */
 export interface ReachOutcome {
@@ -155,10 +156,18 @@ function resumedCount(round: RoundDue, max: number): number {
   return Number.isInteger(n) && n >= 0 ? n : max;
 }
 
+/**
+ * Whether what the round tells of still stands: the request can still be decided, or, for a
+ * break-glass use and its overdue review, the use still waits for its review.
+ */
+function roundStillWanted(r: ApprovalRequest, round: RoundDue): boolean {
+  return breakGlassRound(round.occasion) ? reviewOpen(r) : isDecidable(r);
+}
+
 /** Whether the request's round is to be taken up again now. */
 export function roundToResume(r: ApprovalRequest, now: Date, when: RoundResumption): boolean {
   const round = r.round;
-  if (!round || !isDecidable(r) || resumedCount(round, when.max) >= when.max) return false;
+  if (!round || !roundStillWanted(r, round) || resumedCount(round, when.max) >= when.max) return false;
   return round.cut === true || now.getTime() - Date.parse(round.at) >= when.afterMs;
 }
 

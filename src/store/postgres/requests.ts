@@ -7,7 +7,7 @@
 import { DuplicateRequestError, VersionConflictError } from '../../app/ports';
 import type { RequestQuery, RequestStore } from '../../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
-import { reviewWaitingUntil } from '../../domain/lifecycle';
+import { breakGlassDueAt } from '../../domain/lifecycle';
 import type { ApprovalRequest } from '../../domain/request';
 import type { PgWriter } from './transactions';
 
@@ -19,7 +19,7 @@ class RequestNotFoundError extends Error {
 }
 
 function columns(r: ApprovalRequest): unknown[] {
-  return [r.id, r.version, r.state, r.expiresAt, r.createdAt, r.updatedAt, JSON.stringify(r), reviewWaitingUntil(r) ?? null];
+  return [r.id, r.version, r.state, r.expiresAt, r.createdAt, r.updatedAt, JSON.stringify(r), breakGlassDueAt(r) ?? null];
 }
 
 const UNIQUE_VIOLATION = '23505';

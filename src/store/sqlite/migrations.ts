@@ -193,9 +193,10 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 7,
     name: 'when a break-glass review falls due, for the overdue sweep',
     sql: `
-      -- Set while a break-glass request waits for a review not yet escalated (reviewWaitingUntil in
-      -- src/domain/lifecycle/break-glass.ts), NULL otherwise: the sweep reads these rows only, not
-      -- every request that ever ended.
+      -- When something about a break-glass request falls due (breakGlassDueAt in
+      -- src/domain/lifecycle/break-glass.ts: its review not yet escalated, or a round of messages
+      -- announcing it still under way), NULL otherwise: the sweeps read these rows only, not every
+      -- request that ever ended.
       ALTER TABLE requests ADD COLUMN review_due_at TEXT;
       UPDATE requests SET review_due_at = json_extract(body, '$.breakGlass.reviewDueAt')
         WHERE json_extract(body, '$.breakGlass') IS NOT NULL

@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { RequestQuery, RequestStore } from '../../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
-import { reviewWaitingUntil } from '../../domain/lifecycle';
+import { breakGlassDueAt } from '../../domain/lifecycle';
 import type { ApprovalRequest } from '../../domain/request';
 import { StatementCache } from './audit-pages';
 import type { RequestRow } from './write-ops';
@@ -19,7 +19,7 @@ function row(r: ApprovalRequest): RequestRow {
     expiresAt: r.expiresAt,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
-    reviewDueAt: reviewWaitingUntil(r) ?? null,
+    reviewDueAt: breakGlassDueAt(r) ?? null,
     body: JSON.stringify(r),
   };
 }

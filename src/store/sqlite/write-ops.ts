@@ -29,7 +29,7 @@ export interface RequestRow {
   expiresAt: string;
   createdAt: string;
   updatedAt: string;
-  /** When a waiting break-glass review falls due (reviewWaitingUntil), else null. */
+  /** When something about a break-glass use falls due (breakGlassDueAt: its review, or a round announcing it), else null. */
   reviewDueAt: string | null;
   body: string;
 }
