@@ -174,7 +174,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     if (!options.store) await store?.close();
     throw err;
   });
-  const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFile, log });
+  const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFile, log, keyDir: settings.dataDir });
   const signNow = (trigger: 'records' | 'timer') => () =>
     withLogContext({ job: 'audit-checkpoint' }, () => checkpointer.write(trigger)).catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint failed'));
   deps.store = store = checkpointEveryRecords(store, config.audit.checkpointEveryRecords, signNow('records'));

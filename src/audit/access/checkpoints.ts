@@ -16,7 +16,7 @@ import type { ChainHead } from '../../domain/audit';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { canonicalJson } from '../../domain/canonical';
 import type { AuditCheckpoint } from '../ports';
-import type { AuditSigner, AuditVerifier } from './signing';
+import { keepSigningKeyFile, type AuditSigner, type AuditVerifier } from './signing';
 
 const CHECKPOINT_FILE = 'audit-checkpoints.jsonl';
 
@@ -121,6 +121,11 @@ export interface CheckpointerDeps {
   /** The checkpoint file (checkpointFileOf(dataDir)). */
   file: string;
   log: Logger;
+  /**
+   * The data directory whose key file holds the signer's key: when given (the bot), each write first
+   * looks that the file still holds it, and writes it again when it was deleted (keepSigningKeyFile).
+   */
+  keyDir?: string;
 }
 
 /** Writes checkpoints: on a timer, at shutdown, and on demand (`countersign audit checkpoint`). */
@@ -134,6 +139,7 @@ export class Checkpointer {
    */
   async write(trigger: CheckpointTrigger, options: { force?: boolean; operator?: string } = {}): Promise<AuditCheckpoint | undefined> {
     const { store, signer, clock, file, log } = this.deps;
+    this.lookAtKeyFile();
     const head = await store.audit.head();
     if (!head) return undefined;
     if (!options.force) {
@@ -147,6 +153,18 @@ export class Checkpointer {
     // The log line is a third copy that leaves the machine with the logs.
     log.info({ checkpoint, trigger }, 'audit checkpoint');
     return checkpoint;
+  }
+
+  /** The signing key file, deleted or replaced while the bot runs, is found at the next tick, not the next start. */
+  private lookAtKeyFile(): void {
+    const { keyDir, signer, log } = this.deps;
+    if (keyDir === undefined) return;
+    const found = keepSigningKeyFile(keyDir, signer);
+    if (found.kind === 'restored') {
+      log.warn({ file: found.file, keyId: signer.keyId }, 'the audit signing key file was deleted while Countersign ran: written again from the key in use, so that the next start can check the checkpoints');
+    } else if (found.kind === 'problem') {
+      log.error({ file: found.file, keyId: signer.keyId, problem: found.problem }, 'the audit signing key file does not hold the key in use');
+    }
   }
 }
 

@@ -63,6 +63,11 @@ export class AuditSigner extends AuditVerifier {
     super(createPublicKey(privateKey));
   }
 
+  /** The private key as its key file holds it (PKCS #8 PEM): only to write that file again (keepSigningKeyFile). */
+  keyFileText(): string {
+    return this.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  }
+
   /** Base64 Ed25519 signature of the purpose label and the text. */
   sign(purpose: SigningPurpose, text: string): string {
     return sign(null, signedBytes(purpose, text), this.privateKey).toString('base64');
@@ -196,7 +201,11 @@ export function loadPublicKey(dataDir: string): AuditVerifier {
 function createKeyFile(dataDir: string, file: string): void {
   fs.mkdirSync(dataDir, { recursive: true });
   const { privateKey } = generateKeyPairSync('ed25519');
-  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  linkKeyFile(file, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+}
+
+/** Puts `pem` at `file` (mode 0600, flushed) unless a file is there already: then that one stays. */
+function linkKeyFile(file: string, pem: string): void {
   const temp = tempNameFor(file);
   writeSynced(temp, pem, 0o600);
   try {
@@ -206,6 +215,43 @@ function createKeyFile(dataDir: string, file: string): void {
   } finally {
     fs.rmSync(temp, { force: true });
   }
+}
+
+/**
+ * What the data directory's signing key file holds now, against the key this process signs with (a
+ * running bot looks at each checkpoint tick): `intact`; `restored` when it was deleted (written again
+ * from the key held in memory, mode 0600, as at its creation: without it the next start would be
+ * refused, and no other copy may exist); `problem` when it holds another key or cannot be read (left
+ * as it is, as evidence; the problem says what the next start will do).
+ */
+export function keepSigningKeyFile(dataDir: string, signer: AuditSigner): { kind: 'intact' } | { kind: 'restored'; file: string } | { kind: 'problem'; file: string; problem: string } {
+  const file = path.join(dataDir, PRIVATE_KEY_FILE);
+  if (!fs.existsSync(file)) {
+    try {
+      linkKeyFile(file, signer.keyFileText());
+    } catch (err) {
+      return { kind: 'problem', file, problem: `${file} was deleted, and could not be written again from the key in use (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the next start will be refused. Put it back from a backup before Countersign stops` };
+    }
+    // Another process may have linked its own there meanwhile: what is there now is checked below.
+    if (keyIdAt(file) === signer.keyId) return { kind: 'restored', file };
+  }
+  let held: string;
+  try {
+    held = keyIdAt(file);
+  } catch (err) {
+    return { kind: 'problem', file, problem: `${(err as Error).message}: the next start will be refused until it can` };
+  }
+  if (held === signer.keyId) return { kind: 'intact' };
+  return {
+    kind: 'problem',
+    file,
+    problem: `${file} now holds another key (${held}), not the key ${signer.keyId} Countersign signs with: it was replaced while Countersign ran. It is left as it is, as evidence; the next start will find checkpoints signed with a key this data directory lacks and refuse to start. Find out who replaced it and why, and put the key ${signer.keyId} back from a backup`,
+  };
+}
+
+/** The key id of the private key in `file` (its mode checked as at a start). */
+function keyIdAt(file: string): string {
+  return keyIdOf(createPublicKey(readPrivateKey(file)));
 }
 
 function readPrivateKey(file: string): KeyObject {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Checkpointer, checkpointFileOf, checkpointOfRecord, checkpointSignatureOk, readCheckpointFile, signCheckpoint, tailProblem, verifyCheckpoints } from '../../../src/audit/access/checkpoints';
 import type { SourcedCheckpoint } from '../../../src/audit/access/checkpoints';
-import { loadOrCreateSigningKey } from '../../../src/audit/access/signing';
+import { loadOrCreateSigningKey, PRIVATE_KEY_FILE } from '../../../src/audit/access/signing';
 import type { AuditSigner } from '../../../src/audit/access/signing';
 import { openSqliteStore } from '../../../src/store/sqlite';
 import type { SqliteStore } from '../../../src/store/sqlite';
@@ -74,6 +74,52 @@ describe('checkpoints of the audit chain head', () => {
     await store.audit.append([anEvent('request.cancelled')]);
     const third = (await checkpointer.write('timer'))!;
     assert.deepEqual(readCheckpointFile(file), { checkpoints: [first, next, third], unreadable: [2] });
+  });
+
+  describe('the signing key file, looked at on each tick while the bot runs', () => {
+    const keyFile = () => path.join(tmp.dir, PRIVATE_KEY_FILE);
+    let said: { level: string; fields: Record<string, unknown>; msg: string }[];
+    let watching: Checkpointer;
+    beforeEach(() => {
+      said = [];
+      const at = (level: string) => (fields: object, msg: string) => said.push({ level, fields: fields as Record<string, unknown>, msg });
+      watching = new Checkpointer({ store, signer, clock, file: checkpointFileOf(tmp.dir), log: { info: () => undefined, warn: at('warn'), error: at('error') }, keyDir: tmp.dir });
+    });
+
+    it('writes a deleted key file again from the key in use (mode 0600), so that the next start can check the checkpoints, and says so once', async () => {
+      await store.audit.append([anEvent('request.created')]);
+      fs.rmSync(keyFile());
+      await watching.write('timer');
+      assert.equal(loadOrCreateSigningKey(tmp.dir).keyId, signer.keyId, 'the same key is back');
+      assert.equal(fs.statSync(keyFile()).mode & 0o777, 0o600);
+      assert.deepEqual(said.map((x) => [x.level, x.fields.file, x.fields.keyId]), [['warn', keyFile(), signer.keyId]]);
+      assert.match(said[0].msg, /deleted while Countersign ran: written again from the key in use/);
+      await watching.write('timer');
+      assert.equal(said.length, 1, 'intact since: nothing more to say');
+    });
+
+    it('leaves a key file holding another key as it is, as evidence, and says at each tick what the next start will do', async () => {
+      const other = tempDir();
+      try {
+        const theirs = loadOrCreateSigningKey(other.dir);
+        fs.rmSync(keyFile());
+        fs.copyFileSync(path.join(other.dir, PRIVATE_KEY_FILE), keyFile());
+        await watching.write('timer');
+        await watching.write('timer');
+        assert.equal(loadOrCreateSigningKey(tmp.dir).keyId, theirs.keyId, 'not overwritten');
+        assert.deepEqual(said.map((x) => x.level), ['error', 'error']);
+        assert.match(String(said[0].fields.problem), new RegExp(`now holds another key \\(${theirs.keyId}\\), not the key ${signer.keyId} Countersign signs with.*refuse to start`));
+      } finally {
+        other.remove();
+      }
+    });
+
+    it('names a key file others can read, as the next start would', async () => {
+      fs.chmodSync(keyFile(), 0o644);
+      await watching.write('timer');
+      assert.deepEqual(said.map((x) => x.level), ['error']);
+      assert.match(String(said[0].fields.problem), /can be read by other users \(mode 0644\); run: chmod 600 .*the next start will be refused until it can/);
+    });
   });
 
   describe('verification', () => {
