@@ -37,6 +37,7 @@ import { documentationLinks, failureCause } from '../domain/failure-cause';
 import type { AuditRecord } from '../domain/audit';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
 import { deciderText } from '../domain/delegation';
+import { requirementsOf } from '../domain/quorum';
 import { canonicalJson } from '../domain/canonical';
 import type { Actor, Approval, ApprovalRequest, Requirement } from '../domain/request';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
@@ -240,7 +241,8 @@ export class Executor {
     const delegations = new Set((await deps.store.delegations.inForce(deps.clock.now().toISOString())).map((d) => d.id));
     // Approvers' Entra group memberships, looked up again (within the cache lifetime); unknown ones fail the run below.
     // While they are unknown every approval is let through the claim only so that the run fails right after it, before Azure.
-    const membership = await approversAccess(deps, approved, currentCommand(deps, approved.command)?.policy?.approverRoles ?? []);
+    const policyNow = currentCommand(deps, approved.command)?.policy;
+    const membership = await approversAccess(deps, approved, policyNow?.approverRoles ?? []);
     if (this.stopping) return;
     const claim = await transact(deps, requestId, (r) => {
       // Only while it is still ready to run: another instance may have claimed it since the records were read.
@@ -251,6 +253,10 @@ export class Executor {
         deps.clock.now(),
         (actor: Actor, approval: Approval, requirement: Requirement) => (!membership.ok || this.stillApprover(r, actor, requirement, membership.access)) && (approval.delegationId === undefined || delegations.has(approval.delegationId)),
         this.claim(this.newCorrelationId()),
+        // The command's policy now: what the approvals must also meet (while memberships are unknown, the run fails below anyway).
+        policyNow && membership.ok
+          ? { requirements: requirementsOf(policyNow), mayFill: (actor: Actor, requirement: Requirement) => membership.access.isApproverFor(decidingRoles(r, requirement.roles), actor) }
+          : undefined,
       );
     });
     if (!claim || !claim.result.ok) return; // someone else claimed it, or it is no longer approved

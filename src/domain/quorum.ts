@@ -94,6 +94,22 @@ export function outstandingText(r: Pick<ApprovalRequest, 'policy' | 'approvals'>
     .join(', ');
 }
 
+/**
+ * The requirements of `requirements` that `approvals` do not meet, each approval filling at most one
+ * requirement whose roles its principal holds (`mayFill`): how a set of approvals given under one
+ * policy reads under another (the command's current one, at execution).
+ */
+export function unmetBy(approvals: readonly Approval[], requirements: readonly Requirement[], mayFill: (actor: Actor, requirement: Requirement) => boolean): { requirement: Requirement; filled: number }[] {
+  const eligible = approvals.map((a) => requirements.flatMap((req, i) => (mayFill(principalOf(a), req) ? [i] : [])));
+  const filled = assign(eligible, requirements.map((req) => req.count));
+  return requirements.map((requirement, i) => ({ requirement, filled: filled.filter((f) => f === i).length })).filter((x) => x.filled < x.requirement.count);
+}
+
+/** "2 from platform-approvers and 1 from security". */
+export function requirementsText(requirements: readonly Requirement[]): string {
+  return requirements.map((req) => `${req.count} from ${requirementLabel(req)}`).join(' and ');
+}
+
 /** The person whose authority an approval carries. */
 export function principalOf(a: Pick<Approval, 'approver' | 'onBehalfOf'>): Actor {
   return a.onBehalfOf ?? a.approver;

@@ -17,6 +17,8 @@ export enum RefusalReason {
   TenantNotAllowed = 'tenant-not-allowed',
   ChannelNotAllowed = 'channel-not-allowed',
   ApproverLostRole = 'approver-lost-role',
+  /** At execution, the command's current policy asks for more than the approvals given under the policy it was approved by. */
+  PolicyTightened = 'policy-tightened',
   MissingIdentity = 'missing-identity',
   /** The clicked card message is not one Countersign posted for that request. */
   CardMismatch = 'card-mismatch',

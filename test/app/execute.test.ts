@@ -281,6 +281,27 @@ describe('app: executing an approved request', () => {
     assert.match(f.notifier.told(r.id)[0], /was not executed\. Not executed: Bob Approver no longer hold\(s\) the approver role/);
   });
 
+  it('checks the approvals against the command\'s policy as configured now: one tightened since the approval fails the run, nothing sent', async () => {
+    const r = await asked(f, alice, DELETE);
+    await f.app.executor.stop();
+    await click(f, bob, r, 'approve');
+    assert.equal((await f.request(r.id)).state, 'approved');
+    // The next start runs a configuration in which the command needs two approvals (a change freeze).
+    const example = readFileSync(EXAMPLE_CONFIG, 'utf8');
+    const command = example.indexOf('  - name: delete resource group\n');
+    const at = example.indexOf('      approvals: 1\n', command);
+    assert.ok(command >= 0 && at > command, 'the example config changed: find the delete command\'s approvals');
+    const text = example.slice(0, at) + '      approvals: 2\n' + example.slice(at + '      approvals: 1\n'.length);
+    const restarted = new Countersign({ ...f.deps, config: parseConfig(text, EXAMPLE_CONFIG) }, { owner: 'run-b' });
+    await restarted.catchUp();
+    await restarted.executor.idle();
+    assert.equal(f.azure.executions.length, 0);
+    assert.equal((await f.request(r.id)).state, 'failed');
+    const [revoked] = await f.audit({ types: ['approval.revoked'] });
+    assert.equal(revoked.outcome.reason, RefusalReason.PolicyTightened);
+    assert.match(f.notifier.told(r.id)[0], /was not executed\. Not executed: the policy of "delete resource group" changed after it was approved and now needs 2 from /);
+  });
+
   it('executes on the next start a request approved before a restart, when the approver still holds the role', async () => {
     const r = await asked(f, alice, DELETE);
     await f.app.executor.stop();

@@ -51,6 +51,24 @@ describe('starting execution', () => {
     assert.equal(request.outcomeDetail, 'Not executed: Frank Approver no longer hold(s) the approver role; 1 of 2 approval(s) still count.');
   });
 
+  it('fails without touching Azure when the command\'s policy now asks for more than the approvals give, saying what it needs', () => {
+    const r = requestIn('approved');
+    const roles = r.policy.approverRoles;
+    const stricter = { requirements: [{ roles, count: 2 }], mayFill: () => true };
+    const { request, events } = accepted(startExecution(r, minutesIn(7), holdsApproverRole, undefined, stricter));
+    assert.equal(request.state, 'failed');
+    assert.equal(request.execution, undefined);
+    const detail = `Not executed: the policy of "${r.command}" changed after it was approved and now needs 2 from ${roles.join(' or ')}; the 1 approval(s) it has give 1 of 2 from ${roles.join(' or ')}. Nothing was sent to Azure: ask again, to have it approved under the current policy.`;
+    assert.deepEqual(events.map((e) => [e.type, e.outcome]), [['approval.revoked', { result: 'refused', reason: RefusalReason.PolicyTightened, detail }]]);
+
+    // A second requirement its approver does not hold the role of: unmet too.
+    const security = { requirements: [{ roles, count: 1 }, { roles: ['security'], count: 1 }], mayFill: (_a: Actor, req: { roles: string[] }) => !req.roles.includes('security') };
+    assert.match(accepted(startExecution(r, minutesIn(7), holdsApproverRole, undefined, security)).request.outcomeDetail ?? '', /now needs 1 from .* and 1 from security; the 1 approval\(s\) it has give 0 of 1 from security\./);
+    // The same or a looser policy: it runs.
+    assert.equal(accepted(startExecution(r, minutesIn(7), holdsApproverRole, undefined, { requirements: [{ roles, count: 1 }], mayFill: () => true })).request.state, 'executing');
+    assert.equal(accepted(startExecution(twoApprovalRequest(), minutesIn(7), holdsApproverRole, undefined, { requirements: [{ roles, count: 1 }], mayFill: () => true })).request.state, 'executing');
+  });
+
   it('does not count an approval that was given for a different operation hash', () => {
     const r = requestIn('approved');
     const forOtherOperation = { ...r, approvals: [{ ...r.approvals[0], operationHash: 'b'.repeat(64) }] };

@@ -14,7 +14,7 @@ import { requestEvent } from '../audit';
 import { reapprovalHash, type TargetSnapshot } from '../drift';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress, WhatIfSummary } from '../operation';
 import { decidingRoles } from '../policy';
-import { filledBy, principalOf, progress, requirementsOf } from '../quorum';
+import { filledBy, principalOf, progress, requirementsOf, requirementsText, unmetBy } from '../quorum';
 import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
 import type { Actor, Approval, ApprovalRequest, Execution, Requirement } from '../request';
@@ -30,16 +30,26 @@ export interface ExecutionClaim {
   correlationId?: string;
 }
 
+/** The command's policy in the current config, as execution checks the approvals against it too. */
+export interface CurrentPolicy {
+  requirements: Requirement[];
+  /** Whether this person (whose authority an approval carries) holds one of the requirement's roles now. */
+  mayFill: (actor: Actor, requirement: Requirement) => boolean;
+}
+
 /**
  * Claims an approved request for execution. Approvers' roles are checked again here (the
  * configuration may have changed since they clicked); approvals that no longer count can leave
- * the request short, and then it fails without touching Azure.
+ * the request short, and then it fails without touching Azure. So does a command whose policy now
+ * asks for more than those approvals give (`current`): a policy tightened after the approval (a
+ * change freeze, a second requirement) holds for what has not run yet, a scheduled run included.
  */
 export function startExecution(
   r: ApprovalRequest,
   now: Date,
   stillApprover: (actor: Actor, approval: Approval, requirement: Requirement) => boolean,
   claim?: ExecutionClaim,
+  current?: CurrentPolicy,
 ): Transition {
   if (!readyToRun(r, now)) return notReady(r);
   const at = now.toISOString();
@@ -60,6 +70,17 @@ export function startExecution(
       ok: true,
       request: updated,
       events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: RefusalReason.ApproverLostRole, detail })],
+    };
+  }
+  const unmet = !runsOnBreakGlass(r) && current ? unmetBy(valid, current.requirements, current.mayFill) : [];
+  if (unmet.length > 0) {
+    const meets = unmet.map((u) => `${u.filled} of ${u.requirement.count} from ${u.requirement.roles.join(' or ')}`).join(', ');
+    const detail = `Not executed: the policy of "${r.command}" changed after it was approved and now needs ${requirementsText(current!.requirements)}; the ${valid.length} approval(s) it has give ${meets}. Nothing was sent to Azure: ask again, to have it approved under the current policy.`;
+    const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
+    return {
+      ok: true,
+      request: updated,
+      events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: RefusalReason.PolicyTightened, detail })],
     };
   }
   const execution: Execution = {
