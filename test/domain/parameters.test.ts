@@ -105,6 +105,16 @@ describe('checking the parameters of a command', () => {
     assert.deepEqual(problems('scale API'), { app: 'app "API" does not match the allowed form ^[a-z][a-z0-9-]*$' });
   });
 
+  it('refuses, in a value placed in a resource id or an ARM path, what would make it name another resource, even without a pattern', () => {
+    const another = '../../../../production-db/providers/Microsoft.Sql/servers/core-ledger';
+    assert.equal(problems(`restart app ${another}`).app, `app "${another}" cannot be part of an Azure resource id: "/" would make it name another resource`);
+    assert.match(problems('restart app ..').app, /^app cannot be "\.\.": in an Azure resource id it would name another resource$/);
+    for (const v of ['web\\api', 'web?x=1', 'web#x', 'web%2Fapi']) assert.match(problems(`restart app "${v}"`).app, /cannot be part of an Azure resource id/, v);
+    assert.match(problems('tag "prod/other" env x').group, /cannot be part of an Azure resource id/, 'a scope too');
+    assert.deepEqual(values('tag prod-rg env a/b?c'), { group: 'prod-rg', key: 'env', value: 'a/b?c' }, 'a tag value is not part of the path');
+    assert.deepEqual(values('restart app web.v2'), { app: 'web.v2', slot: 'production' });
+  });
+
   it('refuses a string longer than 200 characters', () => {
     assert.deepEqual(problems(`tag rg-ops owner ${'x'.repeat(201)}`), { value: 'value is 201 characters long (at most 200 are accepted)' });
     assert.equal(values(`tag rg-ops owner ${'x'.repeat(200)}`).value, 'x'.repeat(200));

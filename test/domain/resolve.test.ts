@@ -24,6 +24,13 @@ function context(templates: Record<string, Record<string, unknown>> = { 'templat
 }
 
 describe('resolving a command to the Azure operation it runs', () => {
+  it('refuses a value that would make a resource id name another resource, however it got here', () => {
+    const { ctx } = context();
+    assert.throws(() => resolveOperation(restart, { app: '../../other-rg/providers/Microsoft.Sql/servers/ledger', slot: 'production' }, ctx), /^Error: app ".*" cannot be part of an Azure resource id: "\/" would make it name another resource$/);
+    assert.throws(() => resolveOperation(deleteGroup, { name: '..' }, ctx), /name cannot be "\.\."/);
+  });
+
+
   it('fills a deployment from its parameters and loads the template the parameters name', () => {
     const { ctx, asked } = context();
     const op = resolveOperation(deploy, { environment: 'production', service: 'api-service' }, ctx);

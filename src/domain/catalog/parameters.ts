@@ -4,6 +4,7 @@
  */
 import { INPUT_LIMITS } from '../input-limits';
 import { unsafeTextProblem } from '../text-safety';
+import { pathParameters, pathValueProblem } from './resolve';
 import type { CommandSpec, ParameterCheck, ParameterProblem, ParameterSpec, ParsedCommand } from './types';
 
 /** Binds positional and named words to declared parameters and checks every value. */
@@ -15,6 +16,7 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
   // person wrote them in order): `deploy production api-service environment=staging` is environment
   // twice, not a service called "production".
   const positional = twice.size > 0 ? [] : [...parsed.args];
+  const inPaths = pathParameters(command);
   for (const [i, spec] of command.parameters.entries()) {
     // A parameter given twice has no value until the person says which one they meant.
     const given = parsed.problems?.find((p) => p.parameter === spec.name) ?? twice.get(spec.name);
@@ -28,7 +30,7 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
       problems.push({ parameter: spec.name, message: `${spec.name} is missing${describeAllowed(spec)}`, missing: true });
       continue;
     }
-    const problem = checkValue(spec, raw);
+    const problem = checkValue(spec, raw) ?? (inPaths.has(spec.name) ? pathValueProblem(spec.name, raw.trim()) : undefined);
     if (problem) problems.push({ parameter: spec.name, message: problem });
     else values[spec.name] = canonicalValue(spec, raw);
   }

@@ -19,6 +19,11 @@ export interface ResolveContext {
  * replaced in every string; `template` (deployments) names a JSON file loaded by the context.
  */
 export function resolveOperation(command: CommandSpec, values: Record<string, string>, ctx: ResolveContext): OperationSpec {
+  // However the values got here, none may turn a resource id or an ARM path into another one.
+  for (const name of pathParameters(command)) {
+    const problem = values[name] === undefined ? undefined : pathValueProblem(name, values[name]);
+    if (problem) throw new Error(problem);
+  }
   const vars: Record<string, string> = { ...values, requestId: ctx.requestId, subscriptionId: ctx.subscriptionId };
   const filled = fill(command.operation, vars) as Record<string, unknown>;
   const op: Record<string, unknown> = { ...filled, subscriptionId: ctx.subscriptionId };
@@ -40,6 +45,28 @@ export function asChange(op: OperationSpec): ChangeOperation | undefined {
 
 export function asQuery(op: OperationSpec): QueryOperation | undefined {
   return isChangeOperation(op) ? undefined : op;
+}
+
+/** The operation fields whose text becomes an Azure resource id, or a segment of an ARM request's path. */
+const PATH_FIELDS = ['resourceGroup', 'resourceId', 'scope', 'deploymentName'] as const;
+
+/** The parameters whose values are placed in a resource id or an ARM path. */
+export function pathParameters(command: Pick<CommandSpec, 'operation'>): Set<string> {
+  const op = command.operation as Record<string, unknown>;
+  return new Set(PATH_FIELDS.flatMap((field) => placeholdersIn(op[field])));
+}
+
+/**
+ * Why a value cannot stand in a resource id or an ARM path, or undefined. A "/" (or "\\") would add
+ * segments, ".." take them away, "?" and "#" end the path, "%" encode any of them: each would make
+ * the id name another resource than the command's (a pattern in the config should refuse them
+ * already; this holds when a parameter has none).
+ */
+export function pathValueProblem(name: string, value: string): string | undefined {
+  const bad = /[/\\?#%]/.exec(value)?.[0];
+  if (bad) return `${name} "${value}" cannot be part of an Azure resource id: "${bad}" would make it name another resource`;
+  if (value === '.' || value === '..') return `${name} cannot be "${value}": in an Azure resource id it would name another resource`;
+  return undefined;
 }
 
 /** Placeholder names used anywhere in an operation template. */
