@@ -3,8 +3,25 @@
  * so a card whose data was edited to name another request is refused. Every card posted for a
  * request is recorded here, and those are the cards refreshed when the request changes.
  */
+import type { Source } from '../domain/request';
 import type { AppDeps } from './context';
 import type { CardMessage } from './ports';
+
+/**
+ * The most copies of one request's card a conversation keeps current: `status` and `pending` post
+ * no more there. Every copy is updated at each change of the request, inside the conversation's
+ * Teams rate limit, so copies without bound would let one person's repeated `status` hold up the
+ * updates of everyone else's cards in that channel.
+ */
+export const CARD_COPIES_PER_CONVERSATION = 3;
+
+/** Why no further copy of the request's card is posted in this conversation, or undefined. */
+export async function cardCopyRefusal(deps: AppDeps, requestId: string, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<string | undefined> {
+  const here = (await deps.store.cards.getCardMessages(requestId)).filter((m) => m.conversationId === where.conversationId).length;
+  if (here < CARD_COPIES_PER_CONVERSATION) return undefined;
+  const elsewhere = where.conversationType === 'personal' ? '' : ` Type "status ${requestId}" in a personal chat with Countersign for a copy there.`;
+  return `Request ${requestId}'s card is in this conversation ${here} times already, each copy kept current: scroll up to the latest one. No more copies are posted here, so that their updates do not hold up other cards.${elsewhere}`;
+}
 
 /** Records a card message posted for the request (nothing when the channel returned no message id). */
 export async function recordCardPosted(deps: AppDeps, requestId: string, message: Partial<CardMessage>): Promise<void> {

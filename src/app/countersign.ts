@@ -9,7 +9,7 @@ import { withLogContext } from '../log/context';
 import { describeUntil, exampleDay, zoneOrUtc } from '../domain/delegation-time';
 import { admit, type Admission, type TenantClaims } from './access';
 import { AuthRefusals, type RefusedActivity } from './auth-refusals';
-import { recordCardPosted } from './card-binding';
+import { cardCopyRefusal, recordCardPosted } from './card-binding';
 import { admitClientText, type ClientInput } from './input-gate';
 import { mayRequest, type RequestAttempt } from './request-gate';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
@@ -277,6 +277,11 @@ export class Countersign {
   /** Entra object ids of the people whose card is personal: the requester and the approvers. */
   cardViewers(request: ApprovalRequest): string[] {
     return cardViewers(this.deps, request);
+  }
+
+  /** Why `status` or `pending` posts no further copy of the request's card in this conversation (it has CARD_COPIES_PER_CONVERSATION), or undefined. */
+  cardCopyRefusal(requestId: string, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<string | undefined> {
+    return cardCopyRefusal(this.deps, requestId, where);
   }
 
   /** Whether the request's card may be posted in this conversation (a shared one only where the request is already). */

@@ -164,8 +164,12 @@ export class CountersignBot extends TeamsActivityHandler {
         const r = await this.app.status(actor, what.requestId);
         if (!r) await context.sendActivity(this.say(`There is no request ${what.requestId} that you can see.`));
         else if (!this.app.shownIn(r, sourceOf(context.activity))) await context.sendActivity(this.say(notHere(r.id)));
-        // Bound to the request like every other card of it: its buttons work and it is kept current.
-        else await this.postRequestCard(context, r);
+        else {
+          const enough = await this.app.cardCopyRefusal(r.id, sourceOf(context.activity));
+          // Bound to the request like every other card of it: its buttons work and it is kept current.
+          if (enough) await context.sendActivity(this.say(enough));
+          else await this.postRequestCard(context, r);
+        }
         return;
       }
       case 'audit':
@@ -306,7 +310,10 @@ export class CountersignBot extends TeamsActivityHandler {
     // The cards themselves, so approvers can decide from wherever they asked (a personal chat too).
     // Once one card could not be recorded, the rest would not be either (each after the store's whole
     // wait): they are not posted, and the note says so.
-    const cards = view.toDecide.slice(0, PENDING_CARDS);
+    // A request whose card this conversation holds enough copies of already (cardCopyRefusal) gets no other.
+    const where = sourceOf(context.activity);
+    const wanted = await Promise.all(view.toDecide.slice(0, PENDING_CARDS).map(async (r) => ((await this.app.cardCopyRefusal(r.id, where)) ? undefined : r)));
+    const cards = wanted.filter((r): r is ApprovalRequest => r !== undefined);
     for (const [i, r] of cards.entries()) {
       const rest = cards.length - i - 1;
       const whenUnrecorded = rest > 0 ? `The other ${rest} card(s) were not posted; type "pending" again in a while.` : `Type "pending" again in a while for a card whose buttons work.`;

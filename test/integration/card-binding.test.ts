@@ -3,6 +3,7 @@
  * for a request works and stays current; people are told the truth when a card could not be posted.
  */
 import assert from 'node:assert/strict';
+import { CARD_COPIES_PER_CONVERSATION } from '../../src/app/card-binding';
 import { cardActions, cardOf, cardText } from '../support/connector';
 import { auditOf, settled } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
@@ -70,6 +71,26 @@ describe('card binding (bot over HTTP, fake Bot Connector, ARM sandbox)', functi
     await h.teams.click(people.bob, original.cardId, 'reject', { comment: 'not today' });
     await settled(h);
     assert.match(cardText(h.connector.card(status.cardId)), /REJECTED/);
+  });
+
+  it('posts at most CARD_COPIES_PER_CONVERSATION copies of a card in one conversation; a further "status" points to them, and "pending" skips it', async () => {
+    const asked = await h.teams.say(people.alice, 'delete resource group staging-old');
+    const requestId = postedCard(h, asked).data.requestId as string;
+    for (let i = 1; i < CARD_COPIES_PER_CONVERSATION; i++) postedCard(h, await h.teams.say(people.alice, `status ${requestId}`));
+    const inChannel = async () => (await h.bot.deps.store.cards.getCardMessages(requestId)).filter((m) => m.conversationId === opsChannel.id).length;
+    assert.equal(await inChannel(), CARD_COPIES_PER_CONVERSATION);
+    for (const text of [`status ${requestId}`, `status ${requestId}`, 'pending']) {
+      const from = await h.teams.say(text === 'pending' ? people.bob : people.alice, text);
+      const cards = h.teams.since(from).filter((x) => !h.connector.startedChat(x.conversationId) && cardActions(cardOf(x.activity)).some((a) => a.data?.requestId === requestId));
+      assert.deepEqual(cards, [], `no other copy for "${text}"`);
+      if (text !== 'pending') {
+        assert.equal(
+          h.connector.texts(opsChannel.id).at(-1),
+          `[SANDBOX] Request ${requestId}'s card is in this conversation 3 times already, each copy kept current: scroll up to the latest one. No more copies are posted here, so that their updates do not hold up other cards. Type "status ${requestId}" in a personal chat with Countersign for a copy there.`,
+        );
+      }
+    }
+    assert.equal(await inChannel(), CARD_COPIES_PER_CONVERSATION, 'so a change updates three copies here, however often status is asked');
   });
 
   it('tells the requester the request exists when its card could not be posted at all', async () => {
