@@ -9,7 +9,7 @@ import { plural } from '../domain/duration-text';
 import { documentationLinks, failureCause, withoutDocumentationLinks } from '../domain/failure-cause';
 import { decidingRoles } from '../domain/policy';
 import { isDecidable, type ApprovalRequest, type RequestState } from '../domain/request';
-import { needsReview } from '../domain/lifecycle';
+import { needsReview, reviewOpen } from '../domain/lifecycle';
 import { localTime, md } from './markdown';
 import { type Card, renderWithText } from './render';
 import { changeView, riskView, summarySentence } from './request-summary';
@@ -133,11 +133,15 @@ function quorumText(r: ApprovalRequest): string {
   return `${each}.`;
 }
 
-/** While it can be decided: who else may decide it since it was escalated, and who could not be told of it. */
+/**
+ * While it can be decided: who else may decide it since it was escalated, and who could not be told
+ * of it; and, for a break-glass use until it is reviewed, who its loud notice did not reach.
+ */
 function reachLines(r: ApprovalRequest): string[] {
-  if (!isDecidable(r)) return [];
+  const decidable = isDecidable(r);
+  if (!decidable && !reviewOpen(r)) return [];
   const lines: string[] = [];
-  if (r.escalation) lines.push(`Escalated to ${md(r.escalation.role)} at ${localTime(r.escalation.at)}: they may decide it too.`);
+  if (decidable && r.escalation) lines.push(`Escalated to ${md(r.escalation.role)} at ${localTime(r.escalation.at)}: they may decide it too.`);
   const missed = r.unreachable ?? [];
   if (missed.length > 0) {
     const shown = missed.slice(0, 5).map((u) => `${md(u.name ?? u.id)} (${md(u.why)})`);

@@ -22,4 +22,15 @@ describe('cards: scheduled and break-glass requests', () => {
     assert.deepEqual(cardActions(requestCard(done, { viewer: { canApprove: false, canCancel: true } })).map((a) => a.verb), []);
     assert.match(cardText(requestCard(done)), /BREAK-GLASS review by an approver \(not the requester\) due/);
   });
+
+  it('says whom a break-glass use\'s loud notice could not reach, running or ended, until it is reviewed', () => {
+    const breakGlass = { reason: 'INC-4711', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() };
+    const unreachable = [{ id: '19:security-notices@thread.tacv2', why: 'Countersign has not been added there' }];
+    const line = /Could not reach: 19:security-notices@thread\.tacv2 \(Countersign has not been added there\)\./;
+    assert.match(cardText(requestCard(requestIn('executing', { approvals: [], breakGlass, unreachable }))), line);
+    assert.match(cardText(requestCard(requestIn('succeeded', { approvals: [], breakGlass, unreachable }))), line);
+    const reviewed = { ...breakGlass, review: { verdict: 'ratified' as const, by: requestIn('pending').requester, at: minutesIn(5).toISOString() } };
+    assert.doesNotMatch(cardText(requestCard(requestIn('succeeded', { approvals: [], breakGlass: reviewed, unreachable }))), /Could not reach/);
+    assert.doesNotMatch(cardText(requestCard(requestIn('succeeded', { unreachable }))), /Could not reach/, 'an ordinary request once decided: as before');
+  });
 });

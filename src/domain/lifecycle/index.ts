@@ -19,7 +19,7 @@
 export type { DecisionContext, Transition } from './transition';
 export { approve, cancel, expire, isPastExpiry, reject } from './decision';
 export { scheduleDue } from './schedule';
-export { breakGlassDueAt, breakGlassRefusal, breakGlassRound, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOverdue } from './break-glass';
+export { breakGlassDueAt, breakGlassRefusal, breakGlassRound, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOpen, reviewOverdue } from './break-glass';
 export {
   changesRound,
   dueReminder,
