@@ -2,7 +2,7 @@
  * `countersign audit verify`: the database's chain and its checkpoints (read-only, safe while the
  * bot runs), or an export file against its signed manifest, offline.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { checkpointCount, checkpointFileOf, checkpointOfRecord, readCheckpointFile, verifyCheckpoints } from '../audit/access/checkpoints';
 import type { CheckpointVerification, SourcedCheckpoint } from '../audit/access/checkpoints';
@@ -10,6 +10,7 @@ import { formatOfFile, manifestFileOf } from '../audit/formats/export';
 import { ManifestError, parseManifest } from '../audit/access/manifest';
 import type { ExportManifest } from '../audit/access/manifest';
 import type { ExportFormat } from '../audit/ports';
+import { checkEvidence, EVIDENCE_MANIFEST, parseEvidenceManifest } from '../audit/access/evidence';
 import { loadPublicKey, readVerifier } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';
 import { ManifestMismatchError, WrongFormatError, verifyExportFile } from '../audit/verify/verify-export';
@@ -66,6 +67,11 @@ function readManifestFile(file: string): ExportManifest {
 async function verifyFile(fileOption: string, opts: VerifyOptions, io: AuditCliIo): Promise<number> {
   const file = path.resolve(io.cwd, fileOption);
   if (!existsSync(file)) throw new AuditInputError(`no export file at ${file}`);
+  const bundle = evidenceFolderOf(file);
+  if (bundle) return verifyEvidence(bundle, opts, io);
+  if (statSync(file).isDirectory()) {
+    throw new AuditInputError(`${file} is a folder: --file takes an export file, or an evidence bundle's folder (one holding ${EVIDENCE_MANIFEST}), and this folder holds no ${EVIDENCE_MANIFEST}`);
+  }
   let manifestFile: string | undefined;
   if (typeof opts.manifest === 'string') {
     manifestFile = path.resolve(io.cwd, opts.manifest);
@@ -111,6 +117,69 @@ async function verifyFile(fileOption: string, opts: VerifyOptions, io: AuditCliI
     io.stdout.write(`NOTE: --format ${opts.format} was given, but the manifest signed these very bytes as ${result.format}: they were read as ${result.format}.\n`);
   }
   return result.ok ? EXIT_OK : EXIT_DAMAGED;
+}
+
+/** The evidence bundle's folder when `file` is one, or its manifest.json; otherwise undefined. */
+function evidenceFolderOf(file: string): string | undefined {
+  if (statSync(file).isDirectory()) return existsSync(path.join(file, EVIDENCE_MANIFEST)) ? file : undefined;
+  if (path.basename(file) !== EVIDENCE_MANIFEST) return undefined;
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { evidenceVersion?: unknown } | null)?.evidenceVersion !== undefined ? path.dirname(file) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every file under `dir`, as a bundle names them (relative, "/" between folders). */
+function filesUnder(dir: string, prefix = ''): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
+}
+
+/**
+ * An evidence bundle (`audit evidence`): its signed manifest.json against every file of the folder,
+ * then its audit records (events.jsonl) against their own export manifest. Exit 0 when both hold.
+ */
+async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo): Promise<number> {
+  const exportOnly = [opts.manifest !== undefined && '--manifest/--no-manifest', opts.format && '--format', opts.partial && '--partial'].filter(Boolean);
+  if (exportOnly.length > 0) throw new AuditInputError(`${exportOnly.join(', ')} apply to an export file; ${dir} is an evidence bundle, checked against its own ${EVIDENCE_MANIFEST}`);
+  const manifestFile = path.join(dir, EVIDENCE_MANIFEST);
+  let manifest;
+  try {
+    manifest = parseEvidenceManifest(readFileSync(manifestFile, 'utf8'), manifestFile);
+  } catch (err) {
+    throw new AuditInputError((err as Error).message);
+  }
+  const verifier = verifierFor(opts, io, `the evidence bundle's manifest ${manifestFile}`)!;
+  const read = (name: string): Buffer | undefined => {
+    const at = path.resolve(dir, name);
+    // A name that leads out of the folder (a doctored manifest) is never read.
+    if (!at.startsWith(dir + path.sep) || !existsSync(at) || statSync(at).isDirectory()) return undefined;
+    return readFileSync(at);
+  };
+  const check = checkEvidence(manifest, verifier, filesUnder(dir).filter((n) => n !== EVIDENCE_MANIFEST), read);
+  const lines = [
+    `Evidence bundle: ${dir}, request ${manifest.requestId}, made ${manifest.createdAt} by ${manifest.createdBy}, signed with key ${manifest.keyId}.`,
+    ...(check.problems.length === 0 ? [`Evidence bundle intact: its ${check.files} files are as signed.`] : ['EVIDENCE BUNDLE DAMAGED:', ...check.problems.map((p) => `  ${p}`)]),
+  ];
+  io.stdout.write(`${lines.join('\n')}\n`);
+  // Its audit records, with their own manifest (a missing one is named above already).
+  const events = path.join(dir, 'events.jsonl');
+  if (!existsSync(events) || !existsSync(manifestFileOf(events))) return EXIT_DAMAGED;
+  let recordsExit: number;
+  try {
+    recordsExit = await verifyFile(events, { ...(opts.publicKey ? { publicKey: opts.publicKey } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) }, io);
+  } catch (err) {
+    if (!(err instanceof AuditInputError)) throw err;
+    io.stdout.write(`The audit records (events.jsonl) were not checked: ${err.message}\n`);
+    return EXIT_DAMAGED;
+  }
+  // Signed records of another request would pass as an export: they must be this request's.
+  const exported = readManifestFile(manifestFileOf(events)).filter.requestId;
+  if (exported !== manifest.requestId) {
+    io.stdout.write(`EVIDENCE BUNDLE DAMAGED: events.jsonl is the export of ${exported ? `request ${exported}'s records` : 'records not of one request'}, not of request ${manifest.requestId}'s.\n`);
+    return EXIT_DAMAGED;
+  }
+  return check.problems.length === 0 && recordsExit === EXIT_OK ? EXIT_OK : EXIT_DAMAGED;
 }
 
 function keySourceOf(opts: VerifyOptions, dataDir: string, io: AuditCliIo): string {

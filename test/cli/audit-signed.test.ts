@@ -584,6 +584,60 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal((exported[0].data as { requestId: string }).requestId, 'CS-EVDD0001');
     });
 
+    it('checks a bundle with verify --file <folder> (or its manifest.json): every file against the signed list, then its records', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      await store.requests.insert(aRequest('CS-EVDD0002'), [anEvent('request.created', { request: requestRef('CS-EVDD0002') })]);
+      await store.close();
+      const out = path.join(tmp.dir, 'bundle2');
+      assert.equal((await audit(['evidence', 'CS-EVDD0002', '--out', out, '--data-dir', dataDir])).code, 0);
+      const whole = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(whole.code, 0, whole.stdout + whole.stderr);
+      assert.match(whole.stdout, new RegExp(`^Evidence bundle: ${out.replace(/[.]/g, '\\.')}, request CS-EVDD0002, made .* signed with key [0-9a-f]{16}\\.\nEvidence bundle intact: its 7 files are as signed\\.\nSource: .*events\\.jsonl[\\s\\S]*Export intact: 1 records`));
+      assert.equal((await audit(['verify', '--file', path.join(out, 'manifest.json'), '--data-dir', dataDir])).code, 0, 'its manifest.json names the bundle too');
+
+      // What the reviewer did: the card and the summary edited, a file added. The records are untouched.
+      const card = path.join(out, 'cards', 'v01-pending.json');
+      writeFileSync(card, readFileSync(card, 'utf8').replace('Alice Requester', 'Mallory Outside'));
+      writeFileSync(path.join(out, 'NOTE.md'), 'approved by the CAB');
+      const edited = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(edited.code, 2, edited.stdout);
+      assert.match(edited.stdout, /EVIDENCE BUNDLE DAMAGED:\n  cards\/v01-pending\.json was changed: its SHA-256 is not the one signed\n  NOTE\.md is not one of the bundle's files \(added since it was signed\)\n/);
+      assert.match(edited.stdout, /Export intact: 1 records/, 'the records are checked as well, and hold');
+
+      // A manifest edited to match: its signature no longer does.
+      const manifestFile = path.join(out, 'manifest.json');
+      const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as { files: Record<string, string> };
+      m.files['cards/v01-pending.json'] = sha256Hex(readFileSync(card, 'utf8'));
+      m.files['NOTE.md'] = sha256Hex('approved by the CAB');
+      writeFileSync(manifestFile, JSON.stringify(m));
+      const forged = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(forged.code, 2);
+      assert.match(forged.stdout, /EVIDENCE BUNDLE DAMAGED:\n  the manifest's signature does not match it: the manifest was edited\nSource:/);
+      rmSync(path.join(out, 'events.jsonl'));
+      assert.match((await audit(['verify', '--file', out, '--data-dir', dataDir])).stdout, /  events\.jsonl is missing/);
+
+      // A folder that is no bundle, and export-only options on a bundle: input errors.
+      const plain = await audit(['verify', '--file', path.join(out, 'cards'), '--data-dir', dataDir]);
+      assert.equal(plain.code, 1);
+      assert.match(plain.stderr, /cards is a folder: --file takes an export file, or an evidence bundle's folder \(one holding manifest\.json\)/);
+      const asExport = await audit(['verify', '--file', out, '--format', 'csv', '--data-dir', dataDir]);
+      assert.equal(asExport.code, 1);
+      assert.match(asExport.stderr, /--format apply to an export file; .* is an evidence bundle, checked against its own manifest\.json/);
+    });
+
+    it('does not take another request\'s signed records in a bundle as its own', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      for (const id of ['CS-EVDD0004', 'CS-EVDD0005']) await store.requests.insert(aRequest(id), [anEvent('request.created', { request: requestRef(id) })]);
+      await store.close();
+      const [mine, theirs] = [path.join(tmp.dir, 'b4'), path.join(tmp.dir, 'b5')];
+      assert.equal((await audit(['evidence', 'CS-EVDD0004', '--out', mine, '--data-dir', dataDir])).code, 0);
+      assert.equal((await audit(['evidence', 'CS-EVDD0005', '--out', theirs, '--data-dir', dataDir])).code, 0);
+      for (const f of ['events.jsonl', 'events.jsonl.manifest.json']) copyFileSync(path.join(theirs, f), path.join(mine, f));
+      const swapped = await audit(['verify', '--file', mine, '--data-dir', dataDir]);
+      assert.equal(swapped.code, 2, swapped.stdout);
+      assert.match(swapped.stdout, /Evidence bundle intact[\s\S]*Export intact: 1 records[\s\S]*EVIDENCE BUNDLE DAMAGED: events\.jsonl is the export of request CS-EVDD0005's records, not of request CS-EVDD0004's\.\n$/);
+    });
+
     it('takes the request id as people type it in chat, as the export does', async () => {
       const store = await openSqliteStore({ file: databaseFile(dataDir) });
       const request = aRequest('CS-PYRTN13S');

@@ -4,12 +4,13 @@
  * audit records (events.jsonl, with its own signed manifest) are written by the caller; this
  * module builds the rest from the stored request versions and those records.
  */
+import { createHash } from 'node:crypto';
 import type { AuditRecord } from '../../domain/audit';
 import { canonicalJson, sha256Hex } from '../../domain/canonical';
 import { whoMustApprove } from '../../domain/policy-text';
 import { requirementLabel } from '../../domain/quorum';
 import type { Approval, ApprovalRequest } from '../../domain/request';
-import type { AuditSigner } from './signing';
+import type { AuditSigner, AuditVerifier } from './signing';
 
 export interface EvidenceFile {
   name: string;
@@ -121,6 +122,65 @@ export function signEvidence(requestId: string, files: EvidenceFile[], createdAt
   return { ...body, signature: signer.sign('evidence', canonicalJson(body)) };
 }
 
+/** The name of a bundle's signed list of its files. */
+export const EVIDENCE_MANIFEST = 'manifest.json';
+
+/** A bundle's audit records and their signed export manifest: not in its list, signed on their own. */
+const EVIDENCE_RECORDS: readonly string[] = ['events.jsonl', 'events.jsonl.manifest.json'];
+
+/** What checking a bundle found: `problems` empty when every file is as signed. */
+export interface EvidenceCheck {
+  manifest: EvidenceManifest;
+  files: number;
+  problems: string[];
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** The bundle's manifest from its text, or what is wrong with it (not a bundle's manifest: an input error, not damage). */
+export function parseEvidenceManifest(text: string, from: string): EvidenceManifest {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${from} is not JSON: ${(err as Error).message}`);
+  }
+  const o = m as Partial<EvidenceManifest> | null;
+  const files = o?.files;
+  const fine =
+    o !== null && typeof o === 'object' && o.evidenceVersion === 1 && typeof o.requestId === 'string' && typeof o.createdAt === 'string' && typeof o.createdBy === 'string' &&
+    typeof o.keyId === 'string' && o.algorithm === 'Ed25519' && typeof o.signature === 'string' && files !== null && typeof files === 'object' && !Array.isArray(files) &&
+    Object.values(files).every((h) => typeof h === 'string' && HEX64.test(h));
+  if (!fine) throw new Error(`${from} is not an evidence bundle's manifest (evidenceVersion 1, requestId, createdAt, createdBy, files, keyId, algorithm Ed25519, signature)`);
+  return o as EvidenceManifest;
+}
+
+/**
+ * Checks a bundle against its manifest: the signature (with `verifier`, the audit public key), then
+ * every file it lists (present, and the SHA-256 of its bytes as signed), the audit records with their
+ * own manifest present (the caller checks them as an export), and no file beside them. `read` gives a file's bytes by its name in the bundle (undefined: missing);
+ * `names` every file the folder holds (manifest.json aside).
+ */
+export function checkEvidence(manifest: EvidenceManifest, verifier: AuditVerifier, names: readonly string[], read: (name: string) => Buffer | undefined): EvidenceCheck {
+  const problems: string[] = [];
+  const { signature, ...body } = manifest;
+  if (manifest.keyId !== verifier.keyId) {
+    problems.push(`the manifest was signed with key ${manifest.keyId}, and the public key given is ${verifier.keyId}: check it with that key's public half (--public-key <file>)`);
+  } else if (!verifier.verify('evidence', canonicalJson(body), signature)) {
+    problems.push('the manifest\'s signature does not match it: the manifest was edited');
+  }
+  const listed = Object.entries(manifest.files);
+  for (const [name, hash] of listed) {
+    const bytes = read(name);
+    if (bytes === undefined) problems.push(`${name} is missing`);
+    else if (createHash('sha256').update(bytes).digest('hex') !== hash) problems.push(`${name} was changed: its SHA-256 is not the one signed`);
+  }
+  // The audit records are signed by their own export manifest (checked next), not listed here.
+  for (const name of EVIDENCE_RECORDS) if (!names.includes(name)) problems.push(`${name} is missing`);
+  for (const name of names) if (!(name in manifest.files) && !EVIDENCE_RECORDS.includes(name)) problems.push(`${name} is not one of the bundle's files (added since it was signed)`);
+  return { manifest, files: listed.length, problems };
+}
+
 /**
  * A sentence ended with a full stop, unless the text it ends with already ends one (an outcome such as
  * "… and everything in it deleted.", a reason or a comment typed with its own).
@@ -198,7 +258,7 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
     '',
     '## Files',
     '- events.jsonl and events.jsonl.manifest.json: the audit records, verifiable with `countersign audit verify --file events.jsonl --public-key <key>`',
-    '- manifest.json: the SHA-256 of every file, signed with the audit key',
+    '- manifest.json: the SHA-256 of every other file, signed with the audit key; check the whole bundle with `countersign audit verify --file <this folder> --public-key <key>`',
     '',
   );
   return lines.join('\n');
