@@ -4,9 +4,9 @@
  * they could start. Several instances may sweep at once: the execution's claim (a compare-and-swap)
  * lets one of them run it.
  */
-import { scheduleDue } from '../domain/lifecycle';
+import { missedWindow, moveToNextOpening, scheduleDue } from '../domain/lifecycle';
 import type { ApprovalRequest } from '../domain/request';
-import type { AppDeps } from './context';
+import { transact, type AppDeps } from './context';
 import { expireNow } from './decisions';
 
 /** Starts every scheduled request due now (through `start`, the executor), expires the ones past validity; returns the ids started. */
@@ -16,6 +16,7 @@ export async function sweepScheduled(deps: AppDeps, start: (r: ApprovalRequest) 
   const started: string[] = [];
   for (const r of scheduled) {
     if (now.getTime() >= Date.parse(r.expiresAt)) await expireNow(deps, r.id);
+    else if (missedWindow(r, now)) await waitForNextOpening(deps, r.id);
     else if (scheduleDue(r, now)) {
       start(r);
       started.push(r.id);
@@ -23,4 +24,15 @@ export async function sweepScheduled(deps: AppDeps, start: (r: ApprovalRequest) 
   }
   if (started.length > 0) deps.log.info({ started }, 'scheduled requests due');
   return started;
+}
+
+/** A run whose window closed while no instance was running waits for the next opening (once across instances), and the requester is told. */
+async function waitForNextOpening(deps: AppDeps, requestId: string): Promise<void> {
+  const now = deps.clock.now();
+  const outcome = await transact(deps, requestId, (current) => moveToNextOpening(current, now));
+  if (!outcome?.result.ok) return;
+  const moved = outcome.result.request;
+  const detail = outcome.result.events[0]?.outcome.detail ?? '';
+  deps.log.warn({ requestId, runAt: moved.runAt }, 'a scheduled request missed its maintenance window: moved to the next opening');
+  void deps.notifier.tellRequester(moved, `Request ${requestId} did not run: it ${detail}.`);
 }

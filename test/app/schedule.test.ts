@@ -120,6 +120,37 @@ describe('app: approve now, run later', () => {
     assert.equal((await f.request(r.id)).state, 'succeeded');
   });
 
+  it('never runs outside its window: one that closed while no instance ran waits for the next opening, recorded, and the requester is told', async () => {
+    f = appOnFakes({ configText: withWindows('[{ days: [sat, sun], from: "02:00", to: "05:00", zone: Europe/London }]') });
+    const r = await asked(f, alice, DELETE);
+    await click(f, bob, r, 'approve');
+    assert.equal((await f.request(r.id)).runAt, '2026-03-07T02:00:00.000Z');
+    // Countersign was down from before 02:00 until after 05:00: the first sweep after the start.
+    at(f, '2026-03-07T05:30:00Z');
+    const other = f.anotherRun();
+    await Promise.all([f.app.catchUp(), other.sweepScheduled(), f.app.sweepScheduled()]);
+    await settle(f, other);
+    assert.equal(f.azure.executions.length, 0, 'nothing was sent outside the window');
+    const moved = await f.request(r.id);
+    assert.equal(moved.state, 'scheduled');
+    assert.equal(moved.runAt, '2026-03-08T02:00:00.000Z', 'the next opening: Sunday 02:00 in London');
+    const records = (await f.audit({ requestId: r.id })).filter((x) => x.type === 'request.scheduled');
+    assert.equal(records.length, 2, 'recorded once across instances');
+    assert.match(records[1].outcome.detail ?? '', /^missed its maintenance window: it was due at 2026-03-07T02:00:00\.000Z, and the window closed before Countersign could start it \(no instance was running\); runs in the next opening, at 2026-03-08T02:00:00\.000Z$/);
+    assert.deepEqual(records[1].data, { runAt: '2026-03-08T02:00:00.000Z', validUntil: moved.expiresAt, missed: '2026-03-07T02:00:00.000Z' });
+    assert.match(f.notifier.told(r.id).at(-1) ?? '', /^Request .* did not run: it missed its maintenance window: .* runs in the next opening, at 2026-03-08T02:00:00\.000Z\.$/);
+
+    // Sunday 01:59 is not the window yet; 02:00 is.
+    at(f, '2026-03-08T01:59:00Z');
+    await f.app.sweepScheduled();
+    assert.equal(f.azure.executions.length, 0);
+    at(f, '2026-03-08T02:00:00Z');
+    await f.app.sweepScheduled();
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+    assert.equal(f.azure.executions.length, 1);
+  });
+
   it('runs at once when approved inside its window', async () => {
     f = appOnFakes({ configText: withWindows('[{ days: [mon], from: "08:00", to: "10:00", zone: UTC }]') });
     const r = await asked(f, alice, DELETE);

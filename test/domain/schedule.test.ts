@@ -1,6 +1,8 @@
 /** When an approved request may run: the time asked for, maintenance windows, the approval's validity. */
 import assert from 'node:assert/strict';
 import { longestWait, nextWindowMoment, parseRunAt, plannedRun, type MaintenanceWindow } from '../../src/domain/schedule';
+import { missedWindow, moveToNextOpening, scheduleDue } from '../../src/domain/lifecycle';
+import { buildRequest } from '../support/requests';
 
 const weekend: MaintenanceWindow = { days: ['sat', 'sun'], from: '02:00', to: '05:00', zone: 'Europe/London' };
 const WEEK = 7 * 86_400;
@@ -84,6 +86,30 @@ describe('domain: scheduling a run', () => {
       assert.equal(longestWait([weekend]), 6 * 86_400);
       assert.equal(longestWait([{ ...weekend, days: ['wed'] }]), 7 * 86_400);
       assert.equal(longestWait([]), 0);
+    });
+  });
+
+  describe('a window missed while nobody ran', () => {
+    const windows: MaintenanceWindow[] = [{ days: ['sat'], from: '02:00', to: '05:00', zone: 'UTC' }];
+    const scheduled = (expiresAt: string) => ({ ...buildRequest(), state: 'scheduled' as const, runAt: '2026-03-07T02:00:00.000Z', expiresAt, policy: { ...buildRequest().policy, schedule: { windows, maxAheadSeconds: 604_800 } } });
+
+    it('is due only inside the window, and missed once the window closed', () => {
+      const r = scheduled('2026-03-20T00:00:00.000Z');
+      assert.equal(scheduleDue(r, new Date('2026-03-07T04:59:00Z')), true);
+      assert.equal(scheduleDue(r, new Date('2026-03-07T05:00:00Z')), false, 'closed: never late');
+      assert.equal(missedWindow(r, new Date('2026-03-07T04:59:00Z')), false);
+      assert.equal(missedWindow(r, new Date('2026-03-07T05:00:00Z')), true);
+      const t = moveToNextOpening(r, new Date('2026-03-07T06:00:00Z'));
+      assert.ok(t.ok);
+      assert.equal(t.request.runAt, '2026-03-14T02:00:00.000Z');
+      assert.deepEqual(t.events.map((e) => [e.type, (e.data as { missed?: string }).missed]), [['request.scheduled', '2026-03-07T02:00:00.000Z']]);
+      assert.equal(moveToNextOpening(t.request, new Date('2026-03-07T06:00:00Z')).ok, false, 'moved: not missed any more');
+    });
+
+    it('says it will expire unstarted when no opening comes before the approval ends', () => {
+      const t = moveToNextOpening(scheduled('2026-03-10T00:00:00.000Z'), new Date('2026-03-07T06:00:00Z'));
+      assert.ok(t.ok);
+      assert.match(t.events[0].outcome.detail ?? '', /no opening comes before its approval ends at 2026-03-10T00:00:00\.000Z, so it will expire unstarted$/);
     });
   });
 });

@@ -18,7 +18,7 @@
  */
 export type { DecisionContext, Transition } from './transition';
 export { approve, cancel, expire, isPastExpiry, reject } from './decision';
-export { scheduleDue } from './schedule';
+export { missedWindow, moveToNextOpening, scheduleDue } from './schedule';
 export { breakGlassDueAt, breakGlassRefusal, breakGlassRound, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOpen, reviewOverdue } from './break-glass';
 export {
   changesRound,

@@ -10,7 +10,9 @@
  */
 import { type AuditEventDraft, requestEvent } from '../audit';
 import type { ApprovalRequest } from '../request';
-import { DEFAULT_MAX_AHEAD_SECONDS, plannedRun } from '../schedule';
+import { DEFAULT_MAX_AHEAD_SECONDS, nextWindowMoment, plannedRun } from '../schedule';
+import { RefusalReason } from '../refusal';
+import { next, refuse, type Transition } from './transition';
 
 /** The just-approved request, scheduled, when it may not run at once; undefined when it runs now. */
 export function scheduleIfLater(approved: ApprovalRequest, now: Date): { request: ApprovalRequest; event: AuditEventDraft } | undefined {
@@ -25,7 +27,41 @@ export function scheduleIfLater(approved: ApprovalRequest, now: Date): { request
   return { request, event: requestEvent(request, 'request.scheduled', now.toISOString(), { result: 'ok', detail }, { data: { runAt: request.runAt, validUntil: expiresAt } }) };
 }
 
-/** A scheduled request whose time has come (the sweep starts it; the claim makes it run once). */
-export function scheduleDue(r: Pick<ApprovalRequest, 'state' | 'runAt'>, now: Date): boolean {
-  return r.state === 'scheduled' && r.runAt !== undefined && Date.parse(r.runAt) <= now.getTime();
+/** Whether the command's maintenance windows (as the request recorded them) let it run now: always, without any. */
+function windowOpen(r: Pick<ApprovalRequest, 'policy'>, now: Date): boolean {
+  const windows = r.policy.schedule?.windows ?? [];
+  return windows.length === 0 || nextWindowMoment(windows, now)?.getTime() === now.getTime();
+}
+
+/**
+ * A scheduled request whose time has come, inside one of its maintenance windows when its command
+ * has any (the sweep starts it; the claim makes it run once). A window that closed before anyone
+ * started it (no instance was running) is never run late: see missedWindow.
+ */
+export function scheduleDue(r: Pick<ApprovalRequest, 'state' | 'runAt' | 'policy'>, now: Date): boolean {
+  return r.state === 'scheduled' && r.runAt !== undefined && Date.parse(r.runAt) <= now.getTime() && windowOpen(r, now);
+}
+
+/** A scheduled request whose maintenance window closed before it was started (Countersign was not running then). */
+export function missedWindow(r: Pick<ApprovalRequest, 'state' | 'runAt' | 'policy'>, now: Date): boolean {
+  return r.state === 'scheduled' && r.runAt !== undefined && Date.parse(r.runAt) <= now.getTime() && !windowOpen(r, now);
+}
+
+/**
+ * A request that missed its window, moved to the window's next opening and recorded as
+ * request.scheduled again, so that card, records and requester say when it runs. An opening after
+ * the approval's validity is not reached: the request then expires unstarted at expiresAt.
+ */
+export function moveToNextOpening(r: ApprovalRequest, now: Date): Transition {
+  if (!missedWindow(r, now)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} did not miss its maintenance window.`);
+  const opening = nextWindowMoment(r.policy.schedule?.windows ?? [], now);
+  const runAt = (opening ?? new Date(r.expiresAt)).toISOString();
+  const updated = next(r, now, { runAt });
+  const then = opening && opening.getTime() < Date.parse(r.expiresAt) ? `runs in the next opening, at ${runAt}` : `no opening comes before its approval ends at ${r.expiresAt}, so it will expire unstarted`;
+  const detail = `missed its maintenance window: it was due at ${r.runAt}, and the window closed before Countersign could start it (no instance was running); ${then}`;
+  return {
+    ok: true,
+    request: updated,
+    events: [requestEvent(updated, 'request.scheduled', now.toISOString(), { result: 'ok', detail }, { data: { runAt, validUntil: r.expiresAt, missed: r.runAt } })],
+  };
 }
