@@ -42,6 +42,7 @@ import { createServer } from './http/server';
 import { activityEndpoint, createAdapter } from './teams/adapter';
 import { ConversationRateLimiter, shareOfLimits } from './teams/rate-limit';
 import type { Telemetry } from './telemetry';
+import { unapprovableWarning } from './domain/policy-text';
 
 export class StartupError extends Error {}
 
@@ -289,6 +290,10 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   );
   if (!settings.microsoftApp.id) {
     log.warn({ host: settings.host }, 'Bot Framework authentication is OFF because MicrosoftAppId is empty; listening on loopback only');
+  }
+  for (const command of config.catalog.commands) {
+    const problem = unapprovableWarning(command, config.access.roles);
+    if (problem) log.warn({ command: command.name, problem }, 'a command can never be approved');
   }
 
   return {

@@ -20,8 +20,11 @@ export function registerConfigCommands(program: Command, settings: CliSettings):
         const sensitive = c.catalog.commands.filter((x) => x.sensitive).length;
         // Each command's effective policy in words: what a reviewer of the config signs off on.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { policyLines } = require('../domain/policy-text') as typeof import('../domain/policy-text');
-        const policies = c.catalog.commands.map((command) => `\n  ${command.name}\n${policyLines(command).map((l) => `    ${l.aspect}: ${l.text}\n`).join('')}`);
+        const { policyLines, unapprovableWarning } = require('../domain/policy-text') as typeof import('../domain/policy-text');
+        const policies = c.catalog.commands.map((command) => {
+          const warning = unapprovableWarning(command, c.access.roles);
+          return `\n  ${command.name}\n${policyLines(command).map((l) => `    ${l.aspect}: ${l.text}\n`).join('')}${warning ? `    WARNING: ${warning}\n` : ''}`;
+        });
         // One write: a reader that stops early (| head) is not sent a stream of further writes.
         process.stdout.write(
           `OK ${c.file}\n  sha256 ${c.hash}\n  ${c.catalog.commands.length} command(s), ${sensitive} sensitive; roles: ${Object.keys(c.roles).join(', ')}; tenants: ${c.tenants.length}\n  azure: ${c.azure.sandbox ? 'SANDBOX (no subscription configured)' : `subscription ${c.azure.subscriptionId}, credential ${c.azure.credential.type}`}\n${policies.join('')}`,

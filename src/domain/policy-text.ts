@@ -5,7 +5,7 @@
  */
 import type { CommandSpec, RequesterRule } from './catalog';
 import { formatDuration, plural } from './duration-text';
-import { describeKind } from './policy';
+import { describeKind, type Roles } from './policy';
 import { breakGlassWords, whenItMayRun as scheduleWords } from './policy-words';
 import { requirementLabel, requirementsOf } from './quorum';
 
@@ -14,6 +14,22 @@ type Policy = NonNullable<CommandSpec['policy']>;
 export interface PolicyLine {
   aspect: string;
   text: string;
+}
+
+/**
+ * Why no request for the command could ever be approved by the people its approver roles name, or
+ * undefined (also when a role lists an Entra group, whose members are not known here). Loading
+ * refuses such a quorum (`requirements`); the older `approvals` + `approverRoles` form still loads,
+ * so that configs that loaded before keep loading, and this says so instead (config check, start).
+ */
+export function unapprovableWarning(command: CommandSpec, roles: Roles): string | undefined {
+  const p = command.policy;
+  if (!p || !command.sensitive || p.requirements) return undefined;
+  if (roles.groupsOf(p.approverRoles).length > 0) return undefined;
+  const people = new Set(p.approverRoles.flatMap((role) => roles.membersOf(role).map((id) => id.toLowerCase())));
+  if (people.size >= p.approvals) return undefined;
+  const held = people.size === 0 ? 'nobody' : `only ${plural(people.size, 'person', 'people')}`;
+  return `"${command.name}" needs ${plural(p.approvals, 'approval')} from distinct people, but ${p.approverRoles.join(', ')} ${p.approverRoles.length > 1 ? 'hold' : 'holds'} ${held}: no request for it can ever be approved. Add people (or an Entra group) to the role, or lower approvals`;
 }
 
 /** The effective policy of a command, as `aspect: text` lines. */

@@ -1,7 +1,14 @@
 /** `countersign config check` as an operator runs it: the real command in a child process. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+
+/** The example's deployment templates beside a config copied to `dir` (they are read relative to it). */
+function copyTemplates(dir: string): void {
+  cpSync(path.join(ROOT, 'config', 'templates'), path.join(dir, 'templates'), { recursive: true });
+}
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const fixture = (name: string) => path.join(ROOT, 'test', 'fixtures', 'config', name);
@@ -46,6 +53,24 @@ describe('countersign config check', function () {
       r.stdout,
     );
     assert.match(r.stdout, /  create group\n    who may ask: anyone in an allowed tenant, .*\n    who must approve: 1 from platform-approvers, never the requester\n    reason: optional\n/);
+  });
+
+  it('warns, still OK, of a command whose approver roles hold fewer people than its approvals: it could never be approved', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'countersign-check-'));
+    try {
+      const example = readFileSync(path.join(ROOT, 'config', 'countersign.example.yaml'), 'utf8');
+      const text = example.replace('  auditors:\n', '  security: []\n  auditors:\n').replace(/(  - name: delete resource group\n[\s\S]*?)approvals: 1\n(\s*)approverRoles: \[platform-approvers\]/, '$1approvals: 2\n$2approverRoles: [security]');
+      assert.ok(text.includes('security: []') && text.includes('approverRoles: [security]'), 'the example config changed');
+      const file = path.join(dir, 'empty-role.yaml');
+      writeFileSync(file, text);
+      copyTemplates(dir);
+      const r = check(file);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /\n  delete resource group\n(?: {4}.*\n)*? {4}WARNING: "delete resource group" needs 2 approvals from distinct people, but security holds nobody: no request for it can ever be approved\. Add people \(or an Entra group\) to the role, or lower approvals\n/);
+      assert.equal((r.stdout.match(/WARNING/g) ?? []).length, 1, 'the other commands are fine');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 1 naming the file, line, key and problem of a wrong key', () => {
