@@ -11,6 +11,7 @@ import { ManifestError, parseManifest } from '../audit/access/manifest';
 import type { ExportManifest } from '../audit/access/manifest';
 import type { ExportFormat } from '../audit/ports';
 import { checkEvidence, EVIDENCE_MANIFEST, parseEvidenceManifest } from '../audit/access/evidence';
+import { missingFromSchema } from '../store/postgres/transactions';
 import { loadPublicKey, readVerifier } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';
 import { ManifestMismatchError, WrongFormatError, verifyExportFile } from '../audit/verify/verify-export';
@@ -188,7 +189,16 @@ function keySourceOf(opts: VerifyOptions, dataDir: string, io: AuditCliIo): stri
 
 async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<number> {
   const db = requireAuditDatabase(opts.dataDir, io);
-  const chain = await db.verify();
+  let chain;
+  try {
+    chain = await db.verify();
+  } catch (err) {
+    // The audit table itself dropped (PostgreSQL): damage to report, not a wrong input.
+    const missing = missingFromSchema(err);
+    if (!missing) throw err;
+    io.stdout.write(`Database: ${db.where}\nAUDIT LOG DAMAGED (deleted): ${missing} is missing from the database (dropped or renamed): its audit records are gone from it. Restore the database from a backup (docs/faults.md).\n`);
+    return EXIT_DAMAGED;
+  }
   const checkpoints = await checkCheckpoints(db, chain, opts, io);
   const warnings = [...chain.warnings, ...checkpoints.triggerWarnings];
   io.stdout.write(verificationReport(db.where, chain, warnings, checkpoints.result.problems.length > 0));

@@ -95,3 +95,28 @@ describe('countersign audit on PostgreSQL', function () {
     assert.match(r.stderr, /^error: PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/countersign is unreachable/);
   });
 });
+
+describe('countersign audit verify on PostgreSQL whose audit table was dropped', function () {
+  this.timeout(30_000);
+  it('reports the audit log gone as damage (exit 2), naming the table, not as a wrong input', async () => {
+    const db = await createTestDatabase();
+    const tmp = tempDir();
+    try {
+      const store = await openPostgresStore({ connection: db.connection });
+      await store.audit.append([anEvent('request.created')]);
+      await store.close();
+      const c = await db.superuser();
+      try {
+        await c.query('DROP TABLE audit_log CASCADE');
+      } finally {
+        await c.end();
+      }
+      const r = await audit(['verify'], { COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: db.url, COUNTERSIGN_DATA_DIR: path.join(tmp.dir, 'data') });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stdout, /AUDIT LOG DAMAGED \(deleted\): the table audit_log is missing from the database \(dropped or renamed\): its audit records are gone from it\. Restore the database from a backup/);
+    } finally {
+      tmp.remove();
+      await db.drop();
+    }
+  });
+});

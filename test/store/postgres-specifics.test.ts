@@ -197,7 +197,21 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.equal(stopped.length, 1, 'told once');
     await assert.rejects(a.audit.append([anEvent('request.created')]), /went back/);
     await assert.rejects(a.requests.insert(aRequest('req-9'), [anEvent('request.created')]), /went back/);
-    assert.equal(a.storageFault(stopped[0]), 'disk');
+    assert.equal(a.storageFault(stopped[0]), 'damaged');
+  });
+
+  it('stops writing and tells once when a table it writes was dropped under it; a start then names the table and what to do', async () => {
+    const stopped: Error[] = [];
+    const a = await open({ onStopped: (err) => stopped.push(err) });
+    await a.audit.append([anEvent('request.created')]);
+    await superuser((c) => c.query('DROP TABLE request_versions'));
+    await assert.rejects(a.requests.insert(aRequest('req-7'), [anEvent('request.created')]), /^StoreSchemaGoneError: the table request_versions is gone from .* \(dropped or renamed while Countersign ran\): nothing more is written\. Countersign must be restarted once the database is restored from a backup/);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(stopped.length, 1, 'told once: the bot stops');
+    await assert.rejects(a.audit.append([anEvent('request.created')]), /request_versions is gone/, 'no write after it, whatever its table');
+    assert.equal(a.storageFault(stopped[0]), 'damaged');
+    await superuser((c) => c.query('DROP TABLE audit_log CASCADE'));
+    await assert.rejects(open(), /the table audit_log is missing from .*: it was dropped or renamed\. Restore the database from a backup/);
   });
 
   it('finds at its own next commit that the log went back, when it appends first', async () => {

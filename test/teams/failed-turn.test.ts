@@ -33,6 +33,11 @@ describe('the answer to a message whose turn failed', () => {
     assert.match(text, /^Countersign could not handle this message: its database cannot take writes right now \(its disk is full or failing\), so nothing was changed\./);
   });
 
+  it('says the database was changed under it, and that it needs restoring, when the store calls it damaged', async () => {
+    const [text] = await answerTo('message', failure, () => 'damaged');
+    assert.match(text, /^Countersign could not handle this message: its database was changed under it \(a file or table removed or replaced, or its audit log emptied\), so nothing was changed and Countersign is stopping\. Tell the team that runs Countersign: the database needs restoring from a backup\.$/);
+  });
+
   it('says the database cannot be reached when the store says so', async () => {
     const [text] = await answerTo('message', failure, () => 'unreachable');
     assert.match(text, /^Countersign could not handle this message: it cannot reach its database right now, so nothing was changed\./);

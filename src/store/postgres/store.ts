@@ -19,7 +19,7 @@ import { DEFAULT_LOCK_WAIT_MS, isPoolTimeout, StoreLockWaitError, StorePoolBusyE
 import { PostgresReadiness, type PostgresReadinessOptions, type Readiness } from './readiness';
 import { boundReads } from './reads';
 import { PostgresRequestStore } from './requests';
-import { AuditLogRewoundError, PgWriter, READ_HEAD } from './transactions';
+import { AuditLogRewoundError, missingFromSchema, PgWriter, READ_HEAD, StoreSchemaGoneError } from './transactions';
 import { isConnectionError } from './tx';
 
 export interface PostgresStoreOptions {
@@ -106,7 +106,7 @@ export class PostgresStore implements CountersignStore {
   storageFault(err: unknown): StorageFault | undefined {
     // A lock held past the wait, or no connection of the pool free in time (all held by waiting statements).
     if (err instanceof StoreLockWaitError || err instanceof StorePoolBusyError || isPoolTimeout(err)) return 'busy';
-    if (err instanceof AuditLogRewoundError) return 'disk';
+    if (err instanceof AuditLogRewoundError || err instanceof StoreSchemaGoneError || (err as { name?: unknown } | null)?.name === 'AuditLogRewrittenError') return 'damaged';
     const cause = err instanceof CommitOutcomeUnknownError ? err.cause : err;
     const code = (cause as { code?: unknown } | null)?.code;
     if (code === '53100' || (typeof code === 'string' && code.startsWith('58'))) return 'disk';
@@ -124,6 +124,15 @@ export class PostgresStore implements CountersignStore {
     await this.writer.close();
     await this.pool.end();
   }
+}
+
+/** A start that found a table or function of the schema gone (dropped or renamed), said with what to do. */
+function schemaGoneAtStart(err: unknown, target: string): PostgresStartupError | undefined {
+  const missing = missingFromSchema(err instanceof PostgresStartupError ? undefined : (err as { cause?: unknown } | null)?.cause ?? err);
+  if (!missing) return undefined;
+  return new PostgresStartupError(
+    `${missing} is missing from ${target}: it was dropped or renamed. Restore the database from a backup (docs/faults.md); Countersign does not make it again, which would hide what was lost`,
+  );
 }
 
 /**
@@ -149,7 +158,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       await migratePostgres(pool, options.migrate ?? 'auto');
     } catch (err) {
       if (err instanceof SchemaVersionError) throw new PostgresStartupError(`${target}: ${err.message}`);
-      throw explainConnectionError(err, options.connection);
+      throw schemaGoneAtStart(err, target) ?? explainConnectionError(err, options.connection);
     }
     const missing = await missingPrivileges(pool);
     if (missing.length) {
@@ -160,7 +169,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     }
   } catch (err) {
     await pool.end().catch(() => undefined);
-    throw err;
+    throw schemaGoneAtStart(err, target) ?? err;
   }
   // Reads count their time in line for a connection against the lock wait, as writes do.
   boundReads(pool, target, lockWaitMs);
@@ -168,7 +177,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // The head at open: from here on the log may only grow (readiness and every commit check it).
   const head = await pool.query<{ seq: string; hash: string }>(READ_HEAD).catch(async (err: unknown) => {
     await pool.end().catch(() => undefined);
-    throw explainConnectionError(err, options.connection);
+    throw schemaGoneAtStart(err, target) ?? explainConnectionError(err, options.connection);
   });
   const row = head.rows[0];
   writer.noteHead(Number(row?.seq ?? 0), 0, 'head');

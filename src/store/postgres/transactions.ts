@@ -187,6 +187,29 @@ export class AuditLogRewoundError extends Error {
   }
 }
 
+/**
+ * A table or function of Countersign's schema is gone from the database under the running instances
+ * (dropped or renamed): nothing more is written, as when the log went back.
+ */
+export class StoreSchemaGoneError extends Error {
+  constructor(target: string, readonly missing: string) {
+    super(`${missing} is gone from ${target} (dropped or renamed while Countersign ran): nothing more is written. Countersign must be restarted once the database is restored from a backup (docs/faults.md)`);
+    this.name = 'StoreSchemaGoneError';
+  }
+}
+
+/** Why a writer stopped writing for good. */
+export type WriterStop = AuditLogRewoundError | AuditLogRewrittenError | StoreSchemaGoneError;
+
+/** What of the schema an error says is missing (SQLSTATE 42P01 undefined_table, 42883 undefined_function), in words. */
+export function missingFromSchema(err: unknown): string | undefined {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : '';
+  if (code === '42P01') return `the table ${/relation "([^"]+)"/.exec(text)?.[1] ?? '(unnamed)'}`;
+  if (code === '42883') return `the function ${/function (\S+\(.*?\))/.exec(text)?.[1] ?? '(unnamed)'}`;
+  return undefined;
+}
+
 export class PgWriter {
   private closed = false;
   /** The highest record this instance saw in the log (at open, and each commit of its own): the log never goes below it. */
@@ -197,9 +220,9 @@ export class PgWriter {
    */
   private witness: ChainHead | undefined;
   /** Set once the log went back below highestSeq, or was rewritten: every later write is refused with it. */
-  private rewound: AuditLogRewoundError | AuditLogRewrittenError | undefined;
+  private rewound: WriterStop | undefined;
   /** Told once when the log went back or was rewritten (the bot then stops: see onWriterStopped). */
-  onRewound: ((err: AuditLogRewoundError | AuditLogRewrittenError) => void) | undefined;
+  onRewound: ((err: WriterStop) => void) | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
   /** The last write that gave up waiting for a lock, and the last that committed (readiness reads them). */
   lastLockRefusal: { at: number; error: StoreLockWaitError } | undefined;
@@ -218,7 +241,7 @@ export class PgWriter {
   }
 
   /** Why writes are refused for good, if they are. */
-  get stopped(): AuditLogRewoundError | AuditLogRewrittenError | undefined {
+  get stopped(): WriterStop | undefined {
     return this.rewound;
   }
 
@@ -236,7 +259,7 @@ export class PgWriter {
    * transaction appended (`first`) against `floor` (seen, taken before): a head below it, or a first
    * new record not above it, means the log went back. Returns the error then.
    */
-  noteHead(seq: number, floor: number, kind: 'head' | 'first'): AuditLogRewoundError | AuditLogRewrittenError | undefined {
+  noteHead(seq: number, floor: number, kind: 'head' | 'first'): WriterStop | undefined {
     if (this.rewound) return this.rewound;
     if (kind === 'head' ? seq < floor : seq <= floor) return this.stop(new AuditLogRewoundError(this.name, floor, kind === 'head' ? seq : seq - 1));
     this.highestSeq = Math.max(this.highestSeq, seq);
@@ -253,7 +276,7 @@ export class PgWriter {
    * `witness` as taken before the log was read), then witnesses `head` (the head as read now) when it
    * is higher. Returns the error when the record is not as it was.
    */
-  noteWitness(witness: ChainHead | undefined, found: string | undefined, head: ChainHead | undefined): AuditLogRewoundError | AuditLogRewrittenError | undefined {
+  noteWitness(witness: ChainHead | undefined, found: string | undefined, head: ChainHead | undefined): WriterStop | undefined {
     if (this.rewound) return this.rewound;
     if (witness && found !== witness.hash) return this.stop(new AuditLogRewrittenError(this.name, witness, found));
     if (head) this.advance(head);
@@ -269,13 +292,13 @@ export class PgWriter {
    * The first record a transaction appended: when it comes right after the witnessed one, it must link
    * to that record's hash (a record between them was appended by another instance: readiness checks).
    */
-  private noteLink(first: AppendedRow): AuditLogRewoundError | AuditLogRewrittenError | undefined {
+  private noteLink(first: AppendedRow): WriterStop | undefined {
     const witness = this.witness;
     if (!witness || Number(first.appended_seq) !== witness.seq + 1) return this.rewound;
     return this.noteWitness(witness, first.appended_prev_hash, undefined);
   }
 
-  private stop(err: AuditLogRewoundError | AuditLogRewrittenError): AuditLogRewoundError | AuditLogRewrittenError {
+  private stop(err: WriterStop): WriterStop {
     this.rewound = err;
     const tell = this.onRewound;
     if (tell) setImmediate(() => tell(err));
@@ -345,6 +368,9 @@ export class PgWriter {
         this.lastCommitAt = Date.now();
         return value;
       } catch (err) {
+        // A table or function of the schema dropped under the running instance: it stops writing.
+        const missing = missingFromSchema(err instanceof CommitFailed ? err.cause : err);
+        if (missing) throw this.stop(new StoreSchemaGoneError(this.name, missing));
         if (err instanceof StoreLockWaitError) this.lastLockRefusal = { at: Date.now(), error: err };
         if (err instanceof CommitFailed) throw isConnectionError(err.cause) ? new CommitOutcomeUnknownError(err.cause) : err.cause;
         if (attempt >= 2 || !isConnectionError(err)) throw err;

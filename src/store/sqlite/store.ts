@@ -87,7 +87,8 @@ export class SqliteStore implements CountersignStore {
     if (err instanceof StoreBusyError) return 'busy';
     // Both cross from the writer thread by name (errorFromWire rebuilds only the errors callers tell apart).
     const name = (err as { name?: unknown } | null)?.name;
-    if (name === 'DatabaseFileGoneError' || name === 'WriterThreadError') return 'disk';
+    if (name === 'DatabaseFileGoneError' || name === 'AuditLogRewrittenError') return 'damaged';
+    if (name === 'WriterThreadError') return 'disk';
     return isStorageFault(err) ? 'disk' : undefined;
   }
 
