@@ -22,6 +22,7 @@ import { AuditorAccess } from './audit/access/auditor-access';
 import { checkpointEveryRecords } from './audit/access/checkpoint-schedule';
 import { Checkpointer, checkpointFileOf } from './audit/access/checkpoints';
 import { checkedSigner } from './audit/access/continuity';
+import { reportDeletedRequests } from './audit/access/deleted-requests';
 import { loadConfig, type CountersignConfig } from './config/load';
 import { createLogger, withLogContext } from './log/logger';
 import { prettyDestination } from './log/pretty';
@@ -175,6 +176,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     if (!options.store) await store?.close();
     throw err;
   });
+  await reportDeletedRequests(store, log);
   const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFile, log, keyDir: settings.dataDir });
   const signNow = (trigger: 'records' | 'timer') => () =>
     withLogContext({ job: 'audit-checkpoint' }, () => checkpointer.write(trigger)).catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint failed'));

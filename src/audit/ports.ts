@@ -66,6 +66,11 @@ export interface ComplianceStore {
   getExportManifest(exportId: string): Promise<object | undefined>;
   /** Every saved version of a request, oldest first (empty when there is no such request). */
   requestVersions(requestId: string): Promise<ApprovalRequest[]>;
+  /**
+   * The latest saved version of each request (at most `limit`) whose row is gone while its versions
+   * (append-only) remain: deleted outside Countersign, which never deletes a request.
+   */
+  requestsWithoutRow(limit: number): Promise<ApprovalRequest[]>;
 }
 
 /** The audit log with what compliance keeps beside it: what checkpoints, exports and auditor access use. */

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import { databaseFile, SettingsError } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
 import { postgresConnectionOf } from '../store/open-store';
+import type { RequestWithoutRow } from '../store/request-rows';
 import { describeTarget, openPostgresAuditReader, openPostgresStore, PostgresStartupError, verifyPostgresAuditLog } from '../store/postgres';
 import type { PostgresConnectionOptions } from '../store/postgres';
 import { missingCheckpointTriggers, openSqliteAuditReader, readCheckpointTable, recordHashAt, verifySqliteAuditLog } from '../store/sqlite';
@@ -45,7 +46,7 @@ export interface AuditDatabase {
   /** Refuses (read-only) a database that is not Countersign's, naming it, before anything is made for it. */
   check(): Promise<void>;
   /** The chain as stored, verified read-only (with where its checkpoint records are, when it is intact). */
-  verify(): Promise<ChainVerification & { warnings: string[]; checkpointSeqs?: number[] }>;
+  verify(): Promise<ChainVerification & { warnings: string[]; checkpointSeqs?: number[]; requestsWithoutRow: RequestWithoutRow[] }>;
   checkpoints(): Promise<CheckpointSource>;
 }
 

@@ -203,7 +203,14 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
   const warnings = [...chain.warnings, ...checkpoints.triggerWarnings];
   io.stdout.write(verificationReport(db.where, chain, warnings, checkpoints.result.problems.length > 0));
   io.stdout.write(checkpointReport(checkpoints.result, keySourceOf(opts, db.dataDir, io), !opts.publicKey));
-  if (!chain.ok || checkpoints.result.problems.length) return EXIT_DAMAGED;
+  const gone = chain.requestsWithoutRow;
+  if (gone.length > 0) {
+    const each = gone.map((r) => `  ${r.id}: last saved ${r.state} at ${r.updatedAt}`);
+    io.stdout.write(
+      `REQUESTS DELETED: ${gone.length === 100 ? 'at least 100' : gone.length} request(s) have saved versions but no row: deleted outside Countersign, which never deletes one (an approved or scheduled one will never run):\n${each.join('\n')}\nThe audit records of each are intact: find out who deleted the rows, and restore them from a backup.\n`,
+    );
+  }
+  if (!chain.ok || checkpoints.result.problems.length || gone.length > 0) return EXIT_DAMAGED;
   // Checkpoints that could not be checked for want of a key are no pass: the user has to give it.
   if (checkpoints.keyProblem) {
     io.stderr.write(`error: ${checkpoints.keyProblem}\n`);

@@ -16,6 +16,7 @@ import { PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, loadOrCreateSigningKey, loadPublicKe
 import type { AuditRecord } from '../../src/domain/audit';
 import { auditRecordHash, canonicalJson, sha256Hex } from '../../src/domain/canonical';
 import { databaseFile } from '../../src/settings';
+import { reportDeletedRequests } from '../../src/audit/access/deleted-requests';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { aRequest, alice, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
 import { collect } from '../store/store-contract';
@@ -205,6 +206,34 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const offline = await audit(['verify', '--file', out, '--public-key', pem], {}, elsewhere);
       assert.equal(offline.code, 0, offline.stdout + offline.stderr);
     });
+  });
+
+  it('verify names requests whose row was deleted outside Countersign (their versions remain), exit 2, and a start says so in its log', async () => {
+    const store = await openSqliteStore({ file: databaseFile(dataDir) });
+    const kept = aRequest('CS-ROWKEPT1');
+    const gone = aRequest('CS-ROWGONE1');
+    await store.requests.insert(kept, [anEvent('request.created', { request: requestRef(kept.id) })]);
+    await store.requests.insert(gone, [anEvent('request.created', { request: requestRef(gone.id) })]);
+    await store.requests.update({ ...gone, version: 2, state: 'scheduled', updatedAt: timeAt(900) }, 1, [anEvent('request.scheduled', { request: requestRef(gone.id) })]);
+    await store.close();
+    assert.equal((await audit(['verify', '--data-dir', dataDir])).code, 0, 'nothing deleted yet');
+    const db = new Database(databaseFile(dataDir));
+    db.prepare('DELETE FROM requests WHERE id = ?').run(gone.id);
+    db.close();
+    const r = await audit(['verify', '--data-dir', dataDir]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /Audit chain intact/, 'the audit records are intact');
+    assert.match(r.stdout, new RegExp(`REQUESTS DELETED: 1 request\\(s\\) have saved versions but no row: deleted outside Countersign, which never deletes one \\(an approved or scheduled one will never run\\):\n  ${gone.id}: last saved scheduled at ${timeAt(900).replace(/[.]/g, '\\.')}\n`));
+
+    const reopened = await openSqliteStore({ file: databaseFile(dataDir) });
+    try {
+      const errors: { fields: object; msg: string }[] = [];
+      assert.equal(await reportDeletedRequests(reopened, { error: (fields: object, msg: string) => errors.push({ fields, msg }) } as never), 1);
+      assert.deepEqual(errors[0].fields, { requests: [`${gone.id} (last saved scheduled at ${timeAt(900)})`] });
+      assert.match(errors[0].msg, /^requests deleted outside Countersign: .* they will never run/);
+    } finally {
+      await reopened.close();
+    }
   });
 
   describe('verify --file without a manifest', () => {

@@ -214,6 +214,19 @@ describe('PostgreSQL store, several instances on one database', function () {
     await assert.rejects(open(), /the table audit_log is missing from .*: it was dropped or renamed\. Restore the database from a backup/);
   });
 
+  it('names the requests whose row was deleted by hand while their saved versions remain', async () => {
+    const a = await open();
+    await a.requests.insert(aRequest('req-kept'), [anEvent('request.created')]);
+    const gone = aRequest('req-gone');
+    await a.requests.insert(gone, [anEvent('request.created')]);
+    await a.requests.update({ ...gone, version: 2, state: 'scheduled' }, 1, []);
+    assert.deepEqual(await a.compliance.requestsWithoutRow(10), []);
+    await superuser((c) => c.query("DELETE FROM requests WHERE id = 'req-gone'"));
+    assert.deepEqual((await a.compliance.requestsWithoutRow(10)).map((r) => [r.id, r.version, r.state]), [['req-gone', 2, 'scheduled']]);
+    const verified = await verifyPostgresAuditLog(a.pool, 'test');
+    assert.deepEqual(verified.requestsWithoutRow.map((r) => [r.id, r.state]), [['req-gone', 'scheduled']]);
+  });
+
   it('finds at its own next commit that the log went back, when it appends first', async () => {
     const stopped: Error[] = [];
     const a = await open({ onStopped: (err) => stopped.push(err) });

@@ -459,4 +459,13 @@ class MemoryCompliance implements ComplianceStore {
     this.store.assertOpen();
     return (this.state.requestVersions.get(requestId) ?? []).map((t) => JSON.parse(t) as ApprovalRequest);
   }
+
+  async requestsWithoutRow(limit: number): Promise<ApprovalRequest[]> {
+    this.store.assertOpen();
+    return [...this.state.requestVersions.entries()]
+      .filter(([id]) => !this.state.requests.has(id))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, limit)
+      .map(([, texts]) => JSON.parse(texts[texts.length - 1]) as ApprovalRequest);
+  }
 }

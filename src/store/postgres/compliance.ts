@@ -110,4 +110,14 @@ export class PostgresComplianceStore implements ComplianceStore {
     const r = await this.writer.pool.query<{ body: string }>('SELECT body FROM request_versions WHERE request_id = $1 ORDER BY version', [requestId]);
     return r.rows.map((row) => JSON.parse(row.body) as ApprovalRequest);
   }
+
+  async requestsWithoutRow(limit: number): Promise<ApprovalRequest[]> {
+    const r = await this.writer.pool.query<{ body: string }>(
+      `SELECT DISTINCT ON (v.request_id) v.body FROM request_versions v
+       WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = v.request_id)
+       ORDER BY v.request_id, v.version DESC LIMIT $1`,
+      [limit],
+    );
+    return r.rows.map((row) => JSON.parse(row.body) as ApprovalRequest);
+  }
 }

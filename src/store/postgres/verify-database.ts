@@ -9,12 +9,15 @@ import type { StoredAuditRows, StoredRow } from '../../audit/verify/stored-rows'
 import { verifyStoredLog } from '../../audit/verify/verify-database';
 import type { ChainVerification, VerifyOptions } from '../../audit/verify/verify';
 import { AUDIT_TRIGGERS } from './migrations';
+import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
 
 export interface PostgresVerification extends ChainVerification {
   /** The database, without secrets. */
   target: string;
   /** Signs of interference that do not break the chain itself (append-only triggers missing or disabled). */
   warnings: string[];
+  /** Requests whose row is gone while their saved versions remain (deleted outside Countersign): at most 100. */
+  requestsWithoutRow: RequestWithoutRow[];
 }
 
 /** The stored rows of the PostgreSQL audit log, as verification reads them. */
@@ -55,5 +58,6 @@ export async function verifyPostgresAuditLog(pool: pg.Pool, target: string, opti
     : [];
   // The same checks as for SQLite (src/audit/verify): the fast pass, and the full one naming any problem.
   const result = await verifyStoredLog(postgresStoredRows(pool), options);
-  return { ...result, target, warnings };
+  const requestsWithoutRow = (await pool.query<RequestWithoutRow>(REQUESTS_WITHOUT_ROW)).rows;
+  return { ...result, target, warnings, requestsWithoutRow };
 }

@@ -29,6 +29,7 @@ export class SqliteComplianceStore implements ComplianceStore {
   private readonly getManifest: Database.Statement;
   private readonly versions: Database.Statement;
   private readonly hashAt: Database.Statement;
+  private readonly withoutRow: Database.Statement;
 
   constructor(
     db: Database.Database,
@@ -41,6 +42,15 @@ export class SqliteComplianceStore implements ComplianceStore {
     this.getManifest = db.prepare('SELECT manifest FROM audit_exports WHERE export_id = ?').pluck();
     this.versions = db.prepare('SELECT body FROM request_versions WHERE request_id = ? ORDER BY version').pluck();
     this.hashAt = db.prepare('SELECT hash FROM audit_log WHERE seq = ?').pluck();
+    // The versions' primary key (request_id, version) gives each request's latest at the end of its range.
+    this.withoutRow = db
+      .prepare(
+        `SELECT v.body FROM request_versions v
+         WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = v.request_id)
+           AND v.version = (SELECT MAX(w.version) FROM request_versions w WHERE w.request_id = v.request_id)
+         ORDER BY v.request_id LIMIT ?`,
+      )
+      .pluck();
   }
 
   async recordHashes(seqs: readonly number[]): Promise<Map<number, string>> {
@@ -91,5 +101,9 @@ export class SqliteComplianceStore implements ComplianceStore {
 
   async requestVersions(requestId: string): Promise<ApprovalRequest[]> {
     return (this.versions.all(requestId) as string[]).map((b) => JSON.parse(b) as ApprovalRequest);
+  }
+
+  async requestsWithoutRow(limit: number): Promise<ApprovalRequest[]> {
+    return (this.withoutRow.all(limit) as string[]).map((b) => JSON.parse(b) as ApprovalRequest);
   }
 }

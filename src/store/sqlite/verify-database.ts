@@ -9,6 +9,7 @@ import type { VerifyOptions } from '../../audit/verify/verify';
 import { openSqliteAuditReader } from './audit-reader';
 import { openReadOnly } from './connection';
 import { AUDIT_TRIGGERS } from './migrations';
+import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
 
 export type { VerifyTuning };
 
@@ -16,7 +17,11 @@ export interface DatabaseVerification extends StoredLogVerification {
   file: string;
   /** Signs of interference that do not break the chain itself (missing append-only triggers). */
   warnings: string[];
+  /** Requests whose row is gone while their saved versions remain (deleted outside Countersign): at most 100, each as last saved. */
+  requestsWithoutRow: RequestWithoutRow[];
 }
+
+
 
 const COLUMNS = 'seq, id, time, type, request_id, actor_id, prev_hash, hash, record';
 
@@ -65,7 +70,9 @@ export async function verifySqliteAuditLog(file: string, options: VerifyOptions 
       : [];
     const opener = { module: __filename, open: 'openStoredRows', args: [file] };
     const result = await verifyStoredLog(sqliteStoredRows(mapForScanning(reader.db)), options, tuning, opener);
-    return { ...result, file, warnings };
+    const versioned = reader.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'request_versions'").get() !== undefined;
+    const requestsWithoutRow = versioned ? (reader.db.prepare(REQUESTS_WITHOUT_ROW).all() as RequestWithoutRow[]) : [];
+    return { ...result, file, warnings, requestsWithoutRow };
   } finally {
     reader.close();
   }

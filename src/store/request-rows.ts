@@ -1,0 +1,19 @@
+/**
+ * Requests deleted outside Countersign. Countersign never deletes a request, and every saved version
+ * is kept in request_versions (append-only, guarded by triggers in both stores), so a request whose
+ * versions outlive its row was deleted by hand: `audit verify` names them (an approved or scheduled
+ * one would otherwise never run, without a word).
+ */
+
+/** A request deleted outside Countersign, as its last saved version has it. */
+export interface RequestWithoutRow {
+  id: string;
+  state: string;
+  updatedAt: string;
+}
+
+/** The latest version of each request whose versions outlive its row (SQL for SQLite and PostgreSQL alike). */
+export const REQUESTS_WITHOUT_ROW = `SELECT v.request_id AS id, v.state, v.updated_at AS "updatedAt" FROM request_versions v
+  WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = v.request_id)
+    AND v.version = (SELECT MAX(w.version) FROM request_versions w WHERE w.request_id = v.request_id)
+  ORDER BY v.request_id LIMIT 100`;
