@@ -84,7 +84,10 @@ export function requireDatabase(dataDirOption: string | undefined, io: AuditCliI
   const file = databaseFile(dataDir);
   if (!existsSync(file)) {
     const from = dataDirOption ? '--data-dir' : io.settings.dataDirFromEnv ? 'COUNTERSIGN_DATA_DIR' : 'the default ./data';
-    throw new AuditInputError(`no Countersign database at ${file} (data directory from ${from}); pass --data-dir <dir>`);
+    const fix = dataDirOption
+      ? 'check that path: a data directory holds countersign.db once Countersign has started there'
+      : 'pass --data-dir <dir>, the directory Countersign runs with (COUNTERSIGN_DATA_DIR)';
+    throw new AuditInputError(`no Countersign database at ${file} (data directory from ${from}); ${fix}`);
   }
   return { dataDir, file };
 }

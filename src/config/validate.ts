@@ -106,9 +106,11 @@ function typeProblem(parts: (string | number)[], e: ErrorObject): string {
   if (schema.pattern === DURATION_PATTERN) return `${durationProblem(last, e.data)}; ${got}`;
   if (schema.type === 'integer') {
     const range = schema.minimum !== undefined && schema.maximum !== undefined ? ` from ${schema.minimum} to ${schema.maximum}` : schema.minimum !== undefined ? ` of at least ${schema.minimum}` : '';
-    return `must be a whole number${range}, written without quotes (${got})`;
+    // "written without quotes" only helps when the value is a number in quotes.
+    const quoted = typeof e.data === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(e.data);
+    return `must be a whole number${range}${quoted ? ', written without quotes' : ''} (${got})`;
   }
-  if (schema.type === 'boolean') return `must be true or false, written without quotes (${got})`;
+  if (schema.type === 'boolean') return `must be true or false${typeof e.data === 'string' && /^(true|false)$/i.test(e.data.trim()) ? ', written without quotes' : ''} (${got})`;
   if (schema.type === 'string') return `must be text (${got}; quote it if YAML reads it as something else)`;
   if (schema.type === 'array') return `must be a list, such as [a, b] (${got})`;
   if (schema.type === 'object') return `must be a mapping of keys to values (${got})`;

@@ -74,9 +74,9 @@ describe('countersign audit', function () {
       const missing = path.join(tmp.dir, 'nowhere');
       const r = await audit(['verify', '--data-dir', missing]);
       assert.equal(r.code, 1);
-      assert.equal(r.stderr, `error: no Countersign database at ${path.join(missing, 'countersign.db')} (data directory from --data-dir); pass --data-dir <dir>\n`);
+      assert.equal(r.stderr, `error: no Countersign database at ${path.join(missing, 'countersign.db')} (data directory from --data-dir); check that path: a data directory holds countersign.db once Countersign has started there\n`);
       const viaEnv = await audit(['verify'], { COUNTERSIGN_DATA_DIR: missing });
-      assert.match(viaEnv.stderr, /data directory from COUNTERSIGN_DATA_DIR/);
+      assert.match(viaEnv.stderr, /data directory from COUNTERSIGN_DATA_DIR\); pass --data-dir <dir>, the directory Countersign runs with \(COUNTERSIGN_DATA_DIR\)\n$/);
     });
 
     it('says so when the file is not a Countersign database', async () => {

@@ -229,11 +229,12 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     assert.ok(!said.some((p) => /only reads/.test(p)), 'no claim about what the unknown kind does');
   });
   it('tells a value of the wrong type what it should look like: a number for a duration, a quoted number, a bare range, an https URL by its key', () => {
-    const text = configWith(['ttl: 15'], ['approvals: "1"'])
+    const text = configWith(['ttl: 15', 'approvals: two'], ['approvals: "1"'])
       .replace('commands:\n', 'audit:\n  checkpointEveryRecords: 0\nazure:\n  endpoint: http://management.azure.com\ncommands:\n');
     const said = new Map(problemsOf(text).map((p) => [p.key, p.problem]));
     assert.equal(said.get('commands[0].policy.ttl'), '`ttl` must be a duration such as 30m, 4h or 2d (a whole number, then s, m, h or d); got 15');
     assert.equal(said.get('defaults.approvals'), 'must be a whole number from 1 to 10, written without quotes (got "1")');
+    assert.equal(said.get('commands[0].policy.approvals'), 'must be a whole number from 1 to 10 (got "two")', 'a word is no quoted number');
     assert.equal(said.get('audit.checkpointEveryRecords'), 'must be from 1 to 1000000 (got 0)');
     assert.match(said.get('azure.endpoint') ?? '', /^must be an https URL such as https:\/\/management\.azure\.com /);
   });
