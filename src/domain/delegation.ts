@@ -93,7 +93,12 @@ export function delegate(input: DelegateInput): DelegationResult {
   if (!input.tenantAllowed(to.tenantId)) return no(RefusalReason.TenantNotAllowed, `${to.name} is not in a tenant allowed to use Countersign, so they cannot be your delegate.`);
   if (until.getTime() <= now.getTime()) return no(RefusalReason.DelegationNotInFuture, `${describeUntil(until, input.zone ?? 'UTC')} is not in the future: a delegation must end later than now.`);
   if (until.getTime() - now.getTime() > policy.maxDurationSeconds * 1000) {
-    return no(RefusalReason.DelegationTooLong, `A delegation may last at most ${formatDuration(policy.maxDurationSeconds)} (delegation.maxDuration); ${until.toISOString()} is later than that.`);
+    const zone = input.zone ?? 'UTC';
+    const latest = new Date(now.getTime() + policy.maxDurationSeconds * 1000);
+    return no(
+      RefusalReason.DelegationTooLong,
+      `A delegation may last at most ${formatDuration(policy.maxDurationSeconds)} (delegation.maxDuration); ${describeUntil(until, zone)} is later than that: it may end by ${describeUntil(latest, zone)} at the latest.`,
+    );
   }
   const at = now.toISOString();
   const created: Delegation = { id: input.id, delegator, delegate: to, createdAt: at, until: until.toISOString() };
