@@ -1,9 +1,10 @@
 /**
  * The person a message names by @mention, as an identity Countersign can check: Teams sends each
  * mention as an entity `{type: 'mention', mentioned: {id: '29:…', name}}`, sometimes with the
- * Entra object id (`aadObjectId`). Without it, the conversation's member record is asked for
- * (GET /v3/conversations/{id}/members/{memberId}, botbuilder's TeamsInfo.getMember). The bot itself
- * is never the person named. Only what Teams says is used, never the text of the mention.
+ * Entra object id (`aadObjectId`). Either way the conversation's member record is asked for (GET
+ * /v3/conversations/{id}/members/{memberId}, botbuilder's TeamsInfo.getMember), and its object id,
+ * name and tenant are used: the entity is what the sender's client composed. The bot itself is never
+ * the person named. Only what Teams says is used, never the text of the mention.
  */
 import { TeamsInfo, type TurnContext } from 'botbuilder';
 import type { NamedPerson } from '../app/delegations';
@@ -42,11 +43,15 @@ export async function namedPerson(context: TurnContext): Promise<NamedPerson | u
   if (people.length > 1) return { unresolved: `Name exactly one person with @mention; this message names ${people.length}.` };
   const [person] = people;
   const tenantId = actorOf(context.activity).tenantId;
-  if (person.aadObjectId) return { aadObjectId: person.aadObjectId, tenantId, name: person.name };
+  // Always the member record, even when the mention carries an object id: the entity is what the
+  // sender's client composed, and its name and id are not evidence of who the person is.
   try {
     const member = (await TeamsInfo.getMember(context, person.id)) as { aadObjectId?: string; objectId?: string; name?: string; tenantId?: string };
     const aadObjectId = member.aadObjectId ?? member.objectId;
     if (!aadObjectId) return { unresolved: `Teams did not give the Microsoft Entra identity of ${person.name}, so Countersign cannot check who they are.` };
+    if (person.aadObjectId && person.aadObjectId.toLowerCase() !== aadObjectId.toLowerCase()) {
+      return { unresolved: `The mention of ${person.name} names the Entra object id ${person.aadObjectId}, but Teams says that member is ${aadObjectId}; nothing was changed. Mention the person again, picking them from the list.` };
+    }
     return { aadObjectId, tenantId: member.tenantId ?? tenantId, name: (member.name ?? person.name).slice(0, 200) };
   } catch (err) {
     const status = (err as { statusCode?: number }).statusCode;

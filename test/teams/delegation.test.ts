@@ -61,13 +61,25 @@ describe('Teams: delegation for absence (fake Bot Connector, controlled clock)',
     assert.equal((granted.data as { onBehalfOf: { aadObjectId: string } }).onBehalfOf.aadObjectId, people.bob.aadObjectId);
   });
 
-  it("takes the mention's Entra object id when Teams sends it, and echoes the end in the sender's time zone", async () => {
+  it("checks the mention's Entra object id against Teams' member record, and echoes the end in the sender's time zone", async () => {
     const said = await sayNaming(h, people.bob, 'delegate @person until 2099-01-01', people.carol, { withObjectId: true, localTimezone: 'Europe/Berlin' });
     // Past delegation.maxDuration: refused, after reading the time in Berlin.
     assert.match(said, /A delegation may last at most 14 days \(delegation.maxDuration\); 2099-01-01 00:00 Europe\/Berlin \(2098-12-31T23:00:00\.000Z\) is later than that: it may end by \d{4}-\d{2}-\d{2} \d{2}:\d{2} Europe\/Berlin \(\S+Z\) at the latest\./);
     const ok = await sayNaming(h, people.bob, 'delegate @person for 2h', people.carol, { withObjectId: true, localTimezone: 'Europe/Berlin' });
     assert.match(ok, /until \d{4}-\d{2}-\d{2} \d{2}:\d{2} Europe\/Berlin \(/);
-    assert.deepEqual(h.connector.memberLookups, []);
+    assert.deepEqual(h.connector.memberLookups.map((l) => l.memberId), [people.carol.id, people.carol.id], 'looked up each time');
+  });
+
+  it('never takes the name or object id a mention claims: a member Teams does not know is refused, one whose id differs too', async () => {
+    // What a doctored client could send: a made-up person with a reassuring name and a GUID.
+    const ghost = { ...people.carol, id: '29:nonexistent', name: 'CISO Security Officer (approved by CAB)', aadObjectId: 'abcdefab-0000-4000-8000-000000000001' };
+    const refused = await sayNaming(h, people.bob, 'delegate @person for 3d', ghost, { withObjectId: true });
+    assert.match(refused, /Countersign could not look up CISO Security Officer \(approved by CAB\) \(they are not a member of this conversation\); nothing was changed\./);
+    // Carol's member record, with another object id in the mention.
+    const swapped = await sayNaming(h, people.bob, 'delegate @person for 3d', { ...people.carol, aadObjectId: people.alice.aadObjectId, name: 'Someone Else' }, { withObjectId: true });
+    assert.match(swapped, new RegExp(`The mention of Someone Else names the Entra object id ${people.alice.aadObjectId}, but Teams says that member is ${people.carol.aadObjectId}; nothing was changed\\.`));
+    assert.deepEqual(await h.bot.deps.store.delegations.inForce(h.clock.now().toISOString()), []);
+    assert.deepEqual(await auditOf(h, { types: ['delegation.created'] }), []);
   });
 
   it('ends the delegation by time: after it, the delegate is refused like anyone without the role', async () => {
