@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openReadOnly, openWritable, whyNotWritable } from '../../src/store/sqlite/connection';
+import { sqliteOpenProblem } from '../../src/store/sqlite/open-problem';
 
 const cantOpen = Object.assign(new Error('unable to open database file'), { code: 'SQLITE_CANTOPEN' });
 const errno = (code: string) => Object.assign(new Error(code), { code });
@@ -40,6 +41,15 @@ describe('opening the SQLite database for writing', () => {
   it('keeps SQLite\'s words, with the path, when the directory and file are writable', () => {
     const err = whyNotWritable(file, cantOpen, () => undefined) as Error;
     assert.equal(err.message, 'cannot open /srv/countersign/data/countersign.db for writing: unable to open database file');
+  });
+
+  it('tells a start that met "attempt to write a readonly database" after opening which files and directory must be writable', () => {
+    const file = path.join(os.tmpdir(), `countersign-ro-${process.pid}`, 'countersign.db');
+    const problem = sqliteOpenProblem(Object.assign(new Error('attempt to write a readonly database'), { code: 'SQLITE_READONLY_DBMOVED' }), file);
+    assert.equal(
+      problem?.message,
+      `Countersign cannot write the SQLite database ${file} (attempt to write a readonly database): the user it runs as must be able to write that file, its -wal and -shm files beside it, and the directory ${path.dirname(file)} (SQLite makes and removes those files there); check their owner and mode (ls -l ${path.dirname(file)}), and that the disk is not mounted read-only`,
+    );
   });
 
   it('leaves other errors as they are', () => {

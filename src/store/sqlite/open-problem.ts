@@ -2,6 +2,8 @@
  * What a start that could not open the SQLite store is told: SQLite's own words ("database is
  * locked", "database disk image is malformed") with the file, what it means and what to do.
  */
+import path from 'node:path';
+import { whyNotWritable } from './connection';
 import { isBusy } from './write-lock';
 
 export class SqliteStartupError extends Error {
@@ -23,6 +25,13 @@ export function sqliteOpenProblem(err: unknown, file: string): SqliteStartupErro
       return `the SQLite database ${file} is damaged (${said}): restore it, with its -wal file, from a backup (docs/faults.md); countersign audit verify says how much of its audit log can still be read`;
     }
     if (code.startsWith('SQLITE_IOERR')) return `the disk holding ${file} failed a read or write (${said}): check the disk, then start again`;
+    if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM')) {
+      // Which of the directory, the file, its -wal and -shm cannot be written, when the file system says.
+      const named = (whyNotWritable(file, Object.assign(new Error(said), { code: code.replace(/^(SQLITE_[A-Z]+).*$/, '$1') })) as Error).message;
+      const dir = path.dirname(path.resolve(file));
+      if (!named.endsWith(said)) return named;
+      return `Countersign cannot write the SQLite database ${file} (${said}): the user it runs as must be able to write that file, its -wal and -shm files beside it, and the directory ${dir} (SQLite makes and removes those files there); check their owner and mode (ls -l ${dir}), and that the disk is not mounted read-only`;
+    }
     return `the SQLite database ${file} cannot be used (${said})`;
   })();
   return new SqliteStartupError(words, code);
