@@ -67,11 +67,29 @@ export async function reportingInputErrors(io: AuditCliIo, run: () => Promise<nu
   try {
     io.setExitCode(await run());
   } catch (err) {
+    const storage = storageProblem(err);
+    if (storage) {
+      io.stderr.write(`error: ${storage}\n`);
+      io.setExitCode(EXIT_INPUT);
+      return;
+    }
     const known = err instanceof AuditInputError || err instanceof SigningKeyError;
     if (!known) throw err;
     io.stderr.write(`error: ${err.message}\n`);
     io.setExitCode(EXIT_INPUT);
   }
+}
+
+/**
+ * The audit database's storage failing under a command (SQLite's disk I/O error, a full disk, a file
+ * past the process's size limit), in words: the command records what it does there, so what it did
+ * is not recorded, and the disk is what to look at. Undefined for any other error.
+ */
+function storageProblem(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !/^SQLITE_(FULL|IOERR)/.test(code)) return undefined;
+  const why = code.startsWith('SQLITE_FULL') ? 'its disk is full' : 'the disk failed a write, or the file reached a size limit (ulimit -f)';
+  return `Countersign could not write its audit database (${(err as Error).message}, ${code}): ${why}. This command records what it does there, so what it did is not recorded (an export already written out stays, without its audit.exported record); free space or check the disk, then run it again.`;
 }
 
 export interface Database {
