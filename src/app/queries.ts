@@ -1,7 +1,7 @@
 /** Read-only answers: help from the catalog, the pending list, a request's status. */
-import type { CommandSpec } from '../domain/catalog';
+import type { CommandSpec, RequesterRule } from '../domain/catalog';
 import { formatDuration, plural } from '../domain/duration-text';
-import { decidingRoles } from '../domain/policy';
+import { decidingRoles, describeKind } from '../domain/policy';
 import { whoMustApprove } from '../domain/policy-text';
 import { breakGlassWords, whenItMayRun } from '../domain/policy-words';
 import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
@@ -25,9 +25,19 @@ export async function help(deps: Pick<AppDeps, 'config' | 'directory' | 'log'>, 
   return deps.config.catalog.commands.map((c) => ({
     usage: usage(c),
     description: c.description,
-    approval: c.policy ? `needs ${c.policy.requirements ? whoMustApprove(c.policy) : `${plural(c.policy.approvals, 'approval')} from ${c.policy.approverRoles.join(' or ')}`}${c.policy.reason?.required ? ', a reason' : ''} within ${formatDuration(c.policy.ttlSeconds)}${reachText(c.policy)}` : 'read-only, no approval',
+    approval: c.policy
+      ? `needs ${c.policy.requirements ? `${whoMustApprove(c.policy)},` : `${plural(c.policy.approvals, 'approval')} from ${c.policy.approverRoles.join(' or ')}`} within ${formatDuration(c.policy.ttlSeconds)}${c.policy.reason?.required ? '; a reason is required' : ''}${whereText(c.policy)}${reachText(c.policy)}`
+      : `read-only, no approval${c.readers ? whereText(c.readers) : ''}`,
     allowed: !c.policy || c.policy.requesterRoles.length === 0 || roles.holdsAny(c.policy.requesterRoles, actor.aadObjectId),
   }));
+}
+
+/** Where the command may be asked for, when not everywhere: its conversation types, or the conversations it names. */
+function whereText(rule: RequesterRule): string {
+  const parts: string[] = [];
+  if (rule.conversationTypes.length > 0 && rule.conversationTypes.length < 3) parts.push(`asked only in a ${rule.conversationTypes.map(describeKind).join(' or ')}`);
+  if (rule.conversationIds.length > 0) parts.push(`only in ${plural(rule.conversationIds.length, 'conversation')} its policy names`);
+  return parts.length ? `; ${parts.join(', ')}` : '';
 }
 
 /** How approvers hear of a request, in help's words: reminders and escalation (personal chats are the default, not repeated). */

@@ -17,6 +17,16 @@ describe('app: queries', () => {
     await settle(f);
   });
 
+  it('says in help where a command may be asked for, when not everywhere, and a required reason apart from the time to decide', async () => {
+    const text = fs
+      .readFileSync(EXAMPLE_CONFIG, 'utf8')
+      .replace(/(- name: delete resource group[\s\S]*?)ttl: 1h\n      conversations:\n        types: \[channel, groupChat, personal\]\n/, '$1ttl: 1h\n      reason: { required: true }\n      conversations:\n        types: [channel]\n');
+    assert.ok(text.includes('types: [channel]\n'), 'the example config changed');
+    f = appOnFakes({ configText: text });
+    const entry = (await f.app.help(alice)).find((e) => e.usage === 'delete resource group <name>');
+    assert.equal(entry?.approval, 'needs 1 approval from platform-approvers within 1 hour; a reason is required; asked only in a channel');
+  });
+
   it('shows in help every command with its approval rule, and which ones this person may ask for', async () => {
     const forAlice = await f.app.help(alice);
     const forCarol = await f.app.help(carol);

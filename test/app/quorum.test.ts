@@ -39,7 +39,7 @@ describe('app: a quorum across two roles, with a required reason', () => {
 
   it('says in help who must approve and that a reason is needed', async () => {
     const entry = (await f.app.help(alice)).find((e) => e.usage.startsWith('delete resource group'))!;
-    assert.match(entry.approval, /^needs 1 from quorum-platform AND 1 from security, by different people, never the requester, a reason within 1 hour/);
+    assert.match(entry.approval, /^needs 1 from quorum-platform AND 1 from security, by different people, never the requester, within 1 hour; a reason is required/);
   });
 
   it('refuses a second platform approver while security is missing, and audits the refusal naming what is needed', async () => {
