@@ -82,7 +82,7 @@ export function requestCardView(r: ApprovalRequest, options: RequestCardOptions 
     ...riskView(r),
     ...changeView(r),
     facts: detailFacts(r),
-    approvalText: approvalText(r),
+    approvalText: `${approvalText(r)}${decidable ? runLaterText(r) : ''}`,
     approvedBy: r.approvals.map((a) => ({ line: `Approved by ${md(deciderText(a))}, ${localTime(a.at)}` })),
     reachLines: reachLines(r).map((line) => ({ line })),
     hasExpiry: decidable,
@@ -112,6 +112,13 @@ function detailFacts(r: ApprovalRequest): { title: string; value: string }[] {
     { title: 'Operation hash', value: md(r.operationHash.slice(0, 16)) },
     { title: 'Policy version', value: md(r.policy.version.slice(0, 12)) },
   ];
+}
+
+/** Before a decision: that it will not run at once when approved, and when it will (what approvers decide on). */
+function runLaterText(r: ApprovalRequest): string {
+  const windows = (r.policy.schedule?.windows.length ?? 0) > 0;
+  if (r.requestedRunAt) return ` Once approved, it waits to run until ${localTime(r.requestedRunAt)}${windows ? ', then for its maintenance window' : ''}, as its requester asked.`;
+  return windows ? ' Once approved, it runs only in its command\'s maintenance windows.' : '';
 }
 
 function approvalText(r: ApprovalRequest): string {

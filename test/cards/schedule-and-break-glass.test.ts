@@ -33,4 +33,13 @@ describe('cards: scheduled and break-glass requests', () => {
     assert.doesNotMatch(cardText(requestCard(requestIn('succeeded', { approvals: [], breakGlass: reviewed, unreachable }))), /Could not reach/);
     assert.doesNotMatch(cardText(requestCard(requestIn('succeeded', { unreachable }))), /Could not reach/, 'an ordinary request once decided: as before');
   });
+
+  it('tells approvers, before they decide, that an approval will not run at once: the time asked for, or the windows', () => {
+    const asked = requestIn('pending', { requestedRunAt: '2026-03-07T02:00:00.000Z' });
+    assert.match(cardText(requestCard(asked)), /Needs 1 approval from .*: none yet\. Once approved, it waits to run until \{\{DATE\(2026-03-07T02:00:00Z, SHORT\)\}\} \{\{TIME\(2026-03-07T02:00:00Z\)\}\}, as its requester asked\./);
+    const windows = [{ days: ['sat' as const], from: '02:00', to: '05:00', zone: 'UTC' }];
+    const inWindow = requestIn('pending', { policy: { ...asked.policy, schedule: { windows, maxAheadSeconds: 604_800 } } });
+    assert.match(cardText(requestCard(inWindow)), /Once approved, it runs only in its command's maintenance windows\./);
+    assert.doesNotMatch(cardText(requestCard(requestIn('pending'))), /Once approved/, 'one that runs at once says nothing of it');
+  });
 });
