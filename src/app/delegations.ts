@@ -11,8 +11,9 @@ import { authorityFor, delegate, DEFAULT_DELEGATION_POLICY, revoke, samePerson a
 import { decidingRoles } from '../domain/policy';
 import { describeUntil, exampleDay, parseUntil, zoneOrUtc } from '../domain/delegation-time';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
-import type { Actor, ApprovalRequest, Source } from '../domain/request';
-import type { AppDeps } from './context';
+import { withdrawDelegatedApprovals } from '../domain/lifecycle';
+import { DECIDABLE_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
+import { transact, type AppDeps } from './context';
 import { accessForView, accessWithGroups } from './group-access';
 import { DelegationConflictError } from './ports';
 
@@ -115,7 +116,21 @@ export async function revokeDelegation(deps: AppDeps, cmd: RevokeCommand): Promi
   const result = await commit(deps, now, (inForce) => revoke(cmd.actor, inForce, now, person, cmd.source));
   if (!result.ok) return refuse(deps, cmd, result.refusal);
   const names = result.change.ended.map((d) => d.delegate.name).join(', ');
-  return { ok: true, text: `Revoked: ${names} can no longer decide on your behalf. Approvals they gave for you on requests not yet executed no longer count.` };
+  const withdrawn = await withdrawFromOpenRequests(deps, new Set(result.change.ended.map((d) => d.id)), cmd.actor);
+  const taken = withdrawn.length > 0 ? ` Taken off ${withdrawn.join(', ')}, which wait for other approvers again.` : '';
+  return { ok: true, text: `Revoked: ${names} can no longer decide on your behalf. Approvals they gave for you on requests not yet executed no longer count.${taken}` };
+}
+
+/** The approvals the ended delegations carried, taken off every request still to be decided (each audited, its cards updated); returns their ids. */
+async function withdrawFromOpenRequests(deps: AppDeps, ended: ReadonlySet<string>, by: Actor): Promise<string[]> {
+  const open = await deps.store.requests.list({ states: [...DECIDABLE_STATES] });
+  const carrying = open.filter((r) => r.approvals.some((a) => a.delegationId !== undefined && ended.has(a.delegationId)));
+  const withdrawn: string[] = [];
+  for (const r of carrying) {
+    const outcome = await transact(deps, r.id, (current) => withdrawDelegatedApprovals(current, ended, by, deps.clock.now()));
+    if (outcome?.result.ok) withdrawn.push(r.id);
+  }
+  return withdrawn;
 }
 
 export interface DelegationsView {

@@ -56,6 +56,8 @@ export enum RefusalReason {
   DelegateUnknown = 'delegate-unknown',
   /** `revoke delegation` with no delegation in force to revoke. */
   NoDelegation = 'no-delegation',
+  /** The approvals a revoked delegation carried, taken off a request still to be decided. */
+  DelegationRevoked = 'delegation-revoked',
   /** A delegate tried to decide a request asked for by the person they stand in for. */
   OnBehalfOfRequester = 'on-behalf-of-requester',
   /** The person's authority already counted (they approved, or someone did on their behalf). */

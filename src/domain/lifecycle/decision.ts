@@ -206,3 +206,16 @@ function onBehalf(ctx: DecisionContext): { onBehalfOf?: Actor; delegationId?: st
 function onBehalfData(ctx: DecisionContext): { data?: Record<string, unknown> } {
   return ctx.onBehalfOf ? { data: onBehalf(ctx) } : {};
 }
+
+/**
+ * The approvals given under delegations that just ended (revoked), taken off a request still to be
+ * decided and audited as approval.revoked: they no longer count, and its card then shows what still
+ * does, so the next approver does not complete it on an approval that would fail it at execution.
+ */
+export function withdrawDelegatedApprovals(r: ApprovalRequest, ended: ReadonlySet<string>, by: Actor, now: Date): Transition {
+  const gone = r.approvals.filter((a) => a.delegationId !== undefined && ended.has(a.delegationId));
+  if (!isDecidable(r) || gone.length === 0) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} holds no approval given under that delegation that is still to count.`);
+  const updated = next(r, now, { approvals: r.approvals.filter((a) => !gone.includes(a)) });
+  const detail = `${gone.map((a) => deciderText(a)).join(', ')}: no longer count(s), as ${by.name} revoked the delegation; ${outstandingText(updated) || 'still to be decided'}.`;
+  return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', now.toISOString(), { result: 'refused', reason: RefusalReason.DelegationRevoked, detail }, { actor: by })] };
+}

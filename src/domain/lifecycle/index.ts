@@ -17,7 +17,7 @@
  * reach.ts records reminders, escalation and who could (not) be told.
  */
 export type { DecisionContext, Transition } from './transition';
-export { approve, cancel, expire, isPastExpiry, reject } from './decision';
+export { approve, cancel, expire, isPastExpiry, reject, withdrawDelegatedApprovals } from './decision';
 export { missedWindow, moveToNextOpening, scheduleDue } from './schedule';
 export { breakGlassDueAt, breakGlassRefusal, breakGlassRound, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOpen, reviewOverdue } from './break-glass';
 export {
