@@ -8,7 +8,7 @@
  * has one, else the approvers and notice channels again), once across instances.
  */
 import { neutralise, requestRef } from '../domain/audit';
-import { breakGlassRefusal, markReviewOverdue, peopleToDecide, reviewOverdue } from '../domain/lifecycle';
+import { breakGlassLimitRefusal, breakGlassRefusal, markReviewOverdue, peopleToDecide, reviewOverdue } from '../domain/lifecycle';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import { transact, type AppDeps } from './context';
@@ -18,8 +18,21 @@ import { auditRefused, type RequestAttempt } from './request-gate';
 /** The break-glass checks before the usual request checks: allowed for the command, by this person, with a reason (refusals audited). */
 export async function breakGlassGate(deps: AppDeps, attempt: RequestAttempt): Promise<Refusal | undefined> {
   const scheduled = attempt.runAt ? refusal(RefusalReason.RunTimeRefused, 'Break-glass runs at once: it cannot wait for a time (drop "at ..."), and a change that can wait can be approved. Nothing was run.') : undefined;
-  const refused = scheduled ?? breakGlassRefusal(attempt.command, attempt.actor, deps.config.access.roles, attempt.reason);
+  const refused = scheduled ?? breakGlassRefusal(attempt.command, attempt.actor, deps.config.access.roles, attempt.reason) ?? (await overLimit(deps, attempt));
   return refused ? auditRefused(deps, attempt, refused, { breakGlass: true }) : undefined;
+}
+
+/** The policy's maxUses, counted from the store (so across instances and restarts): this person's uses of the command within its window. */
+async function overLimit(deps: AppDeps, attempt: RequestAttempt): Promise<Refusal | undefined> {
+  const limit = attempt.command.policy?.breakGlass?.maxUses;
+  if (!limit) return undefined;
+  const now = deps.clock.now();
+  // A use within the window changed its request since the window began: these are every candidate.
+  const since = new Date(now.getTime() - limit.perSeconds * 1000).toISOString();
+  const changed = await deps.store.requests.list({ updatedSince: since });
+  const who = attempt.actor.aadObjectId.toLowerCase();
+  const usedAt = changed.filter((r) => r.breakGlass && r.command === attempt.command.name && r.requester.aadObjectId.toLowerCase() === who).map((r) => r.breakGlass!.usedAt);
+  return breakGlassLimitRefusal(attempt.command, usedAt, now);
 }
 
 export function breakGlassEvent(r: ApprovalRequest, actor: Actor, source: Source) {

@@ -52,5 +52,10 @@ export function buildBreakGlass(c: RawCommand, i: number, input: RawConfig, at: 
   raw.roles.forEach((r, j) => {
     if (!declared.includes(r)) at([...key, 'roles', j], `role "${r}" is not declared under roles${didYouMean(r, declared)} (declared: ${declared.join(', ')})`);
   });
-  return { roles: [...raw.roles], reviewWithinSeconds: parseDuration(raw.reviewWithin), notify: [...(raw.notify ?? [])] };
+  return {
+    roles: [...raw.roles],
+    reviewWithinSeconds: parseDuration(raw.reviewWithin),
+    notify: [...(raw.notify ?? [])],
+    ...(raw.maxUses ? { maxUses: { count: raw.maxUses.count, perSeconds: parseDuration(raw.maxUses.per) } } : {}),
+  };
 }

@@ -108,7 +108,7 @@ export interface RawCommand {
     /** How long an approval stays valid waiting for its run (default 7d). */
     maxScheduleAhead?: string;
     /** Off unless allowed: true. Who may run it at once without approval, and how it is reviewed. */
-    breakGlass?: { allowed: boolean; roles: string[]; reviewWithin: string; notify?: string[] };
+    breakGlass?: { allowed: boolean; roles: string[]; reviewWithin: string; notify?: string[]; maxUses?: { count: number; per: string } };
   } & RawReach;
 }
 

@@ -22,5 +22,6 @@ export function breakGlassWords(p: CommandPolicy): string {
   const b = p.breakGlass;
   if (!b) return 'break-glass: not allowed';
   const notice = b.notify.length ? `, notice to ${b.notify.length} channel(s)` : '';
-  return `break-glass: allowed for ${b.roles.join(' or ')} with a reason, reviewed by an approver within ${formatDuration(b.reviewWithinSeconds)}${notice}`;
+  const limit = b.maxUses ? `, at most ${b.maxUses.count} use(s) per person in ${formatDuration(b.maxUses.perSeconds)}` : '';
+  return `break-glass: allowed for ${b.roles.join(' or ')} with a reason, reviewed by an approver within ${formatDuration(b.reviewWithinSeconds)}${notice}${limit}`;
 }

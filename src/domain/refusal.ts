@@ -56,6 +56,8 @@ export enum RefusalReason {
   DelegateUnknown = 'delegate-unknown',
   /** `revoke delegation` with no delegation in force to revoke. */
   NoDelegation = 'no-delegation',
+  /** The person used break-glass for the command as often as its policy allows in the window (breakGlass.maxUses). */
+  BreakGlassLimit = 'break-glass-limit',
   /** The approvals a revoked delegation carried, taken off a request still to be decided. */
   DelegationRevoked = 'delegation-revoked',
   /** A delegate tried to decide a request asked for by the person they stand in for. */

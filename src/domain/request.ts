@@ -72,6 +72,8 @@ export interface BreakGlassPolicy {
   reviewWithinSeconds: number;
   /** Conversation ids the loud notice goes to (besides the approvers in personal chats). */
   notify: string[];
+  /** At most `count` uses by one person of this command within any `perSeconds` (absent: no limit but the request rate). */
+  maxUses?: { count: number; perSeconds: number };
 }
 
 /** A break-glass use recorded on its request: it ran without approval and waits for a second person's review. */

@@ -174,6 +174,27 @@ describe('app: break-glass', () => {
     });
   });
 
+  it('refuses a use past its policy\'s maxUses for that person, counted from the store, audited, until the window moves on', async () => {
+    const limited = `breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h, notify: ["${NOTICE}"], maxUses: { count: 2, per: 24h } }`;
+    f = appOnFakes({ messenger, configText: reachConfigText([limited]) });
+    const use = (group: string) => breakGlass(f, alice, `break-glass delete resource group ${group} reason: outage INC-42`);
+    assert.ok((await use('staging-old')).ok);
+    f.clock.advance(HOUR);
+    assert.ok((await use('staging-older')).ok);
+    await settle(f);
+    // Another instance, after a restart: the count is the store's.
+    const third = await f.anotherRun().breakGlass({ command: f.config.catalog.find('delete resource group')!, values: { name: 'staging-oldest' }, reason: 'outage INC-42', actor: alice, source: sourceIn(opsChannel, 'bg-3') });
+    assert.equal(third.ok, false);
+    assert.match(third.ok ? '' : 'refusal' in third ? third.refusal.message : third.error, /^You used break-glass for "delete resource group" 2 time\(s\) in the last 1 day, as often as its policy allows \(breakGlass\.maxUses\): ask for approval instead, or wait until \S+Z\. Nothing was run\.$/);
+    const refused = (await f.audit({ types: ['request.refused'] })).at(-1);
+    assert.equal(refused?.outcome.reason, RefusalReason.BreakGlassLimit);
+    assert.equal(f.azure.executions.length, 2);
+    // Someone else is not counted against Alice's uses; a day after her first, she may again.
+    f.clock.advance(23 * HOUR + 1000);
+    assert.ok((await use('staging-oldest')).ok);
+    assert.match((await f.app.help(alice)).find((e) => e.usage.startsWith('delete resource group'))?.approval ?? '', /at most 2 use\(s\) per person in 1 day/);
+  });
+
   it('refuses, and audits, break-glass on a command whose policy does not allow it: nothing runs', async () => {
     const made = await breakGlass(f, alice, 'break-glass tag rg-web owner platform-team reason: urgent');
     assert.ok(!made.ok && 'refusal' in made);

@@ -10,6 +10,7 @@
  */
 import { requestEvent } from '../audit';
 import type { CommandSpec } from '../catalog';
+import { formatDuration } from '../duration-text';
 import { decidingRoles, type Roles } from '../policy';
 import { RefusalReason, refusal, type Refusal } from '../refusal';
 import { OPEN_STATES, type Actor, type ApprovalRequest, type RoundOccasion } from '../request';
@@ -24,6 +25,23 @@ export function breakGlassRefusal(command: CommandSpec, actor: Actor, roles: Rol
   }
   if (!reason?.trim()) return refusal(RefusalReason.BreakGlassReasonMissing, `Break-glass needs a reason: end the message with "reason: <why this cannot wait for approval>". Nothing was run.`);
   return undefined;
+}
+
+/**
+ * Why this person may not use break-glass for the command again yet: its policy's maxUses, against
+ * the times of their earlier uses of it (`usedAt`, any order). Undefined when they may.
+ */
+export function breakGlassLimitRefusal(command: CommandSpec, usedAt: readonly string[], now: Date): Refusal | undefined {
+  const limit = command.policy?.breakGlass?.maxUses;
+  if (!limit) return undefined;
+  const windowMs = limit.perSeconds * 1000;
+  const recent = usedAt.filter((t) => Date.parse(t) > now.getTime() - windowMs).sort();
+  if (recent.length < limit.count) return undefined;
+  const again = new Date(Date.parse(recent[recent.length - limit.count]) + windowMs).toISOString();
+  return refusal(
+    RefusalReason.BreakGlassLimit,
+    `You used break-glass for "${command.name}" ${recent.length} time(s) in the last ${formatDuration(limit.perSeconds)}, as often as its policy allows (breakGlass.maxUses): ask for approval instead, or wait until ${again}. Nothing was run.`,
+  );
 }
 
 /** A new request, run at once: approved without approval, marked as break-glass, its review due later. */
