@@ -218,6 +218,16 @@ describe('PostgreSQL: a lock held by another session', function () {
       assert.equal(await store.ping(), true);
     });
 
+    it('is not ready while card_messages is locked past the wait: every click binds or claims its card there', async () => {
+      const store = await open();
+      const l = await lock('card_messages');
+      await new Promise((r) => setTimeout(r, LIMIT_MS + 50));
+      assert.equal(await store.ping(), false);
+      assert.match(store.writeReadiness().problem ?? '', /the table card_messages held in AccessExclusiveLock by PostgreSQL process \d+ \(operator-psql\)/);
+      await l.release();
+      assert.equal(await store.ping(), true);
+    });
+
     it('is not ready at once when a write gave up on a lock, until a write commits', async () => {
       const store = await open();
       await store.audit.append([anEvent('config.loaded')]);

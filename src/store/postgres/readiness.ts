@@ -25,8 +25,11 @@ export interface Readiness {
   problem?: string;
 }
 
-/** The tables every request write takes ROW EXCLUSIVE on (an approval updates one and appends to the others). */
-const WRITER_TABLES = 'requests, request_versions, audit_log';
+/**
+ * The tables the writes take ROW EXCLUSIVE on: every request write (an approval updates one and
+ * appends to the others), and card_messages, where every click's card is bound and claimed.
+ */
+const WRITER_TABLES = 'requests, request_versions, audit_log, card_messages';
 const WRITER_TABLE_LOCKS = new Set(WRITER_TABLES.split(', ').map((t) => `the table ${t}`));
 
 export class PostgresReadiness {
