@@ -176,7 +176,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     if (!options.store) await store?.close();
     throw err;
   });
-  await reportDeletedRequests(store, log);
+  // A look for rows deleted by hand, said in the log; the start does not wait for it.
+  void reportDeletedRequests(store, log).catch((err: unknown) => log.warn({ err: String(err) }, 'could not look for requests deleted outside Countersign'));
   const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFile, log, keyDir: settings.dataDir });
   const signNow = (trigger: 'records' | 'timer') => () =>
     withLogContext({ job: 'audit-checkpoint' }, () => checkpointer.write(trigger)).catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint failed'));
