@@ -20,6 +20,8 @@ import { withLogContext } from '../log/context';
 import {
   detectDrift,
   finishExecution,
+  missedWindow,
+  moveToNextOpening,
   recordProgress,
   recordStarted,
   readyToRun,
@@ -213,6 +215,12 @@ export class Executor {
   private async run(requestId: string): Promise<void> {
     const { deps } = this;
     const approved = await deps.store.requests.get(requestId);
+    // Approved inside its window, and not started before the window closed: it waits for the next opening.
+    if (approved && missedWindow(approved, deps.clock.now())) {
+      const moved = await this.save(requestId, (r) => moveToNextOpening(r, deps.clock.now()));
+      if (moved) await deps.notifier.tellRequester(moved, `Request ${requestId} did not run: it ${moved.runAt ? `missed its maintenance window; it runs in the next opening, at ${moved.runAt}` : 'missed its maintenance window'}.`);
+      return;
+    }
     // A scheduled request is run only once its time came; the claim below makes it run once.
     if (!approved || !readyToRun(approved, deps.clock.now())) return;
     // What the row claims (approved, by whom, which operation) must be in the request's audit records.

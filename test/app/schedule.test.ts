@@ -136,7 +136,7 @@ describe('app: approve now, run later', () => {
     assert.equal(moved.runAt, '2026-03-08T02:00:00.000Z', 'the next opening: Sunday 02:00 in London');
     const records = (await f.audit({ requestId: r.id })).filter((x) => x.type === 'request.scheduled');
     assert.equal(records.length, 2, 'recorded once across instances');
-    assert.match(records[1].outcome.detail ?? '', /^missed its maintenance window: it was due at 2026-03-07T02:00:00\.000Z, and the window closed before Countersign could start it \(no instance was running\); runs in the next opening, at 2026-03-08T02:00:00\.000Z$/);
+    assert.match(records[1].outcome.detail ?? '', /^missed its maintenance window: it was due at 2026-03-07T02:00:00\.000Z, and the window closed before Countersign could start it \(no instance was running, or its start could not be recorded\); runs in the next opening, at 2026-03-08T02:00:00\.000Z$/);
     assert.deepEqual(records[1].data, { runAt: '2026-03-08T02:00:00.000Z', validUntil: moved.expiresAt, missed: '2026-03-07T02:00:00.000Z' });
     assert.match(f.notifier.told(r.id).at(-1) ?? '', /^Request .* did not run: it missed its maintenance window: .* runs in the next opening, at 2026-03-08T02:00:00\.000Z\.$/);
 
@@ -149,6 +149,30 @@ describe('app: approve now, run later', () => {
     await settle(f);
     assert.equal((await f.request(r.id)).state, 'succeeded');
     assert.equal(f.azure.executions.length, 1);
+  });
+
+  it('does not start late an approval given inside its window when the window closed before the start: it waits for the next opening', async () => {
+    f = appOnFakes({ configText: withWindows('[{ days: [mon], from: "08:00", to: "10:00", zone: UTC }]') });
+    const r = await asked(f, alice, DELETE);
+    // This run stops right after the approval (as a crash would), inside the window.
+    await f.app.executor.stop();
+    await click(f, bob, r, 'approve');
+    assert.equal((await f.request(r.id)).state, 'approved');
+    at(f, '2026-03-02T11:00:00Z');
+    const restarted = f.anotherRun();
+    await restarted.catchUp();
+    await restarted.executor.idle();
+    assert.equal(f.azure.executions.length, 0, 'nothing sent outside the window');
+    const moved = await f.request(r.id);
+    assert.equal(moved.state, 'scheduled');
+    assert.equal(moved.runAt, '2026-03-09T08:00:00.000Z');
+    const scheduled = (await f.audit({ requestId: r.id })).filter((x) => x.type === 'request.scheduled');
+    assert.match(scheduled.at(-1)?.outcome.detail ?? '', /^missed its maintenance window: it was due at .*; runs in the next opening, at 2026-03-09T08:00:00\.000Z$/);
+    assert.match(f.notifier.told(r.id).at(-1) ?? '', /did not run: it missed its maintenance window; it runs in the next opening, at 2026-03-09T08:00:00\.000Z\./);
+    at(f, '2026-03-09T08:00:00Z');
+    await restarted.sweepScheduled();
+    await settle(f, restarted);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
   });
 
   it('runs at once when approved inside its window', async () => {

@@ -19,7 +19,7 @@ import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
 import type { Actor, Approval, ApprovalRequest, Execution, Requirement } from '../request';
 import { runsOnBreakGlass } from './break-glass';
-import { scheduleDue } from './schedule';
+import { scheduleDue, windowOpen } from './schedule';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 
 /** Who claims an execution, until when, and the correlation id its ARM calls will carry. */
@@ -101,8 +101,9 @@ export function startExecution(
 }
 
 /** Approved, or scheduled and due: what may be claimed for execution (or found drifted). */
+/** Approved (inside its maintenance window, when its command has any), or scheduled and due. */
 export function readyToRun(r: ApprovalRequest, now: Date): boolean {
-  return r.state === 'approved' || scheduleDue(r, now);
+  return (r.state === 'approved' && windowOpen(r, now)) || scheduleDue(r, now);
 }
 
 function notReady(r: ApprovalRequest): Transition {

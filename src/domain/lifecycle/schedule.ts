@@ -28,7 +28,7 @@ export function scheduleIfLater(approved: ApprovalRequest, now: Date): { request
 }
 
 /** Whether the command's maintenance windows (as the request recorded them) let it run now: always, without any. */
-function windowOpen(r: Pick<ApprovalRequest, 'policy'>, now: Date): boolean {
+export function windowOpen(r: Pick<ApprovalRequest, 'policy'>, now: Date): boolean {
   const windows = r.policy.schedule?.windows ?? [];
   return windows.length === 0 || nextWindowMoment(windows, now)?.getTime() === now.getTime();
 }
@@ -42,9 +42,13 @@ export function scheduleDue(r: Pick<ApprovalRequest, 'state' | 'runAt' | 'policy
   return r.state === 'scheduled' && r.runAt !== undefined && Date.parse(r.runAt) <= now.getTime() && windowOpen(r, now);
 }
 
-/** A scheduled request whose maintenance window closed before it was started (Countersign was not running then). */
+/**
+ * A request whose maintenance window closed before it was started (Countersign was not running then,
+ * or its start could not be written): scheduled for a time now past, or approved inside its window.
+ */
 export function missedWindow(r: Pick<ApprovalRequest, 'state' | 'runAt' | 'policy'>, now: Date): boolean {
-  return r.state === 'scheduled' && r.runAt !== undefined && Date.parse(r.runAt) <= now.getTime() && !windowOpen(r, now);
+  if (windowOpen(r, now)) return false;
+  return r.state === 'approved' || (r.state === 'scheduled' && r.runAt !== undefined && Date.parse(r.runAt) <= now.getTime());
 }
 
 /**
@@ -55,13 +59,17 @@ export function missedWindow(r: Pick<ApprovalRequest, 'state' | 'runAt' | 'polic
 export function moveToNextOpening(r: ApprovalRequest, now: Date): Transition {
   if (!missedWindow(r, now)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} did not miss its maintenance window.`);
   const opening = nextWindowMoment(r.policy.schedule?.windows ?? [], now);
-  const runAt = (opening ?? new Date(r.expiresAt)).toISOString();
-  const updated = next(r, now, { runAt });
-  const then = opening && opening.getTime() < Date.parse(r.expiresAt) ? `runs in the next opening, at ${runAt}` : `no opening comes before its approval ends at ${r.expiresAt}, so it will expire unstarted`;
-  const detail = `missed its maintenance window: it was due at ${r.runAt}, and the window closed before Countersign could start it (no instance was running); ${then}`;
+  // An approved one was due when it was approved: its approval holds maxScheduleAhead from then, as a scheduled one's does.
+  const approvedAt = r.approvals.map((a) => a.at).sort().at(-1) ?? r.updatedAt;
+  const validUntil = r.state === 'scheduled' ? r.expiresAt : new Date(Date.parse(approvedAt) + (r.policy.schedule?.maxAheadSeconds ?? DEFAULT_MAX_AHEAD_SECONDS) * 1000).toISOString();
+  const due = r.state === 'scheduled' ? r.runAt! : approvedAt;
+  const runAt = (opening ?? new Date(validUntil)).toISOString();
+  const updated = next(r, now, { state: 'scheduled', runAt, expiresAt: validUntil });
+  const then = opening && opening.getTime() < Date.parse(validUntil) ? `runs in the next opening, at ${runAt}` : `no opening comes before its approval ends at ${validUntil}, so it will expire unstarted`;
+  const detail = `missed its maintenance window: it was due at ${due}, and the window closed before Countersign could start it (no instance was running, or its start could not be recorded); ${then}`;
   return {
     ok: true,
     request: updated,
-    events: [requestEvent(updated, 'request.scheduled', now.toISOString(), { result: 'ok', detail }, { data: { runAt, validUntil: r.expiresAt, missed: r.runAt } })],
+    events: [requestEvent(updated, 'request.scheduled', now.toISOString(), { result: 'ok', detail }, { data: { runAt, validUntil, missed: due } })],
   };
 }
