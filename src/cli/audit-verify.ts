@@ -133,7 +133,9 @@ function evidenceFolderOf(file: string): string | undefined {
 
 /** Every file under `dir`, as a bundle names them (relative, "/" between folders). */
 function filesUnder(dir: string, prefix = ''): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]))
+    .sort();
 }
 
 /**
@@ -196,7 +198,9 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
     // The audit table itself dropped (PostgreSQL): damage to report, not a wrong input.
     const missing = missingFromSchema(err);
     if (!missing) throw err;
-    io.stdout.write(`Database: ${db.where}\nAUDIT LOG DAMAGED (deleted): ${missing} is missing from the database (dropped or renamed): its audit records are gone from it. Restore the database from a backup (docs/faults.md).\n`);
+    const what = missing === 'the table audit_log' ? 'AUDIT LOG DAMAGED (deleted)' : 'DATABASE DAMAGED';
+    const gone = missing === 'the table audit_log' ? ': its audit records are gone from it' : '';
+    io.stdout.write(`Database: ${db.where}\n${what}: ${missing} is missing from the database (dropped or renamed)${gone}. Restore the database from a backup (docs/faults.md).\n`);
     return EXIT_DAMAGED;
   }
   const checkpoints = await checkCheckpoints(db, chain, opts, io);
@@ -204,13 +208,16 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
   io.stdout.write(verificationReport(db.where, chain, warnings, checkpoints.result.problems.length > 0));
   io.stdout.write(checkpointReport(checkpoints.result, keySourceOf(opts, db.dataDir, io), !opts.publicKey));
   const gone = chain.requestsWithoutRow;
+  if (chain.requestsTableMissing) {
+    io.stdout.write('REQUESTS DELETED: the table requests is missing from the database (dropped), while the saved versions remain: no request can be decided or run. The audit records are as reported above; restore the table from a backup.\n');
+  }
   if (gone.length > 0) {
     const each = gone.map((r) => `  ${r.id}: last saved ${r.state} at ${r.updatedAt}`);
     io.stdout.write(
       `REQUESTS DELETED: ${gone.length === 100 ? 'at least 100' : gone.length} request(s) have saved versions but no row: deleted outside Countersign, which never deletes one (an approved or scheduled one will never run):\n${each.join('\n')}\nThe audit records of each are intact: find out who deleted the rows, and restore them from a backup.\n`,
     );
   }
-  if (!chain.ok || checkpoints.result.problems.length || gone.length > 0) return EXIT_DAMAGED;
+  if (!chain.ok || checkpoints.result.problems.length || gone.length > 0 || chain.requestsTableMissing) return EXIT_DAMAGED;
   // Checkpoints that could not be checked for want of a key are no pass: the user has to give it.
   if (checkpoints.keyProblem) {
     io.stderr.write(`error: ${checkpoints.keyProblem}\n`);

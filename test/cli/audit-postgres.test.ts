@@ -107,11 +107,22 @@ describe('countersign audit verify on PostgreSQL whose audit table was dropped',
       await store.close();
       const c = await db.superuser();
       try {
-        await c.query('DROP TABLE audit_log CASCADE');
+        await c.query('DROP TABLE requests CASCADE');
       } finally {
         await c.end();
       }
-      const r = await audit(['verify'], { COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: db.url, COUNTERSIGN_DATA_DIR: path.join(tmp.dir, 'data') });
+      const env = { COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: db.url, COUNTERSIGN_DATA_DIR: path.join(tmp.dir, 'data') };
+      // Another table dropped: the audit log is intact, and said to be; the table is named.
+      const requestsGone = await audit(['verify'], env);
+      assert.equal(requestsGone.code, 2, requestsGone.stdout + requestsGone.stderr);
+      assert.match(requestsGone.stdout, /Audit chain intact: 1 records[\s\S]*REQUESTS DELETED: the table requests is missing from the database \(dropped\)/);
+      const c2 = await db.superuser();
+      try {
+        await c2.query('DROP TABLE audit_log CASCADE');
+      } finally {
+        await c2.end();
+      }
+      const r = await audit(['verify'], env);
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.match(r.stdout, /AUDIT LOG DAMAGED \(deleted\): the table audit_log is missing from the database \(dropped or renamed\): its audit records are gone from it\. Restore the database from a backup/);
     } finally {

@@ -225,6 +225,17 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
     assert.match(r.stdout, /Audit chain intact/, 'the audit records are intact');
     assert.match(r.stdout, new RegExp(`REQUESTS DELETED: 1 request\\(s\\) have saved versions but no row: deleted outside Countersign, which never deletes one \\(an approved or scheduled one will never run\\):\n  ${gone.id}: last saved scheduled at ${timeAt(900).replace(/[.]/g, '\\.')}\n`));
 
+    // The whole table dropped: the chain is still reported (intact), and the table named.
+    const copy = path.join(tmp.dir, 'copy');
+    mkdirSync(copy);
+    copyFileSync(databaseFile(dataDir), databaseFile(copy));
+    const dropped = new Database(databaseFile(copy));
+    dropped.exec('DROP TABLE requests');
+    dropped.close();
+    const noTable = await audit(['verify', '--data-dir', copy]);
+    assert.equal(noTable.code, 2, noTable.stdout + noTable.stderr);
+    assert.match(noTable.stdout, /Audit chain intact[\s\S]*REQUESTS DELETED: the table requests is missing from the database \(dropped\), while the saved versions remain/);
+
     const reopened = await openSqliteStore({ file: databaseFile(dataDir) });
     try {
       const errors: { fields: object; msg: string }[] = [];
@@ -628,9 +639,10 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const card = path.join(out, 'cards', 'v01-pending.json');
       writeFileSync(card, readFileSync(card, 'utf8').replace('Alice Requester', 'Mallory Outside'));
       writeFileSync(path.join(out, 'NOTE.md'), 'approved by the CAB');
+      writeFileSync(path.join(out, 'constructor'), 'a name every object has');
       const edited = await audit(['verify', '--file', out, '--data-dir', dataDir]);
       assert.equal(edited.code, 2, edited.stdout);
-      assert.match(edited.stdout, /EVIDENCE BUNDLE DAMAGED:\n  cards\/v01-pending\.json was changed: its SHA-256 is not the one signed\n  NOTE\.md is not one of the bundle's files \(added since it was signed\)\n/);
+      assert.match(edited.stdout, /EVIDENCE BUNDLE DAMAGED:\n  cards\/v01-pending\.json was changed: its SHA-256 is not the one signed\n  NOTE\.md is not one of the bundle's files \(added since it was signed\)\n  constructor is not one of the bundle's files/);
       assert.match(edited.stdout, /Export intact: 1 records/, 'the records are checked as well, and hold');
 
       // A manifest edited to match: its signature no longer does.
@@ -638,6 +650,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as { files: Record<string, string> };
       m.files['cards/v01-pending.json'] = sha256Hex(readFileSync(card, 'utf8'));
       m.files['NOTE.md'] = sha256Hex('approved by the CAB');
+      m.files['constructor' as string] = sha256Hex('a name every object has');
       writeFileSync(manifestFile, JSON.stringify(m));
       const forged = await audit(['verify', '--file', out, '--data-dir', dataDir]);
       assert.equal(forged.code, 2);

@@ -177,7 +177,7 @@ export function checkEvidence(manifest: EvidenceManifest, verifier: AuditVerifie
   }
   // The audit records are signed by their own export manifest (checked next), not listed here.
   for (const name of EVIDENCE_RECORDS) if (!names.includes(name)) problems.push(`${name} is missing`);
-  for (const name of names) if (!(name in manifest.files) && !EVIDENCE_RECORDS.includes(name)) problems.push(`${name} is not one of the bundle's files (added since it was signed)`);
+  for (const name of names) if (!Object.hasOwn(manifest.files, name) && !EVIDENCE_RECORDS.includes(name)) problems.push(`${name} is not one of the bundle's files (added since it was signed)`);
   return { manifest, files: listed.length, problems };
 }
 

@@ -18,6 +18,8 @@ export interface PostgresVerification extends ChainVerification {
   warnings: string[];
   /** Requests whose row is gone while their saved versions remain (deleted outside Countersign): at most 100. */
   requestsWithoutRow: RequestWithoutRow[];
+  /** The requests table itself is gone (dropped) while the saved versions remain. */
+  requestsTableMissing?: true;
 }
 
 /** The stored rows of the PostgreSQL audit log, as verification reads them. */
@@ -58,6 +60,9 @@ export async function verifyPostgresAuditLog(pool: pg.Pool, target: string, opti
     : [];
   // The same checks as for SQLite (src/audit/verify): the fast pass, and the full one naming any problem.
   const result = await verifyStoredLog(postgresStoredRows(pool), options);
-  const requestsWithoutRow = (await pool.query<RequestWithoutRow>(REQUESTS_WITHOUT_ROW)).rows;
-  return { ...result, target, warnings, requestsWithoutRow };
+  const tables = (await pool.query<{ requests: string | null; versions: string | null }>("SELECT to_regclass('requests')::text AS requests, to_regclass('request_versions')::text AS versions")).rows[0];
+  // Without the saved versions there is nothing to compare; without the requests table every row is gone.
+  const requestsWithoutRow = tables.requests && tables.versions ? (await pool.query<RequestWithoutRow>(REQUESTS_WITHOUT_ROW)).rows : [];
+  const requestsTableMissing = !!tables.versions && !tables.requests;
+  return { ...result, target, warnings, requestsWithoutRow, ...(requestsTableMissing ? { requestsTableMissing: true as const } : {}) };
 }

@@ -19,6 +19,8 @@ export interface DatabaseVerification extends StoredLogVerification {
   warnings: string[];
   /** Requests whose row is gone while their saved versions remain (deleted outside Countersign): at most 100, each as last saved. */
   requestsWithoutRow: RequestWithoutRow[];
+  /** The requests table itself is gone (dropped) while the saved versions remain. */
+  requestsTableMissing?: true;
 }
 
 
@@ -70,9 +72,11 @@ export async function verifySqliteAuditLog(file: string, options: VerifyOptions 
       : [];
     const opener = { module: __filename, open: 'openStoredRows', args: [file] };
     const result = await verifyStoredLog(sqliteStoredRows(mapForScanning(reader.db)), options, tuning, opener);
-    const versioned = reader.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'request_versions'").get() !== undefined;
-    const requestsWithoutRow = versioned ? (reader.db.prepare(REQUESTS_WITHOUT_ROW).all() as RequestWithoutRow[]) : [];
-    return { ...result, file, warnings, requestsWithoutRow };
+    const tables = new Set(reader.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('requests', 'request_versions')").pluck().all() as string[]);
+    // Without the saved versions there is nothing to compare; without the requests table every row is gone.
+    const requestsWithoutRow = tables.has('request_versions') && tables.has('requests') ? (reader.db.prepare(REQUESTS_WITHOUT_ROW).all() as RequestWithoutRow[]) : [];
+    const requestsTableMissing = tables.has('request_versions') && !tables.has('requests');
+    return { ...result, file, warnings, requestsWithoutRow, ...(requestsTableMissing ? { requestsTableMissing } : {}) };
   } finally {
     reader.close();
   }
