@@ -1,6 +1,6 @@
 import { Catalog, type CommandSpec, type ParameterSpec } from '../../src/domain/catalog';
 
-function cmd(name: string, parameters: ParameterSpec[], operation: CommandSpec['operation']): CommandSpec {
+export function cmd(name: string, parameters: ParameterSpec[], operation: CommandSpec['operation']): CommandSpec {
   return { name, description: name, sensitive: true, parameters, operation };
 }
 

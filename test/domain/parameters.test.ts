@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { checkParameters, checkValue, type CommandSpec } from '../../src/domain/catalog';
-import { catalog, deleteGroup, deploy, restart, scale, tag } from './catalog-fixtures';
+import { catalog, cmd, deleteGroup, deploy, restart, scale, tag } from './catalog-fixtures';
 
 /** Checks a whole message the way the bot does: parse, then bind and check the parameters. */
 function check(text: string) {
@@ -113,6 +113,20 @@ describe('checking the parameters of a command', () => {
     assert.match(problems('tag "prod/other" env x').group, /cannot be part of an Azure resource id/, 'a scope too');
     assert.deepEqual(values('tag prod-rg env a/b?c'), { group: 'prod-rg', key: 'env', value: 'a/b?c' }, 'a tag value is not part of the path');
     assert.deepEqual(values('restart app web.v2'), { app: 'web.v2', slot: 'production' });
+  });
+
+  it('trusts what the config itself fixes in a path: an enum\'s values and a default may hold "/"', () => {
+    const show = cmd(
+      'show thing',
+      [
+        { name: 'type', type: 'enum', allowed: ['Microsoft.Web/sites', 'Microsoft.Sql/servers'] },
+        { name: 'name', type: 'string', default: 'web/api' },
+      ],
+      { kind: 'showResource', resourceId: '/subscriptions/{subscriptionId}/resourceGroups/rg/providers/{type}/{name}', apiVersion: '2023-01-01' },
+    );
+    assert.deepEqual(checkParameters(show, { args: ['microsoft.web/sites'], named: {} }), { ok: true, values: { type: 'Microsoft.Web/sites', name: 'web/api' } });
+    const typed = checkParameters(show, { args: ['Microsoft.Web/sites', 'other/api'], named: {} });
+    assert.equal(typed.ok, false, 'a typed value is still checked');
   });
 
   it('refuses a string longer than 200 characters', () => {

@@ -30,7 +30,7 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
       problems.push({ parameter: spec.name, message: `${spec.name} is missing${describeAllowed(spec)}`, missing: true });
       continue;
     }
-    const problem = checkValue(spec, raw) ?? (inPaths.has(spec.name) ? pathValueProblem(spec.name, raw.trim()) : undefined);
+    const problem = checkValue(spec, raw) ?? (inPaths.has(spec.name) ? pathValueProblem(spec.name, canonicalValue(spec, raw), spec) : undefined);
     if (problem) problems.push({ parameter: spec.name, message: problem });
     else values[spec.name] = canonicalValue(spec, raw);
   }

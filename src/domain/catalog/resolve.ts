@@ -4,7 +4,7 @@
  */
 import type { ChangeOperation, OperationSpec, QueryOperation } from '../operation';
 import { isChangeOperation } from '../operation';
-import type { CommandSpec } from './types';
+import type { CommandSpec, ParameterSpec } from './types';
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
@@ -21,7 +21,7 @@ export interface ResolveContext {
 export function resolveOperation(command: CommandSpec, values: Record<string, string>, ctx: ResolveContext): OperationSpec {
   // However the values got here, none may turn a resource id or an ARM path into another one.
   for (const name of pathParameters(command)) {
-    const problem = values[name] === undefined ? undefined : pathValueProblem(name, values[name]);
+    const problem = values[name] === undefined ? undefined : pathValueProblem(name, values[name], command.parameters.find((p) => p.name === name));
     if (problem) throw new Error(problem);
   }
   const vars: Record<string, string> = { ...values, requestId: ctx.requestId, subscriptionId: ctx.subscriptionId };
@@ -62,7 +62,9 @@ export function pathParameters(command: Pick<CommandSpec, 'operation'>): Set<str
  * the id name another resource than the command's (a pattern in the config should refuse them
  * already; this holds when a parameter has none).
  */
-export function pathValueProblem(name: string, value: string): string | undefined {
+export function pathValueProblem(name: string, value: string, spec?: Pick<ParameterSpec, 'type' | 'allowed' | 'default'>): string | undefined {
+  // What the config itself fixes (an enum's values, a default) is the config author's: trusted as written.
+  if (spec && ((spec.type === 'enum' && (spec.allowed ?? []).some((a) => String(a) === value)) || (spec.default !== undefined && String(spec.default) === value))) return undefined;
   const bad = /[/\\?#%]/.exec(value)?.[0];
   if (bad) return `${name} "${value}" cannot be part of an Azure resource id: "${bad}" would make it name another resource`;
   if (value === '.' || value === '..') return `${name} cannot be "${value}": in an Azure resource id it would name another resource`;
