@@ -25,11 +25,13 @@ export interface PolicyLine {
 export function unapprovableWarning(command: CommandSpec, roles: Roles): string | undefined {
   const p = command.policy;
   if (!p || !command.sensitive || p.requirements) return undefined;
-  if (roles.groupsOf(p.approverRoles).length > 0) return undefined;
-  const people = new Set(p.approverRoles.flatMap((role) => roles.membersOf(role).map((id) => id.toLowerCase())));
+  // After escalation its role's members may decide too.
+  const deciding = p.escalation ? [...p.approverRoles, p.escalation.role] : p.approverRoles;
+  if (roles.groupsOf(deciding).length > 0) return undefined;
+  const people = new Set(deciding.flatMap((role) => roles.membersOf(role).map((id) => id.toLowerCase())));
   if (people.size >= p.approvals) return undefined;
   const held = people.size === 0 ? 'nobody' : `only ${plural(people.size, 'person', 'people')}`;
-  return `"${command.name}" needs ${plural(p.approvals, 'approval')} from distinct people, but ${p.approverRoles.join(', ')} ${p.approverRoles.length > 1 ? 'hold' : 'holds'} ${held}: no request for it can ever be approved. Add people (or an Entra group) to the role, or lower approvals`;
+  return `"${command.name}" needs ${plural(p.approvals, 'approval')} from distinct people, but ${deciding.join(', ')} ${deciding.length > 1 ? 'hold' : 'holds'} ${held}: no request for it can ever be approved. Add people (or an Entra group) to the role, or lower approvals`;
 }
 
 /** The effective policy of a command, as `aspect: text` lines. */

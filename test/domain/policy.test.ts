@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { CommandPolicy, CommandSpec } from '../../src/domain/catalog';
 import { AccessPolicy, describeKind, Roles } from '../../src/domain/policy';
+import { unapprovableWarning } from '../../src/domain/policy-text';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { Source } from '../../src/domain/request';
 import { alice, bob, frank, channel, dave, erin, mallory, OTHER_TENANT, TENANT } from '../support/requests';
@@ -146,5 +147,17 @@ describe('who may approve', () => {
 describe('conversation kinds in words', () => {
   it('names each kind as people say it', () => {
     assert.deepEqual((['personal', 'groupChat', 'channel'] as const).map(describeKind), ['personal chat', 'group chat', 'channel']);
+  });
+});
+
+describe('a command no request of which could ever be approved', () => {
+  it('is named when its approver roles hold fewer people than its approvals, counting the escalation role; not with an Entra group', () => {
+    const withEmpty = new Roles({ ...Object.fromEntries(roles.names.map((n) => [n, roles.membersOf(n)])), security: [], leads: [frank.aadObjectId] });
+    assert.match(unapprovableWarning(command({ approvals: 2, approverRoles: ['security'] }), withEmpty) ?? '', /needs 2 approvals from distinct people, but security holds nobody: no request for it can ever be approved/);
+    assert.match(unapprovableWarning(command({ approvals: 2, approverRoles: ['security'], escalation: { role: 'leads', afterSeconds: 600 } }), withEmpty) ?? '', /but security, leads hold only 1 person/);
+    assert.equal(unapprovableWarning(command({ approvals: 1, approverRoles: ['security'], escalation: { role: 'leads', afterSeconds: 600 } }), withEmpty), undefined, 'the escalation role can decide it');
+    assert.equal(unapprovableWarning(command({ approvals: 2, approverRoles: ['platform-approvers'] }), roles), undefined);
+    const grouped = new Roles({ security: ['group:91a70000-0000-4000-8000-000000000002'] });
+    assert.equal(unapprovableWarning(command({ approvals: 2, approverRoles: ['security'] }), grouped), undefined, 'a group\'s members are not known at load');
   });
 });
