@@ -40,15 +40,20 @@ export function describeHolder(h: LockHolder): string {
 
 /** A write waited COUNTERSIGN_STORE_LOCK_WAIT for a lock held by another session and gave up: nothing was written. */
 export class StoreLockWaitError extends Error {
+  readonly code: unknown;
   constructor(
     readonly target: string,
     readonly waitedMs: number,
     readonly limitMs: number,
     readonly holders: readonly LockHolder[],
     override readonly cause: unknown,
+    /** What gave up waiting: a write (nothing was written) or a read (nothing was read). */
+    readonly action: 'write' | 'read' = 'write',
   ) {
     const what = holders.length ? holders.map(describeHolder).join('; ') : 'a lock held by another session (a row, a table or the audit chain lock)';
-    super(`the store ${target} is locked by another session: ${what}; waited ${waitedMs} ms for it (COUNTERSIGN_STORE_LOCK_WAIT ${limitMs} ms), nothing was written`);
+    super(`the store ${target} is locked by another session: ${what}; waited ${waitedMs} ms for it (COUNTERSIGN_STORE_LOCK_WAIT ${limitMs} ms), nothing was ${action === 'write' ? 'written' : 'read'}`);
+    // PostgreSQL's SQLSTATE of the wait given up (55P03 lock_not_available), for whoever tells errors apart by it.
+    this.code = (cause as { code?: unknown } | null)?.code;
     this.name = 'StoreLockWaitError';
   }
 }

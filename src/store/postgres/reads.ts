@@ -8,7 +8,8 @@
  * with lock_timeout set to what is left. A full pool's timeout is told as StorePoolBusyError.
  */
 import type pg from 'pg';
-import { connectOrBusy } from './lock-wait';
+import { connectOrBusy, isLockTimeout, lockHolders, StoreLockWaitError } from './lock-wait';
+import { CHAIN_LOCK } from './transactions';
 import { isConnectionError } from './tx';
 
 /** Time in line for a connection below which a read keeps the connection's own lock_timeout (ms). */
@@ -36,6 +37,11 @@ export function boundReads(pool: pg.Pool, target: string, lockWaitMs: number): v
       return await client.query(config, values);
     } catch (err) {
       if (isConnectionError(err)) broken = err as Error;
+      // A read that gave up on a lock says what holds it, as a write does (pg_locks, pg_stat_activity).
+      if (isLockTimeout(err)) {
+        const holders = await lockHolders(client, CHAIN_LOCK).catch(() => []);
+        throw new StoreLockWaitError(target, Date.now() - since, lockWaitMs, holders, err, 'read');
+      }
       throw err;
     } finally {
       // Back to the connection's own lock_timeout (its startup setting) for whoever takes it next.
