@@ -144,7 +144,9 @@ function filesUnder(dir: string, prefix = ''): string[] {
  */
 async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo): Promise<number> {
   const exportOnly = [opts.manifest !== undefined && '--manifest/--no-manifest', opts.format && '--format', opts.partial && '--partial'].filter(Boolean);
-  if (exportOnly.length > 0) throw new AuditInputError(`${exportOnly.join(', ')} apply to an export file; ${dir} is an evidence bundle, checked against its own ${EVIDENCE_MANIFEST}`);
+  if (exportOnly.length > 0) {
+    throw new AuditInputError(`${exportOnly.join(', ')} ${exportOnly.length === 1 ? 'applies' : 'apply'} to an export file; ${dir} is an evidence bundle, checked against its own ${EVIDENCE_MANIFEST}`);
+  }
   const manifestFile = path.join(dir, EVIDENCE_MANIFEST);
   let manifest;
   try {
@@ -208,6 +210,9 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
   io.stdout.write(verificationReport(db.where, chain, warnings, checkpoints.result.problems.length > 0));
   io.stdout.write(checkpointReport(checkpoints.result, keySourceOf(opts, db.dataDir, io), !opts.publicKey));
   const gone = chain.requestsWithoutRow;
+  if (chain.missingTables.length > 0) {
+    io.stdout.write(`DATABASE DAMAGED: ${chain.missingTables.length === 1 ? 'the table' : 'the tables'} ${chain.missingTables.join(', ')} ${chain.missingTables.length === 1 ? 'is' : 'are'} missing from the database (dropped or renamed): a start is refused. Restore the database from a backup (docs/faults.md).\n`);
+  }
   if (chain.requestsTableMissing) {
     io.stdout.write('REQUESTS DELETED: the table requests is missing from the database (dropped), while the saved versions remain: no request can be decided or run. The audit records are as reported above; restore the table from a backup.\n');
   }
@@ -217,7 +222,7 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
       `REQUESTS DELETED: ${gone.length === 100 ? 'at least 100' : gone.length} request(s) have saved versions but no row: deleted outside Countersign, which never deletes one (an approved or scheduled one will never run):\n${each.join('\n')}\nThe audit records of each are intact: find out who deleted the rows, and restore them from a backup.\n`,
     );
   }
-  if (!chain.ok || checkpoints.result.problems.length || gone.length > 0 || chain.requestsTableMissing) return EXIT_DAMAGED;
+  if (!chain.ok || checkpoints.result.problems.length || gone.length > 0 || chain.requestsTableMissing || chain.missingTables.length > 0) return EXIT_DAMAGED;
   // Checkpoints that could not be checked for want of a key are no pass: the user has to give it.
   if (checkpoints.keyProblem) {
     io.stderr.write(`error: ${checkpoints.keyProblem}\n`);

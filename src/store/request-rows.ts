@@ -17,3 +17,8 @@ export const REQUESTS_WITHOUT_ROW = `SELECT v.request_id AS id, v.state, v.updat
   WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = v.request_id)
     AND v.version = (SELECT MAX(w.version) FROM request_versions w WHERE w.request_id = v.request_id)
   ORDER BY v.request_id LIMIT 100`;
+
+/** The tables the migrations up to `applied` create (`CREATE TABLE name`), in either store's SQL. */
+export function tablesCreatedBy(migrations: readonly { version: number; sql: string }[], applied: number): string[] {
+  return migrations.filter((m) => m.version <= applied).flatMap((m) => [...m.sql.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?([a-z_]+)/g)].map((x) => x[1]));
+}

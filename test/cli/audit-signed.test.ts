@@ -230,11 +230,11 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
     mkdirSync(copy);
     copyFileSync(databaseFile(dataDir), databaseFile(copy));
     const dropped = new Database(databaseFile(copy));
-    dropped.exec('DROP TABLE requests');
+    dropped.exec('DROP TABLE requests; DROP TABLE delegations');
     dropped.close();
     const noTable = await audit(['verify', '--data-dir', copy]);
     assert.equal(noTable.code, 2, noTable.stdout + noTable.stderr);
-    assert.match(noTable.stdout, /Audit chain intact[\s\S]*REQUESTS DELETED: the table requests is missing from the database \(dropped\), while the saved versions remain/);
+    assert.match(noTable.stdout, /Audit chain intact[\s\S]*DATABASE DAMAGED: the table delegations is missing from the database \(dropped or renamed\): a start is refused\. Restore the database from a backup \(docs\/faults\.md\)\.\nREQUESTS DELETED: the table requests is missing from the database \(dropped\), while the saved versions remain/);
 
     const reopened = await openSqliteStore({ file: databaseFile(dataDir) });
     try {
@@ -664,7 +664,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(plain.stderr, /cards is a folder: --file takes an export file, or an evidence bundle's folder \(one holding manifest\.json\)/);
       const asExport = await audit(['verify', '--file', out, '--format', 'csv', '--data-dir', dataDir]);
       assert.equal(asExport.code, 1);
-      assert.match(asExport.stderr, /--format apply to an export file; .* is an evidence bundle, checked against its own manifest\.json/);
+      assert.match(asExport.stderr, /--format applies to an export file; .* is an evidence bundle, checked against its own manifest\.json/);
     });
 
     it('does not take another request\'s signed records in a bundle as its own', async () => {

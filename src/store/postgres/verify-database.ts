@@ -8,8 +8,8 @@ import type pg from 'pg';
 import type { StoredAuditRows, StoredRow } from '../../audit/verify/stored-rows';
 import { verifyStoredLog } from '../../audit/verify/verify-database';
 import type { ChainVerification, VerifyOptions } from '../../audit/verify/verify';
-import { AUDIT_TRIGGERS } from './migrations';
-import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
+import { AUDIT_TRIGGERS, POSTGRES_MIGRATIONS } from './migrations';
+import { REQUESTS_WITHOUT_ROW, tablesCreatedBy, type RequestWithoutRow } from '../request-rows';
 
 export interface PostgresVerification extends ChainVerification {
   /** The database, without secrets. */
@@ -20,6 +20,8 @@ export interface PostgresVerification extends ChainVerification {
   requestsWithoutRow: RequestWithoutRow[];
   /** The requests table itself is gone (dropped) while the saved versions remain. */
   requestsTableMissing?: true;
+  /** Other tables its applied migrations made that are gone (dropped or renamed). */
+  missingTables: string[];
 }
 
 /** The stored rows of the PostgreSQL audit log, as verification reads them. */
@@ -64,5 +66,9 @@ export async function verifyPostgresAuditLog(pool: pg.Pool, target: string, opti
   // Without the saved versions there is nothing to compare; without the requests table every row is gone.
   const requestsWithoutRow = tables.requests && tables.versions ? (await pool.query<RequestWithoutRow>(REQUESTS_WITHOUT_ROW)).rows : [];
   const requestsTableMissing = !!tables.versions && !tables.requests;
-  return { ...result, target, warnings, requestsWithoutRow, ...(requestsTableMissing ? { requestsTableMissing: true as const } : {}) };
+  // Every table its applied migrations made must still be there (a start refuses the database otherwise).
+  const present = new Set((await pool.query<{ t: string }>('SELECT tablename AS t FROM pg_tables WHERE schemaname = current_schema()')).rows.map((r) => r.t));
+  const applied = present.has('schema_migrations') ? Number((await pool.query<{ v: string | null }>('SELECT MAX(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0) : 0;
+  const missingTables = tablesCreatedBy(POSTGRES_MIGRATIONS, applied).filter((t) => !present.has(t) && t !== 'requests');
+  return { ...result, target, warnings, requestsWithoutRow, missingTables, ...(requestsTableMissing ? { requestsTableMissing: true as const } : {}) };
 }

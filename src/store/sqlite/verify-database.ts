@@ -8,8 +8,8 @@ import { verifyStoredLog, type StoredLogVerification, type VerifyTuning } from '
 import type { VerifyOptions } from '../../audit/verify/verify';
 import { openSqliteAuditReader } from './audit-reader';
 import { openReadOnly } from './connection';
-import { AUDIT_TRIGGERS } from './migrations';
-import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
+import { AUDIT_TRIGGERS, MIGRATIONS } from './migrations';
+import { REQUESTS_WITHOUT_ROW, tablesCreatedBy, type RequestWithoutRow } from '../request-rows';
 
 export type { VerifyTuning };
 
@@ -21,6 +21,8 @@ export interface DatabaseVerification extends StoredLogVerification {
   requestsWithoutRow: RequestWithoutRow[];
   /** The requests table itself is gone (dropped) while the saved versions remain. */
   requestsTableMissing?: true;
+  /** Other tables its applied migrations made that are gone (dropped or renamed). */
+  missingTables: string[];
 }
 
 
@@ -72,11 +74,14 @@ export async function verifySqliteAuditLog(file: string, options: VerifyOptions 
       : [];
     const opener = { module: __filename, open: 'openStoredRows', args: [file] };
     const result = await verifyStoredLog(sqliteStoredRows(mapForScanning(reader.db)), options, tuning, opener);
-    const tables = new Set(reader.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('requests', 'request_versions')").pluck().all() as string[]);
+    const tables = new Set(reader.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
     // Without the saved versions there is nothing to compare; without the requests table every row is gone.
     const requestsWithoutRow = tables.has('request_versions') && tables.has('requests') ? (reader.db.prepare(REQUESTS_WITHOUT_ROW).all() as RequestWithoutRow[]) : [];
     const requestsTableMissing = tables.has('request_versions') && !tables.has('requests');
-    return { ...result, file, warnings, requestsWithoutRow, ...(requestsTableMissing ? { requestsTableMissing } : {}) };
+    // Every table its applied migrations made must still be there (a start refuses the database otherwise).
+    const applied = tables.has('schema_migrations') ? ((reader.db.prepare('SELECT COALESCE(MAX(version), 0) FROM schema_migrations').pluck().get() as number) ?? 0) : 0;
+    const missingTables = tablesCreatedBy(MIGRATIONS, applied).filter((t) => !tables.has(t) && t !== 'requests');
+    return { ...result, file, warnings, requestsWithoutRow, missingTables, ...(requestsTableMissing ? { requestsTableMissing } : {}) };
   } finally {
     reader.close();
   }
