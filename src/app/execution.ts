@@ -21,7 +21,6 @@ import {
   detectDrift,
   finishExecution,
   missedWindow,
-  moveToNextOpening,
   recordProgress,
   recordStarted,
   readyToRun,
@@ -46,6 +45,7 @@ import { currentCommand, transact, type AppDeps, type TransactOptions } from './
 import { CommitOutcomeUnknownError } from './ports';
 import { checkDrift, type DriftCheck } from './drift';
 import { approversAccess } from './group-access';
+import { waitForNextOpening } from './schedule';
 import { announcingAfter, inBackground, tellDeciders } from './notifications';
 
 /**
@@ -217,8 +217,7 @@ export class Executor {
     const approved = await deps.store.requests.get(requestId);
     // Approved inside its window, and not started before the window closed: it waits for the next opening.
     if (approved && missedWindow(approved, deps.clock.now())) {
-      const moved = await this.save(requestId, (r) => moveToNextOpening(r, deps.clock.now()));
-      if (moved) await deps.notifier.tellRequester(moved, `Request ${requestId} did not run: it ${moved.runAt ? `missed its maintenance window; it runs in the next opening, at ${moved.runAt}` : 'missed its maintenance window'}.`);
+      await waitForNextOpening(deps, requestId);
       return;
     }
     // A scheduled request is run only once its time came; the claim below makes it run once.

@@ -26,13 +26,13 @@ export async function sweepScheduled(deps: AppDeps, start: (r: ApprovalRequest) 
   return started;
 }
 
-/** A run whose window closed while no instance was running waits for the next opening (once across instances), and the requester is told. */
-async function waitForNextOpening(deps: AppDeps, requestId: string): Promise<void> {
+/** A run whose window closed before it was started waits for the next opening (once across instances), and the requester is told. */
+export async function waitForNextOpening(deps: AppDeps, requestId: string): Promise<void> {
   const now = deps.clock.now();
   const outcome = await transact(deps, requestId, (current) => moveToNextOpening(current, now));
   if (!outcome?.result.ok) return;
   const moved = outcome.result.request;
   const detail = outcome.result.events[0]?.outcome.detail ?? '';
-  deps.log.warn({ requestId, runAt: moved.runAt }, 'a scheduled request missed its maintenance window: moved to the next opening');
+  deps.log.warn({ requestId, runAt: moved.runAt }, 'a request missed its maintenance window: moved to the next opening');
   void deps.notifier.tellRequester(moved, `Request ${requestId} did not run: it ${detail}.`);
 }
