@@ -67,10 +67,10 @@ export interface ComplianceStore {
   /** Every saved version of a request, oldest first (empty when there is no such request). */
   requestVersions(requestId: string): Promise<ApprovalRequest[]>;
   /**
-   * The latest saved version of each request (at most `limit`) whose row is gone while its versions
-   * (append-only) remain: deleted outside Countersign, which never deletes a request.
+   * Each request (at most 100) whose row is gone while its versions (append-only) remain, as last
+   * saved: deleted outside Countersign, which never deletes a request.
    */
-  requestsWithoutRow(limit: number): Promise<ApprovalRequest[]>;
+  requestsWithoutRow(): Promise<{ id: string; state: string; updatedAt: string }[]>;
 }
 
 /** The audit log with what compliance keeps beside it: what checkpoints, exports and auditor access use. */

@@ -220,9 +220,9 @@ describe('PostgreSQL store, several instances on one database', function () {
     const gone = aRequest('req-gone');
     await a.requests.insert(gone, [anEvent('request.created')]);
     await a.requests.update({ ...gone, version: 2, state: 'scheduled' }, 1, []);
-    assert.deepEqual(await a.compliance.requestsWithoutRow(10), []);
+    assert.deepEqual(await a.compliance.requestsWithoutRow(), []);
     await superuser((c) => c.query("DELETE FROM requests WHERE id = 'req-gone'"));
-    assert.deepEqual((await a.compliance.requestsWithoutRow(10)).map((r) => [r.id, r.version, r.state]), [['req-gone', 2, 'scheduled']]);
+    assert.deepEqual((await a.compliance.requestsWithoutRow()).map((r) => [r.id, r.state]), [['req-gone', 'scheduled']]);
     const verified = await verifyPostgresAuditLog(a.pool, 'test');
     assert.deepEqual(verified.requestsWithoutRow.map((r) => [r.id, r.state]), [['req-gone', 'scheduled']]);
   });

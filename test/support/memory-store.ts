@@ -460,12 +460,15 @@ class MemoryCompliance implements ComplianceStore {
     return (this.state.requestVersions.get(requestId) ?? []).map((t) => JSON.parse(t) as ApprovalRequest);
   }
 
-  async requestsWithoutRow(limit: number): Promise<ApprovalRequest[]> {
+  async requestsWithoutRow(): Promise<{ id: string; state: string; updatedAt: string }[]> {
     this.store.assertOpen();
     return [...this.state.requestVersions.entries()]
       .filter(([id]) => !this.state.requests.has(id))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .slice(0, limit)
-      .map(([, texts]) => JSON.parse(texts[texts.length - 1]) as ApprovalRequest);
+      .slice(0, 100)
+      .map(([id, texts]) => {
+        const last = JSON.parse(texts[texts.length - 1]) as ApprovalRequest;
+        return { id, state: last.state, updatedAt: last.updatedAt };
+      });
   }
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../../log/context';
 import type { AuditStore } from '../ports';
 
 export async function reportDeletedRequests(store: Pick<AuditStore, 'compliance'>, log: Pick<Logger, 'error'>): Promise<number> {
-  const gone = await store.compliance.requestsWithoutRow(100);
+  const gone = await store.compliance.requestsWithoutRow();
   if (gone.length > 0) {
     log.error(
       { requests: gone.map((r) => `${r.id} (last saved ${r.state} at ${r.updatedAt})`) },

@@ -4,6 +4,7 @@
  * with one conditional UPDATE: of instances claiming it at once, the first to lock the row sets
  * used_at, the others re-check `used_at IS NULL` after it commits and find it used.
  */
+import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
 import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../audit/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import type { ApprovalRequest } from '../../domain/request';
@@ -111,13 +112,7 @@ export class PostgresComplianceStore implements ComplianceStore {
     return r.rows.map((row) => JSON.parse(row.body) as ApprovalRequest);
   }
 
-  async requestsWithoutRow(limit: number): Promise<ApprovalRequest[]> {
-    const r = await this.writer.pool.query<{ body: string }>(
-      `SELECT DISTINCT ON (v.request_id) v.body FROM request_versions v
-       WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = v.request_id)
-       ORDER BY v.request_id, v.version DESC LIMIT $1`,
-      [limit],
-    );
-    return r.rows.map((row) => JSON.parse(row.body) as ApprovalRequest);
+  async requestsWithoutRow(): Promise<RequestWithoutRow[]> {
+    return (await this.writer.pool.query<RequestWithoutRow>(REQUESTS_WITHOUT_ROW)).rows;
   }
 }

@@ -7,6 +7,7 @@ import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } fr
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import type { ApprovalRequest } from '../../domain/request';
 import type { StoreWriter } from './writer';
+import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
 
 interface CheckpointRow {
   seq: number;
@@ -42,15 +43,7 @@ export class SqliteComplianceStore implements ComplianceStore {
     this.getManifest = db.prepare('SELECT manifest FROM audit_exports WHERE export_id = ?').pluck();
     this.versions = db.prepare('SELECT body FROM request_versions WHERE request_id = ? ORDER BY version').pluck();
     this.hashAt = db.prepare('SELECT hash FROM audit_log WHERE seq = ?').pluck();
-    // The versions' primary key (request_id, version) gives each request's latest at the end of its range.
-    this.withoutRow = db
-      .prepare(
-        `SELECT v.body FROM request_versions v
-         WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = v.request_id)
-           AND v.version = (SELECT MAX(w.version) FROM request_versions w WHERE w.request_id = v.request_id)
-         ORDER BY v.request_id LIMIT ?`,
-      )
-      .pluck();
+    this.withoutRow = db.prepare(REQUESTS_WITHOUT_ROW);
   }
 
   async recordHashes(seqs: readonly number[]): Promise<Map<number, string>> {
@@ -103,7 +96,7 @@ export class SqliteComplianceStore implements ComplianceStore {
     return (this.versions.all(requestId) as string[]).map((b) => JSON.parse(b) as ApprovalRequest);
   }
 
-  async requestsWithoutRow(limit: number): Promise<ApprovalRequest[]> {
-    return (this.withoutRow.all(limit) as string[]).map((b) => JSON.parse(b) as ApprovalRequest);
+  async requestsWithoutRow(): Promise<RequestWithoutRow[]> {
+    return this.withoutRow.all() as RequestWithoutRow[];
   }
 }
