@@ -8,9 +8,11 @@
  * has one, else the approvers and notice channels again), once across instances.
  */
 import { neutralise, requestRef } from '../domain/audit';
-import { breakGlassLimitRefusal, breakGlassRefusal, markReviewOverdue, peopleToDecide, reviewOverdue } from '../domain/lifecycle';
+import { breakGlassLimitRefusal, breakGlassRefusal, breakGlassUsesAfter, markReviewOverdue, peopleToDecide, reviewOverdue } from '../domain/lifecycle';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
+import type { AuditEventDraft } from '../domain/audit';
+import { BreakGlassLimitError } from './ports';
 import { transact, type AppDeps } from './context';
 import { announcingAfter, notifyPolicy, reach, roundAudience, type Audience } from './notifications';
 import { auditRefused, type RequestAttempt } from './request-gate';
@@ -22,17 +24,42 @@ export async function breakGlassGate(deps: AppDeps, attempt: RequestAttempt): Pr
   return refused ? auditRefused(deps, attempt, refused, { breakGlass: true }) : undefined;
 }
 
-/** The policy's maxUses, counted from the store (so across instances and restarts): this person's uses of the command within its window. */
-async function overLimit(deps: AppDeps, attempt: RequestAttempt): Promise<Refusal | undefined> {
+/** The start of the window the policy's maxUses counts uses in, ending `now`. */
+function limitWindow(attempt: RequestAttempt, now: Date): { count: number; since: string } | undefined {
   const limit = attempt.command.policy?.breakGlass?.maxUses;
-  if (!limit) return undefined;
+  return limit ? { count: limit.count, since: new Date(now.getTime() - limit.perSeconds * 1000).toISOString() } : undefined;
+}
+
+/**
+ * The policy's maxUses, counted from the store (so across instances and restarts): this person's
+ * uses of the command within its window. Asked first, so that a use past the limit is refused before
+ * Azure is read for it; storeBreakGlassUse counts again as the use is stored.
+ */
+async function overLimit(deps: AppDeps, attempt: RequestAttempt): Promise<Refusal | undefined> {
   const now = deps.clock.now();
-  // A use within the window changed its request since the window began: these are every candidate.
-  const since = new Date(now.getTime() - limit.perSeconds * 1000).toISOString();
-  const changed = await deps.store.requests.list({ updatedSince: since });
-  const who = attempt.actor.aadObjectId.toLowerCase();
-  const usedAt = changed.filter((r) => r.breakGlass && r.command === attempt.command.name && r.requester.aadObjectId.toLowerCase() === who).map((r) => r.breakGlass!.usedAt);
-  return breakGlassLimitRefusal(attempt.command, usedAt, now);
+  const window = limitWindow(attempt, now);
+  if (!window) return undefined;
+  const changed = await deps.store.requests.list({ updatedSince: window.since });
+  return breakGlassLimitRefusal(attempt.command, breakGlassUsesAfter(changed, attempt.actor.aadObjectId, attempt.command.name, window.since), now);
+}
+
+/**
+ * Stores a break-glass use with its events, counting the policy's maxUses again inside the write
+ * (one at a time for a person and a command, across instances): of uses sent at the same moment,
+ * those past the limit are refused and audited, nothing stored or run for them.
+ */
+export async function storeBreakGlassUse(deps: AppDeps, attempt: RequestAttempt, use: ApprovalRequest, events: AuditEventDraft[]): Promise<Refusal | undefined> {
+  const now = deps.clock.now();
+  try {
+    await deps.store.requests.insert(use, events, limitWindow(attempt, now));
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof BreakGlassLimitError)) throw err;
+    const refused =
+      breakGlassLimitRefusal(attempt.command, err.usedAt, now) ??
+      refusal(RefusalReason.BreakGlassLimit, `You used break-glass for "${attempt.command.name}" as often as its policy allows (breakGlass.maxUses): ask for approval instead. Nothing was run.`);
+    return auditRefused(deps, attempt, refused, { breakGlass: true });
+  }
 }
 
 export function breakGlassEvent(r: ApprovalRequest, actor: Actor, source: Source) {

@@ -59,7 +59,6 @@ class Telling {
 
 export class Countersign {
   /** Break-glass uses under way on this instance, by person and command (breakGlass()). */
-  private readonly breakGlassLine = new Map<string, Promise<void>>();
 
   readonly executor: Executor;
   /** Approvers being told, in the background: of new requests, and by the sweeps under way. */
@@ -132,17 +131,8 @@ export class Countersign {
    * and the person may, run at once, and announced loudly to the approvers and notice channels.
    */
   async breakGlass(input: CreateInput): Promise<CreateResult> {
-    // One person's uses of one command are created one after another on this instance, so that the
-    // policy's maxUses counts each use before the next is checked (the count is the store's).
-    const key = `${input.actor.aadObjectId.toLowerCase()}\n${input.command.name}`;
-    const before = this.breakGlassLine.get(key) ?? Promise.resolve();
-    const created = before.then(() => createRequest(this.deps, input, true));
-    const settled = created.then(() => undefined, () => undefined);
-    this.breakGlassLine.set(key, settled);
-    void settled.then(() => {
-      if (this.breakGlassLine.get(key) === settled) this.breakGlassLine.delete(key);
-    });
-    const result = await created;
+    // The policy's maxUses is counted again as the use is stored (storeBreakGlassUse), across instances.
+    const result = await createRequest(this.deps, input, true);
     if (!result.ok) return result;
     this.execute(result.request);
     this.tell(result.request.id, () => tellBreakGlass(this.deps, result.request, 'break-glass'));

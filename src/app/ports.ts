@@ -45,6 +45,28 @@ export class DuplicateRequestError extends Error {
   }
 }
 
+/**
+ * A break-glass use stored only while its requester has fewer than `count` uses of its command after
+ * `since` (the policy's maxUses, counted as domain/lifecycle breakGlassUsesAfter does). The store
+ * counts inside the write, one such write at a time for a person and a command across every
+ * instance, so that uses sent at the same moment are each counted.
+ */
+export interface BreakGlassLimit {
+  count: number;
+  since: string;
+}
+
+/** The insert was refused: its requester already used break-glass for its command at `usedAt` (as often as the limit allows); nothing was committed. */
+export class BreakGlassLimitError extends Error {
+  constructor(
+    readonly requestId: string,
+    readonly usedAt: string[],
+  ) {
+    super(`request ${requestId} was not stored: its requester used break-glass for its command ${usedAt.length} time(s) in the window of its limit`);
+    this.name = 'BreakGlassLimitError';
+  }
+}
+
 export interface RequestQuery {
   states?: RequestState[];
   /** Only requests whose expiresAt is strictly before this instant. */
@@ -66,8 +88,11 @@ export interface RequestQuery {
  * durable transaction: either both are on disk or neither is.
  */
 export interface RequestStore {
-  /** Saves a new request (its version must be 1). Throws DuplicateRequestError if the id exists. */
-  insert(request: ApprovalRequest, events: AuditEventDraft[]): Promise<AuditRecord[]>;
+  /**
+   * Saves a new request (its version must be 1). Throws DuplicateRequestError if the id exists, and
+   * BreakGlassLimitError, committing nothing, when `limit` is given and already reached.
+   */
+  insert(request: ApprovalRequest, events: AuditEventDraft[], limit?: BreakGlassLimit): Promise<AuditRecord[]>;
   /**
    * Compare-and-swap: saves `next` only if the stored version is `expectedVersion`
    * (`next.version` must be `expectedVersion + 1`). Throws VersionConflictError otherwise.

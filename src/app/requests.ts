@@ -15,7 +15,7 @@ import type { AppDeps } from './context';
 import { auditRefused, mayRequest, releaseRequest, resolveRunAt, type RequestAttempt, type RequestSlot } from './request-gate';
 import { accessWithGroups } from './group-access';
 import { boundedActor, boundedSource } from './input-gate';
-import { breakGlassAudience, breakGlassEvent, breakGlassGate } from './break-glass';
+import { breakGlassAudience, breakGlassEvent, breakGlassGate, storeBreakGlassUse } from './break-glass';
 import { breakGlassUse, expectationHashOf } from '../domain/lifecycle';
 import { announcing } from './notifications';
 
@@ -192,7 +192,8 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
     // Recorded with its round of loud messages, so that one a crash cuts short is taken up again.
     const used = breakGlassUse(request, now, input.reason ?? '');
     const announced = announcing(deps, used, 'break-glass', now, breakGlassAudience(deps, used, 'break-glass'));
-    await deps.store.requests.insert(announced, [created, breakGlassEvent(announced, actor, source)]);
+    const refused = await storeBreakGlassUse(deps, input, announced, [created, breakGlassEvent(announced, actor, source)]);
+    if (refused) return { ok: false, refusal: refused };
     deps.log.warn({ requestId: id, command: command.name }, 'break-glass used: running without approval');
     return { ok: true, request: announced };
   }

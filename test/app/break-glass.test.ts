@@ -195,6 +195,17 @@ describe('app: break-glass', () => {
     assert.deepEqual(together.map((x) => x.ok), [true, false, false]);
     await settle(f);
     assert.equal(f.azure.executions.length, 3);
+    // Two days on, three at once across two instances: the store counts them as they are stored.
+    f.clock.advance(48 * HOUR);
+    const other = f.anotherRun();
+    const across = await Promise.all(['staging-d', 'staging-e', 'staging-f'].map((g, i) =>
+      (i === 1 ? other : f.app).breakGlass({ command: f.config.catalog.find('delete resource group')!, values: { name: g }, reason: 'outage INC-42', actor: alice, source: sourceIn(opsChannel, `bg-${g}`) })));
+    assert.equal(across.filter((x) => x.ok).length, 2);
+    const late = across.find((x) => !x.ok);
+    assert.equal(late && !late.ok && 'refusal' in late ? late.refusal.reason : undefined, RefusalReason.BreakGlassLimit);
+    assert.equal((await f.audit({ types: ['request.refused'] })).filter((x) => x.outcome.reason === RefusalReason.BreakGlassLimit).length, 4);
+    await settle(f);
+    assert.equal(f.azure.executions.length, 5);
     assert.match((await f.app.help(alice)).find((e) => e.usage.startsWith('delete resource group'))?.approval ?? '', /at most 2 use\(s\) per person in 1 day/);
   });
 

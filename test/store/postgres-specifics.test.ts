@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import pg from 'pg';
-import { CommitOutcomeUnknownError, DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
+import { BreakGlassLimitError, CommitOutcomeUnknownError, DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
 import type { DownloadLink } from '../../src/audit/ports';
 import { openPostgresAuditReader, openPostgresStore, POSTGRES_MIGRATIONS, RUNTIME_ROLE, verifyPostgresAuditLog } from '../../src/store/postgres';
 import type { PostgresConnectionOptions, PostgresStore } from '../../src/store/postgres';
@@ -124,6 +124,17 @@ describe('PostgreSQL store, several instances on one database', function () {
     const approved = await collect(a.audit.read({ types: ['request.approved'] }));
     assert.deepEqual(approved.map((e) => e.data), [{ writer: won[0] }]);
     assert.deepEqual((await a.compliance.requestVersions('req-1')).map((v) => v.version), [1, 2]);
+  });
+
+  it('stores no more break-glass uses under a limit than it allows when two instances store them at once', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    const use = (i: number) =>
+      aRequest(`use-${i}`, { state: 'approved', createdAt: timeAt(i), updatedAt: timeAt(i), breakGlass: { reason: 'outage', usedAt: timeAt(i), reviewDueAt: timeAt(86_400) } });
+    const tries = Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).requests.insert(use(i + 1), [anEvent('breakglass.used')], { count: 3, since: timeAt(0) }));
+    const results = await Promise.allSettled(tries);
+    assert.equal(results.filter((x) => x.status === 'fulfilled').length, 3);
+    for (const x of results) if (x.status === 'rejected') assert.ok(x.reason instanceof BreakGlassLimitError, String(x.reason));
+    assert.equal((await collect(a.audit.read({ types: ['breakglass.used'] }))).length, 3);
   });
 
   it('hands a download link to exactly one of many claims from two instances', async () => {

@@ -3,7 +3,7 @@
  * run against each. A backend test file calls storeContract with a factory for its harness.
  */
 import assert from 'node:assert/strict';
-import { DuplicateRequestError, VersionConflictError, type CardMessage } from '../../src/app/ports';
+import { BreakGlassLimitError, DuplicateRequestError, VersionConflictError, type CardMessage } from '../../src/app/ports';
 import type { CountersignStore as Store } from '../../src/store/countersign-store';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { GENESIS_HASH } from '../../src/domain/audit';
@@ -87,6 +87,31 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         );
         assert.equal((await store.requests.get('req-1'))?.command, 'restart-vm');
         assert.equal((await collect(store.audit.read())).length, 1);
+      });
+
+      it('stores a break-glass use under a limit only while its requester has fewer uses of the command in the window, counting uses sent at once', async () => {
+        const use = (id: string, usedAt: string, overrides: Partial<ApprovalRequest> = {}) =>
+          aRequest(id, { state: 'approved', createdAt: usedAt, updatedAt: usedAt, breakGlass: { reason: 'outage', usedAt, reviewDueAt: timeAt(86_400) }, ...overrides });
+        const limit = { count: 2, since: timeAt(0) };
+        // Before the window, another command, another person, and an approved request: none counts.
+        await store.requests.insert(use('old', '2026-11-02T08:59:59.000Z'), [anEvent('breakglass.used')]);
+        await store.requests.insert(use('other-command', timeAt(10), { command: 'stop-vm' }), [anEvent('breakglass.used')]);
+        await store.requests.insert(use('other-person', timeAt(10), { requester: bob }), [anEvent('breakglass.used')]);
+        await store.requests.insert(aRequest('approved', { createdAt: timeAt(10), updatedAt: timeAt(10) }), [anEvent('request.created')]);
+        await store.requests.insert(use('first', timeAt(20)), [anEvent('breakglass.used')], limit);
+        // Sent at the same moment: exactly one more fits.
+        const together = await Promise.allSettled(['a', 'b', 'c'].map((id) => store.requests.insert(use(id, timeAt(30)), [anEvent('breakglass.used', { data: { id } })], limit)));
+        assert.equal(together.filter((x) => x.status === 'fulfilled').length, 1);
+        for (const x of together) {
+          if (x.status === 'rejected') assert.ok(x.reason instanceof BreakGlassLimitError && x.reason.usedAt.length === 2 && x.reason.usedAt.includes(timeAt(20)), String(x.reason));
+        }
+        const stored = await Promise.all(['a', 'b', 'c'].map((id) => store.requests.get(id)));
+        assert.equal(stored.filter(Boolean).length, 1);
+        assert.equal((await collect(store.audit.read({ types: ['breakglass.used'] }))).length, 5, 'no record of a refused use');
+        // The same person's id in other letters is the same person.
+        await assert.rejects(store.requests.insert(use('upper', timeAt(40), { requester: { ...alice, aadObjectId: alice.aadObjectId.toUpperCase() } }), [], limit), BreakGlassLimitError);
+        // Once the window has moved past the first use, one more fits.
+        await store.requests.insert(use('later', timeAt(50)), [], { count: 2, since: timeAt(20) });
       });
 
       it('refuses to insert a request whose version is not 1', async () => {

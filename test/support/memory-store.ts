@@ -9,14 +9,14 @@
  * transaction), and its promise settles afterwards, so callers interleave as they would with a
  * real backend but never see half a write.
  */
-import { DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
-import type { AuditLog, CardBindingStore, CardClaim, CardLease, CardMessage, DelegationStore, RequestQuery, RequestStore } from '../../src/app/ports';
+import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
+import type { AuditLog, BreakGlassLimit, CardBindingStore, CardClaim, CardLease, CardMessage, DelegationStore, RequestQuery, RequestStore } from '../../src/app/ports';
 import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../../src/store/card-claims';
 import { sealRecord } from '../../src/audit/chain/chain';
 import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../src/audit/ports';
 import type { AuditEventDraft, AuditFilter, AuditRecord, ChainHead } from '../../src/domain/audit';
 import type { Delegation, DelegationChange } from '../../src/domain/delegation';
-import { breakGlassDueAt } from '../../src/domain/lifecycle';
+import { breakGlassDueAt, breakGlassUsesAfter } from '../../src/domain/lifecycle';
 import type { ApprovalRequest } from '../../src/domain/request';
 import type { CountersignStore } from '../../src/store/countersign-store';
 import { uuidv7 } from '../../src/store/ids';
@@ -162,13 +162,18 @@ class MemoryRequests implements RequestStore {
     return this.store.state;
   }
 
-  async insert(request: ApprovalRequest, events: AuditEventDraft[]): Promise<AuditRecord[]> {
+  async insert(request: ApprovalRequest, events: AuditEventDraft[], limit?: BreakGlassLimit): Promise<AuditRecord[]> {
     if (request.version !== 1) {
       throw new RangeError(`a new request must have version 1; request ${request.id} has version ${request.version}`);
     }
     const text = JSON.stringify(request);
     const { records } = await this.store.write(events, () => {
       if (this.state.requests.has(request.id)) throw new DuplicateRequestError(request.id);
+      if (limit) {
+        const stored = [...this.state.requests.values()].map((x) => JSON.parse(x.text) as ApprovalRequest);
+        const used = breakGlassUsesAfter(stored, request.requester.aadObjectId, request.command, limit.since);
+        if (used.length >= limit.count) throw new BreakGlassLimitError(request.id, used);
+      }
       return () => {
         this.state.requests.set(request.id, { version: 1, text });
         this.state.requestVersions.set(request.id, [text]);

@@ -28,6 +28,20 @@ export function breakGlassRefusal(command: CommandSpec, actor: Actor, roles: Rol
 }
 
 /**
+ * When `who` (an Entra object id) used break-glass for `command` after `since` (ISO-8601 UTC), among
+ * these requests: the uses `breakGlass.maxUses` counts. A use changed its request at or after it was
+ * made, so the requests updated since `since` hold every one of them.
+ */
+export function breakGlassUsesAfter(requests: Iterable<Pick<ApprovalRequest, 'breakGlass' | 'command' | 'requester'>>, who: string, command: string, since: string): string[] {
+  const person = who.toLowerCase();
+  const used: string[] = [];
+  for (const r of requests) {
+    if (r.breakGlass && r.command === command && r.requester.aadObjectId.toLowerCase() === person && r.breakGlass.usedAt > since) used.push(r.breakGlass.usedAt);
+  }
+  return used;
+}
+
+/**
  * Why this person may not use break-glass for the command again yet: its policy's maxUses, against
  * the times of their earlier uses of it (`usedAt`, any order). Undefined when they may.
  */

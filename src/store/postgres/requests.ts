@@ -4,10 +4,10 @@
  * concurrent writer of the same row waits for the first to commit, then finds the version moved on
  * and updates nothing, so of any number of instances exactly one wins.
  */
-import { DuplicateRequestError, VersionConflictError } from '../../app/ports';
-import type { RequestQuery, RequestStore } from '../../app/ports';
+import { BreakGlassLimitError, DuplicateRequestError, VersionConflictError } from '../../app/ports';
+import type { BreakGlassLimit, RequestQuery, RequestStore } from '../../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
-import { breakGlassDueAt } from '../../domain/lifecycle';
+import { breakGlassDueAt, breakGlassUsesAfter } from '../../domain/lifecycle';
 import type { ApprovalRequest } from '../../domain/request';
 import type { PgWriter } from './transactions';
 
@@ -24,15 +24,32 @@ function columns(r: ApprovalRequest): unknown[] {
 
 const UNIQUE_VIOLATION = '23505';
 
+/** The advisory lock's first key (the second is the hash of a person and a command): break-glass uses under a limit only. */
+const BREAK_GLASS_LOCK_SPACE = 4_771_035;
+
 export class PostgresRequestStore implements RequestStore {
   constructor(private readonly writer: PgWriter) {}
 
-  async insert(request: ApprovalRequest, events: AuditEventDraft[]): Promise<AuditRecord[]> {
+  async insert(request: ApprovalRequest, events: AuditEventDraft[], limit?: BreakGlassLimit): Promise<AuditRecord[]> {
     if (request.version !== 1) {
       throw new RangeError(`a new request must have version 1; request ${request.id} has version ${request.version}`);
     }
     const values = columns(request);
     return this.writer.transaction(async (tx) => {
+      if (limit) {
+        // One such insert at a time for this person and command, in every instance: the count below
+        // (a statement started after the lock was granted) sees every use committed before it.
+        const who = request.requester.aadObjectId.toLowerCase();
+        await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [BREAK_GLASS_LOCK_SPACE, `${who}\n${request.command}`]);
+        const changed = await tx.query<{ body: string }>('SELECT body FROM requests WHERE updated_at >= $1', [limit.since]);
+        const used = breakGlassUsesAfter(
+          changed.rows.map((r) => JSON.parse(r.body) as ApprovalRequest),
+          who,
+          request.command,
+          limit.since,
+        );
+        if (used.length >= limit.count) throw new BreakGlassLimitError(request.id, used);
+      }
       try {
         await tx.query('INSERT INTO requests (id, version, state, expires_at, created_at, updated_at, body, review_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', values);
       } catch (err) {

@@ -3,12 +3,12 @@
  * (state, expiry). Writes go through the group committer together with their audit events.
  */
 import type Database from 'better-sqlite3';
-import type { RequestQuery, RequestStore } from '../../app/ports';
+import type { BreakGlassLimit, RequestQuery, RequestStore } from '../../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { breakGlassDueAt } from '../../domain/lifecycle';
 import type { ApprovalRequest } from '../../domain/request';
 import { StatementCache } from './audit-pages';
-import type { RequestRow } from './write-ops';
+import type { BreakGlassGuard, RequestRow } from './write-ops';
 import type { StoreWriter } from './writer';
 
 function row(r: ApprovalRequest): RequestRow {
@@ -59,11 +59,12 @@ export class SqliteRequestStore implements RequestStore {
     this.statements = new StatementCache(db);
   }
 
-  async insert(request: ApprovalRequest, events: AuditEventDraft[]): Promise<AuditRecord[]> {
+  async insert(request: ApprovalRequest, events: AuditEventDraft[], limit?: BreakGlassLimit): Promise<AuditRecord[]> {
     if (request.version !== 1) {
       throw new RangeError(`a new request must have version 1; request ${request.id} has version ${request.version}`);
     }
-    const { records } = await this.writer.submit('insertRequest', [row(request)], events);
+    const guard: BreakGlassGuard | null = limit ? { ...limit, requester: request.requester.aadObjectId, command: request.command } : null;
+    const { records } = await this.writer.submit('insertRequest', [row(request), guard], events);
     this.remember(request);
     return records;
   }

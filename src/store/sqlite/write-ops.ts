@@ -5,10 +5,12 @@
  * closures, the same code runs in whichever thread owns the write connection.
  */
 import type Database from 'better-sqlite3';
-import { DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../app/ports';
+import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../app/ports';
 import type { CardClaim, CardLease, CardMessage } from '../../app/ports';
 import type { AuditCheckpoint, DownloadClaim, DownloadLink } from '../../audit/ports';
 import type { Delegation } from '../../domain/delegation';
+import { breakGlassUsesAfter } from '../../domain/lifecycle';
+import type { ApprovalRequest } from '../../domain/request';
 import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../card-claims';
 import { delegationColumns } from '../delegation-row';
 
@@ -32,6 +34,14 @@ export interface RequestRow {
   /** When something about a break-glass use falls due (breakGlassDueAt: its review, or a round announcing it), else null. */
   reviewDueAt: string | null;
   body: string;
+}
+
+/** A break-glass use's limit (ports BreakGlassLimit) with whose uses of which command it counts. */
+export interface BreakGlassGuard {
+  count: number;
+  since: string;
+  requester: string;
+  command: string;
 }
 
 export class RequestNotFoundError extends Error {
@@ -61,6 +71,7 @@ export function writeOps(db: Database.Database) {
      WHERE id = @id AND version = @expectedVersion`,
   );
   const requestVersion = db.prepare('SELECT version FROM requests WHERE id = ?').pluck();
+  const requestsChangedSince = db.prepare('SELECT body FROM requests INDEXED BY requests_updated WHERE updated_at >= ?').pluck();
   // Every saved version is kept as well, in the same transaction (the evidence bundle reads them).
   const requestHistory = db.prepare(
     'INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES (@id, @version, @state, @updatedAt, @body)',
@@ -100,7 +111,14 @@ export function writeOps(db: Database.Database) {
       w.append();
     },
 
-    insertRequest(w: WriteContext, row: RequestRow): void {
+    insertRequest(w: WriteContext, row: RequestRow, guard: BreakGlassGuard | null = null): void {
+      if (guard) {
+        // Counted in the write transaction, which this connection alone holds: every use committed
+        // before, in this group too, is seen.
+        const changed = (requestsChangedSince.all(guard.since) as string[]).map((body) => JSON.parse(body) as ApprovalRequest);
+        const used = breakGlassUsesAfter(changed, guard.requester, guard.command, guard.since);
+        if (used.length >= guard.count) throw new BreakGlassLimitError(row.id, used);
+      }
       try {
         requestInsert.run(row);
       } catch (err) {

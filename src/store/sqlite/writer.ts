@@ -8,7 +8,7 @@
  *   a long group commit or a sealing burst never holds up the event loop (the bot).
  */
 import type Database from 'better-sqlite3';
-import { DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../app/ports';
+import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../app/ports';
 import type { SealPlaceholders } from '../../audit/chain/chain';
 import type { AuditEventDraft, AuditRecord, ChainHead } from '../../domain/audit';
 import { GroupCommitWriter, type SealedWire, type WireTemplate, type WriteTx } from './group-commit';
@@ -135,7 +135,7 @@ export interface WireError {
   name: string;
   message: string;
   stack?: string;
-  fields: Record<string, string | number | boolean | null>;
+  fields: Record<string, string | number | boolean | null | string[]>;
 }
 
 export function errorToWire(err: unknown): WireError {
@@ -143,6 +143,7 @@ export function errorToWire(err: unknown): WireError {
   const fields: WireError['fields'] = {};
   for (const [k, v] of Object.entries(err)) {
     if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) fields[k] = v as string | number | boolean | null;
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) fields[k] = [...(v as string[])];
   }
   return { name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}), fields };
 }
@@ -152,6 +153,7 @@ const REBUILT: Record<string, (f: WireError['fields']) => Error> = {
   VersionConflictError: (f) => new VersionConflictError(String(f.requestId), Number(f.expectedVersion)),
   DuplicateRequestError: (f) => new DuplicateRequestError(String(f.requestId)),
   DelegationConflictError: (f) => new DelegationConflictError(String(f.delegatorId)),
+  BreakGlassLimitError: (f) => new BreakGlassLimitError(String(f.requestId), Array.isArray(f.usedAt) ? f.usedAt : []),
   RequestNotFoundError: (f) => new RequestNotFoundError(String(f.requestId)),
   StoreBusyError: (f) => new StoreBusyError(String(f.file), Number(f.waitedMs)),
 };
