@@ -5,7 +5,7 @@
  * length, SHA-256) and the actor and source clipped, so no audit record grows with attacker input.
  */
 import { neutralise } from '../domain/audit';
-import { clipped, describeOversized, INPUT_LIMITS, oversizedFields, oversizedForAudit, type ClientText } from '../domain/input-limits';
+import { clipped, controlledFields, controlledForAudit, describeControlled, describeOversized, INPUT_LIMITS, oversizedFields, oversizedForAudit, type ClientText } from '../domain/input-limits';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, Source } from '../domain/request';
 import { unsafeTextProblem } from '../domain/text-safety';
@@ -35,23 +35,39 @@ export function boundedSource(s: Source): Source {
   };
 }
 
-/** Undefined when every field is within its limit; otherwise the (audited) refusal to tell the person. */
+/**
+ * Undefined when every field is within its limit and holds no control character it may not;
+ * otherwise the (audited) refusal to tell the person.
+ */
 export async function admitClientText(deps: Pick<AppDeps, 'store' | 'clock' | 'log'>, input: ClientInput): Promise<Refusal | undefined> {
   const over = oversizedFields(input.texts);
-  if (over.length === 0) return undefined;
-  const why = refusal(RefusalReason.InputTooLong, describeOversized(over));
-  await deps.store.audit.append([
+  if (over.length > 0) {
+    const why = refusal(RefusalReason.InputTooLong, describeOversized(over));
+    await auditGateRefusal(deps, input, why, { oversized: oversizedForAudit(over) });
+    deps.log.warn({ fields: over.map((o) => o.field.slice(0, 80)), by: clipped(input.actor.aadObjectId, INPUT_LIMITS.aadObjectId) }, 'input over its limit refused');
+    return why;
+  }
+  const controlled = controlledFields(input.texts);
+  if (controlled.length > 0) {
+    const why = refusal(RefusalReason.UnsafeText, describeControlled(controlled));
+    await auditGateRefusal(deps, input, why, { controlled: controlledForAudit(controlled) });
+    deps.log.warn({ fields: controlled.map((o) => o.field.slice(0, 80)), by: clipped(input.actor.aadObjectId, INPUT_LIMITS.aadObjectId) }, 'input with a control character refused');
+    return why;
+  }
+  return undefined;
+}
+
+function auditGateRefusal(deps: Pick<AppDeps, 'store' | 'clock'>, input: ClientInput, why: Refusal, data: Record<string, unknown>) {
+  return deps.store.audit.append([
     neutralise({
       type: input.kind === 'click' ? ('click.refused' as const) : ('request.refused' as const),
       time: deps.clock.now().toISOString(),
       actor: boundedActor(input.actor),
       source: boundedSource(input.source),
       outcome: { result: 'refused' as const, reason: why.reason, detail: `${why.message.slice(0, 600)} (activity type ${input.activityType.slice(0, 40)})` },
-      data: { oversized: oversizedForAudit(over) },
+      data,
     }),
   ]);
-  deps.log.warn({ fields: over.map((o) => o.field.slice(0, 80)), by: clipped(input.actor.aadObjectId, INPUT_LIMITS.aadObjectId) }, 'input over its limit refused');
-  return why;
 }
 
 /**

@@ -137,11 +137,12 @@ export function wellFormed(s: string): string {
 
 /**
  * CR, LF, NEL, U+2028 and U+2029 in any string become visible escapes, so no user text can forge a line in a
- * line-oriented export or log; lone surrogates become U+FFFD (wellFormed). Applied to every draft before it is chained.
+ * line-oriented export or log; so does U+0000, which a PostgreSQL text column cannot hold (an id of a
+ * refused activity goes into one); lone surrogates become U+FFFD (wellFormed). Applied to every draft before it is chained.
  */
 export function neutralise<T>(value: T): T {
   // NEL (U+0085) and the LINE / PARAGRAPH SEPARATORs end a line for some readers too: \u0085, \u2028, \u2029.
-  if (typeof value === 'string') return wellFormed(value).replace(/[\r\n\u0085\u2028\u2029]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)) as T;
+  if (typeof value === 'string') return wellFormed(value).replace(/[\r\n\u0000\u0085\u2028\u2029]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)) as T;
   if (Array.isArray(value)) return value.map((v) => neutralise(v)) as T;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};

@@ -89,3 +89,46 @@ export function oversizedForAudit(over: readonly OversizedField[]): Record<strin
   for (const o of over.slice(0, 16)) out[o.field.slice(0, 80)] = { ...boundedText(o.value), limit: o.limit };
   return out;
 }
+
+/** Fields that carry free text, checked for layout characters where they are used (text-safety.ts). */
+const FREE_TEXT: ReadonlySet<InputField> = new Set(['messageText', 'reason', 'comment', 'parameterValue', 'name']);
+
+/** C0 and C1 controls and DEL: no id Teams sends holds one. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A field holding a character no store can keep or no id holds, and where the first one stands. */
+export interface ControlledField {
+  field: string;
+  value: string;
+  /** The character, as U+XXXX, and its position in UTF-16 units. */
+  character: string;
+  at: number;
+}
+
+/**
+ * Client text no part of Countersign should carry further: U+0000 in any field (PostgreSQL's text
+ * cannot hold it, so a lookup with it fails instead of finding nothing), and any control character
+ * in an id, verb or hash. Free text with other controls is refused where it is used, naming the field.
+ */
+export function controlledFields(texts: readonly ClientText[]): ControlledField[] {
+  const found: ControlledField[] = [];
+  for (const t of texts) {
+    const at = FREE_TEXT.has(t.kind) ? t.value.indexOf('\u0000') : t.value.search(CONTROL);
+    if (at < 0) continue;
+    found.push({ field: t.label ?? t.kind, value: t.value, character: `U+${t.value.charCodeAt(at).toString(16).toUpperCase().padStart(4, '0')}`, at });
+  }
+  return found;
+}
+
+/** What the person is told: each field and the character found in it. */
+export function describeControlled(found: readonly ControlledField[]): string {
+  const parts = found.map((f) => `${f.field} holds the control character ${f.character} (at position ${f.at + 1})`);
+  return `Countersign refused this: ${parts.join('; ')}, which no Teams message or card carries. Nothing was changed.`;
+}
+
+/** The audit record's view of those fields: bounded, whatever was sent. */
+export function controlledForAudit(found: readonly ControlledField[]): Record<string, BoundedText & { character: string }> {
+  const out: Record<string, BoundedText & { character: string }> = {};
+  for (const f of found.slice(0, 16)) out[f.field.slice(0, 80)] = { ...boundedText(f.value), character: f.character };
+  return out;
+}
