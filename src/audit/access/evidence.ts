@@ -10,6 +10,7 @@ import { canonicalJson, sha256Hex } from '../../domain/canonical';
 import { whoMustApprove } from '../../domain/policy-text';
 import { requirementLabel } from '../../domain/quorum';
 import type { Approval, ApprovalRequest } from '../../domain/request';
+import { inertLine } from '../../domain/text-safety';
 import type { AuditSigner, AuditVerifier } from './signing';
 
 export interface EvidenceFile {
@@ -189,8 +190,27 @@ function sentence(text: string): string {
   return /[.!?]\s*$/.test(text) ? text.trimEnd() : `${text}.`;
 }
 
+/** Text that renders as itself in any Markdown viewer: letters, digits, spaces and a few marks, no "://" or "www." (autolinks). */
+const PLAIN = /^[\p{L}\p{N} .,;:'()/-]*$/u;
+
+/**
+ * Text people typed or Teams or Azure sent (a reason, a comment, a name, a parameter), shown in
+ * SUMMARY.md as itself: on one line, and inside a code span whenever Markdown could make anything
+ * of it (a link, an image, HTML, emphasis, a heading), so no one can put a live link or a fake
+ * "Audit chain: intact" into signed evidence.
+ */
+export function literal(text: string): string {
+  const line = inertLine(text);
+  if (PLAIN.test(line) && !/:\/\/|www\./i.test(line)) return line;
+  const longest = Math.max(0, ...[...line.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  // CommonMark strips one space from each end of a span that begins and ends with one.
+  const pad = line.startsWith('`') || line.endsWith('`') || (line.startsWith(' ') && line.endsWith(' ')) ? ' ' : '';
+  return `${fence}${pad}${line}${pad}${fence}`;
+}
+
 function who(a: { name: string; aadObjectId: string } | undefined): string {
-  return a ? `${a.name} (${a.aadObjectId})` : 'Countersign';
+  return a ? `${literal(a.name)} (${literal(a.aadObjectId)})` : 'Countersign';
 }
 
 /** "Carol (id) on behalf of Bob (id) under delegation D" when a delegate decided. */
@@ -210,11 +230,11 @@ function breakGlassSection(r: ApprovalRequest): string[] {
   const use = r.breakGlass;
   if (!use) return [];
   const review = use.review
-    ? sentence(`${use.review.verdict === 'ratified' ? 'Ratified' : 'FLAGGED'} by ${who(use.review.by)} at ${use.review.at}${use.review.comment ? `: ${use.review.comment}` : ''}`)
+    ? sentence(`${use.review.verdict === 'ratified' ? 'Ratified' : 'FLAGGED'} by ${who(use.review.by)} at ${use.review.at}${use.review.comment ? `: ${literal(use.review.comment)}` : ''}`)
     : `NOT REVIEWED (review was due by ${use.reviewDueAt}).`;
   return [
     '## BREAK-GLASS',
-    `BREAK-GLASS: run by ${who(r.requester)} at ${use.usedAt} WITHOUT APPROVAL (the two-person rule's one exception). Reason: ${use.reason}`,
+    `BREAK-GLASS: run by ${who(r.requester)} at ${use.usedAt} WITHOUT APPROVAL (the two-person rule's one exception). Reason: ${literal(use.reason)}`,
     `Review after the fact: ${review}${use.overdueAt ? ` The review was overdue and escalated at ${use.overdueAt}.` : ''}`,
     '',
   ];
@@ -226,23 +246,23 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
     lines.push(
       ...breakGlassSection(r),
       '## Who asked',
-      sentence(`${who(r.requester)} of tenant ${r.requester.tenantId}, at ${r.createdAt}, in ${r.source.conversationType} ${r.source.conversationId}${r.reason ? `; reason: ${r.reason}` : ''}`),
+      sentence(`${who(r.requester)} of tenant ${r.requester.tenantId}, at ${r.createdAt}, in ${r.source.conversationType} ${literal(r.source.conversationId)}${r.reason ? `; reason: ${literal(r.reason)}` : ''}`),
       '',
       '## Who approved',
       ...(r.approvals.length ? r.approvals.map((a) => `- ${who(a.approver)}${onBehalf(a)} at ${a.at}, for operation hash ${a.operationHash}${filledText(r, a)}`) : ['- nobody']),
-      ...(r.rejection ? [`- rejected by ${who(r.rejection.by)}${onBehalf(r.rejection)} at ${r.rejection.at}${r.rejection.comment ? `: ${r.rejection.comment}` : ''}`] : []),
+      ...(r.rejection ? [`- rejected by ${who(r.rejection.by)}${onBehalf(r.rejection)} at ${r.rejection.at}${r.rejection.comment ? `: ${literal(r.rejection.comment)}` : ''}`] : []),
       ...(r.cancellation ? [`- cancelled by ${who(r.cancellation.by)} at ${r.cancellation.at}`] : []),
       `Policy: ${whoMustApprove(r.policy)} (policy version ${r.policy.version}).`,
       ...(r.escalation ? [`Escalated to ${r.escalation.role} at ${r.escalation.at}: from then on that role could decide it too.`] : []),
       ...(r.reminders ? [`Reminders sent: ${r.reminders.sent}.`] : []),
-      ...(r.unreachable?.length ? [sentence(`Could not be reached: ${r.unreachable.map((u) => `${u.name ?? u.id} (${u.why})`).join(', ')}`)] : []),
+      ...(r.unreachable?.length ? [sentence(`Could not be reached: ${r.unreachable.map((u) => `${literal(u.name ?? u.id)} (${literal(u.why)})`).join(', ')}`)] : []),
       '',
       '## What exactly ran',
-      `Command \`${r.command}\` with parameters ${canonicalJson(r.parameters)}, on subscription ${r.target.subscriptionId}${r.target.resourceGroup ? `, resource group ${r.target.resourceGroup}` : ''}${r.target.resourceId ? `, resource ${r.target.resourceId}` : ''}.`,
+      `Command \`${r.command}\` with parameters ${literal(canonicalJson(r.parameters))}, on subscription ${literal(r.target.subscriptionId)}${r.target.resourceGroup ? `, resource group ${literal(r.target.resourceGroup)}` : ''}${r.target.resourceId ? `, resource ${literal(r.target.resourceId)}` : ''}.`,
       `Operation (${r.operation.kind}), hash ${r.operationHash}: see request.json; what-if: what-if.json.`,
       '',
       '## What happened',
-      `${sentence(`Final state: ${r.state}${r.outcomeDetail ? `: ${r.outcomeDetail}` : ''}`)} ARM identifiers: arm.json.`,
+      `${sentence(`Final state: ${r.state}${r.outcomeDetail ? `: ${literal(r.outcomeDetail)}` : ''}`)} ARM identifiers: arm.json.`,
       `The card at each of the ${input.versions.length} step(s): cards/.`,
       '',
     );

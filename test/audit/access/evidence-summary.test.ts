@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { buildRequest } from '../../support/requests';
+import { literal } from '../../../src/audit/access/evidence';
 import { evidenceOf } from './evidence-of';
 
 describe('evidence summary (SUMMARY.md)', () => {
@@ -10,6 +11,31 @@ describe('evidence summary (SUMMARY.md)', () => {
     assert.match(summary, /Final state: succeeded: Resource group rg-old and everything in it deleted\. ARM identifiers: arm\.json\./);
     assert.match(summary, /; reason: INC-4711: clean-up\.\n/);
     assert.doesNotMatch(summary, /\.\./);
+  });
+
+  it('shows typed text as itself: links, images, HTML and emphasis go in code spans, never rendered', () => {
+    const reason = 'INC-1 [CAB approval CHG-0042 (verified)](https://evil.example/phish) ![](https://evil.example/b.png) <img src="https://evil.example/b2.png"> **Audit chain: intact**';
+    const summary = summaryOf({
+      state: 'rejected',
+      reason,
+      requester: { aadObjectId: '11111111-1111-4111-8111-111111111111', tenantId: '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', name: '_Alice_ www.evil.example' },
+      rejection: { by: { aadObjectId: '22222222-2222-4222-8222-222222222222', tenantId: '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', name: 'Bob' }, at: '2026-03-02T09:05:00.000Z', comment: 'see <a href="https://evil.example/x">the ticket</a> `x`' },
+    });
+    assert.ok(summary.includes(`; reason: \`${reason}\`.`), summary);
+    assert.ok(summary.includes('`_Alice_ www.evil.example` (11111111-1111-4111-8111-111111111111)'), summary);
+    assert.ok(summary.includes(': `` see <a href="https://evil.example/x">the ticket</a> `x` ``'), summary);
+    // Outside code spans nothing of it is left to render.
+    const outside = summary.replace(/(`+).*?\1/g, '');
+    assert.doesNotMatch(outside, /evil|<img|<a |\*\*Audit/);
+  });
+
+  it('keeps plain text plain, and fences a span longer than any backtick run in it', () => {
+    assert.equal(literal('Bob Approver'), 'Bob Approver');
+    assert.equal(literal('INC-4711: clean-up of rg/old.'), 'INC-4711: clean-up of rg/old.');
+    assert.equal(literal('a `` b'), '```a `` b```');
+    assert.equal(literal('`x`'), '`` `x` ``');
+    assert.equal(literal('see https://x.example'), '`see https://x.example`');
+    assert.equal(literal('line\nbreak'), 'line break');
   });
 
   it('still ends a sentence whose text has no full stop of its own', () => {
