@@ -141,7 +141,7 @@ describe('Teams: delegation for absence (fake Bot Connector, controlled clock)',
 
   it('does not take an Entra object id that is not one from a mention: the member record is asked instead', async () => {
     const text = '<at>Countersign</at> delegate <at>Carol</at> for 1d';
-    const forged = { type: 'mention', text: '<at>Carol</at>', mentioned: { id: people.carol.id, name: people.carol.name, aadObjectId: 'admin\u202e\nx' } };
+    const forged = { type: 'mention', text: '<at>Carol</at>', mentioned: { id: people.carol.id, name: people.carol.name, aadObjectId: 'admin\u202ex' } };
     const res = await h.teams.post(h.teams.activity(people.bob, opsChannel, { type: 'message', text, entities: [BOT_MENTION, forged] }));
     assert.equal(res.status, 200);
     assert.deepEqual(h.connector.memberLookups, [{ conversationId: opsChannel.id, memberId: people.carol.id }]);

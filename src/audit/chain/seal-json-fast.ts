@@ -14,10 +14,10 @@ function refuse(what: string): never {
   throw new TypeError(`an audit record can hold only JSON data, not ${what}`);
 }
 
-/** As `neutralise` in domain/audit.ts: CR, LF, NEL, U+2028 and U+2029 become visible escapes. */
-const LINE_ENDS = /[\r\n\u0085\u2028\u2029]/;
-const LINE_ENDS_ALL = /[\r\n\u0085\u2028\u2029]/g;
-const ESCAPED: Record<string, string> = { '\r': '\\r', '\n': '\\n', '\u0085': '\\u0085', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+/** As `neutralise` in domain/audit.ts: CR, LF, U+0000, NEL, U+2028 and U+2029 become visible escapes. */
+const LINE_ENDS = /[\r\n\u0000\u0085\u2028\u2029]/;
+const LINE_ENDS_ALL = /[\r\n\u0000\u0085\u2028\u2029]/g;
+const ESCAPED: Record<string, string> = { '\r': '\\r', '\n': '\\n', '\u0000': '\\u0000', '\u0085': '\\u0085', '\u2028': '\\u2028', '\u2029': '\\u2029' };
 
 function neutraliseText(text: string): string {
   const s = wellFormed(text);
