@@ -3,16 +3,24 @@
  * is what `npm run lint` enforces). Paths are relative to the folder depcruise runs in, so the same
  * rules check src/ and the fixture trees of test/lint/boundaries.test.ts.
  *
- *   domain  pure rules: itself and node: builtins only
- *   app     use cases and their ports: domain, log
- *   audit   chain, formats, verification, auditor access: domain, app ports (types), log, cards
- *   cards   card rendering from cards/*.json: domain
- *   teams   the bot (botbuilder): app, domain, cards, audit, log
- *   http    the restify edge: teams (the activity handler), audit, app, domain, log
- *   log     the logger: nothing of ours
- *   azure, sandbox, store, cli, config: adapters, anything but main.ts
- *   and, whoever imports them: only teams imports botbuilder, only azure and sandbox @azure/*, only
- *   store the database drivers, only http restify; no cycles anywhere
+ *   domain     pure rules: itself, canonicalize, and of node's builtins node:crypto only
+ *   app        use cases and their ports: domain, log
+ *   audit      chain, formats, verification, auditor access: domain, app ports (types), log, cards, module-worker
+ *   cards      card rendering from cards/*.json: domain, and the views the use cases return (app)
+ *   teams      the bot (botbuilder): app, domain, cards, audit, log
+ *   http       the restify edge: teams (the activity handler), audit, app, domain, log
+ *   azure      ARM: domain, app ports, telemetry, log, settings
+ *   store      SQLite and PostgreSQL: domain, audit, app ports, teams ports, log, settings, module-worker
+ *   telemetry  OpenTelemetry: domain, app ports, log
+ *   config     the YAML catalog and policies: domain, log
+ *   sandbox    the local ARM stand-in: log, settings (nothing of the product it stands in for)
+ *   cli        the offline commands: anything but teams and http (it never runs the bot)
+ *   log, settings.ts, module-worker.ts, compile-cache.ts: nothing of ours (log: itself)
+ *   Outside src/app, the use cases are reached through app/countersign.ts (the facade) and the ports;
+ *   any other app module only for its types (the views the facade returns); the CLI runs
+ *   app/accept-loss.ts, an offline use case, itself.
+ *   And, whoever imports them: only teams imports botbuilder, only azure and sandbox @azure/*, only
+ *   store the database drivers, only http restify; no cycles anywhere.
  *   composition-root.ts  builds and wires everything: exempt; only main.ts (the entry point) imports it
  *   main.ts the entry point: exempt, and nothing imports it
  */
@@ -72,6 +80,13 @@ module.exports = {
       from: { path: ours('domain') },
       to: { pathNot: [ours('domain'), npm('canonicalize')], dependencyTypesNot: ['core'] },
     },
+    {
+      name: 'domain-does-no-io',
+      comment: 'Of the node builtins, src/domain uses node:crypto (hashes) only: no file, process or network I/O in the rules.',
+      severity: 'error',
+      from: { path: ours('domain') },
+      to: { dependencyTypes: ['core'], pathNot: '^(node:)?crypto$' },
+    },
     layer('app-imports-domain-and-log', 'src/app (use cases and their ports) imports only src/domain and src/log.', ours('app'), [
       ours('app', 'domain', 'log'),
     ]),
@@ -89,6 +104,39 @@ module.exports = {
     layer('http-imports-below-it', 'src/http (the restify edge) imports src/teams, src/audit, src/app, src/domain and src/log.', ours('http'), [
       ours('http', 'teams', 'audit', 'app', 'domain', 'log'),
     ]),
+    layer('azure-imports-below-it', 'src/azure (ARM) imports src/domain, the app ports, src/telemetry, src/log and settings.', ours('azure'), [
+      ours('azure', 'domain', 'telemetry', 'log'),
+      '^src/app/ports\\.ts$',
+      '^src/settings\\.ts$',
+    ]),
+    layer('store-imports-below-it', 'src/store imports src/domain, src/audit (chain, verification), the app and teams ports, src/log, settings and the module worker.', ours('store'), [
+      ours('store', 'domain', 'audit', 'log'),
+      '^src/(app|teams)/ports\\.ts$',
+      '^src/(settings|module-worker)\\.ts$',
+    ]),
+    layer('telemetry-imports-below-it', 'src/telemetry imports src/domain, the app ports and src/log.', ours('telemetry'), [ours('telemetry', 'domain', 'log'), '^src/app/ports\\.ts$']),
+    layer('config-imports-domain-and-log', 'src/config (the YAML catalog and policies) imports src/domain and src/log.', ours('config'), [ours('config', 'domain', 'log')]),
+    layer('sandbox-imports-nothing-of-the-product', 'src/sandbox stands in for ARM: it imports src/log and settings, nothing of the product.', ours('sandbox'), [ours('sandbox', 'log'), '^src/settings\\.ts$']),
+    layer('cli-imports-no-edge', 'src/cli works offline: anything but src/teams and src/http (it never runs the bot).', ours('cli'), [
+      ours('cli', 'domain', 'app', 'audit', 'store', 'config', 'azure', 'sandbox', 'cards', 'telemetry', 'log'),
+      '^src/settings\\.ts$',
+    ]),
+    layer('leaf-modules-import-nothing-of-ours', 'src/settings.ts, src/module-worker.ts and src/compile-cache.ts are imported by all and import nothing of ours but the log.', '^src/(settings|module-worker|compile-cache)\\.ts$', [ours('log')]),
+    {
+      name: 'app-through-its-facade',
+      comment:
+        'Outside src/app, the use cases are reached through src/app/countersign.ts and the ports; another app module may be imported for its types only (a view the facade returns).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/(app|cli)/', '^src/(main|composition-root)\\.ts$'] },
+      to: { path: '^src/app/', pathNot: '^src/app/(countersign|ports)\\.ts$', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'cli-through-the-facade-or-accept-loss',
+      comment: 'The CLI runs one use case itself, accept-loss (offline, no bot); any other app module for its types only.',
+      severity: 'error',
+      from: { path: ours('cli') },
+      to: { path: '^src/app/', pathNot: '^src/app/(countersign|ports|accept-loss)\\.ts$', dependencyTypesNot: ['type-only'] },
+    },
     allowedOnlyFrom(
       'botbuilder-only-in-teams',
       'Only src/teams talks to the Bot Framework; it exports the activity handler the HTTP edge calls.',

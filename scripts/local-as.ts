@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Verb } from '../src/app/decisions';
-import { canonicalRequestId } from '../src/app/request-ids';
+import { canonicalRequestId } from '../src/domain/request-ids';
 import { databaseFile, readSettings } from '../src/settings';
 import { DEFAULT_PLAYGROUND_PORT, localTrialFile, runningLocalTrial } from './local-trial-file';
 

@@ -9,7 +9,7 @@ import type { AppDeps } from './context';
 import { decider } from './delegations';
 import { accessForView, rolesInQuestion } from './group-access';
 import { notifyPolicy } from './notifications';
-import { canonicalRequestId } from './request-ids';
+import { canonicalRequestId } from '../domain/request-ids';
 
 export interface HelpEntry {
   usage: string;

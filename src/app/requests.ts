@@ -3,9 +3,9 @@
  * the command and its parameters are complete and the requester may ask for it.
  */
 import { neutralise, requestRef } from '../domain/audit';
-import { checkParameters, resolveOperation, type CommandSpec, type ParameterCheck, type ParameterProblem, type ParsedCommand } from '../domain/catalog';
+import { resolveOperation, type CommandSpec, type ParameterProblem } from '../domain/catalog';
 import { requirementLabel } from '../domain/quorum';
-import { reasonProblem } from '../domain/reason';
+import { checkRequestInput } from '../domain/request-input';
 import { operationHash } from '../domain/canonical';
 import { isChangeOperation, targetOf, type QueryOperation, type QueryResult } from '../domain/operation';
 import type { Refusal } from '../domain/refusal';
@@ -67,19 +67,6 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   const extra = { ...(parsed.reason ? { reason: parsed.reason } : {}), ...(runAt ? { runAt } : {}) };
   if (!check.ok) return { kind: 'incomplete', command: parsed.command, values: check.values, problems: check.problems, ...extra };
   return { kind: 'ready', command: parsed.command, values: check.values, ...extra };
-}
-
-/**
- * The parameters' check, and the reason's when the command's policy requires one: a missing or
- * empty reason is a problem like a missing value, so the form asks for it.
- */
-export function checkRequestInput(command: CommandSpec, parsed: Pick<ParsedCommand, 'args' | 'named' | 'problems' | 'reason'>): ParameterCheck {
-  const check = checkParameters(command, parsed);
-  const values = check.values;
-  const problem = reasonProblem(parsed.reason, command.policy?.reason, [command.name, ...Object.values(values)].join(' '));
-  if (!problem) return check;
-  const reasonIssue = { parameter: 'reason', message: problem, ...(parsed.reason?.trim() ? {} : { missing: true }) };
-  return { ok: false, values, problems: [...(check.ok ? [] : check.problems), reasonIssue] };
 }
 
 /** "2 approval(s) from platform-approvers", or for a quorum each requirement: "1 from platform-approvers and 1 from security". */

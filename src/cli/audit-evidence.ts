@@ -10,7 +10,7 @@ import { exportAudit, exportedEvent } from '../audit/formats/export';
 import { checkEvents, evidenceFiles, signEvidence } from '../audit/access/evidence';
 import type { EvidenceVerification } from '../audit/access/evidence';
 import { loadOrCreateSigningKey } from '../audit/access/signing';
-import { canonicalRequestId, requestIdAsNamed } from '../app/request-ids';
+import { canonicalRequestId, requestIdAsNamed } from '../domain/request-ids';
 import type { AuditRecord } from '../domain/audit';
 import { auditRecordHash } from '../domain/canonical';
 import { uuidv7 } from '../store/ids';

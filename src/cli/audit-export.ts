@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { canonicalRequestId, requestIdAsNamed } from '../app/request-ids';
+import { canonicalRequestId, requestIdAsNamed } from '../domain/request-ids';
 import type { CountersignStore } from '../store/countersign-store';
 import type { AuditFilter } from '../domain/audit';
 import { ExportIncompleteError, exportAudit, manifestFileOf } from '../audit/formats/export';

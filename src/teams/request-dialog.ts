@@ -13,7 +13,7 @@ import {
   type WaterfallStepContext,
 } from 'botbuilder-dialogs';
 import type { ParameterProblem } from '../domain/catalog';
-import { checkRequestInput } from '../app/requests';
+import { checkRequestInput } from '../domain/request-input';
 import type { Countersign } from '../app/countersign';
 import { sandboxText } from '../domain/sandbox-text';
 import { confirmCard, formCard, fromInput } from '../cards/form-cards';

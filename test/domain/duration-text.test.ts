@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { canonicalRequestId } from '../../src/app/request-ids';
+import { canonicalRequestId } from '../../src/domain/request-ids';
 import { formatDuration, plural } from '../../src/domain/duration-text';
 import { defaultRisk } from '../../src/domain/risk';
 import type { ChangeOperation } from '../../src/domain/operation';

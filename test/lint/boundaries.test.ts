@@ -46,8 +46,24 @@ describe('layer boundaries (dependency-cruiser)', function () {
     assert.match(violating.output, /error app-imports-domain-and-log: src\/app\/decide\.ts → src\/store\/decisions\.ts/);
   });
 
-  it('refuses an import of the composition root', () => {
+  it('refuses an import of the entry point, and of the composition root', () => {
     assert.match(violating.output, /error no-main-import: src\/cli\/start\.ts → src\/main\.ts/);
+    assert.match(violating.output, /error no-composition-root-import: src\/cli\/wire\.ts → src\/composition-root\.ts/);
+  });
+
+  it('refuses file I/O in the domain: of the node builtins only node:crypto', () => {
+    assert.match(violating.output, /error domain-does-no-io: src\/domain\/clock\.ts → (node:)?fs/);
+  });
+
+  it('refuses an adapter importing another adapter', () => {
+    assert.match(violating.output, /error azure-imports-below-it: src\/azure\/arm\.ts → src\/store\/decisions\.ts/);
+    assert.match(violating.output, /error config-imports-domain-and-log: src\/config\/load\.ts → src\/store\/decisions\.ts/);
+    assert.match(violating.output, /error store-imports-below-it: src\/store\/leak\.ts → src\/config\/load\.ts/);
+  });
+
+  it('refuses a use case run past the facade, and settings importing anything of ours', () => {
+    assert.match(violating.output, /error app-through-its-facade: src\/teams\/dialog\.ts → src\/app\/decide\.ts/);
+    assert.match(violating.output, /error leaf-modules-import-nothing-of-ours: src\/settings\.ts → src\/domain\/refusal\.ts/);
   });
 
   it('does not flag botbuilder in src/teams', () => {
