@@ -4,7 +4,9 @@ import { sealRecord } from '../../src/audit/chain/chain';
 import { readOcsf, toOcsf, writeOcsf } from '../../src/audit/formats/ocsf';
 import { fastCanonicalJson } from '../../src/audit/chain/seal-json-fast';
 import { verifyChain } from '../../src/audit/verify/verify';
-import type { AuditEventDraft, AuditRecord } from '../../src/domain/audit';
+import { AUDIT_EVENT_TYPES, type AuditEventDraft, type AuditRecord } from '../../src/domain/audit';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { canonicalJson } from '../../src/domain/canonical';
 import { anEvent, bob, requestRef, timeAt } from '../store/fixtures';
 import { collect } from '../store/store-contract';
@@ -155,5 +157,27 @@ describe('the fast canonical JSON of the export path', () => {
       { 1: 'a', 2: 'b' },
     ];
     for (const v of values) assert.equal(fastCanonicalJson(v), canonicalJson(v));
+  });
+});
+
+describe('OCSF activity of every event type, as docs/audit.md says', () => {
+  it('names each event type once in the OCSF table, under the activity it is exported with', () => {
+    const doc = readFileSync(path.join(__dirname, '../../docs/audit.md'), 'utf8');
+    const row = doc.split('\n').find((l) => l.startsWith('| `activity_id` / `activity_name` |')) ?? '';
+    const documented = new Map<string, number>();
+    for (const part of row.split(';')) {
+      const id = /`(1|2|3|99)` (Create|Read|Update|Other)/.exec(part)?.[1];
+      if (!id) continue;
+      for (const m of part.matchAll(/`([a-z_]+\.[a-z_]+)`/g)) {
+        assert.ok(!documented.has(m[1]), `${m[1]} is named twice`);
+        documented.set(m[1], Number(id));
+      }
+    }
+    for (const [i, type] of AUDIT_EVENT_TYPES.entries()) {
+      const [event] = chainOf([anEvent(type)]);
+      const exported = toOcsf({ ...event, seq: i + 1 }) as { activity_id: number };
+      assert.equal(documented.get(type), exported.activity_id, `${type}: docs/audit.md says ${documented.get(type)}, the export ${exported.activity_id}`);
+    }
+    assert.equal(documented.size, AUDIT_EVENT_TYPES.length);
   });
 });
