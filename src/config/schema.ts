@@ -1,5 +1,5 @@
 /** JSON Schema of the YAML config. Unknown keys are errors, so a typo never goes unnoticed. */
-import { CHANGE_KINDS, QUERY_KINDS } from '../domain/operation';
+import { CHANGE_KINDS, QUERY_KINDS, type OperationSpec } from '../domain/operation';
 import { RISK_LEVELS } from '../domain/risk';
 import { WEEKDAYS } from '../domain/schedule';
 
@@ -208,8 +208,11 @@ export const configSchema = {
   },
 } as const;
 
-/** Fields each operation kind needs in the config (besides kind), and the optional ones. */
-export const OPERATION_FIELDS: Record<string, { required: string[]; optional: string[] }> = {
+/**
+ * Fields each operation kind needs in the config (besides kind), and the optional ones: every kind of
+ * the domain (CHANGE_KINDS, QUERY_KINDS) must be here, or its commands' fields would go unchecked.
+ */
+export const OPERATION_FIELDS: Record<OperationSpec['kind'], { required: string[]; optional: string[] }> = {
   deployTemplate: { required: ['resourceGroup', 'template'], optional: ['parameters', 'mode', 'deploymentName'] },
   createResourceGroup: { required: ['resourceGroup', 'location'], optional: ['tags'] },
   deleteResourceGroup: { required: ['resourceGroup'], optional: [] },

@@ -9,7 +9,7 @@ describe('the config schema validator compiled ahead of time', () => {
     const committed = fs.readFileSync(path.resolve(__dirname, '..', '..', GENERATED_FILE), 'utf8');
     assert.ok(
       committed === generateConfigValidator(),
-      `${GENERATED_FILE} is stale: src/config/schema.ts (or Ajv) changed since it was generated; run npm run generate:config-validator`,
+      `${GENERATED_FILE} is stale: src/config/schema.ts, a list of the domain it is built from (CHANGE_KINDS and QUERY_KINDS in src/domain/operation.ts, RISK_LEVELS, WEEKDAYS) or Ajv changed since it was generated; run npm run generate:config-validator`,
     );
   });
 
