@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     localBanner({
       configPath: settings.configPath,
       defaultConfigPath: DEFAULT_CONFIG_PATH,
-      sandbox: running.deps.config.azure.sandbox,
+      sandbox: running.deps.azure.sandbox,
       subscriptionId: running.deps.subscriptionId,
       botUrl: running.url,
       playgroundPort: PLAYGROUND_PORT,

@@ -19,7 +19,6 @@ export interface PolicySource {
   auditorRoles: string[];
   /** The `delegation` block (absent: delegation on, at most 14 days). */
   delegation?: DelegationPolicy;
-  azure: { subscriptionId: string; sandbox: boolean };
   loadTemplate(relativePath: string): Record<string, unknown>;
 }
 

@@ -25,7 +25,7 @@ import { sweepReminders } from './reminders';
 import { sweepUnfinishedRounds } from './round-resume';
 import { sweepScheduled } from './schedule';
 import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
-import { CommitOutcomeUnknownError, type CardMessage } from './ports';
+import { CommitOutcomeUnknownError, type CardMessage, type StorageFault } from './ports';
 import { cardViewers, personalView, refreshProblem, type PersonalView } from './personal-view';
 import { help, pending, shownIn, status, type HelpEntry, type PendingView } from './queries';
 import { recordConfigLoaded } from './startup';
@@ -58,21 +58,29 @@ class Telling {
 }
 
 export class Countersign {
-  /** Break-glass uses under way on this instance, by person and command (breakGlass()). */
-
   readonly executor: Executor;
   /** Approvers being told, in the background: of new requests, and by the sweeps under way. */
   private readonly telling = new Telling();
   private readonly authRefusals: AuthRefusals;
 
   constructor(
-    readonly deps: AppDeps,
+    private readonly deps: AppDeps,
     executorOptions: ExecutorOptions = {},
   ) {
     // Every round of messages sent through these deps is known, so that a graceful stop records it.
     deps.rounds ??= new RoundsUnderWay();
     this.executor = new Executor(deps, executorOptions);
     this.authRefusals = new AuthRefusals(deps);
+  }
+
+  /** The app's logger: the adapters log what they translate with the same ids and redaction. */
+  get log(): AppDeps['log'] {
+    return this.deps.log;
+  }
+
+  /** Whether an error a use case threw is the store failing (and how), so the person can be told so. */
+  storageFault(err: unknown): StorageFault | undefined {
+    return this.deps.store.storageFault(err);
   }
 
   /** True when Azure is the local sandbox: every answer says so. */
@@ -301,10 +309,6 @@ export class Countersign {
   }
 
   /**
-   * At start: requests approved before a restart but never claimed are executed now, and expiry
-   * is caught up.
-   */
-  /**
    * At start: the cards of the requests that ended within the last ENDED_CARDS_WINDOW_MS, and of
    * those still open that changed within the last OPEN_CARDS_WINDOW_MS, are brought to the request's
    * state. A card update still waiting (to be tried again, or for its turn under Teams' rate limit)
@@ -321,6 +325,10 @@ export class Countersign {
     return ended.length + open.length;
   }
 
+  /**
+   * At start: requests approved before a restart but never claimed are executed now, expiry is
+   * caught up, and the scheduled requests whose time came are started.
+   */
   async catchUp(): Promise<void> {
     for (const r of await this.deps.store.requests.list({ states: ['approved'] })) this.execute(r);
     await sweepExpired(this.deps);

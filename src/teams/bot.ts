@@ -30,7 +30,7 @@ import { sharedCardOptions, TeamsUserIds } from './personal-cards';
 import type { ConversationReferenceStore } from './ports';
 import type { RequestDialogOptions } from './request-dialog';
 
-/** Extra commands handled outside the core (the audit export of the compliance module). */
+/** Extra commands handled outside the core (the audit export, by src/audit/access). */
 export type AuditCommandHandler = (context: TurnContext, args: string[]) => Promise<void>;
 
 const CARD_RESPONSE = 'application/vnd.microsoft.card.adaptive';
@@ -267,7 +267,7 @@ export class CountersignBot extends TeamsActivityHandler {
       return undefined;
     }
     const posted = await this.postRequestCard(context, result.request).catch((err: unknown) => {
-      this.app.deps.log.warn({ requestId: result.request.id, err: String(err) }, 'the new request\'s card could not be posted');
+      this.app.log.warn({ requestId: result.request.id, err: String(err) }, 'the new request\'s card could not be posted');
       return false;
     });
     // The request exists whatever happened to its card: say so, never "nothing changed" (that invites a duplicate).
@@ -294,7 +294,7 @@ export class CountersignBot extends TeamsActivityHandler {
       await this.app.cardPosted(request.id, { conversationId: context.activity.conversation.id, ...(sent?.id ? { activityId: sent.id } : {}) });
       return { sent: !!sent?.id, recorded: true };
     } catch (err) {
-      this.app.deps.log.warn({ requestId: request.id, err: String(err) }, 'a posted card could not be recorded: its buttons will be refused');
+      this.app.log.warn({ requestId: request.id, err: String(err) }, 'a posted card could not be recorded: its buttons will be refused');
       await context.sendActivity(
         this.say(
           `Countersign could not record the card above as request ${request.id}'s (its database is busy or cannot take writes right now), so its buttons will be refused. ${whenUnrecorded ?? `Type "status ${request.id}" again in a while for a card whose buttons work.`}`,
@@ -351,7 +351,7 @@ export class CountersignBot extends TeamsActivityHandler {
       const notice = result.refusal.message;
       return result.request ? cardResponse(requestCard(result.request, { ...this.sharedOptions(result.request), notice })) : message(this.say(notice));
     } catch (err) {
-      this.app.deps.log.error({ requestId, verb, err: String(err) }, 'card action failed');
+      this.app.log.error({ requestId, verb, err: String(err) }, 'card action failed');
       return message(this.say(failedText(`record this action for request ${requestId}`, this.faultOf(err))));
     }
   }
@@ -359,7 +359,7 @@ export class CountersignBot extends TeamsActivityHandler {
   /** Which of the store's own failures `err` is, if any; telling the person must not fail on it. */
   private faultOf(err: unknown): StorageFault | undefined {
     try {
-      return this.app.deps.store.storageFault(err);
+      return this.app.storageFault(err);
     } catch {
       return undefined;
     }
@@ -396,9 +396,8 @@ export class CountersignBot extends TeamsActivityHandler {
     return this.loadedDialogs;
   }
 
-  /** Stores the conversation reference for proactive messages (only when it changed). */
   /**
-   * Remembers the conversation, but a message is not held up by it for long nor fails with it: that
+   * Stores the conversation reference for proactive messages (only when it changed). Remembers the conversation, but a message is not held up by it for long nor fails with it: that
    * write is how Countersign reaches the conversation later, not what the message asks. When the store
    * cannot take it at once (another process holds the write lock, the disk is full), the message goes
    * on after REMEMBER_WAIT_MS (`help`, `status` and `pending` answer; a command that writes meets the
@@ -411,7 +410,7 @@ export class CountersignBot extends TeamsActivityHandler {
     const writing = this.saveReference(context, unsaved).then(
       () => true,
       (err: unknown) => {
-        this.app.deps.log.warn({ conversationId: unsaved.id.slice(0, 200), err: String(err) }, 'how to reach this conversation could not be saved; the next message saves it again');
+        this.app.log.warn({ conversationId: unsaved.id.slice(0, 200), err: String(err) }, 'how to reach this conversation could not be saved; the next message saves it again');
         return false;
       },
     );
@@ -467,12 +466,12 @@ export class CountersignBot extends TeamsActivityHandler {
   }
 }
 
-/** The words of a message without its <at>…</at> mention markup (the mention's identity comes from its entity). */
 /** The answer to `status` in a shared conversation the request is not in: its card would be read by everyone there. */
 function notHere(requestId: string): string {
   return `Request ${requestId} was not asked in this conversation, so its card is not posted here, where everyone would read it. Type "status ${requestId}" in your personal chat with Countersign.`;
 }
 
+/** The words of a message without its <at>…</at> mention markup (the mention's identity comes from its entity). */
 function withoutMentions(text: string): string {
   return text.replace(/<at>[^<]*<\/at>/gi, ' ').trim();
 }
