@@ -17,6 +17,7 @@ import { randomRequestIds, systemClock } from './app/ids';
 import type { AzureGateway, Clock, Directory, IdGenerator } from './app/ports';
 import type { CountersignStore } from './store/countersign-store';
 import { checkCredentialConfig } from './azure/credential-check';
+import type { StoppableAzureGateway } from './azure/gateway';
 import { lazyAzureGateway } from './azure/lazy-gateway';
 import { AuditorAccess } from './audit/access/auditor-access';
 import { checkpointEveryRecords } from './audit/access/checkpoint-schedule';
@@ -140,6 +141,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     : await buildAzure(config, settings, closers, log);
   const { subscriptionId } = built;
   const azure = telemetry ? telemetry.azure(built.azure) : built.azure;
+  // At a stop: every call still waiting for ARM fails at once (an injected gateway has none).
+  const stopWaitingForAzure = (): void => (built.azure as Partial<StoppableAzureGateway>).stopWaiting?.();
 
   const adapter = createAdapter(settings.microsoftApp, log, (err) => store.storageFault(err), settings.teamsSendTimeoutMs);
   const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), getCardMessages: (id) => store.cards.getCardMessages(id), claimCardVersion: (id, m, v, l) => store.cards.claimCardVersion(id, m, v, l), releaseCardVersion: (id, m, v, h, shown) => store.cards.releaseCardVersion(id, m, v, h, shown) }, log);
@@ -317,12 +320,23 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       clearInterval(reachSweeper);
       clearInterval(resumer);
       clearInterval(checkpoints);
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-      // Executions, then the messages they and the turns left, share one grace period (messages get
-      // at least a quarter of it), so that the whole stop fits a platform's usual 30 s.
+      // The turns under way, then the executions, then the messages they left, share one grace period
+      // (messages get at least a quarter of it), so that the whole stop fits a platform's usual 30 s.
       const graceMs = options.shutdownGraceMs ?? 20_000;
       const deadline = Date.now() + graceMs;
-      await settleExecutions(executor, graceMs, log);
+      const turnsDone = async () => {
+        while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      };
+      if (!(await settledWithin(turnsDone, graceMs))) {
+        // A turn still waiting is waiting for Azure (a store write gives up after its own lock wait):
+        // its calls are given up, and its person is told the target could not be read. The executions
+        // are stopped first, so that a drift check given up leaves its request approved, not failed.
+        log.warn({ turns: inFlight.size }, 'turns still waiting for Azure at shutdown: their calls to Azure are given up');
+        void executor.stop();
+        stopWaitingForAzure();
+        await turnsDone();
+      }
+      await settleExecutions(executor, Math.max(deadline - Date.now(), 0), log, stopWaitingForAzure);
       await settleMessages(app, notifier, Math.max(deadline - Date.now(), graceMs / 4), log);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // Refusals of unauthenticated callers counted past their budget are recorded before the last checkpoint.
@@ -400,12 +414,21 @@ async function settledWithin(work: () => Promise<unknown>, ms: number): Promise<
  * Gives executions under way time to finish before the store closes. One still running after the
  * grace period stays `executing` in the store, with the ARM ids recorded so far.
  */
-async function settleExecutions(executor: Executor, graceMs: number, log: Logger): Promise<void> {
+async function settleExecutions(executor: Executor, graceMs: number, log: Logger, stopWaitingForAzure: () => void): Promise<void> {
   if (await settledWithin(() => executor.idle(), graceMs)) return;
   log.warn({ graceMs }, 'executions still running at shutdown; each stays as recorded, for the next start: executing (resumed) or, not yet started, approved');
-  // Stop waiting for Azure and release their leases, so the next start resumes them at once.
-  await executor.stop();
+  // Stop waiting for Azure (a drift check's read as well as an operation's answer) and release their
+  // leases, so the next start resumes them at once. Stopped first: nothing new starts, and a run whose
+  // call to Azure is given up stays as recorded.
+  const stopped = executor.stop();
+  stopWaitingForAzure();
+  if (!(await settledWithin(() => stopped, EXECUTOR_STOP_WAIT_MS))) {
+    log.warn({ waitedMs: EXECUTOR_STOP_WAIT_MS }, 'an execution did not stop in time; it stays as recorded, and its lease runs out for the next start to take it up');
+  }
 }
+
+/** How long the executions get to release their leases once their calls to Azure were given up. */
+const EXECUTOR_STOP_WAIT_MS = 3_000;
 
 /**
  * Gives the card updates and messages under way time to go. Those still waiting for a busy
@@ -432,7 +455,7 @@ async function buildAzure(
   settings: Settings,
   closers: (() => Promise<void>)[],
   log: Logger,
-): Promise<{ azure: AzureGateway; subscriptionId: string }> {
+): Promise<{ azure: StoppableAzureGateway; subscriptionId: string }> {
   if (!config.azure.sandbox) {
     // A credential the config cannot give stops the start here; the SDK itself loads on first use.
     checkCredentialConfig(config.azure.credential, settings.azureCredentialEnv);
@@ -441,6 +464,7 @@ async function buildAzure(
         subscriptionId: config.azure.subscriptionId,
         credential: azureLayer().createCredential(config.azure.credential, settings.azureCredentialEnv),
         sandbox: false,
+        timeoutMs: settings.azureTimeoutMs,
         ...(config.azure.endpoint ? { endpoint: config.azure.endpoint } : {}),
       }),
     );
@@ -465,7 +489,7 @@ async function buildAzure(
   const sub = subscriptionId ?? SANDBOX_SUBSCRIPTION_ID;
   const sandboxAt = { endpoint, caPem };
   const azure = lazyAzureGateway(true, () =>
-    azureLayer().createAzureGateway({ subscriptionId: sub, credential: azureLayer().sandboxCredential(), ...sandboxAt, sandbox: true }),
+    azureLayer().createAzureGateway({ subscriptionId: sub, credential: azureLayer().sandboxCredential(), ...sandboxAt, sandbox: true, timeoutMs: settings.azureTimeoutMs }),
   );
   return { azure, subscriptionId: sub };
 }

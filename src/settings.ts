@@ -62,6 +62,11 @@ export interface Settings {
    */
   teamsSendTimeoutMs: number;
   /**
+   * How long one try of a call to Azure Resource Manager may go unanswered before it fails as a broken
+   * connection (COUNTERSIGN_AZURE_TIMEOUT, default 30s): reads are tried again, writes found out.
+   */
+  azureTimeoutMs: number;
+  /**
    * Application Insights connection string (APPLICATIONINSIGHTS_CONNECTION_STRING): traces and metrics
    * go there through OpenTelemetry; empty means telemetry is off.
    */
@@ -273,6 +278,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     requestsPerPersonPerHour: readCount('COUNTERSIGN_REQUESTS_PER_HOUR', variable(env, 'COUNTERSIGN_REQUESTS_PER_HOUR'), 20),
     instances: readCount('COUNTERSIGN_INSTANCES', variable(env, 'COUNTERSIGN_INSTANCES'), 1),
     teamsSendTimeoutMs: readTeamsSendTimeout(variable(env, 'COUNTERSIGN_TEAMS_SEND_TIMEOUT')),
+    azureTimeoutMs: readDuration('COUNTERSIGN_AZURE_TIMEOUT', variable(env, 'COUNTERSIGN_AZURE_TIMEOUT'), 30_000, { examples: '30s, 60s or 2m' }),
     store: readStoreSettings(env),
     armSandbox: readArmSandbox(env),
     azureCredentialEnv: readAzureCredentialEnv(env),

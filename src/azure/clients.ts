@@ -13,10 +13,12 @@ import {
   createDefaultHttpClient,
   createHttpHeaders,
   createPipelineRequest,
+  RestError,
   retryPolicy,
   type HttpHeaders,
   type Pipeline,
   type PipelinePolicy,
+  type PipelineRequest,
   type RetryStrategy,
 } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
@@ -38,7 +40,17 @@ export interface ArmClientOptions {
   /** PEM of a certificate to trust for this endpoint (the sandbox's), in addition to nothing else. */
   caPem?: string;
   retry?: RetrySettings;
+  /**
+   * How long one try of a call may go unanswered (COUNTERSIGN_AZURE_TIMEOUT, default 30 s): past it
+   * the try fails as a connection that broke (code ETIMEDOUT), so a read is tried again as after any
+   * network failure and a write's outcome is found out as after a connection lost mid-answer.
+   */
+  timeoutMs?: number;
+  /** Aborted at a stop: every call still waiting for an answer fails at once (stoppableAzure in gateway.ts). */
+  stopping?: AbortSignal;
 }
+
+const DEFAULT_AZURE_TIMEOUT_MS = 30_000;
 
 export interface RawRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -94,16 +106,53 @@ function trustCertificatePolicy(caPem: string): PipelinePolicy {
   };
 }
 
+/**
+ * Each try of a call gets `timeoutMs` to be answered. A try that gets no answer in time (a connection
+ * that accepts and never answers: a dropped NAT flow, a hung proxy) fails as a RestError with code
+ * ETIMEDOUT, which the retry policy treats as a network failure: a read is tried again, and a write
+ * sent without blind retries is not (its outcome is found out, errors.ts isIndeterminate). The
+ * caller's own cancellation (its abort signal) stays an abort.
+ */
+function timeoutPolicy(timeoutMs: number, stopping: AbortSignal | undefined): PipelinePolicy {
+  const what = (request: PipelineRequest) => `${request.method} ${new URL(request.url).pathname}`;
+  // At a stop, a call still waiting fails at once, as a broken connection: a read is not tried again
+  // (ECANCELED is no code the retry policy retries) and a write's outcome is found out by the next run.
+  const stopped = (request: PipelineRequest) => new RestError(`Countersign is stopping and stopped waiting for Azure Resource Manager's answer to ${what(request)}`, { code: 'ECANCELED', request });
+  return {
+    name: 'countersignArmTimeout',
+    sendRequest: async (request, next) => {
+      if (!(request.timeout > 0)) request.timeout = timeoutMs;
+      const own = request.abortSignal;
+      if (stopping) {
+        if (stopping.aborted) throw stopped(request);
+        request.abortSignal = own instanceof AbortSignal ? AbortSignal.any([own, stopping]) : stopping;
+      }
+      try {
+        return await next(request);
+      } catch (err) {
+        const aborted = err instanceof Error && err.name === 'AbortError' && !own?.aborted;
+        if (aborted && stopping?.aborted) throw stopped(request);
+        if (aborted) throw new RestError(`no answer within ${Math.round(request.timeout / 1000)} s (COUNTERSIGN_AZURE_TIMEOUT) to ${what(request)}`, { code: 'ETIMEDOUT', request });
+        throw err;
+      } finally {
+        // The next try (the retry policy's) starts from the caller's own signal again.
+        request.abortSignal = own;
+      }
+    },
+  };
+}
+
 export function createArmClients(options: ArmClientOptions): ArmClients {
   const endpoint = (options.endpoint ?? AZURE_ENDPOINT).replace(/\/+$/, '');
   const httpClient = createDefaultHttpClient();
+  const timeout = { policy: timeoutPolicy(options.timeoutMs ?? DEFAULT_AZURE_TIMEOUT_MS, options.stopping), position: 'perRetry' as const };
   const clientOptions = {
     endpoint,
     httpClient,
     // ARM's token audience is its endpoint (management.azure.com, or a sovereign cloud's).
     credentials: { scopes: [`${endpoint}/.default`] },
     ...(options.retry ? { retryOptions: options.retry } : {}),
-    ...(options.caPem ? { additionalPolicies: [{ policy: trustCertificatePolicy(options.caPem), position: 'perCall' as const }] } : {}),
+    additionalPolicies: [timeout, ...(options.caPem ? [{ policy: trustCertificatePolicy(options.caPem), position: 'perCall' as const }] : [])],
   };
   const resources = new ResourceManagementClient(options.credential, options.subscriptionId, clientOptions);
   const deployments = new DeploymentsClient(options.credential, options.subscriptionId, clientOptions);

@@ -33,6 +33,8 @@ export interface AzureGatewayOptions {
   pollIntervalMs?: number;
   /** The SDK's retry policy for 429, 5xx and connection errors (default: the SDK's). */
   retry?: RetrySettings;
+  /** How long one try of an ARM call may go unanswered (default 30 s; clients.ts). */
+  timeoutMs?: number;
   /**
    * How long an accepted operation's status may stay unreadable (429s, 5xx, broken connections)
    * before its outcome is unknown (default 15 minutes; operations/status-reads.ts).
@@ -40,8 +42,15 @@ export interface AzureGatewayOptions {
   statusPatienceMs?: number;
 }
 
-export function createAzureGateway(options: AzureGatewayOptions): AzureGateway {
+/** The gateway as the composition root holds it: at a stop, every call still waiting for ARM can be given up. */
+export interface StoppableAzureGateway extends AzureGateway {
+  /** Every ARM call still waiting for an answer fails at once, and every later one before it is sent. */
+  stopWaiting(): void;
+}
+
+export function createAzureGateway(options: AzureGatewayOptions): StoppableAzureGateway {
   const pollIntervalMs = options.pollIntervalMs ?? 2000;
+  const stopping = new AbortController();
   const contexts = new Map<string, GatewayContext>();
   const contextFor = (subscriptionId: string): GatewayContext => {
     const key = subscriptionId.toLowerCase();
@@ -53,6 +62,8 @@ export function createAzureGateway(options: AzureGatewayOptions): AzureGateway {
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.caPem ? { caPem: options.caPem } : {}),
         ...(options.retry ? { retry: options.retry } : {}),
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        stopping: stopping.signal,
       });
       ctx = { clients, pollIntervalMs, ...(options.statusPatienceMs !== undefined ? { statusPatienceMs: options.statusPatienceMs } : {}) };
       contexts.set(key, ctx);
@@ -63,6 +74,7 @@ export function createAzureGateway(options: AzureGatewayOptions): AzureGateway {
 
   return {
     sandbox: options.sandbox,
+    stopWaiting: () => stopping.abort(),
 
     whatIf(op: Extract<ChangeOperation, { kind: 'deployTemplate' }>): Promise<WhatIfSummary> {
       return whatIfSummary(op, contextFor(op.subscriptionId));

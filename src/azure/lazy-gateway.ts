@@ -4,13 +4,15 @@
  * execution, a query), not before it can answer, so a restart is ready sooner. The first such
  * operation after a start pays the load once (about 0.1-0.2 s of CPU).
  */
-import type { AzureGateway } from '../app/ports';
+import type { StoppableAzureGateway } from './gateway';
 
-export function lazyAzureGateway(sandbox: boolean, load: () => AzureGateway): AzureGateway {
-  let loaded: AzureGateway | undefined;
+export function lazyAzureGateway(sandbox: boolean, load: () => StoppableAzureGateway): StoppableAzureGateway {
+  let loaded: StoppableAzureGateway | undefined;
   const gateway = () => (loaded ??= load());
   return {
     sandbox,
+    // Nothing waits for ARM before the SDK is loaded.
+    stopWaiting: () => loaded?.stopWaiting(),
     whatIf: (op) => gateway().whatIf(op),
     execute: (op, hooks) => gateway().execute(op, hooks),
     resume: (op, ref, hooks) => gateway().resume(op, ref, hooks),

@@ -30,7 +30,7 @@ export interface AmbiguousFault extends RequestMatch {
 }
 
 export interface StallFault extends RequestMatch {
-  /** How long the answer to a matching write is held back after the write took effect, in ms. */
+  /** How long the answer to a matching write is held back after the write took effect, in ms (a read's, when `method` is GET). */
   ms: number;
   /** How many matching writes are stalled (default 1). */
   count?: number;
@@ -167,9 +167,14 @@ export class SandboxFaults {
     return take(this.ambiguous, method, path) !== undefined;
   }
 
-  /** Milliseconds to hold back the answer to this write. */
+  /**
+   * Milliseconds to hold back the answer to this write; a read's answer only when the fault names its
+   * method (`method: 'GET'`): ARM that accepts a read and does not answer, as a hung proxy would.
+   */
   takeStall(method: string, path: string): number | undefined {
-    if (method === 'GET' || method === 'HEAD') return undefined;
+    if (method === 'GET' || method === 'HEAD') {
+      return take(this.stalls.filter((c) => c.fault.method?.toUpperCase() === method), method, path)?.ms;
+    }
     return take(this.stalls, method, path)?.ms;
   }
 

@@ -153,6 +153,11 @@ async function serve(
       requests.push({ method: sreq.method, path: sreq.path, status: response.status, correlationId });
     }
   } catch (e) {
+    // Closed or reset while holding an answer back (a stall): the connection is dropped, unanswered.
+    if (e instanceof Error && e.name === 'AbortError') {
+      res.destroy();
+      return;
+    }
     response = errorResponse(e);
     if (sreq) requests.push({ method: sreq.method, path: sreq.path, status: response.status, correlationId });
   }

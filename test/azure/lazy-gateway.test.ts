@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { AzureGateway } from '../../src/app/ports';
+import type { StoppableAzureGateway } from '../../src/azure/gateway';
 import { checkCredentialConfig, CredentialConfigError } from '../../src/azure/credential-check';
 import { lazyAzureGateway } from '../../src/azure/lazy-gateway';
 
@@ -15,12 +15,14 @@ describe('the Azure layer, loaded on first use', () => {
       snapshot: async () => (calls.push('snapshot'), { exists: true }),
       cancel: async () => void calls.push('cancel'),
       query: async () => (calls.push('query'), { rows: [] }),
-    } as unknown as AzureGateway;
+      stopWaiting: () => void calls.push('stopWaiting'),
+    } as unknown as StoppableAzureGateway;
     const gateway = lazyAzureGateway(true, () => {
       loads++;
       return real;
     });
-    assert.equal(loads, 0, 'nothing is loaded before Azure is needed');
+    gateway.stopWaiting();
+    assert.equal(loads, 0, 'nothing is loaded before Azure is needed, nor to stop waiting for it');
     assert.equal(gateway.sandbox, true);
     const op = {} as never;
     await gateway.whatIf(op);
@@ -29,8 +31,9 @@ describe('the Azure layer, loaded on first use', () => {
     await gateway.snapshot(op);
     await gateway.cancel(op);
     await gateway.query(op);
+    gateway.stopWaiting();
     assert.equal(loads, 1);
-    assert.deepEqual(calls, ['whatIf', 'execute', 'resume', 'snapshot', 'cancel', 'query']);
+    assert.deepEqual(calls, ['whatIf', 'execute', 'resume', 'snapshot', 'cancel', 'query', 'stopWaiting']);
   });
 
   it('still refuses, at start and without the SDK, a credential the config and environment cannot give', () => {

@@ -40,6 +40,7 @@ const VARIABLES = [
   'PGPASSWORD',
   'COUNTERSIGN_STORE_LOCK_WAIT',
   'COUNTERSIGN_TEAMS_SEND_TIMEOUT',
+  'COUNTERSIGN_AZURE_TIMEOUT',
 ];
 const allEmpty = Object.fromEntries(VARIABLES.map((name) => [name, '']));
 
@@ -92,6 +93,9 @@ describe('settings: the environment, read in one place', () => {
   it('says a duration setting takes a whole number when given a fraction, rather than that it is out of range', () => {
     assert.throws(() => readSettings({ COUNTERSIGN_EXECUTION_LEASE: '1.5s' }), /COUNTERSIGN_EXECUTION_LEASE: .*\(a whole number followed by ms, s or m\), got "1\.5s"/);
     assert.throws(() => readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: '2.5s' }), /COUNTERSIGN_TEAMS_SEND_TIMEOUT: .*\(a whole number followed by ms or s\), got "2\.5s"/);
+    assert.throws(() => readSettings({ COUNTERSIGN_AZURE_TIMEOUT: '2.5s' }), /COUNTERSIGN_AZURE_TIMEOUT: must be a duration of at least 1s such as 30s, 60s or 2m .*got "2\.5s"/);
+    assert.equal(readSettings({}).azureTimeoutMs, 30_000);
+    assert.equal(readSettings({ COUNTERSIGN_AZURE_TIMEOUT: '45s' }).azureTimeoutMs, 45_000);
   });
 
   it('names APPLICATIONINSIGHTS_CONNECTION_STRING when it is not a connection string, and keeps one that is', () => {
