@@ -23,7 +23,7 @@ import { AuditorAccess } from './audit/access/auditor-access';
 import { checkpointEveryRecords } from './audit/access/checkpoint-schedule';
 import { Checkpointer, checkpointFileOf } from './audit/access/checkpoints';
 import { checkedSigner } from './audit/access/continuity';
-import { reportDeletedRequests } from './audit/access/deleted-requests';
+import { reportDeletedRequests, reportMissingProtection } from './audit/access/deleted-requests';
 import { loadConfig, type CountersignConfig } from './config/load';
 import { createLogger, withLogContext } from './log/logger';
 import { prettyDestination } from './log/pretty';
@@ -181,6 +181,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   });
   // A look for rows deleted by hand, said in the log; the start does not wait for it.
   void reportDeletedRequests(store, log).catch((err: unknown) => log.warn({ err: String(err) }, 'could not look for requests deleted outside Countersign'));
+  const lookForMissingProtection = () => void reportMissingProtection(store, log).catch((err: unknown) => log.warn({ err: String(err) }, 'could not look at the audit trail\'s append-only triggers'));
+  lookForMissingProtection();
   const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFile, log, keyDir: settings.dataDir });
   const signNow = (trigger: 'records' | 'timer') => () =>
     withLogContext({ job: 'audit-checkpoint' }, () => checkpointer.write(trigger)).catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint failed'));
@@ -280,7 +282,10 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
   // PORT=0 picked a free port: links handed out must name the one picked.
   if (/:0$/.test(publicUrl)) publicUrl = url;
-  const checkpoints = setInterval(signNow('timer'), config.audit.checkpointIntervalSeconds * 1000);
+  const checkpoints = setInterval(() => {
+    void signNow('timer')();
+    lookForMissingProtection();
+  }, config.audit.checkpointIntervalSeconds * 1000);
   checkpoints.unref();
   log.info(
     {

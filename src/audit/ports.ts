@@ -71,6 +71,11 @@ export interface ComplianceStore {
    * saved: deleted outside Countersign, which never deletes a request.
    */
   requestsWithoutRow(): Promise<{ id: string; state: string; updatedAt: string }[]>;
+  /**
+   * The append-only triggers of the audit log and the checkpoint table that are missing or disabled
+   * (empty while the protection is whole): someone changed the schema by hand.
+   */
+  missingProtection(): Promise<string[]>;
 }
 
 /** The audit log with what compliance keeps beside it: what checkpoints, exports and auditor access use. */

@@ -19,6 +19,7 @@ import { freshSchema, schemaPerTest } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
 import { aRequest, alice, anEvent, requestRef, sequentialIds, tempDir, timeAt } from './fixtures';
 import { collect } from './store-contract';
+import { reportMissingProtection } from '../../src/audit/access/deleted-requests';
 
 describe('PostgreSQL store, several instances on one database', function () {
   this.timeout(30_000);
@@ -450,6 +451,18 @@ describe('PostgreSQL store, several instances on one database', function () {
     v = await verifyPostgresAuditLog(s.pool, s.target);
     assert.equal(v.problem?.seq, 4);
     assert.deepEqual(v.warnings, []);
+  });
+
+  it('names the append-only triggers a superuser disabled or dropped, while they stay so', async () => {
+    const s = await open();
+    const errors: unknown[][] = [];
+    const log = { error: (...args: unknown[]) => void errors.push(args) };
+    assert.deepEqual(await reportMissingProtection(s, log), []);
+    await superuser((c) => c.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; DROP TRIGGER audit_checkpoints_no_truncate ON audit_checkpoints'));
+    assert.deepEqual(await reportMissingProtection(s, log), ['audit_log_no_update', 'audit_checkpoints_no_truncate']);
+    assert.match(String(errors[0][1]), /ENABLE TRIGGER/);
+    await superuser((c) => c.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update'));
+    assert.deepEqual(await s.compliance.missingProtection(), ['audit_checkpoints_no_truncate']);
   });
 
   it('reconnects after the server drops its connections, without losing or repeating a write', async () => {

@@ -10,6 +10,7 @@ import { verifyChain } from '../../src/audit/verify/verify';
 import { DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
 import { aRequest, anEvent, tempDir } from './fixtures';
 import { collect } from './store-contract';
+import { reportMissingProtection } from '../../src/audit/access/deleted-requests';
 
 describe('the SQLite store file', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -48,6 +49,25 @@ describe('the SQLite store file', () => {
         other.close();
         await waiting.close();
       }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('names the append-only triggers dropped by hand, at start and at each look, until they are back', async () => {
+    const file = path.join(tmp.dir, 'triggers.db');
+    const store = await openSqliteStore({ file });
+    const errors: unknown[][] = [];
+    const log = { error: (...args: unknown[]) => void errors.push(args) };
+    try {
+      assert.deepEqual(await reportMissingProtection(store, log), []);
+      assert.equal(errors.length, 0);
+      const other = new Database(file);
+      other.exec('DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_checkpoints_no_delete');
+      other.close();
+      assert.deepEqual(await reportMissingProtection(store, log), ['audit_log_no_update', 'audit_checkpoints_no_delete']);
+      assert.match(String(errors[0][1]), /append-only protection of the audit trail is missing or disabled: .*Run countersign audit verify now/);
+      assert.deepEqual(errors[0][0], { triggers: ['audit_log_no_update', 'audit_checkpoints_no_delete'] });
     } finally {
       await store.close();
     }

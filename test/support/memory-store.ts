@@ -465,6 +465,10 @@ class MemoryCompliance implements ComplianceStore {
     return (this.state.requestVersions.get(requestId) ?? []).map((t) => JSON.parse(t) as ApprovalRequest);
   }
 
+  async missingProtection(): Promise<string[]> {
+    return [];
+  }
+
   async requestsWithoutRow(): Promise<{ id: string; state: string; updatedAt: string }[]> {
     this.store.assertOpen();
     return [...this.state.requestVersions.entries()]

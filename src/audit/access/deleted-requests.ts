@@ -1,4 +1,6 @@
 /**
+ * What the database shows was done to it by hand, said in the log.
+ *
  * At start: requests whose row was deleted outside Countersign while their saved versions remain
  * (request_versions is append-only; Countersign never deletes a request). An approved or scheduled
  * one would otherwise never run, and nobody would hear of it: each start says so in the log, as
@@ -16,4 +18,21 @@ export async function reportDeletedRequests(store: Pick<AuditStore, 'compliance'
     );
   }
   return gone.length;
+}
+
+/**
+ * At start and at each timed checkpoint: the audit trail's append-only triggers missing or disabled
+ * (someone changed the schema by hand, as editing a record needs). Countersign goes on, since the
+ * hash chain and the signed checkpoints still show a changed record, but says so as an error each
+ * time, until they are back: only `countersign audit verify` names what was changed meanwhile.
+ */
+export async function reportMissingProtection(store: Pick<AuditStore, 'compliance'>, log: Pick<Logger, 'error'>): Promise<string[]> {
+  const missing = await store.compliance.missingProtection();
+  if (missing.length > 0) {
+    log.error(
+      { triggers: missing },
+      'the append-only protection of the audit trail is missing or disabled: someone changed the database schema by hand, so records may have been edited or deleted. Run countersign audit verify now (it names any record changed), then enable the triggers again (PostgreSQL: ALTER TABLE … ENABLE TRIGGER) or restore the database from a backup',
+    );
+  }
+  return missing;
 }

@@ -5,6 +5,8 @@
  * used_at, the others re-check `used_at IS NULL` after it commits and find it used.
  */
 import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
+import { AUDIT_TRIGGERS, CHECKPOINT_TRIGGERS } from './migrations';
+import { missingTriggers } from './verify-database';
 import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../audit/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import type { ApprovalRequest } from '../../domain/request';
@@ -114,5 +116,10 @@ export class PostgresComplianceStore implements ComplianceStore {
 
   async requestsWithoutRow(): Promise<RequestWithoutRow[]> {
     return (await this.writer.pool.query<RequestWithoutRow>(REQUESTS_WITHOUT_ROW)).rows;
+  }
+
+  async missingProtection(): Promise<string[]> {
+    const pool = this.writer.pool;
+    return [...(await missingTriggers(pool, 'audit_log', AUDIT_TRIGGERS)), ...(await missingTriggers(pool, 'audit_checkpoints', CHECKPOINT_TRIGGERS))];
   }
 }

@@ -8,6 +8,7 @@ import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import type { ApprovalRequest } from '../../domain/request';
 import type { StoreWriter } from './writer';
 import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
+import { AUDIT_TRIGGERS, CHECKPOINT_TRIGGERS } from './migrations';
 
 interface CheckpointRow {
   seq: number;
@@ -31,6 +32,7 @@ export class SqliteComplianceStore implements ComplianceStore {
   private readonly versions: Database.Statement;
   private readonly hashAt: Database.Statement;
   private readonly withoutRow: Database.Statement;
+  private readonly triggers: Database.Statement;
 
   constructor(
     db: Database.Database,
@@ -44,6 +46,7 @@ export class SqliteComplianceStore implements ComplianceStore {
     this.versions = db.prepare('SELECT body FROM request_versions WHERE request_id = ? ORDER BY version').pluck();
     this.hashAt = db.prepare('SELECT hash FROM audit_log WHERE seq = ?').pluck();
     this.withoutRow = db.prepare(REQUESTS_WITHOUT_ROW);
+    this.triggers = db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('audit_log', 'audit_checkpoints')").pluck();
   }
 
   async recordHashes(seqs: readonly number[]): Promise<Map<number, string>> {
@@ -98,5 +101,10 @@ export class SqliteComplianceStore implements ComplianceStore {
 
   async requestsWithoutRow(): Promise<RequestWithoutRow[]> {
     return this.withoutRow.all() as RequestWithoutRow[];
+  }
+
+  async missingProtection(): Promise<string[]> {
+    const present = new Set(this.triggers.all() as string[]);
+    return [...AUDIT_TRIGGERS, ...CHECKPOINT_TRIGGERS].filter((t) => !present.has(t));
   }
 }
