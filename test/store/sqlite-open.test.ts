@@ -43,6 +43,14 @@ describe('opening the SQLite database for writing', () => {
     assert.equal(err.message, 'cannot open /srv/countersign/data/countersign.db for writing: unable to open database file');
   });
 
+  it('says a disk that is nearly full is full when a start meets an I/O error there, and a failing disk otherwise', () => {
+    const ioerr = Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' });
+    const file = '/data/countersign.db';
+    assert.match(sqliteOpenProblem(ioerr, file, () => 24 * 1024)?.message ?? '', /^the disk holding \/data\/countersign\.db is full or nearly so \(24 KiB free; disk I\/O error\): free some space, then start again/);
+    assert.match(sqliteOpenProblem(ioerr, file, () => 50 * 1024 * 1024)?.message ?? '', /^the disk holding \/data\/countersign\.db failed a read or write \(disk I\/O error\): check the disk/);
+    assert.match(sqliteOpenProblem(ioerr, file, () => undefined)?.message ?? '', /failed a read or write/);
+  });
+
   it('tells a start that met "attempt to write a readonly database" after opening which files and directory must be writable', () => {
     const file = path.join(os.tmpdir(), `countersign-ro-${process.pid}`, 'countersign.db');
     const problem = sqliteOpenProblem(Object.assign(new Error('attempt to write a readonly database'), { code: 'SQLITE_READONLY_DBMOVED' }), file);

@@ -2,6 +2,7 @@
  * What a start that could not open the SQLite store is told: SQLite's own words ("database is
  * locked", "database disk image is malformed") with the file, what it means and what to do.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { whyNotWritable } from './connection';
 import { isBusy } from './write-lock';
@@ -14,7 +15,7 @@ export class SqliteStartupError extends Error {
 }
 
 /** The error in words for the person starting Countersign, or undefined when it is not SQLite's. */
-export function sqliteOpenProblem(err: unknown, file: string): SqliteStartupError | undefined {
+export function sqliteOpenProblem(err: unknown, file: string, freeSpace: (dir: string) => number | undefined = freeBytes): SqliteStartupError | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
   const said = (err as Error).message;
@@ -24,7 +25,14 @@ export function sqliteOpenProblem(err: unknown, file: string): SqliteStartupErro
     if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB')) {
       return `the SQLite database ${file} is damaged (${said}): restore it, with its -wal file, from a backup (docs/faults.md); countersign audit verify says how much of its audit log can still be read`;
     }
-    if (code.startsWith('SQLITE_IOERR')) return `the disk holding ${file} failed a read or write (${said}): check the disk, then start again`;
+    if (code.startsWith('SQLITE_IOERR')) {
+      // A write cut short by a disk that filled up comes back as an I/O error, not SQLITE_FULL.
+      const free = freeSpace(path.dirname(path.resolve(file)));
+      if (free !== undefined && free < NEARLY_FULL_BYTES) {
+        return `the disk holding ${file} is full or nearly so (${Math.floor(free / 1024)} KiB free; ${said}): free some space, then start again (docs/faults.md)`;
+      }
+      return `the disk holding ${file} failed a read or write (${said}): check the disk, then start again`;
+    }
     if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM')) {
       // Which of the directory, the file, its -wal and -shm cannot be written, when the file system says.
       const named = (whyNotWritable(file, Object.assign(new Error(said), { code: code.replace(/^(SQLITE_[A-Z]+).*$/, '$1') })) as Error).message;
@@ -35,4 +43,17 @@ export function sqliteOpenProblem(err: unknown, file: string): SqliteStartupErro
     return `the SQLite database ${file} cannot be used (${said})`;
   })();
   return new SqliteStartupError(words, code);
+}
+
+/** Below this much free space, an I/O error at start is taken for a full disk (SQLite's WAL and a checkpoint need a few MB). */
+const NEARLY_FULL_BYTES = 4 * 1024 * 1024;
+
+/** Free bytes for an unprivileged user on the file system holding `dir`, when it can be read. */
+function freeBytes(dir: string): number | undefined {
+  try {
+    const s = fs.statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
 }
