@@ -7,9 +7,10 @@
 import type { ApprovalRequest, Actor } from '../domain/request';
 import { isDecidable } from '../domain/request';
 import { decidingRoles } from '../domain/policy';
-import { needsReview } from '../domain/lifecycle';
+import { cancel, reviewBreakGlass, type DecisionContext } from '../domain/lifecycle';
 import type { AppDeps } from './context';
 import { decider } from './delegations';
+import { accessForView } from './group-access';
 import { status } from './queries';
 
 export interface PersonalView {
@@ -42,13 +43,17 @@ export async function personalView(deps: AppDeps, actor: Actor, requestId: strin
   const me = actor.aadObjectId.toLowerCase();
   const isRequester = request.requester.aadObjectId.toLowerCase() === me;
   const approved = request.approvals.some((a) => a.approver.aadObjectId.toLowerCase() === me);
-  const open = isDecidable(request);
+  // The review and the cancel are the domain's transitions tried without saving, with the person's
+  // roles as a click would resolve them (Entra groups included): the buttons shown are those whose
+  // click would go through, by the same rule.
+  const access = await accessForView(deps, [actor], decidingRoles(request));
+  const ctx: DecisionContext = { now: deps.clock.now(), actor, isApprover: (a) => access.isApproverFor(decidingRoles(request), a) };
   return {
     request,
     // Approve and reject while it is open; ratify and flag a break-glass use after it ran.
-    canApprove: (open && !isRequester && !approved && (await decider(deps, actor))(request)) || (needsReview(request) && !isRequester && deps.config.access.isApproverFor(decidingRoles(request), actor)),
-    // Before a scheduled run, approvers may cancel it too (as a running deployment).
-    canCancel: (open && isRequester) || (request.state === 'scheduled' && (isRequester || deps.config.access.isApproverFor(decidingRoles(request), actor))),
+    canApprove: (isDecidable(request) && !isRequester && !approved && (await decider(deps, actor))(request)) || reviewBreakGlass(request, ctx, 'ratified').ok,
+    // The requester while it is open; before a scheduled run, approvers too (as a running deployment).
+    canCancel: cancel(request, ctx).ok,
   };
 }
 

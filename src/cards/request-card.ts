@@ -9,7 +9,7 @@ import { plural } from '../domain/duration-text';
 import { documentationLinks, failureCause, withoutDocumentationLinks } from '../domain/failure-cause';
 import { decidingRoles } from '../domain/policy';
 import { isDecidable, type ApprovalRequest, type RequestState } from '../domain/request';
-import { needsReview, reviewOpen } from '../domain/lifecycle';
+import { cancellable, needsReview, reviewOpen, stoppable } from '../domain/lifecycle';
 import { localTime, md } from './markdown';
 import { type Card, renderWithText } from './render';
 import { changeView, riskView, summarySentence } from './request-summary';
@@ -89,10 +89,10 @@ export function requestCardView(r: ApprovalRequest, options: RequestCardOptions 
     expiryText: `Expires ${localTime(r.expiresAt)} if nobody decides.`,
     ...resultView(r),
     canApprove: decidable && viewer.canApprove,
-    canCancel: (decidable || r.state === 'scheduled') && viewer.canCancel,
+    canCancel: cancellable(r) && viewer.canCancel,
     cancelTitle: r.state === 'scheduled' ? 'Cancel before it runs' : options.viewer ? 'Cancel my request' : 'Cancel (requester only)',
     // Only a deployment can be stopped in Azure once it runs; the requester or an approver may ask.
-    canStopRun: r.state === 'executing' && r.operation.kind === 'deployTemplate' && !r.execution?.cancellation,
+    canStopRun: stoppable(r),
     // A second person reviews a break-glass use once it ended (decided when clicked: never the requester).
     canReview: needsReview(r) && viewer.canApprove,
   };

@@ -95,6 +95,16 @@ describe('app: Entra groups as roles', () => {
     assert.deepEqual((await f.app.pending(dave)).toDecide.map((x) => x.id), [r.id]);
   });
 
+  it('shows a group member on their personal card the buttons their click would be allowed: cancelling a scheduled request', async () => {
+    const r = await asked(f, alice, `${DELETE} at ${new Date(f.clock.now().getTime() + 3_600_000).toISOString()}`);
+    assert.equal((await click(f, bob, r, 'approve')).ok, true);
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'scheduled');
+    assert.equal((await f.app.personalView(bob, r.id))?.canCancel, true, 'Bob approves through the group, so he may cancel before it runs');
+    assert.equal((await f.app.personalView(alice, r.id))?.canCancel, true);
+    assert.equal((await click(f, bob, await f.request(r.id), 'cancel')).ok, true, 'and his click goes through');
+  });
+
   it('sends personal cards to the people a role names, not to the members of its groups (they use approval channels or pending)', async () => {
     const sent = new RecordingMessenger();
     const g = appOnFakes({ configText: GROUP_ROLES, directory, messenger: sent });

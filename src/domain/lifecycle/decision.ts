@@ -146,6 +146,11 @@ export function reject(r: ApprovalRequest, ctx: DecisionContext, comment: string
   return { ok: true, request: updated, events: [event] };
 }
 
+/** Whether the request can still be cancelled by someone (open, or scheduled and not started): what a shared card shows its Cancel button for; `cancel` decides who. */
+export function cancellable(r: ApprovalRequest): boolean {
+  return isDecidable(r) || r.state === 'scheduled';
+}
+
 export function cancel(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprover'> & Partial<Pick<DecisionContext, 'isApprover'>>): Transition {
   if (r.state === 'scheduled') return cancelScheduled(r, ctx);
   if (ctx.actor.aadObjectId.toLowerCase() !== r.requester.aadObjectId.toLowerCase()) {
