@@ -210,6 +210,12 @@ function buildParameter(p: RawParameter, key: (string | number)[], at: At): Para
   if (p.pattern) spec.pattern = p.pattern;
   if (p.min !== undefined) spec.min = p.min;
   if (p.max !== undefined) spec.max = p.max;
+  if (p.min !== undefined && p.max !== undefined && p.min > p.max) {
+    at([...key, 'min'], `parameter ${p.name} must be at least ${p.min} and at most ${p.max}: no value is both, so the command could never be asked for`);
+  }
+  if (type !== 'integer' && (p.min !== undefined || p.max !== undefined)) {
+    at([...key, p.min !== undefined ? 'min' : 'max'], `min and max apply to an integer parameter; ${p.name} is ${type} (add type: integer, or use a pattern)`);
+  }
   if (p.default !== undefined) {
     spec.default = String(p.default);
     const problem = checkValue(spec, spec.default);
@@ -238,6 +244,7 @@ function checkOperation(
       at([...key, f], `unknown field for operation ${op.kind}${didYouMean(f, [...fields.required, ...fields.optional])} (allowed: ${[...fields.required, ...fields.optional].join(', ')})`);
     }
   }
+  checkOperationValues(op, parameters, key, at);
   const names = parameters.map((p) => p.name);
   for (const name of placeholdersIn(op)) {
     if (!names.includes(name) && !BUILTIN_PLACEHOLDERS.includes(name)) {
@@ -251,6 +258,49 @@ function checkOperation(
       } catch (err) {
         at([...key, 'template'], (err as Error).message);
       }
+    }
+  }
+}
+
+/** Operation fields ARM takes one of a few values for: anything else would be refused by Azure only after approval. */
+const CLOSED_VALUES: Partial<Record<string, Record<string, readonly string[]>>> = {
+  deployTemplate: { mode: ['Incremental', 'Complete'] },
+  whatIfDeployment: { mode: ['Incremental', 'Complete'] },
+  setTags: { operation: ['Merge', 'Replace', 'Delete'] },
+};
+
+const WHOLE_PLACEHOLDER = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
+
+/**
+ * The values of the operation fields Azure takes only a few values for (a deployment's `mode`, a tag
+ * write's `operation`) and of `capacity` (a whole number): written out, or filled from a parameter
+ * whose every value fits. Otherwise the command would be asked for and approved, then refused by Azure.
+ */
+function checkOperationValues(op: OperationTemplate, parameters: ParameterSpec[], key: (string | number)[], at: At): void {
+  for (const [field, allowed] of Object.entries(CLOSED_VALUES[op.kind] ?? {})) {
+    const value = op[field];
+    if (value === undefined) continue;
+    const param = typeof value === 'string' ? parameters.find((p) => p.name === WHOLE_PLACEHOLDER.exec(value)?.[1]) : undefined;
+    if (param) {
+      const wrong = param.type === 'enum' ? (param.allowed ?? []).map(String).filter((v) => !allowed.includes(v)) : undefined;
+      if (!wrong) at([...key, field], `${field} {${param.name}} must come from an enum parameter whose values are among ${allowed.join(', ')}; ${param.name} is ${param.type ?? 'string'}`);
+      else if (wrong.length) at([...key, field], `${field} {${param.name}} can be ${wrong.join(', ')}, which Azure does not take: its values must be among ${allowed.join(', ')}`);
+      continue;
+    }
+    if (typeof value !== 'string' || !allowed.includes(value)) {
+      const sameLetters = typeof value === 'string' ? allowed.find((a) => a.toLowerCase() === value.toLowerCase()) : undefined;
+      const hint = sameLetters ? ` (write ${sameLetters}: the case counts)` : typeof value === 'string' ? didYouMean(value, [...allowed]) : '';
+      at([...key, field], `${field} must be one of ${allowed.join(', ')}${hint}, got ${JSON.stringify(value)}`);
+    }
+  }
+  if (op.kind === 'scaleResource' && op.capacity !== undefined) {
+    const value = op.capacity;
+    const param = typeof value === 'string' ? parameters.find((p) => p.name === WHOLE_PLACEHOLDER.exec(value)?.[1]) : undefined;
+    const fits = param
+      ? param.type === 'integer' || (param.type === 'enum' && (param.allowed ?? []).every((v) => /^\d+$/.test(String(v))))
+      : typeof value === 'number' && Number.isInteger(value) && value >= 0;
+    if (!fits) {
+      at([...key, 'capacity'], `capacity must be a whole number (3) or the placeholder of an integer parameter alone ({count}), got ${JSON.stringify(value)}${param ? ` (${param.name} is ${param.type ?? 'string'})` : ''}`);
     }
   }
 }

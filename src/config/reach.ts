@@ -39,7 +39,8 @@ function buildReminders(raw: ReturnType<typeof pick<'reminders'>>, ttlSeconds: n
     const percent = /^([1-9][0-9]?)%$/.exec(point);
     const s = percent ? Math.round((ttlSeconds * Number(percent[1])) / 100) : safeDuration(point);
     if (s === undefined) return; // the schema reported it
-    if (s >= ttlSeconds) at([...key, 'at', j], `reminder point ${point} is not before expiry${forCommand}: the time to live is ${formatDuration(ttlSeconds)}`);
+    // A time to live of 0 is one the schema refused (and reported): nothing to compare with.
+    if (ttlSeconds > 0 && s >= ttlSeconds) at([...key, 'at', j], `reminder point ${point} is not before expiry${forCommand}: the time to live is ${formatDuration(ttlSeconds)}`);
     else if (s > 0 && !seconds.includes(s)) seconds.push(s);
   });
   const max = value.max ?? seconds.length;
@@ -62,7 +63,7 @@ function buildEscalation(
   }
   const afterSeconds = safeDuration(value.after);
   if (afterSeconds === undefined) return undefined;
-  if (afterSeconds >= policy.ttlSeconds) {
+  if (policy.ttlSeconds > 0 && afterSeconds >= policy.ttlSeconds) {
     at([...key, 'after'], `escalation after ${value.after} comes at or after expiry${forCommand}: the time to live is ${formatDuration(policy.ttlSeconds)}; make it shorter`);
   }
   return { role: value.role, afterSeconds };

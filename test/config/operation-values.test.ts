@@ -1,0 +1,85 @@
+/**
+ * Values Azure takes only a few of, checked when the config loads: a wrong one would otherwise be
+ * asked for and approved, then refused by Azure. And parameter bounds no value can meet.
+ */
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../src/config/load';
+import { configWith, problemsOf, POLICY_FILE as FILE } from './fixtures';
+
+/** valid-minimal.yaml with the "deploy app" command's operation given `extra` lines, and its parameter list replaced when `parameters` is given. */
+function deployWith(extra: string[], parameters?: string[]): string {
+  let text = configWith([]).replace('      template: templates/app.json\n', ['      template: templates/app.json', ...extra.map((l) => `      ${l}`), ''].join('\n'));
+  if (parameters) text = text.replace('      - name: environment\n        allowed: [production, staging]\n', ['      - name: environment', '        allowed: [production, staging]', ...parameters.map((l) => `      ${l}`), ''].join('\n'));
+  return text;
+}
+
+/** A config with a third command: `kind` with the given operation lines and parameters. */
+function commandWith(kind: string, operation: string[], parameters: string[] = []): string {
+  return configWith([]).replace(
+    '  - name: groups\n',
+    [
+      '  - name: extra',
+      '    description: extra',
+      ...(parameters.length ? ['    parameters:', ...parameters.map((l) => `      ${l}`)] : []),
+      '    operation:',
+      `      kind: ${kind}`,
+      ...operation.map((l) => `      ${l}`),
+      '    policy:',
+      '      approverRoles: [approvers]',
+      '  - name: groups',
+      '',
+    ].join('\n'),
+  );
+}
+
+const SITE = '/subscriptions/{subscriptionId}/resourceGroups/rg/providers/Microsoft.Web/serverfarms/plan';
+
+describe('config: operation values Azure takes few of, and parameter bounds', () => {
+  it('refuses a deployment mode Azure does not have, naming the ones it does', () => {
+    const [p] = problemsOf(deployWith(['mode: Full']));
+    assert.equal(p.key, 'commands[1].operation.mode');
+    assert.match(p.problem, /^mode must be one of Incremental, Complete, got "Full"$/);
+    assert.match(problemsOf(deployWith(['mode: incremental']))[0].problem, /^mode must be one of Incremental, Complete \(write Incremental: the case counts\), got "incremental"$/);
+    assert.equal(parseConfig(deployWith(['mode: Complete']), FILE).catalog.find('deploy app')?.operation.mode, 'Complete');
+  });
+
+  it('takes a mode from an enum parameter only when every one of its values is a mode', () => {
+    const ok = deployWith(['mode: "{how}"'], ['- name: how', '  allowed: [Incremental, Complete]']);
+    assert.ok(parseConfig(ok, FILE));
+    const [wrong] = problemsOf(deployWith(['mode: "{how}"'], ['- name: how', '  allowed: [Incremental, Full]']));
+    assert.match(wrong.problem, /^mode \{how\} can be Full, which Azure does not take/);
+    const [free] = problemsOf(deployWith(['mode: "{how}"'], ['- name: how']));
+    assert.match(free.problem, /^mode \{how\} must come from an enum parameter .*; how is string$/);
+  });
+
+  it('refuses a tag operation Azure does not have', () => {
+    const text = commandWith('setTags', ['scope: /subscriptions/{subscriptionId}/resourceGroups/rg', 'tags: { owner: me }', 'operation: Merj']);
+    const [p] = problemsOf(text);
+    assert.equal(p.key, 'commands[2].operation.operation');
+    assert.match(p.problem, /^operation must be one of Merge, Replace, Delete \(did you mean Merge\?\), got "Merj"$/);
+  });
+
+  it('takes a capacity written as a whole number or filled from an integer parameter alone', () => {
+    assert.ok(parseConfig(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: 3', 'apiVersion: "2023-12-01"']), FILE));
+    assert.ok(parseConfig(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: "{c}"', 'apiVersion: "2023-12-01"'], ['- name: c', '  type: integer', '  min: 1', '  max: 10']), FILE));
+    const [suffix] = problemsOf(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: "{c}x"', 'apiVersion: "2023-12-01"'], ['- name: c', '  type: integer']));
+    assert.equal(suffix.key, 'commands[2].operation.capacity');
+    assert.match(suffix.problem, /^capacity must be a whole number \(3\) or the placeholder of an integer parameter alone \(\{count\}\), got "\{c\}x"$/);
+    const [text] = problemsOf(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: "{c}"', 'apiVersion: "2023-12-01"'], ['- name: c']));
+    assert.match(text.problem, /\(c is string\)$/);
+    assert.match(problemsOf(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: 2.5', 'apiVersion: "2023-12-01"']))[0].problem, /got 2\.5$/);
+  });
+
+  it('refuses an integer parameter whose min is above its max, and bounds on a parameter that is not an integer', () => {
+    const [p] = problemsOf(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: "{c}"', 'apiVersion: "2023-12-01"'], ['- name: c', '  type: integer', '  min: 5', '  max: 1']));
+    assert.equal(p.key, 'commands[2].parameters[0].min');
+    assert.match(p.problem, /^parameter c must be at least 5 and at most 1: no value is both, so the command could never be asked for$/);
+    const [q] = problemsOf(deployWith([], ['- name: size', '  min: 1']));
+    assert.match(q.problem, /^min and max apply to an integer parameter; size is string/);
+  });
+
+  it('says only the time to live is wrong when it is, not the reminders and escalation measured against it', () => {
+    const problems = problemsOf(configWith(['ttl: 2 hours', 'reminders: { at: ["15m"] }', 'escalation: { role: leads, after: 1h }']));
+    assert.deepEqual(problems.map((p) => p.key), ['commands[0].policy.ttl']);
+  });
+});
