@@ -121,8 +121,9 @@ export function exportReport(file: string, v: ExportVerification): string {
     const at = c.problem ? problemPlace(c.problem) : '';
     lines.push(`EXPORT DAMAGED (${first.kind})${first.kind === c.problem?.kind ? at : ''}:`, `  ${first.message}`);
     for (const p of rest) lines.push(`  Also (${p.kind}): ${p.message}`);
-    if (!v.manifest && first.kind === 'deleted' && c.count === 0) {
-      lines.push('  If this export starts after record 1 (made with --from), check it with --partial: without a manifest nothing tells where it should start.');
+    if (!v.manifest && first.kind === 'deleted') {
+      if (c.count === 0) lines.push('  If this export starts after record 1 (made with --from), check it with --partial: without a manifest nothing tells where it should start.');
+      lines.push('  If it was made with --request, --type or --actor (a filtered export), records between its own are left out on purpose: check it with --filtered, which checks each record against its own hash; only its manifest can show that none of its records was removed.');
     }
   }
   return `${lines.join('\n')}\n`;

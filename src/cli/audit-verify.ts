@@ -34,12 +34,13 @@ export interface VerifyOptions {
   publicKey?: string;
   checkpoints?: string[];
   partial?: boolean;
+  filtered?: boolean;
 }
 
 export async function verify(opts: VerifyOptions, io: AuditCliIo): Promise<number> {
   droppingOutputOnClosedPipe(io.stdout);
   if (opts.file) return verifyFile(opts.file, opts, io);
-  if (opts.partial) throw new AuditInputError('--partial applies to an export file: use it with --file');
+  if (opts.partial || opts.filtered) throw new AuditInputError(`${opts.partial ? '--partial' : '--filtered'} applies to an export file: use it with --file`);
   return verifyDatabase(opts, io);
 }
 
@@ -87,6 +88,10 @@ async function verifyFile(fileOption: string, opts: VerifyOptions, io: AuditCliI
     }
   }
   const manifest = manifestFile ? readManifestFile(manifestFile) : undefined;
+  const windowOnly = [opts.partial && '--partial', opts.filtered && '--filtered'].filter(Boolean);
+  if (manifest && windowOnly.length > 0) {
+    throw new AuditInputError(`${windowOnly.join(' and ')} ${windowOnly.length === 1 ? 'applies' : 'apply'} without a manifest (--no-manifest): the manifest ${manifestFile} says which records the export holds`);
+  }
   // Without a manifest the key still checks the checkpoints the file carries, when there is one.
   const verifier = manifest ? verifierFor(opts, io, `the manifest ${manifestFile}`) : verifierFor(opts, io, undefined);
   // What the file is known to be: --format, or a name that says it (a manifest of another format is not its own).
@@ -99,6 +104,7 @@ async function verifyFile(fileOption: string, opts: VerifyOptions, io: AuditCliI
       ...(manifest ? { manifest } : {}),
       ...(verifier ? { verifier } : {}),
       ...(opts.partial ? { partial: true } : {}),
+      ...(opts.filtered ? { filtered: true } : {}),
     });
   } catch (err) {
     if (err instanceof ManifestMismatchError) {
@@ -143,7 +149,7 @@ function filesUnder(dir: string, prefix = ''): string[] {
  * then its audit records (events.jsonl) against their own export manifest. Exit 0 when both hold.
  */
 async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo): Promise<number> {
-  const exportOnly = [opts.manifest !== undefined && '--manifest/--no-manifest', opts.format && '--format', opts.partial && '--partial'].filter(Boolean);
+  const exportOnly = [opts.manifest !== undefined && '--manifest/--no-manifest', opts.format && '--format', opts.partial && '--partial', opts.filtered && '--filtered'].filter(Boolean);
   if (exportOnly.length > 0) {
     throw new AuditInputError(`${exportOnly.join(', ')} ${exportOnly.length === 1 ? 'applies' : 'apply'} to an export file; ${dir} is an evidence bundle, checked against its own ${EVIDENCE_MANIFEST}`);
   }

@@ -34,6 +34,7 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
     .option('--public-key <pem>', 'the audit public key (default: the one in the data directory)')
     .option('--checkpoints <file>', 'also check against this checkpoint file (e.g. a copy shipped elsewhere); repeatable', collect)
     .option('--partial', 'without a manifest: the file is a window of the chain (exported with --from), not from record 1')
+    .option('--filtered', 'without a manifest: the file is a selection (exported with --request, --type or --actor): gaps between its records are expected')
     .action(async (opts: VerifyOptions) => {
       await reportingInputErrors(io, () => verify(opts, io));
     });

@@ -177,6 +177,26 @@ describe('countersign audit', function () {
       assert.match(partial.stdout, /7 records, seq 6 to 12/);
     });
 
+    it('verifies a filtered export without its manifest only when told it is filtered, and refuses --filtered beside a manifest', async () => {
+      const file = path.join(tmp.dir, 'one-request.jsonl');
+      await audit(['export', '--format', 'jsonl', '--request', 'req-3', '--out', file, '--data-dir', dataDir]);
+      const signed = await audit(['verify', '--file', file, '--data-dir', dataDir]);
+      assert.equal(signed.code, 0, signed.stdout);
+      const strict = await audit(['verify', '--file', file, '--no-manifest']);
+      assert.equal(strict.code, 2);
+      assert.match(strict.stdout, /If it was made with --request, --type or --actor \(a filtered export\), records between its own are left out on purpose: check it with --filtered/);
+      const filtered = await audit(['verify', '--file', file, '--no-manifest', '--filtered']);
+      assert.equal(filtered.code, 0, filtered.stdout);
+      assert.match(filtered.stdout, /Export intact: 1 records, seq 4 to 4/);
+      const lines = readFileSync(file, 'utf8');
+      writeFileSync(file, lines.replace('"result":"ok"', '"result":"refused"'));
+      const edited = await audit(['verify', '--file', file, '--no-manifest', '--filtered']);
+      assert.equal(edited.code, 2, 'each record is still checked against its own hash');
+      const beside = await audit(['verify', '--file', file, '--filtered', '--data-dir', dataDir]);
+      assert.equal(beside.code, 1);
+      assert.match(beside.stderr, /--filtered applies without a manifest \(--no-manifest\): the manifest .* says which records the export holds/);
+    });
+
     it('refuses, as bad input and not damage, an export of another format than the one it is checked as', async () => {
       const csv = path.join(tmp.dir, 'audit.csv');
       await audit(['export', '--format', 'csv', '--out', csv, '--data-dir', dataDir]);
