@@ -22,14 +22,20 @@ function problemPlace(p: ChainProblem): string {
 }
 
 /**
- * `checkpointsDamaged`: the signed checkpoints (reported after) show a chain that holds together to
- * have been cut or rewritten, so it is not called intact.
+ * `checkpointProblems`: what the signed checkpoints (reported after) found. A chain that holds together
+ * is then not called intact: they show it cut or rewritten, or, when each was only signed with another
+ * key than the one given (`foreign`), they could not vouch for it.
  */
-export function verificationReport(source: string, v: ChainVerification, warnings: readonly string[] = [], checkpointsDamaged = false): string {
+export function verificationReport(source: string, v: ChainVerification, warnings: readonly string[] = [], checkpointProblems: readonly { kind: string }[] = []): string {
   const lines: string[] = [`Source: ${source}`];
-  if (v.ok && checkpointsDamaged) {
+  if (v.ok && checkpointProblems.length > 0) {
+    const keyOnly = checkpointProblems.every((p) => p.kind === 'foreign');
     lines.push(
-      `Hash chain consistent (each record links to the one before it): ${v.count} records, seq ${v.firstSeq} to ${v.lastSeq}; but the signed checkpoints below show that the log was changed, so it is NOT intact.`,
+      `Hash chain consistent (each record links to the one before it): ${v.count} records, seq ${v.firstSeq} to ${v.lastSeq}; ${
+        keyOnly
+          ? 'but its signed checkpoints were signed with another key than the one given, so they cannot vouch for it, and it is NOT shown intact: check it with the public key of the installation that wrote it (see below).'
+          : 'but the signed checkpoints below show that the log was changed, so it is NOT intact.'
+      }`,
       `Head hash: ${v.headHash}`,
     );
   } else if (v.ok) {

@@ -213,7 +213,7 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
   }
   const checkpoints = await checkCheckpoints(db, chain, opts, io);
   const warnings = [...chain.warnings, ...checkpoints.triggerWarnings];
-  io.stdout.write(verificationReport(db.where, chain, warnings, checkpoints.result.problems.length > 0));
+  io.stdout.write(verificationReport(db.where, chain, warnings, checkpoints.result.problems));
   io.stdout.write(checkpointReport(checkpoints.result, keySourceOf(opts, db.dataDir, io), !opts.publicKey));
   const gone = chain.requestsWithoutRow;
   if (chain.missingTables.length > 0) {

@@ -441,6 +441,8 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const v = await audit(['verify', '--data-dir', dataDir]);
       assert.equal(v.code, 2, v.stdout);
       assert.doesNotMatch(v.stdout, /none yet/);
+      assert.match(v.stdout, /; but its signed checkpoints were signed with another key than the one given, so they cannot vouch for it, and it is NOT shown intact: check it with the public key of the installation that wrote it/);
+      assert.doesNotMatch(v.stdout, /show that the log was changed/, 'a wrong key is not taken for a changed log');
       assert.match(v.stdout, new RegExp(`AUDIT LOG DAMAGED \\(checkpoint, foreign\\): none of the checkpoints could be checked with the key in use \\(${inUse}\\): 1 checkpoint\\(s\\) signed with key ${signedWith}; .* reaches record 13`));
       assert.match(v.stdout, new RegExp(`The key in use is ${inUse} \\(the data directory's, in .*\\)\\. .*countersign audit verify --public-key <file>`));
       const wrongPem = path.join(tmp.dir, 'wrong.pub.pem');
