@@ -18,7 +18,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Verb } from '../src/app/decisions';
 import { canonicalRequestId } from '../src/domain/request-ids';
-import { databaseFile, readSettings } from '../src/settings';
+import { databaseFile, readSettings, type PostgresSettings, type Settings } from '../src/settings';
+import { postgresDatabaseConnection } from '../src/cli/audit-database';
+import { describeTarget, openPostgresStore } from '../src/store/postgres';
 import { DEFAULT_PLAYGROUND_PORT, localTrialFile, runningLocalTrial } from './local-trial-file';
 
 /**
@@ -85,28 +87,16 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const file = databaseFile(settings.dataDir);
-  let found: { hash: string; state: string; cards: { conversationId: string; activityId: string }[] } | undefined;
+  const where = storeName(settings);
+  let found: Found | undefined;
   try {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    try {
-      const row = db.prepare('SELECT body FROM requests WHERE id = ?').get(requestId) as { body: string } | undefined;
-      if (row) {
-        const r = JSON.parse(row.body) as { operationHash: string; state: string };
-        const cards = db
-          .prepare('SELECT conversation_id AS conversationId, activity_id AS activityId FROM card_messages WHERE request_id = ? ORDER BY rowid')
-          .all(requestId) as { conversationId: string; activityId: string }[];
-        found = { hash: r.operationHash, state: r.state, cards };
-      }
-    } finally {
-      db.close();
-    }
+    found = settings.store.kind === 'postgres' ? await readPostgres(settings.store.postgres, requestId) : readSqlite(databaseFile(settings.dataDir), requestId);
   } catch (err) {
-    process.stderr.write(`Cannot read the local bot's store ${path.relative(process.cwd(), file)}: ${(err as Error).message}${dataDirHint}\nStart the local trial first: npm run local\n`);
+    process.stderr.write(`Cannot read the local bot's store ${where}: ${(err as Error).message}${dataDirHint}\nStart the local trial first: npm run local\n`);
     return 1;
   }
   if (!found) {
-    process.stderr.write(`There is no request ${requestId} in ${path.relative(process.cwd(), file)}.${dataDirHint}\n`);
+    process.stderr.write(`There is no request ${requestId} in ${where}.${dataDirHint}\n`);
     return 1;
   }
   if (found.cards.length === 0) {
@@ -251,3 +241,41 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+interface Found {
+  hash: string;
+  state: string;
+  cards: { conversationId: string; activityId: string }[];
+}
+
+/** The store the local bot uses, as the messages name it: its SQLite file, or the PostgreSQL database COUNTERSIGN_STORE=postgres names. */
+function storeName(settings: Settings): string {
+  return settings.store.kind === 'postgres' ? `the PostgreSQL database ${describeTarget(postgresDatabaseConnection(settings.store.postgres))}` : path.relative(process.cwd(), databaseFile(settings.dataDir));
+}
+
+/** Read-only, beside the running bot (SQLite lets one process write while others read). */
+function readSqlite(file: string, requestId: string): Found | undefined {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare('SELECT body FROM requests WHERE id = ?').get(requestId) as { body: string } | undefined;
+    if (!row) return undefined;
+    const r = JSON.parse(row.body) as { operationHash: string; state: string };
+    const cards = db
+      .prepare('SELECT conversation_id AS conversationId, activity_id AS activityId FROM card_messages WHERE request_id = ? ORDER BY rowid')
+      .all(requestId) as { conversationId: string; activityId: string }[];
+    return { hash: r.operationHash, state: r.state, cards };
+  } finally {
+    db.close();
+  }
+}
+
+/** Through the store itself, never migrating: several processes share a PostgreSQL database. */
+async function readPostgres(pg: PostgresSettings, requestId: string): Promise<Found | undefined> {
+  const store = await openPostgresStore({ connection: { ...postgresDatabaseConnection(pg), max: 2 }, migrate: 'never' });
+  try {
+    const r = await store.requests.get(requestId);
+    return r ? { hash: r.operationHash, state: r.state, cards: await store.cards.getCardMessages(requestId) } : undefined;
+  } finally {
+    await store.close();
+  }
+}

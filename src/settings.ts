@@ -232,6 +232,9 @@ function readArmSandbox(env: NodeJS.ProcessEnv): ArmSandboxEnv {
   if (url && !caFile) throw new SettingsError('ARM_SANDBOX_CA_FILE', `must name the certificate PEM of the sandbox at ARM_SANDBOX_URL=${url} (the standalone sandbox prints both lines); unset ARM_SANDBOX_URL to start one in-process`);
   if (caFile && !url) throw new SettingsError('ARM_SANDBOX_URL', `must be set with ARM_SANDBOX_CA_FILE=${caFile}: the URL of the running sandbox whose certificate that is`);
   if (caFile && !existsSync(caFile)) throw new SettingsError('ARM_SANDBOX_CA_FILE', `names ${path.resolve(caFile)}, which does not exist`);
+  if (subscriptionId && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(subscriptionId)) {
+    throw new SettingsError('ARM_SANDBOX_SUBSCRIPTION_ID', `must be a subscription id (a GUID, as the standalone sandbox prints it), got "${subscriptionId.slice(0, 80)}"`);
+  }
   return { ...(url ? { url } : {}), ...(caFile ? { caFile } : {}), ...(subscriptionId ? { subscriptionId } : {}) };
 }
 

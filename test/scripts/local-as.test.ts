@@ -16,6 +16,8 @@ import type { ApprovalRequest } from '../../src/domain/request';
 import { databaseFile } from '../../src/settings';
 import { DEFAULT_PLAYGROUND_PORT, removeLocalTrial, writeLocalTrial } from '../../scripts/local-trial-file';
 import { bob, requestIn } from '../support/requests';
+import { openPostgresStore } from '../../src/store/postgres';
+import { createTestDatabase } from '../support/postgres';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ID = 'CS-7K3M9QXW';
@@ -107,6 +109,28 @@ describe('npm run local:as', () => {
       assert.equal(clicks[0].value?.action?.verb, 'reject');
     } finally {
       removeLocalTrial(dataDir);
+    }
+  });
+
+  it('reads the request and its card from PostgreSQL when the local trial runs on it (COUNTERSIGN_STORE=postgres)', async function () {
+    this.timeout(30_000);
+    const db = await createTestDatabase();
+    try {
+      const store = await openPostgresStore({ connection: db.connection });
+      const pending = requestIn('pending', { id: ID });
+      await store.requests.insert(pending, []);
+      await store.cards.saveCardMessage(ID, { conversationId: 'group-chat-ops', activityId: 'activity-pg' });
+      await store.close();
+      const env = { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port), COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: db.url };
+      const run = await localAs(['bob', 'approve', ID], env);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(clicks.length, 1);
+      assert.equal((clicks[0] as { replyToId?: string }).replyToId, 'activity-pg');
+      const missing = await localAs(['bob', 'approve', 'CS-0000000A'], env);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /There is no request CS-0000000A in the PostgreSQL database /);
+    } finally {
+      await db.drop();
     }
   });
 

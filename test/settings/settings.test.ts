@@ -95,6 +95,7 @@ describe('settings: the environment, read in one place', () => {
     assert.throws(() => readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: '2.5s' }), /COUNTERSIGN_TEAMS_SEND_TIMEOUT: .*\(a whole number followed by ms or s\), got "2\.5s"/);
     assert.throws(() => readSettings({ COUNTERSIGN_AZURE_TIMEOUT: '2.5s' }), /COUNTERSIGN_AZURE_TIMEOUT: must be a duration of at least 1s such as 30s, 60s or 2m .*got "2\.5s"/);
     assert.equal(readSettings({}).azureTimeoutMs, 30_000);
+    assert.throws(() => readSettings({ ARM_SANDBOX_SUBSCRIPTION_ID: 'garbage' }), /ARM_SANDBOX_SUBSCRIPTION_ID: must be a subscription id \(a GUID, as the standalone sandbox prints it\), got "garbage"/);
     assert.equal(readSettings({ COUNTERSIGN_AZURE_TIMEOUT: '45s' }).azureTimeoutMs, 45_000);
   });
 
