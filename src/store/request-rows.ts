@@ -5,12 +5,7 @@
  * one would otherwise never run, without a word).
  */
 
-/** A request deleted outside Countersign, as its last saved version has it. */
-export interface RequestWithoutRow {
-  id: string;
-  state: string;
-  updatedAt: string;
-}
+export type { RequestWithoutRow } from '../audit/verify/schema-findings';
 
 /** The latest version of each request whose versions outlive its row (SQL for SQLite and PostgreSQL alike). */
 export const REQUESTS_WITHOUT_ROW = `SELECT v.request_id AS id, v.state, v.updated_at AS "updatedAt" FROM request_versions v

@@ -10,18 +10,11 @@ import { verifyStoredLog } from '../../audit/verify/verify-database';
 import type { ChainVerification, VerifyOptions } from '../../audit/verify/verify';
 import { AUDIT_TRIGGERS, POSTGRES_MIGRATIONS } from './migrations';
 import { REQUESTS_WITHOUT_ROW, tablesCreatedBy, type RequestWithoutRow } from '../request-rows';
+import { schemaFindings, type SchemaFindings, type StoredSchema } from '../../audit/verify/schema-findings';
 
-export interface PostgresVerification extends ChainVerification {
+export interface PostgresVerification extends ChainVerification, SchemaFindings {
   /** The database, without secrets. */
   target: string;
-  /** Signs of interference that do not break the chain itself (append-only triggers missing or disabled). */
-  warnings: string[];
-  /** Requests whose row is gone while their saved versions remain (deleted outside Countersign): at most 100. */
-  requestsWithoutRow: RequestWithoutRow[];
-  /** The requests table itself is gone (dropped) while the saved versions remain. */
-  requestsTableMissing?: true;
-  /** Other tables its applied migrations made that are gone (dropped or renamed). */
-  missingTables: string[];
 }
 
 /** The stored rows of the PostgreSQL audit log, as verification reads them. */
@@ -56,19 +49,20 @@ export async function missingTriggers(pool: pg.Pool, table: string, expected: re
 }
 
 export async function verifyPostgresAuditLog(pool: pg.Pool, target: string, options: VerifyOptions = {}): Promise<PostgresVerification> {
-  const missing = await missingTriggers(pool, 'audit_log', AUDIT_TRIGGERS);
-  const warnings = missing.length
-    ? [`the append-only protection of the audit log is missing or disabled (triggers: ${missing.join(', ')}): someone changed the database schema by hand`]
-    : [];
   // The same checks as for SQLite (src/audit/verify): the fast pass, and the full one naming any problem.
   const result = await verifyStoredLog(postgresStoredRows(pool), options);
-  const tables = (await pool.query<{ requests: string | null; versions: string | null }>("SELECT to_regclass('requests')::text AS requests, to_regclass('request_versions')::text AS versions")).rows[0];
-  // Without the saved versions there is nothing to compare; without the requests table every row is gone.
-  const requestsWithoutRow = tables.requests && tables.versions ? (await pool.query<RequestWithoutRow>(REQUESTS_WITHOUT_ROW)).rows : [];
-  const requestsTableMissing = !!tables.versions && !tables.requests;
-  // Every table its applied migrations made must still be there (a start refuses the database otherwise).
-  const present = new Set((await pool.query<{ t: string }>('SELECT tablename AS t FROM pg_tables WHERE schemaname = current_schema()')).rows.map((r) => r.t));
-  const applied = present.has('schema_migrations') ? Number((await pool.query<{ v: string | null }>('SELECT MAX(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0) : 0;
-  const missingTables = tablesCreatedBy(POSTGRES_MIGRATIONS, applied).filter((t) => !present.has(t) && t !== 'requests');
-  return { ...result, target, warnings, requestsWithoutRow, missingTables, ...(requestsTableMissing ? { requestsTableMissing: true as const } : {}) };
+  return { ...result, target, ...(await schemaFindings(postgresSchema(pool))) };
+}
+
+/** The schema's catalog in PostgreSQL, as verification reads it. */
+function postgresSchema(pool: pg.Pool): StoredSchema {
+  return {
+    missingAuditTriggers: () => missingTriggers(pool, 'audit_log', AUDIT_TRIGGERS),
+    tables: async () => {
+      const present = new Set((await pool.query<{ t: string }>('SELECT tablename AS t FROM pg_tables WHERE schemaname = current_schema()')).rows.map((r) => r.t));
+      const applied = present.has('schema_migrations') ? Number((await pool.query<{ v: string | null }>('SELECT MAX(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0) : 0;
+      return { present, created: tablesCreatedBy(POSTGRES_MIGRATIONS, applied) };
+    },
+    requestsWithoutRow: async () => (await pool.query<RequestWithoutRow>(REQUESTS_WITHOUT_ROW)).rows,
+  };
 }

@@ -10,19 +10,12 @@ import { openSqliteAuditReader } from './audit-reader';
 import { openReadOnly } from './connection';
 import { AUDIT_TRIGGERS, MIGRATIONS } from './migrations';
 import { REQUESTS_WITHOUT_ROW, tablesCreatedBy, type RequestWithoutRow } from '../request-rows';
+import { schemaFindings, type SchemaFindings, type StoredSchema } from '../../audit/verify/schema-findings';
 
 export type { VerifyTuning };
 
-export interface DatabaseVerification extends StoredLogVerification {
+export interface DatabaseVerification extends StoredLogVerification, SchemaFindings {
   file: string;
-  /** Signs of interference that do not break the chain itself (missing append-only triggers). */
-  warnings: string[];
-  /** Requests whose row is gone while their saved versions remain (deleted outside Countersign): at most 100, each as last saved. */
-  requestsWithoutRow: RequestWithoutRow[];
-  /** The requests table itself is gone (dropped) while the saved versions remain. */
-  requestsTableMissing?: true;
-  /** Other tables its applied migrations made that are gone (dropped or renamed). */
-  missingTables: string[];
 }
 
 
@@ -65,24 +58,26 @@ export function openStoredRows(file: string): StoredAuditRows & { close(): void 
 export async function verifySqliteAuditLog(file: string, options: VerifyOptions = {}, tuning: VerifyTuning = {}): Promise<DatabaseVerification> {
   const reader = openSqliteAuditReader(file);
   try {
-    const present = new Set(
-      reader.db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'").pluck().all() as string[],
-    );
-    const missing = AUDIT_TRIGGERS.filter((t) => !present.has(t));
-    const warnings = missing.length
-      ? [`the append-only protection of the audit log was removed (missing triggers: ${missing.join(', ')}): someone changed the database schema by hand`]
-      : [];
     const opener = { module: __filename, open: 'openStoredRows', args: [file] };
     const result = await verifyStoredLog(sqliteStoredRows(mapForScanning(reader.db)), options, tuning, opener);
-    const tables = new Set(reader.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
-    // Without the saved versions there is nothing to compare; without the requests table every row is gone.
-    const requestsWithoutRow = tables.has('request_versions') && tables.has('requests') ? (reader.db.prepare(REQUESTS_WITHOUT_ROW).all() as RequestWithoutRow[]) : [];
-    const requestsTableMissing = tables.has('request_versions') && !tables.has('requests');
-    // Every table its applied migrations made must still be there (a start refuses the database otherwise).
-    const applied = tables.has('schema_migrations') ? ((reader.db.prepare('SELECT COALESCE(MAX(version), 0) FROM schema_migrations').pluck().get() as number) ?? 0) : 0;
-    const missingTables = tablesCreatedBy(MIGRATIONS, applied).filter((t) => !tables.has(t) && t !== 'requests');
-    return { ...result, file, warnings, requestsWithoutRow, missingTables, ...(requestsTableMissing ? { requestsTableMissing } : {}) };
+    return { ...result, file, ...(await schemaFindings(sqliteSchema(reader.db))) };
   } finally {
     reader.close();
   }
+}
+
+/** The SQLite file's catalog, as verification reads it. */
+function sqliteSchema(db: Database.Database): StoredSchema {
+  return {
+    missingAuditTriggers: async () => {
+      const present = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'").pluck().all() as string[]);
+      return AUDIT_TRIGGERS.filter((t) => !present.has(t));
+    },
+    tables: async () => {
+      const present = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
+      const applied = present.has('schema_migrations') ? ((db.prepare('SELECT COALESCE(MAX(version), 0) FROM schema_migrations').pluck().get() as number) ?? 0) : 0;
+      return { present, created: tablesCreatedBy(MIGRATIONS, applied) };
+    },
+    requestsWithoutRow: async () => db.prepare(REQUESTS_WITHOUT_ROW).all() as RequestWithoutRow[],
+  };
 }
