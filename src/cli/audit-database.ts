@@ -11,6 +11,8 @@ import type { AuditCheckpoint } from '../audit/ports';
 import type { AuditRecord } from '../domain/audit';
 import { entraDatabasePassword } from '../azure/postgres-token';
 import fs from 'node:fs';
+import path from 'node:path';
+import { loadOrCreateSigningKey, PRIVATE_KEY_FILE, type AuditSigner } from '../audit/access/signing';
 import { databaseFile, SettingsError } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
 import { postgresConnectionOf } from '../store/open-store';
@@ -170,4 +172,30 @@ function sqliteDatabase(dataDirOption: string | undefined, io: AuditCliIo): Audi
       };
     },
   };
+}
+
+/**
+ * The installation's signing key, for a command that signs (a checkpoint, an export's manifest, an
+ * evidence bundle): the data directory's key, when it is the one the audit database's latest
+ * checkpoint was signed with. A data directory without one (a command run elsewhere than the
+ * installation, without COUNTERSIGN_DATA_DIR) is refused rather than given a new key: its signature
+ * would go into the shared log (PostgreSQL) or to auditors and contradict every checkpoint before.
+ * Only a SQLite data directory whose log was never signed gets one, as the bot's first start would.
+ */
+export async function installationSigner(db: Pick<AuditDatabase, 'kind' | 'dataDir' | 'where'>, store: Pick<CliStore, 'compliance'>): Promise<AuditSigner> {
+  const last = await store.compliance.lastCheckpoint();
+  const keyFile = path.join(db.dataDir, PRIVATE_KEY_FILE);
+  const where = 'run it with the data directory of the Countersign installation that holds it (COUNTERSIGN_DATA_DIR or --data-dir)';
+  if (!fs.existsSync(keyFile) && (db.kind === 'postgres' || last)) {
+    const signed = last ? `, and the audit database ${db.where} is signed with key ${last.keyId}` : '';
+    const shared = db.kind === 'postgres' ? '; every instance on one PostgreSQL database uses that directory\'s key, which the bot creates at its first start' : '';
+    throw new AuditInputError(`${db.dataDir} holds no audit signing key (${PRIVATE_KEY_FILE})${signed}: ${where}${shared}. Nothing was signed or recorded.`);
+  }
+  const signer = loadOrCreateSigningKey(db.dataDir);
+  if (last && last.keyId !== signer.keyId) {
+    throw new AuditInputError(
+      `the audit database ${db.where} is signed with key ${last.keyId} (its latest checkpoint, of record ${last.seq}), and ${db.dataDir} holds key ${signer.keyId}: ${where.replace('holds it', `holds key ${last.keyId}`)}. Nothing was signed or recorded.`,
+    );
+  }
+  return signer;
 }

@@ -9,12 +9,11 @@ import { finished } from 'node:stream/promises';
 import { exportAudit, exportedEvent } from '../audit/formats/export';
 import { checkEvents, evidenceFiles, signEvidence } from '../audit/access/evidence';
 import type { EvidenceVerification } from '../audit/access/evidence';
-import { loadOrCreateSigningKey } from '../audit/access/signing';
 import { canonicalRequestId, requestIdAsNamed } from '../domain/request-ids';
 import type { AuditRecord } from '../domain/audit';
 import { auditRecordHash } from '../domain/canonical';
 import { uuidv7 } from '../store/ids';
-import { requireAuditDatabase } from './audit-database';
+import { installationSigner, requireAuditDatabase } from './audit-database';
 import type { AuditDatabase } from './audit-database';
 import { AuditInputError, operatorOf } from './audit-io';
 import { existsAt, partialNameOf, removeAbandonedPartials } from './output-file';
@@ -39,7 +38,7 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
   const store = await db.openStore();
   const temp = partialNameOf(target);
   try {
-    const signer = loadOrCreateSigningKey(dataDir);
+    const signer = await installationSigner(db, store);
     const events: AuditRecord[] = [];
     for await (const r of store.audit.read({ requestId })) events.push(r);
     const current = await store.requests.get(requestId);

@@ -12,11 +12,10 @@ import { recordExportBrokeOff, recordExportFinished } from '../audit/access/expo
 import { eventTypesLike, isEntraObjectId, unknownEventType } from '../audit/access/export-request';
 import type { ExportResult } from '../audit/formats/export';
 import type { ExportFormat } from '../audit/ports';
-import { loadOrCreateSigningKey } from '../audit/access/signing';
 import type { AuditEventType } from '../domain/audit';
 import { didYouMean } from '../config/suggest';
 import { uuidv7 } from '../store/ids';
-import { requireAuditDatabase } from './audit-database';
+import { installationSigner, requireAuditDatabase } from './audit-database';
 import type { CliStore } from './audit-database';
 import { AuditInputError, operatorOf, outputPath, progressLine, writeFileAtomically, writeTextAtomically } from './audit-io';
 import type { AuditCliIo } from './audit-io';
@@ -85,7 +84,7 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
     if (filter.requestId !== undefined && !(await namesRequest(store, filter.requestId))) {
       throw new AuditInputError(`there is no request ${requestIdAsNamed(opts.request!)} and no audit record names it: nothing was exported or recorded`);
     }
-    const signer = loadOrCreateSigningKey(db.dataDir);
+    const signer = await installationSigner(db, store);
     const head = (await store.audit.head())?.seq ?? 0;
     const exportedAt = new Date().toISOString();
     const operator = operatorOf(io);

@@ -2,10 +2,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Checkpointer, checkpointFileOf } from '../audit/access/checkpoints';
-import { loadOrCreateSigningKey, loadPublicKey, openSigningKey, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../audit/access/signing';
+import { loadPublicKey, openSigningKey, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';
 import { canonicalJson } from '../domain/canonical';
-import { requireAuditDatabase } from './audit-database';
+import { installationSigner, requireAuditDatabase } from './audit-database';
 import { AuditInputError, operatorOf } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 
@@ -22,6 +22,12 @@ export async function printPublicKey(opts: { dataDir?: string }, io: AuditCliIo)
   const { dataDir } = db;
   let key: AuditVerifier;
   const hadKey = existsSync(path.join(dataDir, PRIVATE_KEY_FILE));
+  if (!hadKey && !existsSync(path.join(dataDir, PUBLIC_KEY_FILE)) && db.kind === 'postgres') {
+    // The instances sign with the key of their shared data directory: a new one made here would be no auditor's key.
+    throw new AuditInputError(
+      `${dataDir} holds no audit signing key (${PRIVATE_KEY_FILE}) or public key (${PUBLIC_KEY_FILE}): run this with the data directory of the Countersign installation (COUNTERSIGN_DATA_DIR or --data-dir); every instance on one PostgreSQL database uses that directory's key, which the bot creates at its first start. No key was created.`,
+    );
+  }
   if (hadKey || !existsSync(path.join(dataDir, PUBLIC_KEY_FILE))) {
     const { signer, publicKeyFile } = openSigningKey(dataDir);
     if (publicKeyFile.kind === 'kept') throw new AuditInputError(`${publicKeyFile.problem}; the signing key's public half is not printed until then`);
@@ -43,7 +49,7 @@ export async function writeCheckpoint(opts: { dataDir?: string }, io: AuditCliIo
   const dataDir = db.dataDir;
   const store = await db.openStore();
   try {
-    const signer = loadOrCreateSigningKey(dataDir);
+    const signer = await installationSigner(db, store);
     const checkpointFile = checkpointFileOf(dataDir);
     const operator = operatorOf(io);
     const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };

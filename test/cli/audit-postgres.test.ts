@@ -8,6 +8,7 @@ import { aRequest, anEvent, requestRef, tempDir, timeAt } from '../store/fixture
 import { createTestDatabase } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
 import { audit } from './run-audit';
+import { loadOrCreateSigningKey } from '../../src/audit/access/signing';
 
 describe('countersign audit on PostgreSQL', function () {
   this.timeout(30_000);
@@ -53,7 +54,22 @@ describe('countersign audit on PostgreSQL', function () {
     assert.deepEqual(readdirSync(path.join(tmp.dir, 'data')), [], 'nothing was made in the data directory');
   });
 
+  it('signs nothing from a data directory without the installation\'s key: no key is made there, nothing goes into the shared log', async () => {
+    mkdirSync(path.join(tmp.dir, 'data'));
+    for (const args of [['checkpoint'], ['export', '--format', 'jsonl', '--out', path.join(tmp.dir, 'x.jsonl')], ['evidence', 'CS-PG000001', '--out', path.join(tmp.dir, 'ev')], ['public-key']]) {
+      const r = await audit(args, env);
+      assert.equal(r.code, 1, `${args[0]}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /holds no audit signing key \(audit-signing-key\.pem\).*: run (it|this) with the data directory of the Countersign installation .*every instance on one PostgreSQL database uses that directory's key, which the bot creates at its first start/);
+    }
+    assert.deepEqual(readdirSync(path.join(tmp.dir, 'data')), [], 'no key was made');
+    const v = await audit(['verify'], env);
+    assert.match(v.stdout, /Audit chain intact: 12 records/, 'nothing was recorded');
+  });
+
   it('signs a checkpoint, exports with a manifest that verifies, and writes an evidence bundle', async () => {
+    // The bot's first start made the installation's key in its data directory.
+    mkdirSync(path.join(tmp.dir, 'data'));
+    loadOrCreateSigningKey(path.join(tmp.dir, 'data'));
     const cp = await audit(['checkpoint'], env);
     assert.equal(cp.code, 0, cp.stderr);
     assert.match(cp.stderr, /Checkpoint of record 12/);

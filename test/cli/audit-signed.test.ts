@@ -459,11 +459,16 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       await audit(['checkpoint', '--data-dir', dataDir]);
       const earlier = loadPublicKey(dataDir).keyId;
       const inUse = replaceKey();
-      await audit(['checkpoint', '--data-dir', dataDir]);
+      // A checkpoint of the new key is signed only through accept-loss --key-lost: a plain one is refused.
+      const plain = await audit(['checkpoint', '--data-dir', dataDir]);
+      assert.equal(plain.code, 1);
+      assert.match(plain.stderr, new RegExp(`is signed with key ${earlier} \\(its latest checkpoint, of record 12\\), and .* holds key ${inUse}: run it with the data directory of the Countersign installation that holds key ${earlier} .*Nothing was signed or recorded\\.`));
+      const lost = await audit(['accept-loss', '--data-dir', dataDir, '--key-lost', '--reason', 'the old key was lost with its host']);
+      assert.equal(lost.code, 0, lost.stderr);
       const v = await audit(['verify', '--data-dir', dataDir]);
       assert.equal(v.code, 0, v.stdout);
-      assert.match(v.stdout, /Checkpoints: 1 checked \(3 copies\); .* names record 13\./);
-      assert.match(v.stdout, new RegExp(`NOTE: 1 checkpoint\\(s\\) signed with key ${earlier}, up to record 13, were not checked: they are an earlier key's, followed by checkpoints of the key in use \\(${inUse}\\) up to record 14`));
+      assert.match(v.stdout, /Checkpoints: 1 checked \(3 copies\); .* names record 14\./);
+      assert.match(v.stdout, new RegExp(`NOTE: 1 checkpoint\\(s\\) signed with key ${earlier}, up to record 13, were not checked: they are an earlier key's, followed by checkpoints of the key in use \\(${inUse}\\) up to record 15`));
     });
 
     it('does not pass a log rewritten and signed again with a new key: the shipped checkpoints of the old key contradict it', async () => {
