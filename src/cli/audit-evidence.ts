@@ -30,7 +30,6 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
   // As typed in chat: cs-pyrtn13s is CS-PYRTN13S.
   const requestId = canonicalRequestId(typedId);
   const db = requireAuditDatabase(opts.dataDir, io);
-  const dataDir = db.dataDir;
   const target = path.resolve(io.cwd, opts.out ?? `evidence-${requestId.replace(/[^A-Za-z0-9_-]/g, '_')}`);
   if (existsSync(target)) throw new AuditInputError(`${target} already exists: choose another --out`);
   if (!existsSync(path.dirname(target))) throw new AuditInputError(`cannot write ${target}: its directory does not exist`);
