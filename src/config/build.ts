@@ -316,14 +316,21 @@ function expandEnumPlaceholders(template: string, parameters: ParameterSpec[]): 
   return paths;
 }
 
+class OutsideFolderError extends Error {}
+
 function templateLoader(dir: string): (relativePath: string) => Record<string, unknown> {
   return (relativePath: string) => {
     const file = path.resolve(dir, relativePath);
     if (!file.startsWith(path.resolve(dir) + path.sep)) throw new Error(`template ${relativePath} is outside the config folder`);
     let text: string;
     try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
+      // A link inside the folder to a file outside it is outside it too: the config names what may run.
+      const real = fs.realpathSync(file);
+      const folder = fs.realpathSync(dir);
+      if (!real.startsWith(folder + path.sep)) throw new OutsideFolderError(`template ${relativePath} is outside the config folder: it is a link to ${real}`);
+      text = fs.readFileSync(real, 'utf8');
+    } catch (err) {
+      if (err instanceof OutsideFolderError) throw err;
       throw new Error(`template file ${relativePath} not found (looked in ${dir})`);
     }
     try {

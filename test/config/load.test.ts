@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseDuration } from '../../src/config/build';
 import { loadConfig, parseConfig } from '../../src/config/load';
@@ -179,6 +180,22 @@ describe('a minimal valid config', () => {
   it('loads templates relative to its own folder and refuses paths outside it', () => {
     assert.deepEqual(config.loadTemplate('templates/app.json').resources, []);
     assert.throws(() => config.loadTemplate('../../../package.json'), /template \.\.\/\.\.\/\.\.\/package.json is outside the config folder/);
+  });
+
+  it('refuses a template that is a link, inside the config folder, to a file outside it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-linked-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'templates'));
+      const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-outside-'));
+      fs.writeFileSync(path.join(outside, 'prod.json'), '{"resources": []}');
+      fs.symlinkSync(path.join(outside, 'prod.json'), path.join(dir, 'templates', 'app.json'));
+      const file = path.join(dir, 'countersign.yaml');
+      fs.writeFileSync(file, fs.readFileSync(fixture('valid-minimal.yaml'), 'utf8'));
+      assert.throws(() => loadConfig(file), /template templates\/app\.json is outside the config folder: it is a link to .*prod\.json/);
+      fs.rmSync(outside, { recursive: true, force: true });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('resolves a file path given relative to the working directory', () => {

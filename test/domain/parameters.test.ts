@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { checkParameters, checkValue, type CommandSpec } from '../../src/domain/catalog';
+import { Catalog, checkParameters, checkValue, type CommandSpec } from '../../src/domain/catalog';
 import { catalog, cmd, deleteGroup, deploy, restart, scale, tag } from './catalog-fixtures';
 
 /** Checks a whole message the way the bot does: parse, then bind and check the parameters. */
@@ -96,6 +96,19 @@ describe('checking the parameters of a command', () => {
     assert.deepEqual(values('restart app web'), { app: 'web', slot: 'production' });
     assert.deepEqual(values('restart app web STAGING'), { app: 'web', slot: 'staging' });
     assert.deepEqual(values('restart app slot=staging app=web'), { app: 'web', slot: 'staging' });
+  });
+
+  it('refuses, in a value placed in a template\'s file path, what would make it load another template', () => {
+    const free = cmd('ship', [{ name: 'svc', type: 'string' }], { kind: 'deployTemplate', resourceGroup: 'rg-apps', template: 'templates/{svc}.json' });
+    const only = new Catalog([free]);
+    const checked = (text: string) => {
+      const p = only.parse(text)!;
+      const r = checkParameters(p.command, p);
+      return r.ok ? r.values : Object.fromEntries(r.problems.map((x) => [x.parameter, x.message]));
+    };
+    assert.deepEqual(checked('ship ../restricted/prod'), { svc: `svc "../restricted/prod" cannot be part of a deployment template's file name: "/" would make it name another template file` });
+    assert.deepEqual(checked('ship ..prod'), { svc: `svc "..prod" cannot be part of a deployment template's file name: ".." would make it name another template file` });
+    assert.deepEqual(checked('ship api.v2'), { svc: 'api.v2' });
   });
 
   it('refuses a value that does not match the parameter pattern, showing the pattern', () => {

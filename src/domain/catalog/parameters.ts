@@ -30,7 +30,8 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
       problems.push({ parameter: spec.name, message: `${spec.name} is missing${describeAllowed(spec)}`, missing: true });
       continue;
     }
-    const problem = checkValue(spec, raw) ?? (inPaths.has(spec.name) ? pathValueProblem(spec.name, canonicalValue(spec, raw), spec) : undefined);
+    const use = inPaths.get(spec.name);
+    const problem = checkValue(spec, raw) ?? (use ? pathValueProblem(spec.name, canonicalValue(spec, raw), spec, use) : undefined);
     if (problem) problems.push({ parameter: spec.name, message: problem });
     else values[spec.name] = canonicalValue(spec, raw);
   }

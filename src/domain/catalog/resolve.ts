@@ -20,8 +20,8 @@ export interface ResolveContext {
  */
 export function resolveOperation(command: CommandSpec, values: Record<string, string>, ctx: ResolveContext): OperationSpec {
   // However the values got here, none may turn a resource id or an ARM path into another one.
-  for (const name of pathParameters(command)) {
-    const problem = values[name] === undefined ? undefined : pathValueProblem(name, values[name], command.parameters.find((p) => p.name === name));
+  for (const [name, where] of pathParameters(command)) {
+    const problem = values[name] === undefined ? undefined : pathValueProblem(name, values[name], command.parameters.find((p) => p.name === name), where);
     if (problem) throw new Error(problem);
   }
   const vars: Record<string, string> = { ...values, requestId: ctx.requestId, subscriptionId: ctx.subscriptionId };
@@ -50,10 +50,15 @@ export function asQuery(op: OperationSpec): QueryOperation | undefined {
 /** The operation fields whose text becomes an Azure resource id, or a segment of an ARM request's path. */
 const PATH_FIELDS = ['resourceGroup', 'resourceId', 'scope', 'deploymentName'] as const;
 
-/** The parameters whose values are placed in a resource id or an ARM path. */
-export function pathParameters(command: Pick<CommandSpec, 'operation'>): Set<string> {
+/** Where a parameter's value is placed: in a resource id or an ARM path, or in the path of a deployment's template file. */
+export type PathUse = 'resource-id' | 'template';
+
+/** The parameters whose values are placed in a resource id, an ARM path, or a template's file path. */
+export function pathParameters(command: Pick<CommandSpec, 'operation'>): Map<string, PathUse> {
   const op = command.operation as Record<string, unknown>;
-  return new Set(PATH_FIELDS.flatMap((field) => placeholdersIn(op[field])));
+  const uses = new Map<string, PathUse>(placeholdersIn(op.template).map((name) => [name, 'template']));
+  for (const name of PATH_FIELDS.flatMap((field) => placeholdersIn(op[field]))) uses.set(name, 'resource-id');
+  return uses;
 }
 
 /**
@@ -62,12 +67,14 @@ export function pathParameters(command: Pick<CommandSpec, 'operation'>): Set<str
  * the id name another resource than the command's (a pattern in the config should refuse them
  * already; this holds when a parameter has none).
  */
-export function pathValueProblem(name: string, value: string, spec?: Pick<ParameterSpec, 'type' | 'allowed' | 'default'>): string | undefined {
+export function pathValueProblem(name: string, value: string, spec?: Pick<ParameterSpec, 'type' | 'allowed' | 'default'>, where: PathUse = 'resource-id'): string | undefined {
   // What the config itself fixes (an enum's values, a default) is the config author's: trusted as written.
   if (spec && ((spec.type === 'enum' && (spec.allowed ?? []).some((a) => String(a) === value)) || (spec.default !== undefined && String(spec.default) === value))) return undefined;
-  const bad = /[/\\?#%]/.exec(value)?.[0];
-  if (bad) return `${name} "${value}" cannot be part of an Azure resource id: "${bad}" would make it name another resource`;
-  if (value === '.' || value === '..') return `${name} cannot be "${value}": in an Azure resource id it would name another resource`;
+  // In a template's path, a value may no more leave its folder than name another file there by "..".
+  const [part, other] = where === 'template' ? ["a deployment template's file name", 'another template file'] : ['an Azure resource id', 'another resource'];
+  const bad = /[/\\?#%]/.exec(value)?.[0] ?? (where === 'template' && value.includes('..') ? '..' : undefined);
+  if (bad) return `${name} "${value}" cannot be part of ${part}: "${bad}" would make it name ${other}`;
+  if (value === '.' || value === '..') return `${name} cannot be "${value}": in ${part} it would name ${other}`;
   return undefined;
 }
 
