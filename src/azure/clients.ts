@@ -142,8 +142,38 @@ function timeoutPolicy(timeoutMs: number, stopping: AbortSignal | undefined): Pi
   };
 }
 
+/**
+ * The credential as the clients use it: getting a token is a call too (to Entra ID, or the managed
+ * identity endpoint), so it gets the same time and is given up at a stop, failing as a broken
+ * connection would (ETIMEDOUT, ECANCELED), which a read tries again and a write finds out.
+ */
+function boundedCredential(credential: TokenCredential, timeoutMs: number, stopping: AbortSignal | undefined): TokenCredential {
+  return {
+    getToken: (scopes, options) => {
+      const timer = AbortSignal.timeout(timeoutMs);
+      const signals = [timer, ...(stopping ? [stopping] : []), ...(options?.abortSignal instanceof AbortSignal ? [options.abortSignal] : [])];
+      const signal = AbortSignal.any(signals);
+      const given = () =>
+        stopping?.aborted
+          ? new RestError('Countersign is stopping and stopped waiting for a token for Azure Resource Manager', { code: 'ECANCELED' })
+          : new RestError(`no token for Azure Resource Manager within ${Math.round(timeoutMs / 1000)} s (COUNTERSIGN_AZURE_TIMEOUT)`, { code: 'ETIMEDOUT' });
+      if (signal.aborted) return Promise.reject(given());
+      return new Promise((resolve, reject) => {
+        // The credential may not heed the signal: the wait ends on it all the same.
+        const onAbort = () => reject(options?.abortSignal?.aborted ? Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' }) : given());
+        signal.addEventListener('abort', onAbort, { once: true });
+        credential.getToken(scopes, { ...options, abortSignal: signal }).then(
+          (token) => (signal.removeEventListener('abort', onAbort), resolve(token)),
+          (err: unknown) => (signal.removeEventListener('abort', onAbort), reject(signal.aborted ? given() : err)),
+        );
+      });
+    },
+  };
+}
+
 export function createArmClients(options: ArmClientOptions): ArmClients {
   const endpoint = (options.endpoint ?? AZURE_ENDPOINT).replace(/\/+$/, '');
+  const credential = boundedCredential(options.credential, options.timeoutMs ?? DEFAULT_AZURE_TIMEOUT_MS, options.stopping);
   const httpClient = createDefaultHttpClient();
   const timeout = { policy: timeoutPolicy(options.timeoutMs ?? DEFAULT_AZURE_TIMEOUT_MS, options.stopping), position: 'perRetry' as const };
   const clientOptions = {
@@ -154,8 +184,8 @@ export function createArmClients(options: ArmClientOptions): ArmClients {
     ...(options.retry ? { retryOptions: options.retry } : {}),
     additionalPolicies: [timeout, ...(options.caPem ? [{ policy: trustCertificatePolicy(options.caPem), position: 'perCall' as const }] : [])],
   };
-  const resources = new ResourceManagementClient(options.credential, options.subscriptionId, clientOptions);
-  const deployments = new DeploymentsClient(options.credential, options.subscriptionId, clientOptions);
+  const resources = new ResourceManagementClient(credential, options.subscriptionId, clientOptions);
+  const deployments = new DeploymentsClient(credential, options.subscriptionId, clientOptions);
 
   const unrepeatable = withoutBlindRetries(resources.pipeline, options.retry);
   const sendThrough = async (pipeline: Pipeline, req: RawRequest): Promise<CapturedResponse> => {

@@ -82,9 +82,17 @@ export class GraphDirectory implements Directory {
 
   private async checkMemberGroups(person: string, groupIds: string[], deadline: number): Promise<Set<string>> {
     const fail = (detail: string) => new DirectoryError(groupIds, detail);
-    const token = await this.options.credential.getToken(this.scope).catch((err: unknown) => {
-      throw fail(`the bot's identity got no token for Microsoft Graph (${this.scope}): ${err instanceof Error ? err.message : String(err)}`);
+    // Getting the token is a call too (Entra ID, the managed identity endpoint): it gets what is left of the lookup's time.
+    const left = Math.max(1, deadline - this.now());
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(this.timeoutMs / 100) / 10}s`)), left);
     });
+    const token = await Promise.race([this.options.credential.getToken(this.scope, { abortSignal: AbortSignal.timeout(left) }), late])
+      .catch((err: unknown) => {
+        throw fail(`the bot's identity got no token for Microsoft Graph (${this.scope}): ${err instanceof Error ? err.message : String(err)}`);
+      })
+      .finally(() => clearTimeout(timer));
     if (!token) throw fail(`the bot's identity got no token for Microsoft Graph (${this.scope})`);
     const url = `${this.endpoint}/v1.0/users/${encodeURIComponent(person)}/checkMemberGroups`;
     for (let attempt = 1; ; attempt++) {

@@ -112,6 +112,15 @@ describe('Entra group membership through Microsoft Graph (GraphDirectory against
     assert.ok(Date.now() - started < 2000);
   });
 
+  it('gives up after its timeout when the token does not come either (Entra ID or the identity endpoint not answering)', async () => {
+    const credential = fakeGraphCredential();
+    credential.getToken = () => new Promise(() => undefined);
+    const started = Date.now();
+    const d = new GraphDirectory({ credential, endpoint: graph.url, cacheLifetimeMs: 300_000, timeoutMs: 300 });
+    await assert.rejects(d.groupsOf(ALICE, [SECURITY]), (e: unknown) => e instanceof DirectoryError && /got no token for Microsoft Graph .*: no answer within 0\.3s/.test(e.detail));
+    assert.ok(Date.now() - started < 2000);
+  });
+
   it('reports an endpoint that cannot be reached', async () => {
     const url = graph.url;
     await graph.close();

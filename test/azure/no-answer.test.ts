@@ -48,6 +48,24 @@ describe('Azure gateway: ARM that does not answer', function () {
     assert.equal(posts.length, 1, 'a POST whose answer did not come is never sent again');
   });
 
+  it('fails a call whose token does not come within the timeout, and gives one up at a stop', async () => {
+    const hanging = { getToken: () => new Promise<never>(() => undefined) };
+    const azure = createAzureGateway({ ...gatewayOptionsFor(sandbox), credential: hanging, timeoutMs: 200, retry: { maxRetries: 1, retryDelayInMs: 10, maxRetryDelayInMs: 20 } });
+    const started = Date.now();
+    await assert.rejects(azure.snapshot(scale()), /ETIMEDOUT: Could not reach Azure Resource Manager: no token for Azure Resource Manager within 0 s \(COUNTERSIGN_AZURE_TIMEOUT\)/);
+    assert.ok(Date.now() - started < 3_000, `took ${Date.now() - started} ms`);
+    const stopping = createAzureGateway({ ...gatewayOptionsFor(sandbox), credential: hanging, timeoutMs: 30_000 });
+    const waiting = stopping.snapshot(scale()).then(
+      () => assert.fail('the read should be given up'),
+      (e: Error) => e,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    const stoppedAt = Date.now();
+    stopping.stopWaiting();
+    assert.match((await waiting).message, /Countersign is stopping and stopped waiting for a token for Azure Resource Manager/);
+    assert.ok(Date.now() - stoppedAt < 1_000);
+  });
+
   it('gives up every call still waiting at a stop, at once, and sends none after', async () => {
     sandbox.faults.stall({ method: 'GET', pathContains: '/serverfarms/', ms: 10_000 });
     const azure = gateway(30_000);

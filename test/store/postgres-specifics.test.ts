@@ -463,6 +463,11 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.match(String(errors[0][1]), /ENABLE TRIGGER/);
     await superuser((c) => c.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update'));
     assert.deepEqual(await s.compliance.missingProtection(), ['audit_checkpoints_no_truncate']);
+    // Set to fire in replica sessions only, a trigger is as silent as a disabled one in the bot's.
+    await superuser((c) => c.query('ALTER TABLE audit_log ENABLE REPLICA TRIGGER audit_log_no_delete'));
+    assert.deepEqual(await s.compliance.missingProtection(), ['audit_log_no_delete', 'audit_checkpoints_no_truncate']);
+    await superuser((c) => c.query('ALTER TABLE audit_log ENABLE ALWAYS TRIGGER audit_log_no_delete'));
+    assert.deepEqual(await s.compliance.missingProtection(), ['audit_checkpoints_no_truncate']);
   });
 
   it('reconnects after the server drops its connections, without losing or repeating a write', async () => {

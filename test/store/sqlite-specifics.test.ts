@@ -68,6 +68,11 @@ describe('the SQLite store file', () => {
       assert.deepEqual(await reportMissingProtection(store, log), ['audit_log_no_update', 'audit_checkpoints_no_delete']);
       assert.match(String(errors[0][1]), /append-only protection of the audit trail is missing or disabled: .*Run countersign audit verify now/);
       assert.deepEqual(errors[0][0], { triggers: ['audit_log_no_update', 'audit_checkpoints_no_delete'] });
+      // Created again under its name, with a body that refuses nothing: not the trigger the migrations made.
+      const again = new Database(file);
+      again.exec("CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT 1; END; CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only: a checkpoint is never changed or removed'); END;");
+      again.close();
+      assert.deepEqual(await store.compliance.missingProtection(), ['audit_log_no_update (changed)', 'audit_checkpoints_no_delete (changed)']);
     } finally {
       await store.close();
     }

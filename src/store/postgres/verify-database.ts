@@ -38,10 +38,14 @@ function postgresStoredRows(pool: pg.Pool): StoredAuditRows {
   };
 }
 
-/** Append-only triggers of a table that are missing or disabled. */
+/**
+ * Append-only triggers of a table that are missing or do not fire in an ordinary session: disabled
+ * ('D'), or set to fire only in replica sessions ('R'), which leaves them as silent as disabled.
+ * They fire when enabled ('O') or always ('A').
+ */
 export async function missingTriggers(pool: pg.Pool, table: string, expected: readonly string[]): Promise<string[]> {
   const r = await pool.query<{ tgname: string }>(
-    "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass($1) AND NOT tgisinternal AND tgenabled <> 'D'",
+    "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass($1) AND NOT tgisinternal AND tgenabled IN ('O', 'A')",
     [table],
   );
   const present = new Set(r.rows.map((x) => x.tgname));

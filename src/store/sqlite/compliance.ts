@@ -8,7 +8,7 @@ import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import type { ApprovalRequest } from '../../domain/request';
 import type { StoreWriter } from './writer';
 import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
-import { AUDIT_TRIGGERS, CHECKPOINT_TRIGGERS } from './migrations';
+import { AUDIT_TRIGGERS, CHECKPOINT_TRIGGERS, triggerProblems } from './migrations';
 
 interface CheckpointRow {
   seq: number;
@@ -32,10 +32,9 @@ export class SqliteComplianceStore implements ComplianceStore {
   private readonly versions: Database.Statement;
   private readonly hashAt: Database.Statement;
   private readonly withoutRow: Database.Statement;
-  private readonly triggers: Database.Statement;
 
   constructor(
-    db: Database.Database,
+    private readonly db: Database.Database,
     private readonly writer: StoreWriter,
   ) {
     this.lastCheckpointStmt = db.prepare(
@@ -46,7 +45,6 @@ export class SqliteComplianceStore implements ComplianceStore {
     this.versions = db.prepare('SELECT body FROM request_versions WHERE request_id = ? ORDER BY version').pluck();
     this.hashAt = db.prepare('SELECT hash FROM audit_log WHERE seq = ?').pluck();
     this.withoutRow = db.prepare(REQUESTS_WITHOUT_ROW);
-    this.triggers = db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('audit_log', 'audit_checkpoints')").pluck();
   }
 
   async recordHashes(seqs: readonly number[]): Promise<Map<number, string>> {
@@ -104,7 +102,6 @@ export class SqliteComplianceStore implements ComplianceStore {
   }
 
   async missingProtection(): Promise<string[]> {
-    const present = new Set(this.triggers.all() as string[]);
-    return [...AUDIT_TRIGGERS, ...CHECKPOINT_TRIGGERS].filter((t) => !present.has(t));
+    return triggerProblems(this.db, [...AUDIT_TRIGGERS, ...CHECKPOINT_TRIGGERS]);
   }
 }

@@ -221,6 +221,29 @@ export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkp
 
 export const AUDIT_TRIGGERS = ['audit_log_no_update', 'audit_log_no_delete', 'audit_log_chain'] as const;
 
+const spaced = (sql: string) => sql.replace(/\s+/g, ' ').trim();
+
+/** Each trigger as the migrations create it (the last definition of a name wins), spaces collapsed. */
+const TRIGGER_SQL: ReadonlyMap<string, string> = new Map(
+  MIGRATIONS.flatMap((m) => [...m.sql.matchAll(/CREATE TRIGGER (\w+)[\s\S]*?\bEND\b/g)].map((x) => [x[1], spaced(x[0])] as const)),
+);
+
+/**
+ * Which of these triggers are gone, or are not the ones the migrations made (dropped and created
+ * again under the same name with another body, that no longer refuses anything): named, the second
+ * as "<name> (changed)".
+ */
+export function triggerProblems(db: Database.Database, names: readonly string[]): string[] {
+  const stored = new Map(
+    (db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all() as { name: string; sql: string | null }[]).map((t) => [t.name, spaced(t.sql ?? '')]),
+  );
+  return names.flatMap((name) => {
+    const sql = stored.get(name);
+    if (sql === undefined) return [name];
+    return sql === TRIGGER_SQL.get(name) ? [] : [`${name} (changed)`];
+  });
+}
+
 /** Brings the schema up to date; returns the version it is at. */
 export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (

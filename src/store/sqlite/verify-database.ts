@@ -8,7 +8,7 @@ import { verifyStoredLog, type StoredLogVerification, type VerifyTuning } from '
 import type { VerifyOptions } from '../../audit/verify/verify';
 import { openSqliteAuditReader } from './audit-reader';
 import { openReadOnly } from './connection';
-import { AUDIT_TRIGGERS, MIGRATIONS } from './migrations';
+import { AUDIT_TRIGGERS, MIGRATIONS, triggerProblems } from './migrations';
 import { REQUESTS_WITHOUT_ROW, tablesCreatedBy, type RequestWithoutRow } from '../request-rows';
 import { schemaFindings, type SchemaFindings, type StoredSchema } from '../../audit/verify/schema-findings';
 
@@ -69,10 +69,7 @@ export async function verifySqliteAuditLog(file: string, options: VerifyOptions 
 /** The SQLite file's catalog, as verification reads it. */
 function sqliteSchema(db: Database.Database): StoredSchema {
   return {
-    missingAuditTriggers: async () => {
-      const present = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'").pluck().all() as string[]);
-      return AUDIT_TRIGGERS.filter((t) => !present.has(t));
-    },
+    missingAuditTriggers: async () => triggerProblems(db, AUDIT_TRIGGERS),
     tables: async () => {
       const present = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
       const applied = present.has('schema_migrations') ? ((db.prepare('SELECT COALESCE(MAX(version), 0) FROM schema_migrations').pluck().get() as number) ?? 0) : 0;
