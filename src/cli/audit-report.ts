@@ -105,11 +105,16 @@ function checkpointsLine(v: ExportVerification): string {
   return `Checkpoints: ${k.found} in the file; ${parts.join('; ')}.`;
 }
 
-export function exportReport(file: string, v: ExportVerification): string {
+/** `filtered`: checked with --filtered (without a manifest), each record against its own hash only. */
+export function exportReport(file: string, v: ExportVerification, filtered = false): string {
   const lines: string[] = [`Source: ${file} (${v.format})`];
   const c = v.chain;
   if (v.manifest) {
     lines.push(`Manifest: export ${v.manifest.exportId} of ${v.manifest.exportedAt} by ${v.manifest.exportedBy}, signed with key ${v.manifest.keyId}.`);
+  } else if (filtered) {
+    lines.push(
+      'Manifest: none (--no-manifest --filtered): each record was checked against its own hash, and their seqs for order, not against the records before them. Anyone can hash edited records again, and records removed from the file, or from between its own, cannot be noticed without its manifest: this shows the records are well formed, not that they are all the export held.',
+    );
   } else {
     lines.push(
       'Manifest: none (--no-manifest): the records were checked only against each other. Anyone can hash edited records again, so that alone shows the file is consistent, not that these are the records Countersign wrote; and a cut-off end cannot be told from a shorter export.',

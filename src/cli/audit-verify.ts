@@ -119,7 +119,7 @@ async function verifyFile(fileOption: string, opts: VerifyOptions, io: AuditCliI
     }
     throw new AuditInputError(`cannot read ${file}: ${(err as Error).message}`);
   }
-  io.stdout.write(exportReport(file, result));
+  io.stdout.write(exportReport(file, result, !manifest && opts.filtered === true));
   if (opts.format && result.format !== opts.format) {
     io.stdout.write(`NOTE: --format ${opts.format} was given, but the manifest signed these very bytes as ${result.format}: they were read as ${result.format}.\n`);
   }

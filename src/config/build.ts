@@ -294,13 +294,16 @@ function checkOperationValues(op: OperationTemplate, parameters: ParameterSpec[]
     }
   }
   if (op.kind === 'scaleResource' && op.capacity !== undefined) {
+    // A whole number, written as one or as text ("3"), or one parameter's placeholder alone. A string
+    // parameter is taken (its pattern may allow only digits); what it is given is checked when a
+    // request is prepared (resolveOperation), before anyone is asked to approve it.
     const value = op.capacity;
     const param = typeof value === 'string' ? parameters.find((p) => p.name === WHOLE_PLACEHOLDER.exec(value)?.[1]) : undefined;
     const fits = param
-      ? param.type === 'integer' || (param.type === 'enum' && (param.allowed ?? []).every((v) => /^\d+$/.test(String(v))))
-      : typeof value === 'number' && Number.isInteger(value) && value >= 0;
+      ? param.type !== 'enum' || (param.allowed ?? []).every((v) => /^\d+$/.test(String(v)))
+      : (typeof value === 'number' && Number.isInteger(value) && value >= 0) || (typeof value === 'string' && /^\d+$/.test(value));
     if (!fits) {
-      at([...key, 'capacity'], `capacity must be a whole number (3) or the placeholder of an integer parameter alone ({count}), got ${JSON.stringify(value)}${param ? ` (${param.name} is ${param.type ?? 'string'})` : ''}`);
+      at([...key, 'capacity'], `capacity must be a whole number (3) or the placeholder of a parameter alone ({count}), got ${JSON.stringify(value)}${param ? ` (${param.name} can be ${(param.allowed ?? []).join(', ')})` : ''}`);
     }
   }
 }

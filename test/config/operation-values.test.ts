@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load';
+import { resolveOperation } from '../../src/domain/catalog';
 import { configWith, problemsOf, POLICY_FILE as FILE } from './fixtures';
 
 /** valid-minimal.yaml with the "deploy app" command's operation given `extra` lines, and its parameter list replaced when `parameters` is given. */
@@ -64,10 +65,19 @@ describe('config: operation values Azure takes few of, and parameter bounds', ()
     assert.ok(parseConfig(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: "{c}"', 'apiVersion: "2023-12-01"'], ['- name: c', '  type: integer', '  min: 1', '  max: 10']), FILE));
     const [suffix] = problemsOf(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: "{c}x"', 'apiVersion: "2023-12-01"'], ['- name: c', '  type: integer']));
     assert.equal(suffix.key, 'commands[2].operation.capacity');
-    assert.match(suffix.problem, /^capacity must be a whole number \(3\) or the placeholder of an integer parameter alone \(\{count\}\), got "\{c\}x"$/);
-    const [text] = problemsOf(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: "{c}"', 'apiVersion: "2023-12-01"'], ['- name: c']));
-    assert.match(text.problem, /\(c is string\)$/);
+    assert.match(suffix.problem, /^capacity must be a whole number \(3\) or the placeholder of a parameter alone \(\{count\}\), got "\{c\}x"$/);
+    const [sizes] = problemsOf(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: "{c}"', 'apiVersion: "2023-12-01"'], ['- name: c', '  allowed: [small, large]']));
+    assert.match(sizes.problem, /\(c can be small, large\)$/);
     assert.match(problemsOf(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: 2.5', 'apiVersion: "2023-12-01"']))[0].problem, /got 2\.5$/);
+    // As before: the number written as text, and a string parameter (a pattern may allow digits only).
+    assert.ok(parseConfig(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: "3"', 'apiVersion: "2023-12-01"']), FILE));
+    const digits = parseConfig(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: "{c}"', 'apiVersion: "2023-12-01"'], ['- name: c', '  pattern: "^[0-9]+$"']), FILE);
+    const command = digits.catalog.find('extra')!;
+    const ctx = { subscriptionId: '00000000-0000-0000-0000-000000000001', requestId: 'CS-1', loadTemplate: () => ({}) };
+    assert.equal((resolveOperation(command, { c: '4' }, ctx) as { capacity: number }).capacity, 4);
+    // A value that is not a whole number is refused when the request is prepared, before any approval.
+    const loose = parseConfig(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: "{c}"', 'apiVersion: "2023-12-01"'], ['- name: c']), FILE).catalog.find('extra')!;
+    assert.throws(() => resolveOperation(loose, { c: 'lots' }, ctx), /^Error: capacity must be a whole number, got "lots"$/);
   });
 
   it('refuses an integer parameter whose min is above its max, and bounds on a parameter that is not an integer', () => {

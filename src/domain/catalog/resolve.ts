@@ -33,7 +33,12 @@ export function resolveOperation(command: CommandSpec, values: Record<string, st
     op.mode = filled.mode ?? 'Incremental';
     if (op.kind === 'deployTemplate') op.deploymentName = filled.deploymentName ?? `countersign-${ctx.requestId}`;
   }
-  if (op.kind === 'scaleResource') op.capacity = Number(filled.capacity);
+  if (op.kind === 'scaleResource') {
+    // Refused here, before anyone is asked to approve it, rather than by Azure after approval.
+    const capacity = String(filled.capacity).trim();
+    if (!/^\d+$/.test(capacity)) throw new Error(`capacity must be a whole number, got "${capacity.slice(0, 40)}"`);
+    op.capacity = Number(capacity);
+  }
   if (op.kind === 'createResourceGroup') op.tags = filled.tags ?? {};
   if (op.kind === 'setTags') op.operation = filled.operation ?? 'Merge';
   return op as unknown as OperationSpec;

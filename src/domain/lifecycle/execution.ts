@@ -221,10 +221,6 @@ export function recordProgress(r: ApprovalRequest, progress: OperationProgress, 
 }
 
 /**
- * The requester or an approver asks Azure to stop a running deployment. The request keeps executing
- * until Azure reports how the deployment ended; only deployments can be cancelled in ARM.
- */
-/**
  * Whether a running request's operation can be asked to stop: a deployment (Azure cancels nothing
  * else once started), not asked already. What a card shows its Stop button for; `requestCancellation`
  * decides who, and refuses the rest in words.
@@ -233,6 +229,10 @@ export function stoppable(r: ApprovalRequest): boolean {
   return r.state === 'executing' && r.operation.kind === 'deployTemplate' && !r.execution?.cancellation;
 }
 
+/**
+ * The requester or an approver asks Azure to stop a running deployment. The request keeps executing
+ * until Azure reports how the deployment ended; only deployments can be cancelled in ARM.
+ */
 export function requestCancellation(r: ApprovalRequest, ctx: DecisionContext): Transition {
   const denied = checkExecuting(r);
   if (denied) {
