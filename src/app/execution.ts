@@ -280,12 +280,12 @@ export class Executor {
       return;
     }
     if (!membership.ok) {
-      const error = { code: 'MembershipCheckFailed', message: `Not executed: ${membership.problem}. Nothing was sent to Azure; ask again.` };
+      const error = { code: 'MembershipCheckFailed', message: `Not executed: ${membership.problem.replace(/[.\s]+$/, '')}. Nothing was sent to Azure; ask again.` };
       await this.finish(requestId, { status: 'failed', ref: claimed.execution?.ref ?? { resourceIds: [] }, error });
       return;
     }
     if (drift.drifted === 'unknown') {
-      const error = { code: 'DriftCheckFailed', message: `Not executed: ${drift.reason}. Nothing was sent to Azure; ask again once the target can be read.` };
+      const error = { code: 'DriftCheckFailed', message: `Not executed: ${drift.reason.replace(/[.\s]+$/, '')}. Nothing was sent to Azure; ask again once the target can be read.` };
       await this.finish(requestId, { status: 'failed', ref: claimed.execution?.ref ?? { resourceIds: [] }, error });
       return;
     }
@@ -476,5 +476,5 @@ function completionText(r: ApprovalRequest): string {
     return `Request ${r.id} (${r.command}) failed: ${error ? failureCause(error) : (r.outcomeDetail ?? 'unknown error')}.${link ? ` Microsoft's documentation: ${link}` : ''}`;
   }
   if (r.state === 'cancelled') return `Request ${r.id} (${r.command}) was cancelled. ${r.outcomeDetail ?? ''}`.trimEnd();
-  return `Request ${r.id} (${r.command}) ended in an unknown state: ${r.outcomeDetail ?? ''}. Check the target in Azure before retrying.`;
+  return `Request ${r.id} (${r.command}) ended in an unknown state: ${(r.outcomeDetail ?? '').replace(/[.\s]+$/, '')}. Check the target in Azure before retrying.`;
 }

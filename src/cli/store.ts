@@ -11,7 +11,7 @@ import { copySqliteToPostgres, openPostgresStore, PostgresStartupError, TargetNo
 import type { CopyProgress, MigrateMode } from '../store/postgres';
 import { backupSqliteStore, BackupTargetExistsError, openSqliteAuditReader, verifySqliteAuditLog } from '../store/sqlite';
 import { postgresDatabaseConnection } from './audit-database';
-import { AuditInputError, processIo, progressLine, reportingInputErrors, requireCountersignFile, requireDatabase, unreadableAsInput } from './audit-io';
+import { AuditInputError, droppingOutputOnClosedPipe, processIo, progressLine, reportingInputErrors, requireCountersignFile, requireDatabase, unreadableAsInput } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { removeAbandonedPartials } from './output-file';
 import { EXIT_DAMAGED, EXIT_OK, verificationReport } from './audit-report';
@@ -98,6 +98,8 @@ async function migrateFromSqlite(fromOption: string, io: AuditCliIo): Promise<nu
 
 /** An online backup of the SQLite store, verified like the original. */
 async function backupStore(targetOption: string, opts: { dataDir?: string }, io: AuditCliIo): Promise<number> {
+  // `store backup … | head`: the report's reader may close early; the copy is made all the same.
+  droppingOutputOnClosedPipe(io.stdout);
   let kind;
   try {
     kind = io.settings.readStore().kind;

@@ -34,20 +34,30 @@ async function deliver(res: restify.Response, delivery: Delivery, log: Logger): 
   }
 }
 
+/**
+ * What an audit route answers when the request could not be handled (the store busy or failing):
+ * 503 in words, never the error's own text, which names the database, its user and the lock's holder.
+ */
+const COULD_NOT_ANSWER = 'Countersign could not answer this now (its database is busy or failing); try again in a minute. If a download link is then reported used, ask for a new one in Teams.';
+
+function answering(log: Logger, handle: (req: restify.Request) => Promise<Delivery>) {
+  return async (req: restify.Request, res: restify.Response): Promise<void> => {
+    let delivery: Delivery;
+    try {
+      delivery = await handle(req);
+    } catch (err) {
+      log.error({ err: String(err) }, 'audit route failed: answered 503');
+      delivery = { kind: 'json', status: 503, body: { error: COULD_NOT_ANSWER }, headers: { 'retry-after': '60' } };
+    }
+    await deliver(res, delivery, log);
+  };
+}
+
 export function registerAuditRoutes(server: restify.Server, access: AuditorAccess, key: AuditVerifier, log: Logger): void {
-  server.get('/api/audit/download/:token', async (req, res) => {
-    await deliver(res, await access.download(String(req.params.token ?? ''), callerOf(req)), log);
-  });
-  server.get('/api/audit/download/:token/manifest', async (req, res) => {
-    await deliver(res, await access.downloadManifest(String(req.params.token ?? '')), log);
-  });
-  server.get('/api/audit/export', async (req, res) => {
-    const query = (req.query ?? {}) as Record<string, unknown>;
-    await deliver(res, await access.apiExport(req.headers.authorization, query, callerOf(req)), log);
-  });
-  server.get('/api/audit/exports/:exportId/manifest', async (req, res) => {
-    await deliver(res, await access.apiManifest(req.headers.authorization, String(req.params.exportId ?? ''), callerOf(req)), log);
-  });
+  server.get('/api/audit/download/:token', answering(log, (req) => access.download(String(req.params.token ?? ''), callerOf(req))));
+  server.get('/api/audit/download/:token/manifest', answering(log, (req) => access.downloadManifest(String(req.params.token ?? ''))));
+  server.get('/api/audit/export', answering(log, (req) => access.apiExport(req.headers.authorization, (req.query ?? {}) as Record<string, unknown>, callerOf(req))));
+  server.get('/api/audit/exports/:exportId/manifest', answering(log, (req) => access.apiManifest(req.headers.authorization, String(req.params.exportId ?? ''), callerOf(req))));
   server.get('/api/audit/public-key', async (_req, res) => {
     res.header('content-type', 'application/x-pem-file');
     res.header('x-countersign-key-id', key.keyId);

@@ -299,6 +299,18 @@ describe('countersign audit', function () {
       assert.equal(code, 0);
     });
 
+    it('makes the backup and exits cleanly when the report reader stops reading (store backup | head -1)', async () => {
+      const copy = path.join(tmp.dir, 'copy.db');
+      const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), entry, 'store', 'backup', copy, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.doesNotMatch(stderr, /EPIPE|Unhandled/);
+      assert.equal(code, 0, stderr);
+      assert.ok(existsSync(copy), 'the copy was made');
+    });
+
     it('says how many records may have reached a reader that closed the pipe early (audit export | head -1)', async () => {
       // Records big enough that the first batch does not fit in the pipe: its write fails once the reader is gone.
       const store = await openSqliteStore({ file: databaseFile(dataDir) });

@@ -19,6 +19,7 @@ import { bearerChecker } from './bearer';
 import type { AuditHttpConfig, BearerCheck } from './bearer';
 import { CONTENT_TYPES, EXTENSIONS, ExportIncompleteError, exportAudit } from '../formats/export';
 import { recordExportBrokeOff, recordExportFinished } from './export-records';
+import { HeldTail } from './held-tail';
 import type { ExportChannel } from '../formats/export';
 import { parseApiExport, parseTeamsExport } from './export-request';
 import { checkLinkToken, issueDownloadLink } from './links';
@@ -168,7 +169,10 @@ export class AuditorAccess {
     }
     if (!claim.ok) {
       await this.refused({ via: 'teams-link', reason: 'link-reused', detail: `the link was already used at ${claim.usedAt}`, data: { linkId: check.linkId, linkRequestedBy: claim.link.requestedBy, ...callerData(caller) } });
-      return json(410, { error: `This download link was already used (at ${claim.usedAt}); each link works once. Ask for a new one in Teams.` });
+      // A download that broke off (or could not be recorded) has no export of its own: said, so the person knows why.
+      const finished = (await deps.store.compliance.getDownloadLink(check.tokenHash))?.exportId !== undefined;
+      const how = finished ? '' : ', and that download did not finish (it broke off, or could not be recorded)';
+      return json(410, { error: `This download link was already used (at ${claim.usedAt})${how}; each link works once. Ask for a new one in Teams: audit export <from> <to>.` });
     }
     const link = claim.link;
     // The role is asked for again: a link outlives a config change that took it away (a restart).
@@ -262,13 +266,33 @@ export class AuditorAccess {
     const write = async (out: Writable) => {
       const exportedAt = deps.clock.now().toISOString();
       const request = { format: input.format, filter: input.filter, exportId, exportedAt, exportedBy: `${input.actor.name} (${input.actor.aadObjectId})`, file };
+      const brokeOff = (error: ExportIncompleteError) =>
+        recordExportBrokeOff(deps.store, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data, exportId, format: input.format, filter: input.filter, error });
+      // The last chunk waits for the export's record: one that cannot be recorded never arrives whole.
+      const held = new HeldTail(out);
+      let result;
       try {
-        const { manifest } = await exportAudit(deps.store.audit.read(input.filter), out, request, deps.signer);
-        await recordExportFinished(deps.store, manifest, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data }, input.tokenHash);
+        result = await exportAudit(deps.store.audit.read(input.filter), held, request, deps.signer);
       } catch (err) {
         if (!(err instanceof ExportIncompleteError)) throw err;
         deps.log.warn({ exportId, err: err.message }, 'audit export broke off');
-        await recordExportBrokeOff(deps.store, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data, exportId, format: input.format, filter: input.filter, error: err });
+        await brokeOff(err);
+        throw err;
+      }
+      try {
+        await recordExportFinished(deps.store, result.manifest, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data }, input.tokenHash);
+      } catch (err) {
+        // Not recorded: the reader is cut off before the end (what it got is recorded as broken off, if that can be).
+        const cut = new ExportIncompleteError(err, result.summary.count);
+        deps.log.error({ exportId, err: String(err) }, 'audit export could not be recorded: the download is cut off before its end');
+        await brokeOff(cut).catch((again: unknown) => deps.log.error({ exportId, err: String(again) }, 'audit export could not be recorded as broken off either'));
+        throw cut;
+      }
+      try {
+        await held.release();
+      } catch (err) {
+        // Recorded as exported whole; the reader went away before the last bytes (it can ask again).
+        deps.log.warn({ exportId, err: String(err) }, 'audit export reader went away before the end');
         throw err;
       }
     };

@@ -89,6 +89,6 @@ export class Execution {
   async sendFirst(send: () => Promise<ExecutionOutcome>): Promise<ExecutionOutcome> {
     const reason = await this.hooks.beforeFirstSend?.();
     if (reason === undefined) return send();
-    return { status: 'failed', ref: this.ref, error: { code: 'NotSentOnResume', message: `Not executed: ${reason}. Nothing was sent to Azure; ask again.` } };
+    return { status: 'failed', ref: this.ref, error: { code: 'NotSentOnResume', message: `Not executed: ${reason.replace(/[.\s]+$/, '')}. Nothing was sent to Azure; ask again.` } };
   }
 }

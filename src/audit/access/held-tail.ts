@@ -1,0 +1,37 @@
+/**
+ * A stream to a reader that keeps back the last chunk written to it until `release()`: an export
+ * sent over HTTP reaches its reader whole only once it is recorded (`audit.exported`), so that an
+ * export whose record could not be written is cut short instead of delivered unrecorded. Everything
+ * before the last chunk goes out as it comes, with the reader's back-pressure.
+ */
+import { once } from 'node:events';
+import { Writable } from 'node:stream';
+
+export class HeldTail extends Writable {
+  private tail: Buffer | undefined;
+
+  constructor(private readonly out: Writable) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    const previous = this.tail;
+    this.tail = chunk;
+    if (!previous) return done();
+    this.forward(previous).then(() => done(), done);
+  }
+
+  /** Everything written so far goes out, the last chunk included. */
+  async release(): Promise<void> {
+    if (!this.writableEnded) await new Promise<void>((resolve, reject) => this.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    const tail = this.tail;
+    this.tail = undefined;
+    if (tail) await this.forward(tail);
+  }
+
+  private async forward(chunk: Buffer): Promise<void> {
+    if (this.out.destroyed || this.out.writableEnded) throw new Error('the reader went away before the export was complete');
+    // 'error' rejects once(): a reader that goes away fails the export.
+    if (!this.out.write(chunk)) await once(this.out, 'drain');
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * An export over HTTP reaches its reader whole only once it is recorded: when its `audit.exported`
+ * record cannot be written, the download is cut short before its last bytes, and what went out is
+ * recorded as broken off. A link whose download did not finish says so when used again, and a store
+ * failure before any byte answers 503 in words, never the store's own error text.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { CountersignStore as Store } from '../../../src/store/countersign-store';
+import { auditOf, requestVia } from '../../support/flows';
+import { startHarness, type Harness } from '../../support/harness';
+import { people, shown, type Conversation, type Person } from '../../support/teams';
+
+const personal = (p: Person): Conversation => ({ id: `a:personal-${p.id}`, conversationType: 'personal' });
+const DAY = 24 * 3600 * 1000;
+
+/** The body as it arrived, and whether the response ended or was cut off. */
+function download(url: string): Promise<{ status: number; body: string; complete: boolean }> {
+  return new Promise((resolve) => {
+    http.get(url, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, complete: res.complete }));
+      res.on('error', () => resolve({ status: res.statusCode ?? 0, body, complete: false }));
+      res.on('aborted', () => resolve({ status: res.statusCode ?? 0, body, complete: false }));
+    }).on('error', () => resolve({ status: 0, body: '', complete: false }));
+  });
+}
+
+describe('an audit export that cannot be recorded (bot over HTTP)', function () {
+  this.timeout(30_000);
+  let h: Harness;
+  const failing = { saveManifest: false, claim: false };
+  beforeEach(async () => {
+    failing.saveManifest = false;
+    failing.claim = false;
+    h = await startHarness({
+      wrapStore: (store: Store) => {
+        const c = store.compliance;
+        const save = c.saveExportManifest.bind(c);
+        const claim = c.claimDownloadLink.bind(c);
+        c.saveExportManifest = (...a: Parameters<typeof save>) => (failing.saveManifest ? Promise.reject(new Error('the store postgres://bot@db.internal:5432/countersign is locked by another session')) : save(...a));
+        c.claimDownloadLink = (...a: Parameters<typeof claim>) => (failing.claim ? Promise.reject(new Error('the store postgres://bot@db.internal:5432/countersign is locked by another session (process 4242)')) : claim(...a));
+        return store;
+      },
+    });
+    await requestVia(h, 'delete resource group staging-old');
+  });
+  afterEach(() => h.stop());
+
+  async function link(): Promise<string> {
+    const now = h.clock.now().getTime();
+    const from = await h.teams.say(people.erin, `audit export ${new Date(now - DAY).toISOString()} ${new Date(now + DAY).toISOString()} jsonl`, personal(people.erin));
+    const reply = shown(String(h.teams.since(from).map((s) => s.activity.text).find((t) => typeof t === 'string')));
+    return /\[download it\]\((http[^)\s]+)\)/.exec(reply)![1];
+  }
+
+  it('cuts the download off before its end when the export cannot be recorded, and records what went out as broken off', async () => {
+    const url = await link();
+    failing.saveManifest = true;
+    const got = await download(url);
+    // A small export is one chunk, all held back: the connection is cut before anything arrives.
+    assert.ok([0, 200].includes(got.status), `status ${got.status}`);
+    assert.equal(got.complete, false, 'the reader sees the download fail');
+    const stored = await auditOf(h);
+    const lines = got.body.split('\n').filter(Boolean);
+    assert.ok(lines.length < stored.length, `the last record is held back: got ${lines.length} of ${stored.length}`);
+    const exported = await auditOf(h, { types: ['audit.exported'] });
+    assert.deepEqual(exported.map((r) => [r.outcome.result, r.outcome.reason]), [['error', 'export-incomplete']], 'recorded as broken off, not as exported');
+    assert.ok(h.logs.some((l) => l.msg === 'audit export could not be recorded: the download is cut off before its end'));
+    // Used again: the person is told that download did not finish.
+    failing.saveManifest = false;
+    const again = await fetch(url);
+    assert.equal(again.status, 410);
+    assert.match(((await again.json()) as { error: string }).error, /already used \(at .*\), and that download did not finish \(it broke off, or could not be recorded\); each link works once/);
+  });
+
+  it('answers a store failure before the download started with 503 in words, not the store error', async () => {
+    const url = await link();
+    failing.claim = true;
+    const res = await fetch(url);
+    assert.equal(res.status, 503);
+    const text = await res.text();
+    assert.doesNotMatch(text, /postgres:|db\.internal|process 4242|locked by/);
+    assert.match(text, /Countersign could not answer this now \(its database is busy or failing\); try again in a minute/);
+    failing.claim = false;
+    assert.equal((await fetch(url)).status, 200, 'the link was not used up');
+  });
+});
