@@ -41,20 +41,17 @@ export function boundedSource(s: Source): Source {
  */
 export async function admitClientText(deps: Pick<AppDeps, 'store' | 'clock' | 'log'>, input: ClientInput): Promise<Refusal | undefined> {
   const over = oversizedFields(input.texts);
-  if (over.length > 0) {
-    const why = refusal(RefusalReason.InputTooLong, describeOversized(over));
-    await auditGateRefusal(deps, input, why, { oversized: oversizedForAudit(over) });
-    deps.log.warn({ fields: over.map((o) => o.field.slice(0, 80)), by: clipped(input.actor.aadObjectId, INPUT_LIMITS.aadObjectId) }, 'input over its limit refused');
-    return why;
-  }
-  const controlled = controlledFields(input.texts);
-  if (controlled.length > 0) {
-    const why = refusal(RefusalReason.UnsafeText, describeControlled(controlled));
-    await auditGateRefusal(deps, input, why, { controlled: controlledForAudit(controlled) });
-    deps.log.warn({ fields: controlled.map((o) => o.field.slice(0, 80)), by: clipped(input.actor.aadObjectId, INPUT_LIMITS.aadObjectId) }, 'input with a control character refused');
-    return why;
-  }
-  return undefined;
+  const controlled = over.length > 0 ? [] : controlledFields(input.texts);
+  const found =
+    over.length > 0
+      ? { why: refusal(RefusalReason.InputTooLong, describeOversized(over)), fields: over, data: { oversized: oversizedForAudit(over) }, said: 'input over its limit refused' }
+      : controlled.length > 0
+        ? { why: refusal(RefusalReason.UnsafeText, describeControlled(controlled)), fields: controlled, data: { controlled: controlledForAudit(controlled) }, said: 'input with a control character refused' }
+        : undefined;
+  if (!found) return undefined;
+  await auditGateRefusal(deps, input, found.why, found.data);
+  deps.log.warn({ fields: found.fields.map((o) => o.field.slice(0, 80)), by: clipped(input.actor.aadObjectId, INPUT_LIMITS.aadObjectId) }, found.said);
+  return found.why;
 }
 
 function auditGateRefusal(deps: Pick<AppDeps, 'store' | 'clock'>, input: ClientInput, why: Refusal, data: Record<string, unknown>) {

@@ -22,11 +22,18 @@ export async function printPublicKey(opts: { dataDir?: string }, io: AuditCliIo)
   const { dataDir } = db;
   let key: AuditVerifier;
   const hadKey = existsSync(path.join(dataDir, PRIVATE_KEY_FILE));
-  if (!hadKey && !existsSync(path.join(dataDir, PUBLIC_KEY_FILE)) && db.kind === 'postgres') {
-    // The instances sign with the key of their shared data directory: a new one made here would be no auditor's key.
-    throw new AuditInputError(
-      `${dataDir} holds no audit signing key (${PRIVATE_KEY_FILE}) or public key (${PUBLIC_KEY_FILE}): run this with the data directory of the Countersign installation (COUNTERSIGN_DATA_DIR or --data-dir); every instance on one PostgreSQL database uses that directory's key, which the bot creates at its first start. No key was created.`,
-    );
+  if (!hadKey && !existsSync(path.join(dataDir, PUBLIC_KEY_FILE))) {
+    // A key made here would be no auditor's key when the log was signed before (or, on PostgreSQL,
+    // where the instances sign with their shared data directory's key).
+    const store = await db.openStore();
+    const last = await store.compliance.lastCheckpoint().finally(() => store.close());
+    if (db.kind === 'postgres' || last) {
+      const signed = last ? `, and the audit database ${db.where} is signed with key ${last.keyId}` : '';
+      const shared = db.kind === 'postgres' ? '; every instance on one PostgreSQL database uses that directory\'s key, which the bot creates at its first start' : '';
+      throw new AuditInputError(
+        `${dataDir} holds no audit signing key (${PRIVATE_KEY_FILE}) or public key (${PUBLIC_KEY_FILE})${signed}: run this with the data directory of the Countersign installation that holds it (COUNTERSIGN_DATA_DIR or --data-dir)${shared}. No key was created.`,
+      );
+    }
   }
   if (hadKey || !existsSync(path.join(dataDir, PUBLIC_KEY_FILE))) {
     const { signer, publicKeyFile } = openSigningKey(dataDir);

@@ -313,7 +313,7 @@ export async function checkCheckpoints(
     result.warnings.push(...unreadable);
     const missing = await reader.missingCheckpointTriggers();
     const triggerWarnings = missing.length
-      ? [`the append-only protection of the checkpoint table was removed (missing triggers: ${missing.join(', ')}): someone changed the database schema by hand`]
+      ? [`the append-only protection of the checkpoint table is missing, disabled or changed (triggers: ${missing.join(', ')}): someone changed the database schema by hand`]
       : [];
     return { result, triggerWarnings, ...(keyProblem ? { keyProblem } : {}) };
   } finally {

@@ -407,7 +407,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const v = await audit(['verify', '--data-dir', dataDir]);
       assert.equal(v.code, 2);
       assert.match(v.stdout, new RegExp(`truncated\\): .* \\(from ${checkpointFileOf(dataDir).replace(/[.\\/]/g, '\\$&')}\\) names record 12`));
-      assert.match(v.stdout, /WARNING: the append-only protection of the checkpoint table was removed/);
+      assert.match(v.stdout, /WARNING: the append-only protection of the checkpoint table is missing, disabled or changed \(triggers: audit_checkpoints_no_delete\)/);
     });
 
     it('still catches it when the local file was cut too, from a copy shipped elsewhere', async () => {
@@ -506,6 +506,26 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.doesNotMatch(v.stdout, /Audit chain intact/);
       assert.match(v.stdout, new RegExp(`AUDIT LOG DAMAGED \\(checkpoint, rewritten\\): record 12 is not the record .* signed with key ${earlier}, not the key in use \\(${inUse}\\)`));
       assert.match(v.stdout, /NOTE: the key in use is the data directory's own; whoever can change the log there can replace that key too/);
+    });
+
+    it('warns of a checkpoint trigger created again with a body that refuses nothing', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      const db = new Database(databaseFile(dataDir));
+      db.exec('DROP TRIGGER audit_checkpoints_no_delete; CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints BEGIN SELECT 1; END;');
+      db.close();
+      const v = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(v.code, 3, v.stdout);
+      assert.match(v.stdout, /WARNING: the append-only protection of the checkpoint table is missing, disabled or changed \(triggers: audit_checkpoints_no_delete \(changed\)\)/);
+    });
+
+    it('makes no key for public-key in a data directory whose log another key signed', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      const signedWith = loadPublicKey(dataDir).keyId;
+      for (const f of [PRIVATE_KEY_FILE, 'audit-signing-key.pub.pem']) rmSync(path.join(dataDir, f));
+      const pk = await audit(['public-key', '--data-dir', dataDir]);
+      assert.equal(pk.code, 1);
+      assert.match(pk.stderr, new RegExp(`holds no audit signing key \\(${PRIVATE_KEY_FILE}\\) or public key .*, and the audit database .* is signed with key ${signedWith}: run this with the data directory of the Countersign installation that holds it .*No key was created\\.`));
+      assert.equal(existsSync(path.join(dataDir, PRIVATE_KEY_FILE)), false);
     });
 
     it('asks for the public key when there are checkpoints but no key to check them, counting checkpoints as the note does', async () => {

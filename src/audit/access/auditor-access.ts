@@ -279,6 +279,13 @@ export class AuditorAccess {
         await brokeOff(err);
         throw err;
       }
+      if (held.failure) {
+        // The reader went away between two writes that did not wait: what reached it is recorded as broken off.
+        const cut = new ExportIncompleteError(held.failure, result.summary.count);
+        deps.log.warn({ exportId, err: cut.message }, 'audit export broke off');
+        await brokeOff(cut);
+        throw cut;
+      }
       try {
         await recordExportFinished(deps.store, result.manifest, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data }, input.tokenHash);
       } catch (err) {

@@ -9,16 +9,30 @@ import { Writable } from 'node:stream';
 
 export class HeldTail extends Writable {
   private tail: Buffer | undefined;
+  private readerGone = false;
+  /** Why the reader stopped getting the export (it went away), once it did. */
+  failure: Error | undefined;
 
   constructor(private readonly out: Writable) {
     super();
+    // A reader gone away fails the write that meets it (the export sees it through the write's
+    // drain or close, output.ts, or through `failure`); without a listener the 'error' event would
+    // end the process.
+    this.on('error', () => undefined);
+    out.once('close', () => (this.readerGone = true));
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     const previous = this.tail;
     this.tail = chunk;
     if (!previous) return done();
-    this.forward(previous).then(() => done(), done);
+    this.forward(previous).then(
+      () => done(),
+      (err: Error) => {
+        this.failure ??= err;
+        done(err);
+      },
+    );
   }
 
   /** Everything written so far goes out, the last chunk included. */
@@ -30,7 +44,7 @@ export class HeldTail extends Writable {
   }
 
   private async forward(chunk: Buffer): Promise<void> {
-    if (this.out.destroyed || this.out.writableEnded) throw new Error('the reader went away before the export was complete');
+    if (this.readerGone || this.out.destroyed || this.out.writableEnded) throw new Error('the reader went away before the export was complete');
     // 'error' rejects once(): a reader that goes away fails the export.
     if (!this.out.write(chunk)) await once(this.out, 'drain');
   }

@@ -50,10 +50,27 @@ const WORKER_AFTER_BATCHES = 32;
 /** Batches a worker may have in hand (encoding, or encoded and waiting to be written). */
 const WORKER_DEPTH = 4;
 
+function closedEarly(out: Writable): Error {
+  return out.errored ?? new Error('the output was closed before the export was complete');
+}
+
 async function writeChunk(out: Writable, chunk: string | Uint8Array): Promise<void> {
+  if (out.destroyed || out.writableEnded) throw closedEarly(out);
   if (!out.write(chunk)) {
-    // 'error' rejects the once() promise, so a broken pipe or a full disk fails the export.
-    await once(out, 'drain');
+    // 'error' rejects the once() promise, so a broken pipe or a full disk fails the export; so does
+    // an output closed without one (a reader gone away), which would never drain.
+    const waiting = new AbortController();
+    const drained = once(out, 'drain', { signal: waiting.signal });
+    const closed = once(out, 'close', { signal: waiting.signal }).then(() => {
+      throw closedEarly(out);
+    });
+    drained.catch(() => undefined);
+    closed.catch(() => undefined);
+    try {
+      await Promise.race([drained, closed]);
+    } finally {
+      waiting.abort();
+    }
   }
 }
 

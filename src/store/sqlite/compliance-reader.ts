@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { AuditCheckpoint } from '../../audit/ports';
 import type { ApprovalRequest } from '../../domain/request';
-import { CHECKPOINT_TRIGGERS } from './migrations';
+import { CHECKPOINT_TRIGGERS, triggerProblems } from './migrations';
 
 function hasTable(db: Database.Database, name: string): boolean {
   return !!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name);
@@ -19,13 +19,10 @@ export function readCheckpointTable(db: Database.Database): (AuditCheckpoint & {
     .all() as (AuditCheckpoint & { recordSeq: number | null })[];
 }
 
-/** Whether the checkpoint table lost its append-only triggers (only meaningful when it exists). */
+/** Whether the checkpoint table lost its append-only triggers, or has others in their place (only meaningful when it exists). */
 export function missingCheckpointTriggers(db: Database.Database): string[] {
   if (!hasTable(db, 'audit_checkpoints')) return [];
-  const present = new Set(
-    db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_checkpoints'").pluck().all() as string[],
-  );
-  return CHECKPOINT_TRIGGERS.filter((t) => !present.has(t));
+  return triggerProblems(db, CHECKPOINT_TRIGGERS);
 }
 
 /** The hash column of the record at `seq` (trustworthy once the chain up to it has verified). */

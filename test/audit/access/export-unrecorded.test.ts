@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { CountersignStore as Store } from '../../../src/store/countersign-store';
+import type { AuditRecord } from '../../../src/domain/audit';
 import { auditOf, requestVia } from '../../support/flows';
 import { startHarness, type Harness } from '../../support/harness';
 import { people, shown, type Conversation, type Person } from '../../support/teams';
@@ -31,11 +32,30 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
   this.timeout(30_000);
   let h: Harness;
   const failing = { saveManifest: false, claim: false };
+  /** Set: the export reads 512 records, waits until this settles, then 3 more (a small last batch). */
+  let readerGone: Promise<void> | undefined;
   beforeEach(async () => {
     failing.saveManifest = false;
     failing.claim = false;
+    readerGone = undefined;
     h = await startHarness({
       wrapStore: (store: Store) => {
+        const audit = store.audit;
+        const read = audit.read.bind(audit);
+        audit.read = ((filter: Parameters<typeof read>[0]) => {
+          // Once: the export's own read, not the test's reads of the log after it.
+          const gone = readerGone;
+          readerGone = undefined;
+          if (!gone) return read(filter);
+          return (async function* () {
+            const real: AuditRecord[] = [];
+            for await (const r of read(filter)) real.push(r);
+            for (let i = 0; i < 512; i++) yield real[i % real.length];
+            await gone;
+            await new Promise((r) => setTimeout(r, 200));
+            for (let i = 0; i < 3; i++) yield real[i % real.length];
+          })();
+        }) as typeof audit.read;
         const c = store.compliance;
         const save = c.saveExportManifest.bind(c);
         const claim = c.claimDownloadLink.bind(c);
@@ -73,6 +93,35 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
     const again = await fetch(url);
     assert.equal(again.status, 410);
     assert.match(((await again.json()) as { error: string }).error, /already used \(at .*\), and that download did not finish \(it broke off, or could not be recorded\); each link works once/);
+  });
+
+  it('records as broken off, and goes on running, when the reader goes away before the last batch', async () => {
+    const url = await link();
+    let markGone!: () => void;
+    readerGone = new Promise((r) => (markGone = r));
+    const uncaught: unknown[] = [];
+    const listeners = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    const collect = (e: unknown) => void uncaught.push(e);
+    process.on('uncaughtException', collect);
+    try {
+      await new Promise<void>((resolve) => {
+        http.get(url, (res) => {
+          res.once('data', () => {
+            res.destroy();
+            markGone();
+            resolve();
+          });
+        });
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      process.removeListener('uncaughtException', collect);
+      for (const l of listeners) process.on('uncaughtException', l as (e: Error) => void);
+    }
+    assert.deepEqual(uncaught.map(String), [], 'an uncaught exception would end the bot');
+    const exported = await auditOf(h, { types: ['audit.exported'] });
+    assert.deepEqual(exported.map((r) => [r.outcome.result, r.outcome.reason]), [['error', 'export-incomplete']]);
   });
 
   it('answers a store failure before the download started with 503 in words, not the store error', async () => {
