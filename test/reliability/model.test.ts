@@ -132,6 +132,13 @@ const BREAK_GLASS_EXAMPLE: Action[][] = [
   [{ kind: 'click', verb: 'ratify', who: 1, which: 0, on: 1 }],
 ];
 
+/** A request nobody decides for 2 h: every run checks its reminder and its escalation at least once. */
+const REACH_EXAMPLE: Action[][] = [
+  [{ kind: 'create', who: 0, on: 0 }],
+  [{ kind: 'time', minutes: 125, on: 1 }],
+  [{ kind: 'settle', on: 0 }],
+];
+
 /** ARM as the model sees it: every change sent and every one followed again, by correlation id. */
 class CountingArm {
   readonly executed = new Map<string, number>();
@@ -472,7 +479,7 @@ async function runModel(config: CountersignConfig, numRuns: number, examples: Ac
           await run.close();
         }
       }),
-      // Besides the random runs, one that surely approves on someone's behalf and one that surely reviews a break-glass use.
+      // Besides the random runs, one that surely approves on someone's behalf, one that surely reviews a break-glass use, and one that surely reminds and escalates.
       { numRuns, endOnFailure: true, examples: examples.map((e) => [e]) },
     );
     // The runs must reach what the invariants are about, or they prove nothing.
@@ -487,10 +494,10 @@ describe('the approval model under random interleavings, crashes and restarts', 
 
   it('keeps the two-person rule, one execution per approval, and every acknowledged action in a verifiable audit', async () => {
     // The example: Carol for Bob, then Frank.
-    await runModel(CONFIG, 100, [ON_BEHALF_EXAMPLE, BREAK_GLASS_EXAMPLE]);
+    await runModel(CONFIG, 100, [ON_BEHALF_EXAMPLE, BREAK_GLASS_EXAMPLE, REACH_EXAMPLE]);
   });
 
   it('keeps a quorum across two roles: each requirement met by distinct holders of its role, never the requester, one person one requirement', async () => {
-    await runModel(QUORUM_CONFIG, 60, [QUORUM_ON_BEHALF_EXAMPLE, BREAK_GLASS_EXAMPLE]);
+    await runModel(QUORUM_CONFIG, 60, [QUORUM_ON_BEHALF_EXAMPLE, BREAK_GLASS_EXAMPLE, REACH_EXAMPLE]);
   });
 });
