@@ -46,7 +46,7 @@ export interface ArmClientOptions {
    * network failure and a write's outcome is found out as after a connection lost mid-answer.
    */
   timeoutMs?: number;
-  /** Aborted at a stop: every call still waiting for an answer fails at once (stoppableAzure in gateway.ts). */
+  /** Aborted at a stop: every call still waiting for an answer fails at once (stopWaiting, gateway.ts). */
   stopping?: AbortSignal;
 }
 
