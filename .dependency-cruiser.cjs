@@ -15,7 +15,7 @@
  *   config     the YAML catalog and policies: domain, log
  *   sandbox    the local ARM stand-in: log, settings (nothing of the product it stands in for)
  *   cli        the offline commands: anything but teams and http (it never runs the bot)
- *   log, settings.ts, module-worker.ts, compile-cache.ts: nothing of ours (log: itself)
+ *   log: nothing of ours; settings.ts, module-worker.ts, compile-cache.ts: nothing but the log
  *   Outside src/app, the use cases are reached through app/countersign.ts (the facade) and the ports;
  *   any other app module only for its types (the views the facade returns); the CLI runs
  *   app/accept-loss.ts, an offline use case, itself.

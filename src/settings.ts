@@ -112,6 +112,8 @@ export interface CliSettings {
    * pair stops `azure check`, not `audit verify` or `--help`). Throws SettingsError.
    */
   readArmSandbox(): ArmSandboxEnv;
+  /** COUNTERSIGN_AZURE_TIMEOUT, as the bot reads it (read when `azure check` needs it). Throws SettingsError. */
+  readAzureTimeout(): number;
   azureCredentialEnv: AzureCredentialEnv;
   /** The store the bot uses (read when a command needs it: a bad store setting does not stop `config check`). */
   readStore(): StoreSettings;
@@ -281,7 +283,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     requestsPerPersonPerHour: readCount('COUNTERSIGN_REQUESTS_PER_HOUR', variable(env, 'COUNTERSIGN_REQUESTS_PER_HOUR'), 20),
     instances: readCount('COUNTERSIGN_INSTANCES', variable(env, 'COUNTERSIGN_INSTANCES'), 1),
     teamsSendTimeoutMs: readTeamsSendTimeout(variable(env, 'COUNTERSIGN_TEAMS_SEND_TIMEOUT')),
-    azureTimeoutMs: readDuration('COUNTERSIGN_AZURE_TIMEOUT', variable(env, 'COUNTERSIGN_AZURE_TIMEOUT'), 30_000, { examples: '30s, 60s or 2m' }),
+    azureTimeoutMs: readAzureTimeout(env),
     store: readStoreSettings(env),
     armSandbox: readArmSandbox(env),
     azureCredentialEnv: readAzureCredentialEnv(env),
@@ -299,9 +301,14 @@ export function readCliSettings(env: NodeJS.ProcessEnv = process.env): CliSettin
     dataDirFromEnv: dataDir !== undefined,
     ...(user ? { user } : {}),
     readArmSandbox: () => readArmSandbox(env),
+    readAzureTimeout: () => readAzureTimeout(env),
     azureCredentialEnv: readAzureCredentialEnv(env),
     readStore: () => readStoreSettings(env),
   };
+}
+
+function readAzureTimeout(env: NodeJS.ProcessEnv): number {
+  return readDuration('COUNTERSIGN_AZURE_TIMEOUT', variable(env, 'COUNTERSIGN_AZURE_TIMEOUT'), 30_000, { examples: '30s, 60s or 2m' });
 }
 
 export function readSandboxSettings(env: NodeJS.ProcessEnv = process.env): SandboxProcessOptions {

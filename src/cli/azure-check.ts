@@ -21,7 +21,7 @@ export interface AzureCheckOptions {
    * The environment as the settings read it: a running ARM sandbox, the Azure credential's variables
    * (default: this process's). A half-set ARM sandbox pair throws SettingsError, as it stops the bot.
    */
-  settings?: Pick<CliSettings, 'readArmSandbox' | 'azureCredentialEnv'>;
+  settings?: Pick<CliSettings, 'readArmSandbox' | 'readAzureTimeout' | 'azureCredentialEnv'>;
   /** A credential to use instead of the one the config describes (tests). */
   credential?: TokenCredential;
   /** A certificate to trust for the endpoint (tests against the sandbox with a configured subscription). */
@@ -45,6 +45,8 @@ export async function checkAzure(options: AzureCheckOptions): Promise<number> {
   const { config, write } = options;
   const settings = options.settings ?? readCliSettings();
   const target = await resolveTarget(config, settings.readArmSandbox(), options.caPem);
+  // Each try of the read gets the bot's time (COUNTERSIGN_AZURE_TIMEOUT), and so does the token.
+  const timeoutMs = settings.readAzureTimeout();
   try {
     write(`target:     ${target.description}`);
     let credential = options.credential;
@@ -63,7 +65,7 @@ export async function checkAzure(options: AzureCheckOptions): Promise<number> {
     const scope = `${target.endpoint}/.default`;
     let token;
     try {
-      token = await withTimeout(credential.getToken(scope), options.tokenTimeoutMs ?? 30_000);
+      token = await withTimeout(credential.getToken(scope), options.tokenTimeoutMs ?? timeoutMs);
     } catch (err) {
       write(`token:      could not get a token for ${scope}: ${(err as Error).message}`);
       return 2;
@@ -80,6 +82,7 @@ export async function checkAzure(options: AzureCheckOptions): Promise<number> {
       endpoint: target.endpoint,
       ...(target.caPem ? { caPem: target.caPem } : {}),
       retry: { maxRetries: 2 },
+      timeoutMs,
     });
     try {
       const answer = await clients.send({ method: 'GET', url: `/subscriptions/${target.subscriptionId}?api-version=${SUBSCRIPTION_API}` });

@@ -144,6 +144,23 @@ describe('countersign azure check', function () {
     }
   });
 
+  it('gives each try of the read COUNTERSIGN_AZURE_TIMEOUT, as the bot does, and refuses one under 1s', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-check-'));
+    const caFile = path.join(dir, 'ca.pem');
+    fs.writeFileSync(caFile, sandbox.caPem);
+    try {
+      const env = { ARM_SANDBOX_URL: sandbox.url, ARM_SANDBOX_CA_FILE: caFile, ARM_SANDBOX_SUBSCRIPTION_ID: sandbox.subscriptionId, COUNTERSIGN_AZURE_TIMEOUT: '1s' };
+      sandbox.faults.stall({ method: 'GET', pathContains: '/subscriptions/', ms: 60_000, count: 10 });
+      const { code, out } = await run({ config: loadConfig(EXAMPLE_CONFIG), settings: readCliSettings(env) });
+      assert.equal(code, 2, out);
+      assert.match(out, /read: +failed: .*no answer within 1 s \(COUNTERSIGN_AZURE_TIMEOUT\) to GET \/subscriptions\//);
+      sandbox.reset();
+      assert.throws(() => readCliSettings({ ...env, COUNTERSIGN_AZURE_TIMEOUT: '500ms' }).readAzureTimeout(), /COUNTERSIGN_AZURE_TIMEOUT: must be a duration of at least 1s/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('checks the subscription the bot would use when a running sandbox is named without ARM_SANDBOX_SUBSCRIPTION_ID', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-check-'));
     const caFile = path.join(dir, 'ca.pem');

@@ -47,8 +47,9 @@ const allEmpty = Object.fromEntries(VARIABLES.map((name) => [name, '']));
 describe('settings: the environment, read in one place', () => {
   it('takes every empty variable as not set, for the bot, the command line and the sandbox', () => {
     assert.deepEqual(readSettings(allEmpty), readSettings({}));
-    const { readStore: storeOfEmpty, readArmSandbox: sandboxOfEmpty, ...cliOfEmpty } = readCliSettings(allEmpty);
-    const { readStore: storeOfNone, readArmSandbox: sandboxOfNone, ...cliOfNone } = readCliSettings({});
+    const { readStore: storeOfEmpty, readArmSandbox: sandboxOfEmpty, readAzureTimeout: timeoutOfEmpty, ...cliOfEmpty } = readCliSettings(allEmpty);
+    const { readStore: storeOfNone, readArmSandbox: sandboxOfNone, readAzureTimeout: timeoutOfNone, ...cliOfNone } = readCliSettings({});
+    assert.equal(timeoutOfEmpty(), timeoutOfNone());
     assert.deepEqual(cliOfEmpty, cliOfNone);
     assert.deepEqual(storeOfEmpty(), storeOfNone());
     assert.deepEqual(sandboxOfEmpty(), sandboxOfNone());
