@@ -184,13 +184,8 @@ function sqliteDatabase(dataDirOption: string | undefined, io: AuditCliIo): Audi
  */
 export async function installationSigner(db: Pick<AuditDatabase, 'kind' | 'dataDir' | 'where'>, store: Pick<CliStore, 'compliance'>): Promise<AuditSigner> {
   const last = await store.compliance.lastCheckpoint();
-  const keyFile = path.join(db.dataDir, PRIVATE_KEY_FILE);
   const where = 'run it with the data directory of the Countersign installation that holds it (COUNTERSIGN_DATA_DIR or --data-dir)';
-  if (!fs.existsSync(keyFile) && (db.kind === 'postgres' || last)) {
-    const signed = last ? `, and the audit database ${db.where} is signed with key ${last.keyId}` : '';
-    const shared = db.kind === 'postgres' ? '; every instance on one PostgreSQL database uses that directory\'s key, which the bot creates at its first start' : '';
-    throw new AuditInputError(`${db.dataDir} holds no audit signing key (${PRIVATE_KEY_FILE})${signed}: ${where}${shared}. Nothing was signed or recorded.`);
-  }
+  if (!fs.existsSync(path.join(db.dataDir, PRIVATE_KEY_FILE))) refuseNewKey(db, last, { missing: `(${PRIVATE_KEY_FILE})`, run: 'run it', outcome: 'Nothing was signed or recorded.' });
   const signer = loadOrCreateSigningKey(db.dataDir);
   if (last && last.keyId !== signer.keyId) {
     throw new AuditInputError(
@@ -198,4 +193,22 @@ export async function installationSigner(db: Pick<AuditDatabase, 'kind' | 'dataD
     );
   }
   return signer;
+}
+
+/**
+ * Whether a command may make a key pair in a data directory that holds none: only beside a SQLite log
+ * that was never signed, as the bot's first start would. Otherwise (PostgreSQL, whose instances share
+ * one data directory's key, or a log another key signed) it refuses, naming that key.
+ */
+export function refuseNewKey(
+  db: Pick<AuditDatabase, 'kind' | 'dataDir' | 'where'>,
+  last: { keyId: string } | undefined,
+  said: { missing: string; run: string; outcome: string },
+): void {
+  if (db.kind !== 'postgres' && !last) return;
+  const signed = last ? `, and the audit database ${db.where} is signed with key ${last.keyId}` : '';
+  const shared = db.kind === 'postgres' ? '; every instance on one PostgreSQL database uses that directory\'s key, which the bot creates at its first start' : '';
+  throw new AuditInputError(
+    `${db.dataDir} holds no audit signing key ${said.missing}${signed}: ${said.run} with the data directory of the Countersign installation that holds it (COUNTERSIGN_DATA_DIR or --data-dir)${shared}. ${said.outcome}`,
+  );
 }

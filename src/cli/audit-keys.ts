@@ -5,7 +5,7 @@ import { Checkpointer, checkpointFileOf } from '../audit/access/checkpoints';
 import { loadPublicKey, openSigningKey, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';
 import { canonicalJson } from '../domain/canonical';
-import { installationSigner, requireAuditDatabase } from './audit-database';
+import { installationSigner, refuseNewKey, requireAuditDatabase } from './audit-database';
 import { AuditInputError, operatorOf } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 
@@ -27,13 +27,7 @@ export async function printPublicKey(opts: { dataDir?: string }, io: AuditCliIo)
     // where the instances sign with their shared data directory's key).
     const store = await db.openStore();
     const last = await store.compliance.lastCheckpoint().finally(() => store.close());
-    if (db.kind === 'postgres' || last) {
-      const signed = last ? `, and the audit database ${db.where} is signed with key ${last.keyId}` : '';
-      const shared = db.kind === 'postgres' ? '; every instance on one PostgreSQL database uses that directory\'s key, which the bot creates at its first start' : '';
-      throw new AuditInputError(
-        `${dataDir} holds no audit signing key (${PRIVATE_KEY_FILE}) or public key (${PUBLIC_KEY_FILE})${signed}: run this with the data directory of the Countersign installation that holds it (COUNTERSIGN_DATA_DIR or --data-dir)${shared}. No key was created.`,
-      );
-    }
+    refuseNewKey(db, last, { missing: `(${PRIVATE_KEY_FILE}) or public key (${PUBLIC_KEY_FILE})`, run: 'run this', outcome: 'No key was created.' });
   }
   if (hadKey || !existsSync(path.join(dataDir, PUBLIC_KEY_FILE))) {
     const { signer, publicKeyFile } = openSigningKey(dataDir);
