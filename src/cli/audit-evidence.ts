@@ -17,6 +17,7 @@ import { installationSigner, requireAuditDatabase } from './audit-database';
 import type { AuditDatabase } from './audit-database';
 import { AuditInputError, operatorOf } from './audit-io';
 import { existsAt, partialNameOf, removeAbandonedPartials } from './output-file';
+import { keepRecordedLeftovers } from './recorded-leftovers';
 import type { AuditCliIo } from './audit-io';
 import { checkCheckpoints } from './audit-verify';
 
@@ -35,8 +36,9 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
   if (!existsSync(path.dirname(target))) throw new AuditInputError(`cannot write ${target}: its directory does not exist`);
   for (const left of removeAbandonedPartials(target)) io.stderr.write(`Removed ${left}, left by an earlier command that did not finish.\n`);
   const store = await db.openStore();
-  const temp = partialNameOf(target);
+  let temp = partialNameOf(target);
   try {
+    await keepRecordedLeftovers(store, target, io, 'evidence');
     const signer = await installationSigner(db, store);
     const events: AuditRecord[] = [];
     for await (const r of store.audit.read({ requestId })) events.push(r);
@@ -73,6 +75,10 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
 
     // A folder that appeared at --out meanwhile (an empty one would be replaced by the rename) is kept.
     if (existsAt(target)) throw new AuditInputError(`${target} appeared while the evidence was written: nothing was recorded; choose another --out`);
+    // Named after its record first: killed between the record and the move, it is kept, not removed.
+    const named = `${temp}.${manifest.exportId}`;
+    renameSync(temp, named);
+    temp = named;
     await store.compliance.saveExportManifest(manifest.exportId, createdAt, manifest, [
       exportedEvent({ time: new Date().toISOString(), via: 'evidence', manifest, data: { operator, requestId, folder: path.basename(target) } }),
     ]);

@@ -21,6 +21,7 @@ import { AuditInputError, operatorOf, outputPath, progressLine, writeFileAtomica
 import type { AuditCliIo } from './audit-io';
 import { checkExportTargets } from './export-target';
 import { removeAbandonedPartials } from './output-file';
+import { keepRecordedLeftovers } from './recorded-leftovers';
 import type { ExportTarget } from './export-target';
 
 export interface ExportOptions {
@@ -79,6 +80,7 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
   }
   const store = await db.openStore();
   try {
+    if (target) await keepRecordedLeftovers(store, target, io, 'export');
     // A request nothing names (a typo) would make an empty, signed and recorded export: refused, as
     // a misspelt type or actor is, and as `audit evidence` refuses it.
     if (filter.requestId !== undefined && !(await namesRequest(store, filter.requestId))) {
@@ -109,7 +111,7 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
     const record = (result: ExportResult) => recordExport(store, result, operator);
     let result: ExportResult;
     if (target) {
-      result = await writeFileAtomically(target, run, record, opts.force === true);
+      result = await writeFileAtomically(target, run, record, opts.force === true, (r) => r.manifest.exportId);
     } else {
       try {
         result = await run(io.stdout);

@@ -1,5 +1,5 @@
 /** What the audit commands share: where they read and write, and how a user's mistake is reported. */
-import { createWriteStream, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -179,14 +179,20 @@ export function outputPath(io: AuditCliIo, file: string): string {
  * `replace`, a file that appeared at the target while it was written is never replaced: found
  * before `commit`, nothing is recorded and nothing kept; found in the moment after it (the export
  * is recorded), the export is kept under its temporary name, which the error gives.
+ *
+ * With `recordedAs`, the complete file is renamed `<temp>.<recordedAs(result)>` just before
+ * `commit`, so that a process killed between the commit and the move leaves a file that names its
+ * record: the next command can tell a recorded export from an unfinished one
+ * (`abandonedRecordedOutputs`).
  */
 export async function writeFileAtomically<T>(
   target: string,
   write: (out: Writable) => Promise<T>,
   commit: (result: T) => Promise<void>,
   replace = false,
+  recordedAs?: (result: T) => string,
 ): Promise<T> {
-  const temp = partialNameOf(target);
+  let temp = partialNameOf(target);
   const out = createWriteStream(temp, { flags: 'wx' });
   let committed = false;
   try {
@@ -194,6 +200,11 @@ export async function writeFileAtomically<T>(
     out.end();
     await finished(out);
     if (!replace && existsAt(target)) throw new OutputTakenError(target);
+    if (recordedAs) {
+      const named = `${temp}.${recordedAs(result)}`;
+      renameSync(temp, named);
+      temp = named;
+    }
     await commit(result);
     committed = true;
     placeOutput(temp, target, replace);

@@ -3,7 +3,8 @@
  * moved to its name in one step. Without --force that step never replaces a file: a file that
  * appeared at the name while a long export was written is kept, and the export says where it is.
  * A partial file whose process is gone (killed mid-export) is removed by the next command that
- * writes to the same name.
+ * writes to the same name; one named after its record (killed between recording and moving it) is
+ * the caller's to keep or remove.
  */
 import { linkSync, lstatSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
@@ -48,6 +49,37 @@ export function removeAbandonedPartials(target: string): string[] {
     removed.push(path.join(dir, name));
   }
   return removed;
+}
+
+/** A complete output an earlier process left named after its record (`<target>.partial-<pid>.<tag>`). */
+export interface AbandonedRecordedOutput {
+  file: string;
+  tag: string;
+}
+
+/**
+ * The outputs beside `target` that a process now gone had finished and named after their record
+ * just before recording them (see `writeFileAtomically`'s `recordedAs`): whether each was recorded
+ * is for the caller to find out. `removeAbandonedPartials` leaves these alone.
+ */
+export function abandonedRecordedOutputs(target: string): AbandonedRecordedOutput[] {
+  const dir = path.dirname(target);
+  const prefix = `${path.basename(target)}.partial-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const found: AbandonedRecordedOutput[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const owner = /^(\d+)\.([0-9a-f-]{36})$/.exec(name.slice(prefix.length));
+    const pid = Number(owner?.[1]);
+    if (!owner || pid === process.pid || running(pid)) continue;
+    found.push({ file: path.join(dir, name), tag: owner[2]! });
+  }
+  return found;
 }
 
 export function existsAt(file: string): boolean {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { linkSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkpointFileOf } from '../../src/audit/access/checkpoints';
 import { PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../src/audit/access/signing';
@@ -100,6 +100,28 @@ describe('countersign audit export: the files it may write', function () {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, new RegExp(`^Removed ${out}\\.partial-${gone}, left by an earlier export that did not finish\\.\nRemoved ${out}\\.manifest\\.json\\.partial-${gone}, `));
       assert.deepEqual(readdirSync(tmp.dir).sort(), ['audit.jsonl', 'audit.jsonl.manifest.json', 'data']);
+    });
+
+    it('keeps an export killed after it was recorded but before it was moved, with its manifest, and removes one never recorded', async () => {
+      const first = path.join(tmp.dir, 'first.jsonl');
+      assert.equal((await exportTo('--out', first)).code, 0);
+      const exportId = (JSON.parse(readFileSync(`${first}.manifest.json`, 'utf8')) as { exportId: string }).exportId;
+      // What a process killed between the audit.exported record and the move leaves: the whole
+      // file, named after its record; and one killed just before its record, under an id never recorded.
+      const out = path.join(tmp.dir, 'audit.jsonl');
+      const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+      renameSync(first, `${out}.partial-${gone}.${exportId}`);
+      rmSync(`${first}.manifest.json`);
+      const unrecorded = '019a0000-0000-7000-8000-000000000000';
+      writeFileSync(`${out}.partial-${gone}.${unrecorded}`, 'an export never recorded');
+      const r = await exportTo('--out', out);
+      assert.equal(r.code, 0, r.stderr);
+      const kept = `${out}.recorded-${exportId}`;
+      assert.match(r.stderr, new RegExp(`Kept ${kept.replace(/[.]/g, '\\.')}: an earlier export, recorded as ${exportId}, was stopped before it was moved to ${out.replace(/[.]/g, '\\.')}; its signed manifest \\(from its audit\\.exported record\\) is ${kept.replace(/[.]/g, '\\.')}\\.manifest\\.json\\.\n`));
+      assert.match(r.stderr, new RegExp(`Removed ${out.replace(/[.]/g, '\\.')}\\.partial-${gone}\\.${unrecorded}, left by an earlier export that was never recorded\\.\n`));
+      assert.deepEqual(readdirSync(tmp.dir).sort(), ['audit.jsonl', 'audit.jsonl.manifest.json', `audit.jsonl.recorded-${exportId}`, `audit.jsonl.recorded-${exportId}.manifest.json`, 'data']);
+      const v = await audit(['verify', '--file', kept, '--data-dir', dataDir]);
+      assert.equal(v.code, 0, v.stdout + v.stderr);
     });
 
     it('with --force replaces a link standing at --out, and leaves the file it pointed to as it was', async () => {

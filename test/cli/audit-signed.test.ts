@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
@@ -725,6 +725,30 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal(e.code, 0, e.stderr);
       const lines = e.stdout.trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
       assert.deepEqual(lines.map((x) => [x.type, x.request?.id]), [['request.created', 'CS-PYRTN13S']]);
+    });
+
+    it('keeps a bundle recorded by a run killed before it was moved into place, and removes one never recorded', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      await store.requests.insert(aRequest('CS-EVDD0006'), [anEvent('request.created', { request: requestRef('CS-EVDD0006') })]);
+      await store.close();
+      const first = path.join(tmp.dir, 'first');
+      assert.equal((await audit(['evidence', 'CS-EVDD0006', '--out', first, '--data-dir', dataDir])).code, 0);
+      const exportId = (JSON.parse(readFileSync(path.join(first, 'events.jsonl.manifest.json'), 'utf8')) as { exportId: string }).exportId;
+      // What a run killed between its audit.exported record and the move leaves, and one killed just before its record.
+      const target = path.join(tmp.dir, 'bundle');
+      const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+      renameSync(first, `${target}.partial-${gone}.${exportId}`);
+      const unrecorded = `${target}.partial-${gone}.019a0000-0000-7000-8000-000000000000`;
+      mkdirSync(path.join(unrecorded, 'cards'), { recursive: true });
+      const r = await audit(['evidence', 'CS-EVDD0006', '--out', target, '--data-dir', dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      const kept = `${target}.recorded-${exportId}`;
+      assert.ok(r.stderr.includes(`Kept ${kept}: an earlier evidence run, recorded as ${exportId}, was stopped before it was moved to ${target}.\n`), r.stderr);
+      assert.ok(r.stderr.includes(`Removed ${unrecorded}, left by an earlier evidence run that was never recorded.\n`), r.stderr);
+      assert.ok(!existsSync(unrecorded));
+      const v = await audit(['verify', '--file', kept, '--data-dir', dataDir]);
+      assert.equal(v.code, 0, v.stdout + v.stderr);
+      assert.ok(existsSync(path.join(target, 'manifest.json')));
     });
 
     it('refuses a request nobody asked for, and an output folder that exists', async () => {

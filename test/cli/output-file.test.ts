@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { AuditInputError, writeFileAtomically, writeTextAtomically } from '../../src/cli/audit-io';
-import { partialNameOf, removeAbandonedPartials } from '../../src/cli/output-file';
+import { abandonedRecordedOutputs, partialNameOf, removeAbandonedPartials } from '../../src/cli/output-file';
 import { tempDir } from '../store/fixtures';
 
 describe('putting an output file in place', () => {
@@ -50,6 +50,34 @@ describe('putting an output file in place', () => {
     await assert.rejects(run, (err: Error) => err instanceof AuditInputError && err.message === `${out} appeared while the export was written and was not replaced; the export is recorded and kept as ${kept}`);
     assert.equal(readFileSync(out, 'utf8'), "the auditor's notes\n");
     assert.equal(readFileSync(kept, 'utf8'), 'records\n');
+  });
+
+  it('names the complete file after its record before recording it, so that a kill after the record leaves it findable', async () => {
+    const tag = '019a0000-0000-7000-8000-0000000000ab';
+    let seen: string[] = [];
+    await writeFileAtomically(
+      out,
+      writing('records\n'),
+      async () => {
+        seen = readdirSync(tmp.dir);
+        assert.equal(readFileSync(`${partialNameOf(out)}.${tag}`, 'utf8'), 'records\n', 'complete when the record is made');
+      },
+      false,
+      () => tag,
+    );
+    assert.deepEqual(seen, [`audit.jsonl.partial-${process.pid}.${tag}`]);
+    assert.deepEqual(readdirSync(tmp.dir), ['audit.jsonl']);
+    // One a process now gone left that way is found, not removed as unfinished.
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    writeFileSync(`${out}.partial-${gone}.${tag}`, 'records\n');
+    assert.deepEqual(removeAbandonedPartials(out), []);
+    assert.deepEqual(abandonedRecordedOutputs(out), [{ file: `${out}.partial-${gone}.${tag}`, tag }]);
+  });
+
+  it('removes the renamed file when the record fails', async () => {
+    const run = writeFileAtomically(out, writing('records\n'), async () => Promise.reject(new Error('database is locked')), false, () => '019a0000-0000-7000-8000-0000000000ab');
+    await assert.rejects(run, /database is locked/);
+    assert.deepEqual(readdirSync(tmp.dir), []);
   });
 
   it('replaces it when told to (--force)', async () => {

@@ -80,6 +80,13 @@ describe('approving a request', () => {
     assert.match(no.message, /card for request req-0001 is out of date/);
   });
 
+  it('names a shortened hash as the problem rather than calling the card out of date', () => {
+    const r = buildRequest();
+    const no = refused(approve(r, decisionBy(bob, { cardHash: r.operationHash.slice(0, 12) })));
+    assert.equal(no.reason, RefusalReason.StaleCard);
+    assert.equal(no.message, "This click for request req-0001 carries a shortened operation hash (12 characters); send the card's full data.hash (64 characters).");
+  });
+
   it('accepts a click on a card that shows the pending operation', () => {
     const r = buildRequest();
     assert.equal(accepted(approve(r, decisionBy(bob, { cardHash: r.operationHash }))).request.state, 'approved');

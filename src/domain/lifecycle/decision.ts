@@ -28,6 +28,13 @@ function checkDecider(r: ApprovalRequest, ctx: DecisionContext, verb: 'approve' 
     return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${r.expiresAt}; ask for it again if it is still needed.`);
   }
   if (ctx.cardHash !== undefined && ctx.cardHash !== r.operationHash) {
+    if (ctx.cardHash.length > 0 && ctx.cardHash.length < r.operationHash.length && r.operationHash.startsWith(ctx.cardHash.toLowerCase())) {
+      return refuse(
+        r,
+        RefusalReason.StaleCard,
+        `This click for request ${r.id} carries a shortened operation hash (${ctx.cardHash.length} characters); send the card's full data.hash (${r.operationHash.length} characters).`,
+      );
+    }
     return refuse(r, RefusalReason.StaleCard, `This card for request ${r.id} is out of date; the operation it shows is not the one pending. Use the latest card.`);
   }
   if (ctx.actor.aadObjectId.toLowerCase() === r.requester.aadObjectId.toLowerCase()) {
