@@ -25,12 +25,11 @@ function running(pid: number): boolean {
 }
 
 /**
- * Removes what an earlier command left beside `target` when it was killed while writing it
- * (`<target>.partial-<pid>` of a process that is gone, and the `-journal` SQLite keeps beside a
- * backup's copy while it writes it); returns the paths removed. A partial file of a process still
- * running (another export to the same name) is left alone.
+ * The files beside `target` named `<target>.partial-<suffix>` whose suffix `shape` matches with the
+ * pid of a process now gone as its first group (a running one's, another export to the same
+ * name, is left alone): with the path and the rest of the match.
  */
-export function removeAbandonedPartials(target: string): string[] {
+function leftBehind(target: string, shape: RegExp): { file: string; match: RegExpExecArray }[] {
   const dir = path.dirname(target);
   const prefix = `${path.basename(target)}.partial-`;
   let names: string[];
@@ -39,16 +38,26 @@ export function removeAbandonedPartials(target: string): string[] {
   } catch {
     return [];
   }
-  const removed: string[] = [];
+  const found: { file: string; match: RegExpExecArray }[] = [];
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const owner = /^(\d+)(?:-journal|-wal|-shm)?$/.exec(name.slice(prefix.length));
-    const pid = Number(owner?.[1]);
-    if (!owner || pid === process.pid || running(pid)) continue;
-    rmSync(path.join(dir, name), { recursive: true, force: true });
-    removed.push(path.join(dir, name));
+    const match = name.startsWith(prefix) ? shape.exec(name.slice(prefix.length)) : null;
+    const pid = Number(match?.[1]);
+    if (!match || pid === process.pid || running(pid)) continue;
+    found.push({ file: path.join(dir, name), match });
   }
-  return removed;
+  return found;
+}
+
+/**
+ * Removes what an earlier command left beside `target` when it was killed while writing it
+ * (`<target>.partial-<pid>` of a process that is gone, and the `-journal` SQLite keeps beside a
+ * backup's copy while it writes it); returns the paths removed. A partial file of a process still
+ * running (another export to the same name) is left alone.
+ */
+export function removeAbandonedPartials(target: string): string[] {
+  const left = leftBehind(target, /^(\d+)(?:-journal|-wal|-shm)?$/);
+  for (const { file } of left) rmSync(file, { recursive: true, force: true });
+  return left.map(({ file }) => file);
 }
 
 /** A complete output an earlier process left named after its record (`<target>.partial-<pid>.<tag>`). */
@@ -63,23 +72,7 @@ export interface AbandonedRecordedOutput {
  * is for the caller to find out. `removeAbandonedPartials` leaves these alone.
  */
 export function abandonedRecordedOutputs(target: string): AbandonedRecordedOutput[] {
-  const dir = path.dirname(target);
-  const prefix = `${path.basename(target)}.partial-`;
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const found: AbandonedRecordedOutput[] = [];
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const owner = /^(\d+)\.([0-9a-f-]{36})$/.exec(name.slice(prefix.length));
-    const pid = Number(owner?.[1]);
-    if (!owner || pid === process.pid || running(pid)) continue;
-    found.push({ file: path.join(dir, name), tag: owner[2]! });
-  }
-  return found;
+  return leftBehind(target, /^(\d+)\.([0-9a-f-]{36})$/).map(({ file, match }) => ({ file, tag: match[2]! }));
 }
 
 export function existsAt(file: string): boolean {
