@@ -105,6 +105,19 @@ export function checkListenAddress(settings: Settings): void {
 }
 
 /**
+ * Authentication off (no MicrosoftAppId) is for trying Countersign on the ARM sandbox: against a real
+ * subscription, anyone who can reach loopback (another user or process on the host, a proxy there,
+ * a web page by DNS rebinding) could request as one person and approve as another, and Azure would
+ * run it. Refused unless COUNTERSIGN_INSECURE_NO_AUTH=true says that is meant.
+ */
+export function checkAuthenticationOff(settings: Settings, config: CountersignConfig): void {
+  if (settings.microsoftApp.id || config.azure.sandbox || settings.insecureNoAuth) return;
+  throw new StartupError(
+    `Refusing to start against Azure subscription ${config.azure.subscriptionId} without MicrosoftAppId: with no app id, Bot Framework authentication is off, and anyone who can reach ${settings.host} could ask as one person and approve as another. Set MicrosoftAppId (and MicrosoftAppPassword / MicrosoftAppType / MicrosoftAppTenantId); or leave azure.subscriptionId empty for the ARM sandbox; or, to try a real subscription unauthenticated on this machine knowingly, set COUNTERSIGN_INSECURE_NO_AUTH=true.`,
+  );
+}
+
+/**
  * The catalog's parameter patterns are the config author's and run on what requesters type: one
  * that backtracks exponentially (`^([a-z0-9]+-?)+$` on 30 characters) would hold the event loop for
  * seconds a message. V8 then finishes such a match on its linear-time engine instead (after 50,000
@@ -124,6 +137,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   try {
     checkListenAddress(settings);
     config = options.config ?? loadConfig(settings.configPath);
+    checkAuthenticationOff(settings, config);
   } catch (err) {
     // Wrong settings or a wrong config touch nothing: the store is not opened (nor created).
     await options.sqliteWriterThread?.discard();
@@ -201,7 +215,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   deps.store = store = checkpointEveryRecords(store, config.audit.checkpointEveryRecords, signNow('records'));
   const app = new Countersign(deps, { leaseMs: settings.executionLeaseMs });
   const executor = app.executor;
-  await app.started();
+  await app.started(settings.microsoftApp.id ? 'bot-framework' : 'off');
   await checkpointer.write('start');
   const dialogStorage = new BoundedMemoryStorage({ maxEntries: settings.dialogStateMaxEntries, ttlMs: settings.dialogStateTtlMs, now: () => deps.clock.now().getTime() });
   const bot = new CountersignBot(app, store.conversations, new PrivateConversationState(opened?.dialogState ?? dialogStorage));
@@ -247,6 +261,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     },
     routes: (s) => registerAuditRoutes(s, auditors, signer, log),
     onAuthRefused: (attempt) => app.authRefused(attempt),
+    authenticationOff: !settings.microsoftApp.id,
   });
   // Loaded only with telemetry on: it brings the OpenTelemetry API (44 modules) into the start.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -311,7 +326,12 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     },
     'Countersign is listening',
   );
-  if (!settings.microsoftApp.id) {
+  if (!settings.microsoftApp.id && !azure.sandbox) {
+    log.error(
+      { host: settings.host, subscriptionId },
+      'Bot Framework authentication is OFF (no MicrosoftAppId) against a real Azure subscription, because COUNTERSIGN_INSECURE_NO_AUTH=true: anyone who can reach loopback can act as anyone',
+    );
+  } else if (!settings.microsoftApp.id) {
     log.warn({ host: settings.host }, 'Bot Framework authentication is OFF because MicrosoftAppId is empty; listening on loopback only');
   }
   for (const command of config.catalog.commands) {

@@ -29,6 +29,12 @@ export interface Settings {
     /** OpenID metadata URL for channel tokens (`BotOpenIdMetadata`); empty: botbuilder's default. */
     openIdMetadataUrl: string;
   };
+  /**
+   * COUNTERSIGN_INSECURE_NO_AUTH=true: with no MicrosoftAppId, run against a real Azure subscription
+   * all the same (authentication off, loopback only). Without it such a start is refused: anyone who
+   * can reach loopback could act as anyone, approvers included.
+   */
+  insecureNoAuth: boolean;
   /** Public base URL of the bot, used in links it hands out (download links). */
   publicUrl: string;
   logLevel: string;
@@ -226,6 +232,13 @@ function readConnectionString(text: string | undefined): string {
   return value;
 }
 
+/** COUNTERSIGN_INSECURE_NO_AUTH: `true` or `false` (unset: false). */
+function readInsecureNoAuth(text: string | undefined): boolean {
+  if (text === undefined || text === 'false') return false;
+  if (text === 'true') return true;
+  throw new SettingsError('COUNTERSIGN_INSECURE_NO_AUTH', `must be true or false, got "${text.slice(0, 40)}"`);
+}
+
 function readArmSandbox(env: NodeJS.ProcessEnv): ArmSandboxEnv {
   const url = variable(env, 'ARM_SANDBOX_URL');
   const caFile = variable(env, 'ARM_SANDBOX_CA_FILE');
@@ -274,6 +287,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     configPath: configPath(env),
     dataDir: path.resolve(variable(env, 'COUNTERSIGN_DATA_DIR') ?? DEFAULT_DATA_DIR),
     microsoftApp: { id: appId, type, tenantId, password, openIdMetadataUrl: openIdMetadataUrl ?? '' },
+    insecureNoAuth: readInsecureNoAuth(variable(env, 'COUNTERSIGN_INSECURE_NO_AUTH')),
     publicUrl: readPublicUrl(variable(env, 'COUNTERSIGN_PUBLIC_URL')) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     logLevel: readLogLevel(variable(env, 'LOG_LEVEL')),
     executionLeaseMs: readLease(variable(env, 'COUNTERSIGN_EXECUTION_LEASE')),

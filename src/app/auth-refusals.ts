@@ -11,7 +11,7 @@ import type { AppDeps } from './context';
 import { RefusalBudget } from './refusal-budget';
 
 export interface RefusedActivity {
-  /** The adapter's answer, 401 (authentication failed). */
+  /** The answer: 401 (authentication failed), 503 (it could not be checked), 403 (authentication off and not from this machine). */
   status: number;
   /** The adapter's reason, in its words. */
   reason: string;
@@ -33,7 +33,13 @@ function scrub(text: string): string {
 }
 
 function reasonOf(r: RefusedActivity): string {
+  if (r.status === 403) return 'not-local';
   return r.status === 503 ? 'auth-unavailable' : r.hasAuthorization ? 'invalid-token' : 'missing-token';
+}
+
+function detailOf(r: RefusedActivity): string {
+  if (r.status === 403) return `Authentication is off (no MicrosoftAppId), and the activity may not have come from this machine: ${scrub(r.reason)}`;
+  return `Bot Framework authentication failed (HTTP ${r.status}): ${scrub(r.reason || 'no reason given')}`;
 }
 
 function botAuthRefusedEvent(r: RefusedActivity, time: string): AuditEventDraft {
@@ -64,7 +70,7 @@ function botAuthRefusedEvent(r: RefusedActivity, time: string): AuditEventDraft 
     outcome: {
       result: 'refused' as const,
       reason: reasonOf(r),
-      detail: `Bot Framework authentication failed (HTTP ${r.status}): ${scrub(r.reason || 'no reason given')}`,
+      detail: detailOf(r),
     },
     data: {
       channel: 'bot-framework',

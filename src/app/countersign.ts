@@ -89,8 +89,8 @@ export class Countersign {
   }
 
   /** Records the configuration this start runs with (its hash tells instances with different configs apart). */
-  started(): Promise<void> {
-    return recordConfigLoaded(this.deps);
+  started(authentication: 'bot-framework' | 'off'): Promise<void> {
+    return recordConfigLoaded(this.deps, authentication);
   }
 
   /** An activity the Bot Framework adapter refused: audited, with what it claimed kept apart (past a budget a minute, counted). */

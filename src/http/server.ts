@@ -25,6 +25,31 @@ export interface ServerOptions {
   track<T>(work: Promise<T>): Promise<T>;
   /** Called when the adapter refused an activity's authentication (HTTP 401), to audit it. */
   onAuthRefused?(attempt: RefusedActivity): Promise<void>;
+  /**
+   * No MicrosoftAppId: activities carry no token to check, so only callers on this machine are
+   * taken (`notLocal`), and an activity that shows it came through a browser or a proxy is refused (403).
+   */
+  authenticationOff?: boolean;
+}
+
+/** A Host header naming this machine: localhost, 127.x.x.x or [::1], with or without a port. */
+const LOOPBACK_HOST = /^(?:localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(?::\d{1,5})?$/i;
+
+/**
+ * Why an activity may not have come from a program on this machine, when authentication is off:
+ * listening on loopback keeps other machines out, not a web page the operator opens (a name that
+ * resolves to 127.0.0.1, DNS rebinding, sends the page's Host and an Origin) nor a proxy on this
+ * machine forwarding others' requests (X-Forwarded-*, Forwarded, Via). The Agents Playground and the
+ * Bot Framework's own clients send none of these. Undefined when it may.
+ */
+export function notLocal(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const host = headers.host;
+  if (typeof host !== 'string' || !LOOPBACK_HOST.test(host.trim())) return `its Host header (${typeof host === 'string' ? JSON.stringify(host.slice(0, 100)) : 'none'}) does not name this machine`;
+  if (headers.origin !== undefined) return `it carries an Origin header (${JSON.stringify(String(headers.origin).slice(0, 100))}): it was sent by a web page`;
+  for (const name of ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'via']) {
+    if (headers[name] !== undefined) return `it carries a ${name} header: it came through a proxy`;
+  }
+  return undefined;
 }
 
 /** A path (or a message naming one) as logged: an audit download link's token is a credential until used. */
@@ -159,6 +184,18 @@ export function createServer(options: ServerOptions): restify.Server {
     if (options.stopping()) {
       res.send(503, { error: 'Countersign is shutting down; retry shortly.' });
       return;
+    }
+    if (options.authenticationOff) {
+      const why = notLocal(req.headers);
+      if (why) {
+        options.log.warn({ reqId: req.getId(), problem: why }, 'activity refused: authentication is off and it may not come from this machine');
+        res.send(403, { error: `Countersign runs without authentication (no MicrosoftAppId) and takes activities only from programs on this machine; this one was refused because ${why}.` });
+        if (options.onAuthRefused) {
+          const attempt = { status: 403, reason: why, body: req.body, hasAuthorization: !!req.headers.authorization, remoteAddress: req.socket?.remoteAddress };
+          await options.onAuthRefused(attempt).catch((err: unknown) => options.log.error({ err: String(err) }, 'could not record a refused activity'));
+        }
+        return;
+      }
     }
     // Only JSON: a form-encoded body would be parsed into an object of strings and reach the adapter.
     if (req.getContentType() !== 'application/json') {

@@ -3,13 +3,16 @@
  * bot runs only on loopback and refuses to listen anywhere else.
  */
 import assert from 'node:assert/strict';
-import { checkListenAddress, StartupError, startCountersign } from '../../src/composition-root';
+import http from 'node:http';
+import { checkAuthenticationOff, checkListenAddress, StartupError, startCountersign } from '../../src/composition-root';
+import { loadConfig } from '../../src/config/load';
 import { readSettings, SettingsError } from '../../src/settings';
 import { REFUSAL_BUDGET } from '../../src/app/refusal-budget';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { auditOf } from '../support/flows';
 import { startHarness } from '../support/harness';
 import { eventually, opsChannel, people } from '../support/teams';
+import { EXAMPLE_CONFIG } from '../support/people';
 
 const APP_ID = '0b7c4d2e-1f3a-4b5c-9d8e-7f6a5b4c3d2e';
 
@@ -55,6 +58,67 @@ describe('inbound authentication', function () {
       assert.doesNotThrow(() => checkListenAddress(readSettings({ COUNTERSIGN_HOST: host })));
     }
     assert.doesNotThrow(() => checkListenAddress(readSettings({ COUNTERSIGN_HOST: '0.0.0.0', MicrosoftAppId: APP_ID })));
+  });
+
+  it('refuses to start against a real subscription without an app id, unless COUNTERSIGN_INSECURE_NO_AUTH=true says so', async () => {
+    const real = { ...loadConfig(EXAMPLE_CONFIG), azure: { ...loadConfig(EXAMPLE_CONFIG).azure, sandbox: false, subscriptionId: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee' } };
+    const settings = readSettings({ PORT: '0' });
+    assert.throws(
+      () => checkAuthenticationOff(settings, real),
+      (err: Error) =>
+        err instanceof StartupError &&
+        err.message.startsWith('Refusing to start against Azure subscription aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee without MicrosoftAppId: with no app id, Bot Framework authentication is off') &&
+        err.message.includes('set COUNTERSIGN_INSECURE_NO_AUTH=true'),
+    );
+    await assert.rejects(startCountersign({ settings, config: real }), /Refusing to start against Azure subscription/);
+    assert.doesNotThrow(() => checkAuthenticationOff(readSettings({ MicrosoftAppId: APP_ID }), real));
+    assert.doesNotThrow(() => checkAuthenticationOff(readSettings({ COUNTERSIGN_INSECURE_NO_AUTH: 'true' }), real));
+    assert.doesNotThrow(() => checkAuthenticationOff(settings, loadConfig(EXAMPLE_CONFIG)), 'the sandbox needs no app id');
+    assert.throws(() => readSettings({ COUNTERSIGN_INSECURE_NO_AUTH: 'yes' }), /COUNTERSIGN_INSECURE_NO_AUTH: must be true or false, got "yes"/);
+  });
+
+  it('without an app id takes activities only from this machine: a foreign Host, an Origin or a proxy header is refused 403 and audited', async () => {
+    const h = await startHarness();
+    try {
+      // node:http, not fetch: fetch will not send a Host header of the caller's choosing, a browser's page can (DNS rebinding).
+      const post = (activity: object, headers: Record<string, string>) =>
+        new Promise<{ status: number; json(): Promise<unknown> }>((resolve, reject) => {
+          const req = http.request(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, json: async () => JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown }));
+          });
+          req.on('error', reject);
+          req.end(JSON.stringify(activity));
+        });
+      const activity = h.teams.activity(people.alice, opsChannel, { type: 'message', text: 'delete resource group staging-old reason: cleanup' });
+      const port = new URL(h.bot.url).port;
+      for (const [headers, why] of [
+        [{ host: `rebind.attacker.example:${port}` }, 'its Host header ("rebind.attacker.example:'],
+        [{ origin: `http://127.0.0.1:${port}` }, 'it carries an Origin header'],
+        [{ 'x-forwarded-for': '203.0.113.9' }, 'it carries a x-forwarded-for header: it came through a proxy'],
+        [{ forwarded: 'for=203.0.113.9' }, 'it carries a forwarded header'],
+      ] as const) {
+        const r = await post(activity, headers);
+        assert.equal(r.status, 403, JSON.stringify(headers));
+        const body = (await r.json()) as { error: string };
+        assert.ok(body.error.startsWith('Countersign runs without authentication (no MicrosoftAppId) and takes activities only from programs on this machine; this one was refused because '), body.error);
+        assert.ok(body.error.includes(why), body.error);
+      }
+      assert.equal(h.connector.sent.length, 0, 'nothing was answered');
+      assert.deepEqual(await h.bot.deps.store.requests.list({}), [], 'nothing was requested');
+      const refused = (await auditOf(h)).filter((e) => e.type === 'auth.refused');
+      assert.equal(refused.length, 4);
+      assert.ok(refused.every((e) => e.outcome?.reason === 'not-local' && /^Authentication is off \(no MicrosoftAppId\), and the activity may not have come from this machine: /.test(e.outcome.detail ?? '')));
+      // From this machine, by any of its names, it is taken.
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST']) {
+        assert.equal((await post(h.teams.activity(people.alice, opsChannel, { type: 'message', text: 'help' }), { host })).status, 200, host);
+      }
+      const loaded = (await auditOf(h)).find((e) => e.type === 'config.loaded');
+      assert.equal((loaded?.data as { authentication?: string }).authentication, 'off');
+    } finally {
+      await h.stop();
+    }
   });
 
   it('accepts the three app types and names what a single-tenant or managed-identity bot is missing', () => {
