@@ -21,7 +21,7 @@ import { checkCredentialConfig } from './azure/credential-check';
 import type { StoppableAzureGateway } from './azure/gateway';
 import { lazyAzureGateway } from './azure/lazy-gateway';
 import { AuditorAccess } from './audit/access/auditor-access';
-import { checkpointEveryRecords } from './audit/access/checkpoint-schedule';
+import { checkpointSchedule } from './audit/access/checkpoint-schedule';
 import { Checkpointer, checkpointFileOf } from './audit/access/checkpoints';
 import { checkedSigner } from './audit/access/continuity';
 import { reportDeletedRequests, reportMissingProtection } from './audit/access/deleted-requests';
@@ -210,9 +210,10 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const lookForMissingProtection = () => void reportMissingProtection(store, log).catch((err: unknown) => log.warn({ err: String(err) }, 'could not look at the audit trail\'s append-only triggers'));
   lookForMissingProtection();
   const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFile, log, keyDir: settings.dataDir });
-  const signNow = (trigger: 'records' | 'timer') => () =>
+  const signNow = (trigger: 'records' | 'execution' | 'timer') => () =>
     withLogContext({ job: 'audit-checkpoint' }, () => checkpointer.write(trigger)).catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint failed'));
-  deps.store = store = checkpointEveryRecords(store, config.audit.checkpointEveryRecords, signNow('records'));
+  const schedule = checkpointSchedule(store, { every: config.audit.checkpointEveryRecords, due: (trigger) => signNow(trigger)() });
+  deps.store = store = schedule.store;
   const app = new Countersign(deps, { leaseMs: settings.executionLeaseMs });
   const executor = app.executor;
   await app.started(settings.microsoftApp.id ? 'bot-framework' : 'off');
@@ -357,6 +358,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       clearInterval(reachSweeper);
       clearInterval(resumer);
       clearInterval(checkpoints);
+      schedule.stop();
       // The turns under way, then the executions, then the messages they left, share one grace period
       // (messages get at least a quarter of it), so that the whole stop fits a platform's usual 30 s.
       const graceMs = options.shutdownGraceMs ?? 20_000;

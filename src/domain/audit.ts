@@ -56,6 +56,14 @@ export const AUDIT_EVENT_TYPES = [
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
+/** The records saying Azure is being or was changed: an execution's start and its outcome. */
+const AZURE_CHANGES: ReadonlySet<string> = new Set<AuditEventType>(['execution.started', 'execution.succeeded', 'execution.failed', 'execution.unknown', 'execution.cancelled']);
+
+/** Whether a record of this type says Azure is being or was changed (a checkpoint follows it soon). */
+export function changesAzure(type: string): boolean {
+  return AZURE_CHANGES.has(type);
+}
+
 export interface AuditRequestRef {
   id: string;
   command: string;

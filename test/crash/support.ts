@@ -113,6 +113,11 @@ export class CrashRig {
     );
   }
 
+  /** Every audit record, in order. */
+  auditAll(): AuditRecord[] {
+    return this.read((db) => (db.prepare('SELECT record FROM audit_log ORDER BY seq').pluck().all() as string[]).map((r) => JSON.parse(r) as AuditRecord));
+  }
+
   /** Waits until the request is in one of the states. */
   async until(requestId: string, states: ApprovalRequest['state'][], timeoutMs = 40000): Promise<ApprovalRequest> {
     return eventually(`request ${requestId} in ${states.join('|')}`, () => {

@@ -37,7 +37,7 @@ export function checkpointSignatureOk(c: AuditCheckpoint, verifier: AuditVerifie
   return verifier.verify('checkpoint', signedText(c), c.signature);
 }
 
-export type CheckpointTrigger = 'start' | 'timer' | 'records' | 'shutdown' | 'cli';
+export type CheckpointTrigger = 'start' | 'timer' | 'records' | 'execution' | 'shutdown' | 'cli';
 
 function checkpointEvent(c: AuditCheckpoint, time: string, trigger: CheckpointTrigger, operator?: string): AuditEventDraft {
   return {
