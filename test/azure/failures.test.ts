@@ -254,6 +254,15 @@ describe('Azure gateway: when Azure says no, or cannot say', () => {
     });
   });
 
+  it('a tag write whose every try got an ambiguous 500 is read back: the tags show the change, so it succeeded', async () => {
+    sandbox.faults.ambiguousFailure({ method: 'PATCH', pathContains: '/tags/default', count: 10 });
+    const outcome = await azure.execute({ kind: 'setTags', subscriptionId: sandbox.subscriptionId, scope: id.group('staging-old'), tags: { costCenter: 'cc-77' }, operation: 'Merge' }, new RecordingHooks());
+    assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+    assert.match(outcome.status === 'succeeded' ? (outcome.summary ?? '') : '', /^Tags merged on .*; Azure's answer was lost \(.+\), and the tags read back show the change: .*costCenter=cc-77/);
+    assert.equal(sandbox.state.resourceGroup('staging-old')?.tags.costCenter, 'cc-77');
+    sandbox.faults.clear();
+  });
+
   it('a deployment whose PUT got an ambiguous 500 is recognised on the retry and followed to the end', async () => {
     sandbox.faults.ambiguousFailure({ method: 'PUT', pathContains: '/deployments/web-ambiguous' });
     const hooks = new RecordingHooks();

@@ -21,7 +21,7 @@ import { readThrough } from './status-reads';
 import { resumeAction } from './resource-action';
 import { createResourceGroup, deleteResourceGroup } from './resource-groups';
 import { scaleResource } from './scale-resource';
-import { setTags } from './set-tags';
+import { sameTags, setTags, tagsApplied } from './set-tags';
 
 /**
  * `answered`: ARM answered the operation but the answer could not be read (reconcileUnreadable), so
@@ -207,20 +207,6 @@ async function resumeGroupCreate(op: ChangeOf<'createResourceGroup'>, ref: ArmOp
   } catch (e) {
     return exec.failed(e);
   }
-}
-
-/** Whether the scope's tags already show the approved change. */
-function tagsApplied(op: ChangeOf<'setTags'>, current: Record<string, string>): boolean {
-  const wanted = Object.entries(op.tags);
-  if (op.operation === 'Replace') return sameTags(current, op.tags);
-  if (op.operation === 'Merge') return wanted.every(([k, v]) => current[k] === v);
-  return wanted.every(([k, v]) => !(k in current) || (v !== '' && current[k] !== v));
-}
-
-function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
-  const ka = Object.keys(a).sort();
-  const kb = Object.keys(b).sort();
-  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
 }
 
 function provisioningState(resource: { properties?: unknown } | undefined): string {
