@@ -41,10 +41,11 @@ import { deciderText } from '../domain/delegation';
 import { requirementsOf } from '../domain/quorum';
 import { canonicalJson } from '../domain/canonical';
 import type { Actor, Approval, ApprovalRequest, Requirement } from '../domain/request';
+import type { CommandSpec } from '../domain/catalog';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
 import { CommitOutcomeUnknownError } from './ports';
 import { checkDrift, type DriftCheck } from './drift';
-import { approversAccess } from './group-access';
+import { accessWithGroups, approversAccess } from './group-access';
 import { waitForNextOpening } from './schedule';
 import { announcingAfter, inBackground, tellDeciders } from './notifications';
 
@@ -249,7 +250,11 @@ export class Executor {
     // Approvers' Entra group memberships, looked up again (within the cache lifetime); unknown ones fail the run below.
     // While they are unknown every approval is let through the claim only so that the run fails right after it, before Azure.
     const policyNow = currentCommand(deps, approved.command)?.policy;
-    const membership = await approversAccess(deps, approved, policyNow?.approverRoles ?? []);
+    const commandNow = currentCommand(deps, approved.command);
+    const approvers = await approversAccess(deps, approved, policyNow?.approverRoles ?? []);
+    // The requester's memberships in the groups of the current requester roles: asking, too, must still be theirs.
+    const requester = approvers.ok ? await accessWithGroups(deps, [approved.requester], policyNow?.requesterRoles ?? [], approved.id, false) : undefined;
+    const membership = requester && !requester.ok ? requester : approvers;
     if (this.stopping) return;
     const claim = await transact(deps, requestId, (r) => {
       // Only while it is still ready to run: another instance may have claimed it since the records were read.
@@ -261,8 +266,13 @@ export class Executor {
         (actor: Actor, approval: Approval, requirement: Requirement) => (!membership.ok || this.stillApprover(r, actor, requirement, membership.access)) && (approval.delegationId === undefined || delegations.has(approval.delegationId)),
         this.claim(this.newCorrelationId()),
         // The command's policy now: what the approvals must also meet (while memberships are unknown, the run fails below anyway).
-        policyNow && membership.ok
-          ? { requirements: requirementsOf(policyNow), mayFill: (actor: Actor, requirement: Requirement) => membership.access.isApproverFor(decidingRoles(r, requirement.roles), actor) }
+        policyNow && commandNow && membership.ok
+          ? {
+              requirements: requirementsOf(policyNow),
+              mayFill: (actor: Actor, requirement: Requirement) => membership.access.isApproverFor(decidingRoles(r, requirement.roles), actor),
+              requesterMay: policyNow.requesterRoles.length === 0 || (requester ?? membership).access.roles.holdsAny(policyNow.requesterRoles, r.requester.aadObjectId),
+              ...breakGlassNow(commandNow, r, deps.config.access),
+            }
           : undefined,
       );
     });
@@ -477,4 +487,18 @@ function completionText(r: ApprovalRequest): string {
   }
   if (r.state === 'cancelled') return `Request ${r.id} (${r.command}) was cancelled. ${r.outcomeDetail ?? ''}`.trimEnd();
   return `Request ${r.id} (${r.command}) ended in an unknown state: ${(r.outcomeDetail ?? '').replace(/[.\s]+$/, '')}. Check the target in Azure before retrying.`;
+}
+
+/**
+ * The current config's word on a break-glass use about to run (a crash between its use and its run
+ * can put a restart, with another config, in between): why it no longer holds, if so.
+ */
+function breakGlassNow(command: CommandSpec, r: ApprovalRequest, access: AccessPolicy): { breakGlassWithdrawn?: string } {
+  if (!r.breakGlass) return {};
+  const policy = command.policy?.breakGlass;
+  if (!policy) return { breakGlassWithdrawn: `"${command.name}" no longer allows break-glass` };
+  if (!access.roles.holdsAny(policy.roles, r.requester.aadObjectId)) {
+    return { breakGlassWithdrawn: `${r.requester.name} no longer holds a break-glass role of "${command.name}" (${policy.roles.join(', ')})` };
+  }
+  return {};
 }

@@ -19,6 +19,8 @@ export enum RefusalReason {
   ApproverLostRole = 'approver-lost-role',
   /** At execution, the command's current policy asks for more than the approvals given under the policy it was approved by. */
   PolicyTightened = 'policy-tightened',
+  RequesterLostRole = 'requester-lost-role',
+  BreakGlassWithdrawn = 'break-glass-withdrawn',
   MissingIdentity = 'missing-identity',
   /** The clicked card message is not one Countersign posted for that request. */
   CardMismatch = 'card-mismatch',

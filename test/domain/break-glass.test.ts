@@ -1,11 +1,12 @@
 /** Break-glass rules: off unless the policy allows it, only its roles, always with a reason; reviewed by someone else. */
 import assert from 'node:assert/strict';
 import type { CommandSpec } from '../../src/domain/catalog';
-import { approve, breakGlassRefusal, breakGlassUse, detectDrift, markReviewOverdue, needsReview, reviewBreakGlass, startExecution } from '../../src/domain/lifecycle';
+import { approve, breakGlassRefusal, breakGlassUse, detectDrift, markReviewOverdue, missedWindow, needsReview, readyToRun, reviewBreakGlass, startExecution } from '../../src/domain/lifecycle';
 import { Roles } from '../../src/domain/policy';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { Actor, ApprovalRequest } from '../../src/domain/request';
 import { carol } from '../support/people';
+import { accepted } from './lifecycle-helpers';
 import { alice, bob, requestIn } from '../support/requests';
 
 const roles = new Roles({ oncall: [alice.aadObjectId], approvers: [bob.aadObjectId] });
@@ -31,6 +32,18 @@ describe('domain: break-glass', () => {
     assert.equal(breakGlassRefusal(command(BREAK_GLASS), bob, roles, 'INC-1')?.reason, RefusalReason.NotAllowedToBreakGlass);
     assert.equal(breakGlassRefusal(command(BREAK_GLASS), alice, roles, '   ')?.reason, RefusalReason.BreakGlassReasonMissing);
     assert.equal(breakGlassRefusal(command(BREAK_GLASS), alice, roles, 'INC-1'), undefined);
+  });
+
+  it('runs at once on a command with maintenance windows, never deferred to the next opening (until it drifts)', () => {
+    const closed = { windows: [{ days: ['sat' as const], from: '02:00', to: '05:00', zone: 'UTC' }], maxAheadSeconds: 7 * 86_400 };
+    const r = { ...used('approved'), policy: { ...used('approved').policy, schedule: closed } };
+    // Monday 10:00 UTC: the window is closed.
+    assert.equal(readyToRun(r, NOW), true);
+    assert.equal(missedWindow(r, NOW), false);
+    assert.equal(accepted(startExecution(r, NOW, () => true)).request.state, 'executing');
+    // A request approved the usual way waits for the window, as does a use that drifted and was approved again.
+    assert.equal(readyToRun({ ...r, breakGlass: undefined }, NOW), false);
+    assert.equal(readyToRun({ ...r, drift: { detectedAt: NOW.toISOString(), changes: ['x'] } } as ApprovalRequest, NOW), false);
   });
 
   it('is created approved with no approvals, its review due after reviewWithin', () => {

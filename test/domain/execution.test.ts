@@ -54,7 +54,7 @@ describe('starting execution', () => {
   it('fails without touching Azure when the command\'s policy now asks for more than the approvals give, saying what it needs', () => {
     const r = requestIn('approved');
     const roles = r.policy.approverRoles;
-    const stricter = { requirements: [{ roles, count: 2 }], mayFill: () => true };
+    const stricter = { requirements: [{ roles, count: 2 }], mayFill: () => true, requesterMay: true };
     const { request, events } = accepted(startExecution(r, minutesIn(7), holdsApproverRole, undefined, stricter));
     assert.equal(request.state, 'failed');
     assert.equal(request.execution, undefined);
@@ -62,11 +62,32 @@ describe('starting execution', () => {
     assert.deepEqual(events.map((e) => [e.type, e.outcome]), [['approval.revoked', { result: 'refused', reason: RefusalReason.PolicyTightened, detail }]]);
 
     // A second requirement its approver does not hold the role of: unmet too.
-    const security = { requirements: [{ roles, count: 1 }, { roles: ['security'], count: 1 }], mayFill: (_a: Actor, req: { roles: string[] }) => !req.roles.includes('security') };
+    const security = { requirements: [{ roles, count: 1 }, { roles: ['security'], count: 1 }], mayFill: (_a: Actor, req: { roles: string[] }) => !req.roles.includes('security'), requesterMay: true };
     assert.match(accepted(startExecution(r, minutesIn(7), holdsApproverRole, undefined, security)).request.outcomeDetail ?? '', /now needs 1 from .* and 1 from security; the 1 approval\(s\) it has give 0 of 1 from security\./);
     // The same or a looser policy: it runs.
-    assert.equal(accepted(startExecution(r, minutesIn(7), holdsApproverRole, undefined, { requirements: [{ roles, count: 1 }], mayFill: () => true })).request.state, 'executing');
-    assert.equal(accepted(startExecution(twoApprovalRequest(), minutesIn(7), holdsApproverRole, undefined, { requirements: [{ roles, count: 1 }], mayFill: () => true })).request.state, 'executing');
+    assert.equal(accepted(startExecution(r, minutesIn(7), holdsApproverRole, undefined, { requirements: [{ roles, count: 1 }], mayFill: () => true, requesterMay: true })).request.state, 'executing');
+    assert.equal(accepted(startExecution(twoApprovalRequest(), minutesIn(7), holdsApproverRole, undefined, { requirements: [{ roles, count: 1 }], mayFill: () => true, requesterMay: true })).request.state, 'executing');
+  });
+
+  it('fails without touching Azure when the requester no longer holds a role that may ask for the command', () => {
+    const r = requestIn('approved');
+    const current = { requirements: [{ roles: r.policy.approverRoles, count: 1 }], mayFill: () => true, requesterMay: false };
+    const { request, events } = accepted(startExecution(r, minutesIn(7), holdsApproverRole, undefined, current));
+    assert.equal(request.state, 'failed');
+    assert.equal(request.execution, undefined);
+    const detail = `Not executed: ${r.requester.name}, who asked for it, no longer holds a role that may ask for "${r.command}". Nothing was sent to Azure.`;
+    assert.deepEqual(events.map((e) => [e.type, e.outcome]), [['approval.revoked', { result: 'refused', reason: RefusalReason.RequesterLostRole, detail }]]);
+  });
+
+  it('fails a break-glass use without touching Azure when the current config no longer lets its requester use break-glass', () => {
+    const use = { ...requestIn('approved'), approvals: [], breakGlass: { reason: 'outage', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() } };
+    const current = { requirements: [{ roles: use.policy.approverRoles, count: 1 }], mayFill: () => true, requesterMay: true };
+    assert.equal(accepted(startExecution(use, minutesIn(7), holdsApproverRole, undefined, current)).request.state, 'executing', 'still allowed: it runs on the use alone');
+    const { request, events } = accepted(startExecution(use, minutesIn(7), holdsApproverRole, undefined, { ...current, breakGlassWithdrawn: `"${use.command}" no longer allows break-glass` }));
+    assert.equal(request.state, 'failed');
+    assert.deepEqual(events.map((e) => [e.type, e.outcome?.reason, e.outcome?.detail]), [
+      ['approval.revoked', RefusalReason.BreakGlassWithdrawn, `Not executed: it was a break-glass use, and "${use.command}" no longer allows break-glass. Nothing was sent to Azure.`],
+    ]);
   });
 
   it('does not count an approval that was given for a different operation hash', () => {

@@ -77,7 +77,7 @@ export function needsReview(r: Pick<ApprovalRequest, 'breakGlass' | 'state'>): b
  * drifted. Once what it would do changed, it needs approving again, and from then on it runs only on
  * approvals that still count, checked as for any request.
  */
-export function runsOnBreakGlass(r: Pick<ApprovalRequest, 'breakGlass' | 'drift'>): boolean {
+export function runsOnBreakGlass(r: Partial<Pick<ApprovalRequest, 'breakGlass' | 'drift'>>): boolean {
   return !!r.breakGlass && !r.drift;
 }
 

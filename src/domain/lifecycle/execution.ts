@@ -35,6 +35,10 @@ export interface CurrentPolicy {
   requirements: Requirement[];
   /** Whether this person (whose authority an approval carries) holds one of the requirement's roles now. */
   mayFill: (actor: Actor, requirement: Requirement) => boolean;
+  /** Whether the requester still holds one of the command's requester roles (or it has none). */
+  requesterMay: boolean;
+  /** For a break-glass use: why the current config no longer lets the requester use it, if so. */
+  breakGlassWithdrawn?: string;
 }
 
 /**
@@ -71,6 +75,18 @@ export function startExecution(
       request: updated,
       events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: RefusalReason.ApproverLostRole, detail })],
     };
+  }
+  // What was asked for runs only while the person who asked may still ask for it (offboarding stops
+  // what they had scheduled), and a break-glass use only while they may still use break-glass for it.
+  const asker = current && !current.requesterMay
+    ? { reason: RefusalReason.RequesterLostRole, why: `${r.requester.name}, who asked for it, no longer holds a role that may ask for "${r.command}"` }
+    : current?.breakGlassWithdrawn && runsOnBreakGlass(r)
+      ? { reason: RefusalReason.BreakGlassWithdrawn, why: `it was a break-glass use, and ${current.breakGlassWithdrawn}` }
+      : undefined;
+  if (asker) {
+    const detail = `Not executed: ${asker.why}. Nothing was sent to Azure.`;
+    const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
+    return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: asker.reason, detail })] };
   }
   const unmet = !runsOnBreakGlass(r) && current ? unmetBy(valid, current.requirements, current.mayFill) : [];
   if (unmet.length > 0) {

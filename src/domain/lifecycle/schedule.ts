@@ -12,6 +12,7 @@ import { type AuditEventDraft, requestEvent } from '../audit';
 import type { ApprovalRequest } from '../request';
 import { DEFAULT_MAX_AHEAD_SECONDS, nextWindowMoment, plannedRun } from '../schedule';
 import { RefusalReason } from '../refusal';
+import { runsOnBreakGlass } from './break-glass';
 import { next, refuse, type Transition } from './transition';
 
 /** The just-approved request, scheduled, when it may not run at once; undefined when it runs now. */
@@ -27,8 +28,13 @@ export function scheduleIfLater(approved: ApprovalRequest, now: Date): { request
   return { request, event: requestEvent(request, 'request.scheduled', now.toISOString(), { result: 'ok', detail }, { data: { runAt: request.runAt, validUntil: expiresAt } }) };
 }
 
-/** Whether the command's maintenance windows (as the request recorded them) let it run now: always, without any. */
-export function windowOpen(r: Pick<ApprovalRequest, 'policy'>, now: Date): boolean {
+/**
+ * Whether the command's maintenance windows (as the request recorded them) let it run now: always,
+ * without any; and always for a break-glass use that never drifted, which runs at once or not at all
+ * (deferred to a window, it would run days later on no approval, when nobody could yet review it).
+ */
+export function windowOpen(r: Pick<ApprovalRequest, 'policy'> & Partial<Pick<ApprovalRequest, 'breakGlass' | 'drift'>>, now: Date): boolean {
+  if (runsOnBreakGlass(r)) return true;
   const windows = r.policy.schedule?.windows ?? [];
   return windows.length === 0 || nextWindowMoment(windows, now)?.getTime() === now.getTime();
 }
@@ -38,7 +44,7 @@ export function windowOpen(r: Pick<ApprovalRequest, 'policy'>, now: Date): boole
  * has any (the sweep starts it; the claim makes it run once). A window that closed before anyone
  * started it (no instance was running) is never run late: see missedWindow.
  */
-export function scheduleDue(r: Pick<ApprovalRequest, 'state' | 'runAt' | 'policy'>, now: Date): boolean {
+export function scheduleDue(r: Pick<ApprovalRequest, 'state' | 'runAt' | 'policy'> & Partial<Pick<ApprovalRequest, 'breakGlass' | 'drift'>>, now: Date): boolean {
   return r.state === 'scheduled' && r.runAt !== undefined && Date.parse(r.runAt) <= now.getTime() && windowOpen(r, now);
 }
 
@@ -46,7 +52,7 @@ export function scheduleDue(r: Pick<ApprovalRequest, 'state' | 'runAt' | 'policy
  * A request whose maintenance window closed before it was started (Countersign was not running then,
  * or its start could not be written): scheduled for a time now past, or approved inside its window.
  */
-export function missedWindow(r: Pick<ApprovalRequest, 'state' | 'runAt' | 'policy'>, now: Date): boolean {
+export function missedWindow(r: Pick<ApprovalRequest, 'state' | 'runAt' | 'policy'> & Partial<Pick<ApprovalRequest, 'breakGlass' | 'drift'>>, now: Date): boolean {
   if (windowOpen(r, now)) return false;
   return r.state === 'approved' || (r.state === 'scheduled' && r.runAt !== undefined && Date.parse(r.runAt) <= now.getTime());
 }
