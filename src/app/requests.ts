@@ -7,7 +7,7 @@ import { resolveOperation, type CommandSpec, type ParameterProblem } from '../do
 import { requirementLabel } from '../domain/quorum';
 import { checkRequestInput } from '../domain/request-input';
 import { operationHash } from '../domain/canonical';
-import { isChangeOperation, targetOf, type QueryOperation, type QueryResult } from '../domain/operation';
+import { isChangeOperation, requiredTarget, targetOf, type QueryOperation, type QueryResult } from '../domain/operation';
 import type { Refusal } from '../domain/refusal';
 import { defaultRisk } from '../domain/risk';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
@@ -162,6 +162,10 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
       request.baseline = await deps.azure.snapshot(operation);
     } catch (err) {
       return { ok: false, error: `Countersign could not read the target of this operation, so it cannot be put up for approval: ${(err as Error).message}` };
+    }
+    const needed = requiredTarget(operation);
+    if (!request.baseline.exists && needed) {
+      return { ok: false, error: `There is no ${needed} in Azure now, so "${command.name}" has nothing to act on and was not put up for approval. Check the name: "resources" followed by the group's name lists what is in a group.` };
     }
   }
   const created = neutralise({

@@ -121,6 +121,32 @@ export function targetOf(op: OperationSpec): Target {
   return t;
 }
 
+/** An ARM id in words: `vm-web-01 (Microsoft.Compute/virtualMachines) in resource group production-vm`. */
+export function armIdWords(id: string): string {
+  const rg = RG_IN_ID.exec(id)?.[1];
+  const provider = /\/providers\/([^/]+)\/([^/]+)\/([^/]+)$/i.exec(id);
+  if (provider) return `${provider[3]} (${provider[1]}/${provider[2]})${rg ? ` in resource group ${rg}` : ''}`;
+  if (rg && /\/resourcegroups\/[^/]+$/i.test(id)) return `resource group ${rg}`;
+  return id;
+}
+
+/**
+ * The resource an operation acts on and needs to exist in Azure, in words: a delete, an action or a
+ * scale of nothing would be approved for nothing, and a typo in a name would read as done. Undefined
+ * for the others: a deployment or a group's creation makes its target, a group's delete says on its
+ * card that there is nothing to delete, and a tag write on nothing is refused by Azure.
+ */
+export function requiredTarget(op: ChangeOperation): string | undefined {
+  switch (op.kind) {
+    case 'deleteResource':
+    case 'resourceAction':
+    case 'scaleResource':
+      return armIdWords(op.resourceId);
+    default:
+      return undefined;
+  }
+}
+
 // ---- What Azure reports back -------------------------------------------------------------------
 
 export type WhatIfChangeType = 'Create' | 'Delete' | 'Ignore' | 'Deploy' | 'NoChange' | 'Modify' | 'Unsupported';

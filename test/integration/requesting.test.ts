@@ -90,6 +90,18 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.equal(lastText(h, from), '[SANDBOX] I don\'t know the command "deplyo production api-service". Did you mean: deploy? Type "help" for the list.');
   });
 
+  it('refuses a delete or an action of a resource Azure does not have, naming it, and creates nothing', async () => {
+    const before = (await h.bot.deps.store.requests.list({})).length;
+    let from = await h.teams.say(people.alice, 'delete vm vm-web-01 reason: typo check', opsChannel);
+    assert.equal(
+      shown(lastText(h, from)),
+      '[SANDBOX] There is no vm-web-01 (Microsoft.Compute/virtualMachines) in resource group production-vm in Azure now, so "delete vm" has nothing to act on and was not put up for approval. Check the name: "resources" followed by the group\'s name lists what is in a group.',
+    );
+    from = await h.teams.say(people.alice, 'vm powerOff vm-web-01', opsChannel);
+    assert.match(shown(lastText(h, from)), /^\[SANDBOX\] There is no vm-web-01 \(Microsoft\.Compute\/virtualMachines\) in resource group production-vm in Azure now, so "vm" has nothing to act on/);
+    assert.equal((await h.bot.deps.store.requests.list({})).length, before, 'nothing was asked');
+  });
+
   it('answers a typed cancel with how to cancel, not as an unknown command', async () => {
     let from = await h.teams.say(people.alice, 'cancel CS-XXXX', alicePersonal);
     assert.equal(lastText(h, from), '[SANDBOX] To cancel CS-XXXX, use the Cancel button on its card (the requester can; approvers too while it waits for its run time). Type "status CS-XXXX" to have its card posted here.');
