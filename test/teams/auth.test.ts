@@ -107,7 +107,11 @@ describe('inbound authentication', function () {
       }
       assert.equal(h.connector.sent.length, 0, 'nothing was answered');
       assert.deepEqual(await h.bot.deps.store.requests.list({}), [], 'nothing was requested');
-      const refused = (await auditOf(h)).filter((e) => e.type === 'auth.refused');
+      // Recorded after the answer went out: waited for.
+      const refused = await eventually('four refusals recorded', async () => {
+        const found = (await auditOf(h)).filter((e) => e.type === 'auth.refused');
+        return found.length >= 4 && found;
+      });
       assert.equal(refused.length, 4);
       assert.ok(refused.every((e) => e.outcome?.reason === 'not-local' && /^Authentication is off \(no MicrosoftAppId\), and the activity may not have come from this machine: /.test(e.outcome.detail ?? '')));
       // From this machine, by any of its names, it is taken.
