@@ -5,7 +5,6 @@
  */
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import v8 from 'node:v8';
 import { PrivateConversationState } from 'botbuilder';
 import type pino from 'pino';
 import type { AppDeps } from './app/context';
@@ -117,18 +116,7 @@ export function checkAuthenticationOff(settings: Settings, config: CountersignCo
   );
 }
 
-/**
- * The catalog's parameter patterns are the config author's and run on what requesters type: one
- * that backtracks exponentially (`^([a-z0-9]+-?)+$` on 30 characters) would hold the event loop for
- * seconds a message. V8 then finishes such a match on its linear-time engine instead (after 50,000
- * backtracks, for every pattern that engine can run: all but back-references and look-arounds).
- */
-function guardRegExpBacktracking(): void {
-  v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
-}
-
 export async function startCountersign(options: StartOptions = {}): Promise<RunningCountersign> {
-  guardRegExpBacktracking();
   const settings = options.settings ?? readSettings();
   // A person at a terminal reads lines; anything else (a container's log collector, a pipe) gets JSON.
   const destination = process.stdout.isTTY ? prettyDestination(process.stdout) : undefined;

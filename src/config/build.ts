@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { RE2JS, RE2JSException } from 're2js';
 import { Catalog, checkValue, type CommandPolicy, type CommandSpec, type OperationTemplate, type ParameterSpec, placeholdersIn, type RequesterRule } from '../domain/catalog';
 import { CHANGE_KINDS } from '../domain/operation';
 import { DEFAULT_DELEGATION_POLICY, type DelegationPolicy } from '../domain/delegation';
@@ -194,20 +195,39 @@ function readersOf(c: RawCommand, key: (string | number)[], input: RawConfig, at
   };
 }
 
+/**
+ * A parameter's pattern, compiled by RE2 (re2js): it matches in time linear in the value, whatever
+ * the pattern, so nested repetition (`^([a-z0-9]+-?)+$`) cannot make a crafted value hold the bot;
+ * it refuses what it cannot run so (look-arounds, back-references). Found anywhere in the value, as
+ * RegExp.test finds it.
+ */
+function linearTimeMatcher(pattern: string): (value: string) => boolean {
+  const compiled = RE2JS.compile(pattern);
+  return (value) => compiled.test(value);
+}
+
 function buildParameter(p: RawParameter, key: (string | number)[], at: At): ParameterSpec {
   const type = p.type ?? (p.allowed ? 'enum' : 'string');
   if (type === 'enum' && !p.allowed) at(key, `parameter ${p.name} is an enum but lists no allowed values`);
+  let matches: ((value: string) => boolean) | undefined;
   if (p.pattern) {
     try {
+      // Teams checks it in the form too, as a JavaScript regular expression.
       new RegExp(p.pattern);
+      matches = linearTimeMatcher(p.pattern);
     } catch (err) {
-      at([...key, 'pattern'], `not a valid regular expression: ${(err as Error).message}`);
+      const problem =
+        err instanceof RE2JSException
+          ? `cannot be checked in linear time (${err.message}): Countersign runs patterns on RE2, so that no value a requester types can hold the bot, and RE2 has no look-arounds ((?=…), (?!…), (?<=…), (?<!…)) or back-references (\\1); write it without them, e.g. ^[a-z0-9]+(-[a-z0-9]+)*$, not ^(?!-)([a-z0-9]+-?)+$`
+          : `not a valid regular expression: ${(err as Error).message}`;
+      at([...key, 'pattern'], problem);
     }
   }
   const spec: ParameterSpec = { name: p.name, type };
   if (p.description) spec.description = p.description;
   if (p.allowed) spec.allowed = p.allowed.map(String);
   if (p.pattern) spec.pattern = p.pattern;
+  if (matches) spec.matches = matches;
   if (p.min !== undefined) spec.min = p.min;
   if (p.max !== undefined) spec.max = p.max;
   if (p.min !== undefined && p.max !== undefined && p.min > p.max) {

@@ -162,7 +162,11 @@ describe('a minimal valid config', () => {
   });
 
   it('infers a parameter\'s type from what it declares', () => {
-    assert.deepEqual(config.catalog.find('drop group')?.parameters, [{ name: 'group', type: 'string', pattern: '^[a-z0-9-]+$' }]);
+    const [group] = config.catalog.find('drop group')?.parameters ?? [];
+    const { matches, ...declared } = group!;
+    assert.deepEqual(declared, { name: 'group', type: 'string', pattern: '^[a-z0-9-]+$' });
+    // The pattern compiled to run in linear time, found anywhere in the value as RegExp.test finds it.
+    assert.deepEqual(['web-1', 'Web_1', ''].map((v) => matches?.(v)), [true, false, false]);
     assert.deepEqual(config.catalog.find('deploy app')?.parameters, [{ name: 'environment', type: 'enum', allowed: ['production', 'staging'] }]);
   });
 

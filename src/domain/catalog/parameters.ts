@@ -86,7 +86,7 @@ export function checkValue(spec: ParameterSpec, raw: string): string | undefined
     if (spec.max !== undefined && n > spec.max) return `${spec.name} must be at most ${spec.max}; got ${value}`;
     return undefined;
   }
-  if (spec.pattern && !new RegExp(spec.pattern).test(value)) {
+  if (spec.pattern && !(spec.matches ? spec.matches(value) : new RegExp(spec.pattern).test(value))) {
     return `${spec.name} "${value}" does not match the allowed form ${spec.pattern}`;
   }
   return undefined;

@@ -17,6 +17,11 @@ export interface ParameterSpec {
   type: ParameterType;
   allowed?: string[];
   pattern?: string;
+  /**
+   * The pattern as the config compiled it, to run in time linear in the value (RE2); a spec built
+   * without it (tests) is checked with RegExp.
+   */
+  matches?: (value: string) => boolean;
   min?: number;
   max?: number;
   /** Used when the requester leaves it out; a parameter with a default is optional. */
