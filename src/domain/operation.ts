@@ -122,7 +122,7 @@ export function targetOf(op: OperationSpec): Target {
 }
 
 /** An ARM id in words: `vm-web-01 (Microsoft.Compute/virtualMachines) in resource group production-vm`. */
-export function armIdWords(id: string): string {
+function armIdWords(id: string): string {
   const rg = RG_IN_ID.exec(id)?.[1];
   const provider = /\/providers\/([^/]+)\/([^/]+)\/([^/]+)$/i.exec(id);
   if (provider) return `${provider[3]} (${provider[1]}/${provider[2]})${rg ? ` in resource group ${rg}` : ''}`;

@@ -42,7 +42,7 @@ const LOOPBACK_HOST = /^(?:localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(?::
  * machine forwarding others' requests (X-Forwarded-*, Forwarded, Via). The Agents Playground and the
  * Bot Framework's own clients send none of these. Undefined when it may.
  */
-export function notLocal(headers: Record<string, string | string[] | undefined>): string | undefined {
+function notLocal(headers: Record<string, string | string[] | undefined>): string | undefined {
   const host = headers.host;
   if (typeof host !== 'string' || !LOOPBACK_HOST.test(host.trim())) return `its Host header (${typeof host === 'string' ? JSON.stringify(host.slice(0, 100)) : 'none'}) does not name this machine`;
   if (headers.origin !== undefined) return `it carries an Origin header (${JSON.stringify(String(headers.origin).slice(0, 100))}): it was sent by a web page`;
