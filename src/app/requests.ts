@@ -37,12 +37,24 @@ export type Interpretation =
   /** `break-glass <command ...> reason: <why>`: the rest interpreted as a request. */
   | { kind: 'break-glass'; request: Interpretation };
 
-/** `... at <time>` as the last words before `reason:` (or the end): the run time asked for, as typed. */
-const RUN_AT = /\s+at\s+(\S+)(?=\s+reason:|\s*$)/i;
+/** `... at <time>` as the last words of the command, before any `reason:`: the run time asked for, as typed. */
+const RUN_AT = /\s+at\s+(\S+)\s*$/i;
+
+/** Where the reason starts: the first `reason:` outside double quotes (the catalog's parse splits there too). */
+function reasonStart(text: string): number {
+  for (const m of text.matchAll(/(^|\s)reason:/gi)) {
+    if ((text.slice(0, m.index).match(/"/g) ?? []).length % 2 === 0) return m.index;
+  }
+  return text.length;
+}
 
 function splitRunAt(text: string): { body: string; runAt?: string } {
-  const m = RUN_AT.exec(text);
-  return m ? { body: text.slice(0, m.index) + text.slice(m.index + m[0].length), runAt: m[1] } : { body: text };
+  // Only in the command: "reason: rollback planned at 02:00" is a reason, not a run time.
+  const end = reasonStart(text);
+  const command = text.slice(0, end);
+  const m = RUN_AT.exec(command);
+  if (!m || (command.slice(0, m.index).match(/"/g) ?? []).length % 2 === 1) return { body: text };
+  return { body: command.slice(0, m.index) + text.slice(end), runAt: m[1] };
 }
 
 /** What a message asks for. Pure apart from reading the catalog. */

@@ -33,6 +33,15 @@ describe('app: approve now, run later', () => {
     assertNoCrash(f);
   });
 
+  it('reads "at <time>" only in the command: in the reason it is part of the reason', async () => {
+    const inReason = await asked(f, alice, `${DELETE} reason: rollback planned at 22:00`, 'Europe/Berlin');
+    assert.equal(inReason.requestedRunAt, undefined);
+    assert.equal(inReason.reason, 'rollback planned at 22:00');
+    const both = await asked(f, alice, `${DELETE} at 22:00 reason: rollback planned at 23:00`, 'Europe/Berlin');
+    assert.equal(both.requestedRunAt, '2026-03-02T21:00:00.000Z');
+    assert.equal(both.reason, 'rollback planned at 23:00');
+  });
+
   it('reads "at <time>" in the sender\'s zone and waits, approved, until then; then runs once', async () => {
     const r = await asked(f, alice, `${DELETE} at 22:00`, 'Europe/Berlin');
     assert.equal(r.requestedRunAt, '2026-03-02T21:00:00.000Z');
