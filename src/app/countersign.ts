@@ -11,7 +11,9 @@ import { admit, type Admission, type TenantClaims } from './access';
 import { AuthRefusals, type RefusedActivity } from './auth-refusals';
 import { cardCopyRefusal, recordCardPosted } from './card-binding';
 import { admitClientText, type ClientInput } from './input-gate';
-import { mayRequest, type RequestAttempt } from './request-gate';
+import { auditTypedReason, mayRequest, type RequestAttempt } from './request-gate';
+import { checkRequestInput } from '../domain/request-input';
+import type { ParameterCheck } from '../domain/catalog';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { AppDeps } from './context';
 import { clickCard, type CardClick, type ClickResult } from './decisions';
@@ -116,6 +118,16 @@ export class Countersign {
   /** Whether this person may ask for the command here and now (told before a form starts). */
   mayRequest(attempt: RequestAttempt): Promise<Refusal | undefined> {
     return mayRequest(this.deps, attempt);
+  }
+
+  /**
+   * A submitted request form's values and reason, checked as a typed request's are; a reason the
+   * policy refuses is audited (request.refused, reason-insufficient) while the form asks again.
+   */
+  async checkForm(attempt: RequestAttempt & { named: Record<string, string> }): Promise<ParameterCheck> {
+    const check = checkRequestInput(attempt.command, { args: [], named: attempt.named, ...(attempt.reason ? { reason: attempt.reason } : {}) });
+    if (!check.ok) await auditTypedReason(this.deps, { ...attempt, values: check.values }, 'form');
+    return check;
   }
 
   interpret(text: string): Interpretation {

@@ -82,8 +82,24 @@ export async function mayRequest(deps: AppDeps, attempt: RequestAttempt, complet
   const resolved = await accessWithGroups(deps, [actor], command.policy?.requesterRoles ?? []);
   const roleRefusal = deps.config.access.checkActor(actor) ?? (resolved.ok ? resolved.access.checkRequester(command, actor, source) : resolved.refusal);
   const refused = roleRefusal ?? (complete ? (requestTextRefusal(attempt) ?? reasonRefusal(attempt) ?? runTimeRefusal(deps, attempt)) : undefined) ?? rateRefusal(deps, actor, slot);
-  if (!refused) return undefined;
+  if (!refused) {
+    // The form asks again for a reason the policy refuses; the refusal of the one typed is audited all the same.
+    if (!complete) await auditTypedReason(deps, attempt, 'before the form');
+    return undefined;
+  }
   return auditRefused(deps, attempt, refused, complete ? {} : { stage: 'before the form' });
+}
+
+/**
+ * A reason typed (in the message, or in the form) that the command's policy refuses: audited as
+ * request.refused (reason-insufficient) when it is typed, even though the form then asks for a
+ * better one, so that attempts to get past the reason rule show in the trail. A reason left out is
+ * only missing, not refused.
+ */
+export async function auditTypedReason(deps: Pick<AppDeps, 'store' | 'clock'>, attempt: RequestAttempt, stage: 'before the form' | 'form'): Promise<void> {
+  if (!attempt.reason?.trim()) return;
+  const refused = reasonRefusal(attempt);
+  if (refused) await auditRefused(deps, attempt, refused, { stage });
 }
 
 /** Audits a refused attempt as `request.refused` and returns the refusal. */

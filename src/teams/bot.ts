@@ -209,7 +209,7 @@ export class CountersignBot extends TeamsActivityHandler {
           await context.sendActivity(this.say(what.problems.map((p) => p.message).join('; ')));
           return;
         }
-        const refused = await this.app.mayRequest({ command: what.command, values: what.values, actor, source: sourceOf(context.activity) });
+        const refused = await this.app.mayRequest({ command: what.command, values: what.values, actor, source: sourceOf(context.activity), ...(what.reason ? { reason: what.reason } : {}) });
         if (refused) {
           await context.sendActivity(this.say(refused.message));
           return;

@@ -13,7 +13,7 @@ import {
   type WaterfallStepContext,
 } from 'botbuilder-dialogs';
 import type { ParameterProblem } from '../domain/catalog';
-import { checkRequestInput } from '../domain/request-input';
+import { actorOf, sourceOf } from './identity';
 import type { Countersign } from '../app/countersign';
 import { sandboxText } from '../domain/sandbox-text';
 import { confirmCard, formCard, fromInput } from '../cards/form-cards';
@@ -121,7 +121,7 @@ export class RequestDialog extends ComponentDialog {
         if (typeof v === 'string' || typeof v === 'number') named[p.name] = fromInput(String(v));
       }
       reason = typeof submitted.reason === 'string' && submitted.reason.trim() ? fromInput(submitted.reason.trim()) : undefined;
-      const check = checkRequestInput(command, { args: [], named, ...(reason ? { reason } : {}) });
+      const check = await this.app.checkForm({ command, named, values: named, actor: actorOf(step.context.activity), source: sourceOf(step.context.activity), ...(reason ? { reason } : {}), ...(o.runAt ? { runAt: o.runAt } : {}) });
       if (!check.ok) {
         await this.forms.close(step.context, 'Replaced', 'Some values need fixing: see the form below.');
         return step.replaceDialog(REQUEST_DIALOG, { command: o.command, values: { ...named }, problems: check.problems, submitted: true, ...(reason ? { reason } : {}), ...(o.runAt ? { runAt: o.runAt } : {}) });
