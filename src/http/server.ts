@@ -35,19 +35,40 @@ export interface ServerOptions {
 /** A Host header naming this machine: localhost, 127.x.x.x or [::1], with or without a port. */
 const LOOPBACK_HOST = /^(?:localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(?::\d{1,5})?$/i;
 
+/** Headers only a proxy adds (the caller's address or the address asked for): by name, or by prefix. */
+const PROXY_HEADERS = ['forwarded', 'via', 'x-real-ip', 'true-client-ip', 'cf-connecting-ip', 'x-client-ip', 'x-cluster-client-ip', 'x-original-forwarded-for'];
+const PROXY_PREFIXES = ['x-forwarded-'];
+
 /**
  * Why an activity may not have come from a program on this machine, when authentication is off:
  * listening on loopback keeps other machines out, not a web page the operator opens (a name that
- * resolves to 127.0.0.1, DNS rebinding, sends the page's Host and an Origin) nor a proxy on this
- * machine forwarding others' requests (X-Forwarded-*, Forwarded, Via). The Agents Playground and the
- * Bot Framework's own clients send none of these. Undefined when it may.
+ * resolves to 127.0.0.1, DNS rebinding, sends the page's Host, an Origin and Sec-Fetch-Site)
+ * nor a proxy on this machine forwarding others' requests (Forwarded, X-Forwarded-*, Via and the
+ * like). The Agents Playground and the Bot Framework's own clients send none of these. A proxy that
+ * strips them all and sends a loopback Host cannot be told apart: do not put one in front of a bot
+ * without an app id. Undefined when it may.
  */
-function notLocal(headers: Record<string, string | string[] | undefined>): string | undefined {
+function notLocal(req: { headers: Record<string, string | string[] | undefined>; rawHeaders: string[]; url?: string }): string | undefined {
+  const { headers } = req;
+  const hosts = req.rawHeaders.filter((_, i) => i % 2 === 0 && req.rawHeaders[i].toLowerCase() === 'host').length;
+  if (hosts > 1) return 'it carries more than one Host header';
   const host = headers.host;
   if (typeof host !== 'string' || !LOOPBACK_HOST.test(host.trim())) return `its Host header (${typeof host === 'string' ? JSON.stringify(host.slice(0, 100)) : 'none'}) does not name this machine`;
+  // An absolute-form target (POST http://name/api/messages) names the address asked for: it must be this machine too.
+  if (req.url && !req.url.startsWith('/')) {
+    let authority = '';
+    try {
+      authority = new URL(req.url).host;
+    } catch {
+      // not a URL: refused below
+    }
+    if (!LOOPBACK_HOST.test(authority)) return `its request target (${JSON.stringify(req.url.slice(0, 100))}) does not name this machine`;
+  }
   if (headers.origin !== undefined) return `it carries an Origin header (${JSON.stringify(String(headers.origin).slice(0, 100))}): it was sent by a web page`;
-  for (const name of ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'via']) {
-    if (headers[name] !== undefined) return `it carries a ${name} header: it came through a proxy`;
+  for (const name of Object.keys(headers)) {
+    // Node's own fetch sends Sec-Fetch-Mode too; only a browser says which site the request came from.
+    if (name === 'sec-fetch-site' && headers[name] !== 'none') return `it carries a sec-fetch-site header (${JSON.stringify(String(headers[name]).slice(0, 40))}): it was sent by a web browser`;
+    if (PROXY_HEADERS.includes(name) || PROXY_PREFIXES.some((p) => name.startsWith(p))) return `it carries a ${name} header: it came through a proxy`;
   }
   return undefined;
 }
@@ -186,7 +207,7 @@ export function createServer(options: ServerOptions): restify.Server {
       return;
     }
     if (options.authenticationOff) {
-      const why = notLocal(req.headers);
+      const why = notLocal(req);
       if (why) {
         options.log.warn({ reqId: req.getId(), problem: why }, 'activity refused: authentication is off and it may not come from this machine');
         res.send(403, { error: `Countersign runs without authentication (no MicrosoftAppId) and takes activities only from programs on this machine; this one was refused because ${why}.` });

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { checkAuthenticationOff, checkListenAddress, StartupError, startCountersign } from '../../src/composition-root';
 import { loadConfig } from '../../src/config/load';
 import { readSettings, SettingsError } from '../../src/settings';
@@ -114,6 +115,26 @@ describe('inbound authentication', function () {
       });
       assert.equal(refused.length, 4);
       assert.ok(refused.every((e) => e.outcome?.reason === 'not-local' && /^Authentication is off \(no MicrosoftAppId\), and the activity may not have come from this machine: /.test(e.outcome.detail ?? '')));
+      // Any proxy's or browser's header, a second Host, an absolute-form target naming another host: refused too.
+      const raw = (head: string) =>
+        new Promise<string>((resolve, reject) => {
+          const body = JSON.stringify(activity);
+          const socket = net.connect(Number(port), '127.0.0.1', () => socket.end(`${head}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`));
+          let answer = '';
+          socket.on('data', (c: Buffer) => (answer += c.toString('utf8')));
+          socket.on('end', () => resolve(answer.split('\r\n')[0]));
+          socket.on('error', reject);
+        });
+      for (const head of [
+        `POST /api/messages HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nx-forwarded-proto: https`,
+        `POST /api/messages HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nx-real-ip: 203.0.113.9`,
+        `POST /api/messages HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ntrue-client-ip: 203.0.113.9`,
+        `POST /api/messages HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nsec-fetch-site: cross-site`,
+        `POST /api/messages HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nhost: evil.example`,
+        `POST http://evil.example/api/messages HTTP/1.1\r\nhost: 127.0.0.1:${port}`,
+      ]) {
+        assert.equal(await raw(head), 'HTTP/1.1 403 Forbidden', head);
+      }
       // From this machine, by any of its names, it is taken.
       for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST']) {
         assert.equal((await post(h.teams.activity(people.alice, opsChannel, { type: 'message', text: 'help' }), { host })).status, 200, host);
