@@ -189,6 +189,32 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.equal((await collect(s.audit.read())).length, 1);
   });
 
+  it('keeps a session\'s temporary audit_log from standing in for the real one where the chain\'s trigger reads the head', async () => {
+    const s = await open();
+    await s.requests.insert(aRequest('req-1'), [anEvent('request.created')]);
+    await superuser(async (c) => {
+      // pg_temp comes first in a session's own search path: the trick a second security review used.
+      await c.query('CREATE TEMP TABLE audit_log (seq bigint, hash text)');
+      await c.query("INSERT INTO pg_temp.audit_log VALUES (999, 'forged-prev')");
+      await assert.rejects(
+        c.query(`INSERT INTO ${schema}.audit_log (seq, id, time, type, prev_hash, hash, record) VALUES (1000, 'x', 't', 'breakglass.ratified', 'forged-prev', 'h', '{}')`),
+        /appended in sequence/,
+      );
+    });
+    assert.equal((await collect(s.audit.read())).length, 1);
+  });
+
+  it('records a download link\'s export once: a used link cannot be pointed at another export', async () => {
+    const s = await open();
+    const link: DownloadLink = { tokenHash: 'e'.repeat(64), linkId: 'link-2', format: 'jsonl', filter: {}, requestedBy: alice, createdAt: timeAt(0), expiresAt: timeAt(600) };
+    await s.compliance.saveDownloadLink(link, [anEvent('audit.export_link_issued')]);
+    await s.compliance.saveExportManifest('export-1', timeAt(1), { exportId: 'export-1' }, [], link.tokenHash);
+    await superuser(async (c) => {
+      await assert.rejects(c.query(`UPDATE audit_downloads SET export_id = 'export-2' WHERE token_hash = $1`, [link.tokenHash]), /export is recorded once/);
+    });
+    assert.equal((await s.compliance.getDownloadLink(link.tokenHash))?.exportId, 'export-1');
+  });
+
   it('stops writing, says so in readiness and tells once, when the audit log was emptied under the running instances', async () => {
     const stopped: Error[] = [];
     const a = await open({ onStopped: (err) => stopped.push(err) });

@@ -310,6 +310,33 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX requests_updated ON requests (updated_at);
     `,
   },
+  {
+    version: 9,
+    name: 'functions that read only the schema they belong to; a download link\'s export set once',
+    sql: `
+      -- A download link's export, like its use, is recorded once: the runtime role holds UPDATE of
+      -- export_id (to record the export its link served), not to point a used link at another.
+      CREATE FUNCTION countersign_download_export_once() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'a download link''s export is recorded once' USING ERRCODE = 'integrity_constraint_violation';
+      END $$;
+      CREATE TRIGGER audit_downloads_export_once BEFORE UPDATE OF export_id ON audit_downloads
+        FOR EACH ROW WHEN (OLD.export_id IS NOT NULL) EXECUTE FUNCTION countersign_download_export_once();
+
+      -- Each function of Countersign's runs with its own schema first and pg_temp last: a session's
+      -- temporary table named audit_log (any role may make one) can no longer stand in for the real
+      -- one where the chain's trigger reads the head, and let a record that does not continue the
+      -- chain in.
+      DO $$
+      DECLARE f record;
+      BEGIN
+        FOR f IN SELECT p.oid::regprocedure AS sig FROM pg_proc p
+                 WHERE p.pronamespace = current_schema()::regnamespace AND p.proname LIKE 'countersign\\_%' LOOP
+          EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_temp', f.sig, current_schema());
+        END LOOP;
+      END $$;
+    `,
+  },
 ];
 
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
