@@ -43,6 +43,7 @@ export const AUDIT_EVENT_TYPES = [
   'auth.refused',
   'tenant.refused',
   'audit.export_link_issued',
+  'audit.export_started',
   'audit.exported',
   'audit.export_refused',
   'audit.checkpoint',

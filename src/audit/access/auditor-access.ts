@@ -18,7 +18,7 @@ import type { Actor, Source } from '../../domain/request';
 import { bearerChecker } from './bearer';
 import type { AuditHttpConfig, BearerCheck } from './bearer';
 import { CONTENT_TYPES, EXTENSIONS, ExportIncompleteError, exportAudit } from '../formats/export';
-import { recordExportBrokeOff, recordExportFinished } from './export-records';
+import { recordExportBrokeOff, recordExportFinished, recordExportStarted } from './export-records';
 import { HeldTail } from './held-tail';
 import type { ExportChannel } from '../formats/export';
 import { parseApiExport, parseTeamsExport } from './export-request';
@@ -268,6 +268,8 @@ export class AuditorAccess {
       const request = { format: input.format, filter: input.filter, exportId, exportedAt, exportedBy: `${input.actor.name} (${input.actor.aadObjectId})`, file };
       const brokeOff = (error: ExportIncompleteError) =>
         recordExportBrokeOff(deps.store, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data, exportId, format: input.format, filter: input.filter, error });
+      // Recorded before the first byte: a process that dies while sending still leaves who, what and from where.
+      await recordExportStarted(deps.store, { time: exportedAt, via: input.via, actor: input.actor, data: input.data, exportId, format: input.format, filter: input.filter });
       // The last chunk waits for the export's record: one that cannot be recorded never arrives whole.
       const held = new HeldTail(out);
       let result;

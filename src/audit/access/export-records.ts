@@ -4,7 +4,7 @@
  * out. The record-keeping lives here once; the callers only say who and how.
  */
 import type { AuditRecord } from '../../domain/audit';
-import { exportedEvent, incompleteExportEvent, type ExportedEventInput, type ExportIncompleteError } from '../formats/export';
+import { exportedEvent, exportStartedEvent, incompleteExportEvent, type ExportedEventInput, type ExportIncompleteError } from '../formats/export';
 import type { ExportManifest } from './manifest';
 import type { AuditStore, ExportFormat } from '../ports';
 import type { AuditFilter } from '../../domain/audit';
@@ -22,4 +22,9 @@ export function recordExportBrokeOff(
   input: ExportRecordInput & { exportId: string; format: ExportFormat; filter: AuditFilter; error: ExportIncompleteError },
 ): Promise<AuditRecord[]> {
   return store.audit.append([incompleteExportEvent(input)]);
+}
+
+/** Records that an export is about to send its first byte (a download, an HTTP export): before it does. */
+export function recordExportStarted(store: AuditStore, input: ExportRecordInput & { exportId: string; format: ExportFormat; filter: AuditFilter }): Promise<AuditRecord[]> {
+  return store.audit.append([exportStartedEvent(input)]);
 }

@@ -136,6 +136,22 @@ export function exportedEvent(input: ExportedEventInput): AuditEventDraft {
   });
 }
 
+/**
+ * A download or an HTTP export about to send its first byte: who asked, what for, from where. Its end
+ * is recorded as `audit.exported` (finished, or broken off); a process that dies while sending leaves
+ * this record without one, so an export never leaves without a trace.
+ */
+export function exportStartedEvent(input: Omit<ExportedEventInput, 'manifest'> & { exportId: string; format: ExportFormat; filter: AuditFilter }): AuditEventDraft {
+  return neutralise({
+    type: 'audit.export_started' as const,
+    time: input.time,
+    ...(input.actor ? { actor: input.actor } : {}),
+    ...(input.source ? { source: input.source } : {}),
+    outcome: { result: 'ok' as const, detail: `export ${input.exportId} as ${input.format} via ${input.via} started` },
+    data: { via: input.via, ...(input.data ?? {}), exportId: input.exportId, format: input.format, filter: input.filter },
+  });
+}
+
 /** An export that broke off is recorded too: what was asked for and how much was sent. */
 export function incompleteExportEvent(
   input: Omit<ExportedEventInput, 'manifest'> & { exportId: string; format: ExportFormat; filter: AuditFilter; error: ExportIncompleteError },

@@ -63,6 +63,7 @@ const ACTIVITY: Record<AuditEventType, number> = {
   'auth.refused': OTHER,
   'tenant.refused': OTHER,
   'audit.export_link_issued': CREATE,
+  'audit.export_started': READ,
   'audit.exported': READ,
   'audit.export_refused': READ,
   'audit.checkpoint': CREATE,

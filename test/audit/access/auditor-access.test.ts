@@ -113,6 +113,11 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     assert.equal(exported.actor?.aadObjectId, people.erin.aadObjectId);
     assert.deepEqual(exported.data?.manifest, manifest);
     assert.equal(exported.data?.via, 'teams-link');
+    // Its start was recorded before the first byte went out: who, what, the same export.
+    const [started] = await auditOf(h, { types: ['audit.export_started'] });
+    assert.equal(started.actor?.aadObjectId, people.erin.aadObjectId);
+    assert.deepEqual([started.data?.exportId, started.data?.via, started.data?.format], [manifest.exportId, 'teams-link', 'csv']);
+    assert.ok(started.seq < exported.seq && started.seq <= manifest.lastSeq, 'recorded before the export read its records');
     assert.equal((await verifyChain(h.bot.deps.store.audit.read())).ok, true);
   });
 
