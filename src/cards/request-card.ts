@@ -9,7 +9,7 @@ import { plural } from '../domain/duration-text';
 import { documentationLinks, failureCause, withoutDocumentationLinks } from '../domain/failure-cause';
 import { decidingRoles } from '../domain/policy';
 import { isDecidable, type ApprovalRequest, type RequestState } from '../domain/request';
-import { cancellable, needsReview, reviewOpen, stoppable } from '../domain/lifecycle';
+import { cancellable, needsReview, reviewOpen, runsOnBreakGlass, stoppable } from '../domain/lifecycle';
 import { localTime, md } from './markdown';
 import { type Card, renderWithText } from './render';
 import { changeView, riskView, summarySentence } from './request-summary';
@@ -77,7 +77,7 @@ export function requestCardView(r: ApprovalRequest, options: RequestCardOptions 
     requestId: r.id,
     hash: r.operationHash,
     viewerIds: options.viewerIds?.length ? options.viewerIds.slice(0, MAX_VIEWERS) : [`8:orgid:${r.requester.aadObjectId}`],
-    stateLabel: r.breakGlass ? `BREAK-GLASS · ${look.label}` : look.label,
+    stateLabel: r.breakGlass ? `BREAK-GLASS · ${runsOnBreakGlass(r) && r.state === 'approved' ? 'RUNS WITHOUT APPROVAL' : look.label}` : look.label,
     stateColor: look.color,
     ...riskView(r),
     ...changeView(r),
@@ -122,6 +122,8 @@ function runLaterText(r: ApprovalRequest): string {
 }
 
 function approvalText(r: ApprovalRequest): string {
+  // Nobody approved it, and nobody is asked to: an approver reviews it once it has ended.
+  if (runsOnBreakGlass(r)) return `No approval: run on break-glass. An approver from ${md(decidingRoles(r).join(' or '))}, not the requester, reviews it once it has ended.`;
   if (r.policy.requirements) return quorumText(r);
   const roles = md(decidingRoles(r).join(' or '));
   const got = r.approvals.length;

@@ -6,15 +6,20 @@ import type { TargetSnapshot } from '../domain/drift';
 import { plural } from '../domain/duration-text';
 import type { ChangeOperation, WhatIfChange, WhatIfChangeType, WhatIfSummary } from '../domain/operation';
 import type { ApprovalRequest } from '../domain/request';
+import { runsOnBreakGlass } from '../domain/lifecycle';
 import { defaultRisk, isProduction, type RiskLevel } from '../domain/risk';
 import { md } from './markdown';
 
 /** Resources listed by name under "what will change"; the rest are counted. */
 const LISTED = 10;
 
-/** "Alice Requester asks to **deploy api-service to PRODUCTION**: release 2.4" (markdown, user text escaped). */
+/**
+ * "Alice Requester asks to **deploy api-service to PRODUCTION**: release 2.4" (markdown, user text
+ * escaped); a break-glass use that runs on the use alone says so: nobody is asked.
+ */
 export function summarySentence(r: ApprovalRequest): string {
   const reason = r.reason ? `: ${md(r.reason.replace(/\s+/g, ' '))}` : '';
+  if (runsOnBreakGlass(r)) return `${md(r.requester.name)} used **break-glass** to **${md(actionPhrase(r))}** without approval${reason}`;
   return `${md(r.requester.name)} asks to **${md(actionPhrase(r))}**${reason}`;
 }
 

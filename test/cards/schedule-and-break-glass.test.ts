@@ -23,6 +23,19 @@ describe('cards: scheduled and break-glass requests', () => {
     assert.match(cardText(requestCard(done)), /BREAK-GLASS review by an approver \(not the requester\) due/);
   });
 
+  it('says a break-glass use ran without approval, never that someone asks or that it was approved (until it drifts)', () => {
+    const breakGlass = { reason: 'INC-4711', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() };
+    const text = cardText(requestCard(requestIn('approved', { approvals: [], breakGlass, reason: 'INC-4711 the tag blocks the cleanup' })));
+    assert.match(text, /^Alice Requester used \*\*break-glass\*\* to \*\*.+\*\* without approval: INC-4711 the tag blocks the cleanup$/m);
+    assert.match(text, /BREAK-GLASS · RUNS WITHOUT APPROVAL/);
+    assert.match(text, /No approval: run on break-glass\. An approver from platform-approvers, not the requester, reviews it once it has ended\./);
+    assert.doesNotMatch(text, /asks to|0 of 1 approval|· APPROVED/);
+    // Drifted, it waits for approval like any request, and says so.
+    const drifted = cardText(requestCard(requestIn('needs_reapproval', { approvals: [], breakGlass, drift: { detectedAt: minutesIn(2).toISOString(), changes: ['x'], previousOperationHash: 'a'.repeat(64) } })));
+    assert.match(drifted, /asks to/);
+    assert.match(drifted, /Needs 1 approval again/);
+  });
+
   it('says whom a break-glass use\'s loud notice could not reach, running or ended, until it is reviewed', () => {
     const breakGlass = { reason: 'INC-4711', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() };
     const unreachable = [{ id: '19:security-notices@thread.tacv2', why: 'Countersign has not been added there' }];

@@ -19,7 +19,7 @@
 export type { DecisionContext, Transition } from './transition';
 export { approve, cancel, cancellable, expire, isPastExpiry, reject, withdrawDelegatedApprovals } from './decision';
 export { missedWindow, moveToNextOpening, scheduleDue } from './schedule';
-export { breakGlassDueAt, breakGlassLimitRefusal, breakGlassUsesAfter, breakGlassRefusal, breakGlassRound, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOpen, reviewOverdue } from './break-glass';
+export { breakGlassDueAt, breakGlassLimitRefusal, breakGlassUsesAfter, breakGlassRefusal, breakGlassRound, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOpen, reviewOverdue, runsOnBreakGlass } from './break-glass';
 export {
   changesRound,
   dueReminder,
