@@ -8,6 +8,7 @@
  * has one, else the approvers and notice channels again), once across instances.
  */
 import { neutralise, requestRef } from '../domain/audit';
+import { describeUntil, zoneOrUtc } from '../domain/delegation-time';
 import { breakGlassLimitRefusal, breakGlassRefusal, breakGlassUsesAfter, markReviewOverdue, peopleToDecide, reviewOverdue } from '../domain/lifecycle';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
@@ -40,7 +41,7 @@ async function overLimit(deps: AppDeps, attempt: RequestAttempt): Promise<Refusa
   const window = limitWindow(attempt, now);
   if (!window) return undefined;
   const changed = await deps.store.requests.list({ updatedSince: window.since });
-  return breakGlassLimitRefusal(attempt.command, breakGlassUsesAfter(changed, attempt.actor.aadObjectId, attempt.command.name, window.since), now);
+  return breakGlassLimitRefusal(attempt.command, breakGlassUsesAfter(changed, attempt.actor.aadObjectId, attempt.command.name, window.since), now, zoneOrUtc(attempt.timeZone));
 }
 
 /**
@@ -56,7 +57,7 @@ export async function storeBreakGlassUse(deps: AppDeps, attempt: RequestAttempt,
   } catch (err) {
     if (!(err instanceof BreakGlassLimitError)) throw err;
     const refused =
-      breakGlassLimitRefusal(attempt.command, err.usedAt, now) ??
+      breakGlassLimitRefusal(attempt.command, err.usedAt, now, zoneOrUtc(attempt.timeZone)) ??
       refusal(RefusalReason.BreakGlassLimit, `You used break-glass for "${attempt.command.name}" as often as its policy allows (breakGlass.maxUses): ask for approval instead. Nothing was run.`);
     return auditRefused(deps, attempt, refused, { breakGlass: true });
   }
@@ -91,8 +92,8 @@ export function breakGlassAudience(deps: AppDeps, r: ApprovalRequest, occasion: 
 /** The line above the card announcing a break-glass use, or its overdue review. */
 export function breakGlassText(r: ApprovalRequest, occasion: BreakGlassOccasion): string {
   return occasion === 'break-glass'
-    ? `BREAK-GLASS: ${r.requester.name} ran request ${r.id} (${r.command}) without approval. Reason: ${r.breakGlass?.reason}. An approver must ratify or flag it on the card by ${r.breakGlass?.reviewDueAt}.`
-    : `BREAK-GLASS REVIEW OVERDUE: nobody ratified or flagged request ${r.id} (${r.command}, run by ${r.requester.name} without approval) by ${r.breakGlass?.reviewDueAt}. Review it on the card below.`;
+    ? `BREAK-GLASS: ${r.requester.name} ran request ${r.id} (${r.command}) without approval. Reason: ${r.breakGlass?.reason}. An approver must ratify or flag it on the card by ${dueText(r)}.`
+    : `BREAK-GLASS REVIEW OVERDUE: nobody ratified or flagged request ${r.id} (${r.command}, run by ${r.requester.name} without approval) by ${dueText(r)}. Review it on the card below.`;
 }
 
 /**
@@ -120,4 +121,9 @@ export async function sweepBreakGlassReviews(deps: AppDeps): Promise<string[]> {
   }
   if (overdue.length > 0) deps.log.warn({ overdue }, 'break-glass reviews overdue, escalated');
   return overdue;
+}
+
+/** When a break-glass review is due, for a message read in any zone (the card shows it in the reader's). */
+function dueText(r: ApprovalRequest): string {
+  return r.breakGlass ? describeUntil(new Date(r.breakGlass.reviewDueAt), 'UTC') : '(unknown)';
 }

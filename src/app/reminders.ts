@@ -5,6 +5,7 @@
  * sweeping at once only the one whose write won sends it, and a restart neither repeats nor loses it.
  * A reminder that could not be sent is not sent again: the next point is the next chance.
  */
+import { describeUntil } from '../domain/delegation-time';
 import { formatDuration } from '../domain/duration-text';
 import { dueReminder, peopleToDecide, remind } from '../domain/lifecycle';
 import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
@@ -55,5 +56,5 @@ function hasAudience(a: { people: string[]; channels: string[] }): boolean {
 export function reminderText(r: ApprovalRequest, now: Date): string {
   const left = formatDuration((Date.parse(r.expiresAt) - now.getTime()) / 1000);
   const what = [r.command, ...Object.values(r.parameters)].join(' ');
-  return `Reminder ${r.reminders?.sent ?? 1}: request ${r.id} (${what}) from ${r.requester.name} is still waiting for a decision. It expires in ${left}, at ${r.expiresAt}. Approve or reject it on the card below.`;
+  return `Reminder ${r.reminders?.sent ?? 1}: request ${r.id} (${what}) from ${r.requester.name} is still waiting for a decision. It expires in ${left}, at ${describeUntil(new Date(r.expiresAt), 'UTC')}. Approve or reject it on the card below.`;
 }

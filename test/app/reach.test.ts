@@ -409,7 +409,8 @@ describe('app: reaching approvers', () => {
     assert.deepEqual(await at(31, r), { resumed: [], escalated: [], reminded: [] });
     assert.deepEqual(sent.to(r.id, 'reminders'), [bob.aadObjectId, dave.aadObjectId]);
     const text = sent.sent.find((s) => s.text)!.text!;
-    assert.match(text, new RegExp(`^Reminder 1: request ${r.id} \\(delete resource group staging-old\\) from Alice Requester is still waiting for a decision\\. It expires in 30 minutes, at ${r.expiresAt}\\. Approve or reject it on the card below\\.$`));
+    assert.match(text, new RegExp(`^Reminder 1: request ${r.id} \\(delete resource group staging-old\\) from Alice Requester is still waiting for a decision\\. It expires in 30 minutes, at 2026-03-02 10:00 UTC\\. Approve or reject it on the card below\\.$`));
+    assert.equal(r.expiresAt, '2026-03-02T10:00:00.000Z');
     assert.deepEqual(await at(40, r), { resumed: [], escalated: [r.id], reminded: [] });
     assert.deepEqual(await at(45, r), { resumed: [], escalated: [], reminded: [r.id] });
     // After escalation Frank may decide too, so he is reminded; Alice asked, so she never is.

@@ -10,6 +10,7 @@
  */
 import { requestEvent } from '../audit';
 import type { CommandSpec } from '../catalog';
+import { describeUntil } from '../delegation-time';
 import { formatDuration } from '../duration-text';
 import { decidingRoles, type Roles } from '../policy';
 import { RefusalReason, refusal, type Refusal } from '../refusal';
@@ -45,13 +46,13 @@ export function breakGlassUsesAfter(requests: Iterable<Pick<ApprovalRequest, 'br
  * Why this person may not use break-glass for the command again yet: its policy's maxUses, against
  * the times of their earlier uses of it (`usedAt`, any order). Undefined when they may.
  */
-export function breakGlassLimitRefusal(command: CommandSpec, usedAt: readonly string[], now: Date): Refusal | undefined {
+export function breakGlassLimitRefusal(command: CommandSpec, usedAt: readonly string[], now: Date, zone = 'UTC'): Refusal | undefined {
   const limit = command.policy?.breakGlass?.maxUses;
   if (!limit) return undefined;
   const windowMs = limit.perSeconds * 1000;
   const recent = usedAt.filter((t) => Date.parse(t) > now.getTime() - windowMs).sort();
   if (recent.length < limit.count) return undefined;
-  const again = new Date(Date.parse(recent[recent.length - limit.count]) + windowMs).toISOString();
+  const again = describeUntil(new Date(Date.parse(recent[recent.length - limit.count]) + windowMs), zone);
   return refusal(
     RefusalReason.BreakGlassLimit,
     `You used break-glass for "${command.name}" ${recent.length} time(s) in the last ${formatDuration(limit.perSeconds)}, as often as its policy allows (breakGlass.maxUses): ask for approval instead, or wait until ${again}. Nothing was run.`,
