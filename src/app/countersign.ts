@@ -255,8 +255,10 @@ export class Countersign {
   runAtText(request: ApprovalRequest, timeZone?: string): string | undefined {
     if (!request.requestedRunAt) return undefined;
     const when = describeUntil(new Date(request.requestedRunAt), zoneOrUtc(timeZone));
-    const windows = request.policy.schedule?.windows.length ? ', in the first maintenance window of its command from then' : '';
-    return `Request ${request.id} will run, once approved, no earlier than ${when}${windows}. If it is approved later, it runs at once.`;
+    const windowed = !!request.policy.schedule?.windows.length;
+    const windows = windowed ? ', in the first maintenance window of its command from then' : '';
+    const later = windowed ? 'If it is approved later, it runs as soon as a maintenance window of its command is open.' : 'If it is approved later, it runs at once.';
+    return `Request ${request.id} will run, once approved, no earlier than ${when}${windows}. ${later}`;
   }
 
   /** `delegate @person until <time>`: the person is resolved by the Teams layer from the @mention. */

@@ -115,6 +115,15 @@ describe('app: approve now, run later', () => {
     assert.equal(f.azure.executions.length, 0);
   });
 
+  it('tells the requester of a time asked for on a command with windows that a later approval waits for a window, not that it runs at once', async () => {
+    f = appOnFakes({ configText: withWindows('[{ days: [sat, sun], from: "02:00", to: "05:00", zone: Europe/London }]') });
+    const r = await asked(f, alice, `${DELETE} at 22:00`, 'Europe/Berlin');
+    assert.equal(
+      f.app.runAtText(r, 'Europe/Berlin'),
+      `Request ${r.id} will run, once approved, no earlier than 2026-03-02 22:00 Europe/Berlin (2026-03-02T21:00:00.000Z), in the first maintenance window of its command from then. If it is approved later, it runs as soon as a maintenance window of its command is open.`,
+    );
+  });
+
   it('runs a request approved outside its maintenance window at the next opening', async () => {
     f = appOnFakes({ configText: withWindows('[{ days: [sat, sun], from: "02:00", to: "05:00", zone: Europe/London }]') });
     const r = await asked(f, alice, DELETE);
