@@ -1,7 +1,8 @@
 /**
  * The list cards: help, pending requests, query results, and the plain list they are all drawn as.
  */
-import type { ApprovalRequest } from '../domain/request';
+import { isDecidable, type ApprovalRequest } from '../domain/request';
+import { stateWords } from './request-card';
 import type { QueryResult } from '../domain/operation';
 import type { HelpEntry, PendingView } from '../app/queries';
 import { plural } from '../domain/duration-text';
@@ -69,7 +70,7 @@ export function helpCard(entries: HelpEntry[], sandbox: boolean, { soon, later }
 export function pendingCard(view: PendingView, sandbox: boolean): Card {
   // The requester's words are escaped; the expiry is Teams' DATE/TIME functions, which escaping would break.
   const line = (r: ApprovalRequest) => ({
-    markdown: `${md(`${r.id}: ${r.command} ${Object.values(r.parameters).join(' ')} by ${r.requester.name}, ${r.state}, ${r.approvals.length} of ${plural(r.policy.approvals, 'approval')}`)}${r.state === 'pending' ? `, expires ${localTime(r.expiresAt)}` : ''}`,
+    markdown: `${md(`${r.id}: ${r.command} ${Object.values(r.parameters).join(' ')} by ${r.requester.name}, ${stateWords(r.state)}, ${r.approvals.length} of ${plural(r.policy.approvals, 'approval')}`)}${isDecidable(r) ? `, expires ${localTime(r.expiresAt)}` : ''}`,
   });
   const section = (heading: string, shown: readonly ApprovalRequest[], count: number) => {
     const more = count - shown.length;

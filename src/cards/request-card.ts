@@ -14,6 +14,11 @@ import { localTime, md } from './markdown';
 import { type Card, renderWithText } from './render';
 import { changeView, riskView, summarySentence } from './request-summary';
 
+/** A state as people read it ("needs re-approval"), not its name in the code. */
+export function stateWords(state: RequestState): string {
+  return STATE_LOOK[state].label.toLowerCase();
+}
+
 const STATE_LOOK: Record<RequestState, { label: string; color: string }> = {
   pending: { label: 'PENDING APPROVAL', color: 'Warning' },
   needs_reapproval: { label: 'NEEDS RE-APPROVAL', color: 'Warning' },

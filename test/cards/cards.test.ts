@@ -157,6 +157,13 @@ describe('cards', () => {
     assert.doesNotMatch(text, /and 0 more/);
   });
 
+  it('lists a request waiting for approval again as "needs re-approval", with its new expiry, as its card says', () => {
+    const again = buildRequest({ id: 'CS-AGAIN001', requester: alice, state: 'needs_reapproval', expiresAt: '2026-03-02T12:00:00.000Z' });
+    const text = cardText(pendingCard({ toDecide: [again], toDecideCount: 1, mine: [], mineCount: 0, elsewhereCount: 0 }, false));
+    assert.match(text, /CS-AGAIN001: .* needs re-approval, 0 of 1 approval, expires \{\{DATE\(2026-03-02T12:00:00Z, SHORT\)\}\}/);
+    assert.doesNotMatch(text, /needs\\?_reapproval/);
+  });
+
   it('answers a read-only question with a table: a header row of names, types, locations and tags, one row per resource', () => {
     const card = queryCard({ title: 'Resources in production-api-service', columns: ['Name', 'Type', 'Location', 'Tags'], rows: [['api-service', 'Microsoft.Web/sites', 'westeurope', 'env=production']] }, false);
     const table = (card.body as Record<string, unknown>[]).find((el) => el.type === 'Table') as { rows: { cells: { items: { text: string }[] }[] }[]; firstRowAsHeader: boolean };
