@@ -74,7 +74,11 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   if (first === 'break-glass') return { kind: 'break-glass', request: interpret(deps, trimmed.slice(words[0].length)) };
   const { body, runAt } = splitRunAt(trimmed);
   const parsed = deps.config.catalog.parse(body);
-  if (!parsed) return { kind: 'unknown', text: trimmed, suggestions: deps.config.catalog.suggest(trimmed) };
+  if (!parsed) {
+    // The command as typed, without its reason: what is unknown, and what the suggestions are made from.
+    const command = trimmed.slice(0, reasonStart(trimmed)).trim() || trimmed;
+    return { kind: 'unknown', text: command, suggestions: deps.config.catalog.suggest(command) };
+  }
   const check = checkRequestInput(parsed.command, parsed);
   const extra = { ...(parsed.reason ? { reason: parsed.reason } : {}), ...(runAt ? { runAt } : {}) };
   if (!check.ok) return { kind: 'incomplete', command: parsed.command, values: check.values, problems: check.problems, ...extra };

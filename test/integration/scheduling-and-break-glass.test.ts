@@ -8,7 +8,7 @@ import { cardActions, cardText } from '../support/connector';
 import { auditOf, requestVia, settled } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
 import { reachConfigText } from '../support/reach';
-import { eventually, opsChannel, people } from '../support/teams';
+import { eventually, opsChannel, people, shown } from '../support/teams';
 
 const NOTICE = '19:security-notices@thread.tacv2';
 const HOUR = 3_600_000;
@@ -115,5 +115,14 @@ describe('scheduling and break-glass (bot over HTTP, fake Bot Connector, control
     const incomplete = await h.teams.say(people.alice, 'break-glass tag reason: urgent');
     assert.ok(textsSince(incomplete).some((t) => /does not allow break-glass/.test(t)), JSON.stringify(textsSince(incomplete)));
     assert.equal((await auditOf(h)).filter((r) => r.type === 'request.refused' && r.outcome.reason === 'break-glass-not-allowed').length, 2);
+  });
+
+  it('names a misspelt command under break-glass, with the suggestion the plain path gives, and a read-only one as needing none', async () => {
+    const typo = await h.teams.say(people.alice, 'break-glass delet resource group staging-old reason: INC-4711 urgent');
+    const [said] = textsSince(typo).map(shown);
+    assert.match(said, /^\[SANDBOX\] I don't know the command "delet resource group staging-old"\. Did you mean: delete resource group[,?]/);
+    assert.match(said, /\? Usage: break-glass <command with all its parameters> reason: <why this cannot wait for approval>\. Nothing was run\.$/);
+    const readOnly = await h.teams.say(people.alice, 'break-glass list groups reason: INC-4711 urgent');
+    assert.deepEqual(textsSince(readOnly).map(shown), ['[SANDBOX] "list groups" is read-only: it needs no approval, so no break-glass either; type it without "break-glass". Nothing was run.']);
   });
 });
