@@ -1,6 +1,6 @@
 /**
  * "Did you mean": the closest of the known names to a misspelt one, when it is close enough to be
- * a slip of the fingers (at most a third of its letters wrong, two at least allowed).
+ * a slip of the fingers (at most a third of its letters wrong, two at least allowed; or its case).
  */
 function closest(typed: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
@@ -12,7 +12,8 @@ function closest(typed: string, known: readonly string[]): string | undefined {
       bestDistance = d;
     }
   }
-  return best !== undefined && bestDistance > 0 && bestDistance <= Math.max(2, Math.floor(typed.length / 3)) ? best : undefined;
+  // A name that differs only in case (managedidentity for managedIdentity) is a slip too.
+  return best !== undefined && best !== typed && bestDistance <= Math.max(2, Math.floor(typed.length / 3)) ? best : undefined;
 }
 
 /** " (did you mean approvals?)", or nothing. */

@@ -179,6 +179,14 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     assert.doesNotThrow(() => parseConfig(withPattern('^([a-z0-9]+-?)+$'), EXAMPLE_CONFIG));
   });
 
+  it('suggests the allowed value a value differs from only in case (an enum: a credential type, an operation kind)', () => {
+    const example = fs.readFileSync(EXAMPLE_CONFIG, 'utf8');
+    const credential = problemsOf(example.replace('    type: default\n', '    type: managedidentity\n')).find((p) => p.key === 'azure.credential.type');
+    assert.match(credential?.problem ?? '', /\(did you mean managedIdentity\?\)/);
+    const kind = problemsOf(example.replace('kind: deleteResourceGroup', 'kind: deleteresourcegroup')).find((p) => p.key.endsWith('operation.kind'));
+    assert.match(kind?.problem ?? '', /\(did you mean deleteResourceGroup\?\)/);
+  });
+
   it('refuses a misspelt operation field and says the field it needs', () => {
     assertRefused('unknown-operation-field.yaml', {
       key: 'commands[0].operation.resourceGroupName',
