@@ -14,7 +14,7 @@
 import type { ReachOccasion, ReachOutcome, Transition } from '../domain/lifecycle';
 import { changesRound, peopleToDecide, reachEvents, recordReach, unreachableAfter, withRound } from '../domain/lifecycle';
 import type { ApprovalRequest, NotifyPolicy, RoundOccasion, Unreachable } from '../domain/request';
-import { recordCardPosted } from './card-binding';
+import { CARD_COPIES_PER_CONVERSATION, recordCardPosted } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommitOutcomeUnknownError, type Delivery, type DeliveryOptions } from './ports';
@@ -92,9 +92,22 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
   const messenger = deps.messenger;
   if (!messenger || (audience.people.length === 0 && audience.channels.length === 0)) return undefined;
   const tenantId = request.requester.tenantId;
+  // A channel holding as many copies of the card as one may (card-binding.ts) gets the text alone,
+  // pointing to them: every copy is updated at each change, inside the channel's rate limit.
+  const bound = audience.channels.length > 0 && text ? await deps.store.cards.getCardMessages(request.id) : [];
+  const full = (id: string) => {
+    const here = bound.filter((m) => m.conversationId === id);
+    return here.length >= CARD_COPIES_PER_CONVERSATION ? here.at(-1) : undefined;
+  };
+  const toChannel = (id: string) => async (): Promise<Delivery> => {
+    const latest = text ? full(id) : undefined;
+    if (!latest || !text) return messenger.cardToConversation(request, id, text, options);
+    const sent = await messenger.textToConversation(request, id, `${text} (Its card is above: scroll up to the latest copy.)`);
+    return sent.ok ? { ok: true, message: latest } : sent;
+  };
   const sends = [
     ...audience.people.map((id) => ({ id, send: () => messenger.cardToPerson(request, { aadObjectId: id, tenantId }, text, options) })),
-    ...audience.channels.map((id) => ({ id, send: () => messenger.cardToConversation(request, id, text, options) })),
+    ...audience.channels.map((id) => ({ id, send: toChannel(id) })),
   ];
   const round = new Round(
     sends.map((s) => s.id),

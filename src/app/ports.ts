@@ -282,6 +282,11 @@ export interface ApproverMessenger {
   cardToPerson(request: ApprovalRequest, person: Recipient, text?: string, options?: DeliveryOptions): Promise<Delivery>;
   /** Posts the request's card, with `text` when given, in a conversation Countersign is part of. Never throws. */
   cardToConversation(request: ApprovalRequest, conversationId: string, text?: string, options?: DeliveryOptions): Promise<Delivery>;
+  /**
+   * Posts `text` alone in a conversation Countersign is part of (a reminder where the request's card
+   * is already as often as it may be). Never throws.
+   */
+  textToConversation(request: ApprovalRequest, conversationId: string, text: string): Promise<{ ok: true } | { ok: false; why: string }>;
 }
 
 export interface DeliveryOptions {

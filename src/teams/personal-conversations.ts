@@ -67,6 +67,16 @@ export class TeamsApproverMessenger implements ApproverMessenger {
     }
   }
 
+  async textToConversation(request: ApprovalRequest, conversationId: string, text: string): Promise<{ ok: true } | { ok: false; why: string }> {
+    try {
+      const id = await this.notifier.post(conversationId, { text: sandboxText(text, request.sandbox) });
+      return id ? { ok: true } : { ok: false, why: 'Countersign has not been added there' };
+    } catch (err) {
+      this.log.warn({ requestId: request.id, conversationId, err: String(err) }, 'could not post to an approval channel');
+      return { ok: false, why: whyUnreachable(err) };
+    }
+  }
+
   private async postCard(request: ApprovalRequest, conversationId: string, text?: string): Promise<Delivery> {
     const card = CardFactory.adaptiveCard(requestCard(request, this.notifier.cardOptions(request)));
     const id = await this.notifier.post(conversationId, { ...(text ? { text: sandboxText(text, request.sandbox) } : {}), attachments: [card] });

@@ -510,6 +510,21 @@ describe('app: reaching approvers', () => {
     assert.deepEqual(reminded.data, { to: [APPROVALS_CHANNEL] });
   });
 
+  it('keeps a channel at its three copies of the card: a reminder past them goes as text, pointing to the card above', async () => {
+    sent = new RecordingMessenger();
+    f = appOnFakes({ configText: reachConfigText(['reminders: { at: ["20m", "10m", "5m"], max: 3 }', `notify: { approvers: none, channels: ["${APPROVALS_CHANNEL}"] }`]), messenger: sent });
+    const r = await created();
+    await at(40, r);
+    await at(50, r);
+    assert.equal(sent.to(r.id).length, 3, 'the card and two reminders with it: three copies');
+    await at(55, r);
+    assert.equal(sent.to(r.id).length, 3, 'no fourth copy');
+    assert.equal(sent.texts.length, 1);
+    assert.match(sent.texts[0].text, /^Reminder 3: request .* \(Its card is above: scroll up to the latest copy\.\)$/);
+    assert.equal(sent.texts[0].conversationId, APPROVALS_CHANNEL);
+    assert.equal((await f.store.cards.getCardMessages(r.id)).filter((m) => m.conversationId === APPROVALS_CHANNEL).length, 3);
+  });
+
   it('says in help how a command\'s approvers are reached', async () => {
     const entry = (await f.app.help(alice)).find((e) => e.usage.startsWith('delete resource group'));
     assert.equal(

@@ -184,6 +184,10 @@ class CountingMessenger implements ApproverMessenger {
   async cardToConversation(request: { id: string }, conversationId: string, text?: string) {
     return this.cardToPerson(request, conversationId, text);
   }
+  async textToConversation(request: { id: string }, _conversationId: string, text: string) {
+    if (text.startsWith('Reminder')) this.reminders.set(request.id, (this.reminders.get(request.id) ?? 0) + 1);
+    return { ok: true as const };
+  }
 }
 
 interface Acknowledged {

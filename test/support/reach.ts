@@ -75,6 +75,14 @@ export class RecordingMessenger implements ApproverMessenger {
     return (await this.held(conversationId)) ?? this.record(request, conversationId, conversationId, text);
   }
 
+  /** Text alone posted in a conversation (a reminder where the card is already as often as it may be). */
+  readonly texts: { requestId: string; conversationId: string; text: string }[] = [];
+
+  async textToConversation(request: ApprovalRequest, conversationId: string, text: string): Promise<{ ok: true }> {
+    this.texts.push({ requestId: request.id, conversationId, text });
+    return { ok: true };
+  }
+
   private async held(to: string): Promise<Delivery | undefined> {
     this.started.push(to);
     const hold = this.holds.get(to);
