@@ -359,7 +359,11 @@ export class CountersignBot extends TeamsActivityHandler {
       });
       if (result.ok) return cardResponse(requestCard(result.request, this.sharedOptions(result.request)));
       const notice = result.refusal.message;
-      return result.request ? cardResponse(requestCard(result.request, { ...this.sharedOptions(result.request), notice })) : message(this.say(notice));
+      if (!result.request) return message(this.say(notice));
+      // The answer replaces the card in the clicker's client: their own view, only the buttons they can use.
+      const view = await this.app.personalView(actor, requestId).catch(() => undefined);
+      const viewer = view ? { canApprove: view.canApprove, canCancel: view.canCancel } : { canApprove: false, canCancel: false };
+      return cardResponse(requestCard(result.request, { ...this.sharedOptions(result.request), notice, viewer }));
     } catch (err) {
       this.app.log.error({ requestId, verb, err: String(err) }, 'card action failed');
       return message(this.say(failedText(`record this action for request ${requestId}`, this.faultOf(err))));

@@ -58,6 +58,8 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     const shown = cardText(answer.body.value as Record<string, unknown>);
     assert.match(shown, /You asked for request .* so you cannot approve it: a second person must/);
     assert.match(shown, /PENDING APPROVAL/);
+    // The card that replaces theirs is their own view: only what they can use (their Cancel).
+    assert.deepEqual(cardActions(answer.body.value as Record<string, unknown>).map((a) => [a.verb, a.title]), [['cancel', 'Cancel my request']]);
     await settled(h);
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
     const refused = (await auditOf(h, { requestId })).filter((r) => r.type === 'click.refused');
@@ -70,6 +72,7 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
     const answer = await h.teams.click(people.carol, cardId, 'approve');
     assert.match(cardText(answer.body.value as Record<string, unknown>), /You cannot approve request .*: it needs one of the roles platform-approvers/);
+    assert.deepEqual(cardActions(answer.body.value as Record<string, unknown>), [], 'no button Carol could use');
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
     assert.equal((await auditOf(h, { requestId })).filter((r) => r.type === 'click.refused')[0].outcome.reason, 'not-an-approver');
 
