@@ -243,7 +243,7 @@ export class AuditorAccess {
 
   // ---- shared -----------------------------------------------------------------------------------
 
-  private exportDelivery(input: {
+  private async exportDelivery(input: {
     format: ExportFormat;
     filter: AuditFilter;
     actor: Actor;
@@ -251,9 +251,12 @@ export class AuditorAccess {
     manifestUrl(exportId: string): string;
     tokenHash?: string;
     data: Record<string, unknown>;
-  }): Delivery {
+  }): Promise<Delivery> {
     const { deps } = this;
     const exportId = randomUUID();
+    // Recorded before the answer begins: a process that dies while sending still leaves who, what
+    // and from where, and a start that cannot be recorded is answered 503 with nothing sent.
+    await recordExportStarted(deps.store, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data, exportId, format: input.format, filter: input.filter });
     const stamp = deps.clock.now().toISOString().replace(/[:.]/g, '-');
     const file = `countersign-audit-${stamp}${EXTENSIONS[input.format]}`;
     const headers = {
@@ -268,8 +271,6 @@ export class AuditorAccess {
       const request = { format: input.format, filter: input.filter, exportId, exportedAt, exportedBy: `${input.actor.name} (${input.actor.aadObjectId})`, file };
       const brokeOff = (error: ExportIncompleteError) =>
         recordExportBrokeOff(deps.store, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data, exportId, format: input.format, filter: input.filter, error });
-      // Recorded before the first byte: a process that dies while sending still leaves who, what and from where.
-      await recordExportStarted(deps.store, { time: exportedAt, via: input.via, actor: input.actor, data: input.data, exportId, format: input.format, filter: input.filter });
       // The last chunk waits for the export's record: one that cannot be recorded never arrives whole.
       const held = new HeldTail(out);
       let result;

@@ -31,12 +31,13 @@ function download(url: string): Promise<{ status: number; body: string; complete
 describe('an audit export that cannot be recorded (bot over HTTP)', function () {
   this.timeout(30_000);
   let h: Harness;
-  const failing = { saveManifest: false, claim: false };
+  const failing = { saveManifest: false, claim: false, started: false };
   /** Set: the export reads 512 records, waits until this settles, then 3 more (a small last batch). */
   let readerGone: Promise<void> | undefined;
   beforeEach(async () => {
     failing.saveManifest = false;
     failing.claim = false;
+    failing.started = false;
     readerGone = undefined;
     h = await startHarness({
       wrapStore: (store: Store) => {
@@ -56,6 +57,9 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
             for (let i = 0; i < 3; i++) yield real[i % real.length];
           })();
         }) as typeof audit.read;
+        const append = audit.append.bind(audit);
+        audit.append = ((events: Parameters<typeof append>[0]) =>
+          failing.started && events.some((e) => e.type === 'audit.export_started') ? Promise.reject(new Error('the store postgres://bot@db.internal:5432/countersign is locked by another session')) : append(events)) as typeof audit.append;
         const c = store.compliance;
         const save = c.saveExportManifest.bind(c);
         const claim = c.claimDownloadLink.bind(c);
@@ -134,5 +138,17 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
     assert.match(text, /Countersign could not answer this now \(its database is busy or failing\); try again in a minute/);
     failing.claim = false;
     assert.equal((await fetch(url)).status, 200, 'the link was not used up');
+  });
+
+  it('answers 503 in words, and sends nothing, when the start of the export cannot be recorded', async () => {
+    const url = await link();
+    failing.started = true;
+    const res = await fetch(url);
+    assert.equal(res.status, 503, 'a status, not a connection reset');
+    const text = await res.text();
+    assert.doesNotMatch(text, /postgres:|db\.internal|locked by/);
+    assert.match(text, /If a download link is then reported used, ask for a new one in Teams\./);
+    failing.started = false;
+    assert.deepEqual((await auditOf(h)).filter((r) => r.type === 'audit.export_started' || r.type === 'audit.exported'), [], 'nothing went out, nothing to record');
   });
 });
