@@ -2,10 +2,10 @@
  * What a command killed between its audit record and the move into place left: the complete output
  * named after its record (`<out>.partial-<pid>.<export id>`, see `writeFileAtomically`'s
  * `recordedAs`). One whose export id is recorded happened, so it is kept, as
- * `<out>.recorded-<export id>`; one never recorded (killed in the moment before its record) is
- * removed, as an unfinished output is.
+ * `<out>.recorded-<export id>`; one this database has no record of (another data directory's, or
+ * one killed in the moment before its record) is left where it is, and said.
  */
-import { renameSync, rmSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import type { AuditCliIo } from './audit-io';
 import { writeTextAtomically } from './audit-io';
 import type { CliStore } from './audit-database';
@@ -20,8 +20,11 @@ export async function keepRecordedLeftovers(store: CliStore, target: string, io:
   for (const left of abandonedRecordedOutputs(target)) {
     const manifest = await store.compliance.getExportManifest(left.tag);
     if (!manifest) {
-      rmSync(left.file, { recursive: true, force: true });
-      io.stderr.write(`Removed ${left.file}, left by ${earlier} that was never recorded.\n`);
+      // Not recorded here: in another database (another --data-dir), or stopped just before its
+      // record. Complete either way, so it is not removed on this database's word.
+      io.stderr.write(
+        `Left ${left.file} as it is: it is a complete ${what === 'export' ? 'export' : 'evidence bundle'} naming ${left.tag}, which this database has no record of (one of another data directory, or one stopped just before it was recorded); remove it yourself once you know which.\n`,
+      );
       continue;
     }
     const kept = `${target}.recorded-${left.tag}`;
