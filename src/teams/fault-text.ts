@@ -12,7 +12,7 @@ export function failedText(what: string, fault: StorageFault | undefined): strin
   if (fault === 'busy') return `${head}: another process is holding its database, so nothing was changed. Try again in a moment, and tell the team that runs Countersign if it keeps happening.`;
   if (fault === 'overloaded') return `${head}: its database is overloaded right now (out of connections or memory, or a statement ran past its time limit), so nothing was changed. Try again in a moment, and tell the team that runs Countersign if it keeps happening.`;
   if (fault === 'read-only') return `${head}: its database is read-only right now (a standby, as after a failover), so nothing was changed. Try again later, and tell the team that runs Countersign.`;
-  if (fault === 'damaged') return `${head}: its database was changed under it (a file or table removed or replaced, or its audit log emptied), so nothing was changed and Countersign is stopping. Tell the team that runs Countersign: the database needs restoring from a backup.`;
+  if (fault === 'damaged') return `${head}: its database was changed under it (a file or table removed or replaced, or its audit log emptied), so nothing was changed and Countersign is stopping. Tell the team that runs Countersign: its log names what changed, and its next start checks the audit log against the signed checkpoints and says whether a backup is needed.`;
   if (fault === 'unreachable') return `${head}: it cannot reach its database right now, so nothing was changed. Try again shortly, and tell the team that runs Countersign if it keeps happening.`;
   return `${head}: it hit an internal error, so nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.`;
 }

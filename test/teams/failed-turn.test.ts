@@ -35,7 +35,7 @@ describe('the answer to a message whose turn failed', () => {
 
   it('says the database was changed under it, and that it needs restoring, when the store calls it damaged', async () => {
     const [text] = await answerTo('message', failure, () => 'damaged');
-    assert.match(text, /^Countersign could not handle this message: its database was changed under it \(a file or table removed or replaced, or its audit log emptied\), so nothing was changed and Countersign is stopping\. Tell the team that runs Countersign: the database needs restoring from a backup\.$/);
+    assert.match(text, /^Countersign could not handle this message: its database was changed under it \(a file or table removed or replaced, or its audit log emptied\), so nothing was changed and Countersign is stopping\. Tell the team that runs Countersign: its log names what changed, and its next start checks the audit log against the signed checkpoints and says whether a backup is needed\.$/);
   });
 
   it('says the database cannot be reached when the store says so', async () => {
