@@ -159,9 +159,14 @@ export class Countersign {
     return result;
   }
 
-  /** Whether this person may use break-glass for the command at all (asked before saying what is missing; a refusal is audited). */
-  mayBreakGlass(attempt: RequestAttempt): Promise<Refusal | undefined> {
-    return breakGlassGate(this.deps, attempt);
+  /**
+   * Whether this person may use break-glass for the command at all (asked before saying what is
+   * missing; a refusal is audited); a typed reason the policy refuses is audited too, as on the plain path.
+   */
+  async mayBreakGlass(attempt: RequestAttempt): Promise<Refusal | undefined> {
+    const refused = await breakGlassGate(this.deps, attempt);
+    if (!refused) await auditTypedReason(this.deps, attempt, 'before the form', { breakGlass: true });
+    return refused;
   }
 
   /** Break-glass uses whose review is overdue are audited and escalated (once across instances). */

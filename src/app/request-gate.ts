@@ -96,10 +96,10 @@ export async function mayRequest(deps: AppDeps, attempt: RequestAttempt, complet
  * better one, so that attempts to get past the reason rule show in the trail. A reason left out is
  * only missing, not refused.
  */
-export async function auditTypedReason(deps: Pick<AppDeps, 'store' | 'clock'>, attempt: RequestAttempt, stage: 'before the form' | 'form'): Promise<void> {
+export async function auditTypedReason(deps: Pick<AppDeps, 'store' | 'clock'>, attempt: RequestAttempt, stage: 'before the form' | 'form', more: Record<string, unknown> = {}): Promise<void> {
   if (!attempt.reason?.trim()) return;
   const refused = reasonRefusal(attempt);
-  if (refused) await auditRefused(deps, attempt, refused, { stage });
+  if (refused) await auditRefused(deps, attempt, refused, { stage, ...more });
 }
 
 /** Audits a refused attempt as `request.refused` and returns the refusal. */

@@ -223,7 +223,7 @@ export class CountersignBot extends TeamsActivityHandler {
         if (inner.kind === 'incomplete' && inner.command.sensitive) {
           // A command that does not allow it is refused as such (audited), whatever is missing.
           const refused = await this.app.mayBreakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), actor, source: sourceOf(context.activity) });
-          await context.sendActivity(this.say(refused?.message ?? `${inner.problems.map((p) => p.message).join('; ')}. ${usage}`));
+          await context.sendActivity(this.say(refused?.message ?? `${inner.problems.map((p) => p.message.replace(/[.\s]+$/, '')).join('; ')}. ${usage}`));
           return;
         }
         if (inner.kind === 'unknown') {

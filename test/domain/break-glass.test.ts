@@ -1,7 +1,7 @@
 /** Break-glass rules: off unless the policy allows it, only its roles, always with a reason; reviewed by someone else. */
 import assert from 'node:assert/strict';
 import type { CommandSpec } from '../../src/domain/catalog';
-import { approve, breakGlassRefusal, breakGlassUse, detectDrift, markReviewOverdue, missedWindow, needsReview, readyToRun, reviewBreakGlass, startExecution } from '../../src/domain/lifecycle';
+import { approve, breakGlassLimitRefusal, breakGlassRefusal, breakGlassUse, detectDrift, markReviewOverdue, missedWindow, needsReview, readyToRun, reviewBreakGlass, startExecution } from '../../src/domain/lifecycle';
 import { Roles } from '../../src/domain/policy';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { Actor, ApprovalRequest } from '../../src/domain/request';
@@ -44,6 +44,13 @@ describe('domain: break-glass', () => {
     // A request approved the usual way waits for the window, as does a use that drifted and was approved again.
     assert.equal(readyToRun({ ...r, breakGlass: undefined }, NOW), false);
     assert.equal(readyToRun({ ...r, drift: { detectedAt: NOW.toISOString(), changes: ['x'] } } as ApprovalRequest, NOW), false);
+  });
+
+  it('names the minute a use goes through again, rounded up, in the zone asked for', () => {
+    const limited = { ...BREAK_GLASS, maxUses: { count: 1, perSeconds: 3600 } };
+    const refused = breakGlassLimitRefusal(command(limited), ['2026-03-02T09:30:30.000Z'], NOW, 'Europe/Berlin');
+    assert.match(refused?.message ?? '', /or wait until 2026-03-02 11:31 Europe\/Berlin \(2026-03-02T10:31:00\.000Z\)\. Nothing was run\.$/);
+    assert.equal(breakGlassLimitRefusal(command(limited), ['2026-03-02T09:30:30.000Z'], new Date('2026-03-02T10:31:00.000Z')), undefined, 'at that minute it goes through');
   });
 
   it('is created approved with no approvals, its review due after reviewWithin', () => {

@@ -17,7 +17,7 @@ describe('a refused reason, typed or submitted in the form', function () {
     const text = fs.readFileSync(EXAMPLE_CONFIG, 'utf8');
     const anchor = '      approverRoles: [platform-approvers]\n      requesterRoles: [requesters]\n      ttl: 1h\n';
     assert.ok(text.includes(anchor), 'the example has the delete policy to extend');
-    h = await startHarness({ configText: text.replace(anchor, `${anchor}      reason: { required: true, minLength: 20 }\n`) });
+    h = await startHarness({ configText: text.replace(anchor, `${anchor}      reason: { required: true, minLength: 20 }\n      breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h }\n`) });
   });
   after(() => h.stop());
 
@@ -33,5 +33,15 @@ describe('a refused reason, typed or submitted in the form', function () {
       ['form', '"n/a" is a placeholder, not a reason. Say why the change is needed and what it is for, e.g. "Scale out checkout-web for the 10:00 sale, ticket CHG-1234". Nothing was requested.'],
     ]);
     assert.deepEqual(await h.bot.deps.store.requests.list({}), [], 'nothing was requested');
+  });
+
+  it('audits the refused reason of a break-glass use too, and answers it in one sentence per problem', async () => {
+    const from = await h.teams.say(people.alice, 'break-glass delete resource group staging-old reason: asdfasdfasdf', opsChannel);
+    const said = h.teams.since(from).map((s) => String(s.activity.text ?? '')).join('\n');
+    assert.match(said, /"asdfasdfasdf" is a placeholder, not a reason\. .*\. Usage: break-glass/);
+    assert.doesNotMatch(said, /\.\. Usage/);
+    const audited = (await auditOf(h)).filter((e) => e.type === 'request.refused' && e.data?.breakGlass === true);
+    assert.deepEqual(audited.map((e) => e.outcome?.reason), [RefusalReason.ReasonInsufficient]);
+    assert.deepEqual(await h.bot.deps.store.requests.list({}), [], 'nothing ran');
   });
 });

@@ -52,7 +52,8 @@ export function breakGlassLimitRefusal(command: CommandSpec, usedAt: readonly st
   const windowMs = limit.perSeconds * 1000;
   const recent = usedAt.filter((t) => Date.parse(t) > now.getTime() - windowMs).sort();
   if (recent.length < limit.count) return undefined;
-  const again = describeUntil(new Date(Date.parse(recent[recent.length - limit.count]) + windowMs), zone);
+  // Said to the minute, rounded up: at the minute named, a use goes through.
+  const again = describeUntil(new Date(Math.ceil((Date.parse(recent[recent.length - limit.count]) + windowMs) / 60_000) * 60_000), zone);
   return refusal(
     RefusalReason.BreakGlassLimit,
     `You used break-glass for "${command.name}" ${recent.length} time(s) in the last ${formatDuration(limit.perSeconds)}, as often as its policy allows (breakGlass.maxUses): ask for approval instead, or wait until ${again}. Nothing was run.`,
