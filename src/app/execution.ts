@@ -249,8 +249,8 @@ export class Executor {
     const delegations = new Set((await deps.store.delegations.inForce(deps.clock.now().toISOString())).map((d) => d.id));
     // Approvers' Entra group memberships, looked up again (within the cache lifetime); unknown ones fail the run below.
     // While they are unknown every approval is let through the claim only so that the run fails right after it, before Azure.
-    const policyNow = currentCommand(deps, approved.command)?.policy;
     const commandNow = currentCommand(deps, approved.command);
+    const policyNow = commandNow?.policy;
     const approvers = await approversAccess(deps, approved, policyNow?.approverRoles ?? []);
     // The requester's memberships in the groups of the current requester roles: asking, too, must still be theirs.
     const requester = approvers.ok ? await accessWithGroups(deps, [approved.requester], policyNow?.requesterRoles ?? [], approved.id, false) : undefined;
@@ -266,7 +266,7 @@ export class Executor {
         (actor: Actor, approval: Approval, requirement: Requirement) => (!membership.ok || this.stillApprover(r, actor, requirement, membership.access)) && (approval.delegationId === undefined || delegations.has(approval.delegationId)),
         this.claim(this.newCorrelationId()),
         // The command's policy now: what the approvals must also meet (while memberships are unknown, the run fails below anyway).
-        policyNow && commandNow && membership.ok
+        commandNow && policyNow && membership.ok
           ? {
               requirements: requirementsOf(policyNow),
               mayFill: (actor: Actor, requirement: Requirement) => membership.access.isApproverFor(decidingRoles(r, requirement.roles), actor),

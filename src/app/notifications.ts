@@ -94,7 +94,8 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
   const tenantId = request.requester.tenantId;
   // A channel holding as many copies of the card as one may (card-binding.ts) gets the text alone,
   // pointing to them: every copy is updated at each change, inside the channel's rate limit.
-  const bound = audience.channels.length > 0 && text ? await deps.store.cards.getCardMessages(request.id) : [];
+  // (A store that cannot be read here costs the cap, not the round: the card goes as before.)
+  const bound = audience.channels.length > 0 && text ? await deps.store.cards.getCardMessages(request.id).catch(() => []) : [];
   const full = (id: string) => {
     const here = bound.filter((m) => m.conversationId === id);
     return here.length >= CARD_COPIES_PER_CONVERSATION ? here.at(-1) : undefined;
