@@ -12,7 +12,7 @@ import path from 'node:path';
 import { acceptAuditLoss, LossAcceptanceError } from '../app/accept-loss';
 import { Checkpointer, checkpointFileOf } from '../audit/access/checkpoints';
 import { archiveCheckpointFile, checkContinuity, checkpointArchiveName } from '../audit/access/continuity';
-import { loadOrCreateSigningKey, PRIVATE_KEY_FILE } from '../audit/access/signing';
+import { loadOrCreateSigningKey, PRIVATE_KEY_FILE, setAsideEmptyKeyFile } from '../audit/access/signing';
 import { databaseFile } from '../settings';
 import type { CountersignStore } from '../store/countersign-store';
 import { openSqliteStore } from '../store/sqlite';
@@ -39,6 +39,9 @@ export async function acceptLoss(opts: { dataDir?: string; reason?: string; keyL
   const store = await openConfiguredStore(opts.dataDir, dataDir, io);
   try {
     const keyFile = path.join(dataDir, PRIVATE_KEY_FILE);
+    // An emptied key file holds no key: with --key-lost it is set aside (kept) and a new key made, as for a missing one.
+    const emptied = opts.keyLost ? setAsideEmptyKeyFile(dataDir, new Date()) : undefined;
+    if (emptied) io.stderr.write(`The signing key file ${keyFile} was empty: set aside as ${emptied}.\n`);
     const keyExisted = fs.existsSync(keyFile);
     const verifier = keyExisted ? loadOrCreateSigningKey(dataDir) : undefined;
     const checkpointFile = checkpointFileOf(dataDir);

@@ -236,6 +236,20 @@ describe('an emptied or replaced audit database', function () {
     await runOnce();
   });
 
+  it('refuses a start on an emptied signing key in words, and accept-loss --key-lost sets the empty file aside and goes on', async () => {
+    await runOnce();
+    await runOnce();
+    const keyFile = path.join(dataDir, 'audit-signing-key.pem');
+    fs.truncateSync(keyFile, 0);
+    const err = await start().then(async (bot) => (await bot.stop(), undefined), (e: unknown) => e);
+    assert.match(String(err), new RegExp(`the audit signing key ${keyFile.replace(/[.]/g, '\\.')} is empty: put the key back from a backup .*countersign audit accept-loss --data-dir .* --key-lost --reason`));
+    const lost = await audit(['accept-loss', '--data-dir', dataDir, '--key-lost', '--reason', 'key file emptied by a bad restore, INC-4716']);
+    assert.equal(lost.code, 0, lost.stderr);
+    assert.match(lost.stderr, /The signing key file .* was empty: set aside as .*audit-signing-key\.pem\.empty-/);
+    assert.equal(fs.readdirSync(dataDir).filter((f) => f.startsWith('audit-signing-key.pem.empty-')).length, 1, 'kept');
+    await runOnce();
+  });
+
   it('starts on what is left once an operator accepts the loss, which is audited and signed', async () => {
     await runOnce();
     removeDatabase(dataDir, 'truncate');

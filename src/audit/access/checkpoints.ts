@@ -68,6 +68,15 @@ function appendCheckpointFile(file: string, c: AuditCheckpoint): void {
   }
 }
 
+/** Whether the checkpoint file is missing or holds nothing. */
+function fileIsEmpty(file: string): boolean {
+  try {
+    return fs.statSync(file).size === 0;
+  } catch {
+    return true;
+  }
+}
+
 /** Checkpoints of a file; a missing file has none. A line that is not a checkpoint is reported. */
 export function readCheckpointFile(file: string): { checkpoints: AuditCheckpoint[]; unreadable: number[] } {
   if (!fs.existsSync(file)) return { checkpoints: [], unreadable: [] };
@@ -142,13 +151,16 @@ export class Checkpointer {
     this.lookAtKeyFile();
     const head = await store.audit.head();
     if (!head) return undefined;
-    if (!options.force) {
-      const last = await store.compliance.lastCheckpoint();
-      if (last && (head.seq === last.seq || head.seq === last.recordSeq)) return undefined;
-    }
+    const last = await store.compliance.lastCheckpoint();
+    if (!options.force && last && (head.seq === last.seq || head.seq === last.recordSeq)) return undefined;
     const time = clock.now().toISOString();
     const checkpoint = signCheckpoint(head, time, signer);
     await store.compliance.saveCheckpoint(checkpoint, [checkpointEvent(checkpoint, time, trigger, options.operator)]);
+    // The file is the copy of the signed checkpoints kept beside the database (and copied off the
+    // machine): one gone or emptied while the table holds checkpoints is said, once, as it is started again.
+    if (last && fileIsEmpty(file)) {
+      log.warn({ file, lastCheckpointSeq: last.seq }, 'the audit checkpoint file was deleted or emptied (the database still holds its checkpoints): it starts again with this checkpoint; put the earlier lines back from your copy of it');
+    }
     appendCheckpointFile(file, checkpoint);
     // The log line is a third copy that leaves the machine with the logs.
     log.info({ checkpoint, trigger }, 'audit checkpoint');
@@ -161,7 +173,7 @@ export class Checkpointer {
     if (keyDir === undefined) return;
     const found = keepSigningKeyFile(keyDir, signer);
     if (found.kind === 'restored') {
-      log.warn({ file: found.file, keyId: signer.keyId }, 'the audit signing key file was deleted while Countersign ran: written again from the key in use, so that the next start can check the checkpoints');
+      log.warn({ file: found.file, keyId: signer.keyId }, `the audit signing key file was ${found.was} while Countersign ran: written again from the key in use, so that the next start can check the checkpoints`);
     } else if (found.kind === 'problem') {
       log.error({ file: found.file, keyId: signer.keyId, problem: found.problem }, 'the audit signing key file does not hold the key in use');
     }

@@ -224,8 +224,23 @@ function linkKeyFile(file: string, pem: string): void {
  * refused, and no other copy may exist); `problem` when it holds another key or cannot be read (left
  * as it is, as evidence; the problem says what the next start will do).
  */
-export function keepSigningKeyFile(dataDir: string, signer: AuditSigner): { kind: 'intact' } | { kind: 'restored'; file: string } | { kind: 'problem'; file: string; problem: string } {
+export function keepSigningKeyFile(
+  dataDir: string,
+  signer: AuditSigner,
+): { kind: 'intact' } | { kind: 'restored'; file: string; was: 'deleted' | 'emptied' } | { kind: 'problem'; file: string; problem: string } {
   const file = path.join(dataDir, PRIVATE_KEY_FILE);
+  // Emptied (a truncate, a copy that failed): no evidence of another key, and without it the next
+  // start is refused and the key lost for good. Written again over it, as a deleted one is.
+  if (isEmptyFile(file)) {
+    try {
+      const temp = tempNameFor(file);
+      writeSynced(temp, signer.keyFileText(), 0o600);
+      fs.renameSync(temp, file);
+    } catch (err) {
+      return { kind: 'problem', file, problem: `${file} was emptied, and could not be written again from the key in use (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the next start will be refused. Put it back from a backup before Countersign stops` };
+    }
+    if (keyIdAt(file) === signer.keyId) return { kind: 'restored', file, was: 'emptied' };
+  }
   if (!fs.existsSync(file)) {
     try {
       linkKeyFile(file, signer.keyFileText());
@@ -233,7 +248,7 @@ export function keepSigningKeyFile(dataDir: string, signer: AuditSigner): { kind
       return { kind: 'problem', file, problem: `${file} was deleted, and could not be written again from the key in use (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the next start will be refused. Put it back from a backup before Countersign stops` };
     }
     // Another process may have linked its own there meanwhile: what is there now is checked below.
-    if (keyIdAt(file) === signer.keyId) return { kind: 'restored', file };
+    if (keyIdAt(file) === signer.keyId) return { kind: 'restored', file, was: 'deleted' };
   }
   let held: string;
   try {
@@ -249,6 +264,29 @@ export function keepSigningKeyFile(dataDir: string, signer: AuditSigner): { kind
   };
 }
 
+/**
+ * An emptied key file, set aside (renamed `<file>.empty-<time>`, kept) so that a new key can be made
+ * in its place: for `audit accept-loss --key-lost` only. Returns where it went, or undefined when the
+ * key file is not empty (or not there).
+ */
+export function setAsideEmptyKeyFile(dataDir: string, at: Date): string | undefined {
+  const file = path.join(dataDir, PRIVATE_KEY_FILE);
+  if (!isEmptyFile(file)) return undefined;
+  const aside = `${file}.empty-${at.toISOString().replace(/[:.]/g, '-')}`;
+  fs.renameSync(file, aside);
+  return aside;
+}
+
+/** Whether `file` is there and holds nothing but white space. */
+function isEmptyFile(file: string): boolean {
+  try {
+    const stat = fs.statSync(file);
+    return stat.isFile() && (stat.size === 0 || (stat.size < 64 && fs.readFileSync(file, 'utf8').trim() === ''));
+  } catch {
+    return false;
+  }
+}
+
 /** The key id of the private key in `file` (its mode checked as at a start). */
 function keyIdAt(file: string): string {
   return keyIdOf(createPublicKey(readPrivateKey(file)));
@@ -259,6 +297,11 @@ function readPrivateKey(file: string): KeyObject {
   if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
     const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
     throw new SigningKeyError(`the audit signing key ${file} can be read by other users (mode ${mode}); run: chmod 600 ${file}`);
+  }
+  if (isEmptyFile(file)) {
+    throw new SigningKeyError(
+      `the audit signing key ${file} is empty: put the key back from a backup (the one that signed this data directory's checkpoints). Only if it is lost for good, record that and go on with a new key: countersign audit accept-loss --data-dir ${path.dirname(file)} --key-lost --reason "<why>"`,
+    );
   }
   try {
     return createPrivateKey(fs.readFileSync(file, 'utf8'));

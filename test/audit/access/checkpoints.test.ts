@@ -59,6 +59,23 @@ describe('checkpoints of the audit chain head', () => {
     assert.equal(readCheckpointFile(checkpointFileOf(tmp.dir)).checkpoints.length, 3);
   });
 
+  it('says so when the checkpoint file was deleted or emptied while the table holds checkpoints, as it starts it again', async () => {
+    const warned: string[] = [];
+    const watching = new Checkpointer({ store, signer, clock, file: checkpointFileOf(tmp.dir), log: { info: () => undefined, warn: (_f: object, msg: string) => void warned.push(msg), error: () => undefined } });
+    await store.audit.append([anEvent('request.created')]);
+    assert.ok(await watching.write('timer'));
+    assert.deepEqual(warned, [], 'a first checkpoint: nothing was there before');
+    for (const damage of [() => fs.rmSync(checkpointFileOf(tmp.dir)), () => fs.truncateSync(checkpointFileOf(tmp.dir), 0)]) {
+      damage();
+      await store.audit.append([anEvent('request.approved')]);
+      assert.ok(await watching.write('timer'));
+    }
+    assert.deepEqual(warned, Array(2).fill('the audit checkpoint file was deleted or emptied (the database still holds its checkpoints): it starts again with this checkpoint; put the earlier lines back from your copy of it'));
+    await store.audit.append([anEvent('request.approved')]);
+    await watching.write('timer');
+    assert.equal(warned.length, 2, 'intact since: nothing more to say');
+  });
+
   it('appends after a line a crash left without its newline as a line of its own: the torn line is skipped, the new checkpoint read', async () => {
     const file = checkpointFileOf(tmp.dir);
     await store.audit.append([anEvent('request.created')]);
@@ -96,6 +113,21 @@ describe('checkpoints of the audit chain head', () => {
       assert.match(said[0].msg, /deleted while Countersign ran: written again from the key in use/);
       await watching.write('timer');
       assert.equal(said.length, 1, 'intact since: nothing more to say');
+    });
+
+    it('writes an emptied key file again from the key in use too: an empty file is no evidence of another key', async () => {
+      await store.audit.append([anEvent('request.created')]);
+      fs.truncateSync(keyFile(), 0);
+      await watching.write('timer');
+      assert.equal(loadOrCreateSigningKey(tmp.dir).keyId, signer.keyId, 'the same key is back');
+      assert.equal(fs.statSync(keyFile()).mode & 0o777, 0o600);
+      assert.deepEqual(said.map((x) => [x.level, x.msg]), [['warn', 'the audit signing key file was emptied while Countersign ran: written again from the key in use, so that the next start can check the checkpoints']]);
+      assert.deepEqual(fs.readdirSync(tmp.dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+    });
+
+    it('refuses a start on an emptied key file in words: empty, put it back, or accept the key as lost', () => {
+      fs.writeFileSync(keyFile(), '\n', { mode: 0o600 });
+      assert.throws(() => loadOrCreateSigningKey(tmp.dir), (err: Error) => err.message === `the audit signing key ${keyFile()} is empty: put the key back from a backup (the one that signed this data directory's checkpoints). Only if it is lost for good, record that and go on with a new key: countersign audit accept-loss --data-dir ${tmp.dir} --key-lost --reason "<why>"`);
     });
 
     it('leaves a key file holding another key as it is, as evidence, and says at each tick what the next start will do', async () => {
