@@ -73,6 +73,15 @@ function notLocal(req: { headers: Record<string, string | string[] | undefined>;
   return undefined;
 }
 
+/** The request's path; one whose Host or target cannot be read (refused in `pre`) has none. */
+function readablePath(req: restify.Request): string {
+  try {
+    return req.getPath();
+  } catch {
+    return '(unreadable)';
+  }
+}
+
 /** A path (or a message naming one) as logged: an audit download link's token is a credential until used. */
 function loggedPath(text: string): string {
   return text.replace(/(\/api\/audit\/download\/)[^/\s]+/g, '$1[token]');
@@ -157,6 +166,17 @@ export function createServer(options: ServerOptions): restify.Server {
   // so a path or method no route takes (404, 405) carries it too.
   server.pre((req, res, next) => {
     res.header('x-request-id', req.getId());
+    // restify's router builds the request's URL from its Host header and target, and a Host it
+    // cannot parse (127.0.0.1:abc) threw out of the router and ended the process: answered 400 here.
+    try {
+      req.getUrl();
+    } catch {
+      const host = typeof req.headers.host === 'string' ? JSON.stringify(req.headers.host.slice(0, 100)) : 'none';
+      options.log.warn({ reqId: req.getId(), host }, 'http request refused: its Host header or target cannot be read');
+      res.header('connection', 'close');
+      res.send(400, { error: `Countersign cannot read this request's address: its Host header (${host}) or its target is not a valid host and path.` });
+      return next(false);
+    }
     next();
   });
   // A compressed body is refused before anything reads it: restify's body reader would inflate gzip
@@ -269,8 +289,9 @@ export function createServer(options: ServerOptions): restify.Server {
   });
   // One line per request (the probes excepted, which a platform calls every few seconds).
   server.on('after', (req: restify.Request, res: restify.Response) => {
-    if (req.getPath() === '/healthz' || req.getPath() === '/readyz') return;
-    options.log.info({ reqId: req.getId(), method: req.method, path: loggedPath(req.getPath()), status: res.statusCode, ms: Date.now() - req.time() }, 'http request');
+    const path = readablePath(req);
+    if (path === '/healthz' || path === '/readyz') return;
+    options.log.info({ reqId: req.getId(), method: req.method, path: loggedPath(path), status: res.statusCode, ms: Date.now() - req.time() }, 'http request');
   });
   return server;
 }

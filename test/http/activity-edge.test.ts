@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import zlib from 'node:zlib';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { auditOf } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, opsChannel, people } from '../support/teams';
@@ -64,6 +64,24 @@ describe('activities validated at the edge', function () {
         assertShortReason(await post(h, JSON.stringify(a)), reason);
       });
     }
+
+    it('answers 400 to a Host header it cannot read, on any path, and goes on answering (it used to end the process)', async () => {
+      const port = Number(new URL(h.bot.url).port);
+      const raw = (head: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = net.connect(port, '127.0.0.1', () => socket.end(`${head}\r\nconnection: close\r\n\r\n`));
+          let answer = '';
+          socket.on('data', (c: Buffer) => (answer += c.toString('utf8')));
+          socket.on('end', () => resolve(answer));
+          socket.on('error', reject);
+        });
+      for (const head of ['GET /healthz HTTP/1.1\r\nhost: 127.0.0.1:abc', 'POST /api/messages HTTP/1.1\r\nhost: 127.0.0.256\r\ncontent-length: 0', 'GET /readyz HTTP/1.1\r\nhost: [::1']) {
+        const answer = await raw(head);
+        assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/, head);
+        assert.match(answer, /"error":"Countersign cannot read this request's address: its Host header \(.*\) or its target is not a valid host and path\."/);
+      }
+      assert.equal((await fetch(`${h.bot.url}/healthz`)).status, 200, 'still running');
+    });
 
     it('answers 400 to a form-encoded body, a non-JSON body, a JSON array and JSON null', async () => {
       assertShortReason(await post(h, 'type=message&text=help&conversation[id]=x', 'application/x-www-form-urlencoded'), /application\/json/);
