@@ -158,7 +158,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   // At a stop: every call still waiting for ARM fails at once (an injected gateway has none).
   const stopWaitingForAzure = (): void => (built.azure as Partial<StoppableAzureGateway>).stopWaiting?.();
 
-  const adapter = createAdapter(settings.microsoftApp, log, (err) => store.storageFault(err), settings.teamsSendTimeoutMs);
+  const adapter = createAdapter(settings.microsoftApp, log, (err) => store.storageFault(err), settings.teamsSendTimeoutMs, azure.sandbox);
   const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), getCardMessages: (id) => store.cards.getCardMessages(id), claimCardVersion: (id, m, v, l) => store.cards.claimCardVersion(id, m, v, l), releaseCardVersion: (id, m, v, h, shown) => store.cards.releaseCardVersion(id, m, v, h, shown) }, log);
   // Several instances send into the same conversations: each keeps to its share of Teams' limits.
   notifier.limiter = new ConversationRateLimiter(shareOfLimits(settings.instances), Date.now, undefined, telemetry?.sendThrottled);

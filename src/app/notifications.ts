@@ -103,7 +103,7 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
   const toChannel = (id: string) => async (): Promise<Delivery> => {
     const latest = text ? full(id) : undefined;
     if (!latest || !text) return messenger.cardToConversation(request, id, text, options);
-    const sent = await messenger.textToConversation(request, id, `${text} (Its card is above: scroll up to the latest copy.)`);
+    const sent = await messenger.textToConversation(request, id, textWithCardAbove(text));
     return sent.ok ? { ok: true, message: latest } : sent;
   };
   const sends = [
@@ -129,6 +129,12 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
   } finally {
     deps.rounds?.delete(round);
   }
+}
+
+/** A round's text sent without its card: the card it names is the one above, not below. */
+function textWithCardAbove(text: string): string {
+  const above = 'on its card above (scroll up to the latest copy)';
+  return / on the card below/.test(text) ? text.replace(/ on the card below/, ` ${above}`) : `${text} (Its card is above: scroll up to the latest copy.)`;
 }
 
 /**

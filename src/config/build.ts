@@ -218,7 +218,7 @@ function buildParameter(p: RawParameter, key: (string | number)[], at: At): Para
     } catch (err) {
       const problem =
         err instanceof RE2JSException
-          ? `is not a pattern RE2 can run (${err.message}): Countersign runs patterns on RE2, in time linear in the value, so that no value a requester types can hold the bot; RE2 has no look-arounds ((?=…), (?!…), (?<=…), (?<!…)), back-references (\\1) or \\u escapes (write \\x{e9}): write ^[a-z0-9]+(-[a-z0-9]+)*$, not ^(?!-)([a-z0-9]+-?)+$`
+          ? `is not a pattern RE2 can run (${err.message}): Countersign runs patterns on RE2, in time linear in the value, so that no value a requester types can hold the bot; RE2 has no look-arounds ((?=…), (?!…), (?<=…), (?<!…)), back-references (\\1) or \\u escapes (write the character itself, é): write ^[a-z0-9]+(-[a-z0-9]+)*$, not ^(?!-)([a-z0-9]+-?)+$`
           : `not a valid regular expression: ${(err as Error).message}`;
       at([...key, 'pattern'], problem);
     }

@@ -10,6 +10,7 @@ import { DEFAULT_CALL_TIMEOUT_MS } from './connector-calls';
 import { reuseClients } from './reused-clients';
 import { ChatTextMiddleware } from './chat-text';
 import { failedText } from './fault-text';
+import { sandboxText } from '../domain/sandbox-text';
 
 export type { EdgeOutcome };
 
@@ -52,6 +53,8 @@ export function createAdapter(
   log: Logger,
   storageFault: (err: unknown) => StorageFault | undefined = () => undefined,
   callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS,
+  /** Sandbox mode: the failed turn's answer is marked [SANDBOX], as every other reply. */
+  sandbox = false,
 ): EdgeAdapter {
   const auth = reuseClients(new ConfigurationBotFrameworkAuthentication({
     MicrosoftAppId: app.id,
@@ -68,7 +71,7 @@ export function createAdapter(
     if (context.activity.type === 'message') {
       // Telling the person can fail too (the connector is down): logged, and the turn still ends.
       await context
-        .sendActivity(failedText('handle this message', storageFault(error)))
+        .sendActivity(sandboxText(failedText('handle this message', storageFault(error)), sandbox))
         .catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not tell the person about the failed turn'));
     }
   };

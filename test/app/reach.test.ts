@@ -520,7 +520,8 @@ describe('app: reaching approvers', () => {
     await at(55, r);
     assert.equal(sent.to(r.id).length, 3, 'no fourth copy');
     assert.equal(sent.texts.length, 1);
-    assert.match(sent.texts[0].text, /^Reminder 3: request .* \(Its card is above: scroll up to the latest copy\.\)$/);
+    assert.match(sent.texts[0].text, /^Reminder 3: request .* Approve or reject it on its card above \(scroll up to the latest copy\)\.$/);
+    assert.doesNotMatch(sent.texts[0].text, /below/);
     assert.equal(sent.texts[0].conversationId, APPROVALS_CHANNEL);
     assert.equal((await f.store.cards.getCardMessages(r.id)).filter((m) => m.conversationId === APPROVALS_CHANNEL).length, 3);
   });

@@ -12,12 +12,18 @@ import { createAdapter } from '../../src/teams/adapter';
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const app = { id: '', type: 'MultiTenant' as const, tenantId: '', password: '' };
 
-async function answerTo(type: string, error: Error, fault: (err: unknown) => StorageFault | undefined): Promise<string[]> {
+async function answerTo(type: string, error: Error, fault: (err: unknown) => StorageFault | undefined, sandbox = false): Promise<string[]> {
   const seen: unknown[] = [];
-  const adapter = createAdapter(app, quiet, (err) => {
-    seen.push(err);
-    return fault(err);
-  });
+  const adapter = createAdapter(
+    app,
+    quiet,
+    (err) => {
+      seen.push(err);
+      return fault(err);
+    },
+    undefined,
+    sandbox,
+  );
   const sent: string[] = [];
   const context = { activity: { type, id: 'a1', conversation: { id: 'c1' } }, sendActivity: async (text: string) => void sent.push(text) } as unknown as TurnContext;
   await adapter.onTurnError(context, error);
@@ -27,6 +33,11 @@ async function answerTo(type: string, error: Error, fault: (err: unknown) => Sto
 
 describe('the answer to a message whose turn failed', () => {
   const failure = new Error('boom');
+
+  it('is marked [SANDBOX] in sandbox mode, as every other reply', async () => {
+    const [text] = await answerTo('message', failure, () => 'damaged', true);
+    assert.match(text, /^\[SANDBOX\] Countersign could not handle this message: its database was changed under it/);
+  });
 
   it('says the database cannot take writes when the store calls it its disk\'s failure', async () => {
     const [text] = await answerTo('message', failure, () => 'disk');
