@@ -3,7 +3,7 @@
  * the command and its parameters are complete and the requester may ask for it.
  */
 import { neutralise, requestRef } from '../domain/audit';
-import { resolveOperation, type CommandSpec, type ParameterProblem } from '../domain/catalog';
+import { reasonStart, resolveOperation, type CommandSpec, type ParameterProblem } from '../domain/catalog';
 import { requirementLabel } from '../domain/quorum';
 import { checkRequestInput } from '../domain/request-input';
 import { operationHash } from '../domain/canonical';
@@ -39,14 +39,6 @@ export type Interpretation =
 
 /** `... at <time>` as the last words of the command, before any `reason:`: the run time asked for, as typed. */
 const RUN_AT = /\s+at\s+(\S+)\s*$/i;
-
-/** Where the reason starts: the first `reason:` outside double quotes (the catalog's parse splits there too). */
-function reasonStart(text: string): number {
-  for (const m of text.matchAll(/(^|\s)reason:/gi)) {
-    if ((text.slice(0, m.index).match(/"/g) ?? []).length % 2 === 0) return m.index;
-  }
-  return text.length;
-}
 
 function splitRunAt(text: string): { body: string; runAt?: string } {
   // Only in the command: "reason: rollback planned at 02:00" is a reason, not a run time.

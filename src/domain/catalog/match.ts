@@ -125,18 +125,23 @@ function listValues(values: string[]): string {
   return `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)}`;
 }
 
-function splitReason(text: string): { body: string; reason?: string } {
-  // The first `reason:` outside double quotes starts the reason.
-  let m: RegExpExecArray | null = null;
+/** The first `reason:` outside double quotes, which starts the reason: where it stands and how long it is (with the spaces after it). */
+function reasonMark(text: string): { index: number; length: number } | undefined {
   for (const candidate of text.matchAll(/(^|\s)reason:\s*/gi)) {
-    const quotesBefore = (text.slice(0, candidate.index).match(/"/g) ?? []).length;
-    if (quotesBefore % 2 === 0) {
-      m = candidate as RegExpExecArray;
-      break;
-    }
+    if ((text.slice(0, candidate.index).match(/"/g) ?? []).length % 2 === 0) return { index: candidate.index, length: candidate[0].length };
   }
+  return undefined;
+}
+
+/** Where the reason starts in a typed request (the text's length when it has none). */
+export function reasonStart(text: string): number {
+  return reasonMark(text)?.index ?? text.length;
+}
+
+function splitReason(text: string): { body: string; reason?: string } {
+  const m = reasonMark(text);
   if (!m) return { body: text.trim() };
-  const reason = text.slice(m.index + m[0].length).trim();
+  const reason = text.slice(m.index + m.length).trim();
   return reason ? { body: text.slice(0, m.index).trim(), reason } : { body: text.slice(0, m.index).trim() };
 }
 
