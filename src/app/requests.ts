@@ -173,7 +173,7 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
     }
     const needed = requiredTarget(operation);
     if (!request.baseline.exists && needed) {
-      return { ok: false, error: `There is no ${needed} in Azure now, so "${command.name}" has nothing to act on and was not put up for approval. Check the name: "resources" followed by the group's name lists what is in a group.` };
+      return { ok: false, error: `There is no ${needed} in Azure now, so "${command.name}" has nothing to act on and was not put up for approval. ${lookupHint(deps, operation.kind === 'deleteResourceGroup' ? 'groups' : 'resources')}` };
     }
   }
   const created = neutralise({
@@ -202,6 +202,13 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
   await deps.store.requests.insert(announced, [created]);
   deps.log.info({ requestId: id, command: command.name }, 'request created');
   return { ok: true, request: announced };
+}
+
+/** Where to look a name up, from the catalog's own read-only commands (none: just check the name). */
+function lookupHint(deps: AppDeps, what: 'groups' | 'resources'): string {
+  const command = deps.config.catalog.lookupCommand(what);
+  if (command === undefined) return 'Check the name.';
+  return what === 'groups' ? `Check the name: "${command}" lists the subscription's resource groups.` : `Check the name: "${command}" lists what is in a group.`;
 }
 
 /** A read-only command's answer; `whole`: the error is the whole message (a refusal), not what made the command fail. */

@@ -133,11 +133,13 @@ function armIdWords(id: string): string {
 /**
  * The resource an operation acts on and needs to exist in Azure, in words: a delete, an action or a
  * scale of nothing would be approved for nothing, and a typo in a name would read as done. Undefined
- * for the others: a deployment or a group's creation makes its target, a group's delete says on its
- * card that there is nothing to delete, and a tag write on nothing is refused by Azure.
+ * for the others: a deployment or a group's creation makes its target, and a tag write on nothing is
+ * refused by Azure.
  */
 export function requiredTarget(op: ChangeOperation): string | undefined {
   switch (op.kind) {
+    case 'deleteResourceGroup':
+      return `resource group ${op.resourceGroup}`;
     case 'deleteResource':
     case 'resourceAction':
     case 'scaleResource':

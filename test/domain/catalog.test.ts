@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Catalog, tokenize, type ParsedCommand } from '../../src/domain/catalog';
 import { loadConfig } from '../../src/config/load';
 import { EXAMPLE_CONFIG } from '../support/harness';
-import { catalog, deleteGroup, deleteResource, deploy, tag } from './catalog-fixtures';
+import { catalog, cmd, deleteGroup, deleteResource, deploy, tag } from './catalog-fixtures';
 
 function parsed(text: string): ParsedCommand {
   const p = catalog.parse(text);
@@ -122,6 +122,30 @@ describe('reading a message as a catalog command', () => {
   it('keeps the command it matched so its parameters can be checked', () => {
     assert.equal(parsed('tag a b c').command, tag);
     assert.equal(parsed('deploy').command, deploy);
+  });
+});
+
+describe('naming the read-only command that lists what Azure has', () => {
+  const read = (c: ReturnType<typeof cmd>) => ({ ...c, sensitive: false });
+  it('names a command listing the groups, and one listing a group given by its one parameter', () => {
+    const lookups = new Catalog([
+      deleteGroup,
+      read(cmd('find type', [{ name: 'type', type: 'string' }], { kind: 'listResources', resourceType: '{type}' })),
+      read(cmd('resources', [{ name: 'group', type: 'string' }], { kind: 'listResources', resourceGroup: '{group}' })),
+      read(cmd('list groups', [], { kind: 'listResourceGroups' })),
+    ]);
+    assert.equal(lookups.lookupCommand('groups'), 'list groups');
+    assert.equal(lookups.lookupCommand('resources'), 'resources <group>');
+  });
+
+  it('names none when the catalog has no such read-only command, or only one that needs more', () => {
+    const lookups = new Catalog([
+      deleteGroup,
+      cmd('list groups', [], { kind: 'listResourceGroups' }), // sensitive: not a lookup
+      read(cmd('resources', [{ name: 'group', type: 'string' }, { name: 'type', type: 'string' }], { kind: 'listResources', resourceGroup: '{group}', resourceType: '{type}' })),
+    ]);
+    assert.equal(lookups.lookupCommand('groups'), undefined);
+    assert.equal(lookups.lookupCommand('resources'), undefined);
   });
 });
 

@@ -95,10 +95,20 @@ describe('requesting in Teams (bot over HTTP)', function () {
     let from = await h.teams.say(people.alice, 'delete vm vm-web-01 reason: typo check', opsChannel);
     assert.equal(
       shown(lastText(h, from)),
-      '[SANDBOX] There is no vm-web-01 (Microsoft.Compute/virtualMachines) in resource group production-vm in Azure now, so "delete vm" has nothing to act on and was not put up for approval. Check the name: "resources" followed by the group\'s name lists what is in a group.',
+      '[SANDBOX] There is no vm-web-01 (Microsoft.Compute/virtualMachines) in resource group production-vm in Azure now, so "delete vm" has nothing to act on and was not put up for approval. Check the name: "resources <group>" lists what is in a group.',
     );
     from = await h.teams.say(people.alice, 'vm powerOff vm-web-01', opsChannel);
     assert.match(shown(lastText(h, from)), /^\[SANDBOX\] There is no vm-web-01 \(Microsoft\.Compute\/virtualMachines\) in resource group production-vm in Azure now, so "vm" has nothing to act on/);
+    assert.equal((await h.bot.deps.store.requests.list({})).length, before, 'nothing was asked');
+  });
+
+  it('refuses the delete of a resource group Azure does not have, pointing to the command that lists them', async () => {
+    const before = (await h.bot.deps.store.requests.list({})).length;
+    const from = await h.teams.say(people.alice, 'delete resource group staging-olde reason: cleanup', opsChannel);
+    assert.equal(
+      shown(lastText(h, from)),
+      '[SANDBOX] There is no resource group staging-olde in Azure now, so "delete resource group" has nothing to act on and was not put up for approval. Check the name: "list groups" lists the subscription\'s resource groups.',
+    );
     assert.equal((await h.bot.deps.store.requests.list({})).length, before, 'nothing was asked');
   });
 
@@ -264,7 +274,7 @@ describe('requesting in Teams (bot over HTTP)', function () {
 
   it('posts no card of a request into a shared conversation it is not in: status and pending say where to look instead', async () => {
     const groupChat: Conversation = { id: '19:group-chat-of-four@thread.v2', conversationType: 'groupChat' };
-    const made = await h.teams.say(people.alice, 'delete resource group staging-old reason: incident INC-4711, do not share', alicePersonal);
+    const made = await h.teams.say(people.alice, 'delete resource group production-vm reason: incident INC-4711, do not share', alicePersonal);
     const requestId = cardActions(lastCard(h, made))[0].data.requestId as string;
     await h.bot.app.tellingIdle();
 
@@ -273,7 +283,7 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.equal(posted.length, 1, 'the list, and no request card');
     const list = cardText(cardOf(posted[0].activity));
     assert.doesNotMatch(list, new RegExp(requestId));
-    assert.doesNotMatch(list, /INC-4711|staging-old/);
+    assert.doesNotMatch(list, /INC-4711|production-vm/);
     assert.match(list, /Only the requests of this conversation are listed here\. \d+ others? asked elsewhere: type "pending" in your personal chat with Countersign/);
 
     from = await h.teams.say(people.bob, `status ${requestId}`, groupChat);

@@ -57,6 +57,23 @@ export class Catalog {
   }
 
   /**
+   * What to type to see what Azure has, for someone told a name is not there: a read-only command
+   * listing the subscription's resource groups (`group`) or a group's resources (`resources`), as
+   * "name" or "name <parameter>", when the catalog has one needing nothing else.
+   */
+  lookupCommand(what: 'groups' | 'resources'): string | undefined {
+    for (const c of this.commands) {
+      if (c.sensitive) continue;
+      const required = c.parameters.filter((p) => p.default === undefined);
+      if (what === 'groups' && c.operation.kind === 'listResourceGroups' && required.length === 0) return c.name;
+      if (what === 'resources' && c.operation.kind === 'listResources' && required.length === 1 && c.operation['resourceGroup'] === `{${required[0].name}}` && c.operation['resourceType'] === undefined) {
+        return `${c.name} <${required[0].name}>`;
+      }
+    }
+    return undefined;
+  }
+
+  /**
    * Suggestions for a message that matches no command, from every word of it: a word like (or a
    * typo of) a word of a command's name suggests the command; when none does, a word that is one of
    * the values a command's first parameter allows suggests the command with it ("restart the
