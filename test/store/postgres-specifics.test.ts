@@ -11,6 +11,7 @@ import { openPostgresAuditReader, openPostgresStore, POSTGRES_MIGRATIONS, RUNTIM
 import type { PostgresConnectionOptions, PostgresStore } from '../../src/store/postgres';
 import { explainConnectionError } from '../../src/store/postgres/connection';
 import { READ_HEAD } from '../../src/store/postgres/transactions';
+import { migratePostgres } from '../../src/store/postgres/migrations';
 import { sealRecord } from '../../src/audit/chain/chain';
 import type { AuditRecord } from '../../src/domain/audit';
 import { uuidv7 } from '../../src/store/ids';
@@ -591,6 +592,26 @@ describe('PostgreSQL store, several instances on one database', function () {
       } finally {
         await c.end();
       }
+    });
+
+    it('says which migration a role that may create tables but owns none of them could not apply, and who should', async () => {
+      const last = Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version));
+      const name = POSTGRES_MIGRATIONS.find((m) => m.version === last)!.name;
+      // The owner brought the schema up to the version before; a role that is not the owner starts the next Countersign.
+      const owner = new pg.Pool({ connectionString: db.url, options: `-c search_path=${schema}` });
+      try {
+        await migratePostgres(owner, 'always', POSTGRES_MIGRATIONS.filter((m) => m.version < last));
+      } finally {
+        await owner.end();
+      }
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}; GRANT CREATE ON SCHEMA ${schema} TO ${role}`));
+      await assert.rejects(
+        open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) } }),
+        (err: Error) => {
+          assert.match(err.message, new RegExp(`: migration ${last} \\(${name}\\) could not be applied as the role ${role}: .+\\. The schema is still at version ${last - 1}; run \`countersign store migrate-schema\` as the role that owns Countersign's tables`));
+          return true;
+        },
+      );
     });
 
     it('lets an auditor holding SELECT only verify the chain, and nothing more', async () => {

@@ -404,6 +404,14 @@ export async function migratePostgres(
             await client.query('COMMIT');
           } catch (err) {
             await client.query('ROLLBACK');
+            // A role that may create tables here but does not own the earlier ones (42501): said in
+            // words, with who should run it, not PostgreSQL's bare "permission denied".
+            if ((err as { code?: unknown }).code === '42501') {
+              const who = (await client.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
+              throw new SchemaVersionError(
+                `migration ${m.version} (${m.name}) could not be applied as the role ${who}: ${(err as Error).message}. The schema is still at version ${version}; run \`countersign store migrate-schema\` as the role that owns Countersign's tables (the one that ran the earlier migrations)`,
+              );
+            }
             throw err;
           }
           version = m.version;
