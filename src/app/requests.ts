@@ -3,7 +3,7 @@
  * the command and its parameters are complete and the requester may ask for it.
  */
 import { neutralise, requestRef } from '../domain/audit';
-import { reasonStart, resolveOperation, type CommandSpec, type ParameterProblem } from '../domain/catalog';
+import { nearFirstWord, reasonStart, resolveOperation, type CommandSpec, type ParameterProblem } from '../domain/catalog';
 import { requirementLabel } from '../domain/quorum';
 import { checkRequestInput } from '../domain/request-input';
 import { operationHash } from '../domain/canonical';
@@ -49,6 +49,9 @@ function splitRunAt(text: string): { body: string; runAt?: string } {
   return { body: command.slice(0, m.index) + text.slice(end), runAt: m[1] };
 }
 
+/** The words Countersign itself answers, whatever the catalog holds: offered for a typo of one ("hepl"). */
+const BUILT_INS = ['help', 'pending', 'status', 'delegate', 'delegations', 'audit', 'break-glass'] as const;
+
 /** What a message asks for. Pure apart from reading the catalog. */
 export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpretation {
   const trimmed = text.trim();
@@ -69,7 +72,7 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   if (!parsed) {
     // The command as typed, without its reason: what is unknown, and what the suggestions are made from.
     const command = trimmed.slice(0, reasonStart(trimmed)).trim() || trimmed;
-    return { kind: 'unknown', text: command, suggestions: deps.config.catalog.suggest(command) };
+    return { kind: 'unknown', text: command, suggestions: [...nearFirstWord(command, BUILT_INS), ...deps.config.catalog.suggest(command)] };
   }
   const check = checkRequestInput(parsed.command, parsed);
   const extra = { ...(parsed.reason ? { reason: parsed.reason } : {}), ...(runAt ? { runAt } : {}) };

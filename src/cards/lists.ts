@@ -62,6 +62,13 @@ export function helpCard(entries: HelpEntry[], sandbox: boolean, { soon, later }
   );
 }
 
+/** When a listed request's wait ends: an open one's expiry, a scheduled one's run (and until when its approval holds). */
+function lineTime(r: ApprovalRequest): string {
+  if (isDecidable(r)) return `, expires ${localTime(r.expiresAt)}`;
+  if (r.state === 'scheduled' && r.runAt) return `, runs at ${localTime(r.runAt)} (approval valid until ${localTime(r.expiresAt)})`;
+  return '';
+}
+
 /**
  * The pending card: each section lists the oldest requests the view holds (at most PENDING_SHOWN,
  * which keeps the card well under the about 100 KB Teams accepts in a message, and readable), then
@@ -70,7 +77,7 @@ export function helpCard(entries: HelpEntry[], sandbox: boolean, { soon, later }
 export function pendingCard(view: PendingView, sandbox: boolean): Card {
   // The requester's words are escaped; the expiry is Teams' DATE/TIME functions, which escaping would break.
   const line = (r: ApprovalRequest) => ({
-    markdown: `${md(`${r.id}: ${r.command} ${Object.values(r.parameters).join(' ')} by ${r.requester.name}, ${stateWords(r.state)}, ${r.approvals.length} of ${plural(r.policy.approvals, 'approval')}`)}${isDecidable(r) ? `, expires ${localTime(r.expiresAt)}` : ''}`,
+    markdown: `${md(`${r.id}: ${r.command} ${Object.values(r.parameters).join(' ')} by ${r.requester.name}, ${stateWords(r.state)}, ${r.approvals.length} of ${plural(r.policy.approvals, 'approval')}`)}${lineTime(r)}`,
   });
   const section = (heading: string, shown: readonly ApprovalRequest[], count: number) => {
     const more = count - shown.length;

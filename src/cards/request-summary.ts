@@ -112,7 +112,7 @@ function kindWords(op: ChangeOperation): string {
     case 'createResourceGroup':
       return 'creates a new, empty resource group';
     case 'resourceAction':
-      return `${op.action} of a running resource`;
+      return `${op.action} of a resource`;
     case 'scaleResource':
       return 'changes capacity';
     case 'setTags':

@@ -119,6 +119,12 @@ export function zonedToUtc([y, mo, d, h, mi, s]: readonly [number, number, numbe
   return at;
 }
 
+/** A stored ISO time as a person reads it in a message that may be read in any zone: "2026-12-24 17:00 UTC". */
+export function utcText(iso: string): string {
+  const at = new Date(iso);
+  return Number.isNaN(at.getTime()) ? iso : describeUntil(at, 'UTC');
+}
+
 /** "2026-12-24 18:00 Europe/Berlin (2026-12-24T17:00:00.000Z)". */
 export function describeUntil(until: Date, zone: string): string {
   const p = partsIn(until, zone);

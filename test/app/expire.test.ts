@@ -1,4 +1,5 @@
 /** Expiry: pending requests past their time to live end expired, once, with nobody left waiting. */
+import { utcText } from '../../src/domain/delegation-time';
 import assert from 'node:assert/strict';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, dave } from '../support/people';
@@ -36,8 +37,8 @@ describe('app: expiring requests', () => {
     assert.deepEqual(
       expired.map((x) => [x.request?.id, x.outcome.detail]),
       [
-        [due.id, `No decision before ${due.expiresAt}.`],
-        [later.id, `No decision before ${later.expiresAt}.`],
+        [due.id, `No decision before ${utcText(due.expiresAt)}.`],
+        [later.id, `No decision before ${utcText(later.expiresAt)}.`],
       ],
     );
     assert.equal((await f.request(due.id)).state, 'expired');

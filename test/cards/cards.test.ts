@@ -164,6 +164,12 @@ describe('cards', () => {
     assert.doesNotMatch(text, /needs\\?_reapproval/);
   });
 
+  it('lists a scheduled request with when it runs and until when its approval holds, as its card says', () => {
+    const later = buildRequest({ id: 'CS-LATER001', requester: alice, state: 'scheduled', runAt: '2026-03-04T02:00:00.000Z', expiresAt: '2026-03-09T10:00:00.000Z' });
+    const text = cardText(pendingCard({ toDecide: [], toDecideCount: 0, mine: [later], mineCount: 1, elsewhereCount: 0 }, false));
+    assert.match(text, /CS-LATER001: .* approved, scheduled, 0 of 1 approval, runs at \{\{DATE\(2026-03-04T02:00:00Z, SHORT\)\}\} \{\{TIME\(2026-03-04T02:00:00Z\)\}\} \(approval valid until \{\{DATE\(2026-03-09T10:00:00Z, SHORT\)\}\} \{\{TIME\(2026-03-09T10:00:00Z\)\}\}\)/);
+  });
+
   it('answers a read-only question with a table: a header row of names, types, locations and tags, one row per resource', () => {
     const card = queryCard({ title: 'Resources in production-api-service', columns: ['Name', 'Type', 'Location', 'Tags'], rows: [['api-service', 'Microsoft.Web/sites', 'westeurope', 'env=production']] }, false);
     const table = (card.body as Record<string, unknown>[]).find((el) => el.type === 'Table') as { rows: { cells: { items: { text: string }[] }[] }[]; firstRowAsHeader: boolean };

@@ -78,8 +78,8 @@ describe('the request card leads with the decision', () => {
       apiVersion: '2024-07-01',
     });
     const restart = (group: string) => buildRequest({ command: 'vm', parameters: { action: 'restart', vm: 'vm-web-01' }, operation: restartIn(group) });
-    assert.match(textsOf(band(requestCard(restart('production-vm')))), /^HIGH RISK: restart of a running resource in PRODUCTION$/);
-    assert.match(textsOf(band(requestCard(restart('staging-vm')))), /^MEDIUM RISK: restart of a running resource$/);
+    assert.match(textsOf(band(requestCard(restart('production-vm')))), /^HIGH RISK: restart of a resource in PRODUCTION$/);
+    assert.match(textsOf(band(requestCard(restart('staging-vm')))), /^MEDIUM RISK: restart of a resource$/);
   });
 
   it('says what will change in plain words, not ARM change types', () => {

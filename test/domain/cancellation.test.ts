@@ -1,3 +1,4 @@
+import { utcText } from '../../src/domain/delegation-time';
 import assert from 'node:assert/strict';
 import { finishExecution, recordProgress, requestCancellation } from '../../src/domain/lifecycle';
 import type { ChangeOperation } from '../../src/domain/operation';
@@ -54,7 +55,7 @@ describe('cancelling a running deployment', () => {
   it('refuses a second cancellation, naming the first', () => {
     const once = accepted(requestCancellation(runningDeployment(), decisionBy(alice))).request;
     const no = refused(requestCancellation(once, decisionBy(bob)));
-    assert.equal(no.message, `Alice Requester already asked to cancel request req-0001 at ${minutesIn(10).toISOString()}.`);
+    assert.equal(no.message, `Alice Requester already asked to cancel request req-0001 at ${utcText(minutesIn(10).toISOString())}.`);
   });
 
   for (const state of ['pending', 'needs_reapproval', 'approved', 'succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'] as RequestState[]) {

@@ -1,3 +1,4 @@
+import { utcText } from '../../src/domain/delegation-time';
 import assert from 'node:assert/strict';
 import { approve, cancel, expire, reject } from '../../src/domain/lifecycle';
 import { RefusalReason } from '../../src/domain/refusal';
@@ -96,7 +97,7 @@ describe('approving a request', () => {
     for (const now of [EXPIRES_AT, new Date(EXPIRES_AT.getTime() + 60_000)]) {
       const no = refused(approve(buildRequest(), decisionBy(bob, { now })));
       assert.equal(no.reason, RefusalReason.Expired);
-      assert.match(no.message, new RegExp(`expired at ${EXPIRES_AT.toISOString()}`));
+      assert.match(no.message, new RegExp(`expired at ${utcText(EXPIRES_AT.toISOString())}`));
     }
     const justInTime = new Date(EXPIRES_AT.getTime() - 1);
     assert.equal(accepted(approve(buildRequest(), decisionBy(bob, { now: justInTime }))).request.state, 'approved');
@@ -207,10 +208,12 @@ describe('cancelling a request', () => {
   });
 
   for (const state of NOT_PENDING) {
-    it(`refuses cancelling a request that is already ${state}`, () => {
-      const no = refused(cancel(requestIn(state), { now: minutesIn(10), actor: alice }));
-      assert.equal(no.reason, RefusalReason.AlreadyDecided);
-      assert.equal(no.message, `Request req-0001 is already ${state}; it can no longer be cancelled.`);
+    it(`refuses cancelling a request that is already ${state}, to its requester and to anyone else alike`, () => {
+      for (const actor of [alice, bob]) {
+        const no = refused(cancel(requestIn(state), { now: minutesIn(10), actor }));
+        assert.equal(no.reason, RefusalReason.AlreadyDecided);
+        assert.equal(no.message, `Request req-0001 is already ${state}; it can no longer be cancelled.`);
+      }
     });
   }
 });
@@ -218,7 +221,7 @@ describe('cancelling a request', () => {
 describe('expiring a request', () => {
   it('expires a pending request at its expiry instant and says why', () => {
     const { request, events } = accepted(expire(buildRequest(), EXPIRES_AT));
-    const detail = `No decision before ${EXPIRES_AT.toISOString()}.`;
+    const detail = `No decision before ${utcText(EXPIRES_AT.toISOString())}.`;
     assert.equal(request.state, 'expired');
     assert.equal(request.outcomeDetail, detail);
     assert.deepEqual(events.map((e) => [e.type, e.outcome, e.actor]), [['request.expired', { result: 'ok', detail }, undefined]]);

@@ -1,3 +1,4 @@
+import { utcText } from '../../src/domain/delegation-time';
 import assert from 'node:assert/strict';
 import { finishExecution, recordProgress, recordStarted, releaseLease, renewLease, resumeExecution, startExecution } from '../../src/domain/lifecycle';
 import { RefusalReason } from '../../src/domain/refusal';
@@ -70,7 +71,7 @@ describe('resuming an execution whose owner died', () => {
   it('refuses while the lease has not expired, naming the owner and the expiry', () => {
     const no = refused(resumeExecution(claimed(), claimB, minutesIn(7.9)));
     assert.equal(no.reason, RefusalReason.LeaseHeld);
-    assert.equal(no.message, `Request req-0001 is being executed by ${claimA.owner} until ${minutesIn(8).toISOString()}.`);
+    assert.equal(no.message, `Request req-0001 is being executed by ${claimA.owner} until ${utcText(minutesIn(8).toISOString())}.`);
   });
 
   it('takes the execution over once the lease expired, keeping the ARM reference to follow, and audits it', () => {

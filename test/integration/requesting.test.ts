@@ -90,6 +90,13 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.equal(lastText(h, from), '[SANDBOX] I don\'t know the command "deplyo production api-service". Did you mean: deploy? Type "help" for the list.');
   });
 
+  it('offers the built-in command a typo was meant to be', async () => {
+    let from = await h.teams.say(people.alice, 'hepl', alicePersonal);
+    assert.equal(lastText(h, from), '[SANDBOX] I don\'t know the command "hepl". Did you mean: help? Type "help" for the list.');
+    from = await h.teams.say(people.alice, 'pendng', alicePersonal);
+    assert.equal(lastText(h, from), '[SANDBOX] I don\'t know the command "pendng". Did you mean: pending? Type "help" for the list.');
+  });
+
   it('refuses a delete or an action of a resource Azure does not have, naming it, and creates nothing', async () => {
     const before = (await h.bot.deps.store.requests.list({})).length;
     let from = await h.teams.say(people.alice, 'delete vm vm-web-01 reason: typo check', opsChannel);

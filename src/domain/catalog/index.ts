@@ -14,6 +14,6 @@ export type {
   ParsedCommand,
   RequesterRule,
 } from './types';
-export { Catalog, reasonStart, tokenize } from './match';
+export { Catalog, nearFirstWord, reasonStart, tokenize } from './match';
 export { checkParameters, checkValue } from './parameters';
 export { asChange, asQuery, placeholdersIn, resolveOperation, type ResolveContext } from './resolve';

@@ -91,6 +91,13 @@ export class Catalog {
   }
 }
 
+/** Of `known` (single words), those the first word of `text` is a slip of the fingers away from. */
+export function nearFirstWord(text: string, known: readonly string[]): string[] {
+  const first = tokenize(text)[0]?.toLowerCase();
+  if (first === undefined || first.length < 3) return [];
+  return known.filter((k) => first !== k && alike(first, k));
+}
+
 /** Words of a sentence that say nothing about which command is meant. */
 const FILLER = new Set(['the', 'please', 'and', 'for', 'with', 'can', 'you', 'could', 'would', 'now', 'our', 'this', 'that', 'some', 'want']);
 
@@ -105,7 +112,7 @@ function nearName(typed: string, name: string): boolean {
 function alike(typed: string, known: string): boolean {
   if (typed === known) return true;
   if (known.length < 3) return false;
-  return levenshtein(typed, known) <= (known.length >= 6 ? 2 : 1);
+  return editDistance(typed, known) <= (known.length >= 6 ? 2 : 1);
 }
 
 function words(text: string): string[] {
@@ -162,16 +169,18 @@ function splitReason(text: string): { body: string; reason?: string } {
   return reason ? { body: text.slice(0, m.index).trim(), reason } : { body: text.slice(0, m.index).trim() };
 }
 
-function levenshtein(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+/**
+ * Edits between two words, two letters swapped counting as one ("hepl" for help, as well as a
+ * letter left out, added or mistyped): the optimal string alignment distance.
+ */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0];
-    dp[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j];
-      dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
-  return dp[b.length];
+  return d[a.length][b.length];
 }

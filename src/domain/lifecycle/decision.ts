@@ -14,6 +14,7 @@ import { assign, eligibleRequirements, filledBy, outstandingText, principalOf, p
 import { type Actor, type Approval, type ApprovalRequest, isDecidable } from '../request';
 import { scheduleIfLater } from './schedule';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
+import { utcText } from '../delegation-time';
 
 export function isPastExpiry(r: ApprovalRequest, now: Date): boolean {
   return now.getTime() >= Date.parse(r.expiresAt);
@@ -25,7 +26,7 @@ function checkDecider(r: ApprovalRequest, ctx: DecisionContext, verb: 'approve' 
     return refuse(r, r.state === 'expired' ? RefusalReason.Expired : RefusalReason.AlreadyDecided, `Request ${r.id} is already ${r.state}; it can no longer be ${verb === 'approve' ? 'approved' : 'rejected'}.`);
   }
   if (isPastExpiry(r, ctx.now)) {
-    return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${r.expiresAt}; ask for it again if it is still needed.`);
+    return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${utcText(r.expiresAt)}; ask for it again if it is still needed.`);
   }
   if (ctx.cardHash !== undefined && ctx.cardHash !== r.operationHash) {
     if (ctx.cardHash.length > 0 && ctx.cardHash.length < r.operationHash.length && r.operationHash.startsWith(ctx.cardHash.toLowerCase())) {
@@ -160,14 +161,16 @@ export function cancellable(r: ApprovalRequest): boolean {
 
 export function cancel(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprover'> & Partial<Pick<DecisionContext, 'isApprover'>>): Transition {
   if (r.state === 'scheduled') return cancelScheduled(r, ctx);
-  if (ctx.actor.aadObjectId.toLowerCase() !== r.requester.aadObjectId.toLowerCase()) {
-    return refuse(r, RefusalReason.NotRequester, `Only ${r.requester.name}, who asked for request ${r.id}, can cancel it.`);
-  }
+  // A finished request can be cancelled by nobody: said first, so that no one reads that its
+  // requester still could (as for an approval).
   if (!isDecidable(r)) {
     return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is already ${r.state}; it can no longer be cancelled.`);
   }
+  if (ctx.actor.aadObjectId.toLowerCase() !== r.requester.aadObjectId.toLowerCase()) {
+    return refuse(r, RefusalReason.NotRequester, `Only ${r.requester.name}, who asked for request ${r.id}, can cancel it.`);
+  }
   if (isPastExpiry(r, ctx.now)) {
-    return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${r.expiresAt}.`);
+    return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${utcText(r.expiresAt)}.`);
   }
   const at = ctx.now.toISOString();
   const updated = next(r, ctx.now, { state: 'cancelled', cancellation: { by: ctx.actor, at } });
@@ -196,15 +199,15 @@ export function expire(r: ApprovalRequest, now: Date): Transition {
   if (!isDecidable(r)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not pending.`);
   if (!isPastExpiry(r, now)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} has not expired yet.`);
   const at = now.toISOString();
-  const detail = `No decision before ${r.expiresAt}.`;
+  const detail = `No decision before ${utcText(r.expiresAt)}.`;
   const updated = next(r, now, { state: 'expired', outcomeDetail: detail });
   return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', at, { result: 'ok', detail })] };
 }
 
 /** The approval's validity ran out before the scheduled run started (Countersign was not running, say). */
 function expireSchedule(r: ApprovalRequest, now: Date): Transition {
-  if (!isPastExpiry(r, now)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is still valid until ${r.expiresAt}.`);
-  const detail = `Not executed: it was scheduled for ${r.runAt ?? '(unknown)'} but had not started when its approval stopped being valid at ${r.expiresAt}. Ask again.`;
+  if (!isPastExpiry(r, now)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is still valid until ${utcText(r.expiresAt)}.`);
+  const detail = `Not executed: it was scheduled for ${r.runAt ? utcText(r.runAt) : '(unknown)'} but had not started when its approval stopped being valid at ${utcText(r.expiresAt)}. Ask again.`;
   const updated = next(r, now, { state: 'expired', outcomeDetail: detail });
   return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', now.toISOString(), { result: 'ok', detail })] };
 }

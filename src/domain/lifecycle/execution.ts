@@ -21,6 +21,7 @@ import type { Actor, Approval, ApprovalRequest, Execution, Requirement } from '.
 import { runsOnBreakGlass } from './break-glass';
 import { scheduleDue, windowOpen } from './schedule';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
+import { utcText } from '../delegation-time';
 
 /** Who claims an execution, until when, and the correlation id its ARM calls will carry. */
 export interface ExecutionClaim {
@@ -196,7 +197,7 @@ export function resumeExecution(r: ApprovalRequest, claim: ExecutionClaim, now: 
   const previous = execution.lease;
   // The claim's own period tells how far ahead a lease can be when the clock did not step (lease-time.ts).
   if (previous && !leaseLapsed(previous.expiresAt, now, claim.leaseUntil.getTime() - now.getTime()) && previous.owner !== claim.owner) {
-    return refuse(r, RefusalReason.LeaseHeld, `Request ${r.id} is being executed by ${previous.owner} until ${previous.expiresAt}.`);
+    return refuse(r, RefusalReason.LeaseHeld, `Request ${r.id} is being executed by ${previous.owner} until ${utcText(previous.expiresAt)}.`);
   }
   const at = now.toISOString();
   const updated = next(r, now, {
@@ -267,7 +268,7 @@ export function requestCancellation(r: ApprovalRequest, ctx: DecisionContext): T
     return refuse(r, RefusalReason.NotCancellable, `Request ${r.id} runs a ${r.operation.kind} operation, which Azure cannot cancel once started; only deployments can be cancelled.`);
   }
   if (execution.cancellation) {
-    return refuse(r, RefusalReason.AlreadyDecided, `${execution.cancellation.by.name} already asked to cancel request ${r.id} at ${execution.cancellation.at}.`);
+    return refuse(r, RefusalReason.AlreadyDecided, `${execution.cancellation.by.name} already asked to cancel request ${r.id} at ${utcText(execution.cancellation.at)}.`);
   }
   const at = ctx.now.toISOString();
   const updated = next(r, ctx.now, { execution: { ...execution, cancellation: { by: ctx.actor, at } } });
