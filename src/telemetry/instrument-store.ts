@@ -45,12 +45,14 @@ export function isInstrumented(store: object): boolean {
 }
 
 export function instrumentStore<S extends Store>(store: S, metrics: CountersignMetrics): S {
+  // Every argument is passed on as given, not listed again here: a parameter a port gains later
+  // (as insert's break-glass limit) would otherwise be dropped without a compile error.
   const audit = overlay<AuditLog>(store.audit, {
-    append: (events) => measured(metrics, 'append', () => store.audit.append(events)),
+    append: (...args) => measured(metrics, 'append', () => store.audit.append(...args)),
   });
   const requests = overlay<RequestStore>(store.requests, {
-    insert: (request, events) => measured(metrics, 'insert', () => store.requests.insert(request, events)),
-    update: (next, expectedVersion, events) => measured(metrics, 'update', () => store.requests.update(next, expectedVersion, events)),
+    insert: (...args) => measured(metrics, 'insert', () => store.requests.insert(...args)),
+    update: (...args) => measured(metrics, 'update', () => store.requests.update(...args)),
   });
   return overlay<S>(store, { audit, requests, [INSTRUMENTED]: true } as unknown as Partial<S>);
 }
