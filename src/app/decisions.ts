@@ -5,17 +5,17 @@
  * (requester or approver) asks Azure to stop it; the request ends when Azure says how it ended.
  */
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
-import { authorityFor } from '../domain/delegation';
+import { authorityFor, type Delegation } from '../domain/delegation';
 import { describeUntil } from '../domain/delegation-time';
-import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, type Transition } from '../domain/lifecycle';
-import { decidingRoles } from '../domain/policy';
+import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, type DecisionContext, type Transition } from '../domain/lifecycle';
+import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { isForeignCard } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { commentRefusal } from './input-gate';
 import { delegationsReceived } from './delegations';
-import { accessForDecision } from './group-access';
+import { accessForDecision, accessForView } from './group-access';
 
 export type Verb = 'approve' | 'reject' | 'cancel' | 'ratify' | 'flag';
 
@@ -85,6 +85,57 @@ export async function clickCard(deps: AppDeps, click: CardClick, hooks: Decision
   return decide(deps, click, hooks);
 }
 
+/** Who decides, with what: the roles they hold now (Entra groups resolved) and the delegations they received. */
+export interface Decider {
+  actor: Actor;
+  access: Pick<AccessPolicy, 'isApproverFor'>;
+  received: Delegation[];
+  now: Date;
+  source?: Source;
+  cardHash?: string | undefined;
+}
+
+function decisionContext(r: ApprovalRequest, who: Omit<Decider, 'received'>): DecisionContext {
+  return {
+    now: who.now,
+    actor: who.actor,
+    ...(who.source ? { source: who.source } : {}),
+    // The roles named when the request was made, held according to the current config.
+    isApprover: (a: Actor) => who.access.isApproverFor(decidingRoles(r), a),
+    // Which quorum requirements a person's roles fill, held according to the current config (groups resolved).
+    holdsAny: (roles: readonly string[], a: Actor) => who.access.isApproverFor(roles, a),
+    ...(who.cardHash !== undefined ? { cardHash: who.cardHash } : {}),
+  };
+}
+
+/**
+ * The approval or rejection this person's click would be: the one rule a click applies and that
+ * `pending` and the personal card ask without saving, so that what they offer is what goes through.
+ */
+export function decision(r: ApprovalRequest, verb: 'approve' | 'reject', who: Decider, comment?: string): Transition {
+  const ctx = decisionContext(r, who);
+  // A delegate decides with the delegator's authority (domain/delegation.ts).
+  const authority = authorityFor(r, who.actor, verb, who.received, who.now, ctx.isApprover);
+  if (!authority.ok) {
+    // A closed, expired or stale request is refused as such; otherwise for the delegation's reason.
+    const plain = verb === 'approve' ? approve(r, ctx) : reject(r, ctx, comment);
+    return !plain.ok && plain.refusal.reason !== RefusalReason.NotAnApprover ? plain : authority;
+  }
+  const decider = { ...ctx, ...(authority.onBehalfOf ? { onBehalfOf: authority.onBehalfOf } : {}), ...(authority.delegationId ? { delegationId: authority.delegationId } : {}) };
+  return verb === 'approve' ? approve(r, decider) : reject(r, decider, comment);
+}
+
+/**
+ * For `pending` and the personal card: whether this person's approve or reject of a request would
+ * go through now (their roles and delegations looked up once for every request asked about).
+ */
+export async function decisionsOf(deps: AppDeps, actor: Actor): Promise<(r: ApprovalRequest, verb: 'approve' | 'reject') => boolean> {
+  const now = deps.clock.now();
+  const received = await delegationsReceived(deps, actor, now);
+  const access = await accessForView(deps, [actor, ...received.map((d) => d.delegator)], deps.config.access.roles.names);
+  return (r, verb) => decision(r, verb, { actor, access, received, now }).ok;
+}
+
 export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks): Promise<ClickResult> {
   const now = deps.clock.now();
   if (!VERBS.includes(click.verb as Verb)) {
@@ -98,30 +149,11 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   const resolved = await accessForDecision(deps, click, received);
   if (!resolved.ok) return refuseClick(deps, click, resolved.refusal, resolved.request);
   const apply = (r: ApprovalRequest): Transition => {
-    // The roles named when the request was made, held according to the current config.
-    const isApprover = (a: Actor) => resolved.access.isApproverFor(decidingRoles(r), a);
-    const ctx = {
-      now,
-      actor: click.actor,
-      source: click.source,
-      isApprover,
-      // Which quorum requirements a person's roles fill, held according to the current config (groups resolved).
-      holdsAny: (roles: readonly string[], a: Actor) => resolved.access.isApproverFor(roles, a),
-      ...(click.cardHash !== undefined ? { cardHash: click.cardHash } : {}),
-    };
+    const ctx = decisionContext(r, { actor: click.actor, access: resolved.access, now, source: click.source, cardHash: click.cardHash });
     if (verb === 'cancel') return r.state === 'executing' ? requestCancellation(r, ctx) : cancel(r, ctx);
     // A break-glass use is reviewed by an approver in person (no delegate): ratified or flagged.
     if (verb === 'ratify' || verb === 'flag') return reviewBreakGlass(r, ctx, verb === 'ratify' ? 'ratified' : 'flagged', click.comment);
-    // A delegate decides with the delegator's authority (domain/delegation.ts).
-    const authority = authorityFor(r, click.actor, verb, received, now, isApprover);
-    if (!authority.ok) {
-      // A closed, expired or stale request is refused as such; otherwise for the delegation's reason.
-      const plain = verb === 'approve' ? approve(r, ctx) : reject(r, ctx, click.comment);
-      return !plain.ok && plain.refusal.reason !== RefusalReason.NotAnApprover ? plain : authority;
-    }
-    const decider = { ...ctx, ...(authority.onBehalfOf ? { onBehalfOf: authority.onBehalfOf } : {}), ...(authority.delegationId ? { delegationId: authority.delegationId } : {}) };
-    if (verb === 'approve') return approve(r, decider);
-    return reject(r, decider, click.comment);
+    return decision(r, verb, { actor: click.actor, access: resolved.access, received, now, source: click.source, cardHash: click.cardHash }, click.comment);
   };
   const outcome = await transact(deps, click.requestId, apply);
   if (!outcome) {

@@ -5,18 +5,20 @@
  * Whoever may not see the request (see `status`) is told there is none.
  */
 import type { ApprovalRequest, Actor } from '../domain/request';
-import { isDecidable } from '../domain/request';
 import { decidingRoles } from '../domain/policy';
 import { cancel, reviewBreakGlass, type DecisionContext } from '../domain/lifecycle';
 import type { AppDeps } from './context';
-import { decider } from './delegations';
+import { decisionsOf } from './decisions';
 import { accessForView } from './group-access';
 import { status } from './queries';
 
 export interface PersonalView {
   request: ApprovalRequest;
   canApprove: boolean;
+  canReject: boolean;
   canCancel: boolean;
+  /** Ratify or flag a break-glass use after it ran. */
+  canReview: boolean;
 }
 
 /**
@@ -40,20 +42,20 @@ export function refreshProblem(requestId: unknown): string | undefined {
 export async function personalView(deps: AppDeps, actor: Actor, requestId: string): Promise<PersonalView | undefined> {
   const request = await status(deps, actor, requestId);
   if (!request) return undefined;
-  const me = actor.aadObjectId.toLowerCase();
-  const isRequester = request.requester.aadObjectId.toLowerCase() === me;
-  const approved = request.approvals.some((a) => a.approver.aadObjectId.toLowerCase() === me);
-  // The review and the cancel are the domain's transitions tried without saving, with the person's
-  // roles as a click would resolve them (Entra groups included): the buttons shown are those whose
-  // click would go through, by the same rule.
+  // Each button is the domain's transition tried without saving, with the person's roles and
+  // delegations as a click would resolve them (Entra groups included): the buttons shown are those
+  // whose click would go through, by the same rule.
+  const would = await decisionsOf(deps, actor);
   const access = await accessForView(deps, [actor], decidingRoles(request));
   const ctx: DecisionContext = { now: deps.clock.now(), actor, isApprover: (a) => access.isApproverFor(decidingRoles(request), a) };
   return {
     request,
-    // Approve and reject while it is open; ratify and flag a break-glass use after it ran.
-    canApprove: (isDecidable(request) && !isRequester && !approved && (await decider(deps, actor))(request)) || reviewBreakGlass(request, ctx, 'ratified').ok,
+    canApprove: would(request, 'approve'),
+    // Also whoever's approval would fill nothing still open (a quorum's met part), but not after their own approval.
+    canReject: would(request, 'reject') && !request.approvals.some((a) => a.approver.aadObjectId.toLowerCase() === actor.aadObjectId.toLowerCase()),
     // The requester while it is open; before a scheduled run, approvers too (as a running deployment).
     canCancel: cancel(request, ctx).ok,
+    canReview: reviewBreakGlass(request, ctx, 'ratified').ok,
   };
 }
 

@@ -7,6 +7,7 @@ import { breakGlassWords, whenItMayRun } from '../domain/policy-words';
 import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import type { AppDeps } from './context';
 import { decider } from './delegations';
+import { decisionsOf } from './decisions';
 import { accessForView, rolesInQuestion } from './group-access';
 import { notifyPolicy } from './notifications';
 import { canonicalRequestId } from '../domain/request-ids';
@@ -97,20 +98,15 @@ const PENDING_PAGE = 500;
 export async function pending(deps: AppDeps, actor: Actor, where: Pick<Source, 'conversationId' | 'conversationType'> = PERSONAL): Promise<PendingView> {
   const now = deps.clock.now().getTime();
   const me = actor.aadObjectId.toLowerCase();
-  const mayDecide = await decider(deps, actor);
+  // Waiting for their decision: what their approval would fill now (decisions.ts), not a copy of its rule.
+  const would = await decisionsOf(deps, actor);
   const view: PendingView = { toDecide: [], toDecideCount: 0, mine: [], mineCount: 0, elsewhereCount: 0 };
   const here = (r: ApprovalRequest) => shownIn(r, where) || (view.elsewhereCount++, false);
   for (let offset = 0; ; offset += PENDING_PAGE) {
     const page = await deps.store.requests.list({ states: [...OPEN_STATES], limit: PENDING_PAGE, offset });
     for (const r of page) {
       if (isDecidable(r) && Date.parse(r.expiresAt) <= now) continue; // expired, not yet swept
-      if (
-        isDecidable(r) &&
-        r.requester.aadObjectId.toLowerCase() !== me &&
-        !r.approvals.some((a) => a.approver.aadObjectId.toLowerCase() === me) &&
-        mayDecide(r) &&
-        here(r)
-      ) {
+      if (would(r, 'approve') && here(r)) {
         if (view.toDecideCount++ < PENDING_SHOWN) view.toDecide.push(r);
       }
       if (r.requester.aadObjectId.toLowerCase() === me && here(r)) {

@@ -40,7 +40,7 @@ export interface RequestCardOptions {
    * The card as one person sees it (Teams' per-person refresh): only the buttons they can use.
    * Absent: the card everyone shares, with every button of the request's state.
    */
-  viewer?: { canApprove: boolean; canCancel: boolean };
+  viewer?: { canApprove: boolean; canReject: boolean; canCancel: boolean; canReview: boolean };
   /** Teams user ids whose client asks for their personal view (refresh.userIds, at most 60). */
   viewerIds?: string[];
 }
@@ -73,7 +73,7 @@ const MAX_VIEWERS = 60;
 export function requestCardView(r: ApprovalRequest, options: RequestCardOptions = {}): object {
   const look = STATE_LOOK[r.state];
   const decidable = isDecidable(r);
-  const viewer = options.viewer ?? { canApprove: true, canCancel: true };
+  const viewer = options.viewer ?? { canApprove: true, canReject: true, canCancel: true, canReview: true };
   return {
     sandbox: r.sandbox,
     hasNotice: !!options.notice,
@@ -94,12 +94,13 @@ export function requestCardView(r: ApprovalRequest, options: RequestCardOptions 
     expiryText: `Expires ${localTime(r.expiresAt)} if nobody decides.`,
     ...resultView(r),
     canApprove: decidable && viewer.canApprove,
+    canReject: decidable && viewer.canReject,
     canCancel: cancellable(r) && viewer.canCancel,
     cancelTitle: r.state === 'scheduled' ? 'Cancel before it runs' : options.viewer ? 'Cancel my request' : 'Cancel (requester only)',
     // Only a deployment can be stopped in Azure once it runs; the requester or an approver may ask.
     canStopRun: stoppable(r),
     // A second person reviews a break-glass use once it ended (decided when clicked: never the requester).
-    canReview: needsReview(r) && viewer.canApprove,
+    canReview: needsReview(r) && viewer.canReview,
   };
 }
 

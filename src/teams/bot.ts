@@ -362,7 +362,7 @@ export class CountersignBot extends TeamsActivityHandler {
       if (!result.request) return message(this.say(notice));
       // The answer replaces the card in the clicker's client: their own view, only the buttons they can use.
       const view = await this.app.personalView(actor, requestId).catch(() => undefined);
-      const viewer = view ? { canApprove: view.canApprove, canCancel: view.canCancel } : { canApprove: false, canCancel: false };
+      const viewer = view ? { canApprove: view.canApprove, canReject: view.canReject, canCancel: view.canCancel, canReview: view.canReview } : { canApprove: false, canReject: false, canCancel: false, canReview: false };
       return cardResponse(requestCard(result.request, { ...this.sharedOptions(result.request), notice, viewer }));
     } catch (err) {
       this.app.log.error({ requestId, verb, err: String(err) }, 'card action failed');
@@ -383,7 +383,7 @@ export class CountersignBot extends TeamsActivityHandler {
   private async personalCard(actor: ReturnType<typeof actorOf>, requestId: string): Promise<AdaptiveCardInvokeResponse> {
     const view = await this.app.personalView(actor, requestId);
     if (!view) return message(this.say(`There is no request ${requestId} that you can see.`));
-    return cardResponse(requestCard(view.request, { ...this.sharedOptions(view.request), viewer: { canApprove: view.canApprove, canCancel: view.canCancel } }));
+    return cardResponse(requestCard(view.request, { ...this.sharedOptions(view.request), viewer: { canApprove: view.canApprove, canReject: view.canReject, canCancel: view.canCancel, canReview: view.canReview } }));
   }
 
   /** The card everyone shares names whose clients ask for their own view. */

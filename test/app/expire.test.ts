@@ -14,6 +14,16 @@ describe('app: expiring requests', () => {
     await settle(f);
   });
 
+  it('offers a request past its time to live to nobody, before the sweep marks it: not in pending, no buttons on the card', async () => {
+    const r = await asked(f, alice, 'delete resource group staging-old');
+    assert.equal((await f.app.personalView(bob, r.id))?.canApprove, true);
+    f.clock.advance(2 * 3600_000);
+    assert.deepEqual((await f.app.pending(bob)).toDecide, []);
+    const view = await f.app.personalView(bob, r.id);
+    assert.deepEqual([view?.canApprove, view?.canReject], [false, false]);
+    assert.equal((await f.request(r.id)).state, 'pending', 'not swept yet');
+  });
+
   it('leaves a request alone until its time to live has passed', async () => {
     const r = await asked(f, alice, 'delete resource group staging-old');
     f.clock.advance(3600_000 - 1);

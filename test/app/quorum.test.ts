@@ -53,6 +53,20 @@ describe('app: a quorum across two roles, with a required reason', () => {
     assert.equal((await f.request(r.id)).state, 'pending');
   });
 
+  it('neither lists nor offers Approve to a second platform approver once platform is met; Reject stays his', async () => {
+    const r = await asked(f, alice, DELETE);
+    assert.deepEqual((await f.app.pending(frank)).toDecide.map((x) => x.id), [r.id], 'before: his approval would fill platform');
+    await click(f, bob, r, 'approve');
+    assert.deepEqual((await f.app.pending(frank)).toDecide, [], 'his approval would fill nothing still open');
+    const view = await f.app.personalView(frank, r.id);
+    assert.deepEqual([view?.canApprove, view?.canReject], [false, true]);
+    const bobs = await f.app.personalView(bob, r.id);
+    assert.deepEqual([bobs?.canApprove, bobs?.canReject], [false, false], 'not after his own approval');
+    const erins = await f.app.personalView(erin, r.id);
+    assert.deepEqual([erins?.canApprove, erins?.canReject], [true, true]);
+    assert.deepEqual((await f.app.pending(erin)).toDecide.map((x) => x.id), [r.id]);
+  });
+
   it('asks for the reason in the form when it is missing, and refuses an evasive one with what a good reason looks like', async () => {
     const meant = f.app.interpret('delete resource group staging-old');
     assert.equal(meant.kind, 'incomplete');

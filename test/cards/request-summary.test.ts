@@ -135,9 +135,9 @@ describe('the request card leads with the decision', () => {
     const shared = requestCard(r, { viewerIds: ['29:alice', '29:bob'] });
     assert.deepEqual(shared.refresh, { action: { type: 'Action.Execute', verb: 'refresh', data: { requestId: r.id, hash: r.operationHash } }, userIds: ['29:alice', '29:bob'] });
     assert.deepEqual(cardActions(shared).map((a) => a.verb), ['approve', 'reject', 'cancel']);
-    assert.deepEqual(cardActions(requestCard(r, { viewer: { canApprove: true, canCancel: false } })).map((a) => a.verb), ['approve', 'reject']);
-    assert.deepEqual(cardActions(requestCard(r, { viewer: { canApprove: false, canCancel: true } })).map((a) => [a.verb, a.title]), [['cancel', 'Cancel my request']]);
-    assert.deepEqual(cardActions(requestCard(r, { viewer: { canApprove: false, canCancel: false } })), []);
+    assert.deepEqual(cardActions(requestCard(r, { viewer: { canApprove: true, canReject: true, canCancel: false, canReview: true } })).map((a) => a.verb), ['approve', 'reject']);
+    assert.deepEqual(cardActions(requestCard(r, { viewer: { canApprove: false, canReject: false, canCancel: true, canReview: false } })).map((a) => [a.verb, a.title]), [['cancel', 'Cancel my request']]);
+    assert.deepEqual(cardActions(requestCard(r, { viewer: { canApprove: false, canReject: false, canCancel: false, canReview: false } })), []);
   });
 
   it('says Azure\'s cause of a failure in one line and links Microsoft\'s documentation', () => {

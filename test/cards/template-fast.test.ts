@@ -59,7 +59,7 @@ describe('compiled card templates', () => {
     );
     let compared = 0;
     for (const r of variants) {
-      for (const options of [{}, { notice: `You approved it. ${HOSTILE}` }, { viewer: { canApprove: false, canCancel: true }, viewerIds: ['29:a', '8:orgid:b'] }]) {
+      for (const options of [{}, { notice: `You approved it. ${HOSTILE}` }, { viewer: { canApprove: false, canReject: false, canCancel: true, canReview: false }, viewerIds: ['29:a', '8:orgid:b'] }]) {
         const view = requestCardView(r, options);
         const got = fast(view);
         assert.ok(got, `${r.state}: the fast path answered`);
