@@ -7,7 +7,7 @@ import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFile
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { exportAudit, exportedEvent } from '../audit/formats/export';
-import { checkEvents, evidenceFiles, signEvidence } from '../audit/access/evidence';
+import { checkEvents, EVENTS_MANIFEST, evidenceFiles, signEvidence } from '../audit/access/evidence';
 import type { EvidenceVerification } from '../audit/access/evidence';
 import { canonicalRequestId, requestIdAsNamed } from '../domain/request-ids';
 import type { AuditRecord } from '../domain/audit';
@@ -61,7 +61,8 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     );
     out.end();
     await finished(out);
-    writeFileSync(path.join(temp, 'events.jsonl.manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    const eventsManifest = { name: EVENTS_MANIFEST, content: `${JSON.stringify(manifest, null, 2)}\n` };
+    writeFileSync(path.join(temp, eventsManifest.name), eventsManifest.content);
 
     const verification = await verifyForEvidence(db, events, opts, io);
     // Loaded only here: the card renderer is not needed by the other audit commands.
@@ -70,7 +71,9 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     const files = evidenceFiles({ requestId, versions, events, verification, renderCard: (r) => requestCard(r) });
     mkdirSync(path.join(temp, 'cards'));
     for (const f of files) writeFileSync(path.join(temp, f.name), f.content);
-    const bundle = signEvidence(requestId, files, createdAt, `cli:${operator}`, signer);
+    // The records' manifest is listed too: it names their export and their SHA-256, so the bundle is
+    // bound to the very records it was made with (not another export of the request, filtered or older).
+    const bundle = signEvidence(requestId, [...files, eventsManifest], createdAt, `cli:${operator}`, signer);
     writeFileSync(path.join(temp, 'manifest.json'), `${JSON.stringify(bundle, null, 2)}\n`);
 
     // A folder that appeared at --out meanwhile (an empty one would be replaced by the rename) is kept.

@@ -184,11 +184,23 @@ async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo):
     io.stdout.write(`The audit records (events.jsonl) were not checked: ${err.message}\n`);
     return EXIT_DAMAGED;
   }
-  // Signed records of another request would pass as an export: they must be this request's.
-  const exported = readManifestFile(manifestFileOf(events)).filter.requestId;
+  // Signed records of another request would pass as an export: they must be this request's, all of
+  // them (an export of some of its types, of a time window, or of one person's records is not).
+  const filter = readManifestFile(manifestFileOf(events)).filter;
+  const exported = filter.requestId;
   if (exported !== manifest.requestId) {
     io.stdout.write(`EVIDENCE BUNDLE DAMAGED: events.jsonl is the export of ${exported ? `request ${exported}'s records` : 'records not of one request'}, not of request ${manifest.requestId}'s.\n`);
     return EXIT_DAMAGED;
+  }
+  const narrowed = Object.entries(filter).filter(([key, value]) => key !== 'requestId' && value !== undefined && !(Array.isArray(value) && value.length === 0));
+  if (narrowed.length > 0) {
+    io.stdout.write(`EVIDENCE BUNDLE DAMAGED: events.jsonl is an export of only some of request ${manifest.requestId}'s records (filtered by ${narrowed.map(([key, value]) => `${key} ${JSON.stringify(value)}`).join(', ')}), not of all of them.\n`);
+    return EXIT_DAMAGED;
+  }
+  if (check.recordsUnbound) {
+    io.stdout.write(
+      `Note: this bundle's manifest does not list events.jsonl.manifest.json (it was made by a Countersign before 2026-12-06), so its records are tied to it only by the request they name: an older or a later complete export of request ${manifest.requestId}'s records would pass as well.\n`,
+    );
   }
   return check.problems.length === 0 && recordsExit === EXIT_OK ? EXIT_OK : EXIT_DAMAGED;
 }

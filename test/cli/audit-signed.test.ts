@@ -659,7 +659,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal((await audit(['evidence', 'CS-EVDD0002', '--out', out, '--data-dir', dataDir])).code, 0);
       const whole = await audit(['verify', '--file', out, '--data-dir', dataDir]);
       assert.equal(whole.code, 0, whole.stdout + whole.stderr);
-      assert.match(whole.stdout, new RegExp(`^Evidence bundle: ${out.replace(/[.]/g, '\\.')}, request CS-EVDD0002, made .* signed with key [0-9a-f]{16}\\.\nEvidence bundle intact: its 7 files are as signed\\.\nSource: .*events\\.jsonl[\\s\\S]*Export intact: 1 records`));
+      assert.match(whole.stdout, new RegExp(`^Evidence bundle: ${out.replace(/[.]/g, '\\.')}, request CS-EVDD0002, made .* signed with key [0-9a-f]{16}\\.\nEvidence bundle intact: its 8 files are as signed\\.\nSource: .*events\\.jsonl[\\s\\S]*Export intact: 1 records`));
       assert.equal((await audit(['verify', '--file', path.join(out, 'manifest.json'), '--data-dir', dataDir])).code, 0, 'its manifest.json names the bundle too');
 
       // What the reviewer did: the card and the summary edited, a file added. The records are untouched.
@@ -704,7 +704,60 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       for (const f of ['events.jsonl', 'events.jsonl.manifest.json']) copyFileSync(path.join(theirs, f), path.join(mine, f));
       const swapped = await audit(['verify', '--file', mine, '--data-dir', dataDir]);
       assert.equal(swapped.code, 2, swapped.stdout);
-      assert.match(swapped.stdout, /Evidence bundle intact[\s\S]*Export intact: 1 records[\s\S]*EVIDENCE BUNDLE DAMAGED: events\.jsonl is the export of request CS-EVDD0005's records, not of request CS-EVDD0004's\.\n$/);
+      assert.match(swapped.stdout, /EVIDENCE BUNDLE DAMAGED:\n  events\.jsonl\.manifest\.json was changed: its SHA-256 is not the one signed\n[\s\S]*Export intact: 1 records[\s\S]*EVIDENCE BUNDLE DAMAGED: events\.jsonl is the export of request CS-EVDD0005's records, not of request CS-EVDD0004's\.\n$/);
+    });
+
+    it('takes only the very records it was made with: not a filtered export of the request, nor an older bundle\'s', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      const r = aRequest('CS-EVDD0007');
+      await store.requests.insert(r, [anEvent('request.created', { request: requestRef('CS-EVDD0007') })]);
+      await store.close();
+      const older = path.join(tmp.dir, 'b7-older');
+      assert.equal((await audit(['evidence', 'CS-EVDD0007', '--out', older, '--data-dir', dataDir])).code, 0);
+      const again = await openSqliteStore({ file: databaseFile(dataDir) });
+      await again.requests.update({ ...r, version: 2, state: 'cancelled' }, 1, [anEvent('request.cancelled', { actor: alice, request: requestRef('CS-EVDD0007') })]);
+      await again.close();
+      const bundle = path.join(tmp.dir, 'b7');
+      assert.equal((await audit(['evidence', 'CS-EVDD0007', '--out', bundle, '--data-dir', dataDir])).code, 0);
+      assert.equal((await audit(['verify', '--file', bundle, '--data-dir', dataDir])).code, 0);
+
+      // A signed export of the request's records of one type (leaving the cancel out), in their place.
+      const filtered = path.join(tmp.dir, 'b7-filtered');
+      mkdirSync(filtered);
+      for (const f of readdirSync(bundle, { recursive: true, withFileTypes: true }).filter((d) => d.isFile())) {
+        const to = path.join(filtered, path.relative(bundle, path.join(f.parentPath, f.name)));
+        mkdirSync(path.dirname(to), { recursive: true });
+        copyFileSync(path.join(f.parentPath, f.name), to);
+      }
+      for (const f of ['events.jsonl', 'events.jsonl.manifest.json']) rmSync(path.join(filtered, f));
+      const exported = await audit(['export', '--format', 'jsonl', '--request', 'CS-EVDD0007', '--type', 'request.created', '--out', path.join(filtered, 'events.jsonl'), '--data-dir', dataDir]);
+      assert.equal(exported.code, 0, exported.stderr);
+      const some = await audit(['verify', '--file', filtered, '--data-dir', dataDir]);
+      assert.equal(some.code, 2, some.stdout);
+      assert.match(some.stdout, /EVIDENCE BUNDLE DAMAGED:\n  events\.jsonl\.manifest\.json was changed: its SHA-256 is not the one signed\n/);
+      assert.match(some.stdout, /EVIDENCE BUNDLE DAMAGED: events\.jsonl is an export of only some of request CS-EVDD0007's records \(filtered by types \["request\.created"\]\), not of all of them\.\n$/);
+
+      // The older bundle's records of the same request, complete when it was made.
+      for (const f of ['events.jsonl', 'events.jsonl.manifest.json']) copyFileSync(path.join(older, f), path.join(bundle, f));
+      const stale = await audit(['verify', '--file', bundle, '--data-dir', dataDir]);
+      assert.equal(stale.code, 2, stale.stdout);
+      assert.match(stale.stdout, /EVIDENCE BUNDLE DAMAGED:\n  events\.jsonl\.manifest\.json was changed: its SHA-256 is not the one signed\n/);
+    });
+
+    it('checks a bundle made before its manifest listed its records\' manifest, saying what that leaves unchecked', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      await store.requests.insert(aRequest('CS-EVDD0008'), [anEvent('request.created', { request: requestRef('CS-EVDD0008') })]);
+      await store.close();
+      const out = path.join(tmp.dir, 'b8');
+      assert.equal((await audit(['evidence', 'CS-EVDD0008', '--out', out, '--data-dir', dataDir])).code, 0);
+      // As the earlier version signed it: every file but the records and their manifest.
+      const manifestFile = path.join(out, 'manifest.json');
+      const { signature: _old, ...body } = JSON.parse(readFileSync(manifestFile, 'utf8')) as { files: Record<string, string>; signature: string };
+      delete body.files['events.jsonl.manifest.json'];
+      writeFileSync(manifestFile, JSON.stringify({ ...body, signature: loadOrCreateSigningKey(dataDir).sign('evidence', canonicalJson(body)) }));
+      const r = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(r.code, 0, r.stdout);
+      assert.match(r.stdout, /Evidence bundle intact: its 7 files are as signed\.\n[\s\S]*Note: this bundle's manifest does not list events\.jsonl\.manifest\.json \(it was made by a Countersign before 2026-12-06\), so its records are tied to it only by the request they name/);
     });
 
     it('takes the request id as people type it in chat, as the export does', async () => {

@@ -126,14 +126,22 @@ export function signEvidence(requestId: string, files: EvidenceFile[], createdAt
 /** The name of a bundle's signed list of its files. */
 export const EVIDENCE_MANIFEST = 'manifest.json';
 
-/** A bundle's audit records and their signed export manifest: not in its list, signed on their own. */
-const EVIDENCE_RECORDS: readonly string[] = ['events.jsonl', 'events.jsonl.manifest.json'];
+/** The signed export manifest of a bundle's audit records, listed in the bundle's own manifest since 2026-12-06. */
+export const EVENTS_MANIFEST = 'events.jsonl.manifest.json';
+
+/** A bundle's audit records and their signed export manifest: the records are signed by that manifest, not listed. */
+const EVIDENCE_RECORDS: readonly string[] = ['events.jsonl', EVENTS_MANIFEST];
 
 /** What checking a bundle found: `problems` empty when every file is as signed. */
 export interface EvidenceCheck {
   manifest: EvidenceManifest;
   files: number;
   problems: string[];
+  /**
+   * The bundle's manifest does not list its records' manifest (made before it did): the records are
+   * then tied to the bundle only by the request they name, not to the export it was made with.
+   */
+  recordsUnbound: boolean;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -179,7 +187,7 @@ export function checkEvidence(manifest: EvidenceManifest, verifier: AuditVerifie
   // The audit records are signed by their own export manifest (checked next), not listed here.
   for (const name of EVIDENCE_RECORDS) if (!names.includes(name)) problems.push(`${name} is missing`);
   for (const name of names) if (!Object.hasOwn(manifest.files, name) && !EVIDENCE_RECORDS.includes(name)) problems.push(`${name} is not one of the bundle's files (added since it was signed)`);
-  return { manifest, files: listed.length, problems };
+  return { manifest, files: listed.length, problems, recordsUnbound: !Object.hasOwn(manifest.files, EVENTS_MANIFEST) };
 }
 
 /**
