@@ -67,8 +67,18 @@ export class EdgeAdapter extends CloudAdapter {
       // botframework-connector's AuthenticationError carries the status it means: 401 for a bad or
       // missing token, 500 when the OpenID metadata or keys could not be loaded.
       const status = (err as { statusCode?: unknown })?.statusCode;
-      if (status === 401 || status === 403) return { kind: 'unauthenticated', reason: messageOf(err) };
+      if (status === 401 || status === 403 || isTokenError(err)) return { kind: 'unauthenticated', reason: messageOf(err) };
       return { kind: 'auth-unavailable', reason: messageOf(err) };
     }
   }
+}
+
+/**
+ * jsonwebtoken's own errors, which botframework-connector lets through without a status: a signature
+ * that does not match the key (forged), none at all (alg none), a malformed token, one not valid yet.
+ * The keys were there to check it against, so it is a bad token (401), not authentication down (503).
+ */
+function isTokenError(err: unknown): boolean {
+  const name = (err as { name?: unknown } | null)?.name;
+  return name === 'JsonWebTokenError' || name === 'NotBeforeError' || name === 'TokenExpiredError';
 }

@@ -107,7 +107,9 @@ export class CountersignBot extends TeamsActivityHandler {
   protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
     if (context.activity.name !== 'adaptiveCard/action') {
       // An invoke Countersign has no use for is the sender's mistake (400), not a server failure (501).
-      const answer = await super.onInvokeActivity(context);
+      // botbuilder reads some of them (fileConsent/invoke, composeExtension/submitAction) before it
+      // finds no handler, and throws on one without its value: the same answer, not a failed turn.
+      const answer = await super.onInvokeActivity(context).catch(() => ({ status: 501 }));
       const name = context.activity.name;
       const error = typeof name === 'string' && name
         ? `Countersign does not handle "${name.slice(0, 64)}" invokes (only adaptiveCard/action).`

@@ -99,6 +99,13 @@ describe('activities validated at the edge', function () {
       assert.deepEqual([unnamed.status, JSON.parse(unnamed.text)], [400, { error: 'This invoke has no name; Countersign handles only adaptiveCard/action invokes.' }]);
       const other = await post(h, JSON.stringify(invoke({ name: 'composeExtension/query' })));
       assert.deepEqual([other.status, JSON.parse(other.text)], [400, { error: 'Countersign does not handle "composeExtension/query" invokes (only adaptiveCard/action).' }]);
+      // Two that botbuilder reads before finding no handler, sent without their value: the same answer, no failed turn.
+      for (const name of ['fileConsent/invoke', 'composeExtension/submitAction']) {
+        const { value: _none, ...bare } = invoke({ name });
+        const r = await post(h, JSON.stringify(bare));
+        assert.deepEqual([r.status, JSON.parse(r.text)], [400, { error: `Countersign does not handle "${name}" invokes (only adaptiveCard/action).` }]);
+      }
+      assert.ok(!h.logs.some((l) => l.msg === 'turn failed'), 'no turn failed');
     });
 
     it('answers malformed JSON in the documented form, not with the body parser\'s words', async () => {

@@ -3,8 +3,10 @@
  * bot runs only on loopback and refuses to listen anywhere else.
  */
 import assert from 'node:assert/strict';
+import { createSign, generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { checkAuthenticationOff, checkListenAddress, StartupError, startCountersign } from '../../src/composition-root';
 import { loadConfig } from '../../src/config/load';
 import { readSettings, SettingsError } from '../../src/settings';
@@ -37,6 +39,45 @@ describe('inbound authentication', function () {
       assert.ok(!JSON.stringify(h.logs).includes('not-a-real-secret'), 'the app password never reaches the logs');
     } finally {
       await h.stop();
+    }
+  });
+
+  it('answers a token with a forged or missing signature 401 invalid-token, as any bad token, not as an outage', async () => {
+    // A local stand-in for the Bot Framework's OpenID metadata and signing keys: the keys are there and work.
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk = publicKey.export({ format: 'jwk' });
+    const issuer = http.createServer((req, res) => {
+      const base = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(req.url === '/keys' ? { keys: [{ kty: 'RSA', kid: 'k1', n: jwk.n, e: jwk.e, endorsements: ['msteams'] }] } : { issuer: 'https://api.botframework.com', jwks_uri: `${base}/keys` }));
+    });
+    await new Promise<void>((resolve) => issuer.listen(0, '127.0.0.1', resolve));
+    const metadata = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}/v1/.well-known/openidconfiguration`;
+    const h = await startHarness({ env: { MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-secret', BotOpenIdMetadata: metadata } });
+    try {
+      const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const now = Math.floor(Date.now() / 1000);
+      const claims = b64({ iss: 'https://api.botframework.com', aud: APP_ID, iat: now, nbf: now, exp: now + 600, serviceurl: h.connector.url });
+      const signed = (header: object) => {
+        const head = `${b64(header)}.${claims}`;
+        return `${head}.${createSign('RSA-SHA256').update(head).sign(privateKey).toString('base64url')}`;
+      };
+      const good = signed({ alg: 'RS256', typ: 'JWT', kid: 'k1' });
+      const activity = h.teams.activity(people.alice, opsChannel, { type: 'message', text: 'help' });
+      const send = (token: string) => fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(activity) });
+      assert.equal((await send(good)).status, 200, 'the keys work: a token signed with them is taken');
+      const forged = [`${good.slice(0, -4)}AAAA`, `${b64({ alg: 'none', typ: 'JWT', kid: 'k1' })}.${claims}.`, `${good.split('.').slice(0, 2).join('.')}.${'x'.repeat(342)}`];
+      const refusals = async () => (await auditOf(h)).filter((e) => e.type === 'auth.refused');
+      for (const token of forged) {
+        const r = await send(token);
+        assert.equal(r.status, 401, await r.text());
+      }
+      const refused = await eventually('the refusals are in the audit', async () => ((await refusals()).length >= forged.length ? refusals() : undefined));
+      assert.deepEqual(refused.map((e) => e.outcome.reason), forged.map(() => 'invalid-token'));
+      assert.ok(!h.logs.some((l) => l.msg === 'Bot Framework authentication unavailable'), 'no outage is reported');
+    } finally {
+      await h.stop();
+      await new Promise<void>((resolve) => issuer.close(() => resolve()));
     }
   });
 
