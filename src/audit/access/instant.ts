@@ -1,7 +1,7 @@
 /** Reading the times people type (CLI options, the Teams `audit export` command) as audit times. */
 
 const ISO_INSTANT =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 export class InstantError extends Error {
   constructor(readonly value: string) {
@@ -13,17 +13,21 @@ export class InstantError extends Error {
 /**
  * An ISO-8601 date (midnight UTC) or date-time, as a canonical UTC instant (Date#toISOString), the
  * form audit times are stored in. A date-time without a zone is taken as UTC, never local time.
+ * Records are timed to the millisecond: a time given more finely is moved up to the next millisecond,
+ * which keeps exactly the records the bound asked for (at or after a `from`, before a `to`).
  */
 export function parseInstant(value: string): string {
   const text = value.trim();
   const m = ISO_INSTANT.exec(text);
   if (!m) throw new InstantError(value);
-  const [, y, mo, d, h = '00', mi = '00', s = '00', zone] = m;
+  const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', zone] = m;
   const daysInMonth = new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
   if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > daysInMonth) throw new InstantError(value);
   if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) throw new InstantError(value);
   const withZone = m[4] === undefined ? `${text}T00:00:00Z` : zone ? text : `${text}Z`;
   const ms = Date.parse(withZone);
   if (Number.isNaN(ms)) throw new InstantError(value);
-  return new Date(ms).toISOString();
+  // Date.parse drops what is finer than a millisecond: anything there moves the bound up one.
+  const finer = /[1-9]/.test(fraction.slice(3)) ? 1 : 0;
+  return new Date(ms + finer).toISOString();
 }

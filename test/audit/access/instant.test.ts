@@ -1,0 +1,25 @@
+/** The times people type as export bounds: read as audit times, to the millisecond records carry. */
+import assert from 'node:assert/strict';
+import { InstantError, parseInstant } from '../../../src/audit/access/instant';
+
+describe('reading an export bound', () => {
+  it('reads a date as midnight UTC and a date-time without a zone as UTC', () => {
+    assert.equal(parseInstant('2026-11-02'), '2026-11-02T00:00:00.000Z');
+    assert.equal(parseInstant('2026-11-02T09:30'), '2026-11-02T09:30:00.000Z');
+    assert.equal(parseInstant('2026-11-02T09:30:00+01:00'), '2026-11-02T08:30:00.000Z');
+  });
+
+  it('moves a time given finer than a millisecond up to the next one, so the bound keeps exactly the records asked for', () => {
+    // A record at .446 is before a from of .4461 (left out), and one at .999 is before a to of .9991 (kept).
+    assert.equal(parseInstant('2026-12-06T02:45:50.4461Z'), '2026-12-06T02:45:50.447Z');
+    assert.equal(parseInstant('2026-12-06T02:45:55.9991Z'), '2026-12-06T02:45:56.000Z');
+    assert.equal(parseInstant('2026-12-06T02:45:50.446000001Z'), '2026-12-06T02:45:50.447Z');
+    // Zeros past the millisecond are the millisecond itself.
+    assert.equal(parseInstant('2026-12-06T02:45:50.446000Z'), '2026-12-06T02:45:50.446Z');
+    assert.equal(parseInstant('2026-12-06T02:45:50.4Z'), '2026-12-06T02:45:50.400Z');
+  });
+
+  it('refuses what is not an ISO-8601 date or date-time, or does not exist', () => {
+    for (const bad of ['last tuesday', '2026-02-30', '2026-11-02T24:00', '2026-11-02T09:30:00.1234567890Z']) assert.throws(() => parseInstant(bad), InstantError, bad);
+  });
+});
