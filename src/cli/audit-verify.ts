@@ -227,6 +227,12 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
   const warnings = [...chain.warnings, ...checkpoints.triggerWarnings];
   io.stdout.write(verificationReport(db.where, chain, warnings, checkpoints.result.problems));
   io.stdout.write(checkpointReport(checkpoints.result, keySourceOf(opts, db.dataDir, io), !opts.publicKey));
+  // Every copy checked is one whoever can write the data directory can delete: a cut back to an
+  // earlier checkpoint (the later ones deleted with the records after it) needs no key, and only a
+  // copy kept elsewhere shows it.
+  if (checkpoints.result.checked > 0 && checkpoints.result.problems.length === 0 && !(opts.checkpoints?.length)) {
+    io.stdout.write('NOTE: the checkpoints checked are all on this host; a log cut back to an earlier checkpoint is caught only against a copy kept elsewhere: countersign audit verify --checkpoints <file>.\n');
+  }
   const gone = chain.requestsWithoutRow;
   if (chain.missingTables.length > 0) {
     io.stdout.write(`DATABASE DAMAGED: ${chain.missingTables.length === 1 ? 'the table' : 'the tables'} ${chain.missingTables.join(', ')} ${chain.missingTables.length === 1 ? 'is' : 'are'} missing from the database (dropped or renamed): a start is refused. Restore the database from a backup (docs/faults.md).\n`);

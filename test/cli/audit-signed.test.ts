@@ -423,6 +423,29 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(v.stdout, /truncated\): .*shipped-checkpoints\.jsonl\) names record 12/);
     });
 
+    it('says its checkpoints came from this host only: a log cut back to an earlier checkpoint shows only against a copy kept elsewhere', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]); // of record 12; its own record is 13
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      await store.audit.append([anEvent('request.created', { request: requestRef('CS-LATER001') })]);
+      await store.close();
+      await audit(['checkpoint', '--data-dir', dataDir]); // of record 14; its own record is 15
+      const shipped = path.join(tmp.dir, 'shipped-checkpoints.jsonl');
+      copyFileSync(checkpointFileOf(dataDir), shipped);
+      // Without the key: the later checkpoint deleted from the table, the file and the chain, with the records after the first.
+      const schema = new Database(databaseFile(dataDir));
+      const triggers = schema.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN ('audit_log_no_delete', 'audit_log_no_update', 'audit_log_chain', 'audit_checkpoints_no_delete')").all() as { sql: string }[];
+      schema.close();
+      tamper(`DELETE FROM audit_log WHERE seq > 13; DELETE FROM audit_checkpoints WHERE seq > 12;\n${triggers.map((t) => `${t.sql};`).join('\n')}`);
+      writeFileSync(checkpointFileOf(dataDir), `${readFileSync(checkpointFileOf(dataDir), 'utf8').split('\n')[0]}\n`);
+      const local = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(local.code, 0, local.stdout);
+      assert.match(local.stdout, /NOTE: the checkpoints checked are all on this host; a log cut back to an earlier checkpoint is caught only against a copy kept elsewhere: countersign audit verify --checkpoints <file>\.\n/);
+      const v = await audit(['verify', '--data-dir', dataDir, '--checkpoints', shipped]);
+      assert.equal(v.code, 2, v.stdout);
+      assert.match(v.stdout, /truncated\): .*shipped-checkpoints\.jsonl\) names record 14/);
+      assert.doesNotMatch(v.stdout, /all on this host/);
+    });
+
     /** The data directory's key pair replaced by a new one (the key id of the new one). */
     function replaceKey(): string {
       const other = path.join(tmp.dir, `other-key-${Date.now()}`);
