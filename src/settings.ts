@@ -267,6 +267,25 @@ export function secretValues(env: NodeJS.ProcessEnv, appPassword: string): strin
   return [...new Set([appPassword, variable(env, 'MicrosoftAppPassword'), variable(env, 'AZURE_CLIENT_SECRET')])].filter((s): s is string => !!s);
 }
 
+/**
+ * Where channel tokens' signing keys are found: an https URL (http only on this machine, for a
+ * local stand-in). A wrong one would let the bot start and answer every activity 503 for good.
+ */
+function readOpenIdMetadata(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new SettingsError('BotOpenIdMetadata', `must be the https URL of the Bot Framework's OpenID metadata, such as https://login.botframework.com/v1/.well-known/openidconfiguration, got "${text}"`);
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (!(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) || !url.hostname) {
+    throw new SettingsError('BotOpenIdMetadata', `must be an https URL (http only on this machine's loopback), got "${text}"`);
+  }
+  return text;
+}
+
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const port = readPort(env, 'PORT', 3978);
   const type = (variable(env, 'MicrosoftAppType') ?? 'MultiTenant') as MicrosoftAppType;
@@ -280,7 +299,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   }
   const host = variable(env, 'COUNTERSIGN_HOST') ?? '127.0.0.1';
   const password = variable(env, 'MicrosoftAppPassword') ?? '';
-  const openIdMetadataUrl = variable(env, 'BotOpenIdMetadata');
+  const openIdMetadataUrl = readOpenIdMetadata(variable(env, 'BotOpenIdMetadata'));
   return {
     port,
     host,

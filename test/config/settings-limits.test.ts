@@ -21,6 +21,13 @@ describe('settings of the boundary limits', () => {
     assert.throws(() => readSettings({ COUNTERSIGN_REQUESTS_PER_HOUR: '2.5' }), /COUNTERSIGN_REQUESTS_PER_HOUR: must be a whole number/);
   });
 
+  it('refuses an OpenID metadata location that is no https URL, naming the variable (http only on loopback)', () => {
+    assert.throws(() => readSettings({ BotOpenIdMetadata: 'notaurl' }), (e: Error) => e instanceof SettingsError && /^BotOpenIdMetadata: must be the https URL of the Bot Framework's OpenID metadata, .*got "notaurl"$/.test(e.message));
+    assert.throws(() => readSettings({ BotOpenIdMetadata: 'http://login.example/openid' }), /BotOpenIdMetadata: must be an https URL \(http only on this machine's loopback\), got "http:\/\/login\.example\/openid"$/);
+    assert.throws(() => readSettings({ BotOpenIdMetadata: 'ftp://login.example/openid' }), /BotOpenIdMetadata: must be an https URL/);
+    assert.equal(readSettings({ BotOpenIdMetadata: 'http://127.0.0.1:4000/v1/.well-known/openidconfiguration' }).microsoftApp.openIdMetadataUrl, 'http://127.0.0.1:4000/v1/.well-known/openidconfiguration');
+  });
+
   it("suggests durations of each setting's own scale when one is wrong", () => {
     // A wait of about 5 s is not offered hours; the one without a lower bound does not claim 'at least 0 ms'.
     assert.equal(readSettings({ COUNTERSIGN_STORE_LOCK_WAIT: '750ms' }).storeLockWaitMs, 750);
