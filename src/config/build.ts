@@ -40,6 +40,7 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
     if (seen.has(c.name)) at(['commands', i, 'name'], `command "${c.name}" is declared twice`);
     seen.add(c.name);
   });
+  checkRepeated(input, at);
   const auditorRoles = input.audit?.auditorRoles ?? [];
   auditorRoles.forEach((r, i) => {
     if (!Object.hasOwn(input.roles, r)) at(['audit', 'auditorRoles', i], `role "${r}" is not declared under roles${didYouMean(r, Object.keys(input.roles))} (declared: ${Object.keys(input.roles).join(', ')})`);
@@ -74,6 +75,29 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
     access: new AccessPolicy(input.tenants, new Roles(input.roles)),
     loadTemplate,
   };
+}
+
+/**
+ * A name or value given twice in a list where each must be one: two parameters of one name (which
+ * would a `{name}` or `name=` mean?), a value allowed twice, a member listed twice in a role.
+ */
+function checkRepeated(input: RawConfig, at: At): void {
+  const twice = (values: readonly string[], each: (index: number, value: string) => void) => {
+    const seen = new Set<string>();
+    values.forEach((v, i) => {
+      const key = v.toLowerCase();
+      if (seen.has(key)) each(i, v);
+      seen.add(key);
+    });
+  };
+  input.commands.forEach((c, i) => {
+    const parameters = c.parameters ?? [];
+    twice(parameters.map((p) => p.name), (j, name) => at(['commands', i, 'parameters', j, 'name'], `parameter "${name}" is declared twice in "${c.name}": give each parameter its own name`));
+    parameters.forEach((p, j) => twice((p.allowed ?? []).map(String), (k, value) => at(['commands', i, 'parameters', j, 'allowed', k], `value "${value}" is listed twice`)));
+  });
+  for (const [role, members] of Object.entries(input.roles)) {
+    twice(members.map(String), (k, member) => at(['roles', role, k], `"${member}" is listed twice in role ${role}`));
+  }
 }
 
 /** The longest `delegation.maxDuration` may be: an absence longer than a quarter is a change of roles. */

@@ -142,6 +142,24 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     assertRefused('duplicate-command.yaml', { key: 'commands[2].name', at: ['- name: drop group', 2], problem: /^command "drop group" is declared twice$/ });
   });
 
+  it('refuses a parameter name, an allowed value or a role member given twice, at the second', () => {
+    const base = fs.readFileSync(fixture('valid-minimal.yaml'), 'utf8');
+    const twice = base
+      .replace('      - name: group\n        pattern: "^[a-z0-9-]+$"\n', '      - name: group\n        pattern: "^[a-z0-9-]+$"\n      - name: Group\n')
+      .replace('allowed: [production, staging]', 'allowed: [production, staging, production]')
+      .replace('  approvers:\n    - 22222222-2222-4222-8222-222222222222\n', '  approvers:\n    - 22222222-2222-4222-8222-222222222222\n    - 22222222-2222-4222-8222-222222222222\n');
+    assert.notEqual(twice, base);
+    const problems = problemsOf(twice);
+    assert.deepEqual(
+      problems.map((p) => [p.key, p.problem]),
+      [
+        ['commands[0].parameters[1].name', 'parameter "Group" is declared twice in "drop group": give each parameter its own name'],
+        ['commands[1].parameters[0].allowed[2]', 'value "production" is listed twice'],
+        ['roles.approvers[1]', '"22222222-2222-4222-8222-222222222222" is listed twice in role approvers'],
+      ],
+    );
+  });
+
   it('refuses a command named with a word Countersign answers itself', () => {
     assertRefused('reserved-command.yaml', { key: 'commands[2].name', at: '- name: status groups', problem: /^"status" is a built-in command word; choose another name$/ });
   });
