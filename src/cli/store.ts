@@ -88,7 +88,7 @@ async function migrateFromSqlite(fromOption: string, io: AuditCliIo): Promise<nu
       return EXIT_DAMAGED;
     }
     io.stdout.write(
-      `Moved. Keep ${file} as it is, the record of the move: set it aside with the checkpoint file that vouches for it (docs/postgresql.md, "Moving an existing SQLite installation"), then start the bots with COUNTERSIGN_STORE=postgres.\n`,
+      `Moved. Keep ${file} as it is, the record of the move: set it aside with a copy of the checkpoint file that vouches for it, and leave the checkpoint file itself where it is: PostgreSQL holds the same checkpoints (docs/postgresql.md, "Moving an existing SQLite installation"), then start the bots with COUNTERSIGN_STORE=postgres.\n`,
     );
     return EXIT_OK;
   } finally {

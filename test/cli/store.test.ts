@@ -96,7 +96,7 @@ describe('countersign store', function () {
     const total = COUNT + 41;
     assert.match(r.stderr, new RegExp(`Copying audit_log: ${total.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows`));
     assert.match(r.stdout, new RegExp(`Audit chain intact: ${total} records, seq 1 to ${total}\\.`));
-    assert.match(r.stdout, /Moved\. Keep .* as it is, the record of the move: set it aside with the checkpoint file that vouches for it/);
+    assert.match(r.stdout, /Moved\. Keep .* as it is, the record of the move: set it aside with a copy of the checkpoint file that vouches for it, and leave the checkpoint file itself where it is/);
 
     const sqlite = new Database(file, { readonly: true });
     const pg = await db.superuser();
