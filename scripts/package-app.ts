@@ -6,7 +6,7 @@
  *
  * Settings: MicrosoftAppId (required), COUNTERSIGN_PUBLIC_URL (required, https), TEAMS_APP_ID
  * (default: derived from the bot id), TEAMS_APP_VERSION (default: package.json version),
- * TEAMS_DEVELOPER_URL (default: the public URL), TEAMS_PRIVACY_URL, TEAMS_TERMS_URL (default: the developer URL).
+ * TEAMS_DEVELOPER_URL (default: the public URL's origin), TEAMS_PRIVACY_URL, TEAMS_TERMS_URL (default: the developer URL).
  */
 import fs from 'node:fs';
 import path from 'node:path';

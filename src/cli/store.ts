@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { SettingsError } from '../settings';
 import type { PostgresSettings } from '../settings';
-import { copySqliteToPostgres, openPostgresStore, PostgresStartupError, TargetNotEmptyError, verifyPostgresAuditLog } from '../store/postgres';
+import { copySqliteToPostgres, EXPECTED_SCHEMA_VERSION, openPostgresStore, PostgresStartupError, TargetNotEmptyError, verifyPostgresAuditLog } from '../store/postgres';
 import type { CopyProgress, MigrateMode } from '../store/postgres';
 import { backupSqliteStore, BackupTargetExistsError, openSqliteAuditReader, verifySqliteAuditLog } from '../store/sqlite';
 import { postgresDatabaseConnection } from './audit-database';
@@ -32,10 +32,10 @@ function postgresSettings(io: AuditCliIo, command: string): PostgresSettings {
   return settings.postgres;
 }
 
-async function openTarget(io: AuditCliIo, command: string, migrate: MigrateMode) {
+async function openTarget(io: AuditCliIo, command: string, migrate: MigrateMode, applied?: { version: number; name: string }[]) {
   const connection = postgresDatabaseConnection(postgresSettings(io, command));
   try {
-    return await openPostgresStore({ connection, migrate });
+    return await openPostgresStore({ connection, migrate, ...(applied ? { applied } : {}) });
   } catch (err) {
     if (err instanceof PostgresStartupError) throw new AuditInputError(err.message);
     throw err;
@@ -44,9 +44,15 @@ async function openTarget(io: AuditCliIo, command: string, migrate: MigrateMode)
 
 /** Upgrades the schema to the version this Countersign expects (run as the schema's owner). */
 async function migrateSchema(io: AuditCliIo): Promise<number> {
-  const store = await openTarget(io, 'store migrate-schema', 'always');
+  const applied: { version: number; name: string }[] = [];
+  const store = await openTarget(io, 'store migrate-schema', 'always', applied);
   await store.close();
-  io.stdout.write(`The schema of ${store.target} is at the version this Countersign expects.\n`);
+  if (applied.length === 0) {
+    io.stdout.write(`The schema of ${store.target} was already at the version this Countersign expects (${EXPECTED_SCHEMA_VERSION}): nothing to do.\n`);
+  } else {
+    const each = applied.map((m) => `  ${m.version}: ${m.name}`).join('\n');
+    io.stdout.write(`Applied ${applied.length === 1 ? 'migration' : `${applied.length} migrations`} to the schema of ${store.target}:\n${each}\nIt is now at the version this Countersign expects (${EXPECTED_SCHEMA_VERSION}).\n`);
+  }
   return EXIT_OK;
 }
 

@@ -15,6 +15,7 @@ import type { AuditCliIo } from '../../src/cli/audit-io';
 import { databaseFile } from '../../src/settings';
 import { backupSqliteStore, migrate, MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
 import { aRequest, alice, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
+import { POSTGRES_MIGRATIONS } from '../../src/store/postgres';
 import { createTestDatabase } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
 import { audit, Capture } from './run-audit';
@@ -171,7 +172,11 @@ describe('countersign store', function () {
   it('creates the schema as its owner with migrate-schema', async () => {
     const r = await store(['migrate-schema'], env, tmp.dir);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /is at the version this Countersign expects/);
+    const last = POSTGRES_MIGRATIONS.at(-1)!;
+    assert.match(r.stdout, new RegExp(`^Applied ${POSTGRES_MIGRATIONS.length} migrations to the schema of postgres://.*:\n  1: [^\n]+\n[\\s\\S]*  ${last.version}: [^\n]+\nIt is now at the version this Countersign expects \\(${last.version}\\)\\.\n$`));
+    const again = await store(['migrate-schema'], env, tmp.dir);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, new RegExp(`^The schema of postgres://.* was already at the version this Countersign expects \\(${last.version}\\): nothing to do\\.\n$`));
   });
 
   it('backs up a SQLite store online into a copy that audit verify accepts, and never overwrites', async () => {

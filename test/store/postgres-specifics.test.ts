@@ -441,6 +441,16 @@ describe('PostgreSQL store, several instances on one database', function () {
     );
   });
 
+  it('names a schema that does not exist, and the variable that names it, instead of asking for a migration that cannot run', async () => {
+    const missing = `${schema}_none`;
+    for (const migrate of ['auto', 'always'] as const) {
+      await assert.rejects(
+        openPostgresStore({ connection: { ...connection, schema: missing }, migrate }),
+        new RegExp(`the schema ${missing} \\(COUNTERSIGN_DATABASE_SCHEMA\\) does not exist in this database: create it as the owner \\(CREATE SCHEMA ${missing}\\), then run \`countersign store migrate-schema\`; or fix COUNTERSIGN_DATABASE_SCHEMA`),
+      );
+    }
+  });
+
   it('stores the very bytes SQLite stores for the same events', async () => {
     const tmp = tempDir();
     try {
@@ -627,6 +637,19 @@ describe('PostgreSQL store, several instances on one database', function () {
       } finally {
         await reader.close();
       }
+    });
+
+    it('tells an auditor who may read nothing that SELECT is what verify needs, not the runtime role', async () => {
+      await (await open()).close();
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA ${schema} TO ${role}`));
+      await assert.rejects(
+        openPostgresAuditReader({ ...connection, url: db.url.replace('postgres@', `${role}@`) }),
+        (err: Error) => {
+          assert.match(err.message, new RegExp(`permission denied for table schema_migrations .*: reading the audit trail needs SELECT only: grant it on Countersign's tables \\(GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO <user>, or GRANT pg_read_all_data TO <user>`));
+          assert.doesNotMatch(err.message, /countersign_runtime/);
+          return true;
+        },
+      );
     });
 
     it('stops startup naming the missing privileges when the role was not granted', async () => {

@@ -65,7 +65,7 @@ export async function openPostgresAuditReader(connection: PostgresConnectionOpti
       const exists = await pool.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
       if (exists.rows[0].t) version = (await pool.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_migrations')).rows[0].v;
     } catch (err) {
-      throw explainConnectionError(err, connection);
+      throw explainConnectionError(err, connection, true);
     }
     const target = describeTarget(connection);
     if (version === undefined || version === 0) throw new PostgresStartupError(`${target} is not a Countersign database: it has no schema_migrations table`);

@@ -132,8 +132,11 @@ export function createPool(options: PostgresConnectionOptions, onConnectionError
   return pool;
 }
 
-/** A connection failure in words an operator can act on. */
-export function explainConnectionError(err: unknown, options: PostgresConnectionOptions): PostgresStartupError {
+/**
+ * A connection failure in words an operator can act on; `readOnly`: for a reader of the audit trail
+ * (verify), which needs SELECT only, not the bot's runtime role.
+ */
+export function explainConnectionError(err: unknown, options: PostgresConnectionOptions, readOnly = false): PostgresStartupError {
   if (err instanceof PostgresStartupError) return err;
   const target = describeTarget(options);
   const e = err as { code?: string; message?: string };
@@ -178,6 +181,11 @@ export function explainConnectionError(err: unknown, options: PostgresConnection
   }
   if (code === '3D000') {
     return new PostgresStartupError(`${message} at ${target}: create it (CREATE DATABASE) or fix the database name in the URL / PGDATABASE`);
+  }
+  if (code === '42501' && readOnly) {
+    return new PostgresStartupError(
+      `${message} (${target}): reading the audit trail needs SELECT only: grant it on Countersign's tables (GRANT SELECT ON ALL TABLES IN SCHEMA ${options.schema ?? 'public'} TO <user>, or GRANT pg_read_all_data TO <user>; see docs/postgresql.md)`,
+    );
   }
   if (code === '42501') {
     return new PostgresStartupError(`${message} (${target}): grant the runtime role to this user (GRANT countersign_runtime TO <user>; see docs/postgresql.md)`);

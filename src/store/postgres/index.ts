@@ -1,7 +1,7 @@
 export { openPostgresStore, PostgresStore } from './store';
 export { describeTarget, PostgresStartupError } from './connection';
 export type { PostgresConnectionOptions } from './connection';
-export { POSTGRES_MIGRATIONS, RUNTIME_ROLE } from './migrations';
+export { EXPECTED_SCHEMA_VERSION, POSTGRES_MIGRATIONS, RUNTIME_ROLE } from './migrations';
 export type { MigrateMode } from './migrations';
 export { openPostgresAuditReader } from './audit-reader';
 export { verifyPostgresAuditLog } from './verify-database';

@@ -363,11 +363,15 @@ async function currentVersion(client: pg.PoolClient): Promise<number | undefined
   return r.rows[0].v;
 }
 
-/** Brings the schema to the version this code expects (as the mode allows); returns that version. */
+/**
+ * Brings the schema to the version this code expects (as the mode allows); returns that version.
+ * Each migration applied by this call is added to `applied`, when given.
+ */
 export async function migratePostgres(
   pool: pg.Pool,
   mode: MigrateMode = 'auto',
   migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS,
+  applied?: Pick<PostgresMigration, 'version' | 'name'>[],
 ): Promise<number> {
   const expected = migrations.reduce((max, m) => Math.max(max, m.version), 0);
   const client = await pool.connect();
@@ -415,6 +419,7 @@ export async function migratePostgres(
             throw err;
           }
           version = m.version;
+          applied?.push({ version: m.version, name: m.name });
         }
       }
       return version;

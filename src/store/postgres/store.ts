@@ -30,6 +30,8 @@ export interface PostgresStoreOptions {
   pageSize?: number;
   /** Whether opening may create or upgrade the schema (default: when this role may create tables). */
   migrate?: MigrateMode;
+  /** Given: each migration this open applied is added to it (`store migrate-schema` says which). */
+  applied?: { version: number; name: string }[];
   /** Told when an idle connection broke (the pool replaces it). */
   onConnectionError?: (err: Error) => void;
   /**
@@ -154,8 +156,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     } catch (err) {
       throw explainConnectionError(err, options.connection);
     }
+    const schema = options.connection.schema;
+    // A schema named that is not there reads as one at version 0, whose migration cannot create anything.
+    if (schema && !(await pool.query<{ ok: boolean }>('SELECT to_regnamespace($1) IS NOT NULL AS ok', [`"${schema}"`])).rows[0].ok) {
+      throw new PostgresStartupError(
+        `${target}: the schema ${schema} (COUNTERSIGN_DATABASE_SCHEMA) does not exist in this database: create it as the owner (CREATE SCHEMA ${schema}), then run \`countersign store migrate-schema\`; or fix COUNTERSIGN_DATABASE_SCHEMA`,
+      );
+    }
     try {
-      await migratePostgres(pool, options.migrate ?? 'auto');
+      await migratePostgres(pool, options.migrate ?? 'auto', undefined, options.applied);
     } catch (err) {
       if (err instanceof SchemaVersionError) throw new PostgresStartupError(`${target}: ${err.message}`);
       throw schemaGoneAtStart(err, target) ?? explainConnectionError(err, options.connection);
