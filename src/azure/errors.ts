@@ -45,8 +45,15 @@ export class ArmRequestError extends Error {
 export function isPassing(error: ArmError): boolean {
   if (isUnreadableAnswer(error)) return true;
   if (error.httpStatus !== undefined) return error.httpStatus === 429 || error.httpStatus >= 500;
-  return ['NetworkError', 'REQUEST_SEND_ERROR'].includes(error.code) || /^E[A-Z_]+$/.test(error.code);
+  return ['NetworkError', 'REQUEST_SEND_ERROR'].includes(error.code) || /^E[A-Z_]+$/.test(error.code) || TLS_FAILURE.test(error.code);
 }
+
+/**
+ * Node's codes for a TLS connection that could not be made (a certificate not yet or no longer valid
+ * to this clock, one an intercepting proxy put in, a name that does not match): nothing was read, so
+ * a status read of an accepted operation that fails so is not its outcome, and a send is not made.
+ */
+const TLS_FAILURE = /^(CERT_|UNABLE_TO_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$)/;
 
 const LRO_FAILURE = /^The long-running operation has failed\. ([^.]+)\. ([\s\S]*)$/;
 const AUTHORIZATION = /perform action '([^']+)' (?:over|at|on) scope '([^']+)'/i;
@@ -103,7 +110,7 @@ export function errorBodyOf(body: unknown): ArmErrorBody | undefined {
 export const STATUS_UNREADABLE = 'OperationStatusUnreadable';
 
 /** Network failures that mean the request never reached ARM: nothing can have changed. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED']);
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** The SDK's code for an answer whose body could not be read or parsed (RestError.PARSE_ERROR). */
 const PARSE_ERROR = 'PARSE_ERROR';
@@ -126,7 +133,8 @@ export function isUnreadableAnswer(error: ArmError): boolean {
 export function isIndeterminate(error: ArmError): boolean {
   if (error.code === STATUS_UNREADABLE || isUnreadableAnswer(error)) return true;
   if (error.httpStatus !== undefined) return error.httpStatus < 400 || error.httpStatus >= 500;
-  if (NOT_SENT.has(error.code)) return false;
+  // A TLS connection that could not be made carried nothing either.
+  if (NOT_SENT.has(error.code) || TLS_FAILURE.test(error.code)) return false;
   return ['Aborted', 'NetworkError', 'REQUEST_SEND_ERROR', 'UnexpectedError'].includes(error.code) || /^E[A-Z_]+$/.test(error.code);
 }
 

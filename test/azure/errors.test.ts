@@ -126,7 +126,7 @@ describe('ARM errors in words', () => {
   });
 
   it('tells a passing failure (throttled, ARM failing, the connection) from one trying again will not cure', () => {
-    for (const passing of [{ code: 'TooManyRequests', httpStatus: 429 }, { code: 'ServiceUnavailable', httpStatus: 503 }, { code: 'ECONNRESET' }, { code: 'ECONNREFUSED' }, { code: 'REQUEST_SEND_ERROR' }]) {
+    for (const passing of [{ code: 'TooManyRequests', httpStatus: 429 }, { code: 'ServiceUnavailable', httpStatus: 503 }, { code: 'ECONNRESET' }, { code: 'ECONNREFUSED' }, { code: 'REQUEST_SEND_ERROR' }, { code: 'CERT_NOT_YET_VALID' }, { code: 'CERT_HAS_EXPIRED' }, { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }, { code: 'SELF_SIGNED_CERT_IN_CHAIN' }]) {
       assert.equal(isPassing({ ...passing, message: '' }), true, passing.code);
     }
     for (const lasting of [{ code: 'AuthorizationFailed', httpStatus: 403 }, { code: 'NotFound', httpStatus: 404 }, { code: 'InvalidTemplate' }, { code: 'UnexpectedError' }, { code: 'Aborted' }, { code: 'CredentialUnavailableError' }]) {
