@@ -135,11 +135,14 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
 
   let store: CountersignStore;
   let opened: OpenedStore | undefined;
+  /** Once the checkpointer exists: what is done when the store stops under the bot. */
+  let storeStopped: (() => void) | undefined;
   if (options.store) {
     store = options.store;
   } else {
     opened = await openStore(settings, log, options.sqliteWriterThread, (err) => {
       log.fatal({ err: err.message }, 'the store can no longer write: Countersign must be restarted');
+      storeStopped?.();
       options.onFatal?.(err.message);
     });
     store = opened.store;
@@ -198,6 +201,17 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const lookForMissingProtection = () => void reportMissingProtection(store, log).catch((err: unknown) => log.warn({ err: String(err) }, 'could not look at the audit trail\'s append-only triggers'));
   lookForMissingProtection();
   const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFile, log, keyDir: settings.dataDir });
+  // A log cut short while the bot runs (a -wal truncated, say) would otherwise be taken at the next
+  // start as it is: what this process committed is vouched for in the file the database is not.
+  storeStopped = () => {
+    const head = opened?.lastWitnessed?.();
+    if (!head) return;
+    try {
+      checkpointer.witnessOnStop(head);
+    } catch (err) {
+      log.error({ err: String(err) }, 'could not sign the last committed record into the audit checkpoint file as the store stopped');
+    }
+  };
   const signNow = (trigger: 'records' | 'execution' | 'timer') => () =>
     withLogContext({ job: 'audit-checkpoint' }, () => checkpointer.write(trigger)).catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint failed'));
   const schedule = checkpointSchedule(store, { every: config.audit.checkpointEveryRecords, due: (trigger) => signNow(trigger)() });

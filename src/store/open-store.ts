@@ -4,6 +4,7 @@
  * trail is.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
+import type { ChainHead } from '../domain/audit';
 import type { CountersignStore } from './countersign-store';
 import { databaseFile } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
@@ -21,6 +22,11 @@ export interface OpenedStore {
    * shape; absent for SQLite (one instance: memory will do).
    */
   dialogState?: PostgresStore['dialogState'];
+  /**
+   * SQLite: the highest record this process committed, read without the file (which may be gone or
+   * cut): what the bot signs into the checkpoint file when the store stops under it.
+   */
+  lastWitnessed?: () => ChainHead | undefined;
 }
 
 export interface StoreOpening {
@@ -102,7 +108,8 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
       // SQLite's own words alone ("database is locked") name no file and no way out.
       throw sqliteOpenProblem(err, file) ?? err;
     }
-    return { store, kind: 'sqlite', where: file };
+    const writer = store.writer;
+    return { store, kind: 'sqlite', where: file, lastWitnessed: () => writer.lastWitnessed() };
   }
   await opening.sqliteWriterThread?.discard();
   // The driver and the PostgreSQL store load only when they are used (the bot on SQLite starts faster).

@@ -19,6 +19,16 @@ import { startWatchedBot } from '../support/fatal-bot';
 import { audit } from '../cli/run-audit';
 import { StartupError } from '../../src/composition-root';
 
+/** The newest record of the log in the data directory, read beside the running bot. */
+async function lastRecord(dataDir: string): Promise<{ seq: number; hash: string }> {
+  const db = new Database(path.join(dataDir, 'countersign.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string };
+  } finally {
+    db.close();
+  }
+}
+
 describe('the database file deleted, replaced or cut while open', function () {
   this.timeout(30_000);
   let dir: string;
@@ -169,10 +179,11 @@ describe('the database file deleted, replaced or cut while open', function () {
     }
   });
 
-  it('makes the bot say it must be restarted and signs no checkpoint over the lost records', async () => {
+  it('makes the bot say it must be restarted, and signs into the checkpoint file only the last record it committed', async () => {
     const w = await startWatchedBot(dir);
     const checkpointFile = path.join(dir, 'audit-checkpoints.jsonl');
     const checkpointsBefore = fs.readFileSync(checkpointFile, 'utf8');
+    const committed = await lastRecord(dir);
     try {
       fs.rmSync(path.join(dir, 'countersign.db'));
       await eventually('not ready', async () => (await fetch(`${w.bot.url}/readyz`)).status === 503);
@@ -182,6 +193,30 @@ describe('the database file deleted, replaced or cut while open', function () {
     } finally {
       await w.stop();
     }
-    assert.equal(fs.readFileSync(checkpointFile, 'utf8'), checkpointsBefore, 'no checkpoint was signed after the file was gone');
+    const after = fs.readFileSync(checkpointFile, 'utf8');
+    assert.ok(after.startsWith(checkpointsBefore));
+    const added = after.slice(checkpointsBefore.length).trim().split('\n').map((l) => JSON.parse(l) as { seq: number; hash: string });
+    assert.deepEqual(added.map((c) => [c.seq, c.hash]), [[committed.seq, committed.hash]], 'one checkpoint, of what it had committed: nothing after the file was gone');
+  });
+
+  it('finds at the next start a log whose write-ahead log was cut short while the bot ran, instead of taking the shorter log', async () => {
+    const w = await startWatchedBot(dir);
+    try {
+      // Records past the last checkpoint, as exports or requests would add: committed, then cut away.
+      const store = w.bot.deps.store;
+      // What was signed at the start is in the database file itself; what follows only in the write-ahead log.
+      const other = new Database(path.join(dir, 'countersign.db'));
+      other.pragma('wal_checkpoint(PASSIVE)');
+      other.close();
+      for (let i = 0; i < 5; i++) await store.audit.append([anEvent('execution.progressed', { data: { i } })]);
+      const wal = path.join(dir, 'countersign.db-wal');
+      fs.truncateSync(wal, 0);
+      await assert.rejects(store.audit.append([anEvent('request.created')]), /write-ahead log .* was cut/);
+      await eventually('told', () => w.fatal.length > 0);
+      assert.match(w.fatal[0], /write-ahead log .* was cut from \d+ to \d+ bytes/);
+    } finally {
+      await w.stop();
+    }
+    await assert.rejects(startWatchedBot(dir), (err: Error) => /does not match what was signed before[\s\S]*records \d+ to \d+ at least are missing/.test(err.message));
   });
 });

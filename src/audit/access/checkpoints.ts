@@ -167,6 +167,19 @@ export class Checkpointer {
     return checkpoint;
   }
 
+  /**
+   * The store stopped under the bot (its log cut short, deleted or replaced): the last record this
+   * process committed is signed into the checkpoint file only, since the database can take nothing
+   * more, so that the next start checks the log against it and finds what went missing.
+   */
+  witnessOnStop(head: ChainHead): AuditCheckpoint {
+    const { signer, clock, file, log } = this.deps;
+    const checkpoint = signCheckpoint(head, clock.now().toISOString(), signer);
+    appendCheckpointFile(file, checkpoint);
+    log.error({ checkpoint, file }, 'the last record this instance committed is signed into the audit checkpoint file as the store stopped: the next start checks the log against it');
+    return checkpoint;
+  }
+
   /** The signing key file, deleted or replaced while the bot runs, is found at the next tick, not the next start. */
   private lookAtKeyFile(): void {
     const { keyDir, signer, log } = this.deps;

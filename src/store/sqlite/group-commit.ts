@@ -124,6 +124,11 @@ export class GroupCommitWriter implements WriteTx {
     this.dataVersion = this.readDataVersion.get() as number;
   }
 
+  /** The highest record this writer committed or saw, without looking at the file again (it may be gone). */
+  lastWitnessed(): ChainHead | undefined {
+    return this.witness;
+  }
+
   /** The committed head, including what another process may have appended since our last write. */
   head(): ChainHead | undefined {
     this.followOtherWriters();

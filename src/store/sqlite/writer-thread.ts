@@ -17,7 +17,7 @@
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { CommitOutcomeUnknownError } from '../../app/ports';
 import { completeSealed, SEAL_PLACEHOLDERS, sealTemplate, type SealPlaceholders, type SealTemplate } from '../../audit/chain/chain';
-import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
+import type { AuditEventDraft, AuditRecord, ChainHead } from '../../domain/audit';
 import { uuidv7 } from '../ids';
 import { openWritable } from './connection';
 import type { Readiness, ReadinessOptions } from './readiness';
@@ -176,6 +176,8 @@ export class ThreadWriter implements StoreWriter {
   private stopped: Error | undefined;
   private readonly closed: Promise<void>;
   private readonly answerMs: number;
+  /** The highest record a commit of this process returned. */
+  private witnessed: ChainHead | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -316,8 +318,14 @@ export class ThreadWriter implements StoreWriter {
         w.reject(err as Error);
         return;
       }
+      const last = records.at(-1);
+      if (last && (!this.witnessed || last.seq > this.witnessed.seq)) this.witnessed = { seq: last.seq, hash: last.hash };
       w.resolve({ value: r.value, records } satisfies Written<unknown>);
     }
+  }
+
+  lastWitnessed(): ChainHead | undefined {
+    return this.witnessed;
   }
 
   /** The thread is gone: whatever it had not answered is rejected (it was not committed). */

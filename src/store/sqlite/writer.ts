@@ -42,6 +42,11 @@ export interface StoreWriter {
    * whose fsync takes that long would. Tests show what keeps answering meanwhile.
    */
   stallCommits(ms: number): Promise<void>;
+  /**
+   * The highest record this process committed (or, writing inline, saw): what a log found cut short
+   * while the bot runs must still hold, signed into the checkpoint file as the bot stops.
+   */
+  lastWitnessed(): ChainHead | undefined;
   /** Commits what was submitted, then closes the write connection; later submissions are refused. */
   close(): Promise<void>;
 }
@@ -111,6 +116,10 @@ export class InlineWriter implements StoreWriter {
 
   head(): ChainHead | undefined {
     return this.group.head();
+  }
+
+  lastWitnessed(): ChainHead | undefined {
+    return this.group.lastWitnessed();
   }
 
   async readiness(): Promise<Readiness> {
