@@ -136,13 +136,13 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   let store: CountersignStore;
   let opened: OpenedStore | undefined;
   /** Once the checkpointer exists: what is done when the store stops under the bot. */
-  let storeStopped: (() => void) | undefined;
+  const storeStopped: { run?: () => void } = {};
   if (options.store) {
     store = options.store;
   } else {
     opened = await openStore(settings, log, options.sqliteWriterThread, (err) => {
       log.fatal({ err: err.message }, 'the store can no longer write: Countersign must be restarted');
-      storeStopped?.();
+      storeStopped.run?.();
       options.onFatal?.(err.message);
     });
     store = opened.store;
@@ -203,7 +203,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFile, log, keyDir: settings.dataDir });
   // A log cut short while the bot runs (a -wal truncated, say) would otherwise be taken at the next
   // start as it is: what this process committed is vouched for in the file the database is not.
-  storeStopped = () => {
+  storeStopped.run = () => {
     const head = opened?.lastWitnessed?.();
     if (!head) return;
     try {
