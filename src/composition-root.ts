@@ -218,8 +218,15 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   deps.store = store = schedule.store;
   const app = new Countersign(deps, { leaseMs: settings.executionLeaseMs });
   const executor = app.executor;
-  await app.started(settings.microsoftApp.id ? 'bot-framework' : 'off');
-  await checkpointer.write('start');
+  try {
+    await app.started(settings.microsoftApp.id ? 'bot-framework' : 'off');
+    await checkpointer.write('start');
+  } catch (err) {
+    // The start's first writes: a full disk or a held lock said with the file and what to do.
+    if (!options.store) await store.close().catch(() => undefined);
+    const said = opened?.startProblem?.(err);
+    throw said ? new StartupError(said.message) : err;
+  }
   const dialogStorage = new BoundedMemoryStorage({ maxEntries: settings.dialogStateMaxEntries, ttlMs: settings.dialogStateTtlMs, now: () => deps.clock.now().getTime() });
   const bot = new CountersignBot(app, store.conversations, new PrivateConversationState(opened?.dialogState ?? dialogStorage));
   if (telemetry) bot.run = telemetry.turns(bot.run.bind(bot));

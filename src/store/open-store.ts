@@ -27,6 +27,11 @@ export interface OpenedStore {
    * cut): what the bot signs into the checkpoint file when the store stops under it.
    */
   lastWitnessed?: () => ChainHead | undefined;
+  /**
+   * SQLite: a failure of the start's first writes (a full disk, a lock held) in words, with the file
+   * and what to do, as a failure to open it is; undefined when it is not the database's.
+   */
+  startProblem?: (err: unknown) => Error | undefined;
 }
 
 export interface StoreOpening {
@@ -109,7 +114,7 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
       throw sqliteOpenProblem(err, file) ?? err;
     }
     const writer = store.writer;
-    return { store, kind: 'sqlite', where: file, lastWitnessed: () => writer.lastWitnessed() };
+    return { store, kind: 'sqlite', where: file, lastWitnessed: () => writer.lastWitnessed(), startProblem: (err) => sqliteOpenProblem(err, file) };
   }
   await opening.sqliteWriterThread?.discard();
   // The driver and the PostgreSQL store load only when they are used (the bot on SQLite starts faster).

@@ -8,6 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { openReadOnly, openWritable, whyNotWritable } from '../../src/store/sqlite/connection';
 import { sqliteOpenProblem } from '../../src/store/sqlite/open-problem';
+import { openConfiguredStore } from '../../src/store/open-store';
+import type { SqliteStore } from '../../src/store/sqlite';
+import { anEvent } from './fixtures';
 
 const cantOpen = Object.assign(new Error('unable to open database file'), { code: 'SQLITE_CANTOPEN' });
 const errno = (code: string) => Object.assign(new Error(code), { code });
@@ -80,6 +83,30 @@ describe('opening the SQLite database for writing', () => {
       again.close();
     } finally {
       process.chdir(cwd);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a start whose first writes fail', () => {
+  it('says a full disk with the file and what to do, as a failure to open it does, from the error the writer thread gives', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-full-'));
+    const opened = await openConfiguredStore({ kind: 'sqlite' }, { dataDir: dir });
+    try {
+      const store = opened.store as SqliteStore;
+      // max_page_count stands in for a full disk: the database cannot grow past the pages it has.
+      const pages = (await store.writer.pragma('page_count')) as number;
+      await store.writer.pragma(`max_page_count = ${pages}`);
+      const err = await store.audit.append(Array.from({ length: 200 }, () => anEvent('config.loaded', { data: { filler: 'x'.repeat(2000) } }))).then(
+        () => assert.fail('the write went through'),
+        (e: unknown) => e,
+      );
+      const said = opened.startProblem?.(err);
+      assert.match(said?.message ?? String(err), new RegExp(`^the disk holding ${path.join(dir, 'countersign.db').replace(/[.]/g, '\\.')} is full \\(.*\\): free some space, then start again \\(docs/faults\\.md\\)$`));
+      assert.equal(opened.startProblem?.(new Error('not the database')), undefined);
+      await store.writer.pragma('max_page_count = 1073741823');
+    } finally {
+      await opened.store.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
