@@ -119,7 +119,7 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
   await opening.sqliteWriterThread?.discard();
   // The driver and the PostgreSQL store load only when they are used (the bot on SQLite starts faster).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { openPostgresStore } = require('./postgres') as typeof import('./postgres');
+  const { explainConnectionError, isConnectionError, openPostgresStore } = require('./postgres') as typeof import('./postgres');
   const store: PostgresStore = await openPostgresStore({
     connection: postgresConnectionOf(settings.postgres, opening.databasePassword),
     migrate: settings.postgres.migrate,
@@ -127,5 +127,19 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
     ...(opening.onConnectionError ? { onConnectionError: opening.onConnectionError } : {}),
     ...(opening.onWriterStopped ? { onStopped: opening.onWriterStopped } : {}),
   });
-  return { store, kind: 'postgres', where: store.target, dialogState: store.dialogState };
+  const connection = postgresConnectionOf(settings.postgres, opening.databasePassword);
+  return {
+    store,
+    kind: 'postgres',
+    where: store.target,
+    dialogState: store.dialogState,
+    // The start's first writes meeting the server's refusal or a lost session: in words, with the database.
+    startProblem: (err) => (isServerAnswer(err) || isConnectionError(err) ? explainConnectionError(err, connection) : undefined),
+  };
+}
+
+/** An error PostgreSQL sent, with its SQLSTATE (five characters). */
+function isServerAnswer(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }

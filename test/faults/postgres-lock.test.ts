@@ -219,15 +219,20 @@ describe('PostgreSQL: a lock held by another session', function () {
       assert.equal(await store.ping(), true);
     });
 
-    it('is not ready while card_messages is locked past the wait: every click binds or claims its card there', async () => {
-      const store = await open();
-      const l = await lock('card_messages');
-      await new Promise((r) => setTimeout(r, LIMIT_MS + 50));
-      assert.equal(await store.ping(), false);
-      assert.match(store.writeReadiness().problem ?? '', /the table card_messages held in AccessExclusiveLock by PostgreSQL process \d+ \(operator-psql\)/);
-      await l.release();
-      assert.equal(await store.ping(), true);
-    });
+    for (const [table, why] of [
+      ['card_messages', 'every click binds or claims its card there'],
+      ['dialog_state', 'every message reads and writes its form state there, help included'],
+    ]) {
+      it(`is not ready while ${table} is locked past the wait: ${why}`, async () => {
+        const store = await open();
+        const l = await lock(table);
+        await new Promise((r) => setTimeout(r, LIMIT_MS + 50));
+        assert.equal(await store.ping(), false);
+        assert.match(store.writeReadiness().problem ?? '', new RegExp(`the table ${table} held in AccessExclusiveLock by PostgreSQL process \\d+ \\(operator-psql\\)`));
+        await l.release();
+        assert.equal(await store.ping(), true);
+      });
+    }
 
     it('is not ready at once when a write gave up on a lock, until a write commits', async () => {
       const store = await open();

@@ -253,6 +253,28 @@ describe('PostgreSQL store, several instances on one database', function () {
     await assert.rejects(open(), /the table audit_log is missing from .*: it was dropped or renamed\. Restore the database from a backup/);
   });
 
+  it('stops as well when a read or the readiness probe finds a table gone, not only a write: the person is told the database changed', async () => {
+    const stopped: Error[] = [];
+    const a = await open({ onStopped: (err) => stopped.push(err) });
+    const probed: Error[] = [];
+    const b = await open({ onStopped: (err) => probed.push(err) });
+    await a.requests.insert(aRequest('req-read'), [anEvent('request.created')]);
+    await superuser((c) => c.query('DROP TABLE requests CASCADE'));
+    const read = await a.requests.get('req-read').then(() => assert.fail('the read went through'), (err: unknown) => err as Error);
+    assert.match(read.message, /^the table requests is gone from .* \(dropped or renamed while Countersign ran\): nothing more is written/);
+    assert.equal(a.storageFault(read), 'damaged', 'told as the database changed under it, not an internal error');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(stopped.length, 1, 'told once: the bot stops');
+    await assert.rejects(a.audit.append([anEvent('request.created')]), /requests is gone/);
+    assert.equal(await a.ping(), false);
+
+    // An instance whose only contact with the database is the readiness probe stops too.
+    assert.equal(await b.ping(), false);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(probed.length, 1);
+    assert.match(probed[0].message, /the table requests is gone/);
+  });
+
   it('names the requests whose row was deleted by hand while their saved versions remain', async () => {
     const a = await open();
     await a.requests.insert(aRequest('req-kept'), [anEvent('request.created')]);
@@ -624,6 +646,20 @@ describe('PostgreSQL store, several instances on one database', function () {
       );
     });
 
+    it('tells a role that may not create tables, asked to migrate an empty schema, to run it as the owner (not to grant what it holds)', async () => {
+      const empty = freshSchema();
+      await superuser((c) => c.query(`CREATE SCHEMA ${empty}; CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA ${empty} TO ${role}`));
+      await assert.rejects(
+        openPostgresStore({ connection: { ...connection, schema: empty, url: db.url.replace('postgres@', `${role}@`) }, migrate: 'always' }),
+        (err: Error) => {
+          assert.match(err.message, new RegExp(`schema is at version 0, older than this Countersign expects \\(\\d+\\), and the role ${role} may not create tables in the schema ${empty}: run \`countersign store migrate-schema\` as the schema's owner`));
+          assert.doesNotMatch(err.message, /GRANT countersign_runtime/);
+          return true;
+        },
+      );
+      await superuser((c) => c.query(`DROP SCHEMA ${empty}`));
+    });
+
     it('lets an auditor holding SELECT only verify the chain, and nothing more', async () => {
       const s = await open();
       await s.audit.append([anEvent('request.created'), anEvent('request.approved')]);
@@ -682,6 +718,10 @@ describe('PostgreSQL store, several instances on one database', function () {
       assert.match(statement, /is reachable, but cancelled a statement of Countersign's start \(57014 query_canceled: .*\): .*statement_timeout/);
       assert.match(server('53300', 'sorry, too many clients already'), /is reachable, but has no connection free \(53300 too_many_connections: sorry, too many clients already\): .*max_connections/);
       assert.match(server('25006', 'cannot execute CREATE TABLE in a read-only transaction'), /is read-only \(25006 read_only_sql_transaction: .*\): connect to the primary/);
+      assert.match(
+        server('57P01', 'terminating connection due to administrator command'),
+        /^PostgreSQL at postgres:\/\/postgres@db\.example:5432\/countersign ended the session \(57P01: terminating connection due to administrator command\): the server is restarting, failing over or shutting down, or an administrator ended the connection; start again once it answers$/,
+      );
       for (const told of [lock, statement]) assert.doesNotMatch(told, /unreachable|firewall/);
       // A timeout of the client's own (no SQLSTATE) is still the network's.
       assert.match(explainConnectionError(new Error('Connection terminated due to connection timeout'), options).message, /is unreachable \(Connection terminated due to connection timeout\)/);

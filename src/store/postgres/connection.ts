@@ -162,6 +162,11 @@ export function explainConnectionError(err: unknown, options: PostgresConnection
       `PostgreSQL at ${target} is reachable, but has no connection free (53300 too_many_connections: ${message}): start again once other clients closed theirs, or raise max_connections (or the role's or database's connection limit); COUNTERSIGN_DATABASE_POOL_SIZE is how many this instance opens`,
     );
   }
+  if (code === '57P01' || code === '57P02' || code === '57P03') {
+    return new PostgresStartupError(
+      `PostgreSQL at ${target} ended the session (${code}: ${message}): the server is restarting, failing over or shutting down, or an administrator ended the connection; start again once it answers`,
+    );
+  }
   if (code === '25006') {
     return new PostgresStartupError(
       `PostgreSQL at ${target} is read-only (25006 read_only_sql_transaction: ${message}): connect to the primary, not a standby, or turn default_transaction_read_only off for this role or database`,

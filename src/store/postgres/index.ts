@@ -1,5 +1,6 @@
 export { openPostgresStore, PostgresStore } from './store';
-export { describeTarget, PostgresStartupError } from './connection';
+export { describeTarget, explainConnectionError, PostgresStartupError } from './connection';
+export { isConnectionError } from './tx';
 export type { PostgresConnectionOptions } from './connection';
 export { EXPECTED_SCHEMA_VERSION, POSTGRES_MIGRATIONS, RUNTIME_ROLE } from './migrations';
 export type { MigrateMode } from './migrations';

@@ -394,6 +394,13 @@ export async function migratePostgres(
             `the database schema is at version ${version}, older than this Countersign expects (${expected}): run \`countersign store migrate-schema\` as the schema's owner${mode === 'auto' ? ' (this role may not create tables there)' : ''}`,
           );
         }
+        if (!mayCreate) {
+          // Asked to migrate (store migrate-schema) by a role that may not: said so, not as a missing runtime grant.
+          const who = (await client.query<{ u: string; s: string | null }>('SELECT current_user AS u, current_schema() AS s')).rows[0];
+          throw new SchemaVersionError(
+            `the database schema is at version ${version}, older than this Countersign expects (${expected}), and the role ${who.u} may not create tables in the schema ${who.s ?? '(none)'}: run \`countersign store migrate-schema\` as the schema's owner (docs/postgresql.md)`,
+          );
+        }
         await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
           version     integer PRIMARY KEY,
           name        text NOT NULL,

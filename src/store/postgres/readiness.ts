@@ -9,7 +9,7 @@
 import type pg from 'pg';
 import { CHAIN_LOCK_NAME, describeHolder, isLockTimeout, lockHolders, type LockHolder } from './lock-wait';
 import type { PgWriter } from './transactions';
-import { CHAIN_LOCK, READ_HEAD } from './transactions';
+import { CHAIN_LOCK, missingFromSchema, READ_HEAD } from './transactions';
 import { isConnectionError } from './tx';
 
 export interface PostgresReadinessOptions {
@@ -27,9 +27,10 @@ export interface Readiness {
 
 /**
  * The tables the writes take ROW EXCLUSIVE on: every request write (an approval updates one and
- * appends to the others), and card_messages, where every click's card is bound and claimed.
+ * appends to the others), card_messages, where every click's card is bound and claimed, and
+ * dialog_state, which every message's turn reads and writes (help included).
  */
-const WRITER_TABLES = 'requests, request_versions, audit_log, card_messages';
+const WRITER_TABLES = 'requests, request_versions, audit_log, card_messages, dialog_state';
 const WRITER_TABLE_LOCKS = new Set(WRITER_TABLES.split(', ').map((t) => `the table ${t}`));
 
 export class PostgresReadiness {
@@ -62,6 +63,8 @@ export class PostgresReadiness {
       return (await this.lockProblem(client, now)) ?? (await this.rewindProblem(client)) ?? this.refusalProblem(now) ?? { ok: true };
     } catch (err) {
       if (isConnectionError(err)) broken = err as Error;
+      const missing = missingFromSchema(err);
+      if (missing) return { ok: false, problem: this.writer.schemaGone(missing).message };
       return { ok: false, problem: `the database cannot be probed: ${String(err)}` };
     } finally {
       client.release(broken);

@@ -9,7 +9,7 @@
  */
 import type pg from 'pg';
 import { connectOrBusy, isLockTimeout, lockHolders, StoreLockWaitError } from './lock-wait';
-import { CHAIN_LOCK } from './transactions';
+import { CHAIN_LOCK, missingFromSchema } from './transactions';
 import { isConnectionError } from './tx';
 
 /** Time in line for a connection below which a read keeps the connection's own lock_timeout (ms). */
@@ -21,7 +21,7 @@ const LINE_SLACK_MS = 50;
  * failed statement does not end the connection (pg-pool's own query drops it on any error); a
  * broken connection does.
  */
-export function boundReads(pool: pg.Pool, target: string, lockWaitMs: number): void {
+export function boundReads(pool: pg.Pool, target: string, lockWaitMs: number, schemaGone?: (missing: string) => Error): void {
   const plain = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   const bounded = async (config: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> => {
     const since = Date.now();
@@ -37,6 +37,9 @@ export function boundReads(pool: pg.Pool, target: string, lockWaitMs: number): v
       return await client.query(config, values);
     } catch (err) {
       if (isConnectionError(err)) broken = err as Error;
+      // A table or function gone under the running instance (dropped): it stops, as its next write would.
+      const missing = missingFromSchema(err);
+      if (missing && schemaGone) throw schemaGone(missing);
       // A read that gave up on a lock says what holds it, as a write does (pg_locks, pg_stat_activity).
       if (isLockTimeout(err)) {
         const holders = await lockHolders(client, CHAIN_LOCK).catch(() => []);

@@ -169,7 +169,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       if (err instanceof SchemaVersionError) throw new PostgresStartupError(`${target}: ${err.message}`);
       throw schemaGoneAtStart(err, target) ?? explainConnectionError(err, options.connection);
     }
-    const missing = await missingPrivileges(pool);
+    const missing = await missingPrivileges(pool).catch((err: unknown) => {
+      throw schemaGoneAtStart(err, target) ?? explainConnectionError(err, options.connection);
+    });
     if (missing.length) {
       const user = (await pool.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
       throw new PostgresStartupError(
@@ -181,8 +183,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw schemaGoneAtStart(err, target) ?? err;
   }
   // Reads count their time in line for a connection against the lock wait, as writes do.
-  boundReads(pool, target, lockWaitMs);
   const writer = new PgWriter(pool, target, options.newId ?? (() => uuidv7()), lockWaitMs);
+  boundReads(pool, target, lockWaitMs, (missing) => writer.schemaGone(missing));
   // The head at open: from here on the log may only grow (readiness and every commit check it).
   const head = await pool.query<{ seq: string; hash: string }>(READ_HEAD).catch(async (err: unknown) => {
     await pool.end().catch(() => undefined);

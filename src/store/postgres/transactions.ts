@@ -298,6 +298,14 @@ export class PgWriter {
     return this.noteWitness(witness, first.appended_prev_hash, undefined);
   }
 
+  /**
+   * A read (or the readiness probe) found a table or function of the schema gone: the writer stops
+   * as a write that met it would (once; a writer already stopped keeps its first reason).
+   */
+  schemaGone(missing: string): WriterStop {
+    return this.rewound ?? this.stop(new StoreSchemaGoneError(this.name, missing));
+  }
+
   private stop(err: WriterStop): WriterStop {
     this.rewound = err;
     const tell = this.onRewound;
