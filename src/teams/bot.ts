@@ -234,10 +234,6 @@ export class CountersignBot extends TeamsActivityHandler {
           await context.sendActivity(this.say(`I don't know the command "${inner.text.slice(0, 80)}".${hint} ${usage}`));
           return;
         }
-        if (inner.kind === 'ready' && !inner.command.sensitive) {
-          await context.sendActivity(this.say(`"${inner.command.name}" is read-only: it needs no approval, so no break-glass either; type it without "break-glass". Nothing was run.`));
-          return;
-        }
         if (inner.kind !== 'ready') {
           await context.sendActivity(this.say(usage));
           return;

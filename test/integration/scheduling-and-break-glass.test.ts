@@ -122,7 +122,11 @@ describe('scheduling and break-glass (bot over HTTP, fake Bot Connector, control
     const [said] = textsSince(typo).map(shown);
     assert.match(said, /^\[SANDBOX\] I don't know the command "delet resource group staging-old"\. Did you mean: delete resource group[,?]/);
     assert.match(said, /\? Usage: break-glass <command with all its parameters> reason: <why this cannot wait for approval>\. Nothing was run\.$/);
+    const before = (await auditOf(h)).length;
     const readOnly = await h.teams.say(people.alice, 'break-glass list groups reason: INC-4711 urgent');
     assert.deepEqual(textsSince(readOnly).map(shown), ['[SANDBOX] "list groups" is read-only: it needs no approval, so no break-glass either; type it without "break-glass". Nothing was run.']);
+    // Refused by the use case, as every break-glass refusal, and recorded.
+    const refused = (await auditOf(h)).slice(before).filter((r) => r.type === 'request.refused');
+    assert.deepEqual(refused.map((r) => [r.outcome.reason, (r.data as { command?: string }).command]), [['break-glass-not-allowed', 'list groups']]);
   });
 });

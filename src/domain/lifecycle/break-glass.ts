@@ -19,6 +19,9 @@ import { type DecisionContext, next, refuse, type Transition } from './transitio
 
 /** Why this person cannot use break-glass for this command now, or undefined. */
 export function breakGlassRefusal(command: CommandSpec, actor: Actor, roles: Roles, reason: string | undefined): Refusal | undefined {
+  if (!command.sensitive) {
+    return refusal(RefusalReason.BreakGlassNotAllowed, `"${command.name}" is read-only: it needs no approval, so no break-glass either; type it without "break-glass". Nothing was run.`);
+  }
   const policy = command.policy?.breakGlass;
   if (!policy) return refusal(RefusalReason.BreakGlassNotAllowed, `"${command.name}" does not allow break-glass: its policy has no breakGlass block, so it always needs approval. Nothing was run.`);
   if (!roles.holdsAny(policy.roles, actor.aadObjectId)) {
