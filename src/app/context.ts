@@ -60,8 +60,9 @@ export interface TransactOptions {
 /**
  * Reads the request, applies a pure transition and saves it with a version check, retrying on
  * conflict with a fresh read (the compare-and-swap loop). A refusal from the transition on any
- * attempt is final. This is the one place that refreshes a request's cards after a change: every
- * committed change of a request passes here.
+ * attempt is final. Every committed change of a request passes here, and refreshes its cards; the
+ * only other callers of the notifier's cardChanged are the start's refreshCards (countersign.ts) and
+ * a round's record when nothing stored changed (notifications.ts).
  */
 export async function transact(
   deps: AppDeps,

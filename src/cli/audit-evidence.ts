@@ -6,7 +6,8 @@
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import { exportAudit, exportedEvent } from '../audit/formats/export';
+import { exportAudit } from '../audit/formats/export';
+import { recordExportFinished } from '../audit/access/export-records';
 import { checkEvents, EVENTS_MANIFEST, evidenceFiles, signEvidence } from '../audit/access/evidence';
 import type { EvidenceVerification } from '../audit/access/evidence';
 import { canonicalRequestId, requestIdAsNamed } from '../domain/request-ids';
@@ -82,9 +83,7 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     const named = `${temp}.${manifest.exportId}`;
     renameSync(temp, named);
     temp = named;
-    await store.compliance.saveExportManifest(manifest.exportId, createdAt, manifest, [
-      exportedEvent({ time: new Date().toISOString(), via: 'evidence', manifest, data: { operator, requestId, folder: path.basename(target) } }),
-    ]);
+    await recordExportFinished(store, manifest, { time: new Date().toISOString(), via: 'evidence', data: { operator, requestId, folder: path.basename(target) } });
     renameSync(temp, target);
     const problems = !verification.chain.ok || verification.checkpoints.problems.length > 0 || !verification.events.ok;
     io.stderr.write(
