@@ -112,7 +112,7 @@ function decisionContext(r: ApprovalRequest, who: Omit<Decider, 'received'>): De
  * The approval or rejection this person's click would be: the one rule a click applies and that
  * `pending` and the personal card ask without saving, so that what they offer is what goes through.
  */
-export function decision(r: ApprovalRequest, verb: 'approve' | 'reject', who: Decider, comment?: string): Transition {
+function decision(r: ApprovalRequest, verb: 'approve' | 'reject', who: Decider, comment?: string): Transition {
   const ctx = decisionContext(r, who);
   // A delegate decides with the delegator's authority (domain/delegation.ts).
   const authority = authorityFor(r, who.actor, verb, who.received, who.now, ctx.isApprover);

@@ -1,9 +1,9 @@
 /**
  * The rule of a card version's claim, for the stores that decide it in JavaScript inside one write
  * (SQLite, the in-memory fake); PostgreSQL states the same rule in SQL (postgres/conversations.ts).
- * See CardBindingStore.claimCardVersion for what each outcome means.
+ * See CardVersionClaims.claimCardVersion (src/teams/ports.ts) for what each outcome means.
  */
-import type { CardClaim, CardLease } from '../app/ports';
+import type { CardClaim, CardLease } from '../teams/ports';
 
 /** What a card message keeps: the newest version claimed for it and the lease on that claim, if any. */
 export interface CardClaimState {

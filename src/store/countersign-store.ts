@@ -5,9 +5,12 @@
  */
 import type { Store } from '../app/ports';
 import type { ComplianceStore } from '../audit/ports';
-import type { ConversationReferenceStore } from '../teams/ports';
+import type { CardBindingStore } from '../app/ports';
+import type { CardVersionClaims, ConversationReferenceStore } from '../teams/ports';
 
 export interface CountersignStore extends Store {
   compliance: ComplianceStore;
   conversations: ConversationReferenceStore;
+  /** The use cases' card bindings, with the version claims the Teams notifier keeps on them. */
+  cards: CardBindingStore & CardVersionClaims;
 }

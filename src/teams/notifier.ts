@@ -15,13 +15,13 @@
 import { randomUUID } from 'node:crypto';
 import { CardFactory, type Activity, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
 import type { CardBindingStore, CardMessage, RequestNotifier } from '../app/ports';
-import type { ConversationReferenceStore } from './ports';
+import type { CardVersionClaims, ConversationReferenceStore } from './ports';
 
 /**
  * Where the notifier finds a request's cards (the app's bindings), claims the version it sends to
  * each (shared by every instance), and how to reach their conversations.
  */
-export type NotifierStores = Pick<ConversationReferenceStore, 'getReference'> & Pick<CardBindingStore, 'getCardMessages' | 'claimCardVersion' | 'releaseCardVersion'>;
+export type NotifierStores = Pick<ConversationReferenceStore, 'getReference'> & Pick<CardBindingStore, 'getCardMessages'> & CardVersionClaims;
 import type { Logger } from '../log/context';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';

@@ -1,3 +1,5 @@
+import type { CardMessage } from '../app/ports';
+
 /** What only the Teams layer keeps: how to reach a conversation later (proactive messages, card updates). */
 export interface ConversationReferenceStore {
   /** The reference is opaque here (a botbuilder ConversationReference, stored as JSON). */
@@ -10,3 +12,38 @@ export interface ConversationReferenceStore {
   savePersonalReference(tenantId: string, aadObjectId: string, reference: unknown): Promise<void>;
   getPersonalReference(tenantId: string, aadObjectId: string): Promise<unknown | undefined>;
 }
+
+/**
+ * Which version of a request each of its card messages may show next, and which instance sends it:
+ * what only the Teams notifier asks of the card bindings (the store keeps them with the bindings).
+ */
+export interface CardVersionClaims {
+  /**
+   * Claims the right to show `version` of the request on one of its card messages, for a short lease
+   * held while the update travels to Teams (an atomic compare-and-swap shared by every instance):
+   * - `claimed`: no version as new was claimed for that message before and no other holder's lease is
+   *   live; the message now carries `version`, leased to `lease.holder` for `lease.ms` (the store's
+   *   clock; PostgreSQL's, shared by the instances). The holder claiming the version it holds again
+   *   renews the lease (before a retry of the send).
+   * - `outdated`: this version or a newer one was claimed already (or the message is not bound to the
+   *   request): sending it would repeat it or put an older card over a newer one.
+   * - `busy`: another holder's lease on an older version is live: its update may still be on its way,
+   *   so this one must not go yet; claim again later (a lease not released expires after `lease.ms`).
+   * The notifier sends an update only after `claimed`, and releases the lease once Teams answered.
+   */
+  claimCardVersion(requestId: string, message: CardMessage, version: number, lease: CardLease): Promise<CardClaim>;
+  /**
+   * Ends `holder`'s lease on `version` once Teams answered its update; a lease it no longer holds is
+   * left alone. `shown` false (the update failed): the version is given back, so that it or a newer
+   * one may be claimed again and the card still comes to show it; an older one stays `outdated`.
+   */
+  releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string, shown?: boolean): Promise<void>;
+}
+
+/** Who holds a card version's claim (one id per notifier, so per instance) and for how long. */
+export interface CardLease {
+  holder: string;
+  ms: number;
+}
+
+export type CardClaim = 'claimed' | 'outdated' | 'busy';

@@ -10,7 +10,7 @@
  * real backend but never see half a write.
  */
 import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
-import type { AuditLog, BreakGlassLimit, CardBindingStore, CardClaim, CardLease, CardMessage, DelegationStore, RequestQuery, RequestStore } from '../../src/app/ports';
+import type { AuditLog, BreakGlassLimit, CardBindingStore, CardMessage, DelegationStore, RequestQuery, RequestStore } from '../../src/app/ports';
 import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../../src/store/card-claims';
 import { sealRecord } from '../../src/audit/chain/chain';
 import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../src/audit/ports';
@@ -20,7 +20,7 @@ import { breakGlassDueAt, breakGlassUsesAfter } from '../../src/domain/lifecycle
 import type { ApprovalRequest } from '../../src/domain/request';
 import type { CountersignStore } from '../../src/store/countersign-store';
 import { uuidv7 } from '../../src/store/ids';
-import type { ConversationReferenceStore } from '../../src/teams/ports';
+import type { CardClaim, CardLease, CardVersionClaims, ConversationReferenceStore } from '../../src/teams/ports';
 
 interface StoredRecord {
   seq: number;
@@ -76,7 +76,7 @@ type Staged<T> = () => T;
 export class MemoryStore implements CountersignStore {
   readonly requests: RequestStore;
   readonly audit: AuditLog;
-  readonly cards: CardBindingStore;
+  readonly cards: CardBindingStore & CardVersionClaims;
   readonly conversations: ConversationReferenceStore;
   readonly compliance: ComplianceStore;
   readonly delegations: DelegationStore;
@@ -308,7 +308,7 @@ class MemoryAuditLog implements AuditLog {
   }
 }
 
-class MemoryConversations implements ConversationReferenceStore, CardBindingStore {
+class MemoryConversations implements ConversationReferenceStore, CardBindingStore, CardVersionClaims {
   constructor(private readonly store: MemoryStore) {}
 
   async saveReference(conversationId: string, reference: unknown): Promise<void> {

@@ -1,9 +1,9 @@
 /** Conversation references and posted card messages in PostgreSQL, shared by every instance. */
-import type { CardBindingStore, CardClaim, CardLease, CardMessage } from '../../app/ports';
-import type { ConversationReferenceStore } from '../../teams/ports';
+import type { CardBindingStore, CardMessage } from '../../app/ports';
+import type { CardClaim, CardLease, CardVersionClaims, ConversationReferenceStore } from '../../teams/ports';
 import type { PgWriter } from './transactions';
 
-export class PostgresConversationStore implements ConversationReferenceStore, CardBindingStore {
+export class PostgresConversationStore implements ConversationReferenceStore, CardBindingStore, CardVersionClaims {
   constructor(private readonly writer: PgWriter) {}
 
   async saveReference(conversationId: string, reference: unknown): Promise<void> {

@@ -1,10 +1,10 @@
 /** Conversation references and posted card messages, for proactive messages and card updates. */
 import type Database from 'better-sqlite3';
-import type { CardBindingStore, CardClaim, CardLease, CardMessage } from '../../app/ports';
-import type { ConversationReferenceStore } from '../../teams/ports';
+import type { CardBindingStore, CardMessage } from '../../app/ports';
+import type { CardClaim, CardLease, CardVersionClaims, ConversationReferenceStore } from '../../teams/ports';
 import type { StoreWriter } from './writer';
 
-export class SqliteConversationStore implements ConversationReferenceStore, CardBindingStore {
+export class SqliteConversationStore implements ConversationReferenceStore, CardBindingStore, CardVersionClaims {
   private readonly getRefStmt: Database.Statement;
   private readonly getCardsStmt: Database.Statement;
   private readonly getPersonalStmt: Database.Statement;

@@ -6,7 +6,8 @@
  */
 import type Database from 'better-sqlite3';
 import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../app/ports';
-import type { CardClaim, CardLease, CardMessage } from '../../app/ports';
+import type { CardMessage } from '../../app/ports';
+import type { CardClaim, CardLease } from '../../teams/ports';
 import type { AuditCheckpoint, DownloadClaim, DownloadLink } from '../../audit/ports';
 import type { Delegation } from '../../domain/delegation';
 import { breakGlassUsesAfter } from '../../domain/lifecycle';
