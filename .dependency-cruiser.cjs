@@ -96,6 +96,24 @@ module.exports = {
       ours('audit'),
       [ours('audit', 'domain', 'log', 'cards'), '^src/app/ports\\.ts$', '^src/module-worker\\.ts$'],
     ),
+    // Inside src/audit, four floors: chain (sealing, and what a record's text must be), formats (the
+    // encoders and readers of JSON Lines, CSV, OCSF), access (exports, links, keys, manifests,
+    // checkpoints, evidence), verify (the chain and exports checked). Each imports only floors below it.
+    layer('audit-chain-is-the-floor', 'src/audit/chain imports nothing else of src/audit.', '^src/audit/chain/', [ours('audit/chain', 'domain', 'log')]),
+    {
+      name: 'audit-formats-below-access-and-verify',
+      comment: 'src/audit/formats (encoders and readers) imports neither src/audit/access nor src/audit/verify.',
+      severity: 'error',
+      from: { path: '^src/audit/formats/' },
+      to: { path: '^src/audit/(access|verify)/' },
+    },
+    {
+      name: 'audit-access-below-verify',
+      comment: 'src/audit/access (exports, keys, manifests, checkpoints) does not import src/audit/verify.',
+      severity: 'error',
+      from: { path: '^src/audit/access/' },
+      to: { path: '^src/audit/verify/' },
+    },
     layer('cards-imports-domain-and-app-views', 'src/cards renders cards from cards/*.json: it imports src/domain and the views the use cases return (src/app), nothing of the adapters.', ours('cards'), [ours('cards', 'domain', 'app')]),
     layer('log-imports-nothing-of-ours', 'src/log is the lowest layer after domain: every layer may log.', ours('log'), [ours('log')]),
     layer('teams-imports-below-it', 'src/teams (the bot) imports src/app, src/domain, src/cards, src/audit and src/log.', ours('teams'), [

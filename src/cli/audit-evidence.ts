@@ -6,7 +6,7 @@
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import { exportAudit } from '../audit/formats/export';
+import { exportAudit } from '../audit/access/export';
 import { recordExportFinished } from '../audit/access/export-records';
 import { checkEvents, EVENTS_MANIFEST, evidenceFiles, signEvidence } from '../audit/access/evidence';
 import type { EvidenceVerification } from '../audit/access/evidence';

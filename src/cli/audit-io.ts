@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
-import { ExportIncompleteError } from '../audit/formats/export';
+import { ExportIncompleteError } from '../audit/access/export';
 import { SigningKeyError } from '../audit/access/signing';
 import { databaseFile, readCliSettings, type CliSettings } from '../settings';
 import { NotACountersignDatabaseError, openSqliteAuditReader, openSqliteStore, SharedIndexMissingError } from '../store/sqlite';

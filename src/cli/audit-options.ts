@@ -14,7 +14,7 @@ export function parseInstant(value: string): string {
   }
 }
 
-export { EXPORT_FORMATS } from '../audit/formats/export';
+export { EXPORT_FORMATS } from '../audit/access/export';
 
 /** --data-dir, else COUNTERSIGN_DATA_DIR, else ./data (the same default the bot uses). */
 export function resolveDataDir(option: string | undefined, settings: Pick<CliSettings, 'dataDir'>, cwd: string): string {

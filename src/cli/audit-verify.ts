@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { checkpointCount, checkpointFileOf, checkpointOfRecord, readCheckpointFile, verifyCheckpoints } from '../audit/access/checkpoints';
 import type { CheckpointVerification, SourcedCheckpoint } from '../audit/access/checkpoints';
-import { formatOfFile, manifestFileOf } from '../audit/formats/export';
+import { formatOfFile, manifestFileOf } from '../audit/access/export';
 import { ManifestError, parseManifest } from '../audit/access/manifest';
 import type { ExportManifest } from '../audit/access/manifest';
 import type { ExportFormat } from '../audit/ports';

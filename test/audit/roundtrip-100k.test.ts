@@ -11,7 +11,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { readCsv } from '../../src/audit/formats/csv-reader';
 import { fastCanonicalJson } from '../../src/audit/chain/seal-json-fast';
-import { exportAudit } from '../../src/audit/formats/export';
+import { exportAudit } from '../../src/audit/access/export';
 import { loadOrCreateSigningKey } from '../../src/audit/access/signing';
 import type { AuditSigner } from '../../src/audit/access/signing';
 import { verifyExportFile } from '../../src/audit/verify/verify-export';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { ChainDefect } from '../../src/audit/verify/verify';
+import { ChainDefect } from '../../src/audit/chain/record-text';
 import { MAX_EXPORT_LINE_CHARS, readJsonl, textLines } from '../../src/audit/formats/jsonl';
 
 async function linesOf(chunks: Iterable<string | Buffer>, maxLineChars?: number): Promise<string[]> {

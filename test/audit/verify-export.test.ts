@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { AuditFilter } from '../../src/domain/audit';
-import { exportAudit } from '../../src/audit/formats/export';
+import { exportAudit } from '../../src/audit/access/export';
 import { MAX_EXPORT_LINE_CHARS } from '../../src/audit/formats/jsonl';
 import type { ExportManifest } from '../../src/audit/access/manifest';
 import type { ExportFormat } from '../../src/audit/ports';

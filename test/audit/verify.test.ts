@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { sealRecord } from '../../src/audit/chain/chain';
-import { ChainDefect, verifyChain } from '../../src/audit/verify/verify';
+import { verifyChain } from '../../src/audit/verify/verify';
+import { ChainDefect } from '../../src/audit/chain/record-text';
 import type { VerifyOptions } from '../../src/audit/verify/verify';
 import { GENESIS_HASH } from '../../src/domain/audit';
 import type { AuditRecord } from '../../src/domain/audit';

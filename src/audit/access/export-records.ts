@@ -4,7 +4,7 @@
  * out. The record-keeping lives here once; the callers only say who and how.
  */
 import type { AuditRecord } from '../../domain/audit';
-import { exportedEvent, exportStartedEvent, incompleteExportEvent, type ExportedEventInput, type ExportIncompleteError } from '../formats/export';
+import { exportedEvent, exportStartedEvent, incompleteExportEvent, type ExportedEventInput, type ExportIncompleteError } from './export';
 import type { ExportManifest } from './manifest';
 import type { AuditStore, ExportFormat } from '../ports';
 import type { AuditFilter } from '../../domain/audit';

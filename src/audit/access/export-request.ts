@@ -1,7 +1,7 @@
 /** Reading what an auditor asks to export: from the Teams command, or from the API's query string. */
 import { AUDIT_EVENT_TYPES } from '../../domain/audit';
 import type { AuditEventType, AuditFilter } from '../../domain/audit';
-import { EXPORT_FORMATS } from '../formats/export';
+import { EXPORT_FORMATS } from './export';
 import { InstantError, parseInstant } from './instant';
 import type { ExportFormat } from '../ports';
 

@@ -12,7 +12,7 @@
  */
 import type { AuditRecord, AuditRequestRef } from '../../domain/audit';
 import { fastCanonicalJson } from '../chain/seal-json-fast';
-import { ChainDefect, isCanonicalText, NOT_CANONICAL } from '../verify/verify';
+import { ChainDefect, isCanonicalText, NOT_CANONICAL } from '../chain/record-text';
 
 export const CSV_COLUMNS = [
   'seq',

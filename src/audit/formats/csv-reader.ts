@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { AuditRecord } from '../../domain/audit';
-import { ChainDefect } from '../verify/verify';
+import { ChainDefect } from '../chain/record-text';
 import { CSV_COLUMNS, type CsvRow, unescapeCsvCell, unflattenRecord } from './csv-columns';
 
 function cell(value: string): string | undefined {

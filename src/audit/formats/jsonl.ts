@@ -10,7 +10,7 @@ import { fastCanonicalJson } from '../chain/seal-json-fast';
 import { writeRecords } from './output';
 import type { RecordEncoder } from './encoder';
 import type { ExportSummary } from './output';
-import { ChainDefect, isCanonicalText, NOT_CANONICAL } from '../verify/verify';
+import { ChainDefect, isCanonicalText, NOT_CANONICAL } from '../chain/record-text';
 
 export const JSONL_ENCODER: RecordEncoder = {
   encode: (batch) => {

@@ -13,7 +13,7 @@ import { textLines } from './jsonl';
 import { writeRecords } from './output';
 import type { RecordEncoder } from './encoder';
 import type { ExportSummary } from './output';
-import { ChainDefect, isCanonicalText, NOT_CANONICAL } from '../verify/verify';
+import { ChainDefect, isCanonicalText, NOT_CANONICAL } from '../chain/record-text';
 
 const OCSF_VERSION = '1.3.0';
 const CLASS_UID = 6003;

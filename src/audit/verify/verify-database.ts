@@ -10,7 +10,8 @@ import { GENESIS_HASH } from '../../domain/audit';
 import type { AuditRecord } from '../../domain/audit';
 import type { StoredAuditRows, StoredRow, StoredRowsOpener } from './stored-rows';
 import { checkRange, checkRanges, checkRangesInWorker, type RangeCheck, type SeqRange } from './verify-range-fast';
-import { ChainDefect, isCanonicalText, NOT_CANONICAL, verifyChain } from './verify';
+import { verifyChain } from './verify';
+import { ChainDefect, isCanonicalText, NOT_CANONICAL } from '../chain/record-text';
 import type { ChainVerification, VerifyOptions } from './verify';
 
 const PAGE = 1000;

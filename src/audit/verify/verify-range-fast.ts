@@ -22,7 +22,8 @@ import type { AuditEventType, AuditRecord } from '../../domain/audit';
 import { startModuleWorker } from '../../module-worker';
 import type { ClosableStoredAuditRows, StoredAuditRows, StoredRow, StoredRowsOpener } from './stored-rows';
 import { scanStoredText, storedTextFields } from './stored-text-scan';
-import { isCanonicalText, recordHash, shapeProblem } from './verify';
+import { recordHash, shapeProblem } from './verify';
+import { isCanonicalText } from '../chain/record-text';
 
 export interface RangeCheck {
   /** True when every row is intact, agrees with its columns and follows the one before it. */

@@ -6,8 +6,8 @@ import { hash as digest } from 'node:crypto';
 import { GENESIS_HASH } from '../../domain/audit';
 import type { AuditRecord } from '../../domain/audit';
 import { fastCanonicalJson } from '../chain/seal-json-fast';
+import { ChainDefect, type ChainProblemKind } from '../chain/record-text';
 
-export type ChainProblemKind = 'edited' | 'deleted' | 'reordered' | 'duplicated' | 'broken-link';
 
 export interface ChainProblem {
   /** Where the chain first goes wrong: the bad record's seq, or for `deleted` the first missing seq. */
@@ -43,23 +43,6 @@ export interface VerifyOptions {
    * own hash and come after the one before it, and a signed manifest vouches for what is missing.
    */
   links?: boolean;
-}
-
-/**
- * Thrown by a record source when what it read is not a well-formed record (a line that is not JSON,
- * a database row whose columns disagree with its record). verifyChain reports it as the problem.
- */
-export class ChainDefect extends Error {
-  constructor(
-    readonly kind: ChainProblemKind,
-    message: string,
-    /** Undefined when the source cannot tell: the seq expected at that place is used. */
-    readonly seq?: number,
-    readonly recordId = '',
-  ) {
-    super(message);
-    this.name = 'ChainDefect';
-  }
 }
 
 type Next = { record: AuditRecord } | { defect: ChainDefect } | undefined;
@@ -100,23 +83,6 @@ class LookaheadReader {
 export function recordHash(r: AuditRecord): string {
   return digest('sha256', fastCanonicalJson({ ...r, hash: undefined }), 'hex');
 }
-
-/**
- * Whether `text` is exactly the canonical form of what it parses to, as the sealer stored it. A text
- * that is not (a member repeated, members reordered, whitespace added) can hash as intact, since
- * JSON.parse keeps the last of two equal keys, while a reader that keeps the first (SQLite's
- * json_extract, many JSON libraries) sees other values than the hash vouches for.
- */
-export function isCanonicalText(text: string, parsed: unknown): boolean {
-  try {
-    return fastCanonicalJson(parsed) === text;
-  } catch {
-    return false;
-  }
-}
-
-/** The sentence verification reports for a stored or exported text that is not in canonical form. */
-export const NOT_CANONICAL = 'its text is not the canonical form it was sealed in (a member repeated or reordered, or spacing added), so readers could see other values than its hash vouches for';
 
 function describe(r: AuditRecord): string {
   return `record ${r.seq} (id ${r.id}, ${r.type} at ${r.time})`;

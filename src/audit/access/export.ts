@@ -5,19 +5,19 @@
  */
 import type { Writable } from 'node:stream';
 import type { AuditFilter } from '../../domain/audit';
-import { CSV_ENCODER } from './csv-writer';
-import { JSONL_ENCODER } from './jsonl';
-import { OCSF_ENCODER } from './ocsf';
-import { writeRecords } from './output';
-import type { RecordEncoder } from './encoder';
-import type { ExportSource, ExportSummary } from './output';
+import { CSV_ENCODER } from '../formats/csv-writer';
+import { JSONL_ENCODER } from '../formats/jsonl';
+import { OCSF_ENCODER } from '../formats/ocsf';
+import { writeRecords } from '../formats/output';
+import type { RecordEncoder } from '../formats/encoder';
+import type { ExportSource, ExportSummary } from '../formats/output';
 import { neutralise } from '../../domain/audit';
 import type { AuditEventDraft } from '../../domain/audit';
 import type { Actor, Source } from '../../domain/request';
-import { MANIFEST_VERSION, signManifest } from '../access/manifest';
-import type { ExportManifest } from '../access/manifest';
+import { MANIFEST_VERSION, signManifest } from './manifest';
+import type { ExportManifest } from './manifest';
 import type { ExportFormat } from '../ports';
-import type { AuditSigner } from '../access/signing';
+import type { AuditSigner } from './signing';
 
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['jsonl', 'csv', 'ocsf'];
 
