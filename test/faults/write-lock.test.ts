@@ -137,7 +137,7 @@ describe('a write lock held by another process', function () {
 
     it('answers pending while the lock is held past the limit with one card, and no wait for each of the others', async () => {
       h = await startHarness({ env: { COUNTERSIGN_STORE_LOCK_WAIT: '1s' } });
-      for (const rg of ['staging-old', 'rg-web', 'rg-data']) await requestVia(h, `delete resource group ${rg}`);
+      for (const rg of ['staging-old', 'staging-api-service', 'staging-web-frontend']) await requestVia(h, `delete resource group ${rg}`);
       await h.teams.say(people.bob, 'help'); // Bob's conversation is known before the lock
       const lock = holdWriteLock(databaseFile(h.dataDir));
       let answers: string[];

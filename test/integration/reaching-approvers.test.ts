@@ -125,7 +125,7 @@ describe('reaching approvers (bot over HTTP, fake Bot Connector, controlled cloc
     await sweepAt(45, asked);
     await sweepAt(55, asked);
     assert.equal(reminders().length, 2, 'max 2');
-    const again = await requestVia(h, 'delete resource group staging-older');
+    const again = await requestVia(h, 'delete resource group staging-web-frontend');
     await h.teams.click(people.bob, again.cardId, 'reject');
     await settled(h);
     const before = h.connector.texts().filter((t) => t.includes(again.requestId)).length;

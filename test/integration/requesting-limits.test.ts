@@ -43,15 +43,15 @@ describe('requesting under junk (bot over HTTP)', function () {
   });
 
   it('refuses a person past their rate of new requests with a clear answer, and accepts them again an hour later', async () => {
-    await requestVia(h, 'delete resource group staging-a');
-    await requestVia(h, 'delete resource group staging-b');
-    const from = await h.teams.say(people.alice, 'delete resource group staging-c');
+    await requestVia(h, 'delete resource group staging-api-service');
+    await requestVia(h, 'delete resource group staging-web-frontend');
+    const from = await h.teams.say(people.alice, 'delete resource group production-vm');
     assert.match(texts(from).join(' | '), /You have reached the limit of at most 2 new request\(s\) per hour; try again in \d+ minute\(s\)/);
     const refused = (await auditOf(h)).at(-1)!;
     assert.equal(refused.outcome.reason, 'rate-limited');
     // Someone else is not held back by Alice's rate.
-    await requestVia(h, 'delete resource group staging-d', people.dave);
+    await requestVia(h, 'delete resource group production-web-frontend', people.dave);
     h.clock.advance(61 * 60_000);
-    await requestVia(h, 'delete resource group staging-c');
+    await requestVia(h, 'delete resource group production-vm');
   });
 });
