@@ -7,7 +7,7 @@ import { exportRecords } from './audit-export';
 import type { ExportOptions } from './audit-export';
 import { writeEvidence } from './audit-evidence';
 import type { EvidenceOptions } from './audit-evidence';
-import { processIo, reportingInputErrors } from './audit-io';
+import { AuditInputError, processIo, reportingInputErrors } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { acceptLoss } from './audit-accept-loss';
 import { printPublicKey, writeCheckpoint } from './audit-keys';
@@ -35,8 +35,16 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
     .option('--checkpoints <file>', 'also check against this checkpoint file (e.g. a copy shipped elsewhere); repeatable', collect)
     .option('--partial', 'without a manifest: the file is a window of the chain (exported with --from), not from record 1')
     .option('--filtered', 'without a manifest: the file is a selection (exported with --request, --type or --actor): gaps between its records are expected')
-    .action(async (opts: VerifyOptions) => {
-      await reportingInputErrors(io, () => verify(opts, io));
+    .action(async (opts: VerifyOptions, cmd: Command) => {
+      await reportingInputErrors(io, () => {
+        // Both set one option (the last given wins): asked for together, they contradict each other.
+        // (commander keeps the words it parsed on the program as rawArgs, untyped.)
+        const given = (cmd.parent?.parent as { rawArgs?: string[] } | null | undefined)?.rawArgs ?? [];
+        if (given.includes('--no-manifest') && given.some((a) => a === '--manifest' || a.startsWith('--manifest='))) {
+          throw new AuditInputError('--manifest <file> and --no-manifest contradict each other: give the manifest to check the export against, or --no-manifest to check its records alone');
+        }
+        return verify(opts, io);
+      });
     });
 
   audit

@@ -138,6 +138,13 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const v = await audit(['verify', '--file', out, '--data-dir', dataDir, '--no-manifest']);
       assert.equal(v.code, 2);
       assert.match(v.stdout, /EXPORT DAMAGED \(edited\) at record 1.*\n.*the OCSF fields of record 1 \(line 1\) do not match/);
+      // Both at once contradict each other, whichever comes last: refused, nothing checked.
+      for (const args of [['--no-manifest', '--manifest', `${out}.manifest.json`], [`--manifest=${out}.manifest.json`, '--no-manifest']]) {
+        const both = await audit(['verify', '--file', out, '--data-dir', dataDir, ...args]);
+        assert.equal(both.code, 1, both.stdout);
+        assert.match(both.stderr, /^error: --manifest <file> and --no-manifest contradict each other/);
+        assert.equal(both.stdout, '');
+      }
     });
 
     it('shows progress on a terminal, and none when stderr is not one', async () => {
