@@ -36,6 +36,9 @@ const allowedOnlyFrom = (name, comment, packages, ...folders) => ({
   to: { path: npm(...packages) },
 });
 
+/** From `from`, nothing under `to`. */
+const never = (name, comment, from, to) => ({ name, comment, severity: 'error', from: { path: from }, to: { path: to } });
+
 /**
  * One rule per layer: from that layer, anything under src/ outside the allowed folders is refused
  * (node builtins and npm packages are checked by the library rules below).
@@ -57,13 +60,7 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
-    {
-      name: 'no-main-import',
-      comment: 'src/main.ts is the entry point: nothing imports it.',
-      severity: 'error',
-      from: { path: '^src/' },
-      to: { path: '^src/main\\.ts$' },
-    },
+    never('no-main-import', 'src/main.ts is the entry point: nothing imports it.', '^src/', '^src/main\\.ts$'),
     {
       name: 'no-composition-root-import',
       comment: 'src/composition-root.ts builds everything: only the entry point (src/main.ts) starts it.',
@@ -100,20 +97,8 @@ module.exports = {
     // encoders and readers of JSON Lines, CSV, OCSF), access (exports, links, keys, manifests,
     // checkpoints, evidence), verify (the chain and exports checked). Each imports only floors below it.
     layer('audit-chain-is-the-floor', 'src/audit/chain imports nothing else of src/audit.', '^src/audit/chain/', [ours('audit/chain', 'domain', 'log')]),
-    {
-      name: 'audit-formats-below-access-and-verify',
-      comment: 'src/audit/formats (encoders and readers) imports neither src/audit/access nor src/audit/verify.',
-      severity: 'error',
-      from: { path: '^src/audit/formats/' },
-      to: { path: '^src/audit/(access|verify)/' },
-    },
-    {
-      name: 'audit-access-below-verify',
-      comment: 'src/audit/access (exports, keys, manifests, checkpoints) does not import src/audit/verify.',
-      severity: 'error',
-      from: { path: '^src/audit/access/' },
-      to: { path: '^src/audit/verify/' },
-    },
+    never('audit-formats-below-access-and-verify', 'src/audit/formats (encoders and readers) imports neither src/audit/access nor src/audit/verify.', '^src/audit/formats/', '^src/audit/(access|verify)/'),
+    never('audit-access-below-verify', 'src/audit/access (exports, keys, manifests, checkpoints) does not import src/audit/verify.', '^src/audit/access/', '^src/audit/verify/'),
     layer('cards-imports-domain-and-app-views', 'src/cards renders cards from cards/*.json: it imports src/domain and the views the use cases return (src/app), nothing of the adapters.', ours('cards'), [ours('cards', 'domain', 'app')]),
     layer('log-imports-nothing-of-ours', 'src/log is the lowest layer after domain: every layer may log.', ours('log'), [ours('log')]),
     layer('teams-imports-below-it', 'src/teams (the bot) imports src/app, src/domain, src/cards, src/audit and src/log.', ours('teams'), [

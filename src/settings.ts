@@ -199,18 +199,22 @@ function readPort(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   return port;
 }
 
+/** The URL a variable holds, or a SettingsError saying what it must be. */
+function urlIn(variable: string, text: string, expected: string): URL {
+  try {
+    return new URL(text);
+  } catch {
+    throw new SettingsError(variable, `must be ${expected}, got "${text}"`);
+  }
+}
+
 /**
  * The address people reach Countersign at (audit download links are built on it): an http(s) URL
  * with a host and no query or fragment, its trailing slash dropped.
  */
 function readPublicUrl(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new SettingsError('COUNTERSIGN_PUBLIC_URL', `must be an http(s) URL such as https://countersign.example.com, got "${text}"`);
-  }
+  const url = urlIn('COUNTERSIGN_PUBLIC_URL', text, 'an http(s) URL such as https://countersign.example.com');
   if (!['http:', 'https:'].includes(url.protocol) || !url.hostname) throw new SettingsError('COUNTERSIGN_PUBLIC_URL', `must be an http(s) URL with a host, such as https://countersign.example.com, got "${text}"`);
   if (url.search || url.hash || url.username || url.password) throw new SettingsError('COUNTERSIGN_PUBLIC_URL', `must have no query, fragment or credentials (links are built on it), got "${text}"`);
   return text.replace(/\/+$/, '');
@@ -273,12 +277,7 @@ export function secretValues(env: NodeJS.ProcessEnv, appPassword: string): strin
  */
 function readOpenIdMetadata(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new SettingsError('BotOpenIdMetadata', `must be the https URL of the Bot Framework's OpenID metadata, such as https://login.botframework.com/v1/.well-known/openidconfiguration, got "${text}"`);
-  }
+  const url = urlIn('BotOpenIdMetadata', text, "the https URL of the Bot Framework's OpenID metadata, such as https://login.botframework.com/v1/.well-known/openidconfiguration");
   const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
   if (!(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) || !url.hostname) {
     throw new SettingsError('BotOpenIdMetadata', `must be an https URL (http only on this machine's loopback), got "${text}"`);
