@@ -55,6 +55,12 @@ export function isPassing(error: ArmError): boolean {
  */
 const TLS_FAILURE = /^(CERT_|UNABLE_TO_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$)/;
 
+/**
+ * Of those, the certificate checks of the handshake, made before a byte of the request is sent. The
+ * others (ERR_SSL_*, a bad record or an alert) can come at any point, the answer being read included.
+ */
+const CERTIFICATE_REFUSED = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|ERR_TLS_CERT_ALTNAME_INVALID$|HOSTNAME_MISMATCH$)/;
+
 const LRO_FAILURE = /^The long-running operation has failed\. ([^.]+)\. ([\s\S]*)$/;
 const AUTHORIZATION = /perform action '([^']+)' (?:over|at|on) scope '([^']+)'/i;
 
@@ -133,9 +139,10 @@ export function isUnreadableAnswer(error: ArmError): boolean {
 export function isIndeterminate(error: ArmError): boolean {
   if (error.code === STATUS_UNREADABLE || isUnreadableAnswer(error)) return true;
   if (error.httpStatus !== undefined) return error.httpStatus < 400 || error.httpStatus >= 500;
-  // A TLS connection that could not be made carried nothing either.
-  if (NOT_SENT.has(error.code) || TLS_FAILURE.test(error.code)) return false;
-  return ['Aborted', 'NetworkError', 'REQUEST_SEND_ERROR', 'UnexpectedError'].includes(error.code) || /^E[A-Z_]+$/.test(error.code);
+  // A certificate refused in the handshake carried nothing either; any other TLS failure may have come
+  // after the request was written (a bad record while the answer was read).
+  if (NOT_SENT.has(error.code) || CERTIFICATE_REFUSED.test(error.code)) return false;
+  return ['Aborted', 'NetworkError', 'REQUEST_SEND_ERROR', 'UnexpectedError'].includes(error.code) || /^E[A-Z_]+$/.test(error.code) || TLS_FAILURE.test(error.code);
 }
 
 /** An ArmError from ARM's error object, e.g. a failed deployment's properties.error. */

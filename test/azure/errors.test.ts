@@ -125,6 +125,15 @@ describe('ARM errors in words', () => {
     assert.deepEqual(flattenDetails(undefined), []);
   });
 
+  it('takes a certificate refused in the handshake as nothing sent, and any other TLS failure as an outcome not known', () => {
+    for (const code of ['CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_TLS_CERT_ALTNAME_INVALID']) {
+      assert.equal(isIndeterminate({ code, message: '' }), false, code);
+    }
+    for (const code of ['ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC', 'ERR_SSL_SSLV3_ALERT_BAD_RECORD_MAC', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ECONNRESET']) {
+      assert.equal(isIndeterminate({ code, message: '' }), true, code);
+    }
+  });
+
   it('tells a passing failure (throttled, ARM failing, the connection) from one trying again will not cure', () => {
     for (const passing of [{ code: 'TooManyRequests', httpStatus: 429 }, { code: 'ServiceUnavailable', httpStatus: 503 }, { code: 'ECONNRESET' }, { code: 'ECONNREFUSED' }, { code: 'REQUEST_SEND_ERROR' }, { code: 'CERT_NOT_YET_VALID' }, { code: 'CERT_HAS_EXPIRED' }, { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }, { code: 'SELF_SIGNED_CERT_IN_CHAIN' }]) {
       assert.equal(isPassing({ ...passing, message: '' }), true, passing.code);
