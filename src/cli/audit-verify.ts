@@ -231,7 +231,7 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
   // earlier checkpoint (the later ones deleted with the records after it) needs no key, and only a
   // copy kept elsewhere shows it.
   if (checkpoints.result.checked > 0 && checkpoints.result.problems.length === 0 && !(opts.checkpoints?.length)) {
-    io.stdout.write('NOTE: the checkpoints checked are all on this host; a log cut back to an earlier checkpoint is caught only against a copy kept elsewhere: countersign audit verify --checkpoints <file>.\n');
+    io.stdout.write('NOTE: the checkpoints checked are all copies this installation keeps (its database, its data directory); a log cut back to an earlier checkpoint is caught only against a copy kept elsewhere: countersign audit verify --checkpoints <file>.\n');
   }
   const gone = chain.requestsWithoutRow;
   if (chain.missingTables.length > 0) {

@@ -446,11 +446,11 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       writeFileSync(checkpointFileOf(dataDir), `${readFileSync(checkpointFileOf(dataDir), 'utf8').split('\n')[0]}\n`);
       const local = await audit(['verify', '--data-dir', dataDir]);
       assert.equal(local.code, 0, local.stdout);
-      assert.match(local.stdout, /NOTE: the checkpoints checked are all on this host; a log cut back to an earlier checkpoint is caught only against a copy kept elsewhere: countersign audit verify --checkpoints <file>\.\n/);
+      assert.match(local.stdout, /NOTE: the checkpoints checked are all copies this installation keeps \(its database, its data directory\); a log cut back to an earlier checkpoint is caught only against a copy kept elsewhere: countersign audit verify --checkpoints <file>\.\n/);
       const v = await audit(['verify', '--data-dir', dataDir, '--checkpoints', shipped]);
       assert.equal(v.code, 2, v.stdout);
       assert.match(v.stdout, /truncated\): .*shipped-checkpoints\.jsonl\) names record 14/);
-      assert.doesNotMatch(v.stdout, /all on this host/);
+      assert.doesNotMatch(v.stdout, /all copies this installation keeps/);
     });
 
     /** The data directory's key pair replaced by a new one (the key id of the new one). */

@@ -468,7 +468,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     for (const migrate of ['auto', 'always'] as const) {
       await assert.rejects(
         openPostgresStore({ connection: { ...connection, schema: missing }, migrate }),
-        new RegExp(`the schema ${missing} \\(COUNTERSIGN_DATABASE_SCHEMA\\) does not exist in this database: create it as the owner \\(CREATE SCHEMA ${missing}\\), then run \`countersign store migrate-schema\`; or fix COUNTERSIGN_DATABASE_SCHEMA`),
+        new RegExp(`the schema ${missing} \\(COUNTERSIGN_DATABASE_SCHEMA\\) does not exist in this database: create it as the owner \\(CREATE SCHEMA "${missing}"\\), then run \`countersign store migrate-schema\`; or fix COUNTERSIGN_DATABASE_SCHEMA`),
       );
     }
   });
@@ -681,7 +681,7 @@ describe('PostgreSQL store, several instances on one database', function () {
       await assert.rejects(
         openPostgresAuditReader({ ...connection, url: db.url.replace('postgres@', `${role}@`) }),
         (err: Error) => {
-          assert.match(err.message, new RegExp(`permission denied for table schema_migrations .*: reading the audit trail needs SELECT only: grant it on Countersign's tables \\(GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO <user>, or GRANT pg_read_all_data TO <user>`));
+          assert.match(err.message, new RegExp(`permission denied for table schema_migrations .*: reading the audit trail needs SELECT only: grant it on Countersign's tables \\(GRANT SELECT ON ALL TABLES IN SCHEMA "${schema}" TO <user>, or GRANT pg_read_all_data TO <user>`));
           assert.doesNotMatch(err.message, /countersign_runtime/);
           return true;
         },

@@ -189,7 +189,7 @@ export function explainConnectionError(err: unknown, options: PostgresConnection
   }
   if (code === '42501' && readOnly) {
     return new PostgresStartupError(
-      `${message} (${target}): reading the audit trail needs SELECT only: grant it on Countersign's tables (GRANT SELECT ON ALL TABLES IN SCHEMA ${options.schema ?? 'public'} TO <user>, or GRANT pg_read_all_data TO <user>; see docs/postgresql.md)`,
+      `${message} (${target}): reading the audit trail needs SELECT only: grant it on Countersign's tables (GRANT SELECT ON ALL TABLES IN SCHEMA "${options.schema ?? 'public'}" TO <user>, or GRANT pg_read_all_data TO <user>; see docs/postgresql.md)`,
     );
   }
   if (code === '42501') {

@@ -160,7 +160,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     // A schema named that is not there reads as one at version 0, whose migration cannot create anything.
     if (schema && !(await pool.query<{ ok: boolean }>('SELECT to_regnamespace($1) IS NOT NULL AS ok', [`"${schema}"`])).rows[0].ok) {
       throw new PostgresStartupError(
-        `${target}: the schema ${schema} (COUNTERSIGN_DATABASE_SCHEMA) does not exist in this database: create it as the owner (CREATE SCHEMA ${schema}), then run \`countersign store migrate-schema\`; or fix COUNTERSIGN_DATABASE_SCHEMA`,
+        `${target}: the schema ${schema} (COUNTERSIGN_DATABASE_SCHEMA) does not exist in this database: create it as the owner (CREATE SCHEMA "${schema}"), then run \`countersign store migrate-schema\`; or fix COUNTERSIGN_DATABASE_SCHEMA`,
       );
     }
     try {
