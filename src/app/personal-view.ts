@@ -51,8 +51,9 @@ export async function personalView(deps: AppDeps, actor: Actor, requestId: strin
   return {
     request,
     canApprove: would(request, 'approve'),
-    // Also whoever's approval would fill nothing still open (a quorum's met part), but not after their own approval.
-    canReject: would(request, 'reject') && !request.approvals.some((a) => a.approver.aadObjectId.toLowerCase() === actor.aadObjectId.toLowerCase()),
+    // Also whoever's approval would fill nothing still open (a quorum's met part), and an approver who
+    // approved already and may still reject it while it waits for the others.
+    canReject: would(request, 'reject'),
     // The requester while it is open; before a scheduled run, approvers too (as a running deployment).
     canCancel: cancel(request, ctx).ok,
     canReview: reviewBreakGlass(request, ctx, 'ratified').ok,

@@ -61,10 +61,11 @@ describe('app: a quorum across two roles, with a required reason', () => {
     const view = await f.app.personalView(frank, r.id);
     assert.deepEqual([view?.canApprove, view?.canReject], [false, true]);
     const bobs = await f.app.personalView(bob, r.id);
-    assert.deepEqual([bobs?.canApprove, bobs?.canReject], [false, false], 'not after his own approval');
+    assert.deepEqual([bobs?.canApprove, bobs?.canReject], [false, true], 'after his own approval he may still reject it, and is shown so');
     const erins = await f.app.personalView(erin, r.id);
     assert.deepEqual([erins?.canApprove, erins?.canReject], [true, true]);
     assert.deepEqual((await f.app.pending(erin)).toDecide.map((x) => x.id), [r.id]);
+    assert.equal((await click(f, bob, r, 'reject')).ok, true, 'as his card says, his reject goes through');
   });
 
   it('asks for the reason in the form when it is missing, and refuses an evasive one with what a good reason looks like', async () => {
