@@ -136,12 +136,13 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   let store: CountersignStore;
   let opened: OpenedStore | undefined;
   /** Once the checkpointer exists: what is done when the store stops under the bot. */
-  const storeStopped: { run?: () => void } = {};
+  const storeStopped: { run?: () => void; stopped?: true } = {};
   if (options.store) {
     store = options.store;
   } else {
     opened = await openStore(settings, log, options.sqliteWriterThread, (err) => {
       log.fatal({ err: err.message }, 'the store can no longer write: Countersign must be restarted');
+      storeStopped.stopped = true;
       storeStopped.run?.();
       options.onFatal?.(err.message);
     });
@@ -390,7 +391,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       // Refusals of unauthenticated callers counted past their budget are recorded before the last checkpoint.
       await Promise.all([app.flushAuthRefusals(), auditors.flushRefusals()]);
       // The last head before the store closes is signed too: a log cut while the bot is down shows.
-      await checkpointer.write('shutdown').catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint at shutdown failed'));
+      // Not over a store that stopped under the bot: what it holds now is not what was written.
+      if (!storeStopped.stopped) await checkpointer.write('shutdown').catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint at shutdown failed'));
       for (const close of closers.reverse()) await close();
       if (!options.store) await deps.store.close();
       log.info({}, 'Countersign stopped');
