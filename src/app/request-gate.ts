@@ -25,6 +25,11 @@ export interface RequestAttempt {
   runAt?: string;
   /** The sender's IANA zone as Teams reported it (absent: UTC). */
   timeZone?: string;
+  /**
+   * What the request answers, when one answer must make one request however often it is sent (a
+   * confirmation card: its conversation and message id): its id is derived from it (ids.ts).
+   */
+  answering?: string;
 }
 
 /** The run time asked for, resolved in the sender's zone (undefined when none was asked for). */

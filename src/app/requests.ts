@@ -18,6 +18,8 @@ import { boundedActor, boundedSource } from './input-gate';
 import { breakGlassAudience, breakGlassEvent, breakGlassGate, storeBreakGlassUse } from './break-glass';
 import { breakGlassUse, expectationHashOf } from '../domain/lifecycle';
 import { announcing } from './notifications';
+import { DuplicateRequestError } from './ports';
+import { requestIdFor } from './ids';
 
 export type Interpretation =
   | { kind: 'empty' }
@@ -118,7 +120,7 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
   const now = deps.clock.now();
   if (!command.policy || !command.sensitive) return { ok: false, error: `"${command.name}" is read-only; it needs no request.` };
   const runAt = resolveRunAt(deps, input);
-  const id = deps.ids.requestId();
+  const id = input.answering ? requestIdFor(input.answering) : deps.ids.requestId();
   let operation;
   try {
     operation = resolveOperation(command, input.values, { subscriptionId: deps.subscriptionId, requestId: id, loadTemplate: deps.config.loadTemplate });
@@ -202,7 +204,15 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
   // The round telling the people who may decide it is recorded with it, so that one cut short by a
   // stop or a crash is taken up again (notifications.ts).
   const announced = announcing(deps, request, 'created', now);
-  await deps.store.requests.insert(announced, [created]);
+  try {
+    await deps.store.requests.insert(announced, [created]);
+  } catch (err) {
+    // The same answer sent twice (a double click, two instances): the first made the request.
+    if (err instanceof DuplicateRequestError && input.answering) {
+      return { ok: false, error: `This confirmation already created request ${id}. Type "status ${id}" to see where it stands.` };
+    }
+    throw err;
+  }
   deps.log.info({ requestId: id, command: command.name }, 'request created');
   return { ok: true, request: announced };
 }

@@ -86,9 +86,29 @@ export class CountersignBot extends TeamsActivityHandler {
   }
 
   override async run(context: TurnContext): Promise<void> {
-    await super.run(context);
-    await this.conversationState.saveChanges(context, false);
+    // One person's messages in one conversation are taken one after the other, their form state
+    // read after the last one saved it: two answers to one card (a double click) cannot both see it
+    // open. (Across instances, the request id a confirmation derives stops a second request.)
+    const a = context.activity;
+    const key = a.type === 'message' ? `${a.conversation?.id ?? ''}\u0000${a.from?.aadObjectId ?? a.from?.id ?? ''}` : undefined;
+    const turn = async () => {
+      await super.run(context);
+      await this.conversationState.saveChanges(context, false);
+    };
+    if (key === undefined) return turn();
+    const before = this.turnsOf.get(key) ?? Promise.resolve();
+    const mine = before.then(turn, turn);
+    const settled = mine.catch(() => undefined);
+    this.turnsOf.set(key, settled);
+    try {
+      await mine;
+    } finally {
+      if (this.turnsOf.get(key) === settled) this.turnsOf.delete(key);
+    }
   }
+
+  /** The last message turn of each person in each conversation, for the next to wait for. */
+  private readonly turnsOf = new Map<string, Promise<unknown>>();
 
   /** Every activity passes the app's tenant gate first. */
   protected override async onTurnActivity(context: TurnContext): Promise<void> {
@@ -129,13 +149,18 @@ export class CountersignBot extends TeamsActivityHandler {
     const text = (TurnContext.removeRecipientMention(context.activity) ?? '').replace(/^\s*<at>[^<]*<\/at>/i, '').trim();
     const isSubmit = !!context.activity.value && !text;
     if (isSubmit) {
-      if (dc.activeDialog) {
+      const open = dc.activeDialog ? await this.forms.openMessage(context) : undefined;
+      const clicked = context.activity.replyToId;
+      if (dc.activeDialog && (clicked === undefined || open === undefined || clicked === open)) {
         await dc.continueDialog();
         return;
       }
-      const created = await this.forms.createdFrom(context, context.activity.replyToId);
+      // An answer from another card than the form waiting for this person (an old copy, someone
+      // else's in a shared conversation): it neither goes on with their form nor changes that card.
+      const created = await this.forms.createdFrom(context, clicked);
       if (created) await context.sendActivity(this.say(`This confirmation already created request ${created}. Type "status ${created}" to see where it stands.`));
-      else await context.sendActivity(this.say('That form is no longer active (it was finished, cancelled or replaced). Type the command again.'));
+      else if (dc.activeDialog) await context.sendActivity(this.say('That card is not the form waiting for your answer (an old copy, or someone else\'s): nothing was requested. Use the newest form Countersign sent you, or type the command again.'));
+      else await context.sendActivity(this.say('That form is no longer active (it was finished, cancelled or replaced), or it is not yours. Type the command again.'));
       return;
     }
     if (dc.activeDialog) {
@@ -255,7 +280,7 @@ export class CountersignBot extends TeamsActivityHandler {
     }
   }
 
-  private async createAndPost(context: TurnContext, o: RequestDialogOptions): Promise<string | undefined> {
+  private async createAndPost(context: TurnContext, o: RequestDialogOptions, answering?: string): Promise<string | undefined> {
     const command = this.app.command(o.command);
     if (!command) {
       await context.sendActivity(this.say(`The command "${o.command}" is no longer configured.`));
@@ -267,6 +292,7 @@ export class CountersignBot extends TeamsActivityHandler {
       ...(o.reason ? { reason: o.reason } : {}),
       ...(o.runAt ? { runAt: o.runAt } : {}),
       ...zoneOf(context),
+      ...(answering ? { answering } : {}),
       actor: actorOf(context.activity),
       source: sourceOf(context.activity),
     });
@@ -402,7 +428,7 @@ export class CountersignBot extends TeamsActivityHandler {
       const { REQUEST_DIALOG, RequestDialog } = require('./request-dialog') as typeof import('./request-dialog');
       /* eslint-enable @typescript-eslint/no-require-imports */
       const set = new DialogSet(this.dialogState);
-      set.add(new RequestDialog(this.app, (ctx, o) => this.createAndPost(ctx, o), this.forms));
+      set.add(new RequestDialog(this.app, (ctx, o, answering) => this.createAndPost(ctx, o, answering), this.forms));
       this.loadedDialogs = { set, requestDialog: REQUEST_DIALOG };
     }
     return this.loadedDialogs;

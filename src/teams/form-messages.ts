@@ -31,13 +31,15 @@ export class FormMessages {
   }
 
   /**
-   * Replaces the answered (or abandoned) card with what became of it: the message clicked, or else
-   * the one waiting for an answer. A card that cannot be updated (deleted, too old) is left as it is.
+   * Replaces the answered (or abandoned) card with what became of it: the one waiting for this
+   * person's answer. A card that cannot be updated (deleted, too old) is left as it is.
    */
   async close(context: TurnContext, title: string, text: string): Promise<void> {
     const s = await this.state.get(context, {});
-    const id = (context.activity.type === 'message' && context.activity.value ? context.activity.replyToId : undefined) ?? s.open;
-    if (id === s.open) delete s.open;
+    // Only this person's own card waiting for an answer: never a message a click merely names (an
+    // approval card, someone else's form), which would be overwritten for everyone.
+    const id = s.open;
+    delete s.open;
     await this.state.set(context, s);
     if (!id) return;
     await context

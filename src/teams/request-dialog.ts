@@ -64,8 +64,11 @@ class CardSubmitPrompt extends Prompt<Submission> {
   }
 }
 
-/** Creates the request and posts its card; the request's id, when it was created. */
-export type CreateAndPost = (context: TurnContext, options: RequestDialogOptions) => Promise<string | undefined>;
+/**
+ * Creates the request and posts its card; the request's id, when it was created. `answering`: the
+ * confirmation answered (its conversation and message), which makes one request however often it is sent.
+ */
+export type CreateAndPost = (context: TurnContext, options: RequestDialogOptions, answering?: string) => Promise<string | undefined>;
 
 export class RequestDialog extends ComponentDialog {
   constructor(
@@ -144,7 +147,8 @@ export class RequestDialog extends ComponentDialog {
       return step.endDialog();
     }
     const confirmation = step.context.activity.replyToId ?? (await this.forms.openMessage(step.context));
-    const requestId = await this.createAndPost(step.context, (step.values as Record<string, unknown>).request as RequestDialogOptions);
+    const answering = confirmation ? `${step.context.activity.conversation?.id ?? ''}/${confirmation}` : undefined;
+    const requestId = await this.createAndPost(step.context, (step.values as Record<string, unknown>).request as RequestDialogOptions, answering);
     if (requestId) {
       await this.forms.created(step.context, confirmation, requestId);
       await this.forms.close(step.context, `Requested: ${requestId}`, `This confirmation created request ${requestId}; its card is below.`);

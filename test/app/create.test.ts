@@ -2,13 +2,28 @@
 import assert from 'node:assert/strict';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, START, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
-import { alice, carol, dave, mallory, opsChannel } from '../support/people';
+import { alice, carol, dave, mallory, opsChannel, sourceIn } from '../support/people';
 import { ask, asked } from './steps';
 
 describe('app: creating a request', () => {
   let f: AppOnFakes;
   beforeEach(() => {
     f = appOnFakes();
+  });
+
+  it('makes one request of one confirmation, however many times and on however many instances it is answered', async () => {
+    const meant = f.app.interpret('delete resource group staging-old');
+    assert.ok(meant.kind === 'ready');
+    const attempt = { command: meant.command, values: meant.values, actor: alice, source: sourceIn(opsChannel, 'confirm-1'), answering: `${opsChannel.id}/confirmation-1` };
+    const [first, second] = await Promise.all([f.app.createRequest(attempt), f.app.createRequest(attempt)]);
+    const made = [first, second].filter((r) => r.ok);
+    assert.equal(made.length, 1);
+    const id = made[0].ok ? made[0].request.id : '';
+    const other = [first, second].find((r) => !r.ok);
+    assert.deepEqual(other, { ok: false, error: `This confirmation already created request ${id}. Type "status ${id}" to see where it stands.` });
+    assert.equal((await f.audit({ types: ['request.created'] })).length, 1);
+    // Another confirmation makes its own.
+    assert.equal((await f.app.createRequest({ ...attempt, answering: `${opsChannel.id}/confirmation-2` })).ok, true);
   });
 
   it('stores a pending request with its parameters resolved into the operation, and audits it', async () => {
