@@ -22,6 +22,7 @@ import { databaseFile, readSettings, type PostgresSettings, type Settings } from
 import { postgresDatabaseConnection } from '../src/cli/audit-database';
 import { describeTarget, openPostgresStore } from '../src/store/postgres';
 import { DEFAULT_PLAYGROUND_PORT, localTrialFile, runningLocalTrial } from './local-trial-file';
+import { nodeProblem } from './local-preflight';
 
 /**
  * The card's buttons by verb (cards/request.json), every action the bot takes from a card (a verb
@@ -47,6 +48,12 @@ interface PlaygroundConfig {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // A second terminal on the system's Node would fail to open the store with a misleading message.
+  const wrongNode = nodeProblem();
+  if (wrongNode) {
+    process.stderr.write(`Cannot act in the local trial: ${wrongNode}\n`);
+    return 1;
+  }
   const [person, typedVerb, typedId, ...comment] = argv;
   const verb = typedVerb?.toLowerCase();
   if (verb && !VERBS.includes(verb)) {

@@ -33,6 +33,8 @@ export function localBanner(i: LocalBannerInput): string {
     `  bot:        ${i.botUrl}/api/messages`,
     `  playground: http://127.0.0.1:${i.playgroundPort}  (open it in a browser; ${youAre(i.playgroundConfigPath, ownPlayground)})`,
     `  data:       ${i.dataDir}`,
+    `The bot answers this machine only, but the Playground listens on every network interface: anyone`,
+    `who can reach port ${i.playgroundPort} can act there as any of its people. Keep the trial where others cannot.`,
     'Type "help" in the playground. Ctrl+C stops both.',
     '',
     '',

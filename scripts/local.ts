@@ -11,12 +11,17 @@ import { startCountersign } from '../src/composition-root';
 import { DEFAULT_CONFIG_PATH, readSettings } from '../src/settings';
 import { localBanner } from './local-banner';
 import { playgroundPortSetting, removeLocalTrial, writeLocalTrial } from './local-trial-file';
+import { listeningPort, nodeProblem, portsProblem } from './local-preflight';
 
 const PLAYGROUND_PORT = playgroundPortSetting(process.env);
 const PLAYGROUND_CONFIG = path.resolve(__dirname, '..', 'playground', '.m365agentsplayground.yml');
 
 async function main(): Promise<void> {
+  const wrongNode = nodeProblem();
+  if (wrongNode) throw new Error(wrongNode);
   const settings = readSettings({ ...process.env, COUNTERSIGN_HOST: process.env.COUNTERSIGN_HOST || '127.0.0.1' });
+  const ports = await portsProblem(settings.port, settings.host, PLAYGROUND_PORT);
+  if (ports) throw new Error(ports);
   // The store can no longer write (a database file deleted, say): stop both, exit 1, as `npm start` does.
   let fatal = false;
   const whenStarted: { stop?: () => Promise<void> } = {};
@@ -33,7 +38,7 @@ async function main(): Promise<void> {
     bin,
     ['-e', `${running.url}/api/messages`, '-c', 'msteams', '-p', String(PLAYGROUND_PORT), '--disable-telemetry'],
     {
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit'],
       env: {
         ...process.env,
         TEAMSAPPTESTER_BROWSER: process.env.TEAMSAPPTESTER_BROWSER ?? 'none',
@@ -41,6 +46,19 @@ async function main(): Promise<void> {
       },
     },
   );
+  // Its output is passed on; the port it says it listens on must be the one asked for (it moves to a
+  // random one when that is taken between the check above and its start).
+  let said = '';
+  playground.stdout.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    if (said.length < 4096) said += chunk.toString();
+    const port = listeningPort(said);
+    if (port !== undefined && port !== PLAYGROUND_PORT && !stopping) {
+      process.stderr.write(`The Agents Playground did not get port ${PLAYGROUND_PORT} (PLAYGROUND_PORT: in use) and took ${port}; stopping. Start again with another PLAYGROUND_PORT.\n`);
+      fatal = true;
+      void stop();
+    }
+  });
   // For `npm run local:as` in another terminal, which may not have PLAYGROUND_PORT set.
   writeLocalTrial(settings.dataDir, PLAYGROUND_PORT);
   process.stdout.write(

@@ -58,10 +58,19 @@ function environmentValue(parameters: Record<string, string>): string | undefine
   return Object.values(parameters).find((v) => ENVIRONMENT.test(v));
 }
 
-/** "PRODUCTION" (shouted: it is the place to be careful), "staging", or nothing known. */
+/** The environment word a resource group's name carries (`staging-old`: staging), if any. */
+function environmentOfGroup(group: string | undefined): string | undefined {
+  return group?.split(/[-_.]/).find((part) => ENVIRONMENT.test(part));
+}
+
+/**
+ * "PRODUCTION" (shouted: it is the place to be careful), "staging", or nothing known. The target's
+ * group says where first; a parameter's value only when the group says nothing (a tag's value of
+ * "dev" on a staging group does not make it dev).
+ */
 function placeWords(r: ApprovalRequest): string | undefined {
   if (isProduction(r.parameters, r.target.resourceGroup)) return 'PRODUCTION';
-  return environmentValue(r.parameters)?.toLowerCase();
+  return (environmentOfGroup(r.target.resourceGroup) ?? environmentValue(r.parameters))?.toLowerCase();
 }
 
 function resourceWords(resourceId: string): string {

@@ -79,7 +79,15 @@ describe('the request card leads with the decision', () => {
     });
     const restart = (group: string) => buildRequest({ command: 'vm', parameters: { action: 'restart', vm: 'vm-web-01' }, operation: restartIn(group) });
     assert.match(textsOf(band(requestCard(restart('production-vm')))), /^HIGH RISK: restart of a resource in PRODUCTION$/);
-    assert.match(textsOf(band(requestCard(restart('staging-vm')))), /^MEDIUM RISK: restart of a resource$/);
+    assert.match(textsOf(band(requestCard(restart('staging-vm')))), /^MEDIUM RISK: restart of a resource in staging$/);
+  });
+
+  it("names the environment of the target's group before any parameter's value: a tag value of dev on a staging group is staging", () => {
+    const band = (card: Element) => body(card).find((el) => el.id === 'risk')!;
+    const tagged = buildRequest({ command: 'tag', parameters: { group: 'staging-old', key: 'env', value: 'dev' }, target: { subscriptionId: SUBSCRIPTION, resourceGroup: 'staging-old' }, risk: 'low' });
+    assert.match(textsOf(band(requestCard(tagged))), /^LOW RISK: .* in staging$/);
+    const ungrouped = buildRequest({ command: 'tag', parameters: { group: 'shared-tools', key: 'env', value: 'dev' }, target: { subscriptionId: SUBSCRIPTION, resourceGroup: 'shared-tools' }, risk: 'low' });
+    assert.match(textsOf(band(requestCard(ungrouped))), /^LOW RISK: .* in dev$/, 'a group that says nothing leaves it to the parameters');
   });
 
   it('says what will change in plain words, not ARM change types', () => {

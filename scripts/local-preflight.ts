@@ -1,0 +1,39 @@
+/**
+ * What `npm run local` and `npm run local:as` check before they start: the Node they run on (the
+ * database driver is built for Node 24), and that the ports asked for are free (the Agents
+ * Playground would move to a random one without a word, and the bot would stop with EADDRINUSE).
+ */
+import net from 'node:net';
+
+const NODE_MAJOR = 24;
+
+/** Why this terminal's Node cannot run the trial, or undefined. */
+export function nodeProblem(version = process.versions.node): string | undefined {
+  const major = Number(version.split('.')[0]);
+  if (major === NODE_MAJOR) return undefined;
+  return `this terminal runs Node ${version}; Countersign needs Node ${NODE_MAJOR} (its database driver is built for it). Run eval "$(scripts/node24.sh)" in this terminal first (docs/operations-runtime.md).`;
+}
+
+/** Whether something already listens on `port` (on any interface, as the Playground would). */
+export function portTaken(port: number, host?: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(true));
+    probe.listen({ port, ...(host ? { host } : {}), exclusive: true }, () => probe.close(() => resolve(false)));
+  });
+}
+
+/** Why the trial cannot start on these ports, naming the setting that moves each, or undefined. */
+export async function portsProblem(botPort: number, botHost: string, playgroundPort: number): Promise<string | undefined> {
+  const taken: string[] = [];
+  if (botPort !== 0 && (await portTaken(botPort, botHost))) taken.push(`the bot's port ${botPort} on ${botHost} (PORT)`);
+  if (await portTaken(playgroundPort)) taken.push(`the Agents Playground's port ${playgroundPort} (PLAYGROUND_PORT)`);
+  if (taken.length === 0) return undefined;
+  return `${taken.join(' and ')} ${taken.length === 1 ? 'is' : 'are'} already in use (another local trial?): stop it, or start this one on others, e.g. PORT=3988 PLAYGROUND_PORT=56160 npm run local`;
+}
+
+/** The port the Playground says it listens on ("Listening on N"), from its output so far. */
+export function listeningPort(output: string): number | undefined {
+  const m = /Listening on (\d+)/.exec(output);
+  return m ? Number(m[1]) : undefined;
+}
