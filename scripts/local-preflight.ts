@@ -15,7 +15,7 @@ export function nodeProblem(version = process.versions.node): string | undefined
 }
 
 /** Whether something already listens on `port` (on any interface, as the Playground would). */
-export function portTaken(port: number, host?: string): Promise<boolean> {
+function portTaken(port: number, host?: string): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = net.createServer();
     probe.once('error', () => resolve(true));
