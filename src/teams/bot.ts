@@ -304,10 +304,17 @@ export class CountersignBot extends TeamsActivityHandler {
       this.app.log.warn({ requestId: result.request.id, err: String(err) }, 'the new request\'s card could not be posted');
       return false;
     });
-    // The request exists whatever happened to its card: say so, never "nothing changed" (that invites a duplicate).
-    if (!posted) await context.sendActivity(this.say(this.app.cardNotPostedText(result.request)));
+    // The request exists whatever happened to its card: say so, never "nothing changed" (that invites a
+    // duplicate). A say that Teams refuses too is logged, not left to fail the turn, whose answer
+    // would be that nothing was changed.
+    const tell = (text: string) =>
+      context.sendActivity(this.say(text)).then(
+        () => undefined,
+        (err: unknown) => this.app.log.warn({ requestId: result.request.id, err: String(err) }, 'could not tell the requester about their new request: it exists, its approvers are told'),
+      );
+    if (!posted) await tell(this.app.cardNotPostedText(result.request));
     const runAt = this.app.runAtText(result.request, timeZoneOf(context.activity));
-    if (runAt) await context.sendActivity(this.say(runAt));
+    if (runAt) await tell(runAt);
     return result.request.id;
   }
 

@@ -104,4 +104,19 @@ describe('card binding (bot over HTTP, fake Bot Connector, ARM sandbox)', functi
     const told = h.connector.texts(opsChannel.id).slice(-1)[0];
     assert.match(told, new RegExp(`Request ${created.id} .*was created.*could not be posted`));
   });
+
+  it('does not fail the turn (whose answer would be that nothing changed) when even the text saying the request exists cannot be posted', async () => {
+    const before = (await h.bot.deps.store.requests.list({})).length;
+    h.connector.failCards = true;
+    h.connector.failTexts = true;
+    try {
+      await h.teams.say(people.alice, 'delete resource group staging-web-frontend');
+    } finally {
+      h.connector.failCards = false;
+      h.connector.failTexts = false;
+    }
+    assert.equal((await h.bot.deps.store.requests.list({})).length, before + 1, 'the request exists');
+    assert.ok(!h.logs.some((l) => l.msg === 'turn failed'), 'the turn did not fail');
+    assert.ok(h.logs.some((l) => l.msg === 'could not tell the requester about their new request: it exists, its approvers are told'));
+  });
 });

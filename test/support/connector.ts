@@ -23,6 +23,8 @@ export class FakeConnector {
   throttleNext = 0;
   /** Answer new messages that carry a card with 500 while true (nothing is posted; retries fail too). */
   failCards = false;
+  /** Answer new messages without a card (text) with 500 while true. */
+  failTexts = false;
   /** Post the next N new messages but answer without an activity id (as a connector may). */
   omitIdNextSends = 0;
   /**
@@ -165,7 +167,7 @@ export class FakeConnector {
       id = decodeURIComponent(m[2]);
       kind = 'update';
     } else {
-      if (this.failCards && cardOf(activity)) {
+      if ((this.failCards && cardOf(activity)) || (this.failTexts && !cardOf(activity))) {
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { code: 'ServiceError', message: 'the message could not be posted' } }));
         return;
