@@ -129,11 +129,15 @@ function decision(r: ApprovalRequest, verb: 'approve' | 'reject', who: Decider, 
  * For `pending` and the personal card: whether this person's approve or reject of a request would
  * go through now (their roles and delegations looked up once for every request asked about).
  */
-export async function decisionsOf(deps: AppDeps, actor: Actor): Promise<(r: ApprovalRequest, verb: 'approve' | 'reject') => boolean> {
+export async function decisionsOf(
+  deps: AppDeps,
+  actor: Actor,
+): Promise<{ would: (r: ApprovalRequest, verb: 'approve' | 'reject') => boolean; access: Pick<AccessPolicy, 'isApproverFor'> }> {
   const now = deps.clock.now();
   const received = await delegationsReceived(deps, actor, now);
+  // Every role's groups, looked up once: the caller's other checks use the same answer.
   const access = await accessForView(deps, [actor, ...received.map((d) => d.delegator)], deps.config.access.roles.names);
-  return (r, verb) => decision(r, verb, { actor, access, received, now }).ok;
+  return { would: (r, verb) => decision(r, verb, { actor, access, received, now }).ok, access };
 }
 
 export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks): Promise<ClickResult> {

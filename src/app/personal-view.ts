@@ -9,7 +9,6 @@ import { decidingRoles } from '../domain/policy';
 import { cancel, reviewBreakGlass, type DecisionContext } from '../domain/lifecycle';
 import type { AppDeps } from './context';
 import { decisionsOf } from './decisions';
-import { accessForView } from './group-access';
 import { status } from './queries';
 
 export interface PersonalView {
@@ -45,8 +44,7 @@ export async function personalView(deps: AppDeps, actor: Actor, requestId: strin
   // Each button is the domain's transition tried without saving, with the person's roles and
   // delegations as a click would resolve them (Entra groups included): the buttons shown are those
   // whose click would go through, by the same rule.
-  const would = await decisionsOf(deps, actor);
-  const access = await accessForView(deps, [actor], decidingRoles(request));
+  const { would, access } = await decisionsOf(deps, actor);
   const ctx: DecisionContext = { now: deps.clock.now(), actor, isApprover: (a) => access.isApproverFor(decidingRoles(request), a) };
   return {
     request,

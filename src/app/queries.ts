@@ -99,7 +99,7 @@ export async function pending(deps: AppDeps, actor: Actor, where: Pick<Source, '
   const now = deps.clock.now().getTime();
   const me = actor.aadObjectId.toLowerCase();
   // Waiting for their decision: what their approval would fill now (decisions.ts), not a copy of its rule.
-  const would = await decisionsOf(deps, actor);
+  const { would } = await decisionsOf(deps, actor);
   const view: PendingView = { toDecide: [], toDecideCount: 0, mine: [], mineCount: 0, elsewhereCount: 0 };
   const here = (r: ApprovalRequest) => shownIn(r, where) || (view.elsewhereCount++, false);
   for (let offset = 0; ; offset += PENDING_PAGE) {
