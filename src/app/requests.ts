@@ -33,6 +33,7 @@ export type Interpretation =
   | { kind: 'delegations' }
   /** `revoke delegation [@person]`. */
   | { kind: 'revoke-delegation' }
+  /** `text`: the words that name no command (not the whole line); `suggestions` come from the whole line. */
   | { kind: 'unknown'; text: string; suggestions: string[] }
   | { kind: 'incomplete'; command: CommandSpec; values: Record<string, string>; problems: ParameterProblem[]; reason?: string; runAt?: string }
   | { kind: 'ready'; command: CommandSpec; values: Record<string, string>; reason?: string; runAt?: string }
@@ -74,7 +75,7 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   if (!parsed) {
     // The command as typed, without its reason: what is unknown, and what the suggestions are made from.
     const command = trimmed.slice(0, reasonStart(trimmed)).trim() || trimmed;
-    return { kind: 'unknown', text: command, suggestions: [...nearFirstWord(command, BUILT_INS), ...deps.config.catalog.suggest(command)] };
+    return { kind: 'unknown', text: deps.config.catalog.unknownWords(command) || command, suggestions: [...(deps.config.catalog.beginsCommand(command) ? [] : nearFirstWord(command, BUILT_INS)), ...deps.config.catalog.suggest(command)] };
   }
   const check = checkRequestInput(parsed.command, parsed);
   const extra = { ...(parsed.reason ? { reason: parsed.reason } : {}), ...(runAt ? { runAt } : {}) };

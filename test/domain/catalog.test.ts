@@ -162,6 +162,24 @@ describe('suggesting commands for a message that matches none', () => {
   });
 });
 
+describe('naming the words of a message that name no command', () => {
+  it('takes the words up to the first one no command goes on with, in any case, and all of a name begun', () => {
+    assert.equal(catalog.unknownWords('deplyo production api-service'), 'deplyo');
+    assert.equal(catalog.unknownWords('Delete resurce group x'), 'Delete resurce');
+    assert.equal(catalog.unknownWords('delete resource'), 'delete resource');
+    assert.equal(catalog.unknownWords('"quoted words" then more'), 'quoted words');
+    assert.equal(catalog.unknownWords(''), '');
+  });
+
+  it('suggests the commands going on from the words that begin one, the one the next word is a slip of first', () => {
+    const example = loadConfig(EXAMPLE_CONFIG).catalog;
+    assert.deepEqual(example.suggest('delete resurce group x'), ['delete resource group']);
+    assert.deepEqual(example.suggest('delete everything'), ['delete resource group', 'delete vm', 'delete storage account']);
+    assert.equal(example.beginsCommand('Delete everything'), true);
+    assert.equal(example.beginsCommand('deleet everything'), false);
+  });
+});
+
 describe('suggesting from every word of a sentence', () => {
   it('suggests the restart commands for "restart the database please", not a command that merely starts alike', () => {
     const example = loadConfig(EXAMPLE_CONFIG).catalog;

@@ -179,9 +179,9 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
   });
 
   it('quotes what someone typed back as text: no link and no bold in Countersign\'s voice', async () => {
-    await ui.sayToBot(BOT_NAME, 'approve **now** [here](https://evil.example/sso)');
+    await ui.sayToBot(BOT_NAME, '**approve**[here](https://evil.example/sso) now');
     // The reply shows the words as typed (the chat's own rendering of Alice's message may link them; that is hers).
-    const reply = page.getByText('I don\'t know the command "approve **now** [here](https://evil.example/sso)"', { exact: false }).first();
+    const reply = page.getByText('I don\'t know the command "**approve**[here](https://evil.example/sso)"', { exact: false }).first();
     await reply.waitFor({ timeout: WAIT_MS });
     await snap(page, SCREENSHOTS, '09-quoted-text');
     assert.equal(await reply.locator('a, strong, b').count(), 0, 'no link and no bold in the reply');

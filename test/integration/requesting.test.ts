@@ -87,7 +87,14 @@ describe('requesting in Teams (bot over HTTP)', function () {
 
   it('tells an unknown command apart, with suggestions and a pointer to help', async () => {
     const from = await h.teams.say(people.alice, 'deplyo production api-service', alicePersonal);
-    assert.equal(lastText(h, from), '[SANDBOX] I don\'t know the command "deplyo production api-service". Did you mean: deploy? Type "help" for the list.');
+    assert.equal(lastText(h, from), '[SANDBOX] I don\'t know the command "deplyo". Did you mean: deploy? Type "help" for the list.');
+  });
+
+  it('quotes the words that name no command, not the whole line: up to the first word no command goes on with', async () => {
+    const from = await h.teams.say(people.alice, 'delete resurce group staging-old', alicePersonal);
+    assert.equal(lastText(h, from), '[SANDBOX] I don\'t know the command "delete resurce". Did you mean: delete resource group? Type "help" for the list.');
+    const start = await h.teams.say(people.alice, 'delete resource', alicePersonal);
+    assert.match(lastText(h, start), /^\[SANDBOX\] I don't know the command "delete resource"\./);
   });
 
   it('offers the built-in command a typo was meant to be', async () => {

@@ -120,7 +120,7 @@ describe('scheduling and break-glass (bot over HTTP, fake Bot Connector, control
   it('names a misspelt command under break-glass, with the suggestion the plain path gives, and a read-only one as needing none', async () => {
     const typo = await h.teams.say(people.alice, 'break-glass delet resource group staging-old reason: INC-4711 urgent');
     const [said] = textsSince(typo).map(shown);
-    assert.match(said, /^\[SANDBOX\] I don't know the command "delet resource group staging-old"\. Did you mean: delete resource group[,?]/);
+    assert.match(said, /^\[SANDBOX\] I don't know the command "delet"\. Did you mean: delete resource group[,?]/);
     assert.match(said, /\? Usage: break-glass <command with all its parameters> reason: <why this cannot wait for approval>\. Nothing was run\.$/);
     const before = (await auditOf(h)).length;
     const readOnly = await h.teams.say(people.alice, 'break-glass list groups reason: INC-4711 urgent');

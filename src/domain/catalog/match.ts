@@ -74,13 +74,47 @@ export class Catalog {
   }
 
   /**
-   * Suggestions for a message that matches no command, from every word of it: a word like (or a
+   * The words of a message matching no command that name none: up to and including the first word
+   * no command's name goes on with ("deploi" of "deploi production api-service", "delete resurce" of
+   * "delete resurce group x"); all of it when it is the start of a name ("delete resource").
+   */
+  unknownWords(text: string): string {
+    const tokens = tokenize(text);
+    const known = this.namedWords(tokens.map((t) => t.toLowerCase()));
+    return tokens.slice(0, Math.min(known + 1, tokens.length)).join(' ');
+  }
+
+  /** Whether the message's first word is the first word of a command's name ("delete" of "delete resurce"). */
+  beginsCommand(text: string): boolean {
+    return this.namedWords(tokenize(text).map((t) => t.toLowerCase())) > 0;
+  }
+
+  /** How many of the (lower-cased) words are the start of some command's name. */
+  private namedWords(lowered: string[]): number {
+    const names = this.commands.map((c) => words(c.name));
+    let known = 0;
+    while (known < lowered.length && names.some((n) => n.length > known && n.slice(0, known + 1).every((w, i) => lowered[i] === w))) known++;
+    return known;
+  }
+
+  /**
+   * Suggestions for a message that matches no command. When it begins a command's name, the commands
+   * going on from there (the one its next word is a slip of, if any). Otherwise from every word of it: a word like (or a
    * typo of) a word of a command's name suggests the command; when none does, a word that is one of
    * the values a command's first parameter allows suggests the command with it ("restart the
    * database please" suggests "vm restart" where vm's action allows restart). In catalog order.
    */
   suggest(text: string): string[] {
-    const typed = tokenize(text).map((t) => t.toLowerCase()).filter((w) => w.length >= 3 && !FILLER.has(w));
+    const lowered = tokenize(text).map((t) => t.toLowerCase());
+    const known = this.namedWords(lowered);
+    if (known > 0) {
+      // "delete resurce group": the commands going on from "delete", the one the next word is a slip of first.
+      const going = this.commands.filter((c) => words(c.name).slice(0, known).every((w, i) => lowered[i] === w));
+      const next = lowered[known];
+      const meant = next === undefined ? [] : going.filter((c) => { const w = words(c.name)[known]; return w !== undefined && alike(next, w); });
+      return (meant.length > 0 ? meant : going).map((c) => c.name);
+    }
+    const typed = lowered.filter((w) => w.length >= 3 && !FILLER.has(w));
     const byName = this.commands.filter((c) => typed.some((w) => words(c.name).some((n) => alike(w, n)))).map((c) => c.name);
     if (byName.length > 0) return byName;
     // No word names a command: a word may still be what a command does.
