@@ -166,6 +166,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), getCardMessages: (id) => store.cards.getCardMessages(id), claimCardVersion: (id, m, v, l) => store.cards.claimCardVersion(id, m, v, l), releaseCardVersion: (id, m, v, h, shown) => store.cards.releaseCardVersion(id, m, v, h, shown) }, log);
   // Several instances send into the same conversations: each keeps to its share of Teams' limits.
   notifier.limiter = new ConversationRateLimiter(shareOfLimits(settings.instances), Date.now, undefined, telemetry?.sendThrottled);
+  // A turn's replies count in the same windows (and wait for room ahead of the notifier's sends).
+  adapter.limiter = { acquire: (conversationId, ahead) => notifier.limiter.acquire(conversationId, ahead) };
   // A card version's lease keeps other instances' newer updates back while this one's travels. On
   // SQLite there is one instance: a process restarted after a crash is that same instance and takes
   // up the cards its predecessor held at once, instead of waiting for their leases to run out.

@@ -42,9 +42,14 @@ export function clickActivity(connectorUrl: string, target: ClickTarget, i: numb
   });
 }
 
-/** Alice or Dave asks for a resource group to be deleted (no what-if, so no Azure call). */
+/**
+ * Alice or Dave asks for a resource group to be deleted (no what-if, so no Azure call), in one of
+ * 1,000 channels: a bot's replies into one conversation are held to Teams' limits (60 in 30 s),
+ * so a load of hundreds of requests a second is an incident spread over many channels, not one.
+ */
 export function messageActivity(connectorUrl: string, i: number): Record<string, unknown> {
   return activity(connectorUrl, i % 2 === 0 ? alice : dave, i, {
+    conversation: { id: `19:incident-bridge-${i % 1000}@thread.tacv2`, conversationType: CHANNEL.conversationType, tenantId: TENANT, isGroup: true },
     type: 'message',
     text: `delete resource group staging-old-${i % 1000} reason: incident 4711 cleanup`,
   });

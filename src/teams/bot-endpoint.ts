@@ -6,6 +6,7 @@
  * turn; what the caller is told, and what is logged, is decided from the outcome.
  */
 import { CloudAdapter, type Activity, type ResourceResponse, type TurnContext } from 'botbuilder';
+import type { ConversationRateLimiter } from './rate-limit';
 import { withTeamsRetry } from './teams-retry';
 
 export type EdgeOutcome =
@@ -30,20 +31,40 @@ const INCOMING_TURN = Symbol('countersign.incomingTurn');
 
 export class EdgeAdapter extends CloudAdapter {
   /**
-   * A turn's replies, one by one, with Teams' transient answers retried by the one retry layer
-   * (withTeamsRetry): the connector clients try each call once (connector-calls.ts), and a reply
-   * that may have been posted carries no status, so it is never posted twice.
+   * The conversations' rate limits, shared with the notifier (composition root): a turn's replies
+   * count in the same windows as proactive sends and card updates, and wait for room (ahead of
+   * those) instead of drawing Teams' 429s in a busy channel.
+   */
+  limiter: Pick<ConversationRateLimiter, 'acquire'> | undefined;
+
+  /**
+   * A turn's replies, one by one, each within the conversation's rate limits and with Teams'
+   * transient answers retried by the one retry layer (withTeamsRetry): the connector clients try
+   * each call once (connector-calls.ts), and a reply that may have been posted carries no status, so
+   * it is never posted twice.
    */
   override async sendActivities(context: TurnContext, activities: Partial<Activity>[]): Promise<ResourceResponse[]> {
     if (!context.turnState.get(INCOMING_TURN)) return super.sendActivities(context, activities);
     const responses: ResourceResponse[] = [];
-    for (const activity of activities) responses.push(...(await withTeamsRetry(() => super.sendActivities(context, [activity]))));
+    for (const activity of activities) {
+      responses.push(...(await withTeamsRetry(async () => {
+        if (goesToTeams(activity)) await this.room(activity.conversation?.id ?? context.activity.conversation?.id);
+        return super.sendActivities(context, [activity]);
+      })));
+    }
     return responses;
   }
 
   override async updateActivity(context: TurnContext, activity: Partial<Activity>): Promise<ResourceResponse | void> {
     if (!context.turnState.get(INCOMING_TURN)) return super.updateActivity(context, activity);
-    return withTeamsRetry(() => super.updateActivity(context, activity));
+    return withTeamsRetry(async () => {
+      await this.room(activity.conversation?.id ?? context.activity.conversation?.id);
+      return super.updateActivity(context, activity);
+    });
+  }
+
+  private async room(conversationId: string | undefined): Promise<void> {
+    if (this.limiter && conversationId) await this.limiter.acquire(conversationId, true);
   }
 
   /** Authenticates the (shape-checked) activity and runs the turn; never throws. */
@@ -71,6 +92,11 @@ export class EdgeAdapter extends CloudAdapter {
       return { kind: 'auth-unavailable', reason: messageOf(err) };
     }
   }
+}
+
+/** An activity the adapter posts to the Bot Connector (not an invoke's answer, a delay or a trace). */
+function goesToTeams(activity: Partial<Activity>): boolean {
+  return activity.type !== 'invokeResponse' && activity.type !== 'delay' && activity.type !== 'trace';
 }
 
 /**

@@ -37,7 +37,7 @@ export class SendAbandonedError extends Error {
 interface Lane {
   /** Send times within the longest window, oldest first. */
   sent: number[];
-  waiting: { go: () => void; fail: (err: Error) => void; since: number }[];
+  waiting: { go: () => void; fail: (err: Error) => void; since: number; ahead: boolean }[];
   /** Set while one loop lets the waiting sends go as room opens (a single timer per conversation). */
   draining: boolean;
 }
@@ -64,8 +64,13 @@ export class ConversationRateLimiter {
     this.longest = Math.max(...windows.map((w) => w.perMs));
   }
 
-  /** Resolves when a message may go to the conversation now, and counts it. */
-  acquire(conversationId: string): Promise<void> {
+  /**
+   * Resolves when a message may go to the conversation now, and counts it. `ahead`: a reply to
+   * someone who just wrote (a turn's answer) waits behind other replies only, not behind the
+   * proactive sends and card updates queued before it: a person is not kept waiting for an incident's
+   * backlog of card updates. Every send still counts in the same windows.
+   */
+  acquire(conversationId: string, ahead = false): Promise<void> {
     if (this.closed) return Promise.reject(this.closed);
     let lane = this.lanes.get(conversationId);
     if (!lane) {
@@ -76,7 +81,10 @@ export class ConversationRateLimiter {
     if (lane.waiting.length === 0 && this.take(lane) <= 0) return Promise.resolve();
     const queued = lane;
     return new Promise<void>((go, fail) => {
-      queued.waiting.push({ go, fail, since: this.now() });
+      const entry = { go, fail, since: this.now(), ahead };
+      const behind = ahead ? queued.waiting.findIndex((w) => !w.ahead) : -1;
+      if (behind >= 0) queued.waiting.splice(behind, 0, entry);
+      else queued.waiting.push(entry);
       if (!queued.draining) void this.drain(conversationId, queued);
     });
   }

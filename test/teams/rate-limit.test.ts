@@ -115,6 +115,20 @@ describe('Teams rate limits per conversation', () => {
     });
   });
 
+  describe('a turn\'s replies (ahead)', () => {
+    it('go before the proactive sends already waiting, after the replies waiting before them, and count in the same windows', async () => {
+      const clock = steppedClock();
+      const limiter = new ConversationRateLimiter([{ max: 1, perMs: 1000 }], clock.now, clock.sleep);
+      const order: string[] = [];
+      const sent = (k: string) => () => order.push(`${k}@${clock.now()}`);
+      await limiter.acquire('channel').then(sent('card-0'));
+      const cards = ['card-1', 'card-2'].map((k) => limiter.acquire('channel').then(sent(k)));
+      const replies = ['reply-1', 'reply-2'].map((k) => limiter.acquire('channel', true).then(sent(k)));
+      await clock.settle(Promise.all([...cards, ...replies]));
+      assert.deepEqual(order, ['card-0@0', 'reply-1@1000', 'reply-2@2000', 'card-1@3000', 'card-2@4000']);
+    });
+  });
+
   describe('closed (Countersign is stopping)', () => {
     it('fails the sends still waiting and every later one, and says how many were waiting', async () => {
       let now = 0;

@@ -1,0 +1,39 @@
+/**
+ * A turn's replies are held to the conversation's rate limits with the proactive sends and card
+ * updates (one limiter, the notifier's), ahead of those already waiting: in a channel past Teams'
+ * limits a new request's card waits for room instead of drawing 429s and being lost.
+ */
+import assert from 'node:assert/strict';
+import { ConversationRateLimiter } from '../../src/teams/rate-limit';
+import { startHarness, type Harness } from '../support/harness';
+import { opsChannel, people } from '../support/teams';
+
+describe('replies within the conversation\'s rate limits', function () {
+  this.timeout(30000);
+  let h: Harness;
+
+  before(async () => {
+    h = await startHarness();
+    // The channel's reference is stored when someone speaks there.
+    await h.teams.say(people.alice, 'help');
+  });
+  after(async () => h.stop());
+
+  it('waits for room counted with the proactive sends, and goes ahead of those already waiting', async () => {
+    // One message each 800 ms in any conversation for this test.
+    h.bot.notifier.limiter = new ConversationRateLimiter([{ max: 1, perMs: 800 }]);
+    const before = h.connector.sent.length;
+    await h.bot.notifier.post(opsChannel.id, { type: 'message', text: 'proactive 1' });
+    const queued = h.bot.notifier.post(opsChannel.id, { type: 'message', text: 'proactive 2' });
+    const started = Date.now();
+    await h.teams.say(people.alice, 'hepl');
+    const took = Date.now() - started;
+    assert.ok(took >= 700, `the reply went after ${took} ms, inside the window of the proactive message before it`);
+    await queued;
+    const texts = h.connector.sent.slice(before).map((s) => (s.activity as { text?: string }).text ?? '');
+    assert.equal(texts.length, 3, JSON.stringify(texts));
+    assert.equal(texts[0], 'proactive 1');
+    assert.match(texts[1], /I don't know the command "hepl"/, 'the reply went before the proactive message queued ahead of it');
+    assert.equal(texts[2], 'proactive 2');
+  });
+});
