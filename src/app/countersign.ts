@@ -17,7 +17,7 @@ import type { ParameterCheck } from '../domain/catalog';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { AppDeps } from './context';
 import { clickCard, type CardClick, type ClickResult } from './decisions';
-import { delegateTo, delegationsText, listDelegations, revokeDelegation, type DelegateCommand, type DelegationAnswer, type RevokeCommand } from './delegations';
+import { delegateTo, delegationsText, listDelegations, revokeDelegation, sweepEndedDelegations, type DelegateCommand, type DelegationAnswer, type RevokeCommand } from './delegations';
 import { Executor, type ExecutorOptions } from './execution';
 import { sweepEscalations } from './escalation';
 import { sweepExpired } from './expiry';
@@ -63,6 +63,8 @@ export class Countersign {
   readonly executor: Executor;
   /** Approvers being told, in the background: of new requests, and by the sweeps under way. */
   private readonly telling = new Telling();
+  /** The delegations in force at the last reach sweep: the open requests are read for lapsed approvals only when one ended. */
+  private delegationsInForce: Set<string> | undefined;
   private readonly authRefusals: AuthRefusals;
 
   constructor(
@@ -175,15 +177,19 @@ export class Countersign {
   }
 
   /**
-   * Takes up again the rounds of messages a stop or a crash cut short, escalates the requests due,
-   * then sends the reminders due (each once across instances).
+   * Takes the approvals of delegations whose time ran out off the requests still to be decided, takes
+   * up again the rounds of messages a stop or a crash cut short, escalates the requests due, then
+   * sends the reminders due (each once across instances).
    */
-  sweepReach(): Promise<{ resumed: string[]; escalated: string[]; reminded: string[] }> {
+  sweepReach(): Promise<{ resumed: string[]; escalated: string[]; reminded: string[]; delegationsEnded: string[] }> {
     return this.telling.track(
       (async () => {
+        // First what ended delegations no longer count for: a delegator whose delegate's approval lapsed is reminded again.
+        const ended = await sweepEndedDelegations(this.deps, this.delegationsInForce);
+        this.delegationsInForce = ended.inForce;
         const resumed = await sweepUnfinishedRounds(this.deps);
         const escalated = await sweepEscalations(this.deps);
-        return { resumed, escalated, reminded: await sweepReminders(this.deps) };
+        return { resumed, escalated, reminded: await sweepReminders(this.deps), delegationsEnded: ended.withdrawn };
       })(),
     );
   }

@@ -7,8 +7,9 @@
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
 import { authorityFor, type Delegation } from '../domain/delegation';
 import { describeUntil } from '../domain/delegation-time';
-import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, type DecisionContext, type Transition } from '../domain/lifecycle';
+import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, withoutLapsedApprovals, type DecisionContext, type Transition } from '../domain/lifecycle';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
+import { outstandingText } from '../domain/quorum';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { isForeignCard } from './card-binding';
@@ -112,7 +113,12 @@ function decisionContext(r: ApprovalRequest, who: Omit<Decider, 'received'>): De
  * The approval or rejection this person's click would be: the one rule a click applies and that
  * `pending` and the personal card ask without saving, so that what they offer is what goes through.
  */
-function decision(r: ApprovalRequest, verb: 'approve' | 'reject', who: Decider, comment?: string): Transition {
+function decision(request: ApprovalRequest, verb: 'approve' | 'reject', who: Decider, comment?: string): Transition {
+  // Approvals whose delegation's time ran out are taken off first, in the same change.
+  return withoutLapsedApprovals(request, who.now, (r) => decisionOn(r, verb, who, comment));
+}
+
+function decisionOn(r: ApprovalRequest, verb: 'approve' | 'reject', who: Decider, comment?: string): Transition {
   const ctx = decisionContext(r, who);
   // A delegate decides with the delegator's authority (domain/delegation.ts).
   const authority = authorityFor(r, who.actor, verb, who.received, who.now, ctx.isApprover);
@@ -121,7 +127,12 @@ function decision(r: ApprovalRequest, verb: 'approve' | 'reject', who: Decider, 
     const plain = verb === 'approve' ? approve(r, ctx) : reject(r, ctx, comment);
     return !plain.ok && plain.refusal.reason !== RefusalReason.NotAnApprover ? plain : authority;
   }
-  const decider = { ...ctx, ...(authority.onBehalfOf ? { onBehalfOf: authority.onBehalfOf } : {}), ...(authority.delegationId ? { delegationId: authority.delegationId } : {}) };
+  const decider = {
+    ...ctx,
+    ...(authority.onBehalfOf ? { onBehalfOf: authority.onBehalfOf } : {}),
+    ...(authority.delegationId ? { delegationId: authority.delegationId } : {}),
+    ...(authority.delegationUntil ? { delegationUntil: authority.delegationUntil } : {}),
+  };
   return verb === 'approve' ? approve(r, decider) : reject(r, decider, comment);
 }
 
@@ -202,7 +213,10 @@ async function cancelInAzure(deps: AppDeps, request: ApprovalRequest): Promise<v
 export async function expireNow(deps: AppDeps, requestId: string): Promise<ApprovalRequest | undefined> {
   const outcome = await transact(deps, requestId, (r) => expire(r, deps.clock.now()));
   if (outcome?.result.ok) {
-    const why = outcome.before.state === 'scheduled' ? (outcome.result.request.outcomeDetail ?? '') : `nobody approved it before ${describeUntil(new Date(outcome.before.expiresAt), 'UTC')}.`;
+    const before = outcome.before;
+    const until = describeUntil(new Date(before.expiresAt), 'UTC');
+    // Approved in part (a quorum, or a second approval not yet given): said as it stood, not "nobody".
+    const why = before.state === 'scheduled' ? (outcome.result.request.outcomeDetail ?? '') : before.approvals.length > 0 ? `it did not get every approval it needs before ${until}: still needed ${outstandingText(before)}.` : `nobody approved it before ${until}.`;
     void deps.notifier.tellRequester(outcome.result.request, `Request ${requestId} expired: ${why}`);
     return outcome.result.request;
   }

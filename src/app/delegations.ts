@@ -11,7 +11,7 @@ import { authorityFor, delegate, DEFAULT_DELEGATION_POLICY, revoke, samePerson a
 import { decidingRoles } from '../domain/policy';
 import { describeUntil, exampleDay, parseUntil, zoneOrUtc } from '../domain/delegation-time';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
-import { withdrawDelegatedApprovals } from '../domain/lifecycle';
+import { lapsedDelegations, withdrawDelegatedApprovals, type DelegationEnd } from '../domain/lifecycle';
 import { DECIDABLE_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { transact, type AppDeps } from './context';
 import { accessForView, accessWithGroups } from './group-access';
@@ -101,7 +101,10 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
     }),
   );
   if (!result.ok) return refuse(deps, cmd, result.refusal);
-  const replaced = result.change.ended.map((d) => ` It replaces your delegation to ${d.delegate.name}.`).join('');
+  // The replaced delegation's approvals stop counting, as a revoked one's do: taken off what still waits.
+  const withdrawn = result.change.ended.length > 0 ? await withdrawFromOpenRequests(deps, new Set(result.change.ended.map((d) => d.id)), { how: 'replaced', by: cmd.actor }) : [];
+  const taken = withdrawn.length > 0 ? ` The approvals ${result.change.ended.map((d) => d.delegate.name).join(', ')} gave for you were taken off ${withdrawn.join(', ')}, which wait for other approvers again.` : '';
+  const replaced = result.change.ended.map((d) => ` It replaces your delegation to ${d.delegate.name}.`).join('') + taken;
   deps.log.info({ delegationId: id, until: when.until.toISOString() }, 'delegation created');
   return {
     ok: true,
@@ -116,21 +119,43 @@ export async function revokeDelegation(deps: AppDeps, cmd: RevokeCommand): Promi
   const result = await commit(deps, now, (inForce) => revoke(cmd.actor, inForce, now, person, cmd.source));
   if (!result.ok) return refuse(deps, cmd, result.refusal);
   const names = result.change.ended.map((d) => d.delegate.name).join(', ');
-  const withdrawn = await withdrawFromOpenRequests(deps, new Set(result.change.ended.map((d) => d.id)), cmd.actor);
+  const withdrawn = await withdrawFromOpenRequests(deps, new Set(result.change.ended.map((d) => d.id)), { how: 'revoked', by: cmd.actor });
   const taken = withdrawn.length > 0 ? ` Taken off ${withdrawn.join(', ')}, which wait for other approvers again.` : '';
   return { ok: true, text: `Revoked: ${names} can no longer decide on your behalf. Approvals they gave for you on requests not yet executed no longer count.${taken}` };
 }
 
 /** The approvals the ended delegations carried, taken off every request still to be decided (each audited, its cards updated); returns their ids. */
-async function withdrawFromOpenRequests(deps: AppDeps, ended: ReadonlySet<string>, by: Actor): Promise<string[]> {
+async function withdrawFromOpenRequests(deps: AppDeps, ended: ReadonlySet<string>, end: DelegationEnd): Promise<string[]> {
   const open = await deps.store.requests.list({ states: [...DECIDABLE_STATES] });
   const carrying = open.filter((r) => r.approvals.some((a) => a.delegationId !== undefined && ended.has(a.delegationId)));
   const withdrawn: string[] = [];
   for (const r of carrying) {
-    const outcome = await transact(deps, r.id, (current) => withdrawDelegatedApprovals(current, ended, by, deps.clock.now()));
+    const outcome = await transact(deps, r.id, (current) => withdrawDelegatedApprovals(current, ended, deps.clock.now(), end));
     if (outcome?.result.ok) withdrawn.push(r.id);
   }
   return withdrawn;
+}
+
+/**
+ * The approvals of delegations whose time ran out, taken off the requests still to be decided (each
+ * audited, `delegation-ended`, its cards updated), so that cards, reminders and `pending` show what
+ * still counts. `seen`: the delegations in force at the last sweep; the open requests are read only
+ * when one of those has ended since (or at the first sweep, `seen` undefined). Returns the
+ * delegations in force now and the requests changed. (A click decides on the request as if this had
+ * run: decisions.ts takes lapsed approvals off in the same change.)
+ */
+export async function sweepEndedDelegations(deps: AppDeps, seen: ReadonlySet<string> | undefined): Promise<{ inForce: Set<string>; withdrawn: string[] }> {
+  const now = deps.clock.now();
+  const inForce = new Set((await deps.store.delegations.inForce(now.toISOString())).map((d) => d.id));
+  if (seen && [...seen].every((id) => inForce.has(id))) return { inForce, withdrawn: [] };
+  const withdrawn: string[] = [];
+  for (const r of await deps.store.requests.list({ states: [...DECIDABLE_STATES] })) {
+    if (lapsedDelegations(r, now).size === 0) continue;
+    const outcome = await transact(deps, r.id, (current) => withdrawDelegatedApprovals(current, lapsedDelegations(current, now), now, { how: 'ended' }));
+    if (outcome?.result.ok) withdrawn.push(r.id);
+  }
+  if (withdrawn.length > 0) deps.log.info({ withdrawn }, 'approvals of ended delegations taken off');
+  return { inForce, withdrawn };
 }
 
 export interface DelegationsView {

@@ -140,7 +140,7 @@ function delegationEvent(
 }
 
 /** With whose authority a person decides a request. */
-export type Authority = { ok: true; onBehalfOf?: Actor; delegationId?: string } | { ok: false; refusal: Refusal };
+export type Authority = { ok: true; onBehalfOf?: Actor; delegationId?: string; delegationUntil?: string } | { ok: false; refusal: Refusal };
 
 /**
  * Whose authority `actor` decides `r` with: their own when they hold a deciding role themselves;
@@ -168,7 +168,7 @@ export function authorityFor(
   if (free.length === 0) {
     return { ok: false, refusal: refusal(RefusalReason.AuthorityAlreadyCounted, `${notRequester[0].delegator.name} already approved request ${r.id} (or someone did on their behalf); each person's authority counts once.`, r.id) };
   }
-  return { ok: true, onBehalfOf: free[0].delegator, delegationId: free[0].id };
+  return { ok: true, onBehalfOf: free[0].delegator, delegationId: free[0].id, delegationUntil: free[0].until };
 }
 
 /** Has this person's authority counted already: approved themselves, or someone approved on their behalf? */

@@ -62,6 +62,8 @@ export enum RefusalReason {
   BreakGlassLimit = 'break-glass-limit',
   /** The approvals a revoked delegation carried, taken off a request still to be decided. */
   DelegationRevoked = 'delegation-revoked',
+  /** The approvals a delegation carried, taken off a request still to be decided when its time ran out. */
+  DelegationEnded = 'delegation-ended',
   /** A delegate tried to decide a request asked for by the person they stand in for. */
   OnBehalfOfRequester = 'on-behalf-of-requester',
   /** The person's authority already counted (they approved, or someone did on their behalf). */

@@ -156,6 +156,8 @@ export interface Approval {
   onBehalfOf?: Actor;
   /** The delegation that carried it: re-checked at execution. */
   delegationId?: string;
+  /** When that delegation was to end (absent on older requests): past it, the approval no longer counts. */
+  delegationUntil?: string;
 }
 
 export interface Decision {

@@ -131,6 +131,67 @@ describe('app: delegation for absence', () => {
     assert.equal(f.azure.executions.length, 0);
   });
 
+  it('takes an approval off when its delegation runs out: the delegator may approve, the next approver does not complete the request on it', async () => {
+    f = appOnFakes({ configText: TWO_APPROVALS });
+    text(await delegateAs(f, bob, carol, 'for 20m'));
+    const r = await asked(f, alice, DELETE);
+    assert.ok((await click(f, carol, r, 'approve')).ok);
+    f.clock.advance(31 * 60_000);
+    // Bob, back: his click takes the lapsed approval off and counts, in one change.
+    assert.ok((await click(f, bob, r, 'approve')).ok);
+    let stored = await f.request(r.id);
+    assert.equal(stored.state, 'pending');
+    assert.deepEqual(stored.approvals.map((a) => [a.approver.name, a.onBehalfOf?.name]), [[bob.name, undefined]]);
+    const [lapsed] = await f.audit({ types: ['approval.revoked'] });
+    assert.equal(lapsed.outcome.reason, RefusalReason.DelegationEnded);
+    assert.match(lapsed.outcome.detail ?? '', /^Carol NoRole on behalf of Bob Approver: no longer count\(s\), as the delegation it was given under ended;/);
+    assert.ok((await click(f, dave, r, 'approve')).ok);
+    await settle(f);
+    stored = await f.request(r.id);
+    assert.equal(stored.state, 'succeeded');
+    assert.equal(f.azure.executions.length, 1);
+  });
+
+  it('a lapsed approval does not make the next approver\'s click the last one, and the sweep takes it off for the card and reminders', async () => {
+    f = appOnFakes({ configText: TWO_APPROVALS });
+    text(await delegateAs(f, bob, carol, 'for 20m'));
+    const r = await asked(f, alice, DELETE);
+    assert.ok((await click(f, carol, r, 'approve')).ok);
+    assert.deepEqual((await f.app.sweepReach()).delegationsEnded, [], 'still in force');
+    f.clock.advance(31 * 60_000);
+    // Bob's pending offers it again once the approval made for him no longer counts.
+    assert.deepEqual((await f.app.pending(bob)).toDecide.map((x) => x.id), [r.id]);
+    assert.deepEqual((await f.app.sweepReach()).delegationsEnded, [r.id]);
+    assert.deepEqual((await f.request(r.id)).approvals, []);
+    assert.deepEqual((await f.app.sweepReach()).delegationsEnded, [], 'once');
+    assert.ok((await click(f, dave, r, 'approve')).ok);
+    assert.equal((await f.request(r.id)).state, 'pending', 'one of two: nothing runs');
+  });
+
+  it('a replaced delegation\'s approvals are taken off what still waits, as a revoked one\'s', async () => {
+    f = appOnFakes({ configText: TWO_APPROVALS });
+    text(await delegateAs(f, bob, carol, 'for 1d'));
+    const r = await asked(f, alice, DELETE);
+    assert.ok((await click(f, carol, r, 'approve')).ok);
+    assert.match(text(await delegateAs(f, bob, erin, 'for 1d')), new RegExp(`It replaces your delegation to Carol NoRole\\. The approvals Carol NoRole gave for you were taken off ${r.id}, which wait for other approvers again\\.`));
+    const [withdrawn] = await f.audit({ types: ['approval.revoked'] });
+    assert.equal(withdrawn.outcome.reason, RefusalReason.DelegationRevoked);
+    assert.match(withdrawn.outcome.detail ?? '', /as Bob Approver replaced the delegation;/);
+    assert.ok((await click(f, erin, r, 'approve')).ok, 'the new delegate decides with Bob\'s authority, not yet used');
+  });
+
+  it('tells the requester of a request approved in part that it expired without every approval, not that nobody approved it', async () => {
+    f = appOnFakes({ configText: TWO_APPROVALS });
+    const r = await asked(f, alice, DELETE);
+    assert.ok((await click(f, bob, r, 'approve')).ok);
+    f.clock.advance(2 * HOUR);
+    await f.app.sweepExpired();
+    await settle(f);
+    const told = f.notifier.told(r.id).filter((t) => t.includes('expired'));
+    assert.equal(told.length, 1, JSON.stringify(f.notifier.told(r.id)));
+    assert.match(told[0], new RegExp(`^Request ${r.id} expired: it did not get every approval it needs before \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC: still needed .*\\(1 of 2\\)\\.$`));
+  });
+
   it('refuses a request the delegator asked for, and one the delegate asked for', async () => {
     text(await delegateAs(f, dave, carol, 'for 1d'));
     const davesOwn = await asked(f, dave, DELETE);

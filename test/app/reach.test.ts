@@ -404,18 +404,18 @@ describe('app: reaching approvers', () => {
 
   it('reminds at half-life and 15 minutes before expiry, at most max, each audited, not the requester', async () => {
     const r = await created();
-    assert.deepEqual(await at(29, r), { resumed: [], escalated: [], reminded: [] });
-    assert.deepEqual(await at(30, r), { resumed: [], escalated: [], reminded: [r.id] });
-    assert.deepEqual(await at(31, r), { resumed: [], escalated: [], reminded: [] });
+    assert.deepEqual(await at(29, r), { resumed: [], escalated: [], reminded: [], delegationsEnded: [] });
+    assert.deepEqual(await at(30, r), { resumed: [], escalated: [], reminded: [r.id], delegationsEnded: [] });
+    assert.deepEqual(await at(31, r), { resumed: [], escalated: [], reminded: [], delegationsEnded: [] });
     assert.deepEqual(sent.to(r.id, 'reminders'), [bob.aadObjectId, dave.aadObjectId]);
     const text = sent.sent.find((s) => s.text)!.text!;
     assert.match(text, new RegExp(`^Reminder 1: request ${r.id} \\(delete resource group staging-old\\) from Alice Requester is still waiting for a decision\\. It expires in 30 minutes, at 2026-03-02 10:00 UTC\\. Approve or reject it on the card below\\.$`));
     assert.equal(r.expiresAt, '2026-03-02T10:00:00.000Z');
-    assert.deepEqual(await at(40, r), { resumed: [], escalated: [r.id], reminded: [] });
-    assert.deepEqual(await at(45, r), { resumed: [], escalated: [], reminded: [r.id] });
+    assert.deepEqual(await at(40, r), { resumed: [], escalated: [r.id], reminded: [], delegationsEnded: [] });
+    assert.deepEqual(await at(45, r), { resumed: [], escalated: [], reminded: [r.id], delegationsEnded: [] });
     // After escalation Frank may decide too, so he is reminded; Alice asked, so she never is.
     assert.deepEqual(sent.to(r.id, 'reminders').slice(2), [bob.aadObjectId, dave.aadObjectId, frank.aadObjectId]);
-    assert.deepEqual(await at(55, r), { resumed: [], escalated: [], reminded: [] }, 'max 2');
+    assert.deepEqual(await at(55, r), { resumed: [], escalated: [], reminded: [], delegationsEnded: [] }, 'max 2');
     const reminded = await f.audit({ types: ['request.reminded'] });
     assert.deepEqual(
       reminded.map((x) => [x.outcome.detail, x.data]),
@@ -452,7 +452,7 @@ describe('app: reaching approvers', () => {
     assert.deepEqual([...a.escalated, ...b.escalated], [r.id]);
     assert.deepEqual([...a.reminded, ...b.reminded], [r.id]);
     const restarted = f.anotherRun();
-    assert.deepEqual(await restarted.sweepReach(), { resumed: [], escalated: [], reminded: [] });
+    assert.deepEqual(await restarted.sweepReach(), { resumed: [], escalated: [], reminded: [], delegationsEnded: [] });
     assert.equal((await f.audit({ types: ['request.reminded'] })).length, 1);
     assert.equal((await f.audit({ types: ['request.escalated'] })).length, 1);
     assert.equal(sent.to(r.id, 'reminders').length, 3, 'Bob, Dave and Frank reminded once each');
@@ -493,10 +493,10 @@ describe('app: reaching approvers', () => {
   it('keeps the policy a request was made under: a config without reminders or escalation changes nothing for it', async () => {
     const r = await created();
     f.deps.config = parseConfig(reachConfigText([]), EXAMPLE_CONFIG);
-    assert.deepEqual(await at(45, r), { resumed: [], escalated: [r.id], reminded: [r.id] });
+    assert.deepEqual(await at(45, r), { resumed: [], escalated: [r.id], reminded: [r.id], delegationsEnded: [] });
     const later = await created(alice, 'delete resource group staging-older');
     assert.equal(later.policy.escalation, undefined);
-    assert.deepEqual(await at(50, later), { resumed: [], escalated: [], reminded: [] });
+    assert.deepEqual(await at(50, later), { resumed: [], escalated: [], reminded: [], delegationsEnded: [] });
   });
 
   it('with approvers: none, messages nobody personally and reminds in the approval channel instead', async () => {

@@ -18,6 +18,11 @@ describe('domain: reaching approvers', () => {
     assert.deepEqual(decidingRoles(escalated, ['other']), ['other', 'leads'], 'the re-check at execution names the current roles');
   });
 
+  it('names nobody whose authority counts already: the person a delegate approved for is not reminded either', () => {
+    const onBehalf = buildRequest({ policy, approvals: [{ approver: frank, onBehalfOf: bob, delegationId: 'd-1', at: minutesIn(1).toISOString(), operationHash: 'h' }] });
+    assert.deepEqual(peopleToDecide(onBehalf, roles), [dave.aadObjectId]);
+  });
+
   it('makes a reminder due at each point before expiry, once, at most max, never after a decision or expiry', () => {
     const r = buildRequest({ policy });
     assert.equal(dueReminder(r, minutesIn(29)), undefined);

@@ -13,7 +13,7 @@ import { RefusalReason } from '../refusal';
 import { assign, eligibleRequirements, filledBy, outstandingText, principalOf, progress, progressText, requirementLabel, requirementsOf } from '../quorum';
 import { type Actor, type Approval, type ApprovalRequest, isDecidable } from '../request';
 import { scheduleIfLater } from './schedule';
-import { type DecisionContext, next, refuse, type Transition } from './transition';
+import { andThen, type DecisionContext, next, refuse, type Transition } from './transition';
 import { utcText } from '../delegation-time';
 
 export function isPastExpiry(r: ApprovalRequest, now: Date): boolean {
@@ -213,8 +213,8 @@ function expireSchedule(r: ApprovalRequest, now: Date): Transition {
 }
 
 /** The approval's or rejection's on-behalf fields, when a delegate decided. */
-function onBehalf(ctx: DecisionContext): { onBehalfOf?: Actor; delegationId?: string } {
-  return ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf, ...(ctx.delegationId ? { delegationId: ctx.delegationId } : {}) } : {};
+function onBehalf(ctx: DecisionContext): { onBehalfOf?: Actor; delegationId?: string; delegationUntil?: string } {
+  return ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf, ...(ctx.delegationId ? { delegationId: ctx.delegationId } : {}), ...(ctx.delegationUntil ? { delegationUntil: ctx.delegationUntil } : {}) } : {};
 }
 
 /** The same, as the audit record's data. */
@@ -222,15 +222,38 @@ function onBehalfData(ctx: DecisionContext): { data?: Record<string, unknown> } 
   return ctx.onBehalfOf ? { data: onBehalf(ctx) } : {};
 }
 
+/** Why the delegations ended: their delegator revoked or replaced them, or their time ran out. */
+export type DelegationEnd = { how: 'revoked' | 'replaced'; by: Actor } | { how: 'ended' };
+
 /**
- * The approvals given under delegations that just ended (revoked), taken off a request still to be
- * decided and audited as approval.revoked: they no longer count, and its card then shows what still
- * does, so the next approver does not complete it on an approval that would fail it at execution.
+ * The approvals given under delegations that ended, taken off a request still to be decided and
+ * audited as approval.revoked: they no longer count, and its card then shows what still does, so
+ * the next approver does not complete it on an approval that would fail it at execution, and the
+ * delegator (or their next delegate) may decide it again.
  */
-export function withdrawDelegatedApprovals(r: ApprovalRequest, ended: ReadonlySet<string>, by: Actor, now: Date): Transition {
+export function withdrawDelegatedApprovals(r: ApprovalRequest, ended: ReadonlySet<string>, now: Date, end: DelegationEnd): Transition {
   const gone = r.approvals.filter((a) => a.delegationId !== undefined && ended.has(a.delegationId));
   if (!isDecidable(r) || gone.length === 0) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} holds no approval given under that delegation that is still to count.`);
   const updated = next(r, now, { approvals: r.approvals.filter((a) => !gone.includes(a)) });
-  const detail = `${gone.map((a) => deciderText(a)).join(', ')}: no longer count(s), as ${by.name} revoked the delegation; ${outstandingText(updated) || 'still to be decided'}.`;
-  return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', now.toISOString(), { result: 'refused', reason: RefusalReason.DelegationRevoked, detail }, { actor: by })] };
+  const why = end.how === 'ended' ? 'the delegation it was given under ended' : `${end.by.name} ${end.how} the delegation`;
+  const detail = `${gone.map((a) => deciderText(a)).join(', ')}: no longer count(s), as ${why}; ${outstandingText(updated) || 'still to be decided'}.`;
+  const reason = end.how === 'ended' ? RefusalReason.DelegationEnded : RefusalReason.DelegationRevoked;
+  return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', now.toISOString(), { result: 'refused', reason, detail }, end.how === 'ended' ? {} : { actor: end.by })] };
+}
+
+/** The delegations whose time ran out (at or before `now`) that approvals on this request were given under. */
+export function lapsedDelegations(r: ApprovalRequest, now: Date): Set<string> {
+  const at = now.getTime();
+  return new Set(r.approvals.filter((a) => a.delegationId !== undefined && a.delegationUntil !== undefined && Date.parse(a.delegationUntil) <= at).map((a) => a.delegationId!));
+}
+
+/**
+ * `decide` on the request as it stands once the approvals of delegations whose time ran out are
+ * taken off (both in one change): a delegator back from their absence may approve, and the next
+ * approver does not complete a request on an approval that no longer counts.
+ */
+export function withoutLapsedApprovals(r: ApprovalRequest, now: Date, decide: (r: ApprovalRequest) => Transition): Transition {
+  const lapsed = lapsedDelegations(r, now);
+  const withdrawn = lapsed.size > 0 && isDecidable(r) ? withdrawDelegatedApprovals(r, lapsed, now, { how: 'ended' }) : undefined;
+  return withdrawn?.ok ? andThen(withdrawn, r, decide) : decide(r);
 }

@@ -30,13 +30,18 @@ const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 /**
  * Everyone who may still decide the request (lowercase object ids): members of its deciding roles
- * (only the escalation role's when `onlyRole` names it), never the requester, nobody who approved it.
+ * (only the escalation role's when `onlyRole` names it), never the requester, nobody who approved it
+ * or for whom a delegate approved it.
  */
 export function peopleToDecide(r: ApprovalRequest, roles: Roles, onlyRole?: string): string[] {
   const ids = new Set<string>();
   for (const role of onlyRole ? [onlyRole] : decidingRoles(r)) for (const id of roles.membersOf(role)) ids.add(id.toLowerCase());
   ids.delete(r.requester.aadObjectId.toLowerCase());
-  for (const a of r.approvals) ids.delete(a.approver.aadObjectId.toLowerCase());
+  // Nor anyone whose authority counts already: who approved, and whom a delegate approved for.
+  for (const a of r.approvals) {
+    ids.delete(a.approver.aadObjectId.toLowerCase());
+    if (a.onBehalfOf) ids.delete(a.onBehalfOf.aadObjectId.toLowerCase());
+  }
   return [...ids];
 }
 

@@ -26,11 +26,24 @@ export interface DecisionContext {
   /** The actor is a delegate deciding with this person's authority (domain/delegation.ts authorityFor). */
   onBehalfOf?: Actor;
   delegationId?: string;
+  /** When that delegation ends: the approval counts until then (domain/lifecycle/decision.ts lapsedDelegations). */
+  delegationUntil?: string;
 }
 
 /** The request after a transition: version + 1, updated now. */
 export function next(r: ApprovalRequest, now: Date, changes: Partial<ApprovalRequest>): ApprovalRequest {
   return { ...r, ...changes, version: r.version + 1, updatedAt: now.toISOString() };
+}
+
+/**
+ * Two transitions as one change of the request: `second` applied to what `first` made, one version
+ * on from the request `first` started from (a store moves a request by exactly one version per
+ * write), with the records of both in order.
+ */
+export function andThen(first: Extract<Transition, { ok: true }>, from: ApprovalRequest, second: (r: ApprovalRequest) => Transition): Transition {
+  const then = second(first.request);
+  if (!then.ok) return then;
+  return { ok: true, request: { ...then.request, version: from.version + 1 }, events: [...first.events, ...then.events] };
 }
 
 export function refuse(r: ApprovalRequest, reason: RefusalReason, message: string): Transition {
