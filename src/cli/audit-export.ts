@@ -20,6 +20,7 @@ import type { CliStore } from './audit-database';
 import { AuditInputError, operatorOf, outputPath, progressLine, writeFileAtomically, writeTextAtomically } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { checkExportTargets } from './export-target';
+import { missingFromLog } from '../audit/access/manifest';
 import { removeAbandonedPartials } from './output-file';
 import { keepRecordedLeftovers } from './recorded-leftovers';
 import type { ExportTarget } from './export-target';
@@ -135,6 +136,12 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
         ? `Signed manifest: ${manifestFile} (SHA-256 ${m.sha256}, key ${m.keyId}).\n`
         : `No manifest file was written (pass --manifest <file>); the export is recorded with its manifest (SHA-256 ${m.sha256}) as ${m.exportId}.\n`,
     );
+    // Written and recorded as it is (what the log holds), but said: verifying this export fails too.
+    const gap = missingFromLog(m);
+    if (gap) {
+      io.stderr.write(`AUDIT LOG DAMAGED: ${gap}.\n`);
+      return 2;
+    }
     return 0;
   } finally {
     await store.close();

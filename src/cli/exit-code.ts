@@ -9,6 +9,7 @@
 export function exitCodeOf(err: { code: string; exitCode: number }): number {
   if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
   if (err.code === 'commander.help') return err.exitCode === 0 ? 0 : 64;
+  if (err.code === 'countersign.usage') return 64;
   if (err.code === 'commander.invalidArgument' || err.code.startsWith('countersign.')) return 1;
   return err.exitCode === 0 ? 0 : 64;
 }

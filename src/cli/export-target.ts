@@ -91,6 +91,14 @@ function dataDirectoryFileAt(file: string, dataDir: string): { kind: string; rea
   return undefined;
 }
 
+function specialKind(s: BigIntStats): string {
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  if (s.isFIFO()) return 'a named pipe (FIFO)';
+  if (s.isSocket()) return 'a socket';
+  return 'something other than a file';
+}
+
 /**
  * Refuses, before anything is read or recorded: a target that is one of the data directory's own
  * files (always), a directory, two targets that are one file, and a file that exists (unless force).
@@ -108,7 +116,11 @@ export function checkExportTargets(targets: readonly ExportTarget[], dataDir: st
         `${t.named} is ${own.kind} of the data directory ${dataDir}${via}: an export never writes over the data directory's own files, not even with --force; ${t.instead}`,
       );
     }
-    if (statOf(t.file)?.isDirectory()) throw new AuditInputError(`${t.named} is a directory, not a file: ${t.instead}`);
+    const stat = statOf(t.file);
+    if (stat?.isDirectory()) throw new AuditInputError(`${t.named} is a directory, not a file: ${t.instead}`);
+    // A device, a FIFO or a socket would be replaced by a regular file holding the records (renamed
+    // over it, world-readable): never, not even with --force.
+    if (stat && !stat.isFile()) throw new AuditInputError(`${t.named} is ${specialKind(stat)}, not a regular file: an export is written to a file of its own and would replace it, not even with --force; ${t.instead}`);
     const other = seen.get(replaced);
     if (other) throw new AuditInputError(`${t.named} is the same file as ${other.named}: ${t.instead}`);
     seen.set(replaced, t);

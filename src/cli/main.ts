@@ -7,6 +7,7 @@ import { registerConfigCommands } from './config';
 import { readCliSettings, type CliSettings } from '../settings';
 import { registerStoreCommands } from './store';
 import { exitCodeOf } from './exit-code';
+import { checkOptionsBeforeActions } from './option-checks';
 
 /** What the command line receives from its entry point (bin/countersign.js). */
 export interface CliEntry {
@@ -31,6 +32,7 @@ export function buildProgram(entry: CliEntry, settings: CliSettings = readCliSet
   registerAzureCommands(program, settings);
   registerAuditCommands(program, processIo(settings));
   registerStoreCommands(program, processIo(settings));
+  checkOptionsBeforeActions(program);
   return program;
 }
 

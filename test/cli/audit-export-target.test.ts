@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkpointFileOf } from '../../src/audit/access/checkpoints';
 import { PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../../src/audit/access/signing';
@@ -49,7 +49,16 @@ describe('countersign audit export: the files it may write', function () {
   const RECORDS = 6;
 
   describe('an --out or manifest file that exists', () => {
-    it('refuses to replace the --out file, naming it and --force, and exports and records nothing', async () => {
+    it('refuses a named pipe (or a device) even with --force: it would be replaced by a regular file holding the records', async () => {
+    const fifo = path.join(tmp.dir, 'pipe');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const r = await audit(['export', '--format', 'jsonl', '--out', fifo, '--force', '--data-dir', dataDir]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /--out .*pipe is a named pipe \(FIFO\), not a regular file: .*not even with --force/);
+    assert.ok(lstatSync(fifo).isFIFO(), 'the pipe is still there');
+  });
+
+  it('refuses to replace the --out file, naming it and --force, and exports and records nothing', async () => {
       const out = path.join(tmp.dir, 'audit.jsonl');
       writeFileSync(out, 'the auditor\'s notes\n');
       const r = await exportTo('--out', out);

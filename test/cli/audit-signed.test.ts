@@ -75,6 +75,24 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(v.stdout, /Export intact: 12 records, seq 1 to 12\.\nHead hash: .*\nSHA-256: [0-9a-f]{64} \(as signed\)/);
     });
 
+    it('says a whole-log export of a log records were deleted from is damaged (exit 2), and verify of that export fails, naming what is missing', async () => {
+      tamper('DELETE FROM audit_log WHERE seq = 5');
+      for (const format of ['jsonl', 'csv'] as const) {
+        const out = path.join(tmp.dir, `gap.${format}`);
+        const r = await audit(['export', '--format', format, '--out', out, '--data-dir', dataDir]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /AUDIT LOG DAMAGED: the export selected the whole log and holds \d+ record\(s\) up to seq \d+, so 1 record\(s\) were missing from the log it was made from/);
+        const v = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+        assert.equal(v.code, 2, v.stdout);
+        assert.doesNotMatch(v.stdout, /Export intact/);
+        assert.match(v.stdout, /were missing from the log it was made from/);
+      }
+      // A selection (one request's records) skips numbers by design: not damage.
+      const one = path.join(tmp.dir, 'one.jsonl');
+      assert.equal((await audit(['export', '--format', 'jsonl', '--request', 'req-1', '--out', one, '--data-dir', dataDir])).code, 0);
+      assert.equal((await audit(['verify', '--file', one, '--data-dir', dataDir])).code, 0);
+    });
+
     it('records the export in the audit log with its manifest, and the log still verifies', async () => {
       const out = path.join(tmp.dir, 'audit.jsonl');
       await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir]);

@@ -43,6 +43,15 @@ describe('countersign exit codes', function () {
     [['audit', 'accept-loss'], 64, /required option '--reason <text>' not specified/],
     [['audit', 'export', '--format', 'xlsx'], 1, /argument 'xlsx' is invalid/],
     [['audit', 'export', '--format', 'csv', '--from', 'notadate'], 1, /"notadate" is not an ISO-8601 date/],
+    // An option that takes one value, given twice: commander kept the last (a signed export of the second request alone).
+    [['audit', 'export', '--format', 'csv', '--request', 'CS-AAAAAAAA', '--request=CS-BBBBBBBB'], 64, /error: --request was given 2 times: it takes one value \(give it once\)/],
+    [['audit', 'accept-loss', '--reason', 'the disk was restored', '--reason', 'x'], 64, /error: --reason was given 2 times/],
+    // An empty value (an unset shell variable) is not "no filter": it exported everything.
+    [['audit', 'export', '--format', 'csv', '--request', ''], 1, /error: --request was given an empty value: give a value, or leave --request out/],
+    [['audit', 'export', '--format', 'csv', '--type', ','], 1, /error: --type was given an empty value/],
+    [['audit', 'export', '--format', 'csv', '--out', ' '], 1, /error: --out was given an empty value/],
+    // An option taken as the value of the one before it: it wrote a file named --force.
+    [['audit', 'export', '--format', 'csv', '--out', '--force'], 64, /error: --out was given "--force", which is one of its command's options/],
   ];
   for (const [args, code, said] of cases) {
     it(`countersign ${args.join(' ') || '(nothing)'}: exit ${code}`, async () => {

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from '../../src/cli/audit';
 import { exitCodeOf } from '../../src/cli/exit-code';
+import { checkOptionsBeforeActions } from '../../src/cli/option-checks';
 import { readCliSettings } from '../../src/settings';
 import type { AuditCliIo } from '../../src/cli/audit';
 
@@ -33,6 +34,7 @@ export async function audit(args: string[], env: NodeJS.ProcessEnv = {}, cwd = p
     writeErr: (s) => stderr.write(s),
   });
   registerAuditCommands(program, io);
+  checkOptionsBeforeActions(program);
   try {
     await program.parseAsync(['audit', ...args], { from: 'user' });
   } catch (err) {

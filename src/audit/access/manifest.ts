@@ -39,6 +39,22 @@ export interface ExportManifest {
 
 export type UnsignedManifest = Omit<ExportManifest, 'keyId' | 'algorithm' | 'signature'>;
 
+/**
+ * Records missing from the log an export was made from, in words, when the export selected by seq
+ * alone (the whole log, or from a seq on) yet its records skip numbers: a log has no gaps but where
+ * records were deleted from it. Exports selected by time, request, person or type may skip numbers
+ * (those are other records), so they say nothing here.
+ */
+export function missingFromLog(m: Pick<ExportManifest, 'filter' | 'records' | 'firstSeq' | 'lastSeq'>): string | undefined {
+  const f = m.filter;
+  if (f.from !== undefined || f.to !== undefined || f.requestId !== undefined || f.actorId !== undefined || (f.types?.length ?? 0) > 0) return undefined;
+  if (m.records === 0) return undefined;
+  const first = f.fromSeq ?? 1;
+  const missing = m.lastSeq - first + 1 - m.records;
+  if (missing <= 0) return undefined;
+  return `the export selected ${f.fromSeq === undefined ? 'the whole log' : `every record from seq ${f.fromSeq}`} and holds ${m.records} record(s) up to seq ${m.lastSeq}, so ${missing} record(s) ${m.firstSeq > first ? `(seq ${first} to ${m.firstSeq - 1} among them) ` : ''}were missing from the log it was made from: deleted from the database before the export. Run "countersign audit verify" on the database to find them`;
+}
+
 function signedText(m: Omit<ExportManifest, 'signature'>): string {
   return canonicalJson(m);
 }

@@ -21,7 +21,7 @@ import type { ChainVerification } from './verify';
 import type { ChainProblemKind } from '../chain/record-text';
 import type { AuditRecord } from '../../domain/audit';
 import { checkpointOfRecord, checkpointSignatureOk } from '../access/checkpoints';
-import { manifestSignatureProblem } from '../access/manifest';
+import { manifestSignatureProblem, missingFromLog } from '../access/manifest';
 import type { ExportManifest } from '../access/manifest';
 import type { ExportFormat } from '../ports';
 import type { AuditVerifier } from '../access/signing';
@@ -286,6 +286,9 @@ export async function verifyExportFile(file: string, options: VerifyExportOption
   if (signature) problems.unshift({ kind: 'bad-signature', message: `${signature}.` });
   const sha256 = await fileSha256(file);
   if (!chain.problem) problems.push(...againstManifest(chain, m));
+  // An export of the whole log that skips numbers was made from a log records were deleted from.
+  const gap = missingFromLog(m);
+  if (gap && !signature) problems.push({ kind: 'deleted', message: `${gap}.` });
   // A more specific problem already explains a different hash; alone, it is a change of another kind.
   if (sha256 !== m.sha256 && problems.length === 0) {
     problems.push({

@@ -1,0 +1,55 @@
+/**
+ * What commander lets through that is bad input here: an option that takes one value given twice
+ * (commander keeps the last: two `--request` made a signed export of the second alone), an empty
+ * value (an unset shell variable: `--request "$REQ"` exported everything), and a value that is
+ * another of the command's options (`--out --force` wrote a file named `--force`).
+ */
+import type { Command, Option } from 'commander';
+
+/** Options that collect every value given (`--type a --type b`). */
+const REPEATABLE = new Set(['--type', '--checkpoints']);
+
+/** The command line's words before a bare `--` (after it, words are arguments, not options). */
+function optionWords(root: Command): string[] {
+  const raw = (root as { rawArgs?: string[] }).rawArgs ?? [];
+  const end = raw.indexOf('--');
+  return end < 0 ? raw : raw.slice(0, end);
+}
+
+function takesValue(o: Option): boolean {
+  return o.required || o.optional;
+}
+
+/** The first problem with the options given to `action`, or undefined. */
+function optionProblem(root: Command, action: Command): { message: string; code: 'countersign.usage' | 'countersign.empty' } | undefined {
+  const words = optionWords(root);
+  const longs = new Set(action.options.map((o) => o.long).filter((l): l is string => !!l));
+  for (const o of action.options) {
+    const long = o.long;
+    if (!long || !takesValue(o)) continue;
+    const uses = words.filter((w) => w === long || w.startsWith(`${long}=`)).length;
+    if (uses > 1 && !REPEATABLE.has(long)) {
+      return { code: 'countersign.usage', message: `error: ${long} was given ${uses} times: it takes one value (give it once)` };
+    }
+    const value: unknown = action.getOptionValue(o.attributeName());
+    const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
+    for (const v of values) {
+      if (typeof v !== 'string') continue;
+      if (v.trim() === '' || (REPEATABLE.has(long) && /^[\s,]*$/.test(v))) {
+        return { code: 'countersign.empty', message: `error: ${long} was given an empty value: give a value, or leave ${long} out` };
+      }
+      if (longs.has(v) || [...longs].some((l) => v.startsWith(`${l}=`))) {
+        return { code: 'countersign.usage', message: `error: ${long} was given "${v}", which is one of its command's options: give ${long} its value (a value that starts with -- may be written ${long}=${v})` };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Refuses, before any command runs, what optionProblem finds (exit 64 for a usage error, 1 for an empty value). */
+export function checkOptionsBeforeActions(program: Command): void {
+  program.hook('preAction', (root, action) => {
+    const problem = optionProblem(root, action);
+    if (problem) action.error(problem.message, { code: problem.code, exitCode: problem.code === 'countersign.usage' ? 64 : 1 });
+  });
+}
