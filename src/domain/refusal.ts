@@ -64,6 +64,8 @@ export enum RefusalReason {
   DelegationRevoked = 'delegation-revoked',
   /** The approvals a delegation carried, taken off a request still to be decided when its time ran out. */
   DelegationEnded = 'delegation-ended',
+  /** The request's command is no longer in the config (or is no longer sensitive): nothing more of it runs. */
+  CommandRemoved = 'command-removed',
   /** A delegate tried to decide a request asked for by the person they stand in for. */
   OnBehalfOfRequester = 'on-behalf-of-requester',
   /** The person's authority already counted (they approved, or someone did on their behalf). */

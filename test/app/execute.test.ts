@@ -7,7 +7,8 @@ import { RefusalReason } from '../../src/domain/refusal';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { appOnFakes, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
 import type { ExecutionScript } from '../support/memory-azure';
-import { alice, bob, dave, EXAMPLE_CONFIG } from '../support/people';
+import { alice, bob, dave, EXAMPLE_CONFIG, opsChannel, sourceIn } from '../support/people';
+import { reachConfigText } from '../support/reach';
 import { asked, assertNoCrash, click, refusedWith, settle } from './steps';
 import { EXECUTION_WRITE_RETRY_MS } from '../../src/app/execution';
 import { CommitOutcomeUnknownError } from '../../src/app/ports';
@@ -300,6 +301,34 @@ describe('app: executing an approved request', () => {
     const [revoked] = await f.audit({ types: ['approval.revoked'] });
     assert.equal(revoked.outcome.reason, RefusalReason.PolicyTightened);
     assert.match(f.notifier.told(r.id)[0], /was not executed\. Not executed: the policy of "delete resource group" changed after it was approved and now needs 2 from /);
+  });
+
+  it('runs nothing more of a command taken out of the config (or made read-only): an approved request and a break-glass use both fail, named as such, nothing sent', async () => {
+    const withBreakGlass = reachConfigText(['breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h }']);
+    f = appOnFakes({ configText: withBreakGlass });
+    const r = await asked(f, alice, DELETE);
+    await f.app.executor.stop();
+    await click(f, bob, r, 'approve');
+    const meant = f.app.interpret('break-glass delete resource group production-api-service reason: outage INC-42, the group holds the leaking key');
+    assert.ok(meant.kind === 'break-glass' && meant.request.kind === 'ready');
+    const used = await f.app.breakGlass({ command: meant.request.command, values: meant.request.values, reason: meant.request.reason, actor: alice, source: sourceIn(opsChannel, 'bg-1') });
+    assert.ok(used.ok, JSON.stringify(used));
+    assert.deepEqual([(await f.request(r.id)).state, (await f.request(used.request.id)).state], ['approved', 'approved']);
+    // The next start runs a config without the command (an operator stopping it).
+    const start = withBreakGlass.indexOf('  - name: delete resource group\n');
+    const end = withBreakGlass.indexOf('\n  - name: ', start + 10) + 1;
+    assert.ok(start >= 0 && end > start, 'the example config changed: find the delete command');
+    const restarted = new Countersign({ ...f.deps, config: parseConfig(withBreakGlass.slice(0, start) + withBreakGlass.slice(end), EXAMPLE_CONFIG) }, { owner: 'run-b' });
+    await restarted.catchUp();
+    await restarted.executor.idle();
+    assert.equal(f.azure.executions.length, 0, 'nothing sent to Azure');
+    for (const id of [r.id, used.request.id]) {
+      const failed = await f.request(id);
+      assert.equal(failed.state, 'failed');
+      assert.equal(failed.outcomeDetail, 'Not executed: the command "delete resource group" is no longer in the config. Nothing was sent to Azure.');
+    }
+    const revoked = await f.audit({ types: ['approval.revoked'] });
+    assert.deepEqual(revoked.map((x) => x.outcome.reason), [RefusalReason.CommandRemoved, RefusalReason.CommandRemoved]);
   });
 
   it('executes on the next start a request approved before a restart, when the approver still holds the role', async () => {

@@ -42,6 +42,11 @@ export interface CurrentPolicy {
   breakGlassWithdrawn?: string;
 }
 
+/** The current config no longer has the request's command as a sensitive one: why, in words. */
+export interface CommandGone {
+  commandGone: string;
+}
+
 /**
  * Claims an approved request for execution. Approvers' roles are checked again here (the
  * configuration may have changed since they clicked); approvals that no longer count can leave
@@ -54,10 +59,17 @@ export function startExecution(
   now: Date,
   stillApprover: (actor: Actor, approval: Approval, requirement: Requirement) => boolean,
   claim?: ExecutionClaim,
-  current?: CurrentPolicy,
+  current?: CurrentPolicy | CommandGone,
 ): Transition {
   if (!readyToRun(r, now)) return notReady(r);
   const at = now.toISOString();
+  // A command taken out of the config (or made read-only) runs nothing more, break-glass uses included:
+  // that is how an operator stops a command.
+  if (current && 'commandGone' in current) {
+    const detail = `Not executed: ${current.commandGone}. Nothing was sent to Azure.`;
+    const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
+    return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: RefusalReason.CommandRemoved, detail })] };
+  }
   // Each approval is checked against the requirement it filled, with the role of the person whose
   // authority it carries (an approval on behalf of someone: that person's; the app checks its delegation).
   const requirements = requirementsOf(r.policy);
