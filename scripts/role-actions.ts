@@ -8,7 +8,8 @@ import path from 'node:path';
 import { catalogActions } from '../src/azure/catalog-actions';
 import { loadConfig } from '../src/config/load';
 
-const configPath = process.argv[2] ?? process.env.COUNTERSIGN_CONFIG ?? 'config/countersign.example.yaml';
+// An empty COUNTERSIGN_CONFIG means the default, as for the bot and the countersign command.
+const configPath = process.argv[2] || process.env.COUNTERSIGN_CONFIG || 'config/countersign.example.yaml';
 const out = path.resolve(__dirname, '..', 'deploy', 'role-actions.json');
 const actions = [...catalogActions(loadConfig(configPath)).keys()];
 fs.writeFileSync(out, `${JSON.stringify({ actions }, null, 2)}\n`);

@@ -61,6 +61,9 @@ export async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // The usual "reload" signal (and a closed terminal): the config is read at start only, so this is a
+  // stop like the others, with its drain and shutdown checkpoint, not an exit on the spot.
+  process.on('SIGHUP', () => stop('SIGHUP'));
   // The store failed for good while starting: stop now, with exit code 1.
   if (fatal !== undefined) stop('fatal');
 }

@@ -340,7 +340,7 @@ export function readCliSettings(env: NodeJS.ProcessEnv = process.env): CliSettin
 }
 
 function readAzureTimeout(env: NodeJS.ProcessEnv): number {
-  return readDuration('COUNTERSIGN_AZURE_TIMEOUT', variable(env, 'COUNTERSIGN_AZURE_TIMEOUT'), 30_000, { examples: '30s, 60s or 2m' });
+  return readDuration('COUNTERSIGN_AZURE_TIMEOUT', variable(env, 'COUNTERSIGN_AZURE_TIMEOUT'), 30_000, { maxMs: 600_000, maxText: '10m: one call to ARM that long is lost, not slow', examples: '30s, 60s or 2m' });
 }
 
 export function readSandboxSettings(env: NodeJS.ProcessEnv = process.env): SandboxProcessOptions {
@@ -443,12 +443,16 @@ function readCount(variable: string, text: string | undefined, fallback: number)
  * `250ms`, `90s`, `30m`, `2h`; at least `minMs` (one second unless said otherwise). A wrong value is
  * answered with `examples`: values of the setting's own scale (a wait of seconds is not offered hours).
  */
-function readDuration(variable: string, text: string | undefined, fallback: number, { minMs = 1000, examples }: { minMs?: number; examples: string }): number {
+/** The longest a timer waits (Node runs one set longer at once, every millisecond). */
+const TIMER_MAX_MS = 2_147_483_647;
+
+function readDuration(variable: string, text: string | undefined, fallback: number, { minMs = 1000, maxMs = 24 * 3_600_000, maxText = '24h', examples }: { minMs?: number; maxMs?: number; maxText?: string; examples: string }): number {
   if (!text) return fallback;
   const m = /^(\d+)(ms|s|m|h)$/.exec(text.trim());
   const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'] : NaN;
   const least = minMs === 0 ? '' : ` of at least ${minMs % 1000 === 0 ? `${minMs / 1000}s` : `${minMs}ms`}`;
   if (!(ms >= minMs)) throw new SettingsError(variable, `must be a duration${least} such as ${examples} (a whole number followed by ms, s, m or h), got "${text}"`);
+  if (ms > Math.min(maxMs, TIMER_MAX_MS)) throw new SettingsError(variable, `must be at most ${maxText} (such as ${examples}), got "${text}"`);
   return ms;
 }
 

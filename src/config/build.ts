@@ -100,6 +100,9 @@ function checkRepeated(input: RawConfig, at: At): void {
   }
 }
 
+/** The longest time to live (`ttl`) a command's requests may have. */
+const MAX_TTL_SECONDS = 90 * 86400;
+
 /** The longest `delegation.maxDuration` may be: an absence longer than a quarter is a change of roles. */
 const MAX_DELEGATION_SECONDS = 90 * 86400;
 
@@ -114,11 +117,17 @@ function buildDelegation(raw: RawConfig['delegation'], at: At): DelegationPolicy
 const DEFAULT_CHECKPOINT_EVERY_RECORDS = 1000;
 const DEFAULT_CHECKPOINT_INTERVAL = '15m';
 
+/** The longest `audit.checkpointInterval`: the records since the last checkpoint are vouched for by none. */
+const MAX_CHECKPOINT_INTERVAL_SECONDS = 86400;
+
 function buildAudit(raw: RawConfig['audit'], at: At, dir: string): AuditConfig {
   const audit: AuditConfig = {
     checkpointIntervalSeconds: durationOrZero(raw?.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL),
     checkpointEveryRecords: raw?.checkpointEveryRecords ?? DEFAULT_CHECKPOINT_EVERY_RECORDS,
   };
+  if (audit.checkpointIntervalSeconds > MAX_CHECKPOINT_INTERVAL_SECONDS) {
+    at(['audit', 'checkpointInterval'], `at most 24h: the records written since the last checkpoint are vouched for by no signature until the next one (got ${raw?.checkpointInterval})`);
+  }
   const http = raw?.http;
   if (!http) return audit;
   if (!!http.jwksUri === !!http.jwksFile) {
@@ -177,6 +186,10 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
       conversationIds: c.policy.conversations?.ids ?? [],
       ...(c.policy.reason?.required ? { reason: { required: true, minLength: c.policy.reason.minLength ?? DEFAULT_REASON_MIN_LENGTH } } : {}),
     };
+    if (base.ttlSeconds > MAX_TTL_SECONDS) {
+      const where = c.policy.ttl !== undefined ? [...key, 'policy', 'ttl'] : ['defaults', 'ttl'];
+      at(where, `a request may wait at most 90d for its approvals: an approval given months after the request approves what may no longer be meant (got ${c.policy.ttl ?? input.defaults?.ttl})`);
+    }
     if (c.policy.reason?.minLength !== undefined && !c.policy.reason.required) {
       at([...key, 'policy', 'reason', 'minLength'], 'minLength applies only when the reason is required; add required: true');
     }
@@ -256,6 +269,18 @@ function buildParameter(p: RawParameter, key: (string | number)[], at: At): Para
   if (p.max !== undefined) spec.max = p.max;
   if (p.min !== undefined && p.max !== undefined && p.min > p.max) {
     at([...key, 'min'], `parameter ${p.name} must be at least ${p.min} and at most ${p.max}: no value is both, so the command could never be asked for`);
+  }
+  // A restriction the parameter's type does not apply would hold nothing: an allowed list on a
+  // string took any value, a pattern on an integer or enum was never run.
+  if (p.allowed && type !== 'enum') {
+    at([...key, 'allowed'], `allowed applies to an enum parameter; ${p.name} is ${type}, so its values would not be held to the list (remove type: ${type}, or use type: enum)`);
+  }
+  // (An enum listing no values is said so already: a pattern on it is likely meant for a string.)
+  if (p.pattern && type !== 'string' && !(type === 'enum' && !p.allowed)) {
+    at([...key, 'pattern'], `pattern applies to a string parameter; ${p.name} is ${type}, so the pattern would never be run (${type === 'enum' ? 'list only the allowed values' : 'use min and max'}, or make it type: string)`);
+  }
+  if (BUILTIN_PLACEHOLDERS.includes(p.name)) {
+    at([...key, 'name'], `a parameter cannot be named ${p.name}: {${p.name}} in an operation is Countersign's own (${p.name === 'requestId' ? "the request's id" : 'the subscription configured'}), so the value typed would be stored but never used; name it otherwise (e.g. ticket)`);
   }
   if (type !== 'integer' && (p.min !== undefined || p.max !== undefined)) {
     at([...key, p.min !== undefined ? 'min' : 'max'], `min and max apply to an integer parameter; ${p.name} is ${type} (add type: integer, or use a pattern)`);

@@ -16,13 +16,29 @@ export { ConfigError } from './validate';
 
 export function loadConfig(file: string): CountersignConfig {
   const absolute = path.resolve(file);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(absolute, 'utf8');
+    bytes = fs.readFileSync(absolute);
   } catch (err) {
     throw new ConfigError(absolute, [{ key: '', problem: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})` }]);
   }
-  return parseConfig(text, absolute);
+  return parseConfig(utf8Text(bytes, absolute), absolute);
+}
+
+/**
+ * The file's text, which must be UTF-8: read another way, its characters would change without a word
+ * (Latin-1 "é" in a pattern became U+FFFD) and the policy version, the SHA-256 of the text, would no
+ * longer be the file's. A byte order mark is kept, so the hash stays the file's bytes'.
+ */
+function utf8Text(bytes: Buffer, file: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    const lenient = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+    const at = lenient.indexOf('\uFFFD');
+    const line = lenient.slice(0, Math.max(at, 0)).split('\n').length;
+    throw new ConfigError(file, [{ key: '', problem: `line ${line}: the file is not UTF-8 text (${bytes[0] === 0xff || bytes[0] === 0xfe ? 'it looks like UTF-16' : 'a byte there is no UTF-8 character; Latin-1 or Windows-1252, say'}): save it as UTF-8` }]);
+  }
 }
 
 /**

@@ -202,6 +202,26 @@ describe('a minimal valid config', () => {
     }
   });
 
+  it('refuses a file that is not UTF-8, naming the line, and hashes the bytes of one that is (a byte order mark kept)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-encoding-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'templates'));
+      fs.writeFileSync(path.join(dir, 'templates', 'app.json'), '{"resources": []}');
+      const text = fs.readFileSync(fixture('valid-minimal.yaml'), 'utf8');
+      const latin1 = path.join(dir, 'latin1.yaml');
+      fs.writeFileSync(latin1, Buffer.from(`${text}# café\n`, 'latin1'));
+      assert.throws(() => loadConfig(latin1), (err: Error) => new RegExp(`line ${text.split('\n').length}: the file is not UTF-8 text \\(a byte there is no UTF-8 character; Latin-1 or Windows-1252, say\\): save it as UTF-8`).test(err.message));
+      const utf16 = path.join(dir, 'utf16.yaml');
+      fs.writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+      assert.throws(() => loadConfig(utf16), /the file is not UTF-8 text \(it looks like UTF-16\)/);
+      const bom = path.join(dir, 'bom.yaml');
+      fs.writeFileSync(bom, `\uFEFF${text}# café\n`);
+      assert.equal(loadConfig(bom).hash, sha256Hex(fs.readFileSync(bom)));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('resolves a file path given relative to the working directory', () => {
     const relative = path.relative(process.cwd(), fixture('valid-minimal.yaml'));
     assert.equal(loadConfig(relative).file, fixture('valid-minimal.yaml'));

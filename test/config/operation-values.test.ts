@@ -88,6 +88,33 @@ describe('config: operation values Azure takes few of, and parameter bounds', ()
     assert.match(q.problem, /^min and max apply to an integer parameter; size is string/);
   });
 
+  it('refuses a restriction its type does not apply (allowed on a string, a pattern on an integer or enum), and a parameter named as a built-in placeholder', () => {
+    const site = [`resourceId: ${SITE}`, 'capacity: 2', 'apiVersion: "2023-12-01"'];
+    const [allowed] = problemsOf(commandWith('scaleResource', site, ['- name: group', '  type: string', '  allowed: [rg-staging]']));
+    assert.equal(allowed.key, 'commands[2].parameters[0].allowed');
+    assert.match(allowed.problem, /^allowed applies to an enum parameter; group is string, so its values would not be held to the list/);
+    const [pattern] = problemsOf(commandWith('scaleResource', site, ['- name: n', '  type: integer', '  pattern: "^[1-3]$"']));
+    assert.equal(pattern.key, 'commands[2].parameters[0].pattern');
+    assert.match(pattern.problem, /^pattern applies to a string parameter; n is integer, so the pattern would never be run \(use min and max/);
+    assert.match(problemsOf(commandWith('scaleResource', site, ['- name: e', '  allowed: [a, b]', '  pattern: "^a$"']))[0].problem, /^pattern applies to a string parameter; e is enum/);
+    for (const name of ['requestId', 'subscriptionId']) {
+      const [named] = problemsOf(commandWith('scaleResource', site, [`- name: ${name}`]));
+      assert.equal(named.key, 'commands[2].parameters[0].name');
+      assert.match(named.problem, new RegExp(`^a parameter cannot be named ${name}: \\{${name}\\} in an operation is Countersign's own`));
+    }
+  });
+
+  it('bounds the time to live (90d) and the checkpoint interval (24h: a timer set longer fires every millisecond)', () => {
+    const [ttl] = problemsOf(configWith(['ttl: 91d']));
+    assert.equal(ttl.key, 'commands[0].policy.ttl');
+    assert.match(ttl.problem, /^a request may wait at most 90d for its approvals.*\(got 91d\)$/);
+    assert.deepEqual(problemsOf(configWith([], ['ttl: 100000000d'])).map((p) => p.key), ['defaults.ttl']);
+    assert.ok(parseConfig(configWith(['ttl: 90d']), FILE));
+    const [interval] = problemsOf(configWith([]).replace('commands:\n', 'audit:\n  checkpointInterval: 30d\ncommands:\n'));
+    assert.equal(interval.key, 'audit.checkpointInterval');
+    assert.match(interval.problem, /^at most 24h: /);
+  });
+
   it('says only the time to live is wrong when it is, not the reminders and escalation measured against it', () => {
     const problems = problemsOf(configWith(['ttl: 2 hours', 'reminders: { at: ["15m"] }', 'escalation: { role: leads, after: 1h }']));
     assert.deepEqual(problems.map((p) => p.key), ['commands[0].policy.ttl']);

@@ -108,6 +108,14 @@ describe('SIGTERM (Countersign in its own process)', function () {
     for (const secret of [APP_PASSWORD, CLIENT_SECRET]) assert.ok(!output.includes(secret), `the logs contain the secret ${secret}`);
   });
 
+  it('stops on SIGHUP as on SIGTERM: drained, logged, exit 0 (the config is read at start only; SIGHUP is no reload)', async () => {
+    countersign = await spawnCountersign({ COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_CONFIG: EXAMPLE_CONFIG });
+    countersign.child.kill('SIGHUP');
+    assert.deepEqual(await countersign.exited, { code: 0, signal: null });
+    assert.ok(countersign.lines().some((l) => l.msg === 'stopping' && l.signal === 'SIGHUP'), 'the stop is logged with its signal');
+    assert.ok(countersign.lines().some((l) => l.msg === 'Countersign stopped'), 'the stop went to its end');
+  });
+
   it('logs a refused URL by its path only, never the query string where callers put tokens', async () => {
     countersign = await spawnCountersign({
       COUNTERSIGN_DATA_DIR: dataDir,

@@ -95,6 +95,10 @@ describe('settings: the environment, read in one place', () => {
     assert.throws(() => readSettings({ COUNTERSIGN_EXECUTION_LEASE: '1.5s' }), /COUNTERSIGN_EXECUTION_LEASE: .*\(a whole number followed by ms, s or m\), got "1\.5s"/);
     assert.throws(() => readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: '2.5s' }), /COUNTERSIGN_TEAMS_SEND_TIMEOUT: .*\(a whole number followed by ms or s\), got "2\.5s"/);
     assert.throws(() => readSettings({ COUNTERSIGN_AZURE_TIMEOUT: '2.5s' }), /COUNTERSIGN_AZURE_TIMEOUT: must be a duration of at least 1s such as 30s, 60s or 2m .*got "2\.5s"/);
+    // A bound above: one ARM call that long is lost; a timer past Node's 24.8 days fires every millisecond.
+    assert.throws(() => readSettings({ COUNTERSIGN_AZURE_TIMEOUT: '1200h' }), /COUNTERSIGN_AZURE_TIMEOUT: must be at most 10m: one call to ARM that long is lost, not slow .*got "1200h"/);
+    assert.equal(readSettings({ COUNTERSIGN_AZURE_TIMEOUT: '10m' }).azureTimeoutMs, 600_000);
+    assert.throws(() => readSettings({ COUNTERSIGN_DIALOG_STATE_TTL: '25h' }), /COUNTERSIGN_DIALOG_STATE_TTL: must be at most 24h/);
     assert.equal(readSettings({}).azureTimeoutMs, 30_000);
     assert.throws(() => readSettings({ ARM_SANDBOX_SUBSCRIPTION_ID: 'garbage' }), /ARM_SANDBOX_SUBSCRIPTION_ID: must be a subscription id \(a GUID, as the standalone sandbox prints it\), got "garbage"/);
     assert.equal(readSettings({ COUNTERSIGN_AZURE_TIMEOUT: '45s' }).azureTimeoutMs, 45_000);
