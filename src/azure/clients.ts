@@ -22,9 +22,67 @@ import {
   type RetryStrategy,
 } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
-import type { CapturedResponse } from './errors';
+import { FOREIGN_ENDPOINT, type CapturedResponse } from './errors';
 
 export const AZURE_ENDPOINT = 'https://management.azure.com';
+
+
+/** The origin `url` points at when it is not ARM's (`endpoint`), or undefined for ARM's own (or a path). */
+export function foreignOrigin(endpoint: string, url: string): string | undefined {
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(url)) return undefined;
+  let to: string;
+  try {
+    to = new URL(url).origin;
+  } catch {
+    return url.slice(0, 100);
+  }
+  return to === new URL(endpoint).origin ? undefined : to;
+}
+
+/**
+ * Every call goes to ARM's endpoint or nowhere: a status URL (Azure-AsyncOperation, Location) that an
+ * answer, a proxy or a misbehaving provider pointed at another host would otherwise get Countersign's
+ * management token and have its word taken as the operation's outcome. Before the token is added.
+ */
+function armOnlyPolicy(endpoint: string): PipelinePolicy {
+  return {
+    name: 'countersignArmOnly',
+    sendRequest: async (request, next) => {
+      const foreign = foreignOrigin(endpoint, request.url);
+      if (foreign !== undefined) {
+        throw new RestError(`Azure's answer pointed Countersign at ${foreign}, which is not Azure Resource Manager (${new URL(endpoint).origin}): nothing was sent there (the token goes to ARM only), and that host's word is not taken for the operation's outcome`, { code: FOREIGN_ENDPOINT });
+      }
+      return next(request);
+    },
+  };
+}
+
+/** The longest wait a Retry-After may ask of one call: ARM's throttling windows are a minute or less. */
+const MAX_RETRY_AFTER_S = 60;
+
+/**
+ * Caps ARM's Retry-After (seconds or an HTTP date; and the -ms variants) at a minute before the SDK's
+ * retry policy reads it: one 429 asking for a day held a drift check or a tag write that long, without
+ * a word, and past a stop.
+ */
+export function cappedRetryAfterPolicy(): PipelinePolicy {
+  return {
+    name: 'countersignCappedRetryAfter',
+    sendRequest: async (request, next) => {
+      const response = await next(request);
+      const after = response.headers.get('retry-after');
+      if (after !== undefined) {
+        const seconds = /^\d+$/.test(after.trim()) ? Number(after) : (Date.parse(after) - Date.now()) / 1000;
+        if (!Number.isFinite(seconds) || seconds > MAX_RETRY_AFTER_S) response.headers.set('retry-after', String(MAX_RETRY_AFTER_S));
+      }
+      for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+        const ms = response.headers.get(name);
+        if (ms !== undefined && !(Number(ms) <= MAX_RETRY_AFTER_S * 1000)) response.headers.set(name, String(MAX_RETRY_AFTER_S * 1000));
+      }
+      return response;
+    },
+  };
+}
 
 export interface RetrySettings {
   maxRetries?: number;
@@ -182,10 +240,16 @@ export function createArmClients(options: ArmClientOptions): ArmClients {
     // ARM's token audience is its endpoint (management.azure.com, or a sovereign cloud's).
     credentials: { scopes: [`${endpoint}/.default`] },
     ...(options.retry ? { retryOptions: options.retry } : {}),
-    additionalPolicies: [timeout, ...(options.caPem ? [{ policy: trustCertificatePolicy(options.caPem), position: 'perCall' as const }] : [])],
+    additionalPolicies: [
+      timeout,
+      { policy: cappedRetryAfterPolicy(), position: 'perRetry' as const },
+      ...(options.caPem ? [{ policy: trustCertificatePolicy(options.caPem), position: 'perCall' as const }] : []),
+    ],
   };
   const resources = new ResourceManagementClient(credential, options.subscriptionId, clientOptions);
   const deployments = new DeploymentsClient(credential, options.subscriptionId, clientOptions);
+  // Ahead of the bearer token policy: a call to anywhere but ARM fails before a token is even asked for.
+  for (const pipeline of [resources.pipeline, deployments.pipeline]) pipeline.addPolicy(armOnlyPolicy(endpoint), { beforePolicies: ['bearerTokenAuthenticationPolicy'] });
 
   const unrepeatable = withoutBlindRetries(resources.pipeline, options.retry);
   const sendThrough = async (pipeline: Pipeline, req: RawRequest): Promise<CapturedResponse> => {

@@ -115,11 +115,17 @@ export function errorBodyOf(body: unknown): ArmErrorBody | undefined {
  */
 export const STATUS_UNREADABLE = 'OperationStatusUnreadable';
 
+/**
+ * The code of a call Countersign refused to send because it was not to ARM (clients.ts): only ever
+ * a status URL an accepted operation's answer pointed elsewhere, so the operation's outcome is unknown.
+ */
+export const FOREIGN_ENDPOINT = 'NotAzureResourceManager';
+
 /** Network failures that mean the request never reached ARM: nothing can have changed. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** The SDK's code for an answer whose body could not be read or parsed (RestError.PARSE_ERROR). */
-const PARSE_ERROR = 'PARSE_ERROR';
+export const PARSE_ERROR = 'PARSE_ERROR';
 
 /**
  * True when ARM answered but the answer could not be read: a 2xx (or 3xx) whose body was cut short or
@@ -137,7 +143,7 @@ export function isUnreadableAnswer(error: ArmError): boolean {
  * request that never left (NOT_SENT) is determinate.
  */
 export function isIndeterminate(error: ArmError): boolean {
-  if (error.code === STATUS_UNREADABLE || isUnreadableAnswer(error)) return true;
+  if (error.code === STATUS_UNREADABLE || error.code === FOREIGN_ENDPOINT || isUnreadableAnswer(error)) return true;
   if (error.httpStatus !== undefined) return error.httpStatus < 400 || error.httpStatus >= 500;
   // A certificate refused in the handshake carried nothing either; any other TLS failure may have come
   // after the request was written (a bad record while the answer was read).

@@ -41,6 +41,13 @@ export interface TruncatedBodyFault extends RequestMatch {
   count?: number;
 }
 
+export interface RedirectStatusFault extends RequestMatch {
+  /** The URL the answer's Azure-AsyncOperation and Location headers are changed to. */
+  to: string;
+  /** How many matching answers that carry one of those headers are changed (default 1). */
+  count?: number;
+}
+
 export interface DeploymentFailureFault {
   /** Only a deployment with this name (default: the next deployment). */
   deploymentName?: string;
@@ -72,6 +79,7 @@ export class SandboxFaults {
   private ambiguous: Counted<AmbiguousFault>[] = [];
   private stalls: Counted<StallFault>[] = [];
   private truncations: Counted<TruncatedBodyFault>[] = [];
+  private redirects: Counted<RedirectStatusFault>[] = [];
   private failures: DeploymentFailureFault[] = [];
   private slowdowns: SlowDeploymentFault[] = [];
   private denials: { action: string; scope?: string }[] = [];
@@ -104,6 +112,14 @@ export class SandboxFaults {
    */
   truncatedBody(fault: TruncatedBodyFault = {}): void {
     this.truncations.push({ fault, remaining: fault.count ?? 1 });
+  }
+
+  /**
+   * The next `count` matching answers that hand out a status URL (Azure-AsyncOperation, Location) hand
+   * out `to` instead: an answer a proxy or a misbehaving provider changed, pointing the caller elsewhere.
+   */
+  redirectStatus(fault: RedirectStatusFault): void {
+    this.redirects.push({ fault, remaining: fault.count ?? 1 });
   }
 
   /** The next matching deployment fails on one resource, with ARM's DeploymentFailed wrapping `error`. */
@@ -148,6 +164,7 @@ export class SandboxFaults {
     this.ambiguous = [];
     this.stalls = [];
     this.truncations = [];
+    this.redirects = [];
     this.failures = [];
     this.slowdowns = [];
     this.denials = [];
@@ -176,6 +193,11 @@ export class SandboxFaults {
       return take(this.stalls.filter((c) => c.fault.method?.toUpperCase() === method), method, path)?.ms;
     }
     return take(this.stalls, method, path)?.ms;
+  }
+
+  /** The URL this answer's status headers are to point at instead, when a redirectStatus fault matches. */
+  takeRedirect(method: string, path: string): string | undefined {
+    return take(this.redirects, method, path)?.to;
   }
 
   /** True when this answer's body (a request that has one) is to be cut short. */

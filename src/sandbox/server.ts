@@ -190,8 +190,11 @@ async function dispatch(req: SandboxRequest, ctx: SandboxContext): Promise<Sandb
   const stall = ctx.faults.takeStall(req.method, req.path);
   if (stall !== undefined) await ctx.sleep(stall);
   if (ctx.faults.takeAmbiguous(req.method, req.path)) return errorResponse(armErrors.internalServerError());
-  if (response.body !== undefined && ctx.faults.takeTruncatedBody(req.method, req.path)) return { ...response, truncated: true };
-  return response;
+  const statusHeaders = Object.keys(response.headers ?? {}).filter((k) => /^(azure-asyncoperation|location)$/i.test(k));
+  const redirect = statusHeaders.length > 0 ? ctx.faults.takeRedirect(req.method, req.path) : undefined;
+  const answered = redirect === undefined ? response : { ...response, headers: { ...response.headers, ...Object.fromEntries(statusHeaders.map((k) => [k, redirect])) } };
+  if (answered.body !== undefined && ctx.faults.takeTruncatedBody(req.method, req.path)) return { ...answered, truncated: true };
+  return answered;
 }
 
 async function readRequest(req: IncomingMessage, baseUrl: string, correlationId: string): Promise<SandboxRequest> {

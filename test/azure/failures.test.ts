@@ -3,6 +3,8 @@ import type { AzureGateway } from '../../src/app/ports';
 import type { ChangeOperation, ExecutionOutcome } from '../../src/domain/operation';
 import type { ArmSandbox } from '../../src/sandbox';
 import { createAzureGateway } from '../../src/azure';
+import { cappedRetryAfterPolicy, createArmClients } from '../../src/azure/clients';
+import { createHttpHeaders, createPipelineRequest, type PipelineRequest } from '@azure/core-rest-pipeline';
 import { gatewayFor, gatewayOptionsFor, ids, RecordingHooks, startTestSandbox, webAppTemplate } from '../support/sandbox';
 
 function errorOf(outcome: ExecutionOutcome) {
@@ -46,6 +48,54 @@ describe('Azure gateway: when Azure says no, or cannot say', () => {
     assert.deepEqual(error.details, ["SkuNotAvailable: The requested size 'P1v3' is currently not available in location 'westeurope'."]);
     const site = `${id.group('production-api-service')}/providers/Microsoft.Web/sites/checkout`;
     assert.equal(sandbox.state.resource(site), undefined, 'the site depends on the failed plan and was never deployed');
+  });
+
+  describe('a status URL pointing away from ARM, or answering no status', () => {
+    const powerOff = () => ({ kind: 'resourceAction' as const, subscriptionId: sandbox.subscriptionId, resourceId: id.vm, action: 'powerOff', apiVersion: '2024-07-01' });
+
+    it('an action whose status header names another host ends unknown: nothing is sent there, no other host\'s word is taken', async () => {
+      sandbox.faults.redirectStatus({ method: 'POST', to: 'https://127.0.0.2:9/steal/status?api-version=1' });
+      const hooks = new RecordingHooks();
+      const outcome = await azure.execute(powerOff(), hooks);
+      assert.equal(outcome.status, 'unknown', JSON.stringify(outcome));
+      const error = errorOf(outcome);
+      assert.equal(error.code, 'NotAzureResourceManager');
+      assert.match(error.message, /points at https:\/\/127\.0\.0\.2:9, not Azure Resource Manager: Countersign sends its token to ARM only/);
+      assert.equal(hooks.started.length, 1, 'accepted: started, its foreign URL not recorded to resume from');
+      assert.equal(hooks.started[0].pollUrl, undefined);
+    });
+
+    it('a group delete whose Location names another host ends unknown, never succeeded on that host\'s word', async () => {
+      sandbox.faults.redirectStatus({ method: 'DELETE', to: 'https://127.0.0.2:9/steal/aso?api-version=1' });
+      const outcome = await azure.execute({ kind: 'deleteResourceGroup', subscriptionId: sandbox.subscriptionId, resourceGroup: 'staging-old' }, new RecordingHooks());
+      assert.equal(outcome.status, 'unknown', JSON.stringify(outcome));
+      assert.match(JSON.stringify(errorOf(outcome)), /not Azure Resource Manager/);
+    });
+
+    it('never sends a call, or the token, to another host', async () => {
+      let tokens = 0;
+      const clients = createArmClients({ subscriptionId: sandbox.subscriptionId, endpoint: sandbox.url, caPem: sandbox.caPem, credential: { getToken: async () => (tokens++, { token: 't', expiresOnTimestamp: Date.now() + 3600_000 }) } });
+      await assert.rejects(clients.send({ method: 'GET', url: 'https://elsewhere.example/x?api-version=1' }), (err: Error & { code?: string }) => err.code === 'NotAzureResourceManager' && /elsewhere\.example/.test(err.message));
+      assert.equal(tokens, 0);
+    });
+
+    it('a status answer without a status (another service\'s JSON) is a read that failed: unknown after the patience, not running forever', async () => {
+      const patient = createAzureGateway({ ...gatewayOptionsFor(sandbox), statusPatienceMs: 300 });
+      sandbox.faults.redirectStatus({ method: 'POST', to: `${sandbox.url}/_sandbox/state` });
+      const outcome = await patient.execute(powerOff(), new RecordingHooks());
+      assert.equal(outcome.status, 'unknown', JSON.stringify(outcome));
+      assert.match(errorOf(outcome).message, /its status could not be read for \d+ s .*holds no status \(JSON without a status field\)/);
+    });
+  });
+
+  it('caps a Retry-After ARM gives at a minute before the SDK waits on it (a day held a drift check that long)', async () => {
+    const capped = cappedRetryAfterPolicy();
+    const answer = (headers: Record<string, string>) => async (request: PipelineRequest) => ({ request, status: 429, headers: createHttpHeaders(headers) });
+    const request = createPipelineRequest({ url: `${sandbox.url}/x` });
+    assert.equal((await capped.sendRequest(request, answer({ 'retry-after': '86400' }))).headers.get('retry-after'), '60');
+    assert.equal((await capped.sendRequest(request, answer({ 'retry-after': new Date(Date.now() + 3600_000).toUTCString() }))).headers.get('retry-after'), '60');
+    assert.equal((await capped.sendRequest(request, answer({ 'retry-after': '7' }))).headers.get('retry-after'), '7');
+    assert.equal((await capped.sendRequest(request, answer({ 'retry-after-ms': '999999' }))).headers.get('retry-after-ms'), '60000');
   });
 
   it('a template ARM rejects is a failed outcome with the validation message', async () => {

@@ -228,7 +228,7 @@ describe('ARM sandbox: the wire protocol', () => {
     await refused('drift', { resourceId: id.group('production-vm'), sku: { name: 'x' }, tags: { a: 'b' } }, /changes only its tags, not sku/);
     await refused('drift', { tags: { a: 'b' } }, /drift needs resourceId/);
     await refused('drift', { resourceId: id.vm, tags: { a: 1 } }, /drift's tags must be an object of tag values/);
-    await refused('Drfit', { resourceId: id.vm, tags: { a: 'b' } }, /There is no fault 'Drfit'\. The faults are throttle, ambiguousFailure, stall, truncatedBody, failDeployment, slowDeployment, denyAction, restrictTo, drift\./);
+    await refused('Drfit', { resourceId: id.vm, tags: { a: 'b' } }, /There is no fault 'Drfit'\. The faults are throttle, ambiguousFailure, stall, truncatedBody, redirectStatus, failDeployment, slowDeployment, denyAction, restrictTo, drift\./);
     await refused('throttle', { pathcontains: '/sites/' }, /throttle has no field 'pathcontains': its fields are method, pathContains, count, retryAfterSeconds, unavailable/);
     await refused('throttle', { count: '2' }, /throttle's count must be a whole number above 0/);
     await refused('throttle', 'now', /throttle takes a JSON object/);

@@ -10,7 +10,8 @@ import { isRestError } from '@azure/core-rest-pipeline';
 import type { ExecutionHooks } from '../../app/ports';
 import type { ArmOperationRef, ExecutionOutcome } from '../../domain/operation';
 import type { CapturedResponse } from '../errors';
-import { ArmRequestError, armErrorFromResponse, fromBody, errorBodyOf, toArmError } from '../errors';
+import { ArmRequestError, armErrorFromResponse, fromBody, errorBodyOf, FOREIGN_ENDPOINT, PARSE_ERROR, toArmError } from '../errors';
+import { foreignOrigin } from '../clients';
 import { ProgressReporter } from '../progress';
 import { Execution, type ChangeOf, type GatewayContext } from './context';
 import { retryAfterMs, type StatusReads } from './status-reads';
@@ -37,6 +38,14 @@ export async function resourceAction(
       return exec.succeeded(`${op.action} done on ${op.resourceId}.`);
     }
     const poll = pollTarget(accepted);
+    const foreign = foreignOrigin(ctx.clients.endpoint, poll.url);
+    if (foreign !== undefined) {
+      await exec.started();
+      return exec.unknown(
+        FOREIGN_ENDPOINT,
+        `Azure accepted "${op.action}" on ${op.resourceId} (202), but its ${poll.via} header points at ${foreign}, not Azure Resource Manager: Countersign sends its token to ARM only and takes no other host's word for the outcome. Check the resource's activity log for correlation id ${exec.trace.correlationId}.`,
+      );
+    }
     await exec.started(exec.trace.ref(exec.resourceIds, { pollUrl: poll.url, resumeState: JSON.stringify(poll) }));
     return await followAction(exec, ctx, op, poll, delayMs(accepted, ctx.pollIntervalMs));
   } catch (e) {
@@ -131,6 +140,13 @@ async function waitForOperation(
       // Throttled, or ARM's own failure: a read of the status that failed, not the action's outcome.
       await reads.failed(armErrorFromResponse(last.status, last.body, last.headers['retry-after']), retryAfterMs(last.headers['retry-after']));
       wait = 0;
+      continue;
+    }
+    if (poll.via === 'Azure-AsyncOperation' && last.status === 200 && typeof (last.body as { status?: unknown } | undefined)?.status !== 'string') {
+      // A 200 whose body says no status (a proxy's error page, another service's JSON) is a read that
+      // failed, not "still running": within the status reads' patience, then the outcome is unknown.
+      await reads.failed({ code: PARSE_ERROR, message: `the status answer of "${poll.url.split('?')[0].slice(-120)}" holds no status (${typeof last.body === 'string' ? `text: ${last.body.slice(0, 80)}` : 'JSON without a status field'})` });
+      wait = ctx.pollIntervalMs;
       continue;
     }
     reads.worked();

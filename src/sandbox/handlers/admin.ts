@@ -73,6 +73,7 @@ const FAULTS: Record<string, { name: string; fields: Record<string, FieldCheck>;
   ambiguousfailure: { name: 'ambiguousFailure', fields: { ...MATCH, count } },
   stall: { name: 'stall', fields: { ...MATCH, ms: milliseconds, count }, required: ['ms'] },
   truncatedbody: { name: 'truncatedBody', fields: { ...MATCH, count } },
+  redirectstatus: { name: 'redirectStatus', fields: { ...MATCH, count, to: text }, required: ['to'] },
   faildeployment: { name: 'failDeployment', fields: { deploymentName: text, resourceName: text, error: armError } },
   slowdeployment: { name: 'slowDeployment', fields: { deploymentName: text, stepMs: milliseconds }, required: ['stepMs'] },
   denyaction: { name: 'denyAction', fields: { action: text, scope: text }, required: ['action'] },
@@ -112,6 +113,9 @@ function injectFault(pathName: string, rawBody: unknown, ctx: SandboxContext): v
       return;
     case 'truncatedBody':
       faults.truncatedBody(body);
+      return;
+    case 'redirectStatus':
+      faults.redirectStatus({ ...body, to: body.to as string });
       return;
     case 'failDeployment':
       faults.failDeployment({ ...body, ...(body.error ? { error: body.error as ArmErrorBody } : {}) });
