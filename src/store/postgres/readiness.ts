@@ -12,7 +12,30 @@ import type { PgWriter } from './transactions';
 import { CHAIN_LOCK, missingFromSchema, READ_HEAD } from './transactions';
 import { isConnectionError } from './tx';
 
+/**
+ * How far this host's clock may be from the database's. Each instance decides expiry, approvals' and
+ * scheduled runs' times and break-glass windows by its own clock: one 10 minutes behind approved
+ * expired requests, one 2 hours ahead expired pending ones early and counted past maxUses.
+ */
+export const MAX_CLOCK_SKEW_MS = 5000;
+
+/** How far `clock` is from the database's clock (ms, positive when this host is ahead), the round trip halved. */
+export async function clockSkewMs(client: Pick<pg.PoolClient, 'query'>, clock: () => number = Date.now): Promise<number> {
+  const before = clock();
+  const db = Number((await client.query<{ ms: number }>('SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS ms')).rows[0]?.ms);
+  const after = clock();
+  return (before + after) / 2 - db;
+}
+
+/** The skew in words when it is past MAX_CLOCK_SKEW_MS, else undefined. */
+export function skewProblem(skewMs: number): string | undefined {
+  if (!(Math.abs(skewMs) > MAX_CLOCK_SKEW_MS)) return undefined;
+  return `this host's clock is ${(Math.abs(skewMs) / 1000).toFixed(1)} s ${skewMs > 0 ? 'ahead of' : 'behind'} the database's (at most ${MAX_CLOCK_SKEW_MS / 1000} s): every instance decides expiry, approvals and break-glass limits by its own clock, so several instances must agree on the time; synchronise this host's clock (NTP)`;
+}
+
 export interface PostgresReadinessOptions {
+  /** This host's clock (tests move it). */
+  clock?: () => number;
   /** After a write gave up waiting for a lock, not ready for this long unless a write commits (ms, default 2000). */
   failureHoldMs?: number;
   /** How long the probe waits for a free connection of the pool before it answers not ready (ms, default 1000). */
@@ -40,6 +63,7 @@ export class PostgresReadiness {
   private chainBusy: { key: string; since: number } | undefined;
   private readonly failureHoldMs: number;
   private readonly connectionWaitMs: number;
+  private readonly clock: () => number;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -48,6 +72,7 @@ export class PostgresReadiness {
   ) {
     this.failureHoldMs = options.failureHoldMs ?? 2000;
     this.connectionWaitMs = options.connectionWaitMs ?? 1000;
+    this.clock = options.clock ?? Date.now;
   }
 
   async check(now = Date.now()): Promise<Readiness> {
@@ -60,6 +85,8 @@ export class PostgresReadiness {
       const ro = await client.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
       if (ro.rows[0]?.ro !== 'off') return { ok: false, problem: 'the database is read-only (a standby, or default_transaction_read_only)' };
       if (this.writer.stopped) return { ok: false, problem: this.writer.stopped.message };
+      const skew = skewProblem(await clockSkewMs(client, this.clock));
+      if (skew) return { ok: false, problem: skew };
       return (await this.lockProblem(client, now)) ?? (await this.rewindProblem(client)) ?? this.refusalProblem(now) ?? { ok: true };
     } catch (err) {
       if (isConnectionError(err)) broken = err as Error;
