@@ -87,6 +87,20 @@ module.exports = {
     layer('app-imports-domain-and-log', 'src/app (use cases and their ports) imports only src/domain and src/log.', ours('app'), [
       ours('app', 'domain', 'log'),
     ]),
+    {
+      name: 'app-imports-no-packages',
+      comment: 'The use cases reach files, frameworks and telemetry through their ports only: src/app imports no npm package.',
+      severity: 'error',
+      from: { path: ours('app') },
+      to: { path: '(^|/)node_modules/' },
+    },
+    {
+      name: 'app-does-no-io',
+      comment: 'Of the node builtins, src/app uses node:crypto (ids, hashes), node:os (the instance name) and node:timers/promises (waits) only: files, network and processes are the adapters\'.',
+      severity: 'error',
+      from: { path: ours('app') },
+      to: { dependencyTypes: ['core'], pathNot: '^(node:)?(crypto|os|timers/promises)$' },
+    },
     layer(
       'audit-imports-below-it',
       'src/audit imports src/domain, the app ports (types), src/log and src/cards (evidence bundles render cards).',

@@ -31,6 +31,19 @@ export default tseslint.config(
     },
   },
   {
+    // The domain's rules do no I/O and keep no time of their own, even through globals no import shows.
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...['fetch', 'process', 'setTimeout', 'setInterval', 'setImmediate', 'WebSocket', 'XMLHttpRequest', 'require'].map((name) => ({
+          name,
+          message: 'src/domain is the pure rules: no I/O, processes or timers (a port of src/app brings them).',
+        })),
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off', '@typescript-eslint/no-unused-expressions': 'off' },
   },

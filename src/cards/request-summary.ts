@@ -4,7 +4,7 @@
  */
 import type { TargetSnapshot } from '../domain/drift';
 import { plural } from '../domain/duration-text';
-import type { ChangeOperation, WhatIfChange, WhatIfChangeType, WhatIfSummary } from '../domain/operation';
+import { resourceIdWords, type ChangeOperation, type WhatIfChange, type WhatIfChangeType, type WhatIfSummary } from '../domain/operation';
 import type { ApprovalRequest } from '../domain/request';
 import { runsOnBreakGlass } from '../domain/lifecycle';
 import { defaultRisk, isProduction, type RiskLevel } from '../domain/risk';
@@ -74,8 +74,7 @@ function placeWords(r: ApprovalRequest): string | undefined {
 }
 
 function resourceWords(resourceId: string): string {
-  const m = /\/providers\/([^/]+\/[^/]+)\/([^/]+)/i.exec(resourceId);
-  return m ? `${m[2]} (${m[1]})` : resourceId;
+  return resourceIdWords(resourceId);
 }
 
 function scopeWords(scope: string): string {

@@ -122,10 +122,27 @@ export function targetOf(op: OperationSpec): Target {
 }
 
 /** An ARM id in words: `vm-web-01 (Microsoft.Compute/virtualMachines) in resource group production-vm`. */
+/**
+ * A resource's ARM id in words: its own name and full type, and for a nested one its parents
+ * ("staging (Microsoft.Web/sites/slots) of shop", not "shop", which a delete of the slot does not touch).
+ * The id as it is when it is no resource id.
+ */
+export function resourceIdWords(id: string): string {
+  const m = /^.*\/providers\/([^/]+)\/(.+?)\/*$/i.exec(id);
+  const parts = m?.[2].split('/') ?? [];
+  if (!m || parts.length < 2 || parts.length % 2 !== 0 || parts.some((p) => p === '')) return id;
+  const types = parts.filter((_, i) => i % 2 === 0);
+  const names = parts.filter((_, i) => i % 2 === 1);
+  const parents = names.slice(0, -1);
+  return `${names.at(-1)} (${m[1]}/${types.join('/')})${parents.length > 0 ? ` of ${parents.join('/')}` : ''}`;
+}
+
 function armIdWords(id: string): string {
   const rg = RG_IN_ID.exec(id)?.[1];
-  const provider = /\/providers\/([^/]+)\/([^/]+)\/([^/]+)$/i.exec(id);
-  if (provider) return `${provider[3]} (${provider[1]}/${provider[2]})${rg ? ` in resource group ${rg}` : ''}`;
+  if (/\/providers\//i.test(id)) {
+    const words = resourceIdWords(id);
+    return words === id ? id : `${words}${rg ? ` in resource group ${rg}` : ''}`;
+  }
   if (rg && /\/resourcegroups\/[^/]+$/i.test(id)) return `resource group ${rg}`;
   return id;
 }
@@ -137,6 +154,7 @@ function armIdWords(id: string): string {
  * refused by Azure.
  */
 export function requiredTarget(op: ChangeOperation): string | undefined {
+  // Every kind named (no default): a new kind must say whether its target has to exist.
   switch (op.kind) {
     case 'deleteResourceGroup':
       return `resource group ${op.resourceGroup}`;
@@ -144,8 +162,15 @@ export function requiredTarget(op: ChangeOperation): string | undefined {
     case 'resourceAction':
     case 'scaleResource':
       return armIdWords(op.resourceId);
-    default:
+    case 'deployTemplate':
+    case 'createResourceGroup':
+    case 'setTags':
       return undefined;
+    default: {
+      // A kind not named above does not compile here.
+      const unnamed: never = op;
+      return unnamed;
+    }
   }
 }
 

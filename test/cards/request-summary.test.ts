@@ -3,7 +3,7 @@
  * change in plain words; identifiers wait behind "Details"; times are the reader's; buttons fit the reader.
  */
 import assert from 'node:assert/strict';
-import type { ChangeOperation } from '../../src/domain/operation';
+import { requiredTarget, resourceIdWords, type ChangeOperation } from '../../src/domain/operation';
 import { requestCard } from '../../src/cards/request-card';
 import { cardActions, cardText } from '../support/connector';
 import { buildRequest, requestIn, SUBSCRIPTION } from '../support/requests';
@@ -80,6 +80,16 @@ describe('the request card leads with the decision', () => {
     const restart = (group: string) => buildRequest({ command: 'vm', parameters: { action: 'restart', vm: 'vm-web-01' }, operation: restartIn(group) });
     assert.match(textsOf(band(requestCard(restart('production-vm')))), /^HIGH RISK: restart of a resource in PRODUCTION$/);
     assert.match(textsOf(band(requestCard(restart('staging-vm')))), /^MEDIUM RISK: restart of a resource in staging$/);
+  });
+
+  it('names a nested resource as itself, with its parent: a delete of a slot does not read as a delete of its site', () => {
+    const slot = `/subscriptions/${SUBSCRIPTION}/resourceGroups/production-web/providers/Microsoft.Web/sites/shop/slots/staging`;
+    const del = buildRequest({ command: 'delete slot', parameters: { slot: 'staging' }, operation: { kind: 'deleteResource', subscriptionId: SUBSCRIPTION, resourceId: slot, apiVersion: '2023-12-01' } });
+    const text = cardText(requestCard(del));
+    assert.match(text, /delete staging \(Microsoft\.Web\/sites\/slots\) of shop/);
+    assert.doesNotMatch(text, /delete shop \(Microsoft\.Web\/sites\)/);
+    assert.equal(resourceIdWords(`/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/shop`), 'shop (Microsoft.Web/sites)');
+    assert.equal(requiredTarget({ kind: 'deleteResource', subscriptionId: SUBSCRIPTION, resourceId: slot, apiVersion: '2023-12-01' }), 'staging (Microsoft.Web/sites/slots) of shop in resource group production-web');
   });
 
   it("names the environment of the target's group before any parameter's value: a tag value of dev on a staging group is staging", () => {

@@ -55,6 +55,11 @@ describe('layer boundaries (dependency-cruiser)', function () {
     assert.match(violating.output, /error domain-does-no-io: src\/domain\/clock\.ts → (node:)?fs/);
   });
 
+  it('refuses a use case doing I/O or using a package itself: files, YAML (its ports bring them)', () => {
+    assert.match(violating.output, /error app-does-no-io: src\/app\/files\.ts → (node:)?fs/);
+    assert.match(violating.output, /error app-imports-no-packages: src\/app\/files\.ts → .*node_modules\/yaml\//);
+  });
+
   it('refuses an adapter importing another adapter', () => {
     assert.match(violating.output, /error azure-imports-below-it: src\/azure\/arm\.ts → src\/store\/decisions\.ts/);
     assert.match(violating.output, /error config-imports-domain-and-log: src\/config\/load\.ts → src\/store\/decisions\.ts/);

@@ -3,6 +3,7 @@
  * reason, and suggestions for a typo.
  */
 import type { CommandSpec, ParameterProblem, ParsedCommand } from './types';
+import { editDistance } from '../edit-distance';
 
 export class Catalog {
   private readonly byWords: CommandSpec[];
@@ -201,20 +202,4 @@ function splitReason(text: string): { body: string; reason?: string } {
   if (!m) return { body: text.trim() };
   const reason = text.slice(m.index + m.length).trim();
   return reason ? { body: text.slice(0, m.index).trim(), reason } : { body: text.slice(0, m.index).trim() };
-}
-
-/**
- * Edits between two words, two letters swapped counting as one ("hepl" for help, as well as a
- * letter left out, added or mistyped): the optimal string alignment distance.
- */
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.length][b.length];
 }
