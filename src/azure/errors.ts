@@ -87,6 +87,11 @@ export function toArmError(error: unknown, captured?: CapturedResponse): ArmErro
     const retryAfter = error.response?.headers.get('retry-after') ?? undefined;
     return fromBody({ code: body?.code ?? error.code, message: body?.message ?? error.message, ...(body?.details ? { details: body.details } : {}) }, status, retryAfter);
   }
+  if (error instanceof TypeError && /^Cannot read properties of (undefined|null)/.test(error.message)) {
+    // The SDK (or a reading of its result) met an answer without the body ARM sends: an empty 200, say.
+    const answered = captured ? `Azure Resource Manager answered HTTP ${captured.status}` : 'Azure Resource Manager answered';
+    return { code: PARSE_ERROR, message: `${answered}, but its answer could not be read (it holds no body, or not the one Azure sends): the request may have been carried out.`, ...(captured ? { httpStatus: captured.status } : {}) };
+  }
   if (error instanceof Error) {
     const lro = LRO_FAILURE.exec(error.message);
     if (lro) return fromBody({ code: lro[1], message: lro[2] }, undefined);

@@ -79,6 +79,17 @@ describe('ARM errors in words', () => {
     assert.equal(isIndeterminate(armErrorFromResponse(409, { error: { code: 'Conflict', message: 'no' } })), false);
   });
 
+  it('an answer without the body ARM sends (the SDK met an empty 200) is an answer that could not be read, not a JavaScript error', () => {
+    const error = toArmError(new TypeError("Cannot read properties of undefined (reading 'id')"), { status: 200, headers: {}, body: undefined });
+    assert.deepEqual(error, {
+      code: 'PARSE_ERROR',
+      message: 'Azure Resource Manager answered HTTP 200, but its answer could not be read (it holds no body, or not the one Azure sends): the request may have been carried out.',
+      httpStatus: 200,
+    });
+    assert.equal(isIndeterminate(error), true);
+    assert.equal(toArmError(new TypeError('x is not a function')).code, 'UnexpectedError', 'any other TypeError is ours, said as it is');
+  });
+
   it('an answer ARM gave that could not be read is indeterminate, not a refusal; a 4xx still is one', () => {
     const request = createPipelineRequest({ url: 'https://management.azure.com/x' });
     const cutShort = (status: number | undefined) =>
