@@ -42,7 +42,7 @@ describe('countersign exit codes', function () {
     [['audit', 'export'], 64, /required option '--format <format>' not specified/],
     [['audit', 'accept-loss'], 64, /required option '--reason <text>' not specified/],
     [['audit', 'export', '--format', 'xlsx'], 1, /argument 'xlsx' is invalid/],
-    [['audit', 'export', '--format', 'csv', '--from', 'notadate'], 1, /"notadate" is not an ISO-8601 date/],
+    [['audit', 'export', '--format', 'csv', '--from', 'notadate'], 1, /"notadate" is not a date Countersign reads/],
     // An option that takes one value, given twice: commander kept the last (a signed export of the second request alone).
     [['audit', 'export', '--format', 'csv', '--request', 'CS-AAAAAAAA', '--request=CS-BBBBBBBB'], 64, /error: --request was given 2 times: it takes one value \(give it once\)/],
     [['audit', 'accept-loss', '--reason', 'the disk was restored', '--reason', 'x'], 64, /error: --reason was given 2 times/],

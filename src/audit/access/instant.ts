@@ -4,8 +4,11 @@ const ISO_INSTANT =
   /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 export class InstantError extends Error {
-  constructor(readonly value: string) {
-    super(`"${value}" is not an ISO-8601 date or date-time (examples: 2026-11-02, 2026-11-02T09:30:00Z).`);
+  constructor(
+    readonly value: string,
+    why = '',
+  ) {
+    super(`"${value}" is not a date Countersign reads${why}: write YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS[.fff]] with Z or ±HH:MM (UTC when there is none), e.g. 2026-11-02 or 2026-11-02T09:30:00Z.`);
     this.name = 'InstantError';
   }
 }
@@ -17,12 +20,14 @@ export class InstantError extends Error {
  * which keeps exactly the records the bound asked for (at or after a `from`, before a `to`).
  */
 export function parseInstant(value: string): string {
-  const text = value.trim();
+  // RFC 3339 allows t and z in lower case.
+  const text = value.trim().replace(/^(\d{4}-\d{2}-\d{2})t/, '$1T').replace(/z$/, 'Z');
   const m = ISO_INSTANT.exec(text);
   if (!m) throw new InstantError(value);
   const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', zone] = m;
   const daysInMonth = new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
   if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > daysInMonth) throw new InstantError(value);
+  if (Number(s) === 60) throw new InstantError(value, ' (a leap second: write :59.999, or the next second)');
   if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) throw new InstantError(value);
   const withZone = m[4] === undefined ? `${text}T00:00:00Z` : zone ? text : `${text}Z`;
   const ms = Date.parse(withZone);

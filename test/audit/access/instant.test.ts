@@ -22,4 +22,10 @@ describe('reading an export bound', () => {
   it('refuses what is not an ISO-8601 date or date-time, or does not exist', () => {
     for (const bad of ['last tuesday', '2026-02-30', '2026-11-02T24:00', '2026-11-02T09:30:00.1234567890Z']) assert.throws(() => parseInstant(bad), InstantError, bad);
   });
+
+  it('reads t and z in lower case (RFC 3339), says what a leap second is, and gives the forms it reads', () => {
+    assert.equal(parseInstant('2026-12-06t04:58:09z'), '2026-12-06T04:58:09.000Z');
+    assert.throws(() => parseInstant('2026-12-31T23:59:60Z'), /^InstantError: "2026-12-31T23:59:60Z" is not a date Countersign reads \(a leap second: write :59\.999, or the next second\): write YYYY-MM-DD, or YYYY-MM-DDTHH:MM\[:SS\[\.fff\]\] with Z or ±HH:MM/);
+    assert.throws(() => parseInstant('20261206'), /"20261206" is not a date Countersign reads: write YYYY-MM-DD/);
+  });
 });
