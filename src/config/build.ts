@@ -90,14 +90,28 @@ function checkRepeated(input: RawConfig, at: At): void {
       seen.add(key);
     });
   };
+  // A list of names given twice: a copy-paste slip that hides what was meant (a role meant to be another).
+  const listed = (values: readonly unknown[] | undefined, key: (string | number)[]) =>
+    twice((values ?? []).map(String), (k, value) => at([...key, k], `"${value}" is listed twice`));
   input.commands.forEach((c, i) => {
     const parameters = c.parameters ?? [];
     twice(parameters.map((p) => p.name), (j, name) => at(['commands', i, 'parameters', j, 'name'], `parameter "${name}" is declared twice in "${c.name}": give each parameter its own name`));
     parameters.forEach((p, j) => twice((p.allowed ?? []).map(String), (k, value) => at(['commands', i, 'parameters', j, 'allowed', k], `value "${value}" is listed twice`)));
+    const policy = c.policy;
+    listed(policy?.approverRoles, ['commands', i, 'policy', 'approverRoles']);
+    listed(policy?.requesterRoles, ['commands', i, 'policy', 'requesterRoles']);
+    listed(policy?.conversations?.types, ['commands', i, 'policy', 'conversations', 'types']);
+    listed(policy?.conversations?.ids, ['commands', i, 'policy', 'conversations', 'ids']);
+    listed(policy?.notify?.channels, ['commands', i, 'policy', 'notify', 'channels']);
+    listed(policy?.breakGlass?.roles, ['commands', i, 'policy', 'breakGlass', 'roles']);
+    listed(policy?.breakGlass?.notify, ['commands', i, 'policy', 'breakGlass', 'notify']);
   });
   for (const [role, members] of Object.entries(input.roles)) {
     twice(members.map(String), (k, member) => at(['roles', role, k], `"${member}" is listed twice in role ${role}`));
   }
+  listed(input.tenants, ['tenants']);
+  listed(input.audit?.auditorRoles, ['audit', 'auditorRoles']);
+  listed(input.defaults?.notify?.channels, ['defaults', 'notify', 'channels']);
 }
 
 /** The longest time to live (`ttl`) a command's requests may have. */

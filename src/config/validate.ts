@@ -44,10 +44,13 @@ const validateSchema = generatedValidate as unknown as ValidateFunction;
 export function validateConfigText(text: string, file: string): { input: RawConfig; locate: Locate; problems: ConfigProblem[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  if (doc.errors.length > 0) {
+  // A warning is something the file says that would be read otherwise than written (a tag no
+  // resolver knows, `ttl: !custom 30m`, is read as plain text): refused like an error.
+  const faults = [...doc.errors.map((e) => ({ e, what: 'YAML syntax' })), ...doc.warnings.map((e) => ({ e, what: 'YAML' }))];
+  if (faults.length > 0) {
     throw new ConfigError(
       file,
-      doc.errors.map((e) => ({ key: '', line: lines.linePos(e.pos[0]).line, problem: `YAML syntax: ${e.message.split('\n')[0]}` })),
+      faults.map(({ e, what }) => ({ key: '', line: lines.linePos(e.pos[0]).line, problem: `${what}: ${e.message.split('\n')[0]}` })),
     );
   }
   let raw: unknown;

@@ -15,6 +15,13 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     assert.ok(err.message.includes(`${fixture('yaml-syntax-error.yaml')}:${first.line}: (top level): YAML syntax:`), err.message);
   });
 
+  it('refuses a tag no YAML resolver knows (read as plain text, it would say otherwise than written), at its line', () => {
+    const text = configWith(['ttl: !custom 30m']);
+    const [problem] = problemsOf(text);
+    assert.equal(problem.line, text.split('\n').findIndex((l) => l.includes('!custom')) + 1);
+    assert.match(problem.problem, /^YAML: Unresolved tag: !custom/);
+  });
+
   it('refuses an unknown top-level key', () => {
     assertRefused('unknown-top-level-key.yaml', { key: 'timezone', at: 'timezone: UTC', problem: /^unknown key/ });
   });
@@ -156,6 +163,22 @@ describe('refusing a malformed config with its file, line, key and problem', () 
         ['commands[0].parameters[1].name', 'parameter "Group" is declared twice in "drop group": give each parameter its own name'],
         ['commands[1].parameters[0].allowed[2]', 'value "production" is listed twice'],
         ['roles.approvers[1]', '"22222222-2222-4222-8222-222222222222" is listed twice in role approvers'],
+      ],
+    );
+  });
+
+  it('refuses a role, conversation type, channel or tenant listed twice in one list (in any case), at the second', () => {
+    const base = configWith([]);
+    const twice = base.replace('      approverRoles: [approvers]\n  - name: deploy app', '      approverRoles: [approvers, approvers]\n      conversations: { types: [channel, channel] }\n  - name: deploy app');
+    assert.notEqual(twice, base);
+    const tenant = /tenants:\n  - (\S+)\n/.exec(base)![1];
+    const problems = problemsOf(twice.replace(`tenants:\n  - ${tenant}\n`, `tenants:\n  - ${tenant}\n  - ${tenant.toUpperCase()}\n`));
+    assert.deepEqual(
+      problems.map((p) => [p.key, p.problem]),
+      [
+        ['commands[0].policy.approverRoles[1]', '"approvers" is listed twice'],
+        ['commands[0].policy.conversations.types[1]', '"channel" is listed twice'],
+        ['tenants[1]', `"${tenant.toUpperCase()}" is listed twice`],
       ],
     );
   });
