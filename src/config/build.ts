@@ -13,7 +13,7 @@ import { AccessPolicy, Roles } from '../domain/policy';
 import { DEFAULT_REASON_MIN_LENGTH } from '../domain/reason';
 import { buildRequirements } from './requirements';
 import { parseDuration } from './duration';
-import { buildDirectory, checkGroupRoles } from './directory';
+import { buildDirectory, checkGroupRoles, endpointProblem } from './directory';
 import { buildReach } from './reach';
 import { OPERATION_FIELDS, RESERVED_COMMANDS } from './schema';
 import type { AuditConfig, CountersignConfig, RawCommand, RawConfig, RawParameter } from './types';
@@ -49,7 +49,16 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
   const delegation = buildDelegation(input.delegation, at);
   const directory = buildDirectory(input, at);
   checkGroupRoles(input, at);
+  const endpoint = input.azure?.endpoint;
+  // (One not https is said by the schema, with an example.)
+  const endpointWrong = endpoint === undefined || !/^https:\/\//i.test(endpoint) ? undefined : endpointProblem(endpoint.replace(/\/+$/, ''), false);
+  if (endpointWrong) at(['azure', 'endpoint'], endpointWrong);
   const credential = input.azure?.credential ?? { type: 'default' as const };
+  const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  for (const field of ['clientId', 'tenantId'] as const) {
+    const value = credential[field];
+    if (value !== undefined && !guid.test(value)) at(['azure', 'credential', field], `must be a GUID (the ${field === 'clientId' ? "identity's client (application) id" : "tenant's id"}), got "${value}"`);
+  }
   if (credential.type === 'clientSecret' && (!credential.clientId || !credential.tenantId)) {
     at(['azure', 'credential'], 'clientSecret needs clientId and tenantId (the secret itself comes from the AZURE_CLIENT_SECRET environment variable)');
   }

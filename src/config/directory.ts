@@ -12,7 +12,26 @@ const DEFAULT_CACHE_LIFETIME = '5m';
 /** A person removed from a group keeps its roles at most this long: an hour is the most we allow. */
 const MAX_CACHE_LIFETIME_SECONDS = 3600;
 const DEFAULT_GRAPH_ENDPOINT = 'https://graph.microsoft.com';
-const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
+/** Loopback: 127.0.0.0/8, localhost, ::1. */
+const isLoopback = (host: string) => /^127(\.\d{1,3}){3}$/.test(host) || host === 'localhost' || host === '[::1]';
+
+/**
+ * Problems with a service endpoint (ARM's, Graph's): a URL, https (http on loopback only when
+ * `loopbackHttp`), an origin and at most a path: a query or fragment would be glued to every call.
+ */
+export function endpointProblem(text: string, loopbackHttp: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `not a URL: ${text}`;
+  }
+  if (/\s/.test(text)) return `not a URL: ${text} (it holds white space)`;
+  if (url.search || url.hash || text.includes('?') || text.includes('#')) return `must be the service's address without a query or fragment (got ${text})`;
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && loopbackHttp && isLoopback(url.hostname)) return undefined;
+  return loopbackHttp ? 'must be https (plain http is accepted only on loopback, for a local fake of Microsoft Graph)' : `must be https (got ${text})`;
+}
 
 export function buildDirectory(input: RawConfig, at: At): DirectoryConfig {
   const raw = input.directory;
@@ -26,15 +45,8 @@ export function buildDirectory(input: RawConfig, at: At): DirectoryConfig {
     at(['directory', 'cacheLifetime'], `at most 1h: someone removed from a group keeps its roles for as long as an answer is cached (got ${raw?.cacheLifetime})`);
   }
   const graphEndpoint = (raw?.graphEndpoint ?? DEFAULT_GRAPH_ENDPOINT).replace(/\/+$/, '');
-  let url: URL | undefined;
-  try {
-    url = new URL(graphEndpoint);
-  } catch {
-    at(['directory', 'graphEndpoint'], `not a URL: ${graphEndpoint}`);
-  }
-  if (url && url.protocol === 'http:' && !LOOPBACK_HOSTS.includes(url.hostname)) {
-    at(['directory', 'graphEndpoint'], 'must be https (plain http is accepted only on loopback, for a local fake of Microsoft Graph)');
-  }
+  const problem = endpointProblem(graphEndpoint, true);
+  if (problem) at(['directory', 'graphEndpoint'], problem);
   return { cacheLifetimeSeconds, graphEndpoint };
 }
 

@@ -183,6 +183,17 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     );
   });
 
+  it('refuses an endpoint with white space, a query or a fragment, an id that is no GUID, and takes any 127.x as loopback for Graph', () => {
+    const withAzure = (lines: string[]) => configWith([]).replace('roles:\n', ['azure:', ...lines.map((l) => `  ${l}`), 'roles:', ''].join('\n'));
+    assert.match(problemsOf(withAzure(['endpoint: "https://exa mple"']))[0].problem, /^not a URL: https:\/\/exa mple/);
+    assert.match(problemsOf(withAzure(['endpoint: "https://management.azure.com?x"']))[0].problem, /^must be the service's address without a query or fragment/);
+    const [id] = problemsOf(withAzure(['credential: { type: managedIdentity, clientId: "not a guid" }']));
+    assert.deepEqual([id.key, id.problem], ['azure.credential.clientId', 'must be a GUID (the identity\'s client (application) id), got "not a guid"']);
+    const graph = (url: string) => configWith([]).replace('roles:\n', `directory:\n  graphEndpoint: "${url}"\nroles:\n`);
+    assert.ok(parseConfig(graph('http://127.0.0.2:1234'), fixture('valid-minimal.yaml')));
+    assert.match(problemsOf(graph('https://graph.microsoft.com/v1.0?x=1'))[0].problem, /without a query or fragment/);
+  });
+
   it('refuses a command named with a word Countersign answers itself', () => {
     assertRefused('reserved-command.yaml', { key: 'commands[2].name', at: '- name: status groups', problem: /^"status" is a built-in command word; choose another name$/ });
   });
