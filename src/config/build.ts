@@ -336,6 +336,7 @@ function checkOperation(
       at([...key, f], `unknown field for operation ${op.kind}${didYouMean(f, [...fields.required, ...fields.optional])} (allowed: ${[...fields.required, ...fields.optional].join(', ')})`);
     }
   }
+  checkFieldTypes(op, key, at);
   checkOperationValues(op, parameters, key, at);
   const names = parameters.map((p) => p.name);
   for (const name of placeholdersIn(op)) {
@@ -350,6 +351,29 @@ function checkOperation(
       } catch (err) {
         at([...key, 'template'], (err as Error).message);
       }
+    }
+  }
+}
+
+/** The operation fields that are a text (a name, an id, an API version), and those that are a map of texts (tags). */
+const TEXT_FIELDS = new Set(['resourceGroup', 'location', 'resourceId', 'apiVersion', 'action', 'deploymentName', 'scope', 'template', 'resourceType']);
+const TEXT_MAP_FIELDS = new Set(['tags']);
+
+/**
+ * Each field as ARM takes it: a text that is not empty (a list or a number would be shown to
+ * approvers as written, then refused by Azure after approval), tags as a map of texts. (`capacity`
+ * and `parameters` have their own checks.)
+ */
+function checkFieldTypes(op: OperationTemplate, key: (string | number)[], at: At): void {
+  for (const [field, value] of Object.entries(op)) {
+    if (TEXT_FIELDS.has(field) && (typeof value !== 'string' || value.trim() === '')) {
+      at([...key, field], `${field} must be a text that is not empty (a name, an id, or a {parameter}), got ${JSON.stringify(value)}`);
+    }
+    if (TEXT_MAP_FIELDS.has(field)) {
+      const isMap = typeof value === 'object' && value !== null && !Array.isArray(value);
+      const wrong = isMap ? Object.entries(value as Record<string, unknown>).find(([, v]) => typeof v !== 'string') : undefined;
+      if (!isMap) at([...key, field], `${field} must be a map of names to texts, e.g. { owner: "{owner}" }, got ${JSON.stringify(value)}`);
+      else if (wrong) at([...key, field, wrong[0]], `a tag's value must be a text (quote it: "${String(wrong[1])}"), got ${JSON.stringify(wrong[1])}`);
     }
   }
 }

@@ -104,6 +104,17 @@ describe('config: operation values Azure takes few of, and parameter bounds', ()
     }
   });
 
+  it('refuses an operation field that is not a text, or tags that are not a map of texts (shown to approvers as written, refused by Azure after)', () => {
+    const rg = (lines: string[]) => commandWith('createResourceGroup', lines);
+    const [list] = problemsOf(rg(['resourceGroup: rg-x', 'location: [westeurope]']));
+    assert.deepEqual([list.key, list.problem], ['commands[2].operation.location', 'location must be a text that is not empty (a name, an id, or a {parameter}), got ["westeurope"]']);
+    assert.match(problemsOf(rg(['resourceGroup: 5', 'location: westeurope']))[0].problem, /^resourceGroup must be a text that is not empty .*got 5$/);
+    assert.match(problemsOf(rg(['resourceGroup: rg-x', 'location: ""']))[0].problem, /^location must be a text that is not empty/);
+    assert.match(problemsOf(rg(['resourceGroup: rg-x', 'location: westeurope', 'tags: [owner, team]']))[0].problem, /^tags must be a map of names to texts/);
+    const [value] = problemsOf(rg(['resourceGroup: rg-x', 'location: westeurope', 'tags: { cost: 5 }']));
+    assert.deepEqual([value.key, value.problem], ['commands[2].operation.tags.cost', 'a tag\'s value must be a text (quote it: "5"), got 5']);
+  });
+
   it('bounds the time to live (90d) and the checkpoint interval (24h: a timer set longer fires every millisecond)', () => {
     const [ttl] = problemsOf(configWith(['ttl: 91d']));
     assert.equal(ttl.key, 'commands[0].policy.ttl');
