@@ -1,11 +1,12 @@
 /**
  * Several instances on one PostgreSQL database each decide expiry, approvals and break-glass windows
  * by their own clock: an instance whose clock is more than 5 s from the database's is not started,
- * and one that drifts there after it started turns not ready (/readyz 503), saying why.
+ * and one that drifts there after it started stops writing (/readyz 503, the bot stops), saying why.
  */
 import assert from 'node:assert/strict';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres';
-import { MAX_CLOCK_SKEW_MS } from '../../src/store/postgres/readiness';
+import { MAX_CLOCK_SKEW_MS, skewProblem } from '../../src/store/postgres/readiness';
+import { anEvent } from '../store/fixtures';
 import { schemaPerTest } from '../support/postgres';
 
 describe('PostgreSQL: an instance whose clock disagrees with the database\'s', function () {
@@ -24,15 +25,26 @@ describe('PostgreSQL: an instance whose clock disagrees with the database\'s', f
     }
   });
 
-  it('starts within the bound, and turns not ready once its clock drifts past it, ready again once back', async () => {
+  it('starts within the bound; once its clock drifts past it, it stops writing and says why, until restarted', async () => {
     let offset = 0;
-    const store = await open(() => Date.now() + offset);
+    let stopped: Error | undefined;
+    const store = await openPostgresStore({ connection: { ...database.db().connection, schema: database.schema() }, readiness: { clock: () => Date.now() + offset }, onStopped: (err) => (stopped = err) });
     opened.push(store);
     assert.equal(await store.ping(), true);
+    await store.audit.append([anEvent('config.loaded')]);
     offset = MAX_CLOCK_SKEW_MS + 2000;
     assert.equal(await store.ping(), false);
-    assert.match(store.writeReadiness().problem ?? '', /^this host's clock is 7\.\d s ahead of the database's/);
+    assert.match(store.writeReadiness().problem ?? '', /this host's clock is 7\.\d s ahead of the database's .*Nothing more is written by this instance: restart it once its clock is right/);
+    await assert.rejects(store.audit.append([anEvent('config.loaded')]), /this host's clock is 7\.\d s ahead/);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.match(String(stopped), /StoreClockSkewError/, 'the bot is told, as for any store that stopped');
     offset = 0;
-    assert.equal(await store.ping(), true);
+    assert.equal(await store.ping(), false, 'a clock that came back does not undo the stop: a restart checks it again');
+  });
+
+  it('takes half the round trip as doubt: a slow answer is not a wrong clock', () => {
+    assert.equal(skewProblem({ skewMs: 5500, roundTripMs: 11_000 }), undefined);
+    assert.match(skewProblem({ skewMs: 5500, roundTripMs: 100 }) ?? '', /5\.5 s ahead of/);
+    assert.match(skewProblem({ skewMs: -9000, roundTripMs: 2000 }) ?? '', /9\.0 s behind/);
   });
 });

@@ -19,17 +19,26 @@ import { isConnectionError } from './tx';
  */
 export const MAX_CLOCK_SKEW_MS = 5000;
 
-/** How far `clock` is from the database's clock (ms, positive when this host is ahead), the round trip halved. */
-export async function clockSkewMs(client: Pick<pg.PoolClient, 'query'>, clock: () => number = Date.now): Promise<number> {
+/** One reading of the clocks: how far `clock` is from the database's (ms, positive when this host is ahead, at the round trip's middle), and the round trip. */
+export interface ClockReading {
+  skewMs: number;
+  roundTripMs: number;
+}
+
+export async function readClocks(client: Pick<pg.PoolClient, 'query'>, clock: () => number = Date.now): Promise<ClockReading> {
   const before = clock();
   const db = Number((await client.query<{ ms: number }>('SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS ms')).rows[0]?.ms);
   const after = clock();
-  return (before + after) / 2 - db;
+  return { skewMs: (before + after) / 2 - db, roundTripMs: after - before };
 }
 
-/** The skew in words when it is past MAX_CLOCK_SKEW_MS, else undefined. */
-export function skewProblem(skewMs: number): string | undefined {
-  if (!(Math.abs(skewMs) > MAX_CLOCK_SKEW_MS)) return undefined;
+/**
+ * The skew in words when it is past MAX_CLOCK_SKEW_MS for certain, else undefined: the database read
+ * its clock somewhere in the round trip, so half of it is doubt (a slow answer is not a wrong clock).
+ */
+export function skewProblem(reading: ClockReading): string | undefined {
+  const { skewMs, roundTripMs } = reading;
+  if (!(Math.abs(skewMs) - roundTripMs / 2 > MAX_CLOCK_SKEW_MS)) return undefined;
   return `this host's clock is ${(Math.abs(skewMs) / 1000).toFixed(1)} s ${skewMs > 0 ? 'ahead of' : 'behind'} the database's (at most ${MAX_CLOCK_SKEW_MS / 1000} s): every instance decides expiry, approvals and break-glass limits by its own clock, so several instances must agree on the time; synchronise this host's clock (NTP)`;
 }
 
@@ -85,8 +94,8 @@ export class PostgresReadiness {
       const ro = await client.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
       if (ro.rows[0]?.ro !== 'off') return { ok: false, problem: 'the database is read-only (a standby, or default_transaction_read_only)' };
       if (this.writer.stopped) return { ok: false, problem: this.writer.stopped.message };
-      const skew = skewProblem(await clockSkewMs(client, this.clock));
-      if (skew) return { ok: false, problem: skew };
+      const skew = skewProblem(await readClocks(client, this.clock));
+      if (skew) return { ok: false, problem: this.writer.clockWrong(skew).message };
       return (await this.lockProblem(client, now)) ?? (await this.rewindProblem(client)) ?? this.refusalProblem(now) ?? { ok: true };
     } catch (err) {
       if (isConnectionError(err)) broken = err as Error;

@@ -16,7 +16,7 @@ import { PostgresDelegationStore } from './delegations';
 import { migratePostgres, missingPrivileges, RUNTIME_ROLE, SchemaVersionError } from './migrations';
 import type { MigrateMode } from './migrations';
 import { DEFAULT_LOCK_WAIT_MS, isPoolTimeout, StoreLockWaitError, StorePoolBusyError } from './lock-wait';
-import { clockSkewMs, PostgresReadiness, skewProblem, type PostgresReadinessOptions, type Readiness } from './readiness';
+import { PostgresReadiness, readClocks, skewProblem, type PostgresReadinessOptions, type Readiness } from './readiness';
 import { boundReads } from './reads';
 import { PostgresRequestStore } from './requests';
 import { AuditLogRewoundError, missingFromSchema, PgWriter, READ_HEAD, StoreSchemaGoneError } from './transactions';
@@ -170,7 +170,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       throw schemaGoneAtStart(err, target) ?? explainConnectionError(err, options.connection);
     }
     // Several instances decide by their own clocks: one that disagrees with the database's is not started.
-    const skew = skewProblem(await clockSkewMs(pool, options.readiness?.clock));
+    const skew = skewProblem(await readClocks(pool, options.readiness?.clock));
     if (skew) throw new PostgresStartupError(`${target}: ${skew}`);
     const missing = await missingPrivileges(pool).catch((err: unknown) => {
       throw schemaGoneAtStart(err, target) ?? explainConnectionError(err, options.connection);

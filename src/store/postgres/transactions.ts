@@ -198,8 +198,16 @@ export class StoreSchemaGoneError extends Error {
   }
 }
 
+/** This host's clock is too far from the database's to decide anything by it (readiness.ts). */
+export class StoreClockSkewError extends Error {
+  constructor(target: string, problem: string) {
+    super(`${target}: ${problem}. Nothing more is written by this instance: restart it once its clock is right (docs/faults.md)`);
+    this.name = 'StoreClockSkewError';
+  }
+}
+
 /** Why a writer stopped writing for good. */
-export type WriterStop = AuditLogRewoundError | AuditLogRewrittenError | StoreSchemaGoneError;
+export type WriterStop = AuditLogRewoundError | AuditLogRewrittenError | StoreSchemaGoneError | StoreClockSkewError;
 
 /** What of the schema an error says is missing (SQLSTATE 42P01 undefined_table, 42883 undefined_function), in words. */
 export function missingFromSchema(err: unknown): string | undefined {
@@ -304,6 +312,15 @@ export class PgWriter {
    */
   schemaGone(missing: string): WriterStop {
     return this.rewound ?? this.stop(new StoreSchemaGoneError(this.name, missing));
+  }
+
+  /**
+   * This host's clock was found too far from the database's: every instance decides expiry, approvals
+   * and break-glass windows by its own clock, so this one stops writing (its sweeps and clicks fail
+   * with this error) and the bot stops, as for a dropped table; a restart is refused until it is right.
+   */
+  clockWrong(problem: string): WriterStop {
+    return this.rewound ?? this.stop(new StoreClockSkewError(this.name, problem));
   }
 
   private stop(err: WriterStop): WriterStop {
