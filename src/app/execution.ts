@@ -228,7 +228,10 @@ export class Executor {
     // in Azure nor moved to needs_reapproval by a drift, which would hide the forgery.
     const records = await this.auditOf(requestId);
     const forged = unauditedAuthority(approved, records, 'start') !== undefined;
-    const drift: DriftCheck | undefined = forged ? { drifted: false } : await this.checkDriftPatiently(approved);
+    // A command no longer configured as a sensitive one runs nothing more: the claim below fails it,
+    // before Azure is read for a drift that would ask its approvers again for nothing.
+    const commandLeft = currentCommand(deps, approved.command)?.policy !== undefined;
+    const drift: DriftCheck | undefined = forged || !commandLeft ? { drifted: false } : await this.checkDriftPatiently(approved);
     // Stopped while waiting to check again, or while Azure took its time to answer the check: the
     // request stays approved, for the next start. Nothing new starts once a stop began.
     if (!drift || this.stopping) return;

@@ -38,7 +38,8 @@ function optionProblem(root: Command, action: Command): { message: string; code:
       if (v.trim() === '' || (REPEATABLE.has(long) && /^[\s,]*$/.test(v))) {
         return { code: 'countersign.empty', message: `error: ${long} was given an empty value: give a value, or leave ${long} out` };
       }
-      if (longs.has(v) || [...longs].some((l) => v.startsWith(`${l}=`))) {
+      // Written `--out=--force`, the value is meant: only the spaced form takes the next option as a value.
+      if ((longs.has(v) || [...longs].some((l) => v.startsWith(`${l}=`))) && !words.includes(`${long}=${v}`)) {
         return { code: 'countersign.usage', message: `error: ${long} was given "${v}", which is one of its command's options: give ${long} its value (a value that starts with -- may be written ${long}=${v})` };
       }
     }

@@ -314,6 +314,10 @@ describe('app: executing an approved request', () => {
     const used = await f.app.breakGlass({ command: meant.request.command, values: meant.request.values, reason: meant.request.reason, actor: alice, source: sourceIn(opsChannel, 'bg-1') });
     assert.ok(used.ok, JSON.stringify(used));
     assert.deepEqual([(await f.request(r.id)).state, (await f.request(used.request.id)).state], ['approved', 'approved']);
+    // The targets changed meanwhile: no re-approval is asked for a command that is gone.
+    f.azure.setTarget('staging-old', { exists: true, etag: 'changed', facts: { 'tags.owner': 'someone-else' } });
+    f.azure.setTarget('production-api-service', { exists: true, etag: 'changed', facts: { 'tags.owner': 'someone-else' } });
+    const snapshotsBefore = f.azure.snapshotCalls.length;
     // The next start runs a config without the command (an operator stopping it).
     const start = withBreakGlass.indexOf('  - name: delete resource group\n');
     const end = withBreakGlass.indexOf('\n  - name: ', start + 10) + 1;
@@ -322,6 +326,7 @@ describe('app: executing an approved request', () => {
     await restarted.catchUp();
     await restarted.executor.idle();
     assert.equal(f.azure.executions.length, 0, 'nothing sent to Azure');
+    assert.equal(f.azure.snapshotCalls.length, snapshotsBefore, 'Azure not even read for a drift');
     for (const id of [r.id, used.request.id]) {
       const failed = await f.request(id);
       assert.equal(failed.state, 'failed');

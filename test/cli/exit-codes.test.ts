@@ -52,6 +52,8 @@ describe('countersign exit codes', function () {
     [['audit', 'export', '--format', 'csv', '--out', ' '], 1, /error: --out was given an empty value/],
     // An option taken as the value of the one before it: it wrote a file named --force.
     [['audit', 'export', '--format', 'csv', '--out', '--force'], 64, /error: --out was given "--force", which is one of its command's options/],
+    // As the refusal advises, --out=--force names a file "--force" (here refused for the data directory that does not exist).
+    [['audit', 'export', '--format', 'csv', '--out=--force'], 1, /no-such-dir/],
   ];
   for (const [args, code, said] of cases) {
     it(`countersign ${args.join(' ') || '(nothing)'}: exit ${code}`, async () => {
