@@ -29,6 +29,13 @@ function messageOf(err: unknown): string {
  */
 const INCOMING_TURN = Symbol('countersign.incomingTurn');
 
+/**
+ * The longest a turn's reply waits for room in the conversation's rate limits: Bot Framework gives a
+ * turn about 15 s, and with several instances each holds only its share of Teams' limits. Past it the
+ * reply goes all the same (a 429 Teams then gives is retried).
+ */
+const REPLY_MAX_WAIT_MS = 5000;
+
 export class EdgeAdapter extends CloudAdapter {
   /**
    * The conversations' rate limits, shared with the notifier (composition root): a turn's replies
@@ -64,7 +71,7 @@ export class EdgeAdapter extends CloudAdapter {
   }
 
   private async room(conversationId: string | undefined): Promise<void> {
-    if (this.limiter && conversationId) await this.limiter.acquire(conversationId, true);
+    if (this.limiter && conversationId) await this.limiter.acquire(conversationId, true, REPLY_MAX_WAIT_MS);
   }
 
   /** Authenticates the (shape-checked) activity and runs the turn; never throws. */

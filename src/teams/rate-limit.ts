@@ -68,9 +68,11 @@ export class ConversationRateLimiter {
    * Resolves when a message may go to the conversation now, and counts it. `ahead`: a reply to
    * someone who just wrote (a turn's answer) waits behind other replies only, not behind the
    * proactive sends and card updates queued before it: a person is not kept waiting for an incident's
-   * backlog of card updates. Every send still counts in the same windows.
+   * backlog of card updates. Every send still counts in the same windows. `maxWaitMs`: the longest it
+   * waits; then it goes all the same, counted (a turn's answer must not be held past the time Bot
+   * Framework gives a turn; a 429 Teams may then give is retried by withTeamsRetry).
    */
-  acquire(conversationId: string, ahead = false): Promise<void> {
+  acquire(conversationId: string, ahead = false, maxWaitMs?: number): Promise<void> {
     if (this.closed) return Promise.reject(this.closed);
     let lane = this.lanes.get(conversationId);
     if (!lane) {
@@ -85,6 +87,16 @@ export class ConversationRateLimiter {
       const behind = ahead ? queued.waiting.findIndex((w) => !w.ahead) : -1;
       if (behind >= 0) queued.waiting.splice(behind, 0, entry);
       else queued.waiting.push(entry);
+      if (maxWaitMs !== undefined) {
+        void this.sleep(maxWaitMs).then(() => {
+          const at = queued.waiting.indexOf(entry);
+          if (at < 0 || this.closed) return;
+          queued.waiting.splice(at, 1);
+          queued.sent.push(this.now());
+          this.onWait?.(conversationId, this.now() - entry.since);
+          go();
+        });
+      }
       if (!queued.draining) void this.drain(conversationId, queued);
     });
   }

@@ -129,6 +129,30 @@ describe('Teams rate limits per conversation', () => {
     });
   });
 
+  describe('a reply with a longest wait', () => {
+    it('goes once its wait is up, counted, when room does not come first; what waited behind it waits the longer', async () => {
+      const clock = steppedClock();
+      const limiter = new ConversationRateLimiter([{ max: 1, perMs: 10_000 }], clock.now, clock.sleep);
+      const order: string[] = [];
+      const sent = (k: string) => () => order.push(`${k}@${clock.now()}`);
+      await limiter.acquire('channel').then(sent('card-0'));
+      const card = limiter.acquire('channel').then(sent('card-1'));
+      const reply = limiter.acquire('channel', true, 5000).then(sent('reply'));
+      await clock.settle(Promise.all([card, reply]));
+      assert.deepEqual(order, ['card-0@0', 'reply@5000', 'card-1@15000']);
+    });
+
+    it('goes when room comes before its wait is up, and its timer then does nothing', async () => {
+      const clock = steppedClock();
+      const limiter = new ConversationRateLimiter([{ max: 1, perMs: 1000 }], clock.now, clock.sleep);
+      const order: string[] = [];
+      await limiter.acquire('channel');
+      await clock.settle(limiter.acquire('channel', true, 5000).then(() => order.push(`reply@${clock.now()}`)));
+      await clock.settle(limiter.acquire('channel').then(() => order.push(`next@${clock.now()}`)));
+      assert.deepEqual(order, ['reply@1000', 'next@2000']);
+    });
+  });
+
   describe('closed (Countersign is stopping)', () => {
     it('fails the sends still waiting and every later one, and says how many were waiting', async () => {
       let now = 0;
