@@ -15,7 +15,7 @@ import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../d
 import { isForeignCard } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { commentRefusal } from './input-gate';
-import { delegationsReceived } from './delegations';
+import { delegationsAt } from './delegations';
 import { accessForDecision, accessForView } from './group-access';
 
 export type Verb = 'approve' | 'reject' | 'cancel' | 'ratify' | 'flag';
@@ -91,6 +91,8 @@ export interface Decider {
   actor: Actor;
   access: Pick<AccessPolicy, 'isApproverFor'>;
   received: Delegation[];
+  /** The ids of every delegation in force at `now` (absent with delegation off). */
+  inForce?: ReadonlySet<string>;
   now: Date;
   source?: Source;
   cardHash?: string | undefined;
@@ -114,8 +116,8 @@ function decisionContext(r: ApprovalRequest, who: Omit<Decider, 'received'>): De
  * `pending` and the personal card ask without saving, so that what they offer is what goes through.
  */
 function decision(request: ApprovalRequest, verb: 'approve' | 'reject', who: Decider, comment?: string): Transition {
-  // Approvals whose delegation's time ran out are taken off first, in the same change.
-  return withoutLapsedApprovals(request, who.now, (r) => decisionOn(r, verb, who, comment));
+  // Approvals whose delegation ended are taken off first, in the same change.
+  return withoutLapsedApprovals(request, who.now, (r) => decisionOn(r, verb, who, comment), who.inForce);
 }
 
 function decisionOn(r: ApprovalRequest, verb: 'approve' | 'reject', who: Decider, comment?: string): Transition {
@@ -145,10 +147,10 @@ export async function decisionsOf(
   actor: Actor,
 ): Promise<{ would: (r: ApprovalRequest, verb: 'approve' | 'reject') => boolean; access: Pick<AccessPolicy, 'isApproverFor'> }> {
   const now = deps.clock.now();
-  const received = await delegationsReceived(deps, actor, now);
+  const { received, inForce } = await delegationsAt(deps, actor, now);
   // Every role's groups, looked up once: the caller's other checks use the same answer.
   const access = await accessForView(deps, [actor, ...received.map((d) => d.delegator)], deps.config.access.roles.names);
-  return { would: (r, verb) => decision(r, verb, { actor, access, received, now }).ok, access };
+  return { would: (r, verb) => decision(r, verb, { actor, access, received, now, ...(inForce ? { inForce } : {}) }).ok, access };
 }
 
 export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks): Promise<ClickResult> {
@@ -159,7 +161,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   const denied = deps.config.access.checkActor(click.actor) ?? commentRefusal(click.comment, click.requestId);
   if (denied) return refuseClick(deps, click, { ...denied, requestId: click.requestId });
   const verb = click.verb as Verb;
-  const received = verb === 'approve' || verb === 'reject' ? await delegationsReceived(deps, click.actor, now) : [];
+  const { received, inForce } = verb === 'approve' || verb === 'reject' ? await delegationsAt(deps, click.actor, now) : { received: [], inForce: undefined };
   // Entra group memberships are looked up before deciding; a lookup that fails refuses (group-access.ts).
   const resolved = await accessForDecision(deps, click, received);
   if (!resolved.ok) return refuseClick(deps, click, resolved.refusal, resolved.request);
@@ -168,7 +170,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
     if (verb === 'cancel') return r.state === 'executing' ? requestCancellation(r, ctx) : cancel(r, ctx);
     // A break-glass use is reviewed by an approver in person (no delegate): ratified or flagged.
     if (verb === 'ratify' || verb === 'flag') return reviewBreakGlass(r, ctx, verb === 'ratify' ? 'ratified' : 'flagged', click.comment);
-    return decision(r, verb, { actor: click.actor, access: resolved.access, received, now, source: click.source, cardHash: click.cardHash }, click.comment);
+    return decision(r, verb, { actor: click.actor, access: resolved.access, received, ...(inForce ? { inForce } : {}), now, source: click.source, cardHash: click.cardHash }, click.comment);
   };
   const outcome = await transact(deps, click.requestId, apply);
   if (!outcome) {

@@ -48,9 +48,18 @@ function delegationPolicy(deps: Pick<AppDeps, 'config'>): DelegationPolicy {
 
 /** Delegations in force now that name this person as the delegate. */
 export async function delegationsReceived(deps: AppDeps, actor: Actor, now: Date): Promise<Delegation[]> {
-  if (!delegationPolicy(deps).enabled) return [];
+  return (await delegationsAt(deps, actor, now)).received;
+}
+
+/**
+ * What a decision needs of the delegations, from one read: those in force that name this person as
+ * the delegate, and the ids of all in force (approvals under any other no longer count).
+ */
+export async function delegationsAt(deps: AppDeps, actor: Actor, now: Date): Promise<{ received: Delegation[]; inForce?: ReadonlySet<string> }> {
+  if (!delegationPolicy(deps).enabled) return { received: [] };
   const me = actor.aadObjectId.toLowerCase();
-  return (await deps.store.delegations.inForce(now.toISOString())).filter((d) => d.delegate.aadObjectId.toLowerCase() === me);
+  const all = await deps.store.delegations.inForce(now.toISOString());
+  return { received: all.filter((d) => d.delegate.aadObjectId.toLowerCase() === me), inForce: new Set(all.map((d) => d.id)) };
 }
 
 /**
@@ -150,8 +159,8 @@ export async function sweepEndedDelegations(deps: AppDeps, seen: ReadonlySet<str
   if (seen && [...seen].every((id) => inForce.has(id))) return { inForce, withdrawn: [] };
   const withdrawn: string[] = [];
   for (const r of await deps.store.requests.list({ states: [...DECIDABLE_STATES] })) {
-    if (lapsedDelegations(r, now).size === 0) continue;
-    const outcome = await transact(deps, r.id, (current) => withdrawDelegatedApprovals(current, lapsedDelegations(current, now), now, { how: 'ended' }));
+    if (lapsedDelegations(r, now, inForce).size === 0) continue;
+    const outcome = await transact(deps, r.id, (current) => withdrawDelegatedApprovals(current, lapsedDelegations(current, now, inForce), now, { how: 'ended' }));
     if (outcome?.result.ok) withdrawn.push(r.id);
   }
   if (withdrawn.length > 0) deps.log.info({ withdrawn }, 'approvals of ended delegations taken off');

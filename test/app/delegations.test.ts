@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { DelegationAnswer, NamedPerson } from '../../src/app/delegations';
 import { RefusalReason } from '../../src/domain/refusal';
+import { lapsedDelegations } from '../../src/domain/lifecycle';
 import type { Actor } from '../../src/domain/request';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, opsChannel, sourceIn } from '../support/people';
@@ -166,6 +167,48 @@ describe('app: delegation for absence', () => {
     assert.deepEqual((await f.app.sweepReach()).delegationsEnded, [], 'once');
     assert.ok((await click(f, dave, r, 'approve')).ok);
     assert.equal((await f.request(r.id)).state, 'pending', 'one of two: nothing runs');
+  });
+
+  it('takes off an approval whose delegation was revoked when the revocation\'s own withdrawal was cut short: at the next click, and at the next sweep', async () => {
+    for (const by of ['click', 'sweep'] as const) {
+      f = appOnFakes({ configText: TWO_APPROVALS });
+      text(await delegateAs(f, bob, carol, 'for 1d'));
+      const r = await asked(f, alice, DELETE);
+      assert.ok((await click(f, carol, r, 'approve')).ok);
+      // The revocation commits; listing the open requests to take its approvals off fails (a crash there, say).
+      const list = f.store.requests.list.bind(f.store.requests);
+      f.store.requests.list = async () => {
+        f.store.requests.list = list;
+        throw new Error('the store went away');
+      };
+      await assert.rejects(f.app.revokeDelegation({ actor: bob, source: sourceIn() }), /the store went away/);
+      assert.equal((await f.request(r.id)).approvals.length, 1, 'still counted');
+      // A click within the minute after an approval leaves it (it may be under a delegation made since the read).
+      f.clock.advance(2 * 60_000);
+      if (by === 'click') {
+        assert.ok((await click(f, bob, r, 'approve')).ok, 'Bob decides himself');
+        assert.deepEqual((await f.request(r.id)).approvals.map((a) => a.approver.name), [bob.name]);
+      } else {
+        const restarted = f.anotherRun();
+        assert.deepEqual((await restarted.sweepReach()).delegationsEnded, [r.id]);
+        assert.deepEqual((await f.request(r.id)).approvals, []);
+      }
+      const [withdrawn] = await f.audit({ types: ['approval.revoked'] });
+      assert.equal(withdrawn.outcome.reason, RefusalReason.DelegationEnded, by);
+      await settle(f);
+    }
+  });
+
+  it('does not take off an approval under a delegation made after the delegations were read (a minute\'s grace)', async () => {
+    f = appOnFakes({ configText: TWO_APPROVALS });
+    text(await delegateAs(f, bob, carol, 'for 1d'));
+    const r = await asked(f, alice, DELETE);
+    assert.ok((await click(f, carol, r, 'approve')).ok);
+    const stored = await f.request(r.id);
+    // Read as another instance would have read the delegations in force just before Carol's delegation was made.
+    assert.equal(lapsedDelegations(stored, f.clock.now(), new Set()).size, 0);
+    f.clock.advance(2 * 60_000);
+    assert.equal(lapsedDelegations(stored, f.clock.now(), new Set()).size, 1);
   });
 
   it('a replaced delegation\'s approvals are taken off what still waits, as a revoked one\'s', async () => {

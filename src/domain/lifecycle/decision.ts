@@ -241,19 +241,33 @@ export function withdrawDelegatedApprovals(r: ApprovalRequest, ended: ReadonlySe
   return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', now.toISOString(), { result: 'refused', reason, detail }, end.how === 'ended' ? {} : { actor: end.by })] };
 }
 
-/** The delegations whose time ran out (at or before `now`) that approvals on this request were given under. */
-export function lapsedDelegations(r: ApprovalRequest, now: Date): Set<string> {
+/**
+ * How old an approval must be before a delegation missing from the ones in force read at `now`
+ * counts as ended for it: one created after that read, and an approval under it committed before
+ * the change is made, must not be taken for one revoked (instances' clocks differ by up to 5 s).
+ */
+const NEWER_THAN_THE_READ_MS = 60_000;
+
+/**
+ * The delegations that approvals on this request were given under and that no longer count: whose
+ * time ran out (at or before `now`), or, when `inForce` (the ids in force read at `now`) is given,
+ * that are not among them (revoked or replaced, their approvals not taken off: a stop cut the
+ * withdrawal short, or a click raced the revocation), for approvals older than a minute.
+ */
+export function lapsedDelegations(r: ApprovalRequest, now: Date, inForce?: ReadonlySet<string>): Set<string> {
   const at = now.getTime();
-  return new Set(r.approvals.filter((a) => a.delegationId !== undefined && a.delegationUntil !== undefined && Date.parse(a.delegationUntil) <= at).map((a) => a.delegationId!));
+  const ended = (a: Approval) =>
+    (a.delegationUntil !== undefined && Date.parse(a.delegationUntil) <= at) || (inForce !== undefined && !inForce.has(a.delegationId!) && Date.parse(a.at) < at - NEWER_THAN_THE_READ_MS);
+  return new Set(r.approvals.filter((a) => a.delegationId !== undefined && ended(a)).map((a) => a.delegationId!));
 }
 
 /**
- * `decide` on the request as it stands once the approvals of delegations whose time ran out are
- * taken off (both in one change): a delegator back from their absence may approve, and the next
- * approver does not complete a request on an approval that no longer counts.
+ * `decide` on the request as it stands once the approvals of delegations that ended are taken off
+ * (both in one change; `inForce` as for lapsedDelegations): a delegator back from their absence may
+ * approve, and the next approver does not complete a request on an approval that no longer counts.
  */
-export function withoutLapsedApprovals(r: ApprovalRequest, now: Date, decide: (r: ApprovalRequest) => Transition): Transition {
-  const lapsed = lapsedDelegations(r, now);
+export function withoutLapsedApprovals(r: ApprovalRequest, now: Date, decide: (r: ApprovalRequest) => Transition, inForce?: ReadonlySet<string>): Transition {
+  const lapsed = lapsedDelegations(r, now, inForce);
   const withdrawn = lapsed.size > 0 && isDecidable(r) ? withdrawDelegatedApprovals(r, lapsed, now, { how: 'ended' }) : undefined;
   return withdrawn?.ok ? andThen(withdrawn, r, decide) : decide(r);
 }
