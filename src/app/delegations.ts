@@ -47,7 +47,7 @@ function delegationPolicy(deps: Pick<AppDeps, 'config'>): DelegationPolicy {
 }
 
 /** Delegations in force now that name this person as the delegate. */
-export async function delegationsReceived(deps: AppDeps, actor: Actor, now: Date): Promise<Delegation[]> {
+async function delegationsReceived(deps: AppDeps, actor: Actor, now: Date): Promise<Delegation[]> {
   return (await delegationsAt(deps, actor, now)).received;
 }
 
