@@ -36,7 +36,7 @@ function optionProblem(root: Command, action: Command): { message: string; code:
     for (const v of values) {
       if (typeof v !== 'string') continue;
       if (v.trim() === '' || (REPEATABLE.has(long) && /^[\s,]*$/.test(v))) {
-        return { code: 'countersign.empty', message: `error: ${long} was given an empty value: give a value, or leave ${long} out` };
+        return { code: 'countersign.empty', message: `error: ${long} was given an empty value: ${o.mandatory ? `${long} is required, give it a value` : `give a value, or leave ${long} out`}` };
       }
       // Written `--out=--force`, the value is meant: only the spaced form takes the next option as a value.
       if ((longs.has(v) || [...longs].some((l) => v.startsWith(`${l}=`))) && !words.includes(`${long}=${v}`)) {
