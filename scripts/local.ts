@@ -87,6 +87,8 @@ async function main(): Promise<void> {
   if (fatal) void stop();
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
+  // A closed terminal: the same stop (the bot's checkpoint, the Playground ended), not an exit that leaves the Playground on its port.
+  process.once('SIGHUP', () => void stop());
   playground.once('exit', (code) => {
     if (code !== null && code !== 0) process.stderr.write(`The Agents Playground exited with code ${code}.\n`);
   });

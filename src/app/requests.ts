@@ -55,6 +55,13 @@ function splitRunAt(text: string): { body: string; runAt?: string } {
 /** The words Countersign itself answers, whatever the catalog holds: offered for a typo of one ("hepl"). */
 const BUILT_INS = ['help', 'pending', 'status', 'delegate', 'delegations', 'audit', 'break-glass'] as const;
 
+/** The built-ins a message's first word is a slip away from; `revoke` (or a slip of it) means `revoke delegation`. */
+function builtInsNear(command: string): string[] {
+  const first = command.trim().split(/\s+/)[0]?.toLowerCase();
+  const revoke = first === 'revoke' || nearFirstWord(command, ['revoke']).length > 0 ? ['revoke delegation'] : [];
+  return [...nearFirstWord(command, BUILT_INS), ...revoke];
+}
+
 /** What a message asks for. Pure apart from reading the catalog. */
 export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpretation {
   const trimmed = text.trim();
@@ -75,7 +82,7 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   if (!parsed) {
     // The command as typed, without its reason: what is unknown, and what the suggestions are made from.
     const command = trimmed.slice(0, reasonStart(trimmed)).trim() || trimmed;
-    return { kind: 'unknown', text: deps.config.catalog.unknownWords(command) || command, suggestions: [...(deps.config.catalog.beginsCommand(command) ? [] : nearFirstWord(command, BUILT_INS)), ...deps.config.catalog.suggest(command)] };
+    return { kind: 'unknown', text: deps.config.catalog.unknownWords(command) || command, suggestions: [...(deps.config.catalog.beginsCommand(command) ? [] : builtInsNear(command)), ...deps.config.catalog.suggest(command)] };
   }
   const check = checkRequestInput(parsed.command, parsed);
   const extra = { ...(parsed.reason ? { reason: parsed.reason } : {}), ...(runAt ? { runAt } : {}) };

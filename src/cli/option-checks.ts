@@ -35,7 +35,7 @@ function optionProblem(root: Command, action: Command): { message: string; code:
     const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
     for (const v of values) {
       if (typeof v !== 'string') continue;
-      if (v.trim() === '' || (REPEATABLE.has(long) && /^[\s,]*$/.test(v))) {
+      if (v.trim() === '' || (REPEATABLE.has(long) && v.split(',').some((item) => item.trim() === ''))) {
         return { code: 'countersign.empty', message: `error: ${long} was given an empty value: ${o.mandatory ? `${long} is required, give it a value` : `give a value, or leave ${long} out`}` };
       }
       // Written `--out=--force`, the value is meant: only the spaced form takes the next option as a value.

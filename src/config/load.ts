@@ -37,7 +37,7 @@ function utf8Text(bytes: Buffer, file: string): string {
     const lenient = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
     const at = lenient.indexOf('\uFFFD');
     const line = lenient.slice(0, Math.max(at, 0)).split('\n').length;
-    throw new ConfigError(file, [{ key: '', problem: `line ${line}: the file is not UTF-8 text (${bytes[0] === 0xff || bytes[0] === 0xfe ? 'it looks like UTF-16' : 'a byte there is no UTF-8 character; Latin-1 or Windows-1252, say'}): save it as UTF-8` }]);
+    throw new ConfigError(file, [{ key: '', line, problem: `the file is not UTF-8 text (${bytes[0] === 0xff || bytes[0] === 0xfe ? 'it looks like UTF-16' : 'a byte there is no UTF-8 character; Latin-1 or Windows-1252, say'}): save it as UTF-8` }]);
   }
 }
 

@@ -353,8 +353,11 @@ export class CountersignBot extends TeamsActivityHandler {
     // wait): they are not posted, and the note says so.
     // A request whose card this conversation holds enough copies of already (cardCopyRefusal) gets no other.
     const where = sourceOf(context.activity);
-    const wanted = await Promise.all(view.toDecide.slice(0, PENDING_CARDS).map(async (r) => ((await this.app.cardCopyRefusal(r.id, where)) ? undefined : r)));
-    const cards = wanted.filter((r): r is ApprovalRequest => r !== undefined);
+    const wanted = await Promise.all(view.toDecide.slice(0, PENDING_CARDS).map(async (r) => ((await this.app.cardCopyRefusal(r.id, where)) ? r.id : r)));
+    const cards = wanted.filter((r): r is ApprovalRequest => typeof r !== 'string');
+    const held = wanted.filter((r): r is string => typeof r === 'string');
+    // Said, not left out without a word: the cards of these are here, above, as many times as one conversation gets.
+    if (held.length > 0) await context.sendActivity(this.say(`The card${held.length > 1 ? 's' : ''} of ${held.join(', ')} ${held.length > 1 ? 'are' : 'is'} in this conversation as many times as one holds already, so ${held.length > 1 ? 'they were' : 'it was'} not posted again: scroll up to the latest copy (every copy is kept current).`));
     for (const [i, r] of cards.entries()) {
       const rest = cards.length - i - 1;
       const whenUnrecorded = rest > 0 ? `The other ${rest} card(s) were not posted; type "pending" again in a while.` : `Type "pending" again in a while for a card whose buttons work.`;

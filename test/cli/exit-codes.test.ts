@@ -49,6 +49,7 @@ describe('countersign exit codes', function () {
     // An empty value (an unset shell variable) is not "no filter": it exported everything.
     [['audit', 'export', '--format', 'csv', '--request', ''], 1, /error: --request was given an empty value: give a value, or leave --request out/],
     [['audit', 'export', '--format', 'csv', '--type', ','], 1, /error: --type was given an empty value/],
+    [['audit', 'export', '--format', 'csv', '--type', 'audit.exported,'], 1, /error: --type was given an empty value/],
     [['audit', 'export', '--format', 'csv', '--out', ' '], 1, /error: --out was given an empty value/],
     // An option taken as the value of the one before it: it wrote a file named --force.
     [['audit', 'export', '--format', 'csv', '--out', '--force'], 64, /error: --out was given "--force", which is one of its command's options/],

@@ -97,6 +97,13 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.match(lastText(h, start), /^\[SANDBOX\] I don't know the command "delete resource"\./);
   });
 
+  it('offers "revoke delegation" for revoke alone, or a slip of it', async () => {
+    for (const typed of ['revoke', 'revkoe delegation']) {
+      const from = await h.teams.say(people.alice, typed, alicePersonal);
+      assert.match(lastText(h, from), /Did you mean: revoke delegation\?/, typed);
+    }
+  });
+
   it('offers the built-in command a typo was meant to be', async () => {
     let from = await h.teams.say(people.alice, 'hepl', alicePersonal);
     assert.equal(lastText(h, from), '[SANDBOX] I don\'t know the command "hepl". Did you mean: help? Type "help" for the list.');
