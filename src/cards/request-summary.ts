@@ -37,11 +37,11 @@ function actionPhrase(r: ApprovalRequest): string {
     case 'createResourceGroup':
       return `create resource group ${op.resourceGroup} in ${op.location}`;
     case 'deleteResource':
-      return `delete ${resourceWords(op.resourceId)}${where ? ` in ${where}` : ''}`;
+      return `delete ${resourceIdWords(op.resourceId)}${where ? ` in ${where}` : ''}`;
     case 'resourceAction':
-      return `${op.action} ${resourceWords(op.resourceId)}${where ? ` in ${where}` : ''}`;
+      return `${op.action} ${resourceIdWords(op.resourceId)}${where ? ` in ${where}` : ''}`;
     case 'scaleResource':
-      return `scale ${resourceWords(op.resourceId)} to ${op.capacity}${where ? ` in ${where}` : ''}`;
+      return `scale ${resourceIdWords(op.resourceId)} to ${op.capacity}${where ? ` in ${where}` : ''}`;
     case 'setTags': {
       const tags = Object.entries(op.tags);
       const scope = scopeWords(op.scope);
@@ -73,12 +73,8 @@ function placeWords(r: ApprovalRequest): string | undefined {
   return (environmentOfGroup(r.target.resourceGroup) ?? environmentValue(r.parameters))?.toLowerCase();
 }
 
-function resourceWords(resourceId: string): string {
-  return resourceIdWords(resourceId);
-}
-
 function scopeWords(scope: string): string {
-  if (/\/providers\//i.test(scope)) return resourceWords(scope);
+  if (/\/providers\//i.test(scope)) return resourceIdWords(scope);
   const rg = /\/resourcegroups\/([^/]+)$/i.exec(scope);
   return rg ? `resource group ${rg[1]}` : 'the subscription';
 }
@@ -151,7 +147,7 @@ export function changeView(r: ApprovalRequest): ChangeView {
   if (r.whatIf) return whatIfView(r.whatIf);
   if (r.operation.kind === 'deleteResourceGroup' && r.baseline) return destroyedGroupView(r.operation.resourceGroup, r.baseline);
   if (r.operation.kind === 'deleteResource') {
-    return { hasChanges: true, changesHeading: 'What will be destroyed', changesSummary: md(resourceWords(r.operation.resourceId)), changeLines: [] };
+    return { hasChanges: true, changesHeading: 'What will be destroyed', changesSummary: md(resourceIdWords(r.operation.resourceId)), changeLines: [] };
   }
   return { hasChanges: false, changesHeading: '', changesSummary: '', changeLines: [] };
 }
@@ -172,7 +168,7 @@ function whatIfView(w: WhatIfSummary): ChangeView {
 
 function changeLine(c: WhatIfChange): string {
   const paths = c.changedPaths?.length ? `: ${c.changedPaths.slice(0, 4).join(', ')}${c.changedPaths.length > 4 ? ', ...' : ''}` : '';
-  return `${CHANGE_WORDS[c.changeType].verb} ${resourceWords(c.resourceId)}${paths}`;
+  return `${CHANGE_WORDS[c.changeType].verb} ${resourceIdWords(c.resourceId)}${paths}`;
 }
 
 /** A group delete: the resources recorded in the snapshot when approval was asked for. */
