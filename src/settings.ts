@@ -309,11 +309,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     publicUrl: readPublicUrl(variable(env, 'COUNTERSIGN_PUBLIC_URL')) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     logLevel: readLogLevel(variable(env, 'LOG_LEVEL')),
     executionLeaseMs: readLease(variable(env, 'COUNTERSIGN_EXECUTION_LEASE')),
-    dialogStateMaxEntries: readCount('COUNTERSIGN_DIALOG_STATE_MAX', variable(env, 'COUNTERSIGN_DIALOG_STATE_MAX'), 10_000),
+    dialogStateMaxEntries: readCount('COUNTERSIGN_DIALOG_STATE_MAX', variable(env, 'COUNTERSIGN_DIALOG_STATE_MAX'), 10_000, 1_000_000),
     dialogStateTtlMs: readDuration('COUNTERSIGN_DIALOG_STATE_TTL', variable(env, 'COUNTERSIGN_DIALOG_STATE_TTL'), 30 * 60_000, { examples: '30m, 45m or 2h' }),
     storeLockWaitMs: readDuration('COUNTERSIGN_STORE_LOCK_WAIT', variable(env, 'COUNTERSIGN_STORE_LOCK_WAIT'), 5000, { minMs: 0, examples: '5s, 10s or 500ms' }),
-    requestsPerPersonPerHour: readCount('COUNTERSIGN_REQUESTS_PER_HOUR', variable(env, 'COUNTERSIGN_REQUESTS_PER_HOUR'), 20),
-    instances: readCount('COUNTERSIGN_INSTANCES', variable(env, 'COUNTERSIGN_INSTANCES'), 1),
+    requestsPerPersonPerHour: readCount('COUNTERSIGN_REQUESTS_PER_HOUR', variable(env, 'COUNTERSIGN_REQUESTS_PER_HOUR'), 20, 10_000),
+    instances: readCount('COUNTERSIGN_INSTANCES', variable(env, 'COUNTERSIGN_INSTANCES'), 1, 100),
     teamsSendTimeoutMs: readTeamsSendTimeout(variable(env, 'COUNTERSIGN_TEAMS_SEND_TIMEOUT')),
     azureTimeoutMs: readAzureTimeout(env),
     store: readStoreSettings(env),
@@ -387,8 +387,8 @@ export function readStoreSettings(env: NodeJS.ProcessEnv = process.env): StoreSe
     throw new SettingsError('COUNTERSIGN_DATABASE_MIGRATE', `must be auto, always or never, got "${migrate}"`);
   }
   const poolSize = env.COUNTERSIGN_DATABASE_POOL_SIZE ? Number(env.COUNTERSIGN_DATABASE_POOL_SIZE) : undefined;
-  if (poolSize !== undefined && !(Number.isInteger(poolSize) && poolSize >= 1)) {
-    throw new SettingsError('COUNTERSIGN_DATABASE_POOL_SIZE', `must be a whole number of connections, at least 1, got "${env.COUNTERSIGN_DATABASE_POOL_SIZE}"`);
+  if (poolSize !== undefined && !(/^\d+$/.test(env.COUNTERSIGN_DATABASE_POOL_SIZE!.trim()) && Number.isInteger(poolSize) && poolSize >= 1 && poolSize <= 100)) {
+    throw new SettingsError('COUNTERSIGN_DATABASE_POOL_SIZE', `must be a whole number of connections from 1 to 100, in digits, got "${env.COUNTERSIGN_DATABASE_POOL_SIZE}"`);
   }
   const optional = <K extends keyof PostgresSettings>(key: K, value: PostgresSettings[K] | '' | undefined) => (value === undefined || value === '' ? {} : { [key]: value });
   return {
@@ -431,11 +431,11 @@ function readLogLevel(text: string | undefined): string {
   return text;
 }
 
-/** A whole number of at least 1. */
-function readCount(variable: string, text: string | undefined, fallback: number): number {
+/** A whole number from 1 to `max`, written in digits (not 1e9 or 0x50). */
+function readCount(variable: string, text: string | undefined, fallback: number, max: number): number {
   if (!text) return fallback;
-  const n = Number(text.trim());
-  if (!Number.isInteger(n) || n < 1) throw new SettingsError(variable, `must be a whole number of at least 1, got "${text}"`);
+  const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new SettingsError(variable, `must be a whole number from 1 to ${max.toLocaleString('en-US')}, in digits, got "${text}"`);
   return n;
 }
 

@@ -77,8 +77,9 @@ describe('settings: the environment, read in one place', () => {
     assert.equal(readSettings({}).instances, 1);
     assert.equal(readSettings({ COUNTERSIGN_INSTANCES: '' }).instances, 1);
     assert.equal(readSettings({ COUNTERSIGN_INSTANCES: '3' }).instances, 3);
-    for (const bad of ['0', 'two', '1.5', '-2']) {
-      assert.throws(() => readSettings({ COUNTERSIGN_INSTANCES: bad }), /COUNTERSIGN_INSTANCES: must be a whole number of at least 1/);
+    // Past any deployment's size, or not written in digits (1e9, 0x50 read as numbers before).
+    for (const bad of ['0', 'two', '1.5', '-2', '101', '1e9', '0x50']) {
+      assert.throws(() => readSettings({ COUNTERSIGN_INSTANCES: bad }), /COUNTERSIGN_INSTANCES: must be a whole number from 1 to 100, in digits/);
     }
   });
 
