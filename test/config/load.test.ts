@@ -222,6 +222,17 @@ describe('a minimal valid config', () => {
     }
   });
 
+  it('refuses a config file past 1 MiB before reading it as YAML, saying its size', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-size-'));
+    try {
+      const big = path.join(dir, 'big.yaml');
+      fs.writeFileSync(big, `${fs.readFileSync(fixture('valid-minimal.yaml'), 'utf8')}# ${'x'.repeat(1024 * 1024)}\n`);
+      assert.throws(() => loadConfig(big), /big\.yaml: \(top level\): the file is 1,04\d,\d{3} bytes; a config may be at most 1,048,576/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('resolves a file path given relative to the working directory', () => {
     const relative = path.relative(process.cwd(), fixture('valid-minimal.yaml'));
     assert.equal(loadConfig(relative).file, fixture('valid-minimal.yaml'));
