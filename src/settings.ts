@@ -312,7 +312,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     dialogStateMaxEntries: readCount('COUNTERSIGN_DIALOG_STATE_MAX', variable(env, 'COUNTERSIGN_DIALOG_STATE_MAX'), 10_000, 1_000_000),
     dialogStateTtlMs: readDuration('COUNTERSIGN_DIALOG_STATE_TTL', variable(env, 'COUNTERSIGN_DIALOG_STATE_TTL'), 30 * 60_000, { examples: '30m, 45m or 2h' }),
     storeLockWaitMs: readDuration('COUNTERSIGN_STORE_LOCK_WAIT', variable(env, 'COUNTERSIGN_STORE_LOCK_WAIT'), 5000, { minMs: 0, examples: '5s, 10s or 500ms' }),
-    requestsPerPersonPerHour: readCount('COUNTERSIGN_REQUESTS_PER_HOUR', variable(env, 'COUNTERSIGN_REQUESTS_PER_HOUR'), 20, 10_000),
+    requestsPerPersonPerHour: readCount('COUNTERSIGN_REQUESTS_PER_HOUR', variable(env, 'COUNTERSIGN_REQUESTS_PER_HOUR'), 20, 1_000_000_000),
     instances: readCount('COUNTERSIGN_INSTANCES', variable(env, 'COUNTERSIGN_INSTANCES'), 1, 100),
     teamsSendTimeoutMs: readTeamsSendTimeout(variable(env, 'COUNTERSIGN_TEAMS_SEND_TIMEOUT')),
     azureTimeoutMs: readAzureTimeout(env),

@@ -19,7 +19,7 @@ describe('settings of the boundary limits', () => {
     assert.throws(() => readSettings({ COUNTERSIGN_DIALOG_STATE_MAX: '0' }), (e: Error) => e instanceof SettingsError && /COUNTERSIGN_DIALOG_STATE_MAX: must be a whole number from 1 to 1,000,000, in digits, got "0"/.test(e.message));
     assert.throws(() => readSettings({ COUNTERSIGN_DIALOG_STATE_TTL: 'forever' }), /COUNTERSIGN_DIALOG_STATE_TTL: must be a duration of at least 1s such as 30m, 45m or 2h \(a whole number followed by ms, s, m or h\), got "forever"/);
     assert.throws(() => readSettings({ COUNTERSIGN_REQUESTS_PER_HOUR: '2.5' }), /COUNTERSIGN_REQUESTS_PER_HOUR: must be a whole number/);
-    assert.throws(() => readSettings({ COUNTERSIGN_REQUESTS_PER_HOUR: '1e308' }), /COUNTERSIGN_REQUESTS_PER_HOUR: must be a whole number from 1 to 10,000, in digits, got "1e308"/);
+    assert.throws(() => readSettings({ COUNTERSIGN_REQUESTS_PER_HOUR: '1e308' }), /COUNTERSIGN_REQUESTS_PER_HOUR: must be a whole number from 1 to 1,000,000,000, in digits, got "1e308"/);
     assert.throws(() => readSettings({ COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: 'postgres://u@127.0.0.1/db', COUNTERSIGN_DATABASE_POOL_SIZE: '1000000' }), /COUNTERSIGN_DATABASE_POOL_SIZE: must be a whole number of connections from 1 to 100/);
   });
 
