@@ -10,12 +10,12 @@
  *   teams      the bot (botbuilder): app, domain, cards, audit, log
  *   http       the restify edge: teams (the activity handler), audit, app, domain, log
  *   azure      ARM: domain, app ports, telemetry, log, settings
- *   store      SQLite and PostgreSQL: domain, audit, app ports, teams ports, log, settings, module-worker
+ *   store      SQLite and PostgreSQL: domain, audit, app ports, teams ports, log, settings, module-worker, output-file
  *   telemetry  OpenTelemetry: domain, app ports, log
  *   config     the YAML catalog and policies: domain, log
  *   sandbox    the local ARM stand-in: log, settings (nothing of the product it stands in for)
  *   cli        the offline commands: anything but teams and http (it never runs the bot)
- *   log: nothing of ours; settings.ts, module-worker.ts, compile-cache.ts: nothing but the log
+ *   log: nothing of ours; settings.ts, module-worker.ts, compile-cache.ts, output-file.ts: nothing but the log
  *   Outside src/app, the use cases are reached through app/countersign.ts (the facade) and the ports;
  *   any other app module only for its types (the views the facade returns); the CLI runs
  *   app/accept-loss.ts, an offline use case, itself.
@@ -126,19 +126,19 @@ module.exports = {
       '^src/app/ports\\.ts$',
       '^src/settings\\.ts$',
     ]),
-    layer('store-imports-below-it', 'src/store imports src/domain, src/audit (chain, verification), the app and teams ports, src/log, settings and the module worker.', ours('store'), [
+    layer('store-imports-below-it', 'src/store imports src/domain, src/audit (chain, verification), the app and teams ports, src/log, settings, the module worker and the output-file helpers (backups).', ours('store'), [
       ours('store', 'domain', 'audit', 'log'),
       '^src/(app|teams)/ports\\.ts$',
-      '^src/(settings|module-worker)\\.ts$',
+      '^src/(settings|module-worker|output-file)\\.ts$',
     ]),
     layer('telemetry-imports-below-it', 'src/telemetry imports src/domain, the app ports and src/log.', ours('telemetry'), [ours('telemetry', 'domain', 'log'), '^src/app/ports\\.ts$']),
     layer('config-imports-domain-and-log', 'src/config (the YAML catalog and policies) imports src/domain and src/log.', ours('config'), [ours('config', 'domain', 'log')]),
     layer('sandbox-imports-nothing-of-the-product', 'src/sandbox stands in for ARM: it imports src/log and settings, nothing of the product.', ours('sandbox'), [ours('sandbox', 'log'), '^src/settings\\.ts$']),
     layer('cli-imports-no-edge', 'src/cli works offline: anything but src/teams and src/http (it never runs the bot).', ours('cli'), [
       ours('cli', 'domain', 'app', 'audit', 'store', 'config', 'azure', 'sandbox', 'cards', 'telemetry', 'log'),
-      '^src/settings\\.ts$',
+      '^src/(settings|output-file)\\.ts$',
     ]),
-    layer('leaf-modules-import-nothing-of-ours', 'src/settings.ts, src/module-worker.ts and src/compile-cache.ts are imported by all and import nothing of ours but the log.', '^src/(settings|module-worker|compile-cache)\\.ts$', [ours('log')]),
+    layer('leaf-modules-import-nothing-of-ours', 'src/settings.ts, src/module-worker.ts, src/compile-cache.ts and src/output-file.ts are imported by all and import nothing of ours but the log.', '^src/(settings|module-worker|compile-cache|output-file)\\.ts$', [ours('log')]),
     {
       name: 'app-through-its-facade',
       comment:

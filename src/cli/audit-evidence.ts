@@ -17,7 +17,7 @@ import { uuidv7 } from '../store/ids';
 import { installationSigner, requireAuditDatabase } from './audit-database';
 import type { AuditDatabase } from './audit-database';
 import { AuditInputError, operatorOf } from './audit-io';
-import { existsAt, partialNameOf, removeAbandonedPartials } from './output-file';
+import { existsAt, partialNameOf, removeAbandonedPartials } from '../output-file';
 import { keepRecordedLeftovers } from './recorded-leftovers';
 import type { AuditCliIo } from './audit-io';
 import { checkCheckpoints } from './audit-verify';

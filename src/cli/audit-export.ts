@@ -21,7 +21,7 @@ import { AuditInputError, operatorOf, outputPath, progressLine, writeFileAtomica
 import type { AuditCliIo } from './audit-io';
 import { checkExportTargets } from './export-target';
 import { missingFromLog } from '../audit/access/manifest';
-import { removeAbandonedPartials } from './output-file';
+import { removeAbandonedPartials } from '../output-file';
 import { keepRecordedLeftovers } from './recorded-leftovers';
 import type { ExportTarget } from './export-target';
 

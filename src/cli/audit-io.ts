@@ -10,7 +10,7 @@ import { databaseFile, readCliSettings, type CliSettings } from '../settings';
 import { NotACountersignDatabaseError, openSqliteAuditReader, openSqliteStore, SharedIndexMissingError } from '../store/sqlite';
 import type { SqliteStore } from '../store/sqlite';
 import { resolveDataDir } from './audit-options';
-import { existsAt, OutputTakenError, partialNameOf, placeOutput } from './output-file';
+import { existsAt, OutputTakenError, partialNameOf, placeOutput } from '../output-file';
 import { EXIT_INPUT } from './audit-report';
 
 /** Where the commands read and write; tests pass their own. */

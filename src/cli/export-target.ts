@@ -12,7 +12,7 @@ import { INSTANCE_LOCK_FILE } from '../store/sqlite/instance-lock';
 import { PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../audit/access/signing';
 import { databaseFile } from '../settings';
 import { AuditInputError } from './audit-io';
-import { existsAt } from './output-file';
+import { existsAt } from '../output-file';
 
 /** A file the export is about to write, and how the user named it (for the message). */
 export interface ExportTarget {

@@ -9,7 +9,7 @@ import { renameSync } from 'node:fs';
 import type { AuditCliIo } from './audit-io';
 import { writeTextAtomically } from './audit-io';
 import type { CliStore } from './audit-database';
-import { abandonedRecordedOutputs } from './output-file';
+import { abandonedRecordedOutputs } from '../output-file';
 
 /**
  * `export`: a file, given the signed manifest its audit.exported record holds beside it

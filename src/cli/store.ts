@@ -13,7 +13,7 @@ import { backupSqliteStore, BackupTargetExistsError, openSqliteAuditReader, veri
 import { postgresDatabaseConnection } from './audit-database';
 import { AuditInputError, droppingOutputOnClosedPipe, processIo, progressLine, reportingInputErrors, requireCountersignFile, requireDatabase, unreadableAsInput } from './audit-io';
 import type { AuditCliIo } from './audit-io';
-import { removeAbandonedPartials } from './output-file';
+import { removeAbandonedPartials } from '../output-file';
 import { EXIT_DAMAGED, EXIT_OK, verificationReport } from './audit-report';
 
 const DATA_DIR_HELP = 'data directory holding countersign.db (default: $COUNTERSIGN_DATA_DIR or ./data)';

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { AuditInputError, writeFileAtomically, writeTextAtomically } from '../../src/cli/audit-io';
-import { abandonedRecordedOutputs, partialNameOf, removeAbandonedPartials } from '../../src/cli/output-file';
+import { abandonedRecordedOutputs, partialNameOf, removeAbandonedPartials } from '../../src/output-file';
 import { tempDir } from '../store/fixtures';
 
 describe('putting an output file in place', () => {

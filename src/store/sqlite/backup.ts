@@ -13,9 +13,10 @@
  * read-only one, such as the verification that follows). Before it gets its name the copy is switched
  * to the rollback journal (journal_mode=DELETE), which leaves no file beside it once closed.
  */
-import { closeSync, fsyncSync, linkSync, lstatSync, openSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { existsAt, OutputTakenError, partialNameOf, placeOutput } from '../../output-file';
 import { openReadOnly } from './connection';
 
 export class BackupTargetExistsError extends Error {
@@ -28,20 +29,6 @@ export class BackupTargetExistsError extends Error {
 export interface BackupProgress {
   totalPages: number;
   remainingPages: number;
-}
-
-/** The name a backup to `target` is written under by this process until it is complete. */
-function partialNameOf(target: string): string {
-  return `${target}.partial-${process.pid}`;
-}
-
-function existsAt(file: string): boolean {
-  try {
-    lstatSync(file); // a link to nowhere is there too
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const BESIDE = ['-journal', '-wal', '-shm'];
@@ -78,21 +65,15 @@ function fsyncPath(file: string): void {
 
 /**
  * Moves the complete copy to `target` without ever replacing a file there (one that appeared while
- * the copy was made is kept): a hard link fails if the name is taken; where the file system has no
- * hard links the name is checked just before a rename instead (as src/cli/output-file.ts does).
+ * the copy was made is kept), as every output of the CLI is put in place.
  */
 function placeCopy(temp: string, target: string): void {
   try {
-    linkSync(temp, target);
+    placeOutput(temp, target, false);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new BackupTargetExistsError(target);
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') throw err;
-    if (existsAt(target)) throw new BackupTargetExistsError(target);
-    renameSync(temp, target);
-    return;
+    if (err instanceof OutputTakenError) throw new BackupTargetExistsError(target);
+    throw err;
   }
-  unlinkSync(temp);
 }
 
 export async function backupSqliteStore(file: string, target: string, onProgress?: (p: BackupProgress) => void): Promise<void> {
