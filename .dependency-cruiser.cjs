@@ -7,15 +7,15 @@
  *   app        use cases and their ports: domain, log
  *   audit      chain, formats, verification, auditor access: domain, app ports (types), log, cards, module-worker
  *   cards      card rendering from cards/*.json: domain, and the views the use cases return (app)
- *   teams      the bot (botbuilder): app, domain, cards, audit, log
+ *   teams      the bot (botbuilder): app, domain, cards, audit, log, retry-after
  *   http       the restify edge: teams (the activity handler), audit, app, domain, log
- *   azure      ARM: domain, app ports, telemetry, log, settings
+ *   azure      ARM: domain, app ports, telemetry, log, settings, retry-after
  *   store      SQLite and PostgreSQL: domain, audit, app ports, teams ports, log, settings, module-worker, output-file
  *   telemetry  OpenTelemetry: domain, app ports, log
  *   config     the YAML catalog and policies: domain, log
  *   sandbox    the local ARM stand-in: log, settings (nothing of the product it stands in for)
  *   cli        the offline commands: anything but teams and http (it never runs the bot)
- *   log: nothing of ours; settings.ts, module-worker.ts, compile-cache.ts, output-file.ts: nothing but the log
+ *   log: nothing of ours; settings.ts, module-worker.ts, compile-cache.ts, output-file.ts, retry-after.ts: nothing but the log
  *   Outside src/app, the use cases are reached through app/countersign.ts (the facade) and the ports;
  *   any other app module only for its types (the views the facade returns); the CLI runs
  *   app/accept-loss.ts, an offline use case, itself.
@@ -115,16 +115,17 @@ module.exports = {
     never('audit-access-below-verify', 'src/audit/access (exports, keys, manifests, checkpoints) does not import src/audit/verify.', '^src/audit/access/', '^src/audit/verify/'),
     layer('cards-imports-domain-and-app-views', 'src/cards renders cards from cards/*.json: it imports src/domain and the views the use cases return (src/app), nothing of the adapters.', ours('cards'), [ours('cards', 'domain', 'app')]),
     layer('log-imports-nothing-of-ours', 'src/log is the lowest layer after domain: every layer may log.', ours('log'), [ours('log')]),
-    layer('teams-imports-below-it', 'src/teams (the bot) imports src/app, src/domain, src/cards, src/audit and src/log.', ours('teams'), [
+    layer('teams-imports-below-it', 'src/teams (the bot) imports src/app, src/domain, src/cards, src/audit, src/log and the Retry-After reader.', ours('teams'), [
       ours('teams', 'app', 'domain', 'cards', 'audit', 'log'),
+      '^src/retry-after\\.ts$',
     ]),
     layer('http-imports-below-it', 'src/http (the restify edge) imports src/teams, src/audit, src/app, src/domain and src/log.', ours('http'), [
       ours('http', 'teams', 'audit', 'app', 'domain', 'log'),
     ]),
-    layer('azure-imports-below-it', 'src/azure (ARM) imports src/domain, the app ports, src/telemetry, src/log and settings.', ours('azure'), [
+    layer('azure-imports-below-it', 'src/azure (ARM) imports src/domain, the app ports, src/telemetry, src/log, settings and the Retry-After reader.', ours('azure'), [
       ours('azure', 'domain', 'telemetry', 'log'),
       '^src/app/ports\\.ts$',
-      '^src/settings\\.ts$',
+      '^src/(settings|retry-after)\\.ts$',
     ]),
     layer('store-imports-below-it', 'src/store imports src/domain, src/audit (chain, verification), the app and teams ports, src/log, settings, the module worker and the output-file helpers (backups).', ours('store'), [
       ours('store', 'domain', 'audit', 'log'),
@@ -138,7 +139,7 @@ module.exports = {
       ours('cli', 'domain', 'app', 'audit', 'store', 'config', 'azure', 'sandbox', 'cards', 'telemetry', 'log'),
       '^src/(settings|output-file)\\.ts$',
     ]),
-    layer('leaf-modules-import-nothing-of-ours', 'src/settings.ts, src/module-worker.ts, src/compile-cache.ts and src/output-file.ts are imported by all and import nothing of ours but the log.', '^src/(settings|module-worker|compile-cache|output-file)\\.ts$', [ours('log')]),
+    layer('leaf-modules-import-nothing-of-ours', 'src/settings.ts, src/module-worker.ts, src/compile-cache.ts, src/output-file.ts and src/retry-after.ts are imported by all and import nothing of ours but the log.', '^src/(settings|module-worker|compile-cache|output-file|retry-after)\\.ts$', [ours('log')]),
     {
       name: 'app-through-its-facade',
       comment:

@@ -22,6 +22,7 @@ import {
   type RetryStrategy,
 } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
+import { MAX_RETRY_AFTER_MS, retryAfterMs } from '../retry-after';
 import { FOREIGN_ENDPOINT, type CapturedResponse } from './errors';
 
 export const AZURE_ENDPOINT = 'https://management.azure.com';
@@ -57,9 +58,6 @@ function armOnlyPolicy(endpoint: string): PipelinePolicy {
   };
 }
 
-/** The longest wait a Retry-After may ask of one call: ARM's throttling windows are a minute or less. */
-const MAX_RETRY_AFTER_S = 60;
-
 /**
  * Caps ARM's Retry-After (seconds or an HTTP date; and the -ms variants) at a minute before the SDK's
  * retry policy reads it: one 429 asking for a day held a drift check or a tag write that long, without
@@ -72,12 +70,12 @@ export function cappedRetryAfterPolicy(): PipelinePolicy {
       const response = await next(request);
       const after = response.headers.get('retry-after');
       if (after !== undefined) {
-        const seconds = /^\d+$/.test(after.trim()) ? Number(after) : (Date.parse(after) - Date.now()) / 1000;
-        if (!Number.isFinite(seconds) || seconds > MAX_RETRY_AFTER_S) response.headers.set('retry-after', String(MAX_RETRY_AFTER_S));
+        const ms = retryAfterMs(after);
+        if (ms === undefined || ms >= MAX_RETRY_AFTER_MS) response.headers.set('retry-after', String(MAX_RETRY_AFTER_MS / 1000));
       }
       for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
         const ms = response.headers.get(name);
-        if (ms !== undefined && !(Number(ms) <= MAX_RETRY_AFTER_S * 1000)) response.headers.set(name, String(MAX_RETRY_AFTER_S * 1000));
+        if (ms !== undefined && !(Number(ms) <= MAX_RETRY_AFTER_MS)) response.headers.set(name, String(MAX_RETRY_AFTER_MS));
       }
       return response;
     },
@@ -138,8 +136,7 @@ function throttlingOnly(settings: RetrySettings | undefined): RetryStrategy {
     name: 'countersignThrottlingOnly',
     retry: ({ response, retryCount }) => {
       if (response?.status !== 429) return { skipStrategy: true };
-      const seconds = Number(response.headers.get('retry-after'));
-      const wait = Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : base * 2 ** retryCount;
+      const wait = retryAfterMs(response.headers.get('retry-after'), max) ?? base * 2 ** retryCount;
       return { retryAfterInMs: Math.min(wait, max) };
     },
   };

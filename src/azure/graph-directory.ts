@@ -10,6 +10,7 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { DirectoryError, type Directory } from '../app/ports';
+import { retryAfterMs } from '../retry-after';
 
 const GRAPH_ENDPOINT = 'https://graph.microsoft.com';
 /** checkMemberGroups takes at most 20 group ids per call. */
@@ -115,7 +116,7 @@ export class GraphDirectory implements Directory {
       // A person the directory does not know is a member of no group.
       if (response.status === 404) return new Set();
       if (response.status === 429) {
-        const wait = retryAfterMs(response.headers.get('retry-after'));
+        const wait = retryAfterMs(response.headers.get('retry-after')) ?? 1000; // 1 s when Graph names no wait
         if (attempt < MAX_THROTTLED_ATTEMPTS && this.now() + wait < deadline) {
           await new Promise((resolve) => setTimeout(resolve, wait));
           continue;
@@ -136,12 +137,6 @@ export class GraphDirectory implements Directory {
     }
     return new Set((body.value as string[]).map((g) => g.toLowerCase()));
   }
-}
-
-/** Retry-After in seconds (Graph's form); 1 s when absent or unreadable. */
-function retryAfterMs(header: string | null): number {
-  const seconds = Number(header);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 1000;
 }
 
 /** Graph's error code (`Authorization_RequestDenied`), when the body names one. */

@@ -6,6 +6,8 @@
  * reaches here without a status (connector-calls.ts), so it is never sent again.
  */
 
+import { retryAfterMs } from '../retry-after';
+
 const RETRYABLE = new Set([429, 412, 502, 504]);
 
 export interface RetryOptions {
@@ -24,7 +26,7 @@ export async function withTeamsRetry<T>(fn: () => Promise<T>, options: RetryOpti
     } catch (err) {
       const status = statusOf(err);
       if (!status || !RETRYABLE.has(status) || attempt >= options.attempts) throw err;
-      const retryAfter = retryAfterMs(err);
+      const retryAfter = retryAfterOf(err);
       const backoff = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
       await sleep(retryAfter ?? backoff / 2 + Math.random() * (backoff / 2));
     }
@@ -37,11 +39,10 @@ export function statusOf(err: unknown): number | undefined {
   return e?.statusCode ?? e?.status ?? e?.response?.status;
 }
 
-function retryAfterMs(err: unknown): number | undefined {
+/** The Retry-After of a failed Bot Connector call, in milliseconds (at most a minute). */
+function retryAfterOf(err: unknown): number | undefined {
   const headers = (err as { response?: { headers?: { get?(n: string): string | undefined } } })?.response?.headers;
-  const value = headers?.get?.('retry-after');
-  const seconds = value ? Number(value) : NaN;
-  return Number.isFinite(seconds) ? Math.min(seconds * 1000, 60000) : undefined;
+  return retryAfterMs(headers?.get?.('retry-after'));
 }
 
 export function delay(ms: number): Promise<void> {

@@ -14,7 +14,8 @@ import { ArmRequestError, armErrorFromResponse, fromBody, errorBodyOf, FOREIGN_E
 import { foreignOrigin } from '../clients';
 import { ProgressReporter } from '../progress';
 import { Execution, type ChangeOf, type GatewayContext } from './context';
-import { retryAfterMs, type StatusReads } from './status-reads';
+import { retryAfterMs } from '../../retry-after';
+import type { StatusReads } from './status-reads';
 
 export async function resourceAction(
   op: ChangeOf<'resourceAction'>,
@@ -167,8 +168,7 @@ async function waitForOperation(
   }
 }
 
-/** ARM's Retry-After (seconds) when present, otherwise our interval. */
+/** ARM's Retry-After when it names a wait, otherwise our interval. */
 function delayMs(response: CapturedResponse, intervalMs: number): number {
-  const seconds = Number(response.headers['retry-after']);
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : intervalMs;
+  return retryAfterMs(response.headers['retry-after']) || intervalMs;
 }

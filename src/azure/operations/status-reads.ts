@@ -10,6 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isRestError } from '@azure/core-rest-pipeline';
 import type { ArmError } from '../../domain/operation';
+import { retryAfterMs } from '../../retry-after';
 import { ArmRequestError, isPassing as passing, STATUS_UNREADABLE, toArmError } from '../errors';
 
 /** How long an accepted operation's status may stay unreadable before its outcome is called unknown. */
@@ -92,8 +93,3 @@ export async function readThrough<T>(reads: StatusReads, read: () => Promise<T>)
   }
 }
 
-/** ARM's Retry-After header in milliseconds, when it is a number of seconds. */
-export function retryAfterMs(header: string | null | undefined): number | undefined {
-  const seconds = Number(header);
-  return header && Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
-}
