@@ -7,6 +7,11 @@
 import { isRestError } from '@azure/core-rest-pipeline';
 import type { ArmError } from '../domain/operation';
 
+/** ARM answered 404: the resource (or the operation) is not there. */
+export function isNotFound(e: unknown): boolean {
+  return isRestError(e) && e.statusCode === 404;
+}
+
 /** ARM's `{ error: { code, message, target, details } }`, inner part. */
 export interface ArmErrorBody {
   code?: string;

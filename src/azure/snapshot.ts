@@ -9,10 +9,9 @@
  * A target that does not exist is a snapshot too (`exists: false`); any other ARM refusal rejects with
  * an ArmRequestError in words.
  */
-import { isRestError } from '@azure/core-rest-pipeline';
 import type { SnapshotOperation } from '../app/ports';
 import type { TargetSnapshot } from '../domain/drift';
-import { ArmRequestError, toArmError } from './errors';
+import { ArmRequestError, isNotFound, toArmError } from './errors';
 import type { GatewayContext } from './operations/context';
 import { sdkPath, shortResourceName } from './resource-ids';
 
@@ -40,10 +39,6 @@ export async function snapshotTarget(op: SnapshotOperation, ctx: GatewayContext)
 }
 
 const MISSING: TargetSnapshot = { exists: false, facts: {} };
-
-function isNotFound(e: unknown): boolean {
-  return isRestError(e) && e.statusCode === 404;
-}
 
 async function groupSnapshot(name: string, ctx: GatewayContext, withResources: boolean): Promise<TargetSnapshot> {
   let group;

@@ -13,7 +13,7 @@ import { restorePoller, type DeploymentExtended } from '@azure/arm-resourcesdepl
 import { isRestError } from '@azure/core-rest-pipeline';
 import type { ExecutionHooks } from '../../app/ports';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../../domain/operation';
-import { ArmRequestError, fromBody, toArmError } from '../errors';
+import { ArmRequestError, fromBody, isNotFound, toArmError } from '../errors';
 import { ProgressReporter } from '../progress';
 import { deploymentId, resourceGroupId } from '../resource-ids';
 import { Execution, withCorrelation, type ChangeOf, type GatewayContext } from './context';
@@ -76,13 +76,13 @@ export async function resumeDeployment(op: DeployOp, ref: ArmOperationRef, hooks
         const { result, progress } = await waitFor(exec, restore(ref.resumeState), readProgress, restore);
         return await conclude(exec, ctx, op, result, progress);
       } catch (e) {
-        if (!isRestError(e) || e.statusCode !== 404) throw e;
+        if (!isNotFound(e)) throw e;
         // ARM no longer knows the operation status: the deployment record says how it went.
       }
     }
     const existing = await readThrough(exec.statusReads(`deployment ${op.deploymentName}`), () =>
       api.deployments.get(op.resourceGroup, op.deploymentName).catch((e: unknown) => {
-        if (isRestError(e) && e.statusCode === 404) return undefined;
+        if (isNotFound(e)) return undefined;
         throw e;
       }),
     );

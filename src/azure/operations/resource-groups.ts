@@ -2,7 +2,7 @@
  * createResourceGroup: one PUT (ARM answers at once: 201 created, 200 updated).
  * deleteResourceGroup: DELETE, then poll the Location ARM returns until the group and everything in it is gone.
  */
-import { isRestError } from '@azure/core-rest-pipeline';
+import { isNotFound } from '../errors';
 import type { ExecutionHooks } from '../../app/ports';
 import type { ExecutionOutcome } from '../../domain/operation';
 import { resourceGroupId } from '../resource-ids';
@@ -45,7 +45,7 @@ export async function deleteResourceGroup(
     // Not found: what the delete is for holds. The check right before execution found the group, so
     // the SDK's retry of a DELETE whose first answer was lost (a 500 after Azure had deleted it) met
     // its own work, or someone deleted it meanwhile; either way it is gone, not failed.
-    if (isRestError(e) && e.statusCode === 404) {
+    if (isNotFound(e)) {
       return exec.succeeded(`Resource group ${op.resourceGroup} is gone: Azure answered that it does not exist (an earlier attempt whose answer was lost deleted it, or someone else did since the check before execution).`);
     }
     return exec.failed(e);

@@ -8,10 +8,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { restorePoller } from '@azure/arm-resources';
-import { isRestError } from '@azure/core-rest-pipeline';
 import type { ExecutionHooks } from '../../app/ports';
 import type { ArmOperationRef, ChangeOperation, ExecutionOutcome } from '../../domain/operation';
-import { ArmRequestError, isUnreadableAnswer } from '../errors';
+import { ArmRequestError, isNotFound, isUnreadableAnswer } from '../errors';
 import { resourceGroupId, sdkPath } from '../resource-ids';
 import { Execution, withCorrelation, type ChangeOf, type GatewayContext } from './context';
 import { deleteResource } from './delete-resource';
@@ -98,7 +97,7 @@ async function followRestored<T>(exec: Execution, ctx: GatewayContext, state: st
     await progress.finish({ state: 'Succeeded' });
     return { result };
   } catch (e) {
-    if (isRestError(e) && e.statusCode === 404) return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 }
@@ -107,7 +106,7 @@ async function readOrMissing<T>(read: () => Promise<T>): Promise<T | undefined> 
   try {
     return await read();
   } catch (e) {
-    if (isRestError(e) && e.statusCode === 404) return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 }
