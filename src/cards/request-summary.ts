@@ -7,7 +7,7 @@ import { plural } from '../domain/duration-text';
 import { resourceIdWords, type ChangeOperation, type WhatIfChange, type WhatIfChangeType, type WhatIfSummary } from '../domain/operation';
 import type { ApprovalRequest } from '../domain/request';
 import { runsOnBreakGlass } from '../domain/lifecycle';
-import { defaultRisk, isProduction, type RiskLevel } from '../domain/risk';
+import { defaultRisk, environmentOf, environmentParameter, type RiskLevel } from '../domain/risk';
 import { md } from './markdown';
 
 /** Resources listed by name under "what will change"; the rest are counted. */
@@ -28,7 +28,7 @@ function actionPhrase(r: ApprovalRequest): string {
   const where = placeWords(r);
   switch (op.kind) {
     case 'deployTemplate': {
-      const env = environmentValue(r.parameters);
+      const env = environmentParameter(r.parameters);
       const what = Object.values(r.parameters).filter((v) => v !== env).join(' ') || op.deploymentName;
       return `deploy ${what} to ${where ?? `resource group ${op.resourceGroup}`}${op.mode === 'Complete' ? ' (complete mode)' : ''}`;
     }
@@ -52,25 +52,10 @@ function actionPhrase(r: ApprovalRequest): string {
   }
 }
 
-const ENVIRONMENT = /^(prod|production|prd|live|staging|stage|stg|test|dev|development|qa|uat|sandbox)$/i;
-
-function environmentValue(parameters: Record<string, string>): string | undefined {
-  return Object.values(parameters).find((v) => ENVIRONMENT.test(v));
-}
-
-/** The environment word a resource group's name carries (`staging-old`: staging), if any. */
-function environmentOfGroup(group: string | undefined): string | undefined {
-  return group?.split(/[-_.]/).find((part) => ENVIRONMENT.test(part));
-}
-
-/**
- * "PRODUCTION" (shouted: it is the place to be careful), "staging", or nothing known. The target's
- * group says where first; a parameter's value only when the group says nothing (a tag's value of
- * "dev" on a staging group does not make it dev).
- */
+/** "PRODUCTION" (shouted: it is the place to be careful), "staging", or nothing known. */
 function placeWords(r: ApprovalRequest): string | undefined {
-  if (isProduction(r.parameters, r.target.resourceGroup)) return 'PRODUCTION';
-  return (environmentOfGroup(r.target.resourceGroup) ?? environmentValue(r.parameters))?.toLowerCase();
+  const env = environmentOf(r.parameters, r.target.resourceGroup);
+  return env === 'production' ? 'PRODUCTION' : env;
 }
 
 function scopeWords(scope: string): string {

@@ -45,6 +45,7 @@ export type ChangeOperation =
       apiVersion: string;
     }
   | {
+      /** Sets the resource's `sku.capacity` (instances of a plan, a scale set): its only change, whatever the kind's name suggests. */
       kind: 'scaleResource';
       subscriptionId: string;
       resourceId: string;

@@ -8,13 +8,37 @@ import { targetOf, type ChangeOperation } from './operation';
 export type RiskLevel = 'low' | 'medium' | 'high' | 'critical';
 export const RISK_LEVELS: readonly RiskLevel[] = ['low', 'medium', 'high', 'critical'];
 
+/**
+ * The environment vocabulary, in one place for the risk and the card's words. A parameter's whole
+ * value names production as `prod`, `production`, `prd` or `live`; a resource group's name as one of
+ * its words (split at `-`, `_`, `.`) only as `prod`, `production` or `prd` (`live` is too common a
+ * word in names: `rg-live-video`). The other environments are named either way by these words.
+ */
 const PRODUCTION = /^(prod|production|prd|live)$/i;
 const PRODUCTION_IN_NAME = /(^|[-_.])(prod|production|prd)([-_.]|$)/i;
+const OTHER_ENVIRONMENT = /^(staging|stage|stg|test|dev|development|qa|uat|sandbox)$/i;
 
 /** True when a parameter value or the target's resource group names production. */
 export function isProduction(parameters: Record<string, string>, resourceGroup?: string): boolean {
   if (Object.values(parameters).some((v) => PRODUCTION.test(v))) return true;
   return !!resourceGroup && PRODUCTION_IN_NAME.test(resourceGroup);
+}
+
+/** The parameter value that names an environment (`production`, `staging`), as typed, if any. */
+export function environmentParameter(parameters: Record<string, string>): string | undefined {
+  return Object.values(parameters).find((v) => PRODUCTION.test(v) || OTHER_ENVIRONMENT.test(v));
+}
+
+/**
+ * Where a request runs, in one lower-case word: `production` (by the rule of `isProduction`), else
+ * the environment its resource group's name says (`staging-old`: staging), else the one a parameter
+ * names; undefined when nothing says. The group comes before a parameter: a tag's value of `dev` on a
+ * staging group does not make it dev.
+ */
+export function environmentOf(parameters: Record<string, string>, resourceGroup?: string): string | undefined {
+  if (isProduction(parameters, resourceGroup)) return 'production';
+  const fromGroup = resourceGroup?.split(/[-_.]/).find((part) => OTHER_ENVIRONMENT.test(part));
+  return (fromGroup ?? environmentParameter(parameters))?.toLowerCase();
 }
 
 /** The risk of an operation when its command does not state one. */

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChangeOperation } from '../../src/domain/operation';
-import { defaultRisk } from '../../src/domain/risk';
+import { defaultRisk, environmentOf } from '../../src/domain/risk';
 
 const SUB = '00000000-0000-4000-8000-00000000abcd';
 const idIn = (group: string, type: string, name: string) => `/subscriptions/${SUB}/resourceGroups/${group}/providers/${type}/${name}`;
@@ -49,5 +49,25 @@ describe('the default risk of a change', () => {
   it('raises them when a parameter value names production, whatever the group', () => {
     assert.equal(defaultRisk(restartIn('apps'), { environment: 'prod', app: 'api-service' }), 'high');
     assert.equal(defaultRisk(deleteIn('apps'), { environment: 'live', vm: 'vm-web-01' }), 'critical');
+  });
+});
+
+describe('environmentOf: the one word the risk band and the card say of where a request runs', () => {
+  it('says production by the same rule as the risk, and the risk agrees', () => {
+    assert.equal(environmentOf({ environment: 'LIVE' }), 'production');
+    assert.equal(environmentOf({}, 'rg-prod-web'), 'production');
+    assert.equal(defaultRisk(restartIn('rg-prod-web'), {}), 'high');
+  });
+
+  it('does not read `live` in a group name as production, nor as an environment of its own', () => {
+    assert.equal(environmentOf({}, 'rg-live-video'), undefined);
+    assert.equal(defaultRisk(restartIn('rg-live-video'), {}), 'medium');
+    assert.equal(environmentOf({ environment: 'staging' }, 'rg-live-video'), 'staging');
+  });
+
+  it('takes the group before a parameter, and a parameter when the group says nothing', () => {
+    assert.equal(environmentOf({ tag: 'dev' }, 'staging-old'), 'staging');
+    assert.equal(environmentOf({ environment: 'QA' }, 'apps'), 'qa');
+    assert.equal(environmentOf({ app: 'api-service' }, 'apps'), undefined);
   });
 });
