@@ -12,6 +12,7 @@ import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { outstandingText } from '../domain/quorum';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../domain/request';
+import { commentOnOneLine } from '../domain/text-safety';
 import { isForeignCard } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { commentRefusal } from './input-gate';
@@ -158,7 +159,9 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   if (!VERBS.includes(click.verb as Verb)) {
     return refuseClick(deps, click, refusal(RefusalReason.UnknownAction, `"${click.verb}" is not an action on a Countersign card.`, click.requestId));
   }
-  const denied = deps.config.access.checkActor(click.actor) ?? commentRefusal(click.comment, click.requestId);
+  // A comment of several lines is taken on one line (text-safety.ts); any other control character is refused.
+  const comment = click.comment === undefined ? undefined : commentOnOneLine(click.comment);
+  const denied = deps.config.access.checkActor(click.actor) ?? commentRefusal(comment, click.requestId);
   if (denied) return refuseClick(deps, click, { ...denied, requestId: click.requestId });
   const verb = click.verb as Verb;
   const { received, inForce } = verb === 'approve' || verb === 'reject' ? await delegationsAt(deps, click.actor, now) : { received: [], inForce: undefined };
@@ -169,8 +172,8 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
     const ctx = decisionContext(r, { actor: click.actor, access: resolved.access, now, source: click.source, cardHash: click.cardHash });
     if (verb === 'cancel') return r.state === 'executing' ? requestCancellation(r, ctx) : cancel(r, ctx);
     // A break-glass use is reviewed by an approver in person (no delegate): ratified or flagged.
-    if (verb === 'ratify' || verb === 'flag') return reviewBreakGlass(r, ctx, verb === 'ratify' ? 'ratified' : 'flagged', click.comment);
-    return decision(r, verb, { actor: click.actor, access: resolved.access, received, ...(inForce ? { inForce } : {}), now, source: click.source, cardHash: click.cardHash }, click.comment);
+    if (verb === 'ratify' || verb === 'flag') return reviewBreakGlass(r, ctx, verb === 'ratify' ? 'ratified' : 'flagged', comment);
+    return decision(r, verb, { actor: click.actor, access: resolved.access, received, ...(inForce ? { inForce } : {}), now, source: click.source, cardHash: click.cardHash }, comment);
   };
   const outcome = await transact(deps, click.requestId, apply);
   if (!outcome) {

@@ -106,6 +106,15 @@ export function unsafeTextProblem(what: string, text: string, use: TextUse): str
 }
 
 /**
+ * A comment typed in a card's box, on one line: each line break (with the spaces around it) becomes
+ * one space. The Reject and Flag boxes take several lines (Enter adds one in Teams), and the words are
+ * what the approver meant; a line break kept would let a comment add a line of its own to the card.
+ */
+export function commentOnOneLine(text: string): string {
+  return /[\r\n]/.test(text) ? text.replace(/[ \t]*(?:\r\n|\r|\n)+[ \t]*/g, ' ').trim() : text;
+}
+
+/**
  * Text from Teams or Azure made safe to show on a card: line breaks and tabs become one space, other
  * controls and the bidi controls are dropped, so it stays one line read left to right as typed. An
  * invisible character outside an emoji is shown by its code point, "[U+200B]": dropped, it would read

@@ -68,10 +68,19 @@ describe('card spoofing through user text (bot over HTTP)', function () {
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.reason, 'on fire \u2764\ufe0f\u200d\ud83d\udd25');
   });
 
-  it('refuses a reject whose comment holds a line break, leaving the request pending', async () => {
+  it('takes a reject comment of several lines (the box takes them) on one line, so no line of it reads as a line of the card', async () => {
     const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
-    const answer = await h.teams.click(people.bob, cardId, 'reject', { comment: 'no\nApproved by Dave Lead' });
-    assert.match(JSON.stringify(answer.body.value), /The comment contains a line break, control or text-direction character \(U\+000A\)/);
+    const answer = await h.teams.click(people.bob, cardId, 'reject', { comment: 'not before the audit closes \r\n\n - Approved by Dave Lead\n' });
+    assert.equal(answer.status, 200);
+    const stored = await h.bot.deps.store.requests.get(requestId);
+    assert.equal(stored?.state, 'rejected');
+    assert.equal(stored?.rejection?.comment, 'not before the audit closes - Approved by Dave Lead');
+  });
+
+  it('still refuses a comment holding another control character, leaving the request pending', async () => {
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
+    const answer = await h.teams.click(people.bob, cardId, 'reject', { comment: 'no\u000bApproved by Dave Lead' });
+    assert.match(JSON.stringify(answer.body.value), /The comment contains a line break, control or text-direction character \(U\+000B\)/);
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
     const ok = await h.teams.click(people.bob, cardId, 'reject', { comment: 'not today' });
     assert.equal(ok.status, 200);
