@@ -35,3 +35,16 @@ describe('reasons that mean something', () => {
     });
   }
 });
+
+describe('a reason too short is called too short, whatever else it is', () => {
+  const policy = { required: true, minLength: 20 };
+  it('one character is too short, not one character repeated', () => {
+    assert.match(reasonProblem('x', policy, 'delete resource group staging-web')!, /^The reason is 1 character; this command needs at least 20/);
+  });
+  it('a short word found in the command is too short, not the command typed again', () => {
+    assert.match(reasonProblem('old', policy, 'delete resource group staging-old')!, /^The reason is 3 characters; this command needs at least 20/);
+  });
+  it('a long enough part of the command typed again still only repeats it', () => {
+    assert.match(reasonProblem('delete resource group', policy, 'delete resource group staging-old')!, /^The reason only repeats the command/);
+  });
+});
