@@ -26,10 +26,12 @@ export interface RequestAttempt {
   /** The sender's IANA zone as Teams reported it (absent: UTC). */
   timeZone?: string;
   /**
-   * What the request answers, when one answer must make one request however often it is sent (a
-   * confirmation card: its conversation and message id): its id is derived from it (ids.ts).
+   * What the request answers, when one answer must make one request however often it is sent: its
+   * id is derived from `key` (ids.ts). A confirmation card (its conversation and message id), or a
+   * typed message (its conversation and activity id: Teams sends a message again, with the same id,
+   * when its turn took more than about 15 s, to this instance or another).
    */
-  answering?: string;
+  answering?: { key: string; what: 'confirmation' | 'message' };
 }
 
 /** The run time asked for, resolved in the sender's zone (undefined when none was asked for). */

@@ -111,6 +111,10 @@ export type CreateInput = RequestAttempt;
 export async function createRequest(deps: AppDeps, input: CreateInput, breakGlass = false): Promise<CreateResult> {
   // Counted against the requester's rate when its checks pass, given back unless it is created.
   let slot: RequestSlot | undefined;
+  // An answer sent again (a double click, Teams redelivering a slow message) meets the request the
+  // first made, before the checks, the rate and the break-glass uses count it again.
+  const again = await alreadyCreated(deps, input);
+  if (again) return again;
   const refused = (breakGlass ? await breakGlassGate(deps, input) : undefined) ?? (await mayRequest(deps, input, true, (taken) => (slot = taken)));
   if (refused) return { ok: false, refusal: refused };
   let result: CreateResult | undefined;
@@ -122,13 +126,25 @@ export async function createRequest(deps: AppDeps, input: CreateInput, breakGlas
   }
 }
 
+/** The answer to a second sending of what already created a request, if it did. */
+async function alreadyCreated(deps: AppDeps, input: CreateInput): Promise<CreateResult | undefined> {
+  if (!input.answering) return undefined;
+  const id = requestIdFor(input.answering.key);
+  const existing = await deps.store.requests.get(id);
+  return existing ? { ok: false, error: alreadyCreatedText(input, id) } : undefined;
+}
+
+function alreadyCreatedText(input: CreateInput, id: string): string {
+  return `This ${input.answering?.what ?? 'confirmation'} already created request ${id}. Type "status ${id}" to see where it stands.`;
+}
+
 /** Past the checks: the operation resolved, what-if or snapshot read, the request stored with its audit record. */
 async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: boolean): Promise<CreateResult> {
   const { command, actor, source } = input;
   const now = deps.clock.now();
   if (!command.policy || !command.sensitive) return { ok: false, error: `"${command.name}" is read-only; it needs no request.` };
   const runAt = resolveRunAt(deps, input);
-  const id = input.answering ? requestIdFor(input.answering) : deps.ids.requestId();
+  const id = input.answering ? requestIdFor(input.answering.key) : deps.ids.requestId();
   let operation;
   try {
     operation = resolveOperation(command, input.values, { subscriptionId: deps.subscriptionId, requestId: id, loadTemplate: deps.config.loadTemplate });
@@ -204,7 +220,14 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
     // Recorded with its round of loud messages, so that one a crash cuts short is taken up again.
     const used = breakGlassUse(request, now, input.reason ?? '');
     const announced = announcing(deps, used, 'break-glass', now, breakGlassAudience(deps, used, 'break-glass'));
-    const refused = await storeBreakGlassUse(deps, input, announced, [created, breakGlassEvent(announced, actor, source)]);
+    let refused;
+    try {
+      refused = await storeBreakGlassUse(deps, input, announced, [created, breakGlassEvent(announced, actor, source)]);
+    } catch (err) {
+      // The same message on two instances at once: the first stored the use, and runs it.
+      if (err instanceof DuplicateRequestError && input.answering) return { ok: false, error: alreadyCreatedText(input, id) };
+      throw err;
+    }
     if (refused) return { ok: false, refusal: refused };
     deps.log.warn({ requestId: id, command: command.name }, 'break-glass used: running without approval');
     return { ok: true, request: announced };
@@ -216,9 +239,7 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
     await deps.store.requests.insert(announced, [created]);
   } catch (err) {
     // The same answer sent twice (a double click, two instances): the first made the request.
-    if (err instanceof DuplicateRequestError && input.answering) {
-      return { ok: false, error: `This confirmation already created request ${id}. Type "status ${id}" to see where it stands.` };
-    }
+    if (err instanceof DuplicateRequestError && input.answering) return { ok: false, error: alreadyCreatedText(input, id) };
     throw err;
   }
   deps.log.info({ requestId: id, command: command.name }, 'request created');

@@ -14,6 +14,7 @@ import {
 } from 'botbuilder';
 import type { DialogSet, DialogState } from 'botbuilder-dialogs';
 import type { Countersign } from '../app/countersign';
+import type { CreateInput } from '../app/requests';
 import type { StorageFault } from '../app/ports';
 import { INPUT_LIMITS } from '../domain/input-limits';
 import type { ApprovalRequest } from '../domain/request';
@@ -263,7 +264,8 @@ export class CountersignBot extends TeamsActivityHandler {
           await context.sendActivity(this.say(usage));
           return;
         }
-        const result = await this.app.breakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), ...(inner.runAt ? { runAt: inner.runAt } : {}), actor, source: sourceOf(context.activity) });
+        const answering = typedMessage(context);
+        const result = await this.app.breakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), ...(inner.runAt ? { runAt: inner.runAt } : {}), ...(answering ? { answering } : {}), actor, source: sourceOf(context.activity) });
         if (!result.ok) await context.sendActivity(this.say('refusal' in result ? result.refusal.message : result.error));
         else await this.postRequestCard(context, result.request);
         return;
@@ -275,12 +277,12 @@ export class CountersignBot extends TeamsActivityHandler {
           else await context.sendActivity(this.say(q.whole ? q.error : `${what.command.name} failed: ${q.error}`));
           return;
         }
-        await this.createAndPost(context, { command: what.command.name, values: what.values, problems: [], ...(what.reason ? { reason: what.reason } : {}), ...(what.runAt ? { runAt: what.runAt } : {}) });
+        await this.createAndPost(context, { command: what.command.name, values: what.values, problems: [], ...(what.reason ? { reason: what.reason } : {}), ...(what.runAt ? { runAt: what.runAt } : {}) }, typedMessage(context));
         return;
     }
   }
 
-  private async createAndPost(context: TurnContext, o: RequestDialogOptions, answering?: string): Promise<string | undefined> {
+  private async createAndPost(context: TurnContext, o: RequestDialogOptions, answering?: CreateInput['answering']): Promise<string | undefined> {
     const command = this.app.command(o.command);
     if (!command) {
       await context.sendActivity(this.say(`The command "${o.command}" is no longer configured.`));
@@ -522,6 +524,16 @@ function notHere(requestId: string): string {
 /** The words of a message without its <at>…</at> mention markup (the mention's identity comes from its entity). */
 function withoutMentions(text: string): string {
   return text.replace(/<at>[^<]*<\/at>/gi, ' ').trim();
+}
+
+/**
+ * A typed message as what a request answers: Teams sends a message again, with the same id, when
+ * the bot took more than about 15 s to answer it (a deployment's what-if can), and the second
+ * sending must meet the request the first made, on this instance or another.
+ */
+function typedMessage(context: TurnContext): CreateInput['answering'] | undefined {
+  const { id, conversation } = context.activity;
+  return id && conversation?.id ? { key: `message/${conversation.id}/${id}`, what: 'message' } : undefined;
 }
 
 function zoneOf(context: TurnContext): { timeZone?: string } {

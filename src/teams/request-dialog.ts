@@ -15,6 +15,7 @@ import {
 import type { ParameterProblem } from '../domain/catalog';
 import { actorOf, sourceOf } from './identity';
 import type { Countersign } from '../app/countersign';
+import type { CreateInput } from '../app/requests';
 import { sandboxText } from '../domain/sandbox-text';
 import { confirmCard, formCard, fromInput } from '../cards/form-cards';
 import type { FormMessages } from './form-messages';
@@ -68,7 +69,7 @@ class CardSubmitPrompt extends Prompt<Submission> {
  * Creates the request and posts its card; the request's id, when it was created. `answering`: the
  * confirmation answered (its conversation and message), which makes one request however often it is sent.
  */
-export type CreateAndPost = (context: TurnContext, options: RequestDialogOptions, answering?: string) => Promise<string | undefined>;
+export type CreateAndPost = (context: TurnContext, options: RequestDialogOptions, answering?: CreateInput['answering']) => Promise<string | undefined>;
 
 export class RequestDialog extends ComponentDialog {
   constructor(
@@ -147,7 +148,7 @@ export class RequestDialog extends ComponentDialog {
       return step.endDialog();
     }
     const confirmation = step.context.activity.replyToId ?? (await this.forms.openMessage(step.context));
-    const answering = confirmation ? `${step.context.activity.conversation?.id ?? ''}/${confirmation}` : undefined;
+    const answering = confirmation ? { key: `${step.context.activity.conversation?.id ?? ''}/${confirmation}`, what: 'confirmation' as const } : undefined;
     const requestId = await this.createAndPost(step.context, (step.values as Record<string, unknown>).request as RequestDialogOptions, answering);
     if (requestId) {
       await this.forms.created(step.context, confirmation, requestId);

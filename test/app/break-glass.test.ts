@@ -62,6 +62,23 @@ describe('app: break-glass', () => {
     assert.match(card, /"verb":"ratify"/);
   });
 
+  it('runs once, counting one use, when Teams sends the same message again, at once or after a slow turn', async () => {
+    const meant = f.app.interpret('break-glass delete resource group staging-old reason: outage INC-42');
+    const inner = meant.kind === 'break-glass' ? meant.request : meant;
+    assert.ok(inner.kind === 'ready');
+    const attempt = { command: inner.command, values: inner.values, reason: inner.reason!, actor: alice, source: sourceIn(opsChannel, 'incoming-7'), answering: { key: `message/${opsChannel.id}/incoming-7`, what: 'message' as const } };
+    const [first, second] = await Promise.all([f.app.breakGlass(attempt), f.app.breakGlass(attempt)]);
+    const third = await f.app.breakGlass(attempt);
+    const made = [first, second, third].filter((r) => r.ok);
+    assert.equal(made.length, 1, JSON.stringify([first, second, third]));
+    const id = made[0].ok ? made[0].request.id : '';
+    for (const other of [first, second, third].filter((r) => !r.ok)) assert.match(JSON.stringify(other), new RegExp(`This message already created request ${id}`));
+    await settle(f);
+    await f.app.tellingIdle();
+    assert.equal(f.azure.executions.length, 1);
+    assert.equal((await f.audit({ types: ['breakglass.used'] })).length, 1);
+  });
+
   it('is ratified by an approver, never by the requester', async () => {
     const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42');
     assert.ok(made.ok);

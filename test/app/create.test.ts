@@ -14,7 +14,7 @@ describe('app: creating a request', () => {
   it('makes one request of one confirmation, however many times and on however many instances it is answered', async () => {
     const meant = f.app.interpret('delete resource group staging-old');
     assert.ok(meant.kind === 'ready');
-    const attempt = { command: meant.command, values: meant.values, actor: alice, source: sourceIn(opsChannel, 'confirm-1'), answering: `${opsChannel.id}/confirmation-1` };
+    const attempt = { command: meant.command, values: meant.values, actor: alice, source: sourceIn(opsChannel, 'confirm-1'), answering: { key: `${opsChannel.id}/confirmation-1`, what: 'confirmation' as const } };
     const [first, second] = await Promise.all([f.app.createRequest(attempt), f.app.createRequest(attempt)]);
     const made = [first, second].filter((r) => r.ok);
     assert.equal(made.length, 1);
@@ -23,7 +23,22 @@ describe('app: creating a request', () => {
     assert.deepEqual(other, { ok: false, error: `This confirmation already created request ${id}. Type "status ${id}" to see where it stands.` });
     assert.equal((await f.audit({ types: ['request.created'] })).length, 1);
     // Another confirmation makes its own.
-    assert.equal((await f.app.createRequest({ ...attempt, answering: `${opsChannel.id}/confirmation-2` })).ok, true);
+    assert.equal((await f.app.createRequest({ ...attempt, answering: { key: `${opsChannel.id}/confirmation-2`, what: 'confirmation' as const } })).ok, true);
+  });
+
+  it('makes one request of a typed message Teams sends again (same id, after a slow turn), before the rate counts it again', async () => {
+    const meant = f.app.interpret('delete resource group staging-old');
+    assert.ok(meant.kind === 'ready');
+    const attempt = { command: meant.command, values: meant.values, actor: alice, source: sourceIn(opsChannel, 'incoming-1'), answering: { key: `message/${opsChannel.id}/incoming-1`, what: 'message' as const } };
+    const first = await f.app.createRequest(attempt);
+    assert.ok(first.ok);
+    const snapshots = f.azure.snapshotCalls.length;
+    const again = await f.app.createRequest(attempt);
+    assert.deepEqual(again, { ok: false, error: `This message already created request ${first.request.id}. Type "status ${first.request.id}" to see where it stands.` });
+    // Nothing was read from Azure again, and nothing more recorded.
+    assert.equal(f.azure.snapshotCalls.length, snapshots);
+    assert.equal((await f.audit({ types: ['request.created'] })).length, 1);
+    assert.equal((await f.audit()).filter((r) => r.type === 'request.refused').length, 0);
   });
 
   it('stores a pending request with its parameters resolved into the operation, and audits it', async () => {
