@@ -189,8 +189,18 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   const request = outcome.result.request;
   deps.log.info({ requestId: request.id, verb, state: request.state, by: click.actor.aadObjectId }, 'card action accepted');
   if (request.state === 'approved') hooks.onApproved(request);
+  // Every other end is told to the requester; a rejection, given from a personal copy of the card or in a busy channel, too.
+  if (request.state === 'rejected') void deps.notifier.tellRequester(request, rejectedText(request));
   if (request.state === 'executing' && verb === 'cancel') void cancelInAzure(deps, request);
   return { ok: true, request, verb };
+}
+
+/** "Request CS-… was rejected by Bob Approver (for Dave Lead): not before the audit closes." */
+function rejectedText(r: ApprovalRequest): string {
+  const by = r.rejection?.by.name ?? 'an approver';
+  const forWhom = r.rejection?.onBehalfOf ? ` on behalf of ${r.rejection.onBehalfOf.name}` : '';
+  const comment = r.rejection?.comment ? `: ${r.rejection.comment}${/[.!?]$/.test(r.rejection.comment) ? '' : '.'}` : '.';
+  return `Request ${r.id} was rejected by ${by}${forWhom}${comment} Nothing was run.`;
 }
 
 /**

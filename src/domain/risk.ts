@@ -19,7 +19,7 @@ const PRODUCTION_IN_NAME = /(^|[-_.])(prod|production|prd)([-_.]|$)/i;
 const OTHER_ENVIRONMENT = /^(staging|stage|stg|test|dev|development|qa|uat|sandbox)$/i;
 
 /** True when a parameter value or the target's resource group names production. */
-export function isProduction(parameters: Record<string, string>, resourceGroup?: string): boolean {
+function isProduction(parameters: Record<string, string>, resourceGroup?: string): boolean {
   if (Object.values(parameters).some((v) => PRODUCTION.test(v))) return true;
   return !!resourceGroup && PRODUCTION_IN_NAME.test(resourceGroup);
 }

@@ -133,6 +133,14 @@ describe('app: deciding a request', () => {
     assert.equal(rejected.outcome.detail, 'not during the freeze');
     assert.deepEqual(f.notifier.cardRefreshes(r.id), ['rejected@2']);
     assert.equal(f.azure.executions.length, 0);
+    // Told, as of every other end: the card may be one copy among several, in a busy channel.
+    assert.deepEqual(f.notifier.told(r.id), [`Request ${r.id} was rejected by Bob Approver: not during the freeze. Nothing was run.`]);
+  });
+
+  it('tells the requester of a rejection without a comment', async () => {
+    const r = await asked(f, alice, DELETE);
+    assert.equal((await click(f, bob, r, 'reject')).ok, true);
+    assert.deepEqual(f.notifier.told(r.id), [`Request ${r.id} was rejected by Bob Approver. Nothing was run.`]);
   });
 
   it('lets the requester cancel their pending request', async () => {
