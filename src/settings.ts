@@ -5,6 +5,8 @@
  * and the standalone ARM sandbox (`readSandboxSettings`); everything else receives options.
  *
  * An empty variable means "not set", for every variable: `COUNTERSIGN_CONFIG=` is the default config.
+ * Each variable is read by its name written out, through `variable()` (or as a property of `env`):
+ * test/settings/settings.test.ts finds them all by that spelling and reads each one empty as unset.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -258,12 +260,14 @@ function readArmSandbox(env: NodeJS.ProcessEnv): ArmSandboxEnv {
 }
 
 function readAzureCredentialEnv(env: NodeJS.ProcessEnv): AzureCredentialEnv {
-  const out: AzureCredentialEnv = {};
-  for (const name of ['AZURE_CLIENT_SECRET', 'AZURE_FEDERATED_TOKEN_FILE', 'AZURE_CLIENT_ID', 'AZURE_TENANT_ID'] as const) {
-    const value = variable(env, name);
-    if (value !== undefined) out[name] = value;
-  }
-  return out;
+  // Each name written out, not looped over: test/settings finds the variables by their spelling.
+  const values: AzureCredentialEnv = {
+    AZURE_CLIENT_SECRET: variable(env, 'AZURE_CLIENT_SECRET'),
+    AZURE_FEDERATED_TOKEN_FILE: variable(env, 'AZURE_FEDERATED_TOKEN_FILE'),
+    AZURE_CLIENT_ID: variable(env, 'AZURE_CLIENT_ID'),
+    AZURE_TENANT_ID: variable(env, 'AZURE_TENANT_ID'),
+  };
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
 }
 
 /** The secret values of the settings and environment, for the logger's scrubbing. */
