@@ -8,14 +8,15 @@
  *   audit      chain, formats, verification, auditor access: domain, app ports (types), log, cards, module-worker
  *   cards      card rendering from cards/*.json: domain, and the views the use cases return (app)
  *   teams      the bot (botbuilder): app, domain, cards, audit, log, retry-after
- *   http       the restify edge: teams (the activity handler), audit, app, domain, log
+ *   http       the restify edge: teams (the activity handler), audit, app, domain, log, loopback
  *   azure      ARM: domain, app ports, telemetry, log, settings, retry-after
  *   store      SQLite and PostgreSQL: domain, audit, app ports, teams ports, log, settings, module-worker, output-file
  *   telemetry  OpenTelemetry: domain, app ports, log
- *   config     the YAML catalog and policies: domain, log
+ *   config     the YAML catalog and policies: domain, log, loopback
  *   sandbox    the local ARM stand-in: log, settings (nothing of the product it stands in for)
  *   cli        the offline commands: anything but teams and http (it never runs the bot)
  *   log: nothing of ours; settings.ts, module-worker.ts, compile-cache.ts, output-file.ts, retry-after.ts: nothing but the log
+ *   and loopback.ts; loopback.ts (what "this machine's loopback" is, one rule for all): nothing of ours at all
  *   Outside src/app, the use cases are reached through app/countersign.ts (the facade) and the ports;
  *   any other app module only for its types (the views the facade returns); the CLI runs
  *   app/accept-loss.ts, an offline use case, itself.
@@ -119,8 +120,9 @@ module.exports = {
       ours('teams', 'app', 'domain', 'cards', 'audit', 'log'),
       '^src/retry-after\\.ts$',
     ]),
-    layer('http-imports-below-it', 'src/http (the restify edge) imports src/teams, src/audit, src/app, src/domain and src/log.', ours('http'), [
+    layer('http-imports-below-it', 'src/http (the restify edge) imports src/teams, src/audit, src/app, src/domain, src/log and the loopback rule.', ours('http'), [
       ours('http', 'teams', 'audit', 'app', 'domain', 'log'),
+      '^src/loopback\\.ts$',
     ]),
     layer('azure-imports-below-it', 'src/azure (ARM) imports src/domain, the app ports, src/telemetry, src/log, settings and the Retry-After reader.', ours('azure'), [
       ours('azure', 'domain', 'telemetry', 'log'),
@@ -133,13 +135,17 @@ module.exports = {
       '^src/(settings|module-worker|output-file)\\.ts$',
     ]),
     layer('telemetry-imports-below-it', 'src/telemetry imports src/domain, the app ports and src/log.', ours('telemetry'), [ours('telemetry', 'domain', 'log'), '^src/app/ports\\.ts$']),
-    layer('config-imports-domain-and-log', 'src/config (the YAML catalog and policies) imports src/domain and src/log.', ours('config'), [ours('config', 'domain', 'log')]),
+    layer('config-imports-domain-and-log', 'src/config (the YAML catalog and policies) imports src/domain, src/log and the loopback rule.', ours('config'), [
+      ours('config', 'domain', 'log'),
+      '^src/loopback\\.ts$',
+    ]),
     layer('sandbox-imports-nothing-of-the-product', 'src/sandbox stands in for ARM: it imports src/log and settings, nothing of the product.', ours('sandbox'), [ours('sandbox', 'log'), '^src/settings\\.ts$']),
     layer('cli-imports-no-edge', 'src/cli works offline: anything but src/teams and src/http (it never runs the bot).', ours('cli'), [
       ours('cli', 'domain', 'app', 'audit', 'store', 'config', 'azure', 'sandbox', 'cards', 'telemetry', 'log'),
       '^src/(settings|output-file)\\.ts$',
     ]),
-    layer('leaf-modules-import-nothing-of-ours', 'src/settings.ts, src/module-worker.ts, src/compile-cache.ts, src/output-file.ts and src/retry-after.ts are imported by all and import nothing of ours but the log.', '^src/(settings|module-worker|compile-cache|output-file|retry-after)\\.ts$', [ours('log')]),
+    layer('leaf-modules-import-nothing-of-ours', 'src/settings.ts, src/module-worker.ts, src/compile-cache.ts, src/output-file.ts and src/retry-after.ts are imported by all and import nothing of ours but the log and the loopback rule (settings.ts checks addresses with it).', '^src/(settings|module-worker|compile-cache|output-file|retry-after)\\.ts$', [ours('log'), '^src/loopback\\.ts$']),
+    layer('loopback-imports-nothing-of-ours', 'src/loopback.ts (what "this machine\'s loopback" is, for settings, config and the HTTP edge) is a pure rule below every layer: it imports nothing of ours.', '^src/loopback\\.ts$', []),
     {
       name: 'app-through-its-facade',
       comment:

@@ -28,7 +28,8 @@ import { loadConfig, type CountersignConfig } from './config/load';
 import { createLogger, withLogContext } from './log/logger';
 import { prettyDestination } from './log/pretty';
 import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/seed';
-import { isLoopback, readSettings, type Settings } from './settings';
+import { isLoopbackHost, LOOPBACK_TEXT } from './loopback';
+import { readSettings, type Settings } from './settings';
 import { openConfiguredStore, type OpenedStore } from './store/open-store';
 import type { WriterThreadBoot } from './store/sqlite';
 import { InstanceLockedError } from './store/sqlite/instance-lock';
@@ -96,9 +97,9 @@ export interface RunningCountersign {
 
 /** Refuses to run unauthenticated anywhere but loopback: without an app id anyone could post activities. */
 export function checkListenAddress(settings: Settings): void {
-  if (!settings.microsoftApp.id && !isLoopback(settings.host)) {
+  if (!settings.microsoftApp.id && !isLoopbackHost(settings.host)) {
     throw new StartupError(
-      `Refusing to listen on ${settings.host} without MicrosoftAppId: with no app id, Bot Framework authentication is off and anyone could post activities as anyone. Set MicrosoftAppId (and MicrosoftAppPassword / MicrosoftAppType / MicrosoftAppTenantId), or listen on 127.0.0.1.`,
+      `Refusing to listen on ${settings.host} without MicrosoftAppId: with no app id, Bot Framework authentication is off and anyone could post activities as anyone. Set MicrosoftAppId (and MicrosoftAppPassword / MicrosoftAppType / MicrosoftAppTenantId), or listen on ${LOOPBACK_TEXT}, such as 127.0.0.1.`,
     );
   }
 }

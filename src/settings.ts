@@ -10,6 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { isLoopbackHost, LOOPBACK_TEXT } from './loopback';
 
 export type MicrosoftAppType = 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
 
@@ -276,15 +277,15 @@ export function secretValues(env: NodeJS.ProcessEnv, appPassword: string): strin
 }
 
 /**
- * Where channel tokens' signing keys are found: an https URL (http only on this machine, for a
- * local stand-in). A wrong one would let the bot start and answer every activity 503 for good.
+ * Where channel tokens' signing keys are found: an https URL (http only on this machine's loopback,
+ * as src/loopback.ts decides it, for a local stand-in). A wrong one would let the bot start and
+ * answer every activity 503 for good.
  */
 function readOpenIdMetadata(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   const url = urlIn('BotOpenIdMetadata', text, "the https URL of the Bot Framework's OpenID metadata, such as https://login.botframework.com/v1/.well-known/openidconfiguration");
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  if (!(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) || !url.hostname) {
-    throw new SettingsError('BotOpenIdMetadata', `must be an https URL (http only on this machine's loopback), got "${text}"`);
+  if (!(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))) || !url.hostname) {
+    throw new SettingsError('BotOpenIdMetadata', `must be an https URL (http only on ${LOOPBACK_TEXT}), got "${text}"`);
   }
   return text;
 }
@@ -477,8 +478,4 @@ function readTeamsSendTimeout(text: string | undefined): number {
 /** The SQLite file inside the data directory. */
 export function databaseFile(dataDir: string): string {
   return path.join(dataDir, 'countersign.db');
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -3,6 +3,7 @@
  * and the checks on roles that list groups that a schema cannot make.
  */
 import { GROUP_PREFIX } from '../domain/policy';
+import { isLoopbackHost, LOOPBACK_TEXT } from '../loopback';
 import { parseDuration } from './duration';
 import type { DirectoryConfig, RawConfig } from './types';
 
@@ -12,12 +13,11 @@ const DEFAULT_CACHE_LIFETIME = '5m';
 /** A person removed from a group keeps its roles at most this long: an hour is the most we allow. */
 const MAX_CACHE_LIFETIME_SECONDS = 3600;
 const DEFAULT_GRAPH_ENDPOINT = 'https://graph.microsoft.com';
-/** Loopback: 127.0.0.0/8, localhost, ::1. */
-const isLoopback = (host: string) => /^127(\.\d{1,3}){3}$/.test(host) || host === 'localhost' || host === '[::1]';
 
 /**
- * Problems with a service endpoint (ARM's, Graph's): a URL, https (http on loopback only when
- * `loopbackHttp`), an origin and at most a path: a query or fragment would be glued to every call.
+ * Problems with a service endpoint (ARM's, Graph's): a URL, https (http on this machine's loopback,
+ * as src/loopback.ts decides it, only when `loopbackHttp`), an origin and at most a path: a query or
+ * fragment would be glued to every call.
  */
 export function endpointProblem(text: string, loopbackHttp: boolean): string | undefined {
   let url: URL;
@@ -29,8 +29,8 @@ export function endpointProblem(text: string, loopbackHttp: boolean): string | u
   if (/\s/.test(text)) return `not a URL: ${text} (it holds white space)`;
   if (url.search || url.hash || text.includes('?') || text.includes('#')) return `must be the service's address without a query or fragment (got ${text})`;
   if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:' && loopbackHttp && isLoopback(url.hostname)) return undefined;
-  return loopbackHttp ? 'must be https (plain http is accepted only on loopback, for a local fake of Microsoft Graph)' : `must be https (got ${text})`;
+  if (url.protocol === 'http:' && loopbackHttp && isLoopbackHost(url.hostname)) return undefined;
+  return loopbackHttp ? `must be https (plain http is accepted only on ${LOOPBACK_TEXT}, for a local fake of Microsoft Graph)` : `must be https (got ${text})`;
 }
 
 export function buildDirectory(input: RawConfig, at: At): DirectoryConfig {

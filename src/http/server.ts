@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { RefusedActivity } from '../app/auth-refusals';
 import type { Logger } from '../log/context';
 import { withLogContext } from '../log/logger';
+import { isLoopbackHost, LOOPBACK_TEXT } from '../loopback';
 import type { ActivityEndpoint, EdgeOutcome } from '../teams/adapter';
 import { activityProblem } from './activity-validation';
 
@@ -32,8 +33,15 @@ export interface ServerOptions {
   authenticationOff?: boolean;
 }
 
-/** A Host header naming this machine: localhost, 127.x.x.x or [::1], with or without a port. */
-const LOOPBACK_HOST = /^(?:localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(?::\d{1,5})?$/i;
+/**
+ * Whether a Host header or a request target's authority names this machine's loopback (as
+ * src/loopback.ts decides it, the same rule as COUNTERSIGN_HOST's), with or without a port. IPv6 is
+ * bracketed there, so a bare ::1 is no authority.
+ */
+function namesLoopback(authority: string): boolean {
+  const parts = /^(\[[^\]]*\]|[^:[\]]*)(?::\d{1,5})?$/.exec(authority);
+  return !!parts && isLoopbackHost(parts[1]);
+}
 
 /** Headers only a proxy adds (the caller's address or the address asked for): by name, or by prefix. */
 const PROXY_HEADERS = ['forwarded', 'via', 'x-real-ip', 'true-client-ip', 'cf-connecting-ip', 'x-client-ip', 'x-cluster-client-ip', 'x-original-forwarded-for'];
@@ -53,7 +61,7 @@ function notLocal(req: { headers: Record<string, string | string[] | undefined>;
   const hosts = req.rawHeaders.filter((_, i) => i % 2 === 0 && req.rawHeaders[i].toLowerCase() === 'host').length;
   if (hosts > 1) return 'it carries more than one Host header';
   const host = headers.host;
-  if (typeof host !== 'string' || !LOOPBACK_HOST.test(host.trim())) return `its Host header (${typeof host === 'string' ? JSON.stringify(host.slice(0, 100)) : 'none'}) does not name this machine`;
+  if (typeof host !== 'string' || !namesLoopback(host.trim())) return `its Host header (${typeof host === 'string' ? JSON.stringify(host.slice(0, 100)) : 'none'}) does not name ${LOOPBACK_TEXT}`;
   // An absolute-form target (POST http://name/api/messages) names the address asked for: it must be this machine too.
   if (req.url && !req.url.startsWith('/')) {
     let authority = '';
@@ -62,7 +70,7 @@ function notLocal(req: { headers: Record<string, string | string[] | undefined>;
     } catch {
       // not a URL: refused below
     }
-    if (!LOOPBACK_HOST.test(authority)) return `its request target (${JSON.stringify(req.url.slice(0, 100))}) does not name this machine`;
+    if (!namesLoopback(authority)) return `its request target (${JSON.stringify(req.url.slice(0, 100))}) does not name ${LOOPBACK_TEXT}`;
   }
   if (headers.origin !== undefined) return `it carries an Origin header (${JSON.stringify(String(headers.origin).slice(0, 100))}): it was sent by a web page`;
   for (const name of Object.keys(headers)) {

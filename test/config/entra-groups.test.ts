@@ -27,7 +27,7 @@ describe('config: roles that list Entra groups, and the directory block', () => 
     assert.deepEqual(problems, [
       ['roles.approvers[0]', lineOf(name, '- group:platform-team'), 'must be an Entra object id (a GUID) such as 11111111-2222-4333-8444-555555555555, or group: and an Entra group object id'],
       ['directory.cacheLifetime', lineOf(name, 'cacheLifetime: 2h'), 'at most 1h: someone removed from a group keeps its roles for as long as an answer is cached (got 2h)'],
-      ['directory.graphEndpoint', lineOf(name, 'graphEndpoint: http://graph.example.com'), 'must be https (plain http is accepted only on loopback, for a local fake of Microsoft Graph)'],
+      ['directory.graphEndpoint', lineOf(name, 'graphEndpoint: http://graph.example.com'), "must be https (plain http is accepted only on this machine's loopback (localhost, 127.0.0.0/8 or ::1), for a local fake of Microsoft Graph)"],
       [
         'roles.auditors[0]',
         lineOf(name, '- group:a0d17000-0000-4000-8000-000000000005'),

@@ -85,6 +85,10 @@ describe('layer boundaries (dependency-cruiser)', function () {
     });
   }
 
+  it('refuses the loopback rule importing anything of ours: settings, config and the HTTP edge all stand on it', () => {
+    assert.match(violating.output, /error loopback-imports-nothing-of-ours: src\/loopback\.ts → src\/domain\/refusal\.ts/);
+  });
+
   it('does not flag botbuilder in src/teams', () => {
     assert.doesNotMatch(violating.output, /src\/teams\/bot\.ts/);
   });

@@ -25,7 +25,7 @@ describe('settings of the boundary limits', () => {
 
   it('refuses an OpenID metadata location that is no https URL, naming the variable (http only on loopback)', () => {
     assert.throws(() => readSettings({ BotOpenIdMetadata: 'notaurl' }), (e: Error) => e instanceof SettingsError && /^BotOpenIdMetadata: must be the https URL of the Bot Framework's OpenID metadata, .*got "notaurl"$/.test(e.message));
-    assert.throws(() => readSettings({ BotOpenIdMetadata: 'http://login.example/openid' }), /BotOpenIdMetadata: must be an https URL \(http only on this machine's loopback\), got "http:\/\/login\.example\/openid"$/);
+    assert.throws(() => readSettings({ BotOpenIdMetadata: 'http://login.example/openid' }), /BotOpenIdMetadata: must be an https URL \(http only on this machine's loopback \(localhost, 127\.0\.0\.0\/8 or ::1\)\), got "http:\/\/login\.example\/openid"$/);
     assert.throws(() => readSettings({ BotOpenIdMetadata: 'ftp://login.example/openid' }), /BotOpenIdMetadata: must be an https URL/);
     assert.equal(readSettings({ BotOpenIdMetadata: 'http://127.0.0.1:4000/v1/.well-known/openidconfiguration' }).microsoftApp.openIdMetadataUrl, 'http://127.0.0.1:4000/v1/.well-known/openidconfiguration');
   });

@@ -9,6 +9,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { checkAuthenticationOff, checkListenAddress, StartupError, startCountersign } from '../../src/composition-root';
 import { loadConfig } from '../../src/config/load';
+import { LOOPBACK_TEXT } from '../../src/loopback';
 import { readSettings, SettingsError } from '../../src/settings';
 import { REFUSAL_BUDGET } from '../../src/app/refusal-budget';
 import { verifyChain } from '../../src/audit/verify/verify';
@@ -96,8 +97,12 @@ describe('inbound authentication', function () {
     const settings = readSettings({ COUNTERSIGN_HOST: '0.0.0.0', PORT: '0' });
     assert.throws(() => checkListenAddress(settings), (err: Error) => err instanceof StartupError && /Refusing to listen on 0\.0\.0\.0 without MicrosoftAppId/.test(err.message));
     await assert.rejects(startCountersign({ settings }), /Refusing to listen on 0\.0\.0\.0/);
-    for (const host of ['127.0.0.1', 'localhost', '::1', '127.0.0.2']) {
-      assert.doesNotThrow(() => checkListenAddress(readSettings({ COUNTERSIGN_HOST: host })));
+    for (const host of ['127.0.0.1', 'localhost', 'LOCALHOST', '::1', '127.0.0.2']) {
+      assert.doesNotThrow(() => checkListenAddress(readSettings({ COUNTERSIGN_HOST: host })), host);
+    }
+    // Not an address at all, and a name DNS decides: not loopback (src/loopback.ts).
+    for (const host of ['127.999.999.999', '127.0.0.1.evil.com']) {
+      assert.throws(() => checkListenAddress(readSettings({ COUNTERSIGN_HOST: host })), StartupError, host);
     }
     assert.doesNotThrow(() => checkListenAddress(readSettings({ COUNTERSIGN_HOST: '0.0.0.0', MicrosoftAppId: APP_ID })));
   });
@@ -136,7 +141,7 @@ describe('inbound authentication', function () {
       const activity = h.teams.activity(people.alice, opsChannel, { type: 'message', text: 'delete resource group staging-old reason: cleanup' });
       const port = new URL(h.bot.url).port;
       for (const [headers, why] of [
-        [{ host: `rebind.attacker.example:${port}` }, 'its Host header ("rebind.attacker.example:'],
+        [{ host: `rebind.attacker.example:${port}` }, `its Host header ("rebind.attacker.example:${port}") does not name ${LOOPBACK_TEXT}`],
         [{ origin: `http://127.0.0.1:${port}` }, 'it carries an Origin header'],
         [{ 'x-forwarded-for': '203.0.113.9' }, 'it carries a x-forwarded-for header: it came through a proxy'],
         [{ forwarded: 'for=203.0.113.9' }, 'it carries a forwarded header'],
@@ -173,11 +178,15 @@ describe('inbound authentication', function () {
         `POST /api/messages HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nsec-fetch-site: cross-site`,
         `POST /api/messages HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nhost: evil.example`,
         `POST http://evil.example/api/messages HTTP/1.1\r\nhost: 127.0.0.1:${port}`,
+        // Names that are not this machine's loopback as src/loopback.ts decides it (COUNTERSIGN_HOST's rule);
+        // 127.999.1.1 is no address at all, answered 400 before this check.
+        `POST /api/messages HTTP/1.1\r\nhost: 127.0.0.1.evil.com:${port}`,
+        `POST /api/messages HTTP/1.1\r\nhost: [::ffff:127.0.0.1]:${port}`,
       ]) {
         assert.equal(await raw(head), 'HTTP/1.1 403 Forbidden', head);
       }
-      // From this machine, by any of its names, it is taken.
-      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST']) {
+      // From this machine, by any of its loopback names, it is taken: the ones COUNTERSIGN_HOST takes.
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST', `127.0.0.2:${port}`, `[::1]:${port}`]) {
         assert.equal((await post(h.teams.activity(people.alice, opsChannel, { type: 'message', text: 'help' }), { host })).status, 200, host);
       }
       const loaded = (await auditOf(h)).find((e) => e.type === 'config.loaded');
