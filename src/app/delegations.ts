@@ -81,7 +81,15 @@ export async function decider(deps: AppDeps, actor: Actor): Promise<(r: Approval
 
 export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<DelegationAnswer> {
   const person = cmd.delegate;
-  if (person === undefined) return refuse(deps, cmd, refusal(RefusalReason.DelegationMalformed, `Name the person who decides for you with @mention: "delegate @person until ${exampleDay(deps.clock.now(), 'UTC', 3)}".`));
+  if (person === undefined) {
+    const example = `delegate @person until ${exampleDay(deps.clock.now(), cmd.timeZone ?? 'UTC', 3)}`;
+    // A personal chat with Countersign has nobody else in it to @mention: say where it can be done.
+    const text =
+      cmd.source.conversationType === 'personal'
+        ? `Name the person who decides for you with @mention, in a channel or group chat they are in (a personal chat with Countersign has nobody else to mention): "@Countersign ${example}".`
+        : `Name the person who decides for you with @mention: "${example}".`;
+    return refuse(deps, cmd, refusal(RefusalReason.DelegationMalformed, text));
+  }
   if ('unresolved' in person) return refuse(deps, cmd, refusal(RefusalReason.DelegateUnknown, person.unresolved));
   const now = deps.clock.now();
   const when = parseUntil(cmd.when, now, cmd.timeZone);

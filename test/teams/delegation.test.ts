@@ -165,6 +165,12 @@ describe('Teams: delegation for absence (fake Bot Connector, controlled clock)',
   });
 
   it('asks for a person when the message mentions no one', async () => {
-    assert.match(await sayNaming(h, people.bob, 'delegate for 1d', undefined), /Name the person who decides for you with @mention/);
+    assert.match(await sayNaming(h, people.bob, 'delegate for 1d', undefined), /Name the person who decides for you with @mention: "delegate @person until/);
+  });
+
+  it('in a personal chat, where nobody can be mentioned, says to do it in a channel or group chat', async () => {
+    const from = await h.teams.say(people.bob, 'delegate for 1d', { id: 'a:personal-bob', conversationType: 'personal' });
+    const said = h.teams.since(from).map((s) => s.activity.text).filter((t): t is string => typeof t === 'string').join('\n');
+    assert.match(said, /in a channel or group chat they are in \(a personal chat with Countersign has nobody else to mention\)/);
   });
 });
