@@ -33,6 +33,11 @@ export type Interpretation =
   | { kind: 'delegations' }
   /** `revoke delegation [@person]`. */
   | { kind: 'revoke-delegation' }
+  /**
+   * A built-in command with words it does not take (`pending now`, `status CS-1 CS-2`, `revoke
+   * delegation carol` without an @mention): refused, not run as if they were not there.
+   */
+  | { kind: 'extra-words'; command: string; extra: string; usage: string }
   /** `text`: the words that name no command (not the whole line); `suggestions` come from the whole line. */
   | { kind: 'unknown'; text: string; suggestions: string[] }
   | { kind: 'incomplete'; command: CommandSpec; values: Record<string, string>; problems: ParameterProblem[]; reason?: string; runAt?: string }
@@ -69,13 +74,21 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   const words = trimmed.split(/\s+/);
   const first = words[0].toLowerCase();
   if (first === 'help' || trimmed === '?') return { kind: 'builtin', name: 'help' };
-  if (first === 'pending') return { kind: 'builtin', name: 'pending' };
-  if (first === 'status') return words[1] ? { kind: 'status', requestId: words[1] } : { kind: 'status' };
+  const after = (n: number) => words.slice(n).join(' ');
+  if (first === 'pending') return words.length > 1 ? extraWords('pending', after(1), 'Type "pending" alone: it lists the requests you may decide and your own.') : { kind: 'builtin', name: 'pending' };
+  if (first === 'status') {
+    if (words.length > 2) return extraWords('status', after(2), 'Usage: status <request-id>, one request at a time.');
+    return words[1] ? { kind: 'status', requestId: words[1] } : { kind: 'status' };
+  }
   if (first === 'cancel') return words[1] ? { kind: 'cancel', requestId: words[1] } : { kind: 'cancel' };
   if (first === 'audit') return { kind: 'audit', args: words.slice(1) };
   if (first === 'delegate') return { kind: 'delegate', rest: trimmed.slice(words[0].length).trim() };
-  if (first === 'delegations') return { kind: 'delegations' };
-  if (first === 'revoke' && words[1]?.toLowerCase() === 'delegation') return { kind: 'revoke-delegation' };
+  if (first === 'delegations') return words.length > 1 ? extraWords('delegations', after(1), 'Type "delegations" alone: it lists the delegations you gave and received.') : { kind: 'delegations' };
+  if (first === 'revoke' && words[1]?.toLowerCase() === 'delegation') {
+    // The person is named by an @mention (its markup, <at>…</at>, is what Teams sends); a plain name would revoke whichever delegation there is.
+    const named = after(2).replace(/<at>[^<]*<\/at>/gi, ' ').trim();
+    return named ? extraWords('revoke delegation', named, 'Type "revoke delegation" alone to end your delegation, or "revoke delegation @person" with an @mention of the person.') : { kind: 'revoke-delegation' };
+  }
   if (first === 'break-glass') return { kind: 'break-glass', request: interpret(deps, trimmed.slice(words[0].length)) };
   const { body, runAt } = splitRunAt(trimmed);
   const parsed = deps.config.catalog.parse(body);
@@ -88,6 +101,10 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   const extra = { ...(parsed.reason ? { reason: parsed.reason } : {}), ...(runAt ? { runAt } : {}) };
   if (!check.ok) return { kind: 'incomplete', command: parsed.command, values: check.values, problems: check.problems, ...extra };
   return { kind: 'ready', command: parsed.command, values: check.values, ...extra };
+}
+
+function extraWords(command: string, extra: string, usage: string): Interpretation {
+  return { kind: 'extra-words', command, extra: extra.slice(0, 80), usage };
 }
 
 /** "2 approval(s) from platform-approvers", or for a quorum each requirement: "1 from platform-approvers and 1 from security". */

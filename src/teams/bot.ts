@@ -209,6 +209,9 @@ export class CountersignBot extends TeamsActivityHandler {
         await context.sendActivity(this.say(answer.ok ? answer.text : answer.refusal.message));
         return;
       }
+      case 'extra-words':
+        await context.sendActivity(this.say(`"${what.command}" does not take "${what.extra}", so nothing was done. ${what.usage}`));
+        return;
       case 'revoke-delegation': {
         const person = await namedPerson(context);
         const answer = await this.app.revokeDelegation({ actor, source: sourceOf(context.activity), ...(person ? { delegate: person } : {}) });

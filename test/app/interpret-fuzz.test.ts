@@ -15,7 +15,7 @@ import { EXAMPLE_CONFIG } from '../support/harness';
 
 const config = loadConfig(EXAMPLE_CONFIG);
 const deps = { config };
-const KINDS = new Set(['empty', 'builtin', 'status', 'audit', 'delegate', 'delegations', 'revoke-delegation', 'unknown', 'incomplete', 'ready']);
+const KINDS = new Set(['empty', 'builtin', 'status', 'audit', 'delegate', 'delegations', 'revoke-delegation', 'extra-words', 'unknown', 'incomplete', 'ready']);
 const BUILTIN_WORDS = new Set(['help', '?', 'pending', 'status', 'audit', 'delegate', 'delegations', 'revoke']);
 
 const NASTY = ['\n', '\r', '\u2028', '\u2029', '\u0085', '\u202e', '\u2066', '\u200f', '\u061c', '\u0000', '\u200b', '\ufe0f', '\u{e0041}', '\t', '"', '=', 'reason:', 'REASON: ', '${x}', '<at>Countersign</at>', '😀', '\ud800'];

@@ -1,0 +1,34 @@
+/** The built-in commands take the words they name and no more: extra words are refused, not dropped. */
+import assert from 'node:assert/strict';
+import { interpret } from '../../src/app/requests';
+import { loadConfig } from '../../src/config/load';
+import { EXAMPLE_CONFIG } from '../support/harness';
+
+const deps = { config: loadConfig(EXAMPLE_CONFIG) };
+
+describe('built-in commands and words they do not take', () => {
+  it('takes each built-in with its own words', () => {
+    assert.deepEqual(interpret(deps, 'pending'), { kind: 'builtin', name: 'pending' });
+    assert.deepEqual(interpret(deps, 'status CS-ABCDEFGH'), { kind: 'status', requestId: 'CS-ABCDEFGH' });
+    assert.deepEqual(interpret(deps, 'delegations'), { kind: 'delegations' });
+    assert.deepEqual(interpret(deps, 'revoke delegation'), { kind: 'revoke-delegation' });
+    assert.deepEqual(interpret(deps, 'revoke delegation <at>Carol Contributor</at>'), { kind: 'revoke-delegation' });
+  });
+
+  it('refuses the words a built-in does not take, naming them', () => {
+    for (const [text, command, extra] of [
+      ['pending now', 'pending', 'now'],
+      ['status CS-ABCDEFGH CS-12345678', 'status', 'CS-12345678'],
+      ['delegations mine', 'delegations', 'mine'],
+      ['revoke delegation carol', 'revoke delegation', 'carol'],
+      ['revoke delegation <at>Carol</at> now please', 'revoke delegation', 'now please'],
+    ]) {
+      const what = interpret(deps, text);
+      assert.equal(what.kind, 'extra-words', text);
+      assert.ok(what.kind === 'extra-words');
+      assert.equal(what.command, command);
+      assert.equal(what.extra, extra);
+      assert.ok(what.usage.length > 0);
+    }
+  });
+});
