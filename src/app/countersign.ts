@@ -9,7 +9,7 @@ import { withLogContext } from '../log/context';
 import { describeUntil, exampleDay, zoneOrUtc } from '../domain/delegation-time';
 import { admit, type Admission, type TenantClaims } from './access';
 import { AuthRefusals, type RefusedActivity } from './auth-refusals';
-import { cardCopyRefusal, recordCardPosted } from './card-binding';
+import { recordCardPosted } from './card-binding';
 import { admitClientText, type ClientInput } from './input-gate';
 import { auditTypedReason, mayRequest, type RequestAttempt } from './request-gate';
 import { checkRequestInput } from '../domain/request-input';
@@ -29,7 +29,7 @@ import { sweepScheduled } from './schedule';
 import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
 import { CommitOutcomeUnknownError, type CardMessage, type StorageFault } from './ports';
 import { cardViewers, personalView, refreshProblem, type PersonalView } from './personal-view';
-import { help, pending, shownIn, status, type HelpEntry, type PendingView } from './queries';
+import { help, pending, pendingIn, status, statusIn, type HelpEntry, type PendingAnswer, type PendingView, type StatusAnswer } from './queries';
 import { recordConfigLoaded } from './startup';
 import { createRequest, interpret, runQuery, type CreateInput, type CreateResult, type Interpretation } from './requests';
 
@@ -316,13 +316,14 @@ export class Countersign {
   }
 
   /** Why `status` or `pending` posts no further copy of the request's card in this conversation (it has CARD_COPIES_PER_CONVERSATION), or undefined. */
-  cardCopyRefusal(requestId: string, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<string | undefined> {
-    return cardCopyRefusal(this.deps, requestId, where);
+  /** `status <id>` typed in a conversation: the card to post there, or why not. */
+  statusIn(actor: Actor, requestId: string, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<StatusAnswer> {
+    return statusIn(this.deps, actor, requestId, where);
   }
 
-  /** Whether the request's card may be posted in this conversation (a shared one only where the request is already). */
-  shownIn(r: ApprovalRequest, where: Pick<Source, 'conversationId' | 'conversationType'>): boolean {
-    return shownIn(r, where);
+  /** `pending` typed in a conversation: the list, and the cards to post with it. */
+  pendingIn(actor: Actor, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<PendingAnswer> {
+    return pendingIn(this.deps, actor, where);
   }
 
   status(actor: Actor, requestId: string): Promise<ApprovalRequest | undefined> {

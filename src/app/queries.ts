@@ -8,6 +8,7 @@ import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest, type Source
 import type { AppDeps } from './context';
 import { decider } from './delegations';
 import { decisionsOf } from './decisions';
+import { cardCopyRefusal } from './card-binding';
 import { accessForView, rolesInQuestion } from './group-access';
 import { notifyPolicy } from './notifications';
 import { canonicalRequestId } from '../domain/request-ids';
@@ -63,7 +64,7 @@ function usage(c: CommandSpec): string {
  * in a personal chat always; in a group chat or channel only where the request already is (asked
  * there, or one of the conversations its cards go to), since everyone there reads what is posted.
  */
-export function shownIn(r: ApprovalRequest, where: Pick<Source, 'conversationId' | 'conversationType'>): boolean {
+function shownIn(r: ApprovalRequest, where: Pick<Source, 'conversationId' | 'conversationType'>): boolean {
   if (where.conversationType === 'personal') return true;
   const id = where.conversationId;
   return r.source.conversationId === id || notifyPolicy(r).channels.includes(id) || (!!r.breakGlass && (r.policy.breakGlass?.notify ?? []).includes(id));
@@ -115,6 +116,55 @@ export async function pending(deps: AppDeps, actor: Actor, where: Pick<Source, '
     }
     if (page.length < PENDING_PAGE) return view;
   }
+}
+
+/** How many request cards `pending` posts into the asking conversation, besides its list. */
+const PENDING_CARDS = 5;
+
+/** What `pending` shows in a conversation: the list, and the cards to post with it. */
+export interface PendingAnswer {
+  view: PendingView;
+  /** The cards of requests to decide to post here (at most PENDING_CARDS). */
+  cards: ApprovalRequest[];
+  /** Said when some of those were not posted: this conversation holds their card as often as it may. */
+  held?: string;
+}
+
+/**
+ * `pending` in a conversation: the list, and the cards of the first requests to decide, so approvers
+ * decide from wherever they asked; a request whose card the conversation holds enough copies of
+ * already (cardCopyRefusal) gets no other, and that is said.
+ */
+export async function pendingIn(deps: AppDeps, actor: Actor, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<PendingAnswer> {
+  const view = await pending(deps, actor, where);
+  const wanted = await Promise.all(view.toDecide.slice(0, PENDING_CARDS).map(async (r) => ((await cardCopyRefusal(deps, r.id, where)) ? r.id : r)));
+  const cards = wanted.filter((r): r is ApprovalRequest => typeof r !== 'string');
+  const held = wanted.filter((r): r is string => typeof r === 'string');
+  if (held.length === 0) return { view, cards };
+  const many = held.length > 1;
+  return {
+    view,
+    cards,
+    held: `The card${many ? 's' : ''} of ${held.join(', ')} ${many ? 'are' : 'is'} in this conversation as many times as one holds already, so ${many ? 'they were' : 'it was'} not posted again: scroll up to the latest copy (every copy is kept current).`,
+  };
+}
+
+/** What `status <id>` does in a conversation: post the request's card there, or say why not. */
+export type StatusAnswer = { show: ApprovalRequest } | { say: string };
+
+/**
+ * `status <id>` in a conversation: the request's card when this person may see it (status), it may
+ * be shown here (shownIn: a shared conversation only where the request is already) and the
+ * conversation does not hold enough copies of it (cardCopyRefusal); otherwise why not, in words.
+ */
+export async function statusIn(deps: AppDeps, actor: Actor, requestId: string, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<StatusAnswer> {
+  const r = await status(deps, actor, requestId);
+  if (!r) return { say: `There is no request ${requestId.slice(0, 64)} that you can see.` };
+  if (!shownIn(r, where)) {
+    return { say: `Request ${r.id} was not asked in this conversation, so its card is not posted here, where everyone would read it. Type "status ${r.id}" in your personal chat with Countersign.` };
+  }
+  const enough = await cardCopyRefusal(deps, r.id, where);
+  return enough ? { say: enough } : { show: r };
 }
 
 /**

@@ -38,8 +38,6 @@ const CARD_RESPONSE = 'application/vnd.microsoft.card.adaptive';
 const MESSAGE_RESPONSE = 'application/vnd.microsoft.activity.message';
 /** How many conversations' stored references are remembered as unchanged (a cache of writes saved). */
 const KNOWN_REFERENCES = 2_000;
-/** How many request cards `pending` posts into the asking conversation. */
-const PENDING_CARDS = 5;
 
 /** A conversation's reference not yet stored as it is now: its id, the reference, and how it is compared. */
 interface UnsavedReference {
@@ -189,15 +187,10 @@ export class CountersignBot extends TeamsActivityHandler {
           await context.sendActivity(this.say('Usage: status <request-id>. Type "pending" to see open requests.'));
           return;
         }
-        const r = await this.app.status(actor, what.requestId);
-        if (!r) await context.sendActivity(this.say(`There is no request ${what.requestId} that you can see.`));
-        else if (!this.app.shownIn(r, sourceOf(context.activity))) await context.sendActivity(this.say(notHere(r.id)));
-        else {
-          const enough = await this.app.cardCopyRefusal(r.id, sourceOf(context.activity));
-          // Bound to the request like every other card of it: its buttons work and it is kept current.
-          if (enough) await context.sendActivity(this.say(enough));
-          else await this.postRequestCard(context, r);
-        }
+        const answer = await this.app.statusIn(actor, what.requestId, sourceOf(context.activity));
+        // Bound to the request like every other card of it: its buttons work and it is kept current.
+        if ('show' in answer) await this.postRequestCard(context, answer.show);
+        else await context.sendActivity(this.say(answer.say));
         return;
       }
       case 'audit':
@@ -351,18 +344,12 @@ export class CountersignBot extends TeamsActivityHandler {
   }
 
   private async showPending(context: TurnContext): Promise<void> {
-    const view = await this.app.pending(actorOf(context.activity), sourceOf(context.activity));
+    const { view, cards, held } = await this.app.pendingIn(actorOf(context.activity), sourceOf(context.activity));
     await this.sendCard(context, pendingCard(view, this.app.sandbox));
     // The cards themselves, so approvers can decide from wherever they asked (a personal chat too).
     // Once one card could not be recorded, the rest would not be either (each after the store's whole
     // wait): they are not posted, and the note says so.
-    // A request whose card this conversation holds enough copies of already (cardCopyRefusal) gets no other.
-    const where = sourceOf(context.activity);
-    const wanted = await Promise.all(view.toDecide.slice(0, PENDING_CARDS).map(async (r) => ((await this.app.cardCopyRefusal(r.id, where)) ? r.id : r)));
-    const cards = wanted.filter((r): r is ApprovalRequest => typeof r !== 'string');
-    const held = wanted.filter((r): r is string => typeof r === 'string');
-    // Said, not left out without a word: the cards of these are here, above, as many times as one conversation gets.
-    if (held.length > 0) await context.sendActivity(this.say(`The card${held.length > 1 ? 's' : ''} of ${held.join(', ')} ${held.length > 1 ? 'are' : 'is'} in this conversation as many times as one holds already, so ${held.length > 1 ? 'they were' : 'it was'} not posted again: scroll up to the latest copy (every copy is kept current).`));
+    if (held) await context.sendActivity(this.say(held));
     for (const [i, r] of cards.entries()) {
       const rest = cards.length - i - 1;
       const whenUnrecorded = rest > 0 ? `The other ${rest} card(s) were not posted; type "pending" again in a while.` : `Type "pending" again in a while for a card whose buttons work.`;
@@ -520,10 +507,6 @@ export class CountersignBot extends TeamsActivityHandler {
 }
 
 /** The answer to `status` in a shared conversation the request is not in: its card would be read by everyone there. */
-function notHere(requestId: string): string {
-  return `Request ${requestId} was not asked in this conversation, so its card is not posted here, where everyone would read it. Type "status ${requestId}" in your personal chat with Countersign.`;
-}
-
 /** The words of a message without its <at>…</at> mention markup (the mention's identity comes from its entity). */
 function withoutMentions(text: string): string {
   return text.replace(/<at>[^<]*<\/at>/gi, ' ').trim();
