@@ -197,7 +197,10 @@ resource webApp 'Microsoft.Web/sites@2024-04-01' = {
     keyVaultReferenceIdentity: identity.id
     siteConfig: {
       linuxFxVersion: 'NODE|24-lts'
-      appCommandLine: 'npm start'
+      // Node itself, not `npm start`: a stop signal must reach node for its graceful stop (drain, leases
+      // released, shutdown checkpoint). The start script is the same command after `exec`, for anyone
+      // who runs `npm start`. App Service's own startup script still sits above it.
+      appCommandLine: 'node --enable-source-maps dist/main.js'
       alwaysOn: true
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'

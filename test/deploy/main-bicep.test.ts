@@ -65,6 +65,12 @@ describe('deploy/main.bicep', () => {
       }
     });
 
+    it('starts node itself, the package\'s start script without npm and its shell, so a stop signal reaches node', () => {
+      const start = (JSON.parse(fs.readFileSync(path.join(deployDir, '..', 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+      assert.equal(start, 'exec node --enable-source-maps dist/main.js', 'the shell npm runs the script in becomes node');
+      assert.match(webApp, /appCommandLine: 'node --enable-source-maps dist\/main\.js'/);
+    });
+
     it('runs as the user-assigned identity', () => {
       assert.match(webApp, /type: 'UserAssigned'/);
       assert.match(webApp, /'\$\{identity\.id\}': \{\}/);

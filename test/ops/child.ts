@@ -29,11 +29,13 @@ const INHERITED_SETTINGS = /^(PORT|COUNTERSIGN_.*|Microsoft.*|AZURE_.*|ARM_SANDB
 export interface Launch {
   cwd: string;
   args: string[];
+  /** The program run with `args`: node (this one) unless said otherwise, e.g. npm. */
+  command?: string;
 }
 
 export async function spawnCountersign(env: Record<string, string>, launch: Launch = { cwd: REPO_ROOT, args: ['--import', 'tsx', 'src/main.ts'] }): Promise<CountersignProcess> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !INHERITED_SETTINGS.test(k)));
-  const child = spawn(process.execPath, launch.args, {
+  const child = spawn(launch.command ?? process.execPath, launch.args, {
     cwd: launch.cwd,
     env: { ...base, PORT: '0', COUNTERSIGN_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

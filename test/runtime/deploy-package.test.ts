@@ -1,6 +1,7 @@
 /**
  * The deployment package as App Service runs it: built by `npm run package:deploy`, started from its
- * own folder with plain node (`npm start` there), no TypeScript loader and no dev dependency in it.
+ * own folder with plain node (the web app's start command), no TypeScript loader and no dev
+ * dependency in it; and its `npm start`, whose SIGTERM must reach node.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,6 +15,31 @@ import { FakeIngestion } from '../support/ingestion';
 import { eventually, opsChannel, people, TeamsDriver } from '../support/teams';
 
 const run = promisify(execFile);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every process under `pid` (children, grandchildren, ...), read from /proc: the package runs on Linux. */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // "pid (command) state ppid ...": the command may hold spaces and parentheses, so read after the last ')'.
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // the process ended while the list was read
+    }
+  }
+  const under = (parent: number): number[] => [...parents].filter(([, ppid]) => ppid === parent).flatMap(([child]) => [child, ...under(child)]);
+  return under(pid);
+}
 
 describe('the deployment package (compiled, production dependencies only)', function () {
   this.timeout(600_000);
@@ -43,7 +69,7 @@ describe('the deployment package (compiled, production dependencies only)', func
   it('reports its size and holds compiled code and production dependencies only', () => {
     assert.match(report, /Package folder .*: \d+ files, [\d.]+ MB/);
     const manifest = JSON.parse(fs.readFileSync(path.join(pkg, 'package.json'), 'utf8')) as Record<string, unknown>;
-    assert.deepEqual(manifest.scripts, { start: 'node --enable-source-maps dist/main.js' });
+    assert.deepEqual(manifest.scripts, { start: 'exec node --enable-source-maps dist/main.js' });
     assert.equal(manifest.devDependencies, undefined);
     assert.ok(fs.existsSync(path.join(pkg, 'dist', 'main.js')) && fs.existsSync(path.join(pkg, 'cards')));
     assert.ok(!fs.existsSync(path.join(pkg, 'src')), 'no TypeScript sources');
@@ -95,6 +121,30 @@ describe('the deployment package (compiled, production dependencies only)', func
     // The `countersign` bin of the package runs dist/ too, and verifies what the bot recorded.
     const verified = await run(process.execPath, ['bin/countersign.js', 'audit', 'verify', '--data-dir', dataDir], { cwd: pkg });
     assert.match(verified.stdout, /Audit chain intact: \d+ records/);
+  });
+
+  it('stops gracefully when `npm start` is sent SIGTERM: the signal reaches node, nothing is left running', async () => {
+    // npm passes the signal to the shell that runs the start script; without `exec` there that shell
+    // died of it and node, orphaned, kept serving: no drain, no lease released, no shutdown checkpoint.
+    const npm = await spawnCountersign(
+      { COUNTERSIGN_DATA_DIR: path.join(workDir, 'data-npm'), PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}` },
+      { cwd: pkg, command: 'npm', args: ['start'] },
+    );
+    const started = descendants(npm.child.pid!);
+    assert.ok(started.length > 0, 'npm runs Countersign as its child');
+    try {
+      npm.child.kill('SIGTERM');
+      const exited = await npm.exited;
+      await npm.waitForLog('Countersign stopped', 5_000).catch(() => undefined);
+      const messages = npm.lines().map((l) => l.msg);
+      assert.ok(messages.includes('stopping') && messages.includes('Countersign stopped'), `Countersign logged its graceful stop: ${messages.join(' | ')}`);
+      assert.deepEqual(exited, { code: 0, signal: null }, npm.stderr.join(''));
+      await eventually('nothing npm started is still running', () => !started.some(alive) || undefined, 5_000);
+      assert.equal((await fetch(`${npm.url}/healthz`).catch(() => undefined))?.status, undefined, 'nothing answers on its port');
+    } finally {
+      npm.kill();
+      for (const pid of started.filter(alive)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('starts worker threads on compiled modules with plain node', async () => {
