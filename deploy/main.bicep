@@ -56,10 +56,10 @@ param deployPostgres bool = false
 @maxValue(10)
 param postgresInstanceCount int = 2
 
-@description('deployPostgres only: object id of the Microsoft Entra user or group administering the database (it runs the one SQL step of docs/postgresql.md).')
+@description('deployPostgres only, and required with it: object id of the Microsoft Entra user or group administering the database (it runs the one SQL step of docs/postgresql.md).')
 param postgresEntraAdminObjectId string = ''
 
-@description('deployPostgres only: display name (user principal name or group name) of that administrator.')
+@description('deployPostgres only, and required with it: display name (user principal name or group name) of that administrator.')
 param postgresEntraAdminName string = ''
 
 @description('deployPostgres only: User or Group.')
@@ -293,7 +293,12 @@ module postgres 'modules/postgres.bicep' = if (deployPostgres) {
     administratorLogin: postgresAdminLogin
     administratorLoginPassword: postgresAdminPassword
     databaseName: 'countersign'
-    entraAdminObjectId: postgresEntraAdminObjectId
+    // Without an Entra administrator nobody can create the app's database principal, so the app could
+    // never log in: refuse the deployment, saying why. Bicep has no assert outside its experimental
+    // features; fail() (a flow-control function, ARM's own, evaluated only on the branch of the ternary
+    // taken) stops the deployment with this message. `deployPostgres &&` keeps it off the path of a
+    // SQLite deployment even if the skipped module's parameters were evaluated.
+    entraAdminObjectId: deployPostgres && (empty(postgresEntraAdminObjectId) || empty(postgresEntraAdminName)) ? fail('deployPostgres=true needs postgresEntraAdminObjectId and postgresEntraAdminName: the Microsoft Entra user or group that creates the app\'s database principal (deploy/README.md step 4).') : postgresEntraAdminObjectId
     entraAdminName: postgresEntraAdminName
     entraAdminType: postgresEntraAdminType
     // Only the web app's outbound addresses may connect (TLS and the password are still required).

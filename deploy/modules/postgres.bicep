@@ -12,7 +12,7 @@ param administratorLoginPassword string
 
 param databaseName string
 
-@description('Object id of the Microsoft Entra administrator (user or group) of the server.')
+@description('Object id of the Microsoft Entra administrator (user or group) of the server; main.bicep refuses a deployment without one.')
 param entraAdminObjectId string
 
 @description('Its display name (user principal name or group name).')
@@ -71,7 +71,8 @@ resource database 'Microsoft.DBforPostgreSQL/flexibleServers/databases@2024-08-0
   }
 }
 
-resource entraAdmin 'Microsoft.DBforPostgreSQL/flexibleServers/administrators@2024-08-01' = if (!empty(entraAdminObjectId)) {
+// Always: the app's principal can only be created by an Entra administrator (docs/postgresql.md).
+resource entraAdmin 'Microsoft.DBforPostgreSQL/flexibleServers/administrators@2024-08-01' = {
   parent: server
   name: entraAdminObjectId
   properties: {

@@ -132,6 +132,24 @@ describe('deploy/main.bicep', () => {
     });
   });
 
+  describe('PostgreSQL without an Entra administrator', () => {
+    it('is refused at deployment, naming the parameters: nobody could create the app\'s database principal', () => {
+      const pg = declarationBody(main, 'module', 'postgres');
+      const value = /entraAdminObjectId: (.+)$/m.exec(pg)?.[1] ?? '';
+      const guard = /^deployPostgres && \(empty\(postgresEntraAdminObjectId\) \|\| empty\(postgresEntraAdminName\)\) \? fail\('(.*)'\) : postgresEntraAdminObjectId$/.exec(value);
+      assert.ok(guard, `the module's entraAdminObjectId fails without an administrator: ${value}`);
+      assert.match(guard[1], /^deployPostgres=true needs postgresEntraAdminObjectId and postgresEntraAdminName/);
+      for (const name of ['postgresEntraAdminObjectId', 'postgresEntraAdminName']) {
+        assert.ok(readParams(main).some((p) => p.name === name && p.decorators.some((d) => /required with it/.test(d))), `${name} says it is required`);
+      }
+    });
+
+    it('always creates the Entra administrator of a server it creates', () => {
+      const pgModule = read('modules/postgres.bicep');
+      assert.match(declarationBody(pgModule, 'resource', 'entraAdmin'), /^resource entraAdmin '[^']+' = \{/);
+    });
+  });
+
   describe('files', () => {
     it('refers only to modules and JSON files that exist', () => {
       const files = [main, ...declarations(main, 'module').map((m) => read(m.target))];
