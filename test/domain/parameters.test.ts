@@ -113,7 +113,7 @@ describe('checking the parameters of a command', () => {
 
   it('refuses a value that does not match the parameter pattern, showing the pattern', () => {
     assert.deepEqual(problems('delete resource group "rg with spaces"'), {
-      name: 'name "rg with spaces" does not match the allowed form ^[A-Za-z0-9][A-Za-z0-9._()-]{0,88}[A-Za-z0-9_()-]$',
+      name: 'name "rg with spaces" does not match the allowed form ^[A-Za-z0-9][A-Za-z0-9._()-]{0,88}[A-Za-z0-9_()-]$ (name: the resource group\'s name)',
     });
     assert.deepEqual(problems('scale API'), { app: 'app "API" does not match the allowed form ^[a-z][a-z0-9-]*$' });
   });

@@ -87,7 +87,9 @@ export function checkValue(spec: ParameterSpec, raw: string): string | undefined
     return undefined;
   }
   if (spec.pattern && !(spec.matches ? spec.matches(value) : new RegExp(spec.pattern).test(value))) {
-    return `${spec.name} "${value}" does not match the allowed form ${spec.pattern}`;
+    // The pattern is the config's; its description (when the config gives one) says it in words.
+    const what = spec.description ? ` (${spec.name}: ${spec.description.replace(/[.\s]+$/, '')})` : '';
+    return `${spec.name} "${value}" does not match the allowed form ${spec.pattern}${what}`;
   }
   return undefined;
 }
