@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import Database from 'better-sqlite3';
 import { checkpointFileOf } from '../../src/audit/access/checkpoints';
-import { parseManifest } from '../../src/audit/access/manifest';
+import { parseManifest, signManifest } from '../../src/audit/access/manifest';
 import { PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, loadOrCreateSigningKey, loadPublicKey } from '../../src/audit/access/signing';
 import type { AuditRecord } from '../../src/domain/audit';
 import { auditRecordHash, canonicalJson, sha256Hex } from '../../src/domain/canonical';
@@ -91,6 +91,30 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const one = path.join(tmp.dir, 'one.jsonl');
       assert.equal((await audit(['export', '--format', 'jsonl', '--request', 'req-1', '--out', one, '--data-dir', dataDir])).code, 0);
       assert.equal((await audit(['verify', '--file', one, '--data-dir', dataDir])).code, 0);
+    });
+
+    it('says a time-window export of a log a record inside the window was deleted from is damaged (exit 2), and verify of that export names it deleted', async () => {
+      // Record 5 (at timeAt(240)) deleted; the window runs from record 2 (timeAt(60)) to record 10 (before timeAt(600)).
+      tamper('DELETE FROM audit_log WHERE seq = 5');
+      const out = path.join(tmp.dir, 'window.csv');
+      const r = await audit(['export', '--format', 'csv', '--from', timeAt(60), '--to', timeAt(600), '--out', out, '--data-dir', dataDir]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /AUDIT LOG DAMAGED: the export selected every record from .* up to .*, an unbroken run of the log, and holds 8 record\(s\) from seq 2 to 10, so 1 record\(s\) were missing from the log it was made from/);
+      const manifest = parseManifest(readFileSync(`${out}.manifest.json`, 'utf8'), 'm');
+      assert.equal(manifest.manifestVersion, 2);
+      const [exported] = (await records()).filter((x) => x.type === 'audit.exported');
+      assert.match(String(exported.data?.logDamaged), /1 record\(s\) were missing from the log/);
+      const v = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(v.code, 2, v.stdout);
+      assert.doesNotMatch(v.stdout, /Export intact/);
+      assert.match(v.stdout, /EXPORT DAMAGED \(deleted\)/);
+      assert.match(v.stdout, /were missing from the log it was made from/);
+      // A manifest of version 1 (made before a window was read as a run) is read as it was: its gaps say nothing.
+      const { signature: _s, keyId: _k, algorithm: _a, ...unsigned } = manifest;
+      const older = signManifest({ ...unsigned, manifestVersion: 1 }, loadOrCreateSigningKey(dataDir));
+      writeFileSync(`${out}.manifest.json`, JSON.stringify(older));
+      const old = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(old.code, 0, old.stdout);
     });
 
     it('records the export in the audit log with its manifest, and the log still verifies', async () => {

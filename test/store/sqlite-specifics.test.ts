@@ -112,6 +112,10 @@ describe('the SQLite store file', () => {
         // 0 on the first page) and reads the log from its start up to fromSeq.
         assert.equal(sql.match(/\bseq\s*>/g)?.length, 1, sql);
       }
+      // A time window is read as the run of seqs it selects: a range of the rowid, not a scan past its end.
+      const { sql, params } = auditPageQuery({ fromSeq: 9, toSeq: 20 });
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ ...params, after: 0, limit: 10 }) as { detail: string }[];
+      assert.match(plan.map((p) => p.detail).join('; '), /SEARCH audit_log USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/);
     } finally {
       db.close();
     }

@@ -360,6 +360,30 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.deepEqual(await seqs({ types: [] }), []);
       });
 
+      it('reads a time window as the run of the chain it selects: from the first record at or after from to the last before to, records whose times cross inside it included', async () => {
+        // Appended with their clocks out of step, as instances of one PostgreSQL database may be
+        // (SQLite and the fake seal a time that went back as the previous record's: 1 3 3 4 6 6).
+        const times = [1, 3, 2, 4, 6, 5];
+        for (const t of times) await store.audit.append([anEvent(t % 2 ? 'request.created' : 'config.loaded', { time: timeAt(t) })]);
+        const stored = await collect(store.audit.read());
+        const seqs = async (f: Parameters<Store['audit']['read']>[0]) => (await collect(store.audit.read(f))).map((r) => r.seq);
+        /** The run, from the stored times: what every backend must select. */
+        const run = (from?: string, to?: string) => {
+          const first = from === undefined ? 1 : stored.find((r) => r.time >= from)?.seq;
+          const last = to === undefined ? stored.length : [...stored].reverse().find((r) => r.time < to)?.seq;
+          return first === undefined || last === undefined ? [] : stored.filter((r) => r.seq >= first && r.seq <= last).map((r) => r.seq);
+        };
+        // Record 3 (time 2 where the clock allows it) lies inside the run of 3 up to 5: it is read.
+        assert.deepEqual(await seqs({ from: timeAt(3), to: timeAt(5) }), [2, 3, 4]);
+        for (const [from, to] of [[2, 6], [3, undefined], [undefined, 3], [4, 7], [1, 2], [7, undefined], [undefined, 1], [5, 6]]) {
+          const window = { ...(from !== undefined ? { from: timeAt(from) } : {}), ...(to !== undefined ? { to: timeAt(to) } : {}) };
+          assert.deepEqual(await seqs(window), run(window.from, window.to), JSON.stringify({ from, to }));
+        }
+        // The other filters apply within the run, as before.
+        assert.deepEqual(await seqs({ from: timeAt(3), to: timeAt(5), types: ['config.loaded'] }), [3, 4]);
+        assert.deepEqual(await seqs({ from: timeAt(2), fromSeq: 4 }), run(timeAt(2)).filter((s) => s >= 4));
+      });
+
       it('streams a long log across many pages, in order', async () => {
         for (let i = 0; i < 10; i++) {
           await store.audit.append(Array.from({ length: 30 }, (_, j) => anEvent('execution.progressed', { time: timeAt(i * 30 + j) })));

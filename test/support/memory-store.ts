@@ -273,11 +273,24 @@ class MemoryDelegations implements DelegationStore {
   }
 }
 
-function matches(r: StoredRecord, filter: AuditFilter): boolean {
+/**
+ * The run of seqs a time window selects, as the stores read it: from the first record at or after
+ * `from` to the last before `to` (records whose times cross inside it included). Undefined: none.
+ */
+function runOf(log: readonly StoredRecord[], filter: AuditFilter): { first: number; last: number } | undefined {
+  const { from, to } = filter;
+  const first = from === undefined ? 1 : log.find((r) => r.time >= from)?.seq;
+  let last = to === undefined ? Number.POSITIVE_INFINITY : undefined;
+  for (let i = log.length - 1; i >= 0 && last === undefined; i--) if (log[i].time < to!) last = log[i].seq;
+  if (first === undefined || last === undefined || last < first) return undefined;
+  return { first, last };
+}
+
+function matches(r: StoredRecord, filter: AuditFilter, run: { first: number; last: number }): boolean {
   return (
     (filter.fromSeq === undefined || r.seq >= filter.fromSeq) &&
-    (filter.from === undefined || r.time >= filter.from) &&
-    (filter.to === undefined || r.time < filter.to) &&
+    r.seq >= run.first &&
+    r.seq <= run.last &&
     (filter.requestId === undefined || r.requestId === filter.requestId) &&
     (filter.actorId === undefined || r.actorId === filter.actorId) &&
     (filter.types === undefined || (filter.types as string[]).includes(r.type))
@@ -292,12 +305,17 @@ class MemoryAuditLog implements AuditLog {
     return records;
   }
 
-  /** Records in seq order; records appended while reading are read too, as paging by seq would. */
+  /**
+   * Records in seq order; records appended while reading are read too, as paging by seq would (but
+   * not past the end of a time window's run, whose bounds are read at the start, as the stores do).
+   */
   async *read(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {
     this.store.assertOpen();
     const log = this.store.state.audit;
+    const run = runOf(log, filter);
+    if (!run) return;
     for (let i = 0; i < log.length; i++) {
-      if (matches(log[i], filter)) yield JSON.parse(log[i].text) as AuditRecord;
+      if (matches(log[i], filter, run)) yield JSON.parse(log[i].text) as AuditRecord;
     }
   }
 

@@ -18,6 +18,7 @@ import type { Actor, Source } from '../../domain/request';
 import { bearerChecker } from './bearer';
 import type { AuditHttpConfig, BearerCheck } from './bearer';
 import { CONTENT_TYPES, EXTENSIONS, ExportIncompleteError, exportAudit } from './export';
+import { missingFromLog } from './manifest';
 import { recordExportBrokeOff, recordExportFinished, recordExportStarted } from './export-records';
 import { HeldTail } from './held-tail';
 import type { ExportChannel } from './export';
@@ -298,6 +299,10 @@ export class AuditorAccess {
         await brokeOff(cut).catch((again: unknown) => deps.log.error({ exportId, err: String(again) }, 'audit export could not be recorded as broken off either'));
         throw cut;
       }
+      // The CLI exits 2 for it; a download cannot, so the log says it, and the audit.exported record
+      // (logDamaged), and `audit verify --file` of the download fails as it would for the CLI's file.
+      const gap = missingFromLog(result.manifest);
+      if (gap) deps.log.error({ exportId, via: input.via, firstSeq: result.manifest.firstSeq, lastSeq: result.manifest.lastSeq }, `AUDIT LOG DAMAGED: ${gap}`);
       try {
         await held.release();
       } catch (err) {

@@ -14,7 +14,7 @@ import type { ExportSource, ExportSummary } from '../formats/output';
 import { neutralise } from '../../domain/audit';
 import type { AuditEventDraft } from '../../domain/audit';
 import type { Actor, Source } from '../../domain/request';
-import { MANIFEST_VERSION, signManifest } from './manifest';
+import { MANIFEST_VERSION, missingFromLog, signManifest } from './manifest';
 import type { ExportManifest } from './manifest';
 import type { ExportFormat } from '../ports';
 import type { AuditSigner } from './signing';
@@ -122,17 +122,22 @@ export interface ExportedEventInput {
   data?: Record<string, unknown>;
 }
 
-/** The audit.exported event of a finished export: its whole signed manifest. */
+/**
+ * The audit.exported event of a finished export: its whole signed manifest, and, when the records it
+ * selected as a run of the chain skip numbers, what was missing from the log (`logDamaged`): however
+ * the export was asked for, the trail says the log it was made from had records deleted.
+ */
 export function exportedEvent(input: ExportedEventInput): AuditEventDraft {
   const m = input.manifest;
   const what = `${m.records} record(s)${m.records ? ` (seq ${m.firstSeq} to ${m.lastSeq})` : ''} as ${m.format} via ${input.via}`;
+  const gap = missingFromLog(m);
   return neutralise({
     type: 'audit.exported' as const,
     time: input.time,
     ...(input.actor ? { actor: input.actor } : {}),
     ...(input.source ? { source: input.source } : {}),
-    outcome: { result: 'ok' as const, detail: what },
-    data: { via: input.via, ...(input.data ?? {}), manifest: m },
+    outcome: { result: 'ok' as const, detail: gap ? `${what}; AUDIT LOG DAMAGED: records were missing from the log` : what },
+    data: { via: input.via, ...(input.data ?? {}), ...(gap ? { logDamaged: gap } : {}), manifest: m },
   });
 }
 

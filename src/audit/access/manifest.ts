@@ -8,7 +8,16 @@ import { canonicalJson } from '../../domain/canonical';
 import type { ExportFormat } from '../ports';
 import type { AuditSigner, AuditVerifier } from './signing';
 
-export const MANIFEST_VERSION = 1;
+/**
+ * 2: a time window selects a run of the chain (every record from the first at or after `from` to the
+ * last before `to`), so a gap in its seqs is a deletion. Version 1 windows selected each record by its
+ * own time, and on PostgreSQL could skip a record whose time crossed a neighbour's: they are read as
+ * before, a gap in them said nothing.
+ */
+export const MANIFEST_VERSION = 2;
+
+/** The versions read: older manifests are still checked, by the rules of their version. */
+const KNOWN_VERSIONS: readonly number[] = [1, 2];
 
 export interface ExportManifest {
   manifestVersion: number;
@@ -40,19 +49,30 @@ export interface ExportManifest {
 export type UnsignedManifest = Omit<ExportManifest, 'keyId' | 'algorithm' | 'signature'>;
 
 /**
- * Records missing from the log an export was made from, in words, when the export selected by seq
- * alone (the whole log, or from a seq on) yet its records skip numbers: a log has no gaps but where
- * records were deleted from it. Exports selected by time, request, person or type may skip numbers
- * (those are other records), so they say nothing here.
+ * Records missing from the log an export was made from, in words, when the export selected a run of
+ * the chain (the whole log, from a seq on, or a time window) yet its records skip numbers: a log has
+ * no gaps but where records were deleted from it. Exports selected by request, person or type skip
+ * numbers (those are other records), and so did time windows before manifest version 2: they say
+ * nothing here. A record deleted at the very edge of a window cannot be told from one outside it.
  */
-export function missingFromLog(m: Pick<ExportManifest, 'filter' | 'records' | 'firstSeq' | 'lastSeq'>): string | undefined {
+export function missingFromLog(m: Pick<ExportManifest, 'manifestVersion' | 'filter' | 'records' | 'firstSeq' | 'lastSeq'>): string | undefined {
   const f = m.filter;
-  if (f.from !== undefined || f.to !== undefined || f.requestId !== undefined || f.actorId !== undefined || (f.types?.length ?? 0) > 0) return undefined;
+  if (f.requestId !== undefined || f.actorId !== undefined || (f.types?.length ?? 0) > 0) return undefined;
+  const window = f.from !== undefined || f.to !== undefined;
+  if (window && m.manifestVersion < 2) return undefined;
   if (m.records === 0) return undefined;
-  const first = f.fromSeq ?? 1;
+  // A window's run starts where its first record is; a selection by seq at its fromSeq (or 1).
+  const first = window ? m.firstSeq : (f.fromSeq ?? 1);
   const missing = m.lastSeq - first + 1 - m.records;
   if (missing <= 0) return undefined;
-  return `the export selected ${f.fromSeq === undefined ? 'the whole log' : `every record from seq ${f.fromSeq}`} and holds ${m.records} record(s) up to seq ${m.lastSeq}, so ${missing} record(s) ${m.firstSeq > first ? `(seq ${first} to ${m.firstSeq - 1} among them) ` : ''}were missing from the log it was made from: deleted from the database before the export. Run "countersign audit verify" on the database to find them`;
+  const selected = window
+    ? `every record ${f.from !== undefined ? `from ${f.from} ` : ''}${f.to !== undefined ? `up to ${f.to}` : 'on'}${f.fromSeq !== undefined ? ` from seq ${f.fromSeq}` : ''}, an unbroken run of the log,`
+    : f.fromSeq === undefined
+      ? 'the whole log'
+      : `every record from seq ${f.fromSeq}`;
+  const since = m.firstSeq > first ? `(seq ${first} to ${m.firstSeq - 1} among them) ` : '';
+  const held = window ? `from seq ${m.firstSeq} to ${m.lastSeq}` : `up to seq ${m.lastSeq}`;
+  return `the export selected ${selected} and holds ${m.records} record(s) ${held}, so ${missing} record(s) ${since}were missing from the log it was made from: deleted from the database before the export. Run "countersign audit verify" on the database to find them`;
 }
 
 function signedText(m: Omit<ExportManifest, 'signature'>): string {
@@ -87,7 +107,7 @@ export function parseManifest(text: string, source: string): ExportManifest {
   for (const f of NUMBER_FIELDS) if (!Number.isSafeInteger(m[f])) throw new ManifestError(`${source} is not a manifest: ${f} is missing or not a whole number`);
   for (const f of TEXT_FIELDS) if (typeof m[f] !== 'string') throw new ManifestError(`${source} is not a manifest: ${f} is missing or not text`);
   if (typeof m.contiguous !== 'boolean') throw new ManifestError(`${source} is not a manifest: contiguous is missing`);
-  if (m.manifestVersion !== MANIFEST_VERSION) throw new ManifestError(`${source} is a manifest of version ${String(m.manifestVersion)}, which this Countersign does not know`);
+  if (!KNOWN_VERSIONS.includes(m.manifestVersion as number)) throw new ManifestError(`${source} is a manifest of version ${String(m.manifestVersion)}, which this Countersign does not know`);
   return m as unknown as ExportManifest;
 }
 

@@ -18,8 +18,11 @@ interface PageQuery {
   params: unknown[];
 }
 
+/** A filter as the page query reads it: a time window already turned into seq bounds (`runOf`). */
+type SeqFilter = Omit<AuditFilter, 'from' | 'to'> & { toSeq?: number };
+
 /** One page under a filter: $1 is the seq to continue after, $2 the page size. */
-function auditPageQuery(filter: AuditFilter, columns = 'seq, hash, record'): PageQuery {
+function auditPageQuery(filter: SeqFilter, columns = 'seq, hash, record'): PageQuery {
   const where = ['seq > $1'];
   const params: unknown[] = [];
   const add = (sql: string, value: unknown) => {
@@ -27,17 +30,48 @@ function auditPageQuery(filter: AuditFilter, columns = 'seq, hash, record'): Pag
     where.push(sql.replace('?', `$${params.length + 2}`));
   };
   if (filter.fromSeq !== undefined) add('seq >= ?', filter.fromSeq);
-  if (filter.from !== undefined) add('time >= ?', filter.from);
-  if (filter.to !== undefined) add('time < ?', filter.to);
+  if (filter.toSeq !== undefined) add('seq <= ?', filter.toSeq);
   if (filter.requestId !== undefined) add('request_id = ?', filter.requestId);
   if (filter.actorId !== undefined) add('actor_id = ?', filter.actorId);
   if (filter.types !== undefined) add('type = ANY(?::text[])', filter.types);
   return { sql: `SELECT ${columns} FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $2`, params };
 }
 
+/** The first record at or after `from`, and the last before `to`: each a walk along the seq index from one end, stopping at the first found. */
+const RUN_START = 'SELECT seq FROM audit_log WHERE time >= $1 ORDER BY seq LIMIT 1';
+const RUN_END = 'SELECT seq FROM audit_log WHERE seq >= $1 AND time < $2 ORDER BY seq DESC LIMIT 1';
+
+/**
+ * A time window selects a run of the chain: every record from the first whose time is at or after
+ * `from` to the last whose time is before `to`, in seq order. Here the times of records that several
+ * instances committed close together may cross (each is its instance's clock, within the allowed
+ * difference, docs/faults.md): such a record inside the run is part of it, and a record deleted
+ * inside the run shows as a gap in its seqs (missingFromLog), as in the whole log. The bounds are
+ * read once, at the start of the read. Undefined: the window selects nothing.
+ */
+async function runOf(pool: pg.Pool, filter: AuditFilter): Promise<SeqFilter | undefined> {
+  const { from, to, ...rest } = filter;
+  if (from === undefined && to === undefined) return rest;
+  let start = 1;
+  if (from !== undefined) {
+    const first = (await pool.query<{ seq: number }>(RUN_START, [from])).rows[0];
+    if (!first) return undefined;
+    start = Number(first.seq);
+  }
+  let end: number | undefined;
+  if (to !== undefined) {
+    const last = (await pool.query<{ seq: number }>(RUN_END, [start, to])).rows[0];
+    if (!last) return undefined;
+    end = Number(last.seq);
+  }
+  return { ...rest, fromSeq: Math.max(start, rest.fromSeq ?? 0), ...(end !== undefined ? { toSeq: end } : {}) };
+}
+
 /** The stored text of each record in seq order, a page at a time. */
 async function* storedPages(pool: pg.Pool, filter: AuditFilter, pageSize = DEFAULT_PAGE_SIZE): AsyncGenerator<StoredRecordText[]> {
-  const { sql, params } = auditPageQuery(filter);
+  const run = await runOf(pool, filter);
+  if (!run) return;
+  const { sql, params } = auditPageQuery(run);
   let after = 0;
   for (;;) {
     const r = await pool.query<[number, string, string]>({ text: sql, values: [after, pageSize, ...params], rowMode: 'array' });

@@ -15,22 +15,25 @@ interface PageQuery {
 }
 
 /**
- * The SQL for one page under a filter. Time has no index on purpose: times are not ordered by seq,
- * so the scan goes by seq (the rowid) and each page resumes where the last one stopped.
+ * A filter as the page query reads it: a time window already turned into seq bounds (`runOf`), the
+ * other filters as given.
  */
-export function auditPageQuery(filter: AuditFilter): PageQuery {
+export type SeqFilter = Omit<AuditFilter, 'from' | 'to'> & { toSeq?: number };
+
+/**
+ * The SQL for one page under a filter. Time has no index on purpose: a time window is read as the
+ * run of seqs it selects (`runOf`), so the scan goes by seq (the rowid) between the run's ends, and
+ * each page resumes where the last one stopped.
+ */
+export function auditPageQuery(filter: SeqFilter): PageQuery {
   // One lower bound on seq: given two (seq > @after AND seq >= @fromSeq), SQLite ranges the rowid
   // scan on the first and filters by the second, so a read from the log's end scanned all of it
   // (the start's continuity check, 80 ms at 10,000 records, linear in the log).
   const where = ['seq > max(@after, @fromSeq - 1)'];
   const params: Record<string, unknown> = { fromSeq: filter.fromSeq ?? 0 };
-  if (filter.from !== undefined) {
-    where.push('time >= @from');
-    params.from = filter.from;
-  }
-  if (filter.to !== undefined) {
-    where.push('time < @to');
-    params.to = filter.to;
+  if (filter.toSeq !== undefined) {
+    where.push('seq <= @toSeq');
+    params.toSeq = filter.toSeq;
   }
   if (filter.requestId !== undefined) {
     where.push('request_id = @requestId');
@@ -45,6 +48,34 @@ export function auditPageQuery(filter: AuditFilter): PageQuery {
     params.types = JSON.stringify(filter.types);
   }
   return { sql: `SELECT seq, hash, record FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`, params };
+}
+
+/** The first record at or after `from`, and the last before `to`: each a walk along the rowid from one end, stopping at the first found. */
+const RUN_START = 'SELECT seq FROM audit_log WHERE time >= @from ORDER BY seq LIMIT 1';
+const RUN_END = 'SELECT seq FROM audit_log WHERE seq >= @start AND time < @to ORDER BY seq DESC LIMIT 1';
+
+/**
+ * A time window selects a run of the chain: every record from the first whose time is at or after
+ * `from` to the last whose time is before `to`, in seq order. Times never go back along a SQLite
+ * chain, so these are the records whose times fall in the window; but as a run, a record deleted
+ * inside it shows as a gap in its seqs (missingFromLog), as it does in the whole log. The bounds are
+ * read once, at the start of the read. Undefined: the window selects nothing.
+ */
+function runOf(statements: StatementCache, filter: AuditFilter): SeqFilter | undefined {
+  const { from, to, ...rest } = filter;
+  if (from === undefined && to === undefined) return rest;
+  let start = 1;
+  if (from !== undefined) {
+    const first = statements.get(RUN_START).pluck().get({ from }) as number | undefined;
+    if (first === undefined) return undefined;
+    start = first;
+  }
+  let end: number | undefined;
+  if (to !== undefined) {
+    end = statements.get(RUN_END).pluck().get({ start, to }) as number | undefined;
+    if (end === undefined) return undefined;
+  }
+  return { ...rest, fromSeq: Math.max(start, rest.fromSeq ?? 0), ...(end !== undefined ? { toSeq: end } : {}) };
 }
 
 /** Prepared statements per filter shape, so paging does not re-parse SQL. */
@@ -78,7 +109,9 @@ export async function* readAuditPages(
   filter: AuditFilter,
   pageSize = DEFAULT_PAGE_SIZE,
 ): AsyncGenerator<AuditRecord> {
-  const { sql, params } = auditPageQuery(filter);
+  const run = runOf(statements, filter);
+  if (!run) return;
+  const { sql, params } = auditPageQuery(run);
   const stmt = statements.get(sql);
   let after = 0;
   for (;;) {
@@ -112,11 +145,12 @@ export function readStoredAuditPages(statements: StatementCache, filter: AuditFi
  * nothing is kept between pages but where to resume.
  */
 function storedPages(statements: StatementCache, filter: AuditFilter, pageSize: number): AsyncIterable<StoredRecordText[]> {
-  const { sql, params } = auditPageQuery(filter);
   return {
     [Symbol.asyncIterator]() {
+      const run = runOf(statements, filter);
+      const { sql, params } = auditPageQuery(run ?? {});
       const stmt = statements.getRaw(sql);
-      const state = { after: 0, full: true };
+      const state = { after: 0, full: run !== undefined };
       let started = false;
       return {
         async next(): Promise<IteratorResult<StoredRecordText[]>> {

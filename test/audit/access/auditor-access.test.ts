@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
+import Database from 'better-sqlite3';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
 import { REFUSAL_BUDGET } from '../../../src/app/refusal-budget';
@@ -25,6 +26,7 @@ import { TENANT, eventually, people, shown, type Conversation, type Person } fro
 import { collect } from '../../store/store-contract';
 import { loadConfig } from '../../../src/config/load';
 import { tempDir } from '../../store/fixtures';
+import { databaseFile } from '../../../src/settings';
 
 const ISSUER = 'https://login.microsoftonline.com/6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/v2.0';
 const AUDIENCE = 'api://countersign-audit';
@@ -119,6 +121,31 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     assert.deepEqual([started.data?.exportId, started.data?.via, started.data?.format], [manifest.exportId, 'teams-link', 'csv']);
     assert.ok(started.seq < exported.seq && started.seq <= manifest.lastSeq, 'recorded before the export read its records');
     assert.equal((await verifyChain(h.bot.deps.store.audit.read())).ok, true);
+  });
+
+  it('tells of a record deleted inside the window of a download: the log says AUDIT LOG DAMAGED, the audit.exported record says what is missing, and the download does not verify', async () => {
+    await requestVia(h, 'delete resource group staging-old');
+    const before = await auditOf(h);
+    const victim = before[Math.floor(before.length / 2)].seq;
+    // Someone who can write the database deletes a record, the append-only trigger dropped and made again.
+    const db = new Database(databaseFile(h.dataDir));
+    db.exec(`DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = ${victim};
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`);
+    db.close();
+    const { from, to } = windowAround(h);
+    const url = linkIn(await say(h, people.erin, `audit export ${from} ${to} jsonl`));
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    const file = path.join(tmp.dir, 'export.jsonl');
+    fs.writeFileSync(file, await res.text());
+    const manifest = parseManifest(await (await fetch(`${url}/manifest`)).text(), 'manifest');
+    const v = await verifyExportFile(file, { format: 'jsonl', manifest, verifier: loadPublicKey(h.dataDir) });
+    assert.deepEqual(v.problems.map((p) => p.kind), ['deleted']);
+    assert.match(v.problems[0].message, /1 record\(s\) were missing from the log it was made from/);
+    const [exported] = await auditOf(h, { types: ['audit.exported'] });
+    assert.match(String(exported.data?.logDamaged), /1 record\(s\) were missing from the log it was made from/);
+    assert.match(exported.outcome.detail ?? '', /AUDIT LOG DAMAGED/);
+    assert.ok(h.logs.some((l) => l.level === 50 && /^AUDIT LOG DAMAGED: /.test(String(l.msg))), 'the log says so');
   });
 
   it('refuses a link used a second time, and records it', async () => {
