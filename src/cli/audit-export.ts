@@ -57,7 +57,8 @@ function exportFilter(opts: ExportOptions): AuditFilter {
     ...(opts.to ? { to: opts.to } : {}),
     // As typed in chat: cs-pyrtn13s is CS-PYRTN13S.
     ...(opts.request ? { requestId: canonicalRequestId(opts.request) } : {}),
-    ...(opts.actor ? { actorId: opts.actor } : {}),
+    // One person whatever the case of the GUID's letters (the stores compare it so too).
+    ...(opts.actor ? { actorId: opts.actor.toLowerCase() } : {}),
     ...(types.length ? { types: types as AuditEventType[] } : {}),
   };
 }

@@ -150,6 +150,20 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(bad.stderr, /"DROP TABLE" is not an audit event type/);
     });
 
+    it('exports a person\'s records with --actor whatever the case of the object id\'s letters, as typed or as stored', async () => {
+      const frank = { ...bob, aadObjectId: 'c0ffee00-ca70-4ca7-8ca7-ca70ca70ca70' };
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      await store.audit.append([anEvent('request.refused', { actor: frank }), anEvent('request.refused', { actor: { ...frank, aadObjectId: frank.aadObjectId.toUpperCase() } })]);
+      await store.close();
+      const out = path.join(tmp.dir, 'frank.jsonl');
+      const r = await audit(['export', '--format', 'jsonl', '--actor', 'C0ffee00-ca70-4ca7-8ca7-ca70ca70ca70', '--out', out, '--data-dir', dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+      assert.deepEqual(lines.map((x) => [x.seq, x.actor?.aadObjectId]), [[13, frank.aadObjectId], [14, frank.aadObjectId.toUpperCase()]]);
+      assert.deepEqual(parseManifest(readFileSync(`${out}.manifest.json`, 'utf8'), 'm').filter, { actorId: frank.aadObjectId });
+      assert.equal((await audit(['verify', '--file', out, '--data-dir', dataDir])).code, 0);
+    });
+
     it('refuses a --type that is no event type (with a did-you-mean) or an --actor that is no object id, exporting and recording nothing', async () => {
       const before = (await records()).length;
       const out = path.join(tmp.dir, 'typo.jsonl');

@@ -121,6 +121,19 @@ describe('the SQLite store file', () => {
     }
   });
 
+  it('reads a person\'s records by the index on lower(actor_id), whatever the case asked for', async () => {
+    await (await openSqliteStore({ file })).close();
+    const db = new Database(file, { readonly: true });
+    try {
+      const { sql, params } = auditPageQuery({ actorId: 'C0FFEE00-CA70-4CA7-8CA7-CA70CA70CA70' });
+      assert.equal(params.actorId, 'c0ffee00-ca70-4ca7-8ca7-ca70ca70ca70');
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ ...params, after: 0, limit: 10 }) as { detail: string }[];
+      assert.match(plan.map((p) => p.detail).join('; '), /SEARCH audit_log USING INDEX audit_log_actor_folded \(<expr>=\? AND seq>\?\)/);
+    } finally {
+      db.close();
+    }
+  });
+
   /** SQLite's plan for a request list query, over a migrated (empty) store file. */
   async function requestListPlan(query: Parameters<typeof requestListQuery>[0]): Promise<string> {
     await (await openSqliteStore({ file })).close();

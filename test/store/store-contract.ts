@@ -384,6 +384,22 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.deepEqual(await seqs({ from: timeAt(2), fromSeq: 4 }), run(timeAt(2)).filter((s) => s >= 4));
       });
 
+      it('reads a person\'s records whatever the case of the object id\'s letters, as stored or as asked for', async () => {
+        const frank = { ...bob, aadObjectId: 'c0ffee00-ca70-4ca7-8ca7-ca70ca70ca70' };
+        await store.audit.append([
+          anEvent('request.refused', { actor: frank }),
+          anEvent('request.refused', { actor: { ...frank, aadObjectId: frank.aadObjectId.toUpperCase() } }),
+          anEvent('request.refused', { actor: alice }),
+          anEvent('request.refused', { actor: { ...frank, aadObjectId: 'C0ffee00-ca70-4ca7-8ca7-ca70ca70ca70' } }),
+        ]);
+        const seqs = async (actorId: string) => (await collect(store.audit.read({ actorId }))).map((r) => r.seq);
+        assert.deepEqual(await seqs(frank.aadObjectId), [1, 2, 4]);
+        assert.deepEqual(await seqs(frank.aadObjectId.toUpperCase()), [1, 2, 4]);
+        assert.deepEqual(await seqs('C0FFEE00-ca70-4ca7-8ca7-CA70CA70CA70'), [1, 2, 4]);
+        // Stored as it came: the record is what was sent.
+        assert.deepEqual((await collect(store.audit.read({ actorId: frank.aadObjectId }))).map((r) => r.actor?.aadObjectId), [frank.aadObjectId, frank.aadObjectId.toUpperCase(), 'C0ffee00-ca70-4ca7-8ca7-ca70ca70ca70']);
+      });
+
       it('streams a long log across many pages, in order', async () => {
         for (let i = 0; i < 10; i++) {
           await store.audit.append(Array.from({ length: 30 }, (_, j) => anEvent('execution.progressed', { time: timeAt(i * 30 + j) })));

@@ -292,7 +292,7 @@ function matches(r: StoredRecord, filter: AuditFilter, run: { first: number; las
     r.seq >= run.first &&
     r.seq <= run.last &&
     (filter.requestId === undefined || r.requestId === filter.requestId) &&
-    (filter.actorId === undefined || r.actorId === filter.actorId) &&
+    (filter.actorId === undefined || r.actorId?.toLowerCase() === filter.actorId.toLowerCase()) &&
     (filter.types === undefined || (filter.types as string[]).includes(r.type))
   );
 }

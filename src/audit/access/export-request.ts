@@ -94,7 +94,8 @@ export function parseApiExport(query: Record<string, unknown>): ExportAsk {
   if (requestId) filter.requestId = requestId.slice(0, 100);
   // Records name their actor by Entra object id: anything else would match nothing.
   if (actor && !isEntraObjectId(actor)) return { ok: false, message: `the actor "${actor.slice(0, 40)}" is not an Entra object id (a GUID, such as 00000000-0000-0000-0000-000000000000)` };
-  if (actor) filter.actorId = actor;
+  // One person whatever the case of the GUID's letters (the stores compare it so too).
+  if (actor) filter.actorId = actor.toLowerCase();
   const rawTypes = query.type;
   const types = (Array.isArray(rawTypes) ? rawTypes : rawTypes === undefined ? [] : [rawTypes]).flatMap((t) => String(t).split(',')).map((t) => t.trim()).filter(Boolean);
   const bad = unknownEventType(types);

@@ -32,7 +32,8 @@ function auditPageQuery(filter: SeqFilter, columns = 'seq, hash, record'): PageQ
   if (filter.fromSeq !== undefined) add('seq >= ?', filter.fromSeq);
   if (filter.toSeq !== undefined) add('seq <= ?', filter.toSeq);
   if (filter.requestId !== undefined) add('request_id = ?', filter.requestId);
-  if (filter.actorId !== undefined) add('actor_id = ?', filter.actorId);
+  // An object id whatever the case of its letters, by the index on lower(actor_id).
+  if (filter.actorId !== undefined) add('actor_id IS NOT NULL AND lower(actor_id) = ?', filter.actorId.toLowerCase());
   if (filter.types !== undefined) add('type = ANY(?::text[])', filter.types);
   return { sql: `SELECT ${columns} FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $2`, params };
 }

@@ -337,6 +337,16 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       END $$;
     `,
   },
+  {
+    version: 10,
+    name: 'records by actor without regard to the case of the object id',
+    sql: `
+      -- The same index as SQLite migration 9: an export of a person's actions matches
+      -- lower(actor_id), whatever the case the object id came in.
+      DROP INDEX audit_log_actor;
+      CREATE INDEX audit_log_actor_folded ON audit_log (lower(actor_id), seq) WHERE actor_id IS NOT NULL;
+    `,
+  },
 ];
 
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

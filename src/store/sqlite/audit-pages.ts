@@ -40,8 +40,10 @@ export function auditPageQuery(filter: SeqFilter): PageQuery {
     params.requestId = filter.requestId;
   }
   if (filter.actorId !== undefined) {
-    where.push('actor_id = @actorId');
-    params.actorId = filter.actorId;
+    // An object id whatever the case of its letters, by the index on lower(actor_id) (the IS NOT
+    // NULL is what lets SQLite use that partial index).
+    where.push('actor_id IS NOT NULL AND lower(actor_id) = @actorId');
+    params.actorId = filter.actorId.toLowerCase();
   }
   if (filter.types !== undefined) {
     where.push('type IN (SELECT value FROM json_each(@types))');

@@ -215,6 +215,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX requests_updated ON requests (updated_at);
     `,
   },
+  {
+    version: 9,
+    name: 'records by actor without regard to the case of the object id',
+    sql: `
+      -- An object id is a GUID, one whatever the case of its letters, and records keep it as it came
+      -- (Teams, a token): an export of a person's actions matches lower(actor_id), by this index.
+      DROP INDEX audit_log_actor;
+      CREATE INDEX audit_log_actor_folded ON audit_log (lower(actor_id), seq) WHERE actor_id IS NOT NULL;
+    `,
+  },
 ];
 
 export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete'] as const;

@@ -13,6 +13,11 @@ describe('the export API query (parseApiExport)', () => {
     });
   });
 
+  it('takes an actor whatever the case of its letters, as one person (lower case)', () => {
+    const ask = parseApiExport({ actor: 'C0FFEE00-CA70-4CA7-8CA7-CA70ca70ca70' });
+    assert.deepEqual(ask, { ok: true, format: 'jsonl', filter: { actorId: 'c0ffee00-ca70-4ca7-8ca7-ca70ca70ca70' } });
+  });
+
   it('refuses a type that is no audit event type, naming the known ones of its family', () => {
     assert.deepEqual(parseApiExport({ type: 'request.created,click.refuse' }), {
       ok: false,
