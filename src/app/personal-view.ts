@@ -58,9 +58,14 @@ export async function personalView(deps: AppDeps, actor: Actor, requestId: strin
   };
 }
 
-/** Whose Teams client should ask for a personal view: the requester and every holder of an approver role. */
+/**
+ * Whose Teams client should ask for a personal view: the requester, every holder of an approver
+ * role, then the auditors (who see the card with `status`, and may use none of its buttons). Teams
+ * takes at most 60: those who decide come first.
+ */
 export function cardViewers(deps: Pick<AppDeps, 'config'>, request: ApprovalRequest): string[] {
   const ids = new Set<string>([request.requester.aadObjectId.toLowerCase()]);
   for (const role of decidingRoles(request)) for (const id of deps.config.access.roles.membersOf(role)) ids.add(id);
+  for (const role of deps.config.auditorRoles) for (const id of deps.config.access.roles.membersOf(role)) ids.add(id);
   return [...ids];
 }
