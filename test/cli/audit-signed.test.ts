@@ -464,6 +464,20 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(v.stdout, /AUDIT LOG DAMAGED \(checkpoint, truncated\): the audit log was cut short \(truncated\): it ends at record 9, but the checkpoint signed at .* \(from the checkpoint table\) names its own audit.checkpoint record 13, so records 10 to 13 at least are missing/);
     });
 
+    it('names a checkpoint row whose signature was edited as forged, not as rows deleted', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      tamper("DROP TRIGGER IF EXISTS audit_checkpoints_no_update; UPDATE audit_checkpoints SET signature = 'AAAA' || substr(signature, 5) WHERE seq = 12");
+      const v = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(v.code, 2, v.stdout);
+      assert.match(v.stdout, /AUDIT LOG DAMAGED \(checkpoint, forged\): the checkpoint signed at .* \(from the checkpoint table\) for record 12 has a signature that does not match it/);
+      assert.doesNotMatch(v.stdout, /\(checkpoint, missing\)|rows were deleted/);
+      tamper('DELETE FROM audit_checkpoints WHERE seq = 12');
+      const deleted = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(deleted.code, 2, deleted.stdout);
+      assert.match(deleted.stdout, /\(checkpoint, missing\): the checkpoint table lost the checkpoint of record 12 that record 13 recorded: rows were deleted from it/);
+      assert.doesNotMatch(deleted.stdout, /forged/);
+    });
+
     it('still catches it when the checkpoint table was emptied too, from the checkpoint file', async () => {
       await audit(['checkpoint', '--data-dir', dataDir]);
       tamper('DELETE FROM audit_log WHERE seq > 9; DELETE FROM audit_checkpoints;');

@@ -340,9 +340,14 @@ export function verifyCheckpoints(input: CheckpointInput): CheckpointVerificatio
       message: `the audit log was cut short (truncated): it ends at record ${input.lastSeq}, but ${when(s)} names ${names}, so records ${input.lastSeq + 1} to ${reach} at least are missing.`,
     });
   }
-  const inTable = new Set(input.table.map((c) => c.signature));
+  // A row is the recorded checkpoint's when it names the same record and keeps its hash or its
+  // signature: a row with one of them edited is still there (and named forged above), not deleted.
+  // The seq alone would not do: after an accepted loss, old rows may name the same seqs as new ones.
+  const rowsAt = new Map<number, AuditCheckpoint[]>();
+  for (const t of input.table) rowsAt.set(t.seq, [...(rowsAt.get(t.seq) ?? []), t]);
+  const inTable = (c: AuditCheckpoint) => (rowsAt.get(c.seq) ?? []).some((t) => t.hash === c.hash || t.signature === c.signature);
   for (const s of input.recorded) {
-    if (!inTable.has(s.checkpoint.signature)) {
+    if (!inTable(s.checkpoint)) {
       out.problems.push({
         kind: 'missing',
         message: `the checkpoint table lost the checkpoint of record ${s.checkpoint.seq} that ${s.from} recorded: rows were deleted from it.`,

@@ -199,6 +199,28 @@ describe('checkpoints of the audit chain head', () => {
       assert.match(v.problems[2].message, /the checkpoint table lost the checkpoint of record 3 that record 4 recorded/);
     });
 
+    it('names a table row whose signature or hash was edited as forged only, not as a row deleted; a row deleted is missing', () => {
+      const [three, six] = [sign(3), sign(6)];
+      const recorded = [sourced(three, 'record 4'), sourced(six, 'record 7')];
+      const run = (table: SourcedCheckpoint['checkpoint'][]) =>
+        verifyCheckpoints({ checkpoints: table.map((c) => sourced(c)), recorded, table, verifier: signer, lastSeq: 10, chainIntact: true, hashAt: (s) => hashes.get(s) });
+      const signatureEdited = { ...six, signature: `AAAA${six.signature.slice(4)}` };
+      const bySignature = run([three, signatureEdited]);
+      assert.deepEqual(bySignature.problems.map((p) => p.kind), ['forged']);
+      assert.match(bySignature.problems[0].message, /for record 6 has a signature that does not match it/);
+      const hashEdited = { ...six, hash: 'f'.repeat(64) };
+      assert.deepEqual(run([three, hashEdited]).problems.map((p) => p.kind), ['forged']);
+      const deleted = run([three]);
+      assert.deepEqual(deleted.problems.map((p) => p.kind), ['missing']);
+      assert.match(deleted.problems[0].message, /the checkpoint table lost the checkpoint of record 6 that record 7 recorded: rows were deleted from it/);
+      // Another checkpoint at the same seq (an old row, from before a loss was accepted) is not this one.
+      const older = signCheckpoint({ seq: 6, hash: 'e'.repeat(64) }, '2026-10-01T10:00:00.000Z', signer);
+      assert.deepEqual(
+        verifyCheckpoints({ checkpoints: [], recorded, table: [three, older], verifier: signer, lastSeq: 10, chainIntact: true, hashAt: (s) => hashes.get(s) }).problems.map((p) => p.kind),
+        ['missing'],
+      );
+    });
+
     it('counts checkpoints, not their copies, when there is no public key to check them', () => {
       const [four, nine] = [sign(4), sign(9)];
       const v = verifyCheckpoints({
