@@ -260,6 +260,30 @@ describe('verifying an export against its signed manifest', function () {
     });
   });
 
+  describe('CSV without a manifest: a cell not in the form Countersign writes', () => {
+    it('names a formula whose guard was taken off as edited (a spreadsheet would run it), though the record hashes the same', async () => {
+      const e = await exported('csv');
+      const guarded = `"'=cmd|"" /C calc""!A0"`;
+      assert.ok(e.lines[at('csv', 5)].includes(guarded), e.lines[at('csv', 5)]);
+      const lines = [...e.lines];
+      lines[at('csv', 5)] = lines[at('csv', 5)].replace(guarded, `"=cmd|"" /C calc""!A0"`);
+      rewrite(e, lines);
+      const v = await verifyExportFile(e.file, { format: 'csv' });
+      expectProblem(v, 'edited', /^the request_reason cell of record 6 was edited: it starts with "=" without the ' Countersign writes before = \+ - @ ' tab and CR/);
+      assert.equal(v.chain.problem?.seq, 6);
+    });
+
+    it('names a guard put before a cell that needs none as edited, and reads the untouched export as written', async () => {
+      const e = await exported('csv');
+      const lines = [...e.lines];
+      lines[at('csv', 2)] = lines[at('csv', 2)].replace('release 2', "'release 2");
+      rewrite(e, lines);
+      expectProblem(await verifyExportFile(e.file, { format: 'csv' }), 'edited', /^the request_reason cell of record 3 was edited: it starts with a ' that Countersign writes only before an empty text or one starting with/);
+      const intact = await exported('csv');
+      assert.deepEqual((await verifyExportFile(intact.file, { format: 'csv' })).problems, []);
+    });
+  });
+
   it('refuses a manifest checked with another key, naming both keys', async () => {
     const e = await exported('jsonl');
     const other = tempDir();

@@ -6,7 +6,8 @@
  *
  * Spreadsheet safety: a cell starting with = + - @ tab or CR would be run as a formula, so it gets a
  * leading single quote. A cell that itself starts with a quote gets one too, which keeps the escaping
- * reversible: reading strips exactly one leading quote.
+ * reversible: reading strips exactly one leading quote. A cell not in that form (the guard taken off a
+ * formula, or one put before a cell that needs none) is not what Countersign wrote: reading it is an edit.
  * Absent vs empty: an absent optional field is an empty cell; an empty string is written as a lone
  * quote (the escaped form of nothing), so the two stay apart without quoting tricks.
  */
@@ -52,6 +53,21 @@ export function escapeCsvCell(value: string): string {
 
 export function unescapeCsvCell(value: string): string {
   return value.startsWith("'") ? value.slice(1) : value;
+}
+
+/**
+ * Why a (non-empty) cell as read is not in the form escapeCsvCell writes, or undefined when it is. The
+ * value reads the same either way, so the record's hash cannot show it: a formula whose guard was
+ * taken off hashes as intact, and is exactly what a spreadsheet runs.
+ */
+export function notAsEscaped(raw: string): string | undefined {
+  // Most cells start with none of ' = + - @ tab CR: they are as written, with nothing to compare.
+  if (!FORMULA_START.test(raw)) return undefined;
+  const value = unescapeCsvCell(raw);
+  if (escapeCsvCell(value) === raw) return undefined;
+  return raw.startsWith("'")
+    ? `it starts with a ' that Countersign writes only before an empty text or one starting with = + - @ ' tab or CR`
+    : `it starts with ${JSON.stringify(raw[0])} without the ' Countersign writes before = + - @ ' tab and CR (without it a spreadsheet runs the cell as a formula)`;
 }
 
 /** Canonical JSON of a value, as the JSON cells hold it. */

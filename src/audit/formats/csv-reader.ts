@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { AuditRecord } from '../../domain/audit';
 import { ChainDefect } from '../chain/record-text';
-import { CSV_COLUMNS, type CsvRow, unescapeCsvCell, unflattenRecord } from './csv-columns';
+import { CSV_COLUMNS, type CsvRow, notAsEscaped, unescapeCsvCell, unflattenRecord } from './csv-columns';
 
 function cell(value: string): string | undefined {
   return value === '' ? undefined : unescapeCsvCell(value);
@@ -167,6 +167,10 @@ export async function* readCsv(source: string | Readable): AsyncGenerator<AuditR
       }
       const row = {} as CsvRow;
       CSV_COLUMNS.forEach((c, k) => (row[c] = cell(cells[k])));
+      CSV_COLUMNS.forEach((c, k) => {
+        const why = cells[k] === '' ? undefined : notAsEscaped(cells[k]);
+        if (why) throw new ChainDefect('edited', `the ${c} cell of record ${row.seq} was edited: ${why}.`, Number(row.seq) || undefined, row.id ?? '');
+      });
       yield unflattenRecord(row);
     }
   } catch (err) {
