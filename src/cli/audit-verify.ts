@@ -10,7 +10,8 @@ import { formatOfFile, manifestFileOf } from '../audit/access/export';
 import { ManifestError, parseManifest } from '../audit/access/manifest';
 import type { ExportManifest } from '../audit/access/manifest';
 import type { ExportFormat } from '../audit/ports';
-import { checkEvidence, EVIDENCE_MANIFEST, parseEvidenceManifest } from '../audit/access/evidence';
+import { checkEvidence, EVIDENCE_MANIFEST, parseEvidenceManifest, recordedDamage } from '../audit/access/evidence';
+import { sha256Hex } from '../domain/canonical';
 import { missingFromSchema } from '../store/postgres/transactions';
 import { loadPublicKey, readVerifier } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';
@@ -21,6 +22,9 @@ import { resolveDataDir } from './audit-options';
 import { AuditInputError, droppingOutputOnClosedPipe } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { EXIT_DAMAGED, EXIT_INPUT, EXIT_OK, EXIT_UNPROTECTED, checkpointReport, exportReport, verificationReport } from './audit-report';
+
+/** The bundle's file holding the verification of the log it was made from. */
+const VERIFICATION_FILE = 'verification.json';
 
 /** File names formatOfFile recognises (anything else it reads as JSON Lines by default). */
 const KNOWN_EXPORT_NAME = /\.(csv|jsonl|json)$/i;
@@ -168,9 +172,20 @@ async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo):
     return readFileSync(at);
   };
   const check = checkEvidence(manifest, verifier, filesUnder(dir).filter((n) => n !== EVIDENCE_MANIFEST), read);
+  // The verification the bundle was signed with is evidence too: a bundle of a damaged log is as
+  // signed, and says that its log was damaged (one changed since is named above, not quoted).
+  const verification = read(VERIFICATION_FILE);
+  const signedVerification = verification !== undefined && Object.hasOwn(manifest.files, VERIFICATION_FILE) && sha256Hex(verification) === manifest.files[VERIFICATION_FILE];
+  const damage = signedVerification ? recordedDamage(verification.toString('utf8')) : [];
   const lines = [
     `Evidence bundle: ${dir}, request ${manifest.requestId}, made ${manifest.createdAt} by ${manifest.createdBy}, signed with key ${manifest.keyId}.`,
     ...(check.problems.length === 0 ? [`Evidence bundle intact: its ${check.files} files are as signed.`] : ['EVIDENCE BUNDLE DAMAGED:', ...check.problems.map((p) => `  ${p}`)]),
+    ...(damage.length === 0
+      ? []
+      : [
+          `AUDIT LOG DAMAGED: this bundle's signed ${VERIFICATION_FILE} records that the audit log it was made from was not intact when it was made, so the bundle may lack records of request ${manifest.requestId} (its events.jsonl holds only what was left):`,
+          ...damage.map((d) => `  ${d}`),
+        ]),
   ];
   io.stdout.write(`${lines.join('\n')}\n`);
   // Its audit records, with their own manifest (a missing one is named above already).
@@ -202,7 +217,11 @@ async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo):
       `Note: this bundle's manifest does not list events.jsonl.manifest.json (it was made by a Countersign before 2026-12-06), so its records are tied to it only by the request they name: an older or a later complete export of request ${manifest.requestId}'s records would pass as well.\n`,
     );
   }
-  return check.problems.length === 0 && recordsExit === EXIT_OK ? EXIT_OK : EXIT_DAMAGED;
+  // Said last too, where a reader looks for the verdict: the records above checked out as signed.
+  if (damage.length > 0) {
+    io.stdout.write(`AUDIT LOG DAMAGED: this bundle attests an audit log that was not intact when it was made (see above): it may not be the whole record of request ${manifest.requestId}.\n`);
+  }
+  return check.problems.length === 0 && damage.length === 0 && recordsExit === EXIT_OK ? EXIT_OK : EXIT_DAMAGED;
 }
 
 function keySourceOf(opts: VerifyOptions, dataDir: string, io: AuditCliIo): string {

@@ -794,6 +794,42 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(asExport.stderr, /--format applies to an export file; .* is an evidence bundle, checked against its own manifest\.json/);
     });
 
+    it('says a bundle made from a damaged log is as signed and attests a damaged log (exit 2), from its own verification.json', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      const request = aRequest('CS-EVDD0009');
+      await store.requests.insert(request, [anEvent('request.created', { request: requestRef('CS-EVDD0009') })]);
+      await store.requests.update({ ...request, version: 2, state: 'rejected' }, 1, [anEvent('request.rejected', { actor: bob, request: requestRef('CS-EVDD0009') })]);
+      await store.audit.append([anEvent('request.created', { request: requestRef('CS-LATER009') })]);
+      await store.close();
+      const rejected = (await records()).find((x) => x.type === 'request.rejected')!;
+      // What the reviewer did: the rejection deleted, the triggers dropped for it.
+      tamper(`DELETE FROM audit_log WHERE seq = ${rejected.seq}`);
+      const out = path.join(tmp.dir, 'b9');
+      const made = await audit(['evidence', 'CS-EVDD0009', '--out', out, '--data-dir', dataDir]);
+      assert.equal(made.code, 2, made.stderr);
+      assert.match(made.stderr, /WARNING: verification found problems; see verification\.json/);
+      const v = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(v.code, 2, v.stdout);
+      assert.match(
+        v.stdout,
+        new RegExp(
+          `Evidence bundle intact: its \\d+ files are as signed\\.\nAUDIT LOG DAMAGED: this bundle's signed verification\\.json records that the audit log it was made from was not intact when it was made, so the bundle may lack records of request CS-EVDD0009 \\(its events\\.jsonl holds only what was left\\):\n  Audit chain: DAMAGED: record ${rejected.seq} is missing \\(deleted\\)`,
+        ),
+      );
+      assert.match(v.stdout, /Export intact: 1 records[\s\S]*\nAUDIT LOG DAMAGED: this bundle attests an audit log that was not intact when it was made \(see above\): it may not be the whole record of request CS-EVDD0009\.\n$/, 'the records it holds are as signed');
+      // An intact log's bundle says nothing of the kind.
+      const fine = path.join(tmp.dir, 'b9-other');
+      const other = await openSqliteStore({ file: databaseFile(dataDir) });
+      await other.requests.insert(aRequest('CS-EVDD0010'), [anEvent('request.created', { request: requestRef('CS-EVDD0010') })]);
+      await other.close();
+      await audit(['evidence', 'CS-EVDD0010', '--out', fine, '--data-dir', dataDir]);
+      writeFileSync(path.join(fine, 'verification.json'), readFileSync(path.join(out, 'verification.json')));
+      const swapped = await audit(['verify', '--file', fine, '--data-dir', dataDir]);
+      assert.equal(swapped.code, 2);
+      assert.match(swapped.stdout, /verification\.json was changed: its SHA-256 is not the one signed/);
+      assert.doesNotMatch(swapped.stdout, /AUDIT LOG DAMAGED/, 'a verification.json not as signed is not quoted');
+    });
+
     it('does not take another request\'s signed records in a bundle as its own', async () => {
       const store = await openSqliteStore({ file: databaseFile(dataDir) });
       for (const id of ['CS-EVDD0004', 'CS-EVDD0005']) await store.requests.insert(aRequest(id), [anEvent('request.created', { request: requestRef(id) })]);

@@ -191,6 +191,30 @@ export function checkEvidence(manifest: EvidenceManifest, verifier: AuditVerifie
 }
 
 /**
+ * What a bundle's verification.json records as wrong with the audit log it was made from, one line
+ * each; empty when it recorded the log intact. The bundle can be intact as signed and still attest a
+ * damaged log: this is how a checker says so. A file that is no verification (not JSON, another
+ * shape) is named as such.
+ */
+export function recordedDamage(text: string): string[] {
+  let v: Partial<EvidenceVerification> | null;
+  try {
+    v = JSON.parse(text) as Partial<EvidenceVerification> | null;
+  } catch (err) {
+    return [`verification.json cannot be read (${(err as Error).message}), so what it recorded is not known`];
+  }
+  const texts = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
+  if (!v || typeof v !== 'object' || typeof v.chain?.ok !== 'boolean' || typeof v.events?.ok !== 'boolean' || !Array.isArray(v.checkpoints?.problems)) {
+    return ['verification.json is not a verification (chain, checkpoints and events, each with its finding), so what it recorded is not known'];
+  }
+  return [
+    ...(v.chain.ok ? [] : [`Audit chain: DAMAGED: ${v.chain.problem ?? 'no reason recorded'}`]),
+    ...texts(v.checkpoints.problems).map((p) => `Checkpoints: ${p}`),
+    ...(v.events.ok ? [] : [`This request's records: ${texts(v.events.problems).join('; ') || 'not intact'}`]),
+  ];
+}
+
+/**
  * A sentence ended with a full stop, unless the text it ends with already ends one (an outcome such as
  * "… and everything in it deleted.", a reason or a comment typed with its own).
  */
