@@ -13,6 +13,8 @@ import { entraDatabasePassword } from '../azure/postgres-token';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadOrCreateSigningKey, PRIVATE_KEY_FILE, type AuditSigner } from '../audit/access/signing';
+import { checkpointFileOf } from '../audit/access/checkpoints';
+import { checkContinuity } from '../audit/access/continuity';
 import { databaseFile, SettingsError } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
 import { postgresConnectionOf } from '../store/open-store';
@@ -193,6 +195,28 @@ export async function installationSigner(db: Pick<AuditDatabase, 'kind' | 'dataD
     );
   }
   return signer;
+}
+
+/**
+ * What the bot's start would refuse this log for, in words (checkContinuity: the checkpoint table
+ * and file against the log, such as an end cut off past its last checkpoint or a record that is not
+ * the one a checkpoint signed), asked before a command signs anything of it. Checkpoints of another
+ * key, their records still as signed, are the wrong data directory rather than damage: refused as
+ * installationSigner refuses a table another key signed.
+ */
+export async function signedLogProblems(db: Pick<AuditDatabase, 'dataDir'>, store: CliStore, signer: AuditSigner): Promise<string[]> {
+  const checkpointFile = checkpointFileOf(db.dataDir);
+  const check = () => checkContinuity({ store, verifier: signer, keyExisted: true, keyFile: path.join(db.dataDir, PRIVATE_KEY_FILE), checkpointFile });
+  let finding = await check();
+  // Read once more before calling it damage: a checkpoint the running bot wrote after the head was
+  // read names a record past it, which a second look, reading the head first again, takes in.
+  if (finding.problems.length > 0) finding = await check();
+  if (finding.keyOnly) {
+    throw new AuditInputError(
+      `${checkpointFile} holds checkpoints signed with key ${finding.keyOnly.signedWith.join(' and ')}, and ${db.dataDir} holds key ${signer.keyId}: run it with the data directory of the Countersign installation that holds key ${finding.keyOnly.signedWith.join(' and ')} (COUNTERSIGN_DATA_DIR or --data-dir). Nothing was signed or recorded.`,
+    );
+  }
+  return finding.problems;
 }
 
 /**

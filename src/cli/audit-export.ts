@@ -15,7 +15,7 @@ import type { ExportFormat } from '../audit/ports';
 import type { AuditEventType } from '../domain/audit';
 import { didYouMean } from '../config/suggest';
 import { uuidv7 } from '../store/ids';
-import { installationSigner, requireAuditDatabase } from './audit-database';
+import { installationSigner, requireAuditDatabase, signedLogProblems } from './audit-database';
 import type { CliStore } from './audit-database';
 import { AuditInputError, operatorOf, outputPath, progressLine, writeFileAtomically, writeTextAtomically } from './audit-io';
 import type { AuditCliIo } from './audit-io';
@@ -89,6 +89,9 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
       throw new AuditInputError(`there is no request ${requestIdAsNamed(opts.request!)} and no audit record names it: nothing was exported or recorded`);
     }
     const signer = await installationSigner(db, store);
+    // A log its checkpoints show cut short or rewritten is exported as it is (what it holds), with
+    // that signed into the manifest and said below, as a whole-log export with gaps is.
+    const logDamage = await signedLogProblems(db, store, signer);
     const head = (await store.audit.head())?.seq ?? 0;
     const exportedAt = new Date().toISOString();
     const operator = operatorOf(io);
@@ -104,6 +107,7 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
         exportedAt,
         exportedBy: `cli:${operator}`,
         ...(target ? { file: path.basename(target) } : {}),
+        ...(logDamage.length ? { logDamage } : {}),
         progress: (s) => {
           written = s.count;
           lastSeq = s.lastSeq;
@@ -138,12 +142,14 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
         : `No manifest file was written (pass --manifest <file>); the export is recorded with its manifest (SHA-256 ${m.sha256}) as ${m.exportId}.\n`,
     );
     // Written and recorded as it is (what the log holds), but said: verifying this export fails too.
+    for (const d of logDamage) io.stderr.write(`AUDIT LOG DAMAGED: ${d}.\n`);
+    if (logDamage.length) io.stderr.write('The export holds what is left of the log, and its manifest says so (audit verify --file reports it); run countersign audit verify on the database.\n');
     const gap = missingFromLog(m);
     if (gap) {
       io.stderr.write(`AUDIT LOG DAMAGED: ${gap}.\n`);
       return 2;
     }
-    return 0;
+    return logDamage.length ? 2 : 0;
   } finally {
     await store.close();
   }

@@ -5,7 +5,7 @@ import { Checkpointer, checkpointFileOf } from '../audit/access/checkpoints';
 import { loadPublicKey, openSigningKey, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';
 import { canonicalJson } from '../domain/canonical';
-import { installationSigner, refuseNewKey, requireAuditDatabase } from './audit-database';
+import { installationSigner, refuseNewKey, requireAuditDatabase, signedLogProblems } from './audit-database';
 import { AuditInputError, operatorOf } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 
@@ -51,6 +51,14 @@ export async function writeCheckpoint(opts: { dataDir?: string }, io: AuditCliIo
   const store = await db.openStore();
   try {
     const signer = await installationSigner(db, store);
+    // A checkpoint vouches for the log as it stands: one its earlier checkpoints show cut short or
+    // rewritten (a log the bot refuses to start on) is not signed. accept-loss records such a loss.
+    const problems = await signedLogProblems(db, store, signer);
+    if (problems.length > 0) {
+      for (const p of problems) io.stderr.write(`AUDIT LOG DAMAGED: ${p}.\n`);
+      io.stderr.write('Nothing was signed or recorded: run countersign audit verify, then restore the database from a backup, or record the loss with countersign audit accept-loss.\n');
+      return 2;
+    }
     const checkpointFile = checkpointFileOf(dataDir);
     const operator = operatorOf(io);
     const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };

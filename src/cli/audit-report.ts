@@ -121,12 +121,21 @@ export function exportReport(file: string, v: ExportVerification, filtered = fal
     );
   }
   lines.push(checkpointsLine(v));
-  if (v.ok) {
+  // Only the log it came from was damaged (its manifest says so, signed): the file itself is as signed.
+  const logOnly = !v.ok && v.problems.every((p) => p.kind === 'log-damaged');
+  if (v.ok || logOnly) {
+    const intact = logOnly ? 'Export intact as signed' : 'Export intact';
     lines.push(
-      c.count === 0 ? 'Export intact: it holds no records.' : `Export intact: ${c.count} records, seq ${c.firstSeq} to ${c.lastSeq}.`,
+      c.count === 0 ? `${intact}: it holds no records.` : `${intact}: ${c.count} records, seq ${c.firstSeq} to ${c.lastSeq}.`,
       `Head hash: ${c.headHash}`,
     );
     if (v.sha256) lines.push(`SHA-256: ${v.sha256} (as signed)`);
+    if (logOnly) {
+      lines.push(
+        'AUDIT LOG DAMAGED: its signed manifest records that the audit log it was exported from was not intact, so the export holds only what was left:',
+        ...(v.manifest?.logDamage ?? []).map((d) => `  ${d}.`),
+      );
+    }
   } else {
     const [first, ...rest] = v.problems;
     const at = c.problem ? problemPlace(c.problem) : '';

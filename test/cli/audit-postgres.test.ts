@@ -147,4 +147,40 @@ describe('countersign audit verify on PostgreSQL whose audit table was dropped',
       await db.drop();
     }
   });
+
+  it('signs nothing of a log its checkpoints show cut short: checkpoint refuses, export says so (exit 2)', async () => {
+    const own = await createTestDatabase();
+    const tmp = tempDir();
+    try {
+      const store = await openPostgresStore({ connection: own.connection });
+      for (let i = 0; i < 12; i++) await store.audit.append([anEvent('request.created', { time: timeAt(i * 60), request: requestRef(`req-${i}`) })]);
+      await store.close();
+      const dataDir = path.join(tmp.dir, 'data');
+      mkdirSync(dataDir);
+      loadOrCreateSigningKey(dataDir);
+      const env = { COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: own.url, COUNTERSIGN_DATA_DIR: dataDir };
+      assert.equal((await audit(['checkpoint'], env)).code, 0); // of record 12; its own record is 13
+      // What the reviewer did on PostgreSQL: around the append-only triggers, the end of the log cut off.
+      const c = await own.superuser();
+      try {
+        await c.query('SET session_replication_role = replica');
+        await c.query('DELETE FROM audit_log WHERE seq >= 11');
+      } finally {
+        await c.end();
+      }
+      const cp = await audit(['checkpoint'], env);
+      assert.equal(cp.code, 2, cp.stdout + cp.stderr);
+      assert.match(cp.stderr, /^AUDIT LOG DAMAGED: the audit log ends at record 10, but the checkpoint of record 12 .* reaches record 13: records 11 to 13 at least are missing[\s\S]*Nothing was signed or recorded/);
+      const out = path.join(tmp.dir, 'cut.jsonl');
+      const ex = await audit(['export', '--format', 'jsonl', '--out', out], env);
+      assert.equal(ex.code, 2, ex.stderr);
+      assert.match(ex.stderr, /Exported 10 audit records \(seq 1 to 10\)[\s\S]*AUDIT LOG DAMAGED: the audit log ends at record 10/);
+      const vf = await audit(['verify', '--file', out], env);
+      assert.equal(vf.code, 2, vf.stdout);
+      assert.match(vf.stdout, /Export intact as signed: 10 records, seq 1 to 10\.[\s\S]*AUDIT LOG DAMAGED: its signed manifest records/);
+    } finally {
+      tmp.remove();
+      await own.drop();
+    }
+  });
 });

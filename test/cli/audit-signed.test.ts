@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import Database from 'better-sqlite3';
-import { checkpointFileOf } from '../../src/audit/access/checkpoints';
+import { checkpointFileOf, signCheckpoint } from '../../src/audit/access/checkpoints';
 import { parseManifest, signManifest } from '../../src/audit/access/manifest';
 import { PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, loadOrCreateSigningKey, loadPublicKey } from '../../src/audit/access/signing';
 import type { AuditRecord } from '../../src/domain/audit';
@@ -476,6 +476,75 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal(deleted.code, 2, deleted.stdout);
       assert.match(deleted.stdout, /\(checkpoint, missing\): the checkpoint table lost the checkpoint of record 12 that record 13 recorded: rows were deleted from it/);
       assert.doesNotMatch(deleted.stdout, /forged/);
+    });
+
+    it('signs nothing of a log its checkpoints show cut short: checkpoint refuses (exit 2), export writes what is left, says so and signs it into the manifest', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]); // of record 12; its own record is 13
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      await store.audit.append([anEvent('request.created', { request: requestRef('CS-LATER011') }), anEvent('request.created', { request: requestRef('CS-LATER012') })]);
+      await store.close();
+      // What the reviewer did: the end of the log cut off past the last checkpoint, the triggers put back.
+      tamper(`DELETE FROM audit_log WHERE seq >= 11; CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`);
+      const checkpointsBefore = readFileSync(checkpointFileOf(dataDir), 'utf8');
+      const c = await audit(['checkpoint', '--data-dir', dataDir]);
+      assert.equal(c.code, 2, c.stderr);
+      assert.equal(c.stdout, '');
+      assert.match(c.stderr, /^AUDIT LOG DAMAGED: the audit log ends at record 10, but the checkpoint of record 12 signed at .* \(in the checkpoint table\) reaches record 13: records 11 to 13 at least are missing \(the database was emptied, replaced or cut short\)\.\nAUDIT LOG DAMAGED: .* \(in the checkpoint file .*audit-checkpoints\.jsonl\) reaches record 12/);
+      assert.match(c.stderr, /\nNothing was signed or recorded: run countersign audit verify, then restore the database from a backup, or record the loss with countersign audit accept-loss\.\n$/);
+      assert.equal(readFileSync(checkpointFileOf(dataDir), 'utf8'), checkpointsBefore, 'no checkpoint written to the file');
+      assert.equal((await records()).length, 10, 'nothing recorded');
+
+      const out = path.join(tmp.dir, 'cut.jsonl');
+      const e = await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir]);
+      assert.equal(e.code, 2, e.stderr);
+      assert.match(e.stderr, /Exported 10 audit records \(seq 1 to 10\)[\s\S]*\nAUDIT LOG DAMAGED: the audit log ends at record 10, but the checkpoint of record 12 .* reaches record 13: records 11 to 13 at least are missing .*\.\nAUDIT LOG DAMAGED: .*\nThe export holds what is left of the log, and its manifest says so \(audit verify --file reports it\); run countersign audit verify on the database\.\n$/);
+      const manifest = parseManifest(readFileSync(`${out}.manifest.json`, 'utf8'), 'm');
+      assert.equal(manifest.logDamage?.length, 2, 'the table and the file each name the cut');
+      assert.match(manifest.logDamage![0], /^the audit log ends at record 10, but the checkpoint of record 12/);
+      const v = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(v.code, 2, v.stdout);
+      assert.match(v.stdout, /\nExport intact as signed: 10 records, seq 1 to 10\.\nHead hash: [0-9a-f]{64}\nSHA-256: [0-9a-f]{64} \(as signed\)\nAUDIT LOG DAMAGED: its signed manifest records that the audit log it was exported from was not intact, so the export holds only what was left:\n  the audit log ends at record 10, but the checkpoint of record 12 .* records 11 to 13 at least are missing/);
+      // Taken out of the manifest, the finding takes its signature with it.
+      const { logDamage: _gone, ...without } = manifest;
+      writeFileSync(`${out}.manifest.json`, JSON.stringify(without));
+      const edited = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(edited.code, 2, edited.stdout);
+      assert.match(edited.stdout, /EXPORT DAMAGED \(bad-signature\)/);
+      writeFileSync(`${out}.manifest.json`, JSON.stringify({ ...manifest, logDamage: 'none' }));
+      const shape = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(shape.code, 1, shape.stdout);
+      assert.match(shape.stderr, /is not a manifest: logDamage is not a list of texts/);
+
+      // The evidence of a request in it says the same (it did already): written, and exit 2.
+      const ev = await audit(['evidence', 'req-1', '--out', path.join(tmp.dir, 'ev-cut'), '--data-dir', dataDir]);
+      assert.equal(ev.code, 2, ev.stderr);
+      assert.match(ev.stderr, /WARNING: verification found problems/);
+    });
+
+    it('refuses to sign beside a checkpoint file only another key signed (the wrong data directory), as the bot\'s start does', async () => {
+      const other = tempDir();
+      try {
+        const theirs = loadOrCreateSigningKey(other.dir);
+        const head = (await records()).at(-1)!;
+        writeFileSync(checkpointFileOf(dataDir), `${canonicalJson(signCheckpoint({ seq: head.seq, hash: head.hash }, timeAt(999), theirs))}\n`);
+        for (const args of [['checkpoint'], ['export', '--format', 'jsonl', '--out', path.join(tmp.dir, 'x.jsonl')]]) {
+          const r = await audit([...args, '--data-dir', dataDir]);
+          assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
+          assert.match(r.stderr, new RegExp(`audit-checkpoints\\.jsonl holds checkpoints signed with key ${theirs.keyId}, and .* holds key [0-9a-f]{16}: run it with the data directory of the Countersign installation that holds key ${theirs.keyId} .*Nothing was signed or recorded\\.`));
+        }
+        assert.equal(existsSync(path.join(tmp.dir, 'x.jsonl')), false);
+        assert.equal((await records()).length, 12, 'nothing recorded');
+      } finally {
+        other.remove();
+      }
+    });
+
+    it('writes no logDamage into the manifest of an intact log', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      const out = path.join(tmp.dir, 'fine.jsonl');
+      assert.equal((await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir])).code, 0);
+      assert.equal('logDamage' in JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8')), false);
+      assert.equal((await audit(['checkpoint', '--data-dir', dataDir])).code, 0);
     });
 
     it('still catches it when the checkpoint table was emptied too, from the checkpoint file', async () => {

@@ -55,6 +55,8 @@ export interface ExportRequest {
   file?: string;
   /** Called after each batch of records (progress on a terminal). */
   progress?: (summary: Readonly<ExportSummary>) => void;
+  /** What the log was found to have lost before the export (signed into the manifest when any). */
+  logDamage?: string[];
 }
 
 export interface ExportResult {
@@ -100,6 +102,7 @@ export async function exportAudit(records: ExportSource, out: Writable, request:
       lastSeq: summary.lastSeq,
       headHash: summary.headHash,
       contiguous: summary.contiguous,
+      ...(request.logDamage?.length ? { logDamage: request.logDamage } : {}),
       filter: request.filter,
       exportedAt: request.exportedAt,
       exportedBy: request.exportedBy,

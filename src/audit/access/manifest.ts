@@ -36,6 +36,12 @@ export interface ExportManifest {
   headHash: string;
   /** True when the records are an unbroken stretch of the chain (their links are checked too). */
   contiguous: boolean;
+  /**
+   * What the log was found to have lost when it was exported, in words (its signed checkpoints
+   * show it cut short or rewritten): the export holds what was left. Absent when nothing was found,
+   * so manifests of intact logs, and of Countersign before 2026-12-06, have no such field.
+   */
+  logDamage?: string[];
   filter: AuditFilter;
   exportedAt: string;
   /** Who exported it, in words: an auditor's name and object id, or the operating-system user of the CLI. */
@@ -107,6 +113,9 @@ export function parseManifest(text: string, source: string): ExportManifest {
   for (const f of NUMBER_FIELDS) if (!Number.isSafeInteger(m[f])) throw new ManifestError(`${source} is not a manifest: ${f} is missing or not a whole number`);
   for (const f of TEXT_FIELDS) if (typeof m[f] !== 'string') throw new ManifestError(`${source} is not a manifest: ${f} is missing or not text`);
   if (typeof m.contiguous !== 'boolean') throw new ManifestError(`${source} is not a manifest: contiguous is missing`);
+  if (m.logDamage !== undefined && !(Array.isArray(m.logDamage) && m.logDamage.every((d) => typeof d === 'string'))) {
+    throw new ManifestError(`${source} is not a manifest: logDamage is not a list of texts`);
+  }
   if (!KNOWN_VERSIONS.includes(m.manifestVersion as number)) throw new ManifestError(`${source} is a manifest of version ${String(m.manifestVersion)}, which this Countersign does not know`);
   return m as unknown as ExportManifest;
 }

@@ -26,7 +26,7 @@ import type { ExportManifest } from '../access/manifest';
 import type { ExportFormat } from '../ports';
 import type { AuditVerifier } from '../access/signing';
 
-export type ExportProblemKind = ChainProblemKind | 'truncated' | 'added' | 'bytes-changed' | 'bad-signature' | 'forged' | 'rewritten' | 'foreign';
+export type ExportProblemKind = ChainProblemKind | 'truncated' | 'added' | 'bytes-changed' | 'bad-signature' | 'forged' | 'rewritten' | 'foreign' | 'log-damaged';
 
 export interface ExportProblem {
   kind: ExportProblemKind;
@@ -296,6 +296,9 @@ export async function verifyExportFile(file: string, options: VerifyExportOption
       message: `the file is not the one exported: its SHA-256 is ${sha256}, the manifest signed ${m.sha256}. Every record still checks, so it was changed in another way (reformatted, re-encoded, text added).`,
     });
   }
+  // The log was found cut short or rewritten as it was exported (signed into the manifest): the file
+  // is what was left. After the file's own problems, which say whether it is as signed.
+  if (!signature) for (const d of m.logDamage ?? []) problems.push({ kind: 'log-damaged', message: `the audit log it was exported from was damaged: ${d}.` });
   return { ok: problems.length === 0, format, chain, manifest: m, sha256, problems, checkpoints };
 }
 
