@@ -2,7 +2,8 @@
  * Entra group membership through Microsoft Graph, with the bot's own identity (the same credential as
  * for Azure Resource Manager): `POST /v1.0/users/{id}/checkMemberGroups` answers which of up to 20
  * groups the person is a member of, transitively (through nested groups). The identity needs the
- * GroupMember.Read.All application permission, with admin consent.
+ * application permissions User.Read.All and GroupMember.Read.All, with admin consent: Microsoft's
+ * least privilege for an app asking about another user (GroupMember.Read.All alone is refused).
  *
  * Each answer, member or not, is kept for the cache lifetime; a failure is never kept (the next check
  * asks again). Graph's throttling (429) is waited out when its Retry-After fits in the time left; a
@@ -124,7 +125,7 @@ export class GraphDirectory implements Directory {
         throw fail(`Microsoft Graph is throttling Countersign (429, Retry-After ${response.headers.get('retry-after') ?? 'not given'})`);
       }
       if (response.status === 401 || response.status === 403) {
-        throw fail(`Microsoft Graph refused (${response.status} ${graphCode(text)}): the bot's identity needs the GroupMember.Read.All application permission, with admin consent (docs/entra-groups.md)`);
+        throw fail(`Microsoft Graph refused (${response.status} ${graphCode(text)}): the bot's identity needs the application permissions User.Read.All and GroupMember.Read.All, with admin consent (docs/entra-groups.md)`);
       }
       throw fail(`Microsoft Graph answered ${response.status} ${graphCode(text)}`.trimEnd());
     }

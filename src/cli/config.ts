@@ -47,5 +47,5 @@ function groupRoleLines(c: CountersignConfig): string {
   const withGroups = roles.names.filter((name) => roles.groupsOf([name]).length > 0);
   if (withGroups.length === 0) return '';
   const lines = withGroups.map((name) => `  role ${name}: ${[...roles.membersOf(name), ...roles.groupsOf([name]).map((g) => `group ${g}`)].join(', ')}\n`);
-  return `${lines.join('')}  directory: Microsoft Graph ${c.directory.graphEndpoint}, answers kept ${formatDuration(c.directory.cacheLifetimeSeconds)} (the identity needs GroupMember.Read.All)\n`;
+  return `${lines.join('')}  directory: Microsoft Graph ${c.directory.graphEndpoint}, answers kept ${formatDuration(c.directory.cacheLifetimeSeconds)} (the identity needs User.Read.All and GroupMember.Read.All)\n`;
 }

@@ -89,14 +89,14 @@ describe('Entra group membership through Microsoft Graph (GraphDirectory against
     assert.deepEqual(graph.calls.map((c) => c.groupIds.length), [20, 5]);
   });
 
-  it('names the missing GroupMember.Read.All permission on a 403, and does not keep the failure', async () => {
+  it('names the permissions checkMemberGroups needs (User.Read.All and GroupMember.Read.All) on a 403, and does not keep the failure', async () => {
     graph.addMember(SECURITY, ALICE);
     graph.fail({ status: 403, code: 'Authorization_RequestDenied' }, 1);
     const d = directory();
     const err = await d.groupsOf(ALICE, [SECURITY]).then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof DirectoryError);
     assert.deepEqual(err.groupIds, [SECURITY]);
-    assert.match(err.detail, /403 Authorization_RequestDenied.*GroupMember\.Read\.All application permission, with admin consent/);
+    assert.match(err.detail, /403 Authorization_RequestDenied.*application permissions User\.Read\.All and GroupMember\.Read\.All, with admin consent/);
     assert.deepEqual(await d.groupsOf(ALICE, [SECURITY]), new Set([SECURITY]), 'the next check asks again');
   });
 

@@ -32,7 +32,7 @@ describe('countersign config check', function () {
     const r = check(fixture('entra-groups.yaml'));
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /\n  role approvers: 22222222-2222-4222-8222-222222222222, group 91a70000-0000-4000-8000-000000000002\n/);
-    assert.match(r.stdout, /\n  directory: Microsoft Graph https:\/\/graph\.microsoft\.us, answers kept 2 minutes? \(the identity needs GroupMember\.Read\.All\)\n/);
+    assert.match(r.stdout, /\n  directory: Microsoft Graph https:\/\/graph\.microsoft\.us, answers kept 2 minutes? \(the identity needs User\.Read\.All and GroupMember\.Read\.All\)\n/);
   });
 
   it("shows each command's effective policy in words: who may ask, who must approve, the reason, when it may run", () => {

@@ -49,7 +49,7 @@ describe('an approver in an Entra group (bot over HTTP, fake Bot Connector, fake
     const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
     const answer = await h.teams.click(people.bob, cardId, 'approve');
     const shown = cardText(answer.body.value as Record<string, unknown>);
-    assert.match(shown, /could not check your membership of group 91a70000-0000-4000-8000-000000000002 in Microsoft Entra: Microsoft Graph refused \(403 Authorization\\?_RequestDenied\).*GroupMember\.Read\.All/);
+    assert.match(shown, /could not check your membership of group 91a70000-0000-4000-8000-000000000002 in Microsoft Entra: Microsoft Graph refused \(403 Authorization\\?_RequestDenied\).*User\.Read\.All and GroupMember\.Read\.All/);
     assert.match(shown, /PENDING APPROVAL/);
     const refused = (await auditOf(h, { requestId })).filter((r) => r.type === 'click.refused');
     assert.deepEqual(refused.map((r) => r.outcome.reason), ['membership-unknown']);
