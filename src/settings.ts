@@ -180,6 +180,7 @@ export class SettingsError extends Error {
 }
 
 const APP_TYPES: MicrosoftAppType[] = ['MultiTenant', 'SingleTenant', 'UserAssignedMSI'];
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The config the bot loads when COUNTERSIGN_CONFIG is not set (relative to the working directory). */
 export const DEFAULT_CONFIG_PATH = 'config/countersign.example.yaml';
@@ -254,7 +255,7 @@ function readArmSandbox(env: NodeJS.ProcessEnv): ArmSandboxEnv {
   if (url && !caFile) throw new SettingsError('ARM_SANDBOX_CA_FILE', `must name the certificate PEM of the sandbox at ARM_SANDBOX_URL=${url} (the standalone sandbox prints both lines); unset ARM_SANDBOX_URL to start one in-process`);
   if (caFile && !url) throw new SettingsError('ARM_SANDBOX_URL', `must be set with ARM_SANDBOX_CA_FILE=${caFile}: the URL of the running sandbox whose certificate that is`);
   if (caFile && !existsSync(caFile)) throw new SettingsError('ARM_SANDBOX_CA_FILE', `names ${path.resolve(caFile)}, which does not exist`);
-  if (subscriptionId && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(subscriptionId)) {
+  if (subscriptionId && !GUID.test(subscriptionId)) {
     throw new SettingsError('ARM_SANDBOX_SUBSCRIPTION_ID', `must be a subscription id (a GUID, as the standalone sandbox prints it), got "${subscriptionId.slice(0, 80)}"`);
   }
   return { ...(url ? { url } : {}), ...(caFile ? { caFile } : {}), ...(subscriptionId ? { subscriptionId } : {}) };
@@ -298,11 +299,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   }
   const appId = variable(env, 'MicrosoftAppId') ?? '';
   const tenantId = variable(env, 'MicrosoftAppTenantId') ?? '';
-  if (appId && type !== 'MultiTenant' && !tenantId) {
-    throw new SettingsError('MicrosoftAppTenantId', `is required when MicrosoftAppType is ${type}`);
-  }
-  const host = variable(env, 'COUNTERSIGN_HOST') ?? '127.0.0.1';
   const password = variable(env, 'MicrosoftAppPassword') ?? '';
+  if (appId) checkBotIdentity(type, appId, tenantId, password);
+  const host = variable(env, 'COUNTERSIGN_HOST') ?? '127.0.0.1';
   const openIdMetadataUrl = readOpenIdMetadata(variable(env, 'BotOpenIdMetadata'));
   return {
     port,
@@ -473,6 +472,26 @@ function readTeamsSendTimeout(text: string | undefined): number {
   const ms = m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
   if (!(ms >= 1000 && ms <= 25_000)) throw new SettingsError('COUNTERSIGN_TEAMS_SEND_TIMEOUT', `must be a duration from 1s to 25s such as 15s or 5000ms (a whole number followed by ms or s), got "${text}"`);
   return ms;
+}
+
+/**
+ * The Bot Framework identity, checked whole at start: botbuilder takes a wrong one without a word
+ * (a MultiTenant app without its secret, an app or tenant id that is no GUID) and the bot then
+ * passes its probes while every token it asks for, and every token it is sent, is refused.
+ */
+function checkBotIdentity(type: MicrosoftAppType, appId: string, tenantId: string, password: string): void {
+  if (!GUID.test(appId)) {
+    throw new SettingsError('MicrosoftAppId', `must be the bot's app id, a GUID (the client id of its app registration or managed identity), got "${appId.slice(0, 80)}"`);
+  }
+  if (type !== 'MultiTenant' && !tenantId) throw new SettingsError('MicrosoftAppTenantId', `is required when MicrosoftAppType is ${type}`);
+  if (tenantId && !GUID.test(tenantId)) {
+    throw new SettingsError('MicrosoftAppTenantId', `must be a tenant id, a GUID: the Directory (tenant) ID of the bot's app registration, got "${tenantId.slice(0, 80)}"`);
+  }
+  if (type === 'UserAssignedMSI') {
+    if (password) throw new SettingsError('MicrosoftAppPassword', 'must not be set when MicrosoftAppType is UserAssignedMSI: the managed identity has no secret; unset it');
+  } else if (!password) {
+    throw new SettingsError('MicrosoftAppPassword', `is required when MicrosoftAppType is ${type}: the client secret of the app registration MicrosoftAppId names`);
+  }
 }
 
 /** The SQLite file inside the data directory. */

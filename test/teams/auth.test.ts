@@ -104,7 +104,7 @@ describe('inbound authentication', function () {
     for (const host of ['127.999.999.999', '127.0.0.1.evil.com']) {
       assert.throws(() => checkListenAddress(readSettings({ COUNTERSIGN_HOST: host })), StartupError, host);
     }
-    assert.doesNotThrow(() => checkListenAddress(readSettings({ COUNTERSIGN_HOST: '0.0.0.0', MicrosoftAppId: APP_ID })));
+    assert.doesNotThrow(() => checkListenAddress(readSettings({ COUNTERSIGN_HOST: '0.0.0.0', MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-secret' })));
   });
 
   it('refuses to start against a real subscription without an app id, unless COUNTERSIGN_INSECURE_NO_AUTH=true says so', async () => {
@@ -118,7 +118,7 @@ describe('inbound authentication', function () {
         err.message.includes('set COUNTERSIGN_INSECURE_NO_AUTH=true'),
     );
     await assert.rejects(startCountersign({ settings, config: real }), /Refusing to start against Azure subscription/);
-    assert.doesNotThrow(() => checkAuthenticationOff(readSettings({ MicrosoftAppId: APP_ID }), real));
+    assert.doesNotThrow(() => checkAuthenticationOff(readSettings({ MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-secret' }), real));
     assert.doesNotThrow(() => checkAuthenticationOff(readSettings({ COUNTERSIGN_INSECURE_NO_AUTH: 'true' }), real));
     assert.doesNotThrow(() => checkAuthenticationOff(settings, loadConfig(EXAMPLE_CONFIG)), 'the sandbox needs no app id');
     assert.throws(() => readSettings({ COUNTERSIGN_INSECURE_NO_AUTH: 'yes' }), /COUNTERSIGN_INSECURE_NO_AUTH: must be true or false, got "yes"/);
@@ -197,10 +197,33 @@ describe('inbound authentication', function () {
   });
 
   it('accepts the three app types and names what a single-tenant or managed-identity bot is missing', () => {
-    assert.equal(readSettings({ MicrosoftAppId: APP_ID }).microsoftApp.type, 'MultiTenant');
-    assert.equal(readSettings({ MicrosoftAppId: APP_ID, MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId: people.alice.tenantId }).microsoftApp.type, 'SingleTenant');
-    assert.equal(readSettings({ MicrosoftAppId: APP_ID, MicrosoftAppType: 'UserAssignedMSI', MicrosoftAppTenantId: people.alice.tenantId }).microsoftApp.type, 'UserAssignedMSI');
-    assert.throws(() => readSettings({ MicrosoftAppId: APP_ID, MicrosoftAppType: 'SingleTenant' }), (e: Error) => e instanceof SettingsError && /MicrosoftAppTenantId: is required when MicrosoftAppType is SingleTenant/.test(e.message));
+    const secret = { MicrosoftAppPassword: 'not-a-real-secret' };
+    const tenant = people.alice.tenantId;
+    assert.equal(readSettings({ MicrosoftAppId: APP_ID, ...secret }).microsoftApp.type, 'MultiTenant');
+    assert.equal(readSettings({ MicrosoftAppId: APP_ID, ...secret, MicrosoftAppTenantId: tenant }).microsoftApp.type, 'MultiTenant');
+    assert.equal(readSettings({ MicrosoftAppId: APP_ID, ...secret, MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId: tenant }).microsoftApp.type, 'SingleTenant');
+    assert.equal(readSettings({ MicrosoftAppId: APP_ID, MicrosoftAppType: 'UserAssignedMSI', MicrosoftAppTenantId: tenant }).microsoftApp.type, 'UserAssignedMSI');
+    assert.throws(() => readSettings({ MicrosoftAppId: APP_ID, ...secret, MicrosoftAppType: 'SingleTenant' }), (e: Error) => e instanceof SettingsError && /MicrosoftAppTenantId: is required when MicrosoftAppType is SingleTenant/.test(e.message));
+  });
+
+  it('refuses at start a Bot Framework identity that could authenticate nothing, naming the variable', () => {
+    // Each of these started, passed /healthz and /readyz, and then every token was refused.
+    const secret = { MicrosoftAppPassword: 'not-a-real-secret' };
+    const tenant = people.alice.tenantId;
+    const refused: Array<[NodeJS.ProcessEnv, RegExp]> = [
+      [{ MicrosoftAppId: 'not-a-guid', ...secret }, /^MicrosoftAppId: must be the bot's app id, a GUID .*got "not-a-guid"$/],
+      [{ MicrosoftAppId: APP_ID }, /^MicrosoftAppPassword: is required when MicrosoftAppType is MultiTenant: the client secret of the app registration MicrosoftAppId names$/],
+      [{ MicrosoftAppId: APP_ID, MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId: tenant }, /^MicrosoftAppPassword: is required when MicrosoftAppType is SingleTenant/],
+      [{ MicrosoftAppId: APP_ID, ...secret, MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId: 'nope' }, /^MicrosoftAppTenantId: must be a tenant id, a GUID: .*got "nope"$/],
+      [{ MicrosoftAppId: APP_ID, MicrosoftAppType: 'UserAssignedMSI', MicrosoftAppTenantId: 'nope' }, /^MicrosoftAppTenantId: must be a tenant id/],
+      [{ MicrosoftAppId: APP_ID, ...secret, MicrosoftAppTenantId: 'contoso.onmicrosoft.com' }, /^MicrosoftAppTenantId: must be a tenant id/],
+      [{ MicrosoftAppId: APP_ID, ...secret, MicrosoftAppType: 'UserAssignedMSI', MicrosoftAppTenantId: tenant }, /^MicrosoftAppPassword: must not be set when MicrosoftAppType is UserAssignedMSI/],
+    ];
+    for (const [env, message] of refused) {
+      assert.throws(() => readSettings(env), (e: Error) => e instanceof SettingsError && message.test(e.message), JSON.stringify(env));
+    }
+    // Without an app id authentication is off and none of them is read (the local trial, the tests).
+    assert.equal(readSettings({ MicrosoftAppPassword: 'x', MicrosoftAppTenantId: 'nope' }).microsoftApp.id, '');
     assert.throws(() => readSettings({ MicrosoftAppType: 'Personal' }), /MicrosoftAppType: must be one of MultiTenant, SingleTenant, UserAssignedMSI, got "Personal"/);
     assert.throws(() => readSettings({ PORT: 'eighty' }), /PORT: must be a port number/);
   });
