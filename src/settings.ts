@@ -416,13 +416,13 @@ export function readStoreSettings(env: NodeJS.ProcessEnv = process.env): StoreSe
   };
 }
 
-/** `1500ms`, `30s`, `2m`; at least one second, so renewals (every third of it) stay meaningful. */
+/**
+ * `1500ms`, `30s`, `2m`, `1h`: at least one second, so renewals (every third of it) stay meaningful;
+ * at most an hour, the longest a crashed execution should wait to be taken over (past 24.8 days the
+ * renewal timer would fire every millisecond).
+ */
 function readLease(text: string | undefined): number {
-  if (!text) return 60_000;
-  const m = /^(\d+)(ms|s|m)$/.exec(text.trim());
-  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm'] : NaN;
-  if (!(ms >= 1000)) throw new SettingsError('COUNTERSIGN_EXECUTION_LEASE', `must be a duration of at least 1s such as 60s, 2m or 1500ms (a whole number followed by ms, s or m), got "${text}"`);
-  return ms;
+  return readDuration('COUNTERSIGN_EXECUTION_LEASE', text, 60_000, { maxMs: 3_600_000, maxText: '1h: after a crash the execution waits that long to be taken over', examples: '60s, 2m or 1500ms' });
 }
 
 /** pino's levels, most to least severe, and `silent` (nothing logged). */

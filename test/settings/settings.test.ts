@@ -97,13 +97,20 @@ describe('settings: the environment, read in one place', () => {
   });
 
   it('says a duration setting takes a whole number when given a fraction, rather than that it is out of range', () => {
-    assert.throws(() => readSettings({ COUNTERSIGN_EXECUTION_LEASE: '1.5s' }), /COUNTERSIGN_EXECUTION_LEASE: .*\(a whole number followed by ms, s or m\), got "1\.5s"/);
+    assert.throws(() => readSettings({ COUNTERSIGN_EXECUTION_LEASE: '1.5s' }), /COUNTERSIGN_EXECUTION_LEASE: .*\(a whole number followed by ms, s, m or h\), got "1\.5s"/);
     assert.throws(() => readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: '2.5s' }), /COUNTERSIGN_TEAMS_SEND_TIMEOUT: .*\(a whole number followed by ms or s\), got "2\.5s"/);
     assert.throws(() => readSettings({ COUNTERSIGN_AZURE_TIMEOUT: '2.5s' }), /COUNTERSIGN_AZURE_TIMEOUT: must be a duration of at least 1s such as 30s, 60s or 2m .*got "2\.5s"/);
     // A bound above: one ARM call that long is lost; a timer past Node's 24.8 days fires every millisecond.
     assert.throws(() => readSettings({ COUNTERSIGN_AZURE_TIMEOUT: '1200h' }), /COUNTERSIGN_AZURE_TIMEOUT: must be at most 10m: one call to ARM that long is lost, not slow .*got "1200h"/);
     assert.equal(readSettings({ COUNTERSIGN_AZURE_TIMEOUT: '10m' }).azureTimeoutMs, 600_000);
     assert.throws(() => readSettings({ COUNTERSIGN_DIALOG_STATE_TTL: '25h' }), /COUNTERSIGN_DIALOG_STATE_TTL: must be at most 24h/);
+    // The lease is renewed every third of it: 200000m set a renewal timer past Node's maximum, which
+    // fired every millisecond, and the execution never ended.
+    assert.throws(() => readSettings({ COUNTERSIGN_EXECUTION_LEASE: '200000m' }), /^SettingsError: COUNTERSIGN_EXECUTION_LEASE: must be at most 1h: after a crash the execution waits that long to be taken over .*got "200000m"$/);
+    assert.throws(() => readSettings({ COUNTERSIGN_EXECUTION_LEASE: '61m' }), /COUNTERSIGN_EXECUTION_LEASE: must be at most 1h/);
+    assert.equal(readSettings({ COUNTERSIGN_EXECUTION_LEASE: '1h' }).executionLeaseMs, 3_600_000);
+    assert.equal(readSettings({ COUNTERSIGN_EXECUTION_LEASE: '1500ms' }).executionLeaseMs, 1500);
+    assert.equal(readSettings({}).executionLeaseMs, 60_000);
     assert.equal(readSettings({}).azureTimeoutMs, 30_000);
     assert.throws(() => readSettings({ ARM_SANDBOX_SUBSCRIPTION_ID: 'garbage' }), /ARM_SANDBOX_SUBSCRIPTION_ID: must be a subscription id \(a GUID, as the standalone sandbox prints it\), got "garbage"/);
     assert.equal(readSettings({ COUNTERSIGN_AZURE_TIMEOUT: '45s' }).azureTimeoutMs, 45_000);
