@@ -1,9 +1,10 @@
 /**
  * The keys that say when a command may run: `windows` (maintenance windows) and `maxScheduleAhead`
  * (how long an approval stays valid, under a command's policy or `defaults`; default 7d). A zone
- * this runtime's Intl does not know, an empty window, or a validity shorter than the longest wait
- * for a window is reported where it is written. And `breakGlass`, the exception to "approved first":
- * off unless `allowed: true`, for declared roles only.
+ * this runtime's Intl does not know, an empty window, a validity shorter than the longest wait
+ * for a window or longer than 90 days is reported where it is written. And `breakGlass`, the
+ * exception to "approved first": off unless `allowed: true`, for declared roles only, its durations
+ * bounded too.
  */
 import { formatDuration } from '../domain/duration-text';
 import { DEFAULT_MAX_AHEAD_SECONDS, longestWait, type SchedulePolicy } from '../domain/schedule';
@@ -13,6 +14,19 @@ import { parseDuration } from './duration';
 import type { RawCommand, RawConfig } from './types';
 
 type At = (key: (string | number)[], problem: string) => void;
+
+/**
+ * Upper bounds of the duration keys here. Past them a value is no longer a policy but a typo, and
+ * far past them (999999999d) the dates computed from it are invalid and the request fails on a
+ * person's turn instead of at load.
+ */
+const DAY = 86400;
+/** An approval used months after it was given approves what may no longer be meant (as `ttl`). */
+const MAX_SCHEDULE_AHEAD_SECONDS = 90 * DAY;
+/** A break-glass use left unreviewed for more than a month has not been reviewed. */
+const MAX_REVIEW_WITHIN_SECONDS = 30 * DAY;
+/** "At most once a year" is the longest rate of break-glass uses worth counting. */
+const MAX_USES_PER_SECONDS = 365 * DAY;
 
 function knownZone(zone: string): boolean {
   try {
@@ -35,8 +49,10 @@ export function buildSchedule(c: RawCommand, i: number, input: RawConfig, at: At
   const written = own ?? input.defaults?.maxScheduleAhead;
   const maxAheadSeconds = written ? parseDuration(written) : DEFAULT_MAX_AHEAD_SECONDS;
   const wait = longestWait(windows);
-  if (wait > maxAheadSeconds) {
-    const where = own ? [...key, 'maxScheduleAhead'] : written ? ['defaults', 'maxScheduleAhead'] : [...key, 'windows'];
+  const where = own ? [...key, 'maxScheduleAhead'] : written ? ['defaults', 'maxScheduleAhead'] : [...key, 'windows'];
+  if (maxAheadSeconds > MAX_SCHEDULE_AHEAD_SECONDS) {
+    at(where, `an approval may stay valid at most 90d: one used months after it was given approves what may no longer be meant (got ${written})`);
+  } else if (wait > maxAheadSeconds) {
     at(where, `an approval valid for ${formatDuration(maxAheadSeconds)} can run out before the next window opens (up to ${formatDuration(wait)} apart)${own ? '' : ` for command "${c.name}"`}; make maxScheduleAhead at least ${formatDuration(wait)}`);
   }
   if (windows.length === 0 && !written) return undefined;
@@ -52,10 +68,18 @@ export function buildBreakGlass(c: RawCommand, i: number, input: RawConfig, at: 
   raw.roles.forEach((r, j) => {
     if (!declared.includes(r)) at([...key, 'roles', j], `role "${r}" is not declared under roles${didYouMean(r, declared)} (declared: ${declared.join(', ')})`);
   });
+  const reviewWithinSeconds = parseDuration(raw.reviewWithin);
+  if (reviewWithinSeconds > MAX_REVIEW_WITHIN_SECONDS) {
+    at([...key, 'reviewWithin'], `a break-glass use must be reviewed within at most 30d: one left unreviewed longer has not been reviewed (got ${raw.reviewWithin})`);
+  }
+  const perSeconds = raw.maxUses ? parseDuration(raw.maxUses.per) : 0;
+  if (perSeconds > MAX_USES_PER_SECONDS) {
+    at([...key, 'maxUses', 'per'], `uses are counted over at most 365d, such as 24h, 7d or 30d (got ${raw.maxUses!.per})`);
+  }
   return {
     roles: [...raw.roles],
-    reviewWithinSeconds: parseDuration(raw.reviewWithin),
+    reviewWithinSeconds,
     notify: [...(raw.notify ?? [])],
-    ...(raw.maxUses ? { maxUses: { count: raw.maxUses.count, perSeconds: parseDuration(raw.maxUses.per) } } : {}),
+    ...(raw.maxUses ? { maxUses: { count: raw.maxUses.count, perSeconds } } : {}),
   };
 }

@@ -1,4 +1,4 @@
-/** The keys that say when a command may run: windows and maxScheduleAhead. */
+/** The keys that say when a command may run: windows and maxScheduleAhead; and breakGlass's durations. */
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load';
 import { configWith, lineIn, problemsOf, POLICY_FILE } from './fixtures';
@@ -39,5 +39,31 @@ describe('config: when a command may run (windows, maxScheduleAhead)', () => {
     const fromDefaults = problemsOf(configWith([WEEKEND], ['maxScheduleAhead: 1d']));
     assert.equal(fromDefaults[0].key, 'defaults.maxScheduleAhead');
     assert.match(fromDefaults[0].problem, /for command "drop group"/);
+  });
+
+  it('bounds maxScheduleAhead, breakGlass.reviewWithin and breakGlass.maxUses.per at load, naming the key and its line', () => {
+    // 999999999d passed `config check`, then every such request failed on a person's turn with
+    // "Invalid time value" (the date computed from it is past what a Date holds).
+    const ahead = 'maxScheduleAhead: 999999999d';
+    const text = configWith([ahead]);
+    const [own] = problemsOf(text);
+    assert.deepEqual([own.key, own.line], ['commands[0].policy.maxScheduleAhead', lineIn(text, ahead)]);
+    assert.equal(own.problem, 'an approval may stay valid at most 90d: one used months after it was given approves what may no longer be meant (got 999999999d)');
+    assert.deepEqual(problemsOf(configWith([], ['maxScheduleAhead: 91d'])).map((p) => p.key), ['defaults.maxScheduleAhead']);
+    assert.equal(parseConfig(configWith(['maxScheduleAhead: 90d']), POLICY_FILE).catalog.find('drop group')?.policy?.schedule?.maxAheadSeconds, 90 * 86_400);
+
+    const breakGlass = (reviewWithin: string, per: string) => `breakGlass: { allowed: true, roles: [approvers], reviewWithin: ${reviewWithin}, maxUses: { count: 3, per: ${per} } }`;
+    const glass = breakGlass('31d', '999999999d');
+    const glassText = configWith([glass]);
+    const problems = problemsOf(glassText);
+    assert.deepEqual(
+      problems.map((p) => [p.key, p.line, p.problem]),
+      [
+        ['commands[0].policy.breakGlass.reviewWithin', lineIn(glassText, glass), 'a break-glass use must be reviewed within at most 30d: one left unreviewed longer has not been reviewed (got 31d)'],
+        ['commands[0].policy.breakGlass.maxUses.per', lineIn(glassText, glass), 'uses are counted over at most 365d, such as 24h, 7d or 30d (got 999999999d)'],
+      ],
+    );
+    const policy = parseConfig(configWith([breakGlass('30d', '365d')]), POLICY_FILE).catalog.find('drop group')?.policy;
+    assert.deepEqual([policy?.breakGlass?.reviewWithinSeconds, policy?.breakGlass?.maxUses?.perSeconds], [30 * 86_400, 365 * 86_400]);
   });
 });
