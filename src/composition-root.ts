@@ -30,7 +30,7 @@ import { prettyDestination } from './log/pretty';
 import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/seed';
 import { isLoopbackHost, LOOPBACK_TEXT } from './loopback';
 import { readSettings, type Settings } from './settings';
-import { openConfiguredStore, type OpenedStore } from './store/open-store';
+import { DataDirectoryError, openConfiguredStore, type OpenedStore } from './store/open-store';
 import type { WriterThreadBoot } from './store/sqlite';
 import { InstanceLockedError } from './store/sqlite/instance-lock';
 import { SqliteStartupError } from './store/sqlite/open-problem';
@@ -435,6 +435,7 @@ async function openStore(settings: Settings, log: Logger, sqliteWriterThread: Wr
     if (err instanceof PostgresStartupError) throw new StartupError(`the PostgreSQL store cannot be used: ${err.message}`);
     if (err instanceof InstanceLockedError) throw new StartupError(err.message);
     if (err instanceof SqliteStartupError) throw new StartupError(err.message);
+    if (err instanceof DataDirectoryError) throw new StartupError(`COUNTERSIGN_DATA_DIR: ${err.message}`);
     throw err;
   }
 }

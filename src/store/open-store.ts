@@ -3,7 +3,8 @@
  * database. The bot and the CLI both come through here, so they always agree on where the audit
  * trail is.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { ChainHead } from '../domain/audit';
 import type { CountersignStore } from './countersign-store';
 import { databaseFile } from '../settings';
@@ -83,14 +84,62 @@ export function postgresConnectionOf(settings: PostgresSettings, databasePasswor
   };
 }
 
-export async function openConfiguredStore(settings: StoreSettings, opening: StoreOpening): Promise<OpenedStore> {
-  if (settings.kind === 'sqlite') {
+/** The data directory cannot be made (the start says so as COUNTERSIGN_DATA_DIR, where it came from). */
+export class DataDirectoryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataDirectoryError';
+  }
+}
+
+/**
+ * Makes the data directory (the SQLite database and, whatever the store, the audit signing key and
+ * checkpoints live there), or says what is in the way instead of mkdir's bare EEXIST or EPERM.
+ * (`mkdir` is the file system's; tests give another.)
+ * @internal
+ */
+export function makeDataDirectory(dir: string, mkdir: (dir: string) => void = (d) => mkdirSync(d, { recursive: true })): void {
+  const full = path.resolve(dir);
+  try {
+    mkdir(full);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // With `recursive`, EEXIST means the path is there but is not a directory (a file, or a link to one).
+    if (code === 'EEXIST') throw new DataDirectoryError(`${full} is a file, not a directory: name the directory that holds (or is to hold) Countersign's database and audit signing key`);
+    const why =
+      code === 'ENOTDIR'
+        ? `${fileOnTheWay(full) ?? 'a part of the path'} is a file, not a directory`
+        : code === 'EACCES' || code === 'EPERM'
+          ? `this user may not create it there (${code})`
+          : code === 'EROFS'
+            ? 'it is on a read-only file system'
+            : (err as Error).message;
+    throw new DataDirectoryError(`${full} cannot be created: ${why}`);
+  }
+}
+
+/** The first folder of the path that is a file. */
+function fileOnTheWay(full: string): string | undefined {
+  const parts = full.split(path.sep);
+  for (let i = 2; i <= parts.length; i++) {
+    const at = parts.slice(0, i).join(path.sep);
     try {
-      mkdirSync(opening.dataDir, { recursive: true });
-    } catch (err) {
-      await opening.sqliteWriterThread?.discard();
-      throw err;
+      if (!statSync(at).isDirectory()) return at;
+    } catch {
+      return undefined;
     }
+  }
+  return undefined;
+}
+
+export async function openConfiguredStore(settings: StoreSettings, opening: StoreOpening): Promise<OpenedStore> {
+  try {
+    makeDataDirectory(opening.dataDir);
+  } catch (err) {
+    await opening.sqliteWriterThread?.discard();
+    throw err;
+  }
+  if (settings.kind === 'sqlite') {
     const file = databaseFile(opening.dataDir);
     let instanceLock;
     try {

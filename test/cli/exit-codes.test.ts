@@ -133,5 +133,17 @@ describe('countersign exit codes', function () {
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /^Countersign did not start: ARM_SANDBOX_URL: must be set with ARM_SANDBOX_CA_FILE=\/nonexistent\.pem.*\n$/);
     });
+
+    it('countersign start: a data directory that is a file is named as COUNTERSIGN_DATA_DIR, exit 1', async () => {
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-start-')), 'countersign.yaml');
+      fs.writeFileSync(file, 'x');
+      try {
+        const r = await countersign(['start'], { COUNTERSIGN_DATA_DIR: file, COUNTERSIGN_CONFIG: example, PORT: '0' });
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(r.stderr, `Countersign did not start: COUNTERSIGN_DATA_DIR: ${file} is a file, not a directory: name the directory that holds (or is to hold) Countersign's database and audit signing key\n`);
+      } finally {
+        fs.rmSync(path.dirname(file), { recursive: true, force: true });
+      }
+    });
   });
 });

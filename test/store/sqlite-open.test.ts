@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openReadOnly, openWritable, whyNotWritable } from '../../src/store/sqlite/connection';
 import { sqliteOpenProblem } from '../../src/store/sqlite/open-problem';
-import { openConfiguredStore } from '../../src/store/open-store';
+import { DataDirectoryError, makeDataDirectory, openConfiguredStore } from '../../src/store/open-store';
 import type { SqliteStore } from '../../src/store/sqlite';
 import { anEvent } from './fixtures';
 
@@ -85,6 +85,52 @@ describe('opening the SQLite database for writing', () => {
       process.chdir(cwd);
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('making the data directory', () => {
+  // mkdir's bare "EEXIST: file already exists" or "EPERM" named neither the directory's purpose nor
+  // what was in the way; the start puts COUNTERSIGN_DATA_DIR in front of these words.
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-datadir-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const refusal = (target: string, mkdir?: (d: string) => void): string => {
+    const err = (() => {
+      try {
+        makeDataDirectory(target, mkdir);
+      } catch (e) {
+        return e;
+      }
+      return assert.fail('the directory was made');
+    })();
+    assert.ok(err instanceof DataDirectoryError, String(err));
+    return err.message;
+  };
+
+  it('says a file given as the data directory is a file, not a directory', () => {
+    const file = path.join(dir, 'countersign.yaml');
+    fs.writeFileSync(file, 'x');
+    assert.equal(refusal(file), `${file} is a file, not a directory: name the directory that holds (or is to hold) Countersign's database and audit signing key`);
+  });
+
+  it('names the file in the way of a directory to create', () => {
+    const file = path.join(dir, 'countersign.yaml');
+    fs.writeFileSync(file, 'x');
+    assert.equal(refusal(path.join(file, 'data', 'more')), `${path.join(file, 'data', 'more')} cannot be created: ${file} is a file, not a directory`);
+  });
+
+  it('says this user may not create it, or that the file system is read-only', () => {
+    const target = path.join(dir, 'data');
+    assert.equal(refusal(target, () => { throw errno('EPERM'); }), `${target} cannot be created: this user may not create it there (EPERM)`);
+    assert.equal(refusal(target, () => { throw errno('EACCES'); }), `${target} cannot be created: this user may not create it there (EACCES)`);
+    assert.equal(refusal(target, () => { throw errno('EROFS'); }), `${target} cannot be created: it is on a read-only file system`);
+  });
+
+  it('makes a missing directory, and takes one that exists', () => {
+    const target = path.join(dir, 'a', 'b');
+    makeDataDirectory(target);
+    makeDataDirectory(target);
+    assert.ok(fs.statSync(target).isDirectory());
   });
 });
 
