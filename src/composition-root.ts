@@ -348,6 +348,12 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   } else if (!settings.microsoftApp.id) {
     log.warn({ host: settings.host }, 'Bot Framework authentication is OFF because MicrosoftAppId is empty; listening on loopback only');
   }
+  if (opened?.unencryptedHost) {
+    log.warn(
+      { host: opened.unencryptedHost },
+      `the PostgreSQL connection to ${opened.unencryptedHost} is not encrypted: PGSSLMODE (or the URL's sslmode) is unset, disable, allow or prefer, and Countersign then connects without TLS (it cannot fall back as psql does); set PGSSLMODE=verify-full`,
+    );
+  }
   for (const command of config.catalog.commands) {
     const problem = unapprovableWarning(command, config.access.roles);
     if (problem) log.warn({ command: command.name, problem }, 'a command can never be approved');

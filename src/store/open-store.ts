@@ -28,6 +28,8 @@ export interface OpenedStore {
    * cut): what the bot signs into the checkpoint file when the store stops under it.
    */
   lastWitnessed?: () => ChainHead | undefined;
+  /** PostgreSQL: the host reached without TLS over the network, when it is (the start warns of it). */
+  unencryptedHost?: string;
   /**
    * SQLite: a failure of the start's first writes (a full disk, a lock held) in words, with the file
    * and what to do, as a failure to open it is; undefined when it is not the database's.
@@ -168,7 +170,7 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
   await opening.sqliteWriterThread?.discard();
   // The driver and the PostgreSQL store load only when they are used (the bot on SQLite starts faster).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { explainConnectionError, isConnectionError, openPostgresStore } = require('./postgres') as typeof import('./postgres');
+  const { explainConnectionError, isConnectionError, openPostgresStore, unencryptedRemoteHost } = require('./postgres') as typeof import('./postgres');
   const store: PostgresStore = await openPostgresStore({
     connection: postgresConnectionOf(settings.postgres, opening.databasePassword),
     migrate: settings.postgres.migrate,
@@ -177,10 +179,12 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
     ...(opening.onWriterStopped ? { onStopped: opening.onWriterStopped } : {}),
   });
   const connection = postgresConnectionOf(settings.postgres, opening.databasePassword);
+  const unencryptedHost = unencryptedRemoteHost(connection);
   return {
     store,
     kind: 'postgres',
     where: store.target,
+    ...(unencryptedHost ? { unencryptedHost } : {}),
     dialogState: store.dialogState,
     // The start's first writes meeting the server's refusal or a lost session: in words, with the database.
     startProblem: (err) => (isServerAnswer(err) || isConnectionError(err) ? explainConnectionError(err, connection) : undefined),

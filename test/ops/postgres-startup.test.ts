@@ -1,7 +1,9 @@
 /** Starting Countersign on PostgreSQL through the settings: /readyz names the store; a bad database stops startup. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
+import { Writable } from 'node:stream';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { createLogger } from '../../src/log/logger';
@@ -29,10 +31,11 @@ describe('starting on PostgreSQL', function () {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const start = async (env: NodeJS.ProcessEnv, existing?: Awaited<ReturnType<typeof startTestSandbox>>) => {
+  const start = async (env: NodeJS.ProcessEnv, existing?: Awaited<ReturnType<typeof startTestSandbox>>, logLines?: Record<string, unknown>[]) => {
     const sandbox = existing ?? (await startTestSandbox());
     const settings = readSettings({ PORT: '0', COUNTERSIGN_DATA_DIR: dataDir, ...env });
-    const log = createLogger('silent', undefined, { secrets: [] });
+    const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (logLines?.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) });
+    const log = createLogger(logLines ? 'info' : 'silent', sink, { secrets: [] });
     try {
       return { bot: await startCountersign({ settings, config: loadConfig(EXAMPLE_CONFIG), azure: gatewayFor(sandbox), log }), sandbox };
     } catch (err) {
@@ -82,6 +85,43 @@ describe('starting on PostgreSQL', function () {
       await b.bot.stop();
       await connector.stop();
       await a.sandbox.close();
+    }
+  });
+
+  it('warns at start when the connection crosses the network without TLS (PGSSLMODE unset), not on loopback', async function () {
+    // A non-loopback address of this machine, forwarded to the test server (which listens on loopback).
+    const address = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    if (!address) this.skip();
+    const server = new URL(db.url);
+    const forwarder = net.createServer((socket) => {
+      const upstream = net.connect(Number(server.port || 5432), server.hostname);
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => forwarder.listen(0, address, resolve));
+    // A database (and signing key) of its own: the requests the tests above left would keep the stops waiting on Teams.
+    const own = await createTestDatabase();
+    const ownDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-pg-'));
+    const remote = new URL(own.url);
+    remote.hostname = address!;
+    remote.port = String((forwarder.address() as net.AddressInfo).port);
+    const warningsOf = async (url: string) => {
+      const lines: Record<string, unknown>[] = [];
+      const { bot, sandbox } = await start({ COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: url, COUNTERSIGN_DATA_DIR: ownDir }, undefined, lines);
+      await bot.stop();
+      await sandbox.close();
+      return lines.filter((l) => /PostgreSQL connection .* is not encrypted/.test(String(l.msg)));
+    };
+    try {
+      const [warning] = await warningsOf(remote.toString());
+      assert.equal(warning?.host, address);
+      assert.match(String(warning?.msg), new RegExp(`^the PostgreSQL connection to ${address!.replace(/\./g, '\\.')} is not encrypted: .*set PGSSLMODE=verify-full$`));
+      assert.deepEqual(await warningsOf(own.url), [], 'none on loopback');
+    } finally {
+      forwarder.close();
+      await own.drop();
+      fs.rmSync(ownDir, { recursive: true, force: true });
     }
   });
 

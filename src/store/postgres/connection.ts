@@ -3,6 +3,7 @@
  * that may be a function returning a fresh Microsoft Entra token), and errors that say what to fix.
  */
 import pg from 'pg';
+import { isLoopback } from '../../settings';
 import { parsePostgresUrl, PostgresStartupError, type SslMode } from './url';
 
 export { PostgresStartupError, type SslMode } from './url';
@@ -65,6 +66,17 @@ export function describeTarget(options: PostgresConnectionOptions): string {
   } catch {
     return 'the configured PostgreSQL database';
   }
+}
+
+/**
+ * The host these options reach in the clear over the network, if they do: no TLS (PGSSLMODE unset,
+ * disable, allow or prefer) to a host that is neither loopback nor a Unix socket's folder. The start
+ * warns of it: an operator used to psql expects unset to mean TLS whenever the server offers it.
+ */
+export function unencryptedRemoteHost(options: PostgresConnectionOptions): string | undefined {
+  const c = resolveConnection(options);
+  if (sslOption(c.sslMode, c.sslRootCert) !== false) return undefined;
+  return c.host.startsWith('/') || isLoopback(c.host) ? undefined : c.host;
 }
 
 function sslOption(mode: SslMode | undefined, ca: string | undefined): pg.PoolConfig['ssl'] {

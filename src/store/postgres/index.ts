@@ -1,5 +1,5 @@
 export { openPostgresStore, PostgresStore } from './store';
-export { describeTarget, explainConnectionError, PostgresStartupError } from './connection';
+export { describeTarget, explainConnectionError, PostgresStartupError, unencryptedRemoteHost } from './connection';
 export { isConnectionError } from './tx';
 export type { PostgresConnectionOptions } from './connection';
 export { EXPECTED_SCHEMA_VERSION, POSTGRES_MIGRATIONS, RUNTIME_ROLE } from './migrations';
