@@ -10,7 +10,7 @@
  *   teams      the bot (botbuilder): app, domain, cards, audit, log, retry-after
  *   http       the restify edge: teams (the activity handler), audit, app, domain, log, loopback
  *   azure      ARM: domain, app ports, telemetry, log, settings, retry-after
- *   store      SQLite and PostgreSQL: domain, audit, app ports, teams ports, log, settings, module-worker, output-file
+ *   store      SQLite and PostgreSQL: domain, audit, app ports, teams ports, log, settings, module-worker, output-file, loopback
  *   telemetry  OpenTelemetry: domain, app ports, log
  *   config     the YAML catalog and policies: domain, log, loopback
  *   sandbox    the local ARM stand-in: log, settings (nothing of the product it stands in for)
@@ -129,10 +129,10 @@ module.exports = {
       '^src/app/ports\\.ts$',
       '^src/(settings|retry-after)\\.ts$',
     ]),
-    layer('store-imports-below-it', 'src/store imports src/domain, src/audit (chain, verification), the app and teams ports, src/log, settings, the module worker and the output-file helpers (backups).', ours('store'), [
+    layer('store-imports-below-it', 'src/store imports src/domain, src/audit (chain, verification), the app and teams ports, src/log, settings, the module worker, the output-file helpers (backups) and the loopback rule (a database off this machine without TLS is warned of).', ours('store'), [
       ours('store', 'domain', 'audit', 'log'),
       '^src/(app|teams)/ports\\.ts$',
-      '^src/(settings|module-worker|output-file)\\.ts$',
+      '^src/(settings|module-worker|output-file|loopback)\\.ts$',
     ]),
     layer('telemetry-imports-below-it', 'src/telemetry imports src/domain, the app ports and src/log.', ours('telemetry'), [ours('telemetry', 'domain', 'log'), '^src/app/ports\\.ts$']),
     layer('config-imports-domain-and-log', 'src/config (the YAML catalog and policies) imports src/domain, src/log and the loopback rule.', ours('config'), [

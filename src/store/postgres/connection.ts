@@ -3,7 +3,7 @@
  * that may be a function returning a fresh Microsoft Entra token), and errors that say what to fix.
  */
 import pg from 'pg';
-import { isLoopback } from '../../settings';
+import { isLoopbackHost } from '../../loopback';
 import { parsePostgresUrl, PostgresStartupError, type SslMode } from './url';
 
 export { PostgresStartupError, type SslMode } from './url';
@@ -76,7 +76,7 @@ export function describeTarget(options: PostgresConnectionOptions): string {
 export function unencryptedRemoteHost(options: PostgresConnectionOptions): string | undefined {
   const c = resolveConnection(options);
   if (sslOption(c.sslMode, c.sslRootCert) !== false) return undefined;
-  return c.host.startsWith('/') || isLoopback(c.host) ? undefined : c.host;
+  return c.host.startsWith('/') || isLoopbackHost(c.host) ? undefined : c.host;
 }
 
 function sslOption(mode: SslMode | undefined, ca: string | undefined): pg.PoolConfig['ssl'] {
