@@ -398,7 +398,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       await settleMessages(app, notifier, Math.max(deadline - Date.now(), graceMs / 4), log);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // Refusals of unauthenticated callers counted past their budget are recorded before the last checkpoint.
-      await Promise.all([app.flushAuthRefusals(), auditors.flushRefusals()]);
+      await Promise.all([app.flushRefusals(), auditors.flushRefusals()]);
       // The last head before the store closes is signed too: a log cut while the bot is down shows.
       // Not over a store that stopped under the bot: what it holds now is not what was written.
       if (!storeStopped.stopped) await checkpointer.write('shutdown').catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint at shutdown failed'));

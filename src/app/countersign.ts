@@ -7,7 +7,7 @@ import type { CommandSpec } from '../domain/catalog';
 import { ENDED_STATES, OPEN_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { withLogContext } from '../log/context';
 import { describeUntil, exampleDay, zoneOrUtc } from '../domain/delegation-time';
-import { admit, type Admission, type TenantClaims } from './access';
+import { TenantGate, type Admission, type TenantClaims } from './access';
 import { AuthRefusals, type RefusedActivity } from './auth-refusals';
 import { recordCardPosted } from './card-binding';
 import { admitClientText, type ClientInput } from './input-gate';
@@ -66,6 +66,7 @@ export class Countersign {
   /** The delegations in force at the last reach sweep: the open requests are read for lapsed approvals only when one ended. */
   private delegationsInForce: Set<string> | undefined;
   private readonly authRefusals: AuthRefusals;
+  private readonly tenantGate: TenantGate;
 
   constructor(
     private readonly deps: AppDeps,
@@ -75,6 +76,7 @@ export class Countersign {
     deps.rounds ??= new RoundsUnderWay();
     this.executor = new Executor(deps, executorOptions);
     this.authRefusals = new AuthRefusals(deps);
+    this.tenantGate = new TenantGate(deps);
   }
 
   /** The app's logger: the adapters log what they translate with the same ids and redaction. */
@@ -102,14 +104,14 @@ export class Countersign {
     return this.authRefusals.record(attempt);
   }
 
-  /** At a stop: the refused authentications counted but not yet recorded are recorded. */
-  flushAuthRefusals(): Promise<void> {
-    return this.authRefusals.flush();
+  /** At a stop: the refused authentications, and the activities refused at the tenant gate, counted but not yet recorded are recorded. */
+  async flushRefusals(): Promise<void> {
+    await Promise.all([this.authRefusals.flush(), this.tenantGate.flush()]);
   }
 
-  /** The tenant gate every activity passes first (a refusal is audited). */
+  /** The tenant gate every activity passes first (a refusal is audited; past a budget a minute, counted and not told). */
   admit(actor: Actor, source: Source, activityType: string, claims?: TenantClaims): Promise<Admission> {
-    return admit(this.deps, actor, source, activityType, claims);
+    return this.tenantGate.admit(actor, source, activityType, claims);
   }
 
   /** Client-supplied text past its limits is refused before anything else (audited with a bounded prefix). */

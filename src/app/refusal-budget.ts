@@ -5,6 +5,8 @@
  * (or at a stop): how many, which reasons, from which addresses. Anyone who can reach the endpoint
  * could otherwise grow the append-only audit log without bound (the outside review wrote 3,000
  * records in 2 s, about 16 GB an hour), each one a durable commit on the writer approvals use.
+ * Activities from a tenant or channel Countersign does not serve pass the same budget (access.ts):
+ * their token is valid, but nothing else about their sender is known, and any tenant can send them.
  */
 import type { RepeatedRefusals } from '../domain/repeated-refusals';
 import type { Clock, RefusalGate } from './ports';
@@ -12,7 +14,7 @@ import type { Clock, RefusalGate } from './ports';
 /** How many such refusals a minute are recorded one by one, per kind (tests lower it). */
 export const REFUSAL_BUDGET = { perMinute: 30, windowMs: 60_000 };
 
-/** At most this many addresses are named in a summary; the rest are counted together. */
+/** At most this many addresses (or tenants) are named in a summary; the rest are counted together. */
 const MAX_ADDRESSES = 20;
 /** Addresses tracked in a minute before the rest are only counted (a bound on the budget's own memory). */
 const MAX_TRACKED_ADDRESSES = 1_000;
@@ -34,6 +36,11 @@ export class RefusalBudget implements RefusalGate {
     private readonly summarise: (repeated: RepeatedRefusals) => Promise<void>,
     /** Told when a summary could not be recorded. */
     private readonly failed: (err: unknown) => void,
+    /**
+     * What a refusal is counted by: the caller's address, or (for activities the Bot Connector
+     * signed, whose address is the connector's) the tenant the activity claims.
+     */
+    private readonly countedBy: 'address' | 'tenant' = 'address',
   ) {}
 
   /** True: record this refusal one by one. False: it is counted into the minute's summary. */
@@ -71,13 +78,15 @@ export class RefusalBudget implements RefusalGate {
     if (held) {
       const named = [...held.addresses].sort((a, b) => b[1] - a[1]);
       const rest = named.slice(MAX_ADDRESSES).reduce((n, [, c]) => n + c, 0) + held.untracked;
+      const busiest = Object.fromEntries(named.slice(0, MAX_ADDRESSES));
       const repeated: RepeatedRefusals = {
         count: held.count,
         from: held.from,
         to: held.to,
         reasons: Object.fromEntries([...held.reasons].sort((a, b) => b[1] - a[1])),
-        remoteAddresses: Object.fromEntries(named.slice(0, MAX_ADDRESSES)),
-        ...(rest ? { otherAddresses: rest } : {}),
+        ...(this.countedBy === 'tenant'
+          ? { tenants: busiest, ...(rest ? { otherTenants: rest } : {}) }
+          : { remoteAddresses: busiest, ...(rest ? { otherAddresses: rest } : {}) }),
         perMinute: REFUSAL_BUDGET.perMinute,
       };
       this.writing = this.writing.then(() => this.summarise(repeated).catch((err: unknown) => this.failed(err)));

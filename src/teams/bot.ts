@@ -116,8 +116,10 @@ export class CountersignBot extends TeamsActivityHandler {
     // The channel and tenant first: only past them are the activity's ids Teams' own, and only then
     // is a refusal recorded as that person's (tenant.refused records hold the ids as claimed, bounded).
     const admission = await this.app.admit(actor, sourceOf(a), a.type, tenantClaimsOf(a));
-    // Told like every other refusal: [SANDBOX] in sandbox mode.
-    if (!admission.ok) return this.answer(context, admission.message);
+    // Told like every other refusal: [SANDBOX] in sandbox mode. Past the gate's budget a minute a
+    // message is not answered at all (no reply into a conversation of a tenant not served); an
+    // invoke still is, in its HTTP answer, which posts nothing.
+    if (!admission.ok) return admission.counted && a.type !== 'invoke' ? undefined : this.answer(context, admission.message);
     const oversized = await this.app.admitClientText({ kind: a.type === 'invoke' ? 'click' : a.type === 'message' ? 'message' : 'other', activityType: String(a.type), actor, source: sourceOf(a), texts: clientTextOf(a) });
     if (oversized) return this.answer(context, oversized.message);
     await super.onTurnActivity(context);

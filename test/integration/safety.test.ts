@@ -14,6 +14,7 @@ import { cardText } from '../support/connector';
 import { auditOf, requestVia, settled } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
 import { opsChannel, people } from '../support/teams';
+import { REFUSAL_BUDGET } from '../../src/app/refusal-budget';
 
 
 
@@ -182,6 +183,52 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
       ['channel-not-allowed', 'activity type invoke; channel directline, not msteams', 'directline'],
       ['channel-not-allowed', 'activity type message; channel webchat, not msteams', 'webchat'],
     ]);
+  });
+
+  it('records the first activities of a minute from another tenant or channel one by one, then counts the rest into one record and posts them no reply; people of the tenant stay recorded one by one', async () => {
+    const budget = { ...REFUSAL_BUDGET };
+    Object.assign(REFUSAL_BUDGET, { perMinute: 5 });
+    try {
+      const before = (await auditOf(h)).length;
+      const sent = h.connector.sent.length;
+      const statuses: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        statuses.push((await h.teams.post(h.teams.activity(people.mallory, opsChannel, { type: 'typing' }))).status);
+        statuses.push((await h.teams.post(h.teams.activity(people.mallory, opsChannel, { type: 'message', text: 'deploy production api-service' }))).status);
+      }
+      const fromWebChat = h.teams.activity(people.alice, opsChannel, { type: 'message', text: 'help' });
+      fromWebChat.channelId = 'webchat';
+      for (let i = 0; i < 5; i++) statuses.push((await h.teams.post(fromWebChat)).status);
+      assert.deepEqual(new Set(statuses), new Set([200]));
+      // A click past the budget is still answered in its HTTP answer, which posts nothing.
+      const click = await h.teams.post(h.teams.activity(people.mallory, opsChannel, { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb: 'approve', data: {} } } }));
+      assert.equal((click.body as { value?: unknown }).value, `[SANDBOX] Tenant ${people.mallory.tenantId} is not allowed to use Countersign.`);
+      const replies = h.teams.since(sent).map((s) => s.activity.text);
+      assert.deepEqual(replies, Array(2).fill(`[SANDBOX] Tenant ${people.mallory.tenantId} is not allowed to use Countersign.`), 'the two messages within the budget are told, the rest are not');
+      // Alice's own refusal, past the budget: still recorded one by one.
+      const { cardId } = await requestVia(h, 'delete resource group staging-old');
+      await h.teams.click(people.alice, cardId, 'approve');
+      await h.bot.app.flushRefusals();
+      const added = (await auditOf(h)).slice(before);
+      const refused = added.filter((r) => r.type === 'tenant.refused');
+      assert.equal(refused.length, 6);
+      assert.deepEqual(refused.slice(0, 5).map((r) => r.outcome?.reason), Array(5).fill('tenant-not-allowed'));
+      const summary = refused[5];
+      assert.equal(summary.outcome?.reason, 'repeated');
+      assert.deepEqual(summary.data?.repeated && { ...(summary.data.repeated as object), from: undefined, to: undefined }, {
+        count: 41,
+        from: undefined,
+        to: undefined,
+        reasons: { 'tenant-not-allowed': 36, 'channel-not-allowed': 5 },
+        tenants: { [people.mallory.tenantId]: 36, [people.alice.tenantId]: 5 },
+        perMinute: 5,
+      });
+      assert.match(summary.outcome?.detail ?? '', /^Activity from a tenant or channel not served: 41 more from .* were counted, not recorded one by one \(at most 5 a minute are\): tenant-not-allowed 36, channel-not-allowed 5; from 2 tenants$/);
+      assert.deepEqual(added.filter((r) => r.type === 'click.refused').map((r) => r.outcome?.reason), ['self-approval']);
+      assert.equal((await verifyChain(h.bot.deps.store.audit.read())).ok, true);
+    } finally {
+      Object.assign(REFUSAL_BUDGET, budget);
+    }
   });
 
   it('turns away an oversized activity from another channel or tenant at the gate: recorded as a claim, clipped, never as that person\'s refused request', async () => {

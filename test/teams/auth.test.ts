@@ -248,7 +248,7 @@ describe('refused authentications past the budget a minute', function () {
       const refused = async () => (await auditOf(h)).filter((e) => e.type === 'auth.refused');
       await eventually('the first five are recorded', async () => (await refused()).length === 5 || undefined);
       // The stop records the count (so does the end of the minute); here, as the stop does.
-      await h.bot.app.flushAuthRefusals();
+      await h.bot.app.flushRefusals();
       const records = await refused();
       assert.equal(records.length, 6);
       const summary = records[5];
