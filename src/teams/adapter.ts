@@ -5,7 +5,7 @@
 import { ConfigurationBotFrameworkAuthentication, type ActivityHandler, type TurnContext } from 'botbuilder';
 import type { StorageFault } from '../app/ports';
 import type { Logger } from '../log/context';
-import { EdgeAdapter, type EdgeOutcome } from './bot-endpoint';
+import { EdgeAdapter, TurnFailed, type EdgeOutcome } from './bot-endpoint';
 import { DEFAULT_CALL_TIMEOUT_MS } from './connector-calls';
 import { reuseClients } from './reused-clients';
 import { ChatTextMiddleware } from './chat-text';
@@ -66,14 +66,22 @@ export function createAdapter(
   const adapter = new EdgeAdapter(auth);
   // Placeholders and quoted text in messages shown as typed, not read as markup (chat-text.ts).
   adapter.use(new ChatTextMiddleware());
+  // A message whose turn failed is answered in the conversation, saying what failed, and the
+  // activity 200. Any other activity (an invoke: a click, a card's refresh), or a message whose
+  // person could not be told, is handed on: the HTTP edge answers it 500 with the request id and
+  // logs `activity failed` (botbuilder would answer an invoke 501 with no body, as not implemented).
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
+    if (context.activity.type !== 'message') throw new TurnFailed(error);
     log.error({ err: error.message, activityId: context.activity.id, conversationId: context.activity.conversation?.id }, 'turn failed');
-    if (context.activity.type === 'message') {
-      // Telling the person can fail too (the connector is down): logged, and the turn still ends.
-      await context
-        .sendActivity(sandboxText(failedText('handle this message', storageFault(error)), sandbox))
-        .catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not tell the person about the failed turn'));
-    }
+    // Telling the person can fail too (the connector is down): logged, and the activity fails.
+    const told = await context.sendActivity(sandboxText(failedText('handle this message', storageFault(error)), sandbox)).then(
+      () => true,
+      (err: unknown) => {
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not tell the person about the failed turn');
+        return false;
+      },
+    );
+    if (!told) throw new TurnFailed(error);
   };
   return adapter;
 }

@@ -19,6 +19,17 @@ export type EdgeOutcome =
   /** The turn itself failed after authentication (500, nothing internal said). */
   | { kind: 'failed'; reason: string };
 
+/**
+ * A turn that failed after authentication, as the adapter's onTurnError hands it on: botbuilder
+ * would otherwise take the turn as handled, and answer an invoke without an answer 501 with no body.
+ */
+export class TurnFailed extends Error {
+  constructor(readonly failure: unknown) {
+    super(messageOf(failure));
+    this.name = 'TurnFailed';
+  }
+}
+
 function messageOf(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300);
 }
@@ -91,7 +102,7 @@ export class EdgeAdapter extends CloudAdapter {
       });
       return { kind: 'handled', status: invoke?.status ?? 200, ...(invoke?.body !== undefined ? { body: invoke.body } : {}) };
     } catch (err) {
-      if (turnStarted) return { kind: 'failed', reason: messageOf(err) };
+      if (turnStarted || err instanceof TurnFailed) return { kind: 'failed', reason: messageOf(err) };
       // botframework-connector's AuthenticationError carries the status it means: 401 for a bad or
       // missing token, 500 when the OpenID metadata or keys could not be loaded.
       const status = (err as { statusCode?: unknown })?.statusCode;

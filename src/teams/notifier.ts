@@ -331,8 +331,9 @@ export class TeamsNotifier implements RequestNotifier {
     }
     await withTeamsRetry(async () => {
       await this.limiter.acquire(conversationId);
-      // A failure inside the turn would reach the adapter's onTurnError, which logs and swallows it:
-      // carried out here instead, so that Teams' 429s are retried and a lost message is reported.
+      // A failure inside the turn would reach the adapter's onTurnError, made for incoming activities
+      // (it wraps the error for the HTTP edge): caught here instead, so that Teams' 429s are retried
+      // and a lost message is reported.
       let failure: { error: unknown } | undefined;
       await this.adapter.continueConversationAsync(this.appId, reference, async (ctx) => {
         try {

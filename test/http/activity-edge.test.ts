@@ -9,7 +9,7 @@ import os from 'node:os';
 import zlib from 'node:zlib';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { auditOf } from '../support/flows';
+import { auditOf, requestVia } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, opsChannel, people } from '../support/teams';
 
@@ -255,6 +255,62 @@ describe('activities validated at the edge', function () {
       const last = await eventually('the refusal is in the audit', async () => (await refusals()).slice(before).at(-1));
       assert.equal(last.type, 'auth.refused');
       assert.equal(last.outcome.reason, 'missing-token');
+    });
+  });
+
+  describe('a turn that failed after authentication', () => {
+    let h: Harness;
+    let failing = false;
+    before(async () => {
+      h = await startHarness({
+        // The store's request reads fail while `failing` (a database that does not answer).
+        wrapStore: (store) => {
+          const requests = new Proxy(store.requests, {
+            get: (target, p) => {
+              const v = (target as unknown as Record<PropertyKey, unknown>)[p];
+              if (p === 'get') return async (...args: unknown[]) => {
+                if (failing) throw new Error('reads are failing');
+                return (v as (...a: unknown[]) => unknown).apply(target, args);
+              };
+              return typeof v === 'function' ? v.bind(target) : v;
+            },
+          });
+          return new Proxy(store, { get: (target, p) => (p === 'requests' ? requests : ((v) => (typeof v === 'function' ? v.bind(target) : v))((target as unknown as Record<PropertyKey, unknown>)[p])) });
+        },
+      });
+    });
+    after(async () => {
+      failing = false;
+      await h.stop();
+    });
+
+    it('answers an invoke (a card refresh) 500 with the request id, not 501, and logs activity failed', async () => {
+      const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
+      failing = true;
+      try {
+        const refresh = h.teams.activity(people.bob, opsChannel, { type: 'invoke', name: 'adaptiveCard/action', replyToId: cardId, value: { action: { type: 'Action.Execute', verb: 'refresh', data: { requestId } } } });
+        const r = await post(h, JSON.stringify(refresh));
+        assert.equal(r.status, 500, r.text);
+        const failed = h.logs.find((l) => l.msg === 'activity failed');
+        assert.ok(failed, 'logged as activity failed');
+        assert.deepEqual(JSON.parse(r.text), { error: `Countersign could not handle this activity (request ${String(failed.reqId)}).` });
+        assert.match(String(failed.err), /reads are failing/);
+      } finally {
+        failing = false;
+      }
+    });
+
+    it('answers a message 200 and tells the person in the conversation what failed', async () => {
+      const { requestId } = await requestVia(h, 'delete resource group staging-old');
+      failing = true;
+      try {
+        const sent = h.connector.sent.length;
+        const r = await post(h, JSON.stringify(h.teams.activity(people.bob, opsChannel, { type: 'message', text: `status ${requestId}` })));
+        assert.equal(r.status, 200, r.text);
+        assert.deepEqual(h.teams.since(sent).map((x) => x.activity.text), ['[SANDBOX] Countersign could not handle this message: it hit an internal error, so nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.']);
+      } finally {
+        failing = false;
+      }
     });
   });
 });

@@ -8,6 +8,7 @@ import type { TurnContext } from 'botbuilder';
 import type { StorageFault } from '../../src/app/ports';
 import type { Logger } from '../../src/log/context';
 import { createAdapter } from '../../src/teams/adapter';
+import { TurnFailed } from '../../src/teams/bot-endpoint';
 
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const app = { id: '', type: 'MultiTenant' as const, tenantId: '', password: '' };
@@ -74,7 +75,13 @@ describe('the answer to a message whose turn failed', () => {
     assert.match(text, /^Countersign could not handle this message: it hit an internal error, so nothing was changed\./);
   });
 
-  it('sends nothing for an activity that is not a message (the invoke gets its own answer)', async () => {
-    assert.deepEqual(await answerTo('invoke', failure, () => 'disk'), []);
+  it('sends nothing for an activity that is not a message, and hands its failure on to the HTTP edge (500, not botbuilder\'s 501)', async () => {
+    await assert.rejects(answerTo('invoke', failure, () => 'disk'), (err: unknown) => err instanceof TurnFailed && err.failure === failure);
+  });
+
+  it('hands a message\'s failure on to the HTTP edge when the person could not be told', async () => {
+    const adapter = createAdapter(app, quiet);
+    const context = { activity: { type: 'message', id: 'a1', conversation: { id: 'c1' } }, sendActivity: async () => { throw new Error('connector down'); } } as unknown as TurnContext;
+    await assert.rejects(adapter.onTurnError(context, failure), (err: unknown) => err instanceof TurnFailed && err.failure === failure);
   });
 });
