@@ -26,6 +26,20 @@ function isHttpUrl(text: string): boolean {
   }
 }
 
+/**
+ * How deep `from`, `recipient` and `conversation` may nest objects and arrays. They are stored as the
+ * conversation's reference (JSON), and a member thousands of levels deep made JSON.stringify throw
+ * (the turn failed); Teams sends them flat, with at most a `properties` object or so inside.
+ */
+const MAX_REFERENCE_DEPTH = 8;
+
+/** Whether v nests objects or arrays deeper than `levels` (v itself being the first level). */
+function nestsDeeper(v: unknown, levels: number): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (levels === 0) return true;
+  return Object.values(v).some((m) => nestsDeeper(m, levels - 1));
+}
+
 function accountProblem(where: string, v: unknown): string | undefined {
   if (!isObject(v)) return `${where} must be an object`;
   for (const k of ACCOUNT_STRINGS) if (v[k] !== undefined && typeof v[k] !== 'string') return `${where}.${k} must be a string`;
@@ -48,6 +62,9 @@ export function activityProblem(body: unknown): string | undefined {
     const p = accountProblem(k, body[k]);
     if (p) return p;
     if (!(body[k] as Json).id) return `${k}.id is missing`;
+  }
+  for (const k of ['from', 'recipient', 'conversation']) {
+    if (nestsDeeper(body[k], MAX_REFERENCE_DEPTH)) return `${k} nests objects more than ${MAX_REFERENCE_DEPTH} levels deep`;
   }
   if (body.channelData !== undefined) {
     if (!isObject(body.channelData)) return 'channelData must be an object';

@@ -147,7 +147,7 @@ export class CountersignBot extends TeamsActivityHandler {
     await this.rememberWithoutWaiting(context);
     const dc = await this.dialogs().set.createContext(context);
     // Teams sends the mention as an entity; a leftover <at>…</at> (clients that omit it) goes too.
-    const text = (TurnContext.removeRecipientMention(context.activity) ?? '').replace(/^\s*<at>[^<]*<\/at>/i, '').trim();
+    const text = withoutBotMention(context.activity).replace(/^\s*<at>[^<]*<\/at>/i, '').trim();
     const isSubmit = !!context.activity.value && !text;
     if (isSubmit) {
       const open = dc.activeDialog ? await this.forms.openMessage(context) : undefined;
@@ -508,7 +508,21 @@ export class CountersignBot extends TeamsActivityHandler {
   }
 }
 
-/** The answer to `status` in a shared conversation the request is not in: its card would be read by everyone there. */
+/**
+ * The message's text without the bot's @mention, taken out as botbuilder's removeRecipientMention
+ * does (its first mention entity's text, once), but only when that text is a string found in the
+ * message: botbuilder called text.replace on a message without text (the turn failed), and for an
+ * entity without text took the word "undefined" out of the command (`status undefinedCS-1` became
+ * `status CS-1`).
+ */
+function withoutBotMention(activity: TurnContext['activity']): string {
+  const text = typeof activity.text === 'string' ? activity.text : '';
+  const bot = activity.recipient?.id;
+  const mention = (activity.entities ?? []).find((e) => e.type === 'mention' && (e as { mentioned?: { id?: unknown } }).mentioned?.id === bot);
+  const said = (mention as { text?: unknown } | undefined)?.text;
+  return (typeof said === 'string' && said && text.includes(said) ? text.replace(said, '') : text).trim();
+}
+
 /** The words of a message without its <at>…</at> mention markup (the mention's identity comes from its entity). */
 function withoutMentions(text: string): string {
   return text.replace(/<at>[^<]*<\/at>/gi, ' ').trim();

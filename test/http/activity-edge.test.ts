@@ -20,6 +20,18 @@ async function post(h: Harness, body: string, contentType = 'application/json', 
   return { status: res.status, text: await res.text() };
 }
 
+/**
+ * Stands for an object (or array) nested `levels` deep, put into the body's text by `bodyOf`
+ * (JSON.stringify itself cannot write one that deep).
+ */
+function nested(levels: number, arrays = false): string {
+  return `\u0000deep:${levels}:${arrays ? 'a' : 'o'}`;
+}
+
+function bodyOf(a: unknown): string {
+  return JSON.stringify(a).replace(/"\\u0000deep:(\d+):([ao])"/g, (_, n: string, kind: string) => (kind === 'a' ? '[' : '{"v":').repeat(Number(n)) + '"bottom"' + (kind === 'a' ? ']' : '}').repeat(Number(n)));
+}
+
 function assertShortReason(r: { status: number; text: string }, what: RegExp) {
   assert.equal(r.status, 400, r.text);
   assert.match(r.text, what);
@@ -56,12 +68,16 @@ describe('activities validated at the edge', function () {
       ['an entity with a numeric type', (a) => (a.entities = [{ type: 5 }]), /entities\[0\]\.type is missing or not a string/],
       ['a mention naming nobody', (a) => (a.entities = [{ type: 'mention' }]), /entities\[0\]\.mentioned must be an object/],
       ['a mention without an id', (a) => (a.entities = [{ type: 'mention', mentioned: { name: 'Bob' } }]), /entities\[0\]\.mentioned\.id is missing/],
+      // Stored as the conversation's reference: 5,000 levels (well under 1 MB) made JSON.stringify throw.
+      ['a conversation nested 5,000 levels deep', (a) => (a.conversation.extra = nested(5000)), /conversation nests objects more than 8 levels deep/],
+      ['a sender nested 5,000 levels deep', (a) => (a.from.properties = nested(5000)), /from nests objects more than 8 levels deep/],
+      ['a recipient nested in arrays 5,000 levels deep', (a) => (a.recipient.extra = nested(5000, true)), /recipient nests objects more than 8 levels deep/],
     ];
     for (const [name, change, reason] of cases) {
       it(`answers 400 with a short reason for ${name}`, async () => {
         const a = base();
         change(a);
-        assertShortReason(await post(h, JSON.stringify(a)), reason);
+        assertShortReason(await post(h, bodyOf(a)), reason);
       });
     }
 
@@ -185,6 +201,37 @@ describe('activities validated at the edge', function () {
       assert.deepEqual([wrongMethod.status, await wrongMethod.json()], [405, { error: 'GET is not allowed on /api/messages; it takes HEAD, POST.' }]);
       const probe = await fetch(`${h.bot.url}/healthz`, { method: 'DELETE' });
       assert.deepEqual([probe.status, await probe.json()], [405, { error: 'DELETE is not allowed on /healthz; it takes GET.' }]);
+    });
+
+    it('takes a sender, recipient and conversation with a few levels of members, as Teams may send', async () => {
+      const a = base();
+      a.from.properties = { a: { b: { c: ['d'] } } };
+      a.conversation.properties = { a: { b: 1 } };
+      assert.equal((await post(h, JSON.stringify(a))).status, 200);
+    });
+
+    it('answers a message that mentions the bot and has no text with help, not a failed turn', async () => {
+      for (const extra of [{}, { value: { submitted: true } }]) {
+        const a = base();
+        delete a.text;
+        Object.assign(a, extra, { entities: [{ type: 'mention', mentioned: { id: 'bot-countersign', name: 'Countersign' }, text: '<at>Countersign</at>' }] });
+        const sent = h.connector.sent.length;
+        assert.equal((await post(h, JSON.stringify(a))).status, 200);
+        const replies = h.teams.since(sent).map((x) => String(x.activity.text ?? ''));
+        assert.ok(!replies.some((t) => /internal error/.test(t)), JSON.stringify(replies));
+      }
+      assert.ok(!h.logs.some((l) => l.msg === 'turn failed'), JSON.stringify(h.logs.filter((l) => l.msg === 'turn failed')));
+    });
+
+    it('takes nothing out of the command for a mention of the bot whose text is missing or not in the message', async () => {
+      for (const mention of [{}, { text: '<at>Someone else</at>' }]) {
+        const a = base();
+        a.text = 'status undefinedCS-1';
+        a.entities = [{ type: 'mention', mentioned: { id: 'bot-countersign', name: 'Countersign' }, ...mention }];
+        const sent = h.connector.sent.length;
+        assert.equal((await post(h, JSON.stringify(a))).status, 200);
+        assert.deepEqual(h.teams.since(sent).map((x) => x.activity.text), ['[SANDBOX] There is no request undefinedCS-1 that you can see.']);
+      }
     });
 
     it('still answers a well-formed activity, and nothing was requested by the malformed ones', async () => {
