@@ -64,6 +64,8 @@ export function createAdapter(
     ...(app.openIdMetadataUrl ? publicCloudWith(app.openIdMetadataUrl) : {}),
   }), callTimeoutMs);
   const adapter = new EdgeAdapter(auth);
+  // With an app id, only the Bot Connector's tokens are taken: an emulator's or a skill's is refused unread.
+  adapter.channelTokensOnly = !!app.id;
   // Placeholders and quoted text in messages shown as typed, not read as markup (chat-text.ts).
   adapter.use(new ChatTextMiddleware());
   // A message whose turn failed is answered in the conversation, saying what failed, and the

@@ -56,6 +56,12 @@ export class EdgeAdapter extends CloudAdapter {
   limiter: Pick<ConversationRateLimiter, 'acquire'> | undefined;
 
   /**
+   * Authentication is on (an app id): only a token botbuilder would check as the channel's is handed
+   * to it (notChannelToken); with it off, botbuilder reads no token at all.
+   */
+  channelTokensOnly = false;
+
+  /**
    * A turn's replies, one by one, each within the conversation's rate limits and with Teams'
    * transient answers retried by the one retry layer (withTeamsRetry): the connector clients try
    * each call once (connector-calls.ts), and a reply that may have been posted carries no status, so
@@ -93,6 +99,8 @@ export class EdgeAdapter extends CloudAdapter {
       const v = body[field];
       if (typeof v === 'string') Object.assign(activity, { [raw]: v, [field]: new Date(v) });
     }
+    const notChannel = this.channelTokensOnly && authorization.trim() ? notChannelToken(authorization, body.channelId) : undefined;
+    if (notChannel) return { kind: 'unauthenticated', reason: notChannel };
     let turnStarted = false;
     try {
       const invoke = await this.processActivity(authorization, activity, async (context) => {
@@ -110,6 +118,39 @@ export class EdgeAdapter extends CloudAdapter {
       return { kind: 'auth-unavailable', reason: messageOf(err) };
     }
   }
+}
+
+/** The issuer of the Bot Connector's tokens (botbuilder's ToBotFromChannelTokenIssuer; publicCloudWith keeps it). */
+const CHANNEL_TOKEN_ISSUER = 'https://api.botframework.com';
+/** The audiences botbuilder takes for the channel's own, not another bot's (SkillValidation.isSkillClaim). */
+const CHANNEL_AUDIENCES = ['https://api.botframework.com', 'https://api.botframework.us'];
+
+/**
+ * Why a token is not the Bot Connector's, read from its unverified payload before botbuilder sees
+ * it; undefined when botbuilder would check it as a channel token. botbuilder picks its check from
+ * what the token says: an emulator's issuer, a skill's claims or the channel id "ase" send it to
+ * fetch other OpenID metadata (the public cloud's Entra ID), and where that cannot be reached anyone
+ * could have the bot answer 503 and record "authentication unavailable" at will. A bot in Teams
+ * takes none of those tokens: such a token is a bad one (401), and nothing is fetched for it.
+ */
+function notChannelToken(authorization: string, channelId: unknown): string | undefined {
+  if (channelId === 'ase') return 'the token is for the ASE channel, which Countersign does not serve';
+  const token = /^Bearer ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*$/.exec(authorization);
+  if (!token) return 'the Authorization header is not a Bearer JSON Web Token';
+  let claims: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token[2], 'base64url').toString('utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'the token\'s payload is not a JSON object';
+    claims = parsed as Record<string, unknown>;
+  } catch {
+    return 'the token\'s payload is not JSON';
+  }
+  // As botbuilder tells a skill's token (another bot's) from the channel's: its own app id claim, differing from its audience.
+  const appId = !claims.ver || claims.ver === '1.0' ? claims.appid : claims.ver === '2.0' ? claims.azp : undefined;
+  const skill = claims.appid === 'AnonymousSkill' || (!!claims.ver && !!claims.aud && !CHANNEL_AUDIENCES.includes(claims.aud as string) && !!appId && appId !== claims.aud);
+  if (skill) return 'the token is another bot\'s (a skill\'s), not the Bot Connector\'s';
+  if (claims.iss !== undefined && claims.iss !== CHANNEL_TOKEN_ISSUER) return `the token's issuer is not the Bot Connector's (${CHANNEL_TOKEN_ISSUER})`;
+  return undefined;
 }
 
 /** An activity the adapter posts to the Bot Connector (not an invoke's answer, a delay or a trace). */

@@ -83,6 +83,49 @@ describe('inbound authentication', function () {
     }
   });
 
+  it('refuses a token naming the emulator\'s issuer, or shaped as a skill\'s or the ASE channel\'s, 401 invalid-token without fetching their metadata', async () => {
+    // The channel's keys at a local stand-in, which works; the emulator's metadata (Entra ID) is not asked.
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk = publicKey.export({ format: 'jwk' });
+    const issuer = http.createServer((req, res) => {
+      const base = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(req.url === '/keys' ? { keys: [{ kty: 'RSA', kid: 'k1', n: jwk.n, e: jwk.e, endorsements: ['msteams'] }] } : { issuer: 'https://api.botframework.com', jwks_uri: `${base}/keys` }));
+    });
+    await new Promise<void>((resolve) => issuer.listen(0, '127.0.0.1', resolve));
+    const metadata = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}/v1/.well-known/openidconfiguration`;
+    const h = await startHarness({ env: { MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-secret', BotOpenIdMetadata: metadata } });
+    try {
+      const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const now = Math.floor(Date.now() / 1000);
+      const signed = (payload: object) => {
+        const head = `${b64({ alg: 'RS256', typ: 'JWT', kid: 'k1' })}.${b64({ aud: APP_ID, iat: now, nbf: now, exp: now + 600, serviceurl: h.connector.url, ...payload })}`;
+        return `${head}.${createSign('RSA-SHA256').update(head).sign(privateKey).toString('base64url')}`;
+      };
+      const send = (token: string, activity: Record<string, unknown>) =>
+        fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(activity) });
+      const typing = h.teams.activity(people.alice, opsChannel, { type: 'typing' });
+      assert.equal((await send(signed({ iss: 'https://api.botframework.com' }), typing)).status, 200, 'a channel token signed with the keys is taken');
+      const tenant = 'd6d49420-f39b-4df7-a1dc-d59a935871db';
+      const refusedTokens: [string, string, Record<string, unknown>][] = [
+        ['emulator v1', signed({ iss: `https://sts.windows.net/${tenant}/`, ver: '1.0', appid: APP_ID }), typing],
+        ['emulator v2', signed({ iss: `https://login.microsoftonline.com/${tenant}/v2.0`, ver: '2.0', azp: APP_ID }), typing],
+        ['a skill\'s', signed({ iss: 'https://api.botframework.com', ver: '1.0', appid: '11111111-2222-4333-8444-555555555555' }), typing],
+        ['the anonymous skill', signed({ iss: 'https://api.botframework.com', appid: 'AnonymousSkill' }), typing],
+        ['the ASE channel\'s', signed({ iss: 'https://api.botframework.com' }), { ...typing, channelId: 'ase' }],
+      ];
+      for (const [what, token, activity] of refusedTokens) assert.equal((await send(token, activity)).status, 401, what);
+      const refusals = async () => (await auditOf(h)).filter((e) => e.type === 'auth.refused');
+      const refused = await eventually('the refusals are in the audit', async () => ((await refusals()).length >= refusedTokens.length ? refusals() : undefined));
+      assert.deepEqual(refused.map((e) => e.outcome.reason), refusedTokens.map(() => 'invalid-token'));
+      assert.deepEqual(refused.map((e) => /issuer is not the Bot Connector's|another bot's|ASE channel/.test(String(e.outcome.detail))), refusedTokens.map(() => true), JSON.stringify(refused.map((e) => e.outcome.detail)));
+      assert.ok(!h.logs.some((l) => l.msg === 'Bot Framework authentication unavailable'), 'no outage is reported');
+    } finally {
+      await h.stop();
+      await new Promise<void>((resolve) => issuer.close(() => resolve()));
+    }
+  });
+
   it('accepts unauthenticated activities on loopback when no app id is configured, and says so', async () => {
     const h = await startHarness();
     try {
