@@ -166,7 +166,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const adapter = createAdapter(settings.microsoftApp, log, (err) => store.storageFault(err), settings.teamsSendTimeoutMs, azure.sandbox);
   const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), getCardMessages: (id) => store.cards.getCardMessages(id), claimCardVersion: (id, m, v, l) => store.cards.claimCardVersion(id, m, v, l), releaseCardVersion: (id, m, v, h, shown) => store.cards.releaseCardVersion(id, m, v, h, shown) }, log);
   // Several instances send into the same conversations: each keeps to its share of Teams' limits.
-  notifier.limiter = new ConversationRateLimiter(shareOfLimits(settings.instances), Date.now, undefined, telemetry?.sendThrottled);
+  notifier.limiter = new ConversationRateLimiter(shareOfLimits(settings.instances), () => performance.now(), undefined, telemetry?.sendThrottled);
   // A turn's replies count in the same windows (and wait for room ahead of the notifier's sends).
   adapter.limiter = { acquire: (conversationId, ahead) => notifier.limiter.acquire(conversationId, ahead) };
   // A card version's lease keeps other instances' newer updates back while this one's travels. On
@@ -381,7 +381,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       // The turns under way, then the executions, then the messages they left, share one grace period
       // (messages get at least a quarter of it), so that the whole stop fits a platform's usual 30 s.
       const graceMs = options.shutdownGraceMs ?? 20_000;
-      const deadline = Date.now() + graceMs;
+      const deadline = performance.now() + graceMs;
       const turnsDone = async () => {
         while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       };
@@ -394,8 +394,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
         stopWaitingForAzure();
         await turnsDone();
       }
-      await settleExecutions(executor, Math.max(deadline - Date.now(), 0), log, stopWaitingForAzure);
-      await settleMessages(app, notifier, Math.max(deadline - Date.now(), graceMs / 4), log);
+      await settleExecutions(executor, Math.max(Math.round(deadline - performance.now()), 0), log, stopWaitingForAzure);
+      await settleMessages(app, notifier, Math.max(Math.round(deadline - performance.now()), graceMs / 4), log);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // Refusals of unauthenticated callers counted past their budget are recorded before the last checkpoint.
       await Promise.all([app.flushRefusals(), auditors.flushRefusals()]);

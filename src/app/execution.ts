@@ -85,6 +85,8 @@ export interface ExecutorOptions {
   driftRetryDelaysMs?: readonly number[];
   /** How long a request may stay approved, run by no one here, before runStranded starts it (default 2 minutes). */
   strandedAfterMs?: number;
+  /** A monotonic clock in ms (default performance.now), for how long this instance has seen a request approved. */
+  elapsed?: () => number;
 }
 
 export class Executor {
@@ -95,6 +97,9 @@ export class Executor {
   private readonly newCorrelationId: () => string;
   private readonly driftRetryDelaysMs: readonly number[];
   private readonly strandedAfterMs: number;
+  private readonly elapsed: () => number;
+  /** Each approved request the sweep saw, at which version, since when (on `elapsed`). */
+  private approvedSeen = new Map<string, { version: number; at: number }>();
   private stopping = false;
   /** A sweep for abandoned executions is under way (resumeAbandoned). */
   private resuming = false;
@@ -110,6 +115,7 @@ export class Executor {
     this.newCorrelationId = options.correlationId ?? randomUUID;
     this.driftRetryDelaysMs = options.driftRetryDelaysMs ?? DEFAULT_DRIFT_RETRY_DELAYS_MS;
     this.strandedAfterMs = options.strandedAfterMs ?? DEFAULT_STRANDED_AFTER_MS;
+    this.elapsed = options.elapsed ?? (() => performance.now());
   }
 
   /**
@@ -176,7 +182,18 @@ export class Executor {
     if (this.stopping) return [];
     const now = this.deps.clock.now().getTime();
     const approved = await this.deps.store.requests.list({ states: ['approved'] });
-    const stranded = approved.filter((r) => !this.running.has(r.id) && now - Date.parse(r.updatedAt) >= this.strandedAfterMs);
+    // How long a request has been approved is read off its updatedAt, or off how long this instance
+    // has seen it approved (at that version), whichever is longer: after the wall clock stepped back
+    // an hour, updatedAt lies ahead of now and the request would wait that hour more.
+    const at = this.elapsed();
+    const seen = new Map<string, { version: number; at: number }>();
+    for (const r of approved) {
+      const before = this.approvedSeen.get(r.id);
+      seen.set(r.id, before?.version === r.version ? before : { version: r.version, at });
+    }
+    this.approvedSeen = seen;
+    const age = (r: ApprovalRequest) => Math.max(now - Date.parse(r.updatedAt), at - (seen.get(r.id)?.at ?? at));
+    const stranded = approved.filter((r) => !this.running.has(r.id) && age(r) >= this.strandedAfterMs);
     for (const r of stranded) {
       this.deps.log.warn({ requestId: r.id, approvedAt: r.updatedAt }, 'approved request not executed yet: starting it again');
       withLogContext({ requestId: r.id }, () => this.schedule(r));

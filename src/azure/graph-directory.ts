@@ -28,6 +28,7 @@ export interface GraphDirectoryOptions {
   cacheLifetimeMs: number;
   /** The longest one lookup may take, throttling included (default 5 s: it runs inside a card click). */
   timeoutMs?: number;
+  /** A monotonic clock in ms (default performance.now): an answer's age and a lookup's time, never a wall time. */
   now?: () => number;
   /** Answers kept at most (default 20,000). */
   maxCachedAnswers?: number;
@@ -49,7 +50,8 @@ export class GraphDirectory implements Directory {
     this.endpoint = (options.endpoint ?? GRAPH_ENDPOINT).replace(/\/+$/, '');
     this.scope = `${new URL(this.endpoint).origin}/.default`;
     this.timeoutMs = options.timeoutMs ?? 5000;
-    this.now = options.now ?? Date.now;
+    // Whole milliseconds: what is left of a lookup's time becomes AbortSignal.timeout's delay.
+    this.now = options.now ?? (() => Math.floor(performance.now()));
   }
 
   async groupsOf(aadObjectId: string, candidateGroupIds: readonly string[]): Promise<Set<string>> {

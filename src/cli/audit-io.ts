@@ -249,7 +249,7 @@ export function progressLine(io: AuditCliIo, describe: () => string): { update()
   let shown = false;
   return {
     update() {
-      const now = Date.now();
+      const now = performance.now();
       if (now - last < 200) return;
       last = now;
       shown = true;

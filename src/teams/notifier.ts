@@ -285,7 +285,7 @@ export class TeamsNotifier implements RequestNotifier {
     /** The version this instance holds the lease of for the message (0: none). */
     let claimed = 0;
     try {
-      const giveUpAt = Date.now() + 3 * this.cardLease.ms;
+      const giveUpAt = performance.now() + 3 * this.cardLease.ms;
       for (let busy = true; busy; ) {
         busy = false;
         await this.send(message.conversationId, async (ctx) => {
@@ -295,7 +295,7 @@ export class TeamsNotifier implements RequestNotifier {
           // version or a newer one, or whose older one may still be travelling, keeps ours back.
           const claim = await this.conversations.claimCardVersion(requestId, message, request.version, this.cardLease);
           if (claim === 'busy') {
-            busy = Date.now() < giveUpAt;
+            busy = performance.now() < giveUpAt;
             if (!busy) outcome = { failed: new Error('another instance kept its claim on the card'), again: true };
           }
           if (claim !== 'claimed') return;

@@ -56,7 +56,7 @@ export class ConversationRateLimiter {
 
   constructor(
     private readonly windows: readonly RateWindow[] = TEAMS_CONVERSATION_LIMITS,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => performance.now(),
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     /** Told once for each send that had to wait for room, when it may go, with how long it waited (telemetry counts throttling with it). */
     private readonly onWait?: (conversationId: string, waitMs: number) => void,

@@ -375,6 +375,30 @@ describe('app: executing an approved request', () => {
     f.log.lines.length = 0;
   });
 
+  it('starts a stranded request again in its time after the wall clock stepped back an hour, counting how long this instance saw it approved', async () => {
+    let elapsed = 0;
+    f = appOnFakes({ executor: { strandedAfterMs: 60_000, elapsed: () => elapsed } });
+    const r = await asked(f, alice, DELETE);
+    const requests = f.store.requests;
+    const update = requests.update.bind(requests);
+    let refused = 0;
+    requests.update = async (next, expected, events) => {
+      if (next.state === 'executing' && refused++ === 0) throw new Error('the store is locked by another process (database is locked): waited 5000 ms for its write lock, nothing was written');
+      return update(next, expected, events);
+    };
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    f.clock.advance(-3_600_000);
+    assert.deepEqual(await f.app.runStranded(), [], 'too soon');
+    f.clock.advance(60_000);
+    elapsed += 60_000;
+    assert.deepEqual(await f.app.runStranded(), [r.id], 'approved a minute ago by the monotonic clock, though an hour ahead by the stepped one');
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+    assert.equal(f.azure.started.length, 1, 'sent to Azure once');
+    f.log.lines.length = 0;
+  });
+
   it('at start, brings to their state the cards of requests that ended within the last day, or changed within the last hour', async () => {
     const done = await asked(f, alice, DELETE);
     await click(f, bob, done, 'approve');

@@ -17,6 +17,12 @@ import type { AuditRecord } from '../../src/domain/audit';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { anEvent } from '../store/fixtures';
 import { TestClock } from '../support/harness';
+import { steppableWallClock } from '../support/wall-clock';
+import { checkpointSchedule } from '../../src/audit/access/checkpoint-schedule';
+import type { Store } from '../../src/app/ports';
+import type { AuditStore } from '../../src/audit/ports';
+import { LockWait } from '../../src/store/sqlite/write-lock';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { auditTrailOf, requestIn } from '../support/requests';
 
 const LEASE_MS = 60_000;
@@ -134,6 +140,56 @@ describe('a wall clock that steps', function () {
         assert.equal(r.time, '2026-12-04T12:00:00.000Z');
         await second.close();
       } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('intervals kept in memory (Date.now stepped back an hour, timers running on)', () => {
+    let wall: ReturnType<typeof steppableWallClock>;
+    beforeEach(() => (wall = steppableWallClock()));
+    afterEach(() => wall.restore());
+
+    it('an execution checkpoint still follows within its gap', async () => {
+      let seq = 0;
+      const store = { requests: {}, compliance: {}, audit: { append: async (types: string[]) => types.map((type) => ({ seq: ++seq, hash: 'h'.repeat(64), type })) } } as unknown as Store & AuditStore;
+      const due: string[] = [];
+      const s = checkpointSchedule(store, { every: 1000, gapMs: 50, due: async (t) => void due.push(t) });
+      const append = (types: string[]) => (s.store.audit as unknown as { append(t: string[]): Promise<unknown> }).append(types);
+      try {
+        await append(['execution.started']);
+        await sleep(0);
+        assert.deepEqual(due, ['execution']);
+        wall.step(-HOUR);
+        await append(['execution.succeeded']);
+        await sleep(200);
+        assert.deepEqual(due, ['execution', 'execution'], 'the second one came within its gap, not an hour later');
+      } finally {
+        s.stop();
+      }
+    });
+
+    it('a write stops waiting for the write lock after its limit', async () => {
+      const wait = new LockWait(100);
+      wall.step(-HOUR);
+      await sleep(150);
+      assert.equal(wait.next(), undefined, 'the limit passed');
+      assert.ok(wait.waited() >= 100 && wait.waited() < 1000, `waited ${wait.waited()} ms`);
+    });
+
+    it('readiness looks at the file again once its answer is a cache time old', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-clock-'));
+      const file = path.join(dir, 'countersign.db');
+      const store = await openSqliteStore({ file, writer: 'inline', readiness: { cacheMs: 100 } });
+      try {
+        assert.equal(await store.ping(), true);
+        wall.step(-HOUR);
+        fs.renameSync(file, path.join(dir, 'moved.db'));
+        await sleep(150);
+        assert.equal(await store.ping(), false, 'the cached "ready" was not kept for the hour');
+        assert.match(store.writeReadiness().problem ?? '', /countersign\.db/);
+      } finally {
+        await store.close().catch(() => undefined);
         fs.rmSync(dir, { recursive: true, force: true });
       }
     });

@@ -31,6 +31,7 @@ export interface CheckpointScheduleOptions {
   due: (trigger: 'records' | 'execution') => Promise<unknown>;
   /** At most one checkpoint for a change to Azure this often (ms, default 1000). */
   gapMs?: number;
+  /** A monotonic clock in ms (default `performance.now`): a gap is an interval, never a wall time. */
   now?: () => number;
 }
 
@@ -48,7 +49,9 @@ function seen(value: unknown): { records: number; azure: boolean } {
 
 export function checkpointSchedule<S extends Store & AuditStore>(store: S, options: CheckpointScheduleOptions): CheckpointSchedule<S> {
   const gapMs = options.gapMs ?? 1000;
-  const now = options.now ?? Date.now;
+  // Not Date.now: after the wall clock stepped back an hour, "the last one began in the future"
+  // held every execution checkpoint back for that hour.
+  const now = options.now ?? (() => performance.now());
   let since = 0;
   let signing = false;
   let stopped = false;

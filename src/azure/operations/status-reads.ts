@@ -28,7 +28,7 @@ export class StatusReads {
     private readonly patienceMs: number,
     private readonly signal: AbortSignal | undefined,
     private readonly describe: string,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** A read of the status worked: the patience starts again. */

@@ -17,7 +17,7 @@ export class GroupQueue<J, R> {
 
   submit(job: J): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ job, at: Date.now(), resolve, reject });
+      this.queue.push({ job, at: performance.now(), resolve, reject });
       if (!this.draining) this.options.track(this.drain());
     });
   }

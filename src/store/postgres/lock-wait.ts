@@ -81,11 +81,11 @@ export class StorePoolBusyError extends Error {
 
 /** pool.connect(), a full pool's timeout thrown as StorePoolBusyError. */
 export async function connectOrBusy(pool: pg.Pool, target: string): Promise<pg.PoolClient> {
-  const since = Date.now();
+  const since = performance.now();
   try {
     return await pool.connect();
   } catch (err) {
-    throw isPoolTimeout(err) ? new StorePoolBusyError(target, Date.now() - since, pool.options.max ?? 10, err) : err;
+    throw isPoolTimeout(err) ? new StorePoolBusyError(target, Math.round(performance.now() - since), pool.options.max ?? 10, err) : err;
   }
 }
 

@@ -84,7 +84,7 @@ export class PostgresReadiness {
     this.clock = options.clock ?? Date.now;
   }
 
-  async check(now = Date.now()): Promise<Readiness> {
+  async check(now = performance.now()): Promise<Readiness> {
     const client = await this.connect();
     if (!client) {
       return { ok: false, problem: `no connection of the pool came free within ${this.connectionWaitMs} ms (${this.pool.totalCount} open, ${this.pool.waitingCount} waiting)` };
@@ -161,7 +161,7 @@ export class PostgresReadiness {
     }
     if (!problems.length) return undefined;
     const held = Math.max(...problems.map((p) => p.held));
-    return { ok: false, problem: `writes cannot take their locks: ${problems.map((p) => p.who).join('; ')}; busy for ${held} ms here (writes wait ${this.writer.lockWaitMs} ms)` };
+    return { ok: false, problem: `writes cannot take their locks: ${problems.map((p) => p.who).join('; ')}; busy for ${Math.round(held)} ms here (writes wait ${this.writer.lockWaitMs} ms)` };
   }
 
   /** Whether another session holds a lock on the writers' tables that keeps their writes out. */
@@ -216,6 +216,6 @@ export class PostgresReadiness {
     const refusal = this.writer.lastLockRefusal;
     if (!refusal || now - refusal.at >= this.failureHoldMs) return undefined;
     if (this.writer.lastCommitAt !== undefined && this.writer.lastCommitAt > refusal.at) return undefined;
-    return { ok: false, problem: `a write gave up waiting for a lock ${now - refusal.at} ms ago: ${refusal.error.message}` };
+    return { ok: false, problem: `a write gave up waiting for a lock ${Math.round(now - refusal.at)} ms ago: ${refusal.error.message}` };
   }
 }

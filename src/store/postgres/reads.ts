@@ -24,12 +24,12 @@ const LINE_SLACK_MS = 50;
 export function boundReads(pool: pg.Pool, target: string, lockWaitMs: number, schemaGone?: (missing: string) => Error): void {
   const plain = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   const bounded = async (config: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> => {
-    const since = Date.now();
+    const since = performance.now();
     const client = await connectOrBusy(pool, target);
     let broken: Error | undefined;
     let limited = false;
     try {
-      const waited = Date.now() - since;
+      const waited = Math.round(performance.now() - since);
       if (waited > LINE_SLACK_MS) {
         limited = true;
         await client.query(`SET lock_timeout = '${Math.max(1, Math.ceil(lockWaitMs - waited))}ms'`);
@@ -43,7 +43,7 @@ export function boundReads(pool: pg.Pool, target: string, lockWaitMs: number, sc
       // A read that gave up on a lock says what holds it, as a write does (pg_locks, pg_stat_activity).
       if (isLockTimeout(err)) {
         const holders = await lockHolders(client, CHAIN_LOCK).catch(() => []);
-        throw new StoreLockWaitError(target, Date.now() - since, lockWaitMs, holders, err, 'read');
+        throw new StoreLockWaitError(target, Math.round(performance.now() - since), lockWaitMs, holders, err, 'read');
       }
       throw err;
     } finally {

@@ -92,20 +92,20 @@ const LOCK_TIMEOUT_SLACK_MS = 50;
  * transaction add up to the wait, not twice it), and with the COMMIT.
  */
 class LockBudget {
-  private setAt = Date.now();
+  private setAt = performance.now();
 
   constructor(readonly left: () => number) {}
 
   /** The SET to send before the next statement, when the one in force is out of date. */
   refresh(): string | undefined {
-    if (Date.now() - this.setAt < LOCK_TIMEOUT_SLACK_MS) return undefined;
-    this.setAt = Date.now();
+    if (performance.now() - this.setAt < LOCK_TIMEOUT_SLACK_MS) return undefined;
+    this.setAt = performance.now();
     return lockTimeout(this.left());
   }
 
   /** lockChain with what is left: the lock_timeout it leaves in force is up to date. */
   lockChain(): string {
-    this.setAt = Date.now();
+    this.setAt = performance.now();
     return lockChain(this.left());
   }
 }
@@ -334,7 +334,7 @@ export class PgWriter {
   transaction<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
     if (this.rewound) return Promise.reject(this.rewound);
     if (this.closed) return Promise.reject(new StoreClosedError(this.name));
-    return this.track(this.run(work, Date.now()));
+    return this.track(this.run(work, performance.now()));
   }
 
   /**
@@ -390,13 +390,13 @@ export class PgWriter {
     for (let attempt = 1; ; attempt++) {
       try {
         const value = await this.attempt(work, since);
-        this.lastCommitAt = Date.now();
+        this.lastCommitAt = performance.now();
         return value;
       } catch (err) {
         // A table or function of the schema dropped under the running instance: it stops writing.
         const missing = missingFromSchema(err instanceof CommitFailed ? err.cause : err);
         if (missing) throw this.stop(new StoreSchemaGoneError(this.name, missing));
-        if (err instanceof StoreLockWaitError) this.lastLockRefusal = { at: Date.now(), error: err };
+        if (err instanceof StoreLockWaitError) this.lastLockRefusal = { at: performance.now(), error: err };
         if (err instanceof CommitFailed) throw isConnectionError(err.cause) ? new CommitOutcomeUnknownError(err.cause) : err.cause;
         if (attempt >= 2 || !isConnectionError(err)) throw err;
       }
@@ -407,7 +407,7 @@ export class PgWriter {
     const client = await connectOrBusy(this.pool, this.name);
     let broken: Error | undefined;
     const staged = new StagedAppend();
-    const left = () => this.lockWaitMs - (Date.now() - since);
+    const left = () => this.lockWaitMs - (performance.now() - since);
     // Every commit that finished before this one began has lower seqs than this one's records.
     const floor = this.highestSeq;
     try {
@@ -460,7 +460,7 @@ export class PgWriter {
   /** A lock timeout in words: who holds what (asked on the same connection, after the rollback). */
   private async lockWaitError(client: pg.PoolClient, since: number, err: unknown): Promise<StoreLockWaitError> {
     const holders = await lockHolders(client, CHAIN_LOCK).catch(() => []);
-    return new StoreLockWaitError(this.name, Date.now() - since, this.lockWaitMs, holders, err);
+    return new StoreLockWaitError(this.name, Math.round(performance.now() - since), this.lockWaitMs, holders, err);
   }
 
   /** Waits for the writes already submitted; later ones are refused. */

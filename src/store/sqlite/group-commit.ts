@@ -67,7 +67,7 @@ export class GroupCommitWriter implements WriteTx {
    */
   onFileGone: ((err: DatabaseFileGoneError | AuditLogRewrittenError) => void) | undefined;
   private readonly fileWatch: DatabaseFileWatch;
-  /** How the last transaction ended (readiness reads it). */
+  /** How the last transaction ended (readiness reads it), `at` on performance.now (an age is read off it). */
   lastOutcome: { ok: true; at: number } | { ok: false; at: number; error: unknown } | undefined;
   /** Head as committed. */
   private committedHead: ChainHead | undefined;
@@ -221,7 +221,7 @@ export class GroupCommitWriter implements WriteTx {
       this.dataVersion = -1;
       this.txHead = this.committedHead;
       this.txTime = this.committedTime;
-      this.lastOutcome = { ok: false, at: Date.now(), error: err };
+      this.lastOutcome = { ok: false, at: performance.now(), error: err };
       // An I/O error or a malformed page while running the batch may be the files changed under the
       // connection (a log cut short): asked, so that it stops writes as when the check before COMMIT finds it.
       const gone = err instanceof DatabaseFileGoneError || err instanceof AuditLogRewrittenError ? err : this.goneAfter(err);
@@ -235,7 +235,7 @@ export class GroupCommitWriter implements WriteTx {
     if (this.committedHead) this.witness = this.committedHead;
     // A write that failed alone because the disk is full (SQLite kept the transaction) counts too.
     const fault = outcomes.find((o) => !o.ok && isStorageFault(o.error));
-    this.lastOutcome = fault && !fault.ok ? { ok: false, at: Date.now(), error: fault.error } : { ok: true, at: Date.now() };
+    this.lastOutcome = fault && !fault.ok ? { ok: false, at: performance.now(), error: fault.error } : { ok: true, at: performance.now() };
     batch.forEach((w, i) => {
       const o = outcomes[i];
       if (o.ok) w.resolve(o.value);
@@ -257,7 +257,7 @@ export class GroupCommitWriter implements WriteTx {
     } catch (err) {
       if (!isBusy(err)) {
         for (const w of batch) w.reject(err);
-        this.lastOutcome = { ok: false, at: Date.now(), error: err };
+        this.lastOutcome = { ok: false, at: performance.now(), error: err };
         return false;
       }
       busy = err;
@@ -275,7 +275,7 @@ export class GroupCommitWriter implements WriteTx {
     if (delay === undefined) {
       this.lockWait = undefined;
       const error = new StoreBusyError(this.file, wait.waited());
-      this.lastOutcome = { ok: false, at: Date.now(), error };
+      this.lastOutcome = { ok: false, at: performance.now(), error };
       const all = this.queue;
       this.queue = [];
       for (const w of all) w.reject(error);

@@ -52,7 +52,12 @@ export class WriteReadiness {
     this.pages = db.prepare('SELECT page_count, max_page_count, freelist_count FROM pragma_page_count(), pragma_max_page_count(), pragma_freelist_count()');
   }
 
-  check(now = Date.now()): Readiness {
+  /**
+   * `now` is monotonic (performance.now, as the writer's `lastOutcome.at`, on this thread): the
+   * cache, the failure hold and the lock's hold are ages. On Date.now a backward step of an hour made
+   * the cached answer "fresh" for that hour, skipping the file check and a full disk alike.
+   */
+  check(now = performance.now()): Readiness {
     const last = this.writer.lastOutcome;
     const fresh = this.cached && now - this.cached.at < this.cacheMs && !(last && !last.ok && last.at >= this.cached.at);
     if (fresh && this.cached) return this.cached.answer;
@@ -93,7 +98,7 @@ export class WriteReadiness {
       // A write that just gave up on the lock watched it for the whole wait before: the probe counts
       // from then, not from the first moment it looked itself.
       if (this.lockBusySince === undefined) this.lockBusySince = gaveUp !== undefined ? Math.min(now, gaveUp - this.writer.lockWaitLimitMs) : now;
-      const held = now - this.lockBusySince;
+      const held = Math.round(now - this.lockBusySince);
       const refused = gaveUp !== undefined && gaveUp >= this.lockBusySince;
       if (held < this.writer.lockWaitLimitMs && !refused) return undefined;
       return { ok: false, problem: `another process has held the write lock for ${held} ms (writes wait ${this.writer.lockWaitLimitMs} ms)` };

@@ -36,13 +36,15 @@ export function isStorageFault(err: unknown): boolean {
 
 /** The delays of one wait for the lock: 2, 4, 8 ... 100, 100 ms, until the limit has passed. */
 export class LockWait {
-  private readonly since = Date.now();
+  // Monotonic: on the wall clock a step back made a write retry for the size of the step, a step
+  // forward failed it at once.
+  private readonly since = performance.now();
   private delay = FIRST_DELAY_MS;
 
   constructor(private readonly limitMs: number) {}
 
   waited(): number {
-    return Date.now() - this.since;
+    return Math.round(performance.now() - this.since);
   }
 
   /** The delay before the next try, or undefined when the limit has passed. */
