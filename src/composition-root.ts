@@ -22,7 +22,7 @@ import { lazyAzureGateway } from './azure/lazy-gateway';
 import { AuditorAccess } from './audit/access/auditor-access';
 import { checkpointSchedule } from './audit/access/checkpoint-schedule';
 import { Checkpointer, checkpointFileOf } from './audit/access/checkpoints';
-import { checkedSigner } from './audit/access/continuity';
+import { checkedSigner, refuseEmptiedDatabase } from './audit/access/continuity';
 import { reportDeletedRequests, reportMissingProtection } from './audit/access/deleted-requests';
 import { loadConfig, type CountersignConfig } from './config/load';
 import { createLogger, withLogContext } from './log/logger';
@@ -435,6 +435,9 @@ async function openStore(settings: Settings, log: Logger, sqliteWriterThread: Wr
       lockWaitMs: settings.storeLockWaitMs,
       onWriterStopped,
       ...(sqliteWriterThread ? { sqliteWriterThread } : {}),
+      // An emptied or deleted database is held against the checkpoint file before SQLite opens it
+      // (and deletes its -wal); anything else is checked once open, with the checkpoint table too.
+      beforeEmptyDatabase: (what) => refuseEmptiedDatabase(settings.dataDir, checkpointFileOf(settings.dataDir), what),
       onConnectionError: (err) => log.warn({ err: err.message }, 'a PostgreSQL connection broke; the pool opens a new one'),
     });
   } catch (err) {

@@ -150,8 +150,30 @@ describe('an emptied or replaced audit database', function () {
     const signedSeq = before.length - 1;
     assert.match(err.message, new RegExp(`the audit log is empty, but the checkpoint of record ${signedSeq} .*checkpoint file.* reaches record ${signedSeq}: records 1 to ${signedSeq} at least are missing`));
     assert.match(err.message, /countersign audit accept-loss --data-dir .* --reason/);
-    assert.equal(fs.statSync(databaseFile(dataDir)).size > 0, true, 'opening it gave it tables, but nothing was appended');
-    assert.deepEqual(await recordsOf(dataDir), []);
+    assert.match(err.message, /the database file .* is empty \(0 bytes\): it was not opened, so it and its -wal and -shm files are left as they are/);
+    assert.equal(fs.statSync(databaseFile(dataDir)).size, 0, 'nothing was written into it');
+  });
+
+  it('leaves the -wal of an emptied database as it was when it refuses the start: it may hold the newest records', async () => {
+    await runOnce();
+    const file = databaseFile(dataDir);
+    // A run killed with its newest records in the -wal only: copied while open, as a crash leaves it.
+    const store = await openSqliteStore({ file, writer: 'inline' });
+    await store.audit.append([anEvent('request.created', { data: { reason: 'reason-in-wal-only' } })]);
+    const wal = fs.readFileSync(`${file}-wal`);
+    assert.ok(wal.includes('reason-in-wal-only'));
+    await store.close();
+    fs.rmSync(`${file}-shm`, { force: true });
+    fs.writeFileSync(`${file}-wal`, wal);
+    fs.truncateSync(file, 0);
+    await assert.rejects(start(), /the audit log is empty, but the checkpoint of record \d+ .*it was not opened/s);
+    assert.ok(fs.readFileSync(`${file}-wal`).equals(wal), 'the -wal is as it was');
+    assert.equal(fs.statSync(file).size, 0);
+    // Deleted outright, the same.
+    fs.rmSync(file);
+    await assert.rejects(start(), /the database file .* is missing: it was not opened/);
+    assert.ok(fs.readFileSync(`${file}-wal`).equals(wal));
+    assert.equal(fs.existsSync(file), false);
   });
 
   it('refuses a deleted database while its checkpoint file shows what it held', async () => {

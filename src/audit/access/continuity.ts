@@ -267,6 +267,28 @@ export async function checkedSigner(
   return created.signer;
 }
 
+/**
+ * Before a SQLite database file that is absent or holds no database (emptied, cut to nothing) is
+ * opened: opening it would write a new schema into it, and SQLite deletes the `-wal` beside a
+ * database of no pages, the last copy of the newest committed records. So the checkpoint file
+ * alone (the checkpoint table was in that file) is checked first, as against an empty log, and a
+ * start it refuses leaves the files as they are. `what` says what is wrong with the file.
+ */
+export async function refuseEmptiedDatabase(dataDir: string, checkpointFile: string, what: string): Promise<void> {
+  const keyFile = path.join(dataDir, PRIVATE_KEY_FILE);
+  const keyExisted = fs.existsSync(keyFile);
+  const verifier = keyExisted ? openSigningKey(dataDir).signer : undefined;
+  const empty = {
+    audit: { head: async () => undefined, read: async function* () {} },
+    compliance: { lastCheckpoint: async () => undefined, recordHashes: async () => new Map<number, string>() },
+  } as unknown as Store;
+  const finding = await checkContinuity({ store: empty, verifier, keyExisted, keyFile, checkpointFile });
+  if (finding.problems.length === 0) return;
+  const error = new AuditContinuityError(finding, dataDir);
+  error.message += `\n${what}: it was not opened, so it and its -wal and -shm files are left as they are (the -wal may hold the newest records; keep it with the database for the restore).`;
+  throw error;
+}
+
 function tellPublicKeyFile(state: PublicKeyFileState, log: Pick<Logger, 'warn'> | undefined): void {
   if (state.kind === 'repaired') log?.warn({ file: state.file, was: state.was }, 'audit public key file repaired: written again from the signing key');
   if (state.kind === 'kept') log?.warn({ file: state.file, problem: state.problem }, 'audit public key file is not the signing key\'s public half: left as it is');
