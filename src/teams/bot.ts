@@ -336,9 +336,13 @@ export class CountersignBot extends TeamsActivityHandler {
       return { sent: !!sent?.id, recorded: true };
     } catch (err) {
       this.app.log.warn({ requestId: request.id, err: String(err) }, 'a posted card could not be recorded: its buttons will be refused');
+      // A database changed under Countersign is no moment to wait out: it is stopping, and says so.
+      const fault = this.faultOf(err);
       await context.sendActivity(
         this.say(
-          `Countersign could not record the card above as request ${request.id}'s (its database is busy or cannot take writes right now), so its buttons will be refused. ${whenUnrecorded ?? `Type "status ${request.id}" again in a while for a card whose buttons work.`}`,
+          fault === 'damaged'
+            ? `${failedText(`record the card above as request ${request.id}'s`, fault)} Its buttons will be refused.`
+            : `Countersign could not record the card above as request ${request.id}'s (its database is busy or cannot take writes right now), so its buttons will be refused. ${whenUnrecorded ?? `Type "status ${request.id}" again in a while for a card whose buttons work.`}`,
         ),
       );
       return { sent: !!sent?.id, recorded: false };

@@ -14,7 +14,10 @@ import Database from 'better-sqlite3';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { DatabaseFileGoneError } from '../../src/store/sqlite/file-watch';
 import { anEvent } from '../store/fixtures';
-import { eventually } from '../support/teams';
+import { eventually, people } from '../support/teams';
+import { requestVia } from '../support/flows';
+import { startHarness, type Harness } from '../support/harness';
+import { databaseFile } from '../../src/settings';
 import { startWatchedBot } from '../support/fatal-bot';
 import { audit } from '../cli/run-audit';
 import { StartupError } from '../../src/composition-root';
@@ -176,6 +179,52 @@ describe('the database file deleted, replaced or cut while open', function () {
       assert.match(w.fatal[0], /the instance lock file .*countersign\.instance-lock was deleted while Countersign ran: a second Countersign could start on this data directory beside it/);
     } finally {
       await w.stop();
+    }
+  });
+
+  for (const writer of ['thread', 'inline'] as const) {
+    it(`${writer} writer: a read that finds the file cut short calls it damaged and stops the store, once, with what the file check finds`, async () => {
+      // A database in the file (checkpointed at close), then a few records in the write-ahead log only.
+      const before = await openSqliteStore({ file });
+      for (let i = 0; i < 20; i++) await before.audit.append(Array.from({ length: 20 }, () => anEvent('request.created')));
+      await before.close();
+      const stopped: Error[] = [];
+      const store: SqliteStore = await openSqliteStore({ file, writer, onWriterStopped: (err) => stopped.push(err) });
+      try {
+        await store.audit.append([anEvent('request.approved')]);
+        fs.truncateSync(file, 0);
+        const err = await (async () => {
+          for await (const r of store.audit.read()) void r;
+        })().then(
+          () => assert.fail('read a database cut to nothing'),
+          (e: unknown) => e,
+        );
+        assert.match(String((err as { code?: unknown }).code), /^SQLITE_(CORRUPT|NOTADB)/);
+        assert.equal(store.storageFault(err), 'damaged', 'not "disk full, try again later"');
+        assert.equal(store.storageFault(err), 'damaged');
+        await eventually('stopped', () => stopped.length > 0);
+        await new Promise((r) => setTimeout(r, 50));
+        assert.equal(stopped.length, 1, 'told once');
+        assert.match(stopped[0].message, /was cut from \d+ to 0 bytes/);
+      } finally {
+        await store.close();
+      }
+    });
+  }
+
+  it('says, under a card status posted but could not record because the file was deleted, that the database changed and Countersign is stopping', async () => {
+    let h: Harness | undefined;
+    try {
+      h = await startHarness();
+      const { requestId } = await requestVia(h, 'delete resource group staging-old');
+      fs.rmSync(databaseFile(h.dataDir));
+      const from = await h.teams.say(people.bob, `status ${requestId}`);
+      const answers = h.teams.since(from).map((a) => String(a.activity.text ?? 'card'));
+      assert.equal(answers[0], 'card');
+      assert.match(answers[1], new RegExp(`could not record the card above as request ${requestId}'s: its database was changed under it .* Countersign is stopping.* Its buttons will be refused\\.$`));
+      assert.doesNotMatch(answers[1], /busy|again in a while/);
+    } finally {
+      await h?.stop().catch(() => undefined);
     }
   });
 

@@ -57,9 +57,9 @@ export class WriteReadiness {
    * cache, the failure hold and the lock's hold are ages. On Date.now a backward step of an hour made
    * the cached answer "fresh" for that hour, skipping the file check and a full disk alike.
    */
-  check(now = performance.now()): Readiness {
+  check(now = performance.now(), again = false): Readiness {
     const last = this.writer.lastOutcome;
-    const fresh = this.cached && now - this.cached.at < this.cacheMs && !(last && !last.ok && last.at >= this.cached.at);
+    const fresh = !again && this.cached && now - this.cached.at < this.cacheMs && !(last && !last.ok && last.at >= this.cached.at);
     if (fresh && this.cached) return this.cached.answer;
     const answer = this.probe(now);
     this.cached = { at: now, answer };

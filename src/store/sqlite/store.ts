@@ -14,7 +14,8 @@ import { SqliteRequestStore } from './requests';
 import { checkSharedIndex, type InstanceLock } from './instance-lock';
 import { InlineWriter, type StoreWriter } from './writer';
 import { ThreadWriter } from './writer-thread';
-import { isStorageFault, StoreBusyError } from './write-lock';
+import { isDamaged, isStorageFault, StoreBusyError } from './write-lock';
+import { DatabaseFileGoneError } from './file-watch';
 import type { WriterThreadBoot } from './writer-boot';
 
 export interface SqliteStoreOptions {
@@ -58,6 +59,9 @@ export class SqliteStore implements CountersignStore {
   private closed = false;
   /** The data directory's instance lock, when this store is the bot's. */
   instanceLock: InstanceLock | undefined;
+  /** Told (once, with the writer's own stop) when a read found the file no longer a database. */
+  onDamaged: ((err: Error) => void) | undefined;
+  private damaged = false;
   /** The last readiness answer (ping() refreshes it). */
   private lastReadiness: Readiness = { ok: true };
 
@@ -89,7 +93,27 @@ export class SqliteStore implements CountersignStore {
     const name = (err as { name?: unknown } | null)?.name;
     if (name === 'DatabaseFileGoneError' || name === 'AuditLogRewrittenError') return 'damaged';
     if (name === 'WriterThreadError') return 'disk';
+    if (isDamaged(err)) {
+      this.stopOnDamage(err);
+      return 'damaged';
+    }
     return isStorageFault(err) ? 'disk' : undefined;
+  }
+
+  /**
+   * A read (on this thread's connection) found the file no longer a database: cut short or
+   * overwritten under Countersign, or damaged. The writer looks at the files at once, and stops
+   * with what it finds (cut from … to … bytes); when it finds nothing, the store stops all the same:
+   * nothing read from that file can be trusted, and the next start says whether a restore is needed.
+   */
+  private stopOnDamage(err: unknown): void {
+    if (this.damaged) return;
+    this.damaged = true;
+    const stop = () =>
+      this.onDamaged?.(new DatabaseFileGoneError(`the database file ${this.file} no longer reads as a database (${(err as Error).message}): it was cut short or overwritten while Countersign had it open, or it is damaged`));
+    // A file check that finds it reports it itself, a moment after its answer (the stop is told once).
+    const later = () => void setTimeout(stop, 200).unref();
+    void this.writer.readiness(true).then((r) => (r.ok ? stop() : later()), later);
   }
 
   /** What the last ping() answered, with the reason when not ready. */
@@ -121,6 +145,15 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     options.instanceLock?.release();
     throw err;
   }
+  // Once: the writer's own stop and a read that finds the file damaged may both report it.
+  let told = false;
+  const stopped = options.onWriterStopped
+    ? (err: Error) => {
+        if (told) return;
+        told = true;
+        options.onWriterStopped!(err);
+      }
+    : undefined;
   try {
     migrate(db);
     // SQLite's own busy wait sleeps on the event loop. Opening may wait (nothing runs yet); afterwards
@@ -138,12 +171,13 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
             busyTimeoutMs,
             ...(options.busyTimeoutMs !== undefined ? { lockWaitLimitMs: options.busyTimeoutMs } : {}),
             ...(options.readiness ? { readiness: options.readiness } : {}),
-            ...(options.onWriterStopped ? { onStopped: options.onWriterStopped } : {}),
+            ...(stopped ? { onStopped: stopped } : {}),
           },
           options.writerThread,
         );
-    if (writer instanceof InlineWriter && options.onWriterStopped) writer.group.onFileGone = options.onWriterStopped;
+    if (writer instanceof InlineWriter && stopped) writer.group.onFileGone = stopped;
     const store = new SqliteStore(db, options.file, writer, options.pageSize);
+    store.onDamaged = stopped;
     store.instanceLock = options.instanceLock;
     return store;
   } catch (err) {

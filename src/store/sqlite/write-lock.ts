@@ -34,6 +34,15 @@ export function isStorageFault(err: unknown): boolean {
   return typeof code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CORRUPT|CANTOPEN|NOTADB)/.test(code);
 }
 
+/**
+ * The file does not read as a database (SQLITE_CORRUPT, SQLITE_NOTADB): cut short or overwritten
+ * under the connection, or damaged. Nothing more is to be trusted from it.
+ */
+export function isDamaged(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(code);
+}
+
 /** The delays of one wait for the lock: 2, 4, 8 ... 100, 100 ms, until the limit has passed. */
 export class LockWait {
   // Monotonic: on the wall clock a step back made a write retry for the size of the step, a step

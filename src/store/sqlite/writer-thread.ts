@@ -56,7 +56,7 @@ interface WireWrite {
 
 type Request =
   | { type: 'writes'; writes: WireWrite[] }
-  | { type: 'readiness'; id: number }
+  | { type: 'readiness'; id: number; again?: boolean }
   | { type: 'pragma'; id: number; text: string }
   | { type: 'stall'; id: number; ms: number }
   | { type: 'close' };
@@ -115,7 +115,7 @@ export function runWriterThread(port: MessagePort, data: ThreadData & { placehol
         }
         return;
       case 'readiness':
-        return answer(m.id, () => writer.readiness());
+        return answer(m.id, () => writer.readiness(m.again));
       case 'pragma':
         return answer(m.id, () => writer.pragma(m.text));
       case 'stall':
@@ -230,7 +230,7 @@ export class ThreadWriter implements StoreWriter {
     return new Promise((resolve, reject) => this.waiting.add(id, { resolve: resolve as (v: unknown) => void, reject, templates }));
   }
 
-  async readiness(): Promise<Readiness> {
+  async readiness(again = false): Promise<Readiness> {
     if (this.stopped) return { ok: false, problem: this.stopped.message };
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<Readiness>((resolve) => {
@@ -240,7 +240,7 @@ export class ThreadWriter implements StoreWriter {
       );
     });
     try {
-      return await Promise.race([this.ask<Readiness>({ type: 'readiness' }), late]);
+      return await Promise.race([this.ask<Readiness>({ type: 'readiness', again }), late]);
     } catch (err) {
       // The thread stopped before it answered.
       return { ok: false, problem: (this.stopped ?? (err as Error)).message };
@@ -266,7 +266,7 @@ export class ThreadWriter implements StoreWriter {
     await this.closed;
   }
 
-  private ask<T>(request: { type: 'readiness' } | { type: 'pragma'; text: string } | { type: 'stall'; ms: number }): Promise<T> {
+  private ask<T>(request: { type: 'readiness'; again?: boolean } | { type: 'pragma'; text: string } | { type: 'stall'; ms: number }): Promise<T> {
     if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
     this.send();

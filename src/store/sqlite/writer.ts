@@ -33,8 +33,8 @@ export interface StoreWriter {
    * `append()`); resolves once that commit is on disk, rejects if the op or the commit failed.
    */
   submit<K extends WriteOpName>(op: K, args: WriteOpArgs<K>, events?: readonly AuditEventDraft[], options?: WriteOptions): Promise<Written<WriteOpResult<K>>>;
-  /** Can the store take a durable write now (readiness.ts)? */
-  readiness(): Promise<Readiness>;
+  /** Can the store take a durable write now (readiness.ts)? `again`: probe now, not the answer kept for a second. */
+  readiness(again?: boolean): Promise<Readiness>;
   /** Runs a PRAGMA on the write connection (fault tests limit max_page_count there) and returns its value. */
   pragma(text: string): Promise<unknown>;
   /**
@@ -122,8 +122,8 @@ export class InlineWriter implements StoreWriter {
     return this.group.lastWitnessed();
   }
 
-  async readiness(): Promise<Readiness> {
-    return this.check.check();
+  async readiness(again = false): Promise<Readiness> {
+    return this.check.check(performance.now(), again);
   }
 
   async pragma(text: string): Promise<unknown> {
