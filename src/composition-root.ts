@@ -190,6 +190,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       savePersonalReference: (t, id, r) => store.conversations.savePersonalReference(t, id, r),
     }, log),
   };
+  // One bot per SQLite data directory (its instance lock): rounds of messages a predecessor left are a dead run's.
+  if (settings.store.kind === 'sqlite' && !options.store) deps.onlyInstanceSince = deps.clock.now();
   const directory = options.directory ?? graphDirectory(config, settings);
   if (directory) deps.directory = directory;
   // The audit signing key and checkpoints of the chain head. A log emptied, replaced or cut short

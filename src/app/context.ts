@@ -40,6 +40,12 @@ export interface AppDeps {
   directory?: Directory;
   /** The rounds of messages under way on this instance, so that a graceful stop records them (none: a stop cannot). */
   rounds?: RoundsUnderWay;
+  /**
+   * Set when no other instance can be running on this store (SQLite: one bot per data directory),
+   * to when this one started: a round begun before then was a dead run's, taken up at the first sweep
+   * instead of ROUND.resumeAfterMs after it began.
+   */
+  onlyInstanceSince?: Date;
 }
 
 /** The command's current policy (after a restart with a new config, this is the new one). */

@@ -24,9 +24,13 @@ export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly Appro
   const when = { afterMs: ROUND.resumeAfterMs, max: ROUND.maxResumes };
   const requests = open ?? (await roundsOnRecord(deps, now));
   const resumed: string[] = [];
+  // The only instance on its store: a round begun before it started has no live run to wait for
+  // (a crash just after a request was saved then tells its approvers within a sweep, not 10 minutes).
+  const since = deps.onlyInstanceSince?.getTime();
+  const whenFor = (x: ApprovalRequest) => (since !== undefined && x.round && Date.parse(x.round.at) < since ? { ...when, afterMs: 0 } : when);
   // A round still under way on this instance (a slow one) is not sent again beside itself.
-  for (const r of requests.filter((x) => roundToResume(x, now, when) && !deps.rounds?.has(x.round!.at))) {
-    const outcome = await transact(deps, r.id, (current) => resumeRound(current, now, peopleToDecide(current, deps.config.access.roles), when, roundChannels(current, current.round)), { refreshCards: false });
+  for (const r of requests.filter((x) => roundToResume(x, now, whenFor(x)) && !deps.rounds?.has(x.round!.at))) {
+    const outcome = await transact(deps, r.id, (current) => resumeRound(current, now, peopleToDecide(current, deps.config.access.roles), whenFor(current), roundChannels(current, current.round)), { refreshCards: false });
     // Another instance took it up first, or it was decided or finished meanwhile.
     if (!outcome?.result.ok) continue;
     const request = outcome.result.request;

@@ -259,6 +259,24 @@ describe('app: reaching approvers', () => {
       assert.equal((await clickPersonal(bob, r, 'approve')).ok, true);
     });
 
+    it('takes up at once a round begun before this instance started, when it is the only one on its store (SQLite)', async () => {
+      sent.unreachable.set(bob.aadObjectId, 'Teams answered 500');
+      const r = await created();
+      sent.unreachable.clear();
+      const current = await f.request(r.id);
+      await f.store.requests.update({ ...current, version: current.version + 1, round: { occasion: 'created', at: f.clock.now().toISOString(), people: [bob.aadObjectId], channels: [APPROVALS_CHANNEL] } }, current.version, []);
+      f.clock.advance(1000);
+      f.deps.onlyInstanceSince = f.clock.now();
+      try {
+        f.clock.advance(15_000);
+        assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [r.id], 'the first sweep after the restart, not 10 minutes after the round began');
+        await f.app.tellingIdle();
+        assert.deepEqual(sent.to(r.id), [dave.aadObjectId, APPROVALS_CHANNEL, bob.aadObjectId]);
+      } finally {
+        f.deps.onlyInstanceSince = undefined;
+      }
+    });
+
     it('gives nobody a second card when the dead run had posted and bound theirs before it recorded anything', async () => {
       const r = await created();
       const current = await f.request(r.id);
