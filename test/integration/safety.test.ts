@@ -248,14 +248,17 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
   });
 
   it('keeps the audit chain verifiable across a whole session of requests and decisions', async () => {
-    // A reason or comment with a line break is refused (and the refusal audited); a display name
-    // from Teams with one is taken, and neutralised in the trail.
+    // A reason with a line break, or a comment with another control character, is refused (and the
+    // refusal audited); a comment's line breaks are taken as spaces; a display name from Teams with
+    // one is taken, and neutralised in the trail.
     await h.teams.say(people.alice, 'deploy production api-service reason: line one\nline two');
     const a = await requestVia(h, 'deploy production api-service reason: line one');
     const b = await requestVia(h, 'delete resource group staging-old');
     await h.teams.click(people.bob, a.cardId, 'approve');
-    await h.teams.click(people.bob, b.cardId, 'reject', { comment: 'no\r\nInjected: fake record' });
+    await h.teams.click(people.bob, b.cardId, 'reject', { comment: 'no\u000bInjected: fake record' });
     await h.teams.click({ ...people.bob, name: 'Bob\r\nInjected: fake record' }, b.cardId, 'reject', { comment: 'not today' });
+    const c = await requestVia(h, 'delete resource group staging-old');
+    await h.teams.click(people.bob, c.cardId, 'reject', { comment: 'no\r\nInjected: fake record' });
     await settled(h);
     const all = await auditOf(h);
     assert.equal(all[0].type, 'config.loaded');
@@ -263,8 +266,9 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
     const result = await verifyChain(h.bot.deps.store.audit.read());
     assert.equal(result.ok, true);
     assert.equal(result.count, all.length);
-    const rejected = all.find((r) => r.type === 'request.rejected')!;
+    const [rejected, second] = all.filter((r) => r.type === 'request.rejected');
     assert.equal(rejected.actor?.name, 'Bob\\r\\nInjected: fake record', 'CR/LF in text from Teams is neutralised');
+    assert.equal(second.outcome.detail, 'no Injected: fake record', 'a comment of two lines is kept on one');
     assert.deepEqual(all.filter((r) => r.outcome.reason === 'unsafe-text').map((r) => r.type), ['request.refused', 'click.refused']);
     assert.ok(!JSON.stringify(all).includes('"attachments"'), 'no raw card payload is recorded');
   });
