@@ -274,15 +274,6 @@ export interface Clock {
   now(): Date;
 }
 
-/**
- * Refusals of callers nobody authenticated, recorded one by one up to a budget a minute and counted
- * past it (refusal-budget.ts): `admit` says whether to record this one; `flush` records the count.
- */
-export interface RefusalGate {
-  admit(reason: string, remoteAddress: string | undefined): boolean;
-  flush(): Promise<void>;
-}
-
 export interface IdGenerator {
   requestId(): string;
   /** Ids of delegations (default: a random UUID with a DG- prefix). */

@@ -9,7 +9,7 @@
  * their token is valid, but nothing else about their sender is known, and any tenant can send them.
  */
 import type { RepeatedRefusals } from '../domain/repeated-refusals';
-import type { Clock, RefusalGate } from './ports';
+import type { Clock } from './ports';
 
 /** How many such refusals a minute are recorded one by one, per kind (tests lower it). */
 export const REFUSAL_BUDGET = { perMinute: 30, windowMs: 60_000 };
@@ -25,7 +25,7 @@ interface Window {
   held?: { count: number; from: string; to: string; reasons: Map<string, number>; addresses: Map<string, number>; untracked: number };
 }
 
-export class RefusalBudget implements RefusalGate {
+export class RefusalBudget {
   private window: Window = { start: Number.NEGATIVE_INFINITY, recorded: 0 };
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();

@@ -83,3 +83,14 @@ export interface AuditStore {
   audit: AuditLog;
   compliance: ComplianceStore;
 }
+
+/**
+ * Refusals of callers nobody authenticated (an export link or API call without a valid credential),
+ * recorded one by one up to a budget a minute and counted past it: `admit` says whether to record
+ * this one; `flush` records the count. The composition root gives the app's RefusalBudget
+ * (src/app/refusal-budget.ts), which the bot's own refusals use too.
+ */
+export interface RefusalGate {
+  admit(reason: string, remoteAddress: string | undefined): boolean;
+  flush(): Promise<void>;
+}

@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { Logger } from '../../log/context';
-import type { Clock, RefusalGate } from '../../app/ports';
-import type { AuditStore } from '../ports';
+import type { Clock } from '../../app/ports';
+import type { AuditStore, RefusalGate } from '../ports';
 import type { AuditFilter } from '../../domain/audit';
 import { neutralise } from '../../domain/audit';
 import type { AuditEventDraft } from '../../domain/audit';
