@@ -6,6 +6,7 @@
  * turn; what the caller is told, and what is logged, is decided from the outcome.
  */
 import { CloudAdapter, type Activity, type ResourceResponse, type TurnContext } from 'botbuilder';
+import { ToBotFromBotOrEmulatorTokenValidationParameters as EMULATOR_TOKENS } from 'botframework-connector';
 import type { ConversationRateLimiter } from './rate-limit';
 import { withTeamsRetry } from './teams-retry';
 
@@ -102,6 +103,7 @@ export class EdgeAdapter extends CloudAdapter {
     const notChannel = this.channelTokensOnly && authorization.trim() ? notChannelToken(authorization, body.channelId) : undefined;
     if (notChannel) return { kind: 'unauthenticated', reason: notChannel };
     let turnStarted = false;
+    const emulatorIssuers = emulatorIssuerCount();
     try {
       const invoke = await this.processActivity(authorization, activity, async (context) => {
         turnStarted = true;
@@ -116,8 +118,26 @@ export class EdgeAdapter extends CloudAdapter {
       const status = (err as { statusCode?: unknown })?.statusCode;
       if (status === 401 || status === 403 || isTokenError(err)) return { kind: 'unauthenticated', reason: messageOf(err) };
       return { kind: 'auth-unavailable', reason: messageOf(err) };
+    } finally {
+      forgetEmulatorIssuers(emulatorIssuers);
     }
   }
+}
+
+/**
+ * botbuilder, asking whether any token is the Bot Framework Emulator's (before any signature is
+ * checked), adds four issuers to a list shared by the process for each tenant id (`tid`) a token
+ * names that it has not seen: anyone who can reach the endpoint could grow that list, and the time of
+ * every later lookup in it, without end. Countersign takes no emulator token (notChannelToken), so
+ * what a turn's authentication added is taken off again as it ends.
+ */
+function emulatorIssuerCount(): number | undefined {
+  return Array.isArray(EMULATOR_TOKENS.issuer) ? EMULATOR_TOKENS.issuer.length : undefined;
+}
+
+function forgetEmulatorIssuers(count: number | undefined): void {
+  const issuers = EMULATOR_TOKENS.issuer;
+  if (count !== undefined && Array.isArray(issuers) && issuers.length > count) issuers.length = count;
 }
 
 /** The issuer of the Bot Connector's tokens (botbuilder's ToBotFromChannelTokenIssuer; publicCloudWith keeps it). */

@@ -3,6 +3,7 @@
  * bot runs only on loopback and refuses to listen anywhere else.
  */
 import assert from 'node:assert/strict';
+import { ToBotFromBotOrEmulatorTokenValidationParameters as EMULATOR_TOKENS } from 'botframework-connector';
 import { createSign, generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
@@ -120,6 +121,13 @@ describe('inbound authentication', function () {
       assert.deepEqual(refused.map((e) => e.outcome.reason), refusedTokens.map(() => 'invalid-token'));
       assert.deepEqual(refused.map((e) => /issuer is not the Bot Connector's|another bot's|ASE channel/.test(String(e.outcome.detail))), refusedTokens.map(() => true), JSON.stringify(refused.map((e) => e.outcome.detail)));
       assert.ok(!h.logs.some((l) => l.msg === 'Bot Framework authentication unavailable'), 'no outage is reported');
+      // Each new tenant id a token names made botbuilder add four issuers to a list the process
+      // shares, before any signature was checked: what a turn added is taken off as it ends.
+      const issuers = () => (EMULATOR_TOKENS.issuer as string[]).length;
+      const before = issuers();
+      const tids = Array.from({ length: 25 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+      for (const tid of tids) assert.equal((await send(signed({ iss: 'https://api.botframework.com', tid }), typing)).status, 200);
+      assert.equal(issuers(), before, 'the emulator issuers do not grow with the tenant ids tokens name');
     } finally {
       await h.stop();
       await new Promise<void>((resolve) => issuer.close(() => resolve()));
