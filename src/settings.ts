@@ -302,6 +302,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const password = variable(env, 'MicrosoftAppPassword') ?? '';
   if (appId) checkBotIdentity(type, appId, tenantId, password);
   const host = variable(env, 'COUNTERSIGN_HOST') ?? '127.0.0.1';
+  // An address to listen on, not a URL's host: the brackets of [::1] are a URL's (Node's listen looks the bracketed form up as a name).
+  if (/^\[.*\]$/.test(host)) throw new SettingsError('COUNTERSIGN_HOST', `is an address to listen on: write ${host.slice(1, -1)} without the brackets a URL puts around an IPv6 address`);
   const openIdMetadataUrl = readOpenIdMetadata(variable(env, 'BotOpenIdMetadata'));
   return {
     port,
@@ -489,8 +491,11 @@ function checkBotIdentity(type: MicrosoftAppType, appId: string, tenantId: strin
   }
   if (type === 'UserAssignedMSI') {
     if (password) throw new SettingsError('MicrosoftAppPassword', 'must not be set when MicrosoftAppType is UserAssignedMSI: the managed identity has no secret; unset it');
-  } else if (!password) {
+  } else if (!password.trim()) {
     throw new SettingsError('MicrosoftAppPassword', `is required when MicrosoftAppType is ${type}: the client secret of the app registration MicrosoftAppId names`);
+  } else if (/^@Microsoft\.KeyVault\(/i.test(password.trim())) {
+    // App Service passes the reference's own text when it cannot resolve it (no access to the vault, no such secret).
+    throw new SettingsError('MicrosoftAppPassword', 'is an App Service Key Vault reference that was not resolved (App Service passes the reference itself when it cannot read the secret): give the web app\'s identity the Key Vault Secrets User role on the vault and check the secret\'s URI, then restart');
   }
 }
 

@@ -270,6 +270,10 @@ describe('inbound authentication', function () {
       [{ MicrosoftAppId: APP_ID, MicrosoftAppType: 'UserAssignedMSI', MicrosoftAppTenantId: 'nope' }, /^MicrosoftAppTenantId: must be a tenant id/],
       [{ MicrosoftAppId: APP_ID, ...secret, MicrosoftAppTenantId: 'contoso.onmicrosoft.com' }, /^MicrosoftAppTenantId: must be a tenant id/],
       [{ MicrosoftAppId: APP_ID, ...secret, MicrosoftAppType: 'UserAssignedMSI', MicrosoftAppTenantId: tenant }, /^MicrosoftAppPassword: must not be set when MicrosoftAppType is UserAssignedMSI/],
+      [{ MicrosoftAppId: APP_ID, MicrosoftAppPassword: '   ' }, /^MicrosoftAppPassword: is required when MicrosoftAppType is MultiTenant/],
+      // App Service passes an unresolved Key Vault reference as its own text.
+      [{ MicrosoftAppId: APP_ID, MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId: tenant, MicrosoftAppPassword: '@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/bot)' }, /^MicrosoftAppPassword: is an App Service Key Vault reference that was not resolved/],
+      [{ COUNTERSIGN_HOST: '[::1]' }, /^COUNTERSIGN_HOST: is an address to listen on: write ::1 without the brackets/],
     ];
     for (const [env, message] of refused) {
       assert.throws(() => readSettings(env), (e: Error) => e instanceof SettingsError && message.test(e.message), JSON.stringify(env));
