@@ -13,7 +13,7 @@ import { breakGlassLimitRefusal, breakGlassRefusal, breakGlassUsesAfter, markRev
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import type { AuditEventDraft } from '../domain/audit';
-import { BreakGlassLimitError } from './ports';
+import { BreakGlassLimitError, DuplicateRequestError } from './ports';
 import { transact, type AppDeps } from './context';
 import { announcingAfter, notifyPolicy, reach, roundAudience, type Audience } from './notifications';
 import { auditRefused, type RequestAttempt } from './request-gate';
@@ -56,6 +56,9 @@ export async function storeBreakGlassUse(deps: AppDeps, attempt: RequestAttempt,
     return undefined;
   } catch (err) {
     if (!(err instanceof BreakGlassLimitError)) throw err;
+    // The same message sent twice at once: the first stored the use that reached the limit. The stores
+    // check the limit before the id, so the second meets the limit; it is the first's, not a refusal.
+    if (attempt.answering && (await deps.store.requests.get(use.id))) throw new DuplicateRequestError(use.id);
     const refused =
       breakGlassLimitRefusal(attempt.command, err.usedAt, now, zoneOrUtc(attempt.timeZone)) ??
       refusal(RefusalReason.BreakGlassLimit, `You used break-glass for "${attempt.command.name}" as often as its policy allows (breakGlass.maxUses): ask for approval instead. Nothing was run.`);

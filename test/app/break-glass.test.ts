@@ -79,6 +79,22 @@ describe('app: break-glass', () => {
     assert.equal((await f.audit({ types: ['breakglass.used'] })).length, 1);
   });
 
+  it('answers a second sending of the message that used the last break-glass allowed as the first, not as over the limit', async () => {
+    const limited = appOnFakes({ messenger, configText: reachConfigText([BREAK_GLASS.replace('reviewWithin: 24h', 'reviewWithin: 24h, maxUses: { count: 1, per: 24h }'), 'escalation: { role: incident-leads, after: 40m }']) });
+    const meant = limited.app.interpret('break-glass delete resource group staging-old reason: outage INC-42');
+    const inner = meant.kind === 'break-glass' ? meant.request : meant;
+    assert.ok(inner.kind === 'ready');
+    const attempt = { command: inner.command, values: inner.values, reason: inner.reason!, actor: alice, source: sourceIn(opsChannel, 'incoming-8'), answering: { key: `message/${opsChannel.id}/incoming-8`, what: 'message' as const } };
+    const answers = await Promise.all([limited.app.breakGlass(attempt), limited.app.breakGlass(attempt)]);
+    const made = answers.filter((r) => r.ok);
+    assert.equal(made.length, 1, JSON.stringify(answers));
+    const id = made[0].ok ? made[0].request.id : '';
+    assert.match(JSON.stringify(answers.find((r) => !r.ok)), new RegExp(`This message already created request ${id}`));
+    assert.equal((await limited.audit()).filter((r) => r.type === 'request.refused').length, 0, 'no refusal is recorded for the second sending');
+    await settle(limited);
+    await limited.app.tellingIdle();
+  });
+
   it('is ratified by an approver, never by the requester', async () => {
     const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42');
     assert.ok(made.ok);

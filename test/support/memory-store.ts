@@ -168,12 +168,13 @@ class MemoryRequests implements RequestStore {
     }
     const text = JSON.stringify(request);
     const { records } = await this.store.write(events, () => {
-      if (this.state.requests.has(request.id)) throw new DuplicateRequestError(request.id);
+      // In the order the SQLite and PostgreSQL stores check: the break-glass limit, then the id.
       if (limit) {
         const stored = [...this.state.requests.values()].map((x) => JSON.parse(x.text) as ApprovalRequest);
         const used = breakGlassUsesAfter(stored, request.requester.aadObjectId, request.command, limit.since);
         if (used.length >= limit.count) throw new BreakGlassLimitError(request.id, used);
       }
+      if (this.state.requests.has(request.id)) throw new DuplicateRequestError(request.id);
       return () => {
         this.state.requests.set(request.id, { version: 1, text });
         this.state.requestVersions.set(request.id, [text]);
