@@ -114,7 +114,11 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
           progress.update();
         },
       }, signer);
-    const record = (result: ExportResult) => recordExport(store, result, operator);
+    // Not appended to a log found cut short or rewritten: its record would take the seq of a lost one,
+    // and turn the finding (records missing) into another (a record rewritten), as audit checkpoint
+    // refuses to sign it. The file and its signed manifest say what was found.
+    const recorded = logDamage.length === 0;
+    const record = (result: ExportResult) => (recorded ? recordExport(store, result, operator) : Promise.resolve());
     let result: ExportResult;
     if (target) {
       result = await writeFileAtomically(target, run, record, opts.force === true, (r) => r.manifest.exportId);
@@ -123,7 +127,7 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
         result = await run(io.stdout);
       } catch (err) {
         // What went out before the pipe broke was exported all the same: it is recorded too.
-        if (err instanceof ExportIncompleteError) {
+        if (err instanceof ExportIncompleteError && recorded) {
           await recordExportBrokeOff(store, { time: new Date().toISOString(), via: 'cli', data: { operator }, exportId, format: opts.format, filter, error: err });
           throw new AuditInputError(`the export to standard output broke off ${howFar(err.recordsSent)} (recorded): ${whyBrokeOff(err)}`);
         }
@@ -139,8 +143,9 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
     io.stderr.write(
       manifestFile
         ? `Signed manifest: ${manifestFile} (SHA-256 ${m.sha256}, key ${m.keyId}).\n`
-        : `No manifest file was written (pass --manifest <file>); the export is recorded with its manifest (SHA-256 ${m.sha256}) as ${m.exportId}.\n`,
+        : `No manifest file was written (pass --manifest <file>); the export ${recorded ? 'is recorded with its manifest' : 'has its manifest'} (SHA-256 ${m.sha256}) as ${m.exportId}.\n`,
     );
+    if (!recorded) io.stderr.write('This export is not recorded in the audit log: the log is damaged (below), and a record appended now would take the place of a lost one.\n');
     // Written and recorded as it is (what the log holds), but said: verifying this export fails too.
     for (const d of logDamage) io.stderr.write(`AUDIT LOG DAMAGED: ${d}.\n`);
     if (logDamage.length) io.stderr.write('The export holds what is left of the log, and its manifest says so (audit verify --file reports it); run countersign audit verify on the database.\n');

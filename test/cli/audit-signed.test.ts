@@ -498,6 +498,12 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const e = await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir]);
       assert.equal(e.code, 2, e.stderr);
       assert.match(e.stderr, /Exported 10 audit records \(seq 1 to 10\)[\s\S]*\nAUDIT LOG DAMAGED: the audit log ends at record 10, but the checkpoint of record 12 .* reaches record 13: records 11 to 13 at least are missing .*\.\nAUDIT LOG DAMAGED: .*\nThe export holds what is left of the log, and its manifest says so \(audit verify --file reports it\); run countersign audit verify on the database\.\n$/);
+      // Not recorded in the damaged log: a record there would take a lost one's seq, and the next
+      // export would find the log rewritten, not cut short.
+      assert.match(e.stderr, /This export is not recorded in the audit log: the log is damaged \(below\)/);
+      assert.equal((await records()).length, 10, 'nothing appended to the damaged log');
+      const again = await audit(['export', '--format', 'jsonl', '--out', path.join(tmp.dir, 'cut-2.jsonl'), '--data-dir', dataDir]);
+      assert.match(again.stderr, /records 11 to 13 at least are missing/, 'the second export finds the same cut');
       const manifest = parseManifest(readFileSync(`${out}.manifest.json`, 'utf8'), 'm');
       assert.equal(manifest.logDamage?.length, 2, 'the table and the file each name the cut');
       assert.match(manifest.logDamage![0], /^the audit log ends at record 10, but the checkpoint of record 12/);
