@@ -33,12 +33,12 @@ export function reasonProblem(reason: string | undefined, policy: ReasonPolicy |
   const letters = text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
   if (letters === '') return `The reason is only punctuation or spaces. ${GOOD_REASON}`;
   if (PLACEHOLDERS.has(letters)) return `"${text.slice(0, 40)}" is a placeholder, not a reason. ${GOOD_REASON}`;
-  // Too short before the rest: `x` is a reason too short, not one character repeated; `old` is not the command typed again.
-  if (text.length < policy.minLength) return `The reason is ${text.length} character${text.length === 1 ? "" : "s"}; this command needs at least ${policy.minLength}. ${GOOD_REASON}`;
-  if (new Set(letters).size === 1) return `The reason is one character repeated. ${GOOD_REASON}`;
+  if (letters.length > 1 && new Set(letters).size === 1) return `The reason is one character repeated. ${GOOD_REASON}`;
   const words = text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
   if (words.length > 1 && new Set(words).size === 1) return `The reason is one word repeated. ${GOOD_REASON}`;
   if (isRepeat(letters)) return `"${text.slice(0, 40)}" is a placeholder, not a reason. ${GOOD_REASON}`;
+  // Too short before the rest: `x` is a reason too short, and `old` is not the command typed again.
+  if (text.length < policy.minLength) return `The reason is ${text.length} character${text.length === 1 ? "" : "s"}; this command needs at least ${policy.minLength}. ${GOOD_REASON}`;
   const asked = commandText.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
   if (asked && (letters === asked || asked.includes(letters))) return `The reason only repeats the command. ${GOOD_REASON}`;
   return undefined;

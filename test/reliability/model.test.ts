@@ -347,7 +347,11 @@ function checkDelegationInForce(records: AuditRecord[], grant: AuditRecord, star
   assert.equal(data.delegator.aadObjectId, onBehalfOf(grant), `approval ${grant.seq}: on behalf of someone other than the delegator`);
   assert.equal(data.delegate.aadObjectId, grant.actor?.aadObjectId, `approval ${grant.seq}: by someone other than the delegate`);
   const ended = records.find((r) => (r.type === 'delegation.revoked' || r.type === 'delegation.replaced') && about(r));
-  assert.ok(grant.time < data.until, `delegation ${delegationId} had expired when it was used`);
+  // The time the approval was decided: a record committed after later ones keeps its own as clockTime
+  // (record times never go back along the chain: src/audit/record-time.ts), as a click decided just
+  // before the clock moved on and committed after a sweep's records is.
+  const decidedAt = (grant.data as { clockTime?: string } | undefined)?.clockTime ?? grant.time;
+  assert.ok(decidedAt < data.until, `delegation ${delegationId} had expired when it was used`);
   if ((ended && ended.seq < started.seq) || started.time >= data.until) {
     const stopped = records.some((r) => r.type === 'execution.failed' && r.request?.id === grant.request?.id && r.outcome.reason === 'DelegationEnded');
     assert.ok(stopped, `delegation ${delegationId} had ended before the execution it carried, which was not stopped`);
@@ -404,7 +408,12 @@ async function checkInvariants(run: Run): Promise<void> {
       continue;
     }
     const escalated = rs.find((r) => r.type === 'request.escalated');
-    const grants = rs.filter((r) => r.type === 'approval.granted' && r.seq < started[0].seq);
+    // Not an approval given under a delegation that ended and was taken off before the run (approval.revoked names it).
+    const withdrawn = (g: AuditRecord) => {
+      const id = (g.data as { delegationId?: string } | undefined)?.delegationId;
+      return !!id && rs.some((r) => r.type === 'approval.revoked' && r.seq > g.seq && r.seq < started[0].seq && ((r.data as { delegationIds?: string[] } | undefined)?.delegationIds ?? []).includes(id));
+    };
+    const grants = rs.filter((r) => r.type === 'approval.granted' && r.seq < started[0].seq && !withdrawn(r));
     const approvers = new Set(grants.map((r) => r.actor!.aadObjectId));
     // Whose authority each approval used: the delegator's for an approval on behalf.
     const principals = grants.map((r) => onBehalfOf(r) ?? r.actor!.aadObjectId);

@@ -238,7 +238,9 @@ export function withdrawDelegatedApprovals(r: ApprovalRequest, ended: ReadonlySe
   const why = end.how === 'ended' ? 'the delegation it was given under ended' : `${end.by.name} ${end.how} the delegation`;
   const detail = `${gone.map((a) => deciderText(a)).join(', ')}: no longer count(s), as ${why}; ${outstandingText(updated) || 'still to be decided'}.`;
   const reason = end.how === 'ended' ? RefusalReason.DelegationEnded : RefusalReason.DelegationRevoked;
-  return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', now.toISOString(), { result: 'refused', reason, detail }, end.how === 'ended' ? {} : { actor: end.by })] };
+  // Which delegations' approvals came off, by id: what the approvals' own records name.
+  const data = { delegationIds: [...new Set(gone.map((a) => a.delegationId!))] };
+  return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', now.toISOString(), { result: 'refused', reason, detail }, end.how === 'ended' ? { data } : { actor: end.by, data })] };
 }
 
 /**
