@@ -118,7 +118,10 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
     // and turn the finding (records missing) into another (a record rewritten), as audit checkpoint
     // refuses to sign it. The file and its signed manifest say what was found.
     const recorded = logDamage.length === 0;
-    const record = (result: ExportResult) => (recorded ? recordExport(store, result, operator) : Promise.resolve());
+    let edgeGap: string | undefined;
+    const record = async (result: ExportResult) => {
+      if (recorded) edgeGap = await recordExport(store, result, operator);
+    };
     let result: ExportResult;
     if (target) {
       result = await writeFileAtomically(target, run, record, opts.force === true, (r) => r.manifest.exportId);
@@ -150,10 +153,9 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
     for (const d of logDamage) io.stderr.write(`AUDIT LOG DAMAGED: ${d}.\n`);
     if (logDamage.length) io.stderr.write('The export holds what is left of the log, and its manifest says so (audit verify --file reports it); run countersign audit verify on the database.\n');
     const gap = missingFromLog(m);
-    if (gap) {
-      io.stderr.write(`AUDIT LOG DAMAGED: ${gap}.\n`);
-      return 2;
-    }
+    if (gap) io.stderr.write(`AUDIT LOG DAMAGED: ${gap}.\n`);
+    if (edgeGap) io.stderr.write(`AUDIT LOG DAMAGED: ${edgeGap}.\n`);
+    if (gap || edgeGap) return 2;
     return logDamage.length ? 2 : 0;
   } finally {
     await store.close();
@@ -197,7 +199,10 @@ function writeManifest(manifestFile: string, result: ExportResult, target: strin
   }
 }
 
-/** Exports are audited: the audit.exported record carries the whole signed manifest. */
-async function recordExport(store: CliStore, result: ExportResult, operator: string): Promise<void> {
-  await recordExportFinished(store, result.manifest, { time: new Date().toISOString(), via: 'cli', data: { operator } });
+/**
+ * Exports are audited: the audit.exported record carries the whole signed manifest. Answers what a
+ * time window's edges show deleted from the log (recordExportFinished), if anything.
+ */
+async function recordExport(store: CliStore, result: ExportResult, operator: string): Promise<string | undefined> {
+  return (await recordExportFinished(store, result.manifest, { time: new Date().toISOString(), via: 'cli', data: { operator } })).edgeGap;
 }

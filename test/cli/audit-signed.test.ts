@@ -117,6 +117,23 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal(old.code, 0, old.stdout);
     });
 
+    it('says a time-window export of a log records were deleted from at either end of the window is damaged (exit 2), however many', async () => {
+      // The window runs from record 2 (timeAt(60)) to record 10 (before timeAt(600)); its last three, then its first two, deleted.
+      tamper('DELETE FROM audit_log WHERE seq IN (8, 9, 10)');
+      const last = await audit(['export', '--format', 'jsonl', '--from', timeAt(60), '--to', timeAt(600), '--out', path.join(tmp.dir, 'end.jsonl'), '--data-dir', dataDir]);
+      assert.equal(last.code, 2, last.stderr);
+      assert.match(last.stderr, /AUDIT LOG DAMAGED: the time window's run holds seq 2 to 7, but the log lacks seq 8, just after its last: records were deleted at the edge of the window/);
+      const [exported] = (await records()).filter((x) => x.type === 'audit.exported');
+      assert.match(String(exported.data?.logDamaged), /records were deleted at the edge of the window/);
+      tamper('DELETE FROM audit_log WHERE seq IN (2, 3)');
+      const first = await audit(['export', '--format', 'jsonl', '--from', timeAt(60), '--to', timeAt(600), '--out', path.join(tmp.dir, 'start.jsonl'), '--data-dir', dataDir]);
+      assert.equal(first.code, 2, first.stderr);
+      assert.match(first.stderr, /the log lacks seq 3, just before its first record, and seq 8, just after its last/);
+      // A window at the log's start or end of an intact log says nothing.
+      const whole = path.join(tmp.dir, 'all-window.jsonl');
+      assert.equal((await audit(['export', '--format', 'jsonl', '--from', timeAt(-60), '--to', timeAt(60 * 60), '--out', whole, '--data-dir', dataDir])).code, 2, 'the log is still damaged inside');
+    });
+
     it('records the export in the audit log with its manifest, and the log still verifies', async () => {
       const out = path.join(tmp.dir, 'audit.jsonl');
       await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir]);

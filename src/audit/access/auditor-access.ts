@@ -290,8 +290,9 @@ export class AuditorAccess {
         await brokeOff(cut);
         throw cut;
       }
+      let edgeGap: string | undefined;
       try {
-        await recordExportFinished(deps.store, result.manifest, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data }, input.tokenHash);
+        ({ edgeGap } = await recordExportFinished(deps.store, result.manifest, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data }, input.tokenHash));
       } catch (err) {
         // Not recorded: the reader is cut off before the end (what it got is recorded as broken off, if that can be).
         const cut = new ExportIncompleteError(err, result.summary.count);
@@ -301,7 +302,7 @@ export class AuditorAccess {
       }
       // The CLI exits 2 for it; a download cannot, so the log says it, and the audit.exported record
       // (logDamaged), and `audit verify --file` of the download fails as it would for the CLI's file.
-      const gap = missingFromLog(result.manifest);
+      const gap = [missingFromLog(result.manifest), edgeGap].filter(Boolean).join('; ');
       if (gap) deps.log.error({ exportId, via: input.via, firstSeq: result.manifest.firstSeq, lastSeq: result.manifest.lastSeq }, `AUDIT LOG DAMAGED: ${gap}`);
       try {
         await held.release();

@@ -123,6 +123,8 @@ export interface ExportedEventInput {
   source?: Source;
   /** Extra facts (the link id, the operating-system user). */
   data?: Record<string, unknown>;
+  /** Records found missing just outside a time window's run (missingAtWindowEdges), in words. */
+  edgeGap?: string;
 }
 
 /**
@@ -133,7 +135,7 @@ export interface ExportedEventInput {
 export function exportedEvent(input: ExportedEventInput): AuditEventDraft {
   const m = input.manifest;
   const what = `${m.records} record(s)${m.records ? ` (seq ${m.firstSeq} to ${m.lastSeq})` : ''} as ${m.format} via ${input.via}`;
-  const gap = missingFromLog(m);
+  const gap = [missingFromLog(m), input.edgeGap].filter(Boolean).join('; ') || undefined;
   return neutralise({
     type: 'audit.exported' as const,
     time: input.time,
