@@ -439,7 +439,7 @@ async function openStore(settings: Settings, log: Logger, sqliteWriterThread: Wr
       ...(sqliteWriterThread ? { sqliteWriterThread } : {}),
       // An emptied or deleted database is held against the checkpoint file before SQLite opens it
       // (and deletes its -wal); anything else is checked once open, with the checkpoint table too.
-      beforeEmptyDatabase: (what) => refuseEmptiedDatabase(settings.dataDir, checkpointFileOf(settings.dataDir), what),
+      beforeEmptyDatabase: (found) => refuseEmptiedDatabase(settings.dataDir, checkpointFileOf(settings.dataDir), found.what),
       onConnectionError: (err) => log.warn({ err: err.message }, 'a PostgreSQL connection broke; the pool opens a new one'),
     });
   } catch (err) {

@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import { ExportIncompleteError } from '../audit/access/export';
 import { SigningKeyError } from '../audit/access/signing';
 import { databaseFile, readCliSettings, type CliSettings } from '../settings';
-import { NotACountersignDatabaseError, openSqliteAuditReader, openSqliteStore, SharedIndexMissingError } from '../store/sqlite';
+import { emptiedDatabaseFile, NotACountersignDatabaseError, openSqliteAuditReader, openSqliteStore, SharedIndexMissingError } from '../store/sqlite';
 import type { SqliteStore } from '../store/sqlite';
 import { resolveDataDir } from './audit-options';
 import { existsAt, OutputTakenError, partialNameOf, placeOutput } from '../output-file';
@@ -100,14 +100,37 @@ export interface Database {
 export function requireDatabase(dataDirOption: string | undefined, io: AuditCliIo): Database {
   const dataDir = resolveDataDir(dataDirOption, io.settings, io.cwd);
   const file = databaseFile(dataDir);
-  if (!existsSync(file)) {
-    const from = dataDirOption ? '--data-dir' : io.settings.dataDirFromEnv ? 'COUNTERSIGN_DATA_DIR' : 'the default ./data';
-    const fix = dataDirOption
+  const from = dataDirOption ? '--data-dir' : io.settings.dataDirFromEnv ? 'COUNTERSIGN_DATA_DIR' : 'the default ./data';
+  requireDatabaseFile(file, {
+    missing: `no Countersign database at ${file} (data directory from ${from})`,
+    fix: dataDirOption
       ? 'check that path: a data directory holds countersign.db once Countersign has started there'
-      : 'pass --data-dir <dir>, the directory Countersign runs with (COUNTERSIGN_DATA_DIR)';
-    throw new AuditInputError(`no Countersign database at ${file} (data directory from ${from}); ${fix}`);
-  }
+      : 'pass --data-dir <dir>, the directory Countersign runs with (COUNTERSIGN_DATA_DIR)',
+  });
   return { dataDir, file };
+}
+
+/**
+ * Refuses a SQLite database file that holds nothing (missing, emptied to 0 bytes, not beginning as a
+ * SQLite file) before anything opens it, as the bot's start does: SQLite deletes the -wal beside a
+ * database of no pages when a connection first reads it, even a read-only one, and after a crash that
+ * -wal is the last copy of the newest records. `missing` is what to say of an absent file (and `fix`,
+ * when no -wal beside it shows the path is right). Only `audit accept-loss` opens such a file, on purpose.
+ */
+export function requireDatabaseFile(file: string, said: { missing: string; fix?: string }): void {
+  const found = emptiedDatabaseFile(file);
+  if (!found) return;
+  const { wal } = found;
+  if (found.kind === 'missing') {
+    if (wal) throw new AuditInputError(`${said.missing}, though its -wal (${wal.bytes} bytes) is there: the database was deleted, and the -wal, left as it is, may hold the newest records: keep it for the restore`);
+    throw new AuditInputError(said.fix ? `${said.missing}; ${said.fix}` : said.missing);
+  }
+  if (wal) {
+    throw new AuditInputError(
+      `${found.what}: it was not opened, so it and its -wal and -shm files are left as they are. Its -wal (${wal.bytes} bytes) may hold the newest records: keep it with the database for the restore`,
+    );
+  }
+  throw new AuditInputError(`${found.what}: it holds no Countersign database, and was not opened`);
 }
 
 /**

@@ -11,7 +11,7 @@ import { copySqliteToPostgres, EXPECTED_SCHEMA_VERSION, openPostgresStore, Postg
 import type { CopyProgress, MigrateMode } from '../store/postgres';
 import { backupSqliteStore, BackupTargetExistsError, openSqliteAuditReader, verifySqliteAuditLog } from '../store/sqlite';
 import { postgresDatabaseConnection } from './audit-database';
-import { AuditInputError, droppingOutputOnClosedPipe, processIo, progressLine, reportingInputErrors, requireCountersignFile, requireDatabase, unreadableAsInput } from './audit-io';
+import { AuditInputError, droppingOutputOnClosedPipe, processIo, progressLine, reportingInputErrors, requireCountersignFile, requireDatabase, requireDatabaseFile, unreadableAsInput } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { removeAbandonedPartials } from '../output-file';
 import { EXIT_DAMAGED, EXIT_OK, verificationReport } from './audit-report';
@@ -60,7 +60,7 @@ async function migrateSchema(io: AuditCliIo): Promise<number> {
 async function migrateFromSqlite(fromOption: string, io: AuditCliIo): Promise<number> {
   postgresSettings(io, 'store migrate');
   const file = path.resolve(io.cwd, fromOption);
-  if (!existsSync(file)) throw new AuditInputError(`no SQLite database at ${file}`);
+  requireDatabaseFile(file, { missing: `no SQLite database at ${file}` });
   const sourceHead = await unreadableAsInput(file, async () => {
     const reader = openSqliteAuditReader(file);
     try {

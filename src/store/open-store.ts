@@ -3,7 +3,7 @@
  * database. The bot and the CLI both come through here, so they always agree on where the audit
  * trail is.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ChainHead } from '../domain/audit';
 import type { CountersignStore } from './countersign-store';
@@ -11,7 +11,7 @@ import { databaseFile } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
 import type { PostgresConnectionOptions, PostgresStore } from './postgres';
 import { PostgresStartupError } from './postgres/url';
-import { lockDataDirectory, openSqliteStore, sqliteOpenProblem, type WriterThreadBoot } from './sqlite';
+import { emptiedDatabaseFile, lockDataDirectory, openSqliteStore, sqliteOpenProblem, type EmptiedDatabaseFile, type WriterThreadBoot } from './sqlite';
 
 export interface OpenedStore {
   store: CountersignStore;
@@ -55,32 +55,11 @@ export interface StoreOpening {
   /** SQLite: a writer thread started ahead (by the entry point, while it loaded the rest). */
   sqliteWriterThread?: WriterThreadBoot;
   /**
-   * SQLite: the database file is absent or holds no database (`what` says which), before anything
-   * opens it; throws to refuse the start with the files left as they are (the bot's continuity check).
+   * SQLite: the database file is absent or holds no database (`found` says which, and what its -wal
+   * holds), before anything opens it; throws to refuse the start with the files left as they are
+   * (the bot's continuity check).
    */
-  beforeEmptyDatabase?: (what: string) => Promise<void>;
-}
-
-const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
-
-/** Why the SQLite file at `file` holds no database (absent, empty, no SQLite header), or undefined when it may hold one. */
-function heldNothing(file: string): string | undefined {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return `the database file ${file} is missing`;
-    throw err;
-  }
-  if (size === 0) return `the database file ${file} is empty (0 bytes)`;
-  const head = Buffer.alloc(SQLITE_HEADER.length);
-  const fd = openSync(file, 'r');
-  try {
-    readSync(fd, head, 0, head.length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  return head.equals(SQLITE_HEADER) ? undefined : `the database file ${file} (${size} bytes) does not begin as a SQLite database`;
+  beforeEmptyDatabase?: (found: EmptiedDatabaseFile) => Promise<void>;
 }
 
 /** The PostgreSQL connection the settings describe; the password function (Entra) replaces any password. */
@@ -181,7 +160,7 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
     let store;
     try {
       // Checked before SQLite touches the file: opening an empty one writes into it and deletes its -wal.
-      const nothing = heldNothing(file);
+      const nothing = emptiedDatabaseFile(file);
       if (nothing && opening.beforeEmptyDatabase) await opening.beforeEmptyDatabase(nothing);
     } catch (err) {
       await opening.sqliteWriterThread?.discard();

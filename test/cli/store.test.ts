@@ -221,14 +221,15 @@ describe('countersign store backup of a database that is not Countersign\'s', ()
     mkdirSync(text);
     writeFileSync(databaseFile(text), 'not a database\n');
     mkdirSync(path.join(tmp.dir, 'backup'));
-    for (const [dir, why] of [
-      [other, /is not a Countersign database: it has no audit_log table/],
-      [text, /is not a SQLite database, so not a Countersign database/],
+    // A file that does not begin as a SQLite database is refused before SQLite opens it (as an emptied one is).
+    for (const [dir, said, why] of [
+      [other, '', /is not a Countersign database: it has no audit_log table/],
+      [text, 'the database file ', /is not a SQLite database \(its 15 bytes do not begin as one\): it holds no Countersign database, and was not opened/],
     ] as const) {
       const copy = path.join(tmp.dir, 'backup', `${path.basename(dir)}.db`);
       const r = await store(['backup', copy, '--data-dir', dir], {}, tmp.dir);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, new RegExp(`^error: ${databaseFile(dir).replace(/[.\\/]/g, '\\$&')} ${why.source}`));
+      assert.match(r.stderr, new RegExp(`^error: ${said}${databaseFile(dir).replace(/[.\\/]/g, '\\$&')} ${why.source}`));
       assert.deepEqual(readdirSync(path.join(tmp.dir, 'backup')), []);
     }
   });

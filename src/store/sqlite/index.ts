@@ -7,3 +7,4 @@ export { missingCheckpointTriggers, readCheckpointTable, readRequestVersions, re
 export { backupSqliteStore, BackupTargetExistsError } from './backup';
 export { lockDataDirectory, SharedIndexMissingError } from './instance-lock';
 export { sqliteOpenProblem } from './open-problem';
+export { emptiedDatabaseFile, type EmptiedDatabaseFile } from './emptied-file';
