@@ -437,9 +437,9 @@ async function openStore(settings: Settings, log: Logger, sqliteWriterThread: Wr
       lockWaitMs: settings.storeLockWaitMs,
       onWriterStopped,
       ...(sqliteWriterThread ? { sqliteWriterThread } : {}),
-      // An emptied or deleted database is held against the checkpoint file before SQLite opens it
-      // (and deletes its -wal); anything else is checked once open, with the checkpoint table too.
-      beforeEmptyDatabase: (found) => refuseEmptiedDatabase(settings.dataDir, checkpointFileOf(settings.dataDir), found.what),
+      // An emptied or deleted database is held against the checkpoint file, and its -wal, before SQLite
+      // opens it (and deletes the -wal); anything else is checked once open, with the checkpoint table too.
+      beforeEmptyDatabase: (found) => refuseEmptiedDatabase(settings.dataDir, checkpointFileOf(settings.dataDir), found),
       onConnectionError: (err) => log.warn({ err: err.message }, 'a PostgreSQL connection broke; the pool opens a new one'),
     });
   } catch (err) {

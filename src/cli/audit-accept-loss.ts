@@ -15,20 +15,30 @@ import { archiveCheckpointFile, checkContinuity, checkpointArchiveName } from '.
 import { loadOrCreateSigningKey, PRIVATE_KEY_FILE, setAsideEmptyKeyFile } from '../audit/access/signing';
 import { databaseFile } from '../settings';
 import type { CountersignStore } from '../store/countersign-store';
-import { openSqliteStore } from '../store/sqlite';
+import { emptiedDatabaseFile, openSqliteStore } from '../store/sqlite';
 import { configuredStoreKind, requireAuditDatabase } from './audit-database';
 import { AuditInputError, operatorOf, unreadableAsInput } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { resolveDataDir } from './audit-options';
 
-/** The configured store, opened to record in. */
-async function openConfiguredStore(dataDirOption: string | undefined, dataDir: string, io: AuditCliIo): Promise<CountersignStore> {
+/**
+ * The configured store, opened to record in, with the -wal of a SQLite database file that held
+ * nothing, as found before opening it took that -wal (a loss to record, whatever the checkpoints say).
+ */
+async function openConfiguredStore(
+  dataDirOption: string | undefined,
+  dataDir: string,
+  io: AuditCliIo,
+): Promise<{ store: CountersignStore; walOfEmptiedDatabase?: { file: string; bytes: number } }> {
   // PostgreSQL: the database the bot uses, opened as `audit checkpoint` and `audit export` open it
   // (with COUNTERSIGN_DATABASE_MIGRATE as set: an emptied database is given its tables, as at start).
-  if (configuredStoreKind(io) === 'postgres') return requireAuditDatabase(dataDirOption, io).openStore();
+  if (configuredStoreKind(io) === 'postgres') return { store: await requireAuditDatabase(dataDirOption, io).openStore() };
   const file = databaseFile(dataDir);
+  const wal = emptiedDatabaseFile(file)?.wal;
   // An emptied or deleted database is opened (and given its tables) like a new one: that is the point.
-  return unreadableAsInput(file, () => openSqliteStore({ file, writer: 'inline' }));
+  // SQLite deletes the -wal beside it then, as the refused start said it would be kept until now.
+  const store = await unreadableAsInput(file, () => openSqliteStore({ file, writer: 'inline' }));
+  return { store, ...(wal ? { walOfEmptiedDatabase: wal } : {}) };
 }
 
 export async function acceptLoss(opts: { dataDir?: string; reason?: string; keyLost?: boolean }, io: AuditCliIo): Promise<number> {
@@ -36,7 +46,7 @@ export async function acceptLoss(opts: { dataDir?: string; reason?: string; keyL
   if (!fs.existsSync(dataDir)) throw new AuditInputError(`no data directory at ${dataDir}; pass --data-dir <dir>`);
   const reason = (opts.reason ?? '').trim();
   if (!reason) throw new AuditInputError('--reason "<why the loss is accepted>" is required: it is recorded in the audit log');
-  const store = await openConfiguredStore(opts.dataDir, dataDir, io);
+  const { store, walOfEmptiedDatabase } = await openConfiguredStore(opts.dataDir, dataDir, io);
   try {
     const keyFile = path.join(dataDir, PRIVATE_KEY_FILE);
     // An emptied key file holds no key: with --key-lost it is set aside (kept) and a new key made, as for a missing one.
@@ -45,7 +55,7 @@ export async function acceptLoss(opts: { dataDir?: string; reason?: string; keyL
     const keyExisted = fs.existsSync(keyFile);
     const verifier = keyExisted ? loadOrCreateSigningKey(dataDir) : undefined;
     const checkpointFile = checkpointFileOf(dataDir);
-    const finding = await checkContinuity({ store, verifier, keyExisted, keyFile, checkpointFile });
+    const finding = await checkContinuity({ store, verifier, keyExisted, keyFile, checkpointFile, ...(walOfEmptiedDatabase ? { walOfEmptiedDatabase } : {}) });
     if (finding.problems.length === 0) {
       io.stderr.write('There is no loss to accept: the audit database matches every checkpoint. Nothing was recorded.\n');
       return 0;

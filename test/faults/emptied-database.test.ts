@@ -176,6 +176,44 @@ describe('an emptied or replaced audit database', function () {
     assert.equal(fs.existsSync(file), false);
   });
 
+  it('refuses an emptied database beside a -wal holding records even with the checkpoint file gone too, leaves the files, and accept-loss records that loss', async () => {
+    await runOnce();
+    const file = databaseFile(dataDir);
+    const store = await openSqliteStore({ file, writer: 'inline' });
+    await store.audit.append([anEvent('request.created', { data: { reason: 'reason-in-wal-only' } })]);
+    const wal = fs.readFileSync(`${file}-wal`);
+    await store.close();
+    fs.rmSync(`${file}-shm`, { force: true });
+    fs.writeFileSync(`${file}-wal`, wal);
+    fs.truncateSync(file, 0);
+    // Nothing signed is left to show the loss: the -wal alone does.
+    fs.rmSync(checkpointFileOf(dataDir));
+    const lines: Record<string, unknown>[] = [];
+    const err = await start(dataDir, undefined, capturing(lines)).then(
+      async (bot) => (await bot.stop(), undefined),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof AuditContinuityError, String(err));
+    assert.match(err.message, new RegExp(`  - the write-ahead log ${file.replace(/[.]/g, '\\.')}-wal holds ${wal.length} bytes of changes committed to the database, whose file held nothing: the records in it are not in the database`));
+    assert.match(err.message, /is empty \(0 bytes\): it was not opened, so it and its -wal and -shm files are left as they are/);
+    assert.equal(lines.filter((l) => /first start/.test(String(l.note))).length, 0, 'not taken for a first start');
+    assert.ok(fs.readFileSync(`${file}-wal`).equals(wal), 'the -wal is as it was');
+    assert.equal(fs.statSync(file).size, 0);
+    // Deleted outright, the same.
+    fs.rmSync(file);
+    await assert.rejects(start(), /the write-ahead log .* holds \d+ bytes of changes .*\n.*the database file .* is missing: it was not opened/s);
+    assert.ok(fs.readFileSync(`${file}-wal`).equals(wal));
+
+    // Accepting the loss gives up the -wal (accept-loss opens the database on purpose) and records it.
+    const accepted = await audit(['accept-loss', '--data-dir', dataDir, '--reason', 'database deleted after a crash, INC-4720']);
+    assert.equal(accepted.code, 0, accepted.stderr);
+    assert.match(accepted.stdout, /accepted: the write-ahead log .*-wal holds \d+ bytes of changes committed to the database/);
+    await runOnce();
+    const records = await recordsOf(dataDir);
+    assert.equal(records[0].type, 'audit.loss_accepted');
+    assert.ok((records[0].data?.problems as string[]).some((p) => /the write-ahead log .*-wal holds/.test(p)));
+  });
+
   it('refuses a deleted database while its checkpoint file shows what it held', async () => {
     await runOnce();
     removeDatabase(dataDir, 'delete');

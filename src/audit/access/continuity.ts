@@ -9,8 +9,8 @@
  * The key alone is no evidence: it is made at the first start before anything is recorded or signed
  * (and by `countersign audit public-key`), so a first start that failed (killed, or a lock held past
  * its wait) would otherwise leave an installation that never recorded anything refused for good as
- * "emptied". An empty log beside a key, with nothing signed anywhere, starts as a first start; the
- * finding notes it.
+ * "emptied". An empty log beside a key, with nothing signed anywhere (and no -wal holding records
+ * beside a SQLite file that held nothing), starts as a first start; the finding notes it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,6 +30,12 @@ export interface ContinuityInput {
   keyExisted: boolean;
   keyFile: string;
   checkpointFile: string;
+  /**
+   * SQLite: the -wal found, before the database was opened, holding frames beside a database file
+   * that held nothing (missing, empty, not a SQLite file). Those are committed changes the file lacks:
+   * a loss whatever the checkpoints say (a first start has no -wal to speak of).
+   */
+  walOfEmptiedDatabase?: { file: string; bytes: number };
 }
 
 export interface ContinuityFinding {
@@ -79,8 +85,16 @@ export async function checkContinuity(input: ContinuityInput): Promise<Continuit
     }
   }
 
+  const wal = input.walOfEmptiedDatabase;
+  if (wal) {
+    found.push({
+      text: `the write-ahead log ${wal.file} holds ${wal.bytes} bytes of changes committed to the database, whose file held nothing: the records in it are not in the database (it was emptied, deleted or replaced after they were written)`,
+      keyOnly: false,
+    });
+  }
+
   const file = readCheckpointFile(input.checkpointFile);
-  if (input.keyExisted && !head && !table && file.checkpoints.length === 0) {
+  if (input.keyExisted && !head && !table && !wal && file.checkpoints.length === 0) {
     finding.notes.push(
       `${ends} and nothing was ever signed here, though the signing key ${input.keyFile} exists (made by a first start that did not finish, or by countersign audit public-key): starting as a first start`,
     );
@@ -271,10 +285,16 @@ export async function checkedSigner(
  * Before a SQLite database file that is absent or holds no database (emptied, cut to nothing) is
  * opened: opening it would write a new schema into it, and SQLite deletes the `-wal` beside a
  * database of no pages, the last copy of the newest committed records. So the checkpoint file
- * alone (the checkpoint table was in that file) is checked first, as against an empty log, and a
- * start it refuses leaves the files as they are. `what` says what is wrong with the file.
+ * alone (the checkpoint table was in that file) is checked first, as against an empty log, and so
+ * is the `-wal`: one holding frames is committed records the file lacks, enough to refuse even with
+ * the checkpoint file gone too. A start refused leaves the files as they are. `found.what` says what
+ * is wrong with the file.
  */
-export async function refuseEmptiedDatabase(dataDir: string, checkpointFile: string, what: string): Promise<void> {
+export async function refuseEmptiedDatabase(
+  dataDir: string,
+  checkpointFile: string,
+  found: { what: string; wal?: { file: string; bytes: number } },
+): Promise<void> {
   const keyFile = path.join(dataDir, PRIVATE_KEY_FILE);
   const keyExisted = fs.existsSync(keyFile);
   const verifier = keyExisted ? openSigningKey(dataDir).signer : undefined;
@@ -282,10 +302,10 @@ export async function refuseEmptiedDatabase(dataDir: string, checkpointFile: str
     audit: { head: async () => undefined, read: async function* () {} },
     compliance: { lastCheckpoint: async () => undefined, recordHashes: async () => new Map<number, string>() },
   } as unknown as Store;
-  const finding = await checkContinuity({ store: empty, verifier, keyExisted, keyFile, checkpointFile });
+  const finding = await checkContinuity({ store: empty, verifier, keyExisted, keyFile, checkpointFile, ...(found.wal ? { walOfEmptiedDatabase: found.wal } : {}) });
   if (finding.problems.length === 0) return;
   const error = new AuditContinuityError(finding, dataDir);
-  error.message += `\n${what}: it was not opened, so it and its -wal and -shm files are left as they are (the -wal may hold the newest records; keep it with the database for the restore).`;
+  error.message += `\n${found.what}: it was not opened, so it and its -wal and -shm files are left as they are (the -wal may hold the newest records; keep it with the database for the restore).`;
   throw error;
 }
 
