@@ -28,7 +28,7 @@ export async function recordExportFinished(store: AuditStore, manifest: ExportMa
  * after its last (up to the head) was deleted, however many went with it. A gap inside the run is
  * missingFromLog's; the export's file cannot show one at the edges, the database can.
  */
-export async function missingAtWindowEdges(store: Pick<AuditStore, 'audit' | 'compliance'>, m: Pick<ExportManifest, 'manifestVersion' | 'filter' | 'records' | 'firstSeq' | 'lastSeq'>): Promise<string | undefined> {
+async function missingAtWindowEdges(store: Pick<AuditStore, 'audit' | 'compliance'>, m: Pick<ExportManifest, 'manifestVersion' | 'filter' | 'records' | 'firstSeq' | 'lastSeq'>): Promise<string | undefined> {
   const f = m.filter;
   const timeOnly = (f.from !== undefined || f.to !== undefined) && f.requestId === undefined && f.actorId === undefined && !(f.types?.length ?? 0);
   if (!timeOnly || m.manifestVersion < 2 || m.records === 0) return undefined;
