@@ -14,7 +14,7 @@ import type { Executor } from './app/execution';
 import { RequestRate } from './app/request-rate';
 import { RefusalBudget } from './app/refusal-budget';
 import { randomRequestIds, systemClock } from './app/ids';
-import type { AzureGateway, Clock, Directory, IdGenerator } from './app/ports';
+import { elapsedOn, type AzureGateway, type Clock, type Directory, type IdGenerator } from './app/ports';
 import type { CountersignStore } from './store/countersign-store';
 import { checkCredentialConfig } from './azure/credential-check';
 import type { StoppableAzureGateway } from './azure/gateway';
@@ -233,7 +233,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     const said = opened?.startProblem?.(err);
     throw said ? new StartupError(said.message) : err;
   }
-  const dialogStorage = new BoundedMemoryStorage({ maxEntries: settings.dialogStateMaxEntries, ttlMs: settings.dialogStateTtlMs, now: () => deps.clock.now().getTime() });
+  const dialogStorage = new BoundedMemoryStorage({ maxEntries: settings.dialogStateMaxEntries, ttlMs: settings.dialogStateTtlMs, now: () => elapsedOn(deps.clock) });
   const bot = new CountersignBot(app, store.conversations, new PrivateConversationState(opened?.dialogState ?? dialogStorage));
   if (telemetry) bot.run = telemetry.turns(bot.run.bind(bot));
   notifier.cardOptions = (r) => bot.sharedOptions(r);

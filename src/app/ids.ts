@@ -26,4 +26,4 @@ export const randomRequestIds: IdGenerator = {
   },
 };
 
-export const systemClock = { now: () => new Date() };
+export const systemClock = { now: () => new Date(), elapsed: () => performance.now() };

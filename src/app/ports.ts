@@ -272,6 +272,17 @@ export interface DeliveryOptions {
 
 export interface Clock {
   now(): Date;
+  /**
+   * Milliseconds on a clock that never steps (the system's monotonic clock), for intervals kept in
+   * memory: a wall-clock step back or forward does not lengthen or cut them. Absent (the tests' clocks,
+   * which they move), intervals run on now().
+   */
+  elapsed?(): number;
+}
+
+/** The time an interval kept in memory is measured on: the clock's monotonic one, else its wall time. */
+export function elapsedOn(clock: Clock): number {
+  return clock.elapsed ? clock.elapsed() : clock.now().getTime();
 }
 
 export interface IdGenerator {

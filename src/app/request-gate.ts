@@ -12,6 +12,7 @@ import type { Actor, Source } from '../domain/request';
 import { zoneOrUtc } from '../domain/delegation-time';
 import { DEFAULT_MAX_AHEAD_SECONDS, parseRunAt, type RunAtParse } from '../domain/schedule';
 import type { AppDeps } from './context';
+import { elapsedOn } from './ports';
 import { accessWithGroups } from './group-access';
 import { boundedActor, boundedSource, requestTextRefusal } from './input-gate';
 
@@ -55,7 +56,8 @@ function runTimeRefusal(deps: Pick<AppDeps, 'clock'>, attempt: RequestAttempt): 
 function rateRefusal(deps: Pick<AppDeps, 'requestRate' | 'clock'>, actor: Actor, slot?: (taken: RequestSlot) => void): Refusal | undefined {
   const rate = deps.requestRate;
   if (!rate) return undefined;
-  const now = deps.clock.now().getTime();
+  // In memory, per process: measured on the monotonic clock, so a wall-clock step neither holds a person back for its length nor frees them early.
+  const now = elapsedOn(deps.clock);
   const wait = rate.waitFor(actor.aadObjectId, now);
   if (wait <= 0) {
     slot?.({ person: actor.aadObjectId, at: rate.record(actor.aadObjectId, now) });

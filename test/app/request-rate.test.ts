@@ -102,6 +102,22 @@ describe('the rate of new requests, through the use case', () => {
     assert.equal((await f.audit({ types: ['request.refused'] })).length, 17);
   });
 
+  it('measures the hour on the clock that never steps: a wall-clock step back does not hold a person back for its length', async () => {
+    const f = appOnFakes();
+    f.deps.requestRate = new RequestRate({ max: 1, perMs: 3_600_000 });
+    // The system clock's two faces: the wall time steps back an hour, the monotonic one goes on.
+    let monotonic = 1_000_000;
+    f.deps.clock = { now: () => f.clock.now(), elapsed: () => monotonic };
+    assert.ok((await ask(f, alice, DELETE)).ok);
+    f.clock.advance(-3_600_000);
+    monotonic += 5 * 60_000;
+    const held = await ask(f, alice, DELETE);
+    assert.ok(!held.ok && 'refusal' in held);
+    assert.match(held.refusal.message, /try again in 55 minute\(s\)/, 'the hour counts from the first request, not from the step');
+    monotonic += 56 * 60_000;
+    assert.ok((await ask(f, alice, DELETE)).ok, 'an hour after the first, whatever the wall clock says');
+  });
+
   it('gives back the slot of a request that was not created (its target could not be read)', async () => {
     const f = appOnFakes();
     f.deps.requestRate = new RequestRate({ max: 1, perMs: 3_600_000 });
