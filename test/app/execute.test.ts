@@ -350,14 +350,7 @@ describe('app: executing an approved request', () => {
   it('starts again, from the periodic sweep, an approved request whose claim could not be written; never one still being run', async () => {
     f = appOnFakes({ executor: { strandedAfterMs: 60_000 } });
     const r = await asked(f, alice, DELETE);
-    // The claim (approved → executing) meets a write lock held past the wait, once.
-    const requests = f.store.requests;
-    const update = requests.update.bind(requests);
-    let refused = 0;
-    requests.update = async (next, expected, events) => {
-      if (next.state === 'executing' && refused++ === 0) throw new Error('the store is locked by another process (database is locked): waited 5000 ms for its write lock, nothing was written');
-      return update(next, expected, events);
-    };
+    lockFirstClaim(f);
     await click(f, bob, r, 'approve');
     await settle(f);
     assert.equal((await f.request(r.id)).state, 'approved', 'the run ended with the claim unwritten');
@@ -379,13 +372,7 @@ describe('app: executing an approved request', () => {
     let elapsed = 0;
     f = appOnFakes({ executor: { strandedAfterMs: 60_000, elapsed: () => elapsed } });
     const r = await asked(f, alice, DELETE);
-    const requests = f.store.requests;
-    const update = requests.update.bind(requests);
-    let refused = 0;
-    requests.update = async (next, expected, events) => {
-      if (next.state === 'executing' && refused++ === 0) throw new Error('the store is locked by another process (database is locked): waited 5000 ms for its write lock, nothing was written');
-      return update(next, expected, events);
-    };
+    lockFirstClaim(f);
     await click(f, bob, r, 'approve');
     await settle(f);
     f.clock.advance(-3_600_000);
@@ -519,3 +506,14 @@ describe('app: executing an approved request', () => {
     );
   });
 });
+
+/** The claim (approved → executing) meets a write lock held past the wait, once. */
+function lockFirstClaim(f: AppOnFakes): void {
+  const requests = f.store.requests;
+  const update = requests.update.bind(requests);
+  let refused = 0;
+  requests.update = async (next, expected, events) => {
+    if (next.state === 'executing' && refused++ === 0) throw new Error('the store is locked by another process (database is locked): waited 5000 ms for its write lock, nothing was written');
+    return update(next, expected, events);
+  };
+}

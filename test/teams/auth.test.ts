@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { ToBotFromBotOrEmulatorTokenValidationParameters as EMULATOR_TOKENS } from 'botframework-connector';
-import { createSign, generateKeyPairSync } from 'node:crypto';
+import { createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -46,15 +46,7 @@ describe('inbound authentication', function () {
 
   it('answers a token with a forged or missing signature 401 invalid-token, as any bad token, not as an outage', async () => {
     // A local stand-in for the Bot Framework's OpenID metadata and signing keys: the keys are there and work.
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const jwk = publicKey.export({ format: 'jwk' });
-    const issuer = http.createServer((req, res) => {
-      const base = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(req.url === '/keys' ? { keys: [{ kty: 'RSA', kid: 'k1', n: jwk.n, e: jwk.e, endorsements: ['msteams'] }] } : { issuer: 'https://api.botframework.com', jwks_uri: `${base}/keys` }));
-    });
-    await new Promise<void>((resolve) => issuer.listen(0, '127.0.0.1', resolve));
-    const metadata = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}/v1/.well-known/openidconfiguration`;
+    const { privateKey, issuer, metadata } = await channelKeysStandIn();
     const h = await startHarness({ env: { MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-secret', BotOpenIdMetadata: metadata } });
     try {
       const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -86,15 +78,7 @@ describe('inbound authentication', function () {
 
   it('refuses a token naming the emulator\'s issuer, or shaped as a skill\'s or the ASE channel\'s, 401 invalid-token without fetching their metadata', async () => {
     // The channel's keys at a local stand-in, which works; the emulator's metadata (Entra ID) is not asked.
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const jwk = publicKey.export({ format: 'jwk' });
-    const issuer = http.createServer((req, res) => {
-      const base = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(req.url === '/keys' ? { keys: [{ kty: 'RSA', kid: 'k1', n: jwk.n, e: jwk.e, endorsements: ['msteams'] }] } : { issuer: 'https://api.botframework.com', jwks_uri: `${base}/keys` }));
-    });
-    await new Promise<void>((resolve) => issuer.listen(0, '127.0.0.1', resolve));
-    const metadata = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}/v1/.well-known/openidconfiguration`;
+    const { privateKey, issuer, metadata } = await channelKeysStandIn();
     const h = await startHarness({ env: { MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-secret', BotOpenIdMetadata: metadata } });
     try {
       const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -320,3 +304,16 @@ describe('refused authentications past the budget a minute', function () {
     }
   });
 });
+
+/** A local stand-in for the Bot Framework's OpenID metadata and its signing key (kid k1, endorsed for msteams). */
+async function channelKeysStandIn(): Promise<{ privateKey: KeyObject; issuer: http.Server; metadata: string }> {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = publicKey.export({ format: 'jwk' });
+  const issuer = http.createServer((req, res) => {
+    const base = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(req.url === '/keys' ? { keys: [{ kty: 'RSA', kid: 'k1', n: jwk.n, e: jwk.e, endorsements: ['msteams'] }] } : { issuer: 'https://api.botframework.com', jwks_uri: `${base}/keys` }));
+  });
+  await new Promise<void>((resolve) => issuer.listen(0, '127.0.0.1', resolve));
+  return { privateKey, issuer, metadata: `http://127.0.0.1:${(issuer.address() as AddressInfo).port}/v1/.well-known/openidconfiguration` };
+}
