@@ -71,7 +71,7 @@ export function createAdapter(
   // A message whose turn failed is answered in the conversation, saying what failed, and the
   // activity 200. Any other activity (an invoke: a click, a card's refresh), or a message whose
   // person could not be told, is handed on: the HTTP edge answers it 500 with the request id and
-  // logs `activity failed` (botbuilder would answer an invoke 501 with no body, as not implemented).
+  // logs `activity failed` (left to botbuilder, an invoke would get a 501 with no body).
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
     if (context.activity.type !== 'message') throw new TurnFailed(error);
     log.error({ err: error.message, activityId: context.activity.id, conversationId: context.activity.conversation?.id }, 'turn failed');
