@@ -43,7 +43,7 @@ import { canonicalJson } from '../domain/canonical';
 import type { Actor, Approval, ApprovalRequest, Requirement } from '../domain/request';
 import type { CommandSpec } from '../domain/catalog';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
-import { CommitOutcomeUnknownError } from './ports';
+import { CommitOutcomeUnknownError, elapsedOn } from './ports';
 import { checkDrift, type DriftCheck } from './drift';
 import { accessWithGroups, approversAccess } from './group-access';
 import { waitForNextOpening } from './schedule';
@@ -85,8 +85,6 @@ export interface ExecutorOptions {
   driftRetryDelaysMs?: readonly number[];
   /** How long a request may stay approved, run by no one here, before runStranded starts it (default 2 minutes). */
   strandedAfterMs?: number;
-  /** A monotonic clock in ms (default performance.now), for how long this instance has seen a request approved. */
-  elapsed?: () => number;
 }
 
 export class Executor {
@@ -97,8 +95,7 @@ export class Executor {
   private readonly newCorrelationId: () => string;
   private readonly driftRetryDelaysMs: readonly number[];
   private readonly strandedAfterMs: number;
-  private readonly elapsed: () => number;
-  /** Each approved request the sweep saw, at which version, since when (on `elapsed`). */
+  /** Each approved request the sweep saw, at which version, since when (on the clock's monotonic time, elapsedOn). */
   private approvedSeen = new Map<string, { version: number; at: number }>();
   private stopping = false;
   /** A sweep for abandoned executions is under way (resumeAbandoned). */
@@ -115,7 +112,6 @@ export class Executor {
     this.newCorrelationId = options.correlationId ?? randomUUID;
     this.driftRetryDelaysMs = options.driftRetryDelaysMs ?? DEFAULT_DRIFT_RETRY_DELAYS_MS;
     this.strandedAfterMs = options.strandedAfterMs ?? DEFAULT_STRANDED_AFTER_MS;
-    this.elapsed = options.elapsed ?? (() => performance.now());
   }
 
   /**
@@ -185,7 +181,7 @@ export class Executor {
     // How long a request has been approved is read off its updatedAt, or off how long this instance
     // has seen it approved (at that version), whichever is longer: after the wall clock stepped back
     // an hour, updatedAt lies ahead of now and the request would wait that hour more.
-    const at = this.elapsed();
+    const at = elapsedOn(this.deps.clock);
     const seen = new Map<string, { version: number; at: number }>();
     for (const r of approved) {
       const before = this.approvedSeen.get(r.id);

@@ -370,7 +370,10 @@ describe('app: executing an approved request', () => {
 
   it('starts a stranded request again in its time after the wall clock stepped back an hour, counting how long this instance saw it approved', async () => {
     let elapsed = 0;
-    f = appOnFakes({ executor: { strandedAfterMs: 60_000, elapsed: () => elapsed } });
+    f = appOnFakes({ executor: { strandedAfterMs: 60_000 } });
+    // The system clock's two faces: the wall time the test steps, and the monotonic one no step moves.
+    const wall = f.clock;
+    f.deps.clock = { now: () => wall.now(), elapsed: () => elapsed };
     const r = await asked(f, alice, DELETE);
     lockFirstClaim(f);
     await click(f, bob, r, 'approve');
