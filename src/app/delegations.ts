@@ -3,7 +3,8 @@
  * [@person]`, `delegations`. The Teams layer resolves the @mention to a person (their Entra object
  * id) and hands it here; every rule is in domain/delegation.ts, every audit append is here.
  * A change and its audit records are committed together; a change that raced another one by the
- * same person is decided again on a fresh read.
+ * same person is decided again on a fresh read. A typed message Teams sends again (same conversation
+ * and activity id) is answered from what its first sending did, and changes nothing more.
  */
 import { randomUUID } from 'node:crypto';
 import { neutralise } from '../domain/audit';
@@ -15,6 +16,7 @@ import { lapsedDelegations, withdrawDelegatedApprovals, type DelegationEnd } fro
 import { DECIDABLE_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { transact, type AppDeps } from './context';
 import { accessForView, accessWithGroups } from './group-access';
+import { delegationIdFor, revocationIdFor } from './ids';
 import { DelegationConflictError } from './ports';
 
 /** The person named by @mention, or why the Teams layer could not tell who they are. */
@@ -28,6 +30,12 @@ export interface DelegateCommand {
   when: string;
   /** The sender's IANA time zone, when Teams sent it. */
   timeZone?: string;
+  /**
+   * The typed message's key (its conversation and activity id), when Teams gave it one. Teams sends
+   * a message again, with the same id, when its turn took more than about 15 s, to this instance or
+   * another: the delegation's id is derived from the key, so the second sending meets the first's.
+   */
+  message?: string;
 }
 
 export interface RevokeCommand {
@@ -35,6 +43,8 @@ export interface RevokeCommand {
   source: Source;
   /** Only the delegation to this person (`revoke delegation @person`). */
   delegate?: NamedPerson;
+  /** As DelegateCommand's: kept on the delegations it ends, by which a second sending is known. */
+  message?: string;
 }
 
 /** What the person is told. */
@@ -80,6 +90,11 @@ export async function decider(deps: AppDeps, actor: Actor): Promise<(r: Approval
 }
 
 export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<DelegationAnswer> {
+  const id = cmd.message ? delegationIdFor(cmd.message) : deps.ids.delegationId ? deps.ids.delegationId() : `DG-${randomUUID()}`;
+  // A message sent again meets the delegation its first sending made, before anything is checked or changed.
+  const sentBefore = cmd.message ? () => delegatedBefore(deps, id, cmd.timeZone) : undefined;
+  const again = await sentBefore?.();
+  if (again) return again;
   const person = cmd.delegate;
   if (person === undefined) {
     const example = `delegate @person until ${exampleDay(deps.clock.now(), cmd.timeZone ?? 'UTC', 3)}`;
@@ -100,8 +115,7 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
   const resolved = byName ? undefined : await accessWithGroups(deps, [cmd.actor], approverRolesOfCommands(deps));
   if (resolved && !resolved.ok) return refuse(deps, cmd, resolved.refusal);
   const access = resolved?.access ?? deps.config.access;
-  const id = deps.ids.delegationId ? deps.ids.delegationId() : `DG-${randomUUID()}`;
-  const result = await commit(deps, now, (inForce) =>
+  const result = await commit(deps, now, sentBefore, (inForce) =>
     delegate({
       id,
       now,
@@ -117,6 +131,7 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
       source: cmd.source,
     }),
   );
+  if ('already' in result) return result.already;
   if (!result.ok) return refuse(deps, cmd, result.refusal);
   // The replaced delegation's approvals stop counting, as a revoked one's do: taken off what still waits.
   const withdrawn = result.change.ended.length > 0 ? await withdrawFromOpenRequests(deps, new Set(result.change.ended.map((d) => d.id)), { how: 'replaced', by: cmd.actor }) : [];
@@ -130,15 +145,47 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
 }
 
 export async function revokeDelegation(deps: AppDeps, cmd: RevokeCommand): Promise<DelegationAnswer> {
+  const revocationId = cmd.message ? revocationIdFor(cmd.message) : undefined;
+  // A message sent again is answered with what its first sending ended, before anything is checked or changed.
+  const sentBefore = revocationId ? () => revokedBefore(deps, cmd.actor, revocationId) : undefined;
+  const again = await sentBefore?.();
+  if (again) return again;
   const person = cmd.delegate;
   if (person && 'unresolved' in person) return refuse(deps, cmd, refusal(RefusalReason.DelegateUnknown, person.unresolved));
   const now = deps.clock.now();
-  const result = await commit(deps, now, (inForce) => revoke(cmd.actor, inForce, now, person, cmd.source));
+  const result = await commit(deps, now, sentBefore, (inForce) => revoke(cmd.actor, inForce, now, person, cmd.source, revocationId));
+  if ('already' in result) return result.already;
   if (!result.ok) return refuse(deps, cmd, result.refusal);
   const names = result.change.ended.map((d) => d.delegate.name).join(', ');
   const withdrawn = await withdrawFromOpenRequests(deps, new Set(result.change.ended.map((d) => d.id)), { how: 'revoked', by: cmd.actor });
   const taken = withdrawn.length > 0 ? ` Taken off ${withdrawn.join(', ')}, which wait for other approvers again.` : '';
   return { ok: true, text: `Revoked: ${names} can no longer decide on your behalf. Approvals they gave for you on requests not yet executed no longer count.${taken}` };
+}
+
+/** The answer to a `delegate` message sent again: the delegation its first sending made, if it did. */
+async function delegatedBefore(deps: AppDeps, id: string, timeZone: string | undefined): Promise<DelegationAnswer | undefined> {
+  const d = await deps.store.delegations.get(id);
+  if (!d) return undefined;
+  const zone = zoneOrUtc(timeZone);
+  const since = d.ended ? ` It has since been ${d.ended.reason}, at ${describeUntil(new Date(d.ended.at), zone)}.` : '';
+  return { ok: true, text: `This message already delegated to ${d.delegate.name}, until ${describeUntil(new Date(d.until), zone)} (delegation ${d.id}); nothing more was done.${since} Type "delegations" to see what is in force.` };
+}
+
+/**
+ * The answer to a `revoke delegation` message sent again: the delegations its first sending ended,
+ * if it ended any. Found by the person's `delegation.revoked` records (few: one a revocation), each
+ * delegation asked whether this message ended it.
+ */
+async function revokedBefore(deps: AppDeps, actor: Actor, revocationId: string): Promise<DelegationAnswer | undefined> {
+  const ended: Delegation[] = [];
+  for await (const r of deps.store.audit.read({ actorId: actor.aadObjectId, types: ['delegation.revoked'] })) {
+    const id = (r.data as { delegationId?: unknown } | undefined)?.delegationId;
+    const d = typeof id === 'string' ? await deps.store.delegations.get(id) : undefined;
+    if (d?.ended?.revocationId === revocationId && !ended.some((e) => e.id === d.id)) ended.push(d);
+  }
+  if (ended.length === 0) return undefined;
+  const what = ended.map((d) => `your delegation to ${d.delegate.name} (delegation ${d.id})`).join(', ');
+  return { ok: true, text: `This message already revoked ${what}; nothing more was done. Type "delegations" to see what is in force.` };
 }
 
 /** The approvals the ended delegations carried, taken off every request still to be decided (each audited, its cards updated); returns their ids. */
@@ -220,17 +267,30 @@ function approverRolesOfCommands(deps: AppDeps): string[] {
 
 /**
  * Decides on a fresh read of the delegations in force at `now` (the instant the change is made at,
- * the same on every attempt) and commits; a concurrent change means deciding again.
+ * the same on every attempt) and commits; a concurrent change means deciding again. `sentBefore`
+ * (a typed message): the same message on another instance may have made this change since it was
+ * looked for, so a refusal (nothing left to revoke) or a conflict (its delegation in force, or its
+ * id taken) is first asked whether it was that, and then answered as the second sending.
  */
-async function commit(deps: AppDeps, now: Date, decide: (inForce: Delegation[]) => DelegationResult): Promise<DelegationResult> {
+async function commit(
+  deps: AppDeps,
+  now: Date,
+  sentBefore: (() => Promise<DelegationAnswer | undefined>) | undefined,
+  decide: (inForce: Delegation[]) => DelegationResult,
+): Promise<DelegationResult | { already: DelegationAnswer }> {
   for (let attempt = 0; ; attempt++) {
     const result = decide(await deps.store.delegations.inForce(now.toISOString()));
-    if (!result.ok) return result;
+    if (!result.ok) {
+      const first = await sentBefore?.();
+      return first ? { already: first } : result;
+    }
     try {
       await deps.store.delegations.record(result.change);
       return result;
     } catch (err) {
       if (!(err instanceof DelegationConflictError) || attempt + 1 >= MAX_ATTEMPTS) throw err;
+      const first = await sentBefore?.();
+      if (first) return { already: first };
     }
   }
 }

@@ -146,9 +146,10 @@ export interface DelegationStore {
   /**
    * Commits a change in one durable transaction: inserts `created`, records the end of each of
    * `ended` (their `ended` field), appends the events. Throws DelegationConflictError, committing
-   * nothing, when one of `ended` has already ended, or when `created`'s delegator has another
-   * delegation in force at `created.createdAt` that is not among `ended`: of two simultaneous
-   * delegations by one person exactly one is committed, on every backend and across instances.
+   * nothing, when one of `ended` has already ended, when `created`'s delegator has another
+   * delegation in force at `created.createdAt` that is not among `ended`, or when `created`'s id is
+   * taken (ended or not): of two simultaneous delegations by one person exactly one is committed,
+   * on every backend and across instances.
    */
   record(change: DelegationChange): Promise<AuditRecord[]>;
   /** Delegations in force at `at` (not ended, `until` later than `at`), oldest first. */

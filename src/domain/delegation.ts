@@ -28,8 +28,12 @@ export interface Delegation {
   createdAt: string;
   /** ISO-8601 UTC: the delegation is in force strictly before this instant. */
   until: string;
-  /** Set once it was revoked, or replaced by the delegator's next delegation. */
-  ended?: { at: string; by: Actor; reason: DelegationEnd };
+  /**
+   * Set once it was revoked, or replaced by the delegator's next delegation. `revocationId`: the
+   * typed `revoke delegation` that ended it, when Teams gave the message an id (app/ids.ts), by
+   * which the same message sent again is known.
+   */
+  ended?: { at: string; by: Actor; reason: DelegationEnd; revocationId?: string };
 }
 
 /** The `delegation` block of the config. */
@@ -110,14 +114,14 @@ export function delegate(input: DelegateInput): DelegationResult {
   return { ok: true, change: { created, ended, events } };
 }
 
-/** Ends the actor's delegations in force (only the one to `delegate` when named). */
-export function revoke(actor: Actor, current: Delegation[], now: Date, delegate?: Actor, source?: Source): DelegationResult {
+/** Ends the actor's delegations in force (only the one to `delegate` when named); `revocationId` is kept on each. */
+export function revoke(actor: Actor, current: Delegation[], now: Date, delegate?: Actor, source?: Source, revocationId?: string): DelegationResult {
   const mine = current.filter((d) => same(d.delegator, actor) && isInForce(d, now) && (!delegate || same(d.delegate, delegate)));
   if (mine.length === 0) {
     return no(RefusalReason.NoDelegation, delegate ? `You have no delegation in force to ${delegate.name}.` : 'You have no delegation in force to revoke.');
   }
   const at = now.toISOString();
-  const ended = mine.map((d) => ({ ...d, ended: { at, by: actor, reason: 'revoked' as const } }));
+  const ended = mine.map((d) => ({ ...d, ended: { at, by: actor, reason: 'revoked' as const, ...(revocationId ? { revocationId } : {}) } }));
   return { ok: true, change: { ended, events: ended.map((d) => delegationEvent('delegation.revoked', d, at, actor, `${d.delegate.name} no longer decides on behalf of ${d.delegator.name}`, source)) } };
 }
 

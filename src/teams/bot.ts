@@ -23,7 +23,7 @@ import { helpCard, pendingCard, queryCard } from '../cards/lists';
 import type { Card } from '../cards/render';
 import { requestCard, type RequestCardOptions } from '../cards/request-card';
 import { LruMap } from './bounded-storage';
-import { actorOf, clientTextOf, sourceOf, tenantClaimsOf, timeZoneOf } from './identity';
+import { actorOf, clientTextOf, messageKeyOf, sourceOf, tenantClaimsOf, timeZoneOf } from './identity';
 import { namedPerson } from './mentions';
 import { FormMessages, type FormMessageState } from './form-messages';
 import { failedText } from './fault-text';
@@ -200,7 +200,7 @@ export class CountersignBot extends TeamsActivityHandler {
         else await context.sendActivity(this.say('Audit export from Teams is not enabled on this Countersign.'));
         return;
       case 'delegate': {
-        const answer = await this.app.delegate({ actor, source: sourceOf(context.activity), delegate: await namedPerson(context), when: withoutMentions(what.rest), ...zoneOf(context) });
+        const answer = await this.app.delegate({ actor, source: sourceOf(context.activity), delegate: await namedPerson(context), when: withoutMentions(what.rest), ...zoneOf(context), ...messageOf(context) });
         await context.sendActivity(this.say(answer.ok ? answer.text : answer.refusal.message));
         return;
       }
@@ -209,7 +209,7 @@ export class CountersignBot extends TeamsActivityHandler {
         return;
       case 'revoke-delegation': {
         const person = await namedPerson(context);
-        const answer = await this.app.revokeDelegation({ actor, source: sourceOf(context.activity), ...(person ? { delegate: person } : {}) });
+        const answer = await this.app.revokeDelegation({ actor, source: sourceOf(context.activity), ...(person ? { delegate: person } : {}), ...messageOf(context) });
         await context.sendActivity(this.say(answer.ok ? answer.text : answer.refusal.message));
         return;
       }
@@ -538,8 +538,14 @@ function withoutMentions(text: string): string {
  * sending must meet the request the first made, on this instance or another.
  */
 function typedMessage(context: TurnContext): CreateInput['answering'] | undefined {
-  const { id, conversation } = context.activity;
-  return id && conversation?.id ? { key: `message/${conversation.id}/${id}`, what: 'message' } : undefined;
+  const key = messageKeyOf(context.activity);
+  return key ? { key, what: 'message' } : undefined;
+}
+
+/** The same for `delegate` and `revoke delegation`: a second sending is answered from what the first did. */
+function messageOf(context: TurnContext): { message?: string } {
+  const key = messageKeyOf(context.activity);
+  return key ? { message: key } : {};
 }
 
 function zoneOf(context: TurnContext): { timeZone?: string } {

@@ -51,6 +51,16 @@ export function sourceOf(activity: Partial<Activity>): Source {
   };
 }
 
+/**
+ * A typed message's key: its conversation and activity id, when it has both. Teams sends a message
+ * again, with the same id, when the bot took more than about 15 s to answer it; the use cases
+ * recognise the second sending by this key, on this instance or another.
+ */
+export function messageKeyOf(activity: Partial<Activity>): string | undefined {
+  const { id, conversation } = activity;
+  return id && conversation?.id ? `message/${conversation.id}/${id}` : undefined;
+}
+
 /** The client-supplied text of an activity, each piece named by the limit it falls under (domain/input-limits). */
 export function clientTextOf(activity: Partial<Activity>): ClientText[] {
   const texts: ClientText[] = [];

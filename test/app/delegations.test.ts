@@ -223,6 +223,30 @@ describe('app: delegation for absence', () => {
     assert.ok((await click(f, erin, r, 'approve')).ok, 'the new delegate decides with Bob\'s authority, not yet used');
   });
 
+  it('answers a delegate message Teams sends again (same activity id) from the first: the approvals its delegate gave meanwhile stay', async () => {
+    f = appOnFakes({ configText: TWO_APPROVALS });
+    const sent = { actor: bob, source: sourceIn(opsChannel, 'deleg-X'), delegate: carol, when: 'for 2d', message: `message/${opsChannel.id}/deleg-X` };
+    text(await f.app.delegate(sent));
+    const r = await asked(f, alice, DELETE);
+    assert.ok((await click(f, carol, r, 'approve')).ok);
+    const before = await f.request(r.id);
+    const [made] = await f.store.delegations.inForce(f.clock.now().toISOString());
+    f.clock.advance(60_000);
+    const again = text(await f.app.delegate(sent));
+    assert.equal(again, `This message already delegated to Carol NoRole, until 2026-03-04 09:00 UTC (delegation ${made.id}); nothing more was done. Type "delegations" to see what is in force.`);
+    assert.deepEqual(await f.request(r.id), before);
+    assert.deepEqual((await f.audit({ types: ['delegation.created', 'delegation.replaced', 'approval.revoked'] })).map((x) => x.type), ['delegation.created']);
+  });
+
+  it('answers a revoke delegation message Teams sends again from the first, without a refusal', async () => {
+    text(await delegateAs(f, bob, carol, 'for 1d'));
+    const [made] = await f.store.delegations.inForce(f.clock.now().toISOString());
+    const sent = { actor: bob, source: sourceIn(opsChannel, 'revoke-X'), message: `message/${opsChannel.id}/revoke-X` };
+    assert.match(text(await f.app.revokeDelegation(sent)), /^Revoked: Carol NoRole/);
+    assert.equal(text(await f.app.revokeDelegation(sent)), `This message already revoked your delegation to Carol NoRole (delegation ${made.id}); nothing more was done. Type "delegations" to see what is in force.`);
+    assert.deepEqual((await f.audit({ types: ['delegation.revoked', 'delegation.refused'] })).map((x) => x.type), ['delegation.revoked']);
+  });
+
   it('tells the requester of a request approved in part that it expired without every approval, not that nobody approved it', async () => {
     f = appOnFakes({ configText: TWO_APPROVALS });
     const r = await asked(f, alice, DELETE);

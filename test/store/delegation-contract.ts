@@ -63,6 +63,26 @@ export function delegationContract(store: () => Store, reopen: () => Promise<Sto
       assert.deepEqual((await store().delegations.inForce(at(2))).map((d) => d.id), ['DG-2']);
     });
 
+    it('refuses a delegation whose id is taken, even by one that ended, as a conflict that commits nothing (an id derived from a message sent again)', async () => {
+      const d = aDelegation('DG-1');
+      await store().delegations.record({ created: d, ended: [], events: [] });
+      const head = await store().audit.head();
+      // Replacing it with itself: its end and the new one under the same id.
+      await assert.rejects(store().delegations.record({ created: { ...d, createdAt: at(1) }, ended: [ended(d, 'replaced')], events: [anEvent('delegation.created')] }), DelegationConflictError);
+      await store().delegations.record({ ended: [ended(d, 'revoked')], events: [] });
+      await assert.rejects(store().delegations.record({ created: { ...d, createdAt: at(2) }, ended: [], events: [anEvent('delegation.created')] }), DelegationConflictError);
+      assert.deepEqual(await store().audit.head(), head);
+      assert.deepEqual(await store().delegations.get('DG-1'), ended(d, 'revoked'));
+    });
+
+    it('keeps the revocation id a delegation ended with', async () => {
+      const d = aDelegation('DG-1');
+      await store().delegations.record({ created: d, ended: [], events: [] });
+      const revoked = { ...d, ended: { at: at(1), by: bob, reason: 'revoked' as const, revocationId: 'RV-1' } };
+      await store().delegations.record({ ended: [revoked], events: [] });
+      assert.deepEqual(await store().delegations.get('DG-1'), revoked);
+    });
+
     it('allows a new delegation once the delegator\'s earlier one has expired by time', async () => {
       await store().delegations.record({ created: aDelegation('DG-1', { until: at(1) }), ended: [], events: [] });
       await store().delegations.record({ created: aDelegation('DG-2', { createdAt: at(2), until: at(5) }), ended: [], events: [] });

@@ -251,7 +251,8 @@ class MemoryDelegations implements DelegationStore {
         const open = [...stored.values()].some(
           (d) => !endedIds.has(d.id) && !d.ended && d.until > created.createdAt && d.delegator.aadObjectId.toLowerCase() === created.delegator.aadObjectId.toLowerCase(),
         );
-        if (open) throw new DelegationConflictError(created.delegator.aadObjectId);
+        // Its id taken (the same message sent again, its delegation since ended): the id is unique.
+        if (open || stored.has(created.id)) throw new DelegationConflictError(created.delegator.aadObjectId);
       }
       return () => {
         for (const d of [...change.ended, ...(created ? [created] : [])]) this.store.state.delegations.set(d.id, JSON.stringify(d));

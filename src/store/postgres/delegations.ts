@@ -11,6 +11,7 @@ import type { PgWriter } from './transactions';
 
 /** The advisory lock's first key (the second is the delegator's hash): delegation writes only. */
 const DELEGATOR_LOCK_SPACE = 4_771;
+const UNIQUE_VIOLATION = '23505';
 
 export class PostgresDelegationStore implements DelegationStore {
   constructor(private readonly writer: PgWriter) {}
@@ -28,14 +29,20 @@ export class PostgresDelegationStore implements DelegationStore {
         const c = delegationColumns(created);
         const open = await tx.query('SELECT 1 FROM delegations WHERE delegator_id = $1 AND ended_at IS NULL AND until > $2', [c.delegatorId, c.createdAt]);
         if ((open.rowCount ?? 0) > 0) throw new DelegationConflictError(c.delegatorId);
-        await tx.query('INSERT INTO delegations (id, delegator_id, delegate_id, created_at, until, body) VALUES ($1, $2, $3, $4, $5, $6)', [
-          c.id,
-          c.delegatorId,
-          c.delegateId,
-          c.createdAt,
-          c.until,
-          JSON.stringify(created),
-        ]);
+        try {
+          await tx.query('INSERT INTO delegations (id, delegator_id, delegate_id, created_at, until, body) VALUES ($1, $2, $3, $4, $5, $6)', [
+            c.id,
+            c.delegatorId,
+            c.delegateId,
+            c.createdAt,
+            c.until,
+            JSON.stringify(created),
+          ]);
+        } catch (err) {
+          // Its id taken: one derived from a message, which another sending of it already used.
+          if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw new DelegationConflictError(c.delegatorId);
+          throw err;
+        }
       }
       return tx.appendEvents(change.events);
     });

@@ -174,7 +174,13 @@ export function writeOps(db: Database.Database) {
       if (created) {
         const delegatorId = created.delegator.aadObjectId.toLowerCase();
         if (delegationsOpenOf.all(delegatorId, created.createdAt).length > 0) throw new DelegationConflictError(delegatorId);
-        delegationInsert.run({ ...delegationColumns(created), body: JSON.stringify(created) });
+        try {
+          delegationInsert.run({ ...delegationColumns(created), body: JSON.stringify(created) });
+        } catch (err) {
+          // Its id taken: one derived from a message, which another sending of it already used.
+          if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new DelegationConflictError(delegatorId);
+          throw err;
+        }
       }
       w.append();
     },
