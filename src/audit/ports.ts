@@ -34,6 +34,14 @@ export interface DownloadLink {
   expiresAt: string;
 }
 
+/** A download link not saved: its linkId is taken (one derived from a message another sending of it used, links.ts). */
+export class DuplicateDownloadLinkError extends Error {
+  constructor(readonly linkId: string) {
+    super(`a download link named ${linkId} already exists`);
+    this.name = 'DuplicateDownloadLinkError';
+  }
+}
+
 export type DownloadClaim =
   | { ok: true; link: DownloadLink }
   | { ok: false; reason: 'unknown' }
@@ -49,7 +57,11 @@ export interface ComplianceStore {
   recordHashes(seqs: readonly number[]): Promise<Map<number, string>>;
   /** The newest checkpoint, with the seq of the audit.checkpoint record saved with it. */
   lastCheckpoint(): Promise<(AuditCheckpoint & { recordSeq: number | null }) | undefined>;
-  /** Saves a new link with its audit events, in one transaction. */
+  /**
+   * Saves a new link with its audit events, in one transaction. Throws DuplicateDownloadLinkError,
+   * saving nothing, when its linkId is taken: of links saved at once under one name (across
+   * instances too), exactly one is saved.
+   */
   saveDownloadLink(link: DownloadLink, events: AuditEventDraft[]): Promise<AuditRecord[]>;
   /**
    * Marks the link used, atomically: of any number of concurrent claims (across processes and
@@ -58,6 +70,8 @@ export interface ComplianceStore {
   claimDownloadLink(tokenHash: string, at: string): Promise<DownloadClaim>;
   /** The link, whether used or not (for its manifest). */
   getDownloadLink(tokenHash: string): Promise<(DownloadLink & { usedAt?: string; exportId?: string }) | undefined>;
+  /** The link of that linkId, whether used or not (what a message sent again already got). */
+  getDownloadLinkById(linkId: string): Promise<(DownloadLink & { usedAt?: string; exportId?: string }) | undefined>;
   /**
    * Keeps the signed manifest of a finished export with its audit events, in one transaction;
    * `tokenHash` ties it to the link that served it.

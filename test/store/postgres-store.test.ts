@@ -28,9 +28,15 @@ export async function postgresHarness(): Promise<StoreHarness & { store: Postgre
       await c.end();
     }
   };
+  const others: PostgresStore[] = [];
   const harness = {
     schema,
     store,
+    async another() {
+      const other = await openPostgresStore({ connection, pageSize: 7 });
+      others.push(other);
+      return other;
+    },
     async reopen() {
       await store.close();
       store = await openPostgresStore({ connection, pageSize: 7 });
@@ -40,6 +46,7 @@ export async function postgresHarness(): Promise<StoreHarness & { store: Postgre
     exec: (sql: string) => withClient(async (c) => void (await c.query(sql))),
     query: (sql: string) => withClient(async (c) => (await c.query(sql)).rows as Record<string, unknown>[]),
     async cleanup() {
+      for (const other of others) await other.close();
       await store.close();
       await withClient(async (c) => void (await c.query(`DROP SCHEMA ${schema} CASCADE`)));
     },

@@ -10,8 +10,9 @@ import { GENESIS_HASH } from '../../src/domain/audit';
 import type { AuditRecord } from '../../src/domain/audit';
 import { auditRecordHash } from '../../src/domain/canonical';
 import type { ApprovalRequest } from '../../src/domain/request';
-import type { DownloadLink } from '../../src/audit/ports';
+import { DuplicateDownloadLinkError, type DownloadLink } from '../../src/audit/ports';
 import { delegationContract } from './delegation-contract';
+import { sentAgainContract } from './sent-again-contract';
 import { aRequest, alice, anEvent, bob, requestRef, timeAt } from './fixtures';
 
 export interface StoreHarness {
@@ -26,6 +27,11 @@ export interface StoreHarness {
   exec?(sql: string): Promise<void>;
   /** Reads with SQL on a separate connection (absent where exec is). */
   query?(sql: string): Promise<Record<string, unknown>[]>;
+  /**
+   * Opens another store on the same database, as another instance would (closed by cleanup).
+   * Absent for a backend that has one instance to a database.
+   */
+  another?(): Promise<Store>;
   /** Closes everything and removes the database. */
   cleanup(): Promise<void>;
 }
@@ -439,6 +445,11 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
       async () => (store = await h.reopen()),
     );
 
+    sentAgainContract(
+      () => store,
+      () => (h.another ? h.another() : Promise.resolve(store)),
+    );
+
     describe('conversations', () => {
       it('saves a conversation reference and replaces it when saved again', async () => {
         assert.equal(await store.conversations.getReference('conv-1'), undefined);
@@ -605,6 +616,18 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         store = await h.reopen();
         const again = await store.compliance.claimDownloadLink('h1', '2026-11-02T09:02:00.000Z');
         assert.deepEqual(again, { ok: false, reason: 'used', link: aLink('h1'), usedAt: '2026-11-02T09:01:00.000Z' });
+      });
+
+      it('saves one link of a link id, refusing another of the same id as a duplicate that saves nothing, and finds a link by its id', async () => {
+        await store.compliance.saveDownloadLink(aLink('h1', { linkId: 'by-message' }), [anEvent('audit.export_link_issued')]);
+        const head = await store.audit.head();
+        await assert.rejects(store.compliance.saveDownloadLink(aLink('h2', { linkId: 'by-message' }), [anEvent('audit.export_link_issued')]), DuplicateDownloadLinkError);
+        assert.deepEqual(await store.audit.head(), head);
+        assert.equal(await store.compliance.getDownloadLink('h2'), undefined);
+        assert.deepEqual(await store.compliance.getDownloadLinkById('by-message'), aLink('h1', { linkId: 'by-message' }));
+        await store.compliance.claimDownloadLink('h1', '2026-11-02T09:01:00.000Z');
+        assert.deepEqual(await store.compliance.getDownloadLinkById('by-message'), { ...aLink('h1', { linkId: 'by-message' }), usedAt: '2026-11-02T09:01:00.000Z' });
+        assert.equal(await store.compliance.getDownloadLinkById('nope'), undefined);
       });
 
       it('answers unknown for a link it never issued', async () => {

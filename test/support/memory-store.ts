@@ -13,7 +13,7 @@ import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, V
 import type { AuditLog, BreakGlassLimit, CardBindingStore, CardMessage, DelegationStore, RequestQuery, RequestStore } from '../../src/app/ports';
 import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../../src/store/card-claims';
 import { sealRecord } from '../../src/audit/chain/chain';
-import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../src/audit/ports';
+import { DuplicateDownloadLinkError, type AuditCheckpoint, type ComplianceStore, type DownloadClaim, type DownloadLink } from '../../src/audit/ports';
 import type { AuditEventDraft, AuditFilter, AuditRecord, ChainHead } from '../../src/domain/audit';
 import type { Delegation, DelegationChange } from '../../src/domain/delegation';
 import { breakGlassDueAt, breakGlassUsesAfter } from '../../src/domain/lifecycle';
@@ -433,6 +433,7 @@ class MemoryCompliance implements ComplianceStore {
     const text = JSON.stringify(link);
     const { records } = await this.store.write(events, () => {
       if (this.state.links.has(link.tokenHash)) throw new Error(`a download link with token hash ${link.tokenHash} already exists`);
+      if ([...this.state.links.values()].some((row) => (JSON.parse(row.link) as DownloadLink).linkId === link.linkId)) throw new DuplicateDownloadLinkError(link.linkId);
       return () => void this.state.links.set(link.tokenHash, { link: text });
     });
     return records;
@@ -448,6 +449,12 @@ class MemoryCompliance implements ComplianceStore {
       return { ok: true as const, link };
     });
     return value;
+  }
+
+  async getDownloadLinkById(linkId: string): Promise<(DownloadLink & { usedAt?: string; exportId?: string }) | undefined> {
+    this.store.assertOpen();
+    const tokenHash = [...this.state.links.entries()].find(([, row]) => (JSON.parse(row.link) as DownloadLink).linkId === linkId)?.[0];
+    return tokenHash === undefined ? undefined : this.getDownloadLink(tokenHash);
   }
 
   async getDownloadLink(tokenHash: string): Promise<(DownloadLink & { usedAt?: string; exportId?: string }) | undefined> {

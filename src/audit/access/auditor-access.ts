@@ -23,8 +23,8 @@ import { recordExportBrokeOff, recordExportFinished, recordExportStarted } from 
 import { HeldTail } from './held-tail';
 import type { ExportChannel } from './export';
 import { parseApiExport, parseTeamsExport } from './export-request';
-import { checkLinkToken, issueDownloadLink } from './links';
-import type { ExportFormat } from '../ports';
+import { checkLinkToken, issueDownloadLink, linkIdFor } from './links';
+import { DuplicateDownloadLinkError, type ExportFormat } from '../ports';
 import type { AuditSigner } from './signing';
 
 /** What an HTTP caller looks like from here (never trusted for identity). */
@@ -105,9 +105,16 @@ export class AuditorAccess {
   /**
    * `audit ...` from Teams: the reply to send. `links`: the text holds markdown links Countersign
    * made (the download and its manifest), to be shown as links; any other reply is plain text.
+   * `messageKey`: the typed message's key (its conversation and activity id), when Teams gave one:
+   * the link's id is derived from it, so the same message sent again (Teams does, after a turn of
+   * more than about 15 s, to this instance or another) meets the first's link instead of getting
+   * another, and nothing more is recorded.
    */
-  async teamsCommand(actor: Actor, source: Source, args: readonly string[]): Promise<{ text: string; links?: true }> {
+  async teamsCommand(actor: Actor, source: Source, args: readonly string[], messageKey?: string): Promise<{ text: string; links?: true }> {
     const { deps } = this;
+    const linkId = messageKey ? linkIdFor(messageKey) : undefined;
+    const again = linkId ? await this.issuedBefore(linkId) : undefined;
+    if (again) return again;
     const said = `audit ${args.join(' ')}`.slice(0, 200);
     const refuse = async (reason: string, message: string) => {
       await this.refused({ via: 'teams', reason, detail: message, actor, source, data: { command: said } });
@@ -124,17 +131,24 @@ export class AuditorAccess {
     const ask = parseTeamsExport(args);
     if (!ask.ok) return refuse('invalid-arguments', ask.message);
     const now = deps.clock.now();
-    const { token, link } = issueDownloadLink({ format: ask.format, filter: ask.filter, requestedBy: actor }, now, deps.signer);
-    await deps.store.compliance.saveDownloadLink(link, [
-      neutralise({
-        type: 'audit.export_link_issued' as const,
-        time: now.toISOString(),
-        actor,
-        source,
-        outcome: { result: 'ok' as const, detail: `${ask.format} export of ${ask.filter.from} to ${ask.filter.to}, link valid until ${link.expiresAt}` },
-        data: { linkId: link.linkId, format: ask.format, filter: ask.filter, expiresAt: link.expiresAt },
-      }),
-    ]);
+    const { token, link } = issueDownloadLink({ format: ask.format, filter: ask.filter, requestedBy: actor }, now, deps.signer, linkId);
+    try {
+      await deps.store.compliance.saveDownloadLink(link, [
+        neutralise({
+          type: 'audit.export_link_issued' as const,
+          time: now.toISOString(),
+          actor,
+          source,
+          outcome: { result: 'ok' as const, detail: `${ask.format} export of ${ask.filter.from} to ${ask.filter.to}, link valid until ${link.expiresAt}` },
+          data: { linkId: link.linkId, format: ask.format, filter: ask.filter, expiresAt: link.expiresAt },
+        }),
+      ]);
+    } catch (err) {
+      // The same message on another instance at the same moment: its link was saved first.
+      const first = linkId && err instanceof DuplicateDownloadLinkError ? await this.issuedBefore(linkId) : undefined;
+      if (first) return first;
+      throw err;
+    }
     const url = `${deps.publicUrl()}/api/audit/download/${token}`;
     // Markdown links: Teams renders messages as markdown, and a bare URL's underscores could be read as emphasis.
     // Nothing in this text is someone's own words (the format and times were checked above).
@@ -145,6 +159,22 @@ export class AuditorAccess {
         `Check both offline: countersign audit verify --file <export> --manifest <manifest> --public-key <key> (key id ${deps.signer.keyId}).`,
       ].join('\n\n'),
       links: true,
+    };
+  }
+
+  /**
+   * The answer to an `audit export` message sent again: the link its first sending got, if it got
+   * one. Its secret is not kept (only its hash), so it cannot be shown again: a new message gets a
+   * new link.
+   */
+  private async issuedBefore(linkId: string): Promise<{ text: string } | undefined> {
+    const link = await this.deps.store.compliance.getDownloadLinkById(linkId);
+    if (!link) return undefined;
+    const state = link.usedAt ? `it was used at ${link.usedAt}` : `it works once, until ${link.expiresAt}`;
+    return {
+      text:
+        `This message already got a download link for an audit export (${link.format.toUpperCase()}, records from ${link.filter.from} up to ${link.filter.to}; link ${link.linkId}): ${state}. ` +
+        'A link is shown only once, so it cannot be shown again; nothing more was issued. If you do not have it, type the command again for a new link: audit export <from> <to>.',
     };
   }
 
@@ -160,7 +190,7 @@ export class AuditorAccess {
     }
     if (!check.ok) {
       const link = await deps.store.compliance.getDownloadLink(check.tokenHash);
-      await this.refused({ via: 'teams-link', reason: 'link-expired', detail: `the link expired at ${check.expiresAt}`, data: { linkId: check.linkId, ...(link ? { linkRequestedBy: link.requestedBy } : {}), ...callerData(caller) } });
+      await this.refused({ via: 'teams-link', reason: 'link-expired', detail: `the link expired at ${check.expiresAt}`, data: { linkId: link?.linkId ?? check.linkId, ...(link ? { linkRequestedBy: link.requestedBy } : {}), ...callerData(caller) } });
       return json(410, { error: `This download link expired at ${check.expiresAt}. Ask for a new one in a personal chat with Countersign: audit export <from> <to>.` });
     }
     const claim = await deps.store.compliance.claimDownloadLink(check.tokenHash, now.toISOString());
@@ -169,7 +199,7 @@ export class AuditorAccess {
       return json(404, { error: 'There is no such download link.' });
     }
     if (!claim.ok) {
-      await this.refused({ via: 'teams-link', reason: 'link-reused', detail: `the link was already used at ${claim.usedAt}`, data: { linkId: check.linkId, linkRequestedBy: claim.link.requestedBy, ...callerData(caller) } });
+      await this.refused({ via: 'teams-link', reason: 'link-reused', detail: `the link was already used at ${claim.usedAt}`, data: { linkId: claim.link.linkId, linkRequestedBy: claim.link.requestedBy, ...callerData(caller) } });
       // A download that broke off (or could not be recorded) has no export of its own: said, so the person knows why.
       const finished = (await deps.store.compliance.getDownloadLink(check.tokenHash))?.exportId !== undefined;
       const how = finished ? '' : ', and that download did not finish (it broke off, or could not be recorded)';
@@ -179,7 +209,7 @@ export class AuditorAccess {
     // The role is asked for again: a link outlives a config change that took it away (a restart).
     if (!deps.access.isApproverFor(deps.auditorRoles, link.requestedBy)) {
       const detail = `${link.requestedBy.name} (${link.requestedBy.aadObjectId}), who asked for the link, no longer holds an auditor role (${deps.auditorRoles.join(', ') || 'audit.auditorRoles is empty'})`;
-      await this.refused({ via: 'teams-link', reason: 'not-an-auditor', detail, data: { linkId: check.linkId, linkRequestedBy: link.requestedBy, ...callerData(caller) } });
+      await this.refused({ via: 'teams-link', reason: 'not-an-auditor', detail, data: { linkId: link.linkId, linkRequestedBy: link.requestedBy, ...callerData(caller) } });
       return json(403, { error: 'The person who asked for this download link no longer holds an auditor role, so it no longer works. This attempt was recorded.' });
     }
     return this.exportDelivery({

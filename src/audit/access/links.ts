@@ -23,10 +23,22 @@ function signedText(expires: number, secret: string): string {
   return `${expires}.${secret}`;
 }
 
+/**
+ * The link id of the link one typed `audit export` message gets (`key`: its conversation and
+ * activity id). Teams sends a message again, with the same id, when its turn took more than about
+ * 15 s, to this instance or another: the second sending meets the first's link by this id (unique
+ * in the store, which decides a race of the two) instead of getting another.
+ */
+export function linkIdFor(key: string): string {
+  return sha256Hex(`countersign/audit-link/${key}`).slice(0, 16);
+}
+
+/** A new link; its id, unless given (linkIdFor), the start of its secret's hash. */
 export function issueDownloadLink(
   request: { format: ExportFormat; filter: AuditFilter; requestedBy: Actor },
   now: Date,
   signer: AuditSigner,
+  linkId?: string,
 ): IssuedLink {
   const secret = randomBytes(32).toString('base64url');
   const expires = Math.floor((now.getTime() + LINK_LIFETIME_MS) / 1000);
@@ -36,7 +48,7 @@ export function issueDownloadLink(
     token: `${expires}.${secret}.${signature}`,
     link: {
       tokenHash,
-      linkId: tokenHash.slice(0, 16),
+      linkId: linkId ?? tokenHash.slice(0, 16),
       format: request.format,
       filter: request.filter,
       requestedBy: request.requestedBy,
@@ -46,6 +58,7 @@ export function issueDownloadLink(
   };
 }
 
+/** `linkId`: the start of the secret's hash, the link's id unless it was issued for a message (then the stored link's is used). */
 export type LinkTokenCheck =
   | { ok: true; tokenHash: string; linkId: string; expiresAt: string }
   | { ok: false; reason: 'link-invalid'; detail: string }

@@ -7,12 +7,14 @@
 import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
 import { AUDIT_TRIGGERS, CHECKPOINT_TRIGGERS } from './migrations';
 import { missingTriggers } from './verify-database';
-import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../audit/ports';
+import { DuplicateDownloadLinkError, type AuditCheckpoint, type ComplianceStore, type DownloadClaim, type DownloadLink } from '../../audit/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import type { ApprovalRequest } from '../../domain/request';
 import type { PgWriter } from './transactions';
 
 type CheckpointRow = AuditCheckpoint & { recordSeq: number | null };
+
+const UNIQUE_VIOLATION = '23505';
 
 interface LinkRow {
   link: string;
@@ -58,13 +60,18 @@ export class PostgresComplianceStore implements ComplianceStore {
 
   saveDownloadLink(link: DownloadLink, events: AuditEventDraft[]): Promise<AuditRecord[]> {
     return this.writer.transaction(async (tx) => {
-      await tx.query('INSERT INTO audit_downloads (token_hash, link_id, link, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
-        link.tokenHash,
-        link.linkId,
-        JSON.stringify(link),
-        link.createdAt,
-        link.expiresAt,
-      ]);
+      try {
+        await tx.query('INSERT INTO audit_downloads (token_hash, link_id, link, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+          link.tokenHash,
+          link.linkId,
+          JSON.stringify(link),
+          link.createdAt,
+          link.expiresAt,
+        ]);
+      } catch (err) {
+        if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw new DuplicateDownloadLinkError(link.linkId);
+        throw err;
+      }
       return tx.appendEvents(events);
     });
   }
@@ -83,9 +90,15 @@ export class PostgresComplianceStore implements ComplianceStore {
   }
 
   async getDownloadLink(tokenHash: string): Promise<(DownloadLink & { usedAt?: string; exportId?: string }) | undefined> {
-    const r = await this.writer.pool.query<LinkRow>('SELECT link, used_at AS "usedAt", export_id AS "exportId" FROM audit_downloads WHERE token_hash = $1', [
-      tokenHash,
-    ]);
+    return this.linkWhere('token_hash', tokenHash);
+  }
+
+  async getDownloadLinkById(linkId: string): Promise<(DownloadLink & { usedAt?: string; exportId?: string }) | undefined> {
+    return this.linkWhere('link_id', linkId);
+  }
+
+  private async linkWhere(column: 'token_hash' | 'link_id', value: string): Promise<(DownloadLink & { usedAt?: string; exportId?: string }) | undefined> {
+    const r = await this.writer.pool.query<LinkRow>(`SELECT link, used_at AS "usedAt", export_id AS "exportId" FROM audit_downloads WHERE ${column} = $1`, [value]);
     const row = r.rows[0];
     if (!row) return undefined;
     return {

@@ -28,6 +28,7 @@ interface LinkRow {
 export class SqliteComplianceStore implements ComplianceStore {
   private readonly lastCheckpointStmt: Database.Statement;
   private readonly getLink: Database.Statement;
+  private readonly getLinkById: Database.Statement;
   private readonly getManifest: Database.Statement;
   private readonly versions: Database.Statement;
   private readonly hashAt: Database.Statement;
@@ -41,6 +42,7 @@ export class SqliteComplianceStore implements ComplianceStore {
       'SELECT seq, hash, time, key_id AS keyId, signature, record_seq AS recordSeq FROM audit_checkpoints ORDER BY seq DESC, id DESC LIMIT 1',
     );
     this.getLink = db.prepare('SELECT link, used_at AS usedAt, export_id AS exportId FROM audit_downloads WHERE token_hash = ?');
+    this.getLinkById = db.prepare('SELECT link, used_at AS usedAt, export_id AS exportId FROM audit_downloads WHERE link_id = ?');
     this.getManifest = db.prepare('SELECT manifest FROM audit_exports WHERE export_id = ?').pluck();
     this.versions = db.prepare('SELECT body FROM request_versions WHERE request_id = ? ORDER BY version').pluck();
     this.hashAt = db.prepare('SELECT hash FROM audit_log WHERE seq = ?').pluck();
@@ -74,13 +76,11 @@ export class SqliteComplianceStore implements ComplianceStore {
   }
 
   async getDownloadLink(tokenHash: string): Promise<(DownloadLink & { usedAt?: string; exportId?: string }) | undefined> {
-    const row = this.getLink.get(tokenHash) as LinkRow | undefined;
-    if (!row) return undefined;
-    return {
-      ...(JSON.parse(row.link) as DownloadLink),
-      ...(row.usedAt ? { usedAt: row.usedAt } : {}),
-      ...(row.exportId ? { exportId: row.exportId } : {}),
-    };
+    return linkOf(this.getLink.get(tokenHash) as LinkRow | undefined);
+  }
+
+  async getDownloadLinkById(linkId: string): Promise<(DownloadLink & { usedAt?: string; exportId?: string }) | undefined> {
+    return linkOf(this.getLinkById.get(linkId) as LinkRow | undefined);
   }
 
   async saveExportManifest(exportId: string, createdAt: string, manifest: object, events: AuditEventDraft[], tokenHash?: string): Promise<AuditRecord[]> {
@@ -104,4 +104,13 @@ export class SqliteComplianceStore implements ComplianceStore {
   async missingProtection(): Promise<string[]> {
     return triggerProblems(this.db, [...AUDIT_TRIGGERS, ...CHECKPOINT_TRIGGERS]);
   }
+}
+
+function linkOf(row: LinkRow | undefined): (DownloadLink & { usedAt?: string; exportId?: string }) | undefined {
+  if (!row) return undefined;
+  return {
+    ...(JSON.parse(row.link) as DownloadLink),
+    ...(row.usedAt ? { usedAt: row.usedAt } : {}),
+    ...(row.exportId ? { exportId: row.exportId } : {}),
+  };
 }

@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../app/ports';
 import type { CardMessage } from '../../app/ports';
 import type { CardClaim, CardLease } from '../../teams/ports';
-import type { AuditCheckpoint, DownloadClaim, DownloadLink } from '../../audit/ports';
+import { DuplicateDownloadLinkError, type AuditCheckpoint, type DownloadClaim, type DownloadLink } from '../../audit/ports';
 import type { Delegation } from '../../domain/delegation';
 import { breakGlassUsesAfter } from '../../domain/lifecycle';
 import type { ApprovalRequest } from '../../domain/request';
@@ -191,7 +191,12 @@ export function writeOps(db: Database.Database) {
     },
 
     saveDownloadLink(w: WriteContext, link: DownloadLink): void {
-      linkInsert.run({ tokenHash: link.tokenHash, linkId: link.linkId, link: JSON.stringify(link), createdAt: link.createdAt, expiresAt: link.expiresAt });
+      try {
+        linkInsert.run({ tokenHash: link.tokenHash, linkId: link.linkId, link: JSON.stringify(link), createdAt: link.createdAt, expiresAt: link.expiresAt });
+      } catch (err) {
+        if (isConstraint(err, 'SQLITE_CONSTRAINT_UNIQUE')) throw new DuplicateDownloadLinkError(link.linkId);
+        throw err;
+      }
       w.append();
     },
 

@@ -10,6 +10,7 @@
 import type Database from 'better-sqlite3';
 import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../app/ports';
 import type { SealPlaceholders } from '../../audit/chain/chain';
+import { DuplicateDownloadLinkError } from '../../audit/ports';
 import type { AuditEventDraft, AuditRecord, ChainHead } from '../../domain/audit';
 import { GroupCommitWriter, type SealedWire, type WireTemplate, type WriteTx } from './group-commit';
 import { WriteReadiness, type Readiness, type ReadinessOptions } from './readiness';
@@ -162,6 +163,7 @@ const REBUILT: Record<string, (f: WireError['fields']) => Error> = {
   VersionConflictError: (f) => new VersionConflictError(String(f.requestId), Number(f.expectedVersion)),
   DuplicateRequestError: (f) => new DuplicateRequestError(String(f.requestId)),
   DelegationConflictError: (f) => new DelegationConflictError(String(f.delegatorId)),
+  DuplicateDownloadLinkError: (f) => new DuplicateDownloadLinkError(String(f.linkId)),
   BreakGlassLimitError: (f) => new BreakGlassLimitError(String(f.requestId), Array.isArray(f.usedAt) ? f.usedAt : []),
   RequestNotFoundError: (f) => new RequestNotFoundError(String(f.requestId)),
   StoreBusyError: (f) => new StoreBusyError(String(f.file), Number(f.waitedMs)),
