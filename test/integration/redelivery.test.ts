@@ -1,11 +1,18 @@
 /**
  * Teams sends a message again, with the same activity id, when the bot took more than about 15 s to
- * answer it. The second sending meets the request the first made: one message, one request.
+ * answer it. The second sending meets what the first did: one message, one request, one delegation,
+ * one revocation, one download link.
  */
 import assert from 'node:assert/strict';
 import { auditOf } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
-import { opsChannel, people } from '../support/teams';
+import { opsChannel, people, type Conversation, type Person } from '../support/teams';
+
+const BOT_MENTION = { type: 'mention', text: '<at>Countersign</at>', mentioned: { id: 'bot-countersign', name: 'Countersign' } };
+
+function mentionOf(p: Person): Record<string, unknown> {
+  return { type: 'mention', text: `<at>${p.name}</at>`, mentioned: { id: p.id, name: p.name } };
+}
 
 describe('a typed message Teams sends again', () => {
   let h: Harness;
@@ -29,5 +36,40 @@ describe('a typed message Teams sends again', () => {
     const texts = h.teams.since(from).map((s) => s.activity.text).filter((t): t is string => typeof t === 'string');
     assert.equal(texts.filter((t) => t.includes(`This message already created request ${id}.`)).length, 2, JSON.stringify(texts));
     assert.equal((await auditOf(h)).filter((r) => r.type === 'request.created').length, 1);
+  });
+
+  /** Posts one activity twice at once and once more after; the bot's replies to it, in order. */
+  async function sentThrice(activity: Record<string, unknown>): Promise<string[]> {
+    const from = h.connector.sent.length;
+    const answers = await Promise.all([h.teams.post(activity), h.teams.post(activity)]);
+    answers.push(await h.teams.post(activity));
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
+    return h.teams.since(from).map((s) => s.activity.text).filter((t): t is string => typeof t === 'string');
+  }
+
+  /** A message in the operations channel naming the bot, and the person at "@person". */
+  const naming = (who: Person, words: string, named?: Person) =>
+    h.teams.activity(who, opsChannel, { type: 'message', text: `<at>Countersign</at> ${words.replace('@person', named ? `<at>${named.name}</at>` : '')}`, entities: [BOT_MENTION, ...(named ? [mentionOf(named)] : [])] });
+
+  it('delegate and revoke delegation: one delegation, one revocation, and each second sending is told which', async () => {
+    h.connector.members.set(people.carol.id, { id: people.carol.id, name: people.carol.name, aadObjectId: people.carol.aadObjectId, tenantId: people.carol.tenantId, userRole: 'user' });
+    const delegated = await sentThrice(naming(people.bob, 'delegate @person for 2d', people.carol));
+    const [made] = await h.bot.deps.store.delegations.inForce(h.clock.now().toISOString());
+    assert.ok(made, 'a delegation in force');
+    assert.equal(delegated.filter((t) => t.includes('Carol NoRole can now approve and reject requests on your behalf')).length, 1, JSON.stringify(delegated));
+    assert.equal(delegated.filter((t) => t.includes(`This message already delegated to Carol NoRole, until `) && t.includes(`(delegation ${made.id})`)).length, 2, JSON.stringify(delegated));
+    const revoked = await sentThrice(naming(people.bob, 'revoke delegation'));
+    assert.equal(revoked.filter((t) => t.includes('Revoked: Carol NoRole can no longer decide on your behalf.')).length, 1, JSON.stringify(revoked));
+    assert.equal(revoked.filter((t) => t.includes(`This message already revoked your delegation to Carol NoRole (delegation ${made.id})`)).length, 2, JSON.stringify(revoked));
+    const types = (await auditOf(h)).map((r) => r.type).filter((t) => t.startsWith('delegation.'));
+    assert.deepEqual(types, ['delegation.created', 'delegation.revoked']);
+  });
+
+  it('audit export: one link, and each second sending is told it cannot be shown again', async () => {
+    const personal: Conversation = { id: `a:personal-${people.erin.id}`, conversationType: 'personal' };
+    const replies = await sentThrice(h.teams.activity(people.erin, personal, { type: 'message', text: 'audit export 2026-01-01 2030-01-01 jsonl' }));
+    assert.equal(replies.filter((t) => t.includes('[download it](')).length, 1, JSON.stringify(replies));
+    assert.equal(replies.filter((t) => t.includes('This message already got a download link for an audit export (JSONL') && t.includes('cannot be shown again')).length, 2, JSON.stringify(replies));
+    assert.equal((await auditOf(h)).filter((r) => r.type === 'audit.export_link_issued').length, 1);
   });
 });

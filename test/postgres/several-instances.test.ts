@@ -158,6 +158,33 @@ describe('three instances on one PostgreSQL database', function () {
     assert.deepEqual(refused.map((r) => r.outcome.reason), ['link-reused']);
   });
 
+  it('answers a delegate, revoke delegation or audit export message sent to two instances at once with one change, and tells the other sending', async () => {
+    const { carol, bob, erin } = people;
+    connector.members.set(carol.id, { id: carol.id, name: carol.name, aadObjectId: carol.aadObjectId, tenantId: carol.tenantId, userRole: 'user' });
+    const bot = { type: 'mention', text: '<at>Countersign</at>', mentioned: { id: 'bot-countersign', name: 'Countersign' } };
+    // One activity (one id), as Teams sends it again: to instances 0 and 2 at the same moment.
+    const twice = async (activity: Record<string, unknown>) => {
+      const from = connector.sent.length;
+      const answers = await Promise.all([teams[0].post(activity), teams[2].post(activity)]);
+      assert.deepEqual(answers.map((a) => a.status), [200, 200]);
+      return connector.sent.slice(from).map((x) => x.activity.text).filter((t): t is string => typeof t === 'string');
+    };
+    const delegated = await twice(
+      teams[0].activity(bob, opsChannel, { type: 'message', text: `<at>Countersign</at> delegate <at>${carol.name}</at> for 2d`, entities: [bot, { type: 'mention', text: `<at>${carol.name}</at>`, mentioned: { id: carol.id, name: carol.name } }] }),
+    );
+    assert.equal(delegated.filter((t) => t.includes('Carol NoRole can now approve')).length, 1, JSON.stringify(delegated));
+    assert.equal(delegated.filter((t) => t.includes('This message already delegated to Carol NoRole')).length, 1, JSON.stringify(delegated));
+    const revoked = await twice(teams[0].activity(bob, opsChannel, { type: 'message', text: '<at>Countersign</at> revoke delegation', entities: [bot] }));
+    assert.equal(revoked.filter((t) => t.includes('Revoked: Carol NoRole')).length, 1, JSON.stringify(revoked));
+    assert.equal(revoked.filter((t) => t.includes('This message already revoked your delegation to Carol NoRole')).length, 1, JSON.stringify(revoked));
+    const exported = await twice(teams[0].activity(erin, { id: `a:personal-${erin.id}`, conversationType: 'personal' }, { type: 'message', text: 'audit export 2026-01-01 2030-01-01 jsonl' }));
+    assert.equal(exported.filter((t) => t.includes('[download it](')).length, 1, JSON.stringify(exported));
+    assert.equal(exported.filter((t) => t.includes('This message already got a download link')).length, 1, JSON.stringify(exported));
+    const types = (await su.query<{ type: string }>("SELECT type FROM audit_log WHERE type LIKE 'delegation.%' OR type = 'audit.export_link_issued' ORDER BY seq")).rows.map((r) => r.type);
+    // The link of the earlier test, then these.
+    assert.deepEqual(types, ['audit.export_link_issued', 'delegation.created', 'delegation.revoked', 'audit.export_link_issued']);
+  });
+
   it('leaves one intact chain that countersign audit verify accepts', async () => {
     for (const b of bots) b.child.kill('SIGTERM');
     await Promise.all(bots.map((b) => b.exited));
