@@ -4,8 +4,8 @@
  * export whose record could not be written is cut short instead of delivered unrecorded. Everything
  * before the last chunk goes out as it comes, with the reader's back-pressure.
  */
-import { once } from 'node:events';
 import { Writable } from 'node:stream';
+import { writeChunk } from '../formats/output';
 
 export class HeldTail extends Writable {
   private tail: Buffer | undefined;
@@ -30,6 +30,8 @@ export class HeldTail extends Writable {
       () => done(),
       (err: Error) => {
         this.failure ??= err;
+        // Nothing more goes out: the chunk kept back is let go with the export.
+        this.tail = undefined;
         done(err);
       },
     );
@@ -45,7 +47,8 @@ export class HeldTail extends Writable {
 
   private async forward(chunk: Buffer): Promise<void> {
     if (this.readerGone || this.out.destroyed || this.out.writableEnded) throw new Error('the reader went away before the export was complete');
-    // 'error' rejects once(): a reader that goes away fails the export.
-    if (!this.out.write(chunk)) await once(this.out, 'drain');
+    // A reader that goes away fails the export, also one gone while its answer was backed up (the
+    // response then closes without an 'error' and never drains).
+    await writeChunk(this.out, chunk);
   }
 }

@@ -54,7 +54,11 @@ function closedEarly(out: Writable): Error {
   return out.errored ?? new Error('the output was closed before the export was complete');
 }
 
-async function writeChunk(out: Writable, chunk: string | Uint8Array): Promise<void> {
+/**
+ * Writes a chunk, waiting for the output to drain when it asks to: settles when it drains, and fails
+ * when it errs or closes first (a reader gone away while its answer was backed up never drains).
+ */
+export async function writeChunk(out: Writable, chunk: string | Uint8Array): Promise<void> {
   if (out.destroyed || out.writableEnded) throw closedEarly(out);
   if (!out.write(chunk)) {
     // 'error' rejects the once() promise, so a broken pipe or a full disk fails the export; so does

@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import type { CountersignStore as Store } from '../../../src/store/countersign-store';
-import type { AuditRecord } from '../../../src/domain/audit';
+import type { AuditFilter, AuditRecord } from '../../../src/domain/audit';
 import { auditOf, requestVia } from '../../support/flows';
 import { startHarness, type Harness } from '../../support/harness';
 import { people, shown, type Conversation, type Person } from '../../support/teams';
@@ -34,7 +35,12 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
   const failing = { saveManifest: false, claim: false, started: false };
   /** Set: the export reads 512 records, waits until this settles, then 3 more (a small last batch). */
   let readerGone: Promise<void> | undefined;
+  /** Set: the export reads the log's records over and over, without end (until its reader stops it). */
+  let endless = false;
+  /** The store's own read, for the test to look at the log while an endless export runs. */
+  let readLog: (filter: AuditFilter) => AsyncIterable<AuditRecord>;
   beforeEach(async () => {
+    endless = false;
     failing.saveManifest = false;
     failing.claim = false;
     failing.started = false;
@@ -43,10 +49,19 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
       wrapStore: (store: Store) => {
         const audit = store.audit;
         const read = audit.read.bind(audit);
+        readLog = read;
         audit.read = ((filter: Parameters<typeof read>[0]) => {
           // Once: the export's own read, not the test's reads of the log after it.
           const gone = readerGone;
           readerGone = undefined;
+          if (endless) {
+            endless = false;
+            return (async function* () {
+              const real: AuditRecord[] = [];
+              for await (const r of read(filter)) real.push(r);
+              for (let i = 0; ; i++) yield real[i % real.length];
+            })();
+          }
           if (!gone) return read(filter);
           return (async function* () {
             const real: AuditRecord[] = [];
@@ -126,6 +141,33 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
     assert.deepEqual(uncaught.map(String), [], 'an uncaught exception would end the bot');
     const exported = await auditOf(h, { types: ['audit.exported'] });
     assert.deepEqual(exported.map((r) => [r.outcome.result, r.outcome.reason]), [['error', 'export-incomplete']]);
+  });
+
+  it('records as broken off, and lets go of the export, when the reader stops reading and then goes away', async () => {
+    const url = new URL(await link());
+    endless = true;
+    // A reader that asks and never reads: the answer backs up until the bot's writes wait for a drain.
+    const socket = net.connect(Number(url.port), url.hostname);
+    await new Promise((r) => socket.once('connect', r));
+    socket.pause();
+    socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`);
+    const started = async () => {
+      for await (const _ of readLog({ types: ['audit.export_started'] })) return true;
+      return false;
+    };
+    while (!(await started())) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1000));
+    socket.destroy();
+    const deadline = Date.now() + 5000;
+    let exported: AuditRecord[] = [];
+    while (!exported.length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      exported = [];
+      for await (const r of readLog({ types: ['audit.exported'] })) exported.push(r);
+    }
+    assert.deepEqual(exported.map((r) => [r.outcome.result, r.outcome.reason]), [['error', 'export-incomplete']], 'the end of the export is recorded, as broken off');
+    assert.ok(Number((exported[0].data as { recordsSent: number }).recordsSent) > 0, 'with how much went out');
+    assert.ok(h.logs.some((l) => l.msg === 'audit export broke off'), 'and logged');
   });
 
   it('answers a store failure before the download started with 503 in words, not the store error', async () => {
