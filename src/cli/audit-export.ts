@@ -5,11 +5,10 @@
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { canonicalRequestId, requestIdAsNamed } from '../domain/request-ids';
-import type { CountersignStore } from '../store/countersign-store';
 import type { AuditFilter } from '../domain/audit';
 import { ExportIncompleteError, exportAudit, manifestFileOf } from '../audit/access/export';
 import { recordExportBrokeOff, recordExportFinished } from '../audit/access/export-records';
-import { eventTypesLike, isEntraObjectId, unknownEventType } from '../audit/access/export-request';
+import { eventTypesLike, isEntraObjectId, namesRequest, unknownEventType } from '../audit/access/export-request';
 import type { ExportResult } from '../audit/access/export';
 import type { ExportFormat } from '../audit/ports';
 import type { AuditEventType } from '../domain/audit';
@@ -61,13 +60,6 @@ function exportFilter(opts: ExportOptions): AuditFilter {
     ...(opts.actor ? { actorId: opts.actor.toLowerCase() } : {}),
     ...(types.length ? { types: types as AuditEventType[] } : {}),
   };
-}
-
-/** Whether the store holds the request or any audit record naming it. */
-async function namesRequest(store: Pick<CountersignStore, 'requests' | 'audit'>, requestId: string): Promise<boolean> {
-  if (await store.requests.get(requestId)) return true;
-  for await (const _ of store.audit.read({ requestId })) return true;
-  return false;
 }
 
 export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promise<number> {

@@ -11,6 +11,14 @@ export function canonicalRequestId(typed: string): string {
   return `CS-${m[1].toUpperCase().replace(/[IL]/g, '1').replace(/O/g, '0')}`;
 }
 
+/** A request id as Countersign makes them (canonical): CS- and 8 of Crockford's base32 digits (no I, L, O or U). */
+const CANONICAL_ID = /^CS-[0-9A-HJKMNP-TV-Z]{8}$/;
+
+/** Whether a canonical id (canonicalRequestId's answer) has the shape every request id has. */
+export function isRequestId(id: string): boolean {
+  return CANONICAL_ID.test(id);
+}
+
 /** The id as a message names it: canonical, or as typed (quoted, nothing dropped) when it does not even begin like one. */
 export function requestIdAsNamed(typed: string): string {
   const id = canonicalRequestId(typed);

@@ -22,7 +22,8 @@ import { missingFromLog } from './manifest';
 import { recordExportBrokeOff, recordExportFinished, recordExportStarted } from './export-records';
 import { HeldTail } from './held-tail';
 import type { ExportChannel } from './export';
-import { parseApiExport, parseTeamsExport } from './export-request';
+import { namesRequest, parseApiExport, parseTeamsExport, unknownRequestMessage } from './export-request';
+import type { RequestNames } from './export-request';
 import { checkLinkToken, issueDownloadLink, linkIdFor } from './links';
 import { DuplicateDownloadLinkError, type ExportFormat } from '../ports';
 import type { AuditSigner } from './signing';
@@ -38,7 +39,8 @@ export type Delivery =
   | { kind: 'export'; headers: Record<string, string>; write(out: Writable): Promise<void> };
 
 export interface AuditorAccessDeps {
-  store: AuditStore;
+  /** With the requests: an API export by a request id nothing names is refused, not run empty. */
+  store: AuditStore & RequestNames;
   signer: AuditSigner;
   clock: Clock;
   log: Logger;
@@ -242,9 +244,12 @@ export class AuditorAccess {
     const who = await this.authenticate(authorization, caller);
     if ('kind' in who) return who;
     const ask = parseApiExport(query);
-    if (!ask.ok) {
-      await this.refused({ via: 'http', reason: 'invalid-arguments', detail: ask.message, actor: who.actor, data: callerData(caller) });
-      return json(400, { error: ask.message });
+    // A request id nothing names (a typo) would make an empty export, signed and recorded: refused as the CLI's --request is.
+    const unknown = ask.ok && ask.filter.requestId !== undefined && !(await namesRequest(this.deps.store, ask.filter.requestId));
+    if (!ask.ok || unknown) {
+      const message = ask.ok ? unknownRequestMessage(ask.filter.requestId!) : ask.message;
+      await this.refused({ via: 'http', reason: 'invalid-arguments', detail: message, actor: who.actor, data: callerData(caller) });
+      return json(400, { error: message });
     }
     return this.exportDelivery({
       format: ask.format,

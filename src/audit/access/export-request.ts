@@ -1,6 +1,8 @@
 /** Reading what an auditor asks to export: from the Teams command, or from the API's query string. */
 import { AUDIT_EVENT_TYPES } from '../../domain/audit';
 import type { AuditEventType, AuditFilter } from '../../domain/audit';
+import { canonicalRequestId, isRequestId, requestIdAsNamed } from '../../domain/request-ids';
+import type { AuditLog, RequestStore } from '../../app/ports';
 import { EXPORT_FORMATS } from './export';
 import { InstantError, parseInstant } from './instant';
 import type { ExportFormat } from '../ports';
@@ -29,6 +31,27 @@ const ENTRA_OBJECT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 
 export function isEntraObjectId(value: string): boolean {
   return ENTRA_OBJECT_ID.test(value);
+}
+
+/** What says whether a request id names anything: the requests held, and the audit records. */
+export interface RequestNames {
+  requests: Pick<RequestStore, 'get'>;
+  audit: Pick<AuditLog, 'read'>;
+}
+
+/**
+ * Whether the store holds the request or any audit record names it: a request nothing names (a typo)
+ * would make an empty export, signed and recorded as if that request had left no trace.
+ */
+export async function namesRequest(store: RequestNames, requestId: string): Promise<boolean> {
+  if (await store.requests.get(requestId)) return true;
+  for await (const _ of store.audit.read({ requestId })) return true;
+  return false;
+}
+
+/** Why the API's `requestId` names no request the store holds or any record names. */
+export function unknownRequestMessage(typed: string): string {
+  return `there is no request ${requestIdAsNamed(typed)} and no audit record names it (requestId): nothing was exported`;
 }
 
 function range(from: string, to: string): { ok: true; from: string; to: string } | { ok: false; message: string } {
@@ -91,7 +114,12 @@ export function parseApiExport(query: Record<string, unknown>): ExportAsk {
   if (!f) return { ok: false, message: `"${one('format')}" is not an export format (jsonl, csv or ocsf)` };
   const requestId = one('requestId');
   const actor = one('actor');
-  if (requestId) filter.requestId = requestId.slice(0, 100);
+  if (requestId) {
+    // As typed in chat (cs-7k3m9qxw is CS-7K3M9QXW), as the CLI's --request and Teams' status read it.
+    const id = canonicalRequestId(requestId);
+    if (!isRequestId(id)) return { ok: false, message: `the requestId "${requestId.slice(0, 40)}" is not a request id (CS- and 8 letters or digits, such as CS-7K3M9QXW)` };
+    filter.requestId = id;
+  }
   // Records name their actor by Entra object id: anything else would match nothing.
   if (actor && !isEntraObjectId(actor)) return { ok: false, message: `the actor "${actor.slice(0, 40)}" is not an Entra object id (a GUID, such as 00000000-0000-0000-0000-000000000000)` };
   // One person whatever the case of the GUID's letters (the stores compare it so too).

@@ -345,6 +345,28 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
     assert.ok(!JSON.stringify(h.logs).includes(bearer), 'nor logged');
   });
 
+  it('reads requestId as typed in chat, and refuses a malformed or unknown one with 400 naming it, recorded', async () => {
+    const { requestId } = await requestVia(h, 'delete resource group staging-old');
+    const bearer = await token();
+    const ask = (id: string) => fetch(`${h.bot.url}/api/audit/export?format=jsonl&requestId=${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${bearer}` } });
+    const typed = await ask(requestId.toLowerCase());
+    assert.equal(typed.status, 200, await typed.clone().text());
+    assert.deepEqual((await typed.text()).trim().split('\n').map((l) => (JSON.parse(l) as AuditRecord).type), ['request.created', 'approvers.notified']);
+    const other = requestId.endsWith('Z') ? `${requestId.slice(0, -1)}Y` : `${requestId.slice(0, -1)}Z`;
+    const refusedFor: [string, RegExp][] = [
+      [other, new RegExp(`^there is no request ${other} and no audit record names it \\(requestId\\): nothing was exported$`)],
+      ['../../x', /^the requestId "\.\.\/\.\.\/x" is not a request id \(CS- and 8 letters or digits, such as CS-7K3M9QXW\)$/],
+    ];
+    for (const [id, message] of refusedFor) {
+      const res = await ask(id);
+      assert.equal(res.status, 400, id);
+      assert.match(((await res.json()) as { error: string }).error, message);
+    }
+    assert.deepEqual((await refusals(h)).map((r) => [r.outcome.reason, r.data?.via]), [['invalid-arguments', 'http'], ['invalid-arguments', 'http']]);
+    const exported = await auditOf(h, { types: ['audit.exported'] });
+    assert.deepEqual(exported.map((r) => (r.data?.manifest as { filter: unknown }).filter), [{ requestId }], 'only the export by the id as typed, read canonical');
+  });
+
   it('refuses a missing, forged, expired, foreign or role-less token, or bad parameters, each recorded without the token', async () => {
     const cases: { name: string; header?: string; query?: string; status: number; reason: string; detail: RegExp }[] = [
       { name: 'no token', status: 401, reason: 'missing-token', detail: /no bearer token/ },

@@ -36,6 +36,22 @@ describe('the export API query (parseApiExport)', () => {
   });
 });
 
+describe('the export API query: requestId', () => {
+  it('reads a request id as typed in chat, as the CLI and Teams do', () => {
+    assert.deepEqual(parseApiExport({ requestId: 'cs-7k3m9qxw' }), { ok: true, format: 'jsonl', filter: { requestId: 'CS-7K3M9QXW' } });
+    assert.deepEqual(parseApiExport({ requestId: ' CS-7K3MOQXL.' }), { ok: true, format: 'jsonl', filter: { requestId: 'CS-7K3M0QX1' } });
+  });
+
+  it('refuses a requestId that is no request id, naming the parameter', () => {
+    for (const typed of ['../../x', 'CS-ZZZ', 'CS-UUUUUUUU', 'req-0001']) {
+      assert.deepEqual(parseApiExport({ requestId: typed }), {
+        ok: false,
+        message: `the requestId "${typed}" is not a request id (CS- and 8 letters or digits, such as CS-7K3M9QXW)`,
+      });
+    }
+  });
+});
+
 describe('AUDIT_EVENT_TYPES', () => {
   it('is the AuditEventType union, each type once', () => {
     // The type is derived from the list; a list entry the union would not take does not compile.
