@@ -46,4 +46,37 @@ describe('reading CSV rows', () => {
     await assert.rejects(rows(['a,b\r\n1,"x"y\r\n']), (err: Error & { line?: number }) => err.line === 2 && /text after the closing quote/.test(err.message));
     await assert.rejects(rows(['a,b\r\n1,x"y\r\n']), /a quote inside an unquoted cell/);
   });
+
+  it('stops at a row past the cap as soon as it passes it, without reading on to its end', async () => {
+    let pulled = 0;
+    function* endless() {
+      yield 'a,b\r\n1,"';
+      for (;;) {
+        pulled++;
+        yield 'x'.repeat(10);
+      }
+    }
+    await assert.rejects(
+      (async () => {
+        for await (const _ of readCsvRows(endless(), 100)) void _;
+      })(),
+      /a row longer than the 100 characters a row may hold/,
+    );
+    assert.ok(pulled <= 11, `read ${pulled} chunks past the cap`);
+    // The cap counts the row's cells together, and only one row at a time.
+    assert.deepEqual(await rows(['1234567890,1234567890\r\n', '1234567890,1234567890']), [
+      ['1234567890', '1234567890'],
+      ['1234567890', '1234567890'],
+    ]);
+    const capped = async (chunks: string[]) => {
+      const out: string[][] = [];
+      for await (const row of readCsvRows(chunks, 20)) out.push(row.cells);
+      return out;
+    };
+    assert.deepEqual(await capped(['1234567890,1234567890\r\n', '1234567890,"1234567890"']), [
+      ['1234567890', '1234567890'],
+      ['1234567890', '1234567890'],
+    ]);
+    await assert.rejects(capped(['1234567890,12345678901\r\n']), /a row longer than the 20 characters/);
+  });
 });

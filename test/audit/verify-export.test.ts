@@ -218,6 +218,23 @@ describe('verifying an export against its signed manifest', function () {
     });
   }
 
+  it('csv: names a row too long to be a record as edited at its place, the cap, without reading it whole', async () => {
+    const e = await exported('csv');
+    const lines = [...e.lines];
+    // A quoted cell that never ends (the whole rest of the file), past the cap.
+    lines.splice(6, lines.length - 6, `1,"${'A'.repeat(MAX_EXPORT_LINE_CHARS + 1)}`);
+    rewrite(e, lines);
+    const v = await check(e, 'csv');
+    expectProblem(v, 'edited', /^line 7 of the CSV export starts a row longer than the 16,777,216 characters a row may hold \(Countersign's records are far shorter\): it was edited, or is not a Countersign export\.$/);
+    assert.equal(v.chain.count, 5, 'the records before it were read and are intact');
+  });
+
+  it('csv: refuses a file whose first row is past the cap as not an export (bad input, not damage)', async () => {
+    const e = await exported('csv');
+    rewrite(e, ['x'.repeat(MAX_EXPORT_LINE_CHARS + 1), ...e.lines.slice(1)]);
+    await assert.rejects(check(e, 'csv'), { message: "not a Countersign audit CSV export: its first row is longer than the 16,777,216 characters a row may hold (Countersign's records are far shorter)" });
+  });
+
   describe('without a manifest, a file plainly of another format than it is checked as', () => {
     for (const format of FORMATS) {
       for (const checkedAs of FORMATS.filter((f) => f !== format)) {

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { AuditRecord } from '../../domain/audit';
 import { ChainDefect } from '../chain/record-text';
 import { CSV_COLUMNS, type CsvRow, notAsEscaped, unescapeCsvCell, unflattenRecord } from './csv-columns';
+import { MAX_EXPORT_LINE_CHARS } from './jsonl';
 
 function cell(value: string): string | undefined {
   return value === '' ? undefined : unescapeCsvCell(value);
@@ -27,15 +28,30 @@ class CsvSyntaxError extends Error {
   }
 }
 
+/** A row whose cells hold more text than any record's: past the cap it is not read on. */
+class CsvRowTooLong extends CsvSyntaxError {
+  constructor(
+    line: number,
+    readonly maxChars: number,
+  ) {
+    super(line, `a row longer than the ${maxChars.toLocaleString('en-US')} characters a row may hold`);
+  }
+}
+
 /**
  * An RFC 4180 reader for what writeCsv writes (any line ending; quoted cells may hold commas,
  * quotes and line breaks), streaming: a row is yielded as soon as it is complete. Written for the
  * verification path, where the csv-parse library took most of the time; the tests check its
- * reading against csv-parse's.
+ * reading against csv-parse's. A row whose cells hold more than `maxRowChars` characters is a
+ * CsvRowTooLong as soon as it passes the cap, as a JSON Lines line is (jsonl.ts): never read whole.
  */
-export async function* readCsvRows(input: AsyncIterable<string | Buffer> | Iterable<string | Buffer>): AsyncGenerator<RawRow> {
+export async function* readCsvRows(input: AsyncIterable<string | Buffer> | Iterable<string | Buffer>, maxRowChars = MAX_EXPORT_LINE_CHARS): AsyncGenerator<RawRow> {
   let cells: string[] = [];
   let cell = '';
+  let rowChars = 0; // the text of the row's cells before this one
+  const bounded = () => {
+    if (rowChars + cell.length > maxRowChars) throw new CsvRowTooLong(rowLine, maxRowChars);
+  };
   let quoted = false; // inside a quoted cell
   let afterQuote = false; // a quoted cell just closed: only a delimiter may follow
   let line = 1;
@@ -47,6 +63,7 @@ export async function* readCsvRows(input: AsyncIterable<string | Buffer> | Itera
     const row = cells.length === 1 && cells[0] === '' && !afterQuote ? undefined : { cells, line: rowLine };
     cells = [];
     cell = '';
+    rowChars = 0;
     afterQuote = false;
     return row;
   };
@@ -70,12 +87,14 @@ export async function* readCsvRows(input: AsyncIterable<string | Buffer> | Itera
         const q = text.indexOf('"', i);
         if (q === -1) {
           cell += text.slice(i);
+          bounded();
           for (let k = i; k < n; k++) if (text.charCodeAt(k) === 10) line++;
           i = n;
           break;
         }
         const part = text.slice(i, q);
         cell += part;
+        bounded();
         for (let k = 0; k < part.length; k++) if (part.charCodeAt(k) === 10) line++;
         if (q + 1 === n) {
           // The quote is the chunk's last character: decide with the next chunk.
@@ -97,6 +116,7 @@ export async function* readCsvRows(input: AsyncIterable<string | Buffer> | Itera
       const c = text.charCodeAt(i);
       if (c === 44) {
         cells.push(cell);
+        rowChars += cell.length;
         cell = '';
         afterQuote = false;
         i++;
@@ -129,6 +149,7 @@ export async function* readCsvRows(input: AsyncIterable<string | Buffer> | Itera
           j++;
         }
         cell += text.slice(i, j);
+        bounded();
         i = j;
       }
     }
@@ -152,8 +173,8 @@ function shortened(text: string): string {
 export async function* readCsv(source: string | Readable): AsyncGenerator<AuditRecord> {
   const input = typeof source === 'string' ? createReadStream(source, { encoding: 'utf8' }) : source;
   const rows = readCsvRows(input as AsyncIterable<string | Buffer>);
+  let header = true;
   try {
-    let header = true;
     for await (const { cells, line } of rows) {
       if (header) {
         if (cells.join(',') !== CSV_COLUMNS.join(',')) {
@@ -174,6 +195,11 @@ export async function* readCsv(source: string | Readable): AsyncGenerator<AuditR
       yield unflattenRecord(row);
     }
   } catch (err) {
+    if (err instanceof CsvRowTooLong) {
+      const cap = `longer than the ${err.maxChars.toLocaleString('en-US')} characters a row may hold (Countersign's records are far shorter)`;
+      if (header) throw new Error(`not a Countersign audit CSV export: its first row is ${cap}`);
+      throw new ChainDefect('edited', `line ${err.line} of the CSV export starts a row ${cap}: it was edited, or is not a Countersign export.`);
+    }
     if (err instanceof CsvSyntaxError) {
       throw new ChainDefect('edited', `line ${err.line} of the CSV export cannot be read (${err.message}): it was edited or truncated.`);
     }
