@@ -366,6 +366,29 @@ export function readSandboxSettings(env: NodeJS.ProcessEnv = process.env): Sandb
 const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 
 /**
+ * The part of a database URL whose %-escapes do not decode (a password holding a bare %, the most
+ * common cause): the driver would say only "URI malformed". Undefined when every part decodes, or
+ * when the text is no URL at all (the store says so, naming the form it expects).
+ */
+function undecodableUrlPart(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const parts: [string, string][] = [['user name', u.username], ['password', u.password], ['host', u.hostname], ['database name', u.pathname]];
+  for (const [part, text] of parts) {
+    try {
+      decodeURIComponent(text);
+    } catch {
+      return part;
+    }
+  }
+  return undefined;
+}
+
+/**
  * SQLite unless COUNTERSIGN_STORE=postgres: PostgreSQL is never inferred from PG* variables being set,
  * so an operator always knows which store holds the audit trail.
  */
@@ -376,6 +399,14 @@ export function readStoreSettings(env: NodeJS.ProcessEnv = process.env): StoreSe
   const url = env.COUNTERSIGN_DATABASE_URL || env.DATABASE_URL || undefined;
   if (!url && !env.PGHOST) {
     throw new SettingsError('COUNTERSIGN_STORE', 'is postgres but no database is named: set COUNTERSIGN_DATABASE_URL (or DATABASE_URL), or PGHOST with PGDATABASE and PGUSER');
+  }
+  const undecodable = url ? undecodableUrlPart(url) : undefined;
+  if (undecodable) {
+    // The value is not shown: it may hold a password.
+    throw new SettingsError(
+      env.COUNTERSIGN_DATABASE_URL ? 'COUNTERSIGN_DATABASE_URL' : 'DATABASE_URL',
+      `the ${undecodable} in the URL holds a % that is not percent-encoding (a % and two hex digits of UTF-8): write a % itself as %25`,
+    );
   }
   const port = env.PGPORT ? Number(env.PGPORT) : undefined;
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new SettingsError('PGPORT', `must be a port number, got "${env.PGPORT}"`);

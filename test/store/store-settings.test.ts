@@ -49,4 +49,26 @@ describe('choosing the store from the environment', () => {
     wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', COUNTERSIGN_DATABASE_AUTH: 'entra', PGPASSWORD: 'p' }, 'PGPASSWORD', /remove one of them/);
     wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', COUNTERSIGN_DATABASE_MIGRATE: 'yes' }, 'COUNTERSIGN_DATABASE_MIGRATE', /auto, always or never/);
   });
+
+  it('names the URL variable and the part whose % is not percent-encoding, never its value', () => {
+    const refused = (env: NodeJS.ProcessEnv) => {
+      try {
+        readStoreSettings({ COUNTERSIGN_STORE: 'postgres', ...env });
+      } catch (err) {
+        assert.ok(err instanceof SettingsError, String(err));
+        return err;
+      }
+      assert.fail('accepted');
+    };
+    const password = refused({ COUNTERSIGN_DATABASE_URL: 'postgres://postgres:TopSecret%zzPw99@127.0.0.1/db' });
+    assert.equal(password.variable, 'COUNTERSIGN_DATABASE_URL');
+    assert.equal(password.message, 'COUNTERSIGN_DATABASE_URL: the password in the URL holds a % that is not percent-encoding (a % and two hex digits of UTF-8): write a % itself as %25');
+    assert.doesNotMatch(password.message, /TopSecret|Pw99/);
+    const database = refused({ DATABASE_URL: 'postgres://app@db.example/count%ersign' });
+    assert.equal(database.variable, 'DATABASE_URL');
+    assert.match(database.message, /^DATABASE_URL: the database name in the URL holds a %/);
+    assert.match(refused({ DATABASE_URL: 'postgres://us%FFer@h/d' }).message, /the user name in the URL/);
+    // Percent-encoding that decodes is read as before.
+    assert.equal(readStoreSettings({ COUNTERSIGN_STORE: 'postgres', DATABASE_URL: 'postgres://u:p%25w@h/d' }).kind, 'postgres');
+  });
 });
