@@ -3,9 +3,9 @@
  * Every mistake is reported with the file, line, key and the problem; nothing starts on a bad config.
  * The checking is validate.ts (the schema, and where each key is written), the building build.ts.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '../domain/canonical';
+import { FileRefusedError, readBoundedFile } from './bounded-file';
 import { buildConfig } from './build';
 import type { CountersignConfig } from './types';
 import { ConfigError, validateConfigText } from './validate';
@@ -18,12 +18,13 @@ export function loadConfig(file: string): CountersignConfig {
   const absolute = path.resolve(file);
   let bytes: Buffer;
   try {
-    bytes = fs.readFileSync(absolute);
+    bytes = readBoundedFile(absolute, MAX_CONFIG_BYTES, 'a config');
   } catch (err) {
+    if (err instanceof FileRefusedError) {
+      const why = err.tooLarge ? ' (a catalog of hundreds of commands is a few hundred kB): it is read whole at every start' : '';
+      throw new ConfigError(absolute, [{ key: '', problem: `${err.message}${why}` }]);
+    }
     throw new ConfigError(absolute, [{ key: '', problem: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})` }]);
-  }
-  if (bytes.length > MAX_CONFIG_BYTES) {
-    throw new ConfigError(absolute, [{ key: '', problem: `the file is ${bytes.length.toLocaleString('en-US')} bytes; a config may be at most ${MAX_CONFIG_BYTES.toLocaleString('en-US')} (a catalog of hundreds of commands is a few hundred kB): it is read whole at every start` }]);
   }
   return parseConfig(utf8Text(bytes, absolute), absolute);
 }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDuration } from '../../src/config/build';
-import { loadConfig, parseConfig } from '../../src/config/load';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load';
 import { checkParameters, resolveOperation } from '../../src/domain/catalog';
 import { sha256Hex } from '../../src/domain/canonical';
 import { isChangeOperation } from '../../src/domain/operation';
@@ -228,6 +229,22 @@ describe('a minimal valid config', () => {
       const big = path.join(dir, 'big.yaml');
       fs.writeFileSync(big, `${fs.readFileSync(fixture('valid-minimal.yaml'), 'utf8')}# ${'x'.repeat(1024 * 1024)}\n`);
       assert.throws(() => loadConfig(big), /big\.yaml: \(top level\): the file is 1,04\d,\d{3} bytes; a config may be at most 1,048,576/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a config that is no regular file without reading it (a device, a named pipe, a folder), naming what it is', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-kind-'));
+    try {
+      const pipe = path.join(dir, 'pipe.yaml');
+      execFileSync('mkfifo', [pipe]);
+      // Read as a file, /dev/zero grows the process without end and a pipe waits for a writer.
+      const refused = (file: string, kind: string) => (err: unknown) =>
+        err instanceof ConfigError && err.file === file && err.problems.length === 1 && err.problems[0].problem === `it is ${kind}, not a file: a config is a file`;
+      assert.throws(() => loadConfig('/dev/zero'), refused('/dev/zero', 'a character device'));
+      assert.throws(() => loadConfig(pipe), refused(pipe, 'a named pipe'));
+      assert.throws(() => loadConfig(dir), refused(dir, 'a folder'));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

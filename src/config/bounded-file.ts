@@ -1,0 +1,56 @@
+/**
+ * Reading a file the config is made of (the config itself, its JSON Web Key Set) with a bound: only
+ * a regular file, of at most so many bytes. Read without one, `/dev/zero` grew the process to 9 GB
+ * and a named pipe held the start until something wrote to it.
+ */
+import fs from 'node:fs';
+
+/** The file is not one to read: what it is instead, or how large, in words (its name is the caller's to give). */
+export class FileRefusedError extends Error {
+  constructor(
+    message: string,
+    /** Refused for its size (else for what it is). */
+    readonly tooLarge = false,
+  ) {
+    super(message);
+  }
+}
+
+function kindOf(stat: fs.Stats): string {
+  if (stat.isDirectory()) return 'a folder';
+  if (stat.isFIFO()) return 'a named pipe';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/**
+ * The file's bytes. Throws FileRefusedError for anything but a regular file (found without waiting:
+ * a named pipe is opened non-blocking) and for one larger than `maxBytes` (`what`: the file, in the
+ * words of the error, as "a config"), and the file system's error (with its code) when it cannot be
+ * opened or read.
+ */
+export function readBoundedFile(file: string, maxBytes: number, what: string): Buffer {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new FileRefusedError(`it is ${kindOf(stat)}, not a file: ${what} is a file`);
+    const tooLarge = (size: string) => new FileRefusedError(`the file is ${size} bytes; ${what} may be at most ${count(maxBytes)}`, true);
+    if (stat.size > maxBytes) throw tooLarge(count(stat.size));
+    // One byte more than allowed is asked for: a file that grew since its size was read is caught too.
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const read = fs.readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    if (length > maxBytes) throw tooLarge(`more than ${count(maxBytes)}`);
+    return buffer.subarray(0, length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
