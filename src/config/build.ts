@@ -11,6 +11,7 @@ import { CHANGE_KINDS } from '../domain/operation';
 import { DEFAULT_DELEGATION_POLICY, type DelegationPolicy } from '../domain/delegation';
 import { AccessPolicy, Roles } from '../domain/policy';
 import { DEFAULT_REASON_MIN_LENGTH } from '../domain/reason';
+import { FileRefusedError, readBoundedFile } from './bounded-file';
 import { buildRequirements } from './requirements';
 import { parseDuration } from './duration';
 import { buildDirectory, checkGroupRoles, endpointProblem } from './directory';
@@ -158,20 +159,42 @@ function buildAudit(raw: RawConfig['audit'], at: At, dir: string): AuditConfig {
     return audit;
   }
   if (http.jwksUri) return { ...audit, http: { issuer: http.issuer, audience: http.audience, role: http.role, jwks: { uri: http.jwksUri } } };
-  const file = path.resolve(dir, http.jwksFile!);
-  let keys: Record<string, unknown>[];
+  const keys = jwksFromFile(dir, http.jwksFile!, (problem) => at(['audit', 'http', 'jwksFile'], problem));
+  return keys ? { ...audit, http: { issuer: http.issuer, audience: http.audience, role: http.role, jwks: { keys } } } : audit;
+}
+
+/** A key set is a few kilobytes (Entra's, with every key it rotates through, under 20 kB). */
+const MAX_JWKS_BYTES = 1024 * 1024;
+
+/**
+ * The keys of `audit.http.jwksFile`: a file in the config's folder, as templates are (whose keys are
+ * trusted is the config's to say, reviewed with it), a regular file of at most 1 MiB. A file that is
+ * not a key set is named without quoting it: JSON.parse's message quotes the text where it failed.
+ */
+function jwksFromFile(dir: string, relativePath: string, problem: (message: string) => void): Record<string, unknown>[] | undefined {
+  const file = path.resolve(dir, relativePath);
+  let text: string;
   try {
-    const set = JSON.parse(fs.readFileSync(file, 'utf8')) as { keys?: unknown };
-    if (!Array.isArray(set.keys) || set.keys.length === 0 || !set.keys.every((k) => k && typeof k === 'object' && typeof (k as { kty?: unknown }).kty === 'string')) {
-      throw new Error('it has no "keys" list of JSON Web Keys');
-    }
-    keys = set.keys as Record<string, unknown>[];
+    text = readBoundedFile(inConfigFolder(dir, relativePath, 'the key set'), MAX_JWKS_BYTES, 'a key set').toString('utf8');
   } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code ? `cannot read ${file} (${(err as NodeJS.ErrnoException).code})` : `${file} is not a JSON Web Key Set: ${(err as Error).message}`;
-    at(['audit', 'http', 'jwksFile'], why);
-    return audit;
+    const code = (err as NodeJS.ErrnoException).code;
+    problem(err instanceof OutsideFolderError ? `${err.message} (a key set is read from the config's folder, as templates are)` : err instanceof FileRefusedError ? `${file}: ${err.message}` : `cannot read ${file} (${code ?? String(err)})`);
+    return undefined;
   }
-  return { ...audit, http: { issuer: http.issuer, audience: http.audience, role: http.role, jwks: { keys } } };
+  let set: { keys?: unknown } | null;
+  try {
+    set = JSON.parse(text) as { keys?: unknown } | null;
+  } catch (err) {
+    const position = /at position (\d+)/.exec((err as Error).message);
+    const where = position ? ` (line ${text.slice(0, Number(position[1])).split('\n').length})` : '';
+    problem(`${file} is not a JSON Web Key Set: it is not valid JSON${where}`);
+    return undefined;
+  }
+  if (!set || !Array.isArray(set.keys) || set.keys.length === 0 || !set.keys.every((k) => k && typeof k === 'object' && typeof (k as { kty?: unknown }).kty === 'string')) {
+    problem(`${file} is not a JSON Web Key Set: it has no "keys" list of JSON Web Keys`);
+    return undefined;
+  }
+  return set.keys as Record<string, unknown>[];
 }
 
 function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTemplate: (p: string) => Record<string, unknown>): CommandSpec {
@@ -437,17 +460,26 @@ function expandEnumPlaceholders(template: string, parameters: ParameterSpec[]): 
 
 class OutsideFolderError extends Error {}
 
+/**
+ * The real path of a file the config names (`what`: "template"), relative to the config's folder. A
+ * path out of the folder, or a link inside it to a file outside it, is an OutsideFolderError: the
+ * config names what may run and whose keys are trusted, with files kept and reviewed beside it.
+ * A file that is not there throws the file system's error.
+ */
+function inConfigFolder(dir: string, relativePath: string, what: string): string {
+  const file = path.resolve(dir, relativePath);
+  if (!file.startsWith(path.resolve(dir) + path.sep)) throw new OutsideFolderError(`${what} ${relativePath} is outside the config folder`);
+  const real = fs.realpathSync(file);
+  const folder = fs.realpathSync(dir);
+  if (!real.startsWith(folder + path.sep)) throw new OutsideFolderError(`${what} ${relativePath} is outside the config folder: it is a link to ${real}`);
+  return real;
+}
+
 function templateLoader(dir: string): (relativePath: string) => Record<string, unknown> {
   return (relativePath: string) => {
-    const file = path.resolve(dir, relativePath);
-    if (!file.startsWith(path.resolve(dir) + path.sep)) throw new Error(`template ${relativePath} is outside the config folder`);
     let text: string;
     try {
-      // A link inside the folder to a file outside it is outside it too: the config names what may run.
-      const real = fs.realpathSync(file);
-      const folder = fs.realpathSync(dir);
-      if (!real.startsWith(folder + path.sep)) throw new OutsideFolderError(`template ${relativePath} is outside the config folder: it is a link to ${real}`);
-      text = fs.readFileSync(real, 'utf8');
+      text = fs.readFileSync(inConfigFolder(dir, relativePath, 'template'), 'utf8');
     } catch (err) {
       if (err instanceof OutsideFolderError) throw err;
       throw new Error(`template file ${relativePath} not found (looked in ${dir})`);

@@ -24,7 +24,7 @@ import { auditOf, requestVia } from '../../support/flows';
 import { EXAMPLE_CONFIG, startHarness, type Harness } from '../../support/harness';
 import { TENANT, eventually, people, shown, type Conversation, type Person } from '../../support/teams';
 import { collect } from '../../store/store-contract';
-import { loadConfig } from '../../../src/config/load';
+import { loadConfig, parseConfig } from '../../../src/config/load';
 import { tempDir } from '../../store/fixtures';
 import { databaseFile } from '../../../src/settings';
 
@@ -313,12 +313,13 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
   });
   beforeEach(async () => {
     tmp = tempDir();
-    const jwksFile = path.join(tmp.dir, 'jwks.json');
-    fs.writeFileSync(jwksFile, JSON.stringify({ keys: [key.jwk] }));
+    // The key set beside the config (read only from its folder), with the example's templates.
+    fs.cpSync(path.join(path.dirname(EXAMPLE_CONFIG), 'templates'), path.join(tmp.dir, 'templates'), { recursive: true });
+    fs.writeFileSync(path.join(tmp.dir, 'jwks.json'), JSON.stringify({ keys: [key.jwk] }));
     const configText = fs
       .readFileSync(EXAMPLE_CONFIG, 'utf8')
-      .replace('  auditorRoles: [auditors]\n', `  auditorRoles: [auditors]\n  http:\n    issuer: ${ISSUER}\n    audience: ${AUDIENCE}\n    role: ${ROLE}\n    jwksFile: ${jwksFile}\n`);
-    h = await startHarness({ configText });
+      .replace('  auditorRoles: [auditors]\n', `  auditorRoles: [auditors]\n  http:\n    issuer: ${ISSUER}\n    audience: ${AUDIENCE}\n    role: ${ROLE}\n    jwksFile: jwks.json\n`);
+    h = await startHarness({ config: parseConfig(configText, path.join(tmp.dir, 'countersign.yaml')) });
   });
   afterEach(async () => {
     await h.stop();

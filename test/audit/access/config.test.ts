@@ -10,9 +10,12 @@ import { tempDir } from '../../store/fixtures';
 const example = fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replace(/^ {2}checkpointInterval: .*\n/m, '');
 const withAudit = (lines: string) => example.replace('  auditorRoles: [auditors]\n', `  auditorRoles: [auditors]\n${lines}`);
 
+/** Where the config under test is, beside its key set file and a copy of the example's templates (set per test). */
+let configFile = EXAMPLE_CONFIG;
+
 function problems(text: string): string {
   try {
-    parseConfig(text, EXAMPLE_CONFIG);
+    parseConfig(text, configFile);
   } catch (err) {
     if (err instanceof ConfigError) return err.message;
     throw err;
@@ -25,10 +28,15 @@ describe('the audit keys of the config', () => {
   let jwks: string;
   beforeEach(() => {
     tmp = tempDir();
+    fs.cpSync(path.join(path.dirname(EXAMPLE_CONFIG), 'templates'), path.join(tmp.dir, 'templates'), { recursive: true });
+    configFile = path.join(tmp.dir, 'countersign.yaml');
     jwks = path.join(tmp.dir, 'jwks.json');
     fs.writeFileSync(jwks, JSON.stringify({ keys: [{ kty: 'RSA', kid: 'k1', n: 'AQAB', e: 'AQAB' }] }));
   });
-  afterEach(() => tmp.remove());
+  afterEach(() => {
+    configFile = EXAMPLE_CONFIG;
+    tmp.remove();
+  });
 
   it('signs checkpoints every 15 minutes unless audit.checkpointInterval says otherwise, and has no HTTP API by default', () => {
     const c = parseConfig(example, EXAMPLE_CONFIG);
@@ -41,7 +49,7 @@ describe('the audit keys of the config', () => {
   });
 
   it('reads audit.http with a key set from a file', () => {
-    const c = parseConfig(withAudit(`  http:\n    issuer: https://login.microsoftonline.com/t/v2.0\n    audience: api://countersign\n    role: Audit.Export\n    jwksFile: ${jwks}\n`), EXAMPLE_CONFIG);
+    const c = parseConfig(withAudit(`  http:\n    issuer: https://login.microsoftonline.com/t/v2.0\n    audience: api://countersign\n    role: Audit.Export\n    jwksFile: jwks.json\n`), configFile);
     assert.deepEqual(c.audit.http, {
       issuer: 'https://login.microsoftonline.com/t/v2.0',
       audience: 'api://countersign',
@@ -62,5 +70,30 @@ describe('the audit keys of the config', () => {
     fs.writeFileSync(jwks, '{"keys": "none"}');
     assert.match(problems(withAudit(`  http:\n    issuer: https://i.example\n    audience: a\n    role: r\n    jwksFile: ${jwks}\n`)), /audit\.http\.jwksFile: .*jwks\.json is not a JSON Web Key Set: it has no "keys" list/);
     assert.match(problems(withAudit('  http:\n    issuer: https://i.example\n    audience: a\n    role: r\n    jwksFile: missing.json\n')), /audit\.http\.jwksFile: cannot read .*missing\.json \(ENOENT\)/);
+  });
+
+  it('reads the key set only from the config folder, as templates, and never quotes a file that is not one', () => {
+    const http = (file: string) => withAudit(`  http:\n    issuer: https://i.example\n    audience: a\n    role: r\n    jwksFile: ${file}\n`);
+    const outside = tempDir();
+    try {
+      const secret = path.join(outside.dir, 'shadow');
+      fs.writeFileSync(secret, 'root:*:20200:0:99999:7:::\n');
+      const relative = path.relative(tmp.dir, secret);
+      const refused = problems(http(relative));
+      assert.match(refused, new RegExp(`audit\\.http\\.jwksFile: the key set ${relative.replace(/[./]/g, '\\$&')} is outside the config folder \\(a key set is read from the config's folder, as templates are\\)`));
+      assert.match(problems(http(secret)), /audit\.http\.jwksFile: the key set .*shadow is outside the config folder/);
+      fs.symlinkSync(secret, path.join(tmp.dir, 'linked.json'));
+      assert.match(problems(http('linked.json')), /audit\.http\.jwksFile: the key set linked\.json is outside the config folder: it is a link to .*shadow/);
+      // Inside the folder, a file that is no JSON is named, its text never quoted.
+      fs.copyFileSync(secret, path.join(tmp.dir, 'keys.json'));
+      fs.writeFileSync(path.join(tmp.dir, 'near.json'), '{\n  "keys": [\n    {"kty": "RSA", "n": "SECRET-MODULUS" oops}\n  ]\n}\n');
+      for (const [file, line] of [['keys.json', ''], ['near.json', ' \\(line 3\\)']]) {
+        const text = problems(http(file));
+        assert.match(text, new RegExp(`audit\\.http\\.jwksFile: .*${file.replace('.', '\\.')} is not a JSON Web Key Set: it is not valid JSON${line}$`, 'm'));
+        assert.doesNotMatch(text, /root:|SECRET|oops/);
+      }
+    } finally {
+      outside.remove();
+    }
   });
 });
