@@ -42,6 +42,15 @@ export interface DecisionHooks {
 
 const VERBS: Verb[] = ['approve', 'reject', 'cancel', 'ratify', 'flag'];
 
+/** Refusals a membership of the escalation role's groups could have turned into a decision (who decides, with whose authority). */
+const ROLE_REFUSALS: ReadonlySet<RefusalReason> = new Set([
+  RefusalReason.NotAnApprover,
+  RefusalReason.FillsNoRequirement,
+  RefusalReason.NotAllowedToCancel,
+  RefusalReason.AuthorityAlreadyCounted,
+  RefusalReason.OnBehalfOfRequester,
+]);
+
 /** A click as it arrives from a card: the verb and request id come from client-controlled card data. */
 export interface CardClick extends Click {
   /** The conversation the clicked card is in, and the card message's id (from the authenticated activity). */
@@ -166,7 +175,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   const verb = click.verb as Verb;
   const { received, inForce } = verb === 'approve' || verb === 'reject' ? await delegationsAt(deps, click.actor, now) : { received: [], inForce: undefined };
   // Entra group memberships are looked up before deciding; a lookup that fails refuses (group-access.ts).
-  const resolved = await accessForDecision(deps, click, received);
+  const resolved = await accessForDecision(deps, click, received, now);
   if (!resolved.ok) return refuseClick(deps, click, resolved.refusal, resolved.request);
   const apply = (r: ApprovalRequest): Transition => {
     const ctx = decisionContext(r, { actor: click.actor, access: resolved.access, now, source: click.source, cardHash: click.cardHash });
@@ -184,7 +193,9 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
     if (outcome.result.refusal.reason === RefusalReason.Expired && isDecidable(current) && isPastExpiry(current, now)) {
       current = (await expireNow(deps, current.id)) ?? current;
     }
-    return refuseClick(deps, click, outcome.result.refusal, current);
+    // Refused for want of a role whose group Graph could not confirm: said as that, not as "not an approver".
+    const why = resolved.unknown && ROLE_REFUSALS.has(outcome.result.refusal.reason) ? resolved.unknown : outcome.result.refusal;
+    return refuseClick(deps, click, why, current);
   }
   const request = outcome.result.request;
   deps.log.info({ requestId: request.id, verb, state: request.state, by: click.actor.aadObjectId }, 'card action accepted');

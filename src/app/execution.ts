@@ -45,7 +45,7 @@ import type { CommandSpec } from '../domain/catalog';
 import { currentCommand, transact, type AppDeps, type TransactOptions } from './context';
 import { CommitOutcomeUnknownError, elapsedOn } from './ports';
 import { checkDrift, type DriftCheck } from './drift';
-import { accessWithGroups, approversAccess } from './group-access';
+import { accessWithGroups, approversAccess, rolesStillApproving } from './group-access';
 import { waitForNextOpening } from './schedule';
 import { announcingAfter, inBackground, tellDeciders } from './notifications';
 
@@ -455,8 +455,7 @@ export class Executor {
   private stillApprover(r: ApprovalRequest, actor: Actor, requirement: Requirement, access: AccessPolicy): boolean {
     const current = currentCommand(this.deps, r.command)?.policy?.approverRoles ?? [];
     // The requirement's roles that the current config still names as approving, and the escalation role when the request was escalated.
-    const roles = requirement.roles.filter((role) => current.includes(role));
-    return access.isApproverFor(decidingRoles(r, roles), actor);
+    return access.isApproverFor(decidingRoles(r, rolesStillApproving(requirement, current)), actor);
   }
 
   /**

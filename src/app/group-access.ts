@@ -8,9 +8,11 @@
  * (`pending`, `status`, the personal card) shows what the person holds by name only.
  */
 import type { Delegation } from '../domain/delegation';
+import { escalationDue } from '../domain/lifecycle';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
+import { filledBy, principalOf, requirementsOf } from '../domain/quorum';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
-import type { Actor, ApprovalRequest } from '../domain/request';
+import type { Actor, ApprovalRequest, Requirement } from '../domain/request';
 import type { AppDeps } from './context';
 import { DirectoryError } from './ports';
 
@@ -34,8 +36,20 @@ export async function accessWithGroups(
   requestId?: string,
   acting = true,
 ): Promise<ResolvedAccess> {
-  let access = deps.config.access;
-  for (const [i, person] of people.entries()) {
+  return withMemberships(deps, deps.config.access, people, roles, requestId, acting ? people[0] : undefined);
+}
+
+/** `access` with the memberships of `people` in the groups of `roles`; `actor` is told "your membership". */
+async function withMemberships(
+  deps: Pick<AppDeps, 'directory'>,
+  start: AccessPolicy,
+  people: readonly Member[],
+  roles: readonly string[],
+  requestId?: string,
+  actor?: Member,
+): Promise<ResolvedAccess> {
+  let access = start;
+  for (const person of people) {
     if (!person.aadObjectId) continue; // no identity: refused as such (AccessPolicy.checkActor)
     const groups = access.roles.groupsOf(roles.filter((role) => !access.roles.has(role, person.aadObjectId)));
     if (groups.length === 0) continue;
@@ -45,10 +59,10 @@ export async function accessWithGroups(
     } catch (err) {
       const detail = err instanceof DirectoryError ? err.detail : err instanceof Error ? err.message : String(err);
       const ids = err instanceof DirectoryError ? err.groupIds : groups;
-      const whose = i === 0 && acting ? 'your' : `${person.name ?? person.aadObjectId}'s`;
+      const whose = person === actor ? 'your' : `${person.name ?? person.aadObjectId}'s`;
       const problem = `Countersign could not check ${whose} membership of group ${ids.join(', ')} in Microsoft Entra: ${detail}`;
       const message = `${problem}; nothing was changed. Try again in a minute.`;
-      return { ok: false, problem, refusal: refusal(RefusalReason.MembershipUnknown, message, requestId), access: deps.config.access };
+      return { ok: false, problem, refusal: refusal(RefusalReason.MembershipUnknown, message, requestId), access: start };
     }
   }
   return { ok: true, access };
@@ -62,38 +76,81 @@ export async function accessForView(deps: Pick<AppDeps, 'config' | 'directory' |
 }
 
 /**
- * The roles that may decide a request now or after its escalation: looked up together, so an
- * escalation committed while the click is decided still finds the escalation role's groups resolved.
+ * The roles that may decide a request now: its approver roles, and the escalation role once the
+ * request was escalated or its escalation is due (the sweep may commit it while a click is decided).
  */
-export function rolesInQuestion(r: Pick<ApprovalRequest, 'policy' | 'escalation'>, approverRoles?: readonly string[]): string[] {
-  const roles = decidingRoles(r, approverRoles);
-  const later = r.policy.escalation?.role;
+export function rolesInQuestion(r: ApprovalRequest, now: Date): string[] {
+  const roles = decidingRoles(r);
+  const later = escalationInQuestion(r, now);
   return later && !roles.includes(later) ? [...roles, later] : roles;
 }
+
+/** The escalation role, when it may decide the request now (escalated, or due to be) and is not one of its approver roles. */
+function escalationInQuestion(r: ApprovalRequest, now: Date): string | undefined {
+  const role = r.escalation?.role ?? (escalationDue(r, now) ? r.policy.escalation?.role : undefined);
+  return role && !r.policy.approverRoles.includes(role) ? role : undefined;
+}
+
+/** Does `access` let this person fill every requirement of the request through its approver roles (the escalation role would add nothing)? */
+function fillsEveryRequirement(r: Pick<ApprovalRequest, 'policy'>, access: AccessPolicy, person: Member): boolean {
+  return requirementsOf(r.policy).every((req) => access.roles.holdsAny(req.roles, person.aadObjectId));
+}
+
+/** A click decided with a membership Graph could not confirm: refused with `unknown` when the refusal may come from it. */
+export type DecisionAccess = ResolvedAccess & { request?: ApprovalRequest; unknown?: Refusal };
 
 /**
  * The access a click is decided with: the clicker's memberships, and those of everyone who delegated
  * to them (a delegate decides with the delegator's roles). The requester cancelling needs no role.
+ *
+ * The escalation role's groups are in question only once the request is escalated (or due to be),
+ * and only for a person the approver roles do not already let decide it in full. When Graph cannot
+ * answer about them, the person is taken as outside them, and `unknown` says so: a named approver's
+ * click still counts, and a click that needed those groups is refused as membership-unknown (decide).
  */
 export async function accessForDecision(
   deps: Pick<AppDeps, 'config' | 'directory' | 'store'>,
   click: { requestId: string; verb: string; actor: Actor },
   received: readonly Delegation[],
-): Promise<ResolvedAccess & { request?: ApprovalRequest }> {
+  now: Date,
+): Promise<DecisionAccess> {
   const request = await deps.store.requests.get(click.requestId);
   if (!request) return { ok: true, access: deps.config.access };
   const people = [click.actor, ...received.map((d) => d.delegator)];
-  const resolved = await accessWithGroups(deps, people, rolesInQuestion(request), request.id);
+  const resolved = await accessWithGroups(deps, people, request.policy.approverRoles, request.id);
   const requesterCancels = click.verb === 'cancel' && request.requester.aadObjectId.toLowerCase() === click.actor.aadObjectId.toLowerCase();
   if (!resolved.ok && requesterCancels) return { ok: true, access: resolved.access };
-  return { ...resolved, request };
+  if (!resolved.ok) return { ...resolved, request };
+  const later = escalationInQuestion(request, now);
+  if (!later) return { ...resolved, request };
+  let access = resolved.access;
+  let unknown: Refusal | undefined;
+  for (const person of people.filter((p) => !fillsEveryRequirement(request, resolved.access, p))) {
+    const one = await withMemberships(deps, access, [person], [later], request.id, click.actor);
+    if (one.ok) access = one.access;
+    else unknown ??= one.refusal;
+  }
+  return { ok: true, access, request, ...(unknown ? { unknown } : {}) };
+}
+
+/** The roles of a requirement that the current config still names as approving the command. */
+export function rolesStillApproving(requirement: Requirement, approverRoles: readonly string[]): string[] {
+  return requirement.roles.filter((role) => approverRoles.includes(role));
 }
 
 /**
  * The access the re-check at execution uses: the memberships of everyone whose approval counts (the
- * delegator, for an approval given on someone's behalf) in the groups of the current approver roles.
+ * delegator, for an approval given on someone's behalf) in the groups of the current approver roles;
+ * in the escalation role's groups only for an approval that counts through the escalation alone (its
+ * person no longer holds the roles of the requirement it filled), so that an outage of Graph fails
+ * no request whose approvers need no group.
  */
 export async function approversAccess(deps: Pick<AppDeps, 'config' | 'directory'>, r: ApprovalRequest, approverRoles: readonly string[]): Promise<ResolvedAccess> {
-  const people = r.approvals.map((a) => a.onBehalfOf ?? a.approver);
-  return accessWithGroups(deps, people, rolesInQuestion(r, approverRoles), r.id, false);
+  const principals = r.approvals.map((a) => ({ approval: a, person: principalOf(a) }));
+  const resolved = await accessWithGroups(deps, principals.map((p) => p.person), approverRoles, r.id, false);
+  const later = r.escalation?.role;
+  if (!resolved.ok || !later || approverRoles.includes(later)) return resolved;
+  const requirements = requirementsOf(r.policy);
+  const underEscalation = principals.filter(({ approval, person }) => !resolved.access.roles.holdsAny(rolesStillApproving(requirements[filledBy(approval)] ?? { roles: [], count: 0 }, approverRoles), person.aadObjectId));
+  return withMemberships(deps, resolved.access, underEscalation.map((p) => p.person), [later], r.id);
 }

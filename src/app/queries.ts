@@ -175,7 +175,7 @@ export async function status(deps: AppDeps, actor: Actor, requestId: string): Pr
   const r = await deps.store.requests.get(canonicalRequestId(requestId));
   if (!r) return undefined;
   const me = actor.aadObjectId.toLowerCase();
-  const access = await accessForView(deps, [actor], rolesInQuestion(r));
+  const access = await accessForView(deps, [actor], rolesInQuestion(r, deps.clock.now()));
   const visible =
     r.requester.aadObjectId.toLowerCase() === me ||
     access.isApproverFor(decidingRoles(r), actor) ||

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { MemoryDirectory } from '../support/memory-directory';
-import { RecordingMessenger } from '../support/reach';
-import { alice, bob, carol, dave, EXAMPLE_CONFIG, opsChannel, sourceIn } from '../support/people';
+import { reachConfigText, RecordingMessenger } from '../support/reach';
+import { alice, bob, carol, dave, EXAMPLE_CONFIG, frank, opsChannel, sourceIn } from '../support/people';
 import { ask, asked, click, refusedWith, settle } from './steps';
 
 const DELETE = 'delete resource group staging-old';
@@ -160,5 +160,88 @@ describe('app: Entra groups as roles', () => {
     assert.equal((await delegate()).ok, true);
     directory.fail('unreachable');
     assert.equal((await delegate(dave)).ok, true, 'an approver by name needs no lookup');
+  });
+});
+
+describe('app: an escalation role that lists an Entra group', () => {
+  const INCIDENT_GROUP = '91a70000-0000-4000-8000-000000000003';
+  const MIN = 60_000;
+  // incident-leads (the escalation role of "delete resource group", after 40 minutes) is one group, Frank in it; Bob and Dave approve by name.
+  const ESCALATION_GROUP = reachConfigText(['escalation: { role: incident-leads, after: 40m }']).replace(
+    '  incident-leads:\n    - c0ffee00-ca70-4ca7-8ca7-ca70ca70ca70\n    - 11111111-1111-4111-8111-111111111111\n',
+    `  incident-leads:\n    - group:${INCIDENT_GROUP}\n`,
+  );
+  let f: AppOnFakes;
+  let directory: MemoryDirectory;
+  beforeEach(() => {
+    assert.match(ESCALATION_GROUP, new RegExp(`incident-leads:\\n    - group:${INCIDENT_GROUP}\\n`));
+    directory = new MemoryDirectory().add(INCIDENT_GROUP, frank.aadObjectId);
+    f = appOnFakes({ configText: ESCALATION_GROUP, directory });
+  });
+  afterEach(() => settle(f));
+
+  const minutesAfter = (r: { createdAt: string }, minutes: number) => f.clock.advance(Date.parse(r.createdAt) + minutes * MIN - f.clock.now().getTime());
+
+  it('counts a named approver\'s click while Graph is down, and runs the request: before the escalation its group is not in question', async () => {
+    const r = await asked(f, alice, DELETE);
+    directory.fail('Microsoft Graph answered 503 generalException');
+    const rejectedOne = await asked(f, alice, 'delete resource group staging-two');
+    assert.equal((await click(f, bob, rejectedOne, 'reject', { comment: 'not now' })).ok, true);
+    assert.equal((await click(f, bob, r, 'approve')).ok, true);
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+    assert.deepEqual(directory.calls, [], 'nobody was looked up');
+  });
+
+  it('runs a scheduled request a named approver approved, although Graph is down at its time', async () => {
+    const r = await asked(f, alice, `${DELETE} at ${new Date(f.clock.now().getTime() + 20 * MIN).toISOString()}`);
+    assert.equal((await click(f, bob, r, 'approve')).ok, true);
+    assert.equal((await f.request(r.id)).state, 'scheduled');
+    directory.fail('Microsoft Graph answered 503 generalException');
+    minutesAfter(r, 21);
+    assert.deepEqual(await f.app.sweepScheduled(), [r.id]);
+    await settle(f);
+    const ran = await f.request(r.id);
+    assert.equal(ran.state, 'succeeded', ran.outcomeDetail);
+    assert.equal(f.azure.executions.length, 1);
+  });
+
+  it('once escalated, lets a member of the group approve; with Graph down refuses him as membership-unknown, and a named approver still counts', async () => {
+    const r = await asked(f, alice, DELETE);
+    minutesAfter(r, 41);
+    assert.deepEqual((await f.app.sweepReach()).escalated, [r.id]);
+    directory.fail('Microsoft Graph answered 503 generalException');
+    const refused = await click(f, frank, r, 'approve');
+    assert.equal(refusedWith(refused), RefusalReason.MembershipUnknown);
+    assert.ok(!refused.ok);
+    assert.match(refused.refusal.message, new RegExp(`^Countersign could not check your membership of group ${INCIDENT_GROUP} in Microsoft Entra: Microsoft Graph answered 503 generalException; nothing was changed\\.`));
+    assert.equal(refusedWith(await click(f, carol, r, 'approve')), RefusalReason.MembershipUnknown, 'Carol might be in the group: not told she is no approver');
+    assert.equal((await click(f, bob, r, 'approve')).ok, true, 'Bob holds platform-approvers by name: the escalation group is not his question');
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+    directory.fail(undefined);
+    const other = await asked(f, alice, 'delete resource group staging-two');
+    minutesAfter(other, 41);
+    await f.app.sweepReach();
+    assert.equal((await click(f, frank, other, 'approve')).ok, true, 'with Graph answering, the group member approves');
+    assert.equal(refusedWith(await click(f, carol, await f.request(other.id), 'reject')), RefusalReason.AlreadyDecided);
+  });
+
+  it('at execution looks the group up only for an approval given through the escalation: Graph down then fails that one, not a named approver\'s', async () => {
+    const byFrank = await asked(f, alice, `${DELETE} at ${new Date(f.clock.now().getTime() + 50 * MIN).toISOString()}`);
+    const byBob = await asked(f, alice, `delete resource group staging-two at ${new Date(f.clock.now().getTime() + 50 * MIN).toISOString()}`);
+    minutesAfter(byFrank, 41);
+    await f.app.sweepReach();
+    assert.equal((await click(f, frank, await f.request(byFrank.id), 'approve')).ok, true);
+    assert.equal((await click(f, bob, await f.request(byBob.id), 'approve')).ok, true);
+    directory.fail('Microsoft Graph answered 503 generalException');
+    minutesAfter(byFrank, 51);
+    await f.app.sweepScheduled();
+    await settle(f);
+    const failed = await f.request(byFrank.id);
+    assert.equal(failed.state, 'failed');
+    assert.equal(failed.execution?.error?.code, 'MembershipCheckFailed');
+    assert.match(failed.execution?.error?.message ?? '', new RegExp(`Frank Approver's membership of group ${INCIDENT_GROUP}`));
+    assert.equal((await f.request(byBob.id)).state, 'succeeded');
   });
 });
