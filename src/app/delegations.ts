@@ -10,9 +10,9 @@ import { randomUUID } from 'node:crypto';
 import { neutralise } from '../domain/audit';
 import { authorityFor, delegate, DEFAULT_DELEGATION_POLICY, revoke, samePerson as same, type Delegation, type DelegationPolicy, type DelegationResult } from '../domain/delegation';
 import { decidingRoles } from '../domain/policy';
-import { describeUntil, exampleDay, parseUntil, zoneOrUtc } from '../domain/delegation-time';
+import { describeUntil, exampleDay, parseUntil, utcText, zoneOrUtc } from '../domain/delegation-time';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
-import { lapsedDelegations, withdrawDelegatedApprovals, type DelegationEnd } from '../domain/lifecycle';
+import { lapsedDelegations, notExecutedText, withdrawDelegatedApprovals, type DelegationEnd } from '../domain/lifecycle';
 import { DECIDABLE_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { transact, type AppDeps } from './context';
 import { accessForView, accessWithGroups } from './group-access';
@@ -134,9 +134,9 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
   if ('already' in result) return result.already;
   if (!result.ok) return refuse(deps, cmd, result.refusal);
   // The replaced delegation's approvals stop counting, as a revoked one's do: taken off what still waits.
-  const withdrawn = result.change.ended.length > 0 ? await withdrawFromOpenRequests(deps, new Set(result.change.ended.map((d) => d.id)), { how: 'replaced', by: cmd.actor }) : [];
+  const { withdrawn, failed } = result.change.ended.length > 0 ? await withdrawFromOpenRequests(deps, new Set(result.change.ended.map((d) => d.id)), { how: 'replaced', by: cmd.actor }) : { withdrawn: [], failed: [] };
   const taken = withdrawn.length > 0 ? ` The approvals ${result.change.ended.map((d) => d.delegate.name).join(', ')} gave for you were taken off ${withdrawn.join(', ')}, which wait for other approvers again.` : '';
-  const replaced = result.change.ended.map((d) => ` It replaces your delegation to ${d.delegate.name}.`).join('') + taken;
+  const replaced = result.change.ended.map((d) => ` It replaces your delegation to ${d.delegate.name}.`).join('') + taken + failedText(failed);
   deps.log.info({ delegationId: id, until: when.until.toISOString() }, 'delegation created');
   return {
     ok: true,
@@ -157,9 +157,9 @@ export async function revokeDelegation(deps: AppDeps, cmd: RevokeCommand): Promi
   if ('already' in result) return result.already;
   if (!result.ok) return refuse(deps, cmd, result.refusal);
   const names = result.change.ended.map((d) => d.delegate.name).join(', ');
-  const withdrawn = await withdrawFromOpenRequests(deps, new Set(result.change.ended.map((d) => d.id)), { how: 'revoked', by: cmd.actor });
+  const { withdrawn, failed } = await withdrawFromOpenRequests(deps, new Set(result.change.ended.map((d) => d.id)), { how: 'revoked', by: cmd.actor });
   const taken = withdrawn.length > 0 ? ` Taken off ${withdrawn.join(', ')}, which wait for other approvers again.` : '';
-  return { ok: true, text: `Revoked: ${names} can no longer decide on your behalf. Approvals they gave for you on requests not yet executed no longer count.${taken}` };
+  return { ok: true, text: `Revoked: ${names} can no longer decide on your behalf. Approvals they gave for you on requests not yet executed no longer count.${taken}${failedText(failed)}` };
 }
 
 /** The answer to a `delegate` message sent again: the delegation its first sending made, if it did. */
@@ -188,22 +188,50 @@ async function revokedBefore(deps: AppDeps, actor: Actor, revocationId: string):
   return { ok: true, text: `This message already revoked ${what}; nothing more was done. Type "delegations" to see what is in force.` };
 }
 
-/** The approvals the ended delegations carried, taken off every request still to be decided (each audited, its cards updated); returns their ids. */
-async function withdrawFromOpenRequests(deps: AppDeps, ended: ReadonlySet<string>, end: DelegationEnd): Promise<string[]> {
-  const open = await deps.store.requests.list({ states: [...DECIDABLE_STATES] });
+/** " CS-… was approved (scheduled for …) on such an approval: it will not run, and its requester was told to ask again." */
+function failedText(failed: readonly ApprovalRequest[]): string {
+  if (failed.length === 0) return '';
+  const each = failed.map((r) => `${r.id} (${r.command}${r.runAt ? `, scheduled for ${utcText(r.runAt)}` : ''})`);
+  return ` ${each.join(', ')} ${failed.length === 1 ? 'was' : 'were'} approved with such an approval and had not started: ${failed.length === 1 ? 'it' : 'they'} will not run (failed now, nothing sent to Azure), and the requester was told to ask again.`;
+}
+
+/**
+ * The approvals the ended delegations carried, taken off every request still to be decided (each
+ * audited, its cards updated): `withdrawn`. A request approved or scheduled on them and not yet
+ * started can no longer run: it fails now, and its requester is told (`failed`, as it stood before).
+ */
+async function withdrawFromOpenRequests(deps: AppDeps, ended: ReadonlySet<string>, end: DelegationEnd): Promise<{ withdrawn: string[]; failed: ApprovalRequest[] }> {
+  const open = await deps.store.requests.list({ states: NOT_STARTED });
   const carrying = open.filter((r) => r.approvals.some((a) => a.delegationId !== undefined && ended.has(a.delegationId)));
   const withdrawn: string[] = [];
+  const failed: ApprovalRequest[] = [];
   for (const r of carrying) {
-    const outcome = await transact(deps, r.id, (current) => withdrawDelegatedApprovals(current, ended, deps.clock.now(), end));
-    if (outcome?.result.ok) withdrawn.push(r.id);
+    const before = await withdrawOn(deps, r.id, () => ended, end);
+    if (before?.state === 'approved' || before?.state === 'scheduled') failed.push(before);
+    else if (before) withdrawn.push(r.id);
   }
-  return withdrawn;
+  return { withdrawn, failed };
+}
+
+/** Requests whose approvals may still be withdrawn: waiting for approval, or approved and not started. */
+const NOT_STARTED = [...DECIDABLE_STATES, 'approved' as const, 'scheduled' as const];
+
+/**
+ * Takes the approvals of the delegations `ended` picks off one request (a request approved on them
+ * fails, and its requester is told); returns the request as it was before, when something changed.
+ */
+async function withdrawOn(deps: AppDeps, requestId: string, ended: (r: ApprovalRequest) => ReadonlySet<string>, end: DelegationEnd): Promise<ApprovalRequest | undefined> {
+  const outcome = await transact(deps, requestId, (current) => withdrawDelegatedApprovals(current, ended(current), deps.clock.now(), end));
+  if (!outcome?.result.ok) return undefined;
+  const after = outcome.result.request;
+  if (after.state === 'failed') void deps.notifier.tellRequester(after, notExecutedText(after));
+  return outcome.before;
 }
 
 /**
  * The approvals of delegations whose time ran out, taken off the requests still to be decided (each
  * audited, `delegation-ended`, its cards updated), so that cards, reminders and `pending` show what
- * still counts. `seen`: the delegations in force at the last sweep; the open requests are read only
+ * still counts; a request approved on them and not yet started fails then, as it would at execution. `seen`: the delegations in force at the last sweep; the open requests are read only
  * when one of those has ended since (or at the first sweep, `seen` undefined). Returns the
  * delegations in force now and the requests changed. (A click decides on the request as if this had
  * run: decisions.ts takes lapsed approvals off in the same change.)
@@ -213,10 +241,9 @@ export async function sweepEndedDelegations(deps: AppDeps, seen: ReadonlySet<str
   const inForce = new Set((await deps.store.delegations.inForce(now.toISOString())).map((d) => d.id));
   if (seen && [...seen].every((id) => inForce.has(id))) return { inForce, withdrawn: [] };
   const withdrawn: string[] = [];
-  for (const r of await deps.store.requests.list({ states: [...DECIDABLE_STATES] })) {
+  for (const r of await deps.store.requests.list({ states: NOT_STARTED })) {
     if (lapsedDelegations(r, now, inForce).size === 0) continue;
-    const outcome = await transact(deps, r.id, (current) => withdrawDelegatedApprovals(current, lapsedDelegations(current, now, inForce), now, { how: 'ended' }));
-    if (outcome?.result.ok) withdrawn.push(r.id);
+    if (await withdrawOn(deps, r.id, (current) => lapsedDelegations(current, now, inForce), { how: 'ended' })) withdrawn.push(r.id);
   }
   if (withdrawn.length > 0) deps.log.info({ withdrawn }, 'approvals of ended delegations taken off');
   return { inForce, withdrawn };

@@ -21,6 +21,7 @@ import {
   detectDrift,
   finishExecution,
   missedWindow,
+  notExecutedText,
   recordProgress,
   recordStarted,
   readyToRun,
@@ -29,6 +30,8 @@ import {
   renewLease,
   resumeExecution,
   startExecution,
+  type DelegationEnd,
+  howItEnded,
   type Transition,
   unauditedAuthority,
 } from '../domain/lifecycle';
@@ -263,6 +266,7 @@ export class Executor {
     }
     // An approval given on someone's behalf counts only while its delegation is still in force.
     const delegations = new Set((await deps.store.delegations.inForce(deps.clock.now().toISOString())).map((d) => d.id));
+    const ended = await this.delegationEnds(approved, delegations);
     // Approvers' Entra group memberships, looked up again (within the cache lifetime); unknown ones fail the run below.
     // While they are unknown every approval is let through the claim only so that the run fails right after it, before Azure.
     const commandNow = currentCommand(deps, approved.command);
@@ -279,7 +283,10 @@ export class Executor {
       return startExecution(
         r,
         deps.clock.now(),
-        (actor: Actor, approval: Approval, requirement: Requirement) => (!membership.ok || this.stillApprover(r, actor, requirement, membership.access)) && (approval.delegationId === undefined || delegations.has(approval.delegationId)),
+        (actor: Actor, approval: Approval, requirement: Requirement) =>
+          approval.delegationId !== undefined && !delegations.has(approval.delegationId)
+            ? (ended.get(approval.delegationId) ?? { how: 'ended' })
+            : !membership.ok || this.stillApprover(r, actor, requirement, membership.access),
         this.claim(this.newCorrelationId()),
         // The command's policy now: what the approvals must also meet (while memberships are unknown, the run fails below anyway).
         !commandNow || !policyNow
@@ -297,7 +304,7 @@ export class Executor {
     if (!claim || !claim.result.ok) return; // someone else claimed it, or it is no longer approved
     const claimed = claim.result.request;
     if (claimed.state !== 'executing') {
-      await deps.notifier.tellRequester(claimed, `Request ${claimed.id} was not executed. ${claimed.outcomeDetail ?? ''}`.trim());
+      await deps.notifier.tellRequester(claimed, notExecutedText(claimed));
       return;
     }
     // A delegation that ended while the claim was being committed: the approval it carried no longer counts.
@@ -410,6 +417,17 @@ export class Executor {
     if (!drift.drifted) return undefined;
     this.deps.log.warn({ requestId: r.id, changes: drift.found.changes.length }, 'drift found before a resumed execution sent its operation: not sent');
     return `what it would do changed since it was approved (${drift.found.changes.join('; ')}), found before its operation was first sent on resuming it`;
+  }
+
+  /** How each delegation that approvals on the request were given under, and that is no longer in force, ended (revoked, replaced, ran out). */
+  private async delegationEnds(r: ApprovalRequest, inForce: ReadonlySet<string>): Promise<Map<string, DelegationEnd>> {
+    const ids = new Set(r.approvals.flatMap((a) => (a.delegationId !== undefined && !inForce.has(a.delegationId) ? [a.delegationId] : [])));
+    const ends = new Map<string, DelegationEnd>();
+    for (const id of ids) {
+      const d = await this.deps.store.delegations.get(id);
+      if (d) ends.set(id, howItEnded(d));
+    }
+    return ends;
   }
 
   /** The approvals given under a delegation no longer in force ("Carol on behalf of Bob"), read after the claim. */

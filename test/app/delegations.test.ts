@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { DelegationAnswer, NamedPerson } from '../../src/app/delegations';
 import { RefusalReason } from '../../src/domain/refusal';
 import { lapsedDelegations } from '../../src/domain/lifecycle';
+import { revoke } from '../../src/domain/delegation';
 import type { Actor } from '../../src/domain/request';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, opsChannel, sourceIn } from '../support/people';
@@ -113,7 +114,7 @@ describe('app: delegation for absence', () => {
     assert.equal(f.azure.executions.length, 1);
   });
 
-  it('revokes: an approval given on behalf no longer counts at execution, for a request already approved', async () => {
+  it('revokes: a request already approved on an approval given on behalf fails at once, named in the answer, on its card and to its requester', async () => {
     f = appOnFakes({ configText: TWO_APPROVALS });
     text(await delegateAs(f, bob, carol, 'for 1d'));
     const r = await asked(f, alice, DELETE);
@@ -122,13 +123,73 @@ describe('app: delegation for absence', () => {
     assert.ok((await click(f, carol, r, 'approve')).ok);
     assert.ok((await click(f, dave, r, 'approve')).ok);
     assert.equal((await f.request(r.id)).state, 'approved');
-    assert.doesNotMatch(text(await f.app.revokeDelegation({ actor: bob, source: sourceIn() })), /Taken off/);
+    const answer = text(await f.app.revokeDelegation({ actor: bob, source: sourceIn() }));
+    assert.doesNotMatch(answer, /Taken off/);
+    assert.match(answer, new RegExp(`${r.id} \\(delete resource group\\) was approved with such an approval and had not started: it will not run \\(failed now, nothing sent to Azure\\), and the requester was told to ask again\\.$`));
+    const stored = await f.request(r.id);
+    assert.equal(stored.state, 'failed');
+    const why = 'the approval of Carol NoRole on behalf of Bob Approver no longer counts: the delegation it was given under was revoked by Bob Approver; 1 of 2 approval(s) still count. Nothing was sent to Azure; ask again.';
+    assert.equal(stored.outcomeDetail, `Not executed: ${why}`);
+    assert.deepEqual(f.notifier.told(r.id), [`Request ${r.id} was not executed: ${why}`]);
+    assert.ok(f.notifier.cardRefreshes(r.id).includes(`failed@${stored.version}`), 'its cards show it failed');
+    const [revoked] = await f.audit({ requestId: r.id, types: ['approval.revoked'] });
+    assert.equal(revoked.outcome.reason, RefusalReason.DelegationRevoked);
+    assert.equal(revoked.actor?.name, bob.name);
+    const restarted = f.anotherRun();
+    await restarted.catchUp();
+    await restarted.executor.idle();
+    assert.equal(f.azure.executions.length, 0);
+  });
+
+  it('replaces: a scheduled request approved by the earlier delegate fails at once, named in the answer; one the delegator approved still runs', async () => {
+    const later = new Date(f.clock.now().getTime() + 2 * HOUR).toISOString();
+    text(await delegateAs(f, bob, carol, 'for 1d'));
+    const byCarol = await asked(f, alice, `${DELETE} at ${later}`);
+    const byDave = await asked(f, alice, `delete resource group staging-two at ${later}`);
+    assert.ok((await click(f, carol, byCarol, 'approve')).ok);
+    assert.ok((await click(f, dave, byDave, 'approve')).ok);
+    assert.equal((await f.request(byCarol.id)).state, 'scheduled');
+    const answer = text(await delegateAs(f, bob, erin, 'for 1d'));
+    assert.match(answer, new RegExp(`It replaces your delegation to Carol NoRole\\. ${byCarol.id} \\(delete resource group, scheduled for [^)]+ UTC\\) was approved with such an approval and had not started: it will not run`));
+    const failed = await f.request(byCarol.id);
+    assert.equal(failed.state, 'failed');
+    assert.match(failed.outcomeDetail ?? '', /^Not executed: the approval of Carol NoRole on behalf of Bob Approver no longer counts: the delegation it was given under was replaced by Bob Approver's next delegation; 0 of 1 approval\(s\) still count\./);
+    assert.equal((await f.request(byDave.id)).state, 'scheduled');
+  });
+
+  it('fails a scheduled request approved by a delegate when the delegation runs out before its time, and tells its requester then', async () => {
+    text(await delegateAs(f, bob, carol, 'for 20m'));
+    const r = await asked(f, alice, `${DELETE} at ${new Date(f.clock.now().getTime() + 2 * HOUR).toISOString()}`);
+    assert.ok((await click(f, carol, r, 'approve')).ok);
+    assert.equal((await f.request(r.id)).state, 'scheduled');
+    f.clock.advance(21 * 60_000);
+    assert.deepEqual((await f.app.sweepReach()).delegationsEnded, [r.id]);
+    const stored = await f.request(r.id);
+    assert.equal(stored.state, 'failed');
+    assert.match(stored.outcomeDetail ?? '', /^Not executed: the approval of Carol NoRole on behalf of Bob Approver no longer counts: the delegation it was given under ended; 0 of 1/);
+    assert.match(f.notifier.told(r.id).at(-1) ?? '', new RegExp(`^Request ${r.id} was not executed: the approval of Carol NoRole`));
+  });
+
+  it('says at execution that the delegation behind an approval was revoked, once, when the revocation could not take it off itself', async () => {
+    f = appOnFakes({ configText: TWO_APPROVALS });
+    text(await delegateAs(f, bob, carol, 'for 1d'));
+    const r = await asked(f, alice, DELETE);
+    await f.app.executor.stop();
+    assert.ok((await click(f, carol, r, 'approve')).ok);
+    assert.ok((await click(f, dave, r, 'approve')).ok);
+    // Revoked as a stop in the middle of the revocation would leave it: the delegation ended, the request untouched.
+    const [inForce] = await f.store.delegations.inForce(f.clock.now().toISOString());
+    const ended = revoke(bob, [inForce], f.clock.now());
+    assert.ok(ended.ok);
+    await f.store.delegations.record(ended.change);
+    assert.equal((await f.request(r.id)).state, 'approved');
     const restarted = f.anotherRun();
     await restarted.catchUp();
     await restarted.executor.idle();
     const stored = await f.request(r.id);
     assert.equal(stored.state, 'failed');
-    assert.match(stored.outcomeDetail ?? '', /Carol NoRole on behalf of Bob Approver no longer hold/);
+    assert.equal(stored.outcomeDetail, 'Not executed: the approval of Carol NoRole on behalf of Bob Approver no longer counts: the delegation it was given under was revoked by Bob Approver; 1 of 2 approval(s) still count.');
+    assert.deepEqual(f.notifier.told(r.id), [`Request ${r.id} was not executed: the approval of Carol NoRole on behalf of Bob Approver no longer counts: the delegation it was given under was revoked by Bob Approver; 1 of 2 approval(s) still count.`]);
     assert.equal(f.azure.executions.length, 0);
   });
 

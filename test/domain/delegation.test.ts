@@ -188,11 +188,15 @@ describe('the re-check at execution', () => {
     assert.deepEqual(seen, [bob.name]);
   });
 
-  it('fails the request, nothing run, when the delegation behind an approval is no longer in force', () => {
+  it('fails the request, nothing run, when the delegation behind an approval is no longer in force, saying how it ended', () => {
     const approved = accepted(approve(buildRequest(), { ...decisionBy(carol), onBehalfOf: bob, delegationId: 'DG-1' })).request;
-    const { request, events } = accepted(startExecution(approved, minutesIn(12), (_actor, approval) => approval.delegationId !== 'DG-1'));
+    const { request, events } = accepted(startExecution(approved, minutesIn(12), (_actor, approval) => (approval.delegationId === 'DG-1' ? { how: 'revoked', by: bob } : true)));
     assert.equal(request.state, 'failed');
-    assert.match(request.outcomeDetail ?? '', /Carol NoRole on behalf of Bob Approver no longer hold\(s\) the approver role \(or the delegation an approval was given under ended\)/);
+    assert.equal(request.outcomeDetail, 'Not executed: the approval of Carol NoRole on behalf of Bob Approver no longer counts: the delegation it was given under was revoked by Bob Approver; 0 of 1 approval(s) still count.');
     assert.deepEqual(events.map((e) => e.type), ['approval.revoked']);
+    const ran = accepted(startExecution(approved, minutesIn(12), () => ({ how: 'ended' })));
+    assert.match(ran.request.outcomeDetail ?? '', /: the delegation it was given under ended; 0 of 1/);
+    const lost = accepted(startExecution(approved, minutesIn(12), () => false));
+    assert.equal(lost.request.outcomeDetail, 'Not executed: Carol NoRole on behalf of Bob Approver no longer hold(s) the approver role; 0 of 1 approval(s) still count.', 'a lost role is not said to be an ended delegation');
   });
 });

@@ -65,7 +65,7 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
     assert.ok(!types.some(([t]) => t === 'execution.started'), 'no execution started');
     assert.deepEqual(types.at(-1), ['approval.revoked', 'not-in-audit']);
     assert.ok(h.logs.some((l) => l.msg === "not executed: the request's stored row does not match its audit trail" && l.problem === 'the audit log holds no record of its approval'));
-    assert.ok(h.connector.texts(opsChannel.id).some((t) => t.includes(`Request ${requestId} was not executed. Not executed: the audit log holds no record of its approval`)), 'the requester is told');
+    assert.ok(h.connector.texts(opsChannel.id).some((t) => t.includes(`Request ${requestId} was not executed: the audit log holds no record of its approval`)), 'the requester is told');
   });
 
   it('executes once when the same approver double-clicks', async () => {

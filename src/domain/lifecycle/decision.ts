@@ -5,13 +5,15 @@
  *   needs_reapproval → approved | rejected | cancelled | expired
  *   pending | needs_reapproval → scheduled (the last approval, when the request may only run later)
  *   scheduled → cancelled (requester or approver) | expired (the approval's validity ran out unstarted)
+ *   approved | scheduled → failed (a delegation an approval needed was revoked or replaced before it started)
  */
-import { requestEvent } from '../audit';
-import { authorityCounted, deciderText } from '../delegation';
+import { requestEvent, type AuditEventDraft } from '../audit';
+import { authorityCounted, deciderText, type Delegation } from '../delegation';
 import { decidingRoles } from '../policy';
 import { RefusalReason } from '../refusal';
 import { assign, eligibleRequirements, filledBy, outstandingText, principalOf, progress, progressText, requirementLabel, requirementsOf } from '../quorum';
 import { type Actor, type Approval, type ApprovalRequest, isDecidable } from '../request';
+import { runsOnBreakGlass } from './break-glass';
 import { scheduleIfLater } from './schedule';
 import { andThen, type DecisionContext, next, refuse, type Transition } from './transition';
 import { utcText } from '../delegation-time';
@@ -225,22 +227,54 @@ function onBehalfData(ctx: DecisionContext): { data?: Record<string, unknown> } 
 /** Why the delegations ended: their delegator revoked or replaced them, or their time ran out. */
 export type DelegationEnd = { how: 'revoked' | 'replaced'; by: Actor } | { how: 'ended' };
 
+/** How a stored delegation ended, as of now: revoked or replaced by someone, else its time ran out. */
+export function howItEnded(d: Delegation): DelegationEnd {
+  return d.ended ? { how: d.ended.reason, by: d.ended.by } : { how: 'ended' };
+}
+
+/** "the approval of Carol NoRole on behalf of Bob Approver no longer counts: the delegation it was given under was revoked by Bob Approver". */
+export function voidedApprovalsText(gone: readonly Approval[], end: DelegationEnd): string {
+  const one = gone.length === 1;
+  const how = end.how === 'ended' ? 'ended' : end.how === 'revoked' ? `was revoked by ${end.by.name}` : `was replaced by ${end.by.name}'s next delegation`;
+  return `the approval${one ? '' : 's'} of ${gone.map((a) => deciderText(a)).join(', ')} no longer count${one ? 's' : ''}: the delegation ${one ? 'it was' : 'they were'} given under ${how}`;
+}
+
 /**
  * The approvals given under delegations that ended, taken off a request still to be decided and
  * audited as approval.revoked: they no longer count, and its card then shows what still does, so
  * the next approver does not complete it on an approval that would fail it at execution, and the
  * delegator (or their next delegate) may decide it again.
+ *
+ * A request approved (or scheduled) and not yet started that those approvals completed can no longer
+ * run: it fails now, nothing sent to Azure, rather than at its execution, so that its requester and
+ * approvers learn it while there is time to ask again, and no card promises a run that cannot happen.
  */
 export function withdrawDelegatedApprovals(r: ApprovalRequest, ended: ReadonlySet<string>, now: Date, end: DelegationEnd): Transition {
   const gone = r.approvals.filter((a) => a.delegationId !== undefined && ended.has(a.delegationId));
+  if ((r.state === 'approved' || r.state === 'scheduled') && gone.length > 0) return failApproved(r, gone, now, end);
   if (!isDecidable(r) || gone.length === 0) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} holds no approval given under that delegation that is still to count.`);
   const updated = next(r, now, { approvals: r.approvals.filter((a) => !gone.includes(a)) });
   const why = end.how === 'ended' ? 'the delegation it was given under ended' : `${end.by.name} ${end.how} the delegation`;
   const detail = `${gone.map((a) => deciderText(a)).join(', ')}: no longer count(s), as ${why}; ${outstandingText(updated) || 'still to be decided'}.`;
+  return { ok: true, request: updated, events: [voidedEvent(updated, gone, now, end, detail)] };
+}
+
+/** An approved or scheduled request left short by approvals that no longer count: failed, nothing run (as the re-check at execution would). */
+function failApproved(r: ApprovalRequest, gone: Approval[], now: Date, end: DelegationEnd): Transition {
+  const valid = r.approvals.filter((a) => !gone.includes(a));
+  if (runsOnBreakGlass(r) || progress({ policy: r.policy, approvals: valid }).every((p) => p.met)) {
+    return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is still approved without the approvals given under that delegation.`);
+  }
+  const detail = `Not executed: ${voidedApprovalsText(gone, end)}; ${valid.length} of ${r.policy.approvals} approval(s) still count. Nothing was sent to Azure; ask again.`;
+  const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
+  return { ok: true, request: updated, events: [voidedEvent(updated, gone, now, end, detail)] };
+}
+
+function voidedEvent(r: ApprovalRequest, gone: Approval[], now: Date, end: DelegationEnd, detail: string): AuditEventDraft {
   const reason = end.how === 'ended' ? RefusalReason.DelegationEnded : RefusalReason.DelegationRevoked;
   // Which delegations' approvals came off, by id: what the approvals' own records name.
   const data = { delegationIds: [...new Set(gone.map((a) => a.delegationId!))] };
-  return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', now.toISOString(), { result: 'refused', reason, detail }, end.how === 'ended' ? { data } : { actor: end.by, data })] };
+  return requestEvent(r, 'approval.revoked', now.toISOString(), { result: 'refused', reason, detail }, end.how === 'ended' ? { data } : { actor: end.by, data });
 }
 
 /**

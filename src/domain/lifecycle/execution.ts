@@ -19,6 +19,7 @@ import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
 import type { Actor, Approval, ApprovalRequest, Execution, Requirement } from '../request';
 import { runsOnBreakGlass } from './break-glass';
+import { type DelegationEnd, voidedApprovalsText } from './decision';
 import { scheduleDue, windowOpen } from './schedule';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 import { utcText } from '../delegation-time';
@@ -47,6 +48,9 @@ export interface CommandGone {
   commandGone: string;
 }
 
+/** Whether an approval still counts at execution: yes; no, its person no longer holds the role; or no, the delegation it was given under ended (how). */
+export type StillCounts = boolean | DelegationEnd;
+
 /**
  * Claims an approved request for execution. Approvers' roles are checked again here (the
  * configuration may have changed since they clicked); approvals that no longer count can leave
@@ -57,7 +61,7 @@ export interface CommandGone {
 export function startExecution(
   r: ApprovalRequest,
   now: Date,
-  stillApprover: (actor: Actor, approval: Approval, requirement: Requirement) => boolean,
+  stillApprover: (actor: Actor, approval: Approval, requirement: Requirement) => StillCounts,
   claim?: ExecutionClaim,
   current?: CurrentPolicy | CommandGone,
 ): Transition {
@@ -73,15 +77,23 @@ export function startExecution(
   // Each approval is checked against the requirement it filled, with the role of the person whose
   // authority it carries (an approval on behalf of someone: that person's; the app checks its delegation).
   const requirements = requirementsOf(r.policy);
-  const valid = r.approvals.filter((a) => a.operationHash === r.operationHash && stillApprover(principalOf(a), a, requirements[filledBy(a)] ?? { roles: [], count: 0 }));
+  const verdicts = new Map(r.approvals.map((a) => [a, a.operationHash === r.operationHash ? stillApprover(principalOf(a), a, requirements[filledBy(a)] ?? { roles: [], count: 0 }) : false]));
+  const valid = r.approvals.filter((a) => verdicts.get(a) === true);
   const short = progress({ policy: r.policy, approvals: valid }).filter((p) => !p.met);
   // The one exception to the two-person rule: a break-glass use runs without approval and is reviewed after,
   // unless it drifted: then it was approved again, and those approvals are checked like any (break-glass.ts).
   if (!runsOnBreakGlass(r) && short.length > 0) {
-    const gone = r.approvals.filter((a) => !valid.includes(a));
-    const delegated = gone.some((a) => a.onBehalfOf) ? ' (or the delegation an approval was given under ended)' : '';
+    // Each approval that no longer counts, said for what it is: its person lost the role, or its delegation ended (and how).
+    const lost = r.approvals.filter((a) => verdicts.get(a) === false);
+    const why = [
+      ...(lost.length > 0 ? [`${lost.map((a) => deciderText(a)).join(', ')} no longer hold(s) the approver role`] : []),
+      ...r.approvals.flatMap((a) => {
+        const verdict = verdicts.get(a);
+        return typeof verdict === 'object' ? [voidedApprovalsText([a], verdict)] : [];
+      }),
+    ];
     const still = r.policy.requirements ? ` (${short.map((p) => `${p.label} ${p.approvals.length} of ${p.requirement.count}`).join(', ')})` : '';
-    const detail = `Not executed: ${gone.map((a) => deciderText(a)).join(', ')} no longer hold(s) the approver role${delegated}; ${valid.length} of ${r.policy.approvals} approval(s) still count${still}.`;
+    const detail = `Not executed: ${why.join('; ')}; ${valid.length} of ${r.policy.approvals} approval(s) still count${still}.`;
     const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
     return {
       ok: true,
@@ -127,6 +139,12 @@ export function startExecution(
       }),
     ],
   };
+}
+
+/** What the requester is told of a request that ended without running: "Request CS-… was not executed: <why>" (its detail's "Not executed:" said once). */
+export function notExecutedText(r: Pick<ApprovalRequest, 'id' | 'outcomeDetail'>): string {
+  const why = (r.outcomeDetail ?? '').replace(/^Not executed:\s*/, '').trim();
+  return why ? `Request ${r.id} was not executed: ${why}` : `Request ${r.id} was not executed.`;
 }
 
 /** Approved, or scheduled and due: what may be claimed for execution (or found drifted). */
