@@ -5,8 +5,8 @@
  * (requester or approver) asks Azure to stop it; the request ends when Azure says how it ended.
  */
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
-import { authorityFor, type Delegation } from '../domain/delegation';
-import { describeUntil } from '../domain/delegation-time';
+import { authorityFor, deciderText, samePerson, type Delegation } from '../domain/delegation';
+import { describeUntil, utcText } from '../domain/delegation-time';
 import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, withoutLapsedApprovals, type DecisionContext, type Transition } from '../domain/lifecycle';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { outstandingText } from '../domain/quorum';
@@ -202,6 +202,8 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   if (request.state === 'approved') hooks.onApproved(request);
   // Every other end is told to the requester; a rejection, given from a personal copy of the card or in a busy channel, too.
   if (request.state === 'rejected') void deps.notifier.tellRequester(request, rejectedText(request));
+  // A scheduled request someone else cancelled: its requester, waiting for it to run, is told as for a rejection.
+  if (request.state === 'cancelled' && request.cancellation && !samePerson(request.cancellation.by, request.requester)) void deps.notifier.tellRequester(request, cancelledText(request));
   if (request.state === 'executing' && verb === 'cancel') void cancelInAzure(deps, request);
   return { ok: true, request, verb };
 }
@@ -212,6 +214,13 @@ function rejectedText(r: ApprovalRequest): string {
   const forWhom = r.rejection?.onBehalfOf ? ` on behalf of ${r.rejection.onBehalfOf.name}` : '';
   const comment = r.rejection?.comment ? `: ${r.rejection.comment}${/[.!?]$/.test(r.rejection.comment) ? '' : '.'}` : '.';
   return `Request ${r.id} was rejected by ${by}${forWhom}${comment} Nothing was run.`;
+}
+
+/** "Request CS-… was cancelled by Carol NoRole on behalf of Bob Approver before it ran (it was to run at …). Nothing was run." */
+function cancelledText(r: ApprovalRequest): string {
+  const by = r.cancellation ? deciderText(r.cancellation) : 'someone';
+  const when = r.runAt ? ` (it was to run at ${utcText(r.runAt)})` : '';
+  return `Request ${r.id} was cancelled by ${by} before it ran${when}. Nothing was run.`;
 }
 
 /**

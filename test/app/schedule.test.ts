@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, START, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
-import { alice, bob, carol, EXAMPLE_CONFIG } from '../support/people';
+import { alice, bob, carol, dave, EXAMPLE_CONFIG } from '../support/people';
 import { ask, asked, assertNoCrash, click, refusedWith, settle } from './steps';
 
 const DELETE = 'delete resource group staging-old';
@@ -83,6 +83,17 @@ describe('app: approve now, run later', () => {
     at(f, '2026-03-02T12:00:00Z');
     assert.deepEqual(await f.app.sweepScheduled(), []);
     assert.equal(f.azure.executions.length, 0);
+  });
+
+  it('tells the requester when someone else cancels their scheduled request, and not when they cancel it themselves', async () => {
+    const r = await asked(f, alice, `${DELETE} at 2026-03-02T12:00Z`);
+    await click(f, bob, r, 'approve');
+    assert.ok((await click(f, dave, await f.request(r.id), 'cancel')).ok);
+    assert.deepEqual(f.notifier.told(r.id), [`Request ${r.id} was cancelled by Dave Lead before it ran (it was to run at 2026-03-02 12:00 UTC). Nothing was run.`]);
+    const own = await asked(f, alice, `delete resource group staging-two at 2026-03-02T12:00Z`);
+    await click(f, bob, own, 'approve');
+    assert.ok((await click(f, alice, await f.request(own.id), 'cancel')).ok);
+    assert.deepEqual(f.notifier.told(own.id), [], 'she cancelled it herself: her own click answered her');
   });
 
   it('refuses a cancel from someone who neither asked nor approves', async () => {
