@@ -149,18 +149,35 @@ function decisionOn(r: ApprovalRequest, verb: 'approve' | 'reject', who: Decider
 }
 
 /**
- * For `pending` and the personal card: whether this person's approve or reject of a request would
- * go through now (their roles and delegations looked up once for every request asked about).
+ * A cancel: the requester's while the request is open; before a scheduled run, or of a running
+ * deployment, also an approver's, or their delegate's on their behalf (as a rejection is: anyone who
+ * may decide the request may stop it, and the delegate stands in for the approver who is away).
+ */
+function cancellation(r: ApprovalRequest, who: Decider): Transition {
+  const ctx = decisionContext(r, who);
+  const plain = (c: DecisionContext) => (r.state === 'executing' ? requestCancellation(r, c) : cancel(r, c));
+  const own = plain(ctx);
+  if (own.ok || own.refusal.reason !== RefusalReason.NotAllowedToCancel) return own;
+  const authority = authorityFor(r, who.actor, 'reject', who.received, who.now, ctx.isApprover);
+  if (!authority.ok) return authority;
+  if (!authority.onBehalfOf) return own;
+  return plain({ ...ctx, onBehalfOf: authority.onBehalfOf, ...(authority.delegationId ? { delegationId: authority.delegationId } : {}) });
+}
+
+/**
+ * For `pending` and the personal card: whether this person's approve, reject or cancel of a request
+ * would go through now (their roles and delegations looked up once for every request asked about).
  */
 export async function decisionsOf(
   deps: AppDeps,
   actor: Actor,
-): Promise<{ would: (r: ApprovalRequest, verb: 'approve' | 'reject') => boolean; access: Pick<AccessPolicy, 'isApproverFor'> }> {
+): Promise<{ would: (r: ApprovalRequest, verb: 'approve' | 'reject' | 'cancel') => boolean; access: Pick<AccessPolicy, 'isApproverFor'> }> {
   const now = deps.clock.now();
   const { received, inForce } = await delegationsAt(deps, actor, now);
   // Every role's groups, looked up once: the caller's other checks use the same answer.
   const access = await accessForView(deps, [actor, ...received.map((d) => d.delegator)], deps.config.access.roles.names);
-  return { would: (r, verb) => decision(r, verb, { actor, access, received, now, ...(inForce ? { inForce } : {}) }).ok, access };
+  const who = { actor, access, received, now, ...(inForce ? { inForce } : {}) };
+  return { would: (r, verb) => (verb === 'cancel' ? cancellation(r, who) : decision(r, verb, who)).ok, access };
 }
 
 export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks): Promise<ClickResult> {
@@ -173,13 +190,13 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   const denied = deps.config.access.checkActor(click.actor) ?? commentRefusal(comment, click.requestId);
   if (denied) return refuseClick(deps, click, { ...denied, requestId: click.requestId });
   const verb = click.verb as Verb;
-  const { received, inForce } = verb === 'approve' || verb === 'reject' ? await delegationsAt(deps, click.actor, now) : { received: [], inForce: undefined };
+  const { received, inForce } = verb === 'approve' || verb === 'reject' || verb === 'cancel' ? await delegationsAt(deps, click.actor, now) : { received: [], inForce: undefined };
   // Entra group memberships are looked up before deciding; a lookup that fails refuses (group-access.ts).
   const resolved = await accessForDecision(deps, click, received, now);
   if (!resolved.ok) return refuseClick(deps, click, resolved.refusal, resolved.request);
   const apply = (r: ApprovalRequest): Transition => {
     const ctx = decisionContext(r, { actor: click.actor, access: resolved.access, now, source: click.source, cardHash: click.cardHash });
-    if (verb === 'cancel') return r.state === 'executing' ? requestCancellation(r, ctx) : cancel(r, ctx);
+    if (verb === 'cancel') return cancellation(r, { actor: click.actor, access: resolved.access, received, now, source: click.source });
     // A break-glass use is reviewed by an approver in person (no delegate): ratified or flagged.
     if (verb === 'ratify' || verb === 'flag') return reviewBreakGlass(r, ctx, verb === 'ratify' ? 'ratified' : 'flagged', comment);
     return decision(r, verb, { actor: click.actor, access: resolved.access, received, ...(inForce ? { inForce } : {}), now, source: click.source, cardHash: click.cardHash }, comment);

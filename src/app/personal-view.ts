@@ -6,7 +6,7 @@
  */
 import type { ApprovalRequest, Actor } from '../domain/request';
 import { decidingRoles } from '../domain/policy';
-import { cancel, reviewBreakGlass, type DecisionContext } from '../domain/lifecycle';
+import { reviewBreakGlass, type DecisionContext } from '../domain/lifecycle';
 import type { AppDeps } from './context';
 import { decisionsOf } from './decisions';
 import { status } from './queries';
@@ -52,8 +52,8 @@ export async function personalView(deps: AppDeps, actor: Actor, requestId: strin
     // Also whoever's approval would fill nothing still open (a quorum's met part), and an approver who
     // approved already and may still reject it while it waits for the others.
     canReject: would(request, 'reject'),
-    // The requester while it is open; before a scheduled run, approvers too (as a running deployment).
-    canCancel: cancel(request, ctx).ok,
+    // The requester while it is open; before a scheduled run, approvers and their delegates too (as a running deployment).
+    canCancel: would(request, 'cancel'),
     canReview: reviewBreakGlass(request, ctx, 'ratified').ok,
   };
 }

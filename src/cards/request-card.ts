@@ -187,7 +187,7 @@ function resultView(r: ApprovalRequest) {
     lines.push(p ? md(`${p.state}${p.total ? `: ${p.done ?? 0} of ${plural(p.total, 'operation')} done` : ''}`) : 'Started; waiting for Azure Resource Manager.');
     const resumed = ex?.resumedAt?.at(-1);
     if (resumed) lines.push(`Resumed ${localTime(resumed)} after Countersign restarted; following the same Azure operation.`);
-    if (ex?.cancellation) lines.push(`Cancellation requested by ${md(ex.cancellation.by.name)}, ${localTime(ex.cancellation.at)}; waiting for Azure to stop the deployment.`);
+    if (ex?.cancellation) lines.push(`Cancellation requested by ${md(deciderText(ex.cancellation))}, ${localTime(ex.cancellation.at)}; waiting for Azure to stop the deployment.`);
   } else if (r.state === 'succeeded') {
     title = 'Succeeded';
     style = 'good';
@@ -207,7 +207,7 @@ function resultView(r: ApprovalRequest) {
     style = 'attention';
     if (r.rejection.comment) lines.push(`Comment: ${md(r.rejection.comment)}`);
   } else if (r.state === 'cancelled' && r.cancellation) {
-    title = `Cancelled by ${md(r.cancellation.by.name)}, ${localTime(r.cancellation.at)}`;
+    title = `Cancelled by ${md(deciderText(r.cancellation))}, ${localTime(r.cancellation.at)}`;
     if (ex && r.outcomeDetail) lines.push(md(r.outcomeDetail));
   } else if (r.state === 'expired') {
     title = `Expired ${localTime(r.expiresAt)}`;

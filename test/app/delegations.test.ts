@@ -170,6 +170,31 @@ describe('app: delegation for absence', () => {
     assert.match(f.notifier.told(r.id).at(-1) ?? '', new RegExp(`^Request ${r.id} was not executed: the approval of Carol NoRole`));
   });
 
+  it('lets an approver\'s delegate cancel a scheduled request on their behalf, recorded as such; never on the requester\'s behalf', async () => {
+    text(await delegateAs(f, bob, carol, 'for 1d'));
+    const later = new Date(f.clock.now().getTime() + 2 * HOUR).toISOString();
+    const r = await asked(f, alice, `${DELETE} at ${later}`);
+    assert.ok((await click(f, dave, r, 'approve')).ok);
+    assert.equal((await f.app.personalView(carol, r.id))?.canCancel, true, 'her card offers Cancel');
+    const cancelled = await click(f, carol, await f.request(r.id), 'cancel');
+    assert.ok(cancelled.ok, JSON.stringify(cancelled));
+    const stored = await f.request(r.id);
+    assert.equal(stored.state, 'cancelled');
+    assert.equal(stored.cancellation?.onBehalfOf?.name, bob.name);
+    assert.match(stored.outcomeDetail ?? '', /^Cancelled by Carol NoRole on behalf of Bob Approver before its scheduled run/);
+    const [event] = await f.audit({ requestId: r.id, types: ['request.cancelled'] });
+    assert.equal(event.actor?.name, carol.name);
+    assert.deepEqual((event.data as { onBehalfOf?: Actor }).onBehalfOf, bob);
+    assert.match(f.notifier.told(r.id).at(-1) ?? '', /was cancelled by Carol NoRole on behalf of Bob Approver before it ran/);
+    // Dave asks and delegates to Carol: she may not stop his request on his behalf (the second person must be a second person).
+    text(await delegateAs(f, dave, carol, 'for 1d'));
+    const his = await asked(f, dave, `delete resource group staging-two at ${later}`);
+    assert.ok((await click(f, bob, his, 'approve')).ok);
+    text(await f.app.revokeDelegation({ actor: bob, source: sourceIn() }));
+    assert.equal(refusedWith(await click(f, carol, await f.request(his.id), 'cancel')), RefusalReason.OnBehalfOfRequester);
+    assert.equal((await f.request(his.id)).state, 'scheduled');
+  });
+
   it('says at execution that the delegation behind an approval was revoked, once, when the revocation could not take it off itself', async () => {
     f = appOnFakes({ configText: TWO_APPROVALS });
     text(await delegateAs(f, bob, carol, 'for 1d'));

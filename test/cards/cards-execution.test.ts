@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { ChangeOperation } from '../../src/domain/operation';
 import { requestCard } from '../../src/cards/request-card';
 import { cardActions, cardText } from '../support/connector';
+import { carol } from '../support/people';
 import { alice, bob, minutesIn, requestIn, SUBSCRIPTION } from '../support/requests';
 
 const deploy: ChangeOperation = {
@@ -61,5 +62,10 @@ describe('the request card around execution', () => {
       outcomeDetail: 'Cancelled by Bob Approver while running; Azure stopped the deployment. 1 of 3 deployment operation(s) had finished; what they deployed stays.',
     });
     assert.match(cardText(requestCard(r)), /CANCELLED[\s\S]*Cancelled by Bob Approver, \{\{DATE\(2026-03-02T09:08:00Z, SHORT\)\}\} \{\{TIME\(2026-03-02T09:08:00Z\)\}\}[\s\S]*1 of 3 deployment operation\(s\) had finished/);
+  });
+
+  it('says a cancellation by a delegate was on the approver\'s behalf', () => {
+    const r = requestIn('cancelled', { cancellation: { by: carol, at: minutesIn(8).toISOString(), onBehalfOf: bob, delegationId: 'DG-1' } });
+    assert.match(cardText(requestCard(r)), /Cancelled by Carol NoRole on behalf of Bob Approver, /);
   });
 });

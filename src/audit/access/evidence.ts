@@ -283,7 +283,7 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
       '## Who approved',
       ...(r.approvals.length ? r.approvals.map((a) => `- ${who(a.approver)}${onBehalf(a)} at ${a.at}, for operation hash ${a.operationHash}${filledText(r, a)}`) : ['- nobody']),
       ...(r.rejection ? [`- rejected by ${who(r.rejection.by)}${onBehalf(r.rejection)} at ${r.rejection.at}${r.rejection.comment ? `: ${literal(r.rejection.comment)}` : ''}`] : []),
-      ...(r.cancellation ? [`- cancelled by ${who(r.cancellation.by)} at ${r.cancellation.at}`] : []),
+      ...(r.cancellation ? [`- cancelled by ${who(r.cancellation.by)}${onBehalf(r.cancellation)} at ${r.cancellation.at}`] : []),
       `Policy: ${whoMustApprove(r.policy)} (policy version ${r.policy.version}).`,
       ...(r.escalation ? [`Escalated to ${r.escalation.role} at ${r.escalation.at}: from then on that role could decide it too.`] : []),
       ...(r.reminders ? [`Reminders sent: ${r.reminders.sent}.`] : []),

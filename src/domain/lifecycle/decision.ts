@@ -183,16 +183,21 @@ export function cancel(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprove
   return { ok: true, request: updated, events: [event] };
 }
 
-/** A scheduled request is withdrawn before it starts: by its requester, or by an approver (as for a running deployment). */
+/**
+ * A scheduled request is withdrawn before it starts: by its requester, or by an approver (as for a
+ * running deployment), or by an approver's delegate on their behalf (`ctx.onBehalfOf`, as a rejection).
+ */
 function cancelScheduled(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprover'> & Partial<Pick<DecisionContext, 'isApprover'>>): Transition {
   const isRequester = ctx.actor.aadObjectId.toLowerCase() === r.requester.aadObjectId.toLowerCase();
-  if (!isRequester && !ctx.isApprover?.(ctx.actor)) {
+  if (!isRequester && !ctx.isApprover?.(ctx.onBehalfOf ?? ctx.actor)) {
     return refuse(r, RefusalReason.NotAllowedToCancel, `Only ${r.requester.name}, who asked for request ${r.id}, or someone with one of the roles ${decidingRoles(r).join(', ')} can cancel it before it runs.`);
   }
   const at = ctx.now.toISOString();
-  const detail = `Cancelled by ${ctx.actor.name} before its scheduled run at ${r.runAt ?? '(unknown)'}; nothing was sent to Azure.`;
-  const updated = next(r, ctx.now, { state: 'cancelled', cancellation: { by: ctx.actor, at }, outcomeDetail: detail });
-  const event = requestEvent(updated, 'request.cancelled', at, { result: 'ok', detail }, { actor: ctx.actor, ...(ctx.source ? { source: ctx.source } : {}) });
+  const by = isRequester ? ctx.actor.name : deciderText({ by: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}) });
+  const detail = `Cancelled by ${by} before its scheduled run at ${r.runAt ?? '(unknown)'}; nothing was sent to Azure.`;
+  const onBehalfOf = isRequester ? {} : onBehalf(ctx);
+  const updated = next(r, ctx.now, { state: 'cancelled', cancellation: { by: ctx.actor, at, ...onBehalfOf }, outcomeDetail: detail });
+  const event = requestEvent(updated, 'request.cancelled', at, { result: 'ok', detail }, { actor: ctx.actor, ...(ctx.source ? { source: ctx.source } : {}), ...(isRequester ? {} : onBehalfData(ctx)) });
   return { ok: true, request: updated, events: [event] };
 }
 
@@ -215,12 +220,12 @@ function expireSchedule(r: ApprovalRequest, now: Date): Transition {
 }
 
 /** The approval's or rejection's on-behalf fields, when a delegate decided. */
-function onBehalf(ctx: DecisionContext): { onBehalfOf?: Actor; delegationId?: string; delegationUntil?: string } {
+function onBehalf(ctx: Pick<DecisionContext, 'onBehalfOf' | 'delegationId' | 'delegationUntil'>): { onBehalfOf?: Actor; delegationId?: string; delegationUntil?: string } {
   return ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf, ...(ctx.delegationId ? { delegationId: ctx.delegationId } : {}), ...(ctx.delegationUntil ? { delegationUntil: ctx.delegationUntil } : {}) } : {};
 }
 
 /** The same, as the audit record's data. */
-function onBehalfData(ctx: DecisionContext): { data?: Record<string, unknown> } {
+function onBehalfData(ctx: Pick<DecisionContext, 'onBehalfOf' | 'delegationId' | 'delegationUntil'>): { data?: Record<string, unknown> } {
   return ctx.onBehalfOf ? { data: onBehalf(ctx) } : {};
 }
 

@@ -287,7 +287,8 @@ export function requestCancellation(r: ApprovalRequest, ctx: DecisionContext): T
   }
   const execution = r.execution as Execution;
   const isRequester = ctx.actor.aadObjectId.toLowerCase() === r.requester.aadObjectId.toLowerCase();
-  if (!isRequester && !ctx.isApprover(ctx.actor)) {
+  // An approver's delegate may stop it on their behalf, as they may reject or cancel before it runs.
+  if (!isRequester && !ctx.isApprover(ctx.onBehalfOf ?? ctx.actor)) {
     return refuse(
       r,
       RefusalReason.NotAllowedToCancel,
@@ -301,11 +302,14 @@ export function requestCancellation(r: ApprovalRequest, ctx: DecisionContext): T
     return refuse(r, RefusalReason.AlreadyDecided, `${execution.cancellation.by.name} already asked to cancel request ${r.id} at ${utcText(execution.cancellation.at)}.`);
   }
   const at = ctx.now.toISOString();
-  const updated = next(r, ctx.now, { execution: { ...execution, cancellation: { by: ctx.actor, at } } });
-  const event = requestEvent(updated, 'execution.cancel_requested', at, { result: 'ok', detail: `cancellation of deployment ${r.operation.deploymentName} requested` }, {
+  const onBehalfOf = !isRequester && ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf, ...(ctx.delegationId ? { delegationId: ctx.delegationId } : {}) } : {};
+  const updated = next(r, ctx.now, { execution: { ...execution, cancellation: { by: ctx.actor, at, ...onBehalfOf } } });
+  const by = 'onBehalfOf' in onBehalfOf ? ` by ${deciderText({ by: ctx.actor, onBehalfOf: ctx.onBehalfOf })}` : '';
+  const event = requestEvent(updated, 'execution.cancel_requested', at, { result: 'ok', detail: `cancellation of deployment ${r.operation.deploymentName} requested${by}` }, {
     actor: ctx.actor,
     ...(ctx.source ? { source: ctx.source } : {}),
     execution: executionRef(execution.ref, 'cancel-requested'),
+    ...('onBehalfOf' in onBehalfOf ? { data: onBehalfOf } : {}),
   });
   return { ok: true, request: updated, events: [event] };
 }
