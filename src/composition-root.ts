@@ -45,7 +45,7 @@ import { createServer } from './http/server';
 import { activityEndpoint, createAdapter } from './teams/adapter';
 import { ConversationRateLimiter, shareOfLimits } from './teams/rate-limit';
 import type { Telemetry } from './telemetry';
-import { unapprovableWarning } from './domain/policy-text';
+import { unapprovableWarning, unreachedWarning } from './domain/policy-text';
 
 export class StartupError extends Error {}
 
@@ -359,6 +359,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   for (const command of config.catalog.commands) {
     const problem = unapprovableWarning(command, config.access.roles);
     if (problem) log.warn({ command: command.name, problem }, 'a command can never be approved');
+    const unreached = unreachedWarning(command, config.access.roles);
+    if (unreached) log.warn({ command: command.name, problem: unreached }, 'nobody is sent a command\'s requests');
   }
 
   return {

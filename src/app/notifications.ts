@@ -13,6 +13,7 @@
  */
 import type { ReachOccasion, ReachOutcome, Transition } from '../domain/lifecycle';
 import { changesRound, peopleToDecide, reachEvents, recordReach, unreachableAfter, withRound } from '../domain/lifecycle';
+import { decidingRoles } from '../domain/policy';
 import type { ApprovalRequest, NotifyPolicy, RoundOccasion, Unreachable } from '../domain/request';
 import { CARD_COPIES_PER_CONVERSATION, recordCardPosted } from './card-binding';
 import { transact, type AppDeps } from './context';
@@ -80,7 +81,24 @@ export function roundAudience(request: ApprovalRequest, occasion: ReachOccasion)
  */
 export async function tellDeciders(deps: AppDeps, request: ApprovalRequest, occasion: DecidersOccasion): Promise<void> {
   if (!deps.messenger) return;
-  await reach(deps, request, occasion, roundAudience(request, occasion) ?? decidersAudience(deps, request, occasion));
+  const audience = roundAudience(request, occasion) ?? decidersAudience(deps, request, occasion);
+  if (audience.people.length === 0 && audience.channels.length === 0) return recordNobodySent(deps, request, occasion);
+  await reach(deps, request, occasion, audience);
+}
+
+/**
+ * Nobody to send the request to, because the roles that decide it now name nobody else and list Entra
+ * groups, whose members Countersign does not enumerate, and its command has no approval channel: each
+ * group is recorded as not reached (audited as approver.unreachable), so the card says nobody was sent it.
+ */
+async function recordNobodySent(deps: AppDeps, request: ApprovalRequest, occasion: DecidersOccasion): Promise<void> {
+  const roles = deps.config.access.roles;
+  const deciding = occasion === 'escalated' && request.escalation ? [request.escalation.role] : decidingRoles(request);
+  const why = `its members are not sent cards, and "${request.command}" has no approval channel, so nobody was sent this request: share this card, or they find it by typing "pending"`;
+  const unreachable = roles.groupsOf(deciding).map((g) => ({ id: g, name: `group ${g} (${deciding.filter((role) => roles.groupsOf([role]).includes(g)).join(', ')})`, why }));
+  if (unreachable.length === 0) return;
+  deps.log.warn({ requestId: request.id, occasion, groups: unreachable.map((u) => u.id) }, 'nobody was sent the request: its approvers are only Entra groups and it has no approval channel');
+  await record(deps, request, { occasion, reached: [], unreachable });
 }
 
 /**

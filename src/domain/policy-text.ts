@@ -34,6 +34,20 @@ export function unapprovableWarning(command: CommandSpec, roles: Roles): string 
   return `"${command.name}" needs ${plural(p.approvals, 'approval')} from distinct people, but ${deciding.join(', ')} ${deciding.length > 1 ? 'hold' : 'holds'} ${held}: no request for it can ever be approved. Add people (or an Entra group) to the role, or lower approvals`;
 }
 
+/**
+ * Why nobody would be sent a request for the command, or undefined: its approver roles name nobody
+ * but Entra groups (whose members Countersign does not enumerate, so it sends them no personal card)
+ * and it has no approval channel, so its requests wait unseen until someone types `pending`.
+ */
+export function unreachedWarning(command: CommandSpec, roles: Roles): string | undefined {
+  const p = command.policy;
+  if (!p || !command.sensitive || (p.notify?.channels.length ?? 0) > 0) return undefined;
+  const named = p.approverRoles.some((role) => roles.membersOf(role).length > 0);
+  if (named || roles.groupsOf(p.approverRoles).length === 0) return undefined;
+  const listed = p.approverRoles.join(', ');
+  return `"${command.name}" is approved only by Entra groups (${listed}) and has no approval channel, so nobody is sent its requests: Countersign does not enumerate a group's members to send them cards, and they would see a request only by typing "pending". Add an approval channel (policy.notify.channels), or people by name to ${listed}`;
+}
+
 /** The effective policy of a command, as `aspect: text` lines. */
 export function policyLines(command: CommandSpec): PolicyLine[] {
   const p = command.policy;

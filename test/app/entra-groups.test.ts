@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { RefusalReason } from '../../src/domain/refusal';
+import { requestCard } from '../../src/cards/request-card';
+import { cardText } from '../support/connector';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { MemoryDirectory } from '../support/memory-directory';
 import { reachConfigText, RecordingMessenger } from '../support/reach';
@@ -112,6 +114,25 @@ describe('app: Entra groups as roles', () => {
     await g.app.tellingIdle();
     assert.deepEqual(sent.to(r.id), [dave.aadObjectId]);
     assert.deepEqual(directory.calls, [], 'nobody was looked up to tell them');
+  });
+
+  it('says on the card, and audits, that nobody was sent a request whose approvers are only a group and whose command has no approval channel', async () => {
+    const sent = new RecordingMessenger();
+    const onlyGroup = GROUP_ROLES.replace('    - 55555555-5555-4555-8555-555555555555 # Dave Lead\n  auditors:', '  auditors:');
+    assert.match(onlyGroup, new RegExp(`platform-approvers:\\n    - group:${PLATFORM_GROUP} # platform team \\(Bob\\)\\n  auditors:`));
+    const g = appOnFakes({ configText: onlyGroup, directory, messenger: sent });
+    const r = await asked(g, alice, DELETE);
+    await g.app.tellingIdle();
+    assert.deepEqual(sent.sent, [], 'nobody to send it to');
+    const stored = await g.request(r.id);
+    assert.deepEqual(stored.unreachable?.map((u) => u.id), [PLATFORM_GROUP]);
+    assert.match(
+      cardText(requestCard(stored)),
+      new RegExp(`Could not reach: group ${PLATFORM_GROUP} \\(platform-approvers\\) \\(its members are not sent cards, and "delete resource group" has no approval channel, so nobody was sent this request: share this card, or they find it by typing "pending"\\)\\.`),
+    );
+    const [unreached] = await g.audit({ requestId: r.id, types: ['approver.unreachable'] });
+    assert.equal((unreached.data as { who: string }).who, PLATFORM_GROUP);
+    assert.equal((await click(g, bob, stored, 'approve')).ok, true, 'a member who finds it may still approve it');
   });
 
   it('tells a member of a requester group in help that they may ask', async () => {

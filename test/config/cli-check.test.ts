@@ -73,6 +73,24 @@ describe('countersign config check', function () {
     }
   });
 
+  it('warns, still OK, of a command approved only by Entra groups that has no approval channel: nobody would be sent its requests', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'countersign-check-'));
+    try {
+      const example = readFileSync(path.join(ROOT, 'config', 'countersign.example.yaml'), 'utf8');
+      const text = example.replace('  auditors:\n', '  platform-team:\n    - group:91a70000-0000-4000-8000-000000000002\n  auditors:\n').replace(/(  - name: delete resource group\n[\s\S]*?)approverRoles: \[platform-approvers\]/, '$1approverRoles: [platform-team]');
+      assert.ok(text.includes('approverRoles: [platform-team]'), 'the example config changed');
+      const file = path.join(dir, 'groups-only.yaml');
+      writeFileSync(file, text);
+      copyTemplates(dir);
+      const r = check(file);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /\n  delete resource group\n(?: {4}.*\n)*? {4}WARNING: "delete resource group" is approved only by Entra groups \(platform-team\) and has no approval channel, so nobody is sent its requests: .* Add an approval channel \(policy\.notify\.channels\), or people by name to platform-team\n/);
+      assert.equal((r.stdout.match(/WARNING/g) ?? []).length, 1, 'the other commands are fine');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exits 1 naming the file, line, key and problem of a wrong key', () => {
     const r = check(fixture('nested-key-typo.yaml'));
     assert.equal(r.status, 1);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { CommandPolicy, CommandSpec } from '../../src/domain/catalog';
 import { AccessPolicy, describeKind, Roles } from '../../src/domain/policy';
-import { unapprovableWarning } from '../../src/domain/policy-text';
+import { unapprovableWarning, unreachedWarning } from '../../src/domain/policy-text';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { Source } from '../../src/domain/request';
 import { alice, bob, frank, channel, dave, erin, mallory, OTHER_TENANT, TENANT } from '../support/requests';
@@ -159,5 +159,19 @@ describe('a command no request of which could ever be approved', () => {
     assert.equal(unapprovableWarning(command({ approvals: 2, approverRoles: ['platform-approvers'] }), roles), undefined);
     const grouped = new Roles({ security: ['group:91a70000-0000-4000-8000-000000000002'] });
     assert.equal(unapprovableWarning(command({ approvals: 2, approverRoles: ['security'] }), grouped), undefined, 'a group\'s members are not known at load');
+  });
+});
+
+describe('a command whose requests nobody would be sent', () => {
+  const GROUP = 'group:91a70000-0000-4000-8000-000000000002';
+  it('is named when its approver roles list only Entra groups and it has no approval channel; not with a person named or a channel', () => {
+    const grouped = new Roles({ security: [GROUP], mixed: [GROUP, bob.aadObjectId] });
+    assert.equal(
+      unreachedWarning(command({ approverRoles: ['security'] }), grouped),
+      '"delete resource group" is approved only by Entra groups (security) and has no approval channel, so nobody is sent its requests: Countersign does not enumerate a group\'s members to send them cards, and they would see a request only by typing "pending". Add an approval channel (policy.notify.channels), or people by name to security',
+    );
+    assert.equal(unreachedWarning(command({ approverRoles: ['security'], notify: { approvers: 'personal', channels: ['19:approvals@thread.tacv2'] } }), grouped), undefined, 'the channel is told');
+    assert.equal(unreachedWarning(command({ approverRoles: ['mixed'] }), grouped), undefined, 'Bob is sent his card');
+    assert.equal(unreachedWarning(command({ approverRoles: ['platform-approvers'] }), roles), undefined, 'no group at all');
   });
 });
