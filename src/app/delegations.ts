@@ -288,8 +288,12 @@ export function delegationsText(view: DelegationsView): string {
   return sections.join('\n\n');
 }
 
+/**
+ * The roles that decide requests of some command: its approver roles, and its escalation role (whose
+ * members decide its escalated requests; their delegate then does, on their behalf, as for any role).
+ */
 function approverRolesOfCommands(deps: AppDeps): string[] {
-  return [...new Set(deps.config.catalog.commands.flatMap((c) => c.policy?.approverRoles ?? []))];
+  return [...new Set(deps.config.catalog.commands.flatMap((c) => [...(c.policy?.approverRoles ?? []), ...(c.policy?.escalation ? [c.policy.escalation.role] : [])]))];
 }
 
 /**

@@ -7,7 +7,8 @@ import { lapsedDelegations } from '../../src/domain/lifecycle';
 import { revoke } from '../../src/domain/delegation';
 import type { Actor } from '../../src/domain/request';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
-import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, opsChannel, sourceIn } from '../support/people';
+import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, frank, opsChannel, sourceIn } from '../support/people';
+import { reachConfigText } from '../support/reach';
 import { asked, click, refusedWith, settle } from './steps';
 
 const DELETE = 'delete resource group staging-old';
@@ -193,6 +194,20 @@ describe('app: delegation for absence', () => {
     text(await f.app.revokeDelegation({ actor: bob, source: sourceIn() }));
     assert.equal(refusedWith(await click(f, carol, await f.request(his.id), 'cancel')), RefusalReason.OnBehalfOfRequester);
     assert.equal((await f.request(his.id)).state, 'scheduled');
+  });
+
+  it('lets a member of an escalation role delegate it: the delegate decides escalated requests on their behalf, and only those', async () => {
+    f = appOnFakes({ configText: reachConfigText(['escalation: { role: incident-leads, after: 40m }']) });
+    assert.match(text(await delegateAs(f, frank, carol, 'for 1d')), /Carol NoRole can now approve and reject requests on your behalf/);
+    const r = await asked(f, alice, DELETE);
+    assert.equal(refusedWith(await click(f, carol, r, 'approve')), RefusalReason.NotAnApprover, 'not escalated yet: incident-leads does not decide it');
+    f.clock.advance(41 * 60_000);
+    assert.deepEqual((await f.app.sweepReach()).escalated, [r.id]);
+    assert.ok((await click(f, carol, await f.request(r.id), 'approve')).ok);
+    await settle(f);
+    const stored = await f.request(r.id);
+    assert.equal(stored.approvals[0]?.onBehalfOf?.name, frank.name);
+    assert.equal(stored.state, 'succeeded', stored.outcomeDetail);
   });
 
   it('says at execution that the delegation behind an approval was revoked, once, when the revocation could not take it off itself', async () => {
