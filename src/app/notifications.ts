@@ -41,7 +41,7 @@ type DecidersOccasion = Exclude<RoundOccasion, 'reminder' | 'break-glass' | 'rev
  * in personal chats unless the policy says `approvers: none`, and the approval channels other than
  * the one it was asked in.
  */
-function decidersAudience(deps: AppDeps, request: ApprovalRequest, occasion: RoundOccasion): Audience {
+export function decidersAudience(deps: AppDeps, request: ApprovalRequest, occasion: RoundOccasion): Audience {
   const notify = notifyPolicy(request);
   const roles = deps.config.access.roles;
   const onlyRole = occasion === 'escalated' ? request.escalation?.role : undefined;

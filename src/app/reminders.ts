@@ -10,7 +10,7 @@ import { formatDuration } from '../domain/duration-text';
 import { dueReminder, peopleToDecide, remind } from '../domain/lifecycle';
 import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
 import { transact, type AppDeps } from './context';
-import { announcingAfter, notifyPolicy, reach } from './notifications';
+import { announcingAfter, decidersAudience, notifyPolicy, reach } from './notifications';
 
 /** Sends every reminder due now; returns the ids of the requests reminded. */
 export async function sweepReminders(deps: AppDeps): Promise<string[]> {
@@ -21,17 +21,24 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
   const roles = deps.config.access.roles;
   // A request with nobody to remind (approvers: none and no channels) keeps its reminders unsent and unaudited.
   for (const r of open.filter((x) => dueReminder(x, now) && hasAudience(audienceOf(x, roles)))) {
+    let audience = audienceOf(r, roles);
     // The reminder's round is recorded with it (round-resume.ts takes it up again if cut short).
     const outcome = await transact(
       deps,
       r.id,
-      (current) => announcingAfter(deps, remind(current, now, everyone(audienceOf(current, roles))), 'reminder', now, (x) => audienceOf(x, roles)),
+      (current) => {
+        // Whoever the escalation sent the card moments ago is not reminded at the same point: that card is the news.
+        const told = justEscalatedTo(deps, current, now);
+        audience = without(audienceOf(current, roles), told);
+        if (!hasAudience(audience)) return remind(current, now, [], 'everyone it would go to was sent the card by the escalation just now');
+        return announcingAfter(deps, remind(current, now, everyone(audience)), 'reminder', now, (x) => without(audienceOf(x, roles), told));
+      },
       { refreshCards: false },
     );
     // Another instance recorded it first, or the request was decided meanwhile: nothing to send.
-    if (!outcome?.result.ok) continue;
+    if (!outcome?.result.ok || !hasAudience(audience)) continue;
     const request = outcome.result.request;
-    await reach(deps, request, 'reminder', request.round ?? audienceOf(request, roles), reminderText(request, now));
+    await reach(deps, request, 'reminder', request.round ?? audience, reminderText(request, now));
     reminded.push(r.id);
   }
   if (reminded.length > 0) deps.log.info({ reminded }, 'reminders sent');
@@ -42,6 +49,20 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
 function audienceOf(r: ApprovalRequest, roles: Parameters<typeof peopleToDecide>[1]): { people: string[]; channels: string[] } {
   const notify = notifyPolicy(r);
   return notify.approvers === 'personal' ? { people: peopleToDecide(r, roles), channels: [] } : { people: [], channels: notify.channels };
+}
+
+/** How recently an escalation must have sent its card for a reminder due now to skip those it reached. */
+const JUST_ESCALATED_MS = 60_000;
+
+/** Those the escalation sent the card to, when it did so less than a minute ago (or in this same sweep). */
+function justEscalatedTo(deps: AppDeps, r: ApprovalRequest, now: Date): { people: string[]; channels: string[] } {
+  if (!r.escalation || now.getTime() - Date.parse(r.escalation.at) >= JUST_ESCALATED_MS) return { people: [], channels: [] };
+  return decidersAudience(deps, r, 'escalated');
+}
+
+function without(a: { people: string[]; channels: string[] }, told: { people: string[]; channels: string[] }): { people: string[]; channels: string[] } {
+  const out = (ids: string[], gone: string[]) => ids.filter((id) => !gone.some((g) => g.toLowerCase() === id.toLowerCase()));
+  return { people: out(a.people, told.people), channels: out(a.channels, told.channels) };
 }
 
 function everyone(a: { people: string[]; channels: string[] }): string[] {

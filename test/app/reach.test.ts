@@ -473,7 +473,7 @@ describe('app: reaching approvers', () => {
     assert.deepEqual(await restarted.sweepReach(), { resumed: [], escalated: [], reminded: [], delegationsEnded: [] });
     assert.equal((await f.audit({ types: ['request.reminded'] })).length, 1);
     assert.equal((await f.audit({ types: ['request.escalated'] })).length, 1);
-    assert.equal(sent.to(r.id, 'reminders').length, 3, 'Bob, Dave and Frank reminded once each');
+    assert.equal(sent.to(r.id, 'reminders').length, 2, 'Bob and Dave reminded once each (Frank was sent the escalation card in the same sweep)');
   });
 
   it('escalates once after the delay: the escalation role is told and may approve, the requester in it still may not', async () => {
@@ -498,6 +498,24 @@ describe('app: reaching approvers', () => {
     await settle(f);
     // The role re-check at execution accepts the escalation role.
     assert.equal((await f.request(r.id)).state, 'succeeded');
+  });
+
+  it('does not remind, at a point due in the same sweep, those the escalation has just sent the card; the approvers are reminded', async () => {
+    const r = await created();
+    assert.deepEqual(await at(45, r), { resumed: [], escalated: [r.id], reminded: [r.id], delegationsEnded: [] });
+    await f.app.tellingIdle();
+    assert.deepEqual(sent.to(r.id, 'reminders'), [bob.aadObjectId, dave.aadObjectId], 'Frank was sent the escalation card a moment ago');
+    assert.equal(sent.to(r.id).filter((to) => to === frank.aadObjectId).length, 1);
+    // When the escalation told everyone the reminder would go to, the point is used up and nothing is sent.
+    sent = new RecordingMessenger();
+    f = appOnFakes({ configText: reachConfigText().replace(/(- name: delete resource group[\s\S]*?)approvals: 1/, '$1approvals: 2'), messenger: sent });
+    const half = await created(dave);
+    assert.ok((await click(f, bob, half, 'approve')).ok);
+    assert.deepEqual(await at(45, half), { resumed: [], escalated: [half.id], reminded: [], delegationsEnded: [] });
+    await f.app.tellingIdle();
+    assert.deepEqual(sent.to(half.id, 'reminders'), []);
+    const [used] = await f.audit({ requestId: half.id, types: ['request.reminded'] });
+    assert.match(used.outcome.detail ?? '', /; not sent: everyone it would go to was sent the card by the escalation just now$/);
   });
 
   it('does not tell again, on escalation, someone of the escalation role who approves anyway', async () => {

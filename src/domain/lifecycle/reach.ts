@@ -59,13 +59,16 @@ export function dueReminder(r: ApprovalRequest, now: Date): Date | undefined {
   return passed.length > 0 ? new Date(Math.max(...passed)) : undefined;
 }
 
-/** Records that a reminder is being sent to `to` (before it is sent): audited, counted toward the maximum. */
-export function remind(r: ApprovalRequest, now: Date, to: string[]): Transition {
+/**
+ * Records that a reminder is being sent to `to` (before it is sent): audited, counted toward the
+ * maximum. With `to` empty and `unsent` saying why, the point is used up and nothing is sent.
+ */
+export function remind(r: ApprovalRequest, now: Date, to: string[], unsent?: string): Transition {
   const point = dueReminder(r, now);
   if (!point) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} has no reminder due.`);
   const sent = (r.reminders?.sent ?? 0) + 1;
   const updated = next(r, now, { reminders: { sent, lastPointAt: point.toISOString() } });
-  const detail = `reminder ${sent} of at most ${r.policy.reminders!.max}; expires ${r.expiresAt}`;
+  const detail = `reminder ${sent} of at most ${r.policy.reminders!.max}; expires ${r.expiresAt}${unsent ? `; not sent: ${unsent}` : ''}`;
   return { ok: true, request: updated, events: [requestEvent(updated, 'request.reminded', now.toISOString(), { result: 'ok', detail }, { data: { to } })] };
 }
 
