@@ -110,10 +110,11 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
   const messenger = deps.messenger;
   if (!messenger || (audience.people.length === 0 && audience.channels.length === 0)) return undefined;
   const tenantId = request.requester.tenantId;
-  // A channel holding as many copies of the card as one may (card-binding.ts) gets the text alone,
-  // pointing to them: every copy is updated at each change, inside the channel's rate limit.
-  // (A store that cannot be read here costs the cap, not the round: the card goes as before.)
-  const bound = audience.channels.length > 0 && text ? await deps.store.cards.getCardMessages(request.id).catch(() => []) : [];
+  // A channel, or a person's personal chat, holding as many copies of the card as one may
+  // (card-binding.ts) gets the text alone, pointing to them: every copy is updated at each change,
+  // inside the conversation's rate limit. (A store that cannot be read here costs the cap, not the
+  // round: the card goes as before.)
+  const bound = text ? await deps.store.cards.getCardMessages(request.id).catch(() => []) : [];
   const full = (id: string) => {
     const here = bound.filter((m) => m.conversationId === id);
     return here.length >= CARD_COPIES_PER_CONVERSATION ? here.at(-1) : undefined;
@@ -124,8 +125,16 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
     const sent = await messenger.textToConversation(request, id, textWithCardAbove(text));
     return sent.ok ? { ok: true, message: latest } : sent;
   };
+  const toPerson = (id: string) => async (): Promise<Delivery> => {
+    const person = { aadObjectId: id, tenantId };
+    const chat = text && bound.length > 0 ? await messenger.personalChatOf(person).catch(() => undefined) : undefined;
+    const latest = chat ? full(chat) : undefined;
+    if (!chat || !latest || !text) return messenger.cardToPerson(request, person, text, options);
+    const sent = await messenger.textToConversation(request, chat, textWithCardAbove(text));
+    return sent.ok ? { ok: true, message: latest } : sent;
+  };
   const sends = [
-    ...audience.people.map((id) => ({ id, send: () => messenger.cardToPerson(request, { aadObjectId: id, tenantId }, text, options) })),
+    ...audience.people.map((id) => ({ id, send: toPerson(id) })),
     ...audience.channels.map((id) => ({ id, send: toChannel(id) })),
   ];
   const round = new Round(

@@ -260,6 +260,11 @@ export interface ApproverMessenger {
    * is already as often as it may be). Never throws.
    */
   textToConversation(request: ApprovalRequest, conversationId: string, text: string): Promise<{ ok: true } | { ok: false; why: string }>;
+  /**
+   * The person's personal chat with Countersign, when one is known (a reminder there past the copies
+   * of the card a conversation keeps goes as text alone, as in a channel). Undefined when none is known.
+   */
+  personalChatOf(person: Recipient): Promise<string | undefined>;
 }
 
 export interface DeliveryOptions {

@@ -77,6 +77,11 @@ export class TeamsApproverMessenger implements ApproverMessenger {
     }
   }
 
+  async personalChatOf(person: Recipient): Promise<string | undefined> {
+    const known = (await this.references.getPersonalReference(person.tenantId, person.aadObjectId)) as Partial<ConversationReference> | undefined;
+    return known?.conversation?.id;
+  }
+
   private async postCard(request: ApprovalRequest, conversationId: string, text?: string): Promise<Delivery> {
     const card = CardFactory.adaptiveCard(requestCard(request, this.notifier.cardOptions(request)));
     const id = await this.notifier.post(conversationId, { ...(text ? { text: sandboxText(text, request.sandbox) } : {}), attachments: [card] });

@@ -562,6 +562,22 @@ describe('app: reaching approvers', () => {
     assert.equal((await f.store.cards.getCardMessages(r.id)).filter((m) => m.conversationId === APPROVALS_CHANNEL).length, 3);
   });
 
+  it('keeps a personal chat at its three copies of the card too: a reminder past them goes there as text, pointing to the card above', async () => {
+    sent = new RecordingMessenger();
+    f = appOnFakes({ configText: reachConfigText(['reminders: { at: ["30m", "20m", "10m", "5m"], max: 4 }']), messenger: sent });
+    const r = await created();
+    await at(30, r);
+    await at(40, r);
+    assert.deepEqual(sent.to(r.id).filter((to) => to === bob.aadObjectId).length, 3, 'the card and two reminders with it: three copies in his chat');
+    await at(50, r);
+    await at(55, r);
+    assert.equal(sent.to(r.id).filter((to) => to === bob.aadObjectId).length, 3, 'no fourth copy');
+    const his = sent.texts.filter((t) => t.conversationId === `personal-${bob.aadObjectId}`);
+    assert.equal(his.length, 2);
+    assert.match(his[0].text, /^Reminder 3: request .* Approve or reject it on its card above \(scroll up to the latest copy\)\.$/);
+    assert.equal((await f.store.cards.getCardMessages(r.id)).filter((m) => m.conversationId === `personal-${bob.aadObjectId}`).length, 3);
+  });
+
   it('says in help how a command\'s approvers are reached', async () => {
     const entry = (await f.app.help(alice)).find((e) => e.usage.startsWith('delete resource group'));
     assert.equal(

@@ -188,6 +188,9 @@ class CountingMessenger implements ApproverMessenger {
     if (text.startsWith('Reminder')) this.reminders.set(request.id, (this.reminders.get(request.id) ?? 0) + 1);
     return { ok: true as const };
   }
+  async personalChatOf() {
+    return undefined;
+  }
 }
 
 interface Acknowledged {

@@ -83,6 +83,12 @@ export class RecordingMessenger implements ApproverMessenger {
     return { ok: true };
   }
 
+  /** As Teams' messenger: a person's personal chat is known once a card went there. */
+  async personalChatOf(person: Recipient): Promise<string | undefined> {
+    const chat = `personal-${person.aadObjectId}`;
+    return this.sent.some((s) => s.conversationId === chat) ? chat : undefined;
+  }
+
   private async held(to: string): Promise<Delivery | undefined> {
     this.started.push(to);
     const hold = this.holds.get(to);
