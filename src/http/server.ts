@@ -7,7 +7,7 @@ import restify from 'restify';
 import { randomUUID } from 'node:crypto';
 import type { RefusedActivity } from '../app/auth-refusals';
 import type { Logger } from '../log/context';
-import { withLogContext } from '../log/logger';
+import { hideDownloadTokens, withLogContext } from '../log/logger';
 import { isLoopbackHost, LOOPBACK_TEXT } from '../loopback';
 import type { ActivityEndpoint, EdgeOutcome } from '../teams/adapter';
 import { activityProblem } from './activity-validation';
@@ -90,9 +90,13 @@ function readablePath(req: restify.Request): string {
   }
 }
 
-/** A path (or a message naming one) as logged: an audit download link's token is a credential until used. */
+/**
+ * A path (or a message naming one) as logged: an audit download link's token is a credential until
+ * used. Whatever follows the route's path is hidden, and so is a token anywhere else in the text (a
+ * path no route took, `//` or other letter case, leaves it unused and working).
+ */
 function loggedPath(text: string): string {
-  return text.replace(/(\/api\/audit\/download\/)[^/\s]+/g, '$1[token]');
+  return hideDownloadTokens(text.replace(/(\/api\/audit\/download\/)[^/\s]+/g, '$1[token]'));
 }
 
 /** What the caller is told: nothing internal (no error text, no stack); the reason goes to the log and audit. */

@@ -10,8 +10,8 @@
  * approval, a card update) keeps the turn's ids, so it can be traced back to the click that caused it.
  *
  * Secrets: known key paths are redacted, and every finished line is scrubbed of bearer and basic
- * credentials, JSON web tokens and the configured secret values themselves, wherever they appear
- * (an error message quoting a header, say).
+ * credentials, JSON web tokens, audit download link tokens and the configured secret values
+ * themselves, wherever they appear (an error message quoting a header, say).
  */
 import pino from 'pino';
 import { currentLogContext, type Logger } from './context';
@@ -75,9 +75,28 @@ export interface LoggerOptions {
 /** Secrets shorter than this are not scrubbed by value: replacing every "abc" would mangle the logs. */
 const MIN_SECRET_LENGTH = 6;
 
+/** One character of a download token (base64url), as it is or percent-encoded. */
+const TOKEN_CHAR = '(?:[A-Za-z0-9_-]|%[0-9A-Fa-f]{2})';
+const TOKEN_DOT = '(?:\\.|%2[Ee])';
+
+/**
+ * An audit download link's token, `<expiry>.<secret>.<signature>` (src/audit/access/links.ts): a
+ * credential until used. Any run of its shape, wherever it stands: after the route's exact path, or
+ * in a path no route took (`/api/audit/download//<token>`, `/Api/...`) that leaves the token unused
+ * and working, and with any of its characters percent-encoded (`%2E` for a dot).
+ */
+const DOWNLOAD_TOKEN = new RegExp(`(?:\\d|%3\\d){1,12}${TOKEN_DOT}${TOKEN_CHAR}{43}${TOKEN_DOT}${TOKEN_CHAR}{86}`, 'g');
+/** The same from its first dot: tried only where a dot is, it says in a tenth of the time that a line holds none (0.1 µs a line). */
+const DOWNLOAD_TOKEN_TAIL = new RegExp(`(?<=\\d|%3\\d)${TOKEN_DOT}${TOKEN_CHAR}{43}${TOKEN_DOT}${TOKEN_CHAR}{86}`);
+
+/** The text with every run of a download token's shape replaced by `[token]`. */
+export function hideDownloadTokens(text: string): string {
+  return DOWNLOAD_TOKEN_TAIL.test(text) ? text.replace(DOWNLOAD_TOKEN, '[token]') : text;
+}
+
 /** Removes credentials from a finished JSON line. Exported for the tests that prove it. */
 function scrubSecrets(line: string, secrets: string[]): string {
-  let out = line
+  let out = hideDownloadTokens(line)
     .replace(/\b(Bearer|Basic)(\s+|%20)[A-Za-z0-9._~+/=-]{4,}/gi, `$1 ${CENSOR}`)
     .replace(/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, CENSOR);
   for (const secret of secrets) {

@@ -60,6 +60,23 @@ describe('logs: never a secret', () => {
     for (const line of out) JSON.parse(line);
   });
 
+  it("scrubs an audit download link's token wherever it stands in a line, whatever the path around it, percent-encoded too", () => {
+    const { log, out } = memoryLogger([]);
+    const secret = 'A'.repeat(20) + '_-' + 'b'.repeat(21);
+    const signature = 'Z9'.repeat(43);
+    const token = `1796552139.${secret}.${signature}`;
+    log.warn({ path: `/api/audit/download//${token}`, status: 404 }, 'http error');
+    log.info({ path: `/Api/audit/download/${token}/manifest` }, 'http request');
+    log.warn({ err: `ResourceNotFound: /api//audit/download/${token} does not exist` }, 'http error');
+    log.info({ url: `http://127.0.0.1/x?link=${token.replace(/\./g, '%2E').replace('A', '%41')}` }, 'http request');
+    const text = out.join('\n');
+    for (const part of [secret, signature, secret.slice(1), signature.slice(0, 43)]) assert.ok(!text.includes(part), `a log line contains the token:\n${text}`);
+    assert.match(text, /"path":"\/api\/audit\/download\/\/\[token\]"/);
+    assert.match(text, /"path":"\/Api\/audit\/download\/\[token\]\/manifest"/);
+    assert.match(text, /link=\[token\]/);
+    for (const line of out) JSON.parse(line);
+  });
+
   it("knows the process's secrets: the bot's app password and the Azure client secret", () => {
     assert.deepEqual(secretValues({ MicrosoftAppPassword: APP_PASSWORD, AZURE_CLIENT_SECRET: CLIENT_SECRET, HOME: '/root' }, APP_PASSWORD), [APP_PASSWORD, CLIENT_SECRET]);
     assert.deepEqual(secretValues({}, ''), []);

@@ -164,6 +164,27 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     assert.ok(h.logs.some((l) => l.path === '/api/audit/download/[token]'), 'its requests are logged without it');
   });
 
+  it('logs no token of a link asked for at a path no route takes exactly (doubled slashes, other letter case, percent-encoded), which leaves it working', async () => {
+    const { from, to } = windowAround(h);
+    const url = linkIn(await say(h, people.erin, `audit export ${from} ${to} jsonl`));
+    const token = url.split('/').pop()!;
+    const secret = token.split('.')[1];
+    const misses = [
+      url.replace('/download/', '/download//'),
+      url.replace('/api/', '/Api/'),
+      url.replace('/api/audit/', '/api//audit/'),
+      `${url.replace('/api/', '/API/')}/manifest`,
+      url.replace(token, token.replace(/\./g, '%2E')).replace('/download/', '/Download/'),
+    ];
+    for (const miss of misses) assert.equal((await fetch(miss)).status, 404, miss);
+    const lines = JSON.stringify(h.logs);
+    assert.ok(!lines.includes(secret) && !lines.includes(token.split('.')[2]), `a log line holds the token:\n${h.logs.map((l) => JSON.stringify(l)).filter((l) => l.includes(secret)).join('\n')}`);
+    assert.ok(h.logs.some((l) => l.msg === 'http request' && l.path === '/api/audit/download//[token]' && l.status === 404), 'the request line names the path without it');
+    assert.ok(h.logs.some((l) => l.msg === 'http error' && l.path === '/Api/audit/download/[token]'), 'so does the 404');
+    // What the log would have given away: the link was not used by any of those.
+    assert.equal((await fetch(url)).status, 200);
+  });
+
   it('refuses a link whose holder lost the auditor role since it was issued (a new config), and records it', async () => {
     await h.stop();
     const config = loadConfig(EXAMPLE_CONFIG);
