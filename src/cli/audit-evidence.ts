@@ -42,7 +42,8 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     await keepRecordedLeftovers(store, target, io, 'evidence');
     const signer = await installationSigner(db, store);
     const events: AuditRecord[] = [];
-    for await (const r of store.audit.read({ requestId })) events.push(r);
+    // Read from the log itself, every record of it: an index could leave some out.
+    for await (const r of store.audit.read({ requestId }, { scan: true })) events.push(r);
     const current = await store.requests.get(requestId);
     if (!current && events.length === 0) throw new AuditInputError(`there is no request ${requestIdAsNamed(typedId)} and no audit record names it`);
     const stored = await store.compliance.requestVersions(requestId);

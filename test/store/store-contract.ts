@@ -406,6 +406,36 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.deepEqual((await collect(store.audit.read({ actorId: frank.aadObjectId }))).map((r) => r.actor?.aadObjectId), [frank.aadObjectId, frank.aadObjectId.toUpperCase(), 'C0ffee00-ca70-4ca7-8ca7-ca70ca70ca70']);
       });
 
+      it('reads the same records scanning every one of them as through the indexes, across many pages and windows', async () => {
+        const events = Array.from({ length: 400 }, (_, i) =>
+          anEvent(i % 5 ? 'execution.progressed' : 'request.created', {
+            time: timeAt(i),
+            request: requestRef(i % 97 === 0 ? 'req-rare' : `req-${i % 3}`),
+            ...(i % 7 === 0 ? { actor: undefined } : { actor: i % 50 === 0 ? { ...bob, aadObjectId: bob.aadObjectId.toUpperCase() } : alice }),
+          }),
+        );
+        for (let i = 0; i < events.length; i += 100) await store.audit.append(events.slice(i, i + 100));
+        const all = await collect(store.audit.read());
+        const filters: Parameters<Store['audit']['read']>[0][] = [
+          { requestId: 'req-rare' },
+          { requestId: 'req-1' },
+          { actorId: bob.aadObjectId },
+          { requestId: 'req-2', actorId: alice.aadObjectId },
+          { types: ['request.created'], requestId: 'req-rare' },
+          { from: timeAt(150), to: timeAt(390), requestId: 'req-rare' },
+          { fromSeq: 300, actorId: bob.aadObjectId },
+          { requestId: 'req-none' },
+          {},
+        ];
+        for (const filter of filters) {
+          const indexed = (await collect(store.audit.read(filter))).map((r) => r.seq);
+          const scanned = (await collect(store.audit.read(filter, { scan: true }))).map((r) => r.seq);
+          assert.deepEqual(scanned, indexed, JSON.stringify(filter));
+        }
+        assert.deepEqual((await collect(store.audit.read({ requestId: 'req-rare' }, { scan: true }))).map((r) => r.seq), all.filter((r) => r.request?.id === 'req-rare').map((r) => r.seq));
+        assert.deepEqual((await collect(store.audit.read({ actorId: bob.aadObjectId }, { scan: true }))).map((r) => r.seq), all.filter((r) => r.actor?.aadObjectId.toLowerCase() === bob.aadObjectId.toLowerCase()).map((r) => r.seq));
+      });
+
       it('streams a long log across many pages, in order', async () => {
         for (let i = 0; i < 10; i++) {
           await store.audit.append(Array.from({ length: 30 }, (_, j) => anEvent('execution.progressed', { time: timeAt(i * 30 + j) })));

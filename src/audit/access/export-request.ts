@@ -45,7 +45,7 @@ export interface RequestNames {
  */
 export async function namesRequest(store: RequestNames, requestId: string): Promise<boolean> {
   if (await store.requests.get(requestId)) return true;
-  for await (const _ of store.audit.read({ requestId })) return true;
+  for await (const _ of store.audit.read({ requestId }, { scan: true })) return true;
   return false;
 }
 

@@ -1,6 +1,6 @@
 /** The audit log port over SQLite: appends go through the group committer, reads page by seq. */
 import type Database from 'better-sqlite3';
-import type { AuditLog } from '../../app/ports';
+import type { AuditLog, AuditReadOptions } from '../../app/ports';
 import type { AuditFilter, ChainHead } from '../../domain/audit';
 import type { StoredRecordText } from '../../audit/formats/encoder';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
@@ -25,11 +25,11 @@ export class SqliteAuditLog implements AuditLog {
     return (await this.writer.submit('appendEvents', [], events, { singleStatement: events.length <= 1 })).records;
   }
 
-  read(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {
-    return readAuditPages(this.statements, filter, this.pageSize);
+  read(filter: AuditFilter = {}, options: AuditReadOptions = {}): AsyncIterable<AuditRecord> {
+    return readAuditPages(this.statements, filter, this.pageSize, options.scan === true);
   }
 
-  /** The records' stored canonical text, unparsed (exports write it as it is). */
+  /** The records' stored canonical text, unparsed (exports write it as it is), every record of the range read (a scan). */
   readStored(filter: AuditFilter = {}): AsyncIterable<StoredRecordText> {
     return readStoredAuditPages(this.statements, filter, this.pageSize);
   }

@@ -23,14 +23,16 @@ export type SeqFilter = Omit<AuditFilter, 'from' | 'to'> & { toSeq?: number };
 /**
  * The SQL for one page under a filter. Time has no index on purpose: a time window is read as the
  * run of seqs it selects (`runOf`), so the scan goes by seq (the rowid) between the run's ends, and
- * each page resumes where the last one stopped.
+ * each page resumes where the last one stopped. `scan`: no index at all (NOT INDEXED: the rowid only),
+ * every record of the range read and matched, a window of seqs a page (`@windowEnd`, see nextRows).
  */
-export function auditPageQuery(filter: SeqFilter): PageQuery {
+export function auditPageQuery(filter: SeqFilter, scan = false): PageQuery {
   // One lower bound on seq: given two (seq > @after AND seq >= @fromSeq), SQLite ranges the rowid
   // scan on the first and filters by the second, so a read from the log's end scanned all of it
   // (the start's continuity check, 80 ms at 10,000 records, linear in the log).
   const where = ['seq > max(@after, @fromSeq - 1)'];
   const params: Record<string, unknown> = { fromSeq: filter.fromSeq ?? 0 };
+  if (scan) where.push('seq <= @windowEnd');
   if (filter.toSeq !== undefined) {
     where.push('seq <= @toSeq');
     params.toSeq = filter.toSeq;
@@ -49,7 +51,56 @@ export function auditPageQuery(filter: SeqFilter): PageQuery {
     where.push('type IN (SELECT value FROM json_each(@types))');
     params.types = JSON.stringify(filter.types);
   }
-  return { sql: `SELECT seq, hash, record FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`, params };
+  return { sql: `SELECT seq, hash, record FROM audit_log${scan ? ' NOT INDEXED' : ''} WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`, params };
+}
+
+/**
+ * Seqs a scan reads a page at most, in pages: a filter that takes few records (one request's, in a
+ * long log) would otherwise read the whole log in one statement while the thread waits (about 1 s of
+ * CPU a million records, every page of the table read); a window of 10 pages of 500 (5,000 seqs)
+ * takes about 5 ms.
+ */
+const SCAN_WINDOW_PAGES = 10;
+
+/** Where a read stands between pages: the seq the next page starts after, and whether there is one. */
+interface Walk {
+  after: number;
+  more: boolean;
+}
+
+const HEAD_SEQ = 'SELECT MAX(seq) FROM audit_log';
+
+/** A read's start: a scan's first window begins at the run's first seq, not at the log's. */
+function startOf(run: SeqFilter, scan: boolean): Walk {
+  return { after: scan ? Math.max(0, (run.fromSeq ?? 0) - 1) : 0, more: true };
+}
+
+/**
+ * The next page's rows. Through the indexes, the next `limit` records the filter takes, and the read
+ * ends at a page that is not full. A scan reads a window of SCAN_WINDOW_PAGES pages of seqs at most:
+ * a page not full ends its window, and the read ends at the window that reached the run's end, or
+ * the head as it was when the window was read (records appended before it are read, as they are
+ * through the indexes).
+ */
+function nextRows<R>(statements: StatementCache, stmt: Database.Statement, params: Record<string, unknown>, walk: Walk, limit: number, scan: SeqFilter | undefined, seqOf: (row: R) => number): R[] {
+  if (!scan) {
+    const rows = stmt.all({ ...params, after: walk.after, limit }) as R[];
+    walk.more = rows.length === limit;
+    if (rows.length) walk.after = seqOf(rows[rows.length - 1]);
+    return rows;
+  }
+  // The end as it is before the window is read: every record up to it is there to be read, so a
+  // window that ends before it was read whole.
+  const end = scan.toSeq ?? ((statements.get(HEAD_SEQ).pluck().get() as number | null) ?? 0);
+  const windowEnd = walk.after + limit * SCAN_WINDOW_PAGES;
+  const rows = stmt.all({ ...params, after: walk.after, windowEnd, limit }) as R[];
+  if (rows.length === limit) {
+    walk.after = seqOf(rows[rows.length - 1]);
+    return rows;
+  }
+  walk.after = windowEnd;
+  walk.more = windowEnd < end;
+  return rows;
 }
 
 /** The first record at or after `from`, and the last before `to`: each a walk along the rowid from one end, stopping at the first found. */
@@ -110,17 +161,17 @@ export async function* readAuditPages(
   statements: StatementCache,
   filter: AuditFilter,
   pageSize = DEFAULT_PAGE_SIZE,
+  scan = false,
 ): AsyncGenerator<AuditRecord> {
   const run = runOf(statements, filter);
   if (!run) return;
-  const { sql, params } = auditPageQuery(run);
+  const { sql, params } = auditPageQuery(run, scan);
   const stmt = statements.get(sql);
-  let after = 0;
+  const walk = startOf(run, scan);
   for (;;) {
-    const rows = stmt.all({ ...params, after, limit: pageSize }) as { seq: number; record: string }[];
+    const rows = nextRows<{ seq: number; record: string }>(statements, stmt, params, walk, pageSize, scan ? run : undefined, (row) => row.seq);
     for (const row of rows) yield JSON.parse(row.record) as AuditRecord;
-    if (rows.length < pageSize) return;
-    after = rows[rows.length - 1].seq;
+    if (!walk.more) return;
     // Let other work (writers, timers) run between pages.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
@@ -128,7 +179,9 @@ export async function* readAuditPages(
 
 /**
  * The same pages, each record as its stored canonical text (not parsed), for exports: record by
- * record, or page by page (`pages()`, which spares the large exports one await per record).
+ * record, or page by page (`pages()`, which spares the large exports one await per record). A scan
+ * always (AuditReadOptions.scan): what is exported is every record of the range the filter takes,
+ * whatever the indexes hold.
  */
 export function readStoredAuditPages(statements: StatementCache, filter: AuditFilter, pageSize = DEFAULT_PAGE_SIZE): StoredRecordPages {
   const pages = () => storedPages(statements, filter, pageSize);
@@ -149,24 +202,27 @@ export function readStoredAuditPages(statements: StatementCache, filter: AuditFi
 function storedPages(statements: StatementCache, filter: AuditFilter, pageSize: number): AsyncIterable<StoredRecordText[]> {
   return {
     [Symbol.asyncIterator]() {
-      const run = runOf(statements, filter);
-      const { sql, params } = auditPageQuery(run ?? {});
+      // Undefined: the time window selects nothing.
+      const selected = runOf(statements, filter);
+      const run = selected ?? {};
+      const { sql, params } = auditPageQuery(run, true);
       const stmt = statements.getRaw(sql);
-      const state = { after: 0, full: run !== undefined };
+      const walk = startOf(run, true);
+      walk.more = selected !== undefined;
       let started = false;
       return {
         async next(): Promise<IteratorResult<StoredRecordText[]>> {
-          while (state.full) {
+          while (walk.more) {
             // Let other work (writers, timers) run between pages.
             if (started) await new Promise<void>((resolve) => setImmediate(resolve));
             started = true;
-            const page = nextStoredPage(stmt, params, pageSize, state);
+            const page = nextStoredPage(statements, stmt, params, pageSize, walk, run);
             if (page.length) return { done: false, value: page };
           }
           return { done: true, value: undefined };
         },
         async return(): Promise<IteratorResult<StoredRecordText[]>> {
-          state.full = false;
+          walk.more = false;
           return { done: true, value: undefined };
         },
       };
@@ -174,11 +230,11 @@ function storedPages(statements: StatementCache, filter: AuditFilter, pageSize: 
   };
 }
 
-function nextStoredPage(stmt: Database.Statement, params: Record<string, unknown>, pageSize: number, state: { after: number; full: boolean }): StoredRecordText[] {
-  const rows = stmt.all({ ...params, after: state.after, limit: pageSize }) as [seq: number, hash: string, record: string][];
+type RawRow = [seq: number, hash: string, record: string];
+
+function nextStoredPage(statements: StatementCache, stmt: Database.Statement, params: Record<string, unknown>, pageSize: number, walk: Walk, run: SeqFilter): StoredRecordText[] {
+  const rows = nextRows<RawRow>(statements, stmt, params, walk, pageSize, run, (row) => row[0]);
   const page = new Array<StoredRecordText>(rows.length);
   for (let i = 0; i < rows.length; i++) page[i] = { seq: rows[i][0], hash: rows[i][1], text: rows[i][2] };
-  state.full = rows.length === pageSize;
-  if (rows.length) state.after = rows[rows.length - 1][0];
   return page;
 }

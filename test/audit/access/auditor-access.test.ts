@@ -27,6 +27,7 @@ import { collect } from '../../store/store-contract';
 import { loadConfig, parseConfig } from '../../../src/config/load';
 import { tempDir } from '../../store/fixtures';
 import { databaseFile } from '../../../src/settings';
+import { indexesLeavingOut } from '../../store/index-tamper';
 
 const ISSUER = 'https://login.microsoftonline.com/6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/v2.0';
 const AUDIENCE = 'api://countersign-audit';
@@ -387,6 +388,22 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
     assert.deepEqual((await refusals(h)).map((r) => [r.outcome.reason, r.data?.via]), [['invalid-arguments', 'http'], ['invalid-arguments', 'http']]);
     const exported = await auditOf(h, { types: ['audit.exported'] });
     assert.deepEqual(exported.map((r) => (r.data?.manifest as { filter: unknown }).filter), [{ requestId }], 'only the export by the id as typed, read canonical');
+  });
+
+  it('serves every record of a request and of a person when an index was made to leave some out', async () => {
+    const { requestId } = await requestVia(h, 'delete resource group staging-old');
+    const [created, notified] = await auditOf(h, { requestId });
+    const mine = await auditOf(h, { actorId: created.actor!.aadObjectId });
+    assert.ok(mine.some((r) => r.seq === created.seq));
+    // Someone with the database file: the indexes by request and by actor made again without them, their definitions put back.
+    indexesLeavingOut(databaseFile(h.dataDir), { request: [notified.seq], actor: [created.seq] });
+    const bearer = await token();
+    for (const [query, expected] of [[`requestId=${requestId}`, [created, notified]], [`actor=${created.actor!.aadObjectId}`, mine]] as const) {
+      const res = await fetch(`${h.bot.url}/api/audit/export?format=jsonl&${query}`, { headers: { authorization: `Bearer ${bearer}` } });
+      assert.equal(res.status, 200, await res.clone().text());
+      const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+      assert.deepEqual(lines.map((r) => r.seq), expected.map((r) => r.seq), query);
+    }
   });
 
   it('refuses a missing, forged, expired, foreign or role-less token, or bad parameters, each recorded without the token', async () => {
