@@ -42,7 +42,7 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     await keepRecordedLeftovers(store, target, io, 'evidence');
     const signer = await installationSigner(db, store);
     const events: AuditRecord[] = [];
-    // Read from the log itself, every record of it: an index could leave some out.
+    // Read from the log itself, every record of it: an index could leave some out (verification below names one that does).
     for await (const r of store.audit.read({ requestId }, { scan: true })) events.push(r);
     const current = await store.requests.get(requestId);
     if (!current && events.length === 0) throw new AuditInputError(`there is no request ${requestIdAsNamed(typedId)} and no audit record names it`);
@@ -86,7 +86,7 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     temp = named;
     await recordExportFinished(store, manifest, { time: new Date().toISOString(), via: 'evidence', data: { operator, requestId, folder: path.basename(target) } });
     renameSync(temp, target);
-    const problems = !verification.chain.ok || verification.checkpoints.problems.length > 0 || !verification.events.ok;
+    const problems = !verification.chain.ok || verification.checkpoints.problems.length > 0 || !verification.events.ok || (verification.indexes?.problems.length ?? 0) > 0;
     io.stderr.write(
       `Evidence for ${requestId}: ${events.length} audit records, ${versions.length} card version(s), written to ${target}.\n` +
         (problems ? 'WARNING: verification found problems; see verification.json.\n' : 'Verification: the audit chain and this request\'s records are intact.\n'),
@@ -118,5 +118,6 @@ async function verifyForEvidence(db: AuditDatabase, events: AuditRecord[], opts:
       problems: result.problems.map((p) => p.message),
     },
     events: checkEvents(events, chainPart, auditRecordHash),
+    indexes: { problems: chain.indexProblems },
   };
 }

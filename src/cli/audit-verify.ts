@@ -259,13 +259,15 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
   if (chain.requestsTableMissing) {
     io.stdout.write('REQUESTS DELETED: the table requests is missing from the database (dropped), while the saved versions remain: no request can be decided or run. The audit records are as reported above; restore the table from a backup.\n');
   }
+  // An index that leaves records out hides them from reads of one request or person, every record intact.
+  for (const p of chain.indexProblems) io.stdout.write(`AUDIT LOG DAMAGED (index): ${p}.\n`);
   if (gone.length > 0) {
     const each = gone.map((r) => `  ${r.id}: last saved ${r.state} at ${r.updatedAt}`);
     io.stdout.write(
       `REQUESTS DELETED: ${gone.length === 100 ? 'at least 100' : gone.length} request(s) have saved versions but no row: deleted outside Countersign, which never deletes one (an approved or scheduled one will never run):\n${each.join('\n')}\nThe audit records of each are intact: find out who deleted the rows, and restore them from a backup.\n`,
     );
   }
-  if (!chain.ok || checkpoints.result.problems.length || gone.length > 0 || chain.requestsTableMissing || chain.missingTables.length > 0) return EXIT_DAMAGED;
+  if (!chain.ok || checkpoints.result.problems.length || gone.length > 0 || chain.requestsTableMissing || chain.missingTables.length > 0 || chain.indexProblems.length > 0) return EXIT_DAMAGED;
   // Checkpoints that could not be checked for want of a key are no pass: the user has to give it.
   if (checkpoints.keyProblem) {
     io.stderr.write(`error: ${checkpoints.keyProblem}\n`);

@@ -19,6 +19,7 @@ import { databaseFile } from '../../src/settings';
 import { reportDeletedRequests } from '../../src/audit/access/deleted-requests';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { aRequest, alice, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
+import { indexesLeavingOut } from '../store/index-tamper';
 import { collect } from '../store/store-contract';
 import { registerAuditCommands } from '../../src/cli/audit';
 import { readCliSettings } from '../../src/settings';
@@ -920,6 +921,40 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal(swapped.code, 2);
       assert.match(swapped.stdout, /verification\.json was changed: its SHA-256 is not the one signed/);
       assert.doesNotMatch(swapped.stdout, /AUDIT LOG DAMAGED/, 'a verification.json not as signed is not quoted');
+    });
+
+    it('hands out every record of a request or person when an index was made to leave some out, and verify, the bundle and its check say the index is damaged (exit 2)', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      const checkpoints = path.join(tmp.dir, 'shipped-checkpoints.jsonl');
+      copyFileSync(checkpointFileOf(dataDir), checkpoints);
+      const all = await records();
+      const ofRequest = all.filter((x) => x.request?.id === 'req-1');
+      const ofAlice = all.filter((x) => x.actor?.aadObjectId === alice.aadObjectId);
+      const named = { requests: all.filter((x) => x.request).length, actors: all.filter((x) => x.actor).length };
+      // What the reviewer did: a request's record and one of Alice's left out of the indexes, their definitions put back.
+      indexesLeavingOut(databaseFile(dataDir), { request: [ofRequest[1].seq], actor: [ofAlice[2].seq] });
+
+      const v = await audit(['verify', '--checkpoints', checkpoints, '--data-dir', dataDir]);
+      assert.equal(v.code, 2, v.stdout);
+      assert.match(v.stdout, /Audit chain intact: 13 records, seq 1 to 13\./);
+      assert.match(v.stdout, new RegExp(`AUDIT LOG DAMAGED \\(index\\): the index audit_log_actor_folded holds ${named.actors - 1} entries for the ${named.actors} records that name an actor: 1 of them is missing from it`));
+      assert.match(v.stdout, new RegExp(`AUDIT LOG DAMAGED \\(index\\): the index audit_log_request holds ${named.requests - 1} entries for the ${named.requests} records that name a request: 1 of them is missing from it, hidden from whatever reads one request's records through it\\. The records themselves are as verified; rebuild the index \\(REINDEX audit_log_request\\)`));
+
+      const out = path.join(tmp.dir, 'bundle-idx');
+      const made = await audit(['evidence', 'req-1', '--out', out, '--data-dir', dataDir]);
+      assert.equal(made.code, 2, made.stderr);
+      assert.match(made.stderr, new RegExp(`Evidence for req-1: ${ofRequest.length} audit records`));
+      assert.deepEqual(readFileSync(path.join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as AuditRecord).seq), ofRequest.map((x) => x.seq));
+      assert.match(readFileSync(path.join(out, 'SUMMARY.md'), 'utf8'), /Indexes of the audit log: DAMAGED: the index audit_log_actor_folded holds \d+ entries/);
+      const checked = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(checked.code, 2, checked.stdout);
+      assert.match(checked.stdout, /AUDIT LOG DAMAGED: this bundle's signed verification\.json records[^\n]*\n  Index: the index audit_log_actor_folded holds \d+ entries[^\n]*\n  Index: the index audit_log_request holds \d+ entries/);
+
+      for (const [option, value, expected] of [['--request', 'req-1', ofRequest], ['--actor', alice.aadObjectId, ofAlice]] as const) {
+        const exported = await audit(['export', '--format', 'jsonl', option, value, '--data-dir', dataDir]);
+        assert.equal(exported.code, 0, exported.stderr);
+        assert.deepEqual(exported.stdout.trim().split('\n').map((l) => (JSON.parse(l) as AuditRecord).seq), expected.map((x) => x.seq), `${option} exports every such record`);
+      }
     });
 
     it('does not take another request\'s signed records in a bundle as its own', async () => {

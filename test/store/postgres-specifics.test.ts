@@ -512,6 +512,40 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.deepEqual(v.warnings, []);
   });
 
+  it('names an index a superuser made again to leave records out, its catalog entry edited to look as made; reads that scan see every record', async () => {
+    const s = await open();
+    for (let i = 0; i < 10; i++) await s.audit.append([anEvent('request.created', { time: timeAt(i), request: requestRef(`req-${i % 2}`) })]);
+    let v = await verifyPostgresAuditLog(s.pool, s.target);
+    assert.deepEqual([v.ok, v.indexProblems, v.warnings], [true, [], []]);
+    // A partial index without record 5, then its predicate in pg_index replaced by the one Countersign's has
+    // (taken from a scratch index): pg_get_indexdef shows it as made. An owner cannot: the planner uses a
+    // partial index only where a query's WHERE implies its own, which "seq <> 5" never is.
+    await superuser((c) =>
+      c.query(`DROP INDEX audit_log_request;
+        CREATE INDEX audit_log_request ON audit_log (request_id, seq) WHERE request_id IS NOT NULL AND seq <> 5;
+        CREATE INDEX scratch_predicate ON audit_log (request_id) WHERE request_id IS NOT NULL;
+        UPDATE pg_index SET indpred = (SELECT indpred FROM pg_index WHERE indexrelid = 'scratch_predicate'::regclass) WHERE indexrelid = 'audit_log_request'::regclass;
+        DROP INDEX scratch_predicate;`),
+    );
+    // Through the index (which the planner takes for a long log; here it is made to), record 5 is gone.
+    const counted = await superuser((c) => c.query("SET enable_seqscan = off; SET enable_bitmapscan = off; SELECT count(*)::int AS n FROM audit_log WHERE request_id = 'req-0'"));
+    assert.equal((counted as unknown as pg.QueryResult<{ n: number }>[])[2].rows[0].n, 4);
+    const other = await open();
+    assert.deepEqual((await collect(other.audit.read({ requestId: 'req-0' }, { scan: true }))).map((r) => r.seq), [1, 3, 5, 7, 9]);
+    v = await verifyPostgresAuditLog(other.pool, other.target);
+    assert.equal(v.ok, true);
+    assert.deepEqual(v.indexProblems, [
+      "the index audit_log_request holds 9 entries for the 10 records that name a request: 1 of them is missing from it, hidden from whatever reads one request's records through it. The records themselves are as verified; rebuild the index (REINDEX audit_log_request) and find out who changed it",
+    ]);
+    // Made by hand where it shows: damage too; one gone is a warning.
+    await superuser((c) => c.query('CREATE INDEX audit_log_by_type ON audit_log (type); DROP INDEX audit_log_actor_folded; REINDEX INDEX audit_log_request'));
+    v = await verifyPostgresAuditLog(other.pool, other.target);
+    assert.deepEqual(v.indexProblems, [
+      `the index audit_log_by_type on audit_log was not made by Countersign ("CREATE INDEX audit_log_by_type ON ${schema}.audit_log USING btree (type)"): reads may go through it and leave records out, and what it holds is not checked. Drop it: DROP INDEX audit_log_by_type`,
+    ]);
+    assert.match(v.warnings.join('\n'), /the index audit_log_actor_folded of the audit log is missing .*CREATE INDEX audit_log_actor_folded ON audit_log \(lower\(actor_id\), seq\) WHERE actor_id IS NOT NULL/);
+  });
+
   it('names the append-only triggers a superuser disabled or dropped, while they stay so', async () => {
     const s = await open();
     const errors: unknown[][] = [];

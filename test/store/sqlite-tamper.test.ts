@@ -10,6 +10,7 @@ import type { SqliteStore } from '../../src/store/sqlite';
 import { sealRecord } from '../../src/audit/chain/chain';
 import type { AuditRecord } from '../../src/domain/audit';
 import { anEvent, bob, requestRef, tempDir, timeAt } from './fixtures';
+import { indexesLeavingOut } from './index-tamper';
 
 describe('verifying the audit log in a SQLite file', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -46,6 +47,7 @@ describe('verifying the audit log in a SQLite file', () => {
     assert.equal(v.count, 10);
     assert.equal(v.headHash, records[9].hash);
     assert.deepEqual(v.warnings, []);
+    assert.deepEqual(v.indexProblems, []);
   });
 
   it('names a record whose stored JSON was edited', async () => {
@@ -122,6 +124,36 @@ describe('verifying the audit log in a SQLite file', () => {
     assert.equal(v.problem?.kind, 'edited');
     assert.equal(v.problem?.seq, 4);
     assert.match(v.problem!.message, /its id column says "[^"]+-copy" but the record itself says/);
+  });
+
+  it('names an index made again to leave records out, its definition text put back, while every record is intact', async () => {
+    indexesLeavingOut(file, { request: [4], actor: [2, 7] });
+    const v = await verifySqliteAuditLog(file);
+    assert.equal(v.ok, true, 'the records themselves are intact');
+    assert.deepEqual(v.warnings, []);
+    assert.equal(v.indexProblems.length, 2);
+    assert.match(v.indexProblems[0], /^the index audit_log_actor_folded holds 8 entries for the 10 records that name an actor: 2 of them are missing from it, hidden from whatever reads one person's records through it\./);
+    assert.match(v.indexProblems[1], /^the index audit_log_request holds 9 entries for the 10 records that name a request: 1 of them is missing from it, hidden from whatever reads one request's records through it\. .*REINDEX audit_log_request/);
+    // The slow way SQLite itself finds it agrees.
+    const db = new Database(file, { readonly: true });
+    assert.match(JSON.stringify(db.pragma('integrity_check')), /row 4 missing from index audit_log_request/);
+    db.close();
+  });
+
+  it('names an index of the audit log not as Countersign made it, or not made by it; a missing one is a warning', async () => {
+    const db = new Database(file);
+    db.exec(`DROP INDEX audit_log_request; CREATE INDEX audit_log_request ON audit_log (request_id, seq) WHERE request_id IS NOT NULL AND seq <> 4;
+      CREATE INDEX audit_log_by_type ON audit_log (type) WHERE seq > 2; DROP INDEX audit_log_actor_folded;`);
+    db.close();
+    const v = await verifySqliteAuditLog(file);
+    assert.equal(v.ok, true);
+    assert.deepEqual(v.indexProblems, [
+      'the index audit_log_by_type on audit_log was not made by Countersign ("CREATE INDEX audit_log_by_type ON audit_log (type) WHERE seq > 2"): reads may go through it and leave records out, and what it holds is not checked. Drop it: DROP INDEX audit_log_by_type',
+      'the index audit_log_request is not the one Countersign made (it reads "CREATE INDEX audit_log_request ON audit_log (request_id, seq) WHERE request_id IS NOT NULL AND seq <> 4"): reads through it may leave records out. Make it again: DROP INDEX audit_log_request; CREATE INDEX audit_log_request ON audit_log (request_id, seq) WHERE request_id IS NOT NULL',
+    ]);
+    assert.deepEqual(v.warnings, [
+      'the index audit_log_actor_folded of the audit log is missing (someone changed the database schema by hand): reads that went through it read the whole log instead; make it again: CREATE INDEX audit_log_actor_folded ON audit_log (lower(actor_id), seq) WHERE actor_id IS NOT NULL',
+    ]);
   });
 
   it('warns when the append-only triggers were removed, even if no record was touched', async () => {

@@ -35,6 +35,12 @@ export interface EvidenceVerification {
   checkpoints: { checked: number; latestSeq?: number; problems: string[] };
   /** The request's own records: each hashes to its hash and lies in the verified part of the chain. */
   events: { count: number; ok: boolean; problems: string[] };
+  /**
+   * The audit log's indexes that may leave records out of reads through them (`audit verify`'s
+   * `AUDIT LOG DAMAGED (index)`): the bundle's records are read from the log itself all the same.
+   * Absent from bundles made by a Countersign before round 11 of review (2026-12-06).
+   */
+  indexes?: { problems: string[] };
 }
 
 export interface EvidenceManifest {
@@ -211,6 +217,7 @@ export function recordedDamage(text: string): string[] {
     ...(v.chain.ok ? [] : [`Audit chain: DAMAGED: ${v.chain.problem ?? 'no reason recorded'}`]),
     ...texts(v.checkpoints.problems).map((p) => `Checkpoints: ${p}`),
     ...(v.events.ok ? [] : [`This request's records: ${texts(v.events.problems).join('; ') || 'not intact'}`]),
+    ...texts(v.indexes?.problems).map((p) => `Index: ${p}`),
   ];
 }
 
@@ -307,6 +314,7 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
     sentence(`Audit chain: ${v.chain.ok ? `intact, ${v.chain.count} records, head ${v.chain.headHash}` : `DAMAGED: ${v.chain.problem}`}`),
     sentence(`Checkpoints: ${v.checkpoints.checked} checked${v.checkpoints.latestSeq ? `, the latest names record ${v.checkpoints.latestSeq}` : ''}${v.checkpoints.problems.length ? `; PROBLEMS: ${v.checkpoints.problems.join(' ')}` : ''}`),
     sentence(`This request's ${v.events.count} record(s) (events.jsonl): ${v.events.ok ? 'each intact and part of the verified chain' : `PROBLEMS: ${v.events.problems.join('; ')}`}`),
+    ...(v.indexes?.problems.length ? [sentence(`Indexes of the audit log: DAMAGED: ${v.indexes.problems.join('; ')} (this bundle's records were read from the log itself, not through them)`)] : []),
     '',
     '## Files',
     '- events.jsonl and events.jsonl.manifest.json: the audit records, verifiable with `countersign audit verify --file events.jsonl --public-key <key>`',

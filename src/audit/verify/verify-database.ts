@@ -34,7 +34,14 @@ function columnsDisagree(row: StoredRow, r: AuditRecord): string | undefined {
   return undefined;
 }
 
-async function* storedRecords(rows: StoredAuditRows, checkpointSeqs: number[]): AsyncGenerator<AuditRecord> {
+/** What the full verification notes of the rows on its way, for when the whole log turns out intact. */
+interface Seen {
+  checkpointSeqs: number[];
+  requests: number;
+  actors: number;
+}
+
+async function* storedRecords(rows: StoredAuditRows, seen: Seen): AsyncGenerator<AuditRecord> {
   let after = Number.MIN_SAFE_INTEGER;
   let prevRecordSeq = 0;
   for (;;) {
@@ -60,7 +67,9 @@ async function* storedRecords(rows: StoredAuditRows, checkpointSeqs: number[]): 
           throw new ChainDefect('edited', `record ${r.seq} (id ${r.id}) was moved in the database: it is filed under seq ${seq}.`, r.seq, r.id);
         }
         prevRecordSeq = r.seq;
-        if (r.type === 'audit.checkpoint') checkpointSeqs.push(seq);
+        if (r.type === 'audit.checkpoint') seen.checkpointSeqs.push(seq);
+        if (row[4] !== null) seen.requests++;
+        if (row[5] !== null) seen.actors++;
       }
       yield r;
     }
@@ -77,6 +86,12 @@ export interface StoredLogVerification extends ChainVerification {
    * them by seq instead of scanning the log a second time.
    */
   checkpointSeqs?: number[];
+  /**
+   * When the whole log verified intact: how many of its records name a request, and an actor (each
+   * row's columns were checked against its record). The audit log's indexes by request and by actor
+   * must hold exactly one entry for each (src/audit/verify/schema-findings.ts counts them).
+   */
+  named?: { requests: number; actors: number };
 }
 
 export interface VerifyTuning {
@@ -128,6 +143,7 @@ async function verifyIntact(rows: StoredAuditRows, opener: StoredRowsOpener | un
   let last: RangeCheck['last'];
   let firstSeq = 0;
   const checkpointSeqs: number[] = [];
+  const named = { requests: 0, actors: 0 };
   for (let k = 0; k < checks.length; k++) {
     const check = checks[k];
     // A range not checked (a worker that failed), or not intact: the full verification says what.
@@ -138,8 +154,10 @@ async function verifyIntact(rows: StoredAuditRows, opener: StoredRowsOpener | un
     count += check.count;
     last = check.last;
     for (const seq of check.checkpointSeqs) checkpointSeqs.push(seq);
+    named.requests += check.requests;
+    named.actors += check.actors;
   }
-  return { ok: true, count, firstSeq, lastSeq: last?.seq ?? 0, headHash: last?.hash ?? GENESIS_HASH, checkpointSeqs };
+  return { ok: true, count, firstSeq, lastSeq: last?.seq ?? 0, headHash: last?.hash ?? GENESIS_HASH, checkpointSeqs, named };
 }
 
 /**
@@ -151,8 +169,8 @@ export async function verifyStoredLog(rows: StoredAuditRows, options: VerifyOpti
   const whole = (options.start ?? 'genesis') === 'genesis' && options.links !== false;
   const fast = whole && tuning.fast !== false ? await verifyIntact(rows, opener, tuning) : undefined;
   if (fast) return fast;
-  const checkpointSeqs: number[] = [];
-  const full = await verifyChain(storedRecords(rows, checkpointSeqs), options);
-  // Only a whole log verified intact says where every checkpoint record is.
-  return whole && full.ok ? { ...full, checkpointSeqs } : full;
+  const seen: Seen = { checkpointSeqs: [], requests: 0, actors: 0 };
+  const full = await verifyChain(storedRecords(rows, seen), options);
+  // Only a whole log verified intact says where every checkpoint record is, and what the indexes hold.
+  return whole && full.ok ? { ...full, checkpointSeqs: seen.checkpointSeqs, named: { requests: seen.requests, actors: seen.actors } } : full;
 }

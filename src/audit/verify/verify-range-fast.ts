@@ -35,6 +35,9 @@ export interface RangeCheck {
   last?: { seq: number; hash: string };
   /** Seqs of the range's `audit.checkpoint` records (by their type column, checked against the record). */
   checkpointSeqs: number[];
+  /** How many of its records name a request, and an actor (by their columns, checked against the record): what the indexes must hold. */
+  requests: number;
+  actors: number;
 }
 
 const PAGE = 1000;
@@ -119,7 +122,7 @@ function rowIntact(row: StoredRow, prev: Prev | undefined): boolean {
  * time; `pause` runs between pages (the main thread lets other work in).
  */
 export async function checkRange(rows: StoredAuditRows, after: number, until: number | undefined, pause?: () => Promise<void>): Promise<RangeCheck> {
-  const result: RangeCheck = { intact: true, count: 0, checkpointSeqs: [] };
+  const result: RangeCheck = { intact: true, count: 0, checkpointSeqs: [], requests: 0, actors: 0 };
   const prev: Prev = { seq: 0, hash: '' };
   let any = false;
   for (;;) {
@@ -132,6 +135,8 @@ export async function checkRange(rows: StoredAuditRows, after: number, until: nu
       prev.seq = row[0];
       prev.hash = row[7];
       if (row[3] === CHECKPOINT) result.checkpointSeqs.push(row[0]);
+      if (row[4] !== null) result.requests++;
+      if (row[5] !== null) result.actors++;
     }
     result.count += page.length;
     if (any) result.last = { seq: prev.seq, hash: prev.hash };

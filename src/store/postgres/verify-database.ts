@@ -7,12 +7,14 @@
 import type pg from 'pg';
 import type { StoredAuditRows, StoredRow } from '../../audit/verify/stored-rows';
 import { verifyStoredLog } from '../../audit/verify/verify-database';
-import type { ChainVerification, VerifyOptions } from '../../audit/verify/verify';
+import type { VerifyOptions } from '../../audit/verify/verify';
+import type { StoredLogVerification } from '../../audit/verify/verify-database';
 import { AUDIT_TRIGGERS, POSTGRES_MIGRATIONS } from './migrations';
 import { REQUESTS_WITHOUT_ROW, tablesCreatedBy, type RequestWithoutRow } from '../request-rows';
-import { schemaFindings, type SchemaFindings, type StoredSchema } from '../../audit/verify/schema-findings';
+import { schemaFindings, type AuditIndex, type SchemaFindings, type StoredSchema } from '../../audit/verify/schema-findings';
+import { auditIndexesMadeBy, judgeAuditIndexes } from '../audit-indexes';
 
-export interface PostgresVerification extends ChainVerification, SchemaFindings {
+export interface PostgresVerification extends StoredLogVerification, SchemaFindings {
   /** The database, without secrets. */
   target: string;
 }
@@ -55,18 +57,74 @@ export async function missingTriggers(pool: pg.Pool, table: string, expected: re
 export async function verifyPostgresAuditLog(pool: pg.Pool, target: string, options: VerifyOptions = {}): Promise<PostgresVerification> {
   // The same checks as for SQLite (src/audit/verify): the fast pass, and the full one naming any problem.
   const result = await verifyStoredLog(postgresStoredRows(pool), options);
-  return { ...result, target, ...(await schemaFindings(postgresSchema(pool))) };
+  return { ...result, target, ...(await schemaFindings(postgresSchema(pool), result)) };
+}
+
+async function appliedVersion(pool: pg.Pool, present: ReadonlySet<string>): Promise<number> {
+  return present.has('schema_migrations') ? Number((await pool.query<{ v: string | null }>('SELECT MAX(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0) : 0;
+}
+
+/** A definition as pg_get_indexdef gives it, in the migrations' words: without the schema, the access method (btree) and the WHERE clause's parentheses. */
+function asMigrationsWrite(definition: string): string {
+  return definition
+    .replace(/ ON (?:"(?:[^"]|"")*"|\w+)\.audit_log /, ' ON audit_log ')
+    .replace(/ USING btree /, ' ')
+    .replace(/ WHERE \((.*)\)$/, ' WHERE $1');
+}
+
+/**
+ * The indexes on audit_log as PostgreSQL keeps them (pg_get_indexdef reads pg_index, which a superuser
+ * can edit: a partial index built to leave records out, then shown as the one the migrations made).
+ * Those of its primary key and unique id are its constraints'.
+ */
+async function auditLogIndexes(pool: pg.Pool): Promise<{ name: string; definition: string | null; byConstraint: boolean }[]> {
+  const { rows } = await pool.query<{ name: string; definition: string; constraint: boolean }>(
+    `SELECT i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition, EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.conrelid = x.indrelid) AS "constraint"
+       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = to_regclass('audit_log') ORDER BY i.relname`,
+  );
+  return rows.map((r) => ({ name: r.name, definition: r.definition, byConstraint: r.constraint }));
+}
+
+/**
+ * An index's entries for the records up to `lastSeq`, counted through it: PostgreSQL has no way to
+ * name the index a query must use, so the query is one only that index answers without the table
+ * (its WHERE clause, `seq + 0` which the primary key cannot take), table scans are off, and the plan
+ * is checked to be an index-only scan of it before the count is trusted. Undefined otherwise.
+ */
+async function countThrough(pool: pg.Pool, index: AuditIndex, lastSeq: number): Promise<number | undefined> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN READ ONLY');
+    await client.query('SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL max_parallel_workers_per_gather = 0');
+    const sql = `SELECT count(*)::int8 AS n FROM audit_log WHERE ${index.where} AND seq + 0 <= $1`;
+    const plan = JSON.stringify((await client.query({ text: `EXPLAIN (FORMAT JSON) ${sql}`, values: [lastSeq] })).rows);
+    const through = plan.includes('"Node Type":"Index Only Scan"') && plan.includes(`"Index Name":${JSON.stringify(index.name)}`);
+    const n = through ? Number((await client.query<{ n: string }>(sql, [lastSeq])).rows[0].n) : undefined;
+    await client.query('COMMIT');
+    return n;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
 }
 
 /** The schema's catalog in PostgreSQL, as verification reads it. */
 function postgresSchema(pool: pg.Pool): StoredSchema {
+  const present = async () => new Set((await pool.query<{ t: string }>('SELECT tablename AS t FROM pg_tables WHERE schemaname = current_schema()')).rows.map((r) => r.t));
   return {
     missingAuditTriggers: () => missingTriggers(pool, 'audit_log', AUDIT_TRIGGERS),
     tables: async () => {
-      const present = new Set((await pool.query<{ t: string }>('SELECT tablename AS t FROM pg_tables WHERE schemaname = current_schema()')).rows.map((r) => r.t));
-      const applied = present.has('schema_migrations') ? Number((await pool.query<{ v: string | null }>('SELECT MAX(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0) : 0;
-      return { present, created: tablesCreatedBy(POSTGRES_MIGRATIONS, applied) };
+      const tables = await present();
+      return { present: tables, created: tablesCreatedBy(POSTGRES_MIGRATIONS, await appliedVersion(pool, tables)) };
     },
     requestsWithoutRow: async () => (await pool.query<RequestWithoutRow>(REQUESTS_WITHOUT_ROW)).rows,
+    auditIndexes: async () => judgeAuditIndexes(await auditLogIndexes(pool), auditIndexesMadeBy(POSTGRES_MIGRATIONS, await appliedVersion(pool, await present())), asMigrationsWrite),
+    // Counted up to lastSeq: records appended since are left out of both sides.
+    auditIndexEntries: async (index, lastSeq) => {
+      const entries = await countThrough(pool, index, lastSeq);
+      return entries === undefined ? undefined : { entries, past: 0 };
+    },
   };
 }
