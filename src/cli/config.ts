@@ -27,7 +27,7 @@ export function registerConfigCommands(program: Command, settings: CliSettings):
         });
         // One write: a reader that stops early (| head) is not sent a stream of further writes.
         process.stdout.write(
-          `OK ${c.file}\n  sha256 ${c.hash}\n  ${c.catalog.commands.length} command(s), ${sensitive} sensitive; roles: ${Object.keys(c.roles).join(', ')}; tenants: ${c.tenants.length}\n  azure: ${c.azure.sandbox ? 'SANDBOX (no subscription configured)' : `subscription ${c.azure.subscriptionId}, credential ${c.azure.credential.type}`}\n${policies.join('')}`,
+          `OK ${c.file}\n  policy version ${c.hash}\n${templateLines(c)}  ${c.catalog.commands.length} command(s), ${sensitive} sensitive; roles: ${Object.keys(c.roles).join(', ')}; tenants: ${c.tenants.length}\n  azure: ${c.azure.sandbox ? 'SANDBOX (no subscription configured)' : `subscription ${c.azure.subscriptionId}, credential ${c.azure.credential.type}`}\n${policies.join('')}`,
         );
         process.stdout.write(groupRoleLines(c));
       } catch (err) {
@@ -39,6 +39,15 @@ export function registerConfigCommands(program: Command, settings: CliSettings):
         throw err;
       }
     });
+}
+
+/**
+ * What the policy version covers when the config names templates: the file's SHA-256 and each
+ * template's, as `sha256sum` prints them (docs/configuration.md#the-policy-version).
+ */
+function templateLines(c: CountersignConfig): string {
+  if (c.templates.length === 0) return '';
+  return `    ${c.fileHash}  ${c.file}\n${c.templates.map((t) => `    ${t.sha256}  ${t.path}\n`).join('')}`;
 }
 
 /** Roles that list Entra groups, each group as "group <id>", and where their membership is looked up. */

@@ -4,6 +4,7 @@
  * and a named pipe held the start until something wrote to it.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 
 /** The file is not one to read: what it is instead, or how large, in words (its name is the caller's to give). */
 export class FileRefusedError extends Error {
@@ -53,4 +54,21 @@ export function readBoundedFile(file: string, maxBytes: number, what: string): B
   } finally {
     fs.closeSync(fd);
   }
+}
+
+export class OutsideFolderError extends Error {}
+
+/**
+ * The real path of a file the config names (`what`: "template"), relative to the config's folder. A
+ * path out of the folder, or a link inside it to a file outside it, is an OutsideFolderError: the
+ * config names what may run and whose keys are trusted, with files kept and reviewed beside it.
+ * A file that is not there throws the file system's error.
+ */
+export function inConfigFolder(dir: string, relativePath: string, what: string): string {
+  const file = path.resolve(dir, relativePath);
+  if (!file.startsWith(path.resolve(dir) + path.sep)) throw new OutsideFolderError(`${what} ${relativePath} is outside the config folder`);
+  const real = fs.realpathSync(file);
+  const folder = fs.realpathSync(dir);
+  if (!real.startsWith(folder + path.sep)) throw new OutsideFolderError(`${what} ${relativePath} is outside the config folder: it is a link to ${real}`);
+  return real;
 }

@@ -3,7 +3,6 @@
  * settings), checking on the way what a schema cannot: declared roles, placeholders, templates that
  * exist, defaults that pass their own parameter's check.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { RE2JS, RE2JSException } from 're2js';
 import { Catalog, checkValue, type CommandPolicy, type CommandSpec, type OperationTemplate, type ParameterSpec, placeholdersIn, type RequesterRule } from '../domain/catalog';
@@ -11,7 +10,7 @@ import { CHANGE_KINDS } from '../domain/operation';
 import { DEFAULT_DELEGATION_POLICY, type DelegationPolicy } from '../domain/delegation';
 import { AccessPolicy, Roles } from '../domain/policy';
 import { DEFAULT_REASON_MIN_LENGTH } from '../domain/reason';
-import { FileRefusedError, readBoundedFile } from './bounded-file';
+import { FileRefusedError, inConfigFolder, OutsideFolderError, readBoundedFile } from './bounded-file';
 import { buildRequirements } from './requirements';
 import { parseDuration } from './duration';
 import { buildDirectory, checkGroupRoles, endpointProblem } from './directory';
@@ -21,21 +20,25 @@ import type { AuditConfig, CountersignConfig, RawCommand, RawConfig, RawParamete
 import { didYouMean } from './suggest';
 import { ConfigError, type ConfigProblem, dotted, type Locate } from './validate';
 import { buildBreakGlass, buildSchedule } from './schedule';
+import { ConfigTemplates } from './templates';
 
 const DEFAULT_TTL = '4h';
 
 /** Records a problem with the key at a path (the line is looked up). */
 type At = (key: (string | number)[], problem: string) => void;
 
-/** The loaded config, or a ConfigError naming every problem found. */
+/**
+ * The loaded config, or a ConfigError naming every problem found. `hash` is the config file's
+ * SHA-256; the config's `hash` (the policy version) also covers the templates it names.
+ */
 export function buildConfig(input: RawConfig, source: { file: string; hash: string; locate: Locate }): CountersignConfig {
   const { file, locate } = source;
   const problems: ConfigProblem[] = [];
   const at = (key: (string | number)[], problem: string) => problems.push({ key: dotted(key), line: locate(key), problem });
   const dir = path.dirname(file);
-  const loadTemplate = templateLoader(dir);
+  const templates = new ConfigTemplates(dir);
 
-  const commands = input.commands.map((c, i) => buildCommand(c, i, input, at, loadTemplate));
+  const commands = input.commands.map((c, i) => buildCommand(c, i, input, at, templates));
   const seen = new Set<string>();
   commands.forEach((c, i) => {
     if (seen.has(c.name)) at(['commands', i, 'name'], `command "${c.name}" is declared twice`);
@@ -68,7 +71,9 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
   const subscriptionId = input.azure?.subscriptionId ?? '';
   return {
     file,
-    hash: source.hash,
+    hash: templates.policyVersion(source.hash),
+    fileHash: source.hash,
+    templates: templates.list(),
     tenants: input.tenants,
     azure: {
       subscriptionId,
@@ -83,7 +88,7 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
     directory,
     catalog: new Catalog(commands),
     access: new AccessPolicy(input.tenants, new Roles(input.roles)),
-    loadTemplate,
+    loadTemplate: (relativePath) => templates.get(relativePath),
   };
 }
 
@@ -197,7 +202,7 @@ function jwksFromFile(dir: string, relativePath: string, problem: (message: stri
   return set.keys as Record<string, unknown>[];
 }
 
-function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTemplate: (p: string) => Record<string, unknown>): CommandSpec {
+function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, templates: ConfigTemplates): CommandSpec {
   const key = ['commands', i];
   const first = c.name.split(' ')[0];
   if (RESERVED_COMMANDS.includes(first)) at([...key, 'name'], `"${first}" is a built-in command word; choose another name`);
@@ -213,7 +218,7 @@ function buildCommand(c: RawCommand, i: number, input: RawConfig, at: At, loadTe
   if (!isChange && sensitive) at([...key, 'sensitive'], `operation ${c.operation.kind} only reads; mark the command sensitive: false`);
   if (!isChange && c.risk) at([...key, 'risk'], `operation ${c.operation.kind} only reads, so it carries no risk to state; remove risk`);
   if (sensitive && !c.policy) at([...key], 'a sensitive command needs a policy (at least approverRoles)');
-  checkOperation(c.operation, parameters, [...key, 'operation'], at, loadTemplate);
+  checkOperation(c.operation, parameters, [...key, 'operation'], at, templates);
 
   if (c.policy && !isChange) return { ...spec(c, sensitive, parameters), ...readersOf(c, key, input, at) };
   let policy: CommandPolicy | undefined;
@@ -346,7 +351,7 @@ function checkOperation(
   parameters: ParameterSpec[],
   key: (string | number)[],
   at: At,
-  loadTemplate: (p: string) => Record<string, unknown>,
+  templates: ConfigTemplates,
 ): void {
   const fields = Object.hasOwn(OPERATION_FIELDS, op.kind) ? OPERATION_FIELDS[op.kind] : undefined;
   if (!fields) {
@@ -367,15 +372,8 @@ function checkOperation(
       at([...key], `placeholder {${name}} is not a declared parameter${didYouMean(name, [...names, ...BUILTIN_PLACEHOLDERS])} (declared: ${names.join(', ') || 'none'})`);
     }
   }
-  if (typeof op.template === 'string') {
-    for (const candidate of expandEnumPlaceholders(op.template, parameters)) {
-      try {
-        loadTemplate(candidate);
-      } catch (err) {
-        at([...key, 'template'], (err as Error).message);
-      }
-    }
-  }
+  // Read now, with every file the path can name, and kept: a request deploys what was checked here.
+  for (const problem of templates.readFor(op, parameters)) at([...key, 'template'], problem);
 }
 
 /** The operation fields that are a text (a name, an id, an API version), and those that are a map of texts (tags). */
@@ -445,53 +443,6 @@ function checkOperationValues(op: OperationTemplate, parameters: ParameterSpec[]
       at([...key, 'capacity'], `capacity must be a whole number (3) or the placeholder of a parameter alone ({count}), got ${JSON.stringify(value)}${param ? ` (${param.name} can be ${(param.allowed ?? []).join(', ')})` : ''}`);
     }
   }
-}
-
-/** Every concrete path of a template name whose placeholders are all enum parameters. */
-function expandEnumPlaceholders(template: string, parameters: ParameterSpec[]): string[] {
-  let paths = [template];
-  for (const name of placeholdersIn(template)) {
-    const p = parameters.find((x) => x.name === name);
-    if (!p || p.type !== 'enum' || !p.allowed) return []; // checked when requested instead
-    paths = paths.flatMap((t) => p.allowed!.map((v) => t.split(`{${name}}`).join(v)));
-  }
-  return paths;
-}
-
-class OutsideFolderError extends Error {}
-
-/**
- * The real path of a file the config names (`what`: "template"), relative to the config's folder. A
- * path out of the folder, or a link inside it to a file outside it, is an OutsideFolderError: the
- * config names what may run and whose keys are trusted, with files kept and reviewed beside it.
- * A file that is not there throws the file system's error.
- */
-function inConfigFolder(dir: string, relativePath: string, what: string): string {
-  const file = path.resolve(dir, relativePath);
-  if (!file.startsWith(path.resolve(dir) + path.sep)) throw new OutsideFolderError(`${what} ${relativePath} is outside the config folder`);
-  const real = fs.realpathSync(file);
-  const folder = fs.realpathSync(dir);
-  if (!real.startsWith(folder + path.sep)) throw new OutsideFolderError(`${what} ${relativePath} is outside the config folder: it is a link to ${real}`);
-  return real;
-}
-
-function templateLoader(dir: string): (relativePath: string) => Record<string, unknown> {
-  return (relativePath: string) => {
-    let text: string;
-    try {
-      text = fs.readFileSync(inConfigFolder(dir, relativePath, 'template'), 'utf8');
-    } catch (err) {
-      if (err instanceof OutsideFolderError) throw err;
-      throw new Error(`template file ${relativePath} not found (looked in ${dir})`);
-    }
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (!parsed || typeof parsed !== 'object' || !('resources' in parsed)) throw new Error('it has no "resources"');
-      return parsed as Record<string, unknown>;
-    } catch (err) {
-      throw new Error(`template file ${relativePath} is not a valid ARM template: ${(err as Error).message}`);
-    }
-  };
 }
 
 /** A duration the schema refused (and reported) builds as 0, so the rest of the file is still checked. */

@@ -8,6 +8,7 @@ import type { AccessPolicy } from '../domain/policy';
 import type { ConversationKind } from '../domain/request';
 import type { RiskLevel } from '../domain/risk';
 import type { Weekday } from '../domain/schedule';
+import type { TemplateFile } from './templates';
 
 export type CredentialType = 'default' | 'managedIdentity' | 'clientSecret' | 'workloadIdentity';
 
@@ -21,8 +22,15 @@ export interface AzureConfig {
 
 export interface CountersignConfig {
   file: string;
-  /** SHA-256 of the config file's bytes: the policy version recorded with every request. */
+  /**
+   * The policy version recorded with every request: the config file's SHA-256 when it names no
+   * template, else the SHA-256 over it and every template's (templates.ts `policyVersion`).
+   */
   hash: string;
+  /** SHA-256 of the config file's bytes alone. */
+  fileHash: string;
+  /** The deployment templates read with the config and kept in memory, with their SHA-256, in the policy version's order. */
+  templates: TemplateFile[];
   tenants: string[];
   azure: AzureConfig;
   roles: Record<string, string[]>;
@@ -34,7 +42,7 @@ export interface CountersignConfig {
   directory: DirectoryConfig;
   catalog: Catalog;
   access: AccessPolicy;
-  /** Reads a deployment template, relative to the config file's folder. */
+  /** A deployment template (relative to the config file's folder) as read when the config loaded. */
   loadTemplate(relativePath: string): Record<string, unknown>;
 }
 

@@ -1,8 +1,12 @@
 /** Asking for an operation: who may, what is recorded, what approvers will see. */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sha256Hex } from '../../src/domain/canonical';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, START, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
-import { alice, carol, dave, mallory, opsChannel, sourceIn } from '../support/people';
+import { alice, carol, dave, EXAMPLE_CONFIG, mallory, opsChannel, sourceIn } from '../support/people';
 import { ask, asked } from './steps';
 
 describe('app: creating a request', () => {
@@ -115,6 +119,27 @@ describe('app: creating a request', () => {
     assert.match(!result.ok && 'error' in result ? result.error : '', /could not read the target.*AuthorizationFailed: no read access/);
     assert.deepEqual(await f.store.requests.list({}), []);
     assert.deepEqual(await f.audit(), []);
+  });
+
+  it('deploys a template as the config loaded it, under the policy version naming its bytes, though the file was edited since', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-edited-template-'));
+    try {
+      fs.cpSync(path.dirname(EXAMPLE_CONFIG), dir, { recursive: true });
+      const template = path.join(dir, 'templates', 'web-frontend.json');
+      const loaded = JSON.parse(fs.readFileSync(template, 'utf8')) as { resources: unknown[] };
+      const g = appOnFakes({ configFile: path.join(dir, path.basename(EXAMPLE_CONFIG)) });
+      const first = await asked(g, alice, 'deploy staging web-frontend reason: release 2.6');
+      fs.writeFileSync(template, JSON.stringify({ ...loaded, resources: [...loaded.resources, { type: 'Microsoft.Storage/storageAccounts', name: 'exfilstorage123' }] }));
+      const second = await asked(g, alice, 'deploy staging web-frontend reason: release 2.6 testing');
+      for (const r of [first, second]) assert.deepEqual(r.operation.kind === 'deployTemplate' && r.operation.template, loaded);
+      // The version recorded names the template's bytes as loaded, not only the YAML's.
+      assert.notEqual(g.config.hash, g.config.fileHash);
+      const original = fs.readFileSync(path.join(path.dirname(EXAMPLE_CONFIG), 'templates', 'web-frontend.json'));
+      assert.equal(g.config.templates.find((t) => t.path === 'templates/web-frontend.json')?.sha256, sha256Hex(original));
+      assert.deepEqual((await g.audit({ types: ['request.created'] })).map((r) => r.request?.policyVersion), [g.config.hash, g.config.hash]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('tells what is missing from an incomplete request instead of creating one', () => {

@@ -23,7 +23,8 @@ describe('countersign config check', function () {
   it('accepts the shipped example and summarises it', () => {
     const r = check(path.join(ROOT, 'config', 'countersign.example.yaml'));
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^OK .*countersign\.example\.yaml\n  sha256 [0-9a-f]{64}\n/);
+    // The policy version, then what it covers: the file and each template it names.
+    assert.match(r.stdout, /^OK .*countersign\.example\.yaml\n  policy version [0-9a-f]{64}\n {4}[0-9a-f]{64} {2}\/.*countersign\.example\.yaml\n {4}[0-9a-f]{64} {2}templates\/api-service\.json\n {4}[0-9a-f]{64} {2}templates\/web-frontend\.json\n  \d+ command/);
     assert.match(r.stdout, /azure: SANDBOX/);
     assert.match(r.stdout, /\n  delete resource group\n(?: {4}.*\n)*? {4}when it may run: at once when approved, or later with "at <time>"; an approval stays valid 7 days; right before it runs, .*\n {4}break-glass: not allowed\n/);
   });

@@ -47,8 +47,11 @@ describe('the shipped example config', () => {
     assert.deepEqual(config.azure, { subscriptionId: '', credential: { type: 'default' }, sandbox: true });
   });
 
-  it('records the SHA-256 of the file as the policy version', () => {
-    assert.equal(config.hash, sha256Hex(fs.readFileSync(EXAMPLE, 'utf8')));
+  it('records as the policy version the SHA-256 over the file and the templates it names', () => {
+    assert.equal(config.fileHash, sha256Hex(fs.readFileSync(EXAMPLE, 'utf8')));
+    // As docs/configuration.md computes it with sha256sum.
+    const template = (name: string) => `${sha256Hex(fs.readFileSync(path.join(path.dirname(EXAMPLE), name)))}  ${name}\n`;
+    assert.equal(config.hash, sha256Hex(`${config.fileHash}\n${template('templates/api-service.json')}${template('templates/web-frontend.json')}`));
     assert.equal(config.file, EXAMPLE);
   });
 
@@ -217,7 +220,7 @@ describe('a minimal valid config', () => {
       assert.throws(() => loadConfig(utf16), /the file is not UTF-8 text \(it looks like UTF-16\)/);
       const bom = path.join(dir, 'bom.yaml');
       fs.writeFileSync(bom, `\uFEFF${text}# café\n`);
-      assert.equal(loadConfig(bom).hash, sha256Hex(fs.readFileSync(bom)));
+      assert.equal(loadConfig(bom).fileHash, sha256Hex(fs.readFileSync(bom)));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

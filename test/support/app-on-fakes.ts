@@ -40,6 +40,8 @@ export interface AppOnFakes {
 export interface AppOnFakesOptions {
   /** YAML replacing the example config (its templates are resolved next to the example). */
   configText?: string;
+  /** A config file to load instead of the example (with its templates beside it). */
+  configFile?: string;
   executor?: ExecutorOptions;
   /** How approvers are told (none: they are not). */
   messenger?: ApproverMessenger;
@@ -48,7 +50,7 @@ export interface AppOnFakesOptions {
 }
 
 export function appOnFakes(options: AppOnFakesOptions = {}): AppOnFakes {
-  const config = options.configText ? parseConfig(options.configText, EXAMPLE_CONFIG) : loadConfig(EXAMPLE_CONFIG);
+  const config = options.configText ? parseConfig(options.configText, EXAMPLE_CONFIG) : loadConfig(options.configFile ?? EXAMPLE_CONFIG);
   const store = new MemoryStore();
   const azure = new MemoryAzure(true);
   const notifier = new RecordingNotifier();

@@ -15,5 +15,5 @@ export type {
   RequesterRule,
 } from './types';
 export { Catalog, nearFirstWord, reasonStart, tokenize } from './match';
-export { checkParameters, checkValue } from './parameters';
-export { asChange, asQuery, placeholdersIn, resolveOperation, type ResolveContext } from './resolve';
+export { checkParameters, checkValue, isCheckedValue } from './parameters';
+export { asChange, asQuery, pathParameters, type PathUse, pathValueProblem, placeholdersIn, resolveOperation, type ResolveContext } from './resolve';

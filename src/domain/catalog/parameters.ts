@@ -4,7 +4,7 @@
  */
 import { INPUT_LIMITS } from '../input-limits';
 import { unsafeTextProblem } from '../text-safety';
-import { pathParameters, pathValueProblem } from './resolve';
+import { pathParameters, type PathUse, pathValueProblem } from './resolve';
 import type { CommandSpec, ParameterCheck, ParameterProblem, ParameterSpec, ParsedCommand } from './types';
 
 /** Binds positional and named words to declared parameters and checks every value. */
@@ -92,6 +92,15 @@ export function checkValue(spec: ParameterSpec, raw: string): string | undefined
     return `${spec.name} "${value}" does not match the allowed form ${spec.pattern}${what}`;
   }
   return undefined;
+}
+
+/**
+ * Whether a checked request could hold `value` for this parameter: it passes the parameter's check,
+ * is written as the catalog writes it, and (in a path) names nothing else. The config asks it of a
+ * file name a template path's placeholder could stand for.
+ */
+export function isCheckedValue(spec: ParameterSpec, value: string, use: PathUse): boolean {
+  return checkValue(spec, value) === undefined && canonicalValue(spec, value) === value && pathValueProblem(spec.name, value, spec, use) === undefined;
 }
 
 function canonicalValue(spec: ParameterSpec, raw: string): string {

@@ -1,0 +1,128 @@
+/** The deployment templates are part of the config as loaded: read, checked and hashed with it, kept in memory. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config/load';
+import { sha256Hex } from '../../src/domain/canonical';
+import { fixture } from './fixtures';
+
+const MINIMAL = fs.readFileSync(fixture('valid-minimal.yaml'), 'utf8');
+const TEMPLATE = '{"resources": []}';
+
+/** A config folder of its own: the YAML as `countersign.yaml` and the given files beside it. */
+function folderWith(yaml: string, files: Record<string, string>): { dir: string; file: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-templates-'));
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+  const file = path.join(dir, 'countersign.yaml');
+  fs.writeFileSync(file, yaml);
+  return { dir, file };
+}
+
+/** The policy version as docs/configuration.md computes it with sha256sum. */
+function byHand(dir: string, yamlFile: string, templates: string[]): string {
+  const lines = templates.map((t) => `${sha256Hex(fs.readFileSync(path.join(dir, t)))}  ${t}\n`).join('');
+  return sha256Hex(`${sha256Hex(fs.readFileSync(yamlFile))}\n${lines}`);
+}
+
+function problemsLoading(file: string): string[] {
+  try {
+    loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map((p) => `${p.key}: ${p.problem}`);
+    throw err;
+  }
+  return assert.fail('the config loaded');
+}
+
+/** valid-minimal.yaml's deployment with its template chosen by a free `service` parameter. */
+const FREE_SERVICE = MINIMAL.replace(
+  '      - name: environment\n        allowed: [production, staging]\n',
+  '      - name: environment\n        allowed: [production, staging]\n      - name: service\n        pattern: "^[a-z]+$"\n',
+).replace('template: templates/app.json', 'template: templates/{service}.json');
+
+describe('config: deployment templates, loaded with the config', () => {
+  const made: string[] = [];
+  const folder = (yaml: string, files: Record<string, string>) => {
+    const f = folderWith(yaml, files);
+    made.push(f.dir);
+    return f;
+  };
+  after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+  it('deploys a template as it was when the config loaded: one edited on disk since takes effect at the next load, under a new policy version', () => {
+    const { dir, file } = folder(MINIMAL, { 'templates/app.json': TEMPLATE });
+    const config = loadConfig(file);
+    assert.deepEqual(config.templates.map((t) => t.path), ['templates/app.json']);
+    assert.equal(config.hash, byHand(dir, file, ['templates/app.json']));
+
+    const edited = '{"resources": [{"type": "Microsoft.Storage/storageAccounts", "name": "exfilstorage123"}]}';
+    fs.writeFileSync(path.join(dir, 'templates/app.json'), edited);
+    assert.deepEqual(config.loadTemplate('templates/app.json'), { resources: [] });
+    assert.deepEqual(config.loadTemplate('./templates/app.json'), { resources: [] });
+
+    const next = loadConfig(file);
+    assert.deepEqual(next.loadTemplate('templates/app.json'), JSON.parse(edited));
+    assert.notEqual(next.hash, config.hash);
+    assert.equal(next.fileHash, config.fileHash);
+    assert.equal(next.hash, byHand(dir, file, ['templates/app.json']));
+  });
+
+  it('gives each request a template of its own, which changing does not change the next', () => {
+    const { file } = folder(MINIMAL, { 'templates/app.json': TEMPLATE });
+    const config = loadConfig(file);
+    (config.loadTemplate('templates/app.json').resources as unknown[]).push({ name: 'x' });
+    assert.deepEqual(config.loadTemplate('templates/app.json'), { resources: [] });
+  });
+
+  it('keeps a template deleted or broken after the load: a request finds it as checked', () => {
+    const { dir, file } = folder(MINIMAL, { 'templates/app.json': TEMPLATE });
+    const config = loadConfig(file);
+    fs.writeFileSync(path.join(dir, 'templates/app.json'), '{ broken');
+    assert.deepEqual(config.loadTemplate('templates/app.json'), { resources: [] });
+    fs.rmSync(path.join(dir, 'templates/app.json'));
+    assert.deepEqual(config.loadTemplate('templates/app.json'), { resources: [] });
+    assert.match(problemsLoading(file).join('\n'), /template file templates\/app\.json not found/);
+  });
+
+  it('keeps the file\'s own SHA-256 as the policy version of a config naming no template', () => {
+    const noDeploy = MINIMAL.replace(/ {2}- name: deploy app[\s\S]*?(?= {2}- name: groups)/, '');
+    const { file } = folder(noDeploy, {});
+    const config = loadConfig(file);
+    assert.deepEqual(config.templates, []);
+    assert.equal(config.hash, sha256Hex(fs.readFileSync(file)));
+  });
+
+  it('reads every file a free placeholder can name, in byte order of their paths, and none its parameter refuses', () => {
+    const { dir, file } = folder(FREE_SERVICE, {
+      'templates/web.json': TEMPLATE,
+      'templates/api.json': TEMPLATE,
+      // Not a value of `service` (^[a-z]+$): never named by a request, so not read.
+      'templates/api.parameters.json': '{"parameters": {}}',
+      'templates/README.md': '# notes',
+    });
+    const config = loadConfig(file);
+    assert.deepEqual(config.templates.map((t) => t.path), ['templates/api.json', 'templates/web.json']);
+    assert.equal(config.hash, byHand(dir, file, ['templates/api.json', 'templates/web.json']));
+    assert.throws(() => config.loadTemplate('templates/other.json'), /template file templates\/other\.json not found \(looked in .* when the config was loaded\)/);
+  });
+
+  it('refuses at load a file a free placeholder can name that is no ARM template, and a path that names no file', () => {
+    const broken = folder(FREE_SERVICE, { 'templates/api.json': TEMPLATE, 'templates/web.json': '{"resource": []}' });
+    assert.deepEqual(problemsLoading(broken.file), [
+      'commands[1].operation.template: template file templates/web.json is not a valid ARM template: it has no "resources" (a file templates/{service}.json can name: all of them are read at start)',
+    ]);
+    const none = folder(FREE_SERVICE, { 'other/api.json': TEMPLATE });
+    assert.deepEqual(problemsLoading(none.file), [`commands[1].operation.template: template templates/{service}.json names no file in ${none.dir} (the templates a request can name are read at start)`]);
+  });
+
+  it('refuses a template larger than ARM takes, and one that is not a file, without reading it', () => {
+    const big = folder(MINIMAL, { 'templates/app.json': `{"resources": [], "x": "${'a'.repeat(4 * 1024 * 1024)}"}` });
+    assert.match(problemsLoading(big.file).join('\n'), /template file templates\/app\.json is 4,194,3\d\d bytes; ARM takes a template of at most 4 MB/);
+    const dirInstead = folder(MINIMAL, { 'templates/app.json/x': TEMPLATE });
+    assert.match(problemsLoading(dirInstead.file).join('\n'), /template file templates\/app\.json is not a file/);
+  });
+});
