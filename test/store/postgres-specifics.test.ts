@@ -730,6 +730,35 @@ describe('PostgreSQL store, several instances on one database', function () {
         new RegExp(`the role ${role} lacks SELECT on audit_log, INSERT on audit_log.*GRANT ${RUNTIME_ROLE} TO "${role}"`),
       );
     });
+
+    it('names the table grants the runtime role lacks, not the runtime role again, when the role already is a member', async () => {
+      await (await open()).close();
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}; REVOKE INSERT ON audit_log FROM ${RUNTIME_ROLE}; REVOKE INSERT, UPDATE ON requests FROM ${RUNTIME_ROLE}`));
+      await assert.rejects(open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) } }), (err: Error) => {
+        assert.match(
+          err.message,
+          new RegExp(`the role ${role} lacks INSERT on audit_log, INSERT on requests, UPDATE on requests: it is a member of ${RUNTIME_ROLE} already, and that role lacks them .*: as the schema's owner, GRANT INSERT ON "${schema}"\\.audit_log TO ${RUNTIME_ROLE}; GRANT INSERT, UPDATE ON "${schema}"\\.requests TO ${RUNTIME_ROLE}; \\(see docs/postgresql\\.md\\)$`),
+        );
+        assert.doesNotMatch(err.message, new RegExp(`GRANT ${RUNTIME_ROLE} TO`));
+        return true;
+      });
+      // The grants it names are the ones that let it start.
+      await superuser((c) => c.query(`GRANT INSERT ON audit_log TO ${RUNTIME_ROLE}; GRANT INSERT, UPDATE ON requests TO ${RUNTIME_ROLE}`));
+      await (await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) } })).close();
+    });
+
+    it('tells a member that does not inherit the runtime role\'s privileges how to make it inherit them', async () => {
+      await (await open()).close();
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN NOINHERIT; GRANT ${RUNTIME_ROLE} TO ${role}; GRANT USAGE ON SCHEMA ${schema} TO ${role}; GRANT SELECT ON schema_migrations TO ${role}`));
+      const version = Number(await superuser(async (c) => (await c.query<{ v: string }>('SHOW server_version_num')).rows[0].v));
+      const fix = version >= 160000 ? `GRANT ${RUNTIME_ROLE} TO "${role}" WITH INHERIT TRUE` : `ALTER ROLE "${role}" INHERIT`;
+      await assert.rejects(
+        open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) } }),
+        new RegExp(`the role ${role} lacks SELECT on audit_log, .*: it is a member of ${RUNTIME_ROLE} already, but does not inherit its privileges: ${fix}$`),
+      );
+      await superuser((c) => c.query(fix));
+      await (await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) } })).close();
+    });
   });
 
   describe('startup failures say which and what to do', () => {

@@ -454,29 +454,3 @@ export async function migratePostgres(
     client.release(reset);
   }
 }
-
-/** What the bot writes, checked at start so missing grants stop it with a message, not at the first click. */
-const NEEDED: readonly [table: string, privilege: string][] = [
-  ['audit_log', 'SELECT'],
-  ['audit_log', 'INSERT'],
-  ['requests', 'SELECT'],
-  ['requests', 'INSERT'],
-  ['requests', 'UPDATE'],
-  ['request_versions', 'INSERT'],
-  ['conversation_refs', 'UPDATE'],
-  ['personal_conversations', 'UPDATE'],
-  ['card_messages', 'INSERT'],
-  ['dialog_state', 'UPDATE'],
-  ['audit_checkpoints', 'INSERT'],
-  ['audit_downloads', 'INSERT'],
-  ['audit_exports', 'INSERT'],
-  ['delegations', 'UPDATE'],
-];
-
-export async function missingPrivileges(pool: pg.Pool): Promise<string[]> {
-  const r = await pool.query<{ t: string; p: string; ok: boolean }>(
-    'SELECT t, p, has_table_privilege(t, p) AS ok FROM unnest($1::text[], $2::text[]) AS x(t, p)',
-    [NEEDED.map((n) => n[0]), NEEDED.map((n) => n[1])],
-  );
-  return r.rows.filter((x) => !x.ok).map((x) => `${x.p} on ${x.t}`);
-}

@@ -13,7 +13,8 @@ import type { PostgresConnectionOptions } from './connection';
 import { PostgresConversationStore } from './conversations';
 import { PostgresDialogStateStore } from './dialog-state';
 import { PostgresDelegationStore } from './delegations';
-import { migratePostgres, missingPrivileges, RUNTIME_ROLE, SchemaVersionError } from './migrations';
+import { migratePostgres, SchemaVersionError } from './migrations';
+import { missingPrivileges, privilegeRemedy } from './privileges';
 import type { MigrateMode } from './migrations';
 import { DEFAULT_LOCK_WAIT_MS, isPoolTimeout, StoreLockWaitError, StorePoolBusyError } from './lock-wait';
 import { PostgresReadiness, readClocks, skewProblem, type PostgresReadinessOptions, type Readiness } from './readiness';
@@ -177,9 +178,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     });
     if (missing.length) {
       const user = (await pool.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
-      throw new PostgresStartupError(
-        `${target}: the role ${user} lacks ${missing.join(', ')}: grant it the runtime role (GRANT ${RUNTIME_ROLE} TO "${user}"; see docs/postgresql.md)`,
-      );
+      const remedy = await privilegeRemedy(pool, user, missing, schema);
+      throw new PostgresStartupError(`${target}: the role ${user} lacks ${missing.map((m) => `${m.privilege} on ${m.table}`).join(', ')}: ${remedy}`);
     }
   } catch (err) {
     await pool.end().catch(() => undefined);
