@@ -14,8 +14,8 @@
  *   telemetry  OpenTelemetry: domain, app ports, log
  *   config     the YAML catalog and policies: domain, log, loopback
  *   sandbox    the local ARM stand-in: log, settings (nothing of the product it stands in for)
- *   cli        the offline commands: anything but teams and http (it never runs the bot)
- *   log: nothing of ours; settings.ts, module-worker.ts, compile-cache.ts, output-file.ts, retry-after.ts: nothing but the log
+ *   cli        the offline commands: anything but teams and http (it never runs the bot); node-version.ts
+ *   log: nothing of ours; settings.ts, module-worker.ts, compile-cache.ts, output-file.ts, retry-after.ts, node-version.ts: nothing but the log
  *   and loopback.ts; loopback.ts (what "this machine's loopback" is, one rule for all): nothing of ours at all
  *   Outside src/app, the use cases are reached through app/countersign.ts (the facade) and the ports;
  *   any other app module only for its types (the views the facade returns); the CLI runs
@@ -142,9 +142,9 @@ module.exports = {
     layer('sandbox-imports-nothing-of-the-product', 'src/sandbox stands in for ARM: it imports src/log and settings, nothing of the product.', ours('sandbox'), [ours('sandbox', 'log'), '^src/settings\\.ts$']),
     layer('cli-imports-no-edge', 'src/cli works offline: anything but src/teams and src/http (it never runs the bot).', ours('cli'), [
       ours('cli', 'domain', 'app', 'audit', 'store', 'config', 'azure', 'sandbox', 'cards', 'telemetry', 'log'),
-      '^src/(settings|output-file)\\.ts$',
+      '^src/(settings|output-file|node-version)\\.ts$',
     ]),
-    layer('leaf-modules-import-nothing-of-ours', 'src/settings.ts, src/module-worker.ts, src/compile-cache.ts, src/output-file.ts and src/retry-after.ts are imported by all and import nothing of ours but the log and the loopback rule (settings.ts checks addresses with it).', '^src/(settings|module-worker|compile-cache|output-file|retry-after)\\.ts$', [ours('log'), '^src/loopback\\.ts$']),
+    layer('leaf-modules-import-nothing-of-ours', 'src/settings.ts, src/module-worker.ts, src/compile-cache.ts, src/output-file.ts, src/retry-after.ts and src/node-version.ts are imported by all and import nothing of ours but the log and the loopback rule (settings.ts checks addresses with it).', '^src/(settings|module-worker|compile-cache|output-file|retry-after|node-version)\\.ts$', [ours('log'), '^src/loopback\\.ts$']),
     layer('loopback-imports-nothing-of-ours', 'src/loopback.ts (what "this machine\'s loopback" is, for settings, config and the HTTP edge) is a pure rule below every layer: it imports nothing of ours.', '^src/loopback\\.ts$', []),
     {
       name: 'app-through-its-facade',

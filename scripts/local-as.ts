@@ -22,7 +22,7 @@ import { databaseFile, readSettings, type PostgresSettings, type Settings } from
 import { postgresDatabaseConnection } from '../src/cli/audit-database';
 import { describeTarget, openPostgresStore } from '../src/store/postgres';
 import { DEFAULT_PLAYGROUND_PORT, localTrialFile, runningLocalTrial } from './local-trial-file';
-import { nodeProblem } from './local-preflight';
+import { nodeProblem } from '../src/node-version';
 
 /**
  * The card's buttons by verb (cards/request.json), every action the bot takes from a card (a verb

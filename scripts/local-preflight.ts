@@ -1,18 +1,9 @@
 /**
- * What `npm run local` and `npm run local:as` check before they start: the Node they run on (the
- * database driver is built for Node 24), and that the ports asked for are free (the Agents
- * Playground would move to a random one without a word, and the bot would stop with EADDRINUSE).
+ * What `npm run local` checks before it starts, besides the Node it runs on (src/node-version.ts,
+ * the bot's own check): that the ports asked for are free (the Agents Playground would move to a
+ * random one without a word, and the bot would stop with EADDRINUSE).
  */
 import net from 'node:net';
-
-const NODE_MAJOR = 24;
-
-/** Why this terminal's Node cannot run the trial, or undefined. */
-export function nodeProblem(version = process.versions.node): string | undefined {
-  const major = Number(version.split('.')[0]);
-  if (major === NODE_MAJOR) return undefined;
-  return `this terminal runs Node ${version}; Countersign needs Node ${NODE_MAJOR} (its database driver is built for it). Run eval "$(scripts/node24.sh)" in this terminal first (docs/operations-runtime.md).`;
-}
 
 /** Whether something already listens on `port` (on any interface, as the Playground would). */
 function portTaken(port: number, host?: string): Promise<boolean> {

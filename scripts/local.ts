@@ -11,7 +11,8 @@ import { startCountersign } from '../src/composition-root';
 import { DEFAULT_CONFIG_PATH, readSettings } from '../src/settings';
 import { localBanner } from './local-banner';
 import { playgroundPortSetting, removeLocalTrial, writeLocalTrial } from './local-trial-file';
-import { listeningPort, nodeProblem, portsProblem } from './local-preflight';
+import { nodeProblem } from '../src/node-version';
+import { listeningPort, portsProblem } from './local-preflight';
 
 const PLAYGROUND_PORT = playgroundPortSetting(process.env);
 const PLAYGROUND_CONFIG = path.resolve(__dirname, '..', 'playground', '.m365agentsplayground.yml');

@@ -4,11 +4,13 @@
  * SIGTERM / SIGINT, and stops it with exit code 1 when the store can no longer write (onFatal), for
  * the service manager to restart it.
  *
- * Before it loads the rest of Countersign it turns on Node's compile cache and, on the SQLite store,
+ * Before anything else it checks the Node it runs on (node-version.ts). Before it loads the rest of
+ * Countersign it turns on Node's compile cache and, on the SQLite store,
  * starts the store's writer thread: the thread boots on another core while this one loads botbuilder
  * and the rest (a start would otherwise wait for it at the end).
  */
 import './compile-cache';
+import { nodeProblem } from './node-version';
 import { readSettings, type Settings } from './settings';
 import { WriterThreadBoot } from './store/sqlite/writer-boot';
 import type { RunningCountersign } from './composition-root';
@@ -23,6 +25,13 @@ function startedEarly(settings: Settings): WriterThreadBoot | undefined {
 }
 
 export async function main(): Promise<void> {
+  // First, before the settings are read or the data directory made: on another Node the database
+  // driver would fail to load, advising a rebuild for the unsupported Node.
+  const wrongNode = nodeProblem();
+  if (wrongNode) {
+    process.stderr.write(`Countersign did not start: ${wrongNode}\n`);
+    process.exit(1);
+  }
   let running: RunningCountersign | undefined;
   let fatal: string | undefined;
   let stopping = false;

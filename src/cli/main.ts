@@ -4,6 +4,7 @@ import { registerAuditCommands } from './audit';
 import { processIo } from './audit-io';
 import { registerAzureCommands } from './azure';
 import { registerConfigCommands } from './config';
+import { nodeProblem } from '../node-version';
 import { readCliSettings, type CliSettings } from '../settings';
 import { registerStoreCommands } from './store';
 import { exitCodeOf } from './exit-code';
@@ -37,6 +38,12 @@ export function buildProgram(entry: CliEntry, settings: CliSettings = readCliSet
 }
 
 export function run(entry: CliEntry, argv: string[] = process.argv): void {
+  // First: on another Node the database driver fails to load, advising a rebuild for that Node.
+  const wrongNode = nodeProblem();
+  if (wrongNode) {
+    process.stderr.write(`countersign: ${wrongNode}\n`);
+    process.exit(1);
+  }
   buildProgram(entry)
     .parseAsync(argv)
     .catch((err: unknown) => {

@@ -1,19 +1,11 @@
-/** What the local trial checks before it starts: the Node of the terminal, and free ports. */
+/** What the local trial checks before it starts: free ports (its Node: test/runtime/node-version.test.ts). */
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { listeningPort, nodeProblem, portsProblem } from '../../scripts/local-preflight';
+import { listeningPort, portsProblem } from '../../scripts/local-preflight';
 import { localBanner } from '../../scripts/local-banner';
 
 describe('the local trial, before it starts', () => {
-  it('tells a terminal on another Node than 24 how to put Node 24 first, and lets Node 24 through', () => {
-    assert.equal(nodeProblem('24.22.3'), undefined);
-    assert.equal(
-      nodeProblem('20.20.2'),
-      'this terminal runs Node 20.20.2; Countersign needs Node 24 (its database driver is built for it). Run eval "$(scripts/node24.sh)" in this terminal first (docs/operations-runtime.md).',
-    );
-  });
-
   it('names each port in use with the setting that moves it, instead of letting the Playground move to a random one', async () => {
     const held = net.createServer();
     await new Promise<void>((resolve) => held.listen(0, resolve));
