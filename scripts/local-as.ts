@@ -21,7 +21,7 @@ import { canonicalRequestId } from '../src/domain/request-ids';
 import { databaseFile, readSettings, type PostgresSettings, type Settings } from '../src/settings';
 import { postgresDatabaseConnection } from '../src/cli/audit-database';
 import { describeTarget, openPostgresStore } from '../src/store/postgres';
-import { DEFAULT_PLAYGROUND_PORT, localTrialFile, runningLocalTrial } from './local-trial-file';
+import { DEFAULT_PLAYGROUND_PORT, localTrialFile, playgroundPortSetting, runningLocalTrial } from './local-trial-file';
 import { nodeProblem } from '../src/node-version';
 
 /**
@@ -156,7 +156,7 @@ function playgroundPort(dataDir: string): { port: number; from: string; noTrial?
     : `${existsSync(localTrialFile(dataDir)) ? `${file} was left by an npm run local that has stopped` : `No running npm run local is recorded in ${file}`}: ` +
       `COUNTERSIGN_DATA_DIR must be the one npm run local was started with (${here}).`;
   const found = noTrial ? { noTrial } : {};
-  if (process.env.PLAYGROUND_PORT) return { port: Number(process.env.PLAYGROUND_PORT), from: 'PLAYGROUND_PORT', ...found };
+  if (process.env.PLAYGROUND_PORT) return { port: playgroundPortSetting(process.env), from: 'PLAYGROUND_PORT', ...found };
   if (running) return { port: running.playgroundPort, from: `the port npm run local recorded in ${file}` };
   return { port: DEFAULT_PLAYGROUND_PORT, from: 'the default port; PLAYGROUND_PORT chooses another, as for npm run local', ...found };
 }

@@ -13,9 +13,22 @@ export function localTrialFile(dataDir: string): string {
   return path.join(dataDir, 'local-trial.json');
 }
 
-/** The port PLAYGROUND_PORT asks for, or the default. */
+/**
+ * The port PLAYGROUND_PORT asks for (empty: not set), or the default. Anything but a port from 1 to
+ * 65535 stops the script naming the variable, as the bot's own settings do (0 would let the Playground
+ * take a port of its choosing, which `npm run local:as` could not find).
+ */
 export function playgroundPortSetting(env: NodeJS.ProcessEnv): number {
-  return Number(env.PLAYGROUND_PORT || DEFAULT_PLAYGROUND_PORT);
+  const text = env.PLAYGROUND_PORT;
+  if (!text) return DEFAULT_PLAYGROUND_PORT;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw new Error(`PLAYGROUND_PORT: must be a port number from 1 to 65535, got "${text}"`);
+  return port;
+}
+
+/** TEAMSAPPTESTER_BROWSER as the Playground is handed it: empty is not set, so "none" (it opens a browser for any other value). */
+export function playgroundBrowserSetting(env: NodeJS.ProcessEnv): string {
+  return env.TEAMSAPPTESTER_BROWSER || 'none';
 }
 
 export function writeLocalTrial(dataDir: string, playgroundPort: number): void {

@@ -10,16 +10,17 @@ import path from 'node:path';
 import { startCountersign } from '../src/composition-root';
 import { DEFAULT_CONFIG_PATH, readSettings } from '../src/settings';
 import { localBanner } from './local-banner';
-import { playgroundPortSetting, removeLocalTrial, writeLocalTrial } from './local-trial-file';
+import { playgroundBrowserSetting, playgroundPortSetting, removeLocalTrial, writeLocalTrial } from './local-trial-file';
 import { nodeProblem } from '../src/node-version';
 import { listeningPort, portsProblem } from './local-preflight';
 
-const PLAYGROUND_PORT = playgroundPortSetting(process.env);
 const PLAYGROUND_CONFIG = path.resolve(__dirname, '..', 'playground', '.m365agentsplayground.yml');
 
 async function main(): Promise<void> {
   const wrongNode = nodeProblem();
   if (wrongNode) throw new Error(wrongNode);
+  // Read here, so a wrong value is said as every refused start is.
+  const PLAYGROUND_PORT = playgroundPortSetting(process.env);
   const settings = readSettings({ ...process.env, COUNTERSIGN_HOST: process.env.COUNTERSIGN_HOST || '127.0.0.1' });
   const ports = await portsProblem(settings.port, settings.host, PLAYGROUND_PORT);
   if (ports) throw new Error(ports);
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: {
         ...process.env,
-        TEAMSAPPTESTER_BROWSER: process.env.TEAMSAPPTESTER_BROWSER ?? 'none',
+        TEAMSAPPTESTER_BROWSER: playgroundBrowserSetting(process.env),
         M365_AGENTS_PLAYGROUND_CONFIG_PATH: playgroundConfig,
       },
     },

@@ -112,6 +112,13 @@ describe('npm run local:as', () => {
     }
   });
 
+  it('names PLAYGROUND_PORT and its value when it is no port, and clicks nothing', async () => {
+    const run = await localAs(['bob', 'approve', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: 'abc' });
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr, 'PLAYGROUND_PORT: must be a port number from 1 to 65535, got "abc"\n');
+    assert.equal(clicks.length, 0);
+  });
+
   it('reads the request and its card from PostgreSQL when the local trial runs on it (COUNTERSIGN_STORE=postgres)', async function () {
     this.timeout(30_000);
     const db = await createTestDatabase();
