@@ -477,7 +477,7 @@ function readCount(variable: string, text: string | undefined, fallback: number,
 }
 
 /**
- * `250ms`, `90s`, `30m`, `2h`; at least `minMs` (one second unless said otherwise). A wrong value is
+ * `250ms`, `90s`, `30m`, `2h`, `1d`; at least `minMs` (one second unless said otherwise). A wrong value is
  * answered with `examples`: values of the setting's own scale (a wait of seconds is not offered hours).
  */
 /** The longest a timer waits (Node runs one set longer at once, every millisecond). */
@@ -485,10 +485,11 @@ const TIMER_MAX_MS = 2_147_483_647;
 
 function readDuration(variable: string, text: string | undefined, fallback: number, { minMs = 1000, maxMs = 24 * 3_600_000, maxText = '24h', examples }: { minMs?: number; maxMs?: number; maxText?: string; examples: string }): number {
   if (!text) return fallback;
-  const m = /^(\d+)(ms|s|m|h)$/.exec(text.trim());
-  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'] : NaN;
+  // The units of the YAML config's durations too (d included), and ms: a setting written as the config writes it is taken.
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'] : NaN;
   const least = minMs === 0 ? '' : ` of at least ${minMs % 1000 === 0 ? `${minMs / 1000}s` : `${minMs}ms`}`;
-  if (!(ms >= minMs)) throw new SettingsError(variable, `must be a duration${least} such as ${examples} (a whole number followed by ms, s, m or h), got "${text}"`);
+  if (!(ms >= minMs)) throw new SettingsError(variable, `must be a duration${least} such as ${examples} (a whole number followed by ms, s, m, h or d), got "${text}"`);
   if (ms > Math.min(maxMs, TIMER_MAX_MS)) throw new SettingsError(variable, `must be at most ${maxText} (such as ${examples}), got "${text}"`);
   return ms;
 }

@@ -17,7 +17,7 @@ describe('settings of the boundary limits', () => {
     assert.equal(s.requestsPerPersonPerHour, 3);
     assert.equal(s.microsoftApp.openIdMetadataUrl, 'https://login.example/openid');
     assert.throws(() => readSettings({ COUNTERSIGN_DIALOG_STATE_MAX: '0' }), (e: Error) => e instanceof SettingsError && /COUNTERSIGN_DIALOG_STATE_MAX: must be a whole number from 1 to 1,000,000, in digits, got "0"/.test(e.message));
-    assert.throws(() => readSettings({ COUNTERSIGN_DIALOG_STATE_TTL: 'forever' }), /COUNTERSIGN_DIALOG_STATE_TTL: must be a duration of at least 1s such as 30m, 45m or 2h \(a whole number followed by ms, s, m or h\), got "forever"/);
+    assert.throws(() => readSettings({ COUNTERSIGN_DIALOG_STATE_TTL: 'forever' }), /COUNTERSIGN_DIALOG_STATE_TTL: must be a duration of at least 1s such as 30m, 45m or 2h \(a whole number followed by ms, s, m, h or d\), got "forever"/);
     assert.throws(() => readSettings({ COUNTERSIGN_REQUESTS_PER_HOUR: '2.5' }), /COUNTERSIGN_REQUESTS_PER_HOUR: must be a whole number/);
     assert.throws(() => readSettings({ COUNTERSIGN_REQUESTS_PER_HOUR: '1e308' }), /COUNTERSIGN_REQUESTS_PER_HOUR: must be a whole number from 1 to 1,000,000,000, in digits, got "1e308"/);
     assert.throws(() => readSettings({ COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: 'postgres://u@127.0.0.1/db', COUNTERSIGN_DATABASE_POOL_SIZE: '1000000' }), /COUNTERSIGN_DATABASE_POOL_SIZE: must be a whole number of connections from 1 to 100/);
@@ -35,7 +35,7 @@ describe('settings of the boundary limits', () => {
     assert.equal(readSettings({ COUNTERSIGN_STORE_LOCK_WAIT: '750ms' }).storeLockWaitMs, 750);
     assert.throws(
       () => readSettings({ COUNTERSIGN_STORE_LOCK_WAIT: 'abc' }),
-      (e: Error) => e instanceof SettingsError && e.message === 'COUNTERSIGN_STORE_LOCK_WAIT: must be a duration such as 5s, 10s or 500ms (a whole number followed by ms, s, m or h), got "abc"',
+      (e: Error) => e instanceof SettingsError && e.message === 'COUNTERSIGN_STORE_LOCK_WAIT: must be a duration such as 5s, 10s or 500ms (a whole number followed by ms, s, m, h or d), got "abc"',
     );
     assert.throws(() => readSettings({ COUNTERSIGN_DIALOG_STATE_TTL: '500ms' }), /COUNTERSIGN_DIALOG_STATE_TTL: must be a duration of at least 1s such as 30m, 45m or 2h/);
     assert.throws(() => readSettings({ COUNTERSIGN_EXECUTION_LEASE: 'abc' }), /COUNTERSIGN_EXECUTION_LEASE: must be a duration of at least 1s such as 60s, 2m or 1500ms/);

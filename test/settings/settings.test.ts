@@ -97,7 +97,7 @@ describe('settings: the environment, read in one place', () => {
   });
 
   it('says a duration setting takes a whole number when given a fraction, rather than that it is out of range', () => {
-    assert.throws(() => readSettings({ COUNTERSIGN_EXECUTION_LEASE: '1.5s' }), /COUNTERSIGN_EXECUTION_LEASE: .*\(a whole number followed by ms, s, m or h\), got "1\.5s"/);
+    assert.throws(() => readSettings({ COUNTERSIGN_EXECUTION_LEASE: '1.5s' }), /COUNTERSIGN_EXECUTION_LEASE: .*\(a whole number followed by ms, s, m, h or d\), got "1\.5s"/);
     assert.throws(() => readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: '2.5s' }), /COUNTERSIGN_TEAMS_SEND_TIMEOUT: .*\(a whole number followed by ms or s\), got "2\.5s"/);
     assert.throws(() => readSettings({ COUNTERSIGN_AZURE_TIMEOUT: '2.5s' }), /COUNTERSIGN_AZURE_TIMEOUT: must be a duration of at least 1s such as 30s, 60s or 2m .*got "2\.5s"/);
     // A bound above: one ARM call that long is lost; a timer past Node's 24.8 days fires every millisecond.
@@ -108,6 +108,10 @@ describe('settings: the environment, read in one place', () => {
     // fired every millisecond, and the execution never ended.
     assert.throws(() => readSettings({ COUNTERSIGN_EXECUTION_LEASE: '200000m' }), /^SettingsError: COUNTERSIGN_EXECUTION_LEASE: must be at most 1h: after a crash the execution waits that long to be taken over .*got "200000m"$/);
     assert.throws(() => readSettings({ COUNTERSIGN_EXECUTION_LEASE: '61m' }), /COUNTERSIGN_EXECUTION_LEASE: must be at most 1h/);
+    // Days, as the YAML config writes durations: a value past the bound is told so, not that it is too short.
+    assert.throws(() => readSettings({ COUNTERSIGN_EXECUTION_LEASE: '2d' }), /^SettingsError: COUNTERSIGN_EXECUTION_LEASE: must be at most 1h: .*got "2d"$/);
+    assert.equal(readSettings({ COUNTERSIGN_STORE_LOCK_WAIT: '1d' }).storeLockWaitMs, 86_400_000);
+    assert.equal(readSettings({ COUNTERSIGN_DIALOG_STATE_TTL: '1d' }).dialogStateTtlMs, 86_400_000);
     assert.equal(readSettings({ COUNTERSIGN_EXECUTION_LEASE: '1h' }).executionLeaseMs, 3_600_000);
     assert.equal(readSettings({ COUNTERSIGN_EXECUTION_LEASE: '1500ms' }).executionLeaseMs, 1500);
     assert.equal(readSettings({}).executionLeaseMs, 60_000);
