@@ -747,6 +747,20 @@ describe('PostgreSQL store, several instances on one database', function () {
       await (await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) } })).close();
     });
 
+    it('tells a role that may not use the schema the grant it lacks, not to migrate a schema it cannot see', async () => {
+      await (await open()).close();
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN`));
+      const asRole = { connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) } };
+      await assert.rejects(open(asRole), (err: Error) => {
+        assert.match(err.message, new RegExp(`the role ${role} may not use the schema ${schema} \\(no USAGE on it\\), so it sees none of Countersign's tables: grant it the runtime role \\(GRANT ${RUNTIME_ROLE} TO "${role}"; see docs/postgresql\\.md\\)$`));
+        assert.doesNotMatch(err.message, /migrate-schema/);
+        return true;
+      });
+      // A member that does not inherit the runtime role's USAGE is told how to inherit it.
+      await superuser((c) => c.query(`ALTER ROLE ${role} NOINHERIT; GRANT ${RUNTIME_ROLE} TO ${role}`));
+      await assert.rejects(open(asRole), new RegExp(`may not use the schema ${schema} .*: it is a member of ${RUNTIME_ROLE} already, but does not inherit its privileges`));
+    });
+
     it('tells a member that does not inherit the runtime role\'s privileges how to make it inherit them', async () => {
       await (await open()).close();
       await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN NOINHERIT; GRANT ${RUNTIME_ROLE} TO ${role}; GRANT USAGE ON SCHEMA ${schema} TO ${role}; GRANT SELECT ON schema_migrations TO ${role}`));

@@ -39,11 +39,12 @@ export async function missingPrivileges(pool: pg.Pool): Promise<MissingPrivilege
 }
 
 /**
- * Why the connected role lacks them, and what the schema's owner runs: the runtime role granted to
- * it; or, when it is a member already, the membership made to pass its privileges on, or the grants
- * the runtime role itself lacks (revoked, or a runtime role made by hand without them).
+ * Why the connected role lacks them (or USAGE on `unusableSchema`), and what the schema's owner runs:
+ * the runtime role granted to it; or, when it is a member already, the membership made to pass its
+ * privileges on, or the grants the runtime role itself lacks (revoked, or a runtime role made by hand
+ * without them).
  */
-export async function privilegeRemedy(pool: pg.Pool, user: string, missing: readonly MissingPrivilege[], schema?: string): Promise<string> {
+export async function privilegeRemedy(pool: pg.Pool, user: string, missing: readonly MissingPrivilege[], schema?: string, unusableSchema?: string): Promise<string> {
   const role = (
     await pool.query<{ exists: boolean; member: boolean; inherits: boolean; version: number }>(
       `SELECT r.id IS NOT NULL AS exists,
@@ -64,6 +65,8 @@ export async function privilegeRemedy(pool: pg.Pool, user: string, missing: read
     const fix = role.version >= 160000 ? `GRANT ${RUNTIME_ROLE} TO ${quoted} WITH INHERIT TRUE` : `ALTER ROLE ${quoted} INHERIT`;
     return `it is a member of ${RUNTIME_ROLE} already, but does not inherit its privileges: ${fix}`;
   }
+  // The schema itself, not its tables: the runtime role was not given USAGE on it.
+  if (unusableSchema) return `it is a member of ${RUNTIME_ROLE} already, and that role may not use the schema either: as the schema's owner, GRANT USAGE ON SCHEMA "${unusableSchema}" TO ${RUNTIME_ROLE} (see docs/postgresql.md)`;
   const lacking = (
     await pool.query<{ t: string; p: string }>(
       'SELECT t, p FROM unnest($1::text[], $2::text[]) AS x(t, p) WHERE NOT has_table_privilege($3::name, t, p)',

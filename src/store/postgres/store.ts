@@ -138,6 +138,15 @@ function schemaGoneAtStart(err: unknown, target: string): PostgresStartupError |
   );
 }
 
+/** The schema, when it exists and the connected role may not use it. */
+async function unusableSchema(pool: pg.Pool, schema: string): Promise<string | undefined> {
+  const r = await pool.query<{ usable: boolean | null }>(
+    "SELECT CASE WHEN to_regnamespace($1) IS NULL THEN NULL ELSE has_schema_privilege(to_regnamespace($1)::oid, 'USAGE') END AS usable",
+    [`"${schema}"`],
+  );
+  return r.rows[0].usable === false ? schema : undefined;
+}
+
 /**
  * Connects, brings the schema to the expected version (as `migrate` allows) and checks this role's
  * privileges; any failure stops here with a PostgresStartupError saying what to fix.
@@ -163,6 +172,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       throw new PostgresStartupError(
         `${target}: the schema ${schema} (COUNTERSIGN_DATABASE_SCHEMA) does not exist in this database: create it as the owner (CREATE SCHEMA "${schema}"), then run \`countersign store migrate-schema\`; or fix COUNTERSIGN_DATABASE_SCHEMA`,
       );
+    }
+    // A role that may not use the schema sees none of its tables: told as the grant it lacks, not as a
+    // schema at version 0 to migrate (the owner, migrating, is not asked).
+    const unusable = options.migrate === 'always' ? undefined : await unusableSchema(pool, schema ?? 'public');
+    if (unusable) {
+      const user = (await pool.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
+      throw new PostgresStartupError(`${target}: the role ${user} may not use the schema ${unusable} (no USAGE on it), so it sees none of Countersign's tables: ${await privilegeRemedy(pool, user, [], schema, unusable)}`);
     }
     try {
       await migratePostgres(pool, options.migrate ?? 'auto', undefined, options.applied);
