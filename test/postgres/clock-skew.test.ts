@@ -1,11 +1,12 @@
 /**
  * Several instances on one PostgreSQL database each decide expiry, approvals and break-glass windows
- * by their own clock: an instance whose clock is more than 5 s from the database's is not started,
- * and one that drifts there after it started stops writing (/readyz 503, the bot stops), saying why.
+ * by their own clock: an instance whose clock is more than 5 s (or a quarter of a shorter execution
+ * lease) from the database's is not started, and one that drifts there after it started stops
+ * writing (/readyz 503, the bot stops), saying why.
  */
 import assert from 'node:assert/strict';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres';
-import { MAX_CLOCK_SKEW_MS, skewProblem } from '../../src/store/postgres/readiness';
+import { allowedClockSkewMs, MAX_CLOCK_SKEW_MS, skewProblem } from '../../src/store/postgres/readiness';
 import { anEvent } from '../store/fixtures';
 import { schemaPerTest } from '../support/postgres';
 
@@ -40,6 +41,22 @@ describe('PostgreSQL: an instance whose clock disagrees with the database\'s', f
     assert.match(String(stopped), /StoreClockSkewError/, 'the bot is told, as for any store that stopped');
     offset = 0;
     assert.equal(await store.ping(), false, 'a clock that came back does not undo the stop: a restart checks it again');
+  });
+
+  it('allows a quarter of a short execution lease at most, so a clock ahead does not take live leases as expired', () => {
+    assert.equal(allowedClockSkewMs(60_000), MAX_CLOCK_SKEW_MS);
+    assert.equal(allowedClockSkewMs(1500), 375);
+    assert.equal(skewProblem({ skewMs: 4000, roundTripMs: 10 }, 60_000), undefined);
+    assert.match(
+      skewProblem({ skewMs: 4000, roundTripMs: 10 }, 1500) ?? '',
+      /^this host's clock is 4\.0 s ahead of the database's \(at most 0\.375 s: a quarter of COUNTERSIGN_EXECUTION_LEASE, 1500 ms, since an instance ahead takes a running execution's lease as expired that much early\)/,
+    );
+  });
+
+  it('is not started 4 s ahead with a 1.5 s lease, and is with a 60 s one', async () => {
+    const connection = { ...database.db().connection, schema: database.schema() };
+    await assert.rejects(openPostgresStore({ connection, readiness: { clock: () => Date.now() + 4000, executionLeaseMs: 1500 } }), /4\.0 s ahead of the database's \(at most 0\.375 s: a quarter of COUNTERSIGN_EXECUTION_LEASE/);
+    opened.push(await openPostgresStore({ connection, readiness: { clock: () => Date.now() + 4000, executionLeaseMs: 60_000 } }));
   });
 
   it('takes half the round trip as doubt: a slow answer is not a wrong clock', () => {
