@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { verifyChain } from '../../src/audit/verify/verify';
-import { openPostgresStore, type PostgresStore } from '../../src/store/postgres';
+import { openPostgresStore, POSTGRES_MIGRATIONS, type PostgresStore } from '../../src/store/postgres';
 import { StoreLockWaitError, StorePoolBusyError } from '../../src/store/postgres/lock-wait';
 import { isConnectionError } from '../../src/store/postgres/tx';
 import { aRequest, anEvent } from '../store/fixtures';
@@ -312,16 +312,33 @@ describe('PostgreSQL: a lock held by another session', function () {
       opened.splice(0);
       const c = await db.superuser();
       await c.query(`SET search_path = ${schema}`);
-      await c.query('SELECT pg_advisory_lock(4771034112001)'); // MIGRATION_LOCK, as an instance migrating
+      // As an instance migrating to the last version: it holds MIGRATION_LOCK, the schema one version short.
+      const last = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1];
+      await c.query('SELECT pg_advisory_lock(4771034112001)');
+      await c.query('DELETE FROM schema_migrations WHERE version = $1', [last.version]);
       try {
         const opening = open(100);
         await new Promise((r) => setTimeout(r, 400));
+        await c.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [last.version, last.name]);
         await c.query('SELECT pg_advisory_unlock(4771034112001)');
         const store = await opening;
         assert.equal(await store.ping(), true);
       } finally {
         await c.end();
       }
+    });
+
+    it('stops a start with nothing to migrate that meets a lock on schema_migrations within the wait, naming the lock and its holder', async () => {
+      await (await open()).close();
+      opened.splice(0);
+      await lock('schema_migrations');
+      const started = await timed(open(200));
+      const err = reasonOf(started.outcome);
+      assert.match(
+        String(err),
+        /is reachable, but another session held a lock Countersign needs at start for longer than COUNTERSIGN_STORE_LOCK_WAIT \(55P03 lock_not_available: the store .* is locked by another session: the table schema_migrations held in AccessExclusiveLock by PostgreSQL process \d+ \(operator-psql\) for \d+ ms; waited \d+ ms for it \(COUNTERSIGN_STORE_LOCK_WAIT 200 ms\)/,
+      );
+      assert.ok(started.ms < 3000, `the start gave up after ${started.ms} ms`);
     });
 
     it('stops a start that meets the lock with what holds it, not as an unreachable server', async () => {

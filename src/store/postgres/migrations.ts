@@ -360,6 +360,12 @@ export class SchemaVersionError extends Error {
   }
 }
 
+function newerSchema(version: number, expected: number): SchemaVersionError {
+  return new SchemaVersionError(
+    `the database schema is at version ${version}, newer than this Countersign expects (${expected}): upgrade Countersign on every instance, or restore the database of its version`,
+  );
+}
+
 export type MigrateMode =
   /** Apply missing migrations when this role may create tables in the schema (it owns it); else refuse. */
   | 'auto'
@@ -388,17 +394,20 @@ export async function migratePostgres(
   const expected = migrations.reduce((max, m) => Math.max(max, m.version), 0);
   const client = await pool.connect();
   try {
-    // Instances starting together wait here for the one migrating, and a migration's DDL for the
-    // writers of the running instances: longer than the pool's lock_timeout (the writes' wait) allows.
+    // The version is read under the pool's lock_timeout (COUNTERSIGN_STORE_LOCK_WAIT): a start with
+    // nothing to migrate waits no longer for a lock on schema_migrations than a write would, and
+    // never for the migration lock.
+    const found = await currentVersion(client);
+    if (found === expected) return found;
+    if ((found ?? 0) > expected) throw newerSchema(found ?? 0, expected);
+    // Something to migrate: instances starting together wait here for the one migrating, and a
+    // migration's DDL for the writers of the running instances: longer than the pool's lock_timeout
+    // (the writes' wait) allows.
     await client.query('SET lock_timeout = 0');
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       let version = (await currentVersion(client)) ?? 0;
-      if (version > expected) {
-        throw new SchemaVersionError(
-          `the database schema is at version ${version}, newer than this Countersign expects (${expected}): upgrade Countersign on every instance, or restore the database of its version`,
-        );
-      }
+      if (version > expected) throw newerSchema(version, expected);
       if (version < expected) {
         const mayCreate = (await client.query<{ ok: boolean }>("SELECT has_schema_privilege(current_schema(), 'CREATE') AS ok")).rows[0].ok;
         if (mode === 'never' || (mode === 'auto' && !mayCreate)) {

@@ -16,11 +16,11 @@ import { PostgresDelegationStore } from './delegations';
 import { migratePostgres, SchemaVersionError } from './migrations';
 import { missingPrivileges, privilegeRemedy } from './privileges';
 import type { MigrateMode } from './migrations';
-import { DEFAULT_LOCK_WAIT_MS, isPoolTimeout, StoreLockWaitError, StorePoolBusyError } from './lock-wait';
+import { DEFAULT_LOCK_WAIT_MS, isLockTimeout, isPoolTimeout, lockHolders, StoreLockWaitError, StorePoolBusyError, type LockHolder } from './lock-wait';
 import { PostgresReadiness, readClocks, skewProblem, type PostgresReadinessOptions, type Readiness } from './readiness';
 import { boundReads } from './reads';
 import { PostgresRequestStore } from './requests';
-import { AuditLogRewoundError, missingFromSchema, PgWriter, READ_HEAD, StoreSchemaGoneError } from './transactions';
+import { AuditLogRewoundError, CHAIN_LOCK, missingFromSchema, PgWriter, READ_HEAD, StoreSchemaGoneError } from './transactions';
 import { isConnectionError } from './tx';
 
 export interface PostgresStoreOptions {
@@ -147,6 +147,21 @@ async function unusableSchema(pool: pg.Pool, schema: string): Promise<string | u
   return r.rows[0].usable === false ? schema : undefined;
 }
 
+/** A statement of the start that gave up on a lock (55P03), with who holds it as far as this role may see. */
+async function heldAtStart(pool: pg.Pool, target: string, waitedMs: number, lockWaitMs: number, err: unknown): Promise<StoreLockWaitError> {
+  const holders = await pool
+    .connect()
+    .then(async (client) => {
+      try {
+        return await lockHolders(client, CHAIN_LOCK);
+      } finally {
+        client.release();
+      }
+    })
+    .catch((): LockHolder[] => []);
+  return new StoreLockWaitError(target, waitedMs, lockWaitMs, holders, err, 'read');
+}
+
 /**
  * Connects, brings the schema to the expected version (as `migrate` allows) and checks this role's
  * privileges; any failure stops here with a PostgresStartupError saying what to fix.
@@ -180,11 +195,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       const user = (await pool.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
       throw new PostgresStartupError(`${target}: the role ${user} may not use the schema ${unusable} (no USAGE on it), so it sees none of Countersign's tables: ${await privilegeRemedy(pool, user, [], schema, unusable)}`);
     }
+    const migrating = performance.now();
     try {
       await migratePostgres(pool, options.migrate ?? 'auto', undefined, options.applied);
     } catch (err) {
       if (err instanceof SchemaVersionError) throw new PostgresStartupError(`${target}: ${err.message}`);
-      throw schemaGoneAtStart(err, target) ?? explainConnectionError(err, options.connection);
+      // A lock held on schema_migrations past the wait: named with its holder, as a write's wait is.
+      const held = isLockTimeout(err) ? await heldAtStart(pool, target, Math.round(performance.now() - migrating), lockWaitMs, err) : err;
+      throw schemaGoneAtStart(err, target) ?? explainConnectionError(held, options.connection);
     }
     // Several instances decide by their own clocks: one that disagrees with the database's is not started.
     const skew = skewProblem(await readClocks(pool, options.readiness?.clock), options.readiness?.executionLeaseMs);
