@@ -443,6 +443,9 @@ async function openStore(settings: Settings, log: Logger, sqliteWriterThread: Wr
       // An emptied or deleted database is held against the checkpoint file, and its -wal, before SQLite
       // opens it (and deletes the -wal); anything else is checked once open, with the checkpoint table too.
       beforeEmptyDatabase: (found) => refuseEmptiedDatabase(settings.dataDir, checkpointFileOf(settings.dataDir), found),
+      // The same for a PostgreSQL schema with none of Countersign's tables, before any is made: an
+      // emptied database is not taken for a new one and given empty tables.
+      beforeEmptySchema: (found) => refuseEmptiedDatabase(settings.dataDir, checkpointFileOf(settings.dataDir), found, { kind: 'postgres', where: found.where }),
       onConnectionError: (err) => log.warn({ err: err.message }, 'a PostgreSQL connection broke; the pool opens a new one'),
     });
   } catch (err) {

@@ -31,7 +31,7 @@ async function openConfiguredStore(
   io: AuditCliIo,
 ): Promise<{ store: CountersignStore; walOfEmptiedDatabase?: { file: string; bytes: number } }> {
   // PostgreSQL: the database the bot uses, opened as `audit checkpoint` and `audit export` open it
-  // (with COUNTERSIGN_DATABASE_MIGRATE as set: an emptied database is given its tables, as at start).
+  // (with COUNTERSIGN_DATABASE_MIGRATE as set: an emptied database is given its tables here, on purpose, where the start refuses it).
   if (configuredStoreKind(io) === 'postgres') return { store: await requireAuditDatabase(dataDirOption, io).openStore() };
   const file = databaseFile(dataDir);
   const wal = emptiedDatabaseFile(file)?.wal;

@@ -14,6 +14,9 @@ import { postgresDatabaseConnection } from './audit-database';
 import { AuditInputError, droppingOutputOnClosedPipe, processIo, progressLine, reportingInputErrors, requireCountersignFile, requireDatabase, requireDatabaseFile, unreadableAsInput } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { removeAbandonedPartials } from '../output-file';
+import { checkpointFileOf } from '../audit/access/checkpoints';
+import { AuditContinuityError, refuseEmptiedDatabase } from '../audit/access/continuity';
+import { resolveDataDir } from './audit-options';
 import { EXIT_DAMAGED, EXIT_OK, verificationReport } from './audit-report';
 
 const DATA_DIR_HELP = 'data directory holding countersign.db (default: $COUNTERSIGN_DATA_DIR or ./data)';
@@ -32,21 +35,51 @@ function postgresSettings(io: AuditCliIo, command: string): PostgresSettings {
   return settings.postgres;
 }
 
-async function openTarget(io: AuditCliIo, command: string, migrate: MigrateMode, applied?: { version: number; name: string }[]) {
+async function openTarget(
+  io: AuditCliIo,
+  command: string,
+  migrate: MigrateMode,
+  applied?: { version: number; name: string }[],
+  beforeEmptySchema?: (found: { what: string; where: string }) => Promise<void>,
+) {
   const connection = postgresDatabaseConnection(postgresSettings(io, command));
   try {
-    return await openPostgresStore({ connection, migrate, ...(applied ? { applied } : {}) });
+    return await openPostgresStore({ connection, migrate, ...(applied ? { applied } : {}), ...(beforeEmptySchema ? { beforeEmptySchema } : {}) });
   } catch (err) {
     if (err instanceof PostgresStartupError) throw new AuditInputError(err.message);
     throw err;
   }
 }
 
-/** Upgrades the schema to the version this Countersign expects (run as the schema's owner). */
-async function migrateSchema(io: AuditCliIo): Promise<number> {
+/**
+ * Upgrades the schema to the version this Countersign expects (run as the schema's owner). A schema
+ * with none of Countersign's tables is first held against the data directory's checkpoint file, as
+ * the bot's start does: an emptied database is refused (exit 2), not given empty tables, unless
+ * `force` says the loss is to be accepted.
+ */
+async function migrateSchema(io: AuditCliIo, opts: { dataDir?: string; force?: boolean }): Promise<number> {
   const applied: { version: number; name: string }[] = [];
-  const store = await openTarget(io, 'store migrate-schema', 'always', applied);
+  const dataDir = resolveDataDir(opts.dataDir, io.settings, io.cwd);
+  const checkpointFile = checkpointFileOf(dataDir);
+  const emptied = opts.force
+    ? undefined
+    : (found: { what: string; where: string }) => refuseEmptiedDatabase(dataDir, checkpointFile, found, { kind: 'postgres', where: found.where });
+  let store;
+  try {
+    store = await openTarget(io, 'store migrate-schema', 'always', applied, emptied);
+  } catch (err) {
+    if (!(err instanceof AuditContinuityError)) throw err;
+    io.stderr.write(
+      `error: ${err.message}\nNothing was created. Only to accept the loss (its tables made again, empty, then countersign audit accept-loss), run countersign store migrate-schema --force.\n`,
+    );
+    return EXIT_DAMAGED;
+  }
   await store.close();
+  if (applied.some((m) => m.version === 1) && !existsSync(checkpointFile)) {
+    io.stderr.write(
+      `Note: no checkpoint file at ${checkpointFile}, so whether this database held Countersign's records before could not be checked: run it with --data-dir (or COUNTERSIGN_DATA_DIR) naming the bots' data directory to have an emptied database refused instead.\n`,
+    );
+  }
   if (applied.length === 0) {
     io.stdout.write(`The schema of ${store.target} was already at the version this Countersign expects (${EXPECTED_SCHEMA_VERSION}): nothing to do.\n`);
   } else {
@@ -156,8 +189,10 @@ export function registerStoreCommands(program: Command, io: AuditCliIo = process
   store
     .command('migrate-schema')
     .description('Create or upgrade the PostgreSQL schema to the version this Countersign expects (run as the schema owner)')
-    .action(async () => {
-      await reportingInputErrors(io, () => migrateSchema(io));
+    .option('--data-dir <dir>', 'the bots\' data directory, whose checkpoint file tells an emptied database from a new one (default: $COUNTERSIGN_DATA_DIR or ./data)')
+    .option('--force', 'create the tables in a database the checkpoint file shows was emptied (only to accept the loss)')
+    .action(async (opts: { dataDir?: string; force?: boolean }) => {
+      await reportingInputErrors(io, () => migrateSchema(io, opts));
     });
   store
     .command('backup')

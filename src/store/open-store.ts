@@ -62,6 +62,12 @@ export interface StoreOpening {
    * (the bot's continuity check).
    */
   beforeEmptyDatabase?: (found: EmptiedDatabaseFile) => Promise<void>;
+  /**
+   * PostgreSQL: the schema holds none of Countersign's tables (a new database, or one emptied), before
+   * any is made there; `what` says so, `where` names the database. Throws to refuse the start with
+   * nothing created (the bot's continuity check, against the checkpoint file).
+   */
+  beforeEmptySchema?: (found: { what: string; where: string }) => Promise<void>;
 }
 
 /** The PostgreSQL connection the settings describe; the password function (Entra) replaces any password. */
@@ -195,6 +201,7 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
     ...(opening.onConnectionError ? { onConnectionError: opening.onConnectionError } : {}),
     ...(opening.onWriterStopped ? { onStopped: opening.onWriterStopped } : {}),
     ...(opening.executionLeaseMs !== undefined ? { readiness: { executionLeaseMs: opening.executionLeaseMs } } : {}),
+    ...(opening.beforeEmptySchema ? { beforeEmptySchema: opening.beforeEmptySchema } : {}),
   });
   const connection = postgresConnectionOf(settings.postgres, opening.databasePassword);
   const unencryptedHost = unencryptedRemoteHost(connection);

@@ -16,7 +16,7 @@ import { loadConfig } from '../../src/config/load';
 import { startCountersign, type RunningCountersign } from '../../src/composition-root';
 import type { ArmSandbox } from '../../src/sandbox';
 import { databaseFile, readSettings } from '../../src/settings';
-import { audit } from '../cli/run-audit';
+import { audit, storeCommand } from '../cli/run-audit';
 import { EXAMPLE_CONFIG } from '../support/harness';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { gatewayFor, startTestSandbox } from '../support/sandbox';
@@ -184,6 +184,35 @@ describe('an emptied or cut audit log on PostgreSQL', function () {
     const err = await refusedStart();
     assert.match(err.message, /the audit log is empty, but the checkpoint of record \d+ .* reaches record \d+/);
     await acceptAndStart('database emptied by mistake, INC-4713');
+  });
+
+  it('tells a database emptied of its tables (schema dropped) from a new one: the start and migrate-schema refuse before making any table, naming the loss and the restore', async () => {
+    await runTwice();
+    await sql('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+    const noTables = async () => assert.deepEqual(await sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"), [], 'no table was made');
+    const err = await refusedStart();
+    assert.match(err.message, /the audit log is empty, but the checkpoint of record \d+ .* reaches record \d+: records 1 to \d+ at least are missing/);
+    assert.match(err.message, new RegExp(`the schema public of postgres://postgres@127\\.0\\.0\\.1:5432/${db.name} holds none of Countersign's tables \\(there is no schema_migrations\\): nothing was created in it, so the backup can be restored into it as it is`));
+    assert.doesNotMatch(err.message, /migrate-schema|older than this Countersign/);
+    await noTables();
+
+    // The schema's owner told to make the tables again: refused the same way, unless --force.
+    const refused = await storeCommand(['migrate-schema'], env);
+    assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /the audit log is empty, but the checkpoint of record \d+ .*: records 1 to \d+ at least are missing/);
+    assert.match(refused.stderr, /Nothing was created\. Only to accept the loss .* run countersign store migrate-schema --force\./);
+    await noTables();
+    // Run without the bots' data directory, nothing tells it from a new database: said so.
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-pg-nodata-'));
+    try {
+      const forced = await storeCommand(['migrate-schema', '--force', '--data-dir', elsewhere], env);
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.match(forced.stdout, /^Applied \d+ migrations to the schema of/);
+      assert.match(forced.stderr, /Note: no checkpoint file at .*: run it with --data-dir/);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+    await acceptAndStart('schema dropped by mistake, INC-4716');
   });
 
   it('refuses a log cut short while its checkpoint table still names the missing records, and starts once the loss is accepted', async () => {

@@ -288,12 +288,15 @@ export async function checkedSigner(
  * alone (the checkpoint table was in that file) is checked first, as against an empty log, and so
  * is the `-wal`: one holding frames is committed records the file lacks, enough to refuse even with
  * the checkpoint file gone too. A start refused leaves the files as they are. `found.what` says what
- * is wrong with the file.
+ * is wrong with the file. On PostgreSQL (`database`) the same holds for a schema with none of
+ * Countersign's tables (a new database, or one emptied: `DROP SCHEMA … CASCADE`), told apart by
+ * the checkpoint file before any table is made in it.
  */
 export async function refuseEmptiedDatabase(
   dataDir: string,
   checkpointFile: string,
   found: { what: string; wal?: { file: string; bytes: number } },
+  database: AuditDatabaseOf = { kind: 'sqlite' },
 ): Promise<void> {
   const keyFile = path.join(dataDir, PRIVATE_KEY_FILE);
   const keyExisted = fs.existsSync(keyFile);
@@ -304,8 +307,11 @@ export async function refuseEmptiedDatabase(
   } as unknown as Store;
   const finding = await checkContinuity({ store: empty, verifier, keyExisted, keyFile, checkpointFile, ...(found.wal ? { walOfEmptiedDatabase: found.wal } : {}) });
   if (finding.problems.length === 0) return;
-  const error = new AuditContinuityError(finding, dataDir);
-  error.message += `\n${found.what}: it was not opened, so it and its -wal and -shm files are left as they are (the -wal may hold the newest records; keep it with the database for the restore).`;
+  const error = new AuditContinuityError(finding, dataDir, database);
+  error.message +=
+    database.kind === 'postgres'
+      ? `\n${found.what}: nothing was created in it, so the backup can be restored into it as it is (Countersign does not make its tables again, which would hide what was lost).`
+      : `\n${found.what}: it was not opened, so it and its -wal and -shm files are left as they are (the -wal may hold the newest records; keep it with the database for the restore).`;
   throw error;
 }
 

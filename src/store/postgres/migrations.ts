@@ -383,13 +383,16 @@ async function currentVersion(client: pg.PoolClient): Promise<number | undefined
 
 /**
  * Brings the schema to the version this code expects (as the mode allows); returns that version.
- * Each migration applied by this call is added to `applied`, when given.
+ * Each migration applied by this call is added to `applied`, when given. `beforeEmptySchema` is
+ * called when the schema holds no `schema_migrations` table (a new database, or one emptied), before
+ * anything is refused or made: it throws to stop there with nothing created.
  */
 export async function migratePostgres(
   pool: pg.Pool,
   mode: MigrateMode = 'auto',
   migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS,
   applied?: Pick<PostgresMigration, 'version' | 'name'>[],
+  beforeEmptySchema?: () => Promise<void>,
 ): Promise<number> {
   const expected = migrations.reduce((max, m) => Math.max(max, m.version), 0);
   const client = await pool.connect();
@@ -399,6 +402,7 @@ export async function migratePostgres(
     // never for the migration lock.
     const found = await currentVersion(client);
     if (found === expected) return found;
+    if (found === undefined) await beforeEmptySchema?.();
     if ((found ?? 0) > expected) throw newerSchema(found ?? 0, expected);
     // Something to migrate: instances starting together wait here for the one migrating, and a
     // migration's DDL for the writers of the running instances: longer than the pool's lock_timeout

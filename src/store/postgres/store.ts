@@ -43,6 +43,13 @@ export interface PostgresStoreOptions {
   lockWaitMs?: number;
   readiness?: PostgresReadinessOptions;
   /**
+   * Called when the schema holds none of Countersign's tables (no `schema_migrations`: a new
+   * database, or one emptied), before anything is made there; `what` says so, naming the schema and
+   * the database (`where`). Throws to refuse the open with nothing created (the bot's start holds
+   * such a database against the data directory's checkpoint file, as SQLite does an emptied file).
+   */
+  beforeEmptySchema?: (found: { what: string; where: string }) => Promise<void>;
+  /**
    * Told once when the audit log went back below a record this instance saw (its tables emptied or
    * replaced while it ran): every later write is refused, Countersign must be restarted.
    */
@@ -196,9 +203,21 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       throw new PostgresStartupError(`${target}: the role ${user} may not use the schema ${unusable} (no USAGE on it), so it sees none of Countersign's tables: ${await privilegeRemedy(pool, user, [], schema, unusable)}`);
     }
     const migrating = performance.now();
+    let refusedEmpty: unknown;
+    const beforeEmptySchema = options.beforeEmptySchema;
+    const emptySchema = beforeEmptySchema
+      ? async () => {
+          const where = (await pool.query<{ s: string | null }>('SELECT current_schema() AS s')).rows[0].s ?? '(none)';
+          await beforeEmptySchema({ what: `the schema ${where} of ${target} holds none of Countersign's tables (there is no schema_migrations)`, where: target }).catch((err: unknown) => {
+            refusedEmpty = err;
+            throw err;
+          });
+        }
+      : undefined;
     try {
-      await migratePostgres(pool, options.migrate ?? 'auto', undefined, options.applied);
+      await migratePostgres(pool, options.migrate ?? 'auto', undefined, options.applied, emptySchema);
     } catch (err) {
+      if (refusedEmpty !== undefined && err === refusedEmpty) throw err;
       if (err instanceof SchemaVersionError) throw new PostgresStartupError(`${target}: ${err.message}`);
       // A lock held on schema_migrations past the wait: named with its holder, as a write's wait is.
       const held = isLockTimeout(err) ? await heldAtStart(pool, target, Math.round(performance.now() - migrating), lockWaitMs, err) : err;
