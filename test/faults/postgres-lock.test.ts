@@ -10,6 +10,8 @@ import { verifyChain } from '../../src/audit/verify/verify';
 import { openPostgresStore, POSTGRES_MIGRATIONS, type PostgresStore } from '../../src/store/postgres';
 import { StoreLockWaitError, StorePoolBusyError } from '../../src/store/postgres/lock-wait';
 import { isConnectionError } from '../../src/store/postgres/tx';
+import { READ_HEAD } from '../../src/store/postgres/transactions';
+import type pg from 'pg';
 import { aRequest, anEvent } from '../store/fixtures';
 import { requestVia } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
@@ -298,6 +300,47 @@ describe('PostgreSQL: a lock held by another session', function () {
         done = true;
         await appending;
       }
+    });
+
+    it('tells how long ago a write gave up on a lock from when it did, when it gave up while the readiness probe ran', async () => {
+      const store = await open(200);
+      const r = aRequest('CS-ROWLOCK');
+      await store.requests.insert(r, [anEvent('request.created')]);
+      // Another session holds the request's row (a lock the probe cannot see).
+      const c = await db.superuser();
+      held.push({
+        async release() {
+          await c.query('ROLLBACK');
+          await c.end();
+        },
+      });
+      await c.query(`SET search_path = ${schema}; BEGIN; SELECT id FROM requests WHERE id = 'CS-ROWLOCK' FOR UPDATE`);
+      // The probe stops at its read of the head until the write gave up.
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let headRead!: () => void;
+      const read = new Promise<void>((resolve) => (headRead = resolve));
+      const connect = store.pool.connect.bind(store.pool) as () => Promise<pg.PoolClient>;
+      (store.pool as unknown as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
+        const client = await connect();
+        const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+        (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
+          const out = await query(...args);
+          if (args[0] === READ_HEAD) {
+            headRead();
+            await gate;
+          }
+          return out;
+        };
+        return client;
+      };
+      const probe = store.ping();
+      await read;
+      const refused = await store.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]).catch((err: unknown) => err);
+      assert.ok(refused instanceof StoreLockWaitError, String(refused));
+      release();
+      assert.equal(await probe, false);
+      assert.match(store.writeReadiness().problem ?? '', /^a write gave up waiting for a lock \d+ ms ago: the store .* is locked by another session/);
     });
 
     it('never takes a lock timeout for a broken connection', () => {

@@ -113,7 +113,7 @@ export class PostgresReadiness {
       if (this.writer.stopped) return { ok: false, problem: this.writer.stopped.message };
       const skew = skewProblem(await readClocks(client, this.clock), this.executionLeaseMs);
       if (skew) return { ok: false, problem: this.writer.clockWrong(skew).message };
-      return (await this.lockProblem(client, now)) ?? (await this.rewindProblem(client)) ?? this.refusalProblem(now) ?? { ok: true };
+      return (await this.lockProblem(client, now)) ?? (await this.rewindProblem(client)) ?? this.refusalProblem() ?? { ok: true };
     } catch (err) {
       if (isConnectionError(err)) broken = err as Error;
       const missing = missingFromSchema(err);
@@ -228,11 +228,15 @@ export class PostgresReadiness {
     return (await client.query<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = $1', [seq])).rows[0]?.hash;
   }
 
-  /** A write gave up waiting for a lock (a row's, which the probe cannot see) a moment ago, and none committed since. */
-  private refusalProblem(now: number): Readiness | undefined {
+  /**
+   * A write gave up waiting for a lock (a row's, which the probe cannot see) a moment ago, and none
+   * committed since. Timed now, after the probe's queries, not when the probe began: a refusal may
+   * have landed while they ran (both on the monotonic clock, as the writer notes them).
+   */
+  private refusalProblem(now = performance.now()): Readiness | undefined {
     const refusal = this.writer.lastLockRefusal;
     if (!refusal || now - refusal.at >= this.failureHoldMs) return undefined;
     if (this.writer.lastCommitAt !== undefined && this.writer.lastCommitAt > refusal.at) return undefined;
-    return { ok: false, problem: `a write gave up waiting for a lock ${Math.round(now - refusal.at)} ms ago: ${refusal.error.message}` };
+    return { ok: false, problem: `a write gave up waiting for a lock ${Math.max(0, Math.round(now - refusal.at))} ms ago: ${refusal.error.message}` };
   }
 }
