@@ -694,6 +694,25 @@ describe('PostgreSQL store, several instances on one database', function () {
       await superuser((c) => c.query(`DROP SCHEMA ${empty}`));
     });
 
+    it('says at readiness why the server refused a new connection (too many for the role), not that none of the pool came free', async () => {
+      await (await open()).close();
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}`));
+      const s = await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`), applicationName: 'countersign-limited' } });
+      assert.equal(await s.ping(), true);
+      // The server takes no new connection of this role, and the pool's own are gone.
+      await superuser(async (c) => {
+        await c.query(`ALTER ROLE ${role} CONNECTION LIMIT 0`);
+        await c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'countersign-limited'");
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await s.ping(), false);
+      const problem = s.writeReadiness().problem ?? '';
+      assert.match(problem, new RegExp(`^a new connection to the database failed: PostgreSQL at postgres://${role}@127\\.0\\.0\\.1:5432/${db.name} is reachable, but has no connection free \\(53300 too_many_connections: too many connections for role "${role}"\\): new connections are refused until other clients closed theirs`));
+      assert.doesNotMatch(problem, /came free|start again/);
+      await superuser((c) => c.query(`ALTER ROLE ${role} CONNECTION LIMIT -1`));
+      assert.equal(await s.ping(), true);
+    });
+
     it('lets an auditor holding SELECT only verify the chain, and nothing more', async () => {
       const s = await open();
       await s.audit.append([anEvent('request.created'), anEvent('request.approved')]);

@@ -146,9 +146,10 @@ export function createPool(options: PostgresConnectionOptions, onConnectionError
 
 /**
  * A connection failure in words an operator can act on; `readOnly`: for a reader of the audit trail
- * (verify), which needs SELECT only, not the bot's runtime role.
+ * (verify), which needs SELECT only, not the bot's runtime role; `running`: for a running instance's
+ * new connection (readiness), which goes on by itself once the server takes it, not for a start.
  */
-export function explainConnectionError(err: unknown, options: PostgresConnectionOptions, readOnly = false): PostgresStartupError {
+export function explainConnectionError(err: unknown, options: PostgresConnectionOptions, readOnly = false, running = false): PostgresStartupError {
   if (err instanceof PostgresStartupError) return err;
   const target = describeTarget(options);
   const e = err as { code?: string; message?: string };
@@ -171,12 +172,12 @@ export function explainConnectionError(err: unknown, options: PostgresConnection
   }
   if (code === '53300') {
     return new PostgresStartupError(
-      `PostgreSQL at ${target} is reachable, but has no connection free (53300 too_many_connections: ${message}): start again once other clients closed theirs, or raise max_connections (or the role's or database's connection limit); COUNTERSIGN_DATABASE_POOL_SIZE is how many this instance opens`,
+      `PostgreSQL at ${target} is reachable, but has no connection free (53300 too_many_connections: ${message}): ${running ? 'new connections are refused until' : 'start again once'} other clients closed theirs, or raise max_connections (or the role's or database's connection limit); COUNTERSIGN_DATABASE_POOL_SIZE is how many this instance opens`,
     );
   }
   if (code === '57P01' || code === '57P02' || code === '57P03') {
     return new PostgresStartupError(
-      `PostgreSQL at ${target} ended the session (${code}: ${message}): the server is restarting, failing over or shutting down, or an administrator ended the connection; start again once it answers`,
+      `PostgreSQL at ${target} ended the session (${code}: ${message}): the server is restarting, failing over or shutting down, or an administrator ended the connection; ${running ? 'this instance connects again' : 'start again'} once it answers`,
     );
   }
   if (code === '25006') {

@@ -7,7 +7,8 @@
  * how the last writes ended, as SQLite's readiness does.
  */
 import type pg from 'pg';
-import { CHAIN_LOCK_NAME, describeHolder, isLockTimeout, lockHolders, type LockHolder } from './lock-wait';
+import { explainConnectionError, type PostgresConnectionOptions } from './connection';
+import { CHAIN_LOCK_NAME, describeHolder, isLockTimeout, isPoolTimeout, lockHolders, type LockHolder } from './lock-wait';
 import type { PgWriter } from './transactions';
 import { CHAIN_LOCK, missingFromSchema, READ_HEAD } from './transactions';
 import { isConnectionError } from './tx';
@@ -64,6 +65,8 @@ export interface PostgresReadinessOptions {
   connectionWaitMs?: number;
   /** COUNTERSIGN_EXECUTION_LEASE: the clocks may be apart a quarter of it at most (allowedClockSkewMs). */
   executionLeaseMs?: number;
+  /** The store's connection: a new connection the server refused is told as the start tells it (explainConnectionError). */
+  connection?: PostgresConnectionOptions;
 }
 
 export interface Readiness {
@@ -89,6 +92,7 @@ export class PostgresReadiness {
   private readonly connectionWaitMs: number;
   private readonly clock: () => number;
   private readonly executionLeaseMs: number | undefined;
+  private readonly connection: PostgresConnectionOptions;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -99,10 +103,15 @@ export class PostgresReadiness {
     this.connectionWaitMs = options.connectionWaitMs ?? 1000;
     this.clock = options.clock ?? Date.now;
     this.executionLeaseMs = options.executionLeaseMs;
+    this.connection = options.connection ?? {};
   }
 
   async check(now = performance.now()): Promise<Readiness> {
-    const client = await this.connect();
+    const connected = await this.connect();
+    // The server refused or could not be reached for a new connection (53300 too many connections, a
+    // login refused, the server down): said as such, not as a busy pool.
+    if ('failed' in connected) return { ok: false, problem: `a new connection to the database failed: ${explainConnectionError(connected.failed, this.connection, false, true).message}` };
+    const client = connected.client;
     if (!client) {
       return { ok: false, problem: `no connection of the pool came free within ${this.connectionWaitMs} ms (${this.pool.totalCount} open, ${this.pool.waitingCount} waiting)` };
     }
@@ -124,8 +133,11 @@ export class PostgresReadiness {
     }
   }
 
-  /** A connection within connectionWaitMs, or undefined (one that comes later goes back to the pool). */
-  private async connect(): Promise<pg.PoolClient | undefined> {
+  /**
+   * A connection within connectionWaitMs, or none (one that comes later goes back to the pool), or
+   * why a new one failed (the server's refusal or the network's; the pool's own timeout is none).
+   */
+  private async connect(): Promise<{ client?: pg.PoolClient } | { failed: unknown }> {
     let timer: NodeJS.Timeout | undefined;
     let late = false;
     const connecting = this.pool.connect().then((c) => {
@@ -136,9 +148,9 @@ export class PostgresReadiness {
     try {
       const client = await Promise.race([connecting, timeout]);
       if (!client) late = true;
-      return client;
-    } catch {
-      return undefined;
+      return client ? { client } : {};
+    } catch (err) {
+      return isPoolTimeout(err) ? {} : { failed: err };
     } finally {
       clearTimeout(timer);
       connecting.catch(() => undefined);

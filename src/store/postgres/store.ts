@@ -250,5 +250,5 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   writer.noteHead(Number(row?.seq ?? 0), 0, 'head');
   writer.noteWitness(undefined, undefined, row ? { seq: Number(row.seq), hash: row.hash } : undefined);
   if (options.onStopped) writer.onRewound = options.onStopped;
-  return new PostgresStore(pool, target, writer, options.pageSize, options.readiness);
+  return new PostgresStore(pool, target, writer, options.pageSize, { ...options.readiness, connection: options.connection });
 }
