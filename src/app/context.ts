@@ -65,8 +65,11 @@ export interface TransactOptions {
 
 /**
  * Reads the request, applies a pure transition and saves it with a version check, retrying on
- * conflict with a fresh read (the compare-and-swap loop). A refusal from the transition on any
- * attempt is final. Every committed change of a request passes here, and refreshes its cards; the
+ * conflict with a fresh read (the compare-and-swap loop). A refusal from the transition is final
+ * only once the version it was judged on is still the stored one: a change that landed meanwhile
+ * (an approval committed while a cancel was judged past expiry on the version before it) is read
+ * and judged again, so nobody is told, nor is it audited, that a request is what it no longer is.
+ * Every committed change of a request passes here, and refreshes its cards; the
  * only other callers of the notifier's cardChanged are the start's refreshCards (countersign.ts) and
  * a round's record when nothing stored changed (notifications.ts).
  */
@@ -80,7 +83,11 @@ export async function transact(
     const current = await deps.store.requests.get(requestId);
     if (!current) return undefined;
     const result = transition(current);
-    if (!result.ok) return { before: current, result, records: [] };
+    if (!result.ok) {
+      const stored = await deps.store.requests.get(requestId);
+      if (stored && stored.version !== current.version) continue;
+      return { before: current, result, records: [] };
+    }
     try {
       const records = await deps.store.requests.update(result.request, current.version, result.events);
       if (options.refreshCards !== false) void deps.notifier.cardChanged(result.request);

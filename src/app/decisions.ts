@@ -201,18 +201,21 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
     if (verb === 'ratify' || verb === 'flag') return reviewBreakGlass(r, ctx, verb === 'ratify' ? 'ratified' : 'flagged', comment);
     return decision(r, verb, { actor: click.actor, access: resolved.access, received, ...(inForce ? { inForce } : {}), now, source: click.source, cardHash: click.cardHash }, comment);
   };
-  const outcome = await transact(deps, click.requestId, apply);
+  let outcome = await transact(deps, click.requestId, apply);
   if (!outcome) {
     return refuseClick(deps, click, refusal(RefusalReason.UnknownRequest, `There is no request ${click.requestId}.`, click.requestId));
   }
+  if (!outcome.result.ok && outcome.result.refusal.reason === RefusalReason.Expired && isDecidable(outcome.before) && isPastExpiry(outcome.before, now)) {
+    const after = await expireNow(deps, outcome.before.id);
+    if (!after || after.state === 'expired') return refuseClick(deps, click, outcome.result.refusal, after ?? outcome.before);
+    // Another decision landed before the expiry could be recorded (an approval given in time): the
+    // click is judged again on what is stored, not answered "expired" for a request that is not.
+    outcome = (await transact(deps, click.requestId, apply)) ?? outcome;
+  }
   if (!outcome.result.ok) {
-    let current = outcome.before;
-    if (outcome.result.refusal.reason === RefusalReason.Expired && isDecidable(current) && isPastExpiry(current, now)) {
-      current = (await expireNow(deps, current.id)) ?? current;
-    }
     // Refused for want of a role whose group Graph could not confirm: said as that, not as "not an approver".
     const why = resolved.unknown && ROLE_REFUSALS.has(outcome.result.refusal.reason) ? resolved.unknown : outcome.result.refusal;
-    return refuseClick(deps, click, why, current);
+    return refuseClick(deps, click, why, outcome.before);
   }
   const request = outcome.result.request;
   deps.log.info({ requestId: request.id, verb, state: request.state, by: click.actor.aadObjectId }, 'card action accepted');

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { ClickResult } from '../../src/app/decisions';
 import { CommitOutcomeUnknownError } from '../../src/app/ports';
 import { RefusalReason } from '../../src/domain/refusal';
+import type { ApprovalRequest } from '../../src/domain/request';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, mallory } from '../support/people';
 import { asked, click, refusedWith, settle } from './steps';
@@ -141,6 +142,76 @@ describe('app: deciding a request', () => {
     const r = await asked(f, alice, DELETE);
     assert.equal((await click(f, bob, r, 'reject')).ok, true);
     assert.deepEqual(f.notifier.told(r.id), [`Request ${r.id} was rejected by Bob Approver. Nothing was run.`]);
+  });
+
+  describe("a requester's cancel just past expiry, while an approval given in time lands", () => {
+    /**
+     * Bob approves 20 ms before the request expires, and his approval is committed just after the
+     * read that Alice's cancel, 5 ms after the expiry, is judged on: the read made from `during`
+     * (the use case's function on the stack: transact's read, or the expiry's).
+     */
+    async function raced(during: string): Promise<{ r: ApprovalRequest; result: ClickResult }> {
+      const r = await asked(f, alice, DELETE);
+      const expiresAt = new Date(r.expiresAt).getTime();
+      f.clock.advance(expiresAt + 5 - f.clock.now().getTime());
+      const requests = f.store.requests;
+      const get = requests.get.bind(requests);
+      let landed = false;
+      requests.get = async (id: string) => {
+        const from = new Error().stack ?? '';
+        const read = await get(id);
+        if (!landed && id === r.id && from.includes(`at ${during} `)) {
+          landed = true;
+          f.clock.advance(-25);
+          assert.equal((await click(f, bob, r, 'approve')).ok, true);
+          f.clock.advance(25);
+        }
+        return read;
+      };
+      const result = await click(f, alice, r, 'cancel');
+      assert.ok(landed, `no read from ${during}`);
+      await settle(f);
+      return { r, result };
+    }
+
+    for (const [during, when] of [
+      ['transact', 'after the read the cancel is judged on'],
+      ['expireNow', 'after the cancel was refused as expired, before the expiry was recorded'],
+    ] as const) {
+      it(`is refused as already approved, not expired, when the approval lands ${when}`, async () => {
+        const { r, result } = await raced(during);
+        assert.equal(refusedWith(result), RefusalReason.AlreadyDecided);
+        assert.equal(result.ok ? '' : result.refusal.message, `Request ${r.id} is already approved; it can no longer be cancelled.`);
+        const [refused] = await f.audit({ types: ['click.refused'] });
+        assert.equal(refused.outcome.reason, RefusalReason.AlreadyDecided);
+        assert.deepEqual(await f.audit({ types: ['request.expired'] }), [], 'it never expired');
+        assert.equal((await f.request(r.id)).state, 'succeeded');
+        assert.deepEqual(f.notifier.told(r.id).filter((t) => /expired/.test(t)), []);
+      });
+    }
+  });
+
+  it('judges a click on the stored request: one whose card changed just after the click was read is not refused as stale', async () => {
+    const r = await asked(f, alice, DELETE);
+    const rehashed = 'e'.repeat(64);
+    // Another instance brings the request up to date (a new operation hash on its new card) right
+    // after the read Bob's click on that new card is first judged on.
+    const requests = f.store.requests;
+    const get = requests.get.bind(requests);
+    let changed = false;
+    requests.get = async (id: string) => {
+      const from = new Error().stack ?? '';
+      const read = await get(id);
+      if (!changed && read && from.includes('at transact ')) {
+        changed = true;
+        await requests.update({ ...read, operationHash: rehashed, version: read.version + 1 }, read.version, []);
+      }
+      return read;
+    };
+    const result = await click(f, bob, r, 'approve', { cardHash: rehashed });
+    assert.ok(changed);
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.deepEqual(await f.audit({ types: ['click.refused'] }), []);
   });
 
   it('lets the requester cancel their pending request', async () => {
