@@ -70,7 +70,7 @@ async function migrateSchema(io: AuditCliIo, opts: { dataDir?: string; force?: b
   } catch (err) {
     if (!(err instanceof AuditContinuityError)) throw err;
     io.stderr.write(
-      `error: ${err.message}\nNothing was created. Only to accept the loss (its tables made again, empty, then countersign audit accept-loss), run countersign store migrate-schema --force.\n`,
+      `error: ${err.message.replace(/^Countersign will not start: /, '')}\nNothing was created. Only to accept the loss (its tables made again, empty, then countersign audit accept-loss), run countersign store migrate-schema --force.\n`,
     );
     return EXIT_DAMAGED;
   }

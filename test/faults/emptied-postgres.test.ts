@@ -199,6 +199,7 @@ describe('an emptied or cut audit log on PostgreSQL', function () {
     // The schema's owner told to make the tables again: refused the same way, unless --force.
     const refused = await storeCommand(['migrate-schema'], env);
     assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /^error: the audit database does not match what was signed before\./);
     assert.match(refused.stderr, /the audit log is empty, but the checkpoint of record \d+ .*: records 1 to \d+ at least are missing/);
     assert.match(refused.stderr, /Nothing was created\. Only to accept the loss .* run countersign store migrate-schema --force\./);
     await noTables();
