@@ -36,6 +36,8 @@ import {
   unauditedAuthority,
 } from '../domain/lifecycle';
 import { leaseLapsed } from '../domain/lease-time';
+import { requestShapeProblem } from '../domain/request-shape';
+import { RefusalReason, refusal } from '../domain/refusal';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { documentationLinks, failureCause } from '../domain/failure-cause';
 import type { AuditRecord } from '../domain/audit';
@@ -157,7 +159,7 @@ export class Executor {
       if (this.running.has(r.id)) continue;
       const claim = await transact(this.deps, r.id, (current) => {
         // Only while it is still the execution found above (another instance may have moved it since).
-        const problem = current.state === 'executing' ? unauditedAuthority(current, records, 'resume') : undefined;
+        const problem = current.state === 'executing' ? (requestShapeProblem(current) ?? unauditedAuthority(current, records, 'resume')) : undefined;
         return problem ? this.unaudited(current, problem) : resumeExecution(current, this.claim(), this.deps.clock.now());
       });
       if (!claim?.result.ok || claim.result.request.state !== 'executing') continue;
@@ -232,6 +234,12 @@ export class Executor {
   private async run(requestId: string): Promise<void> {
     const { deps } = this;
     const approved = await deps.store.requests.get(requestId);
+    // A row edited into another shape is refused before anything else reads it, as a row its audit
+    // trail does not back: read further, it would throw at each start and stay approved, unexplained.
+    if (approved && unreadableToRun(approved) !== undefined) {
+      await this.refuseUnreadable(requestId);
+      return;
+    }
     // Approved inside its window, and not started before the window closed: it waits for the next opening.
     if (approved && missedWindow(approved, deps.clock.now())) {
       await waitForNextOpening(deps, requestId);
@@ -278,7 +286,7 @@ export class Executor {
     if (this.stopping) return;
     const claim = await transact(deps, requestId, (r) => {
       // Only while it is still ready to run: another instance may have claimed it since the records were read.
-      const problem = readyToRun(r, deps.clock.now()) ? unauditedAuthority(r, records, 'start') : undefined;
+      const problem = unreadableToRun(r) ?? (readyToRun(r, deps.clock.now()) ? unauditedAuthority(r, records, 'start') : undefined);
       if (problem) return this.unaudited(r, problem);
       return startExecution(
         r,
@@ -464,6 +472,17 @@ export class Executor {
     return records;
   }
 
+  /** Fails an approved or scheduled request whose row does not read as a request (unreadableToRun), and tells its requester. */
+  private async refuseUnreadable(requestId: string): Promise<void> {
+    const refused = await transact(this.deps, requestId, (r) => {
+      const problem = unreadableToRun(r);
+      return problem !== undefined ? this.unaudited(r, problem) : { ok: false, refusal: refusal(RefusalReason.AlreadyDecided, `Request ${requestId} reads as a request now.`, requestId) };
+    });
+    if (!refused?.result.ok) return;
+    const failed = refused.result.request;
+    await this.deps.notifier.tellRequester(failed, `Request ${requestId} was not executed. ${failed.outcomeDetail ?? ''}`.trim());
+  }
+
   /** The row claims what its audit records do not hold: it fails, loudly, with nothing sent to Azure. */
   private unaudited(r: ApprovalRequest, problem: string): Transition {
     this.deps.log.error({ requestId: r.id, state: r.state, problem }, 'not executed: the request\'s stored row does not match its audit trail');
@@ -509,6 +528,14 @@ export class Executor {
     const outcome = await transact(this.deps, requestId, fn, options);
     return outcome?.result.ok ? outcome.result.request : undefined;
   }
+}
+
+/**
+ * Why a row the executor would run (approved or scheduled) does not read as a request
+ * (request-shape.ts), or undefined; rows in other states are not the executor's to fail.
+ */
+function unreadableToRun(r: ApprovalRequest): string | undefined {
+  return r.state === 'approved' || r.state === 'scheduled' ? requestShapeProblem(r) : undefined;
 }
 
 /** What the requester is told at the end (the notifier marks sandbox requests as such). */

@@ -336,6 +336,28 @@ describe('app: executing an approved request', () => {
     assert.deepEqual(revoked.map((x) => x.outcome.reason), [RefusalReason.CommandRemoved, RefusalReason.CommandRemoved]);
   });
 
+  it('fails, audited as not in its audit trail, a row edited into another shape (an approval without its approver): nothing is read or sent, the requester is told', async () => {
+    const r = await asked(f, alice, DELETE);
+    // What someone with write access to the database could write: an approval in the wrong layout.
+    const row = await f.request(r.id);
+    const forged = { ...row, state: 'approved', version: row.version + 1, approvals: [{ approverId: bob.aadObjectId, approverName: 'bob', at: f.clock.now().toISOString(), operationHash: row.operationHash }] };
+    f.store.state.requests.set(r.id, { version: forged.version, text: JSON.stringify(forged) });
+    const reads = f.azure.snapshotCalls.length;
+    await f.app.catchUp();
+    await settle(f);
+    assert.deepEqual([f.azure.executions.length, f.azure.snapshotCalls.length - reads], [0, 0], 'nothing was sent to Azure, nor read for a drift');
+    const failed = await f.request(r.id);
+    assert.equal(failed.state, 'failed');
+    assert.match(failed.outcomeDetail ?? '', /^Not executed: its stored row does not read as a request \(approvals\[0\]\.approver is missing\), so its stored row does not match its audit trail/);
+    const [revoked] = await f.audit({ requestId: r.id, types: ['approval.revoked'] });
+    assert.equal(revoked?.outcome.reason, RefusalReason.NotInAudit);
+    assert.match(f.notifier.told(r.id)[0] ?? '', /^Request CS-\d+ was not executed\. Not executed: its stored row does not read as a request/);
+    assert.deepEqual(f.log.lines.filter((l) => l.level === 'error').map((l) => [l.msg, l.problem]), [
+      ["not executed: the request's stored row does not match its audit trail", 'its stored row does not read as a request (approvals[0].approver is missing)'],
+    ]);
+    f.log.lines.length = 0;
+  });
+
   it('executes on the next start a request approved before a restart, when the approver still holds the role', async () => {
     const r = await asked(f, alice, DELETE);
     await f.app.executor.stop();

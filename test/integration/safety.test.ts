@@ -68,6 +68,24 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
     assert.ok(h.connector.texts(opsChannel.id).some((t) => t.includes(`Request ${requestId} was not executed: the audit log holds no record of its approval`)), 'the requester is told');
   });
 
+  it('runs nothing for a row edited into another shape (an approval without its approver), and fails it as one its audit trail does not back', async () => {
+    const { requestId } = await requestVia(h, 'delete resource group staging-old');
+    const db = new Database(databaseFile(h.dataDir));
+    const row = db.prepare('SELECT version, body FROM requests WHERE id = ?').get(requestId) as { version: number; body: string };
+    const body = JSON.parse(row.body) as ApprovalRequest;
+    const forged = { ...body, state: 'approved', version: row.version + 1, approvals: [{ approverId: people.bob.aadObjectId, approverName: 'bob', at: new Date().toISOString(), operationHash: body.operationHash }] };
+    db.prepare("UPDATE requests SET state = 'approved', version = ?, body = ? WHERE id = ?").run(forged.version, JSON.stringify(forged), requestId);
+    db.close();
+    const before = h.sandbox.requests.length;
+    await h.bot.app.catchUp();
+    await settled(h);
+    assert.deepEqual(h.sandbox.requests.slice(before).map((r) => `${r.method} ${r.path}`), [], 'nothing was sent to Azure');
+    assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'failed');
+    assert.deepEqual((await auditOf(h, { requestId })).map((e) => [e.type, e.outcome.reason]).at(-1), ['approval.revoked', 'not-in-audit']);
+    assert.ok(!h.logs.some((l) => l.msg === 'execution crashed'), 'no crash');
+    assert.ok(h.connector.texts(opsChannel.id).some((t) => t.includes(`Request ${requestId} was not executed. Not executed: its stored row does not read as a request (approvals[0].approver is missing)`)), 'the requester is told');
+  });
+
   it('executes once when the same approver double-clicks', async () => {
     const { cardId } = await requestVia(h, 'deploy production api-service');
     await Promise.all([h.teams.click(people.bob, cardId, 'approve'), h.teams.click(people.bob, cardId, 'approve')]);

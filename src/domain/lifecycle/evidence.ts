@@ -18,7 +18,7 @@
 import type { AuditRecord } from '../audit';
 import { canonicalJson, operationHash, sha256Hex } from '../canonical';
 import { reapprovalHash, type Expectation } from '../drift';
-import type { ApprovalRequest } from '../request';
+import type { ApprovalRequest, PolicySnapshot } from '../request';
 import { RefusalReason } from '../refusal';
 import { requestEvent } from '../audit';
 import { next, type Transition } from './transition';
@@ -111,5 +111,7 @@ export function unauditedAuthority(r: ApprovalRequest, records: readonly AuditRe
 export function refuseUnaudited(r: ApprovalRequest, now: Date, problem: string): Transition {
   const detail = `Not executed: ${problem}, so its stored row does not match its audit trail (it may have been edited in the database). Nothing was sent to Azure; the team that runs Countersign should run "countersign audit verify" and look into it.`;
   const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
-  return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', now.toISOString(), { result: 'refused', reason: RefusalReason.NotInAudit, detail })] };
+  // A row that does not read as a request (request-shape.ts) may have no policy for the record to name the version of.
+  const named = typeof updated.policy === 'object' && updated.policy !== null ? updated : { ...updated, policy: { version: '' } as PolicySnapshot };
+  return { ok: true, request: updated, events: [requestEvent(named, 'approval.revoked', now.toISOString(), { result: 'refused', reason: RefusalReason.NotInAudit, detail })] };
 }
