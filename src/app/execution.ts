@@ -149,18 +149,20 @@ export class Executor {
   }
 
   private async takeOverAbandoned(): Promise<string[]> {
-    const now = this.deps.clock.now().getTime();
     const executing = await this.deps.store.requests.list({ states: ['executing'] });
-    const abandoned = executing.filter((r) => !this.running.has(r.id) && (!r.execution?.lease || leaseLapsed(r.execution.lease.expiresAt, new Date(now), this.leaseMs)));
+    if (executing.length === 0) return [];
+    const now = await this.leaseTime();
+    const abandoned = executing.filter((r) => !this.running.has(r.id) && (!r.execution?.lease || leaseLapsed(r.execution.lease.expiresAt, now, this.leaseMs)));
     const taken: string[] = [];
     for (const r of abandoned) {
       const records = await this.auditOf(r.id);
       // Started here meanwhile (a click's run, a stranded request's): it is not abandoned.
       if (this.running.has(r.id)) continue;
+      const at = await this.leaseTime();
       const claim = await transact(this.deps, r.id, (current) => {
         // Only while it is still the execution found above (another instance may have moved it since).
         const problem = current.state === 'executing' ? (requestShapeProblem(current) ?? unauditedAuthority(current, records, 'resume')) : undefined;
-        return problem ? this.unaudited(current, problem) : resumeExecution(current, this.claim(), this.deps.clock.now());
+        return problem ? this.unaudited(current, problem) : resumeExecution(current, this.claim(at), this.deps.clock.now());
       });
       if (!claim?.result.ok || claim.result.request.state !== 'executing') continue;
       taken.push(r.id);
@@ -223,12 +225,24 @@ export class Executor {
     this.running.set(requestId, run);
   }
 
-  private claim(correlationId?: string) {
+  /** A lease for this run from `at`, a time read off leaseTime(). */
+  private claim(at: Date, correlationId?: string) {
     return {
       owner: this.owner,
-      leaseUntil: new Date(this.deps.clock.now().getTime() + this.leaseMs),
+      at,
+      leaseUntil: new Date(at.getTime() + this.leaseMs),
       ...(correlationId ? { correlationId } : {}),
     };
+  }
+
+  /**
+   * The time leases are granted and judged by: the database's clock where instances share one, so
+   * that hosts whose clocks differ (by up to the 5 s a start allows) agree on when a lease lapsed;
+   * this instance's own clock otherwise (one instance: SQLite).
+   */
+  private leaseTime(): Promise<Date> {
+    const { store, clock } = this.deps;
+    return store.requests.databaseTime ? store.requests.databaseTime() : Promise.resolve(clock.now());
   }
 
   private async run(requestId: string): Promise<void> {
@@ -284,6 +298,7 @@ export class Executor {
     const requester = approvers.ok ? await accessWithGroups(deps, [approved.requester], policyNow?.requesterRoles ?? [], approved.id, false) : undefined;
     const membership = requester && !requester.ok ? requester : approvers;
     if (this.stopping) return;
+    const leaseAt = await this.leaseTime();
     const claim = await transact(deps, requestId, (r) => {
       // Only while it is still ready to run: another instance may have claimed it since the records were read.
       const problem = unreadableToRun(r) ?? (readyToRun(r, deps.clock.now()) ? unauditedAuthority(r, records, 'start') : undefined);
@@ -295,7 +310,7 @@ export class Executor {
           approval.delegationId !== undefined && !delegations.has(approval.delegationId)
             ? (ended.get(approval.delegationId) ?? { how: 'ended' })
             : !membership.ok || this.stillApprover(r, actor, requirement, membership.access),
-        this.claim(this.newCorrelationId()),
+        this.claim(leaseAt, this.newCorrelationId()),
         // The command's policy now: what the approvals must also meet (while memberships are unknown, the run fails below anyway).
         !commandNow || !policyNow
           ? { commandGone: commandNow ? `"${r.command}" is now a read-only command in the config: nothing it asked for runs any more` : `the command "${r.command}" is no longer in the config` }
@@ -343,8 +358,7 @@ export class Executor {
     this.aborts.set(requestId, abort);
     let leaseLost = false;
     const renewal = setInterval(() => {
-      const until = new Date(deps.clock.now().getTime() + this.leaseMs);
-      transact(deps, requestId, (r) => renewLease(r, owner, until, deps.clock.now()), { refreshCards: false }).then(
+      this.leaseTime().then((at) => transact(deps, requestId, (r) => renewLease(r, owner, new Date(at.getTime() + this.leaseMs), deps.clock.now()), { refreshCards: false })).then(
         (renewed) => {
           if (renewed?.result.ok) return;
           leaseLost = true;
@@ -402,7 +416,8 @@ export class Executor {
       return;
     }
     if (this.stopping && abort.signal.aborted) {
-      await this.save(requestId, (r) => releaseLease(r, owner, deps.clock.now()), { refreshCards: false });
+      const at = await this.leaseTime();
+      await this.save(requestId, (r) => releaseLease(r, owner, deps.clock.now(), at), { refreshCards: false });
       deps.log.info({ requestId }, 'execution left for the next start to resume');
       return;
     }

@@ -101,6 +101,12 @@ export interface RequestStore {
   get(id: string): Promise<ApprovalRequest | undefined>;
   /** Oldest first. */
   list(query: RequestQuery): Promise<ApprovalRequest[]>;
+  /**
+   * The database's clock, where several instances share this store (PostgreSQL): execution leases
+   * are granted and judged by it, one clock for every instance whatever each host's reads. Absent
+   * (one instance: SQLite), leases run on the use cases' own clock.
+   */
+  databaseTime?(): Promise<Date>;
 }
 
 /** How a read of the audit log finds its records. */

@@ -12,7 +12,7 @@ function cardOf(requestId: string): string {
 }
 
 /** A message asking for something: interpreted, then created. */
-export async function ask(f: AppOnFakes, who: Actor, text: string, timeZone?: string): Promise<CreateResult> {
+export async function ask(f: Pick<AppOnFakes, 'app'>, who: Actor, text: string, timeZone?: string): Promise<CreateResult> {
   const meant = f.app.interpret(text);
   if (meant.kind !== 'ready') throw new Error(`"${text}" is not a complete request (${meant.kind})`);
   const extra = { ...(meant.reason ? { reason: meant.reason } : {}), ...(meant.runAt ? { runAt: meant.runAt } : {}), ...(timeZone ? { timeZone } : {}) };
@@ -20,7 +20,7 @@ export async function ask(f: AppOnFakes, who: Actor, text: string, timeZone?: st
 }
 
 /** A request that was created, with its card posted in the operations channel. */
-export async function asked(f: AppOnFakes, who: Actor, text: string, timeZone?: string): Promise<ApprovalRequest> {
+export async function asked(f: Pick<AppOnFakes, 'app'>, who: Actor, text: string, timeZone?: string): Promise<ApprovalRequest> {
   const result = await ask(f, who, text, timeZone);
   assert.ok(result.ok, `not created: ${JSON.stringify(result)}`);
   await f.app.cardPosted(result.request.id, { conversationId: opsChannel.id, activityId: cardOf(result.request.id) });
@@ -28,7 +28,7 @@ export async function asked(f: AppOnFakes, who: Actor, text: string, timeZone?: 
 }
 
 /** A click on the request's card, as shown (its operation hash) unless `extra` says otherwise. */
-export function click(f: AppOnFakes, who: Actor, request: ApprovalRequest, verb: string, extra: Partial<CardClick> = {}): Promise<ClickResult> {
+export function click(f: Pick<AppOnFakes, 'app'>, who: Actor, request: ApprovalRequest, verb: string, extra: Partial<CardClick> = {}): Promise<ClickResult> {
   return f.app.click({
     requestId: request.id,
     verb,

@@ -74,6 +74,19 @@ describe('resuming an execution whose owner died', () => {
     assert.equal(no.message, `Request req-0001 is being executed by ${claimA.owner} until ${utcText(minutesIn(8).toISOString())}.`);
   });
 
+  it('judges the lease at the time of the clock leases run on (the database\'s), not at the instance\'s own now', () => {
+    // This host's clock reads 4 s past the lease's end; the database's reads 4 s before it.
+    const early = { ...claimB, at: new Date(minutesIn(8).getTime() - 4000), leaseUntil: new Date(minutesIn(8).getTime() - 4000 + 240_000) };
+    assert.equal(refused(resumeExecution(claimed(), early, new Date(minutesIn(8).getTime() + 4000))).reason, RefusalReason.LeaseHeld);
+    // And the other way round: a lease the database's clock sees lapsed is taken over whatever this host's reads.
+    const late = { ...claimB, at: minutesIn(8), leaseUntil: minutesIn(12) };
+    assert.equal(accepted(resumeExecution(claimed(), late, minutesIn(7.9))).request.execution?.lease?.owner, claimB.owner);
+  });
+
+  it('released at the time of the clock leases run on, when it is given', () => {
+    assert.equal(accepted(releaseLease(claimed(), claimA.owner, minutesIn(7.5), minutesIn(7.4))).request.execution?.lease?.expiresAt, minutesIn(7.4).toISOString());
+  });
+
   it('takes the execution over once the lease expired, keeping the ARM reference to follow, and audits it', () => {
     const started = accepted(recordStarted(claimed(), acceptedRef, minutesIn(7.2), claimA.owner)).request;
     const { request, events } = accepted(resumeExecution(deepFreeze(started), claimB, minutesIn(8)));

@@ -28,6 +28,11 @@ import { utcText } from '../delegation-time';
 export interface ExecutionClaim {
   owner: string;
   leaseUntil: Date;
+  /**
+   * The time on the clock leases are judged by (the database's, when instances share one), read
+   * for this claim: another run's lease is judged lapsed or not at it. Absent: `now`.
+   */
+  at?: Date;
   /** Recorded before any ARM call, so a run that dies before hearing back can still find its operation. */
   correlationId?: string;
 }
@@ -211,9 +216,12 @@ export function renewLease(r: ApprovalRequest, owner: string, until: Date, now: 
   return { ok: true, request: next(r, now, { execution: { ...execution, lease: { owner, expiresAt: until.toISOString() } } }), events: [] };
 }
 
-/** The owner stops (a graceful shutdown) and lets another run take the execution over at once. */
-export function releaseLease(r: ApprovalRequest, owner: string, now: Date): Transition {
-  return renewLease(r, owner, now, now);
+/**
+ * The owner stops (a graceful shutdown) and lets another run take the execution over at once: its
+ * lease ends at `leaseNow`, the time on the clock leases are judged by (default `now`).
+ */
+export function releaseLease(r: ApprovalRequest, owner: string, now: Date, leaseNow: Date = now): Transition {
+  return renewLease(r, owner, leaseNow, now);
 }
 
 /**
@@ -226,7 +234,8 @@ export function resumeExecution(r: ApprovalRequest, claim: ExecutionClaim, now: 
   const execution = r.execution as Execution;
   const previous = execution.lease;
   // The claim's own period tells how far ahead a lease can be when the clock did not step (lease-time.ts).
-  if (previous && !leaseLapsed(previous.expiresAt, now, claim.leaseUntil.getTime() - now.getTime()) && previous.owner !== claim.owner) {
+  const judgedAt = claim.at ?? now;
+  if (previous && !leaseLapsed(previous.expiresAt, judgedAt, claim.leaseUntil.getTime() - judgedAt.getTime()) && previous.owner !== claim.owner) {
     return refuse(r, RefusalReason.LeaseHeld, `Request ${r.id} is being executed by ${previous.owner} until ${utcText(previous.expiresAt)}.`);
   }
   const at = now.toISOString();

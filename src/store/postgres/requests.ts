@@ -100,6 +100,12 @@ export class PostgresRequestStore implements RequestStore {
     return r.rows[0] ? (JSON.parse(r.rows[0].body) as ApprovalRequest) : undefined;
   }
 
+  /** The server's clock_timestamp(): the one clock every instance judges execution leases by. */
+  async databaseTime(): Promise<Date> {
+    const r = await this.writer.pool.query<{ ms: number }>('SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS ms');
+    return new Date(Math.round(Number(r.rows[0]?.ms)));
+  }
+
   /** Oldest first (by createdAt, then insertion order). An empty `states` list matches nothing. */
   async list(query: RequestQuery): Promise<ApprovalRequest[]> {
     const where: string[] = [];
