@@ -20,6 +20,7 @@ import { withLogContext } from '../log/context';
 import {
   detectDrift,
   finishExecution,
+  leaseLostEvent,
   missedWindow,
   notExecutedText,
   recordProgress,
@@ -52,6 +53,7 @@ import { CommitOutcomeUnknownError, elapsedOn } from './ports';
 import { checkDrift, type DriftCheck } from './drift';
 import { accessWithGroups, approversAccess, rolesStillApproving } from './group-access';
 import { waitForNextOpening } from './schedule';
+import { LeaseHold, leaseReadingNow, type LeaseReading } from './lease-hold';
 import { announcingAfter, inBackground, tellDeciders } from './notifications';
 
 /**
@@ -67,6 +69,8 @@ function sameRef(a: ArmOperationRef | undefined, b: ArmOperationRef): boolean {
 
 /** Least time between two recorded progress steps of one operation (card updates follow them). */
 const PROGRESS_INTERVAL_MS = 1000;
+/** How many times one run takes its lease again after a withheld send before it leaves the execution to a takeover. */
+const MAX_WITHHELD_SENDS = 3;
 const DEFAULT_LEASE_MS = 60_000;
 /**
  * Waits before each new try of a drift check that could not read Azure (a throttled or failing
@@ -78,6 +82,12 @@ const DEFAULT_DRIFT_RETRY_DELAYS_MS = [2000, 5000, 10_000];
  * starts it again: well past a drift check's tries (2 + 5 + 10 s) and Azure's slowest what-if.
  */
 const DEFAULT_STRANDED_AFTER_MS = 120_000;
+
+/** A time read off the clock leases run on, and this instance's clocks right before it was read. */
+interface LeaseTime {
+  at: Date;
+  from: LeaseReading;
+}
 
 export interface ExecutorOptions {
   /** How long a claim holds without renewal; renewed every third of it while the operation runs. */
@@ -151,24 +161,24 @@ export class Executor {
   private async takeOverAbandoned(): Promise<string[]> {
     const executing = await this.deps.store.requests.list({ states: ['executing'] });
     if (executing.length === 0) return [];
-    const now = await this.leaseTime();
+    const { at: now } = await this.leaseTime();
     const abandoned = executing.filter((r) => !this.running.has(r.id) && (!r.execution?.lease || leaseLapsed(r.execution.lease.expiresAt, now, this.leaseMs)));
     const taken: string[] = [];
     for (const r of abandoned) {
       const records = await this.auditOf(r.id);
       // Started here meanwhile (a click's run, a stranded request's): it is not abandoned.
       if (this.running.has(r.id)) continue;
-      const at = await this.leaseTime();
+      const lease = await this.leaseTime();
       const claim = await transact(this.deps, r.id, (current) => {
         // Only while it is still the execution found above (another instance may have moved it since).
         const problem = current.state === 'executing' ? (requestShapeProblem(current) ?? unauditedAuthority(current, records, 'resume')) : undefined;
-        return problem ? this.unaudited(current, problem) : resumeExecution(current, this.claim(at), this.deps.clock.now());
+        return problem ? this.unaudited(current, problem) : resumeExecution(current, this.claim(lease.at), this.deps.clock.now());
       });
       if (!claim?.result.ok || claim.result.request.state !== 'executing') continue;
       taken.push(r.id);
       const resumed = claim.result.request;
       this.deps.log.warn({ requestId: r.id, previousOwner: r.execution?.lease?.owner, owner: this.owner }, 'execution resumed after its lease expired');
-      this.track(r.id, () => this.follow(resumed, 'resume'));
+      this.track(r.id, () => this.follow(resumed, 'resume', lease.from));
     }
     return taken;
   }
@@ -238,11 +248,13 @@ export class Executor {
   /**
    * The time leases are granted and judged by: the database's clock where instances share one, so
    * that hosts whose clocks differ (by up to the 5 s a start allows) agree on when a lease lapsed;
-   * this instance's own clock otherwise (one instance: SQLite).
+   * this instance's own clock otherwise (one instance: SQLite). `from`: this instance's clocks right
+   * before it was read, from which a lease granted at `at` is surely this run's (LeaseHold).
    */
-  private leaseTime(): Promise<Date> {
+  private async leaseTime(): Promise<LeaseTime> {
     const { store, clock } = this.deps;
-    return store.requests.databaseTime ? store.requests.databaseTime() : Promise.resolve(clock.now());
+    const from = leaseReadingNow(clock);
+    return { at: store.requests.databaseTime ? await store.requests.databaseTime() : clock.now(), from };
   }
 
   private async run(requestId: string): Promise<void> {
@@ -298,7 +310,7 @@ export class Executor {
     const requester = approvers.ok ? await accessWithGroups(deps, [approved.requester], policyNow?.requesterRoles ?? [], approved.id, false) : undefined;
     const membership = requester && !requester.ok ? requester : approvers;
     if (this.stopping) return;
-    const leaseAt = await this.leaseTime();
+    const lease = await this.leaseTime();
     const claim = await transact(deps, requestId, (r) => {
       // Only while it is still ready to run: another instance may have claimed it since the records were read.
       const problem = unreadableToRun(r) ?? (readyToRun(r, deps.clock.now()) ? unauditedAuthority(r, records, 'start') : undefined);
@@ -310,7 +322,7 @@ export class Executor {
           approval.delegationId !== undefined && !delegations.has(approval.delegationId)
             ? (ended.get(approval.delegationId) ?? { how: 'ended' })
             : !membership.ok || this.stillApprover(r, actor, requirement, membership.access),
-        this.claim(leaseAt, this.newCorrelationId()),
+        this.claim(lease.at, this.newCorrelationId()),
         // The command's policy now: what the approvals must also meet (while memberships are unknown, the run fails below anyway).
         !commandNow || !policyNow
           ? { commandGone: commandNow ? `"${r.command}" is now a read-only command in the config: nothing it asked for runs any more` : `the command "${r.command}" is no longer in the config` }
@@ -347,21 +359,26 @@ export class Executor {
       await this.finish(requestId, { status: 'failed', ref: claimed.execution?.ref ?? { resourceIds: [] }, error });
       return;
     }
-    await this.follow(claimed, 'start');
+    await this.follow(claimed, 'start', lease.from);
   }
 
-  /** Runs (or resumes) the claimed execution under the lease, and records how it ended. */
-  private async follow(claimed: ApprovalRequest, mode: 'start' | 'resume'): Promise<void> {
+  /**
+   * Runs (or resumes) the claimed execution under the lease granted at `leaseFrom`, and records how it
+   * ended. `attempt` counts the calls of this run whose send was withheld (withheldSend).
+   */
+  private async follow(claimed: ApprovalRequest, mode: 'start' | 'resume', leaseFrom: LeaseReading, attempt = 1): Promise<void> {
     const { deps, owner } = this;
     const requestId = claimed.id;
     const abort = new AbortController();
     this.aborts.set(requestId, abort);
     let leaseLost = false;
+    const hold = new LeaseHold(deps.clock, this.leaseMs, leaseFrom);
     const renewal = setInterval(() => {
-      this.leaseTime().then((at) => transact(deps, requestId, (r) => renewLease(r, owner, new Date(at.getTime() + this.leaseMs), deps.clock.now()), { refreshCards: false })).then(
-        (renewed) => {
-          if (renewed?.result.ok) return;
+      this.leaseTime().then(async ({ at, from }) => ({ from, renewed: await transact(deps, requestId, (r) => renewLease(r, owner, new Date(at.getTime() + this.leaseMs), deps.clock.now()), { refreshCards: false }) })).then(
+        ({ from, renewed }) => {
+          if (renewed?.result.ok) return hold.renewed(from);
           leaseLost = true;
+          hold.lost();
           abort.abort();
         },
         (err: unknown) => deps.log.warn({ requestId, err: String(err) }, 'lease renewal failed; trying again'),
@@ -372,20 +389,32 @@ export class Executor {
     let lastProgressAt = 0;
     let lastProgressKey = '';
     const ref = claimed.execution?.ref ?? { resourceIds: [] };
+    // What this call sent (a write let go), and why a write was withheld: once one is, every later one is too.
+    let sent = false;
+    let withheld: string | undefined;
+    let accepted: ArmOperationRef | undefined;
     const hooks = {
       signal: abort.signal,
       ...(ref.correlationId ? { correlationId: ref.correlationId } : {}),
-      onStarted: async (accepted: ArmOperationRef) => {
+      onStarted: async (acceptedRef: ArmOperationRef) => {
         started = true;
+        accepted = acceptedRef;
         // The operation runs in Azure whatever the store does: a store that cannot take the write for
         // a moment (a lock held past the wait, a connection lost) is tried again, not made its outcome.
-        const saved = await this.saveWhileRunning(requestId, 'recording what Azure accepted', (r) => recordStarted(r, accepted, deps.clock.now(), owner), (r) => sameRef(r.execution?.ref, accepted), { refreshCards: false });
+        const saved = await this.saveWhileRunning(requestId, 'recording what Azure accepted', (r) => recordStarted(r, acceptedRef, deps.clock.now(), owner), (r) => sameRef(r.execution?.ref, acceptedRef), { refreshCards: false });
         if (!saved) throw new Error(`request ${requestId} is no longer executed by ${owner}`);
       },
       // Resumed with nothing recorded from Azure and the target untouched: the operation is about to
       // be sent for the first time, maybe hours after the drift check before the claim (a crash during
       // an outage). What it would do is checked again; a change stops it, nothing sent.
       ...(mode === 'resume' ? { beforeFirstSend: () => this.stillAsApproved(claimed) } : {}),
+      // The last word before each write leaves (after its token and any read before it): only while
+      // the lease is surely this run's, however long this process was stopped since it was granted.
+      maySend: () => {
+        withheld ??= hold.sendWithheld(owner);
+        if (withheld === undefined) sent = true;
+        return withheld;
+      },
       onProgress: async (progress: OperationProgress) => {
         const key = `${progress.state}/${progress.done ?? ''}/${progress.total ?? ''}`;
         const now = deps.clock.now().getTime();
@@ -411,23 +440,76 @@ export class Executor {
       clearInterval(renewal);
       this.aborts.delete(requestId);
     }
+    const known = { sent: sent || (started && mode === 'start'), ref: accepted ?? ref };
+    if (withheld !== undefined) {
+      await this.withheldSend(claimed, mode, withheld, known, attempt);
+      return;
+    }
     if (leaseLost) {
       deps.log.warn({ requestId, owner }, 'execution taken over by another run; this run stopped following it');
       return;
     }
     if (this.stopping && abort.signal.aborted) {
-      const at = await this.leaseTime();
+      const { at } = await this.leaseTime();
       await this.save(requestId, (r) => releaseLease(r, owner, deps.clock.now(), at), { refreshCards: false });
       deps.log.info({ requestId }, 'execution left for the next start to resume');
       return;
     }
-    await this.finish(requestId, outcome);
+    await this.finish(requestId, outcome, known);
   }
 
-  private async finish(requestId: string, outcome: ExecutionOutcome): Promise<void> {
-    const { deps } = this;
-    const finished = await this.saveWhileRunning(requestId, 'recording how the execution ended', (r) => finishExecution(r, outcome, deps.clock.now(), this.owner), (r) => r.state !== 'executing');
-    if (!finished) return;
+  /**
+   * A write of the execution was withheld (`reason`): the lease may have passed before it could
+   * leave (this process stopped for a while, or its renewals failed). If the lease is still this
+   * run's, it is taken again and the execution goes on: the same call again when nothing had been
+   * sent, else resumed as a takeover would (what was sent is followed or read back, never sent
+   * twice). If another run holds it, or it ended, this run's view is recorded beside the row
+   * (`execution.lease_lost`) and nothing more is done.
+   */
+  private async withheldSend(claimed: ApprovalRequest, mode: 'start' | 'resume', reason: string, known: { sent: boolean; ref: ArmOperationRef }, attempt: number): Promise<void> {
+    const { deps, owner } = this;
+    const requestId = claimed.id;
+    let lease: LeaseTime;
+    let retaken: Awaited<ReturnType<typeof transact>>;
+    try {
+      lease = await this.leaseTime();
+      retaken = await transact(deps, requestId, (r) => renewLease(r, owner, new Date(lease.at.getTime() + this.leaseMs), deps.clock.now()), { refreshCards: false });
+    } catch (err) {
+      deps.log.error({ requestId, owner, reason, sent: known.sent, err: String(err) }, 'execution not sent: its lease may have passed, and the store could not be asked whose it is; left for a takeover to resume');
+      return;
+    }
+    if (retaken?.result.ok) {
+      if (attempt < MAX_WITHHELD_SENDS && !this.stopping) {
+        deps.log.warn({ requestId, owner, reason, sent: known.sent }, 'execution not sent: its lease may have passed; it was still this run\'s and is taken again, and the execution goes on');
+        await this.follow(retaken.result.request, known.sent ? 'resume' : mode, lease.from, attempt + 1);
+        return;
+      }
+      // Stopping, or withheld time after time (this process keeps stopping): the lease is given up at once.
+      await this.save(requestId, (r) => releaseLease(r, owner, deps.clock.now(), lease.at), { refreshCards: false });
+      if (this.stopping) deps.log.info({ requestId, reason }, 'execution left for the next start to resume');
+      else deps.log.error({ requestId, owner, reason, sent: known.sent, attempt }, 'execution not sent: its lease may have passed, again and again; left for a takeover to resume');
+      return;
+    }
+    const current = retaken?.before;
+    deps.log.error(
+      { requestId, owner, reason, sent: known.sent, state: current?.state, heldBy: current?.execution?.lease?.owner },
+      'execution not sent: its lease had passed, and another run holds it or it ended',
+    );
+    if (current) await deps.store.audit.append([leaseLostEvent(current, { owner, ...known, withheld: reason }, deps.clock.now())]);
+  }
+
+  private async finish(requestId: string, outcome: ExecutionOutcome, known = { sent: false, ref: outcome.ref }): Promise<void> {
+    const { deps, owner } = this;
+    const finished = await this.saveWhileRunning(requestId, 'recording how the execution ended', (r) => finishExecution(r, outcome, deps.clock.now(), owner), (r) => r.state !== 'executing');
+    if (!finished) {
+      // Another run took the execution over (or it ended) while this one waited for Azure: Azure's
+      // answer to this run is recorded beside the row, not dropped.
+      const current = await deps.store.requests.get(requestId);
+      if (!current) return;
+      deps.log.error({ requestId, owner, status: outcome.status, state: current.state, heldBy: current.execution?.lease?.owner }, 'execution outcome not recorded as the request\'s: another run holds it, or it ended');
+      await deps.store.audit.append([leaseLostEvent(current, { owner, ...known, outcome }, deps.clock.now())]);
+      return;
+    }
     await deps.notifier.tellRequester(finished, completionText(finished));
     deps.log.info({ requestId, state: finished.state }, 'execution finished');
   }

@@ -215,6 +215,13 @@ export interface ExecutionHooks {
    * nothing sent, and the outcome is failed with that reason.
    */
   beforeFirstSend?(): Promise<string | undefined>;
+  /**
+   * Asked, synchronously, right before each write of this execution leaves for Azure: each try of it,
+   * after its token was fetched and any read before it answered, the last moment before the request
+   * goes to the HTTP client. Undefined lets it go; a reason withholds it (nothing of it is sent) and
+   * every later write of the call, and the call fails without an outcome of Azure's.
+   */
+  maySend?(): string | undefined;
 }
 
 /** Operations whose target is read for drift detection (deployments compare their what-if instead). */

@@ -24,6 +24,7 @@ import {
 import type { TokenCredential } from '@azure/identity';
 import { MAX_RETRY_AFTER_MS, retryAfterMs } from '../retry-after';
 import { FOREIGN_ENDPOINT, type CapturedResponse } from './errors';
+import { fencedHttpClient } from './send-fence';
 
 export const AZURE_ENDPOINT = 'https://management.azure.com';
 
@@ -229,7 +230,8 @@ function boundedCredential(credential: TokenCredential, timeoutMs: number, stopp
 export function createArmClients(options: ArmClientOptions): ArmClients {
   const endpoint = (options.endpoint ?? AZURE_ENDPOINT).replace(/\/+$/, '');
   const credential = boundedCredential(options.credential, options.timeoutMs ?? DEFAULT_AZURE_TIMEOUT_MS, options.stopping);
-  const httpClient = createDefaultHttpClient();
+  // Each write of an execution is checked against its claim right before it leaves (send-fence.ts).
+  const httpClient = fencedHttpClient(createDefaultHttpClient());
   const timeout = { policy: timeoutPolicy(options.timeoutMs ?? DEFAULT_AZURE_TIMEOUT_MS, options.stopping), position: 'perRetry' as const };
   const clientOptions = {
     endpoint,

@@ -16,6 +16,7 @@ import { createResourceGroup, deleteResourceGroup } from './operations/resource-
 import { scaleResource } from './operations/scale-resource';
 import { setTags } from './operations/set-tags';
 import { runQuery } from './queries';
+import { outsideSendFence, withSendFence } from './send-fence';
 import { snapshotTarget } from './snapshot';
 import { whatIfSummary } from './what-if';
 
@@ -76,32 +77,35 @@ export function createAzureGateway(options: AzureGatewayOptions): StoppableAzure
     sandbox: options.sandbox,
     stopWaiting: () => stopping.abort(),
 
+    // A what-if (a POST), the reads and a cancel are no execution's writes, even when a resumed
+    // execution's drift check makes them: they go unchecked by its send fence.
     whatIf(op: Extract<ChangeOperation, { kind: 'deployTemplate' }>): Promise<WhatIfSummary> {
-      return whatIfSummary(op, contextFor(op.subscriptionId));
+      return outsideSendFence(() => whatIfSummary(op, contextFor(op.subscriptionId)));
     },
 
     // An answer ARM gave but that could not be read (a 2xx whose body was cut short) is no outcome:
     // the target is read back (reconcileUnreadable), never reported failed.
-    async execute(op: ChangeOperation, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
+    // Every write of an execution asks hooks.maySend right before it leaves (send-fence.ts).
+    execute(op: ChangeOperation, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
       const ctx = contextFor(op.subscriptionId);
-      return reconcileUnreadable(op, await send(op, hooks, ctx), hooks, ctx);
+      return withSendFence(hooks.maySend?.bind(hooks), async () => reconcileUnreadable(op, await send(op, hooks, ctx), hooks, ctx));
     },
 
-    async resume(op: ChangeOperation, ref: ArmOperationRef, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
+    resume(op: ChangeOperation, ref: ArmOperationRef, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
       const ctx = contextFor(op.subscriptionId);
-      return reconcileUnreadable(op, await resumeOperation(op, ref, hooks, ctx), hooks, ctx);
+      return withSendFence(hooks.maySend?.bind(hooks), async () => reconcileUnreadable(op, await resumeOperation(op, ref, hooks, ctx), hooks, ctx));
     },
 
     snapshot(op: SnapshotOperation): Promise<TargetSnapshot> {
-      return snapshotTarget(op, contextFor(op.subscriptionId));
+      return outsideSendFence(() => snapshotTarget(op, contextFor(op.subscriptionId)));
     },
 
     cancel(op: Extract<ChangeOperation, { kind: 'deployTemplate' }>): Promise<void> {
-      return cancelDeployment(op, contextFor(op.subscriptionId));
+      return outsideSendFence(() => cancelDeployment(op, contextFor(op.subscriptionId)));
     },
 
     query(op: QueryOperation): Promise<QueryResult> {
-      return runQuery(op, contextFor(op.subscriptionId));
+      return outsideSendFence(() => runQuery(op, contextFor(op.subscriptionId)));
     },
   };
 }

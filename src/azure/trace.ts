@@ -9,6 +9,7 @@ import type { ArmOperationRef, ExecutionOutcome } from '../domain/operation';
 import { headerRecord } from './clients';
 import type { HttpHeaders } from '@azure/core-rest-pipeline';
 import { isIndeterminate, toArmError, type CapturedResponse } from './errors';
+import { SendWithheldError } from './send-fence';
 
 export interface SdkCallOptions {
   requestOptions: { headers: Record<string, string> };
@@ -74,6 +75,8 @@ export function refFromPollerState(trace: CallTrace, serialized: string, resourc
 /** The outcome for an error: failed when ARM said no, unknown when nobody can tell (5xx, lost connection). */
 export function outcomeOfError(error: unknown, ref: ArmOperationRef, trace?: CallTrace): ExecutionOutcome {
   if (error instanceof HookFailure) throw error.original;
+  // A write the caller's hooks withheld is no answer of Azure's: the caller judges what it means.
+  if (error instanceof SendWithheldError) throw error;
   const armError = toArmError(error, trace?.response);
   return isIndeterminate(armError) ? { status: 'unknown', ref, error: armError } : { status: 'failed', ref, error: armError };
 }

@@ -39,6 +39,7 @@ export const AUDIT_EVENT_TYPES = [
   'execution.resumed',
   'execution.cancel_requested',
   'execution.cancelled',
+  'execution.lease_lost',
   'drift.detected',
   'auth.refused',
   'tenant.refused',
@@ -58,7 +59,7 @@ export const AUDIT_EVENT_TYPES = [
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 /** The records saying Azure is being or was changed: an execution's start and its outcome. */
-const AZURE_CHANGES: ReadonlySet<string> = new Set<AuditEventType>(['execution.started', 'execution.succeeded', 'execution.failed', 'execution.unknown', 'execution.cancelled']);
+const AZURE_CHANGES: ReadonlySet<string> = new Set<AuditEventType>(['execution.started', 'execution.succeeded', 'execution.failed', 'execution.unknown', 'execution.cancelled', 'execution.lease_lost']);
 
 /** Whether a record of this type says Azure is being or was changed (a checkpoint follows it soon). */
 export function changesAzure(type: string): boolean {

@@ -44,11 +44,18 @@ describe('app: executing an approved request', () => {
     return { r, other };
   }
 
-  /** Lets the held operation end and both runs settle. */
+  /**
+   * Lets the held operation end and both runs settle. The first run, whose lease another took over
+   * while Azure held its operation, records what Azure then told it beside the row, and logs it.
+   */
   async function toTheEnd(other: Awaited<ReturnType<typeof leftToAnotherRun>>['other']): Promise<void> {
     await other.executor.idle();
     f.azure.release();
     await settle(f, other);
+    const told = f.log.lines.filter((l) => l.msg === "execution outcome not recorded as the request's: another run holds it, or it ended");
+    assert.deepEqual(told.map((l) => [l.level, l.owner]), [['error', 'run-a']]);
+    assert.equal((await f.audit({ types: ['execution.lease_lost'] })).length, 1);
+    f.log.lines.splice(0, f.log.lines.length, ...f.log.lines.filter((l) => !told.includes(l)));
   }
 
   it('runs the operation once after the last approval, and records how it ended', async () => {
@@ -475,7 +482,77 @@ describe('app: executing an approved request', () => {
     assert.equal(done.state, 'succeeded');
     const [resumed] = await f.audit({ types: ['execution.resumed'] });
     assert.match(resumed.outcome.detail ?? '', /The lease of run-a expired at .*; run-b resumed it, following the ARM operation it had started/);
-    assert.equal((await f.audit({ types: ['execution.succeeded'] })).length, 1, 'the run that lost its lease records nothing');
+    assert.equal((await f.audit({ types: ['execution.succeeded'] })).length, 1, 'the request has one outcome, the run that took over\'s');
+    // What Azure told the run that lost its lease is recorded beside it, naming both runs' view.
+    const [lost] = await f.audit({ types: ['execution.lease_lost'] });
+    assert.equal(lost.outcome.detail, 'run-a could not record how the operation ended for it (succeeded): it no longer held the execution, and the request is succeeded.');
+    assert.deepEqual(lost.data, { owner: 'run-a', sent: true, state: 'succeeded', outcome: 'succeeded' });
+    assert.deepEqual([lost.outcome.result, lost.outcome.reason, lost.execution?.correlationId, lost.execution?.status], ['error', RefusalReason.LeaseLost, 'corr-1', 'succeeded']);
+  });
+
+  /** A request approved and claimed by this run, which then stops right before sending its operation (a paused process). */
+  async function pausedBeforeSend(text: string) {
+    const r = await asked(f, alice, text);
+    f.azure.nextExecution({ pauseBeforeSend: true });
+    await click(f, bob, r, 'approve');
+    while (!f.azure.pausedBeforeSend) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal((await f.request(r.id)).state, 'executing', 'claimed');
+    return r;
+  }
+
+  it('sends nothing from a run stopped between its claim and the send once its lease passed and another run took over; records both runs\' view', async () => {
+    const r = await pausedBeforeSend(DELETE);
+    // Stopped for longer than its lease (a VM frozen, SIGSTOP): another run takes the execution over and ends it.
+    f.clock.advance(60_000);
+    const other = f.anotherRun();
+    assert.deepEqual(await other.resumeAbandoned(), [r.id]);
+    await other.executor.idle();
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+    // The first run wakes up and goes on to the send.
+    f.azure.resumeSend();
+    await settle(f);
+    assert.equal(f.azure.sent.length, 1, 'sent once, by the run that took over');
+    assert.deepEqual(f.azure.withheld, ['the lease of run-a had 0 ms of its 60000 ms left, less than the third kept in hand for a send, so another run may hold the execution by now (was this process paused?)']);
+    const [lost] = await f.audit({ requestId: r.id, types: ['execution.lease_lost'] });
+    assert.equal(lost?.outcome.detail, `run-a did not send the operation: ${f.azure.withheld[0]}; nothing of the operation had been sent by it. The request is succeeded.`);
+    assert.deepEqual([lost.outcome.result, lost.outcome.reason, lost.execution?.correlationId, lost.execution?.status], ['refused', RefusalReason.LeaseLost, 'corr-1', 'not-sent']);
+    assert.deepEqual(lost.data, { owner: 'run-a', sent: false, state: 'succeeded' });
+    assert.deepEqual(f.log.lines.filter((l) => l.level === 'error').map((l) => [l.msg, l.owner, l.state]), [['execution not sent: its lease had passed, and another run holds it or it ended', 'run-a', 'succeeded']]);
+    f.log.lines.length = 0;
+    assert.equal((await f.request(r.id)).state, 'succeeded', 'the request is as the run that took over left it');
+  });
+
+  it('records, by the run that holds it, an execution another run still holds when the stopped one wakes: both runs\' view', async () => {
+    const r = await pausedBeforeSend(DELETE);
+    f.clock.advance(60_000);
+    const other = f.anotherRun();
+    f.azure.nextExecution({ hold: true });
+    assert.deepEqual(await other.resumeAbandoned(), [r.id]);
+    await f.azure.whenHeld();
+    f.azure.resumeSend();
+    await f.app.executor.idle();
+    const [lost] = await f.audit({ requestId: r.id, types: ['execution.lease_lost'] });
+    assert.match(lost?.outcome.detail ?? '', /^run-a did not send the operation: .*; nothing of the operation had been sent by it\. The request is executing, executed by run-b until \d{4}-\d\d-\d\dT[\d:.]+Z\.$/);
+    assert.equal(lost.data?.heldBy, 'run-b');
+    f.azure.release();
+    await settle(f, other);
+    assert.equal(f.azure.sent.length, 1);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+    f.log.lines.length = 0;
+  });
+
+  it('takes its lease again and sends once when it was stopped past the margin but nobody took the execution over', async () => {
+    const r = await pausedBeforeSend(DELETE);
+    // 50 s of a 60 s lease gone: less than the third kept in hand for a send, but still this run's.
+    f.clock.advance(50_000);
+    f.azure.resumeSend();
+    await settle(f);
+    assert.deepEqual(f.azure.executions.map((e) => e.mode), ['execute', 'execute'], 'the call withheld, then the same call again');
+    assert.equal(f.azure.withheld.length, 1);
+    assert.equal(f.azure.sent.length, 1);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+    assert.equal((await f.audit({ requestId: r.id, types: ['execution.lease_lost'] })).length, 0);
+    assert.ok(f.log.lines.some((l) => l.level === 'warn' && l.msg === "execution not sent: its lease may have passed; it was still this run's and is taken again, and the execution goes on"));
   });
 
   it('takes an abandoned execution over once when two sweeps overlap (one still waiting for the store when the next begins)', async () => {

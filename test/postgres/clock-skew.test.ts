@@ -6,18 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Countersign } from '../../src/app/countersign';
-import type { AppDeps } from '../../src/app/context';
-import { loadConfig } from '../../src/config/load';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres';
 import { MAX_CLOCK_SKEW_MS, skewProblem } from '../../src/store/postgres/readiness';
 import { asked, click } from '../app/steps';
 import { anEvent } from '../store/fixtures';
-import { RecordingLog, RecordingNotifier, sequentialRequestIds, TestClock } from '../support/app-fakes';
+import { TestClock, type RecordingLog } from '../support/app-fakes';
+import { instanceOn } from '../support/app-on-fakes';
 import { MemoryAzure } from '../support/memory-azure';
-import { alice, bob, EXAMPLE_CONFIG } from '../support/people';
+import { alice, bob } from '../support/people';
 import { schemaPerTest } from '../support/postgres';
-import { SUBSCRIPTION } from '../support/requests';
 
 describe('PostgreSQL: an instance whose clock disagrees with the database\'s', function () {
   this.timeout(30_000);
@@ -53,7 +50,6 @@ describe('PostgreSQL: an instance whose clock disagrees with the database\'s', f
   });
 
   it('with a lease of 1.5 s, two instances 4 s apart (as a start allows) never take a running execution from each other: leases run on the database\'s clock', async () => {
-    const config = loadConfig(EXAMPLE_CONFIG);
     for (const offset of [4000, -4000]) {
       const azure = new MemoryAzure(true);
       const logs: RecordingLog[] = [];
@@ -63,10 +59,9 @@ describe('PostgreSQL: an instance whose clock disagrees with the database\'s', f
         opened.push(store);
         const clock = new TestClock(new Date(), { realTime: true });
         clock.advance(offsetMs);
-        const log = new RecordingLog();
+        const { app, log } = instanceOn(store, clock, azure, { owner, leaseMs: 1500 });
         logs.push(log);
-        const deps: AppDeps = { store, azure, notifier: new RecordingNotifier(), config, clock, ids: sequentialRequestIds(`CS-${owner.toUpperCase()}`), log, subscriptionId: SUBSCRIPTION };
-        return new Countersign(deps, { owner, leaseMs: 1500 });
+        return app;
       };
       const a = await instance(`a${offset > 0 ? 'p' : 'm'}`, offset);
       const b = await instance(`b${offset > 0 ? 'p' : 'm'}`, 0);

@@ -6,7 +6,7 @@
 import { Countersign } from '../../src/app/countersign';
 import type { AppDeps } from '../../src/app/context';
 import type { ExecutorOptions } from '../../src/app/execution';
-import type { ApproverMessenger, Directory } from '../../src/app/ports';
+import type { ApproverMessenger, Directory, Store } from '../../src/app/ports';
 import { collect } from '../store/store-contract';
 import { loadConfig, parseConfig, type CountersignConfig } from '../../src/config/load';
 import type { AuditFilter, AuditRecord } from '../../src/domain/audit';
@@ -76,6 +76,16 @@ export function appOnFakes(options: AppOnFakesOptions = {}): AppOnFakes {
     },
     anotherRun: (more) => new Countersign(deps, { owner: 'run-b', correlationId: counter('corr-b-'), ...more }),
   };
+}
+
+/**
+ * One instance of Countersign as on a host of its own: its own store (a PostgreSQL pool on the shared
+ * database) and clock, the shared ARM in memory. Its request ids start with `CS-<OWNER>`.
+ */
+export function instanceOn(store: Store, clock: TestClock, azure: MemoryAzure, executor: ExecutorOptions & { owner: string }): { app: Countersign; log: RecordingLog } {
+  const log = new RecordingLog();
+  const deps: AppDeps = { store, azure, notifier: new RecordingNotifier(), config: loadConfig(EXAMPLE_CONFIG), clock, ids: sequentialRequestIds(`CS-${executor.owner.toUpperCase()}`), log, subscriptionId: SUBSCRIPTION };
+  return { app: new Countersign(deps, executor), log };
 }
 
 function counter(prefix: string): () => string {

@@ -33,6 +33,8 @@ export interface ExecutionScript {
   throws?: Error;
   /** ARM never answers the send (no onStarted): with `hold`, a run that dies before Azure took the operation. */
   notAccepted?: boolean;
+  /** Stops right before the operation is sent until `resumeSend()`: a run paused between its claim and the send. */
+  pauseBeforeSend?: boolean;
 }
 
 export interface ExecutionCall {
@@ -68,6 +70,9 @@ export class MemoryAzure implements AzureGateway {
   private held: { resolve: () => void }[] = [];
   private heldWaiters: (() => void)[] = [];
   private operationCount = 0;
+  private paused: (() => void) | undefined;
+  /** The reasons the caller withheld a send for (hooks.maySend), in order. */
+  readonly withheld: string[] = [];
 
   constructor(readonly sandbox = true) {}
 
@@ -106,6 +111,18 @@ export class MemoryAzure implements AzureGateway {
   whenHeld(): Promise<void> {
     if (this.held.length > 0) return Promise.resolve();
     return new Promise((resolve) => this.heldWaiters.push(resolve));
+  }
+
+  /** Lets the execution stopped before its send (pauseBeforeSend) go on to it. */
+  resumeSend(): void {
+    const paused = this.paused;
+    this.paused = undefined;
+    paused?.();
+  }
+
+  /** Whether an execution is stopped before its send (pauseBeforeSend). */
+  get pausedBeforeSend(): boolean {
+    return this.paused !== undefined;
   }
 
   /** Lets every held execution finish. */
@@ -181,7 +198,14 @@ export class MemoryAzure implements AzureGateway {
           resourceIds: [`/subscriptions/${op.subscriptionId}/operations/${targetKey(op)}`],
         }
       : resumed!;
+    if (script.pauseBeforeSend) await new Promise<void>((resolve) => (this.paused = resolve));
     if (firstSend && !script.notAccepted) {
+      // As the real gateway's HTTP client, the last thing before the operation leaves (send-fence.ts).
+      const withheld = hooks.maySend?.();
+      if (withheld !== undefined) {
+        this.withheld.push(withheld);
+        throw new Error(`${op.kind} was not sent to Azure Resource Manager: ${withheld}`);
+      }
       this.sent.push(op);
       await hooks.onStarted(ref);
     }

@@ -59,6 +59,7 @@ const ACTIVITY: Record<AuditEventType, number> = {
   'execution.resumed': UPDATE,
   'execution.cancel_requested': UPDATE,
   'execution.cancelled': UPDATE,
+  'execution.lease_lost': UPDATE,
   'drift.detected': UPDATE,
   'auth.refused': OTHER,
   'tenant.refused': OTHER,

@@ -25,6 +25,7 @@ export function withCorrelation(hooks: ExecutionHooks, correlationId: string | u
     onProgress: (progress) => hooks.onProgress(progress),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
     ...(hooks.beforeFirstSend ? { beforeFirstSend: () => hooks.beforeFirstSend!() } : {}),
+    ...(hooks.maySend ? { maySend: () => hooks.maySend!() } : {}),
     correlationId,
   };
 }

@@ -10,7 +10,7 @@
  * expired (it died) is taken over by another, which resumes the same ARM operation.
  */
 import { leaseLapsed } from '../lease-time';
-import { requestEvent } from '../audit';
+import { requestEvent, type AuditEventDraft } from '../audit';
 import { reapprovalHash, type TargetSnapshot } from '../drift';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress, WhatIfSummary } from '../operation';
 import { decidingRoles } from '../policy';
@@ -371,6 +371,35 @@ function progressText(p: OperationProgress | undefined): string {
 
 function mergeRefs(a: ArmOperationRef, b: ArmOperationRef): ArmOperationRef {
   return { ...a, ...b, resourceIds: [...new Set([...a.resourceIds, ...b.resourceIds])] };
+}
+
+/**
+ * What a run that no longer holds an execution did: it withheld a send because its lease may have
+ * passed (`withheld`), or Azure gave it an outcome it could not record (`outcome`), the request
+ * being another run's now, or ended. Nothing on the request changes; the record keeps both views:
+ * this run's (`owner`, what it sent, Azure's answer) and the row's (its state, who holds it).
+ */
+export type LostRun = { owner: string; sent: boolean; ref: ArmOperationRef } & ({ withheld: string } | { outcome: ExecutionOutcome });
+
+export function leaseLostEvent(current: ApprovalRequest, run: LostRun, now: Date): AuditEventDraft {
+  const holder = current.state === 'executing' ? current.execution?.lease : undefined;
+  const row = `the request is ${current.state}${holder ? `, executed by ${holder.owner} until ${holder.expiresAt}` : ''}`;
+  const ref = 'outcome' in run ? mergeRefs(run.ref, run.outcome.ref) : run.ref;
+  const sent = run.sent ? 'it had sent a write of the operation before' : 'nothing of the operation had been sent by it';
+  const detail =
+    'withheld' in run
+      ? `${run.owner} did not send the operation: ${run.withheld}; ${sent}. ${row[0].toUpperCase()}${row.slice(1)}.`
+      : `${run.owner} could not record how the operation ended for it (${run.outcome.status}${run.outcome.status === 'succeeded' ? '' : `, ${run.outcome.error.code}: ${run.outcome.error.message}`}): it no longer held the execution, and ${row}.`;
+  return requestEvent(current, 'execution.lease_lost', now.toISOString(), { result: 'withheld' in run ? 'refused' : 'error', reason: RefusalReason.LeaseLost, detail }, {
+    execution: executionRef(ref, 'withheld' in run ? 'not-sent' : run.outcome.status),
+    data: {
+      owner: run.owner,
+      sent: run.sent,
+      state: current.state,
+      ...(holder ? { heldBy: holder.owner, heldUntil: holder.expiresAt } : {}),
+      ...('outcome' in run ? { outcome: run.outcome.status, ...(run.outcome.status === 'succeeded' ? {} : { errorCode: run.outcome.error.code }) } : {}),
+    },
+  });
 }
 
 function executionRef(ref: ArmOperationRef, status: string) {

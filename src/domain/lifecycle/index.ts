@@ -40,6 +40,7 @@ export {
   detectDrift,
   type DriftFound,
   finishExecution,
+  leaseLostEvent,
   recordProgress,
   readyToRun,
   recordStarted,
