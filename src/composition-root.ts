@@ -437,7 +437,6 @@ async function openStore(settings: Settings, log: Logger, sqliteWriterThread: Wr
       dataDir: settings.dataDir,
       ...(databasePassword ? { databasePassword } : {}),
       lockWaitMs: settings.storeLockWaitMs,
-      executionLeaseMs: settings.executionLeaseMs,
       onWriterStopped,
       ...(sqliteWriterThread ? { sqliteWriterThread } : {}),
       // An emptied or deleted database is held against the checkpoint file, and its -wal, before SQLite

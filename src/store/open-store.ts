@@ -47,8 +47,6 @@ export interface StoreOpening {
    * blocking) or session (PostgreSQL's locks: also every statement's lock_timeout), COUNTERSIGN_STORE_LOCK_WAIT.
    */
   lockWaitMs?: number;
-  /** COUNTERSIGN_EXECUTION_LEASE: on PostgreSQL, the instances' clocks may be apart a quarter of it at most. */
-  executionLeaseMs?: number;
   /**
    * The store stopped writing for good: SQLite's writer thread stopped (or its file was deleted or
    * replaced); PostgreSQL's audit log went back below what this instance saw (emptied or replaced).
@@ -200,7 +198,6 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
     ...(opening.lockWaitMs !== undefined ? { lockWaitMs: opening.lockWaitMs } : {}),
     ...(opening.onConnectionError ? { onConnectionError: opening.onConnectionError } : {}),
     ...(opening.onWriterStopped ? { onStopped: opening.onWriterStopped } : {}),
-    ...(opening.executionLeaseMs !== undefined ? { readiness: { executionLeaseMs: opening.executionLeaseMs } } : {}),
     ...(opening.beforeEmptySchema ? { beforeEmptySchema: opening.beforeEmptySchema } : {}),
   });
   const connection = postgresConnectionOf(settings.postgres, opening.databasePassword);

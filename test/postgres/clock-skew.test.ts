@@ -1,8 +1,7 @@
 /**
  * Several instances on one PostgreSQL database each decide expiry, approvals and break-glass windows
- * by their own clock: an instance whose clock is more than 5 s (or a quarter of a shorter execution
- * lease) from the database's is not started, and one that drifts there after it started stops
- * writing (/readyz 503, the bot stops), saying why.
+ * by their own clock: an instance whose clock is more than 5 s from the database's is not started,
+ * and one that drifts there after it started stops writing (/readyz 503, the bot stops), saying why.
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';

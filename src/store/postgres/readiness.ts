@@ -34,26 +34,13 @@ export async function readClocks(client: Pick<pg.PoolClient, 'query'>, clock: ()
 }
 
 /**
- * How far the clocks may be apart with this execution lease: MAX_CLOCK_SKEW_MS, or a quarter of the
- * lease when that is less. An instance whose clock is ahead takes another's lease as expired that
- * much early; with a 1.5 s lease, 4 s ahead made two live instances take a running execution from
- * each other every half second.
+ * The skew in words when it is past MAX_CLOCK_SKEW_MS for certain, else undefined: the database read
+ * its clock somewhere in the round trip, so half of it is doubt (a slow answer is not a wrong clock).
  */
-export function allowedClockSkewMs(executionLeaseMs?: number): number {
-  return executionLeaseMs === undefined ? MAX_CLOCK_SKEW_MS : Math.min(MAX_CLOCK_SKEW_MS, Math.floor(executionLeaseMs / 4));
-}
-
-/**
- * The skew in words when it is past the allowed skew (allowedClockSkewMs) for certain, else undefined:
- * the database read its clock somewhere in the round trip, so half of it is doubt (a slow answer is
- * not a wrong clock).
- */
-export function skewProblem(reading: ClockReading, executionLeaseMs?: number): string | undefined {
+export function skewProblem(reading: ClockReading): string | undefined {
   const { skewMs, roundTripMs } = reading;
-  const allowed = allowedClockSkewMs(executionLeaseMs);
-  if (!(Math.abs(skewMs) - roundTripMs / 2 > allowed)) return undefined;
-  const bound = allowed < MAX_CLOCK_SKEW_MS ? `at most ${allowed / 1000} s: a quarter of COUNTERSIGN_EXECUTION_LEASE, ${executionLeaseMs} ms, since an instance ahead takes a running execution's lease as expired that much early` : `at most ${allowed / 1000} s`;
-  return `this host's clock is ${(Math.abs(skewMs) / 1000).toFixed(1)} s ${skewMs > 0 ? 'ahead of' : 'behind'} the database's (${bound}): every instance decides expiry, approvals and break-glass limits by its own clock, so several instances must agree on the time; synchronise this host's clock (NTP)`;
+  if (!(Math.abs(skewMs) - roundTripMs / 2 > MAX_CLOCK_SKEW_MS)) return undefined;
+  return `this host's clock is ${(Math.abs(skewMs) / 1000).toFixed(1)} s ${skewMs > 0 ? 'ahead of' : 'behind'} the database's (at most ${MAX_CLOCK_SKEW_MS / 1000} s): every instance decides expiry, approvals and break-glass limits by its own clock, so several instances must agree on the time; synchronise this host's clock (NTP)`;
 }
 
 export interface PostgresReadinessOptions {
@@ -63,8 +50,6 @@ export interface PostgresReadinessOptions {
   failureHoldMs?: number;
   /** How long the probe waits for a free connection of the pool before it answers not ready (ms, default 1000). */
   connectionWaitMs?: number;
-  /** COUNTERSIGN_EXECUTION_LEASE: the clocks may be apart a quarter of it at most (allowedClockSkewMs). */
-  executionLeaseMs?: number;
   /** The store's connection: a new connection the server refused is told as the start tells it (explainConnectionError). */
   connection?: PostgresConnectionOptions;
 }
@@ -91,7 +76,6 @@ export class PostgresReadiness {
   private readonly failureHoldMs: number;
   private readonly connectionWaitMs: number;
   private readonly clock: () => number;
-  private readonly executionLeaseMs: number | undefined;
   private readonly connection: PostgresConnectionOptions;
 
   constructor(
@@ -102,7 +86,6 @@ export class PostgresReadiness {
     this.failureHoldMs = options.failureHoldMs ?? 2000;
     this.connectionWaitMs = options.connectionWaitMs ?? 1000;
     this.clock = options.clock ?? Date.now;
-    this.executionLeaseMs = options.executionLeaseMs;
     this.connection = options.connection ?? {};
   }
 
@@ -120,7 +103,7 @@ export class PostgresReadiness {
       const ro = await client.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
       if (ro.rows[0]?.ro !== 'off') return { ok: false, problem: 'the database is read-only (a standby, or default_transaction_read_only)' };
       if (this.writer.stopped) return { ok: false, problem: this.writer.stopped.message };
-      const skew = skewProblem(await readClocks(client, this.clock), this.executionLeaseMs);
+      const skew = skewProblem(await readClocks(client, this.clock));
       if (skew) return { ok: false, problem: this.writer.clockWrong(skew).message };
       return (await this.lockProblem(client, now)) ?? (await this.rewindProblem(client)) ?? this.refusalProblem() ?? { ok: true };
     } catch (err) {

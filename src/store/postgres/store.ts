@@ -224,7 +224,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       throw schemaGoneAtStart(err, target) ?? explainConnectionError(held, options.connection);
     }
     // Several instances decide by their own clocks: one that disagrees with the database's is not started.
-    const skew = skewProblem(await readClocks(pool, options.readiness?.clock), options.readiness?.executionLeaseMs);
+    const skew = skewProblem(await readClocks(pool, options.readiness?.clock));
     if (skew) throw new PostgresStartupError(`${target}: ${skew}`);
     const missing = await missingPrivileges(pool).catch((err: unknown) => {
       throw schemaGoneAtStart(err, target) ?? explainConnectionError(err, options.connection);
