@@ -34,14 +34,12 @@ import {
   type DelegationEnd,
   howItEnded,
   type Transition,
-  unauditedAuthority,
 } from '../domain/lifecycle';
 import { leaseLapsed } from '../domain/lease-time';
 import { requestShapeProblem } from '../domain/request-shape';
 import { RefusalReason, refusal } from '../domain/refusal';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { documentationLinks, failureCause } from '../domain/failure-cause';
-import type { AuditRecord } from '../domain/audit';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
 import { deciderText } from '../domain/delegation';
 import { requirementsOf } from '../domain/quorum';
@@ -55,6 +53,7 @@ import { accessWithGroups, approversAccess, rolesStillApproving } from './group-
 import { waitForNextOpening } from './schedule';
 import { LeaseHold, leaseReadingNow, type LeaseReading } from './lease-hold';
 import { announcingAfter, inBackground, tellDeciders } from './notifications';
+import { readRequestTrail, REQUEST_INDEX, trailProblem, type RequestTrail } from './request-trail';
 
 /**
  * How long to wait before each retry of a store write while an operation runs in Azure (ms): a lock
@@ -165,14 +164,14 @@ export class Executor {
     const abandoned = executing.filter((r) => !this.running.has(r.id) && (!r.execution?.lease || leaseLapsed(r.execution.lease.expiresAt, now, this.leaseMs)));
     const taken: string[] = [];
     for (const r of abandoned) {
-      const records = await this.auditOf(r.id);
+      const trail = await this.auditOf(r.id);
       // Started here meanwhile (a click's run, a stranded request's): it is not abandoned.
       if (this.running.has(r.id)) continue;
       const lease = await this.leaseTime();
       const claim = await transact(this.deps, r.id, (current) => {
         // Only while it is still the execution found above (another instance may have moved it since).
-        const problem = current.state === 'executing' ? (requestShapeProblem(current) ?? unauditedAuthority(current, records, 'resume')) : undefined;
-        return problem ? this.unaudited(current, problem) : resumeExecution(current, this.claim(lease.at), this.deps.clock.now());
+        const problem = current.state === 'executing' ? (requestShapeProblem(current) ?? trailProblem(current, trail, 'resume')) : undefined;
+        return problem ? this.unaudited(current, problem, trail) : resumeExecution(current, this.claim(lease.at), this.deps.clock.now());
       });
       if (!claim?.result.ok || claim.result.request.state !== 'executing') continue;
       taken.push(r.id);
@@ -276,8 +275,8 @@ export class Executor {
     // What the row claims (approved, by whom, which operation) must be in the request's audit records.
     // A row they do not back goes straight to the claim below, which refuses it: it is neither read
     // in Azure nor moved to needs_reapproval by a drift, which would hide the forgery.
-    const records = await this.auditOf(requestId);
-    const forged = unauditedAuthority(approved, records, 'start') !== undefined;
+    const trail = await this.auditOf(requestId);
+    const forged = trailProblem(approved, trail, 'start') !== undefined;
     // A command no longer configured as a sensitive one runs nothing more: the claim below fails it,
     // before Azure is read for a drift that would ask its approvers again for nothing.
     const commandLeft = currentCommand(deps, approved.command)?.policy !== undefined;
@@ -313,8 +312,8 @@ export class Executor {
     const lease = await this.leaseTime();
     const claim = await transact(deps, requestId, (r) => {
       // Only while it is still ready to run: another instance may have claimed it since the records were read.
-      const problem = unreadableToRun(r) ?? (readyToRun(r, deps.clock.now()) ? unauditedAuthority(r, records, 'start') : undefined);
-      if (problem) return this.unaudited(r, problem);
+      const problem = unreadableToRun(r) ?? (readyToRun(r, deps.clock.now()) ? trailProblem(r, trail, 'start') : undefined);
+      if (problem) return this.unaudited(r, problem, trail);
       return startExecution(
         r,
         deps.clock.now(),
@@ -563,10 +562,9 @@ export class Executor {
     return drift;
   }
 
-  private async auditOf(requestId: string): Promise<AuditRecord[]> {
-    const records: AuditRecord[] = [];
-    for await (const record of this.deps.store.audit.read({ requestId })) records.push(record);
-    return records;
+  /** The request's records, an index that leaves some out found out (request-trail.ts). */
+  private auditOf(requestId: string): Promise<RequestTrail> {
+    return readRequestTrail(this.deps.store.audit, requestId);
   }
 
   /** Fails an approved or scheduled request whose row does not read as a request (unreadableToRun), and tells its requester. */
@@ -581,7 +579,13 @@ export class Executor {
   }
 
   /** The row claims what its audit records do not hold: it fails, loudly, with nothing sent to Azure. */
-  private unaudited(r: ApprovalRequest, problem: string): Transition {
+  private unaudited(r: ApprovalRequest, problem: string, trail?: RequestTrail): Transition {
+    if (trail && trail.leftOut.length > 0) {
+      this.deps.log.error(
+        { requestId: r.id, index: REQUEST_INDEX, leftOut: trail.leftOut.map((x) => x.seq) },
+        `the audit log's index ${REQUEST_INDEX} leaves out records of this request that the log holds: someone with write access to the database made it again without them, and reads through it cannot be trusted. Run countersign audit verify (it names the index), rebuild it (REINDEX ${REQUEST_INDEX}) and find out who changed it`,
+      );
+    }
     this.deps.log.error({ requestId: r.id, state: r.state, problem }, 'not executed: the request\'s stored row does not match its audit trail');
     return refuseUnaudited(r, this.deps.clock.now(), problem);
   }

@@ -96,6 +96,33 @@ describe('app: approve now, run later', () => {
     assert.deepEqual(f.notifier.told(own.id), [], 'she cancelled it herself: her own click answered her');
   });
 
+  it('runs nothing at its time for a cancelled request set back to scheduled in the database whose cancellation the index by request leaves out', async () => {
+    const r = await asked(f, alice, `${DELETE} at 2026-03-02T12:00Z`);
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    const scheduled = await f.request(r.id);
+    assert.ok((await click(f, bob, scheduled, 'cancel')).ok);
+    const cancelled = (await f.audit({ requestId: r.id })).find((x) => x.type === 'request.cancelled')!;
+    // Someone with the database: the row as it was while scheduled, the cancellation left out of the index by request.
+    const now = f.store.state.requests.get(r.id)!.version;
+    f.store.state.requests.set(r.id, { version: now + 1, text: JSON.stringify({ ...scheduled, version: now + 1 }) });
+    f.store.state.leftOutOfRequestIndex.add(cancelled.seq);
+    const calls = () => f.azure.executions.length + f.azure.snapshotCalls.length;
+    const before = calls();
+    at(f, '2026-03-02T12:00:00Z');
+    await f.app.sweepScheduled();
+    await settle(f);
+    assert.equal(calls(), before, 'nothing reached Azure');
+    const refused = await f.request(r.id);
+    assert.equal(refused.state, 'failed');
+    assert.equal(
+      refused.outcomeDetail,
+      `Not executed: its audit records show it was cancelled after it was approved (record ${cancelled.seq}), and its records read through the database's index by request lack 1 that the audit log holds (record ${cancelled.seq} request.cancelled): the index was made again to leave them out, so its stored row does not match its audit trail (it may have been edited in the database). Nothing was sent to Azure; the team that runs Countersign should run "countersign audit verify" and look into it.`,
+    );
+    assert.deepEqual(f.log.lines.filter((l) => l.level === 'error').map((l) => [l.index, l.leftOut]), [['audit_log_request', [cancelled.seq]], [undefined, undefined]]);
+    f.log.lines.length = 0;
+  });
+
   it('refuses a cancel from someone who neither asked nor approves', async () => {
     const r = await asked(f, alice, `${DELETE} at 2026-03-02T12:00Z`);
     await click(f, bob, r, 'approve');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { CardClick, ClickResult } from '../../src/app/decisions';
 import type { CreateResult } from '../../src/app/requests';
 import type { Actor, ApprovalRequest } from '../../src/domain/request';
+import type { Store } from '../../src/app/ports';
 import type { AppOnFakes } from '../support/app-on-fakes';
 import { opsChannel, sourceIn } from '../support/people';
 
@@ -12,7 +13,7 @@ function cardOf(requestId: string): string {
 }
 
 /** A message asking for something: interpreted, then created. */
-export async function ask(f: Pick<AppOnFakes, 'app'>, who: Actor, text: string, timeZone?: string): Promise<CreateResult> {
+export async function ask(f: Pick<AppOnFakes<Store>, 'app'>, who: Actor, text: string, timeZone?: string): Promise<CreateResult> {
   const meant = f.app.interpret(text);
   if (meant.kind !== 'ready') throw new Error(`"${text}" is not a complete request (${meant.kind})`);
   const extra = { ...(meant.reason ? { reason: meant.reason } : {}), ...(meant.runAt ? { runAt: meant.runAt } : {}), ...(timeZone ? { timeZone } : {}) };
@@ -20,7 +21,7 @@ export async function ask(f: Pick<AppOnFakes, 'app'>, who: Actor, text: string, 
 }
 
 /** A request that was created, with its card posted in the operations channel. */
-export async function asked(f: Pick<AppOnFakes, 'app'>, who: Actor, text: string, timeZone?: string): Promise<ApprovalRequest> {
+export async function asked(f: Pick<AppOnFakes<Store>, 'app'>, who: Actor, text: string, timeZone?: string): Promise<ApprovalRequest> {
   const result = await ask(f, who, text, timeZone);
   assert.ok(result.ok, `not created: ${JSON.stringify(result)}`);
   await f.app.cardPosted(result.request.id, { conversationId: opsChannel.id, activityId: cardOf(result.request.id) });
@@ -28,7 +29,7 @@ export async function asked(f: Pick<AppOnFakes, 'app'>, who: Actor, text: string
 }
 
 /** A click on the request's card, as shown (its operation hash) unless `extra` says otherwise. */
-export function click(f: Pick<AppOnFakes, 'app'>, who: Actor, request: ApprovalRequest, verb: string, extra: Partial<CardClick> = {}): Promise<ClickResult> {
+export function click(f: Pick<AppOnFakes<Store>, 'app'>, who: Actor, request: ApprovalRequest, verb: string, extra: Partial<CardClick> = {}): Promise<ClickResult> {
   return f.app.click({
     requestId: request.id,
     verb,
@@ -48,13 +49,13 @@ export function refusedWith(result: ClickResult): string {
 }
 
 /** Waits for the executions started so far. */
-export async function settle(f: AppOnFakes, ...others: { executor: { idle(): Promise<void> } }[]): Promise<void> {
+export async function settle(f: AppOnFakes<Store>, ...others: { executor: { idle(): Promise<void> } }[]): Promise<void> {
   await f.app.executor.idle();
   for (const o of others) await o.executor.idle();
 }
 
 /** Fails the test when an execution crashed in the background (the executor only logs it). */
-export function assertNoCrash(f: AppOnFakes): void {
+export function assertNoCrash(f: AppOnFakes<Store>): void {
   assert.deepEqual(
     f.log.lines.filter((l) => l.level === 'error'),
     [],

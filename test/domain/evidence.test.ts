@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { operationHash } from '../../src/domain/canonical';
 import { requestEvent, type AuditEventDraft, type AuditRecord } from '../../src/domain/audit';
-import { approve, breakGlassUse, detectDrift, expectationHashOf, refuseUnaudited, startExecution, unauditedAuthority } from '../../src/domain/lifecycle';
+import { approve, authorityBegins, breakGlassUse, detectDrift, expectationHashOf, leftOutOfIndex, refuseUnaudited, startExecution, unauditedAuthority } from '../../src/domain/lifecycle';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { accepted, decisionBy, holdsApproverRole } from './lifecycle-helpers';
@@ -118,6 +118,35 @@ describe('the audit trail backs an execution', () => {
     const usedRecord = requestEvent(used, 'breakglass.used', minutesIn(1).toISOString(), { result: 'ok' }, { actor: alice });
     assert.equal(unauditedAuthority(used, records(created(pending), usedRecord), 'start'), undefined);
     assert.equal(unauditedAuthority(used, records(created(pending)), 'start'), 'the audit log holds no record of its break-glass use');
+  });
+
+  it('finds where the authority a row can claim begins: the first approval given, approval or break-glass use after the last drift', () => {
+    const numbered = (trail: readonly AuditRecord[]) => trail.map((x, i) => ({ ...x, seq: 10 + i }));
+    const { request, trail } = approvedByBob();
+    const drift = accepted(detectDrift(request, { changes: ['tags.owner changed'], baseline: { exists: true, facts: { 'tags.owner': 'x' } } }, minutesIn(11)));
+    const again = accepted(approve(drift.request, decisionBy(dave, { now: minutesIn(12) })));
+    const whole = numbered([...trail, ...records(...drift.events, ...again.events)]);
+    // created, Bob's approval.granted, request.approved, drift.detected, Dave's approval.granted, request.approved
+    assert.deepEqual(whole.map((x) => x.type), ['request.created', 'approval.granted', 'request.approved', 'drift.detected', 'approval.granted', 'request.approved']);
+    assert.equal(authorityBegins(request.id, whole.slice(0, 3)), 11, 'Bob\'s approval');
+    assert.equal(authorityBegins(request.id, whole), 14, 'after the drift, Dave\'s');
+    assert.equal(authorityBegins(request.id, whole.slice(0, 4)), undefined, 'voided by the drift, none since');
+    assert.equal(authorityBegins('CS-OTHER001', whole), undefined, 'another request\'s records are not this one\'s');
+    const pending = requestIn('pending');
+    const used = requestEvent(breakGlassUse(pending, minutesIn(1), 'incident 4711'), 'breakglass.used', minutesIn(1).toISOString(), { result: 'ok' }, { actor: alice });
+    assert.equal(authorityBegins(pending.id, numbered(records(used))), 10);
+  });
+
+  it('names the records an index by request left out, beside what the records read whole say of the row', () => {
+    const leftOut = Array.from({ length: 7 }, (_, i) => ({ seq: 30 + i, type: i === 0 ? 'execution.started' : 'execution.progressed' }) as AuditRecord);
+    assert.equal(
+      leftOutOfIndex(leftOut.slice(0, 1), 'its execution was started already'),
+      "its execution was started already, and its records read through the database's index by request lack 1 that the audit log holds (record 30 execution.started): the index was made again to leave them out",
+    );
+    assert.equal(
+      leftOutOfIndex(leftOut, undefined),
+      "its records read through the database's index by request lack 7 that the audit log holds (record 30 execution.started, 31 execution.progressed, 32 execution.progressed, 33 execution.progressed, 34 execution.progressed and 2 more): the index was made again to leave them out",
+    );
   });
 
   it('fails the request with an audited refusal that says what did not match and that nothing was sent', () => {

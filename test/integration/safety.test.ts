@@ -15,6 +15,8 @@ import { auditOf, requestVia, settled } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
 import { opsChannel, people } from '../support/teams';
 import { REFUSAL_BUDGET } from '../../src/app/refusal-budget';
+import { indexesLeavingOut } from '../store/index-tamper';
+import { collect } from '../store/store-contract';
 
 
 
@@ -84,6 +86,37 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
     assert.deepEqual((await auditOf(h, { requestId })).map((e) => [e.type, e.outcome.reason]).at(-1), ['approval.revoked', 'not-in-audit']);
     assert.ok(!h.logs.some((l) => l.msg === 'execution crashed'), 'no crash');
     assert.ok(h.connector.texts(opsChannel.id).some((t) => t.includes(`Request ${requestId} was not executed. Not executed: its stored row does not read as a request (approvals[0].approver is missing)`)), 'the requester is told');
+  });
+
+  it('runs nothing a second time for a finished request set back to approved in the database whose execution records the index by request was made to leave out', async () => {
+    const { requestId, cardId } = await requestVia(h, 'deploy production api-service');
+    await h.teams.click(people.bob, cardId, 'approve');
+    await settled(h);
+    assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'succeeded');
+    assert.equal(deploymentPuts(h).length, 1);
+    const ran = (await auditOf(h, { requestId })).filter((e) => e.type.startsWith('execution.')).map((e) => e.seq);
+    // What the reviewer did with the database file: the row as it was right after the approval, and the
+    // index by request made again without the execution's records, its definition text put back.
+    const db = new Database(databaseFile(h.dataDir));
+    const now = db.prepare('SELECT version FROM requests WHERE id = ?').pluck().get(requestId) as number;
+    const approved = (db.prepare('SELECT body FROM request_versions WHERE request_id = ? ORDER BY version').pluck().all(requestId) as string[]).map((b) => JSON.parse(b) as ApprovalRequest).filter((b) => b.state === 'approved').at(-1)!;
+    db.prepare("UPDATE requests SET state = 'approved', version = ?, updated_at = ?, body = ? WHERE id = ?").run(now + 1, new Date().toISOString(), JSON.stringify({ ...approved, version: now + 1 }), requestId);
+    db.close();
+    indexesLeavingOut(databaseFile(h.dataDir), { request: ran });
+    assert.deepEqual((await auditOf(h, { requestId })).filter((e) => ran.includes(e.seq)), [], 'read through the index, the execution is gone');
+
+    // A start runs the approved requests (catch-up).
+    const before = h.sandbox.requests.length;
+    await h.bot.app.catchUp();
+    await settled(h);
+    assert.deepEqual(h.sandbox.requests.slice(before).map((r) => `${r.method} ${r.path}`), [], 'nothing was sent to Azure');
+    assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'failed');
+    const trail = await collect(h.bot.deps.store.audit.read({ requestId }, { scan: true }));
+    assert.equal(trail.filter((e) => e.type === 'execution.started').length, 1, 'one execution, the first');
+    const refused = trail.at(-1)!;
+    assert.deepEqual([refused.type, refused.outcome.reason], ['approval.revoked', 'not-in-audit']);
+    assert.match(refused.outcome.detail ?? '', new RegExp(`^Not executed: its execution was started already, and its records read through the database's index by request lack ${ran.length} that the audit log holds \\(record ${ran[0]} execution\\.started, `));
+    assert.ok(h.logs.some((l) => l.level === 50 && l.index === 'audit_log_request' && JSON.stringify(l.leftOut) === JSON.stringify(ran) && String(l.msg).includes('REINDEX audit_log_request')), 'an error names the index');
   });
 
   it('executes once when the same approver double-clicks', async () => {

@@ -18,7 +18,10 @@ import { uuidv7 } from '../../src/store/ids';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { freshSchema, schemaPerTest } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
-import { aRequest, alice, anEvent, requestRef, sequentialIds, tempDir, timeAt } from './fixtures';
+import { aRequest, alice, anEvent, bob, requestRef, sequentialIds, tempDir, timeAt } from './fixtures';
+import type { ApprovalRequest } from '../../src/domain/request';
+import { appOnStore } from '../support/app-on-fakes';
+import { asked, click, settle } from '../app/steps';
 import { collect } from './store-contract';
 import { reportMissingProtection } from '../../src/audit/access/deleted-requests';
 
@@ -544,6 +547,46 @@ describe('PostgreSQL store, several instances on one database', function () {
       `the index audit_log_by_type on audit_log was not made by Countersign ("CREATE INDEX audit_log_by_type ON ${schema}.audit_log USING btree (type)"): reads may go through it and leave records out, and what it holds is not checked. Drop it: DROP INDEX audit_log_by_type`,
     ]);
     assert.match(v.warnings.join('\n'), /the index audit_log_actor_folded of the audit log is missing .*CREATE INDEX audit_log_actor_folded ON audit_log \(lower\(actor_id\), seq\) WHERE actor_id IS NOT NULL/);
+  });
+
+  it('runs nothing a second time for a finished request a superuser set back to approved after making the index by request leave its execution records out', async () => {
+    // The planner goes through the index by request for a long log; here every connection of the store is made to.
+    await superuser((c) => c.query(`ALTER DATABASE ${db.name} SET enable_seqscan = off`));
+    try {
+      const f = appOnStore(await open());
+      const r = await asked(f, alice, 'delete resource group staging-old');
+      await click(f, bob, r, 'approve');
+      await settle(f);
+      assert.equal((await f.request(r.id)).state, 'succeeded');
+      const ran = (await f.audit({ requestId: r.id })).filter((x) => x.type.startsWith('execution.')).map((x) => x.seq);
+      // The row as it was right after the approval; the index without the execution's records, its predicate in pg_index put back.
+      await superuser(async (c) => {
+        const versions = (await c.query<{ body: string }>('SELECT body FROM request_versions WHERE request_id = $1 ORDER BY version', [r.id])).rows.map((x) => JSON.parse(x.body) as ApprovalRequest);
+        const version = versions.length + 1;
+        const approved = { ...versions.filter((x) => x.state === 'approved').at(-1)!, version };
+        await c.query("UPDATE requests SET state = 'approved', version = $2, updated_at = $3, body = $4 WHERE id = $1", [r.id, version, new Date().toISOString(), JSON.stringify(approved)]);
+        await c.query(`DROP INDEX audit_log_request;
+          CREATE INDEX audit_log_request ON audit_log (request_id, seq) WHERE request_id IS NOT NULL AND seq NOT IN (${ran.join(', ')});
+          CREATE INDEX scratch_predicate ON audit_log (request_id) WHERE request_id IS NOT NULL;
+          UPDATE pg_index SET indpred = (SELECT indpred FROM pg_index WHERE indexrelid = 'scratch_predicate'::regclass) WHERE indexrelid = 'audit_log_request'::regclass;
+          DROP INDEX scratch_predicate;`);
+      });
+      assert.deepEqual((await f.audit({ requestId: r.id })).filter((x) => ran.includes(x.seq)), [], 'read through the index, the execution is gone');
+
+      // A start runs the approved requests (catch-up).
+      const calls = () => f.azure.executions.length + f.azure.whatIfCalls.length + f.azure.snapshotCalls.length;
+      const before = calls();
+      await f.app.catchUp();
+      await settle(f);
+      assert.equal(calls(), before, 'nothing was sent to Azure, not even a read');
+      assert.equal((await f.request(r.id)).state, 'failed');
+      const refused = (await collect(f.store.audit.read({ requestId: r.id }, { scan: true }))).at(-1)!;
+      assert.deepEqual([refused.type, refused.outcome.reason], ['approval.revoked', 'not-in-audit']);
+      assert.match(refused.outcome.detail ?? '', new RegExp(`its execution was started already, and its records read through the database's index by request lack ${ran.length} that the audit log holds`));
+      assert.ok(f.log.lines.some((l) => l.level === 'error' && l.index === 'audit_log_request'), 'an error names the index');
+    } finally {
+      await superuser((c) => c.query(`ALTER DATABASE ${db.name} RESET enable_seqscan`));
+    }
   });
 
   it('names the append-only triggers a superuser disabled or dropped, while they stay so', async () => {

@@ -20,10 +20,10 @@ import { SUBSCRIPTION } from './requests';
 export { SUBSCRIPTION };
 export const START = new Date('2026-03-02T09:00:00.000Z');
 
-export interface AppOnFakes {
+export interface AppOnFakes<S extends Store = MemoryStore> {
   app: Countersign;
   deps: AppDeps;
-  store: MemoryStore;
+  store: S;
   azure: MemoryAzure;
   notifier: RecordingNotifier;
   clock: TestClock;
@@ -50,8 +50,12 @@ export interface AppOnFakesOptions {
 }
 
 export function appOnFakes(options: AppOnFakesOptions = {}): AppOnFakes {
+  return appOnStore(new MemoryStore(), options);
+}
+
+/** The same fakes around another store (a PostgreSQL one, say). */
+export function appOnStore<S extends Store>(store: S, options: AppOnFakesOptions = {}): AppOnFakes<S> {
   const config = options.configText ? parseConfig(options.configText, EXAMPLE_CONFIG) : loadConfig(options.configFile ?? EXAMPLE_CONFIG);
-  const store = new MemoryStore();
   const azure = new MemoryAzure(true);
   const notifier = new RecordingNotifier();
   const clock = new TestClock(START);

@@ -10,7 +10,7 @@
  * real backend but never see half a write.
  */
 import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
-import type { AuditLog, BreakGlassLimit, CardBindingStore, CardMessage, DelegationStore, RequestQuery, RequestStore } from '../../src/app/ports';
+import type { AuditLog, AuditReadOptions, BreakGlassLimit, CardBindingStore, CardMessage, DelegationStore, RequestQuery, RequestStore } from '../../src/app/ports';
 import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../../src/store/card-claims';
 import { sealRecord } from '../../src/audit/chain/chain';
 import { DuplicateDownloadLinkError, type AuditCheckpoint, type ComplianceStore, type DownloadClaim, type DownloadLink } from '../../src/audit/ports';
@@ -56,6 +56,11 @@ export class MemoryStoreState {
   readonly manifests = new Map<string, string>();
   /** Delegations by id, in insertion order, as JSON text. */
   readonly delegations = new Map<string, string>();
+  /**
+   * Records (by seq) that reads of one request's records without `scan` do not give: what an index
+   * by request made again to leave them out does to the stores' reads (test/store/index-tamper.ts).
+   */
+  readonly leftOutOfRequestIndex = new Set<number>();
 }
 
 class MemoryStoreClosedError extends Error {
@@ -311,13 +316,14 @@ class MemoryAuditLog implements AuditLog {
    * Records in seq order; records appended while reading are read too, as paging by seq would (but
    * not past the end of a time window's run, whose bounds are read at the start, as the stores do).
    */
-  async *read(filter: AuditFilter = {}): AsyncIterable<AuditRecord> {
+  async *read(filter: AuditFilter = {}, options: AuditReadOptions = {}): AsyncIterable<AuditRecord> {
     this.store.assertOpen();
     const log = this.store.state.audit;
     const run = runOf(log, filter);
     if (!run) return;
+    const leftOut = filter.requestId !== undefined && !options.scan ? this.store.state.leftOutOfRequestIndex : undefined;
     for (let i = 0; i < log.length; i++) {
-      if (matches(log[i], filter, run)) yield JSON.parse(log[i].text) as AuditRecord;
+      if (matches(log[i], filter, run) && !leftOut?.has(log[i].seq)) yield JSON.parse(log[i].text) as AuditRecord;
     }
   }
 

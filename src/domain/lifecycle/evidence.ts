@@ -14,6 +14,9 @@
  *   `request.rejected`), and a run later is not moved before the time its `request.scheduled` gave;
  * - a new execution starts only where none was started since that approval; a run resumed only where
  *   one was (`execution.started`).
+ *
+ * The records from where that authority begins are read from the log itself, not only through the
+ * database's index by request, which could be made to leave some out (src/app/request-trail.ts).
  */
 import type { AuditRecord } from '../audit';
 import { canonicalJson, operationHash, sha256Hex } from '../canonical';
@@ -105,6 +108,36 @@ export function unauditedAuthority(r: ApprovalRequest, records: readonly AuditRe
   if (mode === 'start' && started) return 'its execution was started already';
   if (mode === 'resume' && !started) return 'the audit log holds no record of its execution starting';
   return undefined;
+}
+
+/** The records an execution's authority rests on: an approval given, a request approved, a break-glass use. */
+const AUTHORITY = new Set(['approval.granted', 'request.approved', 'breakglass.used']);
+
+/**
+ * The seq from which this request's records (in seq order) can back an execution or end its
+ * authority: its first approval given, approval or break-glass use after its last drift (which
+ * voided the approvals before it); undefined when there is none (no row can then pass the check).
+ * Whatever ends or uses up the authority a row claims (an ending, a drift, an execution started, a
+ * later schedule) is recorded after it, and a record before it left out of a read cannot make the
+ * check pass; so a read of the log from there finds any record that matters which a read through an
+ * index left out.
+ */
+export function authorityBegins(requestId: string, records: readonly AuditRecord[]): number | undefined {
+  const mine = records.filter((x) => x.request?.id === requestId);
+  const lastDrift = lastIndex(mine, (x) => x.type === 'drift.detected');
+  return mine.slice(lastDrift + 1).find((x) => AUTHORITY.has(x.type))?.seq;
+}
+
+/**
+ * The check's word when the request's records read through the database's index by request lacked
+ * some that a read of the log itself found (`leftOut`, in seq order), with what the records read
+ * whole say of the row (`problem`, if anything).
+ */
+export function leftOutOfIndex(leftOut: readonly AuditRecord[], problem: string | undefined): string {
+  const named = leftOut.slice(0, 5).map((x) => `${x.seq} ${x.type}`).join(', ');
+  const more = leftOut.length > 5 ? ` and ${leftOut.length - 5} more` : '';
+  const lacks = `its records read through the database's index by request lack ${leftOut.length} that the audit log holds (record ${named}${more}): the index was made again to leave them out`;
+  return problem ? `${problem}, and ${lacks}` : lacks;
 }
 
 /** Not executed because its row does not match its audit trail: failed, nothing sent to Azure, audited. */

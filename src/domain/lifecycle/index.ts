@@ -52,4 +52,4 @@ export {
   startExecution,
   stoppable,
 } from './execution';
-export { expectationHashOf, refuseUnaudited, unauditedAuthority } from './evidence';
+export { authorityBegins, expectationHashOf, leftOutOfIndex, refuseUnaudited, unauditedAuthority } from './evidence';
