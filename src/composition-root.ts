@@ -24,6 +24,7 @@ import { checkpointSchedule } from './audit/access/checkpoint-schedule';
 import { Checkpointer, checkpointFileOf } from './audit/access/checkpoints';
 import { checkedSigner, refuseEmptiedDatabase } from './audit/access/continuity';
 import { reportDeletedRequests, reportMissingProtection } from './audit/access/deleted-requests';
+import { AuditIndexWatch } from './audit/verify/index-watch';
 import { loadConfig, type CountersignConfig } from './config/load';
 import { createLogger, withLogContext } from './log/logger';
 import { prettyDestination } from './log/pretty';
@@ -48,6 +49,9 @@ import type { Telemetry } from './telemetry';
 import { unapprovableWarning, unreachedWarning } from './domain/policy-text';
 
 export class StartupError extends Error {}
+
+/** How long after a start the bot first counts the indexes of the audit log (src/audit/verify/index-watch.ts). */
+const INDEX_LOOK_AFTER_START_MS = 10_000;
 
 export interface StartOptions {
   settings?: Settings;
@@ -206,6 +210,9 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   void reportDeletedRequests(store, log).catch((err: unknown) => log.warn({ err: String(err) }, 'could not look for requests deleted outside Countersign'));
   const lookForMissingProtection = () => void reportMissingProtection(store, log).catch((err: unknown) => log.warn({ err: String(err) }, 'could not look at the audit trail\'s append-only triggers'));
   lookForMissingProtection();
+  // The indexes of the audit log counted against its records: soon after the start, and at each timed checkpoint.
+  const indexWatch = new AuditIndexWatch(store, log);
+  const lookAtIndexes = () => void indexWatch.look().catch((err: unknown) => log.warn({ err: String(err) }, 'could not look at the indexes of the audit log'));
   const checkpointer = new Checkpointer({ store, signer, clock: deps.clock, file: checkpointFile, log, keyDir: settings.dataDir });
   // A log cut short while the bot runs (a -wal truncated, say) would otherwise be taken at the next
   // start as it is: what this process committed is vouched for in the file the database is not.
@@ -328,6 +335,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const checkpoints = setInterval(() => {
     void signNow('timer')();
     lookForMissingProtection();
+    lookAtIndexes();
   }, config.audit.checkpointIntervalSeconds * 1000);
   checkpoints.unref();
   log.info(
@@ -342,6 +350,9 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     },
     'Countersign is listening',
   );
+  // Not in the first seconds, when the start's own work (catching up, cards, the first clicks) runs.
+  const firstIndexLook = setTimeout(lookAtIndexes, INDEX_LOOK_AFTER_START_MS);
+  firstIndexLook.unref();
   if (!settings.microsoftApp.id && !azure.sandbox) {
     log.error(
       { host: settings.host, subscriptionId },
@@ -381,6 +392,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       clearInterval(reachSweeper);
       clearInterval(resumer);
       clearInterval(checkpoints);
+      clearTimeout(firstIndexLook);
+      indexWatch.stop();
       schedule.stop();
       // The turns under way, then the executions, then the messages they left, share one grace period
       // (messages get at least a quarter of it), so that the whole stop fits a platform's usual 30 s.

@@ -7,6 +7,7 @@ import type { AuditLog } from '../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../domain/audit';
 import type { Actor, ApprovalRequest } from '../domain/request';
 import type { AuditFilter } from '../domain/audit';
+import type { AuditIndexSchema } from './verify/schema-findings';
 
 /** A signed statement that record `seq` of the audit chain has hash `hash`. */
 export interface AuditCheckpoint {
@@ -90,6 +91,10 @@ export interface ComplianceStore {
    * (empty while the protection is whole): someone changed the schema by hand.
    */
   missingProtection(): Promise<string[]>;
+  /** The indexes of the audit log, as `audit verify` judges and counts them. */
+  auditIndexSchema(): AuditIndexSchema;
+  /** How many records with seq in (after, upTo] name a request, and an actor: counted off the table itself, not through its indexes. */
+  recordsNaming(after: number, upTo: number): Promise<{ requests: number; actors: number }>;
 }
 
 /** The audit log with what compliance keeps beside it: what checkpoints, exports and auditor access use. */

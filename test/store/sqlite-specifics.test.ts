@@ -8,9 +8,13 @@ import { requestListQuery } from '../../src/store/sqlite/requests';
 import { uuidv7 } from '../../src/store/ids';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
-import { aRequest, anEvent, tempDir } from './fixtures';
+import { aRequest, anEvent, requestRef, tempDir } from './fixtures';
 import { collect } from './store-contract';
 import { reportMissingProtection } from '../../src/audit/access/deleted-requests';
+import { AuditIndexWatch } from '../../src/audit/verify/index-watch';
+import { indexesLeavingOut } from './index-tamper';
+import { requestIndexEntries } from '../../src/store/sqlite/index-entries';
+import { sqliteSchema } from '../../src/store/sqlite/verify-database';
 
 describe('the SQLite store file', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -73,6 +77,65 @@ describe('the SQLite store file', () => {
       again.exec("CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT 1; END; CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only: a checkpoint is never changed or removed'); END;");
       again.close();
       assert.deepEqual(await store.compliance.missingProtection(), ['audit_log_no_update (changed)', 'audit_checkpoints_no_delete (changed)']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('says in the log, at each look, that an index of the audit log was made to leave records out, counting only the records appended since the last look', async () => {
+    const file = path.join(tmp.dir, 'indexes.db');
+    const store = await openSqliteStore({ file });
+    const lines: [string, unknown, unknown][] = [];
+    const log = { error: (o: unknown, m?: string) => void lines.push(['error', o, m]), warn: (o: unknown, m?: string) => void lines.push(['warn', o, m]) };
+    const counted: [number, number][] = [];
+    const naming = store.compliance.recordsNaming.bind(store.compliance);
+    store.compliance.recordsNaming = (after, upTo) => (counted.push([after, upTo]), naming(after, upTo));
+    try {
+      for (let i = 0; i < 10; i++) await store.audit.append([anEvent('request.created', { request: requestRef(`CS-R${i % 3}`) })]);
+      const watch = new AuditIndexWatch(store, log, 4);
+      assert.deepEqual(await watch.look(), []);
+      assert.equal(lines.length, 0);
+      assert.deepEqual(counted, [[0, 4], [4, 8], [8, 10]], 'the table a window of seqs at a time');
+      // Someone with the file: the index by request made again without record 4 (the one by actor, without 7), definitions put back.
+      indexesLeavingOut(file, { request: [4], actor: [7] });
+      await store.audit.append([anEvent('request.approved', { request: requestRef('CS-R0') })]);
+      counted.length = 0;
+      const problems = await watch.look();
+      assert.deepEqual(counted, [[10, 11]], 'only what was appended since');
+      // The index by actor is counted by audit verify only.
+      assert.equal(problems.length, 1);
+      assert.match(problems[0], /^the index audit_log_request holds 10 entries for the 11 records that name a request: 1 of them is missing from it, .*REINDEX audit_log_request/);
+      assert.deepEqual(lines.map(([level, fields]) => [level, fields]), [['error', { indexes: problems }]]);
+      assert.match(String(lines[0][2]), /^an index of the audit log leaves records out or is not the one Countersign made: .*Run countersign audit verify/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('counts the entries of the index by request a window at a time as verify counts them whole, an index that leaves records out too', async () => {
+    const file = path.join(tmp.dir, 'entries.db');
+    const store = await openSqliteStore({ file });
+    try {
+      for (let i = 0; i < 23; i++) await store.audit.append([anEvent('request.created', { request: i % 5 === 4 ? undefined : requestRef(`CS-R${i % 4}`) })]);
+      const reference = async (lastSeq: number) => {
+        const db = new Database(file, { readonly: true });
+        try {
+          const index = (await sqliteSchema(db).auditIndexes()).find((x) => x.name === 'audit_log_request')!;
+          const counted = (await sqliteSchema(db).auditIndexEntries(index, lastSeq))!;
+          return counted.entries - counted.past;
+        } finally {
+          db.close();
+        }
+      };
+      const reader = new Database(file, { readonly: true });
+      try {
+        for (const [lastSeq, window] of [[23, 4], [23, 1], [23, 100], [12, 3]] as const) assert.equal(await requestIndexEntries(reader, lastSeq, window), await reference(lastSeq), `up to ${lastSeq}, ${window} at a time`);
+        indexesLeavingOut(file, { request: [2, 3, 17] });
+        assert.equal(await requestIndexEntries(reader, 23, 4), await reference(23));
+        assert.equal(await requestIndexEntries(reader, 23, 4), 19 - 3);
+      } finally {
+        reader.close();
+      }
     } finally {
       await store.close();
     }

@@ -14,6 +14,7 @@ import type { AuditLog, AuditReadOptions, BreakGlassLimit, CardBindingStore, Car
 import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../../src/store/card-claims';
 import { sealRecord } from '../../src/audit/chain/chain';
 import { DuplicateDownloadLinkError, type AuditCheckpoint, type ComplianceStore, type DownloadClaim, type DownloadLink } from '../../src/audit/ports';
+import type { AuditIndexSchema } from '../../src/audit/verify/schema-findings';
 import type { AuditEventDraft, AuditFilter, AuditRecord, ChainHead } from '../../src/domain/audit';
 import type { Delegation, DelegationChange } from '../../src/domain/delegation';
 import { breakGlassDueAt, breakGlassUsesAfter } from '../../src/domain/lifecycle';
@@ -500,6 +501,17 @@ class MemoryCompliance implements ComplianceStore {
 
   async missingProtection(): Promise<string[]> {
     return [];
+  }
+
+  /** No indexes: nothing to judge or count. */
+  auditIndexSchema(): AuditIndexSchema {
+    return { auditIndexes: async () => [], auditIndexEntries: async () => undefined };
+  }
+
+  async recordsNaming(after: number, upTo: number): Promise<{ requests: number; actors: number }> {
+    this.store.assertOpen();
+    const run = this.state.audit.filter((r) => r.seq > after && r.seq <= upTo);
+    return { requests: run.filter((r) => r.requestId !== undefined).length, actors: run.filter((r) => r.actorId !== undefined).length };
   }
 
   async requestsWithoutRow(): Promise<{ id: string; state: string; updatedAt: string }[]> {

@@ -49,6 +49,9 @@ export interface StoredSchema {
   auditIndexEntries(index: AuditIndex, lastSeq: number): Promise<{ entries: number; past: number } | undefined>;
 }
 
+/** The part of a store's schema the indexes of the audit log are judged and counted through (the running bot looks at them too). */
+export type AuditIndexSchema = Pick<StoredSchema, 'auditIndexes' | 'auditIndexEntries'>;
+
 /** What the verification of the records saw, when the whole log verified intact (StoredLogVerification). */
 export interface VerifiedRecords {
   lastSeq: number;
@@ -72,7 +75,7 @@ const WHOSE = { requests: 'one request', actors: 'one person' } as const;
 const NAMING = { requests: 'name a request', actors: 'name an actor' } as const;
 
 /** What an index as made holds against the records it must hold one entry each of (`records.named`). */
-async function indexCountProblem(schema: StoredSchema, index: AuditIndex, records: VerifiedRecords): Promise<{ problem?: string; warning?: string }> {
+async function indexCountProblem(schema: AuditIndexSchema, index: AuditIndex, records: VerifiedRecords): Promise<{ problem?: string; warning?: string }> {
   if (!index.holds || !records.named) return {};
   const counted = await schema.auditIndexEntries(index, records.lastSeq);
   if (counted === undefined) return { warning: `the index ${index.name} could not be counted through itself, so whether it holds all the records that ${NAMING[index.holds]} was not checked` };
@@ -90,7 +93,7 @@ async function indexCountProblem(schema: StoredSchema, index: AuditIndex, record
 }
 
 /** The audit log's indexes: changed, made by hand or not holding what they must are damage; one missing only a warning (reads then go through the table). */
-async function indexFindings(schema: StoredSchema, records: VerifiedRecords | undefined): Promise<{ problems: string[]; warnings: string[] }> {
+export async function indexFindings(schema: AuditIndexSchema, records: VerifiedRecords | undefined): Promise<{ problems: string[]; warnings: string[] }> {
   const problems: string[] = [];
   const warnings: string[] = [];
   for (const index of await schema.auditIndexes()) {

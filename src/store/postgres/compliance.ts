@@ -6,7 +6,8 @@
  */
 import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
 import { AUDIT_TRIGGERS, CHECKPOINT_TRIGGERS } from './migrations';
-import { missingTriggers } from './verify-database';
+import { missingTriggers, postgresSchema } from './verify-database';
+import type { AuditIndexSchema } from '../../audit/verify/schema-findings';
 import { DuplicateDownloadLinkError, type AuditCheckpoint, type ComplianceStore, type DownloadClaim, type DownloadLink } from '../../audit/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import type { ApprovalRequest } from '../../domain/request';
@@ -134,5 +135,17 @@ export class PostgresComplianceStore implements ComplianceStore {
   async missingProtection(): Promise<string[]> {
     const pool = this.writer.pool;
     return [...(await missingTriggers(pool, 'audit_log', AUDIT_TRIGGERS)), ...(await missingTriggers(pool, 'audit_checkpoints', CHECKPOINT_TRIGGERS))];
+  }
+
+  auditIndexSchema(): AuditIndexSchema {
+    return postgresSchema(this.writer.pool);
+  }
+
+  async recordsNaming(after: number, upTo: number): Promise<{ requests: number; actors: number }> {
+    const { rows } = await this.writer.pool.query<{ requests: string; actors: string }>(
+      'SELECT count(request_id)::int8 AS requests, count(actor_id)::int8 AS actors FROM audit_log WHERE seq > $1 AND seq <= $2',
+      [after, upTo],
+    );
+    return { requests: Number(rows[0].requests), actors: Number(rows[0].actors) };
   }
 }

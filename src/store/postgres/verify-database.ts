@@ -110,8 +110,8 @@ async function countThrough(pool: pg.Pool, index: AuditIndex, lastSeq: number): 
   }
 }
 
-/** The schema's catalog in PostgreSQL, as verification reads it. */
-function postgresSchema(pool: pg.Pool): StoredSchema {
+/** The schema's catalog in PostgreSQL, as verification reads it (and the running bot, its indexes). */
+export function postgresSchema(pool: pg.Pool): StoredSchema {
   const present = async () => new Set((await pool.query<{ t: string }>('SELECT tablename AS t FROM pg_tables WHERE schemaname = current_schema()')).rows.map((r) => r.t));
   return {
     missingAuditTriggers: () => missingTriggers(pool, 'audit_log', AUDIT_TRIGGERS),

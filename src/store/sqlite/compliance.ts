@@ -4,11 +4,14 @@
  */
 import type Database from 'better-sqlite3';
 import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../audit/ports';
+import type { AuditIndexSchema } from '../../audit/verify/schema-findings';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import type { ApprovalRequest } from '../../domain/request';
 import type { StoreWriter } from './writer';
 import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
 import { AUDIT_TRIGGERS, CHECKPOINT_TRIGGERS, triggerProblems } from './migrations';
+import { sqliteSchema } from './verify-database';
+import { requestIndexEntries } from './index-entries';
 
 interface CheckpointRow {
   seq: number;
@@ -33,6 +36,7 @@ export class SqliteComplianceStore implements ComplianceStore {
   private readonly versions: Database.Statement;
   private readonly hashAt: Database.Statement;
   private readonly withoutRow: Database.Statement;
+  private readonly naming: Database.Statement;
 
   constructor(
     private readonly db: Database.Database,
@@ -47,6 +51,8 @@ export class SqliteComplianceStore implements ComplianceStore {
     this.versions = db.prepare('SELECT body FROM request_versions WHERE request_id = ? ORDER BY version').pluck();
     this.hashAt = db.prepare('SELECT hash FROM audit_log WHERE seq = ?').pluck();
     this.withoutRow = db.prepare(REQUESTS_WITHOUT_ROW);
+    // The table's rows by seq (the rowid), not an index that could leave some out.
+    this.naming = db.prepare('SELECT count(request_id) AS requests, count(actor_id) AS actors FROM audit_log NOT INDEXED WHERE seq > ? AND seq <= ?');
   }
 
   async recordHashes(seqs: readonly number[]): Promise<Map<number, string>> {
@@ -103,6 +109,20 @@ export class SqliteComplianceStore implements ComplianceStore {
 
   async missingProtection(): Promise<string[]> {
     return triggerProblems(this.db, [...AUDIT_TRIGGERS, ...CHECKPOINT_TRIGGERS]);
+  }
+
+  auditIndexSchema(): AuditIndexSchema {
+    const schema = sqliteSchema(this.db);
+    return {
+      auditIndexes: schema.auditIndexes,
+      // The index by request a window of entries at a time (the running bot's thread is not held); any other as verify counts it.
+      auditIndexEntries: async (index, lastSeq) =>
+        index.name === 'audit_log_request' && index.state === 'as-made' ? { entries: await requestIndexEntries(this.db, lastSeq), past: 0 } : schema.auditIndexEntries(index, lastSeq),
+    };
+  }
+
+  async recordsNaming(after: number, upTo: number): Promise<{ requests: number; actors: number }> {
+    return this.naming.get(after, upTo) as { requests: number; actors: number };
   }
 }
 

@@ -100,8 +100,8 @@ function indexEntries(db: Database.Database, index: AuditIndex): number {
   return cells ?? 0;
 }
 
-/** The SQLite file's catalog, as verification reads it. */
-function sqliteSchema(db: Database.Database): StoredSchema {
+/** The SQLite file's catalog, as verification reads it (and the running bot, its indexes). */
+export function sqliteSchema(db: Database.Database): StoredSchema {
   const present = () => new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
   return {
     missingAuditTriggers: async () => triggerProblems(db, AUDIT_TRIGGERS),

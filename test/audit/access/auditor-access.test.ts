@@ -506,6 +506,23 @@ describe('checkpoints of the running bot', function () {
     }
   });
 
+  it('says at its next timed checkpoint that the index by request was made to leave records out', async () => {
+    const h = await startHarness({ configText: withInterval('1s') });
+    try {
+      const { requestId } = await requestVia(h, 'delete resource group staging-old');
+      const [, notified] = await auditOf(h, { requestId });
+      const said = () => h.logs.filter((l) => l.level === 50 && Array.isArray(l.indexes));
+      assert.deepEqual(said(), [], 'nothing to say of the indexes as made');
+      indexesLeavingOut(databaseFile(h.dataDir), { request: [notified.seq] });
+      const deadline = Date.now() + 5000;
+      while (!said().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.match(String(said()[0]?.msg), /^an index of the audit log leaves records out or is not the one Countersign made/);
+      assert.match(String((said()[0].indexes as string[])[0]), /^the index audit_log_request holds \d+ entries for the \d+ records that name a request: 1 of them is missing from it/);
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('signs the last head once more when it stops', async () => {
     const h = await startHarness({ configText: withInterval('1h') });
     try {
