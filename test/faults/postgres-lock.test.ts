@@ -11,11 +11,10 @@ import { openPostgresStore, POSTGRES_MIGRATIONS, type PostgresStore } from '../.
 import { StoreLockWaitError, StorePoolBusyError } from '../../src/store/postgres/lock-wait';
 import { isConnectionError } from '../../src/store/postgres/tx';
 import { READ_HEAD } from '../../src/store/postgres/transactions';
-import type pg from 'pg';
 import { aRequest, anEvent } from '../store/fixtures';
 import { requestVia } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
-import { schemaPerTest, type TestDatabase } from '../support/postgres';
+import { holdAfterQuery, schemaPerTest, type TestDatabase } from '../support/postgres';
 import { eventually, people } from '../support/teams';
 
 const LIMIT_MS = 300;
@@ -316,24 +315,7 @@ describe('PostgreSQL: a lock held by another session', function () {
       });
       await c.query(`SET search_path = ${schema}; BEGIN; SELECT id FROM requests WHERE id = 'CS-ROWLOCK' FOR UPDATE`);
       // The probe stops at its read of the head until the write gave up.
-      let release!: () => void;
-      const gate = new Promise<void>((resolve) => (release = resolve));
-      let headRead!: () => void;
-      const read = new Promise<void>((resolve) => (headRead = resolve));
-      const connect = store.pool.connect.bind(store.pool) as () => Promise<pg.PoolClient>;
-      (store.pool as unknown as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
-        const client = await connect();
-        const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
-        (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
-          const out = await query(...args);
-          if (args[0] === READ_HEAD) {
-            headRead();
-            await gate;
-          }
-          return out;
-        };
-        return client;
-      };
+      const { reached: read, release } = holdAfterQuery(store.pool, READ_HEAD);
       const probe = store.ping();
       await read;
       const refused = await store.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]).catch((err: unknown) => err);

@@ -28,3 +28,17 @@ export function indexesLeavingOut(file: string, leaveOut: { request?: number[]; 
     db.close();
   }
 }
+
+/**
+ * The same on PostgreSQL, as SQL for a superuser (an owner cannot: the planner uses a partial index
+ * only where a query's WHERE implies its own): audit_log_request made again without the records at
+ * the seqs given, then its predicate in pg_index replaced by the one Countersign's has (taken from a
+ * scratch index), so that pg_get_indexdef shows it as the migrations made it.
+ */
+export function postgresRequestIndexLeavingOut(seqs: number[]): string {
+  return `DROP INDEX audit_log_request;
+    CREATE INDEX audit_log_request ON audit_log (request_id, seq) WHERE request_id IS NOT NULL AND seq NOT IN (${seqs.join(', ')});
+    CREATE INDEX scratch_predicate ON audit_log (request_id) WHERE request_id IS NOT NULL;
+    UPDATE pg_index SET indpred = (SELECT indpred FROM pg_index WHERE indexrelid = 'scratch_predicate'::regclass) WHERE indexrelid = 'audit_log_request'::regclass;
+    DROP INDEX scratch_predicate;`;
+}

@@ -10,13 +10,14 @@ import type { DownloadLink } from '../../src/audit/ports';
 import { openPostgresAuditReader, openPostgresStore, POSTGRES_MIGRATIONS, RUNTIME_ROLE, verifyPostgresAuditLog } from '../../src/store/postgres';
 import type { PostgresConnectionOptions, PostgresStore } from '../../src/store/postgres';
 import { explainConnectionError } from '../../src/store/postgres/connection';
+import { postgresRequestIndexLeavingOut } from './index-tamper';
 import { READ_HEAD } from '../../src/store/postgres/transactions';
 import { migratePostgres } from '../../src/store/postgres/migrations';
 import { sealRecord } from '../../src/audit/chain/chain';
 import type { AuditRecord } from '../../src/domain/audit';
 import { uuidv7 } from '../../src/store/ids';
 import { openSqliteStore } from '../../src/store/sqlite';
-import { freshSchema, schemaPerTest } from '../support/postgres';
+import { freshSchema, holdAfterQuery, schemaPerTest } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
 import { aRequest, alice, anEvent, bob, requestRef, sequentialIds, tempDir, timeAt } from './fixtures';
 import type { ApprovalRequest } from '../../src/domain/request';
@@ -359,24 +360,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     const a = await open({ onStopped: (err) => stopped.push(err) });
     await a.audit.append([anEvent('request.created')]);
     // Readiness reads the head (record 1), and this instance commits record 2 before the answer is compared.
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let headRead!: () => void;
-    const read = new Promise<void>((resolve) => (headRead = resolve));
-    const connect = a.pool.connect.bind(a.pool) as () => Promise<pg.PoolClient>;
-    (a.pool as unknown as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
-      const client = await connect();
-      const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
-      (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
-        const out = await query(...args);
-        if (args[0] === READ_HEAD) {
-          headRead();
-          await gate;
-        }
-        return out;
-      };
-      return client;
-    };
+    const { reached: read, release } = holdAfterQuery(a.pool, READ_HEAD);
     const probe = a.ping();
     await read;
     await a.audit.append([anEvent('request.created')]);
@@ -524,13 +508,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     // A partial index without record 5, then its predicate in pg_index replaced by the one Countersign's has
     // (taken from a scratch index): pg_get_indexdef shows it as made. An owner cannot: the planner uses a
     // partial index only where a query's WHERE implies its own, which "seq <> 5" never is.
-    await superuser((c) =>
-      c.query(`DROP INDEX audit_log_request;
-        CREATE INDEX audit_log_request ON audit_log (request_id, seq) WHERE request_id IS NOT NULL AND seq <> 5;
-        CREATE INDEX scratch_predicate ON audit_log (request_id) WHERE request_id IS NOT NULL;
-        UPDATE pg_index SET indpred = (SELECT indpred FROM pg_index WHERE indexrelid = 'scratch_predicate'::regclass) WHERE indexrelid = 'audit_log_request'::regclass;
-        DROP INDEX scratch_predicate;`),
-    );
+    await superuser((c) => c.query(postgresRequestIndexLeavingOut([5])));
     // Through the index (which the planner takes for a long log; here it is made to), record 5 is gone.
     const counted = await superuser((c) => c.query("SET enable_seqscan = off; SET enable_bitmapscan = off; SELECT count(*)::int AS n FROM audit_log WHERE request_id = 'req-0'"));
     assert.equal((counted as unknown as pg.QueryResult<{ n: number }>[])[2].rows[0].n, 4);
@@ -566,11 +544,7 @@ describe('PostgreSQL store, several instances on one database', function () {
         const version = versions.length + 1;
         const approved = { ...versions.filter((x) => x.state === 'approved').at(-1)!, version };
         await c.query("UPDATE requests SET state = 'approved', version = $2, updated_at = $3, body = $4 WHERE id = $1", [r.id, version, new Date().toISOString(), JSON.stringify(approved)]);
-        await c.query(`DROP INDEX audit_log_request;
-          CREATE INDEX audit_log_request ON audit_log (request_id, seq) WHERE request_id IS NOT NULL AND seq NOT IN (${ran.join(', ')});
-          CREATE INDEX scratch_predicate ON audit_log (request_id) WHERE request_id IS NOT NULL;
-          UPDATE pg_index SET indpred = (SELECT indpred FROM pg_index WHERE indexrelid = 'scratch_predicate'::regclass) WHERE indexrelid = 'audit_log_request'::regclass;
-          DROP INDEX scratch_predicate;`);
+        await c.query(postgresRequestIndexLeavingOut(ran));
       });
       assert.deepEqual((await f.audit({ requestId: r.id })).filter((x) => ran.includes(x.seq)), [], 'read through the index, the execution is gone');
 
@@ -596,13 +570,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     const errors: unknown[] = [];
     const watch = new AuditIndexWatch(s, { error: (fields) => void errors.push(fields), warn: (fields) => void errors.push(fields) }, 3);
     assert.deepEqual(await watch.look(), []);
-    await superuser((c) =>
-      c.query(`DROP INDEX audit_log_request;
-        CREATE INDEX audit_log_request ON audit_log (request_id, seq) WHERE request_id IS NOT NULL AND seq <> 5;
-        CREATE INDEX scratch_predicate ON audit_log (request_id) WHERE request_id IS NOT NULL;
-        UPDATE pg_index SET indpred = (SELECT indpred FROM pg_index WHERE indexrelid = 'scratch_predicate'::regclass) WHERE indexrelid = 'audit_log_request'::regclass;
-        DROP INDEX scratch_predicate;`),
-    );
+    await superuser((c) => c.query(postgresRequestIndexLeavingOut([5])));
     await s.audit.append([anEvent('request.approved', { request: requestRef('req-0') })]);
     const problems = [
       "the index audit_log_request holds 10 entries for the 11 records that name a request: 1 of them is missing from it, hidden from whatever reads one request's records through it. The records themselves are as verified; rebuild the index (REINDEX audit_log_request) and find out who changed it",

@@ -75,3 +75,29 @@ export function schemaPerTest(): { db(): TestDatabase; schema(): string } {
   });
   return { db: () => db!, schema: () => schema };
 }
+
+/**
+ * Holds every connection of `pool` lent from now on, right after it ran `sql`, until `release()`:
+ * `reached` resolves when one got there. For tests of what happens between two queries of a probe.
+ */
+export function holdAfterQuery(pool: pg.Pool, sql: string): { reached: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let arrived!: () => void;
+  const reached = new Promise<void>((resolve) => (arrived = resolve));
+  const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
+  (pool as unknown as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
+    const client = await connect();
+    const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
+      const out = await query(...args);
+      if (args[0] === sql) {
+        arrived();
+        await gate;
+      }
+      return out;
+    };
+    return client;
+  };
+  return { reached, release };
+}
