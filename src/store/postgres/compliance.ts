@@ -12,10 +12,10 @@ import { DuplicateDownloadLinkError, type AuditCheckpoint, type ComplianceStore,
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import type { ApprovalRequest } from '../../domain/request';
 import type { PgWriter } from './transactions';
+import { isUniqueViolation } from './tx';
 
 type CheckpointRow = AuditCheckpoint & { recordSeq: number | null };
 
-const UNIQUE_VIOLATION = '23505';
 
 interface LinkRow {
   link: string;
@@ -70,7 +70,7 @@ export class PostgresComplianceStore implements ComplianceStore {
           link.expiresAt,
         ]);
       } catch (err) {
-        if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw new DuplicateDownloadLinkError(link.linkId);
+        if (isUniqueViolation(err)) throw new DuplicateDownloadLinkError(link.linkId);
         throw err;
       }
       return tx.appendEvents(events);

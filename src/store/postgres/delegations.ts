@@ -8,10 +8,10 @@ import type { AuditRecord } from '../../domain/audit';
 import type { Delegation, DelegationChange } from '../../domain/delegation';
 import { delegationColumns } from '../delegation-row';
 import type { PgWriter } from './transactions';
+import { isUniqueViolation } from './tx';
 
 /** The advisory lock's first key (the second is the delegator's hash): delegation writes only. */
 const DELEGATOR_LOCK_SPACE = 4_771;
-const UNIQUE_VIOLATION = '23505';
 
 export class PostgresDelegationStore implements DelegationStore {
   constructor(private readonly writer: PgWriter) {}
@@ -40,7 +40,7 @@ export class PostgresDelegationStore implements DelegationStore {
           ]);
         } catch (err) {
           // Its id taken: one derived from a message, which another sending of it already used.
-          if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw new DelegationConflictError(c.delegatorId);
+          if (isUniqueViolation(err)) throw new DelegationConflictError(c.delegatorId);
           throw err;
         }
       }

@@ -10,6 +10,7 @@ import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { breakGlassDueAt, breakGlassUsesAfter } from '../../domain/lifecycle';
 import type { ApprovalRequest } from '../../domain/request';
 import type { PgWriter } from './transactions';
+import { isUniqueViolation } from './tx';
 
 class RequestNotFoundError extends Error {
   constructor(readonly requestId: string) {
@@ -22,7 +23,6 @@ function columns(r: ApprovalRequest): unknown[] {
   return [r.id, r.version, r.state, r.expiresAt, r.createdAt, r.updatedAt, JSON.stringify(r), breakGlassDueAt(r) ?? null];
 }
 
-const UNIQUE_VIOLATION = '23505';
 
 /** The advisory lock's first key (the second is the hash of a person and a command): break-glass uses under a limit only. */
 const BREAK_GLASS_LOCK_SPACE = 4_771_035;
@@ -53,7 +53,7 @@ export class PostgresRequestStore implements RequestStore {
       try {
         await tx.query('INSERT INTO requests (id, version, state, expires_at, created_at, updated_at, body, review_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', values);
       } catch (err) {
-        if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw new DuplicateRequestError(request.id);
+        if (isUniqueViolation(err)) throw new DuplicateRequestError(request.id);
         throw err;
       }
       await tx.query('INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES ($1, $2, $3, $4, $5)', [

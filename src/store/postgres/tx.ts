@@ -36,3 +36,8 @@ export function isConnectionError(err: unknown): boolean {
   if (!e || CANCELLED_CODES.has(e.code ?? '')) return false;
   return CONNECTION_CODES.has(e.code ?? '') || /Connection terminated|connection is closed|not queryable/i.test(e.message ?? '');
 }
+
+/** A statement refused for a key another row already holds (23505): an id a second sending, or another instance, took first. */
+export function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === '23505';
+}
