@@ -282,7 +282,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       // The policy version tells instances running different configs apart.
       return { ok: storeOk, checks: { config: true, store: storeOk, ...(opened ? { storeKind: opened.kind } : {}), policyVersion: config.hash } };
     },
-    routes: (s) => registerAuditRoutes(s, auditors, signer, log),
+    routes: (s) => registerAuditRoutes(s, auditors, signer, log, settings.auditExportIdleMs),
     onAuthRefused: (attempt) => app.authRefused(attempt),
     authenticationOff: !settings.microsoftApp.id,
   });

@@ -16,7 +16,7 @@ function callerOf(req: restify.Request): Caller {
   };
 }
 
-async function deliver(res: restify.Response, delivery: Delivery, log: Logger): Promise<void> {
+async function deliver(res: restify.Response, delivery: Delivery, log: Logger, idleMs: number): Promise<void> {
   if (delivery.kind === 'json') {
     for (const [name, value] of Object.entries(delivery.headers ?? {})) res.header(name, value);
     res.header('cache-control', 'no-store');
@@ -24,6 +24,13 @@ async function deliver(res: restify.Response, delivery: Delivery, log: Logger): 
     return;
   }
   res.writeHead(200, delivery.headers);
+  // A reader that stops reading and stays connected would hold the export (and its handler) open for
+  // good: once nothing has gone out for idleMs the connection is cut, and the export ends as broken
+  // off, as for a reader gone away.
+  res.setTimeout(idleMs, () => {
+    log.warn({ idleMs }, 'audit export reader took nothing for too long: connection cut (COUNTERSIGN_AUDIT_EXPORT_IDLE)');
+    res.destroy();
+  });
   try {
     await delivery.write(res);
     res.end();
@@ -40,7 +47,7 @@ async function deliver(res: restify.Response, delivery: Delivery, log: Logger): 
  */
 const COULD_NOT_ANSWER = 'Countersign could not answer this now (its database is busy or failing); try again in a minute. If a download link is then reported used, ask for a new one in Teams.';
 
-function answering(log: Logger, handle: (req: restify.Request) => Promise<Delivery>) {
+function answering(log: Logger, idleMs: number, handle: (req: restify.Request) => Promise<Delivery>) {
   return async (req: restify.Request, res: restify.Response): Promise<void> => {
     let delivery: Delivery;
     try {
@@ -49,15 +56,16 @@ function answering(log: Logger, handle: (req: restify.Request) => Promise<Delive
       log.error({ err: String(err) }, 'audit route failed: answered 503');
       delivery = { kind: 'json', status: 503, body: { error: COULD_NOT_ANSWER }, headers: { 'retry-after': '60' } };
     }
-    await deliver(res, delivery, log);
+    await deliver(res, delivery, log, idleMs);
   };
 }
 
-export function registerAuditRoutes(server: restify.Server, access: AuditorAccess, key: AuditVerifier, log: Logger): void {
-  server.get('/api/audit/download/:token', answering(log, (req) => access.download(String(req.params.token ?? ''), callerOf(req))));
-  server.get('/api/audit/download/:token/manifest', answering(log, (req) => access.downloadManifest(String(req.params.token ?? ''))));
-  server.get('/api/audit/export', answering(log, (req) => access.apiExport(req.headers.authorization, (req.query ?? {}) as Record<string, unknown>, callerOf(req))));
-  server.get('/api/audit/exports/:exportId/manifest', answering(log, (req) => access.apiManifest(req.headers.authorization, String(req.params.exportId ?? ''), callerOf(req))));
+/** `idleMs`: how long an export may send nothing before its connection is cut (COUNTERSIGN_AUDIT_EXPORT_IDLE). */
+export function registerAuditRoutes(server: restify.Server, access: AuditorAccess, key: AuditVerifier, log: Logger, idleMs: number): void {
+  server.get('/api/audit/download/:token', answering(log, idleMs, (req) => access.download(String(req.params.token ?? ''), callerOf(req))));
+  server.get('/api/audit/download/:token/manifest', answering(log, idleMs, (req) => access.downloadManifest(String(req.params.token ?? ''))));
+  server.get('/api/audit/export', answering(log, idleMs, (req) => access.apiExport(req.headers.authorization, (req.query ?? {}) as Record<string, unknown>, callerOf(req))));
+  server.get('/api/audit/exports/:exportId/manifest', answering(log, idleMs, (req) => access.apiManifest(req.headers.authorization, String(req.params.exportId ?? ''), callerOf(req))));
   server.get('/api/audit/public-key', async (_req, res) => {
     res.header('content-type', 'application/x-pem-file');
     res.header('x-countersign-key-id', key.keyId);

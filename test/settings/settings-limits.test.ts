@@ -40,5 +40,8 @@ describe('settings of the boundary limits', () => {
     assert.throws(() => readSettings({ COUNTERSIGN_DIALOG_STATE_TTL: '500ms' }), /COUNTERSIGN_DIALOG_STATE_TTL: must be a duration of at least 1s such as 30m, 45m or 2h/);
     assert.throws(() => readSettings({ COUNTERSIGN_EXECUTION_LEASE: 'abc' }), /COUNTERSIGN_EXECUTION_LEASE: must be a duration of at least 1s such as 60s, 2m or 1500ms/);
     assert.throws(() => readSettings({ COUNTERSIGN_TEAMS_SEND_TIMEOUT: 'abc' }), /COUNTERSIGN_TEAMS_SEND_TIMEOUT: must be a duration from 1s to 25s such as 15s or 5000ms/);
+    assert.equal(readSettings({}).auditExportIdleMs, 120_000);
+    assert.equal(readSettings({ COUNTERSIGN_AUDIT_EXPORT_IDLE: '10m' }).auditExportIdleMs, 600_000);
+    assert.throws(() => readSettings({ COUNTERSIGN_AUDIT_EXPORT_IDLE: '500ms' }), /COUNTERSIGN_AUDIT_EXPORT_IDLE: must be a duration of at least 1s such as 2m, 30s or 10m/);
   });
 });

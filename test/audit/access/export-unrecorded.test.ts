@@ -46,6 +46,8 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
     failing.started = false;
     readerGone = undefined;
     h = await startHarness({
+      // Short, so that a reader that stops reading is cut off within the test.
+      env: { COUNTERSIGN_AUDIT_EXPORT_IDLE: '1s' },
       wrapStore: (store: Store) => {
         const audit = store.audit;
         const read = audit.read.bind(audit);
@@ -168,6 +170,30 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
     assert.deepEqual(exported.map((r) => [r.outcome.result, r.outcome.reason]), [['error', 'export-incomplete']], 'the end of the export is recorded, as broken off');
     assert.ok(Number((exported[0].data as { recordsSent: number }).recordsSent) > 0, 'with how much went out');
     assert.ok(h.logs.some((l) => l.msg === 'audit export broke off'), 'and logged');
+  });
+
+  it('cuts off a reader that stops reading and stays connected, once nothing went out for COUNTERSIGN_AUDIT_EXPORT_IDLE, recorded as broken off', async () => {
+    const url = new URL(await link());
+    endless = true;
+    // A reader that asks, never reads and never goes away: without the idle limit the export waits for it for good.
+    const socket = net.connect(Number(url.port), url.hostname);
+    await new Promise((r) => socket.once('connect', r));
+    socket.pause();
+    socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`);
+    try {
+      const deadline = Date.now() + 10_000;
+      let exported: AuditRecord[] = [];
+      while (!exported.length && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        exported = [];
+        for await (const r of readLog({ types: ['audit.exported'] })) exported.push(r);
+      }
+      assert.deepEqual(exported.map((r) => [r.outcome.result, r.outcome.reason]), [['error', 'export-incomplete']], 'the export ends, recorded as broken off');
+      assert.ok(Number((exported[0].data as { recordsSent: number }).recordsSent) > 0, 'with how much went out');
+      assert.ok(h.logs.some((l) => String(l.msg).includes('COUNTERSIGN_AUDIT_EXPORT_IDLE')), 'the log names the setting');
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('answers a store failure before the download started with 503 in words, not the store error', async () => {
