@@ -31,8 +31,9 @@ async function openConfiguredStore(
   io: AuditCliIo,
 ): Promise<{ store: CountersignStore; walOfEmptiedDatabase?: { file: string; bytes: number } }> {
   // PostgreSQL: the database the bot uses, opened as `audit checkpoint` and `audit export` open it
-  // (with COUNTERSIGN_DATABASE_MIGRATE as set: an emptied database is given its tables here, on purpose, where the start refuses it).
-  if (configuredStoreKind(io) === 'postgres') return { store: await requireAuditDatabase(dataDirOption, io).openStore() };
+  // (with COUNTERSIGN_DATABASE_MIGRATE as set: an emptied database is given its tables here, on purpose,
+  // where the start and the other commands refuse it).
+  if (configuredStoreKind(io) === 'postgres') return { store: await requireAuditDatabase(dataDirOption, io).openStore({ emptied: 'accept' }) };
   const file = databaseFile(dataDir);
   const wal = emptiedDatabaseFile(file)?.wal;
   // An emptied or deleted database is opened (and given its tables) like a new one: that is the point.

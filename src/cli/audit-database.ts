@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadOrCreateSigningKey, PRIVATE_KEY_FILE, type AuditSigner } from '../audit/access/signing';
 import { checkpointFileOf } from '../audit/access/checkpoints';
-import { checkContinuity } from '../audit/access/continuity';
+import { checkContinuity, refuseEmptiedDatabase } from '../audit/access/continuity';
 import { databaseFile, SettingsError } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
 import { postgresConnectionOf } from '../store/open-store';
@@ -45,8 +45,12 @@ export interface AuditDatabase {
   dataDir: string;
   /** What the reports name: the SQLite file or postgres://user@host:port/db. */
   where: string;
-  /** The store, for commands that record what they do. */
-  openStore(): Promise<CliStore>;
+  /**
+   * The store, for commands that record what they do. A PostgreSQL schema with none of Countersign's
+   * tables is held against the checkpoint file first, as the bot's start does (an emptied database is
+   * refused, AuditContinuityError, with nothing made in it), unless `emptied: 'accept'` (accept-loss).
+   */
+  openStore(options?: { emptied?: 'accept' }): Promise<CliStore>;
   /** Refuses (read-only) a database that is not Countersign's, naming it, before anything is made for it. */
   check(): Promise<void>;
   /** The chain as stored, verified read-only (with where its checkpoint records are, when it is intact). */
@@ -115,7 +119,14 @@ function postgresDatabase(dataDir: string, connection: PostgresConnectionOptions
     kind: 'postgres',
     dataDir,
     where,
-    openStore: () => asInput(() => openPostgresStore({ connection, migrate })),
+    openStore: (options) =>
+      asInput(() =>
+        openPostgresStore({
+          connection,
+          migrate,
+          ...(options?.emptied === 'accept' ? {} : { beforeEmptySchema: (found: { what: string; where: string }) => refuseEmptiedDatabase(dataDir, checkpointFileOf(dataDir), found, { kind: 'postgres', where: found.where }) }),
+        }),
+      ),
     check: () => asInput(async () => (await openPostgresAuditReader(connection)).close()),
     verify: () =>
       asInput(async () => {

@@ -11,7 +11,8 @@ import { emptiedDatabaseFile, NotACountersignDatabaseError, openSqliteAuditReade
 import type { SqliteStore } from '../store/sqlite';
 import { resolveDataDir } from './audit-options';
 import { existsAt, OutputTakenError, partialNameOf, placeOutput } from '../output-file';
-import { EXIT_INPUT } from './audit-report';
+import { EXIT_DAMAGED, EXIT_INPUT } from './audit-report';
+import { AuditContinuityError } from '../audit/access/continuity';
 
 /** Where the commands read and write; tests pass their own. */
 export interface AuditCliIo {
@@ -71,6 +72,13 @@ export async function reportingInputErrors(io: AuditCliIo, run: () => Promise<nu
     if (storage) {
       io.stderr.write(`error: ${storage}\n`);
       io.setExitCode(EXIT_INPUT);
+      return;
+    }
+    if (err instanceof AuditContinuityError) {
+      // An emptied database (PostgreSQL: a schema without Countersign's tables, where the checkpoint
+      // file says records were): refused with nothing made in it, as the bot's start refuses it.
+      io.stderr.write(`error: ${err.message.replace(/^Countersign will not start: /, '')}\n`);
+      io.setExitCode(EXIT_DAMAGED);
       return;
     }
     const known = err instanceof AuditInputError || err instanceof SigningKeyError;

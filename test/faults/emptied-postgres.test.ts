@@ -203,6 +203,16 @@ describe('an emptied or cut audit log on PostgreSQL', function () {
     assert.match(refused.stderr, /the audit log is empty, but the checkpoint of record \d+ .*: records 1 to \d+ at least are missing/);
     assert.match(refused.stderr, /Nothing was created\. Only to accept the loss .* run countersign store migrate-schema --force\./);
     await noTables();
+    // The audit commands that record what they do, run by the schema's owner with MIGRATE=auto: refused
+    // the same way (exit 2), not given empty tables to record in.
+    const auto = { ...env, COUNTERSIGN_DATABASE_MIGRATE: 'auto' };
+    for (const args of [['checkpoint'], ['export', '--format', 'jsonl', '--out', path.join(dataDir, 'out.jsonl')]]) {
+      const r = await audit(args, auto);
+      assert.equal(r.code, 2, `${args[0]}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /^error: the audit database does not match what was signed before\./, args[0]);
+      assert.match(r.stderr, /holds none of Countersign's tables .*: nothing was created in it/, args[0]);
+      await noTables();
+    }
     // Run without the bots' data directory, nothing tells it from a new database: said so.
     const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-pg-nodata-'));
     try {
