@@ -10,7 +10,7 @@ import type { ExecutionScript } from '../support/memory-azure';
 import { alice, bob, dave, EXAMPLE_CONFIG, opsChannel, sourceIn } from '../support/people';
 import { reachConfigText } from '../support/reach';
 import { asked, assertNoCrash, click, refusedWith, settle } from './steps';
-import { EXECUTION_WRITE_RETRY_MS } from '../../src/app/execution';
+import { EXECUTION_WRITE_RETRY_MS } from '../../src/app/execution-runner';
 import { CommitOutcomeUnknownError } from '../../src/app/ports';
 import type { AuditEventDraft } from '../../src/domain/audit';
 

@@ -1,0 +1,121 @@
+/**
+ * What must still hold for an approved request to run, beyond its approvals: the row reads as a
+ * request and its audit trail backs it, what it would do has not drifted since it was approved, the
+ * delegations its approvals were given under are still in force, its approvers still approve under
+ * the current config, and a break-glass use is still allowed. The start (execution-start.ts) reads
+ * them before its claim, and the domain's claim (startExecution) judges them; a resumed execution
+ * checks drift again before its first send (execution-send.ts).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { howItEnded, refuseUnaudited, type DelegationEnd, type Transition } from '../domain/lifecycle';
+import { requestShapeProblem } from '../domain/request-shape';
+import { RefusalReason, refusal } from '../domain/refusal';
+import { decidingRoles, type AccessPolicy } from '../domain/policy';
+import { deciderText } from '../domain/delegation';
+import type { Actor, ApprovalRequest, Requirement } from '../domain/request';
+import type { CommandSpec } from '../domain/catalog';
+import { currentCommand, transact, type AppDeps } from './context';
+import { checkDrift, type DriftCheck } from './drift';
+import { rolesStillApproving } from './group-access';
+import { REQUEST_INDEX, type RequestTrail } from './request-trail';
+import type { ExecutionRunner } from './execution-runner';
+
+/**
+ * Why a row the executor would run (approved or scheduled) does not read as a request
+ * (request-shape.ts), or undefined; rows in other states are not the executor's to fail.
+ */
+export function unreadableToRun(r: ApprovalRequest): string | undefined {
+  return r.state === 'approved' || r.state === 'scheduled' ? requestShapeProblem(r) : undefined;
+}
+
+/** Fails an approved or scheduled request whose row does not read as a request (unreadableToRun), and tells its requester. */
+export async function refuseUnreadable(deps: AppDeps, requestId: string): Promise<void> {
+  const refused = await transact(deps, requestId, (r) => {
+    const problem = unreadableToRun(r);
+    return problem !== undefined ? unaudited(deps, r, problem) : { ok: false, refusal: refusal(RefusalReason.AlreadyDecided, `Request ${requestId} reads as a request now.`, requestId) };
+  });
+  if (!refused?.result.ok) return;
+  const failed = refused.result.request;
+  await deps.notifier.tellRequester(failed, `Request ${requestId} was not executed. ${failed.outcomeDetail ?? ''}`.trim());
+}
+
+/** The row claims what its audit records do not hold: it fails, loudly, with nothing sent to Azure. */
+export function unaudited(deps: AppDeps, r: ApprovalRequest, problem: string, trail?: RequestTrail): Transition {
+  if (trail && trail.leftOut.length > 0) {
+    deps.log.error(
+      { requestId: r.id, index: REQUEST_INDEX, leftOut: trail.leftOut.map((x) => x.seq) },
+      `the audit log's index ${REQUEST_INDEX} leaves out records of this request that the log holds: someone with write access to the database made it again without them, and reads through it cannot be trusted. Run countersign audit verify (it names the index), rebuild it (REINDEX ${REQUEST_INDEX}) and find out who changed it`,
+    );
+  }
+  deps.log.error({ requestId: r.id, state: r.state, problem }, 'not executed: the request\'s stored row does not match its audit trail');
+  return refuseUnaudited(r, deps.clock.now(), problem);
+}
+
+/**
+ * The drift check, tried again after driftRetryDelaysMs while it cannot read Azure for a passing
+ * reason (a refusal, such as a missing permission, fails at once); undefined when the executor
+ * stopped meanwhile.
+ */
+export async function checkDriftPatiently(runner: ExecutionRunner, r: ApprovalRequest): Promise<DriftCheck | undefined> {
+  let drift = await checkDrift(runner.deps.azure, r);
+  for (const wait of runner.driftRetryDelaysMs) {
+    if (drift.drifted !== 'unknown' || !drift.transient) return drift;
+    runner.deps.log.warn({ requestId: r.id, reason: drift.reason, retryInMs: wait }, 'drift check could not read Azure; trying again');
+    try {
+      await sleep(wait, undefined, { signal: runner.stopped });
+    } catch {
+      return undefined;
+    }
+    drift = await checkDrift(runner.deps.azure, r);
+  }
+  return drift;
+}
+
+/** Why a resumed execution must not send its operation now (the drift check), or undefined. */
+export async function stillAsApproved(runner: ExecutionRunner, r: ApprovalRequest): Promise<string | undefined> {
+  const drift = await checkDriftPatiently(runner, r);
+  if (!drift) return 'Countersign is stopping';
+  if (drift.drifted === 'unknown') return `the target could not be read to check that it is still as approved before sending the operation on resuming it (${drift.reason})`;
+  if (!drift.drifted) return undefined;
+  runner.deps.log.warn({ requestId: r.id, changes: drift.found.changes.length }, 'drift found before a resumed execution sent its operation: not sent');
+  return `what it would do changed since it was approved (${drift.found.changes.join('; ')}), found before its operation was first sent on resuming it`;
+}
+
+/** How each delegation that approvals on the request were given under, and that is no longer in force, ended (revoked, replaced, ran out). */
+export async function delegationEnds(deps: AppDeps, r: ApprovalRequest, inForce: ReadonlySet<string>): Promise<Map<string, DelegationEnd>> {
+  const ids = new Set(r.approvals.flatMap((a) => (a.delegationId !== undefined && !inForce.has(a.delegationId) ? [a.delegationId] : [])));
+  const ends = new Map<string, DelegationEnd>();
+  for (const id of ids) {
+    const d = await deps.store.delegations.get(id);
+    if (d) ends.set(id, howItEnded(d));
+  }
+  return ends;
+}
+
+/** The approvals given under a delegation no longer in force ("Carol on behalf of Bob"), read after the claim. */
+export async function lapsedDelegations(deps: AppDeps, r: ApprovalRequest): Promise<string[]> {
+  const delegated = r.approvals.filter((a) => a.delegationId !== undefined);
+  if (delegated.length === 0) return [];
+  const inForce = new Set((await deps.store.delegations.inForce(deps.clock.now().toISOString())).map((d) => d.id));
+  return delegated.filter((a) => !inForce.has(a.delegationId!)).map((a) => deciderText(a));
+}
+
+export function stillApprover(deps: AppDeps, r: ApprovalRequest, actor: Actor, requirement: Requirement, access: AccessPolicy): boolean {
+  const current = currentCommand(deps, r.command)?.policy?.approverRoles ?? [];
+  // The requirement's roles that the current config still names as approving, and the escalation role when the request was escalated.
+  return access.isApproverFor(decidingRoles(r, rolesStillApproving(requirement, current)), actor);
+}
+
+/**
+ * The current config's word on a break-glass use about to run (a crash between its use and its run
+ * can put a restart, with another config, in between): why it no longer holds, if so.
+ */
+export function breakGlassNow(command: CommandSpec, r: ApprovalRequest, access: AccessPolicy): { breakGlassWithdrawn?: string } {
+  if (!r.breakGlass) return {};
+  const policy = command.policy?.breakGlass;
+  if (!policy) return { breakGlassWithdrawn: `"${command.name}" no longer allows break-glass` };
+  if (!access.roles.holdsAny(policy.roles, r.requester.aadObjectId)) {
+    return { breakGlassWithdrawn: `${r.requester.name} no longer holds a break-glass role of "${command.name}" (${policy.roles.join(', ')})` };
+  }
+  return {};
+}

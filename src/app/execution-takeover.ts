@@ -1,0 +1,42 @@
+/**
+ * Resuming after a crash: an execution whose run died (or stopped) keeps its lease until it expires;
+ * then any run takes it over (resumeExecution, a compare-and-swap, so one run does) and follows the
+ * same ARM operation from the reference recorded when ARM accepted it, or reconciles from the
+ * target's state. It never starts the operation again. A row its audit trail does not back is failed
+ * instead of resumed.
+ */
+import { resumeExecution } from '../domain/lifecycle';
+import { leaseLapsed } from '../domain/lease-time';
+import { requestShapeProblem } from '../domain/request-shape';
+import { transact } from './context';
+import { readRequestTrail, trailProblem } from './request-trail';
+import { unaudited } from './execution-evidence';
+import { follow } from './execution-send';
+import { leaseClaim, leaseTime, type ExecutionRunner } from './execution-runner';
+
+/** Takes over the executions whose lease expired and resumes them, each in the background; returns the ids taken over. */
+export async function takeOverAbandoned(runner: ExecutionRunner): Promise<string[]> {
+  const { deps } = runner;
+  const executing = await deps.store.requests.list({ states: ['executing'] });
+  if (executing.length === 0) return [];
+  const { at: now } = await leaseTime(deps);
+  const abandoned = executing.filter((r) => !runner.isRunning(r.id) && (!r.execution?.lease || leaseLapsed(r.execution.lease.expiresAt, now, runner.leaseMs)));
+  const taken: string[] = [];
+  for (const r of abandoned) {
+    const trail = await readRequestTrail(deps.store.audit, r.id);
+    // Started here meanwhile (a click's run, a stranded request's): it is not abandoned.
+    if (runner.isRunning(r.id)) continue;
+    const lease = await leaseTime(deps);
+    const claim = await transact(deps, r.id, (current) => {
+      // Only while it is still the execution found above (another instance may have moved it since).
+      const problem = current.state === 'executing' ? (requestShapeProblem(current) ?? trailProblem(current, trail, 'resume')) : undefined;
+      return problem ? unaudited(deps, current, problem, trail) : resumeExecution(current, leaseClaim(runner, lease.at), deps.clock.now());
+    });
+    if (!claim?.result.ok || claim.result.request.state !== 'executing') continue;
+    taken.push(r.id);
+    const resumed = claim.result.request;
+    deps.log.warn({ requestId: r.id, previousOwner: r.execution?.lease?.owner, owner: runner.owner }, 'execution resumed after its lease expired');
+    runner.track(r.id, () => follow(runner, resumed, 'resume', lease.from));
+  }
+  return taken;
+}
