@@ -5,6 +5,7 @@ import type { AccessPolicy } from '../domain/policy';
 import type { AuditRecord } from '../domain/audit';
 import type { ApprovalRequest } from '../domain/request';
 import type { Transition } from '../domain/lifecycle';
+import { requestShapeProblem } from '../domain/request-shape';
 import type { RequestRate } from './request-rate';
 import type { RoundsUnderWay } from './round';
 import { VersionConflictError, type ApproverMessenger, type AzureGateway, type Clock, type Directory, type IdGenerator, type RequestNotifier, type Store } from './ports';
@@ -98,4 +99,24 @@ export async function transact(
     }
   }
   throw new Error(`request ${requestId} kept changing under ${MAX_CAS_ATTEMPTS} attempts to update it`);
+}
+
+/**
+ * The request as a view reads it (status, pending, the personal card): undefined when there is none,
+ * or when its row does not read as a request (request-shape.ts), which is logged with the field at
+ * fault instead of throwing wherever the row is first read. Changes read rows as they are (transact):
+ * the executor fails such a row, audited (execution-evidence.ts).
+ */
+export async function readRequest(deps: Pick<AppDeps, 'store' | 'log'>, requestId: string): Promise<ApprovalRequest | undefined> {
+  const r = await deps.store.requests.get(requestId);
+  return r && readableRequests(deps, [r])[0];
+}
+
+/** The rows that read as requests; each other one is logged and left out, so one damaged row takes no list away from everyone. */
+export function readableRequests(deps: Pick<AppDeps, 'log'>, rows: readonly ApprovalRequest[]): ApprovalRequest[] {
+  return rows.filter((r) => {
+    const problem = requestShapeProblem(r);
+    if (problem !== undefined) deps.log.error({ requestId: (r as { id?: unknown }).id, problem }, 'request not shown: its stored row does not read as a request (written outside Countersign?)');
+    return problem === undefined;
+  });
 }

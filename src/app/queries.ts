@@ -5,7 +5,7 @@ import { decidingRoles, describeKind } from '../domain/policy';
 import { whoMustApprove } from '../domain/policy-text';
 import { breakGlassWords, whenItMayRun } from '../domain/policy-words';
 import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
-import type { AppDeps } from './context';
+import { readableRequests, readRequest, type AppDeps } from './context';
 import { decider } from './delegations';
 import { decisionsOf } from './decisions';
 import { cardCopyRefusal } from './card-binding';
@@ -105,7 +105,7 @@ export async function pending(deps: AppDeps, actor: Actor, where: Pick<Source, '
   const here = (r: ApprovalRequest) => shownIn(r, where) || (view.elsewhereCount++, false);
   for (let offset = 0; ; offset += PENDING_PAGE) {
     const page = await deps.store.requests.list({ states: [...OPEN_STATES], limit: PENDING_PAGE, offset });
-    for (const r of page) {
+    for (const r of readableRequests(deps, page)) {
       if (isDecidable(r) && Date.parse(r.expiresAt) <= now) continue; // expired, not yet swept
       if (would(r, 'approve') && here(r)) {
         if (view.toDecideCount++ < PENDING_SHOWN) view.toDecide.push(r);
@@ -172,7 +172,7 @@ export async function statusIn(deps: AppDeps, actor: Actor, requestId: string, w
  * it does not exist, so ids cannot be probed.
  */
 export async function status(deps: AppDeps, actor: Actor, requestId: string): Promise<ApprovalRequest | undefined> {
-  const r = await deps.store.requests.get(canonicalRequestId(requestId));
+  const r = await readRequest(deps, canonicalRequestId(requestId));
   if (!r) return undefined;
   const me = actor.aadObjectId.toLowerCase();
   const access = await accessForView(deps, [actor], rolesInQuestion(r, deps.clock.now()));

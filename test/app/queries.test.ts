@@ -90,6 +90,23 @@ describe('app: queries', () => {
     assert.equal((await f.app.status(alice, ` ${r.id} `))?.state, 'rejected');
   });
 
+  it('lists and shows the other requests when one stored row does not read as a request, and logs that one by its id', async () => {
+    const damaged = await asked(f, alice, 'delete resource group staging-old');
+    const intact = await asked(f, dave, 'delete resource group staging-older');
+    // What someone with write access to the database could write: an approval in the wrong layout.
+    const row = await f.request(damaged.id);
+    const edited = { ...row, version: row.version + 1, approvals: [{ approverId: dave.aadObjectId, at: f.clock.now().toISOString(), operationHash: row.operationHash }] };
+    f.store.state.requests.set(damaged.id, { version: edited.version, text: JSON.stringify(edited) });
+    assert.deepEqual((await f.app.pending(bob)).toDecide.map((r) => r.id), [intact.id]);
+    assert.deepEqual((await f.app.pending(alice)).mine, []);
+    assert.equal(await f.app.status(alice, damaged.id), undefined);
+    assert.equal(await f.app.personalView(bob, damaged.id), undefined);
+    assert.equal((await f.app.status(dave, intact.id))?.id, intact.id);
+    const logged = f.log.lines.filter((l) => l.level === 'error').map((l) => [l.requestId, l.problem]);
+    assert.ok(logged.length > 0);
+    for (const line of logged) assert.deepEqual(line, [damaged.id, 'its stored row does not read as a request (approvals[0].approver is missing)']);
+  });
+
   it('runs a read-only command at once, without a request', async () => {
     const meant = f.app.interpret('resources rg-web');
     assert.equal(meant.kind, 'ready');
