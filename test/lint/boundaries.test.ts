@@ -50,7 +50,10 @@ describe('layer boundaries (dependency-cruiser)', function () {
     'app-imports-domain-and-log': [/error app-imports-domain-and-log: src\/app\/decide\.ts → src\/store\/decisions\.ts/],
     'app-imports-no-packages': [/error app-imports-no-packages: src\/app\/files\.ts → .*node_modules\/yaml\//],
     'app-does-no-io': [/error app-does-no-io: src\/app\/files\.ts → (node:)?fs/],
-    'audit-imports-below-it': [/error audit-imports-below-it: src\/audit\/verify\/check\.ts → src\/store\/decisions\.ts/],
+    'audit-imports-below-it': [
+      /error audit-imports-below-it: src\/audit\/verify\/check\.ts → src\/store\/decisions\.ts/,
+      /error audit-imports-below-it: src\/audit\/access\/evidence\.ts → src\/cards\/render\.ts/,
+    ],
     'audit-chain-is-the-floor': [/error audit-chain-is-the-floor: src\/audit\/chain\/seal\.ts → src\/audit\/formats\/jsonl\.ts/],
     'audit-formats-below-access-and-verify': [/error audit-formats-below-access-and-verify: src\/audit\/formats\/jsonl\.ts → src\/audit\/verify\/check\.ts/],
     'audit-access-below-verify': [/error audit-access-below-verify: src\/audit\/access\/export\.ts → src\/audit\/verify\/check\.ts/],
