@@ -1,203 +1,23 @@
 /**
  * Executing an approved request, held under a lease:
  *
- *   approved → executing → succeeded | failed | unknown | cancelled (a deployment stopped in Azure)
- *   approved → failed (an approver lost the role before execution)
- *   approved → needs_reapproval (drift: what would happen changed)
- *   scheduled, once due: as approved
+ *   executing → succeeded | failed | unknown | cancelled (a deployment stopped in Azure)
+ *
+ * How an approved request becomes executing (the claim), or is found drifted, is claim.ts.
  *
  * The lease (owner, expiry) is renewed while the operation runs; a run of Countersign whose lease
  * expired (it died) is taken over by another, which resumes the same ARM operation.
  */
 import { leaseLapsed } from '../lease-time';
 import { requestEvent, type AuditEventDraft } from '../audit';
-import { reapprovalHash, type TargetSnapshot } from '../drift';
-import type { ArmOperationRef, ExecutionOutcome, OperationProgress, WhatIfSummary } from '../operation';
+import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../operation';
 import { decidingRoles } from '../policy';
-import { filledBy, principalOf, progress, requirementsOf, requirementsText, unmetBy } from '../quorum';
 import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
-import type { Actor, Approval, ApprovalRequest, Execution, Requirement } from '../request';
-import { runsOnBreakGlass } from './break-glass';
-import { type DelegationEnd, voidedApprovalsText } from './decision';
-import { scheduleDue, windowOpen } from './schedule';
+import type { ApprovalRequest, Execution } from '../request';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 import { utcText } from '../delegation-time';
-
-/** Who claims an execution, until when, and the correlation id its ARM calls will carry. */
-export interface ExecutionClaim {
-  owner: string;
-  leaseUntil: Date;
-  /**
-   * The time on the clock leases are judged by (the database's, when instances share one), read
-   * for this claim: another run's lease is judged lapsed or not at it. Absent: `now`.
-   */
-  at?: Date;
-  /** Recorded before any ARM call, so a run that dies before hearing back can still find its operation. */
-  correlationId?: string;
-}
-
-/** The command's policy in the current config, as execution checks the approvals against it too. */
-export interface CurrentPolicy {
-  requirements: Requirement[];
-  /** Whether this person (whose authority an approval carries) holds one of the requirement's roles now. */
-  mayFill: (actor: Actor, requirement: Requirement) => boolean;
-  /** Whether the requester still holds one of the command's requester roles (or it has none). */
-  requesterMay: boolean;
-  /** For a break-glass use: why the current config no longer lets the requester use it, if so. */
-  breakGlassWithdrawn?: string;
-}
-
-/** The current config no longer has the request's command as a sensitive one: why, in words. */
-export interface CommandGone {
-  commandGone: string;
-}
-
-/** Whether an approval still counts at execution: yes; no, its person no longer holds the role; or no, the delegation it was given under ended (how). */
-export type StillCounts = boolean | DelegationEnd;
-
-/**
- * Claims an approved request for execution. Approvers' roles are checked again here (the
- * configuration may have changed since they clicked); approvals that no longer count can leave
- * the request short, and then it fails without touching Azure. So does a command whose policy now
- * asks for more than those approvals give (`current`): a policy tightened after the approval (a
- * change freeze, a second requirement) holds for what has not run yet, a scheduled run included.
- */
-export function startExecution(
-  r: ApprovalRequest,
-  now: Date,
-  stillApprover: (actor: Actor, approval: Approval, requirement: Requirement) => StillCounts,
-  claim?: ExecutionClaim,
-  current?: CurrentPolicy | CommandGone,
-): Transition {
-  if (!readyToRun(r, now)) return notReady(r);
-  const at = now.toISOString();
-  // A command taken out of the config (or made read-only) runs nothing more, break-glass uses included:
-  // that is how an operator stops a command.
-  if (current && 'commandGone' in current) {
-    const detail = `Not executed: ${current.commandGone}. Nothing was sent to Azure.`;
-    const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
-    return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: RefusalReason.CommandRemoved, detail })] };
-  }
-  // Each approval is checked against the requirement it filled, with the role of the person whose
-  // authority it carries (an approval on behalf of someone: that person's; the app checks its delegation).
-  const requirements = requirementsOf(r.policy);
-  const verdicts = new Map(r.approvals.map((a) => [a, a.operationHash === r.operationHash ? stillApprover(principalOf(a), a, requirements[filledBy(a)] ?? { roles: [], count: 0 }) : false]));
-  const valid = r.approvals.filter((a) => verdicts.get(a) === true);
-  const short = progress({ policy: r.policy, approvals: valid }).filter((p) => !p.met);
-  // The one exception to the two-person rule: a break-glass use runs without approval and is reviewed after,
-  // unless it drifted: then it was approved again, and those approvals are checked like any (break-glass.ts).
-  if (!runsOnBreakGlass(r) && short.length > 0) {
-    // Each approval that no longer counts, said for what it is: its person lost the role, or its delegation ended (and how).
-    const lost = r.approvals.filter((a) => verdicts.get(a) === false);
-    const why = [
-      ...(lost.length > 0 ? [`${lost.map((a) => deciderText(a)).join(', ')} no longer hold(s) the approver role`] : []),
-      ...r.approvals.flatMap((a) => {
-        const verdict = verdicts.get(a);
-        return typeof verdict === 'object' ? [voidedApprovalsText([a], verdict)] : [];
-      }),
-    ];
-    const still = r.policy.requirements ? ` (${short.map((p) => `${p.label} ${p.approvals.length} of ${p.requirement.count}`).join(', ')})` : '';
-    const detail = `Not executed: ${why.join('; ')}; ${valid.length} of ${r.policy.approvals} approval(s) still count${still}.`;
-    const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
-    return {
-      ok: true,
-      request: updated,
-      events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: RefusalReason.ApproverLostRole, detail })],
-    };
-  }
-  // What was asked for runs only while the person who asked may still ask for it (offboarding stops
-  // what they had scheduled), and a break-glass use only while they may still use break-glass for it.
-  const asker = current && !current.requesterMay
-    ? { reason: RefusalReason.RequesterLostRole, why: `${r.requester.name}, who asked for it, no longer holds a role that may ask for "${r.command}"` }
-    : current?.breakGlassWithdrawn && runsOnBreakGlass(r)
-      ? { reason: RefusalReason.BreakGlassWithdrawn, why: `it was a break-glass use, and ${current.breakGlassWithdrawn}` }
-      : undefined;
-  if (asker) {
-    const detail = `Not executed: ${asker.why}. Nothing was sent to Azure.`;
-    const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
-    return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: asker.reason, detail })] };
-  }
-  const unmet = !runsOnBreakGlass(r) && current ? unmetBy(valid, current.requirements, current.mayFill) : [];
-  if (unmet.length > 0) {
-    const meets = unmet.map((u) => `${u.filled} of ${u.requirement.count} from ${u.requirement.roles.join(' or ')}`).join(', ');
-    const detail = `Not executed: the policy of "${r.command}" changed after it was approved and now needs ${requirementsText(current!.requirements)}; the ${valid.length} approval(s) it has give ${meets}. Nothing was sent to Azure: ask again, to have it approved under the current policy.`;
-    const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
-    return {
-      ok: true,
-      request: updated,
-      events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: RefusalReason.PolicyTightened, detail })],
-    };
-  }
-  const execution: Execution = {
-    startedAt: at,
-    ref: { ...(claim?.correlationId ? { correlationId: claim.correlationId } : {}), resourceIds: [] },
-    ...(claim ? { lease: { owner: claim.owner, expiresAt: claim.leaseUntil.toISOString() } } : {}),
-  };
-  const updated = next(r, now, { state: 'executing', execution });
-  return {
-    ok: true,
-    request: updated,
-    events: [
-      requestEvent(updated, 'execution.started', at, { result: 'ok' }, {
-        execution: { ...(claim?.correlationId ? { correlationId: claim.correlationId } : {}), status: 'started' },
-      }),
-    ],
-  };
-}
-
-/** What the requester is told of a request that ended without running: "Request CS-… was not executed: <why>" (its detail's "Not executed:" said once). */
-export function notExecutedText(r: Pick<ApprovalRequest, 'id' | 'outcomeDetail'>): string {
-  const why = (r.outcomeDetail ?? '').replace(/^Not executed:\s*/, '').trim();
-  return why ? `Request ${r.id} was not executed: ${why}` : `Request ${r.id} was not executed.`;
-}
-
-/** Approved, or scheduled and due: what may be claimed for execution (or found drifted). */
-/** Approved (inside its maintenance window, when its command has any), or scheduled and due. */
-export function readyToRun(r: ApprovalRequest, now: Date): boolean {
-  return (r.state === 'approved' && windowOpen(r, now)) || scheduleDue(r, now);
-}
-
-function notReady(r: ApprovalRequest): Transition {
-  const detail = r.state === 'scheduled' ? `scheduled for ${r.runAt ?? '(unknown)'}` : r.state;
-  return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${detail}, not approved.`);
-}
-
-/** What drift detection found right before execution, and what approvers will now see. */
-export interface DriftFound {
-  changes: string[];
-  /** The what-if as it is now (deployments). */
-  whatIf?: WhatIfSummary;
-  /** The target as it is now (other operations). */
-  baseline?: TargetSnapshot;
-}
-
-/**
- * What would happen is no longer what was approved: nothing executes, the approvals no longer count,
- * and the request needs deciding again against what is true now (a fresh hash, a fresh time to live).
- */
-export function detectDrift(r: ApprovalRequest, found: DriftFound, now: Date): Transition {
-  if (!readyToRun(r, now)) return notReady(r);
-  if (found.changes.length === 0) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} has not drifted.`);
-  const at = now.toISOString();
-  const whatIf = found.whatIf ?? r.whatIf;
-  const baseline = found.baseline ?? r.baseline;
-  const expectation = whatIf ? { whatIf } : baseline ? { baseline } : { baseline: { exists: false, facts: {} } };
-  const updated = next(r, now, {
-    state: 'needs_reapproval',
-    operationHash: reapprovalHash(r.operationHash, expectation),
-    approvals: [],
-    ...(whatIf ? { whatIf } : {}),
-    ...(baseline ? { baseline } : {}),
-    drift: { detectedAt: at, changes: found.changes, previousOperationHash: r.operationHash },
-    expiresAt: new Date(now.getTime() + r.policy.ttlSeconds * 1000).toISOString(),
-  });
-  const detail = `Not executed: what would happen changed since it was approved (${found.changes.length} difference(s)); it needs approving again.`;
-  const event = requestEvent(updated, 'drift.detected', at, { result: 'refused', reason: RefusalReason.DriftDetected, detail }, {
-    data: { changes: found.changes, previousOperationHash: r.operationHash, voidedApprovals: r.approvals.map((a) => a.approver.aadObjectId) },
-  });
-  return { ok: true, request: updated, events: [event] };
-}
+import type { ExecutionClaim } from './claim';
 
 function checkExecuting(r: ApprovalRequest, owner?: string): Transition | undefined {
   if (r.state !== 'executing' || !r.execution) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not executing.`);

@@ -36,20 +36,16 @@ export {
   type ReachOccasion,
   type ReachOutcome,
 } from './reach';
+export { detectDrift, type DriftFound, notExecutedText, readyToRun, startExecution } from './claim';
 export {
-  detectDrift,
-  type DriftFound,
   finishExecution,
   leaseLostEvent,
   recordProgress,
-  readyToRun,
   recordStarted,
   releaseLease,
   renewLease,
   requestCancellation,
-  notExecutedText,
   resumeExecution,
-  startExecution,
   stoppable,
 } from './execution';
 export { authorityBegins, expectationHashOf, leftOutOfIndex, refuseUnaudited, unauditedAuthority } from './evidence';
