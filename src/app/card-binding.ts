@@ -3,6 +3,7 @@
  * so a card whose data was edited to name another request is refused. Every card posted for a
  * request is recorded here, and those are the cards refreshed when the request changes.
  */
+import { sameChannel } from '../domain/conversation-ids';
 import type { Source } from '../domain/request';
 import type { AppDeps } from './context';
 import type { CardMessage } from './ports';
@@ -33,10 +34,12 @@ export async function recordCardPosted(deps: AppDeps, requestId: string, message
  * True when the click cannot have come from a card posted for the request: none of the cards
  * recorded for it is the message clicked in this conversation. A request with no recorded card at
  * all (its card could not be posted, or the process died before recording it) is never approvable
- * by a click: `status <id>` and `pending` post a card that is bound to it.
+ * by a click: `status <id>` and `pending` post a card that is bound to it. In a channel the click
+ * names the thread it is in (conversation-ids.ts): the message clicked is still that card itself,
+ * which no other message in the channel shares the id of.
  */
 export async function isForeignCard(deps: AppDeps, requestId: string, conversationId: string, replyToId: string | undefined): Promise<boolean> {
   const messages = await deps.store.cards.getCardMessages(requestId);
   if (messages.length === 0) return (await deps.store.requests.get(requestId)) !== undefined; // unknown request: decide() refuses it with its own reason
-  return !messages.some((m) => m.conversationId === conversationId && m.activityId === replyToId);
+  return !messages.some((m) => m.activityId === replyToId && sameChannel(m.conversationId, conversationId));
 }

@@ -5,9 +5,10 @@
 import assert from 'node:assert/strict';
 import { CARD_COPIES_PER_CONVERSATION } from '../../src/app/card-binding';
 import { cardActions, cardOf, cardText } from '../support/connector';
-import { auditOf, settled } from '../support/flows';
+import { auditOf, requestVia, settled } from '../support/flows';
+import { APPROVALS_CHANNEL, reachConfigText } from '../support/reach';
 import { startHarness, type Harness } from '../support/harness';
-import { opsChannel, people } from '../support/teams';
+import { opsChannel, people, type Conversation } from '../support/teams';
 
 /** The request card the bot posted since `from` (one), with its id and Approve data. */
 function postedCard(h: Harness, from: number) {
@@ -123,5 +124,47 @@ describe('card binding (bot over HTTP, fake Bot Connector, ARM sandbox)', functi
     assert.equal((await h.bot.deps.store.requests.list({})).length, before + 1, 'the request exists');
     assert.ok(!h.logs.some((l) => l.msg === 'turn failed'), 'the turn did not fail');
     assert.ok(h.logs.some((l) => l.msg === 'could not tell the requester about their new request: it exists, its approvers are told'));
+  });
+});
+
+describe('card binding in a Teams channel, whose activities name the thread (bot over HTTP)', function () {
+  this.timeout(30000);
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness({ configText: reachConfigText() });
+    // Countersign was added to the approvals channel: Teams names the channel itself in that event.
+    await h.teams.say(people.erin, 'help', { id: APPROVALS_CHANNEL, conversationType: 'channel' });
+  });
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('takes a click on the card posted to an approval channel, which Teams sends as from the thread that card began', async () => {
+    const asked = await requestVia(h, 'delete resource group staging-old');
+    await settled(h);
+    const [card] = h.connector.sent.filter((s) => s.conversationId === APPROVALS_CHANNEL && s.kind !== 'update' && cardActions(cardOf(s.activity)).length > 0);
+    assert.ok(card, 'the approvals channel got the card');
+    // Teams: every activity from a channel names its thread, `<channel id>;messageid=<the thread's first post>`.
+    const thread: Conversation = { id: `${APPROVALS_CHANNEL};messageid=${card.id}`, conversationType: 'channel' };
+    const answer = await h.teams.click(people.bob, card.id, 'approve', { conversation: thread });
+    assert.doesNotMatch(JSON.stringify(answer.body), /does not belong/);
+    await settled(h);
+    assert.equal((await h.bot.deps.store.requests.get(asked.requestId))?.state, 'succeeded');
+  });
+
+  it('still refuses that card clicked from another channel, or a thread of it naming another message', async () => {
+    const asked = await requestVia(h, 'delete resource group staging-old');
+    await settled(h);
+    const [card] = h.connector.sent.filter((s) => s.conversationId === APPROVALS_CHANNEL && s.kind !== 'update' && cardActions(cardOf(s.activity)).length > 0);
+    const elsewhere: Conversation = { id: `19:other@thread.tacv2;messageid=${card.id}`, conversationType: 'channel' };
+    assert.match(JSON.stringify((await h.teams.click(people.bob, card.id, 'approve', { conversation: elsewhere })).body), /does not belong/);
+    const data = cardActions(h.connector.card(card.id))[0].data;
+    const otherMessage = await h.teams.post(
+      h.teams.activity(people.bob, { id: `${APPROVALS_CHANNEL};messageid=${card.id}`, conversationType: 'channel' }, { type: 'invoke', name: 'adaptiveCard/action', replyToId: `${card.id}0`, value: { action: { type: 'Action.Execute', verb: 'approve', data } } }),
+    );
+    assert.match(JSON.stringify(otherMessage.body), /does not belong/);
+    await settled(h);
+    assert.equal((await h.bot.deps.store.requests.get(asked.requestId))?.state, 'pending');
+    assert.deepEqual((await auditOf(h, { types: ['click.refused'] })).map((r) => r.outcome.reason), ['card-mismatch', 'card-mismatch']);
   });
 });
