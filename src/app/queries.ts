@@ -1,6 +1,7 @@
 /** Read-only answers: help from the catalog, the pending list, a request's status. */
 import type { CommandSpec, RequesterRule } from '../domain/catalog';
 import { formatDuration, plural } from '../domain/duration-text';
+import { sameChannel } from '../domain/conversation-ids';
 import { decidingRoles, describeKind } from '../domain/policy';
 import { whoMustApprove } from '../domain/policy-text';
 import { breakGlassWords, whenItMayRun } from '../domain/policy-words';
@@ -66,8 +67,9 @@ function usage(c: CommandSpec): string {
  */
 function shownIn(r: ApprovalRequest, where: Pick<Source, 'conversationId' | 'conversationType'>): boolean {
   if (where.conversationType === 'personal') return true;
-  const id = where.conversationId;
-  return r.source.conversationId === id || notifyPolicy(r).channels.includes(id) || (!!r.breakGlass && (r.policy.breakGlass?.notify ?? []).includes(id));
+  // Any thread of the channel it is in: everyone in a channel reads all of its threads (conversation-ids.ts).
+  const here = (c: string) => sameChannel(c, where.conversationId);
+  return here(r.source.conversationId) || notifyPolicy(r).channels.some(here) || (!!r.breakGlass && (r.policy.breakGlass?.notify ?? []).some(here));
 }
 
 export interface PendingView {

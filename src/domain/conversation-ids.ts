@@ -16,3 +16,11 @@ export function channelOf(conversationId: string): string {
 export function sameChannel(a: string, b: string): boolean {
   return a === b || channelOf(a) === channelOf(b);
 }
+
+/**
+ * Whether a conversation id the config lists names this conversation: the same id, or the channel
+ * this is a thread of (a listed thread names only itself).
+ */
+export function listedAs(listed: string, conversationId: string): boolean {
+  return listed === conversationId || listed === channelOf(conversationId);
+}

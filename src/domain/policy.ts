@@ -3,6 +3,7 @@
  * `group:<object id>`) and the per-command policy checks for requesting. Deciding is checked in lifecycle/decision.ts, with the approver test supplied from here.
  */
 import type { CommandSpec } from './catalog';
+import { listedAs } from './conversation-ids';
 import type { Actor, ApprovalRequest, ConversationKind, Source } from './request';
 import { type Refusal, RefusalReason, refusal } from './refusal';
 
@@ -110,7 +111,8 @@ export class AccessPolicy {
         `"${command.name}" cannot be ${asked} in a ${describeKind(source.conversationType)}; allowed: ${policy.conversationTypes.map(describeKind).join(', ')}.`,
       );
     }
-    if (policy.conversationIds.length > 0 && !policy.conversationIds.includes(source.conversationId)) {
+    // A channel listed takes its threads, as which Teams names a channel's every message (conversation-ids.ts).
+    if (policy.conversationIds.length > 0 && !policy.conversationIds.some((c) => listedAs(c, source.conversationId))) {
       return refusal(RefusalReason.ConversationNotAllowed, `"${command.name}" cannot be ${asked} in this conversation.`);
     }
     return undefined;

@@ -121,6 +121,16 @@ describe('who may ask for a sensitive command', () => {
     assert.equal(no?.message, '"delete resource group" cannot be requested in this conversation.');
   });
 
+  it('takes a listed channel\'s threads, as which Teams names each of its messages, and a listed thread only itself', () => {
+    const onlyOps = command({ conversationIds: [channel.conversationId] });
+    assert.equal(access.checkRequester(onlyOps, alice, { ...channel, conversationId: `${channel.conversationId};messageid=1700000000000` }), undefined);
+    const no = access.checkRequester(onlyOps, alice, { ...channel, conversationId: '19:random@thread.tacv2;messageid=1700000000000' });
+    assert.equal(no?.reason, RefusalReason.ConversationNotAllowed);
+    const oneThread = command({ conversationIds: [`${channel.conversationId};messageid=1`] });
+    assert.equal(access.checkRequester(oneThread, alice, { ...channel, conversationId: `${channel.conversationId};messageid=2` })?.reason, RefusalReason.ConversationNotAllowed);
+    assert.equal(access.checkRequester(oneThread, alice, channel)?.reason, RefusalReason.ConversationNotAllowed);
+  });
+
   it('checks only tenant and identity for a read-only command without a policy', () => {
     assert.equal(access.checkRequester(command(undefined), erin, personal), undefined);
     assert.equal(access.checkRequester(command(undefined), mallory, personal)?.reason, RefusalReason.TenantNotAllowed);

@@ -152,6 +152,19 @@ describe('card binding in a Teams channel, whose activities name the thread (bot
     assert.equal((await h.bot.deps.store.requests.get(asked.requestId))?.state, 'succeeded');
   });
 
+  it('posts a request\'s card for "status" typed in a thread of its approval channel or of the channel it was asked in, not of another channel', async () => {
+    const asked = await requestVia(h, 'delete resource group staging-old');
+    await settled(h);
+    for (const thread of [`${APPROVALS_CHANNEL};messageid=1700000000001`, `${opsChannel.id};messageid=1700000000002`]) {
+      const from = await h.teams.say(people.bob, `status ${asked.requestId}`, { id: thread, conversationType: 'channel' });
+      const posted = h.teams.since(from).filter((s) => s.conversationId === thread && cardActions(cardOf(s.activity)).length > 0);
+      assert.equal(posted.length, 1, `the card is posted in ${thread}: ${JSON.stringify(h.teams.since(from).map((s) => s.activity.text))}`);
+    }
+    const elsewhere = '19:random@thread.tacv2;messageid=1700000000003';
+    const from = await h.teams.say(people.bob, `status ${asked.requestId}`, { id: elsewhere, conversationType: 'channel' });
+    assert.match(h.teams.since(from).map((s) => String(s.activity.text)).join('\n'), /was not asked in this conversation/);
+  });
+
   it('still refuses that card clicked from another channel, or a thread of it naming another message', async () => {
     const asked = await requestVia(h, 'delete resource group staging-old');
     await settled(h);
