@@ -16,6 +16,7 @@ import type { DialogSet, DialogState } from 'botbuilder-dialogs';
 import type { Countersign } from '../app/countersign';
 import type { CreateInput } from '../app/requests';
 import type { StorageFault } from '../app/ports';
+import { channelOf } from '../domain/conversation-ids';
 import { INPUT_LIMITS } from '../domain/input-limits';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
@@ -485,6 +486,13 @@ export class CountersignBot extends TeamsActivityHandler {
 
   private async saveReference(context: TurnContext, unsaved: UnsavedReference): Promise<void> {
     await this.references.saveReference(unsaved.id, unsaved.reference);
+    // A channel's messages come from its threads (<channel id>;messageid=<first post>), and an
+    // approval or notice channel is named by the channel's own id: saved under that too, as the way
+    // to post a new thread there (conversation-ids.ts).
+    const channel = channelOf(unsaved.id);
+    if (context.activity.conversation.conversationType === 'channel' && channel !== unsaved.id) {
+      await this.references.saveReference(channel, { ...unsaved.reference, conversation: { ...unsaved.reference.conversation, id: channel } });
+    }
     // A personal chat is also how Countersign reaches this person later (approvers are told there).
     const person = actorOf(context.activity);
     if (context.activity.conversation.conversationType === 'personal' && person.aadObjectId && person.tenantId) {

@@ -127,6 +127,29 @@ describe('card binding (bot over HTTP, fake Bot Connector, ARM sandbox)', functi
   });
 });
 
+describe('an approval channel Countersign heard from in a thread, as Teams names every message in a channel (bot over HTTP)', function () {
+  this.timeout(30000);
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness({ configText: reachConfigText() });
+  });
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('gets the card, as a new thread of the channel, and its clicks count', async () => {
+    await h.teams.say(people.erin, 'help', { id: `${APPROVALS_CHANNEL};messageid=1700000000000`, conversationType: 'channel' });
+    const asked = await requestVia(h, 'delete resource group staging-old');
+    await settled(h);
+    assert.doesNotMatch(cardText(h.connector.card(asked.cardId)), /Could not reach/);
+    const [card] = h.connector.sent.filter((s) => s.conversationId === APPROVALS_CHANNEL && s.kind !== 'update' && cardActions(cardOf(s.activity)).length > 0);
+    assert.ok(card, 'the card was posted to the channel itself, not into the thread Erin wrote in');
+    await h.teams.click(people.bob, card.id, 'approve', { conversation: { id: `${APPROVALS_CHANNEL};messageid=${card.id}`, conversationType: 'channel' } });
+    await settled(h);
+    assert.equal((await h.bot.deps.store.requests.get(asked.requestId))?.state, 'succeeded');
+  });
+});
+
 describe('card binding in a Teams channel, whose activities name the thread (bot over HTTP)', function () {
   this.timeout(30000);
   let h: Harness;
