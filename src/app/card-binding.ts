@@ -18,7 +18,8 @@ export const CARD_COPIES_PER_CONVERSATION = 3;
 
 /** Why no further copy of the request's card is posted in this conversation, or undefined. */
 export async function cardCopyRefusal(deps: AppDeps, requestId: string, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<string | undefined> {
-  const here = (await deps.store.cards.getCardMessages(requestId)).filter((m) => m.conversationId === where.conversationId).length;
+  // A channel's threads are one conversation to the people in it (conversation-ids.ts).
+  const here = (await deps.store.cards.getCardMessages(requestId)).filter((m) => sameChannel(m.conversationId, where.conversationId)).length;
   if (here < CARD_COPIES_PER_CONVERSATION) return undefined;
   const elsewhere = where.conversationType === 'personal' ? '' : ` Type "status ${requestId}" in a personal chat with Countersign for a copy there.`;
   return `Request ${requestId}'s card is in this conversation ${here} times already, each copy kept current: scroll up to the latest one. No more copies are posted here, so that their updates do not hold up other cards.${elsewhere}`;

@@ -188,6 +188,18 @@ describe('card binding in a Teams channel, whose activities name the thread (bot
     assert.match(h.teams.since(from).map((s) => String(s.activity.text)).join('\n'), /was not asked in this conversation/);
   });
 
+  it('counts the copies of a card in every thread of a channel as that channel\'s: "status" in yet another thread posts no fourth', async () => {
+    const thread = (n: number): Conversation => ({ id: `${opsChannel.id};messageid=170000000000${n}`, conversationType: 'channel' });
+    const asked = await requestVia(h, 'delete resource group staging-old', people.alice, thread(0));
+    for (let n = 1; n < CARD_COPIES_PER_CONVERSATION; n++) {
+      const from = await h.teams.say(people.alice, `status ${asked.requestId}`, thread(n));
+      assert.equal(h.teams.since(from).filter((s) => cardActions(cardOf(s.activity)).length > 0).length, 1, `a copy in thread ${n}`);
+    }
+    const from = await h.teams.say(people.alice, `status ${asked.requestId}`, thread(9));
+    assert.deepEqual(h.teams.since(from).filter((s) => cardActions(cardOf(s.activity)).length > 0), []);
+    assert.match(String(h.teams.since(from).at(-1)?.activity.text), new RegExp(`card is in this conversation ${CARD_COPIES_PER_CONVERSATION} times already`));
+  });
+
   it('still refuses that card clicked from another channel, or a thread of it naming another message', async () => {
     const asked = await requestVia(h, 'delete resource group staging-old');
     await settled(h);
