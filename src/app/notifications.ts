@@ -11,6 +11,7 @@
  * ROUND.concurrency at once), so one person whose message is slow or hangs holds up nobody else, and
  * each outcome is recorded as it is known (round.ts).
  */
+import { sameChannel } from '../domain/conversation-ids';
 import type { ReachOccasion, ReachOutcome, Transition } from '../domain/lifecycle';
 import { changesRound, peopleToDecide, reachEvents, recordReach, unreachableAfter, withRound } from '../domain/lifecycle';
 import { decidingRoles } from '../domain/policy';
@@ -49,7 +50,8 @@ export function decidersAudience(deps: AppDeps, request: ApprovalRequest, occasi
   const deciders = peopleToDecide(request, roles, onlyRole).filter((id) => !onlyRole || !roles.holdsAny(request.policy.approverRoles, id));
   return {
     people: notify.approvers === 'personal' ? deciders : [],
-    channels: notify.channels.filter((c) => c !== request.source.conversationId),
+    // Asked in a thread of an approval channel: the card is in that channel already (conversation-ids.ts).
+    channels: notify.channels.filter((c) => !sameChannel(c, request.source.conversationId)),
   };
 }
 
@@ -116,7 +118,7 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
   // round: the card goes as before.)
   const bound = text ? await deps.store.cards.getCardMessages(request.id).catch(() => []) : [];
   const full = (id: string) => {
-    const here = bound.filter((m) => m.conversationId === id);
+    const here = bound.filter((m) => sameChannel(m.conversationId, id));
     return here.length >= CARD_COPIES_PER_CONVERSATION ? here.at(-1) : undefined;
   };
   const toChannel = (id: string) => async (): Promise<Delivery> => {

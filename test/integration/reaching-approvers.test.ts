@@ -67,6 +67,15 @@ describe('reaching approvers (bot over HTTP, fake Bot Connector, controlled cloc
     assert.deepEqual(notified.data, { occasion: 'created', reached: [people.bob.aadObjectId, people.dave.aadObjectId, APPROVALS_CHANNEL] });
   });
 
+  it('posts no second card to the approval channel for a request asked in a thread of it (Teams names a channel\'s messages by their thread)', async () => {
+    const thread: Conversation = { id: `${APPROVALS_CHANNEL};messageid=1700000000000`, conversationType: 'channel' };
+    const asked = await requestVia(h, 'delete resource group staging-old', people.alice, thread);
+    await settled(h);
+    assert.deepEqual(cardsIn(APPROVALS_CHANNEL), [], 'the card is in the channel already, in the thread it was asked in');
+    const [notified] = (await auditOf(h, { requestId: asked.requestId })).filter((r) => r.type === 'approvers.notified');
+    assert.deepEqual(notified.data, { occasion: 'created', reached: [people.bob.aadObjectId, people.dave.aadObjectId] });
+  });
+
   it('uses the personal chat a person talked to Countersign in, starting none', async () => {
     const bobChat: Conversation = { id: 'a:bob-talked-here', conversationType: 'personal' };
     await h.teams.say(people.bob, 'help', bobChat);
