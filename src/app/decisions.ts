@@ -56,6 +56,11 @@ export interface CardClick extends Click {
   /** The conversation the clicked card is in, and the card message's id (from the authenticated activity). */
   conversationId: string;
   replyToId?: string;
+  /**
+   * It came as a message carrying the action (an Action.Submit or messageBack), not as the
+   * Action.Execute invoke of a request card's button: no such button sends one, so it is refused.
+   */
+  submitted?: true;
 }
 
 /**
@@ -64,6 +69,14 @@ export interface CardClick extends Click {
  * carry the operation hash its card shows is refused; anything else is decided.
  */
 export async function clickCard(deps: AppDeps, click: CardClick, hooks: DecisionHooks): Promise<ClickResult> {
+  if (click.submitted) {
+    const named = click.requestId ? ` for ${click.requestId}` : '';
+    const next = click.requestId ? `Use the buttons of its card ("status ${click.requestId}" posts one).` : 'Use the buttons of the request\'s card.';
+    const why = refusal(RefusalReason.UnknownAction, `This was sent as a message${click.verb ? `, saying "${click.verb}"${named}` : named}, not by a button of a request card, so it decides nothing; nothing was changed. ${next}`, click.requestId || undefined);
+    const request = click.requestId ? await deps.store.requests.get(click.requestId) : undefined;
+    await refuseClick(deps, { ...click, requestId: click.requestId || '(none)', verb: click.verb || '(none)' }, why, request);
+    return { ok: false, refusal: why };
+  }
   if (!click.requestId || !click.verb) {
     const malformed = { ...click, requestId: click.requestId || '(none)', verb: click.verb || '(none)' };
     return refuseClick(deps, malformed, refusal(RefusalReason.UnknownAction, 'This card action is malformed (it names no request or no action); nothing was changed.'));

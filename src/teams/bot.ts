@@ -24,7 +24,7 @@ import { helpCard, pendingCard, queryCard } from '../cards/lists';
 import type { Card } from '../cards/render';
 import { requestCard, type RequestCardOptions } from '../cards/request-card';
 import { LruMap } from './bounded-storage';
-import { actorOf, clientTextOf, messageKeyOf, sourceOf, tenantClaimsOf, timeZoneOf } from './identity';
+import { actorOf, clickInSubmission, clientTextOf, messageKeyOf, sourceOf, tenantClaimsOf, timeZoneOf } from './identity';
 import { namedPerson } from './mentions';
 import { FormMessages, type FormMessageState } from './form-messages';
 import { failedText } from './fault-text';
@@ -150,6 +150,14 @@ export class CountersignBot extends TeamsActivityHandler {
     // Teams sends the mention as an entity; a leftover <at>…</at> (clients that omit it) goes too.
     const text = withoutBotMention(context.activity).replace(/^\s*<at>[^<]*<\/at>/i, '').trim();
     const isSubmit = !!context.activity.value && !text;
+    // (A messageBack carries a text too, the button's: it is no command then either.)
+    const submittedClick = clickInSubmission(context.activity);
+    if (submittedClick) {
+      // A request card's action sent as a message: refused (and audited) as a click, never decided.
+      const result = await this.app.click({ ...submittedClick, actor: actorOf(context.activity), source: sourceOf(context.activity), conversationId: context.activity.conversation.id, submitted: true });
+      if (!result.ok) await context.sendActivity(this.say(result.refusal.message));
+      return;
+    }
     if (isSubmit) {
       const open = dc.activeDialog ? await this.forms.openMessage(context) : undefined;
       const clicked = context.activity.replyToId;

@@ -98,6 +98,29 @@ export function clientTextOf(activity: Partial<Activity>): ClientText[] {
     // A submitted request form: its reason and parameter inputs.
     add('reason', value.reason);
     for (const [key, v] of Object.entries(value)) if (key.startsWith('param.')) add('parameterValue', v, `parameter ${key.slice(6, 46)}`);
+    // A card action sent as a message (clickInSubmission): refused, and said back, so bounded like a click's.
+    const submitted = clickInSubmission(activity);
+    if (submitted) {
+      add('verb', submitted.verb);
+      add('requestId', submitted.requestId);
+    }
   }
   return texts;
+}
+
+/**
+ * The card action a message's value carries in place of a form's answer (which names `countersign`):
+ * an Action.Submit or messageBack shaped like a request card's button, `{verb, requestId}` or
+ * `{action: {verb, data: {requestId}}}`. No button of Countersign's sends one (they are
+ * Action.Execute invokes): it is refused as a click, never decided.
+ */
+export function clickInSubmission(activity: Partial<Activity>): { verb: string; requestId: string } | undefined {
+  if (activity.type !== 'message' || !activity.value || typeof activity.value !== 'object' || Array.isArray(activity.value)) return undefined;
+  const value = activity.value as Record<string, unknown>;
+  if (value.countersign !== undefined) return undefined;
+  const action = (value.action && typeof value.action === 'object' ? value.action : {}) as Record<string, unknown>;
+  const data = (action.data && typeof action.data === 'object' ? action.data : {}) as Record<string, unknown>;
+  const verb = [value.verb, action.verb].find((v) => typeof v === 'string');
+  const requestId = [value.requestId, data.requestId].find((v) => typeof v === 'string');
+  return verb === undefined && requestId === undefined ? undefined : { verb: (verb as string | undefined) ?? '', requestId: (requestId as string | undefined) ?? '' };
 }

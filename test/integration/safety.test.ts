@@ -185,6 +185,35 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
     assert.deepEqual(reasons, ['unknown-action', 'unknown-request']);
   });
 
+  it('refuses and audits a card action sent as a message (an Action.Submit or messageBack), deciding nothing, and says so', async () => {
+    const { cardId, requestId, data } = await requestVia(h, 'delete resource group staging-old');
+    const values = [
+      { verb: 'approve', ...data },
+      { action: { type: 'Action.Execute', verb: 'approve', data } },
+      { msteams: { type: 'messageBack' }, verb: 'cancel', requestId },
+    ];
+    for (const [i, value] of values.entries()) {
+      const from = await h.teams.say(i === 2 ? people.alice : people.bob, i === 2 ? 'Cancel' : '', opsChannel, value);
+      const said = h.teams.since(from).map((s) => String(s.activity.text));
+      assert.equal(said.length, 1, JSON.stringify(said));
+      assert.match(said[0], new RegExp(`^\\[SANDBOX\\] This was sent as a message, saying "${i === 2 ? 'cancel' : 'approve'}" for ${requestId}, not by a button of a request card, so it decides nothing; nothing was changed\\. Use the buttons of its card \\("status ${requestId}" posts one\\)\\.$`));
+    }
+    // Replying to the card itself, as a client would send it, changes nothing either.
+    await h.teams.post(h.teams.activity(people.bob, opsChannel, { type: 'message', replyToId: cardId, value: { verb: 'approve', ...data } }));
+    await settled(h);
+    assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
+    const refused = await auditOf(h, { types: ['click.refused'] });
+    assert.deepEqual(refused.map((r) => [r.outcome.reason, r.request?.id, r.data?.verb]), [
+      ['unknown-action', requestId, 'approve'],
+      ['unknown-action', requestId, 'approve'],
+      ['unknown-action', requestId, 'cancel'],
+      ['unknown-action', requestId, 'approve'],
+    ]);
+    // Its texts are held to a click's limits.
+    const from = await h.teams.say(people.bob, '', opsChannel, { verb: 'approve', requestId: `CS-${'A'.repeat(300)}` });
+    assert.match(String(h.teams.since(from)[0]?.activity.text), /requestId is 303 characters long/);
+  });
+
   it('refuses and audits activities from a tenant that is not allowed', async () => {
     const from = await h.teams.say(people.mallory, 'deploy production api-service');
     assert.deepEqual(h.teams.since(from).map((s) => s.activity.text), [`[SANDBOX] Tenant ${people.mallory.tenantId} is not allowed to use Countersign.`]);
