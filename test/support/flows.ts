@@ -18,7 +18,8 @@ export async function requestVia(h: Harness, text: string, who: Person = people.
   const from = await h.teams.say(who, text, conversation);
   // The approvers are told in the background (personal chats): done before the test goes on, so what follows is in order.
   await h.bot.app.tellingIdle();
-  const posted = h.teams.since(from).filter((s) => s.conversationId === conversation.id && cardActions(cardOf(s.activity)).length > 0);
+  // New messages only: an earlier request's card updated meanwhile (a running deployment's, with its Cancel button) is not this one.
+  const posted = h.teams.since(from).filter((s) => s.kind !== 'update' && s.conversationId === conversation.id && cardActions(cardOf(s.activity)).length > 0);
   assert.equal(posted.length, 1, `expected one request card, got: ${JSON.stringify(h.teams.since(from).map((s) => s.activity.text ?? 'card'))}`);
   const data = cardActions(h.connector.card(posted[0].id))[0].data;
   return { cardId: posted[0].id, requestId: data.requestId as string, data };
