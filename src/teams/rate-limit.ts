@@ -48,9 +48,13 @@ interface Lane {
  * timer, not a wake-up of every waiting send for every message that goes (with a few hundred card
  * updates waiting on one channel, that herd was most of the bot's work).
  */
+/** How many conversations' lanes are held before the idle ones are let go (then twice as many as are left, at least this). */
+const LANES_BEFORE_PRUNING = 1000;
+
 export class ConversationRateLimiter {
   private readonly lanes = new Map<string, Lane>();
   private readonly longest: number;
+  private pruneAt = LANES_BEFORE_PRUNING;
   /** Set by close(): every send still waiting, and every later one, fails with it. */
   private closed: SendAbandonedError | undefined;
 
@@ -76,6 +80,7 @@ export class ConversationRateLimiter {
     if (this.closed) return Promise.reject(this.closed);
     let lane = this.lanes.get(conversationId);
     if (!lane) {
+      if (this.lanes.size >= this.pruneAt) this.prune();
       lane = { sent: [], waiting: [], draining: false };
       this.lanes.set(conversationId, lane);
     }
@@ -134,6 +139,26 @@ export class ConversationRateLimiter {
       }
     }
     return dropped;
+  }
+
+  /** How many conversations the limiter holds a lane for. */
+  get conversations(): number {
+    return this.lanes.size;
+  }
+
+  /**
+   * Lets go of the lanes of conversations with nothing waiting and nothing sent within the longest
+   * window (they would start empty again): each personal chat, group chat and channel thread
+   * Countersign ever wrote to had its lane kept for the life of the process. Run when the lanes reach
+   * a threshold, which then becomes twice what is left, so a busy set costs a scan now and then.
+   */
+  private prune(): void {
+    const now = this.now();
+    for (const [id, lane] of this.lanes) {
+      const last = lane.sent.at(-1);
+      if (!lane.draining && lane.waiting.length === 0 && (last === undefined || now - last >= this.longest)) this.lanes.delete(id);
+    }
+    this.pruneAt = Math.max(LANES_BEFORE_PRUNING, this.lanes.size * 2);
   }
 
   /** Milliseconds until a message may go; 0 means it was counted and may go now. */

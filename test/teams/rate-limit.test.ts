@@ -196,3 +196,34 @@ describe('Teams rate limits per conversation', () => {
     });
   });
 });
+
+describe('conversations the rate limiter holds', () => {
+  it('lets go of the conversations gone quiet for the longest window: twenty thousand chats written to once are not all held', async () => {
+    let now = 0;
+    const limiter = new ConversationRateLimiter(TEAMS_CONVERSATION_LIMITS, () => now, async (ms) => {
+      now += ms;
+    });
+    // One message each to twenty thousand conversations (personal chats, channel threads), ten a second.
+    for (let i = 0; i < 20_000; i++) {
+      await limiter.acquire(`a:person-${i}`);
+      if (i % 10 === 9) now += 1000;
+    }
+    assert.ok(limiter.conversations <= 1000, `held ${limiter.conversations} conversations`);
+  });
+
+  it('keeps the lanes of conversations still sending within the window', async () => {
+    let now = 0;
+    const limiter = new ConversationRateLimiter(TEAMS_CONVERSATION_LIMITS, () => now, async (ms) => {
+      now += ms;
+    });
+    const windows = TEAMS_CONVERSATION_LIMITS;
+    const tightest = windows.reduce((a, b) => (a.max / a.perMs > b.max / b.perMs ? b : a));
+    for (let i = 0; i < tightest.max; i++) await limiter.acquire('c-limited');
+    // Many new conversations at the same instant: the limited one is not forgotten, so its next send waits.
+    for (let i = 0; i < 5000; i++) await limiter.acquire(`c-${i}`);
+    const before = now;
+    await limiter.acquire('c-limited');
+    assert.ok(now > before, 'the conversation at its limit still waits for room');
+  });
+});
+
