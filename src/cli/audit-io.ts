@@ -64,11 +64,15 @@ function closedPipe(err: NodeJS.ErrnoException): void {
 /** A problem the user can fix, reported as one line and exit code 1 (never a stack trace). */
 export class AuditInputError extends Error {}
 
-export async function reportingInputErrors(io: AuditCliIo, run: () => Promise<number>): Promise<void> {
+/**
+ * `readsOnly`: the command records nothing in the database (audit verify), so a storage failure is
+ * told as what stopped the read, not as something it did left unrecorded.
+ */
+export async function reportingInputErrors(io: AuditCliIo, run: () => Promise<number>, options: { readsOnly?: boolean } = {}): Promise<void> {
   try {
     io.setExitCode(await run());
   } catch (err) {
-    const storage = storageProblem(err);
+    const storage = options.readsOnly ? readProblem(err) : storageProblem(err);
     if (storage) {
       io.stderr.write(`error: ${storage}\n`);
       io.setExitCode(EXIT_INPUT);
@@ -98,6 +102,17 @@ function storageProblem(err: unknown): string | undefined {
   if (typeof code !== 'string' || !/^SQLITE_(FULL|IOERR)/.test(code)) return undefined;
   const why = code.startsWith('SQLITE_FULL') ? 'its disk is full' : 'the disk failed a write, or the file reached a size limit (ulimit -f)';
   return `Countersign could not write its audit database (${(err as Error).message}, ${code}): ${why}. This command records what it does there, so what it did is not recorded (an export already written out stays, without its audit.exported record); free space or check the disk, then run it again.`;
+}
+
+/**
+ * The same failure under a command that only reads. SQLite opens a database in WAL mode with its
+ * -wal and -shm files beside it, and makes them when they are missing (as after a clean stop): the
+ * -shm file needs 32 KiB, so a full disk stops even a read (SQLITE_IOERR_SHMSIZE, SQLITE_FULL).
+ */
+function readProblem(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !/^SQLITE_(FULL|IOERR)/.test(code)) return undefined;
+  return `Countersign could not read its audit database (${(err as Error).message}, ${code}): SQLite needs a little room on the disk beside the database even to read it (its -wal and -shm files, 32 KiB and more), so its disk is full, or failed a read or write. This command changes nothing; free some space or check the disk, then run it again.`;
 }
 
 export interface Database {

@@ -44,7 +44,7 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
           throw new AuditInputError('--manifest <file> and --no-manifest contradict each other: give the manifest to check the export against, or --no-manifest to check its records alone');
         }
         return verify(opts, io);
-      });
+      }, { readsOnly: true });
     });
 
   audit

@@ -11,7 +11,7 @@ import { databaseFile } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
 import type { PostgresConnectionOptions, PostgresStore } from './postgres';
 import { PostgresStartupError } from './postgres/url';
-import { emptiedDatabaseFile, lockDataDirectory, openSqliteStore, sqliteOpenProblem, type EmptiedDatabaseFile, type WriterThreadBoot } from './sqlite';
+import { emptiedDatabaseFile, INSTANCE_LOCK_FILE, lockDataDirectory, openSqliteStore, sqliteOpenProblem, type EmptiedDatabaseFile, type WriterThreadBoot } from './sqlite';
 
 export interface OpenedStore {
   store: CountersignStore;
@@ -161,7 +161,8 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
       instanceLock = lockDataDirectory(opening.dataDir);
     } catch (err) {
       await opening.sqliteWriterThread?.discard();
-      throw err;
+      // SQLite's words alone ("attempt to write a readonly database") name neither the file nor what to do.
+      throw sqliteOpenProblem(err, path.join(opening.dataDir, INSTANCE_LOCK_FILE)) ?? err;
     }
     let store;
     try {

@@ -5,6 +5,6 @@ export { verifySqliteAuditLog } from './verify-database';
 export { MIGRATIONS, migrate } from './migrations';
 export { missingCheckpointTriggers, readCheckpointTable, readRequestVersions, recordHashAt } from './compliance-reader';
 export { backupSqliteStore, BackupTargetExistsError } from './backup';
-export { lockDataDirectory, SharedIndexMissingError } from './instance-lock';
+export { INSTANCE_LOCK_FILE, lockDataDirectory, SharedIndexMissingError } from './instance-lock';
 export { sqliteOpenProblem } from './open-problem';
 export { emptiedDatabaseFile, type EmptiedDatabaseFile } from './emptied-file';

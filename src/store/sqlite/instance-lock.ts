@@ -51,12 +51,24 @@ function isBusy(err: unknown): boolean {
   return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
 }
 
+/**
+ * The lock file holds nothing: only SQLite's lock on it counts. In SQLite's default journal mode its
+ * exclusive transaction writes a -journal file beside it, which a full disk refuses (SQLITE_FULL):
+ * a bot could then not start, nor `audit verify` run, on a disk whose database needed no room at all.
+ * With the journal in memory the lock is the same POSIX lock on the file, and nothing is written.
+ */
+function journalInMemory(db: Database.Database): void {
+  db.pragma('journal_mode = MEMORY');
+}
+
 /** Takes the data directory's instance lock, or throws InstanceLockedError when another process holds it. */
 export function lockDataDirectory(dataDir: string): InstanceLock {
   // A command-line tool may hold the lock for a moment to see whether a bot runs (instanceRunning):
   // a start waits that out; a running bot holds it for good, so the start is refused after the wait.
   const db = new Database(path.join(dataDir, INSTANCE_LOCK_FILE), { timeout: LOCK_WAIT_MS });
   try {
+    // The lock needs no room on the disk (see journalInMemory).
+    journalInMemory(db);
     // Held from the first transaction until the connection closes.
     db.pragma('locking_mode = EXCLUSIVE');
     db.exec('BEGIN EXCLUSIVE');
@@ -82,6 +94,7 @@ function instanceRunning(dataDir: string): boolean {
   let db: Database.Database | undefined;
   try {
     db = new Database(file, { timeout: 0, fileMustExist: true });
+    journalInMemory(db);
     db.exec('BEGIN EXCLUSIVE; ROLLBACK');
     return false;
   } catch (err) {
