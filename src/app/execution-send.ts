@@ -23,6 +23,22 @@ import { LeaseHold, type LeaseReading } from './lease-hold';
 import { stillAsApproved } from './execution-evidence';
 import { leaseTime, save, saveWhileRunning, type ExecutionRunner, type LeaseTime } from './execution-runner';
 
+/**
+ * Azure accepted the operation, and the store refused to record that through every retry: the run
+ * stops following it, and the request ends unknown saying so, not with the store's words alone
+ * ("database or disk is full" read as Azure's answer on the card).
+ */
+class AcceptedNotRecordedError extends Error {
+  readonly code = 'AcceptedNotRecorded';
+  constructor(cause: unknown, correlationId: string | undefined) {
+    const said = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `Azure accepted the operation, but Countersign could not record that in its database (${said}) and stopped following it${correlationId ? `: look for correlation id ${correlationId} in the target's activity log` : ''}`,
+    );
+    this.name = 'AcceptedNotRecordedError';
+  }
+}
+
 function sameRef(a: ArmOperationRef | undefined, b: ArmOperationRef): boolean {
   return a !== undefined && canonicalJson(a) === canonicalJson(b);
 }
@@ -71,7 +87,9 @@ export async function follow(runner: ExecutionRunner, claimed: ApprovalRequest, 
       accepted = acceptedRef;
       // The operation runs in Azure whatever the store does: a store that cannot take the write for
       // a moment (a lock held past the wait, a connection lost) is tried again, not made its outcome.
-      const saved = await saveWhileRunning(deps, requestId, 'recording what Azure accepted', (r) => recordStarted(r, acceptedRef, deps.clock.now(), owner), (r) => sameRef(r.execution?.ref, acceptedRef), { refreshCards: false });
+      const saved = await saveWhileRunning(deps, requestId, 'recording what Azure accepted', (r) => recordStarted(r, acceptedRef, deps.clock.now(), owner), (r) => sameRef(r.execution?.ref, acceptedRef), { refreshCards: false }).catch((err: unknown) => {
+        throw new AcceptedNotRecordedError(err, acceptedRef.correlationId ?? ref.correlationId);
+      });
       if (!saved) throw new Error(`request ${requestId} is no longer executed by ${owner}`);
     },
     // Resumed with nothing recorded from Azure and the target untouched: the operation is about to
@@ -104,7 +122,7 @@ export async function follow(runner: ExecutionRunner, claimed: ApprovalRequest, 
   } catch (err) {
     // The gateway reports ARM errors as outcomes; a throw is unexpected. Once ARM accepted the
     // operation we cannot know how it ended, and never claim success.
-    const error = { code: 'ExecutionError', message: err instanceof Error ? err.message : String(err) };
+    const error = { code: err instanceof AcceptedNotRecordedError ? err.code : 'ExecutionError', message: err instanceof Error ? err.message : String(err) };
     outcome = started ? { status: 'unknown', ref: { resourceIds: [] }, error } : { status: 'failed', ref: { resourceIds: [] }, error };
   } finally {
     clearInterval(renewal);
