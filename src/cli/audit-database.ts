@@ -21,7 +21,7 @@ import { postgresConnectionOf } from '../store/open-store';
 import type { RequestWithoutRow } from '../store/request-rows';
 import { describeTarget, openPostgresAuditReader, openPostgresStore, PostgresStartupError, verifyPostgresAuditLog } from '../store/postgres';
 import type { PostgresConnectionOptions } from '../store/postgres';
-import { missingCheckpointTriggers, openSqliteAuditReader, readCheckpointTable, recordHashAt, verifySqliteAuditLog } from '../store/sqlite';
+import { missingCheckpointTriggers, openSqliteAuditReader, readCheckpointTable, recordHashAt, salvageDamagedAuditLog, verifySqliteAuditLog } from '../store/sqlite';
 import { resolveDataDir } from './audit-options';
 import { AuditInputError, openStoreForCli, requireCountersignFile, requireDatabase, unreadableAsInput } from './audit-io';
 import type { AuditCliIo } from './audit-io';
@@ -156,6 +156,25 @@ function postgresDatabase(dataDir: string, connection: PostgresConnectionOptions
   };
 }
 
+/**
+ * SQLite found the file damaged (SQLITE_CORRUPT: a page it cannot read, a file cut short), with how
+ * much of the audit log can still be read in order: damage to report (exit 2), not a wrong input.
+ */
+export class DamagedDatabaseError extends Error {
+  constructor(
+    readonly file: string,
+    cause: Error,
+  ) {
+    const salvage = salvageDamagedAuditLog(file);
+    const left =
+      salvage.readable === 0
+        ? 'none of its audit records can be read'
+        : `records 1 to ${salvage.lastSeq} of its audit log can still be read in order${salvage.stoppedBy ? `; the reading stops there (${salvage.stoppedBy})` : ', and the damage lies elsewhere in the file'}`;
+    super(`SQLite cannot read ${file} (${cause.message}, ${(cause as { code?: string }).code}): ${left}. Restore it, with its -wal file, from a backup (docs/faults.md)`);
+    this.name = 'DamagedDatabaseError';
+  }
+}
+
 function sqliteDatabase(dataDirOption: string | undefined, io: AuditCliIo): AuditDatabase {
   const { dataDir, file } = requireDatabase(dataDirOption, io);
   return {
@@ -165,7 +184,16 @@ function sqliteDatabase(dataDirOption: string | undefined, io: AuditCliIo): Audi
     openStore: () => openStoreForCli(file),
     check: async () => requireCountersignFile(file),
     // Verification only reads: it works on read-only storage too.
-    verify: () => unreadableAsInput(file, () => verifySqliteAuditLog(file), 'read'),
+    verify: () =>
+      unreadableAsInput(file, async () => {
+        try {
+          return await verifySqliteAuditLog(file);
+        } catch (err) {
+          // A file SQLite calls damaged is what verify is run to look at: how much is left, not SQLite's words alone.
+          if (!String((err as { code?: unknown }).code ?? '').startsWith('SQLITE_CORRUPT')) throw err;
+          throw new DamagedDatabaseError(file, err as Error);
+        }
+      }, 'read'),
     checkpoints: async () => {
       const reader = openSqliteAuditReader(file);
       return {

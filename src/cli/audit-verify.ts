@@ -16,7 +16,7 @@ import { missingFromSchema } from '../store/postgres/transactions';
 import { loadPublicKey, readVerifier } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';
 import { ManifestMismatchError, WrongFormatError, verifyExportFile } from '../audit/verify/verify-export';
-import { requireAuditDatabase } from './audit-database';
+import { DamagedDatabaseError, requireAuditDatabase } from './audit-database';
 import type { AuditDatabase } from './audit-database';
 import { resolveDataDir } from './audit-options';
 import { AuditInputError, droppingOutputOnClosedPipe } from './audit-io';
@@ -234,6 +234,10 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
   try {
     chain = await db.verify();
   } catch (err) {
+    if (err instanceof DamagedDatabaseError) {
+      io.stdout.write(`Database: ${db.where}\nDATABASE DAMAGED: ${err.message}.\n`);
+      return EXIT_DAMAGED;
+    }
     // The audit table itself dropped (PostgreSQL): damage to report, not a wrong input.
     const missing = missingFromSchema(err);
     if (!missing) throw err;

@@ -120,3 +120,41 @@ export function sqliteSchema(db: Database.Database): StoredSchema {
       }))(),
   };
 }
+
+/** What can still be read of the audit log of a file SQLite calls damaged (SQLITE_CORRUPT). */
+export interface DamagedLogSalvage {
+  /** Records read in seq order from the first, each linking to the one before, until the damage. */
+  readable: number;
+  /** The last of them (undefined when none could be read). */
+  lastSeq?: number;
+  /** Why the reading stopped there, in SQLite's words or as a break in the chain; undefined when the whole table was read. */
+  stoppedBy?: string;
+}
+
+/**
+ * Reads the audit log of a damaged file as far as it goes: rows in seq order until SQLite meets a
+ * page it cannot read, or a row does not follow the one before (seq and previous hash). The records'
+ * own hashes are not recomputed: this says how much is left to salvage, verification of a restored
+ * copy says whether it is intact.
+ */
+export function salvageDamagedAuditLog(file: string): DamagedLogSalvage {
+  let readable = 0;
+  let last: { seq: number; hash: string } | undefined;
+  let db: Database.Database | undefined;
+  try {
+    db = openReadOnly(file);
+    for (const row of db.prepare('SELECT seq, prev_hash, hash FROM audit_log ORDER BY seq').iterate() as IterableIterator<{ seq: number; prev_hash: string; hash: string }>) {
+      const expected = last ? last.seq + 1 : 1;
+      if (row.seq !== expected || (last && row.prev_hash !== last.hash)) {
+        return { readable, ...(last ? { lastSeq: last.seq } : {}), stoppedBy: `record ${row.seq} does not follow record ${last?.seq ?? 0}` };
+      }
+      last = { seq: row.seq, hash: row.hash };
+      readable++;
+    }
+    return { readable, ...(last ? { lastSeq: last.seq } : {}) };
+  } catch (err) {
+    return { readable, ...(last ? { lastSeq: last.seq } : {}), stoppedBy: (err as Error).message };
+  } finally {
+    db?.close();
+  }
+}
