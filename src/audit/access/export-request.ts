@@ -93,6 +93,11 @@ export function parseApiExport(query: Record<string, unknown>): ExportAsk {
   for (const [name, v] of Object.entries(query)) {
     if (!['from', 'to', 'format', 'requestId', 'actor', 'type'].includes(name)) return { ok: false, message: `unknown query parameter "${name.slice(0, 40)}" (known: from, to, format, requestId, actor, type)` };
     if (name !== 'type' && typeof v !== 'string') return { ok: false, message: `the query parameter ${name} is given more than once` };
+    // An empty value is most often an unset variable (`requestId=$ID`): read as "no filter", it exported the whole log.
+    const values = (Array.isArray(v) ? v : [v]).map(String);
+    if (values.some((value) => value.trim() === '' || (name === 'type' && value.split(',').some((t) => t.trim() === '')))) {
+      return { ok: false, message: `the query parameter ${name} is empty: give it a value, or leave it out (an empty value is not "no filter")` };
+    }
   }
   const filter: AuditFilter = {};
   const from = one('from');

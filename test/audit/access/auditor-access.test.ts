@@ -422,6 +422,7 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
       { name: 'no iat or nbf', header: `Bearer ${await token({}, { iat: false })}`, status: 401, reason: 'token-lifetime-too-long', detail: /neither iat nor nbf/ },
       { name: 'no oid (a sub only)', header: `Bearer ${await token({ oid: undefined, sub: 'pairwise-subject' })}`, status: 401, reason: 'missing-object-id', detail: /no Entra object id \(oid claim\)/ },
       { name: 'a bad parameter', header: `Bearer ${await token()}`, query: '?from=last-tuesday', status: 400, reason: 'invalid-arguments', detail: /"last-tuesday" is not a date Countersign reads/ },
+      { name: 'an empty requestId (an unset variable), not the whole log', header: `Bearer ${await token()}`, query: '?requestId=', status: 400, reason: 'invalid-arguments', detail: /the query parameter requestId is empty/ },
     ];
     for (const c of cases) {
       const res = await fetch(`${h.bot.url}/api/audit/export${c.query ?? ''}`, { headers: c.header ? { authorization: c.header } : {} });

@@ -36,6 +36,18 @@ describe('the export API query (parseApiExport)', () => {
   });
 });
 
+describe('the export API query: empty values', () => {
+  it('refuses a parameter given empty, naming it, rather than reading it as no filter', () => {
+    // `?requestId=$ID` with $ID unset: read as no filter, it exported the whole log as if it were that request's.
+    for (const [name, value] of [['requestId', ''], ['actor', ' '], ['type', ''], ['type', ['request.created', '']], ['type', 'request.created,'], ['from', ''], ['to', ''], ['format', '']] as const) {
+      assert.deepEqual(parseApiExport({ [name]: value }), {
+        ok: false,
+        message: `the query parameter ${name} is empty: give it a value, or leave it out (an empty value is not "no filter")`,
+      }, `${name}=${JSON.stringify(value)}`);
+    }
+  });
+});
+
 describe('the export API query: requestId', () => {
   it('reads a request id as typed in chat, as the CLI and Teams do', () => {
     assert.deepEqual(parseApiExport({ requestId: 'cs-7k3m9qxw' }), { ok: true, format: 'jsonl', filter: { requestId: 'CS-7K3M9QXW' } });
