@@ -3,6 +3,7 @@ import { AUDIT_EVENT_TYPES } from '../../domain/audit';
 import type { AuditEventType, AuditFilter } from '../../domain/audit';
 import { canonicalRequestId, isRequestId, requestIdAsNamed } from '../../domain/request-ids';
 import type { AuditLog, RequestStore } from '../../app/ports';
+import { editDistance } from '../../domain/edit-distance';
 import { EXPORT_FORMATS } from './export';
 import { InstantError, parseInstant } from './instant';
 import type { ExportFormat } from '../ports';
@@ -71,10 +72,22 @@ function format(value: string | undefined, fallback: ExportFormat): ExportFormat
   return (EXPORT_FORMATS as readonly string[]).includes(f) ? (f as ExportFormat) : undefined;
 }
 
+/** Why `audit <sub>` is not `audit export`: a slip of it, or what only the countersign command does. */
+function notAnAuditCommand(sub: string): string {
+  const typed = `"audit ${sub.slice(0, 40)}"`;
+  const word = sub.toLowerCase();
+  if (editDistance(word, 'export') <= 2) return `${typed} is not a command: did you mean "audit export"?`;
+  if (['verify', 'evidence', 'checkpoint', 'public-key', 'accept-loss'].includes(word)) {
+    return `${typed} is not done in Teams: it is the countersign command's (countersign audit ${word}, see docs/cli.md), run where the data directory is. In Teams, auditors ask for exports.`;
+  }
+  return `${typed} is not a command: in Teams, "audit" takes only "export".`;
+}
+
 /** `audit export <from> <to> [format]`, the words after "audit". */
 export function parseTeamsExport(args: readonly string[]): ExportAsk {
   const [sub, from, to, fmt, ...rest] = args;
-  if (sub?.toLowerCase() !== 'export') return { ok: false, message: TEAMS_USAGE };
+  if (!sub) return { ok: false, message: TEAMS_USAGE };
+  if (sub.toLowerCase() !== 'export') return { ok: false, message: `${notAnAuditCommand(sub)} ${TEAMS_USAGE}` };
   if (!from || !to) return { ok: false, message: `${!from ? '<from> and <to> are' : '<to> is'} missing. ${TEAMS_USAGE}` };
   if (rest.length) return { ok: false, message: `Unexpected words after the format: ${rest.map((w) => `"${w.slice(0, 40)}"`).join(' ')}. ${TEAMS_USAGE}` };
   const r = range(from, to);

@@ -302,6 +302,14 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     assert.deepEqual((await refusals(h)).map((r) => r.outcome.reason), ['invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments']);
   });
 
+  it('names what is wrong with "audit" followed by something other than export: a slip, a CLI command, anything else', async () => {
+    assert.match(await say(h, people.erin, 'audit exprot 2026-11-01 2026-11-02'), /^\[SANDBOX\] "audit exprot" is not a command: did you mean "audit export"\? Usage: audit export/);
+    assert.match(await say(h, people.erin, 'audit verify'), /^\[SANDBOX\] "audit verify" is not done in Teams: it is the countersign command's \(countersign audit verify, see docs\/cli\.md\)/);
+    assert.match(await say(h, people.erin, 'audit everything'), /^\[SANDBOX\] "audit everything" is not a command: in Teams, "audit" takes only "export"\. Usage: audit export/);
+    assert.match(await say(h, people.erin, 'audit'), /^\[SANDBOX\] Usage: audit export/);
+    assert.deepEqual((await refusals(h)).map((r) => r.outcome.reason), ['invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments']);
+  });
+
   it('serves the public key, and the API answers that it is not enabled without audit.http', async () => {
     const key = await fetch(`${h.bot.url}/api/audit/public-key`);
     assert.equal(key.headers.get('x-countersign-key-id'), loadPublicKey(h.dataDir).keyId);
