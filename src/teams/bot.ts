@@ -20,6 +20,7 @@ import { channelOf } from '../domain/conversation-ids';
 import { INPUT_LIMITS } from '../domain/input-limits';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
+import { firstInvisibleCharacter, firstLayoutCharacter, inertLine } from '../domain/text-safety';
 import { helpCard, pendingCard, queryCard } from '../cards/lists';
 import type { Card } from '../cards/render';
 import { requestCard, type RequestCardOptions } from '../cards/request-card';
@@ -235,7 +236,7 @@ export class CountersignBot extends TeamsActivityHandler {
         return;
       case 'unknown': {
         const hint = what.suggestions.length ? ` Did you mean: ${what.suggestions.join(', ')}?` : '';
-        await context.sendActivity(this.say(`I don't know the command "${what.text.slice(0, 80)}".${hint} Type "help" for the list.`));
+        await context.sendActivity(this.say(`${unknownCommandText(what.text)}${hint} Type "help" for the list.`));
         return;
       }
       case 'incomplete': {
@@ -264,7 +265,7 @@ export class CountersignBot extends TeamsActivityHandler {
         if (inner.kind === 'unknown') {
           // The command is what is wrong: said as the plain path says it, with the same suggestions.
           const hint = inner.suggestions.length ? ` Did you mean: ${inner.suggestions.join(', ')}?` : '';
-          await context.sendActivity(this.say(`I don't know the command "${inner.text.slice(0, 80)}".${hint} ${usage}`));
+          await context.sendActivity(this.say(`${unknownCommandText(inner.text)}${hint} ${usage}`));
           return;
         }
         if (inner.kind !== 'ready') {
@@ -575,4 +576,16 @@ function cardResponse(card: Card): AdaptiveCardInvokeResponse {
 
 function message(text: string): AdaptiveCardInvokeResponse {
   return { statusCode: 200, type: MESSAGE_RESPONSE, value: text as unknown as Record<string, unknown> };
+}
+
+/**
+ * "I don't know the command …", naming a character the words hold that cannot be seen (pasted with
+ * them): quoted bare, "help" with a U+200B in it read as the very command it was said not to be.
+ */
+function unknownCommandText(text: string): string {
+  const typed = text.slice(0, 80);
+  const layout = firstLayoutCharacter(typed);
+  const invisible = layout ? undefined : firstInvisibleCharacter(typed, 'parameter');
+  const hidden = layout ? ` It holds a control or text-direction character (${layout}).` : invisible ? ` It holds an invisible character (${invisible.codePoint}, character ${invisible.position}).` : '';
+  return `I don't know the command "${inertLine(typed)}".${hidden}${hidden ? ' Type it without such characters (they come with pasted text).' : ''}`;
 }

@@ -97,6 +97,14 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.match(lastText(h, start), /^\[SANDBOX\] I don't know the command "delete resource"\./);
   });
 
+  it('names an invisible character in an unknown command, rather than quoting it as the very command it would then read as', async () => {
+    // A zero-width space pasted with the word: "help" and "help\u200B" look the same.
+    let from = await h.teams.say(people.alice, 'help\u200B', alicePersonal);
+    assert.equal(lastText(h, from), '[SANDBOX] I don\'t know the command "help[U+200B]". It holds an invisible character (U+200B, character 5). Type it without such characters (they come with pasted text). Did you mean: help? Type "help" for the list.');
+    from = await h.teams.say(people.alice, 'pend\u2060ing', alicePersonal);
+    assert.match(lastText(h, from), /^\[SANDBOX\] I don't know the command "pend\[U\+2060\]ing"\. It holds an invisible character \(U\+2060, character 5\)\./);
+  });
+
   it('offers "revoke delegation" for revoke alone, or a slip of it', async () => {
     for (const typed of ['revoke', 'revkoe delegation']) {
       const from = await h.teams.say(people.alice, typed, alicePersonal);
