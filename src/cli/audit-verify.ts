@@ -124,6 +124,7 @@ async function verifyFile(fileOption: string, opts: VerifyOptions, io: AuditCliI
     throw new AuditInputError(`cannot read ${file}: ${(err as Error).message}`);
   }
   io.stdout.write(exportReport(file, result, !manifest && opts.filtered === true));
+  if (manifest && verifier && manifest.keyId !== verifier.keyId) io.stdout.write(`${keyInUse(verifier, opts, io)}\n`);
   if (opts.format && result.format !== opts.format) {
     io.stdout.write(`NOTE: --format ${opts.format} was given, but the manifest signed these very bytes as ${result.format}: they were read as ${result.format}.\n`);
   }
@@ -187,6 +188,7 @@ async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo):
           ...damage.map((d) => `  ${d}`),
         ]),
   ];
+  if (manifest.keyId !== verifier.keyId) lines.push(keyInUse(verifier, opts, io));
   io.stdout.write(`${lines.join('\n')}\n`);
   // Its audit records, with their own manifest (a missing one is named above already).
   const events = path.join(dir, 'events.jsonl');
@@ -222,6 +224,17 @@ async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo):
     io.stdout.write(`AUDIT LOG DAMAGED: this bundle attests an audit log that was not intact when it was made (see above): it may not be the whole record of request ${manifest.requestId}.\n`);
   }
   return check.problems.length === 0 && damage.length === 0 && recordsExit === EXIT_OK ? EXIT_OK : EXIT_DAMAGED;
+}
+
+/**
+ * Where the key that did not sign a manifest came from: with neither --public-key nor --data-dir it is
+ * whatever ./data (or COUNTERSIGN_DATA_DIR) holds, often another installation's, which reads as
+ * damage unless it is said.
+ */
+function keyInUse(verifier: AuditVerifier, opts: VerifyOptions, io: AuditCliIo): string {
+  const dataDir = resolveDataDir(opts.dataDir, io.settings, io.cwd);
+  const implicit = !opts.publicKey && !opts.dataDir ? ' (no --public-key or --data-dir was given, so the key of the default data directory was used)' : '';
+  return `The public key in use, ${verifier.keyId}, is ${keySourceOf(opts, dataDir, io)}${implicit}. If the export comes from another installation, check it with that installation's public key: --public-key <file>.`;
 }
 
 function keySourceOf(opts: VerifyOptions, dataDir: string, io: AuditCliIo): string {

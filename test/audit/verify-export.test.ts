@@ -307,7 +307,7 @@ describe('verifying an export against its signed manifest', function () {
     try {
       const stranger = loadOrCreateSigningKey(other.dir);
       const v = await verifyExportFile(e.file, { format: 'jsonl', manifest: e.manifest, verifier: stranger });
-      expectProblem(v, 'bad-signature', new RegExp(`signed with key ${signer.keyId}, but the public key given is ${stranger.keyId}`));
+      expectProblem(v, 'bad-signature', new RegExp(`signed with key ${signer.keyId}, but the public key in use is ${stranger.keyId}`));
     } finally {
       other.remove();
     }

@@ -76,6 +76,30 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(v.stdout, /Export intact: 12 records, seq 1 to 12\.\nHead hash: .*\nSHA-256: [0-9a-f]{64} \(as signed\)/);
     });
 
+    it('names where the key that did not sign an export or a bundle came from: the default data directory, when nothing named one', async () => {
+      const out = path.join(tmp.dir, 'audit.jsonl');
+      assert.equal((await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir])).code, 0);
+      const bundle = path.join(tmp.dir, 'bundle');
+      assert.equal((await audit(['evidence', 'req-1', '--out', bundle, '--data-dir', dataDir])).code, 0);
+      // An auditor's folder whose ./data is another installation's (a trial), the export and the bundle checked with no option.
+      const elsewhere = path.join(tmp.dir, 'auditor');
+      const other = await openSqliteStore({ file: databaseFile(path.join(elsewhere, 'data')) });
+      await other.close();
+      const otherKey = loadOrCreateSigningKey(path.join(elsewhere, 'data')).keyId;
+      for (const file of [out, bundle]) {
+        const v = await audit(['verify', '--file', file], {}, elsewhere);
+        assert.equal(v.code, 2, v.stdout);
+        assert.match(v.stdout, new RegExp(`but the public key in use is ${otherKey}`));
+        assert.match(v.stdout, new RegExp(`The public key in use, ${otherKey}, is the data directory's, in ${path.join(elsewhere, 'data').replace(/[/\\]/g, '.')} \\(no --public-key or --data-dir was given, so the key of the default data directory was used\\)\\. If the export comes from another installation, check it with that installation's public key: --public-key <file>\\.`));
+      }
+      const named = await audit(['verify', '--file', out, '--public-key', path.join(elsewhere, 'data', PUBLIC_KEY_FILE)], {}, elsewhere);
+      assert.match(named.stdout, new RegExp(`The public key in use, ${otherKey}, is from --public-key .*\\. If the export`));
+      assert.ok(!named.stdout.includes('no --public-key or --data-dir was given'));
+      const right = await audit(['verify', '--file', out, '--data-dir', dataDir], {}, elsewhere);
+      assert.equal(right.code, 0, right.stdout);
+      assert.ok(!right.stdout.includes('The public key in use'), 'nothing said when the key signed it');
+    });
+
     it('says a whole-log export of a log records were deleted from is damaged (exit 2), and verify of that export fails, naming what is missing', async () => {
       tamper('DELETE FROM audit_log WHERE seq = 5');
       for (const format of ['jsonl', 'csv'] as const) {

@@ -180,7 +180,7 @@ export function checkEvidence(manifest: EvidenceManifest, verifier: AuditVerifie
   const problems: string[] = [];
   const { signature, ...body } = manifest;
   if (manifest.keyId !== verifier.keyId) {
-    problems.push(`the manifest was signed with key ${manifest.keyId}, and the public key given is ${verifier.keyId}: check it with that key's public half (--public-key <file>)`);
+    problems.push(`the manifest was signed with key ${manifest.keyId}, but the public key in use is ${verifier.keyId}: check it with that key's public half (--public-key <file>)`);
   } else if (!verifier.verify('evidence', canonicalJson(body), signature)) {
     problems.push('the manifest\'s signature does not match it: the manifest was edited');
   }

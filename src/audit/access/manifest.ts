@@ -123,7 +123,7 @@ export function parseManifest(text: string, source: string): ExportManifest {
 /** Undefined when the signature is good; otherwise why it is not. */
 export function manifestSignatureProblem(m: ExportManifest, verifier: AuditVerifier): string | undefined {
   if (m.keyId !== verifier.keyId) {
-    return `the manifest was signed with key ${m.keyId}, but the public key given is ${verifier.keyId}`;
+    return `the manifest was signed with key ${m.keyId}, but the public key in use is ${verifier.keyId}`;
   }
   const { signature, ...body } = m;
   if (m.algorithm !== 'Ed25519' || !verifier.verify('export-manifest', signedText(body), signature)) {
