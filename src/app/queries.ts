@@ -12,7 +12,7 @@ import { decisionsOf } from './decisions';
 import { cardCopyRefusal } from './card-binding';
 import { accessForView, rolesInQuestion } from './group-access';
 import { notifyPolicy } from './notifications';
-import { canonicalRequestId } from '../domain/request-ids';
+import { canonicalRequestId, isRequestId } from '../domain/request-ids';
 
 export interface HelpEntry {
   usage: string;
@@ -161,12 +161,25 @@ export type StatusAnswer = { show: ApprovalRequest } | { say: string };
  */
 export async function statusIn(deps: AppDeps, actor: Actor, requestId: string, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<StatusAnswer> {
   const r = await status(deps, actor, requestId);
-  if (!r) return { say: `There is no request ${requestId.slice(0, 64)} that you can see.` };
+  if (!r) return { say: notSeenText(requestId) };
   if (!shownIn(r, where)) {
     return { say: `Request ${r.id} was not asked in this conversation, so its card is not posted here, where everyone would read it. Type "status ${r.id}" in your personal chat with Countersign.` };
   }
   const enough = await cardCopyRefusal(deps, r.id, where);
   return enough ? { say: enough } : { show: r };
+}
+
+/**
+ * Why `status <id>` shows nothing: no request this person may see, or, for what has not the shape
+ * of a request id at all (no request has it, so saying so tells nothing), what one looks like.
+ */
+function notSeenText(typed: string): string {
+  const shown = typed.trim().slice(0, 64);
+  if (isRequestId(canonicalRequestId(typed))) return `There is no request ${shown} that you can see.`;
+  // The id without its "CS-" (or with another separator): the 8 letters and digits after it.
+  const digits = /^(?:cs[\s_–—.:]*)?([0-9a-z]{8})$/i.exec(shown.replace(/[.,;:!?]+$/, ''))?.[1];
+  const meant = digits && isRequestId(canonicalRequestId(`CS-${digits}`)) ? ` Did you mean ${canonicalRequestId(`CS-${digits}`)}?` : '';
+  return `"${shown}" is not a request id: request ids are CS- and 8 letters or digits, such as CS-7K3M9QXW.${meant} Type "pending" to see your open requests.`;
 }
 
 /**

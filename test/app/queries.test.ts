@@ -107,6 +107,26 @@ describe('app: queries', () => {
     for (const line of logged) assert.deepEqual(line, [damaged.id, 'its stored row does not read as a request (approvals[0].approver is missing)']);
   });
 
+  it('says what a request id looks like to "status" with something that is none, and what was meant when it is plain', async () => {
+    const r = await asked(f, alice, 'delete resource group staging-old');
+    const where = { conversationId: 'a:personal-alice', conversationType: 'personal' as const };
+    const say = async (typed: string) => {
+      const answer = await f.app.statusIn(alice, typed, where);
+      return 'say' in answer ? answer.say : `card of ${answer.show.id}`;
+    };
+    const digits = r.id.slice(3);
+    // The id without its CS- (or with another separator): nothing is looked up, the shape is said.
+    for (const typed of [digits, `CS${digits}`, `cs_${digits.toLowerCase()}`]) {
+      assert.equal(await say(typed), `"${typed}" is not a request id: request ids are CS- and 8 letters or digits, such as CS-7K3M9QXW. Did you mean ${r.id}? Type "pending" to see your open requests.`, typed);
+    }
+    assert.equal(await say('CS-7K3M9Q'), '"CS-7K3M9Q" is not a request id: request ids are CS- and 8 letters or digits, such as CS-7K3M9QXW. Type "pending" to see your open requests.');
+    assert.equal(await say('<CS-7K3M9QXW>'), '"<CS-7K3M9QXW>" is not a request id: request ids are CS- and 8 letters or digits, such as CS-7K3M9QXW. Type "pending" to see your open requests.');
+    // One of the right shape that this person may not see, or that is nobody's, is not told apart.
+    assert.equal(await say('CS-7K3M9QXW'), 'There is no request CS-7K3M9QXW that you can see.');
+    assert.equal(await f.app.statusIn(carol, r.id, where).then((a) => ('say' in a ? a.say : '')), `There is no request ${r.id} that you can see.`);
+    assert.equal(await say(`${r.id.toLowerCase()}.`), `card of ${r.id}`);
+  });
+
   it('runs a read-only command at once, without a request', async () => {
     const meant = f.app.interpret('resources rg-web');
     assert.equal(meant.kind, 'ready');

@@ -230,7 +230,7 @@ describe('activities validated at the edge', function () {
         a.entities = [{ type: 'mention', mentioned: { id: 'bot-countersign', name: 'Countersign' }, ...mention }];
         const sent = h.connector.sent.length;
         assert.equal((await post(h, JSON.stringify(a))).status, 200);
-        assert.deepEqual(h.teams.since(sent).map((x) => x.activity.text), ['[SANDBOX] There is no request undefinedCS-1 that you can see.']);
+        assert.deepEqual(h.teams.since(sent).map((x) => x.activity.text), ['[SANDBOX] "undefinedCS-1" is not a request id: request ids are CS- and 8 letters or digits, such as CS-7K3M9QXW. Type "pending" to see your open requests.']);
       }
     });
 
