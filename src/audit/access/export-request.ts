@@ -55,11 +55,12 @@ export function unknownRequestMessage(typed: string): string {
   return `there is no request ${requestIdAsNamed(typed)} and no audit record names it (requestId): nothing was exported`;
 }
 
-function range(from: string, to: string): { ok: true; from: string; to: string } | { ok: false; message: string } {
+/** `names`: how the two are called where they were given (the Teams command's <from> and <to>, the API's query parameters). */
+function range(from: string, to: string, names: readonly [string, string] = ['<from>', '<to>']): { ok: true; from: string; to: string } | { ok: false; message: string } {
   try {
     const f = parseInstant(from);
     const t = parseInstant(to);
-    if (f >= t) return { ok: false, message: `<from> (${f}) must be before <to> (${t}).` };
+    if (f >= t) return { ok: false, message: `${names[0]} (${f}) must be before ${names[1]} (${t}).` };
     return { ok: true, from: f, to: t };
   } catch (err) {
     if (err instanceof InstantError) return { ok: false, message: err.message };
@@ -116,7 +117,7 @@ export function parseApiExport(query: Record<string, unknown>): ExportAsk {
   const from = one('from');
   const to = one('to');
   if (from && to) {
-    const r = range(from, to);
+    const r = range(from, to, ['the query parameter from', 'to']);
     if (!r.ok) return { ok: false, message: r.message };
     Object.assign(filter, { from: r.from, to: r.to });
   } else if (from || to) {

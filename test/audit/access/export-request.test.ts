@@ -48,6 +48,15 @@ describe('the export API query: empty values', () => {
   });
 });
 
+describe('the export API query: from and to', () => {
+  it('names the query parameters, not the Teams command\'s <from> and <to>, when from is not before to', () => {
+    assert.deepEqual(parseApiExport({ from: '2026-12-07', to: '2026-12-06' }), {
+      ok: false,
+      message: 'the query parameter from (2026-12-07T00:00:00.000Z) must be before to (2026-12-06T00:00:00.000Z).',
+    });
+  });
+});
+
 describe('the export API query: requestId', () => {
   it('reads a request id as typed in chat, as the CLI and Teams do', () => {
     assert.deepEqual(parseApiExport({ requestId: 'cs-7k3m9qxw' }), { ok: true, format: 'jsonl', filter: { requestId: 'CS-7K3M9QXW' } });
