@@ -46,7 +46,7 @@ import { createServer } from './http/server';
 import { activityEndpoint, createAdapter } from './teams/adapter';
 import { ConversationRateLimiter, shareOfLimits } from './teams/rate-limit';
 import type { Telemetry } from './telemetry';
-import { unapprovableWarning, unreachedWarning } from './domain/policy-text';
+import { stuckRequesterWarning, unapprovableWarning, unreachedWarning } from './domain/policy-text';
 
 export class StartupError extends Error {}
 
@@ -370,6 +370,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   for (const command of config.catalog.commands) {
     const problem = unapprovableWarning(command, config.access.roles);
     if (problem) log.warn({ command: command.name, problem }, 'a command can never be approved');
+    const stuck = stuckRequesterWarning(command, config.access.roles);
+    if (stuck) log.warn({ command: command.name, problem: stuck }, 'someone may ask for a command but never have it approved');
     const unreached = unreachedWarning(command, config.access.roles);
     if (unreached) log.warn({ command: command.name, problem: unreached }, 'nobody is sent a command\'s requests');
   }

@@ -7,7 +7,7 @@ import type { CommandSpec, RequesterRule } from './catalog';
 import { formatDuration, plural } from './duration-text';
 import { describeKind, type Roles } from './policy';
 import { breakGlassWords, whenItMayRun as scheduleWords } from './policy-words';
-import { requirementLabel, requirementsOf } from './quorum';
+import { assign, requirementLabel, requirementsOf } from './quorum';
 
 type Policy = NonNullable<CommandSpec['policy']>;
 
@@ -32,6 +32,34 @@ export function unapprovableWarning(command: CommandSpec, roles: Roles): string 
   if (people.size >= p.approvals) return undefined;
   const held = people.size === 0 ? 'nobody' : `only ${plural(people.size, 'person', 'people')}`;
   return `"${command.name}" needs ${plural(p.approvals, 'approval')} from distinct people, but ${deciding.join(', ')} ${deciding.length > 1 ? 'hold' : 'holds'} ${held}: no request for it can ever be approved. Add people (or an Entra group) to the role, or lower approvals`;
+}
+
+/**
+ * Who may ask for the command but could never have a request of theirs approved, or undefined: the
+ * requester never counts, so when the approver roles (with the escalation role, which may decide
+ * after escalation) hold too few people besides them, their requests can only expire. Known only for
+ * the people the requester roles name and when the approver roles list no Entra group (whose members
+ * are not known here); a policy nobody at all could meet is unapprovableWarning's (or load's) to name.
+ */
+export function stuckRequesterWarning(command: CommandSpec, roles: Roles): string | undefined {
+  const p = command.policy;
+  if (!p || !command.sensitive || p.requesterRoles.length === 0) return undefined;
+  const requirements = requirementsOf(p);
+  const approverRoles = [...new Set(requirements.flatMap((req) => req.roles))];
+  const deciding = p.escalation ? [...approverRoles, p.escalation.role] : approverRoles;
+  if (roles.groupsOf(deciding).length > 0) return undefined;
+  const people = [...new Set(deciding.flatMap((role) => roles.membersOf(role)))];
+  // After escalation, its role's members may fill any requirement still open.
+  const fills = (id: string) => requirements.flatMap((req, i) => (roles.holdsAny(req.roles, id) || (p.escalation && roles.has(p.escalation.role, id)) ? [i] : []));
+  const counts = requirements.map((req) => req.count);
+  const needed = counts.reduce((n, c) => n + c, 0);
+  const metWithout = (requester?: string) => assign(people.filter((id) => id !== requester).map(fills), counts).filter((i) => i !== undefined).length >= needed;
+  if (!metWithout()) return undefined;
+  const stuck = [...new Set(p.requesterRoles.flatMap((role) => roles.membersOf(role)))].filter((id) => people.includes(id) && !metWithout(id));
+  if (stuck.length === 0) return undefined;
+  const who = stuck.length === 1 ? stuck[0] : `any of ${stuck.length} people (${stuck.join(', ')})`;
+  const them = stuck.length === 1 ? 'them' : 'those people';
+  return `"${command.name}" can never be approved when ${who} asks for it: it needs ${whoMustApprove(p).replace(/, never the requester$/, '')}, never the requester, and ${deciding.join(', ')} ${deciding.length > 1 ? 'hold' : 'holds'} too few other people. Add people to ${approverRoles.join(' or ')}, or take ${them} out of ${p.requesterRoles.join(', ')}`;
 }
 
 /**

@@ -74,6 +74,27 @@ describe('countersign config check', function () {
     }
   });
 
+  it('warns, still OK, of a command someone may ask for whose approver roles hold nobody else: their requests could never be approved', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'countersign-check-'));
+    try {
+      const example = readFileSync(path.join(ROOT, 'config', 'countersign.example.yaml'), 'utf8');
+      // Dave Lead may ask and is the only lead: a request of his needs another lead, and there is none.
+      const text = example
+        .replace('  auditors:\n', '  leads: [55555555-5555-4555-8555-555555555555]\n  auditors:\n')
+        .replace(/(  - name: delete resource group\n[\s\S]*?)approverRoles: \[platform-approvers\]/, '$1approverRoles: [leads]');
+      assert.ok(text.includes('approverRoles: [leads]'), 'the example config changed');
+      const file = path.join(dir, 'requester-only-approver.yaml');
+      writeFileSync(file, text);
+      copyTemplates(dir);
+      const r = check(file);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /\n  delete resource group\n(?: {4}.*\n)*? {4}WARNING: "delete resource group" can never be approved when 55555555-5555-4555-8555-555555555555 asks for it: it needs 1 from leads, never the requester, and leads holds too few other people\. Add people to leads, or take them out of requesters\n/);
+      assert.equal((r.stdout.match(/WARNING/g) ?? []).length, 1, 'the other commands are fine');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('warns, still OK, of a command approved only by Entra groups that has no approval channel: nobody would be sent its requests', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'countersign-check-'));
     try {

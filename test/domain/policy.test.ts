@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { CommandPolicy, CommandSpec } from '../../src/domain/catalog';
 import { AccessPolicy, describeKind, Roles } from '../../src/domain/policy';
-import { unapprovableWarning, unreachedWarning } from '../../src/domain/policy-text';
+import { stuckRequesterWarning, unapprovableWarning, unreachedWarning } from '../../src/domain/policy-text';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { Source } from '../../src/domain/request';
 import { alice, bob, frank, channel, dave, erin, mallory, OTHER_TENANT, TENANT } from '../support/requests';
@@ -169,6 +169,41 @@ describe('a command no request of which could ever be approved', () => {
     assert.equal(unapprovableWarning(command({ approvals: 2, approverRoles: ['platform-approvers'] }), roles), undefined);
     const grouped = new Roles({ security: ['group:91a70000-0000-4000-8000-000000000002'] });
     assert.equal(unapprovableWarning(command({ approvals: 2, approverRoles: ['security'] }), grouped), undefined, 'a group\'s members are not known at load');
+  });
+});
+
+describe('someone who may ask for a command but could never have it approved', () => {
+  const dv = dave.aadObjectId.toLowerCase();
+  it('is named when the approver roles hold too few people besides them: the requester never counts', () => {
+    // Dave may ask and is the only approver: his own requests can only expire.
+    const alone = new Roles({ requesters: [alice.aadObjectId, dave.aadObjectId], leads: [dave.aadObjectId] });
+    assert.equal(
+      stuckRequesterWarning(command({ approverRoles: ['leads'] }), alone),
+      `"delete resource group" can never be approved when ${dv} asks for it: it needs 1 from leads, never the requester, and leads holds too few other people. Add people to leads, or take them out of requesters`,
+    );
+    assert.equal(stuckRequesterWarning(command({ approverRoles: ['leads'], requesterRoles: ['auditors'] }), new Roles({ auditors: [erin.aadObjectId], leads: [dave.aadObjectId] })), undefined, 'Erin is not an approver');
+    // Two approvals from platform-approvers (Bob, Frank, Dave): when Dave asks, Bob and Frank are left.
+    assert.equal(stuckRequesterWarning(command({ approvals: 2 }), roles), undefined);
+    // Three: Dave, who may ask, leaves only two others; Alice, who does not approve, leaves three.
+    assert.match(stuckRequesterWarning(command({ approvals: 3 }), roles) ?? '', new RegExp(`^"delete resource group" can never be approved when ${dv} asks for it: it needs 3 from platform-approvers, by different people, never the requester, and platform-approvers holds too few other people`));
+  });
+
+  it('counts one person for one requirement of a quorum, and the escalation role as filling any', () => {
+    const quorum = new Roles({ requesters: [alice.aadObjectId, dave.aadObjectId], ops: [bob.aadObjectId, dave.aadObjectId], security: [dave.aadObjectId, frank.aadObjectId], leads: [erin.aadObjectId] });
+    const requirements = [{ roles: ['ops'], count: 1 }, { roles: ['security'], count: 1 }];
+    // Dave asks: Bob fills ops, Frank security. Alice asks: the same, or Dave fills one.
+    assert.equal(stuckRequesterWarning(command({ requirements, approverRoles: ['ops', 'security'] }), quorum), undefined);
+    const thin = new Roles({ requesters: [alice.aadObjectId, dave.aadObjectId], ops: [dave.aadObjectId], security: [frank.aadObjectId] });
+    assert.match(stuckRequesterWarning(command({ requirements, approverRoles: ['ops', 'security'] }), thin) ?? '', new RegExp(`when ${dv} asks for it: it needs 1 from ops AND 1 from security, never the requester, and ops, security hold too few other people`));
+    assert.equal(stuckRequesterWarning(command({ requirements, approverRoles: ['ops', 'security'], escalation: { role: 'leads', afterSeconds: 600 } }), new Roles({ requesters: [dave.aadObjectId], ops: [dave.aadObjectId], security: [frank.aadObjectId], leads: [erin.aadObjectId] })), undefined, 'Erin fills ops once escalated');
+  });
+
+  it('is not named for anyone in an allowed tenant, an Entra group among the approvers, or a policy nobody could meet (named elsewhere)', () => {
+    const alone = new Roles({ requesters: [dave.aadObjectId], leads: [dave.aadObjectId], grouped: [dave.aadObjectId, 'group:91a70000-0000-4000-8000-000000000002'] });
+    assert.equal(stuckRequesterWarning(command({ approverRoles: ['leads'], requesterRoles: [] }), alone), undefined);
+    assert.equal(stuckRequesterWarning(command({ approverRoles: ['grouped'] }), alone), undefined);
+    assert.equal(stuckRequesterWarning(command({ approverRoles: ['leads'], approvals: 2 }), alone), undefined);
+    assert.equal(stuckRequesterWarning(command(undefined), alone), undefined);
   });
 });
 
