@@ -119,6 +119,20 @@ describe('config: deployment templates, loaded with the config', () => {
     assert.deepEqual(problemsLoading(none.file), [`commands[1].operation.template: template templates/{service}.json names no file in ${none.dir} (the templates a request can name are read at start)`]);
   });
 
+  it('reads a UTF-8 template saved with a byte order mark, hashing its bytes, and names one in another encoding', () => {
+    // Visual Studio and Windows PowerShell save JSON with a BOM, which az deployment takes.
+    const { dir, file } = folder(MINIMAL, { 'templates/app.json': `\uFEFF${TEMPLATE}` });
+    const config = loadConfig(file);
+    assert.deepEqual(config.loadTemplate('templates/app.json'), { resources: [] });
+    assert.equal(config.hash, byHand(dir, file, ['templates/app.json']));
+    const utf16 = folder(MINIMAL, {});
+    fs.mkdirSync(path.join(utf16.dir, 'templates'));
+    fs.writeFileSync(path.join(utf16.dir, 'templates/app.json'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(TEMPLATE, 'utf16le')]));
+    assert.deepEqual(problemsLoading(utf16.file), ["commands[1].operation.template: template file templates/app.json is UTF-16 text (as Windows PowerShell's Out-File writes it): save it as UTF-8"]);
+    fs.writeFileSync(path.join(utf16.dir, 'templates/app.json'), Buffer.from('{"resources": [], "metadata": {"owner": "Ren\xe9"}}', 'latin1'));
+    assert.deepEqual(problemsLoading(utf16.file), ['commands[1].operation.template: template file templates/app.json is not UTF-8 text (a byte in it is no UTF-8 character; Latin-1 or Windows-1252, say): save it as UTF-8']);
+  });
+
   it('refuses a template larger than ARM takes, and one that is not a file, without reading it', () => {
     const big = folder(MINIMAL, { 'templates/app.json': `{"resources": [], "x": "${'a'.repeat(4 * 1024 * 1024)}"}` });
     assert.match(problemsLoading(big.file).join('\n'), /template file templates\/app\.json is 4,194,3\d\d bytes; ARM takes a template of at most 4 MB/);
