@@ -203,8 +203,9 @@ function configPath(env: NodeJS.ProcessEnv): string {
 
 function readPort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const text = variable(env, name);
-  const port = text === undefined ? fallback : Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SettingsError(name, `must be a port number from 0 to 65535, got "${text}"`);
+  // In digits: Number() would read " " as 0 (a random port), "0x50" as 80 and "8e3" as 8000.
+  const port = text === undefined ? fallback : /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SettingsError(name, `must be a port number from 0 to 65535, in digits, got "${text}"`);
   return port;
 }
 
@@ -414,8 +415,8 @@ export function readStoreSettings(env: NodeJS.ProcessEnv = process.env): StoreSe
       `the ${undecodable} in the URL holds a % that is not percent-encoding (a % and two hex digits of UTF-8): write a % itself as %25`,
     );
   }
-  const port = env.PGPORT ? Number(env.PGPORT) : undefined;
-  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new SettingsError('PGPORT', `must be a port number, got "${env.PGPORT}"`);
+  const port = env.PGPORT ? (/^\s*\d+\s*$/.test(env.PGPORT) ? Number(env.PGPORT) : NaN) : undefined;
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new SettingsError('PGPORT', `must be a port number from 1 to 65535, in digits, got "${env.PGPORT}"`);
   const sslMode = env.PGSSLMODE || undefined;
   if (sslMode !== undefined && !(SSL_MODES as readonly string[]).includes(sslMode)) {
     throw new SettingsError('PGSSLMODE', `must be one of ${SSL_MODES.join(', ')}, got "${sslMode}"`);

@@ -72,6 +72,19 @@ describe('settings: the environment, read in one place', () => {
     assert.equal(readSettings({ PORT: '0' }).port, 0);
   });
 
+  it('takes a port only in digits: a blank PORT is not a random port, nor 0x50 port 80', () => {
+    assert.equal(readSettings({ PORT: ' 8080 ' }).port, 8080);
+    for (const text of [' ', '0x50', '8e3', '80.0', '-1', '65536']) {
+      assert.throws(() => readSettings({ PORT: text }), { message: `PORT: must be a port number from 0 to 65535, in digits, got "${text}"` });
+      assert.throws(() => readSandboxSettings({ ARM_SANDBOX_PORT: text }), /^SettingsError: ARM_SANDBOX_PORT: must be a port number/);
+    }
+    const pg = { COUNTERSIGN_STORE: 'postgres', PGHOST: 'db.example' };
+    assert.equal((readStoreSettings({ ...pg, PGPORT: '6432' }) as { postgres: { port?: number } }).postgres.port, 6432);
+    for (const text of [' ', '0x1538', '5.4e3', '0']) {
+      assert.throws(() => readStoreSettings({ ...pg, PGPORT: text }), { message: `PGPORT: must be a port number from 1 to 65535, in digits, got "${text}"` });
+    }
+  });
+
   it('keeps the data directory default and says when it came from COUNTERSIGN_DATA_DIR', () => {
     assert.deepEqual([readCliSettings({ COUNTERSIGN_DATA_DIR: '' }).dataDir, readCliSettings({ COUNTERSIGN_DATA_DIR: '' }).dataDirFromEnv], ['data', false]);
     assert.deepEqual([readCliSettings({ COUNTERSIGN_DATA_DIR: 'var/cs' }).dataDir, readCliSettings({ COUNTERSIGN_DATA_DIR: 'var/cs' }).dataDirFromEnv], ['var/cs', true]);
