@@ -50,7 +50,7 @@ export function validateConfigText(text: string, file: string): { input: RawConf
   if (faults.length > 0) {
     throw new ConfigError(
       file,
-      faults.map(({ e, what }) => ({ key: '', line: lines.linePos(e.pos[0]).line, problem: `${what}: ${e.message.split('\n')[0]}` })),
+      faults.map(({ e, what }) => ({ key: '', line: lines.linePos(e.pos[0]).line, problem: `${what}: ${yamlFault(e.code, e.message.split('\n')[0])}` })),
     );
   }
   let raw: unknown;
@@ -65,6 +65,12 @@ export function validateConfigText(text: string, file: string): { input: RawConf
   return { input: raw as RawConfig, locate, problems };
 }
 
+/** The YAML library's words, except where they speak to a programmer: a config is one document. */
+function yamlFault(code: string, message: string): string {
+  if (code === 'MULTIPLE_DOCS') return 'the file holds more than one YAML document (this line starts another): a config is one document; merge them, or remove the --- line';
+  return message;
+}
+
 function schemaProblem(e: ErrorObject, locate: (p: (string | number)[]) => number | undefined): ConfigProblem {
   const parts = e.instancePath
     .split('/')
@@ -73,6 +79,10 @@ function schemaProblem(e: ErrorObject, locate: (p: (string | number)[]) => numbe
   let problem = e.message ?? 'is invalid';
   if (e.keyword === 'additionalProperties') {
     const extra = (e.params as { additionalProperty: string }).additionalProperty;
+    if (extra === '<<') {
+      // YAML 1.1's merge key, which YAML 1.2 (what the config is read as) no longer has: it would otherwise be told to check its spelling.
+      return { key: dotted([...parts, extra]), line: locate([...parts, extra]) ?? locate(parts), problem: 'YAML merge keys (<<: *anchor) are not read: the config is YAML 1.2, which has none. Write the keys out, or give a whole value by its anchor (approverRoles: *approvers)' };
+    }
     const known = Object.keys((e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
     const hint = didYouMean(extra, known) || ' (check the spelling against docs/configuration.md)';
     return { key: dotted([...parts, extra]), line: locate([...parts, extra]) ?? locate(parts), problem: `unknown key${hint}` };

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load';
 import { EXAMPLE_CONFIG } from '../support/harness';
-import { assertRefused, configErrorFrom, configWith, fixture, lineOf, problemsOf } from './fixtures';
+import { assertRefused, configErrorFrom, configWith, fixture, lineIn, lineOf, problemsOf } from './fixtures';
 
 describe('refusing a malformed config with its file, line, key and problem', () => {
   it('reports a YAML syntax error at the line where the parser found it', () => {
@@ -20,6 +20,20 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     const [problem] = problemsOf(text);
     assert.equal(problem.line, text.split('\n').findIndex((l) => l.includes('!custom')) + 1);
     assert.match(problem.problem, /^YAML: Unresolved tag: !custom/);
+  });
+
+  it('says a YAML merge key (<<) is not read, rather than to check its spelling, and that a second document is one too many', () => {
+    const text = configWith(['<<: *shared']).replace('  leads:\n', '  leads: &shared\n');
+    const merge = problemsOf(text).find((p) => p.key.endsWith('.<<'));
+    assert.deepEqual(merge, {
+      key: 'commands[0].policy.<<',
+      line: lineIn(text, '<<: *shared'),
+      problem: 'YAML merge keys (<<: *anchor) are not read: the config is YAML 1.2, which has none. Write the keys out, or give a whole value by its anchor (approverRoles: *approvers)',
+    });
+    const two = `${configWith([])}---\nversion: 1\n`;
+    assert.deepEqual(problemsOf(two), [
+      { key: '', line: two.split('\n').indexOf('---') + 1, problem: 'YAML syntax: the file holds more than one YAML document (this line starts another): a config is one document; merge them, or remove the --- line' },
+    ]);
   });
 
   it('refuses an unknown top-level key', () => {
