@@ -3,7 +3,7 @@
  * and key: the line lookup turns a key path back into where it is written.
  */
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { CLOCK_TIME_PATTERN, DURATION_PATTERN, REMINDER_POINT_PATTERN } from './schema';
 import { validate as generatedValidate } from './schema-validator.generated';
 import { didYouMean } from './suggest';
@@ -53,20 +53,71 @@ export function validateConfigText(text: string, file: string): { input: RawConf
       faults.map(({ e, what }) => ({ key: '', line: lines.linePos(e.pos[0]).line, problem: `${what}: ${yamlFault(e.code, e.message.split('\n')[0])}` })),
     );
   }
+  const marks = anchorsAndAliases(doc);
+  if (marks > MAX_ANCHORS_AND_ALIASES) {
+    throw new ConfigError(file, [{ key: '', problem: `YAML: the file has ${marks.toLocaleString('en-US')} anchors (&name) and aliases (*name), more than the ${MAX_ANCHORS_AND_ALIASES.toLocaleString('en-US')} a config may have (each alias is looked up among all of them): write the values out` }]);
+  }
   let raw: unknown;
   try {
-    raw = doc.toJS();
+    // No cap on how often an anchor is used (the library's is 100: a catalog of more commands sharing
+    // `approverRoles: *approvers` was refused as "a resource exhaustion attack"): what its aliases
+    // expand to is bounded below instead. An alias shares its anchor's value, so this is not expanded yet.
+    raw = doc.toJS({ maxAliasCount: -1 });
   } catch (err) {
-    // Well-formed YAML can still fail to resolve: an alias before its anchor, too many aliases.
+    // Well-formed YAML can still fail to resolve: an alias before its anchor.
     throw new ConfigError(file, [{ key: '', problem: `YAML: ${(err as Error).message.split('\n')[0]}` }]);
   }
+  const aliases = aliasProblem(raw);
+  if (aliases) throw new ConfigError(file, [{ key: '', problem: `YAML: ${aliases}` }]);
   const locate = (pathParts: (string | number)[]) => lineOf(doc, lines, pathParts);
   const problems = validateSchema(raw) ? [] : (validateSchema.errors ?? []).map((e) => schemaProblem(e, locate));
   return { input: raw as RawConfig, locate, problems };
 }
 
+/** The most anchors and aliases together: the YAML library finds each alias's anchor by going through them all. */
+const MAX_ANCHORS_AND_ALIASES = 10_000;
+
+function anchorsAndAliases(doc: Document): number {
+  let n = 0;
+  visit(doc, { Node: (_key, node) => void ((isAlias(node) || !!(node as { anchor?: string }).anchor) && n++) });
+  return n;
+}
+
+/**
+ * The most values the file may hold with its aliases expanded (each alias counted as the values of its
+ * anchor): a 1 MiB file without aliases holds fewer than 500,000, and everything after parsing (the
+ * schema, building) walks the expanded values.
+ */
+const MAX_EXPANDED_VALUES = 2_000_000;
+
+/**
+ * What is wrong with the values the aliases make, if anything: a value that holds itself (an alias
+ * inside its own anchor's value: `roles: &r { me: *r }`), or more values than a config could need
+ * (aliases of aliases, each doubling the last).
+ */
+function aliasProblem(root: unknown): string | undefined {
+  let count = 0;
+  const inside = new Set<object>();
+  const walk = (value: unknown): string | undefined => {
+    if (++count > MAX_EXPANDED_VALUES) {
+      return `its aliases (*name) expand to more than ${MAX_EXPANDED_VALUES.toLocaleString('en-US')} values, far more than any config holds (aliases of aliases multiply): write the values out`;
+    }
+    if (value === null || typeof value !== 'object') return undefined;
+    if (inside.has(value)) return 'an alias (*name) stands inside the value its own anchor (&name) marks, so that value would hold itself without end: alias a value from outside it';
+    inside.add(value);
+    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+      const problem = walk(child);
+      if (problem) return problem;
+    }
+    inside.delete(value);
+    return undefined;
+  };
+  return walk(root);
+}
+
 /** The YAML library's words, except where they speak to a programmer: a config is one document. */
 function yamlFault(code: string, message: string): string {
+  if (/Maximum call stack size exceeded/.test(message)) return 'values nested too deeply to read (a config is a few levels deep)';
   if (code === 'MULTIPLE_DOCS') return 'the file holds more than one YAML document (this line starts another): a config is one document; merge them, or remove the --- line';
   return message;
 }

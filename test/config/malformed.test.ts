@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load';
 import { EXAMPLE_CONFIG } from '../support/harness';
-import { assertRefused, configErrorFrom, configWith, fixture, lineIn, lineOf, problemsOf } from './fixtures';
+import { assertRefused, configErrorFrom, configWith, fixture, lineIn, lineOf, POLICY_FILE, problemsOf } from './fixtures';
 
 describe('refusing a malformed config with its file, line, key and problem', () => {
   it('reports a YAML syntax error at the line where the parser found it', () => {
@@ -34,6 +34,47 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     assert.deepEqual(problemsOf(two), [
       { key: '', line: two.split('\n').indexOf('---') + 1, problem: 'YAML syntax: the file holds more than one YAML document (this line starts another): a config is one document; merge them, or remove the --- line' },
     ]);
+  });
+
+  it('says values nested deeper than the YAML reader goes are nested too deeply, not that a call stack overflowed', () => {
+    const [problem] = problemsOf(`version: 1\nx: ${'['.repeat(3000)}${']'.repeat(3000)}\n`);
+    assert.equal(problem.problem, 'YAML syntax: values nested too deeply to read (a config is a few levels deep)');
+  });
+
+  describe('anchors and aliases', () => {
+    /** A config of `n` commands, the first marking its policy &policy and each other one using it. */
+    const sharing = (n: number) =>
+      [
+        'version: 1',
+        'tenants: [6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d]',
+        'roles:',
+        '  requesters: [11111111-1111-4111-8111-111111111111]',
+        '  approvers: [22222222-2222-4222-8222-222222222222]',
+        'commands:',
+        ...Array.from({ length: n }, (_, i) => [
+          `  - name: delete group ${'abcdefghijklmnopqrstuvwxyz'[i % 26]}${'abcdefghijklmnopqrstuvwxyz'[Math.floor(i / 26) % 26]}`,
+          '    description: Delete a resource group',
+          '    parameters: [{ name: group }]',
+          '    operation: { kind: deleteResourceGroup, resourceGroup: "{group}" }',
+          i === 0 ? '    policy: &policy { approverRoles: [approvers], requesterRoles: [requesters] }' : '    policy: *policy',
+        ]).flat(),
+        '',
+      ].join('\n');
+
+    it('takes one anchor used by hundreds of commands: a catalog sharing its policy is no attack', () => {
+      const config = parseConfig(sharing(300), POLICY_FILE);
+      assert.equal(config.catalog.commands.length, 300);
+      assert.deepEqual(config.catalog.commands[299].policy?.approverRoles, ['approvers']);
+    });
+
+    it('refuses, with the file and the reason, a value that holds itself, aliases that multiply, and too many of them', () => {
+      const held = problemsOf(sharing(1).replace('roles:\n', 'roles: &roles\n  me: *roles\n'));
+      assert.deepEqual(held, [{ key: '', problem: 'YAML: an alias (*name) stands inside the value its own anchor (&name) marks, so that value would hold itself without end: alias a value from outside it' }]);
+      const laughs = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`)];
+      assert.deepEqual(problemsOf(`version: 1\n${laughs.join('\n')}\n`), [{ key: '', problem: 'YAML: its aliases (*name) expand to more than 2,000,000 values, far more than any config holds (aliases of aliases multiply): write the values out' }]);
+      const many = `version: 1\nx: &x 1\ny: [${Array(10_000).fill('*x').join(', ')}]\n`;
+      assert.deepEqual(problemsOf(many), [{ key: '', problem: 'YAML: the file has 10,001 anchors (&name) and aliases (*name), more than the 10,000 a config may have (each alias is looked up among all of them): write the values out' }]);
+    });
   });
 
   it('refuses an unknown top-level key', () => {
