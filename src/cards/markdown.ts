@@ -29,6 +29,18 @@ export function md(text: string | undefined): string {
 }
 
 /**
+ * Text from Azure or a deployment cut to `max` characters, "…" ending what was cut (never half a
+ * surrogate pair): a card must stay within Teams' message size whatever Azure answered. Cut before
+ * md(), so that no escape or link is cut in two.
+ */
+export function shortened(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  if (/[\uD800-\uDBFF]/.test(text[end - 1])) end--;
+  return `${text.slice(0, end)}…`;
+}
+
+/**
  * A time on a card, shown by the Teams client in the reader's own time zone and format
  * (Adaptive Cards' DATE and TIME functions take an RFC 3339 time without fractions of a second).
  */

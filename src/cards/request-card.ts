@@ -10,7 +10,7 @@ import { documentationLinks, failureCause, withoutDocumentationLinks } from '../
 import { decidingRoles } from '../domain/policy';
 import { isDecidable, type ApprovalRequest, type RequestState } from '../domain/request';
 import { cancellable, needsReview, reviewOpen, runsOnBreakGlass, stoppable } from '../domain/lifecycle';
-import { localTime, md } from './markdown';
+import { localTime, md, shortened } from './markdown';
 import { type Card, renderWithText } from './render';
 import { changeView, riskView, summarySentence } from './request-summary';
 
@@ -60,17 +60,44 @@ export function requestCard(r: ApprovalRequest, options: RequestCardOptions = {}
   const key = `${JSON.stringify(options)}\u0000${JSON.stringify(r)}`;
   const known = requestCards.get(key);
   if (known !== undefined) return JSON.parse(known) as Card;
-  const { card, text } = renderWithText('request', requestCardView(r, options));
+  const view = requestCardView(r, options);
+  let { card, text } = renderWithText('request', view);
+  if (text.length > CARD_MAX_CHARACTERS) ({ card, text } = renderWithText('request', shortView(view)));
   if (requestCards.size >= REQUEST_CARD_CACHE_SIZE) requestCards.delete(requestCards.keys().next().value as string);
   requestCards.set(key, text);
   return card;
 }
 
+/**
+ * The longest a request card may be, in characters of its JSON. Teams refuses a larger message
+ * (413 MessageSizeTooBig, the limit counted over the whole activity in UTF-16) and a card update it
+ * refuses leaves the card as it was, at EXECUTING say; so a card whose lists make it longer is
+ * rendered again with the first of each list only.
+ */
+const CARD_MAX_CHARACTERS = 27_000;
+
+/** Lines kept of each list on a card too long for Teams. */
+const SHORT_LIST = 3;
+
+type Lines = { line: string }[];
+
+function fewer(lines: Lines): Lines {
+  if (lines.length <= SHORT_LIST) return lines;
+  return [...lines.slice(0, SHORT_LIST), { line: `and ${lines.length - SHORT_LIST} more lines, left out to keep the card within the size Teams accepts` }];
+}
+
+/** The view of a card too long for Teams: each list cut to its first lines. */
+function shortView(view: RequestCardView): RequestCardView {
+  return { ...view, changeLines: fewer(view.changeLines), resultLines: fewer(view.resultLines), reachLines: fewer(view.reachLines), approvedBy: fewer(view.approvedBy) };
+}
+
 /** Teams allows at most 60 users on a per-person refresh. */
 const MAX_VIEWERS = 60;
 
+type RequestCardView = ReturnType<typeof requestCardView>;
+
 /** What cards/request.json is expanded with. */
-export function requestCardView(r: ApprovalRequest, options: RequestCardOptions = {}): object {
+export function requestCardView(r: ApprovalRequest, options: RequestCardOptions = {}) {
   const look = STATE_LOOK[r.state];
   const decidable = isDecidable(r);
   const viewer = options.viewer ?? { canApprove: true, canReject: true, canCancel: true, canReview: true };
@@ -165,6 +192,22 @@ function reachLines(r: ApprovalRequest): string[] {
   return lines;
 }
 
+/**
+ * How much of what Azure or a deployment said the card shows. Outputs, drift differences and
+ * Azure's messages have no size of their own: a template can output a long list, an error message
+ * can quote a whole policy. Teams refuses a message that is too large (HTTP 413), and a card update
+ * refused would leave the card at EXECUTING; so each is cut, and the rest counted (the stored
+ * request keeps them whole).
+ */
+const SHOWN = { lines: 10, line: 300, azureText: 1000 } as const;
+
+/** At most SHOWN.lines of them, then how many more. */
+function firstLines(lines: string[], what: string): string[] {
+  if (lines.length <= SHOWN.lines) return lines;
+  const more = lines.length - SHOWN.lines;
+  return [...lines.slice(0, SHOWN.lines), `and ${more} more ${more === 1 ? what : `${what}s`}`];
+}
+
 /** Lines are markdown: user and Azure text escaped, times for the reader's clock, Microsoft's documentation as links. */
 function resultView(r: ApprovalRequest) {
   const lines: string[] = [];
@@ -175,7 +218,7 @@ function resultView(r: ApprovalRequest) {
   if (r.state === 'needs_reapproval' && r.drift) {
     title = `Not executed: what it would do changed since it was approved (found ${localTime(r.drift.detectedAt)}). Decide again.`;
     style = 'warning';
-    lines.push(...r.drift.changes.map((c) => `Changed: ${md(c)}`));
+    lines.push(...firstLines(r.drift.changes.map((c) => `Changed: ${md(shortened(c, SHOWN.line))}`), 'difference'));
   } else if (r.state === 'scheduled' && r.runAt) {
     title = `Runs at ${localTime(r.runAt)}`;
     style = 'good';
@@ -184,22 +227,22 @@ function resultView(r: ApprovalRequest) {
     title = 'Executing';
     style = 'accent';
     const p = ex?.progress;
-    lines.push(p ? md(`${p.state}${p.total ? `: ${p.done ?? 0} of ${plural(p.total, 'operation')} done` : ''}`) : 'Started; waiting for Azure Resource Manager.');
+    lines.push(p ? md(`${shortened(p.state, SHOWN.line)}${p.total ? `: ${p.done ?? 0} of ${plural(p.total, 'operation')} done` : ''}`) : 'Started; waiting for Azure Resource Manager.');
     const resumed = ex?.resumedAt?.at(-1);
     if (resumed) lines.push(`Resumed ${localTime(resumed)} after Countersign restarted; following the same Azure operation.`);
     if (ex?.cancellation) lines.push(`Cancellation requested by ${md(deciderText(ex.cancellation))}, ${localTime(ex.cancellation.at)}; waiting for Azure to stop the deployment.`);
   } else if (r.state === 'succeeded') {
     title = 'Succeeded';
     style = 'good';
-    if (r.outcomeDetail) lines.push(md(r.outcomeDetail));
-    for (const [k, v] of Object.entries(ex?.outputs ?? {})) lines.push(md(`Output ${k}: ${JSON.stringify(v)}`));
+    if (r.outcomeDetail) lines.push(md(shortened(r.outcomeDetail, SHOWN.azureText)));
+    lines.push(...firstLines(Object.entries(ex?.outputs ?? {}).map(([k, v]) => md(shortened(`Output ${k}: ${JSON.stringify(v)}`, SHOWN.line))), 'output'));
   } else if (r.state === 'failed' || r.state === 'unknown') {
     style = 'attention';
-    const cause = ex?.error ? failureCause(ex.error) : r.outcomeDetail;
+    const cause = ex?.error ? failureCause(ex.error) : r.outcomeDetail && shortened(r.outcomeDetail, SHOWN.azureText);
     title = r.state === 'failed' ? `Failed${cause ? `: ${md(cause)}` : ''}` : 'Outcome unknown: check the target in Azure';
     if (r.state === 'unknown' && cause) lines.push(md(cause));
     if (ex?.error) {
-      lines.push(md(`Azure said ${ex.error.code}: ${withoutDocumentationLinks(ex.error.message)}`));
+      lines.push(md(shortened(`Azure said ${ex.error.code}: ${withoutDocumentationLinks(ex.error.message)}`, SHOWN.azureText)));
       for (const link of documentationLinks(ex.error)) lines.push(`[Microsoft's documentation: ${link.replace(/^https:\/\//, '')}](${link})`);
     }
   } else if (r.state === 'rejected' && r.rejection) {
@@ -208,7 +251,7 @@ function resultView(r: ApprovalRequest) {
     if (r.rejection.comment) lines.push(`Comment: ${md(r.rejection.comment)}`);
   } else if (r.state === 'cancelled' && r.cancellation) {
     title = `Cancelled by ${md(deciderText(r.cancellation))}, ${localTime(r.cancellation.at)}`;
-    if (ex && r.outcomeDetail) lines.push(md(r.outcomeDetail));
+    if (ex && r.outcomeDetail) lines.push(md(shortened(r.outcomeDetail, SHOWN.azureText)));
   } else if (r.state === 'expired') {
     title = `Expired ${localTime(r.expiresAt)}`;
     lines.push('Nobody approved it in time. Ask again if it is still needed.');
@@ -216,8 +259,8 @@ function resultView(r: ApprovalRequest) {
   if (!title && r.breakGlass) title = 'BREAK-GLASS: run without approval';
   if (r.breakGlass && style !== 'attention') style = 'warning';
   if (ex && !isDecidable(r)) {
-    if (ex.ref.correlationId) lines.push(md(`Correlation id: ${ex.ref.correlationId}`));
-    for (const id of ex.ref.resourceIds.slice(0, 5)) lines.push(md(`ARM id: ${id}`));
+    if (ex.ref.correlationId) lines.push(md(shortened(`Correlation id: ${ex.ref.correlationId}`, SHOWN.line)));
+    for (const id of ex.ref.resourceIds.slice(0, 5)) lines.push(md(shortened(`ARM id: ${id}`, SHOWN.azureText)));
   }
   return {
     hasResult: !!title,

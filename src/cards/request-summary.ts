@@ -8,10 +8,12 @@ import { resourceIdWords, type ChangeOperation, type WhatIfChange, type WhatIfCh
 import type { ApprovalRequest } from '../domain/request';
 import { runsOnBreakGlass } from '../domain/lifecycle';
 import { defaultRisk, environmentOf, environmentParameter, type RiskLevel } from '../domain/risk';
-import { md } from './markdown';
+import { md, shortened } from './markdown';
 
 /** Resources listed by name under "what will change"; the rest are counted. */
 const LISTED = 10;
+/** Longest a listed resource's line may be (its changed paths can be many and long): the card has a size limit. */
+const LINE_MAX = 300;
 
 /**
  * "Alice Requester asks to **deploy api-service to PRODUCTION**: release 2.4" (markdown, user text
@@ -146,7 +148,7 @@ function whatIfView(w: WhatIfSummary): ChangeView {
   const shown = w.changes
     .filter((c) => c.changeType !== 'NoChange' && c.changeType !== 'Ignore')
     .sort((a, b) => CHANGE_WORDS[a.changeType].order - CHANGE_WORDS[b.changeType].order);
-  const lines = shown.slice(0, LISTED).map((c) => ({ line: md(changeLine(c)) }));
+  const lines = shown.slice(0, LISTED).map((c) => ({ line: md(shortened(changeLine(c), LINE_MAX)) }));
   if (shown.length > LISTED) lines.push({ line: `and ${shown.length - LISTED} more` });
   return { hasChanges: true, changesHeading: 'What will change', changesSummary: md(summary), changeLines: lines };
 }
@@ -165,7 +167,7 @@ function destroyedGroupView(group: string, baseline: TargetSnapshot): ChangeView
   if (counted === undefined) return { hasChanges: true, changesHeading: heading, changesSummary: md(`Resource group ${group} and everything in it.`), changeLines: [] };
   const total = Number(counted);
   const summary = total === 0 ? `Resource group ${group}, which is empty.` : `Resource group ${group} and the ${plural(total, 'resource')} in it:`;
-  const lines = names.slice(0, LISTED).map((n) => ({ line: md(typedName(n)) }));
+  const lines = names.slice(0, LISTED).map((n) => ({ line: md(shortened(typedName(n), LINE_MAX)) }));
   if (total > lines.length && total > 0) lines.push({ line: `and ${total - lines.length} more` });
   return { hasChanges: true, changesHeading: heading, changesSummary: md(summary), changeLines: lines };
 }
