@@ -254,7 +254,9 @@ function resultView(r: ApprovalRequest) {
     if (ex && r.outcomeDetail) lines.push(md(shortened(r.outcomeDetail, SHOWN.azureText)));
   } else if (r.state === 'expired') {
     title = `Expired ${localTime(r.expiresAt)}`;
-    lines.push('Nobody approved it in time. Ask again if it is still needed.');
+    // Scheduled, it was approved: its approval stopped being valid before the run started.
+    if (r.runAt && r.approvals.length > 0) lines.push(`Approved, but not run: it was to run at ${localTime(r.runAt)} and had not started when its approval stopped being valid. Nothing was sent to Azure. Ask again if it is still needed.`);
+    else lines.push('Nobody approved it in time. Ask again if it is still needed.');
   }
   if (!title && r.breakGlass) title = 'BREAK-GLASS: run without approval';
   if (r.breakGlass && style !== 'attention') style = 'warning';

@@ -12,6 +12,14 @@ describe('cards: scheduled and break-glass requests', () => {
     assert.deepEqual(cardActions(card).map((a) => [a.verb, a.title]), [['cancel', 'Cancel before it runs']]);
   });
 
+  it('says a scheduled request whose approval ran out was approved but not run, never that nobody approved it', () => {
+    const r = requestIn('scheduled', { runAt: '2026-03-07T02:00:00.000Z', expiresAt: '2026-03-07T01:00:00.000Z' });
+    const text = cardText(requestCard({ ...r, state: 'expired', outcomeDetail: 'Not executed: it was scheduled for 2026-03-07 02:00 UTC but had not started when its approval stopped being valid at 2026-03-07 01:00 UTC. Ask again.' }));
+    assert.match(text, /^Approved, but not run: it was to run at \{\{DATE\(2026-03-07T02:00:00Z, SHORT\)\}\} \{\{TIME\(2026-03-07T02:00:00Z\)\}\} and had not started when its approval stopped being valid\. Nothing was sent to Azure\./m);
+    assert.doesNotMatch(text, /Nobody approved it/);
+    assert.match(cardText(requestCard(requestIn('expired'))), /^Nobody approved it in time\./m, 'one nobody approved says so');
+  });
+
   it('says BREAK-GLASS in every state, and offers Ratify and Flag only once it ran and only to who may review', () => {
     const breakGlass = { reason: 'INC-4711', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() };
     const running = requestCard(requestIn('executing', { approvals: [], breakGlass }));
