@@ -21,7 +21,8 @@ export function md(text: string | undefined): string {
     .replace(/[\\`*_[\]<>~|]/g, (c) => `\\${c}`)
     .replace(/\$\{/g, '$\u200B{')
     // Teams evaluates {{DATE(...)}} and {{TIME(...)}} in card text: typed text must not become a date.
-    .replace(/\{\{/g, '{\u200B{')
+    // Every brace before another is broken, so no run of them leaves a "{{" ("{{{" replaced pairwise would).
+    .replace(/\{(?=\{)/g, '{\u200B')
     .replace(/(\w)(:\/\/)/g, '$1\u200B$2')
     .replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\u200B.`)
     .replace(/^(\s*)([-+#])/gm, '$1\\$2')

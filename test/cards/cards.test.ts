@@ -70,6 +70,12 @@ describe('cards', () => {
 
   it('md() keeps typed {{DATE(...)}} from being evaluated by Teams as a date', () => {
     assert.equal(md('due {{DATE(2026-01-01T00:00:00Z, SHORT)}}'), 'due {\u200B{DATE(2026-01-01T00:00:00Z, SHORT)}}');
+    // Three or more braces: replacing pairs would leave the last two together.
+    for (const braces of ['{{{', '{{{{', '{{{{{']) {
+      const escaped = md(`${braces}TIME(2026-01-01T00:00:00Z)}}`);
+      assert.ok(!escaped.includes('{{'), JSON.stringify(escaped));
+      assert.equal(escaped.replace(/\u200B/g, ''), `${braces}TIME(2026-01-01T00:00:00Z)}}`, 'the braces are all shown');
+    }
   });
 
   it('md() leaves ordinary words alone', () => {
@@ -82,7 +88,7 @@ describe('cards', () => {
       inertLine(text)
         .replace(/[\\`*_[\]<>~|]/g, (c) => `\\${c}`)
         .replace(/\$\{/g, '$\u200B{')
-        .replace(/\{\{/g, '{\u200B{')
+        .replace(/\{(?=\{)/g, '{\u200B')
         .replace(/(\w)(:\/\/)/g, '$1\u200B$2')
         .replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\u200B.`)
         .replace(/^(\s*)([-+#])/gm, '$1\\$2')
