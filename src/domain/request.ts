@@ -241,6 +241,28 @@ export interface ApprovalRequest {
   round?: RoundDue;
 }
 
+/**
+ * Where a request stands, as people read it after its id ("Request CS-1 has succeeded"): refusals
+ * say it so, never by the state's name in the code ("is already unknown", "is already needs_reapproval").
+ */
+const STANDING: Record<RequestState, string> = {
+  pending: 'is waiting for approval',
+  needs_reapproval: 'is waiting for approval again',
+  approved: 'is approved and about to run',
+  scheduled: 'is approved and scheduled to run',
+  executing: 'is running',
+  succeeded: 'has succeeded',
+  failed: 'has failed',
+  unknown: 'has run, with an unknown outcome',
+  rejected: 'was rejected',
+  cancelled: 'was cancelled',
+  expired: 'has expired',
+};
+
+export function standing(state: RequestState): string {
+  return STANDING[state];
+}
+
 export function isDecidable(r: Pick<ApprovalRequest, 'state'>): boolean {
   return DECIDABLE_STATES.includes(r.state);
 }

@@ -181,7 +181,7 @@ describe('app: deciding a request', () => {
       it(`is refused as already approved, not expired, when the approval lands ${when}`, async () => {
         const { r, result } = await raced(during);
         assert.equal(refusedWith(result), RefusalReason.AlreadyDecided);
-        assert.equal(result.ok ? '' : result.refusal.message, `Request ${r.id} is already approved; it can no longer be cancelled.`);
+        assert.equal(result.ok ? '' : result.refusal.message, `Request ${r.id} is approved and about to run; it can no longer be cancelled.`);
         const [refused] = await f.audit({ types: ['click.refused'] });
         assert.equal(refused.outcome.reason, RefusalReason.AlreadyDecided);
         assert.deepEqual(await f.audit({ types: ['request.expired'] }), [], 'it never expired');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { finishExecution, recordProgress, requestCancellation } from '../../src/domain/lifecycle';
 import type { ChangeOperation } from '../../src/domain/operation';
 import { RefusalReason } from '../../src/domain/refusal';
-import type { ApprovalRequest, RequestState } from '../../src/domain/request';
+import { standing, type ApprovalRequest, type RequestState } from '../../src/domain/request';
 import { deepFreeze } from './deep-freeze';
 import { accepted, decisionBy, refused } from './lifecycle-helpers';
 import { alice, bob, channel, dave, erin, minutesIn, requestIn, SUBSCRIPTION } from '../support/requests';
@@ -62,7 +62,7 @@ describe('cancelling a running deployment', () => {
     it(`refuses to cancel the execution of a request that is ${state}`, () => {
       const no = refused(requestCancellation(runningDeployment(state), decisionBy(alice)));
       assert.equal(no.reason, RefusalReason.AlreadyDecided);
-      assert.equal(no.message, `Request req-0001 is already ${state}; there is no running operation to cancel.`);
+      assert.equal(no.message, `Request req-0001 ${standing(state)}; there is no running operation to cancel.`);
     });
   }
 

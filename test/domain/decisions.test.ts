@@ -2,7 +2,7 @@ import { utcText } from '../../src/domain/delegation-time';
 import assert from 'node:assert/strict';
 import { approve, cancel, expire, reject } from '../../src/domain/lifecycle';
 import { RefusalReason } from '../../src/domain/refusal';
-import type { RequestState } from '../../src/domain/request';
+import { standing, type RequestState } from '../../src/domain/request';
 import { accepted, decisionBy, refused } from './lifecycle-helpers';
 import { alice, approvalBy, bob, buildRequest, frank, channel, dave, erin, EXPIRES_AT, mallory, minutesIn, requestIn } from '../support/requests';
 
@@ -108,9 +108,16 @@ describe('approving a request', () => {
     it(`refuses approving a request that is already ${state} (${expected})`, () => {
       const no = refused(approve(requestIn(state), decisionBy(frank)));
       assert.equal(no.reason, expected);
-      assert.equal(no.message, `Request req-0001 is already ${state}; it can no longer be approved.`);
+      assert.equal(no.message, `Request req-0001 ${standing(state)}; it can no longer be approved.`);
+      assert.doesNotMatch(no.message, /_|already unknown/, 'where it stands in words, not the state\'s name in the code');
     });
   }
+
+  it('says in words where a request that can no longer be approved stands, as the clicker reads it on the card', () => {
+    assert.equal(refused(approve(requestIn('unknown'), decisionBy(frank))).message, 'Request req-0001 has run, with an unknown outcome; it can no longer be approved.');
+    assert.equal(refused(approve(requestIn('scheduled'), decisionBy(frank))).message, 'Request req-0001 is approved and scheduled to run; it can no longer be approved.');
+    assert.equal(refused(reject(requestIn('rejected'), decisionBy(frank), undefined)).message, 'Request req-0001 was rejected; it can no longer be rejected.');
+  });
 
   it('records the approver and the conversation the click came from on its audit events', () => {
     const { events } = accepted(approve(buildRequest(), decisionBy(bob, { source: channel })));
@@ -176,7 +183,7 @@ describe('rejecting a request', () => {
     it(`refuses rejecting a request that is already ${state} (${expected})`, () => {
       const no = refused(reject(requestIn(state), decisionBy(frank), 'too late'));
       assert.equal(no.reason, expected);
-      assert.equal(no.message, `Request req-0001 is already ${state}; it can no longer be rejected.`);
+      assert.equal(no.message, `Request req-0001 ${standing(state)}; it can no longer be rejected.`);
     });
   }
 });
@@ -212,7 +219,7 @@ describe('cancelling a request', () => {
       for (const actor of [alice, bob]) {
         const no = refused(cancel(requestIn(state), { now: minutesIn(10), actor }));
         assert.equal(no.reason, RefusalReason.AlreadyDecided);
-        assert.equal(no.message, `Request req-0001 is already ${state}; it can no longer be cancelled.`);
+        assert.equal(no.message, `Request req-0001 ${standing(state)}; it can no longer be cancelled.`);
       }
     });
   }

@@ -14,7 +14,7 @@ import { describeUntil, utcText } from '../delegation-time';
 import { formatDuration } from '../duration-text';
 import { decidingRoles, type Roles } from '../policy';
 import { RefusalReason, refusal, type Refusal } from '../refusal';
-import { OPEN_STATES, type Actor, type ApprovalRequest, type RoundOccasion } from '../request';
+import { OPEN_STATES, standing, type Actor, type ApprovalRequest, type RoundOccasion } from '../request';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 
 /** Why this person cannot use break-glass for this command now, or undefined. */
@@ -90,7 +90,7 @@ export function reviewBreakGlass(r: ApprovalRequest, ctx: DecisionContext, verdi
   const use = r.breakGlass;
   if (!use) return refuse(r, RefusalReason.NotReviewable, `Request ${r.id} was not a break-glass use; there is nothing to ratify or flag.`);
   if (use.review) return refuse(r, RefusalReason.NotReviewable, `${use.review.by.name} already ${use.review.verdict} break-glass request ${r.id} at ${utcText(use.review.at)}.`);
-  if (!needsReview(r)) return refuse(r, RefusalReason.NotReviewable, `Break-glass request ${r.id} is still ${r.state}; review it once it has ended.`);
+  if (!needsReview(r)) return refuse(r, RefusalReason.NotReviewable, `Break-glass request ${r.id} ${standing(r.state)}; review it once it has ended.`);
   if (ctx.actor.aadObjectId.toLowerCase() === r.requester.aadObjectId.toLowerCase()) {
     return refuse(r, RefusalReason.SelfReview, `You used break-glass for request ${r.id}, so you cannot review it: a second person must.`);
   }

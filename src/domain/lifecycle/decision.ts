@@ -12,7 +12,7 @@ import { authorityCounted, deciderText, type Delegation } from '../delegation';
 import { decidingRoles } from '../policy';
 import { RefusalReason } from '../refusal';
 import { assign, eligibleRequirements, filledBy, outstandingText, principalOf, progress, progressText, requirementLabel, requirementsOf } from '../quorum';
-import { type Actor, type Approval, type ApprovalRequest, isDecidable } from '../request';
+import { type Actor, type Approval, type ApprovalRequest, isDecidable, standing } from '../request';
 import { runsOnBreakGlass } from './break-glass';
 import { scheduleIfLater } from './schedule';
 import { andThen, type DecisionContext, next, refuse, type Transition } from './transition';
@@ -25,7 +25,7 @@ export function isPastExpiry(r: ApprovalRequest, now: Date): boolean {
 /** Checks shared by approve and reject: state, expiry, stale card, self, role. */
 function checkDecider(r: ApprovalRequest, ctx: DecisionContext, verb: 'approve' | 'reject'): Transition | undefined {
   if (!isDecidable(r)) {
-    return refuse(r, r.state === 'expired' ? RefusalReason.Expired : RefusalReason.AlreadyDecided, `Request ${r.id} is already ${r.state}; it can no longer be ${verb === 'approve' ? 'approved' : 'rejected'}.`);
+    return refuse(r, r.state === 'expired' ? RefusalReason.Expired : RefusalReason.AlreadyDecided, `Request ${r.id} ${standing(r.state)}; it can no longer be ${verb === 'approve' ? 'approved' : 'rejected'}.`);
   }
   if (isPastExpiry(r, ctx.now)) {
     return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${utcText(r.expiresAt)}; ask for it again if it is still needed.`);
@@ -166,7 +166,7 @@ export function cancel(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprove
   // A finished request can be cancelled by nobody: said first, so that no one reads that its
   // requester still could (as for an approval).
   if (!isDecidable(r)) {
-    return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is already ${r.state}; it can no longer be cancelled.`);
+    return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} ${standing(r.state)}; it can no longer be cancelled.`);
   }
   if (ctx.actor.aadObjectId.toLowerCase() !== r.requester.aadObjectId.toLowerCase()) {
     return refuse(r, RefusalReason.NotRequester, `Only ${r.requester.name}, who asked for request ${r.id}, can cancel it.`);

@@ -14,7 +14,7 @@ import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../op
 import { decidingRoles } from '../policy';
 import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
-import type { ApprovalRequest, Execution } from '../request';
+import { standing, type ApprovalRequest, type Execution } from '../request';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 import { utcText } from '../delegation-time';
 import type { ExecutionClaim } from './claim';
@@ -112,7 +112,7 @@ export function stoppable(r: ApprovalRequest): boolean {
 export function requestCancellation(r: ApprovalRequest, ctx: DecisionContext): Transition {
   const denied = checkExecuting(r);
   if (denied) {
-    return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is already ${r.state}; there is no running operation to cancel.`);
+    return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} ${standing(r.state)}; there is no running operation to cancel.`);
   }
   const execution = r.execution as Execution;
   const isRequester = ctx.actor.aadObjectId.toLowerCase() === r.requester.aadObjectId.toLowerCase();
