@@ -88,26 +88,27 @@ export function riskView(r: ApprovalRequest) {
     risk: level,
     riskStyle: look.style,
     riskColor: look.color,
-    riskText: `${level === 'critical' ? '⚠ ' : ''}${look.words}: ${md(kindWords(r.operation))}${place ? ` in ${place}` : ''}`,
+    riskText: `${level === 'critical' ? '⚠ ' : ''}${look.words}: ${md(kindWords(r.operation, place ? ` in ${place}` : ''))}`,
   };
 }
 
-function kindWords(op: ChangeOperation): string {
+/** What kind of change it is, and where (" in PRODUCTION") before any warning, not after it. */
+function kindWords(op: ChangeOperation, where: string): string {
   switch (op.kind) {
     case 'deployTemplate':
-      return op.mode === 'Complete' ? 'a deployment that also deletes what the template leaves out' : 'a deployment';
+      return op.mode === 'Complete' ? `a deployment${where} that also deletes what the template leaves out` : `a deployment${where}`;
     case 'deleteResourceGroup':
-      return 'DELETES a resource group and everything in it; this cannot be undone';
+      return `DELETES a resource group and everything in it${where && `,${where}`}; this cannot be undone`;
     case 'deleteResource':
-      return 'DELETES a resource; this cannot be undone';
+      return `DELETES a resource${where}; this cannot be undone`;
     case 'createResourceGroup':
-      return 'creates a new, empty resource group';
+      return `creates a new, empty resource group${where}`;
     case 'resourceAction':
-      return `${op.action} of a resource`;
+      return `${op.action} of a resource${where}`;
     case 'scaleResource':
-      return 'changes capacity';
+      return `changes capacity${where}`;
     case 'setTags':
-      return 'changes tags only';
+      return `changes tags only${where}`;
   }
 }
 

@@ -62,7 +62,7 @@ describe('the request card leads with the decision', () => {
     assert.equal(production.style, 'attention');
     assert.match(textsOf(staging), /^MEDIUM RISK: a deployment in staging$/);
     assert.equal(staging.style, 'warning');
-    assert.match(textsOf(del), /CRITICAL RISK: DELETES a resource group and everything in it/);
+    assert.equal(textsOf(del), '⚠ CRITICAL RISK: DELETES a resource group and everything in it, in staging; this cannot be undone', 'where, then the warning');
     assert.notEqual(textsOf(del), textsOf(production));
     // The command's own risk wins.
     assert.match(textsOf(band(requestCard({ ...deployRequest('staging'), risk: 'low' }))), /^LOW RISK/);
@@ -95,9 +95,9 @@ describe('the request card leads with the decision', () => {
   it("names the environment of the target's group before any parameter's value: a tag value of dev on a staging group is staging", () => {
     const band = (card: Element) => body(card).find((el) => el.id === 'risk')!;
     const tagged = buildRequest({ command: 'tag', parameters: { group: 'staging-old', key: 'env', value: 'dev' }, target: { subscriptionId: SUBSCRIPTION, resourceGroup: 'staging-old' }, risk: 'low' });
-    assert.match(textsOf(band(requestCard(tagged))), /^LOW RISK: .* in staging$/);
+    assert.match(textsOf(band(requestCard(tagged))), /^LOW RISK: .*\bin staging\b/);
     const ungrouped = buildRequest({ command: 'tag', parameters: { group: 'shared-tools', key: 'env', value: 'dev' }, target: { subscriptionId: SUBSCRIPTION, resourceGroup: 'shared-tools' }, risk: 'low' });
-    assert.match(textsOf(band(requestCard(ungrouped))), /^LOW RISK: .* in dev$/, 'a group that says nothing leaves it to the parameters');
+    assert.match(textsOf(band(requestCard(ungrouped))), /^LOW RISK: .*\bin dev\b/, 'a group that says nothing leaves it to the parameters');
   });
 
   it('says what will change in plain words, not ARM change types', () => {
