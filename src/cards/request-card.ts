@@ -110,7 +110,8 @@ export function requestCardView(r: ApprovalRequest, options: RequestCardOptions 
     hash: r.operationHash,
     viewerIds: options.viewerIds?.length ? options.viewerIds.slice(0, MAX_VIEWERS) : [`8:orgid:${r.requester.aadObjectId}`],
     stateLabel: r.breakGlass ? `BREAK-GLASS · ${runsOnBreakGlass(r) && r.state === 'approved' ? 'RUNS WITHOUT APPROVAL' : look.label}` : look.label,
-    stateColor: look.color,
+    // A break-glass use is never shown in the colour of an approval: its words say it ran without one.
+    stateColor: r.breakGlass && look.color !== 'Attention' ? 'Warning' : look.color,
     ...riskView(r),
     ...changeView(r),
     facts: detailFacts(r),

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { requiredTarget, resourceIdWords, type ChangeOperation } from '../../src/domain/operation';
 import { requestCard } from '../../src/cards/request-card';
 import { cardActions, cardText } from '../support/connector';
-import { buildRequest, requestIn, SUBSCRIPTION } from '../support/requests';
+import { buildRequest, minutesIn, requestIn, SUBSCRIPTION } from '../support/requests';
 
 const deployTo = (environment: string): ChangeOperation => ({
   kind: 'deployTemplate',
@@ -47,10 +47,23 @@ function textsOf(el: Element): string {
 describe('the request card leads with the decision', () => {
   it('says first who asks to do what where, and why', () => {
     const card = requestCard(deployRequest('production'));
-    const first = body(card).find((el) => el.type === 'ColumnSet')!;
-    assert.match(textsOf(first), /^Alice Requester asks to \*\*deploy api-service to PRODUCTION\*\*: release 2\.4$/m);
+    const first = body(card).find((el) => el.id === 'summary')!;
+    assert.equal(textsOf(first), 'Alice Requester asks to **deploy api-service to PRODUCTION**: release 2.4');
     const staging = requestCard(deployRequest('staging'));
     assert.match(cardText(staging), /asks to \*\*deploy api-service to staging\*\*/);
+  });
+
+  it('puts where it stands in a line of its own above the sentence, wrapped, so a narrow screen squeezes neither', () => {
+    const card = requestCard(requestIn('approved', { approvals: [], breakGlass: { reason: 'INC-4711', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() } }));
+    const ids = body(card).map((el) => el.id ?? el.type);
+    assert.ok(ids.indexOf('state') < ids.indexOf('summary') && ids.indexOf('summary') < ids.indexOf('risk'), ids.join(', '));
+    const header = body(card).find((el) => el.id === 'state') as unknown as { columns: { width: string; items: Element[] }[] };
+    assert.equal(textsOf(header as unknown as Element), 'BREAK-GLASS · RUNS WITHOUT APPROVAL\nRequest req-0001');
+    const label = header.columns[0].items[0];
+    assert.equal(header.columns[0].width, 'stretch', 'the label has the room; only the short request id sits beside it');
+    assert.equal(label.wrap, true, 'a long label wraps instead of being cut');
+    assert.equal(label.color, 'Warning', 'a break-glass use is never in the colour of an approval');
+    assert.ok(!JSON.stringify(header).includes('summary'), 'the sentence is not in a column beside the label');
   });
 
   it('shows a risk band: production stands out, staging does not look like production, a delete not like a deploy', () => {
