@@ -6,9 +6,21 @@
  */
 import type { ApprovalRequest } from '../domain/request';
 import type { RequestCardOptions } from '../cards/request-card';
+import { LruMap } from './bounded-storage';
+
+/**
+ * How many people's Teams ids are remembered: everyone of the allowed tenants who ever wrote or
+ * clicked would otherwise be held for the life of the process. One forgotten is named in the
+ * "8:orgid:" form again, which Teams also takes.
+ */
+const REMEMBERED_PEOPLE = 20_000;
 
 export class TeamsUserIds {
-  private readonly byObjectId = new Map<string, string>();
+  private readonly byObjectId: LruMap<string, string>;
+
+  constructor(maxPeople = REMEMBERED_PEOPLE) {
+    this.byObjectId = new LruMap(maxPeople);
+  }
 
   /** Remembers the Teams id a person was seen with. */
   seen(aadObjectId: string | undefined, teamsId: string | undefined): void {
