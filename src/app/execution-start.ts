@@ -36,11 +36,19 @@ import {
   unaudited,
   unreadableToRun,
 } from './execution-evidence';
-import { finish, follow } from './execution-send';
+import { finish } from './execution-send';
+import type { LeaseReading } from './lease-hold';
+import type { ApprovalRequest } from '../domain/request';
 import { leaseClaim, leaseTime, save, type ExecutionRunner } from './execution-runner';
 
-/** Runs the approved (or due scheduled) request once: drift check, evidence, claim, send. */
-export async function startApproved(runner: ExecutionRunner, requestId: string): Promise<void> {
+/**
+ * Checks and claims the approved (or due scheduled) request once: drift check, evidence, claim.
+ * Returns the claim to follow (the caller sends it, execution-send.ts), or undefined when there is
+ * nothing to run. Followed by the caller, not here: what these checks read (the audit trail, the
+ * approvers' access, the claim's records) is then let go while the operation runs in Azure, which
+ * may take minutes, instead of staying reachable from this function's suspended frame.
+ */
+export async function startApproved(runner: ExecutionRunner, requestId: string): Promise<{ request: ApprovalRequest; leaseFrom: LeaseReading } | undefined> {
   const { deps } = runner;
   const approved = await deps.store.requests.get(requestId);
   // A row edited into another shape is refused before anything else reads it, as a row its audit
@@ -142,5 +150,5 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
     await finish(runner, requestId, { status: 'failed', ref: claimed.execution?.ref ?? { resourceIds: [] }, error });
     return;
   }
-  await follow(runner, claimed, 'start', lease.from);
+  return { request: claimed, leaseFrom: lease.from };
 }

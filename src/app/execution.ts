@@ -21,6 +21,7 @@ import type { ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
 import { elapsedOn } from './ports';
 import { startApproved } from './execution-start';
+import { follow } from './execution-send';
 import { takeOverAbandoned } from './execution-takeover';
 import type { ExecutionRunner } from './execution-runner';
 
@@ -99,7 +100,8 @@ export class Executor {
   schedule(request: Pick<ApprovalRequest, 'id'>): void {
     this.track(request.id, async () => {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      await startApproved(this.runner, request.id);
+      const claimed = await startApproved(this.runner, request.id);
+      if (claimed) await follow(this.runner, claimed.request, 'start', claimed.leaseFrom);
     });
   }
 
