@@ -151,15 +151,30 @@ export function wellFormed(s: string): string {
  * refused activity goes into one); lone surrogates become U+FFFD (wellFormed). Applied to every draft before it is chained.
  */
 export function neutralise<T>(value: T): T {
-  // NEL (U+0085) and the LINE / PARAGRAPH SEPARATORs end a line for some readers too: \u0085, \u2028, \u2029.
-  if (typeof value === 'string') return wellFormed(value).replace(/[\r\n\u0000\u0085\u2028\u2029]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)) as T;
+  if (typeof value === 'string') return neutraliseText(value) as T;
   if (Array.isArray(value)) return value.map((v) => neutralise(v)) as T;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = neutralise(v);
+    // Object.keys, not Object.entries: the same keys in the same order, without an array for each.
+    const source = value as Record<string, unknown>;
+    for (const k of Object.keys(source)) {
+      const v = source[k];
+      if (v !== undefined) out[k] = neutralise(v);
+    }
     return out as T;
   }
   return value;
+}
+
+// NEL (U+0085) and the LINE / PARAGRAPH SEPARATORs end a line for some readers too: \u0085, \u2028, \u2029.
+const LINE_END = /[\r\n\u0000\u0085\u2028\u2029]/;
+const LINE_ENDS = /[\r\n\u0000\u0085\u2028\u2029]/g;
+
+/** One string: tested first, since almost none holds a line end (a replace would scan it and call back for nothing). */
+function neutraliseText(text: string): string {
+  const s = wellFormed(text);
+  if (!LINE_END.test(s)) return s;
+  return s.replace(LINE_ENDS, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 /** Which audit records to read or export. */
