@@ -83,15 +83,21 @@ export class SqliteRequestStore implements RequestStore {
   }
 
   async get(id: string): Promise<ApprovalRequest | undefined> {
-    const version = this.versionStmt.get(id) as number | undefined;
-    if (version === undefined) {
+    const known = this.latest.get(id);
+    // The version is asked first only when a parsed copy may serve; otherwise the row is read once.
+    if (known) {
+      const version = this.versionStmt.get(id) as number | undefined;
+      if (version === undefined) {
+        this.latest.delete(id);
+        return undefined;
+      }
+      if (known.version === version) return known;
+    }
+    const fresh = this.getWithVersionStmt.get(id) as { version: number; body: string } | undefined;
+    if (!fresh) {
       this.latest.delete(id);
       return undefined;
     }
-    const known = this.latest.get(id);
-    if (known && known.version === version) return known;
-    const fresh = this.getWithVersionStmt.get(id) as { version: number; body: string } | undefined;
-    if (!fresh) return undefined;
     const request = JSON.parse(fresh.body) as ApprovalRequest;
     return this.remember(request);
   }
