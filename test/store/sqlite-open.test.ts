@@ -46,6 +46,24 @@ describe('opening the SQLite database for writing', () => {
     assert.equal(err.message, 'cannot open /srv/countersign/data/countersign.db for writing: unable to open database file');
   });
 
+  it('says a file system out of inodes is what stops SQLite making the -wal and -shm files, not the owner or mode', () => {
+    const err = whyNotWritable(file, cantOpen, () => undefined, () => 0) as Error & { code: string };
+    assert.equal(
+      err.message,
+      "cannot open /srv/countersign/data/countersign.db for writing: the file system holding /srv/countersign/data has no free inodes left (df -i /srv/countersign/data), so SQLite cannot make the database's -wal and -shm files beside it: delete files there or give the file system more inodes, then start again (unable to open database file)",
+    );
+    assert.equal(err.code, 'SQLITE_CANTOPEN');
+    // A file system that keeps no count of inodes (btrfs), or one with some left: SQLite's words.
+    for (const free of [undefined, 12]) assert.equal((whyNotWritable(file, cantOpen, () => undefined, () => free) as Error).message, 'cannot open /srv/countersign/data/countersign.db for writing: unable to open database file');
+    // The start's words, from openWritable's error or SQLite's own.
+    for (const said of [err, cantOpen]) {
+      assert.equal(
+        sqliteOpenProblem(said, file, undefined, () => 0)?.message,
+        "Countersign cannot open the SQLite database /srv/countersign/data/countersign.db (unable to open database file): the file system holding /srv/countersign/data has no free inodes left (df -i /srv/countersign/data), so SQLite cannot make the database's -wal and -shm files beside it: delete files there or give the file system more inodes, then start again",
+      );
+    }
+  });
+
   it('says a disk that is nearly full is full when a start meets an I/O error there, and a failing disk otherwise', () => {
     const ioerr = Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' });
     const file = '/data/countersign.db';

@@ -1,5 +1,5 @@
 /** Opening a SQLite connection with the settings Countersign relies on. */
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statfsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
@@ -40,7 +40,7 @@ export function openWritable(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_
  * checked to name it. (`access` is the file system's check; tests give another.)
  * @internal
  */
-export function whyNotWritable(file: string, err: unknown, access: (target: string, mode: number) => void = accessSync): unknown {
+export function whyNotWritable(file: string, err: unknown, access: (target: string, mode: number) => void = accessSync, freeFiles: (dir: string) => number | undefined = freeInodes): unknown {
   const code = (err as { code?: unknown })?.code;
   if (code !== 'SQLITE_CANTOPEN' && code !== 'SQLITE_READONLY' && code !== 'SQLITE_PERM') return err;
   const full = path.resolve(file);
@@ -61,7 +61,31 @@ export function whyNotWritable(file: string, err: unknown, access: (target: stri
       return Object.assign(new Error(`cannot open ${full} for writing: ${thing} is not writable (${what}).${fix}`), { code });
     }
   }
+  // Everything writable, yet the -wal or -shm file could not be made: a file system out of inodes
+  // (bytes free, no room for one more file) says "unable to open database file" too.
+  const noInodes = code === 'SQLITE_CANTOPEN' ? outOfInodes(full, freeFiles) : undefined;
+  if (noInodes) return Object.assign(new Error(`cannot open ${full} for writing: ${noInodes} (${(err as Error).message})`), { code });
   return Object.assign(new Error(`cannot open ${full} for writing: ${(err as Error).message}`), { code });
+}
+
+/**
+ * When the file system holding the database has no inode left: what that stops, in words (SQLite
+ * cannot make the -wal and -shm files, and says only "unable to open database file").
+ */
+export function outOfInodes(file: string, freeFiles: (dir: string) => number | undefined = freeInodes): string | undefined {
+  const dir = path.dirname(path.resolve(file));
+  if (freeFiles(dir) !== 0) return undefined;
+  return `the file system holding ${dir} has no free inodes left (df -i ${dir}), so SQLite cannot make the database's -wal and -shm files beside it: delete files there or give the file system more inodes, then start again`;
+}
+
+/** Free inodes of the file system holding `dir`; undefined when it keeps no count (btrfs says 0 of 0) or cannot be read. */
+function freeInodes(dir: string): number | undefined {
+  try {
+    const s = statfsSync(dir);
+    return s.files > 0 ? s.ffree : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 class DatabaseMissingError extends Error {

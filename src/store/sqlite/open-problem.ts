@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { whyNotWritable } from './connection';
+import { outOfInodes, whyNotWritable } from './connection';
 import { isBusy } from './write-lock';
 
 export class SqliteStartupError extends Error {
@@ -15,7 +15,7 @@ export class SqliteStartupError extends Error {
 }
 
 /** The error in words for the person starting Countersign, or undefined when it is not SQLite's. */
-export function sqliteOpenProblem(err: unknown, file: string, freeSpace: (dir: string) => number | undefined = freeBytes): SqliteStartupError | undefined {
+export function sqliteOpenProblem(err: unknown, file: string, freeSpace: (dir: string) => number | undefined = freeBytes, freeInodes?: (dir: string) => number | undefined): SqliteStartupError | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
   const said = (err as Error).message;
@@ -33,6 +33,9 @@ export function sqliteOpenProblem(err: unknown, file: string, freeSpace: (dir: s
       }
       return `the disk holding ${file} failed a read or write (${said}): check the disk, then start again`;
     }
+    const noInodes = code.startsWith('SQLITE_CANTOPEN') ? outOfInodes(file, freeInodes) : undefined;
+    // (openWritable's words may say it already: SQLite's own are "unable to open database file".)
+    if (noInodes) return `Countersign cannot open the SQLite database ${file} (${said.includes(noInodes) ? 'unable to open database file' : said}): ${noInodes}`;
     if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM')) {
       // Which of the directory, the file, its -wal and -shm cannot be written, when the file system says.
       const named = (whyNotWritable(file, Object.assign(new Error(said), { code: code.replace(/^(SQLITE_[A-Z]+).*$/, '$1') })) as Error).message;
