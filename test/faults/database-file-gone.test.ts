@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { DatabaseFileGoneError } from '../../src/store/sqlite/file-watch';
 import { anEvent } from '../store/fixtures';
+import { verifyChain } from '../../src/audit/verify/verify';
 import { eventually, people } from '../support/teams';
 import { requestVia } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
@@ -99,6 +100,36 @@ describe('the database file deleted, replaced or cut while open', function () {
       db.close();
     }
   });
+
+  for (const writer of ['thread', 'inline'] as const) {
+    it(`${writer} writer: goes on after another process emptied the -wal by a checkpoint (wal_checkpoint(TRUNCATE) in a sqlite3 shell), found by a write or by readiness`, async () => {
+      const stopped: Error[] = [];
+      const store: SqliteStore = await openSqliteStore({ file, writer, readiness: { cacheMs: 0 }, onWriterStopped: (err) => stopped.push(err) });
+      try {
+        const shell = new Database(file);
+        try {
+          for (let round = 0; round < 2; round++) {
+            for (let i = 0; i < 5; i++) await store.audit.append([anEvent('config.loaded')]);
+            assert.ok(fs.statSync(`${file}-wal`).size > 0);
+            assert.deepEqual(shell.pragma('wal_checkpoint(TRUNCATE)'), [{ busy: 0, log: 0, checkpointed: 0 }]);
+            assert.equal(fs.statSync(`${file}-wal`).size, 0);
+            // First a write meets it (inside its transaction), then readiness (between writes).
+            if (round === 0) await store.audit.append([anEvent('request.created')]);
+            else assert.equal(await store.ping(), true, store.writeReadiness().problem);
+          }
+          await store.audit.append([anEvent('request.approved')]);
+          assert.equal(await store.ping(), true);
+        } finally {
+          shell.close();
+        }
+        assert.deepEqual(stopped, []);
+        assert.equal((await verifyChain(store.audit.read())).ok, true);
+        assert.equal((await store.audit.head())?.seq, 12);
+      } finally {
+        await store.close();
+      }
+    });
+  }
 
   it('is found by readiness between writes, which stops the writes as a commit would', async () => {
     const stopped: Error[] = [];

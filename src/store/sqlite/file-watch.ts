@@ -53,8 +53,17 @@ export class DatabaseFileWatch {
   private readonly lock: Identity | undefined;
   private problem: string | undefined;
 
-  /** Call right after the connection opened the file. */
-  constructor(file: string) {
+  /**
+   * Call right after the connection opened the file. `walReset`, asked only when the -wal is found
+   * emptied (0 bytes, after holding more), says whether SQLite's own index agrees that the log is
+   * empty: a checkpoint run by another process (`PRAGMA wal_checkpoint(TRUNCATE)` in a sqlite3
+   * shell) copies every frame into the database first, then empties the log; a log cut by hand
+   * leaves the index naming frames the file no longer holds.
+   */
+  constructor(
+    file: string,
+    private readonly walReset?: () => boolean,
+  ) {
     this.file = path.resolve(file);
     const s = statOf(this.file);
     if (!s) throw new DatabaseFileGoneError(`the database file ${this.file} is gone right after it was opened`);
@@ -92,10 +101,11 @@ export class DatabaseFileWatch {
     // next commit would write beyond a hole of zeros that a checkpoint then copies into the database.
     // The log never shrinks while this writer has it open: SQLite starts it again from its beginning
     // after a checkpoint, and shortens it only for journal_size_limit or wal_checkpoint(TRUNCATE),
-    // which Countersign never sets or runs. (Its size is read by stat: reading the -shm index through
+    // which Countersign never sets or runs; another process may run the latter (walReset above). (Its size is read by stat: reading the -shm index through
     // a descriptor of its own and closing it would drop SQLite's POSIX locks on that file.)
     if (wal) {
-      if (wal.size < this.walSize) return `the write-ahead log ${this.file}-wal was cut from ${this.walSize} to ${wal.size} bytes ${then}`;
+      const emptiedByCheckpoint = wal.size === 0 && wal.size < this.walSize && this.walReset?.() === true;
+      if (wal.size < this.walSize && !emptiedByCheckpoint) return `the write-ahead log ${this.file}-wal was cut from ${this.walSize} to ${wal.size} bytes ${then}`;
       this.walSize = wal.size;
     }
     if (this.lock) {

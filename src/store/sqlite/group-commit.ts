@@ -50,6 +50,14 @@ class StoreClosedError extends Error {
   }
 }
 
+/** The file watch needs SQLite's answer outside a transaction (walWasReset); nothing was decided. */
+class AskOutsideTransaction extends Error {
+  constructor() {
+    super('the write-ahead log was found emptied inside a transaction: looked at again outside one');
+    this.name = 'AskOutsideTransaction';
+  }
+}
+
 export class GroupCommitWriter implements WriteTx {
   private queue: PendingWrite[] = [];
   private scheduled: NodeJS.Immediate | undefined;
@@ -67,6 +75,8 @@ export class GroupCommitWriter implements WriteTx {
    */
   onFileGone: ((err: DatabaseFileGoneError | AuditLogRewrittenError) => void) | undefined;
   private readonly fileWatch: DatabaseFileWatch;
+  /** The next flush looks at the files before it begins a transaction (walWasReset). */
+  private recheckFile = false;
   /** How the last transaction ended (readiness reads it), `at` on performance.now (an age is read off it). */
   lastOutcome: { ok: true; at: number } | { ok: false; at: number; error: unknown } | undefined;
   /** Head as committed. */
@@ -105,7 +115,7 @@ export class GroupCommitWriter implements WriteTx {
     /** How long writes wait for another process to release the write lock before they fail. */
     readonly lockWaitLimitMs = DEFAULT_LOCK_WAIT_LIMIT_MS,
   ) {
-    this.fileWatch = new DatabaseFileWatch(file);
+    this.fileWatch = new DatabaseFileWatch(file, () => this.walWasReset());
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.busyTimeoutMs = Math.trunc(db.pragma('busy_timeout', { simple: true }) as number);
     this.commit = db.prepare('COMMIT');
@@ -206,6 +216,19 @@ export class GroupCommitWriter implements WriteTx {
     this.queue = [];
     if (batch.length === 0) return;
 
+    // The -wal was found emptied inside the last try's transaction, where SQLite cannot be asked
+    // whether a checkpoint did it (walWasReset): asked now, outside one.
+    if (this.recheckFile) {
+      this.recheckFile = false;
+      const gone = this.fileWatch.check();
+      if (gone) {
+        const error = new DatabaseFileGoneError(gone);
+        this.lastOutcome = { ok: false, at: performance.now(), error };
+        for (const w of batch) w.reject(error);
+        this.fileGone(error);
+        return;
+      }
+    }
     if (!this.takeLock(batch)) return;
     let outcomes: Outcome[];
     try {
@@ -221,6 +244,15 @@ export class GroupCommitWriter implements WriteTx {
       this.dataVersion = -1;
       this.txHead = this.committedHead;
       this.txTime = this.committedTime;
+      if (err instanceof AskOutsideTransaction) {
+        // Nothing committed: the batch goes again at once, after the -wal was looked at outside a
+        // transaction (once: a log a checkpoint emptied is then the size the watch expects).
+        if (this.db.inTransaction) this.rollback.run();
+        this.recheckFile = true;
+        this.queue = [...batch, ...this.queue];
+        this.flush();
+        return;
+      }
       this.lastOutcome = { ok: false, at: performance.now(), error: err };
       // An I/O error or a malformed page while running the batch may be the files changed under the
       // connection (a log cut short): asked, so that it stops writes as when the check before COMMIT finds it.
@@ -320,7 +352,14 @@ export class GroupCommitWriter implements WriteTx {
    */
   checkFile(): string | undefined {
     if (this.gone) return this.gone.message;
-    const gone = this.fileWatch.check();
+    let gone: string | undefined;
+    try {
+      gone = this.fileWatch.check();
+    } catch (err) {
+      // (Asked between writes, never inside one's transaction; if it were, the next write asks again.)
+      if (!(err instanceof AskOutsideTransaction)) throw err;
+      this.recheckFile = true;
+    }
     if (gone) {
       this.fileGone(new DatabaseFileGoneError(gone));
       return gone;
@@ -338,8 +377,31 @@ export class GroupCommitWriter implements WriteTx {
   /** After a storage error: the database's files changed under the connection, in words, or undefined. */
   private goneAfter(err: unknown): DatabaseFileGoneError | undefined {
     if (!isStorageFault(err)) return undefined;
-    const problem = this.fileWatch.check();
+    let problem: string | undefined;
+    try {
+      problem = this.fileWatch.check();
+    } catch (ask) {
+      if (!(ask instanceof AskOutsideTransaction)) throw ask;
+      this.recheckFile = true;
+    }
     return problem ? new DatabaseFileGoneError(problem) : undefined;
+  }
+
+  /**
+   * Whether SQLite's index of the write-ahead log agrees that the log, found emptied, was emptied by
+   * a checkpoint (another process's wal_checkpoint(TRUNCATE)): a PASSIVE checkpoint then finds no
+   * frame in it. On a log cut by hand the index still names frames: the checkpoint counts them, or
+   * fails reading them (SQLITE_IOERR_SHORT_READ) and copies nothing. SQLite runs no checkpoint
+   * inside a transaction: there the question is put off (AskOutsideTransaction).
+   */
+  private walWasReset(): boolean {
+    if (this.db.inTransaction) throw new AskOutsideTransaction();
+    try {
+      const [frames] = this.db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+      return frames.busy === 0 && frames.log === 0;
+    } catch {
+      return false;
+    }
   }
 
   private fileGone(err: DatabaseFileGoneError | AuditLogRewrittenError): void {
