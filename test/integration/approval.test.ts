@@ -95,7 +95,7 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     assert.ok(h.sandbox.state.liveGroup('staging-old'), 'nothing was deleted');
     // A stale copy of the card (its buttons still showing) is clicked after the rejection.
     const later = await h.teams.click(people.dave, cardId, 'approve', { data: approveData });
-    assert.match(cardText(later.body.value as Record<string, unknown>), /already rejected/);
+    assert.match(cardText(later.body.value as Record<string, unknown>), /was rejected; it can no longer be approved/);
     const events = await auditOf(h, { requestId });
     assert.deepEqual(events.map((r) => r.type), ['request.created', 'approvers.notified', 'request.rejected', 'click.refused']);
     assert.equal(events[2].outcome.detail, 'Not during the freeze [see](http://evil.example)');

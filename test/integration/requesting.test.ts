@@ -179,7 +179,7 @@ describe('requesting in Teams (bot over HTTP)', function () {
 
     from = await h.teams.say(people.alice, '', alicePersonal, { countersign: 'confirm', command: 'deploy' });
     const card = lastCard(h, from);
-    assert.match(cardText(card), /asks to \*\*deploy api-service to staging\*\*: canary[\s\S]*PENDING APPROVAL[\s\S]*staging-api-service/);
+    assert.match(cardText(card), /PENDING APPROVAL[\s\S]*asks to \*\*deploy api-service to staging\*\*: canary[\s\S]*staging-api-service/);
     const requestId = cardActions(card)[0].data.requestId as string;
     const stored = await h.bot.deps.store.requests.get(requestId);
     assert.deepEqual(stored?.parameters, { environment: 'staging', service: 'api-service' });
