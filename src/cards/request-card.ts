@@ -253,6 +253,8 @@ function resultView(r: ApprovalRequest) {
   } else if (r.state === 'cancelled' && r.cancellation) {
     title = `Cancelled by ${md(deciderText(r.cancellation))}, ${localTime(r.cancellation.at)}`;
     if (ex && r.outcomeDetail) lines.push(md(shortened(r.outcomeDetail, SHOWN.azureText)));
+    // Approved and waiting for its time: those who approved it read that it never ran.
+    else if (r.runAt && r.approvals.length > 0) lines.push(`It was approved and to run at ${localTime(r.runAt)}; cancelled before it started, nothing was sent to Azure.`);
   } else if (r.state === 'expired') {
     title = `Expired ${localTime(r.expiresAt)}`;
     // Scheduled, it was approved: its approval stopped being valid before the run started.

@@ -20,6 +20,13 @@ describe('cards: scheduled and break-glass requests', () => {
     assert.match(cardText(requestCard(requestIn('expired'))), /^Nobody approved it in time\./m, 'one nobody approved says so');
   });
 
+  it('says a scheduled request cancelled before its time never ran', () => {
+    const r = requestIn('scheduled', { runAt: '2026-03-07T02:00:00.000Z' });
+    const text = cardText(requestCard({ ...r, state: 'cancelled', cancellation: { by: r.requester, at: minutesIn(30).toISOString() } }));
+    assert.match(text, /^Cancelled by Alice Requester, .*\nIt was approved and to run at \{\{DATE\(2026-03-07T02:00:00Z, SHORT\)\}\} \{\{TIME\(2026-03-07T02:00:00Z\)\}\}; cancelled before it started, nothing was sent to Azure\.$/m);
+    assert.doesNotMatch(cardText(requestCard(requestIn('cancelled'))), /nothing was sent/, 'a request cancelled while it waited for approval needs no such line');
+  });
+
   it('says BREAK-GLASS in every state, and offers Ratify and Flag only once it ran and only to who may review', () => {
     const breakGlass = { reason: 'INC-4711', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() };
     const running = requestCard(requestIn('executing', { approvals: [], breakGlass }));
