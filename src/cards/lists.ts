@@ -6,8 +6,8 @@ import { stateWords } from './request-card';
 import type { QueryResult } from '../domain/operation';
 import type { HelpEntry, PendingView } from '../app/queries';
 import { plural } from '../domain/duration-text';
-import { localTime, md } from './markdown';
-import { type Card, render } from './render';
+import { localTime, md, shortened } from './markdown';
+import { type Card, render, renderWithText } from './render';
 
 export interface ListSection {
   heading: string;
@@ -95,9 +95,26 @@ export function pendingCard(view: PendingView, sandbox: boolean): Card {
   ], sandbox);
 }
 
+/**
+ * The longest a table card may be, in characters of its JSON, and a cell's text. Each cell carries
+ * its own markup, so fifty rows of five columns are already most of what Teams accepts in a message
+ * (it answers a larger one with 413 and the person would get no answer at all); resources with many
+ * tags would pass it. A cell is cut, and a table still too long shows its first rows only, as a
+ * question with more rows than Countersign lists does.
+ */
+const TABLE_MAX_CHARACTERS = 27_000;
+const CELL_MAX = 200;
+
 /** A read-only answer as a table people can read: a header row, then one row per thing found. */
 export function queryCard(result: QueryResult, sandbox: boolean): Card {
-  return render('table', queryCardView(result, sandbox));
+  let rows = result.rows.map((row) => row.map((cell) => shortened(cell, CELL_MAX)));
+  let { card, text } = renderWithText('table', queryCardView({ ...result, rows }, sandbox));
+  while (text.length > TABLE_MAX_CHARACTERS && rows.length > 1) {
+    // Rows are about the same size: keep the share of them that fits, and measure again.
+    rows = rows.slice(0, Math.max(1, Math.min(rows.length - 1, Math.floor((rows.length * TABLE_MAX_CHARACTERS) / text.length))));
+    ({ card, text } = renderWithText('table', queryCardView({ ...result, rows, truncated: true }, sandbox)));
+  }
+  return card;
 }
 
 /** What cards/table.json is expanded with. */

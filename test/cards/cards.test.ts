@@ -176,6 +176,21 @@ describe('cards', () => {
     assert.match(text, /CS-LATER001: .* approved, scheduled, 0 of 1 approval, runs at \{\{DATE\(2026-03-04T02:00:00Z, SHORT\)\}\} \{\{TIME\(2026-03-04T02:00:00Z\)\}\} \(approval valid until \{\{DATE\(2026-03-09T10:00:00Z, SHORT\)\}\} \{\{TIME\(2026-03-09T10:00:00Z\)\}\}\)/);
   });
 
+  it('keeps a table within Teams\' message size: long cells cut, and only the first rows when they are many, saying there are more', () => {
+    const tags = Array.from({ length: 15 }, (_, i) => `costcenter${i}=engineering-platform-${i}`).join(', ');
+    const rows = Array.from({ length: 50 }, (_, i) => [`api-service-plan-production-westeurope-${i}`, 'Microsoft.Web/serverfarms', 'westeurope', `production-api-service-${i}`, tags]);
+    const card = queryCard({ title: 'Resources of type microsoft.web/serverfarms', columns: ['Name', 'Type', 'Location', 'Resource group', 'Tags'], rows }, false);
+    assert.ok(JSON.stringify(card).length < 28_000, `the card is ${JSON.stringify(card).length} characters`);
+    const text = cardText(card);
+    assert.match(text, /^api-service-plan-production-westeurope-0$/m, 'the first rows are shown');
+    assert.match(text, /^costcenter0=engineering-platform-0, .*…$/m, 'a long cell ends in …');
+    assert.match(text, /^\d+ results shown$/m);
+    assert.match(text, /^More rows than these; narrow the question to see them\.$/m);
+    const few = cardText(queryCard({ title: 'Resources', columns: ['Name'], rows: [['a'], ['b']] }, false));
+    assert.match(few, /^2 results$/m);
+    assert.doesNotMatch(few, /More rows/, 'a table that fits is shown whole');
+  });
+
   it('answers a read-only question with a table: a header row of names, types, locations and tags, one row per resource', () => {
     const card = queryCard({ title: 'Resources in production-api-service', columns: ['Name', 'Type', 'Location', 'Tags'], rows: [['api-service', 'Microsoft.Web/sites', 'westeurope', 'env=production']] }, false);
     const table = (card.body as Record<string, unknown>[]).find((el) => el.type === 'Table') as { rows: { cells: { items: { text: string }[] }[] }[]; firstRowAsHeader: boolean };
