@@ -14,6 +14,7 @@ import { cardActions, cardText } from '../support/connector';
 import { alice, bob, buildRequest, requestIn } from '../support/requests';
 import { EXAMPLE_CONFIG } from '../support/people';
 import { inertLine } from '../../src/domain/text-safety';
+import { INPUT_LIMITS } from '../../src/domain/input-limits';
 
 const STATES: RequestState[] = ['pending', 'approved', 'executing', 'succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
 const HOSTILE = 'x [click me](https://evil.example) **bold** ${request.id} <b>hi</b>\n- item';
@@ -50,6 +51,20 @@ describe('cards', () => {
     for (const state of STATES.filter((s) => s !== 'pending')) {
       assert.deepEqual(cardActions(requestCard(requestIn(state))), [], state);
     }
+  });
+
+  it('lets a Reject or Flag comment be as long as Countersign accepts, and no longer, and a reason the same', () => {
+    const inputs: Record<string, unknown>[] = [];
+    const collect = (card: unknown) => JSON.stringify(card, (key, value) => (value && value.type === 'Input.Text' ? (inputs.push(value), value) : value));
+    const done = requestIn('succeeded', { approvals: [], breakGlass: { reason: 'INC-1', usedAt: '2026-03-02T09:01:00.000Z', reviewDueAt: '2026-03-02T10:00:00.000Z' } });
+    collect(requestCard(buildRequest()));
+    collect(requestCard(done));
+    const comments = inputs.filter((i) => i.id === 'comment');
+    assert.equal(comments.length, 2, 'the Reject box and the Flag box');
+    for (const box of comments) assert.equal(box.maxLength, INPUT_LIMITS.comment, String(box.label));
+    inputs.length = 0;
+    collect(formCard(loadConfig(EXAMPLE_CONFIG).catalog.find('deploy')!, {}, [], undefined, false));
+    assert.equal(inputs.find((i) => i.id === 'reason')?.maxLength, INPUT_LIMITS.reason);
   });
 
   it('puts only the request id and the operation hash into button data', () => {
