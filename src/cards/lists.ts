@@ -9,6 +9,12 @@ import { plural } from '../domain/duration-text';
 import { localTime, md, shortened } from './markdown';
 import { type Card, render, renderWithText } from './render';
 
+/**
+ * The longest a help or table card may be, in characters of its JSON: Teams answers a larger
+ * message with 413, and the person would get no answer at all.
+ */
+const TABLE_MAX_CHARACTERS = 27_000;
+
 export interface ListSection {
   heading: string;
   /** Plain text (escaped here), or card text already made safe, e.g. with a time Teams shows in the reader's zone. */
@@ -34,14 +40,35 @@ export function listCardView(title: string, intro: string | undefined, sections:
  * The commands a person may use. `soon`/`later`: the dates the examples use (tomorrow and in a few
  * days, in the reader's zone), so that no example is a date already past.
  */
-export function helpCard(entries: HelpEntry[], sandbox: boolean, { soon, later }: { soon: string; later: string }): Card {
-  return listCard(
+export function helpCard(entries: HelpEntry[], sandbox: boolean, examples: { soon: string; later: string }): Card {
+  // A large catalog would pass the size Teams accepts in a message (and `help` would answer nothing):
+  // its descriptions go first, then the commands past those that fit are counted.
+  const full = renderWithText('list', helpCardView(entries.map(helpLine), sandbox, examples));
+  if (full.text.length <= TABLE_MAX_CHARACTERS) return full.card;
+  let lines = entries.map((e) => helpLine({ ...e, description: '' }));
+  let shown = lines.length;
+  for (;;) {
+    const more = entries.length - shown;
+    const listed = more > 0 ? [...lines.slice(0, shown), `… and ${plural(more, 'more command')}: type a command's name alone for a form that asks for its parameters`] : lines;
+    const { card, text } = renderWithText('list', helpCardView(listed, sandbox, examples));
+    if (text.length <= TABLE_MAX_CHARACTERS || shown <= 1) return card;
+    shown = Math.max(1, Math.min(shown - 1, Math.floor((shown * TABLE_MAX_CHARACTERS) / text.length)));
+    lines = lines.slice(0, shown);
+  }
+}
+
+function helpLine(e: HelpEntry): string {
+  return `${e.usage}${e.description ? `: ${e.description}` : ''} (${e.approval}${e.allowed ? '' : '; you may not request it'})`;
+}
+
+function helpCardView(operations: string[], sandbox: boolean, { soon, later }: { soon: string; later: string }): object {
+  return listCardView(
     'Countersign commands',
     'Type a command with its parameters; add "reason: ..." to tell approvers why. Sensitive commands need a second person to approve: the people who may decide get the card in a personal chat with Countersign, and are reminded as the command says.',
     [
       {
         heading: 'Operations',
-        lines: entries.map((e) => `${e.usage}: ${e.description} (${e.approval}${e.allowed ? '' : '; you may not request it'})`),
+        lines: operations,
       },
       {
         heading: 'Built in',
@@ -102,7 +129,6 @@ export function pendingCard(view: PendingView, sandbox: boolean): Card {
  * tags would pass it. A cell is cut, and a table still too long shows its first rows only, as a
  * question with more rows than Countersign lists does.
  */
-const TABLE_MAX_CHARACTERS = 27_000;
 const CELL_MAX = 200;
 
 /** A read-only answer as a table people can read: a header row, then one row per thing found. */

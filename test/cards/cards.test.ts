@@ -206,6 +206,22 @@ describe('cards', () => {
     assert.doesNotMatch(few, /More rows/, 'a table that fits is shown whole');
   });
 
+  it('keeps the help card within Teams\' message size for a large catalog: descriptions left out first, then the commands past those that fit counted', () => {
+    const examples = { soon: '2026-03-03', later: '2026-03-05' };
+    const entry = (i: number) => ({ usage: `delete storage account${i} <group> <account>`, description: 'Deletes a storage account and all its data, in a resource group of the platform team', approval: 'needs 1 approval from platform-approvers within 4 h; a reason is required', allowed: true });
+    const few = cardText(helpCard(Array.from({ length: 20 }, (_, i) => entry(i)), false, examples));
+    assert.match(few, /^delete storage account19 \\<group\\> \\<account\\>: Deletes a storage account/m, 'a catalog that fits is shown whole, descriptions included');
+    for (const count of [120, 1_000]) {
+      const card = helpCard(Array.from({ length: count }, (_, i) => entry(i)), false, examples);
+      assert.ok(JSON.stringify(card).length < 28_000, `${count}: the card is ${JSON.stringify(card).length} characters`);
+      const text = cardText(card);
+      assert.match(text, /^delete storage account0 \\<group\\> \\<account\\> \(needs 1 approval/m);
+      assert.doesNotMatch(text, /Deletes a storage account/);
+      assert.match(text, /^revoke delegation \\\[@person\\\]: end your delegation now$/m, 'the built-in commands are all there');
+      if (count === 1_000) assert.match(text, /^… and \d+ more commands: type a command's name alone for a form that asks for its parameters$/m);
+    }
+  });
+
   it('answers a read-only question with a table: a header row of names, types, locations and tags, one row per resource', () => {
     const card = queryCard({ title: 'Resources in production-api-service', columns: ['Name', 'Type', 'Location', 'Tags'], rows: [['api-service', 'Microsoft.Web/sites', 'westeurope', 'env=production']] }, false);
     const table = (card.body as Record<string, unknown>[]).find((el) => el.type === 'Table') as { rows: { cells: { items: { text: string }[] }[] }[]; firstRowAsHeader: boolean };
