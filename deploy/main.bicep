@@ -89,7 +89,9 @@ var postgresServerName = '${namePrefix}-pg-${uniqueSuffix}'
 var publicUrl = 'https://${webAppName}.azurewebsites.net'
 var usesManagedIdentityForBot = botAppType == 'UserAssignedMSI'
 var manageWholeSubscription = roleAssignmentScope == 'subscription'
-var roleScopeId = manageWholeSubscription ? subscription().id : '${subscription().id}/resourceGroups/${targetResourceGroupName}'
+// A role scoped to one group needs that group, and never the bot's own: Countersign could then delete
+// itself and its audit data (deploy/README.md). fail() stops the deployment with its message (see below).
+var roleScopeId = manageWholeSubscription ? subscription().id : empty(targetResourceGroupName) ? fail('roleAssignmentScope=resourceGroup needs targetResourceGroupName: the existing resource group Countersign manages.') : toLower(targetResourceGroupName) == toLower(resourceGroup().name) ? fail('targetResourceGroupName must not be the resource group the bot is deployed to: Countersign could then delete itself and its audit data. Name the group it manages.') : '${subscription().id}/resourceGroups/${targetResourceGroupName}'
 // Kept in its own file so a test can compare it with what the command catalog needs.
 var roleActions = loadJsonContent('role-actions.json').actions
 
@@ -139,7 +141,9 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
-var botAppId = usesManagedIdentityForBot ? identity.properties.clientId : singleTenantAppId
+// A SingleTenant bot without its app registration would start with no MicrosoftAppId and be refused
+// (it listens on 0.0.0.0): refuse the deployment instead, naming the parameters.
+var botAppId = usesManagedIdentityForBot ? identity.properties.clientId : empty(singleTenantAppId) || empty(singleTenantAppPassword) ? fail('botAppType=SingleTenant needs singleTenantAppId and singleTenantAppPassword: the client id and secret of the Entra app registration of the bot (deploy/README.md step 4).') : singleTenantAppId
 
 var coreAppSettings = [
   { name: 'MicrosoftAppId', value: botAppId }
@@ -291,7 +295,8 @@ module postgres 'modules/postgres.bicep' = if (deployPostgres) {
     serverName: postgresServerName
     location: location
     administratorLogin: postgresAdminLogin
-    administratorLoginPassword: postgresAdminPassword
+    // The schema's owner logs in with it (countersign store migrate-schema): none would leave the server unusable.
+    administratorLoginPassword: deployPostgres && empty(postgresAdminPassword) ? fail('deployPostgres=true needs postgresAdminPassword: the password of the administrator login of the server, which creates the schema (deploy/README.md step 7). Pass it on the command line.') : postgresAdminPassword
     databaseName: 'countersign'
     // Without an Entra administrator nobody can create the app's database principal, so the app could
     // never log in: refuse the deployment, saying why. Bicep has no assert outside its experimental

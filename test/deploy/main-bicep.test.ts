@@ -87,7 +87,7 @@ describe('deploy/main.bicep', () => {
       assert.match(bot, /msaAppMSIResourceId: usesManagedIdentityForBot \? identity\.id : null/);
       const param = readParams(main).find((p) => p.name === 'botAppType');
       assert.ok(param?.decorators.includes("@allowed(['UserAssignedMSI', 'SingleTenant'])"));
-      assert.match(mainCode, /var botAppId = usesManagedIdentityForBot \? identity\.properties\.clientId : singleTenantAppId/);
+      assert.match(mainCode, /^var botAppId = usesManagedIdentityForBot \? identity\.properties\.clientId : .* : singleTenantAppId$/m);
     });
 
     it('points the messaging endpoint at the web app over https', () => {
@@ -147,6 +147,27 @@ describe('deploy/main.bicep', () => {
     it('always creates the Entra administrator of a server it creates', () => {
       const pgModule = read('modules/postgres.bicep');
       assert.match(declarationBody(pgModule, 'resource', 'entraAdmin'), /^resource entraAdmin '[^']+' = \{/);
+    });
+  });
+
+  describe('parameters that cannot work together', () => {
+    /** The `var <name> = ...` line's expression. */
+    const variable = (name: string) => new RegExp(`^var ${name} = (.+)$`, 'm').exec(mainCode)?.[1] ?? '';
+
+    it('refuses a role scoped to a resource group without one, or to the bot\'s own group, naming the parameter', () => {
+      const scope = variable('roleScopeId');
+      assert.match(scope, /^manageWholeSubscription \? subscription\(\)\.id : empty\(targetResourceGroupName\) \? fail\('roleAssignmentScope=resourceGroup needs targetResourceGroupName[^']*'\) : /);
+      assert.match(scope, / : toLower\(targetResourceGroupName\) == toLower\(resourceGroup\(\)\.name\) \? fail\('targetResourceGroupName must not be the resource group the bot is deployed to: Countersign could then delete itself and its audit data\.[^']*'\) : '\$\{subscription\(\)\.id\}\/resourceGroups\/\$\{targetResourceGroupName\}'$/);
+      assert.match(declarationBody(main, 'module', 'operatorRole'), /assignableScope: roleScopeId/);
+    });
+
+    it('refuses a SingleTenant bot without its app registration\'s id and secret, naming both', () => {
+      assert.match(variable('botAppId'), /^usesManagedIdentityForBot \? identity\.properties\.clientId : empty\(singleTenantAppId\) \|\| empty\(singleTenantAppPassword\) \? fail\('botAppType=SingleTenant needs singleTenantAppId and singleTenantAppPassword: [^']*'\) : singleTenantAppId$/);
+    });
+
+    it('refuses PostgreSQL without the password of the administrator login that creates the schema', () => {
+      const value = /administratorLoginPassword: (.+)$/m.exec(declarationBody(main, 'module', 'postgres'))?.[1] ?? '';
+      assert.match(value, /^deployPostgres && empty\(postgresAdminPassword\) \? fail\('deployPostgres=true needs postgresAdminPassword: [^']*'\) : postgresAdminPassword$/);
     });
   });
 
