@@ -51,6 +51,11 @@ describe('settings: the environment, read in one place', () => {
     assert.ok(VARIABLES.includes('COUNTERSIGN_REQUESTS_PER_HOUR') && VARIABLES.includes('PGAPPNAME') && VARIABLES.includes('MicrosoftAppId'), VARIABLES.join(' '));
   });
 
+  it('documents every variable it reads, in operations.md or (the database\'s) postgresql.md', () => {
+    const docs = ['operations.md', 'postgresql.md'].map((f) => readFileSync(path.resolve(__dirname, '../../docs', f), 'utf8')).join('\n');
+    assert.deepEqual(VARIABLES.filter((name) => !docs.includes(`\`${name}\``)), []);
+  });
+
   it('takes every empty variable as not set, for the bot, the command line and the sandbox', () => {
     for (const base of BASES) {
       const expected = readAll(base);
