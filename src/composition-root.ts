@@ -30,7 +30,7 @@ import { createLogger, withLogContext } from './log/logger';
 import { prettyDestination } from './log/pretty';
 import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/seed';
 import { isLoopbackHost, LOOPBACK_TEXT } from './loopback';
-import { readSettings, type Settings } from './settings';
+import { readSettings, SettingsError, type Settings } from './settings';
 import { DataDirectoryError, openConfiguredStore, type OpenedStore } from './store/open-store';
 import type { WriterThreadBoot } from './store/sqlite';
 import { InstanceLockedError } from './store/sqlite/instance-lock';
@@ -290,7 +290,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (telemetry) (require('./http/trace-requests') as typeof import('./http/trace-requests')).traceHttpRequests(server, telemetry.requestTracer);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, settings)));
     server.listen(settings.port, settings.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
@@ -598,4 +598,24 @@ function graphDirectory(config: CountersignConfig, settings: Settings): Director
     endpoint: config.directory.graphEndpoint,
     cacheLifetimeMs: config.directory.cacheLifetimeSeconds * 1000,
   });
+}
+
+/**
+ * Why the bot could not listen, naming the setting to change: Node's own words ("getaddrinfo
+ * ENOTFOUND 0.0.0.0x", "listen EADDRINUSE") name neither PORT nor COUNTERSIGN_HOST.
+ */
+function listenError(err: NodeJS.ErrnoException, settings: Settings): Error {
+  const { port, host } = settings;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new SettingsError('PORT', `${port} on ${host} is already in use by another program (EADDRINUSE): stop it, or set PORT to a free port`);
+    case 'EACCES':
+      return new SettingsError('PORT', `${port} needs privileges this process does not have (EACCES): set PORT to a port above 1023`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EADDRNOTAVAIL':
+      return new SettingsError('COUNTERSIGN_HOST', `"${host}" is not an address of this machine to listen on (${err.code}): give one of its IP addresses, 0.0.0.0 (every IPv4 address), :: or 127.0.0.1`);
+    default:
+      return err;
+  }
 }

@@ -145,5 +145,25 @@ describe('countersign exit codes', function () {
         fs.rmSync(path.dirname(file), { recursive: true, force: true });
       }
     });
+
+    it('countersign start: a port in use is named as PORT, an address this machine does not have as COUNTERSIGN_HOST, exit 1', async () => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-start-'));
+      const taken = net.createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const { port } = taken.address() as net.AddressInfo;
+      try {
+        const inUse = await countersign(['start'], { COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_CONFIG: example, PORT: String(port), COUNTERSIGN_HOST: '127.0.0.1' });
+        assert.equal(inUse.code, 1, inUse.stderr);
+        assert.equal(inUse.stderr, `Countersign did not start: PORT: ${port} on 127.0.0.1 is already in use by another program (EADDRINUSE): stop it, or set PORT to a free port\n`);
+        // Only with an app id may the bot listen beyond loopback; this name is no address at all.
+        const identity = { MicrosoftAppId: '3f2504e0-4f89-41d3-9a0c-0305e82c3301', MicrosoftAppPassword: 'secret' };
+        const noHost = await countersign(['start'], { ...identity, COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_CONFIG: example, PORT: '0', COUNTERSIGN_HOST: 'no-such-host.invalid' });
+        assert.equal(noHost.code, 1, noHost.stderr);
+        assert.match(noHost.stderr, /^Countersign did not start: COUNTERSIGN_HOST: "no-such-host\.invalid" is not an address of this machine to listen on \((ENOTFOUND|EAI_AGAIN)\): give one of its IP addresses, 0\.0\.0\.0 \(every IPv4 address\), :: or 127\.0\.0\.1\n$/);
+      } finally {
+        taken.close();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
   });
 });
