@@ -46,7 +46,7 @@ import { createServer } from './http/server';
 import { activityEndpoint, createAdapter } from './teams/adapter';
 import { ConversationRateLimiter, shareOfLimits } from './teams/rate-limit';
 import type { Telemetry } from './telemetry';
-import { stuckRequesterWarning, unapprovableWarning, unreachedWarning } from './domain/policy-text';
+import { nobodyMayAskWarning, stuckRequesterWarning, unapprovableWarning, unreachedWarning } from './domain/policy-text';
 
 export class StartupError extends Error {}
 
@@ -368,6 +368,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     );
   }
   for (const command of config.catalog.commands) {
+    const nobody = nobodyMayAskWarning(command, config.access.roles);
+    if (nobody) log.warn({ command: command.name, problem: nobody }, 'nobody may ask for a command');
     const problem = unapprovableWarning(command, config.access.roles);
     if (problem) log.warn({ command: command.name, problem }, 'a command can never be approved');
     const stuck = stuckRequesterWarning(command, config.access.roles);

@@ -35,6 +35,18 @@ export function unapprovableWarning(command: CommandSpec, roles: Roles): string 
 }
 
 /**
+ * Why nobody at all may ask for (or run) the command, or undefined: its requester roles name nobody,
+ * people or Entra groups. Perhaps meant (a freeze); said so that a role emptied by mistake is seen.
+ */
+export function nobodyMayAskWarning(command: CommandSpec, roles: Roles): string | undefined {
+  const rule = command.sensitive ? command.policy : command.readers;
+  if (!rule || rule.requesterRoles.length === 0) return undefined;
+  if (roles.groupsOf(rule.requesterRoles).length > 0 || rule.requesterRoles.some((role) => roles.membersOf(role).length > 0)) return undefined;
+  const listed = rule.requesterRoles.join(', ');
+  return `nobody may ${command.sensitive ? 'ask for' : 'run'} "${command.name}": its requesterRoles (${listed}) hold nobody. Add people (or an Entra group) to ${listed}, or leave requesterRoles out to let anyone in an allowed tenant ${command.sensitive ? 'ask' : 'run it'}`;
+}
+
+/**
  * Who may ask for the command but could never have a request of theirs approved, or undefined: the
  * requester never counts, so when the approver roles (with the escalation role, which may decide
  * after escalation) hold too few people besides them, their requests can only expire. Known only for

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { CommandPolicy, CommandSpec } from '../../src/domain/catalog';
 import { AccessPolicy, describeKind, Roles } from '../../src/domain/policy';
-import { stuckRequesterWarning, unapprovableWarning, unreachedWarning } from '../../src/domain/policy-text';
+import { nobodyMayAskWarning, stuckRequesterWarning, unapprovableWarning, unreachedWarning } from '../../src/domain/policy-text';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { Source } from '../../src/domain/request';
 import { alice, bob, frank, channel, dave, erin, mallory, OTHER_TENANT, TENANT } from '../support/requests';
@@ -169,6 +169,22 @@ describe('a command no request of which could ever be approved', () => {
     assert.equal(unapprovableWarning(command({ approvals: 2, approverRoles: ['platform-approvers'] }), roles), undefined);
     const grouped = new Roles({ security: ['group:91a70000-0000-4000-8000-000000000002'] });
     assert.equal(unapprovableWarning(command({ approvals: 2, approverRoles: ['security'] }), grouped), undefined, 'a group\'s members are not known at load');
+  });
+});
+
+describe('a command nobody may ask for', () => {
+  it('is named when its requester roles hold nobody, for a change or a read; not when they name someone or a group, or name no role', () => {
+    const emptied = new Roles({ requesters: [], 'platform-approvers': [bob.aadObjectId], grouped: ['group:91a70000-0000-4000-8000-000000000002'] });
+    assert.equal(
+      nobodyMayAskWarning(command({}), emptied),
+      'nobody may ask for "delete resource group": its requesterRoles (requesters) hold nobody. Add people (or an Entra group) to requesters, or leave requesterRoles out to let anyone in an allowed tenant ask',
+    );
+    const read: CommandSpec = { ...command(undefined), name: 'list groups', readers: { requesterRoles: ['requesters'], conversationTypes: ['personal'], conversationIds: [] } };
+    assert.match(nobodyMayAskWarning(read, emptied) ?? '', /^nobody may run "list groups": .* to let anyone in an allowed tenant run it$/);
+    assert.equal(nobodyMayAskWarning(command({ requesterRoles: ['requesters', 'platform-approvers'] }), emptied), undefined);
+    assert.equal(nobodyMayAskWarning(command({ requesterRoles: ['grouped'] }), emptied), undefined);
+    assert.equal(nobodyMayAskWarning(command({ requesterRoles: [] }), emptied), undefined);
+    assert.equal(nobodyMayAskWarning(command({}), roles), undefined);
   });
 });
 
