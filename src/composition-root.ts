@@ -367,6 +367,15 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       `the PostgreSQL connection to ${opened.unencryptedHost} is not encrypted: PGSSLMODE (or the URL's sslmode) is unset, disable, allow or prefer, and Countersign then connects without TLS (it cannot fall back as psql does); set PGSSLMODE=verify-full`,
     );
   }
+  // A single-tenant bot (SingleTenant, UserAssignedMSI) is reached only from its own tenant: were that
+  // tenant not allowed, every activity would be refused, the bot otherwise healthy.
+  const identity = settings.microsoftApp;
+  if (identity.id && identity.type !== 'MultiTenant' && !config.access.tenantAllowed(identity.tenantId)) {
+    log.warn(
+      { tenantId: identity.tenantId, tenants: config.tenants },
+      `MicrosoftAppTenantId ${identity.tenantId} is not among the config's tenants: a ${identity.type} bot is reached only from its own tenant, so every activity will be refused (tenant-not-allowed); add it to tenants`,
+    );
+  }
   for (const command of config.catalog.commands) {
     const nobody = nobodyMayAskWarning(command, config.access.roles);
     if (nobody) log.warn({ command: command.name, problem: nobody }, 'nobody may ask for a command');

@@ -1,0 +1,36 @@
+/**
+ * A single-tenant bot (SingleTenant, UserAssignedMSI) is reached only from its own tenant: a config
+ * whose `tenants` leave it out refuses every activity, so the start says so.
+ */
+import assert from 'node:assert/strict';
+import { startHarness } from '../support/harness';
+
+const APP_ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
+const EXAMPLE_TENANT = '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+const OTHER_TENANT = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
+const WARNING = /^MicrosoftAppTenantId .* is not among the config's tenants: a \w+ bot is reached only from its own tenant/;
+
+async function startWarnings(env: Record<string, string>): Promise<Record<string, unknown>[]> {
+  const h = await startHarness({ env });
+  try {
+    return h.logs.filter((l) => l.level === 40 && WARNING.test(String(l.msg)));
+  } finally {
+    await h.stop();
+  }
+}
+
+describe("the bot's own tenant against the config's tenants", function () {
+  this.timeout(30_000);
+
+  it('warns at start when a single-tenant bot\'s tenant is not allowed, naming it', async () => {
+    const [warning, ...more] = await startWarnings({ MicrosoftAppId: APP_ID, MicrosoftAppType: 'UserAssignedMSI', MicrosoftAppTenantId: OTHER_TENANT });
+    assert.equal(more.length, 0);
+    assert.equal(warning?.msg, `MicrosoftAppTenantId ${OTHER_TENANT} is not among the config's tenants: a UserAssignedMSI bot is reached only from its own tenant, so every activity will be refused (tenant-not-allowed); add it to tenants`);
+    assert.equal(warning.tenantId, OTHER_TENANT);
+  });
+
+  it('says nothing when the tenant is allowed (in any case), or the bot is multi-tenant', async () => {
+    assert.deepEqual(await startWarnings({ MicrosoftAppId: APP_ID, MicrosoftAppType: 'SingleTenant', MicrosoftAppPassword: 'not-a-real-secret', MicrosoftAppTenantId: EXAMPLE_TENANT.toUpperCase() }), []);
+    assert.deepEqual(await startWarnings({ MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-secret', MicrosoftAppTenantId: OTHER_TENANT }), []);
+  });
+});
