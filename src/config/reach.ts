@@ -13,11 +13,12 @@ import type { RawCommand, RawConfig, RawReach } from './types';
 type At = (key: (string | number)[], problem: string) => void;
 
 /** Where a reach key of a command comes from: its own policy, or the defaults. */
-function pick<K extends keyof RawReach>(name: K, c: RawCommand, i: number, input: RawConfig): { value: RawReach[K]; key: (string | number)[]; forCommand: string } | undefined {
-  const own = c.policy?.[name];
-  if (own) return { value: own, key: ['commands', i, 'policy', name], forCommand: '' };
+function pick<K extends keyof RawReach>(name: K, c: RawCommand, i: number, input: RawConfig): { value: RawReach[K]; key: (string | number)[]; forCommand: string; own: string } | undefined {
+  const written = c.policy?.[name];
+  // A default that does not fit a command is mended by the command's own key (there is no "none").
+  if (written) return { value: written, key: ['commands', i, 'policy', name], forCommand: '', own: '' };
   const fallback = input.defaults?.[name];
-  return fallback ? { value: fallback, key: ['defaults', name], forCommand: ` (for command "${c.name}")` } : undefined;
+  return fallback ? { value: fallback, key: ['defaults', name], forCommand: ` (for command "${c.name}")`, own: `, or give "${c.name}" its own policy.${name}` } : undefined;
 }
 
 export function buildReach(c: RawCommand, i: number, input: RawConfig, policy: Pick<CommandPolicy, 'approverRoles' | 'ttlSeconds'>, at: At): Pick<CommandPolicy, 'notify' | 'reminders' | 'escalation'> {
@@ -33,14 +34,14 @@ export function buildReach(c: RawCommand, i: number, input: RawConfig, policy: P
 
 function buildReminders(raw: ReturnType<typeof pick<'reminders'>>, ttlSeconds: number, at: At): CommandPolicy['reminders'] {
   if (!raw?.value) return undefined;
-  const { value, key, forCommand } = raw;
+  const { value, key, forCommand, own } = raw;
   const seconds: number[] = [];
   value.at.forEach((point, j) => {
     const percent = /^([1-9][0-9]?)%$/.exec(point);
     const s = percent ? Math.round((ttlSeconds * Number(percent[1])) / 100) : safeDuration(point);
     if (s === undefined) return; // the schema reported it
     // A time to live of 0 is one the schema refused (and reported): nothing to compare with.
-    if (ttlSeconds > 0 && s >= ttlSeconds) at([...key, 'at', j], `reminder point ${point} is not before expiry${forCommand}: the time to live is ${formatDuration(ttlSeconds)}`);
+    if (ttlSeconds > 0 && s >= ttlSeconds) at([...key, 'at', j], `reminder point ${point} is not before expiry${forCommand}: the time to live is ${formatDuration(ttlSeconds)}${own}`);
     else if (s > 0 && !seconds.includes(s)) seconds.push(s);
   });
   const max = value.max ?? seconds.length;
@@ -55,16 +56,16 @@ function buildEscalation(
   at: At,
 ): CommandPolicy['escalation'] {
   if (!raw?.value) return undefined;
-  const { value, key, forCommand } = raw;
+  const { value, key, forCommand, own } = raw;
   if (!declared.includes(value.role)) {
     at([...key, 'role'], `role "${value.role}" is not declared under roles${didYouMean(value.role, declared)} (declared: ${declared.join(', ')})`);
   } else if (policy.approverRoles.includes(value.role)) {
-    at([...key, 'role'], `role "${value.role}" already approves${forCommand}: escalating to it would change nothing; name another role`);
+    at([...key, 'role'], `role "${value.role}" already approves${forCommand}: escalating to it would change nothing; name another role${own}`);
   }
   const afterSeconds = safeDuration(value.after);
   if (afterSeconds === undefined) return undefined;
   if (policy.ttlSeconds > 0 && afterSeconds >= policy.ttlSeconds) {
-    at([...key, 'after'], `escalation after ${value.after} comes at or after expiry${forCommand}: the time to live is ${formatDuration(policy.ttlSeconds)}; make it shorter`);
+    at([...key, 'after'], `escalation after ${value.after} comes at or after expiry${forCommand}: the time to live is ${formatDuration(policy.ttlSeconds)}; make it shorter${own}`);
   }
   return { role: value.role, afterSeconds };
 }

@@ -47,7 +47,7 @@ describe('config: reaching approvers (notify, reminders, escalation)', () => {
     const text = configWith([], ['escalation: { role: leads, after: 45m }']);
     const fromDefault = problemsOf(text);
     assert.deepEqual(fromDefault.map((p) => [p.key, p.line, p.problem]), [
-      ['defaults.escalation.after', lineIn(text, 'escalation: { role: leads, after: 45m }'), 'escalation after 45m comes at or after expiry (for command "deploy app"): the time to live is 30 minutes; make it shorter'],
+      ['defaults.escalation.after', lineIn(text, 'escalation: { role: leads, after: 45m }'), 'escalation after 45m comes at or after expiry (for command "deploy app"): the time to live is 30 minutes; make it shorter, or give "deploy app" its own policy.escalation'],
     ]);
   });
 
