@@ -72,3 +72,20 @@ export function inConfigFolder(dir: string, relativePath: string, what: string):
   if (!real.startsWith(folder + path.sep)) throw new OutsideFolderError(`${what} ${relativePath} is outside the config folder: it is a link to ${real}`);
   return real;
 }
+
+/**
+ * The UTF-8 text of a JSON file the config names (a template, a key set), its byte order mark left
+ * out (Visual Studio and Windows PowerShell write one, and az deployment takes it); or, for a file in
+ * another encoding, what it is, to follow its name ("is UTF-16 text …"), rather than JSON.parse's
+ * words about a garbled first character.
+ */
+export function utf8JsonText(bytes: Buffer): { text: string } | { problem: string } {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return { problem: "is UTF-16 text (as Windows PowerShell's Out-File writes it): save it as UTF-8" };
+  }
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+  } catch {
+    return { problem: 'is not UTF-8 text (a byte in it is no UTF-8 character; Latin-1 or Windows-1252, say): save it as UTF-8' };
+  }
+}

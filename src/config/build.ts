@@ -10,7 +10,7 @@ import { CHANGE_KINDS } from '../domain/operation';
 import { DEFAULT_DELEGATION_POLICY, type DelegationPolicy } from '../domain/delegation';
 import { AccessPolicy, Roles } from '../domain/policy';
 import { DEFAULT_REASON_MIN_LENGTH } from '../domain/reason';
-import { FileRefusedError, inConfigFolder, OutsideFolderError, readBoundedFile } from './bounded-file';
+import { FileRefusedError, inConfigFolder, OutsideFolderError, readBoundedFile, utf8JsonText } from './bounded-file';
 import { buildRequirements } from './requirements';
 import { parseDuration } from './duration';
 import { buildDirectory, checkGroupRoles, endpointProblem } from './directory';
@@ -178,14 +178,20 @@ const MAX_JWKS_BYTES = 1024 * 1024;
  */
 function jwksFromFile(dir: string, relativePath: string, problem: (message: string) => void): Record<string, unknown>[] | undefined {
   const file = path.resolve(dir, relativePath);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readBoundedFile(inConfigFolder(dir, relativePath, 'the key set'), MAX_JWKS_BYTES, 'a key set').toString('utf8');
+    bytes = readBoundedFile(inConfigFolder(dir, relativePath, 'the key set'), MAX_JWKS_BYTES, 'a key set');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     problem(err instanceof OutsideFolderError ? `${err.message} (a key set is read from the config's folder, as templates are)` : err instanceof FileRefusedError ? `${file}: ${err.message}` : `cannot read ${file} (${code ?? String(err)})`);
     return undefined;
   }
+  const decoded = utf8JsonText(bytes);
+  if ('problem' in decoded) {
+    problem(`${file} ${decoded.problem}`);
+    return undefined;
+  }
+  const { text } = decoded;
   let set: { keys?: unknown } | null;
   try {
     set = JSON.parse(text) as { keys?: unknown } | null;

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '../domain/canonical';
 import { isCheckedValue, type OperationTemplate, type ParameterSpec, type PathUse, pathParameters, pathValueProblem, placeholdersIn } from '../domain/catalog';
-import { inConfigFolder, OutsideFolderError } from './bounded-file';
+import { inConfigFolder, OutsideFolderError, utf8JsonText } from './bounded-file';
 
 /** ARM refuses a template over 4 MB: a larger file is no template, and is not read whole. */
 const MAX_TEMPLATE_BYTES = 4 * 1024 * 1024;
@@ -117,7 +117,9 @@ export class ConfigTemplates {
       if (err instanceof OutsideFolderError) throw new TemplateRefusal(err.message);
       throw new Error(`template file ${relativePath} not found (looked in ${this.folder})`);
     }
-    const text = templateText(bytes, relativePath);
+    const decoded = utf8JsonText(bytes);
+    if ('problem' in decoded) throw new TemplateRefusal(`template file ${relativePath} ${decoded.problem}`);
+    const { text } = decoded;
     try {
       const parsed = JSON.parse(text) as unknown;
       if (!parsed || typeof parsed !== 'object' || !('resources' in parsed)) throw new Error('it has no "resources"');
@@ -151,22 +153,6 @@ export class ConfigTemplates {
       );
     }
     return at;
-  }
-}
-
-/**
- * A template's text: UTF-8, its byte order mark (which Visual Studio and Windows PowerShell write, and
- * `az deployment` takes) left out, so that the JSON parses; the policy version still hashes the bytes.
- * Another encoding (Windows PowerShell's Out-File writes UTF-16) is named, not read as garbled JSON.
- */
-function templateText(bytes: Buffer, relativePath: string): string {
-  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
-    throw new TemplateRefusal(`template file ${relativePath} is UTF-16 text (as Windows PowerShell's Out-File writes it): save it as UTF-8`);
-  }
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new TemplateRefusal(`template file ${relativePath} is not UTF-8 text (a byte in it is no UTF-8 character; Latin-1 or Windows-1252, say): save it as UTF-8`);
   }
 }
 

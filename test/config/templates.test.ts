@@ -133,6 +133,16 @@ describe('config: deployment templates, loaded with the config', () => {
     assert.deepEqual(problemsLoading(utf16.file), ['commands[1].operation.template: template file templates/app.json is not UTF-8 text (a byte in it is no UTF-8 character; Latin-1 or Windows-1252, say): save it as UTF-8']);
   });
 
+  it('reads a key set file (audit.http.jwksFile) saved with a byte order mark, and names one in another encoding', () => {
+    const http = MINIMAL.replace('commands:\n', 'audit:\n  http:\n    issuer: https://i.example/v2.0\n    audience: a\n    role: r\n    jwksFile: jwks.json\ncommands:\n');
+    const keys = JSON.stringify({ keys: [{ kty: 'RSA', kid: 'k1', n: 'AQAB', e: 'AQAB' }] });
+    const withBom = folder(http, { 'templates/app.json': TEMPLATE, 'jwks.json': `\uFEFF${keys}` });
+    assert.deepEqual(loadConfig(withBom.file).audit.http?.jwks, { keys: [{ kty: 'RSA', kid: 'k1', n: 'AQAB', e: 'AQAB' }] });
+    const utf16 = folder(http, { 'templates/app.json': TEMPLATE });
+    fs.writeFileSync(path.join(utf16.dir, 'jwks.json'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(keys, 'utf16le')]));
+    assert.deepEqual(problemsLoading(utf16.file), [`audit.http.jwksFile: ${path.join(utf16.dir, 'jwks.json')} is UTF-16 text (as Windows PowerShell's Out-File writes it): save it as UTF-8`]);
+  });
+
   it('refuses a template larger than ARM takes, and one that is not a file, without reading it', () => {
     const big = folder(MINIMAL, { 'templates/app.json': `{"resources": [], "x": "${'a'.repeat(4 * 1024 * 1024)}"}` });
     assert.match(problemsLoading(big.file).join('\n'), /template file templates\/app\.json is 4,194,3\d\d bytes; ARM takes a template of at most 4 MB/);
