@@ -360,6 +360,9 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     );
   } else if (!settings.microsoftApp.id) {
     log.warn({ host: settings.host }, 'Bot Framework authentication is OFF because MicrosoftAppId is empty; listening on loopback only');
+  } else if (azure.sandbox) {
+    // Served to Teams, yet nothing an approval runs reaches Azure: a config whose subscription was never set.
+    log.warn({ config: config.file }, 'Countersign serves Teams (MicrosoftAppId is set) but runs every operation against the ARM sandbox, because azure.subscriptionId is empty in the config: nothing approved reaches Azure (cards say SANDBOX). Set azure.subscriptionId to act on Azure');
   }
   if (opened?.unencryptedHost) {
     log.warn(

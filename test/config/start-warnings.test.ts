@@ -1,6 +1,7 @@
 /**
- * A single-tenant bot (SingleTenant, UserAssignedMSI) is reached only from its own tenant: a config
- * whose `tenants` leave it out refuses every activity, so the start says so.
+ * What the start says of a config that does not fit the bot's identity: a single-tenant bot
+ * (SingleTenant, UserAssignedMSI) is reached only from its own tenant, so a config whose `tenants`
+ * leave it out refuses every activity; a bot served to Teams with no subscription runs nothing on Azure.
  */
 import assert from 'node:assert/strict';
 import { startHarness } from '../support/harness';
@@ -32,5 +33,24 @@ describe("the bot's own tenant against the config's tenants", function () {
   it('says nothing when the tenant is allowed (in any case), or the bot is multi-tenant', async () => {
     assert.deepEqual(await startWarnings({ MicrosoftAppId: APP_ID, MicrosoftAppType: 'SingleTenant', MicrosoftAppPassword: 'not-a-real-secret', MicrosoftAppTenantId: EXAMPLE_TENANT.toUpperCase() }), []);
     assert.deepEqual(await startWarnings({ MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-secret', MicrosoftAppTenantId: OTHER_TENANT }), []);
+  });
+});
+
+describe('a bot served to Teams whose config names no subscription', function () {
+  this.timeout(30_000);
+  const SANDBOX_WARNING = /^Countersign serves Teams \(MicrosoftAppId is set\) but runs every operation against the ARM sandbox, because azure\.subscriptionId is empty in the config: nothing approved reaches Azure/;
+
+  it('warns at start that nothing approved reaches Azure; not for the local trial without an app id', async () => {
+    for (const [env, expected] of [
+      [{ MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-secret' }, 1],
+      [{}, 0],
+    ] as const) {
+      const h = await startHarness({ env });
+      try {
+        assert.equal(h.logs.filter((l) => l.level === 40 && SANDBOX_WARNING.test(String(l.msg))).length, expected, JSON.stringify(env));
+      } finally {
+        await h.stop();
+      }
+    }
   });
 });
