@@ -4,7 +4,8 @@
  * leave it out refuses every activity; a bot served to Teams with no subscription runs nothing on Azure.
  */
 import assert from 'node:assert/strict';
-import { startHarness } from '../support/harness';
+import { readFileSync } from 'node:fs';
+import { EXAMPLE_CONFIG, startHarness } from '../support/harness';
 
 const APP_ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 const EXAMPLE_TENANT = '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
@@ -51,6 +52,32 @@ describe('a bot served to Teams whose config names no subscription', function ()
       } finally {
         await h.stop();
       }
+    }
+  });
+});
+
+describe('catalog mistakes the start logs, as config check prints them', function () {
+  this.timeout(30_000);
+
+  it('logs a command someone may ask for but never have approved, and one nobody may ask for', async () => {
+    const example = readFileSync(EXAMPLE_CONFIG, 'utf8');
+    // Dave Lead may ask and is the only lead; "tag" may be asked only by a role that holds nobody.
+    const configText = example
+      .replace('  auditors:\n', '  leads: [55555555-5555-4555-8555-555555555555]\n  frozen: []\n  auditors:\n')
+      .replace(/(  - name: delete resource group\n[\s\S]*?)approverRoles: \[platform-approvers\]/, '$1approverRoles: [leads]')
+      .replace(/(  - name: tag\n[\s\S]*?)requesterRoles: \[requesters\]/, '$1requesterRoles: [frozen]');
+    assert.ok(configText.includes('approverRoles: [leads]') && configText.includes('requesterRoles: [frozen]'), 'the example config changed');
+    const h = await startHarness({ configText });
+    try {
+      const warned = (msg: string) => h.logs.filter((l) => l.level === 40 && l.msg === msg).map((l) => [l.command, l.problem]);
+      assert.deepEqual(warned('someone may ask for a command but never have it approved'), [
+        ['delete resource group', '"delete resource group" can never be approved when 55555555-5555-4555-8555-555555555555 asks for it: it needs 1 from leads, never the requester, and leads holds too few other people. Add people to leads, or take them out of requesters'],
+      ]);
+      assert.deepEqual(warned('nobody may ask for a command'), [
+        ['tag', 'nobody may ask for "tag": its requesterRoles (frozen) hold nobody. Add people (or an Entra group) to frozen, or leave requesterRoles out to let anyone in an allowed tenant ask'],
+      ]);
+    } finally {
+      await h.stop();
     }
   });
 });
