@@ -6,20 +6,13 @@
 import { SpanKind, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
 import type { AzureGateway } from '../app/ports';
 import type { ExecutionOutcome } from '../domain/operation';
+import { inSpan } from './in-span';
 
 function traced<T>(tracer: Tracer, method: string, kind: string, sandbox: boolean, work: () => Promise<T>, describe?: (result: T, span: Span) => void): Promise<T> {
-  return tracer.startActiveSpan(`ARM ${method} ${kind}`, { kind: SpanKind.CLIENT, attributes: { 'countersign.arm.method': method, 'countersign.operation.kind': kind, 'countersign.sandbox': sandbox } }, async (span) => {
-    try {
-      const result = await work();
-      describe?.(result, span);
-      return result;
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: String((err as Error)?.message ?? err) });
-      throw err;
-    } finally {
-      span.end();
-    }
+  return inSpan(tracer, `ARM ${method} ${kind}`, { kind: SpanKind.CLIENT, attributes: { 'countersign.arm.method': method, 'countersign.operation.kind': kind, 'countersign.sandbox': sandbox } }, async (span) => {
+    const result = await work();
+    describe?.(result, span);
+    return result;
   });
 }
 

@@ -1,5 +1,6 @@
 /** One span per Bot Framework turn, the parent of the ARM calls the turn makes. */
-import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import { SpanKind, type Tracer } from '@opentelemetry/api';
+import { inSpan } from './in-span';
 
 export interface TurnActivity {
   activity: { type?: string; name?: string; channelId?: string };
@@ -9,20 +10,11 @@ export interface TurnActivity {
 export function traceTurns<C extends TurnActivity>(run: (context: C) => Promise<void>, tracer: Tracer): (context: C) => Promise<void> {
   return (context) => {
     const { type = 'unknown', name, channelId } = context.activity;
-    return tracer.startActiveSpan(
+    return inSpan(
+      tracer,
       `activity ${type}${name ? ` ${name}` : ''}`,
       { kind: SpanKind.INTERNAL, attributes: { 'countersign.activity.type': type, 'countersign.activity.name': name ?? '', 'countersign.activity.channel': channelId ?? '' } },
-      async (span) => {
-        try {
-          await run(context);
-        } catch (err) {
-          span.recordException(err as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: String((err as Error)?.message ?? err) });
-          throw err;
-        } finally {
-          span.end();
-        }
-      },
+      () => run(context),
     );
   };
 }
