@@ -31,7 +31,8 @@ import { CommitOutcomeUnknownError, type CardMessage, type StorageFault } from '
 import { cardViewers, personalView, refreshProblem, type PersonalView } from './personal-view';
 import { help, pending, pendingIn, status, statusIn, type HelpEntry, type PendingAnswer, type PendingView, type StatusAnswer } from './queries';
 import { recordConfigLoaded } from './startup';
-import { createRequest, interpret, runQuery, type CreateInput, type CreateResult, type Interpretation } from './requests';
+import { createRequest, runQuery, type CreateInput, type CreateResult } from './requests';
+import { interpret, type Interpretation } from './interpret';
 
 
 /** How far back the start looks for ended requests whose cards may not show their end (Countersign.refreshCards). */

@@ -1,11 +1,10 @@
 /**
- * Asking for something: interpreting a message against the catalog, and creating a request once
- * the command and its parameters are complete and the requester may ask for it.
+ * Asking for something: creating a request once the command and its parameters are complete
+ * (interpret.ts reads the message) and the requester may ask for it; running a read-only query.
  */
 import { neutralise, requestRef } from '../domain/audit';
-import { nearFirstWord, reasonStart, resolveOperation, type CommandSpec, type ParameterProblem } from '../domain/catalog';
+import { resolveOperation, type CommandSpec } from '../domain/catalog';
 import { requirementLabel } from '../domain/quorum';
-import { checkRequestInput } from '../domain/request-input';
 import { operationHash } from '../domain/canonical';
 import { isChangeOperation, requiredTarget, targetOf, type QueryOperation, type QueryResult } from '../domain/operation';
 import type { Refusal } from '../domain/refusal';
@@ -20,92 +19,6 @@ import { breakGlassUse, expectationHashOf } from '../domain/lifecycle';
 import { announcing } from './notifications';
 import { DuplicateRequestError } from './ports';
 import { requestIdFor } from './ids';
-
-export type Interpretation =
-  | { kind: 'empty' }
-  | { kind: 'builtin'; name: 'help' | 'pending' }
-  | { kind: 'status'; requestId?: string }
-  /** `cancel [<request-id>]`: a reserved word; cancelling is the card's button, so the answer says how. */
-  | { kind: 'cancel'; requestId?: string }
-  | { kind: 'audit'; args: string[] }
-  /** `delegate @person until <time>`: the words after `delegate` (the mention's text included). */
-  | { kind: 'delegate'; rest: string }
-  | { kind: 'delegations' }
-  /** `revoke delegation [@person]`. */
-  | { kind: 'revoke-delegation' }
-  /**
-   * A built-in command with words it does not take (`pending now`, `status CS-1 CS-2`, `revoke
-   * delegation carol` without an @mention): refused, not run as if they were not there.
-   */
-  | { kind: 'extra-words'; command: string; extra: string; usage: string }
-  /** `text`: the words that name no command (not the whole line); `suggestions` come from the whole line. */
-  | { kind: 'unknown'; text: string; suggestions: string[] }
-  | { kind: 'incomplete'; command: CommandSpec; values: Record<string, string>; problems: ParameterProblem[]; reason?: string; runAt?: string }
-  | { kind: 'ready'; command: CommandSpec; values: Record<string, string>; reason?: string; runAt?: string }
-  /** `break-glass <command ...> reason: <why>`: the rest interpreted as a request. */
-  | { kind: 'break-glass'; request: Interpretation };
-
-/** `... at <time>` as the last words of the command, before any `reason:`: the run time asked for, as typed. */
-const RUN_AT = /\s+at\s+(\S+)\s*$/i;
-
-function splitRunAt(text: string): { body: string; runAt?: string } {
-  // Only in the command: "reason: rollback planned at 02:00" is a reason, not a run time.
-  const end = reasonStart(text);
-  const command = text.slice(0, end);
-  const m = RUN_AT.exec(command);
-  if (!m || (command.slice(0, m.index).match(/"/g) ?? []).length % 2 === 1) return { body: text };
-  return { body: command.slice(0, m.index) + text.slice(end), runAt: m[1] };
-}
-
-/** The words Countersign itself answers, whatever the catalog holds: offered for a typo of one ("hepl"). */
-const BUILT_INS = ['help', 'pending', 'status', 'delegate', 'delegations', 'audit', 'break-glass'] as const;
-
-/** The built-ins a message's first word is a slip away from; `revoke` (or a slip of it) means `revoke delegation`. */
-function builtInsNear(command: string): string[] {
-  const first = command.trim().split(/\s+/)[0]?.toLowerCase();
-  const revoke = first === 'revoke' || nearFirstWord(command, ['revoke']).length > 0 ? ['revoke delegation'] : [];
-  return [...nearFirstWord(command, BUILT_INS), ...revoke];
-}
-
-/** What a message asks for. Pure apart from reading the catalog. */
-export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpretation {
-  const trimmed = text.trim();
-  if (!trimmed) return { kind: 'empty' };
-  const words = trimmed.split(/\s+/);
-  const first = words[0].toLowerCase();
-  if (first === 'help' || trimmed === '?') return { kind: 'builtin', name: 'help' };
-  const after = (n: number) => words.slice(n).join(' ');
-  if (first === 'pending') return words.length > 1 ? extraWords('pending', after(1), 'Type "pending" alone: it lists the requests you may decide and your own.') : { kind: 'builtin', name: 'pending' };
-  if (first === 'status') {
-    if (words.length > 2) return extraWords('status', after(2), 'Usage: status <request-id>, one request at a time.');
-    return words[1] ? { kind: 'status', requestId: words[1] } : { kind: 'status' };
-  }
-  if (first === 'cancel') return words[1] ? { kind: 'cancel', requestId: words[1] } : { kind: 'cancel' };
-  if (first === 'audit') return { kind: 'audit', args: words.slice(1) };
-  if (first === 'delegate') return { kind: 'delegate', rest: trimmed.slice(words[0].length).trim() };
-  if (first === 'delegations') return words.length > 1 ? extraWords('delegations', after(1), 'Type "delegations" alone: it lists the delegations you gave and received.') : { kind: 'delegations' };
-  if (first === 'revoke' && words[1]?.toLowerCase() === 'delegation') {
-    // The person is named by an @mention (its markup, <at>…</at>, is what Teams sends); a plain name would revoke whichever delegation there is.
-    const named = after(2).replace(/<at>[^<]*<\/at>/gi, ' ').trim();
-    return named ? extraWords('revoke delegation', named, 'Type "revoke delegation" alone to end your delegation, or "revoke delegation @person" with an @mention of the person.') : { kind: 'revoke-delegation' };
-  }
-  if (first === 'break-glass') return { kind: 'break-glass', request: interpret(deps, trimmed.slice(words[0].length)) };
-  const { body, runAt } = splitRunAt(trimmed);
-  const parsed = deps.config.catalog.parse(body);
-  if (!parsed) {
-    // The command as typed, without its reason: what is unknown, and what the suggestions are made from.
-    const command = trimmed.slice(0, reasonStart(trimmed)).trim() || trimmed;
-    return { kind: 'unknown', text: deps.config.catalog.unknownWords(command) || command, suggestions: [...(deps.config.catalog.beginsCommand(command) ? [] : builtInsNear(command)), ...deps.config.catalog.suggest(command)] };
-  }
-  const check = checkRequestInput(parsed.command, parsed);
-  const extra = { ...(parsed.reason ? { reason: parsed.reason } : {}), ...(runAt ? { runAt } : {}) };
-  if (!check.ok) return { kind: 'incomplete', command: parsed.command, values: check.values, problems: check.problems, ...extra };
-  return { kind: 'ready', command: parsed.command, values: check.values, ...extra };
-}
-
-function extraWords(command: string, extra: string, usage: string): Interpretation {
-  return { kind: 'extra-words', command, extra: extra.slice(0, 80), usage };
-}
 
 /** "2 approval(s) from platform-approvers", or for a quorum each requirement: "1 from platform-approvers and 1 from security". */
 function needsText(r: ApprovalRequest): string {

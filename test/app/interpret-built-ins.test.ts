@@ -1,6 +1,6 @@
 /** The built-in commands take the words they name and no more: extra words are refused, not dropped. */
 import assert from 'node:assert/strict';
-import { interpret } from '../../src/app/requests';
+import { interpret } from '../../src/app/interpret';
 import { loadConfig } from '../../src/config/load';
 import { EXAMPLE_CONFIG } from '../support/harness';
 

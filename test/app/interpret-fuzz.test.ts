@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { interpret } from '../../src/app/requests';
+import { interpret } from '../../src/app/interpret';
 import { loadConfig } from '../../src/config/load';
 import { checkValue } from '../../src/domain/catalog';
 import { INPUT_LIMITS } from '../../src/domain/input-limits';
