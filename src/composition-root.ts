@@ -460,7 +460,7 @@ function logReadiness(log: Logger, store: object, ok: boolean): void {
 async function openStore(settings: Settings, log: Logger, sqliteWriterThread: WriterThreadBoot | undefined, onWriterStopped: (err: Error) => void): Promise<OpenedStore> {
   const pg = settings.store.kind === 'postgres' ? settings.store.postgres : undefined;
   const databasePassword =
-    pg?.auth === 'entra' ? azureLayer().entraDatabasePassword(azureLayer().createCredential({ type: 'default', ...(pg.entraClientId ? { clientId: pg.entraClientId } : {}) })) : undefined;
+    pg?.auth === 'entra' ? azureLayer().entraDatabasePassword(azureLayer().createCredential({ type: 'default', ...(pg.entraClientId ? { clientId: pg.entraClientId } : {}) }), pg.entraScope ? { scope: pg.entraScope } : {}) : undefined;
   try {
     return await openConfiguredStore(settings.store, {
       dataDir: settings.dataDir,

@@ -168,6 +168,11 @@ export interface PostgresSettings {
   auth: 'password' | 'entra';
   /** COUNTERSIGN_DATABASE_CLIENT_ID: the user-assigned managed identity whose token is the password. */
   entraClientId?: string;
+  /**
+   * COUNTERSIGN_DATABASE_TOKEN_SCOPE: the scope the Entra token is asked for (default: public Azure's,
+   * https://ossrdbms-aad.database.windows.net/.default; a sovereign cloud has its own).
+   */
+  entraScope?: string;
   /** COUNTERSIGN_DATABASE_MIGRATE: auto (when this role owns the schema), always, never. */
   migrate: 'auto' | 'always' | 'never';
   /** COUNTERSIGN_DATABASE_POOL_SIZE (default 10). */
@@ -450,10 +455,30 @@ export function readStoreSettings(env: NodeJS.ProcessEnv = process.env): StoreSe
       ...optional('schema', env.COUNTERSIGN_DATABASE_SCHEMA),
       auth,
       ...optional('entraClientId', env.COUNTERSIGN_DATABASE_CLIENT_ID || env.AZURE_CLIENT_ID),
+      ...optional('entraScope', readTokenScope(env.COUNTERSIGN_DATABASE_TOKEN_SCOPE)),
       migrate,
       ...optional('poolSize', poolSize),
     },
   };
+}
+
+/**
+ * An OAuth scope for the database's Entra token: an https URL ending in /.default (a sovereign cloud's
+ * https://ossrdbms-aad.database.usgovcloudapi.net/.default). Undefined when unset.
+ */
+function readTokenScope(text: string | undefined): string | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const scope = text.trim();
+  let url: URL | undefined;
+  try {
+    url = new URL(scope);
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== 'https:' || !url.pathname.endsWith('/.default') || url.search || url.hash) {
+    throw new SettingsError('COUNTERSIGN_DATABASE_TOKEN_SCOPE', `must be the https scope of the cloud's Azure Database for PostgreSQL, ending in /.default, such as https://ossrdbms-aad.database.usgovcloudapi.net/.default, got "${text}"`);
+  }
+  return scope;
 }
 
 /**

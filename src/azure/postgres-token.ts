@@ -9,15 +9,17 @@ import type { TokenCredential } from '@azure/identity';
 export const POSTGRES_ENTRA_SCOPE = 'https://ossrdbms-aad.database.windows.net/.default';
 
 export interface EntraPasswordOptions {
+  /** The scope the token is asked for (default POSTGRES_ENTRA_SCOPE, public Azure's). */
+  scope?: string;
   /** Fetch a new token this long before the cached one expires (default 5 minutes). */
   refreshBeforeMs?: number;
   now?: () => number;
 }
 
 class DatabaseTokenError extends Error {
-  constructor(cause: unknown) {
+  constructor(cause: unknown, scope: string) {
     super(
-      `could not get a Microsoft Entra token for PostgreSQL (scope ${POSTGRES_ENTRA_SCOPE}): ${(cause as Error)?.message ?? String(cause)}. ` +
+      `could not get a Microsoft Entra token for PostgreSQL (scope ${scope}): ${(cause as Error)?.message ?? String(cause)}. ` +
         'Check that the app has a managed identity (COUNTERSIGN_DATABASE_CLIENT_ID for a user-assigned one) or, on a workstation, that you are signed in with az login',
     );
     this.name = 'DatabaseTokenError';
@@ -28,16 +30,17 @@ class DatabaseTokenError extends Error {
 export function entraDatabasePassword(credential: TokenCredential, options: EntraPasswordOptions = {}): () => Promise<string> {
   const refreshBeforeMs = options.refreshBeforeMs ?? 5 * 60_000;
   const now = options.now ?? Date.now;
+  const scope = options.scope ?? POSTGRES_ENTRA_SCOPE;
   let cached: { token: string; expiresOnTimestamp: number } | undefined;
   let pending: Promise<string> | undefined;
   const fetchToken = async (): Promise<string> => {
     let token;
     try {
-      token = await credential.getToken(POSTGRES_ENTRA_SCOPE);
+      token = await credential.getToken(scope);
     } catch (err) {
-      throw new DatabaseTokenError(err);
+      throw new DatabaseTokenError(err, scope);
     }
-    if (!token) throw new DatabaseTokenError(new Error('the credential returned no token'));
+    if (!token) throw new DatabaseTokenError(new Error('the credential returned no token'), scope);
     cached = { token: token.token, expiresOnTimestamp: token.expiresOnTimestamp };
     return token.token;
   };

@@ -103,7 +103,7 @@ export function postgresDatabaseConnection(pg: PostgresSettings): PostgresConnec
     // Loaded only here: the Azure identity library is not needed by commands on a password or SQLite.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { createCredential } = require('../azure/credential') as typeof import('../azure/credential');
-    password = entraDatabasePassword(createCredential({ type: 'default', ...(pg.entraClientId ? { clientId: pg.entraClientId } : {}) }));
+    password = entraDatabasePassword(createCredential({ type: 'default', ...(pg.entraClientId ? { clientId: pg.entraClientId } : {}) }), pg.entraScope ? { scope: pg.entraScope } : {});
   }
   try {
     return { ...postgresConnectionOf(pg, password), max: 4 };

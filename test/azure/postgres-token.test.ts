@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { entraDatabasePassword, POSTGRES_ENTRA_SCOPE } from '../../src/azure';
 import { poolConfig } from '../../src/store/postgres/connection';
+import { readSettings } from '../../src/settings';
 
 /** A TokenCredential that hands out numbered tokens valid for an hour of the fake clock. */
 function fakeCredential(clock: { now: number }, fail = false) {
@@ -27,6 +28,24 @@ describe('Microsoft Entra tokens as the PostgreSQL password', () => {
     assert.equal(await password(), 'token-1');
     assert.deepEqual(calls, [[POSTGRES_ENTRA_SCOPE]]);
     assert.equal(POSTGRES_ENTRA_SCOPE, 'https://ossrdbms-aad.database.windows.net/.default');
+  });
+
+  it("asks a sovereign cloud's scope when COUNTERSIGN_DATABASE_TOKEN_SCOPE names one, and names it when the token cannot be had", async () => {
+    const scope = 'https://ossrdbms-aad.database.usgovcloudapi.net/.default';
+    const read = readSettings({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'db.example', COUNTERSIGN_DATABASE_AUTH: 'entra', COUNTERSIGN_DATABASE_TOKEN_SCOPE: scope }).store;
+    assert.equal(read.kind === 'postgres' ? read.postgres.entraScope : undefined, scope);
+    const clock = { now: 1_000_000 };
+    const { credential, calls } = fakeCredential(clock);
+    assert.equal(await entraDatabasePassword(credential, { scope, now: () => clock.now })(), 'token-1');
+    assert.deepEqual(calls, [[scope]]);
+    await assert.rejects(entraDatabasePassword(fakeCredential(clock, true).credential, { scope })(), /could not get a Microsoft Entra token for PostgreSQL \(scope https:\/\/ossrdbms-aad\.database\.usgovcloudapi\.net\/\.default\)/);
+    for (const wrong of ['ossrdbms-aad.database.usgovcloudapi.net', 'http://ossrdbms-aad.database.usgovcloudapi.net/.default', 'https://ossrdbms-aad.database.usgovcloudapi.net/']) {
+      assert.throws(
+        () => readSettings({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'db.example', COUNTERSIGN_DATABASE_AUTH: 'entra', COUNTERSIGN_DATABASE_TOKEN_SCOPE: wrong }),
+        /COUNTERSIGN_DATABASE_TOKEN_SCOPE: must be the https scope of the cloud's Azure Database for PostgreSQL, ending in \/\.default/,
+        wrong,
+      );
+    }
   });
 
   it('fetches a new token five minutes before the cached one expires', async () => {
