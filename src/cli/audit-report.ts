@@ -2,6 +2,7 @@
 import type { ChainProblem, ChainVerification } from '../audit/verify/verify';
 import type { CheckpointVerification } from '../audit/access/checkpoints';
 import type { ExportVerification } from '../audit/verify/verify-export';
+import type { AuditFilter } from '../domain/audit';
 
 export const EXIT_OK = 0;
 /** Bad input or an unreadable source (missing database, missing file). */
@@ -106,11 +107,29 @@ function checkpointsLine(v: ExportVerification): string {
 }
 
 /** `filtered`: checked with --filtered (without a manifest), each record against its own hash only. */
+/**
+ * What an export selected, as its manifest signed it: "intact" says the file holds what was
+ * selected, so the reader must see what that was (a genuine export of one event type passes as
+ * well as one of the whole log).
+ */
+function selectionText(f: AuditFilter): string {
+  const parts = [
+    f.from !== undefined ? `from ${f.from} (included)` : '',
+    f.to !== undefined ? `before ${f.to}` : '',
+    f.fromSeq !== undefined ? `from seq ${f.fromSeq} on` : '',
+    f.requestId !== undefined ? `of request ${f.requestId}` : '',
+    f.actorId !== undefined ? `of actor ${f.actorId}` : '',
+    f.types?.length ? `of type ${f.types.join(', ')}` : '',
+  ].filter(Boolean);
+  return parts.length === 0 ? 'every record of the log (no filter)' : `only the records ${parts.join(', ')}`;
+}
+
 export function exportReport(file: string, v: ExportVerification, filtered = false): string {
   const lines: string[] = [`Source: ${file} (${v.format})`];
   const c = v.chain;
   if (v.manifest) {
     lines.push(`Manifest: export ${v.manifest.exportId} of ${v.manifest.exportedAt} by ${v.manifest.exportedBy}, signed with key ${v.manifest.keyId}.`);
+    lines.push(`Selection: ${selectionText(v.manifest.filter)}.`);
   } else if (filtered) {
     lines.push(
       'Manifest: none (--no-manifest --filtered): each record was checked against its own hash, and their seqs for order, not against the records before them. Anyone can hash edited records again, and records removed from the file, or from between its own, cannot be noticed without its manifest: this shows the records are well formed, not that they are all the export held.',

@@ -76,6 +76,23 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(v.stdout, /Export intact: 12 records, seq 1 to 12\.\nHead hash: .*\nSHA-256: [0-9a-f]{64} \(as signed\)/);
     });
 
+    it('says what an intact export selected, as its manifest signed it: a genuine export of one type passes as well as one of the whole log', async () => {
+      const cases: [string[], string][] = [
+        [[], 'Selection: every record of the log (no filter).'],
+        [['--type', 'approval.granted'], 'Selection: only the records of type approval.granted.'],
+        [['--request', 'req-1', '--from', '2026-01-01', '--to', '2099-01-01T00:00:00Z'], 'Selection: only the records from 2026-01-01T00:00:00.000Z (included), before 2099-01-01T00:00:00.000Z, of request req-1.'],
+        [['--actor', alice.aadObjectId.toUpperCase(), '--type', 'request.created,approval.granted'], `Selection: only the records of actor ${alice.aadObjectId}, of type request.created, approval.granted.`],
+      ];
+      for (const [i, [filter, said]] of cases.entries()) {
+        const out = path.join(tmp.dir, `selected-${i}.jsonl`);
+        const e = await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir, ...filter]);
+        assert.equal(e.code, 0, e.stderr);
+        const v = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+        assert.equal(v.code, 0, v.stdout);
+        assert.ok(v.stdout.split('\n').includes(said), `${filter.join(' ')}: ${v.stdout}`);
+      }
+    });
+
     it('names where the key that did not sign an export or a bundle came from: the default data directory, when nothing named one', async () => {
       const out = path.join(tmp.dir, 'audit.jsonl');
       assert.equal((await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir])).code, 0);
