@@ -89,6 +89,13 @@ export function parseTeamsExport(args: readonly string[]): ExportAsk {
   const [sub, from, to, fmt, ...rest] = args;
   if (!sub) return { ok: false, message: TEAMS_USAGE };
   if (sub.toLowerCase() !== 'export') return { ok: false, message: `${notAnAuditCommand(sub)} ${TEAMS_USAGE}` };
+  // "2026-12-06 10:00": a date and its time as two words (the time then read as <to>, or as a format).
+  const words = args.slice(1);
+  const split = words.findIndex((w, i) => i > 0 && /^\d{1,2}:\d{2}/.test(w) && /^\d{4}-\d{2}-\d{2}$/.test(words[i - 1]));
+  if (split > 0) {
+    const [date, time] = [words[split - 1], words[split].slice(0, 40)];
+    return { ok: false, message: `"${date} ${time}" is a date and a time as two words: write them as one, joined by T (${date}T${time.replace(/^(\d):/, '0$1:')}). ${TEAMS_USAGE}` };
+  }
   if (!from || !to) return { ok: false, message: `${!from ? '<from> and <to> are' : '<to> is'} missing. ${TEAMS_USAGE}` };
   if (rest.length) return { ok: false, message: `Unexpected words after the format: ${rest.map((w) => `"${w.slice(0, 40)}"`).join(' ')}. ${TEAMS_USAGE}` };
   const r = range(from, to);

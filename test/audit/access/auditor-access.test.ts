@@ -299,7 +299,10 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     assert.match(await say(h, people.erin, 'audit export 2026-11-01 2026-11-02 csv extra'), /^\[SANDBOX\] Unexpected words after the format: "extra"\. Usage: audit export/);
     assert.match(await say(h, people.erin, 'audit export 2026-11-02 2026-11-01'), /<from> \(2026-11-02T00:00:00.000Z\) must be before <to>/);
     assert.match(await say(h, people.erin, 'audit export 2026-11-01 2026-11-02 xlsx'), /"xlsx" is not an export format/);
-    assert.deepEqual((await refusals(h)).map((r) => r.outcome.reason), ['invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments']);
+    // A date and its time typed as two words: said so, not "unexpected words" or "not a date" about the time alone.
+    assert.match(await say(h, people.erin, 'audit export 2026-11-01 10:00 2026-11-02 9:30Z csv'), /^\[SANDBOX\] "2026-11-01 10:00" is a date and a time as two words: write them as one, joined by T \(2026-11-01T10:00\)\. Usage: audit export/);
+    assert.match(await say(h, people.erin, 'audit export 2026-11-01T10:00 2026-11-02 9:30Z'), /^\[SANDBOX\] "2026-11-02 9:30Z" is a date and a time as two words: write them as one, joined by T \(2026-11-02T09:30Z\)\./);
+    assert.deepEqual((await refusals(h)).map((r) => r.outcome.reason), ['invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments']);
   });
 
   it('names what is wrong with "audit" followed by something other than export: a slip, a CLI command, anything else', async () => {
