@@ -19,8 +19,14 @@ export function isRequestId(id: string): boolean {
   return CANONICAL_ID.test(id);
 }
 
-/** The id as a message names it: canonical, or as typed (quoted, nothing dropped) when it does not even begin like one. */
+/**
+ * The id as a message names it: canonical, or as typed (quoted, nothing dropped) when it does not even
+ * begin like one. A look-alike letter read as its digit is said, or "CS-NOPE0000" would be answered
+ * with a CS-N0PE0000 nobody typed.
+ */
 export function requestIdAsNamed(typed: string): string {
   const id = canonicalRequestId(typed);
-  return /^cs-/i.test(id) ? id : `"${typed.trim().slice(0, 80)}"`;
+  if (!/^cs-/i.test(id)) return `"${typed.trim().slice(0, 80)}"`;
+  const asTyped = typed.trim().replace(/[.,;:!?]+$/, '').toUpperCase();
+  return asTyped === id ? id : `${id} (typed ${asTyped}: I and L are read as 1, O as 0)`;
 }

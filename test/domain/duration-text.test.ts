@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { canonicalRequestId } from '../../src/domain/request-ids';
+import { canonicalRequestId, requestIdAsNamed } from '../../src/domain/request-ids';
 import { formatDuration, plural } from '../../src/domain/duration-text';
 import { defaultRisk } from '../../src/domain/risk';
 import type { ChangeOperation } from '../../src/domain/operation';
@@ -15,6 +15,12 @@ describe('durations, counts and request ids as people read and type them', () =>
     assert.equal(canonicalRequestId(' cs-7k3m9qxw. '), 'CS-7K3M9QXW');
     assert.equal(canonicalRequestId('CS-7K3MOQXL'), 'CS-7K3M0QX1');
     assert.equal(canonicalRequestId('req-0001'), 'req-0001');
+  });
+
+  it('names an id as typed beside the one it is read as, when a look-alike letter was read as a digit', () => {
+    assert.equal(requestIdAsNamed('CS-NOPE0000'), 'CS-N0PE0000 (typed CS-NOPE0000: I and L are read as 1, O as 0)');
+    assert.equal(requestIdAsNamed(' cs-7k3m9qxw. '), 'CS-7K3M9QXW');
+    assert.equal(requestIdAsNamed('nope'), '"nope"');
   });
 });
 
