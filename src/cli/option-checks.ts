@@ -47,9 +47,39 @@ function optionProblem(root: Command, action: Command): { message: string; code:
   return undefined;
 }
 
+/**
+ * Words left over after a command's arguments: commander only counted them ("too many arguments …
+ * Expected 0 arguments but got 1"); named, with the usual cause when one is a time after a date
+ * (`--from 2026-12-06 10:00`).
+ */
+function excessProblem(root: Command, action: Command): string | undefined {
+  const declared = action.registeredArguments;
+  if (declared.at(-1)?.variadic || action.args.length <= declared.length) return undefined;
+  const extra = action.args.slice(declared.length);
+  const words = extra.map((w) => `"${w.slice(0, 40)}"`).join(' ');
+  const takes = declared.length === 0 ? 'it takes no arguments' : `it takes ${declared.map((a) => `<${a.name()}>`).join(' ')}`;
+  const raw = optionWords(root);
+  const time = extra.find((w) => /^\d{1,2}:\d{2}/.test(w));
+  const date = time ? raw[raw.indexOf(time) - 1] : undefined;
+  const hint =
+    time && date && /^\d{4}-\d{2}-\d{2}$/.test(date)
+      ? ` A date and its time are one word, joined by T (${date}T${time.replace(/^(\d):/, '0$1:').slice(0, 20)}).`
+      : ' A value with spaces is written in quotes.';
+  return `error: unexpected ${extra.length === 1 ? 'word' : 'words'} ${words} for '${action.name()}' (${takes}).${hint}`;
+}
+
+/** Every command under `program`, itself included. */
+function commandsUnder(program: Command): Command[] {
+  return [program, ...program.commands.flatMap((c) => commandsUnder(c))];
+}
+
 /** Refuses, before any command runs, what optionProblem finds (exit 64 for a usage error, 1 for an empty value). */
 export function checkOptionsBeforeActions(program: Command): void {
+  // Extra words reach the check below, which names them (commander's own refusal only counts them).
+  for (const c of commandsUnder(program)) c.allowExcessArguments(true);
   program.hook('preAction', (root, action) => {
+    const excess = excessProblem(root, action);
+    if (excess) action.error(excess, { code: 'countersign.usage', exitCode: 64 });
     const problem = optionProblem(root, action);
     if (problem) action.error(problem.message, { code: problem.code, exitCode: problem.code === 'countersign.usage' ? 64 : 1 });
   });

@@ -55,6 +55,9 @@ describe('countersign exit codes', function () {
     [['audit', 'export', '--format', 'csv', '--out', '--force'], 64, /error: --out was given "--force", which is one of its command's options/],
     // As the refusal advises, --out=--force names a file "--force" (here refused for the data directory that does not exist).
     [['audit', 'export', '--format', 'csv', '--out=--force'], 1, /no-such-dir/],
+    // Words left over are named (commander only counted them), a time after a date with the one word meant.
+    [['audit', 'export', '--format', 'csv', '--from', '2026-12-06', '9:30'], 64, /^error: unexpected word "9:30" for 'export' \(it takes no arguments\)\. A date and its time are one word, joined by T \(2026-12-06T09:30\)\./],
+    [['audit', 'evidence', 'CS-AAAAAAAA', 'CS-BBBBBBBB'], 64, /^error: unexpected word "CS-BBBBBBBB" for 'evidence' \(it takes <request-id>\)\. A value with spaces is written in quotes\./],
   ];
   for (const [args, code, said] of cases) {
     it(`countersign ${args.join(' ') || '(nothing)'}: exit ${code}`, async () => {
