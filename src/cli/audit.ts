@@ -2,7 +2,7 @@
  * `countersign audit ...`: what compliance staff run against the database or an export file:
  * verify, export, evidence, checkpoint, public-key. Each command lives in its own file.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { exportRecords } from './audit-export';
 import type { ExportOptions } from './audit-export';
 import { writeEvidence } from './audit-evidence';
@@ -28,7 +28,7 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
     .description('Check the database (hash chain and signed checkpoints), or an export file against its signed manifest; exit 2 when damaged')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .option('--file <export>', 'verify an export file (.jsonl, .csv or .ocsf.jsonl) instead of the database')
-    .addOption(new Option('--format <format>', 'the export file\'s format (default: from the manifest or the file name)').choices(EXPORT_FORMATS))
+    .addOption(formatOption('the export file\'s format (default: from the manifest or the file name)'))
     .option('--manifest <file>', 'the export\'s signed manifest (default: <export>.manifest.json when it exists)')
     .option('--no-manifest', 'check only the records of the export file, even if a manifest lies beside it')
     .option('--public-key <pem>', 'the audit public key (default: the one in the data directory)')
@@ -50,7 +50,7 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
   audit
     .command('export')
     .description('Export audit records in seq order as JSON Lines, CSV or OCSF, with a signed manifest; the export is itself audited')
-    .addOption(new Option('--format <format>', 'jsonl (canonical), csv or ocsf').choices(EXPORT_FORMATS).makeOptionMandatory())
+    .addOption(formatOption('jsonl (canonical), csv or ocsf').makeOptionMandatory())
     .option('--from <iso>', 'only records at or after this time (ISO-8601; UTC if no zone)', parseInstant)
     .option('--to <iso>', 'only records before this time (ISO-8601; UTC if no zone)', parseInstant)
     .option('--request <id>', 'only the records of this request')
@@ -105,4 +105,13 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
     });
 
   return audit;
+}
+
+/** --format, read whatever the case of its letters (CSV is csv), as Teams and the audit API read it. */
+function formatOption(description: string): Option {
+  return new Option('--format <format>', description).choices(EXPORT_FORMATS).argParser((value: string) => {
+    const format = value.toLowerCase();
+    if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new InvalidArgumentError(`Allowed choices are ${EXPORT_FORMATS.join(', ')}.`);
+    return format;
+  });
 }

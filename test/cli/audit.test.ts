@@ -236,6 +236,19 @@ describe('countersign audit', function () {
       assert.match(r.stderr, /Exported 12 audit records \(seq 1 to 12\) as jsonl to standard output\./);
     });
 
+    it('reads --format whatever the case of its letters, as Teams and the audit API do', async () => {
+      const r = await audit(['export', '--format', 'JSONL', '--data-dir', dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /Exported 12 audit records \(seq 1 to 12\) as jsonl to standard output\./);
+      const out = path.join(tmp.dir, 'upper.csv');
+      assert.equal((await audit(['export', '--format', 'Csv', '--out', out, '--data-dir', dataDir])).code, 0);
+      const v = await audit(['verify', '--file', out, '--format', 'CSV', '--data-dir', dataDir]);
+      assert.equal(v.code, 0, v.stdout + v.stderr);
+      const bad = await audit(['export', '--format', 'XLSX', '--data-dir', dataDir]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /argument 'XLSX' is invalid\. Allowed choices are jsonl, csv, ocsf\./);
+    });
+
     it('writes a CSV file for a time window, --from inclusive and --to exclusive', async () => {
       const out = path.join(tmp.dir, 'window.csv');
       const r = await audit(['export', '--format', 'csv', '--from', '2026-11-02T09:02:00Z', '--to', '2026-11-02T09:05', '--out', out, '--data-dir', dataDir]);
