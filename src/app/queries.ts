@@ -175,7 +175,8 @@ export async function statusIn(deps: AppDeps, actor: Actor, requestId: string, w
  */
 function notSeenText(typed: string): string {
   const shown = typed.trim().slice(0, 64);
-  if (isRequestId(canonicalRequestId(typed))) return `There is no request ${shown} that you can see.`;
+  const id = canonicalRequestId(typed);
+  if (isRequestId(id)) return `There is no request ${id} that you can see.`;
   // The id without its "CS-" (or with another separator): the 8 letters and digits after it.
   const digits = /^(?:cs[\s_–—.:]*)?([0-9a-z]{8})$/i.exec(shown.replace(/[.,;:!?]+$/, ''))?.[1];
   const meant = digits && isRequestId(canonicalRequestId(`CS-${digits}`)) ? ` Did you mean ${canonicalRequestId(`CS-${digits}`)}?` : '';

@@ -1,11 +1,12 @@
 /**
- * Request ids as people type them: "cs-7k3m9qxw", "CS-7K3M9QXW" and "CS-7K3M9QXW." name one request.
+ * Request ids as people type them: "cs-7k3m9qxw", "CS-7K3M9QXW", "CS-7K3M9QXW." and “CS-7K3M9QXW” name one request.
  * Crockford's base32 also reads I and L as 1 and O as 0.
  */
 const COUNTERSIGN_ID = /^cs-([0-9a-z]{8})$/i;
 
 export function canonicalRequestId(typed: string): string {
-  const text = typed.trim().replace(/[.,;:!?]+$/, '');
+  // Quotes (a client's curly ones too) and brackets around it, and the sentence's punctuation after it.
+  const text = typed.trim().replace(/^["'“”‘’«»<([]+/u, '').replace(/["'“”‘’«»>)\].,;:!?]+$/u, '');
   const m = COUNTERSIGN_ID.exec(text);
   if (!m) return text;
   return `CS-${m[1].toUpperCase().replace(/[IL]/g, '1').replace(/O/g, '0')}`;

@@ -120,7 +120,10 @@ describe('app: queries', () => {
       assert.equal(await say(typed), `"${typed}" is not a request id: request ids are CS- and 8 letters or digits, such as CS-7K3M9QXW. Did you mean ${r.id}? Type "pending" to see your open requests.`, typed);
     }
     assert.equal(await say('CS-7K3M9Q'), '"CS-7K3M9Q" is not a request id: request ids are CS- and 8 letters or digits, such as CS-7K3M9QXW. Type "pending" to see your open requests.');
-    assert.equal(await say('<CS-7K3M9QXW>'), '"<CS-7K3M9QXW>" is not a request id: request ids are CS- and 8 letters or digits, such as CS-7K3M9QXW. Type "pending" to see your open requests.');
+    assert.equal(await say('#7K3M9QXW'), '"#7K3M9QXW" is not a request id: request ids are CS- and 8 letters or digits, such as CS-7K3M9QXW. Type "pending" to see your open requests.');
+    // In quotes (a client's curly ones) or brackets, the id is read: the answer names it as read.
+    assert.equal(await say('“cs-7k3m9qxw”'), 'There is no request CS-7K3M9QXW that you can see.');
+    assert.equal(await say(`“${r.id}”`), `card of ${r.id}`);
     // One of the right shape that this person may not see, or that is nobody's, is not told apart.
     assert.equal(await say('CS-7K3M9QXW'), 'There is no request CS-7K3M9QXW that you can see.');
     assert.equal(await f.app.statusIn(carol, r.id, where).then((a) => ('say' in a ? a.say : '')), `There is no request ${r.id} that you can see.`);

@@ -17,6 +17,12 @@ describe('durations, counts and request ids as people read and type them', () =>
     assert.equal(canonicalRequestId('req-0001'), 'req-0001');
   });
 
+  it('reads a request id in quotes or brackets, a client\'s curly quotes too', () => {
+    for (const typed of ['“CS-7K3M9QXW”', '"cs-7k3m9qxw".', "'CS-7K3M9QXW'", '(CS-7K3M9QXW)', '<CS-7K3M9QXW>', '[CS-7K3M9QXW],']) {
+      assert.equal(canonicalRequestId(typed), 'CS-7K3M9QXW', typed);
+    }
+  });
+
   it('names an id as typed beside the one it is read as, when a look-alike letter was read as a digit', () => {
     assert.equal(requestIdAsNamed('CS-NOPE0000'), 'CS-N0PE0000 (typed CS-NOPE0000: I and L are read as 1, O as 0)');
     assert.equal(requestIdAsNamed(' cs-7k3m9qxw. '), 'CS-7K3M9QXW');
