@@ -76,6 +76,10 @@ export class AuditSigner extends AuditVerifier {
 
 /** A verifier from a PEM public key (SPKI), for offline verification. */
 function verifierFromPem(pem: string, source: string): AuditVerifier {
+  // Node would take a private key here and use its public half without a word: whoever holds that file can sign.
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+    throw new SigningKeyError(`${source} is a private key, not a public key: checking needs only the public key (countersign audit public-key prints it), and the private key, which can sign, belongs in the data directory alone`);
+  }
   let key: KeyObject;
   try {
     key = createPublicKey(pem);

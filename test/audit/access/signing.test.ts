@@ -46,6 +46,12 @@ describe('the audit signing key', () => {
     assert.throws(() => loadOrCreateSigningKey(tmp.dir), (err: unknown) => err instanceof SigningKeyError && /can be read by other users \(mode 0644\); run: chmod 600/.test(err.message));
   });
 
+  it('refuses a private key given where the public key is asked for, rather than use its public half without a word', () => {
+    loadOrCreateSigningKey(tmp.dir);
+    const file = path.join(tmp.dir, PRIVATE_KEY_FILE);
+    assert.throws(() => readVerifier(file), (err: unknown) => err instanceof SigningKeyError && err.message === `${file} is a private key, not a public key: checking needs only the public key (countersign audit public-key prints it), and the private key, which can sign, belongs in the data directory alone`);
+  });
+
   it('signs for one purpose only: a checkpoint signature does not pass as a manifest signature', () => {
     const signer = loadOrCreateSigningKey(tmp.dir);
     const verifier = readVerifier(path.join(tmp.dir, PUBLIC_KEY_FILE));
