@@ -150,6 +150,21 @@ function publicKeyFileProblem(pubFile: string, signer: AuditSigner): { rewrite: 
     return { kept: `${pubFile} cannot be read (${code ?? String(err)}), so it is left as it is: make it readable, or move it aside so that the signing key's public half is written there again` };
   }
   if (!pem.trim()) return { rewrite: 'empty' };
+  // A private key under the public key's name (createPublicKey would take it, deriving its public
+  // half): the file is the one handed out and served, so a copy of the signing key there is replaced.
+  if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem)) {
+    let privateId: string | undefined;
+    try {
+      const derived = createPublicKey(pem);
+      privateId = derived.asymmetricKeyType === 'ed25519' ? keyIdOf(derived) : undefined;
+    } catch {
+      privateId = undefined;
+    }
+    if (privateId === signer.keyId) {
+      return { rewrite: `a copy of the private signing key itself (the public half is written over it): whoever could read ${PUBLIC_KEY_FILE} could sign as this installation, so treat the key as exposed` };
+    }
+    return { kept: `${pubFile} holds a private key, not the public half of the signing key ${signer.keyId} (${PRIVATE_KEY_FILE}). It is left as it is, as evidence: find out where it came from, then move ${PUBLIC_KEY_FILE} aside so that the signing key's public half is written there again` };
+  }
   let key: KeyObject;
   try {
     key = createPublicKey(pem);

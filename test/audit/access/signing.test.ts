@@ -113,6 +113,28 @@ describe('the audit signing key', () => {
     }
   });
 
+  it('writes the public half over a copy of the private signing key found under the public name, and keeps another private key as evidence', () => {
+    const signer = loadOrCreateSigningKey(tmp.dir);
+    const pubFile = path.join(tmp.dir, PUBLIC_KEY_FILE);
+    fs.copyFileSync(path.join(tmp.dir, PRIVATE_KEY_FILE), pubFile);
+    const opened = openSigningKey(tmp.dir);
+    assert.equal(opened.publicKeyFile.kind, 'repaired');
+    assert.match((opened.publicKeyFile as { was: string }).was, /^a copy of the private signing key itself .*treat the key as exposed$/);
+    assert.equal(fs.readFileSync(pubFile, 'utf8'), signer.publicKeyPem, 'no private key left under the public name');
+    const other = tempDir();
+    try {
+      loadOrCreateSigningKey(other.dir);
+      const foreign = fs.readFileSync(path.join(other.dir, PRIVATE_KEY_FILE), 'utf8');
+      fs.writeFileSync(pubFile, foreign);
+      const kept = openSigningKey(tmp.dir).publicKeyFile;
+      assert.equal(kept.kind, 'kept');
+      assert.match((kept as { problem: string }).problem, new RegExp(`holds a private key, not the public half of the signing key ${signer.keyId}`));
+      assert.equal(fs.readFileSync(pubFile, 'utf8'), foreign, 'left as it was');
+    } finally {
+      other.remove();
+    }
+  });
+
   it('says where the key comes from when there is none', () => {
     assert.throws(() => loadPublicKey(tmp.dir), /there is no audit signing key in .*: Countersign creates it when it first starts/);
   });
