@@ -4,9 +4,13 @@
  */
 const COUNTERSIGN_ID = /^cs-([0-9a-z]{8})$/i;
 
+/** The id without the quotes (a client's curly ones too) and brackets around it, and the sentence's punctuation after it. */
+function unwrapped(typed: string): string {
+  return typed.trim().replace(/^["'“”‘’«»<([]+/u, '').replace(/["'“”‘’«»>)\].,;:!?]+$/u, '');
+}
+
 export function canonicalRequestId(typed: string): string {
-  // Quotes (a client's curly ones too) and brackets around it, and the sentence's punctuation after it.
-  const text = typed.trim().replace(/^["'“”‘’«»<([]+/u, '').replace(/["'“”‘’«»>)\].,;:!?]+$/u, '');
+  const text = unwrapped(typed);
   const m = COUNTERSIGN_ID.exec(text);
   if (!m) return text;
   return `CS-${m[1].toUpperCase().replace(/[IL]/g, '1').replace(/O/g, '0')}`;
@@ -28,6 +32,9 @@ export function isRequestId(id: string): boolean {
 export function requestIdAsNamed(typed: string): string {
   const id = canonicalRequestId(typed);
   if (!/^cs-/i.test(id)) return `"${typed.trim().slice(0, 80)}"`;
-  const asTyped = typed.trim().replace(/[.,;:!?]+$/, '').toUpperCase();
+  // Not the shape of an id (too short, a U in it): as typed, so no letter is said to be read otherwise.
+  if (!isRequestId(id)) return unwrapped(typed).slice(0, 80);
+  // Quotes and brackets around it are not letters read otherwise; what is left is 11 characters.
+  const asTyped = unwrapped(typed).toUpperCase();
   return asTyped === id ? id : `${id} (typed ${asTyped}: I and L are read as 1, O as 0)`;
 }

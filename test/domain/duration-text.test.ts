@@ -28,6 +28,16 @@ describe('durations, counts and request ids as people read and type them', () =>
     assert.equal(requestIdAsNamed(' cs-7k3m9qxw. '), 'CS-7K3M9QXW');
     assert.equal(requestIdAsNamed('nope'), '"nope"');
   });
+
+  it('says no letter was read as a digit when only quotes, brackets or case were around or in the id', () => {
+    for (const typed of ['“CS-7K3M9QXW”', '(cs-7k3m9qxw).', '<CS-7K3M9QXW>']) assert.equal(requestIdAsNamed(typed), 'CS-7K3M9QXW', typed);
+    assert.equal(requestIdAsNamed('“cs-nope0000”'), 'CS-N0PE0000 (typed CS-NOPE0000: I and L are read as 1, O as 0)');
+    // Not a request id's shape: named as typed, never as an id with letters changed nobody typed.
+    assert.equal(requestIdAsNamed('cs-nope'), 'cs-nope');
+    assert.equal(requestIdAsNamed('CS-NOPE000U'), 'CS-NOPE000U');
+    // What is said back stays short however many brackets were typed before it.
+    assert.ok(requestIdAsNamed(`${'('.repeat(5000)}CS-7K3M9QXO`).length < 100);
+  });
 });
 
 describe('the risk of an operation when its command does not say', () => {
