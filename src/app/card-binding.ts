@@ -19,10 +19,17 @@ export const CARD_COPIES_PER_CONVERSATION = 3;
 /** Why no further copy of the request's card is posted in this conversation, or undefined. */
 export async function cardCopyRefusal(deps: AppDeps, requestId: string, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<string | undefined> {
   // A channel's threads are one conversation to the people in it (conversation-ids.ts).
-  const here = (await deps.store.cards.getCardMessages(requestId)).filter((m) => sameChannel(m.conversationId, where.conversationId)).length;
+  const copies = (await deps.store.cards.getCardMessages(requestId)).filter((m) => sameChannel(m.conversationId, where.conversationId));
+  const here = copies.length;
   if (here < CARD_COPIES_PER_CONVERSATION) return undefined;
   const elsewhere = where.conversationType === 'personal' ? '' : ` Type "status ${requestId}" in a personal chat with Countersign for a copy there.`;
-  return `Request ${requestId}'s card is in this conversation ${here} times already, each copy kept current: scroll up to the latest one. No more copies are posted here, so that their updates do not hold up other cards.${elsewhere}`;
+  // Copies in other threads of the channel are not above this message: "scroll up" would find none.
+  const inThread = copies.filter((m) => m.conversationId === where.conversationId).length;
+  const count =
+    inThread === here
+      ? `this conversation ${here} times already, each copy kept current: scroll up to the latest one`
+      : `this channel ${here} times already, ${inThread === 0 ? 'all in other threads than this one' : `${inThread} of them in this thread`}, each copy kept current: open the thread of the latest one`;
+  return `Request ${requestId}'s card is in ${count}. No more copies are posted here, so that their updates do not hold up other cards.${elsewhere}`;
 }
 
 /** Records a card message posted for the request (nothing when the channel returned no message id). */

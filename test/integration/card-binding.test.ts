@@ -197,7 +197,13 @@ describe('card binding in a Teams channel, whose activities name the thread (bot
     }
     const from = await h.teams.say(people.alice, `status ${asked.requestId}`, thread(9));
     assert.deepEqual(h.teams.since(from).filter((s) => cardActions(cardOf(s.activity)).length > 0), []);
-    assert.match(String(h.teams.since(from).at(-1)?.activity.text), new RegExp(`card is in this conversation ${CARD_COPIES_PER_CONVERSATION} times already`));
+    // The copies are in the other threads, not above this message: it says so rather than "scroll up".
+    const told = String(h.teams.since(from).at(-1)?.activity.text);
+    assert.match(told, new RegExp(`card is in this channel ${CARD_COPIES_PER_CONVERSATION} times already, all in other threads than this one, each copy kept current: open the thread of the latest one\\.`));
+    assert.doesNotMatch(told, /scroll up/);
+    // In a thread holding one of them, that one is counted.
+    const inOne = await h.teams.say(people.alice, `status ${asked.requestId}`, thread(1));
+    assert.match(String(h.teams.since(inOne).at(-1)?.activity.text), /in this channel 3 times already, 1 of them in this thread,/);
   });
 
   it('still refuses that card clicked from another channel, or a thread of it naming another message', async () => {
