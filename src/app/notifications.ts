@@ -11,7 +11,7 @@
  * ROUND.concurrency at once), so one person whose message is slow or hangs holds up nobody else, and
  * each outcome is recorded as it is known (round.ts).
  */
-import { sameChannel } from '../domain/conversation-ids';
+import { listedAs, sameChannel } from '../domain/conversation-ids';
 import type { ReachOccasion, ReachOutcome, Transition } from '../domain/lifecycle';
 import { changesRound, peopleToDecide, reachEvents, recordReach, unreachableAfter, withRound } from '../domain/lifecycle';
 import { decidingRoles } from '../domain/policy';
@@ -51,7 +51,8 @@ export function decidersAudience(deps: AppDeps, request: ApprovalRequest, occasi
   return {
     people: notify.approvers === 'personal' ? deciders : [],
     // Asked in a thread of an approval channel: the card is in that channel already (conversation-ids.ts).
-    channels: notify.channels.filter((c) => !sameChannel(c, request.source.conversationId)),
+    // A thread listed is only itself: a request asked in another thread of its channel is posted there.
+    channels: notify.channels.filter((c) => !listedAs(c, request.source.conversationId)),
   };
 }
 

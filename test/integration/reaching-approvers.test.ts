@@ -176,6 +176,27 @@ describe('reaching approvers (bot over HTTP, fake Bot Connector, controlled cloc
   });
 });
 
+describe('a thread of a channel listed as where approvals go (bot over HTTP)', function () {
+  this.timeout(30000);
+  const listed = `${APPROVALS_CHANNEL};messageid=1690000000000`;
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ configText: reachConfigText([`notify: { channels: ["${listed}"] }`]) });
+    // Countersign was mentioned in that thread: it knows how to reply there.
+    await h.teams.say(people.erin, 'help', { id: listed, conversationType: 'channel' });
+  });
+  after(() => h.stop());
+
+  it('gets the card for a request asked in another thread of its channel: a listed thread names only itself', async () => {
+    const asked = await requestVia(h, 'delete resource group staging-old', people.alice, { id: `${APPROVALS_CHANNEL};messageid=1700000000000`, conversationType: 'channel' });
+    await settled(h);
+    const posted = h.connector.sent.filter((s) => s.conversationId === listed && s.kind !== 'update' && cardActions(cardOf(s.activity)).length > 0);
+    assert.equal(posted.length, 1, 'the listed thread got the card');
+    const [notified] = (await auditOf(h, { requestId: asked.requestId })).filter((r) => r.type === 'approvers.notified');
+    assert.ok((notified?.data?.reached as string[] | undefined)?.includes(listed), JSON.stringify(notified?.data));
+  });
+});
+
 describe('an approval channel Countersign was never added to (bot over HTTP)', function () {
   this.timeout(30000);
   let h: Harness;
