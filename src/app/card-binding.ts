@@ -24,12 +24,17 @@ export async function cardCopyRefusal(deps: AppDeps, requestId: string, where: P
   if (here < CARD_COPIES_PER_CONVERSATION) return undefined;
   const elsewhere = where.conversationType === 'personal' ? '' : ` Type "status ${requestId}" in a personal chat with Countersign for a copy there.`;
   // Copies in other threads of the channel are not above this message: "scroll up" would find none.
-  const inThread = copies.filter((m) => m.conversationId === where.conversationId).length;
+  const inThread = await copiesInThisThread(deps, requestId, where);
   const count =
     inThread === here
       ? `this conversation ${here} times already, each copy kept current: scroll up to the latest one`
       : `this channel ${here} times already, ${inThread === 0 ? 'all in other threads than this one' : `${inThread} of them in this thread`}, each copy kept current: open the thread of the latest one`;
   return `Request ${requestId}'s card is in ${count}. No more copies are posted here, so that their updates do not hold up other cards.${elsewhere}`;
+}
+
+/** How many copies of the request's card are in this very conversation (in a channel: this thread, not its others). */
+export async function copiesInThisThread(deps: AppDeps, requestId: string, where: Pick<Source, 'conversationId'>): Promise<number> {
+  return (await deps.store.cards.getCardMessages(requestId)).filter((m) => m.conversationId === where.conversationId).length;
 }
 
 /** Records a card message posted for the request (nothing when the channel returned no message id). */

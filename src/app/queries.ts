@@ -9,7 +9,7 @@ import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest, type Source
 import { readableRequests, readRequest, type AppDeps } from './context';
 import { decider } from './delegations';
 import { decisionsOf } from './decisions';
-import { cardCopyRefusal } from './card-binding';
+import { cardCopyRefusal, copiesInThisThread } from './card-binding';
 import { accessForView, rolesInQuestion } from './group-access';
 import { notifyPolicy } from './notifications';
 import { canonicalRequestId, isRequestId } from '../domain/request-ids';
@@ -144,10 +144,13 @@ export async function pendingIn(deps: AppDeps, actor: Actor, where: Pick<Source,
   const held = wanted.filter((r): r is string => typeof r === 'string');
   if (held.length === 0) return { view, cards };
   const many = held.length > 1;
+  // In a thread of a channel, copies in its other threads are not above: "scroll up" would find none.
+  const allAbove = (await Promise.all(held.map((id) => copiesInThisThread(deps, id, where)))).every((n) => n > 0);
+  const look = allAbove ? 'in this conversation as many times as one holds already' : 'in this channel as many times as one holds already, in other threads than this one too';
   return {
     view,
     cards,
-    held: `The card${many ? 's' : ''} of ${held.join(', ')} ${many ? 'are' : 'is'} in this conversation as many times as one holds already, so ${many ? 'they were' : 'it was'} not posted again: scroll up to the latest copy (every copy is kept current).`,
+    held: `The card${many ? 's' : ''} of ${held.join(', ')} ${many ? 'are' : 'is'} ${look}, so ${many ? 'they were' : 'it was'} not posted again: ${allAbove ? 'scroll up to' : 'open the thread of'} the latest copy (every copy is kept current).`,
   };
 }
 

@@ -204,6 +204,8 @@ describe('card binding in a Teams channel, whose activities name the thread (bot
     // In a thread holding one of them, that one is counted.
     const inOne = await h.teams.say(people.alice, `status ${asked.requestId}`, thread(1));
     assert.match(String(h.teams.since(inOne).at(-1)?.activity.text), /in this channel 3 times already, 1 of them in this thread,/);
+    const listed = await h.teams.say(people.bob, 'pending', thread(8));
+    assert.match(h.teams.since(listed).map((x) => String(x.activity.text)).join('\n'), new RegExp(`The card of ${asked.requestId} is in this channel as many times as one holds already, in other threads than this one too, so it was not posted again: open the thread of the latest copy`));
   });
 
   it('still refuses that card clicked from another channel, or a thread of it naming another message', async () => {
