@@ -179,6 +179,7 @@ function editDistance(a: string, b: string): number {
 
 interface CardElement {
   type?: string;
+  id?: unknown;
   text?: unknown;
   style?: unknown;
   separator?: unknown;
@@ -203,11 +204,12 @@ function answerOf(text: string): string {
   const card = (answer.value ?? {}) as { body?: CardElement[] };
   const blocks = card.body ?? [];
   // The card's layout (cards/request.json): the notice (an attention container) comes before the
-  // column set whose right column holds the state; the result is a container after a separator,
-  // headed by a bold line (the approvals' progress is one too, not bold).
-  const stateAt = blocks.findIndex((b) => b.type === 'ColumnSet');
+  // column set (id "state") whose left column holds the state, the request id on its right; the
+  // result is a container after a separator, headed by a bold line (the approvals' progress is one
+  // too, not bold).
+  const stateAt = blocks.findIndex((b) => b.type === 'ColumnSet' && b.id === 'state');
   const notice = blocks.slice(0, Math.max(stateAt, 0)).find((b) => b.type === 'Container' && b.style === 'attention')?.items?.[0]?.text;
-  const state = blocks[stateAt]?.columns?.at(-1)?.items?.[0]?.text;
+  const state = blocks[stateAt]?.columns?.[0]?.items?.[0]?.text;
   const result = blocks.find((b, i) => i > stateAt && b.type === 'Container' && b.separator === true && b.items?.[0]?.weight === 'Bolder')?.items?.[0]?.text;
   if (typeof state !== 'string') return 'the bot answered with a card that has no state';
   return [
