@@ -51,8 +51,10 @@ export async function recordCardPosted(deps: AppDeps, requestId: string, message
  * names the thread it is in (conversation-ids.ts): the message clicked is still that card itself,
  * which no other message in the channel shares the id of.
  */
-export async function isForeignCard(deps: AppDeps, requestId: string, conversationId: string, replyToId: string | undefined): Promise<boolean> {
+export async function isForeignCard(deps: AppDeps, requestId: string, where: Pick<Source, 'conversationId' | 'conversationType'>, replyToId: string | undefined): Promise<boolean> {
   const messages = await deps.store.cards.getCardMessages(requestId);
   if (messages.length === 0) return (await deps.store.requests.get(requestId)) !== undefined; // unknown request: decide() refuses it with its own reason
-  return !messages.some((m) => m.activityId === replyToId && sameChannel(m.conversationId, conversationId));
+  // Only a click Teams says came from a channel is taken from one of its threads; any other names its conversation exactly.
+  const here = (c: string) => (where.conversationType === 'channel' ? sameChannel(c, where.conversationId) : c === where.conversationId);
+  return !messages.some((m) => m.activityId === replyToId && here(m.conversationId));
 }

@@ -81,7 +81,7 @@ export async function clickCard(deps: AppDeps, click: CardClick, hooks: Decision
     const malformed = { ...click, requestId: click.requestId || '(none)', verb: click.verb || '(none)' };
     return refuseClick(deps, malformed, refusal(RefusalReason.UnknownAction, 'This card action is malformed (it names no request or no action); nothing was changed.'));
   }
-  if (await isForeignCard(deps, click.requestId, click.conversationId, click.replyToId)) {
+  if (await isForeignCard(deps, click.requestId, { conversationId: click.conversationId, conversationType: click.source.conversationType }, click.replyToId)) {
     const why = refusal(
       RefusalReason.CardMismatch,
       `This card does not belong to request ${click.requestId}; nothing was changed. Type "status ${click.requestId}" for a card you can use.`,

@@ -219,8 +219,13 @@ describe('card binding in a Teams channel, whose activities name the thread (bot
       h.teams.activity(people.bob, { id: `${APPROVALS_CHANNEL};messageid=${card.id}`, conversationType: 'channel' }, { type: 'invoke', name: 'adaptiveCard/action', replyToId: `${card.id}0`, value: { action: { type: 'Action.Execute', verb: 'approve', data } } }),
     );
     assert.match(JSON.stringify(otherMessage.body), /does not belong/);
+    // A thread's id on an activity that says it is not from a channel (Teams never sends one): named exactly.
+    for (const conversationType of ['personal', 'groupChat'] as const) {
+      const notChannel: Conversation = { id: `${APPROVALS_CHANNEL};messageid=${card.id}`, conversationType };
+      assert.match(JSON.stringify((await h.teams.click(people.bob, card.id, 'approve', { conversation: notChannel })).body), /does not belong/, conversationType);
+    }
     await settled(h);
     assert.equal((await h.bot.deps.store.requests.get(asked.requestId))?.state, 'pending');
-    assert.deepEqual((await auditOf(h, { types: ['click.refused'] })).map((r) => r.outcome.reason), ['card-mismatch', 'card-mismatch']);
+    assert.deepEqual((await auditOf(h, { types: ['click.refused'] })).map((r) => r.outcome.reason), ['card-mismatch', 'card-mismatch', 'card-mismatch', 'card-mismatch']);
   });
 });
