@@ -25,10 +25,16 @@ async function deliver(res: restify.Response, delivery: Delivery, log: Logger, i
   }
   res.writeHead(200, delivery.headers);
   // A reader that stops reading and stays connected would hold the export (and its handler) open for
-  // good: once nothing has gone out for idleMs the connection is cut, and the export ends as broken
-  // off, as for a reader gone away.
+  // good: once nothing has gone out for idleMs while bytes wait for the reader, the connection is cut,
+  // and the export ends as broken off, as for a reader gone away. Nothing waiting is the export still
+  // finding its records (a filter that matches few of many, a slow database): the reader is not
+  // behind, and the wait starts again.
   res.setTimeout(idleMs, () => {
-    log.warn({ idleMs }, 'audit export reader took nothing for too long: connection cut (COUNTERSIGN_AUDIT_EXPORT_IDLE)');
+    if (res.writableLength === 0) {
+      res.setTimeout(idleMs);
+      return;
+    }
+    log.warn({ idleMs, waiting: res.writableLength }, 'audit export reader took nothing for too long: connection cut (COUNTERSIGN_AUDIT_EXPORT_IDLE)');
     res.destroy();
   });
   try {

@@ -37,10 +37,13 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
   let readerGone: Promise<void> | undefined;
   /** Set: the export reads the log's records over and over, without end (until its reader stops it). */
   let endless = false;
+  /** Set: the export's read finds nothing for this long before its records (a store slow to find them). */
+  let slowMs = 0;
   /** The store's own read, for the test to look at the log while an endless export runs. */
   let readLog: (filter: AuditFilter) => AsyncIterable<AuditRecord>;
   beforeEach(async () => {
     endless = false;
+    slowMs = 0;
     failing.saveManifest = false;
     failing.claim = false;
     failing.started = false;
@@ -62,6 +65,14 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
               const real: AuditRecord[] = [];
               for await (const r of read(filter)) real.push(r);
               for (let i = 0; ; i++) yield real[i % real.length];
+            })();
+          }
+          if (slowMs) {
+            const wait = slowMs;
+            slowMs = 0;
+            return (async function* () {
+              await new Promise((r) => setTimeout(r, wait));
+              yield* read(filter);
             })();
           }
           if (!gone) return read(filter);
@@ -194,6 +205,18 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
     } finally {
       socket.destroy();
     }
+  });
+
+  it('does not cut off a reader that reads while the store is slow to find the records: only a reader not reading is', async () => {
+    const url = await link();
+    // Longer than COUNTERSIGN_AUDIT_EXPORT_IDLE (1s) with nothing to send: the reader is not behind.
+    slowMs = 2500;
+    const got = await download(url);
+    assert.equal(got.status, 200);
+    assert.equal(got.complete, true, 'the download ends whole');
+    const exported = await auditOf(h, { types: ['audit.exported'] });
+    assert.deepEqual(exported.map((r) => r.outcome.result), ['ok'], 'recorded as exported, not as broken off');
+    assert.ok(!h.logs.some((l) => String(l.msg).includes('COUNTERSIGN_AUDIT_EXPORT_IDLE')), 'nothing cut');
   });
 
   it('answers a store failure before the download started with 503 in words, not the store error', async () => {
