@@ -43,10 +43,12 @@ const validateSchema = generatedValidate as unknown as ValidateFunction;
  */
 export function validateConfigText(text: string, file: string): { input: RawConfig; locate: Locate; problems: ConfigProblem[] } {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  // Keys are checked for repeats below (repeatedKeys): the library's own check compares each key with
+  // every one before it in its map, minutes for a 1 MiB file of one long map.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   // A warning is something the file says that would be read otherwise than written (a tag no
   // resolver knows, `ttl: !custom 30m`, is read as plain text): refused like an error.
-  const faults = [...doc.errors.map((e) => ({ e, what: 'YAML syntax' })), ...doc.warnings.map((e) => ({ e, what: 'YAML' }))];
+  const faults = [...[...doc.errors, ...repeatedKeys(doc)].sort((a, b) => a.pos[0] - b.pos[0]).map((e) => ({ e, what: 'YAML syntax' })), ...doc.warnings.map((e) => ({ e, what: 'YAML' }))];
   if (faults.length > 0) {
     throw new ConfigError(
       file,
@@ -56,6 +58,10 @@ export function validateConfigText(text: string, file: string): { input: RawConf
   const marks = anchorsAndAliases(doc);
   if (marks > MAX_ANCHORS_AND_ALIASES) {
     throw new ConfigError(file, [{ key: '', problem: `YAML: the file has ${marks.toLocaleString('en-US')} anchors (&name) and aliases (*name), more than the ${MAX_ANCHORS_AND_ALIASES.toLocaleString('en-US')} a config may have (each alias is looked up among all of them): write the values out` }]);
+  }
+  const key = collectionKey(doc);
+  if (key) {
+    throw new ConfigError(file, [{ key: '', line: lines.linePos(key).line, problem: 'YAML: a key written as a list or a map ([a]: or {a: b}:, or an alias of one): every key of a config is a word; write it as one' }]);
   }
   let raw: unknown;
   try {
@@ -81,6 +87,47 @@ function anchorsAndAliases(doc: Document): number {
   let n = 0;
   visit(doc, { Node: (_key, node) => void ((isAlias(node) || !!(node as { anchor?: string }).anchor) && n++) });
   return n;
+}
+
+/**
+ * Each key written a second time in its map, as the YAML library says it (DUPLICATE_KEY, "Map keys
+ * must be unique"): two keys are the same when both are plain values and equal.
+ */
+function repeatedKeys(doc: Document): { pos: [number, number]; code: string; message: string }[] {
+  const found: { pos: [number, number]; code: string; message: string }[] = [];
+  visit(doc, {
+    Map: (_key, map) => {
+      const seen = new Set<unknown>();
+      for (const { key } of map.items) {
+        if (!isScalar(key)) continue;
+        if (seen.has(key.value)) {
+          const at = key.range?.[0] ?? 0;
+          found.push({ pos: [at, at + 1], code: 'DUPLICATE_KEY', message: 'Map keys must be unique' });
+        } else seen.add(key.value);
+      }
+    },
+  });
+  return found;
+}
+
+/**
+ * Where the first key that is a list or a map stands (an alias of one included), or undefined. The
+ * YAML library turns such a key into text, going through every anchor of the file for each one: a
+ * 1 MiB file of a few thousand anchors and tens of thousands of such keys took minutes to read.
+ */
+function collectionKey(doc: Document): number | undefined {
+  let at: number | undefined;
+  visit(doc, {
+    Pair: (_key, pair) => {
+      const key = pair.key;
+      if (key === null || isScalar(key)) return undefined;
+      const value = isAlias(key) ? key.resolve(doc) : key;
+      if (value === undefined || isScalar(value)) return undefined;
+      at = (key as { range?: [number, number, number] }).range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return at;
 }
 
 /**

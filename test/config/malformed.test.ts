@@ -77,6 +77,38 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     });
   });
 
+  it('refuses a key written as a list or a map, at its line, at once however many anchors the file has', function () {
+    this.timeout(60_000);
+    const text = configWith([]) + 'extra: {[a]: 1}\n';
+    assert.deepEqual(problemsOf(text), [
+      { key: '', line: lineIn(text, 'extra: {[a]: 1}'), problem: 'YAML: a key written as a list or a map ([a]: or {a: b}:, or an alias of one): every key of a config is a word; write it as one' },
+    ]);
+    const aliased = `version: 1\nk: &k [a]\nm: {*k : 1}\n`;
+    assert.equal(problemsOf(aliased)[0].line, 3);
+    // Each such key was turned into text going through every anchor of the file: this took seconds
+    // (minutes for a whole MiB), for a file refused anyway.
+    const anchors = Array.from({ length: 3000 }, (_, i) => `n${i}: &n${i} 1`).join('\n');
+    const slow = `version: 1\n${anchors}\nm: {${Array.from({ length: 20_000 }, (_, i) => `[${i}]: 1`).join(', ')}}\n`;
+    const started = Date.now();
+    assert.match(problemsOf(slow)[0].problem, /^YAML: a key written as a list or a map/);
+    assert.ok(Date.now() - started < 3000, `read in ${Date.now() - started} ms`);
+  });
+
+  it('refuses a key written twice in its map, at the second one, and reads a long map in linear time', function () {
+    this.timeout(60_000);
+    const text = `${configWith([])}version: 1\nextra: { a: 1, b: 2, a: 3 }\n`;
+    const said = problemsOf(text);
+    assert.deepEqual(said, [
+      { key: '', line: text.split('\n').lastIndexOf('version: 1') + 1, problem: 'YAML syntax: Map keys must be unique' },
+      { key: '', line: lineIn(text, 'extra: { a: 1, b: 2, a: 3 }'), problem: 'YAML syntax: Map keys must be unique' },
+    ]);
+    // The YAML library compared each key with every one before it: 40,000 keys (470 KB) took 10 s.
+    const long = `version: 1\nm:\n${Array.from({ length: 40_000 }, (_, i) => `  k${i}: 1`).join('\n')}\n  k7: 2\n`;
+    const started = Date.now();
+    assert.deepEqual(problemsOf(long), [{ key: '', line: 40_003, problem: 'YAML syntax: Map keys must be unique' }]);
+    assert.ok(Date.now() - started < 3000, `read in ${Date.now() - started} ms`);
+  });
+
   it('refuses an unknown top-level key', () => {
     assertRefused('unknown-top-level-key.yaml', { key: 'timezone', at: 'timezone: UTC', problem: /^unknown key/ });
   });
