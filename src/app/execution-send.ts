@@ -55,6 +55,14 @@ const MAX_WITHHELD_SENDS = 3;
 export async function follow(runner: ExecutionRunner, claimed: ApprovalRequest, mode: 'start' | 'resume', leaseFrom: LeaseReading, attempt = 1): Promise<void> {
   const { deps, owner } = runner;
   const requestId = claimed.id;
+  if (runner.stopping) {
+    // The stop began after the claim (while it was written, or the checks after it ran): its abort
+    // found no run to stop, so nothing is sent now; the lease is let go and the next start resumes it.
+    const { at } = await leaseTime(deps);
+    await save(deps, requestId, (r) => releaseLease(r, owner, deps.clock.now(), at), { refreshCards: false });
+    deps.log.info({ requestId }, 'execution left for the next start to resume');
+    return;
+  }
   const abort = new AbortController();
   runner.aborts.set(requestId, abort);
   let leaseLost = false;

@@ -208,6 +208,26 @@ describe('app: executing an approved request', () => {
     assert.equal((await f.audit({ types: ['execution.started'] })).length, 0);
   });
 
+  it('sends nothing to Azure when a stop began while the claim was being written: the lease is let go for the next start', async () => {
+    const r = await asked(f, alice, TAG);
+    const update = f.store.requests.update.bind(f.store.requests);
+    let stopped: Promise<void> | undefined;
+    f.store.requests.update = async (request, expected, events) => {
+      const records = await update(request, expected, events);
+      if (!stopped && events?.some((e) => e.type === 'execution.started')) stopped = f.app.executor.stop();
+      return records;
+    };
+    await click(f, bob, r, 'approve');
+    while (!stopped) await new Promise((resolve) => setTimeout(resolve, 5));
+    await stopped;
+    assert.equal(f.azure.executions.length, 0, 'nothing was sent to Azure after the stop began');
+    const left = await f.request(r.id);
+    assert.equal(left.state, 'executing');
+    assert.ok(Date.parse(left.execution?.lease?.expiresAt ?? '') <= f.clock.now().getTime(), 'the lease let go: the next start resumes it at once');
+    assert.deepEqual(await f.anotherRun().resumeAbandoned(), [r.id], 'taken over at once, not after the lease');
+    assert.ok(f.log.lines.some((l) => l.msg === 'execution left for the next start to resume'));
+  });
+
   describe('when the store cannot take a write for a moment while Azure runs the operation', () => {
     const delays = [...EXECUTION_WRITE_RETRY_MS];
     before(() => EXECUTION_WRITE_RETRY_MS.splice(0, EXECUTION_WRITE_RETRY_MS.length, 5, 5, 5));
