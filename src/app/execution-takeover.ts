@@ -36,7 +36,10 @@ export async function takeOverAbandoned(runner: ExecutionRunner): Promise<string
     taken.push(r.id);
     const resumed = claim.result.request;
     deps.log.warn({ requestId: r.id, previousOwner: r.execution?.lease?.owner, owner: runner.owner }, 'execution resumed after its lease expired');
-    runner.track(r.id, () => follow(runner, resumed, 'resume', lease.from));
+    // A stop that began while the takeover was written refuses new runs (track): follow() then lets
+    // the lease go at once, rather than holding it unfollowed until it runs out.
+    if (runner.stopping) await follow(runner, resumed, 'resume', lease.from);
+    else runner.track(r.id, () => follow(runner, resumed, 'resume', lease.from));
   }
   return taken;
 }

@@ -228,6 +228,23 @@ describe('app: executing an approved request', () => {
     assert.ok(f.log.lines.some((l) => l.msg === 'execution left for the next start to resume'));
   });
 
+  it('lets go at once of an execution it took over when a stop began while the takeover was written', async () => {
+    const { r, other } = await leftToAnotherRun(DELETE);
+    const update = f.store.requests.update.bind(f.store.requests);
+    let stopped: Promise<void> | undefined;
+    f.store.requests.update = async (request, expected, events) => {
+      const records = await update(request, expected, events);
+      if (!stopped && events?.some((e) => e.type === 'execution.resumed')) stopped = other.executor.stop();
+      return records;
+    };
+    assert.deepEqual(await other.resumeAbandoned(), [r.id]);
+    await stopped;
+    const left = await f.request(r.id);
+    assert.equal(left.execution?.lease?.owner, 'run-b');
+    assert.ok(Date.parse(left.execution?.lease?.expiresAt ?? '') <= f.clock.now().getTime(), 'the lease let go: the next start resumes it at once');
+    await toTheEnd(other);
+  });
+
   describe('when the store cannot take a write for a moment while Azure runs the operation', () => {
     const delays = [...EXECUTION_WRITE_RETRY_MS];
     before(() => EXECUTION_WRITE_RETRY_MS.splice(0, EXECUTION_WRITE_RETRY_MS.length, 5, 5, 5));
