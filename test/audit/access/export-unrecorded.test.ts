@@ -107,6 +107,27 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
     return /\[download it\]\((http[^)\s]+)\)/.exec(reply)![1];
   }
 
+  /** A connection that asks for the download and never reads its answer. */
+  async function readerNotReading(url: URL): Promise<net.Socket> {
+    const socket = net.connect(Number(url.port), url.hostname);
+    await new Promise((r) => socket.once('connect', r));
+    socket.pause();
+    socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`);
+    return socket;
+  }
+
+  /** The export's audit.exported records, once there is one (or none after `ms`). */
+  async function exportedWithin(ms: number): Promise<AuditRecord[]> {
+    const deadline = Date.now() + ms;
+    let exported: AuditRecord[] = [];
+    while (!exported.length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      exported = [];
+      for await (const r of readLog({ types: ['audit.exported'] })) exported.push(r);
+    }
+    return exported;
+  }
+
   it('cuts the download off before its end when the export cannot be recorded, and records what went out as broken off', async () => {
     const url = await link();
     failing.saveManifest = true;
@@ -157,13 +178,9 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
   });
 
   it('records as broken off, and lets go of the export, when the reader stops reading and then goes away', async () => {
-    const url = new URL(await link());
     endless = true;
     // A reader that asks and never reads: the answer backs up until the bot's writes wait for a drain.
-    const socket = net.connect(Number(url.port), url.hostname);
-    await new Promise((r) => socket.once('connect', r));
-    socket.pause();
-    socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`);
+    const socket = await readerNotReading(new URL(await link()));
     const started = async () => {
       for await (const _ of readLog({ types: ['audit.export_started'] })) return true;
       return false;
@@ -171,34 +188,18 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
     while (!(await started())) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 1000));
     socket.destroy();
-    const deadline = Date.now() + 5000;
-    let exported: AuditRecord[] = [];
-    while (!exported.length && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      exported = [];
-      for await (const r of readLog({ types: ['audit.exported'] })) exported.push(r);
-    }
+    const exported = await exportedWithin(5000);
     assert.deepEqual(exported.map((r) => [r.outcome.result, r.outcome.reason]), [['error', 'export-incomplete']], 'the end of the export is recorded, as broken off');
     assert.ok(Number((exported[0].data as { recordsSent: number }).recordsSent) > 0, 'with how much went out');
     assert.ok(h.logs.some((l) => l.msg === 'audit export broke off'), 'and logged');
   });
 
   it('cuts off a reader that stops reading and stays connected, once nothing went out for COUNTERSIGN_AUDIT_EXPORT_IDLE, recorded as broken off', async () => {
-    const url = new URL(await link());
     endless = true;
     // A reader that asks, never reads and never goes away: without the idle limit the export waits for it for good.
-    const socket = net.connect(Number(url.port), url.hostname);
-    await new Promise((r) => socket.once('connect', r));
-    socket.pause();
-    socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`);
+    const socket = await readerNotReading(new URL(await link()));
     try {
-      const deadline = Date.now() + 10_000;
-      let exported: AuditRecord[] = [];
-      while (!exported.length && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        exported = [];
-        for await (const r of readLog({ types: ['audit.exported'] })) exported.push(r);
-      }
+      const exported = await exportedWithin(10_000);
       assert.deepEqual(exported.map((r) => [r.outcome.result, r.outcome.reason]), [['error', 'export-incomplete']], 'the export ends, recorded as broken off');
       assert.ok(Number((exported[0].data as { recordsSent: number }).recordsSent) > 0, 'with how much went out');
       assert.ok(h.logs.some((l) => String(l.msg).includes('COUNTERSIGN_AUDIT_EXPORT_IDLE')), 'the log names the setting');
