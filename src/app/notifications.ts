@@ -85,7 +85,11 @@ export function roundAudience(request: ApprovalRequest, occasion: ReachOccasion)
 export async function tellDeciders(deps: AppDeps, request: ApprovalRequest, occasion: DecidersOccasion): Promise<void> {
   if (!deps.messenger) return;
   const audience = roundAudience(request, occasion) ?? decidersAudience(deps, request, occasion);
-  if (audience.people.length === 0 && audience.channels.length === 0) return recordNobodySent(deps, request, occasion);
+  if (audience.people.length === 0 && audience.channels.length === 0) {
+    // Asked in (a thread of) its own approval channel: the card is there already, where approvals go.
+    if (notifyPolicy(request).channels.some((c) => listedAs(c, request.source.conversationId))) return;
+    return recordNobodySent(deps, request, occasion);
+  }
   await reach(deps, request, occasion, audience);
 }
 

@@ -135,6 +135,20 @@ describe('app: Entra groups as roles', () => {
     assert.equal((await click(g, bob, stored, 'approve')).ok, true, 'a member who finds it may still approve it');
   });
 
+  it('records nobody as not reached for a group-only request asked in its own approval channel: the card is there already', async () => {
+    const sent = new RecordingMessenger();
+    const inItsChannel = reachConfigText([`notify: { channels: ["${opsChannel.id}"] }`])
+      .replace('    - 22222222-2222-4222-8222-222222222222 # Bob Approver', `    - group:${PLATFORM_GROUP} # platform team (Bob)`)
+      .replace('    - 55555555-5555-4555-8555-555555555555 # Dave Lead\n  incident-leads:', '  incident-leads:');
+    assert.match(inItsChannel, new RegExp(`platform-approvers:\\n    - group:${PLATFORM_GROUP} # platform team \\(Bob\\)\\n  incident-leads:`));
+    const g = appOnFakes({ configText: inItsChannel, directory, messenger: sent });
+    const r = await asked(g, alice, DELETE);
+    await g.app.tellingIdle();
+    assert.deepEqual(sent.sent, [], 'the channel it was asked in has its card');
+    assert.deepEqual((await g.request(r.id)).unreachable ?? [], [], 'not "has no approval channel, so nobody was sent this request"');
+    assert.deepEqual(await g.audit({ requestId: r.id, types: ['approver.unreachable'] }), []);
+  });
+
   it('tells a member of a requester group in help that they may ask', async () => {
     const entry = (await f.app.help(carol)).find((e) => e.usage.startsWith('delete resource group'));
     assert.equal(entry?.allowed, true);
