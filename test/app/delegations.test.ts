@@ -1,4 +1,5 @@
 /** Delegation for absence through the use cases: delegate, list, revoke, and deciding on behalf. */
+import type { ApprovalRequest } from '../../src/domain/request';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { DelegationAnswer, NamedPerson } from '../../src/app/delegations';
@@ -115,15 +116,23 @@ describe('app: delegation for absence', () => {
     assert.equal(f.azure.executions.length, 1);
   });
 
-  it('revokes: a request already approved on an approval given on behalf fails at once, named in the answer, on its card and to its requester', async () => {
+  /**
+   * A request needing two approvals, approved by Carol on Bob's behalf (a delegation for a day) and by
+   * Dave, on a run that stopped before executing, as a crash would: it stays approved.
+   */
+  async function approvedOnBehalfNotRun(): Promise<ApprovalRequest> {
     f = appOnFakes({ configText: TWO_APPROVALS });
     text(await delegateAs(f, bob, carol, 'for 1d'));
     const r = await asked(f, alice, DELETE);
-    // This run stops before executing, as a crash would: the request stays approved.
     await f.app.executor.stop();
     assert.ok((await click(f, carol, r, 'approve')).ok);
     assert.ok((await click(f, dave, r, 'approve')).ok);
     assert.equal((await f.request(r.id)).state, 'approved');
+    return r;
+  }
+
+  it('revokes: a request already approved on an approval given on behalf fails at once, named in the answer, on its card and to its requester', async () => {
+    const r = await approvedOnBehalfNotRun();
     const answer = text(await f.app.revokeDelegation({ actor: bob, source: sourceIn() }));
     assert.doesNotMatch(answer, /Taken off/);
     assert.match(answer, new RegExp(`${r.id} \\(delete resource group\\) was approved with such an approval and had not started: it will not run \\(failed now, nothing sent to Azure\\), and the requester was told to ask again\\.$`));
@@ -211,12 +220,7 @@ describe('app: delegation for absence', () => {
   });
 
   it('says at execution that the delegation behind an approval was revoked, once, when the revocation could not take it off itself', async () => {
-    f = appOnFakes({ configText: TWO_APPROVALS });
-    text(await delegateAs(f, bob, carol, 'for 1d'));
-    const r = await asked(f, alice, DELETE);
-    await f.app.executor.stop();
-    assert.ok((await click(f, carol, r, 'approve')).ok);
-    assert.ok((await click(f, dave, r, 'approve')).ok);
+    const r = await approvedOnBehalfNotRun();
     // Revoked as a stop in the middle of the revocation would leave it: the delegation ended, the request untouched.
     const [inForce] = await f.store.delegations.inForce(f.clock.now().toISOString());
     const ended = revoke(bob, [inForce], f.clock.now());
