@@ -8,6 +8,7 @@
 import { describeUntil } from '../domain/delegation-time';
 import { formatDuration } from '../domain/duration-text';
 import { dueReminder, peopleToDecide, remind } from '../domain/lifecycle';
+import { decidingRoles, type Roles } from '../domain/policy';
 import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
 import { transact, type AppDeps } from './context';
 import { announcingAfter, decidersAudience, notifyPolicy, reach } from './notifications';
@@ -45,10 +46,15 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
   return reminded;
 }
 
-/** Reminders go to personal chats; with `approvers: none`, to the approval channels instead. */
-function audienceOf(r: ApprovalRequest, roles: Parameters<typeof peopleToDecide>[1]): { people: string[]; channels: string[] } {
+/**
+ * Reminders go to personal chats; with `approvers: none`, to the approval channels instead. The
+ * members of a deciding role's Entra groups are sent no personal card (they are not enumerated):
+ * they were sent the request in the approval channels, so they are reminded there too.
+ */
+function audienceOf(r: ApprovalRequest, roles: Roles): { people: string[]; channels: string[] } {
   const notify = notifyPolicy(r);
-  return notify.approvers === 'personal' ? { people: peopleToDecide(r, roles), channels: [] } : { people: [], channels: notify.channels };
+  if (notify.approvers !== 'personal') return { people: [], channels: notify.channels };
+  return { people: peopleToDecide(r, roles), channels: roles.groupsOf(decidingRoles(r)).length > 0 ? notify.channels : [] };
 }
 
 /** How recently an escalation must have sent its card for a reminder due now to skip those it reached. */

@@ -6,7 +6,7 @@ import { requestCard } from '../../src/cards/request-card';
 import { cardText } from '../support/connector';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { MemoryDirectory } from '../support/memory-directory';
-import { reachConfigText, RecordingMessenger } from '../support/reach';
+import { APPROVALS_CHANNEL, reachConfigText, RecordingMessenger } from '../support/reach';
 import { alice, bob, carol, dave, EXAMPLE_CONFIG, frank, opsChannel, sourceIn } from '../support/people';
 import { ask, asked, click, refusedWith, settle } from './steps';
 
@@ -147,6 +147,24 @@ describe('app: Entra groups as roles', () => {
     assert.deepEqual(sent.sent, [], 'the channel it was asked in has its card');
     assert.deepEqual((await g.request(r.id)).unreachable ?? [], [], 'not "has no approval channel, so nobody was sent this request"');
     assert.deepEqual(await g.audit({ requestId: r.id, types: ['approver.unreachable'] }), []);
+  });
+
+  it('reminds the members of an approver group in the approval channel, where they were sent the request', async () => {
+    const sent = new RecordingMessenger();
+    const groupOnly = reachConfigText()
+      .replace('    - 22222222-2222-4222-8222-222222222222 # Bob Approver', `    - group:${PLATFORM_GROUP} # platform team (Bob)`)
+      .replace('    - 55555555-5555-4555-8555-555555555555 # Dave Lead\n  incident-leads:', '  incident-leads:');
+    assert.match(groupOnly, new RegExp(`platform-approvers:\\n    - group:${PLATFORM_GROUP} # platform team \\(Bob\\)\\n  incident-leads:`));
+    const g = appOnFakes({ configText: groupOnly, directory, messenger: sent });
+    const r = await asked(g, alice, DELETE);
+    await g.app.tellingIdle();
+    assert.deepEqual(sent.to(r.id), [APPROVALS_CHANNEL], 'the group is reached through the approval channel');
+    g.clock.advance(Date.parse(r.createdAt) + 30 * 60_000 - g.clock.now().getTime());
+    assert.deepEqual((await g.app.sweepReach()).reminded, [r.id]);
+    await g.app.tellingIdle();
+    assert.deepEqual(sent.to(r.id, 'reminders'), [APPROVALS_CHANNEL]);
+    const [reminded] = await g.audit({ requestId: r.id, types: ['request.reminded'] });
+    assert.deepEqual(reminded.data, { to: [APPROVALS_CHANNEL] });
   });
 
   it('tells a member of a requester group in help that they may ask', async () => {
