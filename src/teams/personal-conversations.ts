@@ -119,10 +119,21 @@ export class TeamsApproverMessenger implements ApproverMessenger {
   }
 }
 
+/**
+ * What Teams' error code says beyond its status, where that changes what to do about it: a person who
+ * blocked the bot has the app, and installing it again does not reach them.
+ */
+const REFUSALS_BY_CODE: Record<string, string> = {
+  ConversationBlockedByUser: "blocked Countersign's chat in Teams",
+  BotDisabledByAdmin: 'a Teams admin disabled Countersign',
+};
+
 /** Why, in a few words for the card: Teams answers 403 or 404 for a person who does not have the app. */
 function whyUnreachable(err: unknown): string {
   if (err instanceof NotReachable) return err.message;
   const status = statusOf(err);
+  const code = (err as { code?: unknown })?.code;
+  if (status === 403 && typeof code === 'string' && Object.hasOwn(REFUSALS_BY_CODE, code)) return REFUSALS_BY_CODE[code];
   if (status === 403 || status === 404) return 'app not installed';
   if (status === 401) return "Teams refused Countersign's credentials";
   if (status) return `Teams answered ${status}`;

@@ -121,6 +121,20 @@ describe('reaching approvers (bot over HTTP, fake Bot Connector, controlled cloc
     assert.equal(cardsIn(chatWith(people.bob)).length, 1, 'Bob was reached all the same');
   });
 
+  it('says of a person who blocked Countersign\'s chat that they blocked it, not that the app is not installed', async () => {
+    const bobChat: Conversation = { id: 'a:bob-blocked-the-bot', conversationType: 'personal' };
+    await h.teams.say(people.bob, 'help', bobChat);
+    h.connector.blockedConversations.add(bobChat.id);
+    const asked = await requestVia(h, 'delete resource group staging-old');
+    await settled(h);
+    await eventually('the card says who could not be reached, and why', () =>
+      cardText(h.connector.card(asked.cardId)).includes("Could not reach: Bob Approver (blocked Countersign's chat in Teams)."),
+    );
+    const missed = (await auditOf(h, { requestId: asked.requestId })).filter((r) => r.type === 'approver.unreachable');
+    assert.deepEqual(missed.map((r) => [r.data?.who, r.outcome.detail]), [[people.bob.aadObjectId, "blocked Countersign's chat in Teams"]]);
+    assert.equal(chatWith(people.bob), undefined, 'no new chat is started for someone who blocked the bot');
+  });
+
   it('reminds the people who have not decided at the configured points, at most max, and never after a decision', async () => {
     const asked = await requestVia(h, 'delete resource group staging-old');
     const bobChat = chatWith(people.bob)!;

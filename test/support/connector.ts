@@ -48,6 +48,8 @@ export class FakeConnector {
   readonly notInstalledFor = new Map<string, 403 | 404>();
   /** Conversations Teams no longer knows: a message posted there is answered 404 ConversationNotFound. */
   readonly goneConversations = new Set<string>();
+  /** Personal chats whose person blocked the bot: a message posted there is answered 403 ConversationBlockedByUser. */
+  readonly blockedConversations = new Set<string>();
   /** Personal chats the bot started (POST /v3/conversations), by the member's object id. */
   readonly createdChats: { aadObjectId: string; conversationId: string; tenantId?: string; at: number }[] = [];
   /** How long a card update takes to reach the service (ms; 0 by default): it is applied, recorded and answered after that. */
@@ -158,6 +160,11 @@ export class FakeConnector {
     if (this.goneConversations.has(conversationId)) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'ConversationNotFound', message: 'Conversation not found.' } }));
+      return;
+    }
+    if (this.blockedConversations.has(conversationId) && req.method === 'POST') {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'ConversationBlockedByUser', message: 'User blocked the conversation with the bot.' } }));
       return;
     }
     const activity = body ? (JSON.parse(body) as Record<string, unknown>) : {};
