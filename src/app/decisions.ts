@@ -17,7 +17,7 @@ import { isForeignCard } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { commentRefusal } from './input-gate';
 import { delegationsAt } from './delegations';
-import { accessForDecision, accessForView } from './group-access';
+import { accessForDecision, viewAccess } from './group-access';
 
 export type Verb = 'approve' | 'reject' | 'cancel' | 'ratify' | 'flag';
 
@@ -180,17 +180,18 @@ function cancellation(r: ApprovalRequest, who: Decider): Transition {
 /**
  * For `pending` and the personal card: whether this person's approve, reject or cancel of a request
  * would go through now (their roles and delegations looked up once for every request asked about).
+ * `unknown` says which Entra group memberships Graph could not confirm: what they would allow is not counted.
  */
 export async function decisionsOf(
   deps: AppDeps,
   actor: Actor,
-): Promise<{ would: (r: ApprovalRequest, verb: 'approve' | 'reject' | 'cancel') => boolean; access: Pick<AccessPolicy, 'isApproverFor'> }> {
+): Promise<{ would: (r: ApprovalRequest, verb: 'approve' | 'reject' | 'cancel') => boolean; access: Pick<AccessPolicy, 'isApproverFor'>; unknown?: string }> {
   const now = deps.clock.now();
   const { received, inForce } = await delegationsAt(deps, actor, now);
   // Every role's groups, looked up once: the caller's other checks use the same answer.
-  const access = await accessForView(deps, [actor, ...received.map((d) => d.delegator)], deps.config.access.roles.names);
+  const { access, unknown } = await viewAccess(deps, [actor, ...received.map((d) => d.delegator)], deps.config.access.roles.names);
   const who = { actor, access, received, now, ...(inForce ? { inForce } : {}) };
-  return { would: (r, verb) => (verb === 'cancel' ? cancellation(r, who) : decision(r, verb, who)).ok, access };
+  return { would: (r, verb) => (verb === 'cancel' ? cancellation(r, who) : decision(r, verb, who)).ok, access, ...(unknown ? { unknown } : {}) };
 }
 
 export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks): Promise<ClickResult> {

@@ -70,9 +70,15 @@ async function withMemberships(
 
 /** For views only: the memberships when Graph answers, what the people hold by name when it does not. */
 export async function accessForView(deps: Pick<AppDeps, 'config' | 'directory' | 'log'>, people: readonly Member[], roles: readonly string[]): Promise<AccessPolicy> {
+  return (await viewAccess(deps, people, roles)).access;
+}
+
+/** The same, with what could not be checked when Graph did not answer (`unknown`), for a view that says so. */
+export async function viewAccess(deps: Pick<AppDeps, 'config' | 'directory' | 'log'>, people: readonly Member[], roles: readonly string[]): Promise<{ access: AccessPolicy; unknown?: string }> {
   const resolved = await accessWithGroups(deps, people, roles);
-  if (!resolved.ok) deps.log.warn({ by: people[0]?.aadObjectId, reason: resolved.refusal.message }, 'group membership unknown: shown what the person holds by name');
-  return resolved.access;
+  if (resolved.ok) return { access: resolved.access };
+  deps.log.warn({ by: people[0]?.aadObjectId, reason: resolved.refusal.message }, 'group membership unknown: shown what the person holds by name');
+  return { access: resolved.access, unknown: resolved.problem };
 }
 
 /**

@@ -82,6 +82,11 @@ export interface PendingView {
   mineCount: number;
   /** Those not listed because they were asked in (and sent to) other conversations: a shared one shows only its own. */
   elsewhereCount: number;
+  /**
+   * The Entra group memberships Microsoft Graph could not confirm (what could not be checked, and
+   * Graph's answer): the requests this person decides only through them are not listed.
+   */
+  membershipUnknown?: string;
 }
 
 /** Where `pending` lists everything the person may see. */
@@ -102,8 +107,8 @@ export async function pending(deps: AppDeps, actor: Actor, where: Pick<Source, '
   const now = deps.clock.now().getTime();
   const me = actor.aadObjectId.toLowerCase();
   // Waiting for their decision: what their approval would fill now (decisions.ts), not a copy of its rule.
-  const { would } = await decisionsOf(deps, actor);
-  const view: PendingView = { toDecide: [], toDecideCount: 0, mine: [], mineCount: 0, elsewhereCount: 0 };
+  const { would, unknown } = await decisionsOf(deps, actor);
+  const view: PendingView = { toDecide: [], toDecideCount: 0, mine: [], mineCount: 0, elsewhereCount: 0, ...(unknown ? { membershipUnknown: unknown } : {}) };
   const here = (r: ApprovalRequest) => shownIn(r, where) || (view.elsewhereCount++, false);
   for (let offset = 0; ; offset += PENDING_PAGE) {
     const page = await deps.store.requests.list({ states: [...OPEN_STATES], limit: PENDING_PAGE, offset });

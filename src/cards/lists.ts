@@ -116,7 +116,11 @@ export function pendingCard(view: PendingView, sandbox: boolean): Card {
   const elsewhere = view.elsewhereCount > 0
     ? `Only the requests of this conversation are listed here. ${plural(view.elsewhereCount, 'other')} asked elsewhere: type "pending" in your personal chat with Countersign to see them.`
     : undefined;
-  return listCard('Pending requests', elsewhere, [
+  // Graph could not confirm a group membership: "(none)" must not read as "nothing waits for you".
+  const unknown = view.membershipUnknown
+    ? `${view.membershipUnknown.replace(/[.\s]+$/, '')}. Requests decided through that membership are not listed: type "pending" again in a minute.`
+    : undefined;
+  return listCard('Pending requests', [unknown, elsewhere].filter((x) => x !== undefined).join(' ') || undefined, [
     section('Waiting for your decision', view.toDecide, view.toDecideCount),
     section('Your open requests', view.mine, view.mineCount),
   ], sandbox);

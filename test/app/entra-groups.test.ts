@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { RefusalReason } from '../../src/domain/refusal';
 import { requestCard } from '../../src/cards/request-card';
+import { pendingCard } from '../../src/cards/lists';
 import { cardText } from '../support/connector';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { MemoryDirectory } from '../support/memory-directory';
@@ -95,6 +96,21 @@ describe('app: Entra groups as roles', () => {
     assert.equal(await f.app.status(bob, r.id), undefined);
     assert.equal(await f.app.personalView(bob, r.id), undefined);
     assert.deepEqual((await f.app.pending(dave)).toDecide.map((x) => x.id), [r.id]);
+  });
+
+  it('says in pending, when Graph cannot answer, that the requests a group lets the person decide are not listed, rather than that none waits', async () => {
+    await asked(f, alice, DELETE);
+    directory.fail('Microsoft Graph answered 503');
+    const view = await f.app.pending(bob);
+    assert.deepEqual(view.toDecide, []);
+    assert.equal(view.membershipUnknown, `Countersign could not check your membership of group ${REQUESTERS_GROUP}, ${PLATFORM_GROUP} in Microsoft Entra: Microsoft Graph answered 503`);
+    assert.match(
+      cardText(pendingCard(view, false)),
+      new RegExp(`Countersign could not check your membership of group ${REQUESTERS_GROUP}, ${PLATFORM_GROUP} in Microsoft Entra: Microsoft Graph answered 503\\. Requests decided through that membership are not listed: type "pending" again in a minute\\.`),
+    );
+    directory.fail(undefined);
+    assert.equal((await f.app.pending(bob)).membershipUnknown, undefined);
+    assert.equal((await f.app.pending(dave)).membershipUnknown, undefined, 'nothing to look up for an approver by name');
   });
 
   it('shows a group member on their personal card the buttons their click would be allowed: cancelling a scheduled request', async () => {
