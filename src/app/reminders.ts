@@ -7,7 +7,7 @@
  */
 import { describeUntil } from '../domain/delegation-time';
 import { formatDuration } from '../domain/duration-text';
-import { dueReminder, peopleToDecide, remind } from '../domain/lifecycle';
+import { dueReminder, fillsOpenRequirement, peopleToDecide, remind } from '../domain/lifecycle';
 import { decidingRoles, type Roles } from '../domain/policy';
 import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
 import { transact, type AppDeps } from './context';
@@ -49,12 +49,15 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
 /**
  * Reminders go to personal chats; with `approvers: none`, to the approval channels instead. The
  * members of a deciding role's Entra groups are sent no personal card (they are not enumerated):
- * they were sent the request in the approval channels, so they are reminded there too.
+ * they were sent the request in the approval channels, so they are reminded there too. In a quorum,
+ * someone whose roles are met already is not reminded: their approval would fill nothing.
  */
 function audienceOf(r: ApprovalRequest, roles: Roles): { people: string[]; channels: string[] } {
   const notify = notifyPolicy(r);
   if (notify.approvers !== 'personal') return { people: [], channels: notify.channels };
-  return { people: peopleToDecide(r, roles), channels: roles.groupsOf(decidingRoles(r)).length > 0 ? notify.channels : [] };
+  const holds = (names: readonly string[], a: { aadObjectId: string }) => roles.holdsAny(names, a.aadObjectId);
+  const needed = peopleToDecide(r, roles).filter((id) => fillsOpenRequirement(r, { aadObjectId: id, tenantId: r.requester.tenantId, name: id }, holds));
+  return { people: needed, channels: roles.groupsOf(decidingRoles(r)).length > 0 ? notify.channels : [] };
 }
 
 /** How recently an escalation must have sent its card for a reminder due now to skip those it reached. */

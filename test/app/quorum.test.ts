@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
-import { alice, bob, erin, opsChannel, sourceIn } from '../support/people';
+import { alice, bob, dave, erin, opsChannel, sourceIn } from '../support/people';
+import { RecordingMessenger } from '../support/reach';
 import { frank } from '../support/requests';
 import { quorumConfigText } from '../support/quorum-config';
 import { asked, click, refusedWith, settle } from './steps';
@@ -66,6 +67,23 @@ describe('app: a quorum across two roles, with a required reason', () => {
     assert.deepEqual([erins?.canApprove, erins?.canReject], [true, true]);
     assert.deepEqual((await f.app.pending(erin)).toDecide.map((x) => x.id), [r.id]);
     assert.equal((await click(f, bob, r, 'reject')).ok, true, 'as his card says, his reject goes through');
+  });
+
+  it('reminds only those whose approval would fill a requirement still open: not the platform approvers once platform is met', async () => {
+    const sent = new RecordingMessenger();
+    const withReminders = quorumConfigText().replace('      requirements:\n', '      reminders: { at: ["50%"], max: 1 }\n      requirements:\n');
+    const g = appOnFakes({ configText: withReminders, messenger: sent });
+    const r = await asked(g, alice, DELETE);
+    await g.app.tellingIdle();
+    assert.deepEqual(sent.to(r.id).sort(), [bob.aadObjectId, dave.aadObjectId, erin.aadObjectId, frank.aadObjectId].sort(), 'everyone is told of it');
+    assert.equal((await click(g, bob, r, 'approve')).ok, true);
+    const halfLife = (Date.parse(r.createdAt) + Date.parse(r.expiresAt)) / 2;
+    g.clock.advance(halfLife - g.clock.now().getTime());
+    assert.deepEqual((await g.app.sweepReach()).reminded, [r.id]);
+    await g.app.tellingIdle();
+    assert.deepEqual(sent.to(r.id, 'reminders'), [erin.aadObjectId], 'Dave and Frank could approve nothing more: only security is still needed');
+    const [reminded] = await g.audit({ requestId: r.id, types: ['request.reminded'] });
+    assert.deepEqual(reminded.data, { to: [erin.aadObjectId] });
   });
 
   it('asks for the reason in the form when it is missing, and refuses an evasive one with what a good reason looks like', async () => {

@@ -110,10 +110,20 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
 }
 
 /**
+ * Whether this person's own approval would fill a requirement still open (as `approve` decides it):
+ * in a quorum, someone whose roles are met already can no longer approve, so is not asked to.
+ */
+export function fillsOpenRequirement(r: ApprovalRequest, person: Actor, holdsAny: (roles: readonly string[], a: Actor) => boolean): boolean {
+  const ctx = { holdsAny, isApprover: (a: Actor) => holdsAny(decidingRoles(r), a) };
+  const given: Approval = { approver: person, at: '', operationHash: r.operationHash };
+  return placeApprovals(r, [...r.approvals, given], ctx).filled > placeApprovals(r, r.approvals, ctx).filled;
+}
+
+/**
  * The approvals placed on requirements (each approval with the requirement it fills), and how many
  * fill one. Requests of the older one-requirement form store no placement: every approval fills it.
  */
-function placeApprovals(r: ApprovalRequest, approvals: Approval[], ctx: DecisionContext): { approvals: Approval[]; filled: number } {
+function placeApprovals(r: ApprovalRequest, approvals: Approval[], ctx: Pick<DecisionContext, 'holdsAny' | 'isApprover'>): { approvals: Approval[]; filled: number } {
   const holdsAny = ctx.holdsAny ?? ((_roles: readonly string[], a: Actor) => ctx.isApprover(a));
   // An approval already placed keeps its requirement among its choices: it was checked when it was
   // given (a role held through an Entra group is resolved only for the person clicking now).

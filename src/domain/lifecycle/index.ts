@@ -17,7 +17,7 @@
  * reach.ts records reminders, escalation and who could (not) be told.
  */
 export type { DecisionContext, Transition } from './transition';
-export { approve, cancel, cancellable, expire, howItEnded, isPastExpiry, lapsedDelegations, reject, withdrawDelegatedApprovals, withoutLapsedApprovals, type DelegationEnd } from './decision';
+export { approve, cancel, cancellable, expire, fillsOpenRequirement, howItEnded, isPastExpiry, lapsedDelegations, reject, withdrawDelegatedApprovals, withoutLapsedApprovals, type DelegationEnd } from './decision';
 export { missedWindow, moveToNextOpening, scheduleDue } from './schedule';
 export { breakGlassDueAt, breakGlassLimitRefusal, breakGlassUsesAfter, breakGlassRefusal, breakGlassRound, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOpen, reviewOverdue, runsOnBreakGlass } from './break-glass';
 export {
