@@ -46,6 +46,27 @@ describe('cards', () => {
     assert.doesNotMatch(cardText(requestCard(r)), /a notice for the clicker/);
   });
 
+  it('does not say it could not reach someone who has approved since, themselves or through their delegate', () => {
+    const dave = { aadObjectId: '55555555-5555-4555-8555-555555555555', tenantId: alice.tenantId, name: 'Dave Lead' };
+    const carol = { aadObjectId: '33333333-3333-4333-8333-333333333333', tenantId: alice.tenantId, name: 'Carol NoRole' };
+    const unreachable = [
+      { id: bob.aadObjectId.toUpperCase(), name: bob.name, why: 'app not installed' },
+      { id: dave.aadObjectId, name: dave.name, why: 'app not installed' },
+      { id: '77777777-7777-4777-8777-777777777777', why: 'app not installed' },
+    ];
+    const policy = { ...buildRequest().policy, approvals: 3 };
+    const at = buildRequest().createdAt;
+    const hash = buildRequest().operationHash;
+    const approvals = [
+      { approver: bob, at, operationHash: hash },
+      { approver: carol, onBehalfOf: dave, at, operationHash: hash },
+    ];
+    const text = cardText(requestCard(buildRequest({ policy, unreachable, approvals })));
+    assert.match(text, /Could not reach: 77777777-7777-4777-8777-777777777777 \(app not installed\)\./);
+    assert.doesNotMatch(text, /Could not reach:[^\n]*(Bob Approver|Dave Lead)/);
+    assert.match(cardText(requestCard(buildRequest({ policy, unreachable }))), /Could not reach: Bob Approver \(app not installed\), Dave Lead \(app not installed\), 7777/);
+  });
+
   it('offers Approve, Reject and Cancel only while pending', () => {
     assert.deepEqual(cardActions(requestCard(buildRequest())).map((a) => a.verb), ['approve', 'reject', 'cancel']);
     for (const state of STATES.filter((s) => s !== 'pending')) {
