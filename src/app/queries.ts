@@ -10,7 +10,7 @@ import { readableRequests, readRequest, type AppDeps } from './context';
 import { decider } from './delegations';
 import { decisionsOf } from './decisions';
 import { cardCopyRefusal, copiesInThisThread } from './card-binding';
-import { accessForView, rolesInQuestion } from './group-access';
+import { accessForView, rolesInQuestion, viewAccess } from './group-access';
 import { notifyPolicy } from './notifications';
 import { canonicalRequestId, isRequestId } from '../domain/request-ids';
 
@@ -169,12 +169,23 @@ export type StatusAnswer = { show: ApprovalRequest } | { say: string };
  */
 export async function statusIn(deps: AppDeps, actor: Actor, requestId: string, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<StatusAnswer> {
   const r = await status(deps, actor, requestId);
-  if (!r) return { say: notSeenText(requestId) };
+  if (!r) return { say: notSeenText(requestId) + (await unconfirmedText(deps, actor, requestId)) };
   if (!shownIn(r, where)) {
     return { say: `Request ${r.id} was not asked in this conversation, so its card is not posted here, where everyone would read it. Type "status ${r.id}" in your personal chat with Countersign.` };
   }
   const enough = await cardCopyRefusal(deps, r.id, where);
   return enough ? { say: enough } : { show: r };
+}
+
+/**
+ * When `status` shows nothing and Graph could not confirm this person's group memberships, says so:
+ * a request they decide through a group would not be shown. Every role's groups are asked about,
+ * whether the request exists or not, so the answer tells nothing of it.
+ */
+async function unconfirmedText(deps: AppDeps, actor: Actor, typed: string): Promise<string> {
+  if (!isRequestId(canonicalRequestId(typed))) return '';
+  const { unknown } = await viewAccess(deps, [actor], deps.config.access.roles.names);
+  return unknown ? ` ${unknown.replace(/[.\s]+$/, '')}, so a request you decide through that membership is not shown: try again in a minute.` : '';
 }
 
 /**

@@ -113,6 +113,16 @@ describe('app: Entra groups as roles', () => {
     assert.equal((await f.app.pending(dave)).membershipUnknown, undefined, 'nothing to look up for an approver by name');
   });
 
+  it('says in status, when Graph cannot answer, that a request decided through a group is not shown, alike whether it exists or not', async () => {
+    const r = await asked(f, alice, DELETE);
+    directory.fail('Microsoft Graph answered 503');
+    const why = `Countersign could not check your membership of group ${REQUESTERS_GROUP}, ${PLATFORM_GROUP} in Microsoft Entra: Microsoft Graph answered 503, so a request you decide through that membership is not shown: try again in a minute.`;
+    assert.deepEqual(await f.app.statusIn(bob, r.id, { conversationId: 'a:bob', conversationType: 'personal' }), { say: `There is no request ${r.id} that you can see. ${why}` });
+    assert.deepEqual(await f.app.statusIn(bob, 'CS-ZZZZZZZZ', { conversationId: 'a:bob', conversationType: 'personal' }), { say: `There is no request CS-ZZZZZZZZ that you can see. ${why}` });
+    directory.fail(undefined);
+    assert.deepEqual(await f.app.statusIn(carol, r.id, { conversationId: 'a:carol', conversationType: 'personal' }), { say: `There is no request ${r.id} that you can see.` }, 'Graph answered: nothing more to say');
+  });
+
   it('shows a group member on their personal card the buttons their click would be allowed: cancelling a scheduled request', async () => {
     const r = await asked(f, alice, `${DELETE} at ${new Date(f.clock.now().getTime() + 3_600_000).toISOString()}`);
     assert.equal((await click(f, bob, r, 'approve')).ok, true);
