@@ -615,4 +615,27 @@ describe('app: reaching approvers', () => {
     assert.deepEqual(occasions, ['created', 'reapproval']);
     assert.deepEqual(sent.to(r.id).slice(3), [bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL]);
   });
+
+  it('reminds again, up to max, from the new expiry of a request that needs approving again after drift', async () => {
+    f.azure.setTarget('staging-old', { exists: true, etag: 'e1', facts: { 'tags.owner': 'web-team' } });
+    const r = await created();
+    assert.deepEqual((await at(30, r)).reminded, [r.id]);
+    assert.deepEqual((await at(45, r)).reminded, [r.id]);
+    await f.app.tellingIdle();
+    f.azure.setTarget('staging-old', { exists: true, etag: 'e2', facts: { 'tags.owner': 'someone-else' } });
+    await at(50, r);
+    await clickPersonal(bob, r, 'approve');
+    await settle(f);
+    await f.app.tellingIdle();
+    const again = await f.request(r.id);
+    assert.equal(again.state, 'needs_reapproval');
+    assert.equal(again.expiresAt, new Date(Date.parse(r.createdAt) + 110 * MINUTE).toISOString(), 'a new hour from the drift');
+    assert.deepEqual((await at(79, r)).reminded, []);
+    assert.deepEqual((await at(80, r)).reminded, [r.id], 'half-life of the new time to live');
+    assert.deepEqual((await at(95, r)).reminded, [r.id], '15 minutes before the new expiry');
+    assert.deepEqual((await at(100, r)).reminded, [], 'max 2 again');
+    await f.app.tellingIdle();
+    const reminded = await f.audit({ requestId: r.id, types: ['request.reminded'] });
+    assert.deepEqual(reminded.map((x) => x.outcome.detail?.split(';')[0]), ['reminder 1 of at most 2', 'reminder 2 of at most 2', 'reminder 1 of at most 2', 'reminder 2 of at most 2']);
+  });
 });

@@ -189,6 +189,8 @@ export function detectDrift(r: ApprovalRequest, found: DriftFound, now: Date): T
     drift: { detectedAt: at, changes: found.changes, previousOperationHash: r.operationHash },
     expiresAt: new Date(now.getTime() + r.policy.ttlSeconds * 1000).toISOString(),
   });
+  // A new time to live, a new set of reminders: those sent before the approval do not use up the ones it needs now.
+  delete updated.reminders;
   const detail = `Not executed: what would happen changed since it was approved (${found.changes.length} difference(s)); it needs approving again.`;
   const event = requestEvent(updated, 'drift.detected', at, { result: 'refused', reason: RefusalReason.DriftDetected, detail }, {
     data: { changes: found.changes, previousOperationHash: r.operationHash, voidedApprovals: r.approvals.map((a) => a.approver.aadObjectId) },
