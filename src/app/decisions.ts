@@ -7,7 +7,7 @@
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
 import { authorityFor, deciderText, samePerson, type Delegation } from '../domain/delegation';
 import { describeUntil, utcText } from '../domain/delegation-time';
-import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, withoutLapsedApprovals, type DecisionContext, type Transition } from '../domain/lifecycle';
+import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, withoutLapsedApprovals, type DecisionContext, type DelegationEnd, type Transition } from '../domain/lifecycle';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { outstandingText } from '../domain/quorum';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
@@ -114,8 +114,10 @@ export interface Decider {
   actor: Actor;
   access: Pick<AccessPolicy, 'isApproverFor'>;
   received: Delegation[];
-  /** The ids of every delegation in force at `now` (absent with delegation off). */
+  /** The ids of every delegation in force at `now` (none with delegation turned off). */
   inForce?: ReadonlySet<string>;
+  /** How an approval under a delegation not among them stopped counting, when not by its time (delegation turned off). */
+  end?: DelegationEnd;
   now: Date;
   source?: Source;
   cardHash?: string | undefined;
@@ -140,7 +142,7 @@ function decisionContext(r: ApprovalRequest, who: Omit<Decider, 'received'>): De
  */
 function decision(request: ApprovalRequest, verb: 'approve' | 'reject', who: Decider, comment?: string): Transition {
   // Approvals whose delegation ended are taken off first, in the same change.
-  return withoutLapsedApprovals(request, who.now, (r) => decisionOn(r, verb, who, comment), who.inForce);
+  return withoutLapsedApprovals(request, who.now, (r) => decisionOn(r, verb, who, comment), who.inForce, who.end);
 }
 
 function decisionOn(r: ApprovalRequest, verb: 'approve' | 'reject', who: Decider, comment?: string): Transition {
@@ -187,10 +189,10 @@ export async function decisionsOf(
   actor: Actor,
 ): Promise<{ would: (r: ApprovalRequest, verb: 'approve' | 'reject' | 'cancel') => boolean; access: Pick<AccessPolicy, 'isApproverFor'>; unknown?: string }> {
   const now = deps.clock.now();
-  const { received, inForce } = await delegationsAt(deps, actor, now);
+  const { received, inForce, end } = await delegationsAt(deps, actor, now);
   // Every role's groups, looked up once: the caller's other checks use the same answer.
   const { access, unknown } = await viewAccess(deps, [actor, ...received.map((d) => d.delegator)], deps.config.access.roles.names);
-  const who = { actor, access, received, now, ...(inForce ? { inForce } : {}) };
+  const who = { actor, access, received, now, ...(inForce ? { inForce } : {}), ...(end ? { end } : {}) };
   return { would: (r, verb) => (verb === 'cancel' ? cancellation(r, who) : decision(r, verb, who)).ok, access, ...(unknown ? { unknown } : {}) };
 }
 
@@ -204,7 +206,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   const denied = deps.config.access.checkActor(click.actor) ?? commentRefusal(comment, click.requestId);
   if (denied) return refuseClick(deps, click, { ...denied, requestId: click.requestId });
   const verb = click.verb as Verb;
-  const { received, inForce } = verb === 'approve' || verb === 'reject' || verb === 'cancel' ? await delegationsAt(deps, click.actor, now) : { received: [], inForce: undefined };
+  const { received, inForce, end } = verb === 'approve' || verb === 'reject' || verb === 'cancel' ? await delegationsAt(deps, click.actor, now) : { received: [], inForce: undefined, end: undefined };
   // Entra group memberships are looked up before deciding; a lookup that fails refuses (group-access.ts).
   const resolved = await accessForDecision(deps, click, received, now);
   if (!resolved.ok) return refuseClick(deps, click, resolved.refusal, resolved.request);
@@ -213,7 +215,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
     if (verb === 'cancel') return cancellation(r, { actor: click.actor, access: resolved.access, received, now, source: click.source });
     // A break-glass use is reviewed by an approver in person (no delegate): ratified or flagged.
     if (verb === 'ratify' || verb === 'flag') return reviewBreakGlass(r, ctx, verb === 'ratify' ? 'ratified' : 'flagged', comment);
-    return decision(r, verb, { actor: click.actor, access: resolved.access, received, ...(inForce ? { inForce } : {}), now, source: click.source, cardHash: click.cardHash }, comment);
+    return decision(r, verb, { actor: click.actor, access: resolved.access, received, ...(inForce ? { inForce } : {}), ...(end ? { end } : {}), now, source: click.source, cardHash: click.cardHash }, comment);
   };
   let outcome = await transact(deps, click.requestId, apply);
   if (!outcome) {

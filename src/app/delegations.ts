@@ -56,6 +56,20 @@ function delegationPolicy(deps: Pick<AppDeps, 'config'>): DelegationPolicy {
   return deps.config.delegation ?? DEFAULT_DELEGATION_POLICY;
 }
 
+/**
+ * The delegations in force at `at`: none while delegation is turned off in the config
+ * (`delegation.enabled: false`), whatever the store holds, so that no approval given on someone's
+ * behalf counts then, at a click, in the sweep or at execution.
+ */
+export async function delegationsInForce(deps: Pick<AppDeps, 'config' | 'store'>, at: Date): Promise<Delegation[]> {
+  return delegationPolicy(deps).enabled ? deps.store.delegations.inForce(at.toISOString()) : [];
+}
+
+/** How a delegation no longer in force ended when nothing says otherwise: its time ran out, or delegation is turned off. */
+export function lapsedEnd(deps: Pick<AppDeps, 'config'>): DelegationEnd {
+  return delegationPolicy(deps).enabled ? { how: 'ended' } : { how: 'turned-off' };
+}
+
 /** Delegations in force now that name this person as the delegate. */
 async function delegationsReceived(deps: AppDeps, actor: Actor, now: Date): Promise<Delegation[]> {
   return (await delegationsAt(deps, actor, now)).received;
@@ -65,8 +79,9 @@ async function delegationsReceived(deps: AppDeps, actor: Actor, now: Date): Prom
  * What a decision needs of the delegations, from one read: those in force that name this person as
  * the delegate, and the ids of all in force (approvals under any other no longer count).
  */
-export async function delegationsAt(deps: AppDeps, actor: Actor, now: Date): Promise<{ received: Delegation[]; inForce?: ReadonlySet<string> }> {
-  if (!delegationPolicy(deps).enabled) return { received: [] };
+export async function delegationsAt(deps: AppDeps, actor: Actor, now: Date): Promise<{ received: Delegation[]; inForce?: ReadonlySet<string>; end?: DelegationEnd }> {
+  // Turned off: none is in force, and the approvals given under one no longer count.
+  if (!delegationPolicy(deps).enabled) return { received: [], inForce: new Set(), end: lapsedEnd(deps) };
   const me = actor.aadObjectId.toLowerCase();
   const all = await deps.store.delegations.inForce(now.toISOString());
   return { received: all.filter((d) => d.delegate.aadObjectId.toLowerCase() === me), inForce: new Set(all.map((d) => d.id)) };
@@ -238,12 +253,12 @@ async function withdrawOn(deps: AppDeps, requestId: string, ended: (r: ApprovalR
  */
 export async function sweepEndedDelegations(deps: AppDeps, seen: ReadonlySet<string> | undefined): Promise<{ inForce: Set<string>; withdrawn: string[] }> {
   const now = deps.clock.now();
-  const inForce = new Set((await deps.store.delegations.inForce(now.toISOString())).map((d) => d.id));
+  const inForce = new Set((await delegationsInForce(deps, now)).map((d) => d.id));
   if (seen && [...seen].every((id) => inForce.has(id))) return { inForce, withdrawn: [] };
   const withdrawn: string[] = [];
   for (const r of await deps.store.requests.list({ states: NOT_STARTED })) {
     if (lapsedDelegations(r, now, inForce).size === 0) continue;
-    if (await withdrawOn(deps, r.id, (current) => lapsedDelegations(current, now, inForce), { how: 'ended' })) withdrawn.push(r.id);
+    if (await withdrawOn(deps, r.id, (current) => lapsedDelegations(current, now, inForce), lapsedEnd(deps))) withdrawn.push(r.id);
   }
   if (withdrawn.length > 0) deps.log.info({ withdrawn }, 'approvals of ended delegations taken off');
   return { inForce, withdrawn };
@@ -265,7 +280,7 @@ export interface DelegationsView {
  * shared conversation (as the audit export is not).
  */
 export async function listDelegations(deps: AppDeps, actor: Actor, where: Pick<Source, 'conversationType'>, timeZone?: string): Promise<DelegationsView> {
-  const inForce = await deps.store.delegations.inForce(deps.clock.now().toISOString());
+  const inForce = await delegationsInForce(deps, deps.clock.now());
   const auditor = deps.config.access.isApproverFor(deps.config.auditorRoles, actor);
   const personal = where.conversationType === 'personal';
   return {

@@ -15,6 +15,7 @@ import { deciderText } from '../domain/delegation';
 import type { Actor, ApprovalRequest, Requirement } from '../domain/request';
 import type { CommandSpec } from '../domain/catalog';
 import { currentCommand, transact, type AppDeps } from './context';
+import { delegationsInForce, lapsedEnd } from './delegations';
 import { checkDrift, type DriftCheck } from './drift';
 import { rolesStillApproving } from './group-access';
 import { REQUEST_INDEX, type RequestTrail } from './request-trail';
@@ -87,7 +88,8 @@ export async function delegationEnds(deps: AppDeps, r: ApprovalRequest, inForce:
   const ends = new Map<string, DelegationEnd>();
   for (const id of ids) {
     const d = await deps.store.delegations.get(id);
-    if (d) ends.set(id, howItEnded(d));
+    // Revoked or replaced says so; otherwise its time ran out, or delegation is turned off in the config.
+    if (d) ends.set(id, d.ended ? howItEnded(d) : lapsedEnd(deps));
   }
   return ends;
 }
@@ -96,7 +98,7 @@ export async function delegationEnds(deps: AppDeps, r: ApprovalRequest, inForce:
 export async function lapsedDelegations(deps: AppDeps, r: ApprovalRequest): Promise<string[]> {
   const delegated = r.approvals.filter((a) => a.delegationId !== undefined);
   if (delegated.length === 0) return [];
-  const inForce = new Set((await deps.store.delegations.inForce(deps.clock.now().toISOString())).map((d) => d.id));
+  const inForce = new Set((await delegationsInForce(deps, deps.clock.now())).map((d) => d.id));
   return delegated.filter((a) => !inForce.has(a.delegationId!)).map((a) => deciderText(a));
 }
 

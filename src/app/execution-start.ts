@@ -21,6 +21,7 @@ import { decidingRoles } from '../domain/policy';
 import { requirementsOf } from '../domain/quorum';
 import type { Actor, Approval, Requirement } from '../domain/request';
 import { currentCommand, transact } from './context';
+import { delegationsInForce, lapsedEnd } from './delegations';
 import type { DriftCheck } from './drift';
 import { accessWithGroups, approversAccess } from './group-access';
 import { waitForNextOpening } from './schedule';
@@ -90,7 +91,7 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
     return;
   }
   // An approval given on someone's behalf counts only while its delegation is still in force.
-  const delegations = new Set((await deps.store.delegations.inForce(deps.clock.now().toISOString())).map((d) => d.id));
+  const delegations = new Set((await delegationsInForce(deps, deps.clock.now())).map((d) => d.id));
   const ended = await delegationEnds(deps, approved, delegations);
   // Approvers' Entra group memberships, looked up again (within the cache lifetime); unknown ones fail the run below.
   // While they are unknown every approval is let through the claim only so that the run fails right after it, before Azure.
@@ -111,7 +112,7 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
       deps.clock.now(),
       (actor: Actor, approval: Approval, requirement: Requirement) =>
         approval.delegationId !== undefined && !delegations.has(approval.delegationId)
-          ? (ended.get(approval.delegationId) ?? { how: 'ended' })
+          ? (ended.get(approval.delegationId) ?? lapsedEnd(deps))
           : !membership.ok || stillApprover(deps, r, actor, requirement, membership.access),
       leaseClaim(runner, lease.at, runner.newCorrelationId()),
       // The command's policy now: what the approvals must also meet (while memberships are unknown, the run fails below anyway).

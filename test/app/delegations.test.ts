@@ -8,6 +8,8 @@ import { lapsedDelegations } from '../../src/domain/lifecycle';
 import { revoke } from '../../src/domain/delegation';
 import type { Actor } from '../../src/domain/request';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import { Countersign } from '../../src/app/countersign';
+import { parseConfig } from '../../src/config/load';
 import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, frank, opsChannel, sourceIn } from '../support/people';
 import { reachConfigText } from '../support/reach';
 import { asked, click, refusedWith, settle } from './steps';
@@ -420,6 +422,33 @@ describe('app: delegation for absence', () => {
     f = appOnFakes({ configText: configWith((y) => y.replace(/(delegation:\n {2}enabled: )true/, '$1false')) });
     assert.equal(f.config.delegation.enabled, false);
     assert.equal(reason(await delegateAs(f, bob, carol, 'for 1d')), RefusalReason.DelegationDisabled);
+  });
+
+  it('counts no approval given on someone\'s behalf once delegation is turned off: taken off what waits, failing what was approved on it', async () => {
+    const disabled = (text: string) => text.replace(/(delegation:\n {2}enabled: )true/, '$1false');
+    f = appOnFakes({ configText: TWO_APPROVALS });
+    text(await delegateAs(f, bob, carol, 'for 1d'));
+    const waiting = await asked(f, alice, DELETE);
+    const scheduled = await asked(f, alice, `delete resource group staging-two at ${new Date(f.clock.now().getTime() + 2 * HOUR).toISOString()}`);
+    assert.ok((await click(f, carol, waiting, 'approve')).ok);
+    assert.ok((await click(f, carol, scheduled, 'approve')).ok);
+    assert.ok((await click(f, dave, scheduled, 'approve')).ok);
+    assert.equal((await f.request(scheduled.id)).state, 'scheduled');
+    // Restarted with delegation turned off: the delegation is still in the store, and still within its time.
+    const config = parseConfig(disabled(TWO_APPROVALS), EXAMPLE_CONFIG);
+    assert.equal(config.delegation.enabled, false);
+    const off = new Countersign({ ...f.deps, config }, { owner: 'run-b', correlationId: () => 'corr-off' });
+    f.clock.advance(2 * 60_000);
+    assert.deepEqual((await off.sweepReach()).delegationsEnded.sort(), [waiting.id, scheduled.id].sort());
+    const failed = await f.request(scheduled.id);
+    assert.equal(failed.state, 'failed');
+    assert.match(failed.outcomeDetail ?? '', /^Not executed: the approval of Carol NoRole on behalf of Bob Approver no longer counts: delegation is turned off in the config \(delegation\.enabled: false\); 1 of 2 approval\(s\) still count\./);
+    const still = await f.request(waiting.id);
+    assert.deepEqual(still.approvals, [], 'Carol\'s approval for Bob no longer counts');
+    const [revoked] = await f.audit({ requestId: waiting.id, types: ['approval.revoked'] });
+    assert.equal(revoked.outcome.reason, RefusalReason.DelegationEnded);
+    assert.match(revoked.outcome.detail ?? '', /^Carol NoRole on behalf of Bob Approver: no longer count\(s\), as delegation is turned off in the config \(delegation\.enabled: false\)/);
+    assert.equal(f.azure.executions.length, 0);
   });
 
   it('shows the delegate what they can decide: pending, status and the Approve button of their own card', async () => {

@@ -240,7 +240,11 @@ function onBehalfData(ctx: Pick<DecisionContext, 'onBehalfOf' | 'delegationId' |
 }
 
 /** Why the delegations ended: their delegator revoked or replaced them, or their time ran out. */
-export type DelegationEnd = { how: 'revoked' | 'replaced'; by: Actor } | { how: 'ended' };
+/** How a delegation stopped counting: revoked or replaced by someone, its time ran out, or delegation is turned off in the config. */
+export type DelegationEnd = { how: 'revoked' | 'replaced'; by: Actor } | { how: 'ended' } | { how: 'turned-off' };
+
+/** Why an approval given under a delegation that is turned off no longer counts. */
+const TURNED_OFF = 'delegation is turned off in the config (delegation.enabled: false)';
 
 /** How a stored delegation ended, as of now: revoked or replaced by someone, else its time ran out. */
 export function howItEnded(d: Delegation): DelegationEnd {
@@ -250,8 +254,10 @@ export function howItEnded(d: Delegation): DelegationEnd {
 /** "the approval of Carol NoRole on behalf of Bob Approver no longer counts: the delegation it was given under was revoked by Bob Approver". */
 export function voidedApprovalsText(gone: readonly Approval[], end: DelegationEnd): string {
   const one = gone.length === 1;
+  const approvals = `the approval${one ? '' : 's'} of ${gone.map((a) => deciderText(a)).join(', ')} no longer count${one ? 's' : ''}`;
+  if (end.how === 'turned-off') return `${approvals}: ${TURNED_OFF}`;
   const how = end.how === 'ended' ? 'ended' : end.how === 'revoked' ? `was revoked by ${end.by.name}` : `was replaced by ${end.by.name}'s next delegation`;
-  return `the approval${one ? '' : 's'} of ${gone.map((a) => deciderText(a)).join(', ')} no longer count${one ? 's' : ''}: the delegation ${one ? 'it was' : 'they were'} given under ${how}`;
+  return `${approvals}: the delegation ${one ? 'it was' : 'they were'} given under ${how}`;
 }
 
 /**
@@ -269,7 +275,7 @@ export function withdrawDelegatedApprovals(r: ApprovalRequest, ended: ReadonlySe
   if ((r.state === 'approved' || r.state === 'scheduled') && gone.length > 0) return failApproved(r, gone, now, end);
   if (!isDecidable(r) || gone.length === 0) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} holds no approval given under that delegation that is still to count.`);
   const updated = next(r, now, { approvals: r.approvals.filter((a) => !gone.includes(a)) });
-  const why = end.how === 'ended' ? 'the delegation it was given under ended' : `${end.by.name} ${end.how} the delegation`;
+  const why = end.how === 'ended' ? 'the delegation it was given under ended' : end.how === 'turned-off' ? TURNED_OFF : `${end.by.name} ${end.how} the delegation`;
   const detail = `${gone.map((a) => deciderText(a)).join(', ')}: no longer count(s), as ${why}; ${outstandingText(updated) || 'still to be decided'}.`;
   return { ok: true, request: updated, events: [voidedEvent(updated, gone, now, end, detail)] };
 }
@@ -286,10 +292,11 @@ function failApproved(r: ApprovalRequest, gone: Approval[], now: Date, end: Dele
 }
 
 function voidedEvent(r: ApprovalRequest, gone: Approval[], now: Date, end: DelegationEnd, detail: string): AuditEventDraft {
-  const reason = end.how === 'ended' ? RefusalReason.DelegationEnded : RefusalReason.DelegationRevoked;
+  const byNobody = end.how === 'ended' || end.how === 'turned-off';
+  const reason = byNobody ? RefusalReason.DelegationEnded : RefusalReason.DelegationRevoked;
   // Which delegations' approvals came off, by id: what the approvals' own records name.
   const data = { delegationIds: [...new Set(gone.map((a) => a.delegationId!))] };
-  return requestEvent(r, 'approval.revoked', now.toISOString(), { result: 'refused', reason, detail }, end.how === 'ended' ? { data } : { actor: end.by, data });
+  return requestEvent(r, 'approval.revoked', now.toISOString(), { result: 'refused', reason, detail }, byNobody ? { data } : { actor: end.by, data });
 }
 
 /**
@@ -317,8 +324,8 @@ export function lapsedDelegations(r: ApprovalRequest, now: Date, inForce?: Reado
  * (both in one change; `inForce` as for lapsedDelegations): a delegator back from their absence may
  * approve, and the next approver does not complete a request on an approval that no longer counts.
  */
-export function withoutLapsedApprovals(r: ApprovalRequest, now: Date, decide: (r: ApprovalRequest) => Transition, inForce?: ReadonlySet<string>): Transition {
+export function withoutLapsedApprovals(r: ApprovalRequest, now: Date, decide: (r: ApprovalRequest) => Transition, inForce?: ReadonlySet<string>, end: DelegationEnd = { how: 'ended' }): Transition {
   const lapsed = lapsedDelegations(r, now, inForce);
-  const withdrawn = lapsed.size > 0 && isDecidable(r) ? withdrawDelegatedApprovals(r, lapsed, now, { how: 'ended' }) : undefined;
+  const withdrawn = lapsed.size > 0 && isDecidable(r) ? withdrawDelegatedApprovals(r, lapsed, now, end) : undefined;
   return withdrawn?.ok ? andThen(withdrawn, r, decide) : decide(r);
 }
