@@ -273,7 +273,9 @@ export class AuditorAccess {
     const who = await this.checkBearer(authorization);
     if (who.ok) return who;
     await this.refused({ via: 'http', reason: who.reason, detail: who.detail, ...(who.actor ? { actor: who.actor } : {}), data: callerData(caller) });
-    const challenge = who.status === 401 ? { 'www-authenticate': `Bearer error="invalid_token", error_description="${who.detail.replace(/["\\]/g, '')}"` } : undefined;
+    // The detail can quote the token's own header (jose names an unknown crit parameter): a header
+    // value holds only printable ASCII, or Node refuses to send it and the caller got a 500.
+    const challenge = who.status === 401 ? { 'www-authenticate': `Bearer error="invalid_token", error_description="${who.detail.replace(/["\\]/g, '').replace(/[^\x20-\x7e]/g, '?')}"` } : undefined;
     return json(who.status, { error: who.status === 401 ? `Not authenticated: ${who.detail}.` : `Not allowed: ${who.detail}.` }, challenge);
   }
 

@@ -454,6 +454,20 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
     for (const c of cases) if (c.header) assert.ok(!log.includes(c.header.slice(7)), `the token of "${c.name}" was recorded`);
     assert.equal((await auditOf(h, { types: ['audit.exported'] })).length, 0);
   });
+
+  it('answers a token whose header names a crit parameter with line breaks or other letters 401, its challenge header plain', async () => {
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    for (const name of ['x\r\nSet-Cookie: stolen=1', 'caf\u00e9\u20ac']) {
+      const forged = `${b64({ alg: 'RS256', kid: 'test-key', crit: [name] })}.${b64({ oid: people.erin.aadObjectId })}.AAAA`;
+      const res = await fetch(`${h.bot.url}/api/audit/export`, { headers: { authorization: `Bearer ${forged}` } });
+      assert.equal(res.status, 401, name);
+      assert.equal(res.headers.get('set-cookie'), null);
+      assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer error="invalid_token", error_description="[\x20-\x7e]*"$/, name);
+      assert.match(((await res.json()) as { error: string }).error, /^Not authenticated: ERR_JOSE_NOT_SUPPORTED/);
+    }
+    const refused = await refusals(h);
+    assert.deepEqual(refused.map((r) => r.outcome.reason), ['invalid-token', 'invalid-token']);
+  });
 });
 
 describe('Bot Framework authentication failures (app id set)', function () {
