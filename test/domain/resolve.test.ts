@@ -30,6 +30,17 @@ describe('resolving a command to the Azure operation it runs', () => {
     assert.throws(() => resolveOperation(deleteGroup, { name: '..' }, ctx), /name cannot be "\.\."/);
   });
 
+  it('refuses an action name that would make the action\'s path name the resource itself or its parent', () => {
+    const { ctx } = context();
+    // POST {resourceId}/{action}: ".." posts to the resource's collection, "." to the resource, and a
+    // "/" (sent as %2F) is left for Azure's front door to read.
+    const anyAction = { ...restart, parameters: [...restart.parameters, { name: 'verb', type: 'string' as const }], operation: { ...restart.operation, action: '{verb}' } };
+    for (const verb of ['..', '.', 'restart/../../stop', 'restart%2F..']) {
+      assert.throws(() => resolveOperation(anyAction, { app: 'api', slot: 'production', verb }, ctx), /^Error: verb .*(cannot be part of an Azure resource id|cannot be "\.\.?")/, verb);
+    }
+    assert.equal((resolveOperation(anyAction, { app: 'api', slot: 'production', verb: 'restart' }, ctx) as { action: string }).action, 'restart');
+  });
+
 
   it('fills a deployment from its parameters and loads the template the parameters name', () => {
     const { ctx, asked } = context();

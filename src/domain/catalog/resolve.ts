@@ -52,8 +52,12 @@ export function asQuery(op: OperationSpec): QueryOperation | undefined {
   return isChangeOperation(op) ? undefined : op;
 }
 
-/** The operation fields whose text becomes an Azure resource id, or a segment of an ARM request's path. */
-const PATH_FIELDS = ['resourceGroup', 'resourceId', 'scope', 'deploymentName'] as const;
+/**
+ * The operation fields whose text becomes an Azure resource id, or a segment of an ARM request's
+ * path: a resource action is POSTed to {resourceId}/{action}, where "." would name the resource
+ * itself and ".." its collection.
+ */
+const PATH_FIELDS = ['resourceGroup', 'resourceId', 'scope', 'deploymentName', 'action'] as const;
 
 /** Where a parameter's value is placed: in a resource id or an ARM path, or in the path of a deployment's template file. */
 export type PathUse = 'resource-id' | 'template';
