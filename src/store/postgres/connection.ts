@@ -103,9 +103,25 @@ function quoteIdentifier(name: string): string {
   return `"${name}"`;
 }
 
+/**
+ * A Microsoft Entra token (a password given as a function) is never sent to a host off this machine
+ * without TLS: node-postgres hands a password to whatever server asks for it in the clear, so anyone
+ * on the path could answer as the database and take a token good for every Azure database this
+ * identity may log in to. Azure's servers refuse a connection without TLS anyway, so a start without
+ * it reaches only such a stand-in. (A fixed password keeps the warning: a container network's `db`
+ * host is a usual, deliberate setup.)
+ */
+function entraTokenInTheClear(c: ReturnType<typeof resolveConnection>): string | undefined {
+  if (typeof c.password !== 'function' || sslOption(c.sslMode, c.sslRootCert) !== false) return undefined;
+  if (c.host.startsWith('/') || isLoopbackHost(c.host)) return undefined;
+  return `COUNTERSIGN_DATABASE_AUTH is entra, but ${c.host} would be reached without TLS (sslmode ${c.sslMode ?? 'unset'}): the Microsoft Entra token would cross the network in the clear to whoever answers there. Set PGSSLMODE=verify-full (or sslmode=verify-full in the URL); nothing was sent`;
+}
+
 /** The node-postgres pool configuration for these options (nothing read from the environment here). */
 export function poolConfig(options: PostgresConnectionOptions): pg.PoolConfig {
   const c = resolveConnection(options);
+  const clear = entraTokenInTheClear(c);
+  if (clear) throw new PostgresStartupError(clear);
   return {
     host: c.host,
     port: c.port,
