@@ -272,7 +272,10 @@ export class AuditorAccess {
     if (!this.checkBearer) return json(404, { error: 'The audit export API is not enabled on this Countersign: configure audit.http.' });
     const who = await this.checkBearer(authorization);
     if (who.ok) return who;
-    await this.refused({ via: 'http', reason: who.reason, detail: who.detail, ...(who.actor ? { actor: who.actor } : {}), data: callerData(caller) });
+    // A valid token without the auditor role (or of a tenant not served) names its caller, but any
+    // user or app registration of the issuer's tenant can get one for this audience: such refusals
+    // go through the budget as those of callers without a token do.
+    await this.refused({ via: 'http', reason: who.reason, detail: who.detail, ...(who.actor ? { actor: who.actor } : {}), data: callerData(caller), budgeted: true });
     // The detail can quote the token's own header (jose names an unknown crit parameter): a header
     // value holds only printable ASCII, or Node refuses to send it and the caller got a 500.
     const challenge = who.status === 401 ? { 'www-authenticate': `Bearer error="invalid_token", error_description="${who.detail.replace(/["\\]/g, '').replace(/[^\x20-\x7e]/g, '?')}"` } : undefined;
@@ -353,11 +356,12 @@ export class AuditorAccess {
     return { kind: 'export', headers, write };
   }
 
-  private async refused(r: { via: ExportChannel | 'teams'; reason: string; detail: string; actor?: Actor; source?: Source; data?: Record<string, unknown> }): Promise<void> {
+  /** `budgeted`: refused before the caller was let in (whatever its token named), so within the budget. */
+  private async refused(r: { via: ExportChannel | 'teams'; reason: string; detail: string; actor?: Actor; source?: Source; data?: Record<string, unknown>; budgeted?: true }): Promise<void> {
     this.deps.log.warn({ via: r.via, reason: r.reason, by: r.actor?.aadObjectId }, 'audit export refused');
-    // A caller nobody authenticated (a link, an API call without a valid token): within the budget.
+    // A caller nobody authenticated (a link, an API call without a valid token), or one the API does not let in: within the budget.
     const address = typeof r.data?.remoteAddress === 'string' ? r.data.remoteAddress : undefined;
-    if (!r.actor && r.via !== 'teams' && this.gate(r.via)?.admit(r.reason, address) === false) return;
+    if ((!r.actor || r.budgeted) && r.via !== 'teams' && this.gate(r.via)?.admit(r.reason, address) === false) return;
     const event: AuditEventDraft = neutralise({
       type: 'audit.export_refused' as const,
       time: this.deps.clock.now().toISOString(),

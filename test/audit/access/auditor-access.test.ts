@@ -455,6 +455,31 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
     assert.equal((await auditOf(h, { types: ['audit.exported'] })).length, 0);
   });
 
+  it('records callers whose token checks out but who may not export one by one up to the budget a minute, then as one count', async () => {
+    const budget = { ...REFUSAL_BUDGET };
+    Object.assign(REFUSAL_BUDGET, { perMinute: 3, windowMs: 60_000 });
+    try {
+      // Any user or app of the tenant can get a token for the API's audience; without the role it only fails here.
+      const roleless = `Bearer ${await token({ roles: [] })}`;
+      const ask = (authorization: string, query = '') => fetch(`${h.bot.url}/api/audit/export${query}`, { headers: { authorization } }).then(async (r) => (await r.arrayBuffer(), r.status));
+      assert.deepEqual(new Set(await Promise.all(Array.from({ length: 20 }, () => ask(roleless)))), new Set([403]));
+      // An auditor's own mistake is recorded as it comes, the budget used up or not.
+      const auditor = `Bearer ${await token()}`;
+      for (let i = 0; i < 5; i++) assert.equal(await ask(auditor, '?from=last-tuesday'), 400);
+      const one = await refusals(h);
+      assert.deepEqual(one.map((r) => r.outcome.reason), [...Array(3).fill('not-an-auditor'), ...Array(5).fill('invalid-arguments')]);
+      assert.deepEqual(one.slice(0, 3).map((r) => r.actor?.aadObjectId), Array(3).fill(people.erin.aadObjectId), 'those recorded one by one name the caller');
+      // The minute ends (here: at the next refusal, the window shortened to nothing): the rest are one count.
+      REFUSAL_BUDGET.windowMs = 0;
+      assert.equal(await ask(roleless), 403);
+      const repeated = await eventually('the count is recorded', async () => (await refusals(h)).find((r) => r.outcome.reason === 'repeated'), 5000);
+      assert.deepEqual(repeated.data?.repeated && { count: (repeated.data.repeated as { count: number }).count, reasons: (repeated.data.repeated as { reasons: unknown }).reasons }, { count: 17, reasons: { 'not-an-auditor': 17 } });
+      assert.equal(repeated.data?.via, 'http');
+    } finally {
+      Object.assign(REFUSAL_BUDGET, budget);
+    }
+  });
+
   it('answers a token whose header names a crit parameter with line breaks or other letters 401, its challenge header plain', async () => {
     const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
     for (const name of ['x\r\nSet-Cookie: stolen=1', 'caf\u00e9\u20ac']) {
