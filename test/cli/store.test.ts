@@ -6,13 +6,14 @@ import { readCliSettings } from '../../src/settings';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import Database from 'better-sqlite3';
 import { registerStoreCommands } from '../../src/cli/store';
 import type { AuditCliIo } from '../../src/cli/audit-io';
 import { databaseFile } from '../../src/settings';
+import { partialNameOf } from '../../src/output-file';
 import { backupSqliteStore, migrate, MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
 import { aRequest, alice, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres';
@@ -299,6 +300,23 @@ describe('countersign store backup stopped partway', () => {
     const r = await store(['backup', copy, '--data-dir', dataDir], {}, tmp.dir);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /Audit chain intact: 200 records/);
+  });
+
+  it('writes its copy only into a file it made: a link or journal planted under its temporary name is refused, and its target left alone', async () => {
+    // Empty: SQLite takes it as an empty database and would write the whole copy over it.
+    const victim = path.join(tmp.dir, 'someone-elses-file');
+    writeFileSync(victim, '');
+    const temp = partialNameOf(copy);
+    for (const planted of [temp, `${temp}-journal`]) {
+      symlinkSync(victim, planted);
+      await assert.rejects(backupSqliteStore(databaseFile(dataDir), copy), (err: Error) => err.message.startsWith(`${planted} is already there, and this backup did not make it`));
+      assert.equal(readFileSync(victim, 'utf8'), '', planted);
+      assert.ok(lstatSync(planted).isSymbolicLink(), 'what was planted is left as evidence');
+      assert.ok(!existsSync(copy));
+      unlinkSync(planted);
+    }
+    await backupSqliteStore(databaseFile(dataDir), copy);
+    assert.ok(existsSync(copy));
   });
 
   it('killed mid-copy, leaves nothing under the name; the next backup is not refused and removes what it left', async () => {

@@ -76,9 +76,27 @@ function placeCopy(temp: string, target: string): void {
   }
 }
 
+/**
+ * Makes the copy's file under its temporary name, new (O_EXCL): SQLite opens the file it copies into
+ * through whatever is at the name, so a link planted there (a backup into a shared folder, whose
+ * temporary name is predictable) would have the database written over the file it points at, and a
+ * journal planted beside it could be played into the copy. Nothing at either is taken, or removed.
+ */
+function claimCopyName(temp: string): void {
+  const there = [temp, ...BESIDE.map((suffix) => `${temp}${suffix}`)].find(existsAt);
+  if (there) throw new Error(`${there} is already there, and this backup did not make it: a backup writes only into files it creates. Find out what made it and remove it, or back up under another name`);
+  try {
+    closeSync(openSync(temp, 'wx'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${temp} appeared as this backup began, and this backup did not make it: find out what made it and remove it, or back up under another name`);
+    throw err;
+  }
+}
+
 export async function backupSqliteStore(file: string, target: string, onProgress?: (p: BackupProgress) => void): Promise<void> {
   if (existsAt(target)) throw new BackupTargetExistsError(target);
   const temp = partialNameOf(target);
+  claimCopyName(temp);
   const db = openReadOnly(file);
   try {
     await db.backup(temp, {
