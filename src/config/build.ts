@@ -336,6 +336,12 @@ function buildParameter(p: RawParameter, key: (string | number)[], at: At): Para
   if (p.pattern && type !== 'string' && !(type === 'enum' && !p.allowed)) {
     at([...key, 'pattern'], `pattern applies to a string parameter; ${p.name} is ${type}, so the pattern would never be run (${type === 'enum' ? 'list only the allowed values' : 'use min and max'}, or make it type: string)`);
   }
+  // The parameters' values are looked up by name in plain objects, which have these names already
+  // (constructor, toString, __proto__, ...): the lookup found a function, and every request of the
+  // command failed its turn, or the value typed by name was dropped.
+  if (Object.getOwnPropertyNames(Object.prototype).includes(p.name)) {
+    at([...key, 'name'], `a parameter cannot be named ${p.name}: every JavaScript object has a member of that name, so the value typed for it could not be told from it; name it otherwise`);
+  }
   if (BUILTIN_PLACEHOLDERS.includes(p.name)) {
     at([...key, 'name'], `a parameter cannot be named ${p.name}: {${p.name}} in an operation is Countersign's own (${p.name === 'requestId' ? "the request's id" : 'the subscription configured'}), so the value typed would be stored but never used; name it otherwise (e.g. ticket)`);
   }

@@ -102,6 +102,12 @@ describe('config: operation values Azure takes few of, and parameter bounds', ()
       assert.equal(named.key, 'commands[2].parameters[0].name');
       assert.match(named.problem, new RegExp(`^a parameter cannot be named ${name}: \\{${name}\\} in an operation is Countersign's own`));
     }
+    // Names every object already has: the value typed for it was never found (a request of the command failed its turn).
+    for (const name of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+      const [named] = problemsOf(commandWith('scaleResource', site, [`- name: ${name}`]));
+      assert.equal(named.key, 'commands[2].parameters[0].name', name);
+      assert.match(named.problem, new RegExp(`^a parameter cannot be named ${name}: every JavaScript object has a member of that name`));
+    }
   });
 
   it('refuses an operation field that is not a text, or tags that are not a map of texts (shown to approvers as written, refused by Azure after)', () => {
