@@ -30,7 +30,7 @@ import { createLogger, withLogContext } from './log/logger';
 import { prettyDestination } from './log/pretty';
 import { DEFAULT_SUBSCRIPTION_ID as SANDBOX_SUBSCRIPTION_ID } from './sandbox/seed';
 import { isLoopbackHost, LOOPBACK_TEXT } from './loopback';
-import { readSettings, SettingsError, type Settings } from './settings';
+import { publicUrlWarning, readSettings, SettingsError, type Settings } from './settings';
 import { DataDirectoryError, openConfiguredStore, type OpenedStore } from './store/open-store';
 import type { WriterThreadBoot } from './store/sqlite';
 import { InstanceLockedError } from './store/sqlite/instance-lock';
@@ -364,6 +364,9 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     // Served to Teams, yet nothing an approval runs reaches Azure: a config whose subscription was never set.
     log.warn({ config: config.file }, 'Countersign serves Teams (MicrosoftAppId is set) but runs every operation against the ARM sandbox, because azure.subscriptionId is empty in the config: nothing approved reaches Azure (cards say SANDBOX). Set azure.subscriptionId to act on Azure');
   }
+  // Links are built on the public URL: for a bot served to Teams, one an auditor cannot open, or over plain http, is said now.
+  const linkProblem = publicUrlWarning({ ...settings, publicUrl });
+  if (linkProblem) log.warn({ publicUrl }, linkProblem);
   if (opened?.unencryptedHost) {
     log.warn(
       { host: opened.unencryptedHost },

@@ -40,6 +40,11 @@ export interface Settings {
   insecureNoAuth: boolean;
   /** Public base URL of the bot, used in links it hands out (download links). */
   publicUrl: string;
+  /**
+   * Whether COUNTERSIGN_PUBLIC_URL gave `publicUrl`; otherwise it is the address listened on, which
+   * only a browser on this machine can open (the start warns a bot served to Teams of it).
+   */
+  publicUrlSet: boolean;
   logLevel: string;
   /**
    * How long an execution's claim holds without renewal: the run executing an operation renews it while
@@ -236,6 +241,25 @@ function readPublicUrl(text: string | undefined): string | undefined {
 }
 
 /**
+ * What is wrong with the links a bot served to Teams (MicrosoftAppId set) hands out, if anything: an
+ * auditor's `audit export` link is built on COUNTERSIGN_PUBLIC_URL, and Teams reaches such a bot only
+ * over https at its public address. Without the variable the link names the address listened on
+ * (`http://0.0.0.0:8080`), which no auditor's browser can open; over plain http its single-use token
+ * crosses the network in the clear. Undefined without an app id (the local trial: links on loopback).
+ */
+export function publicUrlWarning(settings: Pick<Settings, 'microsoftApp' | 'publicUrl' | 'publicUrlSet'>): string | undefined {
+  if (!settings.microsoftApp.id) return undefined;
+  if (!settings.publicUrlSet) {
+    return `COUNTERSIGN_PUBLIC_URL is not set, so the audit download links Countersign hands out in Teams name the address it listens on, ${settings.publicUrl}, which auditors cannot open: set it to the bot's public https URL (the host of its messaging endpoint, such as https://countersign.example.com)`;
+  }
+  const url = new URL(settings.publicUrl);
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    return `COUNTERSIGN_PUBLIC_URL is ${settings.publicUrl}, plain http: the single-use token of every audit download link Countersign hands out would cross the network in the clear; give its https URL`;
+  }
+  return undefined;
+}
+
+/**
  * APPLICATIONINSIGHTS_CONNECTION_STRING: `Key=Value` pairs separated by `;`, an InstrumentationKey
  * among them (what the Azure Monitor exporter needs); empty turns telemetry off. Checked here so that
  * a wrong value is named as this variable, not as the exporter's own words at start.
@@ -316,6 +340,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   // An address to listen on, not a URL's host: the brackets of [::1] are a URL's (Node's listen looks the bracketed form up as a name).
   if (/^\[.*\]$/.test(host)) throw new SettingsError('COUNTERSIGN_HOST', `is an address to listen on: write ${host.slice(1, -1)} without the brackets a URL puts around an IPv6 address`);
   const openIdMetadataUrl = readOpenIdMetadata(variable(env, 'BotOpenIdMetadata'));
+  const publicUrl = readPublicUrl(variable(env, 'COUNTERSIGN_PUBLIC_URL'));
   return {
     port,
     host,
@@ -323,7 +348,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     dataDir: path.resolve(variable(env, 'COUNTERSIGN_DATA_DIR') ?? DEFAULT_DATA_DIR),
     microsoftApp: { id: appId, type, tenantId, password, openIdMetadataUrl: openIdMetadataUrl ?? '' },
     insecureNoAuth: readInsecureNoAuth(variable(env, 'COUNTERSIGN_INSECURE_NO_AUTH')),
-    publicUrl: readPublicUrl(variable(env, 'COUNTERSIGN_PUBLIC_URL')) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    publicUrl: publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    publicUrlSet: publicUrl !== undefined,
     logLevel: readLogLevel(variable(env, 'LOG_LEVEL')),
     executionLeaseMs: readLease(variable(env, 'COUNTERSIGN_EXECUTION_LEASE')),
     dialogStateMaxEntries: readCount('COUNTERSIGN_DIALOG_STATE_MAX', variable(env, 'COUNTERSIGN_DIALOG_STATE_MAX'), 10_000, 1_000_000),

@@ -81,3 +81,36 @@ describe('catalog mistakes the start logs, as config check prints them', functio
     }
   });
 });
+
+describe("a bot served to Teams and the links it hands out (COUNTERSIGN_PUBLIC_URL)", function () {
+  this.timeout(30_000);
+  const LINK_WARNING = /^COUNTERSIGN_PUBLIC_URL /;
+  const SERVED = { MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-secret' };
+
+  async function linkWarnings(env: Record<string, string>): Promise<Record<string, unknown>[]> {
+    const h = await startHarness({ env });
+    try {
+      return h.logs.filter((l) => l.level === 40 && LINK_WARNING.test(String(l.msg)));
+    } finally {
+      await h.stop();
+    }
+  }
+
+  it('warns at start when it is unset: an audit download link would name the address listened on', async () => {
+    const [warning, ...more] = await linkWarnings(SERVED);
+    assert.equal(more.length, 0);
+    assert.match(String(warning?.msg), /^COUNTERSIGN_PUBLIC_URL is not set, so the audit download links Countersign hands out in Teams name the address it listens on, http:\/\/127\.0\.0\.1:\d+, which auditors cannot open: set it to the bot's public https URL/);
+    // The port picked (PORT=0), not 0.
+    assert.doesNotMatch(String(warning?.publicUrl), /:0$/);
+  });
+
+  it('warns when it is plain http to another machine: the link\'s single-use token would cross the network in the clear', async () => {
+    const [warning] = await linkWarnings({ ...SERVED, COUNTERSIGN_PUBLIC_URL: 'http://countersign.example.com' });
+    assert.equal(warning?.msg, 'COUNTERSIGN_PUBLIC_URL is http://countersign.example.com, plain http: the single-use token of every audit download link Countersign hands out would cross the network in the clear; give its https URL');
+  });
+
+  it('says nothing of an https URL, nor for the local trial without an app id, whose links are on this machine', async () => {
+    assert.deepEqual(await linkWarnings({ ...SERVED, COUNTERSIGN_PUBLIC_URL: 'https://countersign.example.com' }), []);
+    assert.deepEqual(await linkWarnings({}), []);
+  });
+});
