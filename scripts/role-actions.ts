@@ -6,11 +6,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { catalogActions } from '../src/azure/catalog-actions';
-import { loadConfig } from '../src/config/load';
+import { ConfigError, loadConfig } from '../src/config/load';
 
 // An empty COUNTERSIGN_CONFIG means the default, as for the bot and the countersign command.
 const configPath = process.argv[2] || process.env.COUNTERSIGN_CONFIG || 'config/countersign.example.yaml';
 const out = path.resolve(__dirname, '..', 'deploy', 'role-actions.json');
-const actions = [...catalogActions(loadConfig(configPath)).keys()];
-fs.writeFileSync(out, `${JSON.stringify({ actions }, null, 2)}\n`);
-process.stdout.write(`${out}: ${actions.length} action(s) for ${configPath}\n`);
+try {
+  const actions = [...catalogActions(loadConfig(configPath)).keys()];
+  fs.writeFileSync(out, `${JSON.stringify({ actions }, null, 2)}\n`);
+  process.stdout.write(`${out}: ${actions.length} action(s) for ${configPath}\n`);
+} catch (err) {
+  // A config mistake is said as `config check` says it (file:line: key: problem), not as a stack trace.
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${err.message}\n${out} was not written.\n`);
+  process.exitCode = 1;
+}

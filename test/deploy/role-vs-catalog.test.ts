@@ -3,7 +3,9 @@
  * the role lacks fails here, and so does an action no command needs.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { catalogActions } from '../../src/azure/catalog-actions';
 import { loadConfig, parseConfig } from '../../src/config/load';
@@ -49,5 +51,25 @@ describe('the custom role against the catalog', () => {
   it('notices an action the role grants that no command needs', () => {
     const { unneeded } = compare(catalogActions(loadConfig(EXAMPLE)), [...roleActions, 'Microsoft.KeyVault/vaults/delete']);
     assert.deepEqual(unneeded, ['Microsoft.KeyVault/vaults/delete']);
+  });
+});
+
+describe('npm run deploy:role-actions', function () {
+  this.timeout(60_000);
+
+  it('says what is wrong with a config as config check does, writes nothing, and exits 1', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-role-actions-'));
+    try {
+      const file = path.join(dir, 'countersign.yaml');
+      fs.cpSync(path.join(ROOT, 'config', 'templates'), path.join(dir, 'templates'), { recursive: true });
+      fs.writeFileSync(file, fs.readFileSync(EXAMPLE, 'utf8').replace('  - name: deploy\n', '  - name: deploy\n    sensitiv: true\n'));
+      const before = fs.readFileSync(path.join(ROOT, 'deploy', 'role-actions.json'), 'utf8');
+      const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'role-actions.ts'), file], { cwd: ROOT, encoding: 'utf8' });
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(r.stderr, `Invalid config ${file}:\n  ${file}:${r.stderr.match(/:(\d+): commands/)?.[1]}: commands[0].sensitiv: unknown key (did you mean sensitive?)\n${path.join(ROOT, 'deploy', 'role-actions.json')} was not written.\n`);
+      assert.equal(fs.readFileSync(path.join(ROOT, 'deploy', 'role-actions.json'), 'utf8'), before);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
