@@ -3,7 +3,7 @@
  * catalog complete or not yet (its parameters checked), or nothing Countersign knows, with
  * suggestions. Pure apart from reading the catalog; creating the request is requests.ts.
  */
-import { nearFirstWord, reasonStart, type CommandSpec, type ParameterProblem } from '../domain/catalog';
+import { insideQuote, nearFirstWord, reasonStart, type CommandSpec, type ParameterProblem } from '../domain/catalog';
 import { checkRequestInput } from '../domain/request-input';
 import type { AppDeps } from './context';
 
@@ -39,7 +39,7 @@ function splitRunAt(text: string): { body: string; runAt?: string } {
   const end = reasonStart(text);
   const command = text.slice(0, end);
   const m = RUN_AT.exec(command);
-  if (!m || (command.slice(0, m.index).match(/"/g) ?? []).length % 2 === 1) return { body: text };
+  if (!m || insideQuote(command.slice(0, m.index))) return { body: text };
   return { body: command.slice(0, m.index) + text.slice(end), runAt: m[1] };
 }
 

@@ -32,3 +32,13 @@ describe('built-in commands and words they do not take', () => {
     }
   });
 });
+
+describe('a run time and curly double quotes', () => {
+  it('reads "at" inside a curly-quoted value as part of the value, not as a run time', () => {
+    const what = interpret(deps, 'tag production-api-service note \u201cmeet at 02:00\u201d reason: the window moved to the night');
+    assert.equal(what.kind, 'ready', JSON.stringify(what));
+    assert.ok(what.kind === 'ready');
+    assert.equal(what.values.value, 'meet at 02:00');
+    assert.equal(what.runAt, undefined);
+  });
+});

@@ -68,6 +68,16 @@ describe('reading a message as a catalog command', () => {
     assert.deepEqual(tokenize('a  "b c"  ""  d'), ['a', 'b c', '', 'd']);
   });
 
+  it('reads the curly double quotes a phone or Mac types for " as double quotes', () => {
+    // Teams on iPhone, iPad and Mac types “…” for "…" (smart punctuation); German keyboards „…“.
+    assert.deepEqual(reading('tag rg-ops owner \u201cJane Doe\u201d reason: new owner'), { command: 'tag', args: ['rg-ops', 'owner', 'Jane Doe'], named: {}, reason: 'new owner' });
+    assert.deepEqual(reading('tag rg-ops owner value=\u201eJane Doe\u201c').named, { value: 'Jane Doe' });
+    assert.deepEqual(reading('tag rg-ops note \u201csee reason: ticket 7\u201d reason: audit').args, ['rg-ops', 'note', 'see reason: ticket 7']);
+    const p = parsed('tag rg-ops owner \u201cJane Doe');
+    assert.deepEqual(p.problems?.map((x) => x.parameter), ['(quote)']);
+    assert.deepEqual(p.args, ['rg-ops', 'owner']);
+  });
+
   it('reads a double-quoted value given as name=value as one value', () => {
     assert.deepEqual(reading('tag rg-ops owner value="Jane Doe"'), {
       command: 'tag',

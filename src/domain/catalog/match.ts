@@ -154,21 +154,38 @@ function words(text: string): string[] {
   return text.trim().toLowerCase().split(/\s+/).filter(Boolean);
 }
 
+/**
+ * The double quotes a client may type for `"`: with smart punctuation on (the default of Teams on
+ * iPhone, iPad and Mac), `"platform team"` arrives as `“platform team”` (or `„…“` in German).
+ * Read as `"`, one for one, so positions in the text stay the same.
+ */
+const CURLY_DOUBLE_QUOTES = /[\u201C\u201D\u201E\u201F]/g;
+
+/** The text with every double quote a client may type written as `"`: same length, same positions. */
+function straightQuotes(text: string): string {
+  return text.replace(CURLY_DOUBLE_QUOTES, '"');
+}
+
 /** Words separated by white space; "double quoted" words may hold spaces. */
 export function tokenize(text: string): string[] {
   const tokens: string[] = [];
   // A word may be `"quoted with spaces"` or `name="quoted with spaces"`.
-  for (const m of text.matchAll(/([^\s"]*)"([^"]*)"|(\S+)/g)) tokens.push(m[3] ?? `${m[1]}${m[2]}`);
+  for (const m of straightQuotes(text).matchAll(/([^\s"]*)"([^"]*)"|(\S+)/g)) tokens.push(m[3] ?? `${m[1]}${m[2]}`);
   return tokens;
 }
 
 /** Where a double quote that is never closed stands in `text` (its index), if one does. */
 function unclosedQuote(text: string): number | undefined {
   // Quoted words pair their quotes; a quote left in a plain word has no partner.
-  for (const m of text.matchAll(/([^\s"]*)"([^"]*)"|(\S+)/g)) {
+  for (const m of straightQuotes(text).matchAll(/([^\s"]*)"([^"]*)"|(\S+)/g)) {
     if (m[3] !== undefined && m[3].includes('"')) return m.index + m[3].indexOf('"');
   }
   return undefined;
+}
+
+/** Whether an odd number of double quotes (straight or curly) stand in `text`: its end is inside a quote. */
+export function insideQuote(text: string): boolean {
+  return (straightQuotes(text).match(/"/g) ?? []).length % 2 === 1;
 }
 
 /** What the person is told about an unclosed quote: where it stands, and what follows it (clipped). */
@@ -187,7 +204,7 @@ function listValues(values: string[]): string {
 /** The first `reason:` outside double quotes, which starts the reason: where it stands and how long it is (with the spaces after it). */
 function reasonMark(text: string): { index: number; length: number } | undefined {
   for (const candidate of text.matchAll(/(^|\s)reason:\s*/gi)) {
-    if ((text.slice(0, candidate.index).match(/"/g) ?? []).length % 2 === 0) return { index: candidate.index, length: candidate[0].length };
+    if (!insideQuote(text.slice(0, candidate.index))) return { index: candidate.index, length: candidate[0].length };
   }
   return undefined;
 }
