@@ -33,6 +33,7 @@ import { help, pending, pendingIn, status, statusIn, type HelpEntry, type Pendin
 import { recordConfigLoaded } from './startup';
 import { createRequest, runQuery, type CreateInput, type CreateResult } from './requests';
 import { interpret, type Interpretation } from './interpret';
+import { answerMessageChange, type ChangedMessage } from './message-changes';
 
 
 /** How far back the start looks for ended requests whose cards may not show their end (Countersign.refreshCards). */
@@ -258,6 +259,11 @@ export class Countersign {
       click.requestId,
     );
     return now ? { ok: false, refusal: why, request: now } : { ok: false, refusal: why };
+  }
+
+  /** A message edited or deleted after it was read: what to tell its sender (a request made from it is unchanged), if anything. */
+  messageChanged(m: ChangedMessage): Promise<string | undefined> {
+    return answerMessageChange(this.deps, m);
   }
 
   /** What the requester is told when their request was created but its card could not be posted. */

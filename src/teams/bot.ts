@@ -145,6 +145,25 @@ export class CountersignBot extends TeamsActivityHandler {
 
   // ---- messages ---------------------------------------------------------------------------------
 
+  /** A message edited (Teams' `messageUpdate`, eventType `editMessage`): what it asked for stands as first read. */
+  protected override async dispatchMessageUpdateActivity(context: TurnContext): Promise<void> {
+    // An undeleted message is back as it was: nothing to say.
+    if (eventTypeOf(context.activity) === 'undeleteMessage') return;
+    await this.answerMessageChange(context, 'edited');
+  }
+
+  /** A message deleted (`messageDelete`, eventType `softDeleteMessage`): a request made from it is not withdrawn. */
+  protected override async dispatchMessageDeleteActivity(context: TurnContext): Promise<void> {
+    await this.answerMessageChange(context, 'deleted');
+  }
+
+  private async answerMessageChange(context: TurnContext, change: 'edited' | 'deleted'): Promise<void> {
+    const messageKey = messageKeyOf(context.activity);
+    if (!messageKey) return;
+    const text = await this.app.messageChanged({ actor: actorOf(context.activity), messageKey, change });
+    if (text) await context.sendActivity(this.say(text));
+  }
+
   private async handleMessage(context: TurnContext): Promise<void> {
     await this.rememberWithoutWaiting(context);
     const dc = await this.dialogs().set.createContext(context);
@@ -554,6 +573,12 @@ function withoutMentions(text: string): string {
  * the bot took more than about 15 s to answer it (a deployment's what-if can), and the second
  * sending must meet the request the first made, on this instance or another.
  */
+/** Teams' kind of a message change (`editMessage`, `softDeleteMessage`, `undeleteMessage`), if it says. */
+function eventTypeOf(activity: TurnContext['activity']): string | undefined {
+  const data = activity.channelData as { eventType?: unknown } | undefined;
+  return typeof data?.eventType === 'string' ? data.eventType : undefined;
+}
+
 function typedMessage(context: TurnContext): CreateInput['answering'] | undefined {
   const key = messageKeyOf(context.activity);
   return key ? { key, what: 'message' } : undefined;

@@ -1,0 +1,40 @@
+/**
+ * A message edited or deleted after Countersign answered it. Teams tells the bot (a `messageUpdate`
+ * or `messageDelete` activity naming the message's id), but what a message asked for was read when
+ * it arrived: a request made from it keeps what it said then, and deleting the message withdraws
+ * nothing. The person is told so, and what to do instead, rather than left to believe the edit or
+ * the deletion changed the request.
+ */
+import { cancellable } from '../domain/lifecycle';
+import { standing, type Actor } from '../domain/request';
+import type { AppDeps } from './context';
+import { requestIdFor } from './ids';
+
+export type MessageChange = 'edited' | 'deleted';
+
+export interface ChangedMessage {
+  actor: Actor;
+  /** The changed message's key (its conversation and activity id), as when it arrived. */
+  messageKey: string;
+  change: MessageChange;
+}
+
+/** What to tell the person about their changed message; undefined when there is nothing to say. */
+export async function answerMessageChange(deps: Pick<AppDeps, 'store' | 'log'>, m: ChangedMessage): Promise<string | undefined> {
+  const id = requestIdFor(m.messageKey);
+  const request = await deps.store.requests.get(id);
+  const mine = request && request.requester.aadObjectId.toLowerCase() === m.actor.aadObjectId.toLowerCase() && request.requester.tenantId === m.actor.tenantId;
+  if (!request || !mine) {
+    // A deleted message that asked for nothing lost nothing; an edited one may have been a correction.
+    return m.change === 'edited' ? 'Countersign reads a message once, when it is sent: your edit was not read, and nothing was changed. Send the corrected command as a new message.' : undefined;
+  }
+  deps.log.info({ requestId: id, change: m.change }, `the message that asked for a request was ${m.change}`);
+  const what = `request ${id} (${[request.command, ...Object.values(request.parameters)].join(' ')})`;
+  const open = cancellable(request);
+  if (m.change === 'edited') {
+    const instead = open ? ` To ask for something else, cancel ${id} with the Cancel button on its card (type "status ${id}" to have it posted here), then send the command again as a new message.` : ' Send a new message to ask for something else.';
+    return `You edited the message that asked for ${what}. A request does not change with its message: ${id} ${standing(request.state)}, as first asked.${instead}`;
+  }
+  const withdraw = open ? ` To withdraw it, use the Cancel button on its card (type "status ${id}" to have it posted here).` : '';
+  return `You deleted the message that asked for ${what}. Deleting it does not withdraw the request: ${id} ${standing(request.state)}.${withdraw}`;
+}

@@ -1,0 +1,77 @@
+/**
+ * A message edited or deleted after Countersign read it (Teams' messageUpdate and messageDelete
+ * activities, naming the message's id). The request it made keeps what the message said when it
+ * arrived; the person is told so, and how to change or withdraw it, instead of hearing nothing.
+ */
+import assert from 'node:assert/strict';
+import { startHarness, type Harness } from '../support/harness';
+import { opsChannel, people, shown } from '../support/teams';
+
+const BOT_MENTION = { type: 'mention', text: '<at>Countersign</at>', mentioned: { id: 'bot-countersign', name: 'Countersign' } };
+
+describe('a message edited or deleted after it was read', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h?.stop();
+  });
+
+  /** Alice's message in the operations channel, and the same message changed later (same id). */
+  function messageAndChange(words: string, change: 'editMessage' | 'softDeleteMessage' | 'undeleteMessage', edited?: string) {
+    const message = h.teams.activity(people.alice, opsChannel, { type: 'message', text: `<at>Countersign</at> ${words}`, entities: [BOT_MENTION] });
+    const type = change === 'softDeleteMessage' ? 'messageDelete' : 'messageUpdate';
+    const changed = {
+      ...message,
+      type,
+      ...(edited === undefined ? { text: undefined } : { text: `<at>Countersign</at> ${edited}` }),
+      channelData: { ...(message.channelData as object), eventType: change },
+    };
+    return { message, changed };
+  }
+
+  async function repliesTo(activity: Record<string, unknown>): Promise<string[]> {
+    const from = h.connector.sent.length;
+    const res = await h.teams.post(activity);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return h.teams.since(from).map((s) => shown(String(s.activity.text ?? '')));
+  }
+
+  it('says an edit does not change the request the message made, and how to ask for something else', async () => {
+    const { message, changed } = messageAndChange('delete resource group staging-old reason: cleanup after the migration', 'editMessage', 'delete resource group staging-new reason: cleanup after the migration');
+    await repliesTo(message);
+    const [request] = (await h.bot.deps.store.requests.list({})).filter((r) => r.parameters.name === 'staging-old');
+    assert.ok(request, 'the request was made');
+    const replies = await repliesTo(changed);
+    assert.equal(replies.length, 1, JSON.stringify(replies));
+    assert.match(replies[0], new RegExp(`You edited the message that asked for request ${request.id} \\(delete resource group staging-old\\)\\. A request does not change with its message: ${request.id} is waiting for approval, as first asked\\.`));
+    assert.match(replies[0], new RegExp(`cancel ${request.id} with the Cancel button on its card`));
+    const after = await h.bot.deps.store.requests.get(request.id);
+    assert.equal(after?.parameters.name, 'staging-old');
+    assert.equal((await h.bot.deps.store.requests.list({})).filter((r) => r.parameters.name === 'staging-new').length, 0, 'the edit made no request');
+  });
+
+  it('says a deleted message does not withdraw its request, and how to withdraw it', async () => {
+    const { message, changed } = messageAndChange('tag staging-old owner platform reason: the owner changed last week', 'softDeleteMessage');
+    await repliesTo(message);
+    const [request] = (await h.bot.deps.store.requests.list({})).filter((r) => r.command === 'tag');
+    assert.ok(request);
+    const replies = await repliesTo(changed);
+    assert.equal(replies.length, 1, JSON.stringify(replies));
+    assert.match(replies[0], new RegExp(`You deleted the message that asked for request ${request.id} \\(tag staging-old owner platform\\)\\. Deleting it does not withdraw the request: ${request.id} is waiting for approval\\. To withdraw it, use the Cancel button on its card`));
+    assert.equal((await h.bot.deps.store.requests.get(request.id))?.state, 'pending');
+  });
+
+  it('says an edit of a message that made no request was not read, and says nothing of such a message deleted or undeleted', async () => {
+    const typo = messageAndChange('deplyo production api-service', 'editMessage', 'deploy production api-service');
+    await repliesTo(typo.message);
+    const before = (await h.bot.deps.store.requests.list({})).length;
+    const replies = await repliesTo(typo.changed);
+    assert.equal(replies.length, 1, JSON.stringify(replies));
+    assert.match(replies[0], /your edit was not read, and nothing was changed\. Send the corrected command as a new message\./);
+    assert.equal((await h.bot.deps.store.requests.list({})).length, before);
+    assert.deepEqual(await repliesTo(messageAndChange('help', 'softDeleteMessage').changed), []);
+    assert.deepEqual(await repliesTo(messageAndChange('help', 'undeleteMessage', 'help').changed), []);
+  });
+});
