@@ -13,6 +13,11 @@ export type Interpretation =
   | { kind: 'status'; requestId?: string }
   /** `cancel [<request-id>]`: a reserved word; cancelling is the card's button, so the answer says how. */
   | { kind: 'cancel'; requestId?: string }
+  /**
+   * `approve [<request-id>]` (or reject, ratify, flag) matching no command of the catalog: a
+   * decision is a click on the card, which shows what is decided; the answer says so.
+   */
+  | { kind: 'typed-decision'; verb: TypedDecision; requestId?: string }
   | { kind: 'audit'; args: string[] }
   /** `delegate @person until <time>`: the words after `delegate` (the mention's text included). */
   | { kind: 'delegate'; rest: string }
@@ -30,6 +35,14 @@ export type Interpretation =
   | { kind: 'ready'; command: CommandSpec; values: Record<string, string>; reason?: string; runAt?: string }
   /** `break-glass <command ...> reason: <why>`: the rest interpreted as a request. */
   | { kind: 'break-glass'; request: Interpretation };
+
+/** The card's decision buttons, which someone may type instead of clicking. */
+const TYPED_DECISIONS = ['approve', 'reject', 'ratify', 'flag'] as const;
+export type TypedDecision = (typeof TYPED_DECISIONS)[number];
+
+function typedDecision(word: string): TypedDecision | undefined {
+  return TYPED_DECISIONS.find((v) => v === word);
+}
 
 /** `... at <time>` as the last words of the command, before any `reason:`: the run time asked for, as typed. */
 const RUN_AT = /\s+at\s+(\S+)\s*$/i;
@@ -78,6 +91,8 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   if (first === 'break-glass') return { kind: 'break-glass', request: interpret(deps, trimmed.slice(words[0].length)) };
   const { body, runAt } = splitRunAt(trimmed);
   const parsed = deps.config.catalog.parse(body);
+  const verb = typedDecision(first);
+  if (!parsed && verb) return { kind: 'typed-decision', verb, ...(words[1] ? { requestId: words[1] } : {}) };
   if (!parsed) {
     // The command as typed, without its reason: what is unknown, and what the suggestions are made from.
     const command = trimmed.slice(0, reasonStart(trimmed)).trim() || trimmed;

@@ -250,6 +250,14 @@ export class CountersignBot extends TeamsActivityHandler {
           : 'To cancel a request, use the Cancel button on its card (the requester can; approvers too while it waits for its run time). Type "status <request-id>" to have its card posted here, or "pending" to see your open requests.'));
         return;
       }
+      case 'typed-decision': {
+        // Typed, an approval would bind to no card: the card shows what is decided, and its button decides it.
+        const id = what.requestId?.slice(0, 64);
+        const button = DECISION_BUTTONS[what.verb];
+        const card = id ? `${id}'s card (type "status ${id}" to have it posted here)` : 'the request\'s card (type "pending" for the requests waiting for you, with their cards)';
+        await context.sendActivity(this.say(`Countersign does not take a typed "${what.verb}": use the ${button} button on ${card}, which shows what you are deciding. Nothing was decided.`));
+        return;
+      }
       case 'delegations':
         await context.sendActivity(this.say(await this.app.delegations(actor, sourceOf(context.activity), timeZoneOf(context.activity))));
         return;
@@ -573,6 +581,9 @@ function withoutMentions(text: string): string {
  * the bot took more than about 15 s to answer it (a deployment's what-if can), and the second
  * sending must meet the request the first made, on this instance or another.
  */
+/** The button a typed decision stands for. */
+const DECISION_BUTTONS = { approve: 'Approve', reject: 'Reject', ratify: 'Ratify break-glass', flag: 'Flag break-glass' } as const;
+
 /** Teams' kind of a message change (`editMessage`, `softDeleteMessage`, `undeleteMessage`), if it says. */
 function eventTypeOf(activity: TurnContext['activity']): string | undefined {
   const data = activity.channelData as { eventType?: unknown } | undefined;

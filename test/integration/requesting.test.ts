@@ -148,6 +148,17 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.match(shown(lastText(h, from)), /^\[SANDBOX\] To cancel a request, use the Cancel button on its card .*Type "status <request-id>" to have its card posted here, or "pending" to see your open requests\.$/);
   });
 
+  it('answers a typed approve or reject with the card button that decides, not as an unknown command', async () => {
+    const before = (await h.bot.deps.store.requests.list({})).map((r) => `${r.id}:${r.version}`);
+    let from = await h.teams.say(people.bob, 'approve CS-XXXX', opsChannel);
+    assert.equal(shown(lastText(h, from)), '[SANDBOX] Countersign does not take a typed "approve": use the Approve button on CS-XXXX\'s card (type "status CS-XXXX" to have it posted here), which shows what you are deciding. Nothing was decided.');
+    from = await h.teams.say(people.bob, 'Reject', opsChannel);
+    assert.equal(shown(lastText(h, from)), '[SANDBOX] Countersign does not take a typed "reject": use the Reject button on the request\'s card (type "pending" for the requests waiting for you, with their cards), which shows what you are deciding. Nothing was decided.');
+    from = await h.teams.say(people.dave, 'ratify CS-XXXX', opsChannel);
+    assert.match(shown(lastText(h, from)), /use the Ratify break-glass button on CS-XXXX's card/);
+    assert.deepEqual((await h.bot.deps.store.requests.list({})).map((r) => `${r.id}:${r.version}`), before, 'nothing was decided');
+  });
+
   it('asks for missing and invalid parameters with a form, checks them, and creates the request after confirmation', async () => {
     let from = await h.teams.say(people.alice, 'deploy production', alicePersonal);
     let form = lastCard(h, from);
