@@ -12,7 +12,7 @@ import { isDecidable, type ApprovalRequest, type RequestState } from '../domain/
 import { cancellable, needsReview, reviewOpen, runsOnBreakGlass, stoppable } from '../domain/lifecycle';
 import { localTime, md, shortened } from './markdown';
 import { type Card, renderWithText } from './render';
-import { changeView, riskView, summarySentence } from './request-summary';
+import { changeView, reasonClipped, riskView, summarySentence } from './request-summary';
 
 /** A state as people read it ("needs re-approval"), not its name in the code. */
 export function stateWords(state: RequestState): string {
@@ -137,6 +137,8 @@ function detailFacts(r: ApprovalRequest): { title: string; value: string }[] {
   return [
     { title: 'Request', value: md(r.id) },
     { title: 'Requested by', value: `${md(r.requester.name)}, ${localTime(r.createdAt)}` },
+    // The first sentence quotes only the start of a long reason: here it is whole.
+    ...(reasonClipped(r) ? [{ title: 'Reason', value: md(r.reason) }] : []),
     { title: 'Command', value: md(r.command) },
     ...Object.entries(r.parameters).map(([k, v]) => ({ title: md(k), value: md(v) })),
     { title: 'Subscription', value: md(r.target.subscriptionId) },

@@ -16,11 +16,24 @@ const LISTED = 10;
 const LINE_MAX = 300;
 
 /**
+ * The longest reason the first sentence quotes. A reason may hold 500 characters: at a phone's
+ * width, quoted whole, it fills the screen and pushes the risk band below it. The rest of a
+ * longer one is under Details, whole.
+ */
+const SUMMARY_REASON = 200;
+
+/** Whether the first sentence quotes only the start of the reason (the whole of it is then under Details). */
+export function reasonClipped(r: Pick<ApprovalRequest, 'reason'>): boolean {
+  return (r.reason?.replace(/\s+/g, ' ').length ?? 0) > SUMMARY_REASON;
+}
+
+/**
  * "Alice Requester asks to **deploy api-service to PRODUCTION**: release 2.4" (markdown, user text
  * escaped); a break-glass use that runs on the use alone says so: nobody is asked.
  */
 export function summarySentence(r: ApprovalRequest): string {
-  const reason = r.reason ? `: ${md(r.reason.replace(/\s+/g, ' '))}` : '';
+  const said = r.reason?.replace(/\s+/g, ' ');
+  const reason = said ? `: ${md(shortened(said, SUMMARY_REASON))}${reasonClipped(r) ? ' (the whole reason is under Details)' : ''}` : '';
   if (runsOnBreakGlass(r)) return `${md(r.requester.name)} used **break-glass** to **${md(actionPhrase(r))}** without approval${reason}`;
   return `${md(r.requester.name)} asks to **${md(actionPhrase(r))}**${reason}`;
 }

@@ -53,6 +53,21 @@ describe('the request card leads with the decision', () => {
     assert.match(cardText(staging), /asks to \*\*deploy api-service to staging\*\*/);
   });
 
+  it('quotes the start of a long reason in the sentence, so the risk band stays on a phone\'s first screen, and the whole of it under Details', () => {
+    const reason = `${'the release adds the payment retry queue and '.repeat(10)}end`;
+    const card = requestCard(buildRequest({ reason }));
+    const sentence = textsOf(body(card).find((el) => el.id === 'summary')!);
+    const quoted = sentence.slice(sentence.indexOf('**: ') + 4, sentence.indexOf(' (the whole reason'));
+    assert.equal(quoted.length, 200, `${quoted.length} characters of reason before the risk band`);
+    assert.ok(sentence.startsWith(`Alice Requester asks to **delete resource group staging-old and everything in it**: ${reason.slice(0, 150)}`), sentence);
+    assert.ok(sentence.endsWith('… (the whole reason is under Details)'), sentence);
+    assert.ok(textsOf(body(card).find((el) => el.id === 'details')!).includes(`Reason\n${reason}`), 'the whole reason under Details');
+    // A reason that fits is quoted whole, and not repeated under Details.
+    const short = requestCard(buildRequest({ reason: 'cleanup after the migration' }));
+    assert.equal(textsOf(body(short).find((el) => el.id === 'summary')!), 'Alice Requester asks to **delete resource group staging-old and everything in it**: cleanup after the migration');
+    assert.ok(!textsOf(body(short).find((el) => el.id === 'details')!).includes('Reason'));
+  });
+
   it('puts where it stands in a line of its own above the sentence, wrapped, so a narrow screen squeezes neither', () => {
     const card = requestCard(requestIn('approved', { approvals: [], breakGlass: { reason: 'INC-4711', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() } }));
     const ids = body(card).map((el) => el.id ?? el.type);
