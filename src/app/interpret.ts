@@ -89,7 +89,7 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
     return named ? extraWords('revoke delegation', named, 'Type "revoke delegation" alone to end your delegation, or "revoke delegation @person" with an @mention of the person.') : { kind: 'revoke-delegation' };
   }
   if (first === 'break-glass') return { kind: 'break-glass', request: interpret(deps, trimmed.slice(words[0].length)) };
-  const { body, runAt } = splitRunAt(trimmed);
+  const { body, runAt } = splitRunAt(withMentionsAsNames(trimmed));
   const parsed = deps.config.catalog.parse(body);
   const verb = typedDecision(first);
   if (!parsed && verb) return { kind: 'typed-decision', verb, ...(words[1] ? { requestId: words[1] } : {}) };
@@ -102,6 +102,15 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   const extra = { ...(parsed.reason ? { reason: parsed.reason } : {}), ...(runAt ? { runAt } : {}) };
   if (!check.ok) return { kind: 'incomplete', command: parsed.command, values: check.values, problems: check.problems, ...extra };
   return { kind: 'ready', command: parsed.command, values: check.values, ...extra };
+}
+
+/**
+ * Teams sends each @mention in the text as markup, `<at>Bob Approver</at>`: in a request's reason
+ * (or a value) it is the name the sender picked, written as they saw it, `@Bob Approver`, not
+ * markup the card would show as typed.
+ */
+function withMentionsAsNames(text: string): string {
+  return text.replace(/<at>([^<]*)<\/at>/gi, '@$1');
 }
 
 function extraWords(command: string, extra: string, usage: string): Interpretation {

@@ -42,3 +42,12 @@ describe('a run time and curly double quotes', () => {
     assert.equal(what.runAt, undefined);
   });
 });
+
+describe('@mentions of people in a request', () => {
+  it('reads a mention in the reason as the name the sender picked, not as the markup Teams sends', () => {
+    const what = interpret(deps, 'deploy staging api-service reason: as agreed with <at>Bob Approver</at> in the change board');
+    assert.equal(what.kind, 'ready', JSON.stringify(what));
+    assert.ok(what.kind === 'ready');
+    assert.equal(what.reason, 'as agreed with @Bob Approver in the change board');
+  });
+});
