@@ -193,6 +193,11 @@ export class CountersignBot extends TeamsActivityHandler {
       else await context.sendActivity(this.say('That form is no longer active (it was finished, cancelled or replaced), or it is not yours. Type the command again.'));
       return;
     }
+    if (await this.forms.openedByThis(context)) {
+      // Teams sent the message again (its first turn was slow): not another command; the form it opened stands.
+      await context.sendActivity(this.say('This message already opened a form for its request, above: fill it in there, or type a new command.'));
+      return;
+    }
     if (dc.activeDialog) {
       await this.forms.close(context, 'Replaced', 'You typed another command, so this form is no longer active.');
       await dc.cancelAllDialogs();

@@ -10,6 +10,8 @@ import { closedFormCard } from '../cards/form-cards';
 export interface FormMessageState {
   /** The message id of the form or confirmation waiting for an answer. */
   open?: string;
+  /** The id of the typed message that opened the latest form: Teams may send that message again. */
+  openedBy?: string;
   /** Confirmation message ids and the request each created (the latest few). */
   created?: [string, string][];
 }
@@ -27,7 +29,16 @@ export class FormMessages {
     const sent = await context.sendActivity(activity);
     const s = await this.state.get(context, {});
     if (sent?.id) s.open = sent.id;
+    // Opened by a typed command (not by an answer to a form): remembered, to know it if it comes again.
+    const a = context.activity;
+    if (a.type === 'message' && a.value === undefined && a.id) s.openedBy = a.id;
     await this.state.set(context, s);
+  }
+
+  /** Whether this typed message is the one that opened the person's latest form, sent again by Teams. */
+  async openedByThis(context: TurnContext): Promise<boolean> {
+    const id = context.activity.id;
+    return !!id && (await this.state.get(context, {})).openedBy === id;
   }
 
   /**

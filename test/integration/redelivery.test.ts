@@ -72,4 +72,22 @@ describe('a typed message Teams sends again', () => {
     assert.equal(replies.filter((t) => t.includes('This message already got a download link for an audit export (JSONL') && t.includes('cannot be shown again')).length, 2, JSON.stringify(replies));
     assert.equal((await auditOf(h)).filter((r) => r.type === 'audit.export_link_issued').length, 1);
   });
+
+  it('a command that opened a form: the form stands, not replaced as if another command were typed', async () => {
+    const activity = h.teams.activity(people.alice, opsChannel, { type: 'message', text: '<at>Countersign</at> deploy production', entities: [BOT_MENTION] });
+    const from = h.connector.sent.length;
+    await h.teams.post(activity);
+    const form = h.teams.since(from).find((s) => s.kind === 'reply' && JSON.stringify(s.activity).includes('Complete your request: deploy'));
+    assert.ok(form, 'the form was posted');
+    const again = h.connector.sent.length;
+    assert.equal((await h.teams.post(activity)).status, 200);
+    const after = h.teams.since(again);
+    assert.deepEqual(after.filter((s) => s.kind === 'update').map((s) => s.id), [], 'the form was not closed');
+    assert.equal(after.filter((s) => JSON.stringify(s.activity).includes('Complete your request')).length, 0, 'no second form');
+    assert.deepEqual(after.map((s) => s.activity.text), ['[SANDBOX] This message already opened a form for its request, above: fill it in there, or type a new command.']);
+    // A new message with the same words is another command: it replaces the form, as any would.
+    const typed = h.connector.sent.length;
+    await h.teams.post(h.teams.activity(people.alice, opsChannel, { type: 'message', text: '<at>Countersign</at> deploy production', entities: [BOT_MENTION] }));
+    assert.deepEqual(h.teams.since(typed).filter((s) => s.kind === 'update').map((s) => s.id), [form.id]);
+  });
 });
