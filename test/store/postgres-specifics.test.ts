@@ -596,6 +596,23 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.deepEqual(await s.compliance.missingProtection(), ['audit_checkpoints_no_truncate']);
   });
 
+  it('names the append-only triggers a superuser left in place, enabled, but made to refuse nothing: their function replaced, or one made again for no row', async () => {
+    const s = await open();
+    assert.deepEqual(await s.compliance.missingProtection(), []);
+    // The trigger function's body replaced: every trigger stays as it was, and lets each change through.
+    await superuser((c) => c.query('CREATE OR REPLACE FUNCTION countersign_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN COALESCE(NEW, OLD); END $$'));
+    await superuser((c) => c.query("DROP TRIGGER audit_log_chain ON audit_log; CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log FOR EACH ROW WHEN (false) EXECUTE FUNCTION countersign_audit_chain()"));
+    assert.deepEqual(await s.compliance.missingProtection(), [
+      'audit_log_no_update (changed)',
+      'audit_log_no_delete (changed)',
+      'audit_log_no_truncate (changed)',
+      'audit_log_chain (changed)',
+      'audit_checkpoints_no_update (changed)',
+      'audit_checkpoints_no_delete (changed)',
+      'audit_checkpoints_no_truncate (changed)',
+    ]);
+  });
+
   it('reconnects after the server drops its connections, without losing or repeating a write', async () => {
     const s = await open({ connection: { ...connection, applicationName: 'countersign-reconnect' } });
     await Promise.all(Array.from({ length: 5 }, () => s.audit.append([anEvent('request.created')])));

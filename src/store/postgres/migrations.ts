@@ -351,6 +351,25 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   },
 ];
 
+/** Whitespace collapsed: how a stored definition is compared with the migrations' text. */
+function spaced(sql: string): string {
+  return sql.replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * The trigger statements of the migrations by trigger name (whitespace collapsed, without the `;`),
+ * and the body of each trigger function they name: what the append-only protection must still be. A
+ * trigger present and enabled protects nothing once a superuser made it again with another statement
+ * (`BEFORE UPDATE OF hash`, a `WHEN (false)`), or replaced the body of its function with one that
+ * lets every change through.
+ */
+export const POSTGRES_TRIGGER_SQL: ReadonlyMap<string, string> = new Map(
+  POSTGRES_MIGRATIONS.flatMap((m) => [...m.sql.matchAll(/CREATE TRIGGER (\w+)[^;]*/g)].map((x) => [x[1], spaced(x[0])] as const)),
+);
+export const POSTGRES_TRIGGER_FUNCTIONS: ReadonlyMap<string, string> = new Map(
+  POSTGRES_MIGRATIONS.flatMap((m) => [...m.sql.matchAll(/CREATE FUNCTION (\w+)\(\) RETURNS trigger LANGUAGE plpgsql AS \$\$([\s\S]*?)\$\$;/g)].map((x) => [x[1], spaced(x[2])] as const)),
+);
+
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
 
 export class SchemaVersionError extends Error {

@@ -9,7 +9,7 @@ import type { StoredAuditRows, StoredRow } from '../../audit/verify/stored-rows'
 import { verifyStoredLog } from '../../audit/verify/verify-database';
 import type { VerifyOptions } from '../../audit/verify/verify';
 import type { StoredLogVerification } from '../../audit/verify/verify-database';
-import { AUDIT_TRIGGERS, POSTGRES_MIGRATIONS } from './migrations';
+import { AUDIT_TRIGGERS, POSTGRES_MIGRATIONS, POSTGRES_TRIGGER_FUNCTIONS, POSTGRES_TRIGGER_SQL } from './migrations';
 import { REQUESTS_WITHOUT_ROW, tablesCreatedBy, type RequestWithoutRow } from '../request-rows';
 import { schemaFindings, type AuditIndex, type SchemaFindings, type StoredSchema } from '../../audit/verify/schema-findings';
 import { auditIndexesMadeBy, judgeAuditIndexes } from '../audit-indexes';
@@ -43,15 +43,34 @@ function postgresStoredRows(pool: pg.Pool): StoredAuditRows {
 /**
  * Append-only triggers of a table that are missing or do not fire in an ordinary session: disabled
  * ('D'), or set to fire only in replica sessions ('R'), which leaves them as silent as disabled.
- * They fire when enabled ('O') or always ('A').
+ * They fire when enabled ('O') or always ('A'). One that is there and fires but is not the one the
+ * migrations made is named "<name> (changed)", as on SQLite: made again with another statement
+ * (`BEFORE UPDATE OF hash`, a `WHEN` clause), or calling a function that is not Countersign's in
+ * this schema or whose body was replaced (`CREATE OR REPLACE FUNCTION countersign_append_only()`
+ * returning the row refuses nothing, and needs no trigger touched).
  */
 export async function missingTriggers(pool: pg.Pool, table: string, expected: readonly string[]): Promise<string[]> {
-  const r = await pool.query<{ tgname: string }>(
-    "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass($1) AND NOT tgisinternal AND tgenabled IN ('O', 'A')",
+  const r = await pool.query<{ tgname: string; definition: string; schema: string; function: string; body: string; own: boolean }>(
+    `SELECT t.tgname, pg_get_triggerdef(t.oid) AS definition, quote_ident(current_schema()) AS schema, p.proname AS function, p.prosrc AS body,
+            p.pronamespace = to_regnamespace(current_schema()) AND l.lanname = 'plpgsql' AS own
+       FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_language l ON l.oid = p.prolang
+      WHERE t.tgrelid = to_regclass($1) AND NOT t.tgisinternal AND t.tgenabled IN ('O', 'A')`,
     [table],
   );
-  const present = new Set(r.rows.map((x) => x.tgname));
-  return expected.filter((t) => !present.has(t));
+  const present = new Map(r.rows.map((x) => [x.tgname, x]));
+  return expected.flatMap((name) => {
+    const t = present.get(name);
+    if (!t) return [name];
+    return asMade(t) ? [] : [`${name} (changed)`];
+  });
+}
+
+/** Whether a trigger is the statement the migrations made, calling their function with its body. */
+function asMade(t: { tgname: string; definition: string; schema: string; function: string; body: string; own: boolean }): boolean {
+  const qualified = (what: string) => new RegExp(`${what} ${t.schema.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.`, 'g');
+  const definition = t.definition.replace(qualified(' ON'), ' ON ').replace(qualified('EXECUTE FUNCTION'), 'EXECUTE FUNCTION ').replace(/\s+/g, ' ').trim();
+  const body = POSTGRES_TRIGGER_FUNCTIONS.get(t.function);
+  return t.own && definition === POSTGRES_TRIGGER_SQL.get(t.tgname) && body !== undefined && t.body.replace(/\s+/g, ' ').trim() === body;
 }
 
 export async function verifyPostgresAuditLog(pool: pg.Pool, target: string, options: VerifyOptions = {}): Promise<PostgresVerification> {
