@@ -229,10 +229,24 @@ describe('verifying an export against its signed manifest', function () {
     assert.equal(v.chain.count, 5, 'the records before it were read and are intact');
   });
 
-  it('csv: refuses a file whose first row is past the cap as not an export (bad input, not damage)', async () => {
+  it('csv: names a first row past the cap as an edit when the manifest signed the file as CSV, and refuses it as not an export without one', async () => {
     const e = await exported('csv');
     rewrite(e, ['x'.repeat(MAX_EXPORT_LINE_CHARS + 1), ...e.lines.slice(1)]);
-    await assert.rejects(check(e, 'csv'), { message: "not a Countersign audit CSV export: its first row is longer than the 16,777,216 characters a row may hold (Countersign's records are far shorter)" });
+    expectProblem(await check(e, 'csv'), 'edited', /^line 1 of the CSV export is not the header Countersign writes \(its first row is longer than the 16,777,216 characters a row may hold \(Countersign's records are far shorter\)\): it was edited\.$/);
+    await assert.rejects(verifyExportFile(e.file, { format: 'csv' }), { message: "not a Countersign audit CSV export: its first row is longer than the 16,777,216 characters a row may hold (Countersign's records are far shorter)" });
+  });
+
+  it('csv: names a header with a column added, moved or removed, or the header row deleted, as an edit of the signed export (damage, not another kind of file)', async () => {
+    for (const header of [(h: string) => `${h},comment`, (h: string) => h.replace('actor_id,actor_name', 'actor_name,actor_id'), (h: string) => h.replace(',actor_tenant', '')]) {
+      const e = await exported('csv');
+      rewrite(e, [header(e.lines[0]), ...e.lines.slice(1)]);
+      const v = await check(e, 'csv');
+      expectProblem(v, 'edited', /^line 1 of the CSV export is not the header Countersign writes \(expected the columns seq,id,time,.*, found seq,id,.*\): it was edited\.$/);
+      assert.equal(v.chain.count, 0);
+    }
+    const cut = await exported('csv');
+    rewrite(cut, cut.lines.slice(1));
+    expectProblem(await check(cut, 'csv'), 'edited', /^line 1 of the CSV export is not the header Countersign writes \(expected the columns seq,id,.*, found 1,/);
   });
 
   describe('without a manifest, a file plainly of another format than it is checked as', () => {

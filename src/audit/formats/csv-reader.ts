@@ -159,6 +159,17 @@ export async function* readCsvRows(input: AsyncIterable<string | Buffer> | Itera
   if (last) yield last;
 }
 
+/**
+ * The first row is not the header Countersign writes: not a CSV export at all, unless a manifest
+ * signed the file as one (then its header was edited: verify-export says so).
+ */
+export class CsvHeaderError extends Error {
+  constructor(readonly found: string) {
+    super(`not a Countersign audit CSV export: ${found}`);
+    this.name = 'CsvHeaderError';
+  }
+}
+
 /** How much of a first line that is not the expected header an error quotes. */
 const QUOTED_HEADER_CHARS = 300;
 
@@ -178,7 +189,7 @@ export async function* readCsv(source: string | Readable): AsyncGenerator<AuditR
     for await (const { cells, line } of rows) {
       if (header) {
         if (cells.join(',') !== CSV_COLUMNS.join(',')) {
-          throw new Error(`not a Countersign audit CSV export: expected the columns ${CSV_COLUMNS.join(',')}, found ${shortened(cells.join(','))}`);
+          throw new CsvHeaderError(`expected the columns ${CSV_COLUMNS.join(',')}, found ${shortened(cells.join(','))}`);
         }
         header = false;
         continue;
@@ -197,7 +208,7 @@ export async function* readCsv(source: string | Readable): AsyncGenerator<AuditR
   } catch (err) {
     if (err instanceof CsvRowTooLong) {
       const cap = `longer than the ${err.maxChars.toLocaleString('en-US')} characters a row may hold (Countersign's records are far shorter)`;
-      if (header) throw new Error(`not a Countersign audit CSV export: its first row is ${cap}`);
+      if (header) throw new CsvHeaderError(`its first row is ${cap}`);
       throw new ChainDefect('edited', `line ${err.line} of the CSV export starts a row ${cap}: it was edited, or is not a Countersign export.`);
     }
     if (err instanceof CsvSyntaxError) {

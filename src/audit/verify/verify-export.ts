@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { CSV_COLUMNS } from '../formats/csv-columns';
-import { readCsv } from '../formats/csv-reader';
+import { CsvHeaderError, readCsv } from '../formats/csv-reader';
+import { ChainDefect } from '../chain/record-text';
 import { readJsonl } from '../formats/jsonl';
 import { readOcsf } from '../formats/ocsf';
 import { verifyChain } from './verify';
@@ -87,6 +88,20 @@ function readExport(file: string, format: ExportFormat): AsyncIterable<AuditReco
   if (format === 'csv') return readCsv(file);
   if (format === 'ocsf') return readOcsf(file);
   return readJsonl(file);
+}
+
+/**
+ * A CSV file its signed manifest says is a CSV export: a first row that is not Countersign's header
+ * (a column added, removed, renamed or moved, the header row deleted) is an edit of the export, as
+ * any other changed line is, not a file of another kind.
+ */
+async function* headerEdited(records: AsyncIterable<AuditRecord>): AsyncGenerator<AuditRecord> {
+  try {
+    yield* records;
+  } catch (err) {
+    if (!(err instanceof CsvHeaderError)) throw err;
+    throw new ChainDefect('edited', `line 1 of the CSV export is not the header Countersign writes (${err.found}): it was edited.`);
+  }
 }
 
 /** How many of the latest records' hashes are kept to compare a checkpoint with: it names a record just before its own. */
@@ -270,7 +285,8 @@ export async function verifyExportFile(file: string, options: VerifyExportOption
   }
   const start = m ? (m.contiguous && m.firstSeq <= 1 ? 'genesis' : 'anywhere') : options.partial || options.filtered ? 'anywhere' : 'genesis';
   const met: MetCheckpoint[] = [];
-  const chain = await verifyChain(noting(readExport(file, format), met), { start, links: m ? m.contiguous : !options.filtered });
+  const read = readExport(file, format);
+  const chain = await verifyChain(noting(m && format === 'csv' ? headerEdited(read) : read, met), { start, links: m ? m.contiguous : !options.filtered });
   const problems: ExportProblem[] = [];
   if (chain.problem) problems.push({ kind: chain.problem.kind, message: chain.problem.message });
   // Past a broken chain the records read say nothing more; the checkpoints are checked over an intact one.
