@@ -22,6 +22,7 @@ import { checkExportTargets } from './export-target';
 import { missingFromLog } from '../audit/access/manifest';
 import { removeAbandonedPartials } from '../output-file';
 import { keepRecordedLeftovers } from './recorded-leftovers';
+import { selectionText } from './audit-report';
 import type { ExportTarget } from './export-target';
 
 export interface ExportOptions {
@@ -135,6 +136,8 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
     const m = result.manifest;
     const range = m.records ? ` (seq ${m.firstSeq} to ${m.lastSeq})` : '';
     io.stderr.write(`Exported ${m.records} audit records${range} as ${opts.format} to ${target ?? 'standard output'}.\n`);
+    // What was asked for, as the manifest signs it: a count and a range of seqs alone read as the whole log.
+    io.stderr.write(`Selection: ${selectionText(m.filter)}.\n`);
     io.stderr.write(
       manifestFile
         ? `Signed manifest: ${manifestFile} (SHA-256 ${m.sha256}, key ${m.keyId}).\n`

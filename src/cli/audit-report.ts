@@ -112,7 +112,7 @@ function checkpointsLine(v: ExportVerification): string {
  * selected, so the reader must see what that was (a genuine export of one event type passes as
  * well as one of the whole log).
  */
-function selectionText(f: AuditFilter): string {
+export function selectionText(f: AuditFilter): string {
   const parts = [
     f.from !== undefined ? `from ${f.from} (included)` : '',
     f.to !== undefined ? `before ${f.to}` : '',

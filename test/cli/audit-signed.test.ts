@@ -76,7 +76,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(v.stdout, /Export intact: 12 records, seq 1 to 12\.\nHead hash: .*\nSHA-256: [0-9a-f]{64} \(as signed\)/);
     });
 
-    it('says what an intact export selected, as its manifest signed it: a genuine export of one type passes as well as one of the whole log', async () => {
+    it('says what an intact export selected, as its manifest signed it, when it is made and when it is verified: a genuine export of one type passes as well as one of the whole log', async () => {
       const cases: [string[], string][] = [
         [[], 'Selection: every record of the log (no filter).'],
         [['--type', 'approval.granted'], 'Selection: only the records of type approval.granted.'],
@@ -87,6 +87,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
         const out = path.join(tmp.dir, `selected-${i}.jsonl`);
         const e = await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir, ...filter]);
         assert.equal(e.code, 0, e.stderr);
+        assert.ok(e.stderr.split('\n').includes(said), `${filter.join(' ')}: ${e.stderr}`);
         const v = await audit(['verify', '--file', out, '--data-dir', dataDir]);
         assert.equal(v.code, 0, v.stdout);
         assert.ok(v.stdout.split('\n').includes(said), `${filter.join(' ')}: ${v.stdout}`);
