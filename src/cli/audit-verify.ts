@@ -13,6 +13,7 @@ import type { ExportFormat } from '../audit/ports';
 import { checkEvidence, EVIDENCE_MANIFEST, parseEvidenceManifest, recordedDamage } from '../audit/access/evidence';
 import { sha256Hex } from '../domain/canonical';
 import { missingFromSchema } from '../store/postgres/transactions';
+import { protectionFound } from '../audit/verify/schema-findings';
 import { loadPublicKey, readVerifier } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';
 import { ManifestMismatchError, WrongFormatError, verifyExportFile } from '../audit/verify/verify-export';
@@ -369,7 +370,7 @@ export async function checkCheckpoints(
     result.warnings.push(...unreadable);
     const missing = await reader.missingCheckpointTriggers();
     const triggerWarnings = missing.length
-      ? [`the append-only protection of the checkpoint table is missing, disabled or changed (triggers: ${missing.join(', ')}): someone changed the database schema by hand`]
+      ? [`the append-only protection of the checkpoint table is missing, disabled or changed (${protectionFound(missing)}): someone changed the database schema by hand`]
       : [];
     return { result, triggerWarnings, ...(keyProblem ? { keyProblem } : {}) };
   } finally {

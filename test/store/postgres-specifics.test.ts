@@ -613,6 +613,17 @@ describe('PostgreSQL store, several instances on one database', function () {
     ]);
   });
 
+  it('names a rewrite rule a superuser put on the audit log or the checkpoint table: one doing INSTEAD NOTHING drops records as they are appended, no trigger asked', async () => {
+    const s = await open();
+    await superuser((c) => c.query("CREATE RULE drop_rejections AS ON INSERT TO audit_log WHERE NEW.type = 'request.rejected' DO INSTEAD NOTHING; CREATE RULE keep_checkpoints AS ON DELETE TO audit_checkpoints DO INSTEAD NOTHING"));
+    const errors: unknown[][] = [];
+    assert.deepEqual(await reportMissingProtection(s, { error: (...args: unknown[]) => void errors.push(args) }), ['rule drop_rejections', 'rule keep_checkpoints']);
+    assert.equal(errors.length, 1);
+    assert.deepEqual((await verifyPostgresAuditLog(s.pool, s.target)).warnings, [
+      'the append-only protection of the audit log is missing or disabled (rewrite rules added, which can drop or change what is written: drop_rejections): someone changed the database schema by hand',
+    ]);
+  });
+
   it('reconnects after the server drops its connections, without losing or repeating a write', async () => {
     const s = await open({ connection: { ...connection, applicationName: 'countersign-reconnect' } });
     await Promise.all(Array.from({ length: 5 }, () => s.audit.append([anEvent('request.created')])));

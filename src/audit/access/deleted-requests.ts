@@ -31,7 +31,7 @@ export async function reportMissingProtection(store: Pick<AuditStore, 'complianc
   if (missing.length > 0) {
     log.error(
       { triggers: missing },
-      'the append-only protection of the audit trail is missing or disabled: someone changed the database schema by hand, so records may have been edited or deleted. Run countersign audit verify now (it names any record changed), then enable the triggers again (PostgreSQL: ALTER TABLE … ENABLE TRIGGER) or restore the database from a backup',
+      'the append-only protection of the audit trail is missing or disabled: someone changed the database schema by hand, so records may have been edited or deleted. Run countersign audit verify now (it names any record changed), then enable the triggers again (PostgreSQL: ALTER TABLE … ENABLE TRIGGER; a rewrite rule named: DROP RULE … ON …) or restore the database from a backup',
     );
   }
   return missing;

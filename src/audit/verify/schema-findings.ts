@@ -113,13 +113,24 @@ export async function indexFindings(schema: AuditIndexSchema, records: VerifiedR
 }
 
 /**
+ * The append-only protection found missing or changed, in words: the triggers by name (`(changed)`
+ * when not as the migrations made them), and any rewrite rule added to the table (PostgreSQL:
+ * `rule <name>`), which can drop or change what is written where no trigger is asked.
+ */
+export function protectionFound(missing: readonly string[]): string {
+  const rules = missing.filter((m) => m.startsWith('rule ')).map((m) => m.slice('rule '.length));
+  const triggers = missing.filter((m) => !m.startsWith('rule '));
+  return [triggers.length ? `triggers: ${triggers.join(', ')}` : '', rules.length ? `rewrite rules added, which can drop or change what is written: ${rules.join(', ')}` : ''].filter(Boolean).join('; ');
+}
+
+/**
  * `records`: what the verification of the records saw; the indexes' entries are counted against it
  * only when the whole log verified intact (`named` given).
  */
 export async function schemaFindings(schema: StoredSchema, records?: VerifiedRecords): Promise<SchemaFindings> {
   const missing = await schema.missingAuditTriggers();
   const warnings = missing.length
-    ? [`the append-only protection of the audit log is missing or disabled (triggers: ${missing.join(', ')}): someone changed the database schema by hand`]
+    ? [`the append-only protection of the audit log is missing or disabled (${protectionFound(missing)}): someone changed the database schema by hand`]
     : [];
   const indexes = await indexFindings(schema, records);
   warnings.push(...indexes.warnings);

@@ -47,7 +47,8 @@ function postgresStoredRows(pool: pg.Pool): StoredAuditRows {
  * migrations made is named "<name> (changed)", as on SQLite: made again with another statement
  * (`BEFORE UPDATE OF hash`, a `WHEN` clause), or calling a function that is not Countersign's in
  * this schema or whose body was replaced (`CREATE OR REPLACE FUNCTION countersign_append_only()`
- * returning the row refuses nothing, and needs no trigger touched).
+ * returning the row refuses nothing, and needs no trigger touched). A rewrite rule on the table is
+ * named too ("rule <name>"): one that does INSTEAD NOTHING on INSERT drops records as they are appended.
  */
 export async function missingTriggers(pool: pg.Pool, table: string, expected: readonly string[]): Promise<string[]> {
   const r = await pool.query<{ tgname: string; definition: string; schema: string; function: string; body: string; own: boolean }>(
@@ -58,11 +59,17 @@ export async function missingTriggers(pool: pg.Pool, table: string, expected: re
     [table],
   );
   const present = new Map(r.rows.map((x) => [x.tgname, x]));
-  return expected.flatMap((name) => {
-    const t = present.get(name);
-    if (!t) return [name];
-    return asMade(t) ? [] : [`${name} (changed)`];
-  });
+  // Countersign makes no rewrite rule: one added (ON INSERT … DO INSTEAD NOTHING) drops what is
+  // appended without an error, where no trigger is asked; named as "rule <name>".
+  const rules = await pool.query<{ rulename: string }>("SELECT rulename FROM pg_rewrite WHERE ev_class = to_regclass($1) AND rulename <> '_RETURN' ORDER BY rulename", [table]);
+  return [
+    ...expected.flatMap((name) => {
+      const t = present.get(name);
+      if (!t) return [name];
+      return asMade(t) ? [] : [`${name} (changed)`];
+    }),
+    ...rules.rows.map((x) => `rule ${x.rulename}`),
+  ];
 }
 
 /** Whether a trigger is the statement the migrations made, calling their function with its body. */
