@@ -613,14 +613,17 @@ describe('PostgreSQL store, several instances on one database', function () {
     ]);
   });
 
-  it('names a rewrite rule a superuser put on the audit log or the checkpoint table: one doing INSTEAD NOTHING drops records as they are appended, no trigger asked', async () => {
+  it('names a rewrite rule, or a trigger not Countersign\'s, a superuser put on the audit log or the checkpoint table: one doing INSTEAD NOTHING, or returning NULL, drops records as they are appended', async () => {
     const s = await open();
     await superuser((c) => c.query("CREATE RULE drop_rejections AS ON INSERT TO audit_log WHERE NEW.type = 'request.rejected' DO INSTEAD NOTHING; CREATE RULE keep_checkpoints AS ON DELETE TO audit_checkpoints DO INSTEAD NOTHING"));
     const errors: unknown[][] = [];
     assert.deepEqual(await reportMissingProtection(s, { error: (...args: unknown[]) => void errors.push(args) }), ['rule drop_rejections', 'rule keep_checkpoints']);
+    // A trigger of one's own does the same: BEFORE INSERT returning NULL drops the record.
+    await superuser((c) => c.query("CREATE FUNCTION quiet() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$; CREATE TRIGGER audit_log_quiet BEFORE INSERT ON audit_log FOR EACH ROW WHEN (NEW.type = 'request.rejected') EXECUTE FUNCTION quiet()"));
+    assert.deepEqual(await s.compliance.missingProtection(), ["audit_log_quiet (not Countersign's)", 'rule drop_rejections', 'rule keep_checkpoints']);
     assert.equal(errors.length, 1);
     assert.deepEqual((await verifyPostgresAuditLog(s.pool, s.target)).warnings, [
-      'the append-only protection of the audit log is missing or disabled (rewrite rules added, which can drop or change what is written: drop_rejections): someone changed the database schema by hand',
+      "the append-only protection of the audit log is missing or disabled (triggers: audit_log_quiet (not Countersign's); rewrite rules added, which can drop or change what is written: drop_rejections): someone changed the database schema by hand",
     ]);
   });
 

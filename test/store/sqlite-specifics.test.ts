@@ -82,6 +82,28 @@ describe('the SQLite store file', () => {
     }
   });
 
+  it('fails the write whose audit record a trigger not Countersign\'s dropped without an error, and names that trigger', async () => {
+    const store = await openSqliteStore({ file });
+    try {
+      await store.audit.append([anEvent('request.created')]);
+      const other = new Database(file);
+      other.exec("CREATE TRIGGER audit_log_quiet BEFORE INSERT ON audit_log WHEN NEW.type = 'request.rejected' BEGIN SELECT RAISE(IGNORE); END");
+      other.close();
+      // The rejection and the request row saved with it: neither is kept, and the person is told so.
+      await assert.rejects(store.requests.insert(aRequest('req-quiet'), [anEvent('request.rejected', { request: requestRef('req-quiet') })]), {
+        name: 'AuditRecordDroppedError',
+        message: /^the audit record 2 \(request\.rejected\) was not stored in .*countersign\.db: SQLite dropped its INSERT without an error, which only a trigger on audit_log that is not Countersign's does/,
+      });
+      assert.equal(await store.requests.get('req-quiet'), undefined);
+      // The next record is sealed onto the log as it is, not onto the one that was never stored.
+      const [next] = await store.audit.append([anEvent('request.created')]);
+      assert.equal(next.seq, 2);
+      assert.deepEqual(await store.compliance.missingProtection(), ["audit_log_quiet (not Countersign's)"]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('says in the log, at each look, that an index of the audit log was made to leave records out, counting only the records appended since the last look', async () => {
     const file = path.join(tmp.dir, 'indexes.db');
     const store = await openSqliteStore({ file });

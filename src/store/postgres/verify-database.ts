@@ -51,14 +51,15 @@ function postgresStoredRows(pool: pg.Pool): StoredAuditRows {
  * named too ("rule <name>"): one that does INSTEAD NOTHING on INSERT drops records as they are appended.
  */
 export async function missingTriggers(pool: pg.Pool, table: string, expected: readonly string[]): Promise<string[]> {
-  const r = await pool.query<{ tgname: string; definition: string; schema: string; function: string; body: string; own: boolean }>(
-    `SELECT t.tgname, pg_get_triggerdef(t.oid) AS definition, quote_ident(current_schema()) AS schema, p.proname AS function, p.prosrc AS body,
+  const r = await pool.query<{ tgname: string; enabled: string; definition: string; schema: string; function: string; body: string; own: boolean }>(
+    `SELECT t.tgname, t.tgenabled AS enabled, pg_get_triggerdef(t.oid) AS definition, quote_ident(current_schema()) AS schema, p.proname AS function, p.prosrc AS body,
             p.pronamespace = to_regnamespace(current_schema()) AND l.lanname = 'plpgsql' AS own
        FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_language l ON l.oid = p.prolang
-      WHERE t.tgrelid = to_regclass($1) AND NOT t.tgisinternal AND t.tgenabled IN ('O', 'A')`,
+      WHERE t.tgrelid = to_regclass($1) AND NOT t.tgisinternal AND t.tgenabled <> 'D'`,
     [table],
   );
-  const present = new Map(r.rows.map((x) => [x.tgname, x]));
+  // Those that fire in an ordinary session; one disabled or firing only for replicas protects nothing.
+  const present = new Map(r.rows.filter((x) => x.enabled !== 'R').map((x) => [x.tgname, x]));
   // Countersign makes no rewrite rule: one added (ON INSERT … DO INSTEAD NOTHING) drops what is
   // appended without an error, where no trigger is asked; named as "rule <name>".
   const rules = await pool.query<{ rulename: string }>("SELECT rulename FROM pg_rewrite WHERE ev_class = to_regclass($1) AND rulename <> '_RETURN' ORDER BY rulename", [table]);
@@ -68,6 +69,8 @@ export async function missingTriggers(pool: pg.Pool, table: string, expected: re
       if (!t) return [name];
       return asMade(t) ? [] : [`${name} (changed)`];
     }),
+    // One the migrations did not make (a BEFORE INSERT returning NULL drops a record without an error).
+    ...r.rows.filter((x) => !POSTGRES_TRIGGER_SQL.has(x.tgname)).map((x) => `${x.tgname} (not Countersign's)`),
     ...rules.rows.map((x) => `rule ${x.rulename}`),
   ];
 }

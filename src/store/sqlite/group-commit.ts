@@ -50,6 +50,21 @@ class StoreClosedError extends Error {
   }
 }
 
+/**
+ * SQLite ran the INSERT of an audit record and stored nothing, without an error: a trigger on
+ * audit_log that is not Countersign's (RAISE(IGNORE) before the INSERT) dropped it. The write it
+ * belongs to fails, so nothing is done unrecorded, and the next record is not sealed onto one that
+ * is not there.
+ */
+export class AuditRecordDroppedError extends Error {
+  constructor(file: string, seq: number, type: string) {
+    super(
+      `the audit record ${seq} (${type}) was not stored in ${file}: SQLite dropped its INSERT without an error, which only a trigger on audit_log that is not Countersign's does (RAISE(IGNORE)); nothing was changed. Run countersign audit verify, which names it, and drop it`,
+    );
+    this.name = 'AuditRecordDroppedError';
+  }
+}
+
 /** The file watch needs SQLite's answer outside a transaction (walWasReset); nothing was decided. */
 class AskOutsideTransaction extends Error {
   constructor() {
@@ -189,17 +204,22 @@ export class GroupCommitWriter implements WriteTx {
       const seq = (this.txHead?.seq ?? 0) + 1;
       const prevHash = this.txHead?.hash ?? GENESIS_HASH;
       const { text, hash } = sealedText(template, seq, prevHash, placeholders);
-      this.insertRecord.run(seq, id, time, type, requestId, actorId, prevHash, hash, text);
+      this.stored(this.insertRecord.run(seq, id, time, type, requestId, actorId, prevHash, hash, text), seq, type);
       this.txHead = { seq, hash };
       this.txTime = time;
       return [seq, prevHash, hash] as const;
     });
   }
 
+  /** An INSERT of a record that stored no row was dropped by something in the database. */
+  private stored(result: Database.RunResult, seq: number, type: string): void {
+    if (result.changes !== 1) throw new AuditRecordDroppedError(this.file, seq, type);
+  }
+
   private sealAndInsert(draft: AuditEventDraft, id: string): { record: AuditRecord; text: string } {
     const sealed = sealRecord(notBeforePrevious(draft, this.txTime), this.txHead, id);
     const { record, text } = sealed;
-    this.insertRecord.run(record.seq, record.id, record.time, record.type, record.request?.id ?? null, record.actor?.aadObjectId ?? null, record.prevHash, record.hash, text);
+    this.stored(this.insertRecord.run(record.seq, record.id, record.time, record.type, record.request?.id ?? null, record.actor?.aadObjectId ?? null, record.prevHash, record.hash, text), record.seq, record.type);
     this.txHead = { seq: record.seq, hash: record.hash };
     this.txTime = record.time;
     return sealed;

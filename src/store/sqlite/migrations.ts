@@ -238,20 +238,29 @@ const TRIGGER_SQL: ReadonlyMap<string, string> = new Map(
   MIGRATIONS.flatMap((m) => [...m.sql.matchAll(/CREATE TRIGGER (\w+)[\s\S]*?\bEND\b/g)].map((x) => [x[1], spaced(x[0])] as const)),
 );
 
+/** The table a trigger of the migrations is on. */
+const tableOf = (sql: string | undefined): string | undefined => sql?.match(/ ON (\w+) /)?.[1];
+
 /**
  * Which of these triggers are gone, or are not the ones the migrations made (dropped and created
  * again under the same name with another body, that no longer refuses anything): named, the second
- * as "<name> (changed)".
+ * as "<name> (changed)". A trigger on their table that the migrations did not make is named too, as
+ * "<name> (not Countersign's)": one doing RAISE(IGNORE) before an INSERT drops a record without an
+ * error, the append-only triggers all in place.
  */
 export function triggerProblems(db: Database.Database, names: readonly string[]): string[] {
-  const stored = new Map(
-    (db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all() as { name: string; sql: string | null }[]).map((t) => [t.name, spaced(t.sql ?? '')]),
-  );
-  return names.flatMap((name) => {
-    const sql = stored.get(name);
-    if (sql === undefined) return [name];
-    return sql === TRIGGER_SQL.get(name) ? [] : [`${name} (changed)`];
-  });
+  const rows = db.prepare("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'").all() as { name: string; tbl_name: string; sql: string | null }[];
+  const stored = new Map(rows.map((t) => [t.name, spaced(t.sql ?? '')]));
+  const tables = new Set(names.map((name) => tableOf(TRIGGER_SQL.get(name))));
+  const foreign = rows.filter((t) => tables.has(t.tbl_name) && !TRIGGER_SQL.has(t.name)).map((t) => `${t.name} (not Countersign's)`);
+  return [
+    ...names.flatMap((name) => {
+      const sql = stored.get(name);
+      if (sql === undefined) return [name];
+      return sql === TRIGGER_SQL.get(name) ? [] : [`${name} (changed)`];
+    }),
+    ...foreign,
+  ];
 }
 
 /** Brings the schema up to date; returns the version it is at. */
