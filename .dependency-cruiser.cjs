@@ -23,6 +23,7 @@
  *   And, whoever imports them: only teams imports botbuilder, only azure and sandbox @azure/*, only
  *   store the database drivers, only http restify; no cycles anywhere.
  *   composition-root.ts  builds and wires everything: exempt; only main.ts (the entry point) imports it
+ *   wiring/    the composition root's parts (store, Azure, sweeps, stop...): only composition-root.ts imports them
  *   main.ts the entry point: exempt, and nothing imports it
  */
 
@@ -68,6 +69,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/main\\.ts$' },
       to: { path: '^src/composition-root\\.ts$' },
+    },
+    {
+      name: 'wiring-only-from-composition-root',
+      comment: 'src/wiring holds the parts of the composition root (the store, Azure, the sweeps, the stop...): only src/composition-root.ts and they import it, so there is still one composition root.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/composition-root\\.ts$', '^src/wiring/'] },
+      to: { path: '^src/wiring/' },
     },
     {
       name: 'domain-is-pure',

@@ -45,6 +45,7 @@ describe('layer boundaries (dependency-cruiser)', function () {
     'no-circular': [/error no-circular: src\/app\/decide\.ts →\s+src\/app\/expire\.ts →\s+src\/app\/decide\.ts/],
     'no-main-import': [/error no-main-import: src\/cli\/start\.ts → src\/main\.ts/],
     'no-composition-root-import': [/error no-composition-root-import: src\/cli\/wire\.ts → src\/composition-root\.ts/],
+    'wiring-only-from-composition-root': [/error wiring-only-from-composition-root: src\/cli\/wire\.ts → src\/wiring\/store\.ts/],
     'domain-is-pure': [/error domain-is-pure: src\/domain\/refusal\.ts → .*node_modules\/botbuilder\//],
     'domain-does-no-io': [/error domain-does-no-io: src\/domain\/clock\.ts → (node:)?fs/],
     'app-imports-domain-and-log': [/error app-imports-domain-and-log: src\/app\/decide\.ts → src\/store\/decisions\.ts/],

@@ -1,0 +1,54 @@
+/**
+ * The timers of a running bot: the sweeps for expiry, scheduled requests, reminders, escalations and
+ * break-glass reviews, and the takeover of executions a dead run left, each logged under its job.
+ * Started by the composition root (src/composition-root.ts) once the bot listens.
+ */
+import type { Countersign } from '../app/countersign';
+import type { Logger } from '../log/context';
+import { withLogContext } from '../log/logger';
+import type { Settings } from '../settings';
+
+/** Starts the sweeps (and runs the takeover once, awaited); `stop()` clears every timer. */
+export async function startSweeps(
+  app: Countersign,
+  log: Logger,
+  options: { sweepIntervalMs?: number },
+  settings: Pick<Settings, 'executionLeaseMs'>,
+  storeReady: () => Promise<boolean>,
+): Promise<{ stop(): void }> {
+  const sweeper = setInterval(() => {
+    withLogContext({ job: 'expiry-sweep' }, () => app.sweepExpired()).catch((err: unknown) => log.error({ err: String(err) }, 'expiry sweep failed'));
+    // The store's files are checked even when nothing is written and nobody probes /readyz: a database
+    // file deleted under an idle bot stops it within a sweep, not at its next write.
+    void storeReady();
+  }, options.sweepIntervalMs ?? 15_000);
+  sweeper.unref();
+  // Scheduled requests whose time came are started (the execution's claim runs each once across instances).
+  const scheduleSweeper = setInterval(() => {
+    withLogContext({ job: 'schedule-sweep' }, () => app.sweepScheduled()).catch((err: unknown) => log.error({ err: String(err) }, 'schedule sweep failed'));
+  }, options.sweepIntervalMs ?? 15_000);
+  scheduleSweeper.unref();
+  // Escalations and reminders due: recorded on the request before anyone is told, so once across instances.
+  const reachSweeper = setInterval(() => {
+    withLogContext({ job: 'reach-sweep' }, () => app.sweepReach()).catch((err: unknown) => log.error({ err: String(err) }, 'reminder and escalation sweep failed'));
+    withLogContext({ job: 'break-glass-review-sweep' }, () => app.sweepBreakGlassReviews()).catch((err: unknown) => log.error({ err: String(err) }, 'break-glass review sweep failed'));
+  }, options.sweepIntervalMs ?? 15_000);
+  reachSweeper.unref();
+  // Executions a run that died (or stopped) left behind are resumed once their lease expired: now, and
+  // whenever one expires later (a lease held by a run that just died expires after startup).
+  const resumeAbandoned = () =>
+    withLogContext({ job: 'resume-sweep' }, async () => {
+      await app.resumeAbandoned();
+      await app.runStranded();
+    }).catch((err: unknown) => log.error({ err: String(err) }, 'resuming executions failed'));
+  await resumeAbandoned();
+  const resumer = setInterval(() => void resumeAbandoned(), Math.min(15_000, Math.max(250, Math.floor(settings.executionLeaseMs / 2))));
+  resumer.unref();  return {
+    stop() {
+      clearInterval(sweeper);
+      clearInterval(scheduleSweeper);
+      clearInterval(reachSweeper);
+      clearInterval(resumer);
+    },
+  };
+}
