@@ -44,7 +44,7 @@ function actionPhrase(r: ApprovalRequest): string {
   switch (op.kind) {
     case 'deployTemplate': {
       const env = environmentParameter(r.parameters);
-      const what = Object.values(r.parameters).filter((v) => v !== env).join(' ') || op.deploymentName;
+      const what = Object.values(r.parameters).filter((v) => v !== env).map(asWord).join(' ') || op.deploymentName;
       return `deploy ${what} to ${where ?? `resource group ${op.resourceGroup}`}${op.mode === 'Complete' ? ' (complete mode)' : ''}`;
     }
     case 'deleteResourceGroup':
@@ -60,11 +60,21 @@ function actionPhrase(r: ApprovalRequest): string {
     case 'setTags': {
       const tags = Object.entries(op.tags);
       const scope = scopeWords(op.scope);
-      if (op.operation === 'Delete') return `remove the ${tags.length === 1 ? 'tag' : 'tags'} ${tags.map(([k]) => k).join(', ')} from ${scope}`;
-      const list = tags.map(([k, v]) => `${k}=${v}`).join(', ');
+      if (op.operation === 'Delete') return `remove the ${tags.length === 1 ? 'tag' : 'tags'} ${tags.map(([k]) => asWord(k)).join(', ')} from ${scope}`;
+      const list = tags.map(([k, v]) => `${asWord(k)}=${asWord(v)}`).join(', ');
       return op.operation === 'Replace' ? `replace the tags of ${scope} with ${list}` : `set ${list} on ${scope}`;
     }
   }
+}
+
+/**
+ * A value the requester typed, as one word of the sentence: in double quotes (a quote inside it
+ * escaped) when it holds a space, a quote, "=" or ",", or nothing at all. Otherwise a tag value of
+ * `x on resource group production-api-service` would read as the target: "set owner=x on resource
+ * group production-api-service on resource group staging-old".
+ */
+function asWord(value: string): string {
+  return /^[^\s"=,]+$/u.test(value) ? value : JSON.stringify(value);
 }
 
 /** "PRODUCTION" (shouted: it is the place to be careful), "staging", or nothing known. */

@@ -68,6 +68,20 @@ describe('the request card leads with the decision', () => {
     assert.ok(!textsOf(body(short).find((el) => el.id === 'details')!).includes('Reason'));
   });
 
+  it('quotes a typed value that holds spaces, so it cannot read as the target: the target is the last words', () => {
+    const tagging = (value: string) =>
+      buildRequest({
+        command: 'tag',
+        parameters: { group: 'staging-old', key: 'owner', value },
+        operation: { kind: 'setTags', subscriptionId: SUBSCRIPTION, scope: `/subscriptions/${SUBSCRIPTION}/resourceGroups/staging-old`, operation: 'Merge', tags: { owner: value } },
+        reason: 'the owner changed last week',
+      });
+    const sentence = (value: string) => textsOf(body(requestCard(tagging(value))).find((el) => el.id === 'summary')!);
+    assert.equal(sentence('x on resource group production-api-service'), 'Alice Requester asks to **set owner="x on resource group production-api-service" on resource group staging-old**: the owner changed last week');
+    assert.equal(sentence('a" on resource group prod "b'), 'Alice Requester asks to **set owner="a\\\\" on resource group prod \\\\"b" on resource group staging-old**: the owner changed last week');
+    assert.equal(sentence('platform'), 'Alice Requester asks to **set owner=platform on resource group staging-old**: the owner changed last week', 'a one-word value is not quoted');
+  });
+
   it('puts where it stands in a line of its own above the sentence, wrapped, so a narrow screen squeezes neither', () => {
     const card = requestCard(requestIn('approved', { approvals: [], breakGlass: { reason: 'INC-4711', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() } }));
     const ids = body(card).map((el) => el.id ?? el.type);
