@@ -63,7 +63,7 @@ export class TeamsApproverMessenger implements ApproverMessenger {
       return await this.postCard(request, conversationId, text);
     } catch (err) {
       this.log.warn({ requestId: request.id, conversationId, err: String(err) }, 'could not post to an approval channel');
-      return { ok: false, why: whyUnreachable(err) };
+      return { ok: false, why: whyUnreachable(err, 'conversation') };
     }
   }
 
@@ -128,12 +128,16 @@ const REFUSALS_BY_CODE: Record<string, string> = {
   BotDisabledByAdmin: 'a Teams admin disabled Countersign',
 };
 
-/** Why, in a few words for the card: Teams answers 403 or 404 for a person who does not have the app. */
-function whyUnreachable(err: unknown): string {
+/**
+ * Why, in a few words for the card: Teams answers 403 or 404 for a person who does not have the app,
+ * and for a channel or chat Countersign is not (or no longer) in.
+ */
+function whyUnreachable(err: unknown, to: 'person' | 'conversation' = 'person'): string {
   if (err instanceof NotReachable) return err.message;
   const status = statusOf(err);
   const code = (err as { code?: unknown })?.code;
   if (status === 403 && typeof code === 'string' && Object.hasOwn(REFUSALS_BY_CODE, code)) return REFUSALS_BY_CODE[code];
+  if ((status === 403 || status === 404) && to === 'conversation') return 'Countersign is not in that team or chat (any more): add the app there';
   if (status === 403 || status === 404) return 'app not installed';
   if (status === 401) return "Teams refused Countersign's credentials";
   if (status) return `Teams answered ${status}`;

@@ -135,6 +135,16 @@ describe('reaching approvers (bot over HTTP, fake Bot Connector, controlled cloc
     assert.equal(chatWith(people.bob), undefined, 'no new chat is started for someone who blocked the bot');
   });
 
+  it('says of an approval channel Countersign was removed from that it is not in that team, not that an app is not installed', async () => {
+    h.connector.removedFrom.add(APPROVALS_CHANNEL);
+    const asked = await requestVia(h, 'delete resource group staging-old');
+    await settled(h);
+    const why = 'Countersign is not in that team or chat (any more): add the app there';
+    await eventually('the card says which channel could not be reached, and why', () => cardText(h.connector.card(asked.cardId)).includes(`Could not reach: ${APPROVALS_CHANNEL} (${why}).`));
+    const missed = (await auditOf(h, { requestId: asked.requestId })).filter((r) => r.type === 'approver.unreachable');
+    assert.deepEqual(missed.map((r) => [r.data?.who, r.outcome.detail]), [[APPROVALS_CHANNEL, why]]);
+  });
+
   it('reminds the people who have not decided at the configured points, at most max, and never after a decision', async () => {
     const asked = await requestVia(h, 'delete resource group staging-old');
     const bobChat = chatWith(people.bob)!;

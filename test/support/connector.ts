@@ -50,6 +50,8 @@ export class FakeConnector {
   readonly goneConversations = new Set<string>();
   /** Personal chats whose person blocked the bot: a message posted there is answered 403 ConversationBlockedByUser. */
   readonly blockedConversations = new Set<string>();
+  /** Channels and chats the bot was removed from: a message posted there is answered 403 BotNotInConversationRoster. */
+  readonly removedFrom = new Set<string>();
   /** Personal chats the bot started (POST /v3/conversations), by the member's object id. */
   readonly createdChats: { aadObjectId: string; conversationId: string; tenantId?: string; at: number }[] = [];
   /** How long a card update takes to reach the service (ms; 0 by default): it is applied, recorded and answered after that. */
@@ -165,6 +167,11 @@ export class FakeConnector {
     if (this.blockedConversations.has(conversationId) && req.method === 'POST') {
       res.writeHead(403, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'ConversationBlockedByUser', message: 'User blocked the conversation with the bot.' } }));
+      return;
+    }
+    if (this.removedFrom.has(conversationId.split(';')[0]) && req.method === 'POST') {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'BotNotInConversationRoster', message: 'The bot is not part of the conversation roster.' } }));
       return;
     }
     const activity = body ? (JSON.parse(body) as Record<string, unknown>) : {};
