@@ -56,7 +56,7 @@ class StoreClosedError extends Error {
  * belongs to fails, so nothing is done unrecorded, and the next record is not sealed onto one that
  * is not there.
  */
-export class AuditRecordDroppedError extends Error {
+class AuditRecordDroppedError extends Error {
   constructor(file: string, seq: number, type: string) {
     super(
       `the audit record ${seq} (${type}) was not stored in ${file}: SQLite dropped its INSERT without an error, which only a trigger on audit_log that is not Countersign's does (RAISE(IGNORE)); nothing was changed. Run countersign audit verify, which names it, and drop it`,
