@@ -886,6 +886,21 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal((exported[0].data as { requestId: string }).requestId, 'CS-EVDD0001');
     });
 
+    it('names each card file inside the bundle whatever version and state a stored request version holds (a database edited to name a path)', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      await store.requests.insert(aRequest('CS-EVDD0011'), [anEvent('request.created', { request: requestRef('CS-EVDD0011') })]);
+      await store.close();
+      // Edited by someone with write access to the database: a version added whose number names a path out of the bundle.
+      const db = new Database(databaseFile(dataDir));
+      db.prepare(`INSERT INTO request_versions (request_id, version, state, updated_at, body) SELECT request_id, 2, state, updated_at, json_set(body, '$.version', '/../../../../escaped') FROM request_versions WHERE request_id = 'CS-EVDD0011'`).run();
+      db.close();
+      const out = path.join(tmp.dir, 'deep', 'er', 'bundle');
+      mkdirSync(path.dirname(out), { recursive: true });
+      await audit(['evidence', 'CS-EVDD0011', '--out', out, '--data-dir', dataDir]);
+      const written = readdirSync(tmp.dir, { recursive: true }).map(String).filter((f) => f.includes('escaped'));
+      assert.deepEqual(written.map((f) => path.dirname(f)), [path.join('deep', 'er', 'bundle', 'cards')], 'the card is written in the bundle\'s cards folder, and nowhere else');
+    });
+
     it('checks a bundle with verify --file <folder> (or its manifest.json): every file against the signed list, then its records', async () => {
       const store = await openSqliteStore({ file: databaseFile(dataDir) });
       await store.requests.insert(aRequest('CS-EVDD0002'), [anEvent('request.created', { request: requestRef('CS-EVDD0002') })]);

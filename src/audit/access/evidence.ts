@@ -99,6 +99,15 @@ export function checkEvents(events: AuditRecord[], chain: EvidenceVerification['
   return { count: events.length, ok: problems.length === 0, problems };
 }
 
+/**
+ * A stored version's number or state as part of a file name: the row is the database's, and one
+ * edited there to hold "/../.." would have the card written outside the bundle, wherever the
+ * person making it may write. Anything but letters, digits, "_" and "-" is written as "_".
+ */
+function namePart(text: string): string {
+  return text.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
 export function evidenceFiles(input: EvidenceInput): EvidenceFile[] {
   const versions = input.versions.map(forEvidence);
   const latest = versions[versions.length - 1];
@@ -106,7 +115,7 @@ export function evidenceFiles(input: EvidenceInput): EvidenceFile[] {
   if (latest) files.push({ name: 'request.json', content: json(latest) });
   files.push({ name: 'versions.jsonl', content: versions.map((v) => `${canonicalJson(v)}\n`).join('') });
   versions.forEach((v) => {
-    files.push({ name: `cards/v${String(v.version).padStart(2, '0')}-${v.state}.json`, content: json(input.renderCard(v)) });
+    files.push({ name: `cards/v${namePart(String(v.version).padStart(2, '0'))}-${namePart(String(v.state))}.json`, content: json(input.renderCard(v)) });
   });
   const whatIf = versions.find((v) => v.whatIf)?.whatIf;
   files.push({ name: 'what-if.json', content: json(whatIf ?? { note: 'This request had no what-if: only template deployments are previewed.' }) });
