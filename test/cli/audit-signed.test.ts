@@ -901,6 +901,23 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.deepEqual(written.map((f) => path.dirname(f)), [path.join('deep', 'er', 'bundle', 'cards')], 'the card is written in the bundle\'s cards folder, and nowhere else');
     });
 
+    it('is still made for a request with a version Countersign cannot draw, its card file saying why', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      await store.requests.insert(aRequest('CS-EVDD0012'), [anEvent('request.created', { request: requestRef('CS-EVDD0012') })]);
+      await store.close();
+      // A version added in the database with a state Countersign never writes.
+      const db = new Database(databaseFile(dataDir));
+      db.prepare(`INSERT INTO request_versions (request_id, version, state, updated_at, body) SELECT request_id, 2, 'approved', updated_at, json_set(json_set(body, '$.version', 2), '$.state', 'bogus') FROM request_versions WHERE request_id = 'CS-EVDD0012'`).run();
+      db.close();
+      const out = path.join(tmp.dir, 'bundle-bogus');
+      const r = await audit(['evidence', 'CS-EVDD0012', '--out', out, '--data-dir', dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(readdirSync(path.join(out, 'cards')), ['v01-pending.json', 'v02-bogus.json']);
+      const note = (JSON.parse(readFileSync(path.join(out, 'cards', 'v02-bogus.json'), 'utf8')) as { note: string }).note;
+      assert.match(note, /^Countersign could not draw the card of version 2 \(state "bogus"\): .*written into the database by other means; versions\.jsonl holds it as stored\.$/);
+      assert.equal((await audit(['verify', '--file', out, '--data-dir', dataDir])).code, 0, 'the bundle is signed as written');
+    });
+
     it('checks a bundle with verify --file <folder> (or its manifest.json): every file against the signed list, then its records', async () => {
       const store = await openSqliteStore({ file: databaseFile(dataDir) });
       await store.requests.insert(aRequest('CS-EVDD0002'), [anEvent('request.created', { request: requestRef('CS-EVDD0002') })]);

@@ -108,6 +108,20 @@ function namePart(text: string): string {
   return text.replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
+/**
+ * The card of a stored version, or, for one Countersign cannot draw (a version edited in the database
+ * into a state or shape it never writes), a note saying so in its place: the rest of the bundle is
+ * what such a request's evidence is wanted for.
+ */
+function cardOf(input: EvidenceInput, v: ApprovalRequest): unknown {
+  try {
+    return input.renderCard(v);
+  } catch (err) {
+    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 200);
+    return { note: `Countersign could not draw the card of version ${String(v.version).slice(0, 40)} (state ${JSON.stringify(String(v.state).slice(0, 40))}): ${why}. Countersign never stores a version it cannot draw, so this one was written into the database by other means; versions.jsonl holds it as stored.` };
+  }
+}
+
 export function evidenceFiles(input: EvidenceInput): EvidenceFile[] {
   const versions = input.versions.map(forEvidence);
   const latest = versions[versions.length - 1];
@@ -115,7 +129,7 @@ export function evidenceFiles(input: EvidenceInput): EvidenceFile[] {
   if (latest) files.push({ name: 'request.json', content: json(latest) });
   files.push({ name: 'versions.jsonl', content: versions.map((v) => `${canonicalJson(v)}\n`).join('') });
   versions.forEach((v) => {
-    files.push({ name: `cards/v${namePart(String(v.version).padStart(2, '0'))}-${namePart(String(v.state))}.json`, content: json(input.renderCard(v)) });
+    files.push({ name: `cards/v${namePart(String(v.version).padStart(2, '0'))}-${namePart(String(v.state))}.json`, content: json(cardOf(input, v)) });
   });
   const whatIf = versions.find((v) => v.whatIf)?.whatIf;
   files.push({ name: 'what-if.json', content: json(whatIf ?? { note: 'This request had no what-if: only template deployments are previewed.' }) });
