@@ -641,6 +641,48 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.equal(records.filter((r) => r.type === 'request.approved').length, 5);
   });
 
+  it('runs a write again on a new connection when the server ended its session for idling in the transaction (idle_in_transaction_session_timeout)', async () => {
+    // The role's or database's setting, shorter than a pause of the process between two statements
+    // of a write (an event-loop stall, a paused VM): the server ends the session (25P03) and rolls back.
+    await superuser((c) => c.query(`ALTER DATABASE ${db.name} SET idle_in_transaction_session_timeout = '100ms'`));
+    try {
+      const s = await open();
+      // The first write stalls (the event loop blocked: the server's goodbye is read only as the
+      // answer to the statement sent next), longer than the timeout, right before its INSERT; the
+      // second waits (the goodbye read at once) right before the round trip that carries its COMMIT.
+      // Their runs again do not pause.
+      let pauseBefore: RegExp | undefined;
+      let paused = 0;
+      const connect = s.pool.connect.bind(s.pool) as () => Promise<pg.PoolClient>;
+      (s.pool as unknown as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
+        const client = await connect();
+        const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+        (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
+          if (pauseBefore && typeof args[0] === 'string' && pauseBefore.test(args[0])) {
+            pauseBefore = undefined;
+            if (paused++ === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);
+            else await new Promise((r) => setTimeout(r, 400));
+          }
+          return query(...args);
+        };
+        return client;
+      };
+      pauseBefore = /^INSERT INTO requests /;
+      await s.requests.insert(aRequest('CS-IDLE1'), [anEvent('request.created')]);
+      pauseBefore = /; COMMIT$/;
+      await s.requests.insert(aRequest('CS-IDLE2'), [anEvent('request.created')]);
+      assert.equal(paused, 2);
+      assert.equal((await s.requests.get('CS-IDLE1'))?.id, 'CS-IDLE1');
+      assert.equal((await s.requests.get('CS-IDLE2'))?.id, 'CS-IDLE2');
+      assert.deepEqual((await collect(s.audit.read())).map((r) => [r.seq, r.type]), [[1, 'request.created'], [2, 'request.created']]);
+      // Told as the connection's failure, not an internal error, when it happens again.
+      assert.equal(s.storageFault(Object.assign(new Error('terminating connection due to idle-in-transaction timeout'), { code: '25P03' })), 'unreachable');
+      assert.equal(s.storageFault(Object.assign(new Error('terminating connection due to idle-session timeout'), { code: '57P05' })), 'unreachable');
+    } finally {
+      await superuser((c) => c.query(`ALTER DATABASE ${db.name} RESET idle_in_transaction_session_timeout`));
+    }
+  });
+
   it('survives its connections being dropped while lent out between two statements: the process goes on', async () => {
     const s = await open({ connection: { ...connection, applicationName: 'countersign-midquery' } });
     await s.audit.append([anEvent('request.created')]);

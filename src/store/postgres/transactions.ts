@@ -171,8 +171,19 @@ async function commitWith(client: pg.PoolClient, staged: StagedAppend, leftMs: n
     const results = (await client.query(`${lockChain(leftMs)}; ${appendText(staged.templates)}; COMMIT`)) as unknown as pg.QueryResult<AppendedRow>[];
     return results[LOCK_CHAIN_STATEMENTS].rows;
   } catch (err) {
+    // The COMMIT never left: the connection broke before it was sent (pg refuses a query on a client
+    // that already saw its connection fail, as when the server ended the session for idling in this
+    // transaction, idle_in_transaction_session_timeout), or the server said it ended the session for
+    // that (25P03) before the COMMIT reached it. Nothing was committed, so the write may run again.
+    if (commitNeverRan(err)) throw err;
     throw isConnectionError(err) ? new CommitFailed(err) : err;
   }
+}
+
+/** pg's refusal to send a query on a broken client, or the server's having ended the session idle in the transaction. */
+function commitNeverRan(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === '25P03' || (typeof e?.message === 'string' && /^Client has encountered a connection error and is not queryable$/.test(e.message));
 }
 
 /**

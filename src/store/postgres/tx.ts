@@ -25,7 +25,14 @@ export interface PgTx {
   stage(templates: readonly SealTemplate[]): Promise<AuditRecord[]>;
 }
 
-const CONNECTION_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+/**
+ * The server ending the session is a broken connection too: 57P01-57P03 (an administrator's
+ * pg_terminate_backend, a shutdown), 25P03 (idle_in_transaction_session_timeout: a transaction lent
+ * out between two statements, as in a stalled event loop, for longer than the role's or database's
+ * setting) and 57P05 (idle_session_timeout: a pooled connection idle for longer). Nothing of the
+ * transaction was committed, so the write is run again on a new connection.
+ */
+const CONNECTION_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '57P05', '25P03', '08000', '08001', '08003', '08004', '08006']);
 
 /** A statement the server cancelled (lock_timeout ran out, a cancel request): the connection is fine. */
 const CANCELLED_CODES = new Set(['55P03', '57014']);
