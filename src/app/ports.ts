@@ -182,11 +182,12 @@ export interface DelegationStore {
  * longer than COUNTERSIGN_STORE_LOCK_WAIT; nothing was written), `overloaded` (the database server
  * had no connection slot, memory or other resource to spare, or cancelled a statement that ran past
  * its time limit: worth another try in a moment) or `read-only` (the database server takes no
- * writes: a standby, or default_transaction_read_only) or `damaged` (the database was changed under
+ * writes: a standby, or default_transaction_read_only), `denied` (the database refused the role a
+ * privilege it needs on a table: a grant revoked while Countersign runs) or `damaged` (the database was changed under
  * the running instance: its file deleted or replaced, its audit log emptied or rewritten, a table
  * dropped; nothing more is written, and Countersign stops).
  */
-export type StorageFault = 'disk' | 'unreachable' | 'busy' | 'overloaded' | 'read-only' | 'damaged';
+export type StorageFault = 'disk' | 'unreachable' | 'busy' | 'overloaded' | 'read-only' | 'denied' | 'damaged';
 
 /** What the use cases keep: requests, the audit log, the card bindings and delegations. */
 export interface Store {

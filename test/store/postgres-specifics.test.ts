@@ -819,6 +819,38 @@ describe('PostgreSQL store, several instances on one database', function () {
       assert.equal(await s.ping(), true);
     });
 
+    it('is not ready while a privilege writes need is revoked from the runtime role, names the grant, and tells the refused write as access denied', async () => {
+      await (await open()).close();
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}`));
+      const s = await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) } });
+      const r = aRequest('CS-GRANT');
+      await s.requests.insert(r, [anEvent('request.created')]);
+      assert.equal(await s.ping(), true);
+      for (const [table, privilege] of [
+        ['requests', 'UPDATE'],
+        ['audit_log', 'INSERT'],
+        ['card_messages', 'UPDATE'],
+      ]) {
+        await superuser((c) => c.query(`REVOKE ${privilege} ON ${table} FROM ${RUNTIME_ROLE}`));
+        try {
+          assert.equal(await s.ping(), false, `${privilege} on ${table} revoked`);
+          assert.equal(
+            s.writeReadiness().problem,
+            `the role ${role} lacks ${privilege} on ${table}, which writes need: it is a member of ${RUNTIME_ROLE} already, and that role lacks them (revoked, or a runtime role made without the grants of the migrations): as the schema's owner, GRANT ${privilege} ON "${schema}".${table} TO ${RUNTIME_ROLE}; (see docs/postgresql.md)`,
+          );
+          if (table === 'requests') {
+            const refused = await s.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]).catch((err: unknown) => err);
+            assert.match(String(refused), /permission denied for table requests/);
+            assert.equal(s.storageFault(refused), 'denied', 'told as access refused, not an internal error');
+          }
+        } finally {
+          await superuser((c) => c.query(`GRANT ${privilege} ON ${table} TO ${RUNTIME_ROLE}`));
+        }
+        assert.equal(await s.ping(), true, `ready again once ${privilege} on ${table} is granted back`);
+      }
+      await s.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]);
+    });
+
     it('lets an auditor holding SELECT only verify the chain, and nothing more', async () => {
       const s = await open();
       await s.audit.append([anEvent('request.created'), anEvent('request.approved')]);

@@ -65,6 +65,11 @@ describe('the answer to a message whose turn failed', () => {
     assert.match(text, /^Countersign could not handle this message: its database is overloaded right now \(out of connections or memory, or a statement ran past its time limit\), so nothing was changed\. Try again in a moment/);
   });
 
+  it('says the database refused Countersign access, and that the team running it must act, when the store says a privilege was refused', async () => {
+    const [text] = await answerTo('message', failure, () => 'denied');
+    assert.match(text, /^Countersign could not handle this message: its database refused it access to a table it needs \(a privilege of its database role was taken away\), so nothing was changed\. Tell the team that runs Countersign: its log and readiness name the grant to give back\.$/);
+  });
+
   it('says the database is read-only when the store says so', async () => {
     const [text] = await answerTo('message', failure, () => 'read-only');
     assert.match(text, /^Countersign could not handle this message: its database is read-only right now \(a standby, as after a failover\), so nothing was changed\./);

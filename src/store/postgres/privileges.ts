@@ -1,6 +1,7 @@
 /**
  * The privileges the bot's role needs on the tables, checked at start so missing grants stop it with
- * a message, not at the first click; and the statement that gives them, for the case at hand: a role
+ * a message, not at the first click, and by every readiness probe, so a grant revoked while the
+ * instances run turns /readyz 503 naming it rather than failing each click; and the statement that gives them, for the case at hand: a role
  * that is not in the runtime role is granted it, one that already is is not sent to grant it again.
  */
 import type pg from 'pg';
@@ -17,7 +18,10 @@ const NEEDED: readonly [table: string, privilege: string][] = [
   ['conversation_refs', 'UPDATE'],
   ['personal_conversations', 'UPDATE'],
   ['card_messages', 'INSERT'],
+  ['card_messages', 'UPDATE'],
+  ['dialog_state', 'INSERT'],
   ['dialog_state', 'UPDATE'],
+  ['dialog_state', 'DELETE'],
   ['audit_checkpoints', 'INSERT'],
   ['audit_downloads', 'INSERT'],
   ['audit_exports', 'INSERT'],
@@ -29,8 +33,11 @@ export interface MissingPrivilege {
   privilege: string;
 }
 
+/** Where the questions are asked: the pool, or a connection of it (the readiness probe's). */
+type Queryable = Pick<pg.ClientBase, 'query'>;
+
 /** The privileges of NEEDED the connected role lacks on the schema's tables. */
-export async function missingPrivileges(pool: pg.Pool): Promise<MissingPrivilege[]> {
+export async function missingPrivileges(pool: Queryable): Promise<MissingPrivilege[]> {
   const r = await pool.query<{ t: string; p: string; ok: boolean }>(
     'SELECT t, p, has_table_privilege(t, p) AS ok FROM unnest($1::text[], $2::text[]) AS x(t, p)',
     [NEEDED.map((n) => n[0]), NEEDED.map((n) => n[1])],
@@ -44,7 +51,7 @@ export async function missingPrivileges(pool: pg.Pool): Promise<MissingPrivilege
  * privileges on, or the grants the runtime role itself lacks (revoked, or a runtime role made by hand
  * without them).
  */
-export async function privilegeRemedy(pool: pg.Pool, user: string, missing: readonly MissingPrivilege[], schema?: string, unusableSchema?: string): Promise<string> {
+export async function privilegeRemedy(pool: Queryable, user: string, missing: readonly MissingPrivilege[], schema?: string, unusableSchema?: string): Promise<string> {
   const role = (
     await pool.query<{ exists: boolean; member: boolean; inherits: boolean; version: number }>(
       `SELECT r.id IS NOT NULL AS exists,

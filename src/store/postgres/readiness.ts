@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { explainConnectionError, type PostgresConnectionOptions } from './connection';
 import { CHAIN_LOCK_NAME, describeHolder, isLockTimeout, isPoolTimeout, lockHolders, type LockHolder } from './lock-wait';
 import type { PgWriter } from './transactions';
+import { missingPrivileges, privilegeRemedy } from './privileges';
 import { CHAIN_LOCK, missingFromSchema, READ_HEAD } from './transactions';
 import { isConnectionError } from './tx';
 
@@ -103,6 +104,13 @@ export class PostgresReadiness {
       const ro = await client.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
       if (ro.rows[0]?.ro !== 'off') return { ok: false, problem: 'the database is read-only (a standby, or default_transaction_read_only)' };
       if (this.writer.stopped) return { ok: false, problem: this.writer.stopped.message };
+      // A grant revoked while the instance runs: every write that needs it would be refused (42501).
+      const missing = await missingPrivileges(client);
+      if (missing.length) {
+        const user = (await client.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
+        const lacks = missing.map((m) => `${m.privilege} on ${m.table}`).join(', ');
+        return { ok: false, problem: `the role ${user} lacks ${lacks}, which writes need: ${await privilegeRemedy(client, user, missing, this.connection.schema)}` };
+      }
       const skew = skewProblem(await readClocks(client, this.clock));
       if (skew) return { ok: false, problem: this.writer.clockWrong(skew).message };
       return (await this.lockProblem(client, now)) ?? (await this.rewindProblem(client)) ?? this.refusalProblem() ?? { ok: true };

@@ -110,8 +110,8 @@ export class PostgresStore implements CountersignStore {
    * resources: 53200 out_of_memory, 53300 too_many_connections, 53400 configuration_limit_exceeded
    * such as temp_file_limit) or cancelling a statement (57014 query_canceled: statement_timeout) as
    * its being overloaded, 25006 read_only_sql_transaction (a standby, default_transaction_read_only)
-   * as its being read-only; a connection that broke or cannot be made, the server's being
-   * unreachable. Each is told to the person differently: only a full disk needs the disk freed.
+   * as its being read-only, 42501 insufficient_privilege (a grant revoked) as access denied; a
+   * connection that broke or cannot be made, the server's being unreachable. Each is told to the person differently: only a full disk needs the disk freed.
    */
   storageFault(err: unknown): StorageFault | undefined {
     // A lock held past the wait, or no connection of the pool free in time (all held by waiting statements).
@@ -122,6 +122,8 @@ export class PostgresStore implements CountersignStore {
     if (code === '53100' || (typeof code === 'string' && code.startsWith('58'))) return 'disk';
     if ((typeof code === 'string' && code.startsWith('53')) || code === '57014') return 'overloaded';
     if (code === '25006') return 'read-only';
+    // A privilege of the role taken away while the instance runs (REVOKE): nothing was written.
+    if (code === '42501') return 'denied';
     // A read that gave up on a lock (lock_timeout, SQLSTATE 55P03) waited as long as a write would.
     if (code === '55P03') return 'busy';
     return isConnectionError(cause) || cause instanceof PostgresStartupError ? 'unreachable' : undefined;
