@@ -851,6 +851,32 @@ describe('PostgreSQL store, several instances on one database', function () {
       await s.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]);
     });
 
+    it('fails alone a write of a group the server cancelled (statement_timeout), not the others of its group', async () => {
+      await (await open()).close();
+      // The role's statement_timeout, shorter than a write may wait for a row another session holds.
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}; ALTER ROLE ${role} SET statement_timeout = '100ms'`));
+      const s = await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) } });
+      const [held, other] = [aRequest('CS-HELD'), aRequest('CS-OTHER')];
+      await s.requests.insert(held, [anEvent('request.created')]);
+      await s.requests.insert(other, [anEvent('request.created')]);
+      const holder = await db.superuser();
+      const approve = (r: ApprovalRequest) => s.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved', { requestId: r.id })]);
+      try {
+        await holder.query(`SET search_path = ${schema}; BEGIN; SELECT id FROM requests WHERE id = 'CS-HELD' FOR UPDATE`);
+        // Submitted in the same turn: one group, one transaction, each write in a savepoint of its own.
+        const [cancelled, committed] = await Promise.allSettled([approve(held), approve(other)]);
+        assert.equal(cancelled.status, 'rejected');
+        assert.equal((cancelled.reason as { code?: string }).code, '57014', String(cancelled.status === 'rejected' ? cancelled.reason : ''));
+        assert.equal(s.storageFault(cancelled.reason), 'overloaded');
+        assert.equal(committed.status, 'fulfilled', `the other write of the group is not failed with it: ${committed.status === 'rejected' ? String(committed.reason) : ''}`);
+      } finally {
+        await holder.query('ROLLBACK');
+        await holder.end();
+      }
+      await approve(held);
+      assert.deepEqual((await collect(s.audit.read())).map((r) => r.type), ['request.created', 'request.created', 'request.approved', 'request.approved']);
+    });
+
     it('lets an auditor holding SELECT only verify the chain, and nothing more', async () => {
       const s = await open();
       await s.audit.append([anEvent('request.created'), anEvent('request.approved')]);

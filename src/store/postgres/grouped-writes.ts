@@ -47,6 +47,7 @@ async function runOne(tx: PgTx, write: GroupedWrite, index: number, newId: () =>
     appendEventsNow: appendsLast,
     appendGroups: appendsLast,
     stage: appendsLast,
+    rollbackTo: () => Promise.reject(new Error('a grouped write is undone by its group')),
   };
   const done = write.work(view).then(
     (value): Outcome => ({ value }),
@@ -71,7 +72,7 @@ export async function runWriteGroup(tx: PgTx, writes: readonly GroupedWrite[], n
       // A broken connection fails the whole group (retried as one), and so does a lock the group's
       // wait ran out on (each write after it would wait as long again); anything else this write alone.
       if (isConnectionError(ran.error) || isLockTimeout(ran.error)) throw ran.error;
-      await tx.query('ROLLBACK TO SAVEPOINT write');
+      await tx.rollbackTo('write');
     }
     outcomes[index] = ran;
   }

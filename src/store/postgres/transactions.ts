@@ -103,6 +103,12 @@ class LockBudget {
     return lockTimeout(this.left());
   }
 
+  /** The SET of what is left, sent now whatever the one in force (a rollback to a savepoint undid it). */
+  reset(): string {
+    this.setAt = performance.now();
+    return lockTimeout(this.left());
+  }
+
   /** lockChain with what is left: the lock_timeout it leaves in force is up to date. */
   lockChain(): string {
     this.setAt = performance.now();
@@ -121,6 +127,10 @@ function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () =>
     },
     appendEvents: async (drafts) => staged.add(templatesOf(drafts, newId)),
     stage: async (templates) => staged.add(templates),
+    rollbackTo: async (savepoint) => {
+      if (staged.templates.length) throw new Error('appendEvents must be the last statement of a write');
+      await client.query(`ROLLBACK TO SAVEPOINT ${savepoint}; ${budget.reset()}`);
+    },
     appendEventsNow: async (drafts) => {
       const templates = templatesOf(drafts, newId);
       if (!templates.length) return [];

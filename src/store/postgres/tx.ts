@@ -23,6 +23,12 @@ export interface PgTx {
   appendGroups(groups: readonly (readonly AuditEventDraft[])[]): Promise<(AuditRecord[] | { error: unknown })[]>;
   /** appendEvents of templates already made (grouped-writes.ts makes each write's own). */
   stage(templates: readonly SealTemplate[]): Promise<AuditRecord[]>;
+  /**
+   * Undoes what ran since `SAVEPOINT <name>` (grouped-writes.ts, after one write failed): sent before
+   * any other statement, as the transaction may be aborted by the failure (a statement cancelled, a
+   * constraint), and setting the lock wait again after it, as a SET LOCAL since the savepoint is undone.
+   */
+  rollbackTo(savepoint: string): Promise<void>;
 }
 
 /**
