@@ -860,7 +860,7 @@ describe('PostgreSQL store, several instances on one database', function () {
       await s.requests.insert(held, [anEvent('request.created')]);
       await s.requests.insert(other, [anEvent('request.created')]);
       const holder = await db.superuser();
-      const approve = (r: ApprovalRequest) => s.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved', { requestId: r.id })]);
+      const approve = (r: ApprovalRequest) => s.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]);
       try {
         await holder.query(`SET search_path = ${schema}; BEGIN; SELECT id FROM requests WHERE id = 'CS-HELD' FOR UPDATE`);
         // Submitted in the same turn: one group, one transaction, each write in a savepoint of its own.
