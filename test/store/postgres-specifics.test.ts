@@ -851,11 +851,11 @@ describe('PostgreSQL store, several instances on one database', function () {
       await s.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]);
     });
 
-    it('fails alone a write of a group the server cancelled (statement_timeout), not the others of its group', async () => {
+    it('fails alone a write of a group the server cancelled (statement_timeout), and is not ready for a while after, until one commits', async () => {
       await (await open()).close();
       // The role's statement_timeout, shorter than a write may wait for a row another session holds.
       await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}; ALTER ROLE ${role} SET statement_timeout = '100ms'`));
-      const s = await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) } });
+      const s = await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) }, readiness: { failureHoldMs: 60_000 } });
       const [held, other] = [aRequest('CS-HELD'), aRequest('CS-OTHER')];
       await s.requests.insert(held, [anEvent('request.created')]);
       await s.requests.insert(other, [anEvent('request.created')]);
@@ -869,11 +869,18 @@ describe('PostgreSQL store, several instances on one database', function () {
         assert.equal((cancelled.reason as { code?: string }).code, '57014', String(cancelled.status === 'rejected' ? cancelled.reason : ''));
         assert.equal(s.storageFault(cancelled.reason), 'overloaded');
         assert.equal(committed.status, 'fulfilled', `the other write of the group is not failed with it: ${committed.status === 'rejected' ? String(committed.reason) : ''}`);
+        assert.equal(await s.ping(), true, 'a write committed after the one cancelled');
+        // Alone now: nothing commits after it.
+        const alone = await approve(held).catch((err: unknown) => err);
+        assert.equal((alone as { code?: string }).code, '57014');
       } finally {
         await holder.query('ROLLBACK');
         await holder.end();
       }
+      assert.equal(await s.ping(), false, 'the probe itself is quick, yet writes are being cancelled');
+      assert.match(s.writeReadiness().problem ?? '', /^the database refused a write \d+ ms ago \(57014: canceling statement due to statement timeout\), and none committed since$/);
       await approve(held);
+      assert.equal(await s.ping(), true, 'ready again once a write committed');
       assert.deepEqual((await collect(s.audit.read())).map((r) => r.type), ['request.created', 'request.created', 'request.approved', 'request.approved']);
     });
 

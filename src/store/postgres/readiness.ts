@@ -232,14 +232,23 @@ export class PostgresReadiness {
   }
 
   /**
-   * A write gave up waiting for a lock (a row's, which the probe cannot see) a moment ago, and none
-   * committed since. Timed now, after the probe's queries, not when the probe began: a refusal may
+   * A write gave up waiting for a lock (a row's, which the probe cannot see), or the server refused
+   * one for want of time or resources (a statement_timeout, a connection limit), a moment ago, and
+   * none committed since. Timed now, after the probe's queries, not when the probe began: a refusal may
    * have landed while they ran (both on the monotonic clock, as the writer notes them).
    */
   private refusalProblem(now = performance.now()): Readiness | undefined {
+    const recent = (failure: { at: number } | undefined) =>
+      failure !== undefined && now - failure.at < this.failureHoldMs && !(this.writer.lastCommitAt !== undefined && this.writer.lastCommitAt > failure.at);
     const refusal = this.writer.lastLockRefusal;
-    if (!refusal || now - refusal.at >= this.failureHoldMs) return undefined;
-    if (this.writer.lastCommitAt !== undefined && this.writer.lastCommitAt > refusal.at) return undefined;
-    return { ok: false, problem: `a write gave up waiting for a lock ${Math.max(0, Math.round(now - refusal.at))} ms ago: ${refusal.error.message}` };
+    if (recent(refusal)) return { ok: false, problem: `a write gave up waiting for a lock ${Math.max(0, Math.round(now - refusal!.at))} ms ago: ${refusal!.error.message}` };
+    // The server refused a write for want of time, a connection slot, memory or I/O: a statement_timeout
+    // shorter than Countersign's statements, a role's connection limit reached, a full temp_file_limit.
+    const fault = this.writer.lastFault;
+    if (recent(fault)) {
+      const code = (fault!.error as { code?: unknown }).code;
+      return { ok: false, problem: `the database refused a write ${Math.max(0, Math.round(now - fault!.at))} ms ago (${String(code)}: ${fault!.error.message}), and none committed since` };
+    }
+    return undefined;
   }
 }

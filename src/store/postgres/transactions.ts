@@ -239,6 +239,12 @@ export function missingFromSchema(err: unknown): string | undefined {
   return undefined;
 }
 
+/** A statement cancelled (57014 statement_timeout), the server short of a resource (class 53) or failing I/O (class 58). */
+function isServerShortOf(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === '57014' || code.startsWith('53') || code.startsWith('58'));
+}
+
 export class PgWriter {
   private closed = false;
   /** The highest record this instance saw in the log (at open, and each commit of its own): the log never goes below it. */
@@ -255,6 +261,12 @@ export class PgWriter {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** The last write that gave up waiting for a lock, and the last that committed (readiness reads them). */
   lastLockRefusal: { at: number; error: StoreLockWaitError } | undefined;
+  /**
+   * The last write the server refused for want of something other than a lock (a statement it
+   * cancelled, 57014; no connection slot, memory or other resource, class 53; an I/O error, class
+   * 58), which no probe of readiness sees: readiness reads it, as SQLite's does its last write's.
+   */
+  lastFault: { at: number; error: Error } | undefined;
   lastCommitAt: number | undefined;
 
   constructor(
@@ -388,7 +400,7 @@ export class PgWriter {
     return this.writes.submit({ key, work }) as Promise<T>;
   }
 
-  private readonly writes = new GroupQueue<GroupedWrite, unknown>((batch, since) => this.run((tx) => runWriteGroup(tx, batch, this.newId), since), {
+  private readonly writes = new GroupQueue<GroupedWrite, unknown>((batch, since) => this.run((tx) => runWriteGroup(tx, batch, this.newId), since, (outcomes) => this.noteGroup(outcomes)), {
     maxBatch: MAX_GROUPED_WRITES,
     track: (drain) => void this.track(drain),
     order: (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
@@ -407,21 +419,33 @@ export class PgWriter {
    * COMMIT leaves the outcome unknown, which the caller is told as such. The retry waits for locks
    * only what is left since `since` (the write's submission): a lock timeout is never retried.
    */
-  private async run<T>(work: (tx: PgTx) => Promise<T>, since: number): Promise<T> {
+  private async run<T>(work: (tx: PgTx) => Promise<T>, since: number, wrote: (value: T) => boolean = () => true): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         const value = await this.attempt(work, since);
-        this.lastCommitAt = performance.now();
+        if (wrote(value)) this.lastCommitAt = performance.now();
         return value;
       } catch (err) {
         // A table or function of the schema dropped under the running instance: it stops writing.
         const missing = missingFromSchema(err instanceof CommitFailed ? err.cause : err);
         if (missing) throw this.stop(new StoreSchemaGoneError(this.name, missing));
         if (err instanceof StoreLockWaitError) this.lastLockRefusal = { at: performance.now(), error: err };
+        const cause = err instanceof CommitFailed ? err.cause : err;
+        if (isServerShortOf(cause)) this.lastFault = { at: performance.now(), error: cause as Error };
         if (err instanceof CommitFailed) throw isConnectionError(err.cause) ? new CommitOutcomeUnknownError(err.cause) : err.cause;
         if (attempt >= 2 || !isConnectionError(err)) throw err;
       }
     }
+  }
+
+  /**
+   * A group's transaction committed: whether a write of it did (each failed alone in its savepoint,
+   * and then nothing was written), noting a write the server cancelled or had no resources for.
+   */
+  private noteGroup(outcomes: readonly ({ value: unknown } | { error: unknown })[]): boolean {
+    const fault = outcomes.find((o): o is { error: unknown } => 'error' in o && isServerShortOf(o.error));
+    if (fault) this.lastFault = { at: performance.now(), error: fault.error as Error };
+    return outcomes.some((o) => 'value' in o);
   }
 
   private async attempt<T>(work: (tx: PgTx) => Promise<T>, since: number): Promise<T> {
