@@ -287,7 +287,8 @@ export async function expireNow(deps: AppDeps, requestId: string): Promise<Appro
     const before = outcome.before;
     const until = describeUntil(new Date(before.expiresAt), 'UTC');
     // Approved in part (a quorum, or a second approval not yet given): said as it stood, not "nobody".
-    const why = before.state === 'scheduled' ? (outcome.result.request.outcomeDetail ?? '') : before.approvals.length > 0 ? `it did not get every approval it needs before ${until}: still needed ${outstandingText(before)}.` : `nobody approved it before ${until}.`;
+    const nobody = before.state === 'needs_reapproval' ? `nobody approved it again, after what it would do changed, before ${until}.` : `nobody approved it before ${until}.`;
+    const why = before.state === 'scheduled' ? (outcome.result.request.outcomeDetail ?? '') : before.approvals.length > 0 ? `it did not get every approval it needs before ${until}: still needed ${outstandingText(before)}.` : nobody;
     void deps.notifier.tellRequester(outcome.result.request, `Request ${requestId} expired: ${why}`);
     return outcome.result.request;
   }

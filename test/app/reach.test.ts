@@ -616,7 +616,7 @@ describe('app: reaching approvers', () => {
     assert.deepEqual(sent.to(r.id).slice(3), [bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL]);
   });
 
-  it('reminds again, up to max, from the new expiry of a request that needs approving again after drift', async () => {
+  it('reminds again, up to max, from the new expiry of a request that needs approving again after drift, and tells its requester what it lacked when it expires', async () => {
     f.azure.setTarget('staging-old', { exists: true, etag: 'e1', facts: { 'tags.owner': 'web-team' } });
     const r = await created();
     assert.deepEqual((await at(30, r)).reminded, [r.id]);
@@ -637,5 +637,8 @@ describe('app: reaching approvers', () => {
     await f.app.tellingIdle();
     const reminded = await f.audit({ requestId: r.id, types: ['request.reminded'] });
     assert.deepEqual(reminded.map((x) => x.outcome.detail?.split(';')[0]), ['reminder 1 of at most 2', 'reminder 2 of at most 2', 'reminder 1 of at most 2', 'reminder 2 of at most 2']);
+    f.clock.advance(Date.parse(again.expiresAt) + 1000 - f.clock.now().getTime());
+    assert.deepEqual(await f.app.sweepExpired(), [r.id]);
+    assert.equal(f.notifier.told(r.id).at(-1), `Request ${r.id} expired: nobody approved it again, after what it would do changed, before 2026-03-02 10:50 UTC.`, 'not "nobody approved it": Bob had, before the drift');
   });
 });
