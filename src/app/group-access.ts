@@ -16,8 +16,8 @@ import type { Actor, ApprovalRequest, Requirement } from '../domain/request';
 import type { AppDeps } from './context';
 import { DirectoryError } from './ports';
 
-/** On failure, `problem` says what could not be checked, and `refusal` tells the person acting. */
-export type ResolvedAccess = { ok: true; access: AccessPolicy } | { ok: false; problem: string; refusal: Refusal; access: AccessPolicy };
+/** On failure, `problem` says what could not be checked (`detail`: Graph's answer), and `refusal` tells the person acting. */
+export type ResolvedAccess = { ok: true; access: AccessPolicy } | { ok: false; problem: string; detail: string; refusal: Refusal; access: AccessPolicy };
 
 /** Someone whose memberships decide a check: the actor, or the person they stand in for. */
 export interface Member {
@@ -62,7 +62,7 @@ async function withMemberships(
       const whose = person === actor ? 'your' : `${person.name ?? person.aadObjectId}'s`;
       const problem = `Countersign could not check ${whose} membership of group ${ids.join(', ')} in Microsoft Entra: ${detail}`;
       const message = `${problem}; nothing was changed. Try again in a minute.`;
-      return { ok: false, problem, refusal: refusal(RefusalReason.MembershipUnknown, message, requestId), access: start };
+      return { ok: false, problem, detail, refusal: refusal(RefusalReason.MembershipUnknown, message, requestId), access: start };
     }
   }
   return { ok: true, access };
@@ -73,12 +73,15 @@ export async function accessForView(deps: Pick<AppDeps, 'config' | 'directory' |
   return (await viewAccess(deps, people, roles)).access;
 }
 
-/** The same, with what could not be checked when Graph did not answer (`unknown`), for a view that says so. */
-export async function viewAccess(deps: Pick<AppDeps, 'config' | 'directory' | 'log'>, people: readonly Member[], roles: readonly string[]): Promise<{ access: AccessPolicy; unknown?: string }> {
+/**
+ * The same, with what could not be checked when Graph did not answer, for a view that says so:
+ * `unknown` names the groups, `graphSaid` only Graph's answer.
+ */
+export async function viewAccess(deps: Pick<AppDeps, 'config' | 'directory' | 'log'>, people: readonly Member[], roles: readonly string[]): Promise<{ access: AccessPolicy; unknown?: string; graphSaid?: string }> {
   const resolved = await accessWithGroups(deps, people, roles);
   if (resolved.ok) return { access: resolved.access };
   deps.log.warn({ by: people[0]?.aadObjectId, reason: resolved.refusal.message }, 'group membership unknown: shown what the person holds by name');
-  return { access: resolved.access, unknown: resolved.problem };
+  return { access: resolved.access, unknown: resolved.problem, graphSaid: resolved.detail };
 }
 
 /**

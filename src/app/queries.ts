@@ -168,24 +168,13 @@ export type StatusAnswer = { show: ApprovalRequest } | { say: string };
  * conversation does not hold enough copies of it (cardCopyRefusal); otherwise why not, in words.
  */
 export async function statusIn(deps: AppDeps, actor: Actor, requestId: string, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<StatusAnswer> {
-  const r = await status(deps, actor, requestId);
-  if (!r) return { say: notSeenText(requestId) + (await unconfirmedText(deps, actor, requestId)) };
+  const { request: r, graphSaid } = await statusSeen(deps, actor, requestId);
+  if (!r) return { say: notSeenText(requestId) + (graphSaid ? ` Countersign could not check your Entra group memberships (${graphSaid.replace(/[.\s]+$/, '')}), so a request you decide through a group is not shown: try again in a minute.` : '') };
   if (!shownIn(r, where)) {
     return { say: `Request ${r.id} was not asked in this conversation, so its card is not posted here, where everyone would read it. Type "status ${r.id}" in your personal chat with Countersign.` };
   }
   const enough = await cardCopyRefusal(deps, r.id, where);
   return enough ? { say: enough } : { show: r };
-}
-
-/**
- * When `status` shows nothing and Graph could not confirm this person's group memberships, says so:
- * a request they decide through a group would not be shown. Every role's groups are asked about,
- * whether the request exists or not, so the answer tells nothing of it.
- */
-async function unconfirmedText(deps: AppDeps, actor: Actor, typed: string): Promise<string> {
-  if (!isRequestId(canonicalRequestId(typed))) return '';
-  const { unknown } = await viewAccess(deps, [actor], deps.config.access.roles.names);
-  return unknown ? ` ${unknown.replace(/[.\s]+$/, '')}, so a request you decide through that membership is not shown: try again in a minute.` : '';
 }
 
 /**
@@ -207,14 +196,28 @@ function notSeenText(typed: string): string {
  * it does not exist, so ids cannot be probed.
  */
 export async function status(deps: AppDeps, actor: Actor, requestId: string): Promise<ApprovalRequest | undefined> {
-  const r = await readRequest(deps, canonicalRequestId(requestId));
-  if (!r) return undefined;
+  return (await statusSeen(deps, actor, requestId)).request;
+}
+
+/**
+ * `status`, and, when it shows nothing and Microsoft Graph could not confirm the person's group
+ * memberships, what Graph answered (`graphSaid`). Their memberships are looked up once whether the
+ * request exists or not (the roles that decide it, or every role), and what is said names no group,
+ * so the answer tells nothing of the request.
+ */
+async function statusSeen(deps: AppDeps, actor: Actor, requestId: string): Promise<{ request?: ApprovalRequest; graphSaid?: string }> {
+  const id = canonicalRequestId(requestId);
+  const r = await readRequest(deps, id);
+  // What is not even shaped as a request id is answered as such (notSeenText): nothing to look up for it.
+  if (!r && !isRequestId(id)) return {};
+  const { access, graphSaid } = await viewAccess(deps, [actor], r ? rolesInQuestion(r, deps.clock.now()) : deps.config.access.roles.names);
+  const unconfirmed = graphSaid ? { graphSaid } : {};
+  if (!r) return unconfirmed;
   const me = actor.aadObjectId.toLowerCase();
-  const access = await accessForView(deps, [actor], rolesInQuestion(r, deps.clock.now()));
   const visible =
     r.requester.aadObjectId.toLowerCase() === me ||
     access.isApproverFor(decidingRoles(r), actor) ||
     access.isApproverFor(deps.config.auditorRoles, actor) ||
     (await decider(deps, actor))(r);
-  return visible ? r : undefined;
+  return visible ? { request: r } : unconfirmed;
 }
