@@ -9,7 +9,7 @@
  */
 import type { Delegation } from '../domain/delegation';
 import { escalationDue } from '../domain/lifecycle';
-import { decidingRoles, type AccessPolicy } from '../domain/policy';
+import type { AccessPolicy } from '../domain/policy';
 import { filledBy, principalOf, requirementsOf } from '../domain/quorum';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { Actor, ApprovalRequest, Requirement } from '../domain/request';
@@ -82,16 +82,6 @@ export async function viewAccess(deps: Pick<AppDeps, 'config' | 'directory' | 'l
   if (resolved.ok) return { access: resolved.access };
   deps.log.warn({ by: people[0]?.aadObjectId, reason: resolved.refusal.message }, 'group membership unknown: shown what the person holds by name');
   return { access: resolved.access, unknown: resolved.problem, graphSaid: resolved.detail };
-}
-
-/**
- * The roles that may decide a request now: its approver roles, and the escalation role once the
- * request was escalated or its escalation is due (the sweep may commit it while a click is decided).
- */
-export function rolesInQuestion(r: ApprovalRequest, now: Date): string[] {
-  const roles = decidingRoles(r);
-  const later = escalationInQuestion(r, now);
-  return later && !roles.includes(later) ? [...roles, later] : roles;
 }
 
 /** The escalation role, when it may decide the request now (escalated, or due to be) and is not one of its approver roles. */

@@ -10,7 +10,7 @@ import { readableRequests, readRequest, type AppDeps } from './context';
 import { decider } from './delegations';
 import { decisionsOf } from './decisions';
 import { cardCopyRefusal, copiesInThisThread } from './card-binding';
-import { accessForView, rolesInQuestion, viewAccess } from './group-access';
+import { accessForView, viewAccess } from './group-access';
 import { notifyPolicy } from './notifications';
 import { canonicalRequestId, isRequestId } from '../domain/request-ids';
 
@@ -201,16 +201,16 @@ export async function status(deps: AppDeps, actor: Actor, requestId: string): Pr
 
 /**
  * `status`, and, when it shows nothing and Microsoft Graph could not confirm the person's group
- * memberships, what Graph answered (`graphSaid`). Their memberships are looked up once whether the
- * request exists or not (the roles that decide it, or every role), and what is said names no group,
- * so the answer tells nothing of the request.
+ * memberships, what Graph answered (`graphSaid`). Their memberships in every role's groups are
+ * looked up (once, as for `pending`) whether the request exists or not, and what is said names no
+ * group, so the answer tells nothing of the request.
  */
 async function statusSeen(deps: AppDeps, actor: Actor, requestId: string): Promise<{ request?: ApprovalRequest; graphSaid?: string }> {
   const id = canonicalRequestId(requestId);
   const r = await readRequest(deps, id);
   // What is not even shaped as a request id is answered as such (notSeenText): nothing to look up for it.
   if (!r && !isRequestId(id)) return {};
-  const { access, graphSaid } = await viewAccess(deps, [actor], r ? rolesInQuestion(r, deps.clock.now()) : deps.config.access.roles.names);
+  const { access, graphSaid } = await viewAccess(deps, [actor], deps.config.access.roles.names);
   const unconfirmed = graphSaid ? { graphSaid } : {};
   if (!r) return unconfirmed;
   const me = actor.aadObjectId.toLowerCase();
