@@ -15,6 +15,7 @@ import { RefusalBudget } from './app/refusal-budget';
 import { randomRequestIds, systemClock } from './app/ids';
 import { elapsedOn, type AzureGateway, type Clock, type Directory, type IdGenerator } from './app/ports';
 import type { CountersignStore } from './store/countersign-store';
+import { checkCredentialConfig, checkCredentialFiles } from './azure/credential-check';
 import type { StoppableAzureGateway } from './azure/gateway';
 import { AuditorAccess } from './audit/access/auditor-access';
 import { checkpointSchedule } from './audit/access/checkpoint-schedule';
@@ -108,6 +109,11 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     checkListenAddress(settings);
     config = options.config ?? loadConfig(settings.configPath);
     checkAuthenticationOff(settings, config);
+    // A credential the config and the environment cannot give (a secret unset, a token file missing).
+    if (!options.azure && !config.azure.sandbox) {
+      checkCredentialConfig(config.azure.credential, settings.azureCredentialEnv);
+      checkCredentialFiles(config.azure.credential, settings.azureCredentialEnv);
+    }
   } catch (err) {
     // Wrong settings or a wrong config touch nothing: the store is not opened (nor created).
     await options.sqliteWriterThread?.discard();

@@ -2,6 +2,8 @@
  * Whether a credential can be built from the config and the environment, said before any Azure
  * package is loaded: the bot checks this at start and loads the Azure SDK on its first use of Azure.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { AzureCredentialEnv } from '../settings';
 
 export type CredentialType = 'default' | 'managedIdentity' | 'clientSecret' | 'workloadIdentity' | 'sandbox';
@@ -35,5 +37,20 @@ export function checkCredentialConfig(config: CredentialConfig, env: AzureCreden
   }
   if (config.type === 'workloadIdentity' && !env.AZURE_FEDERATED_TOKEN_FILE) {
     throw new CredentialConfigError('AZURE_FEDERATED_TOKEN_FILE', 'must name the projected service-account token file for workload identity');
+  }
+}
+
+/**
+ * The files the credential will read are there: a workload identity whose token file is missing (its
+ * volume not mounted, the path mistyped) would otherwise start, pass its probes, and fail every call to
+ * Azure. Checked at start and by `countersign azure check`; `exists` is the file system's (tests give another).
+ */
+export function checkCredentialFiles(config: CredentialConfig, env: AzureCredentialEnv = {}, exists: (file: string) => boolean = existsSync): void {
+  const file = env.AZURE_FEDERATED_TOKEN_FILE;
+  if (config.type === 'workloadIdentity' && file && !exists(file)) {
+    throw new CredentialConfigError(
+      'AZURE_FEDERATED_TOKEN_FILE',
+      `names ${path.resolve(file)}, which does not exist: it must be the service-account token file projected for workload identity (the volume the Azure workload identity webhook mounts)`,
+    );
   }
 }

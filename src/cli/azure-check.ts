@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import { createCredential, sandboxCredential, toArmError, describeArmError, type TokenCredential } from '../azure';
 import { AZURE_ENDPOINT, createArmClients } from '../azure/clients';
+import { checkCredentialFiles } from '../azure/credential-check';
 import { armErrorFromResponse } from '../azure/errors';
 import type { CountersignConfig } from '../config/load';
 import { readCliSettings, type ArmSandboxEnv, type CliSettings } from '../settings';
@@ -54,6 +55,7 @@ export async function checkAzure(options: AzureCheckOptions): Promise<number> {
       if (target.sandbox) credential = sandboxCredential();
       else {
         try {
+          checkCredentialFiles(config.azure.credential, settings.azureCredentialEnv);
           credential = createCredential(config.azure.credential, settings.azureCredentialEnv);
         } catch (err) {
           write(`credential: cannot be built: ${(err as Error).message}`);

@@ -5,7 +5,6 @@
  */
 import fs from 'node:fs';
 import type { Directory } from '../app/ports';
-import { checkCredentialConfig } from '../azure/credential-check';
 import type { StoppableAzureGateway } from '../azure/gateway';
 import { lazyAzureGateway } from '../azure/lazy-gateway';
 import type { CountersignConfig } from '../config/load';
@@ -28,8 +27,7 @@ export async function buildAzure(
   log: Logger,
 ): Promise<{ azure: StoppableAzureGateway; subscriptionId: string }> {
   if (!config.azure.sandbox) {
-    // A credential the config cannot give stops the start here; the SDK itself loads on first use.
-    checkCredentialConfig(config.azure.credential, settings.azureCredentialEnv);
+    // The credential was checked at start, before the store was opened; the SDK itself loads on first use.
     const azure = lazyAzureGateway(false, () =>
       azureLayer().createAzureGateway({
         subscriptionId: config.azure.subscriptionId,

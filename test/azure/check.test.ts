@@ -124,6 +124,15 @@ describe('countersign azure check', function () {
     assert.match(out, /credential: cannot be built: AZURE_CLIENT_SECRET: must hold the client secret/);
   });
 
+  it('refuses a workload identity whose token file does not exist, naming the variable, before asking for a token', async () => {
+    const config = configFor(sandbox, 'type: workloadIdentity\n    clientId: 0f0f0f0f-1111-4222-8333-444444444444\n    tenantId: 6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d');
+    const missing = path.join(os.tmpdir(), 'countersign-no-such-dir', 'azure-identity-token');
+    const { code, out } = await run({ config, settings: readCliSettings({ AZURE_FEDERATED_TOKEN_FILE: missing }), caPem: sandbox.caPem });
+    assert.equal(code, 2);
+    assert.match(out, new RegExp(`credential: cannot be built: AZURE_FEDERATED_TOKEN_FILE: names ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, which does not exist`));
+    assert.doesNotMatch(out, /^token:/m);
+  });
+
   it('checks the sandbox the bot would use when no subscription is configured', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-check-'));
     const caFile = path.join(dir, 'ca.pem');
