@@ -7,7 +7,7 @@
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
 import { authorityFor, deciderText, samePerson, type Delegation } from '../domain/delegation';
 import { describeUntil, utcText } from '../domain/delegation-time';
-import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, withoutLapsedApprovals, type DecisionContext, type DelegationEnd, type Transition } from '../domain/lifecycle';
+import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, stillUnreached, withoutLapsedApprovals, type DecisionContext, type DelegationEnd, type Transition } from '../domain/lifecycle';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { outstandingText } from '../domain/quorum';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
@@ -289,10 +289,22 @@ export async function expireNow(deps: AppDeps, requestId: string): Promise<Appro
     // Approved in part (a quorum, or a second approval not yet given): said as it stood, not "nobody".
     const nobody = before.state === 'needs_reapproval' ? `nobody approved it again, after what it would do changed, before ${until}.` : `nobody approved it before ${until}.`;
     const why = before.state === 'scheduled' ? (outcome.result.request.outcomeDetail ?? '') : before.approvals.length > 0 ? `it did not get every approval it needs before ${until}: still needed ${outstandingText(before)}.` : nobody;
-    void deps.notifier.tellRequester(outcome.result.request, `Request ${requestId} expired: ${why}`);
+    void deps.notifier.tellRequester(outcome.result.request, `Request ${requestId} expired: ${why}${before.state === 'scheduled' ? '' : unreachedText(before)}`);
     return outcome.result.request;
   }
   return outcome ? await deps.store.requests.get(requestId) : undefined;
+}
+
+/**
+ * " Countersign could not reach Bob Approver (app not installed), …": once it expired its card no
+ * longer says so, and its requester may see that they can be reached before asking again.
+ */
+function unreachedText(r: ApprovalRequest): string {
+  const missed = stillUnreached(r);
+  if (missed.length === 0) return '';
+  const shown = missed.slice(0, 5).map((u) => `${u.name ?? u.id} (${u.why})`);
+  const more = missed.length > 5 ? ` and ${missed.length - 5} more` : '';
+  return ` Countersign could not reach ${shown.join(', ')}${more}, so they may not have known of it: see that they can be reached (why is in brackets) before you ask again.`;
 }
 
 /** Records a refused click (audited like any decision) and returns the refusal. */

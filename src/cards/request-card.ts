@@ -9,7 +9,7 @@ import { plural } from '../domain/duration-text';
 import { documentationLinks, failureCause, withoutDocumentationLinks } from '../domain/failure-cause';
 import { decidingRoles } from '../domain/policy';
 import { isDecidable, type ApprovalRequest, type RequestState } from '../domain/request';
-import { cancellable, needsReview, reviewOpen, runsOnBreakGlass, stoppable } from '../domain/lifecycle';
+import { cancellable, needsReview, reviewOpen, runsOnBreakGlass, stillUnreached, stoppable } from '../domain/lifecycle';
 import { localTime, md, shortened } from './markdown';
 import { type Card, renderWithText } from './render';
 import { changeView, reasonClipped, riskView, summarySentence } from './request-summary';
@@ -187,9 +187,7 @@ function reachLines(r: ApprovalRequest): string[] {
   if (!decidable && !reviewOpen(r)) return [];
   const lines: string[] = [];
   if (decidable && r.escalation) lines.push(`Escalated to ${md(r.escalation.role)} at ${localTime(r.escalation.at)}: they may decide it too.`);
-  // Someone who approved since (or whose delegate did) heard of it after all: not "could not reach" beside their approval.
-  const decided = new Set(r.approvals.flatMap((a) => [a.approver, ...(a.onBehalfOf ? [a.onBehalfOf] : [])]).map((p) => p.aadObjectId.toLowerCase()));
-  const missed = (r.unreachable ?? []).filter((u) => !decided.has(u.id.toLowerCase()));
+  const missed = stillUnreached(r);
   if (missed.length > 0) {
     const shown = missed.slice(0, 5).map((u) => `${md(u.name ?? u.id)} (${md(u.why)})`);
     lines.push(`Could not reach: ${shown.join(', ')}${missed.length > 5 ? ` and ${missed.length - 5} more` : ''}.`);

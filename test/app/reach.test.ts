@@ -420,6 +420,17 @@ describe('app: reaching approvers', () => {
     assert.doesNotMatch(cardText(requestCard(later)), /Could not reach/);
   });
 
+  it('tells the requester of a request that expired whom Countersign could not reach, who may not have known of it', async () => {
+    sent.unreachable.set(dave.aadObjectId, 'app not installed');
+    const r = await created();
+    f.clock.advance(Date.parse(r.expiresAt) + 1000 - f.clock.now().getTime());
+    assert.deepEqual(await f.app.sweepExpired(), [r.id]);
+    assert.equal(
+      f.notifier.told(r.id).at(-1),
+      `Request ${r.id} expired: nobody approved it before 2026-03-02 10:00 UTC. Countersign could not reach ${dave.aadObjectId} (app not installed), so they may not have known of it: see that they can be reached (why is in brackets) before you ask again.`,
+    );
+  });
+
   it('reminds at half-life and 15 minutes before expiry, at most max, each audited, not the requester', async () => {
     const r = await created();
     assert.deepEqual(await at(29, r), { resumed: [], escalated: [], reminded: [], delegationsEnded: [] });

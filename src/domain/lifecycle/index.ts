@@ -26,6 +26,7 @@ export {
   escalate,
   escalationDue,
   peopleToDecide,
+  stillUnreached,
   reachEvents,
   recordReach,
   remind,

@@ -45,6 +45,15 @@ export function peopleToDecide(r: ApprovalRequest, roles: Roles, onlyRole?: stri
   return [...ids];
 }
 
+/**
+ * Who could not be told of the request and has not decided it since: someone who approved it after
+ * all (or whose delegate did) found it another way, and is not said to be unreached beside it.
+ */
+export function stillUnreached(r: Pick<ApprovalRequest, 'unreachable' | 'approvals'>): Unreachable[] {
+  const decided = r.approvals.flatMap((a) => [a.approver, ...(a.onBehalfOf ? [a.onBehalfOf] : [])]);
+  return (r.unreachable ?? []).filter((u) => !decided.some((p) => same(p.aadObjectId, u.id)));
+}
+
 /** The reminder point due now (the latest one passed and not yet handled), if a reminder is due. */
 export function dueReminder(r: ApprovalRequest, now: Date): Date | undefined {
   const policy = r.policy.reminders;
