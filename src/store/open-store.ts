@@ -5,12 +5,13 @@
  */
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import tls from 'node:tls';
 import type { ChainHead } from '../domain/audit';
 import type { CountersignStore } from './countersign-store';
 import { databaseFile } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
 import type { PostgresConnectionOptions, PostgresStore } from './postgres';
-import { PostgresStartupError } from './postgres/url';
+import { parsePostgresUrl, PostgresStartupError } from './postgres/url';
 import { emptiedDatabaseFile, INSTANCE_LOCK_FILE, lockDataDirectory, openSqliteStore, sqliteOpenProblem, type EmptiedDatabaseFile, type WriterThreadBoot } from './sqlite';
 
 export interface OpenedStore {
@@ -70,19 +71,32 @@ export interface StoreOpening {
 
 /** The PostgreSQL connection the settings describe; the password function (Entra) replaces any password. */
 export function postgresConnectionOf(settings: PostgresSettings, databasePassword?: () => Promise<string>): PostgresConnectionOptions {
+  // The URL's parts win over the PG* variables, its sslrootcert over PGSSLROOTCERT as its sslmode over PGSSLMODE.
+  const fromUrl = settings.url ? parsePostgresUrl(settings.url) : {};
+  const rootCert = fromUrl.sslRootCertFile !== undefined ? { file: fromUrl.sslRootCertFile, named: "the database URL's sslrootcert" } : settings.sslRootCertFile ? { file: settings.sslRootCertFile, named: 'PGSSLROOTCERT' } : undefined;
   let sslRootCert: string | undefined;
-  if (settings.sslRootCertFile) {
+  let sslMode = settings.sslMode;
+  if (rootCert?.file === 'system') {
+    // libpq's word (PostgreSQL 16) for the operating system's certificate authorities: with it libpq
+    // checks the server's name too (verify-full by default) and refuses a weaker sslmode.
+    const mode = fromUrl.sslMode ?? settings.sslMode;
+    if (mode !== undefined && mode !== 'verify-full' && mode !== 'verify-ca') {
+      throw new PostgresStartupError(`${rootCert.named} is system (the operating system's certificate authorities), which checks the server's certificate: sslmode ${mode} does not; set PGSSLMODE (or the URL's sslmode) to verify-full, as libpq requires`);
+    }
+    sslMode = mode ?? 'verify-full';
+    sslRootCert = tls.getCACertificates('system').join('\n');
+  } else if (rootCert) {
     try {
-      sslRootCert = readFileSync(settings.sslRootCertFile, 'utf8');
+      sslRootCert = readFileSync(rootCert.file, 'utf8');
     } catch (err) {
-      throw new PostgresStartupError(`PGSSLROOTCERT names ${settings.sslRootCertFile}, which cannot be read: ${(err as Error).message}`);
+      throw new PostgresStartupError(`${rootCert.named} names ${rootCert.file}, which cannot be read: ${(err as Error).message}`);
     }
   }
   if (settings.auth === 'entra' && !databasePassword) {
     throw new PostgresStartupError('COUNTERSIGN_DATABASE_AUTH is entra but no token provider was given');
   }
   const password = settings.auth === 'entra' ? databasePassword : settings.password;
-  const { url, host, port, user, database, sslMode, applicationName, schema, poolSize } = settings;
+  const { url, host, port, user, database, applicationName, schema, poolSize } = settings;
   return {
     ...(url ? { url } : {}),
     ...(host ? { host } : {}),

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
 import { readSettings, readStoreSettings, SettingsError } from '../../src/settings';
 import { postgresConnectionOf } from '../../src/store/open-store';
 import { describeTarget } from '../../src/store/postgres';
@@ -37,6 +41,46 @@ describe('choosing the store from the environment', () => {
 
   it('a sslmode in the URL is honoured', () => {
     assert.equal(describeTarget({ url: 'postgres://u:secret@h:5433/d?sslmode=verify-full' }), 'postgres://u@h:5433/d');
+  });
+
+  it("trusts the certificate authorities the URL's sslrootcert names, as libpq does, ahead of PGSSLROOTCERT", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'countersign-rootcert-'));
+    try {
+      const urlCa = path.join(dir, 'url-ca.pem');
+      const envCa = path.join(dir, 'env-ca.pem');
+      writeFileSync(urlCa, '-----BEGIN CERTIFICATE-----\nfrom the URL\n-----END CERTIFICATE-----\n');
+      writeFileSync(envCa, '-----BEGIN CERTIFICATE-----\nfrom PGSSLROOTCERT\n-----END CERTIFICATE-----\n');
+      const connection = (env: NodeJS.ProcessEnv) => {
+        const s = readStoreSettings({ COUNTERSIGN_STORE: 'postgres', ...env });
+        assert.ok(s.kind === 'postgres');
+        return postgresConnectionOf(s.postgres);
+      };
+      const url = `postgres://app@db.example/countersign?sslmode=verify-full&sslrootcert=${encodeURIComponent(urlCa)}`;
+      assert.match(connection({ COUNTERSIGN_DATABASE_URL: url }).sslRootCert ?? '', /from the URL/);
+      assert.match(connection({ COUNTERSIGN_DATABASE_URL: url, PGSSLROOTCERT: envCa }).sslRootCert ?? '', /from the URL/);
+      assert.match(connection({ COUNTERSIGN_DATABASE_URL: 'postgres://app@db.example/countersign?sslmode=verify-full', PGSSLROOTCERT: envCa }).sslRootCert ?? '', /from PGSSLROOTCERT/);
+      assert.throws(
+        () => connection({ DATABASE_URL: `postgres://app@db.example/countersign?sslmode=verify-full&sslrootcert=${encodeURIComponent(path.join(dir, 'none.pem'))}` }),
+        (e: Error) => e.message.startsWith(`the database URL's sslrootcert names ${path.join(dir, 'none.pem')}, which cannot be read`),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("takes libpq's sslrootcert=system: the operating system's certificate authorities, the server's name checked", () => {
+    const connection = (env: NodeJS.ProcessEnv) => {
+      const s = readStoreSettings({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'cs.postgres.database.azure.com', ...env });
+      assert.ok(s.kind === 'postgres');
+      return postgresConnectionOf(s.postgres);
+    };
+    const system = tls.getCACertificates('system').join('\n');
+    for (const env of [{ PGSSLROOTCERT: 'system' }, { PGSSLROOTCERT: 'system', PGSSLMODE: 'verify-full' }, { COUNTERSIGN_DATABASE_URL: 'postgres://app@cs.postgres.database.azure.com/countersign?sslrootcert=system' }]) {
+      const c = connection(env);
+      assert.equal(c.sslMode, 'verify-full', JSON.stringify(env));
+      assert.equal(c.sslRootCert ?? '', system, JSON.stringify(env));
+    }
+    assert.throws(() => connection({ PGSSLROOTCERT: 'system', PGSSLMODE: 'require' }), /^PostgresStartupError: PGSSLROOTCERT is system \(the operating system's certificate authorities\), which checks the server's certificate: sslmode require does not; set PGSSLMODE \(or the URL's sslmode\) to verify-full/);
   });
 
   it('names the variable that is wrong', () => {
