@@ -241,6 +241,8 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   // A scheduled request someone else cancelled: its requester, waiting for it to run, is told as for a rejection.
   if (request.state === 'cancelled' && request.cancellation && !samePerson(request.cancellation.by, request.requester)) void deps.notifier.tellRequester(request, cancelledText(request));
   if (request.state === 'executing' && verb === 'cancel') void cancelInAzure(deps, request);
+  // A break-glass use flagged: the person who used it hears that it was questioned, and why.
+  if (verb === 'flag') void deps.notifier.tellRequester(request, flaggedText(request));
   return { ok: true, request, verb };
 }
 
@@ -250,6 +252,13 @@ function rejectedText(r: ApprovalRequest): string {
   const forWhom = r.rejection?.onBehalfOf ? ` on behalf of ${r.rejection.onBehalfOf.name}` : '';
   const comment = r.rejection?.comment ? `: ${r.rejection.comment}${/[.!?]$/.test(r.rejection.comment) ? '' : '.'}` : '.';
   return `Request ${r.id} was rejected by ${by}${forWhom}${comment} Nothing was run.`;
+}
+
+/** "Break-glass request CS-… (delete resource group) was flagged by Bob Approver: no incident open. …" */
+function flaggedText(r: ApprovalRequest): string {
+  const review = r.breakGlass?.review;
+  const comment = review?.comment ? `: ${review.comment}${/[.!?]$/.test(review.comment) ? '' : '.'}` : ' (no comment given).';
+  return `Break-glass request ${r.id} (${r.command}) was flagged by ${review?.by.name ?? 'an approver'}${comment} Its use is recorded as questioned in the audit trail.`;
 }
 
 /** "Request CS-… was cancelled by Carol NoRole on behalf of Bob Approver before it ran (it was to run at …). Nothing was run." */

@@ -110,13 +110,18 @@ describe('app: break-glass', () => {
     assert.match(event?.outcome.detail ?? '', /ratified by Bob Approver: checked the incident/);
   });
 
-  it('can be flagged, and the flag is audited', async () => {
+  it('can be flagged, and the flag is audited and told, with its comment, to the person who used it', async () => {
     const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42');
     assert.ok(made.ok);
     await settle(f);
-    assert.ok((await click(f, bob, await f.request(made.request.id), 'flag')).ok);
+    assert.ok((await click(f, bob, await f.request(made.request.id), 'flag', { comment: 'no outage INC-42 was open then' })).ok);
     assert.equal((await f.request(made.request.id)).breakGlass?.review?.verdict, 'flagged');
     assert.ok((await f.audit({ requestId: made.request.id })).some((x) => x.type === 'breakglass.flagged'));
+    assert.equal(
+      f.notifier.told(made.request.id).at(-1),
+      `Break-glass request ${made.request.id} (delete resource group) was flagged by Bob Approver: no outage INC-42 was open then. Its use is recorded as questioned in the audit trail.`,
+      'the person who used it is told, with the comment',
+    );
   });
 
   it('escalates an overdue review once across instances, audited, to the escalation role', async () => {
