@@ -43,12 +43,12 @@ import type { Telemetry } from './telemetry';
 import { buildAzure, graphDirectory, startTelemetry } from './wiring/azure';
 import { storeReadiness } from './wiring/readiness';
 import { settledWithin, settleExecutions, settleMessages } from './wiring/shutdown';
-import { checkAuthenticationOff, checkListenAddress, listenError, StartupError } from './wiring/start-checks';
+import { checkAuthenticationOff, checkInstances, checkListenAddress, listenError, StartupError } from './wiring/start-checks';
 import { warnOfRiskyStart } from './wiring/start-warnings';
 import { databaseSecrets, openStore } from './wiring/store';
 import { startSweeps } from './wiring/sweeps';
 
-export { checkAuthenticationOff, checkListenAddress, StartupError };
+export { checkAuthenticationOff, checkInstances, checkListenAddress, StartupError };
 
 /** How long after a start the bot first counts the indexes of the audit log (src/audit/verify/index-watch.ts). */
 const INDEX_LOOK_AFTER_START_MS = 10_000;
@@ -107,6 +107,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   let config: CountersignConfig;
   try {
     checkListenAddress(settings);
+    // A store handed in (tests, several instances in one process) is not the settings' to judge.
+    if (!options.store) checkInstances(settings);
     config = options.config ?? loadConfig(settings.configPath);
     checkAuthenticationOff(settings, config);
     // A credential the config and the environment cannot give (a secret unset, a token file missing).

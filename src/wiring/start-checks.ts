@@ -18,6 +18,19 @@ export function checkListenAddress(settings: Settings): void {
 }
 
 /**
+ * COUNTERSIGN_INSTANCES divides Teams' per-conversation rate limits among instances sharing one
+ * PostgreSQL database. The SQLite store serves one instance (a second on its data directory is
+ * refused), so any other count there only slows every card update and reply for nothing.
+ */
+export function checkInstances(settings: Settings): void {
+  if (settings.store.kind !== 'sqlite' || settings.instances === 1) return;
+  throw new SettingsError(
+    'COUNTERSIGN_INSTANCES',
+    `is ${settings.instances}, but the store is SQLite, which one instance serves (a second on its data directory is refused): each conversation would get 1/${settings.instances} of Teams' rate limits for nothing. Leave it unset (1), or run the instances on PostgreSQL (COUNTERSIGN_STORE=postgres, docs/postgresql.md)`,
+  );
+}
+
+/**
  * Authentication off (no MicrosoftAppId) is for trying Countersign on the ARM sandbox: against a real
  * subscription, anyone who can reach loopback (another user or process on the host, a proxy there,
  * a web page by DNS rebinding) could request as one person and approve as another, and Azure would

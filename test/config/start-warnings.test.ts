@@ -4,7 +4,11 @@
  * leave it out refuses every activity; a bot served to Teams with no subscription runs nothing on Azure.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { checkInstances, startCountersign } from '../../src/composition-root';
+import { readSettings, SettingsError } from '../../src/settings';
 import { EXAMPLE_CONFIG, startHarness } from '../support/harness';
 
 const APP_ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
@@ -112,5 +116,30 @@ describe("a bot served to Teams and the links it hands out (COUNTERSIGN_PUBLIC_U
   it('says nothing of an https URL, nor for the local trial without an app id, whose links are on this machine', async () => {
     assert.deepEqual(await linkWarnings({ ...SERVED, COUNTERSIGN_PUBLIC_URL: 'https://countersign.example.com' }), []);
     assert.deepEqual(await linkWarnings({}), []);
+  });
+});
+
+describe('COUNTERSIGN_INSTANCES beside the SQLite store', () => {
+  it('stops the start naming it, before the data directory is made: SQLite serves one instance', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'countersign-instances-'));
+    try {
+      const dataDir = path.join(dir, 'data');
+      const settings = readSettings({ PORT: '0', COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_INSTANCES: '3' });
+      await assert.rejects(
+        startCountersign({ settings }),
+        (e: Error) =>
+          e instanceof SettingsError &&
+          e.message === "COUNTERSIGN_INSTANCES: is 3, but the store is SQLite, which one instance serves (a second on its data directory is refused): each conversation would get 1/3 of Teams' rate limits for nothing. Leave it unset (1), or run the instances on PostgreSQL (COUNTERSIGN_STORE=postgres, docs/postgresql.md)",
+      );
+      assert.equal(existsSync(dataDir), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes any count on PostgreSQL, and 1 on SQLite', () => {
+    checkInstances(readSettings({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'db.example', COUNTERSIGN_INSTANCES: '3' }));
+    checkInstances(readSettings({ COUNTERSIGN_INSTANCES: '1' }));
+    checkInstances(readSettings({}));
   });
 });
