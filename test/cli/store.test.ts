@@ -180,6 +180,40 @@ describe('countersign store', function () {
     assert.match(again.stdout, new RegExp(`^The schema of postgres://.* was already at the version this Countersign expects \\(${last.version}\\): nothing to do\\.\n$`));
   });
 
+  it("migrate-schema by a data directory holding a SQLite store's checkpoints (a local trial's ./data): refused, saying the checkpoints may be that store's", async () => {
+    // The README's first steps leave such a ./data behind: a SQLite store, its key and its checkpoints.
+    const trial = path.join(tmp.dir, 'trial-data');
+    const lite = await openSqliteStore({ file: databaseFile(trial) });
+    const r1 = aRequest('CS-1', { createdAt: timeAt(1) });
+    await lite.requests.insert(r1, [anEvent('request.created', { request: requestRef(r1.id) })]);
+    await lite.close();
+    const trialEnv = { COUNTERSIGN_DATA_DIR: trial };
+    assert.equal((await audit(['public-key'], trialEnv)).code, 0);
+    assert.equal((await audit(['checkpoint'], trialEnv)).code, 0);
+
+    const refused = await store(['migrate-schema', '--data-dir', trial], env, tmp.dir);
+    assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /^error: the audit database does not match what was signed before\./);
+    assert.ok(
+      refused.stderr.includes(
+        `Note: ${trial} also holds a SQLite database (countersign.db), so these checkpoints may be its own (a local trial's ./data, or a SQLite installation's) and not the PostgreSQL bots'. If so, nothing says this database held records: run it again with --data-dir naming the bots' data directory (their shared COUNTERSIGN_DATA_DIR), or, for a database no bot has started on yet, an empty folder.\nNothing was created.`,
+      ),
+      refused.stderr,
+    );
+    // The bots' own data directory holds no SQLite database: refused as before, without the note.
+    const bots = path.join(tmp.dir, 'bots-data');
+    mkdirSync(bots);
+    for (const file of ['audit-checkpoints.jsonl', 'audit-signing-key.pem', 'audit-signing-key.pub.pem']) writeFileSync(path.join(bots, file), readFileSync(path.join(trial, file)), { mode: 0o600 });
+    const bare = await store(['migrate-schema', '--data-dir', bots], env, tmp.dir);
+    assert.equal(bare.code, 2, bare.stdout + bare.stderr);
+    assert.doesNotMatch(bare.stderr, /Note: /);
+    // An empty folder, as the note says for a new database: the schema is made.
+    const fresh = path.join(tmp.dir, 'fresh');
+    mkdirSync(fresh);
+    const made = await store(['migrate-schema', '--data-dir', fresh], env, tmp.dir);
+    assert.equal(made.code, 0, made.stderr);
+  });
+
   it('backs up a SQLite store online into a copy that audit verify accepts, and never overwrites', async () => {
     const dataDir = path.join(tmp.dir, 'data');
     const live = await openSqliteStore({ file: databaseFile(dataDir) });
