@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { databaseFile, SettingsError } from '../settings';
+import { SettingsError } from '../settings';
 import type { PostgresSettings } from '../settings';
 import { copySqliteToPostgres, EXPECTED_SCHEMA_VERSION, openPostgresStore, PostgresStartupError, TargetNotEmptyError, verifyPostgresAuditLog } from '../store/postgres';
 import type { CopyProgress, MigrateMode } from '../store/postgres';
@@ -69,13 +69,8 @@ async function migrateSchema(io: AuditCliIo, opts: { dataDir?: string; force?: b
     store = await openTarget(io, 'store migrate-schema', 'always', applied, emptied);
   } catch (err) {
     if (!(err instanceof AuditContinuityError)) throw err;
-    // A SQLite database beside the checkpoint file: the file may be that store's (a local trial's ./data,
-    // where the README's first steps leave one), not the PostgreSQL bots' whose database this is.
-    const sqliteBeside = existsSync(databaseFile(dataDir))
-      ? `Note: ${dataDir} also holds a SQLite database (countersign.db), so these checkpoints may be its own (a local trial's ./data, or a SQLite installation's) and not the PostgreSQL bots'. If so, nothing says this database held records: run it again with --data-dir naming the bots' data directory (their shared COUNTERSIGN_DATA_DIR), or, for a database no bot has started on yet, an empty folder.\n`
-      : '';
     io.stderr.write(
-      `error: ${err.message.replace(/^Countersign will not start: /, '')}\n${sqliteBeside}Nothing was created. Only to accept the loss (its tables made again, empty, then countersign audit accept-loss), run countersign store migrate-schema --force.\n`,
+      `error: ${err.message.replace(/^Countersign will not start: /, '')}\nNothing was created. Only to accept the loss (its tables made again, empty, then countersign audit accept-loss), run countersign store migrate-schema --force.\n`,
     );
     return EXIT_DAMAGED;
   }

@@ -2,7 +2,8 @@
  * `countersign store migrate` (SQLite → empty PostgreSQL, verbatim, verified) at 100,000 records,
  * `store migrate-schema`, and `store backup` (an online SQLite copy that passes audit verify).
  */
-import { readCliSettings } from '../../src/settings';
+import { readCliSettings, readSettings } from '../../src/settings';
+import { startCountersign } from '../../src/composition-root';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -196,10 +197,16 @@ describe('countersign store', function () {
     assert.match(refused.stderr, /^error: the audit database does not match what was signed before\./);
     assert.ok(
       refused.stderr.includes(
-        `Note: ${trial} also holds a SQLite database (countersign.db), so these checkpoints may be its own (a local trial's ./data, or a SQLite installation's) and not the PostgreSQL bots'. If so, nothing says this database held records: run it again with --data-dir naming the bots' data directory (their shared COUNTERSIGN_DATA_DIR), or, for a database no bot has started on yet, an empty folder.\nNothing was created.`,
+        `Note: ${trial} also holds a SQLite database (countersign.db), so these checkpoints may be its own (a local trial's ./data, or a SQLite installation's) and not the PostgreSQL bots'. If so, nothing says this database held records: name the bots' data directory instead (their shared COUNTERSIGN_DATA_DIR; --data-dir for the countersign command), or, for a database no bot has started on yet, an empty folder.\nNothing was created.`,
       ),
       refused.stderr,
     );
+    // The bot's own start on that database with that data directory says the same.
+    const started = await startCountersign({ settings: readSettings({ PORT: '0', LOG_LEVEL: 'silent', ...env, COUNTERSIGN_DATA_DIR: trial }) }).then(
+      async (bot) => (await bot.stop(), assert.fail('started')),
+      (e: unknown) => e as Error,
+    );
+    assert.match(started.message, /the audit log is empty, but the checkpoint of record \d+ .*\nNote: .* also holds a SQLite database \(countersign\.db\), so these checkpoints may be its own/s);
     // The bots' own data directory holds no SQLite database: refused as before, without the note.
     const bots = path.join(tmp.dir, 'bots-data');
     mkdirSync(bots);

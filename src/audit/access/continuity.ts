@@ -310,9 +310,19 @@ export async function refuseEmptiedDatabase(
   const error = new AuditContinuityError(finding, dataDir, database);
   error.message +=
     database.kind === 'postgres'
-      ? `\n${found.what}: nothing was created in it, so the backup can be restored into it as it is (Countersign does not make its tables again, which would hide what was lost).`
+      ? `\n${found.what}: nothing was created in it, so the backup can be restored into it as it is (Countersign does not make its tables again, which would hide what was lost).${sqliteStoreBeside(dataDir)}`
       : `\n${found.what}: it was not opened, so it and its -wal and -shm files are left as they are (the -wal may hold the newest records; keep it with the database for the restore).`;
   throw error;
+}
+
+/**
+ * A PostgreSQL database held against a data directory that also holds a SQLite store: the checkpoints
+ * may be that store's (a local trial's ./data, which the README's first steps leave behind, or a SQLite
+ * installation's), not the PostgreSQL bots'. Said, not decided: the refusal stands.
+ */
+function sqliteStoreBeside(dataDir: string): string {
+  if (!fs.existsSync(path.join(dataDir, 'countersign.db'))) return '';
+  return `\nNote: ${dataDir} also holds a SQLite database (countersign.db), so these checkpoints may be its own (a local trial's ./data, or a SQLite installation's) and not the PostgreSQL bots'. If so, nothing says this database held records: name the bots' data directory instead (their shared COUNTERSIGN_DATA_DIR; --data-dir for the countersign command), or, for a database no bot has started on yet, an empty folder.`;
 }
 
 function tellPublicKeyFile(state: PublicKeyFileState, log: Pick<Logger, 'warn'> | undefined): void {
