@@ -581,11 +581,6 @@ function withoutMentions(text: string): string {
   return text.replace(/<at>[^<]*<\/at>/gi, ' ').trim();
 }
 
-/**
- * A typed message as what a request answers: Teams sends a message again, with the same id, when
- * the bot took more than about 15 s to answer it (a deployment's what-if can), and the second
- * sending must meet the request the first made, on this instance or another.
- */
 /** The button a typed decision stands for. */
 const DECISION_BUTTONS = { approve: 'Approve', reject: 'Reject', ratify: 'Ratify break-glass', flag: 'Flag break-glass' } as const;
 
@@ -595,6 +590,11 @@ function eventTypeOf(activity: TurnContext['activity']): string | undefined {
   return typeof data?.eventType === 'string' ? data.eventType : undefined;
 }
 
+/**
+ * A typed message as what a request answers: Teams sends a message again, with the same id, when
+ * the bot took more than about 15 s to answer it (a deployment's what-if can), and the second
+ * sending must meet the request the first made, on this instance or another.
+ */
 function typedMessage(context: TurnContext): CreateInput['answering'] | undefined {
   const key = messageKeyOf(context.activity);
   return key ? { key, what: 'message' } : undefined;
