@@ -29,7 +29,7 @@ import { sweepScheduled } from './schedule';
 import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
 import { CommitOutcomeUnknownError, type CardMessage, type StorageFault } from './ports';
 import { cardViewers, personalView, refreshProblem, type PersonalView } from './personal-view';
-import { help, pending, pendingIn, status, statusIn, type HelpEntry, type PendingAnswer, type PendingView, type StatusAnswer } from './queries';
+import { help, pending, pendingIn, status, statusIn, usage, type HelpEntry, type PendingAnswer, type PendingView, type StatusAnswer } from './queries';
 import { recordConfigLoaded } from './startup';
 import { createRequest, runQuery, type CreateInput, type CreateResult } from './requests';
 import { interpret, type Interpretation } from './interpret';
@@ -259,6 +259,11 @@ export class Countersign {
       click.requestId,
     );
     return now ? { ok: false, refusal: why, request: now } : { ok: false, refusal: why };
+  }
+
+  /** How a command is typed ("resources <group>"), as help lists it. */
+  usage(command: CommandSpec): string {
+    return usage(command);
   }
 
   /** A message edited or deleted after it was read: what to tell its sender (a request made from it is unchanged), if anything. */

@@ -55,7 +55,8 @@ function reachText(p: NonNullable<CommandSpec['policy']>): string {
   return parts.length ? `; ${parts.join('; ')}` : '';
 }
 
-function usage(c: CommandSpec): string {
+/** How a command is typed: its name and each parameter in order, `<a|b>` for a choice. */
+export function usage(c: CommandSpec): string {
   const params = c.parameters.map((p) => (p.type === 'enum' && p.allowed ? `<${p.allowed.join('|')}>` : `<${p.name}>`));
   return [c.name, ...params].join(' ');
 }

@@ -274,7 +274,8 @@ export class CountersignBot extends TeamsActivityHandler {
       case 'incomplete': {
         const options: RequestDialogOptions = { command: what.command.name, values: what.values, problems: what.problems, ...(what.reason ? { reason: what.reason } : {}), ...(what.runAt ? { runAt: what.runAt } : {}) };
         if (!what.command.sensitive) {
-          await context.sendActivity(this.say(what.problems.map((p) => p.message).join('; ')));
+          // A read-only command has no form: what was wrong, and how it is typed.
+          await context.sendActivity(this.say(`${what.problems.map((p) => p.message.replace(/[.\s]+$/, '')).join('; ')}. Type it as: ${this.app.usage(what.command)}`));
           return;
         }
         const refused = await this.app.mayRequest({ command: what.command, values: what.values, actor, source: sourceOf(context.activity), ...(what.reason ? { reason: what.reason } : {}) });

@@ -148,6 +148,13 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.match(shown(lastText(h, from)), /^\[SANDBOX\] To cancel a request, use the Cancel button on its card .*Type "status <request-id>" to have its card posted here, or "pending" to see your open requests\.$/);
   });
 
+  it('answers a read-only command typed wrong with what was wrong and how it is typed', async () => {
+    let from = await h.teams.say(people.alice, 'resources', alicePersonal);
+    assert.equal(shown(lastText(h, from)), '[SANDBOX] group is missing (the resource group\'s name). Type it as: resources <group>');
+    from = await h.teams.say(people.alice, 'show app database', alicePersonal);
+    assert.equal(shown(lastText(h, from)), '[SANDBOX] app must be one of api-service, web-frontend; got "database". Type it as: show app <api-service|web-frontend>');
+  });
+
   it('answers a typed approve or reject with the card button that decides, not as an unknown command', async () => {
     const before = (await h.bot.deps.store.requests.list({})).map((r) => `${r.id}:${r.version}`);
     let from = await h.teams.say(people.bob, 'approve CS-XXXX', opsChannel);
@@ -265,7 +272,7 @@ describe('requesting in Teams (bot over HTTP)', function () {
 
   it('names a typed value past its limit with its length and the limit, as limits.md says', async () => {
     const from = await h.teams.say(people.alice, `resources ${'g'.repeat(250)}`, alicePersonal);
-    assert.equal(lastText(h, from), '[SANDBOX] group is 250 characters long (at most 200 are accepted)');
+    assert.equal(shown(lastText(h, from)), '[SANDBOX] group is 250 characters long (at most 200 are accepted). Type it as: resources <group>');
   });
 
   it('lists the resources of a resource group at once, with no approval', async () => {
