@@ -160,7 +160,37 @@ export function changeView(r: ApprovalRequest): ChangeView {
   if (r.operation.kind === 'deleteResource') {
     return { hasChanges: true, changesHeading: 'What will be destroyed', changesSummary: md(resourceIdWords(r.operation.resourceId)), changeLines: [] };
   }
-  return { hasChanges: false, changesHeading: '', changesSummary: '', changeLines: [] };
+  // What the target holds now, read when approval was asked for: the approver sees from what to what.
+  if (r.baseline?.exists && r.operation.kind === 'scaleResource') return capacityView(r.operation.capacity, r.baseline);
+  if (r.baseline?.exists && r.operation.kind === 'setTags') return tagsView(r.operation, r.baseline);
+  return NO_CHANGES;
+}
+
+const NO_CHANGES: ChangeView = { hasChanges: false, changesHeading: '', changesSummary: '', changeLines: [] };
+
+/** "Capacity 2 → 5 (more instances)": a scale-down is as plain as a scale-up. */
+function capacityView(capacity: number, baseline: TargetSnapshot): ChangeView {
+  const now = baseline.facts['sku.capacity'];
+  if (now === undefined) return NO_CHANGES;
+  const from = Number(now);
+  const direction = from === capacity ? 'no change' : capacity > from ? 'more instances' : 'FEWER instances';
+  return { hasChanges: true, changesHeading: 'What will change', changesSummary: md(`Capacity ${now} → ${capacity} (${direction}).`), changeLines: [] };
+}
+
+/** Each tag the operation touches, as it is now and as it will be; for a replace, the tags it drops too. */
+function tagsView(op: Extract<ChangeOperation, { kind: 'setTags' }>, baseline: TargetSnapshot): ChangeView {
+  const now = new Map(Object.entries(baseline.facts).filter(([k]) => k.startsWith('tags.')).map(([k, v]) => [k.slice('tags.'.length), v]));
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(op.tags)) {
+    const before = now.get(key);
+    if (op.operation === 'Delete') lines.push(before === undefined ? `${asWord(key)}: not set now; nothing to remove` : `${asWord(key)}: ${asWord(before)} → removed`);
+    else if (before === undefined) lines.push(`${asWord(key)}: not set → ${asWord(value)}`);
+    else lines.push(before === value ? `${asWord(key)}: ${asWord(before)}, unchanged` : `${asWord(key)}: ${asWord(before)} → ${asWord(value)}`);
+  }
+  if (op.operation === 'Replace') for (const [key, before] of now) if (!(key in op.tags)) lines.push(`${asWord(key)}: ${asWord(before)} → removed`);
+  const shown = lines.slice(0, LISTED).map((line) => ({ line: md(shortened(line, LINE_MAX)) }));
+  if (lines.length > LISTED) shown.push({ line: `and ${lines.length - LISTED} more` });
+  return { hasChanges: true, changesHeading: 'What will change', changesSummary: now.size === 0 ? 'It has no tags now.' : 'Each tag as it is now, and as it will be:', changeLines: shown };
 }
 
 /** "2 to create, 1 to modify, 1 unchanged", then the changes themselves, deletions first. */

@@ -82,6 +82,20 @@ describe('the request card leads with the decision', () => {
     assert.equal(sentence('platform'), 'Alice Requester asks to **set owner=platform on resource group staging-old**: the owner changed last week', 'a one-word value is not quoted');
   });
 
+  it('says from what to what a scale or a tag change goes, as the target was when approval was asked for', () => {
+    const plan = `/subscriptions/${SUBSCRIPTION}/resourceGroups/production-api-service/providers/Microsoft.Web/serverfarms/plan`;
+    const scaling = (capacity: number) =>
+      cardText(requestCard(buildRequest({ command: 'scale plan', parameters: { capacity: String(capacity) }, operation: { kind: 'scaleResource', subscriptionId: SUBSCRIPTION, resourceId: plan, apiVersion: '2023-01-01', capacity }, baseline: { exists: true, facts: { 'sku.capacity': '4' } } })));
+    assert.match(scaling(6), /What will change\nCapacity 4 → 6 \(more instances\)\./);
+    assert.match(scaling(1), /Capacity 4 → 1 \(FEWER instances\)\./);
+    const group = `/subscriptions/${SUBSCRIPTION}/resourceGroups/staging-old`;
+    const tagging = (operation: 'Merge' | 'Delete' | 'Replace', tags: Record<string, string>) =>
+      cardText(requestCard(buildRequest({ command: 'tag', parameters: { group: 'staging-old', ...tags }, operation: { kind: 'setTags', subscriptionId: SUBSCRIPTION, scope: group, operation, tags }, baseline: { exists: true, facts: { 'tags.owner': 'platform-team', 'tags.cost center': 'ops 42' } } })));
+    assert.match(tagging('Merge', { owner: 'data-team', env: 'staging' }), /Each tag as it is now, and as it will be:\nowner: platform-team → data-team\nenv: not set → staging\n/);
+    assert.match(tagging('Delete', { owner: '' }), /owner: platform-team → removed\n/);
+    assert.match(tagging('Replace', { owner: 'platform-team' }), /owner: platform-team, unchanged\n"cost center": "ops 42" → removed\n/);
+  });
+
   it('puts where it stands in a line of its own above the sentence, wrapped, so a narrow screen squeezes neither', () => {
     const card = requestCard(requestIn('approved', { approvals: [], breakGlass: { reason: 'INC-4711', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() } }));
     const ids = body(card).map((el) => el.id ?? el.type);
