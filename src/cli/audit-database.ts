@@ -54,7 +54,7 @@ export interface AuditDatabase {
   /** Refuses (read-only) a database that is not Countersign's, naming it, before anything is made for it. */
   check(): Promise<void>;
   /** The chain as stored, verified read-only (with where its checkpoint records are, when it is intact). */
-  verify(): Promise<ChainVerification & { warnings: string[]; checkpointSeqs?: number[]; requestsWithoutRow: RequestWithoutRow[]; requestsTableMissing?: true; missingTables: string[]; indexProblems: string[] }>;
+  verify(): Promise<ChainVerification & { warnings: string[]; checkpointSeqs?: number[]; lossSeqs?: number[]; requestsWithoutRow: RequestWithoutRow[]; requestsTableMissing?: true; missingTables: string[]; indexProblems: string[] }>;
   checkpoints(): Promise<CheckpointSource>;
 }
 

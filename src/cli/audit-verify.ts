@@ -270,6 +270,7 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
   if (checkpoints.result.checked > 0 && checkpoints.result.problems.length === 0 && !(opts.checkpoints?.length)) {
     io.stdout.write('NOTE: the checkpoints checked are all copies this installation keeps (its database, its data directory); a log cut back to an earlier checkpoint is caught only against a copy kept elsewhere: countersign audit verify --checkpoints <file>.\n');
   }
+  if (chain.lossSeqs?.length) io.stdout.write(await acceptedLosses(db, chain.lossSeqs));
   const gone = chain.requestsWithoutRow;
   if (chain.missingTables.length > 0) {
     io.stdout.write(`DATABASE DAMAGED: ${chain.missingTables.length === 1 ? 'the table' : 'the tables'} ${chain.missingTables.join(', ')} ${chain.missingTables.length === 1 ? 'is' : 'are'} missing from the database (dropped or renamed): a start is refused. Restore the database from a backup (docs/faults.md).\n`);
@@ -292,6 +293,31 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
     return EXIT_INPUT;
   }
   return warnings.length ? EXIT_UNPROTECTED : EXIT_OK;
+}
+
+/**
+ * The losses of records an operator accepted (countersign audit accept-loss), each recorded in the
+ * log itself: the chain is intact as recorded since, but records before it were lost, so "intact"
+ * alone would hide what the log no longer holds. Said after the verdict, each with who, when, why
+ * and what was found missing then.
+ */
+async function acceptedLosses(db: AuditDatabase, seqs: readonly number[]): Promise<string> {
+  const reader = await db.checkpoints();
+  const lines: string[] = [];
+  let count = 0;
+  try {
+    const records = reader.readAt ? reader.readAt(seqs) : reader.read({ types: ['audit.loss_accepted'] });
+    for await (const r of records) {
+      const data = (r.data ?? {}) as { operator?: unknown; reason?: unknown; problems?: unknown };
+      count += 1;
+      const problems = Array.isArray(data.problems) ? data.problems.filter((p): p is string => typeof p === 'string') : [];
+      lines.push(`  record ${r.seq}, ${r.time}, by ${typeof data.operator === 'string' ? data.operator : 'an operator'}: ${JSON.stringify(typeof data.reason === 'string' ? data.reason : '')}`);
+      for (const p of problems) lines.push(`    found then: ${p}`);
+    }
+  } finally {
+    await reader.close();
+  }
+  return `NOTE: records were lost from this log, and the loss was accepted (countersign audit accept-loss) ${count === 1 ? 'once' : `${count} times`}: it is intact as recorded, not whole. Each acceptance, recorded in the log:\n${lines.join('\n')}\n`;
 }
 
 /** The data directory's checkpoint file (none is no error); one that cannot be read is named. */

@@ -524,6 +524,21 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(v.stdout, /AUDIT LOG DAMAGED \(checkpoint, truncated\): the audit log was cut short \(truncated\): it ends at record 9, but the checkpoint signed at .* \(from the checkpoint table\) names its own audit.checkpoint record 13, so records 10 to 13 at least are missing/);
     });
 
+    it('says, beside an intact verdict, each loss of records an operator accepted: who, when, why and what was missing then', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      assert.doesNotMatch((await audit(['verify', '--data-dir', dataDir])).stdout, /lost|loss/);
+      // The end cut off with its checkpoint rows: only the checkpoint file shows it, and the loss is accepted.
+      tamper('DELETE FROM audit_log WHERE seq > 9; DELETE FROM audit_checkpoints');
+      const accepted = await audit(['accept-loss', '--data-dir', dataDir, '--reason', 'disk failed, INC-4721']);
+      assert.equal(accepted.code, 0, accepted.stderr);
+      const v = await audit(['verify', '--data-dir', dataDir]);
+      assert.match(v.stdout, /^Audit chain intact: 11 records, seq 1 to 11\.$/m);
+      assert.match(
+        v.stdout,
+        /\nNOTE: records were lost from this log, and the loss was accepted \(countersign audit accept-loss\) once: it is intact as recorded, not whole\. Each acceptance, recorded in the log:\n {2}record 10, \S+, by compliance@test-host: "disk failed, INC-4721"\n {4}found then: the audit log ends at record 9, but the checkpoint of record 12 signed at \S+ \(in the checkpoint file .*audit-checkpoints\.jsonl\) reaches record 12: records 10 to 12 at least are missing/,
+      );
+    });
+
     it('names a checkpoint row whose signature was edited as forged, not as rows deleted', async () => {
       await audit(['checkpoint', '--data-dir', dataDir]);
       tamper("DROP TRIGGER IF EXISTS audit_checkpoints_no_update; UPDATE audit_checkpoints SET signature = 'AAAA' || substr(signature, 5) WHERE seq = 12");

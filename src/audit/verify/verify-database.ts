@@ -37,6 +37,7 @@ function columnsDisagree(row: StoredRow, r: AuditRecord): string | undefined {
 /** What the full verification notes of the rows on its way, for when the whole log turns out intact. */
 interface Seen {
   checkpointSeqs: number[];
+  lossSeqs: number[];
   requests: number;
   actors: number;
 }
@@ -68,6 +69,7 @@ async function* storedRecords(rows: StoredAuditRows, seen: Seen): AsyncGenerator
         }
         prevRecordSeq = r.seq;
         if (r.type === 'audit.checkpoint') seen.checkpointSeqs.push(seq);
+        if (r.type === 'audit.loss_accepted') seen.lossSeqs.push(seq);
         if (row[4] !== null) seen.requests++;
         if (row[5] !== null) seen.actors++;
       }
@@ -86,6 +88,12 @@ export interface StoredLogVerification extends ChainVerification {
    * them by seq instead of scanning the log a second time.
    */
   checkpointSeqs?: number[];
+  /**
+   * When the whole log verified intact: the seqs of its `audit.loss_accepted` records, each a loss of
+   * records an operator accepted (`countersign audit accept-loss`): the log is intact as recorded
+   * since, not whole, and the report says so.
+   */
+  lossSeqs?: number[];
   /**
    * When the whole log verified intact: how many of its records name a request, and an actor (each
    * row's columns were checked against its record). The audit log's indexes by request and by actor
@@ -143,6 +151,7 @@ async function verifyIntact(rows: StoredAuditRows, opener: StoredRowsOpener | un
   let last: RangeCheck['last'];
   let firstSeq = 0;
   const checkpointSeqs: number[] = [];
+  const lossSeqs: number[] = [];
   const named = { requests: 0, actors: 0 };
   for (let k = 0; k < checks.length; k++) {
     const check = checks[k];
@@ -154,10 +163,11 @@ async function verifyIntact(rows: StoredAuditRows, opener: StoredRowsOpener | un
     count += check.count;
     last = check.last;
     for (const seq of check.checkpointSeqs) checkpointSeqs.push(seq);
+    for (const seq of check.lossSeqs) lossSeqs.push(seq);
     named.requests += check.requests;
     named.actors += check.actors;
   }
-  return { ok: true, count, firstSeq, lastSeq: last?.seq ?? 0, headHash: last?.hash ?? GENESIS_HASH, checkpointSeqs, named };
+  return { ok: true, count, firstSeq, lastSeq: last?.seq ?? 0, headHash: last?.hash ?? GENESIS_HASH, checkpointSeqs, lossSeqs, named };
 }
 
 /**
@@ -169,8 +179,8 @@ export async function verifyStoredLog(rows: StoredAuditRows, options: VerifyOpti
   const whole = (options.start ?? 'genesis') === 'genesis' && options.links !== false;
   const fast = whole && tuning.fast !== false ? await verifyIntact(rows, opener, tuning) : undefined;
   if (fast) return fast;
-  const seen: Seen = { checkpointSeqs: [], requests: 0, actors: 0 };
+  const seen: Seen = { checkpointSeqs: [], lossSeqs: [], requests: 0, actors: 0 };
   const full = await verifyChain(storedRecords(rows, seen), options);
   // Only a whole log verified intact says where every checkpoint record is, and what the indexes hold.
-  return whole && full.ok ? { ...full, checkpointSeqs: seen.checkpointSeqs, named: { requests: seen.requests, actors: seen.actors } } : full;
+  return whole && full.ok ? { ...full, checkpointSeqs: seen.checkpointSeqs, lossSeqs: seen.lossSeqs, named: { requests: seen.requests, actors: seen.actors } } : full;
 }

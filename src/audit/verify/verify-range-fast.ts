@@ -35,6 +35,8 @@ export interface RangeCheck {
   last?: { seq: number; hash: string };
   /** Seqs of the range's `audit.checkpoint` records (by their type column, checked against the record). */
   checkpointSeqs: number[];
+  /** Seqs of the range's `audit.loss_accepted` records (by their type column, checked against the record). */
+  lossSeqs: number[];
   /** How many of its records name a request, and an actor (by their columns, checked against the record): what the indexes must hold. */
   requests: number;
   actors: number;
@@ -90,6 +92,7 @@ function nullableColumnIs(column: unknown, text: string, start: number, end: num
 const fields = storedTextFields();
 
 const CHECKPOINT: AuditEventType = 'audit.checkpoint';
+const LOSS_ACCEPTED: AuditEventType = 'audit.loss_accepted';
 
 /**
  * One row, fully checked against itself and the record before it: on a text in the sealer's
@@ -122,7 +125,7 @@ function rowIntact(row: StoredRow, prev: Prev | undefined): boolean {
  * time; `pause` runs between pages (the main thread lets other work in).
  */
 export async function checkRange(rows: StoredAuditRows, after: number, until: number | undefined, pause?: () => Promise<void>): Promise<RangeCheck> {
-  const result: RangeCheck = { intact: true, count: 0, checkpointSeqs: [], requests: 0, actors: 0 };
+  const result: RangeCheck = { intact: true, count: 0, checkpointSeqs: [], lossSeqs: [], requests: 0, actors: 0 };
   const prev: Prev = { seq: 0, hash: '' };
   let any = false;
   for (;;) {
@@ -135,6 +138,7 @@ export async function checkRange(rows: StoredAuditRows, after: number, until: nu
       prev.seq = row[0];
       prev.hash = row[7];
       if (row[3] === CHECKPOINT) result.checkpointSeqs.push(row[0]);
+      else if (row[3] === LOSS_ACCEPTED) result.lossSeqs.push(row[0]);
       if (row[4] !== null) result.requests++;
       if (row[5] !== null) result.actors++;
     }
