@@ -116,7 +116,7 @@ export function sentAgainContract(store: () => Store, another: () => Promise<Sto
       const { source, message: key } = message('export-1', ERIN_CHAT);
       const args = ['export', '2026-11-01', '2026-11-03', 'jsonl'];
       const first = await auditors.teamsCommand(erin, source, args, key);
-      assert.match(first.text, /^Your audit export \(JSONL, records from 2026-11-01T00:00:00\.000Z up to 2026-11-03T00:00:00\.000Z\) is ready: \[download it\]/);
+      assert.match(first.text, /^Your audit export \(JSONL, records from 2026-11-01T00:00:00\.000Z \(included\) until 2026-11-03T00:00:00\.000Z \(not included\)\) is ready: \[download it\]/);
       const [issued] = await collect(store().audit.read({ types: ['audit.export_link_issued'] }));
       const linkId = (issued.data as { linkId: string }).linkId;
       const head = await store().audit.head();
@@ -124,7 +124,7 @@ export function sentAgainContract(store: () => Store, another: () => Promise<Sto
       assert.equal(again.links, undefined, 'no link in it');
       assert.equal(
         again.text,
-        `This message already got a download link for an audit export (JSONL, records from 2026-11-01T00:00:00.000Z up to 2026-11-03T00:00:00.000Z; link ${linkId}): it works once, until 2026-11-02T09:15:00.000Z. A link is shown only once, so it cannot be shown again; nothing more was issued. If you do not have it, type the command again for a new link: audit export <from> <to>.`,
+        `This message already got a download link for an audit export (JSONL, records from 2026-11-01T00:00:00.000Z (included) until 2026-11-03T00:00:00.000Z (not included); link ${linkId}): it works once, until 2026-11-02T09:15:00.000Z. A link is shown only once, so it cannot be shown again; nothing more was issued. If you do not have it, type the command again for a new link: audit export <from> <to>.`,
       );
       assert.deepEqual(await store().audit.head(), head, 'nothing recorded');
     });

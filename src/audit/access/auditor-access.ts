@@ -156,7 +156,7 @@ export class AuditorAccess {
     // Nothing in this text is someone's own words (the format and times were checked above).
     return {
       text: [
-        `Your audit export (${ask.format.toUpperCase()}, records from ${ask.filter.from} up to ${ask.filter.to}) is ready: [download it](${url}).`,
+        `Your audit export (${ask.format.toUpperCase()}, records from ${ask.filter.from} (included) until ${ask.filter.to} (not included)) is ready: [download it](${url}).`,
         `The link works once, until ${link.expiresAt} (15 minutes). After the download, its signed manifest is [here](${url}/manifest).`,
         `Check both offline: countersign audit verify --file <export> --manifest <manifest> --public-key <key> (key id ${deps.signer.keyId}).`,
       ].join('\n\n'),
@@ -175,7 +175,7 @@ export class AuditorAccess {
     const state = link.usedAt ? `it was used at ${link.usedAt}` : `it works once, until ${link.expiresAt}`;
     return {
       text:
-        `This message already got a download link for an audit export (${link.format.toUpperCase()}, records from ${link.filter.from} up to ${link.filter.to}; link ${link.linkId}): ${state}. ` +
+        `This message already got a download link for an audit export (${link.format.toUpperCase()}, records from ${link.filter.from} (included) until ${link.filter.to} (not included); link ${link.linkId}): ${state}. ` +
         'A link is shown only once, so it cannot be shown again; nothing more was issued. If you do not have it, type the command again for a new link: audit export <from> <to>.',
     };
   }

@@ -80,7 +80,7 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     await requestVia(h, 'deploy production api-service reason: =HYPERLINK("http://evil.example","click me")');
     const { from, to } = windowAround(h);
     const reply = await say(h, people.erin, `audit export ${from} ${to} csv`);
-    assert.match(reply, /^\[SANDBOX\] Your audit export \(CSV, records from .* up to .*\) is ready/);
+    assert.match(reply, /^\[SANDBOX\] Your audit export \(CSV, records from \S+ \(included\) until \S+ \(not included\)\) is ready/);
     assert.match(reply, /The link works once, until .* \(15 minutes\)/);
     const url = linkIn(reply);
     assert.ok(url.startsWith(h.bot.url), `the link names the bot's own address: ${url}`);
