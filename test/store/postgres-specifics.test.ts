@@ -627,6 +627,15 @@ describe('PostgreSQL store, several instances on one database', function () {
     ]);
   });
 
+  it('names row-level security turned on for the audit log or the checkpoint table: its policies can hide records from the role that reads them', async () => {
+    const s = await open();
+    await superuser((c) => c.query("ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY; CREATE POLICY seen ON audit_log AS PERMISSIVE FOR SELECT USING (type <> 'request.rejected'); ALTER TABLE audit_checkpoints ENABLE ROW LEVEL SECURITY"));
+    assert.deepEqual(await s.compliance.missingProtection(), ['row-level security', 'row-level security']);
+    assert.deepEqual((await verifyPostgresAuditLog(s.pool, s.target)).warnings, [
+      'the append-only protection of the audit log is missing or disabled (row-level security turned on, whose policies can hide records from the roles that read them): someone changed the database schema by hand',
+    ]);
+  });
+
   it('reconnects after the server drops its connections, without losing or repeating a write', async () => {
     const s = await open({ connection: { ...connection, applicationName: 'countersign-reconnect' } });
     await Promise.all(Array.from({ length: 5 }, () => s.audit.append([anEvent('request.created')])));

@@ -11,7 +11,7 @@ import type { VerifyOptions } from '../../audit/verify/verify';
 import type { StoredLogVerification } from '../../audit/verify/verify-database';
 import { AUDIT_TRIGGERS, POSTGRES_MIGRATIONS, POSTGRES_TRIGGER_FUNCTIONS, POSTGRES_TRIGGER_SQL } from './migrations';
 import { REQUESTS_WITHOUT_ROW, tablesCreatedBy, type RequestWithoutRow } from '../request-rows';
-import { schemaFindings, type AuditIndex, type SchemaFindings, type StoredSchema } from '../../audit/verify/schema-findings';
+import { ROW_LEVEL_SECURITY, schemaFindings, type AuditIndex, type SchemaFindings, type StoredSchema } from '../../audit/verify/schema-findings';
 import { auditIndexesMadeBy, judgeAuditIndexes } from '../audit-indexes';
 
 export interface PostgresVerification extends StoredLogVerification, SchemaFindings {
@@ -63,6 +63,9 @@ export async function missingTriggers(pool: pg.Pool, table: string, expected: re
   // Countersign makes no rewrite rule: one added (ON INSERT … DO INSTEAD NOTHING) drops what is
   // appended without an error, where no trigger is asked; named as "rule <name>".
   const rules = await pool.query<{ rulename: string }>("SELECT rulename FROM pg_rewrite WHERE ev_class = to_regclass($1) AND rulename <> '_RETURN' ORDER BY rulename", [table]);
+  // Nor does it turn on row-level security: a policy then hides rows from the role that reads them
+  // (the bot's, the CLI's), and a selection by request or person skips them without a gap it checks.
+  const secured = await pool.query<{ on: boolean }>('SELECT relrowsecurity AS on FROM pg_class WHERE oid = to_regclass($1)', [table]);
   return [
     ...expected.flatMap((name) => {
       const t = present.get(name);
@@ -72,6 +75,7 @@ export async function missingTriggers(pool: pg.Pool, table: string, expected: re
     // One the migrations did not make (a BEFORE INSERT returning NULL drops a record without an error).
     ...r.rows.filter((x) => !POSTGRES_TRIGGER_SQL.has(x.tgname)).map((x) => `${x.tgname} (not Countersign's)`),
     ...rules.rows.map((x) => `rule ${x.rulename}`),
+    ...(secured.rows[0]?.on ? [ROW_LEVEL_SECURITY] : []),
   ];
 }
 
