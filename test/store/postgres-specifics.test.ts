@@ -610,6 +610,7 @@ describe('PostgreSQL store, several instances on one database', function () {
       'audit_checkpoints_no_update (changed)',
       'audit_checkpoints_no_delete (changed)',
       'audit_checkpoints_no_truncate (changed)',
+      'function countersign_append_only (changed)',
     ]);
   });
 
@@ -633,6 +634,21 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.deepEqual(await s.compliance.missingProtection(), ['row-level security', 'row-level security']);
     assert.deepEqual((await verifyPostgresAuditLog(s.pool, s.target)).warnings, [
       'the append-only protection of the audit log is missing or disabled (row-level security turned on, whose policies can hide records from the roles that read them): someone changed the database schema by hand',
+    ]);
+  });
+
+  it('names a function of Countersign\'s whose body a superuser replaced: the one that seals each record could store another text than the one sealed', async () => {
+    const s = await open();
+    assert.deepEqual(await s.compliance.missingProtection(), []);
+    const body = (await superuser((c) => c.query<{ src: string }>("SELECT prosrc AS src FROM pg_proc WHERE proname = 'countersign_append_sealed' AND pronamespace = to_regnamespace(current_schema())"))).rows[0].src;
+    // Its body edited (here harmlessly): one inserting another text than the one it answers for would look the same from outside.
+    const doctored = body.replace('VALUES (head_seq + 1, ids[i]', "VALUES (head_seq + 1, ids[i] || ''");
+    assert.notEqual(doctored, body);
+    await superuser((c) => c.query(`CREATE OR REPLACE FUNCTION countersign_append_sealed(templates text[], ids text[], times text[], types text[], request_ids text[], actor_ids text[], seq_placeholder text, prev_placeholder text, hash_placeholder text)
+      RETURNS TABLE (appended_seq bigint, appended_prev_hash text, appended_hash text) LANGUAGE plpgsql VOLATILE AS $fn$${doctored}$fn$`));
+    assert.deepEqual(await s.compliance.missingProtection(), ['function countersign_append_sealed (changed)']);
+    assert.deepEqual((await verifyPostgresAuditLog(s.pool, s.target)).warnings, [
+      'the append-only protection of the audit log is missing or disabled (functions that seal or guard what is written: countersign_append_sealed (changed)): someone changed the database schema by hand',
     ]);
   });
 

@@ -118,15 +118,18 @@ export const ROW_LEVEL_SECURITY = 'row-level security';
 /**
  * The append-only protection found missing or changed, in words: the triggers by name (`(changed)`
  * when not as the migrations made them), and any rewrite rule added to the table (PostgreSQL:
- * `rule <name>`), which can drop or change what is written where no trigger is asked, and
- * row-level security turned on for it (PostgreSQL).
+ * `rule <name>`), which can drop or change what is written where no trigger is asked, Countersign's
+ * functions whose body was replaced (PostgreSQL: `function <name> (changed)`), and row-level
+ * security turned on for it (PostgreSQL).
  */
 export function protectionFound(missing: readonly string[]): string {
   const rules = missing.filter((m) => m.startsWith('rule ')).map((m) => m.slice('rule '.length));
+  const functions = missing.filter((m) => m.startsWith('function ')).map((m) => m.slice('function '.length));
   const secured = missing.includes(ROW_LEVEL_SECURITY);
-  const triggers = missing.filter((m) => !m.startsWith('rule ') && m !== ROW_LEVEL_SECURITY);
+  const triggers = missing.filter((m) => !m.startsWith('rule ') && !m.startsWith('function ') && m !== ROW_LEVEL_SECURITY);
   return [
     triggers.length ? `triggers: ${triggers.join(', ')}` : '',
+    functions.length ? `functions that seal or guard what is written: ${functions.join(', ')}` : '',
     rules.length ? `rewrite rules added, which can drop or change what is written: ${rules.join(', ')}` : '',
     secured ? 'row-level security turned on, whose policies can hide records from the roles that read them' : '',
   ]

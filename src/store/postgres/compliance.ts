@@ -6,7 +6,7 @@
  */
 import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
 import { AUDIT_TRIGGERS, CHECKPOINT_TRIGGERS } from './migrations';
-import { missingTriggers, postgresSchema } from './verify-database';
+import { changedFunctions, missingTriggers, postgresSchema } from './verify-database';
 import type { AuditIndexSchema } from '../../audit/verify/schema-findings';
 import { DuplicateDownloadLinkError, type AuditCheckpoint, type ComplianceStore, type DownloadClaim, type DownloadLink } from '../../audit/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
@@ -134,7 +134,7 @@ export class PostgresComplianceStore implements ComplianceStore {
 
   async missingProtection(): Promise<string[]> {
     const pool = this.writer.pool;
-    return [...(await missingTriggers(pool, 'audit_log', AUDIT_TRIGGERS)), ...(await missingTriggers(pool, 'audit_checkpoints', CHECKPOINT_TRIGGERS))];
+    return [...(await missingTriggers(pool, 'audit_log', AUDIT_TRIGGERS)), ...(await missingTriggers(pool, 'audit_checkpoints', CHECKPOINT_TRIGGERS)), ...(await changedFunctions(pool))];
   }
 
   auditIndexSchema(): AuditIndexSchema {

@@ -370,6 +370,15 @@ export const POSTGRES_TRIGGER_FUNCTIONS: ReadonlyMap<string, string> = new Map(
   POSTGRES_MIGRATIONS.flatMap((m) => [...m.sql.matchAll(/CREATE FUNCTION (\w+)\(\) RETURNS trigger LANGUAGE plpgsql AS \$\$([\s\S]*?)\$\$;/g)].map((x) => [x[1], spaced(x[2])] as const)),
 );
 
+/**
+ * The body of every function the migrations make (whitespace collapsed), trigger functions or not:
+ * countersign_append_sealed seals and inserts each record, so one replaced by a superuser could
+ * store another text than the one the application sealed, hashed and chained as if it were.
+ */
+export const POSTGRES_FUNCTIONS: ReadonlyMap<string, string> = new Map(
+  POSTGRES_MIGRATIONS.flatMap((m) => [...m.sql.matchAll(/CREATE FUNCTION (\w+)\([\s\S]*?\bAS \$\$([\s\S]*?)\$\$;/g)].map((x) => [x[1], spaced(x[2])] as const)),
+);
+
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
 
 export class SchemaVersionError extends Error {

@@ -9,7 +9,7 @@ import type { StoredAuditRows, StoredRow } from '../../audit/verify/stored-rows'
 import { verifyStoredLog } from '../../audit/verify/verify-database';
 import type { VerifyOptions } from '../../audit/verify/verify';
 import type { StoredLogVerification } from '../../audit/verify/verify-database';
-import { AUDIT_TRIGGERS, POSTGRES_MIGRATIONS, POSTGRES_TRIGGER_FUNCTIONS, POSTGRES_TRIGGER_SQL } from './migrations';
+import { AUDIT_TRIGGERS, POSTGRES_FUNCTIONS, POSTGRES_MIGRATIONS, POSTGRES_TRIGGER_FUNCTIONS, POSTGRES_TRIGGER_SQL } from './migrations';
 import { REQUESTS_WITHOUT_ROW, tablesCreatedBy, type RequestWithoutRow } from '../request-rows';
 import { ROW_LEVEL_SECURITY, schemaFindings, type AuditIndex, type SchemaFindings, type StoredSchema } from '../../audit/verify/schema-findings';
 import { auditIndexesMadeBy, judgeAuditIndexes } from '../audit-indexes';
@@ -77,6 +77,22 @@ export async function missingTriggers(pool: pg.Pool, table: string, expected: re
     ...rules.rows.map((x) => `rule ${x.rulename}`),
     ...(secured.rows[0]?.on ? [ROW_LEVEL_SECURITY] : []),
   ];
+}
+
+/**
+ * Countersign's functions in its schema whose body is not the one the migrations gave them, named
+ * "function <name> (changed)": countersign_append_sealed seals and inserts every record, so one a
+ * superuser replaced could store another text than the application sealed, hashed and chained as
+ * if it were its own; a trigger function replaced refuses nothing (missingTriggers names those
+ * triggers too).
+ */
+export async function changedFunctions(pool: pg.Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ name: string; body: string }>(
+    'SELECT proname AS name, prosrc AS body FROM pg_proc WHERE pronamespace = to_regnamespace(current_schema()) AND proname = ANY($1::text[]) ORDER BY proname',
+    [[...POSTGRES_FUNCTIONS.keys()]],
+  );
+  const changed = new Set(rows.filter((r) => r.body.replace(/\s+/g, ' ').trim() !== POSTGRES_FUNCTIONS.get(r.name)).map((r) => r.name));
+  return [...changed].map((name) => `function ${name} (changed)`);
 }
 
 /** Whether a trigger is the statement the migrations made, calling their function with its body. */
@@ -147,7 +163,7 @@ async function countThrough(pool: pg.Pool, index: AuditIndex, lastSeq: number): 
 export function postgresSchema(pool: pg.Pool): StoredSchema {
   const present = async () => new Set((await pool.query<{ t: string }>('SELECT tablename AS t FROM pg_tables WHERE schemaname = current_schema()')).rows.map((r) => r.t));
   return {
-    missingAuditTriggers: () => missingTriggers(pool, 'audit_log', AUDIT_TRIGGERS),
+    missingAuditTriggers: async () => [...(await missingTriggers(pool, 'audit_log', AUDIT_TRIGGERS)), ...(await changedFunctions(pool))],
     tables: async () => {
       const tables = await present();
       return { present: tables, created: tablesCreatedBy(POSTGRES_MIGRATIONS, await appliedVersion(pool, tables)) };
