@@ -652,6 +652,17 @@ describe('PostgreSQL store, several instances on one database', function () {
     ]);
   });
 
+  it('makes and checks its schema in one whose name needs quoting (capitals): it migrates, and its protection reads as intact', async () => {
+    const mixed = `Audit_${schema}`;
+    await superuser((c) => c.query(`CREATE SCHEMA "${mixed}"`));
+    const s = await open({ connection: { ...connection, schema: mixed } });
+    await s.audit.append([anEvent('request.created')]);
+    assert.deepEqual(await s.compliance.missingProtection(), []);
+    const v = await verifyPostgresAuditLog(s.pool, s.target);
+    assert.equal(v.ok, true);
+    assert.deepEqual(v.warnings, []);
+  });
+
   it('reconnects after the server drops its connections, without losing or repeating a write', async () => {
     const s = await open({ connection: { ...connection, applicationName: 'countersign-reconnect' } });
     await Promise.all(Array.from({ length: 5 }, () => s.audit.append([anEvent('request.created')])));

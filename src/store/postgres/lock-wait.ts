@@ -103,7 +103,7 @@ const HOLDERS = `
   LEFT JOIN pg_stat_activity a ON a.pid = l.pid
   WHERE l.granted AND l.pid <> pg_backend_pid()
     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-    AND ((l.locktype = 'relation' AND c.relnamespace = current_schema()::regnamespace
+    AND ((l.locktype = 'relation' AND c.relnamespace = quote_ident(current_schema())::regnamespace
           AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'))
       OR (l.locktype = 'advisory' AND ((l.classid::bigint << 32) | l.objid::bigint) = $1))
   ORDER BY held_ms DESC NULLS LAST, l.pid`;

@@ -331,7 +331,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       DECLARE f record;
       BEGIN
         FOR f IN SELECT p.oid::regprocedure AS sig FROM pg_proc p
-                 WHERE p.pronamespace = current_schema()::regnamespace AND p.proname LIKE 'countersign\\_%' LOOP
+                 WHERE p.pronamespace = quote_ident(current_schema())::regnamespace AND p.proname LIKE 'countersign\\_%' LOOP
           EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_temp', f.sig, current_schema());
         END LOOP;
       END $$;

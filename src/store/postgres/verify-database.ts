@@ -53,7 +53,7 @@ function postgresStoredRows(pool: pg.Pool): StoredAuditRows {
 export async function missingTriggers(pool: pg.Pool, table: string, expected: readonly string[]): Promise<string[]> {
   const r = await pool.query<{ tgname: string; enabled: string; definition: string; schema: string; function: string; body: string; own: boolean }>(
     `SELECT t.tgname, t.tgenabled AS enabled, pg_get_triggerdef(t.oid) AS definition, quote_ident(current_schema()) AS schema, p.proname AS function, p.prosrc AS body,
-            p.pronamespace = to_regnamespace(current_schema()) AND l.lanname = 'plpgsql' AS own
+            p.pronamespace = to_regnamespace(quote_ident(current_schema())) AND l.lanname = 'plpgsql' AS own
        FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_language l ON l.oid = p.prolang
       WHERE t.tgrelid = to_regclass($1) AND NOT t.tgisinternal AND t.tgenabled <> 'D'`,
     [table],
@@ -88,7 +88,7 @@ export async function missingTriggers(pool: pg.Pool, table: string, expected: re
  */
 export async function changedFunctions(pool: pg.Pool): Promise<string[]> {
   const { rows } = await pool.query<{ name: string; body: string }>(
-    'SELECT proname AS name, prosrc AS body FROM pg_proc WHERE pronamespace = to_regnamespace(current_schema()) AND proname = ANY($1::text[]) ORDER BY proname',
+    'SELECT proname AS name, prosrc AS body FROM pg_proc WHERE pronamespace = to_regnamespace(quote_ident(current_schema())) AND proname = ANY($1::text[]) ORDER BY proname',
     [[...POSTGRES_FUNCTIONS.keys()]],
   );
   const changed = new Set(rows.filter((r) => r.body.replace(/\s+/g, ' ').trim() !== POSTGRES_FUNCTIONS.get(r.name)).map((r) => r.name));
