@@ -1,12 +1,15 @@
 /**
  * The Teams side of Countersign: messages become commands, card clicks become decisions. This
- * file only translates between Teams activities and the use cases in src/app.
+ * file routes each activity (the tenant gate first, then a message to its command, a click to its
+ * decision, a form's answer to its dialog) to the use cases in src/app; it decides nothing. What an
+ * activity's words say is read in activity-input.ts, what an invoke answers is built in replies.ts,
+ * requests' cards are posted and recorded by request-posting.ts, and the conversations spoken in are
+ * remembered by conversation-memory.ts.
  */
 import {
   type AdaptiveCardInvokeResponse,
   CardFactory,
   type BotState,
-  type ConversationReference,
   type InvokeResponse,
   TeamsActivityHandler,
   TurnContext,
@@ -14,17 +17,13 @@ import {
 } from 'botbuilder';
 import type { DialogSet, DialogState } from 'botbuilder-dialogs';
 import type { Countersign } from '../app/countersign';
-import type { CreateInput } from '../app/requests';
 import type { StorageFault } from '../app/ports';
-import { channelOf } from '../domain/conversation-ids';
 import { INPUT_LIMITS } from '../domain/input-limits';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
-import { firstInvisibleCharacter, firstLayoutCharacter, inertLine } from '../domain/text-safety';
-import { helpCard, pendingCard, queryCard } from '../cards/lists';
+import { helpCard, queryCard } from '../cards/lists';
 import type { Card } from '../cards/render';
 import { requestCard, type RequestCardOptions } from '../cards/request-card';
-import { LruMap } from './bounded-storage';
 import { actorOf, clickInSubmission, clientTextOf, messageKeyOf, sourceOf, tenantClaimsOf, timeZoneOf } from './identity';
 import { namedPerson } from './mentions';
 import { FormMessages, type FormMessageState } from './form-messages';
@@ -32,44 +31,37 @@ import { failedText } from './fault-text';
 import { sharedCardOptions, TeamsUserIds } from './personal-cards';
 import type { ConversationReferenceStore } from './ports';
 import type { RequestDialogOptions } from './request-dialog';
+import { messageOf, typedMessage, withoutBotMention, withoutMentions, zoneOf } from './activity-input';
+import { ConversationMemory } from './conversation-memory';
+import { cardResponse, message, MESSAGE_RESPONSE, unknownCommandText } from './replies';
+import { RequestPosting } from './request-posting';
 
 /** Extra commands handled outside the core (the audit export, by src/audit/access). */
 export type AuditCommandHandler = (context: TurnContext, args: string[]) => Promise<void>;
-
-const CARD_RESPONSE = 'application/vnd.microsoft.card.adaptive';
-const MESSAGE_RESPONSE = 'application/vnd.microsoft.activity.message';
-/** How many conversations' stored references are remembered as unchanged (a cache of writes saved). */
-const KNOWN_REFERENCES = 2_000;
-
-/** A conversation's reference not yet stored as it is now: its id, the reference, and how it is compared. */
-interface UnsavedReference {
-  id: string;
-  reference: Partial<ConversationReference>;
-  text: string;
-}
-
-/** How long a message waits for the write that remembers its conversation (ms), before it goes on without it. */
-const REMEMBER_WAIT_MS = 200;
 
 export class CountersignBot extends TeamsActivityHandler {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
   private loadedDialogs?: { set: DialogSet; requestDialog: string };
   auditCommand?: AuditCommandHandler;
-  /** Conversations whose reference is known stored as is: only a cache, so bounded. */
-  private readonly knownReferences = new LruMap<string, string>(KNOWN_REFERENCES);
   /** Teams' ids of the people Countersign has seen, for the cards' per-person refresh. */
   readonly teamsUserIds = new TeamsUserIds();
   /** The person's open form or confirmation, and the requests their confirmations created. */
   private readonly forms: FormMessages;
+  /** How to reach the conversations the bot is spoken to in, saved as they change. */
+  private readonly memory: ConversationMemory;
+  /** Requests created from the conversation, and their cards posted there and recorded. */
+  private readonly posting: RequestPosting;
 
   constructor(
     private readonly app: Countersign,
-    private readonly references: ConversationReferenceStore,
+    references: ConversationReferenceStore,
     /** Per person per conversation, so two people filling forms in one channel never mix. */
     private readonly conversationState: BotState,
   ) {
     super();
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
+    this.memory = new ConversationMemory(references, this.teamsUserIds, app.log);
+    this.posting = new RequestPosting(app, (r) => this.sharedOptions(r), (err) => this.faultOf(err));
     this.forms = new FormMessages(conversationState.createProperty<FormMessageState>('formMessages'), app.sandbox);
 
     this.onMessage(async (context, next) => {
@@ -79,7 +71,7 @@ export class CountersignBot extends TeamsActivityHandler {
     this.onMembersAdded(async (context, next) => {
       const botId = context.activity.recipient?.id;
       if ((context.activity.membersAdded ?? []).some((m) => m.id === botId)) {
-        await this.rememberConversation(context);
+        await this.memory.rememberConversation(context);
         await context.sendActivity(this.say('Countersign is here. Type "help" for the commands; every sensitive one needs a second person to approve it.'));
       }
       await next();
@@ -165,7 +157,7 @@ export class CountersignBot extends TeamsActivityHandler {
   }
 
   private async handleMessage(context: TurnContext): Promise<void> {
-    await this.rememberWithoutWaiting(context);
+    await this.memory.rememberWithoutWaiting(context);
     const dc = await this.dialogs().set.createContext(context);
     // Teams sends the mention as an entity; a leftover <at>…</at> (clients that omit it) goes too.
     const text = withoutBotMention(context.activity).replace(/^\s*<at>[^<]*<\/at>/i, '').trim();
@@ -215,7 +207,7 @@ export class CountersignBot extends TeamsActivityHandler {
           const zone = timeZoneOf(context.activity);
           await this.sendCard(context, helpCard(await this.app.help(actor), this.app.sandbox, { soon: this.app.exampleDay(1, zone), later: this.app.exampleDay(3, zone) }));
         } else {
-          await this.showPending(context);
+          await this.posting.showPending(context);
         }
         return;
       case 'status': {
@@ -225,7 +217,7 @@ export class CountersignBot extends TeamsActivityHandler {
         }
         const answer = await this.app.statusIn(actor, what.requestId, sourceOf(context.activity));
         // Bound to the request like every other card of it: its buttons work and it is kept current.
-        if ('show' in answer) await this.postRequestCard(context, answer.show);
+        if ('show' in answer) await this.posting.postRequestCard(context, answer.show);
         else await context.sendActivity(this.say(answer.say));
         return;
       }
@@ -308,7 +300,7 @@ export class CountersignBot extends TeamsActivityHandler {
         const answering = typedMessage(context);
         const result = await this.app.breakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), ...(inner.runAt ? { runAt: inner.runAt } : {}), ...(answering ? { answering } : {}), actor, source: sourceOf(context.activity) });
         if (!result.ok) await context.sendActivity(this.say('refusal' in result ? result.refusal.message : result.error));
-        else await this.postRequestCard(context, result.request);
+        else await this.posting.postRequestCard(context, result.request);
         return;
       }
       case 'ready':
@@ -318,98 +310,15 @@ export class CountersignBot extends TeamsActivityHandler {
           else await context.sendActivity(this.say(q.whole ? q.error : `${what.command.name} failed: ${q.error}`));
           return;
         }
-        await this.createAndPost(context, { command: what.command.name, values: what.values, problems: [], ...(what.reason ? { reason: what.reason } : {}), ...(what.runAt ? { runAt: what.runAt } : {}) }, typedMessage(context));
+        await this.posting.createAndPost(context, { command: what.command.name, values: what.values, problems: [], ...(what.reason ? { reason: what.reason } : {}), ...(what.runAt ? { runAt: what.runAt } : {}) }, typedMessage(context));
         return;
-    }
-  }
-
-  private async createAndPost(context: TurnContext, o: RequestDialogOptions, answering?: CreateInput['answering']): Promise<string | undefined> {
-    const command = this.app.command(o.command);
-    if (!command) {
-      await context.sendActivity(this.say(`The command "${o.command}" is no longer configured.`));
-      return undefined;
-    }
-    const result = await this.app.createRequest({
-      command,
-      values: o.values,
-      ...(o.reason ? { reason: o.reason } : {}),
-      ...(o.runAt ? { runAt: o.runAt } : {}),
-      ...zoneOf(context),
-      ...(answering ? { answering } : {}),
-      actor: actorOf(context.activity),
-      source: sourceOf(context.activity),
-    });
-    if (!result.ok) {
-      await context.sendActivity(this.say('refusal' in result ? result.refusal.message : result.error));
-      return undefined;
-    }
-    const posted = await this.postRequestCard(context, result.request).catch((err: unknown) => {
-      this.app.log.warn({ requestId: result.request.id, err: String(err) }, 'the new request\'s card could not be posted');
-      return false;
-    });
-    // The request exists whatever happened to its card: say so, never "nothing changed" (that invites a
-    // duplicate). A say that Teams refuses too is logged, not left to fail the turn, whose answer
-    // would be that nothing was changed.
-    const tell = (text: string) =>
-      context.sendActivity(this.say(text)).then(
-        () => undefined,
-        (err: unknown) => this.app.log.warn({ requestId: result.request.id, err: String(err) }, 'could not tell the requester about their new request: it exists, its approvers are told'),
-      );
-    if (!posted) await tell(this.app.cardNotPostedText(result.request));
-    const runAt = this.app.runAtText(result.request, timeZoneOf(context.activity));
-    if (runAt) await tell(runAt);
-    return result.request.id;
-  }
-
-  /**
-   * Posts the request's card and records it (bound to the request); false when Teams gave it no id.
-   * A card that could not be recorded (the store busy or failing: read-only commands still answer
-   * then) is posted all the same, and the person is told its buttons will not work and how to get a
-   * card whose buttons do.
-   */
-  private async postRequestCard(context: TurnContext, request: ApprovalRequest, whenUnrecorded?: string): Promise<boolean> {
-    return (await this.postAndRecord(context, request, whenUnrecorded)).sent;
-  }
-
-  /** postRequestCard, also saying whether the card was recorded; `whenUnrecorded` ends the note about one that was not. */
-  private async postAndRecord(context: TurnContext, request: ApprovalRequest, whenUnrecorded?: string): Promise<{ sent: boolean; recorded: boolean }> {
-    const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(requestCard(request, this.sharedOptions(request)))] });
-    try {
-      await this.app.cardPosted(request.id, { conversationId: context.activity.conversation.id, ...(sent?.id ? { activityId: sent.id } : {}) });
-      return { sent: !!sent?.id, recorded: true };
-    } catch (err) {
-      this.app.log.warn({ requestId: request.id, err: String(err) }, 'a posted card could not be recorded: its buttons will be refused');
-      // A database changed under Countersign is no moment to wait out: it is stopping, and says so.
-      const fault = this.faultOf(err);
-      await context.sendActivity(
-        this.say(
-          fault === 'damaged'
-            ? `${failedText(`record the card above as request ${request.id}'s`, fault)} Its buttons will be refused.`
-            : `Countersign could not record the card above as request ${request.id}'s (its database is busy or cannot take writes right now), so its buttons will be refused. ${whenUnrecorded ?? `Type "status ${request.id}" again in a while for a card whose buttons work.`}`,
-        ),
-      );
-      return { sent: !!sent?.id, recorded: false };
-    }
-  }
-
-  private async showPending(context: TurnContext): Promise<void> {
-    const { view, cards, held } = await this.app.pendingIn(actorOf(context.activity), sourceOf(context.activity));
-    await this.sendCard(context, pendingCard(view, this.app.sandbox));
-    // The cards themselves, so approvers can decide from wherever they asked (a personal chat too).
-    // Once one card could not be recorded, the rest would not be either (each after the store's whole
-    // wait): they are not posted, and the note says so.
-    if (held) await context.sendActivity(this.say(held));
-    for (const [i, r] of cards.entries()) {
-      const rest = cards.length - i - 1;
-      const whenUnrecorded = rest > 0 ? `The other ${rest} card(s) were not posted; type "pending" again in a while.` : `Type "pending" again in a while for a card whose buttons work.`;
-      if (!(await this.postAndRecord(context, r, whenUnrecorded)).recorded) return;
     }
   }
 
   // ---- card actions -----------------------------------------------------------------------------
 
   private async handleCardAction(context: TurnContext): Promise<AdaptiveCardInvokeResponse> {
-    await this.rememberWithoutWaiting(context);
+    await this.memory.rememberWithoutWaiting(context);
     const activity = context.activity;
     const value = (activity.value ?? {}) as { action?: { verb?: unknown; data?: unknown } };
     const data = (value.action?.data && typeof value.action.data === 'object' ? value.action.data : {}) as Record<string, unknown>;
@@ -479,68 +388,10 @@ export class CountersignBot extends TeamsActivityHandler {
       const { REQUEST_DIALOG, RequestDialog } = require('./request-dialog') as typeof import('./request-dialog');
       /* eslint-enable @typescript-eslint/no-require-imports */
       const set = new DialogSet(this.dialogState);
-      set.add(new RequestDialog(this.app, (ctx, o, answering) => this.createAndPost(ctx, o, answering), this.forms));
+      set.add(new RequestDialog(this.app, (ctx, o, answering) => this.posting.createAndPost(ctx, o, answering), this.forms));
       this.loadedDialogs = { set, requestDialog: REQUEST_DIALOG };
     }
     return this.loadedDialogs;
-  }
-
-  /**
-   * Stores the conversation reference for proactive messages (only when it changed). Remembers the conversation, but a message is not held up by it for long nor fails with it: that
-   * write is how Countersign reaches the conversation later, not what the message asks. When the store
-   * cannot take it at once (another process holds the write lock, the disk is full), the message goes
-   * on after REMEMBER_WAIT_MS (`help`, `status` and `pending` answer; a command that writes meets the
-   * store itself and says so), the write finishes or fails on its own (logged), and the next message
-   * in the conversation writes it again.
-   */
-  private async rememberWithoutWaiting(context: TurnContext): Promise<void> {
-    const unsaved = this.unsavedReference(context);
-    if (!unsaved) return;
-    const writing = this.saveReference(context, unsaved).then(
-      () => true,
-      (err: unknown) => {
-        this.app.log.warn({ conversationId: unsaved.id.slice(0, 200), err: String(err) }, 'how to reach this conversation could not be saved; the next message saves it again');
-        return false;
-      },
-    );
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([writing, new Promise<void>((resolve) => (timer = setTimeout(resolve, REMEMBER_WAIT_MS)))]);
-    clearTimeout(timer);
-  }
-
-  private async rememberConversation(context: TurnContext): Promise<void> {
-    const unsaved = this.unsavedReference(context);
-    if (unsaved) await this.saveReference(context, unsaved);
-  }
-
-  /** The conversation's reference when it is not stored as it is now (undefined when it is). */
-  private unsavedReference(context: TurnContext): UnsavedReference | undefined {
-    this.teamsUserIds.seen(context.activity.from?.aadObjectId, context.activity.from?.id);
-    const { activityId: _perActivity, ...reference } = TurnContext.getConversationReference(context.activity);
-    const id = context.activity.conversation.id;
-    // Who spoke last is not part of how to reach the conversation (the proactive path needs its id,
-    // service URL, bot and tenant): in a busy channel the reference is written again only when one
-    // of those changes, not once for every other person who types a command.
-    const { user: _speaker, ...reach } = reference;
-    const text = JSON.stringify(reach);
-    return this.knownReferences.get(id) === text ? undefined : { id, reference, text };
-  }
-
-  private async saveReference(context: TurnContext, unsaved: UnsavedReference): Promise<void> {
-    await this.references.saveReference(unsaved.id, unsaved.reference);
-    // A channel's messages come from its threads (<channel id>;messageid=<first post>), and an
-    // approval or notice channel is named by the channel's own id: saved under that too, as the way
-    // to post a new thread there (conversation-ids.ts).
-    const channel = channelOf(unsaved.id);
-    if (context.activity.conversation.conversationType === 'channel' && channel !== unsaved.id) {
-      await this.references.saveReference(channel, { ...unsaved.reference, conversation: { ...unsaved.reference.conversation, id: channel } });
-    }
-    // A personal chat is also how Countersign reaches this person later (approvers are told there).
-    const person = actorOf(context.activity);
-    if (context.activity.conversation.conversationType === 'personal' && person.aadObjectId && person.tenantId) {
-      await this.references.savePersonalReference(person.tenantId, person.aadObjectId, unsaved.reference);
-    }
-    this.knownReferences.set(unsaved.id, unsaved.text);
   }
 
   private async sendCard(context: TurnContext, card: Card): Promise<void> {
@@ -562,26 +413,6 @@ export class CountersignBot extends TeamsActivityHandler {
   }
 }
 
-/**
- * The message's text without the bot's @mention, taken out as botbuilder's removeRecipientMention
- * does (its first mention entity's text, once), but only when that text is a string found in the
- * message: botbuilder called text.replace on a message without text (the turn failed), and for an
- * entity without text took the word "undefined" out of the command (`status undefinedCS-1` became
- * `status CS-1`).
- */
-function withoutBotMention(activity: TurnContext['activity']): string {
-  const text = typeof activity.text === 'string' ? activity.text : '';
-  const bot = activity.recipient?.id;
-  const mention = (activity.entities ?? []).find((e) => e.type === 'mention' && (e as { mentioned?: { id?: unknown } }).mentioned?.id === bot);
-  const said = (mention as { text?: unknown } | undefined)?.text;
-  return (typeof said === 'string' && said && text.includes(said) ? text.replace(said, '') : text).trim();
-}
-
-/** The words of a message without its <at>…</at> mention markup (the mention's identity comes from its entity). */
-function withoutMentions(text: string): string {
-  return text.replace(/<at>[^<]*<\/at>/gi, ' ').trim();
-}
-
 /** The button a typed decision stands for. */
 const DECISION_BUTTONS = { approve: 'Approve', reject: 'Reject', ratify: 'Ratify break-glass', flag: 'Flag break-glass' } as const;
 
@@ -589,45 +420,4 @@ const DECISION_BUTTONS = { approve: 'Approve', reject: 'Reject', ratify: 'Ratify
 function eventTypeOf(activity: TurnContext['activity']): string | undefined {
   const data = activity.channelData as { eventType?: unknown } | undefined;
   return typeof data?.eventType === 'string' ? data.eventType : undefined;
-}
-
-/**
- * A typed message as what a request answers: Teams sends a message again, with the same id, when
- * the bot took more than about 15 s to answer it (a deployment's what-if can), and the second
- * sending must meet the request the first made, on this instance or another.
- */
-function typedMessage(context: TurnContext): CreateInput['answering'] | undefined {
-  const key = messageKeyOf(context.activity);
-  return key ? { key, what: 'message' } : undefined;
-}
-
-/** The same for `delegate` and `revoke delegation`: a second sending is answered from what the first did. */
-function messageOf(context: TurnContext): { message?: string } {
-  const key = messageKeyOf(context.activity);
-  return key ? { message: key } : {};
-}
-
-function zoneOf(context: TurnContext): { timeZone?: string } {
-  const zone = timeZoneOf(context.activity);
-  return zone ? { timeZone: zone } : {};
-}
-
-function cardResponse(card: Card): AdaptiveCardInvokeResponse {
-  return { statusCode: 200, type: CARD_RESPONSE, value: card };
-}
-
-function message(text: string): AdaptiveCardInvokeResponse {
-  return { statusCode: 200, type: MESSAGE_RESPONSE, value: text as unknown as Record<string, unknown> };
-}
-
-/**
- * "I don't know the command …", naming a character the words hold that cannot be seen (pasted with
- * them): quoted bare, "help" with a U+200B in it read as the very command it was said not to be.
- */
-function unknownCommandText(text: string): string {
-  const typed = text.slice(0, 80);
-  const layout = firstLayoutCharacter(typed);
-  const invisible = layout ? undefined : firstInvisibleCharacter(typed, 'parameter');
-  const hidden = layout ? ` It holds a control or text-direction character (${layout}).` : invisible ? ` It holds an invisible character (${invisible.codePoint}, character ${invisible.position}).` : '';
-  return `I don't know the command "${inertLine(typed)}".${hidden}${hidden ? ' Type it without such characters (they come with pasted text).' : ''}`;
 }
