@@ -431,6 +431,39 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.equal(store.storageFault(new CommitOutcomeUnknownError(sqlstate('53300'))), 'overloaded');
   });
 
+  it('lets one of two instances win a compare-and-swap, the other told of a conflict, when the database defaults to SERIALIZABLE or REPEATABLE READ', async () => {
+    for (const isolation of ['serializable', 'repeatable read']) {
+      // A DBA's default for the database: Countersign's sessions keep READ COMMITTED, which the store is built on.
+      await superuser((c) => c.query(`ALTER DATABASE ${db.name} SET default_transaction_isolation = '${isolation}'`));
+      try {
+        const [a, b] = [await open(), await open()];
+        const id = `CS-${isolation.replace(' ', '-')}`;
+        const r = aRequest(id);
+        await a.requests.insert(r, [anEvent('request.created')]);
+        const holder = await db.superuser();
+        let outcomes: PromiseSettledResult<unknown>[];
+        try {
+          // Both updates begin (and take their snapshots) while another session holds the row.
+          await holder.query(`SET search_path = ${schema}; BEGIN; SELECT id FROM requests WHERE id = '${id}' FOR UPDATE`);
+          const racing = [a, b].map((s, i) => s.requests.update({ ...r, version: 2, state: i === 0 ? 'approved' : 'rejected' }, 1, [anEvent(i === 0 ? 'request.approved' : 'request.rejected')]));
+          const waiting = () => superuser((c) => c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`));
+          while ((await waiting()).rows[0].n < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+          await holder.query('ROLLBACK');
+          outcomes = await Promise.allSettled(racing);
+        } finally {
+          await holder.end();
+        }
+        assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1, `${isolation}: ${outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : 'ok')).join('; ')}`);
+        const lost = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!;
+        assert.ok(lost.reason instanceof VersionConflictError, `${isolation}: ${String(lost.reason)}`);
+        assert.equal((await verifyPostgresAuditLog(a.pool, a.target)).ok, true);
+      } finally {
+        await superuser((c) => c.query(`ALTER DATABASE ${db.name} RESET default_transaction_isolation`));
+        for (const s of opened.splice(0)) await s.close();
+      }
+    }
+  });
+
   it('migrates once when several instances start at once', async () => {
     const stores = await Promise.all(Array.from({ length: 5 }, () => open()));
     assert.equal(stores.length, 5);

@@ -117,6 +117,16 @@ function entraTokenInTheClear(c: ReturnType<typeof resolveConnection>): string |
   return `COUNTERSIGN_DATABASE_AUTH is entra, but ${c.host} would be reached without TLS (sslmode ${c.sslMode ?? 'unset'}): the Microsoft Entra token would cross the network in the clear to whoever answers there. Set PGSSLMODE=verify-full (or sslmode=verify-full in the URL); nothing was sent`;
 }
 
+/**
+ * Every session of Countersign's reads and writes at READ COMMITTED, whatever the database's or
+ * role's default_transaction_isolation: the store is built on it (a compare-and-swap that waits for
+ * the other writer and then finds the version moved on, the chain's head read after its lock is
+ * granted, a download link claimed by one UPDATE). Under SERIALIZABLE or REPEATABLE READ those
+ * fail with 40001 instead, and the person is told of an internal error. (A space in a startup
+ * option is escaped with a backslash.)
+ */
+const READ_COMMITTED = '-c default_transaction_isolation=read\\ committed';
+
 /** The node-postgres pool configuration for these options (nothing read from the environment here). */
 export function poolConfig(options: PostgresConnectionOptions): pg.PoolConfig {
   const c = resolveConnection(options);
@@ -131,7 +141,7 @@ export function poolConfig(options: PostgresConnectionOptions): pg.PoolConfig {
     ...(c.password !== undefined ? { password: c.password } : {}),
     ssl: sslOption(c.sslMode, c.sslRootCert),
     application_name: c.applicationName ?? 'countersign',
-    ...(c.schema ? { options: `-c search_path=${quoteIdentifier(c.schema)}` } : {}),
+    options: [...(c.schema ? [`-c search_path=${quoteIdentifier(c.schema)}`] : []), READ_COMMITTED].join(' '),
     // 0 would turn the limit off: the smallest wait the server takes is 1 ms.
     ...(c.lockWaitMs !== undefined ? { lock_timeout: Math.max(1, Math.ceil(c.lockWaitMs)) } : {}),
     max: c.max ?? 10,
