@@ -390,8 +390,9 @@ function readAzureTimeout(env: NodeJS.ProcessEnv): number {
 export function readSandboxSettings(env: NodeJS.ProcessEnv = process.env): SandboxProcessOptions {
   const port = readPort(env, 'ARM_SANDBOX_PORT', 0);
   const stepText = variable(env, 'ARM_SANDBOX_STEP_MS');
-  const stepMs = stepText === undefined ? undefined : Number(stepText);
-  if (stepMs !== undefined && !(stepMs >= 0)) throw new SettingsError('ARM_SANDBOX_STEP_MS', `must be a number of milliseconds, got "${stepText}"`);
+  // In digits, as the ports are: Number() would read " " as 0 (deployments that finish at once) and 1e3 as 1000.
+  const stepMs = stepText === undefined ? undefined : /^\s*\d+\s*$/.test(stepText) ? Number(stepText) : NaN;
+  if (stepMs !== undefined && !(stepMs >= 0 && stepMs <= TIMER_MAX_MS)) throw new SettingsError('ARM_SANDBOX_STEP_MS', `must be a whole number of milliseconds, in digits, such as 400, got "${stepText}"`);
   const caFile = variable(env, 'ARM_SANDBOX_CA_FILE');
   return {
     port,

@@ -83,6 +83,11 @@ describe('settings: the environment, read in one place', () => {
       assert.throws(() => readSettings({ PORT: text }), { message: `PORT: must be a port number from 0 to 65535, in digits, got "${text}"` });
       assert.throws(() => readSandboxSettings({ ARM_SANDBOX_PORT: text }), /^SettingsError: ARM_SANDBOX_PORT: must be a port number/);
     }
+    // The standalone sandbox's pace, likewise: a blank is not 0 (every deployment over at once).
+    assert.equal(readSandboxSettings({ ARM_SANDBOX_STEP_MS: ' 250 ' }).stepMs, 250);
+    for (const text of [' ', '1e3', '0x10', '2.5', '-1', '400ms']) {
+      assert.throws(() => readSandboxSettings({ ARM_SANDBOX_STEP_MS: text }), { message: `ARM_SANDBOX_STEP_MS: must be a whole number of milliseconds, in digits, such as 400, got "${text}"` });
+    }
     const pg = { COUNTERSIGN_STORE: 'postgres', PGHOST: 'db.example' };
     assert.equal((readStoreSettings({ ...pg, PGPORT: '6432' }) as { postgres: { port?: number } }).postgres.port, 6432);
     for (const text of [' ', '0x1538', '5.4e3', '0']) {
