@@ -25,9 +25,9 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
 
   audit
     .command('verify')
-    .description('Check the database (hash chain and signed checkpoints), or an export file against its signed manifest; exit 2 when damaged')
+    .description('Check the database (hash chain and signed checkpoints), an export file against its signed manifest, or an evidence bundle folder; exit 2 when damaged')
     .option('--data-dir <dir>', DATA_DIR_HELP)
-    .option('--file <export>', 'verify an export file (.jsonl, .csv or .ocsf.jsonl) instead of the database')
+    .option('--file <export>', 'verify an export file (.jsonl, .csv or .ocsf.jsonl), or an evidence bundle folder, instead of the database')
     .addOption(formatOption('the export file\'s format (default: from the manifest or the file name)'))
     .option('--manifest <file>', 'the export\'s signed manifest (default: <export>.manifest.json when it exists)')
     .option('--no-manifest', 'check only the records of the export file, even if a manifest lies beside it')

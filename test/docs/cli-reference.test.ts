@@ -1,0 +1,55 @@
+/**
+ * docs/cli.md against the `countersign` command itself (the commander program its entry point runs):
+ * every command and option the program takes is in the reference, and every option the reference's
+ * table gives a command is one the program takes. A command or option added, renamed or removed on one
+ * side only fails here.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { buildProgram } from '../../src/cli/main';
+import { readCliSettings } from '../../src/settings';
+
+const cliDoc = readFileSync(path.resolve(__dirname, '..', '..', 'docs', 'cli.md'), 'utf8');
+
+/** Each command that runs something ("audit verify"), with the long options it takes. */
+function commandsOf(program: Command, prefix = ''): { name: string; options: string[] }[] {
+  return program.commands.flatMap((sub) => {
+    const name = `${prefix}${sub.name()}`;
+    if (sub.commands.length > 0) return commandsOf(sub, `${name} `);
+    return [{ name, options: sub.options.map((o) => o.long).filter((o): o is string => !!o && o !== '--help') }];
+  });
+}
+
+/** The first cell of each row of cli.md's command table: `countersign <command> <usage>`. */
+const tableUsages = cliDoc
+  .split('\n')
+  .filter((line) => line.startsWith('| `countersign '))
+  .map((line) => line.split(' | ')[0]);
+
+describe('docs/cli.md against the countersign command', () => {
+  const commands = commandsOf(buildProgram({ start: async () => undefined }, readCliSettings({})));
+
+  it('finds the program\'s commands and the reference\'s table', () => {
+    assert.ok(commands.some((c) => c.name === 'audit verify') && commands.length > 10, commands.map((c) => c.name).join(', '));
+    assert.ok(tableUsages.length > 10, tableUsages.join('\n'));
+  });
+
+  it('names every command and every option of the program', () => {
+    for (const { name, options } of commands) {
+      assert.ok(cliDoc.includes(`\`countersign ${name}`) || cliDoc.includes(`\`${name} `), `cli.md does not name "countersign ${name}"`);
+      for (const option of options) assert.ok(new RegExp(`\`[^\`\\n]*${option}\\b`).test(cliDoc), `cli.md does not name ${option} of "countersign ${name}"`);
+    }
+  });
+
+  it('gives each command in its table only options the command takes', () => {
+    for (const usage of tableUsages) {
+      const command = [...commands].sort((a, b) => b.name.length - a.name.length).find((c) => usage.startsWith(`| \`countersign ${c.name}`));
+      assert.ok(command, `cli.md's table names a command the program does not have: ${usage}`);
+      for (const [option] of usage.matchAll(/--[a-z][a-z-]*/g)) {
+        assert.ok(command.options.includes(option), `cli.md gives "countersign ${command.name}" ${option}, which it does not take`);
+      }
+    }
+  });
+});
