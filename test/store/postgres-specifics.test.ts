@@ -484,6 +484,20 @@ describe('PostgreSQL store, several instances on one database', function () {
     );
   });
 
+  it('is not ready once a newer Countersign migrated the schema past what this one knows while it runs, saying so', async () => {
+    const s = await open();
+    assert.equal(await s.ping(), true);
+    const expected = Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version));
+    await superuser((c) => c.query(`INSERT INTO schema_migrations (version, name) VALUES (${expected + 1}, 'a newer Countersign''s')`));
+    assert.equal(await s.ping(), false);
+    assert.equal(
+      s.writeReadiness().problem,
+      `the database schema was migrated to version ${expected + 1} while this instance runs, newer than this Countersign knows (${expected}): another instance of a newer Countersign migrated it; upgrade this instance (started again as it is, it would be refused)`,
+    );
+    await superuser((c) => c.query(`DELETE FROM schema_migrations WHERE version = ${expected + 1}`));
+    assert.equal(await s.ping(), true);
+  });
+
   it('names a schema that does not exist, and the variable that names it, instead of asking for a migration that cannot run', async () => {
     const missing = `${schema}_none`;
     for (const migrate of ['auto', 'always'] as const) {

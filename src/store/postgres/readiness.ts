@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { explainConnectionError, type PostgresConnectionOptions } from './connection';
 import { CHAIN_LOCK_NAME, describeHolder, isLockTimeout, isPoolTimeout, lockHolders, type LockHolder } from './lock-wait';
 import type { PgWriter } from './transactions';
+import { POSTGRES_MIGRATIONS } from './migrations';
 import { missingPrivileges, privilegeRemedy } from './privileges';
 import { CHAIN_LOCK, missingFromSchema, READ_HEAD } from './transactions';
 import { isConnectionError } from './tx';
@@ -104,6 +105,8 @@ export class PostgresReadiness {
       const ro = await client.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
       if (ro.rows[0]?.ro !== 'off') return { ok: false, problem: 'the database is read-only (a standby, or default_transaction_read_only)' };
       if (this.writer.stopped) return { ok: false, problem: this.writer.stopped.message };
+      const schema = await this.newerSchema(client);
+      if (schema) return { ok: false, problem: schema };
       // A grant revoked while the instance runs: every write that needs it would be refused (42501).
       const missing = await missingPrivileges(client);
       if (missing.length) {
@@ -122,6 +125,18 @@ export class PostgresReadiness {
     } finally {
       client.release(broken);
     }
+  }
+
+  /**
+   * The schema migrated past what this Countersign knows while it runs (a newer Countersign started,
+   * or `store migrate-schema` of a newer one ran): its start would be refused now, and it writes
+   * without knowing what the newer migrations changed, so it takes no more traffic.
+   */
+  private async newerSchema(client: pg.PoolClient): Promise<string | undefined> {
+    const found = (await client.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_migrations')).rows[0].v;
+    const expected = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+    if (found <= expected) return undefined;
+    return `the database schema was migrated to version ${found} while this instance runs, newer than this Countersign knows (${expected}): another instance of a newer Countersign migrated it; upgrade this instance (started again as it is, it would be refused)`;
   }
 
   /**
