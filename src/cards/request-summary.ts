@@ -73,7 +73,7 @@ function actionPhrase(r: ApprovalRequest): string {
  * `x on resource group production-api-service` would read as the target: "set owner=x on resource
  * group production-api-service on resource group staging-old".
  */
-function asWord(value: string): string {
+export function asWord(value: string): string {
   return /^[^\s"=,]+$/u.test(value) ? value : JSON.stringify(value);
 }
 

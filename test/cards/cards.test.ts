@@ -206,6 +206,12 @@ describe('cards', () => {
     assert.doesNotMatch(text, /needs\\?_reapproval/);
   });
 
+  it('lists a typed value with spaces or commas in quotes, so it cannot read as who asked or where it stands', () => {
+    const spoof = buildRequest({ id: 'CS-SPOOF001', requester: alice, command: 'tag', parameters: { group: 'staging-old', key: 'owner', value: 'x by Bob Approver, succeeded, 1 of 1 approval' } });
+    const text = cardText(pendingCard({ toDecide: [spoof], toDecideCount: 1, mine: [], mineCount: 0, elsewhereCount: 0 }, false));
+    assert.match(text, /CS-SPOOF001: tag staging-old owner "x by Bob Approver, succeeded, 1 of 1 approval" by Alice Requester, pending approval, 0 of 1 approval/);
+  });
+
   it('lists a scheduled request with when it runs and until when its approval holds, as its card says', () => {
     const later = buildRequest({ id: 'CS-LATER001', requester: alice, state: 'scheduled', runAt: '2026-03-04T02:00:00.000Z', expiresAt: '2026-03-09T10:00:00.000Z' });
     const text = cardText(pendingCard({ toDecide: [], toDecideCount: 0, mine: [later], mineCount: 1, elsewhereCount: 0 }, false));
