@@ -5,6 +5,7 @@
  * nothing. The person is told so, and what to do instead, rather than left to believe the edit or
  * the deletion changed the request.
  */
+import { commandWords } from '../domain/command-words';
 import { cancellable } from '../domain/lifecycle';
 import { standing, type Actor } from '../domain/request';
 import type { AppDeps } from './context';
@@ -29,7 +30,7 @@ export async function answerMessageChange(deps: Pick<AppDeps, 'store' | 'log'>, 
     return m.change === 'edited' ? 'Countersign reads a message once, when it is sent: your edit was not read, and nothing was changed. Send the corrected command as a new message.' : undefined;
   }
   deps.log.info({ requestId: id, change: m.change }, `the message that asked for a request was ${m.change}`);
-  const what = `request ${id} (${[request.command, ...Object.values(request.parameters)].join(' ')})`;
+  const what = `request ${id} (${commandWords(request.command, request.parameters)})`;
   const open = cancellable(request);
   if (m.change === 'edited') {
     const instead = open ? ` To ask for something else, cancel ${id} with the Cancel button on its card (type "status ${id}" to have it posted here), then send the command again as a new message.` : ' Send a new message to ask for something else.';

@@ -5,6 +5,7 @@
  * sweeping at once only the one whose write won sends it, and a restart neither repeats nor loses it.
  * A reminder that could not be sent is not sent again: the next point is the next chance.
  */
+import { commandWords } from '../domain/command-words';
 import { describeUntil } from '../domain/delegation-time';
 import { formatDuration } from '../domain/duration-text';
 import { dueReminder, fillsOpenRequirement, peopleToDecide, remind } from '../domain/lifecycle';
@@ -85,6 +86,6 @@ function hasAudience(a: { people: string[]; channels: string[] }): boolean {
 /** Which request, what it asks, when it expires, and that the card with it is where to decide. */
 export function reminderText(r: ApprovalRequest, now: Date): string {
   const left = formatDuration((Date.parse(r.expiresAt) - now.getTime()) / 1000);
-  const what = [r.command, ...Object.values(r.parameters)].join(' ');
+  const what = commandWords(r.command, r.parameters);
   return `Reminder ${r.reminders?.sent ?? 1}: request ${r.id} (${what}) from ${r.requester.name} is still waiting for a decision. It expires in ${left}, at ${describeUntil(new Date(r.expiresAt), 'UTC')}. Approve or reject it on the card below.`;
 }

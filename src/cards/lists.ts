@@ -3,7 +3,7 @@
  */
 import { isDecidable, type ApprovalRequest } from '../domain/request';
 import { stateWords } from './request-card';
-import { asWord } from './request-summary';
+import { commandWords } from '../domain/command-words';
 import type { QueryResult } from '../domain/operation';
 import type { HelpEntry, PendingView } from '../app/queries';
 import { plural } from '../domain/duration-text';
@@ -105,7 +105,7 @@ function lineTime(r: ApprovalRequest): string {
 export function pendingCard(view: PendingView, sandbox: boolean): Card {
   // The requester's words are escaped; the expiry is Teams' DATE/TIME functions, which escaping would break.
   const line = (r: ApprovalRequest) => ({
-    markdown: `${md(`${r.id}: ${r.command} ${Object.values(r.parameters).map(asWord).join(' ')} by ${r.requester.name}, ${stateWords(r.state)}, ${r.approvals.length} of ${plural(r.policy.approvals, 'approval')}`)}${lineTime(r)}`,
+    markdown: `${md(`${r.id}: ${commandWords(r.command, r.parameters)} by ${r.requester.name}, ${stateWords(r.state)}, ${r.approvals.length} of ${plural(r.policy.approvals, 'approval')}`)}${lineTime(r)}`,
   });
   const section = (heading: string, shown: readonly ApprovalRequest[], count: number) => {
     const more = count - shown.length;

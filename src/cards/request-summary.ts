@@ -9,6 +9,7 @@ import type { ApprovalRequest } from '../domain/request';
 import { runsOnBreakGlass } from '../domain/lifecycle';
 import { defaultRisk, environmentOf, environmentParameter, type RiskLevel } from '../domain/risk';
 import { md, shortened } from './markdown';
+import { valueAsWord } from '../domain/command-words';
 
 /** Resources listed by name under "what will change"; the rest are counted. */
 const LISTED = 10;
@@ -44,7 +45,7 @@ function actionPhrase(r: ApprovalRequest): string {
   switch (op.kind) {
     case 'deployTemplate': {
       const env = environmentParameter(r.parameters);
-      const what = Object.values(r.parameters).filter((v) => v !== env).map(asWord).join(' ') || op.deploymentName;
+      const what = Object.values(r.parameters).filter((v) => v !== env).map(valueAsWord).join(' ') || op.deploymentName;
       return `deploy ${what} to ${where ?? `resource group ${op.resourceGroup}`}${op.mode === 'Complete' ? ' (complete mode)' : ''}`;
     }
     case 'deleteResourceGroup':
@@ -60,21 +61,11 @@ function actionPhrase(r: ApprovalRequest): string {
     case 'setTags': {
       const tags = Object.entries(op.tags);
       const scope = scopeWords(op.scope);
-      if (op.operation === 'Delete') return `remove the ${tags.length === 1 ? 'tag' : 'tags'} ${tags.map(([k]) => asWord(k)).join(', ')} from ${scope}`;
-      const list = tags.map(([k, v]) => `${asWord(k)}=${asWord(v)}`).join(', ');
+      if (op.operation === 'Delete') return `remove the ${tags.length === 1 ? 'tag' : 'tags'} ${tags.map(([k]) => valueAsWord(k)).join(', ')} from ${scope}`;
+      const list = tags.map(([k, v]) => `${valueAsWord(k)}=${valueAsWord(v)}`).join(', ');
       return op.operation === 'Replace' ? `replace the tags of ${scope} with ${list}` : `set ${list} on ${scope}`;
     }
   }
-}
-
-/**
- * A value the requester typed, as one word of the sentence: in double quotes (a quote inside it
- * escaped) when it holds a space, a quote, "=" or ",", or nothing at all. Otherwise a tag value of
- * `x on resource group production-api-service` would read as the target: "set owner=x on resource
- * group production-api-service on resource group staging-old".
- */
-export function asWord(value: string): string {
-  return /^[^\s"=,]+$/u.test(value) ? value : JSON.stringify(value);
 }
 
 /** "PRODUCTION" (shouted: it is the place to be careful), "staging", or nothing known. */
@@ -183,11 +174,11 @@ function tagsView(op: Extract<ChangeOperation, { kind: 'setTags' }>, baseline: T
   const lines: string[] = [];
   for (const [key, value] of Object.entries(op.tags)) {
     const before = now.get(key);
-    if (op.operation === 'Delete') lines.push(before === undefined ? `${asWord(key)}: not set now; nothing to remove` : `${asWord(key)}: ${asWord(before)} → removed`);
-    else if (before === undefined) lines.push(`${asWord(key)}: not set → ${asWord(value)}`);
-    else lines.push(before === value ? `${asWord(key)}: ${asWord(before)}, unchanged` : `${asWord(key)}: ${asWord(before)} → ${asWord(value)}`);
+    if (op.operation === 'Delete') lines.push(before === undefined ? `${valueAsWord(key)}: not set now; nothing to remove` : `${valueAsWord(key)}: ${valueAsWord(before)} → removed`);
+    else if (before === undefined) lines.push(`${valueAsWord(key)}: not set → ${valueAsWord(value)}`);
+    else lines.push(before === value ? `${valueAsWord(key)}: ${valueAsWord(before)}, unchanged` : `${valueAsWord(key)}: ${valueAsWord(before)} → ${valueAsWord(value)}`);
   }
-  if (op.operation === 'Replace') for (const [key, before] of now) if (!(key in op.tags)) lines.push(`${asWord(key)}: ${asWord(before)} → removed`);
+  if (op.operation === 'Replace') for (const [key, before] of now) if (!(key in op.tags)) lines.push(`${valueAsWord(key)}: ${valueAsWord(before)} → removed`);
   const shown = lines.slice(0, LISTED).map((line) => ({ line: md(shortened(line, LINE_MAX)) }));
   if (lines.length > LISTED) shown.push({ line: `and ${lines.length - LISTED} more` });
   return { hasChanges: true, changesHeading: 'What will change', changesSummary: now.size === 0 ? 'It has no tags now.' : 'Each tag as it is now, and as it will be:', changeLines: shown };
