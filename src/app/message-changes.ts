@@ -18,6 +18,8 @@ export interface ChangedMessage {
   /** The changed message's key (its conversation and activity id), as when it arrived. */
   messageKey: string;
   change: MessageChange;
+  /** Whether the message, as changed, is addressed to Countersign (a personal chat, or it @mentions the bot). */
+  addressed: boolean;
 }
 
 /** What to tell the person about their changed message; undefined when there is nothing to say. */
@@ -26,8 +28,9 @@ export async function answerMessageChange(deps: Pick<AppDeps, 'store' | 'log'>, 
   const request = await deps.store.requests.get(id);
   const mine = request && request.requester.aadObjectId.toLowerCase() === m.actor.aadObjectId.toLowerCase() && request.requester.tenantId === m.actor.tenantId;
   if (!request || !mine) {
-    // A deleted message that asked for nothing lost nothing; an edited one may have been a correction.
-    return m.change === 'edited' ? 'Countersign reads a message once, when it is sent: your edit was not read, and nothing was changed. Send the corrected command as a new message.' : undefined;
+    // A deleted message that asked for nothing lost nothing; an edited one may have been a correction,
+    // if it was meant for Countersign at all (in a channel, most edits are of others' conversation).
+    return m.change === 'edited' && m.addressed ? 'Countersign reads a message once, when it is sent: your edit was not read, and nothing was changed. Send the corrected command as a new message.' : undefined;
   }
   deps.log.info({ requestId: id, change: m.change }, `the message that asked for a request was ${m.change}`);
   const what = `request ${id} (${commandWords(request.command, request.parameters)})`;

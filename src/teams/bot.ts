@@ -152,7 +152,9 @@ export class CountersignBot extends TeamsActivityHandler {
   private async answerMessageChange(context: TurnContext, change: 'edited' | 'deleted'): Promise<void> {
     const messageKey = messageKeyOf(context.activity);
     if (!messageKey) return;
-    const text = await this.app.messageChanged({ actor: actorOf(context.activity), messageKey, change });
+    const a = context.activity;
+    const addressed = sourceOf(a).conversationType === 'personal' || (a.entities ?? []).some((e) => e.type === 'mention' && (e as { mentioned?: { id?: unknown } }).mentioned?.id === a.recipient?.id);
+    const text = await this.app.messageChanged({ actor: actorOf(a), messageKey, change, addressed });
     if (text) await context.sendActivity(this.say(text));
   }
 

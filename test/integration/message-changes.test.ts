@@ -72,6 +72,9 @@ describe('a message edited or deleted after it was read', () => {
     assert.equal(replies.length, 1, JSON.stringify(replies));
     assert.match(replies[0], /your edit was not read, and nothing was changed\. Send the corrected command as a new message\./);
     assert.equal((await h.bot.deps.store.requests.list({})).length, before);
+    // An edit in the channel that does not name Countersign was not meant for it: no answer.
+    const chatter = messageAndChange('help', 'editMessage', 'see you at the standup');
+    assert.deepEqual(await repliesTo({ ...chatter.changed, text: 'see you at the standup', entities: [] }), []);
     assert.deepEqual(await repliesTo(messageAndChange('help', 'softDeleteMessage').changed), []);
     assert.deepEqual(await repliesTo(messageAndChange('help', 'undeleteMessage', 'help').changed), []);
   });
