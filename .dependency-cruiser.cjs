@@ -15,7 +15,7 @@
  *   config     the YAML catalog and policies: domain, log, loopback
  *   sandbox    the local ARM stand-in: log, settings (nothing of the product it stands in for)
  *   cli        the offline commands: anything but teams and http (it never runs the bot); node-version.ts
- *   log: nothing of ours; settings.ts, module-worker.ts, compile-cache.ts, output-file.ts, retry-after.ts, node-version.ts: nothing but the log
+ *   log: nothing of ours; settings/, module-worker.ts, compile-cache.ts, output-file.ts, retry-after.ts, node-version.ts: nothing but the log
  *   and loopback.ts; loopback.ts (what "this machine's loopback" is, one rule for all): nothing of ours at all
  *   Outside src/app, the use cases are reached through app/countersign.ts (the facade) and the ports;
  *   any other app module only for its types (the views the facade returns); the CLI runs
@@ -135,24 +135,27 @@ module.exports = {
     layer('azure-imports-below-it', 'src/azure (ARM) imports src/domain, the app ports, src/telemetry, src/log, settings and the Retry-After reader.', ours('azure'), [
       ours('azure', 'domain', 'telemetry', 'log'),
       '^src/app/ports\\.ts$',
-      '^src/(settings|retry-after)\\.ts$',
+      '^src/retry-after\\.ts$',
+      ours('settings'),
     ]),
     layer('store-imports-below-it', 'src/store imports src/domain, src/audit (chain, verification), the app and teams ports, src/log, settings, the module worker, the output-file helpers (backups) and the loopback rule (a database off this machine without TLS is warned of).', ours('store'), [
       ours('store', 'domain', 'audit', 'log'),
       '^src/(app|teams)/ports\\.ts$',
-      '^src/(settings|module-worker|output-file|loopback)\\.ts$',
+      '^src/(module-worker|output-file|loopback)\\.ts$',
+      ours('settings'),
     ]),
     layer('telemetry-imports-below-it', 'src/telemetry imports src/domain, the app ports and src/log.', ours('telemetry'), [ours('telemetry', 'domain', 'log'), '^src/app/ports\\.ts$']),
     layer('config-imports-domain-and-log', 'src/config (the YAML catalog and policies) imports src/domain, src/log and the loopback rule.', ours('config'), [
       ours('config', 'domain', 'log'),
       '^src/loopback\\.ts$',
     ]),
-    layer('sandbox-imports-nothing-of-the-product', 'src/sandbox stands in for ARM: it imports src/log and settings, nothing of the product.', ours('sandbox'), [ours('sandbox', 'log'), '^src/settings\\.ts$']),
+    layer('sandbox-imports-nothing-of-the-product', 'src/sandbox stands in for ARM: it imports src/log and settings, nothing of the product.', ours('sandbox'), [ours('sandbox', 'log', 'settings')]),
     layer('cli-imports-no-edge', 'src/cli works offline: anything but src/teams and src/http (it never runs the bot).', ours('cli'), [
       ours('cli', 'domain', 'app', 'audit', 'store', 'config', 'azure', 'sandbox', 'cards', 'telemetry', 'log'),
-      '^src/(settings|output-file|node-version)\\.ts$',
+      '^src/(output-file|node-version)\\.ts$',
+      ours('settings'),
     ]),
-    layer('leaf-modules-import-nothing-of-ours', 'src/settings.ts, src/module-worker.ts, src/compile-cache.ts, src/output-file.ts, src/retry-after.ts and src/node-version.ts are imported by all and import nothing of ours but the log and the loopback rule (settings.ts checks addresses with it).', '^src/(settings|module-worker|compile-cache|output-file|retry-after|node-version)\\.ts$', [ours('log'), '^src/loopback\\.ts$']),
+    layer('leaf-modules-import-nothing-of-ours', 'src/settings/, src/module-worker.ts, src/compile-cache.ts, src/output-file.ts, src/retry-after.ts and src/node-version.ts are imported by all and import nothing of ours but the log, the loopback rule (settings checks addresses with it) and, for settings, itself.', '^src/((module-worker|compile-cache|output-file|retry-after|node-version)\\.ts$|settings/)', [ours('log', 'settings'), '^src/loopback\\.ts$']),
     layer('loopback-imports-nothing-of-ours', 'src/loopback.ts (what "this machine\'s loopback" is, for settings, config and the HTTP edge) is a pure rule below every layer: it imports nothing of ours.', '^src/loopback\\.ts$', []),
     {
       name: 'app-through-its-facade',

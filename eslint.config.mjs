@@ -13,18 +13,18 @@ export default tseslint.config(
     },
   },
   {
-    // src/settings.ts is the one place that reads the environment (as probot's readEnvOptions does);
+    // src/settings/ is the one place that reads the environment (as probot's readEnvOptions does);
     // everything else receives options. Tests, benchmarks and scripts may set up their own.
     files: ['src/**/*.ts'],
-    ignores: ['src/settings.ts'],
+    ignores: ['src/settings/**'],
     rules: {
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read the environment in src/settings.ts and pass options down.' }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read the environment in src/settings/ and pass options down.' }],
       'no-restricted-imports': [
         'error',
         {
           paths: [
-            { name: 'process', importNames: ['env'], message: 'Read the environment in src/settings.ts and pass options down.' },
-            { name: 'node:process', importNames: ['env'], message: 'Read the environment in src/settings.ts and pass options down.' },
+            { name: 'process', importNames: ['env'], message: 'Read the environment in src/settings/ and pass options down.' },
+            { name: 'node:process', importNames: ['env'], message: 'Read the environment in src/settings/ and pass options down.' },
           ],
         },
       ],

@@ -1,6 +1,6 @@
 /**
  * Production telemetry: the Azure Monitor OpenTelemetry distro, sending to the Application Insights
- * resource named by the connection string (APPLICATIONINSIGHTS_CONNECTION_STRING, read by settings.ts).
+ * resource named by the connection string (APPLICATIONINSIGHTS_CONNECTION_STRING, read by src/settings/azure.ts).
  * Loaded only when telemetry is on: the distro takes a second or two to load.
  */
 import fs from 'node:fs';

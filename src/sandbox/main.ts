@@ -1,6 +1,6 @@
 /**
  * Runs the ARM sandbox as its own process (the local start command launches it); its settings
- * (read by src/settings.ts' readSandboxSettings):
+ * (read by readSandboxSettings, src/settings/sandbox.ts):
  *   ARM_SANDBOX_PORT     port to listen on (default 0: any free port)
  *   ARM_SANDBOX_HOST     address (default 127.0.0.1)
  *   ARM_SANDBOX_CA_FILE  where to write the certificate PEM clients must trust (default: not written)

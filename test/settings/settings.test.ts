@@ -1,21 +1,22 @@
 /**
- * src/settings.ts is the one place that reads the environment. An empty variable means "not set" for
+ * src/settings/ is the one place that reads the environment. An empty variable means "not set" for
  * every variable and every process (the bot, the `countersign` command, the standalone ARM sandbox):
  * before, `COUNTERSIGN_CONFIG=` was the default config for the bot but an empty path for the CLI, and
  * `PORT=` was port 0.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ESLint } from 'eslint';
 import { readCliSettings, readSandboxSettings, readSettings, readStoreSettings } from '../../src/settings';
 
 /**
- * Every variable src/settings.ts reads, found in its source as it reads them (`variable(env, 'NAME')`,
+ * Every variable src/settings/ reads, found in its source as it reads them (`variable(env, 'NAME')`,
  * `readPort(env, 'NAME', …)`, `env.NAME`): a variable added there is held to "empty means not set"
  * below without being listed here.
  */
-const source = readFileSync(path.resolve(__dirname, '../../src/settings.ts'), 'utf8');
+const folder = path.resolve(__dirname, '../../src/settings');
+const source = readdirSync(folder).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(path.join(folder, f), 'utf8')).join('\n');
 const VARIABLES = [...new Set([...source.matchAll(/\(env, '([^']+)'/g), ...source.matchAll(/\benv\.([A-Za-z_]\w*)/g), ...source.matchAll(/\benv\[['"]([^'"]+)['"]\]/g)].map((m) => m[1]))].sort();
 
 /** Everything the three processes read from `env`, the command's lazily read parts included. */
@@ -25,7 +26,7 @@ function readAll(env: NodeJS.ProcessEnv) {
 }
 
 /**
- * Environments that between them take every path on which settings.ts reads a variable: the PG* and
+ * Environments that between them take every path on which src/settings/ reads a variable: the PG* and
  * COUNTERSIGN_DATABASE_* variables are read only for COUNTERSIGN_STORE=postgres, and PGHOST and the
  * URL each with the other set.
  */
@@ -43,7 +44,7 @@ function readsOf(env: NodeJS.ProcessEnv): string[] {
 }
 
 describe('settings: the environment, read in one place', () => {
-  it('finds every variable settings.ts reads, and reads each on a path the test takes', () => {
+  it('finds every variable src/settings/ reads, and reads each on a path the test takes', () => {
     const read = [...new Set(BASES.flatMap(readsOf))].sort();
     // A read the scan misses (a name built or looped over) would go unchecked; a name the bases never
     // reach would be checked for nothing. Either way: spell it as the file does, or add a base.
@@ -191,13 +192,13 @@ describe('settings: the environment, read in one place', () => {
     const eslint = new ESLint({ cwd: path.resolve(__dirname, '../..') });
     const ruleIds = async (code: string, filePath: string) => (await eslint.lintText(code, { filePath }))[0].messages.map((m) => m.ruleId);
 
-    it('refuses process.env outside src/settings.ts', async () => {
+    it('refuses process.env outside src/settings/', async () => {
       assert.deepEqual(await ruleIds('export const dir = process.env.COUNTERSIGN_DATA_DIR;\n', 'src/cli/example.ts'), ['no-restricted-properties']);
       assert.deepEqual(await ruleIds("import { env } from 'node:process';\nexport const dir = env.COUNTERSIGN_DATA_DIR;\n", 'src/azure/example.ts'), ['no-restricted-imports']);
     });
 
-    it('allows it in src/settings.ts and in tests', async () => {
-      assert.deepEqual(await ruleIds('export const dir = process.env.COUNTERSIGN_DATA_DIR;\n', 'src/settings.ts'), []);
+    it('allows it in src/settings/ and in tests', async () => {
+      assert.deepEqual(await ruleIds('export const dir = process.env.COUNTERSIGN_DATA_DIR;\n', 'src/settings/store.ts'), []);
       assert.deepEqual(await ruleIds('export const dir = process.env.COUNTERSIGN_DATA_DIR;\n', 'test/example.ts'), []);
     });
   });

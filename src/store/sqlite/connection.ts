@@ -9,7 +9,7 @@ import { checkSharedIndex } from './instance-lock';
 // SQLITE_USE_URI=1 is set as its native module loads, at the first connection of the process.
 // Every other open passes an absolute path (path.resolve), which never starts with "file:", so a
 // data directory named like a URI ("file:x?mode=memory") is a directory, not options. This
-// configures the library; it reads no setting, so it is not in src/settings.ts.
+// configures the library; it reads no setting, so it is not in src/settings/.
 // eslint-disable-next-line no-restricted-properties
 process.env.SQLITE_USE_URI ??= '1';
 
