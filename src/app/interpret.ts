@@ -91,8 +91,9 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   if (first === 'break-glass') return { kind: 'break-glass', request: interpret(deps, trimmed.slice(words[0].length)) };
   const { body, runAt } = splitRunAt(withMentionsAsNames(trimmed));
   const parsed = deps.config.catalog.parse(body);
-  const verb = typedDecision(first);
-  if (!parsed && verb) return { kind: 'typed-decision', verb, ...(words[1] ? { requestId: words[1] } : {}) };
+  // Not when a command of the catalog begins with the word: its words are then what is wrong.
+  const verb = parsed || deps.config.catalog.beginsCommand(trimmed) ? undefined : typedDecision(first);
+  if (verb) return { kind: 'typed-decision', verb, ...(words[1] ? { requestId: words[1] } : {}) };
   if (!parsed) {
     // The command as typed, without its reason: what is unknown, and what the suggestions are made from.
     const command = trimmed.slice(0, reasonStart(trimmed)).trim() || trimmed;

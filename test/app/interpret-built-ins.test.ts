@@ -1,6 +1,7 @@
 /** The built-in commands take the words they name and no more: extra words are refused, not dropped. */
 import assert from 'node:assert/strict';
 import { interpret } from '../../src/app/interpret';
+import { Catalog } from '../../src/domain/catalog';
 import { loadConfig } from '../../src/config/load';
 import { EXAMPLE_CONFIG } from '../support/harness';
 
@@ -49,5 +50,14 @@ describe('@mentions of people in a request', () => {
     assert.equal(what.kind, 'ready', JSON.stringify(what));
     assert.ok(what.kind === 'ready');
     assert.equal(what.reason, 'as agreed with @Bob Approver in the change board');
+  });
+});
+
+describe('a decision typed instead of clicked', () => {
+  it('is answered as such, unless a command of the catalog begins with the word', () => {
+    assert.deepEqual(interpret(deps, 'approve CS-ABCDEFGH'), { kind: 'typed-decision', verb: 'approve', requestId: 'CS-ABCDEFGH' });
+    const flagging = { config: { ...deps.config, catalog: new Catalog([...deps.config.catalog.commands, { ...deps.config.catalog.commands[0], name: 'flag vm' }]) } };
+    assert.equal(interpret(flagging, 'flag vm-web-01').kind, 'unknown');
+    assert.equal(interpret(flagging, 'flag').kind, 'unknown');
   });
 });
