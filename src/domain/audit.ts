@@ -148,7 +148,10 @@ export function wellFormed(s: string): string {
 /**
  * CR, LF, NEL, U+2028 and U+2029 in any string become visible escapes, so no user text can forge a line in a
  * line-oriented export or log; so does U+0000, which a PostgreSQL text column cannot hold (an id of a
- * refused activity goes into one); lone surrogates become U+FFFD (wellFormed). Applied to every draft before it is chained.
+ * refused activity goes into one); so does every other control character but tab (C0, DEL and C1), so
+ * that what a caller nobody authenticated claimed (an activity's ids) cannot carry a terminal's escape
+ * sequences into a CSV export printed or shown there; lone surrogates become U+FFFD (wellFormed).
+ * Applied to every draft before it is chained.
  */
 export function neutralise<T>(value: T): T {
   if (typeof value === 'string') return neutraliseText(value) as T;
@@ -167,14 +170,20 @@ export function neutralise<T>(value: T): T {
 }
 
 // NEL (U+0085) and the LINE / PARAGRAPH SEPARATORs end a line for some readers too: \u0085, \u2028, \u2029.
-const LINE_END = /[\r\n\u0000\u0085\u2028\u2029]/;
-const LINE_ENDS = /[\r\n\u0000\u0085\u2028\u2029]/g;
+// Every control character but tab goes with them (ESC starts a terminal's escape sequences, U+009B is its CSI).
+const LINE_END = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/;
+const LINE_ENDS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/** How neutralise writes one such character: \r, \n, or \u and its four hex digits. */
+export function escapedControl(c: string): string {
+  return c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
 
 /** One string: tested first, since almost none holds a line end (a replace would scan it and call back for nothing). */
 function neutraliseText(text: string): string {
   const s = wellFormed(text);
   if (!LINE_END.test(s)) return s;
-  return s.replace(LINE_ENDS, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return s.replace(LINE_ENDS, escapedControl);
 }
 
 /** Which audit records to read or export. */

@@ -5,6 +5,7 @@ import { AUDIT_SCHEMA_VERSION, GENESIS_HASH, neutralise } from '../../src/domain
 import type { AuditEventDraft } from '../../src/domain/audit';
 import { auditRecordHash, canonicalJson } from '../../src/domain/canonical';
 import { anEvent } from '../store/fixtures';
+import { csvLine } from '../../src/audit/formats/csv-writer';
 
 describe('sealing helpers', () => {
   it('sortKeys orders keys as Array.prototype.sort() does (UTF-16 code units), whatever the input order', () => {
@@ -25,4 +26,15 @@ describe('sealing helpers', () => {
     assert.equal(text, canonicalJson(expected));
     assert.deepEqual(record, JSON.parse(text));
   });
+
+  it('seals what an unauthenticated caller claimed with its control characters escaped, as the reference does, and the CSV line holds none', () => {
+    const hostile = '29:\u001b[2K\u001b]0;title\u0007\u009b8m\u007f';
+    const draft = { ...anEvent('auth.refused'), data: { unverified: { fromId: hostile, conversationId: `a\tb${hostile}` } } } as AuditEventDraft;
+    const { record, text } = sealRecord(draft, undefined, 'rec-1');
+    const body = { ...neutralise(draft), schemaVersion: AUDIT_SCHEMA_VERSION, id: 'rec-1', seq: 1, prevHash: GENESIS_HASH };
+    assert.equal(text, canonicalJson({ ...body, hash: auditRecordHash(body) }));
+    assert.deepEqual((record.data as { unverified: { fromId: string } }).unverified.fromId, '29:\\u001b[2K\\u001b]0;title\\u0007\\u009b8m\\u007f');
+    assert.doesNotMatch(csvLine(record).replace(/\r\n$/, ''), /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/, 'no control character but tab before the line end');
+  });
 });
+

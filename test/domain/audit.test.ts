@@ -65,6 +65,11 @@ describe('audit events about a request', () => {
     assert.deepEqual(neutralise({ list: ['\u2028Approved by Bob'], detail: 'x\r\u2029' }), { list: ['\\u2028Approved by Bob'], detail: 'x\\r\\u2029' });
   });
 
+  it('turns every control character but tab into a visible escape: no terminal escape sequence reaches a record', () => {
+    assert.equal(neutralise('\u001b]0;owned\u0007\u001b[2J\u007f\u009b31m\u0008x\ty'), '\\u001b]0;owned\\u0007\\u001b[2J\\u007f\\u009b31m\\u0008x\ty');
+    assert.deepEqual(neutralise({ data: { unverified: { fromId: '29:\u001b[8mhidden' } } }), { data: { unverified: { fromId: '29:\\u001b[8mhidden' } } });
+  });
+
   it('neutralise line breaks the requester typed into the reason and parameters', () => {
     const r = buildRequest({ reason: 'fix\nforged line', parameters: { name: 'a\r\nb' } });
     const e = requestEvent(r, 'request.created', '2026-03-02T09:00:00.000Z', { result: 'ok', detail: 'x\ny' });

@@ -7,22 +7,21 @@
  * Equivalence with the reference functions is what the tests check.
  */
 
-import { wellFormed } from '../../domain/audit';
+import { escapedControl, wellFormed } from '../../domain/audit';
 import { canonicalJson } from '../../domain/canonical';
 
 function refuse(what: string): never {
   throw new TypeError(`an audit record can hold only JSON data, not ${what}`);
 }
 
-/** As `neutralise` in domain/audit.ts: CR, LF, U+0000, NEL, U+2028 and U+2029 become visible escapes. */
-const LINE_ENDS = /[\r\n\u0000\u0085\u2028\u2029]/;
-const LINE_ENDS_ALL = /[\r\n\u0000\u0085\u2028\u2029]/g;
-const ESCAPED: Record<string, string> = { '\r': '\\r', '\n': '\\n', '\u0000': '\\u0000', '\u0085': '\\u0085', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+/** As `neutralise` in domain/audit.ts: line ends, U+2028, U+2029 and every control character but tab become visible escapes. */
+const LINE_ENDS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/;
+const LINE_ENDS_ALL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 function neutraliseText(text: string): string {
   const s = wellFormed(text);
   if (!LINE_ENDS.test(s)) return s;
-  return s.replace(LINE_ENDS_ALL, (c) => ESCAPED[c]);
+  return s.replace(LINE_ENDS_ALL, escapedControl);
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
