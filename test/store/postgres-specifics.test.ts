@@ -995,6 +995,23 @@ describe('PostgreSQL store, several instances on one database', function () {
       );
     });
 
+    it('tells a role that may not connect to the database (CONNECT revoked from PUBLIC) the CONNECT grant, not the runtime role it holds', async () => {
+      await (await open()).close();
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}; REVOKE CONNECT ON DATABASE ${db.name} FROM PUBLIC`));
+      try {
+        const as = { connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) } };
+        await assert.rejects(open(as), (err: Error) => {
+          assert.match(err.message, new RegExp(`^permission denied for database "${db.name}" \\(postgres://${role}@127\\.0\\.0\\.1:5432/${db.name}\\): the role may not connect to the database: as its owner, GRANT CONNECT ON DATABASE "${db.name}" TO ${RUNTIME_ROLE} \\(its members, the bots, inherit it; see docs/postgresql\\.md\\)$`));
+          assert.doesNotMatch(err.message, /GRANT countersign_runtime TO/);
+          return true;
+        });
+        await superuser((c) => c.query(`GRANT CONNECT ON DATABASE ${db.name} TO ${RUNTIME_ROLE}`));
+        await open(as);
+      } finally {
+        await superuser((c) => c.query(`GRANT CONNECT ON DATABASE ${db.name} TO PUBLIC; REVOKE CONNECT ON DATABASE ${db.name} FROM ${RUNTIME_ROLE}`));
+      }
+    });
+
     it('stops startup naming the missing privileges when the role was not granted', async () => {
       await (await open()).close();
       await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA ${schema} TO ${role}; GRANT SELECT ON schema_migrations TO ${role}`));

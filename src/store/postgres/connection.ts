@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { isLoopbackHost } from '../../loopback';
+import { RUNTIME_ROLE } from './migrations';
 import { parsePostgresUrl, PostgresStartupError, type SslMode } from './url';
 
 export { PostgresStartupError, type SslMode } from './url';
@@ -225,6 +226,14 @@ export function explainConnectionError(err: unknown, options: PostgresConnection
   }
   if (code === '3D000') {
     return new PostgresStartupError(`${message} at ${target}: create it (CREATE DATABASE) or fix the database name in the URL / PGDATABASE`);
+  }
+  // CONNECT on the database itself (revoked from PUBLIC, as hardening does): no grant on the tables
+  // gives it, and the runtime role holds none unless given.
+  if (code === '42501' && /permission denied for database/.test(message)) {
+    const database = resolveConnection(options).database;
+    return new PostgresStartupError(
+      `${message} (${target}): the role may not connect to the database: as its owner, GRANT CONNECT ON DATABASE "${database}" TO ${readOnly ? '<user>' : RUNTIME_ROLE} (${readOnly ? 'an auditor reading the audit trail' : 'its members, the bots, inherit it'}; see docs/postgresql.md)`,
+    );
   }
   if (code === '42501' && readOnly) {
     return new PostgresStartupError(
