@@ -271,6 +271,8 @@ export interface DelegationsView {
   all?: Delegation[];
   /** An auditor asked in a channel or group chat: the full list is shown in a personal chat only. */
   allInPersonalChat?: true;
+  /** Delegation is turned off in the config: none is in force, whatever was delegated before. */
+  turnedOff?: true;
   zone: string;
 }
 
@@ -288,6 +290,7 @@ export async function listDelegations(deps: AppDeps, actor: Actor, where: Pick<S
     received: inForce.filter((d) => same(d.delegate, actor)),
     ...(auditor && personal ? { all: inForce } : {}),
     ...(auditor && !personal ? { allInPersonalChat: true as const } : {}),
+    ...(delegationPolicy(deps).enabled ? {} : { turnedOff: true as const }),
     zone: zoneOrUtc(timeZone),
   };
 }
@@ -299,6 +302,7 @@ export function delegationsText(view: DelegationsView): string {
   const sections = [section('You delegated', view.given), section('Delegated to you', view.received)];
   if (view.all) sections.push(section('All delegations in force (you are an auditor)', view.all));
   if (view.allInPersonalChat) sections.push('All delegations in force (you are an auditor): type "delegations" in your personal chat with Countersign to see them; they are not listed here, where others can read them.');
+  if (view.turnedOff) sections.unshift("Delegation is turned off in this Countersign (delegation.enabled in the config): no delegation is in force, and no approval given on someone's behalf counts.");
   // A blank line between sections: Teams' markdown would carry a title straight after a list item on into that item.
   return sections.join('\n\n');
 }

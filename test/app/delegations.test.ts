@@ -449,6 +449,7 @@ describe('app: delegation for absence', () => {
     assert.equal(revoked.outcome.reason, RefusalReason.DelegationEnded);
     assert.match(revoked.outcome.detail ?? '', /^Carol NoRole on behalf of Bob Approver: no longer count\(s\), as delegation is turned off in the config \(delegation\.enabled: false\)/);
     assert.equal(f.azure.executions.length, 0);
+    assert.match(await off.delegations(bob, PERSONAL), /^Delegation is turned off in this Countersign \(delegation\.enabled in the config\): no delegation is in force, and no approval given on someone's behalf counts\.\n\nYou delegated:\n- none/);
   });
 
   it('shows the delegate what they can decide: pending, status and the Approve button of their own card', async () => {
