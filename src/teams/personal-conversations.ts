@@ -136,6 +136,8 @@ function whyUnreachable(err: unknown, to: 'person' | 'conversation' = 'person'):
   if (err instanceof NotReachable) return err.message;
   const status = statusOf(err);
   const code = (err as { code?: unknown })?.code;
+  // In a channel, a block is its moderation settings', not a person's.
+  if (status === 403 && code === 'ConversationBlockedByUser' && to === 'conversation') return "Countersign may not post there (the channel's moderation settings)";
   if (status === 403 && typeof code === 'string' && Object.hasOwn(REFUSALS_BY_CODE, code)) return REFUSALS_BY_CODE[code];
   if ((status === 403 || status === 404) && to === 'conversation') return 'Countersign is not in that team or chat (any more): add the app there';
   if (status === 403 || status === 404) return 'app not installed';

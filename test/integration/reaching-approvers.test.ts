@@ -145,6 +145,14 @@ describe('reaching approvers (bot over HTTP, fake Bot Connector, controlled cloc
     assert.deepEqual(missed.map((r) => [r.data?.who, r.outcome.detail]), [[APPROVALS_CHANNEL, why]]);
   });
 
+  it('says of an approval channel whose moderation blocks Countersign that it may not post there', async () => {
+    h.connector.blockedConversations.add(APPROVALS_CHANNEL);
+    const asked = await requestVia(h, 'delete resource group staging-old');
+    await settled(h);
+    const why = "Countersign may not post there (the channel's moderation settings)";
+    await eventually('the card says which channel could not be reached, and why', () => cardText(h.connector.card(asked.cardId)).includes(`Could not reach: ${APPROVALS_CHANNEL} (${why}).`));
+  });
+
   it('reminds the people who have not decided at the configured points, at most max, and never after a decision', async () => {
     const asked = await requestVia(h, 'delete resource group staging-old');
     const bobChat = chatWith(people.bob)!;

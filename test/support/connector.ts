@@ -48,7 +48,7 @@ export class FakeConnector {
   readonly notInstalledFor = new Map<string, 403 | 404>();
   /** Conversations Teams no longer knows: a message posted there is answered 404 ConversationNotFound. */
   readonly goneConversations = new Set<string>();
-  /** Personal chats whose person blocked the bot: a message posted there is answered 403 ConversationBlockedByUser. */
+  /** Personal chats whose person blocked the bot (or channels whose moderation does): a message posted there is answered 403 ConversationBlockedByUser. */
   readonly blockedConversations = new Set<string>();
   /** Channels and chats the bot was removed from: a message posted there is answered 403 BotNotInConversationRoster. */
   readonly removedFrom = new Set<string>();
