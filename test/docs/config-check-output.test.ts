@@ -38,6 +38,21 @@ function configCheck(configText: string): { status: number | null; stdout: strin
   }
 }
 
+/** `config check` of the example as `countersign.yaml`, and the result of `shell` run in that folder. */
+function checkAndRun(shell: string): { check: ReturnType<typeof spawnSync>; shell: ReturnType<typeof spawnSync> } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'countersign-doc-recipe-'));
+  try {
+    cpSync(path.join(ROOT, 'config', 'templates'), path.join(dir, 'templates'), { recursive: true });
+    writeFileSync(path.join(dir, 'countersign.yaml'), EXAMPLE);
+    return {
+      check: spawnSync(process.execPath, [path.join(ROOT, 'bin', 'countersign.js'), 'config', 'check', path.join(dir, 'countersign.yaml')], { encoding: 'utf8', cwd: ROOT }),
+      shell: spawnSync('bash', ['-c', shell], { encoding: 'utf8', cwd: dir }),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** One command's block of `config check`'s policy in words: its name line to the blank line after. */
 function policyBlock(stdout: string, command: string): string {
   const match = new RegExp(`\\n(  ${command}\\n(?: {4}.*\\n)*)`).exec(stdout);
@@ -74,6 +89,16 @@ describe('config check as the docs show it', function () {
     // Where the file is and at which lines is the example's business; the words are the docs'.
     const words = (text: string, file: string) => text.trimEnd().split(file).join('FILE').replace(/FILE:\d+:/g, 'FILE:<line>:');
     assert.equal(words(r.stderr, r.file), words(shown, 'config/countersign.yaml'), 'docs/configuration.md, "Validation and errors", shows other words than config check prints');
+  });
+
+  it('configuration.md: the policy version recomputed by hand, as shown, is the one config check prints', () => {
+    const recipe = blockAfter(doc('configuration.md'), '## The policy version', 'bash');
+    const { check, shell } = checkAndRun(recipe.replace('cd <config folder>\n', ''));
+    assert.equal(check.status, 0, String(check.stderr));
+    assert.equal(shell.status, 0, String(shell.stderr));
+    const printed = /policy version ([0-9a-f]{64})/.exec(String(check.stdout))?.[1];
+    assert.ok(printed, String(check.stdout));
+    assert.equal(String(shell.stdout).trim(), `${printed}  -`);
   });
 
   it('configuration.md: the command of "Adding a command" and the delegation block load as written', () => {
