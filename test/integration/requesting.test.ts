@@ -316,7 +316,7 @@ describe('requesting in Teams (bot over HTTP)', function () {
     const from = await h.teams.say(people.alice, 'pending', alicePersonal);
     const text = cardText(lastCard(h, from));
     const line = text.split('\n').find((l) => l.startsWith(`${requestId}:`)) ?? assert.fail(text);
-    assert.equal(line, `${requestId}: tag staging-old owner {\u200B{DATE(x)}} \\*bold\\* by Alice Requester, pending approval, 0 of 1 approval, expires {{DATE(${expiresAt}, SHORT)}} {{TIME(${expiresAt})}}`);
+    assert.equal(line, `${requestId}: tag staging-old owner "{\u200B{DATE(x)}} \\*bold\\*" by Alice Requester, pending approval, 0 of 1 approval, expires {{DATE(${expiresAt}, SHORT)}} {{TIME(${expiresAt})}}`);
   });
 
   it('posts no card of a request into a shared conversation it is not in: status and pending say where to look instead', async () => {
