@@ -9,7 +9,7 @@ import pg from 'pg';
 import { sealRecord } from '../../src/audit/chain/chain';
 import type { ChainHead } from '../../src/domain/audit';
 import { openPostgresStore } from '../../src/store/postgres';
-import { CHAIN_LOCK } from '../../src/store/postgres/transactions';
+import { CHAIN_LOCK } from '../../src/store/postgres/chain-append';
 import { uuidv7 } from '../../src/store/ids';
 import { sampleDraft } from '../lib/sample';
 import { serve } from '../lib/proc';

@@ -12,7 +12,7 @@ import type { ExportManifest } from '../audit/access/manifest';
 import type { ExportFormat } from '../audit/ports';
 import { checkEvidence, EVIDENCE_MANIFEST, parseEvidenceManifest, recordedDamage } from '../audit/access/evidence';
 import { sha256Hex } from '../domain/canonical';
-import { missingFromSchema } from '../store/postgres/transactions';
+import { missingFromSchema } from '../store/postgres/writer-stops';
 import { protectionFound } from '../audit/verify/schema-findings';
 import { loadPublicKey, readVerifier } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';

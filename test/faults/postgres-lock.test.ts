@@ -10,7 +10,7 @@ import { verifyChain } from '../../src/audit/verify/verify';
 import { openPostgresStore, POSTGRES_MIGRATIONS, type PostgresStore } from '../../src/store/postgres';
 import { StoreLockWaitError, StorePoolBusyError } from '../../src/store/postgres/lock-wait';
 import { isConnectionError } from '../../src/store/postgres/tx';
-import { READ_HEAD } from '../../src/store/postgres/transactions';
+import { READ_HEAD } from '../../src/store/postgres/chain-append';
 import { aRequest, anEvent } from '../store/fixtures';
 import { requestVia } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';

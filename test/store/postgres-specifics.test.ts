@@ -11,7 +11,7 @@ import { openPostgresAuditReader, openPostgresStore, POSTGRES_MIGRATIONS, RUNTIM
 import type { PostgresConnectionOptions, PostgresStore } from '../../src/store/postgres';
 import { explainConnectionError } from '../../src/store/postgres/connection';
 import { postgresRequestIndexLeavingOut } from './index-tamper';
-import { READ_HEAD } from '../../src/store/postgres/transactions';
+import { READ_HEAD } from '../../src/store/postgres/chain-append';
 import { migratePostgres } from '../../src/store/postgres/migrations';
 import { sealRecord } from '../../src/audit/chain/chain';
 import type { AuditRecord } from '../../src/domain/audit';

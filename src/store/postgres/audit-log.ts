@@ -8,7 +8,7 @@ import type { AuditLog, AuditReadOptions } from '../../app/ports';
 import type { AuditFilter, ChainHead } from '../../domain/audit';
 import type { StoredRecordPages, StoredRecordText } from '../../audit/formats/encoder';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
-import { READ_HEAD } from './transactions';
+import { READ_HEAD } from './chain-append';
 import type { PgWriter } from './transactions';
 
 const DEFAULT_PAGE_SIZE = 500;

@@ -7,6 +7,12 @@
 import { completeSealed, SEAL_PLACEHOLDERS, sealTemplate, type SealTemplate } from '../../audit/chain/chain';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 
+/** The chain's lock (per database): taken by every append, in every instance. */
+export const CHAIN_LOCK = 4_771_034_112_002;
+
+/** The committed head of the chain: its last record's seq and hash. */
+export const READ_HEAD = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1';
+
 /** One appended record as the function answers it. */
 interface AppendedRow {
   appended_seq: number;

@@ -8,7 +8,7 @@
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
 import { openReadOnly } from '../sqlite/connection';
-import { CHAIN_LOCK } from './transactions';
+import { CHAIN_LOCK } from './chain-append';
 
 export class TargetNotEmptyError extends Error {
   constructor(readonly target: string, readonly tables: string[]) {

@@ -8,7 +8,7 @@
  */
 import type pg from 'pg';
 import { GENESIS_HASH } from '../../domain/audit';
-import { CHAIN_LOCK } from './transactions';
+import { CHAIN_LOCK } from './chain-append';
 
 export interface PostgresMigration {
   version: number;

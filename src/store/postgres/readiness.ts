@@ -12,7 +12,8 @@ import { CHAIN_LOCK_NAME, describeHolder, isLockTimeout, isPoolTimeout, lockHold
 import type { PgWriter } from './transactions';
 import { POSTGRES_MIGRATIONS } from './migrations';
 import { missingPrivileges, privilegeRemedy } from './privileges';
-import { CHAIN_LOCK, missingFromSchema, READ_HEAD } from './transactions';
+import { CHAIN_LOCK, READ_HEAD } from './chain-append';
+import { missingFromSchema } from './writer-stops';
 import { isConnectionError } from './tx';
 
 /**

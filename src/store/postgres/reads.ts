@@ -9,7 +9,8 @@
  */
 import type pg from 'pg';
 import { connectOrBusy, isLockTimeout, lockHolders, StoreLockWaitError } from './lock-wait';
-import { CHAIN_LOCK, missingFromSchema } from './transactions';
+import { CHAIN_LOCK } from './chain-append';
+import { missingFromSchema } from './writer-stops';
 import { isConnectionError } from './tx';
 
 /** Time in line for a connection below which a read keeps the connection's own lock_timeout (ms). */

@@ -20,7 +20,9 @@ import { DEFAULT_LOCK_WAIT_MS, isLockTimeout, isPoolTimeout, lockHolders, StoreL
 import { PostgresReadiness, readClocks, skewProblem, type PostgresReadinessOptions, type Readiness } from './readiness';
 import { boundReads } from './reads';
 import { PostgresRequestStore } from './requests';
-import { AuditLogRewoundError, CHAIN_LOCK, missingFromSchema, PgWriter, READ_HEAD, StoreSchemaGoneError } from './transactions';
+import { CHAIN_LOCK, READ_HEAD } from './chain-append';
+import { PgWriter } from './transactions';
+import { AuditLogRewoundError, missingFromSchema, StoreSchemaGoneError } from './writer-stops';
 import { isConnectionError } from './tx';
 
 export interface PostgresStoreOptions {

@@ -6,237 +6,31 @@
  * seq grows by one across all instances, each record names the hash of the one before, and a
  * reader never sees seq n+1 committed before seq n. A write waits for locks other sessions hold
  * at most the store's lock wait in all (lock-wait.ts), counting its time in line.
+ *
+ * This module is the writer (PgWriter): the writes in line, grouped, each tried and told apart by
+ * how it failed, and the log's head watched. One write's transaction on its connection is
+ * write-transaction.ts; why the writer stops for good, writer-stops.ts.
  */
 import { CommitOutcomeUnknownError } from '../../app/ports';
 import type pg from 'pg';
-import type { SealTemplate } from '../../audit/chain/chain';
 import type { AuditEventDraft, AuditRecord, ChainHead } from '../../domain/audit';
 import { AuditLogRewrittenError } from '../audit-rewritten';
-import { appendedRecords, appendQuery, appendText, templatesOf, type AppendedRow } from './chain-append';
+import { CHAIN_LOCK, type AppendedRow } from './chain-append';
 import { runWriteGroup, type GroupedWrite } from './grouped-writes';
 import { GroupQueue } from './group-queue';
 import { connectOrBusy, DEFAULT_LOCK_WAIT_MS, isLockTimeout, lockHolders, StoreLockWaitError } from './lock-wait';
 import { isConnectionError, type PgTx } from './tx';
+import { begin, CommitFailed, commitWith, LockBudget, StagedAppend, transactionOn } from './write-transaction';
+import { AuditLogRewoundError, missingFromSchema, StoreClockSkewError, StoreSchemaGoneError, type WriterStop } from './writer-stops';
 
 /** Writes in one group: each savepoint's subtransaction counts, and PostgreSQL caches 64 per backend. */
 const MAX_GROUPED_WRITES = 32;
-
-/** The chain's lock (per database): taken by every append, in every instance. */
-export const CHAIN_LOCK = 4_771_034_112_002;
 
 class StoreClosedError extends Error {
   constructor(name: string) {
     super(`the store ${name} is closed`);
     this.name = 'StoreClosedError';
   }
-}
-
-export const READ_HEAD = 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1';
-
-/** The transaction's lock_timeout: what is left of the write's wait (0 would mean no limit). */
-const lockTimeout = (ms: number) => `SET LOCAL lock_timeout = '${Math.max(1, Math.ceil(ms))}ms'`;
-const begin = (leftMs: number) => `BEGIN; SET LOCAL synchronous_commit = on; ${lockTimeout(leftMs)}`;
-
-/**
- * Takes the chain lock in a statement of its own, waiting at most `leftMs`, then sets the
- * transaction's lock_timeout to what is left of that once it is granted: PostgreSQL applies
- * lock_timeout to each lock wait alone, and the append after it may wait again (for audit_log).
- * What is left is counted by the server from the receipt of the query (statement_timestamp() is
- * the same for every statement of one simple query), so this goes in the same round trip as the
- * append and COMMIT, and the chain lock is still never held across a round trip to the application.
- * The append function takes the lock again: it is held already, so that never waits.
- */
-const lockChain = (leftMs: number) => {
-  const left = Math.max(1, Math.ceil(leftMs));
-  return (
-    `${lockTimeout(left)}; SELECT pg_advisory_xact_lock(${CHAIN_LOCK}); ` +
-    `SELECT set_config('lock_timeout', greatest(1, ${left} - floor(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000))::bigint || 'ms', true)`
-  );
-};
-/** The statements lockChain sends, whose results come before the append's. */
-const LOCK_CHAIN_STATEMENTS = 3;
-
-/** Templates staged for the commit, and who waits for which of them. */
-class StagedAppend {
-  readonly templates: SealTemplate[] = [];
-  private readonly waiters: { from: number; to: number; resolve: (r: AuditRecord[]) => void; reject: (e: unknown) => void }[] = [];
-  private markReady!: () => void;
-  /** Settles when the write staged appends (it then waits for the commit to get its records). */
-  readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
-
-  /** Stages the templates; the promise settles once the commit carrying them did. */
-  add(templates: readonly SealTemplate[]): Promise<AuditRecord[]> {
-    if (!templates.length) return Promise.resolve([]);
-    this.markReady();
-    const from = this.templates.length;
-    this.templates.push(...templates);
-    return new Promise((resolve, reject) => this.waiters.push({ from, to: this.templates.length, resolve, reject }));
-  }
-
-  committed(rows: readonly AppendedRow[]): void {
-    const records = appendedRecords(this.templates, rows);
-    for (const w of this.waiters) w.resolve(records.slice(w.from, w.to));
-  }
-
-  failed(err: unknown): void {
-    for (const w of this.waiters) w.reject(err);
-  }
-}
-
-/** Time a transaction may spend before its lock_timeout is set again to what is left (ms). */
-const LOCK_TIMEOUT_SLACK_MS = 50;
-
-/**
- * The transaction's lock_timeout, kept to what is left of the write's wait: set at BEGIN, and again
- * before a statement once the earlier ones took longer than the slack (so two waits in one
- * transaction add up to the wait, not twice it), and with the COMMIT.
- */
-class LockBudget {
-  private setAt = performance.now();
-
-  constructor(readonly left: () => number) {}
-
-  /** The SET to send before the next statement, when the one in force is out of date. */
-  refresh(): string | undefined {
-    if (performance.now() - this.setAt < LOCK_TIMEOUT_SLACK_MS) return undefined;
-    this.setAt = performance.now();
-    return lockTimeout(this.left());
-  }
-
-  /** The SET of what is left, sent now whatever the one in force (a rollback to a savepoint undid it). */
-  reset(): string {
-    this.setAt = performance.now();
-    return lockTimeout(this.left());
-  }
-
-  /** lockChain with what is left: the lock_timeout it leaves in force is up to date. */
-  lockChain(): string {
-    this.setAt = performance.now();
-    return lockChain(this.left());
-  }
-}
-
-/** What a write's work sees of its transaction on `client`. */
-function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () => string, budget: LockBudget, firstAppended: (row: AppendedRow) => void): PgTx {
-  return {
-    query: async (sql, params) => {
-      if (staged.templates.length) throw new Error('appendEvents must be the last statement of a write');
-      const set = budget.refresh();
-      if (set) await client.query(set);
-      return client.query(sql, params);
-    },
-    appendEvents: async (drafts) => staged.add(templatesOf(drafts, newId)),
-    stage: async (templates) => staged.add(templates),
-    rollbackTo: async (savepoint) => {
-      if (staged.templates.length) throw new Error('appendEvents must be the last statement of a write');
-      await client.query(`ROLLBACK TO SAVEPOINT ${savepoint}; ${budget.reset()}`);
-    },
-    appendEventsNow: async (drafts) => {
-      const templates = templatesOf(drafts, newId);
-      if (!templates.length) return [];
-      const q = appendQuery(templates);
-      // The chain lock first, alone: the append then waits for audit_log only what is left.
-      await client.query(budget.lockChain());
-      const rows = (await client.query<AppendedRow>(q.text, q.values)).rows;
-      // Before COMMIT: a log that went back fails this transaction, so nothing lands in it.
-      if (rows.length > 0) firstAppended(rows[0]);
-      return appendedRecords(templates, rows);
-    },
-    appendGroups: async (groups) => {
-      const out = groups.map((drafts) => {
-        try {
-          return templatesOf(drafts, newId);
-        } catch (error) {
-          return { error };
-        }
-      });
-      const records = await staged.add(out.flatMap((o) => ('error' in o ? [] : o)));
-      let at = 0;
-      return out.map((o) => ('error' in o ? o : records.slice(at, (at += o.length))));
-    },
-  };
-}
-
-/** The commit was sent but its answer never came: the change may or may not be saved. */
-
-class CommitFailed extends Error {
-  constructor(override readonly cause: unknown) {
-    super('commit failed');
-  }
-}
-
-/**
- * The staged appends and COMMIT in one round trip: the server commits only if the appends
- * succeeded; answers the appended rows. A statement's error leaves nothing committed (thrown as it
- * is, to be rolled back); a broken connection leaves the outcome unknown (CommitFailed). The chain
- * lock and audit_log's are taken here, one after the other: together they may wait only what is
- * left of the write's wait (lockChain).
- */
-async function commitWith(client: pg.PoolClient, staged: StagedAppend, leftMs: number): Promise<AppendedRow[]> {
-  try {
-    if (!staged.templates.length) {
-      await client.query('COMMIT');
-      return [];
-    }
-    const results = (await client.query(`${lockChain(leftMs)}; ${appendText(staged.templates)}; COMMIT`)) as unknown as pg.QueryResult<AppendedRow>[];
-    return results[LOCK_CHAIN_STATEMENTS].rows;
-  } catch (err) {
-    // The COMMIT never left: the connection broke before it was sent (pg refuses a query on a client
-    // that already saw its connection fail, as when the server ended the session for idling in this
-    // transaction, idle_in_transaction_session_timeout), or the server said it ended the session for
-    // that (25P03) before the COMMIT reached it. Nothing was committed, so the write may run again.
-    if (commitNeverRan(err)) throw err;
-    throw isConnectionError(err) ? new CommitFailed(err) : err;
-  }
-}
-
-/** pg's refusal to send a query on a broken client, or the server's having ended the session idle in the transaction. */
-function commitNeverRan(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  return e?.code === '25P03' || (typeof e?.message === 'string' && /^Client has encountered a connection error and is not queryable$/.test(e.message));
-}
-
-/**
- * The audit log went back below a record this instance committed or saw: the tables were emptied,
- * truncated or replaced under the running instances. Nothing more is written (the next start's
- * continuity check names what is missing).
- */
-export class AuditLogRewoundError extends Error {
-  constructor(target: string, readonly highestSeq: number, readonly nowSeq: number) {
-    super(`the audit log of ${target} went back: this instance had seen it reach record ${highestSeq}, and it went back to record ${nowSeq} (its tables were emptied, truncated or replaced while Countersign ran); nothing more is written: Countersign must be restarted`);
-    this.name = 'AuditLogRewoundError';
-  }
-}
-
-/**
- * A table or function of Countersign's schema is gone from the database under the running instances
- * (dropped or renamed): nothing more is written, as when the log went back.
- */
-export class StoreSchemaGoneError extends Error {
-  constructor(target: string, readonly missing: string) {
-    super(`${missing} is gone from ${target} (dropped or renamed while Countersign ran): nothing more is written. Countersign must be restarted once the database is restored from a backup (docs/faults.md)`);
-    this.name = 'StoreSchemaGoneError';
-  }
-}
-
-/** This host's clock is too far from the database's to decide anything by it (readiness.ts). */
-export class StoreClockSkewError extends Error {
-  constructor(target: string, problem: string) {
-    super(`${target}: ${problem}. Nothing more is written by this instance: restart it once its clock is right (docs/faults.md)`);
-    this.name = 'StoreClockSkewError';
-  }
-}
-
-/** Why a writer stopped writing for good. */
-export type WriterStop = AuditLogRewoundError | AuditLogRewrittenError | StoreSchemaGoneError | StoreClockSkewError;
-
-/** What of the schema an error says is missing (SQLSTATE 42P01 undefined_table, 42883 undefined_function), in words. */
-export function missingFromSchema(err: unknown): string | undefined {
-  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
-  const text = typeof message === 'string' ? message : '';
-  if (code === '42P01') return `the table ${/relation "([^"]+)"/.exec(text)?.[1] ?? '(unnamed)'}`;
-  if (code === '42883') return `the function ${/function (\S+\(.*?\))/.exec(text)?.[1] ?? '(unnamed)'}`;
-  return undefined;
 }
 
 /** A statement cancelled (57014 statement_timeout), the server short of a resource (class 53) or failing I/O (class 58). */
