@@ -61,9 +61,12 @@ const BUILT_INS = ['help', 'pending', 'status', 'delegate', 'delegations', 'audi
 
 /** The built-ins a message's first word is a slip away from; `revoke` (or a slip of it) means `revoke delegation`. */
 function builtInsNear(command: string): string[] {
-  const first = command.trim().split(/\s+/)[0]?.toLowerCase();
+  const [first, second] = command.trim().toLowerCase().split(/\s+/);
   const revoke = first === 'revoke' || nearFirstWord(command, ['revoke']).length > 0 ? ['revoke delegation'] : [];
-  return [...nearFirstWord(command, BUILT_INS), ...revoke];
+  // "break glass", two words: in an emergency, the word meant is break-glass, not the command after it.
+  const joined = second === undefined ? undefined : `${first}-${second}`;
+  const breakGlass = joined !== undefined && (joined === 'break-glass' || nearFirstWord(joined, ['break-glass']).length > 0) ? ['break-glass'] : [];
+  return [...new Set([...breakGlass, ...nearFirstWord(command, BUILT_INS), ...revoke])];
 }
 
 /** What a message asks for. Pure apart from reading the catalog. */

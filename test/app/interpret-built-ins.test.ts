@@ -61,3 +61,14 @@ describe('a decision typed instead of clicked', () => {
     assert.equal(interpret(flagging, 'flag').kind, 'unknown');
   });
 });
+
+describe('break-glass typed as two words', () => {
+  it('suggests break-glass first, not only the command after it', () => {
+    for (const text of ['break glass deploy production api-service reason: the site is down', 'Brake glass deploy production api-service']) {
+      const what = interpret(deps, text);
+      assert.equal(what.kind, 'unknown', text);
+      assert.ok(what.kind === 'unknown');
+      assert.equal(what.suggestions[0], 'break-glass', JSON.stringify(what.suggestions));
+    }
+  });
+});
