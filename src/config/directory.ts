@@ -6,8 +6,7 @@ import { GROUP_PREFIX } from '../domain/policy';
 import { isLoopbackHost, LOOPBACK_TEXT } from '../loopback';
 import { parseDuration } from './duration';
 import type { DirectoryConfig, RawConfig } from './types';
-
-type At = (key: (string | number)[], problem: string) => void;
+import type { At } from './validate';
 
 const DEFAULT_CACHE_LIFETIME = '5m';
 /** A person removed from a group keeps its roles at most this long: an hour is the most we allow. */

@@ -9,8 +9,7 @@ import { formatDuration } from '../domain/duration-text';
 import { parseDuration } from './duration';
 import { didYouMean } from './suggest';
 import type { RawCommand, RawConfig, RawReach } from './types';
-
-type At = (key: (string | number)[], problem: string) => void;
+import type { At } from './validate';
 
 /** Where a reach key of a command comes from: its own policy, or the defaults. */
 function pick<K extends keyof RawReach>(name: K, c: RawCommand, i: number, input: RawConfig): { value: RawReach[K]; key: (string | number)[]; forCommand: string; own: string } | undefined {

@@ -8,8 +8,7 @@ import { assign } from '../domain/quorum';
 import type { Requirement } from '../domain/request';
 import { didYouMean } from './suggest';
 import type { RawCommand, RawConfig } from './types';
-
-type At = (key: (string | number)[], problem: string) => void;
+import type { At } from './validate';
 
 /** The quorum as written (undefined for the one-requirement form), reporting what is wrong with it. */
 export function buildRequirements(c: RawCommand, key: (string | number)[], input: RawConfig, at: At): Requirement[] | undefined {

@@ -12,8 +12,7 @@ import type { BreakGlassPolicy } from '../domain/request';
 import { didYouMean } from './suggest';
 import { parseDuration } from './duration';
 import type { RawCommand, RawConfig } from './types';
-
-type At = (key: (string | number)[], problem: string) => void;
+import type { At } from './validate';
 
 /**
  * Upper bounds of the duration keys here. Past them a value is no longer a policy but a typo, and

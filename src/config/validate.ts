@@ -9,6 +9,9 @@ import { validate as generatedValidate } from './schema-validator.generated';
 import { didYouMean } from './suggest';
 import type { RawConfig } from './types';
 
+/** Records a problem with the key at a path (the line is looked up): how every builder of the config reports one. */
+export type At = (key: (string | number)[], problem: string) => void;
+
 export interface ConfigProblem {
   /** Dotted path, e.g. commands[0].policy.approvals. */
   key: string;

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseDuration } from '../../src/config/build';
+import { parseDuration } from '../../src/config/duration';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load';
 import { checkParameters, resolveOperation } from '../../src/domain/catalog';
 import { sha256Hex } from '../../src/domain/canonical';
