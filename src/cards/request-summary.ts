@@ -154,6 +154,9 @@ export function changeView(r: ApprovalRequest): ChangeView {
   // What the target holds now, read when approval was asked for: the approver sees from what to what.
   if (r.baseline?.exists && r.operation.kind === 'scaleResource') return capacityView(r.operation.capacity, r.baseline);
   if (r.baseline?.exists && r.operation.kind === 'setTags') return tagsView(r.operation, r.baseline);
+  const power = r.operation.kind === 'resourceAction' ? r.baseline?.facts.powerState : undefined;
+  // A start of a VM that runs, or a power-off of one already stopped: the approver sees it at once.
+  if (power) return { hasChanges: true, changesHeading: 'As it is now', changesSummary: md(`Power state: ${power.replace(/^PowerState\//, '')}.`), changeLines: [] };
   return NO_CHANGES;
 }
 

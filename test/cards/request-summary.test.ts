@@ -96,6 +96,12 @@ describe('the request card leads with the decision', () => {
     assert.match(tagging('Replace', { owner: 'platform-team' }), /owner: platform-team, unchanged\n"cost center": "ops 42" → removed\n/);
   });
 
+  it('says the power state a VM is in now, so a start of one that runs is seen at once', () => {
+    const vm = `/subscriptions/${SUBSCRIPTION}/resourceGroups/production-vm/providers/Microsoft.Compute/virtualMachines/vm-1`;
+    const card = requestCard(buildRequest({ command: 'vm', parameters: { action: 'start', vm: 'vm-1' }, operation: { kind: 'resourceAction', subscriptionId: SUBSCRIPTION, resourceId: vm, action: 'start', apiVersion: '2024-03-01' }, baseline: { exists: true, facts: { powerState: 'PowerState/running' } } }));
+    assert.match(cardText(card), /As it is now\nPower state: running\./);
+  });
+
   it('puts where it stands in a line of its own above the sentence, wrapped, so a narrow screen squeezes neither', () => {
     const card = requestCard(requestIn('approved', { approvals: [], breakGlass: { reason: 'INC-4711', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() } }));
     const ids = body(card).map((el) => el.id ?? el.type);
