@@ -10,7 +10,7 @@ import type { ApprovalRequest } from '../../domain/request';
 import { readHead, readRecords } from './audit-log';
 import { createPool, describeTarget, explainConnectionError, PostgresStartupError } from './connection';
 import type { PostgresConnectionOptions } from './connection';
-import { CHECKPOINT_TRIGGERS, EXPECTED_SCHEMA_VERSION } from './migrations';
+import { CHECKPOINT_TRIGGERS, EXPECTED_SCHEMA_VERSION } from './schema-versions';
 import { missingTriggers } from './verify-database';
 
 export class PostgresAuditReader {

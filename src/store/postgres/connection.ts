@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { isLoopbackHost } from '../../loopback';
-import { RUNTIME_ROLE } from './migrations';
+import { RUNTIME_ROLE } from './schema-versions';
 import { parsePostgresUrl, PostgresStartupError, type SslMode } from './url';
 
 export { PostgresStartupError, type SslMode } from './url';

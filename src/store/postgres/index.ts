@@ -2,7 +2,7 @@ export { openPostgresStore, PostgresStore } from './store';
 export { describeTarget, explainConnectionError, PostgresStartupError, unencryptedRemoteHost } from './connection';
 export { isConnectionError } from './tx';
 export type { PostgresConnectionOptions } from './connection';
-export { EXPECTED_SCHEMA_VERSION, POSTGRES_MIGRATIONS, RUNTIME_ROLE } from './migrations';
+export { EXPECTED_SCHEMA_VERSION, POSTGRES_MIGRATIONS, RUNTIME_ROLE } from './schema-versions';
 export type { MigrateMode } from './migrations';
 export { openPostgresAuditReader } from './audit-reader';
 export { verifyPostgresAuditLog } from './verify-database';

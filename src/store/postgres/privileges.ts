@@ -5,7 +5,7 @@
  * that is not in the runtime role is granted it, one that already is is not sent to grant it again.
  */
 import type pg from 'pg';
-import { RUNTIME_ROLE } from './migrations';
+import { RUNTIME_ROLE } from './schema-versions';
 
 /** What the bot writes (and reads first). */
 const NEEDED: readonly [table: string, privilege: string][] = [

@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { explainConnectionError, type PostgresConnectionOptions } from './connection';
 import { CHAIN_LOCK_NAME, describeHolder, isLockTimeout, isPoolTimeout, lockHolders, type LockHolder } from './lock-wait';
 import type { PgWriter } from './transactions';
-import { POSTGRES_MIGRATIONS } from './migrations';
+import { POSTGRES_MIGRATIONS } from './schema-versions';
 import { missingPrivileges, privilegeRemedy } from './privileges';
 import { CHAIN_LOCK, READ_HEAD } from './chain-append';
 import { missingFromSchema } from './writer-stops';
