@@ -11,7 +11,9 @@
  * execution right after it, before Azure.
  */
 import {
+  approvalLapsed,
   detectDrift,
+  expireUnstarted,
   missedWindow,
   notExecutedText,
   readyToRun,
@@ -56,6 +58,15 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
   // trail does not back: read further, it would throw at each start and stay approved, unexplained.
   if (approved && unreadableToRun(approved) !== undefined) {
     await refuseUnreadable(deps, requestId);
+    return;
+  }
+  // Approved so long ago that its approval no longer holds (nothing started it in time): it expires unstarted.
+  if (approved && approvalLapsed(approved, deps.clock.now())) {
+    const expired = await save(deps, requestId, (r) => expireUnstarted(r, deps.clock.now()));
+    if (expired) {
+      deps.log.warn({ requestId, approvedAt: approved.updatedAt }, 'an approved request was not started while its approval held: expired unstarted');
+      await deps.notifier.tellRequester(expired, notExecutedText(expired));
+    }
     return;
   }
   // Approved inside its window, and not started before the window closed: it waits for the next opening.

@@ -231,6 +231,41 @@ describe('app: approve now, run later', () => {
     assert.equal((await f.request(r.id)).state, 'succeeded');
   });
 
+  it('expires unstarted an approval for now that nothing started while it held (maxScheduleAhead): nothing is sent, the requester is told', async () => {
+    const r = await asked(f, alice, DELETE);
+    // This run stops right after the approval (as a crash would); no instance runs for eight days.
+    await f.app.executor.stop();
+    await click(f, bob, r, 'approve');
+    const approved = await f.request(r.id);
+    assert.equal(approved.state, 'approved');
+    at(f, START.getTime() + 8 * 24 * HOUR);
+    const restarted = f.anotherRun();
+    await restarted.catchUp();
+    await restarted.executor.idle();
+    await restarted.executor.runStranded();
+    await restarted.executor.idle();
+    assert.equal(f.azure.executions.length, 0, 'nothing is sent on an approval given eight days ago');
+    const after = await f.request(r.id);
+    assert.equal(after.state, 'expired');
+    assert.match(after.outcomeDetail ?? '', /^Not executed: it was approved at .* but had not started when its approval stopped being valid at .* \(maxScheduleAhead after the last approval; Countersign was not running, or could not start it, in that time\)\. Ask again\.$/);
+    const expired = (await f.audit({ requestId: r.id })).filter((x) => x.type === 'request.expired');
+    assert.equal(expired.length, 1);
+    assert.equal(expired[0].data?.validUntil, new Date(Date.parse(approved.approvals[0].at) + 7 * 24 * HOUR).toISOString());
+    assert.match(f.notifier.told(r.id).at(-1) ?? '', /^Request .* was not executed: it was approved at .* but had not started when its approval stopped being valid/);
+  });
+
+  it('still runs an approval for now started within maxScheduleAhead of it, after a long stop', async () => {
+    const r = await asked(f, alice, DELETE);
+    await f.app.executor.stop();
+    await click(f, bob, r, 'approve');
+    at(f, START.getTime() + 6 * 24 * HOUR);
+    const restarted = f.anotherRun();
+    await restarted.catchUp();
+    await settle(f, restarted);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+    assert.equal(f.azure.executions.length, 1);
+  });
+
   it('runs at once when approved inside its window', async () => {
     f = appOnFakes({ configText: withWindows('[{ days: [mon], from: "08:00", to: "10:00", zone: UTC }]') });
     const r = await asked(f, alice, DELETE);

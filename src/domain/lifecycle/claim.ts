@@ -18,7 +18,7 @@ import { deciderText } from '../delegation';
 import type { Actor, Approval, ApprovalRequest, Execution, Requirement } from '../request';
 import { runsOnBreakGlass } from './break-glass';
 import { type DelegationEnd, voidedApprovalsText } from './decision';
-import { scheduleDue, windowOpen } from './schedule';
+import { approvalLapsed, scheduleDue, windowOpen } from './schedule';
 import { next, refuse, type Transition } from './transition';
 
 
@@ -152,7 +152,7 @@ export function notExecutedText(r: Pick<ApprovalRequest, 'id' | 'outcomeDetail'>
 
 /** What may be claimed for execution (or found drifted): approved (inside its maintenance window, when its command has any), or scheduled and due. */
 export function readyToRun(r: ApprovalRequest, now: Date): boolean {
-  return (r.state === 'approved' && windowOpen(r, now)) || scheduleDue(r, now);
+  return (r.state === 'approved' && windowOpen(r, now) && !approvalLapsed(r, now)) || scheduleDue(r, now);
 }
 
 function notReady(r: ApprovalRequest): Transition {

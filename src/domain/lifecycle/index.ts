@@ -18,7 +18,7 @@
  */
 export type { DecisionContext, Transition } from './transition';
 export { approve, cancel, cancellable, expire, fillsOpenRequirement, howItEnded, isPastExpiry, lapsedDelegations, reject, withdrawDelegatedApprovals, withoutLapsedApprovals, type DelegationEnd } from './decision';
-export { missedWindow, moveToNextOpening, scheduleDue } from './schedule';
+export { approvalLapsed, expireUnstarted, missedWindow, moveToNextOpening, scheduleDue } from './schedule';
 export { breakGlassDueAt, breakGlassLimitRefusal, breakGlassUsesAfter, breakGlassRefusal, breakGlassRound, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOpen, reviewOverdue, runsOnBreakGlass } from './break-glass';
 export {
   changesRound,

@@ -9,6 +9,7 @@
  * as for any execution.
  */
 import { type AuditEventDraft, requestEvent } from '../audit';
+import { utcText } from '../delegation-time';
 import type { ApprovalRequest } from '../request';
 import { DEFAULT_MAX_AHEAD_SECONDS, nextWindowMoment, plannedRun } from '../schedule';
 import { RefusalReason } from '../refusal';
@@ -57,6 +58,37 @@ export function missedWindow(r: Pick<ApprovalRequest, 'state' | 'runAt' | 'polic
   return r.state === 'approved' || (r.state === 'scheduled' && r.runAt !== undefined && Date.parse(r.runAt) <= now.getTime());
 }
 
+/** When the request was last approved (a break-glass use: when it was asked, its last change). */
+function lastApprovedAt(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt'>): string {
+  return r.approvals.map((a) => a.at).sort().at(-1) ?? r.updatedAt;
+}
+
+/**
+ * Until when the approval of an `approved` request holds: an approved one was due when it was
+ * approved, so its approval holds maxScheduleAhead from its last approval, as a scheduled one's does.
+ */
+export function approvalValidUntil(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt' | 'policy'>): Date {
+  return new Date(Date.parse(lastApprovedAt(r)) + (r.policy.schedule?.maxAheadSeconds ?? DEFAULT_MAX_AHEAD_SECONDS) * 1000);
+}
+
+/**
+ * An approved request its approval no longer covers: nothing started it in time (no instance was
+ * running for that long, its start kept failing, or the database was restored from an old copy). It
+ * must not run on an approval given so long ago, whatever still matches: it expires unstarted.
+ */
+export function approvalLapsed(r: Pick<ApprovalRequest, 'state' | 'approvals' | 'updatedAt' | 'policy'>, now: Date): boolean {
+  return r.state === 'approved' && now.getTime() >= approvalValidUntil(r).getTime();
+}
+
+/** approved → expired: its approval lapsed before anything started it (approvalLapsed). */
+export function expireUnstarted(r: ApprovalRequest, now: Date): Transition {
+  if (!approvalLapsed(r, now)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state === 'approved' ? 'still validly approved' : 'not approved'}.`);
+  const validUntil = approvalValidUntil(r).toISOString();
+  const detail = `Not executed: it was approved at ${utcText(lastApprovedAt(r))} but had not started when its approval stopped being valid at ${utcText(validUntil)} (maxScheduleAhead after the last approval; Countersign was not running, or could not start it, in that time). Ask again.`;
+  const updated = next(r, now, { state: 'expired', outcomeDetail: detail });
+  return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', now.toISOString(), { result: 'ok', detail }, { data: { validUntil } })] };
+}
+
 /**
  * A request that missed its window, moved to the window's next opening and recorded as
  * request.scheduled again, so that card, records and requester say when it runs. An opening after
@@ -65,9 +97,8 @@ export function missedWindow(r: Pick<ApprovalRequest, 'state' | 'runAt' | 'polic
 export function moveToNextOpening(r: ApprovalRequest, now: Date): Transition {
   if (!missedWindow(r, now)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} did not miss its maintenance window.`);
   const opening = nextWindowMoment(r.policy.schedule?.windows ?? [], now);
-  // An approved one was due when it was approved: its approval holds maxScheduleAhead from then, as a scheduled one's does.
-  const approvedAt = r.approvals.map((a) => a.at).sort().at(-1) ?? r.updatedAt;
-  const validUntil = r.state === 'scheduled' ? r.expiresAt : new Date(Date.parse(approvedAt) + (r.policy.schedule?.maxAheadSeconds ?? DEFAULT_MAX_AHEAD_SECONDS) * 1000).toISOString();
+  const approvedAt = lastApprovedAt(r);
+  const validUntil = r.state === 'scheduled' ? r.expiresAt : approvalValidUntil(r).toISOString();
   const due = r.state === 'scheduled' ? r.runAt! : approvedAt;
   const runAt = (opening ?? new Date(validUntil)).toISOString();
   const updated = next(r, now, { state: 'scheduled', runAt, expiresAt: validUntil });
