@@ -725,11 +725,11 @@ describe('PostgreSQL store, several instances on one database', function () {
   });
 
   it('runs a write again on a new connection when the server ended its session for idling in the transaction (idle_in_transaction_session_timeout)', async () => {
-    // The role's or database's setting, shorter than a pause of the process between two statements
-    // of a write (an event-loop stall, a paused VM): the server ends the session (25P03) and rolls back.
-    await superuser((c) => c.query(`ALTER DATABASE ${db.name} SET idle_in_transaction_session_timeout = '100ms'`));
-    try {
-      const s = await open();
+    // A pause of the process between two statements of a write (an event-loop stall, a paused VM)
+    // longer than a write's transaction may idle (twice the lock wait, at least 5 s): the server
+    // ends the session (25P03) and rolls back.
+    {
+      const s = await open({ lockWaitMs: 100 });
       // The first write stalls (the event loop blocked: the server's goodbye is read only as the
       // answer to the statement sent next), longer than the timeout, right before its INSERT; the
       // second waits (the goodbye read at once) right before the round trip that carries its COMMIT.
@@ -743,8 +743,8 @@ describe('PostgreSQL store, several instances on one database', function () {
         (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
           if (pauseBefore && typeof args[0] === 'string' && pauseBefore.test(args[0])) {
             pauseBefore = undefined;
-            if (paused++ === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);
-            else await new Promise((r) => setTimeout(r, 400));
+            if (paused++ === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 6000);
+            else await new Promise((r) => setTimeout(r, 6000));
           }
           return query(...args);
         };
@@ -761,9 +761,49 @@ describe('PostgreSQL store, several instances on one database', function () {
       // Told as the connection's failure, not an internal error, when it happens again.
       assert.equal(s.storageFault(Object.assign(new Error('terminating connection due to idle-in-transaction timeout'), { code: '25P03' })), 'unreachable');
       assert.equal(s.storageFault(Object.assign(new Error('terminating connection due to idle-session timeout'), { code: '57P05' })), 'unreachable');
-    } finally {
-      await superuser((c) => c.query(`ALTER DATABASE ${db.name} RESET idle_in_transaction_session_timeout`));
     }
+  });
+
+  it('has the server end a write\'s transaction left idle by a frozen instance, so that its row lock does not hold every other instance\'s writes', async () => {
+    const [a, b] = [await open({ lockWaitMs: 200 }), await open({ lockWaitMs: 200 })];
+    const r = aRequest('CS-FROZEN');
+    await a.requests.insert(r, [anEvent('request.created')]);
+    // Instance A stops (SIGSTOP, a paused VM) right after its UPDATE took the request's row.
+    let reached!: () => void;
+    const updated = new Promise<void>((resolve) => (reached = resolve));
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    const connect = a.pool.connect.bind(a.pool) as () => Promise<pg.PoolClient>;
+    (a.pool as unknown as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
+      const client = await connect();
+      const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      let held = false;
+      (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
+        const out = await query(...args);
+        if (!held && typeof args[0] === 'string' && args[0].startsWith('UPDATE requests')) {
+          held = true;
+          reached();
+          await woken;
+        }
+        return out;
+      };
+      return client;
+    };
+    const frozen = a.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]).catch((err: unknown) => err);
+    await updated;
+    try {
+      // The server ends A's idle transaction (after 5 s: twice the 200 ms wait, at least 5 s), and its row lock goes.
+      const idle = () => superuser((c) => c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'"));
+      for (let i = 0; i < 200 && (await idle()).rows[0].n > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal((await idle()).rows[0].n, 0, 'the frozen transaction was ended by the server');
+      await b.requests.update({ ...r, version: 2, state: 'rejected' }, 1, [anEvent('request.rejected')]);
+    } finally {
+      wake();
+    }
+    // A wakes: its session is gone; run again, it finds the request moved on.
+    assert.ok((await frozen) instanceof VersionConflictError, String(await frozen));
+    assert.equal((await b.requests.get('CS-FROZEN'))?.state, 'rejected');
+    assert.deepEqual((await collect(b.audit.read())).map((x) => x.type), ['request.created', 'request.rejected']);
   });
 
   it('survives its connections being dropped while lent out between two statements: the process goes on', async () => {

@@ -250,7 +250,7 @@ export class PgWriter {
     // Every commit that finished before this one began has lower seqs than this one's records.
     const floor = this.highestSeq;
     try {
-      await client.query(begin(left()));
+      await client.query(begin(left(), this.lockWaitMs));
       const budget = new LockBudget(left);
       const checkFirst = (row: AppendedRow) => {
         const rewound = this.noteHead(Number(row.appended_seq), floor, 'first') ?? this.noteLink(row);

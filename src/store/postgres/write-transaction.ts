@@ -12,7 +12,17 @@ import { isConnectionError, type PgTx } from './tx';
 
 /** The transaction's lock_timeout: what is left of the write's wait (0 would mean no limit). */
 const lockTimeout = (ms: number) => `SET LOCAL lock_timeout = '${Math.max(1, Math.ceil(ms))}ms'`;
-export const begin = (leftMs: number) => `BEGIN; SET LOCAL synchronous_commit = on; ${lockTimeout(leftMs)}`;
+/**
+ * How long a write's transaction may sit idle between two statements before the server ends it,
+ * releasing its row locks: twice the writes' wait (COUNTERSIGN_STORE_LOCK_WAIT), at least 5 s (a
+ * garbage collection or a loaded host's stall is not mistaken for it). By
+ * then every other write waiting for those locks has given up; without it, an instance frozen
+ * mid-transaction (a VM paused, SIGSTOP) held a request's row, and every instance's clicks on it
+ * failed, until it woke or its TCP connection timed out, hours later. The write itself, if its
+ * process wakes, finds its session ended and runs again on a new connection (nothing committed).
+ */
+const idleLimit = (lockWaitMs: number) => `SET LOCAL idle_in_transaction_session_timeout = '${Math.max(5000, Math.ceil(2 * lockWaitMs))}ms'`;
+export const begin = (leftMs: number, lockWaitMs: number) => `BEGIN; SET LOCAL synchronous_commit = on; ${idleLimit(lockWaitMs)}; ${lockTimeout(leftMs)}`;
 
 /**
  * Takes the chain lock in a statement of its own, waiting at most `leftMs`, then sets the
