@@ -67,7 +67,7 @@ function lastApprovedAt(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt'>): st
  * Until when the approval of an `approved` request holds: an approved one was due when it was
  * approved, so its approval holds maxScheduleAhead from its last approval, as a scheduled one's does.
  */
-export function approvalValidUntil(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt' | 'policy'>): Date {
+function approvalValidUntil(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt' | 'policy'>): Date {
   return new Date(Date.parse(lastApprovedAt(r)) + (r.policy.schedule?.maxAheadSeconds ?? DEFAULT_MAX_AHEAD_SECONDS) * 1000);
 }
 
