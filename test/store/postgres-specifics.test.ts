@@ -496,6 +496,15 @@ describe('PostgreSQL store, several instances on one database', function () {
     );
     await superuser((c) => c.query(`DELETE FROM schema_migrations WHERE version = ${expected + 1}`));
     assert.equal(await s.ping(), true);
+    // A session holding schema_migrations (a LOCK TABLE left open) neither holds the probe up nor makes it fail.
+    const holder = await db.superuser();
+    try {
+      await holder.query(`SET search_path = ${schema}; BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE`);
+      assert.equal(await s.ping(), true, s.writeReadiness().problem);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
   });
 
   it('names a schema that does not exist, and the variable that names it, instead of asking for a migration that cannot run', async () => {

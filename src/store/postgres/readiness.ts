@@ -134,7 +134,18 @@ export class PostgresReadiness {
    * without knowing what the newer migrations changed, so it takes no more traffic.
    */
   private async newerSchema(client: pg.PoolClient): Promise<string | undefined> {
-    const found = (await client.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_migrations')).rows[0].v;
+    // Skipped this once when a lock (a LOCK TABLE left open, a migration's DDL) keeps it from being read at once.
+    await client.query('BEGIN');
+    let found: number;
+    try {
+      await client.query("SET LOCAL lock_timeout = '50ms'");
+      found = (await client.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_migrations')).rows[0].v;
+    } catch (err) {
+      if (!isLockTimeout(err)) throw err;
+      return undefined;
+    } finally {
+      await client.query('ROLLBACK');
+    }
     const expected = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
     if (found <= expected) return undefined;
     return `the database schema was migrated to version ${found} while this instance runs, newer than this Countersign knows (${expected}): another instance of a newer Countersign migrated it; upgrade this instance (started again as it is, it would be refused)`;
