@@ -41,7 +41,12 @@ export function zoneOrUtc(zone: string | undefined): string {
 export function parseUntil(words: string, now: Date, timeZone?: string): UntilParse {
   const zone = zoneOrUtc(timeZone);
   const m = /(?:^|\s)(until|for)\s+(\S+)\s*$/i.exec(words);
-  if (!m) return { ok: false, problem: `Countersign could not read when the delegation ends: ${usage(now, zone)}.` };
+  if (!m) {
+    // What was typed, named ("for 2 days", "until 2026-12-09 please"): the answer says which words it could not read.
+    const said = words.replace(/<at>[^<]*<\/at>/gi, ' ').trim().replace(/\s+/g, ' ');
+    const what = said ? ` "${said.length > 60 ? `${said.slice(0, 60)}…` : said}" as` : '';
+    return { ok: false, problem: `Countersign could not read${what} when the delegation ends: ${usage(now, zone)}.` };
+  }
   const [, keyword, value] = m;
   if (keyword.toLowerCase() === 'for' && /^0+(s|m|h|d)$/.test(value)) return { ok: false, problem: `"for ${value.slice(0, 40)}" would end the delegation at once: it must last longer than zero, e.g. "for 3d".` };
   const until = keyword.toLowerCase() === 'for' ? relative(value, now) : readTime(value, now, zone);

@@ -44,6 +44,16 @@ describe('when a delegation ends', () => {
     assert.equal(until('until 2026-12-24', 'Mars/Olympus'), '2026-12-24T00:00:00.000Z');
   });
 
+  it('names the words it could not read as the end, when there are some', () => {
+    for (const [words, named] of [['for 2 days', '"for 2 days"'], ['<at>Carol</at> until 2026-12-09 please', '"until 2026-12-09 please"']]) {
+      const r = parseUntil(words, NOW);
+      assert.ok(!r.ok);
+      assert.match(r.problem, new RegExp(`^Countersign could not read ${named} as when the delegation ends: say when it ends`));
+    }
+    const none = parseUntil('<at>Carol</at>', NOW);
+    assert.ok(!none.ok && none.problem.startsWith('Countersign could not read when the delegation ends: say when it ends'));
+  });
+
   it('says a delegation must last longer than zero, rather than that it cannot read "for 0d"', () => {
     for (const words of ['for 0d', 'for 00h']) {
       const r = parseUntil(words, NOW);
