@@ -234,7 +234,9 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
     return refuseClick(deps, click, why, outcome.before);
   }
   const request = outcome.result.request;
-  deps.log.info({ requestId: request.id, verb, state: request.state, by: click.actor.aadObjectId }, 'card action accepted');
+  // Logged on the next turn of the event loop, once the answer has gone: the person waits for the
+  // durable decision, not for the line (formatting it and handing it to the log's writer thread).
+  setImmediate(() => deps.log.info({ requestId: request.id, verb, state: request.state, by: click.actor.aadObjectId }, 'card action accepted'));
   if (request.state === 'approved') hooks.onApproved(request);
   // Every other end is told to the requester; a rejection, given from a personal copy of the card or in a busy channel, too.
   if (request.state === 'rejected') void deps.notifier.tellRequester(request, rejectedText(request));

@@ -47,6 +47,16 @@ describe('app: deciding a request', () => {
     assert.equal(f.notifier.cardRefreshes(r.id)[0], 'approved@2');
   });
 
+  it('logs an accepted click once the click is answered, on the next turn, saying who decided what', async () => {
+    const r = await asked(f, alice, DELETE);
+    const result = await click(f, bob, r, 'approve');
+    assert.ok(result.ok);
+    const accepted = () => f.log.lines.filter((l) => l.msg === 'card action accepted').map((l) => [l.requestId, l.verb, l.state, l.by]);
+    assert.deepEqual(accepted(), [], 'the answer goes first');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(accepted(), [[r.id, 'approve', 'approved', bob.aadObjectId]]);
+  });
+
   const refusals: [string, () => Promise<[RefusalReason, ClickResult]>][] = [
     ['the requester approving their own request', async () => [RefusalReason.SelfApproval, await click(f, alice, await asked(f, alice, DELETE), 'approve')]],
     ['someone without an approver role', async () => [RefusalReason.NotAnApprover, await click(f, carol, await asked(f, alice, DELETE), 'approve')]],
