@@ -229,6 +229,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const bot = new CountersignBot(app, store.conversations, new PrivateConversationState(opened?.dialogState ?? dialogStorage));
   if (telemetry) bot.run = telemetry.turns(bot.run.bind(bot));
   notifier.cardOptions = (r) => bot.sharedOptions(r);
+  notifier.onReferenceMissing = (conversationId) => bot.forgetReference(conversationId);
   // Auditor access: Teams `audit export` and the audit HTTP routes.
   let publicUrl = settings.publicUrl;
   const auditors = new AuditorAccess({

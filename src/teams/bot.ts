@@ -373,6 +373,11 @@ export class CountersignBot extends TeamsActivityHandler {
   }
 
   /** The card everyone shares names whose clients ask for their own view. */
+  /** The store holds no reference for `conversationId` after all: its next message writes it again. */
+  forgetReference(conversationId: string): void {
+    this.memory.forget(conversationId);
+  }
+
   sharedOptions(request: ApprovalRequest): RequestCardOptions {
     return sharedCardOptions((r) => this.app.cardViewers(r), this.teamsUserIds, request);
   }

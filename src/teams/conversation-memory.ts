@@ -65,6 +65,15 @@ export class ConversationMemory {
     if (unsaved) await this.saveReference(context, unsaved);
   }
 
+  /**
+   * The store holds no reference for `conversationId` after all (the notifier found none): the
+   * conversation's next message, in it or in any thread of its channel, writes it again.
+   */
+  forget(conversationId: string): void {
+    const channel = channelOf(conversationId);
+    for (const [id] of [...this.knownReferences.entries()]) if (id === conversationId || channelOf(id) === channel) this.knownReferences.delete(id);
+  }
+
   /** The conversation's reference when it is not stored as it is now (undefined when it is). */
   private unsavedReference(context: TurnContext): UnsavedReference | undefined {
     this.teamsUserIds.seen(context.activity.from?.aadObjectId, context.activity.from?.id);

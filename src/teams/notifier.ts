@@ -89,6 +89,12 @@ export class TeamsNotifier implements RequestNotifier {
   cardUpdateRetryMs: readonly number[] = CARD_UPDATE_RETRY_MS;
   /** How the shared card is rendered (whose clients ask for a personal view); set by the composition root. */
   cardOptions: (r: ApprovalRequest) => RequestCardOptions = () => ({});
+  /**
+   * Told when a conversation's reference is not in the store (its row deleted or the table emptied
+   * by hand, a restore): the bot, which writes a reference only when it changed, then writes it again
+   * at the conversation's next message instead of never.
+   */
+  onReferenceMissing: (conversationId: string) => void = () => undefined;
   private readonly requests = new Map<string, RequestCards>();
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Card updates waiting to be tried again: each cancels its wait (Countersign is stopping). */
@@ -327,6 +333,7 @@ export class TeamsNotifier implements RequestNotifier {
     const reference = (await this.conversations.getReference(conversationId)) as Partial<ConversationReference> | undefined;
     if (!reference) {
       this.log.warn({ conversationId }, 'no conversation reference stored; cannot reach the conversation');
+      this.onReferenceMissing(conversationId);
       return;
     }
     await withTeamsRetry(async () => {

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { startHarness, type Harness } from '../support/harness';
-import { eventually, people, type Conversation } from '../support/teams';
+import { cardActions, cardOf } from '../support/connector';
+import { eventually, opsChannel, people, type Conversation } from '../support/teams';
 
 describe('Teams: remembering a conversation does not hold up its messages', function () {
   this.timeout(20000);
@@ -44,5 +45,29 @@ describe('Teams: remembering a conversation does not hold up its messages', func
     await h.teams.say(people.alice, 'help', fresh);
     assert.ok(await conversations.getReference(fresh.id), 'saved by the next message');
     assert.equal(tries, 2);
+  });
+
+  it('writes a conversation\'s reference again at its next message once a card update found it gone from the store', async () => {
+    const conversations = h.bot.store.conversations;
+    const from = await h.teams.say(people.alice, 'vm restart batch-worker-01');
+    const posted = h.teams.since(from).find((x) => x.conversationId === opsChannel.id && cardActions(cardOf(x.activity)).length > 0);
+    assert.ok(posted, 'the request card');
+    assert.ok(await conversations.getReference(opsChannel.id), 'stored by the request\'s message');
+    // Its row deleted by hand (or the table emptied, or an older backup restored): gone until written again.
+    const get = conversations.getReference.bind(conversations);
+    const save = conversations.saveReference.bind(conversations);
+    let gone = true;
+    const saved: string[] = [];
+    conversations.getReference = async (id) => (gone && id === opsChannel.id ? undefined : get(id));
+    conversations.saveReference = async (id, reference) => {
+      saved.push(id);
+      if (id === opsChannel.id) gone = false;
+      return save(id, reference);
+    };
+    await h.teams.click(people.bob, posted.id, 'approve');
+    await eventually('the card update found no reference', () => h.logs.some((l) => l.msg === 'no conversation reference stored; cannot reach the conversation' && l.conversationId === opsChannel.id) || undefined);
+    await h.teams.say(people.alice, 'help');
+    assert.ok(saved.includes(opsChannel.id), `written again by the next message: ${JSON.stringify(saved)}`);
+    assert.equal(gone, false);
   });
 });
