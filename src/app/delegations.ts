@@ -8,11 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { neutralise } from '../domain/audit';
-import { authorityFor, delegate, DEFAULT_DELEGATION_POLICY, revoke, samePerson as same, type Delegation, type DelegationPolicy, type DelegationResult } from '../domain/delegation';
+import { authorityFor, delegate, delegatesToTell, DEFAULT_DELEGATION_POLICY, revoke, samePerson as same, type Delegation, type DelegationPolicy, type DelegationResult } from '../domain/delegation';
 import { decidingRoles } from '../domain/policy';
 import { describeUntil, exampleDay, parseUntil, utcText, zoneOrUtc } from '../domain/delegation-time';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
-import { lapsedDelegations, notExecutedText, withdrawDelegatedApprovals, type DelegationEnd } from '../domain/lifecycle';
+import { lapsedDelegations, notExecutedText, peopleToDecide, withdrawDelegatedApprovals, type DelegationEnd } from '../domain/lifecycle';
 import { DECIDABLE_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { transact, type AppDeps } from './context';
 import { accessForView, accessWithGroups } from './group-access';
@@ -153,9 +153,10 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
   const taken = withdrawn.length > 0 ? ` The approvals ${result.change.ended.map((d) => d.delegate.name).join(', ')} gave for you were taken off ${withdrawn.join(', ')}, which wait for other approvers again.` : '';
   const replaced = result.change.ended.map((d) => ` It replaces your delegation to ${d.delegate.name}.`).join('') + taken + failedText(failed);
   deps.log.info({ delegationId: id, until: when.until.toISOString() }, 'delegation created');
+  const waiting = await waitingFor(deps, { id, delegator: cmd.actor, delegate: person, createdAt: now.toISOString(), until: when.until.toISOString() });
   return {
     ok: true,
-    text: `${person.name} can now approve and reject requests on your behalf, with your own approver roles, until ${describeUntil(when.until, when.zone)}.${replaced} Type "revoke delegation" to end it sooner.`,
+    text: `${person.name} can now approve and reject requests on your behalf, with your own approver roles, until ${describeUntil(when.until, when.zone)}.${replaced}${waiting} Type "revoke delegation" to end it sooner.`,
   };
 }
 
@@ -175,6 +176,24 @@ export async function revokeDelegation(deps: AppDeps, cmd: RevokeCommand): Promi
   const { withdrawn, failed } = await withdrawFromOpenRequests(deps, new Set(result.change.ended.map((d) => d.id)), { how: 'revoked', by: cmd.actor });
   const taken = withdrawn.length > 0 ? ` Taken off ${withdrawn.join(', ')}, which wait for other approvers again.` : '';
   return { ok: true, text: `Revoked: ${names} can no longer decide on your behalf. Approvals they gave for you on requests not yet executed no longer count.${taken}${failedText(failed)}` };
+}
+
+/**
+ * What waits already for the delegator's decision, told to the delegate in the answer (they are in
+ * the conversation): the requests they may now decide on the delegator's behalf. The requests to
+ * come are sent to them as to the delegator (notifications.ts); these are found with `pending`.
+ * A store that cannot be read here costs the line, not the delegation.
+ */
+async function waitingFor(deps: AppDeps, d: Delegation): Promise<string> {
+  const open = await deps.store.requests.list({ states: [...DECIDABLE_STATES] }).catch(() => undefined);
+  if (!open) return '';
+  const now = deps.clock.now();
+  const roles = deps.config.access.roles;
+  const ids = open.filter((r) => delegatesToTell(r, peopleToDecide(r, roles), [d], now).has(d.delegate.aadObjectId.toLowerCase())).map((r) => r.id);
+  if (ids.length === 0) return '';
+  const shown = ids.length > 5 ? `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more` : ids.join(', ');
+  const one = ids.length === 1;
+  return ` ${ids.length} request${one ? '' : 's'} already wait${one ? 's' : ''} for your decision (${shown}): ${d.delegate.name}, type "pending" to see ${one ? 'it' : 'them'} and decide on ${d.delegator.name}'s behalf; new ones are sent to you as they come.`;
 }
 
 /** The answer to a `delegate` message sent again: the delegation its first sending made, if it did. */

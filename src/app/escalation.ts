@@ -7,16 +7,19 @@
 import { escalate, escalationDue } from '../domain/lifecycle';
 import { DECIDABLE_STATES } from '../domain/request';
 import { transact, type AppDeps } from './context';
-import { announcingAfter, tellDeciders } from './notifications';
+import { announcingAfter, decidersAudience, delegationsToTell, tellDeciders } from './notifications';
 
 /** Escalates every request due now; returns their ids. */
 export async function sweepEscalations(deps: AppDeps): Promise<string[]> {
   const now = deps.clock.now();
   const open = await deps.store.requests.list({ states: [...DECIDABLE_STATES] });
   const escalated: string[] = [];
-  for (const r of open.filter((x) => escalationDue(x, now))) {
+  const due = open.filter((x) => escalationDue(x, now));
+  // The delegates of those it goes to are sent it too (delegation.md).
+  const inForce = due.length > 0 ? await delegationsToTell(deps) : [];
+  for (const r of due) {
     // The escalation's round is recorded with it (round-resume.ts takes it up again if cut short).
-    const outcome = await transact(deps, r.id, (current) => announcingAfter(deps, escalate(current, now), 'escalated', now));
+    const outcome = await transact(deps, r.id, (current) => announcingAfter(deps, escalate(current, now), 'escalated', now, (x) => decidersAudience(deps, x, 'escalated', inForce)));
     if (!outcome?.result.ok) continue;
     const request = outcome.result.request;
     escalated.push(request.id);

@@ -27,7 +27,7 @@ import { delegationsInForce, lapsedEnd } from './delegations';
 import type { DriftCheck } from './drift';
 import { accessWithGroups, approversAccess } from './group-access';
 import { waitForNextOpening } from './schedule';
-import { announcingAfter, inBackground, tellDeciders } from './notifications';
+import { announcingAfter, decidersAudience, delegationsToTell, inBackground, tellDeciders } from './notifications';
 import { readRequestTrail, trailProblem } from './request-trail';
 import {
   breakGlassNow,
@@ -90,7 +90,8 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
   if (!drift || runner.stopping) return;
   if (drift.drifted === true) {
     // The re-approval's round is recorded with it (round-resume.ts takes it up again if cut short).
-    const saved = await save(deps, requestId, (r) => announcingAfter(deps, detectDrift(r, drift.found, deps.clock.now()), 'reapproval', deps.clock.now()));
+    const inForce = await delegationsToTell(deps);
+    const saved = await save(deps, requestId, (r) => announcingAfter(deps, detectDrift(r, drift.found, deps.clock.now()), 'reapproval', deps.clock.now(), (x) => decidersAudience(deps, x, 'reapproval', inForce)));
     if (!saved) return;
     deps.log.warn({ requestId, changes: drift.found.changes.length }, 'drift detected: not executed, needs approving again');
     await deps.notifier.tellRequester(

@@ -13,14 +13,16 @@
  */
 import { listedAs, sameChannel } from '../domain/conversation-ids';
 import type { ReachOccasion, ReachOutcome, Transition } from '../domain/lifecycle';
-import { changesRound, peopleToDecide, reachEvents, recordReach, unreachableAfter, withRound } from '../domain/lifecycle';
+import { breakGlassRound, changesRound, peopleToDecide, reachEvents, recordReach, unreachableAfter, withRound } from '../domain/lifecycle';
 import { decidingRoles } from '../domain/policy';
+import { delegatesToTell, onBehalfText, type Delegation, type DelegateToTell } from '../domain/delegation';
 import type { ApprovalRequest, NotifyPolicy, RoundOccasion, Unreachable } from '../domain/request';
 import { CARD_COPIES_PER_CONVERSATION, recordCardPosted } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommitOutcomeUnknownError, type Delivery, type DeliveryOptions } from './ports';
 import { eachAtMost, ROUND, Round, type Reached } from './round';
+import { delegationsInForce } from './delegations';
 
 /** Requests made before notify existed are treated as the default: personal chats, no channels. */
 const DEFAULT_NOTIFY: NotifyPolicy = { approvers: 'personal', channels: [] };
@@ -39,21 +41,51 @@ type DecidersOccasion = Exclude<RoundOccasion, 'reminder' | 'break-glass' | 'rev
 
 /**
  * Everyone who may decide the request now (after escalation: only the escalation role's members),
- * in personal chats unless the policy says `approvers: none`, and the approval channels other than
- * the one it was asked in.
+ * and the delegates of those who delegated (`inForce`: the delegations in force), in personal chats
+ * unless the policy says `approvers: none`, and the approval channels other than the one it was
+ * asked in.
  */
-export function decidersAudience(deps: AppDeps, request: ApprovalRequest, occasion: RoundOccasion): Audience {
+export function decidersAudience(deps: AppDeps, request: ApprovalRequest, occasion: RoundOccasion, inForce: readonly Delegation[] = []): Audience {
   const notify = notifyPolicy(request);
   const roles = deps.config.access.roles;
   const onlyRole = occasion === 'escalated' ? request.escalation?.role : undefined;
   // On escalation, someone who also approves was told already.
   const deciders = peopleToDecide(request, roles, onlyRole).filter((id) => !onlyRole || !roles.holdsAny(request.policy.approverRoles, id));
+  const delegates = [...delegatesOf(deps, request, deciders, inForce, onlyRole).keys()];
   return {
-    people: notify.approvers === 'personal' ? deciders : [],
+    people: notify.approvers === 'personal' ? [...deciders, ...delegates] : [],
     // Asked in a thread of an approval channel: the card is in that channel already (conversation-ids.ts).
     // A thread listed is only itself: a request asked in another thread of its channel is posted there.
     channels: notify.channels.filter((c) => !listedAs(c, request.source.conversationId)),
   };
+}
+
+/**
+ * The delegates to send the request to beside `deciders` (delegation.md): each once, never one who
+ * is sent it in their own right, asked for it or approved it already. On escalation (`onlyRole`),
+ * not those told already: whoever approves the command, and the delegates of those who do.
+ */
+export function delegatesOf(deps: AppDeps, request: ApprovalRequest, deciders: readonly string[], inForce: readonly Delegation[], onlyRole?: string): Map<string, DelegateToTell> {
+  const roles = deps.config.access.roles;
+  const now = deps.clock.now();
+  const everyone = peopleToDecide(request, roles);
+  if (!onlyRole) return delegatesToTell(request, deciders, inForce, now, everyone);
+  const approvers = peopleToDecide({ ...request, escalation: undefined }, roles);
+  const toldBefore = [...delegatesToTell(request, approvers, inForce, now, everyone).keys()];
+  return delegatesToTell(request, deciders, inForce, now, [...everyone, ...toldBefore]);
+}
+
+/**
+ * The delegations in force now, for telling delegates of a request: none without a way to message
+ * anyone, and none when the store cannot be read (the deciders are still told, and the delegates
+ * find the request with `pending`), so that telling never stops at this read.
+ */
+export async function delegationsToTell(deps: AppDeps): Promise<readonly Delegation[]> {
+  if (!deps.messenger) return [];
+  return delegationsInForce(deps, deps.clock.now()).catch((err: unknown) => {
+    deps.log.warn({ err: String(err) }, 'could not read the delegations in force: delegates are not sent this round');
+    return [];
+  });
 }
 
 /**
@@ -84,7 +116,7 @@ export function roundAudience(request: ApprovalRequest, occasion: ReachOccasion)
  */
 export async function tellDeciders(deps: AppDeps, request: ApprovalRequest, occasion: DecidersOccasion): Promise<void> {
   if (!deps.messenger) return;
-  const audience = roundAudience(request, occasion) ?? decidersAudience(deps, request, occasion);
+  const audience = roundAudience(request, occasion) ?? decidersAudience(deps, request, occasion, await delegationsToTell(deps));
   if (audience.people.length === 0 && audience.channels.length === 0) {
     // Asked in (a thread of) its own approval channel: the card is there already, where approvals go.
     if (notifyPolicy(request).channels.some((c) => listedAs(c, request.source.conversationId))) return;
@@ -121,7 +153,13 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
   // (card-binding.ts) gets the text alone, pointing to them: every copy is updated at each change,
   // inside the conversation's rate limit. (A store that cannot be read here costs the cap, not the
   // round: the card goes as before.)
-  const bound = text ? await deps.store.cards.getCardMessages(request.id).catch(() => []) : [];
+  // A delegate is told, above the card, whom they may decide it for (their copy is otherwise everyone's).
+  const onBehalf = await delegatesSent(deps, request, occasion, audience);
+  const textFor = (id: string): string | undefined => {
+    const delegate = onBehalf.get(id.toLowerCase());
+    return delegate ? [text, onBehalfText(delegate)].filter(Boolean).join(' ') : text;
+  };
+  const bound = text || onBehalf.size > 0 ? await deps.store.cards.getCardMessages(request.id).catch(() => []) : [];
   const full = (id: string) => {
     const here = bound.filter((m) => sameChannel(m.conversationId, id));
     return here.length >= CARD_COPIES_PER_CONVERSATION ? here.at(-1) : undefined;
@@ -134,6 +172,7 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
   };
   const toPerson = (id: string) => async (): Promise<Delivery> => {
     const person = { aadObjectId: id, tenantId };
+    const text = textFor(id);
     const chat = text && bound.length > 0 ? await messenger.personalChatOf(person).catch(() => undefined) : undefined;
     const latest = chat ? full(chat) : undefined;
     if (!chat || !latest || !text) return messenger.cardToPerson(request, person, text, options);
@@ -163,6 +202,17 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
   } finally {
     deps.rounds?.delete(round);
   }
+}
+
+/**
+ * The delegates among a round's people, with whom each may decide the request for: only for a round
+ * telling those who may decide it (a break-glass review is never made on someone's behalf).
+ */
+async function delegatesSent(deps: AppDeps, request: ApprovalRequest, occasion: ReachOccasion, audience: Audience): Promise<Map<string, DelegateToTell>> {
+  if (breakGlassRound(occasion) || audience.people.length === 0) return new Map();
+  const all = delegatesToTell(request, peopleToDecide(request, deps.config.access.roles), await delegationsToTell(deps), deps.clock.now());
+  const sent = new Set(audience.people.map((id) => id.toLowerCase()));
+  return new Map([...all].filter(([id]) => sent.has(id)));
 }
 
 /** A round's text sent without its card: the card it names is the one above, not below. */

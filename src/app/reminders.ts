@@ -9,10 +9,11 @@ import { commandWords } from '../domain/command-words';
 import { describeUntil } from '../domain/delegation-time';
 import { formatDuration } from '../domain/duration-text';
 import { dueReminder, fillsOpenRequirement, peopleToDecide, remind } from '../domain/lifecycle';
-import { decidingRoles, type Roles } from '../domain/policy';
+import { decidingRoles } from '../domain/policy';
 import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
 import { transact, type AppDeps } from './context';
-import { announcingAfter, decidersAudience, notifyPolicy, reach } from './notifications';
+import type { Delegation } from '../domain/delegation';
+import { announcingAfter, decidersAudience, delegatesOf, delegationsToTell, notifyPolicy, reach } from './notifications';
 
 /** Sends every reminder due now; returns the ids of the requests reminded. */
 export async function sweepReminders(deps: AppDeps): Promise<string[]> {
@@ -20,20 +21,23 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
   const now = deps.clock.now();
   const open = await deps.store.requests.list({ states: [...DECIDABLE_STATES] });
   const reminded: string[] = [];
-  const roles = deps.config.access.roles;
+  const due = open.filter((x) => dueReminder(x, now));
+  // The delegates of those reminded are reminded too (delegation.md): as the delegations stand now.
+  const inForce = due.length > 0 ? await delegationsToTell(deps) : [];
+  const audienceOf = (x: ApprovalRequest) => toRemind(deps, x, inForce);
   // A request with nobody to remind (approvers: none and no channels) keeps its reminders unsent and unaudited.
-  for (const r of open.filter((x) => dueReminder(x, now) && hasAudience(audienceOf(x, roles)))) {
-    let audience = audienceOf(r, roles);
+  for (const r of due.filter((x) => hasAudience(audienceOf(x)))) {
+    let audience = audienceOf(r);
     // The reminder's round is recorded with it (round-resume.ts takes it up again if cut short).
     const outcome = await transact(
       deps,
       r.id,
       (current) => {
         // Whoever the escalation sent the card moments ago is not reminded at the same point: that card is the news.
-        const told = justEscalatedTo(deps, current, now);
-        audience = without(audienceOf(current, roles), told);
+        const told = justEscalatedTo(deps, current, now, inForce);
+        audience = without(audienceOf(current), told);
         if (!hasAudience(audience)) return remind(current, now, [], 'everyone it would go to was sent the card by the escalation just now');
-        return announcingAfter(deps, remind(current, now, everyone(audience)), 'reminder', now, (x) => without(audienceOf(x, roles), told));
+        return announcingAfter(deps, remind(current, now, everyone(audience)), 'reminder', now, (x) => without(audienceOf(x), told));
       },
       { refreshCards: false },
     );
@@ -51,23 +55,27 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
  * Reminders go to personal chats; with `approvers: none`, to the approval channels instead. The
  * members of a deciding role's Entra groups are sent no personal card (they are not enumerated):
  * they were sent the request in the approval channels, so they are reminded there too. In a quorum,
- * someone whose roles are met already is not reminded: their approval would fill nothing.
+ * someone whose roles are met already is not reminded: their approval would fill nothing. The
+ * delegates of those reminded, whose delegation is in force (`inForce`), are reminded with them, each
+ * once: their approval fills what their delegator's would.
  */
-function audienceOf(r: ApprovalRequest, roles: Roles): { people: string[]; channels: string[] } {
+function toRemind(deps: AppDeps, r: ApprovalRequest, inForce: readonly Delegation[]): { people: string[]; channels: string[] } {
   const notify = notifyPolicy(r);
+  const roles = deps.config.access.roles;
   if (notify.approvers !== 'personal') return { people: [], channels: notify.channels };
   const holds = (names: readonly string[], a: { aadObjectId: string }) => roles.holdsAny(names, a.aadObjectId);
   const needed = peopleToDecide(r, roles).filter((id) => fillsOpenRequirement(r, { aadObjectId: id, tenantId: r.requester.tenantId, name: id }, holds));
-  return { people: needed, channels: roles.groupsOf(decidingRoles(r)).length > 0 ? notify.channels : [] };
+  const delegates = [...delegatesOf(deps, r, needed, inForce).keys()];
+  return { people: [...needed, ...delegates], channels: roles.groupsOf(decidingRoles(r)).length > 0 ? notify.channels : [] };
 }
 
 /** How recently an escalation must have sent its card for a reminder due now to skip those it reached. */
 const JUST_ESCALATED_MS = 60_000;
 
 /** Those the escalation sent the card to, when it did so less than a minute ago (or in this same sweep). */
-function justEscalatedTo(deps: AppDeps, r: ApprovalRequest, now: Date): { people: string[]; channels: string[] } {
+function justEscalatedTo(deps: AppDeps, r: ApprovalRequest, now: Date, inForce: readonly Delegation[]): { people: string[]; channels: string[] } {
   if (!r.escalation || now.getTime() - Date.parse(r.escalation.at) >= JUST_ESCALATED_MS) return { people: [], channels: [] };
-  return decidersAudience(deps, r, 'escalated');
+  return decidersAudience(deps, r, 'escalated', inForce);
 }
 
 function without(a: { people: string[]; channels: string[] }, told: { people: string[]; channels: string[] }): { people: string[]; channels: string[] } {

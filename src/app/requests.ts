@@ -16,7 +16,7 @@ import { accessWithGroups } from './group-access';
 import { boundedActor, boundedSource } from './input-gate';
 import { breakGlassAudience, breakGlassEvent, breakGlassGate, storeBreakGlassUse } from './break-glass';
 import { breakGlassUse, expectationHashOf } from '../domain/lifecycle';
-import { announcing } from './notifications';
+import { announcing, decidersAudience, delegationsToTell } from './notifications';
 import { DuplicateRequestError } from './ports';
 import { requestIdFor } from './ids';
 
@@ -164,7 +164,7 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
   }
   // The round telling the people who may decide it is recorded with it, so that one cut short by a
   // stop or a crash is taken up again (notifications.ts).
-  const announced = announcing(deps, request, 'created', now);
+  const announced = announcing(deps, request, 'created', now, decidersAudience(deps, request, 'created', await delegationsToTell(deps)));
   try {
     await deps.store.requests.insert(announced, [created]);
   } catch (err) {

@@ -13,7 +13,8 @@ import { breakGlassRound, peopleToDecide, resumeRound, roundToResume } from '../
 import { DECIDABLE_STATES, type ApprovalRequest, type RoundDue } from '../domain/request';
 import { breakGlassChannels, breakGlassText } from './break-glass';
 import { transact, type AppDeps } from './context';
-import { notifyPolicy, reach } from './notifications';
+import type { Delegation } from '../domain/delegation';
+import { delegatesOf, delegationsToTell, notifyPolicy, reach } from './notifications';
 import { reminderText } from './reminders';
 import { ROUND } from './round';
 
@@ -29,8 +30,11 @@ export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly Appro
   const since = deps.onlyInstanceSince?.getTime();
   const whenFor = (x: ApprovalRequest) => (since !== undefined && x.round && Date.parse(x.round.at) < since ? { ...when, afterMs: 0 } : when);
   // A round still under way on this instance (a slow one) is not sent again beside itself.
-  for (const r of requests.filter((x) => roundToResume(x, now, whenFor(x)) && !deps.rounds?.has(x.round!.at))) {
-    const outcome = await transact(deps, r.id, (current) => resumeRound(current, now, peopleToDecide(current, deps.config.access.roles), whenFor(current), roundChannels(current, current.round)), { refreshCards: false });
+  const due = requests.filter((x) => roundToResume(x, now, whenFor(x)) && !deps.rounds?.has(x.round!.at));
+  // A delegate is sent it again only while their delegation is in force.
+  const inForce = due.length > 0 ? await delegationsToTell(deps) : [];
+  for (const r of due) {
+    const outcome = await transact(deps, r.id, (current) => resumeRound(current, now, mayBeTold(deps, current, inForce), whenFor(current), roundChannels(current, current.round)), { refreshCards: false });
     // Another instance took it up first, or it was decided or finished meanwhile.
     if (!outcome?.result.ok) continue;
     const request = outcome.result.request;
@@ -45,6 +49,13 @@ export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly Appro
   }
   if (resumed.length > 0) deps.log.info({ resumed }, 'rounds of messages cut short taken up again');
   return resumed;
+}
+
+/** Who a round may still tell: those who may decide the request, and (unless it is a break-glass round) their delegates. */
+function mayBeTold(deps: AppDeps, r: ApprovalRequest, inForce: readonly Delegation[]): string[] {
+  const deciders = peopleToDecide(r, deps.config.access.roles);
+  if (!r.round || breakGlassRound(r.round.occasion)) return deciders;
+  return [...deciders, ...delegatesOf(deps, r, deciders, inForce).keys()];
 }
 
 /**

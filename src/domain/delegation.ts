@@ -185,3 +185,44 @@ export function deciderText(d: { approver?: Actor; by?: Actor; onBehalfOf?: Acto
   const who = (d.approver ?? d.by)?.name ?? 'someone';
   return d.onBehalfOf ? `${who} on behalf of ${d.onBehalfOf.name}` : who;
 }
+
+/** A delegate to send a request's card to, and the delegators they may decide it for (oldest delegation first). */
+export interface DelegateToTell {
+  delegate: Actor;
+  onBehalfOf: Delegation[];
+}
+
+/**
+ * The delegates to tell of a request besides the people who may decide it themselves: the delegate
+ * of each delegator among `delegators` (object ids: those the request is sent to for themselves)
+ * whose delegation is in force at `now`, each once, keyed by lowercase object id. Not a delegate who
+ * is told already (`told`: those sent the card in their own right), who asked for the request (nobody
+ * decides their own), who already approved it (people stay distinct: one person, one approval), nor
+ * one standing in only for the requester (whoever asked cannot be decided for).
+ */
+export function delegatesToTell(
+  r: Pick<ApprovalRequest, 'requester' | 'approvals'>,
+  delegators: readonly string[],
+  inForce: readonly Delegation[],
+  now: Date,
+  told: readonly string[] = delegators,
+): Map<string, DelegateToTell> {
+  const who = new Set(delegators.map((id) => id.toLowerCase()));
+  const already = new Set(told.map((id) => id.toLowerCase()));
+  const out = new Map<string, DelegateToTell>();
+  const usable = inForce.filter((d) => isInForce(d, now) && who.has(d.delegator.aadObjectId.toLowerCase()) && !samePerson(d.delegator, r.requester)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  for (const d of usable) {
+    const key = d.delegate.aadObjectId.toLowerCase();
+    if (already.has(key) || samePerson(d.delegate, r.requester) || r.approvals.some((a) => samePerson(a.approver, d.delegate))) continue;
+    const entry = out.get(key) ?? { delegate: d.delegate, onBehalfOf: [] };
+    entry.onBehalfOf.push(d);
+    out.set(key, entry);
+  }
+  return out;
+}
+
+/** What a delegate sent a request's card reads above it: whom they may decide it for, and until when. */
+export function onBehalfText(t: DelegateToTell): string {
+  const names = t.onBehalfOf.map((d) => `${d.delegator.name} (delegated to you until ${describeUntil(new Date(d.until), 'UTC')})`).join(' or ');
+  return `You are sent this request because you may decide it on behalf of ${names}: your approval or rejection on this card is recorded as yours on their behalf.`;
+}

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load';
 import { cardText } from '../support/connector';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
-import { alice, bob, carol, dave, EXAMPLE_CONFIG, frank } from '../support/people';
+import { alice, bob, carol, dave, EXAMPLE_CONFIG, frank, opsChannel, sourceIn } from '../support/people';
 import { APPROVALS_CHANNEL, reachConfigText, RecordingMessenger } from '../support/reach';
 import { requestCard } from '../../src/cards/request-card';
 import type { Actor, ApprovalRequest } from '../../src/domain/request';
@@ -651,5 +651,117 @@ describe('app: reaching approvers', () => {
     f.clock.advance(Date.parse(again.expiresAt) + 1000 - f.clock.now().getTime());
     assert.deepEqual(await f.app.sweepExpired(), [r.id]);
     assert.equal(f.notifier.told(r.id).at(-1), `Request ${r.id} expired: nobody approved it again, after what it would do changed, before 2026-03-02 10:50 UTC.`, 'not "nobody approved it": Bob had, before the drift');
+  });
+
+  describe('while an approver is away and has delegated', () => {
+    const source = sourceIn(opsChannel, 'delegate-1');
+    async function delegates(who: Actor, to: Actor, key = `${who.name}->${to.name}`): Promise<string> {
+      const answer = await f.app.delegate({ actor: who, source: { ...source, activityId: key }, delegate: to, when: 'for 3d', message: `${opsChannel.id}:${key}` });
+      assert.ok(answer.ok, `refused: ${answer.ok ? '' : answer.refusal.message}`);
+      return answer.text;
+    }
+    /** Whom the request's card was sent to, in any order (the messages of a round go out side by side). */
+    const told = (r: ApprovalRequest, from = 0) => sent.to(r.id).slice(from).sort();
+    const cardsTo = (r: ApprovalRequest, who: Actor) => sent.sent.filter((s) => s.requestId === r.id && s.to === who.aadObjectId);
+
+    it('sends the delegate the card too, saying whom they decide for, and their click counts on that behalf', async () => {
+      await delegates(bob, carol);
+      const r = await created();
+      assert.deepEqual(told(r), [bob.aadObjectId, dave.aadObjectId, carol.aadObjectId, APPROVALS_CHANNEL].sort());
+      const [card] = cardsTo(r, carol);
+      assert.match(card.text ?? '', /^You are sent this request because you may decide it on behalf of Bob Approver \(delegated to you until 2026-03-0\d \d\d:\d\d UTC/);
+      assert.equal(cardsTo(r, bob)[0].text, undefined, 'the delegator reads no such line');
+      const [notified] = await f.audit({ types: ['approvers.notified'] });
+      assert.deepEqual((notified.data as { reached: string[] }).reached.sort(), [bob.aadObjectId, dave.aadObjectId, carol.aadObjectId, APPROVALS_CHANNEL].sort(), 'audited as reached');
+      assert.equal((await clickPersonal(carol, r, 'approve')).ok, true);
+      await settle(f);
+      const done = await f.request(r.id);
+      assert.equal(done.approvals[0].onBehalfOf?.aadObjectId, bob.aadObjectId);
+    });
+
+    it('reminds the delegate with the delegator, and no longer once the delegation is revoked', async () => {
+      await delegates(bob, carol);
+      const r = await created();
+      assert.deepEqual((await at(30, r)).reminded, [r.id]);
+      await f.app.tellingIdle();
+      assert.deepEqual(told(r, 4), [bob.aadObjectId, dave.aadObjectId, carol.aadObjectId].sort());
+      assert.match(cardsTo(r, carol).at(-1)!.text!, /^Reminder 1: request .* on the card below\. You are sent this request because you may decide it on behalf of Bob Approver/);
+      const [reminded] = await f.audit({ types: ['request.reminded'] });
+      assert.deepEqual(reminded.data, { to: [bob.aadObjectId, dave.aadObjectId, carol.aadObjectId] });
+      const revoked = await f.app.revokeDelegation({ actor: bob, source });
+      assert.ok(revoked.ok);
+      assert.deepEqual((await at(45, r)).reminded, [r.id]);
+      await f.app.tellingIdle();
+      assert.equal(cardsTo(r, carol).length, 2, 'the card and the first reminder, nothing after the revocation');
+    });
+
+    it('sends one card to a delegate of two approvers, and none more to a delegate who approves in their own right', async () => {
+      await delegates(bob, carol);
+      await delegates(dave, carol);
+      const r = await created();
+      assert.deepEqual(told(r), [bob.aadObjectId, dave.aadObjectId, carol.aadObjectId, APPROVALS_CHANNEL].sort());
+      assert.match(cardsTo(r, carol)[0].text!, /on behalf of Bob Approver \(.*\) or Dave Lead \(/);
+      await delegates(dave, bob, 'dave-to-bob');
+      const again = await created(alice, 'delete resource group staging-older');
+      assert.deepEqual(told(again), [bob.aadObjectId, dave.aadObjectId, carol.aadObjectId, APPROVALS_CHANNEL].sort());
+      assert.equal(cardsTo(again, bob)[0].text, undefined, 'Bob decides as himself');
+    });
+
+    it('never sends the requester a card, nor the delegate of the requester', async () => {
+      await delegates(bob, alice);
+      await delegates(dave, carol);
+      const byAlice = await created();
+      assert.deepEqual(told(byAlice), [bob.aadObjectId, dave.aadObjectId, carol.aadObjectId, APPROVALS_CHANNEL].sort(), 'Alice asked: not sent it as Bob\'s delegate');
+      const byDave = await created(dave, 'delete resource group staging-older');
+      assert.deepEqual(told(byDave), [bob.aadObjectId, alice.aadObjectId, APPROVALS_CHANNEL].sort(), 'Dave asked: his delegate Carol cannot decide it for him');
+    });
+
+    it('sends the escalation to the delegate of an escalation member, and not again to one told already', async () => {
+      await delegates(frank, carol);
+      const r = await created();
+      assert.deepEqual(told(r), [bob.aadObjectId, dave.aadObjectId, APPROVALS_CHANNEL].sort(), 'Frank decides only once escalated: his delegate is not sent it before');
+      assert.deepEqual((await at(40, r)).escalated, [r.id]);
+      await f.app.tellingIdle();
+      const escalated = (await f.audit({ types: ['approvers.notified'] })).find((e) => (e.data as { occasion: string }).occasion === 'escalated');
+      assert.deepEqual((escalated?.data as { reached: string[] }).reached.sort(), [frank.aadObjectId, carol.aadObjectId, APPROVALS_CHANNEL].sort());
+      assert.equal(cardsTo(r, carol).length, 1, 'not reminded at the same point as the escalation sent her the card');
+      assert.match(cardsTo(r, carol)[0].text!, /on behalf of Frank Approver/);
+    });
+
+    it('sends the delegate the card again when the round is taken up again, only while the delegation is in force', async () => {
+      await delegates(bob, carol);
+      sent.unreachable.set(carol.aadObjectId, 'Teams answered 500');
+      const r = await created();
+      const second = await created(alice, 'delete resource group staging-older');
+      sent.unreachable.clear();
+      // What a run that died before any outcome was recorded leaves behind, for each request.
+      for (const x of [r, second]) {
+        const current = await f.request(x.id);
+        await f.store.requests.update({ ...current, version: current.version + 1, round: { occasion: 'created', at: f.clock.now().toISOString(), people: [carol.aadObjectId], channels: [] } }, current.version, []);
+      }
+      f.clock.advance(ROUND.resumeAfterMs);
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed.sort(), [r.id, second.id].sort());
+      await f.app.tellingIdle();
+      assert.match(cardsTo(r, carol).at(-1)?.text ?? '', /on behalf of Bob Approver/);
+      assert.equal((await f.request(r.id)).unreachable, undefined, 'Carol is reached now');
+      // Revoked: a round left with her in it tells her nothing more.
+      assert.ok((await f.app.revokeDelegation({ actor: bob, source })).ok);
+      const current = await f.request(second.id);
+      const before = cardsTo(second, carol).length;
+      await f.store.requests.update({ ...current, version: current.version + 1, round: { occasion: 'created', at: f.clock.now().toISOString(), people: [carol.aadObjectId, bob.aadObjectId], channels: [] } }, current.version, []);
+      f.clock.advance(ROUND.resumeAfterMs);
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [second.id]);
+      await f.app.tellingIdle();
+      assert.equal(cardsTo(second, carol).length, before);
+      const resumed = (await f.audit({ types: ['approvers.round_resumed'] })).at(-1);
+      assert.deepEqual(resumed?.data, { occasion: 'created', to: [bob.aadObjectId] });
+    });
+
+    it('tells, when a delegation starts, how many requests wait already for the delegate', async () => {
+      const r = await created();
+      const answer = await delegates(bob, carol);
+      assert.match(answer, new RegExp(`1 request already waits for your decision \\(${r.id}\\): Carol NoRole, type "pending" to see it and decide on Bob Approver's behalf`));
+      assert.doesNotMatch(await delegates(dave, alice), /already wait/, 'Alice asked for the one waiting');
+    });
   });
 });
