@@ -242,6 +242,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     ...(config.audit.http ? { http: config.audit.http } : {}),
     publicUrl: () => publicUrl,
     refusalGate: (summarise) => new RefusalBudget(deps.clock, summarise, (err) => log.error({ err: String(err) }, 'could not record the count of refused audit exports')),
+    exportsAtOnce: settings.auditExportsAtOnce,
   });
   bot.auditCommand = auditCommandHandler(auditors, azure.sandbox);
 

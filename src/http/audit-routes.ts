@@ -23,7 +23,15 @@ async function deliver(res: restify.Response, delivery: Delivery, log: Logger, i
     res.send(delivery.status, delivery.body);
     return;
   }
-  res.writeHead(200, delivery.headers);
+  try {
+    res.writeHead(200, delivery.headers);
+  } catch (err) {
+    // The answer could not begin: the export is never written, and its slot is given back.
+    delivery.abandon();
+    log.warn({ err: String(err) }, 'audit export response could not begin');
+    res.destroy();
+    return;
+  }
   // A reader that stops reading and stays connected would hold the export (and its handler) open for
   // good: once nothing has gone out for idleMs while bytes wait for the reader, the connection is cut,
   // and the export ends as broken off, as for a reader gone away. Nothing waiting is the export still

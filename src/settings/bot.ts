@@ -58,6 +58,11 @@ export interface Settings {
    * is cut off and recorded as broken off (COUNTERSIGN_AUDIT_EXPORT_IDLE, default 2m).
    */
   auditExportIdleMs: number;
+  /**
+   * How many download-link and HTTP API audit exports this instance runs at once; one more is
+   * answered 429 and recorded (COUNTERSIGN_AUDIT_EXPORTS_AT_ONCE, default 2).
+   */
+  auditExportsAtOnce: number;
   /** Request forms in progress held in memory at most (least recently used dropped first). */
   dialogStateMaxEntries: number;
   /** How long a form in progress is kept after the person's last message. */
@@ -122,6 +127,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     dialogStateTtlMs: readDuration('COUNTERSIGN_DIALOG_STATE_TTL', variable(env, 'COUNTERSIGN_DIALOG_STATE_TTL'), 30 * 60_000, { examples: '30m, 45m or 2h' }),
     storeLockWaitMs: readDuration('COUNTERSIGN_STORE_LOCK_WAIT', variable(env, 'COUNTERSIGN_STORE_LOCK_WAIT'), 5000, { minMs: 0, examples: '5s, 10s or 500ms' }),
     auditExportIdleMs: readDuration('COUNTERSIGN_AUDIT_EXPORT_IDLE', variable(env, 'COUNTERSIGN_AUDIT_EXPORT_IDLE'), 120_000, { minMs: 1000, examples: '2m, 30s or 10m' }),
+    auditExportsAtOnce: readCount('COUNTERSIGN_AUDIT_EXPORTS_AT_ONCE', variable(env, 'COUNTERSIGN_AUDIT_EXPORTS_AT_ONCE'), 2, 100),
     requestsPerPersonPerHour: readCount('COUNTERSIGN_REQUESTS_PER_HOUR', variable(env, 'COUNTERSIGN_REQUESTS_PER_HOUR'), 20, 1_000_000_000),
     instances: readCount('COUNTERSIGN_INSTANCES', variable(env, 'COUNTERSIGN_INSTANCES'), 1, 100),
     teamsSendTimeoutMs: readTeamsSendTimeout(variable(env, 'COUNTERSIGN_TEAMS_SEND_TIMEOUT')),

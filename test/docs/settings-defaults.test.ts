@@ -56,6 +56,7 @@ const TAKEN: Record<string, unknown> = {
   COUNTERSIGN_TEAMS_SEND_TIMEOUT: unset.teamsSendTimeoutMs,
   COUNTERSIGN_STORE_LOCK_WAIT: unset.storeLockWaitMs,
   COUNTERSIGN_AUDIT_EXPORT_IDLE: unset.auditExportIdleMs,
+  COUNTERSIGN_AUDIT_EXPORTS_AT_ONCE: unset.auditExportsAtOnce,
   COUNTERSIGN_DIALOG_STATE_MAX: unset.dialogStateMaxEntries,
   COUNTERSIGN_DIALOG_STATE_TTL: unset.dialogStateTtlMs,
   COUNTERSIGN_REQUESTS_PER_HOUR: unset.requestsPerPersonPerHour,

@@ -43,5 +43,8 @@ describe('settings of the boundary limits', () => {
     assert.equal(readSettings({}).auditExportIdleMs, 120_000);
     assert.equal(readSettings({ COUNTERSIGN_AUDIT_EXPORT_IDLE: '10m' }).auditExportIdleMs, 600_000);
     assert.throws(() => readSettings({ COUNTERSIGN_AUDIT_EXPORT_IDLE: '500ms' }), /COUNTERSIGN_AUDIT_EXPORT_IDLE: must be a duration of at least 1s such as 2m, 30s or 10m/);
+    assert.equal(readSettings({}).auditExportsAtOnce, 2);
+    assert.equal(readSettings({ COUNTERSIGN_AUDIT_EXPORTS_AT_ONCE: '5' }).auditExportsAtOnce, 5);
+    assert.throws(() => readSettings({ COUNTERSIGN_AUDIT_EXPORTS_AT_ONCE: '0' }), /COUNTERSIGN_AUDIT_EXPORTS_AT_ONCE: must be a whole number from 1 to 100, in digits, got "0"/);
   });
 });

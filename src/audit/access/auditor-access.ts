@@ -24,9 +24,10 @@ import { HeldTail } from './held-tail';
 import type { ExportChannel } from './export';
 import { namesRequest, parseApiExport, parseTeamsExport, unknownRequestMessage } from './export-request';
 import type { RequestNames } from './export-request';
-import { checkLinkToken, issueDownloadLink, linkIdFor } from './links';
+import { checkLinkToken, issueDownloadLink, linkIdFor, type LinkTokenCheck } from './links';
 import { DuplicateDownloadLinkError, type ExportFormat } from '../ports';
 import type { AuditSigner } from './signing';
+import { ExportSlots } from './export-slots';
 
 /** What an HTTP caller looks like from here (never trusted for identity). */
 export interface Caller {
@@ -36,7 +37,19 @@ export interface Caller {
 
 export type Delivery =
   | { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> }
-  | { kind: 'export'; headers: Record<string, string>; write(out: Writable): Promise<void> };
+  | {
+      kind: 'export';
+      headers: Record<string, string>;
+      write(out: Writable): Promise<void>;
+      /** The export will not be written after all (the answer could not begin): its slot is given back. */
+      abandon(): void;
+    };
+
+/** Exports one instance runs at once when nothing says otherwise (COUNTERSIGN_AUDIT_EXPORTS_AT_ONCE). */
+export const DEFAULT_EXPORTS_AT_ONCE = 2;
+
+/** How long a caller refused for too many exports at once is asked to wait (Retry-After, seconds). */
+export const EXPORT_BUSY_RETRY_SECONDS = 30;
 
 export interface AuditorAccessDeps {
   /** With the requests: an API export by a request id nothing names is refused, not run empty. */
@@ -55,6 +68,11 @@ export interface AuditorAccessDeps {
    * recorded through `summarise`. Without it every refusal is recorded.
    */
   refusalGate?(summarise: (repeated: RepeatedRefusals) => Promise<void>): RefusalGate;
+  /**
+   * How many download-link and HTTP API exports this instance runs at once (each reads the whole
+   * log): one asked for past it is answered 429 and recorded. Default DEFAULT_EXPORTS_AT_ONCE.
+   */
+  exportsAtOnce?: number;
 }
 
 function json(status: number, body: unknown, headers?: Record<string, string>): Delivery {
@@ -74,7 +92,11 @@ export class AuditorAccess {
   /** Per channel, the budget of refusals of callers nobody authenticated (made on first use). */
   private readonly gates = new Map<ExportChannel, RefusalGate>();
 
+  /** The exports running now, at most `exportsAtOnce`. */
+  private readonly slots: ExportSlots;
+
   constructor(private readonly deps: AuditorAccessDeps) {
+    this.slots = new ExportSlots(deps.exportsAtOnce ?? DEFAULT_EXPORTS_AT_ONCE);
     if (deps.http) this.checkBearer = bearerChecker(deps.http, (t) => deps.access.tenantAllowed(t), () => deps.clock.now());
   }
 
@@ -195,6 +217,25 @@ export class AuditorAccess {
       await this.refused({ via: 'teams-link', reason: 'link-expired', detail: `the link expired at ${check.expiresAt}`, data: { linkId: link?.linkId ?? check.linkId, ...(link ? { linkRequestedBy: link.requestedBy } : {}), ...callerData(caller) } });
       return json(410, { error: `This download link expired at ${check.expiresAt}. Ask for a new one in a personal chat with Countersign: audit export <from> <to>.` });
     }
+    // A slot before the claim: a link refused for being one too many is not used up.
+    const release = this.slots.take();
+    if (!release) {
+      const link = await deps.store.compliance.getDownloadLink(check.tokenHash);
+      return this.busy('teams-link', link?.requestedBy, { linkId: link?.linkId ?? check.linkId, ...callerData(caller) }, `The download link was not used: it works until ${check.expiresAt}.`);
+    }
+    try {
+      const delivery = await this.claimedDownload(token, check, now, caller, release);
+      if (delivery.kind !== 'export') release();
+      return delivery;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** A download whose link checked out, with a slot taken: the link claimed and its export, or why not. */
+  private async claimedDownload(token: string, check: Extract<LinkTokenCheck, { ok: true }>, now: Date, caller: Caller, release: () => void): Promise<Delivery> {
+    const { deps } = this;
     const claim = await deps.store.compliance.claimDownloadLink(check.tokenHash, now.toISOString());
     if (!claim.ok && claim.reason === 'unknown') {
       await this.refused({ via: 'teams-link', reason: 'link-invalid', detail: 'the link is signed but this Countersign never issued it', data: { linkId: check.linkId, ...callerData(caller) } });
@@ -222,6 +263,7 @@ export class AuditorAccess {
       manifestUrl: () => `${deps.publicUrl()}/api/audit/download/${token}/manifest`,
       tokenHash: link.tokenHash,
       data: { linkId: link.linkId, ...callerData(caller) },
+      release,
     });
   }
 
@@ -251,13 +293,17 @@ export class AuditorAccess {
       await this.refused({ via: 'http', reason: 'invalid-arguments', detail: message, actor: who.actor, data: callerData(caller) });
       return json(400, { error: message });
     }
+    const data = { ...(who.appId ? { appId: who.appId } : {}), ...callerData(caller) };
+    const release = this.slots.take();
+    if (!release) return this.busy('http', who.actor, data, 'Nothing was exported.');
     return this.exportDelivery({
       format: ask.format,
       filter: ask.filter,
       actor: who.actor,
       via: 'http',
       manifestUrl: (exportId) => `${this.deps.publicUrl()}/api/audit/exports/${exportId}/manifest`,
-      data: { ...(who.appId ? { appId: who.appId } : {}), ...callerData(caller) },
+      data,
+      release,
     });
   }
 
@@ -292,12 +338,19 @@ export class AuditorAccess {
     manifestUrl(exportId: string): string;
     tokenHash?: string;
     data: Record<string, unknown>;
+    /** Gives back the export's slot: called once the export ended, or did not begin. */
+    release(): void;
   }): Promise<Delivery> {
     const { deps } = this;
     const exportId = randomUUID();
     // Recorded before the answer begins: a process that dies while sending still leaves who, what
     // and from where, and a start that cannot be recorded is answered 503 with nothing sent.
-    await recordExportStarted(deps.store, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data, exportId, format: input.format, filter: input.filter });
+    try {
+      await recordExportStarted(deps.store, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data, exportId, format: input.format, filter: input.filter });
+    } catch (err) {
+      input.release();
+      throw err;
+    }
     const stamp = deps.clock.now().toISOString().replace(/[:.]/g, '-');
     const file = `countersign-audit-${stamp}${EXTENSIONS[input.format]}`;
     const headers = {
@@ -307,7 +360,7 @@ export class AuditorAccess {
       'x-countersign-export-id': exportId,
       link: `<${input.manifestUrl(exportId)}>; rel="describedby"`,
     };
-    const write = async (out: Writable) => {
+    const run = async (out: Writable) => {
       const exportedAt = deps.clock.now().toISOString();
       const request = { format: input.format, filter: input.filter, exportId, exportedAt, exportedBy: `${input.actor.name} (${input.actor.aadObjectId})`, file };
       const brokeOff = (error: ExportIncompleteError) =>
@@ -353,7 +406,27 @@ export class AuditorAccess {
         throw err;
       }
     };
-    return { kind: 'export', headers, write };
+    const write = async (out: Writable) => {
+      try {
+        await run(out);
+      } finally {
+        input.release();
+      }
+    };
+    return { kind: 'export', headers, write, abandon: input.release };
+  }
+
+  /**
+   * An export refused because this instance already runs as many as it may at once: 429 with
+   * Retry-After, and recorded as other refusals are (within the budget: a script in a loop asks for
+   * many). `after`: what became of the ask (the link not used up, nothing exported).
+   */
+  private async busy(via: ExportChannel, actor: Actor | undefined, data: Record<string, unknown>, after: string): Promise<Delivery> {
+    const { limit } = this.slots;
+    const detail = `this instance already runs ${limit} audit export(s) at once, the most it runs (COUNTERSIGN_AUDIT_EXPORTS_AT_ONCE)`;
+    await this.refused({ via, reason: 'too-many-exports', detail, ...(actor ? { actor } : {}), data, budgeted: true });
+    const error = `Too many audit exports at once: Countersign already runs ${limit}, the most it runs at a time. ${after} Try again in ${EXPORT_BUSY_RETRY_SECONDS} seconds, once one has finished.`;
+    return json(429, { error }, { 'retry-after': String(EXPORT_BUSY_RETRY_SECONDS) });
   }
 
   /** `budgeted`: refused before the caller was let in (whatever its token named), so within the budget. */
