@@ -8,7 +8,7 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { exportAudit } from '../audit/access/export';
 import { recordExportFinished } from '../audit/access/export-records';
-import { checkEvents, EVENTS_MANIFEST, evidenceFiles, signEvidence } from '../audit/access/evidence';
+import { checkEvents, checkVersions, EVENTS_MANIFEST, evidenceFiles, signEvidence } from '../audit/access/evidence';
 import type { EvidenceVerification } from '../audit/access/evidence';
 import { canonicalRequestId, requestIdAsNamed } from '../domain/request-ids';
 import type { AuditRecord } from '../domain/audit';
@@ -66,7 +66,7 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     const eventsManifest = { name: EVENTS_MANIFEST, content: `${JSON.stringify(manifest, null, 2)}\n` };
     writeFileSync(path.join(temp, eventsManifest.name), eventsManifest.content);
 
-    const verification = await verifyForEvidence(db, events, opts, io);
+    const verification = { ...(await verifyForEvidence(db, events, opts, io)), versions: checkVersions(versions, events) };
     // Loaded only here: the card renderer is not needed by the other audit commands.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { requestCard } = require('../cards/request-card') as typeof import('../cards/request-card');
@@ -86,7 +86,8 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     temp = named;
     await recordExportFinished(store, manifest, { time: new Date().toISOString(), via: 'evidence', data: { operator, requestId, folder: path.basename(target) } });
     renameSync(temp, target);
-    const problems = !verification.chain.ok || verification.checkpoints.problems.length > 0 || !verification.events.ok || (verification.indexes?.problems.length ?? 0) > 0;
+    const problems = !verification.chain.ok || verification.checkpoints.problems.length > 0 || !verification.events.ok || (verification.indexes?.problems.length ?? 0) > 0 || !verification.versions.ok;
+    for (const p of verification.versions.problems) io.stderr.write(`NOT BACKED BY THE AUDIT CHAIN: ${p}.\n`);
     io.stderr.write(
       `Evidence for ${requestId}: ${events.length} audit records, ${versions.length} card version(s), written to ${target}.\n` +
         (problems ? 'WARNING: verification found problems; see verification.json.\n' : 'Verification: the audit chain and this request\'s records are intact.\n'),

@@ -855,21 +855,21 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const v1 = aRequest('CS-EVDD0001', { whatIf: { status: 'Succeeded', changes: [{ resourceId: '/subscriptions/s/resourceGroups/rg-prod/providers/Microsoft.Web/sites/api', changeType: 'Modify', changedPaths: ['properties.httpsOnly'] }] } });
       await store.requests.insert(v1, [anEvent('request.created', { request: requestRef('CS-EVDD0001') })]);
       const v2 = { ...v1, version: 2, state: 'approved' as const, approvals: [{ approver: bob, at: timeAt(900), operationHash: v1.operationHash }] };
-      await store.requests.update(v2, 1, [anEvent('approval.granted', { actor: bob, request: requestRef('CS-EVDD0001') })]);
+      await store.requests.update(v2, 1, [anEvent('approval.granted', { actor: bob, request: requestRef('CS-EVDD0001') }), anEvent('request.approved', { request: requestRef('CS-EVDD0001') })]);
       const v3 = {
         ...v2,
         version: 3,
         state: 'succeeded' as const,
         execution: { startedAt: timeAt(901), finishedAt: timeAt(960), ref: { correlationId: 'corr-9', pollUrl: 'https://management.azure.com/op/1?sig=SECRET', resumeState: '{"secret":1}', resourceIds: ['/subscriptions/s/resourceGroups/rg-prod/providers/Microsoft.Resources/deployments/countersign-CS-EVDD0001'] } },
       };
-      await store.requests.update(v3, 2, [anEvent('execution.succeeded', { request: requestRef('CS-EVDD0001'), execution: { correlationId: 'corr-9', operationIds: ['op-1'], status: 'succeeded' } })]);
+      await store.requests.update(v3, 2, [anEvent('execution.started', { request: requestRef('CS-EVDD0001') }), anEvent('execution.succeeded', { request: requestRef('CS-EVDD0001'), execution: { correlationId: 'corr-9', operationIds: ['op-1'], status: 'succeeded' } })]);
       await store.close();
       await audit(['checkpoint', '--data-dir', dataDir]);
 
       const out = path.join(tmp.dir, 'bundle');
       const r = await audit(['evidence', 'CS-EVDD0001', '--out', out, '--data-dir', dataDir]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /Evidence for CS-EVDD0001: 3 audit records, 3 card version\(s\)/);
+      assert.match(r.stderr, /Evidence for CS-EVDD0001: 5 audit records, 3 card version\(s\)/);
       assert.deepEqual(readdirSync(path.join(out, 'cards')), ['v01-pending.json', 'v02-approved.json', 'v03-succeeded.json']);
       assert.match(readFileSync(path.join(out, 'cards', 'v01-pending.json'), 'utf8'), /PENDING APPROVAL/);
       assert.match(readFileSync(path.join(out, 'cards', 'v03-succeeded.json'), 'utf8'), /SUCCEEDED/);
@@ -884,7 +884,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const verification = JSON.parse(readFileSync(path.join(out, 'verification.json'), 'utf8')) as { chain: { ok: boolean }; checkpoints: { checked: number }; events: { ok: boolean; count: number } };
       assert.equal(verification.chain.ok, true);
       assert.equal(verification.events.ok, true);
-      assert.equal(verification.events.count, 3);
+      assert.equal(verification.events.count, 5);
       assert.ok(verification.checkpoints.checked > 0);
       assert.match(readFileSync(path.join(out, 'SUMMARY.md'), 'utf8'), new RegExp(`## Who approved\n- Bob Approver \\(${bob.aadObjectId}\\)`));
 
@@ -926,11 +926,59 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       db.close();
       const out = path.join(tmp.dir, 'bundle-bogus');
       const r = await audit(['evidence', 'CS-EVDD0012', '--out', out, '--data-dir', dataDir]);
-      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /NOT BACKED BY THE AUDIT CHAIN: version 2 \(bogus\) is not backed by the audit chain: its state "bogus" is not one Countersign writes/);
       assert.deepEqual(readdirSync(path.join(out, 'cards')), ['v01-pending.json', 'v02-bogus.json']);
       const note = (JSON.parse(readFileSync(path.join(out, 'cards', 'v02-bogus.json'), 'utf8')) as { note: string }).note;
       assert.match(note, /^Countersign could not draw the card of version 2 \(state "bogus"\): .*written into the database by other means; versions\.jsonl holds it as stored\.$/);
-      assert.equal((await audit(['verify', '--file', out, '--data-dir', dataDir])).code, 0, 'the bundle is signed as written');
+      const checked = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(checked.code, 2, 'the bundle records a version the chain does not back');
+      assert.match(checked.stdout, /Evidence bundle intact: its \d+ files are as signed/, 'the bundle is signed as written');
+    });
+
+    it('marks a stored version the audit chain does not back (added in the database), and keeps those it backs as they are', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      const v1 = aRequest('CS-EVDD0013');
+      await store.requests.insert(v1, [anEvent('request.created', { request: requestRef('CS-EVDD0013') })]);
+      const v2 = { ...v1, version: 2, state: 'rejected' as const, updatedAt: timeAt(60), rejection: { by: bob, at: timeAt(60) } };
+      await store.requests.update(v2, 1, [anEvent('request.rejected', { time: timeAt(60), actor: bob, request: requestRef('CS-EVDD0013') })]);
+      await store.close();
+      const genuine = await audit(['evidence', 'CS-EVDD0013', '--out', path.join(tmp.dir, 'genuine'), '--data-dir', dataDir]);
+      assert.equal(genuine.code, 0, genuine.stderr);
+      assert.doesNotMatch(genuine.stderr, /NOT BACKED/);
+      assert.match(readFileSync(path.join(tmp.dir, 'genuine', 'SUMMARY.md'), 'utf8'), /Stored versions: each of the 2 is backed by this request's audit records\./);
+
+      // Added by someone with write access to the database (the triggers refuse edits, not new rows): the
+      // request approved by Mallory before its rejection, and a later version of it run with Bob's approval.
+      const db = new Database(databaseFile(dataDir));
+      const add = db.prepare(`INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES ('CS-EVDD0013', ?, ?, ?, ?)`);
+      const mallory = { ...bob, name: 'Mallory [x](https://evil.example)', aadObjectId: 'mallory-oid' };
+      const approved = { ...v1, version: 3, state: 'approved', updatedAt: timeAt(30), approvals: [{ approver: mallory, at: timeAt(30), operationHash: v1.operationHash }] };
+      add.run(3, 'approved', approved.updatedAt, JSON.stringify(approved));
+      const ran = { ...v1, version: 4, state: 'succeeded', updatedAt: timeAt(90), approvals: [{ approver: bob, at: timeAt(30), operationHash: v1.operationHash }] };
+      add.run(4, 'succeeded', ran.updatedAt, JSON.stringify(ran));
+      const edited = { ...v1, version: 5, state: 'pending', updatedAt: timeAt(95), parameters: { vm: 'db-01', resourceGroup: 'rg-prod' } };
+      add.run(5, 'pending', edited.updatedAt, JSON.stringify(edited));
+      db.close();
+
+      const out = path.join(tmp.dir, 'forged');
+      const r = await audit(['evidence', 'CS-EVDD0013', '--out', out, '--data-dir', dataDir]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /NOT BACKED BY THE AUDIT CHAIN: version 3 \(approved\) is not backed by the audit chain: the audit log holds no approval by Mallory/);
+      assert.match(r.stderr, /NOT BACKED BY THE AUDIT CHAIN: version 4 \(succeeded\) is not backed by the audit chain: the audit log holds no approval by Bob/);
+      assert.match(r.stderr, /NOT BACKED BY THE AUDIT CHAIN: version 5 \(pending\) is not backed by the audit chain: its operation is not the one the request was created with/);
+      assert.doesNotMatch(r.stderr, /version [12] /, 'the versions the chain backs are not marked');
+      const verification = JSON.parse(readFileSync(path.join(out, 'verification.json'), 'utf8')) as { versions: { count: number; ok: boolean; problems: string[] } };
+      assert.equal(verification.versions.count, 5);
+      assert.equal(verification.versions.ok, false);
+      assert.deepEqual(verification.versions.problems.map((p) => p.split(' ').slice(0, 2).join(' ')), ['version 3', 'version 4', 'version 5']);
+      const summary = readFileSync(path.join(out, 'SUMMARY.md'), 'utf8');
+      assert.match(summary, /Stored versions: NOT BACKED BY THE AUDIT CHAIN \(versions\.jsonl and cards\/ hold them as stored; they are not this request's history\): `version 3 \(approved\)/);
+      assert.match(summary, /`version 3 \(approved\)[^`]*Mallory \[x\]\(https:\/\/evil\.example\)[^`]*`/, 'a name from the forged row is shown as itself, not as a live link');
+      // The bundle is signed as written, and checking it says what it recorded.
+      const checked = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(checked.code, 2, checked.stdout);
+      assert.match(checked.stdout, /Stored versions: version 3 \(approved\) is not backed/);
     });
 
     it('checks a bundle with verify --file <folder> (or its manifest.json): every file against the signed list, then its records', async () => {

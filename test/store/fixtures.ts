@@ -3,11 +3,28 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AuditEventDraft, AuditEventType, AuditRequestRef } from '../../src/domain/audit';
+import { operationHash } from '../../src/domain/canonical';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { alice } from '../support/people';
 
 export { alice, bob } from '../support/people';
 
+
+const OPERATION = {
+  command: 'restart-vm',
+  parameters: { vm: 'web-01', resourceGroup: 'rg-prod' },
+  operation: {
+    kind: 'resourceAction' as const,
+    subscriptionId: '00000000-0000-0000-0000-000000000001',
+    resourceId: '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-prod/providers/Microsoft.Compute/virtualMachines/web-01',
+    action: 'restart',
+    apiVersion: '2024-07-01',
+  },
+  target: { subscriptionId: '00000000-0000-0000-0000-000000000001', resourceGroup: 'rg-prod' },
+};
+
+/** The operation hash of aRequest's operation, which requestRef's records carry: a request and its records agree, as Countersign writes them. */
+export const FIXTURE_OPERATION_HASH = operationHash(OPERATION);
 
 export function aRequest(id: string, overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
   return {
@@ -24,7 +41,7 @@ export function aRequest(id: string, overrides: Partial<ApprovalRequest> = {}): 
       action: 'restart',
       apiVersion: '2024-07-01',
     },
-    operationHash: 'a'.repeat(64),
+    operationHash: FIXTURE_OPERATION_HASH,
     target: { subscriptionId: '00000000-0000-0000-0000-000000000001', resourceGroup: 'rg-prod' },
     requester: alice,
     source: { channelId: 'msteams', conversationId: 'conv-1', conversationType: 'personal', activityId: 'act-1' },
@@ -39,7 +56,7 @@ export function aRequest(id: string, overrides: Partial<ApprovalRequest> = {}): 
 }
 
 export function requestRef(id: string): AuditRequestRef {
-  return { id, command: 'restart-vm', parameters: { vm: 'web-01' }, operationHash: 'a'.repeat(64), policyVersion: 'b'.repeat(64) };
+  return { id, command: 'restart-vm', parameters: { vm: 'web-01' }, operationHash: FIXTURE_OPERATION_HASH, policyVersion: 'b'.repeat(64) };
 }
 
 export function anEvent(type: AuditEventType, overrides: Partial<AuditEventDraft> = {}): AuditEventDraft {

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { AuditRecord } from '../../domain/audit';
 import { canonicalJson, sha256Hex } from '../../domain/canonical';
+import { unbackedVersion } from '../../domain/lifecycle';
 import { whoMustApprove } from '../../domain/policy-text';
 import { requirementLabel } from '../../domain/quorum';
 import type { Approval, ApprovalRequest } from '../../domain/request';
@@ -41,6 +42,12 @@ export interface EvidenceVerification {
    * Absent from bundles made by a Countersign before round 11 of review (2026-12-06).
    */
   indexes?: { problems: string[] };
+  /**
+   * The stored versions of the request (versions.jsonl, cards/), each judged against its audit records:
+   * one the chain does not back was added to the database by other means, and is named here with why.
+   * Absent from bundles made by a Countersign before 2026-12-06.
+   */
+  versions?: { count: number; ok: boolean; problems: string[] };
 }
 
 export interface EvidenceManifest {
@@ -97,6 +104,19 @@ export function checkEvents(events: AuditRecord[], chain: EvidenceVerification['
     else if (!chain.ok && e.seq > chain.lastSeq) problems.push(`record ${e.seq} (${e.type}) lies past where the chain breaks (record ${chain.lastSeq + 1})`);
   }
   return { count: events.length, ok: problems.length === 0, problems };
+}
+
+/**
+ * Checks each stored version of the request (oldest first) against the request's audit records (seq
+ * order): a version the chain does not back is named with what it claims that the records do not hold.
+ */
+export function checkVersions(versions: readonly ApprovalRequest[], events: readonly AuditRecord[]): NonNullable<EvidenceVerification['versions']> {
+  const problems: string[] = [];
+  for (const v of versions) {
+    const why = unbackedVersion(v, events);
+    if (why) problems.push(inertLine(`version ${String(v.version).slice(0, 40)} (${String(v.state).slice(0, 40)}) is not backed by the audit chain: ${why}; it was written into the database by other means`));
+  }
+  return { count: versions.length, ok: problems.length === 0, problems };
 }
 
 /**
@@ -241,6 +261,7 @@ export function recordedDamage(text: string): string[] {
     ...texts(v.checkpoints.problems).map((p) => `Checkpoints: ${p}`),
     ...(v.events.ok ? [] : [`This request's records: ${texts(v.events.problems).join('; ') || 'not intact'}`]),
     ...texts(v.indexes?.problems).map((p) => `Index: ${p}`),
+    ...texts(v.versions?.problems).map((p) => `Stored versions: ${p}`),
   ];
 }
 
@@ -337,6 +358,7 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
     sentence(`Audit chain: ${v.chain.ok ? `intact, ${v.chain.count} records, head ${v.chain.headHash}` : `DAMAGED: ${v.chain.problem}`}`),
     sentence(`Checkpoints: ${v.checkpoints.checked} checked${v.checkpoints.latestSeq ? `, the latest names record ${v.checkpoints.latestSeq}` : ''}${v.checkpoints.problems.length ? `; PROBLEMS: ${v.checkpoints.problems.join(' ')}` : ''}`),
     sentence(`This request's ${v.events.count} record(s) (events.jsonl): ${v.events.ok ? 'each intact and part of the verified chain' : `PROBLEMS: ${v.events.problems.join('; ')}`}`),
+    ...(v.versions ? [v.versions.ok ? `Stored versions: each of the ${v.versions.count} is backed by this request's audit records.` : `Stored versions: NOT BACKED BY THE AUDIT CHAIN (versions.jsonl and cards/ hold them as stored; they are not this request's history): ${v.versions.problems.map(literal).join('; ')}.`] : []),
     ...(v.indexes?.problems.length ? [sentence(`Indexes of the audit log: DAMAGED: ${v.indexes.problems.join('; ')} (this bundle's records were read from the log itself, not through them)`)] : []),
     '',
     '## Files',

@@ -148,3 +148,65 @@ export function refuseUnaudited(r: ApprovalRequest, now: Date, problem: string):
   const named = typeof updated.policy === 'object' && updated.policy !== null ? updated : { ...updated, policy: { version: '' } as PolicySnapshot };
   return { ok: true, request: updated, events: [requestEvent(named, 'approval.revoked', now.toISOString(), { result: 'refused', reason: RefusalReason.NotInAudit, detail })] };
 }
+
+/**
+ * The records that put a request into each state: a stored version in that state is backed only by
+ * one of them (pending needs none beyond its creation).
+ */
+const STATE_RECORDS: Readonly<Record<string, readonly string[]>> = {
+  pending: [],
+  needs_reapproval: ['drift.detected'],
+  approved: ['request.approved', 'breakglass.used'],
+  scheduled: ['request.scheduled'],
+  executing: ['execution.started'],
+  succeeded: ['execution.succeeded'],
+  failed: ['execution.failed', 'approval.revoked', 'execution.lease_lost'],
+  unknown: ['execution.unknown', 'execution.lease_lost'],
+  rejected: ['request.rejected'],
+  cancelled: ['request.cancelled', 'execution.cancelled'],
+  expired: ['request.expired'],
+};
+
+/** When a record was made: the clock's reading it was sealed with (record-time.ts keeps it when the chain moved the time on). */
+function madeAt(x: AuditRecord): number {
+  const clock = (x.data as { clockTime?: unknown } | undefined)?.clockTime;
+  return Date.parse(typeof clock === 'string' ? clock : x.time);
+}
+
+/**
+ * What a stored version of a request (as `request_versions` holds it) claims that the request's audit
+ * records (in seq order) do not back, or undefined when they do. Every version Countersign stores is
+ * written with the records of the change that made it, sealed at the same time; someone with write
+ * access to the database can add a version all the same (the table refuses edits, not new rows), and
+ * evidence must not present one the chain does not back as history. Judged as the check before an
+ * execution judges a row (unauditedAuthority), by what the records had said by the version's time:
+ * its creation and its operation, its operation hash, each approval it lists (the same person, the
+ * same hash), its rejection, and the state it is in.
+ */
+export function unbackedVersion(v: ApprovalRequest, records: readonly AuditRecord[]): string | undefined {
+  const at = Date.parse(String(v.updatedAt));
+  if (Number.isNaN(at)) return `its time ${JSON.stringify(String(v.updatedAt).slice(0, 40))} is not a time`;
+  const mine = records.filter((x) => x.request?.id === v.id && madeAt(x) <= at);
+  const created = mine.find((x) => x.type === 'request.created' || x.type === 'breakglass.used');
+  if (!created) return `the audit log holds no record of the request's creation by ${v.updatedAt}`;
+  let original: string | undefined;
+  try {
+    original = operationHash({ command: v.command, parameters: v.parameters, target: v.target, operation: v.operation });
+  } catch {
+    original = undefined;
+  }
+  if (original !== created.request?.operationHash) return 'its operation is not the one the request was created with';
+  const hashes = new Set([original, ...mine.filter((x) => x.type === 'drift.detected').map((x) => x.request?.operationHash)]);
+  if (!hashes.has(v.operationHash)) return 'its operation hash is not one its audit records carry';
+  for (const a of Array.isArray(v.approvals) ? v.approvals : []) {
+    const granted = mine.some((x) => x.type === 'approval.granted' && same(x.actor?.aadObjectId, a?.approver?.aadObjectId) && x.request?.operationHash === a.operationHash);
+    if (!granted) return `the audit log holds no approval by ${a?.approver?.name || a?.approver?.aadObjectId} of operation hash ${String(a?.operationHash).slice(0, 12)}… by ${v.updatedAt}`;
+  }
+  if (v.rejection && !mine.some((x) => x.type === 'request.rejected' && same(x.actor?.aadObjectId, v.rejection?.by?.aadObjectId))) {
+    return `the audit log holds no rejection of it by ${v.rejection.by?.name || v.rejection.by?.aadObjectId}`;
+  }
+  const needed = Object.hasOwn(STATE_RECORDS, v.state) ? STATE_RECORDS[v.state] : undefined;
+  if (!needed) return `its state ${JSON.stringify(String(v.state).slice(0, 40))} is not one Countersign writes`;
+  if (needed.length > 0 && !mine.some((x) => needed.includes(x.type))) return `the audit log holds no ${needed.join(' or ')} record putting it in state ${v.state} by ${v.updatedAt}`;
+  return undefined;
+}

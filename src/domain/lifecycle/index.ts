@@ -49,4 +49,4 @@ export {
   resumeExecution,
   stoppable,
 } from './execution';
-export { authorityBegins, expectationHashOf, leftOutOfIndex, refuseUnaudited, unauditedAuthority } from './evidence';
+export { authorityBegins, expectationHashOf, leftOutOfIndex, refuseUnaudited, unauditedAuthority, unbackedVersion } from './evidence';
