@@ -684,6 +684,42 @@ describe('PostgreSQL store, several instances on one database', function () {
     ]);
   });
 
+  it('fails the write whose audit record a rule or a trigger not Countersign\'s dropped inside the append, naming the cause, and changes nothing', async () => {
+    // A schema of the version before: the upgrade replaces the function that seals and inserts the records.
+    const last = Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version));
+    const owner = new pg.Pool({ connectionString: db.url, options: `-c search_path=${schema}` });
+    try {
+      await migratePostgres(owner, 'always', POSTGRES_MIGRATIONS.filter((m) => m.version < last));
+    } finally {
+      await owner.end();
+    }
+    const s = await open();
+    assert.equal((await superuser((c) => c.query<{ v: number }>('SELECT max(version)::int AS v FROM schema_migrations'))).rows[0].v, last);
+    assert.deepEqual(await s.compliance.missingProtection(), [], 'the replaced function is the one the migrations make, its search_path pinned again');
+    await s.requests.insert(aRequest('req-1'), [anEvent('request.created', { request: requestRef('req-1') })]);
+    const rejected = (id: string): ApprovalRequest => ({ ...aRequest(id), version: 2, state: 'rejected', rejection: { by: bob, at: timeAt(60) } });
+
+    await superuser((c) => c.query("CREATE RULE drop_rejections AS ON INSERT TO audit_log WHERE NEW.type = 'request.rejected' DO INSTEAD NOTHING"));
+    await assert.rejects(
+      s.requests.update(rejected('req-1'), 1, [anEvent('request.rejected', { actor: bob, request: requestRef('req-1') })]),
+      /the audit records were not appended: audit_log has rewrite rules that are not Countersign's \(drop_rejections\), which can drop or change what is written; nothing was changed/,
+    );
+    assert.equal((await s.requests.get('req-1'))?.state, 'pending', 'the request is not changed without its record');
+    assert.equal((await s.audit.head())?.seq, 1);
+
+    await superuser((c) => c.query("DROP RULE drop_rejections ON audit_log; CREATE FUNCTION quiet() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$; CREATE TRIGGER audit_log_quiet BEFORE INSERT ON audit_log FOR EACH ROW WHEN (NEW.type = 'request.rejected') EXECUTE FUNCTION quiet()"));
+    await assert.rejects(
+      s.requests.update(rejected('req-1'), 1, [anEvent('request.rejected', { actor: bob, request: requestRef('req-1') })]),
+      /the audit record 2 \(request\.rejected\) was not stored in audit_log as sealed: PostgreSQL ran its INSERT without an error and stored nothing \(a rule or trigger on audit_log that is not Countersign's\); nothing was changed/,
+    );
+    assert.equal((await s.requests.get('req-1'))?.state, 'pending');
+
+    // Taken away again, the same write goes through: the record is where the append said.
+    await superuser((c) => c.query('DROP TRIGGER audit_log_quiet ON audit_log'));
+    await s.requests.update(rejected('req-1'), 1, [anEvent('request.rejected', { actor: bob, request: requestRef('req-1') })]);
+    assert.deepEqual((await collect(s.audit.read({ requestId: 'req-1' }))).map((r) => [r.seq, r.type]), [[1, 'request.created'], [2, 'request.rejected']]);
+  });
+
   it('names row-level security turned on for the audit log or the checkpoint table: its policies can hide records from the role that reads them', async () => {
     const s = await open();
     await superuser((c) => c.query("ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY; CREATE POLICY seen ON audit_log AS PERMISSIVE FOR SELECT USING (type <> 'request.rejected'); ALTER TABLE audit_checkpoints ENABLE ROW LEVEL SECURITY"));

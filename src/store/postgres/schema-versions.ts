@@ -345,6 +345,77 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       DROP INDEX audit_log_actor;
     `,
   },
+  {
+    version: 11,
+    name: 'an append fails when a record it sealed is not in audit_log',
+    sql: `
+      -- The same function as migration 6, but each INSERT must give back the row it stored (RETURNING)
+      -- with the seq and hash sealed, and the batch must be in audit_log at the end: a rule or a
+      -- trigger that is not Countersign's and drops an INSERT (DO INSTEAD NOTHING, a BEFORE trigger
+      -- returning NULL) or changes the row made the append answer records that were not stored, and
+      -- the bot took them as appended. Now the append raises and its write (the request's change with
+      -- it) is rolled back, naming the cause (any rewrite rule on audit_log first: with one, an INSERT
+      -- cannot say what it stored). Same arguments and result: running instances keep calling
+      -- it as before. Its search_path is set again as migration 9 set it (a replaced function loses it).
+      CREATE OR REPLACE FUNCTION countersign_append_sealed(
+        templates text[], ids text[], times text[], types text[], request_ids text[], actor_ids text[],
+        seq_placeholder text, prev_placeholder text, hash_placeholder text)
+      RETURNS TABLE (appended_seq bigint, appended_prev_hash text, appended_hash text) LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        head_seq bigint;
+        head_hash text;
+        first_seq bigint;
+        record_text text;
+        record_hash text;
+        stored_seq bigint;
+        stored_hash text;
+        stored_count bigint;
+        rules text;
+      BEGIN
+        PERFORM pg_advisory_xact_lock(${CHAIN_LOCK});
+        SELECT a.seq, a.hash INTO head_seq, head_hash FROM audit_log a ORDER BY a.seq DESC LIMIT 1;
+        head_seq := COALESCE(head_seq, 0);
+        head_hash := COALESCE(head_hash, '${GENESIS_HASH}');
+        first_seq := head_seq + 1;
+        -- A rewrite rule on audit_log (Countersign makes none) can drop or redirect the INSERT.
+        SELECT string_agg(r.rulename, ', ' ORDER BY r.rulename) INTO rules FROM pg_rewrite r WHERE r.ev_class = 'audit_log'::regclass;
+        IF rules IS NOT NULL THEN
+          RAISE EXCEPTION 'the audit records were not appended: audit_log has rewrite rules that are not Countersign''s (%), which can drop or change what is written; nothing was changed. Run countersign audit verify, which names them, and drop them', rules
+            USING ERRCODE = 'data_corrupted';
+        END IF;
+        FOR i IN 1 .. COALESCE(array_length(templates, 1), 0) LOOP
+          record_text := replace(replace(templates[i], '"' || seq_placeholder || '"', (head_seq + 1)::text), prev_placeholder, head_hash);
+          record_hash := encode(sha256(convert_to(replace(record_text, '"hash":"' || hash_placeholder || '",', ''), 'UTF8')), 'hex');
+          stored_seq := NULL;
+          stored_hash := NULL;
+          INSERT INTO audit_log AS a (seq, id, time, type, request_id, actor_id, prev_hash, hash, record)
+            VALUES (head_seq + 1, ids[i], times[i], types[i], request_ids[i], actor_ids[i], head_hash, record_hash, replace(record_text, hash_placeholder, record_hash))
+            RETURNING a.seq, a.hash INTO stored_seq, stored_hash;
+          IF stored_seq IS DISTINCT FROM head_seq + 1 OR stored_hash IS DISTINCT FROM record_hash THEN
+            RAISE EXCEPTION 'the audit record % (%) was not stored in audit_log as sealed: PostgreSQL ran its INSERT without an error and % (a rule or trigger on audit_log that is not Countersign''s); nothing was changed. Run countersign audit verify, which names it, and drop it',
+              head_seq + 1, types[i], CASE WHEN stored_seq IS NULL THEN 'stored nothing' ELSE 'stored another row' END
+              USING ERRCODE = 'data_corrupted';
+          END IF;
+          appended_prev_hash := head_hash;
+          head_seq := head_seq + 1;
+          head_hash := record_hash;
+          appended_seq := head_seq;
+          appended_hash := record_hash;
+          RETURN NEXT;
+        END LOOP;
+        SELECT count(*) INTO stored_count FROM audit_log a WHERE a.seq >= first_seq AND a.seq <= head_seq;
+        IF stored_count <> head_seq - first_seq + 1 THEN
+          RAISE EXCEPTION 'the audit records % to % were not all in audit_log at the end of their append (% of %): a rule or trigger on audit_log that is not Countersign''s removed some; nothing was changed. Run countersign audit verify, which names it, and drop it',
+            first_seq, head_seq, stored_count, head_seq - first_seq + 1
+            USING ERRCODE = 'data_corrupted';
+        END IF;
+      END $$;
+      DO $$
+      BEGIN
+        EXECUTE format('ALTER FUNCTION countersign_append_sealed(text[], text[], text[], text[], text[], text[], text, text, text) SET search_path = %I, pg_temp', current_schema());
+      END $$;
+    `,
+  },
 ];
 
 /** Whitespace collapsed: how a stored definition is compared with the migrations' text. */
@@ -372,7 +443,7 @@ export const POSTGRES_TRIGGER_FUNCTIONS: ReadonlyMap<string, string> = new Map(
  * store another text than the one the application sealed, hashed and chained as if it were.
  */
 export const POSTGRES_FUNCTIONS: ReadonlyMap<string, string> = new Map(
-  POSTGRES_MIGRATIONS.flatMap((m) => [...m.sql.matchAll(/CREATE FUNCTION (\w+)\([\s\S]*?\bAS \$\$([\s\S]*?)\$\$;/g)].map((x) => [x[1], spaced(x[2])] as const)),
+  POSTGRES_MIGRATIONS.flatMap((m) => [...m.sql.matchAll(/CREATE (?:OR REPLACE )?FUNCTION (\w+)\([\s\S]*?\bAS \$\$([\s\S]*?)\$\$;/g)].map((x) => [x[1], spaced(x[2])] as const)),
 );
 
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
