@@ -1,10 +1,10 @@
 /** `countersign audit ...` against PostgreSQL, chosen by the same variables as the bot. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AuditRecord } from '../../src/domain/audit';
 import { openPostgresStore } from '../../src/store/postgres';
-import { aRequest, anEvent, requestRef, tempDir, timeAt } from '../store/fixtures';
+import { aRequest, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
 import { createTestDatabase } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
 import { audit } from './run-audit';
@@ -110,6 +110,35 @@ describe('countersign audit on PostgreSQL', function () {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^error: PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/countersign is unreachable/);
   });
+  it('marks in an evidence bundle a stored version added in the database that the audit chain does not back (exit 2)', async () => {
+    const own = await createTestDatabase();
+    try {
+    const store = await openPostgresStore({ connection: own.connection });
+    await store.requests.insert(aRequest('CS-PG000001'), [anEvent('request.created', { time: timeAt(0), request: requestRef('CS-PG000001') })]);
+    await store.close();
+    const env = { COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: own.url, COUNTERSIGN_DATA_DIR: path.join(tmp.dir, 'data') };
+    mkdirSync(path.join(tmp.dir, 'data'));
+    loadOrCreateSigningKey(path.join(tmp.dir, 'data'));
+    const before = await audit(['evidence', 'CS-PG000001', '--out', path.join(tmp.dir, 'before')], env);
+    assert.doesNotMatch(before.stderr, /NOT BACKED/, 'the version Countersign stored is backed by its records');
+    // Someone with write access to the database adds a version: approved by Mallory, whom no record names.
+    const forged = { ...aRequest('CS-PG000001'), version: 2, state: 'approved', updatedAt: timeAt(30), approvals: [{ approver: { ...bob, name: 'Mallory', aadObjectId: 'mallory-oid' }, at: timeAt(30), operationHash: aRequest('CS-PG000001').operationHash }] };
+    const c = await own.superuser();
+    try {
+      await c.query('INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES ($1, 2, $2, $3, $4)', ['CS-PG000001', 'approved', forged.updatedAt, JSON.stringify(forged)]);
+    } finally {
+      await c.end();
+    }
+    const ev = await audit(['evidence', 'CS-PG000001', '--out', path.join(tmp.dir, 'after')], env);
+    assert.equal(ev.code, 2, ev.stderr);
+    assert.match(ev.stderr, /NOT BACKED BY THE AUDIT CHAIN: version 2 \(approved\) is not backed by the audit chain: the audit log holds no approval by Mallory/);
+    assert.doesNotMatch(ev.stderr, /version 1 /);
+    const verification = JSON.parse(readFileSync(path.join(tmp.dir, 'after', 'verification.json'), 'utf8')) as { versions: { count: number; ok: boolean; problems: string[] } };
+    assert.deepEqual([verification.versions.count, verification.versions.ok, verification.versions.problems.length], [2, false, 1]);
+    } finally {
+      await own.drop();
+    }
+  });
 });
 
 describe('countersign audit verify on PostgreSQL whose audit table was dropped', function () {
@@ -183,4 +212,5 @@ describe('countersign audit verify on PostgreSQL whose audit table was dropped',
       await own.drop();
     }
   });
+
 });
