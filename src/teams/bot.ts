@@ -3,8 +3,9 @@
  * file routes each activity (the tenant gate first, then a message to its command, a click to its
  * decision, a form's answer to its dialog) to the use cases in src/app; it decides nothing. What an
  * activity's words say is read in activity-input.ts, what an invoke answers is built in replies.ts,
- * requests' cards are posted and recorded by request-posting.ts, and the conversations spoken in are
- * remembered by conversation-memory.ts.
+ * a card's buttons and refreshes are answered by card-actions.ts, requests' cards are posted and
+ * recorded by request-posting.ts, and the conversations spoken in are remembered by
+ * conversation-memory.ts.
  */
 import {
   type AdaptiveCardInvokeResponse,
@@ -23,18 +24,18 @@ import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
 import { helpCard, queryCard } from '../cards/lists';
 import type { Card } from '../cards/render';
-import { requestCard, type RequestCardOptions } from '../cards/request-card';
+import type { RequestCardOptions } from '../cards/request-card';
 import { actorOf, clickInSubmission, clientTextOf, messageKeyOf, sourceOf, tenantClaimsOf, timeZoneOf } from './identity';
 import { namedPerson } from './mentions';
 import { FormMessages, type FormMessageState } from './form-messages';
-import { failedText } from './fault-text';
 import { sharedCardOptions, TeamsUserIds } from './personal-cards';
 import type { ConversationReferenceStore } from './ports';
 import type { RequestDialogOptions } from './request-dialog';
 import { messageOf, typedMessage, withoutBotMention, withoutMentions, zoneOf } from './activity-input';
 import { ConversationMemory } from './conversation-memory';
-import { cardResponse, message, MESSAGE_RESPONSE, unknownCommandText } from './replies';
+import { MESSAGE_RESPONSE, unknownCommandText } from './replies';
 import { RequestPosting } from './request-posting';
+import { CardActions } from './card-actions';
 
 /** Extra commands handled outside the core (the audit export, by src/audit/access). */
 export type AuditCommandHandler = (context: TurnContext, args: string[]) => Promise<void>;
@@ -51,6 +52,8 @@ export class CountersignBot extends TeamsActivityHandler {
   private readonly memory: ConversationMemory;
   /** Requests created from the conversation, and their cards posted there and recorded. */
   private readonly posting: RequestPosting;
+  /** A card's buttons and refreshes answered. */
+  private readonly cardActions: CardActions;
 
   constructor(
     private readonly app: Countersign,
@@ -62,6 +65,7 @@ export class CountersignBot extends TeamsActivityHandler {
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
     this.memory = new ConversationMemory(references, this.teamsUserIds, app.log);
     this.posting = new RequestPosting(app, (r) => this.sharedOptions(r), (err) => this.faultOf(err));
+    this.cardActions = new CardActions(app, (r) => this.sharedOptions(r), (err) => this.faultOf(err));
     this.forms = new FormMessages(conversationState.createProperty<FormMessageState>('formMessages'), app.sandbox);
 
     this.onMessage(async (context, next) => {
@@ -321,39 +325,7 @@ export class CountersignBot extends TeamsActivityHandler {
 
   private async handleCardAction(context: TurnContext): Promise<AdaptiveCardInvokeResponse> {
     await this.memory.rememberWithoutWaiting(context);
-    const activity = context.activity;
-    const value = (activity.value ?? {}) as { action?: { verb?: unknown; data?: unknown } };
-    const data = (value.action?.data && typeof value.action.data === 'object' ? value.action.data : {}) as Record<string, unknown>;
-    const verb = typeof value.action?.verb === 'string' ? value.action.verb : '';
-    const requestId = typeof data.requestId === 'string' ? data.requestId : '';
-    const actor = actorOf(activity);
-    const source = sourceOf(activity);
-    if (verb === 'refresh') {
-      const problem = this.app.refreshProblem(data.requestId);
-      return problem ? message(this.say(problem)) : this.personalCard(actor, requestId);
-    }
-    try {
-      const result = await this.app.click({
-        requestId,
-        verb,
-        actor,
-        source,
-        conversationId: activity.conversation?.id ?? '',
-        ...(activity.replyToId ? { replyToId: activity.replyToId } : {}),
-        ...(typeof data.hash === 'string' ? { cardHash: data.hash } : {}),
-        ...(typeof data.comment === 'string' ? { comment: data.comment } : {}),
-      });
-      if (result.ok) return cardResponse(requestCard(result.request, this.sharedOptions(result.request)));
-      const notice = result.refusal.message;
-      if (!result.request) return message(this.say(notice));
-      // The answer replaces the card in the clicker's client: their own view, only the buttons they can use.
-      const view = await this.app.personalView(actor, requestId).catch(() => undefined);
-      const viewer = view ? { canApprove: view.canApprove, canReject: view.canReject, canCancel: view.canCancel, canReview: view.canReview } : { canApprove: false, canReject: false, canCancel: false, canReview: false };
-      return cardResponse(requestCard(result.request, { ...this.sharedOptions(result.request), notice, viewer }));
-    } catch (err) {
-      this.app.log.error({ requestId, verb, err: String(err) }, 'card action failed');
-      return message(this.say(failedText(`record this action for request ${requestId}`, this.faultOf(err))));
-    }
+    return this.cardActions.answer(context);
   }
 
   /** Which of the store's own failures `err` is, if any; telling the person must not fail on it. */
@@ -365,18 +337,12 @@ export class CountersignBot extends TeamsActivityHandler {
     }
   }
 
-  /** Teams asks for the card as this person sees it (refresh.userIds): only the buttons they can use. */
-  private async personalCard(actor: ReturnType<typeof actorOf>, requestId: string): Promise<AdaptiveCardInvokeResponse> {
-    const view = await this.app.personalView(actor, requestId);
-    if (!view) return message(this.say(`There is no request ${requestId} that you can see.`));
-    return cardResponse(requestCard(view.request, { ...this.sharedOptions(view.request), viewer: { canApprove: view.canApprove, canReject: view.canReject, canCancel: view.canCancel, canReview: view.canReview } }));
-  }
-
-  /** The card everyone shares names whose clients ask for their own view. */
   /** The store holds no reference for `conversationId` after all: its next message writes it again. */
   forgetReference(conversationId: string): void {
     this.memory.forget(conversationId);
   }
+
+  /** The card everyone shares names whose clients ask for their own view. */
 
   sharedOptions(request: ApprovalRequest): RequestCardOptions {
     return sharedCardOptions((r) => this.app.cardViewers(r), this.teamsUserIds, request);
