@@ -35,10 +35,8 @@ import { registerAuditRoutes } from './http/audit-routes';
 import { CountersignBot } from './teams/bot';
 import { BoundedMemoryStorage } from './teams/bounded-storage';
 import { TeamsNotifier } from './teams/notifier';
-import { TeamsApproverMessenger } from './teams/personal-conversations';
 import { createServer } from './http/server';
-import { activityEndpoint, createAdapter } from './teams/adapter';
-import { ConversationRateLimiter, shareOfLimits } from './teams/rate-limit';
+import { activityEndpoint } from './teams/adapter';
 import type { Telemetry } from './telemetry';
 import { buildAzure, graphDirectory, startTelemetry } from './wiring/azure';
 import { storeReadiness } from './wiring/readiness';
@@ -47,6 +45,7 @@ import { checkAuthenticationOff, checkInstances, checkListenAddress, listenError
 import { warnOfRiskyStart } from './wiring/start-warnings';
 import { databaseSecrets, openStore } from './wiring/store';
 import { startSweeps } from './wiring/sweeps';
+import { teamsSending } from './wiring/teams';
 
 export { checkAuthenticationOff, checkInstances, checkListenAddress, StartupError };
 
@@ -152,16 +151,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   // At a stop: every call still waiting for ARM fails at once (an injected gateway has none).
   const stopWaitingForAzure = (): void => (built.azure as Partial<StoppableAzureGateway>).stopWaiting?.();
 
-  const adapter = createAdapter(settings.microsoftApp, log, (err) => store.storageFault(err), settings.teamsSendTimeoutMs, azure.sandbox);
-  const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => store.conversations.getReference(id), getCardMessages: (id) => store.cards.getCardMessages(id), claimCardVersion: (id, m, v, l) => store.cards.claimCardVersion(id, m, v, l), releaseCardVersion: (id, m, v, h, shown) => store.cards.releaseCardVersion(id, m, v, h, shown) }, log);
-  // Several instances send into the same conversations: each keeps to its share of Teams' limits.
-  notifier.limiter = new ConversationRateLimiter(shareOfLimits(settings.instances), () => performance.now(), undefined, telemetry?.sendThrottled);
-  // A turn's replies count in the same windows (and wait for room ahead of the notifier's sends).
-  adapter.limiter = { acquire: (conversationId, ahead) => notifier.limiter.acquire(conversationId, ahead) };
-  // A card version's lease keeps other instances' newer updates back while this one's travels. On
-  // SQLite there is one instance: a process restarted after a crash is that same instance and takes
-  // up the cards its predecessor held at once, instead of waiting for their leases to run out.
-  if (settings.store.kind === 'sqlite') notifier.cardLease.holder = 'sqlite';
+  const { adapter, notifier, messenger } = teamsSending(settings, log, () => store, azure, telemetry);
   const deps: AppDeps = {
     store,
     azure,
@@ -172,12 +162,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     log,
     subscriptionId,
     requestRate: new RequestRate({ max: settings.requestsPerPersonPerHour, perMs: 3_600_000 }),
-    messenger: new TeamsApproverMessenger(adapter, settings.microsoftApp.id, notifier, {
-      getReference: (id) => store.conversations.getReference(id),
-      saveReference: (id, r) => store.conversations.saveReference(id, r),
-      getPersonalReference: (t, id) => store.conversations.getPersonalReference(t, id),
-      savePersonalReference: (t, id, r) => store.conversations.savePersonalReference(t, id, r),
-    }, log),
+    messenger,
   };
   // One bot per SQLite data directory (its instance lock): rounds of messages a predecessor left are a dead run's.
   if (settings.store.kind === 'sqlite' && !options.store) deps.onlyInstanceSince = deps.clock.now();
