@@ -52,7 +52,8 @@ async function overLimit(deps: AppDeps, attempt: RequestAttempt): Promise<Refusa
 export async function storeBreakGlassUse(deps: AppDeps, attempt: RequestAttempt, use: ApprovalRequest, events: AuditEventDraft[]): Promise<Refusal | undefined> {
   const now = deps.clock.now();
   try {
-    await deps.store.requests.insert(use, events, limitWindow(attempt, now));
+    // As any request: stored only while no open request of the requester does the same (requests.ts).
+    await deps.store.requests.insert(use, events, limitWindow(attempt, now), { at: now.toISOString() });
     return undefined;
   } catch (err) {
     if (!(err instanceof BreakGlassLimitError)) throw err;

@@ -67,6 +67,27 @@ export class BreakGlassLimitError extends Error {
   }
 }
 
+/**
+ * A request stored only while its requester has no open request that would do the same
+ * (domain/same-operation.ts openRequestLike, judged at `at`). The store compares inside the write,
+ * one such write at a time for a person across every instance, so that the same operation sent
+ * twice at the same moment (to two instances) is stored once.
+ */
+export interface OnceOpen {
+  at: string;
+}
+
+/** The insert was refused: its requester already has request `openRequestId` open for the same operation; nothing was committed. */
+export class OpenRequestExistsError extends Error {
+  constructor(
+    readonly requestId: string,
+    readonly openRequestId: string,
+  ) {
+    super(`request ${requestId} was not stored: its requester already has request ${openRequestId} open for the same operation`);
+    this.name = 'OpenRequestExistsError';
+  }
+}
+
 export interface RequestQuery {
   states?: RequestState[];
   /** Only requests whose expiresAt is strictly before this instant. */
@@ -78,6 +99,12 @@ export interface RequestQuery {
   reviewDueBy?: string;
   /** Only requests whose last change (updatedAt) is at or after this instant. */
   updatedSince?: string;
+  /**
+   * Only requests asked for by this person (their Entra object id, matched whatever the case of its
+   * letters): with `states`, read by an index on the requester and the state, not a scan of every
+   * request.
+   */
+  requester?: string;
   limit?: number;
   /** Skip this many of the matches first (with limit: a page of a long list, oldest first). */
   offset?: number;
@@ -89,10 +116,13 @@ export interface RequestQuery {
  */
 export interface RequestStore {
   /**
-   * Saves a new request (its version must be 1). Throws DuplicateRequestError if the id exists, and
-   * BreakGlassLimitError, committing nothing, when `limit` is given and already reached.
+   * Saves a new request (its version must be 1). Throws DuplicateRequestError if the id exists,
+   * BreakGlassLimitError, committing nothing, when `limit` is given and already reached, and
+   * OpenRequestExistsError, committing nothing, when `once` is given and the requester has an open
+   * request for the same operation (checked before the id: the same message stored by another
+   * instance names its own id).
    */
-  insert(request: ApprovalRequest, events: AuditEventDraft[], limit?: BreakGlassLimit): Promise<AuditRecord[]>;
+  insert(request: ApprovalRequest, events: AuditEventDraft[], limit?: BreakGlassLimit, once?: OnceOpen): Promise<AuditRecord[]>;
   /**
    * Compare-and-swap: saves `next` only if the stored version is `expectedVersion`
    * (`next.version` must be `expectedVersion + 1`). Throws VersionConflictError otherwise.

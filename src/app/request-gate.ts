@@ -8,7 +8,8 @@ import { neutralise } from '../domain/audit';
 import type { CommandSpec } from '../domain/catalog';
 import { reasonProblem } from '../domain/reason';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
-import type { Actor, Source } from '../domain/request';
+import type { Actor, ApprovalRequest, Source } from '../domain/request';
+import { repeatRefusal } from '../domain/same-operation';
 import { zoneOrUtc } from '../domain/delegation-time';
 import { DEFAULT_MAX_AHEAD_SECONDS, parseRunAt, type RunAtParse } from '../domain/schedule';
 import type { AppDeps } from './context';
@@ -129,4 +130,12 @@ export async function auditRefused(deps: Pick<AppDeps, 'store' | 'clock'>, attem
 /** Gives back the slot of a request that was not created after all. */
 export function releaseRequest(deps: Pick<AppDeps, 'requestRate'>, slot: RequestSlot | undefined): void {
   if (slot) deps.requestRate?.release(slot.person, slot.at);
+}
+
+/**
+ * The audited refusal of an attempt that would repeat `open`, a request its requester already has
+ * open for the same operation (domain/same-operation.ts).
+ */
+export function refuseRepeat(deps: Pick<AppDeps, 'store' | 'clock'>, attempt: RequestAttempt, open: ApprovalRequest, more: Record<string, unknown> = {}): Promise<Refusal> {
+  return auditRefused(deps, attempt, repeatRefusal(open), { openRequest: open.id, openState: open.state, ...more });
 }

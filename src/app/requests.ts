@@ -11,14 +11,17 @@ import type { Refusal } from '../domain/refusal';
 import { defaultRisk } from '../domain/risk';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import type { AppDeps } from './context';
-import { auditRefused, mayRequest, releaseRequest, resolveRunAt, type RequestAttempt, type RequestSlot } from './request-gate';
+import { auditRefused, mayRequest, refuseRepeat, releaseRequest, resolveRunAt, type RequestAttempt, type RequestSlot } from './request-gate';
 import { accessWithGroups } from './group-access';
 import { boundedActor, boundedSource } from './input-gate';
 import { breakGlassAudience, breakGlassEvent, breakGlassGate, storeBreakGlassUse } from './break-glass';
 import { breakGlassUse, expectationHashOf } from '../domain/lifecycle';
 import { announcing, decidersAudience, delegationsToTell } from './notifications';
-import { DuplicateRequestError } from './ports';
+import { DuplicateRequestError, OpenRequestExistsError } from './ports';
 import { requestIdFor } from './ids';
+import { openRequestLike } from '../domain/same-operation';
+import { OPEN_STATES } from '../domain/request';
+import { canonicalJson } from '../domain/canonical';
 
 /** "2 approval(s) from platform-approvers", or for a quorum each requirement: "1 from platform-approvers and 1 from security". */
 function needsText(r: ApprovalRequest): string {
@@ -49,11 +52,62 @@ export async function createRequest(deps: AppDeps, input: CreateInput, breakGlas
   if (refused) return { ok: false, refusal: refused };
   let result: CreateResult | undefined;
   try {
-    result = await prepareAndStore(deps, input, breakGlass);
+    result = await oneAtATime(deps, input, () => prepareAndStore(deps, input, breakGlass));
     return result;
   } finally {
     if (!result?.ok) releaseRequest(deps, slot);
   }
+}
+
+/**
+ * The creations under way on this instance, by store, person, command and values: the same command
+ * sent twice at once (a paste sent twice) is created one after the other, so that the second finds
+ * the first open and is refused (openRequestLike) rather than both passing the check before either
+ * is stored.
+ */
+const underWay = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+async function oneAtATime<T>(deps: AppDeps, input: CreateInput, create: () => Promise<T>): Promise<T> {
+  let mine = underWay.get(deps.store);
+  if (!mine) underWay.set(deps.store, (mine = new Map()));
+  const key = canonicalJson([input.actor.aadObjectId.toLowerCase(), input.command.name, input.values]);
+  const before = mine.get(key);
+  const run = (before ?? Promise.resolve()).then(create, create);
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  mine.set(key, settled);
+  try {
+    return await run;
+  } finally {
+    if (mine.get(key) === settled) mine.delete(key);
+  }
+}
+
+/**
+ * The refusal of a request its requester already has open for the same operation (domain/
+ * same-operation.ts), audited as request.refused; or the answer to a message sent again whose first
+ * sending made that very request; or undefined when there is none. Read by the requester's index.
+ */
+async function repeatOf(deps: AppDeps, input: CreateInput, asked: Pick<ApprovalRequest, 'id' | 'command' | 'parameters' | 'target' | 'operation'>): Promise<CreateResult | undefined> {
+  const theirs = await deps.store.requests.list({ states: [...OPEN_STATES], requester: input.actor.aadObjectId });
+  const open = openRequestLike(asked, input.actor.aadObjectId, theirs, deps.clock.now());
+  if (!open) return undefined;
+  if (open.id === asked.id && input.answering) return { ok: false, error: alreadyCreatedText(input, open.id) };
+  return { ok: false, refusal: await refuseRepeat(deps, input, open) };
+}
+
+/**
+ * The answer to an insert the store refused because the requester's open request `openId` does the
+ * same: stored meanwhile, by a message handled at the same moment on another instance (or, with the
+ * same id, the same message sent again).
+ */
+async function repeatStored(deps: AppDeps, input: CreateInput, id: string, openId: string): Promise<CreateResult> {
+  if (openId === id && input.answering) return { ok: false, error: alreadyCreatedText(input, id) };
+  const open = await deps.store.requests.get(openId);
+  if (!open) throw new Error(`the store named request ${openId} as open for the same operation, and it cannot be read`);
+  return { ok: false, refusal: await refuseRepeat(deps, input, open) };
 }
 
 /** The answer to a second sending of what already created a request, if it did. */
@@ -83,6 +137,9 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
   }
   if (!isChangeOperation(operation)) return { ok: false, error: `"${command.name}" does not change anything; it needs no approval.` };
   const target = targetOf(operation);
+  // Before Azure is read for it: a request its requester already has open is not made again.
+  const repeat = await repeatOf(deps, input, { id, command: command.name, parameters: input.values, target, operation });
+  if (repeat) return repeat;
   const request: ApprovalRequest = {
     id,
     version: 1,
@@ -156,6 +213,7 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
     } catch (err) {
       // The same message on two instances at once: the first stored the use, and runs it.
       if (err instanceof DuplicateRequestError && input.answering) return { ok: false, error: alreadyCreatedText(input, id) };
+      if (err instanceof OpenRequestExistsError) return repeatStored(deps, input, id, err.openRequestId);
       throw err;
     }
     if (refused) return { ok: false, refusal: refused };
@@ -166,10 +224,13 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
   // stop or a crash is taken up again (notifications.ts).
   const announced = announcing(deps, request, 'created', now, decidersAudience(deps, request, 'created', await delegationsToTell(deps)));
   try {
-    await deps.store.requests.insert(announced, [created]);
+    // Stored only while no open request of the requester does the same: checked again in the write,
+    // for one sent at the same moment to another instance.
+    await deps.store.requests.insert(announced, [created], undefined, { at: now.toISOString() });
   } catch (err) {
     // The same answer sent twice (a double click, two instances): the first made the request.
     if (err instanceof DuplicateRequestError && input.answering) return { ok: false, error: alreadyCreatedText(input, id) };
+    if (err instanceof OpenRequestExistsError) return repeatStored(deps, input, id, err.openRequestId);
     throw err;
   }
   deps.log.info({ requestId: id, command: command.name }, 'request created');

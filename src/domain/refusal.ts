@@ -93,6 +93,11 @@ export enum RefusalReason {
    * under way) or an operation its audit records do not hold: the row was edited in the database.
    */
   NotInAudit = 'not-in-audit',
+  /**
+   * The requester already has an open request (pending, waiting for approval again, approved,
+   * scheduled or running) for the same operation: a second would run it twice once approved.
+   */
+  AlreadyRequested = 'already-requested',
 }
 
 export interface Refusal {

@@ -38,6 +38,22 @@ describe('app: break-glass', () => {
     assertNoCrash(f);
   });
 
+  it('runs a break-glass use pasted twice once: the second is refused while the first runs, naming it', async () => {
+    f.azure.nextExecution({ hold: true });
+    const text = 'break-glass delete resource group staging-old reason: outage INC-42, the group holds the leaking key';
+    const made = await breakGlass(f, alice, text);
+    assert.ok(made.ok, JSON.stringify(made));
+    await f.azure.whenHeld();
+    const again = await breakGlass(f, alice, text);
+    assert.ok(!again.ok && 'refusal' in again, JSON.stringify(again));
+    assert.equal(again.refusal.reason, RefusalReason.AlreadyRequested);
+    assert.match(again.refusal.message, new RegExp(`request ${made.request.id} \\(delete resource group staging-old\\) is running, .*You can ask again once it has ended\\.$`));
+    f.azure.release();
+    await settle(f);
+    assert.equal(f.azure.executions.length, 1);
+    assert.equal((await f.audit({ types: ['breakglass.used'] })).length, 1);
+  });
+
   it('runs at once without approval, tells the approvers and the notice channel loudly, and says BREAK-GLASS on the card', async () => {
     const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42, the group holds the leaking key');
     assert.ok(made.ok, JSON.stringify(made));

@@ -26,8 +26,10 @@ describe('app: creating a request', () => {
     const other = [first, second].find((r) => !r.ok);
     assert.deepEqual(other, { ok: false, error: `This confirmation already created request ${id}. Type "status ${id}" to see where it stands.` });
     assert.equal((await f.audit({ types: ['request.created'] })).length, 1);
-    // Another confirmation makes its own.
-    assert.equal((await f.app.createRequest({ ...attempt, answering: { key: `${opsChannel.id}/confirmation-2`, what: 'confirmation' as const } })).ok, true);
+    // Another confirmation, of another operation, makes its own.
+    const other2 = f.app.interpret('delete resource group staging-older');
+    assert.ok(other2.kind === 'ready');
+    assert.equal((await f.app.createRequest({ ...attempt, values: other2.values, answering: { key: `${opsChannel.id}/confirmation-2`, what: 'confirmation' as const } })).ok, true);
   });
 
   it('makes one request of a typed message Teams sends again (same id, after a slow turn), before the rate counts it again', async () => {
@@ -130,7 +132,7 @@ describe('app: creating a request', () => {
       const g = appOnFakes({ configFile: path.join(dir, path.basename(EXAMPLE_CONFIG)) });
       const first = await asked(g, alice, 'deploy staging web-frontend reason: release 2.6');
       fs.writeFileSync(template, JSON.stringify({ ...loaded, resources: [...loaded.resources, { type: 'Microsoft.Storage/storageAccounts', name: 'exfilstorage123' }] }));
-      const second = await asked(g, alice, 'deploy staging web-frontend reason: release 2.6 testing');
+      const second = await asked(g, dave, 'deploy staging web-frontend reason: release 2.6 testing');
       for (const r of [first, second]) assert.deepEqual(r.operation.kind === 'deployTemplate' && r.operation.template, loaded);
       // The version recorded names the template's bytes as loaded, not only the YAML's.
       assert.notEqual(g.config.hash, g.config.fileHash);

@@ -94,7 +94,7 @@ describe('the rate of new requests, through the use case', () => {
     const f = appOnFakes();
     f.deps.requestRate = new RequestRate({ max: 3, perMs: 3_600_000 });
     slowTargets(f);
-    const results = await Promise.all(Array.from({ length: 20 }, () => ask(f, alice, DELETE)));
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => ask(f, alice, `${DELETE}-${i}`)));
     assert.equal(results.filter((r) => r.ok).length, 3);
     const refused = results.filter((r) => !r.ok && 'refusal' in r && r.refusal.reason === 'rate-limited');
     assert.equal(refused.length, 17);
@@ -115,7 +115,7 @@ describe('the rate of new requests, through the use case', () => {
     assert.ok(!held.ok && 'refusal' in held);
     assert.match(held.refusal.message, /try again in 55 minute\(s\)/, 'the hour counts from the first request, not from the step');
     monotonic += 56 * 60_000;
-    assert.ok((await ask(f, alice, DELETE)).ok, 'an hour after the first, whatever the wall clock says');
+    assert.ok((await ask(f, alice, `${DELETE}-2`)).ok, 'an hour after the first, whatever the wall clock says');
   });
 
   it('gives back the slot of a request that was not created (its target could not be read)', async () => {

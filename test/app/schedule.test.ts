@@ -37,7 +37,7 @@ describe('app: approve now, run later', () => {
     const inReason = await asked(f, alice, `${DELETE} reason: rollback planned at 22:00`, 'Europe/Berlin');
     assert.equal(inReason.requestedRunAt, undefined);
     assert.equal(inReason.reason, 'rollback planned at 22:00');
-    const both = await asked(f, alice, `${DELETE} at 22:00 reason: rollback planned at 23:00`, 'Europe/Berlin');
+    const both = await asked(f, dave, `${DELETE} at 22:00 reason: rollback planned at 23:00`, 'Europe/Berlin');
     assert.equal(both.requestedRunAt, '2026-03-02T21:00:00.000Z');
     assert.equal(both.reason, 'rollback planned at 23:00');
   });

@@ -77,7 +77,7 @@ describe('bounded client text (bot over HTTP)', function () {
   }
 
   it('refuses a click with a huge comment, verb or conversation id, each in a small audit record', async () => {
-    const { cardId } = await requestVia(h, 'delete resource group staging-old');
+    const { cardId } = await requestVia(h, 'delete resource group staging-api-service');
     const big = 'c'.repeat(HUGE);
     for (const options of [{ comment: big }, { data: { hash: big } }, { conversation: { ...opsChannel, id: big } }]) {
       const answer = await h.teams.click(people.bob, cardId, 'reject', options);

@@ -96,7 +96,7 @@ describe('reaching approvers (bot over HTTP, fake Bot Connector, controlled cloc
     const audit = await auditOf(h, { requestId: asked.requestId });
     assert.deepEqual(audit.filter((r) => r.type === 'approver.unreachable'), []);
     // The new chat is the one saved: the next card goes straight there.
-    await requestVia(h, 'delete resource group staging-old');
+    await requestVia(h, 'delete resource group staging-web-frontend');
     await settled(h);
     assert.equal(cardsIn(fresh).length, 2);
     assert.equal(h.connector.createdChats.filter((c) => c.aadObjectId === people.bob.aadObjectId.toLowerCase()).length, 1);

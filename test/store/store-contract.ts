@@ -3,13 +3,13 @@
  * run against each. A backend test file calls storeContract with a factory for its harness.
  */
 import assert from 'node:assert/strict';
-import { BreakGlassLimitError, DuplicateRequestError, VersionConflictError, type CardMessage } from '../../src/app/ports';
+import { BreakGlassLimitError, DuplicateRequestError, OpenRequestExistsError, VersionConflictError, type CardMessage } from '../../src/app/ports';
 import type { CountersignStore as Store } from '../../src/store/countersign-store';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { GENESIS_HASH } from '../../src/domain/audit';
 import type { AuditRecord } from '../../src/domain/audit';
 import { auditRecordHash } from '../../src/domain/canonical';
-import type { ApprovalRequest } from '../../src/domain/request';
+import type { ApprovalRequest, RequestState } from '../../src/domain/request';
 import { DuplicateDownloadLinkError, type DownloadLink } from '../../src/audit/ports';
 import { delegationContract } from './delegation-contract';
 import { sentAgainContract } from './sent-again-contract';
@@ -118,6 +118,29 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         await assert.rejects(store.requests.insert(use('upper', timeAt(40), { requester: { ...alice, aadObjectId: alice.aadObjectId.toUpperCase() } }), [], limit), BreakGlassLimitError);
         // Once the window has moved past the first use, one more fits.
         await store.requests.insert(use('later', timeAt(50)), [], { count: 2, since: timeAt(20) });
+      });
+
+      it("stores a request under `once` only while its requester has no open request for the same operation, counting ones sent at once", async () => {
+        const at = { at: timeAt(10) };
+        await store.requests.insert(aRequest('once-open', { createdAt: timeAt(1), expiresAt: timeAt(3600) }), [anEvent('request.created')]);
+        const before = (await collect(store.audit.read())).length;
+        await assert.rejects(
+          store.requests.insert(aRequest('once-again', { createdAt: timeAt(2), expiresAt: timeAt(3600), reason: 'sent again' }), [anEvent('request.created')], undefined, at),
+          (err: unknown) => err instanceof OpenRequestExistsError && err.requestId === 'once-again' && err.openRequestId === 'once-open',
+        );
+        assert.equal(await store.requests.get('once-again'), undefined);
+        assert.equal((await collect(store.audit.read())).length, before, 'nothing recorded for the refused insert');
+        // Another person, another operation, or no `once`: stored.
+        await store.requests.insert(aRequest('once-bob', { requester: bob, expiresAt: timeAt(3600) }), [], undefined, at);
+        await store.requests.insert(aRequest('once-other', { parameters: { vm: 'web-02', resourceGroup: 'rg-prod' }, expiresAt: timeAt(3600) }), [], undefined, at);
+        // Once the open one ended, the same operation may be asked for again: of many at once, one is stored.
+        const open = (await store.requests.get('once-open'))!;
+        await store.requests.update({ ...open, version: 2, state: 'rejected' }, 1, []);
+        const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => store.requests.insert(aRequest(`once-race-${i}`, { expiresAt: timeAt(3600) }), [anEvent('request.created')], undefined, at)));
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        assert.ok(results.every((r) => r.status === 'fulfilled' || r.reason instanceof OpenRequestExistsError));
+        const alices = (await store.requests.list({ states: ['pending'], requester: alice.aadObjectId })).map((r) => r.id);
+        assert.equal(alices.filter((id) => id.startsWith('once-race-')).length, 1);
       });
 
       it('refuses to insert a request whose version is not 1', async () => {
@@ -252,6 +275,24 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         const ids = (rs: ApprovalRequest[]) => rs.map((r) => r.id);
         assert.deepEqual(ids(await store.requests.list({ states: ['succeeded', 'failed'], updatedSince: timeAt(20) })), ['edge', 'new']);
         assert.deepEqual(ids(await store.requests.list({ states: ['succeeded'], updatedSince: timeAt(20) })), ['new']);
+      });
+
+      it("lists one requester's requests in the states asked for, whatever the case of the object id's letters, and drops one that ended", async () => {
+        const shouting = { ...alice, aadObjectId: alice.aadObjectId.toUpperCase() };
+        await store.requests.insert(aRequest('a-pending', { createdAt: timeAt(1) }), []);
+        await store.requests.insert(aRequest('b-pending', { createdAt: timeAt(2), requester: bob }), []);
+        await store.requests.insert(aRequest('a-done', { createdAt: timeAt(3), state: 'succeeded' }), []);
+        await store.requests.insert(aRequest('a-scheduled', { createdAt: timeAt(4), state: 'scheduled', requester: shouting }), []);
+        const open: RequestState[] = ['pending', 'needs_reapproval', 'approved', 'scheduled', 'executing'];
+        const ids = (rs: ApprovalRequest[]) => rs.map((r) => r.id);
+        assert.deepEqual(ids(await store.requests.list({ states: open, requester: alice.aadObjectId })), ['a-pending', 'a-scheduled']);
+        assert.deepEqual(ids(await store.requests.list({ states: open, requester: alice.aadObjectId.toUpperCase() })), ['a-pending', 'a-scheduled']);
+        assert.deepEqual(ids(await store.requests.list({ states: open, requester: bob.aadObjectId })), ['b-pending']);
+        assert.deepEqual(ids(await store.requests.list({ requester: alice.aadObjectId })), ['a-pending', 'a-done', 'a-scheduled']);
+        assert.deepEqual(ids(await store.requests.list({ states: open, requester: '77777777-7777-4777-8777-777777777777' })), []);
+        const pending = (await store.requests.get('a-pending'))!;
+        await store.requests.update({ ...pending, version: 2, state: 'cancelled' }, 1, []);
+        assert.deepEqual(ids(await store.requests.list({ states: open, requester: alice.aadObjectId })), ['a-scheduled']);
       });
 
       it('lists the break-glass requests whose review is waiting and due, and drops one once it is reviewed', async () => {

@@ -9,8 +9,9 @@
  * transaction), and its promise settles afterwards, so callers interleave as they would with a
  * real backend but never see half a write.
  */
-import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
-import type { AuditLog, AuditReadOptions, BreakGlassLimit, CardBindingStore, CardMessage, DelegationStore, RequestQuery, RequestStore } from '../../src/app/ports';
+import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, OpenRequestExistsError, VersionConflictError } from '../../src/app/ports';
+import { openRequestLike } from '../../src/domain/same-operation';
+import type { AuditLog, AuditReadOptions, BreakGlassLimit, OnceOpen, CardBindingStore, CardMessage, DelegationStore, RequestQuery, RequestStore } from '../../src/app/ports';
 import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../../src/store/card-claims';
 import { sealRecord } from '../../src/audit/chain/chain';
 import { DuplicateDownloadLinkError, type AuditCheckpoint, type ComplianceStore, type DownloadClaim, type DownloadLink } from '../../src/audit/ports';
@@ -168,17 +169,22 @@ class MemoryRequests implements RequestStore {
     return this.store.state;
   }
 
-  async insert(request: ApprovalRequest, events: AuditEventDraft[], limit?: BreakGlassLimit): Promise<AuditRecord[]> {
+  async insert(request: ApprovalRequest, events: AuditEventDraft[], limit?: BreakGlassLimit, once?: OnceOpen): Promise<AuditRecord[]> {
     if (request.version !== 1) {
       throw new RangeError(`a new request must have version 1; request ${request.id} has version ${request.version}`);
     }
     const text = JSON.stringify(request);
     const { records } = await this.store.write(events, () => {
-      // In the order the SQLite and PostgreSQL stores check: the break-glass limit, then the id.
+      // In the order the SQLite and PostgreSQL stores check: the break-glass limit, an open request like it, then the id.
       if (limit) {
         const stored = [...this.state.requests.values()].map((x) => JSON.parse(x.text) as ApprovalRequest);
         const used = breakGlassUsesAfter(stored, request.requester.aadObjectId, request.command, limit.since);
         if (used.length >= limit.count) throw new BreakGlassLimitError(request.id, used);
+      }
+      if (once) {
+        const stored = [...this.state.requests.values()].map((x) => JSON.parse(x.text) as ApprovalRequest);
+        const open = openRequestLike(request, request.requester.aadObjectId, stored, new Date(once.at));
+        if (open) throw new OpenRequestExistsError(request.id, open.id);
       }
       if (this.state.requests.has(request.id)) throw new DuplicateRequestError(request.id);
       return () => {
@@ -225,7 +231,8 @@ class MemoryRequests implements RequestStore {
         (query.states === undefined || query.states.includes(request.state)) &&
         (query.expiringBefore === undefined || request.expiresAt < query.expiringBefore) &&
         (query.reviewDueBy === undefined || reviewDueBy(request, query.reviewDueBy)) &&
-        (query.updatedSince === undefined || request.updatedAt >= query.updatedSince),
+        (query.updatedSince === undefined || request.updatedAt >= query.updatedSince) &&
+        (query.requester === undefined || request.requester.aadObjectId.toLowerCase() === query.requester.toLowerCase()),
     );
     matching.sort((a, b) => (a.request.createdAt < b.request.createdAt ? -1 : a.request.createdAt > b.request.createdAt ? 1 : a.order - b.order));
     const from = matching.slice(query.offset ?? 0);

@@ -4,13 +4,17 @@
  * concurrent writer of the same row waits for the first to commit, then finds the version moved on
  * and updates nothing, so of any number of instances exactly one wins.
  */
-import { BreakGlassLimitError, DuplicateRequestError, VersionConflictError } from '../../app/ports';
-import type { BreakGlassLimit, RequestQuery, RequestStore } from '../../app/ports';
+import { BreakGlassLimitError, DuplicateRequestError, OpenRequestExistsError, VersionConflictError } from '../../app/ports';
+import type { BreakGlassLimit, OnceOpen, RequestQuery, RequestStore } from '../../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { breakGlassDueAt, breakGlassUsesAfter } from '../../domain/lifecycle';
-import type { ApprovalRequest } from '../../domain/request';
+import { OPEN_STATES, type ApprovalRequest } from '../../domain/request';
+import { openRequestLike } from '../../domain/same-operation';
 import type { PgWriter } from './transactions';
 import { isUniqueViolation } from './tx';
+
+/** A request's requester, as the requests_requester index (migration 12) holds it: lower case. */
+const REQUESTER_ID = "lower(body::jsonb #>> '{requester,aadObjectId}')";
 
 class RequestNotFoundError extends Error {
   constructor(readonly requestId: string) {
@@ -26,11 +30,13 @@ function columns(r: ApprovalRequest): unknown[] {
 
 /** The advisory lock's first key (the second is the hash of a person and a command): break-glass uses under a limit only. */
 const BREAK_GLASS_LOCK_SPACE = 4_771_035;
+/** The advisory lock's first key (the second is the hash of a person): inserts checked for an open request like them. */
+const ONCE_OPEN_LOCK_SPACE = 4_771_036;
 
 export class PostgresRequestStore implements RequestStore {
   constructor(private readonly writer: PgWriter) {}
 
-  async insert(request: ApprovalRequest, events: AuditEventDraft[], limit?: BreakGlassLimit): Promise<AuditRecord[]> {
+  async insert(request: ApprovalRequest, events: AuditEventDraft[], limit?: BreakGlassLimit, once?: OnceOpen): Promise<AuditRecord[]> {
     if (request.version !== 1) {
       throw new RangeError(`a new request must have version 1; request ${request.id} has version ${request.version}`);
     }
@@ -49,6 +55,15 @@ export class PostgresRequestStore implements RequestStore {
           limit.since,
         );
         if (used.length >= limit.count) throw new BreakGlassLimitError(request.id, used);
+      }
+      if (once) {
+        // One such insert at a time for this person, in every instance: the read below sees every
+        // request of theirs committed before, by the requests_requester index.
+        const who = request.requester.aadObjectId.toLowerCase();
+        await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ONCE_OPEN_LOCK_SPACE, who]);
+        const theirs = await tx.query<{ body: string }>(`SELECT body FROM requests WHERE ${REQUESTER_ID} = lower($1) AND state = ANY($2::text[])`, [who, [...OPEN_STATES]]);
+        const open = openRequestLike(request, who, theirs.rows.map((r) => JSON.parse(r.body) as ApprovalRequest), new Date(once.at));
+        if (open) throw new OpenRequestExistsError(request.id, open.id);
       }
       try {
         await tx.query('INSERT INTO requests (id, version, state, expires_at, created_at, updated_at, body, review_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', values);
@@ -125,6 +140,11 @@ export class PostgresRequestStore implements RequestStore {
     if (query.updatedSince !== undefined) {
       params.push(query.updatedSince);
       where.push(`updated_at >= $${params.length}`);
+    }
+    if (query.requester !== undefined) {
+      // The expression of the requests_requester index (migration 12), so that it is read by it.
+      params.push(query.requester);
+      where.push(`${REQUESTER_ID} = lower($${params.length})`);
     }
     let limit = '';
     if (query.limit !== undefined && query.limit >= 0) {

@@ -416,6 +416,15 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       END $$;
     `,
   },
+  {
+    version: 12,
+    name: 'requests by requester and state, for one open request per person and operation',
+    sql: `
+      -- The same index as SQLite migration 10: a new request is compared with its requester's open
+      -- ones only.
+      CREATE INDEX requests_requester ON requests (lower(body::jsonb #>> '{requester,aadObjectId}'), state);
+    `,
+  },
 ];
 
 /** Whitespace collapsed: how a stored definition is compared with the migrations' text. */

@@ -225,6 +225,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_actor_folded ON audit_log (lower(actor_id), seq) WHERE actor_id IS NOT NULL;
     `,
   },
+  {
+    version: 10,
+    name: 'requests by requester and state, for one open request per person and operation',
+    sql: `
+      -- A new request is compared with its requester's open ones (domain/same-operation.ts): by this
+      -- index those rows only, not every request. The object id in lower case, as records keep it as
+      -- it came.
+      CREATE INDEX requests_requester ON requests (lower(json_extract(body, '$.requester.aadObjectId')), state);
+    `,
+  },
 ];
 
 export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete'] as const;

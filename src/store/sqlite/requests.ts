@@ -3,12 +3,12 @@
  * (state, expiry). Writes go through the group committer together with their audit events.
  */
 import type Database from 'better-sqlite3';
-import type { BreakGlassLimit, RequestQuery, RequestStore } from '../../app/ports';
+import type { BreakGlassLimit, OnceOpen, RequestQuery, RequestStore } from '../../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { breakGlassDueAt } from '../../domain/lifecycle';
 import type { ApprovalRequest } from '../../domain/request';
 import { StatementCache } from './audit-pages';
-import type { BreakGlassGuard, RequestRow } from './write-ops';
+import { REQUESTER_ID, type BreakGlassGuard, type RequestRow } from './write-ops';
 import type { StoreWriter } from './writer';
 
 function row(r: ApprovalRequest): RequestRow {
@@ -59,12 +59,12 @@ export class SqliteRequestStore implements RequestStore {
     this.statements = new StatementCache(db);
   }
 
-  async insert(request: ApprovalRequest, events: AuditEventDraft[], limit?: BreakGlassLimit): Promise<AuditRecord[]> {
+  async insert(request: ApprovalRequest, events: AuditEventDraft[], limit?: BreakGlassLimit, once?: OnceOpen): Promise<AuditRecord[]> {
     if (request.version !== 1) {
       throw new RangeError(`a new request must have version 1; request ${request.id} has version ${request.version}`);
     }
     const guard: BreakGlassGuard | null = limit ? { ...limit, requester: request.requester.aadObjectId, command: request.command } : null;
-    const { records } = await this.writer.submit('insertRequest', [row(request), guard], events);
+    const { records } = await this.writer.submit('insertRequest', [row(request), guard, once ?? null], events);
     this.remember(request);
     return records;
   }
@@ -143,6 +143,11 @@ export function requestListQuery(query: RequestQuery): { sql: string; params: Re
   if (query.updatedSince !== undefined) {
     where.push('updated_at >= @updatedSince');
     params.updatedSince = query.updatedSince;
+  }
+  if (query.requester !== undefined) {
+    // The expression of the requests_requester index (migration 10), so that it is read by it.
+    where.push(`${REQUESTER_ID} = lower(@requester)`);
+    params.requester = query.requester;
   }
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   // Left to itself SQLite reads every row by the created_at index to spare the sort; the rows changed

@@ -5,13 +5,14 @@
  * closures, the same code runs in whichever thread owns the write connection.
  */
 import type Database from 'better-sqlite3';
-import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../app/ports';
-import type { CardMessage } from '../../app/ports';
+import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, OpenRequestExistsError, VersionConflictError } from '../../app/ports';
+import type { CardMessage, OnceOpen } from '../../app/ports';
 import type { CardClaim, CardLease } from '../../teams/ports';
 import { DuplicateDownloadLinkError, type AuditCheckpoint, type DownloadClaim, type DownloadLink } from '../../audit/ports';
 import type { Delegation } from '../../domain/delegation';
 import { breakGlassUsesAfter } from '../../domain/lifecycle';
-import type { ApprovalRequest } from '../../domain/request';
+import { OPEN_STATES, type ApprovalRequest } from '../../domain/request';
+import { openRequestLike } from '../../domain/same-operation';
 import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../card-claims';
 import { delegationColumns } from '../delegation-row';
 
@@ -45,6 +46,9 @@ export interface BreakGlassGuard {
   command: string;
 }
 
+/** A request's requester, as the requests_requester index (migration 10) holds it: lower case. */
+export const REQUESTER_ID = "lower(json_extract(body, '$.requester.aadObjectId'))";
+
 export class RequestNotFoundError extends Error {
   constructor(readonly requestId: string) {
     super(`request ${requestId} does not exist: it must be inserted before it can be updated`);
@@ -73,6 +77,7 @@ export function writeOps(db: Database.Database) {
   );
   const requestVersion = db.prepare('SELECT version FROM requests WHERE id = ?').pluck();
   const requestsChangedSince = db.prepare('SELECT body FROM requests INDEXED BY requests_updated WHERE updated_at >= ?').pluck();
+  const openOfRequester = db.prepare(`SELECT body FROM requests WHERE ${REQUESTER_ID} = lower(?) AND state IN (${OPEN_STATES.map((x) => `'${x}'`).join(', ')})`).pluck();
   // Every saved version is kept as well, in the same transaction (the evidence bundle reads them).
   const requestHistory = db.prepare(
     'INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES (@id, @version, @state, @updatedAt, @body)',
@@ -112,13 +117,20 @@ export function writeOps(db: Database.Database) {
       w.append();
     },
 
-    insertRequest(w: WriteContext, row: RequestRow, guard: BreakGlassGuard | null = null): void {
+    insertRequest(w: WriteContext, row: RequestRow, guard: BreakGlassGuard | null = null, once: OnceOpen | null = null): void {
       if (guard) {
         // Counted in the write transaction, which this connection alone holds: every use committed
         // before, in this group too, is seen.
         const changed = (requestsChangedSince.all(guard.since) as string[]).map((body) => JSON.parse(body) as ApprovalRequest);
         const used = breakGlassUsesAfter(changed, guard.requester, guard.command, guard.since);
         if (used.length >= guard.count) throw new BreakGlassLimitError(row.id, used);
+      }
+      if (once) {
+        // Likewise: every request of the requester committed before, in this group too, is seen.
+        const request = JSON.parse(row.body) as ApprovalRequest;
+        const theirs = (openOfRequester.all(request.requester.aadObjectId) as string[]).map((body) => JSON.parse(body) as ApprovalRequest);
+        const open = openRequestLike(request, request.requester.aadObjectId, theirs, new Date(once.at));
+        if (open) throw new OpenRequestExistsError(row.id, open.id);
       }
       try {
         requestInsert.run(row);

@@ -8,7 +8,7 @@
  *   a long group commit or a sealing burst never holds up the event loop (the bot).
  */
 import type Database from 'better-sqlite3';
-import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, VersionConflictError } from '../../app/ports';
+import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, OpenRequestExistsError, VersionConflictError } from '../../app/ports';
 import type { SealPlaceholders } from '../../audit/chain/chain';
 import { DuplicateDownloadLinkError } from '../../audit/ports';
 import type { AuditEventDraft, AuditRecord, ChainHead } from '../../domain/audit';
@@ -162,6 +162,7 @@ export function errorToWire(err: unknown): WireError {
 const REBUILT: Record<string, (f: WireError['fields']) => Error> = {
   VersionConflictError: (f) => new VersionConflictError(String(f.requestId), Number(f.expectedVersion)),
   DuplicateRequestError: (f) => new DuplicateRequestError(String(f.requestId)),
+  OpenRequestExistsError: (f) => new OpenRequestExistsError(String(f.requestId), String(f.openRequestId)),
   DelegationConflictError: (f) => new DelegationConflictError(String(f.delegatorId)),
   DuplicateDownloadLinkError: (f) => new DuplicateDownloadLinkError(String(f.linkId)),
   BreakGlassLimitError: (f) => new BreakGlassLimitError(String(f.requestId), Array.isArray(f.usedAt) ? f.usedAt : []),
