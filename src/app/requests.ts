@@ -21,7 +21,6 @@ import { DuplicateRequestError, OpenRequestExistsError } from './ports';
 import { requestIdFor } from './ids';
 import { openRequestLike } from '../domain/same-operation';
 import { OPEN_STATES } from '../domain/request';
-import { canonicalJson } from '../domain/canonical';
 
 /** "2 approval(s) from platform-approvers", or for a quorum each requirement: "1 from platform-approvers and 1 from security". */
 function needsText(r: ApprovalRequest): string {
@@ -52,36 +51,10 @@ export async function createRequest(deps: AppDeps, input: CreateInput, breakGlas
   if (refused) return { ok: false, refusal: refused };
   let result: CreateResult | undefined;
   try {
-    result = await oneAtATime(deps, input, () => prepareAndStore(deps, input, breakGlass));
+    result = await prepareAndStore(deps, input, breakGlass);
     return result;
   } finally {
     if (!result?.ok) releaseRequest(deps, slot);
-  }
-}
-
-/**
- * The creations under way on this instance, by store, person, command and values: the same command
- * sent twice at once (a paste sent twice) is created one after the other, so that the second finds
- * the first open and is refused (openRequestLike) rather than both passing the check before either
- * is stored.
- */
-const underWay = new WeakMap<object, Map<string, Promise<unknown>>>();
-
-async function oneAtATime<T>(deps: AppDeps, input: CreateInput, create: () => Promise<T>): Promise<T> {
-  let mine = underWay.get(deps.store);
-  if (!mine) underWay.set(deps.store, (mine = new Map()));
-  const key = canonicalJson([input.actor.aadObjectId.toLowerCase(), input.command.name, input.values]);
-  const before = mine.get(key);
-  const run = (before ?? Promise.resolve()).then(create, create);
-  const settled = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  mine.set(key, settled);
-  try {
-    return await run;
-  } finally {
-    if (mine.get(key) === settled) mine.delete(key);
   }
 }
 
