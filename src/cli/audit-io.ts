@@ -1,5 +1,5 @@
 /** What the audit commands share: where they read and write, and how a user's mistake is reported. */
-import { createWriteStream, existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -72,7 +72,7 @@ export async function reportingInputErrors(io: AuditCliIo, run: () => Promise<nu
   try {
     io.setExitCode(await run());
   } catch (err) {
-    const storage = options.readsOnly ? readProblem(err) : storageProblem(err);
+    const storage = (options.readsOnly ? readProblem(err) : storageProblem(err)) ?? permissionProblem(err);
     if (storage) {
       io.stderr.write(`error: ${storage}\n`);
       io.setExitCode(EXIT_INPUT);
@@ -90,6 +90,52 @@ export async function reportingInputErrors(io: AuditCliIo, run: () => Promise<nu
     io.stderr.write(`error: ${err.message}\n`);
     io.setExitCode(EXIT_INPUT);
   }
+}
+
+/**
+ * A file of the data directory this user may not read (EACCES, EPERM), in words: Countersign makes
+ * the directory 0700 and the database 0600, so the CLI run as another user than the bot's meets
+ * this; it is told whose they are and to run the command as that user. Undefined for other errors.
+ * (`stat` and `passwd` are the file system's; tests give others.)
+ * @internal
+ */
+export function permissionProblem(err: unknown, stat: (p: string) => { uid: number; mode: number } = statSync, passwd: () => string = () => readFileSync('/etc/passwd', 'utf8')): string | undefined {
+  const e = err as NodeJS.ErrnoException | null;
+  if ((e?.code !== 'EACCES' && e?.code !== 'EPERM') || typeof e.path !== 'string') return undefined;
+  let me = 'this user';
+  try {
+    me = `this user (${os.userInfo().username})`;
+  } catch {
+    // no name to give
+  }
+  // The nearest folder above the file that can be looked at: the data directory, usually.
+  let owner = '';
+  let user = '<the bot\'s user>';
+  for (let dir = path.dirname(e.path); ; dir = path.dirname(dir)) {
+    try {
+      const { uid, mode } = stat(dir);
+      const name = userName(uid, passwd);
+      if (name) user = name;
+      owner = `; ${dir} is mode ${(mode & 0o777).toString(8).padStart(4, '0')}, owned by ${name ? `${name} (uid ${uid})` : `uid ${uid}`}`;
+      break;
+    } catch {
+      if (path.dirname(dir) === dir) break;
+    }
+  }
+  return `${me} may not read ${e.path} (${e.code})${owner}. Countersign makes its data directory 0700 and its database 0600, for the user the bot runs as alone: run countersign as that user (sudo -u ${user} countersign …, see docs/cli.md), or give --data-dir a copy this user may read.`;
+}
+
+/** The name /etc/passwd gives a uid, if any. */
+function userName(uid: number, passwd: () => string): string | undefined {
+  try {
+    for (const line of passwd().split('\n')) {
+      const [name, , id] = line.split(':');
+      if (name && id === String(uid)) return name;
+    }
+  } catch {
+    // no passwd file (a container without one): the uid is said alone
+  }
+  return undefined;
 }
 
 /**

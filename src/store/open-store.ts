@@ -12,6 +12,7 @@ import { databaseFile } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
 import type { PostgresConnectionOptions, PostgresStore } from './postgres';
 import { parsePostgresUrl, PostgresStartupError } from './postgres/url';
+import { PRIVATE_DIR_MODE } from './private-files';
 import { emptiedDatabaseFile, INSTANCE_LOCK_FILE, lockDataDirectory, openSqliteStore, sqliteOpenProblem, type EmptiedDatabaseFile, type WriterThreadBoot } from './sqlite';
 
 export interface OpenedStore {
@@ -122,11 +123,12 @@ export class DataDirectoryError extends Error {
 
 /**
  * Makes the data directory (the SQLite database and, whatever the store, the audit signing key and
- * checkpoints live there), or says what is in the way instead of mkdir's bare EEXIST or EPERM.
+ * checkpoints live there), mode 0700 (one that exists is left as it is; the start says if others may
+ * read it), or says what is in the way instead of mkdir's bare EEXIST or EPERM.
  * (`mkdir` is the file system's; tests give another.)
  * @internal
  */
-export function makeDataDirectory(dir: string, mkdir: (dir: string) => void = (d) => mkdirSync(d, { recursive: true })): void {
+export function makeDataDirectory(dir: string, mkdir: (dir: string) => void = (d) => mkdirSync(d, { recursive: true, mode: PRIVATE_DIR_MODE })): void {
   const full = path.resolve(dir);
   try {
     mkdir(full);

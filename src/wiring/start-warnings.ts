@@ -1,7 +1,8 @@
 /**
  * What a start says in the log of a setup that runs but is risky or cannot work as meant:
  * authentication off, Teams served against the ARM sandbox, PostgreSQL without TLS, a bot whose own
- * tenant is not allowed, commands nobody may ask, approve or be sent. Called by the composition root
+ * tenant is not allowed, commands nobody may ask, approve or be sent, a data directory or database
+ * other users of the machine may read. Called by the composition root
  * (src/composition-root.ts) once the bot listens.
  */
 import type { CountersignConfig } from '../config/load';
@@ -9,6 +10,7 @@ import { nobodyMayAskWarning, stuckRequesterWarning, unapprovableWarning, unreac
 import type { Logger } from '../log/context';
 import { publicUrlWarning, type Settings } from '../settings';
 import type { OpenedStore } from '../store/open-store';
+import { openToOtherUsers } from '../store/private-files';
 
 export function warnOfRiskyStart(
   log: Logger,
@@ -37,6 +39,10 @@ export function warnOfRiskyStart(
       { host: opened.unencryptedHost },
       `the PostgreSQL connection to ${opened.unencryptedHost} is not encrypted: PGSSLMODE (or the URL's sslmode) is unset, disable, allow or prefer, and Countersign then connects without TLS (it cannot fall back as psql does); set PGSSLMODE=verify-full`,
     );
+  }
+  // Made 0700 and 0600 by Countersign; one made before (or by hand) is left as it is, and named.
+  for (const open of openToOtherUsers(settings.dataDir, opened?.kind === 'sqlite' ? opened.where : undefined)) {
+    log.warn({ path: open.path, mode: open.mode }, open.problem);
   }
   // A single-tenant bot (SingleTenant, UserAssignedMSI) is reached only from its own tenant: were that
   // tenant not allowed, every activity would be refused, the bot otherwise healthy.

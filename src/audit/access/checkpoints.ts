@@ -55,7 +55,7 @@ function checkpointEvent(c: AuditCheckpoint, time: string, trigger: CheckpointTr
  * is not a checkpoint, and skipped).
  */
 function appendCheckpointFile(file: string, c: AuditCheckpoint): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const fd = fs.openSync(file, 'a+', 0o644);
   try {
     const { size } = fs.fstatSync(fd);

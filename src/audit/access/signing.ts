@@ -218,7 +218,7 @@ export function loadPublicKey(dataDir: string): AuditVerifier {
 }
 
 function createKeyFile(dataDir: string, file: string): void {
-  fs.mkdirSync(dataDir, { recursive: true });
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const { privateKey } = generateKeyPairSync('ed25519');
   linkKeyFile(file, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
 }

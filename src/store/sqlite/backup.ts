@@ -18,6 +18,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { existsAt, OutputTakenError, partialNameOf, placeOutput } from '../../output-file';
 import { openReadOnly } from './connection';
+import { PRIVATE_FILE_MODE } from '../private-files';
 
 export class BackupTargetExistsError extends Error {
   constructor(readonly target: string) {
@@ -86,7 +87,8 @@ function claimCopyName(temp: string): void {
   const there = [temp, ...BESIDE.map((suffix) => `${temp}${suffix}`)].find(existsAt);
   if (there) throw new Error(`${there} is already there, and this backup did not make it: a backup writes only into files it creates. Find out what made it and remove it, or back up under another name`);
   try {
-    closeSync(openSync(temp, 'wx'));
+    // 0600, as the database it copies: requests, reasons and conversation references are in it.
+    closeSync(openSync(temp, 'wx', PRIVATE_FILE_MODE));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${temp} appeared as this backup began, and this backup did not make it: find out what made it and remove it, or back up under another name`);
     throw err;

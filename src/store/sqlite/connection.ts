@@ -1,9 +1,10 @@
 /** Opening a SQLite connection with the settings Countersign relies on. */
-import { accessSync, constants, existsSync, mkdirSync, statfsSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, statfsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { checkSharedIndex } from './instance-lock';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files';
 
 // better-sqlite3 reads SQLite URI file names ("file:...?immutable=1", see openReadOnly) only when
 // SQLITE_USE_URI=1 is set as its native module loads, at the first connection of the process.
@@ -17,10 +18,13 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Read-write: WAL (readers never block the writer) with synchronous=FULL, so a commit that
- * returned is on disk even if the machine loses power right after.
+ * returned is on disk even if the machine loses power right after. A database it makes is mode 0600
+ * in a directory it makes 0700 (SQLite would make it 0644): SQLite gives the -wal and -shm the
+ * database's mode. An existing database keeps its mode.
  */
 export function openWritable(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Database.Database {
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: PRIVATE_DIR_MODE });
+  createPrivately(path.resolve(file));
   let db: Database.Database | undefined;
   try {
     db = new Database(path.resolve(file), { timeout: busyTimeoutMs });
@@ -32,6 +36,20 @@ export function openWritable(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_
     db?.close();
     throw whyNotWritable(file, err);
   }
+}
+
+/**
+ * Makes the (empty) database file 0600 when there is none, for SQLite to open; one there is left
+ * alone. A file that cannot be made here is left to SQLite, whose refusal is then said in words.
+ */
+function createPrivately(full: string): void {
+  let fd: number;
+  try {
+    fd = openSync(full, 'wx', PRIVATE_FILE_MODE);
+  } catch {
+    return;
+  }
+  closeSync(fd);
 }
 
 /**
