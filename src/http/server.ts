@@ -178,6 +178,11 @@ export function createServer(options: ServerOptions): restify.Server {
   // so a path or method no route takes (404, 405) carries it too.
   server.pre((req, res, next) => {
     res.header('x-request-id', req.getId());
+    // Every answer is JSON, an export or a key, never a page: a browser must not guess another type
+    // (an export holds text people typed) and must not send a download link's address, token and
+    // all, as the Referer of anything the answer leads to.
+    res.header('x-content-type-options', 'nosniff');
+    res.header('referrer-policy', 'no-referrer');
     // restify's router builds the request's URL from its Host header and target, and a Host it
     // cannot parse (127.0.0.1:abc) threw out of the router and ended the process: answered 400 here.
     try {
