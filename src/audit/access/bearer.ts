@@ -1,7 +1,8 @@
 /**
  * Who calls the audit export API: an Entra ID access token, checked against the configured issuer's
  * signing keys (its JWKS URI, or a key set from a file), audience, expiry, tenant and the auditor
- * app role in the `roles` claim. Only asymmetric algorithms are accepted. The token itself is never
+ * app role in the `roles` claim; an ID token is refused (see `idTokenProblem`). Only asymmetric
+ * algorithms are accepted. The token itself is never
  * logged or recorded: a refusal carries jose's error code and the claim that failed.
  */
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify } from 'jose';
@@ -25,7 +26,7 @@ export interface AuditHttpConfig {
 
 export type BearerCheck =
   | { ok: true; actor: Actor; appId?: string }
-  | { ok: false; status: 401 | 403; reason: 'missing-token' | 'invalid-token' | 'token-lifetime-too-long' | 'missing-object-id' | 'tenant-not-allowed' | 'not-an-auditor'; detail: string; actor?: Actor };
+  | { ok: false; status: 401 | 403; reason: 'missing-token' | 'invalid-token' | 'id-token' | 'token-lifetime-too-long' | 'missing-object-id' | 'tenant-not-allowed' | 'not-an-auditor'; detail: string; actor?: Actor };
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
 /** Clock skew allowed on exp and nbf. */
@@ -70,6 +71,27 @@ function lifetimeProblem(claims: JWTPayload): string | undefined {
   return undefined;
 }
 
+/** Claims only an OpenID Connect ID token carries, never an Entra ID access token. */
+const ID_TOKEN_CLAIMS = ['nonce', 'at_hash', 'c_hash'];
+
+/**
+ * Why the token is an ID token rather than an access token, or undefined. An ID token is signed by
+ * the same keys, and its `aud` is the client id of the app the user signed in to: with `audience`
+ * set to that client id, and the registration also signing users in, an ID token carrying the
+ * user's `roles` would otherwise pass. An Entra ID access token always names the client application
+ * that asked for it (`azp` in v2.0 tokens, `appid` in v1.0), whether it acts for a user or as itself;
+ * an ID token names none (it is the client's own), and may carry `nonce`, `at_hash` or `c_hash`,
+ * which no access token does.
+ */
+function idTokenProblem(claims: JWTPayload): string | undefined {
+  const found = ID_TOKEN_CLAIMS.filter((c) => claims[c] !== undefined);
+  if (found.length) return `the token is an ID token (it carries ${found.join(', ')}), not an access token: ask Entra ID for an access token for this API`;
+  if (text(claims.azp) === undefined && text(claims.appid) === undefined) {
+    return 'the token names no client application (neither azp nor appid), as an ID token does and no Entra ID access token does: ask Entra ID for an access token for this API';
+  }
+  return undefined;
+}
+
 /** A checker for Authorization headers under one configuration. */
 export function bearerChecker(config: AuditHttpConfig, tenantAllowed: (tenantId: string) => boolean, now: () => Date): (authorization: string | undefined) => Promise<BearerCheck> {
   const keys: JWTVerifyGetKey = 'uri' in config.jwks ? createRemoteJWKSet(new URL(config.jwks.uri)) : createLocalJWKSet({ keys: config.jwks.keys });
@@ -89,6 +111,8 @@ export function bearerChecker(config: AuditHttpConfig, tenantAllowed: (tenantId:
     } catch (err) {
       return { ok: false, status: 401, reason: 'invalid-token', detail: why(err) };
     }
+    const idToken = idTokenProblem(claims);
+    if (idToken) return { ok: false, status: 401, reason: 'id-token', detail: idToken };
     const lifetime = lifetimeProblem(claims);
     if (lifetime) return { ok: false, status: 401, reason: 'token-lifetime-too-long', detail: lifetime };
     const actor = actorOf(claims);

@@ -32,6 +32,8 @@ import { indexesLeavingOut } from '../../store/index-tamper';
 const ISSUER = 'https://login.microsoftonline.com/6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/v2.0';
 const AUDIENCE = 'api://countersign-audit';
 const ROLE = 'Audit.Export';
+/** The client application auditors get their access tokens with. */
+const CLIENT = '3a8f0c1e-5b2d-4e6f-9a7b-1c2d3e4f5a6b';
 
 const personal = (p: Person): Conversation => ({ id: `a:personal-${p.id}`, conversationType: 'personal' });
 const DAY = 24 * 3600 * 1000;
@@ -331,7 +333,8 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
   let stranger: CryptoKey;
 
   async function token(claims: Record<string, unknown> = {}, options: { key?: CryptoKey; kid?: string; exp?: string | number; aud?: string; iss?: string; iat?: number | false } = {}): Promise<string> {
-    const jwt = new SignJWT({ oid: people.erin.aadObjectId, tid: TENANT, name: 'Erin Auditor', roles: [ROLE], ...claims })
+    // An access token names the client application that asked for it (azp, v2.0).
+    const jwt = new SignJWT({ oid: people.erin.aadObjectId, tid: TENANT, name: 'Erin Auditor', roles: [ROLE], azp: CLIENT, ver: '2.0', ...claims })
       .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? 'test-key' })
       .setIssuer(options.iss ?? ISSUER)
       .setAudience(options.aud ?? AUDIENCE);
@@ -377,6 +380,21 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
     assert.equal(exported.data?.via, 'http');
     assert.ok(!(await everything(h)).includes(bearer), 'the token is never recorded');
     assert.ok(!JSON.stringify(h.logs).includes(bearer), 'nor logged');
+  });
+
+  it('takes every kind of access token: for a user (scp) or an app alone, v2.0 (azp) or v1.0 (appid)', async () => {
+    const kinds: Record<string, Record<string, unknown>> = {
+      'user, v2.0': { scp: 'Audit.Read', idtyp: 'user' },
+      'app alone, v2.0': { idtyp: 'app', name: undefined },
+      'user, v1.0': { ver: '1.0', azp: undefined, appid: CLIENT, appidacr: '1', scp: 'Audit.Read' },
+    };
+    for (const [kind, claims] of Object.entries(kinds)) {
+      const res = await fetch(`${h.bot.url}/api/audit/export?format=jsonl`, { headers: { authorization: `Bearer ${await token(claims)}` } });
+      assert.equal(res.status, 200, `${kind}: ${await res.clone().text()}`);
+      await res.arrayBuffer();
+    }
+    assert.deepEqual(await refusals(h), []);
+    assert.deepEqual((await auditOf(h, { types: ['audit.exported'] })).map((r) => r.data?.appId), [CLIENT, CLIENT, CLIENT]);
   });
 
   it('reads requestId as typed in chat, and refuses a malformed or unknown one with 400 naming it, recorded', async () => {
@@ -431,6 +449,9 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
       { name: 'issued long ago, valid for a few minutes more', header: `Bearer ${await token({}, { iat: Math.floor(Date.now() / 1000) - 5 * 3600 })}`, status: 401, reason: 'token-lifetime-too-long', detail: /more than the 120 accepted/ },
       { name: 'long-lived by nbf', header: `Bearer ${await token({ nbf: Math.floor(Date.now() / 1000) - 3 * 3600 }, { iat: false })}`, status: 401, reason: 'token-lifetime-too-long', detail: /more than the 120 accepted/ },
       { name: 'no iat or nbf', header: `Bearer ${await token({}, { iat: false })}`, status: 401, reason: 'token-lifetime-too-long', detail: /neither iat nor nbf/ },
+      { name: 'an ID token (nonce), roles and all', header: `Bearer ${await token({ nonce: 'n-0S6_WzA2Mj', azp: undefined })}`, status: 401, reason: 'id-token', detail: /^the token is an ID token \(it carries nonce\), not an access token/ },
+      { name: 'an ID token from a hybrid sign-in (at_hash, c_hash)', header: `Bearer ${await token({ at_hash: 'aGFzaA', c_hash: 'Y29kZQ', azp: undefined })}`, status: 401, reason: 'id-token', detail: /carries at_hash, c_hash/ },
+      { name: 'an ID token from the token endpoint (no nonce, no client named)', header: `Bearer ${await token({ azp: undefined })}`, status: 401, reason: 'id-token', detail: /names no client application \(neither azp nor appid\)/ },
       { name: 'no oid (a sub only)', header: `Bearer ${await token({ oid: undefined, sub: 'pairwise-subject' })}`, status: 401, reason: 'missing-object-id', detail: /no Entra object id \(oid claim\)/ },
       { name: 'a bad parameter', header: `Bearer ${await token()}`, query: '?from=last-tuesday', status: 400, reason: 'invalid-arguments', detail: /"last-tuesday" is not a date Countersign reads/ },
       { name: 'an empty requestId (an unset variable), not the whole log', header: `Bearer ${await token()}`, query: '?requestId=', status: 400, reason: 'invalid-arguments', detail: /the query parameter requestId is empty/ },

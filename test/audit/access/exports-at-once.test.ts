@@ -84,7 +84,7 @@ describe('audit exports at once, per instance (bot over HTTP)', function () {
   }
 
   async function bearer(): Promise<string> {
-    const jwt = await new SignJWT({ oid: people.erin.aadObjectId, tid: TENANT, name: 'Erin Auditor', roles: [ROLE] })
+    const jwt = await new SignJWT({ oid: people.erin.aadObjectId, tid: TENANT, name: 'Erin Auditor', roles: [ROLE], azp: '3a8f0c1e-5b2d-4e6f-9a7b-1c2d3e4f5a6b' })
       .setProtectedHeader({ alg: 'RS256', kid: 'test-key' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
