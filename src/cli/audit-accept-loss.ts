@@ -7,6 +7,7 @@
  * It acts on the store the settings name, as the bot and the other audit commands do: with
  * COUNTERSIGN_STORE=postgres, the PostgreSQL database (never a SQLite file made beside it).
  */
+import { report, shownValue } from './terminal-text';
 import fs from 'node:fs';
 import path from 'node:path';
 import { acceptAuditLoss, LossAcceptanceError } from '../app/accept-loss';
@@ -103,10 +104,10 @@ export async function acceptLoss(opts: { dataDir?: string; reason?: string; keyL
     const signer = verifier ?? loadOrCreateSigningKey(dataDir);
     const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
     const c = await new Checkpointer({ store, signer, clock, file: checkpointFile, log: silent }).write('cli', { force: true, operator });
-    io.stdout.write(`Recorded audit.loss_accepted by ${operator}: ${reason}\n`);
-    for (const p of finding.problems) io.stdout.write(`  accepted: ${p}\n`);
-    if (archivedAs) io.stdout.write(`The old checkpoint file was kept as ${archivedAs}.\n`);
-    if (c) io.stdout.write(`The log now ends at record ${c.seq}, signed in a new checkpoint; Countersign will start on it.\n`);
+    report(io, `Recorded audit.loss_accepted by ${operator}: ${reason}\n`);
+    for (const p of finding.problems) report(io, `  accepted: ${shownValue(p)}\n`);
+    if (archivedAs) report(io, `The old checkpoint file was kept as ${archivedAs}.\n`);
+    if (c) report(io, `The log now ends at record ${c.seq}, signed in a new checkpoint; Countersign will start on it.\n`);
     return 0;
   } finally {
     await store.close();

@@ -2,6 +2,7 @@
  * `countersign audit export`: stream the audit records (filtered) as JSON Lines, CSV or OCSF, with a
  * signed manifest, and record the export itself in the audit log.
  */
+import { shownValue } from './terminal-text';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { canonicalRequestId, requestIdAsNamed } from '../domain/request-ids';
@@ -145,11 +146,11 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
     );
     if (!recorded) io.stderr.write('This export is not recorded in the audit log: the log is damaged (below), and a record appended now would take the place of a lost one.\n');
     // Written and recorded as it is (what the log holds), but said: verifying this export fails too.
-    for (const d of logDamage) io.stderr.write(`AUDIT LOG DAMAGED: ${d}.\n`);
+    for (const d of logDamage) io.stderr.write(`AUDIT LOG DAMAGED: ${shownValue(d)}.\n`);
     if (logDamage.length) io.stderr.write('The export holds what is left of the log, and its manifest says so (audit verify --file reports it); run countersign audit verify on the database.\n');
     const gap = missingFromLog(m);
-    if (gap) io.stderr.write(`AUDIT LOG DAMAGED: ${gap}.\n`);
-    if (edgeGap) io.stderr.write(`AUDIT LOG DAMAGED: ${edgeGap}.\n`);
+    if (gap) io.stderr.write(`AUDIT LOG DAMAGED: ${shownValue(gap)}.\n`);
+    if (edgeGap) io.stderr.write(`AUDIT LOG DAMAGED: ${shownValue(edgeGap)}.\n`);
     if (gap || edgeGap) return 2;
     return logDamage.length ? 2 : 0;
   } finally {

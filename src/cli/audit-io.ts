@@ -13,6 +13,7 @@ import { resolveDataDir } from './audit-options';
 import { existsAt, OutputTakenError, partialNameOf, placeOutput } from '../output-file';
 import { EXIT_DAMAGED, EXIT_INPUT } from './audit-report';
 import { AuditContinuityError } from '../audit/access/continuity';
+import { shownReport } from './terminal-text';
 
 /** Where the commands read and write; tests pass their own. */
 export interface AuditCliIo {
@@ -81,13 +82,13 @@ export async function reportingInputErrors(io: AuditCliIo, run: () => Promise<nu
     if (err instanceof AuditContinuityError) {
       // An emptied database (PostgreSQL: a schema without Countersign's tables, where the checkpoint
       // file says records were): refused with nothing made in it, as the bot's start refuses it.
-      io.stderr.write(`error: ${err.message.replace(/^Countersign will not start: /, '')}\n`);
+      io.stderr.write(shownReport(`error: ${err.message.replace(/^Countersign will not start: /, '')}\n`));
       io.setExitCode(EXIT_DAMAGED);
       return;
     }
     const known = err instanceof AuditInputError || err instanceof SigningKeyError;
     if (!known) throw err;
-    io.stderr.write(`error: ${err.message}\n`);
+    io.stderr.write(shownReport(`error: ${err.message}\n`));
     io.setExitCode(EXIT_INPUT);
   }
 }

@@ -1,4 +1,5 @@
 /** `countersign audit public-key` and `countersign audit checkpoint`. */
+import { shownValue } from './terminal-text';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Checkpointer, checkpointFileOf } from '../audit/access/checkpoints';
@@ -55,7 +56,7 @@ export async function writeCheckpoint(opts: { dataDir?: string }, io: AuditCliIo
     // rewritten (a log the bot refuses to start on) is not signed. accept-loss records such a loss.
     const problems = await signedLogProblems(db, store, signer);
     if (problems.length > 0) {
-      for (const p of problems) io.stderr.write(`AUDIT LOG DAMAGED: ${p}.\n`);
+      for (const p of problems) io.stderr.write(`AUDIT LOG DAMAGED: ${shownValue(p)}.\n`);
       io.stderr.write('Nothing was signed or recorded: run countersign audit verify, then restore the database from a backup, or record the loss with countersign audit accept-loss.\n');
       return 2;
     }

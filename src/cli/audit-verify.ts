@@ -2,6 +2,7 @@
  * `countersign audit verify`: the database's chain and its checkpoints (read-only, safe while the
  * bot runs), or an export file against its signed manifest, offline.
  */
+import { report, shownValue } from './terminal-text';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { checkpointCount, checkpointFileOf, checkpointOfRecord, readCheckpointFile, verifyCheckpoints } from '../audit/access/checkpoints';
@@ -124,10 +125,10 @@ async function verifyFile(fileOption: string, opts: VerifyOptions, io: AuditCliI
     }
     throw new AuditInputError(`cannot read ${file}: ${(err as Error).message}`);
   }
-  io.stdout.write(exportReport(file, result, !manifest && opts.filtered === true));
-  if (manifest && verifier && manifest.keyId !== verifier.keyId) io.stdout.write(`${keyInUse(verifier, opts, io)}\n`);
+  report(io, exportReport(file, result, !manifest && opts.filtered === true));
+  if (manifest && verifier && manifest.keyId !== verifier.keyId) report(io, `${keyInUse(verifier, opts, io)}\n`);
   if (opts.format && result.format !== opts.format) {
-    io.stdout.write(`NOTE: --format ${opts.format} was given, but the manifest signed these very bytes as ${result.format}: they were read as ${result.format}.\n`);
+    report(io, `NOTE: --format ${opts.format} was given, but the manifest signed these very bytes as ${result.format}: they were read as ${result.format}.\n`);
   }
   return result.ok ? EXIT_OK : EXIT_DAMAGED;
 }
@@ -190,7 +191,7 @@ async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo):
         ]),
   ];
   if (manifest.keyId !== verifier.keyId) lines.push(keyInUse(verifier, opts, io));
-  io.stdout.write(`${lines.join('\n')}\n`);
+  report(io, `${lines.join('\n')}\n`);
   // Its audit records, with their own manifest (a missing one is named above already).
   const events = path.join(dir, 'events.jsonl');
   if (!existsSync(events) || !existsSync(manifestFileOf(events))) return EXIT_DAMAGED;
@@ -199,7 +200,7 @@ async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo):
     recordsExit = await verifyFile(events, { ...(opts.publicKey ? { publicKey: opts.publicKey } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) }, io);
   } catch (err) {
     if (!(err instanceof AuditInputError)) throw err;
-    io.stdout.write(`The audit records (events.jsonl) were not checked: ${err.message}\n`);
+    report(io, `The audit records (events.jsonl) were not checked: ${err.message}\n`);
     return EXIT_DAMAGED;
   }
   // Signed records of another request would pass as an export: they must be this request's, all of
@@ -207,22 +208,22 @@ async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo):
   const filter = readManifestFile(manifestFileOf(events)).filter;
   const exported = filter.requestId;
   if (exported !== manifest.requestId) {
-    io.stdout.write(`EVIDENCE BUNDLE DAMAGED: events.jsonl is the export of ${exported ? `request ${exported}'s records` : 'records not of one request'}, not of request ${manifest.requestId}'s.\n`);
+    report(io, `EVIDENCE BUNDLE DAMAGED: events.jsonl is the export of ${exported ? `request ${exported}'s records` : 'records not of one request'}, not of request ${manifest.requestId}'s.\n`);
     return EXIT_DAMAGED;
   }
   const narrowed = Object.entries(filter).filter(([key, value]) => key !== 'requestId' && value !== undefined && !(Array.isArray(value) && value.length === 0));
   if (narrowed.length > 0) {
-    io.stdout.write(`EVIDENCE BUNDLE DAMAGED: events.jsonl is an export of only some of request ${manifest.requestId}'s records (filtered by ${narrowed.map(([key, value]) => `${key} ${JSON.stringify(value)}`).join(', ')}), not of all of them.\n`);
+    report(io, `EVIDENCE BUNDLE DAMAGED: events.jsonl is an export of only some of request ${manifest.requestId}'s records (filtered by ${narrowed.map(([key, value]) => `${key} ${JSON.stringify(value)}`).join(', ')}), not of all of them.\n`);
     return EXIT_DAMAGED;
   }
   if (check.recordsUnbound) {
-    io.stdout.write(
+    report(io, 
       `Note: this bundle's manifest does not list events.jsonl.manifest.json (it was made by a Countersign before 2026-12-06), so its records are tied to it only by the request they name: an older or a later complete export of request ${manifest.requestId}'s records would pass as well.\n`,
     );
   }
   // Said last too, where a reader looks for the verdict: the records above checked out as signed.
   if (damage.length > 0) {
-    io.stdout.write(`AUDIT LOG DAMAGED: this bundle attests an audit log that was not intact when it was made (see above): it may not be the whole record of request ${manifest.requestId}.\n`);
+    report(io, `AUDIT LOG DAMAGED: this bundle attests an audit log that was not intact when it was made (see above): it may not be the whole record of request ${manifest.requestId}.\n`);
   }
   return check.problems.length === 0 && damage.length === 0 && recordsExit === EXIT_OK ? EXIT_OK : EXIT_DAMAGED;
 }
@@ -249,7 +250,7 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
     chain = await db.verify();
   } catch (err) {
     if (err instanceof DamagedDatabaseError) {
-      io.stdout.write(`Database: ${db.where}\nDATABASE DAMAGED: ${err.message}.\n`);
+      report(io, `Database: ${db.where}\nDATABASE DAMAGED: ${err.message}.\n`);
       return EXIT_DAMAGED;
     }
     // The audit table itself dropped (PostgreSQL): damage to report, not a wrong input.
@@ -257,32 +258,32 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
     if (!missing) throw err;
     const what = missing === 'the table audit_log' ? 'AUDIT LOG DAMAGED (deleted)' : 'DATABASE DAMAGED';
     const gone = missing === 'the table audit_log' ? ': its audit records are gone from it' : '';
-    io.stdout.write(`Database: ${db.where}\n${what}: ${missing} is missing from the database (dropped or renamed)${gone}. Restore the database from a backup (docs/faults.md).\n`);
+    report(io, `Database: ${db.where}\n${what}: ${missing} is missing from the database (dropped or renamed)${gone}. Restore the database from a backup (docs/faults.md).\n`);
     return EXIT_DAMAGED;
   }
   const checkpoints = await checkCheckpoints(db, chain, opts, io);
   const warnings = [...chain.warnings, ...checkpoints.triggerWarnings];
-  io.stdout.write(verificationReport(db.where, chain, warnings, checkpoints.result.problems));
-  io.stdout.write(checkpointReport(checkpoints.result, keySourceOf(opts, db.dataDir, io), !opts.publicKey));
+  report(io, verificationReport(db.where, chain, warnings, checkpoints.result.problems));
+  report(io, checkpointReport(checkpoints.result, keySourceOf(opts, db.dataDir, io), !opts.publicKey));
   // Every copy checked is one whoever can write the data directory can delete: a cut back to an
   // earlier checkpoint (the later ones deleted with the records after it) needs no key, and only a
   // copy kept elsewhere shows it.
   if (checkpoints.result.checked > 0 && checkpoints.result.problems.length === 0 && !(opts.checkpoints?.length)) {
-    io.stdout.write('NOTE: the checkpoints checked are all copies this installation keeps (its database, its data directory); a log cut back to an earlier checkpoint is caught only against a copy kept elsewhere: countersign audit verify --checkpoints <file>.\n');
+    report(io, 'NOTE: the checkpoints checked are all copies this installation keeps (its database, its data directory); a log cut back to an earlier checkpoint is caught only against a copy kept elsewhere: countersign audit verify --checkpoints <file>.\n');
   }
-  if (chain.lossSeqs?.length) io.stdout.write(await acceptedLosses(db, chain.lossSeqs));
+  if (chain.lossSeqs?.length) report(io, await acceptedLosses(db, chain.lossSeqs));
   const gone = chain.requestsWithoutRow;
   if (chain.missingTables.length > 0) {
-    io.stdout.write(`DATABASE DAMAGED: ${chain.missingTables.length === 1 ? 'the table' : 'the tables'} ${chain.missingTables.join(', ')} ${chain.missingTables.length === 1 ? 'is' : 'are'} missing from the database (dropped or renamed): a start is refused. Restore the database from a backup (docs/faults.md).\n`);
+    report(io, `DATABASE DAMAGED: ${chain.missingTables.length === 1 ? 'the table' : 'the tables'} ${chain.missingTables.join(', ')} ${chain.missingTables.length === 1 ? 'is' : 'are'} missing from the database (dropped or renamed): a start is refused. Restore the database from a backup (docs/faults.md).\n`);
   }
   if (chain.requestsTableMissing) {
-    io.stdout.write('REQUESTS DELETED: the table requests is missing from the database (dropped), while the saved versions remain: no request can be decided or run. The audit records are as reported above; restore the table from a backup.\n');
+    report(io, 'REQUESTS DELETED: the table requests is missing from the database (dropped), while the saved versions remain: no request can be decided or run. The audit records are as reported above; restore the table from a backup.\n');
   }
   // An index that leaves records out hides them from reads of one request or person, every record intact.
-  for (const p of chain.indexProblems) io.stdout.write(`AUDIT LOG DAMAGED (index): ${p}.\n`);
+  for (const p of chain.indexProblems) report(io, `AUDIT LOG DAMAGED (index): ${shownValue(p)}.\n`);
   if (gone.length > 0) {
-    const each = gone.map((r) => `  ${r.id}: last saved ${r.state} at ${r.updatedAt}`);
-    io.stdout.write(
+    const each = gone.map((r) => `  ${shownValue(r.id)}: last saved ${shownValue(r.state)} at ${shownValue(r.updatedAt)}`);
+    report(io, 
       `REQUESTS DELETED: ${gone.length === 100 ? 'at least 100' : gone.length} request(s) have saved versions but no row: deleted outside Countersign, which never deletes one (an approved or scheduled one will never run):\n${each.join('\n')}\nThe audit records of each are intact: find out who deleted the rows, and restore them from a backup.\n`,
     );
   }
@@ -311,8 +312,8 @@ async function acceptedLosses(db: AuditDatabase, seqs: readonly number[]): Promi
       const data = (r.data ?? {}) as { operator?: unknown; reason?: unknown; problems?: unknown };
       count += 1;
       const problems = Array.isArray(data.problems) ? data.problems.filter((p): p is string => typeof p === 'string') : [];
-      lines.push(`  record ${r.seq}, ${r.time}, by ${typeof data.operator === 'string' ? data.operator : 'an operator'}: ${JSON.stringify(typeof data.reason === 'string' ? data.reason : '')}`);
-      for (const p of problems) lines.push(`    found then: ${p}`);
+      lines.push(`  record ${r.seq}, ${shownValue(r.time)}, by ${typeof data.operator === 'string' ? shownValue(data.operator) : 'an operator'}: ${JSON.stringify(typeof data.reason === 'string' ? data.reason : '')}`);
+      for (const p of problems) lines.push(`    found then: ${shownValue(p)}`);
     }
   } finally {
     await reader.close();

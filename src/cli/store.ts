@@ -2,6 +2,7 @@
  * `countersign store ...`: moving an installation from SQLite to PostgreSQL, upgrading the
  * PostgreSQL schema as its owner, and an online backup of a SQLite store.
  */
+import { report } from './terminal-text';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -81,10 +82,10 @@ async function migrateSchema(io: AuditCliIo, opts: { dataDir?: string; force?: b
     );
   }
   if (applied.length === 0) {
-    io.stdout.write(`The schema of ${store.target} was already at the version this Countersign expects (${EXPECTED_SCHEMA_VERSION}): nothing to do.\n`);
+    report(io, `The schema of ${store.target} was already at the version this Countersign expects (${EXPECTED_SCHEMA_VERSION}): nothing to do.\n`);
   } else {
     const each = applied.map((m) => `  ${m.version}: ${m.name}`).join('\n');
-    io.stdout.write(`Applied ${applied.length === 1 ? 'migration' : `${applied.length} migrations`} to the schema of ${store.target}:\n${each}\nIt is now at the version this Countersign expects (${EXPECTED_SCHEMA_VERSION}).\n`);
+    report(io, `Applied ${applied.length === 1 ? 'migration' : `${applied.length} migrations`} to the schema of ${store.target}:\n${each}\nIt is now at the version this Countersign expects (${EXPECTED_SCHEMA_VERSION}).\n`);
   }
   return EXIT_OK;
 }
@@ -120,13 +121,13 @@ async function migrateFromSqlite(fromOption: string, io: AuditCliIo): Promise<nu
     progress.done();
     io.stderr.write(`Copied ${Object.entries(result.rows).map(([t, n]) => `${n} ${t}`).join(', ')} from ${file} to ${store.target}.\n`);
     const chain = await verifyPostgresAuditLog(store.pool, store.target);
-    io.stdout.write(verificationReport(store.target, chain, chain.warnings));
+    report(io, verificationReport(store.target, chain, chain.warnings));
     const same = (sourceHead?.seq ?? 0) === chain.lastSeq && (sourceHead?.hash ?? chain.headHash) === chain.headHash;
     if (!chain.ok || !same) {
-      io.stdout.write(`The copy does not end where the source does (source head: record ${sourceHead?.seq ?? 0}): do not switch to it.\n`);
+      report(io, `The copy does not end where the source does (source head: record ${sourceHead?.seq ?? 0}): do not switch to it.\n`);
       return EXIT_DAMAGED;
     }
-    io.stdout.write(
+    report(io, 
       `Moved. Keep ${file} as it is, the record of the move: set it aside with a copy of the checkpoint file that vouches for it, and leave the checkpoint file itself where it is: PostgreSQL holds the same checkpoints (docs/postgresql.md, "Moving an existing SQLite installation"), then start the bots with COUNTERSIGN_STORE=postgres.\n`,
     );
     return EXIT_OK;
@@ -169,11 +170,11 @@ async function backupStore(targetOption: string, opts: { dataDir?: string }, io:
   }
   progress.done();
   const chain = await verifySqliteAuditLog(target);
-  io.stdout.write(`Backed up ${file} to ${target}.\n`);
-  io.stdout.write(verificationReport(`${target} (the copy)`, chain, chain.warnings));
+  report(io, `Backed up ${file} to ${target}.\n`);
+  report(io, verificationReport(`${target} (the copy)`, chain, chain.warnings));
   // The data directory's checkpoint file may already reach past the copy (the bot goes on writing),
   // so the signatures are checked where the copy is put back, not here: said, not left unsaid.
-  io.stdout.write(`Checkpoints: not checked here, only the copy's hash chain. To check the copy against the signed checkpoints, put it as countersign.db in a directory with copies of audit-signing-key.pub.pem and audit-checkpoints.jsonl from ${path.dirname(file)}, and run countersign audit verify --data-dir <that directory> (checkpoints signed after the copy was made are then reported as reaching past its end).\n`);
+  report(io, `Checkpoints: not checked here, only the copy's hash chain. To check the copy against the signed checkpoints, put it as countersign.db in a directory with copies of audit-signing-key.pub.pem and audit-checkpoints.jsonl from ${path.dirname(file)}, and run countersign audit verify --data-dir <that directory> (checkpoints signed after the copy was made are then reported as reaching past its end).\n`);
   return chain.ok ? EXIT_OK : EXIT_DAMAGED;
 }
 

@@ -331,6 +331,19 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
     });
   });
 
+  it('verify shows a stored request id, state or time holding control characters escaped: nothing acts on the terminal or forges a line', async () => {
+    const store = await openSqliteStore({ file: databaseFile(dataDir) });
+    await store.close();
+    // A version with no request row, written by someone with the database file (INSERT passes the triggers).
+    const db = new Database(databaseFile(dataDir));
+    db.prepare('INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES (?, 1, ?, ?, ?)').run('CS-\u001b]0;owned\u0007X\nAudit chain intact', 'approved\u009b2J', '2026-12-06\r', '{}');
+    db.close();
+    const r = await audit(['verify', '--data-dir', dataDir]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, 'no control character but line feeds reaches the terminal');
+    assert.match(r.stdout, /\n {2}CS-\\u001b\]0;owned\\u0007X\\nAudit chain intact: last saved approved\\u009b2J at 2026-12-06\\r\n/);
+  });
+
   it('verify names requests whose row was deleted outside Countersign (their versions remain), exit 2, and a start says so in its log', async () => {
     const store = await openSqliteStore({ file: databaseFile(dataDir) });
     const kept = aRequest('CS-ROWKEPT1');
