@@ -46,10 +46,10 @@ export type Delivery =
     };
 
 /** Exports one instance runs at once when nothing says otherwise (COUNTERSIGN_AUDIT_EXPORTS_AT_ONCE). */
-export const DEFAULT_EXPORTS_AT_ONCE = 2;
+const DEFAULT_EXPORTS_AT_ONCE = 2;
 
 /** How long a caller refused for too many exports at once is asked to wait (Retry-After, seconds). */
-export const EXPORT_BUSY_RETRY_SECONDS = 30;
+const EXPORT_BUSY_RETRY_SECONDS = 30;
 
 export interface AuditorAccessDeps {
   /** With the requests: an API export by a request id nothing names is refused, not run empty. */
