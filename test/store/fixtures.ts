@@ -24,7 +24,7 @@ const OPERATION = {
 };
 
 /** The operation hash of aRequest's operation, which requestRef's records carry: a request and its records agree, as Countersign writes them. */
-export const FIXTURE_OPERATION_HASH = operationHash(OPERATION);
+const FIXTURE_OPERATION_HASH = operationHash(OPERATION);
 
 export function aRequest(id: string, overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
   return {
