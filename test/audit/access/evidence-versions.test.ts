@@ -1,0 +1,113 @@
+/**
+ * The stored versions of requests Countersign itself took through their lifecycle are each backed by
+ * their audit records: evidence marks only versions added by other means (test/cli/audit-signed.test.ts).
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { checkVersions } from '../../../src/audit/access/evidence';
+import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite';
+import { appOnStore, SUBSCRIPTION, type AppOnFakes } from '../../support/app-on-fakes';
+import { alice, bob, opsChannel, sourceIn } from '../../support/people';
+import { RecordingMessenger, reachConfigText } from '../../support/reach';
+import { asked, click, settle } from '../../app/steps';
+import { collect } from '../../store/store-contract';
+import { tempDir } from '../../store/fixtures';
+
+const DELETE = 'delete resource group staging-old';
+const TAG = 'tag rg-web owner platform-team';
+const RG_WEB = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-web`;
+
+describe('stored request versions judged against their audit records', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let f: AppOnFakes<SqliteStore>;
+  beforeEach(async () => {
+    tmp = tempDir();
+    f = appOnStore(await openSqliteStore({ file: path.join(tmp.dir, 'countersign.db') }));
+  });
+  afterEach(async () => {
+    await f.store.close();
+    tmp.remove();
+  });
+
+  async function judged(id: string) {
+    const versions = await f.store.compliance.requestVersions(id);
+    const records = await collect(f.store.audit.read({ requestId: id }, { scan: true }));
+    return { states: versions.map((v) => v.state), check: checkVersions(versions, records) };
+  }
+
+  it('backs every version of requests run, run after a drift, failed, ended unknown, rejected and cancelled', async () => {
+    const ran = await asked(f, alice, DELETE);
+    await click(f, bob, ran, 'approve');
+    await settle(f);
+
+    f.azure.setTarget(RG_WEB, { exists: true, etag: 'e1', facts: { 'tags.owner': 'web-team' } });
+    const drifted = await asked(f, alice, TAG);
+    f.azure.setTarget(RG_WEB, { exists: true, etag: 'e2', facts: { 'tags.owner': 'someone-else' } });
+    await click(f, bob, drifted, 'approve');
+    await settle(f);
+    await click(f, bob, await f.request(drifted.id), 'approve');
+    await settle(f);
+
+    f.azure.nextExecution({ outcome: 'failed' });
+    const failed = await asked(f, alice, DELETE);
+    await click(f, bob, failed, 'approve');
+    await settle(f);
+
+    f.azure.nextExecution({ outcome: 'unknown' });
+    const unknown = await asked(f, alice, DELETE);
+    await click(f, bob, unknown, 'approve');
+    await settle(f);
+
+    const rejected = await asked(f, alice, DELETE);
+    await click(f, bob, rejected, 'reject');
+    const cancelled = await asked(f, alice, DELETE);
+    await click(f, alice, cancelled, 'cancel');
+
+    const expected: [string, string[]][] = [
+      [ran.id, ['pending', 'approved', 'executing', 'succeeded']],
+      [drifted.id, ['pending', 'approved', 'needs_reapproval', 'approved', 'executing', 'succeeded']],
+      [failed.id, ['pending', 'approved', 'executing', 'failed']],
+      [unknown.id, ['pending', 'approved', 'executing', 'unknown']],
+      [rejected.id, ['pending', 'rejected']],
+      [cancelled.id, ['pending', 'cancelled']],
+    ];
+    for (const [id, states] of expected) {
+      const { states: stored, check } = await judged(id);
+      assert.deepEqual(stored.filter((s, i) => s !== stored[i - 1]), states, id);
+      assert.deepEqual(check, { count: stored.length, ok: true, problems: [] }, id);
+    }
+  });
+
+  it('backs every version of a request run later at the time asked, of one that expired, and of a break-glass use', async () => {
+    const later = await asked(f, alice, `${DELETE} at 22:00`, 'Europe/Berlin');
+    await click(f, bob, later, 'approve');
+    await settle(f);
+    f.clock.advance(Date.parse('2026-03-02T21:00:00.000Z') - f.clock.now().getTime());
+    assert.deepEqual(await f.app.sweepScheduled(), [later.id]);
+    await settle(f);
+    const expired = await asked(f, alice, DELETE);
+    f.clock.advance(2 * 3_600_000);
+    assert.deepEqual(await f.app.sweepExpired(), [expired.id]);
+
+    const g = appOnStore(await openSqliteStore({ file: path.join(tmp.dir, 'break-glass.db') }), { messenger: new RecordingMessenger(), configText: reachConfigText(['breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h, notify: ["19:security-notices@thread.tacv2"] }']) });
+    const meant = g.app.interpret('break-glass delete resource group staging-old reason: outage INC-42');
+    assert.ok(meant.kind === 'break-glass' && meant.request.kind === 'ready');
+    const made = await g.app.breakGlass({ command: meant.request.command, values: meant.request.values, reason: 'outage INC-42', actor: alice, source: sourceIn(opsChannel, 'bg-1') });
+    assert.ok(made.ok);
+    await settle(g);
+    const breakGlass = { states: (await g.store.compliance.requestVersions(made.request.id)).map((v) => v.state), check: checkVersions(await g.store.compliance.requestVersions(made.request.id), await collect(g.store.audit.read({ requestId: made.request.id }, { scan: true }))) };
+    await g.store.close();
+    assert.deepEqual(breakGlass.states.filter((s, i) => s !== breakGlass.states[i - 1]), ['approved', 'executing', 'succeeded']);
+    assert.deepEqual(breakGlass.check, { count: breakGlass.states.length, ok: true, problems: [] });
+
+    const expected: [string, string[]][] = [
+      [later.id, ['pending', 'scheduled', 'executing', 'succeeded']],
+      [expired.id, ['pending', 'expired']],
+    ];
+    for (const [id, states] of expected) {
+      const { states: stored, check } = await judged(id);
+      assert.deepEqual(stored.filter((s, i) => s !== stored[i - 1]), states, id);
+      assert.deepEqual(check, { count: stored.length, ok: true, problems: [] }, id);
+    }
+  });
+});
