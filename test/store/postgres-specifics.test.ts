@@ -11,7 +11,7 @@ import { openPostgresAuditReader, openPostgresStore, POSTGRES_MIGRATIONS, RUNTIM
 import type { PostgresConnectionOptions, PostgresStore } from '../../src/store/postgres';
 import { explainConnectionError } from '../../src/store/postgres/connection';
 import { postgresRequestIndexLeavingOut } from './index-tamper';
-import { READ_HEAD } from '../../src/store/postgres/chain-append';
+import { appendQuery, READ_HEAD, templatesOf } from '../../src/store/postgres/chain-append';
 import { migratePostgres } from '../../src/store/postgres/migrations';
 import { sealRecord } from '../../src/audit/chain/chain';
 import type { AuditRecord } from '../../src/domain/audit';
@@ -690,12 +690,23 @@ describe('PostgreSQL store, several instances on one database', function () {
     const owner = new pg.Pool({ connectionString: db.url, options: `-c search_path=${schema}` });
     try {
       await migratePostgres(owner, 'always', POSTGRES_MIGRATIONS.filter((m) => m.version < last));
+      // A record appended by the function of that version, as an instance of the previous Countersign did.
+      const c = await owner.connect();
+      try {
+        await c.query('BEGIN');
+        const q = appendQuery(templatesOf([anEvent('config.loaded', { request: requestRef('req-0') })], uuidv7));
+        assert.equal((await c.query(q.text, q.values)).rows.length, 1);
+        await c.query('COMMIT');
+      } finally {
+        c.release();
+      }
     } finally {
       await owner.end();
     }
     const s = await open();
     assert.equal((await superuser((c) => c.query<{ v: number }>('SELECT max(version)::int AS v FROM schema_migrations'))).rows[0].v, last);
     assert.deepEqual(await s.compliance.missingProtection(), [], 'the replaced function is the one the migrations make, its search_path pinned again');
+    assert.deepEqual((await superuser((c) => c.query<{ config: string[] }>("SELECT proconfig AS config FROM pg_proc WHERE proname = 'countersign_append_sealed' AND pronamespace = to_regnamespace(current_schema())"))).rows[0].config, [`search_path=${schema}, pg_temp`]);
     await s.requests.insert(aRequest('req-1'), [anEvent('request.created', { request: requestRef('req-1') })]);
     const rejected = (id: string): ApprovalRequest => ({ ...aRequest(id), version: 2, state: 'rejected', rejection: { by: bob, at: timeAt(60) } });
 
@@ -705,19 +716,21 @@ describe('PostgreSQL store, several instances on one database', function () {
       /the audit records were not appended: audit_log has rewrite rules that are not Countersign's \(drop_rejections\), which can drop or change what is written; nothing was changed/,
     );
     assert.equal((await s.requests.get('req-1'))?.state, 'pending', 'the request is not changed without its record');
-    assert.equal((await s.audit.head())?.seq, 1);
+    assert.equal((await s.audit.head())?.seq, 2);
 
     await superuser((c) => c.query("DROP RULE drop_rejections ON audit_log; CREATE FUNCTION quiet() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$; CREATE TRIGGER audit_log_quiet BEFORE INSERT ON audit_log FOR EACH ROW WHEN (NEW.type = 'request.rejected') EXECUTE FUNCTION quiet()"));
     await assert.rejects(
       s.requests.update(rejected('req-1'), 1, [anEvent('request.rejected', { actor: bob, request: requestRef('req-1') })]),
-      /the audit record 2 \(request\.rejected\) was not stored in audit_log as sealed: PostgreSQL ran its INSERT without an error and stored nothing \(a rule or trigger on audit_log that is not Countersign's\); nothing was changed/,
+      /the audit record 3 \(request\.rejected\) was not stored in audit_log as sealed: PostgreSQL ran its INSERT without an error and stored nothing \(a rule or trigger on audit_log that is not Countersign's\); nothing was changed/,
     );
     assert.equal((await s.requests.get('req-1'))?.state, 'pending');
 
     // Taken away again, the same write goes through: the record is where the append said.
     await superuser((c) => c.query('DROP TRIGGER audit_log_quiet ON audit_log'));
     await s.requests.update(rejected('req-1'), 1, [anEvent('request.rejected', { actor: bob, request: requestRef('req-1') })]);
-    assert.deepEqual((await collect(s.audit.read({ requestId: 'req-1' }))).map((r) => [r.seq, r.type]), [[1, 'request.created'], [2, 'request.rejected']]);
+    assert.deepEqual((await collect(s.audit.read({ requestId: 'req-1' }))).map((r) => [r.seq, r.type]), [[2, 'request.created'], [3, 'request.rejected']]);
+    const verified = await verifyPostgresAuditLog(s.pool, s.target);
+    assert.deepEqual([verified.ok, verified.count], [true, 3], 'the chain runs on from the record appended before the upgrade');
   });
 
   it('names row-level security turned on for the audit log or the checkpoint table: its policies can hide records from the role that reads them', async () => {
