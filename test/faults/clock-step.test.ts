@@ -23,15 +23,19 @@ import type { Store } from '../../src/app/ports';
 import type { AuditStore } from '../../src/audit/ports';
 import { LockWait } from '../../src/store/sqlite/write-lock';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { auditTrailOf, requestIn } from '../support/requests';
+import { approvalBy, auditTrailOf, bob, requestIn } from '../support/requests';
 
 const LEASE_MS = 60_000;
 const HOUR = 3_600_000;
 const crashedAt = new Date('2026-12-04T12:00:00.000Z');
 
-/** An execution claimed by a run that then died: its lease runs one period past the crash. */
+/**
+ * An execution claimed by a run that then died: its lease runs one period past the crash. It was
+ * approved minutes before it was claimed (an approval holds maxScheduleAhead, a week, only).
+ */
 function abandonedExecution() {
-  const approved = requestIn('approved');
+  const r = requestIn('approved');
+  const approved = { ...r, approvals: [approvalBy(bob, r, new Date(crashedAt.getTime() - 5 * 60_000))] };
   const t = startExecution(approved, crashedAt, () => true, { owner: 'dead-host:1:aa', leaseUntil: new Date(crashedAt.getTime() + LEASE_MS) });
   assert.ok(t.ok && t.request.state === 'executing');
   return { ...t.request, version: 1 };
