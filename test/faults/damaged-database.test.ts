@@ -31,15 +31,12 @@ describe('audit verify on a database SQLite finds damaged', function () {
   it('says how much of the audit log can still be read when a page of it was overwritten', async () => {
     const fd = fs.openSync(file, 'r+');
     const pages = fs.fstatSync(fd).size / PAGE;
-    // A b-tree page of the table (its first byte says so: 0x0d a leaf, 0x05 an interior page) from
-    // about 60 % into the file, not a page of a record's overflowing text: SQLite must find it damaged.
-    const head = Buffer.alloc(1);
+    // A table's leaf page (type 0x0D) past the middle of the file, whatever else the schema adds
+    // before it: overwritten, SQLite finds the B-tree malformed (an overflow page's bytes would only
+    // be the text of a record, which verify names as edited).
+    const header = Buffer.alloc(1);
     let page = Math.floor(pages * 0.6);
-    for (; page < pages; page++) {
-      fs.readSync(fd, head, 0, 1, page * PAGE);
-      if (head[0] === 0x0d || head[0] === 0x05) break;
-    }
-    assert.ok(page < pages, 'a b-tree page after 60 % of the file');
+    while (page < pages && (fs.readSync(fd, header, 0, 1, page * PAGE), header[0] !== 0x0d)) page++;
     fs.writeSync(fd, Buffer.alloc(PAGE, 0x41), 0, PAGE, page * PAGE);
     fs.closeSync(fd);
     const run = await audit(['verify', '--data-dir', dir]);
