@@ -348,7 +348,7 @@ describe('activities validated at the edge', function () {
     });
 
     it('answers a message 200 and tells the person in the conversation what failed', async () => {
-      const { requestId } = await requestVia(h, 'delete resource group staging-old');
+      const { requestId } = await requestVia(h, 'delete resource group staging-api-service');
       failing = true;
       try {
         const sent = h.connector.sent.length;
