@@ -20,7 +20,9 @@ describe('a stop while Azure does not answer (in process)', function () {
       h.sandbox.faults.stall({ method: 'GET', pathContains: '/resourcegroups/', ms: 60_000, count: 20 });
       const clicked = await h.teams.click(people.bob, cardId, 'approve');
       assert.equal(clicked.status, 200);
-      // Another request's preparation (of another group: the same one would be refused as already asked for) waits for ARM too (its turn is not answered yet).
+      // Another request's preparation waits for ARM too (its turn is not answered yet): of another
+      // group, as the same one would be refused at once as already asked for.
+      const before = h.connector.sent.length;
       const asking = h.teams.say(people.alice, 'delete resource group staging-api-service', opsChannel);
       await new Promise((r) => setTimeout(r, 300));
       const started = Date.now();
