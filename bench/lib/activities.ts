@@ -51,6 +51,7 @@ export function messageActivity(connectorUrl: string, i: number): Record<string,
   return activity(connectorUrl, i % 2 === 0 ? alice : dave, i, {
     conversation: { id: `19:incident-bridge-${i % 1000}@thread.tacv2`, conversationType: CHANNEL.conversationType, tenantId: TENANT, isGroup: true },
     type: 'message',
-    text: `delete resource group staging-old-${i % 1000} reason: incident 4711 cleanup`,
+    // A group of its own for each: the same one asked again by its requester while open is refused.
+    text: `delete resource group staging-old-${i} reason: incident 4711 cleanup`,
   });
 }

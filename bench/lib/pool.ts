@@ -69,7 +69,7 @@ export async function createPendingPool(dataDir: string, count: number, prefix =
       Array.from({ length: Math.min(BATCH, count - start) }, async (_, k) => {
         const i = start + k;
         const source = { channelId: 'msteams', conversationId: CHANNEL.id, conversationType: CHANNEL.conversationType, activityId: `bench-ask-${i}` };
-        const result = await createRequest(deps, { command, values: { name: `staging-old-${i % 1000}` }, reason: 'incident 4711 cleanup', actor, source });
+        const result = await createRequest(deps, { command, values: { name: `staging-old-${i}` }, reason: 'incident 4711 cleanup', actor, source });
         if (!result.ok) throw new Error(`could not create a pending request: ${JSON.stringify(result)}`);
         const cardActivityId = `bench-card-${prefix}-${i}`;
         await store.cards.saveCardMessage(result.request.id, { conversationId: CHANNEL.id, activityId: cardActivityId });

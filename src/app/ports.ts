@@ -11,6 +11,7 @@ import type {
   ArmOperationRef,
   ChangeOperation,
   ExecutionOutcome,
+  Target,
   OperationProgress,
   QueryOperation,
   QueryResult,
@@ -101,10 +102,12 @@ export interface RequestQuery {
   updatedSince?: string;
   /**
    * Only requests asked for by this person (their Entra object id, matched whatever the case of its
-   * letters): with `states`, read by an index on the requester and the state, not a scan of every
-   * request.
+   * letters): with `states` (and `target`), read by an index on the requester, the target and the
+   * state, not a scan of every request.
    */
   requester?: string;
+  /** Only requests acting on this very target (the same subscription, resource group and resource id). */
+  target?: Target;
   limit?: number;
   /** Skip this many of the matches first (with limit: a page of a long list, oldest first). */
   offset?: number;

@@ -64,7 +64,7 @@ export async function createRequest(deps: AppDeps, input: CreateInput, breakGlas
  * sending made that very request; or undefined when there is none. Read by the requester's index.
  */
 async function repeatOf(deps: AppDeps, input: CreateInput, asked: Pick<ApprovalRequest, 'id' | 'command' | 'parameters' | 'target' | 'operation'>): Promise<CreateResult | undefined> {
-  const theirs = await deps.store.requests.list({ states: [...OPEN_STATES], requester: input.actor.aadObjectId });
+  const theirs = await deps.store.requests.list({ states: [...OPEN_STATES], requester: input.actor.aadObjectId, target: asked.target });
   const open = openRequestLike(asked, input.actor.aadObjectId, theirs, deps.clock.now());
   if (!open) return undefined;
   if (open.id === asked.id && input.answering) return { ok: false, error: alreadyCreatedText(input, open.id) };

@@ -1,7 +1,7 @@
 /** The same operation asked for twice by one person, in two messages: one request, not two that would both run. */
 import assert from 'node:assert/strict';
 import { RefusalReason } from '../../src/domain/refusal';
-import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import { appOnFakes, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, dave } from '../support/people';
 import { ask, asked, click, settle } from './steps';
 
@@ -125,6 +125,6 @@ describe('app: one open request per person and operation', () => {
       return list(query);
     };
     await asked(f, alice, RESTART);
-    assert.deepEqual(queries, [{ states: ['pending', 'needs_reapproval', 'approved', 'scheduled', 'executing'], requester: alice.aadObjectId }]);
+    assert.deepEqual(queries, [{ states: ['pending', 'needs_reapproval', 'approved', 'scheduled', 'executing'], requester: alice.aadObjectId, target: { subscriptionId: SUBSCRIPTION, resourceGroup: 'production-vm', resourceId: `/subscriptions/${SUBSCRIPTION}/resourceGroups/production-vm/providers/Microsoft.Compute/virtualMachines/vm-web-01` } }]);
   });
 });

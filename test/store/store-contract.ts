@@ -290,9 +290,16 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.deepEqual(ids(await store.requests.list({ states: open, requester: bob.aadObjectId })), ['b-pending']);
         assert.deepEqual(ids(await store.requests.list({ requester: alice.aadObjectId })), ['a-pending', 'a-done', 'a-scheduled']);
         assert.deepEqual(ids(await store.requests.list({ states: open, requester: '77777777-7777-4777-8777-777777777777' })), []);
+        // By target too: the same subscription, group and resource, whatever the order of its fields.
+        const elsewhere = { subscriptionId: '00000000-0000-0000-0000-000000000001', resourceGroup: 'rg-test' };
+        await store.requests.insert(aRequest('a-elsewhere', { createdAt: timeAt(5), target: elsewhere }), []);
+        const here = aRequest('x').target;
+        assert.deepEqual(ids(await store.requests.list({ states: open, requester: alice.aadObjectId, target: here })), ['a-pending', 'a-scheduled']);
+        assert.deepEqual(ids(await store.requests.list({ states: open, requester: alice.aadObjectId, target: { resourceGroup: 'rg-test', subscriptionId: elsewhere.subscriptionId } })), ['a-elsewhere']);
+        assert.deepEqual(ids(await store.requests.list({ states: open, requester: alice.aadObjectId, target: { ...here, resourceId: `/subscriptions/x/resourceGroups/rg-prod/providers/Microsoft.Compute/virtualMachines/web-09` } })), []);
         const pending = (await store.requests.get('a-pending'))!;
         await store.requests.update({ ...pending, version: 2, state: 'cancelled' }, 1, []);
-        assert.deepEqual(ids(await store.requests.list({ states: open, requester: alice.aadObjectId })), ['a-scheduled']);
+        assert.deepEqual(ids(await store.requests.list({ states: open, requester: alice.aadObjectId })), ['a-scheduled', 'a-elsewhere']);
       });
 
       it('lists the break-glass requests whose review is waiting and due, and drops one once it is reviewed', async () => {

@@ -11,6 +11,7 @@
  */
 import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, OpenRequestExistsError, VersionConflictError } from '../../src/app/ports';
 import { openRequestLike } from '../../src/domain/same-operation';
+import { canonicalJson } from '../../src/domain/canonical';
 import type { AuditLog, AuditReadOptions, BreakGlassLimit, OnceOpen, CardBindingStore, CardMessage, DelegationStore, RequestQuery, RequestStore } from '../../src/app/ports';
 import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../../src/store/card-claims';
 import { sealRecord } from '../../src/audit/chain/chain';
@@ -232,7 +233,8 @@ class MemoryRequests implements RequestStore {
         (query.expiringBefore === undefined || request.expiresAt < query.expiringBefore) &&
         (query.reviewDueBy === undefined || reviewDueBy(request, query.reviewDueBy)) &&
         (query.updatedSince === undefined || request.updatedAt >= query.updatedSince) &&
-        (query.requester === undefined || request.requester.aadObjectId.toLowerCase() === query.requester.toLowerCase()),
+        (query.requester === undefined || request.requester.aadObjectId.toLowerCase() === query.requester.toLowerCase()) &&
+        (query.target === undefined || canonicalJson(request.target) === canonicalJson(query.target)),
     );
     matching.sort((a, b) => (a.request.createdAt < b.request.createdAt ? -1 : a.request.createdAt > b.request.createdAt ? 1 : a.order - b.order));
     const from = matching.slice(query.offset ?? 0);

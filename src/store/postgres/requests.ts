@@ -15,6 +15,8 @@ import { isUniqueViolation } from './tx';
 
 /** A request's requester, as the requests_requester index (migration 12) holds it: lower case. */
 const REQUESTER_ID = "lower(body::jsonb #>> '{requester,aadObjectId}')";
+/** A request's target, as the requests_requester index holds it. */
+const TARGET = "(body::jsonb -> 'target')";
 
 class RequestNotFoundError extends Error {
   constructor(readonly requestId: string) {
@@ -61,7 +63,11 @@ export class PostgresRequestStore implements RequestStore {
         // request of theirs committed before, by the requests_requester index.
         const who = request.requester.aadObjectId.toLowerCase();
         await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ONCE_OPEN_LOCK_SPACE, who]);
-        const theirs = await tx.query<{ body: string }>(`SELECT body FROM requests WHERE ${REQUESTER_ID} = lower($1) AND state = ANY($2::text[])`, [who, [...OPEN_STATES]]);
+        const theirs = await tx.query<{ body: string }>(`SELECT body FROM requests WHERE ${REQUESTER_ID} = lower($1) AND ${TARGET} = $2::jsonb AND state = ANY($3::text[])`, [
+          who,
+          JSON.stringify(request.target),
+          [...OPEN_STATES],
+        ]);
         const open = openRequestLike(request, who, theirs.rows.map((r) => JSON.parse(r.body) as ApprovalRequest), new Date(once.at));
         if (open) throw new OpenRequestExistsError(request.id, open.id);
       }
@@ -145,6 +151,10 @@ export class PostgresRequestStore implements RequestStore {
       // The expression of the requests_requester index (migration 12), so that it is read by it.
       params.push(query.requester);
       where.push(`${REQUESTER_ID} = lower($${params.length})`);
+    }
+    if (query.target !== undefined) {
+      params.push(JSON.stringify(query.target));
+      where.push(`${TARGET} = $${params.length}::jsonb`);
     }
     let limit = '';
     if (query.limit !== undefined && query.limit >= 0) {

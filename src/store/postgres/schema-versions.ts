@@ -421,8 +421,8 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     name: 'requests by requester and state, for one open request per person and operation',
     sql: `
       -- The same index as SQLite migration 10: a new request is compared with its requester's open
-      -- ones only.
-      CREATE INDEX requests_requester ON requests (lower(body::jsonb #>> '{requester,aadObjectId}'), state);
+      -- ones on the same target only.
+      CREATE INDEX requests_requester ON requests (lower(body::jsonb #>> '{requester,aadObjectId}'), (body::jsonb -> 'target'), state);
     `,
   },
 ];

@@ -229,10 +229,12 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 10,
     name: 'requests by requester and state, for one open request per person and operation',
     sql: `
-      -- A new request is compared with its requester's open ones (domain/same-operation.ts): by this
-      -- index those rows only, not every request. The object id in lower case, as records keep it as
-      -- it came.
-      CREATE INDEX requests_requester ON requests (lower(json_extract(body, '$.requester.aadObjectId')), state);
+      -- A new request is compared with its requester's open ones on the same target
+      -- (domain/same-operation.ts): by this index those rows only, not every request, nor every one
+      -- of a person who has many open. The object id in lower case, as records keep it as it came.
+      CREATE INDEX requests_requester ON requests (
+        lower(json_extract(body, '$.requester.aadObjectId')), json_extract(body, '$.target.resourceGroup'), json_extract(body, '$.target.resourceId'), state
+      );
     `,
   },
 ];

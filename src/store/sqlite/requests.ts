@@ -149,6 +149,16 @@ export function requestListQuery(query: RequestQuery): { sql: string; params: Re
     where.push(`${REQUESTER_ID} = lower(@requester)`);
     params.requester = query.requester;
   }
+  if (query.target !== undefined) {
+    // Field by field (the requests_requester index holds the group and the resource id), so that the
+    // order of the target's fields in the stored JSON does not matter.
+    where.push(
+      "json_extract(body, '$.target.resourceGroup') IS @targetGroup AND json_extract(body, '$.target.resourceId') IS @targetResource AND json_extract(body, '$.target.subscriptionId') = @targetSubscription",
+    );
+    params.targetGroup = query.target.resourceGroup ?? null;
+    params.targetResource = query.target.resourceId ?? null;
+    params.targetSubscription = query.target.subscriptionId;
+  }
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   // Left to itself SQLite reads every row by the created_at index to spare the sort; the rows changed
   // since a recent moment are few, so their range is read and sorted instead.

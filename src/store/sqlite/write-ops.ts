@@ -12,6 +12,7 @@ import { DuplicateDownloadLinkError, type AuditCheckpoint, type DownloadClaim, t
 import type { Delegation } from '../../domain/delegation';
 import { breakGlassUsesAfter } from '../../domain/lifecycle';
 import { OPEN_STATES, type ApprovalRequest } from '../../domain/request';
+import type { Target } from '../../domain/operation';
 import { openRequestLike } from '../../domain/same-operation';
 import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../card-claims';
 import { delegationColumns } from '../delegation-row';
@@ -48,6 +49,17 @@ export interface BreakGlassGuard {
 
 /** A request's requester, as the requests_requester index (migration 10) holds it: lower case. */
 export const REQUESTER_ID = "lower(json_extract(body, '$.requester.aadObjectId'))";
+/**
+ * A request's target (`?` in turn: its subscription, resource group and resource id, null when it has
+ * none) as the requests_requester index holds its group and resource id, field by field.
+ */
+const SAME_TARGET =
+  "json_extract(body, '$.target.resourceGroup') IS ? AND json_extract(body, '$.target.resourceId') IS ? AND json_extract(body, '$.target.subscriptionId') = ?";
+
+/** The values of SAME_TARGET's parameters, in its order. */
+function targetValues(t: Target): [string | null, string | null, string] {
+  return [t.resourceGroup ?? null, t.resourceId ?? null, t.subscriptionId];
+}
 
 export class RequestNotFoundError extends Error {
   constructor(readonly requestId: string) {
@@ -77,7 +89,7 @@ export function writeOps(db: Database.Database) {
   );
   const requestVersion = db.prepare('SELECT version FROM requests WHERE id = ?').pluck();
   const requestsChangedSince = db.prepare('SELECT body FROM requests INDEXED BY requests_updated WHERE updated_at >= ?').pluck();
-  const openOfRequester = db.prepare(`SELECT body FROM requests WHERE ${REQUESTER_ID} = lower(?) AND state IN (${OPEN_STATES.map((x) => `'${x}'`).join(', ')})`).pluck();
+  const openOfRequester = db.prepare(`SELECT body FROM requests WHERE ${REQUESTER_ID} = lower(?) AND ${SAME_TARGET} AND state IN (${OPEN_STATES.map((x) => `'${x}'`).join(', ')})`).pluck();
   // Every saved version is kept as well, in the same transaction (the evidence bundle reads them).
   const requestHistory = db.prepare(
     'INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES (@id, @version, @state, @updatedAt, @body)',
@@ -128,7 +140,7 @@ export function writeOps(db: Database.Database) {
       if (once) {
         // Likewise: every request of the requester committed before, in this group too, is seen.
         const request = JSON.parse(row.body) as ApprovalRequest;
-        const theirs = (openOfRequester.all(request.requester.aadObjectId) as string[]).map((body) => JSON.parse(body) as ApprovalRequest);
+        const theirs = (openOfRequester.all(request.requester.aadObjectId, ...targetValues(request.target)) as string[]).map((body) => JSON.parse(body) as ApprovalRequest);
         const open = openRequestLike(request, request.requester.aadObjectId, theirs, new Date(once.at));
         if (open) throw new OpenRequestExistsError(row.id, open.id);
       }
