@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import Database from 'better-sqlite3';
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { SignJWT, generateKeyPair } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
 import { REFUSAL_BUDGET } from '../../../src/app/refusal-budget';
 import { CSV_COLUMNS } from '../../../src/audit/formats/csv-columns';
@@ -24,14 +24,12 @@ import { auditOf, requestVia } from '../../support/flows';
 import { EXAMPLE_CONFIG, startHarness, type Harness } from '../../support/harness';
 import { TENANT, eventually, people, shown, type Conversation, type Person } from '../../support/teams';
 import { collect } from '../../store/store-contract';
-import { loadConfig, parseConfig } from '../../../src/config/load';
+import { loadConfig } from '../../../src/config/load';
 import { tempDir } from '../../store/fixtures';
+import { AUDIENCE, auditApiConfig, ISSUER, ROLE, testSigningKey } from './audit-api-setup';
 import { databaseFile } from '../../../src/settings';
 import { indexesLeavingOut } from '../../store/index-tamper';
 
-const ISSUER = 'https://login.microsoftonline.com/6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/v2.0';
-const AUDIENCE = 'api://countersign-audit';
-const ROLE = 'Audit.Export';
 /** The client application auditors get their access tokens with. */
 const CLIENT = '3a8f0c1e-5b2d-4e6f-9a7b-1c2d3e4f5a6b';
 
@@ -343,19 +341,12 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
   }
 
   before(async () => {
-    const pair = await generateKeyPair('RS256');
-    key = { privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid: 'test-key', alg: 'RS256', use: 'sig' } };
+    key = await testSigningKey();
     stranger = (await generateKeyPair('RS256')).privateKey;
   });
   beforeEach(async () => {
     tmp = tempDir();
-    // The key set beside the config (read only from its folder), with the example's templates.
-    fs.cpSync(path.join(path.dirname(EXAMPLE_CONFIG), 'templates'), path.join(tmp.dir, 'templates'), { recursive: true });
-    fs.writeFileSync(path.join(tmp.dir, 'jwks.json'), JSON.stringify({ keys: [key.jwk] }));
-    const configText = fs
-      .readFileSync(EXAMPLE_CONFIG, 'utf8')
-      .replace('  auditorRoles: [auditors]\n', `  auditorRoles: [auditors]\n  http:\n    issuer: ${ISSUER}\n    audience: ${AUDIENCE}\n    role: ${ROLE}\n    jwksFile: jwks.json\n`);
-    h = await startHarness({ config: parseConfig(configText, path.join(tmp.dir, 'countersign.yaml')) });
+    h = await startHarness({ config: auditApiConfig(tmp.dir, key) });
   });
   afterEach(async () => {
     await h.stop();

@@ -4,20 +4,15 @@
  * works); once an export ends its slot serves the next.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { SignJWT } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
 import type { CountersignStore as Store } from '../../../src/store/countersign-store';
-import { parseConfig } from '../../../src/config/load';
 import { auditOf, requestVia } from '../../support/flows';
-import { EXAMPLE_CONFIG, startHarness, type Harness } from '../../support/harness';
+import { startHarness, type Harness } from '../../support/harness';
 import { TENANT, eventually, people, shown, type Conversation, type Person } from '../../support/teams';
 import { tempDir } from '../../store/fixtures';
+import { AUDIENCE, auditApiConfig, ISSUER, ROLE, testSigningKey } from './audit-api-setup';
 
-const ISSUER = 'https://login.microsoftonline.com/6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/v2.0';
-const AUDIENCE = 'api://countersign-audit';
-const ROLE = 'Audit.Export';
 const DAY = 24 * 3600 * 1000;
 const personal = (p: Person): Conversation => ({ id: `a:personal-${p.id}`, conversationType: 'personal' });
 
@@ -35,19 +30,13 @@ describe('audit exports at once, per instance (bot over HTTP)', function () {
   }
 
   before(async () => {
-    const pair = await generateKeyPair('RS256');
-    key = { privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid: 'test-key', alg: 'RS256', use: 'sig' } };
+    key = await testSigningKey();
   });
   beforeEach(async () => {
     hold = undefined;
     tmp = tempDir();
-    fs.cpSync(path.join(path.dirname(EXAMPLE_CONFIG), 'templates'), path.join(tmp.dir, 'templates'), { recursive: true });
-    fs.writeFileSync(path.join(tmp.dir, 'jwks.json'), JSON.stringify({ keys: [key.jwk] }));
-    const configText = fs
-      .readFileSync(EXAMPLE_CONFIG, 'utf8')
-      .replace('  auditorRoles: [auditors]\n', `  auditorRoles: [auditors]\n  http:\n    issuer: ${ISSUER}\n    audience: ${AUDIENCE}\n    role: ${ROLE}\n    jwksFile: jwks.json\n`);
     h = await startHarness({
-      config: parseConfig(configText, path.join(tmp.dir, 'countersign.yaml')),
+      config: auditApiConfig(tmp.dir, key),
       env: { COUNTERSIGN_AUDIT_EXPORTS_AT_ONCE: '1' },
       wrapStore: (store: Store) => {
         const audit = store.audit;
