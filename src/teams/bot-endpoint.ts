@@ -170,6 +170,9 @@ function notChannelToken(authorization: string, channelId: unknown): string | un
   const skill = claims.appid === 'AnonymousSkill' || (!!claims.ver && !!claims.aud && !CHANNEL_AUDIENCES.includes(claims.aud as string) && !!appId && appId !== claims.aud);
   if (skill) return 'the token is another bot\'s (a skill\'s), not the Bot Connector\'s';
   if (claims.iss !== undefined && claims.iss !== CHANNEL_TOKEN_ISSUER) return `the token's issuer is not the Bot Connector's (${CHANNEL_TOKEN_ISSUER})`;
+  // jsonwebtoken (which botbuilder checks with) judges exp only when it is there: a signed token
+  // without one would be taken for ever once it leaked. The Bot Connector's tokens always expire.
+  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) return 'the token carries no exp (expiry) claim, or one that is not a number, so it would never expire';
   return undefined;
 }
 

@@ -98,12 +98,14 @@ describe('inbound authentication', function () {
         ['a skill\'s', signed({ iss: 'https://api.botframework.com', ver: '1.0', appid: '11111111-2222-4333-8444-555555555555' }), typing],
         ['the anonymous skill', signed({ iss: 'https://api.botframework.com', appid: 'AnonymousSkill' }), typing],
         ['the ASE channel\'s', signed({ iss: 'https://api.botframework.com' }), { ...typing, channelId: 'ase' }],
+        ['one that never expires (no exp)', signed({ iss: 'https://api.botframework.com', exp: undefined }), typing],
+        ['one whose exp is text', signed({ iss: 'https://api.botframework.com', exp: String(now + 600) }), typing],
       ];
       for (const [what, token, activity] of refusedTokens) assert.equal((await send(token, activity)).status, 401, what);
       const refusals = async () => (await auditOf(h)).filter((e) => e.type === 'auth.refused');
       const refused = await eventually('the refusals are in the audit', async () => ((await refusals()).length >= refusedTokens.length ? refusals() : undefined));
       assert.deepEqual(refused.map((e) => e.outcome.reason), refusedTokens.map(() => 'invalid-token'));
-      assert.deepEqual(refused.map((e) => /issuer is not the Bot Connector's|another bot's|ASE channel/.test(String(e.outcome.detail))), refusedTokens.map(() => true), JSON.stringify(refused.map((e) => e.outcome.detail)));
+      assert.deepEqual(refused.map((e) => /issuer is not the Bot Connector's|another bot's|ASE channel|never expire/.test(String(e.outcome.detail))), refusedTokens.map(() => true), JSON.stringify(refused.map((e) => e.outcome.detail)));
       assert.ok(!h.logs.some((l) => l.msg === 'Bot Framework authentication unavailable'), 'no outage is reported');
       // Each new tenant id a token names made botbuilder add four issuers to a list the process
       // shares, before any signature was checked: what a turn added is taken off as it ends.

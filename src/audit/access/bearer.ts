@@ -26,7 +26,7 @@ export interface AuditHttpConfig {
 
 export type BearerCheck =
   | { ok: true; actor: Actor; appId?: string }
-  | { ok: false; status: 401 | 403; reason: 'missing-token' | 'invalid-token' | 'id-token' | 'token-lifetime-too-long' | 'missing-object-id' | 'tenant-not-allowed' | 'not-an-auditor'; detail: string; actor?: Actor };
+  | { ok: false; status: 401 | 403; reason: 'missing-token' | 'invalid-token' | 'no-expiry' | 'id-token' | 'token-lifetime-too-long' | 'missing-object-id' | 'tenant-not-allowed' | 'not-an-auditor'; detail: string; actor?: Actor };
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
 /** Clock skew allowed on exp and nbf. */
@@ -109,6 +109,11 @@ export function bearerChecker(config: AuditHttpConfig, tenantAllowed: (tenantId:
         requiredClaims: ['exp'],
       }));
     } catch (err) {
+      // A token without a numeric exp would never expire: refused by name, not as any bad token.
+      if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'exp' && err.reason !== 'check_failed') {
+        const what = err.reason === 'missing' ? 'carries no exp (expiry) claim' : 'has an exp (expiry) claim that is not a number of seconds';
+        return { ok: false, status: 401, reason: 'no-expiry', detail: `the token ${what}, so it would never expire: ask Entra ID for an access token, which always expires` };
+      }
       return { ok: false, status: 401, reason: 'invalid-token', detail: why(err) };
     }
     const idToken = idTokenProblem(claims);

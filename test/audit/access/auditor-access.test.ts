@@ -330,14 +330,15 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
   let key: { privateKey: CryptoKey; jwk: JWK };
   let stranger: CryptoKey;
 
-  async function token(claims: Record<string, unknown> = {}, options: { key?: CryptoKey; kid?: string; exp?: string | number; aud?: string; iss?: string; iat?: number | false } = {}): Promise<string> {
+  async function token(claims: Record<string, unknown> = {}, options: { key?: CryptoKey; kid?: string; exp?: string | number | false; aud?: string; iss?: string; iat?: number | false } = {}): Promise<string> {
     // An access token names the client application that asked for it (azp, v2.0).
     const jwt = new SignJWT({ oid: people.erin.aadObjectId, tid: TENANT, name: 'Erin Auditor', roles: [ROLE], azp: CLIENT, ver: '2.0', ...claims })
       .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? 'test-key' })
       .setIssuer(options.iss ?? ISSUER)
       .setAudience(options.aud ?? AUDIENCE);
     if (options.iat !== false) jwt.setIssuedAt(options.iat);
-    return jwt.setExpirationTime(options.exp ?? '10m').sign(options.key ?? key.privateKey);
+    if (options.exp !== false) jwt.setExpirationTime(options.exp ?? '10m');
+    return jwt.sign(options.key ?? key.privateKey);
   }
 
   before(async () => {
@@ -431,6 +432,8 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
       { name: 'no token', status: 401, reason: 'missing-token', detail: /no bearer token/ },
       { name: 'signed by another key', header: `Bearer ${await token({}, { key: stranger })}`, status: 401, reason: 'invalid-token', detail: /ERR_JWS_SIGNATURE_VERIFICATION_FAILED|ERR_JWKS_NO_MATCHING_KEY/ },
       { name: 'expired', header: `Bearer ${await token({}, { exp: Math.floor(Date.now() / 1000) - 3600 })}`, status: 401, reason: 'invalid-token', detail: /ERR_JWT_EXPIRED/ },
+      { name: 'no exp (a token that never expires)', header: `Bearer ${await token({}, { exp: false })}`, status: 401, reason: 'no-expiry', detail: /^the token carries no exp \(expiry\) claim, so it would never expire/ },
+      { name: 'an exp that is not a number', header: `Bearer ${await token({ exp: '9999999999' }, { exp: false })}`, status: 401, reason: 'no-expiry', detail: /exp \(expiry\) claim that is not a number/ },
       { name: 'another audience', header: `Bearer ${await token({}, { aud: 'api://something-else' })}`, status: 401, reason: 'invalid-token', detail: /the aud claim/ },
       { name: 'another issuer', header: `Bearer ${await token({}, { iss: 'https://evil.example/v2.0' })}`, status: 401, reason: 'invalid-token', detail: /the iss claim/ },
       { name: 'another tenant', header: `Bearer ${await token({ tid: '99999999-9999-4999-8999-999999999999' })}`, status: 403, reason: 'tenant-not-allowed', detail: /tenant 9999/ },
