@@ -6,6 +6,7 @@ import tls from 'node:tls';
 import { readSettings, readStoreSettings, SettingsError } from '../../src/settings';
 import { postgresConnectionOf } from '../../src/store/open-store';
 import { describeTarget } from '../../src/store/postgres';
+import { poolConfig } from '../../src/store/postgres/connection';
 
 describe('choosing the store from the environment', () => {
   it('stays on SQLite unless PostgreSQL is chosen, even with PG* variables and DATABASE_URL set', () => {
@@ -41,6 +42,28 @@ describe('choosing the store from the environment', () => {
 
   it('a sslmode in the URL is honoured', () => {
     assert.equal(describeTarget({ url: 'postgres://u:secret@h:5433/d?sslmode=verify-full' }), 'postgres://u@h:5433/d');
+  });
+
+  it('refuses a URL query parameter it would not read, naming it (and the one meant), rather than ignoring it', () => {
+    const open = (url: string) => {
+      const s = readStoreSettings({ COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: url });
+      assert.ok(s.kind === 'postgres');
+      return postgresConnectionOf(s.postgres);
+    };
+    assert.throws(() => open('postgres://app@db.example/countersign?connect_timeout=5'), /COUNTERSIGN_DATABASE_URL or DATABASE_URL\) has the parameter "connect_timeout", which Countersign does not read: it reads only sslmode, sslrootcert, application_name/);
+    assert.throws(() => open('postgres://app@db.example/countersign?sslmode=verify-full&target_session_attrs=read-write'), /"target_session_attrs"/);
+    assert.throws(() => open('postgres://app@db.example/countersign?sslmod=verify-full'), /"sslmod" \(did you mean sslmode\?\)/);
+    assert.throws(() => open('postgres://app@db.example/countersign?SSLMODE=verify-full'), /"SSLMODE" \(did you mean sslmode\?\)/);
+    assert.throws(() => open('postgres://app@db.example/countersign?sslmode=disable&sslmode=verify-full'), /the parameter sslmode more than once/);
+    // Each refusal is the store's startup error, which the bot's start and every command report.
+    assert.throws(() => poolConfig({ url: 'postgres://u@h/d?connect_timeout=5' }), /connect_timeout/);
+  });
+
+  it("honours the URL's application_name, ahead of PGAPPNAME", () => {
+    const s = readStoreSettings({ COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: 'postgres://app@db.example/countersign?sslmode=verify-full&application_name=countersign-west', PGAPPNAME: 'from-env' });
+    assert.ok(s.kind === 'postgres');
+    assert.equal(poolConfig(postgresConnectionOf(s.postgres)).application_name, 'countersign-west');
+    assert.equal(poolConfig({ host: 'h', applicationName: 'from-env' }).application_name, 'from-env');
   });
 
   it("trusts the certificate authorities the URL's sslrootcert names, as libpq does, ahead of PGSSLROOTCERT", () => {

@@ -56,6 +56,7 @@ function resolveConnection(options: PostgresConnectionOptions): Required<Pick<Po
     database: fromUrl.database ?? options.database ?? user,
     ...(fromUrl.password !== undefined ? { password: fromUrl.password } : {}),
     ...(fromUrl.sslMode ? { sslMode: fromUrl.sslMode } : {}),
+    ...(fromUrl.applicationName ? { applicationName: fromUrl.applicationName } : {}),
   };
 }
 
