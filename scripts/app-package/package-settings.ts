@@ -4,6 +4,7 @@
  * file serves both the bot and the packaging step.
  */
 import { createHash } from 'node:crypto';
+import { readPublicUrl, SettingsError } from '../../src/settings';
 
 export class PackageSettingError extends Error {
   constructor(
@@ -93,7 +94,16 @@ export function readManifestValues(env: NodeJS.ProcessEnv, packageVersion: strin
       "is required: the bot's public https base URL (its host goes into validDomains), e.g. https://countersign-prod.azurewebsites.net",
     );
   }
-  const publicUrl = httpsUrl('COUNTERSIGN_PUBLIC_URL', publicUrlText);
+  // As the bot reads it (a query, fragment or credentials refused), so no package is built for an
+  // address the bot would refuse to start with; then https, which Teams requires.
+  let botPublicUrl: string | undefined;
+  try {
+    botPublicUrl = readPublicUrl(publicUrlText);
+  } catch (error) {
+    if (error instanceof SettingsError) throw new PackageSettingError(error.variable, error.message.slice(`${error.variable}: `.length));
+    throw error;
+  }
+  const publicUrl = httpsUrl('COUNTERSIGN_PUBLIC_URL', botPublicUrl ?? publicUrlText);
 
   const appVersion = (env.TEAMS_APP_VERSION ?? '').trim() || packageVersion;
   if (!APP_VERSION.test(appVersion)) {

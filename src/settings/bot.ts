@@ -147,14 +147,16 @@ export function secretValues(env: NodeJS.ProcessEnv, appPassword: string): strin
 
 /**
  * The address people reach Countersign at (audit download links are built on it): an http(s) URL
- * with a host and no query or fragment, its trailing slash dropped.
+ * with a host and no query or fragment, its trailing slash (and any space around it) dropped. The
+ * Teams app packaging (`npm run package:teams`) reads it with this too, so a package is never built
+ * for an address the bot would refuse to start with.
  */
-function readPublicUrl(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
+export function readPublicUrl(text: string | undefined): string | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
   const url = urlIn('COUNTERSIGN_PUBLIC_URL', text, 'an http(s) URL such as https://countersign.example.com');
   if (!['http:', 'https:'].includes(url.protocol) || !url.hostname) throw new SettingsError('COUNTERSIGN_PUBLIC_URL', `must be an http(s) URL with a host, such as https://countersign.example.com, got "${text}"`);
   if (url.search || url.hash || url.username || url.password) throw new SettingsError('COUNTERSIGN_PUBLIC_URL', `must have no query, fragment or credentials (links are built on it), got "${text}"`);
-  return text.replace(/\/+$/, '');
+  return text.trim().replace(/\/+$/, '');
 }
 
 /**

@@ -11,7 +11,7 @@
  * Each variable is read by its name written out, through `variable()` (or as a property of `env`):
  * test/settings/settings.test.ts finds them all by that spelling and reads each one empty as unset.
  */
-export { publicUrlWarning, readSettings, secretValues, type Settings } from './bot';
+export { publicUrlWarning, readPublicUrl, readSettings, secretValues, type Settings } from './bot';
 export { readCliSettings, type CliSettings } from './cli';
 export { type AzureCredentialEnv } from './azure';
 export { databaseFile, DEFAULT_CONFIG_PATH } from './files';

@@ -64,6 +64,10 @@ describe('Teams app packaging', () => {
       [{ MicrosoftAppId: 'countersign-bot', COUNTERSIGN_PUBLIC_URL: 'https://a.b' }, 'MicrosoftAppId', /must be a GUID/],
       [{ MicrosoftAppId: botId }, 'COUNTERSIGN_PUBLIC_URL', /is required/],
       [{ MicrosoftAppId: botId, COUNTERSIGN_PUBLIC_URL: 'http://a.b' }, 'COUNTERSIGN_PUBLIC_URL', /must use https/],
+      // What the bot would refuse to start with is refused here too, in the bot's words.
+      [{ MicrosoftAppId: botId, COUNTERSIGN_PUBLIC_URL: 'https://bot.example.org/?tenant=x' }, 'COUNTERSIGN_PUBLIC_URL', /must have no query, fragment or credentials/],
+      [{ MicrosoftAppId: botId, COUNTERSIGN_PUBLIC_URL: 'https://bot.example.org/#top' }, 'COUNTERSIGN_PUBLIC_URL', /must have no query, fragment or credentials/],
+      [{ MicrosoftAppId: botId, COUNTERSIGN_PUBLIC_URL: 'https://user:pw@bot.example.org' }, 'COUNTERSIGN_PUBLIC_URL', /must have no query, fragment or credentials/],
       [{ ...env, TEAMS_APP_ID: 'abc' }, 'TEAMS_APP_ID', /must be a GUID/],
       [{ ...env, TEAMS_APP_VERSION: '1.0' }, 'TEAMS_APP_VERSION', /must look like 1\.2\.3/],
       [{ ...env, TEAMS_PRIVACY_URL: 'privacy' }, 'TEAMS_PRIVACY_URL', /absolute https URL/],

@@ -115,6 +115,8 @@ describe('settings: the environment, read in one place', () => {
     assert.equal(readSettings({ PORT: '4000' }).publicUrl, 'http://127.0.0.1:4000');
     assert.equal(readSettings({ COUNTERSIGN_PUBLIC_URL: 'https://countersign.example.com/' }).publicUrl, 'https://countersign.example.com');
     assert.equal(readSettings({ COUNTERSIGN_PUBLIC_URL: 'https://example.com/bots/countersign' }).publicUrl, 'https://example.com/bots/countersign');
+    // A space around it (a .env line) is not kept in the links built on it.
+    assert.equal(readSettings({ COUNTERSIGN_PUBLIC_URL: ' https://countersign.example.com/ ' }).publicUrl, 'https://countersign.example.com');
     for (const bad of ['notaurl', 'countersign.example.com', 'ftp://example.com', 'https://example.com/?x=1', 'https://example.com/#top', 'https://user:pw@example.com']) {
       assert.throws(() => readSettings({ COUNTERSIGN_PUBLIC_URL: bad }), new RegExp(`COUNTERSIGN_PUBLIC_URL: must .*got "${bad.replace(/[.?*+^$()|[\]\\]/g, '\\$&')}"`));
     }
