@@ -29,7 +29,7 @@ import { sweepScheduled } from './schedule';
 import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
 import { CommitOutcomeUnknownError, type CardMessage, type StorageFault } from './ports';
 import { cardViewers, personalView, refreshProblem, type PersonalView } from './personal-view';
-import { help, pending, pendingIn, status, statusIn, usage, type HelpEntry, type PendingAnswer, type PendingView, type StatusAnswer } from './queries';
+import { help, helpOn, pending, pendingIn, status, statusIn, usage, type HelpEntry, type HelpTopic, type PendingAnswer, type PendingView, type StatusAnswer } from './queries';
 import { recordConfigLoaded } from './startup';
 import { createRequest, runQuery, type CreateInput, type CreateResult } from './requests';
 import { interpret, type Interpretation } from './interpret';
@@ -302,6 +302,11 @@ export class Countersign {
 
   help(actor: Actor): Promise<HelpEntry[]> {
     return help(this.deps, actor);
+  }
+
+  /** `help <words>`: the commands those words name, or suggestions when they name none. */
+  helpOn(actor: Actor, topic: string): Promise<HelpTopic> {
+    return helpOn(this.deps, actor, topic);
   }
 
   /** A date `days` days from now in the zone (YYYY-MM-DD): what examples in answers use, never a date already past. */

@@ -9,7 +9,8 @@ import type { AppDeps } from './context';
 
 export type Interpretation =
   | { kind: 'empty' }
-  | { kind: 'builtin'; name: 'help' | 'pending' }
+  /** `topic`: the words after `help` (`help deploy`), for that command's usage alone. */
+  | { kind: 'builtin'; name: 'help' | 'pending'; topic?: string }
   | { kind: 'status'; requestId?: string }
   /** `cancel [<request-id>]`: a reserved word; cancelling is the card's button, so the answer says how. */
   | { kind: 'cancel'; requestId?: string }
@@ -75,8 +76,8 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   if (!trimmed) return { kind: 'empty' };
   const words = trimmed.split(/\s+/);
   const first = words[0].toLowerCase();
-  if (first === 'help' || trimmed === '?') return { kind: 'builtin', name: 'help' };
   const after = (n: number) => words.slice(n).join(' ');
+  if (first === 'help' || trimmed === '?') return words.length > 1 ? { kind: 'builtin', name: 'help', topic: after(1) } : { kind: 'builtin', name: 'help' };
   if (first === 'pending') return words.length > 1 ? extraWords('pending', after(1), 'Type "pending" alone: it lists the requests you may decide and your own.') : { kind: 'builtin', name: 'pending' };
   if (first === 'status') {
     if (words.length > 2) return extraWords('status', after(2), 'Usage: status <request-id>, one request at a time.');

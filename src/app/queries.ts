@@ -13,6 +13,8 @@ import { cardCopyRefusal, copiesInThisThread } from './card-binding';
 import { accessForView, viewAccess } from './group-access';
 import { notifyPolicy } from './notifications';
 import { canonicalRequestId, isRequestId } from '../domain/request-ids';
+import { namesTopic } from '../domain/command-words';
+import { interpret } from './interpret';
 
 export interface HelpEntry {
   usage: string;
@@ -33,6 +35,24 @@ export async function help(deps: Pick<AppDeps, 'config' | 'directory' | 'log'>, 
       : `read-only, no approval${c.readers ? whereText(c.readers) : ''}`,
     allowed: !c.policy || c.policy.requesterRoles.length === 0 || roles.holdsAny(c.policy.requesterRoles, actor.aadObjectId),
   }));
+}
+
+/** What `help <words>` shows: the commands its words are about, or, for none, what they may have meant. */
+export interface HelpTopic {
+  commands: HelpEntry[];
+  suggestions: string[];
+}
+
+/**
+ * The commands `help <words>` is about: those whose name begins with the words ("help delete": every
+ * delete), or whose name the words begin with ("help deploy production api-service": deploy).
+ */
+export async function helpOn(deps: Pick<AppDeps, 'config' | 'directory' | 'log'>, actor: Actor, topic: string): Promise<HelpTopic> {
+  const all = await help(deps, actor);
+  const commands = all.filter((_, i) => namesTopic(deps.config.catalog.commands[i].name, topic));
+  if (commands.length > 0) return { commands, suggestions: [] };
+  const what = interpret(deps, topic);
+  return { commands, suggestions: what.kind === 'unknown' ? what.suggestions : [] };
 }
 
 /** Where the command may be asked for, when not everywhere: its conversation types, or the conversations it names. */

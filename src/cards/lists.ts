@@ -3,7 +3,7 @@
  */
 import { isDecidable, type ApprovalRequest } from '../domain/request';
 import { stateWords } from './request-card';
-import { commandWords } from '../domain/command-words';
+import { commandWords, namesTopic } from '../domain/command-words';
 import type { QueryResult } from '../domain/operation';
 import type { HelpEntry, PendingView } from '../app/queries';
 import { plural } from '../domain/duration-text';
@@ -73,21 +73,49 @@ function helpCardView(operations: string[], sandbox: boolean, { soon, later }: {
       },
       {
         heading: 'Built in',
-        lines: [
-          'help: this list',
-          'pending: requests waiting for you, and your own open requests',
-          'status <request-id>: where a request stands',
-          `<command> ... at <time>: approve now, run later (at ${soon}T02:00, at 02:00 in your time zone, or ISO 8601 with Z); commands with maintenance windows wait for the next one`,
-          'break-glass <command> ... reason: <why>: only where the policy allows it, runs at once without approval; the approvers are told and must ratify or flag it afterwards',
-          'audit export <from> <to> [csv|jsonl|ocsf]: a 15-minute download link for the audit trail (auditors, personal chat)',
-          `delegate @person until <time>: while you are away, they decide with your approver roles (until ${later}, until ${later}T18:00, until 18:00 or for 3d, in your time zone)`,
-          'delegations: the delegations you gave and received',
-          'revoke delegation [@person]: end your delegation now',
-        ],
+        lines: builtInLines({ soon, later }),
       },
     ],
     sandbox,
   );
+}
+
+/** The built-in commands, one line each: how each is typed, then what it does. */
+function builtInLines({ soon, later }: { soon: string; later: string }): string[] {
+  return [
+    'help: this list',
+    'pending: requests waiting for you, and your own open requests',
+    'status <request-id>: where a request stands',
+    `<command> ... at <time>: approve now, run later (at ${soon}T02:00, at 02:00 in your time zone, or ISO 8601 with Z); commands with maintenance windows wait for the next one`,
+    'break-glass <command> ... reason: <why>: only where the policy allows it, runs at once without approval; the approvers are told and must ratify or flag it afterwards',
+    'audit export <from> <to> [csv|jsonl|ocsf]: a 15-minute download link for the audit trail (auditors, personal chat)',
+    `delegate @person until <time>: while you are away, they decide with your approver roles (until ${later}, until ${later}T18:00, until 18:00 or for 3d, in your time zone)`,
+    'delegations: the delegations you gave and received',
+    'revoke delegation [@person]: end your delegation now',
+  ];
+}
+
+/** The literal words a built-in's line begins with ("revoke delegation" of "revoke delegation [@person]: ..."). */
+function builtInName(line: string): string {
+  const words: string[] = [];
+  for (const w of line.split(':')[0].split(/\s+/)) {
+    if (/[<[.]/.test(w)) break;
+    words.push(w);
+  }
+  return words.join(' ');
+}
+
+/**
+ * `help <words>`: the lines of the commands and built-ins those words name, each as `help` lists it;
+ * undefined when they name none.
+ */
+export function helpTopicCard(topic: string, entries: HelpEntry[], sandbox: boolean, examples: { soon: string; later: string }): Card | undefined {
+  const builtIns = builtInLines(examples).filter((l) => namesTopic(builtInName(l), topic));
+  if (entries.length === 0 && builtIns.length === 0) return undefined;
+  const sections: ListSection[] = [];
+  if (entries.length > 0) sections.push({ heading: 'Operations', lines: entries.map(helpLine) });
+  if (builtIns.length > 0) sections.push({ heading: 'Built in', lines: builtIns });
+  return listCard(`Help: ${shortened(topic, 80)}`, 'Type "help" alone for every command.', sections, sandbox);
 }
 
 /** When a listed request's wait ends: an open one's expiry, a scheduled one's run (and until when its approval holds). */

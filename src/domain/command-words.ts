@@ -18,3 +18,11 @@ export function valueAsWord(value: string): string {
 export function commandWords(command: string, parameters: Record<string, string>): string {
   return [command, ...Object.values(parameters).map(valueAsWord)].join(' ');
 }
+
+/** Whether a command's (or built-in's) name and the words typed after `help` agree as far as both go. */
+export function namesTopic(name: string, topic: string): boolean {
+  const named = name.toLowerCase().split(/\s+/).filter(Boolean);
+  const typed = topic.toLowerCase().split(/\s+/).filter(Boolean);
+  const k = Math.min(named.length, typed.length);
+  return k > 0 && named.slice(0, k).every((w, i) => w === typed[i]);
+}

@@ -22,7 +22,7 @@ import type { StorageFault } from '../app/ports';
 import { INPUT_LIMITS } from '../domain/input-limits';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
-import { helpCard, queryCard } from '../cards/lists';
+import { helpCard, helpTopicCard, queryCard } from '../cards/lists';
 import type { Card } from '../cards/render';
 import type { RequestCardOptions } from '../cards/request-card';
 import { actorOf, clickInSubmission, clientTextOf, messageKeyOf, sourceOf, tenantClaimsOf, timeZoneOf } from './identity';
@@ -211,7 +211,9 @@ export class CountersignBot extends TeamsActivityHandler {
       case 'builtin':
         if (what.kind === 'empty' || what.name === 'help') {
           const zone = timeZoneOf(context.activity);
-          await this.sendCard(context, helpCard(await this.app.help(actor), this.app.sandbox, { soon: this.app.exampleDay(1, zone), later: this.app.exampleDay(3, zone) }));
+          const examples = { soon: this.app.exampleDay(1, zone), later: this.app.exampleDay(3, zone) };
+          if (what.kind === 'builtin' && what.topic) await this.helpOn(context, what.topic, examples);
+          else await this.sendCard(context, helpCard(await this.app.help(actor), this.app.sandbox, examples));
         } else {
           await this.posting.showPending(context);
         }
@@ -319,6 +321,15 @@ export class CountersignBot extends TeamsActivityHandler {
         await this.posting.createAndPost(context, { command: what.command.name, values: what.values, problems: [], ...(what.reason ? { reason: what.reason } : {}), ...(what.runAt ? { runAt: what.runAt } : {}) }, typedMessage(context));
         return;
     }
+  }
+
+  /** `help <words>`: the usage of the commands they name, or that they name none (and what may have been meant). */
+  private async helpOn(context: TurnContext, topic: string, examples: { soon: string; later: string }): Promise<void> {
+    const about = await this.app.helpOn(actorOf(context.activity), topic);
+    const card = helpTopicCard(topic, about.commands, this.app.sandbox, examples);
+    if (card) return this.sendCard(context, card);
+    const hint = about.suggestions.length ? ` Did you mean: ${about.suggestions.join(', ')}?` : '';
+    await context.sendActivity(this.say(`${unknownCommandText(topic)} There is no help for it.${hint} Type "help" alone for every command.`));
   }
 
   // ---- card actions -----------------------------------------------------------------------------

@@ -74,6 +74,28 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.ok(text.includes(`until ${day(3)}, until ${day(3)}T18:00`), text);
   });
 
+  it('answers help <command> with that command alone, and says so when the words name no command', async () => {
+    let from = await h.teams.say(people.alice, 'help deploy', alicePersonal);
+    let text = cardText(lastCard(h, from));
+    assert.match(text, /Help: deploy/);
+    assert.ok(text.includes("deploy \\<production\\|staging\\> \\<api-service\\|web-frontend\\>: Deploy a service's ARM template"), text);
+    assert.doesNotMatch(text, /delete resource group|resources \\<group\\>|pending:/, 'only the command asked about');
+    // A word that begins several: each of them.
+    from = await h.teams.say(people.alice, 'help delete', alicePersonal);
+    text = cardText(lastCard(h, from));
+    for (const name of ['delete resource group', 'delete vm', 'delete storage account']) assert.ok(text.includes(name), `${name} in ${text}`);
+    assert.doesNotMatch(text, /deploy \\</);
+    // A built-in, and a whole command line typed after help.
+    from = await h.teams.say(people.alice, 'help revoke', alicePersonal);
+    assert.match(cardText(lastCard(h, from)), /revoke delegation \\\[@person\\\]: end your delegation now/);
+    from = await h.teams.say(people.alice, 'help deploy production api-service', alicePersonal);
+    assert.match(cardText(lastCard(h, from)), /Help: deploy production api-service[\s\S]*deploy \\<production/);
+    // Words that name nothing: said, with what was probably meant; no list card.
+    from = await h.teams.say(people.alice, 'help deplyo', alicePersonal);
+    assert.equal(lastText(h, from), '[SANDBOX] I don\'t know the command "deplyo". There is no help for it. Did you mean: deploy? Type "help" alone for every command.');
+    assert.equal(lastCard(h, from), undefined);
+  });
+
   it('strips the @mention in a channel', async () => {
     const activity = h.teams.activity(people.alice, opsChannel, {
       type: 'message',
