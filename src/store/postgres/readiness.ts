@@ -55,6 +55,11 @@ export interface PostgresReadinessOptions {
   connectionWaitMs?: number;
   /** The store's connection: a new connection the server refused is told as the start tells it (explainConnectionError). */
   connection?: PostgresConnectionOptions;
+  /**
+   * How long the probe waits for the database's answers, its connection included, before it answers
+   * not ready (ms, default 5000): a network that drops packets leaves a query unanswered for many minutes.
+   */
+  answerWaitMs?: number;
 }
 
 export interface Readiness {
@@ -78,6 +83,7 @@ export class PostgresReadiness {
   private chainBusy: { key: string; since: number } | undefined;
   private readonly failureHoldMs: number;
   private readonly connectionWaitMs: number;
+  private readonly answerWaitMs: number;
   private readonly clock: () => number;
   private readonly connection: PostgresConnectionOptions;
 
@@ -88,11 +94,37 @@ export class PostgresReadiness {
   ) {
     this.failureHoldMs = options.failureHoldMs ?? 2000;
     this.connectionWaitMs = options.connectionWaitMs ?? 1000;
+    this.answerWaitMs = options.answerWaitMs ?? 5000;
     this.clock = options.clock ?? Date.now;
     this.connection = options.connection ?? {};
   }
 
+  /**
+   * The probe, answered within answerWaitMs: past it, not ready, and the connection the probe was
+   * waiting on is dropped from the pool (its query may never be answered: a stalled network, a
+   * frozen server), so that probes made every few seconds do not take the pool's connections one
+   * by one while the network is down.
+   */
   async check(now = performance.now()): Promise<Readiness> {
+    let timer: NodeJS.Timeout | undefined;
+    const lent: { drop?: (err: Error) => void } = {};
+    const probe = this.probe(now, lent);
+    const late = new Promise<Readiness>((resolve) => {
+      timer = setTimeout(() => {
+        const problem = `the database did not answer the readiness probe within ${this.answerWaitMs} ms: the network to it, or the server, is stalled (writes wait for it too)`;
+        lent.drop?.(new Error(problem));
+        resolve({ ok: false, problem });
+      }, this.answerWaitMs);
+    });
+    try {
+      return await Promise.race([probe, late]);
+    } finally {
+      clearTimeout(timer);
+      probe.catch(() => undefined);
+    }
+  }
+
+  private async probe(now: number, lent: { drop?: (err: Error) => void }): Promise<Readiness> {
     const connected = await this.connect();
     // The server refused or could not be reached for a new connection (53300 too many connections, a
     // login refused, the server down): said as such, not as a busy pool.
@@ -102,6 +134,13 @@ export class PostgresReadiness {
       return { ok: false, problem: `no connection of the pool came free within ${this.connectionWaitMs} ms (${this.pool.totalCount} open, ${this.pool.waitingCount} waiting)` };
     }
     let broken: Error | undefined;
+    let released = false;
+    // Past the probe's wait the connection is given back broken, so the pool closes it and opens another.
+    lent.drop = (err) => {
+      if (released) return;
+      released = true;
+      client.release(err);
+    };
     try {
       const ro = await client.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
       if (ro.rows[0]?.ro !== 'off') return { ok: false, problem: 'the database is read-only (a standby, or default_transaction_read_only)' };
@@ -124,7 +163,10 @@ export class PostgresReadiness {
       if (missing) return { ok: false, problem: this.writer.schemaGone(missing).message };
       return { ok: false, problem: `the database cannot be probed: ${String(err)}` };
     } finally {
-      client.release(broken);
+      if (!released) {
+        released = true;
+        client.release(broken);
+      }
     }
   }
 
