@@ -1,7 +1,7 @@
 /**
- * What the compliance features keep beside the audit log: signed checkpoints of the chain head,
- * single-use download links, the signed manifests of exports, and every saved version of each
- * request. Like the other stores, every write that carries audit events commits them with it.
+ * What the audit trail's own use cases (src/audit/access) keep beside the audit log: signed
+ * checkpoints of the chain head, single-use download links, the signed manifests of exports, and
+ * every saved version of each request (AuditAccessStore). Like the other stores, every write that carries audit events commits them with it.
  */
 import type { AuditLog } from '../app/ports';
 import type { AuditEventDraft, AuditRecord } from '../domain/audit';
@@ -48,7 +48,7 @@ export type DownloadClaim =
   | { ok: false; reason: 'unknown' }
   | { ok: false; reason: 'used'; link: DownloadLink; usedAt: string };
 
-export interface ComplianceStore {
+export interface AuditAccessStore {
   /** Saves a checkpoint with its audit events, in one transaction. */
   saveCheckpoint(checkpoint: AuditCheckpoint, events: AuditEventDraft[]): Promise<AuditRecord[]>;
   /**
@@ -97,10 +97,13 @@ export interface ComplianceStore {
   recordsNaming(after: number, upTo: number): Promise<{ requests: number; actors: number }>;
 }
 
-/** The audit log with what compliance keeps beside it: what checkpoints, exports and auditor access use. */
+/**
+ * The audit log with what src/audit/access keeps beside it: what checkpoints, exports and auditor
+ * access use. (`compliance` is the field's name from the days of src/compliance/.)
+ */
 export interface AuditStore {
   audit: AuditLog;
-  compliance: ComplianceStore;
+  compliance: AuditAccessStore;
 }
 
 /**

@@ -15,7 +15,7 @@ import { canonicalJson } from '../../src/domain/canonical';
 import type { AuditLog, AuditReadOptions, BreakGlassLimit, OnceOpen, CardBindingStore, CardMessage, DelegationStore, RequestQuery, RequestStore } from '../../src/app/ports';
 import { decideCardClaim, releasedCardClaim, type CardClaimState } from '../../src/store/card-claims';
 import { sealRecord } from '../../src/audit/chain/chain';
-import { DuplicateDownloadLinkError, type AuditCheckpoint, type ComplianceStore, type DownloadClaim, type DownloadLink } from '../../src/audit/ports';
+import { DuplicateDownloadLinkError, type AuditCheckpoint, type AuditAccessStore, type DownloadClaim, type DownloadLink } from '../../src/audit/ports';
 import type { AuditIndexSchema } from '../../src/audit/verify/schema-findings';
 import type { AuditEventDraft, AuditFilter, AuditRecord, ChainHead } from '../../src/domain/audit';
 import type { Delegation, DelegationChange } from '../../src/domain/delegation';
@@ -86,7 +86,7 @@ export class MemoryStore implements CountersignStore {
   readonly audit: AuditLog;
   readonly cards: CardBindingStore & CardVersionClaims;
   readonly conversations: ConversationReferenceStore;
-  readonly compliance: ComplianceStore;
+  readonly compliance: AuditAccessStore;
   readonly delegations: DelegationStore;
   private closed = false;
   private readonly newId: () => string;
@@ -101,7 +101,7 @@ export class MemoryStore implements CountersignStore {
     const conversations = new MemoryConversations(this);
     this.cards = conversations;
     this.conversations = conversations;
-    this.compliance = new MemoryCompliance(this);
+    this.compliance = new MemoryAuditAccess(this);
     this.delegations = new MemoryDelegations(this);
   }
 
@@ -416,7 +416,7 @@ function personKey(tenantId: string, aadObjectId: string): string {
   return `${tenantId.toLowerCase()}/${aadObjectId.toLowerCase()}`;
 }
 
-class MemoryCompliance implements ComplianceStore {
+class MemoryAuditAccess implements AuditAccessStore {
   constructor(private readonly store: MemoryStore) {}
 
   private get state(): MemoryStoreState {

@@ -7,7 +7,7 @@ import { CommitOutcomeUnknownError, type StorageFault } from '../../app/ports';
 import type { CountersignStore } from '../countersign-store';
 import { uuidv7 } from '../ids';
 import { PostgresAuditLog } from './audit-log';
-import { PostgresComplianceStore } from './compliance';
+import { PostgresAuditAccessStore } from './audit-access';
 import { createPool, describeTarget, explainConnectionError, PostgresStartupError } from './connection';
 import type { PostgresConnectionOptions } from './connection';
 import { PostgresConversationStore } from './conversations';
@@ -66,7 +66,7 @@ export class PostgresStore implements CountersignStore {
   readonly conversations: PostgresConversationStore;
   readonly cards: PostgresConversationStore;
   readonly delegations: PostgresDelegationStore;
-  readonly compliance: PostgresComplianceStore;
+  readonly compliance: PostgresAuditAccessStore;
   /** Forms in progress, shared by the instances (botbuilder's Storage shape). */
   readonly dialogState: PostgresDialogStateStore;
   private closed = false;
@@ -88,7 +88,7 @@ export class PostgresStore implements CountersignStore {
     this.conversations = new PostgresConversationStore(writer);
     this.cards = this.conversations;
     this.delegations = new PostgresDelegationStore(writer);
-    this.compliance = new PostgresComplianceStore(writer);
+    this.compliance = new PostgresAuditAccessStore(writer);
     this.dialogState = new PostgresDialogStateStore(pool);
   }
 

@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
 import type { StorageFault } from '../../app/ports';
 import type { CountersignStore } from '../countersign-store';
 import { SqliteAuditLog } from './audit-log';
-import { SqliteComplianceStore } from './compliance';
+import { SqliteAuditAccessStore } from './audit-access';
 import { openWritable } from './connection';
 import { SqliteConversationStore } from './conversations';
 import { SqliteDelegationStore } from './delegations';
@@ -55,7 +55,7 @@ export class SqliteStore implements CountersignStore {
   readonly conversations: SqliteConversationStore;
   readonly cards: SqliteConversationStore;
   readonly delegations: SqliteDelegationStore;
-  readonly compliance: SqliteComplianceStore;
+  readonly compliance: SqliteAuditAccessStore;
   private closed = false;
   /** The data directory's instance lock, when this store is the bot's. */
   instanceLock: InstanceLock | undefined;
@@ -77,7 +77,7 @@ export class SqliteStore implements CountersignStore {
     this.conversations = new SqliteConversationStore(db, writer);
     this.cards = this.conversations;
     this.delegations = new SqliteDelegationStore(db, writer);
-    this.compliance = new SqliteComplianceStore(db, writer);
+    this.compliance = new SqliteAuditAccessStore(db, writer);
   }
 
   /** Ready for a durable write: not closed, the last write did not fail, lock and room available, the writer answering. */

@@ -1,9 +1,9 @@
 /**
- * The compliance tables in SQLite: checkpoints, download links, export manifests and request
- * versions. Writes go through the group committer, together with their audit events.
+ * The audit access tables in SQLite (AuditAccessStore, src/audit/ports.ts): checkpoints, download
+ * links, export manifests and request versions. Writes go through the group committer, together with their audit events.
  */
 import type Database from 'better-sqlite3';
-import type { AuditCheckpoint, ComplianceStore, DownloadClaim, DownloadLink } from '../../audit/ports';
+import type { AuditCheckpoint, AuditAccessStore, DownloadClaim, DownloadLink } from '../../audit/ports';
 import type { AuditIndexSchema } from '../../audit/verify/schema-findings';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import type { ApprovalRequest } from '../../domain/request';
@@ -28,7 +28,7 @@ interface LinkRow {
   exportId: string | null;
 }
 
-export class SqliteComplianceStore implements ComplianceStore {
+export class SqliteAuditAccessStore implements AuditAccessStore {
   private readonly lastCheckpointStmt: Database.Statement;
   private readonly getLink: Database.Statement;
   private readonly getLinkById: Database.Statement;

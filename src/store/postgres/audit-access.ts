@@ -1,6 +1,6 @@
 /**
- * The compliance tables in PostgreSQL: checkpoints, download links, export manifests and request
- * versions. Writes that carry audit events commit them in the same transaction. A link is claimed
+ * The audit access tables in PostgreSQL (AuditAccessStore, src/audit/ports.ts): checkpoints,
+ * download links, export manifests and request versions. Writes that carry audit events commit them in the same transaction. A link is claimed
  * with one conditional UPDATE: of instances claiming it at once, the first to lock the row sets
  * used_at, the others re-check `used_at IS NULL` after it commits and find it used.
  */
@@ -8,7 +8,7 @@ import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
 import { AUDIT_TRIGGERS, CHECKPOINT_TRIGGERS } from './schema-versions';
 import { changedFunctions, missingTriggers, postgresSchema } from './verify-database';
 import type { AuditIndexSchema } from '../../audit/verify/schema-findings';
-import { DuplicateDownloadLinkError, type AuditCheckpoint, type ComplianceStore, type DownloadClaim, type DownloadLink } from '../../audit/ports';
+import { DuplicateDownloadLinkError, type AuditCheckpoint, type AuditAccessStore, type DownloadClaim, type DownloadLink } from '../../audit/ports';
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import type { ApprovalRequest } from '../../domain/request';
 import type { PgWriter } from './transactions';
@@ -23,7 +23,7 @@ interface LinkRow {
   exportId: string | null;
 }
 
-export class PostgresComplianceStore implements ComplianceStore {
+export class PostgresAuditAccessStore implements AuditAccessStore {
   constructor(private readonly writer: PgWriter) {}
 
   saveCheckpoint(checkpoint: AuditCheckpoint, events: AuditEventDraft[]): Promise<AuditRecord[]> {
