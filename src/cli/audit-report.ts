@@ -1,6 +1,6 @@
 /** How audit verification reads to a person: what was checked, and where the chain first broke. */
 import type { ChainProblem, ChainVerification } from '../audit/verify/verify';
-import type { CheckpointVerification } from '../audit/access/checkpoints';
+import type { CheckpointVerification } from '../audit/verify/verify-checkpoints';
 import type { ExportVerification } from '../audit/verify/verify-export';
 import type { AuditFilter } from '../domain/audit';
 

@@ -5,8 +5,9 @@
 import { report, shownValue } from './terminal-text';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { checkpointCount, checkpointFileOf, checkpointOfRecord, readCheckpointFile, verifyCheckpoints } from '../audit/access/checkpoints';
-import type { CheckpointVerification, SourcedCheckpoint } from '../audit/access/checkpoints';
+import { checkpointFileOf, checkpointOfRecord, readCheckpointFile } from '../audit/access/checkpoints';
+import { checkpointCount, verifyCheckpoints } from '../audit/verify/verify-checkpoints';
+import type { CheckpointVerification, SourcedCheckpoint } from '../audit/verify/verify-checkpoints';
 import { formatOfFile, manifestFileOf } from '../audit/access/export';
 import { ManifestError, parseManifest } from '../audit/access/manifest';
 import type { ExportManifest } from '../audit/access/manifest';
