@@ -5,7 +5,7 @@
  * used_at, the others re-check `used_at IS NULL` after it commits and find it used.
  */
 import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
-import { AUDIT_TRIGGERS, CHECKPOINT_TRIGGERS } from './schema-versions';
+import { AUDIT_TRIGGERS, CHECKPOINT_TRIGGERS } from './schema-protection';
 import { changedFunctions, missingTriggers, postgresSchema } from './verify-database';
 import type { AuditIndexSchema } from '../../audit/verify/schema-findings';
 import { DuplicateDownloadLinkError, type AuditCheckpoint, type AuditAccessStore, type DownloadClaim, type DownloadLink } from '../../audit/ports';

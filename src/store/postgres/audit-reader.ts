@@ -10,7 +10,8 @@ import type { ApprovalRequest } from '../../domain/request';
 import { readHead, readRecords } from './audit-log';
 import { createPool, describeTarget, explainConnectionError, PostgresStartupError } from './connection';
 import type { PostgresConnectionOptions } from './connection';
-import { CHECKPOINT_TRIGGERS, EXPECTED_SCHEMA_VERSION } from './schema-versions';
+import { CHECKPOINT_TRIGGERS } from './schema-protection';
+import { EXPECTED_SCHEMA_VERSION } from './schema-versions';
 import { missingTriggers } from './verify-database';
 
 export class PostgresAuditReader {

@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL schema, version by version: each numbered migration's SQL (applied by
  * migrations.ts), the runtime role's grants, and the triggers that keep the audit tables
- * append-only.
+ * append-only. What verification and readiness compare the database with is drawn from these in
+ * schema-protection.ts. Shipped migrations never change: a change is a new version.
  *
  * The tables mirror the SQLite schema column for column (the stored texts are the same bytes), with
  * time columns in the "C" collation so they compare as the ISO-8601 text they are.
@@ -27,9 +28,6 @@ function grantRuntime(privileges: string, table: string): string {
         END IF;
       END $$;`;
 }
-
-export const AUDIT_TRIGGERS = ['audit_log_no_update', 'audit_log_no_delete', 'audit_log_no_truncate', 'audit_log_chain'] as const;
-export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete', 'audit_checkpoints_no_truncate'] as const;
 
 const appendOnly = (table: string) => `
   CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION countersign_append_only();
@@ -426,33 +424,5 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     `,
   },
 ];
-
-/** Whitespace collapsed: how a stored definition is compared with the migrations' text. */
-function spaced(sql: string): string {
-  return sql.replace(/\s+/g, ' ').trim();
-}
-
-/**
- * The trigger statements of the migrations by trigger name (whitespace collapsed, without the `;`),
- * and the body of each trigger function they name: what the append-only protection must still be. A
- * trigger present and enabled protects nothing once a superuser made it again with another statement
- * (`BEFORE UPDATE OF hash`, a `WHEN (false)`), or replaced the body of its function with one that
- * lets every change through.
- */
-export const POSTGRES_TRIGGER_SQL: ReadonlyMap<string, string> = new Map(
-  POSTGRES_MIGRATIONS.flatMap((m) => [...m.sql.matchAll(/CREATE TRIGGER (\w+)[^;]*/g)].map((x) => [x[1], spaced(x[0])] as const)),
-);
-export const POSTGRES_TRIGGER_FUNCTIONS: ReadonlyMap<string, string> = new Map(
-  POSTGRES_MIGRATIONS.flatMap((m) => [...m.sql.matchAll(/CREATE FUNCTION (\w+)\(\) RETURNS trigger LANGUAGE plpgsql AS \$\$([\s\S]*?)\$\$;/g)].map((x) => [x[1], spaced(x[2])] as const)),
-);
-
-/**
- * The body of every function the migrations make (whitespace collapsed), trigger functions or not:
- * countersign_append_sealed seals and inserts each record, so one replaced by a superuser could
- * store another text than the one the application sealed, hashed and chained as if it were.
- */
-export const POSTGRES_FUNCTIONS: ReadonlyMap<string, string> = new Map(
-  POSTGRES_MIGRATIONS.flatMap((m) => [...m.sql.matchAll(/CREATE (?:OR REPLACE )?FUNCTION (\w+)\([\s\S]*?\bAS \$\$([\s\S]*?)\$\$;/g)].map((x) => [x[1], spaced(x[2])] as const)),
-);
 
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -9,7 +9,8 @@ import type { StoredAuditRows, StoredRow } from '../../audit/verify/stored-rows'
 import { verifyStoredLog } from '../../audit/verify/verify-database';
 import type { VerifyOptions } from '../../audit/verify/verify';
 import type { StoredLogVerification } from '../../audit/verify/verify-database';
-import { AUDIT_TRIGGERS, POSTGRES_FUNCTIONS, POSTGRES_MIGRATIONS, POSTGRES_TRIGGER_FUNCTIONS, POSTGRES_TRIGGER_SQL } from './schema-versions';
+import { AUDIT_TRIGGERS, POSTGRES_FUNCTIONS, POSTGRES_TRIGGER_FUNCTIONS, POSTGRES_TRIGGER_SQL } from './schema-protection';
+import { POSTGRES_MIGRATIONS } from './schema-versions';
 import { REQUESTS_WITHOUT_ROW, tablesCreatedBy, type RequestWithoutRow } from '../request-rows';
 import { ROW_LEVEL_SECURITY, schemaFindings, type AuditIndex, type SchemaFindings, type StoredSchema } from '../../audit/verify/schema-findings';
 import { auditIndexesMadeBy, judgeAuditIndexes } from '../audit-indexes';
