@@ -44,17 +44,18 @@ export async function recordCardPosted(deps: AppDeps, requestId: string, message
 }
 
 /**
- * True when the click cannot have come from a card posted for the request: none of the cards
- * recorded for it is the message clicked in this conversation. A request with no recorded card at
+ * Whether the click came from a card posted for the request: 'foreign' when none of the cards
+ * recorded for it is the message clicked in this conversation, 'no-request' when there is no such
+ * request (and so no card of it). A request with no recorded card at
  * all (its card could not be posted, or the process died before recording it) is never approvable
  * by a click: `status <id>` and `pending` post a card that is bound to it. In a channel the click
  * names the thread it is in (conversation-ids.ts): the message clicked is still that card itself,
  * which no other message in the channel shares the id of.
  */
-export async function isForeignCard(deps: AppDeps, requestId: string, where: Pick<Source, 'conversationId' | 'conversationType'>, replyToId: string | undefined): Promise<boolean> {
+export async function cardOf(deps: AppDeps, requestId: string, where: Pick<Source, 'conversationId' | 'conversationType'>, replyToId: string | undefined): Promise<'its-card' | 'foreign' | 'no-request'> {
   const messages = await deps.store.cards.getCardMessages(requestId);
-  if (messages.length === 0) return (await deps.store.requests.get(requestId)) !== undefined; // unknown request: decide() refuses it with its own reason
+  if (messages.length === 0) return (await deps.store.requests.get(requestId)) !== undefined ? 'foreign' : 'no-request';
   // Only a click Teams says came from a channel is taken from one of its threads; any other names its conversation exactly.
   const here = (c: string) => (where.conversationType === 'channel' ? sameChannel(c, where.conversationId) : c === where.conversationId);
-  return !messages.some((m) => m.activityId === replyToId && here(m.conversationId));
+  return messages.some((m) => m.activityId === replyToId && here(m.conversationId)) ? 'its-card' : 'foreign';
 }

@@ -13,7 +13,7 @@ import { outstandingText } from '../domain/quorum';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { commentOnOneLine } from '../domain/text-safety';
-import { isForeignCard } from './card-binding';
+import { cardOf } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { commentRefusal } from './input-gate';
 import { delegationsAt } from './delegations';
@@ -81,21 +81,24 @@ export async function clickCard(deps: AppDeps, click: CardClick, hooks: Decision
     const malformed = { ...click, requestId: click.requestId || '(none)', verb: click.verb || '(none)' };
     return refuseClick(deps, malformed, refusal(RefusalReason.UnknownAction, 'This card action is malformed (it names no request or no action); nothing was changed.'));
   }
-  if (await isForeignCard(deps, click.requestId, { conversationId: click.conversationId, conversationType: click.source.conversationType }, click.replyToId)) {
-    const why = refusal(
-      RefusalReason.CardMismatch,
-      `This card does not belong to request ${click.requestId}; nothing was changed. Type "status ${click.requestId}" for a card you can use.`,
-      click.requestId,
-    );
+  const notItsCard = `This card does not belong to request ${click.requestId}; nothing was changed. Type "status ${click.requestId}" for a card you can use.`;
+  const card = await cardOf(deps, click.requestId, { conversationId: click.conversationId, conversationType: click.source.conversationType }, click.replyToId);
+  if (card === 'foreign') {
+    const why = refusal(RefusalReason.CardMismatch, notItsCard, click.requestId);
     await refuseClick(deps, click, why, await deps.store.requests.get(click.requestId));
     // The named request's card is not shown: the card clicked is not one of its cards.
     return { ok: false, refusal: why };
   }
+  if (card === 'no-request') {
+    // A click naming no request there is came from no card of it either: answered in the very words
+    // of a card of another request, so that clicks with edited ids cannot tell which ids exist (and
+    // "status" answers both alike). The audit records what it was.
+    return refuseClick(deps, click, refusal(RefusalReason.UnknownRequest, notItsCard, click.requestId));
+  }
   if ((click.verb === 'approve' || click.verb === 'reject') && click.cardHash === undefined) {
     // Every card Countersign posts carries the operation hash on its buttons: a decision binds to
     // the operation the person saw, and a click without one was not made on such a card. (Checked
-    // after the card check, so the request's card is shown only on one of its own cards; a request
-    // that does not exist is refused as such by decide.)
+    // after the card check, so the request's card is shown only on one of its own cards.)
     const request = await deps.store.requests.get(click.requestId);
     if (request) {
       const why = refusal(

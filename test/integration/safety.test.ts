@@ -180,9 +180,30 @@ describe('safety (bot over HTTP, fake Bot Connector, ARM sandbox)', function () 
     const unknown = await h.teams.post(
       h.teams.activity(people.bob, opsChannel, { type: 'invoke', name: 'adaptiveCard/action', replyToId: 'x', value: { action: { type: 'Action.Execute', verb: 'approve', data: { requestId: 'CS-NOPE0000' } } } }),
     );
-    assert.match(JSON.stringify(unknown.body), /There is no request CS-NOPE0000/);
+    assert.match(JSON.stringify(unknown.body), /This card does not belong to request CS-NOPE0000/);
     const reasons = (await auditOf(h, { types: ['click.refused'] })).map((r) => r.outcome.reason);
     assert.deepEqual(reasons, ['unknown-action', 'unknown-request']);
+  });
+
+  it('answers a click whose edited id names a request that exists exactly as one naming none, so ids cannot be probed; the audit tells them apart', async () => {
+    const first = await requestVia(h, 'delete resource group staging-old');
+    const second = await requestVia(h, 'delete resource group production-vm');
+    const absent = second.requestId.endsWith('Z') ? `${second.requestId.slice(0, -1)}Y` : `${second.requestId.slice(0, -1)}Z`;
+    const answers: string[] = [];
+    for (const requestId of [second.requestId, absent]) {
+      for (const verb of ['approve', 'reject', 'cancel', 'ratify', 'no-such-verb']) {
+        // Mallory, of another tenant, and Carol, who may decide nothing, edit Alice's first card.
+        for (const who of [people.carol, people.mallory]) {
+          const answer = await h.teams.click(who, first.cardId, verb, { data: { requestId, hash: second.data.hash } });
+          answers.push(`${who.name} ${verb}: ${JSON.stringify(answer.body).replaceAll(requestId, '<id>')}`);
+        }
+      }
+    }
+    assert.deepEqual(answers.slice(answers.length / 2), answers.slice(0, answers.length / 2));
+    assert.match(answers[0], /This card does not belong to request <id>; nothing was changed/);
+    const reasons = (await auditOf(h, { types: ['click.refused'] })).map((r) => r.outcome.reason);
+    assert.deepEqual(new Set(reasons.slice(0, reasons.length / 2)), new Set(['card-mismatch']));
+    assert.deepEqual(new Set(reasons.slice(reasons.length / 2)), new Set(['unknown-request']));
   });
 
   it('refuses and audits a card action sent as a message (an Action.Submit or messageBack), deciding nothing, and says so', async () => {
