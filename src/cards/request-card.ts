@@ -239,6 +239,10 @@ function resultView(r: ApprovalRequest) {
     style = 'good';
     if (r.outcomeDetail) lines.push(md(shortened(r.outcomeDetail, SHOWN.azureText)));
     lines.push(...firstLines(Object.entries(ex?.outputs ?? {}).map(([k, v]) => md(shortened(`Output ${k}: ${JSON.stringify(v)}`, SHOWN.line))), 'output'));
+    if (ex?.withheldOutputs?.length) {
+      const names = ex.withheldOutputs.join(', ');
+      lines.push(md(shortened(`Withheld, as ${ex.withheldOutputs.length === 1 ? 'it looks' : 'they look'} secret (read in Azure by whoever may): output ${names}`, SHOWN.line)));
+    }
   } else if (r.state === 'failed' || r.state === 'unknown') {
     style = 'attention';
     const cause = ex?.error ? failureCause(ex.error) : r.outcomeDetail && shortened(r.outcomeDetail, SHOWN.azureText);

@@ -223,7 +223,7 @@ export interface OperationProgress {
 }
 
 export type ExecutionOutcome =
-  | { status: 'succeeded'; ref: ArmOperationRef; outputs?: Record<string, unknown>; summary?: string }
+  | { status: 'succeeded'; ref: ArmOperationRef; outputs?: Record<string, unknown>; withheldOutputs?: string[]; summary?: string }
   | { status: 'failed'; ref: ArmOperationRef; error: ArmError }
   | { status: 'unknown'; ref: ArmOperationRef; error: ArmError };
 

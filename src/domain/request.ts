@@ -186,6 +186,8 @@ export interface Execution {
   resumedAt?: string[];
   progress?: OperationProgress;
   outputs?: Record<string, unknown>;
+  /** The names of the outputs withheld as secret (deployment-outputs.ts): neither kept nor shown. */
+  withheldOutputs?: string[];
   summary?: string;
   error?: ArmError;
 }

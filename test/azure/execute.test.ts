@@ -45,6 +45,31 @@ describe('Azure gateway: executing approved changes against the ARM sandbox', ()
     assert.deepEqual(last, { state: 'Succeeded', done: 2, total: 2 });
   });
 
+  it('withholds outputs that look secret (by type, by name, by a key or signature in the value) before anything keeps them, naming them', async () => {
+    const template = webAppTemplate();
+    template.outputs = {
+      ...(template.outputs as Record<string, unknown>),
+      adminPassword: { type: 'string', value: 'Pa55-word-in-the-clear' },
+      storage_account_key: { type: 'string', value: 'c2VjcmV0LWtleQ==' },
+      clientSecret: { type: 'string', value: 'client-secret-value' },
+      sasToken: { type: 'string', value: 'sv=2024&sig=abc' },
+      primaryConnectionString: { type: 'string', value: 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=ZZZ' },
+      blobUrl: { type: 'string', value: 'https://a.blob.core.windows.net/c?sv=2024&sig=SIGNATURE' },
+      storage: { type: 'string', value: 'DefaultEndpointsProtocol=https;AccountName=b;AccountKey=YYY' },
+      hidden: { type: 'securestring', value: 'secure-in-the-clear' },
+      settings: { type: 'secureObject', value: { a: 'secure-object-in-the-clear' } },
+      instances: { type: 'int', value: 3 },
+    };
+    const outcome = await azure.execute(
+      { kind: 'deployTemplate', subscriptionId: sub, resourceGroup: 'production-api-service', deploymentName: 'with-secrets', template, parameters: { siteName: 'secrets', capacity: 1 }, mode: 'Incremental' },
+      new RecordingHooks(),
+    );
+    assert.equal(outcome.status, 'succeeded', JSON.stringify(outcome));
+    assert.deepEqual(outcome.status === 'succeeded' && outcome.outputs, { url: 'https://secrets.azurewebsites.net', instances: 3 });
+    assert.deepEqual(outcome.status === 'succeeded' && outcome.withheldOutputs, ['adminPassword', 'storage_account_key', 'clientSecret', 'sasToken', 'primaryConnectionString', 'blobUrl', 'storage', 'hidden', 'settings']);
+    for (const secret of ['Pa55', 'c2VjcmV0', 'client-secret', 'sig=', 'AccountKey', 'in-the-clear']) assert.ok(!JSON.stringify(outcome).includes(secret), secret);
+  });
+
   it('hands the poller state to onStarted before the deployment has finished', async () => {
     sandbox.timing.deploymentStepMs = 60;
     const hooks = new RecordingHooks((ref) => {

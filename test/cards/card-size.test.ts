@@ -86,6 +86,12 @@ describe('cards: size', () => {
     assert.match(driftText, /^and 1 more difference$/m);
   });
 
+  it('names the outputs withheld as secret, after those shown', () => {
+    const done = requestIn('succeeded');
+    const text = cardText(requestCard({ ...done, execution: { ...done.execution!, outputs: { url: 'https://x' }, withheldOutputs: ['adminPassword', 'storageKey'] } }));
+    assert.match(text, /^Output url: .*\nWithheld, as they look secret \(read in Azure by whoever may\): output adminPassword, storageKey$/m);
+  });
+
   it('shows Azure\'s message of a failure cut, not whole', () => {
     const failed = requestIn('failed');
     const text = cardText(requestCard({ ...failed, execution: { ...failed.execution!, error: { code: 'RequestDisallowedByPolicy', message: `Denied by policy. ${'y'.repeat(5_000)}` } } }));

@@ -64,9 +64,9 @@ export class Execution {
     await callHook(() => this.hooks.onStarted(ref));
   }
 
-  succeeded(summary: string, extra: { outputs?: Record<string, unknown>; resourceIds?: string[] } = {}): ExecutionOutcome {
+  succeeded(summary: string, extra: { outputs?: Record<string, unknown>; withheldOutputs?: string[]; resourceIds?: string[] } = {}): ExecutionOutcome {
     const ref = extra.resourceIds ? { ...this.ref, resourceIds: extra.resourceIds } : this.ref;
-    return { status: 'succeeded', ref, summary, ...(extra.outputs ? { outputs: extra.outputs } : {}) };
+    return { status: 'succeeded', ref, summary, ...(extra.outputs ? { outputs: extra.outputs } : {}), ...(extra.withheldOutputs?.length ? { withheldOutputs: extra.withheldOutputs } : {}) };
   }
 
   failed(error: unknown): ExecutionOutcome {

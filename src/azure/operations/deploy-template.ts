@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { restorePoller, type DeploymentExtended } from '@azure/arm-resourcesdeployments';
 import { isRestError } from '@azure/core-rest-pipeline';
 import type { ExecutionHooks } from '../../app/ports';
+import { shownOutputs } from '../../domain/deployment-outputs';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../../domain/operation';
 import { ArmRequestError, fromBody, isNotFound, toArmError } from '../errors';
 import { ProgressReporter } from '../progress';
@@ -150,11 +151,11 @@ async function finished(exec: Execution, ctx: GatewayContext, op: DeployOp, d: D
   const state = props?.provisioningState ?? 'Unknown';
   if (state === 'Succeeded') {
     const resources = (props?.outputResources ?? []).map((r) => r.id).filter((x): x is string => !!x);
-    const outputs = Object.fromEntries(
-      Object.entries((props?.outputs ?? {}) as Record<string, { value?: unknown }>).map(([k, v]) => [k, v?.value]),
-    );
+    // Outputs that look secret are dropped here, before anything keeps or shows them (domain/deployment-outputs.ts).
+    const { outputs, withheld } = shownOutputs((props?.outputs ?? {}) as Record<string, { type?: unknown; value?: unknown }>);
     return exec.succeeded(`Deployment ${op.deploymentName} succeeded in ${op.resourceGroup}: ${resources.length} resource(s) deployed.`, {
       outputs,
+      withheldOutputs: withheld,
       resourceIds: [...exec.resourceIds, ...resources],
     });
   }

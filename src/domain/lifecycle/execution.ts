@@ -154,7 +154,7 @@ export function finishExecution(r: ApprovalRequest, outcome: ExecutionOutcome, n
   if (outcome.status === 'succeeded') {
     const updated = next(r, now, {
       state: 'succeeded',
-      execution: { ...execution, ...(outcome.outputs ? { outputs: outcome.outputs } : {}), ...(outcome.summary ? { summary: outcome.summary } : {}) },
+      execution: { ...execution, ...(outcome.outputs ? { outputs: outcome.outputs } : {}), ...(outcome.withheldOutputs?.length ? { withheldOutputs: outcome.withheldOutputs } : {}), ...(outcome.summary ? { summary: outcome.summary } : {}) },
       ...(outcome.summary ? { outcomeDetail: outcome.summary } : {}),
     });
     const event = requestEvent(updated, 'execution.succeeded', at, { result: 'ok', ...(outcome.summary ? { detail: outcome.summary } : {}) }, {
