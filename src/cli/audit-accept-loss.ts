@@ -13,7 +13,7 @@ import path from 'node:path';
 import { acceptAuditLoss, LossAcceptanceError } from '../app/accept-loss';
 import { Checkpointer, checkpointFileOf } from '../audit/access/checkpoints';
 import { archiveCheckpointFile, checkContinuity, checkpointArchiveName } from '../audit/access/continuity';
-import { loadOrCreateSigningKey, PRIVATE_KEY_FILE, setAsideEmptyKeyFile } from '../audit/access/signing';
+import { loadOrCreateSigningKey, PRIVATE_KEY_FILE, setAsideUnusableKeyFile } from '../audit/access/signing';
 import { databaseFile } from '../settings';
 import type { CountersignStore } from '../store/countersign-store';
 import { emptiedDatabaseFile, openSqliteStore } from '../store/sqlite';
@@ -51,9 +51,9 @@ export async function acceptLoss(opts: { dataDir?: string; reason?: string; keyL
   const { store, walOfEmptiedDatabase } = await openConfiguredStore(opts.dataDir, dataDir, io);
   try {
     const keyFile = path.join(dataDir, PRIVATE_KEY_FILE);
-    // An emptied key file holds no key: with --key-lost it is set aside (kept) and a new key made, as for a missing one.
-    const emptied = opts.keyLost ? setAsideEmptyKeyFile(dataDir, new Date()) : undefined;
-    if (emptied) io.stderr.write(`The signing key file ${keyFile} was empty: set aside as ${emptied}.\n`);
+    // An emptied or damaged key file holds no key: with --key-lost it is set aside (kept) and a new key made, as for a missing one.
+    const setAside = opts.keyLost ? setAsideUnusableKeyFile(dataDir, new Date()) : undefined;
+    if (setAside) io.stderr.write(`The signing key file ${keyFile} was ${setAside.was}: set aside as ${setAside.aside}.\n`);
     const keyExisted = fs.existsSync(keyFile);
     const verifier = keyExisted ? loadOrCreateSigningKey(dataDir) : undefined;
     const checkpointFile = checkpointFileOf(dataDir);

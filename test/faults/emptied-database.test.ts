@@ -313,6 +313,20 @@ describe('an emptied or replaced audit database', function () {
     await runOnce();
   });
 
+  it('refuses a start on a damaged signing key in words, and accept-loss --key-lost sets the damaged file aside and goes on', async () => {
+    await runOnce();
+    await runOnce();
+    const keyFile = path.join(dataDir, 'audit-signing-key.pem');
+    fs.writeFileSync(keyFile, fs.readFileSync(keyFile, 'utf8').slice(0, 50));
+    const err = await start().then(async (bot) => (await bot.stop(), undefined), (e: unknown) => e);
+    assert.match(String(err), new RegExp(`the audit signing key ${keyFile.replace(/[.]/g, '\\.')} is damaged: it is not a PEM private key .* Put the key back from a backup .*countersign audit accept-loss --data-dir .* --key-lost --reason`));
+    const lost = await audit(['accept-loss', '--data-dir', dataDir, '--key-lost', '--reason', 'key file damaged by a bad restore, INC-4717']);
+    assert.equal(lost.code, 0, lost.stderr);
+    assert.match(lost.stderr, /The signing key file .* was damaged: set aside as .*audit-signing-key\.pem\.damaged-/);
+    assert.equal(fs.readdirSync(dataDir).filter((f) => f.startsWith('audit-signing-key.pem.damaged-')).length, 1, 'kept');
+    await runOnce();
+  });
+
   it('starts on what is left once an operator accepts the loss, which is audited and signed', async () => {
     await runOnce();
     removeDatabase(dataDir, 'truncate');

@@ -16,8 +16,12 @@ export const PUBLIC_KEY_FILE = 'audit-signing-key.pub.pem';
 export type SigningPurpose = 'checkpoint' | 'export-manifest' | 'download-link' | 'evidence';
 
 export class SigningKeyError extends Error {
-  constructor(message: string) {
+  /** What is wrong with the key file, without what to do at a start (a running bot says its own). */
+  readonly found: string;
+
+  constructor(message: string, found?: string) {
     super(message);
+    this.found = found ?? message;
     this.name = 'SigningKeyError';
   }
 }
@@ -273,6 +277,10 @@ export function keepSigningKeyFile(
   try {
     held = keyIdAt(file);
   } catch (err) {
+    // A file that holds no key at all (damaged, a directory) is evidence like another key; a mode or an owner is put right in place.
+    if (err instanceof SigningKeyError && err.found !== err.message) {
+      return { kind: 'problem', file, problem: `${err.found}: it is left as it is, as evidence, and the next start will be refused until it holds the key ${signer.keyId} again. Put that key back from a backup before Countersign stops` };
+    }
     return { kind: 'problem', file, problem: `${(err as Error).message}: the next start will be refused until it can` };
   }
   if (held === signer.keyId) return { kind: 'intact' };
@@ -284,16 +292,50 @@ export function keepSigningKeyFile(
 }
 
 /**
- * An emptied key file, set aside (renamed `<file>.empty-<time>`, kept) so that a new key can be made
- * in its place: for `audit accept-loss --key-lost` only. Returns where it went, or undefined when the
- * key file is not empty (or not there).
+ * A key file that holds no key Countersign can use (emptied, or damaged: not a PEM private key, or
+ * another kind of key), set aside (renamed `<file>.empty-<time>` or `<file>.damaged-<time>`, kept as
+ * evidence) so that a new key can be made in its place: for `audit accept-loss --key-lost` only.
+ * Returns where it went and what it was, or undefined when the key file holds a usable key (or is not
+ * there, or is not a regular file).
  */
-export function setAsideEmptyKeyFile(dataDir: string, at: Date): string | undefined {
+export function setAsideUnusableKeyFile(dataDir: string, at: Date): { aside: string; was: 'empty' | 'damaged' } | undefined {
   const file = path.join(dataDir, PRIVATE_KEY_FILE);
-  if (!isEmptyFile(file)) return undefined;
-  const aside = `${file}.empty-${at.toISOString().replace(/[:.]/g, '-')}`;
+  let was: 'empty' | 'damaged';
+  if (isEmptyFile(file)) was = 'empty';
+  else if (isRegularFile(file) && unusableKeyText(file) !== undefined) was = 'damaged';
+  else return undefined;
+  const aside = `${file}.${was}-${at.toISOString().replace(/[:.]/g, '-')}`;
   fs.renameSync(file, aside);
-  return aside;
+  return { aside, was };
+}
+
+function isRegularFile(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** What is wrong with the text of a key file, or undefined when it holds an Ed25519 private key. */
+function unusableKeyText(file: string): string | undefined {
+  const text = fs.readFileSync(file, 'utf8');
+  if (/-----BEGIN [A-Z ]*PUBLIC KEY-----/.test(text) && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
+    return 'it holds a public key, not the private key (the public key belongs in ' + PUBLIC_KEY_FILE + ')';
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(text);
+  } catch (err) {
+    return `it is not a PEM private key (${(err as Error).message}): damaged, cut short, or another file copied over it`;
+  }
+  if (key.asymmetricKeyType !== 'ed25519') return `it holds ${key.asymmetricKeyType ?? 'a'} key, not an Ed25519 one: another file copied over it`;
+  return undefined;
+}
+
+/** What to do about a key file a start cannot use, ending the start's message. */
+function keyFileAdvice(file: string): string {
+  return `put the key back from a backup (the one that signed this data directory's checkpoints). Only if it is lost for good, record that and go on with a new key: countersign audit accept-loss --data-dir ${path.dirname(file)} --key-lost --reason "<why>"`;
 }
 
 /** Whether `file` is there and holds nothing but white space. */
@@ -313,18 +355,29 @@ function keyIdAt(file: string): string {
 
 function readPrivateKey(file: string): KeyObject {
   const stat = fs.statSync(file);
+  if (!stat.isFile()) {
+    const kind = stat.isDirectory() ? 'a directory' : 'not a regular file';
+    throw new SigningKeyError(`the audit signing key ${file} is ${kind}, not the key file: move it aside and ${keyFileAdvice(file)}`, `${file} is ${kind}, not the key file`);
+  }
   if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
     const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
     throw new SigningKeyError(`the audit signing key ${file} can be read by other users (mode ${mode}); run: chmod 600 ${file}`);
   }
   if (isEmptyFile(file)) {
-    throw new SigningKeyError(
-      `the audit signing key ${file} is empty: put the key back from a backup (the one that signed this data directory's checkpoints). Only if it is lost for good, record that and go on with a new key: countersign audit accept-loss --data-dir ${path.dirname(file)} --key-lost --reason "<why>"`,
-    );
+    throw new SigningKeyError(`the audit signing key ${file} is empty: ${keyFileAdvice(file)}`);
   }
+  let problem: string | undefined;
   try {
-    return createPrivateKey(fs.readFileSync(file, 'utf8'));
+    problem = unusableKeyText(file);
   } catch (err) {
-    throw new SigningKeyError(`the audit signing key ${file} cannot be read: ${(err as Error).message}`);
+    throw new SigningKeyError(`the audit signing key ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): check its owner and mode`);
   }
+  if (problem !== undefined) {
+    throw new SigningKeyError(`the audit signing key ${file} is damaged: ${problem}. Nothing was signed with it. ${upperFirst(keyFileAdvice(file))}`, `${file} is damaged: ${problem}`);
+  }
+  return createPrivateKey(fs.readFileSync(file, 'utf8'));
+}
+
+function upperFirst(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -131,6 +131,26 @@ describe('checkpoints of the audit chain head', () => {
       assert.throws(() => loadOrCreateSigningKey(tmp.dir), (err: Error) => err.message === `the audit signing key ${keyFile()} is empty: put the key back from a backup (the one that signed this data directory's checkpoints). Only if it is lost for good, record that and go on with a new key: countersign audit accept-loss --data-dir ${tmp.dir} --key-lost --reason "<why>"`);
     });
 
+    it('refuses a start on a damaged key file in words (not an OpenSSL code): damaged, put it back, or accept the key as lost', () => {
+      const advice = `put the key back from a backup (the one that signed this data directory's checkpoints). Only if it is lost for good, record that and go on with a new key: countersign audit accept-loss --data-dir ${tmp.dir} --key-lost --reason "<why>"`;
+      const pem = fs.readFileSync(keyFile(), 'utf8');
+      fs.writeFileSync(keyFile(), pem.slice(0, 60), { mode: 0o600 });
+      assert.throws(() => loadOrCreateSigningKey(tmp.dir), (err: Error) => err.message.startsWith(`the audit signing key ${keyFile()} is damaged: it is not a PEM private key (`) && err.message.endsWith(`damaged, cut short, or another file copied over it. Nothing was signed with it. P${advice.slice(1)}`));
+      fs.writeFileSync(keyFile(), signer.publicKeyPem, { mode: 0o600 });
+      assert.throws(() => loadOrCreateSigningKey(tmp.dir), (err: Error) => err.message === `the audit signing key ${keyFile()} is damaged: it holds a public key, not the private key (the public key belongs in audit-signing-key.pub.pem). Nothing was signed with it. P${advice.slice(1)}`);
+      fs.rmSync(keyFile());
+      fs.mkdirSync(keyFile());
+      assert.throws(() => loadOrCreateSigningKey(tmp.dir), (err: Error) => err.message === `the audit signing key ${keyFile()} is a directory, not the key file: move it aside and ${advice}`);
+    });
+
+    it('leaves a damaged key file as it is, as evidence, and says at each tick to put the key in use back', async () => {
+      fs.writeFileSync(keyFile(), 'not a key\n', { mode: 0o600 });
+      await watching.write('timer');
+      assert.equal(fs.readFileSync(keyFile(), 'utf8'), 'not a key\n', 'left as it is');
+      assert.deepEqual(said.map((x) => x.level), ['error']);
+      assert.match(String(said[0].fields.problem), new RegExp(`is damaged: it is not a PEM private key .*: it is left as it is, as evidence, and the next start will be refused until it holds the key ${signer.keyId} again. Put that key back from a backup before Countersign stops$`));
+    });
+
     it('leaves a key file holding another key as it is, as evidence, and says at each tick what the next start will do', async () => {
       const other = tempDir();
       try {
