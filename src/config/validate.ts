@@ -3,7 +3,7 @@
  * and key: the line lookup turns a key path back into where it is written.
  */
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { isAlias, isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { CLOCK_TIME_PATTERN, DURATION_PATTERN, REMINDER_POINT_PATTERN } from './schema';
 import { validate as generatedValidate } from './schema-validator.generated';
 import { didYouMean } from './suggest';
@@ -51,11 +51,11 @@ export function validateConfigText(text: string, file: string): { input: RawConf
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   // A warning is something the file says that would be read otherwise than written (a tag no
   // resolver knows, `ttl: !custom 30m`, is read as plain text): refused like an error.
-  const faults = [...[...doc.errors, ...repeatedKeys(doc)].sort((a, b) => a.pos[0] - b.pos[0]).map((e) => ({ e, what: 'YAML syntax' })), ...doc.warnings.map((e) => ({ e, what: 'YAML' }))];
+  const faults = [...[...doc.errors, ...repeatedKeys(doc, lines)].sort((a, b) => a.pos[0] - b.pos[0]).map((e) => ({ e, what: 'YAML syntax' })), ...doc.warnings.map((e) => ({ e, what: 'YAML' }))];
   if (faults.length > 0) {
     throw new ConfigError(
       file,
-      faults.map(({ e, what }) => ({ key: '', line: lines.linePos(e.pos[0]).line, problem: `${what}: ${yamlFault(e.code, e.message.split('\n')[0])}` })),
+      faults.map(({ e, what }) => ({ key: 'key' in e ? e.key : '', line: lines.linePos(e.pos[0]).line, problem: `${what}: ${yamlFault(e.code, e.message.split('\n')[0])}` })),
     );
   }
   const marks = anchorsAndAliases(doc);
@@ -96,21 +96,36 @@ function anchorsAndAliases(doc: Document): number {
  * Each key written a second time in its map, as the YAML library says it (DUPLICATE_KEY, "Map keys
  * must be unique"): two keys are the same when both are plain values and equal.
  */
-function repeatedKeys(doc: Document): { pos: [number, number]; code: string; message: string }[] {
-  const found: { pos: [number, number]; code: string; message: string }[] = [];
+function repeatedKeys(doc: Document, lines: LineCounter): { pos: [number, number]; code: string; message: string; key: string }[] {
+  const found: { pos: [number, number]; code: string; message: string; key: string }[] = [];
   visit(doc, {
-    Map: (_key, map) => {
-      const seen = new Set<unknown>();
+    Map: (_key, map, path) => {
+      // The first of each key: the second is named with it (which one the operator meant is theirs to say).
+      const seen = new Map<unknown, number>();
       for (const { key } of map.items) {
         if (!isScalar(key)) continue;
-        if (seen.has(key.value)) {
+        const first = seen.get(key.value);
+        if (first !== undefined) {
           const at = key.range?.[0] ?? 0;
-          found.push({ pos: [at, at + 1], code: 'DUPLICATE_KEY', message: 'Map keys must be unique' });
-        } else seen.add(key.value);
+          const name = String(key.value);
+          found.push({ pos: [at, at + 1], code: 'DUPLICATE_KEY', key: dotted([...keyPath([...path, map]), name]), message: `the key ${JSON.stringify(name)} is given twice in the same map (first on line ${lines.linePos(first).line}): keep one` });
+        } else seen.set(key.value, key.range?.[0] ?? 0);
       }
     },
   });
   return found;
+}
+
+/** The key path of a node from the ancestors `visit` hands over (each map entry's key, each list's index). */
+function keyPath(nodes: readonly unknown[]): (string | number)[] {
+  const parts: (string | number)[] = [];
+  for (let i = 0; i + 1 < nodes.length; i++) {
+    const node = nodes[i];
+    const next = nodes[i + 1];
+    if (isPair(node) && node.value === next) parts.push(isScalar(node.key) ? String(node.key.value) : '?');
+    else if (isSeq(node)) parts.push(node.items.indexOf(next as never));
+  }
+  return parts;
 }
 
 /**

@@ -99,13 +99,19 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     const text = `${configWith([])}version: 1\nextra: { a: 1, b: 2, a: 3 }\n`;
     const said = problemsOf(text);
     assert.deepEqual(said, [
-      { key: '', line: text.split('\n').lastIndexOf('version: 1') + 1, problem: 'YAML syntax: Map keys must be unique' },
-      { key: '', line: lineIn(text, 'extra: { a: 1, b: 2, a: 3 }'), problem: 'YAML syntax: Map keys must be unique' },
+      { key: 'version', line: text.split('\n').lastIndexOf('version: 1') + 1, problem: `YAML syntax: the key "version" is given twice in the same map (first on line ${text.split('\n').indexOf('version: 1') + 1}): keep one` },
+      { key: 'extra.a', line: lineIn(text, 'extra: { a: 1, b: 2, a: 3 }'), problem: `YAML syntax: the key "a" is given twice in the same map (first on line ${lineIn(text, 'extra: { a: 1, b: 2, a: 3 }')}): keep one` },
     ]);
+    // Deeper, the key is named by its path (a command's policy, in a list).
+    const nested = configWith([]).replace(/^(\s+)approvals: (\d+)$/m, '$1approvals: $2\n$1approvals: 3');
+    assert.notEqual(nested, configWith([]));
+    const [deep] = problemsOf(nested);
+    assert.match(deep.key, /^commands\[\d+\]\.policy\.approvals$/);
+    assert.match(deep.problem, /the key "approvals" is given twice in the same map \(first on line \d+\): keep one/);
     // The YAML library compared each key with every one before it: 40,000 keys (470 KB) took 10 s.
     const long = `version: 1\nm:\n${Array.from({ length: 40_000 }, (_, i) => `  k${i}: 1`).join('\n')}\n  k7: 2\n`;
     const started = Date.now();
-    assert.deepEqual(problemsOf(long), [{ key: '', line: 40_003, problem: 'YAML syntax: Map keys must be unique' }]);
+    assert.deepEqual(problemsOf(long), [{ key: 'm.k7', line: 40_003, problem: 'YAML syntax: the key "k7" is given twice in the same map (first on line 10): keep one' }]);
     assert.ok(Date.now() - started < 3000, `read in ${Date.now() - started} ms`);
   });
 
