@@ -183,20 +183,22 @@ function cancellation(r: ApprovalRequest, who: Decider): Transition {
 }
 
 /**
- * For `pending` and the personal card: whether this person's approve, reject or cancel of a request
+ * For `pending` and the personal card: whether this person's approve, reject, cancel (or break-glass review) of a request
  * would go through now (their roles and delegations looked up once for every request asked about).
  * `unknown` says which Entra group memberships Graph could not confirm: what they would allow is not counted.
  */
 export async function decisionsOf(
   deps: AppDeps,
   actor: Actor,
-): Promise<{ would: (r: ApprovalRequest, verb: 'approve' | 'reject' | 'cancel') => boolean; access: Pick<AccessPolicy, 'isApproverFor'>; unknown?: string }> {
+): Promise<{ would: (r: ApprovalRequest, verb: 'approve' | 'reject' | 'cancel' | 'ratify') => boolean; access: Pick<AccessPolicy, 'isApproverFor'>; unknown?: string }> {
   const now = deps.clock.now();
   const { received, inForce, end } = await delegationsAt(deps, actor, now);
   // Every role's groups, looked up once: the caller's other checks use the same answer.
   const { access, unknown } = await viewAccess(deps, [actor, ...received.map((d) => d.delegator)], deps.config.access.roles.names);
   const who = { actor, access, received, now, ...(inForce ? { inForce } : {}), ...(end ? { end } : {}) };
-  return { would: (r, verb) => (verb === 'cancel' ? cancellation(r, who) : decision(r, verb, who)).ok, access, ...(unknown ? { unknown } : {}) };
+  // A break-glass review is the approver's own (no delegate), as a click on Ratify is taken.
+  const review = (r: ApprovalRequest) => reviewBreakGlass(r, decisionContext(r, who), 'ratified');
+  return { would: (r, verb) => (verb === 'cancel' ? cancellation(r, who) : verb === 'ratify' ? review(r) : decision(r, verb, who)).ok, access, ...(unknown ? { unknown } : {}) };
 }
 
 export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks): Promise<ClickResult> {

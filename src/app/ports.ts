@@ -101,6 +101,11 @@ export interface RequestQuery {
   /** Only requests whose last change (updatedAt) is at or after this instant. */
   updatedSince?: string;
   /**
+   * Only break-glass uses nobody has ratified or flagged yet, escalated or not (with `states`, the
+   * ended ones: those whose review is waiting), for `pending`.
+   */
+  reviewWaiting?: boolean;
+  /**
    * Only requests asked for by this person (their Entra object id, matched whatever the case of its
    * letters): with `states` (and `target`), read by an index on the requester, the target and the
    * state, not a scan of every request.

@@ -5,7 +5,7 @@ import { sameChannel } from '../domain/conversation-ids';
 import { decidingRoles, describeKind } from '../domain/policy';
 import { whoMustApprove } from '../domain/policy-text';
 import { breakGlassWords, whenItMayRun } from '../domain/policy-words';
-import { isDecidable, OPEN_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
+import { ENDED_STATES, isDecidable, OPEN_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { readableRequests, readRequest, type AppDeps } from './context';
 import { decider } from './delegations';
 import { decisionsOf } from './decisions';
@@ -101,6 +101,9 @@ export interface PendingView {
   /** This person's own open requests: the oldest, at most PENDING_SHOWN. */
   mine: ApprovalRequest[];
   mineCount: number;
+  /** Break-glass uses that ran and wait for this person's review (ratify or flag): the oldest, at most PENDING_SHOWN. */
+  toReview?: ApprovalRequest[];
+  toReviewCount?: number;
   /** Those not listed because they were asked in (and sent to) other conversations: a shared one shows only its own. */
   elsewhereCount: number;
   /**
@@ -129,7 +132,7 @@ export async function pending(deps: AppDeps, actor: Actor, where: Pick<Source, '
   const me = actor.aadObjectId.toLowerCase();
   // Waiting for their decision: what their approval would fill now (decisions.ts), not a copy of its rule.
   const { would, unknown } = await decisionsOf(deps, actor);
-  const view: PendingView = { toDecide: [], toDecideCount: 0, mine: [], mineCount: 0, elsewhereCount: 0, ...(unknown ? { membershipUnknown: unknown } : {}) };
+  const view: PendingView = { toDecide: [], toDecideCount: 0, mine: [], mineCount: 0, toReview: [], toReviewCount: 0, elsewhereCount: 0, ...(unknown ? { membershipUnknown: unknown } : {}) };
   const here = (r: ApprovalRequest) => shownIn(r, where) || (view.elsewhereCount++, false);
   for (let offset = 0; ; offset += PENDING_PAGE) {
     const page = await deps.store.requests.list({ states: [...OPEN_STATES], limit: PENDING_PAGE, offset });
@@ -141,6 +144,16 @@ export async function pending(deps: AppDeps, actor: Actor, where: Pick<Source, '
       if (r.requester.aadObjectId.toLowerCase() === me && here(r)) {
         if (view.mineCount++ < PENDING_SHOWN) view.mine.push(r);
       }
+    }
+    if (page.length < PENDING_PAGE) break;
+  }
+  // Break-glass uses that ran without approval wait for a second person's review: theirs to give too.
+  for (let offset = 0; ; offset += PENDING_PAGE) {
+    const page = await deps.store.requests.list({ states: [...ENDED_STATES], reviewWaiting: true, limit: PENDING_PAGE, offset });
+    for (const r of readableRequests(deps, page)) {
+      if (!would(r, 'ratify') || !here(r)) continue;
+      view.toReviewCount = (view.toReviewCount ?? 0) + 1;
+      if (view.toReviewCount <= PENDING_SHOWN) view.toReview?.push(r);
     }
     if (page.length < PENDING_PAGE) return view;
   }
@@ -165,7 +178,7 @@ export interface PendingAnswer {
  */
 export async function pendingIn(deps: AppDeps, actor: Actor, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<PendingAnswer> {
   const view = await pending(deps, actor, where);
-  const wanted = await Promise.all(view.toDecide.slice(0, PENDING_CARDS).map(async (r) => ((await cardCopyRefusal(deps, r.id, where)) ? r.id : r)));
+  const wanted = await Promise.all([...view.toDecide, ...(view.toReview ?? [])].slice(0, PENDING_CARDS).map(async (r) => ((await cardCopyRefusal(deps, r.id, where)) ? r.id : r)));
   const cards = wanted.filter((r): r is ApprovalRequest => typeof r !== 'string');
   const held = wanted.filter((r): r is string => typeof r === 'string');
   if (held.length === 0) return { view, cards };

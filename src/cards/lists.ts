@@ -125,6 +125,12 @@ function lineTime(r: ApprovalRequest): string {
   return '';
 }
 
+/** When a break-glass use's review is due, or that it is overdue. */
+function reviewTime(r: ApprovalRequest): string {
+  if (!r.breakGlass) return '';
+  return r.breakGlass.overdueAt ? `, review overdue since ${localTime(r.breakGlass.reviewDueAt)}` : `, review due ${localTime(r.breakGlass.reviewDueAt)}`;
+}
+
 /**
  * The pending card: each section lists the oldest requests the view holds (at most PENDING_SHOWN,
  * which keeps the card well under the about 100 KB Teams accepts in a message, and readable), then
@@ -135,11 +141,11 @@ export function pendingCard(view: PendingView, sandbox: boolean): Card {
   const line = (r: ApprovalRequest) => ({
     markdown: `${md(`${r.id}: ${commandWords(r.command, r.parameters)} by ${r.requester.name}, ${stateWords(r.state)}, ${r.approvals.length} of ${plural(r.policy.approvals, 'approval')}`)}${lineTime(r)}`,
   });
-  const section = (heading: string, shown: readonly ApprovalRequest[], count: number) => {
+  const section = (heading: string, shown: readonly ApprovalRequest[], count: number, lineOf = line) => {
     const more = count - shown.length;
     return {
       heading: more > 0 ? `${heading} (${count})` : heading,
-      lines: more > 0 ? [...shown.map(line), `… and ${plural(more, 'more request')} (the oldest are shown; status <request-id> shows any one)`] : shown.map(line),
+      lines: more > 0 ? [...shown.map(lineOf), `… and ${plural(more, 'more request')} (the oldest are shown; status <request-id> shows any one)`] : shown.map(lineOf),
     };
   };
   const elsewhere = view.elsewhereCount > 0
@@ -149,8 +155,14 @@ export function pendingCard(view: PendingView, sandbox: boolean): Card {
   const unknown = view.membershipUnknown
     ? `${view.membershipUnknown.replace(/[.\s]+$/, '')}. Requests decided through that membership are not listed: type "pending" again in a minute.`
     : undefined;
+  // Break-glass uses waiting for a review: listed when there are any (most people never have one).
+  const review = (r: ApprovalRequest) => ({
+    markdown: `${md(`${r.id}: ${commandWords(r.command, r.parameters)} by ${r.requester.name}, run without approval (break-glass), ${stateWords(r.state)}`)}${reviewTime(r)}; ratify or flag it on its card`,
+  });
+  const reviews = view.toReviewCount ? [section('Break-glass uses waiting for your review', view.toReview ?? [], view.toReviewCount, review)] : [];
   return listCard('Pending requests', [unknown, elsewhere].filter((x) => x !== undefined).join(' ') || undefined, [
     section('Waiting for your decision', view.toDecide, view.toDecideCount),
+    ...reviews,
     section('Your open requests', view.mine, view.mineCount),
   ], sandbox);
 }

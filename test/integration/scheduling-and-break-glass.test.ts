@@ -106,6 +106,30 @@ describe('scheduling and break-glass (bot over HTTP, fake Bot Connector, control
     assert.ok((await auditOf(h, { requestId: asked.requestId })).some((r) => r.type === 'breakglass.review_overdue'));
   });
 
+  it('lists a break-glass use waiting for review in an approver\'s pending, with its card to review from, overdue too, until reviewed', async () => {
+    const asked = await breakGlassVia('break-glass delete resource group staging-old reason: INC-4711 leaked key');
+    await settled(h);
+    await eventually('it ran', () => /BREAK-GLASS · SUCCEEDED/.test(cardText(h.connector.card(asked.cardId))));
+    const bobPersonal = { id: 'a:personal-bob', conversationType: 'personal' as const };
+    const pendingOf = async (who: typeof people.bob) => {
+      const from = await h.teams.say(who, 'pending', who === people.bob ? bobPersonal : { id: 'a:personal-alice', conversationType: 'personal' });
+      const cards = h.teams.since(from).filter((s) => s.kind !== 'update').map((s) => JSON.stringify(s.activity));
+      return { list: cards[0] ?? '', posted: cards.slice(1).join('\n') };
+    };
+    let bob = await pendingOf(people.bob);
+    assert.match(bob.list, new RegExp(`Break-glass uses waiting for your review[\\s\\S]*${asked.requestId}: delete resource group staging-old by Alice Requester, run without approval \\(break-glass\\)`), bob.list);
+    assert.match(bob.posted, /Ratify break-glass/, 'its card is posted with the list, to review from');
+    // The person who used it does not review it: nothing of the kind in their list.
+    assert.doesNotMatch((await pendingOf(people.alice)).list, /waiting for your review/);
+    h.clock.advance(25 * HOUR);
+    await h.bot.app.sweepBreakGlassReviews();
+    await settled(h);
+    bob = await pendingOf(people.bob);
+    assert.match(bob.list, new RegExp(`${asked.requestId}: [^"]*review overdue since`), 'escalated, still waiting');
+    await h.teams.click(people.bob, asked.cardId, 'ratify');
+    assert.doesNotMatch((await pendingOf(people.bob)).list, /waiting for your review/);
+  });
+
   it('refuses break-glass where the policy does not allow it, and runs nothing', async () => {
     const from = await h.teams.say(people.alice, 'break-glass tag rg-web owner platform-team reason: urgent');
     assert.ok(textsSince(from).some((t) => /does not allow break-glass/.test(t)), JSON.stringify(textsSince(from)));

@@ -319,6 +319,19 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.deepEqual(ids(await store.requests.list({ states: ended, reviewDueBy: timeAt(1000) })), ['later']);
       });
 
+      it('lists the break-glass uses nobody reviewed yet, escalated ones too, for pending', async () => {
+        const used = (more: Partial<NonNullable<ApprovalRequest['breakGlass']>> = {}) => ({ reason: 'outage', usedAt: timeAt(1), reviewDueAt: timeAt(100), ...more });
+        await store.requests.insert(aRequest('waiting', { state: 'succeeded', breakGlass: used() }), []);
+        await store.requests.insert(aRequest('escalated', { state: 'failed', breakGlass: used({ overdueAt: timeAt(120) }) }), []);
+        await store.requests.insert(aRequest('reviewed', { state: 'succeeded', breakGlass: used({ review: { verdict: 'ratified', by: bob, at: timeAt(40) } }) }), []);
+        await store.requests.insert(aRequest('running', { state: 'executing', breakGlass: used() }), []);
+        await store.requests.insert(aRequest('plain', { state: 'succeeded' }), []);
+        const ended: ApprovalRequest['state'][] = ['succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
+        const ids = (rs: ApprovalRequest[]) => rs.map((r) => r.id).sort();
+        assert.deepEqual(ids(await store.requests.list({ states: ended, reviewWaiting: true })), ['escalated', 'waiting']);
+        assert.deepEqual(ids(await store.requests.list({ states: ended, reviewWaiting: true, limit: 1, offset: 1 })).length, 1, 'paged');
+      });
+
       it('lists a break-glass use whose round of announcements is under way, whatever its state, from the round\'s start, until it is reviewed', async () => {
         const used = { reason: 'outage', usedAt: timeAt(1), reviewDueAt: timeAt(900) };
         const round = (occasion: 'break-glass' | 'created', at: string) => ({ occasion, at, people: ['p1'], channels: [] });

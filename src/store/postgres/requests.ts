@@ -143,6 +143,7 @@ export class PostgresRequestStore implements RequestStore {
       params.push(query.reviewDueBy);
       where.push(`review_due_at IS NOT NULL AND review_due_at <= $${params.length}`);
     }
+    if (query.reviewWaiting) where.push("(body::jsonb -> 'breakGlass') IS NOT NULL AND (body::jsonb #> '{breakGlass,review}') IS NULL");
     if (query.updatedSince !== undefined) {
       params.push(query.updatedSince);
       where.push(`updated_at >= $${params.length}`);

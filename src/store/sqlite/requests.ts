@@ -140,6 +140,7 @@ export function requestListQuery(query: RequestQuery): { sql: string; params: Re
     where.push('review_due_at IS NOT NULL AND review_due_at <= @reviewDueBy');
     params.reviewDueBy = query.reviewDueBy;
   }
+  if (query.reviewWaiting) where.push("json_extract(body, '$.breakGlass') IS NOT NULL AND json_extract(body, '$.breakGlass.review') IS NULL");
   if (query.updatedSince !== undefined) {
     where.push('updated_at >= @updatedSince');
     params.updatedSince = query.updatedSince;
