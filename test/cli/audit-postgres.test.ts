@@ -4,7 +4,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AuditRecord } from '../../src/domain/audit';
 import { openPostgresStore } from '../../src/store/postgres';
-import { aRequest, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
+import { aRequest, anEvent, bob, requestRef as refWithoutReason, tempDir, timeAt } from '../store/fixtures';
+
+/** A fixture request's reference as its records carry it: with the reason the request was made with (aRequest's). */
+const requestRef = (id: string) => ({ ...refWithoutReason(id), reason: aRequest(id).reason });
 import { createTestDatabase } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
 import { audit } from './run-audit';

@@ -18,7 +18,10 @@ import { auditRecordHash, canonicalJson, sha256Hex } from '../../src/domain/cano
 import { databaseFile } from '../../src/settings';
 import { reportDeletedRequests } from '../../src/audit/access/deleted-requests';
 import { openSqliteStore } from '../../src/store/sqlite';
-import { aRequest, alice, anEvent, bob, requestRef, tempDir, timeAt } from '../store/fixtures';
+import { aRequest, alice, anEvent, bob, requestRef as refWithoutReason, tempDir, timeAt } from '../store/fixtures';
+
+/** A fixture request's reference as its records carry it: with the reason the request was made with (aRequest's). */
+const requestRef = (id: string) => ({ ...refWithoutReason(id), reason: aRequest(id).reason });
 import { indexesLeavingOut } from '../store/index-tamper';
 import { collect } from '../store/store-contract';
 import { registerAuditCommands } from '../../src/cli/audit';

@@ -10,7 +10,7 @@ import { approve, authorityBegins, breakGlassUse, detectDrift, expectationHashOf
 import { RefusalReason } from '../../src/domain/refusal';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { accepted, decisionBy, holdsApproverRole } from './lifecycle-helpers';
-import { alice, approvalBy, bob, dave, minutesIn, requestIn } from '../support/requests';
+import { alice, approvalBy, bob, dave, mallory, minutesIn, requestIn } from '../support/requests';
 
 const records = (...drafts: AuditEventDraft[]) => drafts as unknown as AuditRecord[];
 const created = (r: ApprovalRequest) => requestEvent(r, 'request.created', minutesIn(0).toISOString(), { result: 'ok' }, { actor: alice });
@@ -63,6 +63,16 @@ describe('the audit trail backs an execution', () => {
     const whatIf = { ...t.request, whatIf: { status: 'Succeeded', changes: [] } } as ApprovalRequest;
     assert.match(unauditedAuthority(whatIf, trail, 'start') ?? '', /its stored expectation/);
     assert.equal(unauditedAuthority(edited, records(created(pending), ...t.events), 'start'), undefined, 'a request created before the hash was recorded has none to compare');
+  });
+
+  it('refuses a row edited to name another requester, so the one who asked cannot count as its approver', () => {
+    // Bob (an approver) asked; the row was edited to name Mallory, so Bob's own Approve counted, and the records hold it.
+    const asked = requestIn('pending', { requester: bob });
+    const t = accepted(approve({ ...asked, requester: mallory }, decisionBy(bob)));
+    const trail = records(requestEvent(asked, 'request.created', minutesIn(0).toISOString(), { result: 'ok' }, { actor: bob }), ...t.events);
+    assert.equal(unauditedAuthority(t.request, trail, 'start'), 'its stored requester is not the one who asked for it');
+    const { request, trail: honest } = approvedByBob();
+    assert.equal(unauditedAuthority({ ...request, requester: { ...request.requester, aadObjectId: request.requester.aadObjectId.toUpperCase() } }, honest, 'start'), undefined, 'an object id is matched whatever the case of its letters');
   });
 
   it('refuses the row set back to approved after its execution started, so nothing runs twice', () => {

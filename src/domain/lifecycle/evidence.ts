@@ -23,7 +23,7 @@ import { canonicalJson, operationHash, sha256Hex } from '../canonical';
 import { reapprovalHash, type Expectation } from '../drift';
 import type { ApprovalRequest, PolicySnapshot } from '../request';
 import { RefusalReason } from '../refusal';
-import { requestEvent } from '../audit';
+import { neutralise, requestEvent } from '../audit';
 import { next, type Transition } from './transition';
 
 /** The records that end a request's approval for good, and how the refusal names them. */
@@ -65,6 +65,9 @@ export function unauditedAuthority(r: ApprovalRequest, records: readonly AuditRe
   if (!created) return 'the audit log holds no record of its creation';
   const original = operationHash({ command: r.command, parameters: r.parameters, target: r.target, operation: r.operation });
   if (original !== created.request?.operationHash) return 'its stored operation is not the one it was created with';
+  // Who asked is outside the operation hash: a row edited to name someone else would let the real
+  // requester's own approval count.
+  if (!sameRequester(r, created)) return 'its stored requester is not the one who asked for it';
   const drifts = mine.filter((x) => x.type === 'drift.detected');
   // Until a drift re-binds it, the expectation is the one approvers were shown at creation (records
   // written before creation carried its hash have none to compare).
@@ -173,6 +176,29 @@ function madeAt(x: AuditRecord): number {
   return Date.parse(typeof clock === 'string' ? clock : x.time);
 }
 
+/** Whether the row names the person its creation record names as asking (the record's actor). */
+function sameRequester(r: ApprovalRequest, created: AuditRecord): boolean {
+  const asked = created.actor;
+  if (!asked) return true;
+  const requester = r.requester as Partial<ApprovalRequest['requester']> | undefined;
+  return same(requester?.aadObjectId, asked.aadObjectId) && (asked.tenantId === undefined || requester?.tenantId === asked.tenantId);
+}
+
+/**
+ * What of the request, outside its operation hash, a version says otherwise than its creation record
+ * (which carries the requester as its actor, the reason as typed and the policy version): a version
+ * added in the database with only those changed (its reason rewritten) is not the request's history.
+ */
+function unrecordedFacts(v: ApprovalRequest, created: AuditRecord): string | undefined {
+  if (!sameRequester(v, created)) return `its requester ${v.requester?.name || v.requester?.aadObjectId} is not ${created.actor?.name || created.actor?.aadObjectId}, who asked for it`;
+  const reason = typeof v.reason === 'string' ? neutralise(v.reason) : v.reason;
+  if (reason !== created.request?.reason) return `its reason ${JSON.stringify(String(v.reason ?? '(none)').slice(0, 80))} is not the one its audit records carry (${JSON.stringify(created.request?.reason ?? '(none)')})`;
+  const version = (v.policy as Partial<ApprovalRequest['policy']> | undefined)?.version;
+  const recorded = created.request?.policyVersion;
+  if (typeof recorded === 'string' && version !== recorded) return 'its policy version is not the one its audit records carry';
+  return undefined;
+}
+
 /**
  * What a stored version of a request (as `request_versions` holds it) claims that the request's audit
  * records (in seq order) do not back, or undefined when they do. Every version Countersign stores is
@@ -208,5 +234,5 @@ export function unbackedVersion(v: ApprovalRequest, records: readonly AuditRecor
   const needed = Object.hasOwn(STATE_RECORDS, v.state) ? STATE_RECORDS[v.state] : undefined;
   if (!needed) return `its state ${JSON.stringify(String(v.state).slice(0, 40))} is not one Countersign writes`;
   if (needed.length > 0 && !mine.some((x) => needed.includes(x.type))) return `the audit log holds no ${needed.join(' or ')} record putting it in state ${v.state} by ${v.updatedAt}`;
-  return undefined;
+  return unrecordedFacts(v, created);
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { checkVersions } from '../../../src/audit/access/evidence';
 import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite';
 import { appOnStore, SUBSCRIPTION, type AppOnFakes } from '../../support/app-on-fakes';
-import { alice, bob, opsChannel, sourceIn } from '../../support/people';
+import { alice, bob, carol, opsChannel, sourceIn } from '../../support/people';
 import { RecordingMessenger, reachConfigText } from '../../support/reach';
 import { asked, click, settle } from '../../app/steps';
 import { collect } from '../../store/store-contract';
@@ -109,5 +109,23 @@ describe('stored request versions judged against their audit records', () => {
       assert.deepEqual(stored.filter((s, i) => s !== stored[i - 1]), states, id);
       assert.deepEqual(check, { count: stored.length, ok: true, problems: [] }, id);
     }
+  });
+
+  it('marks a version added in the database that changes only what the operation hash leaves out: the reason, the requester, the policy version', async () => {
+    const ran = await asked(f, alice, `${DELETE} reason: INC-4711 outage cleanup`);
+    await click(f, bob, ran, 'approve');
+    await settle(f);
+    const versions = await f.store.compliance.requestVersions(ran.id);
+    const records = await collect(f.store.audit.read({ requestId: ran.id }, { scan: true }));
+    assert.deepEqual(checkVersions(versions, records).problems, []);
+    const last = versions[versions.length - 1];
+    const forged = (change: object) => [...versions, { ...last, version: last.version + 1, ...change }];
+    assert.deepEqual(checkVersions(forged({ reason: 'routine cleanup, agreed with the owner' }), records).problems, [
+      `version ${last.version + 1} (succeeded) is not backed by the audit chain: its reason "routine cleanup, agreed with the owner" is not the one its audit records carry ("INC-4711 outage cleanup"); it was written into the database by other means`,
+    ]);
+    const { reason: _dropped, ...noReason } = last;
+    assert.match(checkVersions([...versions, { ...noReason, version: last.version + 1 }], records).problems[0] ?? '', /its reason "\(none\)" is not the one its audit records carry/);
+    assert.match(checkVersions(forged({ requester: carol }), records).problems[0] ?? '', /its requester Carol \S+ is not Alice Requester, who asked for it/);
+    assert.match(checkVersions(forged({ policy: { ...last.policy, version: 'f'.repeat(64) } }), records).problems[0] ?? '', /its policy version is not the one its audit records carry/);
   });
 });
