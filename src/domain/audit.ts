@@ -26,6 +26,7 @@ export const AUDIT_EVENT_TYPES = [
   'request.expired',
   'request.reminded',
   'request.escalated',
+  'request.message_changed',
   'approvers.notified',
   'approvers.round_resumed',
   'approver.unreachable',

@@ -158,7 +158,7 @@ export class CountersignBot extends TeamsActivityHandler {
     if (!messageKey) return;
     const a = context.activity;
     const addressed = sourceOf(a).conversationType === 'personal' || (a.entities ?? []).some((e) => e.type === 'mention' && (e as { mentioned?: { id?: unknown } }).mentioned?.id === a.recipient?.id);
-    const text = await this.app.messageChanged({ actor: actorOf(a), messageKey, change, addressed });
+    const text = await this.app.messageChanged({ actor: actorOf(a), source: sourceOf(a), messageKey, change, addressed });
     if (text) await context.sendActivity(this.say(text));
   }
 

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { startHarness, type Harness } from '../support/harness';
+import { auditOf } from '../support/flows';
 import { opsChannel, people, shown } from '../support/teams';
 
 const BOT_MENTION = { type: 'mention', text: '<at>Countersign</at>', mentioned: { id: 'bot-countersign', name: 'Countersign' } };
@@ -50,6 +51,13 @@ describe('a message edited or deleted after it was read', () => {
     assert.match(replies[0], new RegExp(`cancel ${request.id} with the Cancel button on its card`));
     const after = await h.bot.deps.store.requests.get(request.id);
     assert.equal(after?.parameters.name, 'staging-old');
+    // Compliance reading the trail sees that the requester changed the message after asking.
+    const [changed_] = await auditOf(h, { requestId: request.id, types: ['request.message_changed'] });
+    assert.ok(changed_, 'the edit is in the audit trail');
+    assert.equal(changed_.actor?.aadObjectId, people.alice.aadObjectId);
+    assert.equal(changed_.source?.conversationId, opsChannel.id);
+    assert.deepEqual(changed_.data, { change: 'edited', state: 'pending' });
+    assert.equal(changed_.outcome.detail, `The requester edited the message that asked for ${request.id} after asking; the request keeps what the message first said.`);
     assert.equal((await h.bot.deps.store.requests.list({})).filter((r) => r.parameters.name === 'staging-new').length, 0, 'the edit made no request');
   });
 
@@ -62,12 +70,15 @@ describe('a message edited or deleted after it was read', () => {
     assert.equal(replies.length, 1, JSON.stringify(replies));
     assert.match(replies[0], new RegExp(`You deleted the message that asked for request ${request.id} \\(tag staging-old owner platform\\)\\. Deleting it does not withdraw the request: ${request.id} is waiting for approval\\. To withdraw it, use the Cancel button on its card`));
     assert.equal((await h.bot.deps.store.requests.get(request.id))?.state, 'pending');
+    const recorded = await auditOf(h, { requestId: request.id, types: ['request.message_changed'] });
+    assert.deepEqual(recorded.map((x) => [x.actor?.aadObjectId, x.data, x.outcome.detail]), [[people.alice.aadObjectId, { change: 'deleted', state: 'pending' }, `The requester deleted the message that asked for ${request.id} after asking; the request is not withdrawn by it.`]]);
   });
 
   it('says an edit of a message that made no request was not read, and says nothing of such a message deleted or undeleted', async () => {
     const typo = messageAndChange('deplyo production api-service', 'editMessage', 'deploy production api-service');
     await repliesTo(typo.message);
     const before = (await h.bot.deps.store.requests.list({})).length;
+    const recorded = (await auditOf(h, { types: ['request.message_changed'] })).length;
     const replies = await repliesTo(typo.changed);
     assert.equal(replies.length, 1, JSON.stringify(replies));
     assert.match(replies[0], /your edit was not read, and nothing was changed\. Send the corrected command as a new message\./);
@@ -77,5 +88,6 @@ describe('a message edited or deleted after it was read', () => {
     assert.deepEqual(await repliesTo({ ...chatter.changed, text: 'see you at the standup', entities: [] }), []);
     assert.deepEqual(await repliesTo(messageAndChange('help', 'softDeleteMessage').changed), []);
     assert.deepEqual(await repliesTo(messageAndChange('help', 'undeleteMessage', 'help').changed), []);
+    assert.equal((await auditOf(h, { types: ['request.message_changed'] })).length, recorded, 'a change of a message that made no request is no request\'s');
   });
 });

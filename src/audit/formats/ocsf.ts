@@ -46,6 +46,7 @@ const ACTIVITY: Record<AuditEventType, number> = {
   'request.expired': UPDATE,
   'request.reminded': UPDATE,
   'request.escalated': UPDATE,
+  'request.message_changed': OTHER,
   'approvers.notified': OTHER,
   'approvers.round_resumed': OTHER,
   'approver.unreachable': OTHER,
