@@ -223,9 +223,11 @@ export interface DelegationStore {
  * writes: a standby, or default_transaction_read_only), `denied` (the database refused the role a
  * privilege it needs on a table: a grant revoked while Countersign runs) or `damaged` (the database was changed under
  * the running instance: its file deleted or replaced, its audit log emptied or rewritten, a table
- * dropped; nothing more is written, and Countersign stops).
+ * dropped; nothing more is written, and Countersign stops) or `unconfirmed` (the connection broke
+ * while the change was being committed: it may have been saved, so the person is not told that
+ * nothing changed, only how to look before trying again).
  */
-export type StorageFault = 'disk' | 'unreachable' | 'busy' | 'overloaded' | 'read-only' | 'denied' | 'damaged';
+export type StorageFault = 'disk' | 'unreachable' | 'busy' | 'overloaded' | 'read-only' | 'denied' | 'damaged' | 'unconfirmed';
 
 /** What the use cases keep: requests, the audit log, the card bindings and delegations. */
 export interface Store {

@@ -14,6 +14,8 @@ export function failedText(what: string, fault: StorageFault | undefined): strin
   if (fault === 'denied') return `${head}: its database refused it access to a table it needs (a privilege of its database role was taken away), so nothing was changed. Tell the team that runs Countersign: its log and readiness name the grant to give back.`;
   if (fault === 'read-only') return `${head}: its database is read-only right now (a standby, as after a failover), so nothing was changed. Try again later, and tell the team that runs Countersign.`;
   if (fault === 'damaged') return `${head}: its database was changed under it (a file or table removed or replaced, or its audit log emptied), so nothing was changed and Countersign is stopping. Tell the team that runs Countersign: its log names what changed, and its next start checks the audit log against the signed checkpoints and says whether a backup is needed.`;
+  if (fault === 'unconfirmed')
+    return `${head}: the connection to its database broke while the change was being saved, so whether it was saved is not known. Before you try again, look: "pending" lists your open requests, "status <request-id>" shows one; trying again may do it twice. Tell the team that runs Countersign if it keeps happening.`;
   if (fault === 'unreachable') return `${head}: it cannot reach its database right now, so nothing was changed. Try again shortly, and tell the team that runs Countersign if it keeps happening.`;
   return `${head}: it hit an internal error, so nothing was changed. Try again, and tell the team that runs Countersign if it keeps happening.`;
 }

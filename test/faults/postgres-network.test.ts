@@ -4,7 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openPostgresStore, type PostgresStore } from '../../src/store/postgres';
+import pg from 'pg';
+import { openPostgresStore, verifyPostgresAuditLog, type PostgresStore } from '../../src/store/postgres';
+import { asked, click } from '../app/steps';
+import { collect } from '../store/store-contract';
+import { TestClock } from '../support/app-fakes';
+import { instanceOn } from '../support/app-on-fakes';
+import { MemoryAzure } from '../support/memory-azure';
+import { alice, bob } from '../support/people';
+import { failedText } from '../../src/teams/fault-text';
 import { schemaPerTest } from '../support/postgres';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
@@ -52,5 +60,100 @@ describe('faults: the network to PostgreSQL stalled, cut and restored', function
       if (!ready) await sleep(200);
     }
     assert.equal(ready, true, store.writeReadiness().problem);
+  });
+});
+
+describe('faults: writes in flight when the connection to PostgreSQL is reset', function () {
+  this.timeout(120_000);
+  const database = schemaPerTest();
+  const proxies: TcpProxy[] = [];
+  const stores: PostgresStore[] = [];
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
+    for (const p of proxies.splice(0)) await p.close();
+  });
+  const conn = (port?: number) => {
+    const url = new URL(database.db().url);
+    return { host: url.hostname, port: port ?? Number(url.port || 5432), database: database.db().name, user: decodeURIComponent(url.username) || 'postgres', schema: database.schema() };
+  };
+  /** Instance A through a proxy the test cuts, instance B straight to the server. */
+  const twoInstances = async () => {
+    const proxy = await startTcpProxy({ host: conn().host, port: conn().port });
+    proxies.push(proxy);
+    const sa = await openPostgresStore({ connection: conn(proxy.port), lockWaitMs: 2000 });
+    const sb = await openPostgresStore({ connection: conn(), lockWaitMs: 2000 });
+    stores.push(sa, sb);
+    const azure = new MemoryAzure(true);
+    const a = instanceOn(sa, new TestClock(new Date(), { realTime: true }), azure, { owner: 'run-a', leaseMs: 1500 });
+    const b = instanceOn(sb, new TestClock(new Date(), { realTime: true }), azure, { owner: 'run-b', leaseMs: 1500 });
+    return { proxy, sa, sb, azure, a, b };
+  };
+
+  it('does not tell a requester "nothing was changed" when the request was saved and only the COMMIT\'s answer was lost', async () => {
+    const { proxy, sa, sb, a } = await twoInstances();
+    const cut = proxy.cutAfterCommit();
+    const err = await asked(a, alice, 'delete resource group rg-lost').then(
+      (r) => assert.fail(`the request ${r.id} was confirmed`),
+      (e: unknown) => e,
+    );
+    await cut;
+    // It was saved: the other instance sees it, waiting for approval.
+    assert.deepEqual(
+      (await sb.requests.list({})).map((r) => r.state),
+      ['pending'],
+    );
+    const text = failedText('handle this message', sa.storageFault(err));
+    assert.doesNotMatch(text, /nothing was changed/);
+    assert.match(text, /^Countersign could not handle this message: the connection to its database broke while the change was being saved, so whether it was saved is not known\. Before you try again, look: "pending" lists your open requests/);
+  });
+
+  it('approves, executes and audits each request once when every connection is reset while clicks are in flight', async () => {
+    const { proxy, sb, azure, a, b } = await twoInstances();
+    const request = async (id: string) => (await sb.requests.get(id))?.state;
+    const outcomes: string[] = [];
+    for (const delay of [0, 3, 10, 30]) {
+      const rs = [];
+      for (let i = 0; i < 5; i++) rs.push(await asked(b, alice, `delete resource group rg-${delay}-${i}`));
+      const clicks = rs.map((r) => click(a, bob, r, 'approve').then((x) => (x.ok ? 'ok' : x.refusal.reason), (e: unknown) => sb.storageFault(e) ?? String(e)));
+      await sleep(delay);
+      proxy.cut();
+      const told = await Promise.all(clicks);
+      outcomes.push(...told);
+      // Bob clicks again on the other instance where he was told the database could not be reached
+      // (nothing changed: it goes through), or that his approval may not have been recorded.
+      for (const [i, t] of told.entries()) {
+        if (t === 'ok') continue;
+        const state = await request(rs[i].id);
+        if (t === 'unreachable') assert.equal(state, 'pending', 'told that nothing was changed');
+        if (state === 'pending') assert.equal((await click(b, bob, rs[i], 'approve')).ok, true, t);
+      }
+    }
+    for (let i = 0; i < 30 && (await sb.requests.list({ states: ['approved', 'executing'] })).length > 0; i++) {
+      await sleep(200);
+      await b.app.executor.resumeAbandoned();
+    }
+    await a.app.executor.idle();
+    await b.app.executor.idle();
+    assert.ok(outcomes.every((o) => ['ok', 'unreachable', 'outcome-unconfirmed'].includes(o)), outcomes.join(', '));
+    const requests = await sb.requests.list({});
+    assert.deepEqual(new Set(requests.map((r) => r.state)), new Set(['succeeded']));
+    assert.equal(azure.sent.length, requests.length, 'each sent to Azure once');
+    const records = await collect(sb.audit.read({}));
+    for (const r of requests) {
+      const types = records.filter((x) => x.request?.id === r.id).map((x) => x.type);
+      assert.deepEqual(types, ['request.created', 'approval.granted', 'request.approved', 'execution.started', 'execution.progressed', 'execution.succeeded'], r.id);
+    }
+    const pool = new pg.Pool({
+      ...conn(),
+      options: `-c search_path=${database.schema()}`,
+      types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
+    });
+    try {
+      const verified = await verifyPostgresAuditLog(pool, 'test');
+      assert.equal(verified.ok, true, JSON.stringify(verified.problem));
+      assert.equal(verified.count, records.length);
+    } finally {
+      await pool.end();
+    }
   });
 });

@@ -401,8 +401,8 @@ describe('PostgreSQL store, several instances on one database', function () {
     const duplicate = await store.requests.insert(aRequest('CS-1'), []).catch((err: unknown) => err);
     assert.ok(duplicate instanceof DuplicateRequestError);
     assert.equal(store.storageFault(duplicate), undefined, 'a refused write is not a storage failure');
-    // A commit whose connection broke (its outcome unknown) is the server out of reach too.
-    assert.equal(store.storageFault(new CommitOutcomeUnknownError(refused)), 'unreachable');
+    // A commit whose connection broke: its outcome unknown, the person is not told nothing changed.
+    assert.equal(store.storageFault(new CommitOutcomeUnknownError(refused)), 'unconfirmed');
   });
 
   it('tells the rest of class 53 from a full disk, and a cancelled statement or a read-only server from an internal error', async () => {

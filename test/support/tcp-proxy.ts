@@ -13,6 +13,12 @@ export interface TcpProxy {
   resume(): void;
   /** Resets every open connection (RST); new ones are still accepted unless `refuse` too. */
   cut(): void;
+  /**
+   * The next chunk an instance sends that holds a COMMIT reaches the server, which commits it; then
+   * that connection is reset before the server's answer comes back: a commit whose outcome the
+   * instance cannot know. Resolves once it happened.
+   */
+  cutAfterCommit(): Promise<void>;
   /** Refuses new connections (the server unreachable) until resume(). */
   refuse(): void;
   /** How many connections have been opened through it. */
@@ -26,8 +32,18 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let refusing = false;
   let count = 0;
   const held: (() => void)[] = [];
-  const pipe = (from: net.Socket, to: net.Socket) => {
-    from.on('data', (chunk) => {
+  let afterCommit: (() => void) | undefined;
+  const pipe = (from: net.Socket, to: net.Socket, toServer: boolean) => {
+    from.on('data', (chunk: Buffer) => {
+      if (toServer && afterCommit && chunk.includes('COMMIT')) {
+        const done = afterCommit;
+        afterCommit = undefined;
+        // The server gets the COMMIT and then the end of the connection; the instance gets a reset.
+        from.pause();
+        from.resetAndDestroy();
+        to.end(chunk, () => setTimeout(done, 200));
+        return;
+      }
       if (stalled) held.push(() => to.write(chunk));
       else to.write(chunk);
     });
@@ -41,8 +57,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     const upstream = net.connect(target.port, target.host);
     const pair = { client, server: upstream };
     pairs.add(pair);
-    pipe(client, upstream);
-    pipe(upstream, client);
+    pipe(client, upstream, true);
+    pipe(upstream, client, false);
     const end = () => {
       pairs.delete(pair);
       if (!client.destroyed) client.destroy();
@@ -68,6 +84,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         p.server.resetAndDestroy();
       }
     },
+    cutAfterCommit: () => new Promise<void>((resolve) => (afterCommit = resolve)),
     refuse: () => void (refusing = true),
     opened: () => count,
     close: async () => {

@@ -55,6 +55,12 @@ describe('the answer to a message whose turn failed', () => {
     assert.match(text, /^Countersign could not handle this message: it cannot reach its database right now, so nothing was changed\./);
   });
 
+  it('says whether the change was saved is not known, and to look before trying again, when the commit\'s answer was lost', async () => {
+    const [text] = await answerTo('message', failure, () => 'unconfirmed');
+    assert.match(text, /^Countersign could not handle this message: the connection to its database broke while the change was being saved, so whether it was saved is not known\. Before you try again, look: "pending" lists your open requests, "status <request-id>" shows one; trying again may do it twice\./);
+    assert.doesNotMatch(text, /nothing was changed/);
+  });
+
   it('says another process holds the database when the store says it is busy', async () => {
     const [text] = await answerTo('message', failure, () => 'busy');
     assert.match(text, /^Countersign could not handle this message: another process is holding its database, so nothing was changed\. Try again in a moment/);

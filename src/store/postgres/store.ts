@@ -119,6 +119,9 @@ export class PostgresStore implements CountersignStore {
     // A lock held past the wait, or no connection of the pool free in time (all held by waiting statements).
     if (err instanceof StoreLockWaitError || err instanceof StorePoolBusyError || isPoolTimeout(err)) return 'busy';
     if (err instanceof AuditLogRewoundError || err instanceof StoreSchemaGoneError || (err as { name?: unknown } | null)?.name === 'AuditLogRewrittenError') return 'damaged';
+    // The connection broke during COMMIT: the change may be saved (the request made, the delegation
+    // recorded), and one told "nothing was changed" asks again and makes a second one.
+    if (err instanceof CommitOutcomeUnknownError && isConnectionError(err.cause)) return 'unconfirmed';
     const cause = err instanceof CommitOutcomeUnknownError ? err.cause : err;
     const code = (cause as { code?: unknown } | null)?.code;
     if (code === '53100' || (typeof code === 'string' && code.startsWith('58'))) return 'disk';
