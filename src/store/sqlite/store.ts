@@ -13,7 +13,7 @@ import type { Readiness, ReadinessOptions } from './readiness';
 import { SqliteRequestStore } from './requests';
 import { checkSharedIndex, type InstanceLock } from './instance-lock';
 import { InlineWriter, type StoreWriter } from './writer';
-import { ThreadWriter } from './writer-thread';
+import { ThreadWriter } from './thread-writer';
 import { isDamaged, isStorageFault, StoreBusyError } from './write-lock';
 import { DatabaseFileGoneError } from './file-watch';
 import type { WriterThreadBoot } from './writer-boot';

@@ -4,7 +4,7 @@
  * (a write resolves only after the COMMIT that holds it returned, synchronous=FULL: on disk):
  *
  * - InlineWriter runs the group committer on the calling thread (the CLI's one-shot commands).
- * - ThreadWriter (writer-thread.ts) runs an InlineWriter on a worker thread, so that a slow fsync,
+ * - ThreadWriter (thread-writer.ts) runs an InlineWriter on a worker thread, so that a slow fsync,
  *   a long group commit or a sealing burst never holds up the event loop (the bot).
  */
 import type Database from 'better-sqlite3';
@@ -82,7 +82,7 @@ export class InlineWriter implements StoreWriter {
     }, options);
   }
 
-  /** The writer thread's way in: the events come as templates made on the main thread (writer-thread.ts). */
+  /** The writer thread's way in: the events come as templates made on the main thread (thread-writer.ts). */
   submitTemplates<K extends WriteOpName>(
     op: K,
     args: WriteOpArgs<K>,
