@@ -18,7 +18,8 @@ import { databaseFile } from '../settings';
 import type { CountersignStore } from '../store/countersign-store';
 import { emptiedDatabaseFile, openSqliteStore } from '../store/sqlite';
 import { configuredStoreKind, requireAuditDatabase } from './audit-database';
-import { AuditInputError, operatorOf, unreadableAsInput } from './audit-io';
+import { AuditInputError, operatorOf } from './audit-io';
+import { unreadableAsInput } from './database-file';
 import type { AuditCliIo } from './audit-io';
 import { resolveDataDir } from './audit-options';
 

@@ -23,7 +23,8 @@ import { describeTarget, openPostgresAuditReader, openPostgresStore, PostgresSta
 import type { PostgresConnectionOptions } from '../store/postgres';
 import { missingCheckpointTriggers, openSqliteAuditReader, readCheckpointTable, recordHashAt, salvageDamagedAuditLog, verifySqliteAuditLog } from '../store/sqlite';
 import { resolveDataDir } from './audit-options';
-import { AuditInputError, openStoreForCli, requireCountersignFile, requireDatabase, unreadableAsInput } from './audit-io';
+import { AuditInputError } from './audit-io';
+import { openStoreForCli, requireCountersignFile, requireDatabase, unreadableAsInput } from './database-file';
 import type { AuditCliIo } from './audit-io';
 
 /** The store with what the export reads: the records' stored text. */

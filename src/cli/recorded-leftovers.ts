@@ -7,7 +7,7 @@
  */
 import { renameSync } from 'node:fs';
 import type { AuditCliIo } from './audit-io';
-import { writeTextAtomically } from './audit-io';
+import { writeTextAtomically } from './atomic-output';
 import type { CliStore } from './audit-database';
 import { abandonedRecordedOutputs } from '../output-file';
 

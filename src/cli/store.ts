@@ -12,7 +12,9 @@ import { copySqliteToPostgres, EXPECTED_SCHEMA_VERSION, openPostgresStore, Postg
 import type { CopyProgress, MigrateMode } from '../store/postgres';
 import { backupSqliteStore, BackupTargetExistsError, openSqliteAuditReader, verifySqliteAuditLog } from '../store/sqlite';
 import { postgresDatabaseConnection } from './audit-database';
-import { AuditInputError, droppingOutputOnClosedPipe, processIo, progressLine, reportingInputErrors, requireCountersignFile, requireDatabase, requireDatabaseFile, unreadableAsInput } from './audit-io';
+import { AuditInputError, droppingOutputOnClosedPipe, processIo, progressLine } from './audit-io';
+import { requireCountersignFile, requireDatabase, requireDatabaseFile, unreadableAsInput } from './database-file';
+import { reportingInputErrors } from './failure-report';
 import type { AuditCliIo } from './audit-io';
 import { removeAbandonedPartials } from '../output-file';
 import { checkpointFileOf } from '../audit/access/checkpoints';

@@ -1,7 +1,8 @@
 /** How the audit commands word a database they cannot open for writing. */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { AuditInputError, unreadableAsInput } from '../../src/cli/audit-io';
+import { AuditInputError } from '../../src/cli/audit-io';
+import { unreadableAsInput } from '../../src/cli/database-file';
 import { whyNotWritable } from '../../src/store/sqlite/connection';
 
 describe('audit commands: a database they cannot write', () => {

@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { AuditInputError, writeFileAtomically, writeTextAtomically } from '../../src/cli/audit-io';
+import { AuditInputError } from '../../src/cli/audit-io';
+import { writeFileAtomically, writeTextAtomically } from '../../src/cli/atomic-output';
 import { abandonedRecordedOutputs, partialNameOf, removeAbandonedPartials } from '../../src/output-file';
 import { tempDir } from '../store/fixtures';
 

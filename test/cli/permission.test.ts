@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { Capture } from './run-audit';
-import { permissionProblem, reportingInputErrors, type AuditCliIo } from '../../src/cli/audit-io';
+import type { AuditCliIo } from '../../src/cli/audit-io';
+import { permissionProblem, reportingInputErrors } from '../../src/cli/failure-report';
 import { readCliSettings } from '../../src/settings';
 
 const denied = (file: string, code = 'EACCES') => Object.assign(new Error(`${code}: permission denied, stat '${file}'`), { code, path: file });
