@@ -20,7 +20,7 @@ import { AuditInputError, operatorOf } from './audit-io';
 import { existsAt, partialNameOf, removeAbandonedPartials } from '../output-file';
 import { keepRecordedLeftovers } from './recorded-leftovers';
 import type { AuditCliIo } from './audit-io';
-import { checkCheckpoints } from './audit-verify';
+import { checkCheckpoints } from './audit-verify-checkpoints';
 
 export interface EvidenceOptions {
   dataDir?: string;

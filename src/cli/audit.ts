@@ -14,7 +14,7 @@ import { acceptLoss } from './audit-accept-loss';
 import { printPublicKey, writeCheckpoint } from './audit-keys';
 import { EXPORT_FORMATS, parseInstant } from './audit-options';
 import { verify } from './audit-verify';
-import type { VerifyOptions } from './audit-verify';
+import type { VerifyOptions } from './audit-verify-options';
 
 export type { AuditCliIo } from './audit-io';
 
