@@ -43,7 +43,8 @@ interface PendingWrite {
   reject: (reason: unknown) => void;
 }
 
-class StoreClosedError extends Error {
+/** A write submitted after the writer began to close (group commit, or the writer thread's main side). */
+export class StoreClosedError extends Error {
   constructor(file: string) {
     super(`the store ${file} is closed`);
     this.name = 'StoreClosedError';

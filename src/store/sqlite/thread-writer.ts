@@ -10,7 +10,7 @@ import { completeSealed, SEAL_PLACEHOLDERS, sealTemplate, type SealPlaceholders,
 import type { AuditEventDraft, AuditRecord, ChainHead } from '../../domain/audit';
 import { uuidv7 } from '../ids';
 import type { Readiness, ReadinessOptions } from './readiness';
-import type { SealedWire, WireTemplate } from './group-commit';
+import { StoreClosedError, type SealedWire, type WireTemplate } from './group-commit';
 import { InFlight } from './in-flight';
 import { errorFromWire, errorToWire, type StoreWriter, type WriteOptions, type Written } from './writer';
 import type { WriteOpArgs, WriteOpName, WriteOpResult } from './write-ops';
@@ -25,13 +25,6 @@ interface ThreadOptions extends ThreadData {
 function wireTemplate(t: SealTemplate): WireTemplate {
   const r = t.record as { id: string; time: string; type: string; request?: { id?: string }; actor?: { aadObjectId?: string } };
   return [t.template, r.id, r.time, r.type, r.request?.id ?? null, r.actor?.aadObjectId ?? null];
-}
-
-class StoreClosedError extends Error {
-  constructor(file: string) {
-    super(`the store ${file} is closed`);
-    this.name = 'StoreClosedError';
-  }
 }
 
 interface Waiting {
