@@ -9,6 +9,7 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { ExportIncompleteError } from '../audit/access/export';
 import { existsAt, OutputTakenError, partialNameOf, placeOutput } from '../output-file';
+import { PRIVATE_FILE_MODE } from '../store/private-files';
 import { AuditInputError, type AuditCliIo } from './audit-io';
 
 /** The output path, checked: its directory must exist. */
@@ -38,7 +39,8 @@ export async function writeFileAtomically<T>(
   recordedAs?: (result: T) => string,
 ): Promise<T> {
   let temp = partialNameOf(target);
-  const out = createWriteStream(temp, { flags: 'wx' });
+  // An export holds what people typed and who approved what: for its owner only, whatever the umask.
+  const out = createWriteStream(temp, { flags: 'wx', mode: PRIVATE_FILE_MODE });
   let committed = false;
   try {
     const result = await write(out);
@@ -74,7 +76,7 @@ export async function writeFileAtomically<T>(
 export function writeTextAtomically(target: string, text: string, replace = false): void {
   const temp = partialNameOf(target);
   try {
-    writeFileSync(temp, text, { flag: 'wx' });
+    writeFileSync(temp, text, { flag: 'wx', mode: PRIVATE_FILE_MODE });
     placeOutput(temp, target, replace);
   } catch (err) {
     if (err instanceof OutputTakenError) {

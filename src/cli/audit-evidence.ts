@@ -14,6 +14,7 @@ import { canonicalRequestId, requestIdAsNamed } from '../domain/request-ids';
 import type { AuditRecord } from '../domain/audit';
 import { auditRecordHash } from '../domain/canonical';
 import { uuidv7 } from '../store/ids';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../store/private-files';
 import { installationSigner, requireAuditDatabase } from './audit-database';
 import type { AuditDatabase } from './audit-database';
 import { AuditInputError, operatorOf } from './audit-io';
@@ -49,10 +50,11 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     const stored = await store.compliance.requestVersions(requestId);
     const versions = stored.length ? stored : current ? [current] : [];
 
-    mkdirSync(temp);
+    // The bundle holds the request's records and cards: for its owner only, whatever the umask.
+    mkdirSync(temp, { mode: PRIVATE_DIR_MODE });
     const operator = operatorOf(io);
     const createdAt = new Date().toISOString();
-    const out = createWriteStream(path.join(temp, 'events.jsonl'));
+    const out = createWriteStream(path.join(temp, 'events.jsonl'), { mode: PRIVATE_FILE_MODE });
     const { manifest } = await exportAudit(
       (async function* () {
         yield* events;
@@ -64,19 +66,19 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     out.end();
     await finished(out);
     const eventsManifest = { name: EVENTS_MANIFEST, content: `${JSON.stringify(manifest, null, 2)}\n` };
-    writeFileSync(path.join(temp, eventsManifest.name), eventsManifest.content);
+    writeFileSync(path.join(temp, eventsManifest.name), eventsManifest.content, { mode: PRIVATE_FILE_MODE });
 
     const verification = { ...(await verifyForEvidence(db, events, opts, io)), versions: checkVersions(versions, events) };
     // Loaded only here: the card renderer is not needed by the other audit commands.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { requestCard } = require('../cards/request-card') as typeof import('../cards/request-card');
     const files = evidenceFiles({ requestId, versions, events, verification, renderCard: (r) => requestCard(r) });
-    mkdirSync(path.join(temp, 'cards'));
-    for (const f of files) writeFileSync(path.join(temp, f.name), f.content);
+    mkdirSync(path.join(temp, 'cards'), { mode: PRIVATE_DIR_MODE });
+    for (const f of files) writeFileSync(path.join(temp, f.name), f.content, { mode: PRIVATE_FILE_MODE });
     // The records' manifest is listed too: it names their export and their SHA-256, so the bundle is
     // bound to the very records it was made with (not another export of the request, filtered or older).
     const bundle = signEvidence(requestId, [...files, eventsManifest], createdAt, `cli:${operator}`, signer);
-    writeFileSync(path.join(temp, 'manifest.json'), `${JSON.stringify(bundle, null, 2)}\n`);
+    writeFileSync(path.join(temp, 'manifest.json'), `${JSON.stringify(bundle, null, 2)}\n`, { mode: PRIVATE_FILE_MODE });
 
     // A folder that appeared at --out meanwhile (an empty one would be replaced by the rename) is kept.
     if (existsAt(target)) throw new AuditInputError(`${target} appeared while the evidence was written: nothing was recorded; choose another --out`);

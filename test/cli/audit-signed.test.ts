@@ -97,6 +97,25 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       }
     });
 
+    it('writes exports, their manifests and evidence bundles for their owner only, whatever the umask', async function () {
+      if (process.platform === 'win32') this.skip();
+      const before = process.umask(0o022);
+      try {
+        const out = path.join(tmp.dir, 'private.csv');
+        assert.equal((await audit(['export', '--format', 'csv', '--out', out, '--data-dir', dataDir])).code, 0);
+        const bundle = path.join(tmp.dir, 'private-evidence');
+        assert.equal((await audit(['evidence', 'req-1', '--out', bundle, '--data-dir', dataDir])).code, 0);
+        const modeOf = (p: string) => (statSync(p).mode & 0o777).toString(8);
+        const written = [out, `${out}.manifest.json`, bundle, ...readdirSync(bundle, { recursive: true }).map((f) => path.join(bundle, String(f)))];
+        assert.deepEqual(
+          written.map((p) => [path.relative(tmp.dir, p), modeOf(p)]),
+          written.map((p) => [path.relative(tmp.dir, p), statSync(p).isDirectory() ? '700' : '600']),
+        );
+      } finally {
+        process.umask(before);
+      }
+    });
+
     it('names where the key that did not sign an export or a bundle came from: the default data directory, when nothing named one', async () => {
       const out = path.join(tmp.dir, 'audit.jsonl');
       assert.equal((await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir])).code, 0);
