@@ -244,8 +244,9 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     },
     ready: async () => {
       const storeOk = await storeReady();
-      // The policy version tells instances running different configs apart.
-      return { ok: storeOk, checks: { config: true, store: storeOk, ...(opened ? { storeKind: opened.kind } : {}), policyVersion: config.hash } };
+      // Anyone who can reach the bot can ask: the policy version (which confirms a guessed config and
+      // shows when it changes) and the store's kind stay in the start log line (configHash, store).
+      return { ok: storeOk, checks: { config: true, store: storeOk } };
     },
     routes: (s) => registerAuditRoutes(s, auditors, signer, log, settings.auditExportIdleMs),
     onAuthRefused: (attempt) => app.authRefused(attempt),

@@ -16,8 +16,8 @@ export interface ServerOptions {
   /** Authenticates an activity and runs the bot's turn on it (src/teams' activity endpoint); never throws. */
   handleActivity: ActivityEndpoint;
   log: Logger;
-  /** Readiness: config loaded and store reachable. */
-  ready(): Promise<{ ok: boolean; checks: Record<string, boolean | string> }>;
+  /** Readiness: config loaded and store reachable; /readyz shows anyone who asks yes or no per check, nothing that names or fingerprints the deployment. */
+  ready(): Promise<{ ok: boolean; checks: Record<string, boolean> }>;
   /** True once shutdown began: new activities are turned away with 503. */
   stopping(): boolean;
   /** Extra routes (registered before listen). */

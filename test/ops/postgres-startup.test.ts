@@ -44,12 +44,12 @@ describe('starting on PostgreSQL', function () {
     }
   };
 
-  it('keeps the audit trail in the database and names the store on /readyz', async () => {
+  it('keeps the audit trail in the database, and /readyz says ready without naming the store', async () => {
     const { bot, sandbox } = await start({ COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: db.url });
     try {
       const res = await fetch(`${bot.url}/readyz`);
       assert.equal(res.status, 200);
-      assert.deepEqual(await res.json(), { status: 'ready', config: true, store: true, storeKind: 'postgres', policyVersion: bot.deps.config.hash });
+      assert.deepEqual(await res.json(), { status: 'ready', config: true, store: true });
       const c = await db.superuser();
       const rows = await c.query("SELECT type FROM audit_log WHERE type = 'config.loaded'");
       await c.end();
