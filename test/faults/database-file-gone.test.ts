@@ -243,6 +243,36 @@ describe('the database file deleted, replaced or cut while open', function () {
     });
   }
 
+  for (const writer of ['thread', 'inline'] as const) {
+    it(`${writer} writer: a background read (a sweep's, only logged) that finds the file overwritten in place stops the store too`, async () => {
+      const before = await openSqliteStore({ file });
+      for (let i = 0; i < 20; i++) await before.audit.append(Array.from({ length: 20 }, () => anEvent('request.created')));
+      await before.close();
+      const stopped: Error[] = [];
+      const store: SqliteStore = await openSqliteStore({ file, writer, onWriterStopped: (err) => stopped.push(err) });
+      try {
+        // Written over in place, as `cp old.db countersign.db` does: the same file, the same size, other pages.
+        const size = fs.statSync(file).size;
+        const fd = fs.openSync(file, 'r+');
+        fs.writeSync(fd, Buffer.alloc(size - 8192, 0xa5), 0, size - 8192, 8192);
+        fs.closeSync(fd);
+        const err = await (async () => {
+          for await (const r of store.audit.read()) void r;
+        })().then(
+          () => assert.fail('read a database written over'),
+          (e: unknown) => e,
+        );
+        assert.match(String((err as { code?: unknown }).code), /^SQLITE_(CORRUPT|NOTADB)/);
+        // Nobody asks storageFault(err): the sweep that met it only logs it.
+        await eventually('stopped', () => stopped.length > 0);
+        assert.match(stopped[0].message, /no longer reads as a database/);
+        await assert.rejects(store.audit.append([anEvent('request.approved')]));
+      } finally {
+        await store.close().catch(() => undefined);
+      }
+    });
+  }
+
   it('says, under a card status posted but could not record because the file was deleted, that the database changed and Countersign is stopping', async () => {
     let h: Harness | undefined;
     try {

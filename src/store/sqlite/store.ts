@@ -16,6 +16,7 @@ import { InlineWriter, type StoreWriter } from './writer';
 import { ThreadWriter } from './thread-writer';
 import { isDamaged, isStorageFault, StoreBusyError } from './write-lock';
 import { DatabaseFileGoneError } from './file-watch';
+import { watchForDamage } from './damage-watch';
 import type { WriterThreadBoot } from './writer-boot';
 
 export interface SqliteStoreOptions {
@@ -72,12 +73,14 @@ export class SqliteStore implements CountersignStore {
     readonly writer: StoreWriter,
     pageSize?: number,
   ) {
-    this.requests = new SqliteRequestStore(db, writer);
-    this.audit = new SqliteAuditLog(db, writer, pageSize);
-    this.conversations = new SqliteConversationStore(db, writer);
+    // Every read, a background one too (a sweep's, whose failure is only logged), stops the store on a damaged file.
+    const reads = watchForDamage(db, (err) => this.stopOnDamage(err));
+    this.requests = new SqliteRequestStore(reads, writer);
+    this.audit = new SqliteAuditLog(reads, writer, pageSize);
+    this.conversations = new SqliteConversationStore(reads, writer);
     this.cards = this.conversations;
-    this.delegations = new SqliteDelegationStore(db, writer);
-    this.compliance = new SqliteAuditAccessStore(db, writer);
+    this.delegations = new SqliteDelegationStore(reads, writer);
+    this.compliance = new SqliteAuditAccessStore(reads, writer);
   }
 
   /** Ready for a durable write: not closed, the last write did not fail, lock and room available, the writer answering. */
