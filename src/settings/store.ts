@@ -102,6 +102,12 @@ export function readStoreSettings(env: NodeJS.ProcessEnv = process.env): StoreSe
   if (poolSize !== undefined && !(/^\d+$/.test(env.COUNTERSIGN_DATABASE_POOL_SIZE!.trim()) && Number.isInteger(poolSize) && poolSize >= 1 && poolSize <= 100)) {
     throw new SettingsError('COUNTERSIGN_DATABASE_POOL_SIZE', `must be a whole number of connections from 1 to 100, in digits, got "${env.COUNTERSIGN_DATABASE_POOL_SIZE}"`);
   }
+  // Countersign quotes the name (case kept) and passes it in the sessions' startup options: letters,
+  // digits and underscores only, said here with the variable rather than by the store at connection time.
+  const schema = env.COUNTERSIGN_DATABASE_SCHEMA || undefined;
+  if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_$]*$/.test(schema)) {
+    throw new SettingsError('COUNTERSIGN_DATABASE_SCHEMA', `must be a schema name of letters, digits and underscores, not starting with a digit (as CREATE SCHEMA made it: an unquoted name is lower case), got "${schema}"`);
+  }
   const optional = <K extends keyof PostgresSettings>(key: K, value: PostgresSettings[K] | '' | undefined) => (value === undefined || value === '' ? {} : { [key]: value });
   return {
     kind,

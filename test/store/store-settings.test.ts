@@ -115,6 +115,8 @@ describe('choosing the store from the environment', () => {
     wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', PGSSLMODE: 'on' }, 'PGSSLMODE', /verify-full/);
     wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', COUNTERSIGN_DATABASE_AUTH: 'entra', PGPASSWORD: 'p' }, 'PGPASSWORD', /remove one of them/);
     wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', COUNTERSIGN_DATABASE_MIGRATE: 'yes' }, 'COUNTERSIGN_DATABASE_MIGRATE', /auto, always or never/);
+    wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', COUNTERSIGN_DATABASE_SCHEMA: 'cs-prod' }, 'COUNTERSIGN_DATABASE_SCHEMA', /letters, digits and underscores.*got "cs-prod"/);
+    wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', COUNTERSIGN_DATABASE_SCHEMA: '1st' }, 'COUNTERSIGN_DATABASE_SCHEMA', /not starting with a digit/);
   });
 
   it('names the URL variable and the part whose % is not percent-encoding, never its value', () => {
