@@ -32,6 +32,17 @@ export function endpointProblem(text: string, loopbackHttp: boolean): string | u
   return loopbackHttp ? `must be https (plain http is accepted only on ${LOOPBACK_TEXT}, for a local fake of Microsoft Graph)` : `must be https (got ${text})`;
 }
 
+/**
+ * Graph's base URL written with an API version (https://graph.microsoft.us/v1.0, as Graph's own
+ * documentation writes its calls): Countersign adds /v1.0 itself, so every membership check would go
+ * to /v1.0/v1.0/... and fail as Graph not answering, group members refused, long after the start.
+ */
+function graphVersionProblem(endpoint: string): string | undefined {
+  const version = /\/(v1\.0|beta)$/i.exec(new URL(endpoint).pathname)?.[1];
+  if (!version) return undefined;
+  return `must be Microsoft Graph's base URL without the API version: Countersign adds /v1.0 itself (got ${endpoint}; write ${endpoint.slice(0, -version.length - 1)})`;
+}
+
 export function buildDirectory(input: RawConfig, at: At): DirectoryConfig {
   const raw = input.directory;
   let cacheLifetimeSeconds = 300;
@@ -44,7 +55,7 @@ export function buildDirectory(input: RawConfig, at: At): DirectoryConfig {
     at(['directory', 'cacheLifetime'], `at most 1h: someone removed from a group keeps its roles for as long as an answer is cached (got ${raw?.cacheLifetime})`);
   }
   const graphEndpoint = (raw?.graphEndpoint ?? DEFAULT_GRAPH_ENDPOINT).replace(/\/+$/, '');
-  const problem = endpointProblem(graphEndpoint, true);
+  const problem = endpointProblem(graphEndpoint, true) ?? graphVersionProblem(graphEndpoint);
   if (problem) at(['directory', 'graphEndpoint'], problem);
   return { cacheLifetimeSeconds, graphEndpoint };
 }

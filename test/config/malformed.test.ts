@@ -285,6 +285,9 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     const graph = (url: string) => configWith([]).replace('roles:\n', `directory:\n  graphEndpoint: "${url}"\nroles:\n`);
     assert.ok(parseConfig(graph('http://127.0.0.2:1234'), fixture('valid-minimal.yaml')));
     assert.match(problemsOf(graph('https://graph.microsoft.com/v1.0?x=1'))[0].problem, /without a query or fragment/);
+    // With the API version Graph's documentation writes its calls with, every membership check would go to /v1.0/v1.0/.
+    assert.deepEqual(problemsOf(graph('https://graph.microsoft.us/v1.0/')).map((p) => [p.key, p.problem]), [['directory.graphEndpoint', "must be Microsoft Graph's base URL without the API version: Countersign adds /v1.0 itself (got https://graph.microsoft.us/v1.0; write https://graph.microsoft.us)"]]);
+    assert.match(problemsOf(graph('https://graph.microsoft.com/beta'))[0].problem, /without the API version/);
   });
 
   it('refuses a command named with a word Countersign answers itself', () => {
