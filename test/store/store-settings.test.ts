@@ -55,6 +55,8 @@ describe('choosing the store from the environment', () => {
     assert.throws(() => open('postgres://app@db.example/countersign?sslmod=verify-full'), /"sslmod" \(did you mean sslmode\?\)/);
     assert.throws(() => open('postgres://app@db.example/countersign?SSLMODE=verify-full'), /"SSLMODE" \(did you mean sslmode\?\)/);
     assert.throws(() => open('postgres://app@db.example/countersign?sslmode=disable&sslmode=verify-full'), /the parameter sslmode more than once/);
+    // libpq's host=/var/run/postgresql (a Unix socket): named with the variable Countersign reads it from.
+    assert.throws(() => open('postgres:///countersign?host=/var/run/postgresql'), /"host" \(set PGHOST instead, or write it in the URL's own place\)/);
     // Each refusal is the store's startup error, which the bot's start and every command report.
     assert.throws(() => poolConfig({ url: 'postgres://u@h/d?connect_timeout=5' }), /connect_timeout/);
   });

@@ -38,13 +38,17 @@ interface ParsedUrl {
  */
 const URL_PARAMETERS = ['sslmode', 'sslrootcert', 'application_name'] as const;
 
+/** libpq's connection parameters Countersign takes from the PG* variables (or the URL's own parts) instead. */
+const PARAMETER_VARIABLES: Record<string, string> = { host: 'PGHOST', port: 'PGPORT', user: 'PGUSER', password: 'PGPASSWORD', dbname: 'PGDATABASE' };
+
 /** The refusal of a query parameter the URL should not hold, or undefined when each is read once. */
 function urlParameterProblem(params: URLSearchParams): string | undefined {
   const seen = new Set<string>();
   for (const name of params.keys()) {
     if (!(URL_PARAMETERS as readonly string[]).includes(name)) {
       const near = URL_PARAMETERS.find((known) => editDistance(name.toLowerCase(), known) <= 2);
-      const hint = near ? ` (did you mean ${near}?)` : '';
+      const variable = PARAMETER_VARIABLES[name.toLowerCase()];
+      const hint = near ? ` (did you mean ${near}?)` : variable ? ` (set ${variable} instead, or write it in the URL's own place)` : '';
       return `the database URL (COUNTERSIGN_DATABASE_URL or DATABASE_URL) has the parameter ${JSON.stringify(name)}${hint}, which Countersign does not read: it reads only ${URL_PARAMETERS.join(', ')} from the URL (see docs/postgresql.md); remove it`;
     }
     if (seen.has(name)) return `the database URL (COUNTERSIGN_DATABASE_URL or DATABASE_URL) has the parameter ${name} more than once: give it once`;
