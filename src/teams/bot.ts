@@ -278,7 +278,7 @@ export class CountersignBot extends TeamsActivityHandler {
           await context.sendActivity(this.say(`${what.problems.map((p) => p.message.replace(/[.\s]+$/, '')).join('; ')}. Type it as: ${this.app.usage(what.command)}`));
           return;
         }
-        const refused = await this.app.mayRequest({ command: what.command, values: what.values, actor, source: sourceOf(context.activity), ...(what.reason ? { reason: what.reason } : {}) });
+        const refused = await this.app.mayRequest({ command: what.command, values: what.values, actor, source: sourceOf(context.activity), ...(what.reason ? { reason: what.reason } : {}), ...zoneOf(context) });
         if (refused) {
           await context.sendActivity(this.say(refused.message));
           return;
@@ -291,7 +291,7 @@ export class CountersignBot extends TeamsActivityHandler {
         const usage = 'Usage: break-glass <command with all its parameters> reason: <why this cannot wait for approval>. Nothing was run.';
         if (inner.kind === 'incomplete' && inner.command.sensitive) {
           // A command that does not allow it is refused as such (audited), whatever is missing.
-          const refused = await this.app.mayBreakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), actor, source: sourceOf(context.activity) });
+          const refused = await this.app.mayBreakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), ...zoneOf(context), actor, source: sourceOf(context.activity) });
           await context.sendActivity(this.say(refused?.message ?? `${inner.problems.map((p) => p.message.replace(/[.\s]+$/, '')).join('; ')}. ${usage}`));
           return;
         }
@@ -306,7 +306,7 @@ export class CountersignBot extends TeamsActivityHandler {
           return;
         }
         const answering = typedMessage(context);
-        const result = await this.app.breakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), ...(inner.runAt ? { runAt: inner.runAt } : {}), ...(answering ? { answering } : {}), actor, source: sourceOf(context.activity) });
+        const result = await this.app.breakGlass({ command: inner.command, values: inner.values, ...(inner.reason ? { reason: inner.reason } : {}), ...(inner.runAt ? { runAt: inner.runAt } : {}), ...(answering ? { answering } : {}), ...zoneOf(context), actor, source: sourceOf(context.activity) });
         if (!result.ok) await context.sendActivity(this.say('refusal' in result ? result.refusal.message : result.error));
         else await this.posting.postRequestCard(context, result.request);
         return;

@@ -130,6 +130,21 @@ describe('scheduling and break-glass (bot over HTTP, fake Bot Connector, control
     assert.doesNotMatch((await pendingOf(people.bob)).list, /waiting for your review/);
   });
 
+  it('says when break-glass may be used again in the sender\'s time zone, as Teams sends it, UTC beside it', async () => {
+    await h.stop();
+    h = await startHarness({ configText: reachConfigText([`breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h, maxUses: { count: 1, per: 24h }, notify: ["${NOTICE}"] }`]) });
+    // Teams' clientInfo entity carries the person's zone.
+    const inBerlin = async (text: string) => {
+      const from = h.connector.sent.length;
+      await h.teams.post(h.teams.activity(people.alice, opsChannel, { type: 'message', text, entities: [{ type: 'clientInfo', locale: 'de-DE', timezone: 'Europe/Berlin' }] }));
+      await settled(h);
+      return textsSince(from).map(shown).join('\n');
+    };
+    await inBerlin('break-glass delete resource group staging-old reason: INC-4711 leaked key');
+    const refused = await inBerlin('break-glass delete resource group staging-old reason: INC-4712 again');
+    assert.match(refused, /as often as its policy allows \(breakGlass\.maxUses\): ask for approval instead, or wait until \d{4}-\d{2}-\d{2} \d{2}:\d{2} Europe\/Berlin \(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00\.000Z\)\. Nothing was run\./, refused);
+  });
+
   it('refuses break-glass where the policy does not allow it, and runs nothing', async () => {
     const from = await h.teams.say(people.alice, 'break-glass tag rg-web owner platform-team reason: urgent');
     assert.ok(textsSince(from).some((t) => /does not allow break-glass/.test(t)), JSON.stringify(textsSince(from)));
