@@ -66,7 +66,7 @@ describe('checking the parameters of a command', () => {
 
   it('refuses extra words and says which parameters the command takes', () => {
     assert.deepEqual(problems('deploy staging api-service now please'), {
-      '(extra)': 'unexpected extra words: now please (deploy takes 2 parameter(s): environment, service)',
+      '(extra)': '"now please" is more than deploy takes: it takes 2 parameters, environment and service',
     });
   });
 
@@ -156,7 +156,7 @@ describe('checking the parameters of a command', () => {
     assert.deepEqual(checkParameters(list, { args: [], named: {} }), { ok: true, values: {} });
     const extra = checkParameters(list, { args: ['x'], named: {} });
     assert.equal(extra.ok, false);
-    assert.deepEqual(!extra.ok && extra.problems, [{ parameter: '(extra)', message: 'unexpected extra words: x (groups takes 0 parameter(s): none)' }]);
+    assert.deepEqual(!extra.ok && extra.problems, [{ parameter: '(extra)', message: '"x" is more than groups takes: it takes no parameters' }]);
   });
 });
 

@@ -40,7 +40,7 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
   if (positional.length > 0) {
     problems.push({
       parameter: '(extra)',
-      message: `unexpected extra words: ${positional.join(' ')} (${command.name} takes ${command.parameters.length} parameter(s): ${command.parameters.map((p) => p.name).join(', ') || 'none'})`,
+      message: `"${positional.join(' ')}" is more than ${command.name} takes: ${takesText(command.parameters.map((p) => p.name))}`,
     });
   }
   return problems.length === 0 ? { ok: true, values } : { ok: false, values, problems };
@@ -114,4 +114,11 @@ function describeAllowed(spec: ParameterSpec): string {
   if (spec.type === 'enum' && spec.allowed) return ` (one of ${spec.allowed.join(', ')})`;
   if (spec.description) return ` (${spec.description})`;
   return '';
+}
+
+/** "it takes no parameters", "it takes 1 parameter, group", "it takes 2 parameters, environment and service". */
+function takesText(names: string[]): string {
+  if (names.length === 0) return 'it takes no parameters';
+  const listed = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+  return `it takes ${names.length} parameter${names.length === 1 ? '' : 's'}, ${listed}`;
 }
