@@ -77,7 +77,7 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   const words = trimmed.split(/\s+/);
   const first = words[0].toLowerCase();
   const after = (n: number) => words.slice(n).join(' ');
-  if (first === 'help' || trimmed === '?') return words.length > 1 ? { kind: 'builtin', name: 'help', topic: after(1) } : { kind: 'builtin', name: 'help' };
+  if (first === 'help' || first === '?') return words.length > 1 ? { kind: 'builtin', name: 'help', topic: after(1) } : { kind: 'builtin', name: 'help' };
   if (first === 'pending') return words.length > 1 ? extraWords('pending', after(1), 'Type "pending" alone: it lists the requests you may decide and your own.') : { kind: 'builtin', name: 'pending' };
   if (first === 'status') {
     if (words.length > 2) return extraWords('status', after(2), 'Usage: status <request-id>, one request at a time.');

@@ -328,6 +328,13 @@ export class CountersignBot extends TeamsActivityHandler {
     const about = await this.app.helpOn(actorOf(context.activity), topic);
     const card = helpTopicCard(topic, about.commands, this.app.sandbox, examples);
     if (card) return this.sendCard(context, card);
+    // A card's button typed as a command: what it is, and where it is.
+    const typed = this.app.interpret(topic);
+    if (typed.kind === 'typed-decision' || typed.kind === 'cancel') {
+      const button = typed.kind === 'cancel' ? 'Cancel' : DECISION_BUTTONS[typed.verb];
+      await context.sendActivity(this.say(`${button} is a button on a request's card, not a typed command: the card shows what you decide. Type "pending" for the requests waiting for you, with their cards, or "status <request-id>" for one request's card.`));
+      return;
+    }
     const hint = about.suggestions.length ? ` Did you mean: ${about.suggestions.join(', ')}?` : '';
     await context.sendActivity(this.say(`${unknownCommandText(topic)} There is no help for it.${hint} Type "help" alone for every command.`));
   }

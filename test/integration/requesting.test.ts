@@ -94,6 +94,11 @@ describe('requesting in Teams (bot over HTTP)', function () {
     from = await h.teams.say(people.alice, 'help deplyo', alicePersonal);
     assert.equal(lastText(h, from), '[SANDBOX] I don\'t know the command "deplyo". There is no help for it. Did you mean: deploy? Type "help" alone for every command.');
     assert.equal(lastCard(h, from), undefined);
+    // "?" is help, with words too; a card's button named after help is said to be one.
+    from = await h.teams.say(people.alice, '? deploy', alicePersonal);
+    assert.match(cardText(lastCard(h, from)), /Help: deploy/);
+    from = await h.teams.say(people.alice, 'help approve', alicePersonal);
+    assert.equal(shown(lastText(h, from)), '[SANDBOX] Approve is a button on a request\'s card, not a typed command: the card shows what you decide. Type "pending" for the requests waiting for you, with their cards, or "status <request-id>" for one request\'s card.');
   });
 
   it('says plainly which words a command does not take, and what it takes', async () => {
