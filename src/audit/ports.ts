@@ -93,8 +93,11 @@ export interface AuditAccessStore {
   missingProtection(): Promise<string[]>;
   /** The indexes of the audit log, as `audit verify` judges and counts them. */
   auditIndexSchema(): AuditIndexSchema;
-  /** How many records with seq in (after, upTo] name a request, and an actor: counted off the table itself, not through its indexes. */
-  recordsNaming(after: number, upTo: number): Promise<{ requests: number; actors: number }>;
+  /**
+   * How many records with seq in (after, upTo] there are, and how many name a request, and an actor:
+   * counted off the table itself, not through its indexes.
+   */
+  recordsNaming(after: number, upTo: number): Promise<{ records: number; requests: number; actors: number }>;
 }
 
 /**

@@ -152,9 +152,12 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
         assert.doesNotMatch(v.stdout, /Export intact/);
         assert.match(v.stdout, /were missing from the log it was made from/);
       }
-      // A selection (one request's records) skips numbers by design: not damage.
+      // A selection (one request's records) skips numbers by design: its file is not damaged, but the
+      // log it was read from is, and the export says so (a record of the request may be the one gone).
       const one = path.join(tmp.dir, 'one.jsonl');
-      assert.equal((await audit(['export', '--format', 'jsonl', '--request', 'req-1', '--out', one, '--data-dir', dataDir])).code, 0);
+      const selected = await audit(['export', '--format', 'jsonl', '--request', 'req-1', '--out', one, '--data-dir', dataDir]);
+      assert.equal(selected.code, 2, selected.stderr);
+      assert.match(selected.stderr, /AUDIT LOG DAMAGED: the log this selection was read from holds/);
       assert.equal((await audit(['verify', '--file', one, '--data-dir', dataDir])).code, 0);
     });
 
@@ -197,6 +200,19 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       // A window at the log's start or end of an intact log says nothing.
       const whole = path.join(tmp.dir, 'all-window.jsonl');
       assert.equal((await audit(['export', '--format', 'jsonl', '--from', timeAt(-60), '--to', timeAt(60 * 60), '--out', whole, '--data-dir', dataDir])).code, 2, 'the log is still damaged inside');
+    });
+
+    it('says an export of a request, a person or a type from a log records were deleted from is made from a damaged log (exit 2), though its own file cannot show it', async () => {
+      // Record 4, Bob's approval (i = 3), deleted: an export of the approvals holds the others and reads as whole.
+      tamper('DELETE FROM audit_log WHERE seq = 4');
+      for (const selection of [['--type', 'approval.granted'], ['--actor', bob.aadObjectId]]) {
+        const out = path.join(tmp.dir, `selection-${selection[0].slice(2)}.jsonl`);
+        const r = await audit(['export', '--format', 'jsonl', ...selection, '--out', out, '--data-dir', dataDir]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /AUDIT LOG DAMAGED: the log this selection was read from holds 1[12] record\(s\) for seq 1 to 1[23], so 1 were deleted from the database before the export; any of them may have been among the records selected/);
+        const exported = (await records()).filter((x) => x.type === 'audit.exported').at(-1);
+        assert.match(String(exported?.data?.logDamaged), /so 1 were deleted from the database before the export/);
+      }
     });
 
     it('records the export in the audit log with its manifest, and the log still verifies', async () => {

@@ -518,10 +518,10 @@ class MemoryAuditAccess implements AuditAccessStore {
     return { auditIndexes: async () => [], auditIndexEntries: async () => undefined };
   }
 
-  async recordsNaming(after: number, upTo: number): Promise<{ requests: number; actors: number }> {
+  async recordsNaming(after: number, upTo: number): Promise<{ records: number; requests: number; actors: number }> {
     this.store.assertOpen();
     const run = this.state.audit.filter((r) => r.seq > after && r.seq <= upTo);
-    return { requests: run.filter((r) => r.requestId !== undefined).length, actors: run.filter((r) => r.actorId !== undefined).length };
+    return { records: run.length, requests: run.filter((r) => r.requestId !== undefined).length, actors: run.filter((r) => r.actorId !== undefined).length };
   }
 
   async requestsWithoutRow(): Promise<{ id: string; state: string; updatedAt: string }[]> {

@@ -17,7 +17,7 @@ export type ExportRecordInput = Omit<ExportedEventInput, 'manifest' | 'time'> & 
  * record says too.
  */
 export async function recordExportFinished(store: AuditStore, manifest: ExportManifest, input: ExportRecordInput, tokenHash?: string): Promise<{ records: AuditRecord[]; edgeGap?: string }> {
-  const edgeGap = await missingAtWindowEdges(store, manifest);
+  const edgeGap = (await missingAtWindowEdges(store, manifest)) ?? (await missingUnderSelection(store, manifest));
   const records = await store.compliance.saveExportManifest(manifest.exportId, manifest.exportedAt, manifest, [exportedEvent({ ...input, manifest, ...(edgeGap ? { edgeGap } : {}) })], tokenHash);
   return { records, ...(edgeGap ? { edgeGap } : {}) };
 }
@@ -41,6 +41,29 @@ async function missingAtWindowEdges(store: Pick<AuditStore, 'audit' | 'complianc
   if (gone.length === 0) return undefined;
   const where = gone.map((seq) => (seq < m.firstSeq ? `seq ${seq}, just before its first record` : `seq ${seq}, just after its last`)).join(', and ');
   return `the time window's run holds seq ${m.firstSeq} to ${m.lastSeq}, but the log lacks ${where}: records were deleted at the edge of the window (how many, the export cannot tell). Run "countersign audit verify" on the database to find them`;
+}
+
+/** How many seqs of the log missingUnderSelection counts at a time. */
+const COUNT_WINDOW = 50_000;
+
+/**
+ * Records deleted from a log a selection by request, person or type was exported from, in words. Such
+ * a selection skips numbers by design, so neither its file nor missingFromLog can show a record gone
+ * from it (a request's rejection deleted: its export reads as whole), but the log itself can: up to
+ * its head it holds one record for each seq, and a count short of that means records were deleted,
+ * any of which may have been among those selected.
+ */
+async function missingUnderSelection(store: Pick<AuditStore, 'audit' | 'compliance'>, m: Pick<ExportManifest, 'manifestVersion' | 'filter'>): Promise<string | undefined> {
+  const f = m.filter;
+  const selection = f.requestId !== undefined || f.actorId !== undefined || (f.types?.length ?? 0) > 0;
+  if (!selection || m.manifestVersion < 2) return undefined;
+  const head = (await store.audit.head())?.seq ?? 0;
+  if (head === 0) return undefined;
+  // Counted a window at a time, so that a running bot's thread is not held by one read of the whole log.
+  let records = 0;
+  for (let after = 0; after < head; after += COUNT_WINDOW) records += (await store.compliance.recordsNaming(after, Math.min(after + COUNT_WINDOW, head))).records;
+  if (records >= head) return undefined;
+  return `the log this selection was read from holds ${records} record(s) for seq 1 to ${head}, so ${head - records} were deleted from the database before the export; any of them may have been among the records selected, which the export cannot tell. Run "countersign audit verify" on the database to find them`;
 }
 
 /** Records an export that broke off: what went out before it did was exported all the same. */

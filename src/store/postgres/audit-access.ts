@@ -141,11 +141,11 @@ export class PostgresAuditAccessStore implements AuditAccessStore {
     return postgresSchema(this.writer.pool);
   }
 
-  async recordsNaming(after: number, upTo: number): Promise<{ requests: number; actors: number }> {
-    const { rows } = await this.writer.pool.query<{ requests: string; actors: string }>(
-      'SELECT count(request_id)::int8 AS requests, count(actor_id)::int8 AS actors FROM audit_log WHERE seq > $1 AND seq <= $2',
+  async recordsNaming(after: number, upTo: number): Promise<{ records: number; requests: number; actors: number }> {
+    const { rows } = await this.writer.pool.query<{ records: string; requests: string; actors: string }>(
+      'SELECT count(*)::int8 AS records, count(request_id)::int8 AS requests, count(actor_id)::int8 AS actors FROM audit_log WHERE seq > $1 AND seq <= $2',
       [after, upTo],
     );
-    return { requests: Number(rows[0].requests), actors: Number(rows[0].actors) };
+    return { records: Number(rows[0].records), requests: Number(rows[0].requests), actors: Number(rows[0].actors) };
   }
 }

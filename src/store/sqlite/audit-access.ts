@@ -52,7 +52,7 @@ export class SqliteAuditAccessStore implements AuditAccessStore {
     this.hashAt = db.prepare('SELECT hash FROM audit_log WHERE seq = ?').pluck();
     this.withoutRow = db.prepare(REQUESTS_WITHOUT_ROW);
     // The table's rows by seq (the rowid), not an index that could leave some out.
-    this.naming = db.prepare('SELECT count(request_id) AS requests, count(actor_id) AS actors FROM audit_log NOT INDEXED WHERE seq > ? AND seq <= ?');
+    this.naming = db.prepare('SELECT count(*) AS records, count(request_id) AS requests, count(actor_id) AS actors FROM audit_log NOT INDEXED WHERE seq > ? AND seq <= ?');
   }
 
   async recordHashes(seqs: readonly number[]): Promise<Map<number, string>> {
@@ -121,8 +121,8 @@ export class SqliteAuditAccessStore implements AuditAccessStore {
     };
   }
 
-  async recordsNaming(after: number, upTo: number): Promise<{ requests: number; actors: number }> {
-    return this.naming.get(after, upTo) as { requests: number; actors: number };
+  async recordsNaming(after: number, upTo: number): Promise<{ records: number; requests: number; actors: number }> {
+    return this.naming.get(after, upTo) as { records: number; requests: number; actors: number };
   }
 }
 
