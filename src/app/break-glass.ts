@@ -118,6 +118,7 @@ export async function sweepBreakGlassReviews(deps: AppDeps): Promise<string[]> {
   for (const r of due.filter((x) => reviewOverdue(x, now))) {
     const outcome = await transact(deps, r.id, (current) =>
       announcingAfter(deps, markReviewOverdue(current, now), 'review-overdue', now, (x) => breakGlassAudience(deps, x, 'review-overdue')),
+      { readBackUnknownCommit: true },
     );
     if (!outcome?.result.ok) continue;
     overdue.push(r.id);

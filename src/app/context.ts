@@ -5,10 +5,11 @@ import type { AccessPolicy } from '../domain/policy';
 import type { AuditRecord } from '../domain/audit';
 import type { ApprovalRequest } from '../domain/request';
 import type { Transition } from '../domain/lifecycle';
+import { canonicalJson } from '../domain/canonical';
 import { requestShapeProblem } from '../domain/request-shape';
 import type { RequestRate } from './request-rate';
 import type { RoundsUnderWay } from './round';
-import { VersionConflictError, type ApproverMessenger, type AzureGateway, type Clock, type Directory, type IdGenerator, type RequestNotifier, type Store } from './ports';
+import { CommitOutcomeUnknownError, VersionConflictError, type ApproverMessenger, type AzureGateway, type Clock, type Directory, type IdGenerator, type RequestNotifier, type Store } from './ports';
 
 /** The parts of the loaded configuration the use cases read. */
 export interface PolicySource {
@@ -62,6 +63,15 @@ export interface TransactOptions {
    * card shows (a lease renewed or released, ARM's reference recorded) passes false.
    */
   refreshCards?: boolean;
+  /**
+   * When the commit's outcome is unknown (the database connection broke during COMMIT): read the
+   * request again, and take the change as saved when the request is stored as it made it (its audit
+   * records are then not returned), or try again on what is stored when it is not. For the sweeps,
+   * whose change is the only record that someone is to be told (expired, reminded, escalated): one
+   * thrown away there was saved with nobody told, and no later sweep would tell them. The error is
+   * thrown as it was when the request cannot be read.
+   */
+  readBackUnknownCommit?: boolean;
 }
 
 /**
@@ -95,10 +105,24 @@ export async function transact(
       return { before: current, result, records };
     } catch (err) {
       if (err instanceof VersionConflictError) continue;
-      throw err;
+      if (!(err instanceof CommitOutcomeUnknownError) || !options.readBackUnknownCommit) throw err;
+      const stored = await deps.store.requests.get(requestId).catch(() => {
+        throw err;
+      });
+      if (stored && storedAsMade(stored, result.request)) {
+        deps.log.warn({ requestId, err: err.message }, 'the commit\'s answer was lost, and the request is stored as it made it: taken as saved');
+        if (options.refreshCards !== false) void deps.notifier.cardChanged(result.request);
+        return { before: current, result, records: [] };
+      }
     }
   }
   throw new Error(`request ${requestId} kept changing under ${MAX_CAS_ATTEMPTS} attempts to update it`);
+}
+
+/** The stored request is the one this change made (same version, same content). */
+function storedAsMade(stored: ApprovalRequest, made: ApprovalRequest): boolean {
+  const plain = (r: ApprovalRequest): string => canonicalJson(r);
+  return stored.version === made.version && plain(stored) === plain(made);
 }
 
 /**

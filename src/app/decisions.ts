@@ -298,7 +298,7 @@ async function cancelInAzure(deps: AppDeps, request: ApprovalRequest): Promise<v
 
 /** Moves a pending request past its expiry to expired; returns the stored result. */
 export async function expireNow(deps: AppDeps, requestId: string): Promise<ApprovalRequest | undefined> {
-  const outcome = await transact(deps, requestId, (r) => expire(r, deps.clock.now()));
+  const outcome = await transact(deps, requestId, (r) => expire(r, deps.clock.now()), { readBackUnknownCommit: true });
   if (outcome?.result.ok) {
     const before = outcome.before;
     const until = describeUntil(new Date(before.expiresAt), 'UTC');

@@ -19,7 +19,7 @@ export async function sweepEscalations(deps: AppDeps): Promise<string[]> {
   const inForce = due.length > 0 ? await delegationsToTell(deps) : [];
   for (const r of due) {
     // The escalation's round is recorded with it (round-resume.ts takes it up again if cut short).
-    const outcome = await transact(deps, r.id, (current) => announcingAfter(deps, escalate(current, now), 'escalated', now, (x) => decidersAudience(deps, x, 'escalated', inForce)));
+    const outcome = await transact(deps, r.id, (current) => announcingAfter(deps, escalate(current, now), 'escalated', now, (x) => decidersAudience(deps, x, 'escalated', inForce)), { readBackUnknownCommit: true });
     if (!outcome?.result.ok) continue;
     const request = outcome.result.request;
     escalated.push(request.id);

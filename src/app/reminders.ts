@@ -39,7 +39,7 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
         if (!hasAudience(audience)) return remind(current, now, [], 'everyone it would go to was sent the card by the escalation just now');
         return announcingAfter(deps, remind(current, now, everyone(audience)), 'reminder', now, (x) => without(audienceOf(x), told));
       },
-      { refreshCards: false },
+      { refreshCards: false, readBackUnknownCommit: true },
     );
     // Another instance recorded it first, or the request was decided meanwhile: nothing to send.
     if (!outcome?.result.ok || !hasAudience(audience)) continue;

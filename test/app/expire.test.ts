@@ -1,6 +1,7 @@
 /** Expiry: pending requests past their time to live end expired, once, with nobody left waiting. */
 import { utcText } from '../../src/domain/delegation-time';
 import assert from 'node:assert/strict';
+import { CommitOutcomeUnknownError } from '../../src/app/ports';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, dave } from '../support/people';
 import { asked, click, settle } from './steps';
@@ -22,6 +23,32 @@ describe('app: expiring requests', () => {
     const view = await f.app.personalView(bob, r.id);
     assert.deepEqual([view?.canApprove, view?.canReject], [false, false]);
     assert.equal((await f.request(r.id)).state, 'pending', 'not swept yet');
+  });
+
+  describe('when the database connection breaks while the expiry is committed', () => {
+    /** The next update is saved (or not), then its commit's outcome is lost on the way back. */
+    function breakNextCommit(saved: boolean): void {
+      const requests = f.store.requests;
+      const update = requests.update.bind(requests);
+      requests.update = async (next, expected, events) => {
+        requests.update = update;
+        if (saved) await update(next, expected, events);
+        throw new CommitOutcomeUnknownError(new Error('Connection terminated unexpectedly'));
+      };
+    }
+
+    for (const saved of [true, false]) {
+      it(`tells the requester once that it expired, the expiry ${saved ? 'saved' : 'not saved'}`, async () => {
+        const r = await asked(f, alice, 'delete resource group staging-old');
+        f.clock.advance(2 * 3600_000);
+        breakNextCommit(saved);
+        assert.deepEqual(await f.app.sweepExpired(), [r.id]);
+        assert.deepEqual(await f.app.sweepExpired(), []);
+        assert.equal(f.notifier.told(r.id).length, 1);
+        assert.match(f.notifier.told(r.id)[0], new RegExp(`^Request ${r.id} expired`));
+        assert.equal((await f.audit({ types: ['request.expired'] })).length, 1);
+      });
+    }
   });
 
   it('leaves a request alone until its time to live has passed', async () => {

@@ -9,7 +9,7 @@ import { openPostgresStore, verifyPostgresAuditLog, type PostgresStore } from '.
 import { asked, click } from '../app/steps';
 import { collect } from '../store/store-contract';
 import { TestClock } from '../support/app-fakes';
-import { instanceOn } from '../support/app-on-fakes';
+import { appOnStore, instanceOn } from '../support/app-on-fakes';
 import { MemoryAzure } from '../support/memory-azure';
 import { alice, bob } from '../support/people';
 import { failedText } from '../../src/teams/fault-text';
@@ -155,5 +155,23 @@ describe('faults: writes in flight when the connection to PostgreSQL is reset', 
     } finally {
       await pool.end();
     }
+  });
+
+  it('tells the requester once that a request expired when the expiry sweep\'s COMMIT answer was lost', async () => {
+    const { proxy, sa, sb } = await twoInstances();
+    const f = appOnStore(sa);
+    const r = await asked(f, alice, 'delete resource group rg-expiring');
+    f.clock.advance(Date.parse(r.expiresAt) - f.clock.now().getTime() + 1000);
+    const cut = proxy.cutAfterCommit();
+    await f.app.sweepExpired().catch((err: unknown) => f.log.error({ err: String(err) }, 'expiry sweep failed'));
+    await cut;
+    // The next sweep (every instance's, every 15 s) finds nothing more to expire.
+    await f.app.sweepExpired();
+    assert.equal((await sb.requests.get(r.id))?.state, 'expired');
+    assert.deepEqual(
+      f.notifier.told(r.id).map((t) => t.replace(/:.*/s, '')),
+      [`Request ${r.id} expired`],
+      'the requester is told it expired, once',
+    );
   });
 });
