@@ -13,15 +13,10 @@ import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import type { ApprovalRequest } from '../../domain/request';
 import type { PgWriter } from './transactions';
 import { isUniqueViolation } from './tx';
+import { linkOf, type LinkRow } from '../download-link-rows';
 
 type CheckpointRow = AuditCheckpoint & { recordSeq: number | null };
 
-
-interface LinkRow {
-  link: string;
-  usedAt: string | null;
-  exportId: string | null;
-}
 
 export class PostgresAuditAccessStore implements AuditAccessStore {
   constructor(private readonly writer: PgWriter) {}
@@ -100,13 +95,7 @@ export class PostgresAuditAccessStore implements AuditAccessStore {
 
   private async linkWhere(column: 'token_hash' | 'link_id', value: string): Promise<(DownloadLink & { usedAt?: string; exportId?: string }) | undefined> {
     const r = await this.writer.pool.query<LinkRow>(`SELECT link, used_at AS "usedAt", export_id AS "exportId" FROM audit_downloads WHERE ${column} = $1`, [value]);
-    const row = r.rows[0];
-    if (!row) return undefined;
-    return {
-      ...(JSON.parse(row.link) as DownloadLink),
-      ...(row.usedAt ? { usedAt: row.usedAt } : {}),
-      ...(row.exportId ? { exportId: row.exportId } : {}),
-    };
+    return linkOf(r.rows[0]);
   }
 
   saveExportManifest(exportId: string, createdAt: string, manifest: object, events: AuditEventDraft[], tokenHash?: string): Promise<AuditRecord[]> {

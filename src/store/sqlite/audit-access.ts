@@ -12,6 +12,7 @@ import { REQUESTS_WITHOUT_ROW, type RequestWithoutRow } from '../request-rows';
 import { AUDIT_TRIGGERS, CHECKPOINT_TRIGGERS, triggerProblems } from './migrations';
 import { sqliteSchema } from './verify-database';
 import { requestIndexEntries } from './index-entries';
+import { linkOf, type LinkRow } from '../download-link-rows';
 
 interface CheckpointRow {
   seq: number;
@@ -20,12 +21,6 @@ interface CheckpointRow {
   keyId: string;
   signature: string;
   recordSeq: number | null;
-}
-
-interface LinkRow {
-  link: string;
-  usedAt: string | null;
-  exportId: string | null;
 }
 
 export class SqliteAuditAccessStore implements AuditAccessStore {
@@ -124,13 +119,4 @@ export class SqliteAuditAccessStore implements AuditAccessStore {
   async recordsNaming(after: number, upTo: number): Promise<{ records: number; requests: number; actors: number }> {
     return this.naming.get(after, upTo) as { records: number; requests: number; actors: number };
   }
-}
-
-function linkOf(row: LinkRow | undefined): (DownloadLink & { usedAt?: string; exportId?: string }) | undefined {
-  if (!row) return undefined;
-  return {
-    ...(JSON.parse(row.link) as DownloadLink),
-    ...(row.usedAt ? { usedAt: row.usedAt } : {}),
-    ...(row.exportId ? { exportId: row.exportId } : {}),
-  };
 }
