@@ -10,7 +10,7 @@ export const AUDIT_TRIGGERS = ['audit_log_no_update', 'audit_log_no_delete', 'au
 export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete', 'audit_checkpoints_no_truncate'] as const;
 
 /** Whitespace collapsed: how a stored definition is compared with the migrations' text. */
-function spaced(sql: string): string {
+export function spaced(sql: string): string {
   return sql.replace(/\s+/g, ' ').trim();
 }
 

@@ -9,7 +9,7 @@ import type { StoredAuditRows, StoredRow } from '../../audit/verify/stored-rows'
 import { verifyStoredLog } from '../../audit/verify/verify-database';
 import type { VerifyOptions } from '../../audit/verify/verify';
 import type { StoredLogVerification } from '../../audit/verify/verify-database';
-import { AUDIT_TRIGGERS, POSTGRES_FUNCTIONS, POSTGRES_TRIGGER_FUNCTIONS, POSTGRES_TRIGGER_SQL } from './schema-protection';
+import { AUDIT_TRIGGERS, POSTGRES_FUNCTIONS, POSTGRES_TRIGGER_FUNCTIONS, POSTGRES_TRIGGER_SQL, spaced } from './schema-protection';
 import { POSTGRES_MIGRATIONS } from './schema-versions';
 import { REQUESTS_WITHOUT_ROW, tablesCreatedBy, type RequestWithoutRow } from '../request-rows';
 import { ROW_LEVEL_SECURITY, schemaFindings, type AuditIndex, type SchemaFindings, type StoredSchema } from '../../audit/verify/schema-findings';
@@ -92,16 +92,16 @@ export async function changedFunctions(pool: pg.Pool): Promise<string[]> {
     'SELECT proname AS name, prosrc AS body FROM pg_proc WHERE pronamespace = to_regnamespace(quote_ident(current_schema())) AND proname = ANY($1::text[]) ORDER BY proname',
     [[...POSTGRES_FUNCTIONS.keys()]],
   );
-  const changed = new Set(rows.filter((r) => r.body.replace(/\s+/g, ' ').trim() !== POSTGRES_FUNCTIONS.get(r.name)).map((r) => r.name));
+  const changed = new Set(rows.filter((r) => spaced(r.body) !== POSTGRES_FUNCTIONS.get(r.name)).map((r) => r.name));
   return [...changed].map((name) => `function ${name} (changed)`);
 }
 
 /** Whether a trigger is the statement the migrations made, calling their function with its body. */
 function asMade(t: { tgname: string; definition: string; schema: string; function: string; body: string; own: boolean }): boolean {
   const qualified = (what: string) => new RegExp(`${what} ${t.schema.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.`, 'g');
-  const definition = t.definition.replace(qualified(' ON'), ' ON ').replace(qualified('EXECUTE FUNCTION'), 'EXECUTE FUNCTION ').replace(/\s+/g, ' ').trim();
+  const definition = spaced(t.definition.replace(qualified(' ON'), ' ON ').replace(qualified('EXECUTE FUNCTION'), 'EXECUTE FUNCTION '));
   const body = POSTGRES_TRIGGER_FUNCTIONS.get(t.function);
-  return t.own && definition === POSTGRES_TRIGGER_SQL.get(t.tgname) && body !== undefined && t.body.replace(/\s+/g, ' ').trim() === body;
+  return t.own && definition === POSTGRES_TRIGGER_SQL.get(t.tgname) && body !== undefined && spaced(t.body) === body;
 }
 
 export async function verifyPostgresAuditLog(pool: pg.Pool, target: string, options: VerifyOptions = {}): Promise<PostgresVerification> {
