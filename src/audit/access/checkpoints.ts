@@ -192,24 +192,3 @@ export class Checkpointer {
     }
   }
 }
-
-/**
- * A quick look at startup: does the log still reach its last checkpoint, with the record it signed?
- * (The full check is `countersign audit verify`.) Returns what is wrong, in words.
- */
-export async function tailProblem(store: AuditStore, verifier: AuditVerifier): Promise<string | undefined> {
-  const last = await store.compliance.lastCheckpoint();
-  if (!last) return undefined;
-  const at = `the checkpoint signed at ${last.time}`;
-  if (last.keyId === verifier.keyId && !checkpointSignatureOk(last, verifier)) return `${at} has a signature that does not match it: the checkpoint table was edited. Run countersign audit verify.`;
-  const head = await store.audit.head();
-  const reach = Math.max(last.seq, last.recordSeq ?? 0);
-  if (!head || head.seq < reach) {
-    return `the audit log ends at record ${head?.seq ?? 0}, but ${at} reaches record ${reach}: its end was cut off. Run countersign audit verify.`;
-  }
-  for await (const r of store.audit.read({ fromSeq: last.seq })) {
-    if (r.seq !== last.seq || r.hash !== last.hash) return `record ${last.seq} is not the one ${at} vouches for: the log was rewritten. Run countersign audit verify.`;
-    break;
-  }
-  return undefined;
-}
