@@ -60,11 +60,13 @@ function why(err: unknown): string {
 }
 
 /** Why the token's lifetime is not acceptable, or undefined when it is. */
-function lifetimeProblem(claims: JWTPayload): string | undefined {
+function lifetimeProblem(claims: JWTPayload, now: Date): string | undefined {
   const exp = claims.exp as number;
   const starts = [claims.iat, claims.nbf].filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   if (starts.length === 0) return 'the token carries neither iat nor nbf, so its lifetime is unknown';
-  const lifetime = exp - Math.min(...starts);
+  // Counted from now too: a token that says it was issued in the future (iat ahead, no nbf) is
+  // usable from now on, and would otherwise pass for as short-lived as its iat makes it look.
+  const lifetime = exp - Math.min(...starts, Math.floor(now.getTime() / 1000));
   if (lifetime > MAX_TOKEN_LIFETIME_SECONDS) {
     return `the token is valid for ${Math.round(lifetime / 60)} minutes, more than the ${MAX_TOKEN_LIFETIME_SECONDS / 60} accepted`;
   }
@@ -118,7 +120,7 @@ export function bearerChecker(config: AuditHttpConfig, tenantAllowed: (tenantId:
     }
     const idToken = idTokenProblem(claims);
     if (idToken) return { ok: false, status: 401, reason: 'id-token', detail: idToken };
-    const lifetime = lifetimeProblem(claims);
+    const lifetime = lifetimeProblem(claims, now());
     if (lifetime) return { ok: false, status: 401, reason: 'token-lifetime-too-long', detail: lifetime };
     const actor = actorOf(claims);
     if (!actor.aadObjectId) return { ok: false, status: 401, reason: 'missing-object-id', detail: 'the token carries no Entra object id (oid claim), so it names no caller' };
