@@ -5,7 +5,7 @@
  * module builds the rest from the stored request versions and those records.
  */
 import { createHash } from 'node:crypto';
-import type { AuditRecord } from '../../domain/audit';
+import { neutralise, type AuditRecord } from '../../domain/audit';
 import { canonicalJson, sha256Hex } from '../../domain/canonical';
 import { unbackedVersion } from '../../domain/lifecycle';
 import { whoMustApprove } from '../../domain/policy-text';
@@ -323,6 +323,22 @@ function breakGlassSection(r: ApprovalRequest): string[] {
   ];
 }
 
+/**
+ * The requester and reason as the request's creation record carries them, when the stored version
+ * the summary is drawn from says otherwise (a version added or edited in the database): the record
+ * is what the chain vouches for.
+ */
+function askedAsRecorded(r: ApprovalRequest, events: readonly AuditRecord[]): string[] {
+  const created = events.find((x) => x.type === 'request.created' && x.request?.id === r.id);
+  if (!created) return [];
+  const lines: string[] = [];
+  const asked = created.actor;
+  if (asked && asked.aadObjectId.toLowerCase() !== String(r.requester?.aadObjectId).toLowerCase()) lines.push(`NOT AS RECORDED: its audit records say ${who(asked)} asked for it.`);
+  const reason = typeof r.reason === 'string' ? neutralise(r.reason) : undefined;
+  if (reason !== created.request?.reason) lines.push(`NOT AS RECORDED: its audit records carry ${created.request?.reason === undefined ? 'no reason' : `the reason ${literal(created.request.reason)}`}.`);
+  return lines;
+}
+
 function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
   const lines = [`# Evidence: ${r?.breakGlass ? 'BREAK-GLASS ' : ''}request ${input.requestId}`, ''];
   if (r) {
@@ -330,6 +346,7 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
       ...breakGlassSection(r),
       '## Who asked',
       sentence(`${who(r.requester)} of tenant ${r.requester.tenantId}, at ${r.createdAt}, in ${r.source.conversationType} ${literal(r.source.conversationId)}${r.reason ? `; reason: ${literal(r.reason)}` : ''}`),
+      ...askedAsRecorded(r, input.events),
       '',
       '## Who approved',
       ...(r.approvals.length ? r.approvals.map((a) => `- ${who(a.approver)}${onBehalf(a)} at ${a.at}, for operation hash ${a.operationHash}${filledText(r, a)}`) : ['- nobody']),

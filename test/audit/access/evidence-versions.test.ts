@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { checkVersions } from '../../../src/audit/access/evidence';
+import { checkVersions, evidenceFiles } from '../../../src/audit/access/evidence';
 import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite';
 import { appOnStore, SUBSCRIPTION, type AppOnFakes } from '../../support/app-on-fakes';
 import { alice, bob, carol, opsChannel, sourceIn } from '../../support/people';
@@ -127,5 +127,12 @@ describe('stored request versions judged against their audit records', () => {
     assert.match(checkVersions([...versions, { ...noReason, version: last.version + 1 }], records).problems[0] ?? '', /its reason "\(none\)" is not the one its audit records carry/);
     assert.match(checkVersions(forged({ requester: carol }), records).problems[0] ?? '', /its requester Carol \S+ is not Alice Requester, who asked for it/);
     assert.match(checkVersions(forged({ policy: { ...last.policy, version: 'f'.repeat(64) } }), records).problems[0] ?? '', /its policy version is not the one its audit records carry/);
+
+    // The summary is drawn from the latest stored version: where that says otherwise, it says what the records carry.
+    const summaryOf = (vs: typeof versions) => evidenceFiles({ requestId: ran.id, versions: vs, events: records, verification: { chain: { ok: true, count: 1, lastSeq: 1, headHash: '' }, checkpoints: { checked: 0, problems: [] }, events: { count: 0, ok: true, problems: [] } }, renderCard: () => ({}) }).find((x) => x.name === 'SUMMARY.md')!.content;
+    assert.doesNotMatch(summaryOf(versions), /NOT AS RECORDED/);
+    const told = summaryOf(forged({ reason: 'routine cleanup', requester: carol }));
+    assert.match(told, /NOT AS RECORDED: its audit records say Alice Requester \S+ asked for it\./);
+    assert.match(told, /NOT AS RECORDED: its audit records carry the reason INC-4711 outage cleanup\./);
   });
 });
