@@ -2,7 +2,7 @@
  * Which store holds the audit trail (COUNTERSIGN_STORE) and, for PostgreSQL, the connection: a URL
  * and/or the libpq variables (PG*), the schema, Entra authentication, migrations and the pool.
  */
-import { SettingsError } from './values';
+import { GUID, SettingsError } from './values';
 
 export type StoreSettings = { kind: 'sqlite' } | { kind: 'postgres'; postgres: PostgresSettings };
 
@@ -93,6 +93,12 @@ export function readStoreSettings(env: NodeJS.ProcessEnv = process.env): StoreSe
   if (auth !== 'password' && auth !== 'entra') throw new SettingsError('COUNTERSIGN_DATABASE_AUTH', `must be password or entra, got "${auth}"`);
   if (auth === 'entra' && env.PGPASSWORD) {
     throw new SettingsError('PGPASSWORD', 'is set but COUNTERSIGN_DATABASE_AUTH is entra (the password is a Microsoft Entra token): remove one of them');
+  }
+  // The managed identity whose token is the password: one that is no GUID would fail only at the first
+  // connection, as the identity endpoint's refusal; said here, naming where it came from.
+  const clientIdFrom = env.COUNTERSIGN_DATABASE_CLIENT_ID ? 'COUNTERSIGN_DATABASE_CLIENT_ID' : env.AZURE_CLIENT_ID ? 'AZURE_CLIENT_ID' : undefined;
+  if (auth === 'entra' && clientIdFrom && !GUID.test(env[clientIdFrom]!)) {
+    throw new SettingsError(clientIdFrom, `must be the client id (a GUID) of the managed identity whose Microsoft Entra token is the database password, got "${env[clientIdFrom]}"`);
   }
   const migrate = env.COUNTERSIGN_DATABASE_MIGRATE || 'auto';
   if (migrate !== 'auto' && migrate !== 'always' && migrate !== 'never') {

@@ -117,6 +117,8 @@ describe('choosing the store from the environment', () => {
     wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', PGSSLMODE: 'on' }, 'PGSSLMODE', /verify-full/);
     wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', COUNTERSIGN_DATABASE_AUTH: 'entra', PGPASSWORD: 'p' }, 'PGPASSWORD', /remove one of them/);
     wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', COUNTERSIGN_DATABASE_MIGRATE: 'yes' }, 'COUNTERSIGN_DATABASE_MIGRATE', /auto, always or never/);
+    wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', COUNTERSIGN_DATABASE_AUTH: 'entra', COUNTERSIGN_DATABASE_CLIENT_ID: 'countersign-identity' }, 'COUNTERSIGN_DATABASE_CLIENT_ID', /must be the client id \(a GUID\).*got "countersign-identity"/);
+    wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', COUNTERSIGN_DATABASE_AUTH: 'entra', AZURE_CLIENT_ID: 'x' }, 'AZURE_CLIENT_ID', /must be the client id \(a GUID\)/);
     wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', COUNTERSIGN_DATABASE_SCHEMA: 'cs-prod' }, 'COUNTERSIGN_DATABASE_SCHEMA', /letters, digits and underscores.*got "cs-prod"/);
     wrong({ COUNTERSIGN_STORE: 'postgres', PGHOST: 'h', COUNTERSIGN_DATABASE_SCHEMA: '1st' }, 'COUNTERSIGN_DATABASE_SCHEMA', /not starting with a digit/);
   });
