@@ -89,13 +89,13 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     // (minutes for a whole MiB), for a file refused anyway.
     const anchors = Array.from({ length: 3000 }, (_, i) => `n${i}: &n${i} 1`).join('\n');
     const slow = `version: 1\n${anchors}\nm: {${Array.from({ length: 20_000 }, (_, i) => `[${i}]: 1`).join(', ')}}\n`;
-    const started = Date.now();
+    // No wall-clock bound is asserted (unit tests assert no timings): this case checks the answer on
+    // such a file; the benchmarks are where speed is judged.
     assert.match(problemsOf(slow)[0].problem, /^YAML: a key written as a list or a map/);
-    assert.ok(Date.now() - started < 3000, `read in ${Date.now() - started} ms`);
   });
 
   it('refuses a key written twice in its map, at the second one, and reads a long map in linear time', function () {
-    this.timeout(60_000);
+    this.timeout(40_000);
     const text = `${configWith([])}version: 1\nextra: { a: 1, b: 2, a: 3 }\n`;
     const said = problemsOf(text);
     assert.deepEqual(said, [
@@ -109,10 +109,10 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     assert.match(deep.key, /^commands\[\d+\]\.policy\.approvals$/);
     assert.match(deep.problem, /the key "approvals" is given twice in the same map \(first on line \d+\): keep one/);
     // The YAML library compared each key with every one before it: 40,000 keys (470 KB) took 10 s.
-    const long = `version: 1\nm:\n${Array.from({ length: 40_000 }, (_, i) => `  k${i}: 1`).join('\n')}\n  k7: 2\n`;
-    const started = Date.now();
-    assert.deepEqual(problemsOf(long), [{ key: 'm.k7', line: 40_003, problem: 'YAML syntax: the key "k7" is given twice in the same map (first on line 10): keep one' }]);
-    assert.ok(Date.now() - started < 3000, `read in ${Date.now() - started} ms`);
+    const long = `version: 1\nm:\n${Array.from({ length: 120_000 }, (_, i) => `  k${i}: 1`).join('\n')}\n  k7: 2\n`;
+    // No wall-clock bound is asserted: at 120,000 keys the library's check (quadratic) would run for
+    // minutes, past this test's timeout, where the linear one takes seconds even on a loaded machine.
+    assert.deepEqual(problemsOf(long), [{ key: 'm.k7', line: 120_003, problem: 'YAML syntax: the key "k7" is given twice in the same map (first on line 10): keep one' }]);
   });
 
   it('refuses an unknown top-level key', () => {
