@@ -173,8 +173,10 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   const checkpointFile = checkpointFileOf(settings.dataDir);
   const auditDatabase = { kind: opened?.kind ?? settings.store.kind, ...(opened ? { where: opened.where } : {}) };
   const signer = await checkedSigner(store, settings.dataDir, checkpointFile, auditDatabase, log).catch(async (err: unknown) => {
-    if (!options.store) await store?.close();
-    throw err;
+    if (!options.store) await store?.close().catch(() => undefined);
+    // A database damaged where only these checks read (its checkpoint table): said with the file and what to do.
+    const said = opened?.startProblem?.(err);
+    throw said ? new StartupError(said.message) : err;
   });
   // A look for rows deleted by hand, said in the log; the start does not wait for it.
   void reportDeletedRequests(store, log).catch((err: unknown) => log.warn({ err: String(err) }, 'could not look for requests deleted outside Countersign'));

@@ -68,6 +68,19 @@ describe('a start that cannot open its SQLite store or checkpoint file', functio
     assert.match(await refused(), /is damaged \(database disk image is malformed\): restore it, with its -wal file, from a backup/);
   });
 
+  it('says a database damaged where only the checks of the start read (its checkpoint table) is to be restored from a backup', async () => {
+    const file = databaseFile(dataDir);
+    const db = new Database(file);
+    const root = db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'audit_checkpoints'").pluck().get() as number;
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (root - 1) * pageSize);
+    fs.closeSync(fd);
+    assert.match(await refused(), new RegExp(`^the SQLite database ${file.replace(/[.]/g, '\\.')} is damaged \\(database disk image is malformed\\): restore it, with its -wal file, from a backup`));
+  });
+
   it('says a directory where the checkpoint file belongs is not the file', async () => {
     const file = checkpointFileOf(dataDir);
     fs.rmSync(file);
