@@ -125,6 +125,8 @@ function postgresDatabase(dataDir: string, connection: PostgresConnectionOptions
         openPostgresStore({
           connection,
           migrate,
+          // A command an operator runs and watches (a long count, an export): no answer wait.
+          answerWaitMs: 0,
           ...(options?.emptied === 'accept' ? {} : { beforeEmptySchema: (found: { what: string; where: string }) => refuseEmptiedDatabase(dataDir, checkpointFileOf(dataDir), found, { kind: 'postgres', where: found.where }) }),
         }),
       ),

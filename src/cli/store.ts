@@ -47,7 +47,8 @@ async function openTarget(
 ) {
   const connection = postgresDatabaseConnection(postgresSettings(io, command));
   try {
-    return await openPostgresStore({ connection, migrate, ...(applied ? { applied } : {}), ...(beforeEmptySchema ? { beforeEmptySchema } : {}) });
+    // A command an operator runs and watches (a copy's COMMIT of a whole database): no answer wait.
+    return await openPostgresStore({ connection, migrate, answerWaitMs: 0, ...(applied ? { applied } : {}), ...(beforeEmptySchema ? { beforeEmptySchema } : {}) });
   } catch (err) {
     if (err instanceof PostgresStartupError) throw new AuditInputError(err.message);
     throw err;

@@ -69,6 +69,7 @@ describe('faults: writes in flight when the connection to PostgreSQL is reset', 
   const proxies: TcpProxy[] = [];
   const stores: PostgresStore[] = [];
   afterEach(async () => {
+    for (const p of proxies) p.resume();
     for (const s of stores.splice(0)) await s.close();
     for (const p of proxies.splice(0)) await p.close();
   });
@@ -105,6 +106,37 @@ describe('faults: writes in flight when the connection to PostgreSQL is reset', 
     const text = failedText('handle this message', sa.storageFault(err));
     assert.doesNotMatch(text, /nothing was changed/);
     assert.match(text, /^Countersign could not handle this message: the connection to its database broke while the change was being saved, so whether it was saved is not known\. Before you try again, look: "pending" lists your open requests/);
+  });
+
+  it('answers a click sent as the network stalls within the lock wait plus 10 s: "nothing was changed" before the COMMIT left, "not known" after', async () => {
+    const { proxy, sa, sb, a } = await twoInstances();
+    const told = async (text: string) => {
+      const t0 = performance.now();
+      const outcome = await Promise.race([
+        asked(a, alice, text).then(
+          (r) => `confirmed ${r.id}`,
+          (e: unknown) => failedText('handle this message', sa.storageFault(e)),
+        ),
+        sleep(25_000).then(() => 'no answer after 25 s'),
+      ]);
+      return { outcome, ms: performance.now() - t0 };
+    };
+    // The COMMIT reached the server, which saved the request; its answer is held.
+    const stalled = proxy.stallAfterCommit();
+    const lost = await told('delete resource group rg-stalled-commit');
+    await stalled;
+    assert.match(lost.outcome, /whether it was saved is not known\. Before you try again, look: "pending"/);
+    assert.ok(lost.ms < 2000 + 10_000 + 3000, `answered after ${Math.round(lost.ms)} ms`);
+    assert.deepEqual(
+      (await sb.requests.list({})).map((r) => r.state),
+      ['pending'],
+    );
+    // Stalled before anything of the request was sent: nothing was changed, and said so.
+    const before = await told('delete resource group rg-stalled-before');
+    assert.match(before.outcome, /nothing was changed/);
+    assert.ok(before.ms < 2000 + 10_000 + 3000, `answered after ${Math.round(before.ms)} ms`);
+    assert.equal((await sb.requests.list({})).length, 1);
+    proxy.resume();
   });
 
   it('approves, executes and audits each request once when every connection is reset while clicks are in flight', async () => {

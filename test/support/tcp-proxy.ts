@@ -19,6 +19,11 @@ export interface TcpProxy {
    * instance cannot know. Resolves once it happened.
    */
   cutAfterCommit(): Promise<void>;
+  /**
+   * The next chunk an instance sends that holds a COMMIT reaches the server, which commits it; then
+   * the network stalls (as stall()) before the server's answer comes back. Resolves once it happened.
+   */
+  stallAfterCommit(): Promise<void>;
   /** Refuses new connections (the server unreachable) until resume(). */
   refuse(): void;
   /** How many connections have been opened through it. */
@@ -33,6 +38,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let count = 0;
   const held: (() => void)[] = [];
   let afterCommit: (() => void) | undefined;
+  let stallAfterCommit: (() => void) | undefined;
   const pipe = (from: net.Socket, to: net.Socket, toServer: boolean) => {
     from.on('data', (chunk: Buffer) => {
       if (toServer && afterCommit && chunk.includes('COMMIT')) {
@@ -42,6 +48,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         from.pause();
         from.resetAndDestroy();
         to.end(chunk, () => setTimeout(done, 200));
+        return;
+      }
+      if (toServer && stallAfterCommit && !stalled && chunk.includes('COMMIT')) {
+        const done = stallAfterCommit;
+        stallAfterCommit = undefined;
+        stalled = true;
+        to.write(chunk, () => setTimeout(done, 200));
         return;
       }
       if (stalled) held.push(() => to.write(chunk));
@@ -85,6 +98,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       }
     },
     cutAfterCommit: () => new Promise<void>((resolve) => (afterCommit = resolve)),
+    stallAfterCommit: () => new Promise<void>((resolve) => (stallAfterCommit = resolve)),
     refuse: () => void (refusing = true),
     opened: () => count,
     close: async () => {

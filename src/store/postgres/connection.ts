@@ -150,6 +150,10 @@ export function poolConfig(options: PostgresConnectionOptions): pg.PoolConfig {
     connectionTimeoutMillis: c.connectionTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
+    // An idle connection whose peer is gone (a failover, a firewall that forgot it) is probed after
+    // 10 s idle rather than the system's two hours; a statement waiting for its answer is bound by
+    // the store's answer wait instead (answer-wait.ts), as keepalive probes only idle connections.
+    keepAliveInitialDelayMillis: 10_000,
     types,
   };
 }

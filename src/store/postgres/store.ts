@@ -19,6 +19,7 @@ import type { MigrateMode } from './migrations';
 import { DEFAULT_LOCK_WAIT_MS, isLockTimeout, isPoolTimeout, lockHolders, StoreLockWaitError, StorePoolBusyError, type LockHolder } from './lock-wait';
 import { PostgresReadiness, readClocks, skewProblem, type PostgresReadinessOptions, type Readiness } from './readiness';
 import { boundReads } from './reads';
+import { answerWait, boundAnswers } from './answer-wait';
 import { PostgresRequestStore } from './requests';
 import { CHAIN_LOCK, READ_HEAD } from './chain-append';
 import { PgWriter } from './transactions';
@@ -43,6 +44,12 @@ export interface PostgresStoreOptions {
    * lock_timeout, so a read waits no longer either.
    */
   lockWaitMs?: number;
+  /**
+   * How long a statement's answer may be awaited before its connection counts as stalled and is
+   * dropped (answer-wait.ts); default the lock wait plus 10 s; 0: no limit (the CLI's commands, which
+   * an operator watches and whose long statements, a copy's COMMIT or a count, must not be cut).
+   */
+  answerWaitMs?: number;
   readiness?: PostgresReadinessOptions;
   /**
    * Called when the schema holds none of Countersign's tables (no `schema_migrations`: a new
@@ -245,6 +252,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end().catch(() => undefined);
     throw schemaGoneAtStart(err, target) ?? err;
   }
+  // A statement whose answer does not come (a stalled network) fails once the lock wait and a margin passed.
+  const answerWaitMs = options.answerWaitMs ?? answerWait(lockWaitMs);
+  if (answerWaitMs > 0) boundAnswers(pool, target, answerWaitMs);
   // Reads count their time in line for a connection against the lock wait, as writes do.
   const writer = new PgWriter(pool, target, options.newId ?? (() => uuidv7()), lockWaitMs);
   boundReads(pool, target, lockWaitMs, (missing) => writer.schemaGone(missing));

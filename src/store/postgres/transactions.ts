@@ -15,6 +15,7 @@ import { CommitOutcomeUnknownError } from '../../app/ports';
 import type pg from 'pg';
 import type { AuditEventDraft, AuditRecord, ChainHead } from '../../domain/audit';
 import { AuditLogRewrittenError } from '../audit-rewritten';
+import { StoreAnswerTimeoutError } from './answer-wait';
 import { CHAIN_LOCK, type AppendedRow } from './chain-append';
 import { runWriteGroup, type GroupedWrite } from './grouped-writes';
 import { GroupQueue } from './group-queue';
@@ -227,7 +228,8 @@ export class PgWriter {
         const cause = err instanceof CommitFailed ? err.cause : err;
         if (isServerShortOf(cause)) this.lastFault = { at: performance.now(), error: cause as Error };
         if (err instanceof CommitFailed) throw isConnectionError(err.cause) ? new CommitOutcomeUnknownError(err.cause) : err.cause;
-        if (attempt >= 2 || !isConnectionError(err)) throw err;
+        // A connection whose answer never came (a stalled network) is not tried again: the next would stall too.
+        if (attempt >= 2 || !isConnectionError(err) || err instanceof StoreAnswerTimeoutError) throw err;
       }
     }
   }
