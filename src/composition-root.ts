@@ -20,6 +20,7 @@ import type { StoppableAzureGateway } from './azure/gateway';
 import { AuditorAccess } from './audit/access/auditor-access';
 import { checkpointSchedule } from './audit/access/checkpoint-schedule';
 import { Checkpointer, checkpointFileOf } from './audit/access/checkpoints';
+import { watchCheckpointFile } from './audit/access/checkpoint-watch';
 import { checkedSigner } from './audit/access/continuity';
 import { reportDeletedRequests, reportMissingProtection } from './audit/access/deleted-requests';
 import { AuditIndexWatch } from './audit/verify/index-watch';
@@ -279,6 +280,12 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     lookAtIndexes();
   }, config.audit.checkpointIntervalSeconds * 1000);
   checkpoints.unref();
+  // PostgreSQL: every few seconds, the log held against the newest checkpoint of the file the instances
+  // share: a database restored from an earlier dump under an idle instance stops it too (docs/faults.md).
+  const holds = opened?.holdsCheckpoint;
+  const fileWatch = holds
+    ? watchCheckpointFile(checkpointFile, signer, holds, (err) => log.debug({ err: String(err) }, 'could not hold the audit log against the checkpoint file this time'))
+    : undefined;
   log.info(
     {
       url: `${url}/api/messages`,
@@ -311,6 +318,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       stopping = true;
       sweeps.stop();
       clearInterval(checkpoints);
+      fileWatch?.stop();
       clearTimeout(firstIndexLook);
       indexWatch.stop();
       schedule.stop();

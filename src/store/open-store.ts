@@ -30,6 +30,11 @@ export interface OpenedStore {
    * cut): what the bot signs into the checkpoint file when the store stops under it.
    */
   lastWitnessed?: () => ChainHead | undefined;
+  /**
+   * PostgreSQL: holds the log against a checkpoint signed outside the database (the shared checkpoint
+   * file); a log that ends before it or differs there stops the writer. The problem, if so.
+   */
+  holdsCheckpoint?: (c: ChainHead) => Promise<string | undefined>;
   /** PostgreSQL: the host reached without TLS over the network, when it is (the start warns of it). */
   unencryptedHost?: string;
   /**
@@ -225,6 +230,7 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
     where: store.target,
     ...(unencryptedHost ? { unencryptedHost } : {}),
     dialogState: store.dialogState,
+    holdsCheckpoint: (c) => store.holdsCheckpoint(c),
     // The start's first writes meeting the server's refusal or a lost session: in words, with the database.
     startProblem: (err) => (isServerAnswer(err) || isConnectionError(err) ? explainConnectionError(err, connection) : undefined),
   };

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { CommitOutcomeUnknownError, type StorageFault } from '../../app/ports';
 import type { CountersignStore } from '../countersign-store';
 import { uuidv7 } from '../ids';
+import type { ChainHead } from '../../domain/audit';
 import { PostgresAuditLog } from './audit-log';
 import { PostgresAuditAccessStore } from './audit-access';
 import { createPool, describeTarget, explainConnectionError, PostgresStartupError } from './connection';
@@ -106,6 +107,24 @@ export class PostgresStore implements CountersignStore {
   async ping(): Promise<boolean> {
     this.lastReadiness = this.closed ? { ok: false, problem: 'the store is closed' } : await this.readiness.check();
     return this.lastReadiness.ok;
+  }
+
+  /**
+   * Holds the log against `c`, a checkpoint signed outside the database (the checkpoint file the
+   * instances share; src/audit/access/checkpoint-watch.ts looks every few seconds): when the log ends
+   * before it, or holds another record there, this instance stops writing (every write refused,
+   * readiness not ready, the bot stopping), as when it sees the log go back itself. Returns that
+   * problem; undefined when the log holds it, or the writer had already stopped.
+   */
+  async holdsCheckpoint(c: ChainHead): Promise<string | undefined> {
+    if (this.writer.stopped || this.closed) return undefined;
+    const row = (await this.pool.query<{ seq: string; hash: string }>(READ_HEAD)).rows[0];
+    const headSeq = Number(row?.seq ?? 0);
+    const found =
+      headSeq === c.seq ? row?.hash : headSeq > c.seq ? (await this.pool.query<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = $1', [c.seq])).rows[0]?.hash : undefined;
+    const stop = this.writer.noteCheckpoint(c, headSeq, found);
+    if (stop) this.lastReadiness = { ok: false, problem: stop.message };
+    return stop?.message;
   }
 
   /** What the last ping() answered, with the reason when not ready. */

@@ -119,6 +119,21 @@ export class PgWriter {
     return undefined;
   }
 
+  /**
+   * A checkpoint signed outside the database (the checkpoint file the instances share) names record
+   * `c`: a head (`headSeq`, read now) below it means the log went back, restored from an earlier dump
+   * say, though this instance never saw that far; `found` is the hash the log holds at `c.seq` now.
+   * Returns the error then; else the log must go on holding `c` (a commit or readiness checks it).
+   */
+  noteCheckpoint(c: ChainHead, headSeq: number, found: string | undefined): WriterStop | undefined {
+    if (this.rewound) return this.rewound;
+    if (headSeq < c.seq) return this.stop(new AuditLogRewoundError(this.name, c.seq, headSeq, true));
+    if (found !== c.hash) return this.stop(new AuditLogRewrittenError(this.name, c, found));
+    this.highestSeq = Math.max(this.highestSeq, headSeq);
+    this.advance(c);
+    return undefined;
+  }
+
   /** Witnesses `head` when it is higher than the record witnessed so far. */
   private advance(head: ChainHead): void {
     if (!this.witness || head.seq > this.witness.seq) this.witness = { seq: head.seq, hash: head.hash };

@@ -11,8 +11,13 @@ import type { AuditLogRewrittenError } from '../audit-rewritten';
  * continuity check names what is missing).
  */
 export class AuditLogRewoundError extends Error {
-  constructor(target: string, readonly highestSeq: number, readonly nowSeq: number) {
-    super(`the audit log of ${target} went back: this instance had seen it reach record ${highestSeq}, and it went back to record ${nowSeq} (its tables were emptied, truncated or replaced while Countersign ran); nothing more is written: Countersign must be restarted`);
+  /** `signed`: the checkpoint file (shared by the instances) named record `highestSeq`, not this instance. */
+  constructor(target: string, readonly highestSeq: number, readonly nowSeq: number, signed = false) {
+    super(
+      signed
+        ? `the audit log of ${target} went back: the checkpoint file signed record ${highestSeq}, and the log now ends at record ${nowSeq} (the database was restored from an earlier backup or dump, or its tables emptied, while Countersign ran: the records after ${nowSeq} are not in it); nothing more is written: Countersign must be restarted`
+        : `the audit log of ${target} went back: this instance had seen it reach record ${highestSeq}, and it went back to record ${nowSeq} (its tables were emptied, truncated or replaced while Countersign ran); nothing more is written: Countersign must be restarted`,
+    );
     this.name = 'AuditLogRewoundError';
   }
 }
