@@ -126,14 +126,16 @@ export class CountersignBot extends TeamsActivityHandler {
   protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
     if (context.activity.name !== 'adaptiveCard/action') {
       // An invoke Countersign has no use for is the sender's mistake (400), not a server failure (501).
-      // botbuilder reads some of them (fileConsent/invoke, composeExtension/submitAction) before it
-      // finds no handler, and throws on one without its value: the same answer, not a failed turn.
+      // botbuilder reads some of them (fileConsent/invoke, composeExtension/submitAction,
+      // application/search) before it finds no handler: it throws on one without its value, and
+      // answers one whose value it finds wrong 400 with no body or with its own error object. Each
+      // gets the same answer, in our words, and none is a failed turn.
       const answer = await super.onInvokeActivity(context).catch(() => ({ status: 501 }));
       const name = context.activity.name;
       const error = typeof name === 'string' && name
         ? `Countersign does not handle "${name.slice(0, 64)}" invokes (only adaptiveCard/action).`
         : 'This invoke has no name; Countersign handles only adaptiveCard/action invokes.';
-      return answer.status === 501 ? { status: 400, body: { error } } : answer;
+      return answer.status >= 400 ? { status: 400, body: { error } } : answer;
     }
     const response = await this.handleCardAction(context);
     return { status: 200, body: response };

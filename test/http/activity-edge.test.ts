@@ -124,6 +124,25 @@ describe('activities validated at the edge', function () {
       assert.ok(!h.logs.some((l) => l.msg === 'turn failed'), 'no turn failed');
     });
 
+    it('answers 400 with the same sentence to an invoke botbuilder finds malformed, not an empty 400 or botbuilder\'s words', async () => {
+      // botbuilder answers these itself, before finding no handler: a file consent that neither
+      // accepts nor declines, a message-extension preview that neither edits nor sends, a search
+      // without its query. The sender got 400 with no body, or botbuilder's own error object.
+      const invokes: [string, unknown][] = [
+        ['fileConsent/invoke', { action: 'maybe' }],
+        ['fileConsent/invoke', { action: 5 }],
+        ['composeExtension/submitAction', { botMessagePreviewAction: 'publish' }],
+        ['application/search', { kind: 'search' }],
+        ['application/search', 'not an object'],
+      ];
+      for (const [name, value] of invokes) {
+        const r = await post(h, JSON.stringify(h.teams.activity(people.alice, opsChannel, { type: 'invoke', name, value })));
+        assert.equal(r.status, 400, `${name} ${JSON.stringify(value)}`);
+        assert.deepEqual(JSON.parse(r.text || 'null'), { error: `Countersign does not handle "${name}" invokes (only adaptiveCard/action).` }, `${name} ${JSON.stringify(value)}`);
+      }
+      assert.ok(!h.logs.some((l) => l.msg === 'turn failed'), 'no turn failed');
+    });
+
     it('answers malformed JSON in the documented form, not with the body parser\'s words', async () => {
       const broken = await post(h, '{"type": "message", ');
       assert.deepEqual([broken.status, JSON.parse(broken.text)], [400, { error: 'Not a valid Bot Framework activity: the body is not valid JSON.' }]);
