@@ -40,6 +40,20 @@ function nestsDeeper(v: unknown, levels: number): boolean {
   return Object.values(v).some((m) => nestsDeeper(m, levels - 1));
 }
 
+/**
+ * The first character of a conversation id that an HTTP header cannot carry (Node's rule: tab,
+ * printable ASCII and U+0080–U+00FF), with where it stands. Every reply and card update names the
+ * conversation in the Bot Connector's x-ms-conversation-id header: with such a character in the id
+ * nothing at all could be sent there (Node throws before the request leaves), and the turn failed.
+ * Teams' conversation ids are ASCII (19:…@thread.tacv2, a:…, 29:…).
+ */
+function unsendableCharacter(id: string): string | undefined {
+  const at = id.search(/[^\t\x20-\x7e\x80-\xff]/);
+  if (at < 0) return undefined;
+  const code = id.charCodeAt(at).toString(16).toUpperCase().padStart(4, '0');
+  return `U+${code} (at position ${at + 1})`;
+}
+
 function accountProblem(where: string, v: unknown): string | undefined {
   if (!isObject(v)) return `${where} must be an object`;
   for (const k of ACCOUNT_STRINGS) if (v[k] !== undefined && typeof v[k] !== 'string') return `${where}.${k} must be a string`;
@@ -56,6 +70,8 @@ export function activityProblem(body: unknown): string | undefined {
   if (!isObject(body.conversation)) return 'conversation is missing or not an object';
   for (const k of CONVERSATION_STRINGS) if (body.conversation[k] !== undefined && typeof body.conversation[k] !== 'string') return `conversation.${k} must be a string`;
   if (typeof body.conversation.id !== 'string' || !body.conversation.id) return 'conversation.id is missing';
+  const unsendable = unsendableCharacter(body.conversation.id);
+  if (unsendable) return `conversation.id holds ${unsendable}, which no Teams conversation id holds: nothing can be sent there`;
   if (body.conversation.isGroup !== undefined && typeof body.conversation.isGroup !== 'boolean') return 'conversation.isGroup must be a boolean';
   // Who sent it and to whom: every reply is addressed from them.
   for (const k of ['from', 'recipient']) {

@@ -71,6 +71,10 @@ describe('activities validated at the edge', function () {
       // Stored as the conversation's reference: 5,000 levels (well under 1 MB) made JSON.stringify throw.
       ['a conversation nested 5,000 levels deep', (a) => (a.conversation.extra = nested(5000)), /conversation nests objects more than 8 levels deep/],
       ['a sender nested 5,000 levels deep', (a) => (a.from.properties = nested(5000)), /from nests objects more than 8 levels deep/],
+      // Sent back as the Bot Connector's x-ms-conversation-id header, which cannot carry it: the turn failed, 500.
+      ['a conversation id with a zero-width joiner', (a) => (a.conversation.id = 'status\u200D CS-0000'), /conversation\.id holds U\+200D \(at position 7\), which no Teams conversation id holds/],
+      ['a conversation id with a line feed', (a) => (a.conversation.id = '19:ops\nchannel'), /conversation\.id holds U\+000A \(at position 7\)/],
+      ['a conversation id with a lone surrogate', (a) => (a.conversation.id = '19:\uD800'), /conversation\.id holds U\+D800 \(at position 4\)/],
       ['a recipient nested in arrays 5,000 levels deep', (a) => (a.recipient.extra = nested(5000, true)), /recipient nests objects more than 8 levels deep/],
     ];
     for (const [name, change, reason] of cases) {
