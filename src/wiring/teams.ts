@@ -22,8 +22,9 @@ export function teamsSending(settings: Settings, log: Logger, current: () => Cou
   const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => current().conversations.getReference(id), getCardMessages: (id) => current().cards.getCardMessages(id), claimCardVersion: (id, m, v, l) => current().cards.claimCardVersion(id, m, v, l), releaseCardVersion: (id, m, v, h, shown) => current().cards.releaseCardVersion(id, m, v, h, shown) }, log);
   // Several instances send into the same conversations: each keeps to its share of Teams' limits.
   notifier.limiter = new ConversationRateLimiter(shareOfLimits(settings.instances), () => performance.now(), undefined, telemetry?.sendThrottled);
-  // A turn's replies count in the same windows (and wait for room ahead of the notifier's sends).
-  adapter.limiter = { acquire: (conversationId, ahead) => notifier.limiter.acquire(conversationId, ahead) };
+  // A turn's replies count in the same windows (and wait for room ahead of the notifier's sends, at
+  // most as long as the adapter says: its bound must reach the limiter).
+  adapter.limiter = { acquire: (conversationId, ahead, maxWaitMs) => notifier.limiter.acquire(conversationId, ahead, maxWaitMs) };
   // A card version's lease keeps other instances' newer updates back while this one's travels. On
   // SQLite there is one instance: a process restarted after a crash is that same instance and takes
   // up the cards its predecessor held at once, instead of waiting for their leases to run out.

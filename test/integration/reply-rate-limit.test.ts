@@ -9,7 +9,7 @@ import { startHarness, type Harness } from '../support/harness';
 import { opsChannel, people } from '../support/teams';
 
 describe('replies within the conversation\'s rate limits', function () {
-  this.timeout(30000);
+  this.timeout(60000);
   let h: Harness;
 
   before(async () => {
@@ -35,5 +35,22 @@ describe('replies within the conversation\'s rate limits', function () {
     assert.equal(texts[0], 'proactive 1');
     assert.match(texts[1], /I don't know the command "hepl"/, 'the reply went before the proactive message queued ahead of it');
     assert.equal(texts[2], 'proactive 2');
+  });
+
+  it('waits at most 5 s for room, then goes all the same: the person is not kept waiting for the whole window', async () => {
+    // One message each 30 s: the proactive message takes the room, and the reply would wait 30 s
+    // for the next (past the 15 s Bot Framework gives a turn, after which Teams sends the message again).
+    h.bot.notifier.limiter = new ConversationRateLimiter([{ max: 1, perMs: 30_000 }]);
+    const before = h.connector.sent.length;
+    await h.bot.notifier.post(opsChannel.id, { type: 'message', text: 'proactive' });
+    const started = Date.now();
+    const answered = h.teams.say(people.alice, 'hepl');
+    const within = await Promise.race([answered.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 8000))]);
+    const took = Date.now() - started;
+    assert.ok(within, 'the reply waited past 8 s for room in the conversation');
+    assert.ok(took >= 4500, `the reply went after ${took} ms, before the 5 s it waits for room`);
+    const texts = h.connector.sent.slice(before).map((s) => (s.activity as { text?: string }).text ?? '');
+    assert.equal(texts[0], 'proactive');
+    assert.match(texts[1], /I don't know the command "hepl"/);
   });
 });
