@@ -273,6 +273,54 @@ describe('the database file deleted, replaced or cut while open', function () {
     });
   }
 
+  for (const writer of ['thread', 'inline'] as const) {
+    for (const by of ['readiness', 'a write'] as const) {
+      it(`${writer} writer: an older copy put over the file in place, that reads as a valid database, is found by ${by} (the log went back) and stops the store`, async () => {
+        const stopped: Error[] = [];
+        const store: SqliteStore = await openSqliteStore({ file, writer, onWriterStopped: (err) => stopped.push(err) });
+        const checkpoint = () => {
+          // What a checkpoint of another process (or the bot's own) does: every frame copied into the file.
+          const other = new Database(file);
+          other.pragma('wal_checkpoint(PASSIVE)');
+          other.close();
+        };
+        let oldHead = 0;
+        try {
+          for (let i = 0; i < 10; i++) await store.audit.append(Array.from({ length: 10 }, () => anEvent('request.created')));
+          checkpoint();
+          const old = fs.readFileSync(file);
+          oldHead = (await lastRecord(dir)).seq;
+          await store.audit.append([anEvent('config.loaded')]);
+          await store.audit.append([anEvent('config.loaded')]);
+          checkpoint();
+          const head = (await lastRecord(dir)).seq;
+          assert.equal(fs.statSync(file).size, old.length, 'the same size: the size check cannot tell');
+          assert.equal(await store.ping(), true);
+          // `cp old.db countersign.db`: the same file (inode), the same size, an older valid database.
+          fs.writeFileSync(file, old);
+          const missing = new RegExp(`went back while Countersign had it open: this instance had committed or seen it reach record ${head}, and it now ends at record ${oldHead}, so records ${oldHead + 1} to ${head} are missing`);
+          if (by === 'readiness') {
+            await new Promise((r) => setTimeout(r, 1100));
+            assert.equal(await store.ping(), false);
+            if (writer === 'inline') assert.match(store.writeReadiness().problem ?? '', missing);
+            await eventually('told', () => stopped.length > 0);
+            await assert.rejects(store.audit.append([anEvent('request.approved')]), missing);
+          } else {
+            await assert.rejects(store.audit.append([anEvent('request.approved')]), (err: Error) => err.name === DatabaseFileGoneError.name && missing.test(err.message));
+          }
+          await eventually('told', () => stopped.length > 0);
+          assert.equal(stopped.length, 1);
+          assert.match(stopped[0].message, missing);
+          assert.match(stopped[0].message, /Restore the database, with its -wal file, from a backup/);
+          assert.equal(await store.ping(), false);
+        } finally {
+          await store.close().catch(() => undefined);
+        }
+        assert.equal((await lastRecord(dir)).seq, oldHead, 'nothing was appended onto the older copy');
+      });
+    }
+  }
+
   it('says, under a card status posted but could not record because the file was deleted, that the database changed and Countersign is stopping', async () => {
     let h: Harness | undefined;
     try {

@@ -34,6 +34,9 @@ function statOf(file: string): fs.Stats | undefined {
 
 const same = (a: Identity, b: Identity) => a.dev === b.dev && a.ino === b.ino;
 
+/** When a file's content was last written: ctime too, which a copy that keeps the old mtime (cp -p) still moves. */
+const writtenAt = (s: fs.Stats) => `${s.mtimeMs}/${s.ctimeMs}`;
+
 export class DatabaseFileWatch {
   private readonly file: string;
   private readonly opened: Identity;
@@ -52,6 +55,10 @@ export class DatabaseFileWatch {
   /** The data directory's instance lock file, when a bot holds it (instance-lock.ts): deleted, a second bot could take a new one. */
   private readonly lock: Identity | undefined;
   private problem: string | undefined;
+  /** When the file's content last changed (mtime, ctime): only SQLite's checkpoints write it, or someone copying over it. */
+  private written: string;
+  /** The file was written since the last takeWritten(). */
+  private writtenSince = false;
 
   /**
    * Call right after the connection opened the file. `walReset`, asked only when the -wal is found
@@ -69,6 +76,7 @@ export class DatabaseFileWatch {
     if (!s) throw new DatabaseFileGoneError(`the database file ${this.file} is gone right after it was opened`);
     this.opened = { dev: s.dev, ino: s.ino };
     this.size = s.size;
+    this.written = writtenAt(s);
     const lock = statOf(path.join(path.dirname(this.file), INSTANCE_LOCK_FILE));
     if (lock) this.lock = { dev: lock.dev, ino: lock.ino };
   }
@@ -80,6 +88,18 @@ export class DatabaseFileWatch {
     return this.problem;
   }
 
+  /**
+   * Whether the database file itself was written since this was last asked (seen by the stats of
+   * check(), so it costs nothing more). Only a checkpoint writes it in WAL mode, or someone copying
+   * an older copy over it in place (`cp old.db countersign.db`: the same file, maybe the same size),
+   * which the connection's page cache hides: the writer then reads its head record from the file.
+   */
+  takeWritten(): boolean {
+    const was = this.writtenSince;
+    this.writtenSince = false;
+    return was;
+  }
+
   private look(): string | undefined {
     const where = `the database file ${this.file}`;
     const then = 'while Countersign had it open: what was committed since it opened is not in the file at that path. Nothing more is written; restart Countersign (its start checks the audit log against the signed checkpoints, docs/faults.md)';
@@ -88,6 +108,11 @@ export class DatabaseFileWatch {
     if (!same(s, this.opened)) return `${where} was replaced by another file ${then}`;
     if (s.size < this.size) return `${where} was cut from ${this.size} to ${s.size} bytes ${then}`;
     this.size = s.size;
+    const written = writtenAt(s);
+    if (written !== this.written) {
+      this.written = written;
+      this.writtenSince = true;
+    }
     const wal = statOf(`${this.file}-wal`);
     if (this.wal && !wal) return `the write-ahead log ${this.file}-wal was deleted ${then}`;
     if (this.wal && wal && !same(wal, this.wal)) return `the write-ahead log ${this.file}-wal was replaced by another file ${then}`;

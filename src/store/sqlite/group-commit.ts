@@ -74,6 +74,14 @@ class AskOutsideTransaction extends Error {
   }
 }
 
+/** The database file was written since the last look (a checkpoint, or a copy over it): its head is read from the file first. */
+class LookAtFileFirst extends Error {
+  constructor() {
+    super('the database file was written since the last commit: its audit log is looked at again before this one');
+    this.name = 'LookAtFileFirst';
+  }
+}
+
 export class GroupCommitWriter implements WriteTx {
   private queue: PendingWrite[] = [];
   private scheduled: NodeJS.Immediate | undefined;
@@ -82,6 +90,8 @@ export class GroupCommitWriter implements WriteTx {
   private closed = false;
   /** Set once the database file turned out gone, or the log rewritten: every later write is refused with it. */
   private gone: DatabaseFileGoneError | AuditLogRewrittenError | undefined;
+  /** The log found gone back below what this writer committed or saw (followOtherWriters). */
+  private wentBack: DatabaseFileGoneError | undefined;
   /** Fault injection (StoreWriter.stallCommits): runs just before each COMMIT, on the committing thread. */
   beforeCommit: (() => void) | undefined;
   /**
@@ -93,6 +103,8 @@ export class GroupCommitWriter implements WriteTx {
   private readonly fileWatch: DatabaseFileWatch;
   /** The next flush looks at the files before it begins a transaction (walWasReset). */
   private recheckFile = false;
+  /** The next batch first reads the head record from the file, not the page cache (LookAtFileFirst). */
+  private readFromFile = false;
   /** How the last transaction ended (readiness reads it), `at` on performance.now (an age is read off it). */
   lastOutcome: { ok: true; at: number } | { ok: false; at: number; error: unknown } | undefined;
   /** Head as committed. */
@@ -162,12 +174,37 @@ export class GroupCommitWriter implements WriteTx {
   }
 
   private followOtherWriters(): void {
-    if (this.gone instanceof AuditLogRewrittenError) throw this.gone;
+    if (this.gone instanceof AuditLogRewrittenError || (this.gone && this.gone === this.wentBack)) throw this.gone;
+    // The data version before the file was looked at: the same after, no connection committed (checkpoints leave it).
+    const seen = this.dataVersion;
+    const fromFile = this.readFromFile;
+    if (fromFile) {
+      // The database file was written since the last look (file-watch.ts takeWritten): a checkpoint,
+      // or an older copy put over it in place, which this connection's page cache would hide (its
+      // commits would then go on from the head in memory, onto the old log). The cache is dropped, so
+      // the head record is read from the file (and the -wal), and the log's head is looked at below.
+      this.readFromFile = false;
+      this.db.pragma('shrink_memory');
+      this.dataVersion = -1;
+    }
     const version = this.readDataVersion.get() as number;
     if (version !== this.dataVersion) {
       // Another connection committed: it may append, never take back what is in the log.
       const witness = this.witness;
       const found = witness ? (this.readHashAt.get(witness.seq) as string | undefined) : undefined;
+      // No other connection committed, and the file was written: put over by something else than SQLite.
+      if (fromFile && version === seen && witness && found === undefined) {
+        const now = this.readHead.get() as ChainHead | undefined;
+        if ((now?.seq ?? 0) < witness.seq) {
+          const err = new DatabaseFileGoneError(
+            `the audit log in ${this.file} went back while Countersign had it open: this instance had committed or seen it reach record ${witness.seq}, and it now ends at ${now ? `record ${now.seq}` : 'no record'}, so records ${(now?.seq ?? 0) + 1} to ${witness.seq} are missing from it (an older copy of the database put over the file, or its records deleted). ` +
+              'Nothing more is written. Restore the database, with its -wal file, from a backup that holds them, then restart Countersign (its start checks the audit log against the signed checkpoints, docs/faults.md)',
+          );
+          this.wentBack = err;
+          this.fileGone(err);
+          throw err;
+        }
+      }
       if (witness && found !== witness.hash) {
         const err = new AuditLogRewrittenError(this.file, witness, found);
         this.fileGone(err);
@@ -258,13 +295,23 @@ export class GroupCommitWriter implements WriteTx {
       // Sticky: once the file was found gone, every later check says so.
       const gone = this.fileWatch.check();
       if (gone) throw new DatabaseFileGoneError(gone);
+      if (this.fileWatch.takeWritten()) throw new LookAtFileFirst();
       this.commit.run();
     } catch (err) {
       // The transaction as a whole failed (disk full, I/O error, lock timeout): nothing committed.
       // Re-read the head from disk before the next batch rather than trust memory.
-      this.dataVersion = -1;
       this.txHead = this.committedHead;
       this.txTime = this.committedTime;
+      if (err instanceof LookAtFileFirst) {
+        // Nothing committed: the batch goes again at once, on the log as the file now holds it (the
+        // data version kept: whether another connection committed since tells a copy from a rewrite).
+        if (this.db.inTransaction) this.rollback.run();
+        this.readFromFile = true;
+        this.queue = [...batch, ...this.queue];
+        this.flush();
+        return;
+      }
+      this.dataVersion = -1;
       if (err instanceof AskOutsideTransaction) {
         // Nothing committed: the batch goes again at once, after the -wal was looked at outside a
         // transaction (once: a log a checkpoint emptied is then the size the watch expects).
@@ -385,11 +432,12 @@ export class GroupCommitWriter implements WriteTx {
       this.fileGone(new DatabaseFileGoneError(gone));
       return gone;
     }
+    if (this.fileWatch.takeWritten()) this.readFromFile = true;
     // And whether the log still holds what this writer last committed or saw (followOtherWriters).
     try {
       this.followOtherWriters();
     } catch (err) {
-      if (err instanceof AuditLogRewrittenError) return err.message;
+      if (err instanceof AuditLogRewrittenError || (err && err === this.wentBack)) return (err as Error).message;
       throw err;
     }
     return undefined;
