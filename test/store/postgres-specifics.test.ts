@@ -13,6 +13,7 @@ import { explainConnectionError } from '../../src/store/postgres/connection';
 import { postgresRequestIndexLeavingOut } from './index-tamper';
 import { appendQuery, READ_HEAD, templatesOf } from '../../src/store/postgres/chain-append';
 import { migratePostgres } from '../../src/store/postgres/migrations';
+import { requestListQuery } from '../../src/store/postgres/requests';
 import { sealRecord } from '../../src/audit/chain/chain';
 import type { AuditRecord } from '../../src/domain/audit';
 import { uuidv7 } from '../../src/store/ids';
@@ -461,6 +462,36 @@ describe('PostgreSQL store, several instances on one database', function () {
         await superuser((c) => c.query(`ALTER DATABASE ${db.name} RESET default_transaction_isolation`));
         for (const s of opened.splice(0)) await s.close();
       }
+    }
+  });
+
+  it("finds the break-glass uses waiting for review by their index, not by every ended request's body, also once a schema of version 12 is upgraded", async () => {
+    const used = { reason: 'outage', usedAt: timeAt(1), reviewDueAt: timeAt(100) };
+    const s = await open();
+    await s.requests.insert(aRequest('waiting', { state: 'succeeded', breakGlass: used }), []);
+    await s.requests.insert(aRequest('escalated', { state: 'failed', breakGlass: { ...used, overdueAt: timeAt(120) } }), []);
+    await s.requests.insert(aRequest('reviewed', { state: 'succeeded', breakGlass: { ...used, review: { verdict: 'ratified', by: bob, at: timeAt(40) } } }), []);
+    await s.requests.insert(aRequest('plain', { state: 'succeeded' }), []);
+    await s.close();
+    opened.splice(opened.indexOf(s), 1);
+    // The schema as version 12 left it: no index of the uses waiting.
+    await superuser((c) => c.query('DROP INDEX requests_review_waiting; DELETE FROM schema_migrations WHERE version > 12'));
+    const upgraded = await open();
+    const ended: ApprovalRequest['state'][] = ['succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
+    assert.deepEqual((await upgraded.requests.list({ states: ended, reviewWaiting: true })).map((r) => r.id).sort(), ['escalated', 'waiting']);
+    // The plan pending's query gets, a page at a time, where reading the table is dear (as it is for a
+    // long history); and what it reads through the index as upgraded: the rows already there that wait.
+    for (const [query, expected] of [[{ states: ended, reviewWaiting: true }, ['escalated', 'waiting']], [{ states: ended, reviewWaiting: true, limit: 1, offset: 1 }, ['escalated']]] as const) {
+      const { text, values } = requestListQuery(query);
+      const [plan, ids] = await superuser(async (c) => {
+        await c.query('SET enable_seqscan = off');
+        const explained = (await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values)).rows.map((r) => r['QUERY PLAN']).join('\n');
+        const rows = (await c.query<{ body: string }>(text, values)).rows.map((r) => (JSON.parse(r.body) as ApprovalRequest).id);
+        return [explained, rows] as const;
+      });
+      assert.match(plan, /Index Scan using requests_review_waiting on requests/);
+      assert.doesNotMatch(plan, /requests_state_expires|Seq Scan/);
+      assert.deepEqual([...ids].sort(), expected);
     }
   });
 

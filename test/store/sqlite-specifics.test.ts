@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
+import type { ApprovalRequest } from '../../src/domain/request';
 import { auditPageQuery } from '../../src/store/sqlite/audit-pages';
 import { requestListQuery } from '../../src/store/sqlite/requests';
 import { uuidv7 } from '../../src/store/ids';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
-import { aRequest, anEvent, requestRef, tempDir } from './fixtures';
+import { aRequest, anEvent, bob, requestRef, tempDir } from './fixtures';
 import { collect } from './store-contract';
 import { reportMissingProtection } from '../../src/audit/access/deleted-requests';
 import { AuditIndexWatch } from '../../src/audit/verify/index-watch';
@@ -234,6 +235,44 @@ describe('the SQLite store file', () => {
   it('finds break-glass reviews due by their index, not by every ended request', async () => {
     const plan = await requestListPlan({ states: ['succeeded', 'failed', 'unknown', 'cancelled'], reviewDueBy: '2030-01-01T00:00:00.000Z' });
     assert.match(plan, /USING INDEX requests_review_due/);
+  });
+
+  it("finds the break-glass uses waiting for review by their index, not by every ended request's body", async () => {
+    const ended: ApprovalRequest['state'][] = ['succeeded', 'failed', 'unknown', 'cancelled'];
+    assert.match(await requestListPlan({ states: ended, reviewWaiting: true }), /^SCAN requests USING INDEX requests_review_waiting(;|$)/);
+    // As pending asks for them: a page at a time.
+    const page = await requestListPlan({ states: ended, reviewWaiting: true, limit: 50, offset: 50 });
+    assert.match(page, /SCAN requests USING INDEX requests_review_waiting(;|$)/);
+    assert.doesNotMatch(page, /requests_state_expires|SCAN requests(;|$)/);
+  });
+
+  it('indexes the break-glass uses already waiting for review when a store of schema version 10 is upgraded', async () => {
+    const used = { reason: 'outage', usedAt: '2030-01-01T00:00:00.000Z', reviewDueAt: '2030-01-02T00:00:00.000Z' };
+    const store = await openSqliteStore({ file });
+    await store.requests.insert(aRequest('waiting', { state: 'succeeded', breakGlass: used }), []);
+    await store.requests.insert(aRequest('escalated', { state: 'failed', breakGlass: { ...used, overdueAt: '2030-01-03T00:00:00.000Z' } }), []);
+    await store.requests.insert(aRequest('reviewed', { state: 'succeeded', breakGlass: { ...used, review: { verdict: 'ratified', by: bob, at: used.reviewDueAt } } }), []);
+    await store.requests.insert(aRequest('plain', { state: 'succeeded' }), []);
+    await store.close();
+    // The file as version 10 left it: no index of the uses waiting.
+    const old = new Database(file);
+    old.exec('DROP INDEX requests_review_waiting; DELETE FROM schema_migrations WHERE version > 10');
+    old.close();
+    const upgraded = await openSqliteStore({ file });
+    try {
+      const ended: ApprovalRequest['state'][] = ['succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
+      assert.deepEqual((await upgraded.requests.list({ states: ended, reviewWaiting: true })).map((r) => r.id).sort(), ['escalated', 'waiting']);
+    } finally {
+      await upgraded.close();
+    }
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.equal(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get(), 11);
+      const indexed = db.prepare(`SELECT id FROM requests INDEXED BY requests_review_waiting WHERE json_extract(body, '$.breakGlass') IS NOT NULL AND json_extract(body, '$.breakGlass.review') IS NULL ORDER BY id`).pluck().all();
+      assert.deepEqual(indexed, ['escalated', 'waiting']);
+    } finally {
+      db.close();
+    }
   });
 
   it('finds the requests changed since a moment by their index, not by every ended request', async () => {

@@ -17,6 +17,12 @@ import { isUniqueViolation } from './tx';
 const REQUESTER_ID = "lower(body::jsonb #>> '{requester,aadObjectId}')";
 /** A request's target, as the requests_requester index holds it. */
 const TARGET = "(body::jsonb -> 'target')";
+/**
+ * A break-glass use nobody has ratified or flagged yet (reviewOpen in the domain): the condition of
+ * the requests_review_waiting index (migration 13), so that PostgreSQL reads that index's rows only,
+ * not the body of every request that ever ended.
+ */
+const REVIEW_WAITING = "(body::jsonb -> 'breakGlass') IS NOT NULL AND (body::jsonb #> '{breakGlass,review}') IS NULL";
 
 class RequestNotFoundError extends Error {
   constructor(readonly requestId: string) {
@@ -129,47 +135,50 @@ export class PostgresRequestStore implements RequestStore {
 
   /** Oldest first (by createdAt, then insertion order). An empty `states` list matches nothing. */
   async list(query: RequestQuery): Promise<ApprovalRequest[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (query.states !== undefined) {
-      params.push(query.states);
-      where.push(`state = ANY($${params.length}::text[])`);
-    }
-    if (query.expiringBefore !== undefined) {
-      params.push(query.expiringBefore);
-      where.push(`expires_at < $${params.length}`);
-    }
-    if (query.reviewDueBy !== undefined) {
-      params.push(query.reviewDueBy);
-      where.push(`review_due_at IS NOT NULL AND review_due_at <= $${params.length}`);
-    }
-    if (query.reviewWaiting) where.push("(body::jsonb -> 'breakGlass') IS NOT NULL AND (body::jsonb #> '{breakGlass,review}') IS NULL");
-    if (query.updatedSince !== undefined) {
-      params.push(query.updatedSince);
-      where.push(`updated_at >= $${params.length}`);
-    }
-    if (query.requester !== undefined) {
-      // The expression of the requests_requester index (migration 12), so that it is read by it.
-      params.push(query.requester);
-      where.push(`${REQUESTER_ID} = lower($${params.length})`);
-    }
-    if (query.target !== undefined) {
-      params.push(JSON.stringify(query.target));
-      where.push(`${TARGET} = $${params.length}::jsonb`);
-    }
-    let limit = '';
-    if (query.limit !== undefined && query.limit >= 0) {
-      params.push(query.limit);
-      limit = ` LIMIT $${params.length}`;
-    }
-    if (query.offset !== undefined && query.offset > 0) {
-      params.push(query.offset);
-      limit += ` OFFSET $${params.length}`;
-    }
-    const r = await this.writer.pool.query<{ body: string }>(
-      `SELECT body FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, ord${limit}`,
-      params,
-    );
+    const { text, values } = requestListQuery(query);
+    const r = await this.writer.pool.query<{ body: string }>(text, values);
     return r.rows.map((row) => JSON.parse(row.body) as ApprovalRequest);
   }
+}
+
+/** The SQL of a request list and its parameters. */
+export function requestListQuery(query: RequestQuery): { text: string; values: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (query.states !== undefined) {
+    params.push(query.states);
+    where.push(`state = ANY($${params.length}::text[])`);
+  }
+  if (query.expiringBefore !== undefined) {
+    params.push(query.expiringBefore);
+    where.push(`expires_at < $${params.length}`);
+  }
+  if (query.reviewDueBy !== undefined) {
+    params.push(query.reviewDueBy);
+    where.push(`review_due_at IS NOT NULL AND review_due_at <= $${params.length}`);
+  }
+  if (query.reviewWaiting) where.push(REVIEW_WAITING);
+  if (query.updatedSince !== undefined) {
+    params.push(query.updatedSince);
+    where.push(`updated_at >= $${params.length}`);
+  }
+  if (query.requester !== undefined) {
+    // The expression of the requests_requester index (migration 12), so that it is read by it.
+    params.push(query.requester);
+    where.push(`${REQUESTER_ID} = lower($${params.length})`);
+  }
+  if (query.target !== undefined) {
+    params.push(JSON.stringify(query.target));
+    where.push(`${TARGET} = $${params.length}::jsonb`);
+  }
+  let limit = '';
+  if (query.limit !== undefined && query.limit >= 0) {
+    params.push(query.limit);
+    limit = ` LIMIT $${params.length}`;
+  }
+  if (query.offset !== undefined && query.offset > 0) {
+    params.push(query.offset);
+    limit += ` OFFSET $${params.length}`;
+  }
+  return { text: `SELECT body FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, ord${limit}`, values: params };
 }

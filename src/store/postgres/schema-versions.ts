@@ -423,6 +423,19 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX requests_requester ON requests (lower(body::jsonb #>> '{requester,aadObjectId}'), (body::jsonb -> 'target'), state);
     `,
   },
+  {
+    version: 13,
+    name: 'break-glass uses waiting for their review, for pending',
+    sql: `
+      -- The same index as SQLite migration 11: pending lists the break-glass uses nobody has ratified
+      -- or flagged yet, escalated ones too (which review_due_at no longer holds), by these rows only,
+      -- not by the body of every request that ever ended. Its condition is the list's (REVIEW_WAITING
+      -- in src/store/postgres/requests.ts), so that PostgreSQL reads it. The build reads every
+      -- request once and holds writes to requests (not reads) for its length.
+      CREATE INDEX requests_review_waiting ON requests (created_at, ord)
+        WHERE (body::jsonb -> 'breakGlass') IS NOT NULL AND (body::jsonb #> '{breakGlass,review}') IS NULL;
+    `,
+  },
 ];
 
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -237,6 +237,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: 'break-glass uses waiting for their review, for pending',
+    sql: `
+      -- pending lists the break-glass uses nobody has ratified or flagged yet, escalated ones too
+      -- (which review_due_at no longer holds): by this index those rows only, in the order listed,
+      -- not the body of every request that ever ended. Its condition is the list's (REVIEW_WAITING in
+      -- src/store/sqlite/requests.ts), word for word, so that SQLite reads it; every write of a
+      -- request keeps it up to date, and its build fills it from the rows already there.
+      CREATE INDEX requests_review_waiting ON requests (created_at)
+        WHERE json_extract(body, '$.breakGlass') IS NOT NULL AND json_extract(body, '$.breakGlass.review') IS NULL;
+    `,
+  },
 ];
 
 export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete'] as const;
