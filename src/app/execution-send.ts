@@ -67,15 +67,22 @@ export async function follow(runner: ExecutionRunner, claimed: ApprovalRequest, 
   runner.aborts.set(requestId, abort);
   let leaseLost = false;
   const hold = new LeaseHold(deps.clock, runner.leaseMs, leaseFrom);
+  // Renewals that fail in a row (a full disk, a store out of reach) are logged once, with the first
+  // error, and once more when one succeeds again: every third of the lease is too often to log.
+  let renewalsFailed = 0;
   const renewal = setInterval(() => {
     leaseTime(deps).then(async ({ at, from }) => ({ from, renewed: await transact(deps, requestId, (r) => renewLease(r, owner, new Date(at.getTime() + runner.leaseMs), deps.clock.now()), { refreshCards: false }) })).then(
       ({ from, renewed }) => {
+        if (renewalsFailed > 0) deps.log.info({ requestId, failed: renewalsFailed }, 'lease renewal works again');
+        renewalsFailed = 0;
         if (renewed?.result.ok) return hold.renewed(from);
         leaseLost = true;
         hold.lost();
         abort.abort();
       },
-      (err: unknown) => deps.log.warn({ requestId, err: String(err) }, 'lease renewal failed; trying again'),
+      (err: unknown) => {
+        if (renewalsFailed++ === 0) deps.log.warn({ requestId, err: String(err) }, 'lease renewal failed; trying again (said once until a renewal works again)');
+      },
     );
   }, Math.max(100, Math.floor(runner.leaseMs / 3)));
   deps.log.info({ requestId, kind: claimed.operation.kind, mode }, mode === 'start' ? 'execution started' : 'execution resumed');

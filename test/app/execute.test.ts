@@ -278,6 +278,38 @@ describe('app: executing an approved request', () => {
       assert.equal(f.azure.executions.length, 1, 'sent to Azure once');
     });
 
+    it('logs renewals of the lease that keep failing once, and once when one works again, renewing all the while', async () => {
+      f = appOnFakes({ executor: { leaseMs: 300 } });
+      const r = await asked(f, alice, DELETE);
+      f.azure.nextExecution({ hold: true });
+      await click(f, bob, r, 'approve');
+      await f.azure.whenHeld();
+      const update = f.store.requests.update.bind(f.store.requests);
+      let full = true;
+      let tried = 0;
+      f.store.requests.update = async (request, expected, events) => {
+        if (full) {
+          tried++;
+          throw new Error('database or disk is full');
+        }
+        return update(request, expected, events);
+      };
+      // Renewed every 100 ms, on a real timer.
+      await new Promise((resolve) => setTimeout(resolve, 550));
+      assert.ok(tried >= 3, `renewals went on (${tried})`);
+      const failed = () => f.log.lines.filter((l) => (l.msg ?? '').startsWith('lease renewal failed'));
+      assert.equal(failed().length, 1);
+      full = false;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const again = f.log.lines.filter((l) => l.msg === 'lease renewal works again');
+      assert.equal(again.length, 1);
+      assert.equal(again[0].failed, tried);
+      f.azure.release();
+      await settle(f);
+      assert.equal((await f.request(r.id)).state, 'succeeded');
+      assert.equal(failed().length, 1);
+    });
+
     it('does not record it twice when a write whose outcome was unknown had landed', async () => {
       failingWrites(accepted, 1, true);
       const r = await asked(f, alice, DELETE);
