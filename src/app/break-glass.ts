@@ -93,11 +93,11 @@ export function breakGlassAudience(deps: AppDeps, r: ApprovalRequest, occasion: 
   return { people: peopleToDecide(r, deps.config.access.roles, escalated), channels: breakGlassChannels(r) };
 }
 
-/** The line above the card announcing a break-glass use, or its overdue review. */
-export function breakGlassText(r: ApprovalRequest, occasion: BreakGlassOccasion): string {
+/** The line above the card announcing a break-glass use, or its overdue review, naming the due time in `zone` (UTC in a channel). */
+export function breakGlassText(r: ApprovalRequest, occasion: BreakGlassOccasion, zone = 'UTC'): string {
   return occasion === 'break-glass'
-    ? `BREAK-GLASS: ${r.requester.name} ran request ${r.id} (${r.command}) without approval. Reason: ${r.breakGlass?.reason}. An approver must ratify or flag it on the card by ${dueText(r)}.`
-    : `BREAK-GLASS REVIEW OVERDUE: nobody ratified or flagged request ${r.id} (${r.command}, run by ${r.requester.name} without approval) by ${dueText(r)}. Review it on the card below.`;
+    ? `BREAK-GLASS: ${r.requester.name} ran request ${r.id} (${r.command}) without approval. Reason: ${r.breakGlass?.reason}. An approver must ratify or flag it on the card by ${dueText(r, zone)}.`
+    : `BREAK-GLASS REVIEW OVERDUE: nobody ratified or flagged request ${r.id} (${r.command}, run by ${r.requester.name} without approval) by ${dueText(r, zone)}. Review it on the card below.`;
 }
 
 /**
@@ -106,7 +106,7 @@ export function breakGlassText(r: ApprovalRequest, occasion: BreakGlassOccasion)
  * overdue review), so one a stop or a crash cuts short is taken up again (round-resume.ts).
  */
 export async function tellBreakGlass(deps: AppDeps, r: ApprovalRequest, occasion: BreakGlassOccasion): Promise<void> {
-  await reach(deps, r, occasion, roundAudience(r, occasion) ?? breakGlassAudience(deps, r, occasion), breakGlassText(r, occasion));
+  await reach(deps, r, occasion, roundAudience(r, occasion) ?? breakGlassAudience(deps, r, occasion), (zone) => breakGlassText(r, occasion, zone));
 }
 
 /** Escalates every break-glass review past due; returns the request ids. */
@@ -128,7 +128,7 @@ export async function sweepBreakGlassReviews(deps: AppDeps): Promise<string[]> {
   return overdue;
 }
 
-/** When a break-glass review is due, for a message read in any zone (the card shows it in the reader's). */
-function dueText(r: ApprovalRequest): string {
-  return r.breakGlass ? describeUntil(new Date(r.breakGlass.reviewDueAt), 'UTC') : '(unknown)';
+/** When a break-glass review is due, in the reader's zone with the UTC instant (UTC alone in a channel, read in any zone). */
+function dueText(r: ApprovalRequest, zone: string): string {
+  return r.breakGlass ? describeUntil(new Date(r.breakGlass.reviewDueAt), zone) : '(unknown)';
 }

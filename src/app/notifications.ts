@@ -20,9 +20,13 @@ import type { ApprovalRequest, NotifyPolicy, RoundOccasion, Unreachable } from '
 import { CARD_COPIES_PER_CONVERSATION, recordCardPosted } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CommitOutcomeUnknownError, type Delivery, type DeliveryOptions } from './ports';
+import { CommitOutcomeUnknownError, type Delivery, type DeliveryOptions, type Recipient } from './ports';
+import { zoneOrUtc } from '../domain/delegation-time';
 import { eachAtMost, ROUND, Round, type Reached } from './round';
 import { delegationsInForce } from './delegations';
+
+/** The line above a round's card: the same for everyone, or written for each reader's IANA zone. */
+type RoundText = string | ((zone: string) => string);
 
 /** Requests made before notify existed are treated as the default: personal chats, no channels. */
 const DEFAULT_NOTIFY: NotifyPolicy = { approvers: 'personal', channels: [] };
@@ -145,7 +149,7 @@ async function recordNobodySent(deps: AppDeps, request: ApprovalRequest, occasio
  * posted, and records who was reached and who was not, each as soon as it is known. Resolves once
  * everyone's outcome is recorded (or, at a stop, once the round was cut short and recorded).
  */
-export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: ReachOccasion, audience: Audience, text?: string, options: DeliveryOptions = {}): Promise<ReachOutcome | undefined> {
+export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: ReachOccasion, audience: Audience, text?: RoundText, options: DeliveryOptions = {}): Promise<ReachOutcome | undefined> {
   const messenger = deps.messenger;
   if (!messenger || (audience.people.length === 0 && audience.channels.length === 0)) return undefined;
   const tenantId = request.requester.tenantId;
@@ -155,9 +159,15 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
   // round: the card goes as before.)
   // A delegate is told, above the card, whom they may decide it for (their copy is otherwise everyone's).
   const onBehalf = await delegatesSent(deps, request, occasion, audience);
-  const textFor = (id: string): string | undefined => {
-    const delegate = onBehalf.get(id.toLowerCase());
-    return delegate ? [text, onBehalfText(delegate)].filter(Boolean).join(' ') : text;
+  // A person reads the times in their own zone (the one Teams last sent with their activity, kept
+  // with their personal chat); a channel, read by many, in UTC.
+  const inZone = (zone: string) => (typeof text === 'function' ? text(zone) : text);
+  const zoneOf = async (person: Recipient): Promise<string> => zoneOrUtc(await messenger.timeZoneOf?.(person).catch(() => undefined));
+  const textFor = (person: Recipient): string | undefined | Promise<string | undefined> => {
+    const delegate = onBehalf.get(person.aadObjectId.toLowerCase());
+    // Nothing to write in a zone: no lookup.
+    if (typeof text !== 'function' && !delegate) return text;
+    return zoneOf(person).then((zone) => (delegate ? [inZone(zone), onBehalfText(delegate, zone)].filter(Boolean).join(' ') : inZone(zone)));
   };
   const bound = text || onBehalf.size > 0 ? await deps.store.cards.getCardMessages(request.id).catch(() => []) : [];
   const full = (id: string) => {
@@ -165,6 +175,7 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
     return here.length >= CARD_COPIES_PER_CONVERSATION ? here.at(-1) : undefined;
   };
   const toChannel = (id: string) => async (): Promise<Delivery> => {
+    const text = inZone('UTC');
     const latest = text ? full(id) : undefined;
     if (!latest || !text) return messenger.cardToConversation(request, id, text, options);
     const sent = await messenger.textToConversation(request, id, textWithCardAbove(text));
@@ -172,7 +183,8 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
   };
   const toPerson = (id: string) => async (): Promise<Delivery> => {
     const person = { aadObjectId: id, tenantId };
-    const text = textFor(id);
+    const wanted = textFor(person);
+    const text = typeof wanted === 'object' ? await wanted : wanted;
     const chat = text && bound.length > 0 ? await messenger.personalChatOf(person).catch(() => undefined) : undefined;
     const latest = chat ? full(chat) : undefined;
     if (!chat || !latest || !text) return messenger.cardToPerson(request, person, text, options);

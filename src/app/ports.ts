@@ -331,6 +331,11 @@ export interface ApproverMessenger {
    * of the card a conversation keeps goes as text alone, as in a channel). Undefined when none is known.
    */
   personalChatOf(person: Recipient): Promise<string | undefined>;
+  /**
+   * The IANA time zone Teams last sent with the person's activity, kept with their personal chat;
+   * undefined when none is known (their messages from Countersign then name times in UTC).
+   */
+  timeZoneOf?(person: Recipient): Promise<string | undefined>;
 }
 
 export interface DeliveryOptions {

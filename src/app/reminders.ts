@@ -44,7 +44,7 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
     // Another instance recorded it first, or the request was decided meanwhile: nothing to send.
     if (!outcome?.result.ok || !hasAudience(audience)) continue;
     const request = outcome.result.request;
-    await reach(deps, request, 'reminder', request.round ?? audience, reminderText(request, now));
+    await reach(deps, request, 'reminder', request.round ?? audience, (zone) => reminderText(request, now, zone));
     reminded.push(r.id);
   }
   if (reminded.length > 0) deps.log.info({ reminded }, 'reminders sent');
@@ -91,9 +91,12 @@ function hasAudience(a: { people: string[]; channels: string[] }): boolean {
   return everyone(a).length > 0;
 }
 
-/** Which request, what it asks, when it expires, and that the card with it is where to decide. */
-export function reminderText(r: ApprovalRequest, now: Date): string {
+/**
+ * Which request, what it asks, when it expires (in the reader's zone, with the UTC instant; UTC
+ * alone in a channel, read in any zone), and that the card with it is where to decide.
+ */
+export function reminderText(r: ApprovalRequest, now: Date, zone = 'UTC'): string {
   const left = formatDuration((Date.parse(r.expiresAt) - now.getTime()) / 1000);
   const what = commandWords(r.command, r.parameters);
-  return `Reminder ${r.reminders?.sent ?? 1}: request ${r.id} (${what}) from ${r.requester.name} is still waiting for a decision. It expires in ${left}, at ${describeUntil(new Date(r.expiresAt), 'UTC')}. Approve or reject it on the card below.`;
+  return `Reminder ${r.reminders?.sent ?? 1}: request ${r.id} (${what}) from ${r.requester.name} is still waiting for a decision. It expires in ${left}, at ${describeUntil(new Date(r.expiresAt), zone)}. Approve or reject it on the card below.`;
 }

@@ -41,7 +41,8 @@ export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly Appro
     resumed.push(request.id);
     const round = request.round;
     if (!round) continue;
-    const text = round.occasion === 'reminder' ? reminderText(request, now) : breakGlassRound(round.occasion) ? breakGlassText(request, round.occasion) : undefined;
+    const occasion = round.occasion;
+    const text = occasion === 'reminder' ? (zone: string) => reminderText(request, now, zone) : breakGlassRound(occasion) ? (zone: string) => breakGlassText(request, occasion, zone) : undefined;
     // A card the dead round posted and bound before it recorded anything works: that person or
     // channel has it, and gets no second one. A reminder is its message, so it goes again.
     const bound = round.occasion === 'reminder' ? [] : await deps.store.cards.getCardMessages(request.id);

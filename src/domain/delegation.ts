@@ -221,8 +221,8 @@ export function delegatesToTell(
   return out;
 }
 
-/** What a delegate sent a request's card reads above it: whom they may decide it for, and until when. */
-export function onBehalfText(t: DelegateToTell): string {
-  const names = t.onBehalfOf.map((d) => `${d.delegator.name} (delegated to you until ${describeUntil(new Date(d.until), 'UTC')})`).join(' or ');
+/** What a delegate sent a request's card reads above it: whom they may decide it for, and until when (in the delegate's `zone`). */
+export function onBehalfText(t: DelegateToTell, zone = 'UTC'): string {
+  const names = t.onBehalfOf.map((d) => `${d.delegator.name} (delegated to you until ${describeUntil(new Date(d.until), zone)})`).join(' or ');
   return `You are sent this request because you may decide it on behalf of ${names}: your approval or rejection on this card is recorded as yours on their behalf.`;
 }

@@ -9,12 +9,22 @@ import { type ConversationReference, TurnContext } from 'botbuilder';
 import { channelOf } from '../domain/conversation-ids';
 import type { Logger } from '../log/context';
 import { LruMap } from './bounded-storage';
-import { actorOf } from './identity';
+import { actorOf, knownTimeZoneOf } from './identity';
 import type { TeamsUserIds } from './personal-cards';
 import type { ConversationReferenceStore } from './ports';
 
 /** How many conversations' stored references are remembered as unchanged (a cache of writes saved). */
 const KNOWN_REFERENCES = 2_000;
+
+/** How many people's stored time zones are remembered as unchanged (a cache of reads and writes saved). */
+const KNOWN_ZONES = 5_000;
+
+/**
+ * A person's personal-chat reference as saved here: a botbuilder reference, with the IANA time zone
+ * Teams last sent with their activity (anywhere: a personal chat, a group chat, a channel, a click),
+ * in which the messages Countersign sends them on its own name times (reminders, delegation notices).
+ */
+export type PersonalReference = Partial<ConversationReference> & { timeZone?: string };
 
 /** A conversation's reference not yet stored as it is now: its id, the reference, and how it is compared. */
 interface UnsavedReference {
@@ -29,6 +39,8 @@ const REMEMBER_WAIT_MS = 200;
 export class ConversationMemory {
   /** Conversations whose reference is known stored as is: only a cache, so bounded. */
   private readonly knownReferences = new LruMap<string, string>(KNOWN_REFERENCES);
+  /** People (tenant and object id) whose personal reference is known stored with this zone: only a cache, so bounded. */
+  private readonly knownZones = new LruMap<string, string>(KNOWN_ZONES);
 
   constructor(
     private readonly references: ConversationReferenceStore,
@@ -47,7 +59,7 @@ export class ConversationMemory {
    */
   async rememberWithoutWaiting(context: TurnContext): Promise<void> {
     const unsaved = this.unsavedReference(context);
-    if (!unsaved) return;
+    if (!unsaved) return this.rememberZoneWithoutWaiting(context);
     const writing = this.saveReference(context, unsaved).then(
       () => true,
       (err: unknown) => {
@@ -63,6 +75,35 @@ export class ConversationMemory {
   async rememberConversation(context: TurnContext): Promise<void> {
     const unsaved = this.unsavedReference(context);
     if (unsaved) await this.saveReference(context, unsaved);
+    else await this.rememberZone(context);
+  }
+
+  /** rememberZone, not holding the message up for long nor failing it (as rememberWithoutWaiting). */
+  private async rememberZoneWithoutWaiting(context: TurnContext): Promise<void> {
+    const writing = this.rememberZone(context).catch((err: unknown) => {
+      this.log.warn({ err: String(err) }, "the sender's time zone could not be saved; their next message saves it again");
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([writing, new Promise<void>((resolve) => (timer = setTimeout(resolve, REMEMBER_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Keeps the sender's time zone (only one this runtime knows) with their personal-chat reference,
+   * when Teams sent one and it is not what is stored: the messages Countersign sends them on its own
+   * name times in it. A person without a personal chat with Countersign yet has nowhere to keep it
+   * (their first message there, or the chat Countersign starts, then takes it up).
+   */
+  private async rememberZone(context: TurnContext): Promise<void> {
+    const zone = knownTimeZoneOf(context.activity);
+    const person = actorOf(context.activity);
+    if (!zone || !person.aadObjectId || !person.tenantId) return;
+    const key = `${person.tenantId}\n${person.aadObjectId}`.toLowerCase();
+    if (this.knownZones.get(key) === zone) return;
+    const known = (await this.references.getPersonalReference(person.tenantId, person.aadObjectId)) as PersonalReference | undefined;
+    if (!known) return;
+    if (known.timeZone !== zone) await this.references.savePersonalReference(person.tenantId, person.aadObjectId, { ...known, timeZone: zone });
+    this.knownZones.set(key, zone);
   }
 
   /**
@@ -99,7 +140,12 @@ export class ConversationMemory {
     // A personal chat is also how Countersign reaches this person later (approvers are told there).
     const person = actorOf(context.activity);
     if (context.activity.conversation.conversationType === 'personal' && person.aadObjectId && person.tenantId) {
-      await this.references.savePersonalReference(person.tenantId, person.aadObjectId, unsaved.reference);
+      // The zone Teams sent, else the one stored before (an activity without one does not forget it).
+      const zone = knownTimeZoneOf(context.activity) ?? ((await this.references.getPersonalReference(person.tenantId, person.aadObjectId)) as PersonalReference | undefined)?.timeZone;
+      await this.references.savePersonalReference(person.tenantId, person.aadObjectId, { ...unsaved.reference, ...(zone ? { timeZone: zone } : {}) });
+      if (zone) this.knownZones.set(`${person.tenantId}\n${person.aadObjectId}`.toLowerCase(), zone);
+    } else {
+      await this.rememberZone(context);
     }
     this.knownReferences.set(unsaved.id, unsaved.text);
   }

@@ -6,6 +6,7 @@ import type { Activity } from 'botbuilder';
 import type { ClientText, InputField } from '../domain/input-limits';
 import type { Actor, ConversationKind, Source } from '../domain/request';
 import type { TenantClaims } from '../app/access';
+import { zoneOrUtc } from '../domain/delegation-time';
 
 interface TeamsChannelData {
   tenant?: { id?: string };
@@ -26,6 +27,12 @@ export function tenantClaimsOf(activity: Partial<Activity>): TenantClaims {
   const conversation = activity.conversation?.tenantId;
   const fromChannelData = channelData.tenant?.id;
   return { ...(typeof conversation === 'string' ? { conversation } : {}), ...(typeof fromChannelData === 'string' ? { channelData: fromChannelData } : {}) };
+}
+
+/** The sender's time zone when the client sent one this runtime knows (Intl accepts it), else undefined. */
+export function knownTimeZoneOf(activity: Partial<Activity>): string | undefined {
+  const zone = timeZoneOf(activity);
+  return zone && zoneOrUtc(zone) === zone ? zone : undefined;
 }
 
 /** The sender's IANA time zone, when the client sent it (activity.localTimezone, or a clientInfo entity). */

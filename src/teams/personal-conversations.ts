@@ -15,6 +15,8 @@ import { requestCard } from '../cards/request-card';
 import type { TeamsNotifier } from './notifier';
 import { statusOf, withTeamsRetry } from './teams-retry';
 import type { ConversationReferenceStore } from './ports';
+import type { PersonalReference } from './conversation-memory';
+import { zoneOrUtc } from '../domain/delegation-time';
 
 /** The card already bound to the request in that conversation, if the caller named any. */
 function boundIn(options: DeliveryOptions, conversationId: string): CardMessage | undefined {
@@ -82,6 +84,12 @@ export class TeamsApproverMessenger implements ApproverMessenger {
     return known?.conversation?.id;
   }
 
+  async timeZoneOf(person: Recipient): Promise<string | undefined> {
+    const known = (await this.references.getPersonalReference(person.tenantId, person.aadObjectId)) as PersonalReference | undefined;
+    const zone = typeof known?.timeZone === 'string' ? known.timeZone : undefined;
+    return zone && zoneOrUtc(zone) === zone ? zone : undefined;
+  }
+
   private async postCard(request: ApprovalRequest, conversationId: string, text?: string): Promise<Delivery> {
     const card = CardFactory.adaptiveCard(requestCard(request, this.notifier.cardOptions(request)));
     const id = await this.notifier.post(conversationId, { ...(text ? { text: sandboxText(text, request.sandbox) } : {}), attachments: [card] });
@@ -114,7 +122,9 @@ export class TeamsApproverMessenger implements ApproverMessenger {
     const id = created?.conversation?.id;
     if (!id) throw new NotReachable('Teams started no chat');
     await this.references.saveReference(id, created);
-    await this.references.savePersonalReference(person.tenantId, person.aadObjectId, created);
+    // A zone kept before (the chat saved had gone) stays the person's.
+    const zone = await this.timeZoneOf(person).catch(() => undefined);
+    await this.references.savePersonalReference(person.tenantId, person.aadObjectId, { ...created, ...(zone ? { timeZone: zone } : {}) });
     return id;
   }
 }

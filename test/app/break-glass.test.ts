@@ -141,6 +141,7 @@ describe('app: break-glass', () => {
   });
 
   it('escalates an overdue review once across instances, audited, to the escalation role', async () => {
+    messenger.zones.set(people.frank.aadObjectId, 'America/Los_Angeles');
     const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42');
     assert.ok(made.ok);
     await settle(f);
@@ -154,6 +155,9 @@ describe('app: break-glass', () => {
     assert.equal((await f.audit({ requestId: r.id })).filter((x) => x.type === 'breakglass.review_overdue').length, 1);
     const overdue = messenger.sent.filter((s) => s.requestId === r.id && /REVIEW OVERDUE/.test(s.text ?? ''));
     assert.ok(overdue.some((s) => s.to === people.frank.aadObjectId), JSON.stringify(overdue));
+    // Frank reads when it was due in his own zone, with the UTC instant.
+    const due = r.breakGlass!.reviewDueAt;
+    assert.match(overdue.find((s) => s.to === people.frank.aadObjectId)!.text!, new RegExp(`by \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d America/Los_Angeles \\(${due.replace(/\./g, '\\.')}\\)\\.`));
     // The escalation role may now review it too.
     assert.ok((await click(f, frank, r, 'ratify')).ok);
   });

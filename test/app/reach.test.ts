@@ -679,6 +679,14 @@ describe('app: reaching approvers', () => {
       assert.equal(done.approvals[0].onBehalfOf?.aadObjectId, bob.aadObjectId);
     });
 
+    it("tells the delegate until when in the delegate's own time zone, with the UTC instant", async () => {
+      sent.zones.set(carol.aadObjectId, 'Asia/Tokyo');
+      await delegates(bob, carol);
+      const r = await created();
+      const [card] = cardsTo(r, carol);
+      assert.match(card.text ?? '', /on behalf of Bob Approver \(delegated to you until \d{4}-\d\d-\d\d \d\d:\d\d Asia\/Tokyo \(\d{4}-\d\d-\d\dT[\d:.]+Z\)\)/);
+    });
+
     it('reminds the delegate with the delegator, and no longer once the delegation is revoked', async () => {
       await delegates(bob, carol);
       const r = await created();

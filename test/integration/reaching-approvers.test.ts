@@ -175,6 +175,39 @@ describe('reaching approvers (bot over HTTP, fake Bot Connector, controlled cloc
     assert.equal((await auditOf(h, { requestId: again.requestId })).filter((r) => r.type === 'request.reminded').length, 0);
   });
 
+  /** A message from `p` in `conversation` whose clientInfo entity carries `timezone`, as Teams sends it. */
+  async function sayWithZone(p: Person, text: string, conversation: Conversation, timezone: string) {
+    const res = await h.teams.post(h.teams.activity(p, conversation, { type: 'message', text, entities: [{ type: 'clientInfo', locale: 'en-US', timezone }] }));
+    assert.equal(res.status, 200);
+  }
+
+  it("names the expiry in each reminded person's own time zone (the last Teams sent), with the UTC instant; UTC for one with none", async () => {
+    const bobChat: Conversation = { id: 'a:bob-in-berlin', conversationType: 'personal' };
+    await sayWithZone(people.bob, 'help', bobChat, 'Europe/Berlin');
+    const asked = await requestVia(h, 'delete resource group staging-old');
+    const expiresAt = (await h.bot.deps.store.requests.get(asked.requestId))!.expiresAt;
+    await sweepAt(30, asked);
+    const bobReminder = h.connector.texts(bobChat.id).find((t) => t.includes('Reminder 1'));
+    assert.match(bobReminder ?? '', new RegExp(`It expires in 30 minutes, at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d Europe/Berlin \\(${expiresAt.replace(/\./g, '\\.')}\\)\\.`));
+    const berlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(expiresAt));
+    assert.ok(bobReminder!.includes(` ${berlin} Europe/Berlin`), bobReminder);
+    const daveReminder = h.connector.texts(chatWith(people.dave)).find((t) => t.includes('Reminder 1'));
+    assert.match(daveReminder ?? '', /It expires in 30 minutes, at \d{4}-\d\d-\d\d \d\d:\d\d UTC\./, 'no zone known for Dave: UTC');
+  });
+
+  it('keeps the zone a person last sent from a channel with their personal chat, and ignores a zone no runtime knows', async () => {
+    const bobChat: Conversation = { id: 'a:bob-travels', conversationType: 'personal' };
+    await sayWithZone(people.bob, 'help', bobChat, 'Europe/Berlin');
+    await sayWithZone(people.bob, 'help', opsChannel, 'America/New_York');
+    await sayWithZone(people.bob, 'help', opsChannel, 'Mars/Olympus_Mons');
+    const stored = (await h.bot.store.conversations.getPersonalReference(people.bob.tenantId, people.bob.aadObjectId)) as { timeZone?: string; conversation?: { id?: string } };
+    assert.equal(stored.timeZone, 'America/New_York');
+    assert.equal(stored.conversation?.id, bobChat.id, 'still the way to reach Bob');
+    const asked = await requestVia(h, 'delete resource group staging-old');
+    await sweepAt(30, asked);
+    assert.match(h.connector.texts(bobChat.id).find((t) => t.includes('Reminder 1')) ?? '', / America\/New_York \(/);
+  });
+
   it('escalates once: the escalation role is told and its approval counts; the requester in it is still refused', async () => {
     const asked = await requestVia(h, 'delete resource group staging-old');
     assert.equal(chatWith(people.frank), undefined, 'Frank is told only once it is escalated');

@@ -83,6 +83,13 @@ export class RecordingMessenger implements ApproverMessenger {
     return { ok: true };
   }
 
+  /** The IANA zone Teams last sent with each person's activity (by object id), as kept with their personal chat. */
+  readonly zones = new Map<string, string>();
+
+  async timeZoneOf(person: Recipient): Promise<string | undefined> {
+    return this.zones.get(person.aadObjectId);
+  }
+
   /** As Teams' messenger: a person's personal chat is known once a card went there. */
   async personalChatOf(person: Recipient): Promise<string | undefined> {
     const chat = `personal-${person.aadObjectId}`;
