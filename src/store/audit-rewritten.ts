@@ -7,9 +7,10 @@
 import type { ChainHead } from '../domain/audit';
 
 export class AuditLogRewrittenError extends Error {
-  constructor(where: string, witness: ChainHead, found: string | undefined) {
+  /** `signed`: the record is the one the checkpoint file (PostgreSQL instances share it) signed, not one this process saw. */
+  constructor(where: string, witness: ChainHead, found: string | undefined, signed = false) {
     super(
-      `the audit log in ${where} was rewritten under Countersign: record ${witness.seq}, which it had written or seen with hash ${witness.hash.slice(0, 16)}…, ` +
+      `the audit log in ${where} was rewritten under Countersign: record ${witness.seq}, which ${signed ? 'the checkpoint file signed' : 'it had written or seen'} with hash ${witness.hash.slice(0, 16)}…, ` +
         `${found === undefined ? 'is gone' : `now has hash ${found.slice(0, 16)}…`} (records deleted, changed or renumbered by another connection); ` +
         'nothing more is written: run countersign audit verify, then restart Countersign',
     );

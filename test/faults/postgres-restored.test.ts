@@ -93,7 +93,7 @@ describe('faults: a PostgreSQL database restored from an earlier dump under runn
     for (let i = 0; i < 4; i++) await b.audit.append([anEvent('request.created')]);
     watchB();
     await until(() => stopped.length > 0);
-    assert.match(stopped[0]?.message ?? '', /record 4, which it had written or seen with hash .*, now has hash/);
+    assert.match(stopped[0]?.message ?? '', /was rewritten under Countersign: record 4, which the checkpoint file signed with hash .*, now has hash/);
     await assert.rejects(b.audit.append([anEvent('request.created')]), /rewritten/);
   });
 

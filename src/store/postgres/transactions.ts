@@ -128,7 +128,7 @@ export class PgWriter {
   noteCheckpoint(c: ChainHead, headSeq: number, found: string | undefined): WriterStop | undefined {
     if (this.rewound) return this.rewound;
     if (headSeq < c.seq) return this.stop(new AuditLogRewoundError(this.name, c.seq, headSeq, true));
-    if (found !== c.hash) return this.stop(new AuditLogRewrittenError(this.name, c, found));
+    if (found !== c.hash) return this.stop(new AuditLogRewrittenError(this.name, c, found, true));
     this.highestSeq = Math.max(this.highestSeq, headSeq);
     this.advance(c);
     return undefined;
