@@ -54,6 +54,16 @@ function unsendableCharacter(id: string): string | undefined {
   return `U+${code} (at position ${at + 1})`;
 }
 
+/**
+ * Half of a UTF-16 surrogate pair standing alone in an activity's id, with where it stands. Every
+ * reply names the activity it answers in the path of its URL, which cannot encode it
+ * (encodeURIComponent throws): nothing could be said, and the turn failed.
+ */
+function loneSurrogate(id: string): string | undefined {
+  const at = id.search(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+  return at < 0 ? undefined : `U+${id.charCodeAt(at).toString(16).toUpperCase()} (at position ${at + 1})`;
+}
+
 function accountProblem(where: string, v: unknown): string | undefined {
   if (!isObject(v)) return `${where} must be an object`;
   for (const k of ACCOUNT_STRINGS) if (v[k] !== undefined && typeof v[k] !== 'string') return `${where}.${k} must be a string`;
@@ -65,6 +75,8 @@ export function activityProblem(body: unknown): string | undefined {
   if (!isObject(body)) return 'the body must be a JSON object (a Bot Framework activity)';
   if (typeof body.type !== 'string' || !body.type) return 'type is missing or not a string';
   for (const k of STRING_FIELDS) if (body[k] !== undefined && typeof body[k] !== 'string') return `${k} must be a string`;
+  const halfCharacter = typeof body.id === 'string' ? loneSurrogate(body.id) : undefined;
+  if (halfCharacter) return `id holds ${halfCharacter}, half of a character: no reply can name it`;
   // Where every answer goes: an activity without it cannot be answered at all.
   if (typeof body.serviceUrl !== 'string' || !isHttpUrl(body.serviceUrl)) return 'serviceUrl is missing or not an http(s) URL';
   if (!isObject(body.conversation)) return 'conversation is missing or not an object';
