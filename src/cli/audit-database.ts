@@ -6,6 +6,7 @@
 import type { CountersignStore as Store } from '../store/countersign-store';
 import type { AuditFilter } from '../domain/audit';
 import type { ChainVerification } from '../audit/verify/verify';
+import { checkStoredRequests, type RequestCheck, type UnbackedRequest } from '../audit/verify/request-rows';
 import type { StoredRecordText } from '../audit/formats/encoder';
 import type { AuditCheckpoint } from '../audit/ports';
 import type { AuditRecord } from '../domain/audit';
@@ -19,9 +20,9 @@ import { databaseFile, SettingsError } from '../settings';
 import type { PostgresSettings, StoreSettings } from '../settings';
 import { postgresConnectionOf } from '../store/open-store';
 import type { RequestWithoutRow } from '../store/request-rows';
-import { describeTarget, openPostgresAuditReader, openPostgresStore, PostgresStartupError, verifyPostgresAuditLog } from '../store/postgres';
+import { describeTarget, openPostgresAuditReader, openPostgresStore, PostgresStartupError, postgresStoredRequests, verifyPostgresAuditLog } from '../store/postgres';
 import type { PostgresConnectionOptions } from '../store/postgres';
-import { missingCheckpointTriggers, openSqliteAuditReader, readCheckpointTable, recordHashAt, salvageDamagedAuditLog, verifySqliteAuditLog } from '../store/sqlite';
+import { missingCheckpointTriggers, openSqliteAuditReader, readCheckpointTable, recordHashAt, salvageDamagedAuditLog, sqliteStoredRequests, verifySqliteAuditLog } from '../store/sqlite';
 import { resolveDataDir } from './audit-options';
 import { AuditInputError } from './audit-io';
 import { openStoreForCli, requireCountersignFile, requireDatabase, unreadableAsInput } from './database-file';
@@ -57,6 +58,8 @@ export interface AuditDatabase {
   /** The chain as stored, verified read-only (with where its checkpoint records are, when it is intact). */
   verify(): Promise<ChainVerification & { warnings: string[]; checkpointSeqs?: number[]; lossSeqs?: number[]; requestsWithoutRow: RequestWithoutRow[]; requestsTableMissing?: true; missingTables: string[]; indexProblems: string[] }>;
   checkpoints(): Promise<CheckpointSource>;
+  /** Every request row and saved version judged against its audit records (read-only), each not backed given to `onFinding`. */
+  checkRequests(onFinding: (f: UnbackedRequest) => void): Promise<RequestCheck>;
 }
 
 function storeSettings(io: AuditCliIo): StoreSettings {
@@ -156,6 +159,15 @@ function postgresDatabase(dataDir: string, connection: PostgresConnectionOptions
           throw err;
         }
       }),
+    checkRequests: (onFinding) =>
+      asInput(async () => {
+        const reader = await openPostgresAuditReader(connection);
+        try {
+          return await checkStoredRequests(postgresStoredRequests(reader.pool), onFinding);
+        } finally {
+          await reader.close();
+        }
+      }),
   };
 }
 
@@ -215,6 +227,15 @@ function sqliteDatabase(dataDirOption: string | undefined, io: AuditCliIo): Audi
         close: async () => reader.close(),
       };
     },
+    checkRequests: (onFinding) =>
+      unreadableAsInput(file, async () => {
+        const reader = openSqliteAuditReader(file);
+        try {
+          return await checkStoredRequests(sqliteStoredRequests(reader.db), onFinding);
+        } finally {
+          reader.close();
+        }
+      }, 'read'),
   };
 }
 

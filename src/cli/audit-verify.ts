@@ -7,6 +7,7 @@ import { report, shownValue } from './terminal-text';
 import { missingFromSchema } from '../store/postgres/writer-stops';
 import { DamagedDatabaseError, requireAuditDatabase } from './audit-database';
 import type { AuditDatabase } from './audit-database';
+import type { RequestCheck } from '../audit/verify/request-rows';
 import { AuditInputError, droppingOutputOnClosedPipe } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { EXIT_DAMAGED, EXIT_INPUT, EXIT_OK, EXIT_UNPROTECTED, checkpointReport, verificationReport } from './audit-report';
@@ -65,13 +66,36 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
       `REQUESTS DELETED: ${gone.length === 100 ? 'at least 100' : gone.length} request(s) have saved versions but no row: deleted outside Countersign, which never deletes one (an approved or scheduled one will never run):\n${each.join('\n')}\nThe audit records of each are intact: find out who deleted the rows, and restore them from a backup.\n`,
     );
   }
-  if (!chain.ok || checkpoints.result.problems.length || gone.length > 0 || chain.requestsTableMissing || chain.missingTables.length > 0 || chain.indexProblems.length > 0) return EXIT_DAMAGED;
+  const requests = chain.requestsTableMissing || chain.missingTables.includes('request_versions') ? undefined : await checkRequests(db, io);
+  if (!chain.ok || checkpoints.result.problems.length || gone.length > 0 || chain.requestsTableMissing || chain.missingTables.length > 0 || chain.indexProblems.length > 0 || (requests?.unbacked ?? 0) > 0) return EXIT_DAMAGED;
   // Checkpoints that could not be checked for want of a key are no pass: the user has to give it.
   if (checkpoints.keyProblem) {
     io.stderr.write(`error: ${checkpoints.keyProblem}\n`);
     return EXIT_INPUT;
   }
   return warnings.length ? EXIT_UNPROTECTED : EXIT_OK;
+}
+
+/**
+ * The second pass, after the chain: every request row and saved version held against its audit
+ * records (src/audit/verify/request-rows.ts). Each one not backed is named as it is found (request id,
+ * row or version, the field, what the row says, what the records say), then how many were checked,
+ * with the pass's own time (the chain's figure does not include it).
+ */
+async function checkRequests(db: AuditDatabase, io: AuditCliIo): Promise<RequestCheck> {
+  let named = false;
+  const check = await db.checkRequests((f) => {
+    if (!named) {
+      report(io, 'REQUESTS NOT AS RECORDED: request rows or saved versions that their audit records do not back (written into the database by other means; the audit records are as reported above):\n');
+      named = true;
+    }
+    const which = f.what === 'row' ? `row (at version ${shownValue(f.version)})` : `version ${shownValue(f.version)}`;
+    report(io, `  ${shownValue(f.requestId)} ${which}: ${shownValue(f.field)}: the ${f.what} says ${shownValue(f.stored)}; the records say ${shownValue(f.recorded)}\n`);
+  });
+  const counted = `${check.requests} checked against their audit records (${check.rows} row(s), ${check.versions} saved version(s))`;
+  const verdict = check.unbacked === 0 ? 'each backed' : `${check.unbacked} NOT BACKED (named above)`;
+  report(io, `Requests: ${counted}: ${verdict}. Time: ${check.seconds.toFixed(2)} s.\n`);
+  return check;
 }
 
 /**

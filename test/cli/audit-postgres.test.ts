@@ -113,6 +113,38 @@ describe('countersign audit on PostgreSQL', function () {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^error: PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/countersign is unreachable/);
   });
+  it('verify holds every request row and saved version against the audit records: an edited row or an added version is named, exit 2', async () => {
+    const own = await createTestDatabase();
+    try {
+      const store = await openPostgresStore({ connection: own.connection });
+      await store.requests.insert(aRequest('CS-PG000001'), [anEvent('request.created', { time: timeAt(0), request: requestRef('CS-PG000001') })]);
+      await store.requests.insert(aRequest('CS-PG000002'), [anEvent('request.created', { time: timeAt(0), request: requestRef('CS-PG000002') })]);
+      await store.close();
+      const env = { COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: own.url, COUNTERSIGN_DATA_DIR: path.join(tmp.dir, 'data') };
+      const clean = await audit(['verify'], env);
+      assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+      assert.match(clean.stdout, /\nRequests: 2 checked against their audit records \(2 row\(s\), 2 saved version\(s\)\): each backed\. Time: /);
+      const c = await own.superuser();
+      try {
+        // The row set to approved, approved by Mallory, whom no record names; a version added naming another operation.
+        const edited = { ...aRequest('CS-PG000001'), state: 'approved', updatedAt: timeAt(30), approvals: [{ approver: { ...bob, name: 'Mallory', aadObjectId: 'mallory-oid' }, at: timeAt(30), operationHash: aRequest('CS-PG000001').operationHash }] };
+        await c.query('UPDATE requests SET state = $2, body = $3 WHERE id = $1', ['CS-PG000001', 'approved', JSON.stringify(edited)]);
+        const forged = { ...aRequest('CS-PG000002'), version: 2, updatedAt: timeAt(30), command: 'delete-resource-group' };
+        await c.query('INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES ($1, 2, $2, $3, $4)', ['CS-PG000002', 'pending', forged.updatedAt, JSON.stringify(forged)]);
+      } finally {
+        await c.end();
+      }
+      const r = await audit(['verify'], env);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stdout, /Audit chain intact/);
+      assert.match(r.stdout, /\n  CS-PG000001 row \(at version 1\): approvals: the row says an approval by Mallory \(mallory-oid\) of operation hash [0-9a-f]{12}…; the records say no approval\.granted record by 2026-11-02T09:00:30\.000Z\n/);
+      assert.match(r.stdout, /\n  CS-PG000002 version 2: command: the version says "delete-resource-group"; the records say "restart-vm" \(record 2, request\.created\)\n/);
+      assert.match(r.stdout, /\nRequests: 2 checked against their audit records \(2 row\(s\), 3 saved version\(s\)\): 2 NOT BACKED \(named above\)\. Time: /);
+    } finally {
+      await own.drop();
+    }
+  });
+
   it('marks in an evidence bundle a stored version added in the database that the audit chain does not back (exit 2)', async () => {
     const own = await createTestDatabase();
     try {

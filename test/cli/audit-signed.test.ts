@@ -421,6 +421,36 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
     }
   });
 
+  it('verify holds every request row and saved version against the audit records: an edited row or an added version is named (request, field, what the row says, what the records say), exit 2', async () => {
+    const store = await openSqliteStore({ file: databaseFile(dataDir) });
+    const asked = aRequest('CS-ROWEDIT1');
+    await store.requests.insert(asked, [anEvent('request.created', { time: timeAt(0), request: requestRef(asked.id) })]);
+    const other = aRequest('CS-VERFORG1');
+    await store.requests.insert(other, [anEvent('request.created', { time: timeAt(0), request: requestRef(other.id) })]);
+    await store.close();
+    const clean = await audit(['verify', '--data-dir', dataDir]);
+    assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+    assert.match(clean.stdout, /\nRequests: 2 checked against their audit records \(2 row\(s\), 2 saved version\(s\)\): each backed\. Time: \d+\.\d\d s\.\n/);
+
+    const db = new Database(databaseFile(dataDir));
+    // The row set to approved, with no approval record, and another reason: the first field not backed is named.
+    db.prepare('UPDATE requests SET state = ?, body = ? WHERE id = ?').run('approved', JSON.stringify({ ...asked, state: 'approved', updatedAt: timeAt(60) }), asked.id);
+    // A version added under the other request, naming another requester.
+    db.prepare('INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES (?, 2, ?, ?, ?)').run(other.id, 'pending', timeAt(60), JSON.stringify({ ...other, version: 2, updatedAt: timeAt(60), requester: bob, reason: 'routine' }));
+    // A row whose reason alone was edited.
+    db.prepare('UPDATE requests SET body = ? WHERE id = ?').run(JSON.stringify({ ...other, reason: 'agreed with the owner' }), other.id);
+    db.close();
+    const r = await audit(['verify', '--data-dir', dataDir]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /Audit chain intact/, 'the records themselves are intact');
+    assert.match(r.stdout, /REQUESTS NOT AS RECORDED: request rows or saved versions that their audit records do not back/);
+    assert.match(r.stdout, new RegExp(`\\n  ${asked.id} row \\(at version 1\\): state: the row says "approved"; the records say no request\\.approved or breakglass\\.used record by ${timeAt(60).replace(/[.]/g, '\\.')}; its records by then end with request\\.created \\(record 13\\)\\n`));
+    assert.match(r.stdout, new RegExp(`\\n  ${other.id} row \\(at version 1\\): reason: the row says "agreed with the owner"; the records say "patch Tuesday" \\(record 14, request\\.created\\)\\n`));
+    assert.match(r.stdout, new RegExp(`\\n  ${other.id} version 2: requester: the version says ${bob.name} \\(${bob.aadObjectId}\\); the records say ${alice.name} \\(${alice.aadObjectId}\\) asked \\(record 14, request\\.created\\)\\n`));
+    assert.doesNotMatch(r.stdout, /version 1:/, 'the versions Countersign stored are backed');
+    assert.match(r.stdout, /\nRequests: 2 checked against their audit records \(2 row\(s\), 3 saved version\(s\)\): 3 NOT BACKED \(named above\)\. Time: /);
+  });
+
   describe('verify --file without a manifest', () => {
     /** An export of the 12 records, a checkpoint (record 13) and one more record. */
     async function exportWithCheckpoint(): Promise<{ out: string; pem: string }> {

@@ -185,54 +185,126 @@ function sameRequester(r: ApprovalRequest, created: AuditRecord): boolean {
 }
 
 /**
+ * What a stored row or version says of one field that its audit records do not back: the field, what
+ * the row says, what the records say, and the sentence the evidence bundle gives (`why`).
+ */
+export interface UnbackedField {
+  field: string;
+  stored: string;
+  recorded: string;
+  why: string;
+}
+
+const shown = (v: unknown): string => JSON.stringify(String(v ?? '(none)').slice(0, 80));
+const person = (a: { name?: unknown; aadObjectId?: unknown } | undefined): string => (a ? `${String(a.name ?? '')} (${String(a.aadObjectId ?? '')})` : '(none)');
+
+/**
  * What of the request, outside its operation hash, a version says otherwise than its creation record
  * (which carries the requester as its actor, the reason as typed and the policy version): a version
  * added in the database with only those changed (its reason rewritten) is not the request's history.
  */
-function unrecordedFacts(v: ApprovalRequest, created: AuditRecord): string | undefined {
-  if (!sameRequester(v, created)) return `its requester ${v.requester?.name || v.requester?.aadObjectId} is not ${created.actor?.name || created.actor?.aadObjectId}, who asked for it`;
+function unrecordedFacts(v: ApprovalRequest, created: AuditRecord): UnbackedField | undefined {
+  if (!sameRequester(v, created)) {
+    return { field: 'requester', stored: person(v.requester), recorded: `${person(created.actor)} asked (record ${created.seq}, ${created.type})`, why: `its requester ${v.requester?.name || v.requester?.aadObjectId} is not ${created.actor?.name || created.actor?.aadObjectId}, who asked for it` };
+  }
   const reason = typeof v.reason === 'string' ? neutralise(v.reason) : v.reason;
-  if (reason !== created.request?.reason) return `its reason ${JSON.stringify(String(v.reason ?? '(none)').slice(0, 80))} is not the one its audit records carry (${JSON.stringify(created.request?.reason ?? '(none)')})`;
+  if (reason !== created.request?.reason) {
+    return {
+      field: 'reason',
+      stored: shown(v.reason),
+      recorded: `${created.request?.reason === undefined ? 'no reason' : shown(created.request.reason)} (record ${created.seq}, ${created.type})`,
+      why: `its reason ${JSON.stringify(String(v.reason ?? '(none)').slice(0, 80))} is not the one its audit records carry (${JSON.stringify(created.request?.reason ?? '(none)')})`,
+    };
+  }
   const version = (v.policy as Partial<ApprovalRequest['policy']> | undefined)?.version;
   const recorded = created.request?.policyVersion;
-  if (typeof recorded === 'string' && version !== recorded) return 'its policy version is not the one its audit records carry';
+  if (typeof recorded === 'string' && version !== recorded) {
+    return { field: 'policy.version', stored: shown(version), recorded: `${shown(recorded)} (record ${created.seq}, ${created.type})`, why: 'its policy version is not the one its audit records carry' };
+  }
   return undefined;
 }
 
+/** The part of the operation a stored version changed, named against its creation record (command, target), or the operation itself. */
+function operationField(v: ApprovalRequest, created: AuditRecord, original: string | undefined): Omit<UnbackedField, 'why'> {
+  const at = `(record ${created.seq}, ${created.type})`;
+  if (v.command !== created.request?.command) return { field: 'command', stored: shown(v.command), recorded: `${shown(created.request?.command)} ${at}` };
+  const target = (t: unknown) => canonicalJson(neutralise(t ?? null));
+  if (created.target && target(v.target) !== target(created.target)) return { field: 'target', stored: target(v.target), recorded: `${target(created.target)} ${at}` };
+  return { field: 'operation', stored: `operation hash ${original ?? '(cannot be computed)'} of its command, parameters, target and operation`, recorded: `operation hash ${created.request?.operationHash} ${at}` };
+}
+
 /**
- * What a stored version of a request (as `request_versions` holds it) claims that the request's audit
- * records (in seq order) do not back, or undefined when they do. Every version Countersign stores is
- * written with the records of the change that made it, sealed at the same time; someone with write
- * access to the database can add a version all the same (the table refuses edits, not new rows), and
- * evidence must not present one the chain does not back as history. Judged as the check before an
- * execution judges a row (unauditedAuthority), by what the records had said by the version's time:
- * its creation and its operation, its operation hash, each approval it lists (the same person, the
- * same hash), its rejection, and the state it is in.
+ * What a stored version of a request (as `request_versions` holds it, or the request's row) claims that
+ * the request's audit records (in seq order) do not back, or undefined when they do. Every version
+ * Countersign stores is written with the records of the change that made it, sealed at the same time;
+ * someone with write access to the database can add a version all the same (the table refuses edits,
+ * not new rows), or edit the row, and evidence must not present one the chain does not back as
+ * history. Judged as the check before an execution judges a row (unauditedAuthority), by what the
+ * records had said by the version's time: its creation and its operation, its operation hash, each
+ * approval it lists (the same person, the same hash), its rejection, and the state it is in. Only the
+ * records of JUDGED_RECORD_TYPES are looked at.
  */
-export function unbackedVersion(v: ApprovalRequest, records: readonly AuditRecord[]): string | undefined {
+export function unbackedField(v: ApprovalRequest, records: readonly AuditRecord[]): UnbackedField | undefined {
   const at = Date.parse(String(v.updatedAt));
-  if (Number.isNaN(at)) return `its time ${JSON.stringify(String(v.updatedAt).slice(0, 40))} is not a time`;
+  if (Number.isNaN(at)) return { field: 'updatedAt', stored: shown(v.updatedAt), recorded: 'nothing: a time is needed to judge it by', why: `its time ${JSON.stringify(String(v.updatedAt).slice(0, 40))} is not a time` };
   const mine = records.filter((x) => x.request?.id === v.id && madeAt(x) <= at);
   const created = mine.find((x) => x.type === 'request.created' || x.type === 'breakglass.used');
-  if (!created) return `the audit log holds no record of the request's creation by ${v.updatedAt}`;
+  if (!created) {
+    return { field: 'id', stored: shown(v.id), recorded: `no request.created or breakglass.used record of it by ${v.updatedAt}`, why: `the audit log holds no record of the request's creation by ${v.updatedAt}` };
+  }
   let original: string | undefined;
   try {
     original = operationHash({ command: v.command, parameters: v.parameters, target: v.target, operation: v.operation });
   } catch {
     original = undefined;
   }
-  if (original !== created.request?.operationHash) return 'its operation is not the one the request was created with';
+  if (original !== created.request?.operationHash) return { ...operationField(v, created, original), why: 'its operation is not the one the request was created with' };
   const hashes = new Set([original, ...mine.filter((x) => x.type === 'drift.detected').map((x) => x.request?.operationHash)]);
-  if (!hashes.has(v.operationHash)) return 'its operation hash is not one its audit records carry';
+  if (!hashes.has(v.operationHash)) {
+    return { field: 'operationHash', stored: String(v.operationHash), recorded: `${[...hashes].join(' or ')} (creation and drifts)`, why: 'its operation hash is not one its audit records carry' };
+  }
   for (const a of Array.isArray(v.approvals) ? v.approvals : []) {
     const granted = mine.some((x) => x.type === 'approval.granted' && same(x.actor?.aadObjectId, a?.approver?.aadObjectId) && x.request?.operationHash === a.operationHash);
-    if (!granted) return `the audit log holds no approval by ${a?.approver?.name || a?.approver?.aadObjectId} of operation hash ${String(a?.operationHash).slice(0, 12)}… by ${v.updatedAt}`;
+    if (!granted) {
+      const given = mine.filter((x) => x.type === 'approval.granted').map((x) => `${person(x.actor)} of ${String(x.request?.operationHash).slice(0, 12)}… (record ${x.seq})`);
+      return {
+        field: 'approvals',
+        stored: `an approval by ${person(a?.approver)} of operation hash ${String(a?.operationHash).slice(0, 12)}…`,
+        recorded: given.length ? `approvals only by ${given.join(', ')} by ${v.updatedAt}` : `no approval.granted record by ${v.updatedAt}`,
+        why: `the audit log holds no approval by ${a?.approver?.name || a?.approver?.aadObjectId} of operation hash ${String(a?.operationHash).slice(0, 12)}… by ${v.updatedAt}`,
+      };
+    }
   }
   if (v.rejection && !mine.some((x) => x.type === 'request.rejected' && same(x.actor?.aadObjectId, v.rejection?.by?.aadObjectId))) {
-    return `the audit log holds no rejection of it by ${v.rejection.by?.name || v.rejection.by?.aadObjectId}`;
+    const given = mine.filter((x) => x.type === 'request.rejected').map((x) => `${person(x.actor)} (record ${x.seq})`);
+    return {
+      field: 'rejection',
+      stored: `rejected by ${person(v.rejection.by)}`,
+      recorded: given.length ? `rejected only by ${given.join(', ')}` : `no request.rejected record by ${v.updatedAt}`,
+      why: `the audit log holds no rejection of it by ${v.rejection.by?.name || v.rejection.by?.aadObjectId}`,
+    };
   }
   const needed = Object.hasOwn(STATE_RECORDS, v.state) ? STATE_RECORDS[v.state] : undefined;
-  if (!needed) return `its state ${JSON.stringify(String(v.state).slice(0, 40))} is not one Countersign writes`;
-  if (needed.length > 0 && !mine.some((x) => needed.includes(x.type))) return `the audit log holds no ${needed.join(' or ')} record putting it in state ${v.state} by ${v.updatedAt}`;
+  if (!needed) return { field: 'state', stored: shown(v.state), recorded: 'not a state Countersign writes', why: `its state ${JSON.stringify(String(v.state).slice(0, 40))} is not one Countersign writes` };
+  if (needed.length > 0 && !mine.some((x) => needed.includes(x.type))) {
+    const last = mine.at(-1)!;
+    return {
+      field: 'state',
+      stored: shown(v.state),
+      recorded: `no ${needed.join(' or ')} record by ${v.updatedAt}; its records by then end with ${last.type} (record ${last.seq})`,
+      why: `the audit log holds no ${needed.join(' or ')} record putting it in state ${v.state} by ${v.updatedAt}`,
+    };
+  }
   return unrecordedFacts(v, created);
 }
+
+/** unbackedField in words (the evidence bundle's), or undefined when the records back the version. */
+export function unbackedVersion(v: ApprovalRequest, records: readonly AuditRecord[]): string | undefined {
+  return unbackedField(v, records)?.why;
+}
+
+/**
+ * The types of record unbackedField looks at: a reader of many requests' records (audit verify) reads
+ * only these, and the judgement is the same as over all of them.
+ */
+export const JUDGED_RECORD_TYPES: readonly string[] = [...new Set(['request.created', 'breakglass.used', 'drift.detected', 'approval.granted', 'request.rejected', ...Object.values(STATE_RECORDS).flat()])];

@@ -5,6 +5,6 @@ export type { PostgresConnectionOptions } from './connection';
 export { EXPECTED_SCHEMA_VERSION, POSTGRES_MIGRATIONS, RUNTIME_ROLE } from './schema-versions';
 export type { MigrateMode } from './migrations';
 export { openPostgresAuditReader } from './audit-reader';
-export { verifyPostgresAuditLog } from './verify-database';
+export { postgresStoredRequests, verifyPostgresAuditLog } from './verify-database';
 export { copySqliteToPostgres, TargetNotEmptyError } from './copy-from-sqlite';
 export type { CopyProgress } from './copy-from-sqlite';

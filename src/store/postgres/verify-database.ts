@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import type { StoredAuditRows, StoredRow } from '../../audit/verify/stored-rows';
+import type { StoredRequests, StoredRequestText } from '../../audit/verify/request-rows';
 import { verifyStoredLog } from '../../audit/verify/verify-database';
 import type { VerifyOptions } from '../../audit/verify/verify';
 import type { StoredLogVerification } from '../../audit/verify/verify-database';
@@ -38,6 +39,34 @@ function postgresStoredRows(pool: pg.Pool): StoredAuditRows {
       const { low, high } = rows[0];
       return { low: low === null ? null : Number(low), high: high === null ? null : Number(high) };
     },
+  };
+}
+
+/**
+ * The request rows and saved versions of the PostgreSQL database, with their records, as the request
+ * check of `audit verify` reads them (src/audit/verify/request-rows.ts): ids compared and ordered by
+ * the database itself, a batch of ids at a time, the records through the index by request.
+ */
+export function postgresStoredRequests(pool: pg.Pool): StoredRequests {
+  const orphans = 'SELECT DISTINCT request_id FROM request_versions v WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = v.request_id)';
+  return {
+    rows: async (after, limit) =>
+      (
+        await pool.query<StoredRequestText>(
+          after === undefined ? 'SELECT id, version, body FROM requests ORDER BY id LIMIT $1' : 'SELECT id, version, body FROM requests WHERE id > $2 ORDER BY id LIMIT $1',
+          after === undefined ? [limit] : [limit, after],
+        )
+      ).rows,
+    withoutRow: async (after, limit) =>
+      (await pool.query<{ request_id: string }>(`${orphans}${after === undefined ? '' : ' AND request_id > $2'} ORDER BY request_id LIMIT $1`, after === undefined ? [limit] : [limit, after])).rows.map(
+        (r) => r.request_id,
+      ),
+    versions: async (ids) =>
+      (await pool.query<StoredRequestText>('SELECT request_id AS id, version, body FROM request_versions WHERE request_id = ANY($1::text[])', [ids])).rows,
+    records: async (ids, types) =>
+      (
+        await pool.query<{ record: string }>('SELECT record FROM audit_log WHERE request_id IS NOT NULL AND request_id = ANY($1::text[]) AND type = ANY($2::text[]) ORDER BY seq', [ids, types])
+      ).rows.map((r) => r.record),
   };
 }
 

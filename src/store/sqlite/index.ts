@@ -1,7 +1,7 @@
 export { openSqliteStore, SqliteStore } from './store';
 export { WriterThreadBoot } from './writer-boot';
 export { openSqliteAuditReader, NotACountersignDatabaseError } from './audit-reader';
-export { salvageDamagedAuditLog, verifySqliteAuditLog } from './verify-database';
+export { salvageDamagedAuditLog, sqliteStoredRequests, verifySqliteAuditLog } from './verify-database';
 export { MIGRATIONS, migrate } from './migrations';
 export { missingCheckpointTriggers, readCheckpointTable, readRequestVersions, recordHashAt } from './compliance-reader';
 export { backupSqliteStore, BackupTargetExistsError } from './backup';

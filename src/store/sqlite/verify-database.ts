@@ -4,6 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { StoredAuditRows, StoredRow } from '../../audit/verify/stored-rows';
+import type { StoredRequests, StoredRequestText } from '../../audit/verify/request-rows';
 import { verifyStoredLog, type StoredLogVerification, type VerifyTuning } from '../../audit/verify/verify-database';
 import type { VerifyOptions } from '../../audit/verify/verify';
 import { openSqliteAuditReader } from './audit-reader';
@@ -47,6 +48,33 @@ export function sqliteStoredRows(db: Database.Database): StoredAuditRows {
   return {
     page: (after, until, limit) => (until === undefined ? open.all(after, limit) : bounded.all(after, until, limit)) as StoredRow[],
     bounds: () => bounds.get() as { low: number | null; high: number | null },
+  };
+}
+
+/**
+ * The request rows and saved versions of an open SQLite database, with their records, as the request
+ * check of `audit verify` reads them (src/audit/verify/request-rows.ts): by primary key, and the
+ * records through the index by request (a list of ids at a time, in bound parameters).
+ */
+export function sqliteStoredRequests(db: Database.Database): StoredRequests {
+  const first = db.prepare('SELECT id, version, body FROM requests ORDER BY id LIMIT ?');
+  const next = db.prepare('SELECT id, version, body FROM requests WHERE id > ? ORDER BY id LIMIT ?');
+  const orphans = 'SELECT DISTINCT request_id FROM request_versions v WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = v.request_id)';
+  const firstOrphans = db.prepare(`${orphans} ORDER BY request_id LIMIT ?`).pluck();
+  const nextOrphans = db.prepare(`${orphans} AND request_id > ? ORDER BY request_id LIMIT ?`).pluck();
+  const list = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+  return {
+    rows: async (after, limit) => (after === undefined ? first.all(limit) : next.all(after, limit)) as StoredRequestText[],
+    withoutRow: async (after, limit) => (after === undefined ? firstOrphans.all(limit) : nextOrphans.all(after, limit)) as string[],
+    versions: async (ids) =>
+      ids.length === 0 ? [] : (db.prepare(`SELECT request_id AS id, version, body FROM request_versions WHERE request_id IN (${list(ids.length)})`).all(...ids) as StoredRequestText[]),
+    records: async (ids, types) =>
+      ids.length === 0
+        ? []
+        : (db
+            .prepare(`SELECT record FROM audit_log WHERE request_id IS NOT NULL AND request_id IN (${list(ids.length)}) AND type IN (${list(types.length)}) ORDER BY seq`)
+            .pluck()
+            .all(...ids, ...types) as string[]),
   };
 }
 
