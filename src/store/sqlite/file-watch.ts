@@ -35,7 +35,7 @@ function statOf(file: string): fs.Stats | undefined {
 const same = (a: Identity, b: Identity) => a.dev === b.dev && a.ino === b.ino;
 
 /** When a file's content was last written: ctime too, which a copy that keeps the old mtime (cp -p) still moves. */
-const writtenAt = (s: fs.Stats) => `${s.mtimeMs}/${s.ctimeMs}`;
+const writtenAt = (s: fs.Stats): readonly [number, number] => [s.mtimeMs, s.ctimeMs];
 
 export class DatabaseFileWatch {
   private readonly file: string;
@@ -56,7 +56,7 @@ export class DatabaseFileWatch {
   private readonly lock: Identity | undefined;
   private problem: string | undefined;
   /** When the file's content last changed (mtime, ctime): only SQLite's checkpoints write it, or someone copying over it. */
-  private written: string;
+  private written: readonly [number, number];
   /** The file was written since the last takeWritten(). */
   private writtenSince = false;
 
@@ -108,9 +108,8 @@ export class DatabaseFileWatch {
     if (!same(s, this.opened)) return `${where} was replaced by another file ${then}`;
     if (s.size < this.size) return `${where} was cut from ${this.size} to ${s.size} bytes ${then}`;
     this.size = s.size;
-    const written = writtenAt(s);
-    if (written !== this.written) {
-      this.written = written;
+    if (s.mtimeMs !== this.written[0] || s.ctimeMs !== this.written[1]) {
+      this.written = writtenAt(s);
       this.writtenSince = true;
     }
     const wal = statOf(`${this.file}-wal`);
