@@ -98,6 +98,12 @@ export interface AuditAccessStore {
    * counted off the table itself, not through its indexes.
    */
   recordsNaming(after: number, upTo: number): Promise<{ records: number; requests: number; actors: number }>;
+  /**
+   * What the database's own integrity check finds wrong with its file, in words, or undefined when
+   * it is whole (SQLite: a damaged file can read as a shorter log; a store without one leaves it out).
+   * Asked only when the start's continuity check found records missing: it reads the whole file.
+   */
+  damage?(): Promise<string | undefined>;
 }
 
 /**

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { acceptAuditLoss, LossAcceptanceError } from '../app/accept-loss';
 import { Checkpointer, checkpointFileOf } from '../audit/access/checkpoints';
-import { archiveCheckpointFile, checkContinuity, checkpointArchiveName } from '../audit/access/continuity';
+import { archiveCheckpointFile, checkContinuity, checkpointArchiveName, damagedRefusal } from '../audit/access/continuity';
 import { loadOrCreateSigningKey, PRIVATE_KEY_FILE, setAsideUnusableKeyFile } from '../audit/access/signing';
 import { databaseFile } from '../settings';
 import type { CountersignStore } from '../store/countersign-store';
@@ -63,6 +63,7 @@ export async function acceptLoss(opts: { dataDir?: string; reason?: string; keyL
       io.stderr.write('There is no loss to accept: the audit database matches every checkpoint. Nothing was recorded.\n');
       return 0;
     }
+    if (finding.damaged) throw new AuditInputError(`${damagedRefusal(finding, finding.damaged, dataDir).replace(/^Countersign will not start: /, '')}\nNothing was recorded.`);
     if (finding.keyOnly && !opts.keyLost) {
       // The wrong data directory is the likely cause: accepting a "loss" here would set the right
       // key aside and lock out the instances that have it.

@@ -16,6 +16,9 @@ import { databaseFile, readSettings } from '../../src/settings';
 import { checkpointFileOf } from '../../src/audit/access/checkpoints';
 import { EXAMPLE_CONFIG } from '../support/harness';
 import { gatewayFor, startTestSandbox } from '../support/sandbox';
+import { openSqliteStore } from '../../src/store/sqlite';
+import { anEvent } from '../store/fixtures';
+import { audit } from '../cli/run-audit';
 
 const silent = pino({ level: 'silent' }) as pino.Logger & Logger;
 
@@ -79,6 +82,39 @@ describe('a start that cannot open its SQLite store or checkpoint file', functio
     fs.writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (root - 1) * pageSize);
     fs.closeSync(fd);
     assert.match(await refused(), new RegExp(`^the SQLite database ${file.replace(/[.]/g, '\\.')} is damaged \\(database disk image is malformed\\): restore it, with its -wal file, from a backup`));
+  });
+
+  it('names a damaged audit log that reads as a shorter one as damaged, to restore, and offers no accept-loss (which refuses it)', async () => {
+    const file = databaseFile(dataDir);
+    const store = await openSqliteStore({ file });
+    // Each record about a page long, so the log's B-tree has an interior root over many leaves.
+    for (let i = 0; i < 40; i++) await store.audit.append([anEvent('request.created', { outcome: { result: 'ok', detail: `${i} ${'x'.repeat(3000)}` } })]);
+    await store.close();
+    await (await start()).stop();
+    const db = new Database(file);
+    const root = db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'audit_log'").pluck().get() as number;
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    // The root's right-most child pointer (bytes 8 to 11 of an interior page) made to name its first
+    // child: no read fails, but the log now seems to end at the last record of that child.
+    const fd = fs.openSync(file, 'r+');
+    const page = Buffer.alloc(pageSize);
+    fs.readSync(fd, page, 0, pageSize, (root - 1) * pageSize);
+    assert.equal(page[0], 0x05, 'an interior table page');
+    const firstCell = page.readUInt16BE(12);
+    page.writeUInt32BE(page.readUInt32BE(firstCell), 8);
+    fs.writeSync(fd, page, 0, pageSize, (root - 1) * pageSize);
+    fs.closeSync(fd);
+    const said = await refused();
+    assert.match(said, new RegExp(`^Countersign will not start: the SQLite database ${file.replace(/[.]/g, '\\.')} is damaged \\(PRAGMA quick_check: [^)]+\\), so what the audit log seems to lack below may only be unreadable\\.`));
+    assert.match(said, /as read from the damaged file: the audit log ends at record \d+, but the checkpoint/);
+    assert.match(said, /Restore the database \(and its -wal file\) from a backup\. Do not accept this as a loss/);
+    assert.doesNotMatch(said, /--reason/);
+    const run = await audit(['accept-loss', '--data-dir', dataDir, '--reason', 'try']);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stderr, /is damaged \(PRAGMA quick_check[\s\S]*Nothing was recorded/);
+    assert.match(await refused(), /is damaged/, 'still refused: nothing was written into the damaged file');
   });
 
   it('says a directory where the checkpoint file belongs is not the file', async () => {

@@ -55,6 +55,12 @@ export interface ContinuityFinding {
    * PostgreSQL database share one key), so accept-loss wants --key-lost before it goes on.
    */
   keyOnly?: { signedWith: string[]; here?: string };
+  /**
+   * The database's own integrity check found its file damaged (AuditAccessStore.damage): what looks
+   * missing may only be unreadable, and accept-loss would go on writing into the damaged file, so
+   * only a restore is offered.
+   */
+  damaged?: string;
 }
 
 /** A problem found, and whether it is only the key (the records it names are still there as signed). */
@@ -124,6 +130,11 @@ export async function checkContinuity(input: ContinuityInput): Promise<Continuit
   finding.problems = found.map((p) => p.text);
   if (found.length > 0 && found.every((p) => p.keyOnly)) {
     finding.keyOnly = { signedWith: [...foreignKeys], ...(input.verifier ? { here: input.verifier.keyId } : {}) };
+  } else if (found.length > 0 && store.compliance.damage) {
+    // A damaged file can read as a shorter log without an error (a page of the B-tree pointing
+    // elsewhere): told as records missing, it would be offered accept-loss.
+    const damaged = await store.compliance.damage().catch((err: unknown) => `the database is damaged (${(err as Error).message})`);
+    if (damaged) finding.damaged = damaged;
   }
   return finding;
 }
@@ -206,6 +217,7 @@ export interface AuditDatabaseOf {
 /** The words startup stops with: what to restore, and how to accept the loss, depend on the store. */
 function continuityRefusal(finding: ContinuityFinding, dataDir: string, database: AuditDatabaseOf): string {
   if (finding.keyOnly) return keyRefusal(finding, finding.keyOnly, dataDir, database);
+  if (finding.damaged) return damagedRefusal(finding, finding.damaged, dataDir);
   const advice =
     database.kind === 'postgres'
       ? [
@@ -218,6 +230,16 @@ function continuityRefusal(finding: ContinuityFinding, dataDir: string, database
     ...finding.problems.map((p) => `  - ${p}.`),
     ...advice,
     `  countersign audit accept-loss --data-dir ${dataDir} --reason "<why>"`,
+  ].join('\n');
+}
+
+/** The file is damaged: restore it; accepting the loss would go on writing into it. */
+export function damagedRefusal(finding: ContinuityFinding, damaged: string, dataDir: string): string {
+  return [
+    `Countersign will not start: ${damaged}, so what the audit log seems to lack below may only be unreadable.`,
+    ...finding.problems.map((p) => `  - as read from the damaged file: ${p}.`),
+    'Restore the database (and its -wal file) from a backup. Do not accept this as a loss: countersign audit accept-loss would go on writing into the damaged file, so it refuses it.',
+    `countersign audit verify --data-dir ${dataDir} says how much of its audit log can still be read.`,
   ].join('\n');
 }
 

@@ -116,6 +116,17 @@ export class SqliteAuditAccessStore implements AuditAccessStore {
     };
   }
 
+  async damage(): Promise<string | undefined> {
+    let found: string[];
+    try {
+      found = (this.db.pragma('quick_check(5)') as { quick_check: string }[]).map((r) => r.quick_check);
+    } catch (err) {
+      found = [(err as Error).message];
+    }
+    if (found.length === 1 && found[0] === 'ok') return undefined;
+    return `the SQLite database ${this.db.name} is damaged (PRAGMA quick_check: ${found.join('; ')})`;
+  }
+
   async recordsNaming(after: number, upTo: number): Promise<{ records: number; requests: number; actors: number }> {
     return this.naming.get(after, upTo) as { records: number; requests: number; actors: number };
   }
