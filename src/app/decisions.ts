@@ -29,6 +29,8 @@ export interface Click {
   comment?: string;
   actor: Actor;
   source: Source;
+  /** The IANA zone Teams sent with the click, in which a refusal names a time (UTC when absent). */
+  timeZone?: string;
 }
 
 export type ClickResult =
@@ -124,6 +126,8 @@ export interface Decider {
   now: Date;
   source?: Source;
   cardHash?: string | undefined;
+  /** The zone a refusal names times in (the click's). */
+  timeZone?: string;
 }
 
 function decisionContext(r: ApprovalRequest, who: Omit<Decider, 'received'>): DecisionContext {
@@ -131,6 +135,7 @@ function decisionContext(r: ApprovalRequest, who: Omit<Decider, 'received'>): De
     now: who.now,
     actor: who.actor,
     ...(who.source ? { source: who.source } : {}),
+    ...(who.timeZone ? { zone: who.timeZone } : {}),
     // The roles named when the request was made, held according to the current config.
     isApprover: (a: Actor) => who.access.isApproverFor(decidingRoles(r), a),
     // Which quorum requirements a person's roles fill, held according to the current config (groups resolved).
@@ -215,12 +220,13 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   // Entra group memberships are looked up before deciding; a lookup that fails refuses (group-access.ts).
   const resolved = await accessForDecision(deps, click, received, now);
   if (!resolved.ok) return refuseClick(deps, click, resolved.refusal, resolved.request);
+  const zone = click.timeZone ? { timeZone: click.timeZone } : {};
   const apply = (r: ApprovalRequest): Transition => {
-    const ctx = decisionContext(r, { actor: click.actor, access: resolved.access, now, source: click.source, cardHash: click.cardHash });
-    if (verb === 'cancel') return cancellation(r, { actor: click.actor, access: resolved.access, received, now, source: click.source });
+    const ctx = decisionContext(r, { actor: click.actor, access: resolved.access, now, source: click.source, cardHash: click.cardHash, ...zone });
+    if (verb === 'cancel') return cancellation(r, { actor: click.actor, access: resolved.access, received, now, source: click.source, ...zone });
     // A break-glass use is reviewed by an approver in person (no delegate): ratified or flagged.
     if (verb === 'ratify' || verb === 'flag') return reviewBreakGlass(r, ctx, verb === 'ratify' ? 'ratified' : 'flagged', comment);
-    return decision(r, verb, { actor: click.actor, access: resolved.access, received, ...(inForce ? { inForce } : {}), ...(end ? { end } : {}), now, source: click.source, cardHash: click.cardHash }, comment);
+    return decision(r, verb, { actor: click.actor, access: resolved.access, received, ...(inForce ? { inForce } : {}), ...(end ? { end } : {}), now, source: click.source, cardHash: click.cardHash, ...zone }, comment);
   };
   let outcome = await transact(deps, click.requestId, apply);
   if (!outcome) {

@@ -130,6 +130,15 @@ export function utcText(iso: string): string {
   return Number.isNaN(at.getTime()) ? iso : describeUntil(at, 'UTC');
 }
 
+/**
+ * A stored ISO time as the person it answers reads it, in their zone (validated; UTC when absent or
+ * unknown) with the UTC instant beside it: "2026-12-24 18:00 Europe/Berlin (2026-12-24T17:00:00.000Z)".
+ */
+export function zonedText(iso: string, zone: string | undefined): string {
+  const at = new Date(iso);
+  return Number.isNaN(at.getTime()) ? iso : describeUntil(at, zoneOrUtc(zone));
+}
+
 /** "2026-12-24 18:00 Europe/Berlin (2026-12-24T17:00:00.000Z)". */
 export function describeUntil(until: Date, zone: string): string {
   const p = partsIn(until, zone);

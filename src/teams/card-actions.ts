@@ -13,6 +13,7 @@ import { requestCard, type RequestCardOptions } from '../cards/request-card';
 import { failedText } from './fault-text';
 import { actorOf, sourceOf } from './identity';
 import { cardResponse, message } from './replies';
+import { zoneOf } from './activity-input';
 
 export class CardActions {
   constructor(
@@ -46,6 +47,8 @@ export class CardActions {
         ...(activity.replyToId ? { replyToId: activity.replyToId } : {}),
         ...(typeof data.hash === 'string' ? { cardHash: data.hash } : {}),
         ...(typeof data.comment === 'string' ? { comment: data.comment } : {}),
+        // A refusal naming a time names it in the clicker's zone (and UTC).
+        ...zoneOf(context),
       });
       if (result.ok) return cardResponse(requestCard(result.request, this.sharedOptions(result.request)));
       const notice = result.refusal.message;

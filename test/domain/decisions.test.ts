@@ -88,6 +88,18 @@ describe('approving a request', () => {
     assert.equal(no.message, "This click for request req-0001 carries a shortened operation hash (12 characters); send the card's full data.hash (64 characters).");
   });
 
+  it("names the expiry in the clicker's zone with the UTC instant, and in UTC for a zone no runtime knows", () => {
+    const late = new Date(EXPIRES_AT.getTime() + 60_000);
+    const iso = EXPIRES_AT.toISOString();
+    const local = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Tokyo', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).format(EXPIRES_AT);
+    const byBob = refused(approve(buildRequest(), decisionBy(bob, { now: late, zone: 'Asia/Tokyo' })));
+    assert.equal(byBob.message, `Request req-0001 expired at ${local} Asia/Tokyo (${iso}); ask for it again if it is still needed.`);
+    const byAlice = refused(cancel(buildRequest(), { now: late, actor: alice, zone: 'Asia/Tokyo', isApprover: () => false }));
+    assert.equal(byAlice.message, `Request req-0001 expired at ${local} Asia/Tokyo (${iso}).`);
+    const nowhere = refused(approve(buildRequest(), decisionBy(bob, { now: late, zone: 'Mars/Olympus_Mons' })));
+    assert.match(nowhere.message, new RegExp(`expired at ${utcText(iso)};`));
+  });
+
   it('accepts a click on a card that shows the pending operation', () => {
     const r = buildRequest();
     assert.equal(accepted(approve(r, decisionBy(bob, { cardHash: r.operationHash }))).request.state, 'approved');

@@ -11,13 +11,14 @@ export function holdsApproverRole(actor: Actor): boolean {
   return actor.tenantId === TENANT && APPROVER_IDS.has(actor.aadObjectId.toLowerCase());
 }
 
-export function decisionBy(actor: Actor, options: { now?: Date; cardHash?: string; source?: Source } = {}): DecisionContext {
+export function decisionBy(actor: Actor, options: { now?: Date; cardHash?: string; source?: Source; zone?: string } = {}): DecisionContext {
   return {
     now: options.now ?? minutesIn(10),
     actor,
     isApprover: holdsApproverRole,
     ...(options.cardHash !== undefined ? { cardHash: options.cardHash } : {}),
     ...(options.source ? { source: options.source } : {}),
+    ...(options.zone ? { zone: options.zone } : {}),
   };
 }
 

@@ -111,6 +111,19 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'cancelled');
   });
 
+  it("says when a request expired in the clicker's own time zone, with the UTC instant the audit keeps", async () => {
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old'); // ttl 1h
+    const expiresAt = (await h.bot.deps.store.requests.get(requestId))!.expiresAt;
+    h.clock.advance(61 * 60 * 1000);
+    const late = await h.teams.click(people.bob, cardId, 'approve', { entities: [{ type: 'clientInfo', locale: 'en-IN', timezone: 'Asia/Kolkata' }] });
+    const kolkata = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Kolkata', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(expiresAt));
+    const said = `expired at ${new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Kolkata' }).format(new Date(expiresAt))} ${kolkata} Asia/Kolkata (${expiresAt})`;
+    assert.ok(cardText(late.body.value as Record<string, unknown>).includes(said), cardText(late.body.value as Record<string, unknown>));
+    await settled(h);
+    const refused = (await auditOf(h, { requestId })).find((r) => r.type === 'click.refused');
+    assert.ok(refused?.outcome.detail?.includes(`(${expiresAt})`), 'the audit detail keeps the UTC instant');
+  });
+
   it('expires a request nobody decided in time, and refuses decisions after expiry', async () => {
     const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old'); // ttl 1h
     h.clock.advance(61 * 60 * 1000);

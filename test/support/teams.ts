@@ -58,7 +58,7 @@ export class TeamsDriver {
     person: Person,
     cardActivityId: string,
     verb: string,
-    options: { conversation?: Conversation; data?: Record<string, unknown>; comment?: string } = {},
+    options: { conversation?: Conversation; data?: Record<string, unknown>; comment?: string; entities?: Record<string, unknown>[] } = {},
   ): Promise<InvokeResult> {
     const card = this.connector.card(cardActivityId);
     const action = cardActions(card).find((a) => a.verb === verb);
@@ -69,6 +69,7 @@ export class TeamsDriver {
         name: 'adaptiveCard/action',
         replyToId: cardActivityId,
         value: { action: { type: 'Action.Execute', verb, data } },
+        ...(options.entities ? { entities: options.entities } : {}),
       }),
     );
     return { status: res.status, body: res.body as InvokeResult['body'] };

@@ -16,7 +16,7 @@ import { type Actor, type Approval, type ApprovalRequest, isDecidable, standing 
 import { runsOnBreakGlass } from './break-glass';
 import { scheduleIfLater } from './schedule';
 import { andThen, type DecisionContext, next, refuse, type Transition } from './transition';
-import { utcText } from '../delegation-time';
+import { utcText, zonedText } from '../delegation-time';
 
 export function isPastExpiry(r: ApprovalRequest, now: Date): boolean {
   return now.getTime() >= Date.parse(r.expiresAt);
@@ -28,7 +28,7 @@ function checkDecider(r: ApprovalRequest, ctx: DecisionContext, verb: 'approve' 
     return refuse(r, r.state === 'expired' ? RefusalReason.Expired : RefusalReason.AlreadyDecided, `Request ${r.id} ${standing(r.state)}; it can no longer be ${verb === 'approve' ? 'approved' : 'rejected'}.`);
   }
   if (isPastExpiry(r, ctx.now)) {
-    return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${utcText(r.expiresAt)}; ask for it again if it is still needed.`);
+    return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${zonedText(r.expiresAt, ctx.zone)}; ask for it again if it is still needed.`);
   }
   if (ctx.cardHash !== undefined && ctx.cardHash !== r.operationHash) {
     if (ctx.cardHash.length > 0 && ctx.cardHash.length < r.operationHash.length && r.operationHash.startsWith(ctx.cardHash.toLowerCase())) {
@@ -182,7 +182,7 @@ export function cancel(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprove
     return refuse(r, RefusalReason.NotRequester, `Only ${r.requester.name}, who asked for request ${r.id}, can cancel it.`);
   }
   if (isPastExpiry(r, ctx.now)) {
-    return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${utcText(r.expiresAt)}.`);
+    return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${zonedText(r.expiresAt, ctx.zone)}.`);
   }
   const at = ctx.now.toISOString();
   const updated = next(r, ctx.now, { state: 'cancelled', cancellation: { by: ctx.actor, at } });

@@ -16,7 +16,7 @@ import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
 import { standing, type ApprovalRequest, type Execution } from '../request';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
-import { utcText } from '../delegation-time';
+import { utcText, zonedText } from '../delegation-time';
 import type { ExecutionClaim } from './claim';
 
 function checkExecuting(r: ApprovalRequest, owner?: string): Transition | undefined {
@@ -128,7 +128,7 @@ export function requestCancellation(r: ApprovalRequest, ctx: DecisionContext): T
     return refuse(r, RefusalReason.NotCancellable, `Request ${r.id} runs a ${r.operation.kind} operation, which Azure cannot cancel once started; only deployments can be cancelled.`);
   }
   if (execution.cancellation) {
-    return refuse(r, RefusalReason.AlreadyDecided, `${execution.cancellation.by.name} already asked to cancel request ${r.id} at ${utcText(execution.cancellation.at)}.`);
+    return refuse(r, RefusalReason.AlreadyDecided, `${execution.cancellation.by.name} already asked to cancel request ${r.id} at ${zonedText(execution.cancellation.at, ctx.zone)}.`);
   }
   const at = ctx.now.toISOString();
   const onBehalfOf = !isRequester && ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf, ...(ctx.delegationId ? { delegationId: ctx.delegationId } : {}) } : {};

@@ -14,6 +14,11 @@ export interface DecisionContext {
   now: Date;
   actor: Actor;
   source?: Source;
+  /**
+   * The IANA zone Teams sent with the click: a refusal naming a time names it there, with the UTC
+   * instant beside it (the refusal is also the audit's detail). Absent: UTC.
+   */
+  zone?: string;
   /** Does this person hold one of the request's approver roles (tenant included)? */
   isApprover(actor: Actor): boolean;
   /**
