@@ -6,7 +6,7 @@
  */
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
 import { authorityFor, deciderText, samePerson, type Delegation } from '../domain/delegation';
-import { describeUntil, utcText } from '../domain/delegation-time';
+import { describeUntil, utcText, zoneOrUtc } from '../domain/delegation-time';
 import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, stillUnreached, withoutLapsedApprovals, type DecisionContext, type DelegationEnd, type Transition } from '../domain/lifecycle';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { outstandingText } from '../domain/quorum';
@@ -302,12 +302,21 @@ async function cancelInAzure(deps: AppDeps, request: ApprovalRequest): Promise<v
   }
 }
 
+/**
+ * The zone the requester reads a message Countersign sends them on its own in: theirs (kept with
+ * their personal chat) when they asked in that chat; UTC where many read it (a channel, a group chat).
+ */
+async function requesterZone(deps: AppDeps, r: ApprovalRequest): Promise<string> {
+  if (r.source.conversationType !== 'personal' || !deps.messenger?.timeZoneOf) return 'UTC';
+  return zoneOrUtc(await deps.messenger.timeZoneOf(r.requester).catch(() => undefined));
+}
+
 /** Moves a pending request past its expiry to expired; returns the stored result. */
 export async function expireNow(deps: AppDeps, requestId: string): Promise<ApprovalRequest | undefined> {
   const outcome = await transact(deps, requestId, (r) => expire(r, deps.clock.now()), { readBackUnknownCommit: true });
   if (outcome?.result.ok) {
     const before = outcome.before;
-    const until = describeUntil(new Date(before.expiresAt), 'UTC');
+    const until = describeUntil(new Date(before.expiresAt), await requesterZone(deps, before));
     // Approved in part (a quorum, or a second approval not yet given): said as it stood, not "nobody".
     const nobody = before.state === 'needs_reapproval' ? `nobody approved it again, after what it would do changed, before ${until}.` : `nobody approved it before ${until}.`;
     const why = before.state === 'scheduled' ? (outcome.result.request.outcomeDetail ?? '') : before.approvals.length > 0 ? `it did not get every approval it needs before ${until}: still needed ${outstandingText(before)}.` : nobody;

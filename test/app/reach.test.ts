@@ -420,6 +420,21 @@ describe('app: reaching approvers', () => {
     assert.doesNotMatch(cardText(requestCard(later)), /Could not reach/);
   });
 
+  it('tells a requester who asked in their personal chat when it expired in their own time zone; in a channel, UTC', async () => {
+    sent.zones.set(alice.aadObjectId, 'America/Sao_Paulo');
+    const inChannel = await created();
+    const meant = f.app.interpret('delete resource group staging-web-frontend');
+    assert.equal(meant.kind, 'ready');
+    if (meant.kind !== 'ready') return;
+    const mine = await f.app.createRequest({ command: meant.command, values: meant.values, actor: alice, source: sourceIn({ id: 'a:alice-chat', conversationType: 'personal' }, 'ask-2') });
+    assert.ok(mine.ok, JSON.stringify(mine));
+    await f.app.tellingIdle();
+    f.clock.advance(Date.parse(mine.request.expiresAt) + 1000 - f.clock.now().getTime());
+    assert.deepEqual((await f.app.sweepExpired()).sort(), [inChannel.id, mine.request.id].sort());
+    assert.match(f.notifier.told(mine.request.id).at(-1) ?? '', new RegExp(`nobody approved it before \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d America/Sao_Paulo \\(${mine.request.expiresAt.replace(/\./g, '\\.')}\\)\\.`));
+    assert.match(f.notifier.told(inChannel.id).at(-1) ?? '', /nobody approved it before \d{4}-\d\d-\d\d \d\d:\d\d UTC\./, 'read by many in the channel: UTC');
+  });
+
   it('tells the requester of a request that expired whom Countersign could not reach, who may not have known of it', async () => {
     sent.unreachable.set(dave.aadObjectId, 'app not installed');
     const r = await created();
