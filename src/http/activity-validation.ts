@@ -12,7 +12,7 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 /** Optional members that must be strings when present. */
 const STRING_FIELDS = ['id', 'channelId', 'serviceUrl', 'text', 'textFormat', 'replyToId', 'name', 'locale', 'timestamp', 'localTimestamp', 'deliveryMode', 'inputHint', 'speak', 'summary', 'action'];
 const ACCOUNT_STRINGS = ['id', 'name', 'aadObjectId', 'role'];
-const CONVERSATION_STRINGS = ['id', 'tenantId', 'conversationType', 'name', 'role'];
+const CONVERSATION_STRINGS = ['id', 'tenantId', 'conversationType', 'name', 'aadObjectId', 'role'];
 const ARRAYS = ['entities', 'attachments', 'membersAdded', 'membersRemoved', 'reactionsAdded', 'reactionsRemoved'];
 /** How many entries an activity's arrays may hold: Teams sends a handful. */
 const MAX_ARRAY = 100;

@@ -77,6 +77,8 @@ describe('activities validated at the edge', function () {
       ['a conversation id with a lone surrogate', (a) => (a.conversation.id = '19:\uD800'), /conversation\.id holds U\+D800 \(at position 4\)/],
       // Named in the path of the reply's URL, which cannot encode it: the turn failed with "URI malformed", 500.
       ['an activity id with a lone surrogate', (a) => (a.id = 'f:1\uDC00'), /^\{"error":"Not a valid Bot Framework activity: id holds U\+DC00 \(at position 4\), half of a character: no reply can name it\."\}$/],
+      // Copied into every reply's conversation, whose serializer refused it: the turn failed, 500.
+      ['a numeric conversation.aadObjectId', (a) => (a.conversation.aadObjectId = 2), /conversation\.aadObjectId must be a string/],
       ['a recipient nested in arrays 5,000 levels deep', (a) => (a.recipient.extra = nested(5000, true)), /recipient nests objects more than 8 levels deep/],
     ];
     for (const [name, change, reason] of cases) {
