@@ -357,6 +357,32 @@ describe('the database file deleted, replaced or cut while open', function () {
     assert.deepEqual(added.map((c) => [c.seq, c.hash]), [[committed.seq, committed.hash]], 'one checkpoint, of what it had committed: nothing after the file was gone');
   });
 
+  it('makes the bot stop, not ready, naming the records missing, when an older copy is put over its file in place', async () => {
+    const w = await startWatchedBot(dir);
+    const db = path.join(dir, 'countersign.db');
+    const checkpoint = () => {
+      const other = new Database(db);
+      other.pragma('wal_checkpoint(PASSIVE)');
+      other.close();
+    };
+    try {
+      const store = w.bot.deps.store;
+      checkpoint();
+      const old = fs.readFileSync(db);
+      await store.audit.append([anEvent('config.loaded')]);
+      checkpoint();
+      assert.equal(fs.statSync(db).size, old.length, 'the same size: the size check cannot tell');
+      assert.equal((await fetch(`${w.bot.url}/readyz`)).status, 200);
+      fs.writeFileSync(db, old);
+      await eventually('not ready', async () => (await fetch(`${w.bot.url}/readyz`)).status === 503);
+      await eventually('told', () => w.fatal.length > 0);
+      assert.match(w.fatal[0], /the audit log in .*countersign\.db went back while Countersign had it open: .* so records \d+ to \d+ are missing from it .* Restore the database, with its -wal file, from a backup/);
+      assert.ok(w.saidMustRestart());
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('finds at the next start a log whose write-ahead log was cut short while the bot ran, instead of taking the shorter log', async () => {
     const w = await startWatchedBot(dir);
     try {
