@@ -78,8 +78,9 @@ describe('countersign store', function () {
     const lite = await openSqliteStore({ file });
     for (let i = 0; i < 20; i++) {
       const r = aRequest(`CS-${i}`, { createdAt: timeAt(i) });
-      await lite.requests.insert(r, [anEvent('request.created', { request: requestRef(r.id) })]);
-      await lite.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved', { actor: bob, request: requestRef(r.id) })]);
+      // Its records carry the reason the request was made with, as Countersign's do (audit verify holds the rows against them).
+      await lite.requests.insert(r, [anEvent('request.created', { request: { ...requestRef(r.id), reason: r.reason } })]);
+      await lite.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved', { actor: bob, request: { ...requestRef(r.id), reason: r.reason } })]);
       await lite.conversations.saveCardMessage(r.id, { conversationId: `conv-${i % 3}`, activityId: `act-${i}` });
       if (i % 2) await lite.conversations.claimCardVersion(r.id, { conversationId: `conv-${i % 3}`, activityId: `act-${i}` }, 2, { holder: 'i1', ms: 1000 });
     }

@@ -14,7 +14,7 @@ import type { ArmSandbox } from '../../src/sandbox';
 import { openPostgresStore } from '../../src/store/postgres';
 import { audit } from '../cli/run-audit';
 import { spawnCountersign, type CountersignProcess } from '../ops/child';
-import { aRequest } from '../store/fixtures';
+import { aRequest, anEvent, requestRef } from '../store/fixtures';
 import { cardActions, cardOf, cardText, FakeConnector } from '../support/connector';
 import { EXAMPLE_CONFIG } from '../support/harness';
 import { createTestDatabase } from '../support/postgres';
@@ -64,7 +64,9 @@ describe('three instances on one PostgreSQL database', function () {
     // Requests already past their time when the instances start: all three sweep at once.
     const seed = await openPostgresStore({ connection: db.connection });
     for (const id of EXPIRED) {
-      await seed.requests.insert(aRequest(id, { createdAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T01:00:00.000Z' }), []);
+      // With its creation record, as Countersign writes every request (audit verify holds the rows against their records).
+      const created = aRequest(id, { createdAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T01:00:00.000Z' });
+      await seed.requests.insert(created, [anEvent('request.created', { time: created.createdAt, request: { ...requestRef(id), reason: created.reason } })]);
     }
     await seed.close();
     env = {

@@ -12,7 +12,7 @@
  * `StoredRequests` port; the judgement and its words are here.
  */
 import type { AuditRecord } from '../../domain/audit';
-import { JUDGED_RECORD_TYPES, unbackedField, type UnbackedField } from '../../domain/lifecycle';
+import { JUDGED_RECORD_TYPES, unbackedField, writtenNotBefore, type UnbackedField } from '../../domain/lifecycle';
 import type { ApprovalRequest } from '../../domain/request';
 
 /** A stored request row or version: its request's id, its version as stored, and its stored text. */
@@ -54,18 +54,27 @@ export interface RequestCheck {
 
 const BATCH = 200;
 
-function judged(text: StoredRequestText, what: UnbackedRequest['what'], records: readonly AuditRecord[]): UnbackedRequest | undefined {
-  const version = String(text.version);
-  let v: ApprovalRequest;
+/** A stored text read as a request, or why it cannot be judged as one. */
+function parsed(text: StoredRequestText): { request: ApprovalRequest } | { unreadable: UnbackedField } {
+  let v: unknown;
   try {
-    v = JSON.parse(text.body) as ApprovalRequest;
+    v = JSON.parse(text.body);
   } catch {
-    return { requestId: text.id, what, version, field: 'body', stored: 'text that is not JSON', recorded: 'a request', why: 'its stored text is not JSON' };
+    return { unreadable: { field: 'body', stored: 'text that is not JSON', recorded: 'a request', why: 'its stored text is not JSON' } };
   }
-  if (typeof v !== 'object' || v === null) return { requestId: text.id, what, version, field: 'body', stored: 'no request', recorded: 'a request', why: 'its stored text is no request' };
-  // The judgement reads the request's id off the body: a body naming another request is judged as the row's.
-  if (v.id !== text.id) return { requestId: text.id, what, version, field: 'id', stored: JSON.stringify(String(v.id).slice(0, 80)), recorded: `the records of ${text.id}, whose ${what} it is`, why: 'its body names another request' };
-  const found = unbackedField(v, records);
+  if (typeof v !== 'object' || v === null) return { unreadable: { field: 'body', stored: 'no request', recorded: 'a request', why: 'its stored text is no request' } };
+  // The judgement reads the request's id off the body: a body naming another request is not this one's.
+  const id = (v as { id?: unknown }).id;
+  if (id !== text.id) return { unreadable: { field: 'id', stored: JSON.stringify(String(id).slice(0, 80)), recorded: `the records of ${text.id}`, why: 'its body names another request' } };
+  return { request: v as ApprovalRequest };
+}
+
+function judged(text: StoredRequestText, what: UnbackedRequest['what'], records: readonly AuditRecord[], versions: readonly ApprovalRequest[]): UnbackedRequest | undefined {
+  const read = parsed(text);
+  const version = String(text.version);
+  if ('unreadable' in read) return { requestId: text.id, what, version, ...read.unreadable };
+  const v = read.request;
+  const found = unbackedField(v, records, writtenNotBefore(v, versions));
   return found ? { requestId: text.id, what, version: String(v.version ?? version), ...found } : undefined;
 }
 
@@ -93,18 +102,23 @@ async function checkBatch(source: StoredRequests, ids: readonly string[], rows: 
   for (const id of ids) {
     const mine = records.get(id) ?? [];
     const row = rowOf.get(id);
+    const texts = (byId.get(id) ?? []).sort((a, b) => Number(a.version) - Number(b.version));
+    const readable = texts.flatMap((t) => {
+      const read = parsed(t);
+      return 'request' in read ? [read.request] : [];
+    });
     tally.requests++;
     if (row) {
       tally.rows++;
-      const f = judged(row, 'row', mine);
+      const f = judged(row, 'row', mine, readable);
       if (f) {
         tally.unbacked++;
         onFinding(f);
       }
     }
-    for (const v of (byId.get(id) ?? []).sort((a, b) => Number(a.version) - Number(b.version))) {
+    for (const v of texts) {
       tally.versions++;
-      const f = judged(v, 'version', mine);
+      const f = judged(v, 'version', mine, readable);
       if (f) {
         tally.unbacked++;
         onFinding(f);

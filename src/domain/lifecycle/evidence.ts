@@ -244,9 +244,13 @@ function operationField(v: ApprovalRequest, created: AuditRecord, original: stri
  * approval it lists (the same person, the same hash), its rejection, and the state it is in. Only the
  * records of JUDGED_RECORD_TYPES are looked at.
  */
-export function unbackedField(v: ApprovalRequest, records: readonly AuditRecord[]): UnbackedField | undefined {
-  const at = Date.parse(String(v.updatedAt));
-  if (Number.isNaN(at)) return { field: 'updatedAt', stored: shown(v.updatedAt), recorded: 'nothing: a time is needed to judge it by', why: `its time ${JSON.stringify(String(v.updatedAt).slice(0, 40))} is not a time` };
+export function unbackedField(v: ApprovalRequest, records: readonly AuditRecord[], notBefore?: number): UnbackedField | undefined {
+  const own = Date.parse(String(v.updatedAt));
+  // A version is written after every earlier version of its request, so what the records held by then
+  // counts too: a transition whose time was read before a wait can carry an earlier time than the one
+  // before it (seen of executing versions under several instances).
+  const at = notBefore !== undefined && notBefore > own ? notBefore : own;
+  if (Number.isNaN(own)) return { field: 'updatedAt', stored: shown(v.updatedAt), recorded: 'nothing: a time is needed to judge it by', why: `its time ${JSON.stringify(String(v.updatedAt).slice(0, 40))} is not a time` };
   const mine = records.filter((x) => x.request?.id === v.id && madeAt(x) <= at);
   const created = mine.find((x) => x.type === 'request.created' || x.type === 'breakglass.used');
   if (!created) {
@@ -299,8 +303,18 @@ export function unbackedField(v: ApprovalRequest, records: readonly AuditRecord[
 }
 
 /** unbackedField in words (the evidence bundle's), or undefined when the records back the version. */
-export function unbackedVersion(v: ApprovalRequest, records: readonly AuditRecord[]): string | undefined {
-  return unbackedField(v, records)?.why;
+export function unbackedVersion(v: ApprovalRequest, records: readonly AuditRecord[], notBefore?: number): string | undefined {
+  return unbackedField(v, records, notBefore)?.why;
+}
+
+/** The latest time among a request's versions up to this one (versions of the request, any order), for unbackedField's `notBefore`. */
+export function writtenNotBefore(v: Pick<ApprovalRequest, 'version'>, versions: readonly Pick<ApprovalRequest, 'version' | 'updatedAt'>[]): number | undefined {
+  let latest: number | undefined;
+  for (const w of versions) {
+    const t = Date.parse(String(w.updatedAt));
+    if (Number(w.version) < Number(v.version) && !Number.isNaN(t) && (latest === undefined || t > latest)) latest = t;
+  }
+  return latest;
 }
 
 /**

@@ -111,6 +111,21 @@ describe('stored request versions judged against their audit records', () => {
     }
   });
 
+  it('backs a version whose time is earlier than the version before it, by what the records held when that one was written (seen of executing versions under several instances)', async () => {
+    const ran = await asked(f, alice, DELETE);
+    await click(f, bob, ran, 'approve');
+    await settle(f);
+    const versions = await f.store.compliance.requestVersions(ran.id);
+    const records = await collect(f.store.audit.read({ requestId: ran.id }, { scan: true }));
+    const executing = versions.findIndex((v) => v.state === 'executing');
+    assert.ok(executing > 0, JSON.stringify(versions.map((v) => v.state)));
+    // A later version of the run, written with a time read before the run started (before its execution.started record).
+    const started = records.find((x) => x.type === 'execution.started')!;
+    const stale = { ...versions[executing], version: versions.at(-1)!.version + 1, updatedAt: new Date(Date.parse(started.time) - 1).toISOString() };
+    const check = checkVersions([...versions, stale], records);
+    assert.deepEqual(check.problems, []);
+  });
+
   it('marks a version added in the database that changes only what the operation hash leaves out: the reason, the requester, the policy version', async () => {
     const ran = await asked(f, alice, `${DELETE} reason: INC-4711 outage cleanup`);
     await click(f, bob, ran, 'approve');
