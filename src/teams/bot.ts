@@ -395,8 +395,9 @@ export class CountersignBot extends TeamsActivityHandler {
   private async answer(context: TurnContext, text: string): Promise<void> {
     if (context.activity.type === 'invoke') {
       await context.sendActivity({ type: 'invokeResponse', value: { status: 200, body: { statusCode: 200, type: MESSAGE_RESPONSE, value: this.say(text) } } });
-    } else if (context.activity.type === 'message' && String(context.activity.conversation?.id).length <= INPUT_LIMITS.conversationId) {
-      // A conversation id past its limit names no conversation Teams made: nothing is sent there.
+    } else if (context.activity.type === 'message' && String(context.activity.conversation?.id).length <= INPUT_LIMITS.conversationId && String(context.activity.id ?? '').length <= INPUT_LIMITS.activityId) {
+      // A conversation id past its limit names no conversation Teams made: nothing is sent there. Nor
+      // in reply to an activity id past its limit (no message Teams made), which the reply's URL names.
       await context.sendActivity(this.say(text));
     }
   }

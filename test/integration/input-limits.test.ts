@@ -48,6 +48,8 @@ describe('bounded client text (bot over HTTP)', function () {
   for (const [field, limit, activity] of [
     ['name', INPUT_LIMITS.name, (big: string) => h.teams.activity({ ...people.alice, name: big }, opsChannel, { type: 'message', text: 'help' })],
     ['conversationId', INPUT_LIMITS.conversationId, (big: string) => h.teams.activity(people.alice, { ...opsChannel, id: big }, { type: 'message', text: 'help' })],
+    // A reply names the activity it answers in its URL: one past the connector's limits (the turn failed, 500).
+    ['activityId', INPUT_LIMITS.activityId, (big: string) => ({ ...h.teams.activity(people.alice, opsChannel, { type: 'message', text: 'help' }), id: big })],
     ['tenantId', INPUT_LIMITS.tenantId, (big: string) => h.teams.activity({ ...people.alice, tenantId: big }, opsChannel, { type: 'message', text: 'help' })],
     ['messageText', INPUT_LIMITS.messageText, (big: string) => h.teams.activity(people.alice, opsChannel, { type: 'message', text: `delete resource group staging-old reason: ${big}` })],
     ['reason', INPUT_LIMITS.reason, (big: string) => h.teams.activity(people.alice, opsChannel, { type: 'message', value: { countersign: 'form', reason: big } })],
@@ -70,6 +72,7 @@ describe('bounded client text (bot over HTTP)', function () {
       }
       assert.match(String(record.outcome.detail), new RegExp(`${field} is \\d+ characters long \\(at most ${limit} are accepted\\)`));
       if (field === 'conversationId') assert.equal(replies.length, 0, 'nothing is sent to a conversation id past its limit');
+      else if (field === 'activityId') assert.equal(replies.length, 0, 'nothing is sent in reply to an activity id past its limit');
       else assert.match(replies[0], new RegExp(`${field} is \\d+ characters long \\(at most ${limit} are accepted\\)`));
       assert.equal(record.type, 'request.refused');
       assert.ok(JSON.stringify(record).length < SMALL_RECORD, `record is ${JSON.stringify(record).length} characters`);
