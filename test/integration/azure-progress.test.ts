@@ -65,10 +65,13 @@ describe('live progress and cancelling (bot over HTTP, fake Bot Connector, ARM s
     await settled(h);
     const proactive = h.connector.sent.slice(from).filter((s) => s.conversationId === opsChannel.id);
     assert.ok(proactive.length >= 16, `card updates and messages: ${proactive.length}`);
-    // Sent a second apart; they arrive a little less apart when the first of them took longer on the wire.
+    // Sent a second apart; they arrive less apart when the first of them took longer on the wire (on a
+    // loaded machine by a few hundred ms). Without the limit all of them go within a few milliseconds.
     for (let i = 7; i < proactive.length; i++) {
-      assert.ok(proactive[i].at - proactive[i - 7].at >= 700, `messages ${i - 7} to ${i} went within ${proactive[i].at - proactive[i - 7].at} ms`);
+      assert.ok(proactive[i].at - proactive[i - 7].at >= 500, `messages ${i - 7} to ${i} went within ${proactive[i].at - proactive[i - 7].at} ms`);
     }
+    const span = proactive.at(-1)!.at - proactive[0].at;
+    assert.ok(span >= (Math.ceil(proactive.length / 7) - 1) * 1000 - 300, `${proactive.length} messages went within ${span} ms`);
     for (const c of cards) assert.equal((await h.bot.deps.store.requests.get(c.requestId))?.state, 'succeeded');
   });
 
