@@ -108,11 +108,11 @@ export interface AuditAccessStore {
 
 /**
  * The audit log with what src/audit/access keeps beside it: what checkpoints, exports and auditor
- * access use. (`compliance` is the field's name from the days of src/compliance/.)
+ * access use.
  */
 export interface AuditStore {
   audit: AuditLog;
-  compliance: AuditAccessStore;
+  auditAccess: AuditAccessStore;
 }
 
 /**

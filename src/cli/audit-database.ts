@@ -247,8 +247,8 @@ function sqliteDatabase(dataDirOption: string | undefined, io: AuditCliIo): Audi
  * would go into the shared log (PostgreSQL) or to auditors and contradict every checkpoint before.
  * Only a SQLite data directory whose log was never signed gets one, as the bot's first start would.
  */
-export async function installationSigner(db: Pick<AuditDatabase, 'kind' | 'dataDir' | 'where'>, store: Pick<CliStore, 'compliance'>): Promise<AuditSigner> {
-  const last = await store.compliance.lastCheckpoint();
+export async function installationSigner(db: Pick<AuditDatabase, 'kind' | 'dataDir' | 'where'>, store: Pick<CliStore, 'auditAccess'>): Promise<AuditSigner> {
+  const last = await store.auditAccess.lastCheckpoint();
   const where = 'run it with the data directory of the Countersign installation that holds it (COUNTERSIGN_DATA_DIR or --data-dir)';
   if (!fs.existsSync(path.join(db.dataDir, PRIVATE_KEY_FILE))) refuseNewKey(db, last, { missing: `(${PRIVATE_KEY_FILE})`, run: 'run it', outcome: 'Nothing was signed or recorded.' });
   const signer = loadOrCreateSigningKey(db.dataDir);

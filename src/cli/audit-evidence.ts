@@ -47,7 +47,7 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     for await (const r of store.audit.read({ requestId }, { scan: true })) events.push(r);
     const current = await store.requests.get(requestId);
     if (!current && events.length === 0) throw new AuditInputError(`there is no request ${requestIdAsNamed(typedId)} and no audit record names it`);
-    const stored = await store.compliance.requestVersions(requestId);
+    const stored = await store.auditAccess.requestVersions(requestId);
     const versions = stored.length ? stored : current ? [current] : [];
 
     // The bundle holds the request's records and cards: for its owner only, whatever the umask.

@@ -27,7 +27,7 @@ export async function printPublicKey(opts: { dataDir?: string }, io: AuditCliIo)
     // A key made here would be no auditor's key when the log was signed before (or, on PostgreSQL,
     // where the instances sign with their shared data directory's key).
     const store = await db.openStore();
-    const last = await store.compliance.lastCheckpoint().finally(() => store.close());
+    const last = await store.auditAccess.lastCheckpoint().finally(() => store.close());
     refuseNewKey(db, last, { missing: `(${PRIVATE_KEY_FILE}) or public key (${PUBLIC_KEY_FILE})`, run: 'run this', outcome: 'No key was created.' });
   }
   if (hadKey || !existsSync(path.join(dataDir, PUBLIC_KEY_FILE))) {

@@ -18,7 +18,7 @@ import { abandonedRecordedOutputs } from '../output-file';
 export async function keepRecordedLeftovers(store: CliStore, target: string, io: AuditCliIo, what: 'export' | 'evidence'): Promise<void> {
   const earlier = what === 'export' ? 'an earlier export' : 'an earlier evidence run';
   for (const left of abandonedRecordedOutputs(target)) {
-    const manifest = await store.compliance.getExportManifest(left.tag);
+    const manifest = await store.auditAccess.getExportManifest(left.tag);
     if (!manifest) {
       // Not recorded here: in another database (another --data-dir), or stopped just before its
       // record. Complete either way, so it is not removed on this database's word.

@@ -9,7 +9,7 @@ import type { CardBindingStore } from '../app/ports';
 import type { CardVersionClaims, ConversationReferenceStore } from '../teams/ports';
 
 export interface CountersignStore extends Store {
-  compliance: AuditAccessStore;
+  auditAccess: AuditAccessStore;
   conversations: ConversationReferenceStore;
   /** The use cases' card bindings, with the version claims the Teams notifier keeps on them. */
   cards: CardBindingStore & CardVersionClaims;

@@ -92,7 +92,7 @@ describe('countersign store', function () {
       await lite.audit.append(Array.from({ length: 2000 }, (_, k) => anEvent('execution.progressed', { time: timeAt(start + k), data: { n: start + k, text: 'é ✓ "q"' } })));
     }
     const head = await lite.audit.head();
-    await lite.compliance.saveCheckpoint({ seq: head!.seq, hash: head!.hash, time: timeAt(1), keyId: 'k', signature: 's' }, [anEvent('audit.checkpoint')]);
+    await lite.auditAccess.saveCheckpoint({ seq: head!.seq, hash: head!.hash, time: timeAt(1), keyId: 'k', signature: 's' }, [anEvent('audit.checkpoint')]);
     await lite.close();
 
     const r = await store(['migrate', '--from', file], env, tmp.dir, true);

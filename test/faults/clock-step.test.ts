@@ -156,7 +156,7 @@ describe('a wall clock that steps', function () {
 
     it('an execution checkpoint still follows within its gap', async () => {
       let seq = 0;
-      const store = { requests: {}, compliance: {}, audit: { append: async (types: string[]) => types.map((type) => ({ seq: ++seq, hash: 'h'.repeat(64), type })) } } as unknown as Store & AuditStore;
+      const store = { requests: {}, auditAccess: {}, audit: { append: async (types: string[]) => types.map((type) => ({ seq: ++seq, hash: 'h'.repeat(64), type })) } } as unknown as Store & AuditStore;
       const due: string[] = [];
       const s = checkpointSchedule(store, { every: 1000, gapMs: 50, due: async (t) => void due.push(t) });
       const append = (types: string[]) => (s.store.audit as unknown as { append(t: string[]): Promise<unknown> }).append(types);

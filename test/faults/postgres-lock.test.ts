@@ -137,7 +137,7 @@ describe('PostgreSQL: a lock held by another session', function () {
       try {
         for (const write of [
           () => store.audit.append([anEvent('request.created')]),
-          () => store.compliance.saveCheckpoint({ seq: 1, hash: 'h', time: '2030-01-01T00:00:00.000Z', keyId: 'k', signature: 's' }, [anEvent('audit.checkpoint')]),
+          () => store.auditAccess.saveCheckpoint({ seq: 1, hash: 'h', time: '2030-01-01T00:00:00.000Z', keyId: 'k', signature: 's' }, [anEvent('audit.checkpoint')]),
         ]) {
           await chain.query('SELECT pg_advisory_lock(4771034112002)'); // CHAIN_LOCK
           const unlock = new Promise((r) => setTimeout(r, wait - 100)).then(() => chain.query('SELECT pg_advisory_unlock(4771034112002)'));

@@ -131,7 +131,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.equal((await b.requests.get('req-1'))?.outcomeDetail, `writer ${won[0]}`);
     const approved = await collect(a.audit.read({ types: ['request.approved'] }));
     assert.deepEqual(approved.map((e) => e.data), [{ writer: won[0] }]);
-    assert.deepEqual((await a.compliance.requestVersions('req-1')).map((v) => v.version), [1, 2]);
+    assert.deepEqual((await a.auditAccess.requestVersions('req-1')).map((v) => v.version), [1, 2]);
   });
 
   it('stores no more break-glass uses under a limit than it allows when two instances store them at once', async () => {
@@ -156,11 +156,11 @@ describe('PostgreSQL store, several instances on one database', function () {
       createdAt: timeAt(0),
       expiresAt: timeAt(600),
     };
-    await a.compliance.saveDownloadLink(link, [anEvent('audit.export_link_issued')]);
-    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).compliance.claimDownloadLink(link.tokenHash, timeAt(10 + i))));
+    await a.auditAccess.saveDownloadLink(link, [anEvent('audit.export_link_issued')]);
+    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).auditAccess.claimDownloadLink(link.tokenHash, timeAt(10 + i))));
     assert.equal(claims.filter((c) => c.ok).length, 1);
     for (const c of claims) if (!c.ok) assert.equal(c.reason, 'used');
-    assert.deepEqual(await a.compliance.claimDownloadLink('0'.repeat(64), timeAt(30)), { ok: false, reason: 'unknown' });
+    assert.deepEqual(await a.auditAccess.claimDownloadLink('0'.repeat(64), timeAt(30)), { ok: false, reason: 'unknown' });
   });
 
   it('lets one of two instances claim a card version, and neither an older one after it nor a newer one while it is held', async () => {
@@ -181,7 +181,7 @@ describe('PostgreSQL store, several instances on one database', function () {
   it('refuses UPDATE, DELETE and TRUNCATE of the audit tables, even for the superuser', async () => {
     const s = await open();
     await s.requests.insert(aRequest('req-1'), [anEvent('request.created')]);
-    await s.compliance.saveCheckpoint({ seq: 1, hash: 'h', time: timeAt(1), keyId: 'k', signature: 's' }, []);
+    await s.auditAccess.saveCheckpoint({ seq: 1, hash: 'h', time: timeAt(1), keyId: 'k', signature: 's' }, []);
     await superuser(async (c) => {
       for (const table of ['audit_log', 'audit_checkpoints', 'request_versions']) {
         await assert.rejects(c.query(`UPDATE ${table} SET ${table === 'request_versions' ? 'version = version' : 'seq = seq'}`), /append-only/);
@@ -214,12 +214,12 @@ describe('PostgreSQL store, several instances on one database', function () {
   it('records a download link\'s export once: a used link cannot be pointed at another export', async () => {
     const s = await open();
     const link: DownloadLink = { tokenHash: 'e'.repeat(64), linkId: 'link-2', format: 'jsonl', filter: {}, requestedBy: alice, createdAt: timeAt(0), expiresAt: timeAt(600) };
-    await s.compliance.saveDownloadLink(link, [anEvent('audit.export_link_issued')]);
-    await s.compliance.saveExportManifest('export-1', timeAt(1), { exportId: 'export-1' }, [], link.tokenHash);
+    await s.auditAccess.saveDownloadLink(link, [anEvent('audit.export_link_issued')]);
+    await s.auditAccess.saveExportManifest('export-1', timeAt(1), { exportId: 'export-1' }, [], link.tokenHash);
     await superuser(async (c) => {
       await assert.rejects(c.query(`UPDATE audit_downloads SET export_id = 'export-2' WHERE token_hash = $1`, [link.tokenHash]), /export is recorded once/);
     });
-    assert.equal((await s.compliance.getDownloadLink(link.tokenHash))?.exportId, 'export-1');
+    assert.equal((await s.auditAccess.getDownloadLink(link.tokenHash))?.exportId, 'export-1');
   });
 
   it('stops writing, says so in readiness and tells once, when the audit log was emptied under the running instances', async () => {
@@ -287,9 +287,9 @@ describe('PostgreSQL store, several instances on one database', function () {
     const gone = aRequest('req-gone');
     await a.requests.insert(gone, [anEvent('request.created')]);
     await a.requests.update({ ...gone, version: 2, state: 'scheduled' }, 1, []);
-    assert.deepEqual(await a.compliance.requestsWithoutRow(), []);
+    assert.deepEqual(await a.auditAccess.requestsWithoutRow(), []);
     await superuser((c) => c.query("DELETE FROM requests WHERE id = 'req-gone'"));
-    assert.deepEqual((await a.compliance.requestsWithoutRow()).map((r) => [r.id, r.state]), [['req-gone', 'scheduled']]);
+    assert.deepEqual((await a.auditAccess.requestsWithoutRow()).map((r) => [r.id, r.state]), [['req-gone', 'scheduled']]);
     const verified = await verifyPostgresAuditLog(a.pool, 'test');
     assert.deepEqual(verified.requestsWithoutRow.map((r) => [r.id, r.state]), [['req-gone', 'scheduled']]);
   });
@@ -382,7 +382,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     });
     await b.audit.append([anEvent('request.created')]);
     const head = (await a.pool.query<{ seq: string; hash: string }>(READ_HEAD)).rows[0];
-    await assert.rejects(a.compliance.saveCheckpoint({ seq: Number(head.seq), hash: head.hash, time: timeAt(9), keyId: 'k', signature: 's' }, [anEvent('audit.checkpoint')]), /went back: this instance had seen it reach record 3, and it went back to record 1/);
+    await assert.rejects(a.auditAccess.saveCheckpoint({ seq: Number(head.seq), hash: head.hash, time: timeAt(9), keyId: 'k', signature: 's' }, [anEvent('audit.checkpoint')]), /went back: this instance had seen it reach record 3, and it went back to record 1/);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(stopped.length, 1);
     assert.equal((await superuser((c) => c.query('SELECT count(*)::int AS n FROM audit_log'))).rows[0].n, 1, 'nothing of the checkpoint landed');
@@ -675,21 +675,21 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.deepEqual(await reportMissingProtection(s, log), ['audit_log_no_update', 'audit_checkpoints_no_truncate']);
     assert.match(String(errors[0][1]), /ENABLE TRIGGER/);
     await superuser((c) => c.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update'));
-    assert.deepEqual(await s.compliance.missingProtection(), ['audit_checkpoints_no_truncate']);
+    assert.deepEqual(await s.auditAccess.missingProtection(), ['audit_checkpoints_no_truncate']);
     // Set to fire in replica sessions only, a trigger is as silent as a disabled one in the bot's.
     await superuser((c) => c.query('ALTER TABLE audit_log ENABLE REPLICA TRIGGER audit_log_no_delete'));
-    assert.deepEqual(await s.compliance.missingProtection(), ['audit_log_no_delete', 'audit_checkpoints_no_truncate']);
+    assert.deepEqual(await s.auditAccess.missingProtection(), ['audit_log_no_delete', 'audit_checkpoints_no_truncate']);
     await superuser((c) => c.query('ALTER TABLE audit_log ENABLE ALWAYS TRIGGER audit_log_no_delete'));
-    assert.deepEqual(await s.compliance.missingProtection(), ['audit_checkpoints_no_truncate']);
+    assert.deepEqual(await s.auditAccess.missingProtection(), ['audit_checkpoints_no_truncate']);
   });
 
   it('names the append-only triggers a superuser left in place, enabled, but made to refuse nothing: their function replaced, or one made again for no row', async () => {
     const s = await open();
-    assert.deepEqual(await s.compliance.missingProtection(), []);
+    assert.deepEqual(await s.auditAccess.missingProtection(), []);
     // The trigger function's body replaced: every trigger stays as it was, and lets each change through.
     await superuser((c) => c.query('CREATE OR REPLACE FUNCTION countersign_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN COALESCE(NEW, OLD); END $$'));
     await superuser((c) => c.query("DROP TRIGGER audit_log_chain ON audit_log; CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log FOR EACH ROW WHEN (false) EXECUTE FUNCTION countersign_audit_chain()"));
-    assert.deepEqual(await s.compliance.missingProtection(), [
+    assert.deepEqual(await s.auditAccess.missingProtection(), [
       'audit_log_no_update (changed)',
       'audit_log_no_delete (changed)',
       'audit_log_no_truncate (changed)',
@@ -708,7 +708,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.deepEqual(await reportMissingProtection(s, { error: (...args: unknown[]) => void errors.push(args) }), ['rule drop_rejections', 'rule keep_checkpoints']);
     // A trigger of one's own does the same: BEFORE INSERT returning NULL drops the record.
     await superuser((c) => c.query("CREATE FUNCTION quiet() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$; CREATE TRIGGER audit_log_quiet BEFORE INSERT ON audit_log FOR EACH ROW WHEN (NEW.type = 'request.rejected') EXECUTE FUNCTION quiet()"));
-    assert.deepEqual(await s.compliance.missingProtection(), ["audit_log_quiet (not Countersign's)", 'rule drop_rejections', 'rule keep_checkpoints']);
+    assert.deepEqual(await s.auditAccess.missingProtection(), ["audit_log_quiet (not Countersign's)", 'rule drop_rejections', 'rule keep_checkpoints']);
     assert.equal(errors.length, 1);
     assert.deepEqual((await verifyPostgresAuditLog(s.pool, s.target)).warnings, [
       "the append-only protection of the audit log is missing or disabled (triggers: audit_log_quiet (not Countersign's); rewrite rules added, which can drop or change what is written: drop_rejections): someone changed the database schema by hand",
@@ -739,7 +739,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     }
     const s = await open();
     assert.equal((await superuser((c) => c.query<{ v: number }>('SELECT max(version)::int AS v FROM schema_migrations'))).rows[0].v, last);
-    assert.deepEqual(await s.compliance.missingProtection(), [], 'the replaced function is the one the migrations make, its search_path pinned again');
+    assert.deepEqual(await s.auditAccess.missingProtection(), [], 'the replaced function is the one the migrations make, its search_path pinned again');
     assert.deepEqual((await superuser((c) => c.query<{ config: string[] }>("SELECT proconfig AS config FROM pg_proc WHERE proname = 'countersign_append_sealed' AND pronamespace = to_regnamespace(current_schema())"))).rows[0].config, [`search_path=${schema}, pg_temp`]);
     await s.requests.insert(aRequest('req-1'), [anEvent('request.created', { request: requestRef('req-1') })]);
     const rejected = (id: string): ApprovalRequest => ({ ...aRequest(id), version: 2, state: 'rejected', rejection: { by: bob, at: timeAt(60) } });
@@ -770,7 +770,7 @@ describe('PostgreSQL store, several instances on one database', function () {
   it('names row-level security turned on for the audit log or the checkpoint table: its policies can hide records from the role that reads them', async () => {
     const s = await open();
     await superuser((c) => c.query("ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY; CREATE POLICY seen ON audit_log AS PERMISSIVE FOR SELECT USING (type <> 'request.rejected'); ALTER TABLE audit_checkpoints ENABLE ROW LEVEL SECURITY"));
-    assert.deepEqual(await s.compliance.missingProtection(), ['row-level security', 'row-level security']);
+    assert.deepEqual(await s.auditAccess.missingProtection(), ['row-level security', 'row-level security']);
     assert.deepEqual((await verifyPostgresAuditLog(s.pool, s.target)).warnings, [
       'the append-only protection of the audit log is missing or disabled (row-level security turned on, whose policies can hide records from the roles that read them): someone changed the database schema by hand',
     ]);
@@ -778,14 +778,14 @@ describe('PostgreSQL store, several instances on one database', function () {
 
   it('names a function of Countersign\'s whose body a superuser replaced: the one that seals each record could store another text than the one sealed', async () => {
     const s = await open();
-    assert.deepEqual(await s.compliance.missingProtection(), []);
+    assert.deepEqual(await s.auditAccess.missingProtection(), []);
     const body = (await superuser((c) => c.query<{ src: string }>("SELECT prosrc AS src FROM pg_proc WHERE proname = 'countersign_append_sealed' AND pronamespace = to_regnamespace(current_schema())"))).rows[0].src;
     // Its body edited (here harmlessly): one inserting another text than the one it answers for would look the same from outside.
     const doctored = body.replace('VALUES (head_seq + 1, ids[i]', "VALUES (head_seq + 1, ids[i] || ''");
     assert.notEqual(doctored, body);
     await superuser((c) => c.query(`CREATE OR REPLACE FUNCTION countersign_append_sealed(templates text[], ids text[], times text[], types text[], request_ids text[], actor_ids text[], seq_placeholder text, prev_placeholder text, hash_placeholder text)
       RETURNS TABLE (appended_seq bigint, appended_prev_hash text, appended_hash text) LANGUAGE plpgsql VOLATILE AS $fn$${doctored}$fn$`));
-    assert.deepEqual(await s.compliance.missingProtection(), ['function countersign_append_sealed (changed)']);
+    assert.deepEqual(await s.auditAccess.missingProtection(), ['function countersign_append_sealed (changed)']);
     assert.deepEqual((await verifyPostgresAuditLog(s.pool, s.target)).warnings, [
       'the append-only protection of the audit log is missing or disabled (functions that seal or guard what is written: countersign_append_sealed (changed)): someone changed the database schema by hand',
     ]);
@@ -796,7 +796,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     await superuser((c) => c.query(`CREATE SCHEMA "${mixed}"`));
     const s = await open({ connection: { ...connection, schema: mixed } });
     await s.audit.append([anEvent('request.created')]);
-    assert.deepEqual(await s.compliance.missingProtection(), []);
+    assert.deepEqual(await s.auditAccess.missingProtection(), []);
     const v = await verifyPostgresAuditLog(s.pool, s.target);
     assert.equal(v.ok, true);
     assert.deepEqual(v.warnings, []);
@@ -967,7 +967,7 @@ describe('PostgreSQL store, several instances on one database', function () {
       await s.conversations.saveReference('conv-1', { a: 1 });
       await s.conversations.saveReference('conv-1', { a: 2 });
       await s.conversations.saveCardMessage('req-1', { conversationId: 'conv-1', activityId: 'a1' });
-      await s.compliance.saveCheckpoint({ seq: 2, hash: 'h', time: timeAt(1), keyId: 'k', signature: 's' }, [anEvent('audit.checkpoint')]);
+      await s.auditAccess.saveCheckpoint({ seq: 2, hash: 'h', time: timeAt(1), keyId: 'k', signature: 's' }, [anEvent('audit.checkpoint')]);
       const c = new pg.Client({ connectionString: db.url.replace('postgres@', `${role}@`), options: `-c search_path=${schema}` });
       await c.connect();
       try {

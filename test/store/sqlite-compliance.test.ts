@@ -58,7 +58,7 @@ describe('the SQLite compliance tables', () => {
       );
       db.close();
       store = await openSqliteStore({ file: oldFile });
-      assert.deepEqual(await store.compliance.requestVersions('req-old'), [r]);
+      assert.deepEqual(await store.auditAccess.requestVersions('req-old'), [r]);
       const reader = new Database(oldFile, { readonly: true });
       assert.deepEqual(readRequestVersions(reader, 'req-old'), [r]);
       reader.close();
@@ -71,14 +71,14 @@ describe('the SQLite compliance tables', () => {
       await store.audit.append([anEvent('request.created')]);
       const head = (await store.audit.head())!;
       const checkpoint = { seq: head.seq, hash: head.hash, time: '2026-11-02T09:00:00.000Z', keyId: 'abcd', signature: 'sig' };
-      await store.compliance.saveCheckpoint(checkpoint, [anEvent('audit.checkpoint', { data: { seq: head.seq } })]);
+      await store.auditAccess.saveCheckpoint(checkpoint, [anEvent('audit.checkpoint', { data: { seq: head.seq } })]);
       const db = new Database(file, { readonly: true });
       assert.deepEqual(readCheckpointTable(db), [{ ...checkpoint, recordSeq: 2 }]);
       db.close();
     });
 
     it('refuses to change or delete a checkpoint', async () => {
-      await store.compliance.saveCheckpoint({ seq: 0, hash: '0'.repeat(64), time: 't', keyId: 'k', signature: 's' }, []);
+      await store.auditAccess.saveCheckpoint({ seq: 0, hash: '0'.repeat(64), time: 't', keyId: 'k', signature: 's' }, []);
       assert.throws(() => raw((db) => db.exec('DELETE FROM audit_checkpoints')), /audit_checkpoints is append-only/);
       assert.throws(() => raw((db) => db.exec('UPDATE audit_checkpoints SET seq = 5')), /audit_checkpoints is append-only/);
     });
@@ -86,8 +86,8 @@ describe('the SQLite compliance tables', () => {
 
   describe('download links', () => {
     it('refuses to mark a used link unused again', async () => {
-      await store.compliance.saveDownloadLink(aLink('h1'), []);
-      await store.compliance.claimDownloadLink('h1', '2026-11-02T09:01:00.000Z');
+      await store.auditAccess.saveDownloadLink(aLink('h1'), []);
+      await store.auditAccess.claimDownloadLink('h1', '2026-11-02T09:01:00.000Z');
       assert.throws(() => raw((db) => db.exec('UPDATE audit_downloads SET used_at = NULL')), /a download link can be used once/);
     });
   });

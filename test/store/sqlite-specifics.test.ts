@@ -77,7 +77,7 @@ describe('the SQLite store file', () => {
       const again = new Database(file);
       again.exec("CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT 1; END; CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only: a checkpoint is never changed or removed'); END;");
       again.close();
-      assert.deepEqual(await store.compliance.missingProtection(), ['audit_log_no_update (changed)', 'audit_checkpoints_no_delete (changed)']);
+      assert.deepEqual(await store.auditAccess.missingProtection(), ['audit_log_no_update (changed)', 'audit_checkpoints_no_delete (changed)']);
     } finally {
       await store.close();
     }
@@ -99,7 +99,7 @@ describe('the SQLite store file', () => {
       // The next record is sealed onto the log as it is, not onto the one that was never stored.
       const [next] = await store.audit.append([anEvent('request.created')]);
       assert.equal(next.seq, 2);
-      assert.deepEqual(await store.compliance.missingProtection(), ["audit_log_quiet (not Countersign's)"]);
+      assert.deepEqual(await store.auditAccess.missingProtection(), ["audit_log_quiet (not Countersign's)"]);
     } finally {
       await store.close();
     }
@@ -111,8 +111,8 @@ describe('the SQLite store file', () => {
     const lines: [string, unknown, unknown][] = [];
     const log = { error: (o: unknown, m?: string) => void lines.push(['error', o, m]), warn: (o: unknown, m?: string) => void lines.push(['warn', o, m]) };
     const counted: [number, number][] = [];
-    const naming = store.compliance.recordsNaming.bind(store.compliance);
-    store.compliance.recordsNaming = (after, upTo) => (counted.push([after, upTo]), naming(after, upTo));
+    const naming = store.auditAccess.recordsNaming.bind(store.auditAccess);
+    store.auditAccess.recordsNaming = (after, upTo) => (counted.push([after, upTo]), naming(after, upTo));
     try {
       for (let i = 0; i < 10; i++) await store.audit.append([anEvent('request.created', { request: requestRef(`CS-R${i % 3}`) })]);
       const watch = new AuditIndexWatch(store, log, 4);

@@ -657,7 +657,7 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
       });
     });
 
-    describe('compliance', () => {
+    describe('auditAccess', () => {
       it('keeps every saved version of a request, oldest first, and none from a refused update', async () => {
         const v1 = aRequest('req-1');
         await store.requests.insert(v1, [anEvent('request.created')]);
@@ -666,34 +666,34 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         await assert.rejects(store.requests.update({ ...v2, version: 2, state: 'rejected' }, 1, []), VersionConflictError);
         const v3 = { ...v2, version: 3, state: 'executing' as const };
         await store.requests.update(v3, 2, [anEvent('execution.started')]);
-        const versions = await store.compliance.requestVersions('req-1');
+        const versions = await store.auditAccess.requestVersions('req-1');
         assert.deepEqual(versions, [v1, v2, v3]);
-        assert.deepEqual(await store.compliance.requestVersions('req-2'), []);
+        assert.deepEqual(await store.auditAccess.requestVersions('req-2'), []);
       });
 
       it('saves a checkpoint with its audit record and reads the newest back', async () => {
-        assert.equal(await store.compliance.lastCheckpoint(), undefined);
+        assert.equal(await store.auditAccess.lastCheckpoint(), undefined);
         await store.audit.append([anEvent('request.created')]);
         const head = (await store.audit.head())!;
         const checkpoint = { seq: head.seq, hash: head.hash, time: '2026-11-02T09:00:00.000Z', keyId: 'abcd', signature: 'sig' };
-        const [record] = await store.compliance.saveCheckpoint(checkpoint, [anEvent('audit.checkpoint', { data: { seq: head.seq } })]);
+        const [record] = await store.auditAccess.saveCheckpoint(checkpoint, [anEvent('audit.checkpoint', { data: { seq: head.seq } })]);
         assert.equal(record.seq, 2);
-        assert.deepEqual(await store.compliance.lastCheckpoint(), { ...checkpoint, recordSeq: 2 });
+        assert.deepEqual(await store.auditAccess.lastCheckpoint(), { ...checkpoint, recordSeq: 2 });
         const later = { ...checkpoint, seq: 2, hash: record.hash, time: '2026-11-02T09:15:00.000Z' };
-        await store.compliance.saveCheckpoint(later, []);
-        assert.deepEqual(await store.compliance.lastCheckpoint(), { ...later, recordSeq: null });
+        await store.auditAccess.saveCheckpoint(later, []);
+        assert.deepEqual(await store.auditAccess.lastCheckpoint(), { ...later, recordSeq: null });
       });
 
       it('reads the stored hash of each record named, leaving out seqs with no record', async () => {
         const appended = await store.audit.append([anEvent('request.created'), anEvent('request.approved'), anEvent('execution.started')]);
-        const hashes = await store.compliance.recordHashes([3, 1, 1, 99]);
+        const hashes = await store.auditAccess.recordHashes([3, 1, 1, 99]);
         assert.deepEqual([...hashes.entries()].sort(([a], [b]) => a - b), [[1, appended[0].hash], [3, appended[2].hash]]);
-        assert.equal((await store.compliance.recordHashes([])).size, 0);
+        assert.equal((await store.auditAccess.recordHashes([])).size, 0);
       });
 
       it('lets exactly one of many simultaneous claims use a link', async () => {
-        await store.compliance.saveDownloadLink(aLink('h1'), [anEvent('audit.export_link_issued')]);
-        const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => store.compliance.claimDownloadLink('h1', `2026-11-02T09:01:0${i}.000Z`)));
+        await store.auditAccess.saveDownloadLink(aLink('h1'), [anEvent('audit.export_link_issued')]);
+        const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => store.auditAccess.claimDownloadLink('h1', `2026-11-02T09:01:0${i}.000Z`)));
         const won = claims.filter((c) => c.ok);
         assert.equal(won.length, 1);
         assert.deepEqual(won[0], { ok: true, link: aLink('h1') });
@@ -702,38 +702,38 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
       });
 
       it('still knows a link was used after the store is opened again', async () => {
-        await store.compliance.saveDownloadLink(aLink('h1'), []);
-        assert.equal((await store.compliance.claimDownloadLink('h1', '2026-11-02T09:01:00.000Z')).ok, true);
+        await store.auditAccess.saveDownloadLink(aLink('h1'), []);
+        assert.equal((await store.auditAccess.claimDownloadLink('h1', '2026-11-02T09:01:00.000Z')).ok, true);
         store = await h.reopen();
-        const again = await store.compliance.claimDownloadLink('h1', '2026-11-02T09:02:00.000Z');
+        const again = await store.auditAccess.claimDownloadLink('h1', '2026-11-02T09:02:00.000Z');
         assert.deepEqual(again, { ok: false, reason: 'used', link: aLink('h1'), usedAt: '2026-11-02T09:01:00.000Z' });
       });
 
       it('saves one link of a link id, refusing another of the same id as a duplicate that saves nothing, and finds a link by its id', async () => {
-        await store.compliance.saveDownloadLink(aLink('h1', { linkId: 'by-message' }), [anEvent('audit.export_link_issued')]);
+        await store.auditAccess.saveDownloadLink(aLink('h1', { linkId: 'by-message' }), [anEvent('audit.export_link_issued')]);
         const head = await store.audit.head();
-        await assert.rejects(store.compliance.saveDownloadLink(aLink('h2', { linkId: 'by-message' }), [anEvent('audit.export_link_issued')]), DuplicateDownloadLinkError);
+        await assert.rejects(store.auditAccess.saveDownloadLink(aLink('h2', { linkId: 'by-message' }), [anEvent('audit.export_link_issued')]), DuplicateDownloadLinkError);
         assert.deepEqual(await store.audit.head(), head);
-        assert.equal(await store.compliance.getDownloadLink('h2'), undefined);
-        assert.deepEqual(await store.compliance.getDownloadLinkById('by-message'), aLink('h1', { linkId: 'by-message' }));
-        await store.compliance.claimDownloadLink('h1', '2026-11-02T09:01:00.000Z');
-        assert.deepEqual(await store.compliance.getDownloadLinkById('by-message'), { ...aLink('h1', { linkId: 'by-message' }), usedAt: '2026-11-02T09:01:00.000Z' });
-        assert.equal(await store.compliance.getDownloadLinkById('nope'), undefined);
+        assert.equal(await store.auditAccess.getDownloadLink('h2'), undefined);
+        assert.deepEqual(await store.auditAccess.getDownloadLinkById('by-message'), aLink('h1', { linkId: 'by-message' }));
+        await store.auditAccess.claimDownloadLink('h1', '2026-11-02T09:01:00.000Z');
+        assert.deepEqual(await store.auditAccess.getDownloadLinkById('by-message'), { ...aLink('h1', { linkId: 'by-message' }), usedAt: '2026-11-02T09:01:00.000Z' });
+        assert.equal(await store.auditAccess.getDownloadLinkById('nope'), undefined);
       });
 
       it('answers unknown for a link it never issued', async () => {
-        assert.deepEqual(await store.compliance.claimDownloadLink('nope', '2026-11-02T09:01:00.000Z'), { ok: false, reason: 'unknown' });
-        assert.equal(await store.compliance.getDownloadLink('nope'), undefined);
+        assert.deepEqual(await store.auditAccess.claimDownloadLink('nope', '2026-11-02T09:01:00.000Z'), { ok: false, reason: 'unknown' });
+        assert.equal(await store.auditAccess.getDownloadLink('nope'), undefined);
       });
 
       it("keeps an export's manifest and ties it to the link that served it", async () => {
-        await store.compliance.saveDownloadLink(aLink('h1', { requestedBy: alice }), []);
-        await store.compliance.claimDownloadLink('h1', '2026-11-02T09:01:00.000Z');
-        const [record] = await store.compliance.saveExportManifest('exp-1', '2026-11-02T09:01:05.000Z', { sha256: 'abc', records: 3 }, [anEvent('audit.exported')], 'h1');
+        await store.auditAccess.saveDownloadLink(aLink('h1', { requestedBy: alice }), []);
+        await store.auditAccess.claimDownloadLink('h1', '2026-11-02T09:01:00.000Z');
+        const [record] = await store.auditAccess.saveExportManifest('exp-1', '2026-11-02T09:01:05.000Z', { sha256: 'abc', records: 3 }, [anEvent('audit.exported')], 'h1');
         assert.equal(record.type, 'audit.exported');
-        assert.deepEqual(await store.compliance.getExportManifest('exp-1'), { sha256: 'abc', records: 3 });
-        assert.deepEqual(await store.compliance.getDownloadLink('h1'), { ...aLink('h1', { requestedBy: alice }), usedAt: '2026-11-02T09:01:00.000Z', exportId: 'exp-1' });
-        assert.equal(await store.compliance.getExportManifest('exp-2'), undefined);
+        assert.deepEqual(await store.auditAccess.getExportManifest('exp-1'), { sha256: 'abc', records: 3 });
+        assert.deepEqual(await store.auditAccess.getDownloadLink('h1'), { ...aLink('h1', { requestedBy: alice }), usedAt: '2026-11-02T09:01:00.000Z', exportId: 'exp-1' });
+        assert.equal(await store.auditAccess.getExportManifest('exp-2'), undefined);
       });
     });
 

@@ -86,7 +86,7 @@ export class MemoryStore implements CountersignStore {
   readonly audit: AuditLog;
   readonly cards: CardBindingStore & CardVersionClaims;
   readonly conversations: ConversationReferenceStore;
-  readonly compliance: AuditAccessStore;
+  readonly auditAccess: AuditAccessStore;
   readonly delegations: DelegationStore;
   private closed = false;
   private readonly newId: () => string;
@@ -101,7 +101,7 @@ export class MemoryStore implements CountersignStore {
     const conversations = new MemoryConversations(this);
     this.cards = conversations;
     this.conversations = conversations;
-    this.compliance = new MemoryAuditAccess(this);
+    this.auditAccess = new MemoryAuditAccess(this);
     this.delegations = new MemoryDelegations(this);
   }
 

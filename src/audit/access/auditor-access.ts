@@ -157,7 +157,7 @@ export class AuditorAccess {
     const now = deps.clock.now();
     const { token, link } = issueDownloadLink({ format: ask.format, filter: ask.filter, requestedBy: actor }, now, deps.signer, linkId);
     try {
-      await deps.store.compliance.saveDownloadLink(link, [
+      await deps.store.auditAccess.saveDownloadLink(link, [
         neutralise({
           type: 'audit.export_link_issued' as const,
           time: now.toISOString(),
@@ -192,7 +192,7 @@ export class AuditorAccess {
    * new link.
    */
   private async issuedBefore(linkId: string): Promise<{ text: string } | undefined> {
-    const link = await this.deps.store.compliance.getDownloadLinkById(linkId);
+    const link = await this.deps.store.auditAccess.getDownloadLinkById(linkId);
     if (!link) return undefined;
     const state = link.usedAt ? `it was used at ${link.usedAt}` : `it works once, until ${link.expiresAt}`;
     return {
@@ -213,14 +213,14 @@ export class AuditorAccess {
       return json(404, { error: 'There is no such download link.' });
     }
     if (!check.ok) {
-      const link = await deps.store.compliance.getDownloadLink(check.tokenHash);
+      const link = await deps.store.auditAccess.getDownloadLink(check.tokenHash);
       await this.refused({ via: 'teams-link', reason: 'link-expired', detail: `the link expired at ${check.expiresAt}`, data: { linkId: link?.linkId ?? check.linkId, ...(link ? { linkRequestedBy: link.requestedBy } : {}), ...callerData(caller) } });
       return json(410, { error: `This download link expired at ${check.expiresAt}. Ask for a new one in a personal chat with Countersign: audit export <from> <to>.` });
     }
     // A slot before the claim: a link refused for being one too many is not used up.
     const release = this.slots.take();
     if (!release) {
-      const link = await deps.store.compliance.getDownloadLink(check.tokenHash);
+      const link = await deps.store.auditAccess.getDownloadLink(check.tokenHash);
       return this.busy('teams-link', link?.requestedBy, { linkId: link?.linkId ?? check.linkId, ...callerData(caller) }, `The download link was not used: it works until ${check.expiresAt}.`);
     }
     try {
@@ -236,7 +236,7 @@ export class AuditorAccess {
   /** A download whose link checked out, with a slot taken: the link claimed and its export, or why not. */
   private async claimedDownload(token: string, check: Extract<LinkTokenCheck, { ok: true }>, now: Date, caller: Caller, release: () => void): Promise<Delivery> {
     const { deps } = this;
-    const claim = await deps.store.compliance.claimDownloadLink(check.tokenHash, now.toISOString());
+    const claim = await deps.store.auditAccess.claimDownloadLink(check.tokenHash, now.toISOString());
     if (!claim.ok && claim.reason === 'unknown') {
       await this.refused({ via: 'teams-link', reason: 'link-invalid', detail: 'the link is signed but this Countersign never issued it', data: { linkId: check.linkId, ...callerData(caller) } });
       return json(404, { error: 'There is no such download link.' });
@@ -244,7 +244,7 @@ export class AuditorAccess {
     if (!claim.ok) {
       await this.refused({ via: 'teams-link', reason: 'link-reused', detail: `the link was already used at ${claim.usedAt}`, data: { linkId: claim.link.linkId, linkRequestedBy: claim.link.requestedBy, ...callerData(caller) } });
       // A download that broke off (or could not be recorded) has no export of its own: said, so the person knows why.
-      const finished = (await deps.store.compliance.getDownloadLink(check.tokenHash))?.exportId !== undefined;
+      const finished = (await deps.store.auditAccess.getDownloadLink(check.tokenHash))?.exportId !== undefined;
       const how = finished ? '' : ', and that download did not finish (it broke off, or could not be recorded)';
       return json(410, { error: `This download link was already used (at ${claim.usedAt})${how}; each link works once. Ask for a new one in Teams: audit export <from> <to>.` });
     }
@@ -272,10 +272,10 @@ export class AuditorAccess {
     // Checked as at the epoch: the manifest stays available after the link's 15 minutes.
     const check = checkLinkToken(token, this.deps.signer, new Date(0));
     if (!check.ok) return json(404, { error: 'There is no such download link.' });
-    const link = await this.deps.store.compliance.getDownloadLink(check.tokenHash);
+    const link = await this.deps.store.auditAccess.getDownloadLink(check.tokenHash);
     if (!link) return json(404, { error: 'There is no such download link.' });
     if (!link.usedAt) return json(409, { error: 'Download the export first: its manifest describes the bytes that were sent.' });
-    const manifest = link.exportId ? await this.deps.store.compliance.getExportManifest(link.exportId) : undefined;
+    const manifest = link.exportId ? await this.deps.store.auditAccess.getExportManifest(link.exportId) : undefined;
     if (!manifest) return json(409, { error: 'This download is still running, or it broke off; there is no manifest for it.' });
     return json(200, manifest);
   }
@@ -310,7 +310,7 @@ export class AuditorAccess {
   async apiManifest(authorization: string | undefined, exportId: string, caller: Caller): Promise<Delivery> {
     const who = await this.authenticate(authorization, caller);
     if ('kind' in who) return who;
-    const manifest = /^[0-9a-f-]{36}$/.test(exportId) ? await this.deps.store.compliance.getExportManifest(exportId) : undefined;
+    const manifest = /^[0-9a-f-]{36}$/.test(exportId) ? await this.deps.store.auditAccess.getExportManifest(exportId) : undefined;
     return manifest ? json(200, manifest) : json(404, { error: `There is no export ${exportId.slice(0, 40)}.` });
   }
 

@@ -1,7 +1,7 @@
 /**
  * When a checkpoint is signed besides the timer (audit.checkpointInterval) and every start and
  * shutdown. The store is wrapped so that every write that appended audit records (any method
- * resolving to records: requests, audit, compliance) is seen:
+ * resolving to records: requests, audit, auditAccess) is seen:
  *
  * - once N records (audit.checkpointEveryRecords) have been appended since the last checkpoint;
  * - soon after a record saying Azure is being or was changed (an execution's start and outcome):
@@ -99,7 +99,7 @@ export function checkpointSchedule<S extends Store & AuditStore>(store: S, optio
         };
       },
     });
-  const parts = { requests: wrap(store.requests), audit: wrap(store.audit), compliance: wrap(store.compliance) };
+  const parts = { requests: wrap(store.requests), audit: wrap(store.audit), auditAccess: wrap(store.auditAccess) };
   const wrapped = new Proxy(store, {
     get(target, key) {
       if (key in parts) return parts[key as keyof typeof parts];

@@ -151,11 +151,11 @@ export class Checkpointer {
     this.lookAtKeyFile();
     const head = await store.audit.head();
     if (!head) return undefined;
-    const last = await store.compliance.lastCheckpoint();
+    const last = await store.auditAccess.lastCheckpoint();
     if (!options.force && last && (head.seq === last.seq || head.seq === last.recordSeq)) return undefined;
     const time = clock.now().toISOString();
     const checkpoint = signCheckpoint(head, time, signer);
-    await store.compliance.saveCheckpoint(checkpoint, [checkpointEvent(checkpoint, time, trigger, options.operator)]);
+    await store.auditAccess.saveCheckpoint(checkpoint, [checkpointEvent(checkpoint, time, trigger, options.operator)]);
     // The file is the copy of the signed checkpoints kept beside the database (and copied off the
     // machine): one gone or emptied while the table holds checkpoints is said, once, as it is started again.
     if (last && fileIsEmpty(file)) {

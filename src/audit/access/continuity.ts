@@ -81,7 +81,7 @@ export async function checkContinuity(input: ContinuityInput): Promise<Continuit
   const found: Problem[] = [];
   const foreignKeys = new Set<string>();
 
-  const table = await store.compliance.lastCheckpoint();
+  const table = await store.auditAccess.lastCheckpoint();
   if (table) {
     const problem = await checkpointProblem(table, Math.max(table.seq, table.recordSeq ?? 0), 'the checkpoint table', input.verifier, head, hashAt);
     if (problem && (await acceptedTable(store)) !== table.signature) {
@@ -120,7 +120,7 @@ export async function checkContinuity(input: ContinuityInput): Promise<Continuit
       const problem = await checkpointProblem(best, best.seq, from, input.verifier, head, hashAt);
       // The highest reaching far enough is not all: a log emptied and written again past it has new
       // records where the older checkpoints name others. Every checkpoint this key signed is checked.
-      const earlier = problem ? undefined : await firstContradicted(file.checkpoints, best, from, input.verifier!, (seqs) => store.compliance.recordHashes(seqs));
+      const earlier = problem ? undefined : await firstContradicted(file.checkpoints, best, from, input.verifier!, (seqs) => store.auditAccess.recordHashes(seqs));
       if (problem || earlier) {
         found.push(problem ?? { text: earlier!.problem, keyOnly: false });
         finding.fileCheckpoint = problem ? best : earlier!.checkpoint;
@@ -130,10 +130,10 @@ export async function checkContinuity(input: ContinuityInput): Promise<Continuit
   finding.problems = found.map((p) => p.text);
   if (found.length > 0 && found.every((p) => p.keyOnly)) {
     finding.keyOnly = { signedWith: [...foreignKeys], ...(input.verifier ? { here: input.verifier.keyId } : {}) };
-  } else if (found.length > 0 && store.compliance.damage) {
+  } else if (found.length > 0 && store.auditAccess.damage) {
     // A damaged file can read as a shorter log without an error (a page of the B-tree pointing
     // elsewhere): told as records missing, it would be offered accept-loss.
-    const damaged = await store.compliance.damage().catch((err: unknown) => `the database is damaged (${(err as Error).message})`);
+    const damaged = await store.auditAccess.damage().catch((err: unknown) => `the database is damaged (${(err as Error).message})`);
     if (damaged) finding.damaged = damaged;
   }
   return finding;
@@ -325,7 +325,7 @@ export async function refuseEmptiedDatabase(
   const verifier = keyExisted ? openSigningKey(dataDir).signer : undefined;
   const empty = {
     audit: { head: async () => undefined, read: async function* () {} },
-    compliance: { lastCheckpoint: async () => undefined, recordHashes: async () => new Map<number, string>() },
+    auditAccess: { lastCheckpoint: async () => undefined, recordHashes: async () => new Map<number, string>() },
   } as unknown as Store;
   const finding = await checkContinuity({ store: empty, verifier, keyExisted, keyFile, checkpointFile, ...(found.wal ? { walOfEmptiedDatabase: found.wal } : {}) });
   if (finding.problems.length === 0) return;

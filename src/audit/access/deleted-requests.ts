@@ -9,8 +9,8 @@
 import type { Logger } from '../../log/context';
 import type { AuditStore } from '../ports';
 
-export async function reportDeletedRequests(store: Pick<AuditStore, 'compliance'>, log: Pick<Logger, 'error'>): Promise<number> {
-  const gone = await store.compliance.requestsWithoutRow();
+export async function reportDeletedRequests(store: Pick<AuditStore, 'auditAccess'>, log: Pick<Logger, 'error'>): Promise<number> {
+  const gone = await store.auditAccess.requestsWithoutRow();
   if (gone.length > 0) {
     log.error(
       { requests: gone.map((r) => `${r.id} (last saved ${r.state} at ${r.updatedAt})`) },
@@ -26,8 +26,8 @@ export async function reportDeletedRequests(store: Pick<AuditStore, 'compliance'
  * hash chain and the signed checkpoints still show a changed record, but says so as an error each
  * time, until they are back: only `countersign audit verify` names what was changed meanwhile.
  */
-export async function reportMissingProtection(store: Pick<AuditStore, 'compliance'>, log: Pick<Logger, 'error'>): Promise<string[]> {
-  const missing = await store.compliance.missingProtection();
+export async function reportMissingProtection(store: Pick<AuditStore, 'auditAccess'>, log: Pick<Logger, 'error'>): Promise<string[]> {
+  const missing = await store.auditAccess.missingProtection();
   if (missing.length > 0) {
     log.error(
       { triggers: missing },

@@ -18,7 +18,7 @@ export type ExportRecordInput = Omit<ExportedEventInput, 'manifest' | 'time'> & 
  */
 export async function recordExportFinished(store: AuditStore, manifest: ExportManifest, input: ExportRecordInput, tokenHash?: string): Promise<{ records: AuditRecord[]; edgeGap?: string }> {
   const edgeGap = (await missingAtWindowEdges(store, manifest)) ?? (await missingUnderSelection(store, manifest));
-  const records = await store.compliance.saveExportManifest(manifest.exportId, manifest.exportedAt, manifest, [exportedEvent({ ...input, manifest, ...(edgeGap ? { edgeGap } : {}) })], tokenHash);
+  const records = await store.auditAccess.saveExportManifest(manifest.exportId, manifest.exportedAt, manifest, [exportedEvent({ ...input, manifest, ...(edgeGap ? { edgeGap } : {}) })], tokenHash);
   return { records, ...(edgeGap ? { edgeGap } : {}) };
 }
 
@@ -28,7 +28,7 @@ export async function recordExportFinished(store: AuditStore, manifest: ExportMa
  * after its last (up to the head) was deleted, however many went with it. A gap inside the run is
  * missingFromLog's; the export's file cannot show one at the edges, the database can.
  */
-async function missingAtWindowEdges(store: Pick<AuditStore, 'audit' | 'compliance'>, m: Pick<ExportManifest, 'manifestVersion' | 'filter' | 'records' | 'firstSeq' | 'lastSeq'>): Promise<string | undefined> {
+async function missingAtWindowEdges(store: Pick<AuditStore, 'audit' | 'auditAccess'>, m: Pick<ExportManifest, 'manifestVersion' | 'filter' | 'records' | 'firstSeq' | 'lastSeq'>): Promise<string | undefined> {
   const f = m.filter;
   const timeOnly = (f.from !== undefined || f.to !== undefined) && f.requestId === undefined && f.actorId === undefined && !(f.types?.length ?? 0);
   if (!timeOnly || m.manifestVersion < 2 || m.records === 0) return undefined;
@@ -36,7 +36,7 @@ async function missingAtWindowEdges(store: Pick<AuditStore, 'audit' | 'complianc
   const before = m.firstSeq - 1 >= Math.max(1, f.fromSeq ?? 1) ? [m.firstSeq - 1] : [];
   const after = m.lastSeq + 1 <= head ? [m.lastSeq + 1] : [];
   if (before.length + after.length === 0) return undefined;
-  const present = await store.compliance.recordHashes([...before, ...after]);
+  const present = await store.auditAccess.recordHashes([...before, ...after]);
   const gone = [...before, ...after].filter((seq) => !present.has(seq));
   if (gone.length === 0) return undefined;
   const where = gone.map((seq) => (seq < m.firstSeq ? `seq ${seq}, just before its first record` : `seq ${seq}, just after its last`)).join(', and ');
@@ -53,7 +53,7 @@ const COUNT_WINDOW = 50_000;
  * its head it holds one record for each seq, and a count short of that means records were deleted,
  * any of which may have been among those selected.
  */
-async function missingUnderSelection(store: Pick<AuditStore, 'audit' | 'compliance'>, m: Pick<ExportManifest, 'manifestVersion' | 'filter'>): Promise<string | undefined> {
+async function missingUnderSelection(store: Pick<AuditStore, 'audit' | 'auditAccess'>, m: Pick<ExportManifest, 'manifestVersion' | 'filter'>): Promise<string | undefined> {
   const f = m.filter;
   const selection = f.requestId !== undefined || f.actorId !== undefined || (f.types?.length ?? 0) > 0;
   if (!selection || m.manifestVersion < 2) return undefined;
@@ -61,7 +61,7 @@ async function missingUnderSelection(store: Pick<AuditStore, 'audit' | 'complian
   if (head === 0) return undefined;
   // Counted a window at a time, so that a running bot's thread is not held by one read of the whole log.
   let records = 0;
-  for (let after = 0; after < head; after += COUNT_WINDOW) records += (await store.compliance.recordsNaming(after, Math.min(after + COUNT_WINDOW, head))).records;
+  for (let after = 0; after < head; after += COUNT_WINDOW) records += (await store.auditAccess.recordsNaming(after, Math.min(after + COUNT_WINDOW, head))).records;
   if (records >= head) return undefined;
   return `the log this selection was read from holds ${records} record(s) for seq 1 to ${head}, so ${head - records} were deleted from the database before the export; any of them may have been among the records selected, which the export cannot tell. Run "countersign audit verify" on the database to find them`;
 }

@@ -56,7 +56,7 @@ export class AuditIndexWatch {
     this.looking = true;
     try {
       if (!(await this.countUpToHead())) return [];
-      const { problems, warnings } = await indexFindings(byRequest(this.store.compliance.auditIndexSchema()), this.counted);
+      const { problems, warnings } = await indexFindings(byRequest(this.store.auditAccess.auditIndexSchema()), this.counted);
       if (problems.length > 0) {
         this.log.error(
           { indexes: problems },
@@ -88,7 +88,7 @@ export class AuditIndexWatch {
     while (lastSeq < head) {
       if (this.stopped) return false;
       const upTo = Math.min(head, lastSeq + this.window);
-      const n = await this.store.compliance.recordsNaming(lastSeq, upTo);
+      const n = await this.store.auditAccess.recordsNaming(lastSeq, upTo);
       named.requests += n.requests;
       named.actors += n.actors;
       lastSeq = upTo;

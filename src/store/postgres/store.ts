@@ -74,7 +74,7 @@ export class PostgresStore implements CountersignStore {
   readonly conversations: PostgresConversationStore;
   readonly cards: PostgresConversationStore;
   readonly delegations: PostgresDelegationStore;
-  readonly compliance: PostgresAuditAccessStore;
+  readonly auditAccess: PostgresAuditAccessStore;
   /** Forms in progress, shared by the instances (botbuilder's Storage shape). */
   readonly dialogState: PostgresDialogStateStore;
   private closed = false;
@@ -96,7 +96,7 @@ export class PostgresStore implements CountersignStore {
     this.conversations = new PostgresConversationStore(writer);
     this.cards = this.conversations;
     this.delegations = new PostgresDelegationStore(writer);
-    this.compliance = new PostgresAuditAccessStore(writer);
+    this.auditAccess = new PostgresAuditAccessStore(writer);
     this.dialogState = new PostgresDialogStateStore(pool);
   }
 

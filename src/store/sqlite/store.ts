@@ -56,7 +56,7 @@ export class SqliteStore implements CountersignStore {
   readonly conversations: SqliteConversationStore;
   readonly cards: SqliteConversationStore;
   readonly delegations: SqliteDelegationStore;
-  readonly compliance: SqliteAuditAccessStore;
+  readonly auditAccess: SqliteAuditAccessStore;
   private closed = false;
   /** The data directory's instance lock, when this store is the bot's. */
   instanceLock: InstanceLock | undefined;
@@ -80,7 +80,7 @@ export class SqliteStore implements CountersignStore {
     this.conversations = new SqliteConversationStore(reads, writer);
     this.cards = this.conversations;
     this.delegations = new SqliteDelegationStore(reads, writer);
-    this.compliance = new SqliteAuditAccessStore(reads, writer);
+    this.auditAccess = new SqliteAuditAccessStore(reads, writer);
   }
 
   /** Ready for a durable write: not closed, the last write did not fail, lock and room available, the writer answering. */

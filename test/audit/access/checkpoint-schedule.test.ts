@@ -17,7 +17,7 @@ const record = (type: string) => ({ seq: ++seq, hash: 'h'.repeat(64), type });
 function fakeStore(): Both {
   return {
     requests: {},
-    compliance: {},
+    auditAccess: {},
     audit: { append: async (types: string[]) => types.map(record) },
   } as unknown as Both;
 }

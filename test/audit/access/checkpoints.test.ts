@@ -39,7 +39,7 @@ describe('checkpoints of the audit chain head', () => {
     assert.ok(c);
     assert.deepEqual({ seq: c.seq, hash: c.hash, keyId: c.keyId, time: c.time }, { seq: 2, hash: head.hash, keyId: signer.keyId, time: '2026-11-02T10:00:00.000Z' });
     assert.equal(checkpointSignatureOk(c, signer), true);
-    assert.deepEqual(await store.compliance.lastCheckpoint(), { ...c, recordSeq: 3 });
+    assert.deepEqual(await store.auditAccess.lastCheckpoint(), { ...c, recordSeq: 3 });
     assert.deepEqual(readCheckpointFile(checkpointFileOf(tmp.dir)), { checkpoints: [c], unreadable: [] });
     const [record] = await collect(store.audit.read({ types: ['audit.checkpoint'] }));
     assert.equal(record.seq, 3);

@@ -30,7 +30,7 @@ describe('stored request versions judged against their audit records', () => {
   });
 
   async function judged(id: string) {
-    const versions = await f.store.compliance.requestVersions(id);
+    const versions = await f.store.auditAccess.requestVersions(id);
     const records = await collect(f.store.audit.read({ requestId: id }, { scan: true }));
     return { states: versions.map((v) => v.state), check: checkVersions(versions, records) };
   }
@@ -95,7 +95,7 @@ describe('stored request versions judged against their audit records', () => {
     const made = await g.app.breakGlass({ command: meant.request.command, values: meant.request.values, reason: 'outage INC-42', actor: alice, source: sourceIn(opsChannel, 'bg-1') });
     assert.ok(made.ok);
     await settle(g);
-    const breakGlass = { states: (await g.store.compliance.requestVersions(made.request.id)).map((v) => v.state), check: checkVersions(await g.store.compliance.requestVersions(made.request.id), await collect(g.store.audit.read({ requestId: made.request.id }, { scan: true }))) };
+    const breakGlass = { states: (await g.store.auditAccess.requestVersions(made.request.id)).map((v) => v.state), check: checkVersions(await g.store.auditAccess.requestVersions(made.request.id), await collect(g.store.audit.read({ requestId: made.request.id }, { scan: true }))) };
     await g.store.close();
     assert.deepEqual(breakGlass.states.filter((s, i) => s !== breakGlass.states[i - 1]), ['approved', 'executing', 'succeeded']);
     assert.deepEqual(breakGlass.check, { count: breakGlass.states.length, ok: true, problems: [] });
@@ -115,7 +115,7 @@ describe('stored request versions judged against their audit records', () => {
     const ran = await asked(f, alice, DELETE);
     await click(f, bob, ran, 'approve');
     await settle(f);
-    const versions = await f.store.compliance.requestVersions(ran.id);
+    const versions = await f.store.auditAccess.requestVersions(ran.id);
     const records = await collect(f.store.audit.read({ requestId: ran.id }, { scan: true }));
     const executing = versions.findIndex((v) => v.state === 'executing');
     assert.ok(executing > 0, JSON.stringify(versions.map((v) => v.state)));
@@ -130,7 +130,7 @@ describe('stored request versions judged against their audit records', () => {
     const ran = await asked(f, alice, `${DELETE} reason: INC-4711 outage cleanup`);
     await click(f, bob, ran, 'approve');
     await settle(f);
-    const versions = await f.store.compliance.requestVersions(ran.id);
+    const versions = await f.store.auditAccess.requestVersions(ran.id);
     const records = await collect(f.store.audit.read({ requestId: ran.id }, { scan: true }));
     assert.deepEqual(checkVersions(versions, records).problems, []);
     const last = versions[versions.length - 1];

@@ -88,7 +88,7 @@ describe('an audit export that cannot be recorded (bot over HTTP)', function () 
         const append = audit.append.bind(audit);
         audit.append = ((events: Parameters<typeof append>[0]) =>
           failing.started && events.some((e) => e.type === 'audit.export_started') ? Promise.reject(new Error('the store postgres://bot@db.internal:5432/countersign is locked by another session')) : append(events)) as typeof audit.append;
-        const c = store.compliance;
+        const c = store.auditAccess;
         const save = c.saveExportManifest.bind(c);
         const claim = c.claimDownloadLink.bind(c);
         c.saveExportManifest = (...a: Parameters<typeof save>) => (failing.saveManifest ? Promise.reject(new Error('the store postgres://bot@db.internal:5432/countersign is locked by another session')) : save(...a));
