@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { ClickResult } from '../../src/app/decisions';
-import { CommitOutcomeUnknownError } from '../../src/app/ports';
+import { breakNextCommit } from '../support/broken-commit';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
@@ -276,20 +276,9 @@ describe('app: card binding', () => {
   });
 
   describe('when the database connection breaks while a click is saved', () => {
-    /** The next update is saved (or not), then its commit's outcome is lost on the way back. */
-    function breakNextCommit(saved: boolean): void {
-      const requests = f.store.requests;
-      const update = requests.update.bind(requests);
-      requests.update = async (next, expected, events) => {
-        requests.update = update;
-        if (saved) await update(next, expected, events);
-        throw new CommitOutcomeUnknownError(new Error('Connection terminated unexpectedly'));
-      };
-    }
-
     it('says the outcome could not be confirmed and what the request shows now, and runs an approval that did land', async () => {
       const r = await asked(f, alice, DELETE);
-      breakNextCommit(true);
+      breakNextCommit(f.store.requests, true);
       const result = await click(f, bob, r, 'approve');
       assert.equal(result.ok, false);
       assert.ok(!result.ok && result.refusal.reason === RefusalReason.OutcomeUnconfirmed);
@@ -300,7 +289,7 @@ describe('app: card binding', () => {
 
     it('never says nothing changed when the change did not land either: the request as it is now', async () => {
       const r = await asked(f, alice, DELETE);
-      breakNextCommit(false);
+      breakNextCommit(f.store.requests, false);
       const result = await click(f, bob, r, 'approve');
       assert.match(!result.ok ? result.refusal.message : '', /could not confirm .* It is now pending\./);
       assert.doesNotMatch(!result.ok ? result.refusal.message : '', /nothing (was )?changed/);

@@ -1,7 +1,7 @@
 /** Expiry: pending requests past their time to live end expired, once, with nobody left waiting. */
 import { utcText } from '../../src/domain/delegation-time';
 import assert from 'node:assert/strict';
-import { CommitOutcomeUnknownError } from '../../src/app/ports';
+import { breakNextCommit } from '../support/broken-commit';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, dave } from '../support/people';
 import { asked, click, settle } from './steps';
@@ -26,22 +26,11 @@ describe('app: expiring requests', () => {
   });
 
   describe('when the database connection breaks while the expiry is committed', () => {
-    /** The next update is saved (or not), then its commit's outcome is lost on the way back. */
-    function breakNextCommit(saved: boolean): void {
-      const requests = f.store.requests;
-      const update = requests.update.bind(requests);
-      requests.update = async (next, expected, events) => {
-        requests.update = update;
-        if (saved) await update(next, expected, events);
-        throw new CommitOutcomeUnknownError(new Error('Connection terminated unexpectedly'));
-      };
-    }
-
     for (const saved of [true, false]) {
       it(`tells the requester once that it expired, the expiry ${saved ? 'saved' : 'not saved'}`, async () => {
         const r = await asked(f, alice, 'delete resource group staging-old');
         f.clock.advance(2 * 3600_000);
-        breakNextCommit(saved);
+        breakNextCommit(f.store.requests, saved);
         assert.deepEqual(await f.app.sweepExpired(), [r.id]);
         assert.deepEqual(await f.app.sweepExpired(), []);
         assert.equal(f.notifier.told(r.id).length, 1);

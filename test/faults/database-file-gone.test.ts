@@ -213,14 +213,19 @@ describe('the database file deleted, replaced or cut while open', function () {
     }
   });
 
+  /** 400 records checkpointed into the file, then the store opened again with `writer`, its stops collected. */
+  async function reopenedWith400Records(writer: 'thread' | 'inline'): Promise<{ store: SqliteStore; stopped: Error[] }> {
+    const before = await openSqliteStore({ file });
+    for (let i = 0; i < 20; i++) await before.audit.append(Array.from({ length: 20 }, () => anEvent('request.created')));
+    await before.close();
+    const stopped: Error[] = [];
+    return { store: await openSqliteStore({ file, writer, onWriterStopped: (err) => stopped.push(err) }), stopped };
+  }
+
   for (const writer of ['thread', 'inline'] as const) {
     it(`${writer} writer: a read that finds the file cut short calls it damaged and stops the store, once, with what the file check finds`, async () => {
       // A database in the file (checkpointed at close), then a few records in the write-ahead log only.
-      const before = await openSqliteStore({ file });
-      for (let i = 0; i < 20; i++) await before.audit.append(Array.from({ length: 20 }, () => anEvent('request.created')));
-      await before.close();
-      const stopped: Error[] = [];
-      const store: SqliteStore = await openSqliteStore({ file, writer, onWriterStopped: (err) => stopped.push(err) });
+      const { store, stopped } = await reopenedWith400Records(writer);
       try {
         await store.audit.append([anEvent('request.approved')]);
         fs.truncateSync(file, 0);
@@ -245,11 +250,7 @@ describe('the database file deleted, replaced or cut while open', function () {
 
   for (const writer of ['thread', 'inline'] as const) {
     it(`${writer} writer: a background read (a sweep's, only logged) that finds the file overwritten in place stops the store too`, async () => {
-      const before = await openSqliteStore({ file });
-      for (let i = 0; i < 20; i++) await before.audit.append(Array.from({ length: 20 }, () => anEvent('request.created')));
-      await before.close();
-      const stopped: Error[] = [];
-      const store: SqliteStore = await openSqliteStore({ file, writer, onWriterStopped: (err) => stopped.push(err) });
+      const { store, stopped } = await reopenedWith400Records(writer);
       try {
         // Written over in place, as `cp old.db countersign.db` does: the same file, the same size, other pages.
         const size = fs.statSync(file).size;
