@@ -6,16 +6,6 @@
 import { createHash } from 'node:crypto';
 import { readPublicUrl, SettingsError } from '../../src/settings';
 
-export class PackageSettingError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'PackageSettingError';
-  }
-}
-
 /** Placeholder name (as written in the template, without `${{ }}`) to its value. */
 export type ManifestValues = Record<
   | 'TEAMS_APP_ID'
@@ -61,10 +51,10 @@ function httpsUrl(variable: string, value: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new PackageSettingError(variable, `must be an absolute https URL, got "${value}"`);
+    throw new SettingsError(variable, `must be an absolute https URL, got "${value}"`);
   }
   if (url.protocol !== 'https:') {
-    throw new PackageSettingError(variable, `must use https (Teams only talks to https bots), got "${value}"`);
+    throw new SettingsError(variable, `must use https (Teams only talks to https bots), got "${value}"`);
   }
   return url;
 }
@@ -72,43 +62,37 @@ function httpsUrl(variable: string, value: string): URL {
 export function readManifestValues(env: NodeJS.ProcessEnv, packageVersion: string): ManifestValues {
   const botId = (env.MicrosoftAppId ?? '').trim();
   if (!botId) {
-    throw new PackageSettingError(
+    throw new SettingsError(
       'MicrosoftAppId',
       "is required: the bot's Microsoft App ID (for a UserAssignedMSI bot, the managed identity's client id; " +
         'the Bicep deployment prints it as the output botAppId)',
     );
   }
   if (!GUID.test(botId)) {
-    throw new PackageSettingError('MicrosoftAppId', `must be a GUID, got "${botId}"`);
+    throw new SettingsError('MicrosoftAppId', `must be a GUID, got "${botId}"`);
   }
 
   const teamsAppId = (env.TEAMS_APP_ID ?? '').trim() || deriveTeamsAppId(botId);
   if (!GUID.test(teamsAppId)) {
-    throw new PackageSettingError('TEAMS_APP_ID', `must be a GUID, got "${teamsAppId}"`);
+    throw new SettingsError('TEAMS_APP_ID', `must be a GUID, got "${teamsAppId}"`);
   }
 
   const publicUrlText = (env.COUNTERSIGN_PUBLIC_URL ?? '').trim();
   if (!publicUrlText) {
-    throw new PackageSettingError(
+    throw new SettingsError(
       'COUNTERSIGN_PUBLIC_URL',
       "is required: the bot's public https base URL (its host goes into validDomains), e.g. https://countersign-prod.azurewebsites.net",
     );
   }
   // As the bot reads it (a query, fragment or credentials refused), so no package is built for an
   // address the bot would refuse to start with; then https, which Teams requires.
-  let botPublicUrl: string | undefined;
-  try {
-    botPublicUrl = readPublicUrl(publicUrlText);
-  } catch (error) {
-    if (error instanceof SettingsError) throw new PackageSettingError(error.variable, error.message.slice(`${error.variable}: `.length));
-    throw error;
-  }
+  const botPublicUrl = readPublicUrl(publicUrlText);
   const publicUrl = httpsUrl('COUNTERSIGN_PUBLIC_URL', botPublicUrl ?? publicUrlText);
 
   const appVersion = (env.TEAMS_APP_VERSION ?? '').trim() || packageVersion;
   if (!APP_VERSION.test(appVersion)) {
     const source = env.TEAMS_APP_VERSION ? 'TEAMS_APP_VERSION' : 'TEAMS_APP_VERSION (defaulted from package.json version)';
-    throw new PackageSettingError(source, `must look like 1.2.3, got "${appVersion}"`);
+    throw new SettingsError(source, `must look like 1.2.3, got "${appVersion}"`);
   }
 
   const website = httpsUrl('TEAMS_DEVELOPER_URL', (env.TEAMS_DEVELOPER_URL ?? '').trim() || publicUrl.origin).href;

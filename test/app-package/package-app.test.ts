@@ -6,8 +6,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import JSZip from 'jszip';
 import { AppPackageError, buildAppPackage } from '../../scripts/app-package/build-app-package';
+import { SettingsError } from '../../src/settings';
 import {
-  PackageSettingError,
   deriveTeamsAppId,
   readManifestValues,
   uuidV5,
@@ -54,7 +54,7 @@ describe('Teams app packaging', () => {
     await assert.rejects(
       buildAppPackage({ appPackageDir, outFile, env: { COUNTERSIGN_PUBLIC_URL: 'https://bot.example.org' }, packageVersion: '0.1.0' }),
       (error: unknown) =>
-        error instanceof PackageSettingError && error.variable === 'MicrosoftAppId' && /is required/.test(error.message),
+        error instanceof SettingsError && error.variable === 'MicrosoftAppId' && /is required/.test(error.message),
     );
     assert.equal(fs.existsSync(outFile), false);
   });
@@ -75,7 +75,7 @@ describe('Teams app packaging', () => {
     for (const [settings, variable, reason] of cases) {
       assert.throws(
         () => readManifestValues(settings, '0.1.0'),
-        (error: unknown) => error instanceof PackageSettingError && error.variable === variable && reason.test(error.message),
+        (error: unknown) => error instanceof SettingsError && error.variable === variable && reason.test(error.message),
         `${variable} for ${JSON.stringify(settings)}`,
       );
     }
