@@ -20,6 +20,8 @@ export interface VerifyOptions {
   checkpoints?: string[];
   partial?: boolean;
   filtered?: boolean;
+  /** Name every request row and version not backed, past NAMED_UNBACKED too. */
+  everyFinding?: boolean;
 }
 
 /** --public-key, else the data directory's public key when there is one. */

@@ -17,6 +17,7 @@ import { keySourceOf, type VerifyOptions } from './audit-verify-options';
 
 export async function verify(opts: VerifyOptions, io: AuditCliIo): Promise<number> {
   droppingOutputOnClosedPipe(io.stdout);
+  if (opts.file && opts.everyFinding) throw new AuditInputError('--every-finding applies to the database\'s request rows: use it without --file');
   if (opts.file) return verifyFile(opts.file, opts, io);
   if (opts.partial || opts.filtered) throw new AuditInputError(`${opts.partial ? '--partial' : '--filtered'} applies to an export file: use it with --file`);
   return verifyDatabase(opts, io);
@@ -66,7 +67,7 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
       `REQUESTS DELETED: ${gone.length === 100 ? 'at least 100' : gone.length} request(s) have saved versions but no row: deleted outside Countersign, which never deletes one (an approved or scheduled one will never run):\n${each.join('\n')}\nThe audit records of each are intact: find out who deleted the rows, and restore them from a backup.\n`,
     );
   }
-  const requests = chain.requestsTableMissing || chain.missingTables.includes('request_versions') ? undefined : await checkRequests(db, io);
+  const requests = chain.requestsTableMissing || chain.missingTables.includes('request_versions') ? undefined : await checkRequests(db, io, !!opts.everyFinding);
   if (!chain.ok || checkpoints.result.problems.length || gone.length > 0 || chain.requestsTableMissing || chain.missingTables.length > 0 || chain.indexProblems.length > 0 || (requests?.unbacked ?? 0) > 0) return EXIT_DAMAGED;
   // Checkpoints that could not be checked for want of a key are no pass: the user has to give it.
   if (checkpoints.keyProblem) {
@@ -76,24 +77,35 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
   return warnings.length ? EXIT_UNPROTECTED : EXIT_OK;
 }
 
+/** How many rows and versions not backed `audit verify` names, each with every field, unless --every-finding: the rest are counted by field. */
+export const NAMED_UNBACKED = 1000;
+
 /**
  * The second pass, after the chain: every request row and saved version held against its audit
- * records (src/audit/verify/request-rows.ts). Each one not backed is named as it is found (request id,
- * row or version, the field, what the row says, what the records say), then how many were checked,
- * with the pass's own time (the chain's figure does not include it).
+ * records (src/audit/verify/request-rows.ts). Each one not backed is named as it is found, one line
+ * for each field its records do not back (request id, row or version, the field, what the row says,
+ * what the records say), then how many were checked, with the pass's own time (the chain's figure
+ * does not include it). Past NAMED_UNBACKED rows and versions (a database rewritten wholesale) the
+ * rest are counted by field instead, unless every one was asked for.
  */
-async function checkRequests(db: AuditDatabase, io: AuditCliIo): Promise<RequestCheck> {
-  let named = false;
+async function checkRequests(db: AuditDatabase, io: AuditCliIo, every: boolean): Promise<RequestCheck> {
+  let named = 0;
+  const unnamed = new Map<string, number>();
   const check = await db.checkRequests((f) => {
-    if (!named) {
-      report(io, 'REQUESTS NOT AS RECORDED: request rows or saved versions that their audit records do not back (written into the database by other means; the audit records are as reported above):\n');
-      named = true;
+    if (!every && named >= NAMED_UNBACKED) {
+      for (const { field } of f.fields) unnamed.set(field, (unnamed.get(field) ?? 0) + 1);
+      return;
     }
+    if (named === 0) report(io, 'REQUESTS NOT AS RECORDED: request rows or saved versions that their audit records do not back (written into the database by other means; the audit records are as reported above), each field on a line:\n');
+    named += 1;
     const which = f.what === 'row' ? `row (at version ${shownValue(f.version)})` : `version ${shownValue(f.version)}`;
-    report(io, `  ${shownValue(f.requestId)} ${which}: ${shownValue(f.field)}: the ${f.what} says ${shownValue(f.stored)}; the records say ${shownValue(f.recorded)}\n`);
+    for (const field of f.fields) {
+      report(io, `  ${shownValue(f.requestId)} ${which}: ${shownValue(field.field)}: the ${f.what} says ${shownValue(field.stored)}; the records say ${shownValue(field.recorded)}\n`);
+    }
   });
   const counted = `${check.requests} checked against their audit records (${check.rows} row(s), ${check.versions} saved version(s))`;
-  const verdict = check.unbacked === 0 ? 'each backed' : `${check.unbacked} NOT BACKED (named above)`;
+  const byField = [...unnamed].map(([field, n]) => `${shownValue(field)} ${n}`).join(', ');
+  const verdict = check.unbacked === 0 ? 'each backed' : named === check.unbacked ? `${check.unbacked} NOT BACKED (named above)` : `${check.unbacked} NOT BACKED (the first ${named} named above; the other ${check.unbacked - named}, by field: ${byField}; name them all with --every-finding)`;
   report(io, `Requests: ${counted}: ${verdict}. Time: ${check.seconds.toFixed(2)} s.\n`);
   return check;
 }

@@ -36,6 +36,7 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
     .option('--checkpoints <file>', 'also check against this checkpoint file (e.g. a copy shipped elsewhere); repeatable', collect)
     .option('--partial', 'without a manifest: the file is a window of the chain (exported with --from), not from record 1')
     .option('--filtered', 'without a manifest: the file is a selection (exported with --request, --type or --actor): gaps between its records are expected')
+    .option('--every-finding', 'name every request row and saved version its audit records do not back, however many (default: the first 1000, the rest counted by field)')
     .action(async (opts: VerifyOptions, cmd: Command) => {
       await reportingInputErrors(io, () => {
         // Both set one option (the last given wins): asked for together, they contradict each other.

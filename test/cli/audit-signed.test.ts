@@ -27,6 +27,7 @@ import { collect } from '../store/store-contract';
 import { registerAuditCommands } from '../../src/cli/audit';
 import { readCliSettings } from '../../src/settings';
 import { Capture, audit } from './run-audit';
+import { NAMED_UNBACKED } from '../../src/cli/audit-verify';
 
 describe('countersign audit: signed exports, checkpoints, evidence', function () {
   this.timeout(20000);
@@ -449,6 +450,52 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
     assert.match(r.stdout, new RegExp(`\\n  ${other.id} version 2: requester: the version says ${bob.name} \\(${bob.aadObjectId}\\); the records say ${alice.name} \\(${alice.aadObjectId}\\) asked \\(record 14, request\\.created\\)\\n`));
     assert.doesNotMatch(r.stdout, /version 1:/, 'the versions Countersign stored are backed');
     assert.match(r.stdout, /\nRequests: 2 checked against their audit records \(2 row\(s\), 3 saved version\(s\)\): 3 NOT BACKED \(named above\)\. Time: /);
+  });
+
+  it('verify names every field of a request row or saved version that its records do not back, each on a line, not only the first', async () => {
+    const store = await openSqliteStore({ file: databaseFile(dataDir) });
+    const asked = aRequest('CS-MANYEDIT');
+    await store.requests.insert(asked, [anEvent('request.created', { time: timeAt(0), request: requestRef(asked.id) })]);
+    await store.close();
+    const db = new Database(databaseFile(dataDir));
+    // State, requester, reason, policy version and two approvals edited at once: an edit of the state must not hide the others.
+    const approval = (who: typeof bob) => ({ approver: who, at: timeAt(30), operationHash: asked.operationHash });
+    const edited = { ...asked, state: 'approved', updatedAt: timeAt(60), requester: bob, reason: 'agreed with the owner', policy: { ...asked.policy, version: 'c'.repeat(64) }, approvals: [approval(bob), approval({ ...bob, aadObjectId: 'f'.repeat(8) + '-0000-0000-0000-000000000000', name: 'Mallory' })] };
+    db.prepare('UPDATE requests SET state = ?, body = ? WHERE id = ?').run('approved', JSON.stringify(edited), asked.id);
+    db.close();
+    const r = await audit(['verify', '--data-dir', dataDir]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    const lines = r.stdout.split('\n').filter((l) => l.startsWith(`  ${asked.id} row (at version 1): `)).map((l) => l.slice(`  ${asked.id} row (at version 1): `.length));
+    assert.deepEqual(lines.map((l) => l.split(':')[0]), ['approvals', 'state', 'requester', 'reason', 'policy.version'], r.stdout);
+    assert.match(lines[0], /^approvals: the row says 2 approvals by Bob Approver \(.*\) of operation hash .{12}…, Mallory \(f{8}-0000-0000-0000-000000000000\) of operation hash .{12}…; the records say no approval\.granted record by /);
+    assert.match(lines[3], /^reason: the row says "agreed with the owner"; the records say "patch Tuesday" \(record 13, request\.created\)$/);
+    assert.match(r.stdout, /\nRequests: 1 checked against their audit records \(1 row\(s\), 1 saved version\(s\)\): 1 NOT BACKED \(named above\)\. Time: /);
+  });
+
+  it(`verify names at most ${NAMED_UNBACKED} rows and versions not backed, counting the rest by field, and every one with --every-finding`, async () => {
+    const store = await openSqliteStore({ file: databaseFile(dataDir) });
+    const asked = aRequest('CS-FLOODED1');
+    await store.requests.insert(asked, [anEvent('request.created', { time: timeAt(0), request: requestRef(asked.id) })]);
+    await store.close();
+    const db = new Database(databaseFile(dataDir));
+    const add = db.prepare('INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES (?, ?, ?, ?, ?)');
+    const extra = NAMED_UNBACKED + 4;
+    db.transaction(() => {
+      for (let v = 2; v < 2 + extra; v++) add.run(asked.id, v, 'pending', timeAt(60), JSON.stringify({ ...asked, version: v, updatedAt: timeAt(60), reason: `forged ${v}`, ...(v % 2 ? { requester: bob } : {}) }));
+    })();
+    db.close();
+    const r = await audit(['verify', '--data-dir', dataDir]);
+    assert.equal(r.code, 2, r.stderr);
+    const named = r.stdout.split('\n').filter((l) => l.startsWith(`  ${asked.id} version `));
+    assert.equal(new Set(named.map((l) => l.split(':')[0])).size, NAMED_UNBACKED);
+    assert.match(r.stdout, new RegExp(`\\): ${extra} NOT BACKED \\(the first ${NAMED_UNBACKED} named above; the other 4, by field: (requester 2, reason 4|reason 4, requester 2); name them all with --every-finding\\)\\. Time: `));
+    const all = await audit(['verify', '--data-dir', dataDir, '--every-finding']);
+    assert.equal(all.code, 2, all.stderr);
+    assert.equal(new Set(all.stdout.split('\n').filter((l) => l.startsWith(`  ${asked.id} version `)).map((l) => l.split(':')[0])).size, extra);
+    assert.match(all.stdout, new RegExp(`: ${extra} NOT BACKED \\(named above\\)\\. Time: `));
+    const file = await audit(['verify', '--file', path.join(tmp.dir, 'none.jsonl'), '--every-finding', '--data-dir', dataDir]);
+    assert.equal(file.code, 1);
+    assert.match(file.stderr, /--every-finding applies to the database/);
   });
 
   describe('verify --file without a manifest', () => {

@@ -1,7 +1,7 @@
 /**
  * `audit verify`'s second pass: every request row and every saved version of a request held against
  * the request's audit records, with the judgement an evidence bundle and the check before an
- * execution make of one request (domain/lifecycle/evidence.ts, unbackedField). The chain check proves
+ * execution make of one request (domain/lifecycle/evidence.ts, unbackedFields). The chain check proves
  * the records were not changed; the rows and versions are the database's, and whoever can write it
  * can edit a row (another requester, reason, operation, or a state no record backs) or add a version,
  * which nothing else would find before someone made evidence of that one request.
@@ -12,7 +12,7 @@
  * `StoredRequests` port; the judgement and its words are here.
  */
 import type { AuditRecord } from '../../domain/audit';
-import { JUDGED_RECORD_TYPES, unbackedField, writtenNotBefore, type UnbackedField } from '../../domain/lifecycle';
+import { JUDGED_RECORD_TYPES, unbackedFields, writtenNotBefore, type UnbackedField } from '../../domain/lifecycle';
 import type { ApprovalRequest } from '../../domain/request';
 
 /** A stored request row or version: its request's id, its version as stored, and its stored text. */
@@ -34,12 +34,13 @@ export interface StoredRequests {
   records(ids: readonly string[], types: readonly string[]): Promise<string[]>;
 }
 
-/** A row or saved version its audit records do not back. */
-export interface UnbackedRequest extends UnbackedField {
+/** A row or saved version its audit records do not back: every field of it they do not back, in the judgement's order. */
+export interface UnbackedRequest {
   requestId: string;
   /** The request's row (at the version it says), or one saved version. */
   what: 'row' | 'version';
   version: string;
+  fields: UnbackedField[];
 }
 
 export interface RequestCheck {
@@ -72,10 +73,10 @@ function parsed(text: StoredRequestText): { request: ApprovalRequest } | { unrea
 function judged(text: StoredRequestText, what: UnbackedRequest['what'], records: readonly AuditRecord[], versions: readonly ApprovalRequest[]): UnbackedRequest | undefined {
   const read = parsed(text);
   const version = String(text.version);
-  if ('unreadable' in read) return { requestId: text.id, what, version, ...read.unreadable };
+  if ('unreadable' in read) return { requestId: text.id, what, version, fields: [read.unreadable] };
   const v = read.request;
-  const found = unbackedField(v, records, writtenNotBefore(v, versions));
-  return found ? { requestId: text.id, what, version: String(v.version ?? version), ...found } : undefined;
+  const fields = unbackedFields(v, records, writtenNotBefore(v, versions));
+  return fields.length ? { requestId: text.id, what, version: String(v.version ?? version), fields } : undefined;
 }
 
 /** Judges one batch of requests (their rows, if any, given), reporting each finding. */

@@ -195,119 +195,147 @@ export interface UnbackedField {
   why: string;
 }
 
-const shown = (v: unknown): string => JSON.stringify(String(v ?? '(none)').slice(0, 80));
-const person = (a: { name?: unknown; aadObjectId?: unknown } | undefined): string => (a ? `${String(a.name ?? '')} (${String(a.aadObjectId ?? '')})` : '(none)');
+/** At most this many characters of a stored value are shown: a row edited to hold megabytes is named, not printed. */
+const SHOWN_CHARS = 80;
+const cut = (s: string): string => (s.length > SHOWN_CHARS ? `${s.slice(0, SHOWN_CHARS)}… (${s.length} characters)` : s);
+const shown = (v: unknown): string => JSON.stringify(String(v ?? '(none)').slice(0, SHOWN_CHARS));
+const person = (a: { name?: unknown; aadObjectId?: unknown } | undefined): string => (a ? `${cut(String(a.name ?? ''))} (${cut(String(a.aadObjectId ?? ''))})` : '(none)');
+/** At most this many approvals are named in one finding; the rest are counted. */
+const NAMED_APPROVALS = 5;
+const listed = (items: readonly string[]): string => (items.length > NAMED_APPROVALS ? `${items.slice(0, NAMED_APPROVALS).join(', ')} and ${items.length - NAMED_APPROVALS} more` : items.join(', '));
 
 /**
  * What of the request, outside its operation hash, a version says otherwise than its creation record
  * (which carries the requester as its actor, the reason as typed and the policy version): a version
  * added in the database with only those changed (its reason rewritten) is not the request's history.
  */
-function unrecordedFacts(v: ApprovalRequest, created: AuditRecord): UnbackedField | undefined {
+function unrecordedFacts(v: ApprovalRequest, created: AuditRecord): UnbackedField[] {
+  const found: UnbackedField[] = [];
+  const at = `(record ${created.seq}, ${created.type})`;
   if (!sameRequester(v, created)) {
-    return { field: 'requester', stored: person(v.requester), recorded: `${person(created.actor)} asked (record ${created.seq}, ${created.type})`, why: `its requester ${v.requester?.name || v.requester?.aadObjectId} is not ${created.actor?.name || created.actor?.aadObjectId}, who asked for it` };
+    found.push({ field: 'requester', stored: person(v.requester), recorded: `${person(created.actor)} asked ${at}`, why: `its requester ${cut(String(v.requester?.name || v.requester?.aadObjectId))} is not ${created.actor?.name || created.actor?.aadObjectId}, who asked for it` });
   }
   const reason = typeof v.reason === 'string' ? neutralise(v.reason) : v.reason;
   if (reason !== created.request?.reason) {
-    return {
+    found.push({
       field: 'reason',
       stored: shown(v.reason),
-      recorded: `${created.request?.reason === undefined ? 'no reason' : shown(created.request.reason)} (record ${created.seq}, ${created.type})`,
-      why: `its reason ${JSON.stringify(String(v.reason ?? '(none)').slice(0, 80))} is not the one its audit records carry (${JSON.stringify(created.request?.reason ?? '(none)')})`,
-    };
+      recorded: `${created.request?.reason === undefined ? 'no reason' : shown(created.request.reason)} ${at}`,
+      why: `its reason ${shown(v.reason)} is not the one its audit records carry (${JSON.stringify(created.request?.reason ?? '(none)')})`,
+    });
   }
   const version = (v.policy as Partial<ApprovalRequest['policy']> | undefined)?.version;
   const recorded = created.request?.policyVersion;
   if (typeof recorded === 'string' && version !== recorded) {
-    return { field: 'policy.version', stored: shown(version), recorded: `${shown(recorded)} (record ${created.seq}, ${created.type})`, why: 'its policy version is not the one its audit records carry' };
+    found.push({ field: 'policy.version', stored: shown(version), recorded: `${shown(recorded)} ${at}`, why: 'its policy version is not the one its audit records carry' });
   }
-  return undefined;
-}
-
-/** The part of the operation a stored version changed, named against its creation record (command, target), or the operation itself. */
-function operationField(v: ApprovalRequest, created: AuditRecord, original: string | undefined): Omit<UnbackedField, 'why'> {
-  const at = `(record ${created.seq}, ${created.type})`;
-  if (v.command !== created.request?.command) return { field: 'command', stored: shown(v.command), recorded: `${shown(created.request?.command)} ${at}` };
-  const target = (t: unknown) => canonicalJson(neutralise(t ?? null));
-  if (created.target && target(v.target) !== target(created.target)) return { field: 'target', stored: target(v.target), recorded: `${target(created.target)} ${at}` };
-  return { field: 'operation', stored: `operation hash ${original ?? '(cannot be computed)'} of its command, parameters, target and operation`, recorded: `operation hash ${created.request?.operationHash} ${at}` };
+  return found;
 }
 
 /**
- * What a stored version of a request (as `request_versions` holds it, or the request's row) claims that
- * the request's audit records (in seq order) do not back, or undefined when they do. Every version
- * Countersign stores is written with the records of the change that made it, sealed at the same time;
- * someone with write access to the database can add a version all the same (the table refuses edits,
- * not new rows), or edit the row, and evidence must not present one the chain does not back as
- * history. Judged as the check before an execution judges a row (unauditedAuthority), by what the
- * records had said by the version's time: its creation and its operation, its operation hash, each
- * approval it lists (the same person, the same hash), its rejection, and the state it is in. Only the
- * records of JUDGED_RECORD_TYPES are looked at.
+ * The parts of the operation a stored version changed, named against its creation record (command,
+ * parameters, target), or the operation itself when none of those differ (the resolved ARM operation,
+ * which the record carries only in the hash).
  */
-export function unbackedField(v: ApprovalRequest, records: readonly AuditRecord[], notBefore?: number): UnbackedField | undefined {
+function operationFields(v: ApprovalRequest, created: AuditRecord, original: string | undefined): UnbackedField[] {
+  const at = `(record ${created.seq}, ${created.type})`;
+  const why = 'its operation is not the one the request was created with';
+  const json = (t: unknown) => canonicalJson(neutralise(t ?? null));
+  const found: UnbackedField[] = [];
+  if (v.command !== created.request?.command) found.push({ field: 'command', stored: shown(v.command), recorded: `${shown(created.request?.command)} ${at}`, why });
+  if (created.request?.parameters !== undefined && json(v.parameters) !== json(created.request.parameters)) {
+    found.push({ field: 'parameters', stored: cut(json(v.parameters)), recorded: `${cut(json(created.request.parameters))} ${at}`, why });
+  }
+  if (created.target && json(v.target) !== json(created.target)) found.push({ field: 'target', stored: cut(json(v.target)), recorded: `${cut(json(created.target))} ${at}`, why });
+  if (found.length === 0) found.push({ field: 'operation', stored: `operation hash ${original ?? '(cannot be computed)'} of its command, parameters, target and operation`, recorded: `operation hash ${created.request?.operationHash} ${at}`, why });
+  return found;
+}
+
+/**
+ * Every field of a stored version of a request (as `request_versions` holds it, or the request's row)
+ * that the request's audit records (in seq order) do not back, in the order below; empty when they
+ * back it all. Every version Countersign stores is written with the records of the change that made
+ * it, sealed at the same time; someone with write access to the database can add a version all the
+ * same (the table refuses edits, not new rows), or edit the row, and evidence must not present one
+ * the chain does not back as history. Judged as the check before an execution judges a row
+ * (unauditedAuthority), by what the records had said by the version's time: its creation and its
+ * operation (command, parameters, target), its operation hash, the approvals it lists (the same
+ * person, the same hash: one finding naming at most NAMED_APPROVALS of those not backed, the rest
+ * counted), its rejection, the state it is in, and the requester, reason and policy version of its
+ * creation. A version with no time to judge it by, or with no creation record by then, is named for
+ * that, and what needs the creation record is not judged. Compliance staff get every field that
+ * disagrees, not only the first: an edit of the state can hide an edit of the reason behind it. Only
+ * the records of JUDGED_RECORD_TYPES are looked at.
+ */
+export function unbackedFields(v: ApprovalRequest, records: readonly AuditRecord[], notBefore?: number): UnbackedField[] {
   const own = Date.parse(String(v.updatedAt));
+  if (Number.isNaN(own)) return [{ field: 'updatedAt', stored: shown(v.updatedAt), recorded: 'nothing: a time is needed to judge it by', why: `its time ${JSON.stringify(String(v.updatedAt).slice(0, 40))} is not a time` }];
   // A version is written after every earlier version of its request, so what the records held by then
   // counts too: a transition whose time was read before a wait can carry an earlier time than the one
   // before it (seen of executing versions under several instances).
   const at = notBefore !== undefined && notBefore > own ? notBefore : own;
-  if (Number.isNaN(own)) return { field: 'updatedAt', stored: shown(v.updatedAt), recorded: 'nothing: a time is needed to judge it by', why: `its time ${JSON.stringify(String(v.updatedAt).slice(0, 40))} is not a time` };
   const mine = records.filter((x) => x.request?.id === v.id && madeAt(x) <= at);
   const created = mine.find((x) => x.type === 'request.created' || x.type === 'breakglass.used');
+  const found: UnbackedField[] = [];
   if (!created) {
-    return { field: 'id', stored: shown(v.id), recorded: `no request.created or breakglass.used record of it by ${v.updatedAt}`, why: `the audit log holds no record of the request's creation by ${v.updatedAt}` };
-  }
-  let original: string | undefined;
-  try {
-    original = operationHash({ command: v.command, parameters: v.parameters, target: v.target, operation: v.operation });
-  } catch {
-    original = undefined;
-  }
-  if (original !== created.request?.operationHash) return { ...operationField(v, created, original), why: 'its operation is not the one the request was created with' };
-  const hashes = new Set([original, ...mine.filter((x) => x.type === 'drift.detected').map((x) => x.request?.operationHash)]);
-  if (!hashes.has(v.operationHash)) {
-    return { field: 'operationHash', stored: String(v.operationHash), recorded: `${[...hashes].join(' or ')} (creation and drifts)`, why: 'its operation hash is not one its audit records carry' };
-  }
-  for (const a of Array.isArray(v.approvals) ? v.approvals : []) {
-    const granted = mine.some((x) => x.type === 'approval.granted' && same(x.actor?.aadObjectId, a?.approver?.aadObjectId) && x.request?.operationHash === a.operationHash);
-    if (!granted) {
-      const given = mine.filter((x) => x.type === 'approval.granted').map((x) => `${person(x.actor)} of ${String(x.request?.operationHash).slice(0, 12)}… (record ${x.seq})`);
-      return {
-        field: 'approvals',
-        stored: `an approval by ${person(a?.approver)} of operation hash ${String(a?.operationHash).slice(0, 12)}…`,
-        recorded: given.length ? `approvals only by ${given.join(', ')} by ${v.updatedAt}` : `no approval.granted record by ${v.updatedAt}`,
-        why: `the audit log holds no approval by ${a?.approver?.name || a?.approver?.aadObjectId} of operation hash ${String(a?.operationHash).slice(0, 12)}… by ${v.updatedAt}`,
-      };
+    found.push({ field: 'id', stored: shown(v.id), recorded: `no request.created or breakglass.used record of it by ${v.updatedAt}`, why: `the audit log holds no record of the request's creation by ${v.updatedAt}` });
+  } else {
+    let original: string | undefined;
+    try {
+      original = operationHash({ command: v.command, parameters: v.parameters, target: v.target, operation: v.operation });
+    } catch {
+      original = undefined;
     }
+    if (original !== created.request?.operationHash) found.push(...operationFields(v, created, original));
+    const hashes = new Set([created.request?.operationHash, ...mine.filter((x) => x.type === 'drift.detected').map((x) => x.request?.operationHash)]);
+    if (!hashes.has(v.operationHash)) {
+      found.push({ field: 'operationHash', stored: cut(String(v.operationHash)), recorded: `${[...hashes].join(' or ')} (creation and drifts)`, why: 'its operation hash is not one its audit records carry' });
+    }
+  }
+  const unbacked = (Array.isArray(v.approvals) ? v.approvals : []).filter((a) => !mine.some((x) => x.type === 'approval.granted' && same(x.actor?.aadObjectId, a?.approver?.aadObjectId) && x.request?.operationHash === a?.operationHash));
+  if (unbacked.length > 0) {
+    const given = mine.filter((x) => x.type === 'approval.granted').map((x) => `${person(x.actor)} of ${String(x.request?.operationHash).slice(0, 12)}… (record ${x.seq})`);
+    const claimed = unbacked.map((a) => `${person(a?.approver)} of operation hash ${String(a?.operationHash).slice(0, 12)}…`);
+    const first = unbacked[0];
+    found.push({
+      field: 'approvals',
+      stored: `${unbacked.length === 1 ? 'an approval' : `${unbacked.length} approvals`} by ${listed(claimed)}`,
+      recorded: given.length ? `approvals only by ${listed(given)} by ${v.updatedAt}` : `no approval.granted record by ${v.updatedAt}`,
+      why: `the audit log holds no approval by ${cut(String(first?.approver?.name || first?.approver?.aadObjectId))} of operation hash ${String(first?.operationHash).slice(0, 12)}…${unbacked.length > 1 ? ` (nor ${unbacked.length - 1} more it lists)` : ''} by ${v.updatedAt}`,
+    });
   }
   if (v.rejection && !mine.some((x) => x.type === 'request.rejected' && same(x.actor?.aadObjectId, v.rejection?.by?.aadObjectId))) {
     const given = mine.filter((x) => x.type === 'request.rejected').map((x) => `${person(x.actor)} (record ${x.seq})`);
-    return {
+    found.push({
       field: 'rejection',
       stored: `rejected by ${person(v.rejection.by)}`,
-      recorded: given.length ? `rejected only by ${given.join(', ')}` : `no request.rejected record by ${v.updatedAt}`,
-      why: `the audit log holds no rejection of it by ${v.rejection.by?.name || v.rejection.by?.aadObjectId}`,
-    };
+      recorded: given.length ? `rejected only by ${listed(given)}` : `no request.rejected record by ${v.updatedAt}`,
+      why: `the audit log holds no rejection of it by ${cut(String(v.rejection.by?.name || v.rejection.by?.aadObjectId))}`,
+    });
   }
   const needed = Object.hasOwn(STATE_RECORDS, v.state) ? STATE_RECORDS[v.state] : undefined;
-  if (!needed) return { field: 'state', stored: shown(v.state), recorded: 'not a state Countersign writes', why: `its state ${JSON.stringify(String(v.state).slice(0, 40))} is not one Countersign writes` };
-  if (needed.length > 0 && !mine.some((x) => needed.includes(x.type))) {
-    const last = mine.at(-1)!;
-    return {
+  if (!needed) {
+    found.push({ field: 'state', stored: shown(v.state), recorded: 'not a state Countersign writes', why: `its state ${JSON.stringify(String(v.state).slice(0, 40))} is not one Countersign writes` });
+  } else if (needed.length > 0 && !mine.some((x) => needed.includes(x.type))) {
+    const last = mine.at(-1);
+    found.push({
       field: 'state',
       stored: shown(v.state),
-      recorded: `no ${needed.join(' or ')} record by ${v.updatedAt}; its records by then end with ${last.type} (record ${last.seq})`,
+      recorded: `no ${needed.join(' or ')} record by ${v.updatedAt}${last ? `; its records by then end with ${last.type} (record ${last.seq})` : ''}`,
       why: `the audit log holds no ${needed.join(' or ')} record putting it in state ${v.state} by ${v.updatedAt}`,
-    };
+    });
   }
-  return unrecordedFacts(v, created);
+  if (created) found.push(...unrecordedFacts(v, created));
+  return found;
 }
 
-/** unbackedField in words (the evidence bundle's), or undefined when the records back the version. */
+/** unbackedFields in words (the evidence bundle's: each field's, joined), or undefined when the records back the version. */
 export function unbackedVersion(v: ApprovalRequest, records: readonly AuditRecord[], notBefore?: number): string | undefined {
-  return unbackedField(v, records, notBefore)?.why;
+  const found = unbackedFields(v, records, notBefore);
+  return found.length ? [...new Set(found.map((f) => f.why))].join('; ') : undefined;
 }
 
-/** The latest time among a request's versions up to this one (versions of the request, any order), for unbackedField's `notBefore`. */
+/** The latest time among a request's versions up to this one (versions of the request, any order), for unbackedFields' `notBefore`. */
 export function writtenNotBefore(v: Pick<ApprovalRequest, 'version'>, versions: readonly Pick<ApprovalRequest, 'version' | 'updatedAt'>[]): number | undefined {
   let latest: number | undefined;
   for (const w of versions) {
@@ -318,7 +346,7 @@ export function writtenNotBefore(v: Pick<ApprovalRequest, 'version'>, versions: 
 }
 
 /**
- * The types of record unbackedField looks at: a reader of many requests' records (audit verify) reads
+ * The types of record unbackedFields looks at: a reader of many requests' records (audit verify) reads
  * only these, and the judgement is the same as over all of them.
  */
 export const JUDGED_RECORD_TYPES: readonly string[] = [...new Set(['request.created', 'breakglass.used', 'drift.detected', 'approval.granted', 'request.rejected', ...Object.values(STATE_RECORDS).flat()])];
