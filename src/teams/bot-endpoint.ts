@@ -42,11 +42,16 @@ function messageOf(err: unknown): string {
 const INCOMING_TURN = Symbol('countersign.incomingTurn');
 
 /**
- * The longest a turn's reply waits for room in the conversation's rate limits: Bot Framework gives a
- * turn about 15 s, and with several instances each holds only its share of Teams' limits. Past it the
- * reply goes all the same (a 429 Teams then gives is retried).
+ * The longest a turn's replies wait, together, for room in the conversation's rate limits: Bot
+ * Framework gives a turn about 15 s, and with several instances each holds only its share of Teams'
+ * limits. Past it the turn's replies go all the same (a 429 Teams then gives is retried). It is the
+ * turn's, not each reply's: "pending" posting five cards into a busy channel waited 5 s for each,
+ * 25 s in all, and Teams gave up on the turn and sent the message again.
  */
 const REPLY_MAX_WAIT_MS = 5000;
+
+/** How long the turn's replies have waited for room so far (ms), in the turn's state. */
+const REPLY_WAITED = Symbol('countersign.replyWaited');
 
 export class EdgeAdapter extends CloudAdapter {
   /**
@@ -73,7 +78,7 @@ export class EdgeAdapter extends CloudAdapter {
     const responses: ResourceResponse[] = [];
     for (const activity of activities) {
       responses.push(...(await withTeamsRetry(async () => {
-        if (goesToTeams(activity)) await this.room(activity.conversation?.id ?? context.activity.conversation?.id);
+        if (goesToTeams(activity)) await this.room(context, activity.conversation?.id ?? context.activity.conversation?.id);
         return super.sendActivities(context, [activity]);
       })));
     }
@@ -83,13 +88,21 @@ export class EdgeAdapter extends CloudAdapter {
   override async updateActivity(context: TurnContext, activity: Partial<Activity>): Promise<ResourceResponse | void> {
     if (!context.turnState.get(INCOMING_TURN)) return super.updateActivity(context, activity);
     return withTeamsRetry(async () => {
-      await this.room(activity.conversation?.id ?? context.activity.conversation?.id);
+      await this.room(context, activity.conversation?.id ?? context.activity.conversation?.id);
       return super.updateActivity(context, activity);
     });
   }
 
-  private async room(conversationId: string | undefined): Promise<void> {
-    if (this.limiter && conversationId) await this.limiter.acquire(conversationId, true, REPLY_MAX_WAIT_MS);
+  /** Room for one of the turn's replies, waiting at most what is left of the turn's REPLY_MAX_WAIT_MS. */
+  private async room(context: TurnContext, conversationId: string | undefined): Promise<void> {
+    if (!this.limiter || !conversationId) return;
+    const waited = (context.turnState.get(REPLY_WAITED) as number | undefined) ?? 0;
+    const since = performance.now();
+    try {
+      await this.limiter.acquire(conversationId, true, Math.max(0, REPLY_MAX_WAIT_MS - waited));
+    } finally {
+      context.turnState.set(REPLY_WAITED, waited + (performance.now() - since));
+    }
   }
 
   /** Authenticates the (shape-checked) activity and runs the turn; never throws. */

@@ -53,4 +53,23 @@ describe('replies within the conversation\'s rate limits', function () {
     assert.equal(texts[0], 'proactive');
     assert.match(texts[1], /I don't know the command "hepl"/);
   });
+
+  it('waits at most 5 s for room in all for a turn\'s replies, not 5 s for each: "pending" posting several cards answers within Teams\' window', async () => {
+    h.bot.notifier.limiter = new ConversationRateLimiter();
+    await h.teams.say(people.alice, 'delete resource group staging-old');
+    await h.teams.say(people.alice, 'delete resource group staging-api-service');
+    // One message each 30 s: the proactive message takes the room; "pending" then sends its list and
+    // the two requests' cards, three replies, each of which found no room.
+    h.bot.notifier.limiter = new ConversationRateLimiter([{ max: 1, perMs: 30_000 }]);
+    const before = h.connector.sent.length;
+    await h.bot.notifier.post(opsChannel.id, { type: 'message', text: 'proactive' });
+    const started = Date.now();
+    const answered = h.teams.say(people.bob, 'pending');
+    const within = await Promise.race([answered.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 9000))]);
+    const took = Date.now() - started;
+    assert.ok(within, 'the turn\'s replies waited past 9 s for room in all (5 s each)');
+    assert.ok(took >= 4500, `the replies went after ${took} ms, before the 5 s they wait for room`);
+    const cards = h.connector.sent.slice(before).filter((s) => /staging-old|staging-api-service/.test(JSON.stringify(s.activity)));
+    assert.equal(cards.length, 3, 'the list and the two requests\' cards were posted');
+  });
 });
