@@ -11,6 +11,7 @@ import { hideDownloadTokens, withLogContext } from '../log/logger';
 import { isLoopbackHost, LOOPBACK_TEXT } from '../loopback';
 import type { ActivityEndpoint, EdgeOutcome } from '../teams/adapter';
 import { activityProblem } from './activity-validation';
+import { logRequestTimeouts } from './request-timeouts';
 
 export interface ServerOptions {
   /** Authenticates an activity and runs the bot's turn on it (src/teams' activity endpoint); never throws. */
@@ -180,6 +181,8 @@ export function createServer(options: ServerOptions): restify.Server {
   // when the server starts listening, so set here; looking each second costs a walk of the
   // connections still sending a request.
   Object.assign(server.server, { connectionsCheckingInterval: REQUEST_TIMEOUTS.checkEveryMs });
+  // Node's 408 is logged (method, path, elapsed, peer), a flood of them summed up (request-timeouts.ts).
+  logRequestTimeouts(server.server, options.log, (url) => loggedPath(url.split('?')[0].slice(0, 200)));
   // Every request has an id, logged with it and handed back for the caller to quote: before routing,
   // so a path or method no route takes (404, 405) carries it too.
   server.pre((req, res, next) => {
