@@ -25,11 +25,21 @@ const LINE_BREAKS = /[\n\r\t\u000b\u000c\u0085\u2028\u2029]+/g;
 const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}]/u;
 
 /**
- * Characters that look like a plain space, or like nothing at all, but are not: the no-break and
- * typographic spaces (U+00A0, U+2000–U+200A, U+202F, U+205F, U+3000) and U+2800 BRAILLE PATTERN
- * BLANK. In a parameter value, which Azure is sent, an approver cannot tell them from a space.
+ * Characters that look like a plain space, or like nothing at all, but are not: every space separator
+ * (Zs) other than U+0020 itself (the no-break and typographic spaces U+00A0, U+2000–U+200A, U+202F,
+ * U+205F, U+3000, and OGHAM SPACE MARK U+1680, which most fonts draw as a space and Ogham fonts as a
+ * dash) and U+2800 BRAILLE PATTERN BLANK. In a parameter value, which Azure is sent, an approver
+ * cannot tell them from a space (or a hyphen).
  */
-const BLANK_LOOKING = /[\u00a0\u2000-\u200a\u202f\u205f\u3000\u2800]/;
+const BLANK_LOOKING = new RegExp(String.raw`[[\p{Zs}\u2800]--[\u0020]]`, 'v');
+
+/**
+ * Code points with no agreed appearance: private use (Co, U+E000–U+F8FF and planes 15 and 16), whose
+ * look is whatever a font puts there (a box, nothing, an icon), and those not assigned at the running
+ * Node.js's Unicode version (Cn), which a newer client may draw as anything, nothing included. In a
+ * parameter value the card cannot show what Azure would be sent.
+ */
+const NO_AGREED_LOOK = /[\p{Co}\p{Cn}]/u;
 
 /**
  * One emoji as people type it: a keycap, or a pictograph with a skin tone or one presentation selector
@@ -84,8 +94,9 @@ function firstLoneSurrogate(text: string): { codePoint: string; position: number
 }
 
 /**
- * The refusal text for user text holding a layout or invisible character, or a lone surrogate, or undefined when it holds
- * neither. `what` names the field as the person knows it ("The reason", "location").
+ * The refusal text for user text holding a layout or invisible character, or a lone surrogate (and, in
+ * a parameter value, a character that looks like a space but is not, or one with no agreed look), or
+ * undefined when it holds none. `what` names the field as the person knows it ("The reason", "location").
  */
 export function unsafeTextProblem(what: string, text: string, use: TextUse): string | undefined {
   const layout = firstLayoutCharacter(text);
@@ -100,9 +111,14 @@ export function unsafeTextProblem(what: string, text: string, use: TextUse): str
     return `${what} contains a character that looks like a space or like nothing but is not one (${codePoint(blank[0])}, character ${position}): the card could not tell it from a space, but Azure would be sent it; type a plain space or none`;
   }
   const invisible = firstInvisibleCharacter(text, use);
-  if (!invisible) return undefined;
-  const why = use === 'parameter' ? 'the card would not show it, but Azure would be sent it' : 'approvers would not see it on the card';
-  return `${what} contains an invisible character (${invisible.codePoint}, character ${invisible.position}): ${why}; type it without such characters`;
+  if (invisible) {
+    const why = use === 'parameter' ? 'the card would not show it, but Azure would be sent it' : 'approvers would not see it on the card';
+    return `${what} contains an invisible character (${invisible.codePoint}, character ${invisible.position}): ${why}; type it without such characters`;
+  }
+  const unknown = use === 'parameter' ? NO_AGREED_LOOK.exec(text) : null;
+  if (!unknown) return undefined;
+  const position = Array.from(text.slice(0, unknown.index)).length + 1;
+  return `${what} contains a private-use or unassigned character (${codePoint(unknown[0])}, character ${position}), which has no agreed look: the card could show it as a box, as nothing or as another sign, but Azure would be sent it; type it without such characters`;
 }
 
 /**

@@ -52,7 +52,7 @@ describe('invisible characters in user text', () => {
   }
 
   it('refuses in a parameter value what looks like a space or like nothing but is not one; a reason may hold it', () => {
-    for (const c of ['\u00a0', '\u2000', '\u2007', '\u200a', '\u202f', '\u205f', '\u3000', '\u2800']) {
+    for (const c of ['\u00a0', '\u1680', '\u2000', '\u2007', '\u200a', '\u202f', '\u205f', '\u3000', '\u2800']) {
       assert.equal(
         checkValue(value, `platform${c}team`),
         `value contains a character that looks like a space or like nothing but is not one (${hex(c)}, character 9): the card could not tell it from a space, but Azure would be sent it; type a plain space or none`,
@@ -60,6 +60,17 @@ describe('invisible characters in user text', () => {
       assert.equal(unsafeTextProblem('The reason', `a${c}b`, 'free-text'), undefined, hex(c));
     }
     assert.equal(checkValue(value, 'platform team'), undefined, 'a plain space is a space');
+  });
+
+  it('refuses in a parameter value a private-use or unassigned character, which has no agreed look; a reason may hold it', () => {
+    // U+E700 is an icon in some Windows fonts and a box in others; U+0378 and U+10FFFD are nobody's letter (yet).
+    for (const c of ['\ue000', '\ue700', '\uf8ff', '\u{f0000}', '\u{10fffd}', '\u0378', '\u{2fffd}']) {
+      assert.equal(
+        checkValue(value, `platform${c}team`),
+        `value contains a private-use or unassigned character (${hex(c)}, character 9), which has no agreed look: the card could show it as a box, as nothing or as another sign, but Azure would be sent it; type it without such characters`,
+      );
+      assert.equal(unsafeTextProblem('The reason', `a${c}b`, 'free-text'), undefined, hex(c));
+    }
   });
 
   it('refuses every code point of the tag block U+E0000–U+E007F, in a value and in a reason', () => {
