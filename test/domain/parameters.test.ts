@@ -128,6 +128,14 @@ describe('checking the parameters of a command', () => {
     assert.deepEqual(values('restart app web.v2'), { app: 'web.v2', slot: 'production' });
   });
 
+  it('refuses, in a value placed in a resource id, a trailing dot, which no Azure name has and which can be dropped on the way', () => {
+    // The example's tag and resources patterns allow a dot anywhere: "production-api." is not production-api on the card.
+    assert.equal(problems('tag production-api. env x').group, 'group "production-api." cannot end with ".": no Azure resource\'s name does, and on the way to Azure the dot can be dropped, naming production-api instead; type it without the dot');
+    assert.match(problems('restart app "web..."').app, /^app "web\.\.\." cannot end with "\.": .*naming web instead/);
+    assert.deepEqual(values('tag prod-rg env v1.'), { group: 'prod-rg', key: 'env', value: 'v1.' }, 'a tag value is not part of the path');
+    assert.deepEqual(values('tag prod.rg env x'), { group: 'prod.rg', key: 'env', value: 'x' }, 'a dot inside a name is a dot');
+  });
+
   it('trusts what the config itself fixes in a path: an enum\'s values and a default may hold "/"', () => {
     const show = cmd(
       'show thing',

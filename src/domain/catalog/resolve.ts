@@ -74,7 +74,7 @@ export function pathParameters(command: Pick<CommandSpec, 'operation'>): Map<str
  * Why a value cannot stand in a resource id or an ARM path, or undefined. A "/" (or "\\") would add
  * segments, ".." take them away, "?" and "#" end the path, "%" encode any of them: each would make
  * the id name another resource than the command's (a pattern in the config should refuse them
- * already; this holds when a parameter has none).
+ * already; this holds when a parameter has none). A trailing "." is refused there too.
  */
 export function pathValueProblem(name: string, value: string, spec?: Pick<ParameterSpec, 'type' | 'allowed' | 'default'>, where: PathUse = 'resource-id'): string | undefined {
   // What the config itself fixes (an enum's values, a default) is the config author's: trusted as written.
@@ -84,6 +84,12 @@ export function pathValueProblem(name: string, value: string, spec?: Pick<Parame
   const bad = /[/\\?#%]/.exec(value)?.[0] ?? (where === 'template' && value.includes('..') ? '..' : undefined);
   if (bad) return `${name} "${value}" cannot be part of ${part}: "${bad}" would make it name ${other}`;
   if (value === '.' || value === '..') return `${name} cannot be "${value}": in ${part} it would name ${other}`;
+  // No Azure resource's name ends in "." (ARM refuses it), and HTTP stacks on the way may drop a
+  // segment's trailing dots: "production-api." would read as itself on the card and could reach
+  // production-api, or be a name no resource has, and a second request for it would not count as the same.
+  if (where === 'resource-id' && value.endsWith('.')) {
+    return `${name} "${value}" cannot end with ".": no Azure resource's name does, and on the way to Azure the dot can be dropped, naming ${value.replace(/\.+$/, '') || 'another resource'} instead; type it without the dot`;
+  }
   return undefined;
 }
 
