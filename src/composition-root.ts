@@ -41,7 +41,7 @@ import { activityEndpoint } from './teams/adapter';
 import type { Telemetry } from './telemetry';
 import { buildAzure, graphDirectory, startTelemetry } from './wiring/azure';
 import { storeReadiness } from './wiring/readiness';
-import { settledWithin, settleExecutions, settleMessages } from './wiring/shutdown';
+import { closeServer, settledWithin, settleExecutions, settleMessages, UnderWay } from './wiring/shutdown';
 import { checkAuthenticationOff, checkInstances, checkListenAddress, listenError, StartupError } from './wiring/start-checks';
 import { warnOfRiskyStart } from './wiring/start-warnings';
 import { databaseSecrets, openStore } from './wiring/store';
@@ -236,22 +236,21 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
 
   let stopping = false;
   const storeReady = storeReadiness(deps, log);
-  const inFlight = new Set<Promise<unknown>>();
+  const inFlight = new UnderWay();
+  // The audit routes' answers, apart: a download may stream for minutes, and is cut at the stop's end (closeServer).
+  const auditAnswers = new UnderWay();
   const server = createServer({
     handleActivity: activityEndpoint(adapter, bot),
     log,
     stopping: () => stopping,
-    track: (work) => {
-      inFlight.add(work);
-      return work.finally(() => inFlight.delete(work));
-    },
+    track: inFlight.track,
     ready: async () => {
       const storeOk = await storeReady();
       // Anyone who can reach the bot can ask: the policy version (which confirms a guessed config and
       // shows when it changes) and the store's kind stay in the start log line (configHash, store).
       return { ok: storeOk, checks: { config: true, store: storeOk } };
     },
-    routes: (s) => registerAuditRoutes(s, auditors, signer, log, settings.auditExportIdleMs),
+    routes: (s) => registerAuditRoutes(s, auditors, signer, log, { idleMs: settings.auditExportIdleMs, track: auditAnswers.track }),
     onAuthRefused: (attempt) => app.authRefused(attempt),
     authenticationOff: !settings.microsoftApp.id,
   });
@@ -326,9 +325,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       // (messages get at least a quarter of it), so that the whole stop fits a platform's usual 30 s.
       const graceMs = options.shutdownGraceMs ?? 20_000;
       const deadline = performance.now() + graceMs;
-      const turnsDone = async () => {
-        while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-      };
+      const turnsDone = () => inFlight.idle();
       if (!(await settledWithin(turnsDone, graceMs))) {
         // A turn still waiting is waiting for Azure (a store write gives up after its own lock wait):
         // its calls are given up, and its person is told the target could not be read. The executions
@@ -340,7 +337,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       }
       await settleExecutions(executor, Math.max(Math.round(deadline - performance.now()), 0), log, stopWaitingForAzure);
       await settleMessages(app, notifier, Math.max(Math.round(deadline - performance.now()), graceMs / 4), log);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // What is left of the grace (at least a moment, for idle connections to close) for audit exports still being downloaded.
+      await closeServer(server.server, auditAnswers, Math.max(Math.round(deadline - performance.now()), 250), log);
       // Refusals of unauthenticated callers counted past their budget are recorded before the last checkpoint.
       await Promise.all([app.flushRefusals(), auditors.flushRefusals()]);
       // The last head before the store closes is signed too: a log cut while the bot is down shows.

@@ -61,8 +61,15 @@ async function deliver(res: restify.Response, delivery: Delivery, log: Logger, i
  */
 const COULD_NOT_ANSWER = 'Countersign could not answer this now (its database is busy or failing); try again in a minute. If a download link is then reported used, ask for a new one in Teams.';
 
-function answering(log: Logger, idleMs: number, handle: (req: restify.Request) => Promise<Delivery>) {
-  return async (req: restify.Request, res: restify.Response): Promise<void> => {
+/** How the audit routes are answered: `idleMs` (COUNTERSIGN_AUDIT_EXPORT_IDLE), and `track` around each answer, recorded end included. */
+export interface AuditRouteOptions {
+  idleMs: number;
+  /** Called around each answer, to know at a stop what is still being answered (a download streaming). */
+  track?: <T>(work: Promise<T>) => Promise<T>;
+}
+
+function answering(log: Logger, options: AuditRouteOptions, handle: (req: restify.Request) => Promise<Delivery>) {
+  const answer = async (req: restify.Request, res: restify.Response): Promise<void> => {
     let delivery: Delivery;
     try {
       delivery = await handle(req);
@@ -70,16 +77,19 @@ function answering(log: Logger, idleMs: number, handle: (req: restify.Request) =
       log.error({ err: String(err) }, 'audit route failed: answered 503');
       delivery = { kind: 'json', status: 503, body: { error: COULD_NOT_ANSWER }, headers: { 'retry-after': '60' } };
     }
-    await deliver(res, delivery, log, idleMs);
+    await deliver(res, delivery, log, options.idleMs);
   };
+  const { track } = options;
+  // restify takes an async function (or one taking next) as a handler.
+  return track ? async (req: restify.Request, res: restify.Response) => track(answer(req, res)) : answer;
 }
 
-/** `idleMs`: how long an export may send nothing before its connection is cut (COUNTERSIGN_AUDIT_EXPORT_IDLE). */
-export function registerAuditRoutes(server: restify.Server, access: AuditorAccess, key: AuditVerifier, log: Logger, idleMs: number): void {
-  server.get('/api/audit/download/:token', answering(log, idleMs, (req) => access.download(String(req.params.token ?? ''), callerOf(req))));
-  server.get('/api/audit/download/:token/manifest', answering(log, idleMs, (req) => access.downloadManifest(String(req.params.token ?? ''))));
-  server.get('/api/audit/export', answering(log, idleMs, (req) => access.apiExport(req.headers.authorization, (req.query ?? {}) as Record<string, unknown>, callerOf(req))));
-  server.get('/api/audit/exports/:exportId/manifest', answering(log, idleMs, (req) => access.apiManifest(req.headers.authorization, String(req.params.exportId ?? ''), callerOf(req))));
+/** The download links' routes, the export API's and the public key's. */
+export function registerAuditRoutes(server: restify.Server, access: AuditorAccess, key: AuditVerifier, log: Logger, options: AuditRouteOptions): void {
+  server.get('/api/audit/download/:token', answering(log, options, (req) => access.download(String(req.params.token ?? ''), callerOf(req))));
+  server.get('/api/audit/download/:token/manifest', answering(log, options, (req) => access.downloadManifest(String(req.params.token ?? ''))));
+  server.get('/api/audit/export', answering(log, options, (req) => access.apiExport(req.headers.authorization, (req.query ?? {}) as Record<string, unknown>, callerOf(req))));
+  server.get('/api/audit/exports/:exportId/manifest', answering(log, options, (req) => access.apiManifest(req.headers.authorization, String(req.params.exportId ?? ''), callerOf(req))));
   server.get('/api/audit/public-key', async (_req, res) => {
     res.header('content-type', 'application/x-pem-file');
     res.header('x-countersign-key-id', key.keyId);

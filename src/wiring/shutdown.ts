@@ -3,10 +3,31 @@
  * way, each given its share of the grace period before the store is closed. Used by the stop of the
  * composition root (src/composition-root.ts).
  */
+import type { Server } from 'node:http';
 import type { Countersign } from '../app/countersign';
 import type { Executor } from '../app/execution';
 import type { Logger } from '../log/context';
 import type { TeamsNotifier } from '../teams/notifier';
+
+/** Work under way (turns, audit answers), for a stop to wait for. */
+export class UnderWay {
+  private readonly work = new Set<Promise<unknown>>();
+
+  get size(): number {
+    return this.work.size;
+  }
+
+  /** `work`, counted until it settles. */
+  readonly track = <T>(work: Promise<T>): Promise<T> => {
+    this.work.add(work);
+    return work.finally(() => this.work.delete(work));
+  };
+
+  /** Settles once nothing is under way (also what started meanwhile). */
+  async idle(): Promise<void> {
+    while (this.work.size > 0) await Promise.allSettled([...this.work]);
+  }
+}
 
 /** True once `work()` settled, false when `ms` passed first. */
 export async function settledWithin(work: () => Promise<unknown>, ms: number): Promise<boolean> {
@@ -57,4 +78,23 @@ export async function settleMessages(app: Countersign, notifier: TeamsNotifier, 
   if (await settledWithin(idle, 1_000)) return;
   if (!(await settledWithin(() => app.cutTelling(), 1_000))) log.warn({}, 'who the messages under way at shutdown reached could not all be recorded');
   log.warn({}, 'card updates and messages still under way at shutdown were left unfinished');
+}
+
+/** How long the audit answers cut at a stop get to record that they broke off. */
+const CUT_ANSWERS_WAIT_MS = 1_000;
+
+/**
+ * Stops the server listening. A response still streaming (an audit export a reader downloads slowly,
+ * or holds without reading, up to COUNTERSIGN_AUDIT_EXPORT_IDLE each time it reads) would hold the
+ * stop for as long: past `ms`, its connection is cut, and the export records that it broke off
+ * before the store closes.
+ */
+export async function closeServer(server: Server, answers: UnderWay, ms: number, log: Logger): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  if (await settledWithin(() => closed, ms)) return;
+  log.warn({ answers: answers.size, waitedMs: ms }, 'audit exports still being downloaded at shutdown were cut off; each is recorded as broken off');
+  server.closeAllConnections();
+  if (!(await settledWithin(() => Promise.all([closed, answers.idle()]), CUT_ANSWERS_WAIT_MS))) {
+    log.warn({ answers: answers.size }, 'audit exports cut off at shutdown could not all be recorded as broken off');
+  }
 }

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { verifyChain } from '../../src/audit/verify/verify';
@@ -13,11 +14,13 @@ import { databaseFile } from '../../src/settings';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { cardActions, cardText, FakeConnector } from '../support/connector';
 import { EXAMPLE_CONFIG } from '../support/people';
-import { eventually, opsChannel, people, TeamsDriver, type Person } from '../support/teams';
+import { eventually, opsChannel, people, shown, TeamsDriver, type Person } from '../support/teams';
 import { spawnCountersign, type CountersignProcess } from './child';
 import { ConnectorGate } from './gate';
 import { startHarness } from '../support/harness';
 import { ConversationRateLimiter } from '../../src/teams/rate-limit';
+import { anEvent } from '../store/fixtures';
+import { auditOf } from '../support/flows';
 
 const APP_PASSWORD = 'Zr4~never-logged-app-password';
 const CLIENT_SECRET = 'Yq2~never-logged-client-secret';
@@ -161,6 +164,39 @@ describe('a stop with messages held back by Teams\' rate limit (in process)', fu
       const share = Number(dropped?.graceMs);
       assert.ok(share >= 75 && share <= 300, `the messages waited ${share} ms of the 300 ms grace`);
       assert.ok(h.logs.some((l) => l.msg === 'Countersign stopped'), 'the stop went to its end (store closed)');
+    } finally {
+      await h.stop().catch(() => undefined);
+    }
+  });
+
+  it('cuts off at the end of the grace an audit export a reader holds without reading, records it, and closes', async function () {
+    // Without the cut, the stop waits for the reader: up to COUNTERSIGN_AUDIT_EXPORT_IDLE (2 minutes) each time it reads.
+    this.timeout(30000);
+    const h = await startHarness({ shutdownGraceMs: 300 });
+    try {
+      // About 20 MB of records: more than the socket's buffers hold for a reader that takes nothing.
+      const time = h.clock.now().toISOString();
+      for (let i = 0; i < 20; i++) await h.bot.deps.store.audit.append(Array.from({ length: 10 }, () => anEvent('request.created', { time, outcome: { result: 'ok', detail: 'x'.repeat(100_000) } })));
+      const day = 24 * 3600 * 1000;
+      const window = `${new Date(Date.now() - day).toISOString()} ${new Date(Date.now() + day).toISOString()}`;
+      const from = await h.teams.say(people.erin, `audit export ${window} jsonl`, { id: `a:personal-${people.erin.id}`, conversationType: 'personal' });
+      const link = new URL(/\[download it\]\((http[^)\s]+)\)/.exec(shown(String(h.teams.since(from)[0].activity.text)))![1]);
+      // A reader that asks and then reads nothing: the export waits on it (for up to the 2 minutes of COUNTERSIGN_AUDIT_EXPORT_IDLE).
+      const reader = net.connect(Number(link.port), link.hostname);
+      reader.pause();
+      reader.on('error', () => undefined);
+      reader.write(`GET ${link.pathname} HTTP/1.1\r\nHost: ${link.host}\r\n\r\n`);
+      await eventually('the export started', async () => (await auditOf(h, { types: ['audit.export_started'] })).length === 1);
+
+      await h.bot.stop();
+      reader.destroy();
+      const [exported] = await auditOf(h, { types: ['audit.exported'] });
+      // Recorded before its last bytes go out (audit.md): whole, or broken off when cut before that.
+      assert.ok(exported, 'the export cut off is recorded');
+      assert.ok(h.logs.some((l) => String(l.msg).startsWith('audit exports still being downloaded at shutdown were cut off')));
+      const stopped = await auditOf(h, { types: ['audit.checkpoint'] });
+      assert.ok(stopped.at(-1)!.seq > exported.seq, 'the shutdown checkpoint signs the record of the cut-off export');
+      assert.ok(h.logs.some((l) => l.msg === 'Countersign stopped'));
     } finally {
       await h.stop().catch(() => undefined);
     }
