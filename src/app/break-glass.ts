@@ -2,7 +2,8 @@
  * Break-glass, off by default: a command whose policy allows it may be run at once, without approval,
  * by a member of its break-glass roles who gives a reason. Every other check runs as for any request
  * (requester roles, conversation, parameters, drift right before execution). It is loud (the approvers
- * in personal chats and the policy's notice channels get the card with a BREAK-GLASS line) and
+ * in personal chats, unless the policy says `approvers: none`, and the policy's notice channels and
+ * approval channels get the card with a BREAK-GLASS line) and
  * reviewed after the fact: an approver, never the requester, ratifies or flags it within the policy's
  * reviewWithin; an overdue review is audited and escalated (to the escalation role when the policy
  * has one, else the approvers and notice channels again), once across instances.
@@ -87,10 +88,15 @@ export function breakGlassChannels(r: ApprovalRequest): string[] {
   return [...new Set([...(r.policy.breakGlass?.notify ?? []), ...notifyPolicy(r).channels])];
 }
 
-/** Whom a break-glass use, or its overdue review, is announced to: everyone who may review it (the requester never; after escalation, the escalation role) and the channels. */
+/**
+ * Whom a break-glass use, or its overdue review, is announced to: everyone who may review it (the
+ * requester never; after escalation, the escalation role) in personal chats unless the policy says
+ * `approvers: none` (then, as for reminders, the channels alone), and the channels.
+ */
 export function breakGlassAudience(deps: AppDeps, r: ApprovalRequest, occasion: BreakGlassOccasion): Audience {
   const escalated = occasion === 'review-overdue' && r.escalation ? r.escalation.role : undefined;
-  return { people: peopleToDecide(r, deps.config.access.roles, escalated), channels: breakGlassChannels(r) };
+  const people = notifyPolicy(r).approvers === 'personal' ? peopleToDecide(r, deps.config.access.roles, escalated) : [];
+  return { people, channels: breakGlassChannels(r) };
 }
 
 /** The line above the card announcing a break-glass use, or its overdue review, naming the due time in `zone` (UTC in a channel). */

@@ -162,6 +162,24 @@ describe('app: break-glass', () => {
     assert.ok((await click(f, frank, r, 'ratify')).ok);
   });
 
+  it('with notify.approvers: none, messages nobody personally: the notice and its overdue review go to the notice and approval channels', async () => {
+    const APPROVALS = '19:approvals@thread.tacv2';
+    f = appOnFakes({ messenger, configText: reachConfigText([BREAK_GLASS, 'escalation: { role: incident-leads, after: 40m }', `notify: { approvers: none, channels: ["${APPROVALS}"] }`]) });
+    const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42');
+    assert.ok(made.ok);
+    await settle(f);
+    await f.app.tellingIdle();
+    const told = (pattern: RegExp) => messenger.sent.filter((s) => s.requestId === made.request.id && pattern.test(s.text ?? '')).map((s) => s.to);
+    assert.deepEqual(made.request.round?.people, [], 'nobody personally, written with the use');
+    assert.deepEqual(told(/^BREAK-GLASS: /), [NOTICE, APPROVALS]);
+    f.clock.advance(24 * HOUR);
+    assert.deepEqual(await f.app.sweepBreakGlassReviews(), [made.request.id]);
+    await f.app.tellingIdle();
+    assert.deepEqual(told(/^BREAK-GLASS REVIEW OVERDUE: /), [NOTICE, APPROVALS], 'not the escalation role personally either');
+    // Whoever may review it still may, from the channel's card.
+    assert.ok((await click(f, frank, await f.request(made.request.id), 'ratify')).ok);
+  });
+
   describe('when the instance dies during its loud round', () => {
     const timing = { ...ROUND };
     afterEach(() => Object.assign(ROUND, timing));
