@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { neutralise } from '../domain/audit';
 import { authorityFor, delegate, delegatesToTell, DEFAULT_DELEGATION_POLICY, revoke, samePerson as same, type Delegation, type DelegationPolicy, type DelegationResult } from '../domain/delegation';
-import { decidingRoles } from '../domain/policy';
+import { decidingRoles, type Roles } from '../domain/policy';
 import { describeUntil, exampleDay, parseUntil, utcText, zoneOrUtc } from '../domain/delegation-time';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { lapsedDelegations, notExecutedText, peopleToDecide, withdrawDelegatedApprovals, type DelegationEnd } from '../domain/lifecycle';
@@ -126,8 +126,8 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
   if (!when.ok) return refuse(deps, cmd, refusal(RefusalReason.DelegationMalformed, when.problem));
   // Who may delegate: an approver of some command, possibly through an Entra group (looked up first).
   // Someone who approves by name needs no lookup, so a Graph outage does not stop them delegating.
-  const byName = deps.config.access.isApproverFor(approverRolesOfCommands(deps), cmd.actor);
-  const resolved = byName ? undefined : await accessWithGroups(deps, [cmd.actor], approverRolesOfCommands(deps));
+  const byName = deps.config.access.isApproverFor(decidingRolesOfCommands(deps), cmd.actor);
+  const resolved = byName ? undefined : await accessWithGroups(deps, [cmd.actor], decidingRolesOfCommands(deps));
   if (resolved && !resolved.ok) return refuse(deps, cmd, resolved.refusal);
   const access = resolved?.access ?? deps.config.access;
   const result = await commit(deps, now, sentBefore, (inForce) =>
@@ -138,7 +138,7 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
       delegate: person,
       until: when.until,
       policy: delegationPolicy(deps),
-      delegatorIsApprover: access.isApproverFor(approverRolesOfCommands(deps), cmd.actor),
+      delegatorIsApprover: access.isApproverFor(decidingRolesOfCommands(deps), cmd.actor),
       delegatorIsDelegate: inForce.some((d) => same(d.delegate, cmd.actor)),
       tenantAllowed: (t) => access.tenantAllowed(t),
       zone: when.zone,
@@ -153,7 +153,7 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
   const taken = withdrawn.length > 0 ? ` The approvals ${result.change.ended.map((d) => d.delegate.name).join(', ')} gave for you were taken off ${withdrawn.join(', ')}, which wait for other approvers again.` : '';
   const replaced = result.change.ended.map((d) => ` It replaces your delegation to ${d.delegate.name}.`).join('') + taken + failedText(failed);
   deps.log.info({ delegationId: id, until: when.until.toISOString() }, 'delegation created');
-  const waiting = await waitingFor(deps, { id, delegator: cmd.actor, delegate: person, createdAt: now.toISOString(), until: when.until.toISOString() });
+  const waiting = await waitingFor(deps, { id, delegator: cmd.actor, delegate: person, createdAt: now.toISOString(), until: when.until.toISOString() }, access.roles);
   return {
     ok: true,
     text: `${person.name} can now approve and reject requests on your behalf, with your own approver roles, until ${describeUntil(when.until, when.zone)}.${replaced}${waiting} Type "revoke delegation" to end it sooner.`,
@@ -182,13 +182,13 @@ export async function revokeDelegation(deps: AppDeps, cmd: RevokeCommand): Promi
  * What waits already for the delegator's decision, told to the delegate in the answer (they are in
  * the conversation): the requests they may now decide on the delegator's behalf. The requests to
  * come are sent to them as to the delegator (notifications.ts); these are found with `pending`.
- * A store that cannot be read here costs the line, not the delegation.
+ * `roles`: the config's, with the delegator's memberships in the groups looked up to let them
+ * delegate. A store that cannot be read here costs the line, not the delegation.
  */
-async function waitingFor(deps: AppDeps, d: Delegation): Promise<string> {
+async function waitingFor(deps: AppDeps, d: Delegation, roles: Roles): Promise<string> {
   const open = await deps.store.requests.list({ states: [...DECIDABLE_STATES] }).catch(() => undefined);
   if (!open) return '';
   const now = deps.clock.now();
-  const roles = deps.config.access.roles;
   const ids = open.filter((r) => delegatesToTell(r, peopleToDecide(r, roles), [d], now).has(d.delegate.aadObjectId.toLowerCase())).map((r) => r.id);
   if (ids.length === 0) return '';
   const shown = ids.length > 5 ? `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more` : ids.join(', ');
@@ -330,7 +330,7 @@ export function delegationsText(view: DelegationsView): string {
  * The roles that decide requests of some command: its approver roles, and its escalation role (whose
  * members decide its escalated requests; their delegate then does, on their behalf, as for any role).
  */
-function approverRolesOfCommands(deps: AppDeps): string[] {
+export function decidingRolesOfCommands(deps: Pick<AppDeps, 'config'>): string[] {
   return [...new Set(deps.config.catalog.commands.flatMap((c) => [...(c.policy?.approverRoles ?? []), ...(c.policy?.escalation ? [c.policy.escalation.role] : [])]))];
 }
 

@@ -7,7 +7,7 @@
 import { escalate, escalationDue } from '../domain/lifecycle';
 import { DECIDABLE_STATES } from '../domain/request';
 import { transact, type AppDeps } from './context';
-import { announcingAfter, decidersAudience, delegationsToTell, tellDeciders } from './notifications';
+import { announcingAfter, decidersAudience, delegationsToTell, noDelegations, tellDeciders } from './notifications';
 
 /** Escalates every request due now; returns their ids. */
 export async function sweepEscalations(deps: AppDeps): Promise<string[]> {
@@ -16,7 +16,7 @@ export async function sweepEscalations(deps: AppDeps): Promise<string[]> {
   const escalated: string[] = [];
   const due = open.filter((x) => escalationDue(x, now));
   // The delegates of those it goes to are sent it too (delegation.md).
-  const inForce = due.length > 0 ? await delegationsToTell(deps) : [];
+  const inForce = due.length > 0 ? await delegationsToTell(deps) : noDelegations(deps);
   for (const r of due) {
     // The escalation's round is recorded with it (round-resume.ts takes it up again if cut short).
     const outcome = await transact(deps, r.id, (current) => announcingAfter(deps, escalate(current, now), 'escalated', now, (x) => decidersAudience(deps, x, 'escalated', inForce)), { readBackUnknownCommit: true });

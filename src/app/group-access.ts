@@ -68,6 +68,23 @@ async function withMemberships(
   return { ok: true, access };
 }
 
+/**
+ * For telling people, never for deciding: the config's access policy with each person's memberships
+ * in the groups of `roles`, looked up one person at a time, so that Graph failing for one leaves the
+ * others' found. `unknown`: what could not be checked, one line a person Graph did not answer about
+ * (they are left with what they hold by name).
+ */
+export async function eachMembership(deps: Pick<AppDeps, 'config' | 'directory'>, people: readonly Member[], roles: readonly string[]): Promise<{ access: AccessPolicy; unknown: string[] }> {
+  let access = deps.config.access;
+  const unknown: string[] = [];
+  for (const person of people) {
+    const one = await withMemberships(deps, access, [person], roles);
+    if (one.ok) access = one.access;
+    else unknown.push(one.problem);
+  }
+  return { access, unknown };
+}
+
 /** For views only: the memberships when Graph answers, what the people hold by name when it does not. */
 export async function accessForView(deps: Pick<AppDeps, 'config' | 'directory' | 'log'>, people: readonly Member[], roles: readonly string[]): Promise<AccessPolicy> {
   return (await viewAccess(deps, people, roles)).access;

@@ -14,7 +14,7 @@
 import { listedAs, sameChannel } from '../domain/conversation-ids';
 import type { ReachOccasion, ReachOutcome, Transition } from '../domain/lifecycle';
 import { breakGlassRound, changesRound, peopleToDecide, reachEvents, recordReach, unreachableAfter, withRound } from '../domain/lifecycle';
-import { decidingRoles } from '../domain/policy';
+import { decidingRoles, type Roles } from '../domain/policy';
 import { delegatesToTell, onBehalfText, type Delegation, type DelegateToTell } from '../domain/delegation';
 import type { ApprovalRequest, NotifyPolicy, RoundOccasion, Unreachable } from '../domain/request';
 import { CARD_COPIES_PER_CONVERSATION, recordCardPosted } from './card-binding';
@@ -23,7 +23,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CommitOutcomeUnknownError, type Delivery, type DeliveryOptions, type Recipient } from './ports';
 import { zoneOrUtc } from '../domain/delegation-time';
 import { eachAtMost, ROUND, Round, type Reached } from './round';
-import { delegationsInForce } from './delegations';
+import { decidingRolesOfCommands, delegationsInForce } from './delegations';
+import { eachMembership } from './group-access';
 
 /** The line above a round's card: the same for everyone, or written for each reader's IANA zone. */
 type RoundText = string | ((zone: string) => string);
@@ -44,18 +45,35 @@ export interface Audience {
 type DecidersOccasion = Exclude<RoundOccasion, 'reminder' | 'break-glass' | 'review-overdue'>;
 
 /**
- * Everyone who may decide the request now (after escalation: only the escalation role's members),
- * and the delegates of those who delegated (`inForce`: the delegations in force), in personal chats
- * unless the policy says `approvers: none`, and the approval channels other than the one it was
- * asked in.
+ * The delegations in force, for telling delegates, and the roles as they stand for their delegators:
+ * the config's, with each delegator's memberships in the Entra groups the deciding roles list. Who
+ * decides through a group is not among the role's names and is sent no card (groups are not
+ * enumerated), but their delegate may decide for them, so is sent one.
  */
-export function decidersAudience(deps: AppDeps, request: ApprovalRequest, occasion: RoundOccasion, inForce: readonly Delegation[] = []): Audience {
+export interface Delegations {
+  inForce: readonly Delegation[];
+  roles: Roles;
+}
+
+/** No delegate to tell: the config's roles as they are. */
+export function noDelegations(deps: Pick<AppDeps, 'config'>): Delegations {
+  return { inForce: [], roles: deps.config.access.roles };
+}
+
+/**
+ * Everyone who may decide the request now (after escalation: only the escalation role's members),
+ * and the delegates of those who delegated (`told`: the delegations in force, and the roles with
+ * their delegators' group memberships), in personal chats unless the policy says `approvers: none`,
+ * and the approval channels other than the one it was asked in.
+ */
+export function decidersAudience(deps: AppDeps, request: ApprovalRequest, occasion: RoundOccasion, told: Delegations = noDelegations(deps)): Audience {
   const notify = notifyPolicy(request);
-  const roles = deps.config.access.roles;
   const onlyRole = occasion === 'escalated' ? request.escalation?.role : undefined;
   // On escalation, someone who also approves was told already.
-  const deciders = peopleToDecide(request, roles, onlyRole).filter((id) => !onlyRole || !roles.holdsAny(request.policy.approverRoles, id));
-  const delegates = [...delegatesOf(deps, request, deciders, inForce, onlyRole).keys()];
+  const deciding = (roles: Roles) => peopleToDecide(request, roles, onlyRole).filter((id) => !onlyRole || !roles.holdsAny(request.policy.approverRoles, id));
+  const deciders = deciding(deps.config.access.roles);
+  // The delegates of those, and of who decides through a group (sent no card themselves).
+  const delegates = [...delegatesOf(deps, request, deciding(told.roles), told, onlyRole).keys()];
   return {
     people: notify.approvers === 'personal' ? [...deciders, ...delegates] : [],
     // Asked in a thread of an approval channel: the card is in that channel already (conversation-ids.ts).
@@ -65,31 +83,39 @@ export function decidersAudience(deps: AppDeps, request: ApprovalRequest, occasi
 }
 
 /**
- * The delegates to send the request to beside `deciders` (delegation.md): each once, never one who
- * is sent it in their own right, asked for it or approved it already. On escalation (`onlyRole`),
- * not those told already: whoever approves the command, and the delegates of those who do.
+ * The delegates to send the request to for `delegators` (delegation.md; those who may decide it, a
+ * member of a deciding role's group among them): each once, never one who is sent it in their own
+ * right, asked for it or approved it already. On escalation (`onlyRole`), not those told already:
+ * whoever approves the command, and the delegates of those who do.
  */
-export function delegatesOf(deps: AppDeps, request: ApprovalRequest, deciders: readonly string[], inForce: readonly Delegation[], onlyRole?: string): Map<string, DelegateToTell> {
-  const roles = deps.config.access.roles;
+export function delegatesOf(deps: AppDeps, request: ApprovalRequest, delegators: readonly string[], told: Delegations, onlyRole?: string): Map<string, DelegateToTell> {
   const now = deps.clock.now();
-  const everyone = peopleToDecide(request, roles);
-  if (!onlyRole) return delegatesToTell(request, deciders, inForce, now, everyone);
-  const approvers = peopleToDecide({ ...request, escalation: undefined }, roles);
-  const toldBefore = [...delegatesToTell(request, approvers, inForce, now, everyone).keys()];
-  return delegatesToTell(request, deciders, inForce, now, [...everyone, ...toldBefore]);
+  // Sent it in their own right: the people the roles name.
+  const everyone = peopleToDecide(request, deps.config.access.roles);
+  if (!onlyRole) return delegatesToTell(request, delegators, told.inForce, now, everyone);
+  const approvers = peopleToDecide({ ...request, escalation: undefined }, told.roles);
+  const toldBefore = [...delegatesToTell(request, approvers, told.inForce, now, everyone).keys()];
+  return delegatesToTell(request, delegators, told.inForce, now, [...everyone, ...toldBefore]);
 }
 
 /**
- * The delegations in force now, for telling delegates of a request: none without a way to message
- * anyone, and none when the store cannot be read (the deciders are still told, and the delegates
- * find the request with `pending`), so that telling never stops at this read.
+ * The delegations in force now, for telling delegates of a request, with the roles as they stand
+ * for their delegators (their memberships in the groups of `deciding`, looked up one by one): none
+ * without a way to message anyone, and none when the store cannot be read (the deciders are still
+ * told, and the delegates find the request with `pending`), so that telling never stops at this
+ * read. A delegator Graph cannot answer about keeps what they hold by name: their delegate is sent
+ * the request only if that lets them decide it (logged).
  */
-export async function delegationsToTell(deps: AppDeps): Promise<readonly Delegation[]> {
-  if (!deps.messenger) return [];
-  return delegationsInForce(deps, deps.clock.now()).catch((err: unknown) => {
+export async function delegationsToTell(deps: AppDeps, deciding: readonly string[] = decidingRolesOfCommands(deps)): Promise<Delegations> {
+  if (!deps.messenger) return noDelegations(deps);
+  const inForce = await delegationsInForce(deps, deps.clock.now()).catch((err: unknown) => {
     deps.log.warn({ err: String(err) }, 'could not read the delegations in force: delegates are not sent this round');
     return [];
   });
+  const delegators = [...new Map(inForce.map((d) => [d.delegator.aadObjectId.toLowerCase(), d.delegator])).values()];
+  const { access, unknown } = await eachMembership(deps, delegators, deciding);
+  if (unknown.length > 0) deps.log.warn({ problems: unknown }, 'could not check a delegator\'s Entra group memberships: the delegate of one who decides through a group is not sent this round');
+  return { inForce, roles: access.roles };
 }
 
 /**
@@ -222,7 +248,8 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
  */
 async function delegatesSent(deps: AppDeps, request: ApprovalRequest, occasion: ReachOccasion, audience: Audience): Promise<Map<string, DelegateToTell>> {
   if (breakGlassRound(occasion) || audience.people.length === 0) return new Map();
-  const all = delegatesToTell(request, peopleToDecide(request, deps.config.access.roles), await delegationsToTell(deps), deps.clock.now());
+  const told = await delegationsToTell(deps, decidingRoles(request));
+  const all = delegatesToTell(request, peopleToDecide(request, told.roles), told.inForce, deps.clock.now(), peopleToDecide(request, deps.config.access.roles));
   const sent = new Set(audience.people.map((id) => id.toLowerCase()));
   return new Map([...all].filter(([id]) => sent.has(id)));
 }

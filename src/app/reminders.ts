@@ -9,11 +9,10 @@ import { commandWords } from '../domain/command-words';
 import { describeUntil } from '../domain/delegation-time';
 import { formatDuration } from '../domain/duration-text';
 import { dueReminder, fillsOpenRequirement, peopleToDecide, remind } from '../domain/lifecycle';
-import { decidingRoles } from '../domain/policy';
+import { decidingRoles, type Roles } from '../domain/policy';
 import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
 import { transact, type AppDeps } from './context';
-import type { Delegation } from '../domain/delegation';
-import { announcingAfter, decidersAudience, delegatesOf, delegationsToTell, notifyPolicy, reach } from './notifications';
+import { announcingAfter, decidersAudience, delegatesOf, delegationsToTell, noDelegations, notifyPolicy, reach, type Delegations } from './notifications';
 
 /** Sends every reminder due now; returns the ids of the requests reminded. */
 export async function sweepReminders(deps: AppDeps): Promise<string[]> {
@@ -23,7 +22,7 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
   const reminded: string[] = [];
   const due = open.filter((x) => dueReminder(x, now));
   // The delegates of those reminded are reminded too (delegation.md): as the delegations stand now.
-  const inForce = due.length > 0 ? await delegationsToTell(deps) : [];
+  const inForce = due.length > 0 ? await delegationsToTell(deps) : noDelegations(deps);
   const audienceOf = (x: ApprovalRequest) => toRemind(deps, x, inForce);
   // A request with nobody to remind (approvers: none and no channels) keeps its reminders unsent and unaudited.
   for (const r of due.filter((x) => hasAudience(audienceOf(x)))) {
@@ -56,24 +55,25 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
  * members of a deciding role's Entra groups are sent no personal card (they are not enumerated):
  * they were sent the request in the approval channels, so they are reminded there too. In a quorum,
  * someone whose roles are met already is not reminded: their approval would fill nothing. The
- * delegates of those reminded, whose delegation is in force (`inForce`), are reminded with them, each
- * once: their approval fills what their delegator's would.
+ * delegates of those who would be reminded, whose delegation is in force (`told`), a delegator who
+ * decides through a group among them, are reminded with them, each once: their approval fills what
+ * their delegator's would.
  */
-function toRemind(deps: AppDeps, r: ApprovalRequest, inForce: readonly Delegation[]): { people: string[]; channels: string[] } {
+function toRemind(deps: AppDeps, r: ApprovalRequest, told: Delegations): { people: string[]; channels: string[] } {
   const notify = notifyPolicy(r);
   const roles = deps.config.access.roles;
   if (notify.approvers !== 'personal') return { people: [], channels: notify.channels };
-  const holds = (names: readonly string[], a: { aadObjectId: string }) => roles.holdsAny(names, a.aadObjectId);
-  const needed = peopleToDecide(r, roles).filter((id) => fillsOpenRequirement(r, { aadObjectId: id, tenantId: r.requester.tenantId, name: id }, holds));
-  const delegates = [...delegatesOf(deps, r, needed, inForce).keys()];
-  return { people: [...needed, ...delegates], channels: roles.groupsOf(decidingRoles(r)).length > 0 ? notify.channels : [] };
+  const needed = (held: Roles) =>
+    peopleToDecide(r, held).filter((id) => fillsOpenRequirement(r, { aadObjectId: id, tenantId: r.requester.tenantId, name: id }, (names, a) => held.holdsAny(names, a.aadObjectId)));
+  const delegates = [...delegatesOf(deps, r, needed(told.roles), told).keys()];
+  return { people: [...needed(roles), ...delegates], channels: roles.groupsOf(decidingRoles(r)).length > 0 ? notify.channels : [] };
 }
 
 /** How recently an escalation must have sent its card for a reminder due now to skip those it reached. */
 const JUST_ESCALATED_MS = 60_000;
 
 /** Those the escalation sent the card to, when it did so less than a minute ago (or in this same sweep). */
-function justEscalatedTo(deps: AppDeps, r: ApprovalRequest, now: Date, inForce: readonly Delegation[]): { people: string[]; channels: string[] } {
+function justEscalatedTo(deps: AppDeps, r: ApprovalRequest, now: Date, inForce: Delegations): { people: string[]; channels: string[] } {
   if (!r.escalation || now.getTime() - Date.parse(r.escalation.at) >= JUST_ESCALATED_MS) return { people: [], channels: [] };
   return decidersAudience(deps, r, 'escalated', inForce);
 }

@@ -17,6 +17,7 @@ import { boundedActor, boundedSource } from './input-gate';
 import { breakGlassAudience, breakGlassEvent, breakGlassGate, storeBreakGlassUse } from './break-glass';
 import { breakGlassUse, expectationHashOf } from '../domain/lifecycle';
 import { announcing, decidersAudience, delegationsToTell } from './notifications';
+import { decidingRoles } from '../domain/policy';
 import { DuplicateRequestError, OpenRequestExistsError } from './ports';
 import { requestIdFor } from './ids';
 import { openRequestLike } from '../domain/same-operation';
@@ -195,7 +196,7 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
   }
   // The round telling the people who may decide it is recorded with it, so that one cut short by a
   // stop or a crash is taken up again (notifications.ts).
-  const announced = announcing(deps, request, 'created', now, decidersAudience(deps, request, 'created', await delegationsToTell(deps)));
+  const announced = announcing(deps, request, 'created', now, decidersAudience(deps, request, 'created', await delegationsToTell(deps, decidingRoles(request))));
   try {
     // Stored only while no open request of the requester does the same: checked again in the write,
     // for one sent at the same moment to another instance.

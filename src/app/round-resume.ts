@@ -13,8 +13,7 @@ import { breakGlassRound, peopleToDecide, resumeRound, roundToResume } from '../
 import { DECIDABLE_STATES, type ApprovalRequest, type RoundDue } from '../domain/request';
 import { breakGlassChannels, breakGlassText } from './break-glass';
 import { transact, type AppDeps } from './context';
-import type { Delegation } from '../domain/delegation';
-import { delegatesOf, delegationsToTell, notifyPolicy, reach } from './notifications';
+import { delegatesOf, delegationsToTell, noDelegations, notifyPolicy, reach, type Delegations } from './notifications';
 import { reminderText } from './reminders';
 import { ROUND } from './round';
 
@@ -32,7 +31,7 @@ export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly Appro
   // A round still under way on this instance (a slow one) is not sent again beside itself.
   const due = requests.filter((x) => roundToResume(x, now, whenFor(x)) && !deps.rounds?.has(x.round!.at));
   // A delegate is sent it again only while their delegation is in force.
-  const inForce = due.length > 0 ? await delegationsToTell(deps) : [];
+  const inForce = due.length > 0 ? await delegationsToTell(deps) : noDelegations(deps);
   for (const r of due) {
     const outcome = await transact(deps, r.id, (current) => resumeRound(current, now, mayBeTold(deps, current, inForce), whenFor(current), roundChannels(current, current.round)), { refreshCards: false });
     // Another instance took it up first, or it was decided or finished meanwhile.
@@ -53,10 +52,10 @@ export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly Appro
 }
 
 /** Who a round may still tell: those who may decide the request, and (unless it is a break-glass round) their delegates. */
-function mayBeTold(deps: AppDeps, r: ApprovalRequest, inForce: readonly Delegation[]): string[] {
+function mayBeTold(deps: AppDeps, r: ApprovalRequest, told: Delegations): string[] {
   const deciders = peopleToDecide(r, deps.config.access.roles);
   if (!r.round || breakGlassRound(r.round.occasion)) return deciders;
-  return [...deciders, ...delegatesOf(deps, r, deciders, inForce).keys()];
+  return [...deciders, ...delegatesOf(deps, r, peopleToDecide(r, told.roles), told).keys()];
 }
 
 /**

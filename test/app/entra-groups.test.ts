@@ -229,6 +229,67 @@ describe('app: Entra groups as roles', () => {
     assert.equal(f.azure.executions.length, 0);
   });
 
+  describe('the delegate of an approver through a group', () => {
+    /** Bob approves "delete resource group" through the platform group; Dave by name; reminders at 30 and 45 minutes, an approval channel. */
+    const BOB_BY_GROUP = reachConfigText().replace('    - 22222222-2222-4222-8222-222222222222 # Bob Approver', `    - group:${PLATFORM_GROUP} # platform team (Bob)`);
+    let sent: RecordingMessenger;
+    let g: AppOnFakes;
+    beforeEach(() => {
+      assert.match(BOB_BY_GROUP, new RegExp(`platform-approvers:\\n    - group:${PLATFORM_GROUP} # platform team \\(Bob\\)\\n    - 55555555`));
+      sent = new RecordingMessenger();
+      g = appOnFakes({ configText: BOB_BY_GROUP, directory, messenger: sent });
+    });
+    afterEach(async () => {
+      await g.app.tellingIdle();
+      await settle(g);
+    });
+    const delegates = async (who = bob) => {
+      const answer = await g.app.delegate({ actor: who, source: sourceIn(opsChannel, 'delegate-1'), delegate: carol, when: 'for 2d' });
+      assert.ok(answer.ok, answer.ok ? '' : answer.refusal.message);
+      return answer.text;
+    };
+    const cardsTo = (r: { id: string }, who: { aadObjectId: string }) => sent.sent.filter((s) => s.requestId === r.id && s.to === who.aadObjectId);
+
+    it('is sent the card and its reminders, saying for whom, and decides on that behalf; the group member himself is sent none', async () => {
+      await delegates();
+      const r = await asked(g, alice, DELETE);
+      await g.app.tellingIdle();
+      assert.deepEqual(sent.to(r.id).sort(), [dave.aadObjectId, carol.aadObjectId, APPROVALS_CHANNEL].sort());
+      assert.match(cardsTo(r, carol)[0].text ?? '', /^You are sent this request because you may decide it on behalf of Bob Approver \(delegated to you until /);
+      g.clock.advance(Date.parse(r.createdAt) + 30 * 60_000 - g.clock.now().getTime());
+      assert.deepEqual((await g.app.sweepReach()).reminded, [r.id]);
+      await g.app.tellingIdle();
+      assert.deepEqual(sent.to(r.id).slice(3).sort(), [dave.aadObjectId, carol.aadObjectId, APPROVALS_CHANNEL].sort(), 'reminded');
+      assert.match(cardsTo(r, carol).at(-1)?.text ?? '', /^Reminder 1: .* on behalf of Bob Approver/);
+      const answer = await click(g, carol, r, 'approve', { conversationId: cardsTo(r, carol)[0].conversationId, replyToId: cardsTo(r, carol)[0].activityId });
+      assert.ok(answer.ok, JSON.stringify(answer));
+      await settle(g);
+      const done = await g.request(r.id);
+      assert.equal(done.approvals[0].onBehalfOf?.aadObjectId, bob.aadObjectId);
+      assert.equal(done.state, 'succeeded');
+    });
+
+    it('is told, when the delegation starts, what already waits for the group member', async () => {
+      const r = await asked(g, alice, DELETE);
+      await g.app.tellingIdle();
+      assert.match(await delegates(), new RegExp(`1 request already waits for your decision \\(${r.id}\\): Carol NoRole, type "pending"`));
+    });
+
+    it('is sent nothing once the delegator left the group, and may not decide then; nor when Graph cannot say, while the others are told', async () => {
+      await delegates();
+      directory.remove(PLATFORM_GROUP, bob.aadObjectId);
+      const r = await asked(g, alice, DELETE);
+      await g.app.tellingIdle();
+      assert.deepEqual(sent.to(r.id).sort(), [dave.aadObjectId, APPROVALS_CHANNEL].sort());
+      assert.equal(refusedWith(await click(g, carol, r, 'approve')), RefusalReason.NotAnApprover);
+      directory.add(PLATFORM_GROUP, bob.aadObjectId).fail('Microsoft Graph answered 503');
+      const second = await asked(g, alice, 'delete resource group staging-older');
+      await g.app.tellingIdle();
+      assert.deepEqual(sent.to(second.id).sort(), [dave.aadObjectId, APPROVALS_CHANNEL].sort());
+      assert.ok(g.log.lines.some((l) => l.msg === "could not check a delegator's Entra group memberships: the delegate of one who decides through a group is not sent this round"));
+    });
+  });
+
   it('lets an approver through a group delegate, and refuses the delegation when Graph cannot answer', async () => {
     const delegate = (who = bob) => f.app.delegate({ actor: who, source: sourceIn(opsChannel, 'delegate-1'), delegate: carol, when: 'for 2d' });
     directory.fail('unreachable');
