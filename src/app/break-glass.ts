@@ -91,12 +91,14 @@ export function breakGlassChannels(r: ApprovalRequest): string[] {
 /**
  * Whom a break-glass use, or its overdue review, is announced to: everyone who may review it (the
  * requester never; after escalation, the escalation role) in personal chats unless the policy says
- * `approvers: none` (then, as for reminders, the channels alone), and the channels.
+ * `approvers: none` (then, as for reminders, the channels alone: but a use is never announced to
+ * nobody, so with no channel at all, in personal chats all the same), and the channels.
  */
 export function breakGlassAudience(deps: AppDeps, r: ApprovalRequest, occasion: BreakGlassOccasion): Audience {
   const escalated = occasion === 'review-overdue' && r.escalation ? r.escalation.role : undefined;
-  const people = notifyPolicy(r).approvers === 'personal' ? peopleToDecide(r, deps.config.access.roles, escalated) : [];
-  return { people, channels: breakGlassChannels(r) };
+  const channels = breakGlassChannels(r);
+  const personal = notifyPolicy(r).approvers === 'personal' || channels.length === 0;
+  return { people: personal ? peopleToDecide(r, deps.config.access.roles, escalated) : [], channels };
 }
 
 /** The line above the card announcing a break-glass use, or its overdue review, naming the due time in `zone` (UTC in a channel). */

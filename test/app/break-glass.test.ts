@@ -180,6 +180,15 @@ describe('app: break-glass', () => {
     assert.ok((await click(f, frank, await f.request(made.request.id), 'ratify')).ok);
   });
 
+  it('with notify.approvers: none and no conversation to post the notice in, still messages the approvers personally: a use is never announced to nobody', async () => {
+    f = appOnFakes({ messenger, configText: reachConfigText(['breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h }', 'notify: { approvers: none }']) });
+    const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42');
+    assert.ok(made.ok);
+    await settle(f);
+    await f.app.tellingIdle();
+    assert.deepEqual(messenger.to(made.request.id).sort(), [people.bob.aadObjectId, dave.aadObjectId].sort());
+  });
+
   describe('when the instance dies during its loud round', () => {
     const timing = { ...ROUND };
     afterEach(() => Object.assign(ROUND, timing));
