@@ -6,8 +6,8 @@
  */
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
 import { authorityFor, deciderText, samePerson, type Delegation } from '../domain/delegation';
-import { describeUntil, utcText, zoneOrUtc } from '../domain/delegation-time';
-import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, stillUnreached, withoutLapsedApprovals, type DecisionContext, type DelegationEnd, type Transition } from '../domain/lifecycle';
+import { zonedText, zoneOrUtc } from '../domain/delegation-time';
+import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, scheduleLapsedText, stillUnreached, withoutLapsedApprovals, type DecisionContext, type DelegationEnd, type Transition } from '../domain/lifecycle';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { outstandingText } from '../domain/quorum';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
@@ -252,7 +252,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   // Every other end is told to the requester; a rejection, given from a personal copy of the card or in a busy channel, too.
   if (request.state === 'rejected') void deps.notifier.tellRequester(request, rejectedText(request));
   // A scheduled request someone else cancelled: its requester, waiting for it to run, is told as for a rejection.
-  if (request.state === 'cancelled' && request.cancellation && !samePerson(request.cancellation.by, request.requester)) void deps.notifier.tellRequester(request, cancelledText(request));
+  if (request.state === 'cancelled' && request.cancellation && !samePerson(request.cancellation.by, request.requester)) void requesterTime(deps, request).then((at) => deps.notifier.tellRequester(request, cancelledText(request, at)));
   if (request.state === 'executing' && verb === 'cancel') void cancelInAzure(deps, request);
   // A break-glass use flagged: the person who used it hears that it was questioned, and why.
   if (verb === 'flag') void deps.notifier.tellRequester(request, flaggedText(request));
@@ -275,9 +275,9 @@ function flaggedText(r: ApprovalRequest): string {
 }
 
 /** "Request CS-… was cancelled by Carol NoRole on behalf of Bob Approver before it ran (it was to run at …). Nothing was run." */
-function cancelledText(r: ApprovalRequest): string {
+function cancelledText(r: ApprovalRequest, at: (iso: string) => string): string {
   const by = r.cancellation ? deciderText(r.cancellation) : 'someone';
-  const when = r.runAt ? ` (it was to run at ${utcText(r.runAt)})` : '';
+  const when = r.runAt ? ` (it was to run at ${at(r.runAt)})` : '';
   return `Request ${r.id} was cancelled by ${by} before it ran${when}. Nothing was run.`;
 }
 
@@ -311,15 +311,27 @@ async function requesterZone(deps: AppDeps, r: ApprovalRequest): Promise<string>
   return zoneOrUtc(await deps.messenger.timeZoneOf(r.requester).catch(() => undefined));
 }
 
+/**
+ * Writes a stored time as the requester reads it in a message Countersign sends them on its own
+ * (requesterZone: their zone with the UTC instant beside it, or UTC). A stored detail (the request's,
+ * its audit record's) keeps its times in UTC, the same for every reader; what the requester is told
+ * is built again from the request's times with this, never by rewriting the stored text.
+ */
+export async function requesterTime(deps: AppDeps, r: ApprovalRequest): Promise<(iso: string) => string> {
+  const zone = await requesterZone(deps, r);
+  return (iso) => zonedText(iso, zone);
+}
+
 /** Moves a pending request past its expiry to expired; returns the stored result. */
 export async function expireNow(deps: AppDeps, requestId: string): Promise<ApprovalRequest | undefined> {
   const outcome = await transact(deps, requestId, (r) => expire(r, deps.clock.now()), { readBackUnknownCommit: true });
   if (outcome?.result.ok) {
     const before = outcome.before;
-    const until = describeUntil(new Date(before.expiresAt), await requesterZone(deps, before));
+    const at = await requesterTime(deps, before);
+    const until = at(before.expiresAt);
     // Approved in part (a quorum, or a second approval not yet given): said as it stood, not "nobody".
     const nobody = before.state === 'needs_reapproval' ? `nobody approved it again, after what it would do changed, before ${until}.` : `nobody approved it before ${until}.`;
-    const why = before.state === 'scheduled' ? (outcome.result.request.outcomeDetail ?? '') : before.approvals.length > 0 ? `it did not get every approval it needs before ${until}: still needed ${outstandingText(before)}.` : nobody;
+    const why = before.state === 'scheduled' ? scheduleLapsedText(before, at) : before.approvals.length > 0 ? `it did not get every approval it needs before ${until}: still needed ${outstandingText(before)}.` : nobody;
     void deps.notifier.tellRequester(outcome.result.request, `Request ${requestId} expired: ${why}${before.state === 'scheduled' ? '' : unreachedText(before)}`);
     return outcome.result.request;
   }

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { neutralise } from '../domain/audit';
 import { authorityFor, delegate, delegatesToTell, DEFAULT_DELEGATION_POLICY, revoke, samePerson as same, type Delegation, type DelegationPolicy, type DelegationResult } from '../domain/delegation';
 import { decidingRoles, type Roles } from '../domain/policy';
-import { describeUntil, exampleDay, parseUntil, utcText, zoneOrUtc } from '../domain/delegation-time';
+import { describeUntil, exampleDay, parseUntil, zonedText, zoneOrUtc } from '../domain/delegation-time';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { lapsedDelegations, notExecutedText, peopleToDecide, withdrawDelegatedApprovals, type DelegationEnd } from '../domain/lifecycle';
 import { DECIDABLE_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
@@ -45,6 +45,8 @@ export interface RevokeCommand {
   delegate?: NamedPerson;
   /** As DelegateCommand's: kept on the delegations it ends, by which a second sending is known. */
   message?: string;
+  /** The sender's IANA time zone, when Teams sent it: the answer names times in it. */
+  timeZone?: string;
 }
 
 /** What the person is told. */
@@ -151,7 +153,7 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
   // The replaced delegation's approvals stop counting, as a revoked one's do: taken off what still waits.
   const { withdrawn, failed } = result.change.ended.length > 0 ? await withdrawFromOpenRequests(deps, new Set(result.change.ended.map((d) => d.id)), { how: 'replaced', by: cmd.actor }) : { withdrawn: [], failed: [] };
   const taken = withdrawn.length > 0 ? ` The approvals ${result.change.ended.map((d) => d.delegate.name).join(', ')} gave for you were taken off ${withdrawn.join(', ')}, which wait for other approvers again.` : '';
-  const replaced = result.change.ended.map((d) => ` It replaces your delegation to ${d.delegate.name}.`).join('') + taken + failedText(failed);
+  const replaced = result.change.ended.map((d) => ` It replaces your delegation to ${d.delegate.name}.`).join('') + taken + failedText(failed, when.zone);
   deps.log.info({ delegationId: id, until: when.until.toISOString() }, 'delegation created');
   const waiting = await waitingFor(deps, { id, delegator: cmd.actor, delegate: person, createdAt: now.toISOString(), until: when.until.toISOString() }, access.roles);
   return {
@@ -175,7 +177,7 @@ export async function revokeDelegation(deps: AppDeps, cmd: RevokeCommand): Promi
   const names = result.change.ended.map((d) => d.delegate.name).join(', ');
   const { withdrawn, failed } = await withdrawFromOpenRequests(deps, new Set(result.change.ended.map((d) => d.id)), { how: 'revoked', by: cmd.actor });
   const taken = withdrawn.length > 0 ? ` Taken off ${withdrawn.join(', ')}, which wait for other approvers again.` : '';
-  return { ok: true, text: `Revoked: ${names} can no longer decide on your behalf. Approvals they gave for you on requests not yet executed no longer count.${taken}${failedText(failed)}` };
+  return { ok: true, text: `Revoked: ${names} can no longer decide on your behalf. Approvals they gave for you on requests not yet executed no longer count.${taken}${failedText(failed, zoneOrUtc(cmd.timeZone))}` };
 }
 
 /**
@@ -223,9 +225,9 @@ async function revokedBefore(deps: AppDeps, actor: Actor, revocationId: string):
 }
 
 /** " CS-… was approved (scheduled for …) on such an approval: it will not run, and its requester was told to ask again." */
-function failedText(failed: readonly ApprovalRequest[]): string {
+function failedText(failed: readonly ApprovalRequest[], zone: string): string {
   if (failed.length === 0) return '';
-  const each = failed.map((r) => `${r.id} (${r.command}${r.runAt ? `, scheduled for ${utcText(r.runAt)}` : ''})`);
+  const each = failed.map((r) => `${r.id} (${r.command}${r.runAt ? `, scheduled for ${zonedText(r.runAt, zone)}` : ''})`);
   return ` ${each.join(', ')} ${failed.length === 1 ? 'was' : 'were'} approved with such an approval and had not started: ${failed.length === 1 ? 'it' : 'they'} will not run (failed now, nothing sent to Azure), and the requester was told to ask again.`;
 }
 

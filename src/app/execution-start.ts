@@ -13,6 +13,7 @@
 import {
   approvalLapsed,
   detectDrift,
+  approvalLapsedText,
   expireUnstarted,
   missedWindow,
   notExecutedText,
@@ -26,6 +27,7 @@ import { currentCommand, transact } from './context';
 import { delegationsInForce, lapsedEnd } from './delegations';
 import type { DriftCheck } from './drift';
 import { accessWithGroups, approversAccess } from './group-access';
+import { requesterTime } from './decisions';
 import { waitForNextOpening } from './schedule';
 import { announcingAfter, decidersAudience, delegationsToTell, inBackground, tellDeciders } from './notifications';
 import { readRequestTrail, trailProblem } from './request-trail';
@@ -65,7 +67,8 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
     const expired = await save(deps, requestId, (r) => expireUnstarted(r, deps.clock.now()));
     if (expired) {
       deps.log.warn({ requestId, approvedAt: approved.updatedAt }, 'an approved request was not started while its approval held: expired unstarted');
-      await deps.notifier.tellRequester(expired, notExecutedText(expired));
+      // Told from the request's times as it stood approved, in the requester's zone; the stored detail keeps UTC.
+      await deps.notifier.tellRequester(expired, notExecutedText({ id: expired.id, outcomeDetail: approvalLapsedText(approved, await requesterTime(deps, expired)) }));
     }
     return;
   }

@@ -4,10 +4,10 @@
  * they could start. Several instances may sweep at once: the execution's claim (a compare-and-swap)
  * lets one of them run it.
  */
-import { missedWindow, moveToNextOpening, scheduleDue } from '../domain/lifecycle';
+import { missedWindow, missedWindowText, moveToNextOpening, scheduleDue, type MissedWindow } from '../domain/lifecycle';
 import type { ApprovalRequest } from '../domain/request';
 import { transact, type AppDeps } from './context';
-import { expireNow } from './decisions';
+import { expireNow, requesterTime } from './decisions';
 
 /** Starts every scheduled request due now (through `start`, the executor), expires the ones past validity; returns the ids started. */
 export async function sweepScheduled(deps: AppDeps, start: (r: ApprovalRequest) => void): Promise<string[]> {
@@ -32,7 +32,9 @@ export async function waitForNextOpening(deps: AppDeps, requestId: string): Prom
   const outcome = await transact(deps, requestId, (current) => moveToNextOpening(current, now));
   if (!outcome?.result.ok) return;
   const moved = outcome.result.request;
-  const detail = outcome.result.events[0]?.outcome.detail ?? '';
   deps.log.warn({ requestId, runAt: moved.runAt }, 'a request missed its maintenance window: moved to the next opening');
+  // Told from the record's times, in the requester's zone; the record's detail keeps the ISO instants.
+  const missed = outcome.result.events[0]?.data as MissedWindow | undefined;
+  const detail = missed ? missedWindowText(missed, await requesterTime(deps, moved)) : (outcome.result.events[0]?.outcome.detail ?? '');
   void deps.notifier.tellRequester(moved, `Request ${requestId} did not run: it ${detail}.`);
 }

@@ -245,7 +245,7 @@ export class CountersignBot extends TeamsActivityHandler {
         return;
       case 'revoke-delegation': {
         const person = await namedPerson(context);
-        const answer = await this.app.revokeDelegation({ actor, source: sourceOf(context.activity), ...(person ? { delegate: person } : {}), ...messageOf(context) });
+        const answer = await this.app.revokeDelegation({ actor, source: sourceOf(context.activity), ...(person ? { delegate: person } : {}), ...zoneOf(context), ...messageOf(context) });
         await context.sendActivity(this.say(answer.ok ? answer.text : answer.refusal.message));
         return;
       }

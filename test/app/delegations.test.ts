@@ -153,6 +153,20 @@ describe('app: delegation for absence', () => {
     assert.equal(f.azure.executions.length, 0);
   });
 
+  it('names the run time of a request it fails in the zone the delegator\'s message came with, replacing or revoking', async () => {
+    const later = new Date(f.clock.now().getTime() + 2 * HOUR).toISOString();
+    const berlin = (iso: string) => `${new Date(Date.parse(iso) + HOUR).toISOString().slice(0, 16).replace('T', ' ')} Europe/Berlin \\(${iso.replace(/\./g, '\\.')}\\)`;
+    text(await delegateAs(f, bob, carol, 'for 1d'));
+    const first = await asked(f, alice, `${DELETE} at ${later}`);
+    assert.ok((await click(f, carol, first, 'approve')).ok);
+    const replaced = text(await delegateAs(f, bob, erin, 'for 1d', 'Europe/Berlin'));
+    assert.match(replaced, new RegExp(`${first.id} \\(delete resource group, scheduled for ${berlin(later)}\\) was approved with such an approval`));
+    const second = await asked(f, alice, `delete resource group staging-two at ${later}`);
+    assert.ok((await click(f, erin, second, 'approve')).ok);
+    const revoked = text(await f.app.revokeDelegation({ actor: bob, source: sourceIn(), timeZone: 'Europe/Berlin' }));
+    assert.match(revoked, new RegExp(`${second.id} \\(delete resource group, scheduled for ${berlin(later)}\\) was approved with such an approval`));
+  });
+
   it('replaces: a scheduled request approved by the earlier delegate fails at once, named in the answer; one the delegator approved still runs', async () => {
     const later = new Date(f.clock.now().getTime() + 2 * HOUR).toISOString();
     text(await delegateAs(f, bob, carol, 'for 1d'));

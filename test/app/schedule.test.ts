@@ -5,6 +5,9 @@ import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, START, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, carol, dave, EXAMPLE_CONFIG } from '../support/people';
 import { ask, asked, assertNoCrash, click, refusedWith, settle } from './steps';
+import type { ApprovalRequest } from '../../src/domain/request';
+import { opsChannel, sourceIn } from '../support/people';
+import { RecordingMessenger } from '../support/reach';
 
 const DELETE = 'delete resource group staging-old';
 const HOUR = 3_600_000;
@@ -194,7 +197,7 @@ describe('app: approve now, run later', () => {
     assert.equal(records.length, 2, 'recorded once across instances');
     assert.match(records[1].outcome.detail ?? '', /^missed its maintenance window: it was due at 2026-03-07T02:00:00\.000Z, and the window closed before Countersign could start it \(no instance was running, or its start could not be recorded\); runs in the next opening, at 2026-03-08T02:00:00\.000Z$/);
     assert.deepEqual(records[1].data, { runAt: '2026-03-08T02:00:00.000Z', validUntil: moved.expiresAt, missed: '2026-03-07T02:00:00.000Z' });
-    assert.match(f.notifier.told(r.id).at(-1) ?? '', /^Request .* did not run: it missed its maintenance window: .* runs in the next opening, at 2026-03-08T02:00:00\.000Z\.$/);
+    assert.match(f.notifier.told(r.id).at(-1) ?? '', /^Request .* did not run: it missed its maintenance window: it was due at 2026-03-07 02:00 UTC, .* runs in the next opening, at 2026-03-08 02:00 UTC\.$/, 'asked in a channel: in UTC, as people read it');
 
     // Sunday 01:59 is not the window yet; 02:00 is.
     at(f, '2026-03-08T01:59:00Z');
@@ -224,7 +227,7 @@ describe('app: approve now, run later', () => {
     assert.equal(moved.runAt, '2026-03-09T08:00:00.000Z');
     const scheduled = (await f.audit({ requestId: r.id })).filter((x) => x.type === 'request.scheduled');
     assert.match(scheduled.at(-1)?.outcome.detail ?? '', /^missed its maintenance window: it was due at .*; runs in the next opening, at 2026-03-09T08:00:00\.000Z$/);
-    assert.match(f.notifier.told(r.id).at(-1) ?? '', /did not run: it missed its maintenance window: .*; runs in the next opening, at 2026-03-09T08:00:00\.000Z\.$/);
+    assert.match(f.notifier.told(r.id).at(-1) ?? '', /did not run: it missed its maintenance window: .*; runs in the next opening, at 2026-03-09 08:00 UTC\.$/);
     at(f, '2026-03-09T08:00:00Z');
     await restarted.sweepScheduled();
     await settle(f, restarted);
@@ -285,5 +288,79 @@ describe('app: approve now, run later', () => {
     await settle(f);
     assert.equal((await f.request(r.id)).state, 'needs_reapproval');
     assert.equal(f.azure.executions.length, 0);
+  });
+
+  describe('what the requester is told, asked in their personal chat, names times in their zone; the stored texts keep UTC', () => {
+    const ZONE = 'America/Sao_Paulo';
+    let sent: RecordingMessenger;
+    const personal = { id: 'a:alice-chat', conversationType: 'personal' as const };
+    /** "2026-03-02 09:00 America/Sao_Paulo (2026-03-02T12:00:00.000Z)": as the requester reads an instant. */
+    const inZone = (iso: string) => `${new Date(Date.parse(iso) - 3 * HOUR).toISOString().slice(0, 16).replace('T', ' ')} ${ZONE} (${new Date(iso).toISOString()})`;
+    const inUtc = (iso: string) => `${new Date(iso).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+    async function askedInPersonalChat(text: string, configText?: string): Promise<ApprovalRequest> {
+      sent = new RecordingMessenger();
+      sent.zones.set(alice.aadObjectId, ZONE);
+      f = appOnFakes({ messenger: sent, ...(configText ? { configText } : {}) });
+      const meant = f.app.interpret(text);
+      assert.ok(meant.kind === 'ready');
+      const made = await f.app.createRequest({ command: meant.command, values: meant.values, ...(meant.runAt ? { runAt: meant.runAt } : {}), actor: alice, source: sourceIn(personal, 'ask-personal') });
+      assert.ok(made.ok, JSON.stringify(made));
+      await f.app.cardPosted(made.request.id, { conversationId: opsChannel.id, activityId: `card-${made.request.id}` });
+      await f.app.tellingIdle();
+      return made.request;
+    }
+
+    it('a scheduled request that expired unstarted', async () => {
+      const r = await askedInPersonalChat(`${DELETE} at 2026-03-02T12:00Z`);
+      await click(f, bob, r, 'approve');
+      const scheduled = await f.request(r.id);
+      assert.equal(scheduled.state, 'scheduled');
+      at(f, Date.parse(scheduled.expiresAt) + 1000);
+      await f.app.sweepScheduled();
+      const expired = await f.request(r.id);
+      const stored = `Not executed: it was scheduled for ${inUtc(scheduled.runAt!)} but had not started when its approval stopped being valid at ${inUtc(scheduled.expiresAt)}. Ask again.`;
+      assert.equal(expired.outcomeDetail, stored, 'the stored detail is the same for every reader');
+      assert.equal((await f.audit({ requestId: r.id })).at(-1)?.outcome.detail, stored);
+      assert.equal(f.notifier.told(r.id).at(-1), `Request ${r.id} expired: Not executed: it was scheduled for ${inZone(scheduled.runAt!)} but had not started when its approval stopped being valid at ${inZone(scheduled.expiresAt)}. Ask again.`);
+    });
+
+    it('an approval for now that lapsed before anything started it', async () => {
+      const r = await askedInPersonalChat(DELETE);
+      await f.app.executor.stop();
+      await click(f, bob, r, 'approve');
+      const approved = await f.request(r.id);
+      at(f, START.getTime() + 8 * 24 * HOUR);
+      const restarted = f.anotherRun();
+      await restarted.catchUp();
+      await restarted.executor.idle();
+      await restarted.executor.runStranded();
+      await restarted.executor.idle();
+      const after = await f.request(r.id);
+      assert.equal(after.state, 'expired');
+      const validUntil = new Date(Date.parse(approved.approvals[0].at) + 7 * 24 * HOUR).toISOString();
+      assert.match(after.outcomeDetail ?? '', new RegExp(`^Not executed: it was approved at ${inUtc(approved.approvals[0].at)} but had not started when its approval stopped being valid at ${inUtc(validUntil)} \\(`));
+      assert.match(f.notifier.told(r.id).at(-1) ?? '', new RegExp(`^Request ${r.id} was not executed: it was approved at ${inZone(approved.approvals[0].at).replace(/[().]/g, '\\$&')} but had not started when its approval stopped being valid at ${inZone(validUntil).replace(/[().]/g, '\\$&')} \\(maxScheduleAhead`));
+    });
+
+    it('a run that missed its maintenance window', async () => {
+      const r = await askedInPersonalChat(DELETE, withWindows('[{ days: [sat, sun], from: "02:00", to: "05:00", zone: Europe/London }]'));
+      await click(f, bob, r, 'approve');
+      at(f, '2026-03-07T05:30:00Z');
+      await f.app.catchUp();
+      await f.app.sweepScheduled();
+      await settle(f);
+      const record = (await f.audit({ requestId: r.id })).filter((x) => x.type === 'request.scheduled').at(-1);
+      assert.match(record?.outcome.detail ?? '', /^missed its maintenance window: it was due at 2026-03-07T02:00:00\.000Z, .*; runs in the next opening, at 2026-03-08T02:00:00\.000Z$/, 'the record keeps the ISO instants');
+      assert.equal(f.notifier.told(r.id).at(-1), `Request ${r.id} did not run: it missed its maintenance window: it was due at ${inZone('2026-03-07T02:00:00.000Z')}, and the window closed before Countersign could start it (no instance was running, or its start could not be recorded); runs in the next opening, at ${inZone('2026-03-08T02:00:00.000Z')}.`);
+    });
+
+    it('a scheduled request someone else cancelled', async () => {
+      const r = await askedInPersonalChat(`${DELETE} at 2026-03-02T12:00Z`);
+      await click(f, bob, r, 'approve');
+      assert.ok((await click(f, dave, await f.request(r.id), 'cancel')).ok);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(f.notifier.told(r.id), [`Request ${r.id} was cancelled by Dave Lead before it ran (it was to run at ${inZone('2026-03-02T12:00:00.000Z')}). Nothing was run.`]);
+    });
   });
 });

@@ -221,10 +221,19 @@ export function expire(r: ApprovalRequest, now: Date): Transition {
   return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', at, { result: 'ok', detail })] };
 }
 
+/**
+ * Why a scheduled request expired unstarted, its times as `at` writes them: in UTC in the request's
+ * stored detail and its `request.expired` record (the same for every reader); in the reader's zone
+ * in a message to its requester, built again from the request's times (decisions.ts, expireNow).
+ */
+export function scheduleLapsedText(r: Pick<ApprovalRequest, 'runAt' | 'expiresAt'>, at: (iso: string) => string = utcText): string {
+  return `Not executed: it was scheduled for ${r.runAt ? at(r.runAt) : '(unknown)'} but had not started when its approval stopped being valid at ${at(r.expiresAt)}. Ask again.`;
+}
+
 /** The approval's validity ran out before the scheduled run started (Countersign was not running, say). */
 function expireSchedule(r: ApprovalRequest, now: Date): Transition {
   if (!isPastExpiry(r, now)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is still valid until ${utcText(r.expiresAt)}.`);
-  const detail = `Not executed: it was scheduled for ${r.runAt ? utcText(r.runAt) : '(unknown)'} but had not started when its approval stopped being valid at ${utcText(r.expiresAt)}. Ask again.`;
+  const detail = scheduleLapsedText(r);
   const updated = next(r, now, { state: 'expired', outcomeDetail: detail });
   return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', now.toISOString(), { result: 'ok', detail })] };
 }

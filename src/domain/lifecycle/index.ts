@@ -17,8 +17,8 @@
  * reach.ts records reminders, escalation and who could (not) be told.
  */
 export type { DecisionContext, Transition } from './transition';
-export { approve, cancel, cancellable, expire, fillsOpenRequirement, howItEnded, isPastExpiry, lapsedDelegations, reject, withdrawDelegatedApprovals, withoutLapsedApprovals, type DelegationEnd } from './decision';
-export { approvalLapsed, expireUnstarted, missedWindow, moveToNextOpening, scheduleDue } from './schedule';
+export { approve, cancel, cancellable, expire, fillsOpenRequirement, howItEnded, isPastExpiry, lapsedDelegations, reject, scheduleLapsedText, withdrawDelegatedApprovals, withoutLapsedApprovals, type DelegationEnd } from './decision';
+export { approvalLapsed, approvalLapsedText, expireUnstarted, missedWindow, missedWindowText, moveToNextOpening, scheduleDue, type MissedWindow } from './schedule';
 export { breakGlassDueAt, breakGlassLimitRefusal, breakGlassUsesAfter, breakGlassRefusal, breakGlassRound, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOpen, reviewOverdue, runsOnBreakGlass } from './break-glass';
 export {
   changesRound,

@@ -80,13 +80,42 @@ export function approvalLapsed(r: Pick<ApprovalRequest, 'state' | 'approvals' | 
   return r.state === 'approved' && now.getTime() >= approvalValidUntil(r).getTime();
 }
 
+/**
+ * Why an approved request (as it stood, approved) expired unstarted, its times as `at` writes them:
+ * in UTC in the stored detail and the `request.expired` record; in the reader's zone in the message
+ * its requester is told (execution-start.ts).
+ */
+export function approvalLapsedText(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt' | 'policy'>, at: (iso: string) => string = utcText): string {
+  return `Not executed: it was approved at ${at(lastApprovedAt(r))} but had not started when its approval stopped being valid at ${at(approvalValidUntil(r).toISOString())} (maxScheduleAhead after the last approval; Countersign was not running, or could not start it, in that time). Ask again.`;
+}
+
 /** approved → expired: its approval lapsed before anything started it (approvalLapsed). */
 export function expireUnstarted(r: ApprovalRequest, now: Date): Transition {
   if (!approvalLapsed(r, now)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state === 'approved' ? 'still validly approved' : 'not approved'}.`);
   const validUntil = approvalValidUntil(r).toISOString();
-  const detail = `Not executed: it was approved at ${utcText(lastApprovedAt(r))} but had not started when its approval stopped being valid at ${utcText(validUntil)} (maxScheduleAhead after the last approval; Countersign was not running, or could not start it, in that time). Ask again.`;
+  const detail = approvalLapsedText(r);
   const updated = next(r, now, { state: 'expired', outcomeDetail: detail });
   return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', now.toISOString(), { result: 'ok', detail }, { data: { validUntil } })] };
+}
+
+/** What a `request.scheduled` record of a missed window keeps in `data`. */
+export interface MissedWindow {
+  runAt: string;
+  validUntil: string;
+  /** When it was due. */
+  missed: string;
+}
+
+/**
+ * Why a request did not run in its window and when it runs now, its times as `at` writes them: the
+ * `request.scheduled` record's detail keeps the ISO instants (as it always has); the message its
+ * requester is told renders them in the requester's zone (app/schedule.ts). It runs at the next
+ * opening when that comes before its approval ends (moveToNextOpening then puts it at validUntil or
+ * later otherwise).
+ */
+export function missedWindowText(w: MissedWindow, at: (iso: string) => string = (iso) => iso): string {
+  const then = Date.parse(w.runAt) < Date.parse(w.validUntil) ? `runs in the next opening, at ${at(w.runAt)}` : `no opening comes before its approval ends at ${at(w.validUntil)}, so it will expire unstarted`;
+  return `missed its maintenance window: it was due at ${at(w.missed)}, and the window closed before Countersign could start it (no instance was running, or its start could not be recorded); ${then}`;
 }
 
 /**
@@ -102,8 +131,7 @@ export function moveToNextOpening(r: ApprovalRequest, now: Date): Transition {
   const due = r.state === 'scheduled' ? r.runAt! : approvedAt;
   const runAt = (opening ?? new Date(validUntil)).toISOString();
   const updated = next(r, now, { state: 'scheduled', runAt, expiresAt: validUntil });
-  const then = opening && opening.getTime() < Date.parse(validUntil) ? `runs in the next opening, at ${runAt}` : `no opening comes before its approval ends at ${validUntil}, so it will expire unstarted`;
-  const detail = `missed its maintenance window: it was due at ${due}, and the window closed before Countersign could start it (no instance was running, or its start could not be recorded); ${then}`;
+  const detail = missedWindowText({ runAt, validUntil, missed: due });
   return {
     ok: true,
     request: updated,
