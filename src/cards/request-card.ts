@@ -3,7 +3,7 @@
  * stands, who approved, what Azure said; the identifiers behind "Details". It is rendered on every
  * click and every card update, so recent renderings are kept.
  */
-import { progressText } from '../domain/quorum';
+import { outstandingText, progress, progressText } from '../domain/quorum';
 import { deciderText } from '../domain/delegation';
 import { plural } from '../domain/duration-text';
 import { documentationLinks, failureCause, withoutDocumentationLinks } from '../domain/failure-cause';
@@ -265,6 +265,10 @@ function resultView(r: ApprovalRequest) {
     title = `Expired ${localTime(r.expiresAt)}`;
     // Scheduled, it was approved: its approval stopped being valid before the run started.
     if (r.runAt && r.approvals.length > 0) lines.push(`Approved, but not run: it was to run at ${localTime(r.runAt)} and had not started when its approval stopped being valid. Nothing was sent to Azure. Ask again if it is still needed.`);
+    // Approved for now (or a break-glass use), and nothing started it while that held (expireUnstarted).
+    else if (r.breakGlass || (r.approvals.length > 0 && progress(r).every((p) => p.met))) lines.push(`${r.breakGlass ? 'Not run' : 'Approved, but not run'}: it had not started when its ${r.breakGlass ? 'break-glass use' : 'approval'} stopped being valid. Nothing was sent to Azure. Ask again if it is still needed.`);
+    // Approved in part: those who approved read that it needed more, not that nobody did.
+    else if (r.approvals.length > 0) lines.push(md(`It did not get every approval it needs in time: still needed ${outstandingText(r)}. Ask again if it is still needed.`));
     else lines.push('Nobody approved it in time. Ask again if it is still needed.');
   }
   if (!title && r.breakGlass) title = 'BREAK-GLASS: run without approval';

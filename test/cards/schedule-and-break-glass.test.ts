@@ -20,6 +20,20 @@ describe('cards: scheduled and break-glass requests', () => {
     assert.match(cardText(requestCard(requestIn('expired'))), /^Nobody approved it in time\./m, 'one nobody approved says so');
   });
 
+  it('says a request approved for now (or a break-glass use) that expired unstarted was approved but not run, and one approved in part what it still needed, never that nobody approved it', () => {
+    const approved = requestIn('approved');
+    assert.ok(approved.approvals.length > 0 && approved.runAt === undefined);
+    const lapsed = cardText(requestCard({ ...approved, state: 'expired' }));
+    assert.match(lapsed, /^Approved, but not run: it had not started when its approval stopped being valid\. Nothing was sent to Azure\./m);
+    assert.doesNotMatch(lapsed, /Nobody approved it/);
+    const breakGlass = { reason: 'INC-4711', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() };
+    assert.match(cardText(requestCard({ ...approved, approvals: [], breakGlass, state: 'expired' })), /^Not run: it had not started when its break-glass use stopped being valid\./m);
+    const half = { ...approved, state: 'expired' as const, policy: { ...approved.policy, approvals: approved.approvals.length + 1 } };
+    const partial = cardText(requestCard(half));
+    assert.match(partial, /^It did not get every approval it needs in time: still needed .*\(1 of 2\)\. Ask again if it is still needed\./m);
+    assert.doesNotMatch(partial, /Nobody approved it|Approved, but not run/);
+  });
+
   it('says a scheduled request cancelled before its time never ran', () => {
     const r = requestIn('scheduled', { runAt: '2026-03-07T02:00:00.000Z' });
     const text = cardText(requestCard({ ...r, state: 'cancelled', cancellation: { by: r.requester, at: minutesIn(30).toISOString() } }));
