@@ -30,15 +30,17 @@ export function environmentParameter(parameters: Record<string, string>): string
 }
 
 /**
- * Where a request runs, in one lower-case word: `production` (by the rule of `isProduction`), else
- * the environment its resource group's name says (`staging-old`: staging), else the one a parameter
- * names; undefined when nothing says. The group comes before a parameter: a tag's value of `dev` on a
- * staging group does not make it dev.
+ * Where a request runs, in one lower-case word: `production` (by the rule of `isProduction`, which
+ * errs towards saying it), else the environment its resource group's name says (`staging-old`:
+ * staging); undefined when the group says none. Any other environment is never taken from a
+ * parameter's value: a value is what the requester typed, and need not be where the request runs (a
+ * tag's value of `dev` written on a production group whose name says nothing, `set group tags corebank
+ * staging ...`, a storage account named `test`), so the card said "in dev" or "in staging" of a group
+ * nothing said was either.
  */
 export function environmentOf(parameters: Record<string, string>, resourceGroup?: string): string | undefined {
   if (isProduction(parameters, resourceGroup)) return 'production';
-  const fromGroup = resourceGroup?.split(/[-_.]/).find((part) => OTHER_ENVIRONMENT.test(part));
-  return (fromGroup ?? environmentParameter(parameters))?.toLowerCase();
+  return resourceGroup?.split(/[-_.]/).find((part) => OTHER_ENVIRONMENT.test(part))?.toLowerCase();
 }
 
 /** The risk of an operation when its command does not state one. */

@@ -154,12 +154,17 @@ describe('the request card leads with the decision', () => {
     assert.equal(requiredTarget({ kind: 'deleteResource', subscriptionId: SUBSCRIPTION, resourceId: slot, apiVersion: '2023-12-01' }), 'staging (Microsoft.Web/sites/slots) of shop in resource group production-web');
   });
 
-  it("names the environment of the target's group before any parameter's value: a tag value of dev on a staging group is staging", () => {
+  it("names the environment of the target's group, never a parameter's value: a tag value of dev on a staging group is staging", () => {
     const band = (card: Element) => body(card).find((el) => el.id === 'risk')!;
     const tagged = buildRequest({ command: 'tag', parameters: { group: 'staging-old', key: 'env', value: 'dev' }, target: { subscriptionId: SUBSCRIPTION, resourceGroup: 'staging-old' }, risk: 'low' });
     assert.match(textsOf(band(requestCard(tagged))), /^LOW RISK: .*\bin staging\b/);
+    // The requester's own value is not where it runs: a group whose name says nothing is not said to be dev.
     const ungrouped = buildRequest({ command: 'tag', parameters: { group: 'shared-tools', key: 'env', value: 'dev' }, target: { subscriptionId: SUBSCRIPTION, resourceGroup: 'shared-tools' }, risk: 'low' });
-    assert.match(textsOf(band(requestCard(ungrouped))), /^LOW RISK: .*\bin dev\b/, 'a group that says nothing leaves it to the parameters');
+    assert.doesNotMatch(textsOf(band(requestCard(ungrouped))), /\bin dev\b/, 'a group that says nothing is not named by a tag value');
+    const account = `/subscriptions/${SUBSCRIPTION}/resourceGroups/corebanking-data/providers/Microsoft.Storage/storageAccounts/test`;
+    const deleted = buildRequest({ command: 'delete storage account', parameters: { group: 'corebanking-data', account: 'test' }, operation: { kind: 'deleteResource', subscriptionId: SUBSCRIPTION, resourceId: account, apiVersion: '2023-05-01' }, target: { subscriptionId: SUBSCRIPTION, resourceGroup: 'corebanking-data', resourceId: account } });
+    assert.equal(textsOf(band(requestCard(deleted))), 'HIGH RISK: DELETES a resource; this cannot be undone', 'not "in test": that is the account\'s name');
+    assert.doesNotMatch(cardText(requestCard(deleted)), /\bin test\b/);
   });
 
   it('says what will change in plain words, not ARM change types', () => {

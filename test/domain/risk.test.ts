@@ -62,12 +62,17 @@ describe('environmentOf: the one word the risk band and the card say of where a 
   it('does not read `live` in a group name as production, nor as an environment of its own', () => {
     assert.equal(environmentOf({}, 'rg-live-video'), undefined);
     assert.equal(defaultRisk(restartIn('rg-live-video'), {}), 'medium');
-    assert.equal(environmentOf({ environment: 'staging' }, 'rg-live-video'), 'staging');
   });
 
-  it('takes the group before a parameter, and a parameter when the group says nothing', () => {
+  it('takes another environment from the group only, never from what the requester typed', () => {
     assert.equal(environmentOf({ tag: 'dev' }, 'staging-old'), 'staging');
-    assert.equal(environmentOf({ environment: 'QA' }, 'apps'), 'qa');
+    // A tag's value, a resource's name: typed, and not where it runs.
+    assert.equal(environmentOf({ group: 'corebank', environment: 'staging', owner: 'alice' }, 'corebank'), undefined);
+    assert.equal(environmentOf({ group: 'corebanking-data', account: 'test' }, 'corebanking-data'), undefined);
+    assert.equal(environmentOf({ environment: 'staging' }, 'rg-live-video'), undefined);
+    assert.equal(environmentOf({ environment: 'QA' }), undefined);
     assert.equal(environmentOf({ app: 'api-service' }, 'apps'), undefined);
+    // Production is still said from a value: erring that way warns, it does not reassure.
+    assert.equal(environmentOf({ tag: 'prod' }, 'corebank'), 'production');
   });
 });
