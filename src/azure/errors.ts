@@ -6,6 +6,7 @@
  */
 import { isRestError } from '@azure/core-rest-pipeline';
 import type { ArmError } from '../domain/operation';
+import { withoutCredentials } from '../domain/credential-text';
 
 /** ARM answered 404: the resource (or the operation) is not there. */
 export function isNotFound(e: unknown): boolean {
@@ -161,11 +162,15 @@ export function isIndeterminate(error: ArmError): boolean {
   return ['Aborted', 'NetworkError', 'REQUEST_SEND_ERROR', 'UnexpectedError'].includes(error.code) || /^E[A-Z_]+$/.test(error.code) || TLS_FAILURE.test(error.code);
 }
 
-/** An ArmError from ARM's error object, e.g. a failed deployment's properties.error. */
+/**
+ * An ArmError from ARM's error object, e.g. a failed deployment's properties.error. A SAS signature or
+ * a connection string's key ARM's words quote (a nested template's address, SAS and all) is redacted:
+ * the error goes on the card, into the audit log and into the logs.
+ */
 export function fromBody(body: ArmErrorBody, status: number | undefined, retryAfter?: string): ArmError {
   const code = body.code ?? (status ? `Http${status}` : 'UnknownError');
-  const original = body.message ?? '';
-  const details = flattenDetails(body.details);
+  const original = withoutCredentials(body.message ?? '');
+  const details = flattenDetails(body.details).map(withoutCredentials);
   const withStatus = (e: ArmError): ArmError => (status !== undefined ? { ...e, httpStatus: status } : e);
   const auth = AUTHORIZATION.exec(original);
   if (auth && /Authorization/i.test(code)) {

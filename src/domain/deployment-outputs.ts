@@ -6,18 +6,18 @@
  * that carries a key or a signature, and the card names those withheld, to be read in Azure by whoever
  * may. docs/operations.md.
  */
+import { carriesCredential } from './credential-text';
 
 /** Words in an output's name that mark it secret, looked for in its letters and digits, any case. */
 const SECRET_WORDS = ['password', 'passwd', 'passphrase', 'pwd', 'secret', 'key', 'token', 'connectionstring', 'credential', 'sas', 'signature', 'certificate'];
 const SECURE_TYPES = new Set(['securestring', 'secureobject']);
-/** What a connection string or a SAS URL carries, whatever the output is called. */
-const SECRET_IN_VALUE = /(?:accountkey|sharedaccesskey|password|pwd)=|[?&]sig=/i;
 
 function looksSecret(name: string, output: { type?: unknown; value?: unknown } | undefined): boolean {
   if (typeof output?.type === 'string' && SECURE_TYPES.has(output.type.toLowerCase())) return true;
   const letters = name.toLowerCase().replace(/[^a-z0-9]/g, '');
   if (SECRET_WORDS.some((w) => letters.includes(w))) return true;
-  return SECRET_IN_VALUE.test(JSON.stringify(output?.value) ?? '');
+  // What a connection string or a SAS URL carries, whatever the output is called.
+  return carriesCredential(JSON.stringify(output?.value) ?? '');
 }
 
 /** The outputs (as ARM gives them: a type and a value each) to keep and show, and the names of those withheld. */

@@ -10,8 +10,9 @@
  * approval, a card update) keeps the turn's ids, so it can be traced back to the click that caused it.
  *
  * Secrets: known key paths are redacted, and every finished line is scrubbed of bearer and basic
- * credentials, JSON web tokens, audit download link tokens and the configured secret values
- * themselves, wherever they appear (an error message quoting a header, say).
+ * credentials, JSON web tokens, audit download link tokens, storage SAS signatures and connection
+ * strings' keys and passwords, and the configured secret values themselves, wherever they appear (an
+ * error message quoting a header, say).
  */
 import pino from 'pino';
 import { currentLogContext, type Logger } from './context';
@@ -94,11 +95,22 @@ export function hideDownloadTokens(text: string): string {
   return DOWNLOAD_TOKEN_TAIL.test(text) ? text.replace(DOWNLOAD_TOKEN, '[token]') : text;
 }
 
+/**
+ * A storage SAS's signature (`sig=`, `%26sig%3D` in a percent-encoded URL) and a connection string's
+ * key or password (`AccountKey=`, `SharedAccessKey=`, `Password=`, `Pwd=`): an ARM error quoting a
+ * nested template's address, a library's message quoting a connection string. The value runs to the
+ * next & ; quote, space, backslash (a JSON escape) or percent-encoded separator.
+ */
+const SAS_OR_KEY = /((?:[?&]|%3F|%26)sig(?:=|%3D)|\b(?:AccountKey|SharedAccessKey|Password|Pwd)(?:=|%3D))(?:(?!%26|%3B|%22)[^&;\s"'\\])+/gi;
+/** A line that may hold one: tried first, a line without "sig" or "key"/"pw" is most lines. */
+const MAY_HOLD_SAS_OR_KEY = /sig(?:=|%3D)|(?:key|password|pwd)(?:=|%3D)/i;
+
 /** Removes credentials from a finished JSON line. Exported for the tests that prove it. */
 function scrubSecrets(line: string, secrets: string[]): string {
   let out = hideDownloadTokens(line)
     .replace(/\b(Bearer|Basic)(\s+|%20)[A-Za-z0-9._~+/=-]{4,}/gi, `$1 ${CENSOR}`)
     .replace(/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, CENSOR);
+  if (MAY_HOLD_SAS_OR_KEY.test(out)) out = out.replace(SAS_OR_KEY, `$1${CENSOR}`);
   for (const secret of secrets) {
     // A value appears JSON-escaped inside the line; look for that form too.
     for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {

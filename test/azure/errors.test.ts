@@ -41,6 +41,22 @@ describe('ARM errors in words', () => {
     assert.equal(isIndeterminate(error), false);
   });
 
+  it("redacts a SAS signature or a connection string's key that ARM's words quote: the error goes on the card and into the audit log", () => {
+    const sas = 'https://acct.blob.core.windows.net/templates/nested.json?sv=2022-11-02&sp=r&sig=q7V%2BdF0yX3kz9Lw1mN2bC4eR5tY6uI7oP8aS9dF0gH1%3D';
+    const error = toArmError(
+      restError(400, {
+        error: {
+          code: 'InvalidContentLink',
+          message: `Unable to download deployment content from '${sas}'.`,
+          details: [{ code: 'BadConnection', message: 'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Zm9vYmFyYmF6cXV4==;EndpointSuffix=core.windows.net is refused' }],
+        },
+      }),
+    );
+    assert.equal(error.message, "Unable to download deployment content from 'https://acct.blob.core.windows.net/templates/nested.json?sv=2022-11-02&sp=r&sig=[redacted]'.");
+    assert.deepEqual(error.details, ['BadConnection: DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=[redacted];EndpointSuffix=core.windows.net is refused']);
+    assert.equal(armErrorFromResponse(200, { status: 'Failed', error: { code: 'DeploymentFailed', message: `see ${sas}` } }).message, `see ${sas.replace(/sig=.*$/, 'sig=[redacted]')}`);
+  });
+
   it('says which action on which scope is missing, for both of ARM\'s wordings', () => {
     for (const phrase of ["over scope '/subscriptions/s/resourcegroups/rg' or the scope is invalid.", "at scope '/subscriptions/s/resourcegroups/rg'."]) {
       const original = `The client 'abc' with object id 'abc' does not have authorization to perform action 'Microsoft.Web/sites/restart/action' ${phrase}`;

@@ -77,6 +77,24 @@ describe('logs: never a secret', () => {
     for (const line of out) JSON.parse(line);
   });
 
+  it("scrubs a storage SAS's signature and a connection string's key or password wherever they stand in a line, percent-encoded too", () => {
+    const { log, out } = memoryLogger([]);
+    const sig = 'q7V%2BdF0yX3kz9Lw1mN2bC4eR5tY6uI7oP8aS9dF0gH1%3D';
+    const key = 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDRA==';
+    const sas = `https://acct.blob.core.windows.net/templates/nested.json?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-12-07T00:00:00Z&sig=${sig}`;
+    log.warn({ err: `InvalidContentLink: Unable to download deployment content from '${sas}'.` }, 'execution failed');
+    log.info({ url: `http://127.0.0.1/x?next=${encodeURIComponent(sas)}` }, 'http request');
+    log.error({ err: `could not open DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${key};EndpointSuffix=core.windows.net` }, 'library error');
+    log.error({ text: `Server=tcp:db.database.windows.net;User ID=ops;Password=Tr0ub4dor&3;Database=x and Endpoint=sb://ns/;SharedAccessKeyName=a;SharedAccessKey=${key}` }, 'library error');
+    const text = out.join('\n');
+    for (const secret of [sig, encodeURIComponent(sig), key, 'Tr0ub4dor']) assert.ok(!text.includes(secret), `a log line contains ${secret}:\n${text}`);
+    assert.match(text, /&sig=\[redacted\]'/);
+    assert.match(text, /%26sig%3D\[redacted\]/);
+    assert.match(text, /AccountKey=\[redacted\];EndpointSuffix=core\.windows\.net/, 'the rest of the string stays readable');
+    assert.match(text, /sv=2022-11-02&ss=b/, 'the SAS\'s other fields (no secret) stay');
+    for (const line of out) JSON.parse(line);
+  });
+
   it("knows the process's secrets: the bot's app password and the Azure client secret", () => {
     assert.deepEqual(secretValues({ MicrosoftAppPassword: APP_PASSWORD, AZURE_CLIENT_SECRET: CLIENT_SECRET, HOME: '/root' }, APP_PASSWORD), [APP_PASSWORD, CLIENT_SECRET]);
     assert.deepEqual(secretValues({}, ''), []);
