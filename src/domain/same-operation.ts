@@ -12,15 +12,30 @@ import { OPEN_STATES, standing, type ApprovalRequest } from './request';
 type OperationOf = Pick<ApprovalRequest, 'id' | 'command' | 'parameters' | 'target' | 'operation'>;
 
 /**
- * What a request would do, whatever its id: its operation hash taken over its command, parameters,
- * target and resolved operation with the request's own id set aside (a deployment is named after its
- * request, `countersign-<id>`, so the operation hash itself differs between two requests of one
- * deployment). Taken from what is stored, so a drift that changed the request's operation hash since
- * does not change it.
+ * The fields of an operation and of its target that name a resource in Azure. Azure Resource Manager
+ * reads names in any letter case as one (vm-web-01 and VM-Web-01 are one machine), so two requests
+ * differing only there would do the same thing.
+ */
+const ARM_NAMES = ['resourceGroup', 'resourceId', 'scope', 'deploymentName'] as const;
+
+/** The operation or target with its resource names in lower case. */
+function namesFolded<T extends object>(o: T): T {
+  const out = { ...o } as Record<string, unknown>;
+  for (const field of ARM_NAMES) if (typeof out[field] === 'string') out[field] = (out[field] as string).toLowerCase();
+  return out as T;
+}
+
+/**
+ * What a request would do, whatever its id: a hash over its command, target and resolved operation,
+ * with the request's own id set aside (a deployment is named after its request, `countersign-<id>`,
+ * so the operation hash itself differs between two requests of one deployment) and the resources'
+ * names in lower case, as ARM reads them. The parameters are what the operation was resolved from:
+ * a name typed in another case would otherwise make the second request another. Taken from what is
+ * stored, so a drift that changed the request's operation hash since does not change it.
  */
 function operationKey(r: OperationOf): string {
-  const operation = canonicalJson(r.operation).split(r.id).join('{requestId}');
-  return operationHash({ command: r.command, parameters: r.parameters, target: r.target, operation: { resolved: operation } });
+  const operation = canonicalJson(namesFolded(r.operation)).split(r.id.toLowerCase()).join('{requestId}').split(r.id).join('{requestId}');
+  return operationHash({ command: r.command, parameters: {}, target: namesFolded(r.target), operation: { resolved: operation } });
 }
 
 /** An object id is a GUID, one whatever the case of its letters. */

@@ -72,6 +72,14 @@ describe('app: one open request per person and operation', () => {
     assert.equal((await f.audit({ types: ['request.refused'] })).length, 0);
   });
 
+  it('knows the operation whatever the case of the letters of the names typed: Azure reads VM-Web-01 as vm-web-01', async () => {
+    const first = await asked(f, alice, RESTART);
+    const refused = refusalOf(await ask(f, alice, 'vm restart VM-Web-01 reason: stuck after patching'));
+    assert.equal(refused.reason, RefusalReason.AlreadyRequested);
+    assert.equal(refused.requestId, first.id);
+    assert.equal((await f.store.requests.list({})).length, 1);
+  });
+
   it('knows the requester whatever the case of the letters of their object id', async () => {
     await asked(f, alice, RESTART);
     const shouted = { ...alice, aadObjectId: alice.aadObjectId.toUpperCase() };
