@@ -144,6 +144,12 @@ export class GroupCommitWriter implements WriteTx {
     readonly lockWaitLimitMs = DEFAULT_LOCK_WAIT_LIMIT_MS,
   ) {
     this.fileWatch = new DatabaseFileWatch(file, () => this.walWasReset());
+    // A write's savepoint keeps the pages it changes in a journal of its own, which SQLite moves to a
+    // new temporary file (in /var/tmp) once it passes 64 KiB, as the click approving a request did.
+    // With no file descriptor left (ulimit -n), or no writable temporary directory (a read-only root
+    // file system), that write failed as "unable to open database file", and the person was told the
+    // disk was full or failing. Kept in memory, a write opens no file (test/faults/file-descriptors.test.ts).
+    db.pragma('temp_store = MEMORY');
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.busyTimeoutMs = Math.trunc(db.pragma('busy_timeout', { simple: true }) as number);
     this.commit = db.prepare('COMMIT');
