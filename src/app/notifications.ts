@@ -156,17 +156,21 @@ export async function tellDeciders(deps: AppDeps, request: ApprovalRequest, occa
 }
 
 /**
- * Nobody to send the request to, because the roles that decide it now name nobody else and list Entra
- * groups, whose members Countersign does not enumerate, and its command has no approval channel: each
- * group is recorded as not reached (audited as approver.unreachable), so the card says nobody was sent it.
+ * Nobody to send the request to, and its command has no approval channel: because its policy says
+ * `approvers: none` (each role that decides it now is recorded as not reached), or because the roles
+ * that decide it now name nobody else and list Entra groups, whose members Countersign does not
+ * enumerate (each group is). Audited as approver.unreachable, so the card says nobody was sent it.
  */
 async function recordNobodySent(deps: AppDeps, request: ApprovalRequest, occasion: DecidersOccasion): Promise<void> {
   const roles = deps.config.access.roles;
   const deciding = occasion === 'escalated' && request.escalation ? [request.escalation.role] : decidingRoles(request);
-  const why = `its members are not sent cards, and "${request.command}" has no approval channel, so nobody was sent this request: share this card, or they find it by typing "pending"`;
-  const unreachable = roles.groupsOf(deciding).map((g) => ({ id: g, name: `group ${g} (${deciding.filter((role) => roles.groupsOf([role]).includes(g)).join(', ')})`, why }));
+  const nobody = `"${request.command}" has no approval channel, so nobody was sent this request: share this card, or they find it by typing "pending"`;
+  const unreachable =
+    notifyPolicy(request).approvers === 'none'
+      ? deciding.map((role) => ({ id: role, name: `role ${role}`, why: `notify.approvers is none, and ${nobody}` }))
+      : roles.groupsOf(deciding).map((g) => ({ id: g, name: `group ${g} (${deciding.filter((role) => roles.groupsOf([role]).includes(g)).join(', ')})`, why: `its members are not sent cards, and ${nobody}` }));
   if (unreachable.length === 0) return;
-  deps.log.warn({ requestId: request.id, occasion, groups: unreachable.map((u) => u.id) }, 'nobody was sent the request: its approvers are only Entra groups and it has no approval channel');
+  deps.log.warn({ requestId: request.id, occasion, unreached: unreachable.map((u) => u.id) }, 'nobody was sent the request: its approvers are only Entra groups or not to be messaged (notify.approvers: none), and it has no approval channel');
   await record(deps, request, { occasion, reached: [], unreachable });
 }
 

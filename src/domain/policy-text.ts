@@ -75,13 +75,17 @@ export function stuckRequesterWarning(command: CommandSpec, roles: Roles): strin
 }
 
 /**
- * Why nobody would be sent a request for the command, or undefined: its approver roles name nobody
- * but Entra groups (whose members Countersign does not enumerate, so it sends them no personal card)
- * and it has no approval channel, so its requests wait unseen until someone types `pending`.
+ * Why nobody would be sent a request for the command, or undefined: it has no approval channel, and
+ * its policy says `notify.approvers: none`, or its approver roles name nobody but Entra groups (whose
+ * members Countersign does not enumerate, so it sends them no personal card), so its requests wait
+ * unseen until someone types `pending`.
  */
 export function unreachedWarning(command: CommandSpec, roles: Roles): string | undefined {
   const p = command.policy;
   if (!p || !command.sensitive || (p.notify?.channels.length ?? 0) > 0) return undefined;
+  if (p.notify?.approvers === 'none') {
+    return `"${command.name}" says notify.approvers: none and has no approval channel, so nobody is sent its requests, their reminders or their escalation: its approvers would see a request only by typing "pending". Add an approval channel (policy.notify.channels), or let Countersign message them (notify.approvers: personal)`;
+  }
   const named = p.approverRoles.some((role) => roles.membersOf(role).length > 0);
   if (named || roles.groupsOf(p.approverRoles).length === 0) return undefined;
   const listed = p.approverRoles.join(', ');

@@ -572,6 +572,19 @@ describe('app: reaching approvers', () => {
     assert.deepEqual(reminded.data, { to: [APPROVALS_CHANNEL] });
   });
 
+  it('with approvers: none and no approval channel, says on the card and in the audit that nobody was sent the request', async () => {
+    sent = new RecordingMessenger();
+    f = appOnFakes({ configText: reachConfigText(['notify: { approvers: none }']), messenger: sent });
+    const r = await created();
+    assert.deepEqual(sent.sent, []);
+    const stored = await f.request(r.id);
+    assert.deepEqual(stored.unreachable?.map((u) => u.id), ['platform-approvers']);
+    assert.match(cardText(requestCard(stored)), /Could not reach: role platform-approvers \(notify\.approvers is none, and "delete resource group" has no approval channel, so nobody was sent this request: share this card, or they find it by typing "pending"\)\./);
+    const [unreached] = await f.audit({ requestId: r.id, types: ['approver.unreachable'] });
+    assert.equal((unreached.data as { who: string }).who, 'platform-approvers');
+    assert.equal((await click(f, bob, stored, 'approve')).ok, true, 'an approver who finds it may still approve it');
+  });
+
   it('keeps a channel at its three copies of the card: a reminder past them goes as text, pointing to the card above', async () => {
     sent = new RecordingMessenger();
     f = appOnFakes({ configText: reachConfigText(['reminders: { at: ["20m", "10m", "5m"], max: 3 }', `notify: { approvers: none, channels: ["${APPROVALS_CHANNEL}"] }`]), messenger: sent });

@@ -235,4 +235,12 @@ describe('a command whose requests nobody would be sent', () => {
     assert.equal(unreachedWarning(command({ approverRoles: ['mixed'] }), grouped), undefined, 'Bob is sent his card');
     assert.equal(unreachedWarning(command({ approverRoles: ['platform-approvers'] }), roles), undefined, 'no group at all');
   });
+
+  it('is named when its policy says notify.approvers: none and it has no approval channel, whoever approves it', () => {
+    assert.equal(
+      unreachedWarning(command({ approverRoles: ['platform-approvers'], notify: { approvers: 'none', channels: [] } }), roles),
+      '"delete resource group" says notify.approvers: none and has no approval channel, so nobody is sent its requests, their reminders or their escalation: its approvers would see a request only by typing "pending". Add an approval channel (policy.notify.channels), or let Countersign message them (notify.approvers: personal)',
+    );
+    assert.equal(unreachedWarning(command({ approverRoles: ['platform-approvers'], notify: { approvers: 'none', channels: ['19:approvals@thread.tacv2'] } }), roles), undefined, 'the channel is told');
+  });
 });
