@@ -16,7 +16,7 @@ import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import type { AuditEventDraft } from '../domain/audit';
 import { BreakGlassLimitError, DuplicateRequestError } from './ports';
 import { transact, type AppDeps } from './context';
-import { announcingAfter, notifyPolicy, reach, roundAudience, type Audience } from './notifications';
+import { announcingAfter, notifyPolicy, reach, recordNobodySent, roundAudience, type Audience } from './notifications';
 import { auditRefused, type RequestAttempt } from './request-gate';
 
 /** The break-glass checks before the usual request checks: allowed for the command, by this person, with a reason (refusals audited). */
@@ -114,7 +114,10 @@ export function breakGlassText(r: ApprovalRequest, occasion: BreakGlassOccasion,
  * overdue review), so one a stop or a crash cuts short is taken up again (round-resume.ts).
  */
 export async function tellBreakGlass(deps: AppDeps, r: ApprovalRequest, occasion: BreakGlassOccasion): Promise<void> {
-  await reach(deps, r, occasion, roundAudience(r, occasion) ?? breakGlassAudience(deps, r, occasion), (zone) => breakGlassText(r, occasion, zone));
+  const audience = roundAudience(r, occasion) ?? breakGlassAudience(deps, r, occasion);
+  // Its reviewers are only Entra groups, and there is no channel to post in: the card says nobody was told.
+  if (audience.people.length === 0 && audience.channels.length === 0) return deps.messenger ? recordNobodySent(deps, r, occasion) : undefined;
+  await reach(deps, r, occasion, audience, (zone) => breakGlassText(r, occasion, zone));
 }
 
 /** Escalates every break-glass review past due; returns the request ids. */

@@ -156,17 +156,22 @@ export async function tellDeciders(deps: AppDeps, request: ApprovalRequest, occa
 }
 
 /**
- * Nobody to send the request to, and its command has no approval channel: because its policy says
- * `approvers: none` (each role that decides it now is recorded as not reached), or because the roles
- * that decide it now name nobody else and list Entra groups, whose members Countersign does not
- * enumerate (each group is). Audited as approver.unreachable, so the card says nobody was sent it.
+ * Nobody to send the request (or the break-glass use) to, and its command has no approval channel
+ * (nor, for a break-glass use, a notice channel): because its policy says `approvers: none` (each
+ * role that decides it now is recorded as not reached; a break-glass use goes to people all the
+ * same), or because the roles that decide it now name nobody else and list Entra groups, whose
+ * members Countersign does not enumerate (each group is). Audited as approver.unreachable, so the
+ * card says nobody was sent it.
  */
-async function recordNobodySent(deps: AppDeps, request: ApprovalRequest, occasion: DecidersOccasion): Promise<void> {
+export async function recordNobodySent(deps: AppDeps, request: ApprovalRequest, occasion: RoundOccasion): Promise<void> {
   const roles = deps.config.access.roles;
-  const deciding = occasion === 'escalated' && request.escalation ? [request.escalation.role] : decidingRoles(request);
-  const nobody = `"${request.command}" has no approval channel, so nobody was sent this request: share this card, or they find it by typing "pending"`;
+  const later = occasion === 'escalated' || occasion === 'review-overdue' ? request.escalation?.role : undefined;
+  const deciding = later ? [later] : decidingRoles(request);
+  const nobody = breakGlassRound(occasion)
+    ? `"${request.command}" has no approval channel nor break-glass notice channel, so nobody was told of this break-glass use: share this card, or they find it by typing "pending"`
+    : `"${request.command}" has no approval channel, so nobody was sent this request: share this card, or they find it by typing "pending"`;
   const unreachable =
-    notifyPolicy(request).approvers === 'none'
+    notifyPolicy(request).approvers === 'none' && !breakGlassRound(occasion)
       ? deciding.map((role) => ({ id: role, name: `role ${role}`, why: `notify.approvers is none, and ${nobody}` }))
       : roles.groupsOf(deciding).map((g) => ({ id: g, name: `group ${g} (${deciding.filter((role) => roles.groupsOf([role]).includes(g)).join(', ')})`, why: `its members are not sent cards, and ${nobody}` }));
   if (unreachable.length === 0) return;

@@ -189,6 +189,25 @@ describe('app: break-glass', () => {
     assert.deepEqual(messenger.to(made.request.id).sort(), [people.bob.aadObjectId, dave.aadObjectId].sort());
   });
 
+  it('says on the card, and audits, that nobody was told of a use whose reviewers are only an Entra group, with no channel to post in', async () => {
+    const GROUP = '91a70000-0000-4000-8000-000000000002';
+    const groupOnly = reachConfigText(['breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h }'])
+      .replace('    - 22222222-2222-4222-8222-222222222222 # Bob Approver', `    - group:${GROUP}`)
+      .replace('    - 55555555-5555-4555-8555-555555555555 # Dave Lead\n  incident-leads:', '  incident-leads:');
+    assert.match(groupOnly, new RegExp(`platform-approvers:\\n    - group:${GROUP}\\n  incident-leads:`));
+    f = appOnFakes({ messenger, configText: groupOnly });
+    const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42');
+    assert.ok(made.ok);
+    await settle(f);
+    await f.app.tellingIdle();
+    assert.deepEqual(messenger.sent, []);
+    const r = await f.request(made.request.id);
+    assert.deepEqual(r.unreachable?.map((u) => u.id), [GROUP]);
+    assert.match(JSON.stringify(requestCard(r)), /Could not reach: group 91a70000-0000-4000-8000-000000000002 \(platform-approvers\) \(its members are not sent cards, and \\"delete resource group\\" has no approval channel nor break-glass notice channel, so nobody was told of this break-glass use/);
+    const [unreached] = await f.audit({ requestId: r.id, types: ['approver.unreachable'] });
+    assert.deepEqual(unreached.data, { occasion: 'break-glass', who: GROUP, name: `group ${GROUP} (platform-approvers)` });
+  });
+
   describe('when the instance dies during its loud round', () => {
     const timing = { ...ROUND };
     afterEach(() => Object.assign(ROUND, timing));
