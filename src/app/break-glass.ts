@@ -9,6 +9,7 @@
  * has one, else the approvers and notice channels again), once across instances.
  */
 import { neutralise, requestRef } from '../domain/audit';
+import { listedAs } from '../domain/conversation-ids';
 import { describeUntil, zoneOrUtc } from '../domain/delegation-time';
 import { breakGlassLimitRefusal, breakGlassRefusal, breakGlassUsesAfter, markReviewOverdue, peopleToDecide, reviewOverdue } from '../domain/lifecycle';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
@@ -92,13 +93,16 @@ export function breakGlassChannels(r: ApprovalRequest): string[] {
  * Whom a break-glass use, or its overdue review, is announced to: everyone who may review it (the
  * requester never; after escalation, the escalation role) in personal chats unless the policy says
  * `approvers: none` (then, as for reminders, the channels alone: but a use is never announced to
- * nobody, so with no channel at all, in personal chats all the same), and the channels.
+ * nobody, so with no channel at all, in personal chats all the same), and the channels: the use's
+ * own card is in the conversation it was used in (any thread of a channel listed), which is not sent
+ * a second one; its overdue review, news there too, is.
  */
 export function breakGlassAudience(deps: AppDeps, r: ApprovalRequest, occasion: BreakGlassOccasion): Audience {
   const escalated = occasion === 'review-overdue' && r.escalation ? r.escalation.role : undefined;
   const channels = breakGlassChannels(r);
   const personal = notifyPolicy(r).approvers === 'personal' || channels.length === 0;
-  return { people: personal ? peopleToDecide(r, deps.config.access.roles, escalated) : [], channels };
+  const posted = occasion === 'break-glass' ? channels.filter((c) => !listedAs(c, r.source.conversationId)) : channels;
+  return { people: personal ? peopleToDecide(r, deps.config.access.roles, escalated) : [], channels: posted };
 }
 
 /** The line above the card announcing a break-glass use, or its overdue review, naming the due time in `zone` (UTC in a channel). */
@@ -115,8 +119,11 @@ export function breakGlassText(r: ApprovalRequest, occasion: BreakGlassOccasion,
  */
 export async function tellBreakGlass(deps: AppDeps, r: ApprovalRequest, occasion: BreakGlassOccasion): Promise<void> {
   const audience = roundAudience(r, occasion) ?? breakGlassAudience(deps, r, occasion);
-  // Its reviewers are only Entra groups, and there is no channel to post in: the card says nobody was told.
-  if (audience.people.length === 0 && audience.channels.length === 0) return deps.messenger ? recordNobodySent(deps, r, occasion) : undefined;
+  if (audience.people.length === 0 && audience.channels.length === 0) {
+    // Used in its own notice or approval channel: its card is there. Else its reviewers are only
+    // Entra groups, and there is no channel to post in: the card says nobody was told.
+    return deps.messenger && breakGlassChannels(r).length === 0 ? recordNobodySent(deps, r, occasion) : undefined;
+  }
   await reach(deps, r, occasion, audience, (zone) => breakGlassText(r, occasion, zone));
 }
 

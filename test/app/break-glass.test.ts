@@ -208,6 +208,23 @@ describe('app: break-glass', () => {
     assert.deepEqual(unreached.data, { occasion: 'break-glass', who: GROUP, name: `group ${GROUP} (platform-approvers)` });
   });
 
+  it('sends no second card to the notice channel it was used in (its card is there); its overdue review goes there', async () => {
+    const meant = f.app.interpret('break-glass delete resource group staging-old reason: outage INC-42');
+    const inner = meant.kind === 'break-glass' ? meant.request : meant;
+    assert.ok(inner.kind === 'ready');
+    const notices = { id: NOTICE, conversationType: 'channel' as const };
+    const made = await f.app.breakGlass({ command: inner.command, values: inner.values, reason: inner.reason!, actor: alice, source: sourceIn(notices, 'bg-in-notices') });
+    assert.ok(made.ok);
+    await f.app.cardPosted(made.request.id, { conversationId: NOTICE, activityId: `card-${made.request.id}` });
+    await settle(f);
+    await f.app.tellingIdle();
+    assert.deepEqual(messenger.to(made.request.id).sort(), [people.bob.aadObjectId, dave.aadObjectId].sort(), 'the approvers, not the channel again');
+    f.clock.advance(24 * HOUR);
+    assert.deepEqual(await f.app.sweepBreakGlassReviews(), [made.request.id]);
+    await f.app.tellingIdle();
+    assert.ok(messenger.sent.some((s) => s.requestId === made.request.id && s.to === NOTICE && /^BREAK-GLASS REVIEW OVERDUE: /.test(s.text ?? '')));
+  });
+
   describe('when the instance dies during its loud round', () => {
     const timing = { ...ROUND };
     afterEach(() => Object.assign(ROUND, timing));
