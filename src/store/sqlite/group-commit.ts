@@ -13,7 +13,7 @@ import { GENESIS_HASH } from '../../domain/audit';
 import { notBeforePrevious } from '../../audit/record-time';
 import { AuditLogRewrittenError } from '../audit-rewritten';
 import { DatabaseFileGoneError, DatabaseFileWatch } from './file-watch';
-import { DEFAULT_LOCK_WAIT_LIMIT_MS, LockWait, StoreBusyError, isBusy, isStorageFault } from './write-lock';
+import { DEFAULT_LOCK_WAIT_LIMIT_MS, WriteLockTaker, isStorageFault } from './write-lock';
 
 /** What a write can do inside the shared transaction, besides running its own statements. */
 export interface WriteTx {
@@ -85,8 +85,7 @@ class LookAtFileFirst extends Error {
 export class GroupCommitWriter implements WriteTx {
   private queue: PendingWrite[] = [];
   private scheduled: NodeJS.Immediate | undefined;
-  /** Set while another process holds the write lock: the queue waits for this timer, not the event loop. */
-  private lockWait: { wait: LockWait; timer: NodeJS.Timeout } | undefined;
+  private readonly lock: WriteLockTaker;
   private closed = false;
   /** Set once the database file turned out gone, or the log rewritten: every later write is refused with it. */
   private gone: DatabaseFileGoneError | AuditLogRewrittenError | undefined;
@@ -122,7 +121,6 @@ export class GroupCommitWriter implements WriteTx {
   /** PRAGMA data_version after our last look: it changes only when another connection commits. */
   private dataVersion: number;
 
-  private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
   private readonly rollback: Database.Statement;
   private readonly savepoint: Database.Statement;
@@ -132,9 +130,6 @@ export class GroupCommitWriter implements WriteTx {
   private readonly readHead: Database.Statement;
   private readonly readHashAt: Database.Statement;
   private readonly insertRecord: Database.Statement;
-
-  /** The connection's own busy timeout (ms), put back after each BEGIN IMMEDIATE. */
-  private readonly busyTimeoutMs: number;
 
   constructor(
     private readonly db: Database.Database,
@@ -150,8 +145,7 @@ export class GroupCommitWriter implements WriteTx {
     // file system), that write failed as "unable to open database file", and the person was told the
     // disk was full or failing. Kept in memory, a write opens no file (test/faults/file-descriptors.test.ts).
     db.pragma('temp_store = MEMORY');
-    this.begin = db.prepare('BEGIN IMMEDIATE');
-    this.busyTimeoutMs = Math.trunc(db.pragma('busy_timeout', { simple: true }) as number);
+    this.lock = new WriteLockTaker(db, file, lockWaitLimitMs, () => this.flush());
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
     this.savepoint = db.prepare('SAVEPOINT write');
@@ -227,7 +221,7 @@ export class GroupCommitWriter implements WriteTx {
     if (this.closed) return Promise.reject(new StoreClosedError(this.file));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, savepoint: !options.singleStatement, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.lockWait) this.scheduled ??= setImmediate(() => this.flush());
+      if (!this.lock.waiting()) this.scheduled ??= setImmediate(() => this.flush());
     });
   }
 
@@ -354,40 +348,19 @@ export class GroupCommitWriter implements WriteTx {
    * head of the queue (later writes join it) and a timer tries again, until the limit has passed.
    */
   private takeLock(batch: PendingWrite[]): boolean {
-    let busy: unknown;
-    // The lock is asked for without SQLite's busy wait, which would sleep on the event loop. (A
-    // prepared PRAGMA runs when prepared, so it cannot be kept as a statement.)
-    this.db.pragma('busy_timeout = 0');
-    try {
-      this.begin.run();
-    } catch (err) {
-      if (!isBusy(err)) {
-        for (const w of batch) w.reject(err);
-        this.lastOutcome = { ok: false, at: performance.now(), error: err };
-        return false;
-      }
-      busy = err;
-    } finally {
-      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
-    }
-    if (busy === undefined) {
-      if (this.lockWait) clearTimeout(this.lockWait.timer);
-      this.lockWait = undefined;
-      return true;
-    }
-    this.queue = [...batch, ...this.queue];
-    const wait = this.lockWait?.wait ?? new LockWait(this.lockWaitLimitMs);
-    const delay = this.closed ? undefined : wait.next();
-    if (delay === undefined) {
-      this.lockWait = undefined;
-      const error = new StoreBusyError(this.file, wait.waited());
-      this.lastOutcome = { ok: false, at: performance.now(), error };
-      const all = this.queue;
-      this.queue = [];
-      for (const w of all) w.reject(error);
+    const lock = this.lock.take(this.closed);
+    if (lock === 'taken') return true;
+    if (lock !== 'waiting' && !lock.busy) {
+      for (const w of batch) w.reject(lock.error);
+      this.lastOutcome = { ok: false, at: performance.now(), error: lock.error };
       return false;
     }
-    this.lockWait = { wait, timer: setTimeout(() => this.flush(), delay) };
+    this.queue = [...batch, ...this.queue];
+    if (lock === 'waiting') return false;
+    this.lastOutcome = { ok: false, at: performance.now(), error: lock.error };
+    const all = this.queue;
+    this.queue = [];
+    for (const w of all) w.reject(lock.error);
     return false;
   }
 
@@ -499,7 +472,7 @@ export class GroupCommitWriter implements WriteTx {
   /** Commits what is queued; later submissions are refused. */
   close(): void {
     // A write still waiting for the lock gets one last try, then fails: the connection is closing.
-    if (this.lockWait) clearTimeout(this.lockWait.timer);
+    this.lock.stopTimer();
     this.closed = true;
     this.flush();
   }

@@ -5,6 +5,7 @@
  * with a busy timeout of zero and, when it is taken, tries again from a timer with a growing delay,
  * up to a limit; past it the writes fail with StoreBusyError and nothing of them is written.
  */
+import type Database from 'better-sqlite3';
 
 /** How long a write waits, in total, for another process to release the write lock (ms). */
 export const DEFAULT_LOCK_WAIT_LIMIT_MS = 5000;
@@ -63,5 +64,73 @@ export class LockWait {
     const d = Math.min(this.delay, left);
     this.delay = Math.min(this.delay * 2, LONGEST_DELAY_MS);
     return d;
+  }
+}
+
+/** How a try for the write lock ended: the transaction is open, a timer will try again, or the error the writes fail with. */
+export type LockTry = 'taken' | 'waiting' | { error: unknown; busy: boolean };
+
+/**
+ * Takes the write lock for the group committer (group-commit.ts): BEGIN IMMEDIATE without waiting.
+ * While another process holds the lock, a timer calls `retry` with the growing delays of LockWait,
+ * until the limit has passed.
+ */
+export class WriteLockTaker {
+  /** Set while another process holds the write lock: the queue waits for this timer, not the event loop. */
+  private lockWait: { wait: LockWait; timer: NodeJS.Timeout } | undefined;
+  private readonly begin: Database.Statement;
+  /** The connection's own busy timeout (ms), put back after each BEGIN IMMEDIATE. */
+  private readonly busyTimeoutMs: number;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly file: string,
+    private readonly limitMs: number,
+    private readonly retry: () => void,
+  ) {
+    this.begin = db.prepare('BEGIN IMMEDIATE');
+    this.busyTimeoutMs = Math.trunc(db.pragma('busy_timeout', { simple: true }) as number);
+  }
+
+  /** A timer will try again: new writes join the queue for it rather than flush on the event loop. */
+  waiting(): boolean {
+    return this.lockWait !== undefined;
+  }
+
+  /**
+   * BEGIN IMMEDIATE. When the lock is busy, 'waiting' (a timer tries again), or, once the limit has
+   * passed or the writer is closing, a StoreBusyError; any other error is returned as it is.
+   */
+  take(closing: boolean): LockTry {
+    let busy: unknown;
+    // The lock is asked for without SQLite's busy wait, which would sleep on the event loop. (A
+    // prepared PRAGMA runs when prepared, so it cannot be kept as a statement.)
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.begin.run();
+    } catch (err) {
+      if (!isBusy(err)) return { error: err, busy: false };
+      busy = err;
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+    if (busy === undefined) {
+      if (this.lockWait) clearTimeout(this.lockWait.timer);
+      this.lockWait = undefined;
+      return 'taken';
+    }
+    const wait = this.lockWait?.wait ?? new LockWait(this.limitMs);
+    const delay = closing ? undefined : wait.next();
+    if (delay === undefined) {
+      this.lockWait = undefined;
+      return { error: new StoreBusyError(this.file, wait.waited()), busy: true };
+    }
+    this.lockWait = { wait, timer: setTimeout(() => this.retry(), delay) };
+    return 'waiting';
+  }
+
+  /** The writer closes: no timer tries again (the wait so far still counts for its last try). */
+  stopTimer(): void {
+    if (this.lockWait) clearTimeout(this.lockWait.timer);
   }
 }
