@@ -4,7 +4,7 @@
  * connection see them, and all of it is gone at the next start. The writer asks before every COMMIT
  * (stat calls of the file, its -wal and its -shm: a file or log cut short in place is found by its
  * size, which never shrinks in use), readiness asks on every probe; what it finds stops the writes
- * (group-commit.ts).
+ * (file-checks.ts, group-commit.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';

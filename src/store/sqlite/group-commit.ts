@@ -12,7 +12,8 @@ import { sealRecord, sealedText, type SealPlaceholders } from '../../audit/chain
 import { GENESIS_HASH } from '../../domain/audit';
 import { notBeforePrevious } from '../../audit/record-time';
 import { AuditLogRewrittenError } from '../audit-rewritten';
-import { DatabaseFileGoneError, DatabaseFileWatch } from './file-watch';
+import { AskOutsideTransaction, DatabaseFileChecks, LookAtFileFirst } from './file-checks';
+import { DatabaseFileGoneError } from './file-watch';
 import { DEFAULT_LOCK_WAIT_LIMIT_MS, WriteLockTaker, isStorageFault } from './write-lock';
 
 /** What a write can do inside the shared transaction, besides running its own statements. */
@@ -66,22 +67,6 @@ class AuditRecordDroppedError extends Error {
   }
 }
 
-/** The file watch needs SQLite's answer outside a transaction (walWasReset); nothing was decided. */
-class AskOutsideTransaction extends Error {
-  constructor() {
-    super('the write-ahead log was found emptied inside a transaction: looked at again outside one');
-    this.name = 'AskOutsideTransaction';
-  }
-}
-
-/** The database file was written since the last look (a checkpoint, or a copy over it): its head is read from the file first. */
-class LookAtFileFirst extends Error {
-  constructor() {
-    super('the database file was written since the last commit: its audit log is looked at again before this one');
-    this.name = 'LookAtFileFirst';
-  }
-}
-
 export class GroupCommitWriter implements WriteTx {
   private queue: PendingWrite[] = [];
   private scheduled: NodeJS.Immediate | undefined;
@@ -99,9 +84,7 @@ export class GroupCommitWriter implements WriteTx {
    * must restart.
    */
   onFileGone: ((err: DatabaseFileGoneError | AuditLogRewrittenError) => void) | undefined;
-  private readonly fileWatch: DatabaseFileWatch;
-  /** The next flush looks at the files before it begins a transaction (walWasReset). */
-  private recheckFile = false;
+  private readonly files: DatabaseFileChecks;
   /** The next batch first reads the head record from the file, not the page cache (LookAtFileFirst). */
   private readFromFile = false;
   /** How the last transaction ended (readiness reads it), `at` on performance.now (an age is read off it). */
@@ -138,7 +121,7 @@ export class GroupCommitWriter implements WriteTx {
     /** How long writes wait for another process to release the write lock before they fail. */
     readonly lockWaitLimitMs = DEFAULT_LOCK_WAIT_LIMIT_MS,
   ) {
-    this.fileWatch = new DatabaseFileWatch(file, () => this.walWasReset());
+    this.files = new DatabaseFileChecks(db, file);
     // A write's savepoint keeps the pages it changes in a journal of its own, which SQLite moves to a
     // new temporary file (in /var/tmp) once it passes 64 KiB, as the click approving a request did.
     // With no file descriptor left (ulimit -n), or no writable temporary directory (a read-only root
@@ -274,28 +257,20 @@ export class GroupCommitWriter implements WriteTx {
     this.queue = [];
     if (batch.length === 0) return;
 
-    // The -wal was found emptied inside the last try's transaction, where SQLite cannot be asked
-    // whether a checkpoint did it (walWasReset): asked now, outside one.
-    if (this.recheckFile) {
-      this.recheckFile = false;
-      const gone = this.fileWatch.check();
-      if (gone) {
-        const error = new DatabaseFileGoneError(gone);
-        this.lastOutcome = { ok: false, at: performance.now(), error };
-        for (const w of batch) w.reject(error);
-        this.fileGone(error);
-        return;
-      }
+    const gone = this.files.beforeBatch();
+    if (gone) {
+      const error = new DatabaseFileGoneError(gone);
+      this.lastOutcome = { ok: false, at: performance.now(), error };
+      for (const w of batch) w.reject(error);
+      this.fileGone(error);
+      return;
     }
     if (!this.takeLock(batch)) return;
     let outcomes: Outcome[];
     try {
       outcomes = this.runBatch(batch);
       this.beforeCommit?.();
-      // Sticky: once the file was found gone, every later check says so.
-      const gone = this.fileWatch.check();
-      if (gone) throw new DatabaseFileGoneError(gone);
-      if (this.fileWatch.takeWritten()) throw new LookAtFileFirst();
+      this.files.beforeCommit();
       this.commit.run();
     } catch (err) {
       // The transaction as a whole failed (disk full, I/O error, lock timeout): nothing committed.
@@ -316,7 +291,7 @@ export class GroupCommitWriter implements WriteTx {
         // Nothing committed: the batch goes again at once, after the -wal was looked at outside a
         // transaction (once: a log a checkpoint emptied is then the size the watch expects).
         if (this.db.inTransaction) this.rollback.run();
-        this.recheckFile = true;
+        this.files.lookBeforeNextBatch();
         this.queue = [...batch, ...this.queue];
         this.flush();
         return;
@@ -324,7 +299,7 @@ export class GroupCommitWriter implements WriteTx {
       this.lastOutcome = { ok: false, at: performance.now(), error: err };
       // An I/O error or a malformed page while running the batch may be the files changed under the
       // connection (a log cut short): asked, so that it stops writes as when the check before COMMIT finds it.
-      const gone = err instanceof DatabaseFileGoneError || err instanceof AuditLogRewrittenError ? err : this.goneAfter(err);
+      const gone = err instanceof DatabaseFileGoneError || err instanceof AuditLogRewrittenError ? err : this.files.goneAfter(err);
       for (const w of batch) w.reject(gone ?? err);
       if (this.db.inTransaction) this.rollback.run();
       if (gone) this.fileGone(gone);
@@ -399,19 +374,12 @@ export class GroupCommitWriter implements WriteTx {
    */
   checkFile(): string | undefined {
     if (this.gone) return this.gone.message;
-    let gone: string | undefined;
-    try {
-      gone = this.fileWatch.check();
-    } catch (err) {
-      // (Asked between writes, never inside one's transaction; if it were, the next write asks again.)
-      if (!(err instanceof AskOutsideTransaction)) throw err;
-      this.recheckFile = true;
-    }
+    const gone = this.files.betweenWrites();
     if (gone) {
       this.fileGone(new DatabaseFileGoneError(gone));
       return gone;
     }
-    if (this.fileWatch.takeWritten()) this.readFromFile = true;
+    if (this.files.takeWritten()) this.readFromFile = true;
     // And whether the log still holds what this writer last committed or saw (followOtherWriters).
     try {
       this.followOtherWriters();
@@ -420,36 +388,6 @@ export class GroupCommitWriter implements WriteTx {
       throw err;
     }
     return undefined;
-  }
-
-  /** After a storage error: the database's files changed under the connection, in words, or undefined. */
-  private goneAfter(err: unknown): DatabaseFileGoneError | undefined {
-    if (!isStorageFault(err)) return undefined;
-    let problem: string | undefined;
-    try {
-      problem = this.fileWatch.check();
-    } catch (ask) {
-      if (!(ask instanceof AskOutsideTransaction)) throw ask;
-      this.recheckFile = true;
-    }
-    return problem ? new DatabaseFileGoneError(problem) : undefined;
-  }
-
-  /**
-   * Whether SQLite's index of the write-ahead log agrees that the log, found emptied, was emptied by
-   * a checkpoint (another process's wal_checkpoint(TRUNCATE)): a PASSIVE checkpoint then finds no
-   * frame in it. On a log cut by hand the index still names frames: the checkpoint counts them, or
-   * fails reading them (SQLITE_IOERR_SHORT_READ) and copies nothing. SQLite runs no checkpoint
-   * inside a transaction: there the question is put off (AskOutsideTransaction).
-   */
-  private walWasReset(): boolean {
-    if (this.db.inTransaction) throw new AskOutsideTransaction();
-    try {
-      const [frames] = this.db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
-      return frames.busy === 0 && frames.log === 0;
-    } catch {
-      return false;
-    }
   }
 
   private fileGone(err: DatabaseFileGoneError | AuditLogRewrittenError): void {
