@@ -7,32 +7,11 @@
  */
 import type Database from 'better-sqlite3';
 import type { ChainHead } from '../../domain/audit';
-import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
-import { sealRecord, sealedText, type SealPlaceholders } from '../../audit/chain/chain';
-import { GENESIS_HASH } from '../../domain/audit';
-import { notBeforePrevious } from '../../audit/record-time';
 import { AuditLogRewrittenError } from '../audit-rewritten';
 import { AskOutsideTransaction, DatabaseFileChecks, LookAtFileFirst } from './file-checks';
 import { DatabaseFileGoneError } from './file-watch';
+import { TransactionChain, type WriteTx } from './transaction-chain';
 import { DEFAULT_LOCK_WAIT_LIMIT_MS, WriteLockTaker, isStorageFault } from './write-lock';
-
-/** What a write can do inside the shared transaction, besides running its own statements. */
-export interface WriteTx {
-  /** Chains and inserts the events after the current head (the head moves only if the write commits). */
-  appendEvents(drafts: readonly AuditEventDraft[]): AuditRecord[];
-  /** The same for events another thread made into templates (sealTemplate); see appendTemplates. */
-  appendTemplates(templates: readonly WireTemplate[], placeholders: SealPlaceholders): SealedWire[];
-}
-
-/** A sealing template as it crosses threads: the template, then the record's id, time, type, request id and actor id. */
-export type WireTemplate = readonly [template: string, id: string, time: string, type: string, requestId: string | null, actorId: string | null];
-
-/**
- * How a template was sealed: its seq, previous hash and hash (the template's maker completes the
- * record with them), or, when its time had to be moved up to the previous record's, the whole
- * stored text.
- */
-export type SealedWire = readonly [seq: number, prevHash: string, hash: string] | string;
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -52,22 +31,7 @@ export class StoreClosedError extends Error {
   }
 }
 
-/**
- * SQLite ran the INSERT of an audit record and stored nothing, without an error: a trigger on
- * audit_log that is not Countersign's (RAISE(IGNORE) before the INSERT) dropped it. The write it
- * belongs to fails, so nothing is done unrecorded, and the next record is not sealed onto one that
- * is not there.
- */
-class AuditRecordDroppedError extends Error {
-  constructor(file: string, seq: number, type: string) {
-    super(
-      `the audit record ${seq} (${type}) was not stored in ${file}: SQLite dropped its INSERT without an error, which only a trigger on audit_log that is not Countersign's does (RAISE(IGNORE)); nothing was changed. Run countersign audit verify, which names it, and drop it`,
-    );
-    this.name = 'AuditRecordDroppedError';
-  }
-}
-
-export class GroupCommitWriter implements WriteTx {
+export class GroupCommitWriter {
   private queue: PendingWrite[] = [];
   private scheduled: NodeJS.Immediate | undefined;
   private readonly lock: WriteLockTaker;
@@ -96,11 +60,9 @@ export class GroupCommitWriter implements WriteTx {
    * committed since, the log must still hold it, with the same hash, before anything is appended.
    */
   private witness: ChainHead | undefined;
-  /** Head inside the open transaction. */
-  private txHead: ChainHead | undefined;
-  /** The time of the head record, committed and inside the transaction: no record is sealed earlier. */
+  /** The time of the head record as committed: no record is sealed earlier. */
   private committedTime: string | undefined;
-  private txTime: string | undefined;
+  private readonly chain: TransactionChain;
   /** PRAGMA data_version after our last look: it changes only when another connection commits. */
   private dataVersion: number;
 
@@ -112,12 +74,11 @@ export class GroupCommitWriter implements WriteTx {
   private readonly readDataVersion: Database.Statement;
   private readonly readHead: Database.Statement;
   private readonly readHashAt: Database.Statement;
-  private readonly insertRecord: Database.Statement;
 
   constructor(
     private readonly db: Database.Database,
     private readonly file: string,
-    private readonly newId: () => string,
+    newId: () => string,
     /** How long writes wait for another process to release the write lock before they fail. */
     readonly lockWaitLimitMs = DEFAULT_LOCK_WAIT_LIMIT_MS,
   ) {
@@ -137,9 +98,7 @@ export class GroupCommitWriter implements WriteTx {
     this.readDataVersion = db.prepare('PRAGMA data_version').pluck();
     this.readHead = db.prepare('SELECT seq, hash, time FROM audit_log ORDER BY seq DESC LIMIT 1');
     this.readHashAt = db.prepare('SELECT hash FROM audit_log WHERE seq = ?').pluck();
-    this.insertRecord = db.prepare(
-      'INSERT INTO audit_log (seq, id, time, type, request_id, actor_id, prev_hash, hash, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
+    this.chain = new TransactionChain(db, file, newId);
     this.committedHead = this.loadHead();
     this.witness = this.committedHead;
     this.dataVersion = this.readDataVersion.get() as number;
@@ -208,44 +167,6 @@ export class GroupCommitWriter implements WriteTx {
     });
   }
 
-  appendEvents(drafts: readonly AuditEventDraft[]): AuditRecord[] {
-    return drafts.map((draft) => this.sealAndInsert(draft, this.newId()).record);
-  }
-
-  /**
-   * Templates are sealed here, against the transaction's head: fill in seq and previous hash, hash
-   * (sealedText). A template whose time is before the previous record's is sealed the long way from
-   * its parsed record, so that the time never goes back (notBeforePrevious), as appendEvents does.
-   */
-  appendTemplates(templates: readonly WireTemplate[], placeholders: SealPlaceholders): SealedWire[] {
-    return templates.map(([template, id, time, type, requestId, actorId]) => {
-      if (this.txTime !== undefined && Date.parse(time) < Date.parse(this.txTime)) {
-        return this.sealAndInsert(JSON.parse(template) as AuditEventDraft, id).text;
-      }
-      const seq = (this.txHead?.seq ?? 0) + 1;
-      const prevHash = this.txHead?.hash ?? GENESIS_HASH;
-      const { text, hash } = sealedText(template, seq, prevHash, placeholders);
-      this.stored(this.insertRecord.run(seq, id, time, type, requestId, actorId, prevHash, hash, text), seq, type);
-      this.txHead = { seq, hash };
-      this.txTime = time;
-      return [seq, prevHash, hash] as const;
-    });
-  }
-
-  /** An INSERT of a record that stored no row was dropped by something in the database. */
-  private stored(result: Database.RunResult, seq: number, type: string): void {
-    if (result.changes !== 1) throw new AuditRecordDroppedError(this.file, seq, type);
-  }
-
-  private sealAndInsert(draft: AuditEventDraft, id: string): { record: AuditRecord; text: string } {
-    const sealed = sealRecord(notBeforePrevious(draft, this.txTime), this.txHead, id);
-    const { record, text } = sealed;
-    this.stored(this.insertRecord.run(record.seq, record.id, record.time, record.type, record.request?.id ?? null, record.actor?.aadObjectId ?? null, record.prevHash, record.hash, text), record.seq, record.type);
-    this.txHead = { seq: record.seq, hash: record.hash };
-    this.txTime = record.time;
-    return sealed;
-  }
-
   /**
    * Commits everything queued so far, synchronously; while another process holds the write lock it
    * leaves them queued for a timer to try again (takeLock).
@@ -275,8 +196,7 @@ export class GroupCommitWriter implements WriteTx {
     } catch (err) {
       // The transaction as a whole failed (disk full, I/O error, lock timeout): nothing committed.
       // Re-read the head from disk before the next batch rather than trust memory.
-      this.txHead = this.committedHead;
-      this.txTime = this.committedTime;
+      this.chain.moveTo({ head: this.committedHead, time: this.committedTime });
       if (err instanceof LookAtFileFirst) {
         // Nothing committed: the batch goes again at once, on the log as the file now holds it (the
         // data version kept: whether another connection committed since tells a copy from a rewrite).
@@ -305,8 +225,7 @@ export class GroupCommitWriter implements WriteTx {
       if (gone) this.fileGone(gone);
       return;
     }
-    this.committedHead = this.txHead;
-    this.committedTime = this.txTime;
+    ({ head: this.committedHead, time: this.committedTime } = this.chain.place());
     if (this.committedHead) this.witness = this.committedHead;
     // A write that failed alone because the disk is full (SQLite kept the transaction) counts too.
     const fault = outcomes.find((o) => !o.ok && isStorageFault(o.error));
@@ -342,14 +261,12 @@ export class GroupCommitWriter implements WriteTx {
   private runBatch(batch: PendingWrite[]): Outcome[] {
     // Another process may have appended since our last commit: continue the chain from its head.
     this.followOtherWriters();
-    this.txHead = this.committedHead;
-    this.txTime = this.committedTime;
+    this.chain.moveTo({ head: this.committedHead, time: this.committedTime });
     return batch.map((w) => {
-      const before = this.txHead;
-      const beforeTime = this.txTime;
+      const before = this.chain.place();
       if (w.savepoint) this.savepoint.run();
       try {
-        const value = w.run(this);
+        const value = w.run(this.chain);
         if (w.savepoint) this.release.run();
         return { ok: true as const, value };
       } catch (error) {
@@ -360,8 +277,7 @@ export class GroupCommitWriter implements WriteTx {
           this.rollbackTo.run();
           this.release.run();
         }
-        this.txHead = before;
-        this.txTime = beforeTime;
+        this.chain.moveTo(before);
         return { ok: false as const, error };
       }
     });

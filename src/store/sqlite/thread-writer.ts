@@ -10,7 +10,8 @@ import { completeSealed, SEAL_PLACEHOLDERS, sealTemplate, type SealPlaceholders,
 import type { AuditEventDraft, AuditRecord, ChainHead } from '../../domain/audit';
 import { uuidv7 } from '../ids';
 import type { Readiness, ReadinessOptions } from './readiness';
-import { StoreClosedError, type SealedWire, type WireTemplate } from './group-commit';
+import { StoreClosedError } from './group-commit';
+import type { SealedWire, WireTemplate } from './transaction-chain';
 import { InFlight } from './in-flight';
 import { errorFromWire, errorToWire, type StoreWriter, type WriteOptions, type Written } from './writer';
 import type { WriteOpArgs, WriteOpName, WriteOpResult } from './write-ops';

@@ -4,7 +4,7 @@
  * answers. Plain data only, as structured cloning takes it.
  */
 import type { ReadinessOptions } from './readiness';
-import type { SealedWire, WireTemplate } from './group-commit';
+import type { SealedWire, WireTemplate } from './transaction-chain';
 import type { WireError } from './writer';
 import type { WriteOpName } from './write-ops';
 

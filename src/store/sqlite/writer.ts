@@ -12,7 +12,8 @@ import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, O
 import type { SealPlaceholders } from '../../audit/chain/chain';
 import { DuplicateDownloadLinkError } from '../../audit/ports';
 import type { AuditEventDraft, AuditRecord, ChainHead } from '../../domain/audit';
-import { GroupCommitWriter, type SealedWire, type WireTemplate, type WriteTx } from './group-commit';
+import { GroupCommitWriter } from './group-commit';
+import type { SealedWire, WireTemplate, WriteTx } from './transaction-chain';
 import { WriteReadiness, type Readiness, type ReadinessOptions } from './readiness';
 import { RequestNotFoundError, writeOps, type WriteContext, type WriteOpArgs, type WriteOpName, type WriteOpResult, type WriteOps } from './write-ops';
 import { StoreBusyError } from './write-lock';
