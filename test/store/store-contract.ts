@@ -132,7 +132,9 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.equal((await collect(store.audit.read())).length, before, 'nothing recorded for the refused insert');
         // Another person, another operation, or no `once`: stored.
         await store.requests.insert(aRequest('once-bob', { requester: bob, expiresAt: timeAt(3600) }), [], undefined, at);
-        await store.requests.insert(aRequest('once-other', { parameters: { vm: 'web-02', resourceGroup: 'rg-prod' }, expiresAt: timeAt(3600) }), [], undefined, at);
+        const other = aRequest('once-other', { expiresAt: timeAt(3600) });
+        const web02 = { ...other.operation, resourceId: (other.operation as { resourceId: string }).resourceId.replace(/web-01$/, 'web-02') } as typeof other.operation;
+        await store.requests.insert({ ...other, parameters: { vm: 'web-02', resourceGroup: 'rg-prod' }, operation: web02 }, [], undefined, at);
         // Once the open one ended, the same operation may be asked for again: of many at once, one is stored.
         const open = (await store.requests.get('once-open'))!;
         await store.requests.update({ ...open, version: 2, state: 'rejected' }, 1, []);
