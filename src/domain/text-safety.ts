@@ -53,6 +53,30 @@ const EMOJI = String.raw`\p{RGI_Emoji_Tag_Sequence}|${EMOJI_ELEMENT}(?:\u200D${E
 const EMOJI_OR_INVISIBLE = new RegExp(String.raw`(${EMOJI})|[\p{Default_Ignorable_Code_Point}\p{Cf}]`, 'gv');
 
 /**
+ * A word (letters and their marks) mixing Latin letters with Cyrillic, Greek, Armenian or Cherokee
+ * ones, the scripts with letters drawn as Latin ones: "prоduction" with a Cyrillic "о" reads as
+ * production on the card, and Azure is sent another name. Words in one script each ("Москва-office")
+ * are not mixed. The groups: the word, then its first letter of the other script.
+ */
+const WORD = /\p{L}[\p{L}\p{M}]*/gu;
+const LATIN_LETTER = /\p{Script=Latin}/u;
+const LATIN_LOOKALIKE = /[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}\p{Script=Cherokee}]/u;
+const SCRIPT_NAMES: [RegExp, string][] = [[/\p{Script=Cyrillic}/u, 'Cyrillic'], [/\p{Script=Greek}/u, 'Greek'], [/\p{Script=Armenian}/u, 'Armenian'], [/\p{Script=Cherokee}/u, 'Cherokee']];
+
+/** The first word mixing Latin letters with lookalikes of another script: the other script's letter, its script, and where it stands. */
+function firstMixedWord(text: string): { word: string; letter: string; script: string; index: number } | undefined {
+  if (!LATIN_LOOKALIKE.test(text)) return undefined;
+  for (const m of text.matchAll(WORD)) {
+    const word = m[0];
+    const other = LATIN_LOOKALIKE.exec(word);
+    if (!other || !LATIN_LETTER.test(word)) continue;
+    const script = SCRIPT_NAMES.find(([re]) => re.test(other[0]))![1];
+    return { word, letter: other[0], script, index: m.index + other.index };
+  }
+  return undefined;
+}
+
+/**
  * Where user text goes. A `parameter` value is sent to Azure, so it holds no invisible character at all.
  * `free-text` (a reason or comment) is only read by people: an emoji in it may keep its presentation
  * selector and joiners, which change how the emoji looks, not what the words say.
@@ -95,8 +119,8 @@ function firstLoneSurrogate(text: string): { codePoint: string; position: number
 
 /**
  * The refusal text for user text holding a layout or invisible character, or a lone surrogate (and, in
- * a parameter value, a character that looks like a space but is not, or one with no agreed look), or
- * undefined when it holds none. `what` names the field as the person knows it ("The reason", "location").
+ * a parameter value, a character that looks like a space but is not, one with no agreed look, or a
+ * word mixing Latin letters with lookalikes from another script), or undefined when it holds none. `what` names the field as the person knows it ("The reason", "location").
  */
 export function unsafeTextProblem(what: string, text: string, use: TextUse): string | undefined {
   const layout = firstLayoutCharacter(text);
@@ -115,10 +139,16 @@ export function unsafeTextProblem(what: string, text: string, use: TextUse): str
     const why = use === 'parameter' ? 'the card would not show it, but Azure would be sent it' : 'approvers would not see it on the card';
     return `${what} contains an invisible character (${invisible.codePoint}, character ${invisible.position}): ${why}; type it without such characters`;
   }
-  const unknown = use === 'parameter' ? NO_AGREED_LOOK.exec(text) : null;
-  if (!unknown) return undefined;
-  const position = Array.from(text.slice(0, unknown.index)).length + 1;
-  return `${what} contains a private-use or unassigned character (${codePoint(unknown[0])}, character ${position}), which has no agreed look: the card could show it as a box, as nothing or as another sign, but Azure would be sent it; type it without such characters`;
+  if (use !== 'parameter') return undefined;
+  const unknown = NO_AGREED_LOOK.exec(text);
+  if (unknown) {
+    const position = Array.from(text.slice(0, unknown.index)).length + 1;
+    return `${what} contains a private-use or unassigned character (${codePoint(unknown[0])}, character ${position}), which has no agreed look: the card could show it as a box, as nothing or as another sign, but Azure would be sent it; type it without such characters`;
+  }
+  const mixed = firstMixedWord(text);
+  if (!mixed) return undefined;
+  const position = Array.from(text.slice(0, mixed.index)).length + 1;
+  return `${what} mixes Latin and ${mixed.script} letters in one word ("${mixed.word.slice(0, 40)}": its "${mixed.letter}" is ${codePoint(mixed.letter)}, character ${position}): the card would show what reads as a Latin word, but Azure would be sent another name; type the word in one script`;
 }
 
 /**

@@ -73,6 +73,18 @@ describe('invisible characters in user text', () => {
     }
   });
 
+  it('refuses in a parameter value a word mixing Latin letters with Cyrillic or Greek lookalikes; words in one script each, and a reason, may', () => {
+    // "prоduction" with U+043E CYRILLIC SMALL LETTER O reads as production; Azure is sent another name.
+    assert.equal(
+      checkValue(value, 'prоduction-api'),
+      'value mixes Latin and Cyrillic letters in one word ("prоduction": its "о" is U+043E, character 3): the card would show what reads as a Latin word, but Azure would be sent another name; type the word in one script',
+    );
+    assert.match(checkValue(value, 'stαging') ?? '', /^value mixes Latin and Greek letters in one word \("stαging": its "α" is U\+03B1, character 3\)/);
+    assert.match(checkValue(value, 'Рaypal') ?? '', /mixes Latin and Cyrillic letters in one word \("Рaypal": its "Р" is U\+0420, character 1\)/);
+    for (const ok of ['Москва-office', 'платформа team', 'Ελληνικά', 'production-api', 'Zoë Ñandú']) assert.equal(checkValue(value, ok), undefined, ok);
+    assert.equal(unsafeTextProblem('The reason', 'prоduction is down', 'free-text'), undefined);
+  });
+
   it('refuses every code point of the tag block U+E0000–U+E007F, in a value and in a reason', () => {
     for (let cp = 0xe0000; cp <= 0xe007f; cp++) {
       const c = String.fromCodePoint(cp);
