@@ -5,6 +5,7 @@
  */
 import type { QueryOperation, QueryResult } from '../domain/operation';
 import { ArmRequestError, toArmError } from './errors';
+import { withoutCredentials } from '../domain/credential-text';
 import type { GatewayContext } from './operations/context';
 import { resourceTypeOf, sdkPath, shortResourceName } from './resource-ids';
 import { CallTrace, type SdkCallOptions } from './trace';
@@ -123,7 +124,8 @@ async function deploymentOperations(op: QueryOf<'deploymentOperations'>, ctx: Ga
         p?.provisioningOperation ?? '',
         p?.provisioningState ?? '',
         p?.statusCode ?? '',
-        err ? `${err.code ?? 'Error'}: ${err.message ?? ''}` : '',
+        // A nested deployment's failure can quote its template's address, SAS and all: the table goes on a card.
+        err ? withoutCredentials(`${err.code ?? 'Error'}: ${err.message ?? ''}`) : '',
       ];
     }),
   );

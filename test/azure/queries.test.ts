@@ -106,6 +106,19 @@ describe('Azure gateway: read-only queries', () => {
     ]);
   });
 
+  it("redacts a SAS signature an operation's failure quotes, in the execution's outcome and in the operations table", async () => {
+    const sas = 'https://acct.blob.core.windows.net/t/nested.json?sv=2022-11-02&sp=r&sig=q7V%2BdF0yX3kz9Lw1mN2bC4eR5tY6uI7oP8aS9dF0gH1%3D';
+    sandbox.faults.failDeployment({ resourceName: 'shop', error: { code: 'InvalidContentLink', message: `Unable to download deployment content from '${sas}'.` } });
+    const outcome = await azure.execute(
+      { kind: 'deployTemplate', subscriptionId: sub, resourceGroup: 'production-api-service', deploymentName: 'web-sas', template: webAppTemplate(), parameters: { siteName: 'shop' }, mode: 'Incremental' },
+      new RecordingHooks(),
+    );
+    assert.equal(outcome.status, 'failed');
+    assert.ok(!JSON.stringify(outcome).includes('q7V%2BdF0'), `the outcome carries the SAS: ${JSON.stringify(outcome)}`);
+    const operations = await azure.query({ kind: 'deploymentOperations', subscriptionId: sub, resourceGroup: 'production-api-service', deploymentName: 'web-sas' });
+    assert.deepEqual(operations.rows[1].slice(3), ['Failed', 'BadRequest', "InvalidContentLink: Unable to download deployment content from 'https://acct.blob.core.windows.net/t/nested.json?sv=2022-11-02&sp=r&sig=[redacted]'."]);
+  });
+
   it('answers a what-if query as a table of changes', async () => {
     const result = await azure.query({
       kind: 'whatIfDeployment',
