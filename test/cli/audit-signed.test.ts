@@ -203,6 +203,21 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal((await audit(['export', '--format', 'jsonl', '--from', timeAt(-60), '--to', timeAt(60 * 60), '--out', whole, '--data-dir', dataDir])).code, 2, 'the log is still damaged inside');
     });
 
+    it('says a time-window export that selected nothing from a log records were deleted from is damaged (exit 2): every record of the window may be the ones deleted', async () => {
+      // Records 4 to 6 (timeAt(180) to timeAt(300)) deleted: the window of their times is now empty.
+      const window = ['--from', timeAt(180), '--to', timeAt(360)];
+      const intact = await audit(['export', '--format', 'jsonl', '--from', timeAt(30), '--to', timeAt(31), '--out', path.join(tmp.dir, 'none.jsonl'), '--data-dir', dataDir]);
+      assert.equal(intact.code, 0, `a window with no record of an intact log is no damage: ${intact.stderr}`);
+      tamper('DELETE FROM audit_log WHERE seq BETWEEN 4 AND 6');
+      const out = path.join(tmp.dir, 'empty-window.jsonl');
+      const r = await audit(['export', '--format', 'jsonl', ...window, '--out', out, '--data-dir', dataDir]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /Exported 0 audit records as jsonl/);
+      assert.match(r.stderr, /AUDIT LOG DAMAGED: the time window selected no record, but the log it was read from holds 10 record\(s\) for seq 1 to 13, so 3 were deleted from the database before the export; any of them may have been in the window/);
+      const exported = (await records()).filter((x) => x.type === 'audit.exported').at(-1);
+      assert.match(String(exported?.data?.logDamaged), /the time window selected no record/);
+    });
+
     it('says an export of a request, a person or a type from a log records were deleted from is made from a damaged log (exit 2), though its own file cannot show it', async () => {
       // Record 4, Bob's approval (i = 3), deleted: an export of the approvals holds the others and reads as whole.
       tamper('DELETE FROM audit_log WHERE seq = 4');

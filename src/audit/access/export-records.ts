@@ -31,7 +31,11 @@ export async function recordExportFinished(store: AuditStore, manifest: ExportMa
 async function missingAtWindowEdges(store: Pick<AuditStore, 'audit' | 'auditAccess'>, m: Pick<ExportManifest, 'manifestVersion' | 'filter' | 'records' | 'firstSeq' | 'lastSeq'>): Promise<string | undefined> {
   const f = m.filter;
   const timeOnly = (f.from !== undefined || f.to !== undefined) && f.requestId === undefined && f.actorId === undefined && !(f.types?.length ?? 0);
-  if (!timeOnly || m.manifestVersion < 2 || m.records === 0) return undefined;
+  if (!timeOnly || m.manifestVersion < 2) return undefined;
+  // A window that selected nothing has no edges to look beside: all of its records may be the ones
+  // deleted (an incident's hour cut out), and its empty file verifies as intact. The log's count says
+  // whether any record is gone, as for a selection.
+  if (m.records === 0) return await deletedFromLog(store, 'the time window selected no record, but the log it was read from', 'in the window');
   const head = (await store.audit.head())?.seq ?? 0;
   const before = m.firstSeq - 1 >= Math.max(1, f.fromSeq ?? 1) ? [m.firstSeq - 1] : [];
   const after = m.lastSeq + 1 <= head ? [m.lastSeq + 1] : [];
@@ -57,13 +61,18 @@ async function missingUnderSelection(store: Pick<AuditStore, 'audit' | 'auditAcc
   const f = m.filter;
   const selection = f.requestId !== undefined || f.actorId !== undefined || (f.types?.length ?? 0) > 0;
   if (!selection || m.manifestVersion < 2) return undefined;
+  return await deletedFromLog(store, 'the log this selection was read from', 'among the records selected');
+}
+
+/** Records deleted from the log (its count up to its head short of the head's seq), in words; undefined when none. */
+async function deletedFromLog(store: Pick<AuditStore, 'audit' | 'auditAccess'>, what: string, where: string): Promise<string | undefined> {
   const head = (await store.audit.head())?.seq ?? 0;
   if (head === 0) return undefined;
   // Counted a window at a time, so that a running bot's thread is not held by one read of the whole log.
   let records = 0;
   for (let after = 0; after < head; after += COUNT_WINDOW) records += (await store.auditAccess.recordsNaming(after, Math.min(after + COUNT_WINDOW, head))).records;
   if (records >= head) return undefined;
-  return `the log this selection was read from holds ${records} record(s) for seq 1 to ${head}, so ${head - records} were deleted from the database before the export; any of them may have been among the records selected, which the export cannot tell. Run "countersign audit verify" on the database to find them`;
+  return `${what} holds ${records} record(s) for seq 1 to ${head}, so ${head - records} were deleted from the database before the export; any of them may have been ${where}, which the export cannot tell. Run "countersign audit verify" on the database to find them`;
 }
 
 /** Records an export that broke off: what went out before it did was exported all the same. */
