@@ -15,6 +15,7 @@ import type { AuditEventDraft } from '../../domain/audit';
 import { repeatedText, type RepeatedRefusals } from '../../domain/repeated-refusals';
 import type { AccessPolicy } from '../../domain/policy';
 import type { Actor, Source } from '../../domain/request';
+import { zonedText, zoneOrUtc } from '../../domain/delegation-time';
 import { bearerChecker } from './bearer';
 import type { AuditHttpConfig, BearerCheck } from './bearer';
 import { CONTENT_TYPES, EXTENSIONS, ExportIncompleteError, exportAudit } from './export';
@@ -134,10 +135,15 @@ export class AuditorAccess {
    * more than about 15 s, to this instance or another) meets the first's link instead of getting
    * another, and nothing more is recorded.
    */
-  async teamsCommand(actor: Actor, source: Source, args: readonly string[], messageKey?: string): Promise<{ text: string; links?: true }> {
+  async teamsCommand(actor: Actor, source: Source, args: readonly string[], messageKey?: string, timeZone?: string): Promise<{ text: string; links?: true }> {
     const { deps } = this;
+    // The reply names its times in the zone Teams sent with the message, the exact UTC instant beside
+    // it (docs/approvers.md): the dates typed are read in UTC, and an auditor elsewhere sees which of
+    // their hours that is. Without a zone (or in UTC) the exact instant alone, to the millisecond.
+    const zone = zoneOrUtc(timeZone);
+    const at = (iso: string | undefined) => (iso === undefined ? '(none)' : zone === 'UTC' ? iso : zonedText(iso, zone));
     const linkId = messageKey ? linkIdFor(messageKey) : undefined;
-    const again = linkId ? await this.issuedBefore(linkId) : undefined;
+    const again = linkId ? await this.issuedBefore(linkId, at) : undefined;
     if (again) return again;
     const said = `audit ${args.join(' ')}`.slice(0, 200);
     const refuse = async (reason: string, message: string) => {
@@ -169,7 +175,7 @@ export class AuditorAccess {
       ]);
     } catch (err) {
       // The same message on another instance at the same moment: its link was saved first.
-      const first = linkId && err instanceof DuplicateDownloadLinkError ? await this.issuedBefore(linkId) : undefined;
+      const first = linkId && err instanceof DuplicateDownloadLinkError ? await this.issuedBefore(linkId, at) : undefined;
       if (first) return first;
       throw err;
     }
@@ -178,8 +184,8 @@ export class AuditorAccess {
     // Nothing in this text is someone's own words (the format and times were checked above).
     return {
       text: [
-        `Your audit export (${ask.format.toUpperCase()}, records from ${ask.filter.from} (included) until ${ask.filter.to} (not included)) is ready: [download it](${url}).`,
-        `The link works once, until ${link.expiresAt} (15 minutes). After the download, its signed manifest is [here](${url}/manifest).`,
+        `Your audit export (${ask.format.toUpperCase()}, records from ${at(ask.filter.from)} (included) until ${at(ask.filter.to)} (not included)) is ready: [download it](${url}).`,
+        `The link works once, until ${at(link.expiresAt)} (15 minutes). After the download, its signed manifest is [here](${url}/manifest).`,
         `Check both offline: countersign audit verify --file <export> --manifest <manifest> --public-key <key> (key id ${deps.signer.keyId}).`,
       ].join('\n\n'),
       links: true,
@@ -191,13 +197,13 @@ export class AuditorAccess {
    * one. Its secret is not kept (only its hash), so it cannot be shown again: a new message gets a
    * new link.
    */
-  private async issuedBefore(linkId: string): Promise<{ text: string } | undefined> {
+  private async issuedBefore(linkId: string, at: (iso: string | undefined) => string): Promise<{ text: string } | undefined> {
     const link = await this.deps.store.auditAccess.getDownloadLinkById(linkId);
     if (!link) return undefined;
-    const state = link.usedAt ? `it was used at ${link.usedAt}` : `it works once, until ${link.expiresAt}`;
+    const state = link.usedAt ? `it was used at ${at(link.usedAt)}` : `it works once, until ${at(link.expiresAt)}`;
     return {
       text:
-        `This message already got a download link for an audit export (${link.format.toUpperCase()}, records from ${link.filter.from} (included) until ${link.filter.to} (not included); link ${link.linkId}): ${state}. ` +
+        `This message already got a download link for an audit export (${link.format.toUpperCase()}, records from ${at(link.filter.from)} (included) until ${at(link.filter.to)} (not included); link ${link.linkId}): ${state}. ` +
         'A link is shown only once, so it cannot be shown again; nothing more was issued. If you do not have it, type the command again for a new link: audit export <from> <to>.',
     };
   }
