@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { keepSigningKeyFile, loadOrCreateSigningKey } from '../../src/audit/access/signing';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { anEvent, aRequest, tempDir } from '../store/fixtures';
 
@@ -71,4 +72,12 @@ describe('no file descriptor left', function () {
       }
     });
   }
+
+  it('says that the look at the signing key file found no file descriptor to open it with, not that the file is wrong (its owner and mode)', async () => {
+    const signer = loadOrCreateSigningKey(tmp.dir);
+    const found = await withNoFileDescriptorLeft(async () => keepSigningKeyFile(tmp.dir, signer));
+    assert.equal(found.kind, 'unchecked');
+    assert.match((found as { problem: string }).problem, /could not be opened: this process has no file descriptor left \(EMFILE\); raise its open-files limit/);
+    assert.deepEqual(keepSigningKeyFile(tmp.dir, signer), { kind: 'intact' });
+  });
 });

@@ -187,6 +187,8 @@ export class Checkpointer {
     const found = keepSigningKeyFile(keyDir, signer);
     if (found.kind === 'restored') {
       log.warn({ file: found.file, keyId: signer.keyId }, `the audit signing key file was ${found.was} while Countersign ran: written again from the key in use, so that the next start can check the checkpoints`);
+    } else if (found.kind === 'unchecked') {
+      log.warn({ file: found.file, keyId: signer.keyId, problem: found.problem }, 'the audit signing key file could not be looked at this time');
     } else if (found.kind === 'problem') {
       log.error({ file: found.file, keyId: signer.keyId, problem: found.problem }, 'the audit signing key file does not hold the key in use');
     }

@@ -26,6 +26,19 @@ export class SigningKeyError extends Error {
   }
 }
 
+/**
+ * The key file could not be opened because this process has no file descriptor left (EMFILE, or
+ * ENFILE for the whole system): nothing is known about the file itself.
+ */
+class KeyFileUnopenedError extends SigningKeyError {
+  constructor(file: string, code: string) {
+    super(
+      `the audit signing key ${file} could not be opened: this process has no file descriptor left (${code}); raise its open-files limit (ulimit -n, the service's LimitNOFILE) or find what holds them (ls /proc/${process.pid}/fd)`,
+    );
+    this.name = 'KeyFileUnopenedError';
+  }
+}
+
 function signedBytes(purpose: SigningPurpose, text: string): Buffer {
   return Buffer.from(`countersign/${purpose}/v1\n${text}`, 'utf8');
 }
@@ -245,12 +258,13 @@ function linkKeyFile(file: string, pem: string): void {
  * running bot looks at each checkpoint tick): `intact`; `restored` when it was deleted (written again
  * from the key held in memory, mode 0600, as at its creation: without it the next start would be
  * refused, and no other copy may exist); `problem` when it holds another key or cannot be read (left
- * as it is, as evidence; the problem says what the next start will do).
+ * as it is, as evidence; the problem says what the next start will do); `unchecked` when this process
+ * had no file descriptor left to open it with.
  */
 export function keepSigningKeyFile(
   dataDir: string,
   signer: AuditSigner,
-): { kind: 'intact' } | { kind: 'restored'; file: string; was: 'deleted' | 'emptied' } | { kind: 'problem'; file: string; problem: string } {
+): { kind: 'intact' } | { kind: 'restored'; file: string; was: 'deleted' | 'emptied' } | { kind: 'problem' | 'unchecked'; file: string; problem: string } {
   const file = path.join(dataDir, PRIVATE_KEY_FILE);
   // Emptied (a truncate, a copy that failed): no evidence of another key, and without it the next
   // start is refused and the key lost for good. Written again over it, as a deleted one is.
@@ -277,6 +291,8 @@ export function keepSigningKeyFile(
   try {
     held = keyIdAt(file);
   } catch (err) {
+    // No file descriptor to open it with: the file is not in question, and a start (a new process) reads it.
+    if (err instanceof KeyFileUnopenedError) return { kind: 'unchecked', file, problem: err.message };
     // A file that holds no key at all (damaged, a directory) is evidence like another key; a mode or an owner is put right in place.
     if (err instanceof SigningKeyError && err.found !== err.message) {
       return { kind: 'problem', file, problem: `${err.found}: it is left as it is, as evidence, and the next start will be refused until it holds the key ${signer.keyId} again. Put that key back from a backup before Countersign stops` };
@@ -370,7 +386,9 @@ function readPrivateKey(file: string): KeyObject {
   try {
     problem = unusableKeyText(file);
   } catch (err) {
-    throw new SigningKeyError(`the audit signing key ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): check its owner and mode`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EMFILE' || code === 'ENFILE') throw new KeyFileUnopenedError(file, code);
+    throw new SigningKeyError(`the audit signing key ${file} cannot be read (${code ?? (err as Error).message}): check its owner and mode`);
   }
   if (problem !== undefined) {
     throw new SigningKeyError(`the audit signing key ${file} is damaged: ${problem}. Nothing was signed with it. ${upperFirst(keyFileAdvice(file))}`, `${file} is damaged: ${problem}`);
