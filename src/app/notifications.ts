@@ -45,8 +45,8 @@ export interface Audience {
 type DecidersOccasion = Exclude<RoundOccasion, 'reminder' | 'break-glass' | 'review-overdue'>;
 
 /**
- * The delegations in force, for telling delegates, and the roles as they stand for their delegators:
- * the config's, with each delegator's memberships in the Entra groups the deciding roles list. Who
+ * The delegations in force, for telling delegates, and the roles as they stand for their delegators
+ * and delegates: the config's, with their memberships in the Entra groups the deciding roles list. Who
  * decides through a group is not among the role's names and is sent no card (groups are not
  * enumerated), but their delegate may decide for them, so is sent one.
  */
@@ -100,7 +100,8 @@ export function delegatesOf(deps: AppDeps, request: ApprovalRequest, delegators:
 
 /**
  * The delegations in force now, for telling delegates of a request, with the roles as they stand
- * for their delegators (their memberships in the groups of `deciding`, looked up one by one): none
+ * for their delegators and delegates (their memberships in the groups of `deciding`, looked up one
+ * by one): none
  * without a way to message anyone, and none when the store cannot be read (the deciders are still
  * told, and the delegates find the request with `pending`), so that telling never stops at this
  * read. A delegator Graph cannot answer about keeps what they hold by name: their delegate is sent
@@ -112,8 +113,9 @@ export async function delegationsToTell(deps: AppDeps, deciding: readonly string
     deps.log.warn({ err: String(err) }, 'could not read the delegations in force: delegates are not sent this round');
     return [];
   });
-  const delegators = [...new Map(inForce.map((d) => [d.delegator.aadObjectId.toLowerCase(), d.delegator])).values()];
-  const { access, unknown } = await eachMembership(deps, delegators, deciding);
+  // The delegates' too: one who decides through a group themselves decides as themselves (no on-behalf line).
+  const people = [...new Map(inForce.flatMap((d) => [d.delegator, d.delegate]).map((p) => [p.aadObjectId.toLowerCase(), p])).values()];
+  const { access, unknown } = await eachMembership(deps, people, deciding);
   if (unknown.length > 0) deps.log.warn({ problems: unknown }, 'could not check a delegator\'s Entra group memberships: the delegate of one who decides through a group is not sent this round');
   return { inForce, roles: access.roles };
 }
@@ -258,7 +260,9 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
 async function delegatesSent(deps: AppDeps, request: ApprovalRequest, occasion: ReachOccasion, audience: Audience): Promise<Map<string, DelegateToTell>> {
   if (breakGlassRound(occasion) || audience.people.length === 0) return new Map();
   const told = await delegationsToTell(deps, decidingRoles(request));
-  const all = delegatesToTell(request, peopleToDecide(request, told.roles), told.inForce, deps.clock.now(), peopleToDecide(request, deps.config.access.roles));
+  // Not one who may decide it in their own right (through a group, too): they decide as themselves.
+  const deciders = peopleToDecide(request, told.roles);
+  const all = delegatesToTell(request, deciders, told.inForce, deps.clock.now(), deciders);
   const sent = new Set(audience.people.map((id) => id.toLowerCase()));
   return new Map([...all].filter(([id]) => sent.has(id)));
 }

@@ -269,6 +269,17 @@ describe('app: Entra groups as roles', () => {
       assert.equal(done.state, 'succeeded');
     });
 
+    it('reads no on-behalf line when a member of the group themselves: they decide as themselves', async () => {
+      directory.add(PLATFORM_GROUP, carol.aadObjectId);
+      await delegates(dave);
+      const r = await asked(g, alice, DELETE);
+      await g.app.tellingIdle();
+      assert.deepEqual(sent.to(r.id).sort(), [dave.aadObjectId, carol.aadObjectId, APPROVALS_CHANNEL].sort(), 'sent the card as Dave\'s delegate');
+      assert.equal(cardsTo(r, carol)[0].text, undefined);
+      assert.ok((await click(g, carol, r, 'approve')).ok);
+      assert.equal((await g.request(r.id)).approvals[0].onBehalfOf, undefined, 'her approval is her own');
+    });
+
     it('is told, when the delegation starts, what already waits for the group member', async () => {
       const r = await asked(g, alice, DELETE);
       await g.app.tellingIdle();
