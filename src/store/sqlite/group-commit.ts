@@ -4,10 +4,14 @@
  * runs in its own SAVEPOINT, so one that fails (a CAS conflict, a duplicate id) is rolled back alone
  * and the others still commit. The chain head lives in memory and advances only for writes that
  * committed; every caller's promise settles only after COMMIT returned (synchronous=FULL: on disk).
+ * This file queues and commits; its parts: write-lock.ts takes the lock, file-checks.ts looks at the
+ * database file, committed-head.ts keeps the head and follows other writers, transaction-chain.ts
+ * seals records inside the transaction.
  */
 import type Database from 'better-sqlite3';
 import type { ChainHead } from '../../domain/audit';
 import { AuditLogRewrittenError } from '../audit-rewritten';
+import { CommittedHead } from './committed-head';
 import { AskOutsideTransaction, DatabaseFileChecks, LookAtFileFirst } from './file-checks';
 import { DatabaseFileGoneError } from './file-watch';
 import { TransactionChain, type WriteTx } from './transaction-chain';
@@ -38,8 +42,6 @@ export class GroupCommitWriter {
   private closed = false;
   /** Set once the database file turned out gone, or the log rewritten: every later write is refused with it. */
   private gone: DatabaseFileGoneError | AuditLogRewrittenError | undefined;
-  /** The log found gone back below what this writer committed or saw (followOtherWriters). */
-  private wentBack: DatabaseFileGoneError | undefined;
   /** Fault injection (StoreWriter.stallCommits): runs just before each COMMIT, on the committing thread. */
   beforeCommit: (() => void) | undefined;
   /**
@@ -49,31 +51,16 @@ export class GroupCommitWriter {
    */
   onFileGone: ((err: DatabaseFileGoneError | AuditLogRewrittenError) => void) | undefined;
   private readonly files: DatabaseFileChecks;
-  /** The next batch first reads the head record from the file, not the page cache (LookAtFileFirst). */
-  private readFromFile = false;
   /** How the last transaction ended (readiness reads it), `at` on performance.now (an age is read off it). */
   lastOutcome: { ok: true; at: number } | { ok: false; at: number; error: unknown } | undefined;
-  /** Head as committed. */
-  private committedHead: ChainHead | undefined;
-  /**
-   * The highest record this writer committed or saw as the head: when another connection has
-   * committed since, the log must still hold it, with the same hash, before anything is appended.
-   */
-  private witness: ChainHead | undefined;
-  /** The time of the head record as committed: no record is sealed earlier. */
-  private committedTime: string | undefined;
+  private readonly committed: CommittedHead;
   private readonly chain: TransactionChain;
-  /** PRAGMA data_version after our last look: it changes only when another connection commits. */
-  private dataVersion: number;
 
   private readonly commit: Database.Statement;
   private readonly rollback: Database.Statement;
   private readonly savepoint: Database.Statement;
   private readonly release: Database.Statement;
   private readonly rollbackTo: Database.Statement;
-  private readonly readDataVersion: Database.Statement;
-  private readonly readHead: Database.Statement;
-  private readonly readHashAt: Database.Statement;
 
   constructor(
     private readonly db: Database.Database,
@@ -95,67 +82,19 @@ export class GroupCommitWriter {
     this.savepoint = db.prepare('SAVEPOINT write');
     this.release = db.prepare('RELEASE write');
     this.rollbackTo = db.prepare('ROLLBACK TO write');
-    this.readDataVersion = db.prepare('PRAGMA data_version').pluck();
-    this.readHead = db.prepare('SELECT seq, hash, time FROM audit_log ORDER BY seq DESC LIMIT 1');
-    this.readHashAt = db.prepare('SELECT hash FROM audit_log WHERE seq = ?').pluck();
+    this.committed = new CommittedHead(db, file, { stopped: () => this.gone, stop: (err) => this.fileGone(err) });
     this.chain = new TransactionChain(db, file, newId);
-    this.committedHead = this.loadHead();
-    this.witness = this.committedHead;
-    this.dataVersion = this.readDataVersion.get() as number;
   }
 
   /** The highest record this writer committed or saw, without looking at the file again (it may be gone). */
   lastWitnessed(): ChainHead | undefined {
-    return this.witness;
+    return this.committed.lastWitnessed();
   }
 
   /** The committed head, including what another process may have appended since our last write. */
   head(): ChainHead | undefined {
-    this.followOtherWriters();
-    return this.committedHead;
-  }
-
-  private followOtherWriters(): void {
-    if (this.gone instanceof AuditLogRewrittenError || (this.gone && this.gone === this.wentBack)) throw this.gone;
-    // The data version before the file was looked at: the same after, no connection committed (checkpoints leave it).
-    const seen = this.dataVersion;
-    const fromFile = this.readFromFile;
-    if (fromFile) {
-      // The database file was written since the last look (file-watch.ts takeWritten): a checkpoint,
-      // or an older copy put over it in place, which this connection's page cache would hide (its
-      // commits would then go on from the head in memory, onto the old log). The cache is dropped, so
-      // the head record is read from the file (and the -wal), and the log's head is looked at below.
-      this.readFromFile = false;
-      this.db.pragma('shrink_memory');
-      this.dataVersion = -1;
-    }
-    const version = this.readDataVersion.get() as number;
-    if (version !== this.dataVersion) {
-      // Another connection committed: it may append, never take back what is in the log.
-      const witness = this.witness;
-      const found = witness ? (this.readHashAt.get(witness.seq) as string | undefined) : undefined;
-      // No other connection committed, and the file was written: put over by something else than SQLite.
-      if (fromFile && version === seen && witness && found === undefined) {
-        const now = this.readHead.get() as ChainHead | undefined;
-        if ((now?.seq ?? 0) < witness.seq) {
-          const err = new DatabaseFileGoneError(
-            `the audit log in ${this.file} went back while Countersign had it open: this instance had committed or seen it reach record ${witness.seq}, and it now ends at ${now ? `record ${now.seq}` : 'no record'}, so records ${(now?.seq ?? 0) + 1} to ${witness.seq} are missing from it (an older copy of the database put over the file, or its records deleted). ` +
-              'Nothing more is written. Restore the database, with its -wal file, from a backup that holds them, then restart Countersign (its start checks the audit log against the signed checkpoints, docs/faults.md)',
-          );
-          this.wentBack = err;
-          this.fileGone(err);
-          throw err;
-        }
-      }
-      if (witness && found !== witness.hash) {
-        const err = new AuditLogRewrittenError(this.file, witness, found);
-        this.fileGone(err);
-        throw err;
-      }
-      this.committedHead = this.loadHead();
-      this.witness = this.committedHead ?? witness;
-      this.dataVersion = version;
-    }
+    this.committed.follow();
+    return this.committed.place().head;
   }
 
   submit<T>(run: (tx: WriteTx) => T, options: { singleStatement?: boolean } = {}): Promise<T> {
@@ -196,17 +135,17 @@ export class GroupCommitWriter {
     } catch (err) {
       // The transaction as a whole failed (disk full, I/O error, lock timeout): nothing committed.
       // Re-read the head from disk before the next batch rather than trust memory.
-      this.chain.moveTo({ head: this.committedHead, time: this.committedTime });
+      this.chain.moveTo(this.committed.place());
       if (err instanceof LookAtFileFirst) {
         // Nothing committed: the batch goes again at once, on the log as the file now holds it (the
         // data version kept: whether another connection committed since tells a copy from a rewrite).
         if (this.db.inTransaction) this.rollback.run();
-        this.readFromFile = true;
+        this.committed.readFromFileNext();
         this.queue = [...batch, ...this.queue];
         this.flush();
         return;
       }
-      this.dataVersion = -1;
+      this.committed.lookAgain();
       if (err instanceof AskOutsideTransaction) {
         // Nothing committed: the batch goes again at once, after the -wal was looked at outside a
         // transaction (once: a log a checkpoint emptied is then the size the watch expects).
@@ -225,8 +164,7 @@ export class GroupCommitWriter {
       if (gone) this.fileGone(gone);
       return;
     }
-    ({ head: this.committedHead, time: this.committedTime } = this.chain.place());
-    if (this.committedHead) this.witness = this.committedHead;
+    this.committed.committed(this.chain.place());
     // A write that failed alone because the disk is full (SQLite kept the transaction) counts too.
     const fault = outcomes.find((o) => !o.ok && isStorageFault(o.error));
     this.lastOutcome = fault && !fault.ok ? { ok: false, at: performance.now(), error: fault.error } : { ok: true, at: performance.now() };
@@ -260,8 +198,8 @@ export class GroupCommitWriter {
 
   private runBatch(batch: PendingWrite[]): Outcome[] {
     // Another process may have appended since our last commit: continue the chain from its head.
-    this.followOtherWriters();
-    this.chain.moveTo({ head: this.committedHead, time: this.committedTime });
+    this.committed.follow();
+    this.chain.moveTo(this.committed.place());
     return batch.map((w) => {
       const before = this.chain.place();
       if (w.savepoint) this.savepoint.run();
@@ -295,12 +233,12 @@ export class GroupCommitWriter {
       this.fileGone(new DatabaseFileGoneError(gone));
       return gone;
     }
-    if (this.files.takeWritten()) this.readFromFile = true;
-    // And whether the log still holds what this writer last committed or saw (followOtherWriters).
+    if (this.files.takeWritten()) this.committed.readFromFileNext();
+    // And whether the log still holds what this writer last committed or saw (CommittedHead.follow).
     try {
-      this.followOtherWriters();
+      this.committed.follow();
     } catch (err) {
-      if (err instanceof AuditLogRewrittenError || (err && err === this.wentBack)) return (err as Error).message;
+      if (err instanceof AuditLogRewrittenError || (err && this.committed.isWentBack(err))) return (err as Error).message;
       throw err;
     }
     return undefined;
@@ -315,12 +253,6 @@ export class GroupCommitWriter {
     // After the refused writes' rejections have been handled.
     const tell = this.onFileGone;
     if (tell) setImmediate(() => tell(err));
-  }
-
-  private loadHead(): ChainHead | undefined {
-    const row = this.readHead.get() as (ChainHead & { time: string }) | undefined;
-    this.committedTime = row?.time;
-    return row ? { seq: row.seq, hash: row.hash } : undefined;
   }
 
   /** Commits what is queued; later submissions are refused. */
