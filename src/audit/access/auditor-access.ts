@@ -2,14 +2,12 @@
  * Auditors reach the audit trail without an engineer: from Teams (`audit export <from> <to>`, which
  * answers with a 15-minute, single-use, signed download link) and over HTTP with an Entra ID token.
  * Every export is recorded with its signed manifest, and every refused attempt with its reason.
- * Framework-free: src/teams turns Deliveries into HTTP responses and replies.
+ * One export streamed and recorded: export-delivery.ts. Framework-free: src/teams turns Deliveries
+ * into HTTP responses and replies.
  */
-import { randomUUID } from 'node:crypto';
-import type { Writable } from 'node:stream';
 import type { Logger } from '../../log/context';
 import type { Clock } from '../../app/ports';
 import type { AuditStore, RefusalGate } from '../ports';
-import type { AuditFilter } from '../../domain/audit';
 import { neutralise } from '../../domain/audit';
 import type { AuditEventDraft } from '../../domain/audit';
 import { repeatedText, type RepeatedRefusals } from '../../domain/repeated-refusals';
@@ -18,17 +16,14 @@ import type { Actor, Source } from '../../domain/request';
 import { zonedText, zoneOrUtc } from '../../domain/delegation-time';
 import { bearerChecker } from './bearer';
 import type { AuditHttpConfig, BearerCheck } from './bearer';
-import { CONTENT_TYPES, EXTENSIONS, ExportIncompleteError, exportAudit } from './export';
-import { missingFromLog } from './manifest';
-import { recordExportBrokeOff, recordExportFinished, recordExportStarted } from './export-records';
-import { HeldTail } from './held-tail';
 import type { ExportChannel } from './export';
 import { namesRequest, parseApiExport, parseTeamsExport, unknownRequestMessage } from './export-request';
 import type { RequestNames } from './export-request';
 import { checkLinkToken, issueDownloadLink, linkIdFor, type LinkTokenCheck } from './links';
-import { DuplicateDownloadLinkError, type ExportFormat } from '../ports';
+import { DuplicateDownloadLinkError } from '../ports';
 import type { AuditSigner } from './signing';
 import { ExportSlots } from './export-slots';
+import { exportDelivery, type ExportDelivery } from './export-delivery';
 
 /** What an HTTP caller looks like from here (never trusted for identity). */
 export interface Caller {
@@ -36,15 +31,7 @@ export interface Caller {
   userAgent?: string;
 }
 
-export type Delivery =
-  | { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> }
-  | {
-      kind: 'export';
-      headers: Record<string, string>;
-      write(out: Writable): Promise<void>;
-      /** The export will not be written after all (the answer could not begin): its slot is given back. */
-      abandon(): void;
-    };
+export type Delivery = { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> } | ExportDelivery;
 
 /** Exports one instance runs at once when nothing says otherwise (COUNTERSIGN_AUDIT_EXPORTS_AT_ONCE). */
 const DEFAULT_EXPORTS_AT_ONCE = 2;
@@ -261,7 +248,7 @@ export class AuditorAccess {
       await this.refused({ via: 'teams-link', reason: 'not-an-auditor', detail, data: { linkId: link.linkId, linkRequestedBy: link.requestedBy, ...callerData(caller) } });
       return json(403, { error: 'The person who asked for this download link no longer holds an auditor role, so it no longer works. This attempt was recorded.' });
     }
-    return this.exportDelivery({
+    return exportDelivery(this.deps, {
       format: link.format,
       filter: link.filter,
       actor: link.requestedBy,
@@ -302,7 +289,7 @@ export class AuditorAccess {
     const data = { ...(who.appId ? { appId: who.appId } : {}), ...callerData(caller) };
     const release = this.slots.take();
     if (!release) return this.busy('http', who.actor, data, 'Nothing was exported.');
-    return this.exportDelivery({
+    return exportDelivery(this.deps, {
       format: ask.format,
       filter: ask.filter,
       actor: who.actor,
@@ -332,94 +319,6 @@ export class AuditorAccess {
     // value holds only printable ASCII, or Node refuses to send it and the caller got a 500.
     const challenge = who.status === 401 ? { 'www-authenticate': `Bearer error="invalid_token", error_description="${who.detail.replace(/["\\]/g, '').replace(/[^\x20-\x7e]/g, '?')}"` } : undefined;
     return json(who.status, { error: who.status === 401 ? `Not authenticated: ${who.detail}.` : `Not allowed: ${who.detail}.` }, challenge);
-  }
-
-  // ---- shared -----------------------------------------------------------------------------------
-
-  private async exportDelivery(input: {
-    format: ExportFormat;
-    filter: AuditFilter;
-    actor: Actor;
-    via: ExportChannel;
-    manifestUrl(exportId: string): string;
-    tokenHash?: string;
-    data: Record<string, unknown>;
-    /** Gives back the export's slot: called once the export ended, or did not begin. */
-    release(): void;
-  }): Promise<Delivery> {
-    const { deps } = this;
-    const exportId = randomUUID();
-    // Recorded before the answer begins: a process that dies while sending still leaves who, what
-    // and from where, and a start that cannot be recorded is answered 503 with nothing sent.
-    try {
-      await recordExportStarted(deps.store, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data, exportId, format: input.format, filter: input.filter });
-    } catch (err) {
-      input.release();
-      throw err;
-    }
-    const stamp = deps.clock.now().toISOString().replace(/[:.]/g, '-');
-    const file = `countersign-audit-${stamp}${EXTENSIONS[input.format]}`;
-    const headers = {
-      'content-type': CONTENT_TYPES[input.format],
-      'content-disposition': `attachment; filename="${file}"`,
-      'cache-control': 'no-store',
-      'x-countersign-export-id': exportId,
-      link: `<${input.manifestUrl(exportId)}>; rel="describedby"`,
-    };
-    const run = async (out: Writable) => {
-      const exportedAt = deps.clock.now().toISOString();
-      const request = { format: input.format, filter: input.filter, exportId, exportedAt, exportedBy: `${input.actor.name} (${input.actor.aadObjectId})`, file };
-      const brokeOff = (error: ExportIncompleteError) =>
-        recordExportBrokeOff(deps.store, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data, exportId, format: input.format, filter: input.filter, error });
-      // The last chunk waits for the export's record: one that cannot be recorded never arrives whole.
-      const held = new HeldTail(out);
-      let result;
-      try {
-        // Every record the filter takes, read from the log itself: not through an index, which could leave some out.
-        result = await exportAudit(deps.store.audit.read(input.filter, { scan: true }), held, request, deps.signer);
-      } catch (err) {
-        if (!(err instanceof ExportIncompleteError)) throw err;
-        deps.log.warn({ exportId, err: err.message }, 'audit export broke off');
-        await brokeOff(err);
-        throw err;
-      }
-      if (held.failure) {
-        // The reader went away between two writes that did not wait: what reached it is recorded as broken off.
-        const cut = new ExportIncompleteError(held.failure, result.summary.count);
-        deps.log.warn({ exportId, err: cut.message }, 'audit export broke off');
-        await brokeOff(cut);
-        throw cut;
-      }
-      let edgeGap: string | undefined;
-      try {
-        ({ edgeGap } = await recordExportFinished(deps.store, result.manifest, { time: deps.clock.now().toISOString(), via: input.via, actor: input.actor, data: input.data }, input.tokenHash));
-      } catch (err) {
-        // Not recorded: the reader is cut off before the end (what it got is recorded as broken off, if that can be).
-        const cut = new ExportIncompleteError(err, result.summary.count);
-        deps.log.error({ exportId, err: String(err) }, 'audit export could not be recorded: the download is cut off before its end');
-        await brokeOff(cut).catch((again: unknown) => deps.log.error({ exportId, err: String(again) }, 'audit export could not be recorded as broken off either'));
-        throw cut;
-      }
-      // The CLI exits 2 for it; a download cannot, so the log says it, and the audit.exported record
-      // (logDamaged), and `audit verify --file` of the download fails as it would for the CLI's file.
-      const gap = [missingFromLog(result.manifest), edgeGap].filter(Boolean).join('; ');
-      if (gap) deps.log.error({ exportId, via: input.via, firstSeq: result.manifest.firstSeq, lastSeq: result.manifest.lastSeq }, `AUDIT LOG DAMAGED: ${gap}`);
-      try {
-        await held.release();
-      } catch (err) {
-        // Recorded as exported whole; the reader went away before the last bytes (it can ask again).
-        deps.log.warn({ exportId, err: String(err) }, 'audit export reader went away before the end');
-        throw err;
-      }
-    };
-    const write = async (out: Writable) => {
-      try {
-        await run(out);
-      } finally {
-        input.release();
-      }
-    };
-    return { kind: 'export', headers, write, abandon: input.release };
   }
 
   /**
