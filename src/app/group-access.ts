@@ -50,38 +50,56 @@ async function withMemberships(
 ): Promise<ResolvedAccess> {
   let access = start;
   for (const person of people) {
-    if (!person.aadObjectId) continue; // no identity: refused as such (AccessPolicy.checkActor)
-    const groups = access.roles.groupsOf(roles.filter((role) => !access.roles.has(role, person.aadObjectId)));
-    if (groups.length === 0) continue;
-    try {
-      if (!deps.directory) throw new DirectoryError(groups, 'no Microsoft Graph directory is configured');
-      access = access.withGroupMembership(person.aadObjectId, await deps.directory.groupsOf(person.aadObjectId, groups));
-    } catch (err) {
-      const detail = err instanceof DirectoryError ? err.detail : err instanceof Error ? err.message : String(err);
-      const ids = err instanceof DirectoryError ? err.groupIds : groups;
-      const whose = person === actor ? 'your' : `${person.name ?? person.aadObjectId}'s`;
-      const problem = `Countersign could not check ${whose} membership of group ${ids.join(', ')} in Microsoft Entra: ${detail}`;
-      const message = `${problem}; nothing was changed. Try again in a minute.`;
-      return { ok: false, problem, detail, refusal: refusal(RefusalReason.MembershipUnknown, message, requestId), access: start };
+    const found = await membershipOf(deps, start, person, roles, actor);
+    if ('problem' in found) {
+      const message = `${found.problem}; nothing was changed. Try again in a minute.`;
+      return { ok: false, problem: found.problem, detail: found.detail, refusal: refusal(RefusalReason.MembershipUnknown, message, requestId), access: start };
     }
+    if (found.groups) access = access.withGroupMembership(person.aadObjectId, found.groups);
   }
   return { ok: true, access };
 }
 
 /**
+ * The groups of `roles` Graph says this person is a member of, asked only about the roles they do
+ * not hold by name in `start` (`groups` absent: nothing to ask), or what could not be checked.
+ */
+async function membershipOf(
+  deps: Pick<AppDeps, 'directory'>,
+  start: AccessPolicy,
+  person: Member,
+  roles: readonly string[],
+  actor?: Member,
+): Promise<{ groups?: Set<string> } | { problem: string; detail: string }> {
+  if (!person.aadObjectId) return {}; // no identity: refused as such (AccessPolicy.checkActor)
+  const groups = start.roles.groupsOf(roles.filter((role) => !start.roles.has(role, person.aadObjectId)));
+  if (groups.length === 0) return {};
+  try {
+    if (!deps.directory) throw new DirectoryError(groups, 'no Microsoft Graph directory is configured');
+    return { groups: await deps.directory.groupsOf(person.aadObjectId, groups) };
+  } catch (err) {
+    const detail = err instanceof DirectoryError ? err.detail : err instanceof Error ? err.message : String(err);
+    const ids = err instanceof DirectoryError ? err.groupIds : groups;
+    const whose = person === actor ? 'your' : `${person.name ?? person.aadObjectId}'s`;
+    return { problem: `Countersign could not check ${whose} membership of group ${ids.join(', ')} in Microsoft Entra: ${detail}`, detail };
+  }
+}
+
+/**
  * For telling people, never for deciding: the config's access policy with each person's memberships
- * in the groups of `roles`, looked up one person at a time, so that Graph failing for one leaves the
- * others' found. `unknown`: what could not be checked, one line a person Graph did not answer about
- * (they are left with what they hold by name).
+ * in the groups of `roles`, all looked up at once (a round waits for the slowest answer, not their
+ * sum), so that Graph failing for one leaves the others' found. `unknown`: what could not be
+ * checked, one line a person Graph did not answer about (they are left with what they hold by name).
  */
 export async function eachMembership(deps: Pick<AppDeps, 'config' | 'directory'>, people: readonly Member[], roles: readonly string[]): Promise<{ access: AccessPolicy; unknown: string[] }> {
-  let access = deps.config.access;
+  const start = deps.config.access;
+  const found = await Promise.all(people.map((person) => membershipOf(deps, start, person, roles)));
+  let access = start;
   const unknown: string[] = [];
-  for (const person of people) {
-    const one = await withMemberships(deps, access, [person], roles);
-    if (one.ok) access = one.access;
-    else unknown.push(one.problem);
-  }
+  found.forEach((one, i) => {
+    if ('problem' in one) unknown.push(one.problem);
+    else if (one.groups) access = access.withGroupMembership(people[i].aadObjectId, one.groups);
+  });
   return { access, unknown };
 }
 

@@ -8,7 +8,7 @@ import { cardText } from '../support/connector';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { MemoryDirectory } from '../support/memory-directory';
 import { APPROVALS_CHANNEL, reachConfigText, RecordingMessenger } from '../support/reach';
-import { alice, bob, carol, dave, EXAMPLE_CONFIG, frank, opsChannel, sourceIn } from '../support/people';
+import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, frank, opsChannel, sourceIn } from '../support/people';
 import { ask, asked, click, refusedWith, settle } from './steps';
 
 const DELETE = 'delete resource group staging-old';
@@ -278,6 +278,26 @@ describe('app: Entra groups as roles', () => {
       assert.equal(cardsTo(r, carol)[0].text, undefined);
       assert.ok((await click(g, carol, r, 'approve')).ok);
       assert.equal((await g.request(r.id)).approvals[0].onBehalfOf, undefined, 'her approval is her own');
+    });
+
+    it('looks the delegators up side by side, so a slow Graph holds a new request up once, not once a delegation', async () => {
+      directory.add(PLATFORM_GROUP, frank.aadObjectId);
+      await delegates();
+      assert.ok((await g.app.delegate({ actor: frank, source: sourceIn(opsChannel, 'delegate-2'), delegate: erin, when: 'for 2d' })).ok);
+      // Each answer comes a turn later: lookups made one after the other never overlap.
+      let inFlight = 0;
+      let most = 0;
+      const answer = directory.groupsOf.bind(directory);
+      directory.groupsOf = async (person, groups) => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight--;
+        return answer(person, groups);
+      };
+      const r = await asked(g, alice, DELETE);
+      await g.app.tellingIdle();
+      assert.deepEqual(sent.to(r.id).sort(), [dave.aadObjectId, carol.aadObjectId, erin.aadObjectId, APPROVALS_CHANNEL].sort());
+      assert.ok(most >= 2, `at most ${most} lookup(s) at once`);
     });
 
     it('is told, when the delegation starts, what already waits for the group member', async () => {
