@@ -105,10 +105,10 @@ module.exports = {
     },
     {
       name: 'app-does-no-io',
-      comment: 'Of the node builtins, src/app uses node:crypto (ids, hashes), node:os (the instance name) and node:timers/promises (waits) only: files, network and processes are the adapters\'.',
+      comment: 'Of the node builtins, src/app uses node:crypto (ids, hashes), node:os (the instance name), node:timers/promises (waits) and node:async_hooks (a turn\'s deadline, carried across its awaits) only: files, network and processes are the adapters\'.',
       severity: 'error',
       from: { path: ours('app') },
-      to: { dependencyTypes: ['core'], pathNot: '^(node:)?(crypto|os|timers/promises)$' },
+      to: { dependencyTypes: ['core'], pathNot: '^(node:)?(crypto|os|timers/promises|async_hooks)$' },
     },
     layer(
       'audit-imports-below-it',

@@ -27,7 +27,7 @@ import { sweepReminders } from './reminders';
 import { sweepUnfinishedRounds } from './round-resume';
 import { sweepScheduled } from './schedule';
 import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
-import { CommitOutcomeUnknownError, type CardMessage, type StorageFault } from './ports';
+import { CommitOutcomeUnknownError, outsideTurn, type CardMessage, type StorageFault } from './ports';
 import { cardViewers, personalView, refreshProblem, type PersonalView } from './personal-view';
 import { help, helpOn, pending, pendingIn, status, statusIn, usage, type HelpEntry, type HelpTopic, type PendingAnswer, type PendingView, type StatusAnswer } from './queries';
 import { recordConfigLoaded } from './startup';
@@ -224,8 +224,9 @@ export class Countersign {
     await this.deps.rounds?.cut();
   }
 
+  /** Background work, not held to the deadline of the turn that started it (turn-deadline.ts). */
   private tell(requestId: string, work: () => Promise<unknown>): void {
-    void this.telling.track(withLogContext({ requestId }, () => inBackground(this.deps, requestId, work)));
+    void this.telling.track(outsideTurn(() => withLogContext({ requestId }, () => inBackground(this.deps, requestId, work))));
   }
 
   /** Records a card message posted for a request: clicks count from it, and it is kept current. */
@@ -401,6 +402,7 @@ export class Countersign {
 
   /** The execution runs on in the background; its log lines keep the click's ids and name the request. */
   private execute(request: Pick<ApprovalRequest, 'id'>): void {
-    withLogContext({ requestId: request.id }, () => this.executor.schedule(request));
+    // Not held to the deadline of the turn whose click approved it: it runs for minutes.
+    outsideTurn(() => withLogContext({ requestId: request.id }, () => this.executor.schedule(request)));
   }
 }

@@ -7,6 +7,7 @@
  */
 import { CloudAdapter, type Activity, type ResourceResponse, type TurnContext } from 'botbuilder';
 import { ToBotFromBotOrEmulatorTokenValidationParameters as EMULATOR_TOKENS } from 'botframework-connector';
+import { withTurnDeadline } from '../app/ports';
 import type { ConversationRateLimiter } from './rate-limit';
 import { withTeamsRetry } from './teams-retry';
 
@@ -117,11 +118,14 @@ export class EdgeAdapter extends CloudAdapter {
     if (notChannel) return { kind: 'unauthenticated', reason: notChannel };
     let turnStarted = false;
     const emulatorIssuers = emulatorIssuerCount();
+    // The turn's store work ends by its deadline, counted from here (authentication included), so
+    // its person is answered within the time Teams waits however the database fails (turn-deadline.ts).
+    const received = performance.now();
     try {
       const invoke = await this.processActivity(authorization, activity, async (context) => {
         turnStarted = true;
         context.turnState.set(INCOMING_TURN, true);
-        await logic(context);
+        await withTurnDeadline(() => logic(context), received);
       });
       return { kind: 'handled', status: invoke?.status ?? 200, ...(invoke?.body !== undefined ? { body: invoke.body } : {}) };
     } catch (err) {

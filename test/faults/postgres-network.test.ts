@@ -13,6 +13,10 @@ import { appOnStore, instanceOn } from '../support/app-on-fakes';
 import { MemoryAzure } from '../support/memory-azure';
 import { alice, bob } from '../support/people';
 import { failedText } from '../../src/teams/fault-text';
+import { TURN_STORE_DEADLINE_MS, withTurnDeadline } from '../../src/app/ports';
+import { requestVia } from '../support/flows';
+import { startHarness, type Harness } from '../support/harness';
+import { people } from '../support/teams';
 import { schemaPerTest } from '../support/postgres';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
@@ -205,5 +209,131 @@ describe('faults: writes in flight when the connection to PostgreSQL is reset', 
       [`Request ${r.id} expired`],
       'the requester is told it expired, once',
     );
+  });
+});
+
+describe('faults: a person\'s turn on PostgreSQL answered within its deadline, however the network stalls', function () {
+  this.timeout(120_000);
+  const database = schemaPerTest();
+  const proxies: TcpProxy[] = [];
+  const stores: PostgresStore[] = [];
+  const clients: pg.Client[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.end().catch(() => undefined);
+    for (const p of proxies) p.resume();
+    for (const s of stores.splice(0)) await s.close();
+    for (const p of proxies.splice(0)) await p.close();
+  });
+  const conn = (port?: number) => {
+    const url = new URL(database.db().url);
+    return { host: url.hostname, port: port ?? Number(url.port || 5432), database: database.db().name, user: decodeURIComponent(url.username) || 'postgres', schema: database.schema() };
+  };
+  /** Instance A through a proxy the test stalls (lock wait `lockWaitMs`), instance B straight to the server. */
+  const twoInstances = async (lockWaitMs = 2000) => {
+    const proxy = await startTcpProxy({ host: conn().host, port: conn().port });
+    proxies.push(proxy);
+    const sa = await openPostgresStore({ connection: conn(proxy.port), lockWaitMs });
+    const sb = await openPostgresStore({ connection: conn(), lockWaitMs: 2000 });
+    stores.push(sa, sb);
+    const azure = new MemoryAzure(true);
+    const a = instanceOn(sa, new TestClock(new Date(), { realTime: true }), azure, { owner: 'run-a', leaseMs: 1500 });
+    const b = instanceOn(sb, new TestClock(new Date(), { realTime: true }), azure, { owner: 'run-b', leaseMs: 1500 });
+    return { proxy, sa, sb, a, b };
+  };
+  /** A turn of `budgetMs` running `work`: what it answered (or that it had not after 40 s), and when. */
+  const turn = async <T>(budgetMs: number, work: () => Promise<T>, told: (value: T) => string, failed: (err: unknown) => string) => {
+    const t0 = performance.now();
+    const outcome = await Promise.race([withTurnDeadline(work, t0, budgetMs).then(told, failed), sleep(40_000).then(() => 'no answer after 40 s')]);
+    return { outcome, ms: performance.now() - t0 };
+  };
+  const BUDGET = 4000;
+
+  it('answers a click whose COMMIT and the read after it both stall by the deadline: not known whether it was saved, and it was', async () => {
+    const { proxy, sa, sb, a, b } = await twoInstances();
+    const r = await asked(b, alice, 'delete resource group rg-stalled-click');
+    await sa.requests.get(r.id);
+    const stalled = proxy.stallAfterCommit();
+    const { outcome, ms } = await turn(
+      BUDGET,
+      () => click(a, bob, r, 'approve'),
+      (x) => (x.ok ? 'approved' : x.refusal.message),
+      (e) => failedText(`record this action for request ${r.id}`, sa.storageFault(e)),
+    );
+    await stalled;
+    assert.match(outcome, /could not confirm whether your approve was recorded/);
+    assert.ok(ms < BUDGET + 2000, `answered after ${Math.round(ms)} ms`);
+    assert.equal((await sb.requests.get(r.id))?.state, 'approved', 'the COMMIT had reached the server');
+    proxy.resume();
+  });
+
+  it('answers a typed command sent as the network stalls by the deadline: nothing was changed, and nothing was', async () => {
+    const { proxy, sa, sb, a } = await twoInstances();
+    await sa.requests.list({});
+    proxy.stall();
+    const { outcome, ms } = await turn(
+      BUDGET,
+      () => asked(a, alice, 'delete resource group rg-stalled-message'),
+      (x) => `confirmed ${x.id}`,
+      (e) => failedText('handle this message', sa.storageFault(e)),
+    );
+    assert.match(outcome, /^Countersign could not handle this message: it cannot reach its database right now, so nothing was changed\./);
+    assert.ok(ms < BUDGET + 2000, `answered after ${Math.round(ms)} ms`);
+    proxy.resume();
+    assert.deepEqual(await sb.requests.list({}), []);
+  });
+
+  it('ends a lock wait longer than the turn (COUNTERSIGN_STORE_LOCK_WAIT 30 s) before the deadline: another process holds the database, nothing was changed', async () => {
+    const { sa, sb, a, b } = await twoInstances(30_000);
+    const r = await asked(b, alice, 'delete resource group rg-locked');
+    await sa.requests.get(r.id);
+    // Another session holds the request's row, as an instance mid-transaction would.
+    const holder = new pg.Client({ ...conn(), options: `-c search_path=${database.schema()}` });
+    clients.push(holder);
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('SELECT id FROM requests WHERE id = $1 FOR UPDATE', [r.id]);
+    const { outcome, ms } = await turn(
+      BUDGET,
+      () => click(a, bob, r, 'approve'),
+      (x) => (x.ok ? 'approved' : x.refusal.message),
+      (e) => failedText(`record this action for request ${r.id}`, sa.storageFault(e)),
+    );
+    assert.match(outcome, /another process is holding its database, so nothing was changed/);
+    assert.ok(ms < BUDGET + 1000, `answered after ${Math.round(ms)} ms`);
+    await holder.query('ROLLBACK');
+    assert.equal((await sb.requests.get(r.id))?.state, 'pending');
+  });
+});
+
+describe('faults: the bot over HTTP on a PostgreSQL whose network stalls answers within Teams\' window', function () {
+  this.timeout(120_000);
+  const database = schemaPerTest();
+  let proxy: TcpProxy | undefined;
+  let h: Harness | undefined;
+  afterEach(async () => {
+    proxy?.resume();
+    await h?.stop();
+    await proxy?.close();
+    h = undefined;
+    proxy = undefined;
+  });
+  const start = async () => {
+    const url = new URL(database.db().url);
+    proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    const store = await openPostgresStore({ connection: { host: url.hostname, port: proxy.port, database: database.db().name, user: decodeURIComponent(url.username) || 'postgres', schema: database.schema() } });
+    h = await startHarness({ wrapStore: () => store });
+    return { proxy, h };
+  };
+
+  it('a click whose COMMIT and the read after it stall (about 25 s before) is answered in Countersign\'s words by the turn\'s deadline', async () => {
+    const { proxy, h } = await start();
+    const { cardId } = await requestVia(h, 'delete resource group staging-old');
+    const stalled = proxy.stallAfterCommit();
+    const t0 = Date.now();
+    const answer = await h.teams.click(people.bob, cardId, 'approve');
+    const ms = Date.now() - t0;
+    await stalled;
+    assert.match(String(answer.body.value), /could not confirm whether your approve was recorded/);
+    assert.ok(ms < TURN_STORE_DEADLINE_MS + 2000, `answered after ${ms} ms (Teams waits about 15 s)`);
   });
 });

@@ -11,7 +11,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { CommitOutcomeUnknownError } from '../../src/app/ports';
+import Database from 'better-sqlite3';
+import { CommitOutcomeUnknownError, withTurnDeadline } from '../../src/app/ports';
+import type { ApprovalRequest } from '../../src/domain/request';
+import { failedText } from '../../src/teams/fault-text';
+import { asked, click } from '../app/steps';
+import { appOnStore } from '../support/app-on-fakes';
+import { alice, bob } from '../support/people';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { anEvent } from '../store/fixtures';
 import { requestVia, settled } from '../support/flows';
@@ -171,5 +177,55 @@ describe('a commit that takes long (slow fsync)', function () {
       await settled(h);
       assert.notEqual((await store.requests.get(requestId))?.state, 'pending');
     });
+  });
+});
+
+describe('a person\'s turn on SQLite answered by its deadline, however long the disk or another process holds it', function () {
+  this.timeout(30000);
+  let dir: string;
+  let store: SqliteStore | undefined;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-turn-'));
+  });
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  /** A click in a turn of `budgetMs`: its outcome, or that it had none after `giveUpMs`. */
+  const clickInTurn = async (f: ReturnType<typeof appOnStore>, r: ApprovalRequest, budgetMs: number, giveUpMs: number) =>
+    Promise.race([
+      withTurnDeadline(() => click(f, bob, r, 'approve'), performance.now(), budgetMs).then(
+        (x) => (x.ok ? 'approved' : x.refusal.message),
+        (e: unknown) => failedText(`record this action for request ${r.id}`, store!.storageFault(e)),
+      ),
+      new Promise<string>((resolve) => setTimeout(() => resolve(`no answer after ${giveUpMs} ms`), giveUpMs)),
+    ]);
+
+  it('a click whose commit stalls (a slow fsync) is told by the deadline that it may not have been recorded', async () => {
+    store = await openSqliteStore({ file: path.join(dir, 'countersign.db') });
+    const f = appOnStore(store);
+    const r = await asked(f, alice, 'delete resource group rg-slow-disk');
+    await store.writer.stallCommits(8000);
+    const outcome = await clickInTurn(f, r, 1500, 5000);
+    assert.match(outcome, new RegExp(`could not confirm whether your approve was recorded for request ${r.id}`));
+    await store.writer.stallCommits(0);
+  });
+
+  it('a click held up by another process\'s write lock (COUNTERSIGN_STORE_LOCK_WAIT 30 s) is told by the deadline that nothing was changed', async () => {
+    const file = path.join(dir, 'countersign.db');
+    store = await openSqliteStore({ file, busyTimeoutMs: 30_000 });
+    const f = appOnStore(store);
+    const r = await asked(f, alice, 'delete resource group rg-held');
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const outcome = await clickInTurn(f, r, 2500, 6000);
+      assert.match(outcome, /another process is holding its database, so nothing was changed/);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    assert.equal((await store.requests.get(r.id))?.state, 'pending');
   });
 });

@@ -52,10 +52,18 @@ export function boundAnswers(pool: pg.Pool, target: string, waitMs: number): voi
   }) as typeof pool.connect;
 }
 
+const socketOf = (client: pg.ClientBase) => (client as unknown as { connection?: { stream?: net.Socket } }).connection?.stream;
+
+/** Drops `client`'s connection: the statement waiting on it fails with `err`, as on a broken connection. */
+export function dropConnection(client: pg.ClientBase, err: Error): void {
+  const s = socketOf(client);
+  if (s && !s.destroyed) s.destroy(err);
+}
+
 function watch(client: pg.PoolClient, target: string, waitMs: number): void {
   if (watched.has(client)) return;
   watched.add(client);
-  const socket = () => (client as unknown as { connection?: { stream?: net.Socket } }).connection?.stream;
+  const socket = () => socketOf(client);
   let waiting = 0;
   socket()?.on('timeout', () => {
     const s = socket();

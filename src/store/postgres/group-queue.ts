@@ -2,22 +2,25 @@
  * Group commit's queue: what is submitted while a batch runs waits for it, then goes with all that
  * was submitted meanwhile in the next batch (one transaction). Each caller's promise settles with
  * its own outcome once the batch did. A batch is told when its oldest job was submitted, so time
- * spent in line counts against the job's wait for locks.
+ * spent in line counts against the job's wait for locks, and the earliest deadline of the people's
+ * turns its jobs were submitted in (turnDeadline), which the batch keeps.
  */
+import { turnDeadline } from '../../app/ports';
+
 export type Outcome<R> = { value: R } | { error: unknown };
 
 export class GroupQueue<J, R> {
-  private queue: { job: J; at: number; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
+  private queue: { job: J; at: number; deadline: number | undefined; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   private draining = false;
 
   constructor(
-    private readonly runBatch: (jobs: J[], since: number) => Promise<Outcome<R>[]>,
+    private readonly runBatch: (jobs: J[], since: number, deadline: number | undefined) => Promise<Outcome<R>[]>,
     private readonly options: { maxBatch: number; track: (drain: Promise<void>) => void; order?: (a: J, b: J) => number },
   ) {}
 
   submit(job: J): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ job, at: performance.now(), resolve, reject });
+      this.queue.push({ job, at: performance.now(), deadline: turnDeadline(), resolve, reject });
       if (!this.draining) this.options.track(this.drain());
     });
   }
@@ -33,10 +36,12 @@ export class GroupQueue<J, R> {
         if (!this.queue.length) break;
         const batch = this.queue.splice(0, this.options.maxBatch);
         const since = Math.min(...batch.map((b) => b.at));
+        const deadlines = batch.flatMap((b) => (b.deadline === undefined ? [] : [b.deadline]));
+        const deadline = deadlines.length ? Math.min(...deadlines) : undefined;
         const order = this.options.order;
         if (order) batch.sort((a, b) => order(a.job, b.job));
         try {
-          const outcomes = await this.runBatch(batch.map((b) => b.job), since);
+          const outcomes = await this.runBatch(batch.map((b) => b.job), since, deadline);
           outcomes.forEach((o, i) => ('error' in o ? batch[i].reject(o.error) : batch[i].resolve(o.value)));
         } catch (err) {
           for (const b of batch) b.reject(err);

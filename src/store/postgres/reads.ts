@@ -8,7 +8,9 @@
  * with lock_timeout set to what is left. A full pool's timeout is told as StorePoolBusyError.
  */
 import type pg from 'pg';
-import { connectOrBusy, isLockTimeout, lockHolders, StoreLockWaitError } from './lock-wait';
+import { turnDeadline } from '../../app/ports';
+import { isLockTimeout, lockHolders, StoreLockWaitError } from './lock-wait';
+import { connectBy, dropAt, lockWaitBy } from './turn-deadline';
 import { CHAIN_LOCK } from './chain-append';
 import { missingFromSchema } from './writer-stops';
 import { isConnectionError } from './tx';
@@ -26,14 +28,18 @@ export function boundReads(pool: pg.Pool, target: string, lockWaitMs: number, sc
   const plain = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   const bounded = async (config: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> => {
     const since = performance.now();
-    const client = await connectOrBusy(pool, target);
+    // Within a person's turn: no longer than its deadline, for the connection, a lock and the answer.
+    const deadline = turnDeadline();
+    const client = await connectBy(pool, target, deadline, since);
     let broken: Error | undefined;
     let limited = false;
+    const undrop = dropAt(client, target, deadline, since);
     try {
       const waited = Math.round(performance.now() - since);
-      if (waited > LINE_SLACK_MS) {
+      const left = lockWaitBy(lockWaitMs - waited, deadline);
+      if (waited > LINE_SLACK_MS || left < lockWaitMs - LINE_SLACK_MS) {
         limited = true;
-        await client.query(`SET lock_timeout = '${Math.max(1, Math.ceil(lockWaitMs - waited))}ms'`);
+        await client.query(`SET lock_timeout = '${Math.max(1, Math.ceil(left))}ms'`);
       }
       return await client.query(config, values);
     } catch (err) {
@@ -50,6 +56,7 @@ export function boundReads(pool: pg.Pool, target: string, lockWaitMs: number, sc
     } finally {
       // Back to the connection's own lock_timeout (its startup setting) for whoever takes it next.
       if (limited && !broken) await client.query('RESET lock_timeout').catch((err: unknown) => (broken = err as Error));
+      undrop();
       client.release(broken);
     }
   };

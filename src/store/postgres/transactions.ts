@@ -11,7 +11,7 @@
  * how it failed, and the log's head watched. One write's transaction on its connection is
  * write-transaction.ts; why the writer stops for good, writer-stops.ts.
  */
-import { CommitOutcomeUnknownError } from '../../app/ports';
+import { CommitOutcomeUnknownError, turnDeadline, TurnDeadlineError } from '../../app/ports';
 import type pg from 'pg';
 import type { AuditEventDraft, AuditRecord, ChainHead } from '../../domain/audit';
 import { AuditLogRewrittenError } from '../audit-rewritten';
@@ -19,7 +19,8 @@ import { StoreAnswerTimeoutError } from './answer-wait';
 import { CHAIN_LOCK, type AppendedRow } from './chain-append';
 import { runWriteGroup, type GroupedWrite } from './grouped-writes';
 import { GroupQueue } from './group-queue';
-import { connectOrBusy, DEFAULT_LOCK_WAIT_MS, isLockTimeout, lockHolders, StoreLockWaitError } from './lock-wait';
+import { DEFAULT_LOCK_WAIT_MS, isLockTimeout, lockHolders, StoreLockWaitError } from './lock-wait';
+import { connectBy, dropAt, lockWaitBy } from './turn-deadline';
 import { isConnectionError, type PgTx } from './tx';
 import { begin, CommitFailed, commitWith, LockBudget, StagedAppend, transactionOn } from './write-transaction';
 import { AuditLogRewoundError, missingFromSchema, StoreClockSkewError, StoreSchemaGoneError, type WriterStop } from './writer-stops';
@@ -177,7 +178,7 @@ export class PgWriter {
   transaction<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
     if (this.rewound) return Promise.reject(this.rewound);
     if (this.closed) return Promise.reject(new StoreClosedError(this.name));
-    return this.track(this.run(work, performance.now()));
+    return this.track(this.run(work, performance.now(), undefined, turnDeadline()));
   }
 
   /**
@@ -193,7 +194,7 @@ export class PgWriter {
   }
 
   private readonly appends = new GroupQueue<AuditEventDraft[], AuditRecord[]>(
-    async (batch, since) => (await this.run((tx) => tx.appendGroups(batch), since)).map((r) => ('error' in r ? r : { value: r })),
+    async (batch, since, deadline) => (await this.run((tx) => tx.appendGroups(batch), since, undefined, deadline)).map((r) => ('error' in r ? r : { value: r })),
     { maxBatch: 200, track: (drain) => void this.track(drain) },
   );
 
@@ -210,7 +211,7 @@ export class PgWriter {
     return this.writes.submit({ key, work }) as Promise<T>;
   }
 
-  private readonly writes = new GroupQueue<GroupedWrite, unknown>((batch, since) => this.run((tx) => runWriteGroup(tx, batch, this.newId), since, (outcomes) => this.noteGroup(outcomes)), {
+  private readonly writes = new GroupQueue<GroupedWrite, unknown>((batch, since, deadline) => this.run((tx) => runWriteGroup(tx, batch, this.newId), since, (outcomes) => this.noteGroup(outcomes), deadline), {
     maxBatch: MAX_GROUPED_WRITES,
     track: (drain) => void this.track(drain),
     order: (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
@@ -228,11 +229,13 @@ export class PgWriter {
    * transaction back), so the write is run once more on a new connection. One that breaks during
    * COMMIT leaves the outcome unknown, which the caller is told as such. The retry waits for locks
    * only what is left since `since` (the write's submission): a lock timeout is never retried.
+   * `deadline`: the earliest of the people's turns it was submitted in (the app's turnDeadline),
+   * which every wait of it keeps.
    */
-  private async run<T>(work: (tx: PgTx) => Promise<T>, since: number, wrote: (value: T) => boolean = () => true): Promise<T> {
+  private async run<T>(work: (tx: PgTx) => Promise<T>, since: number, wrote: (value: T) => boolean = () => true, deadline?: number): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const value = await this.attempt(work, since);
+        const value = await this.attempt(work, since, deadline);
         if (wrote(value)) this.lastCommitAt = performance.now();
         return value;
       } catch (err) {
@@ -244,7 +247,8 @@ export class PgWriter {
         if (isServerShortOf(cause)) this.lastFault = { at: performance.now(), error: cause as Error };
         if (err instanceof CommitFailed) throw isConnectionError(err.cause) ? new CommitOutcomeUnknownError(err.cause) : err.cause;
         // A connection whose answer never came (a stalled network) is not tried again: the next would stall too.
-        if (attempt >= 2 || !isConnectionError(err) || err instanceof StoreAnswerTimeoutError) throw err;
+        // Nor one dropped at the turn's deadline: its person is told now.
+        if (attempt >= 2 || !isConnectionError(err) || err instanceof StoreAnswerTimeoutError || err instanceof TurnDeadlineError) throw err;
       }
     }
   }
@@ -259,11 +263,14 @@ export class PgWriter {
     return outcomes.some((o) => 'value' in o);
   }
 
-  private async attempt<T>(work: (tx: PgTx) => Promise<T>, since: number): Promise<T> {
-    const client = await connectOrBusy(this.pool, this.name);
+  private async attempt<T>(work: (tx: PgTx) => Promise<T>, since: number, deadline: number | undefined): Promise<T> {
+    const client = await connectBy(this.pool, this.name, deadline, since);
     let broken: Error | undefined;
     const staged = new StagedAppend();
-    const left = () => this.lockWaitMs - (performance.now() - since);
+    const left = () => lockWaitBy(this.lockWaitMs - (performance.now() - since), deadline);
+    // Past the deadline the connection is dropped: the write fails, as not written until its COMMIT was sent.
+    let committing = false;
+    const undrop = dropAt(client, this.name, deadline, since, () => committing);
     // Every commit that finished before this one began has lower seqs than this one's records.
     const floor = this.highestSeq;
     try {
@@ -280,6 +287,7 @@ export class PgWriter {
       // The work either ends, or stages its appends and waits for the commit that carries them.
       const first = await Promise.race([done, staged.ready.then(() => undefined)]);
       if (first && 'error' in first) throw first.error;
+      committing = true;
       const rows = await commitWith(client, staged, left());
       if (rows.length > 0) {
         // Committed already; if the log went back or was rewritten under us, the writes after this one are refused.
@@ -309,6 +317,7 @@ export class PgWriter {
       staged.failed(failure);
       throw failure;
     } finally {
+      undrop();
       client.release(broken);
     }
   }

@@ -15,7 +15,7 @@ import { CommittedHead } from './committed-head';
 import { AskOutsideTransaction, DatabaseFileChecks, LookAtFileFirst } from './file-checks';
 import { DatabaseFileGoneError } from './file-watch';
 import { TransactionChain, type WriteTx } from './transaction-chain';
-import { DEFAULT_LOCK_WAIT_LIMIT_MS, WriteLockTaker, isStorageFault } from './write-lock';
+import { DEFAULT_LOCK_WAIT_LIMIT_MS, StoreBusyError, WriteLockTaker, isStorageFault } from './write-lock';
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -25,7 +25,12 @@ interface PendingWrite {
   savepoint: boolean;
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
+  /** performance.now() by which the person's turn it belongs to must be answered, if it is one's. */
+  deadline?: number;
 }
+
+/** How long before its turn's deadline a write stops waiting for the write lock, so its "busy" is told in time (ms). */
+const LOCK_ANSWER_MARGIN_MS = 1000;
 
 /** A write submitted after the writer began to close (group commit, or the writer thread's main side). */
 export class StoreClosedError extends Error {
@@ -97,11 +102,12 @@ export class GroupCommitWriter {
     return this.committed.place().head;
   }
 
-  submit<T>(run: (tx: WriteTx) => T, options: { singleStatement?: boolean } = {}): Promise<T> {
+  submit<T>(run: (tx: WriteTx) => T, options: { singleStatement?: boolean; leftMs?: number } = {}): Promise<T> {
     if (this.gone) return Promise.reject(this.gone);
     if (this.closed) return Promise.reject(new StoreClosedError(this.file));
+    const deadline = options.leftMs === undefined ? {} : { deadline: performance.now() + options.leftMs };
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, savepoint: !options.singleStatement, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ run, savepoint: !options.singleStatement, resolve: resolve as (value: unknown) => void, reject, ...deadline });
       if (!this.lock.waiting()) this.scheduled ??= setImmediate(() => this.flush());
     });
   }
@@ -188,7 +194,21 @@ export class GroupCommitWriter {
       return false;
     }
     this.queue = [...batch, ...this.queue];
-    if (lock === 'waiting') return false;
+    if (lock === 'waiting') {
+      // A person's write whose turn ends before the next try gives up now, nothing written: they are
+      // told the database is held by another process while Teams still waits for the answer.
+      const pending = this.lock.pending();
+      if (pending) {
+        const by = pending.retryAt + LOCK_ANSWER_MARGIN_MS;
+        const late = this.queue.filter((w) => w.deadline !== undefined && w.deadline <= by);
+        if (late.length) {
+          this.queue = this.queue.filter((w) => !late.includes(w));
+          const error = new StoreBusyError(this.file, pending.waitedMs);
+          for (const w of late) w.reject(error);
+        }
+      }
+      return false;
+    }
     this.lastOutcome = { ok: false, at: performance.now(), error: lock.error };
     const all = this.queue;
     this.queue = [];

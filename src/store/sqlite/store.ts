@@ -1,7 +1,7 @@
 /** The embedded store: one SQLite file holding requests, the audit log and conversation data. */
 import { uuidv7 } from '../ids';
 import type Database from 'better-sqlite3';
-import type { StorageFault } from '../../app/ports';
+import { CommitOutcomeUnknownError, type StorageFault } from '../../app/ports';
 import type { CountersignStore } from '../countersign-store';
 import { SqliteAuditLog } from './audit-log';
 import { SqliteAuditAccessStore } from './audit-access';
@@ -92,6 +92,9 @@ export class SqliteStore implements CountersignStore {
   /** SQLite's storage errors (full, I/O, read-only, corrupt, the file gone or the writer thread stopped) are the disk's. */
   storageFault(err: unknown): StorageFault | undefined {
     if (err instanceof StoreBusyError) return 'busy';
+    // The commit may have been saved (the writer thread stopped during it, or a person's turn ended
+    // while it was committing): never "nothing was changed".
+    if (err instanceof CommitOutcomeUnknownError) return 'unconfirmed';
     // Both cross from the writer thread by name (errorFromWire rebuilds only the errors callers tell apart).
     const name = (err as { name?: unknown } | null)?.name;
     if (name === 'DatabaseFileGoneError' || name === 'AuditLogRewrittenError') return 'damaged';

@@ -5,7 +5,7 @@
  * thread's group commit is on disk. A thread that stops rejects what it had not answered.
  */
 import type { Worker } from 'node:worker_threads';
-import { CommitOutcomeUnknownError } from '../../app/ports';
+import { CommitOutcomeUnknownError, turnDeadline, TurnDeadlineError } from '../../app/ports';
 import { completeSealed, SEAL_PLACEHOLDERS, sealTemplate, type SealPlaceholders, type SealTemplate } from '../../audit/chain/chain';
 import type { AuditEventDraft, AuditRecord, ChainHead } from '../../domain/audit';
 import { uuidv7 } from '../ids';
@@ -106,9 +106,31 @@ export class ThreadWriter implements StoreWriter {
       return Promise.reject(err);
     }
     const id = this.nextId++;
-    this.outbox.push({ id, op, args, events: templates.map(wireTemplate), single: options.singleStatement ?? false });
+    const since = performance.now();
+    const deadline = turnDeadline();
+    this.outbox.push({ id, op, args, events: templates.map(wireTemplate), single: options.singleStatement ?? false, ...(deadline !== undefined ? { left: deadline - since } : {}) });
     this.scheduled ??= setImmediate(() => this.send());
-    return new Promise((resolve, reject) => this.waiting.add(id, { resolve: resolve as (v: unknown) => void, reject, templates }));
+    const written = new Promise<Written<WriteOpResult<K>>>((resolve, reject) => this.waiting.add(id, { resolve: resolve as (v: unknown) => void, reject, templates }));
+    return deadline === undefined ? written : this.byDeadline(written, deadline, since);
+  }
+
+  /**
+   * A person's write not answered by its turn's deadline: the thread waits for the write lock no
+   * longer (it answers "busy" before), so it is committing or behind a commit that is, a stalled
+   * fsync: whether it will be saved is not known, and the person is told so while Teams still
+   * waits. (Its answer, when it comes, is taken as any other: the records it witnessed count.)
+   */
+  private async byDeadline<T>(written: Promise<T>, deadline: number, since: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CommitOutcomeUnknownError(new TurnDeadlineError(`the database file ${this.file}`, Math.round(performance.now() - since), true))), Math.max(0, deadline - performance.now()));
+    });
+    written.catch(() => undefined);
+    try {
+      return await Promise.race([written, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async readiness(again = false): Promise<Readiness> {

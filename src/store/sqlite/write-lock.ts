@@ -77,7 +77,7 @@ export type LockTry = 'taken' | 'waiting' | { error: unknown; busy: boolean };
  */
 export class WriteLockTaker {
   /** Set while another process holds the write lock: the queue waits for this timer, not the event loop. */
-  private lockWait: { wait: LockWait; timer: NodeJS.Timeout } | undefined;
+  private lockWait: { wait: LockWait; timer: NodeJS.Timeout; retryAt: number } | undefined;
   private readonly begin: Database.Statement;
   /** The connection's own busy timeout (ms), put back after each BEGIN IMMEDIATE. */
   private readonly busyTimeoutMs: number;
@@ -125,8 +125,13 @@ export class WriteLockTaker {
       this.lockWait = undefined;
       return { error: new StoreBusyError(this.file, wait.waited()), busy: true };
     }
-    this.lockWait = { wait, timer: setTimeout(() => this.retry(), delay) };
+    this.lockWait = { wait, timer: setTimeout(() => this.retry(), delay), retryAt: performance.now() + delay };
     return 'waiting';
+  }
+
+  /** While a timer waits to try again: when it will (performance.now()) and how long the wait has lasted (ms). */
+  pending(): { retryAt: number; waitedMs: number } | undefined {
+    return this.lockWait && { retryAt: this.lockWait.retryAt, waitedMs: this.lockWait.wait.waited() };
   }
 
   /** The writer closes: no timer tries again (the wait so far still counts for its last try). */

@@ -28,6 +28,8 @@ export interface WireWrite {
   args: unknown[];
   events: WireTemplate[];
   single: boolean;
+  /** What was left of its turn's deadline when it was submitted (ms), if it belongs to a person's turn. */
+  left?: number;
 }
 
 export type Request =

@@ -61,7 +61,7 @@ export function runWriterThread(port: MessagePort, data: ThreadData & { placehol
     switch (m.type) {
       case 'writes':
         for (const w of m.writes) {
-          writer.submitTemplates(w.op, w.args as never, w.events, data.placeholders, { singleStatement: w.single }).then(
+          writer.submitTemplates(w.op, w.args as never, w.events, data.placeholders, { singleStatement: w.single, ...(w.left !== undefined ? { leftMs: w.left } : {}) }).then(
             ({ value, sealed }) => settled({ id: w.id, ok: true, value, ...(sealed.length > 0 ? { sealed } : {}) }),
             (err: unknown) => settled({ id: w.id, ok: false, error: errorToWire(err) }),
           );

@@ -8,7 +8,7 @@
  *   a long group commit or a sealing burst never holds up the event loop (the bot).
  */
 import type Database from 'better-sqlite3';
-import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, OpenRequestExistsError, VersionConflictError } from '../../app/ports';
+import { BreakGlassLimitError, DelegationConflictError, DuplicateRequestError, OpenRequestExistsError, turnDeadline, VersionConflictError } from '../../app/ports';
 import type { SealPlaceholders } from '../../audit/chain/chain';
 import { DuplicateDownloadLinkError } from '../../audit/ports';
 import type { AuditEventDraft, AuditRecord, ChainHead } from '../../domain/audit';
@@ -27,6 +27,17 @@ export interface Written<T> {
 export interface WriteOptions {
   /** The write is one statement, which SQLite undoes alone when it fails: no savepoint needed. */
   singleStatement?: boolean;
+  /**
+   * What was left, when it was submitted, of the deadline of the person's turn it belongs to (ms,
+   * src/app/turn-deadline.ts): it waits for the write lock no longer than a moment before that.
+   */
+  leftMs?: number;
+}
+
+/** `options` with what is left of the current turn's deadline, when there is one. */
+function withTurnLeft(options: WriteOptions = {}): WriteOptions {
+  const deadline = turnDeadline();
+  return deadline === undefined || options.leftMs !== undefined ? options : { ...options, leftMs: deadline - performance.now() };
 }
 
 export interface StoreWriter {
@@ -80,7 +91,7 @@ export class InlineWriter implements StoreWriter {
       let records: AuditRecord[] = [];
       const value = this.run(op, args, events.length, () => (records = tx.appendEvents(events)));
       return { value, records };
-    }, options);
+    }, withTurnLeft(options));
   }
 
   /** The writer thread's way in: the events come as templates made on the main thread (thread-writer.ts). */
