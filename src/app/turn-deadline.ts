@@ -44,6 +44,23 @@ export function turnDeadline(): number | undefined {
   return turn?.open ? turn.at : undefined;
 }
 
+/**
+ * What a turn keeps of its time for its store work after the calls it makes to other services before
+ * it (Microsoft Graph's membership checks, before a click is decided) (ms).
+ */
+const STORE_RESERVE_MS = 3000;
+
+/**
+ * By when (performance.now()) a call to another service made in the current turn must end, so that
+ * the store work after it still fits before the turn's deadline; undefined outside a turn. A click
+ * checking the memberships of the clicker and of each person they stand in for, then again for the
+ * card it answers with, gave each check its own 5 s, and a slow Graph held the click past Teams' window.
+ */
+export function callDeadline(): number | undefined {
+  const at = turnDeadline();
+  return at === undefined ? undefined : at - STORE_RESERVE_MS;
+}
+
 /** Runs `fn` outside any turn: background work a turn starts (an execution) is not held to its deadline. */
 export function outsideTurn<T>(fn: () => T): T {
   return turns.exit(fn);

@@ -10,7 +10,7 @@
  * lookup takes at most `timeoutMs` in all, because a person is waiting on a card click.
  */
 import type { TokenCredential } from '@azure/identity';
-import { DirectoryError, type Directory } from '../app/ports';
+import { callDeadline, DirectoryError, type Directory } from '../app/ports';
 import { retryAfterMs } from '../retry-after';
 
 const GRAPH_ENDPOINT = 'https://graph.microsoft.com';
@@ -60,10 +60,13 @@ export class GraphDirectory implements Directory {
     const now = this.now();
     const unknown = groups.filter((g) => !((this.cache.get(`${person}|${g}`)?.until ?? 0) > now));
     if (unknown.length > 0) {
-      const deadline = now + this.timeoutMs;
+      // Within a person's turn, no later than the turn leaves for it: every check of the turn shares that time.
+      const turn = callDeadline();
+      const deadline = turn === undefined ? now + this.timeoutMs : Math.min(now + this.timeoutMs, Math.floor(turn));
+      if (deadline <= now) throw new DirectoryError(unknown, 'Microsoft Graph was not asked: the click or message had no time left for it (Teams waits about 15 s for its answer, and the checks before this one took it)');
       for (let i = 0; i < unknown.length; i += GROUPS_PER_CALL) {
         const batch = unknown.slice(i, i + GROUPS_PER_CALL);
-        const members = await this.checkMemberGroups(person, batch, deadline);
+        const members = await this.checkMemberGroups(person, batch, deadline, deadline - now);
         const until = this.now() + this.options.cacheLifetimeMs;
         for (const g of batch) this.remember(`${person}|${g}`, { member: members.has(g), until });
       }
@@ -84,13 +87,13 @@ export class GraphDirectory implements Directory {
     }
   }
 
-  private async checkMemberGroups(person: string, groupIds: string[], deadline: number): Promise<Set<string>> {
+  private async checkMemberGroups(person: string, groupIds: string[], deadline: number, budgetMs: number): Promise<Set<string>> {
     const fail = (detail: string) => new DirectoryError(groupIds, detail);
     // Getting the token is a call too (Entra ID, the managed identity endpoint): it gets what is left of the lookup's time.
     const left = Math.max(1, deadline - this.now());
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(this.timeoutMs / 100) / 10}s`)), left);
+      timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(budgetMs / 100) / 10}s`)), left);
     });
     const token = await Promise.race([this.options.credential.getToken(this.scope, { abortSignal: AbortSignal.timeout(left) }), late])
       .catch((err: unknown) => {
@@ -111,7 +114,7 @@ export class GraphDirectory implements Directory {
         });
       } catch (err) {
         const name = (err as Error)?.name;
-        if (name === 'TimeoutError' || name === 'AbortError') throw fail(`Microsoft Graph did not answer within ${Math.round(this.timeoutMs / 100) / 10}s`);
+        if (name === 'TimeoutError' || name === 'AbortError') throw fail(`Microsoft Graph did not answer within ${Math.round(budgetMs / 100) / 10}s`);
         throw fail(`Microsoft Graph at ${this.endpoint} could not be reached (${(err as Error)?.cause instanceof Error ? ((err as Error).cause as Error).message : String(err)})`);
       }
       if (response.ok) return this.members(response, fail);
