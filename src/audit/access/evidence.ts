@@ -148,8 +148,11 @@ export function evidenceFiles(input: EvidenceInput): EvidenceFile[] {
   const files: EvidenceFile[] = [];
   if (latest) files.push({ name: 'request.json', content: json(latest) });
   files.push({ name: 'versions.jsonl', content: versions.map((v) => `${canonicalJson(v)}\n`).join('') });
+  // Numbered as wide as the highest version (at least two digits): a folder listed in name order is
+  // then in version order, v099 before v100, however many versions the request has.
+  const width = Math.max(2, ...versions.map((v) => String(v.version).length));
   versions.forEach((v) => {
-    files.push({ name: `cards/v${namePart(String(v.version).padStart(2, '0'))}-${namePart(String(v.state))}.json`, content: json(cardOf(input, v)) });
+    files.push({ name: `cards/v${namePart(String(v.version).padStart(width, '0'))}-${namePart(String(v.state))}.json`, content: json(cardOf(input, v)) });
   });
   const whatIf = versions.find((v) => v.whatIf)?.whatIf;
   files.push({ name: 'what-if.json', content: json(whatIf ?? { note: 'This request had no what-if: only template deployments are previewed.' }) });

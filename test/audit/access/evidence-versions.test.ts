@@ -11,7 +11,8 @@ import { alice, bob, carol, opsChannel, sourceIn } from '../../support/people';
 import { RecordingMessenger, reachConfigText } from '../../support/reach';
 import { asked, click, settle } from '../../app/steps';
 import { collect } from '../../store/store-contract';
-import { tempDir } from '../../store/fixtures';
+import { aRequest, tempDir } from '../../store/fixtures';
+import { evidenceOf } from './evidence-of';
 
 const DELETE = 'delete resource group staging-old';
 const TAG = 'tag rg-web owner platform-team';
@@ -149,5 +150,16 @@ describe('stored request versions judged against their audit records', () => {
     const told = summaryOf(forged({ reason: 'routine cleanup', requester: carol }));
     assert.match(told, /NOT AS RECORDED: its audit records say Alice Requester \S+ asked for it\./);
     assert.match(told, /NOT AS RECORDED: its audit records carry the reason INC-4711 outage cleanup\./);
+  });
+
+  it('numbers the cards of a request with many versions so that their names sort in version order', () => {
+    const r = aRequest('CS-MANYVERS');
+    const versions = Array.from({ length: 120 }, (_, i) => ({ ...r, version: i + 1 }));
+    const files = evidenceFiles({ requestId: r.id, versions, events: [], verification: { chain: { ok: true, count: 0, lastSeq: 0, headHash: '0'.repeat(64) }, checkpoints: { checked: 0, problems: [] }, events: { count: 0, ok: true, problems: [] } }, renderCard: () => ({}) });
+    const cards = files.map((f) => f.name).filter((n) => n.startsWith('cards/'));
+    assert.equal(cards.length, 120);
+    assert.deepEqual([...cards].sort(), cards, 'name order is version order');
+    assert.equal(cards[8], 'cards/v009-pending.json');
+    assert.equal(evidenceOf(r).map((f) => f.name).find((n) => n.startsWith('cards/')), 'cards/v01-pending.json', 'fewer than 100 versions: two digits, as before');
   });
 });
