@@ -150,7 +150,8 @@ export function evidenceFiles(input: EvidenceInput): EvidenceFile[] {
   files.push({ name: 'versions.jsonl', content: versions.map((v) => `${canonicalJson(v)}\n`).join('') });
   // Numbered as wide as the highest version (at least two digits): a folder listed in name order is
   // then in version order, v099 before v100, however many versions the request has.
-  const width = Math.max(2, ...versions.map((v) => String(v.version).length));
+  // (A version edited in the database into something else than a whole number widens nothing.)
+  const width = Math.max(2, ...versions.map((v) => (Number.isSafeInteger(v.version) && v.version > 0 ? String(v.version).length : 0)));
   versions.forEach((v) => {
     files.push({ name: `cards/v${namePart(String(v.version).padStart(width, '0'))}-${namePart(String(v.state))}.json`, content: json(cardOf(input, v)) });
   });

@@ -161,5 +161,7 @@ describe('stored request versions judged against their audit records', () => {
     assert.deepEqual([...cards].sort(), cards, 'name order is version order');
     assert.equal(cards[8], 'cards/v009-pending.json');
     assert.equal(evidenceOf(r).map((f) => f.name).find((n) => n.startsWith('cards/')), 'cards/v01-pending.json', 'fewer than 100 versions: two digits, as before');
+    const odd = evidenceFiles({ requestId: r.id, versions: [{ ...r, version: 'x'.repeat(200) as unknown as number }, { ...r, version: 2 }], events: [], verification: { chain: { ok: true, count: 0, lastSeq: 0, headHash: '0'.repeat(64) }, checkpoints: { checked: 0, problems: [] }, events: { count: 0, ok: true, problems: [] } }, renderCard: () => ({}) });
+    assert.ok(odd.some((f) => f.name === 'cards/v02-pending.json'), 'a version edited into a long text does not widen the others');
   });
 });
