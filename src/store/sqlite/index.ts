@@ -3,7 +3,7 @@ export { WriterThreadBoot } from './writer-boot';
 export { openSqliteAuditReader, NotACountersignDatabaseError } from './audit-reader';
 export { salvageDamagedAuditLog, sqliteStoredRequests, verifySqliteAuditLog } from './verify-database';
 export { MIGRATIONS, migrate } from './migrations';
-export { missingCheckpointTriggers, readCheckpointTable, readRequestVersions, recordHashAt } from './compliance-reader';
+export { missingCheckpointTriggers, readCheckpointTable, readRequestVersions, recordHashAt } from './audit-access-reader';
 export { backupSqliteStore, BackupTargetExistsError } from './backup';
 export { INSTANCE_LOCK_FILE, lockDataDirectory, SharedIndexMissingError } from './instance-lock';
 export { sqliteOpenProblem } from './open-problem';
