@@ -1,5 +1,5 @@
 /**
- * What only the SQLite compliance tables guarantee (append-only triggers, migration, reading the raw
+ * What only the SQLite audit-access tables guarantee (append-only triggers, migration, reading the raw
  * tables); what every backend guarantees is in the store contract (store-contract.ts).
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import type { SqliteStore } from '../../src/store/sqlite';
 import { aRequest, anEvent, tempDir } from './fixtures';
 import { aLink } from './store-contract';
 
-describe('the SQLite compliance tables', () => {
+describe('the SQLite audit-access tables', () => {
   let tmp: ReturnType<typeof tempDir>;
   let file: string;
   let store: SqliteStore;

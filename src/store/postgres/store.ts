@@ -1,6 +1,6 @@
 /**
  * The shared store: one PostgreSQL database holding requests, the audit log, conversation data and
- * the compliance tables for any number of Countersign instances.
+ * the audit-access tables for any number of Countersign instances.
  */
 import type pg from 'pg';
 import { CommitOutcomeUnknownError, type StorageFault } from '../../app/ports';

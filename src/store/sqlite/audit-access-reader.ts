@@ -1,6 +1,7 @@
 /**
- * Read-only queries on the compliance tables, for the CLI (verification, evidence bundles). A
- * database from before those tables existed reads as having none.
+ * Read-only queries on the audit-access tables (what AuditAccessStore keeps: checkpoints, request
+ * versions), for the CLI (verification, evidence bundles). A database from before those tables
+ * existed reads as having none.
  */
 import type Database from 'better-sqlite3';
 import type { AuditCheckpoint } from '../../audit/ports';
