@@ -25,7 +25,7 @@ export function startAzureMonitor(connectionString: string): Telemetry {
     azureMonitorExporterOptions: { connectionString },
     // service.name becomes Application Insights' cloud role name.
     resource: resourceFromAttributes({ 'service.name': 'countersign', 'service.version': serviceVersion() }),
-    // Incoming requests and turns are traced explicitly (trace-http.ts): the distro's HTTP
+    // Incoming requests and turns are traced explicitly (src/http/trace-requests.ts): the distro's HTTP
     // instrumentation would have to load before restify does, and would count them twice. Its Azure
     // SDK instrumentation stays on, so ARM's HTTP calls appear beneath Countersign's ARM spans.
     instrumentationOptions: {

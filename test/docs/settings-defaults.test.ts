@@ -1,6 +1,6 @@
 /**
  * The defaults docs/operations.md gives the environment variables are the ones the code takes when a
- * variable is unset: a default changed in src/settings.ts (or a script) without the table, or the
+ * variable is unset: a default changed in src/settings/ (or a script) without the table, or the
  * other way round, fails here. A new row whose default is written as a value must be added below.
  */
 import assert from 'node:assert/strict';
