@@ -18,6 +18,16 @@ function at(f: AppOnFakes, instant: string | number): void {
   f.clock.advance(new Date(instant).getTime() - f.clock.now().getTime());
 }
 
+/** No instance runs for eight days (past maxScheduleAhead), then one starts and takes up what was left. */
+async function restartEightDaysLater(f: AppOnFakes): Promise<void> {
+  at(f, START.getTime() + 8 * 24 * HOUR);
+  const restarted = f.anotherRun();
+  await restarted.catchUp();
+  await restarted.executor.idle();
+  await restarted.executor.runStranded();
+  await restarted.executor.idle();
+}
+
 /** The example config with maintenance windows on `delete resource group`. */
 function withWindows(windows: string, extra = ''): string {
   const text = readFileSync(EXAMPLE_CONFIG, 'utf8');
@@ -241,12 +251,7 @@ describe('app: approve now, run later', () => {
     await click(f, bob, r, 'approve');
     const approved = await f.request(r.id);
     assert.equal(approved.state, 'approved');
-    at(f, START.getTime() + 8 * 24 * HOUR);
-    const restarted = f.anotherRun();
-    await restarted.catchUp();
-    await restarted.executor.idle();
-    await restarted.executor.runStranded();
-    await restarted.executor.idle();
+    await restartEightDaysLater(f);
     assert.equal(f.azure.executions.length, 0, 'nothing is sent on an approval given eight days ago');
     const after = await f.request(r.id);
     assert.equal(after.state, 'expired');
@@ -330,12 +335,7 @@ describe('app: approve now, run later', () => {
       await f.app.executor.stop();
       await click(f, bob, r, 'approve');
       const approved = await f.request(r.id);
-      at(f, START.getTime() + 8 * 24 * HOUR);
-      const restarted = f.anotherRun();
-      await restarted.catchUp();
-      await restarted.executor.idle();
-      await restarted.executor.runStranded();
-      await restarted.executor.idle();
+      await restartEightDaysLater(f);
       const after = await f.request(r.id);
       assert.equal(after.state, 'expired');
       const validUntil = new Date(Date.parse(approved.approvals[0].at) + 7 * 24 * HOUR).toISOString();
