@@ -8,7 +8,7 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { exportAudit } from '../audit/access/export';
 import { recordExportFinished } from '../audit/access/export-records';
-import { checkEvents, checkVersions, EVENTS_MANIFEST, evidenceFiles, signEvidence } from '../audit/access/evidence';
+import { checkEvents, checkVersions, EVENTS_MANIFEST, evidenceFiles, namedVersionProblems, signEvidence } from '../audit/access/evidence';
 import type { EvidenceVerification } from '../audit/access/evidence';
 import { canonicalRequestId, requestIdAsNamed } from '../domain/request-ids';
 import type { AuditRecord } from '../domain/audit';
@@ -89,7 +89,7 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     await recordExportFinished(store, manifest, { time: new Date().toISOString(), via: 'evidence', data: { operator, requestId, folder: path.basename(target) } });
     renameSync(temp, target);
     const problems = !verification.chain.ok || verification.checkpoints.problems.length > 0 || !verification.events.ok || (verification.indexes?.problems.length ?? 0) > 0 || !verification.versions.ok;
-    for (const p of verification.versions.problems) io.stderr.write(`NOT BACKED BY THE AUDIT CHAIN: ${p}.\n`);
+    for (const p of namedVersionProblems(verification.versions.problems)) io.stderr.write(`NOT BACKED BY THE AUDIT CHAIN: ${p}.\n`);
     io.stderr.write(
       `Evidence for ${requestId}: ${events.length} audit records, ${versions.length} card version(s), written to ${target}.\n` +
         (problems ? 'WARNING: verification found problems; see verification.json.\n' : 'Verification: the audit chain and this request\'s records are intact.\n'),

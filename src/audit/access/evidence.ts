@@ -110,6 +110,19 @@ export function checkEvents(events: AuditRecord[], chain: EvidenceVerification['
  * Checks each stored version of the request (oldest first) against the request's audit records (seq
  * order): a version the chain does not back is named with what it claims that the records do not hold.
  */
+/** How many stored versions not backed SUMMARY.md and `audit evidence` name; verification.json holds every one. */
+const NAMED_VERSION_PROBLEMS = 20;
+
+/**
+ * The problems of the stored versions as SUMMARY.md and `audit evidence` name them: the first
+ * NAMED_VERSION_PROBLEMS, then how many more verification.json holds (a request someone gave
+ * thousands of versions in the database would otherwise give a summary of megabytes).
+ */
+export function namedVersionProblems(problems: readonly string[]): string[] {
+  if (problems.length <= NAMED_VERSION_PROBLEMS) return [...problems];
+  return [...problems.slice(0, NAMED_VERSION_PROBLEMS), `${problems.length - NAMED_VERSION_PROBLEMS} more version(s) not backed by the audit chain, each named in verification.json`];
+}
+
 export function checkVersions(versions: readonly ApprovalRequest[], events: readonly AuditRecord[]): NonNullable<EvidenceVerification['versions']> {
   const problems: string[] = [];
   for (const v of versions) {
@@ -379,7 +392,7 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
     sentence(`Audit chain: ${v.chain.ok ? `intact, ${v.chain.count} records, head ${v.chain.headHash}` : `DAMAGED: ${v.chain.problem}`}`),
     sentence(`Checkpoints: ${v.checkpoints.checked} checked${v.checkpoints.latestSeq ? `, the latest names record ${v.checkpoints.latestSeq}` : ''}${v.checkpoints.problems.length ? `; PROBLEMS: ${v.checkpoints.problems.join(' ')}` : ''}`),
     sentence(`This request's ${v.events.count} record(s) (events.jsonl): ${v.events.ok ? 'each intact and part of the verified chain' : `PROBLEMS: ${v.events.problems.join('; ')}`}`),
-    ...(v.versions ? [v.versions.ok ? `Stored versions: each of the ${v.versions.count} is backed by this request's audit records.` : `Stored versions: NOT BACKED BY THE AUDIT CHAIN (versions.jsonl and cards/ hold them as stored; they are not this request's history): ${v.versions.problems.map(literal).join('; ')}.`] : []),
+    ...(v.versions ? [v.versions.ok ? `Stored versions: each of the ${v.versions.count} is backed by this request's audit records.` : `Stored versions: NOT BACKED BY THE AUDIT CHAIN (versions.jsonl and cards/ hold them as stored; they are not this request's history): ${namedVersionProblems(v.versions.problems).map(literal).join('; ')}.`] : []),
     ...(v.indexes?.problems.length ? [sentence(`Indexes of the audit log: DAMAGED: ${v.indexes.problems.join('; ')} (this bundle's records were read from the log itself, not through them)`)] : []),
     '',
     '## Files',

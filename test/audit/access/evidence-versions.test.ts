@@ -164,4 +164,15 @@ describe('stored request versions judged against their audit records', () => {
     const odd = evidenceFiles({ requestId: r.id, versions: [{ ...r, version: 'x'.repeat(200) as unknown as number }, { ...r, version: 2 }], events: [], verification: { chain: { ok: true, count: 0, lastSeq: 0, headHash: '0'.repeat(64) }, checkpoints: { checked: 0, problems: [] }, events: { count: 0, ok: true, problems: [] } }, renderCard: () => ({}) });
     assert.ok(odd.some((f) => f.name === 'cards/v02-pending.json'), 'a version edited into a long text does not widen the others');
   });
+
+  it('names at most 20 stored versions not backed in SUMMARY.md, counting the rest, which verification.json names each', () => {
+    const r = aRequest('CS-FLOODVER');
+    const problems = Array.from({ length: 25 }, (_, i) => `version ${i + 2} (pending) is not backed by the audit chain: its reason "forged ${i}" is not the one its audit records carry`);
+    const files = evidenceFiles({ requestId: r.id, versions: [r], events: [], verification: { chain: { ok: true, count: 0, lastSeq: 0, headHash: '0'.repeat(64) }, checkpoints: { checked: 0, problems: [] }, events: { count: 0, ok: true, problems: [] }, versions: { count: 26, ok: false, problems } }, renderCard: () => ({}) });
+    const summary = files.find((f) => f.name === 'SUMMARY.md')!.content;
+    assert.match(summary, /forged 19/);
+    assert.doesNotMatch(summary, /forged 20/);
+    assert.match(summary, /5 more version\(s\) not backed by the audit chain, each named in verification\.json/);
+    assert.equal((JSON.parse(files.find((f) => f.name === 'verification.json')!.content) as { versions: { problems: string[] } }).versions.problems.length, 25);
+  });
 });
