@@ -52,7 +52,7 @@ const MAX_WITHHELD_SENDS = 3;
  * Runs (or resumes) the claimed execution under the lease granted at `leaseFrom`, and records how it
  * ended. `attempt` counts the calls of this run whose send was withheld (withheldSend).
  */
-export async function follow(runner: ExecutionRunner, claimed: ApprovalRequest, mode: 'start' | 'resume', leaseFrom: LeaseReading, attempt = 1): Promise<void> {
+export async function runClaimed(runner: ExecutionRunner, claimed: ApprovalRequest, mode: 'start' | 'resume', leaseFrom: LeaseReading, attempt = 1): Promise<void> {
   const { deps, owner } = runner;
   const requestId = claimed.id;
   if (runner.stopping) {
@@ -184,7 +184,7 @@ async function withheldSend(runner: ExecutionRunner, claimed: ApprovalRequest, m
   if (retaken?.result.ok) {
     if (attempt < MAX_WITHHELD_SENDS && !runner.stopping) {
       deps.log.warn({ requestId, owner, reason, sent: known.sent }, 'execution not sent: its lease may have passed; it was still this run\'s and is taken again, and the execution goes on');
-      await follow(runner, retaken.result.request, known.sent ? 'resume' : mode, lease.from, attempt + 1);
+      await runClaimed(runner, retaken.result.request, known.sent ? 'resume' : mode, lease.from, attempt + 1);
       return;
     }
     // Stopping, or withheld time after time (this process keeps stopping): the lease is given up at once.

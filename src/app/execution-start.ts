@@ -48,7 +48,7 @@ import { leaseClaim, leaseTime, save, type ExecutionRunner } from './execution-r
 
 /**
  * Checks and claims the approved (or due scheduled) request once: drift check, evidence, claim.
- * Returns the claim to follow (the caller sends it, execution-send.ts), or undefined when there is
+ * Returns the claim to run (the caller sends it: runClaimed, execution-send.ts), or undefined when there is
  * nothing to run. Followed by the caller, not here: what these checks read (the audit trail, the
  * approvers' access, the claim's records) is then let go while the operation runs in Azure, which
  * may take minutes, instead of staying reachable from this function's suspended frame.

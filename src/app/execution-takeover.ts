@@ -11,7 +11,7 @@ import { requestShapeProblem } from '../domain/request-shape';
 import { transact } from './context';
 import { readRequestTrail, trailProblem } from './request-trail';
 import { unaudited } from './execution-evidence';
-import { follow } from './execution-send';
+import { runClaimed } from './execution-send';
 import { leaseClaim, leaseTime, type ExecutionRunner } from './execution-runner';
 
 /** Takes over the executions whose lease expired and resumes them, each in the background; returns the ids taken over. */
@@ -36,10 +36,10 @@ export async function takeOverAbandoned(runner: ExecutionRunner): Promise<string
     taken.push(r.id);
     const resumed = claim.result.request;
     deps.log.warn({ requestId: r.id, previousOwner: r.execution?.lease?.owner, owner: runner.owner }, 'execution resumed after its lease expired');
-    // A stop that began while the takeover was written refuses new runs (track): follow() then lets
+    // A stop that began while the takeover was written refuses new runs (track): runClaimed() then lets
     // the lease go at once, rather than holding it unfollowed until it runs out.
-    if (runner.stopping) await follow(runner, resumed, 'resume', lease.from);
-    else runner.track(r.id, () => follow(runner, resumed, 'resume', lease.from));
+    if (runner.stopping) await runClaimed(runner, resumed, 'resume', lease.from);
+    else runner.track(r.id, () => runClaimed(runner, resumed, 'resume', lease.from));
   }
   return taken;
 }

@@ -21,7 +21,7 @@ import type { ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
 import { elapsedOn } from './ports';
 import { startApproved } from './execution-start';
-import { follow } from './execution-send';
+import { runClaimed } from './execution-send';
 import { takeOverAbandoned } from './execution-takeover';
 import type { ExecutionRunner } from './execution-runner';
 
@@ -101,7 +101,7 @@ export class Executor {
     this.track(request.id, async () => {
       await new Promise<void>((resolve) => setImmediate(resolve));
       const claimed = await startApproved(this.runner, request.id);
-      if (claimed) await follow(this.runner, claimed.request, 'start', claimed.leaseFrom);
+      if (claimed) await runClaimed(this.runner, claimed.request, 'start', claimed.leaseFrom);
     });
   }
 
