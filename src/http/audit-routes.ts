@@ -4,7 +4,7 @@
  * file only turns them into HTTP.
  */
 import type restify from 'restify';
-import type { AuditorAccess, Caller, Delivery } from '../audit/access/auditor-access';
+import type { AuditorAccess, Caller, AuditHttpAnswer } from '../audit/access/auditor-access';
 import type { AuditVerifier } from '../audit/access/signing';
 import type { Logger } from '../log/context';
 
@@ -16,7 +16,7 @@ function callerOf(req: restify.Request): Caller {
   };
 }
 
-async function deliver(res: restify.Response, delivery: Delivery, log: Logger, idleMs: number): Promise<void> {
+async function deliver(res: restify.Response, delivery: AuditHttpAnswer, log: Logger, idleMs: number): Promise<void> {
   if (delivery.kind === 'json') {
     for (const [name, value] of Object.entries(delivery.headers ?? {})) res.header(name, value);
     res.header('cache-control', 'no-store');
@@ -68,9 +68,9 @@ export interface AuditRouteOptions {
   track?: <T>(work: Promise<T>) => Promise<T>;
 }
 
-function answering(log: Logger, options: AuditRouteOptions, handle: (req: restify.Request) => Promise<Delivery>) {
+function answering(log: Logger, options: AuditRouteOptions, handle: (req: restify.Request) => Promise<AuditHttpAnswer>) {
   const answer = async (req: restify.Request, res: restify.Response): Promise<void> => {
-    let delivery: Delivery;
+    let delivery: AuditHttpAnswer;
     try {
       delivery = await handle(req);
     } catch (err) {

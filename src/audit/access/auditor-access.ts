@@ -31,7 +31,7 @@ export interface Caller {
   userAgent?: string;
 }
 
-export type Delivery = { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> } | ExportDelivery;
+export type AuditHttpAnswer = { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> } | ExportDelivery;
 
 /** Exports one instance runs at once when nothing says otherwise (COUNTERSIGN_AUDIT_EXPORTS_AT_ONCE). */
 const DEFAULT_EXPORTS_AT_ONCE = 2;
@@ -63,7 +63,7 @@ export interface AuditorAccessDeps {
   exportsAtOnce?: number;
 }
 
-function json(status: number, body: unknown, headers?: Record<string, string>): Delivery {
+function json(status: number, body: unknown, headers?: Record<string, string>): AuditHttpAnswer {
   return { kind: 'json', status, body, ...(headers ? { headers } : {}) };
 }
 
@@ -197,7 +197,7 @@ export class AuditorAccess {
 
   // ---- download links ---------------------------------------------------------------------------
 
-  async download(token: string, caller: Caller): Promise<Delivery> {
+  async download(token: string, caller: Caller): Promise<AuditHttpAnswer> {
     const { deps } = this;
     const now = deps.clock.now();
     const check = checkLinkToken(token, deps.signer, now);
@@ -227,7 +227,7 @@ export class AuditorAccess {
   }
 
   /** A download whose link checked out, with a slot taken: the link claimed and its export, or why not. */
-  private async claimedDownload(token: string, check: Extract<LinkTokenCheck, { ok: true }>, now: Date, caller: Caller, release: () => void): Promise<Delivery> {
+  private async claimedDownload(token: string, check: Extract<LinkTokenCheck, { ok: true }>, now: Date, caller: Caller, release: () => void): Promise<AuditHttpAnswer> {
     const { deps } = this;
     const claim = await deps.store.auditAccess.claimDownloadLink(check.tokenHash, now.toISOString());
     if (!claim.ok && claim.reason === 'unknown') {
@@ -261,7 +261,7 @@ export class AuditorAccess {
   }
 
   /** The manifest of a link's export: once the download finished, for as long as the link is known. */
-  async downloadManifest(token: string): Promise<Delivery> {
+  async downloadManifest(token: string): Promise<AuditHttpAnswer> {
     // Checked as at the epoch: the manifest stays available after the link's 15 minutes.
     const check = checkLinkToken(token, this.deps.signer, new Date(0));
     if (!check.ok) return json(404, { error: 'There is no such download link.' });
@@ -275,7 +275,7 @@ export class AuditorAccess {
 
   // ---- HTTP API ---------------------------------------------------------------------------------
 
-  async apiExport(authorization: string | undefined, query: Record<string, unknown>, caller: Caller): Promise<Delivery> {
+  async apiExport(authorization: string | undefined, query: Record<string, unknown>, caller: Caller): Promise<AuditHttpAnswer> {
     const who = await this.authenticate(authorization, caller);
     if ('kind' in who) return who;
     const ask = parseApiExport(query);
@@ -300,14 +300,14 @@ export class AuditorAccess {
     });
   }
 
-  async apiManifest(authorization: string | undefined, exportId: string, caller: Caller): Promise<Delivery> {
+  async apiManifest(authorization: string | undefined, exportId: string, caller: Caller): Promise<AuditHttpAnswer> {
     const who = await this.authenticate(authorization, caller);
     if ('kind' in who) return who;
     const manifest = /^[0-9a-f-]{36}$/.test(exportId) ? await this.deps.store.auditAccess.getExportManifest(exportId) : undefined;
     return manifest ? json(200, manifest) : json(404, { error: `There is no export ${exportId.slice(0, 40)}.` });
   }
 
-  private async authenticate(authorization: string | undefined, caller: Caller): Promise<Delivery | { actor: Actor; appId?: string }> {
+  private async authenticate(authorization: string | undefined, caller: Caller): Promise<AuditHttpAnswer | { actor: Actor; appId?: string }> {
     if (!this.checkBearer) return json(404, { error: 'The audit export API is not enabled on this Countersign: configure audit.http.' });
     const who = await this.checkBearer(authorization);
     if (who.ok) return who;
@@ -326,7 +326,7 @@ export class AuditorAccess {
    * Retry-After, and recorded as other refusals are (within the budget: a script in a loop asks for
    * many). `after`: what became of the ask (the link not used up, nothing exported).
    */
-  private async busy(via: ExportChannel, actor: Actor | undefined, data: Record<string, unknown>, after: string): Promise<Delivery> {
+  private async busy(via: ExportChannel, actor: Actor | undefined, data: Record<string, unknown>, after: string): Promise<AuditHttpAnswer> {
     const { limit } = this.slots;
     const detail = `this instance already runs ${limit} audit export(s) at once, the most it runs (COUNTERSIGN_AUDIT_EXPORTS_AT_ONCE)`;
     await this.refused({ via, reason: 'too-many-exports', detail, ...(actor ? { actor } : {}), data, budgeted: true });
