@@ -2,8 +2,8 @@
  * Auditors reach the audit trail without an engineer: from Teams (`audit export <from> <to>`, which
  * answers with a 15-minute, single-use, signed download link) and over HTTP with an Entra ID token.
  * Every export is recorded with its signed manifest, and every refused attempt with its reason.
- * One export streamed and recorded: export-delivery.ts. Framework-free: src/teams turns Deliveries
- * into HTTP responses and replies.
+ * One export streamed and recorded: export-delivery.ts. Framework-free: src/http/audit-routes.ts
+ * turns its answers into HTTP responses, src/teams/audit-command.ts the Teams command's into a reply.
  */
 import type { Logger } from '../../log/context';
 import type { Clock } from '../../app/ports';
@@ -31,6 +31,7 @@ export interface Caller {
   userAgent?: string;
 }
 
+/** What an audit route answers: a JSON body with its status, or an export to stream. */
 export type AuditHttpAnswer = { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> } | ExportDelivery;
 
 /** Exports one instance runs at once when nothing says otherwise (COUNTERSIGN_AUDIT_EXPORTS_AT_ONCE). */
