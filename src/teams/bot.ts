@@ -322,6 +322,11 @@ export class CountersignBot extends TeamsActivityHandler {
         }
         await this.posting.createAndPost(context, { command: what.command.name, values: what.values, problems: [], ...(what.reason ? { reason: what.reason } : {}), ...(what.runAt ? { runAt: what.runAt } : {}) }, typedMessage(context));
         return;
+      default: {
+        // Every kind interpret.ts returns has its case above: a new one does not compile until it has.
+        const unanswered: never = what;
+        return unanswered;
+      }
     }
   }
 
