@@ -72,7 +72,9 @@ describe('faults: writes in flight when the connection to PostgreSQL is reset', 
   const database = schemaPerTest();
   const proxies: TcpProxy[] = [];
   const stores: PostgresStore[] = [];
+  const clients: pg.Client[] = [];
   afterEach(async () => {
+    for (const c of clients.splice(0)) await c.end().catch(() => undefined);
     for (const p of proxies) p.resume();
     for (const s of stores.splice(0)) await s.close();
     for (const p of proxies.splice(0)) await p.close();
@@ -81,11 +83,11 @@ describe('faults: writes in flight when the connection to PostgreSQL is reset', 
     const url = new URL(database.db().url);
     return { host: url.hostname, port: port ?? Number(url.port || 5432), database: database.db().name, user: decodeURIComponent(url.username) || 'postgres', schema: database.schema() };
   };
-  /** Instance A through a proxy the test cuts, instance B straight to the server. */
-  const twoInstances = async () => {
+  /** Instance A through a proxy the test cuts or stalls (lock wait `lockWaitMs`), instance B straight to the server. */
+  const twoInstances = async (lockWaitMs = 2000) => {
     const proxy = await startTcpProxy({ host: conn().host, port: conn().port });
     proxies.push(proxy);
-    const sa = await openPostgresStore({ connection: conn(proxy.port), lockWaitMs: 2000 });
+    const sa = await openPostgresStore({ connection: conn(proxy.port), lockWaitMs });
     const sb = await openPostgresStore({ connection: conn(), lockWaitMs: 2000 });
     stores.push(sa, sb);
     const azure = new MemoryAzure(true);
@@ -210,36 +212,7 @@ describe('faults: writes in flight when the connection to PostgreSQL is reset', 
       'the requester is told it expired, once',
     );
   });
-});
 
-describe('faults: a person\'s turn on PostgreSQL answered within its deadline, however the network stalls', function () {
-  this.timeout(120_000);
-  const database = schemaPerTest();
-  const proxies: TcpProxy[] = [];
-  const stores: PostgresStore[] = [];
-  const clients: pg.Client[] = [];
-  afterEach(async () => {
-    for (const c of clients.splice(0)) await c.end().catch(() => undefined);
-    for (const p of proxies) p.resume();
-    for (const s of stores.splice(0)) await s.close();
-    for (const p of proxies.splice(0)) await p.close();
-  });
-  const conn = (port?: number) => {
-    const url = new URL(database.db().url);
-    return { host: url.hostname, port: port ?? Number(url.port || 5432), database: database.db().name, user: decodeURIComponent(url.username) || 'postgres', schema: database.schema() };
-  };
-  /** Instance A through a proxy the test stalls (lock wait `lockWaitMs`), instance B straight to the server. */
-  const twoInstances = async (lockWaitMs = 2000) => {
-    const proxy = await startTcpProxy({ host: conn().host, port: conn().port });
-    proxies.push(proxy);
-    const sa = await openPostgresStore({ connection: conn(proxy.port), lockWaitMs });
-    const sb = await openPostgresStore({ connection: conn(), lockWaitMs: 2000 });
-    stores.push(sa, sb);
-    const azure = new MemoryAzure(true);
-    const a = instanceOn(sa, new TestClock(new Date(), { realTime: true }), azure, { owner: 'run-a', leaseMs: 1500 });
-    const b = instanceOn(sb, new TestClock(new Date(), { realTime: true }), azure, { owner: 'run-b', leaseMs: 1500 });
-    return { proxy, sa, sb, a, b };
-  };
   /** A turn of `budgetMs` running `work`: what it answered (or that it had not after 40 s), and when. */
   const turn = async <T>(budgetMs: number, work: () => Promise<T>, told: (value: T) => string, failed: (err: unknown) => string) => {
     const t0 = performance.now();
