@@ -278,7 +278,7 @@ export function recordedDamage(text: string): string[] {
     ...texts(v.checkpoints.problems).map((p) => `Checkpoints: ${p}`),
     ...(v.events.ok ? [] : [`This request's records: ${texts(v.events.problems).join('; ') || 'not intact'}`]),
     ...texts(v.indexes?.problems).map((p) => `Index: ${p}`),
-    ...texts(v.versions?.problems).map((p) => `Stored versions: ${p}`),
+    ...namedVersionProblems(texts(v.versions?.problems)).map((p) => `Stored versions: ${p}`),
   ];
 }
 

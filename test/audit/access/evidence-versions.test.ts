@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { checkVersions, evidenceFiles } from '../../../src/audit/access/evidence';
+import { checkVersions, evidenceFiles, recordedDamage } from '../../../src/audit/access/evidence';
 import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite';
 import { appOnStore, SUBSCRIPTION, type AppOnFakes } from '../../support/app-on-fakes';
 import { alice, bob, carol, opsChannel, sourceIn } from '../../support/people';
@@ -174,5 +174,8 @@ describe('stored request versions judged against their audit records', () => {
     assert.doesNotMatch(summary, /forged 20/);
     assert.match(summary, /5 more version\(s\) not backed by the audit chain, each named in verification\.json/);
     assert.equal((JSON.parse(files.find((f) => f.name === 'verification.json')!.content) as { versions: { problems: string[] } }).versions.problems.length, 25);
+    const quoted = recordedDamage(files.find((f) => f.name === 'verification.json')!.content);
+    assert.equal(quoted.length, 21, 'audit verify --file of the bundle quotes as many, and the count');
+    assert.match(quoted[20], /^Stored versions: 5 more version\(s\) not backed/);
   });
 });
