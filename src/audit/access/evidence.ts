@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { neutralise, type AuditRecord } from '../../domain/audit';
 import { canonicalJson, sha256Hex } from '../../domain/canonical';
-import { unbackedVersion, writtenNotBefore } from '../../domain/lifecycle';
+import { notBeforeOfVersions, unbackedVersion } from '../../domain/lifecycle';
 import { whoMustApprove } from '../../domain/policy-text';
 import { requirementLabel } from '../../domain/quorum';
 import type { Approval, ApprovalRequest } from '../../domain/request';
@@ -125,8 +125,9 @@ export function namedVersionProblems(problems: readonly string[]): string[] {
 
 export function checkVersions(versions: readonly ApprovalRequest[], events: readonly AuditRecord[]): NonNullable<EvidenceVerification['versions']> {
   const problems: string[] = [];
+  const notBefore = notBeforeOfVersions(versions);
   for (const v of versions) {
-    const why = unbackedVersion(v, events, writtenNotBefore(v, versions));
+    const why = unbackedVersion(v, events, notBefore(v));
     if (why) problems.push(inertLine(`version ${String(v.version).slice(0, 40)} (${String(v.state).slice(0, 40)}) is not backed by the audit chain: ${why}; it was written into the database by other means`));
   }
   return { count: versions.length, ok: problems.length === 0, problems };

@@ -12,7 +12,7 @@
  * `StoredRequests` port; the judgement and its words are here.
  */
 import type { AuditRecord } from '../../domain/audit';
-import { JUDGED_RECORD_TYPES, unbackedFields, writtenNotBefore, type UnbackedField } from '../../domain/lifecycle';
+import { JUDGED_RECORD_TYPES, notBeforeOfVersions, unbackedFields, type UnbackedField } from '../../domain/lifecycle';
 import type { ApprovalRequest } from '../../domain/request';
 
 /** A stored request row or version: its request's id, its version as stored, and its stored text. */
@@ -70,12 +70,12 @@ function parsed(text: StoredRequestText): { request: ApprovalRequest } | { unrea
   return { request: v as ApprovalRequest };
 }
 
-function judged(text: StoredRequestText, what: UnbackedRequest['what'], records: readonly AuditRecord[], versions: readonly ApprovalRequest[]): UnbackedRequest | undefined {
+function judged(text: StoredRequestText, what: UnbackedRequest['what'], records: readonly AuditRecord[], notBefore: (v: ApprovalRequest) => number | undefined): UnbackedRequest | undefined {
   const read = parsed(text);
   const version = String(text.version);
   if ('unreadable' in read) return { requestId: text.id, what, version, fields: [read.unreadable] };
   const v = read.request;
-  const fields = unbackedFields(v, records, writtenNotBefore(v, versions));
+  const fields = unbackedFields(v, records, notBefore(v));
   return fields.length ? { requestId: text.id, what, version: String(v.version ?? version), fields } : undefined;
 }
 
@@ -108,10 +108,11 @@ async function checkBatch(source: StoredRequests, ids: readonly string[], rows: 
       const read = parsed(t);
       return 'request' in read ? [read.request] : [];
     });
+    const notBefore = notBeforeOfVersions(readable);
     tally.requests++;
     if (row) {
       tally.rows++;
-      const f = judged(row, 'row', mine, readable);
+      const f = judged(row, 'row', mine, notBefore);
       if (f) {
         tally.unbacked++;
         onFinding(f);
@@ -119,7 +120,7 @@ async function checkBatch(source: StoredRequests, ids: readonly string[], rows: 
     }
     for (const v of texts) {
       tally.versions++;
-      const f = judged(v, 'version', mine, readable);
+      const f = judged(v, 'version', mine, notBefore);
       if (f) {
         tally.unbacked++;
         onFinding(f);

@@ -335,14 +335,37 @@ export function unbackedVersion(v: ApprovalRequest, records: readonly AuditRecor
   return found.length ? [...new Set(found.map((f) => f.why))].join('; ') : undefined;
 }
 
-/** The latest time among a request's versions up to this one (versions of the request, any order), for unbackedFields' `notBefore`. */
-export function writtenNotBefore(v: Pick<ApprovalRequest, 'version'>, versions: readonly Pick<ApprovalRequest, 'version' | 'updatedAt'>[]): number | undefined {
-  let latest: number | undefined;
-  for (const w of versions) {
-    const t = Date.parse(String(w.updatedAt));
-    if (Number(w.version) < Number(v.version) && !Number.isNaN(t) && (latest === undefined || t > latest)) latest = t;
+/**
+ * unbackedFields' `notBefore` for each version of a request: the latest time among its versions with a
+ * lower number (versions of the request, any order). Sorted once, then each answer is a binary search:
+ * a request given tens of thousands of versions in the database (its table refuses edits, not new
+ * rows) is judged in n log n, where comparing every version with every other took minutes.
+ */
+export function notBeforeOfVersions(versions: readonly Pick<ApprovalRequest, 'version' | 'updatedAt'>[]): (v: Pick<ApprovalRequest, 'version'>) => number | undefined {
+  const sorted = versions
+    .map((w) => ({ n: Number(w.version), t: Date.parse(String(w.updatedAt)) }))
+    .filter((w) => !Number.isNaN(w.n))
+    .sort((a, b) => a.n - b.n);
+  const numbers: number[] = [];
+  const latest: (number | undefined)[] = [];
+  let max: number | undefined;
+  for (const w of sorted) {
+    if (!Number.isNaN(w.t) && (max === undefined || w.t > max)) max = w.t;
+    numbers.push(w.n);
+    latest.push(max);
   }
-  return latest;
+  return (v) => {
+    const n = Number(v.version);
+    // How many versions have a lower number (none when n is not a number).
+    let lo = 0;
+    let hi = numbers.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (numbers[mid] < n) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? undefined : latest[lo - 1];
+  };
 }
 
 /**

@@ -49,4 +49,4 @@ export {
   resumeExecution,
   stoppable,
 } from './execution';
-export { authorityBegins, expectationHashOf, JUDGED_RECORD_TYPES, leftOutOfIndex, refuseUnaudited, unauditedAuthority, unbackedFields, unbackedVersion, writtenNotBefore, type UnbackedField } from './evidence';
+export { authorityBegins, expectationHashOf, JUDGED_RECORD_TYPES, leftOutOfIndex, refuseUnaudited, unauditedAuthority, notBeforeOfVersions, unbackedFields, unbackedVersion, type UnbackedField } from './evidence';
