@@ -15,6 +15,7 @@ import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../d
 import { commentOnOneLine } from '../domain/text-safety';
 import { cardOf } from './card-binding';
 import { transact, type AppDeps } from './context';
+import { outsideTurn } from './turn-deadline';
 import { commentRefusal } from './input-gate';
 import { delegationsAt } from './delegations';
 import { accessForDecision, viewAccess } from './group-access';
@@ -253,7 +254,8 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   if (request.state === 'rejected') void deps.notifier.tellRequester(request, rejectedText(request));
   // A scheduled request someone else cancelled: its requester, waiting for it to run, is told as for a rejection.
   if (request.state === 'cancelled' && request.cancellation && !samePerson(request.cancellation.by, request.requester)) void requesterTime(deps, request).then((at) => deps.notifier.tellRequester(request, cancelledText(request, at)));
-  if (request.state === 'executing' && verb === 'cancel') void cancelInAzure(deps, request);
+  // Asked after the answer, not held to the click's deadline (a write to Azure: its tries keep their time).
+  if (request.state === 'executing' && verb === 'cancel') outsideTurn(() => void cancelInAzure(deps, request));
   // A break-glass use flagged: the person who used it hears that it was questioned, and why.
   if (verb === 'flag') void deps.notifier.tellRequester(request, flaggedText(request));
   return { ok: true, request, verb };

@@ -22,6 +22,7 @@ import {
   type RetryStrategy,
 } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
+import { callDeadline } from '../app/ports';
 import { MAX_RETRY_AFTER_MS, retryAfterMs } from '../retry-after';
 import { FOREIGN_ENDPOINT, type CapturedResponse } from './errors';
 import { fencedHttpClient } from './send-fence';
@@ -108,6 +109,8 @@ export interface ArmClientOptions {
 }
 
 const DEFAULT_AZURE_TIMEOUT_MS = 30_000;
+/** The least time a try made in a person's turn is given, however little the turn has left (ms). */
+const TURN_TRY_MIN_MS = 5000;
 
 export interface RawRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -171,6 +174,11 @@ function trustCertificatePolicy(caPem: string): PipelinePolicy {
  */
 function timeoutPolicy(timeoutMs: number, stopping: AbortSignal | undefined): PipelinePolicy {
   const what = (request: PipelineRequest) => `${request.method} ${new URL(request.url).pathname}`;
+  // Within a person's turn (a message's read of its target, a query), a try gets no more than the
+  // turn leaves for it (at least TURN_TRY_MIN_MS: a what-if's quick polls go on), and one unanswered
+  // by then is not tried again (ECANCELED): the person is told within Teams' window, not minutes later.
+  const inTurn = (request: PipelineRequest) =>
+    new RestError(`Azure Resource Manager did not answer ${what(request)} within ${Math.round(request.timeout / 100) / 10} s, the time this message or click had left (Teams waits about 15 s for an answer)`, { code: 'ECANCELED', request });
   // At a stop, a call still waiting fails at once, as a broken connection: a read is not tried again
   // (ECANCELED is no code the retry policy retries) and a write's outcome is found out by the next run.
   const stopped = (request: PipelineRequest) => new RestError(`Countersign is stopping and stopped waiting for Azure Resource Manager's answer to ${what(request)}`, { code: 'ECANCELED', request });
@@ -178,6 +186,9 @@ function timeoutPolicy(timeoutMs: number, stopping: AbortSignal | undefined): Pi
     name: 'countersignArmTimeout',
     sendRequest: async (request, next) => {
       if (!(request.timeout > 0)) request.timeout = timeoutMs;
+      const turn = callDeadline();
+      const cut = turn !== undefined && turn - performance.now() < request.timeout;
+      if (cut) request.timeout = Math.min(request.timeout, Math.max(TURN_TRY_MIN_MS, Math.round(turn - performance.now())));
       const own = request.abortSignal;
       if (stopping) {
         if (stopping.aborted) throw stopped(request);
@@ -188,6 +199,7 @@ function timeoutPolicy(timeoutMs: number, stopping: AbortSignal | undefined): Pi
       } catch (err) {
         const aborted = err instanceof Error && err.name === 'AbortError' && !own?.aborted;
         if (aborted && stopping?.aborted) throw stopped(request);
+        if (aborted && cut) throw inTurn(request);
         if (aborted) throw new RestError(`no answer within ${Math.round(request.timeout / 1000)} s (COUNTERSIGN_AZURE_TIMEOUT) to ${what(request)}`, { code: 'ETIMEDOUT', request });
         throw err;
       } finally {

@@ -5,7 +5,7 @@
  * every call still waiting is given up at once.
  */
 import assert from 'node:assert/strict';
-import type { SnapshotOperation } from '../../src/app/ports';
+import { withTurnDeadline, type SnapshotOperation } from '../../src/app/ports';
 import { createAzureGateway } from '../../src/azure';
 import type { ArmSandbox } from '../../src/sandbox';
 import { gatewayOptionsFor, ids, RecordingHooks, startTestSandbox } from '../support/sandbox';
@@ -35,6 +35,20 @@ describe('Azure gateway: ARM that does not answer', function () {
     assert.match(err.message, /^ETIMEDOUT: Could not reach Azure Resource Manager: no answer within 0 s \(COUNTERSIGN_AZURE_TIMEOUT\) to GET \/subscriptions\/.*\/serverfarms\//);
     assert.equal(err.transient, true, 'a drift check tries again later');
     assert.ok(took >= 600 && took < 3_000, `three tries of 200 ms each, not the stall's 5 s: took ${took} ms`);
+  });
+
+  it('within a person\'s turn, gives a read no more than the turn leaves and does not try it again: the person is told within Teams\' window, not after 30 s a try', async () => {
+    sandbox.faults.stall({ method: 'GET', pathContains: '/serverfarms/', ms: 60_000, count: 10 });
+    const started = performance.now();
+    const outcome = await Promise.race([
+      withTurnDeadline(() => gateway(30_000).snapshot(scale()), started, 6000).then(
+        () => 'read',
+        (e: Error) => e.message,
+      ),
+      // One try of 5 s: a second would end after 10 s.
+      new Promise<string>((resolve) => setTimeout(() => resolve('no answer after 9 s'), 9000)),
+    ]);
+    assert.match(outcome, /Azure Resource Manager did not answer GET \/subscriptions\/.*\/serverfarms\/.* within 5 s, the time this message or click had left/);
   });
 
   it('does not send an unrepeatable write again when its answer does not come: its outcome is found out', async () => {
