@@ -90,7 +90,15 @@ export class CountersignBot extends TeamsActivityHandler {
     const key = a.type === 'message' ? `${a.conversation?.id ?? ''}\u0000${a.from?.aadObjectId ?? a.from?.id ?? ''}` : undefined;
     const turn = async () => {
       await super.run(context);
-      await this.conversationState.saveChanges(context, false);
+      try {
+        await this.conversationState.saveChanges(context, false);
+      } catch (err) {
+        // Its answers went (a request made, a form posted): told now that "nothing was changed"
+        // would be false. The form state stays as it was; an answer to the new form is told it is
+        // not active, and the request a confirmation derives is not made twice.
+        if (!context.responded) throw err;
+        this.app.log.error({ err: err instanceof Error ? err.message : String(err) }, 'the form state of this turn could not be saved: its answers stand');
+      }
     };
     if (key === undefined) return turn();
     const before = this.turnsOf.get(key) ?? Promise.resolve();
