@@ -228,4 +228,20 @@ describe('a person\'s turn on SQLite answered by its deadline, however long the 
     }
     assert.equal((await store.requests.get(r.id))?.state, 'pending');
   });
+
+  it('writes on once the lock is free after a turn\'s write gave up on it with nothing else waiting (the writer is not left waiting for nothing)', async () => {
+    const file = path.join(dir, 'countersign.db');
+    store = await openSqliteStore({ file, busyTimeoutMs: 30_000 });
+    await store.audit.append([anEvent('config.loaded')]);
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    const refused = await withTurnDeadline(() => store!.audit.append([anEvent('request.created')]), performance.now(), 2000).catch((e: unknown) => e);
+    assert.equal(store.storageFault(refused), 'busy');
+    // The writer's next try for the lock comes and goes with nothing in line.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    other.exec('ROLLBACK');
+    other.close();
+    const next = await Promise.race([store.audit.append([anEvent('request.created')]).then(() => 'written'), new Promise<string>((resolve) => setTimeout(() => resolve('not written after 5 s'), 5000))]);
+    assert.equal(next, 'written');
+  });
 });

@@ -205,6 +205,7 @@ export class GroupCommitWriter {
           this.queue = this.queue.filter((w) => !late.includes(w));
           const error = new StoreBusyError(this.file, pending.waitedMs);
           for (const w of late) w.reject(error);
+          if (this.queue.length === 0) this.lock.cancel();
         }
       }
       return false;

@@ -134,6 +134,16 @@ export class WriteLockTaker {
     return this.lockWait && { retryAt: this.lockWait.retryAt, waitedMs: this.lockWait.wait.waited() };
   }
 
+  /**
+   * The writes that waited were all given up (their turns' deadlines): no wait stays set, so the
+   * next write is flushed and asks for the lock afresh (a wait left set with nothing behind it kept
+   * every later write of the instance from being flushed).
+   */
+  cancel(): void {
+    if (this.lockWait) clearTimeout(this.lockWait.timer);
+    this.lockWait = undefined;
+  }
+
   /** The writer closes: no timer tries again (the wait so far still counts for its last try). */
   stopTimer(): void {
     if (this.lockWait) clearTimeout(this.lockWait.timer);
