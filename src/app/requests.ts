@@ -20,6 +20,7 @@ import { announcing, decidersAudience, delegationsToTell } from './notifications
 import { decidingRoles } from '../domain/policy';
 import { DuplicateRequestError, OpenRequestExistsError } from './ports';
 import { requestIdFor } from './ids';
+import { notCountingTowardsTurn } from './turn-deadline';
 import { openRequestLike } from '../domain/same-operation';
 import { OPEN_STATES } from '../domain/request';
 
@@ -149,7 +150,8 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
   };
   if (operation.kind === 'deployTemplate') {
     try {
-      request.whatIf = await deps.azure.whatIf(operation);
+      // A what-if may take 15 s and more: not counted against the saving of the request after it (turn-deadline.ts).
+      request.whatIf = await notCountingTowardsTurn(() => deps.azure.whatIf(operation));
     } catch (err) {
       return { ok: false, error: `The what-if of this deployment failed, so it cannot be put up for approval: ${(err as Error).message}` };
     }
@@ -157,7 +159,7 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
   } else {
     // What approvers approve: the target as it is now. Right before execution it is read again (drift).
     try {
-      request.baseline = await deps.azure.snapshot(operation);
+      request.baseline = await notCountingTowardsTurn(() => deps.azure.snapshot(operation));
     } catch (err) {
       return { ok: false, error: `Countersign could not read the target of this operation, so it cannot be put up for approval: ${(err as Error).message}` };
     }
@@ -243,7 +245,7 @@ export async function runQuery(deps: AppDeps, command: CommandSpec, values: Reco
   if (isChangeOperation(op)) return { ok: false, error: `"${command.name}" changes Azure and needs approval.` };
   let answer: QueryAnswer;
   try {
-    answer = { ok: true, result: await deps.azure.query(op as QueryOperation) };
+    answer = { ok: true, result: await notCountingTowardsTurn(() => deps.azure.query(op as QueryOperation)) };
   } catch (err) {
     answer = { ok: false, error: (err as Error).message };
   }

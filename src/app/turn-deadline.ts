@@ -21,8 +21,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export const TURN_STORE_DEADLINE_MS = 10_000;
 
 interface Turn {
-  /** performance.now() by which the turn's store work ends. */
-  readonly at: number;
+  /** performance.now() by which the turn's store work ends (moved on by the time spent waiting for Azure). */
+  at: number;
   open: boolean;
 }
 
@@ -59,6 +59,23 @@ const STORE_RESERVE_MS = 3000;
 export function callDeadline(): number | undefined {
   const at = turnDeadline();
   return at === undefined ? undefined : at - STORE_RESERVE_MS;
+}
+
+/**
+ * Runs `work`, a call to Azure Resource Manager made in the current turn, without counting the time
+ * it takes against the turn's store work: a new request's what-if may take 15 s and more (Teams then
+ * sends the message again, and the second sending is answered from what the first did), and the
+ * request must still be saved after it, not refused at once for a deadline its store work never
+ * had a chance at. Each try of such a call is bounded on its own (callDeadline, src/azure/clients.ts).
+ */
+export async function notCountingTowardsTurn<T>(work: () => Promise<T>): Promise<T> {
+  const turn = turns.getStore();
+  const since = performance.now();
+  try {
+    return await work();
+  } finally {
+    if (turn?.open) turn.at += performance.now() - since;
+  }
 }
 
 /** Runs `fn` outside any turn: background work a turn starts (an execution) is not held to its deadline. */

@@ -244,4 +244,20 @@ describe('a person\'s turn on SQLite answered by its deadline, however long the 
     const next = await Promise.race([store.audit.append([anEvent('request.created')]).then(() => 'written'), new Promise<string>((resolve) => setTimeout(() => resolve('not written after 5 s'), 5000))]);
     assert.equal(next, 'written');
   });
+
+  it('still saves the request: the time Azure took to read its target (a what-if may take 15 s) is not its store work\'s', async () => {
+    store = await openSqliteStore({ file: path.join(dir, 'countersign.db') });
+    const f = appOnStore(store);
+    // Azure reads the target in 3 s; the turn's store deadline is 2 s from its start.
+    const snapshot = f.azure.snapshot.bind(f.azure);
+    f.azure.snapshot = async (op) => {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      return snapshot(op);
+    };
+    const made = await withTurnDeadline(() => asked(f, alice, 'delete resource group rg-slow-read'), performance.now(), 2000).then(
+      (r) => `made ${r.state}`,
+      (e: unknown) => failedText('handle this message', store!.storageFault(e)),
+    );
+    assert.equal(made, 'made pending');
+  });
 });
