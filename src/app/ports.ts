@@ -43,7 +43,7 @@ export class CommitOutcomeUnknownError extends Error {
  * A person's turn's deadline for its store work, which a store keeps in every read and write begun
  * within the turn (turn-deadline.ts), and which the Teams layer sets for each turn.
  */
-export { callDeadline, outsideTurn, turnDeadline, TurnDeadlineError, withTurnDeadline, TURN_STORE_DEADLINE_MS } from './turn-deadline';
+export { callDeadline, notCountingTowardsTurn, outsideTurn, turnDeadline, TurnDeadlineError, withTurnDeadline, TURN_STORE_DEADLINE_MS } from './turn-deadline';
 
 export class DuplicateRequestError extends Error {
   constructor(readonly requestId: string) {

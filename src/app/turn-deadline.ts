@@ -62,11 +62,14 @@ export function callDeadline(): number | undefined {
 }
 
 /**
- * Runs `work`, a call to Azure Resource Manager made in the current turn, without counting the time
- * it takes against the turn's store work: a new request's what-if may take 15 s and more (Teams then
- * sends the message again, and the second sending is answered from what the first did), and the
- * request must still be saved after it, not refused at once for a deadline its store work never
- * had a chance at. Each try of such a call is bounded on its own (callDeadline, src/azure/clients.ts).
+ * Runs `work`, a call to Azure Resource Manager or a message's reply to Teams made in the current
+ * turn, without counting the time it takes against the turn's store work: a new request's what-if
+ * may take 15 s and more, and a slow Bot Connector may take its time with the request's card (Teams
+ * then sends the message again, and the second sending is answered from what the first did); the
+ * request must still be saved, and its card recorded, after them, not refused at once for a deadline
+ * their store work never had a chance at. Each such call is bounded on its own (callDeadline and
+ * src/azure/clients.ts for ARM, COUNTERSIGN_TEAMS_SEND_TIMEOUT for Teams). A click's answer goes
+ * back in the invoke's HTTP answer, not through the connector: its deadline is not moved by this.
  */
 export async function notCountingTowardsTurn<T>(work: () => Promise<T>): Promise<T> {
   const turn = turns.getStore();

@@ -7,7 +7,7 @@
  */
 import { CloudAdapter, type Activity, type ResourceResponse, type TurnContext } from 'botbuilder';
 import { ToBotFromBotOrEmulatorTokenValidationParameters as EMULATOR_TOKENS } from 'botframework-connector';
-import { withTurnDeadline } from '../app/ports';
+import { notCountingTowardsTurn, withTurnDeadline } from '../app/ports';
 import type { ConversationRateLimiter } from './rate-limit';
 import { withTeamsRetry } from './teams-retry';
 
@@ -78,20 +78,25 @@ export class EdgeAdapter extends CloudAdapter {
     if (!context.turnState.get(INCOMING_TURN)) return super.sendActivities(context, activities);
     const responses: ResourceResponse[] = [];
     for (const activity of activities) {
-      responses.push(...(await withTeamsRetry(async () => {
-        if (goesToTeams(activity)) await this.room(context, activity.conversation?.id ?? context.activity.conversation?.id);
-        return super.sendActivities(context, [activity]);
-      })));
+      const send = () =>
+        withTeamsRetry(async () => {
+          if (goesToTeams(activity)) await this.room(context, activity.conversation?.id ?? context.activity.conversation?.id);
+          return super.sendActivities(context, [activity]);
+        });
+      // The time Teams takes is not the turn's store work's (turn-deadline.ts); an invoke's answer is no send to Teams.
+      responses.push(...(await (goesToTeams(activity) ? notCountingTowardsTurn(send) : send())));
     }
     return responses;
   }
 
   override async updateActivity(context: TurnContext, activity: Partial<Activity>): Promise<ResourceResponse | void> {
     if (!context.turnState.get(INCOMING_TURN)) return super.updateActivity(context, activity);
-    return withTeamsRetry(async () => {
-      await this.room(context, activity.conversation?.id ?? context.activity.conversation?.id);
-      return super.updateActivity(context, activity);
-    });
+    return notCountingTowardsTurn(() =>
+      withTeamsRetry(async () => {
+        await this.room(context, activity.conversation?.id ?? context.activity.conversation?.id);
+        return super.updateActivity(context, activity);
+      }),
+    );
   }
 
   /** Room for one of the turn's replies, waiting at most what is left of the turn's REPLY_MAX_WAIT_MS. */

@@ -56,6 +56,8 @@ export class FakeConnector {
   readonly createdChats: { aadObjectId: string; conversationId: string; tenantId?: string; at: number }[] = [];
   /** How long a card update takes to reach the service (ms; 0 by default): it is applied, recorded and answered after that. */
   updateDelayMs: (activity: Record<string, unknown>) => number = () => 0;
+  /** How long the answer to a posted activity (a reply, a new message) is held, by its content (a slow connector). */
+  postDelayMs: (activity: Record<string, unknown>) => number = () => 0;
   url = '';
 
   async start(): Promise<this> {
@@ -132,7 +134,13 @@ export class FakeConnector {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      const delay = req.method === 'PUT' && body ? this.updateDelayMs(JSON.parse(body) as Record<string, unknown>) : 0;
+      let activity: Record<string, unknown> | undefined;
+      try {
+        activity = body ? (JSON.parse(body) as Record<string, unknown>) : undefined;
+      } catch {
+        activity = undefined; // not an activity (a form-encoded token request)
+      }
+      const delay = !activity ? 0 : req.method === 'PUT' ? this.updateDelayMs(activity) : req.method === 'POST' ? this.postDelayMs(activity) : 0;
       if (delay > 0) setTimeout(() => this.answer(req, res, body), delay);
       else this.answer(req, res, body);
     });
