@@ -81,6 +81,13 @@ export interface StartOptions {
    * rest of Countersign (main.ts); otherwise the store starts one when it opens.
    */
   sqliteWriterThread?: WriterThreadBoot;
+  /**
+   * Aborted, with a reason, when a stop is asked while starting (main.ts, on a stop signal). Before
+   * it listens the start closes what it opened and throws that reason (a wait for PostgreSQL's
+   * migration lock ends at once); once listening, it cuts catching up short and returns, for the
+   * caller to `stop()` the bot as any stop does.
+   */
+  stopStart?: AbortSignal;
 }
 
 export interface RunningCountersign {
@@ -122,6 +129,11 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     throw err;
   }
   const closers: (() => Promise<void>)[] = [];
+  const stopStart = options.stopStart;
+  if (stopStart?.aborted) {
+    await options.sqliteWriterThread?.discard();
+    throw stopStart.reason;
+  }
 
   let store: CountersignStore;
   let opened: OpenedStore | undefined;
@@ -135,9 +147,17 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       storeStopped.stopped = true;
       storeStopped.run?.();
       options.onFatal?.(err.message);
-    });
+    }, stopStart);
     store = opened.store;
   }
+  /** A stop asked before the bot listens: what was opened is closed, and the start goes no further. */
+  const stopIfAsked = async (): Promise<void> => {
+    if (!stopStart?.aborted) return;
+    log.info({}, 'stop asked while starting: closing what was opened');
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    if (!options.store) await store.close().catch(() => undefined);
+    throw stopStart.reason;
+  };
   const connectionString = settings.applicationInsightsConnectionString;
   const telemetry = options.telemetry ?? (connectionString ? startTelemetry(connectionString) : undefined);
   if (telemetry && !options.telemetry) closers.push(() => telemetry.shutdown());
@@ -169,6 +189,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   if (settings.store.kind === 'sqlite' && !options.store) deps.onlyInstanceSince = deps.clock.now();
   const directory = options.directory ?? graphDirectory(config, settings);
   if (directory) deps.directory = directory;
+  await stopIfAsked();
   // The audit signing key and checkpoints of the chain head. A log emptied, replaced or cut short
   // since a checkpoint stops this start before it appends anything (docs/faults.md).
   const checkpointFile = checkpointFileOf(settings.dataDir);
@@ -179,6 +200,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     const said = opened?.startProblem?.(err);
     throw said ? new StartupError(said.message) : err;
   });
+  await stopIfAsked();
   // A look for rows deleted by hand, said in the log; the start does not wait for it.
   void reportDeletedRequests(store, log).catch((err: unknown) => log.warn({ err: String(err) }, 'could not look for requests deleted outside Countersign'));
   const lookForMissingProtection = () => void reportMissingProtection(store, log).catch((err: unknown) => log.warn({ err: String(err) }, 'could not look at the audit trail\'s append-only triggers'));
@@ -213,6 +235,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     const said = opened?.startProblem?.(err);
     throw said ? new StartupError(said.message) : err;
   }
+  await stopIfAsked();
   const dialogStorage = new BoundedMemoryStorage({ maxEntries: settings.dialogStateMaxEntries, ttlMs: settings.dialogStateTtlMs, now: () => elapsedOn(deps.clock) });
   const bot = new CountersignBot(app, store.conversations, new PrivateConversationState(opened?.dialogState ?? dialogStorage));
   if (telemetry) bot.run = telemetry.turns(bot.run.bind(bot));
@@ -263,12 +286,13 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   });
   const port = (server.address() as AddressInfo).port;
 
-  // Requests approved before a restart but never claimed are executed now; expiry is caught up.
-  await app.catchUp();
+  // Requests approved before a restart but never claimed are executed now; expiry is caught up. A stop
+  // asked meanwhile cuts it short (each request is one write) and starts no sweep: the caller stops the bot.
+  await app.catchUp(stopStart);
   // Cards of requests that ended, or changed, lately are brought to their state, in the background (a
   // stop or a crash may have cut off their last update; those already showing it are left alone).
-  void withLogContext({ job: 'recent-cards' }, () => app.refreshCards()).catch((err: unknown) => log.error({ err: String(err) }, 'bringing the cards of recent requests up to date failed'));
-  const sweeps = await startSweeps(app, log, options, settings, storeReady);
+  if (!stopStart?.aborted) void withLogContext({ job: 'recent-cards' }, () => app.refreshCards()).catch((err: unknown) => log.error({ err: String(err) }, 'bringing the cards of recent requests up to date failed'));
+  const sweeps = stopStart?.aborted ? { stop: () => undefined } : await startSweeps(app, log, options, settings, storeReady);
 
   const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
   // PORT=0 picked a free port: links handed out must name the one picked.

@@ -373,12 +373,17 @@ export class Countersign {
 
   /**
    * At start: requests approved before a restart but never claimed are executed now, expiry is
-   * caught up, and the scheduled requests whose time came are started.
+   * caught up, and the scheduled requests whose time came are started. Once `stop` is aborted (a
+   * stop asked while starting) it starts nothing more and returns: the periodic sweeps of the next
+   * start do the rest.
    */
-  async catchUp(): Promise<void> {
-    for (const r of await this.deps.store.requests.list({ states: ['approved'] })) this.execute(r);
-    await sweepExpired(this.deps);
-    await this.sweepScheduled();
+  async catchUp(stop?: AbortSignal): Promise<void> {
+    for (const r of await this.deps.store.requests.list({ states: ['approved'] })) {
+      if (stop?.aborted) return;
+      this.execute(r);
+    }
+    await sweepExpired(this.deps, stop);
+    if (!stop?.aborted) await sweepScheduled(this.deps, (r) => this.execute(r), stop);
   }
 
   /** Starts the scheduled requests whose time came (once across instances); expires those no longer valid. */

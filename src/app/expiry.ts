@@ -6,10 +6,12 @@ import { DECIDABLE_STATES } from '../domain/request';
 import type { AppDeps } from './context';
 import { expireNow } from './decisions';
 
-export async function sweepExpired(deps: AppDeps): Promise<string[]> {
+export async function sweepExpired(deps: AppDeps, stop?: AbortSignal): Promise<string[]> {
   const due = await deps.store.requests.list({ states: [...DECIDABLE_STATES], expiringBefore: deps.clock.now().toISOString() });
   const expired: string[] = [];
   for (const r of due) {
+    // A stop asked: those not reached yet are expired by the next sweep (or start), one write at a time.
+    if (stop?.aborted) break;
     const after = await expireNow(deps, r.id);
     if (after?.state === 'expired') expired.push(r.id);
   }

@@ -10,11 +10,12 @@ import { transact, type AppDeps } from './context';
 import { expireNow, requesterTime } from './decisions';
 
 /** Starts every scheduled request due now (through `start`, the executor), expires the ones past validity; returns the ids started. */
-export async function sweepScheduled(deps: AppDeps, start: (r: ApprovalRequest) => void): Promise<string[]> {
+export async function sweepScheduled(deps: AppDeps, start: (r: ApprovalRequest) => void, stop?: AbortSignal): Promise<string[]> {
   const now = deps.clock.now();
   const scheduled = await deps.store.requests.list({ states: ['scheduled'] });
   const started: string[] = [];
   for (const r of scheduled) {
+    if (stop?.aborted) break;
     if (now.getTime() >= Date.parse(r.expiresAt)) await expireNow(deps, r.id);
     else if (missedWindow(r, now)) await waitForNextOpening(deps, r.id);
     else if (scheduleDue(r, now)) {

@@ -59,6 +59,11 @@ export interface StoreOpening {
    * replaced); PostgreSQL's audit log went back below what this instance saw (emptied or replaced).
    */
   onWriterStopped?: (err: Error) => void;
+  /**
+   * Aborted (a stop signal while the bot starts): PostgreSQL's wait for the migration lock ends with
+   * its reason. (SQLite's wait for its write lock is synchronous: it ends after `lockWaitMs`.)
+   */
+  stop?: AbortSignal;
   /** SQLite: a writer thread started ahead (by the entry point, while it loaded the rest). */
   sqliteWriterThread?: WriterThreadBoot;
   /**
@@ -221,6 +226,7 @@ export async function openConfiguredStore(settings: StoreSettings, opening: Stor
     ...(opening.onConnectionError ? { onConnectionError: opening.onConnectionError } : {}),
     ...(opening.onWriterStopped ? { onStopped: opening.onWriterStopped } : {}),
     ...(opening.beforeEmptySchema ? { beforeEmptySchema: opening.beforeEmptySchema } : {}),
+    ...(opening.stop ? { stop: opening.stop } : {}),
   });
   const connection = postgresConnectionOf(settings.postgres, opening.databasePassword);
   const unencryptedHost = unencryptedRemoteHost(connection);

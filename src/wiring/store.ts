@@ -15,7 +15,13 @@ import { azureLayer } from './azure';
 import { StartupError } from './start-checks';
 
 /** The store the settings choose; a PostgreSQL that cannot be used stops startup with what to do. */
-export async function openStore(settings: Settings, log: Logger, sqliteWriterThread: WriterThreadBoot | undefined, onWriterStopped: (err: Error) => void): Promise<OpenedStore> {
+export async function openStore(
+  settings: Settings,
+  log: Logger,
+  sqliteWriterThread: WriterThreadBoot | undefined,
+  onWriterStopped: (err: Error) => void,
+  stop?: AbortSignal,
+): Promise<OpenedStore> {
   const pg = settings.store.kind === 'postgres' ? settings.store.postgres : undefined;
   const databasePassword =
     pg?.auth === 'entra' ? azureLayer().entraDatabasePassword(azureLayer().createCredential({ type: 'default', ...(pg.entraClientId ? { clientId: pg.entraClientId } : {}) }), pg.entraScope ? { scope: pg.entraScope } : {}) : undefined;
@@ -25,6 +31,7 @@ export async function openStore(settings: Settings, log: Logger, sqliteWriterThr
       ...(databasePassword ? { databasePassword } : {}),
       lockWaitMs: settings.storeLockWaitMs,
       onWriterStopped,
+      ...(stop ? { stop } : {}),
       ...(sqliteWriterThread ? { sqliteWriterThread } : {}),
       // An emptied or deleted database is held against the checkpoint file, and its -wal, before SQLite
       // opens it (and deletes the -wal); anything else is checked once open, with the checkpoint table too.

@@ -16,7 +16,7 @@ import { cardActions, cardOf, FakeConnector } from '../support/connector';
 import { EXAMPLE_CONFIG } from '../support/people';
 import { startTestSandbox } from '../support/sandbox';
 import { eventually, opsChannel, people, TeamsDriver } from '../support/teams';
-import { spawnCountersign, type CountersignProcess } from '../ops/child';
+import { launchCountersign, spawnCountersign, type CountersignProcess } from '../ops/child';
 
 /** Short enough that a restarted bot resumes within seconds; long enough to be renewed under load. */
 const LEASE = '1500ms';
@@ -45,7 +45,18 @@ export class CrashRig {
 
   /** Starts a bot process on the rig's data directory. */
   async start(): Promise<void> {
-    this.bot = await spawnCountersign({
+    this.bot = await spawnCountersign(this.env());
+    this.teams = new TeamsDriver(this.bot.url, this.connector);
+  }
+
+  /** Starts a bot process, not waiting for it to listen; `more` overrides the rig's settings. */
+  launch(more: Record<string, string> = {}): CountersignProcess {
+    this.bot = launchCountersign({ ...this.env(), ...more });
+    return this.bot;
+  }
+
+  private env(): Record<string, string> {
+    return {
       COUNTERSIGN_DATA_DIR: this.dataDir,
       COUNTERSIGN_CONFIG: EXAMPLE_CONFIG,
       COUNTERSIGN_EXECUTION_LEASE: LEASE,
@@ -53,8 +64,7 @@ export class CrashRig {
       ARM_SANDBOX_CA_FILE: this.caFile,
       ARM_SANDBOX_SUBSCRIPTION_ID: this.sandbox.subscriptionId,
       LOG_LEVEL: 'info',
-    });
-    this.teams = new TeamsDriver(this.bot.url, this.connector);
+    };
   }
 
   /** SIGKILL: no shutdown code runs, nothing is flushed or released. */

@@ -33,7 +33,20 @@ export interface Launch {
   command?: string;
 }
 
-export async function spawnCountersign(env: Record<string, string>, launch: Launch = { cwd: REPO_ROOT, args: ['--import', 'tsx', 'src/main.ts'] }): Promise<CountersignProcess> {
+export async function spawnCountersign(env: Record<string, string>, launch?: Launch): Promise<CountersignProcess> {
+  const started = launchCountersign(env, launch);
+  try {
+    const listening = await started.waitForLog('Countersign is listening', 60000);
+    started.url = String(listening.url).replace(/\/api\/messages$/, '');
+  } catch (err) {
+    started.kill();
+    throw err;
+  }
+  return started;
+}
+
+/** The process started, not waited for (its `url` is set by spawnCountersign once it listens). */
+export function launchCountersign(env: Record<string, string>, launch: Launch = { cwd: REPO_ROOT, args: ['--import', 'tsx', 'src/main.ts'] }): CountersignProcess {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !INHERITED_SETTINGS.test(k)));
   const child = spawn(launch.command ?? process.execPath, launch.args, {
     cwd: launch.cwd,
@@ -84,12 +97,5 @@ export async function spawnCountersign(env: Record<string, string>, launch: Laun
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
-  try {
-    const listening = await waitForLog('Countersign is listening', 60000);
-    process_.url = String(listening.url).replace(/\/api\/messages$/, '');
-  } catch (err) {
-    process_.kill();
-    throw err;
-  }
   return process_;
 }

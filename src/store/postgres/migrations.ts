@@ -31,6 +31,30 @@ export type MigrateMode =
   /** Never change the schema: refuse one that is not at the expected version. */
   | 'never';
 
+/** How often a start waiting for the migration lock asks for it again. */
+const MIGRATION_LOCK_POLL_MS = 100;
+
+/**
+ * Waits for the migration lock without limit, but asked for again and again rather than queued in
+ * PostgreSQL: once `stop` is aborted (a stop signal while the bot starts) it gives up with its reason.
+ */
+async function takeMigrationLock(client: pg.PoolClient, stop: AbortSignal | undefined): Promise<void> {
+  for (;;) {
+    const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [MIGRATION_LOCK]);
+    if (r.rows[0].ok) return;
+    stop?.throwIfAborted();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, MIGRATION_LOCK_POLL_MS);
+      function done(): void {
+        clearTimeout(timer);
+        stop?.removeEventListener('abort', done);
+        resolve();
+      }
+      stop?.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
 async function currentVersion(client: pg.PoolClient): Promise<number | undefined> {
   const exists = await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
   if (!exists.rows[0].t) return undefined;
@@ -42,7 +66,8 @@ async function currentVersion(client: pg.PoolClient): Promise<number | undefined
  * Brings the schema to the version this code expects (as the mode allows); returns that version.
  * Each migration applied by this call is added to `applied`, when given. `beforeEmptySchema` is
  * called when the schema holds no `schema_migrations` table (a new database, or one emptied), before
- * anything is refused or made: it throws to stop there with nothing created.
+ * anything is refused or made: it throws to stop there with nothing created. Once `stop` is aborted,
+ * a wait for the migration lock ends with its reason.
  */
 export async function migratePostgres(
   pool: pg.Pool,
@@ -50,6 +75,7 @@ export async function migratePostgres(
   migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS,
   applied?: Pick<PostgresMigration, 'version' | 'name'>[],
   beforeEmptySchema?: () => Promise<void>,
+  stop?: AbortSignal,
 ): Promise<number> {
   const expected = migrations.reduce((max, m) => Math.max(max, m.version), 0);
   const client = await pool.connect();
@@ -65,7 +91,7 @@ export async function migratePostgres(
     // migration's DDL for the writers of the running instances: longer than the pool's lock_timeout
     // (the writes' wait) allows.
     await client.query('SET lock_timeout = 0');
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await takeMigrationLock(client, stop);
     try {
       let version = (await currentVersion(client)) ?? 0;
       if (version > expected) throw newerSchema(version, expected);

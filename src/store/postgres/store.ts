@@ -52,6 +52,8 @@ export interface PostgresStoreOptions {
    */
   answerWaitMs?: number;
   readiness?: PostgresReadinessOptions;
+  /** Aborted (a stop signal while the bot starts): a wait for the migration lock ends, with its reason. */
+  stop?: AbortSignal;
   /**
    * Called when the schema holds none of Countersign's tables (no `schema_migrations`: a new
    * database, or one emptied), before anything is made there; `what` says so, naming the schema and
@@ -248,8 +250,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         }
       : undefined;
     try {
-      await migratePostgres(pool, options.migrate ?? 'auto', undefined, options.applied, emptySchema);
+      await migratePostgres(pool, options.migrate ?? 'auto', undefined, options.applied, emptySchema, options.stop);
     } catch (err) {
+      if (options.stop?.aborted && err === options.stop.reason) throw err;
       if (refusedEmpty !== undefined && err === refusedEmpty) throw err;
       if (err instanceof SchemaVersionError) throw new PostgresStartupError(`${target}: ${err.message}`);
       // A lock held on schema_migrations past the wait: named with its holder, as a write's wait is.
