@@ -15,6 +15,7 @@
  *     lease so the next start resumes at once.
  */
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { withLogContext } from '../log/context';
 import type { ApprovalRequest } from '../domain/request';
@@ -36,6 +37,13 @@ const DEFAULT_DRIFT_RETRY_DELAYS_MS = [2000, 5000, 10_000];
  * starts it again: well past a drift check's tries (2 + 5 + 10 s) and Azure's slowest what-if.
  */
 const DEFAULT_STRANDED_AFTER_MS = 120_000;
+/**
+ * Waits before each new try, on this instance, of a start that failed before its claim (a read or
+ * the claim's write refused or cut: a connection reset, a failover, a lock held past the wait): a
+ * moment's trouble with the store does not leave an approved request to the stranded sweep's 2
+ * minutes. The claim decides which run goes ahead, so a start tried again still sends once.
+ */
+export const DEFAULT_START_RETRY_DELAYS_MS: readonly number[] = [1000, 4000, 15_000];
 
 export interface ExecutorOptions {
   /** How long a claim holds without renewal; renewed every third of it while the operation runs. */
@@ -48,6 +56,8 @@ export interface ExecutorOptions {
   driftRetryDelaysMs?: readonly number[];
   /** How long a request may stay approved, run by no one here, before runStranded starts it (default 2 minutes). */
   strandedAfterMs?: number;
+  /** Waits before each new try of a start that failed before its claim (default 1, 4 and 15 s). */
+  startRetryDelaysMs?: readonly number[];
 }
 
 /** Runs approved requests in the background, one run of each at a time in this process. */
@@ -57,6 +67,7 @@ export class Executor {
   readonly owner: string;
   readonly leaseMs: number;
   private readonly strandedAfterMs: number;
+  private readonly startRetryDelaysMs: readonly number[];
   /** Each approved request the sweep saw, at which version, since when (on the clock's monotonic time, elapsedOn). */
   private approvedSeen = new Map<string, { version: number; at: number }>();
   private stopping = false;
@@ -74,6 +85,7 @@ export class Executor {
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.strandedAfterMs = options.strandedAfterMs ?? DEFAULT_STRANDED_AFTER_MS;
+    this.startRetryDelaysMs = options.startRetryDelaysMs ?? DEFAULT_START_RETRY_DELAYS_MS;
     const stopping = () => this.stopping;
     this.runner = {
       deps,
@@ -96,13 +108,37 @@ export class Executor {
    * request. It begins on the next turn of the event loop: the click that approved it is answered
    * first, and the execution's reads, drift check and claim do not hold up that answer (measured at
    * 200 clicks a second: the median click about 0.17 ms sooner). `idle()` counts it from now.
+   * A start that fails before its operation is sent (the store cut or refusing) is tried again here
+   * after each of startRetryDelaysMs; only then is it left to the stranded sweep.
    */
   schedule(request: Pick<ApprovalRequest, 'id'>): void {
     this.track(request.id, async () => {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      const claimed = await startApproved(this.runner, request.id);
+      const claimed = await this.startPatiently(request.id);
       if (claimed) await runClaimed(this.runner, claimed.request, 'start', claimed.leaseFrom);
     });
+  }
+
+  /**
+   * startApproved, tried again after each of startRetryDelaysMs while it throws. Nothing went to
+   * Azure yet, and a try that finds the request claimed (by an earlier try whose commit's answer was
+   * lost, or another instance) or no longer approved does nothing. A stop ends the waits, and the
+   * request stays approved for the next start.
+   */
+  private async startPatiently(requestId: string): ReturnType<typeof startApproved> {
+    for (const wait of [...this.startRetryDelaysMs, undefined]) {
+      try {
+        return await startApproved(this.runner, requestId);
+      } catch (err) {
+        if (wait === undefined) throw err;
+        this.deps.log.warn({ requestId, err: String(err), retryInMs: wait }, 'starting an approved request failed; trying again');
+        try {
+          await sleep(wait, undefined, { signal: this.stopped.signal, ref: false });
+        } catch {
+          return undefined; // stopping: it stays approved, for the next start
+        }
+      }
+    }
   }
 
   /**

@@ -449,8 +449,31 @@ describe('app: executing an approved request', () => {
     assert.equal((await f.request(r.id)).state, 'succeeded');
   });
 
+  it('tries a start cut by a lost store connection again on the same instance, at once after its wait, not 2 minutes later: sent once', async () => {
+    f = appOnFakes({ executor: { startRetryDelaysMs: [5, 5, 5] } });
+    const r = await asked(f, alice, DELETE);
+    // The start's first read of the approved request meets a connection the network reset (as PostgreSQL's pool does).
+    const get = f.store.requests.get.bind(f.store.requests);
+    let cut = 1;
+    f.store.requests.get = async (id) => {
+      const stored = await get(id);
+      if (stored?.state === 'approved' && cut-- > 0) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+      return stored;
+    };
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'succeeded', 'started again by its own instance, with no sweep');
+    assert.equal(f.azure.started.length, 1, 'sent to Azure once');
+    assert.deepEqual(
+      f.log.lines.filter((l) => l.level !== 'info').map((l) => `${l.level} ${l.msg}`),
+      ['warn starting an approved request failed; trying again'],
+    );
+    f.log.lines.length = 0;
+  });
+
   it('starts again, from the periodic sweep, an approved request whose claim could not be written; never one still being run', async () => {
-    f = appOnFakes({ executor: { strandedAfterMs: 60_000 } });
+    // Its instance's own tries of the start spent (none here), the sweep is what is left.
+    f = appOnFakes({ executor: { strandedAfterMs: 60_000, startRetryDelaysMs: [] } });
     const r = await asked(f, alice, DELETE);
     lockFirstClaim(f);
     await click(f, bob, r, 'approve');
@@ -472,7 +495,7 @@ describe('app: executing an approved request', () => {
 
   it('starts a stranded request again in its time after the wall clock stepped back an hour, counting how long this instance saw it approved', async () => {
     let elapsed = 0;
-    f = appOnFakes({ executor: { strandedAfterMs: 60_000 } });
+    f = appOnFakes({ executor: { strandedAfterMs: 60_000, startRetryDelaysMs: [] } });
     // The system clock's two faces: the wall time the test steps, and the monotonic one no step moves.
     const wall = f.clock;
     f.deps.clock = { now: () => wall.now(), elapsed: () => elapsed };
