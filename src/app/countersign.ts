@@ -247,12 +247,13 @@ export class Countersign {
   /**
    * The commit's outcome cannot be known (the connection broke during it): read the request again on a
    * new connection and say what it shows, never "nothing changed". An approval that did land starts
-   * the execution as usual.
+   * the execution as usual; so does an approval whose request cannot be read again either: the start
+   * reads it (trying again after its waits) and runs it only if it is approved.
    */
   private async unconfirmed(click: CardClick, err: CommitOutcomeUnknownError): Promise<ClickResult> {
     this.deps.log.warn({ requestId: click.requestId, verb: click.verb, err: err.message }, 'card action outcome unknown');
     const now = await this.deps.store.requests.get(click.requestId).catch(() => undefined);
-    if (now?.state === 'approved') this.execute(now);
+    if (now ? now.state === 'approved' : click.verb === 'approve') this.execute({ id: click.requestId });
     const state = now ? ` It is now ${now.state.replace('_', ' ')}.` : '';
     const why = refusal(
       RefusalReason.OutcomeUnconfirmed,

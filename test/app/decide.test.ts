@@ -287,6 +287,24 @@ describe('app: card binding', () => {
       assert.equal((await f.request(r.id)).state, 'succeeded', 'the approval that was saved is executed');
     });
 
+    it('runs an approval that did land when the request cannot be read again after the lost commit either', async () => {
+      const r = await asked(f, alice, DELETE);
+      breakNextCommit(f.store.requests, true);
+      // The read after the lost commit meets a connection the network reset too.
+      const get = f.store.requests.get.bind(f.store.requests);
+      let cut = 1;
+      f.store.requests.get = async (id) => {
+        const stored = await get(id);
+        if (stored?.state === 'approved' && cut-- > 0) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+        return stored;
+      };
+      const result = await click(f, bob, r, 'approve');
+      assert.ok(!result.ok && result.refusal.reason === RefusalReason.OutcomeUnconfirmed);
+      await settle(f);
+      assert.equal((await f.request(r.id)).state, 'succeeded', 'not left approved, unscheduled, for the 2-minute sweep');
+      assert.equal(f.azure.started.length, 1);
+    });
+
     it('never says nothing changed when the change did not land either: the request as it is now', async () => {
       const r = await asked(f, alice, DELETE);
       breakNextCommit(f.store.requests, false);
