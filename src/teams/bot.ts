@@ -18,7 +18,7 @@ import {
 } from 'botbuilder';
 import type { DialogSet, DialogState } from 'botbuilder-dialogs';
 import type { Countersign } from '../app/countersign';
-import type { StorageFault } from '../app/ports';
+import { notCountingTowardsTurn, type StorageFault } from '../app/ports';
 import { INPUT_LIMITS } from '../domain/input-limits';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
@@ -102,7 +102,9 @@ export class CountersignBot extends TeamsActivityHandler {
     };
     if (key === undefined) return turn();
     const before = this.turnsOf.get(key) ?? Promise.resolve();
-    const mine = before.then(turn, turn);
+    // Its wait for the person's earlier turn is not its own store work's (turn-deadline.ts): a
+    // message behind a slow one was refused at once, told its database could not be reached.
+    const mine = notCountingTowardsTurn(() => before).then(turn, turn);
     const settled = mine.catch(() => undefined);
     this.turnsOf.set(key, settled);
     try {

@@ -28,6 +28,20 @@ describe('a message\'s turn and its store deadline', function () {
     h.connector.postDelayMs = () => 0;
   });
 
+  it('gives a message that waited behind the same person\'s slow one its own time for its store work: both requests are made', async () => {
+    h.connector.postDelayMs = (activity) => ((activity.conversation as { id?: string } | undefined)?.id === opsChannel.id && Array.isArray(activity.attachments) ? TURN_STORE_DEADLINE_MS + 1000 : 0);
+    const from = h.connector.sent.length;
+    const first = h.teams.say(people.alice, 'delete resource group staging-api-service');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await h.teams.say(people.alice, 'delete resource group staging-web-frontend');
+    await first;
+    h.connector.postDelayMs = () => 0;
+    const texts = h.teams.since(from).filter((s) => s.conversationId === opsChannel.id).map((s) => String(s.activity.text ?? ''));
+    assert.ok(!texts.some((t) => /could not handle this message/.test(t)), texts.join('\n'));
+    const made = (await h.bot.deps.store.requests.list({})).map((r) => r.operation.kind === 'deleteResourceGroup' ? r.operation.resourceGroup : '');
+    assert.ok(made.includes('staging-web-frontend'), made.join(', '));
+  });
+
   it('failing is logged, and does not add "could not handle this message ... nothing was changed" under the answer already given', async () => {
     h.bot.dialogStorage.write = async () => {
       throw new Error('the database did not answer before the turn\'s deadline');
