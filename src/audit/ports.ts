@@ -8,6 +8,7 @@ import type { AuditEventDraft, AuditRecord } from '../domain/audit';
 import type { Actor, ApprovalRequest } from '../domain/request';
 import type { AuditFilter } from '../domain/audit';
 import type { AuditIndexSchema } from './verify/schema-findings';
+import type { StoredRecordText } from './formats/encoder';
 
 /** A signed statement that record `seq` of the audit chain has hash `hash`. */
 export interface AuditCheckpoint {
@@ -111,7 +112,12 @@ export interface AuditAccessStore {
  * access use.
  */
 export interface AuditStore {
-  audit: AuditLog;
+  /**
+   * With `readStored` (SQLite and PostgreSQL), exports read each record's stored text, a scan as
+   * AuditReadOptions.scan reads: written as it is, and a text not in the canonical form it was sealed
+   * in is found as it is encoded (export.ts, alteredInLog). Without it, parsed records.
+   */
+  audit: AuditLog & { readStored?(filter?: AuditFilter): AsyncIterable<StoredRecordText> };
   auditAccess: AuditAccessStore;
 }
 

@@ -152,7 +152,9 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
     const gap = missingFromLog(m);
     if (gap) io.stderr.write(`AUDIT LOG DAMAGED: ${shownValue(gap)}.\n`);
     if (edgeGap) io.stderr.write(`AUDIT LOG DAMAGED: ${shownValue(edgeGap)}.\n`);
-    if (gap || edgeGap) return 2;
+    // Found as the records were encoded, in every format: a CSV or OCSF file alone would not show it.
+    if (result.altered) io.stderr.write(`AUDIT LOG DAMAGED: ${shownValue(result.altered)}. The export's signed manifest says so too (audit verify --file reports it).\n`);
+    if (gap || edgeGap || result.altered) return 2;
     return logDamage.length ? 2 : 0;
   } finally {
     await store.close();

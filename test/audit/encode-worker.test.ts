@@ -73,6 +73,18 @@ describe('encoding export batches on a worker thread', function () {
     assert.deepEqual(mixed.summary, here.summary);
   });
 
+  it('brings back from the worker the records whose stored text is not canonical (a member repeated, hash unchanged)', async () => {
+    const altered = new Set([101, 1502, 3000]);
+    async function* rows(): AsyncGenerator<StoredRecordText> {
+      for await (const row of store.audit.readStored()) yield altered.has(row.seq) ? { ...row, text: row.text.replace('{"actor":', '{"actor":{"name":"Mallory"},"actor":') } : row;
+    }
+    const here = await exportText(rows(), Infinity);
+    const there = await exportText(rows(), 0);
+    assert.deepEqual(here.summary.altered, { count: 3, seqs: [101, 1502, 3000] });
+    assert.deepEqual(there.summary, here.summary);
+    assert.equal(there.text, here.text);
+  });
+
   it('fails the export with the error the main thread would give for a batch it cannot encode', async () => {
     async function* rows(): AsyncGenerator<StoredRecordText> {
       for await (const row of store.audit.readStored()) yield row.seq === 2000 ? { ...row, text: row.text.slice(0, 30) } : row;
@@ -99,8 +111,8 @@ describe('encoding export batches on a worker thread', function () {
     const worker = new EncodeWorker(CSV_ENCODER.storedWorker!);
     const rows: StoredRecordText[] = [];
     for await (const row of store.audit.readStored()) if (rows.length < 10) rows.push(row);
-    const bytes = await worker.encode(rows);
-    assert.equal(Buffer.from(bytes!).toString('utf8'), CSV_ENCODER.encodeStored!(rows));
+    const encoded = await worker.encode(rows);
+    assert.equal(Buffer.from(encoded!.bytes).toString('utf8'), CSV_ENCODER.encodeStored!(rows));
     worker.close();
     assert.equal(await worker.encode(rows), undefined);
   });

@@ -1,7 +1,8 @@
 /**
  * One audit export as it is delivered over HTTP (a download link or the API): recorded as started
  * before the answer begins, streamed from the log itself with its last chunk held until the export
- * is recorded as finished, or recorded as broken off; a gap in the log is logged as damage.
+ * is recorded as finished, or recorded as broken off; a gap in the log, or records stored altered,
+ * are logged as damage.
  */
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
@@ -70,8 +71,12 @@ export async function exportDelivery(deps: ExportDeliveryDeps, input: {
     const held = new HeldTail(out);
     let result;
     try {
-      // Every record the filter takes, read from the log itself: not through an index, which could leave some out.
-      result = await exportAudit(deps.store.audit.read(input.filter, { scan: true }), held, request, deps.signer);
+      // Every record the filter takes, read from the log itself: not through an index, which could
+      // leave some out. As stored text where the store gives it, as the CLI reads it: each text not
+      // in the canonical form it was sealed in is then found and said (result.altered).
+      const audit = deps.store.audit;
+      const source = audit.readStored ? { stored: audit.readStored(input.filter) } : audit.read(input.filter, { scan: true });
+      result = await exportAudit(source, held, request, deps.signer);
     } catch (err) {
       if (!(err instanceof ExportIncompleteError)) throw err;
       deps.log.warn({ exportId, err: err.message }, 'audit export broke off');
@@ -97,7 +102,7 @@ export async function exportDelivery(deps: ExportDeliveryDeps, input: {
     }
     // The CLI exits 2 for it; a download cannot, so the log says it, and the audit.exported record
     // (logDamaged), and `audit verify --file` of the download fails as it would for the CLI's file.
-    const gap = [missingFromLog(result.manifest), edgeGap].filter(Boolean).join('; ');
+    const gap = [missingFromLog(result.manifest), edgeGap, result.altered].filter(Boolean).join('; ');
     if (gap) deps.log.error({ exportId, via: input.via, firstSeq: result.manifest.firstSeq, lastSeq: result.manifest.lastSeq }, `AUDIT LOG DAMAGED: ${gap}`);
     try {
       await held.release();

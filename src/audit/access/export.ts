@@ -55,13 +55,31 @@ export interface ExportRequest {
   file?: string;
   /** Called after each batch of records (progress on a terminal). */
   progress?: (summary: Readonly<ExportSummary>) => void;
-  /** What the log was found to have lost before the export (signed into the manifest when any). */
+  /**
+   * What the log was found to have lost before the export (signed into the manifest when any, with
+   * the records the export finds stored altered).
+   */
   logDamage?: string[];
 }
 
 export interface ExportResult {
   summary: ExportSummary;
   manifest: ExportManifest;
+  /** The records found stored altered as they were exported (alteredInLog), in words; signed into the manifest's logDamage too. */
+  altered?: string;
+}
+
+/**
+ * Records an export read as stored text that is not the canonical form they were sealed in, in
+ * words: someone with write access to the database edited the text (a member repeated or reordered,
+ * spacing added) and left the hash, so the hash still checks while a reader that keeps the first of
+ * two members (SQLite's json_extract, many JSON libraries) sees other values than it vouches for.
+ */
+function alteredInLog(altered: NonNullable<ExportSummary['altered']>, format: ExportFormat): string {
+  const named = altered.seqs.join(', ');
+  const more = altered.count > altered.seqs.length ? ` and ${altered.count - altered.seqs.length} more` : '';
+  const held = format === 'jsonl' ? 'this export holds their text as stored' : `this ${format.toUpperCase()} export holds each as its hash vouches for, so its file alone does not show it`;
+  return `${altered.count} record(s) (seq ${named}${more}) are stored in the log as text that is not the canonical form they were sealed in (a member repeated or reordered, or spacing added), their hash unchanged: their stored text was edited in the database after they were sealed (${held}). Run "countersign audit verify" on the database to find them`;
 }
 
 /** The export broke off (the client went away, the disk filled): how far it got. */
@@ -89,6 +107,8 @@ export async function exportAudit(records: ExportSource, out: Writable, request:
   } catch (err) {
     throw new ExportIncompleteError(err, sent);
   }
+  const altered = summary.altered ? alteredInLog(summary.altered, request.format) : undefined;
+  const logDamage = [...(request.logDamage ?? []), ...(altered ? [altered] : [])];
   const manifest = signManifest(
     {
       manifestVersion: MANIFEST_VERSION,
@@ -102,14 +122,14 @@ export async function exportAudit(records: ExportSource, out: Writable, request:
       lastSeq: summary.lastSeq,
       headHash: summary.headHash,
       contiguous: summary.contiguous,
-      ...(request.logDamage?.length ? { logDamage: request.logDamage } : {}),
+      ...(logDamage.length ? { logDamage } : {}),
       filter: request.filter,
       exportedAt: request.exportedAt,
       exportedBy: request.exportedBy,
     },
     signer,
   );
-  return { summary, manifest };
+  return { summary, manifest, ...(altered ? { altered } : {}) };
 }
 
 /** How an export was asked for, as recorded. */
@@ -130,18 +150,23 @@ export interface ExportedEventInput {
 /**
  * The audit.exported event of a finished export: its whole signed manifest, and, when the records it
  * selected as a run of the chain skip numbers, what was missing from the log (`logDamaged`): however
- * the export was asked for, the trail says the log it was made from had records deleted.
+ * the export was asked for, the trail says the log it was made from had records deleted. Records the
+ * export found stored altered (its manifest's logDamage) are in `logDamaged` too.
  */
 export function exportedEvent(input: ExportedEventInput): AuditEventDraft {
   const m = input.manifest;
   const what = `${m.records} record(s)${m.records ? ` (seq ${m.firstSeq} to ${m.lastSeq})` : ''} as ${m.format} via ${input.via}`;
-  const gap = [missingFromLog(m), input.edgeGap].filter(Boolean).join('; ') || undefined;
+  const missing = [missingFromLog(m), input.edgeGap].filter(Boolean);
+  // A recorded export's signed logDamage is what it found as it ran (records stored altered): a log
+  // found damaged before is not appended to.
+  const gap = [...missing, ...(m.logDamage ?? [])].join('; ') || undefined;
+  const damage = [...(missing.length ? ['records were missing from the log'] : []), ...(m.logDamage?.length ? ['records were stored altered in the log'] : [])];
   return neutralise({
     type: 'audit.exported' as const,
     time: input.time,
     ...(input.actor ? { actor: input.actor } : {}),
     ...(input.source ? { source: input.source } : {}),
-    outcome: { result: 'ok' as const, detail: gap ? `${what}; AUDIT LOG DAMAGED: records were missing from the log` : what },
+    outcome: { result: 'ok' as const, detail: gap ? `${what}; AUDIT LOG DAMAGED: ${damage.join('; ')}` : what },
     data: { via: input.via, ...(input.data ?? {}), ...(gap ? { logDamaged: gap } : {}), manifest: m },
   });
 }

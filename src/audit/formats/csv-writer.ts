@@ -7,7 +7,8 @@ import type { AuditRecord } from '../../domain/audit';
 import { fastCanonicalJson } from '../chain/seal-json-fast';
 import { CSV_COLUMNS, type CanonicalText, escapeCsvCell, flattenRecord } from './csv-columns';
 import { csvLineFromStoredText } from './csv-stored-fast';
-import type { RecordEncoder } from './encoder';
+import type { RecordEncoder, StoredRecordText } from './encoder';
+import { isCanonicalText } from '../chain/record-text';
 import { writeRecords } from './output';
 import type { ExportSummary } from './output';
 
@@ -41,18 +42,18 @@ export const CSV_ENCODER: RecordEncoder = {
     for (const r of batch) text += csvLine(r);
     return text;
   },
-  encodeStored: (batch) => {
+  encodeStored: (batch, altered) => {
     let text = '';
-    for (const row of batch) text += storedCsvLine(row.text);
+    for (const row of batch) text += storedCsvLine(row, altered);
     return text;
   },
-  encodeStoredBytes: (batch) => {
+  encodeStoredBytes: (batch, altered) => {
     // Each line is written into the buffer as it comes: no rope of the whole batch to flatten
     // before encoding it (that took more than a third of the encoding time).
     let bytes = Buffer.allocUnsafeSlow(BATCH_BYTES);
     let length = 0;
     for (const row of batch) {
-      const line = storedCsvLine(row.text);
+      const line = storedCsvLine(row, altered);
       // UTF-8 takes at most 3 bytes per UTF-16 code unit.
       if (bytes.length - length < line.length * 3) {
         const larger = Buffer.allocUnsafeSlow(Math.max(bytes.length * 2, length + line.length * 3));
@@ -68,10 +69,13 @@ export const CSV_ENCODER: RecordEncoder = {
 /** The first buffer of a batch's bytes (a batch of CSV rows takes about 180 kB). */
 const BATCH_BYTES = 256 * 1024;
 
-/** The CSV line of a stored record. */
-function storedCsvLine(text: string): string {
+/**
+ * The CSV line of a stored record; its seq pushed to `altered` when its text is not the canonical
+ * form it was sealed in (the cells are those of what it parses to, which is what its hash vouches for).
+ */
+function storedCsvLine({ seq, text }: StoredRecordText, altered: number[] | undefined): string {
   // Most records are written straight from the text (csv-stored-fast.ts), which answers only for the
-  // texts where that gives these very bytes.
+  // texts where that gives these very bytes, all of them canonical: nothing more to check.
   const line = csvLineFromStoredText(text);
   if (line !== undefined) return line;
   // The stored text is canonical JSON, and JSON.parse keeps its key order, so JSON.stringify of
@@ -79,6 +83,8 @@ function storedCsvLine(text: string): string {
   // JavaScript orders numerically; such a key appears in the text as "<digits>": (digits are
   // never escaped), and then the cells are canonicalised the full way.
   const r = JSON.parse(text) as AuditRecord;
+  // Parsed already: the check re-serialises the record, it does not parse it again.
+  if (altered && !isCanonicalText(text, r)) altered.push(seq);
   return csvLine(r, INDEX_LIKE_KEY.test(text) ? fastCanonicalJson : JSON.stringify);
 }
 

@@ -10,22 +10,26 @@ import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../module-worker';
 import type { EncoderModule, StoredRecordText } from './encoder';
 
-/** The worker's code: load the encoder, then encode each batch it is sent to UTF-8 bytes (transferred back). */
+/**
+ * The worker's code: load the encoder, then encode each batch it is sent to UTF-8 bytes (transferred
+ * back), with the seqs of the records whose stored text it found not canonical.
+ */
 const WORKER_SOURCE = `
 const encoder = require(workerData.module)[workerData.name];
 const { unpackRows } = require(workerData.packing);
 parentPort.on('message', ({ id, packed }) => {
   let bytes;
+  const altered = [];
   try {
     const rows = unpackRows(packed);
     // encodeStoredBytes gives a view of a buffer of its own; Buffer.from may share a pool: copied then.
-    bytes = encoder.encodeStoredBytes ? encoder.encodeStoredBytes(rows) : Buffer.from(encoder.encodeStored(rows), 'utf8');
+    bytes = encoder.encodeStoredBytes ? encoder.encodeStoredBytes(rows, altered) : Buffer.from(encoder.encodeStored(rows, altered), 'utf8');
   } catch {
     parentPort.postMessage({ id, failed: true });
     return;
   }
   const own = encoder.encodeStoredBytes || (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length) ? bytes : Uint8Array.prototype.slice.call(bytes);
-  parentPort.postMessage({ id, bytes: own }, [own.buffer]);
+  parentPort.postMessage({ id, bytes: own, altered }, [own.buffer]);
 });
 `;
 
@@ -39,12 +43,19 @@ const WORKER_LIMITS = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 64
 interface Reply {
   id: number;
   bytes?: Uint8Array;
+  altered?: number[];
   failed?: boolean;
+}
+
+/** A batch the worker encoded: its bytes, and the seqs of its records whose stored text is not canonical. */
+export interface EncodedBatch {
+  bytes: Uint8Array;
+  altered: number[];
 }
 
 export class EncodeWorker {
   private readonly worker: Worker | undefined;
-  private readonly waiting = new Map<number, (bytes: Uint8Array | undefined) => void>();
+  private readonly waiting = new Map<number, (batch: EncodedBatch | undefined) => void>();
   private nextId = 0;
   private gone = false;
 
@@ -59,7 +70,7 @@ export class EncodeWorker {
     this.worker.on('message', (reply: Reply) => {
       const resolve = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
-      resolve?.(reply.failed ? undefined : reply.bytes);
+      resolve?.(reply.failed || !reply.bytes ? undefined : { bytes: reply.bytes, altered: reply.altered ?? [] });
     });
     const fail = () => {
       this.gone = true;
@@ -70,13 +81,13 @@ export class EncodeWorker {
     this.worker.on('exit', fail);
   }
 
-  /** The batch's bytes, or undefined when the worker could not encode it (the caller encodes it then). */
-  encode(rows: readonly StoredRecordText[]): Promise<Uint8Array | undefined> {
+  /** The batch's bytes and findings, or undefined when the worker could not encode it (the caller encodes it then). */
+  encode(rows: readonly StoredRecordText[]): Promise<EncodedBatch | undefined> {
     return this.encodePacked(packRows(rows));
   }
 
   /** The same for a batch packed by packRows (a copy goes to the worker; the caller may keep it). */
-  encodePacked(packed: PackedRows): Promise<Uint8Array | undefined> {
+  encodePacked(packed: PackedRows): Promise<EncodedBatch | undefined> {
     const worker = this.worker;
     if (this.gone || !worker) return Promise.resolve(undefined);
     const id = this.nextId++;

@@ -28,14 +28,16 @@ export interface RecordEncoder {
   encode(batch: readonly AuditRecord[]): string;
   /**
    * The same text from the stored canonical text of each record, when the format can use it as it
-   * is; without it, stored records are parsed and go through `encode`.
+   * is; without it, stored records are parsed and go through `encode`. The seq of each record whose
+   * stored text is not the canonical form it was sealed in (edited in the database, its hash still
+   * good) is pushed to `altered` when it is given, found with the work the encoding does anyway where it can.
    */
-  encodeStored?(batch: readonly StoredRecordText[]): string;
+  encodeStored?(batch: readonly StoredRecordText[], altered?: number[]): string;
   /**
    * encodeStored's text as UTF-8 bytes, when the encoder can write them more cheaply than the text
    * and its conversion: a view at offset 0 of an ArrayBuffer of its own (a worker hands it over).
    */
-  encodeStoredBytes?(batch: readonly StoredRecordText[]): Uint8Array;
+  encodeStoredBytes?(batch: readonly StoredRecordText[], altered?: number[]): Uint8Array;
   /**
    * Where a worker thread finds this encoder (its module and export name): a large export then has
    * its stored batches encoded there, beside the reading, hashing and writing here. For encoders

@@ -9,7 +9,8 @@ import type { Writable } from 'node:stream';
 import { GENESIS_HASH } from '../../domain/audit';
 import type { AuditRecord } from '../../domain/audit';
 import { EncodeWorker, packRows, unpackRows } from './encode-worker';
-import type { PackedRows } from './encode-worker';
+import type { EncodedBatch, PackedRows } from './encode-worker';
+import { isCanonicalText } from '../chain/record-text';
 import type { RecordEncoder, StoredRecordPages, StoredRecordText } from './encoder';
 
 export interface ExportSummary {
@@ -24,7 +25,16 @@ export interface ExportSummary {
   /** SHA-256 (hex) of the bytes written. */
   sha256: string;
   bytes: number;
+  /**
+   * Records read as stored text that is not the canonical form they were sealed in (edited in the
+   * database, their hash still good): how many, and the seqs of the first MAX_ALTERED_NAMED. Absent
+   * when none was found (or the export read parsed records, which have no stored text to judge).
+   */
+  altered?: { count: number; seqs: number[] };
 }
+
+/** The seqs of altered records an export names; the rest are counted. */
+const MAX_ALTERED_NAMED = 20;
 
 /** What an export reads: parsed records, or the stored text of each (read without parsing). */
 export type ExportSource = AsyncIterable<AuditRecord> | { stored: AsyncIterable<StoredRecordText> };
@@ -130,11 +140,16 @@ async function writeStored(
   progress: ((summary: Readonly<ExportSummary>) => void) | undefined,
   options: WriteOptions,
 ): Promise<void> {
-  const encode: (batch: readonly StoredRecordText[]) => string | Uint8Array = encoder.encodeStoredBytes
+  // Every stored text is judged: one not canonical is named in the summary (the encoder says which).
+  const encode: (batch: readonly StoredRecordText[], altered: number[]) => string | Uint8Array = encoder.encodeStoredBytes
     ? encoder.encodeStoredBytes.bind(encoder)
     : encoder.encodeStored
       ? encoder.encodeStored.bind(encoder)
-      : (batch) => encoder.encode(batch.map((row) => JSON.parse(row.text) as AuditRecord));
+      : (batch, altered) => {
+          const records = batch.map((row) => JSON.parse(row.text) as AuditRecord);
+          records.forEach((r, i) => isCanonicalText(batch[i].text, r) || altered.push(batch[i].seq));
+          return encoder.encode(records);
+        };
   const workerAfter = encoder.storedWorker ? (options.workerAfterBatches ?? WORKER_AFTER_BATCHES) : Infinity;
   let worker: EncodeWorker | undefined;
   let batches = 0;
@@ -143,13 +158,18 @@ async function writeStored(
    * their records' seq and hash for the summary. While a worker has a batch, its rows are kept
    * packed outside the heap (a batch it cannot encode is encoded here).
    */
-  const queue: { packed: PackedRows | undefined; tally: BatchTally; text: string | Uint8Array | Promise<Uint8Array | undefined> }[] = [];
+  const queue: { packed: PackedRows | undefined; tally: BatchTally; encoded: Encoded | Promise<EncodedBatch | undefined> }[] = [];
+  const here = (batch: readonly StoredRecordText[]): Encoded => {
+    const altered: number[] = [];
+    return { bytes: encode(batch, altered), altered };
+  };
   const writeNext = async () => {
     const next = queue.shift()!;
     // A batch the worker could not encode is encoded here: an error then is the one it would be anyway.
-    const text = next.text instanceof Promise ? ((await next.text) ?? encode(unpackRows(next.packed!))) : next.text;
+    const { bytes: text, altered } = next.encoded instanceof Promise ? ((await next.encoded) ?? here(unpackRows(next.packed!))) : next.encoded;
     next.packed = undefined;
     addTally(summary, next.tally);
+    addAltered(summary, altered);
     await emit(text);
     progress?.(summary);
   };
@@ -158,12 +178,12 @@ async function writeStored(
     if (!worker && batches++ >= workerAfter) worker = new EncodeWorker(encoder.storedWorker!);
     const tally = batchTally(batch);
     if (!worker) {
-      queue.push({ packed: undefined, tally, text: encode(batch) });
+      queue.push({ packed: undefined, tally, encoded: here(batch) });
       return;
     }
     // Sent packed, and kept so, outside the heap, in case the worker cannot encode it.
     const packed = packRows(batch);
-    queue.push({ packed, tally, text: worker.encodePacked(packed) });
+    queue.push({ packed, tally, encoded: worker.encodePacked(packed) });
   };
   /**
    * Each page in batches of its own (the bytes do not depend on where a batch ends), all encoded or
@@ -212,6 +232,9 @@ async function writeStored(
   }
 }
 
+/** A batch encoded here: its text, and the seqs of its records whose stored text is not canonical. */
+type Encoded = { bytes: string | Uint8Array; altered: number[] };
+
 /** What a batch adds to the summary, taken when it is read so that its rows need not be kept. */
 interface BatchTally {
   count: number;
@@ -236,6 +259,13 @@ function addTally(summary: ExportSummary, batch: BatchTally): void {
   summary.lastSeq = batch.lastSeq;
   summary.headHash = batch.headHash;
   summary.count += batch.count;
+}
+
+function addAltered(summary: ExportSummary, seqs: readonly number[]): void {
+  if (seqs.length === 0) return;
+  const altered = (summary.altered ??= { count: 0, seqs: [] });
+  altered.count += seqs.length;
+  for (const seq of seqs) if (altered.seqs.length < MAX_ALTERED_NAMED) altered.seqs.push(seq);
 }
 
 function tally(summary: ExportSummary, record: { seq: number; hash: string }): void {

@@ -160,6 +160,32 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     assert.ok(h.logs.some((l) => l.level === 50 && /^AUDIT LOG DAMAGED: /.test(String(l.msg))), 'the log says so');
   });
 
+  it('tells of a record stored altered, its hash unchanged, in a CSV download: the log says AUDIT LOG DAMAGED, the manifest and the audit.exported record name it, and the download does not verify', async () => {
+    await requestVia(h, 'delete resource group staging-old');
+    const [created] = await auditOf(h, { types: ['request.created'] });
+    // Someone who can write the database puts a forged actor before the real one: JSON.parse keeps
+    // the last (the hash still checks), SQLite's json_extract the first.
+    const db = new Database(databaseFile(h.dataDir));
+    db.exec(`DROP TRIGGER audit_log_no_update; UPDATE audit_log SET record = replace(record, '{"actor":', '{"actor":{"name":"Mallory"},"actor":') WHERE seq = ${created.seq};
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`);
+    db.close();
+    const { from, to } = windowAround(h);
+    const url = linkIn(await say(h, people.erin, `audit export ${from} ${to} csv`));
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    const file = path.join(tmp.dir, 'export.csv');
+    fs.writeFileSync(file, await res.text());
+    const manifest = parseManifest(await (await fetch(`${url}/manifest`)).text(), 'manifest');
+    const altered = new RegExp(`1 record\\(s\\) \\(seq ${created.seq}\\) are stored in the log as text that is not the canonical form they were sealed in`);
+    assert.match(String(manifest.logDamage), altered);
+    const v = await verifyExportFile(file, { format: 'csv', manifest, verifier: loadPublicKey(h.dataDir) });
+    assert.deepEqual(v.problems.map((p) => p.kind), ['log-damaged']);
+    const [exported] = await auditOf(h, { types: ['audit.exported'] });
+    assert.match(String(exported.data?.logDamaged), altered);
+    assert.match(exported.outcome.detail ?? '', /AUDIT LOG DAMAGED: records were stored altered in the log/);
+    assert.ok(h.logs.some((l) => l.level === 50 && /^AUDIT LOG DAMAGED: 1 record\(s\) \(seq \d+\) are stored in the log as text that is not the canonical form/.test(String(l.msg))), 'the log says so');
+  });
+
   it('refuses a link used a second time, and records it', async () => {
     const { from, to } = windowAround(h);
     const url = linkIn(await say(h, people.erin, `audit export ${from} ${to} jsonl`));
