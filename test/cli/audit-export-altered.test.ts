@@ -83,6 +83,20 @@ describe('countersign audit export: records stored altered, hash unchanged', fun
     assert.match(r.stderr, /AUDIT LOG DAMAGED: 30 record\(s\) \(seq 7, 8, .*, 25, 26 and 10 more\) are stored in the log as text that is not the canonical form/);
   });
 
+  it('says so of a large CSV export, whose later batches the worker thread encodes', async () => {
+    const store = await openSqliteStore({ file: databaseFile(dataDir) });
+    // Past 32 batches of 256 the export hands its batches to a worker thread (output.ts).
+    for (let done = 0; done < 9000; done += 1000) {
+      await store.audit.append(Array.from({ length: 1000 }, (_, k) => anEvent('request.created', { time: timeAt(600 + done + k), actor: alice, request: requestRef(`req-w-${done + k}`) })));
+    }
+    await store.close();
+    repeatActor(9000);
+    const r = await audit(['export', '--format', 'csv', '--out', path.join(tmp.dir, 'large.csv'), '--data-dir', dataDir]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /Exported 9006 audit records/);
+    assert.match(r.stderr, /AUDIT LOG DAMAGED: 1 record\(s\) \(seq 9000\) are stored in the log as text that is not the canonical form/);
+  });
+
   it('says nothing of an intact log, escaped text included (exit 0)', async () => {
     const store = await openSqliteStore({ file: databaseFile(dataDir) });
     await store.audit.append([anEvent('request.created', { time: timeAt(900), actor: { ...alice, name: 'A "quoted" \\ name \u2028 😀' }, request: requestRef('req-escaped') })]);
