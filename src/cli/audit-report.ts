@@ -151,7 +151,8 @@ export function exportReport(file: string, v: ExportVerification, filtered = fal
     if (v.sha256) lines.push(`SHA-256: ${v.sha256} (as signed)`);
     if (logOnly) {
       lines.push(
-        'AUDIT LOG DAMAGED: its signed manifest records that the audit log it was exported from was not intact, so the export holds only what was left:',
+        // Records lost (the export holds what was left) or stored altered (it holds them as their hashes vouch for): each finding says which.
+        'AUDIT LOG DAMAGED: its signed manifest records that the audit log it was exported from was not intact (each finding says what the export holds):',
         ...(v.manifest?.logDamage ?? []).map((d) => `  ${d}.`),
       );
     }

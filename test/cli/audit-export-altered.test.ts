@@ -66,7 +66,13 @@ describe('countersign audit export: records stored altered, hash unchanged', fun
       assert.match(String(exported?.data?.logDamaged), /\(seq 2\) are stored in the log as text that is not the canonical form/);
       const v = await audit(['verify', '--file', out, '--data-dir', dataDir]);
       assert.equal(v.code, 2, v.stdout);
-      assert.match(v.stdout, /\(seq 2\) are stored in the log as text that is not the canonical form/);
+      if (format === 'jsonl') {
+        // Its line is the stored text: edited, and the manifest's finding besides.
+        assert.match(v.stdout, /EXPORT DAMAGED \(edited\)[\s\S]*line 2 of the export \(record 2\) was edited[\s\S]*Also \(log-damaged\): .*1 record\(s\) \(seq 2\) are stored in the log as text that is not the canonical form/);
+      } else {
+        // Its file holds the record as its hash vouches for: only the signed manifest can say it.
+        assert.match(v.stdout, /Export intact as signed: 6 records[\s\S]*AUDIT LOG DAMAGED: its signed manifest records that the audit log it was exported from was not intact \(each finding says what the export holds\):\n {2}1 record\(s\) \(seq 2\) are stored in the log as text that is not the canonical form/);
+      }
     });
   }
 

@@ -727,7 +727,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(manifest.logDamage![0], /^the audit log ends at record 10, but the checkpoint of record 12/);
       const v = await audit(['verify', '--file', out, '--data-dir', dataDir]);
       assert.equal(v.code, 2, v.stdout);
-      assert.match(v.stdout, /\nExport intact as signed: 10 records, seq 1 to 10\.\nHead hash: [0-9a-f]{64}\nSHA-256: [0-9a-f]{64} \(as signed\)\nAUDIT LOG DAMAGED: its signed manifest records that the audit log it was exported from was not intact, so the export holds only what was left:\n  the audit log ends at record 10, but the checkpoint of record 12 .* records 11 to 13 at least are missing/);
+      assert.match(v.stdout, /\nExport intact as signed: 10 records, seq 1 to 10\.\nHead hash: [0-9a-f]{64}\nSHA-256: [0-9a-f]{64} \(as signed\)\nAUDIT LOG DAMAGED: its signed manifest records that the audit log it was exported from was not intact \(each finding says what the export holds\):\n  the audit log ends at record 10, but the checkpoint of record 12 .* records 11 to 13 at least are missing/);
       // Taken out of the manifest, the finding takes its signature with it.
       const { logDamage: _gone, ...without } = manifest;
       writeFileSync(`${out}.manifest.json`, JSON.stringify(without));
