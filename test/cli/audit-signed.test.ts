@@ -513,12 +513,87 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
     assert.match(file.stderr, /--every-finding applies to the database/);
   });
 
+  describe('export of records stored altered, hash unchanged', () => {
+    /**
+     * Record `seq`'s stored text given a forged actor before its real one (JSON.parse keeps the last,
+     * SQLite's json_extract the first): its hash still checks. The database verification names it;
+     * the export must say it in every format, not only the one that copies the stored text.
+     */
+    function repeatActor(seq: number): void {
+      tamper(`UPDATE audit_log SET record = replace(record, '{"actor":', '{"actor":{"aadObjectId":"mallory","name":"Mallory"},"actor":') WHERE seq = ${seq}`);
+    }
+
+    for (const format of ['jsonl', 'csv', 'ocsf'] as const) {
+      it(`says so as ${format} (exit 2), signs it into the manifest and records it; audit verify --file of the export then fails`, async () => {
+        repeatActor(2);
+        const out = path.join(tmp.dir, `audit.${format}`);
+        const r = await audit(['export', '--format', format, '--out', out, '--data-dir', dataDir]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /Exported 12 audit records \(seq 1 to 12\)/);
+        assert.match(
+          r.stderr,
+          /AUDIT LOG DAMAGED: 1 record\(s\) \(seq 2\) are stored in the log as text that is not the canonical form they were sealed in \(a member repeated or reordered, or spacing added\), their hash unchanged: their stored text was edited in the database after they were sealed/,
+        );
+        const manifest = parseManifest(readFileSync(`${out}.manifest.json`, 'utf8'), 'manifest');
+        assert.equal(manifest.logDamage?.length, 1);
+        assert.match(manifest.logDamage![0], /^1 record\(s\) \(seq 2\) are stored in the log as text that is not the canonical form/);
+        const exported = (await records()).filter((x) => x.type === 'audit.exported').at(-1);
+        assert.match(String(exported?.outcome.detail), /; AUDIT LOG DAMAGED: records were stored altered in the log$/);
+        assert.match(String(exported?.data?.logDamaged), /\(seq 2\) are stored in the log as text that is not the canonical form/);
+        const v = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+        assert.equal(v.code, 2, v.stdout);
+        if (format === 'jsonl') {
+          // Its line is the stored text: edited, and the manifest's finding besides.
+          assert.match(v.stdout, /EXPORT DAMAGED \(edited\)[\s\S]*line 2 of the export \(record 2\) was edited[\s\S]*Also \(log-damaged\): .*1 record\(s\) \(seq 2\) are stored in the log as text that is not the canonical form/);
+        } else {
+          // Its file holds the record as its hash vouches for: only the signed manifest can say it.
+          assert.match(v.stdout, /Export intact as signed: 12 records[\s\S]*AUDIT LOG DAMAGED: its signed manifest records that the audit log it was exported from was not intact \(each finding says what the export holds\):\n {2}1 record\(s\) \(seq 2\) are stored in the log as text that is not the canonical form/);
+        }
+      });
+    }
+
+    it('names the first 20 records and counts the rest', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      for (let i = 0; i < 30; i++) await store.audit.append([anEvent('request.created', { time: timeAt(1000 + i), actor: bob, request: requestRef(`req-more-${i}`) })]);
+      await store.close();
+      tamper(`UPDATE audit_log SET record = replace(record, '{"actor":', '{"actor":null,"actor":') WHERE seq > 12`);
+      const r = await audit(['export', '--format', 'csv', '--out', path.join(tmp.dir, 'many.csv'), '--data-dir', dataDir]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /AUDIT LOG DAMAGED: 30 record\(s\) \(seq 13, 14, .*, 31, 32 and 10 more\) are stored in the log as text that is not the canonical form/);
+    });
+
+    it('says so of a large CSV export, whose later batches the worker thread encodes', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      // Past 32 batches of 256 the export hands its batches to a worker thread (output.ts).
+      for (let done = 0; done < 9000; done += 1000) {
+        await store.audit.append(Array.from({ length: 1000 }, (_, k) => anEvent('request.created', { time: timeAt(2000 + done + k), actor: alice, request: requestRef(`req-w-${done + k}`) })));
+      }
+      await store.close();
+      repeatActor(9000);
+      const r = await audit(['export', '--format', 'csv', '--out', path.join(tmp.dir, 'large.csv'), '--data-dir', dataDir]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /Exported 9012 audit records/);
+      assert.match(r.stderr, /AUDIT LOG DAMAGED: 1 record\(s\) \(seq 9000\) are stored in the log as text that is not the canonical form/);
+    });
+
+    it('says nothing of an intact log, escaped text included (exit 0)', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      await store.audit.append([anEvent('request.created', { time: timeAt(20000), actor: { ...alice, name: 'A "quoted" \\ name \u2028 😀' }, request: requestRef('req-escaped') })]);
+      await store.close();
+      for (const format of ['jsonl', 'csv', 'ocsf']) {
+        const r = await audit(['export', '--format', format, '--out', path.join(tmp.dir, `intact.${format}`), '--data-dir', dataDir]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.doesNotMatch(r.stderr, /DAMAGED/);
+      }
+    });
+  });
+
   describe('verify --file without a manifest', () => {
     /** An export of the 12 records, a checkpoint (record 13) and one more record. */
     async function exportWithCheckpoint(): Promise<{ out: string; pem: string }> {
       assert.equal((await audit(['checkpoint', '--data-dir', dataDir])).code, 0);
       const store = await openSqliteStore({ file: databaseFile(dataDir) });
-      await store.audit.append([anEvent('request.created', { time: timeAt(900), actor: alice, request: requestRef('req-9') })]);
+      await store.audit.append([anEvent('request.created', { time: timeAt(20000), actor: alice, request: requestRef('req-9') })]);
       await store.close();
       const out = path.join(tmp.dir, 'audit.jsonl');
       assert.equal((await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir])).code, 0);

@@ -135,6 +135,18 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     assert.equal((await verifyChain(h.bot.deps.store.audit.read())).ok, true);
   });
 
+  /** Erin's download of the last day's records in `format`, with its manifest, verified against it. */
+  async function downloadAndVerify(format: 'jsonl' | 'csv'): Promise<{ manifest: ReturnType<typeof parseManifest>; v: Awaited<ReturnType<typeof verifyExportFile>> }> {
+    const { from, to } = windowAround(h);
+    const url = linkIn(await say(h, people.erin, `audit export ${from} ${to} ${format}`));
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    const file = path.join(tmp.dir, `export.${format}`);
+    fs.writeFileSync(file, await res.text());
+    const manifest = parseManifest(await (await fetch(`${url}/manifest`)).text(), 'manifest');
+    return { manifest, v: await verifyExportFile(file, { format, manifest, verifier: loadPublicKey(h.dataDir) }) };
+  }
+
   it('tells of a record deleted inside the window of a download: the log says AUDIT LOG DAMAGED, the audit.exported record says what is missing, and the download does not verify', async () => {
     await requestVia(h, 'delete resource group staging-old');
     const before = await auditOf(h);
@@ -144,14 +156,7 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     db.exec(`DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = ${victim};
       CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`);
     db.close();
-    const { from, to } = windowAround(h);
-    const url = linkIn(await say(h, people.erin, `audit export ${from} ${to} jsonl`));
-    const res = await fetch(url);
-    assert.equal(res.status, 200);
-    const file = path.join(tmp.dir, 'export.jsonl');
-    fs.writeFileSync(file, await res.text());
-    const manifest = parseManifest(await (await fetch(`${url}/manifest`)).text(), 'manifest');
-    const v = await verifyExportFile(file, { format: 'jsonl', manifest, verifier: loadPublicKey(h.dataDir) });
+    const { v } = await downloadAndVerify('jsonl');
     assert.deepEqual(v.problems.map((p) => p.kind), ['deleted']);
     assert.match(v.problems[0].message, /1 record\(s\) were missing from the log it was made from/);
     const [exported] = await auditOf(h, { types: ['audit.exported'] });
@@ -169,16 +174,9 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     db.exec(`DROP TRIGGER audit_log_no_update; UPDATE audit_log SET record = replace(record, '{"actor":', '{"actor":{"name":"Mallory"},"actor":') WHERE seq = ${created.seq};
       CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`);
     db.close();
-    const { from, to } = windowAround(h);
-    const url = linkIn(await say(h, people.erin, `audit export ${from} ${to} csv`));
-    const res = await fetch(url);
-    assert.equal(res.status, 200);
-    const file = path.join(tmp.dir, 'export.csv');
-    fs.writeFileSync(file, await res.text());
-    const manifest = parseManifest(await (await fetch(`${url}/manifest`)).text(), 'manifest');
+    const { manifest, v } = await downloadAndVerify('csv');
     const altered = new RegExp(`1 record\\(s\\) \\(seq ${created.seq}\\) are stored in the log as text that is not the canonical form they were sealed in`);
     assert.match(String(manifest.logDamage), altered);
-    const v = await verifyExportFile(file, { format: 'csv', manifest, verifier: loadPublicKey(h.dataDir) });
     assert.deepEqual(v.problems.map((p) => p.kind), ['log-damaged']);
     const [exported] = await auditOf(h, { types: ['audit.exported'] });
     assert.match(String(exported.data?.logDamaged), altered);
