@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { ClickResult } from '../../src/app/decisions';
-import { breakNextCommit } from '../support/broken-commit';
+import { breakNextCommit, cutNextApprovedRead } from '../support/broken-commit';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
@@ -291,13 +291,7 @@ describe('app: card binding', () => {
       const r = await asked(f, alice, DELETE);
       breakNextCommit(f.store.requests, true);
       // The read after the lost commit meets a connection the network reset too.
-      const get = f.store.requests.get.bind(f.store.requests);
-      let cut = 1;
-      f.store.requests.get = async (id) => {
-        const stored = await get(id);
-        if (stored?.state === 'approved' && cut-- > 0) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
-        return stored;
-      };
+      cutNextApprovedRead(f.store.requests);
       const result = await click(f, bob, r, 'approve');
       assert.ok(!result.ok && result.refusal.reason === RefusalReason.OutcomeUnconfirmed);
       await settle(f);

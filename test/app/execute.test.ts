@@ -12,6 +12,7 @@ import { reachConfigText } from '../support/reach';
 import { asked, assertNoCrash, click, refusedWith, settle } from './steps';
 import { EXECUTION_WRITE_RETRY_MS } from '../../src/app/execution-runner';
 import { CommitOutcomeUnknownError } from '../../src/app/ports';
+import { cutNextApprovedRead } from '../support/broken-commit';
 import type { AuditEventDraft } from '../../src/domain/audit';
 
 const DELETE = 'delete resource group staging-old';
@@ -453,13 +454,7 @@ describe('app: executing an approved request', () => {
     f = appOnFakes({ executor: { startRetryDelaysMs: [5, 5, 5] } });
     const r = await asked(f, alice, DELETE);
     // The start's first read of the approved request meets a connection the network reset (as PostgreSQL's pool does).
-    const get = f.store.requests.get.bind(f.store.requests);
-    let cut = 1;
-    f.store.requests.get = async (id) => {
-      const stored = await get(id);
-      if (stored?.state === 'approved' && cut-- > 0) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
-      return stored;
-    };
+    cutNextApprovedRead(f.store.requests);
     await click(f, bob, r, 'approve');
     await settle(f);
     assert.equal((await f.request(r.id)).state, 'succeeded', 'started again by its own instance, with no sweep');

@@ -1,6 +1,7 @@
 /**
  * A store whose next request update loses its commit's outcome on the way back (a connection broken
- * after COMMIT was sent): saved or not, the caller gets CommitOutcomeUnknownError once.
+ * after COMMIT was sent): saved or not, the caller gets CommitOutcomeUnknownError once. And one whose
+ * next read of an approved request meets a connection the network reset.
  */
 import { CommitOutcomeUnknownError, type RequestStore } from '../../src/app/ports';
 
@@ -10,5 +11,16 @@ export function breakNextCommit(requests: RequestStore, saved: boolean): void {
     requests.update = update;
     if (saved) await update(next, expected, events);
     throw new CommitOutcomeUnknownError(new Error('Connection terminated unexpectedly'));
+  };
+}
+
+/** The next read of a request stored as approved fails as a read on a connection the network reset (PostgreSQL's pool). */
+export function cutNextApprovedRead(requests: RequestStore): void {
+  const get = requests.get.bind(requests);
+  requests.get = async (id) => {
+    const stored = await get(id);
+    if (stored?.state !== 'approved') return stored;
+    requests.get = get;
+    throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
   };
 }
