@@ -248,4 +248,34 @@ describe('countersign audit verify on PostgreSQL whose audit table was dropped',
     }
   });
 
+  it('says AUDIT LOG DAMAGED (exit 2) when exporting, in CSV and OCSF too, a record a superuser stored altered with its hash unchanged', async () => {
+    const own = await createTestDatabase();
+    const tmp = tempDir();
+    try {
+      const store = await openPostgresStore({ connection: own.connection });
+      for (let i = 0; i < 4; i++) await store.audit.append([anEvent('request.created', { time: timeAt(i * 60), request: requestRef(`req-${i}`) })]);
+      await store.close();
+      const dataDir = path.join(tmp.dir, 'data');
+      mkdirSync(dataDir);
+      loadOrCreateSigningKey(dataDir);
+      const env = { COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: own.url, COUNTERSIGN_DATA_DIR: dataDir };
+      const c = await own.superuser();
+      try {
+        await c.query(`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update;
+          UPDATE audit_log SET record = replace(record, '{"actor":', '{"actor":{"name":"Mallory"},"actor":') WHERE seq = 3;
+          ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;`);
+      } finally {
+        await c.end();
+      }
+      for (const format of ['csv', 'ocsf']) {
+        const ex = await audit(['export', '--format', format, '--out', path.join(tmp.dir, `altered.${format}`)], env);
+        assert.equal(ex.code, 2, ex.stderr);
+        assert.match(ex.stderr, /AUDIT LOG DAMAGED: 1 record\(s\) \(seq 3\) are stored in the log as text that is not the canonical form they were sealed in/);
+      }
+    } finally {
+      tmp.remove();
+      await own.drop();
+    }
+  });
+
 });
