@@ -212,17 +212,22 @@ describe('countersign audit verify on PostgreSQL whose audit table was dropped',
     }
   });
 
-  it('signs nothing of a log its checkpoints show cut short: checkpoint refuses, export says so (exit 2)', async () => {
+  /** A database of its own holding `n` records, and a data directory with the installation's key. */
+  async function ownLog(n: number): Promise<{ own: TestDatabase; tmp: ReturnType<typeof tempDir>; env: NodeJS.ProcessEnv }> {
     const own = await createTestDatabase();
     const tmp = tempDir();
+    const store = await openPostgresStore({ connection: own.connection });
+    for (let i = 0; i < n; i++) await store.audit.append([anEvent('request.created', { time: timeAt(i * 60), request: requestRef(`req-${i}`) })]);
+    await store.close();
+    const dataDir = path.join(tmp.dir, 'data');
+    mkdirSync(dataDir);
+    loadOrCreateSigningKey(dataDir);
+    return { own, tmp, env: { COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: own.url, COUNTERSIGN_DATA_DIR: dataDir } };
+  }
+
+  it('signs nothing of a log its checkpoints show cut short: checkpoint refuses, export says so (exit 2)', async () => {
+    const { own, tmp, env } = await ownLog(12);
     try {
-      const store = await openPostgresStore({ connection: own.connection });
-      for (let i = 0; i < 12; i++) await store.audit.append([anEvent('request.created', { time: timeAt(i * 60), request: requestRef(`req-${i}`) })]);
-      await store.close();
-      const dataDir = path.join(tmp.dir, 'data');
-      mkdirSync(dataDir);
-      loadOrCreateSigningKey(dataDir);
-      const env = { COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: own.url, COUNTERSIGN_DATA_DIR: dataDir };
       assert.equal((await audit(['checkpoint'], env)).code, 0); // of record 12; its own record is 13
       // What the reviewer did on PostgreSQL: around the append-only triggers, the end of the log cut off.
       const c = await own.superuser();
@@ -249,16 +254,8 @@ describe('countersign audit verify on PostgreSQL whose audit table was dropped',
   });
 
   it('says AUDIT LOG DAMAGED (exit 2) when exporting, in CSV and OCSF too, a record a superuser stored altered with its hash unchanged', async () => {
-    const own = await createTestDatabase();
-    const tmp = tempDir();
+    const { own, tmp, env } = await ownLog(4);
     try {
-      const store = await openPostgresStore({ connection: own.connection });
-      for (let i = 0; i < 4; i++) await store.audit.append([anEvent('request.created', { time: timeAt(i * 60), request: requestRef(`req-${i}`) })]);
-      await store.close();
-      const dataDir = path.join(tmp.dir, 'data');
-      mkdirSync(dataDir);
-      loadOrCreateSigningKey(dataDir);
-      const env = { COUNTERSIGN_STORE: 'postgres', COUNTERSIGN_DATABASE_URL: own.url, COUNTERSIGN_DATA_DIR: dataDir };
       const c = await own.superuser();
       try {
         await c.query(`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update;
