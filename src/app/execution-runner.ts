@@ -71,7 +71,8 @@ export async function leaseTime(deps: AppDeps): Promise<LeaseTime> {
 /**
  * A write of an execution under way (what Azure accepted, how it ended), tried again after each of
  * EXECUTION_WRITE_RETRY_MS while the store cannot take it. A commit whose outcome is unknown is
- * read back first: `landed` says whether the row already shows it. Throws once the retries are
+ * read back first: `landed` says whether the row already shows it; when that read fails too, a
+ * later try refused is read back again, so a write that had landed is not taken for a lost lease. Throws once the retries are
  * spent (the lease then lapses, and the takeover asks Azure again).
  */
 export async function saveWhileRunning(
@@ -82,15 +83,22 @@ export async function saveWhileRunning(
   landed: (current: ApprovalRequest) => boolean,
   options?: TransactOptions,
 ): Promise<ApprovalRequest | undefined> {
+  // A commit whose answer was lost may have landed: a later try that is refused then finds it stored.
+  let mayHaveLanded = false;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await save(deps, requestId, fn, options);
+      const saved = await save(deps, requestId, fn, options);
+      if (saved || !mayHaveLanded) return saved;
+      // Refused after a lost answer (the read back failed too): what refused it may be this write itself.
+      const current = await deps.store.requests.get(requestId);
+      return current && landed(current) ? current : undefined;
     } catch (err) {
       const wait = EXECUTION_WRITE_RETRY_MS[attempt];
       if (wait === undefined) throw err;
       deps.log.warn({ requestId, err: String(err), retryInMs: wait }, `${what} failed; trying again`);
       await sleep(wait, undefined, { ref: false });
       if (err instanceof CommitOutcomeUnknownError) {
+        mayHaveLanded = true;
         const current = await deps.store.requests.get(requestId).catch(() => undefined);
         if (current && landed(current)) return current;
       }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { ClickResult } from '../../src/app/decisions';
-import { breakNextCommit, cutNextApprovedRead } from '../support/broken-commit';
+import { breakNextCommit, cutNextReadIn } from '../support/broken-commit';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
@@ -291,7 +291,7 @@ describe('app: card binding', () => {
       const r = await asked(f, alice, DELETE);
       breakNextCommit(f.store.requests, true);
       // The read after the lost commit meets a connection the network reset too.
-      cutNextApprovedRead(f.store.requests);
+      cutNextReadIn(f.store.requests, 'approved');
       const result = await click(f, bob, r, 'approve');
       assert.ok(!result.ok && result.refusal.reason === RefusalReason.OutcomeUnconfirmed);
       await settle(f);

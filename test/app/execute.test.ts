@@ -12,7 +12,7 @@ import { reachConfigText } from '../support/reach';
 import { asked, assertNoCrash, click, refusedWith, settle } from './steps';
 import { EXECUTION_WRITE_RETRY_MS } from '../../src/app/execution-runner';
 import { CommitOutcomeUnknownError } from '../../src/app/ports';
-import { cutNextApprovedRead } from '../support/broken-commit';
+import { cutNextReadIn } from '../support/broken-commit';
 import type { AuditEventDraft } from '../../src/domain/audit';
 
 const DELETE = 'delete resource group staging-old';
@@ -321,6 +321,18 @@ describe('app: executing an approved request', () => {
       assert.equal(acceptances.length, 1);
     });
 
+    it('records no lost lease when the ending\'s commit landed, its answer was lost and the read back failed too', async () => {
+      failingWrites((e) => e.type === 'execution.succeeded', 1, true);
+      cutNextReadIn(f.store.requests, 'succeeded');
+      const r = await asked(f, alice, DELETE);
+      await click(f, bob, r, 'approve');
+      await settle(f);
+      assert.equal((await f.request(r.id)).state, 'succeeded');
+      assert.deepEqual(await f.audit({ requestId: r.id, types: ['execution.lease_lost'] }), [], 'this run ended it: no lease was lost');
+      assert.deepEqual(f.log.lines.filter((l) => l.level === 'error'), []);
+      f.log.lines.length = 0;
+    });
+
     it('goes on when a progress step cannot be recorded: the card misses that step, the outcome is Azure\'s', async () => {
       failingWrites((e) => e.type === 'execution.progressed' && !accepted(e), 5);
       f.azure.nextExecution({ progress: [{ state: 'Running', done: 1, total: 2 }] });
@@ -454,7 +466,7 @@ describe('app: executing an approved request', () => {
     f = appOnFakes({ executor: { startRetryDelaysMs: [5, 5, 5] } });
     const r = await asked(f, alice, DELETE);
     // The start's first read of the approved request meets a connection the network reset (as PostgreSQL's pool does).
-    cutNextApprovedRead(f.store.requests);
+    cutNextReadIn(f.store.requests, 'approved');
     await click(f, bob, r, 'approve');
     await settle(f);
     assert.equal((await f.request(r.id)).state, 'succeeded', 'started again by its own instance, with no sweep');
