@@ -187,7 +187,7 @@ describe('faults: writes in flight when the connection to PostgreSQL is reset', 
     const records = await collect(sb.audit.read({}));
     for (const r of requests) {
       const types = records.filter((x) => x.request?.id === r.id).map((x) => x.type);
-      assert.deepEqual(types, ['request.created', 'approval.granted', 'request.approved', 'execution.started', 'execution.progressed', 'execution.succeeded'], r.id);
+      assert.deepEqual(types, ['request.created', 'approval.granted', 'request.approved', 'execution.started', 'execution.progressed', 'execution.succeeded'], `${r.id}: ${JSON.stringify([...a.log.lines, ...b.log.lines].filter((l) => l.level !== 'info' && l.requestId === r.id))}`);
     }
     const pool = new pg.Pool({
       ...conn(),
