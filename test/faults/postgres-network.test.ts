@@ -186,7 +186,12 @@ describe('faults: writes in flight when the connection to PostgreSQL is reset', 
     assert.equal(azure.sent.length, requests.length, 'each sent to Azure once');
     const records = await collect(sb.audit.read({}));
     for (const r of requests) {
-      const types = records.filter((x) => x.request?.id === r.id).map((x) => x.type);
+      const all = records.filter((x) => x.request?.id === r.id).map((x) => x.type);
+      // A claim whose COMMIT landed while its answer was lost is followed by nobody until its lease
+      // lapses; then another instance takes it over and records it (docs/faults.md): one takeover at
+      // most, and still one start, one send to Azure and one end.
+      assert.ok(all.filter((t) => t === 'execution.resumed').length <= 1, `${r.id}: ${all.join(', ')}`);
+      const types = all.filter((t) => t !== 'execution.resumed');
       assert.deepEqual(types, ['request.created', 'approval.granted', 'request.approved', 'execution.started', 'execution.progressed', 'execution.succeeded'], `${r.id}: ${JSON.stringify([...a.log.lines, ...b.log.lines].filter((l) => l.level !== 'info' && l.requestId === r.id))}`);
     }
     const pool = new pg.Pool({
