@@ -23,6 +23,13 @@ const LINE_MAX = 300;
  */
 const SUMMARY_REASON = 200;
 
+/**
+ * The longest run of typed values a deployment's sentence quotes as what it deploys. A command may
+ * take many parameters of up to 200 characters each: quoted whole, they fill a phone's screen, and
+ * push where it goes ("to PRODUCTION") and the risk band below it. Every value is under Details, whole.
+ */
+const SUMMARY_VALUES = 120;
+
 /** Whether the first sentence quotes only the start of the reason (the whole of it is then under Details). */
 export function reasonClipped(r: Pick<ApprovalRequest, 'reason'>): boolean {
   return (r.reason?.replace(/\s+/g, ' ').length ?? 0) > SUMMARY_REASON;
@@ -42,10 +49,14 @@ export function summarySentence(r: ApprovalRequest): string {
 function actionPhrase(r: ApprovalRequest): string {
   const op = r.operation;
   const where = placeWords(r);
+  // A resource's own name says nothing of where it is ("test" in corebanking-data): with no environment known, its group.
+  const group = r.target.resourceGroup;
+  const inPlace = where ? ` in ${where}` : group ? ` in resource group ${group}` : '';
   switch (op.kind) {
     case 'deployTemplate': {
       const env = environmentParameter(r.parameters);
-      const what = Object.values(r.parameters).filter((v) => v !== env).map(valueAsWord).join(' ') || op.deploymentName;
+      const values = Object.values(r.parameters).filter((v) => v !== env).map(valueAsWord).join(' ');
+      const what = values.length > SUMMARY_VALUES ? `${shortened(values, SUMMARY_VALUES)} (every value is under Details)` : values || op.deploymentName;
       return `deploy ${what} to ${where ?? `resource group ${op.resourceGroup}`}${op.mode === 'Complete' ? ' (complete mode)' : ''}`;
     }
     case 'deleteResourceGroup':
@@ -53,14 +64,14 @@ function actionPhrase(r: ApprovalRequest): string {
     case 'createResourceGroup':
       return `create resource group ${op.resourceGroup} in ${op.location}`;
     case 'deleteResource':
-      return `delete ${resourceIdWords(op.resourceId)}${where ? ` in ${where}` : ''}`;
+      return `delete ${resourceIdWords(op.resourceId)}${inPlace}`;
     case 'resourceAction':
-      return `${op.action} ${resourceIdWords(op.resourceId)}${where ? ` in ${where}` : ''}`;
+      return `${op.action} ${resourceIdWords(op.resourceId)}${inPlace}`;
     case 'scaleResource':
-      return `scale ${resourceIdWords(op.resourceId)} to ${op.capacity}${where ? ` in ${where}` : ''}`;
+      return `scale ${resourceIdWords(op.resourceId)} to ${op.capacity}${inPlace}`;
     case 'setTags': {
       const tags = Object.entries(op.tags);
-      const scope = scopeWords(op.scope);
+      const scope = /\/providers\//i.test(op.scope) ? `${scopeWords(op.scope)}${inPlace}` : scopeWords(op.scope);
       if (op.operation === 'Delete') return `remove the ${tags.length === 1 ? 'tag' : 'tags'} ${tags.map(([k]) => valueAsWord(k)).join(', ')} from ${scope}`;
       const list = tags.map(([k, v]) => `${valueAsWord(k)}=${valueAsWord(v)}`).join(', ');
       return op.operation === 'Replace' ? `replace the tags of ${scope} with ${list}` : `set ${list} on ${scope}`;

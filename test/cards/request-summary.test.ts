@@ -82,6 +82,37 @@ describe('the request card leads with the decision', () => {
     assert.equal(sentence('platform'), 'Alice Requester asks to **set owner=platform on resource group staging-old**: the owner changed last week', 'a one-word value is not quoted');
   });
 
+  it('names the resource group of a resource whose group says no environment: "delete test" of a storage account reads where it is', () => {
+    const sentence = (r: ReturnType<typeof buildRequest>) => textsOf(body(requestCard(r)).find((el) => el.id === 'summary')!);
+    const account = `/subscriptions/${SUBSCRIPTION}/resourceGroups/corebanking-data/providers/Microsoft.Storage/storageAccounts/test`;
+    const deleted = buildRequest({ command: 'delete storage account', parameters: { group: 'corebanking-data', account: 'test' }, operation: { kind: 'deleteResource', subscriptionId: SUBSCRIPTION, resourceId: account, apiVersion: '2023-05-01' } });
+    assert.equal(sentence(deleted), 'Alice Requester asks to **delete test (Microsoft.Storage/storageAccounts) in resource group corebanking-data**: cleanup after the migration');
+    const vm = `/subscriptions/${SUBSCRIPTION}/resourceGroups/payments-core/providers/Microsoft.Compute/virtualMachines/vm-web-01`;
+    const restart = buildRequest({ command: 'vm', parameters: { action: 'restart', vm: 'vm-web-01' }, operation: { kind: 'resourceAction', subscriptionId: SUBSCRIPTION, resourceId: vm, action: 'restart', apiVersion: '2024-07-01' } });
+    assert.match(sentence(restart), /\*\*restart vm-web-01 \(Microsoft\.Compute\/virtualMachines\) in resource group payments-core\*\*/);
+    const scale = buildRequest({ command: 'scale vm', parameters: { capacity: '3' }, operation: { kind: 'scaleResource', subscriptionId: SUBSCRIPTION, resourceId: vm, apiVersion: '2024-07-01', capacity: 3 } });
+    assert.match(sentence(scale), /\*\*scale vm-web-01 \(Microsoft\.Compute\/virtualMachines\) to 3 in resource group payments-core\*\*/);
+    const tag = buildRequest({ command: 'tag vm', parameters: { owner: 'ops' }, operation: { kind: 'setTags', subscriptionId: SUBSCRIPTION, scope: vm, operation: 'Merge', tags: { owner: 'ops' } } });
+    assert.match(sentence(tag), /\*\*set owner=ops on vm-web-01 \(Microsoft\.Compute\/virtualMachines\) in resource group payments-core\*\*/);
+    // A group that names its environment is said by it, as before.
+    const inProduction = buildRequest({ command: 'vm', parameters: { action: 'restart', vm: 'vm-web-01' }, operation: { kind: 'resourceAction', subscriptionId: SUBSCRIPTION, resourceId: vm.replace('payments-core', 'production-vm'), action: 'restart', apiVersion: '2024-07-01' } });
+    assert.match(sentence(inProduction), /\*\*restart vm-web-01 \(Microsoft\.Compute\/virtualMachines\) in PRODUCTION\*\*/);
+  });
+
+  it('quotes the start of many long parameter values in the sentence, so where it deploys and the risk band stay on the first screen', () => {
+    const parameters: Record<string, string> = { environment: 'production' };
+    for (let i = 0; i < 12; i++) parameters[`setting${i}`] = `${'v'.repeat(150)}${i}`;
+    const r = buildRequest({ command: 'deploy', parameters, operation: { ...(deployTo('production') as Extract<ChangeOperation, { kind: 'deployTemplate' }>), parameters } });
+    const card = requestCard(r);
+    const sentence = textsOf(body(card).find((el) => el.id === 'summary')!);
+    assert.ok(sentence.length < 300, `${sentence.length} characters before the risk band: ${sentence}`);
+    assert.match(sentence, /^Alice Requester asks to \*\*deploy v+… \(every value is under Details\) to PRODUCTION\*\*: cleanup after the migration$/);
+    const details = textsOf(body(card).find((el) => el.id === 'details')!);
+    for (const value of Object.values(parameters)) assert.ok(details.includes(value), 'every value whole under Details');
+    // Values that fit are quoted whole, without the pointer.
+    assert.match(textsOf(body(requestCard(deployRequest('production'))).find((el) => el.id === 'summary')!), /deploy api-service to PRODUCTION\*\*/);
+  });
+
   it('says from what to what a scale or a tag change goes, as the target was when approval was asked for', () => {
     const plan = `/subscriptions/${SUBSCRIPTION}/resourceGroups/production-api-service/providers/Microsoft.Web/serverfarms/plan`;
     const scaling = (capacity: number) =>
