@@ -116,12 +116,18 @@ function offsetAt(at: Date, zone: string): number {
   return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - (at.getTime() - at.getUTCMilliseconds());
 }
 
-/** A wall-clock time in the zone as an instant (a time skipped by a daylight-saving jump moves forward). */
+/**
+ * A wall-clock time in the zone as an instant. A time skipped by a daylight-saving jump moves forward
+ * by the jump (02:30 in New York on the spring-forward day is 03:30 EDT), a time that comes twice is
+ * the first of the two, east or west of UTC alike (as Temporal's "compatible"): the offsets a day
+ * either side are the two a jump can give (one when there is none).
+ */
 export function zonedToUtc([y, mo, d, h, mi, s]: readonly [number, number, number, number, number, number], zone: string): Date {
   const wall = Date.UTC(y, mo - 1, d, h, mi, s);
-  let at = new Date(wall - offsetAt(new Date(wall), zone));
-  at = new Date(wall - offsetAt(at, zone));
-  return at;
+  const candidates = [...new Set([offsetAt(new Date(wall - 86_400_000), zone), offsetAt(new Date(wall + 86_400_000), zone)])].map((offset) => wall - offset);
+  const exact = candidates.filter((at) => at + offsetAt(new Date(at), zone) === wall);
+  // None reads back as the wall time: it is in a jump's gap, and the offset before the jump carries it past.
+  return new Date(exact.length > 0 ? Math.min(...exact) : Math.max(...candidates));
 }
 
 /** A stored ISO time as a person reads it in a message that may be read in any zone: "2026-12-24 17:00 UTC". */

@@ -5,7 +5,8 @@
  *
  * A window opens on each of its days at `from` and closes at `to`, wall-clock time in its zone; a
  * `to` at or before `from` closes the next day (a window over midnight). A daylight-saving jump
- * moves a skipped wall-clock time forward, as everywhere else in Countersign.
+ * moves a skipped wall-clock time forward, as everywhere else in Countersign; a window left with
+ * no time at all by it (02:30-03:00 when 02:00 jumps to 03:00) does not open that day.
  */
 import { describeUntil, exampleDay, partsIn, readTime, zonedToUtc, zoneOrUtc } from './delegation-time';
 import { formatDuration } from './duration-text';
@@ -62,7 +63,8 @@ function spans(windows: readonly MaintenanceWindow[], at: Date): { start: Date; 
 export function nextWindowMoment(windows: readonly MaintenanceWindow[], at: Date): Date | undefined {
   let best: number | undefined;
   for (const { start, end } of spans(windows, at)) {
-    if (end.getTime() <= at.getTime()) continue;
+    // A window whose hours a daylight-saving jump skips ends no later than it opens that day: it does not open.
+    if (end.getTime() <= at.getTime() || end.getTime() <= start.getTime()) continue;
     const moment = Math.max(start.getTime(), at.getTime());
     if (best === undefined || moment < best) best = moment;
   }

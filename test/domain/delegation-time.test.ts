@@ -22,6 +22,16 @@ describe('when a delegation ends', () => {
     assert.equal(until('until 2026-12-24T18:00Z'), '2026-12-24T18:00:00.000Z');
   });
 
+  it('moves a local time a daylight-saving jump skips forward, and takes the first of a time that comes twice, east or west of UTC', () => {
+    // New York: 02:30 on 2027-03-14 does not exist (02:00 EST jumps to 03:00 EDT): 03:30 EDT, not 01:30 EST.
+    assert.equal(until('until 2027-03-14T02:30', 'America/New_York'), '2027-03-14T07:30:00.000Z');
+    // London: 01:30 on 2027-03-28 does not exist (01:00 GMT jumps to 02:00 BST): 02:30 BST.
+    assert.equal(until('until 2027-03-28T01:30', 'Europe/London'), '2027-03-28T01:30:00.000Z');
+    // 01:30 comes twice when the clocks go back: the first, in summer time, in either zone.
+    assert.equal(until('until 2027-11-07T01:30', 'America/New_York'), '2027-11-07T05:30:00.000Z');
+    assert.equal(until('until 2027-10-31T01:30', 'Europe/London'), '2027-10-31T00:30:00.000Z');
+  });
+
   it('reads a clock time as its next occurrence in the sender\'s zone', () => {
     assert.equal(until('until 19:00', 'Europe/Berlin'), '2026-12-04T18:00:00.000Z');
     assert.equal(until('until 17:30', 'Europe/Berlin'), '2026-12-05T16:30:00.000Z');

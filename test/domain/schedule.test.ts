@@ -67,6 +67,24 @@ describe('domain: scheduling a run', () => {
       assert.equal(nextWindowMoment([weekend], new Date('2026-03-08T05:00:00Z'))?.toISOString(), '2026-03-14T02:00:00.000Z');
     });
 
+    it('opens a window whose hours a daylight-saving jump skips after the jump, never before it, whatever the zone', () => {
+      // New York springs forward on Sunday 2027-03-14 at 02:00 EST (07:00 UTC) to 03:00 EDT: 02:15-02:45
+      // does not exist that day. Before, the window opened at 01:15 EST (06:15 UTC), an hour before the
+      // jump and outside any time the window names; like London's, it now moves forward with the clock.
+      const skipped: MaintenanceWindow = { days: ['sun'], from: '02:15', to: '02:45', zone: 'America/New_York' };
+      const saturday = new Date('2027-03-13T12:00:00Z');
+      assert.equal(nextWindowMoment([skipped], saturday)?.toISOString(), '2027-03-14T07:15:00.000Z'); // 03:15 EDT
+      const london: MaintenanceWindow = { days: ['sun'], from: '01:15', to: '01:45', zone: 'Europe/London' };
+      assert.equal(nextWindowMoment([london], new Date('2027-03-27T12:00:00Z'))?.toISOString(), '2027-03-28T01:15:00.000Z'); // 02:15 BST
+    });
+
+    it('does not open a window the jump leaves empty (02:30-03:00 when 02:00 jumps to 03:00): the next one is waited for', () => {
+      const empty: MaintenanceWindow = { days: ['sun'], from: '02:30', to: '03:00', zone: 'America/New_York' };
+      const saturday = new Date('2027-03-13T12:00:00Z');
+      // Not 01:30 EST nor 03:30 EDT on the 14th (both outside 02:30-03:00): next Sunday's 02:30 EDT.
+      assert.equal(nextWindowMoment([empty], saturday)?.toISOString(), '2027-03-21T06:30:00.000Z');
+    });
+
     it('treats a window closing at or before it opens as over midnight', () => {
       const night: MaintenanceWindow = { days: ['fri'], from: '23:00', to: '01:00', zone: 'UTC' };
       // Saturday 00:30 is still inside Friday's window.
