@@ -61,8 +61,14 @@ function relative(value: string, now: Date): Date | undefined {
 
 /** An instant as people type it: ISO 8601 with or without a zone, a date, or HH:MM (the next one) in the zone. */
 export function readTime(value: string, now: Date, zone: string): Date | undefined {
-  const withZone = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.exec(value);
-  if (withZone) return new Date(value);
+  const withZone = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.exec(value);
+  if (withZone) {
+    // JavaScript's Date rolls a day the month does not have, or 24:00, over into the next ("2026-11-31" is
+    // 1 December): refused, as the form without a zone is, rather than read as another date than typed.
+    const [y, mo, d, h, mi, s = '0'] = withZone.slice(1);
+    if (!validFields(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s))) return undefined;
+    return new Date(value);
+  }
   const local = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(value);
   if (local) {
     const [y, mo, d, h = '0', mi = '0', s = '0'] = local.slice(1);

@@ -43,7 +43,7 @@ describe('when a delegation ends', () => {
   });
 
   it('says how to write it when it cannot read it, and treats an unknown zone as UTC', () => {
-    for (const words of ['', 'tomorrow', 'until next week', 'until 2026-02-30', 'until 25:00', 'for 3w']) {
+    for (const words of ['', 'tomorrow', 'until next week', 'until 2026-02-30', 'until 2026-11-31T18:00Z', 'until 2026-12-06T24:00+01:00', 'until 25:00', 'for 3w']) {
       const r = parseUntil(words, NOW);
       assert.ok(!r.ok, words);
       // Its example is a few days from now, never a date already past.

@@ -42,6 +42,14 @@ describe('domain: scheduling a run', () => {
       assert.ok(!far.ok && !/\.\d{3}Z/.test(far.problem.replace(/\([^)]*\)/g, '')), far.ok ? '' : far.problem);
     });
 
+    it('refuses a date the month does not have, or an hour past 23, with a zone as without one, rather than rolling it into the next day', () => {
+      // now is 2 March: 31 February or 2 March 24:00 would otherwise be read as 3 March, a date nobody typed.
+      for (const typed of ['2026-02-31T02:00Z', '2026-02-31T02:00', '2026-03-02T24:00Z', '2026-03-02T24:00+01:00', '2026-03-02T23:60Z']) {
+        const p = parseRunAt(typed, now, 'UTC', WEEK);
+        assert.ok(!p.ok && p.problem.startsWith(`"${typed}" is not a time Countersign can read`), `${typed}: ${JSON.stringify(p)}`);
+      }
+    });
+
     it('gives examples for tomorrow in the sender\'s zone (never a date already past), and tells a past time back in that zone', () => {
       const junk = parseRunAt('25:00', now, 'Europe/Berlin', WEEK);
       assert.ok(!junk.ok && /"at 2026-03-03T02:00", "at 2026-03-03T02:00Z" or "at 02:00"/.test(junk.problem), JSON.stringify(junk));
