@@ -70,6 +70,17 @@ describe('checking the parameters of a command', () => {
     });
   });
 
+  it('says a run time typed with its date and time apart is one word, instead of only calling it more than the command takes', () => {
+    assert.deepEqual(problems('deploy staging api-service at 2026-12-07 02:00'), {
+      '(extra)': '"at 2026-12-07 02:00" is more than deploy takes: it takes 2 parameters, environment and service. To run it later, write the date and its time as one word, joined by T: "at 2026-12-07T02:00"',
+    });
+    assert.match(problems('deploy staging api-service at 2026-12-07 2:00Z')['(extra)'], /joined by T: "at 2026-12-07T02:00Z"$/);
+    // A read-only command runs at once: no run time to suggest.
+    const list: CommandSpec = { name: 'groups', description: 'list', sensitive: false, parameters: [], operation: { kind: 'listResourceGroups' } };
+    const extra = checkParameters(list, { args: ['at', '2026-12-07', '02:00'], named: {} });
+    assert.deepEqual(!extra.ok && extra.problems, [{ parameter: '(extra)', message: '"at 2026-12-07 02:00" is more than groups takes: it takes no parameters' }]);
+  });
+
   it('returns the values that were fine alongside the problems, so a form can keep them', () => {
     const result = check('deploy staging nonsense');
     assert.equal(result.ok, false);

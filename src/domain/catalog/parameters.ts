@@ -40,10 +40,20 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
   if (positional.length > 0) {
     problems.push({
       parameter: '(extra)',
-      message: `"${positional.join(' ')}" is more than ${command.name} takes: ${takesText(command.parameters.map((p) => p.name))}`,
+      message: `"${positional.join(' ')}" is more than ${command.name} takes: ${takesText(command.parameters.map((p) => p.name))}${command.sensitive ? runAtApart(positional) : ''}`,
     });
   }
   return problems.length === 0 ? { ok: true, values } : { ok: false, values, problems };
+}
+
+/**
+ * `at 2026-12-07 02:00`, a run time whose date and time were typed apart: only `at <one word>` ends a
+ * command as its run time, so these words were read as parameters. Said, with the word meant, so the
+ * person does not take them for parameters they never meant to give.
+ */
+function runAtApart(extra: string[]): string {
+  const m = /(?:^|\s)at\s+(\d{4}-\d{2}-\d{2})\s+(\d{1,2})(:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})?)$/i.exec(extra.join(' '));
+  return m ? `. To run it later, write the date and its time as one word, joined by T: "at ${m[1]}T${m[2].padStart(2, '0')}${m[3]}"` : '';
 }
 
 /**
