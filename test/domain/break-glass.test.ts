@@ -1,7 +1,7 @@
 /** Break-glass rules: off unless the policy allows it, only its roles, always with a reason; reviewed by someone else. */
 import assert from 'node:assert/strict';
 import type { CommandSpec } from '../../src/domain/catalog';
-import { approve, breakGlassLimitRefusal, breakGlassRefusal, breakGlassUse, detectDrift, markReviewOverdue, missedWindow, needsReview, readyToRun, reviewBreakGlass, startExecution } from '../../src/domain/lifecycle';
+import { approvalLapsed, approve, breakGlassLimitRefusal, breakGlassRefusal, breakGlassUse, detectDrift, expireUnstarted, markReviewOverdue, missedWindow, needsReview, readyToRun, reviewBreakGlass, startExecution } from '../../src/domain/lifecycle';
 import { Roles } from '../../src/domain/policy';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { Actor, ApprovalRequest } from '../../src/domain/request';
@@ -32,6 +32,19 @@ describe('domain: break-glass', () => {
     assert.equal(breakGlassRefusal(command(BREAK_GLASS), bob, roles, 'INC-1')?.reason, RefusalReason.NotAllowedToBreakGlass);
     assert.equal(breakGlassRefusal(command(BREAK_GLASS), alice, roles, '   ')?.reason, RefusalReason.BreakGlassReasonMissing);
     assert.equal(breakGlassRefusal(command(BREAK_GLASS), alice, roles, 'INC-1'), undefined);
+  });
+
+  it('lapses maxScheduleAhead after it was used, however late its row was last written (a round of notices taken up again)', () => {
+    const r = used('approved');
+    const lapsedAt = new Date(Date.parse(r.breakGlass!.usedAt) + 7 * 86_400_000);
+    // Written again 30 days on (approvers.notified after a restart): it was still used 30 days ago.
+    const rewritten = { ...r, updatedAt: new Date(lapsedAt.getTime() + 23 * 86_400_000).toISOString() };
+    assert.equal(approvalLapsed(rewritten, new Date(lapsedAt.getTime() - 1000)), false);
+    assert.equal(approvalLapsed(rewritten, lapsedAt), true);
+    assert.equal(readyToRun(rewritten, lapsedAt), false);
+    const expired = accepted(expireUnstarted(rewritten, lapsedAt)).request;
+    assert.equal(expired.state, 'expired');
+    assert.match(expired.outcomeDetail ?? '', /approved at 2026-03-02 10:00 UTC but had not started when its approval stopped being valid at 2026-03-09 10:00 UTC/);
   });
 
   it('runs at once on a command with maintenance windows, never deferred to the next opening (until it drifts)', () => {

@@ -58,16 +58,20 @@ export function missedWindow(r: Pick<ApprovalRequest, 'state' | 'runAt' | 'polic
   return r.state === 'approved' || (r.state === 'scheduled' && r.runAt !== undefined && Date.parse(r.runAt) <= now.getTime());
 }
 
-/** When the request was last approved (a break-glass use: when it was asked, its last change). */
-function lastApprovedAt(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt'>): string {
-  return r.approvals.map((a) => a.at).sort().at(-1) ?? r.updatedAt;
+/**
+ * When the request was last approved; a break-glass use approved by nobody: when it was used. Never
+ * the row's last change: a later write that decides nothing (the round of notices announcing the use,
+ * taken up again after a restart) would make a use days old count as just made, and run.
+ */
+function lastApprovedAt(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt'> & Partial<Pick<ApprovalRequest, 'breakGlass'>>): string {
+  return r.approvals.map((a) => a.at).sort().at(-1) ?? r.breakGlass?.usedAt ?? r.updatedAt;
 }
 
 /**
  * Until when the approval of an `approved` request holds: an approved one was due when it was
  * approved, so its approval holds maxScheduleAhead from its last approval, as a scheduled one's does.
  */
-function approvalValidUntil(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt' | 'policy'>): Date {
+function approvalValidUntil(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt' | 'policy'> & Partial<Pick<ApprovalRequest, 'breakGlass'>>): Date {
   return new Date(Date.parse(lastApprovedAt(r)) + (r.policy.schedule?.maxAheadSeconds ?? DEFAULT_MAX_AHEAD_SECONDS) * 1000);
 }
 
@@ -76,7 +80,7 @@ function approvalValidUntil(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt' |
  * running for that long, its start kept failing, or the database was restored from an old copy). It
  * must not run on an approval given so long ago, whatever still matches: it expires unstarted.
  */
-export function approvalLapsed(r: Pick<ApprovalRequest, 'state' | 'approvals' | 'updatedAt' | 'policy'>, now: Date): boolean {
+export function approvalLapsed(r: Pick<ApprovalRequest, 'state' | 'approvals' | 'updatedAt' | 'policy'> & Partial<Pick<ApprovalRequest, 'breakGlass'>>, now: Date): boolean {
   return r.state === 'approved' && now.getTime() >= approvalValidUntil(r).getTime();
 }
 
@@ -85,7 +89,7 @@ export function approvalLapsed(r: Pick<ApprovalRequest, 'state' | 'approvals' | 
  * in UTC in the stored detail and the `request.expired` record; in the reader's zone in the message
  * its requester is told (execution-start.ts).
  */
-export function approvalLapsedText(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt' | 'policy'>, at: (iso: string) => string = utcText): string {
+export function approvalLapsedText(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt' | 'policy'> & Partial<Pick<ApprovalRequest, 'breakGlass'>>, at: (iso: string) => string = utcText): string {
   return `Not executed: it was approved at ${at(lastApprovedAt(r))} but had not started when its approval stopped being valid at ${at(approvalValidUntil(r).toISOString())} (maxScheduleAhead after the last approval; Countersign was not running, or could not start it, in that time). Ask again.`;
 }
 
