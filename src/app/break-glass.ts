@@ -13,7 +13,7 @@ import { listedAs } from '../domain/conversation-ids';
 import { describeUntil, zoneOrUtc } from '../domain/delegation-time';
 import { breakGlassLimitRefusal, breakGlassRefusal, breakGlassUsesAfter, markReviewOverdue, peopleToDecide, reviewOverdue } from '../domain/lifecycle';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
-import type { Actor, ApprovalRequest, Source } from '../domain/request';
+import { ENDED_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import type { AuditEventDraft } from '../domain/audit';
 import { BreakGlassLimitError, DuplicateRequestError } from './ports';
 import { transact, type AppDeps } from './context';
@@ -130,8 +130,9 @@ export async function tellBreakGlass(deps: AppDeps, r: ApprovalRequest, occasion
 /** Escalates every break-glass review past due; returns the request ids. */
 export async function sweepBreakGlassReviews(deps: AppDeps): Promise<string[]> {
   const now = deps.clock.now();
-  // Only the requests whose review is waiting and due: not every request that ever ended.
-  const due = await deps.store.requests.list({ states: ['succeeded', 'failed', 'unknown', 'cancelled'], reviewDueBy: now.toISOString() });
+  // Only the requests whose review is waiting and due: not every request that ever ended. Every
+  // ended state, as needsReview takes it: a use that expired unstarted, or drifted and was rejected, waits for review too.
+  const due = await deps.store.requests.list({ states: [...ENDED_STATES], reviewDueBy: now.toISOString() });
   const overdue: string[] = [];
   for (const r of due.filter((x) => reviewOverdue(x, now))) {
     const outcome = await transact(deps, r.id, (current) =>

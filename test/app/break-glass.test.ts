@@ -162,6 +162,25 @@ describe('app: break-glass', () => {
     assert.ok((await click(f, frank, r, 'ratify')).ok);
   });
 
+  it('escalates the overdue review of a use that expired unstarted (it ended, so it waits for review like any other)', async () => {
+    await f.app.executor.stop();
+    const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42');
+    assert.ok(made.ok);
+    // Nothing started it while its break-glass use held (no instance ran it): it expires unstarted.
+    f.clock.advance(30 * 24 * HOUR);
+    const other = f.anotherRun();
+    await other.catchUp();
+    await other.executor.idle();
+    const expired = await f.request(made.request.id);
+    assert.equal(expired.state, 'expired');
+    assert.equal(f.azure.executions.length, 0);
+    // Ended and not reviewed: it is listed for review, and past reviewWithin its review is overdue.
+    assert.deepEqual(await other.sweepBreakGlassReviews(), [made.request.id]);
+    assert.equal((await f.audit({ requestId: made.request.id })).filter((x) => x.type === 'breakglass.review_overdue').length, 1);
+    await other.tellingIdle();
+    await other.executor.stop();
+  });
+
   it('with notify.approvers: none, messages nobody personally: the notice and its overdue review go to the notice and approval channels', async () => {
     const APPROVALS = '19:approvals@thread.tacv2';
     f = appOnFakes({ messenger, configText: reachConfigText([BREAK_GLASS, 'escalation: { role: incident-leads, after: 40m }', `notify: { approvers: none, channels: ["${APPROVALS}"] }`]) });
