@@ -19,6 +19,7 @@ import { BreakGlassLimitError, DuplicateRequestError } from './ports';
 import { transact, type AppDeps } from './context';
 import { announcingAfter, notifyPolicy, reach, recordNobodySent, roundAudience, type Audience } from './notifications';
 import { auditRefused, type RequestAttempt } from './request-gate';
+import { eachRequest } from './sweep-each';
 
 /** The break-glass checks before the usual request checks: allowed for the command, by this person, with a reason (refusals audited). */
 export async function breakGlassGate(deps: AppDeps, attempt: RequestAttempt): Promise<Refusal | undefined> {
@@ -134,16 +135,19 @@ export async function sweepBreakGlassReviews(deps: AppDeps): Promise<string[]> {
   // ended state, as needsReview takes it: a use that expired unstarted, or drifted and was rejected, waits for review too.
   const due = await deps.store.requests.list({ states: [...ENDED_STATES], reviewDueBy: now.toISOString() });
   const overdue: string[] = [];
-  for (const r of due.filter((x) => reviewOverdue(x, now))) {
-    const outcome = await transact(deps, r.id, (current) =>
-      announcingAfter(deps, markReviewOverdue(current, now), 'review-overdue', now, (x) => breakGlassAudience(deps, x, 'review-overdue')),
-      { readBackUnknownCommit: true },
-    );
-    if (!outcome?.result.ok) continue;
-    overdue.push(r.id);
-    await tellBreakGlass(deps, outcome.result.request, 'review-overdue');
+  try {
+    await eachRequest(deps, 'break-glass review sweep', due.filter((x) => reviewOverdue(x, now)), async (r) => {
+      const outcome = await transact(deps, r.id, (current) =>
+        announcingAfter(deps, markReviewOverdue(current, now), 'review-overdue', now, (x) => breakGlassAudience(deps, x, 'review-overdue')),
+        { readBackUnknownCommit: true },
+      );
+      if (!outcome?.result.ok) return;
+      overdue.push(r.id);
+      await tellBreakGlass(deps, outcome.result.request, 'review-overdue');
+    });
+  } finally {
+    if (overdue.length > 0) deps.log.warn({ overdue }, 'break-glass reviews overdue, escalated');
   }
-  if (overdue.length > 0) deps.log.warn({ overdue }, 'break-glass reviews overdue, escalated');
   return overdue;
 }
 

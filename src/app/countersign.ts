@@ -191,9 +191,14 @@ export class Countersign {
         // First what ended delegations no longer count for: a delegator whose delegate's approval lapsed is reminded again.
         const ended = await sweepEndedDelegations(this.deps, this.delegationsInForce);
         this.delegationsInForce = ended.inForce;
-        const resumed = await sweepUnfinishedRounds(this.deps);
-        const escalated = await sweepEscalations(this.deps);
-        return { resumed, escalated, reminded: await sweepReminders(this.deps), delegationsEnded: ended.withdrawn };
+        // Each sweep whatever the one before met (a request's row locked past the wait): the first error is thrown at the end.
+        const failed: { err: unknown }[] = [];
+        const alone = (sweep: Promise<string[]>) => sweep.catch((err: unknown) => (failed.push({ err }), []));
+        const resumed = await alone(sweepUnfinishedRounds(this.deps));
+        const escalated = await alone(sweepEscalations(this.deps));
+        const reminded = await alone(sweepReminders(this.deps));
+        if (failed.length > 0) throw failed[0].err;
+        return { resumed, escalated, reminded, delegationsEnded: ended.withdrawn };
       })(),
     );
   }

@@ -8,6 +8,7 @@ import { escalate, escalationDue } from '../domain/lifecycle';
 import { DECIDABLE_STATES } from '../domain/request';
 import { transact, type AppDeps } from './context';
 import { announcingAfter, decidersAudience, delegationsToTell, noDelegations, tellDeciders } from './notifications';
+import { eachRequest } from './sweep-each';
 
 /** Escalates every request due now; returns their ids. */
 export async function sweepEscalations(deps: AppDeps): Promise<string[]> {
@@ -17,15 +18,18 @@ export async function sweepEscalations(deps: AppDeps): Promise<string[]> {
   const due = open.filter((x) => escalationDue(x, now));
   // The delegates of those it goes to are sent it too (delegation.md).
   const inForce = due.length > 0 ? await delegationsToTell(deps) : noDelegations(deps);
-  for (const r of due) {
-    // The escalation's round is recorded with it (round-resume.ts takes it up again if cut short).
-    const outcome = await transact(deps, r.id, (current) => announcingAfter(deps, escalate(current, now), 'escalated', now, (x) => decidersAudience(deps, x, 'escalated', inForce)), { readBackUnknownCommit: true });
-    if (!outcome?.result.ok) continue;
-    const request = outcome.result.request;
-    escalated.push(request.id);
-    void deps.notifier.tellRequester(request, `Request ${request.id} had no decision within the time its policy allows, so it was escalated: ${request.escalation?.role} may decide it now too.`);
-    await tellDeciders(deps, request, 'escalated');
+  try {
+    await eachRequest(deps, 'escalation sweep', due, async (r) => {
+      // The escalation's round is recorded with it (round-resume.ts takes it up again if cut short).
+      const outcome = await transact(deps, r.id, (current) => announcingAfter(deps, escalate(current, now), 'escalated', now, (x) => decidersAudience(deps, x, 'escalated', inForce)), { readBackUnknownCommit: true });
+      if (!outcome?.result.ok) return;
+      const request = outcome.result.request;
+      escalated.push(request.id);
+      void deps.notifier.tellRequester(request, `Request ${request.id} had no decision within the time its policy allows, so it was escalated: ${request.escalation?.role} may decide it now too.`);
+      await tellDeciders(deps, request, 'escalated');
+    });
+  } finally {
+    if (escalated.length > 0) deps.log.info({ escalated }, 'requests escalated');
   }
-  if (escalated.length > 0) deps.log.info({ escalated }, 'requests escalated');
   return escalated;
 }

@@ -13,6 +13,7 @@ import { readRequestTrail, trailProblem } from './request-trail';
 import { unaudited } from './execution-evidence';
 import { runClaimed } from './execution-send';
 import { leaseClaim, leaseTime, type ExecutionRunner } from './execution-runner';
+import { eachRequest } from './sweep-each';
 
 /** Takes over the executions whose lease expired and resumes them, each in the background; returns the ids taken over. */
 export async function takeOverAbandoned(runner: ExecutionRunner): Promise<string[]> {
@@ -22,17 +23,18 @@ export async function takeOverAbandoned(runner: ExecutionRunner): Promise<string
   const { at: now } = await leaseTime(deps);
   const abandoned = executing.filter((r) => !runner.isRunning(r.id) && (!r.execution?.lease || leaseLapsed(r.execution.lease.expiresAt, now, runner.leaseMs)));
   const taken: string[] = [];
-  for (const r of abandoned) {
+  // One whose takeover cannot be written now (its row locked by another session) holds up none of the others.
+  await eachRequest(deps, 'execution takeover', abandoned, async (r) => {
     const trail = await readRequestTrail(deps.store.audit, r.id);
     // Started here meanwhile (a click's run, a stranded request's): it is not abandoned.
-    if (runner.isRunning(r.id)) continue;
+    if (runner.isRunning(r.id)) return;
     const lease = await leaseTime(deps);
     const claim = await transact(deps, r.id, (current) => {
       // Only while it is still the execution found above (another instance may have moved it since).
       const problem = current.state === 'executing' ? (requestShapeProblem(current) ?? trailProblem(current, trail, 'resume')) : undefined;
       return problem ? unaudited(deps, current, problem, trail) : resumeExecution(current, leaseClaim(runner, lease.at), deps.clock.now());
     });
-    if (!claim?.result.ok || claim.result.request.state !== 'executing') continue;
+    if (!claim?.result.ok || claim.result.request.state !== 'executing') return;
     taken.push(r.id);
     const resumed = claim.result.request;
     deps.log.warn({ requestId: r.id, previousOwner: r.execution?.lease?.owner, owner: runner.owner }, 'execution resumed after its lease expired');
@@ -40,6 +42,6 @@ export async function takeOverAbandoned(runner: ExecutionRunner): Promise<string
     // the lease go at once, rather than holding it unfollowed until it runs out.
     if (runner.stopping) await runClaimed(runner, resumed, 'resume', lease.from);
     else runner.track(r.id, () => runClaimed(runner, resumed, 'resume', lease.from));
-  }
+  });
   return taken;
 }

@@ -5,16 +5,25 @@
 import { DECIDABLE_STATES } from '../domain/request';
 import type { AppDeps } from './context';
 import { expireNow } from './decisions';
+import { eachRequest } from './sweep-each';
 
 export async function sweepExpired(deps: AppDeps, stop?: AbortSignal): Promise<string[]> {
   const due = await deps.store.requests.list({ states: [...DECIDABLE_STATES], expiringBefore: deps.clock.now().toISOString() });
   const expired: string[] = [];
-  for (const r of due) {
+  try {
     // A stop asked: those not reached yet are expired by the next sweep (or start), one write at a time.
-    if (stop?.aborted) break;
-    const after = await expireNow(deps, r.id);
-    if (after?.state === 'expired') expired.push(r.id);
+    await eachRequest(
+      deps,
+      'expiry sweep',
+      due,
+      async (r) => {
+        const after = await expireNow(deps, r.id);
+        if (after?.state === 'expired') expired.push(r.id);
+      },
+      stop,
+    );
+  } finally {
+    if (expired.length > 0) deps.log.info({ expired }, 'requests expired');
   }
-  if (expired.length > 0) deps.log.info({ expired }, 'requests expired');
   return expired;
 }

@@ -13,6 +13,7 @@ import { decidingRoles, type Roles } from '../domain/policy';
 import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
 import { transact, type AppDeps } from './context';
 import { announcingAfter, decidersAudience, delegatesOf, delegationsToTell, noDelegations, notifyPolicy, reach, type Delegations } from './notifications';
+import { eachRequest } from './sweep-each';
 
 /** Sends every reminder due now; returns the ids of the requests reminded. */
 export async function sweepReminders(deps: AppDeps): Promise<string[]> {
@@ -25,28 +26,31 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
   const inForce = due.length > 0 ? await delegationsToTell(deps) : noDelegations(deps);
   const audienceOf = (x: ApprovalRequest) => toRemind(deps, x, inForce);
   // A request with nobody to remind (approvers: none and no channels) keeps its reminders unsent and unaudited.
-  for (const r of due.filter((x) => hasAudience(audienceOf(x)))) {
-    let audience = audienceOf(r);
-    // The reminder's round is recorded with it (round-resume.ts takes it up again if cut short).
-    const outcome = await transact(
-      deps,
-      r.id,
-      (current) => {
-        // Whoever the escalation sent the card moments ago is not reminded at the same point: that card is the news.
-        const told = justEscalatedTo(deps, current, now, inForce);
-        audience = without(audienceOf(current), told);
-        if (!hasAudience(audience)) return remind(current, now, [], 'everyone it would go to was sent the card by the escalation just now');
-        return announcingAfter(deps, remind(current, now, everyone(audience)), 'reminder', now, (x) => without(audienceOf(x), told));
-      },
-      { refreshCards: false, readBackUnknownCommit: true },
-    );
-    // Another instance recorded it first, or the request was decided meanwhile: nothing to send.
-    if (!outcome?.result.ok || !hasAudience(audience)) continue;
-    const request = outcome.result.request;
-    await reach(deps, request, 'reminder', request.round ?? audience, (zone) => reminderText(request, now, zone));
-    reminded.push(r.id);
+  try {
+    await eachRequest(deps, 'reminder sweep', due.filter((x) => hasAudience(audienceOf(x))), async (r) => {
+      let audience = audienceOf(r);
+      // The reminder's round is recorded with it (round-resume.ts takes it up again if cut short).
+      const outcome = await transact(
+        deps,
+        r.id,
+        (current) => {
+          // Whoever the escalation sent the card moments ago is not reminded at the same point: that card is the news.
+          const told = justEscalatedTo(deps, current, now, inForce);
+          audience = without(audienceOf(current), told);
+          if (!hasAudience(audience)) return remind(current, now, [], 'everyone it would go to was sent the card by the escalation just now');
+          return announcingAfter(deps, remind(current, now, everyone(audience)), 'reminder', now, (x) => without(audienceOf(x), told));
+        },
+        { refreshCards: false, readBackUnknownCommit: true },
+      );
+      // Another instance recorded it first, or the request was decided meanwhile: nothing to send.
+      if (!outcome?.result.ok || !hasAudience(audience)) return;
+      const request = outcome.result.request;
+      await reach(deps, request, 'reminder', request.round ?? audience, (zone) => reminderText(request, now, zone));
+      reminded.push(r.id);
+    });
+  } finally {
+    if (reminded.length > 0) deps.log.info({ reminded }, 'reminders sent');
   }
-  if (reminded.length > 0) deps.log.info({ reminded }, 'reminders sent');
   return reminded;
 }
 

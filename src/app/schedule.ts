@@ -8,22 +8,31 @@ import { missedWindow, missedWindowText, moveToNextOpening, scheduleDue, type Mi
 import type { ApprovalRequest } from '../domain/request';
 import { transact, type AppDeps } from './context';
 import { expireNow, requesterTime } from './decisions';
+import { eachRequest } from './sweep-each';
 
 /** Starts every scheduled request due now (through `start`, the executor), expires the ones past validity; returns the ids started. */
 export async function sweepScheduled(deps: AppDeps, start: (r: ApprovalRequest) => void, stop?: AbortSignal): Promise<string[]> {
   const now = deps.clock.now();
   const scheduled = await deps.store.requests.list({ states: ['scheduled'] });
   const started: string[] = [];
-  for (const r of scheduled) {
-    if (stop?.aborted) break;
-    if (now.getTime() >= Date.parse(r.expiresAt)) await expireNow(deps, r.id);
-    else if (missedWindow(r, now)) await waitForNextOpening(deps, r.id);
-    else if (scheduleDue(r, now)) {
-      start(r);
-      started.push(r.id);
-    }
+  try {
+    await eachRequest(
+      deps,
+      'scheduled requests sweep',
+      scheduled,
+      async (r) => {
+        if (now.getTime() >= Date.parse(r.expiresAt)) await expireNow(deps, r.id);
+        else if (missedWindow(r, now)) await waitForNextOpening(deps, r.id);
+        else if (scheduleDue(r, now)) {
+          start(r);
+          started.push(r.id);
+        }
+      },
+      stop,
+    );
+  } finally {
+    if (started.length > 0) deps.log.info({ started }, 'scheduled requests due');
   }
-  if (started.length > 0) deps.log.info({ started }, 'scheduled requests due');
   return started;
 }
 
