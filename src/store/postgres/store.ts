@@ -159,7 +159,7 @@ export class PostgresStore implements CountersignStore {
     if (code === '42501') return 'denied';
     // A read that gave up on a lock (lock_timeout, SQLSTATE 55P03) waited as long as a write would.
     if (code === '55P03') return 'busy';
-    return isConnectionError(cause) || cause instanceof PostgresStartupError ? 'unreachable' : undefined;
+    return isConnectionError(cause) || cause instanceof PostgresStartupError || connectionRefused(cause) ? 'unreachable' : undefined;
   }
 
   /** Commits every write already submitted, then closes the pool. */
@@ -169,6 +169,18 @@ export class PostgresStore implements CountersignStore {
     await this.writer.close();
     await this.pool.end();
   }
+}
+
+/**
+ * The server refused a new connection of the pool (a read's or write's): the database not accepting
+ * connections (55000, ALLOW_CONNECTIONS false, as an administrator takes it out of service), the
+ * login refused (28P01, 28000: a password changed, a token no longer valid) or the database gone
+ * (3D000). The instance cannot reach its database as much as when the server is down.
+ */
+function connectionRefused(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (e?.code === '28P01' || e?.code === '28000' || e?.code === '3D000') return true;
+  return e?.code === '55000' && typeof e.message === 'string' && /is not currently accepting connections/.test(e.message);
 }
 
 /** A start that found a table or function of the schema gone (dropped or renamed), said with what to do. */
