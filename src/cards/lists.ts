@@ -137,15 +137,29 @@ function reviewTime(r: ApprovalRequest): string {
  * how many more there are.
  */
 export function pendingCard(view: PendingView, sandbox: boolean): Card {
+  // Lines as long as their requests' words (a value may hold 200 characters, a name 256): PENDING_SHOWN
+  // of each kind could pass the size Teams accepts in a message, and "pending" would answer nothing.
+  // Fewer of each are listed then, the rest counted, as for more than PENDING_SHOWN.
+  let shown = Math.max(view.toDecide.length, view.mine.length, view.toReview?.length ?? 0);
+  for (;;) {
+    const { card, text } = renderWithText('list', pendingCardView(view, sandbox, shown));
+    if (text.length <= TABLE_MAX_CHARACTERS || shown <= 1) return card;
+    shown = Math.max(1, Math.min(shown - 1, Math.floor((shown * TABLE_MAX_CHARACTERS) / text.length)));
+  }
+}
+
+/** What cards/list.json is expanded with for `pending`, listing at most `shown` requests of each kind. */
+function pendingCardView(view: PendingView, sandbox: boolean, shown: number): object {
   // The requester's words are escaped; the expiry is Teams' DATE/TIME functions, which escaping would break.
   const line = (r: ApprovalRequest) => ({
     markdown: `${md(`${r.id}: ${commandWords(r.command, r.parameters)} by ${r.requester.name}, ${stateWords(r.state)}, ${r.approvals.length} of ${plural(r.policy.approvals, 'approval')}`)}${lineTime(r)}`,
   });
-  const section = (heading: string, shown: readonly ApprovalRequest[], count: number, lineOf = line) => {
-    const more = count - shown.length;
+  const section = (heading: string, all: readonly ApprovalRequest[], count: number, lineOf = line) => {
+    const listed = all.slice(0, shown);
+    const more = count - listed.length;
     return {
       heading: more > 0 ? `${heading} (${count})` : heading,
-      lines: more > 0 ? [...shown.map(lineOf), `… and ${plural(more, 'more request')} (the oldest are shown; status <request-id> shows any one)`] : shown.map(lineOf),
+      lines: more > 0 ? [...listed.map(lineOf), `… and ${plural(more, 'more request')} (the oldest are shown; status <request-id> shows any one)`] : listed.map(lineOf),
     };
   };
   const elsewhere = view.elsewhereCount > 0
@@ -160,7 +174,7 @@ export function pendingCard(view: PendingView, sandbox: boolean): Card {
     markdown: `${md(`${r.id}: ${commandWords(r.command, r.parameters)} by ${r.requester.name}, run without approval (break-glass), ${stateWords(r.state)}`)}${reviewTime(r)}; ratify or flag it on its card`,
   });
   const reviews = view.toReviewCount ? [section('Break-glass uses waiting for your review', view.toReview ?? [], view.toReviewCount, review)] : [];
-  return listCard('Pending requests', [unknown, elsewhere].filter((x) => x !== undefined).join(' ') || undefined, [
+  return listCardView('Pending requests', [unknown, elsewhere].filter((x) => x !== undefined).join(' ') || undefined, [
     section('Waiting for your decision', view.toDecide, view.toDecideCount),
     ...reviews,
     section('Your open requests', view.mine, view.mineCount),

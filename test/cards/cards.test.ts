@@ -186,6 +186,21 @@ describe('cards', () => {
     }
   });
 
+  it('keeps the pending card within Teams\' message size when the requests it lists have long values: fewer listed, the rest counted', () => {
+    const long = (kind: string, i: number) =>
+      buildRequest({ id: `CS-${kind}${String(i).padStart(6, '0')}`, requester: alice, command: 'deploy', parameters: { environment: 'production', service: `api-${'x'.repeat(190)}`, version: `2.4.${'1'.repeat(150)}` } });
+    const toDecide = Array.from({ length: PENDING_SHOWN }, (_, i) => long('D', i));
+    const mine = Array.from({ length: PENDING_SHOWN }, (_, i) => long('M', i));
+    const card = pendingCard({ toDecide, toDecideCount: 40, mine, mineCount: 30, elsewhereCount: 0 }, false);
+    assert.ok(JSON.stringify(card).length <= 27_000, `the card is ${JSON.stringify(card).length} characters: Teams refuses it, and "pending" answers nothing`);
+    const text = cardText(card);
+    assert.match(text, /Waiting for your decision \(40\)\nCS-D000000: deploy/, 'the oldest first');
+    assert.match(text, /Your open requests \(30\)\nCS-M000000: deploy/);
+    const listed = (text.match(/^CS-D\d+:/gm) ?? []).length;
+    assert.ok(listed >= 1 && listed < PENDING_SHOWN, `${listed} listed`);
+    assert.match(text, new RegExp(`and ${40 - listed} more requests \\(the oldest are shown`), 'the rest counted');
+  });
+
   it('keeps the pending card readable and within Teams\' message size when thousands wait: the oldest, then how many more', () => {
     const oldest = Array.from({ length: PENDING_SHOWN }, (_, i) => buildRequest({ id: `CS-${i + 1}`, requester: alice }));
     const mine = oldest.slice(0, 3);
