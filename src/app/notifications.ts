@@ -11,6 +11,7 @@
  * ROUND.concurrency at once), so one person whose message is slow or hangs holds up nobody else, and
  * each outcome is recorded as it is known (round.ts).
  */
+import { commandWords } from '../domain/command-words';
 import { listedAs, sameChannel } from '../domain/conversation-ids';
 import type { ReachOccasion, ReachOutcome, Transition } from '../domain/lifecycle';
 import { breakGlassRound, changesRound, peopleToDecide, reachEvents, recordReach, unreachableAfter, withRound } from '../domain/lifecycle';
@@ -189,6 +190,7 @@ export async function recordNobodySent(deps: AppDeps, request: ApprovalRequest, 
 export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: ReachOccasion, audience: Audience, text?: RoundText, options: DeliveryOptions = {}): Promise<ReachOutcome | undefined> {
   const messenger = deps.messenger;
   if (!messenger || (audience.people.length === 0 && audience.channels.length === 0)) return undefined;
+  const roundText = text;
   const tenantId = request.requester.tenantId;
   // A channel, or a person's personal chat, holding as many copies of the card as one may
   // (card-binding.ts) gets the text alone, pointing to them: every copy is updated at each change,
@@ -206,26 +208,33 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
     if (typeof text !== 'function' && !delegate) return text;
     return zoneOf(person).then((zone) => (delegate ? [inZone(zone), onBehalfText(delegate, zone)].filter(Boolean).join(' ') : inZone(zone)));
   };
-  const bound = text || onBehalf.size > 0 ? await deps.store.cards.getCardMessages(request.id).catch(() => []) : [];
+  // Every round (an escalation's and a re-approval's too, which have no text of their own) keeps to the cap.
+  const bound = await deps.store.cards.getCardMessages(request.id).catch(() => []);
   const full = (id: string) => {
+    // A card a resumed round finds bound there is that conversation's delivery (nothing is posted).
+    if (options.unlessBoundIn?.some((m) => m.conversationId === id)) return undefined;
     const here = bound.filter((m) => sameChannel(m.conversationId, id));
     return here.length >= CARD_COPIES_PER_CONVERSATION ? here.at(-1) : undefined;
   };
+  // Whether any conversation holds as many copies as it may (only then is a person's chat looked up).
+  const someFull = bound.some((m) => bound.filter((o) => sameChannel(o.conversationId, m.conversationId)).length >= CARD_COPIES_PER_CONVERSATION);
   const toChannel = (id: string) => async (): Promise<Delivery> => {
     const text = inZone('UTC');
-    const latest = text ? full(id) : undefined;
-    if (!latest || !text) return messenger.cardToConversation(request, id, text, options);
-    const sent = await messenger.textToConversation(request, id, textWithCardAbove(text));
+    const latest = full(id);
+    if (!latest) return messenger.cardToConversation(request, id, text, options);
+    const sent = await messenger.textToConversation(request, id, textWithCardAbove(text ?? textAlone(request, occasion)));
     return sent.ok ? { ok: true, message: latest } : sent;
   };
   const toPerson = (id: string) => async (): Promise<Delivery> => {
     const person = { aadObjectId: id, tenantId };
     const wanted = textFor(person);
     const text = typeof wanted === 'object' ? await wanted : wanted;
-    const chat = text && bound.length > 0 ? await messenger.personalChatOf(person).catch(() => undefined) : undefined;
+    const chat = someFull ? await messenger.personalChatOf(person).catch(() => undefined) : undefined;
     const latest = chat ? full(chat) : undefined;
-    if (!chat || !latest || !text) return messenger.cardToPerson(request, person, text, options);
-    const sent = await messenger.textToConversation(request, chat, textWithCardAbove(text));
+    if (!chat || !latest) return messenger.cardToPerson(request, person, text, options);
+    // A round with no text of its own says what it is (a delegate's line alone would not).
+    const said = roundText === undefined ? [textAlone(request, occasion), text].filter(Boolean).join(' ') : text ?? textAlone(request, occasion);
+    const sent = await messenger.textToConversation(request, chat, textWithCardAbove(said));
     return sent.ok ? { ok: true, message: latest } : sent;
   };
   const sends = [
@@ -265,6 +274,20 @@ async function delegatesSent(deps: AppDeps, request: ApprovalRequest, occasion: 
   const all = delegatesToTell(request, deciders, told.inForce, deps.clock.now(), deciders);
   const sent = new Set(audience.people.map((id) => id.toLowerCase()));
   return new Map([...all].filter(([id]) => sent.has(id)));
+}
+
+/**
+ * What a round whose message has no text of its own (a new request's, a re-approval's, an escalation's)
+ * says when it goes without its card, to a conversation holding as many copies as it may.
+ */
+function textAlone(r: ApprovalRequest, occasion: ReachOccasion): string {
+  const news =
+    occasion === 'escalated'
+      ? `was escalated: ${r.escalation?.role ?? 'the escalation role'} may decide it now too`
+      : occasion === 'reapproval'
+        ? 'needs approving again: what it would do changed since it was approved, and the earlier approvals no longer count'
+        : 'is waiting for a decision';
+  return `Request ${r.id} (${commandWords(r.command, r.parameters)}) from ${r.requester.name} ${news}. Approve or reject it on the card below.`;
 }
 
 /** A round's text sent without its card: the card it names is the one above, not below. */

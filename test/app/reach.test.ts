@@ -601,6 +601,23 @@ describe('app: reaching approvers', () => {
     assert.equal((await f.store.cards.getCardMessages(r.id)).filter((m) => m.conversationId === APPROVALS_CHANNEL).length, 3);
   });
 
+  it('keeps a channel at its three copies when the request is escalated: the escalation goes as text, pointing to the card above', async () => {
+    sent = new RecordingMessenger();
+    f = appOnFakes({ configText: reachConfigText(['reminders: { at: ["35m", "30m"], max: 2 }', 'escalation: { role: incident-leads, after: 40m }', `notify: { approvers: none, channels: ["${APPROVALS_CHANNEL}"] }`]), messenger: sent });
+    const r = await created();
+    await at(25, r);
+    await at(30, r);
+    assert.equal(sent.to(r.id).filter((to) => to === APPROVALS_CHANNEL).length, 3, 'the card and two reminders with it: three copies');
+    await at(40, r);
+    assert.equal((await f.request(r.id)).escalation?.role, 'incident-leads');
+    assert.equal(sent.to(r.id).filter((to) => to === APPROVALS_CHANNEL).length, 3, 'no fourth copy');
+    assert.equal((await f.store.cards.getCardMessages(r.id)).filter((m) => m.conversationId === APPROVALS_CHANNEL).length, 3);
+    const [text] = sent.texts.filter((t) => t.conversationId === APPROVALS_CHANNEL);
+    assert.match(text?.text ?? '', new RegExp(`^Request ${r.id} \\(delete resource group staging-old\\) from Alice Requester was escalated: incident-leads may decide it now too\\. Approve or reject it on its card above \\(scroll up to the latest copy\\)\\.$`));
+    const [notified] = (await f.audit({ types: ['approvers.notified'] })).filter((x) => x.data?.occasion === 'escalated');
+    assert.deepEqual(notified?.data, { occasion: 'escalated', reached: [APPROVALS_CHANNEL] });
+  });
+
   it('keeps a personal chat at its three copies of the card too: a reminder past them goes there as text, pointing to the card above', async () => {
     sent = new RecordingMessenger();
     f = appOnFakes({ configText: reachConfigText(['reminders: { at: ["30m", "20m", "10m", "5m"], max: 4 }']), messenger: sent });
