@@ -4,6 +4,7 @@
  * meet the quorum at all (otherwise no request for the command could ever be approved). The older
  * `approvals` + `approverRoles` form is not held to that check, so configs that loaded still load.
  */
+import { GROUP_PREFIX } from '../domain/policy';
 import { assign } from '../domain/quorum';
 import type { Requirement } from '../domain/request';
 import { didYouMean } from './suggest';
@@ -37,11 +38,15 @@ export function buildRequirements(c: RawCommand, key: (string | number)[], input
 /**
  * Refuses a quorum that the people in its roles cannot meet even all together (each person fills
  * one requirement). The requester never counts, so one spare person is advised but not enforced.
+ * An Entra group (`group:<id>`) is not one person: its members are known only to Graph, so it is
+ * taken as enough people for every requirement whose roles list it.
  */
 function checkPeople(requirements: Requirement[], key: (string | number)[], input: RawConfig, at: At): void {
-  const people = [...new Set(requirements.flatMap((req) => req.roles.flatMap((role) => (Object.hasOwn(input.roles, role) ? input.roles[role] : []).map((id) => id.toLowerCase()))))];
-  const eligible = people.map((id) => requirements.flatMap((req, i) => (req.roles.some((role) => (Object.hasOwn(input.roles, role) ? input.roles[role] : []).some((m) => m.toLowerCase() === id)) ? [i] : [])));
+  const listed = (role: string) => (Object.hasOwn(input.roles, role) ? input.roles[role] : []).map((id) => id.toLowerCase());
   const needed = requirements.reduce((n, req) => n + req.count, 0);
+  const entries = [...new Set(requirements.flatMap((req) => req.roles.flatMap(listed)))];
+  const people = entries.flatMap((id) => (id.startsWith(GROUP_PREFIX) ? Array.from({ length: needed }, () => id) : [id]));
+  const eligible = people.map((id) => requirements.flatMap((req, i) => (req.roles.some((role) => listed(role).includes(id)) ? [i] : [])));
   const possible = assign(eligible, requirements.map((req) => req.count)).filter((p) => p !== undefined).length;
   if (possible < needed) {
     at(key, `needs ${needed} approval(s) from distinct people, but the people in ${requirements.map((r) => r.roles.join(' or ')).join(', ')} can give at most ${possible}: no request could ever be approved. Add people to the roles or lower the count`);

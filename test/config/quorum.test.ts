@@ -70,6 +70,22 @@ describe('config: quorum requirements and required reasons', () => {
     assert.match(p.problem, /^needs 4 approval\(s\) from distinct people, but the people in platform-approvers, security can give at most 3/);
   });
 
+  it('takes a quorum from a role that lists an Entra group, whose members are not known at load, and still counts the people named', () => {
+    // security is one Entra group: two approvals from it can be given (its members are many, known only to Graph).
+    const group = '    - group:aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa\n';
+    const grouped = (y: string) => y.replace('  security:\n    - 44444444-4444-4444-8444-444444444444\n    - 55555555-5555-4555-8555-555555555555\n', `  security:\n${group}`);
+    assert.notEqual(grouped(text), text);
+    const policy = parseConfig(grouped(text).replace('        - role: security', '        - role: security\n          count: 2'), QUORUM).catalog.commands[0].policy!;
+    assert.deepEqual(policy.requirements, [
+      { roles: ['platform-approvers'], count: 1 },
+      { roles: ['security'], count: 2 },
+    ]);
+    // The people named are still counted: three from platform-approvers (two people, no group) is refused.
+    const [p] = problemsOf((y) => grouped(y).replace('          count: 1', '          count: 3'));
+    assert.equal(p.key, 'commands[0].policy.requirements');
+    assert.match(p.problem, /^needs 4 approval\(s\) from distinct people, but the people in platform-approvers, security can give at most 3/);
+  });
+
   it('refuses a reason minLength without required: true', () => {
     const [p] = problemsOf((y) => y.replace('        required: true\n', ''));
     assert.equal(p.key, 'commands[0].policy.reason.minLength');
