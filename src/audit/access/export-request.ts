@@ -96,6 +96,13 @@ export function parseTeamsExport(args: readonly string[]): ExportAsk {
     const [date, time] = [words[split - 1], words[split].slice(0, 40)];
     return { ok: false, message: `"${date} ${time}" is a date and a time as two words: write them as one, joined by T (${date}T${time.replace(/^(\d):/, '0$1:')}). ${TEAMS_USAGE}` };
   }
+  // "audit export from 2026-12-06 to 2026-12-07": the words from and to read as the times (and a time
+  // as the format), which would answer about words the person did not mean as such.
+  const keywords = words.filter((w) => /^(from|to|until)$/i.test(w));
+  if (keywords.length > 0) {
+    const times = words.filter((w) => !/^(from|to|until)$/i.test(w)).map((w) => w.slice(0, 40));
+    return { ok: false, message: `Type the two times alone, without ${keywords.map((w) => `"${w.slice(0, 10)}"`).join(' or ')}: audit export ${times.length > 0 ? times.join(' ') : '<from> <to>'}. ${TEAMS_USAGE}` };
+  }
   if (!from || !to) return { ok: false, message: `${!from ? '<from> and <to> are' : '<to> is'} missing. ${TEAMS_USAGE}` };
   if (rest.length) return { ok: false, message: `Unexpected words after the format: ${rest.map((w) => `"${w.slice(0, 40)}"`).join(' ')}. ${TEAMS_USAGE}` };
   const r = range(from, to);

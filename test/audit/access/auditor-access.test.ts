@@ -337,7 +337,10 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     // A date and its time typed as two words: said so, not "unexpected words" or "not a date" about the time alone.
     assert.match(await say(h, people.erin, 'audit export 2026-11-01 10:00 2026-11-02 9:30Z csv'), /^\[SANDBOX\] "2026-11-01 10:00" is a date and a time as two words: write them as one, joined by T \(2026-11-01T10:00\)\. Usage: audit export/);
     assert.match(await say(h, people.erin, 'audit export 2026-11-01T10:00 2026-11-02 9:30Z'), /^\[SANDBOX\] "2026-11-02 9:30Z" is a date and a time as two words: write them as one, joined by T \(2026-11-02T09:30Z\)\./);
-    assert.deepEqual((await refusals(h)).map((r) => r.outcome.reason), ['invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments']);
+    // The times introduced with "from" and "to": said so, not "unexpected words after the format" about the second time.
+    assert.match(await say(h, people.erin, 'audit export from 2026-11-01 to 2026-11-02 jsonl'), /^\[SANDBOX\] Type the two times alone, without "from" or "to": audit export 2026-11-01 2026-11-02 jsonl\. Usage: audit export/);
+    assert.match(await say(h, people.erin, 'audit export 2026-11-01 until 2026-11-02'), /^\[SANDBOX\] Type the two times alone, without "until": audit export 2026-11-01 2026-11-02\. Usage: audit export/);
+    assert.deepEqual((await refusals(h)).map((r) => r.outcome.reason), ['invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments', 'invalid-arguments']);
   });
 
   it('names what is wrong with "audit" followed by something other than export: a slip, a CLI command, anything else', async () => {
