@@ -5,6 +5,7 @@
  */
 import { insideQuote, nearFirstWord, reasonStart, type CommandSpec, type ParameterProblem } from '../domain/catalog';
 import { checkRequestInput } from '../domain/request-input';
+import { canonicalRequestId } from '../domain/request-ids';
 import type { AppDeps } from './context';
 
 export type Interpretation =
@@ -80,7 +81,13 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   if (first === 'help' || first === '?') return words.length > 1 ? { kind: 'builtin', name: 'help', topic: after(1) } : { kind: 'builtin', name: 'help' };
   if (first === 'pending') return words.length > 1 ? extraWords('pending', after(1), 'Type "pending" alone: it lists the requests you may decide and your own.') : { kind: 'builtin', name: 'pending' };
   if (first === 'status') {
-    if (words.length > 2) return extraWords('status', after(2), 'Usage: status <request-id>, one request at a time.');
+    if (words.length > 2) {
+      // The words not taken are those around the request id, wherever it stands: in "status of CS-…"
+      // that is "of", not the id.
+      const at = words.findIndex((w, i) => i > 0 && /^CS-/.test(canonicalRequestId(w)));
+      const extra = at > 1 ? words.filter((_, i) => i > 0 && i !== at).join(' ') : after(2);
+      return extraWords('status', extra, 'Usage: status <request-id>, one request at a time.');
+    }
     return words[1] ? { kind: 'status', requestId: words[1] } : { kind: 'status' };
   }
   if (first === 'cancel') return words[1] ? { kind: 'cancel', requestId: words[1] } : { kind: 'cancel' };

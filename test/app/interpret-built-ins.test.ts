@@ -20,6 +20,9 @@ describe('built-in commands and words they do not take', () => {
     for (const [text, command, extra] of [
       ['pending now', 'pending', 'now'],
       ['status CS-ABCDEFGH CS-12345678', 'status', 'CS-12345678'],
+      // The word that is not taken, not the request id after it.
+      ['status of CS-ABCDEFGH', 'status', 'of'],
+      ['status for request cs-abcdefgh please', 'status', 'for request please'],
       ['delegations mine', 'delegations', 'mine'],
       ['revoke delegation carol', 'revoke delegation', 'carol'],
       ['revoke delegation <at>Carol</at> now please', 'revoke delegation', 'now please'],
