@@ -81,6 +81,12 @@ describe('checking the parameters of a command', () => {
     assert.deepEqual(!extra.ok && extra.problems, [{ parameter: '(extra)', message: '"at 2026-12-07 02:00" is more than groups takes: it takes no parameters' }]);
   });
 
+  it('says a reason is written with its colon when "reason" without one was read as more parameters', () => {
+    assert.deepEqual(problems('deploy staging api-service reason release 2.4'), {
+      '(extra)': '"reason release 2.4" is more than deploy takes: it takes 2 parameters, environment and service. A reason is written after "reason:", with its colon: "reason: release 2.4"',
+    });
+  });
+
   it('returns the values that were fine alongside the problems, so a form can keep them', () => {
     const result = check('deploy staging nonsense');
     assert.equal(result.ok, false);

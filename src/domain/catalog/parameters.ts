@@ -40,7 +40,7 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
   if (positional.length > 0) {
     problems.push({
       parameter: '(extra)',
-      message: `"${positional.join(' ')}" is more than ${command.name} takes: ${takesText(command.parameters.map((p) => p.name))}${command.sensitive ? runAtApart(positional) : ''}`,
+      message: `"${positional.join(' ')}" is more than ${command.name} takes: ${takesText(command.parameters.map((p) => p.name))}${command.sensitive ? runAtApart(positional) + reasonWithoutColon(positional) : ''}`,
     });
   }
   return problems.length === 0 ? { ok: true, values } : { ok: false, values, problems };
@@ -54,6 +54,11 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
 function runAtApart(extra: string[]): string {
   const m = /(?:^|\s)at\s+(\d{4}-\d{2}-\d{2})\s+(\d{1,2})(:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})?)$/i.exec(extra.join(' '));
   return m ? `. To run it later, write the date and its time as one word, joined by T: "at ${m[1]}T${m[2].padStart(2, '0')}${m[3]}"` : '';
+}
+
+/** `reason release 2.4`, without the colon: read as parameters, so the reason is lost unless said. */
+function reasonWithoutColon(extra: string[]): string {
+  return extra.length > 1 && /^reason$/i.test(extra[0]) ? `. A reason is written after "reason:", with its colon: "reason: ${extra.slice(1).join(' ').slice(0, 60)}"` : '';
 }
 
 /**
