@@ -7,17 +7,18 @@
  * checks drift again before its first send (execution-send.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { howItEnded, refuseUnaudited, type DelegationEnd, type Transition } from '../domain/lifecycle';
+import { claimedApprovalValidUntil, howItEnded, refuseUnaudited, whyNotToRun, type DelegationEnd, type Transition } from '../domain/lifecycle';
 import { requestShapeProblem } from '../domain/request-shape';
 import { RefusalReason, refusal } from '../domain/refusal';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { deciderText } from '../domain/delegation';
-import type { Actor, ApprovalRequest, Requirement } from '../domain/request';
+import { requirementsOf } from '../domain/quorum';
+import type { Actor, Approval, ApprovalRequest, Requirement } from '../domain/request';
 import type { CommandSpec } from '../domain/catalog';
 import { currentCommand, transact, type AppDeps } from './context';
 import { delegationsInForce, lapsedEnd } from './delegations';
 import { checkDrift, type DriftCheck } from './drift';
-import { rolesStillApproving } from './group-access';
+import { accessWithGroups, approversAccess, rolesStillApproving } from './group-access';
 import { REQUEST_INDEX, type RequestTrail } from './request-trail';
 import type { ExecutionRunner } from './execution-runner';
 
@@ -72,8 +73,16 @@ export async function checkDriftPatiently(runner: ExecutionRunner, r: ApprovalRe
   return drift;
 }
 
-/** Why a resumed execution must not send its operation now (the drift check), or undefined. */
+/**
+ * Why a resumed execution must not send its operation now, or undefined. It is sent for the first
+ * time, maybe days after its claim (the run died in between, and nothing ran for a while): what the
+ * claim checked is checked again with the config, delegations and memberships of now (the approval
+ * still valid, its approvers still approving, its delegations in force, its requester and a
+ * break-glass use still allowed), then what it would do (drift).
+ */
 export async function stillAsApproved(runner: ExecutionRunner, r: ApprovalRequest): Promise<string | undefined> {
+  const unauthorized = await noLongerAuthorized(runner.deps, r);
+  if (unauthorized) return unauthorized;
   const drift = await checkDriftPatiently(runner, r);
   if (!drift) return 'Countersign is stopping';
   if (drift.drifted === 'unknown') return `the target could not be read to check that it is still as approved before sending the operation on resuming it (${drift.reason})`;
@@ -120,4 +129,36 @@ export function breakGlassNow(command: CommandSpec, r: ApprovalRequest, access: 
     return { breakGlassWithdrawn: `${r.requester.name} no longer holds a break-glass role of "${command.name}" (${policy.roles.join(', ')})` };
   }
   return {};
+}
+
+/** The claim's checks (startExecution) made again for a request claimed long ago: why it may no longer run, or undefined. */
+async function noLongerAuthorized(deps: AppDeps, r: ApprovalRequest): Promise<string | undefined> {
+  const now = deps.clock.now();
+  const validUntil = claimedApprovalValidUntil(r);
+  if (now.getTime() >= validUntil.getTime()) {
+    return `its approval stopped being valid at ${validUntil.toISOString()} (maxScheduleAhead), before its operation was first sent on resuming it`;
+  }
+  const delegations = new Set((await delegationsInForce(deps, now)).map((d) => d.id));
+  const ended = await delegationEnds(deps, r, delegations);
+  const commandNow = currentCommand(deps, r.command);
+  const policyNow = commandNow?.policy;
+  const approvers = await approversAccess(deps, r, policyNow?.approverRoles ?? []);
+  if (!approvers.ok) return approvers.problem;
+  const requester = await accessWithGroups(deps, [r.requester], policyNow?.requesterRoles ?? [], r.id, false);
+  if (!requester.ok) return requester.problem;
+  const stopped = whyNotToRun(
+    r,
+    (actor: Actor, approval: Approval, requirement: Requirement) =>
+      approval.delegationId !== undefined && !delegations.has(approval.delegationId) ? (ended.get(approval.delegationId) ?? lapsedEnd(deps)) : stillApprover(deps, r, actor, requirement, approvers.access),
+    !commandNow || !policyNow
+      ? { commandGone: commandNow ? `"${r.command}" is now a read-only command in the config: nothing it asked for runs any more` : `the command "${r.command}" is no longer in the config` }
+      : {
+          requirements: requirementsOf(policyNow),
+          mayFill: (actor: Actor, requirement: Requirement) => approvers.access.isApproverFor(decidingRoles(r, requirement.roles), actor),
+          requesterMay: policyNow.requesterRoles.length === 0 || requester.access.roles.holdsAny(policyNow.requesterRoles, r.requester.aadObjectId),
+          ...breakGlassNow(commandNow, r, deps.config.access),
+        },
+  );
+  // The claim's words ("Not executed: …. Nothing was sent to Azure…") as the reason the send is withheld for.
+  return stopped?.detail.replace(/^Not executed:\s*/, '').replace(/\s*Nothing was sent to Azure.*$/, '').replace(/[.\s]+$/, '');
 }

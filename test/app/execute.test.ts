@@ -681,6 +681,33 @@ describe('app: executing an approved request', () => {
     assert.match(ended.outcomeDetail ?? '', /^NotSentOnResume: Not executed: what it would do changed since it was approved \(tags\.owner: "web-team" → "someone-else"\), found before its operation was first sent on resuming it\. Nothing was sent to Azure; ask again\.$/);
   });
 
+  it('sends nothing on resuming an execution Azure never took whose approver lost the role since the claim', async () => {
+    const { r } = await leftToAnotherRun(TAG, { notAccepted: true });
+    // Bob is taken out of platform-approvers while no instance ran it; the next start takes it over.
+    const example = readFileSync(EXAMPLE_CONFIG, 'utf8');
+    const withoutBob = example.replace(/\n {4}- 22222222-2222-4222-8222-222222222222 # Bob Approver/, '');
+    assert.notEqual(withoutBob, example, 'the example config changed: find Bob among the approvers');
+    const restarted = new Countersign({ ...f.deps, config: parseConfig(withoutBob, EXAMPLE_CONFIG) }, { owner: 'run-b' });
+    assert.deepEqual(await restarted.resumeAbandoned(), [r.id]);
+    await toTheEnd(restarted);
+    assert.deepEqual(f.azure.sent, [], 'nothing was sent to Azure');
+    const ended = await f.request(r.id);
+    assert.equal(ended.state, 'failed');
+    assert.match(ended.outcomeDetail ?? '', /^NotSentOnResume: Not executed: Bob Approver no longer hold\(s\) the approver role; 0 of 1 approval\(s\) still count\. Nothing was sent to Azure; ask again\.$/);
+  });
+
+  it('sends nothing on resuming an execution Azure never took once its approval stopped being valid (days after the claim)', async () => {
+    const { r, other } = await leftToAnotherRun(TAG, { notAccepted: true });
+    // No instance ran for eight days: the approval (valid 7 days, maxScheduleAhead) no longer covers a first send.
+    f.clock.advance(8 * 86_400_000);
+    assert.deepEqual(await other.resumeAbandoned(), [r.id]);
+    await toTheEnd(other);
+    assert.deepEqual(f.azure.sent, [], 'nothing was sent to Azure');
+    const ended = await f.request(r.id);
+    assert.equal(ended.state, 'failed');
+    assert.match(ended.outcomeDetail ?? '', /^NotSentOnResume: Not executed: its approval stopped being valid at \S+ \(maxScheduleAhead\), before its operation was first sent on resuming it\. Nothing was sent to Azure; ask again\.$/);
+  });
+
   it('sends the operation of a resumed execution that Azure never took when the target is still as approved', async () => {
     const { r, other } = await leftToAnotherRun(TAG, { notAccepted: true });
     assert.deepEqual(await other.resumeAbandoned(), [r.id]);

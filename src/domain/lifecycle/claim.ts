@@ -70,12 +70,42 @@ export function startExecution(
 ): Transition {
   if (!readyToRun(r, now)) return notReady(r);
   const at = now.toISOString();
+  const stopped = whyNotToRun(r, stillApprover, current);
+  if (stopped) {
+    const updated = next(r, now, { state: 'failed', outcomeDetail: stopped.detail });
+    return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: stopped.reason, detail: stopped.detail })] };
+  }
+  const execution: Execution = {
+    startedAt: at,
+    ref: { ...(claim?.correlationId ? { correlationId: claim.correlationId } : {}), resourceIds: [] },
+    ...(claim ? { lease: { owner: claim.owner, expiresAt: claim.leaseUntil.toISOString() } } : {}),
+  };
+  const updated = next(r, now, { state: 'executing', execution });
+  return {
+    ok: true,
+    request: updated,
+    events: [
+      requestEvent(updated, 'execution.started', at, { result: 'ok' }, {
+        execution: { ...(claim?.correlationId ? { correlationId: claim.correlationId } : {}), status: 'started' },
+      }),
+    ],
+  };
+}
+
+/**
+ * Why an approved request may not run now, with the current config (`current`) and each approval's
+ * standing (`stillApprover`), or undefined when it may: the checks of the claim (startExecution), and
+ * of a resumed execution about to send its operation for the first time, maybe days after its claim.
+ */
+export function whyNotToRun(
+  r: ApprovalRequest,
+  stillApprover: (actor: Actor, approval: Approval, requirement: Requirement) => StillCounts,
+  current?: CurrentPolicy | CommandGone,
+): { reason: RefusalReason; detail: string } | undefined {
   // A command taken out of the config (or made read-only) runs nothing more, break-glass uses included:
   // that is how an operator stops a command.
   if (current && 'commandGone' in current) {
-    const detail = `Not executed: ${current.commandGone}. Nothing was sent to Azure.`;
-    const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
-    return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: RefusalReason.CommandRemoved, detail })] };
+    return { reason: RefusalReason.CommandRemoved, detail: `Not executed: ${current.commandGone}. Nothing was sent to Azure.` };
   }
   // Each approval is checked against the requirement it filled, with the role of the person whose
   // authority it carries (an approval on behalf of someone: that person's; the app checks its delegation).
@@ -96,13 +126,7 @@ export function startExecution(
       }),
     ];
     const still = r.policy.requirements ? ` (${short.map((p) => `${p.label} ${p.approvals.length} of ${p.requirement.count}`).join(', ')})` : '';
-    const detail = `Not executed: ${why.join('; ')}; ${valid.length} of ${r.policy.approvals} approval(s) still count${still}.`;
-    const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
-    return {
-      ok: true,
-      request: updated,
-      events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: RefusalReason.ApproverLostRole, detail })],
-    };
+    return { reason: RefusalReason.ApproverLostRole, detail: `Not executed: ${why.join('; ')}; ${valid.length} of ${r.policy.approvals} approval(s) still count${still}.` };
   }
   // What was asked for runs only while the person who asked may still ask for it (offboarding stops
   // what they had scheduled), and a break-glass use only while they may still use break-glass for it.
@@ -112,36 +136,17 @@ export function startExecution(
       ? { reason: RefusalReason.BreakGlassWithdrawn, why: `it was a break-glass use, and ${current.breakGlassWithdrawn}` }
       : undefined;
   if (asker) {
-    const detail = `Not executed: ${asker.why}. Nothing was sent to Azure.`;
-    const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
-    return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: asker.reason, detail })] };
+    return { reason: asker.reason, detail: `Not executed: ${asker.why}. Nothing was sent to Azure.` };
   }
   const unmet = !runsOnBreakGlass(r) && current ? unmetBy(valid, current.requirements, current.mayFill) : [];
   if (unmet.length > 0) {
     const meets = unmet.map((u) => `${u.filled} of ${u.requirement.count} from ${u.requirement.roles.join(' or ')}`).join(', ');
-    const detail = `Not executed: the policy of "${r.command}" changed after it was approved and now needs ${requirementsText(current!.requirements)}; the ${valid.length} approval(s) it has give ${meets}. Nothing was sent to Azure: ask again, to have it approved under the current policy.`;
-    const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
     return {
-      ok: true,
-      request: updated,
-      events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: RefusalReason.PolicyTightened, detail })],
+      reason: RefusalReason.PolicyTightened,
+      detail: `Not executed: the policy of "${r.command}" changed after it was approved and now needs ${requirementsText(current!.requirements)}; the ${valid.length} approval(s) it has give ${meets}. Nothing was sent to Azure: ask again, to have it approved under the current policy.`,
     };
   }
-  const execution: Execution = {
-    startedAt: at,
-    ref: { ...(claim?.correlationId ? { correlationId: claim.correlationId } : {}), resourceIds: [] },
-    ...(claim ? { lease: { owner: claim.owner, expiresAt: claim.leaseUntil.toISOString() } } : {}),
-  };
-  const updated = next(r, now, { state: 'executing', execution });
-  return {
-    ok: true,
-    request: updated,
-    events: [
-      requestEvent(updated, 'execution.started', at, { result: 'ok' }, {
-        execution: { ...(claim?.correlationId ? { correlationId: claim.correlationId } : {}), status: 'started' },
-      }),
-    ],
-  };
+  return undefined;
 }
 
 /** What the requester is told of a request that ended without running: "Request CS-… was not executed: <why>" (its detail's "Not executed:" said once). */

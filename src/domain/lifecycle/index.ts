@@ -18,7 +18,7 @@
  */
 export type { DecisionContext, Transition } from './transition';
 export { approve, cancel, cancellable, expire, fillsOpenRequirement, howItEnded, isPastExpiry, lapsedDelegations, reject, scheduleLapsedText, withdrawDelegatedApprovals, withoutLapsedApprovals, type DelegationEnd } from './decision';
-export { approvalLapsed, approvalLapsedText, expireUnstarted, missedWindow, missedWindowText, moveToNextOpening, scheduleDue, type MissedWindow } from './schedule';
+export { approvalLapsed, approvalLapsedText, claimedApprovalValidUntil, expireUnstarted, missedWindow, missedWindowText, moveToNextOpening, scheduleDue, type MissedWindow } from './schedule';
 export { breakGlassDueAt, breakGlassLimitRefusal, breakGlassUsesAfter, breakGlassRefusal, breakGlassRound, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOpen, reviewOverdue, runsOnBreakGlass } from './break-glass';
 export {
   changesRound,
@@ -37,7 +37,7 @@ export {
   type ReachOccasion,
   type ReachOutcome,
 } from './reach';
-export { detectDrift, type DriftFound, notExecutedText, readyToRun, startExecution } from './claim';
+export { detectDrift, type DriftFound, notExecutedText, readyToRun, startExecution, whyNotToRun } from './claim';
 export {
   finishExecution,
   leaseLostEvent,

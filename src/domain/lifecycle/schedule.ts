@@ -85,6 +85,16 @@ export function approvalLapsed(r: Pick<ApprovalRequest, 'state' | 'approvals' | 
 }
 
 /**
+ * Until when the approval an executing request was claimed on holds: a scheduled run's until the
+ * expiresAt its schedule set, any other's maxScheduleAhead after its last approval (or break-glass
+ * use). A resumed execution that has not sent its operation yet (its run died after the claim) sends
+ * it no later: days after the claim, the approval no longer covers it, as it would not an unstarted one.
+ */
+export function claimedApprovalValidUntil(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt' | 'policy' | 'expiresAt'> & Partial<Pick<ApprovalRequest, 'breakGlass' | 'runAt'>>): Date {
+  return r.runAt !== undefined ? new Date(r.expiresAt) : approvalValidUntil(r);
+}
+
+/**
  * Why an approved request (as it stood, approved) expired unstarted, its times as `at` writes them:
  * in UTC in the stored detail and the `request.expired` record; in the reader's zone in the message
  * its requester is told (execution-start.ts).
