@@ -13,7 +13,7 @@ import type { AuditVerifier } from '../audit/access/signing';
 import type { AuditDatabase } from './audit-database';
 import { AuditInputError } from './audit-io';
 import type { AuditCliIo } from './audit-io';
-import { verifierFor, type VerifyOptions } from './audit-verify-options';
+import { PublicKeyFileUnusableError, verifierFor, type VerifyOptions } from './audit-verify-options';
 
 /** The data directory's checkpoint file (none is no error); one that cannot be read is named. */
 function readOwnCheckpointFile(file: string): ReturnType<typeof readCheckpointFile> {
@@ -70,6 +70,7 @@ export async function checkCheckpoints(
     const hashes = await reader.hashesAt([...sourced, ...recorded].map((c) => c.checkpoint.seq));
     let verifier: AuditVerifier | undefined;
     let keyProblem: string | undefined;
+    let noVerifierWhy: string | undefined;
     if (sourced.length || recorded.length) {
       try {
         const copies = [...sourced, ...recorded];
@@ -77,6 +78,7 @@ export async function checkCheckpoints(
       } catch (err) {
         if (!(err instanceof AuditInputError)) throw err;
         keyProblem = err.message;
+        if (err instanceof PublicKeyFileUnusableError) noVerifierWhy = "the data directory's public key file cannot be used (below)";
       }
     }
     const result = verifyCheckpoints({
@@ -84,6 +86,7 @@ export async function checkCheckpoints(
       recorded,
       table,
       ...(verifier ? { verifier } : {}),
+      ...(noVerifierWhy ? { noVerifierWhy } : {}),
       lastSeq: chain.lastSeq,
       chainIntact: chain.ok,
       hashAt: (seq) => hashes.get(seq),

@@ -2,8 +2,9 @@
  * The options of `countersign audit verify`, and the public key they name: --public-key, or the
  * data directory's; and, when a manifest was signed with another key, where the key in use came from.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { loadPublicKey, readVerifier } from '../audit/access/signing';
+import { loadPublicKey, PUBLIC_KEY_FILE, readVerifier } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';
 import type { ExportFormat } from '../audit/ports';
 import { resolveDataDir } from './audit-options';
@@ -24,6 +25,9 @@ export interface VerifyOptions {
   everyFinding?: boolean;
 }
 
+/** The data directory holds a public key file, but it cannot be read as one (damaged, cut short, another file). */
+export class PublicKeyFileUnusableError extends AuditInputError {}
+
 /** --public-key, else the data directory's public key when there is one. */
 export function verifierFor(opts: VerifyOptions, io: AuditCliIo, required: string | undefined): AuditVerifier | undefined {
   if (opts.publicKey) return readVerifier(path.resolve(io.cwd, opts.publicKey));
@@ -31,6 +35,12 @@ export function verifierFor(opts: VerifyOptions, io: AuditCliIo, required: strin
   try {
     return loadPublicKey(dataDir);
   } catch (err) {
+    // A public key file there that cannot be used is not "no key": say which file, and that the signing key can write it again.
+    const pubFile = path.join(dataDir, PUBLIC_KEY_FILE);
+    if (required && existsSync(pubFile)) {
+      throw new PublicKeyFileUnusableError(
+        `${required} is checked with the audit public key, and the data directory's public key file ${pubFile} cannot be used (${(err as Error).message}): run countersign audit public-key --data-dir ${dataDir}, which writes it again from the signing key, or pass --public-key <file> (print it with countersign audit public-key)`);
+    }
     if (required) throw new AuditInputError(`${required} is checked with the audit public key: pass --public-key <file> (print it with countersign audit public-key)`);
     if (opts.dataDir) throw err;
     return undefined;

@@ -996,6 +996,21 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal(existsSync(path.join(dataDir, PRIVATE_KEY_FILE)), false);
     });
 
+    it('names a damaged public key file of the data directory as the reason its checkpoints went unchecked, and how to write it again', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      const pub = path.join(dataDir, PUBLIC_KEY_FILE);
+      writeFileSync(pub, 'garbage\n');
+      const v = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(v.code, 1, v.stdout);
+      // Not "no public key was given": there was one, damaged; the private key beside it can write it again.
+      assert.match(v.stderr, new RegExp(`^error: each of the 1 checkpoint\\(s\\) found \\(3 copies\\) is checked with the audit public key, and the data directory's public key file ${pub.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} cannot be used \\(.* is not a PEM public key: .*\\): run countersign audit public-key --data-dir \\S+, which writes it again from the signing key, or pass --public-key <file> \\(print it with countersign audit public-key\\)`));
+      assert.match(v.stdout, /NOTE: 1 checkpoint\(s\) were not checked: the data directory's public key file cannot be used/);
+      const repaired = await audit(['public-key', '--data-dir', dataDir]);
+      assert.equal(repaired.code, 0, repaired.stderr);
+      const again = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+    });
+
     it('asks for the public key when there are checkpoints but no key to check them, counting checkpoints as the note does', async () => {
       await audit(['checkpoint', '--data-dir', dataDir]);
       await audit(['checkpoint', '--data-dir', dataDir]);

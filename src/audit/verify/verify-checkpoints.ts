@@ -51,6 +51,8 @@ export interface CheckpointInput {
   recorded: SourcedCheckpoint[];
   table: AuditCheckpoint[];
   verifier?: AuditVerifier;
+  /** Why there is no verifier, when it is not that none was given (a key file that cannot be used). */
+  noVerifierWhy?: string;
   /** Where the verified chain ends. */
   lastSeq: number;
   /** False when the chain broke before its end: what lies past lastSeq is then already reported. */
@@ -75,7 +77,7 @@ export function verifyCheckpoints(input: CheckpointInput): CheckpointVerificatio
     const all = [...input.checkpoints, ...input.recorded];
     out.unchecked = all.length;
     out.uncheckedCheckpoints = checkpointCount(all);
-    if (all.length) out.warnings.push(`${out.uncheckedCheckpoints} checkpoint(s) were not checked: no public key was given`);
+    if (all.length) out.warnings.push(`${out.uncheckedCheckpoints} checkpoint(s) were not checked: ${input.noVerifierWhy ?? 'no public key was given'}`);
     return out;
   }
   const verifier = input.verifier;
