@@ -97,9 +97,16 @@ export class PgWriter {
    * new record not above it, means the log went back. Returns the error then.
    */
   noteHead(seq: number, floor: number, kind: 'head' | 'first'): WriterStop | undefined {
+    const back = this.wentBack(seq, floor, kind);
+    if (back) return back;
+    this.highestSeq = Math.max(this.highestSeq, seq);
+    return undefined;
+  }
+
+  /** noteHead's check alone: for records not committed yet, which count as seen only once they are. */
+  private wentBack(seq: number, floor: number, kind: 'head' | 'first'): WriterStop | undefined {
     if (this.rewound) return this.rewound;
     if (kind === 'head' ? seq < floor : seq <= floor) return this.stop(new AuditLogRewoundError(this.name, floor, kind === 'head' ? seq : seq - 1));
-    this.highestSeq = Math.max(this.highestSeq, seq);
     return undefined;
   }
 
@@ -276,9 +283,15 @@ export class PgWriter {
     try {
       await client.query(begin(left(), this.lockWaitMs));
       const budget = new LockBudget(left);
-      const checkFirst = (row: AppendedRow) => {
-        const rewound = this.noteHead(Number(row.appended_seq), floor, 'first') ?? this.noteLink(row);
+      // Records appended before COMMIT (a checkpoint's, appendEventsNow): checked now, so that a log that
+      // went back fails this transaction, but seen only once it committed. Rolled back (its next
+      // statement refused, its connection ended), they never were: counted as seen, the next record
+      // in their place read as the log going back, and the instance stopped as if emptied.
+      const appendedNow: AppendedRow[] = [];
+      const checkFirst = (appended: AppendedRow[]) => {
+        const rewound = this.wentBack(Number(appended[0].appended_seq), floor, 'first') ?? this.noteLink(appended[0]);
         if (rewound) throw rewound;
+        appendedNow.push(...appended);
       };
       const done = work(transactionOn(client, staged, this.newId, budget, checkFirst)).then(
         (value) => ({ value }),
@@ -289,6 +302,11 @@ export class PgWriter {
       if (first && 'error' in first) throw first.error;
       committing = true;
       const rows = await commitWith(client, staged, left());
+      const lastNow = appendedNow.at(-1);
+      if (lastNow) {
+        this.advance({ seq: Number(lastNow.appended_seq), hash: lastNow.appended_hash });
+        this.highestSeq = Math.max(this.highestSeq, Number(lastNow.appended_seq));
+      }
       if (rows.length > 0) {
         // Committed already; if the log went back or was rewritten under us, the writes after this one are refused.
         if (!this.noteHead(Number(rows[0].appended_seq), floor, 'first') && !this.noteLink(rows[0])) {

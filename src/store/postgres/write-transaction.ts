@@ -104,7 +104,7 @@ export class LockBudget {
 }
 
 /** What a write's work sees of its transaction on `client`. */
-export function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () => string, budget: LockBudget, firstAppended: (row: AppendedRow) => void): PgTx {
+export function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () => string, budget: LockBudget, appendedNow: (rows: AppendedRow[]) => void): PgTx {
   return {
     query: async (sql, params) => {
       if (staged.templates.length) throw new Error('appendEvents must be the last statement of a write');
@@ -126,7 +126,7 @@ export function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId
       await client.query(budget.lockChain());
       const rows = (await client.query<AppendedRow>(q.text, q.values)).rows;
       // Before COMMIT: a log that went back fails this transaction, so nothing lands in it.
-      if (rows.length > 0) firstAppended(rows[0]);
+      if (rows.length > 0) appendedNow(rows);
       return appendedRecords(templates, rows);
     },
     appendGroups: async (groups) => {
