@@ -17,7 +17,8 @@ export function actorOf(activity: Partial<Activity>): Actor {
   return {
     aadObjectId: activity.from?.aadObjectId ?? '',
     tenantId: activity.conversation?.tenantId ?? channelData.tenant?.id ?? '',
-    name: (activity.from?.name ?? activity.from?.id ?? 'unknown').slice(0, 200),
+    // A blank display name would leave a card reading " asks to …" and "Requested by ,": the object id names them instead.
+    name: (activity.from?.name?.trim() ? activity.from.name : activity.from?.aadObjectId || activity.from?.id || 'unknown').slice(0, 200),
   };
 }
 
