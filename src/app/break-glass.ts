@@ -19,12 +19,16 @@ import { BreakGlassLimitError, DuplicateRequestError } from './ports';
 import { transact, type AppDeps } from './context';
 import { announcingAfter, notifyPolicy, reach, recordNobodySent, roundAudience, type Audience } from './notifications';
 import { auditRefused, type RequestAttempt } from './request-gate';
+import { accessWithGroups } from './group-access';
 import { eachRequest } from './sweep-each';
 
 /** The break-glass checks before the usual request checks: allowed for the command, by this person, with a reason (refusals audited). */
 export async function breakGlassGate(deps: AppDeps, attempt: RequestAttempt): Promise<Refusal | undefined> {
   const scheduled = attempt.runAt ? refusal(RefusalReason.RunTimeRefused, 'Break-glass runs at once: it cannot wait for a time (drop "at ..."), and a change that can wait can be approved. Nothing was run.') : undefined;
-  const refused = scheduled ?? breakGlassRefusal(attempt.command, attempt.actor, deps.config.access.roles, attempt.reason) ?? (await overLimit(deps, attempt));
+  // A break-glass role that lists an Entra group (an on-call rota): the person's membership is looked up first, as for any role.
+  const resolved = scheduled ? undefined : await accessWithGroups(deps, [attempt.actor], attempt.command.policy?.breakGlass?.roles ?? []);
+  const roleRefusal = resolved && !resolved.ok ? resolved.refusal : breakGlassRefusal(attempt.command, attempt.actor, (resolved?.access ?? deps.config.access).roles, attempt.reason);
+  const refused = scheduled ?? roleRefusal ?? (await overLimit(deps, attempt));
   return refused ? auditRefused(deps, attempt, refused, { breakGlass: true }) : undefined;
 }
 

@@ -114,7 +114,9 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
   const policyNow = commandNow?.policy;
   const approvers = await approversAccess(deps, approved, policyNow?.approverRoles ?? []);
   // The requester's memberships in the groups of the current requester roles: asking, too, must still be theirs.
-  const requester = approvers.ok ? await accessWithGroups(deps, [approved.requester], policyNow?.requesterRoles ?? [], approved.id, false) : undefined;
+  // And, for a break-glass use, in the groups of the current break-glass roles (breakGlassNow).
+  const askingRoles = [...(policyNow?.requesterRoles ?? []), ...(approved.breakGlass ? (policyNow?.breakGlass?.roles ?? []) : [])];
+  const requester = approvers.ok ? await accessWithGroups(deps, [approved.requester], askingRoles, approved.id, false) : undefined;
   const membership = requester && !requester.ok ? requester : approvers;
   if (runner.stopping) return;
   const lease = await leaseTime(deps);
@@ -138,7 +140,7 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
             requirements: requirementsOf(policyNow),
             mayFill: (actor: Actor, requirement: Requirement) => membership.access.isApproverFor(decidingRoles(r, requirement.roles), actor),
             requesterMay: policyNow.requesterRoles.length === 0 || (requester ?? membership).access.roles.holdsAny(policyNow.requesterRoles, r.requester.aadObjectId),
-            ...breakGlassNow(commandNow, r, deps.config.access),
+            ...breakGlassNow(commandNow, r, (requester ?? membership).access),
           }
         : undefined,
     );

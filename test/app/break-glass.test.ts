@@ -7,6 +7,7 @@ import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, dave, frank, opsChannel, people, sourceIn } from '../support/people';
 import { ROUND } from '../../src/app/round';
 import { RecordingMessenger, reachConfigText } from '../support/reach';
+import { MemoryDirectory } from '../support/memory-directory';
 import { eventually } from '../support/teams';
 import { assertNoCrash, click, refusedWith, settle } from './steps';
 
@@ -365,5 +366,24 @@ describe('app: break-glass', () => {
     const noReason = await breakGlass(f, alice, 'break-glass delete resource group staging-old');
     assert.ok(!noReason.ok && 'refusal' in noReason && noReason.refusal.reason === RefusalReason.BreakGlassReasonMissing);
     assert.equal(f.azure.executions.length, 0);
+  });
+
+  it('lets a member of an Entra group its break-glass role lists use it, and runs it; refuses someone outside the group', async () => {
+    // The on-call rota is a group: its members hold the role as for any other (docs/entra-groups.md).
+    const ONCALL = '0c0c0000-0000-4000-8000-000000000007';
+    const text = reachConfigText([`breakGlass: { allowed: true, roles: [oncall], reviewWithin: 24h }`]).replace('  auditors:\n', `  oncall:\n    - group:${ONCALL}\n  auditors:\n`);
+    const directory = new MemoryDirectory().add(ONCALL, alice.aadObjectId);
+    const g = appOnFakes({ configText: text, directory });
+    const made = await breakGlass(g, alice, 'break-glass delete resource group staging-old reason: outage INC-42, the group holds the leaking key');
+    assert.ok(made.ok, JSON.stringify(made));
+    await settle(g);
+    // Run, not failed at execution as a use whose requester "no longer holds a break-glass role".
+    const r = await g.request(made.request.id);
+    assert.equal(r.state, 'succeeded', r.outcomeDetail);
+    assert.equal(g.azure.executions.length, 1);
+    const daveTries = await breakGlass(g, dave, 'break-glass delete resource group staging-older reason: outage INC-42, the group holds the leaking key');
+    assert.ok(!daveTries.ok && 'refusal' in daveTries && daveTries.refusal.reason === RefusalReason.NotAllowedToBreakGlass, JSON.stringify(daveTries));
+    await settle(g);
+    assertNoCrash(g);
   });
 });
