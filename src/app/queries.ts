@@ -26,14 +26,16 @@ export interface HelpEntry {
 
 export async function help(deps: Pick<AppDeps, 'config' | 'directory' | 'log'>, actor: Actor): Promise<HelpEntry[]> {
   // Requester roles may list Entra groups: the person's memberships are looked up (group-access.ts).
-  const roles = (await accessForView(deps, [actor], deps.config.catalog.commands.flatMap((c) => c.policy?.requesterRoles ?? []))).roles;
+  // A read-only command's policy (its readers) names who may run it, as a sensitive one's who may ask.
+  const rule = (c: CommandSpec) => c.policy ?? c.readers;
+  const roles = (await accessForView(deps, [actor], deps.config.catalog.commands.flatMap((c) => rule(c)?.requesterRoles ?? []))).roles;
   return deps.config.catalog.commands.map((c) => ({
     usage: usage(c),
     description: c.description,
     approval: c.policy
       ? `needs ${c.policy.requirements ? `${whoMustApprove(c.policy)},` : `${plural(c.policy.approvals, 'approval')} from ${c.policy.approverRoles.join(' or ')}`} within ${formatDuration(c.policy.ttlSeconds)}${c.policy.reason?.required ? '; a reason is required' : ''}${whereText(c.policy)}${reachText(c.policy)}`
       : `read-only, no approval${c.readers ? whereText(c.readers) : ''}`,
-    allowed: !c.policy || c.policy.requesterRoles.length === 0 || roles.holdsAny(c.policy.requesterRoles, actor.aadObjectId),
+    allowed: (rule(c)?.requesterRoles.length ?? 0) === 0 || roles.holdsAny(rule(c)!.requesterRoles, actor.aadObjectId),
   }));
 }
 

@@ -59,7 +59,9 @@ export function helpCard(entries: HelpEntry[], sandbox: boolean, examples: { soo
 }
 
 function helpLine(e: HelpEntry): string {
-  return `${e.usage}${e.description ? `: ${e.description}` : ''} (${e.approval}${e.allowed ? '' : '; you may not request it'})`;
+  // A read-only command is run, not requested (its approval text says read-only).
+  const not = e.approval.startsWith('read-only') ? 'run' : 'request';
+  return `${e.usage}${e.description ? `: ${e.description}` : ''} (${e.approval}${e.allowed ? '' : `; you may not ${not} it`})`;
 }
 
 function helpCardView(operations: string[], sandbox: boolean, { soon, later }: { soon: string; later: string }): object {

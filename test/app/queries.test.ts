@@ -43,6 +43,19 @@ describe('app: queries', () => {
     assert.equal(forAlice.length, f.config.catalog.commands.length);
   });
 
+  it('says in help that a read-only command whose policy names who may run it is not for someone outside those roles', async () => {
+    const text = fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replace('      kind: listResourceGroups\n', '      kind: listResourceGroups\n    policy:\n      requesterRoles: [auditors]\n');
+    assert.ok(text.includes('requesterRoles: [auditors]'), 'the example config changed');
+    f = appOnFakes({ configText: text });
+    const entry = async (who: typeof alice) => (await f.app.help(who)).find((e) => e.usage === 'list groups');
+    assert.equal((await entry(carol))?.allowed, false);
+    assert.equal((await entry(erin))?.allowed, true);
+    // As running it answers: Carol is refused.
+    const command = f.config.catalog.find('list groups')!;
+    const run = await f.app.runQuery(command, {}, carol, sourceIn());
+    assert.ok(!run.ok, JSON.stringify(run));
+  });
+
   it("lists what an approver can decide apart from their own requests, and leaves out what they approved or what is past its time", async () => {
     const mine = await asked(f, alice, 'delete resource group staging-old');
     const davesOwn = await asked(f, dave, 'delete resource group staging-older');
