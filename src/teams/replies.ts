@@ -26,5 +26,7 @@ export function unknownCommandText(text: string): string {
   const layout = firstLayoutCharacter(typed);
   const invisible = layout ? undefined : firstInvisibleCharacter(typed, 'parameter');
   const hidden = layout ? ` It holds a control or text-direction character (${layout}).` : invisible ? ` It holds an invisible character (${invisible.codePoint}, character ${invisible.position}).` : '';
-  return `I don't know the command "${inertLine(typed)}".${hidden}${hidden ? ' Type it without such characters (they come with pasted text).' : ''}`;
+  // "reason: release 2.4" alone: the command was left out, and the reason read as the command.
+  const reasonFirst = !hidden && /^reason:$/i.test(typed.trim()) ? ' A message begins with its command; its reason comes last: "<command> <parameters> reason: <why>".' : '';
+  return `I don't know the command "${inertLine(typed)}".${hidden}${hidden ? ' Type it without such characters (they come with pasted text).' : ''}${reasonFirst}`;
 }

@@ -131,6 +131,11 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.match(lastText(h, start), /^\[SANDBOX\] I don't know the command "delete resource"\./);
   });
 
+  it('says the command comes first when a message begins with its reason', async () => {
+    const from = await h.teams.say(people.alice, 'reason: release 2.4', alicePersonal);
+    assert.equal(shown(lastText(h, from)), '[SANDBOX] I don\'t know the command "reason:". A message begins with its command; its reason comes last: "<command> <parameters> reason: <why>". Type "help" for the list.');
+  });
+
   it('names an invisible character in an unknown command, rather than quoting it as the very command it would then read as', async () => {
     // A zero-width space pasted with the word: "help" and "help\u200B" look the same.
     let from = await h.teams.say(people.alice, 'help\u200B', alicePersonal);
