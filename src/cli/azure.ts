@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { CountersignConfig } from '../config/load';
 import { SettingsError, type CliSettings } from '../settings';
+import { configSourceNote } from './config';
 
 export function registerAzureCommands(program: Command, settings: CliSettings): void {
   const azure = program.command('azure').description('Check the Azure identity Countersign uses');
@@ -23,7 +24,7 @@ export function registerAzureCommands(program: Command, settings: CliSettings): 
         config = loadConfig(path);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`${err.message}\n`);
+        process.stderr.write(`${err.message}\n${configSourceNote(file, path, settings).replace('countersign config check', 'countersign azure check')}`);
         process.exitCode = 1;
         return;
       }

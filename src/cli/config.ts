@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CountersignConfig } from '../config/types';
 import { formatDuration } from '../domain/duration-text';
-import type { CliSettings } from '../settings';
+import { DEFAULT_CONFIG_PATH, type CliSettings } from '../settings';
 
 /** `countersign config check [file]`: the same validation as startup, without starting. */
 export function registerConfigCommands(program: Command, settings: CliSettings): void {
@@ -32,13 +33,25 @@ export function registerConfigCommands(program: Command, settings: CliSettings):
         process.stdout.write(groupRoleLines(c));
       } catch (err) {
         if (err instanceof ConfigError) {
-          process.stderr.write(`${err.message}\n`);
+          process.stderr.write(`${err.message}\n${configSourceNote(file, path, settings)}`);
           process.exitCode = 1;
           return;
         }
         throw err;
       }
     });
+}
+
+/**
+ * Where a config file that is not there was taken from, when no file was given: COUNTERSIGN_CONFIG,
+ * or the default, relative to the working directory (a command run from another folder, as on a
+ * server, finds no example config there). Empty when a file was given or the file exists.
+ */
+export function configSourceNote(file: string | undefined, path: string, settings: Pick<CliSettings, 'configFromEnv'>): string {
+  if (file !== undefined || existsSync(path)) return '';
+  return settings.configFromEnv
+    ? 'No file was given, so the config is the one COUNTERSIGN_CONFIG names: check that variable, or give the file (countersign config check <file>).\n'
+    : `No file was given and COUNTERSIGN_CONFIG is not set, so the config is the default, ${DEFAULT_CONFIG_PATH}, under the working directory ${process.cwd()}: give the file (countersign config check <file>), or set COUNTERSIGN_CONFIG.\n`;
 }
 
 /**

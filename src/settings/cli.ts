@@ -9,6 +9,8 @@ import { variable } from './values';
 export interface CliSettings {
   /** COUNTERSIGN_CONFIG, else the example config, as an absolute path. */
   configPath: string;
+  /** Whether the config path came from COUNTERSIGN_CONFIG (error messages say where it came from). */
+  configFromEnv: boolean;
   /** COUNTERSIGN_DATA_DIR, else `data`; relative to the command's working directory. */
   dataDir: string;
   /** Whether the data directory came from COUNTERSIGN_DATA_DIR (error messages say where it came from). */
@@ -32,6 +34,7 @@ export function readCliSettings(env: NodeJS.ProcessEnv = process.env): CliSettin
   const user = variable(env, 'USER') ?? variable(env, 'USERNAME');
   return {
     configPath: configPath(env),
+    configFromEnv: variable(env, 'COUNTERSIGN_CONFIG') !== undefined,
     dataDir: dataDir ?? DEFAULT_DATA_DIR,
     dataDirFromEnv: dataDir !== undefined,
     ...(user ? { user } : {}),

@@ -73,6 +73,32 @@ describe('countersign exit codes', function () {
     assert.match(r.stdout, /Usage: countersign/);
   });
 
+  describe('a config file that is not there, no file given', () => {
+    const elsewhere = os.tmpdir();
+    function inOtherFolder(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
+      return new Promise((resolve) => {
+        execFile(process.execPath, [BIN, ...args], { cwd: elsewhere, env: { ...process.env, COUNTERSIGN_CONFIG: '', ...env } }, (err, _stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr }));
+      });
+    }
+
+    it('says the default was taken, under which working directory, and how to name the file: exit 1', async () => {
+      for (const command of ['config', 'azure']) {
+        const r = await inOtherFolder([command, 'check'], {});
+        assert.equal(r.code, 1, r.stderr);
+        assert.ok(r.stderr.includes(`cannot read the file (ENOENT)\nNo file was given and COUNTERSIGN_CONFIG is not set, so the config is the default, config/countersign.example.yaml, under the working directory ${fs.realpathSync(elsewhere)}: give the file (countersign ${command} check <file>), or set COUNTERSIGN_CONFIG.\n`), r.stderr);
+      }
+    });
+
+    it('says COUNTERSIGN_CONFIG named it; nothing more for a file given', async () => {
+      const fromEnv = await inOtherFolder(['config', 'check'], { COUNTERSIGN_CONFIG: '/nonexistent/countersign.yaml' });
+      assert.equal(fromEnv.code, 1);
+      assert.match(fromEnv.stderr, /No file was given, so the config is the one COUNTERSIGN_CONFIG names: check that variable/);
+      const given = await inOtherFolder(['config', 'check', '/nonexistent/countersign.yaml'], {});
+      assert.equal(given.code, 1);
+      assert.doesNotMatch(given.stderr, /No file was given/);
+    });
+  });
+
   describe('with half an ARM sandbox pair set', () => {
     const urlOnly = { ARM_SANDBOX_URL: 'https://127.0.0.1:1', ARM_SANDBOX_CA_FILE: '' };
     const missingCa = { ARM_SANDBOX_URL: '', ARM_SANDBOX_CA_FILE: '/nonexistent.pem' };
