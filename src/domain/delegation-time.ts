@@ -41,6 +41,12 @@ export function zoneOrUtc(zone: string | undefined): string {
 export function parseUntil(words: string, now: Date, timeZone?: string): UntilParse {
   const zone = zoneOrUtc(timeZone);
   const m = /(?:^|\s)(until|for)\s+(\S+)\s*$/i.exec(words);
+  // "until 2026-12-24 18:00": a date and its time as two words, said as such (with the word meant).
+  const apart = /(?:^|\s)until\s+(\d{4}-\d{2}-\d{2})\s+(\d{1,2})(:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})?)\s*$/i.exec(words);
+  if (apart) {
+    const [, date, hour, rest] = apart;
+    return { ok: false, problem: `"${date} ${hour}${rest}" is a date and a time as two words: write them as one, joined by T ("until ${date}T${hour.padStart(2, '0')}${rest}").` };
+  }
   if (!m) {
     // What was typed, named ("for 2 days", "until 2026-12-09 please"): the answer says which words it could not read.
     const said = words.replace(/<at>[^<]*<\/at>/gi, ' ').trim().replace(/\s+/g, ' ');

@@ -64,6 +64,12 @@ describe('when a delegation ends', () => {
     assert.ok(!none.ok && none.problem.startsWith('Countersign could not read when the delegation ends: say when it ends'));
   });
 
+  it('says a date and its time typed as two words are one, joined by T', () => {
+    const r = parseUntil('<at>Carol</at> until 2026-12-24 9:30', NOW);
+    assert.ok(!r.ok);
+    assert.equal(r.problem, '"2026-12-24 9:30" is a date and a time as two words: write them as one, joined by T ("until 2026-12-24T09:30").');
+  });
+
   it('says a delegation must last longer than zero, rather than that it cannot read "for 0d"', () => {
     for (const words of ['for 0d', 'for 00h']) {
       const r = parseUntil(words, NOW);
