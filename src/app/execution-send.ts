@@ -184,6 +184,14 @@ async function withheldSend(runner: ExecutionRunner, claimed: ApprovalRequest, m
   if (retaken?.result.ok) {
     if (attempt < MAX_WITHHELD_SENDS && !runner.stopping) {
       deps.log.warn({ requestId, owner, reason, sent: known.sent }, 'execution not sent: its lease may have passed; it was still this run\'s and is taken again, and the execution goes on');
+      // Nothing left yet: its first send is still to come, maybe days after the claim (this process
+      // was stopped that long, and no other took it over). What it rests on is checked again first,
+      // as before a takeover's first send: a change since the claim stops it, nothing sent.
+      const stale = known.sent ? undefined : await stillAsApproved(runner, retaken.result.request);
+      if (stale !== undefined) {
+        await finish(runner, requestId, { status: 'failed', ref: known.ref, error: { code: 'NotSentOnResume', message: `Not executed: ${stale.replace(/[.\s]+$/, '')}. Nothing was sent to Azure; ask again.` } });
+        return;
+      }
       await runClaimed(runner, retaken.result.request, known.sent ? 'resume' : mode, lease.from, attempt + 1);
       return;
     }

@@ -658,6 +658,19 @@ describe('app: executing an approved request', () => {
     assert.ok(f.log.lines.some((l) => l.level === 'warn' && l.msg === "execution not sent: its lease may have passed; it was still this run's and is taken again, and the execution goes on"));
   });
 
+  it('sends nothing from a run stopped for days between its claim and the send, nobody having taken it over: its approval no longer holds', async () => {
+    const r = await pausedBeforeSend(DELETE);
+    // Stopped eight days (a frozen VM); no other instance ran. Its lease is still its own when it wakes.
+    f.clock.advance(8 * 86_400_000);
+    f.azure.resumeSend();
+    await settle(f);
+    assert.equal(f.azure.withheld.length, 1);
+    assert.deepEqual(f.azure.sent, [], 'nothing was sent to Azure');
+    const ended = await f.request(r.id);
+    assert.equal(ended.state, 'failed');
+    assert.match(ended.outcomeDetail ?? '', /^NotSentOnResume: Not executed: its approval stopped being valid at \S+ \(maxScheduleAhead\), before its operation was first sent on resuming it\. Nothing was sent to Azure; ask again\.$/);
+  });
+
   it('takes an abandoned execution over once when two sweeps overlap (one still waiting for the store when the next begins)', async () => {
     const { r, other } = await leftToAnotherRun(DELETE);
     const [a, b] = await Promise.all([other.resumeAbandoned(), other.resumeAbandoned()]);
