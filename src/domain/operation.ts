@@ -109,12 +109,17 @@ export interface Target {
 }
 
 const RG_IN_ID = /\/resourcegroups\/([^/]+)/i;
+const SUBSCRIPTION_IN_ID = /^\/subscriptions\/([^/]+)/i;
 
 export function targetOf(op: OperationSpec): Target {
   const t: Target = { subscriptionId: op.subscriptionId };
   if ('resourceGroup' in op && op.resourceGroup) t.resourceGroup = op.resourceGroup;
   const id = 'resourceId' in op ? op.resourceId : 'scope' in op ? op.scope : undefined;
   if (id) {
+    // Azure acts where the id says: a command whose id names a subscription (from a parameter, or
+    // written in the config) other than the configured one is shown, and recorded, with that one.
+    const subscription = SUBSCRIPTION_IN_ID.exec(id)?.[1];
+    if (subscription) t.subscriptionId = subscription;
     const rg = RG_IN_ID.exec(id);
     if (rg) t.resourceGroup = rg[1];
     if (id.includes('/providers/')) t.resourceId = id;

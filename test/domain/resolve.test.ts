@@ -172,6 +172,23 @@ describe('the target of an operation', () => {
     assert.deepEqual(targetOf({ kind: 'setTags', subscriptionId: SUB, scope: `/subscriptions/${SUB}`, tags: {}, operation: 'Merge' }), { subscriptionId: SUB });
   });
 
+  it('is the subscription the resource id or scope names, when it names another than the configured one (where Azure is sent it)', () => {
+    const other = '11111111-2222-4333-8444-555555555555';
+    const resourceId = `/subscriptions/${other}/resourceGroups/apps/providers/Microsoft.Web/sites/api`;
+    assert.equal(targetOf({ kind: 'resourceAction', subscriptionId: SUB, resourceId, action: 'restart', apiVersion: 'v' }).subscriptionId, other);
+    assert.equal(targetOf({ kind: 'setTags', subscriptionId: SUB, scope: `/SUBSCRIPTIONS/${other}/resourceGroups/rg-ops`, tags: {}, operation: 'Merge' }).subscriptionId, other);
+    // A command resolving one from the requester's words: the card names the subscription acted on.
+    const command: CommandSpec = {
+      name: 'restart app',
+      description: '',
+      sensitive: true,
+      parameters: [{ name: 'sub', type: 'string' }],
+      operation: { kind: 'resourceAction', resourceId: '/subscriptions/{sub}/resourceGroups/apps/providers/Microsoft.Web/sites/api', action: 'restart', apiVersion: 'v' },
+    };
+    const op = resolveOperation(command, { sub: other }, { subscriptionId: SUB, requestId: 'CS-1', loadTemplate: () => ({}) });
+    assert.equal(targetOf(op).subscriptionId, other);
+  });
+
   it('is the subscription for subscription-wide queries', () => {
     assert.deepEqual(targetOf({ kind: 'listResourceGroups', subscriptionId: SUB }), { subscriptionId: SUB });
   });
