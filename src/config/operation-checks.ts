@@ -31,6 +31,7 @@ export function checkOperation(
   }
   checkFieldTypes(op, key, at);
   checkOperationValues(op, parameters, key, at);
+  checkSubscriptions(op, parameters, key, at);
   const names = parameters.map((p) => p.name);
   for (const name of placeholdersIn(op)) {
     if (!names.includes(name) && !BUILTIN_PLACEHOLDERS.includes(name)) {
@@ -39,6 +40,29 @@ export function checkOperation(
   }
   // Read now, with every file the path can name, and kept: a request deploys what was checked here.
   for (const problem of templates.readFor(op, parameters)) at([...key, 'template'], problem);
+}
+
+/** The subscription segment of a resource id or scope: `/subscriptions/<this>/...`. */
+const SUBSCRIPTION_SEGMENT = /^\/subscriptions\/([^/]*)/i;
+
+/**
+ * A resource id or tag scope acts in the subscription it names, whatever azure.subscriptionId says:
+ * one filled from a parameter a requester may give any value would let them send the command to any
+ * subscription the bot's identity can reach. Only {subscriptionId} (the configured one) or an enum
+ * parameter (the subscriptions the config lists) may stand there.
+ */
+function checkSubscriptions(op: OperationTemplate, parameters: ParameterSpec[], key: (string | number)[], at: At): void {
+  for (const field of ['resourceId', 'scope']) {
+    const value = op[field];
+    const segment = typeof value === 'string' ? SUBSCRIPTION_SEGMENT.exec(value)?.[1] : undefined;
+    if (segment === undefined) continue;
+    for (const name of placeholdersIn(segment)) {
+      const param = parameters.find((p) => p.name === name);
+      // A name that is no parameter is refused as such below.
+      if (!param || param.type === 'enum') continue;
+      at([...key, field], `the subscription of ${field} comes from parameter {${name}}, which a requester may give any value (another subscription the bot can reach): write {subscriptionId}, or make ${name} an enum of the subscriptions allowed`);
+    }
+  }
 }
 
 /** The operation fields that are a text (a name, an id, an API version), and those that are a map of texts (tags). */

@@ -60,6 +60,18 @@ describe('config: operation values Azure takes few of, and parameter bounds', ()
     assert.match(p.problem, /^operation must be one of Merge, Replace, Delete \(did you mean Merge\?\), got "Merj"$/);
   });
 
+  it('refuses a resource id or tag scope whose subscription a requester could name freely: only {subscriptionId} or an enum parameter', () => {
+    const action = (id: string, parameters: string[]) => commandWith('resourceAction', [`resourceId: ${id}`, 'action: restart', 'apiVersion: "2023-12-01"'], parameters);
+    const [free] = problemsOf(action('/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Web/sites/app', ['- name: sub', '  pattern: "^[0-9a-f-]{36}$"']));
+    assert.equal(free.key, 'commands[2].operation.resourceId');
+    assert.match(free.problem, /^the subscription of resourceId comes from parameter \{sub\}, which a requester may give any value \(another subscription the bot can reach\): write \{subscriptionId\}, or make sub an enum of the subscriptions allowed$/);
+    const [scope] = problemsOf(commandWith('setTags', ['scope: /Subscriptions/x{sub}/resourceGroups/rg', 'tags: { owner: me }'], ['- name: sub']));
+    assert.equal(scope.key, 'commands[2].operation.scope');
+    // The subscriptions listed in the config (an enum), or the configured one, are the config author's.
+    assert.ok(parseConfig(action('/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Web/sites/app', ['- name: sub', '  allowed: [00000000-0000-4000-8000-00000000abcd, 11111111-2222-4333-8444-555555555555]']), FILE));
+    assert.ok(parseConfig(action('/subscriptions/{subscriptionId}/resourceGroups/{rg}/providers/Microsoft.Web/sites/app', ['- name: rg']), FILE));
+  });
+
   it('takes a capacity written as a whole number or filled from an integer parameter alone', () => {
     assert.ok(parseConfig(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: 3', 'apiVersion: "2023-12-01"']), FILE));
     assert.ok(parseConfig(commandWith('scaleResource', [`resourceId: ${SITE}`, 'capacity: "{c}"', 'apiVersion: "2023-12-01"'], ['- name: c', '  type: integer', '  min: 1', '  max: 10']), FILE));
