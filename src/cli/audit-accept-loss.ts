@@ -85,8 +85,9 @@ export async function acceptLoss(opts: { dataDir?: string; reason?: string; keyL
     const archivedAs = finding.fileCheckpoint ? checkpointArchiveName(checkpointFile, clock.now()) : undefined;
     const t = finding.tableCheckpoint;
     const f = finding.fileCheckpoint;
+    let expired: string[];
     try {
-      await acceptAuditLoss(
+      ({ expired } = await acceptAuditLoss(
         { store, clock },
         {
           reason,
@@ -97,7 +98,8 @@ export async function acceptLoss(opts: { dataDir?: string; reason?: string; keyL
           ...(archivedAs ? { archivedAs: path.basename(archivedAs) } : {}),
           ...(finding.head ? { head: finding.head } : {}),
         },
-      );
+        !finding.keyOnly,
+      ));
     } catch (err) {
       if (err instanceof LossAcceptanceError) throw new AuditInputError(err.message);
       throw err;
@@ -108,6 +110,9 @@ export async function acceptLoss(opts: { dataDir?: string; reason?: string; keyL
     const c = await new Checkpointer({ store, signer, clock, file: checkpointFile, log: silent }).write('cli', { force: true, operator });
     report(io, `Recorded audit.loss_accepted by ${operator}: ${reason}\n`);
     for (const p of finding.problems) report(io, `  accepted: ${shownValue(p)}\n`);
+    if (expired.length) {
+      report(io, `${expired.length} request(s) waiting to run (approved or scheduled) expired unrun, since what was lost may show they already ran: ${expired.join(', ')}. Check their targets in Azure; their requesters ask again if still needed.\n`);
+    }
     if (archivedAs) report(io, `The old checkpoint file was kept as ${archivedAs}.\n`);
     if (c) report(io, `The log now ends at record ${c.seq}, signed in a new checkpoint; Countersign will start on it.\n`);
     return 0;

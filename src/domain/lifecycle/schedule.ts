@@ -112,6 +112,19 @@ export function expireUnstarted(r: ApprovalRequest, now: Date): Transition {
   return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', now.toISOString(), { result: 'ok', detail }, { data: { validUntil } })] };
 }
 
+/**
+ * approved or scheduled → expired: an operator accepted a loss of audit records (countersign audit
+ * accept-loss) while it waited to run. What was lost may hold its execution (a claim, Azure's answer),
+ * so whether it already ran is not known: it must not run again on its own. `head` is where the log
+ * ended when the loss was accepted.
+ */
+export function expireAfterAuditLoss(r: ApprovalRequest, now: Date, head: number | undefined): Transition {
+  if (r.state !== 'approved' && r.state !== 'scheduled') return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not waiting to run.`);
+  const detail = `Not executed: it was ${r.state} when a loss of audit records was accepted (countersign audit accept-loss; the log then ended at ${head === undefined ? 'nothing' : `record ${head}`}), and what was lost may show it already ran, so it does not run again on its own. Check the target in Azure; ask again if it is still needed.`;
+  const updated = next(r, now, { state: 'expired', outcomeDetail: detail });
+  return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', now.toISOString(), { result: 'ok', detail }, { data: { afterAuditLoss: head ?? null } })] };
+}
+
 /** What a `request.scheduled` record of a missed window keeps in `data`. */
 export interface MissedWindow {
   runAt: string;
