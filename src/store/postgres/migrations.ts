@@ -65,7 +65,7 @@ async function currentVersion(client: pg.PoolClient): Promise<number | undefined
 /**
  * Brings the schema to the version this code expects (as the mode allows); returns that version.
  * Each migration applied by this call is added to `applied`, when given. `beforeEmptySchema` is
- * called when the schema holds no `schema_migrations` table (a new database, or one emptied), before
+ * called, with the schema's name, when the schema holds no `schema_migrations` table (a new database, or one emptied), before
  * anything is refused or made: it throws to stop there with nothing created. Once `stop` is aborted,
  * a wait for the migration lock ends with its reason.
  */
@@ -74,7 +74,7 @@ export async function migratePostgres(
   mode: MigrateMode = 'auto',
   migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS,
   applied?: Pick<PostgresMigration, 'version' | 'name'>[],
-  beforeEmptySchema?: () => Promise<void>,
+  beforeEmptySchema?: (schema: string) => Promise<void>,
   stop?: AbortSignal,
 ): Promise<number> {
   const expected = migrations.reduce((max, m) => Math.max(max, m.version), 0);
@@ -85,7 +85,9 @@ export async function migratePostgres(
     // never for the migration lock.
     const found = await currentVersion(client);
     if (found === expected) return found;
-    if (found === undefined) await beforeEmptySchema?.();
+    // The schema named from this connection: with a pool of one (COUNTERSIGN_DATABASE_POOL_SIZE=1) it is
+    // the only one, held until the migration ends, and a query on the pool would wait for it in vain.
+    if (found === undefined && beforeEmptySchema) await beforeEmptySchema((await client.query<{ s: string | null }>('SELECT current_schema() AS s')).rows[0].s ?? '(none)');
     if ((found ?? 0) > expected) throw newerSchema(found ?? 0, expected);
     // Something to migrate: instances starting together wait here for the one migrating, and a
     // migration's DDL for the writers of the running instances: longer than the pool's lock_timeout

@@ -253,8 +253,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     let refusedEmpty: unknown;
     const beforeEmptySchema = options.beforeEmptySchema;
     const emptySchema = beforeEmptySchema
-      ? async () => {
-          const where = (await pool.query<{ s: string | null }>('SELECT current_schema() AS s')).rows[0].s ?? '(none)';
+      ? async (where: string) => {
           await beforeEmptySchema({ what: `the schema ${where} of ${target} holds none of Countersign's tables (there is no schema_migrations)`, where: target }).catch((err: unknown) => {
             refusedEmpty = err;
             throw err;
