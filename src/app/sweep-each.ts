@@ -26,6 +26,6 @@ export async function eachRequest<R extends { id: string }>(
     }
   }
   if (!first) return;
-  deps.log.error({ requestIds: failed.map((f) => f.requestId), failed }, `${what}: ${failed.length} of ${requests.length} request(s) could not be done this time (the others were); the next sweep tries again`);
+  deps.log.error({ requestIds: failed.map((f) => f.requestId), failed }, `${what}: ${failed.length} of ${requests.length} request(s) could not be done this time; the next sweep tries again`);
   throw first.err;
 }
