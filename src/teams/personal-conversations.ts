@@ -90,9 +90,15 @@ export class TeamsApproverMessenger implements ApproverMessenger {
     return zone && zoneOrUtc(zone) === zone ? zone : undefined;
   }
 
+  /**
+   * Posts the card, after its text when there is one. Never both in one message: Teams posts a message
+   * with text and a card as two and answers it without an activity id (one id cannot name both), so
+   * the card could not be bound (its buttons refused) and the person was recorded as not reached.
+   */
   private async postCard(request: ApprovalRequest, conversationId: string, text?: string): Promise<Delivery> {
     const card = CardFactory.adaptiveCard(requestCard(request, this.notifier.cardOptions(request)));
-    const id = await this.notifier.post(conversationId, { ...(text ? { text: sandboxText(text, request.sandbox) } : {}), attachments: [card] });
+    if (text) await this.notifier.post(conversationId, { text: sandboxText(text, request.sandbox) });
+    const id = await this.notifier.post(conversationId, { attachments: [card] });
     if (!id) return { ok: false, why: 'Countersign has not been added there' };
     return { ok: true, message: { conversationId, activityId: id } };
   }

@@ -175,6 +175,20 @@ describe('reaching approvers (bot over HTTP, fake Bot Connector, controlled cloc
     assert.equal((await auditOf(h, { requestId: again.requestId })).filter((r) => r.type === 'request.reminded').length, 0);
   });
 
+  it('sends a reminder as its text, then its card alone, so Teams answers the card\'s id: the reminder\'s card counts a click, and nobody is said to be unreachable', async () => {
+    const asked = await requestVia(h, 'delete resource group staging-old');
+    const bobChat = chatWith(people.bob)!;
+    assert.deepEqual((await sweepAt(30, asked)).reminded, [asked.requestId]);
+    const reminderCard = cardsIn(bobChat).at(-1)!;
+    assert.equal(reminderCard.activity.text, undefined, 'the card goes alone');
+    assert.ok(h.connector.texts(bobChat).some((t) => t.includes('Reminder 1: request')), 'the reminder text goes before it');
+    assert.deepEqual((await auditOf(h, { requestId: asked.requestId })).filter((r) => r.type === 'approver.unreachable').map((r) => r.outcome.detail), []);
+    const answer = await h.teams.click(people.bob, reminderCard.id, 'approve', { conversation: personal(people.bob) });
+    assert.match(cardText(answer.body.value as Record<string, unknown>), /APPROVED|EXECUTING|SUCCEEDED/);
+    await settled(h);
+    assert.equal((await h.bot.deps.store.requests.get(asked.requestId))?.state, 'succeeded');
+  });
+
   /** A message from `p` in `conversation` whose clientInfo entity carries `timezone`, as Teams sends it. */
   async function sayWithZone(p: Person, text: string, conversation: Conversation, timezone: string) {
     const res = await h.teams.post(h.teams.activity(p, conversation, { type: 'message', text, entities: [{ type: 'clientInfo', locale: 'en-US', timezone }] }));

@@ -28,6 +28,11 @@ export class FakeConnector {
   /** Post the next N new messages but answer without an activity id (as a connector may). */
   omitIdNextSends = 0;
   /**
+   * As Teams does: a new message carrying both text and a card is posted as two messages (the text,
+   * then the card) and answered without an activity id, since one id cannot name both.
+   */
+  splitsTextAndCard = true;
+  /**
    * The members Teams knows, by channel account id ('29:…'), as GET
    * /v3/conversations/{id}/members/{memberId} answers for them (TeamsChannelAccount: id, name,
    * aadObjectId, tenantId, ...); anyone else is answered 404 MemberNotFoundInConversation.
@@ -196,6 +201,14 @@ export class FakeConnector {
       }
       id = `activity-${++this.counter}`;
       kind = m[2] ? 'reply' : 'send';
+      if (this.splitsTextAndCard && typeof activity.text === 'string' && activity.text !== '' && cardOf(activity)) {
+        const { text, attachments, ...rest } = activity;
+        this.sent.push({ conversationId, id, kind, activity: { ...rest, text }, at: Date.now() });
+        this.sent.push({ conversationId, id: `activity-${++this.counter}`, kind, activity: { ...rest, attachments }, at: Date.now() });
+        res.writeHead(202, { 'content-type': 'application/json' });
+        res.end('{}');
+        return;
+      }
     }
     this.sent.push({ conversationId, id, kind, activity, at: Date.now() });
     res.writeHead(200, { 'content-type': 'application/json' });
