@@ -100,7 +100,9 @@ function hasAudience(a: { people: string[]; channels: string[] }): boolean {
  * alone in a channel, read in any zone), and that the card with it is where to decide.
  */
 export function reminderText(r: ApprovalRequest, now: Date, zone = 'UTC'): string {
-  const left = formatDuration((Date.parse(r.expiresAt) - now.getTime()) / 1000);
+  // In whole minutes past two (a sweep runs every 15 s: "29 minutes 47 seconds" says nothing more); the time itself follows.
+  const seconds = (Date.parse(r.expiresAt) - now.getTime()) / 1000;
+  const left = formatDuration(seconds >= 120 ? Math.round(seconds / 60) * 60 : seconds);
   const what = commandWords(r.command, r.parameters);
   return `Reminder ${r.reminders?.sent ?? 1}: request ${r.id} (${what}) from ${r.requester.name} is still waiting for a decision. It expires in ${left}, at ${describeUntil(new Date(r.expiresAt), zone)}. Approve or reject it on the card below.`;
 }

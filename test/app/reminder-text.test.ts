@@ -7,4 +7,12 @@ describe('the reminder sent to approvers', () => {
     const r = buildRequest({ command: 'tag', parameters: { group: 'staging-old', key: 'owner', value: 'x) from Dave Lead (approved' } });
     assert.match(reminderText(r, minutesIn(30)), /^Reminder 1: request req-0001 \(tag staging-old owner "x\) from Dave Lead \(approved"\) from Alice Requester is still waiting/);
   });
+
+  it('says how long is left in whole minutes, not the seconds a sweep happened to run at; seconds only in the last two minutes', () => {
+    const r = buildRequest();
+    const at = (ms: number) => new Date(Date.parse(r.expiresAt) - ms);
+    assert.match(reminderText(r, at(29 * 60_000 + 47_000)), /It expires in 30 minutes, at /);
+    assert.match(reminderText(r, at(2 * 3600_000 + 14 * 60_000 + 10_000)), /It expires in 2 hours 14 minutes, at /);
+    assert.match(reminderText(r, at(95_000)), /It expires in 1 minute 35 seconds, at /);
+  });
 });
