@@ -113,7 +113,7 @@ export function breakGlassAudience(deps: AppDeps, r: ApprovalRequest, occasion: 
 /** The line above the card announcing a break-glass use, or its overdue review, naming the due time in `zone` (UTC in a channel). */
 export function breakGlassText(r: ApprovalRequest, occasion: BreakGlassOccasion, zone = 'UTC'): string {
   return occasion === 'break-glass'
-    ? `BREAK-GLASS: ${r.requester.name} ran request ${r.id} (${r.command}) without approval. Reason: ${r.breakGlass?.reason}. An approver must ratify or flag it on the card by ${dueText(r, zone)}.`
+    ? `BREAK-GLASS: ${r.requester.name} ran request ${r.id} (${r.command}) without approval. Reason: ${sentence(r.breakGlass?.reason ?? '')} An approver must ratify or flag it on the card by ${dueText(r, zone)}.`
     : `BREAK-GLASS REVIEW OVERDUE: nobody ratified or flagged request ${r.id} (${r.command}, run by ${r.requester.name} without approval) by ${dueText(r, zone)}. Review it on the card below.`;
 }
 
@@ -153,6 +153,11 @@ export async function sweepBreakGlassReviews(deps: AppDeps): Promise<string[]> {
     if (overdue.length > 0) deps.log.warn({ overdue }, 'break-glass reviews overdue, escalated');
   }
   return overdue;
+}
+
+/** The reason as a sentence: a full stop after it unless it ends with one of its own ("INC-42 outage." reads once). */
+function sentence(text: string): string {
+  return /[.!?…]$/.test(text) ? text : `${text}.`;
 }
 
 /** When a break-glass review is due, in the reader's zone with the UTC instant (UTC alone in a channel, read in any zone). */
