@@ -141,6 +141,7 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
             mayFill: (actor: Actor, requirement: Requirement) => membership.access.isApproverFor(decidingRoles(r, requirement.roles), actor),
             requesterMay: policyNow.requesterRoles.length === 0 || (requester ?? membership).access.roles.holdsAny(policyNow.requesterRoles, r.requester.aadObjectId),
             ...breakGlassNow(commandNow, r, (requester ?? membership).access),
+            windows: policyNow.schedule?.windows ?? [],
           }
         : undefined,
     );

@@ -5,16 +5,21 @@
  */
 import type { CommandPolicy } from './catalog';
 import { formatDuration } from './duration-text';
-import { DEFAULT_MAX_AHEAD_SECONDS } from './schedule';
+import { DEFAULT_MAX_AHEAD_SECONDS, type MaintenanceWindow } from './schedule';
 
 /** "when it may run: ..." for the command's policy. */
 export function whenItMayRun(p: CommandPolicy): string {
   const validity = formatDuration(p.schedule?.maxAheadSeconds ?? DEFAULT_MAX_AHEAD_SECONDS);
   const windows = p.schedule?.windows ?? [];
   const where = windows.length
-    ? `only in its maintenance window(s) ${windows.map((w) => `${w.days.join('/')} ${w.from}-${w.to} ${w.zone}`).join(', ')}`
+    ? `only in its maintenance window(s) ${windowsText(windows)}`
     : 'at once when approved';
   return `when it may run: ${where}, or later with "at <time>"; an approval stays valid ${validity}`;
+}
+
+/** "sat/sun 02:00-05:00 Europe/London, mon 22:00-23:00 UTC". */
+export function windowsText(windows: readonly MaintenanceWindow[]): string {
+  return windows.map((w) => `${w.days.join('/')} ${w.from}-${w.to} ${w.zone}`).join(', ');
 }
 
 /** "break-glass: ..." for the command's policy. */

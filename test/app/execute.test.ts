@@ -396,6 +396,27 @@ describe('app: executing an approved request', () => {
     assert.match(f.notifier.told(r.id)[0], /was not executed: the policy of "delete resource group" changed after it was approved and now needs 2 from /);
   });
 
+  it('holds a request approved before its command got maintenance windows to them: outside every window now, it fails, nothing sent', async () => {
+    const r = await asked(f, alice, DELETE);
+    await f.app.executor.stop();
+    await click(f, bob, r, 'approve');
+    assert.equal((await f.request(r.id)).state, 'approved');
+    // The next start runs a configuration that lets the command run only at weekends (a change freeze on weekdays); now is a Monday.
+    const example = readFileSync(EXAMPLE_CONFIG, 'utf8');
+    const command = example.indexOf('  - name: delete resource group\n');
+    const at = example.indexOf('      ttl: 1h\n', command);
+    assert.ok(command >= 0 && at > command, 'the example config changed: find the delete command\'s ttl');
+    const text = example.slice(0, at) + '      windows: [{ days: [sat, sun], from: "02:00", to: "05:00", zone: UTC }]\n' + example.slice(at);
+    const restarted = new Countersign({ ...f.deps, config: parseConfig(text, EXAMPLE_CONFIG) }, { owner: 'run-b' });
+    await restarted.catchUp();
+    await restarted.executor.idle();
+    assert.equal(f.azure.executions.length, 0);
+    assert.equal((await f.request(r.id)).state, 'failed');
+    const [revoked] = await f.audit({ types: ['approval.revoked'] });
+    assert.equal(revoked.outcome.reason, RefusalReason.PolicyTightened);
+    assert.match(f.notifier.told(r.id)[0], /was not executed: "delete resource group" may now run only in its maintenance windows \(sat\/sun 02:00-05:00 UTC\), and none is open/);
+  });
+
   it('runs nothing more of a command taken out of the config (or made read-only): an approved request and a break-glass use both fail, named as such, nothing sent', async () => {
     const withBreakGlass = reachConfigText(['breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h }']);
     f = appOnFakes({ configText: withBreakGlass });

@@ -19,6 +19,8 @@ import type { Actor, Approval, ApprovalRequest, Execution, Requirement } from '.
 import { runsOnBreakGlass } from './break-glass';
 import { type DelegationEnd, voidedApprovalsText } from './decision';
 import { approvalLapsed, scheduleDue, windowOpen } from './schedule';
+import { nextWindowMoment, type MaintenanceWindow } from '../schedule';
+import { windowsText } from '../policy-words';
 import { next, refuse, type Transition } from './transition';
 
 
@@ -44,6 +46,8 @@ export interface CurrentPolicy {
   requesterMay: boolean;
   /** For a break-glass use: why the current config no longer lets the requester use it, if so. */
   breakGlassWithdrawn?: string;
+  /** The command's maintenance windows now (none: any time): added or narrowed since the request was made, they hold for it too. */
+  windows?: readonly MaintenanceWindow[];
 }
 
 /** The current config no longer has the request's command as a sensitive one: why, in words. */
@@ -74,6 +78,14 @@ export function startExecution(
   if (stopped) {
     const updated = next(r, now, { state: 'failed', outcomeDetail: stopped.detail });
     return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: stopped.reason, detail: stopped.detail })] };
+  }
+  // Windows given to the command since (a freeze on weekdays): what has not run yet runs only inside them
+  // too. A break-glass use runs at once or not at all, as with the windows it was made under.
+  const windows = current && 'windows' in current ? (current.windows ?? []) : [];
+  if (!runsOnBreakGlass(r) && windows.length > 0 && nextWindowMoment(windows, now)?.getTime() !== now.getTime()) {
+    const detail = `Not executed: "${r.command}" may now run only in its maintenance windows (${windowsText(windows)}), and none is open; its policy changed after it was approved. Nothing was sent to Azure: ask again, to have it run in one.`;
+    const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
+    return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: RefusalReason.PolicyTightened, detail })] };
   }
   const execution: Execution = {
     startedAt: at,
