@@ -94,22 +94,23 @@ function anchorsAndAliases(doc: Document): number {
 
 /**
  * Each key written a second time in its map, as the YAML library says it (DUPLICATE_KEY, "Map keys
- * must be unique"): two keys are the same when both are plain values and equal.
+ * must be unique"): two keys are the same when both are plain values read as the same property name.
  */
 function repeatedKeys(doc: Document, lines: LineCounter): { pos: [number, number]; code: string; message: string; key: string }[] {
   const found: { pos: [number, number]; code: string; message: string; key: string }[] = [];
   visit(doc, {
     Map: (_key, map, path) => {
       // The first of each key: the second is named with it (which one the operator meant is theirs to say).
-      const seen = new Map<unknown, number>();
+      const seen = new Map<string, number>();
       for (const { key } of map.items) {
         if (!isScalar(key)) continue;
-        const first = seen.get(key.value);
+        // Compared as the property name it is read as: 1 and "1", true and "true", ~ and "" are one key.
+        const name = key.value === null ? '' : String(key.value);
+        const first = seen.get(name);
         if (first !== undefined) {
           const at = key.range?.[0] ?? 0;
-          const name = String(key.value);
           found.push({ pos: [at, at + 1], code: 'DUPLICATE_KEY', key: dotted([...keyPath([...path, map]), name]), message: `the key ${JSON.stringify(name)} is given twice in the same map (first on line ${lines.linePos(first).line}): keep one` });
-        } else seen.set(key.value, key.range?.[0] ?? 0);
+        } else seen.set(name, key.range?.[0] ?? 0);
       }
     },
   });

@@ -115,6 +115,15 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     assert.deepEqual(problemsOf(long), [{ key: 'm.k7', line: 120_003, problem: 'YAML syntax: the key "k7" is given twice in the same map (first on line 10): keep one' }]);
   });
 
+  it('refuses a key written twice as different scalars the config reads as one name (1 and "1", true and "true")', () => {
+    // Both are the property "1" once read: the second would replace the first without a word (a role's people, a tag's value).
+    const text = configWith([]).replace('roles:\n', 'roles:\n  1:\n    - 44444444-4444-4444-8444-444444444444\n  "1":\n    - 55555555-5555-4555-8555-555555555555\n');
+    assert.notEqual(text, configWith([]));
+    const [twice] = problemsOf(text);
+    assert.deepEqual(twice, { key: 'roles.1', line: lineIn(text, '"1":'), problem: `YAML syntax: the key "1" is given twice in the same map (first on line ${lineIn(text, '1:')}): keep one` });
+    assert.equal(problemsOf(`${configWith([])}extra: { true: 1, "true": 2 }\n`)[0].key, 'extra.true');
+  });
+
   it('refuses an unknown top-level key', () => {
     assertRefused('unknown-top-level-key.yaml', { key: 'timezone', at: 'timezone: UTC', problem: /^unknown key/ });
   });
