@@ -55,7 +55,7 @@ export function validateConfigText(text: string, file: string): { input: RawConf
   if (faults.length > 0) {
     throw new ConfigError(
       file,
-      faults.map(({ e, what }) => ({ key: 'key' in e ? e.key : '', line: lines.linePos(e.pos[0]).line, problem: `${what}: ${yamlFault(e.code, e.message.split('\n')[0])}` })),
+      faults.map(({ e, what }) => ({ key: 'key' in e ? e.key : e.code === 'TAG_RESOLVE_FAILED' ? taggedKey(doc, e.pos) : '', line: lines.linePos(e.pos[0]).line, problem: `${what}: ${yamlFault(e.code, e.message.split('\n')[0])}` })),
     );
   }
   const marks = anchorsAndAliases(doc);
@@ -115,6 +115,19 @@ function repeatedKeys(doc: Document, lines: LineCounter): { pos: [number, number
     },
   });
   return found;
+}
+
+/** The key of the value a tag written at `pos` stands on (`ttl: !custom 30m`: the first tagged node after it), or '' when none is found. */
+function taggedKey(doc: Document, pos: readonly [number, number]): string {
+  let found: { at: number; key: string } | undefined;
+  visit(doc, {
+    Node: (_key, node, path) => {
+      const at = (node as { range?: [number, number, number] }).range?.[0];
+      if (!(node as { tag?: string }).tag || at === undefined || at < pos[1] || (found && found.at <= at)) return;
+      found = { at, key: dotted(keyPath([...path, node])) };
+    },
+  });
+  return found?.key ?? '';
 }
 
 /** The key path of a node from the ancestors `visit` hands over (each map entry's key, each list's index). */

@@ -15,11 +15,15 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     assert.ok(err.message.includes(`${fixture('yaml-syntax-error.yaml')}:${first.line}: (top level): YAML syntax:`), err.message);
   });
 
-  it('refuses a tag no YAML resolver knows (read as plain text, it would say otherwise than written), at its line', () => {
+  it('refuses a tag no YAML resolver knows (read as plain text, it would say otherwise than written), at its line and key', () => {
     const text = configWith(['ttl: !custom 30m']);
     const [problem] = problemsOf(text);
     assert.equal(problem.line, text.split('\n').findIndex((l) => l.includes('!custom')) + 1);
     assert.match(problem.problem, /^YAML: Unresolved tag: !custom/);
+    assert.match(problem.key, /^commands\[\d+\]\.policy\.ttl$/);
+    // In a list, the item it stands on.
+    const [inList] = problemsOf(configWith([]).replace('approverRoles: [approvers]', 'approverRoles: [approvers, !role leads]'));
+    assert.match(inList.key, /^commands\[\d+\]\.policy\.approverRoles\[1\]$/);
   });
 
   it('says a YAML merge key (<<) is not read, rather than to check its spelling, and that a second document is one too many', () => {
