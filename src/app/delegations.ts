@@ -67,6 +67,18 @@ export async function delegationsInForce(deps: Pick<AppDeps, 'config' | 'store'>
   return delegationPolicy(deps).enabled ? deps.store.delegations.inForce(at.toISOString()) : [];
 }
 
+/**
+ * A delegation to `actor` that was in force when the request was made, from someone who may decide
+ * it, and whose time has run out since: why a delegate's card no longer lets them decide (its
+ * Approve was live when it was sent). Undefined when there is none, or the store cannot say.
+ */
+export async function delegationRunOut(deps: Pick<AppDeps, 'config' | 'store'>, actor: Actor, r: ApprovalRequest, now: Date): Promise<Delegation | undefined> {
+  const then = await delegationsInForce(deps, new Date(r.createdAt)).catch(() => []);
+  return then.find(
+    (d) => same(d.delegate, actor) && Date.parse(d.until) <= now.getTime() && deps.config.access.roles.holdsAny(decidingRoles(r), d.delegator.aadObjectId),
+  );
+}
+
 /** How a delegation no longer in force ended when nothing says otherwise: its time ran out, or delegation is turned off. */
 export function lapsedEnd(deps: Pick<AppDeps, 'config'>): DelegationEnd {
   return delegationPolicy(deps).enabled ? { how: 'ended' } : { how: 'turned-off' };

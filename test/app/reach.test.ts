@@ -724,6 +724,24 @@ describe('app: reaching approvers', () => {
       assert.equal(done.approvals[0].onBehalfOf?.aadObjectId, bob.aadObjectId);
     });
 
+    it("answers a click on the delegate's card once the delegation ran out with why: the delegation ended, not only the roles it needs", async () => {
+      const answer = await f.app.delegate({ actor: bob, source: { ...source, activityId: 'short' }, delegate: carol, when: 'for 30m', message: `${opsChannel.id}:short` });
+      assert.ok(answer.ok, answer.ok ? '' : answer.refusal.message);
+      const r = await created();
+      assert.equal(cardsTo(r, carol).length, 1, 'the delegate was sent the card');
+      f.clock.advance(31 * MINUTE);
+      const refused = await clickPersonal(carol, r, 'approve');
+      assert.equal(refused.ok, false);
+      assert.match(
+        refused.ok ? '' : refused.refusal.message,
+        new RegExp(`^You cannot approve request ${r.id}: it needs one of the roles platform-approvers\\. Your delegation from Bob Approver ended at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC, so you can no longer decide it on their behalf\\.$`),
+      );
+      // Someone who never had a delegation is told only the roles.
+      const stranger = await click(f, frank, r, 'approve');
+      assert.doesNotMatch(stranger.ok ? '' : stranger.refusal.message, /delegation/);
+      assert.equal((await f.request(r.id)).approvals.length, 0);
+    });
+
     it("tells the delegate until when in the delegate's own time zone, with the UTC instant", async () => {
       sent.zones.set(carol.aadObjectId, 'Asia/Tokyo');
       await delegates(bob, carol);
