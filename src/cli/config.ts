@@ -21,9 +21,9 @@ export function registerConfigCommands(program: Command, settings: CliSettings):
         const sensitive = c.catalog.commands.filter((x) => x.sensitive).length;
         // Each command's effective policy in words: what a reviewer of the config signs off on.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { nobodyMayAskWarning, policyLines, stuckRequesterWarning, unapprovableWarning, unreachedWarning } = require('../domain/policy-text') as typeof import('../domain/policy-text');
+        const { breakGlassUnusableWarning, nobodyMayAskWarning, policyLines, stuckRequesterWarning, unapprovableWarning, unreachedWarning } = require('../domain/policy-text') as typeof import('../domain/policy-text');
         const policies = c.catalog.commands.map((command) => {
-          const warnings = [nobodyMayAskWarning(command, c.access.roles), unapprovableWarning(command, c.access.roles), stuckRequesterWarning(command, c.access.roles), unreachedWarning(command, c.access.roles)].filter((w) => w !== undefined);
+          const warnings = [nobodyMayAskWarning(command, c.access.roles), unapprovableWarning(command, c.access.roles), stuckRequesterWarning(command, c.access.roles), unreachedWarning(command, c.access.roles), breakGlassUnusableWarning(command, c.access.roles)].filter((w) => w !== undefined);
           return `\n  ${command.name}\n${policyLines(command).map((l) => `    ${l.aspect}: ${l.text}\n`).join('')}${warnings.map((w) => `    WARNING: ${w}\n`).join('')}`;
         });
         // One write: a reader that stops early (| head) is not sent a stream of further writes.

@@ -47,6 +47,25 @@ export function nobodyMayAskWarning(command: CommandSpec, roles: Roles): string 
 }
 
 /**
+ * Why nobody could use the command's break-glass, or undefined: a use is asked for as any request is,
+ * so its person must hold a break-glass role and one of the requester roles; when the break-glass roles
+ * name nobody, or nobody who may ask, it would be refused in the incident it was meant for. Not known
+ * (undefined) when either names an Entra group, whose members are not known here.
+ */
+export function breakGlassUnusableWarning(command: CommandSpec, roles: Roles): string | undefined {
+  const p = command.policy;
+  const glass = p?.breakGlass;
+  if (!p || !glass || !command.sensitive) return undefined;
+  if (roles.groupsOf([...glass.roles, ...p.requesterRoles]).length > 0) return undefined;
+  const listed = glass.roles.join(', ');
+  const people = [...new Set(glass.roles.flatMap((role) => roles.membersOf(role)))];
+  if (people.length === 0) return `nobody may use break-glass for "${command.name}": its breakGlass.roles (${listed}) hold nobody. Add the people on call to ${listed}`;
+  if (p.requesterRoles.length === 0 || people.some((id) => roles.holdsAny(p.requesterRoles, id))) return undefined;
+  const asking = p.requesterRoles.join(', ');
+  return `nobody may use break-glass for "${command.name}": the people its breakGlass.roles (${listed}) name hold none of its requesterRoles (${asking}), and a break-glass use is asked for as any request is. Add them to ${asking}, or name a role of people who may ask`;
+}
+
+/**
  * Who may ask for the command but could never have a request of theirs approved, or undefined: the
  * requester never counts, so when the approver roles (with the escalation role, which may decide
  * after escalation) hold too few people besides them, their requests can only expire. Known only for

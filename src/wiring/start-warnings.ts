@@ -6,7 +6,7 @@
  * (src/composition-root.ts) once the bot listens.
  */
 import type { CountersignConfig } from '../config/load';
-import { nobodyMayAskWarning, stuckRequesterWarning, unapprovableWarning, unreachedWarning } from '../domain/policy-text';
+import { breakGlassUnusableWarning, nobodyMayAskWarning, stuckRequesterWarning, unapprovableWarning, unreachedWarning } from '../domain/policy-text';
 import type { Logger } from '../log/context';
 import { publicUrlWarning, type Settings } from '../settings';
 import type { OpenedStore } from '../store/open-store';
@@ -62,4 +62,6 @@ export function warnOfRiskyStart(
     if (stuck) log.warn({ command: command.name, problem: stuck }, 'someone may ask for a command but never have it approved');
     const unreached = unreachedWarning(command, config.access.roles);
     if (unreached) log.warn({ command: command.name, problem: unreached }, 'nobody is sent a command\'s requests');
+    const glass = breakGlassUnusableWarning(command, config.access.roles);
+    if (glass) log.warn({ command: command.name, problem: glass }, 'nobody may use a command\'s break-glass');
   }}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { CommandPolicy, CommandSpec } from '../../src/domain/catalog';
 import { AccessPolicy, describeKind, Roles } from '../../src/domain/policy';
-import { nobodyMayAskWarning, stuckRequesterWarning, unapprovableWarning, unreachedWarning } from '../../src/domain/policy-text';
+import { breakGlassUnusableWarning, nobodyMayAskWarning, stuckRequesterWarning, unapprovableWarning, unreachedWarning } from '../../src/domain/policy-text';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { Source } from '../../src/domain/request';
 import { alice, bob, frank, channel, dave, erin, mallory, OTHER_TENANT, TENANT } from '../support/requests';
@@ -242,5 +242,28 @@ describe('a command whose requests nobody would be sent', () => {
       '"delete resource group" says notify.approvers: none and has no approval channel, so nobody is sent its requests, their reminders or their escalation: its approvers would see a request only by typing "pending". Add an approval channel (policy.notify.channels), or let Countersign message them (notify.approvers: personal)',
     );
     assert.equal(unreachedWarning(command({ approverRoles: ['platform-approvers'], notify: { approvers: 'none', channels: ['19:approvals@thread.tacv2'] } }), roles), undefined, 'the channel is told');
+  });
+});
+
+describe('a break-glass nobody could use', () => {
+  const glass = (roles: string[]) => ({ roles, reviewWithinSeconds: 3600, notify: [] });
+  it('is named when nobody its break-glass roles name may ask for the command: a use is asked for as any request is', () => {
+    // Erin is on call, but only requesters may ask for the command: her break-glass is refused in the incident.
+    const oncall = new Roles({ requesters: [alice.aadObjectId], 'platform-approvers': [bob.aadObjectId], oncall: [erin.aadObjectId], empty: [] });
+    assert.equal(
+      breakGlassUnusableWarning(command({ breakGlass: glass(['oncall']) }), oncall),
+      'nobody may use break-glass for "delete resource group": the people its breakGlass.roles (oncall) name hold none of its requesterRoles (requesters), and a break-glass use is asked for as any request is. Add them to requesters, or name a role of people who may ask',
+    );
+    assert.match(breakGlassUnusableWarning(command({ breakGlass: glass(['empty']) }), oncall) ?? '', /^nobody may use break-glass for "delete resource group": its breakGlass.roles \(empty\) hold nobody/);
+  });
+
+  it('is not named when someone may use it, when a group may hold them, or when anyone may ask', () => {
+    const group = 'group:91a70000-0000-4000-8000-000000000002';
+    const some = new Roles({ requesters: [alice.aadObjectId], 'platform-approvers': [bob.aadObjectId], oncall: [erin.aadObjectId, alice.aadObjectId], rota: [group], asking: [group] });
+    assert.equal(breakGlassUnusableWarning(command({ breakGlass: glass(['oncall']) }), some), undefined);
+    assert.equal(breakGlassUnusableWarning(command({ breakGlass: glass(['rota']) }), some), undefined);
+    assert.equal(breakGlassUnusableWarning(command({ requesterRoles: ['asking'], breakGlass: glass(['platform-approvers']) }), some), undefined);
+    assert.equal(breakGlassUnusableWarning(command({ requesterRoles: [], breakGlass: glass(['platform-approvers']) }), some), undefined);
+    assert.equal(breakGlassUnusableWarning(command({}), some), undefined);
   });
 });
