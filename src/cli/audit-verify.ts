@@ -14,6 +14,8 @@ import { EXIT_DAMAGED, EXIT_INPUT, EXIT_OK, EXIT_UNPROTECTED, checkpointReport, 
 import { checkCheckpoints } from './audit-verify-checkpoints';
 import { verifyFile } from './audit-verify-file';
 import { keySourceOf, type VerifyOptions } from './audit-verify-options';
+import { PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, signingKeyIdIn } from '../audit/access/signing';
+import type { CheckpointVerification } from '../audit/verify/verify-checkpoints';
 
 export async function verify(opts: VerifyOptions, io: AuditCliIo): Promise<number> {
   droppingOutputOnClosedPipe(io.stdout);
@@ -45,6 +47,7 @@ async function verifyDatabase(opts: VerifyOptions, io: AuditCliIo): Promise<numb
   const warnings = [...chain.warnings, ...checkpoints.triggerWarnings];
   report(io, verificationReport(db.where, chain, warnings, checkpoints.result.problems));
   report(io, checkpointReport(checkpoints.result, keySourceOf(opts, db.dataDir, io), !opts.publicKey));
+  report(io, publicKeyFileReplaced(checkpoints.result, opts, db.dataDir));
   // Every copy checked is one whoever can write the data directory can delete: a cut back to an
   // earlier checkpoint (the later ones deleted with the records after it) needs no key, and only a
   // copy kept elsewhere shows it.
@@ -133,4 +136,18 @@ async function acceptedLosses(db: AuditDatabase, seqs: readonly number[]): Promi
     await reader.close();
   }
   return `NOTE: records were lost from this log, and the loss was accepted (countersign audit accept-loss) ${count === 1 ? 'once' : `${count} times`}: it is intact as recorded, not whole. Each acceptance, recorded in the log:\n${lines.join('\n')}\n`;
+}
+
+/**
+ * Checkpoints another key signed, checked with the data directory's public key file, while the
+ * private key beside it is the key that signed them: that file was replaced, not the log (the bot
+ * says the same at its start). The verdict stands (the key in use cannot vouch for them); this says
+ * which file to look at.
+ */
+function publicKeyFileReplaced(v: CheckpointVerification, opts: VerifyOptions, dataDir: string): string {
+  if (opts.publicKey || !v.keyId || !v.problems.some((p) => p.kind === 'foreign')) return '';
+  const signing = signingKeyIdIn(dataDir);
+  if (!signing || signing === v.keyId || !v.problems.some((p) => p.kind === 'foreign' && p.message.includes(signing))) return '';
+  return `NOTE: the data directory's signing key ${PRIVATE_KEY_FILE} is key ${signing}, which signed these checkpoints, while its public key file ${PUBLIC_KEY_FILE} holds key ${v.keyId}: one of the two files was replaced. Find out which and why; to check the log with the signing key's public half, put it back in ${PUBLIC_KEY_FILE} (move that file aside and run countersign audit public-key --data-dir ${dataDir}), or pass a copy kept elsewhere with --public-key <file>.
+`;
 }

@@ -1011,6 +1011,21 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal(again.code, 0, again.stdout + again.stderr);
     });
 
+    it('says which file was replaced when the public key file holds another key than the signing key that signed the checkpoints', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]);
+      const own = loadPublicKey(dataDir).keyId;
+      const other = loadOrCreateSigningKey(path.join(tmp.dir, 'other-key'));
+      copyFileSync(path.join(tmp.dir, 'other-key', PUBLIC_KEY_FILE), path.join(dataDir, PUBLIC_KEY_FILE));
+      const v = await audit(['verify', '--data-dir', dataDir]);
+      // The verdict stands: the key in use cannot vouch for the checkpoints.
+      assert.equal(v.code, 2, v.stdout);
+      assert.match(v.stdout, /AUDIT LOG DAMAGED \(checkpoint, foreign\)/);
+      assert.match(v.stdout, new RegExp(`NOTE: the data directory's signing key ${PRIVATE_KEY_FILE.replace(/\./g, '\\.')} is key ${own}, which signed these checkpoints, while its public key file ${PUBLIC_KEY_FILE.replace(/\./g, '\\.')} holds key ${other.keyId}: one of the two files was replaced\\.`));
+      // Given a key, nothing is said of the data directory's files.
+      const given = await audit(['verify', '--data-dir', dataDir, '--public-key', path.join(tmp.dir, 'other-key', PUBLIC_KEY_FILE)]);
+      assert.doesNotMatch(given.stdout, /one of the two files was replaced/);
+    });
+
     it('asks for the public key when there are checkpoints but no key to check them, counting checkpoints as the note does', async () => {
       await audit(['checkpoint', '--data-dir', dataDir]);
       await audit(['checkpoint', '--data-dir', dataDir]);

@@ -364,6 +364,18 @@ function isEmptyFile(file: string): boolean {
   }
 }
 
+/**
+ * The key id of the data directory's private signing key, read only (nothing made or repaired);
+ * undefined when there is none or it cannot be read by this user.
+ */
+export function signingKeyIdIn(dataDir: string): string | undefined {
+  try {
+    return keyIdAt(path.join(dataDir, PRIVATE_KEY_FILE));
+  } catch {
+    return undefined;
+  }
+}
+
 /** The key id of the private key in `file` (its mode checked as at a start). */
 function keyIdAt(file: string): string {
   return keyIdOf(createPublicKey(readPrivateKey(file)));
