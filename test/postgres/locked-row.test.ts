@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres';
+import { StoreLockWaitError } from '../../src/store/postgres/lock-wait';
+import { aRequest, anEvent } from '../store/fixtures';
 import { asked, click } from '../app/steps';
 import { TestClock } from '../support/app-fakes';
 import { appOnStore, instanceOn } from '../support/app-on-fakes';
@@ -108,5 +110,20 @@ describe('PostgreSQL: a request row locked by another session', function () {
     const again = await f.app.sweepReach();
     assert.deepEqual([again.escalated, again.reminded], [[first.id], [first.id]]);
     await f.app.tellingIdle();
+  });
+  it('fails only the write of the locked request, not the others committed with it (group commit)', async () => {
+    const store = await open();
+    for (const id of ['CS-1', 'CS-2', 'CS-3']) await store.requests.insert(aRequest(id), [anEvent('request.created')]);
+    const lock = await lockRow('CS-2');
+    const update = (id: string) => store.requests.update({ ...aRequest(id), version: 2, state: 'rejected' }, 1, [anEvent('request.rejected')]);
+    // Submitted in one turn: one group, one transaction, in request-id order (CS-1 before the locked one, CS-3 after it).
+    const [one, two, three] = await Promise.allSettled([update('CS-1'), update('CS-2'), update('CS-3')]);
+    assert.equal(two.status, 'rejected');
+    assert.ok((two as PromiseRejectedResult).reason instanceof StoreLockWaitError, String((two as PromiseRejectedResult).reason));
+    assert.deepEqual([one.status, three.status], ['fulfilled', 'fulfilled'], String([one, three].map((o) => (o as PromiseRejectedResult).reason)));
+    assert.deepEqual(await Promise.all(['CS-1', 'CS-2', 'CS-3'].map(async (id) => (await store.requests.get(id))?.state)), ['rejected', 'pending', 'rejected']);
+    await lock.release();
+    await update('CS-2');
+    assert.equal((await store.requests.get('CS-2'))?.state, 'rejected');
   });
 });

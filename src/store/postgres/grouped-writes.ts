@@ -3,7 +3,9 @@
  * write that fails (a version conflict, a missing request) is undone alone and keeps its own
  * outcome; the audit records of the others go in one append with the COMMIT. No write's outcome is
  * told before that COMMIT (a group retried on a new connection runs every write again). A write
- * that ran out of time waiting for a lock ends the group: the writes after it would wait again.
+ * that ran out of time waiting for a lock (a row another session holds) fails alone too, told as
+ * `refused` makes it: the others' rows may be free, and each of them may wait for a lock only what
+ * is left of the group's one wait, so a table held for all of them fails each at once.
  */
 import type { SealTemplate } from '../../audit/chain/chain';
 import type { AuditRecord } from '../../domain/audit';
@@ -58,7 +60,7 @@ async function runOne(tx: PgTx, write: GroupedWrite, index: number, newId: () =>
   return { index, templates: templates!, done, give };
 }
 
-export async function runWriteGroup(tx: PgTx, writes: readonly GroupedWrite[], newId: () => string): Promise<Outcome[]> {
+export async function runWriteGroup(tx: PgTx, writes: readonly GroupedWrite[], newId: () => string, refused: (lockTimeout: unknown) => Promise<unknown> = async (e) => e): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   const staged: Staged[] = [];
   for (const [index, write] of writes.entries()) {
@@ -69,10 +71,15 @@ export async function runWriteGroup(tx: PgTx, writes: readonly GroupedWrite[], n
       continue;
     }
     if ('error' in ran) {
-      // A broken connection fails the whole group (retried as one), and so does a lock the group's
-      // wait ran out on (each write after it would wait as long again); anything else this write alone.
-      if (isConnectionError(ran.error) || isLockTimeout(ran.error)) throw ran.error;
+      // A broken connection fails the whole group (retried as one); anything else this write alone,
+      // a lock its wait ran out on too (before, that failed every write of the group, clicks on
+      // requests nobody held among them, because another session held one request's row).
+      if (isConnectionError(ran.error)) throw ran.error;
       await tx.rollbackTo('write');
+      if (isLockTimeout(ran.error)) {
+        outcomes[index] = { error: await refused(ran.error) };
+        continue;
+      }
     }
     outcomes[index] = ran;
   }

@@ -6,6 +6,7 @@
  * and nothing of it is committed, like SQLite's StoreBusyError.
  */
 import type pg from 'pg';
+import type { PgTx } from './tx';
 
 /** How long a write waits, in all, for locks held by other sessions (ms). */
 export const DEFAULT_LOCK_WAIT_MS = 5000;
@@ -112,7 +113,7 @@ const HOLDERS = `
 export const CHAIN_LOCK_NAME = 'the audit chain lock';
 
 /** Who holds the locks writes need, as far as this role can see (empty when it cannot tell). */
-export async function lockHolders(client: pg.ClientBase, chainLock: number): Promise<LockHolder[]> {
+export async function lockHolders(client: Pick<PgTx, 'query'>, chainLock: number): Promise<LockHolder[]> {
   const r = await client.query<{ lock: string; mode: string; pid: number; application: string | null; held_ms: number | null; idle_ms: number | null; xact: string | null }>(
     HOLDERS,
     [chainLock],

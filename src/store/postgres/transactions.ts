@@ -218,7 +218,7 @@ export class PgWriter {
     return this.writes.submit({ key, work }) as Promise<T>;
   }
 
-  private readonly writes = new GroupQueue<GroupedWrite, unknown>((batch, since, deadline) => this.run((tx) => runWriteGroup(tx, batch, this.newId), since, (outcomes) => this.noteGroup(outcomes), deadline), {
+  private readonly writes = new GroupQueue<GroupedWrite, unknown>((batch, since, deadline) => this.run((tx) => runWriteGroup(tx, batch, this.newId, (err) => this.groupLockWaitError(tx, since, err)), since, (outcomes) => this.noteGroup(outcomes), deadline), {
     maxBatch: MAX_GROUPED_WRITES,
     track: (drain) => void this.track(drain),
     order: (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
@@ -267,6 +267,8 @@ export class PgWriter {
   private noteGroup(outcomes: readonly ({ value: unknown } | { error: unknown })[]): boolean {
     const fault = outcomes.find((o): o is { error: unknown } => 'error' in o && isServerShortOf(o.error));
     if (fault) this.lastFault = { at: performance.now(), error: fault.error as Error };
+    const locked = outcomes.find((o): o is { error: StoreLockWaitError } => 'error' in o && o.error instanceof StoreLockWaitError);
+    if (locked) this.lastLockRefusal = { at: performance.now(), error: locked.error };
     return outcomes.some((o) => 'value' in o);
   }
 
@@ -338,6 +340,12 @@ export class PgWriter {
       undrop();
       client.release(broken);
     }
+  }
+
+  /** A lock timeout of one write of a group, in words (asked in the group's transaction, after its savepoint's rollback). */
+  private async groupLockWaitError(tx: PgTx, since: number, err: unknown): Promise<StoreLockWaitError> {
+    const holders = await lockHolders(tx, CHAIN_LOCK).catch(() => []);
+    return new StoreLockWaitError(this.name, Math.round(performance.now() - since), this.lockWaitMs, holders, err);
   }
 
   /** A lock timeout in words: who holds what (asked on the same connection, after the rollback). */
