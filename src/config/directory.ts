@@ -60,12 +60,23 @@ export function buildDirectory(input: RawConfig, at: At): DirectoryConfig {
   return { cacheLifetimeSeconds, graphEndpoint };
 }
 
-/** Auditor roles are checked by name only (audit export has no directory lookup): they may not list groups. */
+/**
+ * Auditor roles and break-glass roles are checked by name only (neither the audit export nor the
+ * break-glass gate looks up a directory): they may not list groups, whose members would be refused,
+ * a break-glass user in the middle of the incident it is for.
+ */
 export function checkGroupRoles(input: RawConfig, at: At): void {
-  for (const role of input.audit?.auditorRoles ?? []) {
+  const byName = new Map<string, string>();
+  for (const role of input.audit?.auditorRoles ?? []) byName.set(role, 'an auditor role (audit.auditorRoles)');
+  for (const command of input.commands ?? []) {
+    for (const role of command.policy?.breakGlass?.roles ?? []) {
+      if (!byName.has(role)) byName.set(role, `a break-glass role (commands[].policy.breakGlass.roles of "${command.name}")`);
+    }
+  }
+  for (const [role, what] of byName) {
     (Object.hasOwn(input.roles, role) ? input.roles[role] : []).forEach((member, j) => {
       if (member.toLowerCase().startsWith(GROUP_PREFIX)) {
-        at(['roles', role, j], `role "${role}" is an auditor role (audit.auditorRoles), which must list people by object id; Entra groups are not supported there`);
+        at(['roles', role, j], `role "${role}" is ${what}, which must list people by object id; Entra groups are not supported there`);
       }
     });
   }
