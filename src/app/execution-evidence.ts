@@ -7,7 +7,7 @@
  * checks drift again before its first send (execution-send.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { claimedApprovalValidUntil, howItEnded, refuseUnaudited, whyNotToRun, type DelegationEnd, type Transition } from '../domain/lifecycle';
+import { claimedApprovalValidUntil, howItEnded, refuseUnaudited, whyNotToRun, windowOpen, type DelegationEnd, type Transition } from '../domain/lifecycle';
 import { requestShapeProblem } from '../domain/request-shape';
 import { RefusalReason, refusal } from '../domain/refusal';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
@@ -138,6 +138,8 @@ async function noLongerAuthorized(deps: AppDeps, r: ApprovalRequest): Promise<st
   if (now.getTime() >= validUntil.getTime()) {
     return `its approval stopped being valid at ${validUntil.toISOString()} (maxScheduleAhead), before its operation was first sent on resuming it`;
   }
+  // Claimed inside a maintenance window that has closed since: never run outside one.
+  if (!windowOpen(r, now)) return 'its command runs only in its maintenance windows, and none was open when its operation was first to be sent, on resuming it';
   const delegations = new Set((await delegationsInForce(deps, now)).map((d) => d.id));
   const ended = await delegationEnds(deps, r, delegations);
   const commandNow = currentCommand(deps, r.command);

@@ -220,6 +220,27 @@ describe('app: approve now, run later', () => {
     assert.equal(f.azure.executions.length, 1);
   });
 
+  it('sends nothing on resuming, once its window closed, an execution claimed inside it that Azure never took', async () => {
+    f = appOnFakes({ configText: withWindows('[{ days: [mon], from: "08:00", to: "10:00", zone: UTC }]') });
+    const r = await asked(f, alice, DELETE);
+    // Claimed inside the window; the run dies before Azure took the operation.
+    f.azure.nextExecution({ hold: true, notAccepted: true });
+    await click(f, bob, r, 'approve');
+    await f.azure.whenHeld();
+    at(f, '2026-03-02T11:00:00Z');
+    const other = f.anotherRun();
+    assert.deepEqual(await other.resumeAbandoned(), [r.id]);
+    await other.executor.idle();
+    f.azure.release();
+    await settle(f, other);
+    assert.deepEqual(f.azure.sent, [], 'nothing sent outside the window');
+    const ended = await f.request(r.id);
+    assert.equal(ended.state, 'failed');
+    assert.match(ended.outcomeDetail ?? '', /^NotSentOnResume: Not executed: its command runs only in its maintenance windows, and none was open when its operation was first to be sent, on resuming it\. Nothing was sent to Azure; ask again\.$/);
+    // The first run, whose lease was taken over, records what Azure told it beside the row (its error line is expected).
+    f.log.lines.splice(0, f.log.lines.length, ...f.log.lines.filter((l) => l.msg !== "execution outcome not recorded as the request's: another run holds it, or it ended"));
+  });
+
   it('does not start late an approval given inside its window when the window closed before the start: it waits for the next opening', async () => {
     f = appOnFakes({ configText: withWindows('[{ days: [mon], from: "08:00", to: "10:00", zone: UTC }]') });
     const r = await asked(f, alice, DELETE);
