@@ -1,7 +1,7 @@
 /** When an approved request may run: the time asked for, maintenance windows, the approval's validity. */
 import assert from 'node:assert/strict';
 import { longestWait, nextWindowMoment, parseRunAt, plannedRun, type MaintenanceWindow } from '../../src/domain/schedule';
-import { missedWindow, moveToNextOpening, scheduleDue } from '../../src/domain/lifecycle';
+import { expireAfterAuditLoss, missedWindow, moveToNextOpening, scheduleDue } from '../../src/domain/lifecycle';
 import { buildRequest } from '../support/requests';
 
 const weekend: MaintenanceWindow = { days: ['sat', 'sun'], from: '02:00', to: '05:00', zone: 'Europe/London' };
@@ -136,6 +136,25 @@ describe('domain: scheduling a run', () => {
       const t = moveToNextOpening(scheduled('2026-03-10T00:00:00.000Z'), new Date('2026-03-07T06:00:00Z'));
       assert.ok(t.ok);
       assert.match(t.events[0].outcome.detail ?? '', /no opening comes before its approval ends at 2026-03-10T00:00:00\.000Z, so it will expire unstarted$/);
+    });
+  });
+
+  describe('a loss of audit records accepted while it waited to run', () => {
+    const at = new Date('2026-03-08T00:00:00Z');
+    it('expires an approved or a scheduled request unrun, saying where the log ended; nothing else', () => {
+      for (const state of ['approved', 'scheduled'] as const) {
+        const t = expireAfterAuditLoss({ ...buildRequest(), state }, at, 812);
+        assert.ok(t.ok, state);
+        assert.equal(t.request.state, 'expired');
+        assert.equal(t.request.updatedAt, at.toISOString());
+        assert.match(t.request.outcomeDetail ?? '', new RegExp(`^Not executed: it was ${state} when a loss of audit records was accepted \\(countersign audit accept-loss; the log then ended at record 812\\)`));
+        assert.deepEqual(t.events.map((e) => [e.type, e.data?.afterAuditLoss]), [['request.expired', 812]]);
+      }
+      for (const state of ['pending', 'executing', 'succeeded', 'expired'] as const) assert.equal(expireAfterAuditLoss({ ...buildRequest(), state }, at, 812).ok, false, state);
+      const empty = expireAfterAuditLoss({ ...buildRequest(), state: 'approved' }, at, undefined);
+      assert.ok(empty.ok);
+      assert.match(empty.request.outcomeDetail ?? '', /\(countersign audit accept-loss; the log was then empty\)/);
+      assert.equal(empty.events[0].data?.afterAuditLoss, null);
     });
   });
 });

@@ -120,7 +120,7 @@ export function expireUnstarted(r: ApprovalRequest, now: Date): Transition {
  */
 export function expireAfterAuditLoss(r: ApprovalRequest, now: Date, head: number | undefined): Transition {
   if (r.state !== 'approved' && r.state !== 'scheduled') return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not waiting to run.`);
-  const detail = `Not executed: it was ${r.state} when a loss of audit records was accepted (countersign audit accept-loss; the log then ended at ${head === undefined ? 'nothing' : `record ${head}`}), and what was lost may show it already ran, so it does not run again on its own. Check the target in Azure; ask again if it is still needed.`;
+  const detail = `Not executed: it was ${r.state} when a loss of audit records was accepted (countersign audit accept-loss; ${head === undefined ? 'the log was then empty' : `the log then ended at record ${head}`}), and what was lost may show it already ran, so it does not run again on its own. Check the target in Azure; ask again if it is still needed.`;
   const updated = next(r, now, { state: 'expired', outcomeDetail: detail });
   return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', now.toISOString(), { result: 'ok', detail }, { data: { afterAuditLoss: head ?? null } })] };
 }
