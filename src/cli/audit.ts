@@ -52,7 +52,7 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
   audit
     .command('export')
     .description('Export audit records in seq order as JSON Lines, CSV or OCSF, with a signed manifest; the export is itself audited')
-    .addOption(formatOption('jsonl (canonical), csv or ocsf').makeOptionMandatory())
+    .addOption(formatOption('required: jsonl (canonical), csv or ocsf').makeOptionMandatory())
     .option('--from <iso>', 'only records at or after this time (ISO-8601; UTC if no zone)', parseInstant)
     .option('--to <iso>', 'only records before this time (ISO-8601; UTC if no zone)', parseInstant)
     .option('--request <id>', 'only the records of this request')
@@ -92,7 +92,7 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
     .command('accept-loss')
     .description('After start-up refused an emptied, replaced or shortened audit database: record (audited) that the loss is accepted, so Countersign starts on what is left')
     .option('--data-dir <dir>', DATA_DIR_HELP)
-    .requiredOption('--reason <text>', 'why the loss is accepted (recorded in the audit log)')
+    .requiredOption('--reason <text>', 'required: why the loss is accepted (recorded in the audit log)')
     .option('--key-lost', 'the key that signed the checkpoints is lost for good (asked for when that is all that is wrong: more often the data directory is the wrong one)')
     .action(async (opts: { dataDir?: string; reason?: string; keyLost?: boolean }) => {
       await reportingInputErrors(io, () => acceptLoss(opts, io));
@@ -100,7 +100,7 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
 
   audit
     .command('public-key')
-    .description('Print the audit public key (PEM) that checks manifests, checkpoints and download links offline')
+    .description('Print the audit public key (PEM) that checks manifests, checkpoints and evidence bundles offline')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(async (opts: { dataDir?: string }) => {
       await reportingInputErrors(io, () => printPublicKey(opts, io));

@@ -186,7 +186,7 @@ export function registerStoreCommands(program: Command, io: AuditCliIo = process
   store
     .command('migrate')
     .description('Copy a SQLite store verbatim into an empty PostgreSQL database (COUNTERSIGN_STORE=postgres and its variables), then verify the chain there')
-    .requiredOption('--from <sqlite-file>', 'the SQLite database to copy (e.g. data/countersign.db); stop the bot first')
+    .requiredOption('--from <sqlite-file>', 'required: the SQLite database to copy (e.g. data/countersign.db); stop the bot first')
     .action(async (opts: { from: string }) => {
       await reportingInputErrors(io, () => migrateFromSqlite(opts.from, io));
     });

@@ -43,6 +43,15 @@ describe('docs/cli.md against the countersign command', () => {
     }
   });
 
+  it("says in each command's --help which of its options are required, as the reference does", () => {
+    const mandatory = (program: Command, prefix = ''): string[] =>
+      program.commands.flatMap((sub) => [
+        ...sub.options.filter((o) => o.mandatory && !/^required\b/.test(o.description)).map((o) => `countersign ${prefix}${sub.name()} ${o.long}: "${o.description}"`),
+        ...mandatory(sub, `${prefix}${sub.name()} `),
+      ]);
+    assert.deepEqual(mandatory(buildProgram({ start: async () => undefined }, readCliSettings({}))), [], 'a required option whose help does not begin with "required"');
+  });
+
   it('gives each command in its table only options the command takes', () => {
     for (const usage of tableUsages) {
       const command = [...commands].sort((a, b) => b.name.length - a.name.length).find((c) => usage.startsWith(`| \`countersign ${c.name}`));
