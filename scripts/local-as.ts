@@ -259,7 +259,7 @@ interface Found {
 
 /** The store the local bot uses, as the messages name it: its SQLite file, or the PostgreSQL database COUNTERSIGN_STORE=postgres names. */
 function storeName(settings: Settings): string {
-  return settings.store.kind === 'postgres' ? `the PostgreSQL database ${describeTarget(postgresDatabaseConnection(settings.store.postgres))}` : path.relative(process.cwd(), databaseFile(settings.dataDir));
+  return settings.store.kind === 'postgres' ? `the PostgreSQL database ${describeTarget(postgresDatabaseConnection(settings.store.postgres))}` : shown(databaseFile(settings.dataDir));
 }
 
 /** Read-only, beside the running bot (SQLite lets one process write while others read). */

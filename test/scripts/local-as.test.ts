@@ -119,6 +119,13 @@ describe('npm run local:as', () => {
     assert.equal(clicks.length, 0);
   });
 
+  it('names the store it looked in by its full path when it is outside the working directory, not as ../../…', async () => {
+    store(requestIn('pending', { id: ID }));
+    const missing = await localAs(['bob', 'approve', 'CS-0000000A'], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+    assert.equal(missing.code, 1);
+    assert.ok(missing.stderr.startsWith(`There is no request CS-0000000A in ${databaseFile(dataDir)}.`), missing.stderr);
+  });
+
   it('reads the request and its card from PostgreSQL when the local trial runs on it (COUNTERSIGN_STORE=postgres)', async function () {
     this.timeout(30_000);
     const db = await createTestDatabase();
