@@ -113,7 +113,11 @@ export class AccessPolicy {
     }
     // A channel listed takes its threads, as which Teams names a channel's every message (conversation-ids.ts).
     if (policy.conversationIds.length > 0 && !policy.conversationIds.some((c) => listedAs(c, source.conversationId))) {
-      return refusal(RefusalReason.ConversationNotAllowed, `"${command.name}" cannot be ${asked} in this conversation.`);
+      const n = policy.conversationIds.length;
+      return refusal(
+        RefusalReason.ConversationNotAllowed,
+        `"${command.name}" cannot be ${asked} in this conversation: its policy lets it be ${asked} only in ${n === 1 ? '1 other conversation' : `${n} other conversations`} (conversations.ids); ask there, or ask the team that runs Countersign which.`,
+      );
     }
     return undefined;
   }

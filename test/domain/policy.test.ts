@@ -118,7 +118,8 @@ describe('who may ask for a sensitive command', () => {
     assert.equal(access.checkRequester(onlyOps, alice, channel), undefined);
     const no = access.checkRequester(onlyOps, alice, { ...channel, conversationId: '19:random@thread.tacv2' });
     assert.equal(no?.reason, RefusalReason.ConversationNotAllowed);
-    assert.equal(no?.message, '"delete resource group" cannot be requested in this conversation.');
+    // It says why and where to go: only in the conversations the policy lists (their ids say nothing to a person).
+    assert.equal(no?.message, '"delete resource group" cannot be requested in this conversation: its policy lets it be requested only in 1 other conversation (conversations.ids); ask there, or ask the team that runs Countersign which.');
   });
 
   it('takes a listed channel\'s threads, as which Teams names each of its messages, and a listed thread only itself', () => {
