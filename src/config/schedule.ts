@@ -58,10 +58,10 @@ export function buildSchedule(c: RawCommand, i: number, input: RawConfig, at: At
   return { windows: windows.map((w) => ({ days: [...w.days], from: w.from, to: w.to, zone: w.zone })), maxAheadSeconds };
 }
 
-/** Undefined unless the policy says `breakGlass: { allowed: true, ... }`. */
+/** Undefined unless the policy says `breakGlass: { allowed: true, ... }`; a block turned off is checked all the same. */
 export function buildBreakGlass(c: RawCommand, i: number, input: RawConfig, at: At): BreakGlassPolicy | undefined {
   const raw = c.policy?.breakGlass;
-  if (!raw?.allowed) return undefined;
+  if (!raw) return undefined;
   const key = ['commands', i, 'policy', 'breakGlass'];
   const declared = Object.keys(input.roles);
   raw.roles.forEach((r, j) => {
@@ -75,6 +75,8 @@ export function buildBreakGlass(c: RawCommand, i: number, input: RawConfig, at: 
   if (perSeconds > MAX_USES_PER_SECONDS) {
     at([...key, 'maxUses', 'per'], `uses are counted over at most 365d, such as 24h, 7d or 30d (got ${raw.maxUses!.per})`);
   }
+  // Checked all the same when turned off: a typo there would go live, unseen, the day it is turned on.
+  if (!raw.allowed) return undefined;
   return {
     roles: [...raw.roles],
     reviewWithinSeconds,

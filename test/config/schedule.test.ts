@@ -41,6 +41,19 @@ describe('config: when a command may run (windows, maxScheduleAhead)', () => {
     assert.match(fromDefaults[0].problem, /for command "drop group"/);
   });
 
+  it('checks a breakGlass block turned off (allowed: false) as one turned on: a typo in it would go live when it is turned on', () => {
+    const line = 'breakGlass: { allowed: false, roles: [oncal], reviewWithin: 31d }';
+    const text = configWith([line]);
+    const problems = problemsOf(text);
+    assert.deepEqual(problems.map((p) => [p.key, p.line]), [
+      ['commands[0].policy.breakGlass.roles[0]', lineIn(text, line)],
+      ['commands[0].policy.breakGlass.reviewWithin', lineIn(text, line)],
+    ]);
+    assert.match(problems[0].problem, /^role "oncal" is not declared under roles/);
+    // Turned off, it is still off.
+    assert.equal(parseConfig(configWith(['breakGlass: { allowed: false, roles: [approvers], reviewWithin: 1d }']), POLICY_FILE).catalog.find('drop group')?.policy?.breakGlass, undefined);
+  });
+
   it('bounds maxScheduleAhead, breakGlass.reviewWithin and breakGlass.maxUses.per at load, naming the key and its line', () => {
     // 999999999d passed `config check`, then every such request failed on a person's turn with
     // "Invalid time value" (the date computed from it is past what a Date holds).
