@@ -146,7 +146,9 @@ async function noLongerAuthorized(deps: AppDeps, r: ApprovalRequest): Promise<st
   const policyNow = commandNow?.policy;
   const approvers = await approversAccess(deps, r, policyNow?.approverRoles ?? []);
   if (!approvers.ok) return approvers.problem;
-  const requester = await accessWithGroups(deps, [r.requester], policyNow?.requesterRoles ?? [], r.id, false);
+  // The requester's groups of the current requester roles and, for a break-glass use, of its break-glass roles (an on-call rota).
+  const askingRoles = [...(policyNow?.requesterRoles ?? []), ...(r.breakGlass ? (policyNow?.breakGlass?.roles ?? []) : [])];
+  const requester = await accessWithGroups(deps, [r.requester], askingRoles, r.id, false);
   if (!requester.ok) return requester.problem;
   const stopped = whyNotToRun(
     r,
@@ -158,7 +160,7 @@ async function noLongerAuthorized(deps: AppDeps, r: ApprovalRequest): Promise<st
           requirements: requirementsOf(policyNow),
           mayFill: (actor: Actor, requirement: Requirement) => approvers.access.isApproverFor(decidingRoles(r, requirement.roles), actor),
           requesterMay: policyNow.requesterRoles.length === 0 || requester.access.roles.holdsAny(policyNow.requesterRoles, r.requester.aadObjectId),
-          ...breakGlassNow(commandNow, r, deps.config.access),
+          ...breakGlassNow(commandNow, r, requester.access),
         },
   );
   // The claim's words ("Not executed: …. Nothing was sent to Azure…") as the reason the send is withheld for.

@@ -60,23 +60,12 @@ export function buildDirectory(input: RawConfig, at: At): DirectoryConfig {
   return { cacheLifetimeSeconds, graphEndpoint };
 }
 
-/**
- * Auditor roles and break-glass roles are checked by name only (neither the audit export nor the
- * break-glass gate looks up a directory): they may not list groups, whose members would be refused,
- * a break-glass user in the middle of the incident it is for.
- */
+/** Auditor roles are checked by name only (audit export has no directory lookup): they may not list groups. */
 export function checkGroupRoles(input: RawConfig, at: At): void {
-  const byName = new Map<string, string>();
-  for (const role of input.audit?.auditorRoles ?? []) byName.set(role, 'an auditor role (audit.auditorRoles)');
-  for (const command of input.commands ?? []) {
-    for (const role of command.policy?.breakGlass?.roles ?? []) {
-      if (!byName.has(role)) byName.set(role, `a break-glass role (commands[].policy.breakGlass.roles of "${command.name}")`);
-    }
-  }
-  for (const [role, what] of byName) {
+  for (const role of input.audit?.auditorRoles ?? []) {
     (Object.hasOwn(input.roles, role) ? input.roles[role] : []).forEach((member, j) => {
       if (member.toLowerCase().startsWith(GROUP_PREFIX)) {
-        at(['roles', role, j], `role "${role}" is ${what}, which must list people by object id; Entra groups are not supported there`);
+        at(['roles', role, j], `role "${role}" is an auditor role (audit.auditorRoles), which must list people by object id; Entra groups are not supported there`);
       }
     });
   }

@@ -386,4 +386,24 @@ describe('app: break-glass', () => {
     await settle(g);
     assertNoCrash(g);
   });
+
+  it('sends a break-glass use of an Entra group member on resuming it, after its run died before Azure took it', async () => {
+    // The check before a resumed run's first send looks the requester's groups up too, as the claim did.
+    const ONCALL = '0c0c0000-0000-4000-8000-000000000007';
+    const text = reachConfigText([`breakGlass: { allowed: true, roles: [oncall], reviewWithin: 24h }`]).replace('  auditors:\n', `  oncall:\n    - group:${ONCALL}\n  auditors:\n`);
+    const g = appOnFakes({ configText: text, directory: new MemoryDirectory().add(ONCALL, alice.aadObjectId) });
+    g.azure.nextExecution({ hold: true, notAccepted: true });
+    const made = await breakGlass(g, alice, 'break-glass delete resource group staging-old reason: outage INC-42, the group holds the leaking key');
+    assert.ok(made.ok, JSON.stringify(made));
+    await g.azure.whenHeld();
+    const other = g.anotherRun();
+    g.clock.advance(60_000);
+    assert.deepEqual(await other.resumeAbandoned(), [made.request.id]);
+    await other.executor.idle();
+    g.azure.release();
+    await settle(g, other);
+    const r = await g.request(made.request.id);
+    assert.equal(r.state, 'succeeded', r.outcomeDetail);
+    assert.equal(g.azure.sent.length, 1, 'sent once, by the run that resumed it');
+  });
 });
