@@ -31,7 +31,9 @@ export function buildRequirements(c: RawCommand, key: (string | number)[], input
     seen.add(req.role);
   });
   const requirements = raw.map((req) => ({ roles: [req.role], count: req.count ?? 1 }));
-  checkPeople(requirements, [...key, 'requirements'], input, at);
+  // Once a request is escalated, its escalation role's people may fill any requirement still open.
+  const escalation = (policy.escalation ?? input.defaults?.escalation)?.role;
+  checkPeople(requirements, [...key, 'requirements'], input, at, escalation);
   return requirements;
 }
 
@@ -41,14 +43,16 @@ export function buildRequirements(c: RawCommand, key: (string | number)[], input
  * An Entra group (`group:<id>`) is not one person: its members are known only to Graph, so it is
  * taken as enough people for every requirement whose roles list it.
  */
-function checkPeople(requirements: Requirement[], key: (string | number)[], input: RawConfig, at: At): void {
+function checkPeople(requirements: Requirement[], key: (string | number)[], input: RawConfig, at: At, escalation?: string): void {
   const listed = (role: string) => (Object.hasOwn(input.roles, role) ? input.roles[role] : []).map((id) => id.toLowerCase());
+  const escalating = escalation === undefined ? [] : listed(escalation);
   const needed = requirements.reduce((n, req) => n + req.count, 0);
-  const entries = [...new Set(requirements.flatMap((req) => req.roles.flatMap(listed)))];
+  const entries = [...new Set([...requirements.flatMap((req) => req.roles.flatMap(listed)), ...escalating])];
   const people = entries.flatMap((id) => (id.startsWith(GROUP_PREFIX) ? Array.from({ length: needed }, () => id) : [id]));
-  const eligible = people.map((id) => requirements.flatMap((req, i) => (req.roles.some((role) => listed(role).includes(id)) ? [i] : [])));
+  const eligible = people.map((id) => requirements.flatMap((req, i) => (escalating.includes(id) || req.roles.some((role) => listed(role).includes(id)) ? [i] : [])));
   const possible = assign(eligible, requirements.map((req) => req.count)).filter((p) => p !== undefined).length;
   if (possible < needed) {
-    at(key, `needs ${needed} approval(s) from distinct people, but the people in ${requirements.map((r) => r.roles.join(' or ')).join(', ')} can give at most ${possible}: no request could ever be approved. Add people to the roles or lower the count`);
+    const roles = [...requirements.map((r) => r.roles.join(' or ')), ...(escalation === undefined ? [] : [`${escalation} (escalation)`])];
+    at(key, `needs ${needed} approval(s) from distinct people, but the people in ${roles.join(', ')} can give at most ${possible}: no request could ever be approved. Add people to the roles or lower the count`);
   }
 }

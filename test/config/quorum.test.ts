@@ -86,6 +86,17 @@ describe('config: quorum requirements and required reasons', () => {
     assert.match(p.problem, /^needs 4 approval\(s\) from distinct people, but the people in platform-approvers, security can give at most 3/);
   });
 
+  it('counts the escalation role\'s people, who may fill any requirement once a request is escalated', () => {
+    // Three from platform-approvers (two people) and one from security: four needed, three people; Erin in leads makes four.
+    const short = (y: string) => y.replace('          count: 1', '          count: 3').replace('        - role: security', '        - role: security\n          count: 1');
+    const leads = (y: string) => short(y).replace('roles:\n', 'roles:\n  leads:\n    - 66666666-6666-4666-8666-666666666666\n').replace('      ttl: 2h', '      ttl: 2h\n      escalation: { role: leads, after: 1h }');
+    assert.notEqual(leads(text), short(text));
+    const policy = parseConfig(leads(text), QUORUM).catalog.commands[0].policy!;
+    assert.equal(policy.escalation?.role, 'leads');
+    const [p] = problemsOf(short);
+    assert.match(p.problem, /can give at most 3/);
+  });
+
   it('refuses a reason minLength without required: true', () => {
     const [p] = problemsOf((y) => y.replace('        required: true\n', ''));
     assert.equal(p.key, 'commands[0].policy.reason.minLength');
