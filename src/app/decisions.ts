@@ -209,13 +209,16 @@ export async function decisionsOf(
 
 export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks): Promise<ClickResult> {
   const now = deps.clock.now();
+  // Refused before the request is read: still recorded as a click on it (when it exists), so that the
+  // refusal is in the request's own trail (its evidence bundle, an export by request), not only in the log.
+  const named = async () => deps.store.requests.get(click.requestId);
   if (!VERBS.includes(click.verb as Verb)) {
-    return refuseClick(deps, click, refusal(RefusalReason.UnknownAction, `"${click.verb}" is not an action on a Countersign card.`, click.requestId));
+    return refuseClick(deps, click, refusal(RefusalReason.UnknownAction, `"${click.verb}" is not an action on a Countersign card.`, click.requestId), await named());
   }
   // A comment of several lines is taken on one line (text-safety.ts); any other control character is refused.
   const comment = click.comment === undefined ? undefined : commentOnOneLine(click.comment);
   const denied = deps.config.access.checkActor(click.actor) ?? commentRefusal(comment, click.requestId);
-  if (denied) return refuseClick(deps, click, { ...denied, requestId: click.requestId });
+  if (denied) return refuseClick(deps, click, { ...denied, requestId: click.requestId }, await named());
   const verb = click.verb as Verb;
   const { received, inForce, end } = verb === 'approve' || verb === 'reject' || verb === 'cancel' ? await delegationsAt(deps, click.actor, now) : { received: [], inForce: undefined, end: undefined };
   // Entra group memberships are looked up before deciding; a lookup that fails refuses (group-access.ts).

@@ -85,6 +85,25 @@ describe('app: deciding a request', () => {
     });
   }
 
+  // An auditor reads one request's trail (its evidence bundle, `audit export --request`) by the
+  // records' request.id: a refusal of a click on its own card must be there, whatever refused it.
+  const refusedOnItsCard: [string, (r: ApprovalRequest) => Promise<ClickResult>][] = [
+    ['a verb that is not a card action', (r) => click(f, bob, r, 'delete')],
+    ['someone from another tenant', (r) => click(f, mallory, r, 'approve')],
+    ['a comment over its limit', (r) => click(f, bob, r, 'reject', { comment: 'x'.repeat(501) })],
+    ['a comment with a control character', (r) => click(f, bob, r, 'reject', { comment: 'no\u0007' })],
+  ];
+  for (const [what, act] of refusedOnItsCard) {
+    it(`puts a click refused for ${what} into the request's own trail`, async () => {
+      const r = await asked(f, alice, DELETE);
+      assert.equal((await act(r)).ok, false);
+      const trail = await f.audit({ requestId: r.id });
+      assert.deepEqual(trail.map((x) => x.type), ['request.created', 'click.refused']);
+      assert.equal(trail[1].request?.id, r.id);
+      assert.equal(trail[1].request?.operationHash, r.operationHash);
+    });
+  }
+
   it('refuses a click on a request that does not exist', async () => {
     const r = await asked(f, alice, DELETE);
     const result = await click(f, bob, { ...r, id: 'CS-NOSUCH' }, 'approve', { replyToId: undefined });
