@@ -162,6 +162,30 @@ describe('verifying an export against its signed manifest', function () {
         assert.match(v.chain.problem!.message, /not the canonical form it was sealed in/);
       });
 
+      if (format === 'csv') {
+        // Number() reads "09", "9.0", " 9" or "0x9" as 9: the record hashes the same, but the cell is not what Countersign wrote.
+        for (const [column, edit] of [
+          ['seq', (line: string) => line.replace(/^9,/, '09,')],
+          ['seq', (line: string) => line.replace(/^9,/, '0x9,')],
+          ['schema_version', (line: string) => line.replace(/,1,([0-9a-f]{64}),/, ',1.0,$1,')],
+        ] as const) {
+          it(`names a ${column} cell written as another number's text (${edit('9,x,1,' + 'a'.repeat(64) + ',').split(',')[column === 'seq' ? 0 : 2]})`, async () => {
+            const e = await exported(format);
+            const lines = [...e.lines];
+            const i = at(format, 8);
+            const edited = edit(lines[i]);
+            assert.notEqual(edited, lines[i]);
+            lines[i] = edited;
+            rewrite(e, lines);
+            const v = await verifyExportFile(e.file, { format });
+            assert.equal(v.ok, false, 'the number written otherwise went unnoticed');
+            assert.equal(v.chain.problem?.kind, 'edited');
+            assert.equal(v.chain.problem?.seq, 9);
+            assert.match(v.chain.problem!.message, new RegExp(`the ${column} cell of record`));
+          });
+        }
+      }
+
       it('names an edited manifest', async () => {
         const e = await exported(format);
         rewrite(e, [...e.lines.slice(0, at(format, 27)), '']);

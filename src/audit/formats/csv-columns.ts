@@ -119,15 +119,28 @@ function parseJsonCell(row: CsvRow, column: CsvColumn): unknown {
   return value;
 }
 
+/**
+ * A number cell (seq, schema_version) as flattenRecord writes it: the integer's decimal text. Number()
+ * also reads "09", "9.0", " 9" or "0x9" as 9, so such a cell would hash as written while not being it.
+ */
+function integerCell(row: CsvRow, column: 'seq' | 'schema_version'): number {
+  const cell = row[column];
+  if (cell !== undefined && !/^(0|[1-9][0-9]*)$/.test(cell)) {
+    const seq = /^(0|[1-9][0-9]*)$/.test(row.seq ?? '') ? Number(row.seq) : undefined;
+    throw new ChainDefect('edited', `the ${column} cell of record ${row.seq} was edited: ${JSON.stringify(cell.slice(0, 40))} is not the integer as Countersign writes it (decimal digits, no leading zero, sign, point or spaces).`, seq, row.id ?? '');
+  }
+  return Number(cell);
+}
+
 /** The inverse of flattenRecord. */
 export function unflattenRecord(row: CsvRow): AuditRecord {
   const record: Record<string, unknown> = {
     type: row.type,
     time: row.time,
     outcome: withoutUndefined({ result: row.outcome_result, reason: row.outcome_reason, detail: row.outcome_detail }),
-    schemaVersion: Number(row.schema_version),
+    schemaVersion: integerCell(row, 'schema_version'),
     id: row.id,
-    seq: Number(row.seq),
+    seq: integerCell(row, 'seq'),
     prevHash: row.prev_hash,
     hash: row.hash,
   };
