@@ -4,10 +4,11 @@
  * field and which limit, and the refusal is audited with the oversized fields bounded (prefix,
  * length, SHA-256) and the actor and source clipped, so no audit record grows with attacker input.
  */
-import { neutralise } from '../domain/audit';
+import { neutralise, requestRef } from '../domain/audit';
 import { clipped, controlledFields, controlledForAudit, describeControlled, describeOversized, INPUT_LIMITS, oversizedFields, oversizedForAudit, type ClientText } from '../domain/input-limits';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
-import type { Actor, Source } from '../domain/request';
+import type { Actor, ApprovalRequest, Source } from '../domain/request';
+import { isRequestId } from '../domain/request-ids';
 import { unsafeTextProblem } from '../domain/text-safety';
 import type { AppDeps } from './context';
 
@@ -54,13 +55,27 @@ export async function admitClientText(deps: Pick<AppDeps, 'store' | 'clock' | 'l
   return found.why;
 }
 
-function auditGateRefusal(deps: Pick<AppDeps, 'store' | 'clock'>, input: ClientInput, why: Refusal, data: Record<string, unknown>) {
+/**
+ * The request a refused click's card is for, when its requestId is within its limit and names one:
+ * its refusal then belongs to that request's trail (its evidence bundle, an export by request).
+ */
+async function clickedRequest(deps: Pick<AppDeps, 'store'>, input: ClientInput): Promise<ApprovalRequest | undefined> {
+  if (input.kind !== 'click') return undefined;
+  const id = input.texts.find((t) => t.kind === 'requestId' && t.label === undefined)?.value;
+  // Only an id of the request ids' form is looked up (one holding U+0000 cannot even be sent to PostgreSQL).
+  if (id === undefined || !isRequestId(id)) return undefined;
+  return await deps.store.requests.get(id);
+}
+
+async function auditGateRefusal(deps: Pick<AppDeps, 'store' | 'clock'>, input: ClientInput, why: Refusal, data: Record<string, unknown>) {
+  const clicked = await clickedRequest(deps, input);
   return deps.store.audit.append([
     neutralise({
       type: input.kind === 'click' ? ('click.refused' as const) : ('request.refused' as const),
       time: deps.clock.now().toISOString(),
       actor: boundedActor(input.actor),
       source: boundedSource(input.source),
+      ...(clicked ? { request: requestRef(clicked), target: clicked.target } : {}),
       outcome: { result: 'refused' as const, reason: why.reason, detail: `${why.message.slice(0, 600)} (activity type ${input.activityType.slice(0, 40)})` },
       data,
     }),

@@ -95,6 +95,18 @@ describe('bounded client text (bot over HTTP)', function () {
     assert.ok(state.every((s) => s === 'pending'), 'nothing was decided');
   });
 
+  it('keeps a click refused for its comment in the trail of the request its card is for', async () => {
+    const { cardId, requestId } = await requestVia(h, 'delete resource group staging-web-frontend');
+    for (const comment of ['c'.repeat(INPUT_LIMITS.comment + 1), 'no\u0007']) {
+      const answer = await h.teams.click(people.bob, cardId, 'reject', { comment });
+      assert.equal(answer.status, 200);
+      const record = await lastRecord();
+      assert.equal(record.type, 'click.refused');
+      assert.equal(record.request?.id, requestId, 'the refusal names the request clicked');
+      assert.equal((await auditOf(h, { requestId })).at(-1)?.id, record.id, "in the request's own trail (evidence, export by request)");
+    }
+  });
+
   it('accepts fields at their limit', async () => {
     const before = h.connector.sent.length;
     await h.teams.say({ ...people.alice, name: 'N'.repeat(INPUT_LIMITS.name) }, 'help');
