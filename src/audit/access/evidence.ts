@@ -357,6 +357,25 @@ function askedAsRecorded(r: ApprovalRequest, events: readonly AuditRecord[]): st
   return lines;
 }
 
+/** How many refused clicks SUMMARY.md lists one by one; events.jsonl holds them all. */
+const REFUSED_CLICKS_LISTED = 20;
+
+/**
+ * The clicks on the request's cards that were refused (someone approving their own request, an
+ * approver of another tenant, a stale card): an auditor asks for these, and the decisions alone do
+ * not show them. Nothing when there were none.
+ */
+function refusedClicks(events: readonly AuditRecord[]): string[] {
+  const refused = events.filter((x) => x.type === 'click.refused');
+  if (refused.length === 0) return [];
+  const line = (x: AuditRecord) => {
+    const verb = typeof x.data?.verb === 'string' ? literal(x.data.verb) : 'a click';
+    return `- ${who(x.actor)} at ${x.time}: ${verb} refused (${literal(x.outcome.reason ?? 'no reason recorded')})`;
+  };
+  const more = refused.length - REFUSED_CLICKS_LISTED;
+  return ['## Refused clicks', ...refused.slice(0, REFUSED_CLICKS_LISTED).map(line), ...(more > 0 ? [`- and ${more} more: events.jsonl holds each.`] : []), ''];
+}
+
 function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
   const lines = [`# Evidence: ${r?.breakGlass ? 'BREAK-GLASS ' : ''}request ${input.requestId}`, ''];
   if (r) {
@@ -375,6 +394,7 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
       ...(r.reminders ? [`Reminders sent: ${r.reminders.sent}.`] : []),
       ...(r.unreachable?.length ? [sentence(`Could not be reached: ${r.unreachable.map((u) => `${literal(u.name ?? u.id)} (${literal(u.why)})`).join(', ')}`)] : []),
       '',
+      ...refusedClicks(input.events),
       '## What exactly ran',
       `Command \`${r.command}\` with parameters ${literal(canonicalJson(r.parameters))}, on subscription ${literal(r.target.subscriptionId)}${r.target.resourceGroup ? `, resource group ${literal(r.target.resourceGroup)}` : ''}${r.target.resourceId ? `, resource ${literal(r.target.resourceId)}` : ''}.`,
       `Operation (${r.operation.kind}), hash ${r.operationHash}: see request.json; what-if: what-if.json.`,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { buildRequest } from '../../support/requests';
 import { literal } from '../../../src/audit/access/evidence';
 import { evidenceOf } from './evidence-of';
+import type { AuditRecord } from '../../../src/domain/audit';
 
 describe('evidence summary (SUMMARY.md)', () => {
   const summaryOf = (...args: Parameters<typeof buildRequest>) => evidenceOf(buildRequest(...args)).find((f) => f.name === 'SUMMARY.md')?.content ?? '';
@@ -36,6 +37,33 @@ describe('evidence summary (SUMMARY.md)', () => {
     assert.equal(literal('`x`'), '`` `x` ``');
     assert.equal(literal('see https://x.example'), '`see https://x.example`');
     assert.equal(literal('line\nbreak'), 'line break');
+  });
+
+  it("lists the refused clicks on the request's cards: who, when, what and why", () => {
+    const r = buildRequest({ state: 'succeeded' });
+    const refused = (n: number, name: string, verb: string, reason: string): AuditRecord => ({
+      schemaVersion: 1,
+      id: `rec-${n}`,
+      seq: n,
+      time: `2026-11-02T09:0${n}:00.000Z`,
+      type: 'click.refused',
+      actor: { aadObjectId: `0000000${n}-0000-4000-8000-000000000000`, tenantId: r.requester.tenantId, name },
+      request: { id: r.id, command: r.command, parameters: {}, operationHash: r.operationHash, policyVersion: r.policy.version },
+      outcome: { result: 'refused', reason, detail: 'refused' },
+      data: { verb, requestId: r.id },
+      prevHash: '0'.repeat(64),
+      hash: '1'.repeat(64),
+    });
+    const events = [refused(1, 'Alice Requester', 'approve', 'self-approval'), refused(2, 'Mallory', 'reject', 'tenant-not-allowed')];
+    const summary = evidenceOf(r, events).find((f) => f.name === 'SUMMARY.md')?.content ?? '';
+    assert.ok(
+      summary.includes(
+        '## Refused clicks\n- Alice Requester (00000001-0000-4000-8000-000000000000) at 2026-11-02T09:01:00.000Z: approve refused (self-approval)\n' +
+          '- Mallory (00000002-0000-4000-8000-000000000000) at 2026-11-02T09:02:00.000Z: reject refused (tenant-not-allowed)\n',
+      ),
+      summary,
+    );
+    assert.doesNotMatch(summaryOf({ state: 'succeeded' }), /Refused clicks/, 'no section when none were refused');
   });
 
   it('still ends a sentence whose text has no full stop of its own', () => {
