@@ -130,6 +130,13 @@ export function parseApiExport(query: Record<string, unknown>): ExportAsk {
   const filter: AuditFilter = {};
   const from = one('from');
   const to = one('to');
+  // A + left as it is in a URL's query reads as a space: "…T10:00:00+01:00" arrives as "…T10:00:00 01:00".
+  for (const [name, value] of [['from', from], ['to', to]] as const) {
+    if (value !== undefined && /^\d{4}-\d{2}-\d{2}[Tt][\d:.]+ \d{2}:\d{2}$/.test(value)) {
+      const meant = value.replace(' ', '+');
+      return { ok: false, message: `the query parameter ${name} arrived as "${value}", with a space where its zone's + was (a + in a URL's query means a space): write it as %2B (${name}=${meant.replace('+', '%2B')}), or give the time in UTC with Z` };
+    }
+  }
   if (from && to) {
     const r = range(from, to, ['the query parameter from', 'to']);
     if (!r.ok) return { ok: false, message: r.message };

@@ -55,6 +55,19 @@ describe('the export API query: from and to', () => {
       message: 'the query parameter from (2026-12-07T00:00:00.000Z) must be before to (2026-12-06T00:00:00.000Z).',
     });
   });
+
+  it('says that a zone\'s + arrived as a space (a + in a query string is one), not that the time is unreadable', () => {
+    // ?from=2026-12-06T10:00:00+01:00 as typed: the query parser hands over a space for the +.
+    for (const [name, query] of [
+      ['from', { from: '2026-12-06T10:00:00 01:00', to: '2026-12-07' }],
+      ['to', { to: '2026-12-06T10:00 01:00' }],
+    ] as const) {
+      const ask = parseApiExport(query);
+      assert.equal(ask.ok, false);
+      assert.match(ask.ok ? '' : ask.message, new RegExp(`^the query parameter ${name} arrived as "[^"]+", with a space where its zone's \\+ was .*write it as %2B \\(${name}=2026-12-06T10:00(:00)?%2B01:00\\)`));
+    }
+    assert.deepEqual(parseApiExport({ from: '2026-12-06T10:00:00+01:00' }), { ok: true, format: 'jsonl', filter: { from: '2026-12-06T09:00:00.000Z' } });
+  });
 });
 
 describe('the export API query: requestId', () => {
