@@ -5,34 +5,36 @@
  */
 import { lossAcceptedEvent, type AuditLossAcceptance } from '../domain/audit-loss';
 import type { AuditRecord } from '../domain/audit';
-import { expireAfterAuditLoss } from '../domain/lifecycle';
+import { expireAfterAuditLoss, OPEN_AT_AUDIT_LOSS } from '../domain/lifecycle';
 import type { Clock, Store } from './ports';
 
 export class LossAcceptanceError extends Error {}
 
 /**
  * `recordsLost` false: only the signing key is gone (every record its checkpoints name still there as
- * signed), so nothing that ran can be missing and no request waiting to run is expired.
+ * signed), so nothing that ran or was decided can be missing and no open request is expired.
  */
 export async function acceptAuditLoss(deps: { store: Store; clock: Clock }, acceptance: AuditLossAcceptance, recordsLost = true): Promise<{ records: AuditRecord[]; expired: string[] }> {
   if (!acceptance.reason.trim()) throw new LossAcceptanceError('accepting a loss of audit records needs a reason (--reason "...")');
   if (acceptance.problems.length === 0) throw new LossAcceptanceError('there is no loss to accept: the audit database matches every checkpoint');
   // First: a command killed between the two leaves them expired and the loss still to accept, never the
-  // loss accepted (the start then goes on) with requests that may have run still waiting to run.
-  const expired = recordsLost ? await expireWaitingAfterLoss(deps, acceptance.head?.seq) : [];
+  // loss accepted (the start then goes on) with requests that may have run still open.
+  const expired = recordsLost ? await expireOpenAfterLoss(deps, acceptance.head?.seq) : [];
   return { records: await deps.store.audit.append([lossAcceptedEvent(acceptance, deps.clock.now().toISOString())]), expired };
 }
 
 /**
- * After an accepted loss: the requests left approved or scheduled expire, unrun. The records lost may
- * be their claim and execution (a write-ahead log cut short after Azure ran them), and a request
- * that ran leaves its target as approved only sometimes (a restart, a start), so the drift check
- * before a run cannot be relied on to stop a second run. Returns the ids expired. Run with every
- * instance stopped, as accept-loss is.
+ * After an accepted loss: the requests left open (waiting for approval, approved or scheduled)
+ * expire, unrun. The records lost may be their claim and execution (a write-ahead log cut short after
+ * Azure ran them), and a request that ran leaves its target as approved only sometimes (a restart, a
+ * start), so the drift check before a run cannot be relied on to stop a second run. For one left
+ * waiting for approval they may be its approval and execution, or its rejection: its card offered
+ * again, a second approval would run it twice or overturn the rejection, with nothing on the card to
+ * say so. Returns the ids expired. Run with every instance stopped, as accept-loss is.
  */
-async function expireWaitingAfterLoss(deps: { store: Store; clock: Clock }, head: number | undefined): Promise<string[]> {
+async function expireOpenAfterLoss(deps: { store: Store; clock: Clock }, head: number | undefined): Promise<string[]> {
   const expired: string[] = [];
-  for (const r of await deps.store.requests.list({ states: ['approved', 'scheduled'] })) {
+  for (const r of await deps.store.requests.list({ states: [...OPEN_AT_AUDIT_LOSS] })) {
     const t = expireAfterAuditLoss(r, deps.clock.now(), head);
     if (!t.ok) continue;
     await deps.store.requests.update(t.request, r.version, t.events);

@@ -111,7 +111,7 @@ export async function acceptLoss(opts: { dataDir?: string; reason?: string; keyL
     report(io, `Recorded audit.loss_accepted by ${operator}: ${reason}\n`);
     for (const p of finding.problems) report(io, `  accepted: ${shownValue(p)}\n`);
     if (expired.length) {
-      report(io, `${expired.length} request(s) waiting to run (approved or scheduled) expired unrun, since what was lost may show they already ran: ${expired.join(', ')}. Check their targets in Azure; their requesters ask again if still needed.\n`);
+      report(io, `${expired.length} request(s) still open (waiting for approval, approved or scheduled) expired unrun, since what was lost may show they were approved and already ran (or were rejected or cancelled): ${expired.join(', ')}. Check their targets in Azure; their requesters ask again if still needed.\n`);
     }
     if (archivedAs) report(io, `The old checkpoint file was kept as ${archivedAs}.\n`);
     if (c) report(io, `The log now ends at record ${c.seq}, signed in a new checkpoint; Countersign will start on it.\n`);

@@ -48,7 +48,7 @@ describe('a request approved before a loss of audit records that was accepted (C
     rig.bot = undefined;
     const accepted = await audit(['accept-loss', '--data-dir', rig.dataDir, '--reason', 'restored from a copy, INC-4721']);
     assert.equal(accepted.code, 0, accepted.stderr);
-    assert.match(accepted.stdout, new RegExp(`1 request\\(s\\) waiting to run \\(approved or scheduled\\) expired unrun, since what was lost may show they already ran: ${asked.requestId}\\. Check their targets in Azure`));
+    assert.match(accepted.stdout, new RegExp(`1 request\\(s\\) still open \\(waiting for approval, approved or scheduled\\) expired unrun, since what was lost may show they were approved and already ran \\(or were rejected or cancelled\\): ${asked.requestId}\\. Check their targets in Azure`));
     const expired = rig.request(asked.requestId);
     assert.equal(expired?.state, 'expired');
     assert.match(expired?.outcomeDetail ?? '', /^Not executed: it was approved when a loss of audit records was accepted \(countersign audit accept-loss; the log then ended at record \d+\), .* so it does not run again on its own/);

@@ -141,7 +141,7 @@ describe('domain: scheduling a run', () => {
 
   describe('a loss of audit records accepted while it waited to run', () => {
     const at = new Date('2026-03-08T00:00:00Z');
-    it('expires an approved or a scheduled request unrun, saying where the log ended; nothing else', () => {
+    it('expires a request still open (waiting for approval, approved or scheduled) unrun, saying where the log ended; nothing else', () => {
       for (const state of ['approved', 'scheduled'] as const) {
         const t = expireAfterAuditLoss({ ...buildRequest(), state }, at, 812);
         assert.ok(t.ok, state);
@@ -150,7 +150,14 @@ describe('domain: scheduling a run', () => {
         assert.match(t.request.outcomeDetail ?? '', new RegExp(`^Not executed: it was ${state} when a loss of audit records was accepted \\(countersign audit accept-loss; the log then ended at record 812\\)`));
         assert.deepEqual(t.events.map((e) => [e.type, e.data?.afterAuditLoss]), [['request.expired', 812]]);
       }
-      for (const state of ['pending', 'executing', 'succeeded', 'expired'] as const) assert.equal(expireAfterAuditLoss({ ...buildRequest(), state }, at, 812).ok, false, state);
+      for (const [state, was] of [['pending', 'waiting for approval'], ['needs_reapproval', 'waiting for approval again']] as const) {
+        const t = expireAfterAuditLoss({ ...buildRequest(), state }, at, 812);
+        assert.ok(t.ok, state);
+        assert.equal(t.request.state, 'expired');
+        assert.match(t.request.outcomeDetail ?? '', new RegExp(`^Not executed: it was ${was} when a loss of audit records was accepted \\(countersign audit accept-loss; the log then ended at record 812\\), and what was lost may show it was approved and already ran \\(or was rejected or cancelled\\), so it is not offered for approval again\\.`));
+        assert.deepEqual(t.events.map((e) => [e.type, e.data?.afterAuditLoss]), [['request.expired', 812]]);
+      }
+      for (const state of ['executing', 'succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'] as const) assert.equal(expireAfterAuditLoss({ ...buildRequest(), state }, at, 812).ok, false, state);
       const empty = expireAfterAuditLoss({ ...buildRequest(), state: 'approved' }, at, undefined);
       assert.ok(empty.ok);
       assert.match(empty.request.outcomeDetail ?? '', /\(countersign audit accept-loss; the log was then empty\)/);

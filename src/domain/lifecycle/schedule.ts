@@ -112,15 +112,34 @@ export function expireUnstarted(r: ApprovalRequest, now: Date): Transition {
   return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', now.toISOString(), { result: 'ok', detail }, { data: { validUntil } })] };
 }
 
+/** The states a loss of audit records expires a request in (expireAfterAuditLoss): still open, not yet claimed. */
+export const OPEN_AT_AUDIT_LOSS = ['pending', 'needs_reapproval', 'approved', 'scheduled'] as const;
+
+const WAS_AT_AUDIT_LOSS: Record<(typeof OPEN_AT_AUDIT_LOSS)[number], string> = {
+  pending: 'waiting for approval',
+  needs_reapproval: 'waiting for approval again',
+  approved: 'approved',
+  scheduled: 'scheduled',
+};
+
 /**
- * approved or scheduled → expired: an operator accepted a loss of audit records (countersign audit
- * accept-loss) while it waited to run. What was lost may hold its execution (a claim, Azure's answer),
- * so whether it already ran is not known: it must not run again on its own. `head` is where the log
- * ended when the loss was accepted.
+ * pending, needs_reapproval, approved or scheduled → expired: an operator accepted a loss of audit
+ * records (countersign audit accept-loss) while it was still open. What was lost may hold its
+ * execution (a claim, Azure's answer) or, for one waiting for approval, its approval and execution,
+ * or its rejection or cancellation: whether it already ran, or was refused, is not known, so it must
+ * not run again on its own, nor be offered to approvers again as if nothing had happened (a second
+ * approval would run it twice, or overturn a rejection). `head` is where the log ended when the loss
+ * was accepted.
  */
 export function expireAfterAuditLoss(r: ApprovalRequest, now: Date, head: number | undefined): Transition {
-  if (r.state !== 'approved' && r.state !== 'scheduled') return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, not waiting to run.`);
-  const detail = `Not executed: it was ${r.state} when a loss of audit records was accepted (countersign audit accept-loss; ${head === undefined ? 'the log was then empty' : `the log then ended at record ${head}`}), and what was lost may show it already ran, so it does not run again on its own. Check the target in Azure; ask again if it is still needed.`;
+  const state = OPEN_AT_AUDIT_LOSS.find((s) => s === r.state);
+  if (!state) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is ${r.state}, no longer open.`);
+  const log = head === undefined ? 'the log was then empty' : `the log then ended at record ${head}`;
+  const lost =
+    state === 'pending' || state === 'needs_reapproval'
+      ? 'what was lost may show it was approved and already ran (or was rejected or cancelled), so it is not offered for approval again'
+      : 'what was lost may show it already ran, so it does not run again on its own';
+  const detail = `Not executed: it was ${WAS_AT_AUDIT_LOSS[state]} when a loss of audit records was accepted (countersign audit accept-loss; ${log}), and ${lost}. Check the target in Azure; ask again if it is still needed.`;
   const updated = next(r, now, { state: 'expired', outcomeDetail: detail });
   return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', now.toISOString(), { result: 'ok', detail }, { data: { afterAuditLoss: head ?? null } })] };
 }
