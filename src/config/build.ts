@@ -34,6 +34,7 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
     seen.add(c.name);
   });
   checkRepeated(input, at);
+  checkRoleNames(input, at);
   const auditorRoles = input.audit?.auditorRoles ?? [];
   auditorRoles.forEach((r, i) => {
     if (!Object.hasOwn(input.roles, r)) at(['audit', 'auditorRoles', i], `role "${r}" is not declared under roles${didYouMean(r, Object.keys(input.roles))} (declared: ${Object.keys(input.roles).join(', ')})`);
@@ -79,6 +80,20 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
     access: new AccessPolicy(input.tenants, new Roles(input.roles)),
     loadTemplate: (relativePath) => templates.get(relativePath),
   };
+}
+
+/**
+ * Role names that could never be meant: an empty one (no list can name it usefully) and the names
+ * every JavaScript object already has (constructor, toString, __proto__, ...). Roles are looked up by
+ * name, and a role named __proto__ was lost when its members were rebuilt with group memberships.
+ */
+function checkRoleNames(input: RawConfig, at: At): void {
+  for (const role of Object.keys(input.roles)) {
+    if (role.trim() === '') at(['roles', role], `a role needs a name: "${role}" cannot be told apart in a list of roles; name it (e.g. approvers)`);
+    else if (Object.getOwnPropertyNames(Object.prototype).includes(role)) {
+      at(['roles', role], `a role cannot be named ${role}: every JavaScript object has a member of that name, so the role could be mistaken for it; name it otherwise`);
+    }
+  }
 }
 
 /**

@@ -36,11 +36,13 @@ export class Roles {
    */
   withGroupMembership(aadObjectId: string, groupIds: Iterable<string>): Roles {
     const memberOf = new Set([...groupIds].map((g) => g.toLowerCase()));
-    const listed: Record<string, string[]> = {};
-    for (const [name, people] of this.members) {
-      const viaGroup = [...(this.groups.get(name) ?? [])].some((g) => memberOf.has(g));
-      listed[name] = [...people, ...[...(this.groups.get(name) ?? [])].map((g) => GROUP_PREFIX + g), ...(viaGroup ? [aadObjectId] : [])];
-    }
+    // (Object.fromEntries defines each name as its own key: a plain `listed[name] =` lost a role named __proto__.)
+    const listed = Object.fromEntries(
+      [...this.members].map(([name, people]): [string, string[]] => {
+        const viaGroup = [...(this.groups.get(name) ?? [])].some((g) => memberOf.has(g));
+        return [name, [...people, ...[...(this.groups.get(name) ?? [])].map((g) => GROUP_PREFIX + g), ...(viaGroup ? [aadObjectId] : [])]];
+      }),
+    );
     return new Roles(listed);
   }
 

@@ -289,6 +289,16 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     );
   });
 
+  it('refuses a role with an empty name, or named as every JavaScript object\'s own members, at its line', () => {
+    for (const [written, name] of [['""', ''], ['"  "', '  '], ['__proto__', '__proto__'], ['constructor', 'constructor'], ['toString', 'toString'], ['hasOwnProperty', 'hasOwnProperty']]) {
+      const text = configWith([]).replace('roles:\n', `roles:\n  ${written}:\n    - group:66666666-6666-4666-8666-666666666666\n`);
+      const problems = problemsOf(text);
+      assert.equal(problems.length, 1, `${written}: ${JSON.stringify(problems)}`);
+      assert.equal(problems[0].line, lineIn(text, `${written}:`), written);
+      assert.match(problems[0].problem, name.trim() === '' ? /^a role needs a name: "\s*" cannot be told apart in a list of roles/ : new RegExp(`^a role cannot be named ${name}: every JavaScript object has a member of that name`), written);
+    }
+  });
+
   it('refuses an endpoint with white space, a query or a fragment, an id that is no GUID, and takes any 127.x as loopback for Graph', () => {
     const withAzure = (lines: string[]) => configWith([]).replace('roles:\n', ['azure:', ...lines.map((l) => `  ${l}`), 'roles:', ''].join('\n'));
     assert.match(problemsOf(withAzure(['endpoint: "https://exa mple"']))[0].problem, /^not a URL: https:\/\/exa mple/);

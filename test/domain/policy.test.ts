@@ -58,6 +58,15 @@ describe('roles', () => {
     assert.deepEqual(roles.rolesOf(mallory.aadObjectId), []);
     assert.deepEqual(roles.names, ['requesters', 'platform-approvers', 'auditors']);
   });
+
+  it('keeps every role, whatever its name, when a person\'s group memberships are added', () => {
+    // JSON.parse makes __proto__ an own key, as the YAML loader does.
+    const named = new Roles(JSON.parse('{"__proto__": ["group:66666666-6666-4666-8666-666666666666", "%s"], "constructor": ["group:66666666-6666-4666-8666-666666666666"]}'.replace('%s', frank.aadObjectId)) as Record<string, string[]>);
+    const withGroups = named.withGroupMembership(dave.aadObjectId, ['66666666-6666-4666-8666-666666666666']);
+    assert.deepEqual(withGroups.names, ['__proto__', 'constructor']);
+    assert.deepEqual(withGroups.rolesOf(dave.aadObjectId), ['__proto__', 'constructor']);
+    assert.deepEqual(withGroups.rolesOf(frank.aadObjectId), ['__proto__']);
+  });
 });
 
 describe('who may talk to Countersign', () => {
