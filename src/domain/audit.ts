@@ -141,6 +141,16 @@ export function requestEvent(
  * cannot encode it, so a CSV export would write U+FFFD and no longer match the record's hash. It
  * becomes U+FFFD before the record is sealed, so every format reads back the same record.
  */
+/**
+ * out[key] = value, as an own member whatever the key: `out.__proto__ = value` sets the object's
+ * prototype instead, so a key "__proto__" (an Azure tag or deployment output of that name, a field of
+ * JSON a caller sent) was silently left out of what is recorded.
+ */
+export function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
+}
+
 export function wellFormed(s: string): string {
   const text = s as unknown as { isWellFormed(): boolean; toWellFormed(): string };
   return text.isWellFormed() ? s : text.toWellFormed();
@@ -163,7 +173,7 @@ export function neutralise<T>(value: T): T {
     const source = value as Record<string, unknown>;
     for (const k of Object.keys(source)) {
       const v = source[k];
-      if (v !== undefined) out[k] = neutralise(v);
+      if (v !== undefined) setOwn(out, k, neutralise(v));
     }
     return out as T;
   }

@@ -6,6 +6,7 @@
  * that carries a key or a signature, and the card names those withheld, to be read in Azure by whoever
  * may. docs/operations.md.
  */
+import { setOwn } from './audit';
 import { carriesCredential } from './credential-text';
 
 /** Words in an output's name that mark it secret, looked for in its letters and digits, any case. */
@@ -26,7 +27,7 @@ export function shownOutputs(outputs: Record<string, { type?: unknown; value?: u
   const withheld: string[] = [];
   for (const [name, output] of Object.entries(outputs)) {
     if (looksSecret(name, output)) withheld.push(name);
-    else kept[name] = output?.value;
+    else setOwn(kept, name, output?.value);
   }
   return { outputs: kept, withheld };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { sealRecord } from '../../src/audit/chain/chain';
-import { sortKeys } from '../../src/audit/chain/seal-json-fast';
+import { fastCanonicalJson, sortKeys } from '../../src/audit/chain/seal-json-fast';
+import { shownOutputs } from '../../src/domain/deployment-outputs';
 import { AUDIT_SCHEMA_VERSION, GENESIS_HASH, neutralise } from '../../src/domain/audit';
 import type { AuditEventDraft } from '../../src/domain/audit';
 import { auditRecordHash, canonicalJson } from '../../src/domain/canonical';
@@ -25,6 +26,18 @@ describe('sealing helpers', () => {
     const expected = { ...body, hash: auditRecordHash(body) };
     assert.equal(text, canonicalJson(expected));
     assert.deepEqual(record, JSON.parse(text));
+  });
+
+  it('keeps a key named __proto__ (an Azure tag or deployment output of that name) in the sealed record, as the reference does', () => {
+    // JSON.parse makes "__proto__" an own key, as an Azure or Teams reply parsed is given it; keys out of order, so the copy is taken.
+    const data = JSON.parse('{"outputs":{"z":2,"__proto__":{"site":"web-01"}}}') as Record<string, unknown>;
+    const draft = { ...anEvent('execution.succeeded'), data } as AuditEventDraft;
+    const { record, text } = sealRecord(draft, undefined, 'rec-1');
+    assert.match(text, /"outputs":\{"__proto__":\{"site":"web-01"\},"z":2\}/);
+    assert.deepEqual(JSON.parse(JSON.stringify(neutralise(draft).data)), JSON.parse('{"outputs":{"z":2,"__proto__":{"site":"web-01"}}}'));
+    assert.equal(fastCanonicalJson(data), canonicalJson(data));
+    assert.equal(text, JSON.stringify(record));
+    assert.deepEqual(JSON.parse(JSON.stringify(shownOutputs(JSON.parse('{"__proto__":{"type":"object","value":{"y":1}}}')).outputs)), JSON.parse('{"__proto__":{"y":1}}'));
   });
 
   it('seals what an unauthenticated caller claimed with its control characters escaped, as the reference does, and the CSV line holds none', () => {

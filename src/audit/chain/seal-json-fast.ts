@@ -7,7 +7,7 @@
  * Equivalence with the reference functions is what the tests check.
  */
 
-import { escapedControl, wellFormed } from '../../domain/audit';
+import { escapedControl, setOwn, wellFormed } from '../../domain/audit';
 import { canonicalJson } from '../../domain/canonical';
 
 function refuse(what: string): never {
@@ -82,7 +82,7 @@ class Copier {
           if (v === undefined) continue;
           const c = key.charCodeAt(0);
           if (c >= 48 && c <= 57 && ARRAY_INDEX.test(key)) this.indexKeys = true;
-          out[key] = this.copy(v);
+          setOwn(out, key, this.copy(v));
         }
         return out;
       }
@@ -135,7 +135,7 @@ export function chainedCopy(draft: object, chain: Readonly<Record<ChainKey, unkn
     }
     const c = key.charCodeAt(0);
     if (c >= 48 && c <= 57 && ARRAY_INDEX.test(key)) copier.indexKeys = true;
-    out[key] = copier.copy(source[key]);
+    setOwn(out, key, copier.copy(source[key]));
   }
   for (; next < CHAIN_KEYS.length; next++) out[CHAIN_KEYS[next]] = chain[CHAIN_KEYS[next]];
   return { value: out, indexKeys: copier.indexKeys };
