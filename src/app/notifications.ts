@@ -17,7 +17,7 @@ import type { ReachOccasion, ReachOutcome, Transition } from '../domain/lifecycl
 import { breakGlassRound, changesRound, peopleToDecide, reachEvents, recordReach, unreachableAfter, withRound } from '../domain/lifecycle';
 import { decidingRoles, type Roles } from '../domain/policy';
 import { delegatesToTell, onBehalfText, type Delegation, type DelegateToTell } from '../domain/delegation';
-import type { ApprovalRequest, NotifyPolicy, RoundOccasion, Unreachable } from '../domain/request';
+import { isDecidable, type ApprovalRequest, type NotifyPolicy, type RoundOccasion, type Unreachable } from '../domain/request';
 import { CARD_COPIES_PER_CONVERSATION, recordCardPosted } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -248,9 +248,19 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
     request.round?.occasion === occasion ? request.round.at : undefined,
   );
   deps.rounds?.add(round);
+  // A reminder says the request still waits for a decision: once it was decided (by a click while the
+  // round goes out), the rest of the round is not sent, and nothing is recorded of those left.
+  let decided = false;
+  const stillWaits = async (): Promise<boolean> => {
+    if (occasion !== 'reminder' || decided) return !decided;
+    const current = await deps.store.requests.get(request.id).catch(() => request);
+    decided = current !== undefined && !isDecidable(current);
+    return !decided;
+  };
   try {
     // Not awaited: a send that hangs past a stop leaves the round cut short and recorded (round.ts).
     eachAtMost(sends.length, ROUND.concurrency, async (index) => {
+      if (!(await stillWaits())) return round.drop(index);
       if (!round.begin(index)) return;
       round.note(index, await deliver(deps, request, sends[index].id, sends[index].send, () => round.waitsFor(index), () => round.binds(index)));
     }).catch((err: unknown) => deps.log.error({ requestId: request.id, err: String(err) }, 'telling approvers failed'));

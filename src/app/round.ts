@@ -115,6 +115,19 @@ export class Round {
     }
   }
 
+  /**
+   * The message at `index` is not sent, and nothing is recorded of it: what the round tells no longer
+   * stands (a reminder of a request decided while the round was going out).
+   */
+  drop(index: number): void {
+    if (!this.open.delete(index)) return;
+    if (this.open.size === 0) {
+      this.flush();
+      clearTimeout(this.timer);
+      this.allKnown();
+    }
+  }
+
   /** Resolves once every message's outcome is known and recorded; rejects with the first write that failed. */
   async finished(): Promise<ReachOutcome> {
     await this.known;

@@ -208,6 +208,21 @@ describe('app: reaching approvers', () => {
       assert.ok(!(await f.store.cards.getCardMessages(r.id)).some((m) => m.conversationId === `personal-${bob.aadObjectId}`));
     });
 
+    it('sends no more of a reminder round once the request is decided while it goes out', async () => {
+      ROUND.concurrency = 1;
+      const r = await created();
+      const answerBob = hold(bob.aadObjectId);
+      const sweep = at(30, r);
+      await eventually('Bob\'s reminder is on its way', () => sent.started.filter((x) => x === bob.aadObjectId).length === 2, 2000);
+      await clickPersonal(dave, r, 'reject');
+      assert.equal((await f.request(r.id)).state, 'rejected');
+      answerBob();
+      assert.deepEqual((await sweep).reminded, [r.id]);
+      assert.deepEqual(sent.to(r.id, 'reminders'), [bob.aadObjectId], 'Dave, who rejected it, is not told it still waits for a decision');
+      const rounds = (await f.audit({ types: ['approvers.notified'] })).map((x) => x.data);
+      assert.deepEqual(rounds.at(-1), { occasion: 'reminder', reached: [bob.aadObjectId] });
+    });
+
     it('takes a round a stop cut short up again at the next run\'s first sweep: those not reached then get a working card, once across instances', async () => {
       const { r, answerBob } = await roundWithHangingCards();
       f.app.stopTelling();
