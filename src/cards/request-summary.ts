@@ -192,7 +192,7 @@ function tagsView(op: Extract<ChangeOperation, { kind: 'setTags' }>, baseline: T
     else if (before === undefined) lines.push(`${valueAsWord(key)}: not set → ${valueAsWord(value)}`);
     else lines.push(before === value ? `${valueAsWord(key)}: ${valueAsWord(before)}, unchanged` : `${valueAsWord(key)}: ${valueAsWord(before)} → ${valueAsWord(value)}`);
   }
-  if (op.operation === 'Replace') for (const [key, before] of now) if (!(key in op.tags)) lines.push(`${valueAsWord(key)}: ${valueAsWord(before)} → removed`);
+  if (op.operation === 'Replace') for (const [key, before] of now) if (!Object.hasOwn(op.tags, key)) lines.push(`${valueAsWord(key)}: ${valueAsWord(before)} → removed`);
   const shown = lines.slice(0, LISTED).map((line) => ({ line: md(shortened(line, LINE_MAX)) }));
   if (lines.length > LISTED) shown.push({ line: `and ${lines.length - LISTED} more` });
   return { hasChanges: true, changesHeading: 'What will change', changesSummary: now.size === 0 ? 'It has no tags now.' : 'Each tag as it is now, and as it will be:', changeLines: shown };

@@ -125,6 +125,9 @@ describe('the request card leads with the decision', () => {
     assert.match(tagging('Merge', { owner: 'data-team', env: 'staging' }), /Each tag as it is now, and as it will be:\nowner: platform-team → data-team\nenv: not set → staging\n/);
     assert.match(tagging('Delete', { owner: '' }), /owner: platform-team → removed\n/);
     assert.match(tagging('Replace', { owner: 'platform-team' }), /owner: platform-team, unchanged\n"cost center": "ops 42" → removed\n/);
+    // A tag Azure holds under a name every object has is shown removed by a replace like any other.
+    const replacing = cardText(requestCard(buildRequest({ command: 'tag', parameters: { group: 'staging-old', owner: 'x' }, operation: { kind: 'setTags', subscriptionId: SUBSCRIPTION, scope: group, operation: 'Replace', tags: { owner: 'x' } }, baseline: { exists: true, facts: { 'tags.toString': 'a', 'tags.constructor': 'b' } } })));
+    assert.match(replacing, /owner: not set → x\ntoString: a → removed\nconstructor: b → removed\n/);
   });
 
   it('says the power state a VM is in now, so a start of one that runs is seen at once', () => {
