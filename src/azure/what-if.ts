@@ -38,9 +38,17 @@ export async function whatIfSummary(req: WhatIfRequest, ctx: GatewayContext): Pr
   }
 }
 
-function summarize(result: WhatIfOperationResult): WhatIfSummary {
+/** The change types Countersign knows: one Azure adds later (or any other text) is not cast into them. */
+const CHANGE_TYPES: ReadonlySet<string> = new Set<WhatIfChangeType>(['Create', 'Delete', 'Ignore', 'Deploy', 'NoChange', 'Modify', 'Unsupported']);
+
+/**
+ * What-if's result as Countersign shows it. A change of a type it does not know is shown as one Azure
+ * cannot predict (the card looked its words up by type and failed to render, so the request could not be made).
+ */
+export function summarize(result: WhatIfOperationResult): WhatIfSummary {
   const changes: WhatIfChange[] = (result.changes ?? []).map((c) => {
-    const change: WhatIfChange = { resourceId: c.resourceId ?? '(unknown resource)', changeType: c.changeType as WhatIfChangeType };
+    const changeType: WhatIfChangeType = CHANGE_TYPES.has(c.changeType) ? (c.changeType as WhatIfChangeType) : 'Unsupported';
+    const change: WhatIfChange = { resourceId: c.resourceId ?? '(unknown resource)', changeType };
     const paths = changedPaths(c.delta ?? []);
     if (c.changeType === 'Modify' && paths.length) change.changedPaths = paths;
     return change;

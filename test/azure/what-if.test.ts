@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import type { AzureGateway } from '../../src/app/ports';
-import { changedPaths } from '../../src/azure/what-if';
+import { changedPaths, summarize } from '../../src/azure/what-if';
+import { changeView } from '../../src/cards/request-summary';
+import type { ApprovalRequest } from '../../src/domain/request';
 import type { ChangeOperation, WhatIfChange } from '../../src/domain/operation';
 import type { ArmSandbox } from '../../src/sandbox';
 import { gatewayFor, ids, startTestSandbox } from '../support/sandbox';
@@ -110,5 +112,14 @@ describe('Azure gateway: what-if before a deployment', () => {
       ]),
       ['properties.ipRules[1]', 'tags.owner'],
     );
+  });
+});
+
+describe('what-if changes of a type Countersign does not know', () => {
+  it('are shown as changes Azure cannot predict, and the card still renders', () => {
+    const result = { status: 'Succeeded', changes: [{ resourceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/a', changeType: 'Replace' }, { resourceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/b', changeType: 'toString' }, { resourceId: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/c', changeType: 'Create' }] };
+    const summary = summarize(result as unknown as Parameters<typeof summarize>[0]);
+    assert.deepEqual(summary.changes.map((c) => c.changeType), ['Unsupported', 'Unsupported', 'Create']);
+    assert.match(changeView({ whatIf: summary } as unknown as ApprovalRequest).changesSummary, /2 that Azure cannot predict/);
   });
 });
