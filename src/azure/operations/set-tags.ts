@@ -58,7 +58,7 @@ export function tagsApplied(op: ChangeOf<'setTags'>, current: Record<string, str
   const wanted = Object.entries(op.tags);
   if (op.operation === 'Replace') return sameTags(current, op.tags);
   if (op.operation === 'Merge') return wanted.every(([k, v]) => current[k] === v);
-  return wanted.every(([k, v]) => !(k in current) || (v !== '' && current[k] !== v));
+  return wanted.every(([k, v]) => !Object.hasOwn(current, k) || (v !== '' && current[k] !== v));
 }
 
 /** Whether two tag sets hold the same keys with the same values. */
