@@ -137,11 +137,6 @@ export function requestEvent(
 }
 
 /**
- * A lone UTF-16 surrogate (half of a pair; JSON text can carry one as an escape) is not text: UTF-8
- * cannot encode it, so a CSV export would write U+FFFD and no longer match the record's hash. It
- * becomes U+FFFD before the record is sealed, so every format reads back the same record.
- */
-/**
  * out[key] = value, as an own member whatever the key: `out.__proto__ = value` sets the object's
  * prototype instead, so a key "__proto__" (an Azure tag or deployment output of that name, a field of
  * JSON a caller sent) was silently left out of what is recorded.
@@ -151,6 +146,11 @@ export function setOwn(out: Record<string, unknown>, key: string, value: unknown
   else out[key] = value;
 }
 
+/**
+ * A lone UTF-16 surrogate (half of a pair; JSON text can carry one as an escape) is not text: UTF-8
+ * cannot encode it, so a CSV export would write U+FFFD and no longer match the record's hash. It
+ * becomes U+FFFD before the record is sealed, so every format reads back the same record.
+ */
 export function wellFormed(s: string): string {
   const text = s as unknown as { isWellFormed(): boolean; toWellFormed(): string };
   return text.isWellFormed() ? s : text.toWellFormed();
