@@ -375,20 +375,29 @@ describe('app: executing an approved request', () => {
     assert.match(f.notifier.told(r.id)[0], /was not executed: Bob Approver no longer hold\(s\) the approver role/);
   });
 
-  it('checks the approvals against the command\'s policy as configured now: one tightened since the approval fails the run, nothing sent', async () => {
+  /**
+   * Alice's delete approved by Bob while no execution runs, then a restart whose config has the delete
+   * command's line `line` (the example config's) written as `replacement`: the request as approved.
+   */
+  async function approvedThenRestartedWith(line: string, replacement: string): Promise<ApprovalRequest> {
     const r = await asked(f, alice, DELETE);
     await f.app.executor.stop();
     await click(f, bob, r, 'approve');
     assert.equal((await f.request(r.id)).state, 'approved');
-    // The next start runs a configuration in which the command needs two approvals (a change freeze).
     const example = readFileSync(EXAMPLE_CONFIG, 'utf8');
     const command = example.indexOf('  - name: delete resource group\n');
-    const at = example.indexOf('      approvals: 1\n', command);
-    assert.ok(command >= 0 && at > command, 'the example config changed: find the delete command\'s approvals');
-    const text = example.slice(0, at) + '      approvals: 2\n' + example.slice(at + '      approvals: 1\n'.length);
+    const at = example.indexOf(line, command);
+    assert.ok(command >= 0 && at > command, `the example config changed: find the delete command's ${line.trim()}`);
+    const text = example.slice(0, at) + replacement + example.slice(at + line.length);
     const restarted = new Countersign({ ...f.deps, config: parseConfig(text, EXAMPLE_CONFIG) }, { owner: 'run-b' });
     await restarted.catchUp();
     await restarted.executor.idle();
+    return r;
+  }
+
+  it('checks the approvals against the command\'s policy as configured now: one tightened since the approval fails the run, nothing sent', async () => {
+    // The next start runs a configuration in which the command needs two approvals (a change freeze).
+    const r = await approvedThenRestartedWith('      approvals: 1\n', '      approvals: 2\n');
     assert.equal(f.azure.executions.length, 0);
     assert.equal((await f.request(r.id)).state, 'failed');
     const [revoked] = await f.audit({ types: ['approval.revoked'] });
@@ -397,19 +406,8 @@ describe('app: executing an approved request', () => {
   });
 
   it('holds a request approved before its command got maintenance windows to them: outside every window now, it fails, nothing sent', async () => {
-    const r = await asked(f, alice, DELETE);
-    await f.app.executor.stop();
-    await click(f, bob, r, 'approve');
-    assert.equal((await f.request(r.id)).state, 'approved');
     // The next start runs a configuration that lets the command run only at weekends (a change freeze on weekdays); now is a Monday.
-    const example = readFileSync(EXAMPLE_CONFIG, 'utf8');
-    const command = example.indexOf('  - name: delete resource group\n');
-    const at = example.indexOf('      ttl: 1h\n', command);
-    assert.ok(command >= 0 && at > command, 'the example config changed: find the delete command\'s ttl');
-    const text = example.slice(0, at) + '      windows: [{ days: [sat, sun], from: "02:00", to: "05:00", zone: UTC }]\n' + example.slice(at);
-    const restarted = new Countersign({ ...f.deps, config: parseConfig(text, EXAMPLE_CONFIG) }, { owner: 'run-b' });
-    await restarted.catchUp();
-    await restarted.executor.idle();
+    const r = await approvedThenRestartedWith('      ttl: 1h\n', '      windows: [{ days: [sat, sun], from: "02:00", to: "05:00", zone: UTC }]\n      ttl: 1h\n');
     assert.equal(f.azure.executions.length, 0);
     assert.equal((await f.request(r.id)).state, 'failed');
     const [revoked] = await f.audit({ types: ['approval.revoked'] });
