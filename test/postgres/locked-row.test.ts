@@ -119,7 +119,12 @@ describe('PostgreSQL: a request row locked by another session', function () {
     // Submitted in one turn: one group, one transaction, in request-id order (CS-1 before the locked one, CS-3 after it).
     const [one, two, three] = await Promise.allSettled([update('CS-1'), update('CS-2'), update('CS-3')]);
     assert.equal(two.status, 'rejected');
-    assert.ok((two as PromiseRejectedResult).reason instanceof StoreLockWaitError, String((two as PromiseRejectedResult).reason));
+    const refused = (two as PromiseRejectedResult).reason as unknown;
+    assert.ok(refused instanceof StoreLockWaitError, String(refused));
+    // Row locks are not in pg_locks: the session is named by its transaction's lock on the table,
+    // and this instance's own short writes are not (their transactions are younger than the wait).
+    assert.match(refused.message, /rows of the table requests held in RowShareLock by PostgreSQL process \d+ \(operator-psql\) for \d+ ms/);
+    assert.equal(refused.holders.length, 1, refused.message);
     assert.deepEqual([one.status, three.status], ['fulfilled', 'fulfilled'], String([one, three].map((o) => (o as PromiseRejectedResult).reason)));
     assert.deepEqual(await Promise.all(['CS-1', 'CS-2', 'CS-3'].map(async (id) => (await store.requests.get(id))?.state)), ['rejected', 'pending', 'rejected']);
     await lock.release();

@@ -92,10 +92,19 @@ export async function connectOrBusy(pool: pg.Pool, target: string): Promise<pg.P
 
 /**
  * Table locks that keep writers out (SHARE mode or stronger, granted to another session) on the
- * tables of this schema, and the audit chain's advisory lock when another session holds it.
+ * tables of this schema, and the audit chain's advisory lock when another session holds it. With
+ * $2 (the time a statement waited before it gave up), also the sessions that may hold a *row* it
+ * waited for: PostgreSQL keeps row locks in the rows, not in pg_locks, so a `SELECT ... FOR UPDATE`
+ * left open shows there only as its transaction's ROW SHARE (or an UPDATE's ROW EXCLUSIVE) lock on
+ * the table. Only a transaction open at least as long as the wait can have held the row throughout
+ * it, which leaves out this instance's own short writes.
  */
 const HOLDERS = `
-  SELECT coalesce(c.relname, 'the audit chain lock') AS lock, l.mode, l.pid, a.application_name AS application,
+  SELECT DISTINCT ON (l.pid, lock)
+         CASE WHEN c.relname IS NULL THEN 'the audit chain lock'
+              WHEN l.mode IN ('RowShareLock', 'RowExclusiveLock') THEN 'rows of the table ' || c.relname
+              ELSE 'the table ' || c.relname END AS lock,
+         l.mode, l.pid, a.application_name AS application,
          floor(extract(epoch FROM clock_timestamp() - a.xact_start) * 1000)::bigint AS held_ms,
          CASE WHEN a.state LIKE 'idle%' THEN floor(extract(epoch FROM clock_timestamp() - a.state_change) * 1000)::bigint END AS idle_ms,
          a.xact_start::text AS xact
@@ -105,21 +114,26 @@ const HOLDERS = `
   WHERE l.granted AND l.pid <> pg_backend_pid()
     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
     AND ((l.locktype = 'relation' AND c.relnamespace = quote_ident(current_schema())::regnamespace
-          AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'))
+          AND (l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+            OR ($2::bigint IS NOT NULL AND l.mode IN ('RowShareLock', 'RowExclusiveLock') AND c.relkind IN ('r', 'p')
+                AND a.xact_start IS NOT NULL AND clock_timestamp() - a.xact_start >= make_interval(secs => $2::bigint / 1000.0))))
       OR (l.locktype = 'advisory' AND ((l.classid::bigint << 32) | l.objid::bigint) = $1))
-  ORDER BY held_ms DESC NULLS LAST, l.pid`;
+  ORDER BY l.pid, lock, CASE l.mode WHEN 'RowExclusiveLock' THEN 0 ELSE 1 END`;
 
 /** The chain's advisory lock as lockHolders names it. */
 export const CHAIN_LOCK_NAME = 'the audit chain lock';
 
-/** Who holds the locks writes need, as far as this role can see (empty when it cannot tell). */
-export async function lockHolders(client: Pick<PgTx, 'query'>, chainLock: number): Promise<LockHolder[]> {
+/**
+ * Who holds the locks writes need, as far as this role can see (empty when it cannot tell), longest
+ * held first. `waitedMs`, for a statement that gave up on a lock: also who may hold a row it waited for.
+ */
+export async function lockHolders(client: Pick<PgTx, 'query'>, chainLock: number, waitedMs?: number): Promise<LockHolder[]> {
   const r = await client.query<{ lock: string; mode: string; pid: number; application: string | null; held_ms: number | null; idle_ms: number | null; xact: string | null }>(
     HOLDERS,
-    [chainLock],
+    [chainLock, waitedMs === undefined ? null : Math.max(0, Math.floor(waitedMs))],
   );
-  return r.rows.map((row) => ({
-    lock: row.lock === CHAIN_LOCK_NAME ? row.lock : `the table ${row.lock}`,
+  const holders = r.rows.map((row) => ({
+    lock: row.lock,
     mode: row.mode,
     pid: row.pid,
     ...(row.application ? { application: row.application } : {}),
@@ -127,4 +141,5 @@ export async function lockHolders(client: Pick<PgTx, 'query'>, chainLock: number
     ...(row.idle_ms !== null ? { idleMs: Number(row.idle_ms) } : {}),
     ...(row.xact !== null ? { transaction: row.xact } : {}),
   }));
+  return holders.sort((a, b) => (b.heldMs ?? -1) - (a.heldMs ?? -1) || a.pid - b.pid);
 }

@@ -33,6 +33,7 @@ export function boundReads(pool: pg.Pool, target: string, lockWaitMs: number, sc
     const client = await connectBy(pool, target, deadline, since);
     let broken: Error | undefined;
     let limited = false;
+    let sentAt = performance.now();
     const undrop = dropAt(client, target, deadline, since);
     try {
       const waited = Math.round(performance.now() - since);
@@ -41,6 +42,7 @@ export function boundReads(pool: pg.Pool, target: string, lockWaitMs: number, sc
         limited = true;
         await client.query(`SET lock_timeout = '${Math.max(1, Math.ceil(left))}ms'`);
       }
+      sentAt = performance.now();
       return await client.query(config, values);
     } catch (err) {
       if (isConnectionError(err)) broken = err as Error;
@@ -49,7 +51,7 @@ export function boundReads(pool: pg.Pool, target: string, lockWaitMs: number, sc
       if (missing && schemaGone) throw schemaGone(missing);
       // A read that gave up on a lock says what holds it, as a write does (pg_locks, pg_stat_activity).
       if (isLockTimeout(err)) {
-        const holders = await lockHolders(client, CHAIN_LOCK).catch(() => []);
+        const holders = await lockHolders(client, CHAIN_LOCK, performance.now() - sentAt).catch(() => []);
         throw new StoreLockWaitError(target, Math.round(performance.now() - since), lockWaitMs, holders, err, 'read');
       }
       throw err;

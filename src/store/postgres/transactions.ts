@@ -22,7 +22,7 @@ import { GroupQueue } from './group-queue';
 import { DEFAULT_LOCK_WAIT_MS, isLockTimeout, lockHolders, StoreLockWaitError } from './lock-wait';
 import { connectBy, dropAt, lockWaitBy } from './turn-deadline';
 import { isConnectionError, type PgTx } from './tx';
-import { begin, CommitFailed, commitWith, LockBudget, StagedAppend, transactionOn } from './write-transaction';
+import { begin, CommitFailed, commitWith, LockBudget, StagedAppend, statementWaitedMs, transactionOn } from './write-transaction';
 import { AuditLogRewoundError, missingFromSchema, StoreClockSkewError, StoreSchemaGoneError, type WriterStop } from './writer-stops';
 
 /** Writes in one group: each savepoint's subtransaction counts, and PostgreSQL caches 64 per backend. */
@@ -282,9 +282,11 @@ export class PgWriter {
     const undrop = dropAt(client, this.name, deadline, since, () => committing);
     // Every commit that finished before this one began has lower seqs than this one's records.
     const floor = this.highestSeq;
+    const began = performance.now();
+    let budget: LockBudget | undefined;
     try {
       await client.query(begin(left(), this.lockWaitMs));
-      const budget = new LockBudget(left);
+      budget = new LockBudget(left);
       // Records appended before COMMIT (a checkpoint's, appendEventsNow): checked now, so that a log that
       // went back fails this transaction, but seen only once it committed. Rolled back (its next
       // statement refused, its connection ended), they never were: counted as seen, the next record
@@ -303,6 +305,7 @@ export class PgWriter {
       const first = await Promise.race([done, staged.ready.then(() => undefined)]);
       if (first && 'error' in first) throw first.error;
       committing = true;
+      budget.statementAt = performance.now();
       const rows = await commitWith(client, staged, left());
       const lastNow = appendedNow.at(-1);
       if (lastNow) {
@@ -333,7 +336,7 @@ export class PgWriter {
         // The connection itself is gone: the pool must not hand it out again.
         broken = rollbackErr as Error;
       }
-      const failure = isLockTimeout(err) && !broken ? await this.lockWaitError(client, since, err) : err;
+      const failure = isLockTimeout(err) && !broken ? await this.lockWaitError(client, since, err, performance.now() - (budget?.statementAt ?? began)) : err;
       staged.failed(failure);
       throw failure;
     } finally {
@@ -344,13 +347,13 @@ export class PgWriter {
 
   /** A lock timeout of one write of a group, in words (asked in the group's transaction, after its savepoint's rollback). */
   private async groupLockWaitError(tx: PgTx, since: number, err: unknown): Promise<StoreLockWaitError> {
-    const holders = await lockHolders(tx, CHAIN_LOCK).catch(() => []);
+    const holders = await lockHolders(tx, CHAIN_LOCK, statementWaitedMs(tx)).catch(() => []);
     return new StoreLockWaitError(this.name, Math.round(performance.now() - since), this.lockWaitMs, holders, err);
   }
 
   /** A lock timeout in words: who holds what (asked on the same connection, after the rollback). */
-  private async lockWaitError(client: pg.PoolClient, since: number, err: unknown): Promise<StoreLockWaitError> {
-    const holders = await lockHolders(client, CHAIN_LOCK).catch(() => []);
+  private async lockWaitError(client: pg.PoolClient, since: number, err: unknown, statementMs: number): Promise<StoreLockWaitError> {
+    const holders = await lockHolders(client, CHAIN_LOCK, statementMs).catch(() => []);
     return new StoreLockWaitError(this.name, Math.round(performance.now() - since), this.lockWaitMs, holders, err);
   }
 

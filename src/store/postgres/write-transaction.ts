@@ -80,6 +80,8 @@ const LOCK_TIMEOUT_SLACK_MS = 50;
  */
 export class LockBudget {
   private setAt = performance.now();
+  /** When the transaction's latest statement was sent: one that gave up on a lock waited since then. */
+  statementAt = performance.now();
 
   constructor(readonly left: () => number) {}
 
@@ -103,13 +105,25 @@ export class LockBudget {
   }
 }
 
+const budgets = new WeakMap<PgTx, LockBudget>();
+
+/**
+ * How long the latest statement of `tx` (a transactionOn) has run: for one that gave up on a lock,
+ * about how long it waited, so whoever held the lock had held it at least that long.
+ */
+export function statementWaitedMs(tx: PgTx): number | undefined {
+  const budget = budgets.get(tx);
+  return budget && performance.now() - budget.statementAt;
+}
+
 /** What a write's work sees of its transaction on `client`. */
 export function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId: () => string, budget: LockBudget, appendedNow: (rows: AppendedRow[]) => void): PgTx {
-  return {
+  const tx: PgTx = {
     query: async (sql, params) => {
       if (staged.templates.length) throw new Error('appendEvents must be the last statement of a write');
       const set = budget.refresh();
       if (set) await client.query(set);
+      budget.statementAt = performance.now();
       return client.query(sql, params);
     },
     appendEvents: async (drafts) => staged.add(templatesOf(drafts, newId)),
@@ -123,7 +137,9 @@ export function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId
       if (!templates.length) return [];
       const q = appendQuery(templates);
       // The chain lock first, alone: the append then waits for audit_log only what is left.
+      budget.statementAt = performance.now();
       await client.query(budget.lockChain());
+      budget.statementAt = performance.now();
       const rows = (await client.query<AppendedRow>(q.text, q.values)).rows;
       // Before COMMIT: a log that went back fails this transaction, so nothing lands in it.
       if (rows.length > 0) appendedNow(rows);
@@ -142,6 +158,8 @@ export function transactionOn(client: pg.PoolClient, staged: StagedAppend, newId
       return out.map((o) => ('error' in o ? o : records.slice(at, (at += o.length))));
     },
   };
+  budgets.set(tx, budget);
+  return tx;
 }
 
 /** The commit was sent but its answer never came: the change may or may not be saved. */
