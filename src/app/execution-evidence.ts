@@ -2,7 +2,8 @@
  * What must still hold for an approved request to run, beyond its approvals: the row reads as a
  * request and its audit trail backs it, what it would do has not drifted since it was approved, the
  * delegations its approvals were given under are still in force, its approvers still approve under
- * the current config, and a break-glass use is still allowed. The start (execution-start.ts) reads
+ * the current config, a break-glass use is still allowed, and what was asked (its reason, its
+ * conversation) still meets the command's rules. The start (execution-start.ts) reads
  * them before its claim, and the domain's claim (startExecution) judges them; a resumed execution
  * checks drift again before its first send (execution-send.ts).
  */
@@ -14,7 +15,8 @@ import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { deciderText } from '../domain/delegation';
 import { requirementsOf } from '../domain/quorum';
 import type { Actor, Approval, ApprovalRequest, Requirement } from '../domain/request';
-import type { CommandSpec } from '../domain/catalog';
+import type { CommandPolicy, CommandSpec } from '../domain/catalog';
+import type { ReasonPolicy } from '../domain/reason';
 import { currentCommand, transact, type AppDeps } from './context';
 import { delegationsInForce, lapsedEnd } from './delegations';
 import { checkDrift, type DriftCheck } from './drift';
@@ -131,6 +133,14 @@ export function breakGlassNow(command: CommandSpec, r: ApprovalRequest, access: 
   return {};
 }
 
+/**
+ * The command's rules on what is asked, as configured now (its reason rule, where it may be asked
+ * for): a request asked for under looser ones runs only if it still meets them (the claim's whyNotToRun).
+ */
+export function askingRulesNow(policy: CommandPolicy): { reason?: ReasonPolicy; conversations: Pick<CommandPolicy, 'conversationTypes' | 'conversationIds'> } {
+  return { ...(policy.reason ? { reason: policy.reason } : {}), conversations: { conversationTypes: policy.conversationTypes, conversationIds: policy.conversationIds } };
+}
+
 /** The claim's checks (startExecution) made again for a request claimed long ago: why it may no longer run, or undefined. */
 async function noLongerAuthorized(deps: AppDeps, r: ApprovalRequest): Promise<string | undefined> {
   const now = deps.clock.now();
@@ -161,6 +171,7 @@ async function noLongerAuthorized(deps: AppDeps, r: ApprovalRequest): Promise<st
           mayFill: (actor: Actor, requirement: Requirement) => approvers.access.isApproverFor(decidingRoles(r, requirement.roles), actor),
           requesterMay: policyNow.requesterRoles.length === 0 || requester.access.roles.holdsAny(policyNow.requesterRoles, r.requester.aadObjectId),
           ...breakGlassNow(commandNow, r, requester.access),
+          ...askingRulesNow(policyNow),
         },
   );
   // The claim's words ("Not executed: …. Nothing was sent to Azure…") as the reason the send is withheld for.

@@ -32,6 +32,7 @@ import { waitForNextOpening } from './schedule';
 import { announcingAfter, decidersAudience, delegationsToTell, inBackground, tellDeciders } from './notifications';
 import { readRequestTrail, trailProblem } from './request-trail';
 import {
+  askingRulesNow,
   breakGlassNow,
   checkDriftPatiently,
   delegationEnds,
@@ -141,6 +142,7 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
             mayFill: (actor: Actor, requirement: Requirement) => membership.access.isApproverFor(decidingRoles(r, requirement.roles), actor),
             requesterMay: policyNow.requesterRoles.length === 0 || (requester ?? membership).access.roles.holdsAny(policyNow.requesterRoles, r.requester.aadObjectId),
             ...breakGlassNow(commandNow, r, (requester ?? membership).access),
+            ...askingRulesNow(policyNow),
             windows: policyNow.schedule?.windows ?? [],
           }
         : undefined,

@@ -6,7 +6,7 @@
 import type { CommandSpec, RequesterRule } from './catalog';
 import { formatDuration, plural } from './duration-text';
 import { describeKind, type Roles } from './policy';
-import { breakGlassWords, whenItMayRun as scheduleWords } from './policy-words';
+import { breakGlassWords, reasonRuleWords, whenItMayRun as scheduleWords } from './policy-words';
 import { assign, requirementLabel, requirementsOf } from './quorum';
 
 type Policy = NonNullable<CommandSpec['policy']>;
@@ -144,7 +144,7 @@ export function whoMustApprove(p: Pick<Policy, 'approvals' | 'approverRoles' | '
 }
 
 function reasonText(p: Policy): string {
-  return p.reason?.required ? `required, at least ${plural(p.reason.minLength, 'character')}, saying something (no placeholders or repeats)` : 'optional';
+  return reasonRuleWords(p.reason);
 }
 
 function timeToDecide(p: Policy): string {

@@ -4,7 +4,8 @@
  * and who must approve).
  */
 import type { CommandPolicy } from './catalog';
-import { formatDuration } from './duration-text';
+import { formatDuration, plural } from './duration-text';
+import type { ReasonPolicy } from './reason';
 import { DEFAULT_MAX_AHEAD_SECONDS, type MaintenanceWindow } from './schedule';
 
 /** "when it may run: ..." for the command's policy. */
@@ -20,6 +21,11 @@ export function whenItMayRun(p: CommandPolicy): string {
 /** "sat/sun 02:00-05:00 Europe/London, mon 22:00-23:00 UTC". */
 export function windowsText(windows: readonly MaintenanceWindow[]): string {
   return windows.map((w) => `${w.days.join('/')} ${w.from}-${w.to} ${w.zone}`).join(', ');
+}
+
+/** The reason rule: "required, at least 20 characters, saying something (no placeholders or repeats)", or "optional". */
+export function reasonRuleWords(rule: ReasonPolicy | undefined): string {
+  return rule?.required ? `required, at least ${plural(rule.minLength, 'character')}, saying something (no placeholders or repeats)` : 'optional';
 }
 
 /** "break-glass: ..." for the command's policy. */

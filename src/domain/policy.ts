@@ -2,7 +2,7 @@
  * Who may do what: tenants, roles (lists of Entra object ids: people, and groups written
  * `group:<object id>`) and the per-command policy checks for requesting. Deciding is checked in lifecycle/decision.ts, with the approver test supplied from here.
  */
-import type { CommandSpec } from './catalog';
+import type { CommandSpec, RequesterRule } from './catalog';
 import { listedAs } from './conversation-ids';
 import type { Actor, ApprovalRequest, ConversationKind, Source } from './request';
 import { type Refusal, RefusalReason, refusal } from './refusal';
@@ -107,14 +107,14 @@ export class AccessPolicy {
         `You cannot ${ask} "${command.name}": it needs one of the roles ${policy.requesterRoles.join(', ')}.`,
       );
     }
-    if (!policy.conversationTypes.includes(source.conversationType)) {
+    const outside = outsideConversations(policy, source);
+    if (outside === 'type') {
       return refusal(
         RefusalReason.ConversationNotAllowed,
         `"${command.name}" cannot be ${asked} in a ${describeKind(source.conversationType)}; allowed: ${policy.conversationTypes.map(describeKind).join(', ')}.`,
       );
     }
-    // A channel listed takes its threads, as which Teams names a channel's every message (conversation-ids.ts).
-    if (policy.conversationIds.length > 0 && !policy.conversationIds.some((c) => listedAs(c, source.conversationId))) {
+    if (outside === 'id') {
       const n = policy.conversationIds.length;
       return refusal(
         RefusalReason.ConversationNotAllowed,
@@ -143,6 +143,18 @@ export function decidingRoles(r: Pick<ApprovalRequest, 'policy' | 'escalation'>,
   const roles = [...approverRoles];
   if (r.escalation && !roles.includes(r.escalation.role)) roles.push(r.escalation.role);
   return roles;
+}
+
+/**
+ * Whether a conversation is outside where a command may be asked for (`conversations`): by its type,
+ * or not among the conversations listed; undefined when inside. Asked when it is asked for, and again
+ * before what was asked runs (lifecycle/claim.ts).
+ */
+export function outsideConversations(rule: Pick<RequesterRule, 'conversationTypes' | 'conversationIds'>, source: Pick<Source, 'conversationId' | 'conversationType'>): 'type' | 'id' | undefined {
+  if (!rule.conversationTypes.includes(source.conversationType)) return 'type';
+  // A channel listed takes its threads, as which Teams names a channel's every message (conversation-ids.ts).
+  if (rule.conversationIds.length > 0 && !rule.conversationIds.some((c) => listedAs(c, source.conversationId))) return 'id';
+  return undefined;
 }
 
 export function describeKind(kind: ConversationKind): string {

@@ -20,6 +20,10 @@ export enum RefusalReason {
   /** At execution, the command's current policy asks for more than the approvals given under the policy it was approved by. */
   PolicyTightened = 'policy-tightened',
   RequesterLostRole = 'requester-lost-role',
+  /** At execution, the request's reason no longer meets the command's reason rule as configured now (policy.reason, tightened since). */
+  ReasonRuleTightened = 'reason-rule-tightened',
+  /** At execution, the conversation the request was asked from is no longer one the command's policy allows (policy.conversations, narrowed since). */
+  ConversationRuleTightened = 'conversation-rule-tightened',
   BreakGlassWithdrawn = 'break-glass-withdrawn',
   MissingIdentity = 'missing-identity',
   /** The clicked card message is not one Countersign posted for that request. */

@@ -415,6 +415,29 @@ describe('app: executing an approved request', () => {
     assert.match(f.notifier.told(r.id)[0], /was not executed: "delete resource group" may now run only in its maintenance windows \(sat\/sun 02:00-05:00 UTC\), and none is open/);
   });
 
+  it('holds a request to the command\'s reason rule as configured now: a reason required since (none was given) fails the run, naming the rule, nothing sent', async () => {
+    // The next start runs a configuration in which the delete needs a reason of 20 characters; Alice gave none.
+    const r = await approvedThenRestartedWith('      ttl: 1h\n', '      reason: { required: true, minLength: 20 }\n      ttl: 1h\n');
+    assert.equal(f.azure.executions.length, 0);
+    const failed = await f.request(r.id);
+    assert.equal(failed.state, 'failed');
+    const [revoked] = await f.audit({ types: ['approval.revoked'] });
+    assert.deepEqual([revoked.outcome.reason, revoked.outcome.detail], [RefusalReason.ReasonRuleTightened, failed.outcomeDetail]);
+    assert.match(
+      f.notifier.told(r.id)[0],
+      /was not executed: the reason rule of "delete resource group" \(policy\.reason\) changed after it was asked for, and its reason no longer meets it: This command needs a reason \(at least 20 characters\)\. Nothing was sent to Azure: ask again, with a reason the rule now takes/,
+    );
+  });
+
+  it('holds a request to where its command may be asked for as configured now: asked in a channel no longer allowed, the run fails, naming the rule, nothing sent', async () => {
+    const r = await approvedThenRestartedWith('        types: [channel, groupChat, personal]\n', '        types: [personal]\n');
+    assert.equal(f.azure.executions.length, 0);
+    assert.equal((await f.request(r.id)).state, 'failed');
+    const [revoked] = await f.audit({ types: ['approval.revoked'] });
+    assert.equal(revoked.outcome.reason, RefusalReason.ConversationRuleTightened);
+    assert.match(f.notifier.told(r.id)[0], /was not executed: the conversations rule of "delete resource group" changed after it was asked for: it may now be asked for only in a personal chat \(policy\.conversations\.types\), and it was asked for in a channel\. Nothing was sent to Azure: ask again, from a conversation the rule now allows\./);
+  });
+
   it('runs nothing more of a command taken out of the config (or made read-only): an approved request and a break-glass use both fail, named as such, nothing sent', async () => {
     const withBreakGlass = reachConfigText(['breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h }']);
     f = appOnFakes({ configText: withBreakGlass });
@@ -726,6 +749,23 @@ describe('app: executing an approved request', () => {
     const ended = await f.request(r.id);
     assert.equal(ended.state, 'failed');
     assert.match(ended.outcomeDetail ?? '', /^NotSentOnResume: Not executed: Bob Approver no longer hold\(s\) the approver role; 0 of 1 approval\(s\) still count\. Nothing was sent to Azure; ask again\.$/);
+  });
+
+  it('sends nothing on resuming an execution Azure never took whose command may no longer be asked for where it was, since the claim', async () => {
+    const { r } = await leftToAnotherRun(TAG, { notAccepted: true });
+    // The tag command is limited to another channel while no instance ran it; the next start takes it over.
+    const example = readFileSync(EXAMPLE_CONFIG, 'utf8');
+    const command = example.indexOf('  - name: tag\n');
+    const at = example.indexOf('      requesterRoles: [requesters]\n', command);
+    assert.ok(command >= 0 && at > command, 'the example config changed: find the tag command\'s requesterRoles');
+    const limited = `${example.slice(0, at)}      conversations: { ids: ["19:other-channel@thread.tacv2"] }\n${example.slice(at)}`;
+    const restarted = new Countersign({ ...f.deps, config: parseConfig(limited, EXAMPLE_CONFIG) }, { owner: 'run-b' });
+    assert.deepEqual(await restarted.resumeAbandoned(), [r.id]);
+    await toTheEnd(restarted);
+    assert.deepEqual(f.azure.sent, [], 'nothing was sent to Azure');
+    const ended = await f.request(r.id);
+    assert.equal(ended.state, 'failed');
+    assert.match(ended.outcomeDetail ?? '', /^NotSentOnResume: Not executed: the conversations rule of "tag" changed after it was asked for: it may now be asked for only in 1 listed conversation \(policy\.conversations\.ids\), not the one it was asked for in\. Nothing was sent to Azure; ask again\.$/);
   });
 
   it('sends nothing on resuming an execution Azure never took once its approval stopped being valid (days after the claim)', async () => {

@@ -90,6 +90,38 @@ describe('starting execution', () => {
     ]);
   });
 
+  it('fails without touching Azure when its reason no longer meets the command\'s reason rule as configured now, naming the rule', () => {
+    const r = requestIn('approved'); // reason: "cleanup after the migration" (27 characters)
+    const base = { requirements: [{ roles: r.policy.approverRoles, count: 1 }], mayFill: () => true, requesterMay: true };
+    assert.equal(accepted(startExecution(r, minutesIn(7), holdsApproverRole, undefined, { ...base, reason: { required: true, minLength: 20 } })).request.state, 'executing', 'it still meets the rule: it runs');
+    const { request, events } = accepted(startExecution(r, minutesIn(7), holdsApproverRole, undefined, { ...base, reason: { required: true, minLength: 40 } }));
+    assert.equal(request.state, 'failed');
+    assert.equal(request.execution, undefined);
+    const detail = 'Not executed: the reason rule of "delete resource group" (policy.reason) changed after it was asked for, and its reason no longer meets it: The reason is 27 characters; this command needs at least 40. Nothing was sent to Azure: ask again, with a reason the rule now takes (required, at least 40 characters, saying something (no placeholders or repeats)).';
+    assert.deepEqual(events.map((e) => [e.type, e.outcome]), [['approval.revoked', { result: 'refused', reason: RefusalReason.ReasonRuleTightened, detail }]]);
+    // None given when it was optional, required now: the same.
+    const without = { ...r, reason: undefined };
+    assert.match(accepted(startExecution(without, minutesIn(7), holdsApproverRole, undefined, { ...base, reason: { required: true, minLength: 10 } })).request.outcomeDetail ?? '', /its reason no longer meets it: This command needs a reason \(at least 10 characters\)\. Nothing was sent/);
+    // A break-glass use's reason is held to it as well.
+    const use = { ...r, reason: 'outage', approvals: [], breakGlass: { reason: 'outage', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() } };
+    assert.equal(accepted(startExecution(use, minutesIn(7), holdsApproverRole, undefined, { ...base, reason: { required: true, minLength: 10 } })).events[0].outcome?.reason, RefusalReason.ReasonRuleTightened);
+  });
+
+  it('fails without touching Azure when the conversation it was asked from is no longer one the command allows, naming the rule', () => {
+    const r = requestIn('approved'); // asked in a channel
+    const base = { requirements: [{ roles: r.policy.approverRoles, count: 1 }], mayFill: () => true, requesterMay: true };
+    const everywhere = { conversationTypes: ['personal', 'groupChat', 'channel'] as const, conversationIds: [] };
+    assert.equal(accepted(startExecution(r, minutesIn(7), holdsApproverRole, undefined, { ...base, conversations: { ...everywhere, conversationTypes: [...everywhere.conversationTypes] } })).request.state, 'executing');
+    const { request, events } = accepted(startExecution(r, minutesIn(7), holdsApproverRole, undefined, { ...base, conversations: { conversationTypes: ['personal', 'groupChat'], conversationIds: [] } }));
+    assert.equal(request.state, 'failed');
+    const detail = 'Not executed: the conversations rule of "delete resource group" changed after it was asked for: it may now be asked for only in a personal chat or group chat (policy.conversations.types), and it was asked for in a channel. Nothing was sent to Azure: ask again, from a conversation the rule now allows.';
+    assert.deepEqual(events.map((e) => [e.type, e.outcome]), [['approval.revoked', { result: 'refused', reason: RefusalReason.ConversationRuleTightened, detail }]]);
+    // Limited to listed conversations since, not its own: refused; its own channel listed: it runs.
+    const listed = (ids: string[]) => ({ ...base, conversations: { conversationTypes: [...everywhere.conversationTypes], conversationIds: ids } });
+    assert.match(accepted(startExecution(r, minutesIn(7), holdsApproverRole, undefined, listed(['19:other@thread.tacv2']))).request.outcomeDetail ?? '', /it may now be asked for only in 1 listed conversation \(policy\.conversations\.ids\), not the one it was asked for in\./);
+    assert.equal(accepted(startExecution(r, minutesIn(7), holdsApproverRole, undefined, listed([r.source.conversationId]))).request.state, 'executing');
+  });
+
   it('does not count an approval that was given for a different operation hash', () => {
     const r = requestIn('approved');
     const forOtherOperation = { ...r, approvals: [{ ...r.approvals[0], operationHash: 'b'.repeat(64) }] };
