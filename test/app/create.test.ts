@@ -144,6 +144,26 @@ describe('app: creating a request', () => {
     }
   });
 
+  it('creates nothing of a reason typed twice, or a parameter typed again after "reason:": the form says which, naming both', async () => {
+    const twice = f.app.interpret('delete resource group staging-old reason: cleanup after migration 42 reason: ticket CHG-7');
+    assert.ok(twice.kind === 'incomplete', twice.kind);
+    assert.deepEqual(twice.problems, [
+      { parameter: 'reason', message: 'the reason is given twice, after "reason:" each time ("cleanup after migration 42" and "ticket CHG-7"): give one reason, after one "reason:" (to write "reason:" inside it, put that part in double quotes)' },
+    ]);
+    // As a break-glass use: refused, nothing run.
+    const glass = f.app.interpret('break-glass delete resource group staging-old reason: outage INC-42 reason: key leaked');
+    assert.ok(glass.kind === 'break-glass' && glass.request.kind === 'incomplete', JSON.stringify(glass));
+    const again = f.app.interpret('delete resource group staging-old reason: cleanup after migration 42 name=production-api');
+    assert.ok(again.kind === 'incomplete', again.kind);
+    assert.deepEqual(again.problems, [
+      { parameter: 'name', message: 'name=production-api is after "reason:", so it was read as part of the reason, not as name: give each parameter once, before "reason:"' },
+    ]);
+    // Quoted, or a stray "reason:" with nothing before it, they are the reason's words.
+    assert.equal(f.app.interpret('delete resource group staging-old reason: cleanup, see "reason: name=x" in CHG-7').kind, 'ready');
+    assert.equal(f.app.interpret('delete resource group staging-old reason: reason: cleanup after migration 42').kind, 'ready');
+    assert.deepEqual(await f.store.requests.list({}), [], 'nothing was requested');
+  });
+
   it('tells what is missing from an incomplete request instead of creating one', () => {
     const meant = f.app.interpret('delete resource group');
     assert.equal(meant.kind, 'incomplete');

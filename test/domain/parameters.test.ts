@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Catalog, checkParameters, checkValue, type CommandSpec } from '../../src/domain/catalog';
 import { catalog, cmd, deleteGroup, deploy, restart, scale, tag } from './catalog-fixtures';
+import { checkRequestInput } from '../../src/domain/request-input';
 
 /** Checks a whole message the way the bot does: parse, then bind and check the parameters. */
 function check(text: string) {
@@ -35,6 +36,34 @@ describe('checking the parameters of a command', () => {
       environment: 'environment is given twice: "production" in its place and environment=staging by name; give it once',
     });
     assert.deepEqual(values('deploy api-service environment=staging'), { environment: 'staging', service: 'api-service' });
+  });
+
+  it('names a parameter typed again after "reason:" (read as the reason\'s words), taking the word in its place as its own, not as one too many', () => {
+    assert.deepEqual(problems('deploy staging api-service reason: release 2.4 service=web-frontend'), {
+      service: 'service=web-frontend is after "reason:", so it was read as part of the reason, not as service: give each parameter once, before "reason:"',
+    });
+    assert.deepEqual(Object.keys(problems('deploy staging reason: release 2.4 service=web-frontend')), ['service']);
+    assert.deepEqual(values('deploy staging api-service reason: release 2.4, "service=web-frontend" next week'), { environment: 'staging', service: 'api-service' });
+    assert.deepEqual(values('deploy staging api-service reason: release version=2.4'), { environment: 'staging', service: 'api-service' });
+    // A parameter with a problem and no word in its place takes none of the next one's: service is still api-service.
+    const typo = check('deploy env=staging api-service');
+    assert.deepEqual([typo.values, typo.ok ? [] : typo.problems.map((p) => p.parameter)], [{ service: 'api-service' }, ['environment']]);
+  });
+
+  it('names a reason typed twice, required or not, with both reasons', () => {
+    const input = (text: string) => {
+      const p = catalog.parse(text) ?? assert.fail(`"${text}" matched no command`);
+      return checkRequestInput(p.command, p);
+    };
+    const twice = input('deploy staging api-service reason: release 2.4 reason: hotfix 99');
+    assert.deepEqual(twice.ok ? [] : twice.problems, [
+      { parameter: 'reason', message: 'the reason is given twice, after "reason:" each time ("release 2.4" and "hotfix 99"): give one reason, after one "reason:" (to write "reason:" inside it, put that part in double quotes)' },
+    ]);
+    const thrice = input('deploy staging api-service reason: a reason: b REASON: c');
+    assert.match(thrice.ok ? '' : thrice.problems[0].message, /^the reason is given 3 times, after "reason:" each time \("a", "b" and "c"\)/);
+    assert.equal(input('deploy staging api-service reason: release "reason: 2.4"').ok, true);
+    assert.equal(input('deploy staging api-service reason: release 2.4 reason:').ok, true, 'a stray "reason:" is no second reason');
+    assert.equal(input('deploy staging api-service reason: release 2.4 treason: none').ok, true);
   });
 
   it('turns an enum value into its declared spelling', () => {

@@ -14,6 +14,6 @@ export type {
   ParsedCommand,
   RequesterRule,
 } from './types';
-export { Catalog, insideQuote, nearFirstWord, reasonStart, tokenize } from './match';
+export { Catalog, insideQuote, nearFirstWord, reasonsTyped, reasonStart, reasonTypedTwiceMessage, tokenize } from './match';
 export { checkParameters, checkValue, isCheckedValue } from './parameters';
 export { asChange, asQuery, pathParameters, type PathUse, pathValueProblem, placeholdersIn, resolveOperation, type ResolveContext } from './resolve';

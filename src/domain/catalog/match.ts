@@ -49,7 +49,7 @@ export class Catalog {
         const problems: ParameterProblem[] = Object.entries(given)
           .filter(([, values]) => values.length > 1)
           .map(([parameter, values]) => ({ parameter, message: `${parameter} is given ${values.length === 2 ? 'twice' : `${values.length} times`} (${listValues(values)}): give it once` }));
-        problems.push(...misnamed);
+        problems.push(...misnamed, ...parametersInReason(command, reason));
         if (quote !== undefined) problems.push({ parameter: '(quote)', message: unclosedQuoteMessage(body, quote) });
         return { command, args, named, ...(problems.length > 0 ? { problems } : {}), ...(reason === undefined ? {} : { reason }) };
       }
@@ -203,10 +203,58 @@ function listValues(values: string[]): string {
 
 /** The first `reason:` outside double quotes, which starts the reason: where it stands and how long it is (with the spaces after it). */
 function reasonMark(text: string): { index: number; length: number } | undefined {
-  for (const candidate of text.matchAll(/(^|\s)reason:\s*/gi)) {
-    if (!insideQuote(text.slice(0, candidate.index))) return { index: candidate.index, length: candidate[0].length };
+  return reasonMarks(text)[0];
+}
+
+/** Every `reason:` outside double quotes, at the start or after a space, in order. */
+function reasonMarks(text: string): { index: number; length: number }[] {
+  return [...text.matchAll(/(^|\s)reason:\s*/gi)].filter((m) => !insideQuote(text.slice(0, m.index))).map((m) => ({ index: m.index, length: m[0].length }));
+}
+
+/**
+ * `reason: release 2.4 reason: hotfix 99`: everything after the first `reason:` is the reason, so a
+ * second one, outside double quotes, made one reason of two, and approvers would read both as one.
+ * The reasons typed (those with words), when more than one; a stray `reason:` with nothing on one
+ * side of it is not a second reason.
+ */
+export function reasonsTyped(reason: string | undefined): string[] | undefined {
+  if (reason === undefined) return undefined;
+  const marks = reasonMarks(reason);
+  if (marks.length === 0) return undefined;
+  const starts = [0, ...marks.map((m) => m.index + m.length)];
+  const ends = [...marks.map((m) => m.index), reason.length];
+  const parts = starts.map((start, i) => reason.slice(start, ends[i]).trim()).filter((part) => part !== '');
+  return parts.length > 1 ? parts : undefined;
+}
+
+/** What the person is told of a reason typed twice (reasonsTyped): both, clipped, and how to write one. */
+export function reasonTypedTwiceMessage(parts: string[]): string {
+  const clipped = parts.map((part) => `"${part.length > 40 ? `${part.slice(0, 40)}…` : part}"`);
+  const times = parts.length === 2 ? 'twice' : `${parts.length} times`;
+  return `the reason is given ${times}, after "reason:" each time (${clipped.slice(0, -1).join(', ')} and ${clipped.at(-1)}): give one reason, after one "reason:" (to write "reason:" inside it, put that part in double quotes)`;
+}
+
+/**
+ * `deploy staging api-service reason: release service=web-frontend`: a name=value of one of the
+ * command's parameters after `reason:` is read as words of the reason, not as the parameter, though
+ * the person meant it as one (again, or for the first time): said, on that parameter, so it is
+ * neither lost nor shown to approvers as if it had been asked for. Quoted, it is the reason's.
+ */
+function parametersInReason(command: CommandSpec, reason: string | undefined): ParameterProblem[] {
+  if (reason === undefined) return [];
+  const problems: ParameterProblem[] = [];
+  for (const m of straightQuotes(reason).matchAll(/([^\s"]*)"([^"]*)"|(\S+)/g)) {
+    if (m[3] === undefined && m[1] === '') continue;
+    const word = m[3] ?? `${m[1]}${m[2]}`;
+    const eq = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(word);
+    const spec = eq ? command.parameters.find((p) => p.name === eq[1]) : undefined;
+    if (!eq || !spec || problems.some((p) => p.parameter === spec.name)) continue;
+    problems.push({
+      parameter: spec.name,
+      message: `${spec.name}=${eq[2].slice(0, 40)} is after "reason:", so it was read as part of the reason, not as ${spec.name}: give each parameter once, before "reason:"`,
+    });
   }
-  return undefined;
+  return problems;
 }
 
 /** Where the reason starts in a typed request (the text's length when it has none). */

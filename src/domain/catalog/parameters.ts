@@ -17,11 +17,15 @@ export function checkParameters(command: CommandSpec, parsed: Pick<ParsedCommand
   // twice, not a service called "production".
   const positional = twice.size > 0 ? [] : [...parsed.args];
   const inPaths = pathParameters(command);
+  const everyPlaceTaken = twice.size === 0 && parsed.args.length >= command.parameters.filter((spec) => parsed.named[spec.name] === undefined).length;
   for (const [i, spec] of command.parameters.entries()) {
     // A parameter given twice has no value until the person says which one they meant.
     const given = parsed.problems?.find((p) => p.parameter === spec.name) ?? twice.get(spec.name);
     if (given) {
       problems.push(given);
+      // With a word in every place not named (`deploy staging api-service reason: … service=web-frontend`),
+      // its word is its own (one of the values given), not the next parameter's nor one too many.
+      if (everyPlaceTaken && parsed.named[spec.name] === undefined) positional.shift();
       continue;
     }
     const inPlace = twice.size > 0 && i < parsed.args.length ? parsed.args[i] : undefined;
