@@ -22,8 +22,13 @@ export function registerConfigCommands(program: Command, settings: CliSettings):
         // Each command's effective policy in words: what a reviewer of the config signs off on.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { breakGlassUnusableWarning, nobodyMayAskWarning, policyLines, stuckRequesterWarning, unapprovableWarning, unreachedWarning } = require('../domain/policy-text') as typeof import('../domain/policy-text');
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { nameOverlapWarnings } = require('../domain/catalog') as typeof import('../domain/catalog');
         const policies = c.catalog.commands.map((command) => {
-          const warnings = [nobodyMayAskWarning(command, c.access.roles), unapprovableWarning(command, c.access.roles), stuckRequesterWarning(command, c.access.roles), unreachedWarning(command, c.access.roles), breakGlassUnusableWarning(command, c.access.roles)].filter((w) => w !== undefined);
+          const warnings = [
+            ...[nobodyMayAskWarning(command, c.access.roles), unapprovableWarning(command, c.access.roles), stuckRequesterWarning(command, c.access.roles), unreachedWarning(command, c.access.roles), breakGlassUnusableWarning(command, c.access.roles)].filter((w) => w !== undefined),
+            ...nameOverlapWarnings(command, c.catalog.commands),
+          ];
           return `\n  ${command.name}\n${policyLines(command).map((l) => `    ${l.aspect}: ${l.text}\n`).join('')}${warnings.map((w) => `    WARNING: ${w}\n`).join('')}`;
         });
         // One write: a reader that stops early (| head) is not sent a stream of further writes.

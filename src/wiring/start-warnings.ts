@@ -1,11 +1,13 @@
 /**
  * What a start says in the log of a setup that runs but is risky or cannot work as meant:
  * authentication off, Teams served against the ARM sandbox, PostgreSQL without TLS, a bot whose own
- * tenant is not allowed, commands nobody may ask, approve or be sent, a data directory or database
+ * tenant is not allowed, commands nobody may ask, approve or be sent, a command whose name begins
+ * another's, a data directory or database
  * other users of the machine may read. Called by the composition root
  * (src/composition-root.ts) once the bot listens.
  */
 import type { CountersignConfig } from '../config/load';
+import { nameOverlapWarnings } from '../domain/catalog';
 import { breakGlassUnusableWarning, nobodyMayAskWarning, stuckRequesterWarning, unapprovableWarning, unreachedWarning } from '../domain/policy-text';
 import type { Logger } from '../log/context';
 import { publicUrlWarning, type Settings } from '../settings';
@@ -64,4 +66,5 @@ export function warnOfRiskyStart(
     if (unreached) log.warn({ command: command.name, problem: unreached }, 'nobody is sent a command\'s requests');
     const glass = breakGlassUnusableWarning(command, config.access.roles);
     if (glass) log.warn({ command: command.name, problem: glass }, 'nobody may use a command\'s break-glass');
+    for (const overlap of nameOverlapWarnings(command, config.catalog.commands)) log.warn({ command: command.name, problem: overlap }, 'a command\'s name is the start of another\'s');
   }}

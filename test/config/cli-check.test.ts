@@ -17,6 +17,9 @@ function check(file: string) {
   return spawnSync(process.execPath, [path.join(ROOT, 'bin', 'countersign.js'), 'config', 'check', file], { encoding: 'utf8', cwd: ROOT });
 }
 
+/** The example's own warning (its "tag" is the start of its "tag vm") left out: the others. */
+const OTHER_WARNINGS = /WARNING: (?!"tag" is the start of "tag vm")/g;
+
 describe('countersign config check', function () {
   this.timeout(30000);
 
@@ -27,6 +30,36 @@ describe('countersign config check', function () {
     assert.match(r.stdout, /^OK .*countersign\.example\.yaml\n  policy version [0-9a-f]{64}\n {4}[0-9a-f]{64} {2}\/.*countersign\.example\.yaml\n {4}[0-9a-f]{64} {2}templates\/api-service\.json\n {4}[0-9a-f]{64} {2}templates\/web-frontend\.json\n  \d+ command/);
     assert.match(r.stdout, /azure: SANDBOX/);
     assert.match(r.stdout, /\n  delete resource group\n(?: {4}.*\n)*? {4}when it may run: at once when approved, or later with "at <time>"; an approval stays valid 7 days; right before it runs, .*\n {4}break-glass: not allowed\n/);
+  });
+
+  it('warns, still OK, of a command whose name is the start of another\'s, naming both and which one a message is read as', () => {
+    // The example's own: "tag" (group, key, value) and "tag vm".
+    const shipped = check(path.join(ROOT, 'config', 'countersign.example.yaml'));
+    assert.equal(shipped.status, 0, shipped.stderr);
+    assert.match(shipped.stdout, /\n  tag\n(?: {4}.*\n)*? {4}WARNING: "tag" is the start of "tag vm": a message beginning "tag vm" is read as "tag vm" \(the longest name a message begins with is the one matched\), never as "tag" with group "vm"; to mean that, give it by name \(tag group=vm …\), or rename one of the two\n/);
+    assert.equal((shipped.stdout.match(/WARNING/g) ?? []).length, 1, 'only that one');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'countersign-check-'));
+    try {
+      // A command "delete" beside "delete resource group", "delete vm" and "delete storage account": one warning for each.
+      const example = readFileSync(path.join(ROOT, 'config', 'countersign.example.yaml'), 'utf8');
+      const command = '  - name: delete\n    description: Delete a resource by id\n    sensitive: true\n    parameters:\n      - name: id\n    operation:\n      kind: deleteResource\n      resourceId: "{id}"\n      apiVersion: "2023-07-01"\n    policy:\n      approverRoles: [platform-approvers]\n\n';
+      const text = example.replace('  - name: delete resource group\n', `${command}  - name: delete resource group\n`);
+      assert.ok(text.includes('  - name: delete\n'), 'the example config changed');
+      const file = path.join(dir, 'overlapping.yaml');
+      writeFileSync(file, text);
+      copyTemplates(dir);
+      const r = check(file);
+      assert.equal(r.status, 0, r.stderr);
+      const under = /\n  delete\n((?: {4}.*\n)*)/.exec(r.stdout)?.[1] ?? assert.fail(r.stdout);
+      assert.deepEqual(under.split('\n').filter((l) => l.includes('WARNING')).map((l) => l.replace(/: a message beginning.*/, '')), [
+        '    WARNING: "delete" is the start of "delete resource group"',
+        '    WARNING: "delete" is the start of "delete vm"',
+        '    WARNING: "delete" is the start of "delete storage account"',
+      ]);
+      assert.ok(under.includes('never as "delete" with id "resource"; to mean that, give it by name (delete id=resource …), or rename one of the two'), under);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lists the members of a role that names Entra groups as "group <id>", and where membership is looked up', () => {
@@ -68,7 +101,7 @@ describe('countersign config check', function () {
       const r = check(file);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /\n  delete resource group\n(?: {4}.*\n)*? {4}WARNING: "delete resource group" needs 2 approvals from distinct people, but security holds nobody: no request for it can ever be approved\. Add people \(or an Entra group\) to the role, or lower approvals\n/);
-      assert.equal((r.stdout.match(/WARNING/g) ?? []).length, 1, 'the other commands are fine');
+      assert.equal((r.stdout.match(OTHER_WARNINGS) ?? []).length, 1, 'the other commands are fine');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -89,7 +122,7 @@ describe('countersign config check', function () {
       const r = check(file);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /\n  delete resource group\n(?: {4}.*\n)*? {4}WARNING: "delete resource group" can never be approved when 55555555-5555-4555-8555-555555555555 asks for it: it needs 1 from leads, never the requester, and leads holds too few other people\. Add people to leads, or take them out of requesters\n/);
-      assert.equal((r.stdout.match(/WARNING/g) ?? []).length, 1, 'the other commands are fine');
+      assert.equal((r.stdout.match(OTHER_WARNINGS) ?? []).length, 1, 'the other commands are fine');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -107,7 +140,7 @@ describe('countersign config check', function () {
       const r = check(file);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /\n  delete resource group\n(?: {4}.*\n)*? {4}WARNING: "delete resource group" is approved only by Entra groups \(platform-team\) and has no approval channel, so nobody is sent its requests: .* Add an approval channel \(policy\.notify\.channels\), or people by name to platform-team\n/);
-      assert.equal((r.stdout.match(/WARNING/g) ?? []).length, 1, 'the other commands are fine');
+      assert.equal((r.stdout.match(OTHER_WARNINGS) ?? []).length, 1, 'the other commands are fine');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -86,6 +86,22 @@ describe('catalog mistakes the start logs, as config check prints them', functio
   });
 });
 
+describe('command names the start logs, as config check prints them', function () {
+  this.timeout(30_000);
+
+  it('logs a command whose name is the start of another\'s, naming both and which one a message is read as', async () => {
+    const h = await startHarness({});
+    try {
+      const warned = h.logs.filter((l) => l.level === 40 && l.msg === "a command's name is the start of another's").map((l) => [l.command, l.problem]);
+      assert.deepEqual(warned, [
+        ['tag', '"tag" is the start of "tag vm": a message beginning "tag vm" is read as "tag vm" (the longest name a message begins with is the one matched), never as "tag" with group "vm"; to mean that, give it by name (tag group=vm …), or rename one of the two'],
+      ]);
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
 describe("a bot served to Teams and the links it hands out (COUNTERSIGN_PUBLIC_URL)", function () {
   this.timeout(30_000);
   const LINK_WARNING = /^COUNTERSIGN_PUBLIC_URL /;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Catalog, tokenize, type ParsedCommand } from '../../src/domain/catalog';
+import { Catalog, nameOverlapWarnings, tokenize, type ParsedCommand } from '../../src/domain/catalog';
 import { loadConfig } from '../../src/config/load';
 import { EXAMPLE_CONFIG } from '../support/harness';
 import { catalog, cmd, deleteGroup, deleteResource, deploy, tag } from './catalog-fixtures';
@@ -195,5 +195,29 @@ describe('suggesting from every word of a sentence', () => {
     const example = loadConfig(EXAMPLE_CONFIG).catalog;
     assert.deepEqual(example.suggest('restart the database please'), ['app restart', 'vm restart']);
     assert.deepEqual(example.suggest('please deplyo it'), ['deploy']);
+  });
+});
+
+describe('command names of which one is the start of another', () => {
+  it('says, under the shorter, which command a message beginning with the longer name is read as, and how to mean the shorter', () => {
+    const deleteRg = cmd('delete rg', [{ name: 'name', type: 'string' }], { kind: 'deleteResourceGroup', resourceGroup: '{name}' });
+    const commands = [deleteResource, deleteRg, deleteGroup];
+    assert.deepEqual(nameOverlapWarnings(deleteResource, commands), [
+      '"delete" is the start of "delete rg": a message beginning "delete rg" is read as "delete rg" (the longest name a message begins with is the one matched), never as "delete" with id "rg"; to mean that, give it by name (delete id=rg …), or rename one of the two',
+      '"delete" is the start of "delete resource group": a message beginning "delete resource group" is read as "delete resource group" (the longest name a message begins with is the one matched), never as "delete" with id "resource"; to mean that, give it by name (delete id=resource …), or rename one of the two',
+    ]);
+    // As the catalog reads messages: the longer name, and the shorter one by name.
+    const both = new Catalog(commands);
+    assert.equal(both.parse('delete rg staging-old')?.command.name, 'delete rg');
+    assert.deepEqual(both.parse('delete id=rg')?.named, { id: 'rg' });
+    // The longer one, and names that only share a first word, say nothing.
+    assert.deepEqual(nameOverlapWarnings(deleteRg, commands), []);
+    assert.deepEqual(nameOverlapWarnings(deleteGroup, commands), []);
+    // A shorter command that could not take the word (an enum without it, no parameters): which is matched, all the same.
+    const canary = cmd('deploy canary', [], { kind: 'listResourceGroups' });
+    assert.deepEqual(nameOverlapWarnings(deploy, [deploy, canary]), [
+      '"deploy" is the start of "deploy canary": a message beginning "deploy canary" is read as "deploy canary" (the longest name a message begins with is the one matched), never as "deploy"; rename one of the two if that is not meant',
+    ]);
+    assert.equal(nameOverlapWarnings(cmd('List', [], { kind: 'listResourceGroups' }), [cmd('list   Groups', [], { kind: 'listResourceGroups' })]).length, 1, 'letter case and spaces as messages are matched');
   });
 });
