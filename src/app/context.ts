@@ -2,6 +2,7 @@ import type { Logger } from '../log/context';
 import type { Catalog, CommandSpec } from '../domain/catalog';
 import type { DelegationPolicy } from '../domain/delegation';
 import type { AccessPolicy } from '../domain/policy';
+import type { SubscriptionEnvironments } from '../domain/risk';
 import type { AuditRecord } from '../domain/audit';
 import type { ApprovalRequest } from '../domain/request';
 import type { Transition } from '../domain/lifecycle';
@@ -21,6 +22,8 @@ export interface PolicySource {
   auditorRoles: string[];
   /** The `delegation` block (absent: delegation on, at most 14 days). */
   delegation?: DelegationPolicy;
+  /** The `azure.environments` block: which environment each subscription is (none: names alone say). */
+  subscriptionEnvironments?: SubscriptionEnvironments;
   loadTemplate(relativePath: string): Record<string, unknown>;
 }
 

@@ -8,7 +8,7 @@ import { requirementLabel } from '../domain/quorum';
 import { operationHash } from '../domain/canonical';
 import { isChangeOperation, requiredTarget, targetOf, type QueryOperation, type QueryResult } from '../domain/operation';
 import type { Refusal } from '../domain/refusal';
-import { defaultRisk } from '../domain/risk';
+import { defaultRisk, operationEnvironment } from '../domain/risk';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import type { AppDeps } from './context';
 import { auditRefused, mayRequest, refuseRepeat, releaseRequest, resolveRunAt, type RequestAttempt, type RequestSlot } from './request-gate';
@@ -112,6 +112,7 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
   }
   if (!isChangeOperation(operation)) return { ok: false, error: `"${command.name}" does not change anything; it needs no approval.` };
   const target = targetOf(operation);
+  const environment = operationEnvironment(operation, input.values, deps.config.subscriptionEnvironments);
   // Before Azure is read for it: a request its requester already has open is not made again.
   const repeat = await repeatOf(deps, input, { id, command: command.name, parameters: input.values, target, operation });
   if (repeat) return repeat;
@@ -144,7 +145,8 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
     expiresAt: new Date(now.getTime() + command.policy.ttlSeconds * 1000).toISOString(),
     updatedAt: now.toISOString(),
     sandbox: deps.azure.sandbox,
-    risk: command.risk ?? defaultRisk(operation, input.values),
+    risk: command.risk ?? defaultRisk(operation, input.values, deps.config.subscriptionEnvironments),
+    ...(environment ? { environment } : {}),
     ...(input.reason ? { reason: input.reason.slice(0, 500) } : {}),
     ...(runAt?.ok ? { requestedRunAt: runAt.runAt.toISOString() } : {}),
   };

@@ -81,7 +81,8 @@ function actionPhrase(r: ApprovalRequest): string {
 
 /** "PRODUCTION" (shouted: it is the place to be careful), "staging", or nothing known. */
 function placeWords(r: ApprovalRequest): string | undefined {
-  const env = environmentOf(r.parameters, r.target.resourceGroup);
+  // As decided when the request was made (its subscription's environment included); one made before that was recorded, by its names.
+  const env = r.environment ?? environmentOf(r.parameters, r.target.resourceGroup);
   return env === 'production' ? 'PRODUCTION' : env;
 }
 

@@ -14,6 +14,7 @@ import { type At, ConfigError, type ConfigProblem, dotted, type Locate } from '.
 import { ConfigTemplates } from './templates';
 import { buildAudit } from './audit';
 import { buildCommand } from './commands';
+import { buildEnvironments } from './environments';
 import { durationOrZero } from './duration';
 
 /**
@@ -43,6 +44,7 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
   const delegation = buildDelegation(input.delegation, at);
   const directory = buildDirectory(input, at);
   checkGroupRoles(input, at);
+  const subscriptionEnvironments = buildEnvironments(input.azure, at);
   const endpoint = input.azure?.endpoint;
   // (One not https is said by the schema, with an example.)
   const endpointWrong = endpoint === undefined || !/^https:\/\//i.test(endpoint) ? undefined : endpointProblem(endpoint.replace(/\/+$/, ''), false);
@@ -78,6 +80,7 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
     directory,
     catalog: new Catalog(commands),
     access: new AccessPolicy(input.tenants, new Roles(input.roles)),
+    subscriptionEnvironments,
     loadTemplate: (relativePath) => templates.get(relativePath),
   };
 }

@@ -151,6 +151,12 @@ export const configSchema = {
       properties: {
         subscriptionId: { type: 'string', pattern: `^$|${GUID}` },
         endpoint: { type: 'string', pattern: '^https://' },
+        /** Environment name → the subscriptions that are it (names and one subscription in one environment: checked when built). */
+        environments: {
+          type: 'object',
+          minProperties: 1,
+          additionalProperties: { type: 'array', minItems: 1, items: { type: 'string', pattern: GUID } },
+        },
         credential: {
           type: 'object',
           additionalProperties: false,

@@ -6,7 +6,7 @@ import type { Catalog, OperationTemplate, ParameterSpec } from '../domain/catalo
 import type { DelegationPolicy } from '../domain/delegation';
 import type { AccessPolicy } from '../domain/policy';
 import type { ConversationKind } from '../domain/request';
-import type { RiskLevel } from '../domain/risk';
+import type { RiskLevel, SubscriptionEnvironments } from '../domain/risk';
 import type { Weekday } from '../domain/schedule';
 import type { TemplateFile } from './templates';
 
@@ -42,6 +42,8 @@ export interface CountersignConfig {
   directory: DirectoryConfig;
   catalog: Catalog;
   access: AccessPolicy;
+  /** Which environment each subscription is (`azure.environments`; empty when not given). */
+  subscriptionEnvironments: SubscriptionEnvironments;
   /** A deployment template (relative to the config file's folder) as read when the config loaded. */
   loadTemplate(relativePath: string): Record<string, unknown>;
 }
@@ -79,7 +81,7 @@ export interface AuditHttpConfig {
 export interface RawConfig {
   version: 1;
   tenants: string[];
-  azure?: { subscriptionId?: string; endpoint?: string; credential?: AzureConfig['credential'] };
+  azure?: { subscriptionId?: string; endpoint?: string; environments?: Record<string, string[]>; credential?: AzureConfig['credential'] };
   roles: Record<string, string[]>;
   defaults?: { approvals?: number; ttl?: string; maxScheduleAhead?: string } & RawReach;
   audit?: {

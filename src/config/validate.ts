@@ -227,6 +227,9 @@ function schemaProblem(e: ErrorObject, locate: (p: (string | number)[]) => numbe
     const missing = (e.params as { missingProperty: string }).missingProperty;
     return { key: dotted([...parts, missing]), line: locate(parts), problem: 'is required' };
   }
+  if ((e.keyword === 'minItems' || e.keyword === 'minProperties') && parts[0] === 'azure' && parts[1] === 'environments') {
+    problem = parts.length === 2 ? 'names no environment: list subscriptions under production, staging, ..., or leave environments out' : 'lists no subscription: list at least one, or leave the environment out';
+  }
   if (e.keyword === 'pattern') problem = patternProblem(parts, (e.params as { pattern: string }).pattern, e.data);
   if (e.keyword === 'type') problem = typeProblem(parts, e);
   if (e.keyword === 'minimum' || e.keyword === 'maximum') problem = rangeProblem(e);
@@ -274,6 +277,7 @@ function patternProblem(parts: (string | number)[], pattern: string, value: unkn
   if (pattern === REMINDER_POINT_PATTERN) return reminderPointProblem(value);
   if (parts[0] === 'tenants') return 'must be a tenant id (a GUID) such as 6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
   if (parts[0] === 'roles') return 'must be an Entra object id (a GUID) such as 11111111-2222-4333-8444-555555555555, or group: and an Entra group object id';
+  if (parts[0] === 'azure' && parts[1] === 'environments') return 'must be a subscription id (a GUID) such as 00000000-0000-4000-8000-00000000abcd, listed under the environment it is';
   if (last === 'subscriptionId') return 'must be a subscription id (a GUID) such as 00000000-0000-4000-8000-00000000abcd, or empty for the local sandbox';
   if (pattern === '^https://') return `must be an https URL such as ${HTTPS_EXAMPLES[String(last)] ?? 'https://example.com/'}`;
   if (pattern === CLOCK_TIME_PATTERN) return `\`${String(last)}\` must be a time of day as HH:MM on a 24-hour clock, such as 02:00 or 18:30`;

@@ -229,6 +229,12 @@ export interface ApprovalRequest {
   updatedAt: string;
   /** How risky approvers are told it is (the command's `risk`, or the operation's default). Absent on requests made before it existed. */
   risk?: RiskLevel;
+  /**
+   * Where it runs as approvers are told ("in PRODUCTION"), decided when it was made from its
+   * subscription's configured environment and its names (risk.ts environmentOf). Absent when
+   * nothing said one, and on requests made before it was recorded (the card then reads the names).
+   */
+  environment?: string;
   /** True when the operation ran against the local ARM sandbox, not Azure. */
   sandbox: boolean;
   /** Reminders sent so far and the latest reminder point handled (recorded before they are sent). */

@@ -8,6 +8,8 @@ import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, START, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, carol, dave, EXAMPLE_CONFIG, mallory, opsChannel, sourceIn } from '../support/people';
 import { ask, asked } from './steps';
+import { requestCard } from '../../src/cards/request-card';
+import { cardText } from '../support/connector';
 
 describe('app: creating a request', () => {
   let f: AppOnFakes;
@@ -162,6 +164,25 @@ describe('app: creating a request', () => {
     assert.equal(f.app.interpret('delete resource group staging-old reason: cleanup, see "reason: name=x" in CHG-7').kind, 'ready');
     assert.equal(f.app.interpret('delete resource group staging-old reason: reason: cleanup after migration 42').kind, 'ready');
     assert.deepEqual(await f.store.requests.list({}), [], 'nothing was requested');
+  });
+
+  it('records a request in a subscription configured as production as production, whatever its group is named: the card says so and the risk rises', async () => {
+    const example = fs.readFileSync(EXAMPLE_CONFIG, 'utf8');
+    const configText = example.replace('  subscriptionId: ""\n', `  subscriptionId: ""\n  environments:\n    production: [${SUBSCRIPTION.toUpperCase()}]\n`);
+    const g = appOnFakes({ configText });
+    const account = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-app/providers/Microsoft.Storage/storageAccounts/stapp01`;
+    g.azure.setTarget(account, { exists: true, facts: {} });
+    const r = await asked(g, alice, 'delete storage account rg-app stapp01 reason: decommission');
+    assert.equal(r.environment, 'production');
+    assert.equal(r.risk, 'critical');
+    const text = cardText(requestCard(r));
+    assert.match(text, /asks to \*\*delete stapp01 \(Microsoft\.Storage\/storageAccounts\) in PRODUCTION\*\*/);
+    assert.match(text, /CRITICAL RISK: DELETES a resource in PRODUCTION/);
+    // Without the block, the same request says nothing of where it runs, and is one band lower.
+    f.azure.setTarget(account, { exists: true, facts: {} });
+    const plain = await asked(f, alice, 'delete storage account rg-app stapp01 reason: decommission');
+    assert.equal(plain.environment, undefined);
+    assert.equal(plain.risk, 'high');
   });
 
   it('tells what is missing from an incomplete request instead of creating one', () => {

@@ -178,6 +178,20 @@ describe('the request card leads with the decision', () => {
     assert.match(textsOf(band(requestCard(restart('staging-vm')))), /^MEDIUM RISK: restart of a resource in staging$/);
   });
 
+  it('says where a request runs as decided when it was made (its subscription\'s environment), where the group\'s name says nothing', () => {
+    const band = (card: Element) => body(card).find((el) => el.id === 'risk')!;
+    const summary = (card: Element) => body(card).find((el) => el.id === 'summary')!;
+    const account = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-app/providers/Microsoft.Storage/storageAccounts/stapp01`;
+    const operation: ChangeOperation = { kind: 'deleteResource', subscriptionId: SUBSCRIPTION, resourceId: account, apiVersion: '2023-05-01' };
+    const del = (more: Partial<Parameters<typeof buildRequest>[0]>) => buildRequest({ command: 'delete storage account', parameters: { group: 'rg-app', account: 'stapp01' }, operation, reason: 'decommission', ...more });
+    const production = requestCard(del({ environment: 'production', risk: 'critical' }));
+    assert.equal(textsOf(summary(production)), 'Alice Requester asks to **delete stapp01 (Microsoft.Storage/storageAccounts) in PRODUCTION**: decommission');
+    assert.equal(textsOf(band(production)), '⚠ CRITICAL RISK: DELETES a resource in PRODUCTION; this cannot be undone');
+    assert.equal(textsOf(band(requestCard(del({ environment: 'uat', risk: 'high' })))), 'HIGH RISK: DELETES a resource in uat; this cannot be undone');
+    // Made before the environment was recorded: the names alone, as then (rg-app says nothing).
+    assert.equal(textsOf(summary(requestCard(del({})))), 'Alice Requester asks to **delete stapp01 (Microsoft.Storage/storageAccounts) in resource group rg-app**: decommission');
+  });
+
   it('names a nested resource as itself, with its parent: a delete of a slot does not read as a delete of its site', () => {
     const slot = `/subscriptions/${SUBSCRIPTION}/resourceGroups/production-web/providers/Microsoft.Web/sites/shop/slots/staging`;
     const del = buildRequest({ command: 'delete slot', parameters: { slot: 'staging' }, operation: { kind: 'deleteResource', subscriptionId: SUBSCRIPTION, resourceId: slot, apiVersion: '2023-12-01' } });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChangeOperation } from '../../src/domain/operation';
-import { defaultRisk, environmentOf } from '../../src/domain/risk';
+import { defaultRisk, environmentOf, operationEnvironment } from '../../src/domain/risk';
 
 const SUB = '00000000-0000-4000-8000-00000000abcd';
 const idIn = (group: string, type: string, name: string) => `/subscriptions/${SUB}/resourceGroups/${group}/providers/${type}/${name}`;
@@ -74,5 +74,41 @@ describe('environmentOf: the one word the risk band and the card say of where a 
     assert.equal(environmentOf({ app: 'api-service' }, 'apps'), undefined);
     // Production is still said from a value: erring that way warns, it does not reassure.
     assert.equal(environmentOf({ tag: 'prod' }, 'corebank'), 'production');
+  });
+});
+
+describe('the environment a subscription is configured as (azure.environments)', () => {
+  const OTHER = '11111111-0000-4000-8000-00000000abcd';
+  const environments = new Map([[SUB, 'production'], [OTHER, 'staging']]);
+  const inOther = (op: ChangeOperation): ChangeOperation => ({ ...op, resourceId: (op as { resourceId: string }).resourceId.replace(SUB, OTHER.toUpperCase()) }) as ChangeOperation;
+
+  it('says production of a group whose name says nothing, when its subscription is production, and raises the risk', () => {
+    assert.equal(operationEnvironment(deleteIn('rg-app'), {}, environments), 'production');
+    assert.equal(defaultRisk(deleteIn('rg-app'), {}, environments), 'critical');
+    assert.equal(defaultRisk(restartIn('rg-app'), {}, environments), 'high');
+    // The same name without the block: nothing known, as before.
+    assert.equal(operationEnvironment(deleteIn('rg-app'), {}), undefined);
+    assert.equal(defaultRisk(deleteIn('rg-app'), {}), 'high');
+  });
+
+  it('takes the subscription a resource id names (in any case), not the configured one', () => {
+    assert.equal(operationEnvironment(inOther(deleteIn('rg-app')), {}, environments), 'staging');
+    assert.equal(defaultRisk(inOther(deleteIn('rg-app')), {}, environments), 'high');
+    const group: ChangeOperation = { kind: 'deleteResourceGroup', subscriptionId: OTHER, resourceGroup: 'rg-app' };
+    assert.equal(operationEnvironment(group, {}, environments), 'staging');
+  });
+
+  it('says production when either the subscription or a name says it; otherwise the subscription beats a name', () => {
+    // A group named production in a subscription listed as staging: the safer word wins.
+    assert.equal(operationEnvironment(inOther(deleteIn('rg-prod-app')), {}, environments), 'production');
+    assert.equal(defaultRisk(inOther(deleteIn('rg-prod-app')), {}, environments), 'critical');
+    // A group named staging in the production subscription: production.
+    assert.equal(operationEnvironment(deleteIn('staging-app'), {}, environments), 'production');
+    // A group named dev in the staging subscription: what the operator wrote, staging.
+    assert.equal(operationEnvironment(inOther(deleteIn('dev-app')), {}, environments), 'staging');
+    // A subscription not listed: the names alone, as without the block.
+    const unlisted = new Map([['22222222-0000-4000-8000-00000000abcd', 'production']]);
+    assert.equal(operationEnvironment(deleteIn('staging-app'), {}, unlisted), 'staging');
+    assert.equal(environmentOf({}, 'rg-app', 'uat'), 'uat');
   });
 });
