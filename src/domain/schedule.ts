@@ -5,8 +5,10 @@
  *
  * A window opens on each of its days at `from` and closes at `to`, wall-clock time in its zone; a
  * `to` at or before `from` closes the next day (a window over midnight). A daylight-saving jump
- * moves a skipped wall-clock time forward, as everywhere else in Countersign; a window left with
- * no time at all by it (02:30-03:00 when 02:00 jumps to 03:00) does not open that day.
+ * moves a skipped wall-clock time forward, as everywhere else in Countersign; a window whose `from`
+ * it skips moves forward whole, for its written length, so that every window opens every week
+ * (02:30-03:00 when 02:00 jumps to 03:00 opens 03:30-04:00: read with `to` as written it would have
+ * no time at all, and a request approved the week before would wait two weeks, past its approval).
  */
 import { describeUntil, exampleDay, partsIn, readTime, zonedToUtc, zoneOrUtc } from './delegation-time';
 import { formatDuration } from './duration-text';
@@ -52,7 +54,10 @@ function spans(windows: readonly MaintenanceWindow[], at: Date): { start: Date; 
       if (!w.days.includes(WEEKDAYS[day.getUTCDay()])) continue;
       const [y, mo, dd] = [day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate()];
       const start = zonedToUtc([y, mo, dd, fh, fm, 0], w.zone);
-      const end = zonedToUtc([y, mo, dd + (overnight ? 1 : 0), th, tm, 0], w.zone);
+      const opened = partsIn(start, w.zone);
+      const skipped = opened.hour !== fh || opened.minute !== fm;
+      const length = (th * 60 + tm - (fh * 60 + fm) + (overnight ? 1440 : 0)) * 60_000;
+      const end = skipped ? new Date(start.getTime() + length) : zonedToUtc([y, mo, dd + (overnight ? 1 : 0), th, tm, 0], w.zone);
       out.push({ start, end });
     }
   }
@@ -63,8 +68,7 @@ function spans(windows: readonly MaintenanceWindow[], at: Date): { start: Date; 
 export function nextWindowMoment(windows: readonly MaintenanceWindow[], at: Date): Date | undefined {
   let best: number | undefined;
   for (const { start, end } of spans(windows, at)) {
-    // A window whose hours a daylight-saving jump skips ends no later than it opens that day: it does not open.
-    if (end.getTime() <= at.getTime() || end.getTime() <= start.getTime()) continue;
+    if (end.getTime() <= at.getTime()) continue;
     const moment = Math.max(start.getTime(), at.getTime());
     if (best === undefined || moment < best) best = moment;
   }

@@ -86,11 +86,27 @@ describe('domain: scheduling a run', () => {
       assert.equal(nextWindowMoment([london], new Date('2027-03-27T12:00:00Z'))?.toISOString(), '2027-03-28T01:15:00.000Z'); // 02:15 BST
     });
 
-    it('does not open a window the jump leaves empty (02:30-03:00 when 02:00 jumps to 03:00): the next one is waited for', () => {
+    it('opens a window the jump would leave empty (02:30-03:00 when 02:00 jumps to 03:00) moved forward whole, so it opens that week too', () => {
       const empty: MaintenanceWindow = { days: ['sun'], from: '02:30', to: '03:00', zone: 'America/New_York' };
-      const saturday = new Date('2027-03-13T12:00:00Z');
-      // Not 01:30 EST nor 03:30 EDT on the 14th (both outside 02:30-03:00): next Sunday's 02:30 EDT.
-      assert.equal(nextWindowMoment([empty], saturday)?.toISOString(), '2027-03-21T06:30:00.000Z');
+      // Right after the week before's window closed (Sunday 2027-03-07 03:00 EST): the next opening is
+      // the spring-forward Sunday, 02:30 moved forward by the jump (03:30 EDT, 07:30 UTC), for its 30
+      // minutes; not the Sunday after (2027-03-21), two weeks on, past an approval valid for 7 days.
+      const closed = new Date('2027-03-07T08:00:00Z');
+      assert.equal(nextWindowMoment([empty], closed)?.toISOString(), '2027-03-14T07:30:00.000Z');
+      const schedule = { windows: [empty], maxAheadSeconds: WEEK };
+      assert.ok(plannedRun(schedule, undefined, closed).getTime() <= closed.getTime() + WEEK * 1000, 'it runs within the approval\'s validity');
+      // Open for its written length (to 04:00 EDT, 08:00 UTC), then closed until next Sunday's 02:30 EDT.
+      assert.equal(nextWindowMoment([empty], new Date('2027-03-14T07:59:00Z'))?.toISOString(), '2027-03-14T07:59:00.000Z');
+      assert.equal(nextWindowMoment([empty], new Date('2027-03-14T08:00:00Z'))?.toISOString(), '2027-03-21T06:30:00.000Z');
+      // Nothing before the jump, nor between it and the moved opening.
+      assert.equal(nextWindowMoment([empty], new Date('2027-03-14T07:00:00Z'))?.toISOString(), '2027-03-14T07:30:00.000Z');
+      // Whole, whatever its `to`: 02:30-03:45 is 03:30-04:45 EDT that day, not cut to a quarter of an hour.
+      const longer: MaintenanceWindow = { ...empty, to: '03:45' };
+      assert.equal(nextWindowMoment([longer], new Date('2027-03-14T08:44:00Z'))?.toISOString(), '2027-03-14T08:44:00.000Z');
+      assert.equal(nextWindowMoment([longer], new Date('2027-03-14T08:45:00Z'))?.toISOString(), '2027-03-21T06:30:00.000Z');
+      // A window whose `from` the jump does not skip keeps its `to` as read: 01:30-02:30 is 01:30 EST-03:30 EDT.
+      const before: MaintenanceWindow = { ...empty, from: '01:30', to: '02:30' };
+      assert.equal(nextWindowMoment([before], new Date('2027-03-14T07:30:00Z'))?.toISOString(), '2027-03-21T05:30:00.000Z');
     });
 
     it('treats a window closing at or before it opens as over midnight', () => {
