@@ -36,6 +36,12 @@ function knownZone(zone: string): boolean {
   }
 }
 
+/** Seconds as a duration the config takes, rounded up to the unit that writes it whole or the hour: 7d, 169h. */
+function durationText(seconds: number): string {
+  if (seconds % DAY === 0) return `${seconds / DAY}d`;
+  return `${Math.ceil(seconds / 3600)}h`;
+}
+
 /** Undefined when the command says nothing of when it runs (any time; approvals valid for the default 7 days). */
 export function buildSchedule(c: RawCommand, i: number, input: RawConfig, at: At): SchedulePolicy | undefined {
   const key = ['commands', i, 'policy'];
@@ -46,13 +52,15 @@ export function buildSchedule(c: RawCommand, i: number, input: RawConfig, at: At
   });
   const own = c.policy?.maxScheduleAhead;
   const written = own ?? input.defaults?.maxScheduleAhead;
-  const maxAheadSeconds = written ? parseDuration(written) : DEFAULT_MAX_AHEAD_SECONDS;
-  const wait = longestWait(windows);
+  // (A zone Intl does not know is said above; its window cannot be placed.)
+  const wait = longestWait(windows.filter((w) => knownZone(w.zone)));
+  // Not written: 7 days, or the longest wait when longer (a weekly window shorter than the autumn's jump), rounded up to the hour.
+  const maxAheadSeconds = written ? parseDuration(written) : Math.max(DEFAULT_MAX_AHEAD_SECONDS, Math.ceil(wait / 3600) * 3600);
   const where = own ? [...key, 'maxScheduleAhead'] : written ? ['defaults', 'maxScheduleAhead'] : [...key, 'windows'];
   if (maxAheadSeconds > MAX_SCHEDULE_AHEAD_SECONDS) {
     at(where, `an approval may stay valid at most 90d: one used months after it was given approves what may no longer be meant (got ${written})`);
   } else if (wait > maxAheadSeconds) {
-    at(where, `an approval valid for ${formatDuration(maxAheadSeconds)} can run out before the next window opens (up to ${formatDuration(wait)} apart)${own ? '' : ` for command "${c.name}"`}; make maxScheduleAhead at least ${formatDuration(wait)}`);
+    at(where, `an approval valid for ${formatDuration(maxAheadSeconds)} can run out before the next window opens (up to ${formatDuration(wait)} from a window's close to the next opening, daylight saving included)${own ? '' : ` for command "${c.name}"`}; make maxScheduleAhead at least ${durationText(wait)}`);
   }
   if (windows.length === 0 && !written) return undefined;
   return { windows: windows.map((w) => ({ days: [...w.days], from: w.from, to: w.to, zone: w.zone })), maxAheadSeconds };

@@ -123,7 +123,7 @@ export function partsIn(at: Date, zone: string): ZonedParts {
 }
 
 /** The zone's offset from UTC at that instant, in ms. */
-function offsetAt(at: Date, zone: string): number {
+export function offsetAt(at: Date, zone: string): number {
   const p = partsIn(at, zone);
   return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - (at.getTime() - at.getUTCMilliseconds());
 }

@@ -10,7 +10,7 @@
  * (02:30-03:00 when 02:00 jumps to 03:00 opens 03:30-04:00: read with `to` as written it would have
  * no time at all, and a request approved the week before would wait two weeks, past its approval).
  */
-import { describeUntil, exampleDay, partsIn, readTime, zonedToUtc, zoneOrUtc } from './delegation-time';
+import { describeUntil, exampleDay, offsetAt, partsIn, readTime, zonedToUtc, zoneOrUtc } from './delegation-time';
 import { formatDuration } from './duration-text';
 
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
@@ -33,7 +33,11 @@ export interface SchedulePolicy {
   maxAheadSeconds: number;
 }
 
-/** Seven days: a weekly window always opens within it. */
+/**
+ * Seven days: a weekly window opens within it, but for one shorter than a daylight-saving jump in
+ * the autumn's week; a command with windows and no validity written gets the longest wait for
+ * them when that is longer (config/schedule.ts).
+ */
 export const DEFAULT_MAX_AHEAD_SECONDS = 7 * 86_400;
 
 function hm(text: string): [number, number] {
@@ -105,17 +109,45 @@ export function parseRunAt(value: string, now: Date, zone: string, maxAheadSecon
   return { ok: true, runAt };
 }
 
+const WEEK_MINUTES = 7 * 1440;
+
+/** The zone's offsets from UTC in minutes in January and in July: two apart by its daylight-saving jump, or one twice. */
+function offsetsOf(zone: string): [number, number] {
+  const at = (month: number) => offsetAt(new Date(Date.UTC(2026, month, 15)), zone) / 60_000;
+  return [at(0), at(6)];
+}
+
 /**
- * The largest gap between two window openings in a week, in seconds (a week with one opening day:
- * seven days). An approval must stay valid at least this long, or a window may never come in time.
+ * The longest an approval can wait for a window, in seconds: from a window's close to the next
+ * opening, round the week (a weekly 02:00-05:00: 7 days less 3 hours), and longer by a
+ * daylight-saving jump (the autumn's hour comes twice: a weekly 02:00-02:30 in New York is 7 days
+ * and 30 minutes from the one before that week). Windows in several zones are placed by their
+ * winter offsets, and each side of a wait may then be a jump off: counted twice. An approval must
+ * stay valid at least this long, or a window may never come in time.
  */
 export function longestWait(windows: readonly MaintenanceWindow[]): number {
-  const days = [...new Set(windows.flatMap((w) => w.days.map((d) => WEEKDAYS.indexOf(d))))].sort((a, b) => a - b);
-  if (days.length === 0) return 0;
-  let gap = 0;
-  days.forEach((d, i) => {
-    const nextDay = i + 1 < days.length ? days[i + 1] : days[0] + 7;
-    gap = Math.max(gap, nextDay - d);
-  });
-  return gap * 86_400;
+  const spans: [number, number][] = [];
+  const zones = new Set(windows.map((w) => w.zone));
+  let jump = 0;
+  for (const w of windows) {
+    const [winter, summer] = offsetsOf(w.zone);
+    jump = Math.max(jump, Math.abs(summer - winter));
+    const [fh, fm] = hm(w.from);
+    const [th, tm] = hm(w.to);
+    const length = (th * 60 + tm - (fh * 60 + fm) + 1440) % 1440 || 1440;
+    for (const d of w.days) {
+      const open = (((WEEKDAYS.indexOf(d) * 1440 + fh * 60 + fm - winter) % WEEK_MINUTES) + WEEK_MINUTES) % WEEK_MINUTES;
+      spans.push([open, open + length], [open + WEEK_MINUTES, open + length + WEEK_MINUTES]);
+    }
+  }
+  if (spans.length === 0) return 0;
+  spans.sort((a, b) => a[0] - b[0]);
+  // Two weeks of openings in a row: the wait round the end of the week is one between them.
+  let longest = 0;
+  let reach = spans[0][1];
+  for (const [open, close] of spans.slice(1)) {
+    longest = Math.max(longest, open - reach);
+    reach = Math.max(reach, close);
+  }
+  return (longest + jump * (zones.size > 1 ? 2 : 1)) * 60;
 }

@@ -35,10 +35,29 @@ describe('config: when a command may run (windows, maxScheduleAhead)', () => {
   it('refuses an approval validity shorter than the wait for the next window, where it is written', () => {
     const own = problemsOf(configWith([WEEKEND, 'maxScheduleAhead: 2d']));
     assert.equal(own[0].key, 'commands[0].policy.maxScheduleAhead');
-    assert.match(own[0].problem, /valid for 2 days can run out before the next window opens \(up to 6 days apart\)/);
+    // Sunday 05:00 to Saturday 02:00, and the autumn's hour that comes twice.
+    assert.match(own[0].problem, /valid for 2 days can run out before the next window opens \(up to 5 days 22 hours from a window's close to the next opening, daylight saving included\); make maxScheduleAhead at least 142h$/);
     const fromDefaults = problemsOf(configWith([WEEKEND], ['maxScheduleAhead: 1d']));
     assert.equal(fromDefaults[0].key, 'defaults.maxScheduleAhead');
     assert.match(fromDefaults[0].problem, /for command "drop group"/);
+  });
+
+  it('counts the autumn\'s repeated hour in the wait for a weekly window shorter than it: the default validity covers it, a written 7d is refused', () => {
+    const short = 'windows: [{ days: [sun], from: "02:00", to: "02:30", zone: America/New_York }]';
+    // The week New York falls back, Sunday 02:30 EDT to Sunday 02:00 EST is 7 days 30 minutes.
+    assert.equal(parseConfig(configWith([short]), POLICY_FILE).catalog.find('drop group')?.policy?.schedule?.maxAheadSeconds, 169 * 3600);
+    const [written] = problemsOf(configWith([short, 'maxScheduleAhead: 7d']));
+    assert.equal(written.key, 'commands[0].policy.maxScheduleAhead');
+    assert.match(written.problem, /valid for 7 days can run out before the next window opens \(up to 7 days 30 minutes from a window's close.*make maxScheduleAhead at least 169h$/);
+    assert.equal(parseConfig(configWith([short, 'maxScheduleAhead: 169h']), POLICY_FILE).catalog.find('drop group')?.policy?.schedule?.maxAheadSeconds, 169 * 3600);
+    // A weekly window as long as the jump or longer keeps the 7 days; so does one in a zone without daylight saving.
+    assert.equal(parseConfig(configWith([short.replace('02:30', '03:00')]), POLICY_FILE).catalog.find('drop group')?.policy?.schedule?.maxAheadSeconds, 7 * 86_400);
+    assert.equal(parseConfig(configWith([short.replace('America/New_York', 'UTC')]), POLICY_FILE).catalog.find('drop group')?.policy?.schedule?.maxAheadSeconds, 7 * 86_400);
+  });
+
+  it('says an unknown zone, and does not stop at it, when the wait for its window cannot be measured', () => {
+    const problems = problemsOf(configWith(['windows: [{ days: [sun], from: "02:00", to: "02:30", zone: Mars/Olympus }]']));
+    assert.deepEqual(problems.map((p) => p.key), ['commands[0].policy.windows[0].zone']);
   });
 
   it('checks a breakGlass block turned off (allowed: false) as one turned on: a typo in it would go live when it is turned on', () => {

@@ -124,10 +124,25 @@ describe('domain: scheduling a run', () => {
       assert.equal(plannedRun(undefined, undefined, now).toISOString(), now.toISOString(), 'nothing asked, no window: now');
     });
 
-    it('knows the longest wait between window days, for checking the approval\'s validity', () => {
-      assert.equal(longestWait([weekend]), 6 * 86_400);
-      assert.equal(longestWait([{ ...weekend, days: ['wed'] }]), 7 * 86_400);
+    it('knows the longest wait from a window\'s close to the next opening, daylight saving included, for checking the approval\'s validity', () => {
+      const hours = (n: number) => n * 3600;
+      // Sunday 05:00 to Saturday 02:00, and London's autumn hour that comes twice.
+      assert.equal(longestWait([weekend]), hours(6 * 24 - 3 + 1));
+      assert.equal(longestWait([{ ...weekend, days: ['wed'] }]), hours(7 * 24 - 3 + 1));
+      assert.equal(longestWait([{ ...weekend, days: ['wed'], zone: 'UTC' }]), hours(7 * 24 - 3), 'no daylight saving: the wait as written');
+      assert.equal(longestWait([{ days: ['fri'], from: '23:00', to: '01:00', zone: 'UTC' }]), hours(7 * 24 - 2), 'over midnight');
+      // Two windows on one day: the wait is from the later one's close.
+      assert.equal(longestWait([{ days: ['mon'], from: '00:00', to: '00:30', zone: 'UTC' }, { days: ['mon'], from: '23:00', to: '23:30', zone: 'UTC' }]), hours(6 * 24) + 1800);
       assert.equal(longestWait([]), 0);
+    });
+
+    it('waits 7 days and 30 minutes for a weekly 30-minute window the week the clocks fall back, as longestWait says', () => {
+      const short: MaintenanceWindow = { days: ['sun'], from: '02:00', to: '02:30', zone: 'America/New_York' };
+      const closed = new Date('2026-10-25T06:30:00Z'); // Sunday 02:30 EDT
+      const next = nextWindowMoment([short], closed)!;
+      assert.equal(next.toISOString(), '2026-11-01T07:00:00.000Z'); // Sunday 02:00 EST
+      assert.equal((next.getTime() - closed.getTime()) / 1000, longestWait([short]));
+      assert.ok(longestWait([short]) > WEEK, 'more than the 7 days assumed before');
     });
   });
 
