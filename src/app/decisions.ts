@@ -17,7 +17,7 @@ import { cardOf } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { outsideTurn } from './turn-deadline';
 import { commentRefusal } from './input-gate';
-import { delegationRunOut, delegationsAt } from './delegations';
+import { delegationEndedFor, delegationEndedText, delegationsAt } from './delegations';
 import { accessForDecision, viewAccess } from './group-access';
 
 export type Verb = 'approve' | 'reject' | 'cancel' | 'ratify' | 'flag';
@@ -246,10 +246,11 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   if (!outcome.result.ok) {
     // Refused for want of a role whose group Graph could not confirm: said as that, not as "not an approver".
     let why = resolved.unknown && ROLE_REFUSALS.has(outcome.result.refusal.reason) ? resolved.unknown : outcome.result.refusal;
-    // A delegate's card still offers its buttons once their delegation ran out: say that, not only the roles it needs.
-    if (why.reason === RefusalReason.NotAnApprover) {
-      const ran = await delegationRunOut(deps, click.actor, outcome.before, now);
-      if (ran) why = { ...why, message: `${why.message} Your delegation from ${ran.delegator.name} ended at ${zonedText(ran.until, click.timeZone)}, so you can no longer decide it on their behalf.` };
+    // A former delegate's card may still offer its buttons once their delegation was revoked, replaced
+    // or ran out: say which, not only the roles it needs.
+    if (why.reason === RefusalReason.NotAnApprover || why.reason === RefusalReason.NotAllowedToCancel) {
+      const ended = await delegationEndedFor(deps, click.actor, outcome.before, now);
+      if (ended) why = { ...why, message: `${why.message}${delegationEndedText(ended, click.timeZone)}` };
     }
     return refuseClick(deps, click, why, outcome.before);
   }

@@ -68,15 +68,26 @@ export async function delegationsInForce(deps: Pick<AppDeps, 'config' | 'store'>
 }
 
 /**
- * A delegation to `actor` that was in force when the request was made, from someone who may decide
- * it, and whose time has run out since: why a delegate's card no longer lets them decide (its
- * Approve was live when it was sent). Undefined when there is none, or the store cannot say.
+ * A delegation to `actor`, from someone who may decide the request, that was in force at some moment
+ * since the request was made and no longer is: revoked, replaced by its delegator's next one, or run
+ * out. Why a delegate's card no longer lets them decide (its Approve was live when it was sent, or
+ * when `pending` posted it). The one that ended last; undefined when there is none, delegation is
+ * turned off, or the store cannot say.
  */
-export async function delegationRunOut(deps: Pick<AppDeps, 'config' | 'store'>, actor: Actor, r: ApprovalRequest, now: Date): Promise<Delegation | undefined> {
-  const then = await delegationsInForce(deps, new Date(r.createdAt)).catch(() => []);
-  return then.find(
-    (d) => same(d.delegate, actor) && Date.parse(d.until) <= now.getTime() && deps.config.access.roles.holdsAny(decidingRoles(r), d.delegator.aadObjectId),
-  );
+export async function delegationEndedFor(deps: Pick<AppDeps, 'config' | 'store'>, actor: Actor, r: ApprovalRequest, now: Date): Promise<Delegation | undefined> {
+  if (!delegationPolicy(deps).enabled) return undefined;
+  const received = await deps.store.delegations.receivedSince(actor.aadObjectId, r.createdAt).catch(() => []);
+  const endOf = (d: Delegation) => Math.min(Date.parse(d.until), d.ended ? Date.parse(d.ended.at) : Infinity);
+  return received
+    .filter((d) => endOf(d) <= now.getTime() && Date.parse(d.createdAt) <= now.getTime() && deps.config.access.roles.holdsAny(decidingRoles(r), d.delegator.aadObjectId))
+    .sort((a, b) => endOf(a) - endOf(b))
+    .at(-1);
+}
+
+/** " Your delegation from Bob Approver was revoked by Bob Approver at …, so you can no longer decide it on their behalf." (`ended at …` when its time ran out). */
+export function delegationEndedText(d: Delegation, zone: string | undefined): string {
+  const ended = !d.ended || Date.parse(d.until) <= Date.parse(d.ended.at) ? `ended at ${zonedText(d.until, zone)}` : d.ended.reason === 'revoked' ? `was revoked by ${d.ended.by.name} at ${zonedText(d.ended.at, zone)}` : `was replaced by ${d.ended.by.name}'s next delegation at ${zonedText(d.ended.at, zone)}`;
+  return ` Your delegation from ${d.delegator.name} ${ended}, so you can no longer decide it on their behalf.`;
 }
 
 /** How a delegation no longer in force ended when nothing says otherwise: its time ran out, or delegation is turned off. */

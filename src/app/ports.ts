@@ -216,6 +216,12 @@ export interface DelegationStore {
   record(change: DelegationChange): Promise<AuditRecord[]>;
   /** Delegations in force at `at` (not ended, `until` later than `at`), oldest first. */
   inForce(at: string): Promise<Delegation[]>;
+  /**
+   * Delegations to this person (Entra object id, whatever the case of its letters) that were in force
+   * at some moment from `since` on, ended ones included (revoked, replaced or run out): `until` later
+   * than `since`, and not ended before it. Oldest first. Why a former delegate's click is refused.
+   */
+  receivedSince(delegateId: string, since: string): Promise<Delegation[]>;
   get(id: string): Promise<Delegation | undefined>;
 }
 

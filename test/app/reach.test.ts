@@ -757,6 +757,36 @@ describe('app: reaching approvers', () => {
       assert.equal((await f.request(r.id)).approvals.length, 0);
     });
 
+    it("answers a click on the delegate's card once the delegation was revoked with why: revoked, by whom and when, and records the refusal on the request", async () => {
+      await delegates(bob, carol);
+      const r = await created();
+      assert.equal(cardsTo(r, carol).length, 1, 'the delegate was sent the card');
+      f.clock.advance(5 * MINUTE);
+      assert.ok((await f.app.revokeDelegation({ actor: bob, source })).ok);
+      const refused = await clickPersonal(carol, r, 'approve');
+      assert.equal(refused.ok, false);
+      const why = refused.ok ? '' : refused.refusal.message;
+      assert.match(
+        why,
+        new RegExp(`^You cannot approve request ${r.id}: it needs one of the roles platform-approvers\\. Your delegation from Bob Approver was revoked by Bob Approver at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC, so you can no longer decide it on their behalf\\.$`),
+      );
+      const [recorded] = (await f.audit({ types: ['click.refused'] })).slice(-1);
+      assert.equal(recorded.request?.id, r.id, "in the request's own trail");
+      assert.deepEqual(recorded.data, { verb: 'approve', requestId: r.id });
+      assert.deepEqual(recorded.outcome, { result: 'refused', reason: 'not-an-approver', detail: why });
+      assert.equal((await f.request(r.id)).approvals.length, 0);
+    });
+
+    it("answers a click on the delegate's card once the delegator replaced the delegation with why: replaced by their next one", async () => {
+      await delegates(bob, carol);
+      const r = await created();
+      f.clock.advance(MINUTE);
+      await delegates(bob, frank, 'bob->frank');
+      const refused = await clickPersonal(carol, r, 'reject');
+      assert.match(refused.ok ? '' : refused.refusal.message, /^You cannot reject request .*: it needs one of the roles platform-approvers\. Your delegation from Bob Approver was replaced by Bob Approver's next delegation at .* UTC, so you can no longer decide it on their behalf\.$/);
+      assert.equal((await f.request(r.id)).state, 'pending');
+    });
+
     it("tells the delegate until when in the delegate's own time zone, with the UTC instant", async () => {
       sent.zones.set(carol.aadObjectId, 'Asia/Tokyo');
       await delegates(bob, carol);

@@ -75,6 +75,24 @@ export function delegationContract(store: () => Store, reopen: () => Promise<Sto
       assert.deepEqual(await store().delegations.get('DG-1'), ended(d, 'revoked'));
     });
 
+    const frankish = { ...dave, aadObjectId: '66666666-6666-4666-8666-666666666666', name: 'Frank' };
+    it('lists the delegations a person received that were in force at some moment since a time, ended ones included, whatever the case of the id', async () => {
+      const revoked = aDelegation('DG-1', { until: at(10) });
+      await store().delegations.record({ created: revoked, ended: [], events: [] });
+      await store().delegations.record({ ended: [ended(revoked, 'revoked', at(2))], events: [] });
+      await store().delegations.record({ created: aDelegation('DG-2', { delegator: dave, until: at(3) }), ended: [], events: [] });
+      await store().delegations.record({ created: aDelegation('DG-3', { delegator: dave, delegate: bob, createdAt: at(4), until: at(8) }), ended: [], events: [] });
+      const since = (hours: number, who = carol.aadObjectId) => store().delegations.receivedSince(who, at(hours)).then((l) => l.map((d) => d.id));
+      assert.deepEqual(await since(1), ['DG-1', 'DG-2'], 'the one revoked since, and the one that ran out since');
+      const lettered = { ...carol, aadObjectId: 'ABCDEF00-0000-4000-8000-00000000000A' };
+      await store().delegations.record({ created: aDelegation('DG-4', { delegator: frankish, delegate: lettered }), ended: [], events: [] });
+      assert.deepEqual(await since(1, lettered.aadObjectId.toLowerCase()), ['DG-4'], 'an object id whatever the case of its letters');
+      assert.deepEqual(await since(2), ['DG-2'], 'revoked at that very instant: not in force from then on');
+      assert.deepEqual(await since(3), [], 'its time ran out at that instant');
+      assert.deepEqual((await store().delegations.receivedSince(bob.aadObjectId, at(0))).map((d) => d.id), ['DG-3'], 'only those to that person');
+      assert.equal((await store().delegations.receivedSince(carol.aadObjectId, at(1)))[0].ended?.reason, 'revoked');
+    });
+
     it('keeps the revocation id a delegation ended with', async () => {
       const d = aDelegation('DG-1');
       await store().delegations.record({ created: d, ended: [], events: [] });

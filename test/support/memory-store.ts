@@ -284,6 +284,14 @@ class MemoryDelegations implements DelegationStore {
       .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   }
 
+  async receivedSince(delegateId: string, since: string): Promise<Delegation[]> {
+    this.store.assertOpen();
+    const who = delegateId.toLowerCase();
+    return this.all()
+      .filter((d) => d.delegate.aadObjectId.toLowerCase() === who && d.until > since && (!d.ended || d.ended.at > since))
+      .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  }
+
   async get(id: string): Promise<Delegation | undefined> {
     this.store.assertOpen();
     const text = this.store.state.delegations.get(id);

@@ -53,6 +53,14 @@ export class PostgresDelegationStore implements DelegationStore {
     return r.rows.map((row) => JSON.parse(row.body) as Delegation);
   }
 
+  async receivedSince(delegateId: string, since: string): Promise<Delegation[]> {
+    const r = await this.writer.pool.query<{ body: string }>(
+      'SELECT body FROM delegations WHERE delegate_id = $1 AND until > $2 AND (ended_at IS NULL OR ended_at > $2) ORDER BY created_at, id',
+      [delegateId.toLowerCase(), since],
+    );
+    return r.rows.map((row) => JSON.parse(row.body) as Delegation);
+  }
+
   async get(id: string): Promise<Delegation | undefined> {
     const r = await this.writer.pool.query<{ body: string }>('SELECT body FROM delegations WHERE id = $1', [id]);
     return r.rows[0] ? (JSON.parse(r.rows[0].body) as Delegation) : undefined;

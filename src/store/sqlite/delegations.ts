@@ -12,6 +12,7 @@ import type { StoreWriter } from './writer';
 export class SqliteDelegationStore implements DelegationStore {
   private readonly inForceStmt: Database.Statement;
   private readonly getStmt: Database.Statement;
+  private readonly receivedSinceStmt: Database.Statement;
 
   constructor(
     db: Database.Database,
@@ -19,6 +20,7 @@ export class SqliteDelegationStore implements DelegationStore {
   ) {
     this.inForceStmt = db.prepare('SELECT body FROM delegations WHERE ended_at IS NULL AND until > ? ORDER BY created_at, rowid').pluck();
     this.getStmt = db.prepare('SELECT body FROM delegations WHERE id = ?').pluck();
+    this.receivedSinceStmt = db.prepare('SELECT body FROM delegations WHERE delegate_id = @delegate AND until > @since AND (ended_at IS NULL OR ended_at > @since) ORDER BY created_at, rowid').pluck();
   }
 
   async record(change: DelegationChange): Promise<AuditRecord[]> {
@@ -28,6 +30,10 @@ export class SqliteDelegationStore implements DelegationStore {
 
   async inForce(at: string): Promise<Delegation[]> {
     return (this.inForceStmt.all(at) as string[]).map((body) => JSON.parse(body) as Delegation);
+  }
+
+  async receivedSince(delegateId: string, since: string): Promise<Delegation[]> {
+    return (this.receivedSinceStmt.all({ delegate: delegateId.toLowerCase(), since }) as string[]).map((body) => JSON.parse(body) as Delegation);
   }
 
   async get(id: string): Promise<Delegation | undefined> {
