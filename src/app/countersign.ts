@@ -34,6 +34,7 @@ import { recordConfigLoaded } from './startup';
 import { createRequest, runQuery, type CreateInput, type CreateResult } from './requests';
 import { interpret, type Interpretation } from './interpret';
 import { answerMessageChange, type ChangedMessage } from './message-changes';
+import { expiredAtAuditLoss } from './accept-loss';
 
 
 /** How far back the start looks for ended requests whose cards may not show their end (Countersign.refreshCards). */
@@ -361,9 +362,11 @@ export class Countersign {
   }
 
   /**
-   * At start: the cards of the requests that ended within the last ENDED_CARDS_WINDOW_MS, and of
-   * those still open that changed within the last OPEN_CARDS_WINDOW_MS, are brought to the request's
-   * state. A card update still waiting (to be tried again, or for its turn under Teams' rate limit)
+   * At start: the cards of the requests that ended within the last ENDED_CARDS_WINDOW_MS, of every
+   * request an accepted loss of audit records expired (whenever that was), and of those still open
+   * that changed within the last OPEN_CARDS_WINDOW_MS, are brought to the request's state (run in
+   * the background by the composition root: each card waits its turn under its conversation's
+   * rate limit, never the start). A card update still waiting (to be tried again, or for its turn under Teams' rate limit)
    * when the last run stopped or died is otherwise lost: an ended request has no next change, and an
    * open one may wait long for it (a "Could not reach" line a stop recorded, an approval of two).
    * A card already showing its request's version is left as it is (its message's claim says so);
@@ -373,8 +376,28 @@ export class Countersign {
     const now = this.deps.clock.now().getTime();
     const ended = await this.deps.store.requests.list({ states: [...ENDED_STATES], updatedSince: new Date(now - ENDED_CARDS_WINDOW_MS).toISOString() });
     const open = await this.deps.store.requests.list({ states: [...OPEN_STATES], updatedSince: new Date(now - OPEN_CARDS_WINDOW_MS).toISOString() });
-    for (const r of [...ended, ...open]) await this.deps.notifier.cardChanged(r);
-    return ended.length + open.length;
+    const recent = new Set([...ended, ...open].map((r) => r.id));
+    const lost = await this.expiredAtAuditLoss(recent);
+    for (const r of [...lost, ...ended, ...open]) await this.deps.notifier.cardChanged(r);
+    return lost.length + ended.length + open.length;
+  }
+
+  /**
+   * The requests an accepted loss of audit records expired (accept-loss.ts), whenever that was: their
+   * cards must lose their buttons however long Countersign stayed stopped after it (a card already
+   * showing that is left alone by its claim). A log that cannot be read for them costs only them.
+   */
+  private async expiredAtAuditLoss(skip: ReadonlySet<string>): Promise<ApprovalRequest[]> {
+    const ids = await expiredAtAuditLoss(this.deps.store.audit).catch((err: unknown) => {
+      this.deps.log.error({ err: String(err) }, 'could not read which requests an accepted loss of audit records expired: their cards are not brought up to date');
+      return [];
+    });
+    const out: ApprovalRequest[] = [];
+    for (const id of ids.filter((i) => !skip.has(i))) {
+      const r = await this.deps.store.requests.get(id);
+      if (r) out.push(r);
+    }
+    return out;
   }
 
   /**

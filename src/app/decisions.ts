@@ -19,6 +19,7 @@ import { outsideTurn } from './turn-deadline';
 import { commentRefusal } from './input-gate';
 import { delegationEndedFor, delegationEndedText, delegationsAt } from './delegations';
 import { accessForDecision, viewAccess } from './group-access';
+import { refusalAfterAuditLoss } from './accept-loss';
 
 export type Verb = 'approve' | 'reject' | 'cancel' | 'ratify' | 'flag';
 
@@ -246,6 +247,8 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   if (!outcome.result.ok) {
     // Refused for want of a role whose group Graph could not confirm: said as that, not as "not an approver".
     let why = resolved.unknown && ROLE_REFUSALS.has(outcome.result.refusal.reason) ? resolved.unknown : outcome.result.refusal;
+    // A card whose buttons outlived an accepted loss of audit records (its refresh not yet done): why it expired.
+    if (why.reason === RefusalReason.Expired || why.reason === RefusalReason.AlreadyDecided) why = (await refusalAfterAuditLoss(deps.store.audit, outcome.before, verb)) ?? why;
     // A former delegate's card may still offer its buttons once their delegation was revoked, replaced
     // or ran out: say which, not only the roles it needs.
     if (why.reason === RefusalReason.NotAnApprover || why.reason === RefusalReason.NotAllowedToCancel) {
