@@ -261,6 +261,11 @@ function resultView(r: ApprovalRequest) {
     if (ex && r.outcomeDetail) lines.push(md(shortened(r.outcomeDetail, SHOWN.azureText)));
     // Approved and waiting for its time: those who approved it read that it never ran.
     else if (r.runAt && r.approvals.length > 0) lines.push(`It was approved and to run at ${localTime(r.runAt)}; cancelled before it started, nothing was sent to Azure.`);
+  } else if (r.state === 'expired' && r.expiredAtAuditLoss) {
+    // Not for want of approvers: an accepted loss of audit records ended it, before its time perhaps.
+    title = `Expired ${localTime(r.expiredAtAuditLoss.at)}, when a loss of audit records was accepted`;
+    style = 'attention';
+    lines.push(md(shortened(r.outcomeDetail ?? 'Not executed: what was lost may show it already ran, or was rejected. Check the target in Azure; ask again if it is still needed.', SHOWN.azureText)));
   } else if (r.state === 'expired') {
     title = `Expired ${localTime(r.expiresAt)}`;
     // Scheduled, it was approved: its approval stopped being valid before the run started.

@@ -219,6 +219,12 @@ export interface ApprovalRequest {
   execution?: Execution;
   /** Why the request ended where it did, in words (failed, unknown, expired, role re-check). */
   outcomeDetail?: string;
+  /**
+   * Set when an accepted loss of audit records expired it, unrun (countersign audit accept-loss): when,
+   * and where the log then ended (null: it was empty). Its card says so rather than that nobody
+   * approved it in time: what was lost may hold its approval and run.
+   */
+  expiredAtAuditLoss?: { at: string; head: number | null };
   createdAt: string;
   /** Pending: when it expires undecided. Scheduled: when the approval stops being valid if it has not started. */
   expiresAt: string;

@@ -140,7 +140,7 @@ export function expireAfterAuditLoss(r: ApprovalRequest, now: Date, head: number
       ? 'what was lost may show it was approved and already ran (or was rejected or cancelled), so it is not offered for approval again'
       : 'what was lost may show it already ran, so it does not run again on its own';
   const detail = `Not executed: it was ${WAS_AT_AUDIT_LOSS[state]} when a loss of audit records was accepted (countersign audit accept-loss; ${log}), and ${lost}. Check the target in Azure; ask again if it is still needed.`;
-  const updated = next(r, now, { state: 'expired', outcomeDetail: detail });
+  const updated = next(r, now, { state: 'expired', outcomeDetail: detail, expiredAtAuditLoss: { at: now.toISOString(), head: head ?? null } });
   return { ok: true, request: updated, events: [requestEvent(updated, 'request.expired', now.toISOString(), { result: 'ok', detail }, { data: { afterAuditLoss: head ?? null } })] };
 }
 
