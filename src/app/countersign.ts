@@ -17,7 +17,7 @@ import type { ParameterCheck } from '../domain/catalog';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { AppDeps } from './context';
 import { clickCard, type CardClick, type ClickResult } from './decisions';
-import { delegateTo, delegationsText, listDelegations, revokeDelegation, sweepEndedDelegations, type DelegateCommand, type DelegationAnswer, type RevokeCommand } from './delegations';
+import { delegateTo, delegationsText, listDelegations, revokeDelegation, sweepEndedDelegations, withdrawDelegatesCards, type DelegateCommand, type DelegationAnswer, type RevokeCommand } from './delegations';
 import { Executor, type ExecutorOptions } from './execution';
 import { sweepEscalations } from './escalation';
 import { sweepExpired } from './expiry';
@@ -295,12 +295,22 @@ export class Countersign {
   }
 
   /** `delegate @person until <time>`: the person is resolved by the Teams layer from the @mention. */
-  delegate(cmd: DelegateCommand): Promise<DelegationAnswer> {
-    return delegateTo(this.deps, cmd);
+  async delegate(cmd: DelegateCommand): Promise<DelegationAnswer> {
+    return this.withdrawingCards(await delegateTo(this.deps, cmd));
   }
 
-  revokeDelegation(cmd: RevokeCommand): Promise<DelegationAnswer> {
-    return revokeDelegation(this.deps, cmd);
+  async revokeDelegation(cmd: RevokeCommand): Promise<DelegationAnswer> {
+    return this.withdrawingCards(await revokeDelegation(this.deps, cmd));
+  }
+
+  /** The delegations a command ended: their delegates' own cards lose their buttons, in the background (the answer never waits for Teams). */
+  private withdrawingCards(answer: DelegationAnswer): DelegationAnswer {
+    const ended = answer.ok ? answer.ended : undefined;
+    if (ended?.length) {
+      const work = () => withdrawDelegatesCards(this.deps, ended).catch((err: unknown) => this.deps.log.warn({ err: String(err) }, "could not take the buttons off former delegates' cards"));
+      void this.telling.track(outsideTurn(() => withLogContext({ job: 'delegate-cards' }, work)));
+    }
+    return answer;
   }
 
   /** The delegations in force this person gave and received (auditors, in a personal chat: all), in words. */

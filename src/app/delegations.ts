@@ -49,8 +49,8 @@ export interface RevokeCommand {
   timeZone?: string;
 }
 
-/** What the person is told. */
-export type DelegationAnswer = { ok: true; text: string } | { ok: false; refusal: Refusal };
+/** What the person is told; `ended`: the delegations the command ended (revoked or replaced), whose delegates' cards lose their buttons. */
+export type DelegationAnswer = { ok: true; text: string; ended?: Delegation[] } | { ok: false; refusal: Refusal };
 
 const MAX_ATTEMPTS = 10;
 
@@ -182,6 +182,7 @@ export async function delegateTo(deps: AppDeps, cmd: DelegateCommand): Promise<D
   return {
     ok: true,
     text: `${person.name} can now approve and reject requests on your behalf, with your own approver roles, until ${describeUntil(when.until, when.zone)}.${replaced}${waiting} Type "revoke delegation" to end it sooner.`,
+    ...(result.change.ended.length > 0 ? { ended: result.change.ended } : {}),
   };
 }
 
@@ -200,7 +201,41 @@ export async function revokeDelegation(deps: AppDeps, cmd: RevokeCommand): Promi
   const names = result.change.ended.map((d) => d.delegate.name).join(', ');
   const { withdrawn, failed } = await withdrawFromOpenRequests(deps, new Set(result.change.ended.map((d) => d.id)), { how: 'revoked', by: cmd.actor });
   const taken = withdrawn.length > 0 ? ` Taken off ${withdrawn.join(', ')}, which wait for other approvers again.` : '';
-  return { ok: true, text: `Revoked: ${names} can no longer decide on your behalf. Approvals they gave for you on requests not yet executed no longer count.${taken}${failedText(failed, zoneOrUtc(cmd.timeZone))}` };
+  return {
+    ok: true,
+    text: `Revoked: ${names} can no longer decide on your behalf. Approvals they gave for you on requests not yet executed no longer count.${taken}${failedText(failed, zoneOrUtc(cmd.timeZone))}`,
+    ended: result.change.ended,
+  };
+}
+
+/**
+ * The cards the delegates of `ended` (revoked or replaced) were sent in their personal chats, of the
+ * requests not yet started that the delegator could decide and that they can no longer decide
+ * (themselves, or under another delegation): each shown as it now is, without its buttons, saying
+ * why. Only the card in the delegate's own chat: a card in a channel is everyone's. A later change of
+ * a request still open brings it the card everyone shares again (a click is then refused, saying
+ * why: decisions.ts). Returns how many cards were updated.
+ */
+export async function withdrawDelegatesCards(deps: AppDeps, ended: readonly Delegation[]): Promise<number> {
+  const show = deps.notifier.cardWithoutButtons?.bind(deps.notifier);
+  if (!show || !deps.messenger || ended.length === 0) return 0;
+  const open = (await deps.store.requests.list({ states: NOT_STARTED })).filter((r) => r.state !== 'approved');
+  let updated = 0;
+  for (const d of ended) {
+    const person = { aadObjectId: d.delegate.aadObjectId, tenantId: d.delegate.tenantId };
+    const chat = await deps.messenger.personalChatOf(person);
+    if (!chat) continue;
+    const zone = zoneOrUtc(await deps.messenger.timeZoneOf?.(person).catch(() => undefined));
+    const mayDecide = await decider(deps, d.delegate);
+    const theirs = open.filter((r) => deps.config.access.roles.holdsAny(decidingRoles(r), d.delegator.aadObjectId) && !same(r.requester, d.delegate) && !mayDecide(r));
+    for (const r of theirs) {
+      for (const message of (await deps.store.cards.getCardMessages(r.id)).filter((m) => m.conversationId === chat)) {
+        await show(r, message, `${delegationEndedText(d, zone).trim()} This card no longer takes your decision on request ${r.id}.`);
+        updated++;
+      }
+    }
+  }
+  return updated;
 }
 
 /**

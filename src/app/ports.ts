@@ -310,6 +310,13 @@ export interface RequestNotifier {
   cardChanged(request: ApprovalRequest): Promise<void>;
   /** Tell the requester, in the conversation where they asked. */
   tellRequester(request: ApprovalRequest, text: string): Promise<void>;
+  /**
+   * Shows one card message of the request as it is now, with no button to decide it and `notice`
+   * above: the card a delegate was sent in their personal chat, once the delegation that let them
+   * decide it was revoked or replaced. Never throws (a failure is logged: a click on the card is still
+   * refused, saying why).
+   */
+  cardWithoutButtons?(request: ApprovalRequest, message: CardMessage, notice: string): Promise<void>;
 }
 
 /** A person Countersign brings a request to (their tenant is the request's). */

@@ -130,6 +130,16 @@ export class TeamsNotifier implements RequestNotifier {
     return cards.done;
   }
 
+  async cardWithoutButtons(request: ApprovalRequest, message: CardMessage, notice: string): Promise<void> {
+    const viewer = { canApprove: false, canReject: false, canCancel: false, canReview: false };
+    const card = CardFactory.adaptiveCard(requestCard(request, { ...this.cardOptions(request), viewer, notice }));
+    try {
+      await this.track(this.send(message.conversationId, async (ctx) => void (await ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [card] }))));
+    } catch (err) {
+      this.log.warn({ requestId: request.id, conversationId: message.conversationId, activityId: message.activityId, err: String(err) }, 'could not take the buttons off a former delegate\'s card');
+    }
+  }
+
   async tellRequester(request: ApprovalRequest, text: string): Promise<void> {
     const message = sandboxText(text, request.sandbox);
     try {

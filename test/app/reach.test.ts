@@ -787,6 +787,36 @@ describe('app: reaching approvers', () => {
       assert.equal((await f.request(r.id)).state, 'pending');
     });
 
+    it("takes the buttons off the card the delegate was sent once the delegation is revoked, saying why, and leaves those they may still decide", async () => {
+      await delegates(bob, carol);
+      const r = await created();
+      await delegates(dave, carol);
+      const other = await created(alice, 'delete resource group staging-older');
+      const [card] = cardsTo(r, carol);
+      f.clock.advance(5 * MINUTE);
+      const revoked = await f.app.revokeDelegation({ actor: bob, source });
+      assert.ok(revoked.ok);
+      await f.app.tellingIdle();
+      const withdrawn = f.notifier.withoutButtons();
+      assert.deepEqual(withdrawn.map((w) => [w.requestId, w.activityId]), [], "Dave's delegation still lets Carol decide both");
+      assert.ok((await f.app.revokeDelegation({ actor: dave, source: { ...source, activityId: 'revoke-2' } })).ok);
+      await f.app.tellingIdle();
+      const after = f.notifier.withoutButtons();
+      assert.deepEqual(after.map((w) => [w.requestId, w.activityId]).sort(), [[r.id, card.activityId], [other.id, cardsTo(other, carol)[0].activityId]].sort(), "each card in Carol's own chat, once");
+      assert.match(after[0].notice, /^Your delegation from Dave Lead was revoked by Dave Lead at \d{4}-\d\d-\d\d \d\d:\d\d UTC, so you can no longer decide it on their behalf\. This card no longer takes your decision on request CS-\d+\.$/);
+      assert.ok(after.every((w) => !w.activityId.includes(APPROVALS_CHANNEL)), "the channel's card is everyone's: left as it is");
+    });
+
+    it("takes the buttons off the delegate's card when the delegator names another delegate", async () => {
+      await delegates(bob, carol);
+      const r = await created();
+      f.clock.advance(MINUTE);
+      await delegates(bob, frank, 'bob->frank');
+      await f.app.tellingIdle();
+      assert.deepEqual(f.notifier.withoutButtons().map((w) => [w.requestId, w.activityId]), [[r.id, cardsTo(r, carol)[0].activityId]]);
+      assert.match(f.notifier.withoutButtons()[0].notice, /was replaced by Bob Approver's next delegation at /);
+    });
+
     it("tells the delegate until when in the delegate's own time zone, with the UTC instant", async () => {
       sent.zones.set(carol.aadObjectId, 'Asia/Tokyo');
       await delegates(bob, carol);

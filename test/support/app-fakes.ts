@@ -3,7 +3,7 @@
  * moves, request ids in sequence, a notifier that records what people would have been shown, and a
  * logger that keeps its lines.
  */
-import type { Clock, IdGenerator, RequestNotifier } from '../../src/app/ports';
+import type { CardMessage, Clock, IdGenerator, RequestNotifier } from '../../src/app/ports';
 import type { ApprovalRequest } from '../../src/domain/request';
 import type { Logger } from '../../src/log/context';
 
@@ -45,7 +45,8 @@ export function sequentialRequestIds(prefix = 'CS-'): IdGenerator & { issued: st
 
 export type Notification =
   | { kind: 'cardChanged'; request: ApprovalRequest }
-  | { kind: 'tellRequester'; request: ApprovalRequest; text: string };
+  | { kind: 'tellRequester'; request: ApprovalRequest; text: string }
+  | { kind: 'cardWithoutButtons'; request: ApprovalRequest; message: CardMessage; notice: string };
 
 /** What Teams would have shown: every card refresh and every message to a requester, in order. */
 export class RecordingNotifier implements RequestNotifier {
@@ -57,6 +58,15 @@ export class RecordingNotifier implements RequestNotifier {
 
   async tellRequester(request: ApprovalRequest, text: string): Promise<void> {
     this.calls.push({ kind: 'tellRequester', request, text });
+  }
+
+  async cardWithoutButtons(request: ApprovalRequest, message: CardMessage, notice: string): Promise<void> {
+    this.calls.push({ kind: 'cardWithoutButtons', request, message, notice });
+  }
+
+  /** The card messages shown without their buttons, each with its request and notice, in order. */
+  withoutButtons(): { requestId: string; activityId: string; notice: string }[] {
+    return this.calls.flatMap((c) => (c.kind === 'cardWithoutButtons' ? [{ requestId: c.request.id, activityId: c.message.activityId, notice: c.notice }] : []));
   }
 
   /** The state and version of each card refresh of the request, in order (e.g. "approved@2"). */

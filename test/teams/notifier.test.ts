@@ -5,7 +5,7 @@ import type { NotifierStores } from '../../src/teams/notifier';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { TeamsNotifier } from '../../src/teams/notifier';
 import { requestIn } from '../support/requests';
-import { cardOf, FakeConnector } from '../support/connector';
+import { cardActions, cardOf, FakeConnector } from '../support/connector';
 import { eventually } from '../support/teams';
 import { MemoryStore } from '../support/memory-store';
 import { createAdapter } from '../../src/teams/adapter';
@@ -166,6 +166,23 @@ describe('Card updates for everyone', () => {
     await notifier.cardChanged(requestIn('succeeded'));
     assert.ok(Date.now() - started >= 1000, `sent again after ${Date.now() - started} ms, before Retry-After's second`);
     assert.equal(updates.length, 1);
+  });
+
+  it("shows a former delegate's own card without a button to decide, with why above it, leaving the version claims alone", async () => {
+    const { notifier, updates } = recordingNotifier();
+    const pending = requestIn('pending');
+    const card: CardMessage = { conversationId: 'personal-carol', activityId: 'card-carol' };
+    await notifier.cardWithoutButtons(pending, card, 'Your delegation from Bob Approver was revoked by Bob Approver at 2026-03-02 09:05 UTC, so you can no longer decide it on their behalf.');
+    await notifier.idle();
+    assert.deepEqual(updates.map((u) => u.activityId), ['card-carol']);
+    const shown = JSON.parse(updates[0].card) as Record<string, unknown>;
+    assert.deepEqual(cardActions(shown).filter((a) => ['approve', 'reject', 'cancel'].includes(a.verb)), []);
+    assert.match(updates[0].card, /Your delegation from Bob Approver was revoked by Bob Approver at 2026-03-02 09:05 UTC/);
+    // The request's next version still goes to every card of it as everyone's card.
+    await notifier.cardChanged({ ...pending, version: pending.version + 1 });
+    await notifier.idle();
+    assert.equal(updates.length, 2);
+    assert.ok(cardActions(JSON.parse(updates[1].card) as Record<string, unknown>).some((a) => a.verb === 'approve'));
   });
 });
 
