@@ -289,8 +289,9 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   // Requests approved before a restart but never claimed are executed now; expiry is caught up. A stop
   // asked meanwhile cuts it short (each request is one write) and starts no sweep: the caller stops the bot.
   await app.catchUp(stopStart);
-  // Cards of requests that ended, or changed, lately are brought to their state, in the background (a
-  // stop or a crash may have cut off their last update; those already showing it are left alone).
+  // Cards of requests that ended, or changed, lately, and of those an accepted loss of audit records
+  // expired, are brought to their state, in the background (a stop or a crash may have cut off their
+  // last update; those already showing it are left alone).
   if (!stopStart?.aborted) void withLogContext({ job: 'recent-cards' }, () => app.refreshCards()).catch((err: unknown) => log.error({ err: String(err) }, 'bringing the cards of recent requests up to date failed'));
   const sweeps = stopStart?.aborted ? { stop: () => undefined } : await startSweeps(app, log, options, settings, storeReady);
 
