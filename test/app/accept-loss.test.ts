@@ -79,6 +79,24 @@ describe('app: accepting a loss of audit records', () => {
     assert.match(refusals[0].outcome.detail ?? '', /when a loss of audit records was accepted/);
   });
 
+  it('still refuses and records the click when the request\'s records cannot be read for why: said as expired', async () => {
+    const waiting = await asked(f, alice, 'delete resource group staging-old');
+    await accept({ store: f.store, clock: f.clock }, acceptance((await f.audit()).at(-1)!.seq));
+    const read = f.store.audit.read.bind(f.store.audit);
+    f.store.audit.read = (filter, options) =>
+      filter?.requestId
+        ? (async function* () {
+            yield* [];
+            throw new Error('disk I/O error');
+          })()
+        : read(filter, options);
+    const refused = await click(f, bob, waiting, 'approve');
+    assert.equal(refusedWith(refused), 'expired');
+    assert.equal(refused.ok ? '' : refused.refusal.message, `Request ${waiting.id} has expired; it can no longer be approved.`);
+    const [recorded] = await f.audit({ types: ['click.refused'] });
+    assert.equal(recorded.request?.id, waiting.id);
+  });
+
   it('says only "has expired" for a request that expired undecided, not at a loss', async () => {
     const r = await asked(f, alice, 'delete resource group staging-old');
     f.clock.advance(5 * 3600_000);
