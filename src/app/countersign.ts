@@ -398,16 +398,17 @@ export class Countersign {
    * showing that is left alone by its claim). A log that cannot be read for them costs only them.
    */
   private async expiredAtAuditLoss(skip: ReadonlySet<string>): Promise<ApprovalRequest[]> {
-    const ids = await expiredAtAuditLoss(this.deps.store.audit).catch((err: unknown) => {
-      this.deps.log.error({ err: String(err) }, 'could not read which requests an accepted loss of audit records expired: their cards are not brought up to date');
+    try {
+      const out: ApprovalRequest[] = [];
+      for (const id of (await expiredAtAuditLoss(this.deps.store.audit)).filter((i) => !skip.has(i))) {
+        const r = await this.deps.store.requests.get(id);
+        if (r) out.push(r);
+      }
+      return out;
+    } catch (err) {
+      this.deps.log.error({ err: String(err) }, 'could not read which requests an accepted loss of audit records expired: their cards are not brought up to date this start');
       return [];
-    });
-    const out: ApprovalRequest[] = [];
-    for (const id of ids.filter((i) => !skip.has(i))) {
-      const r = await this.deps.store.requests.get(id);
-      if (r) out.push(r);
     }
-    return out;
   }
 
   /**

@@ -120,6 +120,20 @@ describe('app: accepting a loss of audit records', () => {
     assert.deepEqual(f.notifier.cardRefreshes(ended.id).filter((c) => c.startsWith('expired')), []);
   });
 
+  it('still brings the recent cards up to date when the requests a loss expired cannot be read, and logs why', async () => {
+    const lost = await asked(f, alice, 'delete resource group staging-old');
+    await accept({ store: f.store, clock: f.clock }, acceptance((await f.audit()).at(-1)!.seq));
+    f.clock.advance(2 * ENDED_CARDS_WINDOW_MS);
+    const recent = await asked(f, alice, 'delete resource group staging-older');
+    await click(f, bob, recent, 'reject');
+    const get = f.store.requests.get.bind(f.store.requests);
+    f.store.requests.get = async (id) => (id === lost.id ? Promise.reject(new Error('database is locked')) : get(id));
+    assert.equal(await f.anotherRun().refreshCards(), 1);
+    assert.ok(f.notifier.cardRefreshes(recent.id).at(-1)?.startsWith('rejected@'));
+    assert.ok(f.log.lines.some((l) => l.level === 'error' && /accepted loss of audit records expired/.test(l.msg ?? '')));
+    f.log.lines.length = 0;
+  });
+
   it('finds the requests of every loss accepted, and reads no request an expiry by time ended', async () => {
     const first = await asked(f, alice, 'delete resource group staging-old');
     await accept({ store: f.store, clock: f.clock }, acceptance((await f.audit()).at(-1)!.seq));
