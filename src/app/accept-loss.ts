@@ -8,7 +8,7 @@ import type { AuditRecord } from '../domain/audit';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { ApprovalRequest } from '../domain/request';
 import { expireAfterAuditLoss, OPEN_AT_AUDIT_LOSS } from '../domain/lifecycle';
-import type { AuditLog, Clock, Store } from './ports';
+import type { Clock, Store } from './ports';
 
 export class LossAcceptanceError extends Error {}
 
@@ -45,51 +45,19 @@ async function expireOpenAfterLoss(deps: { store: Store; clock: Clock }, head: n
   return expired;
 }
 
-/** The data a `request.expired` record of expireAfterAuditLoss keeps: where the log ended when the loss was accepted (null: empty). */
-function afterAuditLoss(data: Record<string, unknown> | undefined): { head: number | null } | undefined {
-  if (!data || !Object.hasOwn(data, 'afterAuditLoss')) return undefined;
-  return { head: typeof data.afterAuditLoss === 'number' ? data.afterAuditLoss : null };
-}
-
-/**
- * The ids of every request an accepted loss of audit records expired, oldest loss first: those of
- * each `audit.loss_accepted` record, found between where the log ended then (its `head`) and the
- * record itself, where accept-loss wrote them (every instance stopped). Read as scans, a window of
- * seqs at a time: the log is not searched by type through one long statement.
- */
-export async function expiredAtAuditLoss(audit: Pick<AuditLog, 'read'>): Promise<string[]> {
-  const losses: { seq: number; head: number }[] = [];
-  for await (const r of audit.read({ types: ['audit.loss_accepted'] }, { scan: true })) {
-    const head = (r.data?.head as { seq?: unknown } | null | undefined)?.seq;
-    losses.push({ seq: r.seq, head: typeof head === 'number' ? head : 0 });
-  }
-  const ids = new Set<string>();
-  for (const loss of losses) {
-    for await (const r of audit.read({ fromSeq: loss.head + 1, types: ['request.expired'] }, { scan: true })) {
-      if (r.seq >= loss.seq) break;
-      if (r.request && afterAuditLoss(r.data)) ids.add(r.request.id);
-    }
-  }
-  return [...ids];
-}
-
 /**
  * Why a click on a request an accepted loss of audit records expired is refused, said as that (not
  * only "has expired"): what was lost may hold its approval and run, or its rejection. Undefined when
- * the request did not end so (read from its own records, by the index on the request).
+ * the request did not end so.
  */
-export async function refusalAfterAuditLoss(audit: Pick<AuditLog, 'read'>, r: ApprovalRequest, verb: string): Promise<Refusal | undefined> {
-  if (r.state !== 'expired') return undefined;
-  for await (const record of audit.read({ requestId: r.id, types: ['request.expired'] })) {
-    const loss = afterAuditLoss(record.data);
-    if (!loss) continue;
-    const done = verb === 'reject' ? 'rejected' : verb === 'cancel' ? 'cancelled' : verb === 'approve' ? 'approved' : 'decided';
-    const log = loss.head === null ? 'the log was then empty' : `the log then ended at record ${loss.head}`;
-    return refusal(
-      RefusalReason.Expired,
-      `Request ${r.id} expired, unrun, when a loss of audit records was accepted (countersign audit accept-loss; ${log}), so it can no longer be ${done}: what was lost may show it was already approved and ran, or was rejected or cancelled. Check the target in Azure; ask for it again if it is still needed.`,
-      r.id,
-    );
-  }
-  return undefined;
+export function refusalAfterAuditLoss(r: ApprovalRequest, verb: string): Refusal | undefined {
+  const loss = r.state === 'expired' ? r.expiredAtAuditLoss : undefined;
+  if (!loss) return undefined;
+  const done = verb === 'reject' ? 'rejected' : verb === 'cancel' ? 'cancelled' : verb === 'approve' ? 'approved' : 'decided';
+  const log = loss.head === null ? 'the log was then empty' : `the log then ended at record ${loss.head}`;
+  return refusal(
+    RefusalReason.Expired,
+    `Request ${r.id} expired, unrun, when a loss of audit records was accepted (countersign audit accept-loss; ${log}), so it can no longer be ${done}: what was lost may show it was already approved and ran, or was rejected or cancelled. Check the target in Azure; ask for it again if it is still needed.`,
+    r.id,
+  );
 }

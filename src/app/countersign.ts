@@ -34,7 +34,6 @@ import { recordConfigLoaded } from './startup';
 import { createRequest, runQuery, type CreateInput, type CreateResult } from './requests';
 import { interpret, type Interpretation } from './interpret';
 import { answerMessageChange, type ChangedMessage } from './message-changes';
-import { expiredAtAuditLoss } from './accept-loss';
 
 
 /** How far back the start looks for ended requests whose cards may not show their end (Countersign.refreshCards). */
@@ -395,16 +394,12 @@ export class Countersign {
   /**
    * The requests an accepted loss of audit records expired (accept-loss.ts), whenever that was: their
    * cards must lose their buttons however long Countersign stayed stopped after it (a card already
-   * showing that is left alone by its claim). A log that cannot be read for them costs only them.
+   * showing that is left alone by its claim). Read from the expired requests by the state index,
+   * not the audit log (a scan of every record at every start). A failed read costs only them.
    */
   private async expiredAtAuditLoss(skip: ReadonlySet<string>): Promise<ApprovalRequest[]> {
     try {
-      const out: ApprovalRequest[] = [];
-      for (const id of (await expiredAtAuditLoss(this.deps.store.audit)).filter((i) => !skip.has(i))) {
-        const r = await this.deps.store.requests.get(id);
-        if (r) out.push(r);
-      }
-      return out;
+      return (await this.deps.store.requests.list({ states: ['expired'], expiredAtAuditLoss: true })).filter((r) => !skip.has(r.id));
     } catch (err) {
       this.deps.log.error({ err: String(err) }, 'could not read which requests an accepted loss of audit records expired: their cards are not brought up to date this start');
       return [];

@@ -248,8 +248,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
     // Refused for want of a role whose group Graph could not confirm: said as that, not as "not an approver".
     let why = resolved.unknown && ROLE_REFUSALS.has(outcome.result.refusal.reason) ? resolved.unknown : outcome.result.refusal;
     // A card whose buttons outlived an accepted loss of audit records (its refresh not yet done): why it expired.
-    // A log that cannot be read for it costs only the words: the refusal is still said and recorded.
-    if (why.reason === RefusalReason.Expired || why.reason === RefusalReason.AlreadyDecided) why = (await refusalAfterAuditLoss(deps.store.audit, outcome.before, verb).catch(() => undefined)) ?? why;
+    if (why.reason === RefusalReason.Expired || why.reason === RefusalReason.AlreadyDecided) why = refusalAfterAuditLoss(outcome.before, verb) ?? why;
     // A former delegate's card may still offer its buttons once their delegation was revoked, replaced
     // or ran out: say which, not only the roles it needs.
     if (why.reason === RefusalReason.NotAnApprover || why.reason === RefusalReason.NotAllowedToCancel) {

@@ -112,6 +112,11 @@ export interface RequestQuery {
    */
   reviewWaiting?: boolean;
   /**
+   * Only requests an accepted loss of audit records expired (`expiredAtAuditLoss`); with `states:
+   * ['expired']` read by the state index, not from the audit log.
+   */
+  expiredAtAuditLoss?: boolean;
+  /**
    * Only requests asked for by this person (their Entra object id, matched whatever the case of its
    * letters): with `states` (and `target`), read by an index on the requester, the target and the
    * state, not a scan of every request.

@@ -334,6 +334,15 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.deepEqual(ids(await store.requests.list({ states: ended, reviewWaiting: true, limit: 1, offset: 1 })).length, 1, 'paged');
       });
 
+      it('lists the requests an accepted loss of audit records expired, not those expired by time', async () => {
+        await store.requests.insert(aRequest('lost', { state: 'expired', expiredAtAuditLoss: { at: timeAt(10), head: 41 } }), []);
+        await store.requests.insert(aRequest('lost-empty', { state: 'expired', expiredAtAuditLoss: { at: timeAt(10), head: null } }), []);
+        await store.requests.insert(aRequest('timed', { state: 'expired' }), []);
+        await store.requests.insert(aRequest('open', { state: 'pending' }), []);
+        const ids = (rs: ApprovalRequest[]) => rs.map((r) => r.id).sort();
+        assert.deepEqual(ids(await store.requests.list({ states: ['expired'], expiredAtAuditLoss: true })), ['lost', 'lost-empty']);
+      });
+
       it('lists a break-glass use whose round of announcements is under way, whatever its state, from the round\'s start, until it is reviewed', async () => {
         const used = { reason: 'outage', usedAt: timeAt(1), reviewDueAt: timeAt(900) };
         const round = (occasion: 'break-glass' | 'created', at: string) => ({ occasion, at, people: ['p1'], channels: [] });

@@ -158,6 +158,7 @@ export function requestListQuery(query: RequestQuery): { text: string; values: u
     where.push(`review_due_at IS NOT NULL AND review_due_at <= $${params.length}`);
   }
   if (query.reviewWaiting) where.push(REVIEW_WAITING);
+  if (query.expiredAtAuditLoss) where.push("(body::jsonb -> 'expiredAtAuditLoss') IS NOT NULL");
   if (query.updatedSince !== undefined) {
     params.push(query.updatedSince);
     where.push(`updated_at >= $${params.length}`);

@@ -148,6 +148,7 @@ export function requestListQuery(query: RequestQuery): { sql: string; params: Re
     params.reviewDueBy = query.reviewDueBy;
   }
   if (query.reviewWaiting) where.push(REVIEW_WAITING);
+  if (query.expiredAtAuditLoss) where.push("json_extract(body, '$.expiredAtAuditLoss') IS NOT NULL");
   if (query.updatedSince !== undefined) {
     where.push('updated_at >= @updatedSince');
     params.updatedSince = query.updatedSince;
