@@ -12,6 +12,9 @@
  * ratify and flag are the Ratify / Flag buttons by which an approver reviews a break-glass use.
  *
  * <person> is a Playground user: bob, carol, dave, erin, frank or alice (or a user id, user-bob).
+ *
+ * Its exit code says what became of the click (docs/development.md#approving-as-someone-else-in-the-playground),
+ * so that a script driving the trial can tell them apart: EXIT below.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -37,6 +40,14 @@ const ACTIONS: Record<Verb, { comment: boolean }> = {
   flag: { comment: true },
 };
 const VERBS = Object.keys(ACTIONS);
+
+/**
+ * What the exit code says: the bot took the click; nothing was clicked (a problem here: the Node, the
+ * store, no such request or card); the words typed were wrong; the click was refused (by the bot: its
+ * answer says why; or by the Playground: the person is not in the card's conversation); the bot could
+ * not be reached (the Playground does not answer, or answers that the bot did not).
+ */
+const EXIT = { accepted: 0, notClicked: 1, usage: 2, refused: 3, unreachable: 4 } as const;
 const USAGE =
   `Usage: npm run local:as -- <person> ${VERBS.join('|')} <request-id> [comment, for reject and flag]\n` +
   '  e.g. npm run local:as -- bob approve CS-7K3M9QXW, or npm run local:as -- dave ratify CS-7K3M9QXW for a break-glass use';
@@ -52,24 +63,24 @@ async function main(argv: string[]): Promise<number> {
   const wrongNode = nodeProblem();
   if (wrongNode) {
     process.stderr.write(`Cannot act in the local trial: ${wrongNode}\n`);
-    return 1;
+    return EXIT.notClicked;
   }
   const [person, typedVerb, typedId, ...comment] = argv;
   const verb = typedVerb?.toLowerCase();
   if (verb && !VERBS.includes(verb)) {
     const near = VERBS.find((v) => editDistance(v, verb) <= 2);
     process.stderr.write(`Unknown action "${typedVerb}"${near ? `: did you mean ${near}?` : `: it is one of ${VERBS.join(', ')}.`}\n${USAGE}\n`);
-    return 2;
+    return EXIT.usage;
   }
   if (!person || !verb || !typedId) {
     process.stderr.write(`${USAGE}\n`);
-    return 2;
+    return EXIT.usage;
   }
   // Words an action does not take are refused, not dropped: only Reject and Flag ask for a comment.
   if (comment.length > 0 && !ACTIONS[verb as Verb].comment) {
     const extra = comment.join(' ');
     process.stderr.write(`${verb} takes only a request id, not "${extra}": its card button carries no comment (only reject and flag take one). Remove "${extra}" and run it again.\n${USAGE}\n`);
-    return 2;
+    return EXIT.usage;
   }
   const userId = person.startsWith('user-') ? person : `user-${person.toLowerCase()}`;
   const requestId = canonicalRequestId(typedId);
@@ -86,12 +97,12 @@ async function main(argv: string[]): Promise<number> {
     if (res.ok) config = ((await res.json()) as { config?: PlaygroundConfig }).config ?? {};
   } catch {
     process.stderr.write(`The Agents Playground does not answer at ${playground} (${from}).${process.env.PLAYGROUND_PORT ? '' : dataDirHint}\nStart the local trial first: npm run local\n`);
-    return 1;
+    return EXIT.unreachable;
   }
   const people = [config.currentUser?.id, ...(config.users ?? []).map((u) => u.id)].filter((id): id is string => typeof id === 'string');
   if (people.length > 0 && !people.includes(userId)) {
     process.stderr.write(`There is no person ${person} in the Playground: its people are ${people.map((id) => id.replace(/^user-/, '')).join(', ')}.\n${USAGE}\n`);
-    return 2;
+    return EXIT.usage;
   }
 
   const where = storeName(settings);
@@ -100,15 +111,15 @@ async function main(argv: string[]): Promise<number> {
     found = settings.store.kind === 'postgres' ? await readPostgres(settings.store.postgres, requestId) : readSqlite(databaseFile(settings.dataDir), requestId);
   } catch (err) {
     process.stderr.write(`Cannot read the local bot's store ${where}: ${(err as Error).message}${dataDirHint}\nStart the local trial first: npm run local\n`);
-    return 1;
+    return EXIT.notClicked;
   }
   if (!found) {
     process.stderr.write(`There is no request ${requestId} in ${where}.${dataDirHint}\n`);
-    return 1;
+    return EXIT.notClicked;
   }
   if (found.cards.length === 0) {
     process.stderr.write(`Request ${requestId} has no card posted yet. Type "status ${requestId}" in the Playground, then try again.\n`);
-    return 1;
+    return EXIT.notClicked;
   }
 
   // The card in a group chat the person belongs to, where they would click in Teams; else the newest.
@@ -116,18 +127,29 @@ async function main(argv: string[]): Promise<number> {
   const card = [...found.cards].reverse().find((c) => theirs.has(c.conversationId)) ?? found.cards[found.cards.length - 1];
 
   const data: Record<string, unknown> = { requestId, hash: found.hash, ...(comment.length ? { comment: comment.join(' ') } : {}) };
-  const res = await fetch(`${playground}/_conversation/v1/invoke`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      name: 'adaptiveCard/action',
-      from: { id: userId },
-      conversation: { id: card.conversationId },
-      replyToId: card.activityId,
-      value: { action: { type: 'Action.Execute', verb: verb.toLowerCase(), data } },
-    }),
-  });
+  let res: Response;
+  try {
+    res = await fetch(`${playground}/_conversation/v1/invoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'adaptiveCard/action',
+        from: { id: userId },
+        conversation: { id: card.conversationId },
+        replyToId: card.activityId,
+        value: { action: { type: 'Action.Execute', verb: verb.toLowerCase(), data } },
+      }),
+    });
+  } catch (err) {
+    process.stderr.write(`The Agents Playground at ${playground} stopped answering when ${userId} clicked ${verb} (${(err as Error).message}): whether the bot got the click is not known. Is npm run local still running? "status ${requestId}" in the Playground shows the request as it is.\n`);
+    return EXIT.unreachable;
+  }
   const text = await res.text();
+  if (res.status >= 500) {
+    // The Playground answers 502 when the bot does not answer it (stopped, or failed on the click).
+    process.stderr.write(`The Playground answered ${res.status}: ${text.slice(0, 300)}\nIt could not get an answer from the bot: is npm run local still running (its terminal says why the bot stopped)? "status ${requestId}" in the Playground shows the request as it is.\n`);
+    return EXIT.unreachable;
+  }
   if (!res.ok) {
     process.stderr.write(`The Playground answered ${res.status}: ${text.slice(0, 300)}\n`);
     if (/UserNotFound/.test(text)) {
@@ -135,10 +157,19 @@ async function main(argv: string[]): Promise<number> {
       const chats = (config.groupChats ?? []).filter((c) => c.members?.includes(userId)).map((c) => `*${c.name}*`);
       process.stderr.write(`${userId} is not in the conversation holding the request's card. Ask for the request in ${chats.length ? chats.join(' or ') : 'a group chat they are in'}, where ${userId} can click it, then try again.\n`);
     }
-    return 1;
+    return EXIT.refused;
   }
-  process.stdout.write(`${userId} clicked ${verb} on request ${requestId}: ${answerOf(text)}\n`);
-  return 0;
+  const answer = answerOf(text);
+  if (answer.verdict === 'accepted') {
+    process.stdout.write(`${userId} clicked ${verb} on request ${requestId}: ${answer.line}\n`);
+    return EXIT.accepted;
+  }
+  if (answer.verdict === 'refused') {
+    process.stderr.write(`${userId} clicked ${verb} on request ${requestId}, and the bot refused it: ${answer.line}\n`);
+    return EXIT.refused;
+  }
+  process.stderr.write(`${userId} clicked ${verb} on request ${requestId}, and the bot's answer could not be read: ${answer.line}. "status ${requestId}" in the Playground shows the request as it is.\n`);
+  return EXIT.notClicked;
 }
 
 /**
@@ -189,18 +220,22 @@ interface CardElement {
 }
 
 /**
- * What the bot answered the click with, in a line: its message, or the card's state, its result line
- * (who decided, when it runs, ...) and the notice for the person who clicked.
+ * What the bot answered the click with, in a line, and whether it took it. The bot (src/teams/card-actions.ts)
+ * answers a click it took with the request's card as it now is, and one it refused with the card and a
+ * notice saying why (an attention container above the state), or with a message in place of the card
+ * (no such request, a card it did not post, or it could not record the click). So: a card without a
+ * notice, accepted (its state and result line); a notice or a message, refused (it, and the state);
+ * anything else, unreadable.
  */
-function answerOf(text: string): string {
+function answerOf(text: string): { verdict: 'accepted' | 'refused' | 'unreadable'; line: string } {
   let body: { value?: unknown; body?: { value?: unknown } };
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
-    return text.slice(0, 300);
+    return { verdict: 'unreadable', line: `it is not JSON: ${text.slice(0, 300)}` };
   }
   const answer = body.body ?? body;
-  if (typeof answer.value === 'string') return plainText(answer.value);
+  if (typeof answer.value === 'string') return { verdict: 'refused', line: plainText(answer.value) };
   const card = (answer.value ?? {}) as { body?: CardElement[] };
   const blocks = card.body ?? [];
   // The card's layout (cards/request.json): the notice (an attention container) comes before the
@@ -211,12 +246,10 @@ function answerOf(text: string): string {
   const notice = blocks.slice(0, Math.max(stateAt, 0)).find((b) => b.type === 'Container' && b.style === 'attention')?.items?.[0]?.text;
   const state = blocks[stateAt]?.columns?.[0]?.items?.[0]?.text;
   const result = blocks.find((b, i) => i > stateAt && b.type === 'Container' && b.separator === true && b.items?.[0]?.weight === 'Bolder')?.items?.[0]?.text;
-  if (typeof state !== 'string') return 'the bot answered with a card that has no state';
-  return [
-    `the card now says ${plainText(state)}`,
-    typeof result === 'string' && result ? `: ${plainText(result)}` : '',
-    typeof notice === 'string' && notice ? ` (${plainText(notice)})` : '',
-  ].join('');
+  if (typeof state !== 'string') return { verdict: 'unreadable', line: 'it is a card that has no state' };
+  const now = [`the card now says ${plainText(state)}`, typeof result === 'string' && result ? `: ${plainText(result)}` : ''].join('');
+  if (typeof notice === 'string' && notice) return { verdict: 'refused', line: `${plainText(notice)} (${now})` };
+  return { verdict: 'accepted', line: now };
 }
 
 /**

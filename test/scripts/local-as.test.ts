@@ -1,7 +1,8 @@
 /**
  * `npm run local:as` (scripts/local-as.ts) against a stand-in Agents Playground on a loopback port and a
- * data folder holding the two tables it reads: which port it finds, how it names a mistyped action, and
- * how it tells the card the bot answered with.
+ * data folder holding the two tables it reads: which port it finds, how it names a mistyped action, how
+ * it tells the card the bot answered with, and the exit code that says whether the bot took the click
+ * (0), refused it (3) or could not be reached (4).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,6 +15,7 @@ import Database from 'better-sqlite3';
 import { requestCard } from '../../src/cards/request-card';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { databaseFile } from '../../src/settings';
+import { MESSAGE_RESPONSE } from '../../src/teams/replies';
 import { DEFAULT_PLAYGROUND_PORT, removeLocalTrial, writeLocalTrial } from '../../scripts/local-trial-file';
 import { bob, requestIn } from '../support/requests';
 import { openPostgresStore } from '../../src/store/postgres';
@@ -76,6 +78,12 @@ describe('npm run local:as', () => {
           if (answer === 'UserNotFound') {
             res.statusCode = 400;
             res.end(JSON.stringify({ code: 'UserNotFound', message: 'User not found in conversation' }));
+            return;
+          }
+          if (answer === 'BotDown') {
+            // What the Playground answers when the bot does not answer it (ApiError.wrapError(e, 502)).
+            res.statusCode = 502;
+            res.end(JSON.stringify({ code: 'InternalServerError', message: 'connect ECONNREFUSED 127.0.0.1:3978' }));
             return;
           }
           res.end(JSON.stringify(answer));
@@ -154,7 +162,7 @@ describe('npm run local:as', () => {
     const free = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const run = await localAs(['bob', 'approve', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(free) });
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 4);
     assert.match(run.stderr, new RegExp(`does not answer at http://127\\.0\\.0\\.1:${free} \\(PLAYGROUND_PORT\\)`));
   });
 
@@ -186,7 +194,7 @@ describe('npm run local:as', () => {
     });
     if (!free) this.skip();
     const run = await localAs(['bob', 'approve', ID], { COUNTERSIGN_DATA_DIR: dataDir });
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 4);
     assert.match(run.stderr, new RegExp(`does not answer at http://127\\.0\\.0\\.1:${DEFAULT_PLAYGROUND_PORT} \\(the default port`));
     assert.ok(run.stderr.includes(`No running npm run local is recorded in ${path.join(dataDir, 'local-trial.json')}: COUNTERSIGN_DATA_DIR must be the one`), run.stderr);
   });
@@ -194,7 +202,7 @@ describe('npm run local:as', () => {
   it('says where to ask when the person is not in the conversation holding the card', async () => {
     answer = 'UserNotFound';
     const r = await localAs(['dave', 'approve', ID], { PLAYGROUND_PORT: String(port), COUNTERSIGN_DATA_DIR: dataDir });
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 3);
     assert.match(r.stderr, /The Playground answered 400: .*UserNotFound/);
     assert.match(r.stderr, /user-dave is not in the conversation holding the request's card\. Ask for the request in a group chat they are in, where user-dave can click it, then try again\./);
   });
@@ -247,9 +255,41 @@ describe('npm run local:as', () => {
 
   it('tells the state of a request approved to run later, with when it runs', async () => {
     const scheduled = requestIn('scheduled', { id: ID, runAt: '2026-03-07T02:00:00.000Z' });
-    answerWithCardOf(scheduled, 'Approved: it runs at the time asked for.');
+    answerWithCardOf(scheduled);
     const run = await localAs(['bob', 'approve', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /the card now says APPROVED, SCHEDULED: Runs at 2026-03-07 02:00 UTC \(Approved: it runs at the time asked for\.\)\n$/);
+    assert.match(run.stdout, /the card now says APPROVED, SCHEDULED: Runs at 2026-03-07 02:00 UTC\n$/);
+  });
+
+  it('exits 3, saying why, when the bot refuses the click with its notice on the card', async () => {
+    const pending = requestIn('pending', { id: ID });
+    answerWithCardOf(pending, 'You asked for request CS-7K3M9QXW, so you cannot approve it: a second person must.');
+    const run = await localAs(['alice', 'approve', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+    assert.equal(run.code, 3, run.stderr);
+    assert.equal(run.stdout, '');
+    assert.equal(run.stderr, `user-alice clicked approve on request ${ID}, and the bot refused it: You asked for request CS-7K3M9QXW, so you cannot approve it: a second person must. (the card now says PENDING APPROVAL)\n`);
+    assert.equal(clicks.length, 1);
+  });
+
+  it('exits 3 when the bot answers with a message in place of the card', async () => {
+    answer = { statusCode: 200, type: MESSAGE_RESPONSE, value: 'There is no request CS-7K3M9QXW.' };
+    const run = await localAs(['bob', 'approve', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(run.stderr, /and the bot refused it: There is no request CS-7K3M9QXW\.\n$/);
+  });
+
+  it('exits 4 when the Playground answers that it could not reach the bot', async () => {
+    answer = 'BotDown';
+    const run = await localAs(['bob', 'approve', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+    assert.equal(run.code, 4, run.stderr);
+    assert.match(run.stderr, /^The Playground answered 502: .*ECONNREFUSED.*\nIt could not get an answer from the bot: is npm run local still running/);
+    assert.equal(run.stdout, '');
+  });
+
+  it('exits 1 when the answer is no card and no message, whatever it is', async () => {
+    answer = { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: { type: 'AdaptiveCard', body: [] } };
+    const run = await localAs(['bob', 'approve', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /the bot's answer could not be read: it is a card that has no state/);
   });
 });
