@@ -42,7 +42,7 @@ import type { Telemetry } from './telemetry';
 import { buildAzure, graphDirectory, startTelemetry } from './wiring/azure';
 import { storeReadiness } from './wiring/readiness';
 import { closeServer, settledWithin, settleExecutions, settleMessages, UnderWay } from './wiring/shutdown';
-import { checkAuthenticationOff, checkInstances, checkListenAddress, listenError, StartupError } from './wiring/start-checks';
+import { checkAuthenticationOff, checkConfigFile, checkInstances, checkListenAddress, listenError, StartupError } from './wiring/start-checks';
 import { warnOfRiskyStart } from './wiring/start-warnings';
 import { databaseSecrets, openStore } from './wiring/store';
 import { startSweeps } from './wiring/sweeps';
@@ -116,6 +116,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     checkListenAddress(settings);
     // A store handed in (tests, several instances in one process) is not the settings' to judge.
     if (!options.store) checkInstances(settings);
+    if (!options.config) checkConfigFile(settings);
     config = options.config ?? loadConfig(settings.configPath);
     checkAuthenticationOff(settings, config);
     // A credential the config and the environment cannot give (a secret unset, a token file missing).

@@ -15,6 +15,8 @@ export interface Settings {
   host: string;
   /** Path of the YAML config (commands, policy, roles, tenants, Azure). */
   configPath: string;
+  /** Whether the config path came from COUNTERSIGN_CONFIG (else it is the default): a start that cannot find it says which. */
+  configFromEnv: boolean;
   /** Directory holding the SQLite database and signing keys. */
   dataDir: string;
   microsoftApp: {
@@ -116,6 +118,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     port,
     host,
     configPath: configPath(env),
+    configFromEnv: variable(env, 'COUNTERSIGN_CONFIG') !== undefined,
     dataDir: path.resolve(variable(env, 'COUNTERSIGN_DATA_DIR') ?? DEFAULT_DATA_DIR),
     microsoftApp: { id: appId, type, tenantId, password, openIdMetadataUrl: openIdMetadataUrl ?? '' },
     insecureNoAuth: readInsecureNoAuth(variable(env, 'COUNTERSIGN_INSECURE_NO_AUTH')),

@@ -2,11 +2,35 @@
  * What stops a start before anything is opened, and why the bot could not listen: each says the
  * setting to change. Only the composition root (src/composition-root.ts) uses them.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { CountersignConfig } from '../config/load';
 import { isLoopbackHost, LOOPBACK_TEXT } from '../loopback';
-import { SettingsError, type Settings } from '../settings';
+import { DEFAULT_CONFIG_PATH, SettingsError, type Settings } from '../settings';
 
 export class StartupError extends Error {}
+
+/** The example config as installed: beside src/ (a checkout) or dist/ (the deployment package), in config/. */
+const EXAMPLE_CONFIG = path.resolve(__dirname, '..', '..', DEFAULT_CONFIG_PATH);
+
+/**
+ * A config file that is not there: named with where its name came from (COUNTERSIGN_CONFIG, or the
+ * default under the working directory, which a bot started from another folder does not find) and
+ * what to do, rather than as a config that cannot be read. `cwd` is the working directory the default
+ * was taken from.
+ */
+export function checkConfigFile(settings: Pick<Settings, 'configPath' | 'configFromEnv'>, cwd: string = process.cwd()): void {
+  const file = settings.configPath;
+  if (existsSync(file)) return;
+  // The example's deploy commands name their templates relative to it (config/templates/): copied alone, they are not found.
+  const templates = path.join(path.dirname(EXAMPLE_CONFIG), 'templates');
+  const why = "the example's deploy commands name their templates relative to the config file";
+  const help = 'What each key means: docs/configuration.md; countersign config check <file> checks a config without starting.';
+  const said = settings.configFromEnv
+    ? `the config file ${file} is missing: its name came from COUNTERSIGN_CONFIG (a relative name is taken from the working directory, ${cwd}). Set COUNTERSIGN_CONFIG to your config file, or make that file from the example: copy ${EXAMPLE_CONFIG} to ${file} (and ${templates} to ${path.join(path.dirname(file), 'templates')}: ${why}), then edit it. ${help}`
+    : `the config file ${file} is missing: COUNTERSIGN_CONFIG is not set, so the bot looked for the default, ${DEFAULT_CONFIG_PATH}, in the working directory ${cwd}. Start it from the folder Countersign is installed in (${path.dirname(path.dirname(EXAMPLE_CONFIG))}), where the example is; or copy ${EXAMPLE_CONFIG} to a file of your own (and ${templates} to a templates folder beside it: ${why}), edit it, and set COUNTERSIGN_CONFIG to it. ${help}`;
+  throw new StartupError(said);
+}
 
 /** Refuses to run unauthenticated anywhere but loopback: without an app id anyone could post activities. */
 export function checkListenAddress(settings: Settings): void {
