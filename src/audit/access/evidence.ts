@@ -7,10 +7,9 @@
 import { createHash } from 'node:crypto';
 import { neutralise, type AuditRecord } from '../../domain/audit';
 import { canonicalJson, sha256Hex } from '../../domain/canonical';
-import { notBeforeOfVersions, unbackedVersion } from '../../domain/lifecycle';
+import { approvalHistory, notBeforeOfVersions, unbackedVersion, type ApprovalFate, type GivenApproval } from '../../domain/lifecycle';
 import { whoMustApprove } from '../../domain/policy-text';
-import { requirementLabel } from '../../domain/quorum';
-import type { Approval, ApprovalRequest } from '../../domain/request';
+import type { ApprovalRequest } from '../../domain/request';
 import { inertLine } from '../../domain/text-safety';
 import type { AuditSigner, AuditVerifier } from './signing';
 
@@ -319,11 +318,39 @@ function onBehalf(d: { onBehalfOf?: { name: string; aadObjectId: string }; deleg
   return d.onBehalfOf ? ` on behalf of ${who(d.onBehalfOf)}${d.delegationId ? ` under delegation ${d.delegationId}` : ''}` : '';
 }
 
-/** For a quorum: ", filling the requirement of security". */
-function filledText(r: ApprovalRequest, a: Approval): string {
-  if (!r.policy.requirements) return '';
-  const filled = a.requirement === undefined ? undefined : r.policy.requirements[a.requirement];
-  return filled ? `, filling the requirement of ${requirementLabel(filled)}` : ', filling no requirement';
+/** What became of an approval, as its records say: held, withdrawn, or voided by a change (and superseded by a re-approval). */
+function fateText(fate: ApprovalFate): string {
+  if (fate.kind === 'held') return 'held';
+  const again = fate.again ? `given again at ${fate.again.at} (record ${fate.again.seq})` : 'not given again';
+  if (fate.kind === 'voided') {
+    return fate.again
+      ? `superseded by re-approval at ${fate.again.at} (record ${fate.again.seq}), after the change found at ${fate.at} (drift.detected, record ${fate.seq}) needed approving again`
+      : `voided by the change found at ${fate.at} (drift.detected, record ${fate.seq}), which needed approving again; not given again`;
+  }
+  const why = `${fate.reason ? `, ${literal(fate.reason)}` : ''}${fate.detail ? `: ${literal(fate.detail)}` : ''}`;
+  return `withdrawn at ${fate.at} (approval.revoked, record ${fate.seq}${why}); ${again}`;
+}
+
+/** One approval given, from its approval.granted record: who, for whom, when, for which hash and requirement, and its fate. */
+function givenLine(a: GivenApproval): string {
+  const filled = a.requirement === undefined ? '' : `, filling the requirement of ${literal(a.requirement)}`;
+  const behalf = onBehalf({ ...(a.onBehalfOf ? { onBehalfOf: a.onBehalfOf } : {}), ...(a.delegationId ? { delegationId: literal(a.delegationId) } : {}) });
+  return `- ${who(a.approver)}${behalf} at ${a.at}, for operation hash ${literal(a.operationHash)}${filled} (record ${a.seq}): ${fateText(a.fate)}`;
+}
+
+/**
+ * Every approval the request's audit records show given, each with what became of it (the stored
+ * row lists only those still counting); then any approval the row lists that no record backs.
+ */
+function approvalLines(r: ApprovalRequest, events: readonly AuditRecord[]): string[] {
+  const history = approvalHistory(events, r.id);
+  const recorded = (a: ApprovalRequest['approvals'][number]) =>
+    history.some((g) => g.approver.aadObjectId.toLowerCase() === String(a?.approver?.aadObjectId).toLowerCase() && g.operationHash === a?.operationHash);
+  const unbacked = (Array.isArray(r.approvals) ? r.approvals : []).filter((a) => !recorded(a));
+  return [
+    ...history.map(givenLine),
+    ...unbacked.map((a) => `- NOT AS RECORDED: the stored request lists an approval by ${who(a.approver)}${onBehalf(a)} at ${literal(String(a.at))}, for operation hash ${literal(String(a.operationHash))}, that no approval.granted record of this request holds.`),
+  ];
 }
 
 /** A break-glass use says so before anything else: run without approval, why, and how its review ended. */
@@ -379,6 +406,7 @@ function refusedClicks(events: readonly AuditRecord[]): string[] {
 function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
   const lines = [`# Evidence: ${r?.breakGlass ? 'BREAK-GLASS ' : ''}request ${input.requestId}`, ''];
   if (r) {
+    const approvals = approvalLines(r, input.events);
     lines.push(
       ...breakGlassSection(r),
       '## Who asked',
@@ -386,7 +414,7 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
       ...askedAsRecorded(r, input.events),
       '',
       '## Who approved',
-      ...(r.approvals.length ? r.approvals.map((a) => `- ${who(a.approver)}${onBehalf(a)} at ${a.at}, for operation hash ${a.operationHash}${filledText(r, a)}`) : ['- nobody']),
+      ...(approvals.length ? approvals : ['- nobody']),
       ...(r.rejection ? [`- rejected by ${who(r.rejection.by)}${onBehalf(r.rejection)} at ${r.rejection.at}${r.rejection.comment ? `: ${literal(r.rejection.comment)}` : ''}`] : []),
       ...(r.cancellation ? [`- cancelled by ${who(r.cancellation.by)}${onBehalf(r.cancellation)} at ${r.cancellation.at}`] : []),
       `Policy: ${whoMustApprove(r.policy)} (policy version ${r.policy.version}).`,

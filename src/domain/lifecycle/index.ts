@@ -50,3 +50,4 @@ export {
   stoppable,
 } from './execution';
 export { authorityBegins, expectationHashOf, JUDGED_RECORD_TYPES, leftOutOfIndex, refuseUnaudited, unauditedAuthority, notBeforeOfVersions, unbackedFields, unbackedVersion, type UnbackedField } from './evidence';
+export { approvalHistory, type ApprovalFate, type GivenApproval } from './approval-history';

@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
 import { cardText } from '../../support/connector';
 import { carol } from '../../support/people';
+import { requestEvent } from '../../../src/domain/audit';
+import { approve } from '../../../src/domain/lifecycle';
 import { bob, buildRequest, minutesIn } from '../../support/requests';
-import { evidenceOf } from './evidence-of';
+import { evidenceOf, sealedRecords } from './evidence-of';
 
 describe('evidence of a decision taken on someone\'s behalf', () => {
-  const r = buildRequest({
-    state: 'approved',
-    version: 2,
-    approvals: [{ approver: carol, at: minutesIn(5).toISOString(), operationHash: buildRequest().operationHash, onBehalfOf: bob, delegationId: 'DG-7' }],
-  });
-  const files = evidenceOf(r);
+  const base = buildRequest();
+  const approved = approve(base, { actor: carol, onBehalfOf: bob, delegationId: 'DG-7', now: minutesIn(5), isApprover: () => true });
+  if (!approved.ok) throw new Error(approved.refusal.message);
+  const r = approved.request;
+  // The summary lists the approvals as the records say them (approval.granted's onBehalfOf and delegationId).
+  const files = evidenceOf(r, sealedRecords([requestEvent(base, 'request.created', base.createdAt, { result: 'ok' }, { actor: base.requester }), ...approved.events]));
 
   it('names the delegate, the delegator and the delegation in the summary', () => {
     const summary = files.find((f) => f.name === 'SUMMARY.md')?.content ?? '';

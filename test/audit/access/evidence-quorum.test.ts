@@ -1,19 +1,25 @@
 import assert from 'node:assert/strict';
 import { cardText } from '../../support/connector';
+import { requestEvent } from '../../../src/domain/audit';
+import { approve, type DecisionContext } from '../../../src/domain/lifecycle';
+import type { Actor, ApprovalRequest } from '../../../src/domain/request';
 import { bob, erin, minutesIn, quorumRequest } from '../../support/requests';
-import { evidenceOf } from './evidence-of';
+import { evidenceOf, sealedRecords } from './evidence-of';
 
 describe('evidence of a quorum across roles', () => {
   const base = quorumRequest();
-  const r = quorumRequest({
-    state: 'approved',
-    version: 3,
-    approvals: [
-      { approver: bob, at: minutesIn(5).toISOString(), operationHash: base.operationHash, requirement: 0 },
-      { approver: erin, at: minutesIn(6).toISOString(), operationHash: base.operationHash, requirement: 1 },
-    ],
-  });
-  const files = evidenceOf(r);
+  // Bob holds platform-approvers, Erin security: each approval fills its own requirement, as the records say.
+  const holdsAny = (roles: readonly string[], a: Actor) => roles.includes(a.aadObjectId === bob.aadObjectId ? 'platform-approvers' : 'security');
+  const ctx = (actor: Actor, minute: number): DecisionContext => ({ actor, now: minutesIn(minute), isApprover: () => true, holdsAny });
+  const step = (r: ApprovalRequest, c: DecisionContext) => {
+    const t = approve(r, c);
+    if (!t.ok) throw new Error(t.refusal.message);
+    return t;
+  };
+  const byBob = step(base, ctx(bob, 5));
+  const byErin = step(byBob.request, ctx(erin, 6));
+  const r = byErin.request;
+  const files = evidenceOf(r, sealedRecords([requestEvent(base, 'request.created', base.createdAt, { result: 'ok' }, { actor: base.requester }), ...byBob.events, ...byErin.events]));
 
   it('names the requirement each approval filled, and the quorum, in the summary', () => {
     const summary = files.find((f) => f.name === 'SUMMARY.md')?.content ?? '';
