@@ -30,7 +30,7 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .option('--file <export>', 'verify an export file (.jsonl, .csv or .ocsf.jsonl), or an evidence bundle folder, instead of the database')
     .addOption(formatOption('the export file\'s format (default: from the manifest or the file name)'))
-    .option('--manifest <file>', 'the export\'s signed manifest (default: <export>.manifest.json when it exists)')
+    .option('--manifest <file>', 'the export\'s signed manifest (default: <export>.manifest.json; with none there the check is refused, unless --no-manifest)')
     .option('--no-manifest', 'check only the records of the export file, even if a manifest lies beside it')
     .option('--public-key <pem>', 'the audit public key (default: the one in the data directory)')
     .option('--checkpoints <file>', 'also check against this checkpoint file (e.g. a copy shipped elsewhere); repeatable', collect)

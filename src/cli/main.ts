@@ -27,7 +27,7 @@ export function buildProgram(entry: CliEntry, settings: CliSettings = readCliSet
     .exitOverride((err) => process.exit(exitCodeOf(err)));
   program
     .command('start')
-    .description('Start the bot (settings from the environment; see README)')
+    .description('Start the bot: settings from the environment (docs/operations.md), the config from $COUNTERSIGN_CONFIG or config/countersign.example.yaml')
     .action(() => entry.start());
   registerConfigCommands(program, settings);
   registerAzureCommands(program, settings);

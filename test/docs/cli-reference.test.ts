@@ -5,7 +5,7 @@
  * side only fails here.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main';
@@ -50,6 +50,25 @@ describe('docs/cli.md against the countersign command', () => {
         ...mandatory(sub, `${prefix}${sub.name()} `),
       ]);
     assert.deepEqual(mandatory(buildProgram({ start: async () => undefined }, readCliSettings({}))), [], 'a required option whose help does not begin with "required"');
+  });
+
+  it("points each command's --help only to documents that exist, and never to the README for what the reference holds", () => {
+    const helps = (program: Command): string[] => program.commands.flatMap((sub) => [sub.description(), ...sub.options.map((o) => o.description), ...helps(sub)]);
+    const texts = helps(buildProgram({ start: async () => undefined }, readCliSettings({})));
+    for (const text of texts) {
+      assert.doesNotMatch(text, /\bREADME\b/, `a --help sends the reader to the README, which lists no settings or options: "${text}"`);
+      for (const [doc] of text.matchAll(/docs\/[\w-]+\.md/g)) assert.ok(existsSync(path.resolve(__dirname, '..', '..', doc)), `a --help names ${doc}, which does not exist: "${text}"`);
+    }
+    assert.ok(texts.some((t) => t.includes('docs/operations.md')), 'countersign start --help names where its settings are documented');
+  });
+
+  it('says in audit verify --help, as the reference does, that an export without its manifest is refused unless --no-manifest', () => {
+    const verify = buildProgram({ start: async () => undefined }, readCliSettings({})).commands.find((c) => c.name() === 'audit')?.commands.find((c) => c.name() === 'verify');
+    const manifest = verify?.options.find((o) => o.long === '--manifest')?.description ?? '';
+    assert.match(manifest, /refused, unless --no-manifest/);
+    assert.doesNotMatch(manifest, /when it exists/);
+    assert.match(cliDoc, /A manifest missing beside the file is refused \(exit 1\)/);
+    assert.doesNotMatch(cliDoc, /`<export>\.manifest\.json` when it exists/);
   });
 
   it('gives each command in its table only options the command takes', () => {
