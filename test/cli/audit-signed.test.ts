@@ -1134,7 +1134,10 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal(verification.events.ok, true);
       assert.equal(verification.events.count, 5);
       assert.ok(verification.checkpoints.checked > 0);
-      assert.match(readFileSync(path.join(out, 'SUMMARY.md'), 'utf8'), new RegExp(`## Who approved\n- Bob Approver \\(${bob.aadObjectId}\\)`));
+      // Drawn from the approval.granted record, with what became of it.
+      const granted = (await records()).find((x) => x.type === 'approval.granted' && x.request?.id === 'CS-EVDD0001');
+      assert.ok(granted);
+      assert.match(readFileSync(path.join(out, 'SUMMARY.md'), 'utf8'), new RegExp(`## Who approved\n- Bob Approver \\(${bob.aadObjectId}\\) at ${granted.time.replace(/\./g, '\\.')}, for operation hash ${v1.operationHash} \\(record ${granted.seq}\\): held\n`));
 
       const events = await audit(['verify', '--file', path.join(out, 'events.jsonl'), '--data-dir', dataDir]);
       assert.equal(events.code, 0, events.stdout);
