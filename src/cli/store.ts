@@ -139,7 +139,7 @@ async function migrateFromSqlite(fromOption: string, io: AuditCliIo): Promise<nu
   }
 }
 
-/** An online backup of the SQLite store, verified like the original. */
+/** An online backup of the SQLite store, its hash chain verified (its checkpoints are checked where it is put back). */
 async function backupStore(targetOption: string, opts: { dataDir?: string }, io: AuditCliIo): Promise<number> {
   // `store backup … | head`: the report's reader may close early; the copy is made all the same.
   droppingOutputOnClosedPipe(io.stdout);
@@ -200,7 +200,7 @@ export function registerStoreCommands(program: Command, io: AuditCliIo = process
     });
   store
     .command('backup')
-    .description('Online backup of the SQLite store into a new file, verified like the original (safe while the bot runs)')
+    .description('Online backup of the SQLite store into a new file (safe while the bot runs); the copy\'s hash chain is verified as audit verify does, its checkpoints not (the output says how)')
     .argument('<file>', 'the new file')
     .option('--data-dir <dir>', DATA_DIR_HELP)
     .action(async (file: string, opts: { dataDir?: string }) => {

@@ -71,6 +71,12 @@ describe('docs/cli.md against the countersign command', () => {
     assert.doesNotMatch(cliDoc, /`<export>\.manifest\.json` when it exists/);
   });
 
+  it('says in store backup --help, as the reference does, that the copy\'s chain is verified but not its checkpoints', () => {
+    const backup = buildProgram({ start: async () => undefined }, readCliSettings({})).commands.find((c) => c.name() === 'store')?.commands.find((c) => c.name() === 'backup');
+    assert.match(backup?.description() ?? '', /hash chain is verified as audit verify does, its checkpoints not/);
+    assert.match(cliDoc, /verifies the copy's hash chain as `audit verify` does\. Its signed checkpoints are not checked there/);
+  });
+
   it('gives each command in its table only options the command takes', () => {
     for (const usage of tableUsages) {
       const command = [...commands].sort((a, b) => b.name.length - a.name.length).find((c) => usage.startsWith(`| \`countersign ${c.name}`));
