@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -35,6 +36,18 @@ function run(args: string[], env: Record<string, string>, cwd: string): Promise<
   });
 }
 
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 /** The three ways the bot is started, from a given working directory. */
 const ENTRY_POINTS: Record<string, string[]> = {
   'countersign start': [path.join(ROOT, 'bin', 'countersign.js'), 'start'],
@@ -55,8 +68,8 @@ describe('a start whose config file is missing', function () {
   for (const [name, args] of Object.entries(ENTRY_POINTS)) {
     it(`${name}: names the COUNTERSIGN_CONFIG file as missing, where its name came from, and how to make it from the example`, async () => {
       const file = path.join(tmp, 'etc', 'countersign.yaml');
-      // PLAYGROUND_PORT for npm run local, which checks its ports first: one of this test's own range.
-      const r = await run(args, { COUNTERSIGN_CONFIG: file, COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: '41482' }, ROOT);
+      // PLAYGROUND_PORT for npm run local, which checks its ports first: a free one (it stops before starting the Playground).
+      const r = await run(args, { COUNTERSIGN_CONFIG: file, COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(await freePort()) }, ROOT);
       assert.equal(r.code, 1, r.stderr);
       assert.equal(
         r.stderr,
