@@ -294,6 +294,8 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   // expired, are brought to their state, in the background (a stop or a crash may have cut off their
   // last update; those already showing it are left alone).
   if (!stopStart?.aborted) void withLogContext({ job: 'recent-cards' }, () => app.refreshCards()).catch((err: unknown) => log.error({ err: String(err) }, 'bringing the cards of recent requests up to date failed'));
+  // Outcome messages a run that died left owed (its outcome stored, "Request … succeeded." not yet sent), in the background too.
+  if (!stopStart?.aborted) void withLogContext({ job: 'owed-messages' }, () => app.sendOwedMessages(true)).catch((err: unknown) => log.error({ err: String(err) }, 'sending the outcome messages left owed failed'));
   const sweeps = stopStart?.aborted ? { stop: () => undefined } : await startSweeps(app, log, options, settings, storeReady);
 
   const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;

@@ -52,7 +52,7 @@ export async function createPendingPool(dataDir: string, count: number, prefix =
   const deps: AppDeps = {
     store,
     azure: recordingAzure(),
-    notifier: { cardChanged: async () => undefined, tellRequester: async () => undefined },
+    notifier: { cardChanged: async () => undefined, tellRequester: async () => 'sent' as const },
     config,
     clock: systemClock,
     ids: countedIds(prefix),

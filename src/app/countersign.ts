@@ -25,6 +25,7 @@ import { inBackground, tellDeciders } from './notifications';
 import { RoundsUnderWay } from './round';
 import { sweepReminders } from './reminders';
 import { sweepUnfinishedRounds } from './round-resume';
+import { OUTCOME_MESSAGE, sendOwedOutcomeMessages } from './outcome-message';
 import { sweepScheduled } from './schedule';
 import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
 import { CommitOutcomeUnknownError, outsideTurn, type CardMessage, type StorageFault } from './ports';
@@ -36,7 +37,7 @@ import { interpret, type Interpretation } from './interpret';
 import { answerMessageChange, type ChangedMessage } from './message-changes';
 
 
-/** How far back the start looks for ended requests whose cards may not show their end (Countersign.refreshCards). */
+/** How far back the start looks for ended requests whose cards may not show their end (Countersign.refreshCards); also how long an outcome message stays owed (OUTCOME_MESSAGE.withinMs). */
 export const ENDED_CARDS_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** The same for requests still open: their next change brings their cards up to date anyway, so only the last hour's. */
 export const OPEN_CARDS_WINDOW_MS = 60 * 60 * 1000;
@@ -404,6 +405,15 @@ export class Countersign {
       this.deps.log.error({ err: String(err) }, 'could not read which requests an accepted loss of audit records expired: their cards are not brought up to date this start');
       return [];
     }
+  }
+
+  /**
+   * Sends the outcome messages ("Request … succeeded.") a run that died (or stopped) left owed, among
+   * the requests changed within the last 24 h (at the start: 7 days, to give up the older ones with a
+   * log line); answers the ids of those sent (outcome-message.ts).
+   */
+  sendOwedMessages(atStart = false): Promise<string[]> {
+    return sendOwedOutcomeMessages(this.deps, atStart ? OUTCOME_MESSAGE.startLookBackMs : OUTCOME_MESSAGE.withinMs);
   }
 
   /**

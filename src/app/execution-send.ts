@@ -2,25 +2,26 @@
  * Sending a claimed execution to Azure and recording how it went: the operation is sent (or resumed
  * from the reference recorded when ARM accepted it), ARM's reference is recorded as soon as ARM
  * accepts, progress on the way, the lease renewed while it runs, and the outcome at the end, which
- * the requester is told. A send withheld because the lease may have passed takes the lease again or
+ * the requester is told (once, even across a death: outcome-message.ts). A send withheld because the lease may have passed takes the lease again or
  * leaves the execution to a takeover; an outcome this run can no longer record as the request's is
  * recorded beside it (`execution.lease_lost`), never dropped.
  */
 import {
   finishExecution,
   leaseLostEvent,
+  oweOutcomeMessage,
   recordProgress,
   recordStarted,
   releaseLease,
   renewLease,
 } from '../domain/lifecycle';
-import { documentationLinks, failureCause } from '../domain/failure-cause';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../domain/operation';
 import { canonicalJson } from '../domain/canonical';
 import type { ApprovalRequest } from '../domain/request';
 import { transact } from './context';
 import { LeaseHold, type LeaseReading } from './lease-hold';
 import { stillAsApproved } from './execution-evidence';
+import { sendOutcomeMessage } from './outcome-message';
 import { leaseTime, save, saveWhileRunning, type ExecutionRunner, type LeaseTime } from './execution-runner';
 
 /**
@@ -211,7 +212,13 @@ async function withheldSend(runner: ExecutionRunner, claimed: ApprovalRequest, m
 
 export async function finish(runner: ExecutionRunner, requestId: string, outcome: ExecutionOutcome, known = { sent: false, ref: outcome.ref }): Promise<void> {
   const { deps, owner } = runner;
-  const finished = await saveWhileRunning(deps, requestId, 'recording how the execution ended', (r) => finishExecution(r, outcome, deps.clock.now(), owner), (r) => r.state !== 'executing');
+  const finished = await saveWhileRunning(
+    deps,
+    requestId,
+    'recording how the execution ended',
+    (r) => oweOutcomeMessage(finishExecution(r, outcome, deps.clock.now(), owner), deps.clock.now()),
+    (r) => r.state !== 'executing',
+  );
   if (!finished) {
     // Another run took the execution over (or it ended) while this one waited for Azure: Azure's
     // answer to this run is recorded beside the row, not dropped.
@@ -221,19 +228,7 @@ export async function finish(runner: ExecutionRunner, requestId: string, outcome
     await deps.store.audit.append([leaseLostEvent(current, { owner, ...known, outcome }, deps.clock.now())]);
     return;
   }
-  await deps.notifier.tellRequester(finished, completionText(finished));
+  // The message was recorded as owed with the outcome: a death from here on leaves it for the sweep of owed messages.
+  await sendOutcomeMessage(deps, finished);
   deps.log.info({ requestId, state: finished.state }, 'execution finished');
-}
-
-/** What the requester is told at the end (the notifier marks sandbox requests as such). */
-function completionText(r: ApprovalRequest): string {
-  if (r.state === 'succeeded') return `Request ${r.id} (${r.command}) succeeded.${r.outcomeDetail ? ` ${r.outcomeDetail}` : ''}`;
-  if (r.state === 'failed') {
-    // Azure's cause in one line (not the "DeploymentFailed" wrapper), and Microsoft's page on it when Azure named one.
-    const error = r.execution?.error;
-    const link = error ? documentationLinks(error)[0] : undefined;
-    return `Request ${r.id} (${r.command}) failed: ${error ? failureCause(error) : (r.outcomeDetail ?? 'unknown error')}.${link ? ` Microsoft's documentation: ${link}` : ''}`;
-  }
-  if (r.state === 'cancelled') return `Request ${r.id} (${r.command}) was cancelled. ${r.outcomeDetail ?? ''}`.trimEnd();
-  return `Request ${r.id} (${r.command}) ended in an unknown state: ${(r.outcomeDetail ?? '').replace(/[.\s]+$/, '')}. Check the target in Azure before retrying.`;
 }

@@ -106,6 +106,8 @@ export interface RequestQuery {
   reviewDueBy?: string;
   /** Only requests whose last change (updatedAt) is at or after this instant. */
   updatedSince?: string;
+  /** Only requests whose outcome message is still owed to the requester (outcomeMessage: sent by the sweep of owed messages). */
+  outcomeMessageOwed?: boolean;
   /**
    * Only break-glass uses nobody has ratified or flagged yet, escalated or not (with `states`, the
    * ended ones: those whose review is waiting), for `pending`.
@@ -313,8 +315,8 @@ export interface AzureGateway {
 export interface RequestNotifier {
   /** Re-render every posted card of the request, for everyone. */
   cardChanged(request: ApprovalRequest): Promise<void>;
-  /** Tell the requester, in the conversation where they asked. */
-  tellRequester(request: ApprovalRequest, text: string): Promise<void>;
+  /** Tell the requester, in the conversation where they asked. Never throws: answers what became of it. */
+  tellRequester(request: ApprovalRequest, text: string): Promise<Told>;
   /**
    * Shows one card message of the request as it is now, with no button to decide it and `notice`
    * above: the card a delegate was sent in their personal chat, once the delegation that let them
@@ -323,6 +325,14 @@ export interface RequestNotifier {
    */
   cardWithoutButtons?(request: ApprovalRequest, message: CardMessage, notice: string): Promise<void>;
 }
+
+/**
+ * What became of a message to a requester: Teams took it (`sent`); Teams refused it for good, or the
+ * conversation cannot be reached at all (`refused`: it is gone, the bot was removed or blocked, no
+ * reference is stored); or it failed for now and may go later (`failed`: Teams down, throttling past
+ * the retries, Countersign stopping).
+ */
+export type Told = 'sent' | 'refused' | 'failed';
 
 /** A person Countersign brings a request to (their tenant is the request's). */
 export interface Recipient {

@@ -7,7 +7,7 @@
  * not match its audit trail (refuseUnaudited).
  *
  * Only what Countersign reads off a row is checked: the fields its rules and the execution look into
- * (people, approvals, the policy snapshot, the execution and its lease, break-glass, the round) and
+ * (people, approvals, the policy snapshot, the execution and its lease, break-glass, the round, the outcome message owed) and
  * the ids and times that name it. What a row says, rather than how it is shaped, is the audit
  * trail's to check: an operation of the right shape that is not the one approved fails there.
  */
@@ -112,6 +112,7 @@ const request = fields({
   breakGlass: optional(fields({ usedAt: text, reviewDueAt: text, review: optional(fields({ verdict: text, by: person, at: text })), overdueAt: optional(text) })),
   unreachable: optional(listOf(fields({ id: text, why: text }))),
   round: optional(fields({ occasion: text, at: text, people: texts, channels: texts })),
+  outcomeMessage: optional(fields({ since: text, takenAt: text, attempts: wholeNumber })),
 });
 
 /**

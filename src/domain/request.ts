@@ -253,6 +253,19 @@ export interface ApprovalRequest {
   unreachable?: Unreachable[];
   /** The round of messages under way, while anyone in it has no recorded outcome. */
   round?: RoundDue;
+  /**
+   * The message telling the requester how the execution ended, while Teams has not taken it:
+   * recorded with the outcome, removed once sent (or given up), so a run that died in between
+   * leaves it for the next to send (lifecycle/outcome-message.ts).
+   */
+  outcomeMessage?: OwedMessage;
+}
+
+/** A message owed to the requester: since when, when a run last took it to send, how many runs tried. */
+export interface OwedMessage {
+  since: string;
+  takenAt: string;
+  attempts: number;
 }
 
 /**

@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CardFactory, type Activity, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
-import type { CardBindingStore, CardMessage, RequestNotifier } from '../app/ports';
+import type { CardBindingStore, CardMessage, RequestNotifier, Told } from '../app/ports';
 import type { CardVersionClaims, ConversationReferenceStore } from './ports';
 
 /**
@@ -140,13 +140,17 @@ export class TeamsNotifier implements RequestNotifier {
     }
   }
 
-  async tellRequester(request: ApprovalRequest, text: string): Promise<void> {
+  async tellRequester(request: ApprovalRequest, text: string): Promise<Told> {
     const message = sandboxText(text, request.sandbox);
     try {
-      await this.track(this.send(request.source.conversationId, async (ctx) => void (await ctx.sendActivity(message))));
+      const reached = await this.track(this.send(request.source.conversationId, async (ctx) => void (await ctx.sendActivity(message))));
+      return reached ? 'sent' : 'refused';
     } catch (err) {
       // The outcome is already stored and audited; a message that cannot be delivered is logged.
-      this.log.error({ requestId: request.id, err: String(err) }, 'could not tell the requester');
+      // As for a card update: Teams' answers another attempt will not change are final.
+      const told = updateCannotSucceed(err) ? 'refused' : 'failed';
+      this.log.error({ requestId: request.id, err: String(err), told }, 'could not tell the requester');
+      return told;
     }
   }
 
@@ -339,12 +343,13 @@ export class TeamsNotifier implements RequestNotifier {
     }
   }
 
-  private async send(conversationId: string, logic: (ctx: TurnContext) => Promise<void>): Promise<void> {
+  /** Runs `logic` in the conversation; false when no reference to it is stored (nothing was sent). */
+  private async send(conversationId: string, logic: (ctx: TurnContext) => Promise<void>): Promise<boolean> {
     const reference = (await this.conversations.getReference(conversationId)) as Partial<ConversationReference> | undefined;
     if (!reference) {
       this.log.warn({ conversationId }, 'no conversation reference stored; cannot reach the conversation');
       this.onReferenceMissing(conversationId);
-      return;
+      return false;
     }
     await withTeamsRetry(async () => {
       await this.limiter.acquire(conversationId);
@@ -361,6 +366,7 @@ export class TeamsNotifier implements RequestNotifier {
       });
       if (failure) throw failure.error;
     }, this.retryOptions);
+    return true;
   }
 
   private track<T>(p: Promise<T>): Promise<T> {

@@ -1,6 +1,6 @@
 /**
- * The timers of a running bot: the sweeps for expiry, scheduled requests, reminders, escalations and
- * break-glass reviews, and the takeover of executions a dead run left, each logged under its job.
+ * The timers of a running bot: the sweeps for expiry, scheduled requests, reminders, escalations,
+ * break-glass reviews and outcome messages left owed, and the takeover of executions a dead run left, each logged under its job.
  * Started by the composition root (src/composition-root.ts) once the bot listens.
  */
 import type { Countersign } from '../app/countersign';
@@ -32,6 +32,8 @@ export async function startSweeps(
   const reachSweeper = setInterval(() => {
     withLogContext({ job: 'reach-sweep' }, () => app.sweepReach()).catch((err: unknown) => log.error({ err: String(err) }, 'reminder and escalation sweep failed'));
     withLogContext({ job: 'break-glass-review-sweep' }, () => app.sweepBreakGlassReviews()).catch((err: unknown) => log.error({ err: String(err) }, 'break-glass review sweep failed'));
+    // Outcome messages an instance that died left owed, and those that failed for now: each taken by compare-and-swap before it is sent.
+    withLogContext({ job: 'owed-messages' }, () => app.sendOwedMessages()).catch((err: unknown) => log.error({ err: String(err) }, 'sending the outcome messages left owed failed'));
   }, options.sweepIntervalMs ?? 15_000);
   reachSweeper.unref();
   // Executions a run that died (or stopped) left behind are resumed once their lease expired: now, and

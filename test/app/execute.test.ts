@@ -83,7 +83,8 @@ describe('app: executing an approved request', () => {
     await click(f, bob, r, 'approve');
     await settle(f);
     // v4 (ARM's reference recorded) is stored but refreshes no card.
-    assert.equal((await f.store.auditAccess.requestVersions(r.id)).length, 6);
+    // The seventh: the outcome message recorded as sent, bookkeeping no card shows.
+    assert.equal((await f.store.auditAccess.requestVersions(r.id)).length, 7);
     assert.deepEqual(f.notifier.cardRefreshes(r.id), ['approved@2', 'executing@3', 'executing@5', 'succeeded@6']);
   });
 

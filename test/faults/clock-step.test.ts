@@ -87,7 +87,7 @@ describe('a wall clock that steps', function () {
           azure,
           clock,
           log: quiet,
-          notifier: { cardChanged: async () => undefined, tellRequester: async () => undefined },
+          notifier: { cardChanged: async () => undefined, tellRequester: async () => 'sent' as const },
         } as unknown as AppDeps;
         return new Executor(deps, { leaseMs: LEASE_MS, owner: 'new-host:2:bb' });
       }

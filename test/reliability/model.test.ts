@@ -236,7 +236,7 @@ class Run {
     const deps: AppDeps = {
       store,
       azure: this.arm.gateway(),
-      notifier: { cardChanged: async () => undefined, tellRequester: async () => undefined },
+      notifier: { cardChanged: async () => undefined, tellRequester: async () => 'sent' as const },
       config: this.config,
       clock: this.clock,
       ids: { requestId: () => `CS-M${String(++this.nextId).padStart(6, '0')}`, delegationId: () => `DG-M${String(++this.nextId).padStart(6, '0')}` },

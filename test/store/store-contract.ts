@@ -279,6 +279,22 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.deepEqual(ids(await store.requests.list({ states: ['succeeded'], updatedSince: timeAt(20) })), ['new']);
       });
 
+      it('lists the requests changed at or after an instant whose outcome message is still owed, and drops one once settled', async () => {
+        const owed = { since: timeAt(20), takenAt: timeAt(20), attempts: 1 };
+        await store.requests.insert(aRequest('owed-old', { createdAt: timeAt(1), updatedAt: timeAt(10), state: 'succeeded', outcomeMessage: { ...owed, since: timeAt(10), takenAt: timeAt(10) } }), []);
+        await store.requests.insert(aRequest('owed', { createdAt: timeAt(2), updatedAt: timeAt(20), state: 'failed', outcomeMessage: owed }), []);
+        await store.requests.insert(aRequest('settled', { createdAt: timeAt(3), updatedAt: timeAt(30), state: 'succeeded' }), []);
+        await store.requests.insert(aRequest('owed-new', { createdAt: timeAt(4), updatedAt: timeAt(30), state: 'unknown', outcomeMessage: { ...owed, attempts: 2 } }), []);
+        const ids = (rs: ApprovalRequest[]) => rs.map((r) => r.id);
+        const listed = await store.requests.list({ updatedSince: timeAt(20), outcomeMessageOwed: true });
+        assert.deepEqual(ids(listed), ['owed', 'owed-new']);
+        assert.deepEqual(listed[1].outcomeMessage, { ...owed, attempts: 2 }, 'read back as written');
+        assert.deepEqual(ids(await store.requests.list({ outcomeMessageOwed: true })), ['owed-old', 'owed', 'owed-new']);
+        const { outcomeMessage: _sent, ...rest } = listed[0];
+        await store.requests.update({ ...rest, version: rest.version + 1, updatedAt: timeAt(40) }, rest.version, []);
+        assert.deepEqual(ids(await store.requests.list({ updatedSince: timeAt(20), outcomeMessageOwed: true })), ['owed-new']);
+      });
+
       it("lists one requester's requests in the states asked for, whatever the case of the object id's letters, and drops one that ended", async () => {
         const shouting = { ...alice, aadObjectId: alice.aadObjectId.toUpperCase() };
         await store.requests.insert(aRequest('a-pending', { createdAt: timeAt(1) }), []);

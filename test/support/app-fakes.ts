@@ -3,7 +3,7 @@
  * moves, request ids in sequence, a notifier that records what people would have been shown, and a
  * logger that keeps its lines.
  */
-import type { CardMessage, Clock, IdGenerator, RequestNotifier } from '../../src/app/ports';
+import type { CardMessage, Clock, IdGenerator, RequestNotifier, Told } from '../../src/app/ports';
 import type { ApprovalRequest } from '../../src/domain/request';
 import type { Logger } from '../../src/log/context';
 
@@ -56,8 +56,9 @@ export class RecordingNotifier implements RequestNotifier {
     this.calls.push({ kind: 'cardChanged', request });
   }
 
-  async tellRequester(request: ApprovalRequest, text: string): Promise<void> {
+  async tellRequester(request: ApprovalRequest, text: string): Promise<Told> {
     this.calls.push({ kind: 'tellRequester', request, text });
+    return 'sent';
   }
 
   async cardWithoutButtons(request: ApprovalRequest, message: CardMessage, notice: string): Promise<void> {

@@ -235,6 +235,7 @@ class MemoryRequests implements RequestStore {
         (query.updatedSince === undefined || request.updatedAt >= query.updatedSince) &&
         (!query.reviewWaiting || (!!request.breakGlass && !request.breakGlass.review)) &&
         (!query.expiredAtAuditLoss || !!request.expiredAtAuditLoss) &&
+        (!query.outcomeMessageOwed || !!request.outcomeMessage) &&
         (query.requester === undefined || request.requester.aadObjectId.toLowerCase() === query.requester.toLowerCase()) &&
         (query.target === undefined || canonicalJson(request.target) === canonicalJson(query.target)),
     );

@@ -346,6 +346,33 @@ describe('Card updates from several instances, through the Bot Connector', () =>
     assert.deepEqual(shown(), ['executing', 'succeeded']);
   });
 
+  describe('messages to the requester: what became of them', () => {
+    const done = requestIn('succeeded');
+    const where = done.source.conversationId;
+    beforeEach(() => store.conversations.saveReference(where, { channelId: 'msteams', serviceUrl: connector.url, conversation: { id: where }, bot: { id: 'bot-countersign' } }));
+
+    it('answers sent once Teams took it', async () => {
+      assert.equal(await instance().tellRequester(done, 'Request CS-1 succeeded.'), 'sent');
+      assert.deepEqual(connector.texts(where), ['[SANDBOX] Request CS-1 succeeded.']);
+    });
+
+    it('answers refused when the conversation is gone (404), and when no reference to it is stored', async () => {
+      connector.goneConversations.add(where);
+      const notifier = instance();
+      notifier.retryOptions = { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 };
+      assert.equal(await notifier.tellRequester(done, 'Request CS-1 succeeded.'), 'refused');
+      assert.equal(await notifier.tellRequester({ ...done, source: { ...done.source, conversationId: '19:never-there@thread.tacv2' } }, 'Request CS-1 succeeded.'), 'refused');
+    });
+
+    it('answers failed when Teams fails for now (500 through every retry), so that it may be sent later', async () => {
+      connector.failTexts = true;
+      const notifier = instance();
+      notifier.retryOptions = { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 };
+      assert.equal(await notifier.tellRequester(done, 'Request CS-1 succeeded.'), 'failed');
+      assert.deepEqual(connector.texts(where), []);
+    });
+  });
+
   it('sends the newer card once the lease of an instance that died holding an older one ran out', async () => {
     // A dead instance claimed version 3 with a 300 ms lease and never released it.
     assert.equal(await store.cards.claimCardVersion(requestIn('executing').id, card, 3, { holder: 'dead', ms: 300 }), 'claimed');

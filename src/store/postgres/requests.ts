@@ -141,6 +141,9 @@ export class PostgresRequestStore implements RequestStore {
   }
 }
 
+/** An outcome message still owed to the requester (domain/lifecycle/outcome-message.ts); read with updatedSince, by the updated_at index. */
+const OUTCOME_MESSAGE_OWED = "(body::jsonb -> 'outcomeMessage') IS NOT NULL";
+
 /** The SQL of a request list and its parameters. */
 export function requestListQuery(query: RequestQuery): { text: string; values: unknown[] } {
   const where: string[] = [];
@@ -159,6 +162,7 @@ export function requestListQuery(query: RequestQuery): { text: string; values: u
   }
   if (query.reviewWaiting) where.push(REVIEW_WAITING);
   if (query.expiredAtAuditLoss) where.push("(body::jsonb -> 'expiredAtAuditLoss') IS NOT NULL");
+  if (query.outcomeMessageOwed) where.push(OUTCOME_MESSAGE_OWED);
   if (query.updatedSince !== undefined) {
     params.push(query.updatedSince);
     where.push(`updated_at >= $${params.length}`);

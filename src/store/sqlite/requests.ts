@@ -127,6 +127,9 @@ export class SqliteRequestStore implements RequestStore {
  */
 const REVIEW_WAITING = "json_extract(body, '$.breakGlass') IS NOT NULL AND json_extract(body, '$.breakGlass.review') IS NULL";
 
+/** An outcome message still owed to the requester (domain/lifecycle/outcome-message.ts); read with updatedSince, by the requests_updated index. */
+const OUTCOME_MESSAGE_OWED = "json_extract(body, '$.outcomeMessage') IS NOT NULL";
+
 /** The SQL of a request list and its parameters. */
 export function requestListQuery(query: RequestQuery): { sql: string; params: Record<string, unknown> } {
   const where: string[] = [];
@@ -149,6 +152,7 @@ export function requestListQuery(query: RequestQuery): { sql: string; params: Re
   }
   if (query.reviewWaiting) where.push(REVIEW_WAITING);
   if (query.expiredAtAuditLoss) where.push("json_extract(body, '$.expiredAtAuditLoss') IS NOT NULL");
+  if (query.outcomeMessageOwed) where.push(OUTCOME_MESSAGE_OWED);
   if (query.updatedSince !== undefined) {
     where.push('updated_at >= @updatedSince');
     params.updatedSince = query.updatedSince;

@@ -1,0 +1,93 @@
+/**
+ * The message that tells the requester how the execution ended ("Request CS-… succeeded."), sent once
+ * even when Countersign dies between recording the outcome and sending it. The outcome's write
+ * records the message as owed (domain/lifecycle/outcome-message.ts); the run that wrote it sends it
+ * and, once Teams took it, records it settled. What a dead run left owed is sent by the sweep of owed
+ * messages: at the start (a run that died on this SQLite store at once, other instances' after
+ * OUTCOME_MESSAGE.holdMs) and at every sweep after, each message taken by a compare-and-swap before it
+ * is sent so that one instance sends it. A message Teams refuses for good (the conversation gone, the
+ * bot removed: 403, 404) is given up at once, like a card update; one that fails for now is tried
+ * again at later sweeps, at most OUTCOME_MESSAGE.maxAttempts times; one owed for longer than
+ * OUTCOME_MESSAGE.withinMs is given up with a log line. Between Teams taking the message and the
+ * write settling it, a death leaves it owed: then it is sent a second time (docs/faults.md).
+ */
+import { outcomeMessageFree, settleOutcomeMessage, takeOutcomeMessage } from '../domain/lifecycle';
+import { documentationLinks, failureCause } from '../domain/failure-cause';
+import type { ApprovalRequest } from '../domain/request';
+import { readableRequests, transact, type AppDeps } from './context';
+import type { Told } from './ports';
+
+export const OUTCOME_MESSAGE = {
+  /**
+   * How long the run that took an owed message may still be sending it (waiting for the
+   * conversation's rate limit, retrying Teams' transient answers) before another instance takes it.
+   */
+  holdMs: 10 * 60_000,
+  /** How many runs try to send one message before it is given up. */
+  maxAttempts: 5,
+  /** How long a message stays owed: the window of the start's card catch-up (ENDED_CARDS_WINDOW_MS), 24 h. */
+  withinMs: 24 * 60 * 60_000,
+  /** How far back the start looks for owed messages: those owed longer than withinMs are given up there, with a log line. */
+  startLookBackMs: 7 * 24 * 60 * 60_000,
+};
+
+/** Sends the outcome message the request owes (taken by this run), and settles it unless it failed for now. */
+export async function sendOutcomeMessage(deps: AppDeps, request: ApprovalRequest): Promise<Told> {
+  const told = await deps.notifier.tellRequester(request, completionText(request));
+  if (told === 'failed') {
+    deps.log.warn({ requestId: request.id, attempts: request.outcomeMessage?.attempts }, 'outcome message not sent; it stays owed and is tried again by a later sweep');
+    return told;
+  }
+  if (told === 'refused') deps.log.warn({ requestId: request.id }, 'outcome message given up: Teams refused it for good, or the conversation cannot be reached');
+  await settle(deps, request.id);
+  return told;
+}
+
+/**
+ * Sends the outcome messages dead runs left owed, among the requests changed within `lookBackMs`;
+ * answers the ids of those sent. Those owed too long, or tried too often, are given up, logged.
+ */
+export async function sendOwedOutcomeMessages(deps: AppDeps, lookBackMs = OUTCOME_MESSAGE.withinMs): Promise<string[]> {
+  const now = deps.clock.now();
+  const owed = readableRequests(deps, await deps.store.requests.list({ updatedSince: new Date(now.getTime() - lookBackMs).toISOString(), outcomeMessageOwed: true }));
+  const when = { now, holdMs: OUTCOME_MESSAGE.holdMs, ...(deps.onlyInstanceSince ? { onlyInstanceSince: deps.onlyInstanceSince } : {}) };
+  const sent: string[] = [];
+  for (const r of owed) {
+    if (!outcomeMessageFree(r, when)) continue;
+    const owedMs = now.getTime() - Date.parse(r.outcomeMessage!.since);
+    if (owedMs >= OUTCOME_MESSAGE.withinMs || r.outcomeMessage!.attempts >= OUTCOME_MESSAGE.maxAttempts) {
+      const why = owedMs >= OUTCOME_MESSAGE.withinMs ? `owed since ${r.outcomeMessage!.since}, more than 24 h` : `tried ${r.outcomeMessage!.attempts} times`;
+      deps.log.warn({ requestId: r.id, state: r.state, since: r.outcomeMessage!.since }, `outcome message given up, not sent: ${why}`);
+      await settle(deps, r.id);
+      continue;
+    }
+    const taken = await transact(deps, r.id, (current) => takeOutcomeMessage(current, when), { refreshCards: false });
+    // Another instance took it first, or it was settled meanwhile.
+    if (!taken?.result.ok) continue;
+    deps.log.info({ requestId: r.id, since: r.outcomeMessage!.since, attempt: taken.result.request.outcomeMessage?.attempts }, 'sending the outcome message a run left owed');
+    if ((await sendOutcomeMessage(deps, taken.result.request)) === 'sent') sent.push(r.id);
+  }
+  return sent;
+}
+
+/** Records the owed message settled; a write that fails leaves it owed (sent again by a later sweep), logged. */
+async function settle(deps: AppDeps, requestId: string): Promise<void> {
+  try {
+    await transact(deps, requestId, (current) => settleOutcomeMessage(current, deps.clock.now()), { refreshCards: false });
+  } catch (err) {
+    deps.log.error({ requestId, err: String(err) }, 'could not record the outcome message as settled: a later sweep may send it again');
+  }
+}
+
+/** What the requester is told at the end (the notifier marks sandbox requests as such). */
+function completionText(r: ApprovalRequest): string {
+  if (r.state === 'succeeded') return `Request ${r.id} (${r.command}) succeeded.${r.outcomeDetail ? ` ${r.outcomeDetail}` : ''}`;
+  if (r.state === 'failed') {
+    // Azure's cause in one line (not the "DeploymentFailed" wrapper), and Microsoft's page on it when Azure named one.
+    const error = r.execution?.error;
+    const link = error ? documentationLinks(error)[0] : undefined;
+    return `Request ${r.id} (${r.command}) failed: ${error ? failureCause(error) : (r.outcomeDetail ?? 'unknown error')}.${link ? ` Microsoft's documentation: ${link}` : ''}`;
+  }
+  if (r.state === 'cancelled') return `Request ${r.id} (${r.command}) was cancelled. ${r.outcomeDetail ?? ''}`.trimEnd();
+  return `Request ${r.id} (${r.command}) ended in an unknown state: ${(r.outcomeDetail ?? '').replace(/[.\s]+$/, '')}. Check the target in Azure before retrying.`;
+}

@@ -1,0 +1,152 @@
+/**
+ * The message telling the requester how the execution ended ("Request … succeeded."): recorded as
+ * owed with the outcome, so that a run killed between the two writes does not lose it; sent by the
+ * next start (or another instance's sweep) once, and never twice in the normal path.
+ */
+import assert from 'node:assert/strict';
+import { Countersign } from '../../src/app/countersign';
+import type { AppDeps } from '../../src/app/context';
+import { OUTCOME_MESSAGE } from '../../src/app/outcome-message';
+import type { Told } from '../../src/app/ports';
+import type { ApprovalRequest } from '../../src/domain/request';
+import { RecordingNotifier } from '../support/app-fakes';
+import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import { alice, bob } from '../support/people';
+import { eventually } from '../support/teams';
+import { asked, assertNoCrash, click, settle } from './steps';
+
+const DELETE = 'delete resource group staging-old';
+
+/** A notifier whose messages to requesters answer as scripted (then 'sent'), each still recorded. */
+class ScriptedNotifier extends RecordingNotifier {
+  constructor(readonly answers: Told[] = []) {
+    super();
+  }
+
+  override async tellRequester(request: ApprovalRequest, text: string): Promise<Told> {
+    await super.tellRequester(request, text);
+    return this.answers.shift() ?? 'sent';
+  }
+}
+
+describe('app: the outcome message owed to the requester', () => {
+  let f: AppOnFakes;
+  /** Lets a run "killed" inside tellRequester go, so that the test can end. */
+  let unhang: (() => void) | undefined;
+  beforeEach(() => {
+    f = appOnFakes();
+    unhang = undefined;
+  });
+  afterEach(async () => {
+    unhang?.();
+    await settle(f);
+    assertNoCrash(f);
+  });
+
+  /** Another process on the same store, with its own notifier (`onlyInstance`: a SQLite start, the dead run's process gone). */
+  function nextStart(notifier: RecordingNotifier, onlyInstance: boolean): Countersign {
+    const deps: AppDeps = { ...f.deps, notifier, ...(onlyInstance ? { onlyInstanceSince: f.clock.now() } : {}) };
+    return new Countersign(deps, { owner: 'run-b' });
+  }
+
+  /** A request run to its end by a run that is killed right after storing the outcome, before Teams took the message. */
+  async function endedByARunKilledBeforeTheMessage(): Promise<ApprovalRequest> {
+    const r = await asked(f, alice, DELETE);
+    const killed = new RecordingNotifier();
+    killed.tellRequester = (request, text) => {
+      killed.calls.push({ kind: 'tellRequester', request, text });
+      // The process dies here: nothing reaches Teams, nothing after runs.
+      return new Promise<Told>((resolve) => (unhang = () => resolve('failed')));
+    };
+    f.deps.notifier = killed;
+    await click(f, bob, r, 'approve');
+    await eventually('the outcome stored', async () => (await f.request(r.id)).state === 'succeeded');
+    await eventually('the run at its message', () => killed.told(r.id).length === 1);
+    return f.request(r.id);
+  }
+
+  it('records the message owed with the outcome, and settles it once Teams took it: nothing is sent again at the next start', async () => {
+    const r = await asked(f, alice, DELETE);
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    assert.deepEqual(f.notifier.told(r.id), [`Request ${r.id} (delete resource group) succeeded.`]);
+    const done = await f.request(r.id);
+    assert.equal(done.outcomeMessage, undefined, 'settled');
+    const versions = await f.store.auditAccess.requestVersions(r.id);
+    assert.ok(versions.find((v) => v.state === 'succeeded')?.outcomeMessage, 'the outcome was written with its message owed');
+    const later = new RecordingNotifier();
+    assert.deepEqual(await nextStart(later, true).sendOwedMessages(true), []);
+    assert.deepEqual(later.told(r.id), [], 'not sent twice');
+  });
+
+  it('a run killed between the outcome and its message: the next start sends it, once', async () => {
+    const stored = await endedByARunKilledBeforeTheMessage();
+    assert.equal(stored.outcomeMessage?.attempts, 1, 'owed, taken by the killed run');
+    f.clock.advance(5_000); // the restart
+    const after = new RecordingNotifier();
+    const restarted = nextStart(after, true);
+    assert.deepEqual(await restarted.sendOwedMessages(true), [stored.id]);
+    assert.deepEqual(after.told(stored.id), [`Request ${stored.id} (delete resource group) succeeded.`]);
+    assert.equal((await f.request(stored.id)).outcomeMessage, undefined);
+    assert.deepEqual(await restarted.sendOwedMessages(), [], 'the next sweep');
+    assert.deepEqual(await nextStart(after, true).sendOwedMessages(true), [], 'another start');
+    assert.equal(after.told(stored.id).length, 1, 'sent once');
+    assert.deepEqual(after.cardRefreshes(stored.id), [], 'bookkeeping no card shows');
+  });
+
+  it('with other instances on the store: a message another run took is left to it for holdMs; then one of two sweeps sends it', async () => {
+    const stored = await endedByARunKilledBeforeTheMessage();
+    const other = new RecordingNotifier();
+    const third = new RecordingNotifier();
+    assert.deepEqual(await nextStart(other, false).sendOwedMessages(), [], 'the run that took it may still be sending it');
+    f.clock.advance(OUTCOME_MESSAGE.holdMs);
+    const [a, b] = await Promise.all([nextStart(other, false).sendOwedMessages(), nextStart(third, false).sendOwedMessages()]);
+    assert.deepEqual([...a, ...b], [stored.id]);
+    assert.equal(other.told(stored.id).length + third.told(stored.id).length, 1, 'told once');
+  });
+
+  it('a message Teams refuses for good (the conversation gone) is given up at once, not tried again', async () => {
+    const refusing = new ScriptedNotifier(['refused']);
+    f.deps.notifier = refusing;
+    const r = await asked(f, alice, DELETE);
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    assert.equal(refusing.told(r.id).length, 1);
+    assert.equal((await f.request(r.id)).outcomeMessage, undefined);
+    f.clock.advance(OUTCOME_MESSAGE.holdMs);
+    assert.deepEqual(await nextStart(refusing, false).sendOwedMessages(), []);
+    assert.equal(refusing.told(r.id).length, 1, 'not retried');
+    assert.ok(f.log.lines.some((l) => l.msg?.startsWith('outcome message given up: Teams refused it for good')));
+  });
+
+  it('a message that failed for now is tried again by a later sweep, and given up after maxAttempts', async () => {
+    const failing = new ScriptedNotifier(Array<Told>(OUTCOME_MESSAGE.maxAttempts).fill('failed'));
+    f.deps.notifier = failing;
+    const r = await asked(f, alice, DELETE);
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    assert.equal((await f.request(r.id)).outcomeMessage?.attempts, 1);
+    const sweeper = nextStart(failing, false);
+    assert.deepEqual(await sweeper.sendOwedMessages(), [], 'held by the run that tried');
+    for (let attempt = 2; attempt <= OUTCOME_MESSAGE.maxAttempts; attempt++) {
+      f.clock.advance(OUTCOME_MESSAGE.holdMs);
+      assert.deepEqual(await sweeper.sendOwedMessages(), []);
+    }
+    assert.equal(failing.told(r.id).length, OUTCOME_MESSAGE.maxAttempts);
+    f.clock.advance(OUTCOME_MESSAGE.holdMs);
+    assert.deepEqual(await sweeper.sendOwedMessages(), []);
+    assert.equal(failing.told(r.id).length, OUTCOME_MESSAGE.maxAttempts, 'given up');
+    assert.equal((await f.request(r.id)).outcomeMessage, undefined);
+    assert.ok(f.log.lines.some((l) => l.msg === `outcome message given up, not sent: tried ${OUTCOME_MESSAGE.maxAttempts} times`));
+  });
+
+  it('a message owed for more than 24 h is given up with a log line, not sent', async () => {
+    const stored = await endedByARunKilledBeforeTheMessage();
+    f.clock.advance(OUTCOME_MESSAGE.withinMs + 60_000);
+    const after = new RecordingNotifier();
+    assert.deepEqual(await nextStart(after, true).sendOwedMessages(true), []);
+    assert.deepEqual(after.told(stored.id), []);
+    assert.equal((await f.request(stored.id)).outcomeMessage, undefined);
+    assert.ok(f.log.lines.some((l) => l.level === 'warn' && l.requestId === stored.id && /^outcome message given up, not sent: owed since .*, more than 24 h$/.test(l.msg ?? '')));
+  });
+});
