@@ -63,6 +63,11 @@ export class FakeConnector {
   updateDelayMs: (activity: Record<string, unknown>) => number = () => 0;
   /** How long the answer to a posted activity (a reply, a new message) is held, by its content (a slow connector). */
   postDelayMs: (activity: Record<string, unknown>) => number = () => 0;
+  /**
+   * Whether a held post (postDelayMs) whose sender is gone by then (its process killed, its
+   * connection closed) is dropped, neither posted nor recorded, rather than posted anyway.
+   */
+  dropPostsOfGoneSenders = false;
   url = '';
 
   async start(): Promise<this> {
@@ -146,7 +151,7 @@ export class FakeConnector {
         activity = undefined; // not an activity (a form-encoded token request)
       }
       const delay = !activity ? 0 : req.method === 'PUT' ? this.updateDelayMs(activity) : req.method === 'POST' ? this.postDelayMs(activity) : 0;
-      if (delay > 0) setTimeout(() => this.answer(req, res, body), delay);
+      if (delay > 0) setTimeout(() => (this.dropPostsOfGoneSenders && req.method === 'POST' && res.socket?.destroyed !== false ? undefined : this.answer(req, res, body)), delay);
       else this.answer(req, res, body);
     });
   }

@@ -1,0 +1,48 @@
+/**
+ * A bot killed after it stored an execution's outcome and before Teams took "Request … succeeded."
+ * (before, the card caught up at the next start and the message never came): the next start sends
+ * it, once, and a further restart does not send it again.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { opsChannel } from '../support/teams';
+import { eventually } from '../support/teams';
+import { CrashRig } from './support';
+
+describe('the outcome message of a bot killed before it reached Teams (Countersign in its own process)', function () {
+  this.timeout(120000);
+  let rig: CrashRig;
+  beforeEach(async () => {
+    rig = await CrashRig.create();
+  });
+  afterEach(async () => {
+    await rig.close();
+  });
+
+  it('is sent by the next start, once, and not again by the one after', async () => {
+    rig.sandbox.state.putResource('production-vm', { type: 'Microsoft.Compute/virtualMachines', name: 'batch-worker-02', location: 'northeurope' });
+    await rig.start();
+    const asked = await rig.ask('vm restart batch-worker-02');
+    const outcome = new RegExp(`^(\\[SANDBOX\\] )?Request ${asked.requestId} \\([^)]*\\) succeeded\\.`);
+    const told = () => rig.texts().filter((t) => outcome.test(t));
+    // The message reaches the connector and is held there; the bot is killed before it is answered.
+    let held = false;
+    rig.connector.dropPostsOfGoneSenders = true;
+    rig.connector.postDelayMs = (activity) => (typeof activity.text === 'string' && outcome.test(activity.text) && !held ? ((held = true), 5000) : 0);
+    await rig.approve(asked.cardId);
+    await rig.until(asked.requestId, ['succeeded']);
+    await eventually('the outcome message at the connector', () => held);
+    await rig.kill();
+    await sleep(5500); // the held post's time: dropped, its sender gone
+    assert.deepEqual(told(), [], 'the killed bot\'s message never reached Teams');
+
+    await rig.start();
+    await eventually('the owed message sent', () => told().length === 1);
+    await eventually('recorded as sent', () => rig.request(asked.requestId)?.outcomeMessage === undefined);
+    await rig.stop();
+    await rig.start();
+    await sleep(3000);
+    assert.equal(told().length, 1, 'sent once');
+    assert.ok(rig.connector.sent.every((s) => s.conversationId === opsChannel.id || !outcome.test(String(s.activity.text))), 'where she asked');
+  });
+});
