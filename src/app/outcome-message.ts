@@ -16,6 +16,7 @@ import { documentationLinks, failureCause } from '../domain/failure-cause';
 import type { ApprovalRequest } from '../domain/request';
 import { readableRequests, transact, type AppDeps } from './context';
 import type { Told } from './ports';
+import { eachRequest } from './sweep-each';
 
 export const OUTCOME_MESSAGE = {
   /**
@@ -52,21 +53,21 @@ export async function sendOwedOutcomeMessages(deps: AppDeps, lookBackMs = OUTCOM
   const owed = readableRequests(deps, await deps.store.requests.list({ updatedSince: new Date(now.getTime() - lookBackMs).toISOString(), outcomeMessageOwed: true }));
   const when = { now, holdMs: OUTCOME_MESSAGE.holdMs, ...(deps.onlyInstanceSince ? { onlyInstanceSince: deps.onlyInstanceSince } : {}) };
   const sent: string[] = [];
-  for (const r of owed) {
-    if (!outcomeMessageFree(r, when)) continue;
+  await eachRequest(deps, 'sending the outcome messages left owed', owed, async (r) => {
+    if (!outcomeMessageFree(r, when)) return;
     const owedMs = now.getTime() - Date.parse(r.outcomeMessage!.since);
     if (owedMs >= OUTCOME_MESSAGE.withinMs || r.outcomeMessage!.attempts >= OUTCOME_MESSAGE.maxAttempts) {
       const why = owedMs >= OUTCOME_MESSAGE.withinMs ? `owed since ${r.outcomeMessage!.since}, more than 24 h` : `tried ${r.outcomeMessage!.attempts} times`;
       deps.log.warn({ requestId: r.id, state: r.state, since: r.outcomeMessage!.since }, `outcome message given up, not sent: ${why}`);
       await settle(deps, r.id);
-      continue;
+      return;
     }
     const taken = await transact(deps, r.id, (current) => takeOutcomeMessage(current, when), { refreshCards: false });
     // Another instance took it first, or it was settled meanwhile.
-    if (!taken?.result.ok) continue;
+    if (!taken?.result.ok) return;
     deps.log.info({ requestId: r.id, since: r.outcomeMessage!.since, attempt: taken.result.request.outcomeMessage?.attempts }, 'sending the outcome message a run left owed');
     if ((await sendOutcomeMessage(deps, taken.result.request)) === 'sent') sent.push(r.id);
-  }
+  });
   return sent;
 }
 
