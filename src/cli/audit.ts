@@ -21,6 +21,26 @@ export type { AuditCliIo } from './audit-io';
 const DATA_DIR_HELP = 'data directory holding countersign.db (default: $COUNTERSIGN_DATA_DIR or ./data)';
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** The options of `audit verify` that only an export file's check reads (`--file`). */
+const EXPORT_ONLY = ['--manifest', '--no-manifest', '--format', '--partial', '--filtered'];
+
+/**
+ * An option of `audit verify` given where it is not read, or undefined: a check asked for and not
+ * made must not end in a report of intact. `--checkpoints` is read only against the database (an
+ * export's own checkpoint records are what --file checks); the export's options only with --file
+ * (without it the database would be verified in place of the export meant).
+ */
+function unusedVerifyOption(given: readonly string[]): string | undefined {
+  const has = (option: string) => given.some((a) => a === option || a.startsWith(`${option}=`));
+  if (has('--file')) {
+    return has('--checkpoints')
+      ? '--checkpoints is not read with --file: an export is checked against the checkpoints it carries (its audit.checkpoint records) and its signed manifest. Leave --checkpoints out, or verify the database (without --file) against that checkpoint file'
+      : undefined;
+  }
+  const option = EXPORT_ONLY.find(has);
+  return option ? `${option} applies to an export file, given with --file <export>: without --file the database is verified, and nothing else. Give the export with --file, or leave ${option} out` : undefined;
+}
+
 export function registerAuditCommands(program: Command, io: AuditCliIo = processIo()): Command {
   const audit = program.command('audit').description('Verify and export the tamper-evident audit trail');
 
@@ -45,6 +65,8 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = process
         if (given.includes('--no-manifest') && given.some((a) => a === '--manifest' || a.startsWith('--manifest='))) {
           throw new AuditInputError('--manifest <file> and --no-manifest contradict each other: give the manifest to check the export against, or --no-manifest to check its records alone');
         }
+        const unused = unusedVerifyOption(given);
+        if (unused) throw new AuditInputError(unused);
         return verify(opts, io);
       }, { readsOnly: true });
     });

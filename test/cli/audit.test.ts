@@ -154,6 +154,24 @@ describe('countersign audit', function () {
       assert.match(db.stdout, new RegExp(`AUDIT CHAIN DAMAGED \\(deleted\\) at record 9 \\(missing; the record after the gap is id ${records[9].id}\\):`));
     });
 
+    it('refuses an option that would not be used: --checkpoints with --file, an export\'s options without it (nothing reported intact unchecked)', async () => {
+      const file = path.join(tmp.dir, 'audit.jsonl');
+      assert.equal((await audit(['export', '--format', 'jsonl', '--out', file, '--data-dir', dataDir])).code, 0);
+      // A checkpoint file that does not hold checkpoints: had it been read, the command would have said so.
+      const notCheckpoints = path.join(tmp.dir, 'not-checkpoints.jsonl');
+      writeFileSync(notCheckpoints, '{"a":1}\n');
+      const withFile = await audit(['verify', '--file', file, '--checkpoints', notCheckpoints, '--data-dir', dataDir]);
+      assert.equal(withFile.code, 1, withFile.stdout);
+      assert.equal(withFile.stdout, '', 'nothing is reported intact');
+      assert.match(withFile.stderr, /^error: --checkpoints is not read with --file: .*verify the database \(without --file\)/);
+      for (const [option, ...value] of [['--manifest', `${file}.manifest.json`], ['--no-manifest'], ['--partial'], ['--filtered'], ['--format', 'jsonl']]) {
+        const noFile = await audit(['verify', option, ...value, '--data-dir', dataDir]);
+        assert.equal(noFile.code, 1, `${option}: ${noFile.stdout}`);
+        assert.equal(noFile.stdout, '', `${option}: the database is not verified in place of the export`);
+        assert.match(noFile.stderr, new RegExp(`^error: ${option} applies to an export file, given with --file <export>: without --file the database is verified`));
+      }
+    });
+
     it('verifies an exported CSV file', async () => {
       const file = path.join(tmp.dir, 'audit.csv');
       await audit(['export', '--format', 'csv', '--out', file, '--data-dir', dataDir]);
