@@ -19,8 +19,13 @@
  */
 import type { Activity, Middleware, TurnContext } from 'botbuilder';
 
-/** The addresses Countersign itself puts in messages as links: Microsoft's documentation, as Azure's errors name it. */
-const OWN_LINK = /^https:\/\/(?:aka\.ms|learn\.microsoft\.com|docs\.microsoft\.com)\//i;
+/**
+ * The addresses Countersign itself puts in messages as links: Microsoft's documentation, as Azure's
+ * errors name it. Only the address itself, in the characters a URL is written with (an underscore
+ * only inside a word): whatever is typed right after it, with no space between (markup, a
+ * `[text](address)` link to anywhere, a tag), is not part of it, and is made inert like any text.
+ */
+const OWN_LINK = /^https:\/\/(?:aka\.ms|learn\.microsoft\.com|docs\.microsoft\.com)\/(?:[A-Za-z0-9\-./?#=&%+:@!$,;]|(?<=[A-Za-z0-9])_(?=[A-Za-z0-9]))*/i;
 const ADDRESS = /(https?:\/\/\S+|www\.\S+)/gi;
 const ANGLES = /[<>]/g;
 /** Characters that make markup wherever they stand: tags, emphasis, code, strikethrough, escapes. */
@@ -46,8 +51,14 @@ export function chatText(text: string, markdown = false): string {
   if (markdown) return text.replace(ANGLES, reference);
   return text
     .split(ADDRESS)
-    .map((part, i) => (i % 2 === 0 ? inertText(part) : OWN_LINK.test(part) ? part : inertAddress(part)))
+    .map((part, i) => (i % 2 === 0 ? inertText(part) : ownLinkFirst(part)))
     .join('');
+}
+
+/** An address: Microsoft's documentation kept as a link, what follows it with no space between read as text again; any other made inert. */
+function ownLinkFirst(address: string): string {
+  const own = OWN_LINK.exec(address)?.[0];
+  return own ? own + chatText(address.slice(own.length)) : inertAddress(address);
 }
 
 export class ChatTextMiddleware implements Middleware {

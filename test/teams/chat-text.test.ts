@@ -18,6 +18,18 @@ describe('the text of a message Countersign sends', () => {
     assert.equal(shown(sent), `BREAK-GLASS: Alice ran request CS-1 without approval. Reason: ${reason}.`);
   });
 
+  it('makes markup and a link plain text when typed right after an address of Microsoft\'s documentation, keeping only that address a link', () => {
+    const reason = 'https://learn.microsoft.com/**SECURITY_ALREADY_RATIFIED**[Ratify_here](https://evil.example/sso)<b>now</b> and https://aka.ms/x)`code`';
+    const sent = chatText(`BREAK-GLASS: Alice ran request CS-1 without approval. Reason: ${reason}.`);
+    assert.doesNotMatch(sent, /\*\*|\]\(|https:\/\/evil|<|`/, 'no emphasis, no link to another address, no tag, no code');
+    assert.match(sent, /Reason: https:\/\/learn\.microsoft\.com\/&#42;/, 'the documentation address before it is still a link');
+    assert.equal(shown(sent), `BREAK-GLASS: Alice ran request CS-1 without approval. Reason: ${reason}.`);
+    // Microsoft's documentation links as Azure's errors give them stay links, whole.
+    for (const own of ['https://learn.microsoft.com/en-us/azure/azure-resource-manager/troubleshooting/error-sku-not-available?tabs=azure-cli#solution', 'https://aka.ms/ARMResourceNotFoundFix', 'https://docs.microsoft.com/azure/some_page.md']) {
+      assert.equal(chatText(`Microsoft's documentation: ${own}`), `Microsoft's documentation: ${own}`, own);
+    }
+  });
+
   it('quotes an unknown command back without its link, `code` or ~~strikethrough~~', () => {
     for (const typed of ['[Approve CS-7 here (SSO)](https://evil.example/sso)', '`rm -rf`', '~~cancelled~~', '_urgent_', '<b>x</b>', 'a\\*b']) {
       const sent = chatText(`I don't know the command "${typed}".`);
