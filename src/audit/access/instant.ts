@@ -34,5 +34,9 @@ export function parseInstant(value: string): string {
   if (Number.isNaN(ms)) throw new InstantError(value);
   // Date.parse drops what is finer than a millisecond: anything there moves the bound up one.
   const finer = /[1-9]/.test(fraction.slice(3)) ? 1 : 0;
-  return new Date(ms + finer).toISOString();
+  const instant = new Date(ms + finer).toISOString();
+  // Past 9999 (or before 0000) in UTC, toISOString writes +010000-… (-000001-…), which sorts before every
+  // record's time: an export to such a bound held none of them, and was signed and recorded as complete.
+  if (!/^\d{4}-/.test(instant)) throw new InstantError(value, ' (it falls outside the years 0000 to 9999, in UTC)');
+  return instant;
 }
