@@ -27,10 +27,23 @@ export interface PersonalView {
 export function refreshProblem(requestId: unknown): string | undefined {
   if (requestId === undefined || requestId === null || requestId === '') return 'This card refresh names no request (its requestId is missing); nothing to show.';
   if (typeof requestId !== 'string') {
-    const shown = JSON.stringify(requestId) ?? String(requestId);
+    const shown = writtenOut(requestId);
     return `This card refresh's requestId must be text, got ${shown.length > 64 ? `${shown.slice(0, 64)}…` : shown}; nothing to show.`;
   }
   return undefined;
+}
+
+/**
+ * A value the client sent, written out as JSON. A list or object nested thousands of levels deep (a
+ * few tens of kilobytes, well within the body's limit) cannot be written out: JSON.stringify exceeded
+ * the call stack, and the refresh failed with 500 instead of being answered.
+ */
+function writtenOut(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return `${Array.isArray(value) ? 'a list' : 'an object'} nested too deeply to write out`;
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { cardActions } from '../support/connector';
 import { requestVia } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
-import { people } from '../support/teams';
+import { opsChannel, people } from '../support/teams';
 
 describe('per-person request cards (bot over HTTP)', () => {
   let h: Harness;
@@ -57,5 +57,17 @@ describe('per-person request cards (bot over HTTP)', () => {
     assert.equal(await answer({ requestId: 5 }), "[SANDBOX] This card refresh's requestId must be text, got 5; nothing to show.");
     assert.equal(await answer({ requestId: { id: 'CS-1' } }), '[SANDBOX] This card refresh\'s requestId must be text, got {"id":"CS-1"}; nothing to show.');
     assert.equal(await answer({ requestId: '' }), '[SANDBOX] This card refresh names no request (its requestId is missing); nothing to show.');
+  });
+
+  it('names a refresh whose requestId is a list nested too deeply to write out, instead of failing the turn (500)', async () => {
+    const { cardId } = await requestVia(h, 'delete resource group staging-old');
+    // 20,000 levels (40 kB, far within the 1 MB body): written out again it exceeded the call stack.
+    const depth = 20_000;
+    const activity = h.teams.activity(people.bob, opsChannel, { type: 'invoke', name: 'adaptiveCard/action', replyToId: cardId, value: { action: { type: 'Action.Execute', verb: 'refresh', data: { requestId: 'DEEP' } } } });
+    const body = JSON.stringify(activity).replace('"DEEP"', '['.repeat(depth) + ']'.repeat(depth));
+    const res = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    assert.equal(res.status, 200, await res.clone().text());
+    const answer = (await res.json()) as { value: unknown };
+    assert.equal(answer.value, "[SANDBOX] This card refresh's requestId must be text, got a list nested too deeply to write out; nothing to show.");
   });
 });
