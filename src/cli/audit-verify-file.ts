@@ -4,7 +4,7 @@
  * against theirs, offline.
  */
 import { report } from './terminal-text';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { formatOfFile, manifestFileOf } from '../audit/access/export';
 import { ManifestError, parseManifest } from '../audit/access/manifest';
@@ -16,6 +16,7 @@ import { AuditInputError } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 import { EXIT_DAMAGED, EXIT_OK, exportReport } from './audit-report';
 import { keyInUse, verifierFor, type VerifyOptions } from './audit-verify-options';
+import { notARegularFile, readBoundedFile } from '../config/bounded-file';
 
 /** The bundle's file holding the verification of the log it was made from. */
 const VERIFICATION_FILE = 'verification.json';
@@ -23,9 +24,12 @@ const VERIFICATION_FILE = 'verification.json';
 /** File names formatOfFile recognises (anything else it reads as JSON Lines by default). */
 const KNOWN_EXPORT_NAME = /\.(csv|jsonl|json)$/i;
 
+/** The most a manifest file is read of: a manifest is a few hundred bytes (a damaged log's lines added). */
+const MANIFEST_MAX_BYTES = 16 * 1024 * 1024;
+
 function readManifestFile(file: string): ExportManifest {
   try {
-    return parseManifest(readFileSync(file, 'utf8'), file);
+    return parseManifest(readBoundedFile(file, MANIFEST_MAX_BYTES, 'a manifest').toString('utf8'), file);
   } catch (err) {
     if (err instanceof ManifestError) throw new AuditInputError(err.message);
     throw new AuditInputError(`cannot read the manifest ${file}: ${(err as Error).message}`);
@@ -40,6 +44,9 @@ export async function verifyFile(fileOption: string, opts: VerifyOptions, io: Au
   if (statSync(file).isDirectory()) {
     throw new AuditInputError(`${file} is a folder: --file takes an export file, or an evidence bundle's folder (one holding ${EVIDENCE_MANIFEST}), and this folder holds no ${EVIDENCE_MANIFEST}`);
   }
+  // A device or a named pipe is read without end (/dev/zero), or waits for a writer: never an export.
+  const kind = notARegularFile(file);
+  if (kind) throw new AuditInputError(`${file} is ${kind}, not a file: --file takes an export file, or an evidence bundle's folder`);
   let manifestFile: string | undefined;
   if (typeof opts.manifest === 'string') {
     manifestFile = path.resolve(io.cwd, opts.manifest);
@@ -98,10 +105,22 @@ function evidenceFolderOf(file: string): string | undefined {
   if (statSync(file).isDirectory()) return existsSync(path.join(file, EVIDENCE_MANIFEST)) ? file : undefined;
   if (path.basename(file) !== EVIDENCE_MANIFEST) return undefined;
   try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { evidenceVersion?: unknown } | null)?.evidenceVersion !== undefined ? path.dirname(file) : undefined;
+    return (JSON.parse(readBoundedFile(file, MANIFEST_MAX_BYTES, 'a manifest').toString('utf8')) as { evidenceVersion?: unknown } | null)?.evidenceVersion !== undefined ? path.dirname(file) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Why a file in a bundle's folder is not the bundle's to read, or undefined: a link that leads out of
+ * the folder (the file it names is not what was signed into the bundle, and the folder's names say
+ * nothing of it), or a device or a named pipe, which is read without end or waits for a writer.
+ */
+function notInBundle(dir: string, file: string): string | undefined {
+  const kind = notARegularFile(file);
+  if (kind) return `is ${kind}, not a file`;
+  const real = realpathSync(file);
+  return real.startsWith(realpathSync(dir) + path.sep) ? undefined : `is a link out of the bundle's folder (to ${real})`;
 }
 
 /** Every file under `dir`, as a bundle names them (relative, "/" between folders). */
@@ -123,22 +142,23 @@ async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo):
   const manifestFile = path.join(dir, EVIDENCE_MANIFEST);
   let manifest;
   try {
-    manifest = parseEvidenceManifest(readFileSync(manifestFile, 'utf8'), manifestFile);
+    manifest = parseEvidenceManifest(readBoundedFile(manifestFile, MANIFEST_MAX_BYTES, 'a manifest').toString('utf8'), manifestFile);
   } catch (err) {
     throw new AuditInputError((err as Error).message);
   }
   const verifier = verifierFor(opts, io, `the evidence bundle's manifest ${manifestFile}`)!;
-  const read = (name: string): Buffer | undefined => {
+  const read = (name: string): Buffer | string | undefined => {
     const at = path.resolve(dir, name);
     // A name that leads out of the folder (a doctored manifest) is never read.
     if (!at.startsWith(dir + path.sep) || !existsSync(at) || statSync(at).isDirectory()) return undefined;
-    return readFileSync(at);
+    const unread = notInBundle(dir, at);
+    return unread ? `${unread}, so it was not read` : readFileSync(at);
   };
   const check = checkEvidence(manifest, verifier, filesUnder(dir).filter((n) => n !== EVIDENCE_MANIFEST), read);
   // The verification the bundle was signed with is evidence too: a bundle of a damaged log is as
   // signed, and says that its log was damaged (one changed since is named above, not quoted).
   const verification = read(VERIFICATION_FILE);
-  const signedVerification = verification !== undefined && Object.hasOwn(manifest.files, VERIFICATION_FILE) && sha256Hex(verification) === manifest.files[VERIFICATION_FILE];
+  const signedVerification = Buffer.isBuffer(verification) && Object.hasOwn(manifest.files, VERIFICATION_FILE) && sha256Hex(verification) === manifest.files[VERIFICATION_FILE];
   const damage = signedVerification ? recordedDamage(verification.toString('utf8')) : [];
   const lines = [
     `Evidence bundle: ${dir}, request ${manifest.requestId}, made ${manifest.createdAt} by ${manifest.createdBy}, signed with key ${manifest.keyId}.`,
@@ -155,6 +175,13 @@ async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo):
   // Its audit records, with their own manifest (a missing one is named above already).
   const events = path.join(dir, 'events.jsonl');
   if (!existsSync(events) || !existsSync(manifestFileOf(events))) return EXIT_DAMAGED;
+  for (const f of [events, manifestFileOf(events)]) {
+    const unread = notInBundle(dir, f);
+    if (unread) {
+      report(io, `EVIDENCE BUNDLE DAMAGED: ${path.basename(f)} ${unread}, so its records were not checked.\n`);
+      return EXIT_DAMAGED;
+    }
+  }
   let recordsExit: number;
   try {
     recordsExit = await verifyFile(events, { ...(opts.publicKey ? { publicKey: opts.publicKey } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) }, io);

@@ -8,6 +8,7 @@ import { loadPublicKey, PUBLIC_KEY_FILE, readVerifier } from '../audit/access/si
 import type { AuditVerifier } from '../audit/access/signing';
 import type { ExportFormat } from '../audit/ports';
 import { resolveDataDir } from './audit-options';
+import { notARegularFile } from '../config/bounded-file';
 import { AuditInputError } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 
@@ -30,7 +31,13 @@ export class PublicKeyFileUnusableError extends AuditInputError {}
 
 /** --public-key, else the data directory's public key when there is one. */
 export function verifierFor(opts: VerifyOptions, io: AuditCliIo, required: string | undefined): AuditVerifier | undefined {
-  if (opts.publicKey) return readVerifier(path.resolve(io.cwd, opts.publicKey));
+  if (opts.publicKey) {
+    const file = path.resolve(io.cwd, opts.publicKey);
+    // A device or a named pipe would be read without end, or wait for a writer.
+    const kind = existsSync(file) ? notARegularFile(file) : undefined;
+    if (kind) throw new AuditInputError(`the public key ${file} is ${kind}, not a file: pass the audit public key's PEM file (print it with countersign audit public-key)`);
+    return readVerifier(file);
+  }
   const dataDir = resolveDataDir(opts.dataDir, io.settings, io.cwd);
   try {
     return loadPublicKey(dataDir);

@@ -29,6 +29,16 @@ function kindOf(stat: fs.Stats): string {
 const count = (n: number) => n.toLocaleString('en-US');
 
 /**
+ * What the path leads to when it is not a regular file ("a named pipe", "a character device"), else
+ * undefined; a link is followed, a path that is not there throws. Asked without opening it (a named
+ * pipe would wait for a writer), before a file is read whole or streamed: /dev/zero never ends.
+ */
+export function notARegularFile(file: string): string | undefined {
+  const stat = fs.statSync(file);
+  return stat.isFile() ? undefined : kindOf(stat);
+}
+
+/**
  * The file's bytes. Throws FileRefusedError for anything but a regular file (found without waiting:
  * a named pipe is opened non-blocking) and for one larger than `maxBytes` (`what`: the file, in the
  * words of the error, as "a config"), and the file system's error (with its code) when it cannot be

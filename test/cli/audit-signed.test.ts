@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
@@ -1230,6 +1230,47 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const checked = await audit(['verify', '--file', out, '--data-dir', dataDir]);
       assert.equal(checked.code, 2, checked.stdout);
       assert.match(checked.stdout, /Stored versions: version 3 \(approved\) is not backed/);
+    });
+
+    it('reads no bundle file through a link out of its folder, nor a device or a pipe, and takes only regular files for --file, --manifest and --public-key', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      await store.requests.insert(aRequest('CS-EVDD0003'), [anEvent('request.created', { request: requestRef('CS-EVDD0003') })]);
+      await store.close();
+      const out = path.join(tmp.dir, 'bundle3');
+      assert.equal((await audit(['evidence', 'CS-EVDD0003', '--out', out, '--data-dir', dataDir])).code, 0);
+      // The same bytes, outside the folder, behind a link: what the link leads to is not the bundle's.
+      const summary = path.join(out, 'SUMMARY.md');
+      const outside = path.join(tmp.dir, 'SUMMARY-outside.md');
+      writeFileSync(outside, readFileSync(summary));
+      rmSync(summary);
+      symlinkSync(outside, summary);
+      // A device in place of a card (a link to /dev/zero, read without end, would fill the memory).
+      const card = path.join(out, 'cards', 'v01-pending.json');
+      rmSync(card);
+      symlinkSync('/dev/null', card);
+      const linked = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(linked.code, 2, linked.stdout + linked.stderr);
+      assert.match(linked.stdout, /EVIDENCE BUNDLE DAMAGED:\n  cards\/v01-pending\.json is a character device, not a file, so it was not read\n  SUMMARY\.md is a link out of the bundle's folder \(to .*SUMMARY-outside\.md\), so it was not read\n/);
+      // Its records: a link out of the folder is not read either.
+      const events = path.join(out, 'events.jsonl');
+      const eventsOutside = path.join(tmp.dir, 'events-outside.jsonl');
+      writeFileSync(eventsOutside, readFileSync(events));
+      rmSync(events);
+      symlinkSync(eventsOutside, events);
+      const records = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+      assert.equal(records.code, 2, records.stdout + records.stderr);
+      assert.match(records.stdout, /EVIDENCE BUNDLE DAMAGED: events\.jsonl is a link out of the bundle's folder \(to .*events-outside\.jsonl\), so its records were not checked\./);
+      // An export, a manifest or a key that is not a regular file is refused before it is read.
+      const exported = path.join(tmp.dir, 'SUMMARY-outside.md');
+      for (const [args, said] of [
+        [['--file', '/dev/null', '--no-manifest'], /^error: \/dev\/null is a character device, not a file: --file takes an export file/],
+        [['--file', exported, '--manifest', '/dev/null'], /^error: cannot read the manifest \/dev\/null: it is a character device, not a file/],
+        [['--file', exported, '--no-manifest', '--public-key', '/dev/null'], /^error: the public key \/dev\/null is a character device, not a file/],
+      ] as const) {
+        const r = await audit(['verify', ...args, '--data-dir', dataDir]);
+        assert.equal(r.code, 1, `${args.join(' ')}: ${r.stdout}`);
+        assert.match(r.stderr, said, args.join(' '));
+      }
     });
 
     it('checks a bundle with verify --file <folder> (or its manifest.json): every file against the signed list, then its records', async () => {

@@ -233,10 +233,11 @@ export function parseEvidenceManifest(text: string, from: string): EvidenceManif
 /**
  * Checks a bundle against its manifest: the signature (with `verifier`, the audit public key), then
  * every file it lists (present, and the SHA-256 of its bytes as signed), the audit records with their
- * own manifest present (the caller checks them as an export), and no file beside them. `read` gives a file's bytes by its name in the bundle (undefined: missing);
+ * own manifest present (the caller checks them as an export), and no file beside them. `read` gives a file's bytes by its name in the bundle (undefined: missing;
+ * text: why it was not read, a link out of the folder or a device, which follows its name in the problem);
  * `names` every file the folder holds (manifest.json aside).
  */
-export function checkEvidence(manifest: EvidenceManifest, verifier: AuditVerifier, names: readonly string[], read: (name: string) => Buffer | undefined): EvidenceCheck {
+export function checkEvidence(manifest: EvidenceManifest, verifier: AuditVerifier, names: readonly string[], read: (name: string) => Buffer | string | undefined): EvidenceCheck {
   const problems: string[] = [];
   const { signature, ...body } = manifest;
   if (manifest.keyId !== verifier.keyId) {
@@ -248,6 +249,7 @@ export function checkEvidence(manifest: EvidenceManifest, verifier: AuditVerifie
   for (const [name, hash] of listed) {
     const bytes = read(name);
     if (bytes === undefined) problems.push(`${name} is missing`);
+    else if (typeof bytes === 'string') problems.push(`${name} ${bytes}`);
     else if (createHash('sha256').update(bytes).digest('hex') !== hash) problems.push(`${name} was changed: its SHA-256 is not the one signed`);
   }
   // The audit records are signed by their own export manifest (checked next), not listed here.
