@@ -30,6 +30,15 @@ describe('the text of a message Countersign sends', () => {
     }
   });
 
+  it('drops text-direction controls from a name Teams sent, so the rest of the line reads as written, and keeps the message\'s lines', () => {
+    // A display name ending in RIGHT-TO-LEFT OVERRIDE would show what follows it reversed ("…Nothing was run" as "nur saw gnihtoN…").
+    const sent = chatText('Request CS-1 was rejected by Bob\u202E Approver: not now. Nothing was run.\nType "status CS-1".');
+    assert.doesNotMatch(sent, /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/);
+    assert.equal(shown(sent), 'Request CS-1 was rejected by Bob Approver: not now. Nothing was run.\nType "status CS-1".');
+    // An invisible character in it is shown by its code point, as on a card.
+    assert.equal(shown(chatText('flagged by Mal\u2060lory')), 'flagged by Mal[U+2060]lory');
+  });
+
   it('quotes an unknown command back without its link, `code` or ~~strikethrough~~', () => {
     for (const typed of ['[Approve CS-7 here (SSO)](https://evil.example/sso)', '`rm -rf`', '~~cancelled~~', '_urgent_', '<b>x</b>', 'a\\*b']) {
       const sent = chatText(`I don't know the command "${typed}".`);
