@@ -89,6 +89,7 @@ const execution = fields({
 const request = fields({
   id: text,
   version: wholeNumber,
+  cardVersion: optional(wholeNumber),
   state: text,
   command: text,
   parameters: anObject,

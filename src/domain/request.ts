@@ -196,6 +196,12 @@ export interface ApprovalRequest {
   id: string;
   /** Bumped on every saved change; updates are compare-and-swap on it. */
   version: number;
+  /**
+   * The version its card shows, when later writes changed nothing the card shows (an owed outcome
+   * message taken or settled: lifecycle/transition.ts bookkeeping); absent, the card shows `version`.
+   * Card updates claim this version, so those writes do not make a card outdated.
+   */
+  cardVersion?: number;
   state: RequestState;
   command: string;
   /** Canonical parameter values, by declared name. */
@@ -288,6 +294,11 @@ const STANDING: Record<RequestState, string> = {
 
 export function standing(state: RequestState): string {
   return STANDING[state];
+}
+
+/** The version of the request its card shows: its own, or the one before its bookkeeping writes (cardVersion). */
+export function shownVersion(r: Pick<ApprovalRequest, 'version' | 'cardVersion'>): number {
+  return r.cardVersion ?? r.version;
 }
 
 export function isDecidable(r: Pick<ApprovalRequest, 'state'>): boolean {

@@ -23,7 +23,7 @@ import type { CardVersionClaims, ConversationReferenceStore } from './ports';
  */
 export type NotifierStores = Pick<ConversationReferenceStore, 'getReference'> & Pick<CardBindingStore, 'getCardMessages'> & CardVersionClaims;
 import type { Logger } from '../log/context';
-import type { ApprovalRequest } from '../domain/request';
+import { shownVersion, type ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
 import { requestCard, type RequestCardOptions } from '../cards/request-card';
 import { ConversationRateLimiter, SendAbandonedError } from './rate-limit';
@@ -313,13 +313,16 @@ export class TeamsNotifier implements RequestNotifier {
           outcome = { shown: request.version };
           // Claims (or, on a retry, renews) the newest version: another instance that sent this
           // version or a newer one, or whose older one may still be travelling, keeps ours back.
-          const claim = await this.conversations.claimCardVersion(requestId, message, request.version, this.cardLease);
+          // The version claimed is the one the card shows: writes it does not show (an outcome
+          // message settled) leave a card that shows the version before them current.
+          const version = shownVersion(request);
+          const claim = await this.conversations.claimCardVersion(requestId, message, version, this.cardLease);
           if (claim === 'busy') {
             busy = performance.now() < giveUpAt;
             if (!busy) outcome = { failed: new Error('another instance kept its claim on the card'), again: true };
           }
           if (claim !== 'claimed') return;
-          claimed = request.version;
+          claimed = version;
           await ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [CardFactory.adaptiveCard(requestCard(request, this.cardOptions(request)))] });
         });
         if (busy) await delay(this.cardLease.busyRetryMs);

@@ -73,7 +73,10 @@ describe('app: the outcome message owed to the requester', () => {
     const done = await f.request(r.id);
     assert.equal(done.outcomeMessage, undefined, 'settled');
     const versions = await f.store.auditAccess.requestVersions(r.id);
-    assert.ok(versions.find((v) => v.state === 'succeeded')?.outcomeMessage, 'the outcome was written with its message owed');
+    const outcome = versions.find((v) => v.state === 'succeeded');
+    assert.ok(outcome?.outcomeMessage, 'the outcome was written with its message owed');
+    assert.equal(done.version, outcome.version + 1, 'settled in a version of its own');
+    assert.equal(done.cardVersion, outcome.version, 'which the card need not show: its card is current at the outcome\'s version');
     const later = new RecordingNotifier();
     assert.deepEqual(await nextStart(later, true).sendOwedMessages(true), []);
     assert.deepEqual(later.told(r.id), [], 'not sent twice');
@@ -92,6 +95,9 @@ describe('app: the outcome message owed to the requester', () => {
     assert.deepEqual(await nextStart(after, true).sendOwedMessages(true), [], 'another start');
     assert.equal(after.told(stored.id).length, 1, 'sent once');
     assert.deepEqual(after.cardRefreshes(stored.id), [], 'bookkeeping no card shows');
+    const settled = await f.request(stored.id);
+    assert.equal(settled.version, stored.version + 2, 'taken, then settled');
+    assert.equal(settled.cardVersion, stored.version, 'the card still shows the outcome\'s version: the start does not update it again');
   });
 
   it('with other instances on the store: a message another run took is left to it for holdMs; then one of two sweeps sends it', async () => {

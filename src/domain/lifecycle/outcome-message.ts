@@ -8,7 +8,7 @@
  */
 import { RefusalReason } from '../refusal';
 import type { ApprovalRequest } from '../request';
-import { next, refuse, type Transition } from './transition';
+import { bookkeeping, refuse, type Transition } from './transition';
 
 /** When an owed message may be taken by a run other than the one that last took it. */
 interface OwedMessageTaking {
@@ -39,12 +39,12 @@ export function outcomeMessageFree(r: ApprovalRequest, when: OwedMessageTaking):
 export function takeOutcomeMessage(r: ApprovalRequest, when: OwedMessageTaking): Transition {
   if (!outcomeMessageFree(r, when)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} has no outcome message to send, or another run is sending it.`);
   const owed = r.outcomeMessage!;
-  return { ok: true, request: next(r, when.now, { outcomeMessage: { ...owed, takenAt: when.now.toISOString(), attempts: owed.attempts + 1 } }), events: [] };
+  return { ok: true, request: bookkeeping(r, when.now, { outcomeMessage: { ...owed, takenAt: when.now.toISOString(), attempts: owed.attempts + 1 } }), events: [] };
 }
 
 /** The owed message is settled: Teams took it, or it is given up (refused for good, too old, tried too often). */
 export function settleOutcomeMessage(r: ApprovalRequest, now: Date): Transition {
   if (!r.outcomeMessage) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} has no outcome message owed.`);
   const { outcomeMessage: _settled, ...rest } = r;
-  return { ok: true, request: next(rest, now, {}), events: [] };
+  return { ok: true, request: bookkeeping(rest, now, {}), events: [] };
 }

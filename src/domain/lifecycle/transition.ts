@@ -4,7 +4,7 @@
  */
 import type { AuditEventDraft } from '../audit';
 import { type Refusal, type RefusalReason, refusal } from '../refusal';
-import type { Actor, ApprovalRequest, Source } from '../request';
+import { shownVersion, type Actor, type ApprovalRequest, type Source } from '../request';
 
 export type Transition =
   | { ok: true; request: ApprovalRequest; events: AuditEventDraft[] }
@@ -35,9 +35,22 @@ export interface DecisionContext {
   delegationUntil?: string;
 }
 
-/** The request after a transition: version + 1, updated now. */
+/**
+ * The request after a transition: version + 1, updated now. Its card shows this version: a
+ * `cardVersion` the request had is dropped (bookkeeping() keeps it for the writes the card does not show).
+ */
 export function next(r: ApprovalRequest, now: Date, changes: Partial<ApprovalRequest>): ApprovalRequest {
-  return { ...r, ...changes, version: r.version + 1, updatedAt: now.toISOString() };
+  const { cardVersion: _shown, ...rest } = r;
+  return { ...rest, ...changes, version: r.version + 1, updatedAt: now.toISOString() };
+}
+
+/**
+ * The request after a write its card does not show (an owed outcome message taken or settled):
+ * version + 1, with `cardVersion` still naming the version the card shows, so that the start's card
+ * catch-up does not send every recently ended request's card again, unchanged.
+ */
+export function bookkeeping(r: ApprovalRequest, now: Date, changes: Partial<ApprovalRequest>): ApprovalRequest {
+  return { ...next(r, now, changes), cardVersion: shownVersion(r) };
 }
 
 /**
