@@ -475,7 +475,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     await s.close();
     opened.splice(opened.indexOf(s), 1);
     // The schema as version 12 left it: no index of the uses waiting.
-    await superuser((c) => c.query('DROP INDEX requests_review_waiting; DELETE FROM schema_migrations WHERE version > 12'));
+    await superuser((c) => c.query('DROP INDEX requests_review_waiting; DROP INDEX requests_outcome_owed; DELETE FROM schema_migrations WHERE version > 12'));
     const upgraded = await open();
     const ended: ApprovalRequest['state'][] = ['succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
     assert.deepEqual((await upgraded.requests.list({ states: ended, reviewWaiting: true })).map((r) => r.id).sort(), ['escalated', 'waiting']);
@@ -493,6 +493,34 @@ describe('PostgreSQL store, several instances on one database', function () {
       assert.doesNotMatch(plan, /requests_state_expires|Seq Scan/);
       assert.deepEqual([...ids].sort(), expected);
     }
+  });
+
+  it('finds the requests whose outcome message is owed by their index, not by the body of every request changed within the day, also once a schema of version 13 is upgraded', async () => {
+    const owed = { since: timeAt(1), takenAt: timeAt(1), attempts: 1 };
+    const s = await open();
+    await s.requests.insert(aRequest('owed', { state: 'succeeded', updatedAt: timeAt(1), outcomeMessage: owed }), []);
+    await s.requests.insert(aRequest('settled', { state: 'succeeded', updatedAt: timeAt(1) }), []);
+    await s.requests.insert(aRequest('earlier', { state: 'failed', updatedAt: timeAt(-1000), outcomeMessage: owed }), []);
+    await s.close();
+    opened.splice(opened.indexOf(s), 1);
+    // The schema as version 13 left it: no index of the owed messages.
+    await superuser((c) => c.query('DROP INDEX requests_outcome_owed; DELETE FROM schema_migrations WHERE version > 13'));
+    const upgraded = await open();
+    const query = { updatedSince: timeAt(0), outcomeMessageOwed: true };
+    assert.deepEqual((await upgraded.requests.list(query)).map((r) => r.id), ['owed']);
+    // The sweep's plan where reading the table is dear (as it is for a day of 200,000 requests), and
+    // what it reads through the index as upgraded: the rows already there whose message is owed.
+    const { text, values } = requestListQuery(query);
+    const [plan, ids] = await superuser(async (c) => {
+      await c.query('SET enable_seqscan = off');
+      const explained = (await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      const rows = (await c.query<{ body: string }>(text, values)).rows.map((r) => (JSON.parse(r.body) as ApprovalRequest).id);
+      return [explained, rows] as const;
+    });
+    assert.match(plan, /Index Scan using requests_outcome_owed on requests/);
+    assert.doesNotMatch(plan, /requests_updated|Seq Scan/);
+    assert.deepEqual(ids, ['owed']);
+    assert.equal((await superuser((c) => c.query<{ v: number }>('SELECT max(version)::int AS v FROM schema_migrations'))).rows[0].v, 14);
   });
 
   it('migrates once when several instances start at once', async () => {

@@ -256,7 +256,7 @@ describe('the SQLite store file', () => {
     await store.close();
     // The file as version 10 left it: no index of the uses waiting.
     const old = new Database(file);
-    old.exec('DROP INDEX requests_review_waiting; DELETE FROM schema_migrations WHERE version > 10');
+    old.exec('DROP INDEX requests_review_waiting; DROP INDEX requests_outcome_owed; DELETE FROM schema_migrations WHERE version > 10');
     old.close();
     const upgraded = await openSqliteStore({ file });
     try {
@@ -267,9 +267,50 @@ describe('the SQLite store file', () => {
     }
     const db = new Database(file, { readonly: true });
     try {
-      assert.equal(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get(), 11);
+      assert.equal(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get(), 12);
       const indexed = db.prepare(`SELECT id FROM requests INDEXED BY requests_review_waiting WHERE json_extract(body, '$.breakGlass') IS NOT NULL AND json_extract(body, '$.breakGlass.review') IS NULL ORDER BY id`).pluck().all();
       assert.deepEqual(indexed, ['escalated', 'waiting']);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("finds the requests whose outcome message is owed by their index, not by the body of every request changed within the day", async () => {
+    const plan = await requestListPlan({ updatedSince: '2030-01-01T00:00:00.000Z', outcomeMessageOwed: true });
+    assert.match(plan, /^SEARCH requests USING INDEX requests_outcome_owed \(updated_at>\?\)/);
+    assert.doesNotMatch(plan, /requests_updated|SCAN requests(;|$)/);
+    // The start's look back, a page of it as any list may ask: the same index.
+    assert.match(await requestListPlan({ updatedSince: '2030-01-01T00:00:00.000Z', outcomeMessageOwed: true, limit: 50, offset: 50 }), /USING INDEX requests_outcome_owed \(updated_at>\?\)/);
+  });
+
+  it('indexes the outcome messages already owed when a store of schema version 11 is upgraded, and keeps the index up to date', async () => {
+    const owed = { since: '2030-01-01T00:00:00.000Z', takenAt: '2030-01-01T00:00:00.000Z', attempts: 1 };
+    const store = await openSqliteStore({ file });
+    await store.requests.insert(aRequest('owed', { state: 'succeeded', updatedAt: '2030-01-01T00:00:00.000Z', outcomeMessage: owed }), []);
+    await store.requests.insert(aRequest('settled', { state: 'succeeded', updatedAt: '2030-01-01T00:00:00.000Z' }), []);
+    await store.close();
+    // The file as version 11 left it: no index of the owed messages.
+    const old = new Database(file);
+    old.exec('DROP INDEX requests_outcome_owed; DELETE FROM schema_migrations WHERE version > 11');
+    old.close();
+    const upgraded = await openSqliteStore({ file });
+    try {
+      const since = '2029-12-31T00:00:00.000Z';
+      assert.deepEqual((await upgraded.requests.list({ updatedSince: since, outcomeMessageOwed: true })).map((r) => r.id), ['owed']);
+      // Settled: out of the index; owed again by a later write: in it.
+      const was = (await upgraded.requests.get('owed'))!;
+      const { outcomeMessage: _settled, ...rest } = was;
+      await upgraded.requests.update({ ...rest, version: was.version + 1, updatedAt: '2030-01-01T00:01:00.000Z' }, was.version, []);
+      const other = (await upgraded.requests.get('settled'))!;
+      await upgraded.requests.update({ ...other, version: other.version + 1, updatedAt: '2030-01-01T00:01:00.000Z', outcomeMessage: owed }, other.version, []);
+      assert.deepEqual((await upgraded.requests.list({ updatedSince: since, outcomeMessageOwed: true })).map((r) => r.id), ['settled']);
+    } finally {
+      await upgraded.close();
+    }
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.equal(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get(), 12);
+      assert.deepEqual(db.prepare(`SELECT id FROM requests INDEXED BY requests_outcome_owed WHERE json_extract(body, '$.outcomeMessage') IS NOT NULL ORDER BY id`).pluck().all(), ['settled']);
     } finally {
       db.close();
     }

@@ -141,7 +141,11 @@ export class PostgresRequestStore implements RequestStore {
   }
 }
 
-/** An outcome message still owed to the requester (domain/lifecycle/outcome-message.ts); read with updatedSince, by the updated_at index. */
+/**
+ * An outcome message still owed to the requester (domain/lifecycle/outcome-message.ts): the
+ * condition of the requests_outcome_owed index (migration 14), so that the sweep of owed messages
+ * reads that index's rows only, not the body of every request changed within a day.
+ */
 const OUTCOME_MESSAGE_OWED = "(body::jsonb -> 'outcomeMessage') IS NOT NULL";
 
 /** The SQL of a request list and its parameters. */

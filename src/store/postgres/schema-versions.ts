@@ -436,6 +436,19 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         WHERE (body::jsonb -> 'breakGlass') IS NOT NULL AND (body::jsonb #> '{breakGlass,review}') IS NULL;
     `,
   },
+  {
+    version: 14,
+    name: 'requests whose outcome message is owed, for the sweep of owed messages',
+    sql: `
+      -- The same index as SQLite migration 12: the sweep of owed outcome messages (every 15 seconds,
+      -- over the requests changed within the last day) reads the few whose message is still owed,
+      -- not the body of every request that changed. Its condition is the list's
+      -- (OUTCOME_MESSAGE_OWED in src/store/postgres/requests.ts), so that PostgreSQL reads it. The
+      -- build reads every request once and holds writes to requests (not reads) for its length.
+      CREATE INDEX requests_outcome_owed ON requests (updated_at)
+        WHERE (body::jsonb -> 'outcomeMessage') IS NOT NULL;
+    `,
+  },
 ];
 
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -250,6 +250,19 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE json_extract(body, '$.breakGlass') IS NOT NULL AND json_extract(body, '$.breakGlass.review') IS NULL;
     `,
   },
+  {
+    version: 12,
+    name: 'requests whose outcome message is owed, for the sweep of owed messages',
+    sql: `
+      -- The sweep of owed outcome messages runs every 15 seconds over the requests changed within
+      -- the last day: by this index the few whose message is still owed, not the body of every
+      -- request that changed (hundreds of MB a sweep under load). Its condition is the list's
+      -- (OUTCOME_MESSAGE_OWED in src/store/sqlite/requests.ts), word for word, so that SQLite reads
+      -- it; every write of a request keeps it up to date, and its build fills it from the rows there.
+      CREATE INDEX requests_outcome_owed ON requests (updated_at)
+        WHERE json_extract(body, '$.outcomeMessage') IS NOT NULL;
+    `,
+  },
 ];
 
 export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete'] as const;

@@ -127,7 +127,11 @@ export class SqliteRequestStore implements RequestStore {
  */
 const REVIEW_WAITING = "json_extract(body, '$.breakGlass') IS NOT NULL AND json_extract(body, '$.breakGlass.review') IS NULL";
 
-/** An outcome message still owed to the requester (domain/lifecycle/outcome-message.ts); read with updatedSince, by the requests_updated index. */
+/**
+ * An outcome message still owed to the requester (domain/lifecycle/outcome-message.ts): the
+ * condition of the requests_outcome_owed index (migration 12) word for word, so that the sweep of
+ * owed messages reads that index's rows only, not the body of every request changed within a day.
+ */
 const OUTCOME_MESSAGE_OWED = "json_extract(body, '$.outcomeMessage') IS NOT NULL";
 
 /** The SQL of a request list and its parameters. */
@@ -175,7 +179,9 @@ export function requestListQuery(query: RequestQuery): { sql: string; params: Re
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   // Left to itself SQLite reads every row by the created_at index to spare the sort; the rows changed
   // since a recent moment are few, so their range is read and sorted instead.
-  const from = query.updatedSince !== undefined && query.reviewDueBy === undefined ? 'requests INDEXED BY requests_updated' : 'requests';
+  // The requests whose outcome message is owed are fewer still: their own index's range.
+  const byUpdated = query.outcomeMessageOwed ? 'requests INDEXED BY requests_outcome_owed' : 'requests INDEXED BY requests_updated';
+  const from = query.updatedSince !== undefined && query.reviewDueBy === undefined ? byUpdated : 'requests';
   if ((query.limit ?? -1) < 0 && !query.offset) return { sql: `SELECT body FROM ${from} ${filter} ORDER BY created_at, rowid`, params };
   params.limit = query.limit ?? -1;
   params.offset = query.offset ?? 0;
