@@ -7,14 +7,15 @@
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
 import { authorityFor, deciderText, samePerson, type Delegation } from '../domain/delegation';
 import { zonedText, zoneOrUtc } from '../domain/delegation-time';
-import { approve, cancel, expire, isPastExpiry, reject, requestCancellation, reviewBreakGlass, scheduleLapsedText, stillUnreached, withoutLapsedApprovals, type DecisionContext, type DelegationEnd, type Transition } from '../domain/lifecycle';
+import { approve, cancel, expire, isPastExpiry, notExecutedText, reject, requestCancellation, reviewBreakGlass, scheduleLapsedText, stillUnreached, withoutLapsedApprovals, type AskingRules, type DecisionContext, type DelegationEnd, type Transition } from '../domain/lifecycle';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { outstandingText } from '../domain/quorum';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { commentOnOneLine } from '../domain/text-safety';
 import { cardOf } from './card-binding';
-import { transact, type AppDeps } from './context';
+import { currentCommand, transact, type AppDeps } from './context';
+import { askingRulesNow } from './execution-evidence';
 import { outsideTurn } from './turn-deadline';
 import { commentRefusal } from './input-gate';
 import { delegationEndedFor, delegationEndedText, delegationsAt } from './delegations';
@@ -130,6 +131,16 @@ export interface Decider {
   cardHash?: string | undefined;
   /** The zone a refusal names times in (the click's). */
   timeZone?: string;
+  /** A command's reason and conversation rules as configured now, which an approval checks (absent: the command is no longer configured). */
+  rulesNow?: (command: string) => AskingRules | undefined;
+}
+
+/** The current config's rules of asking for a command, as an approval checks them (the claim's, askingRulesNow). */
+function askingRulesIn(deps: AppDeps): (command: string) => AskingRules | undefined {
+  return (command) => {
+    const policy = currentCommand(deps, command)?.policy;
+    return policy ? askingRulesNow(policy) : undefined;
+  };
 }
 
 function decisionContext(r: ApprovalRequest, who: Omit<Decider, 'received'>): DecisionContext {
@@ -143,7 +154,13 @@ function decisionContext(r: ApprovalRequest, who: Omit<Decider, 'received'>): De
     // Which quorum requirements a person's roles fill, held according to the current config (groups resolved).
     holdsAny: (roles: readonly string[], a: Actor) => who.access.isApproverFor(roles, a),
     ...(who.cardHash !== undefined ? { cardHash: who.cardHash } : {}),
+    ...rulesOf(r, who),
   };
+}
+
+function rulesOf(r: ApprovalRequest, who: Pick<Decider, 'rulesNow'>): { askingRules?: AskingRules } {
+  const rules = who.rulesNow?.(r.command);
+  return rules ? { askingRules: rules } : {};
 }
 
 /**
@@ -202,10 +219,12 @@ export async function decisionsOf(
   const { received, inForce, end } = await delegationsAt(deps, actor, now);
   // Every role's groups, looked up once: the caller's other checks use the same answer.
   const { access, unknown } = await viewAccess(deps, [actor, ...received.map((d) => d.delegator)], deps.config.access.roles.names);
-  const who = { actor, access, received, now, ...(inForce ? { inForce } : {}), ...(end ? { end } : {}) };
+  const who = { actor, access, received, now, rulesNow: askingRulesIn(deps), ...(inForce ? { inForce } : {}), ...(end ? { end } : {}) };
   // A break-glass review is the approver's own (no delegate), as a click on Ratify is taken.
   const review = (r: ApprovalRequest) => reviewBreakGlass(r, decisionContext(r, who), 'ratified');
-  return { would: (r, verb) => (verb === 'cancel' ? cancellation(r, who) : verb === 'ratify' ? review(r) : decision(r, verb, who)).ok, access, ...(unknown ? { unknown } : {}) };
+  // An approval that would end the request instead (its command's rules changed since it was asked for) would not go through.
+  const goes = (t: Transition) => t.ok && !t.refused;
+  return { would: (r, verb) => goes(verb === 'cancel' ? cancellation(r, who) : verb === 'ratify' ? review(r) : decision(r, verb, who)), access, ...(unknown ? { unknown } : {}) };
 }
 
 export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks): Promise<ClickResult> {
@@ -231,7 +250,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
     if (verb === 'cancel') return cancellation(r, { actor: click.actor, access: resolved.access, received, now, source: click.source, ...zone });
     // A break-glass use is reviewed by an approver in person (no delegate): ratified or flagged.
     if (verb === 'ratify' || verb === 'flag') return reviewBreakGlass(r, ctx, verb === 'ratify' ? 'ratified' : 'flagged', comment);
-    return decision(r, verb, { actor: click.actor, access: resolved.access, received, ...(inForce ? { inForce } : {}), ...(end ? { end } : {}), now, source: click.source, cardHash: click.cardHash, ...zone }, comment);
+    return decision(r, verb, { actor: click.actor, access: resolved.access, received, ...(inForce ? { inForce } : {}), ...(end ? { end } : {}), now, source: click.source, cardHash: click.cardHash, rulesNow: askingRulesIn(deps), ...zone }, comment);
   };
   let outcome = await transact(deps, click.requestId, apply);
   if (!outcome) {
@@ -258,6 +277,12 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
     return refuseClick(deps, click, why, outcome.before);
   }
   const request = outcome.result.request;
+  if (outcome.result.refused) {
+    // An approval that ended the request (its command's rules no longer allow what was asked): refused
+    // to the approver, naming the rule; its requester is told to ask again, as after a failed claim.
+    void deps.notifier.tellRequester(request, notExecutedText(request));
+    return refuseClick(deps, click, outcome.result.refused, request);
+  }
   // Logged on the next turn of the event loop, once the answer has gone: the person waits for the
   // durable decision, not for the line (formatting it and handing it to the log's writer thread).
   setImmediate(() => deps.log.info({ requestId: request.id, verb, state: request.state, by: click.actor.aadObjectId }, 'card action accepted'));

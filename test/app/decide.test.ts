@@ -6,6 +6,7 @@ import { breakNextCommit, cutNextReadIn } from '../support/broken-commit';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import { parseConfig } from '../../src/config/load';
 import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, mallory } from '../support/people';
 import { asked, click, refusedWith, settle } from './steps';
 
@@ -326,5 +327,76 @@ describe('app: card binding', () => {
       assert.doesNotMatch(!result.ok ? result.refusal.message : '', /nothing (was )?changed/);
       assert.equal((await f.request(r.id)).state, 'pending');
     });
+  });
+});
+
+describe('app: approving a request its command\'s reason or conversation rule, changed since it was asked for, no longer allows', () => {
+  let f: AppOnFakes;
+  beforeEach(() => {
+    f = appOnFakes();
+  });
+  afterEach(async () => {
+    await settle(f);
+  });
+
+  /** The example config with the delete command's line `line` written as `replacement`, in force from now on. */
+  function reconfigure(line: string, replacement: string): void {
+    const text = readFileSync(EXAMPLE_CONFIG, 'utf8');
+    const command = text.indexOf('  - name: delete resource group\n');
+    const at = text.indexOf(line, command);
+    assert.ok(command >= 0 && at > command, `the example config changed: find the delete command's ${line.trim()}`);
+    f.deps.config = parseConfig(text.slice(0, at) + replacement + text.slice(at + line.length), EXAMPLE_CONFIG);
+  }
+  const REASON_REQUIRED = ['      ttl: 1h\n', '      reason: { required: true, minLength: 20 }\n      ttl: 1h\n'] as const;
+
+  it('refuses an approval naming the reason rule, and ends the request there: failed, nothing sent, its requester told to ask again, its card updated', async () => {
+    const r = await asked(f, alice, DELETE); // no reason given: none was needed then
+    reconfigure(...REASON_REQUIRED);
+    const result = await click(f, bob, r, 'approve');
+    assert.equal(refusedWith(result), RefusalReason.ReasonRuleTightened);
+    assert.ok(!result.ok);
+    assert.equal(
+      result.refusal.message,
+      `Request ${r.id} can no longer be approved: the reason rule of "delete resource group" (policy.reason) changed after it was asked for, and its reason no longer meets it: This command needs a reason (at least 20 characters). It has ended without running (nothing was sent to Azure); Alice Requester, who asked for it, is told to ask again, with a reason the rule now takes (required, at least 20 characters, saying something (no placeholders or repeats)).`,
+    );
+    assert.equal(result.request?.state, 'failed', 'the card shown with the refusal is the ended request');
+    await settle(f);
+    const stored = await f.request(r.id);
+    assert.equal(stored.state, 'failed');
+    assert.deepEqual(stored.approvals, []);
+    assert.equal(f.azure.executions.length, 0);
+    const trail = await f.audit({ types: ['approval.revoked', 'click.refused'] });
+    assert.deepEqual(trail.map((x) => [x.type, x.outcome.reason, x.request?.id]), [
+      ['approval.revoked', RefusalReason.ReasonRuleTightened, r.id],
+      ['click.refused', RefusalReason.ReasonRuleTightened, r.id],
+    ]);
+    assert.equal(trail[0].outcome.detail, stored.outcomeDetail);
+    assert.deepEqual([trail[1].actor?.name, trail[1].data?.requestId, trail[1].data?.verb], ['Bob Approver', r.id, 'approve']);
+    assert.match(f.notifier.told(r.id)[0], /^Request \S+ was not executed: the reason rule of "delete resource group" \(policy\.reason\) changed after it was asked for, .* Nothing was sent to Azure: ask again, with a reason the rule now takes/);
+    assert.equal(f.notifier.cardRefreshes(r.id).at(-1), `failed@${stored.version}`);
+    // Ended: a second approval is refused as for any ended request, and changes nothing more.
+    assert.equal(refusedWith(await click(f, dave, r, 'approve')), RefusalReason.AlreadyDecided);
+  });
+
+  it('names the conversations rule for a request asked in a conversation its command no longer allows', async () => {
+    const r = await asked(f, alice, DELETE); // asked in the operations channel
+    reconfigure('        types: [channel, groupChat, personal]\n', '        types: [personal]\n');
+    const result = await click(f, bob, r, 'approve');
+    assert.equal(refusedWith(result), RefusalReason.ConversationRuleTightened);
+    assert.ok(!result.ok);
+    assert.match(result.refusal.message, /can no longer be approved: the conversations rule of "delete resource group" changed after it was asked for: it may now be asked for only in a personal chat \(policy\.conversations\.types\), and it was asked for in a channel\. It has ended without running/);
+    assert.equal((await f.request(r.id)).state, 'failed');
+  });
+
+  it('still lets an approver reject it and its requester cancel it; its personal card offers no Approve', async () => {
+    const rejected = await asked(f, alice, DELETE);
+    const cancelled = await asked(f, alice, 'delete resource group staging-older');
+    reconfigure(...REASON_REQUIRED);
+    const view = await f.app.personalView(bob, rejected.id);
+    assert.deepEqual([view?.canApprove, view?.canReject], [false, true]);
+    assert.ok((await click(f, bob, rejected, 'reject', { comment: 'no reason given' })).ok);
+    assert.equal((await f.request(rejected.id)).state, 'rejected');
+    assert.ok((await click(f, alice, cancelled, 'cancel')).ok);
+    assert.equal((await f.request(cancelled.id)).state, 'cancelled');
   });
 });

@@ -265,3 +265,47 @@ describe('expiring a request', () => {
     });
   }
 });
+
+describe('approving a request its command\'s reason or conversation rule, as configured now, no longer allows', () => {
+  const tighter = { reason: { required: true, minLength: 40 } };
+  const personalOnly = { conversations: { conversationTypes: ['personal' as const], conversationIds: [] } };
+
+  it('refuses the approval, naming the reason rule in the claim\'s words, and ends the request: failed, nothing sent, audited as at the claim', () => {
+    const r = buildRequest({ policy: { ...buildRequest().policy, approvals: 2 } }); // reason: "cleanup after the migration" (27 characters)
+    const t = accepted(approve(r, { ...decisionBy(bob), askingRules: tighter }));
+    assert.equal(t.request.state, 'failed');
+    assert.deepEqual(t.request.approvals, [], 'no approval was given');
+    const detail = 'Not executed: the reason rule of "delete resource group" (policy.reason) changed after it was asked for, and its reason no longer meets it: The reason is 27 characters; this command needs at least 40. Nothing was sent to Azure: ask again, with a reason the rule now takes (required, at least 40 characters, saying something (no placeholders or repeats)).';
+    assert.equal(t.request.outcomeDetail, detail);
+    assert.deepEqual(t.events.map((e) => [e.type, e.outcome]), [['approval.revoked', { result: 'refused', reason: RefusalReason.ReasonRuleTightened, detail }]]);
+    assert.equal(t.refused?.reason, RefusalReason.ReasonRuleTightened);
+    assert.equal(t.refused?.requestId, r.id);
+    assert.equal(
+      t.refused?.message,
+      'Request req-0001 can no longer be approved: the reason rule of "delete resource group" (policy.reason) changed after it was asked for, and its reason no longer meets it: The reason is 27 characters; this command needs at least 40. It has ended without running (nothing was sent to Azure); Alice Requester, who asked for it, is told to ask again, with a reason the rule now takes (required, at least 40 characters, saying something (no placeholders or repeats)).',
+    );
+  });
+
+  it('names the conversations rule for a request asked in a conversation no longer allowed, a request needing re-approval included', () => {
+    for (const r of [buildRequest(), requestIn('needs_reapproval')]) {
+      const t = accepted(approve(r, { ...decisionBy(bob), askingRules: personalOnly }));
+      assert.equal(t.request.state, 'failed');
+      assert.equal(t.refused?.reason, RefusalReason.ConversationRuleTightened);
+      assert.match(t.refused?.message ?? '', /can no longer be approved: the conversations rule of "delete resource group" changed after it was asked for: it may now be asked for only in a personal chat \(policy\.conversations\.types\), and it was asked for in a channel\. It has ended without running/);
+    }
+  });
+
+  it('approves as before when the request still meets the rules as configured now', () => {
+    const t = accepted(approve(buildRequest(), { ...decisionBy(bob), askingRules: { reason: { required: true, minLength: 20 }, conversations: { conversationTypes: ['channel'], conversationIds: [] } } }));
+    assert.equal(t.request.state, 'approved');
+    assert.equal(t.refused, undefined);
+  });
+
+  it('ends nothing on a click that is refused anyway (the requester, someone without the role), and lets reject and cancel through', () => {
+    const r = buildRequest();
+    assert.equal(refused(approve(r, { ...decisionBy(alice), askingRules: tighter })).reason, RefusalReason.SelfApproval);
+    assert.equal(refused(approve(r, { ...decisionBy(mallory), askingRules: tighter })).reason, RefusalReason.NotAnApprover);
+    assert.equal(accepted(reject(r, { ...decisionBy(bob), askingRules: tighter }, 'no')).request.state, 'rejected');
+    assert.equal(accepted(cancel(r, { ...decisionBy(alice), askingRules: tighter })).request.state, 'cancelled');
+  });
+});

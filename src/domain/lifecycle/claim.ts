@@ -21,10 +21,8 @@ import { runsOnBreakGlass } from './break-glass';
 import { type DelegationEnd, voidedApprovalsText } from './decision';
 import { approvalLapsed, scheduleDue, windowOpen } from './schedule';
 import { nextWindowMoment, type MaintenanceWindow } from '../schedule';
-import { reasonRuleWords, windowsText } from '../policy-words';
-import { GOOD_REASON, reasonProblem, type ReasonPolicy } from '../reason';
-import { describeKind, outsideConversations } from '../policy';
-import type { RequesterRule } from '../catalog';
+import { windowsText } from '../policy-words';
+import { askingRuleBroken, askingRuleDetail, type AskingRules } from './asking-rules';
 import { next, refuse, type Transition } from './transition';
 
 
@@ -53,9 +51,9 @@ export interface CurrentPolicy {
   /** The command's maintenance windows now (none: any time): added or narrowed since the request was made, they hold for it too. */
   windows?: readonly MaintenanceWindow[];
   /** The command's reason rule now (absent: a reason is optional): made stricter since the request was made, it holds for it too. */
-  reason?: ReasonPolicy;
+  reason?: AskingRules['reason'];
   /** Where the command may be asked for now (absent: anywhere): a conversation taken out of it since, it runs nothing asked for there. */
-  conversations?: Pick<RequesterRule, 'conversationTypes' | 'conversationIds'>;
+  conversations?: AskingRules['conversations'];
 }
 
 /** The current config no longer has the request's command as a sensitive one: why, in words. */
@@ -159,7 +157,7 @@ export function whyNotToRun(
     return { reason: asker.reason, detail: `Not executed: ${asker.why}. Nothing was sent to Azure.` };
   }
   const rule = current ? askingRuleBroken(r, current) : undefined;
-  if (rule) return rule;
+  if (rule) return { reason: rule.reason, detail: askingRuleDetail(rule) };
   const unmet = !runsOnBreakGlass(r) && current ? unmetBy(valid, current.requirements, current.mayFill) : [];
   if (unmet.length > 0) {
     const meets = unmet.map((u) => `${u.filled} of ${u.requirement.count} from ${u.requirement.roles.join(' or ')}`).join(', ');
@@ -169,33 +167,6 @@ export function whyNotToRun(
     };
   }
   return undefined;
-}
-
-/**
- * The command's reason and conversation rules as configured now, for a request asked for under
- * older ones (a restart with a stricter config): what it asked with must still be what the command
- * takes, as its requester's role must (a break-glass use included: asking is the same act). Which
- * rule it no longer meets, named, or undefined.
- */
-function askingRuleBroken(r: ApprovalRequest, current: CurrentPolicy): { reason: RefusalReason; detail: string } | undefined {
-  // The reason is checked as it was when asked for: against the command and its parameters typed again.
-  const problem = reasonProblem(r.reason ?? r.breakGlass?.reason, current.reason, [r.command, ...Object.values(r.parameters)].join(' '));
-  if (problem) {
-    const said = problem.replace(GOOD_REASON, '').trim().replace(/[.\s]+$/, '');
-    return {
-      reason: RefusalReason.ReasonRuleTightened,
-      detail: `Not executed: the reason rule of "${r.command}" (policy.reason) changed after it was asked for, and its reason no longer meets it: ${said}. Nothing was sent to Azure: ask again, with a reason the rule now takes (${reasonRuleWords(current.reason)}).`,
-    };
-  }
-  const outside = current.conversations ? outsideConversations(current.conversations, r.source) : undefined;
-  if (!outside || !current.conversations) return undefined;
-  const where = outside === 'type'
-    ? `only in a ${current.conversations.conversationTypes.map(describeKind).join(' or ')} (policy.conversations.types), and it was asked for in a ${describeKind(r.source.conversationType)}`
-    : `only in ${current.conversations.conversationIds.length === 1 ? '1 listed conversation' : `${current.conversations.conversationIds.length} listed conversations`} (policy.conversations.ids), not the one it was asked for in`;
-  return {
-    reason: RefusalReason.ConversationRuleTightened,
-    detail: `Not executed: the conversations rule of "${r.command}" changed after it was asked for: it may now be asked for ${where}. Nothing was sent to Azure: ask again, from a conversation the rule now allows.`,
-  };
 }
 
 /** What the requester is told of a request that ended without running: "Request CS-… was not executed: <why>" (its detail's "Not executed:" said once). */

@@ -6,11 +6,14 @@
  *   pending | needs_reapproval → scheduled (the last approval, when the request may only run later)
  *   scheduled → cancelled (requester or approver) | expired (the approval's validity ran out unstarted)
  *   approved | scheduled → failed (a delegation an approval needed was revoked or replaced before it started)
+ *   pending | needs_reapproval → failed (an approval clicked once its command's reason or conversation rule,
+ *     as configured now, no longer allows what was asked: the approval is refused, the request ends)
  */
 import { requestEvent, type AuditEventDraft } from '../audit';
 import { authorityCounted, deciderText, type Delegation } from '../delegation';
 import { decidingRoles } from '../policy';
-import { RefusalReason } from '../refusal';
+import { RefusalReason, refusal } from '../refusal';
+import { askingRuleBroken, askingRuleDetail, type BrokenAskingRule } from './asking-rules';
 import { assign, eligibleRequirements, filledBy, outstandingText, principalOf, progress, progressText, requirementLabel, requirementsOf } from '../quorum';
 import { type Actor, type Approval, type ApprovalRequest, isDecidable, standing } from '../request';
 import { runsOnBreakGlass } from './break-glass';
@@ -70,6 +73,9 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
   if (authorityCounted(r.approvals, ctx.actor) || authorityCounted(r.approvals, principal)) {
     return refuse(r, RefusalReason.AuthorityAlreadyCounted, `${principal.name}'s approval of request ${r.id} already counts (given by them or on their behalf); it needs ${r.policy.approvals} approval(s) from different people.`);
   }
+  // Checked last, so that only an approval that would otherwise count ends the request.
+  const broken = ctx.askingRules ? askingRuleBroken(r, ctx.askingRules) : undefined;
+  if (broken) return endUnaskable(r, ctx, broken);
   const at = ctx.now.toISOString();
   const given = { approver: ctx.actor, at, operationHash: r.operationHash, ...onBehalf(ctx) };
   const placed = placeApprovals(r, [...r.approvals, given], ctx);
@@ -107,6 +113,20 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
   }
   if (later) events.push(later.event);
   return { ok: true, request: updated, events };
+}
+
+/**
+ * An approval of a request its command's reason or conversation rule, as configured now, no longer
+ * allows (made stricter since it was asked for): refused, naming the rule, and the request ends as
+ * the claim would end it (failed, nothing sent to Azure, its requester to ask again), now rather
+ * than after every approval it needs was given for nothing. Rejecting or cancelling it is not refused.
+ */
+function endUnaskable(r: ApprovalRequest, ctx: DecisionContext, broken: BrokenAskingRule): Transition {
+  const detail = askingRuleDetail(broken);
+  const updated = next(r, ctx.now, { state: 'failed', outcomeDetail: detail });
+  const event = requestEvent(updated, 'approval.revoked', ctx.now.toISOString(), { result: 'refused', reason: broken.reason, detail });
+  const message = `Request ${r.id} can no longer be approved: ${broken.rule}. It has ended without running (nothing was sent to Azure); ${r.requester.name}, who asked for it, is told to ask again, ${broken.askAgain}.`;
+  return { ok: true, request: updated, events: [event], refused: refusal(broken.reason, message, r.id) };
 }
 
 /**

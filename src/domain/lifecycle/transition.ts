@@ -4,10 +4,16 @@
  */
 import type { AuditEventDraft } from '../audit';
 import { type Refusal, type RefusalReason, refusal } from '../refusal';
+import type { AskingRules } from './asking-rules';
 import { shownVersion, type Actor, type ApprovalRequest, type Source } from '../request';
 
+/**
+ * A change of the request with its records, or a refusal. A change may carry a refusal too (`refused`):
+ * the act asked for is refused, and the request changed for it all the same (an approval of a request
+ * its command's current rules no longer allow ends it: decision.ts).
+ */
 export type Transition =
-  | { ok: true; request: ApprovalRequest; events: AuditEventDraft[] }
+  | { ok: true; request: ApprovalRequest; events: AuditEventDraft[]; refused?: Refusal }
   | { ok: false; refusal: Refusal };
 
 export interface DecisionContext {
@@ -33,6 +39,8 @@ export interface DecisionContext {
   delegationId?: string;
   /** When that delegation ends: the approval counts until then (domain/lifecycle/decision.ts lapsedDelegations). */
   delegationUntil?: string;
+  /** The request's command's reason and conversation rules as configured now (absent: not checked, as for a command no longer configured). */
+  askingRules?: AskingRules;
 }
 
 /**
@@ -61,7 +69,7 @@ export function bookkeeping(r: ApprovalRequest, now: Date, changes: Partial<Appr
 export function andThen(first: Extract<Transition, { ok: true }>, from: ApprovalRequest, second: (r: ApprovalRequest) => Transition): Transition {
   const then = second(first.request);
   if (!then.ok) return then;
-  return { ok: true, request: { ...then.request, version: from.version + 1 }, events: [...first.events, ...then.events] };
+  return { ok: true, request: { ...then.request, version: from.version + 1 }, events: [...first.events, ...then.events], ...(then.refused ? { refused: then.refused } : {}) };
 }
 
 export function refuse(r: ApprovalRequest, reason: RefusalReason, message: string): Transition {
