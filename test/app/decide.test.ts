@@ -394,6 +394,7 @@ describe('app: approving a request its command\'s reason or conversation rule, c
     reconfigure(...REASON_REQUIRED);
     const view = await f.app.personalView(bob, rejected.id);
     assert.deepEqual([view?.canApprove, view?.canReject], [false, true]);
+    assert.deepEqual((await f.app.pending(bob)).toDecide, [], 'pending offers no approval that would end it');
     assert.ok((await click(f, bob, rejected, 'reject', { comment: 'no reason given' })).ok);
     assert.equal((await f.request(rejected.id)).state, 'rejected');
     assert.ok((await click(f, alice, cancelled, 'cancel')).ok);
