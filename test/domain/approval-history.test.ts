@@ -4,10 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { requestEvent, type AuditEventDraft, type AuditRecord } from '../../src/domain/audit';
-import { approvalHistory } from '../../src/domain/lifecycle';
+import { approvalHistory, startExecution } from '../../src/domain/lifecycle';
+import { RefusalReason } from '../../src/domain/refusal';
 import type { Actor } from '../../src/domain/request';
 import { carol } from '../support/people';
-import { bob, buildRequest, dave, minutesIn } from '../support/requests';
+import { approvalBy, bob, buildRequest, dave, frank, minutesIn } from '../support/requests';
 
 const r = buildRequest({ policy: { ...buildRequest().policy, approvals: 3 } });
 const other = buildRequest({ id: 'req-0002' });
@@ -57,5 +58,68 @@ describe('approvalHistory', () => {
     );
     assert.deepEqual(history[0].fate, { kind: 'voided', at: minutesIn(2).toISOString(), seq: 2, again: { at: minutesIn(3).toISOString(), seq: 3 } });
     assert.equal(history[1].fate.kind, 'held');
+  });
+  describe('after a claim failed because approvals no longer count', () => {
+    const two = buildRequest({ policy: { ...buildRequest().policy, approvals: 2 } });
+    const approved = { ...two, state: 'approved' as const, version: 3, approvals: [approvalBy(bob, two, minutesIn(1)), approvalBy(frank, two, minutesIn(2))] };
+    const trail = (claim: AuditEventDraft[]) =>
+      records([
+        requestEvent(two, 'approval.granted', minutesIn(1).toISOString(), { result: 'ok' }, { actor: bob }),
+        requestEvent(two, 'approval.granted', minutesIn(2).toISOString(), { result: 'ok' }, { actor: frank }),
+        ...claim,
+      ]);
+
+    it('withdraws only the approval of the approver who lost the role; the one whose approver still qualifies stays held', () => {
+      const claim = startExecution(approved, minutesIn(7), (a: Actor) => a.aadObjectId !== frank.aadObjectId);
+      assert.ok(claim.ok);
+      assert.deepEqual(claim.events[0].data, { approvals: [{ approver: frank.aadObjectId, at: minutesIn(2).toISOString(), why: RefusalReason.ApproverLostRole }] });
+      const history = approvalHistory(trail(claim.events), two.id);
+      assert.deepEqual(
+        history.map((a) => [a.approver.name, a.fate.kind]),
+        [
+          ['Bob Approver', 'held'],
+          ['Frank Approver', 'withdrawn'],
+        ],
+      );
+      assert.deepEqual(history[1].fate, { kind: 'withdrawn', at: minutesIn(7).toISOString(), seq: 3, reason: RefusalReason.ApproverLostRole, detail: claim.events[0].outcome.detail });
+    });
+
+    it('gives each approval named its own reason: a delegation that ended, beside a role lost', () => {
+      const delegated = { ...approved, approvals: [{ ...approvalBy(carol, two, minutesIn(1)), onBehalfOf: bob, delegationId: 'DG-7' }, approvalBy(frank, two, minutesIn(2))] };
+      const claim = startExecution(delegated, minutesIn(7), (a: Actor, approval) => (approval.delegationId ? { how: 'ended' } : false));
+      assert.ok(claim.ok);
+      assert.deepEqual(claim.events[0].data, {
+        approvals: [
+          { approver: carol.aadObjectId, onBehalfOf: bob.aadObjectId, at: minutesIn(1).toISOString(), why: RefusalReason.DelegationEnded },
+          { approver: frank.aadObjectId, at: minutesIn(2).toISOString(), why: RefusalReason.ApproverLostRole },
+        ],
+      });
+      const history = approvalHistory(
+        records([
+          requestEvent(two, 'approval.granted', minutesIn(1).toISOString(), { result: 'ok' }, { actor: carol, data: { onBehalfOf: bob, delegationId: 'DG-7' } }),
+          requestEvent(two, 'approval.granted', minutesIn(2).toISOString(), { result: 'ok' }, { actor: frank }),
+          ...claim.events,
+        ]),
+        two.id,
+      );
+      assert.deepEqual(
+        history.map((a) => [a.approver.name, a.fate.kind === 'withdrawn' ? a.fate.reason : a.fate.kind]),
+        [
+          ['Carol NoRole', RefusalReason.DelegationEnded],
+          ['Frank Approver', RefusalReason.ApproverLostRole],
+        ],
+      );
+    });
+
+    it('withdraws every approval then held for a record that names none (one written before records named them, or a policy tightened)', () => {
+      const old = requestEvent(two, 'approval.revoked', minutesIn(7).toISOString(), { result: 'refused', reason: RefusalReason.ApproverLostRole, detail: 'Not executed: Frank Approver no longer hold(s) the approver role' });
+      assert.deepEqual(
+        approvalHistory(trail([old]), two.id).map((a) => [a.approver.name, a.fate.kind]),
+        [
+          ['Bob Approver', 'withdrawn'],
+          ['Frank Approver', 'withdrawn'],
+        ],
+      );
+    });
   });
 });

@@ -5,10 +5,12 @@
  * - held: no later record took it away (what became of the request itself is another matter);
  * - voided by a change that needed re-approval (`drift.detected` drops every approval then held),
  *   then, when the same person's authority approved again after it, superseded by that re-approval;
- * - withdrawn by an `approval.revoked`: the one naming the delegation it was given under (revoked,
- *   replaced or ended), or one at the claim that failed the request (an approver lost the role, the
- *   policy tightened, the row not as recorded...), which ends every approval then held; and, when
- *   the same person's authority approved again after it, given again.
+ * - withdrawn by an `approval.revoked`: the one naming it (`data.approvals`, at a claim failed because
+ *   approvals no longer count: only those, each with its own reason; the others still held), the one
+ *   naming the delegation it was given under (revoked, replaced or ended), or one at the claim that
+ *   names neither (the policy tightened, the row not as recorded, or a record written before claims
+ *   named approvals), which ends every approval then held; and, when the same person's authority
+ *   approved again after it, given again.
  *
  * An evidence bundle's summary lists them all, so a compliance reviewer sees approvals that no
  * longer count as well as those that do.
@@ -71,6 +73,37 @@ function given(x: AuditRecord, approver: Actor): GivenApproval {
   };
 }
 
+/** An approval an `approval.revoked` record names as no longer counting (claim.ts): its approval.granted record's actor, on whose behalf, and time; and why. */
+interface NamedLapse {
+  approver: string;
+  onBehalfOf?: string;
+  at?: string;
+  why?: string;
+}
+
+/** The approvals a record's `data.approvals` names, or undefined when it names none one by one (an older record, or one of another kind). */
+function lapsedIn(value: unknown): NamedLapse[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return value.flatMap((v: unknown) => {
+    const e = v as Record<string, unknown> | null;
+    if (!e || typeof e !== 'object' || typeof e.approver !== 'string') return [];
+    const onBehalfOf = text(e.onBehalfOf);
+    const at = text(e.at);
+    const why = text(e.why);
+    return [{ approver: e.approver.toLowerCase(), ...(onBehalfOf ? { onBehalfOf: onBehalfOf.toLowerCase() } : {}), ...(at ? { at } : {}), ...(why ? { why } : {}) }];
+  });
+}
+
+/**
+ * Whether a named lapse is this held approval: the same approver, on the same person's behalf (or on
+ * nobody's); and, when more than one held approval is that, the one given at the time it names.
+ */
+function names(n: NamedLapse, a: GivenApproval, held: readonly GivenApproval[]): boolean {
+  const same = (g: GivenApproval) => g.approver.aadObjectId.toLowerCase() === n.approver && g.onBehalfOf?.aadObjectId.toLowerCase() === n.onBehalfOf;
+  if (!same(a)) return false;
+  return held.filter(same).length === 1 || n.at === undefined || Date.parse(n.at) === Date.parse(a.at);
+}
+
 /** Every approval of request `requestId` its records (in seq order) show given, oldest first, each with its fate. */
 export function approvalHistory(events: readonly AuditRecord[], requestId: string): GivenApproval[] {
   const all: GivenApproval[] = [];
@@ -92,12 +125,21 @@ export function approvalHistory(events: readonly AuditRecord[], requestId: strin
       held = [];
     } else if (x.type === 'approval.revoked') {
       const ids = x.data?.delegationIds;
-      // Naming delegations: only the approvals given under them; else (at the claim) every one then held.
-      const ended = Array.isArray(ids) ? held.filter((a) => a.delegationId !== undefined && ids.includes(a.delegationId)) : held;
-      const reason = text(x.outcome.reason);
+      const named = lapsedIn(x.data?.approvals);
+      // Naming the approvals (at the claim): those alone, each for its own reason; naming delegations: the
+      // approvals given under them; else (a claim's record written before it named them) every one then held.
+      const ended = named
+        ? held.flatMap((a) => {
+            const entry = named.find((n) => names(n, a, held));
+            return entry ? [{ a, why: entry.why }] : [];
+          })
+        : (Array.isArray(ids) ? held.filter((a) => a.delegationId !== undefined && ids.includes(a.delegationId)) : held).map((a) => ({ a, why: undefined }));
       const detail = text(x.outcome.detail);
-      for (const a of ended) a.fate = { kind: 'withdrawn', at: x.time, seq: x.seq, ...(reason ? { reason } : {}), ...(detail ? { detail } : {}) };
-      held = held.filter((a) => !ended.includes(a));
+      for (const { a, why } of ended) {
+        const reason = why ?? text(x.outcome.reason);
+        a.fate = { kind: 'withdrawn', at: x.time, seq: x.seq, ...(reason ? { reason } : {}), ...(detail ? { detail } : {}) };
+      }
+      held = held.filter((a) => !ended.some((e) => e.a === a));
     }
   }
   return all;

@@ -83,7 +83,9 @@ export function startExecution(
   const stopped = whyNotToRun(r, stillApprover, current);
   if (stopped) {
     const updated = next(r, now, { state: 'failed', outcomeDetail: stopped.detail });
-    return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: stopped.reason, detail: stopped.detail })] };
+    // Which approvals no longer count, one by one, when that is why (the rest still count): the trail alone then says so.
+    const data = stopped.lapsed ? { data: { approvals: stopped.lapsed } } : {};
+    return { ok: true, request: updated, events: [requestEvent(updated, 'approval.revoked', at, { result: 'refused', reason: stopped.reason, detail: stopped.detail }, data)] };
   }
   // Windows given to the command since (a freeze on weekdays): what has not run yet runs only inside them
   // too. A break-glass use runs at once or not at all, as with the windows it was made under.
@@ -111,6 +113,27 @@ export function startExecution(
 }
 
 /**
+ * An approval that no longer counts at the claim, as its `approval.revoked` record names it: the
+ * approval.granted record's actor (`approver`), on whose behalf (`onBehalfOf`) and time (`at`), all
+ * an approval history needs to tell it from the approvals that still count; and why (a RefusalReason:
+ * its person lost the role, the delegation it was given under was revoked or ended, or it approved
+ * another operation than the request's).
+ */
+interface LapsedApproval {
+  approver: string;
+  onBehalfOf?: string;
+  at: string;
+  why: string;
+}
+
+function lapsedApproval(a: Approval, r: ApprovalRequest, verdict: StillCounts | undefined): LapsedApproval {
+  const why = typeof verdict === 'object'
+    ? verdict.how === 'revoked' || verdict.how === 'replaced' ? RefusalReason.DelegationRevoked : RefusalReason.DelegationEnded
+    : a.operationHash !== r.operationHash ? RefusalReason.DriftDetected : RefusalReason.ApproverLostRole;
+  return { approver: a.approver.aadObjectId, ...(a.onBehalfOf ? { onBehalfOf: a.onBehalfOf.aadObjectId } : {}), at: a.at, why };
+}
+
+/**
  * Why an approved request may not run now, with the current config (`current`) and each approval's
  * standing (`stillApprover`), or undefined when it may: the checks of the claim (startExecution), and
  * of a resumed execution about to send its operation for the first time, maybe days after its claim.
@@ -119,7 +142,7 @@ export function whyNotToRun(
   r: ApprovalRequest,
   stillApprover: (actor: Actor, approval: Approval, requirement: Requirement) => StillCounts,
   current?: CurrentPolicy | CommandGone,
-): { reason: RefusalReason; detail: string } | undefined {
+): { reason: RefusalReason; detail: string; lapsed?: LapsedApproval[] } | undefined {
   // A command taken out of the config (or made read-only) runs nothing more, break-glass uses included:
   // that is how an operator stops a command.
   if (current && 'commandGone' in current) {
@@ -144,7 +167,11 @@ export function whyNotToRun(
       }),
     ];
     const still = r.policy.requirements ? ` (${short.map((p) => `${p.label} ${p.approvals.length} of ${p.requirement.count}`).join(', ')})` : '';
-    return { reason: RefusalReason.ApproverLostRole, detail: `Not executed: ${why.join('; ')}; ${valid.length} of ${r.policy.approvals} approval(s) still count${still}.` };
+    return {
+      reason: RefusalReason.ApproverLostRole,
+      detail: `Not executed: ${why.join('; ')}; ${valid.length} of ${r.policy.approvals} approval(s) still count${still}.`,
+      lapsed: r.approvals.filter((a) => verdicts.get(a) !== true).map((a) => lapsedApproval(a, r, verdicts.get(a))),
+    };
   }
   // What was asked for runs only while the person who asked may still ask for it (offboarding stops
   // what they had scheduled), and a break-glass use only while they may still use break-glass for it.

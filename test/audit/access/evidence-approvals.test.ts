@@ -87,6 +87,19 @@ describe('who approved, in the evidence summary: every approval given, with what
     assert.match(trail.summary(), new RegExp(`\\n- ${whoIs(bob)} at ${at(5)}, for operation hash [0-9a-f]{64} \\(record 2\\): withdrawn at ${at(6)} \\(approval\\.revoked, record 4, approver-lost-role: Not executed: Bob Approver no longer hold\\(s\\) the approver role; 0 of 1 approval\\(s\\) still count\\.\\); not given again\\n`));
   });
 
+  it('at a claim failed because one approver lost the role, lists only that approval as withdrawn, and the other, whose approver still qualifies, as held', () => {
+    const trail = new Trail(twoApprovals())
+      .approveAs(bob, 5) // 2
+      .approveAs(dave, 6) // 3, request.approved 4
+      .apply((r) => startExecution(r, minutesIn(7), (a: Actor) => a.aadObjectId !== dave.aadObjectId)); // 5
+    assert.equal(trail.current.state, 'failed');
+    const section = /## Who approved\n((?:- .*\n)*)/.exec(trail.summary())?.[1] ?? '';
+    assert.deepEqual(section.trimEnd().split('\n'), [
+      `- Bob Approver (${bob.aadObjectId}) at ${at(5)}, for operation hash ${trail.current.operationHash} (record 2): held`,
+      `- Dave Lead (${dave.aadObjectId}) at ${at(6)}, for operation hash ${trail.current.operationHash} (record 3): withdrawn at ${at(7)} (approval.revoked, record 5, approver-lost-role: Not executed: Dave Lead no longer hold(s) the approver role; 1 of 2 approval(s) still count.); not given again`,
+    ]);
+  });
+
   it('names an approval the stored request lists that no approval.granted record holds', () => {
     const r = buildRequest({ state: 'approved', version: 2, approvals: [{ approver: bob, at: at(5), operationHash: buildRequest().operationHash }] });
     const summary = summaryIn(evidenceOf(r, sealedRecords([requestEvent(r, 'request.created', r.createdAt, { result: 'ok' }, { actor: r.requester })])));
