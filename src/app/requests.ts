@@ -2,7 +2,7 @@
  * Asking for something: creating a request once the command and its parameters are complete
  * (interpret.ts reads the message) and the requester may ask for it; running a read-only query.
  */
-import { neutralise, requestRef } from '../domain/audit';
+import { neutralise } from '../domain/audit';
 import { resolveOperation, type CommandSpec } from '../domain/catalog';
 import { requirementLabel } from '../domain/quorum';
 import { operationHash } from '../domain/canonical';
@@ -15,7 +15,7 @@ import { auditRefused, mayRequest, refuseRepeat, releaseRequest, resolveRunAt, t
 import { accessWithGroups } from './group-access';
 import { boundedActor, boundedSource } from './input-gate';
 import { breakGlassAudience, breakGlassEvent, breakGlassGate, storeBreakGlassUse } from './break-glass';
-import { breakGlassUse, expectationHashOf } from '../domain/lifecycle';
+import { breakGlassUse, createdEvent } from '../domain/lifecycle';
 import { announcing, decidersAudience, delegationsToTell } from './notifications';
 import { decidingRoles } from '../domain/policy';
 import { DuplicateRequestError, OpenRequestExistsError } from './ports';
@@ -170,17 +170,8 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
       return { ok: false, error: `There is no ${needed} in Azure now, so "${command.name}" has nothing to act on and was not put up for approval. ${lookupHint(deps, operation.kind === 'deleteResourceGroup' ? 'groups' : 'resources')}` };
     }
   }
-  const created = neutralise({
-    type: 'request.created' as const,
-    time: now.toISOString(),
-    actor,
-    source,
-    request: requestRef(request),
-    target,
-    outcome: { result: 'ok' as const, detail: `needs ${needsText(request)}` },
-    // What approvers are shown it will do: the drift check compares Azure with it before execution.
-    data: { expectationHash: expectationHashOf(request) },
-  });
+  // Who asked, and what approvers are shown: what it will do (the drift check compares Azure with it before execution), its risk and environment.
+  const created = createdEvent(request, `needs ${needsText(request)}`);
   if (breakGlass) {
     // Recorded with its round of loud messages, so that one a crash cuts short is taken up again.
     const used = breakGlassUse(request, now, input.reason ?? '');

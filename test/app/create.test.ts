@@ -183,6 +183,11 @@ describe('app: creating a request', () => {
     const plain = await asked(f, alice, 'delete storage account rg-app stapp01 reason: decommission');
     assert.equal(plain.environment, undefined);
     assert.equal(plain.risk, 'high');
+    // The trail alone says what each card showed its approvers: the risk band, and the environment when one was named.
+    const [shown] = await g.audit({ types: ['request.created'] });
+    assert.deepEqual({ risk: shown.data?.risk, environment: shown.data?.environment }, { risk: 'critical', environment: 'production' });
+    const [plainShown] = await f.audit({ types: ['request.created'] });
+    assert.deepEqual(plainShown.data, { expectationHash: plainShown.data?.expectationHash, risk: 'high' });
   });
 
   it('tells what is missing from an incomplete request instead of creating one', () => {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { operationHash } from '../../src/domain/canonical';
 import { requestEvent, type AuditEventDraft, type AuditRecord } from '../../src/domain/audit';
-import { approve, authorityBegins, breakGlassUse, detectDrift, expectationHashOf, leftOutOfIndex, refuseUnaudited, startExecution, unauditedAuthority } from '../../src/domain/lifecycle';
+import { approve, authorityBegins, breakGlassUse, createdEvent, detectDrift, expectationHashOf, leftOutOfIndex, refuseUnaudited, startExecution, unauditedAuthority } from '../../src/domain/lifecycle';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { accepted, decisionBy, holdsApproverRole } from './lifecycle-helpers';
@@ -63,6 +63,17 @@ describe('the audit trail backs an execution', () => {
     const whatIf = { ...t.request, whatIf: { status: 'Succeeded', changes: [] } } as ApprovalRequest;
     assert.match(unauditedAuthority(whatIf, trail, 'start') ?? '', /its stored expectation/);
     assert.equal(unauditedAuthority(edited, records(created(pending), ...t.events), 'start'), undefined, 'a request created before the hash was recorded has none to compare');
+  });
+
+  it('records in request.created what its approvers are shown: the expectation, the risk band and the environment, and such a record backs the request', () => {
+    const pending: ApprovalRequest = { ...requestIn('pending'), risk: 'critical', environment: 'production' };
+    const record = createdEvent(pending, 'needs 1 approval(s) from platform-approvers');
+    assert.deepEqual([record.type, record.time, record.actor, record.source, record.request?.id, record.outcome], ['request.created', pending.createdAt, pending.requester, pending.source, pending.id, { result: 'ok', detail: 'needs 1 approval(s) from platform-approvers' }]);
+    assert.deepEqual(record.data, { expectationHash: expectationHashOf(pending), risk: 'critical', environment: 'production' });
+    // One made where nothing names an environment says so by leaving it out.
+    assert.deepEqual(createdEvent({ ...pending, environment: undefined }, 'x').data, { expectationHash: expectationHashOf(pending), risk: 'critical' });
+    const t = accepted(approve(pending, decisionBy(bob)));
+    assert.equal(unauditedAuthority(t.request, records(record, ...t.events), 'start'), undefined);
   });
 
   it('refuses a row edited to name another requester, so the one who asked cannot count as its approver', () => {

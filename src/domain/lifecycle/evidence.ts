@@ -18,7 +18,7 @@
  * The records from where that authority begins are read from the log itself, not only through the
  * database's index by request, which could be made to leave some out (src/app/request-trail.ts).
  */
-import type { AuditRecord } from '../audit';
+import type { AuditEventDraft, AuditRecord } from '../audit';
 import { canonicalJson, operationHash, sha256Hex } from '../canonical';
 import { reapprovalHash, type Expectation } from '../drift';
 import type { ApprovalRequest, PolicySnapshot } from '../request';
@@ -46,6 +46,17 @@ function expectationOf(r: ApprovalRequest): Expectation {
  */
 export function expectationHashOf(r: ApprovalRequest): string {
   return sha256Hex(canonicalJson(expectationOf(r)));
+}
+
+/**
+ * The `request.created` record of a request just made: who asked, where, for what and how many must
+ * approve (`detail`), and what its approvers are shown: the expectation (`expectationHash`, the drift
+ * check compares Azure with it), the risk band and the environment its card names (`risk`,
+ * `environment`), so that the trail alone says what they approved on, whatever the row says later.
+ */
+export function createdEvent(r: ApprovalRequest, detail: string): AuditEventDraft {
+  const shown = { expectationHash: expectationHashOf(r), ...(r.risk ? { risk: r.risk } : {}), ...(r.environment ? { environment: r.environment } : {}) };
+  return requestEvent(r, 'request.created', r.createdAt, { result: 'ok', detail }, { actor: r.requester, source: r.source, data: shown });
 }
 
 function lastIndex<T>(items: readonly T[], test: (item: T) => boolean): number {

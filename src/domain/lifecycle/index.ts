@@ -50,6 +50,6 @@ export {
   resumeExecution,
   stoppable,
 } from './execution';
-export { authorityBegins, expectationHashOf, JUDGED_RECORD_TYPES, leftOutOfIndex, refuseUnaudited, unauditedAuthority, notBeforeOfVersions, unbackedFields, unbackedVersion, type UnbackedField } from './evidence';
+export { authorityBegins, createdEvent, expectationHashOf, JUDGED_RECORD_TYPES, leftOutOfIndex, refuseUnaudited, unauditedAuthority, notBeforeOfVersions, unbackedFields, unbackedVersion, type UnbackedField } from './evidence';
 export { approvalHistory, type ApprovalFate, type GivenApproval } from './approval-history';
 export { oweOutcomeMessage, outcomeMessageFree, settleOutcomeMessage, takeOutcomeMessage } from './outcome-message';
