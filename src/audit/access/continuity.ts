@@ -71,6 +71,12 @@ interface Problem {
 
 export async function checkContinuity(input: ContinuityInput): Promise<ContinuityFinding> {
   const { store } = input;
+  // What was signed is read before the log's head: another instance's checkpoint (its row, its
+  // audit.checkpoint record, then its line in the file) committed between the two reads would
+  // otherwise reach past a head read before it, and read as records missing. Read in this order, a
+  // checkpoint reaches no further than the head read after it, whatever commits in between.
+  const table = await store.auditAccess.lastCheckpoint();
+  const file = readCheckpointFile(input.checkpointFile);
   const head = await store.audit.head();
   const finding: ContinuityFinding = { problems: [], notes: [], ...(head ? { head } : {}) };
   const hashAt = async (seq: number): Promise<string | undefined> => {
@@ -81,7 +87,6 @@ export async function checkContinuity(input: ContinuityInput): Promise<Continuit
   const found: Problem[] = [];
   const foreignKeys = new Set<string>();
 
-  const table = await store.auditAccess.lastCheckpoint();
   if (table) {
     const problem = await checkpointProblem(table, Math.max(table.seq, table.recordSeq ?? 0), 'the checkpoint table', input.verifier, head, hashAt);
     if (problem && (await acceptedTable(store)) !== table.signature) {
@@ -99,7 +104,6 @@ export async function checkContinuity(input: ContinuityInput): Promise<Continuit
     });
   }
 
-  const file = readCheckpointFile(input.checkpointFile);
   if (input.keyExisted && !head && !table && !wal && file.checkpoints.length === 0) {
     finding.notes.push(
       `${ends} and nothing was ever signed here, though the signing key ${input.keyFile} exists (made by a first start that did not finish, or by countersign audit public-key): starting as a first start`,

@@ -5,6 +5,7 @@ import { Checkpointer, checkpointFileOf, checkpointOfRecord, checkpointSignature
 import { verifyCheckpoints } from '../../../src/audit/verify/verify-checkpoints';
 import type { SourcedCheckpoint } from '../../../src/audit/verify/verify-checkpoints';
 import { loadOrCreateSigningKey, PRIVATE_KEY_FILE } from '../../../src/audit/access/signing';
+import { checkContinuity } from '../../../src/audit/access/continuity';
 import type { AuditSigner } from '../../../src/audit/access/signing';
 import { openSqliteStore } from '../../../src/store/sqlite';
 import type { SqliteStore } from '../../../src/store/sqlite';
@@ -45,6 +46,26 @@ describe('checkpoints of the audit chain head', () => {
     assert.equal(record.seq, 3);
     assert.deepEqual(checkpointOfRecord(record), c);
     assert.deepEqual(logged, [{ checkpoint: c, trigger: 'timer' }]);
+  });
+
+  it("finds nothing missing when another instance's checkpoint commits while a start checks the log", async () => {
+    await store.audit.append([anEvent('request.created'), anEvent('approval.granted')]);
+    assert.ok(await checkpointer.write('timer'));
+    await store.audit.append([anEvent('request.approved')]);
+    // Another instance (several on one PostgreSQL database) writes its checkpoint, row, record and
+    // file line, right after this start read the log's head: the checkpoint reaches one record past it.
+    const head = store.audit.head.bind(store.audit);
+    let committed = false;
+    store.audit.head = async () => {
+      const h = await head();
+      if (!committed) {
+        committed = true;
+        assert.ok(await checkpointer.write('timer'));
+      }
+      return h;
+    };
+    const finding = await checkContinuity({ store, verifier: signer, keyExisted: true, keyFile: path.join(tmp.dir, PRIVATE_KEY_FILE), checkpointFile: checkpointFileOf(tmp.dir) });
+    assert.deepEqual(finding.problems, []);
   });
 
   it('writes nothing while the log has not moved past the last checkpoint, unless forced', async () => {
