@@ -7,6 +7,7 @@ import type { CommandSpec } from '../domain/catalog';
 import { ENDED_STATES, OPEN_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { withLogContext } from '../log/context';
 import { describeUntil, exampleDay, zoneOrUtc } from '../domain/delegation-time';
+import type { Delegation } from '../domain/delegation';
 import { TenantGate, type Admission, type TenantClaims } from './access';
 import { AuthRefusals, type RefusedActivity } from './auth-refusals';
 import { recordCardPosted } from './card-binding';
@@ -192,6 +193,8 @@ export class Countersign {
         // First what ended delegations no longer count for: a delegator whose delegate's approval lapsed is reminded again.
         const ended = await sweepEndedDelegations(this.deps, this.delegationsInForce);
         this.delegationsInForce = ended.inForce;
+        // Delegations whose time ran out: their delegates' own cards lose their buttons, as after a revocation, in the background.
+        this.withdrawCardsOf(ended.ranOut);
         // Each sweep whatever the one before met (a request's row locked past the wait): the first error is thrown at the end.
         const failed: { err: unknown }[] = [];
         const alone = (sweep: Promise<string[]>) => sweep.catch((err: unknown) => (failed.push({ err }), []));
@@ -305,12 +308,15 @@ export class Countersign {
 
   /** The delegations a command ended: their delegates' own cards lose their buttons, in the background (the answer never waits for Teams). */
   private withdrawingCards(answer: DelegationAnswer): DelegationAnswer {
-    const ended = answer.ok ? answer.ended : undefined;
-    if (ended?.length) {
-      const work = () => withdrawDelegatesCards(this.deps, ended).catch((err: unknown) => this.deps.log.warn({ err: String(err) }, "could not take the buttons off former delegates' cards"));
-      void this.telling.track(outsideTurn(() => withLogContext({ job: 'delegate-cards' }, work)));
-    }
+    if (answer.ok && answer.ended) this.withdrawCardsOf(answer.ended);
     return answer;
+  }
+
+  /** The cards the delegates of `ended` were sent in their personal chats lose their buttons, in the background. */
+  private withdrawCardsOf(ended: readonly Delegation[]): void {
+    if (ended.length === 0) return;
+    const work = () => withdrawDelegatesCards(this.deps, ended).catch((err: unknown) => this.deps.log.warn({ err: String(err) }, "could not take the buttons off former delegates' cards"));
+    void this.telling.track(outsideTurn(() => withLogContext({ job: 'delegate-cards' }, work)));
   }
 
   /** The delegations in force this person gave and received (auditors, in a personal chat: all), in words. */

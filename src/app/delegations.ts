@@ -219,7 +219,7 @@ export async function revokeDelegation(deps: AppDeps, cmd: RevokeCommand): Promi
 export async function withdrawDelegatesCards(deps: AppDeps, ended: readonly Delegation[]): Promise<number> {
   const show = deps.notifier.cardWithoutButtons?.bind(deps.notifier);
   if (!show || !deps.messenger || ended.length === 0) return 0;
-  const open = (await deps.store.requests.list({ states: NOT_STARTED })).filter((r) => r.state !== 'approved');
+  const open = await openForCards(deps);
   let updated = 0;
   for (const d of ended) {
     const person = { aadObjectId: d.delegate.aadObjectId, tenantId: d.delegate.tenantId };
@@ -236,6 +236,31 @@ export async function withdrawDelegatesCards(deps: AppDeps, ended: readonly Dele
     }
   }
   return updated;
+}
+
+/** The requests whose delegates' cards may lose their buttons: not started, and not approved (whose card offers no decision). */
+async function openForCards(deps: AppDeps): Promise<ApprovalRequest[]> {
+  return (await deps.store.requests.list({ states: NOT_STARTED })).filter((r) => r.state !== 'approved');
+}
+
+/**
+ * The delegations whose time ran out and whose delegate's cards were not yet withdrawn, each marked
+ * so in the store first (DelegationStore.markCardsWithdrawn: once across instances and restarts;
+ * one this call did not mark is another's). Returns those this call marked, for
+ * withdrawDelegatesCards. Only delegations that may have a card of a request still open: their time
+ * ran out after the oldest such request was made (a card is sent to a delegate while the delegation
+ * is in force). None while delegation is turned off in the config.
+ */
+async function ranOutToWithdraw(deps: AppDeps, now: Date): Promise<Delegation[]> {
+  if (!delegationPolicy(deps).enabled || !deps.notifier.cardWithoutButtons || !deps.messenger) return [];
+  const open = await openForCards(deps);
+  if (open.length === 0) return [];
+  const oldest = open.map((r) => r.createdAt).reduce((a, b) => (a < b ? a : b));
+  const marked: Delegation[] = [];
+  for (const d of await deps.store.delegations.ranOutSince(oldest, now.toISOString())) {
+    if (await deps.store.delegations.markCardsWithdrawn(d.id, now.toISOString())) marked.push(d);
+  }
+  return marked;
 }
 
 /**
@@ -328,19 +353,23 @@ async function withdrawOn(deps: AppDeps, requestId: string, ended: (r: ApprovalR
  * still counts; a request approved on them and not yet started fails then, as it would at execution. `seen`: the delegations in force at the last sweep; the open requests are read only
  * when one of those has ended since (or at the first sweep, `seen` undefined). Returns the
  * delegations in force now and the requests changed. (A click decides on the request as if this had
- * run: decisions.ts takes lapsed approvals off in the same change.)
+ * run: decisions.ts takes lapsed approvals off in the same change.) `ranOut`: the delegations whose
+ * time ran out that this sweep marked (ranOutToWithdraw), whose delegates' cards the caller updates
+ * with withdrawDelegatesCards, as after a revocation.
  */
-export async function sweepEndedDelegations(deps: AppDeps, seen: ReadonlySet<string> | undefined): Promise<{ inForce: Set<string>; withdrawn: string[] }> {
+export async function sweepEndedDelegations(deps: AppDeps, seen: ReadonlySet<string> | undefined): Promise<{ inForce: Set<string>; withdrawn: string[]; ranOut: Delegation[] }> {
   const now = deps.clock.now();
   const inForce = new Set((await delegationsInForce(deps, now)).map((d) => d.id));
-  if (seen && [...seen].every((id) => inForce.has(id))) return { inForce, withdrawn: [] };
+  if (seen && [...seen].every((id) => inForce.has(id))) return { inForce, withdrawn: [], ranOut: [] };
   const withdrawn: string[] = [];
   for (const r of await deps.store.requests.list({ states: NOT_STARTED })) {
     if (lapsedDelegations(r, now, inForce).size === 0) continue;
     if (await withdrawOn(deps, r.id, (current) => lapsedDelegations(current, now, inForce), lapsedEnd(deps))) withdrawn.push(r.id);
   }
   if (withdrawn.length > 0) deps.log.info({ withdrawn }, 'approvals of ended delegations taken off');
-  return { inForce, withdrawn };
+  const ranOut = await ranOutToWithdraw(deps, now);
+  if (ranOut.length > 0) deps.log.info({ delegations: ranOut.map((d) => d.id) }, "delegations ran out: their delegates' cards lose their buttons");
+  return { inForce, withdrawn, ranOut };
 }
 
 export interface DelegationsView {

@@ -229,6 +229,18 @@ export interface DelegationStore {
    * than `since`, and not ended before it. Oldest first. Why a former delegate's click is refused.
    */
   receivedSince(delegateId: string, since: string): Promise<Delegation[]>;
+  /**
+   * Delegations whose time ran out after `since` and at or before `at` (`until` in that span), not
+   * revoked or replaced, whose delegate's cards were not yet withdrawn (`cardsWithdrawnAt` unset).
+   * Oldest first.
+   */
+  ranOutSince(since: string, at: string): Promise<Delegation[]>;
+  /**
+   * Sets the delegation's `cardsWithdrawnAt` to `at` when it is unset (an atomic compare-and-swap
+   * shared by every instance): true for the one caller that set it, false when it was set already
+   * (or there is no such delegation). The sweep withdraws the delegate's cards only after true.
+   */
+  markCardsWithdrawn(id: string, at: string): Promise<boolean>;
   get(id: string): Promise<Delegation | undefined>;
 }
 

@@ -34,6 +34,12 @@ export interface Delegation {
    * which the same message sent again is known.
    */
   ended?: { at: string; by: Actor; reason: DelegationEnd; revocationId?: string };
+  /**
+   * Set once, when the sweep took the buttons off the cards its delegate was sent in their personal
+   * chat after its time ran out (ISO-8601 UTC): the marker by which that happens once, across
+   * restarts and instances (DelegationStore.markCardsWithdrawn).
+   */
+  cardsWithdrawnAt?: string;
 }
 
 /** The `delegation` block of the config. */

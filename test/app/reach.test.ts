@@ -807,6 +807,43 @@ describe('app: reaching approvers', () => {
       assert.ok(after.every((w) => !w.activityId.includes(APPROVALS_CHANNEL)), "the channel's card is everyone's: left as it is");
     });
 
+    it("takes the buttons off the delegate's card once the delegation's time ran out, once however many sweeps and instances, and after a restart", async () => {
+      const answer = await f.app.delegate({ actor: bob, source: { ...source, activityId: 'short' }, delegate: carol, when: 'for 30m', message: `${opsChannel.id}:short` });
+      assert.ok(answer.ok, answer.ok ? '' : answer.refusal.message);
+      const r = await created();
+      const [card] = cardsTo(r, carol);
+      await f.app.sweepReach();
+      await f.app.tellingIdle();
+      assert.deepEqual(f.notifier.withoutButtons(), [], 'in force: the card keeps its buttons');
+      f.clock.advance(31 * MINUTE);
+      // Two instances sweep at once: the delegation's marker lets one of them update the card.
+      await Promise.all([f.app.sweepReach(), f.anotherRun().sweepReach()]);
+      await f.app.tellingIdle();
+      const withdrawn = f.notifier.withoutButtons();
+      assert.deepEqual(withdrawn.map((w) => [w.requestId, w.activityId]), [[r.id, card.activityId]]);
+      assert.match(withdrawn[0].notice, /^Your delegation from Bob Approver ended at \d{4}-\d\d-\d\d \d\d:\d\d UTC, so you can no longer decide it on their behalf\. This card no longer takes your decision on request CS-\d+\.$/);
+      // Later sweeps, and an instance started since (it knows no delegation in force from before), update nothing more.
+      await f.app.sweepReach();
+      const restarted = f.anotherRun();
+      await restarted.sweepReach();
+      await restarted.tellingIdle();
+      await f.app.tellingIdle();
+      assert.equal(f.notifier.withoutButtons().length, 1);
+      const [stored] = await f.store.delegations.receivedSince(carol.aadObjectId, r.createdAt);
+      assert.equal(stored.cardsWithdrawnAt, f.clock.now().toISOString(), 'marked on the delegation');
+    });
+
+    it("takes the buttons off the delegate's card after a restart when the delegation's time ran out while no instance ran", async () => {
+      const answer = await f.app.delegate({ actor: bob, source: { ...source, activityId: 'short' }, delegate: carol, when: 'for 30m', message: `${opsChannel.id}:short` });
+      assert.ok(answer.ok, answer.ok ? '' : answer.refusal.message);
+      const r = await created();
+      f.clock.advance(31 * MINUTE);
+      const restarted = f.anotherRun();
+      await restarted.sweepReach();
+      await restarted.tellingIdle();
+      assert.deepEqual(f.notifier.withoutButtons().map((w) => [w.requestId, w.activityId]), [[r.id, cardsTo(r, carol)[0].activityId]]);
+    });
+
     it("takes the buttons off the delegate's card when the delegator names another delegate", async () => {
       await delegates(bob, carol);
       const r = await created();

@@ -107,6 +107,23 @@ export function delegationContract(store: () => Store, reopen: () => Promise<Sto
       assert.deepEqual((await store().delegations.inForce(at(3))).map((d) => d.id), ['DG-2']);
     });
 
+    it('lists the delegations whose time ran out in a span, not revoked or replaced, until their delegate\'s cards are marked withdrawn, marked once under simultaneous calls', async () => {
+      const ranOut = aDelegation('DG-1', { until: at(2) });
+      const later = aDelegation('DG-2', { delegator: dave, until: at(5) });
+      const revoked = aDelegation('DG-3', { delegator: frankish, until: at(2) });
+      for (const d of [ranOut, later, revoked]) await store().delegations.record({ created: d, ended: [], events: [] });
+      await store().delegations.record({ ended: [ended(revoked, 'revoked')], events: [] });
+      assert.deepEqual((await store().delegations.ranOutSince(at(0), at(3))).map((d) => d.id), ['DG-1']);
+      assert.deepEqual((await store().delegations.ranOutSince(at(2), at(6))).map((d) => d.id), ['DG-2'], 'until after since, at or before at');
+      const marks = await Promise.all(Array.from({ length: 6 }, () => store().delegations.markCardsWithdrawn('DG-1', at(3))));
+      assert.deepEqual(marks.filter(Boolean).length, 1, marks.join(', '));
+      assert.equal(await store().delegations.markCardsWithdrawn('DG-none', at(3)), false);
+      assert.deepEqual((await store().delegations.ranOutSince(at(0), at(6))).map((d) => d.id), ['DG-2']);
+      assert.deepEqual(await store().delegations.get('DG-1'), { ...ranOut, cardsWithdrawnAt: at(3) });
+      const reopened = await reopen();
+      assert.equal(await reopened.delegations.markCardsWithdrawn('DG-1', at(4)), false, 'kept when reopened');
+    });
+
     it('of simultaneous delegations by one person (several connections where the backend has them), commits exactly one', async () => {
       const attempts = Array.from({ length: 8 }, (_, i) =>
         store().delegations.record({ created: aDelegation(`DG-${i}`), ended: [], events: [anEvent('delegation.created')] }).then(

@@ -294,6 +294,24 @@ class MemoryDelegations implements DelegationStore {
       .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   }
 
+  async ranOutSince(since: string, at: string): Promise<Delegation[]> {
+    this.store.assertOpen();
+    return this.all()
+      .filter((d) => !d.ended && !d.cardsWithdrawnAt && d.until > since && d.until <= at)
+      .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  }
+
+  async markCardsWithdrawn(id: string, at: string): Promise<boolean> {
+    const { value } = await this.store.write([], () => () => {
+      const text = this.store.state.delegations.get(id);
+      const d = text === undefined ? undefined : (JSON.parse(text) as Delegation);
+      if (!d || d.cardsWithdrawnAt) return false;
+      this.store.state.delegations.set(id, JSON.stringify({ ...d, cardsWithdrawnAt: at }));
+      return true;
+    });
+    return value;
+  }
+
   async get(id: string): Promise<Delegation | undefined> {
     this.store.assertOpen();
     const text = this.store.state.delegations.get(id);

@@ -61,6 +61,19 @@ export class PostgresDelegationStore implements DelegationStore {
     return r.rows.map((row) => JSON.parse(row.body) as Delegation);
   }
 
+  async ranOutSince(since: string, at: string): Promise<Delegation[]> {
+    const r = await this.writer.pool.query<{ body: string }>('SELECT body FROM delegations WHERE ended_at IS NULL AND until > $1 AND until <= $2 ORDER BY created_at, id', [since, at]);
+    return r.rows.map((row) => JSON.parse(row.body) as Delegation).filter((d) => !d.cardsWithdrawnAt);
+  }
+
+  async markCardsWithdrawn(id: string, at: string): Promise<boolean> {
+    // One statement: of instances marking it at once, the row lock lets one through, the others re-check and find it set.
+    const r = await this.writer.transaction((tx) =>
+      tx.query("UPDATE delegations SET body = (body::jsonb || jsonb_build_object('cardsWithdrawnAt', $2::text))::text WHERE id = $1 AND NOT (body::jsonb ? 'cardsWithdrawnAt')", [id, at]),
+    );
+    return r.rowCount === 1;
+  }
+
   async get(id: string): Promise<Delegation | undefined> {
     const r = await this.writer.pool.query<{ body: string }>('SELECT body FROM delegations WHERE id = $1', [id]);
     return r.rows[0] ? (JSON.parse(r.rows[0].body) as Delegation) : undefined;

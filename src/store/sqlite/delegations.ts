@@ -13,6 +13,7 @@ export class SqliteDelegationStore implements DelegationStore {
   private readonly inForceStmt: Database.Statement;
   private readonly getStmt: Database.Statement;
   private readonly receivedSinceStmt: Database.Statement;
+  private readonly ranOutStmt: Database.Statement;
 
   constructor(
     db: Database.Database,
@@ -20,6 +21,7 @@ export class SqliteDelegationStore implements DelegationStore {
   ) {
     this.inForceStmt = db.prepare('SELECT body FROM delegations WHERE ended_at IS NULL AND until > ? ORDER BY created_at, rowid').pluck();
     this.getStmt = db.prepare('SELECT body FROM delegations WHERE id = ?').pluck();
+    this.ranOutStmt = db.prepare('SELECT body FROM delegations WHERE ended_at IS NULL AND until > ? AND until <= ? ORDER BY created_at, rowid').pluck();
     this.receivedSinceStmt = db.prepare('SELECT body FROM delegations WHERE delegate_id = @delegate AND until > @since AND (ended_at IS NULL OR ended_at > @since) ORDER BY created_at, rowid').pluck();
   }
 
@@ -34,6 +36,14 @@ export class SqliteDelegationStore implements DelegationStore {
 
   async receivedSince(delegateId: string, since: string): Promise<Delegation[]> {
     return (this.receivedSinceStmt.all({ delegate: delegateId.toLowerCase(), since }) as string[]).map((body) => JSON.parse(body) as Delegation);
+  }
+
+  async ranOutSince(since: string, at: string): Promise<Delegation[]> {
+    return (this.ranOutStmt.all(since, at) as string[]).map((body) => JSON.parse(body) as Delegation).filter((d) => !d.cardsWithdrawnAt);
+  }
+
+  async markCardsWithdrawn(id: string, at: string): Promise<boolean> {
+    return (await this.writer.submit('markDelegationCardsWithdrawn', [id, at])).value;
   }
 
   async get(id: string): Promise<Delegation | undefined> {

@@ -110,6 +110,8 @@ export function writeOps(db: Database.Database) {
     'INSERT INTO delegations (id, delegator_id, delegate_id, created_at, until, body) VALUES (@id, @delegatorId, @delegateId, @createdAt, @until, @body)',
   );
   const delegationEnd = db.prepare('UPDATE delegations SET ended_at = @endedAt, body = @body WHERE id = @id AND ended_at IS NULL');
+  const delegationBody = db.prepare('SELECT body FROM delegations WHERE id = ?').pluck();
+  const delegationBodySwap = db.prepare('UPDATE delegations SET body = @body WHERE id = @id AND body = @before');
   const delegationsOpenOf = db.prepare('SELECT id FROM delegations WHERE delegator_id = ? AND ended_at IS NULL AND until > ?').pluck();
   const checkpointInsert = db.prepare(
     'INSERT INTO audit_checkpoints (seq, hash, time, key_id, signature, record_seq) VALUES (@seq, @hash, @time, @keyId, @signature, @recordSeq)',
@@ -207,6 +209,15 @@ export function writeOps(db: Database.Database) {
         }
       }
       w.append();
+    },
+
+    /** Sets a delegation's cardsWithdrawnAt once (inside the one write, where nobody interleaves); true when this call set it. */
+    markDelegationCardsWithdrawn(_w: WriteContext, id: string, at: string): boolean {
+      const before = delegationBody.get(id) as string | undefined;
+      if (before === undefined) return false;
+      const d = JSON.parse(before) as Delegation;
+      if (d.cardsWithdrawnAt) return false;
+      return delegationBodySwap.run({ id, before, body: JSON.stringify({ ...d, cardsWithdrawnAt: at }) }).changes === 1;
     },
 
     saveCheckpoint(w: WriteContext, c: AuditCheckpoint): void {
