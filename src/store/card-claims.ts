@@ -18,7 +18,8 @@ export function decideCardClaim(state: CardClaimState, version: number, lease: C
   const next = { sentVersion: version, leaseHolder: lease.holder, leaseUntil: now + lease.ms };
   // The holder of this very version renews its lease (it is about to send again).
   if (state.sentVersion === version && state.leaseHolder === lease.holder) return { outcome: 'claimed', next };
-  if (state.sentVersion >= version) return { outcome: 'outdated' };
+  // `again`: the same version shown differently (a former delegate's card without its buttons) may go once more.
+  if (state.sentVersion > version || (state.sentVersion === version && !lease.again)) return { outcome: 'outdated' };
   // Another instance's older version may still be on its way to Teams: not before it arrived.
   if (state.leaseHolder !== null && state.leaseHolder !== lease.holder && (state.leaseUntil ?? 0) > now) return { outcome: 'busy' };
   return { outcome: 'claimed', next };

@@ -130,13 +130,48 @@ export class TeamsNotifier implements RequestNotifier {
     return cards.done;
   }
 
+  /**
+   * Shows the request's version on the card message without its buttons, through the card's version
+   * claim as every update: claimed again at the version the card may already show (`again`), under
+   * a lease of its own, so that it waits for an update of another instance (or of this one) still on
+   * its way, a newer version waits for it in turn, and a card that shows a newer version already is
+   * left as it is (that card is everyone's; a click on it is refused, saying why).
+   */
   async cardWithoutButtons(request: ApprovalRequest, message: CardMessage, notice: string): Promise<void> {
     const viewer = { canApprove: false, canReject: false, canCancel: false, canReview: false };
     const card = CardFactory.adaptiveCard(requestCard(request, { ...this.cardOptions(request), viewer, notice }));
+    const where = { requestId: request.id, conversationId: message.conversationId, activityId: message.activityId };
+    const version = shownVersion(request);
+    const lease = { holder: randomUUID(), ms: this.cardLease.ms, again: true };
+    let claimed = false;
+    let shown = false;
     try {
-      await this.track(this.send(message.conversationId, async (ctx) => void (await ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [card] }))));
+      const giveUpAt = performance.now() + 3 * this.cardLease.ms;
+      for (let busy = true; busy; ) {
+        busy = false;
+        await this.track(
+          this.send(message.conversationId, async (ctx) => {
+            const claim = await this.conversations.claimCardVersion(request.id, message, version, lease);
+            if (claim === 'busy') {
+              busy = performance.now() < giveUpAt;
+              if (!busy) throw new Error('another instance kept its claim on the card');
+              return;
+            }
+            if (claim === 'outdated') {
+              this.log.info({ ...where, version }, "a former delegate's card shows a newer state already: left as it is");
+              return;
+            }
+            claimed = true;
+            await ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [card] });
+            shown = true;
+          }),
+        );
+        if (busy) await delay(this.cardLease.busyRetryMs);
+      }
     } catch (err) {
-      this.log.warn({ requestId: request.id, conversationId: message.conversationId, activityId: message.activityId, err: String(err) }, 'could not take the buttons off a former delegate\'s card');
+      this.log.warn({ ...where, err: String(err) }, 'could not take the buttons off a former delegate\'s card');
+    } finally {
+      if (claimed) await this.release(request.id, message, version, shown, lease.holder);
     }
   }
 
@@ -337,9 +372,9 @@ export class TeamsNotifier implements RequestNotifier {
   }
 
   /** Teams answered (or the retries are spent): other instances may send newer versions now. */
-  private async release(requestId: string, message: CardMessage, version: number, shown: boolean): Promise<void> {
+  private async release(requestId: string, message: CardMessage, version: number, shown: boolean, holder = this.cardLease.holder): Promise<void> {
     try {
-      await this.conversations.releaseCardVersion(requestId, message, version, this.cardLease.holder, shown);
+      await this.conversations.releaseCardVersion(requestId, message, version, holder, shown);
     } catch (err) {
       // The lease then ends by itself after cardLease.ms.
       this.log.warn({ requestId, conversationId: message.conversationId, err: String(err) }, 'could not release a card version');

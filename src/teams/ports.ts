@@ -44,6 +44,12 @@ export interface CardVersionClaims {
 export interface CardLease {
   holder: string;
   ms: number;
+  /**
+   * The version may be claimed again when it is the one claimed last (not `outdated` then), to show
+   * it differently: a former delegate's card shown without its buttons. A newer one stays `outdated`,
+   * and another holder's live lease still makes it `busy`.
+   */
+  again?: boolean;
 }
 
 export type CardClaim = 'claimed' | 'outdated' | 'busy';

@@ -662,6 +662,23 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.equal(await claim(7, 'i2'), 'outdated', 'and the failed one is then never sent over it');
       });
 
+      it('claims the version sent last once more for a card shown differently (again), never an older one, and waits for another holder\'s live lease', async () => {
+        const a1 = { conversationId: 'conv-1', activityId: 'a1' };
+        await store.cards.saveCardMessage('req-1', a1);
+        const again = (version: number, holder: string) => store.cards.claimCardVersion('req-1', a1, version, { holder, ms: 60_000, again: true });
+        assert.equal(await store.cards.claimCardVersion('req-1', a1, 5, { holder: 'i1', ms: 60_000 }), 'claimed');
+        assert.equal(await again(5, 'w1'), 'busy', "i1's update of that version may still be on its way");
+        await store.cards.releaseCardVersion('req-1', a1, 5, 'i1');
+        assert.equal(await store.cards.claimCardVersion('req-1', a1, 5, { holder: 'i2', ms: 60_000 }), 'outdated', 'without again: sent already');
+        assert.equal(await again(4, 'w1'), 'outdated', 'an older version never');
+        assert.equal(await again(5, 'w1'), 'claimed');
+        assert.equal(await store.cards.claimCardVersion('req-1', a1, 6, { holder: 'i2', ms: 60_000 }), 'busy', 'a newer one waits for it');
+        await store.cards.releaseCardVersion('req-1', a1, 5, 'w1');
+        assert.equal(await store.cards.claimCardVersion('req-1', a1, 6, { holder: 'i2', ms: 60_000 }), 'claimed');
+        await store.cards.releaseCardVersion('req-1', a1, 6, 'i2');
+        assert.equal(await again(5, 'w2'), 'outdated', 'the card shows a newer version');
+      });
+
       it('lets another holder take over a claim whose lease ran out (its instance died)', async () => {
         const a1 = { conversationId: 'conv-1', activityId: 'a1' };
         await store.cards.saveCardMessage('req-1', a1);

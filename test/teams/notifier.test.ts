@@ -346,6 +346,44 @@ describe('Card updates from several instances, through the Bot Connector', () =>
     assert.deepEqual(shown(), ['executing', 'succeeded']);
   });
 
+  describe("a former delegate's card shown without its buttons", () => {
+    const notice = 'Your delegation from Bob Approver ended at 2026-03-02 09:30 UTC, so you can no longer decide it on their behalf.';
+    /** What each update Teams applied showed: the card without buttons (with the notice), or everyone's card in its state. */
+    const states = () => connector.updates(card.activityId).map((u) => {
+      const text = JSON.stringify(cardOf(u.activity));
+      return text.includes('Your delegation from Bob Approver') ? 'withdrawn' : /Succeeded/.test(text) ? 'succeeded' : 'pending';
+    });
+
+    it('never puts the older state over a newer card another instance sends at the same moment', async () => {
+      // A takes the buttons off the pending card, its update 600 ms on its way; B sends the request's newer state meanwhile.
+      connector.updateDelayMs = (activity) => (JSON.stringify(cardOf(activity)).includes('Your delegation from') ? 600 : 0);
+      const [a, b] = [instance(), instance()];
+      const first = a.cardWithoutButtons(requestIn('pending'), card, notice);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await Promise.all([first, b.cardChanged(requestIn('succeeded'))]);
+      await Promise.all([a.idle(), b.idle()]);
+      assert.deepEqual(states(), ['withdrawn', 'succeeded'], 'the newer state last');
+    });
+
+    it('leaves a card that already shows a newer state as it is', async () => {
+      const [a, b] = [instance(), instance()];
+      await b.cardChanged(requestIn('succeeded'));
+      await a.cardWithoutButtons(requestIn('pending'), card, notice);
+      await a.idle();
+      assert.deepEqual(states(), ['succeeded']);
+    });
+
+    it('takes the buttons off a card that shows the same state (sent by another instance), and a newer state still follows', async () => {
+      const [a, b] = [instance(), instance()];
+      await b.cardChanged(requestIn('pending'));
+      await a.cardWithoutButtons(requestIn('pending'), card, notice);
+      await a.cardWithoutButtons(requestIn('pending'), card, notice);
+      await b.cardChanged(requestIn('succeeded'));
+      await Promise.all([a.idle(), b.idle()]);
+      assert.deepEqual(states(), ['pending', 'withdrawn', 'withdrawn', 'succeeded']);
+    });
+  });
+
   describe('messages to the requester: what became of them', () => {
     const done = requestIn('succeeded');
     const where = done.source.conversationId;

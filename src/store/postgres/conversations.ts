@@ -63,13 +63,13 @@ export class PostgresConversationStore implements ConversationReferenceStore, Ca
 
   async claimCardVersion(requestId: string, message: CardMessage, version: number, lease: CardLease): Promise<CardClaim> {
     const r = await this.writer.transaction((tx) =>
-      tx.query<{ claimed: boolean; sent: number | null }>(CLAIM_CARD_VERSION, [requestId, message.conversationId, message.activityId, version, lease.holder, lease.ms]),
+      tx.query<{ claimed: boolean; sent: number | null }>(CLAIM_CARD_VERSION, [requestId, message.conversationId, message.activityId, version, lease.holder, lease.ms, lease.again === true]),
     );
     const { claimed, sent } = r.rows[0];
     if (claimed) return 'claimed';
     // Not claimed: a version as new was claimed already, or another holder's lease is live (then
     // claiming again later is always safe, even if the row moved on meanwhile).
-    return sent === null || sent >= version ? 'outdated' : 'busy';
+    return sent === null || sent > version || (sent === version && !lease.again) ? 'outdated' : 'busy';
   }
 
   async releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string, shown = true): Promise<void> {
@@ -91,7 +91,8 @@ const CARD_MESSAGE = 'request_id = $1 AND conversation_id = $2 AND activity_id =
 
 /**
  * card-claims.ts's rule in one statement, on the database's clock (shared by every instance): the
- * holder of $4 renews; else $4 must be newer than what was claimed and no other holder's lease live.
+ * holder of $4 renews; else $4 must be newer than what was claimed (or as new, when $7: claimed again)
+ * and no other holder's lease live.
  * Under READ COMMITTED a racing claim waits for the row and re-checks the condition on what won.
  */
 const CLAIM_CARD_VERSION = `WITH before AS (SELECT sent_version FROM card_messages WHERE ${CARD_MESSAGE}),
@@ -99,6 +100,6 @@ const CLAIM_CARD_VERSION = `WITH before AS (SELECT sent_version FROM card_messag
     UPDATE card_messages SET sent_version = $4, lease_holder = $5, lease_until = clock_timestamp() + $6::int * interval '1 millisecond'
     WHERE ${CARD_MESSAGE}
       AND ((sent_version = $4 AND lease_holder = $5)
-        OR (sent_version < $4 AND (lease_holder IS NULL OR lease_holder = $5 OR lease_until <= clock_timestamp())))
+        OR ((sent_version < $4 OR (sent_version = $4 AND $7::boolean)) AND (lease_holder IS NULL OR lease_holder = $5 OR lease_until <= clock_timestamp())))
     RETURNING 1)
   SELECT EXISTS (SELECT 1 FROM claimed) AS claimed, (SELECT sent_version FROM before) AS sent`;

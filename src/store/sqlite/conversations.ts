@@ -51,7 +51,7 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
   }
 
   async claimCardVersion(requestId: string, message: CardMessage, version: number, lease: CardLease): Promise<CardClaim> {
-    return (await this.writer.submit('claimCardVersion', [requestId, { conversationId: message.conversationId, activityId: message.activityId }, version, { holder: lease.holder, ms: lease.ms }])).value;
+    return (await this.writer.submit('claimCardVersion', [requestId, { conversationId: message.conversationId, activityId: message.activityId }, version, { holder: lease.holder, ms: lease.ms, ...(lease.again ? { again: true } : {}) }])).value;
   }
 
   async releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string, shown = true): Promise<void> {
