@@ -209,7 +209,7 @@ export async function revokeDelegation(deps: AppDeps, cmd: RevokeCommand): Promi
 }
 
 /**
- * The cards the delegates of `ended` (revoked or replaced) were sent in their personal chats, of the
+ * The cards the delegates of `ended` (revoked, replaced, or run out: ranOutToWithdraw) were sent in their personal chats, of the
  * requests not yet started that the delegator could decide and that they can no longer decide
  * (themselves, or under another delegation): each shown as it now is, without its buttons, saying
  * why. Only the card in the delegate's own chat: a card in a channel is everyone's. A later change of

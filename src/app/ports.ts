@@ -332,7 +332,8 @@ export interface RequestNotifier {
   /**
    * Shows one card message of the request as it is now, with no button to decide it and `notice`
    * above: the card a delegate was sent in their personal chat, once the delegation that let them
-   * decide it was revoked or replaced. Never throws (a failure is logged: a click on the card is still
+   * decide it was revoked or replaced, or ran out. Never puts an older state over a newer card (the
+   * Teams notifier claims the card's version). Never throws (a failure is logged: a click on the card is still
    * refused, saying why).
    */
   cardWithoutButtons?(request: ApprovalRequest, message: CardMessage, notice: string): Promise<void>;
