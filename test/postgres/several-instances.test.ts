@@ -81,8 +81,12 @@ describe('three instances on one PostgreSQL database', function () {
       ARM_SANDBOX_SUBSCRIPTION_ID: sandbox.subscriptionId,
       LOG_LEVEL: 'info',
     };
-    const first = await spawnCountersign(env);
-    bots = [first, ...(await Promise.all([1, 2].map(() => spawnCountersign(env))))];
+    bots = [await spawnCountersign(env)];
+    // Each instance that started is stopped by after(), even when another did not start.
+    const others = await Promise.allSettled([1, 2].map(() => spawnCountersign(env)));
+    for (const o of others) if (o.status === 'fulfilled') bots.push(o.value);
+    const failed = others.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
     teams = bots.map((b) => new TeamsDriver(b.url, connector));
   });
 
