@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import pg from 'pg';
 import { BreakGlassLimitError, CommitOutcomeUnknownError, DuplicateRequestError, VersionConflictError } from '../../src/app/ports';
+import type { RequestQuery } from '../../src/app/ports';
 import type { DownloadLink } from '../../src/audit/ports';
 import { openPostgresAuditReader, openPostgresStore, POSTGRES_MIGRATIONS, RUNTIME_ROLE, verifyPostgresAuditLog } from '../../src/store/postgres';
 import type { PostgresConnectionOptions, PostgresStore } from '../../src/store/postgres';
@@ -48,6 +49,19 @@ describe('PostgreSQL store, several instances on one database', function () {
     } finally {
       await c.end();
     }
+  };
+  /**
+   * The plan a request list gets where reading the table is dear (as it is for a long history), and
+   * the ids it reads that way.
+   */
+  const planAndIds = (query: RequestQuery) => {
+    const { text, values } = requestListQuery(query);
+    return superuser(async (c) => {
+      await c.query('SET enable_seqscan = off');
+      const explained = (await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      const rows = (await c.query<{ body: string }>(text, values)).rows.map((r) => (JSON.parse(r.body) as ApprovalRequest).id);
+      return [explained, rows] as const;
+    });
   };
 
   const database = schemaPerTest();
@@ -482,13 +496,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     // The plan pending's query gets, a page at a time, where reading the table is dear (as it is for a
     // long history); and what it reads through the index as upgraded: the rows already there that wait.
     for (const [query, expected] of [[{ states: ended, reviewWaiting: true }, ['escalated', 'waiting']], [{ states: ended, reviewWaiting: true, limit: 1, offset: 1 }, ['escalated']]] as const) {
-      const { text, values } = requestListQuery(query);
-      const [plan, ids] = await superuser(async (c) => {
-        await c.query('SET enable_seqscan = off');
-        const explained = (await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values)).rows.map((r) => r['QUERY PLAN']).join('\n');
-        const rows = (await c.query<{ body: string }>(text, values)).rows.map((r) => (JSON.parse(r.body) as ApprovalRequest).id);
-        return [explained, rows] as const;
-      });
+      const [plan, ids] = await planAndIds(query);
       assert.match(plan, /Index Scan using requests_review_waiting on requests/);
       assert.doesNotMatch(plan, /requests_state_expires|Seq Scan/);
       assert.deepEqual([...ids].sort(), expected);
@@ -510,13 +518,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.deepEqual((await upgraded.requests.list(query)).map((r) => r.id), ['owed']);
     // The sweep's plan where reading the table is dear (as it is for a day of 200,000 requests), and
     // what it reads through the index as upgraded: the rows already there whose message is owed.
-    const { text, values } = requestListQuery(query);
-    const [plan, ids] = await superuser(async (c) => {
-      await c.query('SET enable_seqscan = off');
-      const explained = (await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values)).rows.map((r) => r['QUERY PLAN']).join('\n');
-      const rows = (await c.query<{ body: string }>(text, values)).rows.map((r) => (JSON.parse(r.body) as ApprovalRequest).id);
-      return [explained, rows] as const;
-    });
+    const [plan, ids] = await planAndIds(query);
     assert.match(plan, /Index Scan using requests_outcome_owed on requests/);
     assert.doesNotMatch(plan, /requests_updated|Seq Scan/);
     assert.deepEqual(ids, ['owed']);
