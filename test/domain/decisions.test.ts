@@ -1,6 +1,6 @@
 import { utcText } from '../../src/domain/delegation-time';
 import assert from 'node:assert/strict';
-import { approve, cancel, expire, reject } from '../../src/domain/lifecycle';
+import { approve, cancel, expire, reject, whyNotToRun } from '../../src/domain/lifecycle';
 import { RefusalReason } from '../../src/domain/refusal';
 import { standing, type RequestState } from '../../src/domain/request';
 import { accepted, decisionBy, refused } from './lifecycle-helpers';
@@ -307,5 +307,52 @@ describe('approving a request its command\'s reason or conversation rule, as con
     assert.equal(refused(approve(r, { ...decisionBy(mallory), askingRules: tighter })).reason, RefusalReason.NotAnApprover);
     assert.equal(accepted(reject(r, { ...decisionBy(bob), askingRules: tighter }, 'no')).request.state, 'rejected');
     assert.equal(accepted(cancel(r, { ...decisionBy(alice), askingRules: tighter })).request.state, 'cancelled');
+  });
+});
+
+describe('approving a request the config as it is now would not let run: its command gone, its requester without the role', () => {
+  const gone = { commandGone: 'the command "delete resource group" is no longer in the config' };
+
+  it('refuses the approval of a request whose command was taken out, and ends it in the claim\'s words (command-removed)', () => {
+    const r = buildRequest();
+    const t = accepted(approve(r, { ...decisionBy(bob), askingRules: gone }));
+    assert.equal(t.request.state, 'failed');
+    assert.deepEqual(t.request.approvals, []);
+    const detail = 'Not executed: the command "delete resource group" is no longer in the config. Nothing was sent to Azure.';
+    assert.equal(t.request.outcomeDetail, detail);
+    assert.equal(whyNotToRun(requestIn('approved'), () => true, gone)?.detail, detail, 'what the claim says of it');
+    assert.deepEqual(t.events.map((e) => [e.type, e.outcome]), [['approval.revoked', { result: 'refused', reason: RefusalReason.CommandRemoved, detail }]]);
+    assert.equal(t.refused?.reason, RefusalReason.CommandRemoved);
+    assert.equal(
+      t.refused?.message,
+      'Request req-0001 can no longer be approved: the command "delete resource group" is no longer in the config. It has ended without running (nothing was sent to Azure); Alice Requester, who asked for it, is told why.',
+    );
+  });
+
+  it('refuses the approval of a request whose requester no longer holds a requester role (requester-lost-role), one needing re-approval included', () => {
+    for (const r of [buildRequest(), requestIn('needs_reapproval')]) {
+      const t = accepted(approve(r, { ...decisionBy(bob), askingRules: { requesterMay: false } }));
+      assert.equal(t.request.state, 'failed');
+      assert.equal(t.request.outcomeDetail, 'Not executed: Alice Requester, who asked for it, no longer holds a role that may ask for "delete resource group". Nothing was sent to Azure.');
+      assert.deepEqual(t.events.map((e) => [e.type, e.outcome.reason]), [['approval.revoked', RefusalReason.RequesterLostRole]]);
+      assert.equal(t.refused?.reason, RefusalReason.RequesterLostRole);
+      assert.match(t.refused?.message ?? '', /^Request req-0001 can no longer be approved: Alice Requester, who asked for it, no longer holds a role that may ask for "delete resource group"\. It has ended without running/);
+    }
+  });
+
+  it('approves a drifted break-glass use whose break-glass was withdrawn since: it runs on its approvals now, as the claim lets it', () => {
+    const use = { ...requestIn('needs_reapproval'), breakGlass: { reason: 'outage', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() } };
+    const withdrawn = { requesterMay: true, breakGlassWithdrawn: '"delete resource group" no longer allows break-glass' };
+    const t = accepted(approve(use, { ...decisionBy(bob), askingRules: withdrawn }));
+    assert.equal(t.request.state, 'approved');
+    assert.equal(t.refused, undefined);
+    assert.equal(whyNotToRun(t.request, () => true, { requirements: [{ roles: ['platform-approvers'], count: 1 }], mayFill: () => true, ...withdrawn }), undefined);
+  });
+
+  it('lets an approver reject it and its requester cancel it all the same', () => {
+    for (const askingRules of [gone, { requesterMay: false }]) {
+      assert.equal(accepted(reject(buildRequest(), { ...decisionBy(bob), askingRules }, 'no')).request.state, 'rejected');
+      assert.equal(accepted(cancel(buildRequest(), { ...decisionBy(alice), askingRules })).request.state, 'cancelled');
+    }
   });
 });

@@ -22,7 +22,7 @@ import { type DelegationEnd, voidedApprovalsText } from './decision';
 import { approvalLapsed, scheduleDue, windowOpen } from './schedule';
 import { nextWindowMoment, type MaintenanceWindow } from '../schedule';
 import { windowsText } from '../policy-words';
-import { askingRuleBroken, askingRuleDetail, type AskingRules } from './asking-rules';
+import { askingRuleBroken, askingRuleDetail, commandGoneRule, type AskingRules, type CommandGone } from './asking-rules';
 import { next, refuse, type Transition } from './transition';
 
 
@@ -47,18 +47,13 @@ export interface CurrentPolicy {
   /** Whether the requester still holds one of the command's requester roles (or it has none). */
   requesterMay: boolean;
   /** For a break-glass use: why the current config no longer lets the requester use it, if so. */
-  breakGlassWithdrawn?: string;
+  breakGlassWithdrawn?: AskingRules['breakGlassWithdrawn'];
   /** The command's maintenance windows now (none: any time): added or narrowed since the request was made, they hold for it too. */
   windows?: readonly MaintenanceWindow[];
   /** The command's reason rule now (absent: a reason is optional): made stricter since the request was made, it holds for it too. */
   reason?: AskingRules['reason'];
   /** Where the command may be asked for now (absent: anywhere): a conversation taken out of it since, it runs nothing asked for there. */
   conversations?: AskingRules['conversations'];
-}
-
-/** The current config no longer has the request's command as a sensitive one: why, in words. */
-export interface CommandGone {
-  commandGone: string;
 }
 
 /** Whether an approval still counts at execution: yes; no, its person no longer holds the role; or no, the delegation it was given under ended (how). */
@@ -143,10 +138,10 @@ export function whyNotToRun(
   stillApprover: (actor: Actor, approval: Approval, requirement: Requirement) => StillCounts,
   current?: CurrentPolicy | CommandGone,
 ): { reason: RefusalReason; detail: string; lapsed?: LapsedApproval[] } | undefined {
-  // A command taken out of the config (or made read-only) runs nothing more, break-glass uses included:
-  // that is how an operator stops a command.
+  // A command taken out of the config (or made read-only) runs nothing more, whatever its approvals (asking-rules.ts).
   if (current && 'commandGone' in current) {
-    return { reason: RefusalReason.CommandRemoved, detail: `Not executed: ${current.commandGone}. Nothing was sent to Azure.` };
+    const gone = commandGoneRule(current);
+    return { reason: gone.reason, detail: askingRuleDetail(gone) };
   }
   // Each approval is checked against the requirement it filled, with the role of the person whose
   // authority it carries (an approval on behalf of someone: that person's; the app checks its delegation).
@@ -173,16 +168,7 @@ export function whyNotToRun(
       lapsed: r.approvals.filter((a) => verdicts.get(a) !== true).map((a) => lapsedApproval(a, r, verdicts.get(a))),
     };
   }
-  // What was asked for runs only while the person who asked may still ask for it (offboarding stops
-  // what they had scheduled), and a break-glass use only while they may still use break-glass for it.
-  const asker = current && !current.requesterMay
-    ? { reason: RefusalReason.RequesterLostRole, why: `${r.requester.name}, who asked for it, no longer holds a role that may ask for "${r.command}"` }
-    : current?.breakGlassWithdrawn && runsOnBreakGlass(r)
-      ? { reason: RefusalReason.BreakGlassWithdrawn, why: `it was a break-glass use, and ${current.breakGlassWithdrawn}` }
-      : undefined;
-  if (asker) {
-    return { reason: asker.reason, detail: `Not executed: ${asker.why}. Nothing was sent to Azure.` };
-  }
+  // Asking, too, must still be allowed: its requester's role (a break-glass use's break-glass), its reason, its conversation.
   const rule = current ? askingRuleBroken(r, current) : undefined;
   if (rule) return { reason: rule.reason, detail: askingRuleDetail(rule) };
   const unmet = !runsOnBreakGlass(r) && current ? unmetBy(valid, current.requirements, current.mayFill) : [];

@@ -6,8 +6,9 @@
  *   pending | needs_reapproval → scheduled (the last approval, when the request may only run later)
  *   scheduled → cancelled (requester or approver) | expired (the approval's validity ran out unstarted)
  *   approved | scheduled → failed (a delegation an approval needed was revoked or replaced before it started)
- *   pending | needs_reapproval → failed (an approval clicked once its command's reason or conversation rule,
- *     as configured now, no longer allows what was asked: the approval is refused, the request ends)
+ *   pending | needs_reapproval → failed (an approval clicked once the config as it is now no longer lets it
+ *     run: its command is gone, its requester lost the role, or its reason or conversation rule no longer
+ *     allows what was asked: the approval is refused, the request ends)
  */
 import { requestEvent, type AuditEventDraft } from '../audit';
 import { authorityCounted, deciderText, type Delegation } from '../delegation';
@@ -116,16 +117,19 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
 }
 
 /**
- * An approval of a request its command's reason or conversation rule, as configured now, no longer
- * allows (made stricter since it was asked for): refused, naming the rule, and the request ends as
- * the claim would end it (failed, nothing sent to Azure, its requester to ask again), now rather
- * than after every approval it needs was given for nothing. Rejecting or cancelling it is not refused.
+ * An approval of a request the config as it is now would not let run (asking-rules.ts: its command
+ * taken out or made read-only, its requester no longer holding a requester role, or its reason or
+ * conversation rule made stricter since it was asked for): refused, naming why, and the request ends as
+ * the claim would end it (failed, nothing sent to Azure, its requester told why, and how to ask again
+ * when that helps), now rather than after every approval it needs was given for nothing. Rejecting or
+ * cancelling it is not refused.
  */
 function endUnaskable(r: ApprovalRequest, ctx: DecisionContext, broken: BrokenAskingRule): Transition {
   const detail = askingRuleDetail(broken);
   const updated = next(r, ctx.now, { state: 'failed', outcomeDetail: detail });
   const event = requestEvent(updated, 'approval.revoked', ctx.now.toISOString(), { result: 'refused', reason: broken.reason, detail });
-  const message = `Request ${r.id} can no longer be approved: ${broken.rule}. It has ended without running (nothing was sent to Azure); ${r.requester.name}, who asked for it, is told to ask again, ${broken.askAgain}.`;
+  const told = broken.askAgain ? `is told to ask again, ${broken.askAgain}` : 'is told why';
+  const message = `Request ${r.id} can no longer be approved: ${broken.rule}. It has ended without running (nothing was sent to Azure); ${r.requester.name}, who asked for it, ${told}.`;
   return { ok: true, request: updated, events: [event], refused: refusal(broken.reason, message, r.id) };
 }
 

@@ -17,7 +17,7 @@
  * reach.ts records reminders, escalation and who could (not) be told.
  */
 export type { DecisionContext, Transition } from './transition';
-export type { AskingRules } from './asking-rules';
+export type { AskingRules, CommandGone } from './asking-rules';
 export { approve, cancel, cancellable, expire, fillsOpenRequirement, howItEnded, isPastExpiry, lapsedDelegations, reject, scheduleLapsedText, withdrawDelegatedApprovals, withoutLapsedApprovals, type DelegationEnd } from './decision';
 export { approvalLapsed, approvalLapsedText, claimedApprovalValidUntil, expireAfterAuditLoss, expireUnstarted, missedWindow, OPEN_AT_AUDIT_LOSS, missedWindowText, moveToNextOpening, scheduleDue, windowOpen, type MissedWindow } from './schedule';
 export { breakGlassDueAt, breakGlassLimitRefusal, breakGlassUsesAfter, breakGlassRefusal, breakGlassRound, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOpen, reviewOverdue, runsOnBreakGlass } from './break-glass';

@@ -4,13 +4,13 @@
  */
 import type { AuditEventDraft } from '../audit';
 import { type Refusal, type RefusalReason, refusal } from '../refusal';
-import type { AskingRules } from './asking-rules';
+import type { AskingRules, CommandGone } from './asking-now';
 import { shownVersion, type Actor, type ApprovalRequest, type Source } from '../request';
 
 /**
  * A change of the request with its records, or a refusal. A change may carry a refusal too (`refused`):
  * the act asked for is refused, and the request changed for it all the same (an approval of a request
- * its command's current rules no longer allow ends it: decision.ts).
+ * the current config would no longer let run ends it: decision.ts).
  */
 export type Transition =
   | { ok: true; request: ApprovalRequest; events: AuditEventDraft[]; refused?: Refusal }
@@ -39,8 +39,8 @@ export interface DecisionContext {
   delegationId?: string;
   /** When that delegation ends: the approval counts until then (domain/lifecycle/decision.ts lapsedDelegations). */
   delegationUntil?: string;
-  /** The request's command's reason and conversation rules as configured now (absent: not checked, as for a command no longer configured). */
-  askingRules?: AskingRules;
+  /** What the current config says of asking for the request's command: gone, or its rules (requester's role, reason, conversations) now (absent: not checked). */
+  askingRules?: AskingRules | CommandGone;
 }
 
 /**
