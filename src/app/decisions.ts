@@ -7,7 +7,7 @@
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
 import { authorityFor, deciderText, samePerson, type Delegation } from '../domain/delegation';
 import { zonedText, zoneOrUtc } from '../domain/delegation-time';
-import { approve, cancel, expire, isPastExpiry, notExecutedText, reject, requestCancellation, reviewBreakGlass, scheduleLapsedText, stillUnreached, withoutLapsedApprovals, type AskingRules, type DecisionContext, type DelegationEnd, type Transition } from '../domain/lifecycle';
+import { approve, cancel, expire, isPastExpiry, notExecutedText, reject, requestCancellation, reviewBreakGlass, scheduleLapsedText, stillUnreached, withoutLapsedApprovals, type AskingRules, type CommandGone, type DecisionContext, type DelegationEnd, type Transition } from '../domain/lifecycle';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { outstandingText } from '../domain/quorum';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
@@ -15,11 +15,11 @@ import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../d
 import { commentOnOneLine } from '../domain/text-safety';
 import { cardOf } from './card-binding';
 import { currentCommand, transact, type AppDeps } from './context';
-import { askingRulesNow } from './execution-evidence';
+import { askingRolesOf, askingRulesNow, breakGlassNow, commandGoneNow, requesterMayNow } from './execution-evidence';
 import { outsideTurn } from './turn-deadline';
 import { commentRefusal } from './input-gate';
 import { delegationEndedFor, delegationEndedText, delegationsAt } from './delegations';
-import { accessForDecision, viewAccess } from './group-access';
+import { accessForDecision, accessWithGroups, viewAccess } from './group-access';
 import { refusalAfterAuditLoss } from './accept-loss';
 
 export type Verb = 'approve' | 'reject' | 'cancel' | 'ratify' | 'flag';
@@ -131,16 +131,34 @@ export interface Decider {
   cardHash?: string | undefined;
   /** The zone a refusal names times in (the click's). */
   timeZone?: string;
-  /** A command's reason and conversation rules as configured now, which an approval checks (absent: the command is no longer configured). */
-  rulesNow?: (command: string) => AskingRules | undefined;
+  /** What the current config says of asking for a request, which an approval checks (absent: not checked). */
+  askingNow?: (r: ApprovalRequest) => AskingRules | CommandGone;
 }
 
-/** The current config's rules of asking for a command, as an approval checks them (the claim's, askingRulesNow). */
-function askingRulesIn(deps: AppDeps): (command: string) => AskingRules | undefined {
-  return (command) => {
-    const policy = currentCommand(deps, command)?.policy;
-    return policy ? askingRulesNow(policy) : undefined;
+/**
+ * What the current config says of asking for a request, as an approval checks it, in the claim's own
+ * terms (execution-evidence.ts): its command gone, or its rules now and whether its requester may still
+ * ask. `requester`: the roles the requester holds, with their Entra groups when `groupsKnown`; a role
+ * they could hold only through a group not looked up (a view), or that Graph did not answer about, is
+ * taken as held: an approval ends a request only for a loss that is known.
+ */
+function askingNowIn(deps: AppDeps, requester: Pick<AccessPolicy, 'roles'>, groupsKnown: boolean): (r: ApprovalRequest) => AskingRules | CommandGone {
+  const holds = { roles: { holdsAny: (roles: readonly string[], id: string) => requester.roles.holdsAny(roles, id) || (!groupsKnown && requester.roles.groupsOf(roles).length > 0) } };
+  return (r) => {
+    const command = currentCommand(deps, r.command);
+    const policy = command?.policy;
+    if (!command || !policy) return commandGoneNow(r.command, command);
+    return { requesterMay: requesterMayNow(policy, r, holds), ...breakGlassNow(command, r, holds), ...askingRulesNow(policy) };
   };
+}
+
+/** For an approval of this request: what the current config says of asking for it, its requester's Entra groups looked up as the claim looks them up. */
+async function askingNowFor(deps: AppDeps, r: ApprovalRequest | undefined): Promise<(r: ApprovalRequest) => AskingRules | CommandGone> {
+  const policy = r ? currentCommand(deps, r.command)?.policy : undefined;
+  if (!r || !policy) return askingNowIn(deps, deps.config.access, false);
+  const found = await accessWithGroups(deps, [r.requester], askingRolesOf(policy, r), r.id, false);
+  if (!found.ok) deps.log.warn({ requestId: r.id, reason: found.problem }, 'requester\'s group membership unknown: the approval does not end the request for it');
+  return askingNowIn(deps, found.access, found.ok);
 }
 
 function decisionContext(r: ApprovalRequest, who: Omit<Decider, 'received'>): DecisionContext {
@@ -158,9 +176,8 @@ function decisionContext(r: ApprovalRequest, who: Omit<Decider, 'received'>): De
   };
 }
 
-function rulesOf(r: ApprovalRequest, who: Pick<Decider, 'rulesNow'>): { askingRules?: AskingRules } {
-  const rules = who.rulesNow?.(r.command);
-  return rules ? { askingRules: rules } : {};
+function rulesOf(r: ApprovalRequest, who: Pick<Decider, 'askingNow'>): { askingRules?: AskingRules | CommandGone } {
+  return who.askingNow ? { askingRules: who.askingNow(r) } : {};
 }
 
 /**
@@ -219,10 +236,12 @@ export async function decisionsOf(
   const { received, inForce, end } = await delegationsAt(deps, actor, now);
   // Every role's groups, looked up once: the caller's other checks use the same answer.
   const { access, unknown } = await viewAccess(deps, [actor, ...received.map((d) => d.delegator)], deps.config.access.roles.names);
-  const who = { actor, access, received, now, rulesNow: askingRulesIn(deps), ...(inForce ? { inForce } : {}), ...(end ? { end } : {}) };
+  // The requesters' roles by name: a requester who could hold theirs through an Entra group is taken as
+  // holding it (Graph is asked at the click, for that one request, not here for every request listed).
+  const who = { actor, access, received, now, askingNow: askingNowIn(deps, deps.config.access, false), ...(inForce ? { inForce } : {}), ...(end ? { end } : {}) };
   // A break-glass review is the approver's own (no delegate), as a click on Ratify is taken.
   const review = (r: ApprovalRequest) => reviewBreakGlass(r, decisionContext(r, who), 'ratified');
-  // An approval that would end the request instead (its command's rules changed since it was asked for) would not go through.
+  // An approval that would end the request instead (the config as it is now would not let it run) would not go through.
   const goes = (t: Transition) => t.ok && !t.refused;
   return { would: (r, verb) => goes(verb === 'cancel' ? cancellation(r, who) : verb === 'ratify' ? review(r) : decision(r, verb, who)), access, ...(unknown ? { unknown } : {}) };
 }
@@ -245,12 +264,14 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   const resolved = await accessForDecision(deps, click, received, now);
   if (!resolved.ok) return refuseClick(deps, click, resolved.refusal, resolved.request);
   const zone = click.timeZone ? { timeZone: click.timeZone } : {};
+  // An approval checks what the current config says of asking for the request (its requester's groups looked up).
+  const askingNow = verb === 'approve' ? await askingNowFor(deps, resolved.request) : undefined;
   const apply = (r: ApprovalRequest): Transition => {
     const ctx = decisionContext(r, { actor: click.actor, access: resolved.access, now, source: click.source, cardHash: click.cardHash, ...zone });
     if (verb === 'cancel') return cancellation(r, { actor: click.actor, access: resolved.access, received, now, source: click.source, ...zone });
     // A break-glass use is reviewed by an approver in person (no delegate): ratified or flagged.
     if (verb === 'ratify' || verb === 'flag') return reviewBreakGlass(r, ctx, verb === 'ratify' ? 'ratified' : 'flagged', comment);
-    return decision(r, verb, { actor: click.actor, access: resolved.access, received, ...(inForce ? { inForce } : {}), ...(end ? { end } : {}), now, source: click.source, cardHash: click.cardHash, rulesNow: askingRulesIn(deps), ...zone }, comment);
+    return decision(r, verb, { actor: click.actor, access: resolved.access, received, ...(inForce ? { inForce } : {}), ...(end ? { end } : {}), now, source: click.source, cardHash: click.cardHash, ...(askingNow ? { askingNow } : {}), ...zone }, comment);
   };
   let outcome = await transact(deps, click.requestId, apply);
   if (!outcome) {
@@ -278,8 +299,8 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   }
   const request = outcome.result.request;
   if (outcome.result.refused) {
-    // An approval that ended the request (its command's rules no longer allow what was asked): refused
-    // to the approver, naming the rule; its requester is told to ask again, as after a failed claim.
+    // An approval that ended the request (the config as it is now would not let it run): refused to the
+    // approver, naming why; its requester is told why (and how to ask again), as after a failed claim.
     void deps.notifier.tellRequester(request, notExecutedText(request));
     return refuseClick(deps, click, outcome.result.refused, request);
   }

@@ -8,10 +8,10 @@
  * checks drift again before its first send (execution-send.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { claimedApprovalValidUntil, howItEnded, refuseUnaudited, whyNotToRun, windowOpen, type DelegationEnd, type Transition } from '../domain/lifecycle';
+import { claimedApprovalValidUntil, howItEnded, refuseUnaudited, whyNotToRun, windowOpen, type CommandGone, type DelegationEnd, type Transition } from '../domain/lifecycle';
 import { requestShapeProblem } from '../domain/request-shape';
 import { RefusalReason, refusal } from '../domain/refusal';
-import { decidingRoles, type AccessPolicy } from '../domain/policy';
+import { decidingRoles, type AccessPolicy, type Roles } from '../domain/policy';
 import { deciderText } from '../domain/delegation';
 import { requirementsOf } from '../domain/quorum';
 import type { Actor, Approval, ApprovalRequest, Requirement } from '../domain/request';
@@ -119,11 +119,29 @@ export function stillApprover(deps: AppDeps, r: ApprovalRequest, actor: Actor, r
   return access.isApproverFor(decidingRoles(r, rolesStillApproving(requirement, current)), actor);
 }
 
+/** The current config no longer has the request's command as a sensitive one (taken out, or made read-only): why, as the claim and an approval say it. */
+export function commandGoneNow(name: string, commandNow: CommandSpec | undefined): CommandGone {
+  return { commandGone: commandNow ? `"${name}" is now a read-only command in the config: nothing it asked for runs any more` : `the command "${name}" is no longer in the config` };
+}
+
+/** The roles whose Entra groups say whether the requester may still ask for it: the command's requester roles now and, for a break-glass use, its break-glass roles (an on-call rota). */
+export function askingRolesOf(policy: CommandPolicy, r: ApprovalRequest): string[] {
+  return [...policy.requesterRoles, ...(r.breakGlass ? (policy.breakGlass?.roles ?? []) : [])];
+}
+
+/** Whether the requester still holds one of the command's requester roles now (or it has none), with `access`'s memberships. */
+export function requesterMayNow(policy: CommandPolicy, r: ApprovalRequest, access: RolesHeld): boolean {
+  return policy.requesterRoles.length === 0 || access.roles.holdsAny(policy.requesterRoles, r.requester.aadObjectId);
+}
+
+/** Whose roles a check of asking reads: an access policy, or what stands in for one (an approval's, decisions.ts). */
+type RolesHeld = { roles: Pick<Roles, 'holdsAny'> };
+
 /**
  * The current config's word on a break-glass use about to run (a crash between its use and its run
  * can put a restart, with another config, in between): why it no longer holds, if so.
  */
-export function breakGlassNow(command: CommandSpec, r: ApprovalRequest, access: AccessPolicy): { breakGlassWithdrawn?: string } {
+export function breakGlassNow(command: CommandSpec, r: ApprovalRequest, access: RolesHeld): { breakGlassWithdrawn?: string } {
   if (!r.breakGlass) return {};
   const policy = command.policy?.breakGlass;
   if (!policy) return { breakGlassWithdrawn: `"${command.name}" no longer allows break-glass` };
@@ -156,20 +174,19 @@ async function noLongerAuthorized(deps: AppDeps, r: ApprovalRequest): Promise<st
   const policyNow = commandNow?.policy;
   const approvers = await approversAccess(deps, r, policyNow?.approverRoles ?? []);
   if (!approvers.ok) return approvers.problem;
-  // The requester's groups of the current requester roles and, for a break-glass use, of its break-glass roles (an on-call rota).
-  const askingRoles = [...(policyNow?.requesterRoles ?? []), ...(r.breakGlass ? (policyNow?.breakGlass?.roles ?? []) : [])];
-  const requester = await accessWithGroups(deps, [r.requester], askingRoles, r.id, false);
+  // The requester's groups of the current requester roles and, for a break-glass use, of its break-glass roles.
+  const requester = await accessWithGroups(deps, [r.requester], policyNow ? askingRolesOf(policyNow, r) : [], r.id, false);
   if (!requester.ok) return requester.problem;
   const stopped = whyNotToRun(
     r,
     (actor: Actor, approval: Approval, requirement: Requirement) =>
       approval.delegationId !== undefined && !delegations.has(approval.delegationId) ? (ended.get(approval.delegationId) ?? lapsedEnd(deps)) : stillApprover(deps, r, actor, requirement, approvers.access),
     !commandNow || !policyNow
-      ? { commandGone: commandNow ? `"${r.command}" is now a read-only command in the config: nothing it asked for runs any more` : `the command "${r.command}" is no longer in the config` }
+      ? commandGoneNow(r.command, commandNow)
       : {
           requirements: requirementsOf(policyNow),
           mayFill: (actor: Actor, requirement: Requirement) => approvers.access.isApproverFor(decidingRoles(r, requirement.roles), actor),
-          requesterMay: policyNow.requesterRoles.length === 0 || requester.access.roles.holdsAny(policyNow.requesterRoles, r.requester.aadObjectId),
+          requesterMay: requesterMayNow(policyNow, r, requester.access),
           ...breakGlassNow(commandNow, r, requester.access),
           ...askingRulesNow(policyNow),
         },

@@ -32,7 +32,10 @@ import { waitForNextOpening } from './schedule';
 import { announcingAfter, decidersAudience, delegationsToTell, inBackground, tellDeciders } from './notifications';
 import { readRequestTrail, trailProblem } from './request-trail';
 import {
+  askingRolesOf,
   askingRulesNow,
+  commandGoneNow,
+  requesterMayNow,
   breakGlassNow,
   checkDriftPatiently,
   delegationEnds,
@@ -116,8 +119,7 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
   const approvers = await approversAccess(deps, approved, policyNow?.approverRoles ?? []);
   // The requester's memberships in the groups of the current requester roles: asking, too, must still be theirs.
   // And, for a break-glass use, in the groups of the current break-glass roles (breakGlassNow).
-  const askingRoles = [...(policyNow?.requesterRoles ?? []), ...(approved.breakGlass ? (policyNow?.breakGlass?.roles ?? []) : [])];
-  const requester = approvers.ok ? await accessWithGroups(deps, [approved.requester], askingRoles, approved.id, false) : undefined;
+  const requester = approvers.ok ? await accessWithGroups(deps, [approved.requester], policyNow ? askingRolesOf(policyNow, approved) : [], approved.id, false) : undefined;
   const membership = requester && !requester.ok ? requester : approvers;
   if (runner.stopping) return;
   const lease = await leaseTime(deps);
@@ -135,12 +137,12 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
       leaseClaim(runner, lease.at, runner.newCorrelationId()),
       // The command's policy now: what the approvals must also meet (while memberships are unknown, the run fails below anyway).
       !commandNow || !policyNow
-        ? { commandGone: commandNow ? `"${r.command}" is now a read-only command in the config: nothing it asked for runs any more` : `the command "${r.command}" is no longer in the config` }
+        ? commandGoneNow(r.command, commandNow)
         : membership.ok
         ? {
             requirements: requirementsOf(policyNow),
             mayFill: (actor: Actor, requirement: Requirement) => membership.access.isApproverFor(decidingRoles(r, requirement.roles), actor),
-            requesterMay: policyNow.requesterRoles.length === 0 || (requester ?? membership).access.roles.holdsAny(policyNow.requesterRoles, r.requester.aadObjectId),
+            requesterMay: requesterMayNow(policyNow, r, (requester ?? membership).access),
             ...breakGlassNow(commandNow, r, (requester ?? membership).access),
             ...askingRulesNow(policyNow),
             windows: policyNow.schedule?.windows ?? [],

@@ -8,6 +8,7 @@ import type { ApprovalRequest } from '../../src/domain/request';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { parseConfig } from '../../src/config/load';
 import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, mallory } from '../support/people';
+import { MemoryDirectory } from '../support/memory-directory';
 import { asked, click, refusedWith, settle } from './steps';
 
 const DELETE = 'delete resource group staging-old';
@@ -399,5 +400,96 @@ describe('app: approving a request its command\'s reason or conversation rule, c
     assert.equal((await f.request(rejected.id)).state, 'rejected');
     assert.ok((await click(f, alice, cancelled, 'cancel')).ok);
     assert.equal((await f.request(cancelled.id)).state, 'cancelled');
+  });
+});
+
+describe('app: approving a request the config as it is now would not let run: its command gone, its requester without the role', () => {
+  const REQUESTERS_GROUP = '7e9e0000-0000-4000-8000-000000000004';
+  let f: AppOnFakes;
+  afterEach(async () => {
+    await settle(f);
+  });
+
+  /** The example config changed by `edit` (which must change it), in force from now on. */
+  function reconfigure(edit: (text: string) => string): void {
+    const text = readFileSync(EXAMPLE_CONFIG, 'utf8');
+    const changed = edit(text);
+    assert.notEqual(changed, text, 'the example config changed: the edit no longer applies');
+    f.deps.config = parseConfig(changed, EXAMPLE_CONFIG);
+  }
+  /** The delete command taken out of the config. */
+  const withoutDelete = (text: string) => text.slice(0, text.indexOf('  - name: delete resource group\n')) + text.slice(text.indexOf('  - name: tag\n'));
+  /** Alice no longer a requester. */
+  const aliceNoRequester = (text: string) => text.replace('    - 11111111-1111-4111-8111-111111111111 # Alice Requester\n', '');
+
+  it('refuses an approval of a request whose command was taken out, and ends it: failed, nothing sent, audited command-removed, its requester told, its card updated; pending and the personal card no longer offer Approve', async () => {
+    f = appOnFakes();
+    const r = await asked(f, alice, DELETE);
+    const other = await asked(f, alice, 'delete resource group staging-older');
+    reconfigure(withoutDelete);
+    assert.deepEqual((await f.app.pending(bob)).toDecide, [], 'pending offers no approval that would end it');
+    const view = await f.app.personalView(bob, other.id);
+    assert.deepEqual([view?.canApprove, view?.canReject], [false, true]);
+    const result = await click(f, bob, r, 'approve');
+    assert.equal(refusedWith(result), RefusalReason.CommandRemoved);
+    assert.ok(!result.ok);
+    assert.equal(
+      result.refusal.message,
+      `Request ${r.id} can no longer be approved: the command "delete resource group" is no longer in the config. It has ended without running (nothing was sent to Azure); Alice Requester, who asked for it, is told why.`,
+    );
+    assert.equal(result.request?.state, 'failed');
+    await settle(f);
+    const stored = await f.request(r.id);
+    assert.equal(stored.state, 'failed');
+    assert.equal(f.azure.executions.length, 0);
+    const trail = await f.audit({ types: ['approval.revoked', 'click.refused'] });
+    assert.deepEqual(trail.map((x) => [x.type, x.outcome.reason, x.request?.id]), [
+      ['approval.revoked', RefusalReason.CommandRemoved, r.id],
+      ['click.refused', RefusalReason.CommandRemoved, r.id],
+    ]);
+    assert.equal(trail[0].outcome.detail, 'Not executed: the command "delete resource group" is no longer in the config. Nothing was sent to Azure.');
+    assert.equal(f.notifier.told(r.id)[0], `Request ${r.id} was not executed: the command "delete resource group" is no longer in the config. Nothing was sent to Azure.`);
+    assert.equal(f.notifier.cardRefreshes(r.id).at(-1), `failed@${stored.version}`);
+    // Rejecting it is harmless and still goes through.
+    assert.ok((await click(f, bob, other, 'reject', { comment: 'command retired' })).ok);
+    assert.equal((await f.request(other.id)).state, 'rejected');
+  });
+
+  it('refuses an approval of a request whose requester no longer holds a requester role (requester-lost-role); reject and cancel still go through', async () => {
+    f = appOnFakes();
+    const r = await asked(f, alice, DELETE);
+    const rejected = await asked(f, alice, 'delete resource group staging-older');
+    const cancelled = await asked(f, alice, 'delete resource group staging-oldest');
+    reconfigure(aliceNoRequester);
+    assert.deepEqual((await f.app.pending(bob)).toDecide, []);
+    const result = await click(f, bob, r, 'approve');
+    assert.equal(refusedWith(result), RefusalReason.RequesterLostRole);
+    assert.ok(!result.ok);
+    assert.match(result.refusal.message, /can no longer be approved: Alice Requester, who asked for it, no longer holds a role that may ask for "delete resource group"\. It has ended without running \(nothing was sent to Azure\); Alice Requester, who asked for it, is told why\.$/);
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'failed');
+    assert.deepEqual((await f.audit({ types: ['approval.revoked'] })).map((x) => x.outcome.reason), [RefusalReason.RequesterLostRole]);
+    assert.match(f.notifier.told(r.id)[0], /was not executed: Alice Requester, who asked for it, no longer holds a role that may ask for "delete resource group"\. Nothing was sent to Azure\.$/);
+    assert.ok((await click(f, bob, rejected, 'reject')).ok);
+    assert.ok((await click(f, alice, cancelled, 'cancel')).ok);
+    assert.deepEqual([(await f.request(rejected.id)).state, (await f.request(cancelled.id)).state], ['rejected', 'cancelled']);
+  });
+
+  it('asks Graph at the click about a requester who asks through an Entra group: ends the request once they left it, never when Graph cannot answer', async () => {
+    const directory = new MemoryDirectory().add(REQUESTERS_GROUP, carol.aadObjectId);
+    const configText = readFileSync(EXAMPLE_CONFIG, 'utf8').replace('  requesters:\n', `  requesters:\n    - group:${REQUESTERS_GROUP}\n`);
+    f = appOnFakes({ configText, directory });
+    const unanswered = await asked(f, carol, DELETE);
+    const left = await asked(f, carol, 'delete resource group staging-older');
+    directory.remove(REQUESTERS_GROUP, carol.aadObjectId);
+    // pending does not ask Graph for every requester listed: a role held through a group is taken as held there.
+    assert.deepEqual((await f.app.pending(bob)).toDecide.map((x) => x.id), [unanswered.id, left.id]);
+    directory.fail('Microsoft Graph answered 503 serviceNotAvailable');
+    assert.ok((await click(f, bob, unanswered, 'approve')).ok, 'a membership Graph could not confirm ends nothing');
+    directory.fail(undefined);
+    assert.equal(refusedWith(await click(f, bob, left, 'approve')), RefusalReason.RequesterLostRole);
+    assert.deepEqual(directory.calls.at(-1), { person: carol.aadObjectId, groups: [REQUESTERS_GROUP] });
+    await settle(f);
+    assert.equal((await f.request(left.id)).state, 'failed');
   });
 });
