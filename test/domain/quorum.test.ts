@@ -119,3 +119,13 @@ describe('quorum: the role re-check at execution', () => {
     assert.match(request.outcomeDetail ?? '', /Erin Auditor no longer hold\(s\) the approver role; 1 of 2 approval\(s\) still count \(security 0 of 1\)/);
   });
 });
+
+describe('quorum: an approval that would fill nothing, on a request the current config would not let run', () => {
+  it('is refused as filling nothing and ends nothing: only an approval that would otherwise count ends the request', () => {
+    const r = accepted(approve(quorumRequest(), by(bob, quorumRequest()))).request;
+    for (const askingRules of [{ commandGone: 'the command "delete resource group" is no longer in the config' }, { requesterMay: false }, { reason: { required: true, minLength: 200 } }]) {
+      assert.equal(refused(approve(r, { ...by(frank, r), askingRules })).reason, RefusalReason.FillsNoRequirement);
+      assert.equal(accepted(approve(r, { ...by(erin, r), askingRules })).request.state, 'failed', 'an approval that fills one still ends it');
+    }
+  });
+});

@@ -74,9 +74,6 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
   if (authorityCounted(r.approvals, ctx.actor) || authorityCounted(r.approvals, principal)) {
     return refuse(r, RefusalReason.AuthorityAlreadyCounted, `${principal.name}'s approval of request ${r.id} already counts (given by them or on their behalf); it needs ${r.policy.approvals} approval(s) from different people.`);
   }
-  // Checked last, so that only an approval that would otherwise count ends the request.
-  const broken = ctx.askingRules ? askingRuleBroken(r, ctx.askingRules) : undefined;
-  if (broken) return endUnaskable(r, ctx, broken);
   const at = ctx.now.toISOString();
   const given = { approver: ctx.actor, at, operationHash: r.operationHash, ...onBehalf(ctx) };
   const placed = placeApprovals(r, [...r.approvals, given], ctx);
@@ -87,6 +84,9 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
       `Your approval of request ${r.id} would fill no requirement still open: what ${principal === ctx.actor ? 'you hold' : `${principal.name} holds`} is already met. Still needed: ${outstandingText(r)}.`,
     );
   }
+  // Checked last, so that only an approval that would otherwise count ends the request.
+  const broken = ctx.askingRules ? askingRuleBroken(r, ctx.askingRules) : undefined;
+  if (broken) return endUnaskable(r, ctx, broken);
   const approvals = placed.approvals;
   const complete = progress({ policy: r.policy, approvals }).every((p) => p.met);
   const approved = next(r, ctx.now, { approvals, state: complete ? 'approved' : r.state });
