@@ -5,6 +5,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { AzureGateway, ExecutionHooks, SnapshotOperation } from '../app/ports';
 import type { TargetSnapshot } from '../domain/drift';
+import { storable } from '../domain/storable-text';
 import type { ArmOperationRef, ChangeOperation, ExecutionOutcome, QueryOperation, QueryResult, WhatIfSummary } from '../domain/operation';
 import { createArmClients, type RetrySettings } from './clients';
 import type { GatewayContext } from './operations/context';
@@ -79,8 +80,9 @@ export function createAzureGateway(options: AzureGatewayOptions): StoppableAzure
 
     // A what-if (a POST), the reads and a cancel are no execution's writes, even when a resumed
     // execution's drift check makes them: they go unchecked by its send fence.
+    // What ARM answers is kept with the request: its text made storable in every store (domain/storable-text.ts).
     whatIf(op: Extract<ChangeOperation, { kind: 'deployTemplate' }>): Promise<WhatIfSummary> {
-      return outsideSendFence(() => whatIfSummary(op, contextFor(op.subscriptionId)));
+      return outsideSendFence(() => whatIfSummary(op, contextFor(op.subscriptionId))).then(storable);
     },
 
     // An answer ARM gave but that could not be read (a 2xx whose body was cut short) is no outcome:
@@ -88,16 +90,16 @@ export function createAzureGateway(options: AzureGatewayOptions): StoppableAzure
     // Every write of an execution asks hooks.maySend right before it leaves (send-fence.ts).
     execute(op: ChangeOperation, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
       const ctx = contextFor(op.subscriptionId);
-      return withSendFence(hooks.maySend?.bind(hooks), async () => reconcileUnreadable(op, await send(op, hooks, ctx), hooks, ctx));
+      return withSendFence(hooks.maySend?.bind(hooks), async () => reconcileUnreadable(op, await send(op, hooks, ctx), hooks, ctx)).then(storable);
     },
 
     resume(op: ChangeOperation, ref: ArmOperationRef, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
       const ctx = contextFor(op.subscriptionId);
-      return withSendFence(hooks.maySend?.bind(hooks), async () => reconcileUnreadable(op, await resumeOperation(op, ref, hooks, ctx), hooks, ctx));
+      return withSendFence(hooks.maySend?.bind(hooks), async () => reconcileUnreadable(op, await resumeOperation(op, ref, hooks, ctx), hooks, ctx)).then(storable);
     },
 
     snapshot(op: SnapshotOperation): Promise<TargetSnapshot> {
-      return outsideSendFence(() => snapshotTarget(op, contextFor(op.subscriptionId)));
+      return outsideSendFence(() => snapshotTarget(op, contextFor(op.subscriptionId))).then(storable);
     },
 
     cancel(op: Extract<ChangeOperation, { kind: 'deployTemplate' }>): Promise<void> {
