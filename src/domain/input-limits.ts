@@ -96,6 +96,17 @@ const FREE_TEXT: ReadonlySet<InputField> = new Set(['messageText', 'reason', 'co
 /** C0 and C1 controls and DEL: no id Teams sends holds one. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
+/**
+ * Half of a UTF-16 surrogate pair standing alone (JSON can carry one as an escape): no name or id
+ * Teams sends holds one, and PostgreSQL cannot read a request's JSON with one in it, so a display
+ * name holding one made every request and approval of that person fail to be saved there (SQLite
+ * kept it). The free text a person types is refused where it is used, naming it (text-safety.ts).
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Typed text whose lone surrogates are named where it is used (a request's or a comment's refusal). */
+const TYPED: ReadonlySet<InputField> = new Set(['messageText', 'reason', 'comment', 'parameterValue']);
+
 /** A field holding a character no store can keep or no id holds, and where the first one stands. */
 export interface ControlledField {
   field: string;
@@ -103,6 +114,8 @@ export interface ControlledField {
   /** The character, as U+XXXX, and its position in UTF-16 units. */
   character: string;
   at: number;
+  /** It is half of a surrogate pair, not a control character. */
+  half?: true;
 }
 
 /**
@@ -113,16 +126,18 @@ export interface ControlledField {
 export function controlledFields(texts: readonly ClientText[]): ControlledField[] {
   const found: ControlledField[] = [];
   for (const t of texts) {
-    const at = FREE_TEXT.has(t.kind) ? t.value.indexOf('\u0000') : t.value.search(CONTROL);
+    const control = FREE_TEXT.has(t.kind) ? t.value.indexOf('\u0000') : t.value.search(CONTROL);
+    const half = TYPED.has(t.kind) ? -1 : t.value.search(LONE_SURROGATE);
+    const at = control >= 0 && (half < 0 || control < half) ? control : half;
     if (at < 0) continue;
-    found.push({ field: t.label ?? t.kind, value: t.value, character: `U+${t.value.charCodeAt(at).toString(16).toUpperCase().padStart(4, '0')}`, at });
+    found.push({ field: t.label ?? t.kind, value: t.value, character: `U+${t.value.charCodeAt(at).toString(16).toUpperCase().padStart(4, '0')}`, at, ...(at === half ? { half: true as const } : {}) });
   }
   return found;
 }
 
 /** What the person is told: each field and the character found in it. */
 export function describeControlled(found: readonly ControlledField[]): string {
-  const parts = found.map((f) => `${f.field} holds the control character ${f.character} (at position ${f.at + 1})`);
+  const parts = found.map((f) => (f.half ? `${f.field} holds ${f.character} (at position ${f.at + 1}), half of a character` : `${f.field} holds the control character ${f.character} (at position ${f.at + 1})`));
   return `Countersign refused this: ${parts.join('; ')}, which no Teams message or card carries. Nothing was changed.`;
 }
 

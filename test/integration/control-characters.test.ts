@@ -57,6 +57,21 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
       assert.ok(!h.logs.some((l) => Number(l.level) >= 50), 'no error logged');
     });
 
+    it('refuses a request and a click from a display name holding half of a surrogate pair, naming it, before any is saved', async () => {
+      const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old', people.dave);
+      const before = h.connector.sent.length;
+      await h.teams.say({ ...people.alice, name: 'Alice \uD800' }, 'delete resource group staging-old');
+      assert.match(String(h.teams.since(before)[0]?.activity.text), /name holds U\+D800 \(at position 7\), half of a character, which no Teams message or card carries\. Nothing was changed\./);
+      assert.equal((await last()).outcome.reason, 'unsafe-text');
+      const answer = await h.teams.click({ ...people.bob, name: 'Bob \uDC00' }, cardId, 'approve');
+      assert.match(String(answer.body.value), /name holds U\+DC00 \(at position 5\), half of a character/);
+      const record = await last();
+      assert.equal(record.type, 'click.refused');
+      assert.equal(record.actor?.name, 'Bob \uFFFD');
+      assert.equal((await h.bot.deps.store.requests.get(requestId))?.approvals.length, 0);
+      assert.ok(!h.logs.some((l) => Number(l.level) >= 50), 'no error logged');
+    });
+
     it('records a refusal whose actor id holds U+0000 (escaped), so the record can be stored', async () => {
       await h.teams.post(h.teams.activity({ ...people.alice, aadObjectId: `${people.alice.aadObjectId}\u0000` }, opsChannel, { type: 'message', text: 'help' }));
       const record = await last();
