@@ -9,7 +9,7 @@
  */
 import { escapedControl, wellFormed } from './audit';
 
-export function storableText(text: string): string {
+function storableText(text: string): string {
   const whole = wellFormed(text);
   return whole.includes('\u0000') ? whole.replaceAll('\u0000', escapedControl('\u0000')) : whole;
 }
