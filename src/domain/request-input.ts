@@ -1,5 +1,5 @@
 /** What a typed or submitted request must hold before it is asked for: its parameters and, where its policy requires one, its reason. */
-import { checkParameters, reasonsTyped, reasonTypedTwiceMessage, type CommandSpec, type ParameterCheck, type ParsedCommand } from './catalog';
+import { checkParameters, reasonKeywordTwiceMessage, reasonsTyped, reasonTypedTwiceMessage, type CommandSpec, type ParameterCheck, type ParsedCommand } from './catalog';
 import { reasonProblem } from './reason';
 
 /**
@@ -9,9 +9,10 @@ import { reasonProblem } from './reason';
 export function checkRequestInput(command: CommandSpec, parsed: Pick<ParsedCommand, 'args' | 'named' | 'problems' | 'reason'>): ParameterCheck {
   const check = checkParameters(command, parsed);
   const values = check.values;
-  // Two reasons typed as one (`reason: x reason: y`), required or not: which is meant is the person's to say.
+  // Two reasons typed as one (`reason: x reason: y`), or the keyword twice (`reason: reason: x`),
+  // required or not: which words are the reason is the person's to say.
   const typed = reasonsTyped(parsed.reason);
-  const problem = typed ? reasonTypedTwiceMessage(typed) : reasonProblem(parsed.reason, command.policy?.reason, [command.name, ...Object.values(values)].join(' '));
+  const problem = typed ? reasonTypedTwiceMessage(typed) : reasonKeywordTwiceMessage(parsed.reason) ?? reasonProblem(parsed.reason, command.policy?.reason, [command.name, ...Object.values(values)].join(' '));
   if (!problem) return check;
   const reasonIssue = { parameter: 'reason', message: problem, ...(parsed.reason?.trim() ? {} : { missing: true }) };
   return { ok: false, values, problems: [...(check.ok ? [] : check.problems), reasonIssue] };

@@ -160,9 +160,8 @@ describe('app: creating a request', () => {
     assert.deepEqual(again.problems, [
       { parameter: 'name', message: 'name=production-api is after "reason:", so it was read as part of the reason, not as name: give each parameter once, before "reason:"' },
     ]);
-    // Quoted, or a stray "reason:" with nothing before it, they are the reason's words.
+    // Quoted, they are the reason's words.
     assert.equal(f.app.interpret('delete resource group staging-old reason: cleanup, see "reason: name=x" in CHG-7').kind, 'ready');
-    assert.equal(f.app.interpret('delete resource group staging-old reason: reason: cleanup after migration 42').kind, 'ready');
     assert.deepEqual(await f.store.requests.list({}), [], 'nothing was requested');
   });
 
@@ -188,6 +187,21 @@ describe('app: creating a request', () => {
     assert.deepEqual({ risk: shown.data?.risk, environment: shown.data?.environment }, { risk: 'critical', environment: 'production' });
     const [plainShown] = await f.audit({ types: ['request.created'] });
     assert.deepEqual(plainShown.data, { expectationHash: plainShown.data?.expectationHash, risk: 'high' });
+  });
+
+  it('creates nothing of "reason:" typed twice in a row: the form says so, with the reason as typed, in the message and in the form alike', async () => {
+    const message = 'the reason starts with "reason:" again ("reason: cleanup after migration 42"): give the reason once, after one "reason:" (to start it with the word "reason:", put that part in double quotes)';
+    const twice = f.app.interpret('delete resource group staging-old reason: reason: cleanup after migration 42');
+    assert.ok(twice.kind === 'incomplete', twice.kind);
+    assert.deepEqual(twice.problems, [{ parameter: 'reason', message }]);
+    const glass = f.app.interpret('break-glass delete resource group staging-old Reason:  REASON: cleanup after migration 42');
+    assert.ok(glass.kind === 'break-glass' && glass.request.kind === 'incomplete', JSON.stringify(glass));
+    // The form's Reason field, sent back as it was filled in, is refused the same way.
+    const form = await f.app.checkForm({ command: twice.command, named: twice.values, values: twice.values, actor: alice, source: sourceIn(opsChannel, 'form-1'), reason: twice.reason ?? '' });
+    assert.deepEqual(form.ok ? [] : form.problems, [{ parameter: 'reason', message }]);
+    // Quoted at its start, the word is the reason's own.
+    assert.equal(f.app.interpret('delete resource group staging-old reason: "reason:" cleanup after migration 42').kind, 'ready');
+    assert.deepEqual(await f.store.requests.list({}), [], 'nothing was requested');
   });
 
   it('tells what is missing from an incomplete request instead of creating one', () => {

@@ -14,7 +14,7 @@ export type {
   ParsedCommand,
   RequesterRule,
 } from './types';
-export { Catalog, insideQuote, nearFirstWord, reasonsTyped, reasonStart, reasonTypedTwiceMessage, tokenize } from './match';
+export { Catalog, insideQuote, nearFirstWord, reasonKeywordTwiceMessage, reasonsTyped, reasonStart, reasonTypedTwiceMessage, tokenize } from './match';
 export { checkParameters, checkValue, isCheckedValue } from './parameters';
 export { nameOverlapWarnings } from './overlaps';
 export { asChange, asQuery, pathParameters, type PathUse, pathValueProblem, placeholdersIn, resolveOperation, type ResolveContext } from './resolve';

@@ -214,8 +214,8 @@ function reasonMarks(text: string): { index: number; length: number }[] {
 /**
  * `reason: release 2.4 reason: hotfix 99`: everything after the first `reason:` is the reason, so a
  * second one, outside double quotes, made one reason of two, and approvers would read both as one.
- * The reasons typed (those with words), when more than one; a stray `reason:` with nothing on one
- * side of it is not a second reason.
+ * The reasons typed (those with words), when more than one; a stray `reason:` with nothing after
+ * it is not a second reason (one at the reason's start is the keyword typed twice: reasonKeywordTwiceMessage).
  */
 export function reasonsTyped(reason: string | undefined): string[] | undefined {
   if (reason === undefined) return undefined;
@@ -232,6 +232,18 @@ export function reasonTypedTwiceMessage(parts: string[]): string {
   const clipped = parts.map((part) => `"${part.length > 40 ? `${part.slice(0, 40)}…` : part}"`);
   const times = parts.length === 2 ? 'twice' : `${parts.length} times`;
   return `the reason is given ${times}, after "reason:" each time (${clipped.slice(0, -1).join(', ')} and ${clipped.at(-1)}): give one reason, after one "reason:" (to write "reason:" inside it, put that part in double quotes)`;
+}
+
+/**
+ * `reason: reason: cleanup after migration 42`: the keyword typed twice in a row, so the reason
+ * would start with "reason:" and approvers would read that as part of it. The person meant one
+ * reason, and which words are it is theirs to say, as with two reasons: what they are told, or
+ * undefined when the reason does not start with a `reason:` outside double quotes.
+ */
+export function reasonKeywordTwiceMessage(reason: string | undefined): string | undefined {
+  if (reason === undefined || reasonMarks(reason)[0]?.index !== 0) return undefined;
+  const shown = reason.length > 40 ? `${reason.slice(0, 40)}…` : reason;
+  return `the reason starts with "reason:" again ("${shown}"): give the reason once, after one "reason:" (to start it with the word "reason:", put that part in double quotes)`;
 }
 
 /**
