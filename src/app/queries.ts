@@ -113,6 +113,8 @@ export interface PendingView {
    * Graph's answer): the requests this person decides only through them are not listed.
    */
   membershipUnknown?: string;
+  /** The catalog's command names, so each line writes its request's command as it would be typed again (commandWords). */
+  commandNames?: readonly string[];
 }
 
 /** Where `pending` lists everything the person may see. */
@@ -134,7 +136,8 @@ export async function pending(deps: AppDeps, actor: Actor, where: Pick<Source, '
   const me = actor.aadObjectId.toLowerCase();
   // Waiting for their decision: what their approval would fill now (decisions.ts), not a copy of its rule.
   const { would, unknown } = await decisionsOf(deps, actor);
-  const view: PendingView = { toDecide: [], toDecideCount: 0, mine: [], mineCount: 0, toReview: [], toReviewCount: 0, elsewhereCount: 0, ...(unknown ? { membershipUnknown: unknown } : {}) };
+  const commandNames = deps.config.catalog.commands.map((c) => c.name);
+  const view: PendingView = { toDecide: [], toDecideCount: 0, mine: [], mineCount: 0, toReview: [], toReviewCount: 0, elsewhereCount: 0, commandNames, ...(unknown ? { membershipUnknown: unknown } : {}) };
   const here = (r: ApprovalRequest) => shownIn(r, where) || (view.elsewhereCount++, false);
   for (let offset = 0; ; offset += PENDING_PAGE) {
     const page = await deps.store.requests.list({ states: [...OPEN_STATES], limit: PENDING_PAGE, offset });

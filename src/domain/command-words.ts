@@ -14,9 +14,34 @@ export function valueAsWord(value: string): string {
   return /^[^\s"=,()]+$/u.test(value) ? value : JSON.stringify(value);
 }
 
-/** "tag staging-old owner "platform team"": the command and its values, in their order. */
-export function commandWords(command: string, parameters: Record<string, string>): string {
-  return [command, ...Object.values(parameters).map(valueAsWord)].join(' ');
+/**
+ * "tag staging-old owner "platform team"": the command and its values, in their order, as its
+ * requester would type it again. `commandNames` are the catalog's: a message is read as the longest
+ * name it begins with, so when the values would continue the command's name into another's (a `tag`
+ * of the group `vm` beside a `tag vm` command), the first value is written by name (`tag group=vm
+ * owner alice`), which no name continues into.
+ */
+export function commandWords(command: string, parameters: Record<string, string>, commandNames: readonly string[] = []): string {
+  const entries = Object.entries(parameters);
+  const [first, ...rest] = entries;
+  if (first && readAsAnother(command, entries.map(([, value]) => value), commandNames)) {
+    return [command, `${first[0]}=${valueAsWord(first[1])}`, ...rest.map(([, value]) => valueAsWord(value))].join(' ');
+  }
+  return [command, ...entries.map(([, value]) => valueAsWord(value))].join(' ');
+}
+
+/** Whether the command's words followed by these values begin another, longer, command name (compared as the catalog matches: word for word, any case). */
+function readAsAnother(command: string, values: readonly string[], commandNames: readonly string[]): boolean {
+  const typed = [...nameWords(command), ...values.map((v) => v.toLowerCase())];
+  const own = nameWords(command).length;
+  return commandNames.some((name) => {
+    const other = nameWords(name);
+    return other.length > own && other.length <= typed.length && other.every((w, i) => typed[i] === w);
+  });
+}
+
+function nameWords(name: string): string[] {
+  return name.trim().toLowerCase().split(/\s+/).filter(Boolean);
 }
 
 /** Whether a command's (or built-in's) name and the words typed after `help` agree as far as both go. */

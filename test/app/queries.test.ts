@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { PENDING_SHOWN } from '../../src/app/queries';
+import { pendingCard } from '../../src/cards/lists';
+import { cardText } from '../support/connector';
 import { policyLines } from '../../src/domain/policy-text';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
@@ -71,6 +73,23 @@ describe('app: queries', () => {
     assert.deepEqual((await f.app.pending(carol)).toDecide, []);
     f.clock.advance(3600_000);
     assert.deepEqual((await f.app.pending(bob)).toDecide, []);
+  });
+
+  it('writes in pending each request\'s command as it would be typed again: a group named like another command\'s next word is named (tag group=vm), not read as that command', async () => {
+    // The shipped example has both "tag" (a group, a key, a value) and "tag vm" (a virtual machine, a key, a value).
+    const group = await asked(f, alice, 'tag group=vm owner platform');
+    assert.equal(group.command, 'tag');
+    const vm = await asked(f, alice, 'tag vm web-1 owner platform');
+    assert.equal(vm.command, 'tag vm');
+    const text = cardText(pendingCard(await f.app.pending(bob), false));
+    assert.ok(text.includes(`${group.id}: tag group=vm owner platform by `), text);
+    assert.ok(text.includes(`${vm.id}: tag vm web-1 owner platform by `), text);
+    // Typed again as listed, each is the same command with the same values.
+    for (const [r, line] of [[group, 'tag group=vm owner platform'], [vm, 'tag vm web-1 owner platform']] as const) {
+      const again = f.app.interpret(line);
+      assert.ok(again.kind === 'ready', again.kind);
+      assert.deepEqual([again.command.name, again.values], [r.command, r.parameters]);
+    }
   });
 
   it('pages through a long queue: the oldest it can show, and how many there are in all', async () => {
