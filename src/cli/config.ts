@@ -31,9 +31,12 @@ export function registerConfigCommands(program: Command, settings: CliSettings):
           ];
           return `\n  ${command.name}\n${policyLines(command).map((l) => `    ${l.aspect}: ${l.text}\n`).join('')}${warnings.map((w) => `    WARNING: ${w}\n`).join('')}`;
         });
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { unlistedSubscriptionWarnings } = require('../config/environments') as typeof import('../config/environments');
+        const unlisted = unlistedSubscriptionWarnings(c.subscriptionEnvironments, c.azure.subscriptionId, c.catalog.commands).map((w) => `    WARNING: ${w.problem}\n`).join('');
         // One write: a reader that stops early (| head) is not sent a stream of further writes.
         process.stdout.write(
-          `OK ${c.file}\n  policy version ${c.hash}\n${templateLines(c)}  ${c.catalog.commands.length} command(s), ${sensitive} sensitive; roles: ${Object.keys(c.roles).join(', ')}; tenants: ${c.tenants.length}\n  azure: ${c.azure.sandbox ? 'SANDBOX (no subscription configured)' : `subscription ${c.azure.subscriptionId}, credential ${c.azure.credential.type}`}\n${policies.join('')}`,
+          `OK ${c.file}\n  policy version ${c.hash}\n${templateLines(c)}  ${c.catalog.commands.length} command(s), ${sensitive} sensitive; roles: ${Object.keys(c.roles).join(', ')}; tenants: ${c.tenants.length}\n  azure: ${c.azure.sandbox ? 'SANDBOX (no subscription configured)' : `subscription ${c.azure.subscriptionId}, credential ${c.azure.credential.type}`}\n${unlisted}${policies.join('')}`,
         );
         process.stdout.write(groupRoleLines(c));
       } catch (err) {

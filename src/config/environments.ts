@@ -4,6 +4,7 @@
  * production and the test subscription). What the schema cannot check is checked here: environment
  * names a card can say, and each subscription in one environment only.
  */
+import type { CommandSpec } from '../domain/catalog';
 import { readsAsProduction, type SubscriptionEnvironments } from '../domain/risk';
 import type { RawConfig } from './types';
 import type { At } from './validate';
@@ -33,3 +34,50 @@ export function buildEnvironments(raw: RawConfig['azure'], at: At): Subscription
   }
   return environments;
 }
+
+/** The subscription segment of a resource id or scope: `/subscriptions/<this>/...`. */
+const SUBSCRIPTION_SEGMENT = /^\/subscriptions\/([^/]*)/i;
+const WHOLE_PLACEHOLDER = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
+
+/**
+ * The subscriptions Countersign may act in that `azure.environments`, when it lists any, does not:
+ * the configured `azure.subscriptionId`, and those a command's `resourceId`/`scope` names (written
+ * out, or an enum parameter's values). A request there has no environment but what its names say,
+ * so a production subscription forgotten in the list reads as none, at a lower risk: said at start
+ * and by `config check`, one sentence per subscription, naming where it comes from and the key to fix.
+ */
+export function unlistedSubscriptionWarnings(
+  environments: SubscriptionEnvironments,
+  subscriptionId: string,
+  commands: readonly CommandSpec[],
+): { subscription: string; problem: string }[] {
+  if (environments.size === 0) return [];
+  const unlisted = new Map<string, { subscription: string; where: string[] }>();
+  const add = (subscription: string, where: string) => {
+    const id = subscription.toLowerCase();
+    if (id === '' || environments.has(id)) return;
+    const entry = unlisted.get(id) ?? { subscription, where: [] };
+    if (!entry.where.includes(where)) entry.where.push(where);
+    unlisted.set(id, entry);
+  };
+  if (subscriptionId) add(subscriptionId, 'azure.subscriptionId');
+  for (const command of commands) {
+    for (const field of ['resourceId', 'scope']) {
+      const value = command.operation[field];
+      const segment = typeof value === 'string' ? SUBSCRIPTION_SEGMENT.exec(value)?.[1] : undefined;
+      if (segment === undefined) continue;
+      const where = `the ${field} of command "${command.name}"`;
+      const placeholder = WHOLE_PLACEHOLDER.exec(segment)?.[1];
+      // {subscriptionId} is azure.subscriptionId, said once above; another placeholder is an enum's values (operation-checks.ts).
+      if (placeholder === 'subscriptionId') continue;
+      if (placeholder) for (const allowed of command.parameters.find((p) => p.name === placeholder)?.allowed ?? []) add(allowed, `a value of ${placeholder} in ${where}`);
+      else if (!segment.includes('{')) add(segment, where);
+    }
+  }
+  const listed = [...new Set(environments.values())].join(', ');
+  return [...unlisted.values()].map(({ subscription, where }) => ({
+    subscription,
+    problem: `subscription ${subscription} (${where.join('; ')}) is in none of azure.environments (${listed}): its requests get no environment but what their names say, so were it production they would read as lower risk; list it under its environment in azure.environments`,
+  }));
+}
+

@@ -2,10 +2,11 @@
  * What a start says in the log of a setup that runs but is risky or cannot work as meant:
  * authentication off, Teams served against the ARM sandbox, PostgreSQL without TLS, a bot whose own
  * tenant is not allowed, commands nobody may ask, approve or be sent, a command whose name begins
- * another's, a data directory or database
+ * another's, a subscription azure.environments leaves out, a data directory or database
  * other users of the machine may read. Called by the composition root
  * (src/composition-root.ts) once the bot listens.
  */
+import { unlistedSubscriptionWarnings } from '../config/environments';
 import type { CountersignConfig } from '../config/load';
 import { nameOverlapWarnings } from '../domain/catalog';
 import { breakGlassUnusableWarning, nobodyMayAskWarning, stuckRequesterWarning, unapprovableWarning, unreachedWarning } from '../domain/policy-text';
@@ -67,4 +68,9 @@ export function warnOfRiskyStart(
     const glass = breakGlassUnusableWarning(command, config.access.roles);
     if (glass) log.warn({ command: command.name, problem: glass }, 'nobody may use a command\'s break-glass');
     for (const overlap of nameOverlapWarnings(command, config.catalog.commands)) log.warn({ command: command.name, problem: overlap }, 'a command\'s name is the start of another\'s');
-  }}
+  }
+  // Not the sandbox's own subscription: with azure.subscriptionId empty, nothing reaches Azure.
+  for (const { subscription, problem } of unlistedSubscriptionWarnings(config.subscriptionEnvironments, config.azure.subscriptionId, config.catalog.commands)) {
+    log.warn({ subscriptionId: subscription, problem }, 'a subscription Countersign acts in is in no environment of azure.environments');
+  }
+}

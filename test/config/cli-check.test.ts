@@ -146,6 +146,24 @@ describe('countersign config check', function () {
     }
   });
 
+  it('warns, still OK, of the configured subscription when azure.environments lists it under none, under the azure line', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'countersign-check-'));
+    try {
+      const example = readFileSync(path.join(ROOT, 'config', 'countersign.example.yaml'), 'utf8');
+      const forgotten = '00000000-0000-4000-8000-00000000abcd';
+      const text = example.replace('  subscriptionId: ""\n', `  subscriptionId: ${forgotten}\n  environments:\n    staging: [11111111-0000-4000-8000-00000000abcd]\n`);
+      assert.notEqual(text, example, 'the example config changed');
+      const file = path.join(dir, 'environments.yaml');
+      writeFileSync(file, text);
+      copyTemplates(dir);
+      const r = check(file);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`\\n  azure: subscription ${forgotten}, credential \\w+\\n {4}WARNING: subscription ${forgotten} \\(azure\\.subscriptionId\\) is in none of azure\\.environments \\(staging\\): .*; list it under its environment in azure\\.environments\\n`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exits 1 naming the file, line, key and problem of a wrong key', () => {
     const r = check(fixture('nested-key-typo.yaml'));
     assert.equal(r.status, 1);

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { unlistedSubscriptionWarnings } from '../../src/config/environments';
 import { parseConfig } from '../../src/config/load';
 import { fixture, lineIn, POLICY_FILE, problemsOf } from './fixtures';
 
@@ -77,5 +78,55 @@ describe('config: azure.environments (each subscription\'s environment)', () => 
     assert.ok(block, 'config/countersign.example.yaml shows azure.environments, commented');
     const config = parseConfig(example.replace(block[0], block[0].replace(/^ {2}# /gm, '  ')), file);
     assert.deepEqual([...config.subscriptionEnvironments.values()], ['production', 'staging']);
+  });
+
+  it('warns of a subscription Countersign acts in that the environments leave out: the configured one, one a command names, an enum parameter\'s', () => {
+    const OTHER = '22222222-0000-4000-8000-00000000abcd';
+    const EXTRA = '33333333-0000-4000-8000-00000000abcd';
+    const scoped = [
+      '  - name: tag there',
+      '    description: Tag a group in a named subscription',
+      '    parameters:',
+      '      - name: sub',
+      `        allowed: [${TEST}, ${EXTRA}]`,
+      '      - name: group',
+      '        pattern: "^[a-z0-9-]+$"',
+      '    operation:',
+      '      kind: setTags',
+      '      scope: /subscriptions/{sub}/resourceGroups/{group}',
+      '      tags: { owner: platform }',
+      '      operation: Merge',
+      '    policy:',
+      '      approverRoles: [approvers]',
+      '  - name: tag fixed',
+      '    description: Tag a group in one subscription',
+      '    parameters:',
+      '      - name: group',
+      '        pattern: "^[a-z0-9-]+$"',
+      '    operation:',
+      '      kind: setTags',
+      `      scope: /subscriptions/${OTHER.toUpperCase()}/resourceGroups/{group}`,
+      '      tags: { owner: platform }',
+      '      operation: Merge',
+      '    policy:',
+      '      approverRoles: [approvers]',
+      '',
+    ].join('\n');
+    const text = withEnvironments([`staging: [${TEST}]`]).replace('commands:\n', `commands:\n${scoped}`);
+    const config = parseConfig(text, POLICY_FILE);
+    const warned = unlistedSubscriptionWarnings(config.subscriptionEnvironments, config.azure.subscriptionId, config.catalog.commands);
+    assert.deepEqual(warned, [
+      { subscription: PROD, problem: `subscription ${PROD} (azure.subscriptionId) is in none of azure.environments (staging): its requests get no environment but what their names say, so were it production they would read as lower risk; list it under its environment in azure.environments` },
+      { subscription: EXTRA, problem: `subscription ${EXTRA} (a value of sub in the scope of command "tag there") is in none of azure.environments (staging): its requests get no environment but what their names say, so were it production they would read as lower risk; list it under its environment in azure.environments` },
+      { subscription: OTHER.toUpperCase(), problem: `subscription ${OTHER.toUpperCase()} (the scope of command "tag fixed") is in none of azure.environments (staging): its requests get no environment but what their names say, so were it production they would read as lower risk; list it under its environment in azure.environments` },
+    ]);
+    // Every one listed (in any case): nothing to say; no environments at all: nothing either.
+    const all = parseConfig(withEnvironments([`production: [${PROD}, ${OTHER}]`, `staging: [${TEST}, ${EXTRA.toUpperCase()}]`]).replace('commands:\n', `commands:\n${scoped}`), POLICY_FILE);
+    assert.deepEqual(unlistedSubscriptionWarnings(all.subscriptionEnvironments, all.azure.subscriptionId, all.catalog.commands), []);
+    const none = parseConfig(BASE.replace('commands:\n', `commands:\n${scoped}`), POLICY_FILE);
+    assert.deepEqual(unlistedSubscriptionWarnings(none.subscriptionEnvironments, none.azure.subscriptionId, none.catalog.commands), []);
+    // The sandbox (no subscription configured) is no subscription to list.
+    const sandbox = parseConfig(BASE.replace('roles:\n', ['azure:', '  subscriptionId: ""', '  environments:', `    staging: [${TEST}]`, 'roles:', ''].join('\n')), POLICY_FILE);
+    assert.deepEqual(unlistedSubscriptionWarnings(sandbox.subscriptionEnvironments, sandbox.azure.subscriptionId, sandbox.catalog.commands), []);
   });
 });

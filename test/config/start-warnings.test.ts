@@ -102,6 +102,36 @@ describe('command names the start logs, as config check prints them', function (
   });
 });
 
+describe('subscriptions azure.environments leaves out, which the start logs', function () {
+  this.timeout(30_000);
+  const LISTED = '11111111-0000-4000-8000-00000000abcd';
+  const FORGOTTEN = '00000000-0000-4000-8000-00000000abcd';
+
+  it('logs the configured subscription when environments are given and it is in none, naming it and azure.environments', async () => {
+    const example = readFileSync(EXAMPLE_CONFIG, 'utf8');
+    const text = example.replace('  subscriptionId: ""\n', `  subscriptionId: ${FORGOTTEN}\n  environments:\n    staging: [${LISTED}]\n`);
+    assert.notEqual(text, example, 'the example config changed');
+    // Served to Teams: a real subscription is not started on without authentication.
+    const env = { MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-secret' };
+    const h = await startHarness({ configText: text, env });
+    try {
+      const warned = h.logs.filter((l) => l.level === 40 && l.msg === 'a subscription Countersign acts in is in no environment of azure.environments').map((l) => [l.subscriptionId, l.problem]);
+      assert.deepEqual(warned, [
+        [FORGOTTEN, `subscription ${FORGOTTEN} (azure.subscriptionId) is in none of azure.environments (staging): its requests get no environment but what their names say, so were it production they would read as lower risk; list it under its environment in azure.environments`],
+      ]);
+    } finally {
+      await h.stop();
+    }
+    // Listed: nothing said.
+    const listed = await startHarness({ configText: text.replace(`staging: [${LISTED}]`, `staging: [${LISTED}]\n    production: [${FORGOTTEN.toUpperCase()}]`), env });
+    try {
+      assert.deepEqual(listed.logs.filter((l) => l.msg === 'a subscription Countersign acts in is in no environment of azure.environments'), []);
+    } finally {
+      await listed.stop();
+    }
+  });
+});
+
 describe("a bot served to Teams and the links it hands out (COUNTERSIGN_PUBLIC_URL)", function () {
   this.timeout(30_000);
   const LINK_WARNING = /^COUNTERSIGN_PUBLIC_URL /;
