@@ -1232,6 +1232,26 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(checked.stdout, /Stored versions: version 3 \(approved\) is not backed/);
     });
 
+    it('marks a stored version whose risk band or environment is not the one its approvers were shown, as its request.created records them', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      const v1 = { ...aRequest('CS-EVDD0014'), risk: 'critical' as const, environment: 'production' };
+      await store.requests.insert(v1, [anEvent('request.created', { request: requestRef('CS-EVDD0014'), data: { risk: 'critical', environment: 'production' } })]);
+      await store.close();
+      const genuine = await audit(['evidence', 'CS-EVDD0014', '--out', path.join(tmp.dir, 'shown'), '--data-dir', dataDir]);
+      assert.equal(genuine.code, 0, genuine.stderr);
+      // Added in the database: the same request, its card made to read as a low-risk change in staging.
+      const db = new Database(databaseFile(dataDir));
+      const milder = { ...v1, version: 2, updatedAt: timeAt(30), risk: 'low', environment: 'staging' };
+      db.prepare(`INSERT INTO request_versions (request_id, version, state, updated_at, body) VALUES ('CS-EVDD0014', 2, 'pending', ?, ?)`).run(milder.updatedAt, JSON.stringify(milder));
+      db.close();
+      const out = path.join(tmp.dir, 'milder');
+      const r = await audit(['evidence', 'CS-EVDD0014', '--out', out, '--data-dir', dataDir]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /NOT BACKED BY THE AUDIT CHAIN: version 2 \(pending\) is not backed by the audit chain: its risk "low" is not the one its approvers were shown \("critical"\); its environment "staging" is not the one its approvers were shown \("production"\)/);
+      const verification = JSON.parse(readFileSync(path.join(out, 'verification.json'), 'utf8')) as { versions: { problems: string[] } };
+      assert.deepEqual(verification.versions.problems.map((p) => p.split(' ').slice(0, 2).join(' ')), ['version 2']);
+    });
+
     it('reads no bundle file through a link out of its folder, nor a device or a pipe, and takes only regular files for --file, --manifest and --public-key', async () => {
       const store = await openSqliteStore({ file: databaseFile(dataDir) });
       await store.requests.insert(aRequest('CS-EVDD0003'), [anEvent('request.created', { request: requestRef('CS-EVDD0003') })]);

@@ -217,7 +217,8 @@ const listed = (items: readonly string[]): string => (items.length > NAMED_APPRO
 
 /**
  * What of the request, outside its operation hash, a version says otherwise than its creation record
- * (which carries the requester as its actor, the reason as typed and the policy version): a version
+ * (which carries the requester as its actor, the reason as typed, the policy version, and the risk
+ * band and environment its card showed): a version
  * added in the database with only those changed (its reason rewritten) is not the request's history.
  */
 function unrecordedFacts(v: ApprovalRequest, created: AuditRecord): UnbackedField[] {
@@ -239,6 +240,33 @@ function unrecordedFacts(v: ApprovalRequest, created: AuditRecord): UnbackedFiel
   const recorded = created.request?.policyVersion;
   if (typeof recorded === 'string' && version !== recorded) {
     found.push({ field: 'policy.version', stored: shown(version), recorded: `${shown(recorded)} ${at}`, why: 'its policy version is not the one its audit records carry' });
+  }
+  found.push(...shownOnCard(v, created, at));
+  return found;
+}
+
+/**
+ * The risk band and environment a version says otherwise than its `request.created` record, which
+ * carries what the card showed approvers (createdEvent): a row edited from CRITICAL in PRODUCTION to
+ * less would tell a reviewer the approval was given on a milder card. Judged only against a record
+ * that carries a risk (every one written since both were recorded, 2026-12-07); there, an environment
+ * it leaves out means the card named none.
+ */
+function shownOnCard(v: ApprovalRequest, created: AuditRecord, at: string): UnbackedField[] {
+  const data = created.type === 'request.created' ? (created.data as { risk?: unknown; environment?: unknown } | undefined) : undefined;
+  if (typeof data?.risk !== 'string') return [];
+  const found: UnbackedField[] = [];
+  if (v.risk !== data.risk) {
+    found.push({ field: 'risk', stored: shown(v.risk), recorded: `${shown(data.risk)} ${at}`, why: `its risk ${shown(v.risk)} is not the one its approvers were shown (${JSON.stringify(data.risk)})` });
+  }
+  const environment = typeof data.environment === 'string' ? data.environment : undefined;
+  if (v.environment !== environment) {
+    found.push({
+      field: 'environment',
+      stored: shown(v.environment),
+      recorded: `${environment === undefined ? 'no environment' : shown(environment)} ${at}`,
+      why: `its environment ${shown(v.environment)} is not the one its approvers were shown (${environment === undefined ? 'none' : JSON.stringify(environment)})`,
+    });
   }
   return found;
 }
@@ -272,8 +300,8 @@ function operationFields(v: ApprovalRequest, created: AuditRecord, original: str
  * (unauditedAuthority), by what the records had said by the version's time: its creation and its
  * operation (command, parameters, target), its operation hash, the approvals it lists (the same
  * person, the same hash: one finding naming at most NAMED_APPROVALS of those not backed, the rest
- * counted), its rejection, the state it is in, and the requester, reason and policy version of its
- * creation. A version with no time to judge it by, or with no creation record by then, is named for
+ * counted), its rejection, the state it is in, and the requester, reason, policy version, risk
+ * band and environment of its creation. A version with no time to judge it by, or with no creation record by then, is named for
  * that, and what needs the creation record is not judged. Compliance staff get every field that
  * disagrees, not only the first: an edit of the state can hide an edit of the reason behind it. Only
  * the records of JUDGED_RECORD_TYPES are looked at.

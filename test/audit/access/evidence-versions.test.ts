@@ -127,7 +127,7 @@ describe('stored request versions judged against their audit records', () => {
     assert.deepEqual(check.problems, []);
   });
 
-  it('marks a version added in the database that changes only what the operation hash leaves out: the reason, the requester, the policy version', async () => {
+  it('marks a version added in the database that changes only what the operation hash leaves out: the reason, the requester, the policy version, the risk and environment its card showed', async () => {
     const ran = await asked(f, alice, `${DELETE} reason: INC-4711 outage cleanup`);
     await click(f, bob, ran, 'approve');
     await settle(f);
@@ -143,6 +143,18 @@ describe('stored request versions judged against their audit records', () => {
     assert.match(checkVersions([...versions, { ...noReason, version: last.version + 1 }], records).problems[0] ?? '', /its reason "\(none\)" is not the one its audit records carry/);
     assert.match(checkVersions(forged({ requester: carol }), records).problems[0] ?? '', /its requester Carol \S+ is not Alice Requester, who asked for it/);
     assert.match(checkVersions(forged({ policy: { ...last.policy, version: 'f'.repeat(64) } }), records).problems[0] ?? '', /its policy version is not the one its audit records carry/);
+    // The risk band and environment its card showed approvers, which request.created carries.
+    assert.deepEqual([last.risk, last.environment], ['critical', 'staging'], 'a delete of a resource group named staging-…');
+    assert.deepEqual(checkVersions(forged({ risk: 'low', environment: 'development' }), records).problems, [
+      `version ${last.version + 1} (succeeded) is not backed by the audit chain: its risk "low" is not the one its approvers were shown ("critical"); its environment "development" is not the one its approvers were shown ("staging"); it was written into the database by other means`,
+    ]);
+    const { environment: _environment, ...noEnvironment } = last;
+    assert.match(checkVersions([...versions, { ...noEnvironment, version: last.version + 1 }], records).problems[0] ?? '', /its environment "\(none\)" is not the one its approvers were shown \("staging"\)/);
+    const { risk: _risk, ...noRisk } = last;
+    assert.match(checkVersions([...versions, { ...noRisk, version: last.version + 1 }], records).problems[0] ?? '', /its risk "\(none\)" is not the one its approvers were shown \("critical"\)/);
+    // A creation record written before both were recorded carries neither: nothing to compare.
+    const older = records.map((x) => (x.type === 'request.created' ? { ...x, data: { expectationHash: (x.data as { expectationHash: string }).expectationHash } } : x));
+    assert.deepEqual(checkVersions(forged({ risk: 'low', environment: 'development' }), older).problems, []);
 
     // The summary is drawn from the latest stored version: where that says otherwise, it says what the records carry.
     const summaryOf = (vs: typeof versions) => evidenceFiles({ requestId: ran.id, versions: vs, events: records, verification: { chain: { ok: true, count: 1, lastSeq: 1, headHash: '' }, checkpoints: { checked: 0, problems: [] }, events: { count: 0, ok: true, problems: [] } }, renderCard: () => ({}) }).find((x) => x.name === 'SUMMARY.md')!.content;
