@@ -58,6 +58,11 @@ export function currentCommand(deps: AppDeps, name: string): CommandSpec | undef
   return deps.config.catalog.find(name);
 }
 
+/** The catalog's command names, so a request's command is written as it would be typed again (command-words.ts commandWords). */
+export function commandNamesOf(deps: Pick<AppDeps, 'config'>): string[] {
+  return deps.config.catalog.commands.map((c) => c.name);
+}
+
 const MAX_CAS_ATTEMPTS = 50;
 
 export interface TransactOptions {

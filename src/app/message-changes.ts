@@ -9,7 +9,7 @@ import { commandWords } from '../domain/command-words';
 import { cancellable } from '../domain/lifecycle';
 import { requestEvent } from '../domain/audit';
 import { standing, type Actor, type ApprovalRequest, type Source } from '../domain/request';
-import type { AppDeps } from './context';
+import { commandNamesOf, type AppDeps } from './context';
 import { requestIdFor } from './ids';
 
 export type MessageChange = 'edited' | 'deleted';
@@ -26,7 +26,7 @@ export interface ChangedMessage {
 }
 
 /** What to tell the person about their changed message; undefined when there is nothing to say. */
-export async function answerMessageChange(deps: Pick<AppDeps, 'store' | 'log' | 'clock'>, m: ChangedMessage): Promise<string | undefined> {
+export async function answerMessageChange(deps: Pick<AppDeps, 'store' | 'log' | 'clock' | 'config'>, m: ChangedMessage): Promise<string | undefined> {
   const id = requestIdFor(m.messageKey);
   const request = await deps.store.requests.get(id);
   const mine = request && request.requester.aadObjectId.toLowerCase() === m.actor.aadObjectId.toLowerCase() && request.requester.tenantId === m.actor.tenantId;
@@ -39,7 +39,7 @@ export async function answerMessageChange(deps: Pick<AppDeps, 'store' | 'log' | 
   // What the requester's message says now is no longer what the request was made from: compliance
   // reading the trail must see that it changed, before anyone is told.
   await recordMessageChange(deps, request, m);
-  const what = `request ${id} (${commandWords(request.command, request.parameters)})`;
+  const what = `request ${id} (${commandWords(request.command, request.parameters, commandNamesOf(deps))})`;
   const open = cancellable(request);
   if (m.change === 'edited') {
     const instead = open ? ` To ask for something else, cancel ${id} with the Cancel button on its card (type "status ${id}" to have it posted here), then send the command again as a new message.` : ' Send a new message to ask for something else.';

@@ -19,7 +19,7 @@ import { decidingRoles, type Roles } from '../domain/policy';
 import { delegatesToTell, onBehalfText, type Delegation, type DelegateToTell } from '../domain/delegation';
 import { isDecidable, type ApprovalRequest, type NotifyPolicy, type RoundOccasion, type Unreachable } from '../domain/request';
 import { CARD_COPIES_PER_CONVERSATION, recordCardPosted } from './card-binding';
-import { transact, type AppDeps } from './context';
+import { commandNamesOf, transact, type AppDeps } from './context';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommitOutcomeUnknownError, type Delivery, type DeliveryOptions, type Recipient } from './ports';
 import { zoneOrUtc } from '../domain/delegation-time';
@@ -222,7 +222,7 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
     const text = inZone('UTC');
     const latest = full(id);
     if (!latest) return messenger.cardToConversation(request, id, text, options);
-    const sent = await messenger.textToConversation(request, id, textWithCardAbove(text ?? textAlone(request, occasion)));
+    const sent = await messenger.textToConversation(request, id, textWithCardAbove(text ?? textAlone(request, occasion, commandNamesOf(deps))));
     return sent.ok ? { ok: true, message: latest } : sent;
   };
   const toPerson = (id: string) => async (): Promise<Delivery> => {
@@ -233,7 +233,7 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
     const latest = chat ? full(chat) : undefined;
     if (!chat || !latest) return messenger.cardToPerson(request, person, text, options);
     // A round with no text of its own says what it is (a delegate's line alone would not).
-    const said = roundText === undefined ? [textAlone(request, occasion), text].filter(Boolean).join(' ') : text ?? textAlone(request, occasion);
+    const said = roundText === undefined ? [textAlone(request, occasion, commandNamesOf(deps)), text].filter(Boolean).join(' ') : text ?? textAlone(request, occasion, commandNamesOf(deps));
     const sent = await messenger.textToConversation(request, chat, textWithCardAbove(said));
     return sent.ok ? { ok: true, message: latest } : sent;
   };
@@ -290,14 +290,14 @@ async function delegatesSent(deps: AppDeps, request: ApprovalRequest, occasion: 
  * What a round whose message has no text of its own (a new request's, a re-approval's, an escalation's)
  * says when it goes without its card, to a conversation holding as many copies as it may.
  */
-function textAlone(r: ApprovalRequest, occasion: ReachOccasion): string {
+function textAlone(r: ApprovalRequest, occasion: ReachOccasion, commandNames: readonly string[]): string {
   const news =
     occasion === 'escalated'
       ? `was escalated: ${r.escalation?.role ?? 'the escalation role'} may decide it now too`
       : occasion === 'reapproval'
         ? 'needs approving again: what it would do changed since it was approved, and the earlier approvals no longer count'
         : 'is waiting for a decision';
-  return `Request ${r.id} (${commandWords(r.command, r.parameters)}) from ${r.requester.name} ${news}. Approve or reject it on the card below.`;
+  return `Request ${r.id} (${commandWords(r.command, r.parameters, commandNames)}) from ${r.requester.name} ${news}. Approve or reject it on the card below.`;
 }
 
 /** A round's text sent without its card: the card it names is the one above, not below. */

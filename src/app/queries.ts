@@ -6,7 +6,7 @@ import { decidingRoles, describeKind } from '../domain/policy';
 import { whoMustApprove } from '../domain/policy-text';
 import { breakGlassWords, whenItMayRun } from '../domain/policy-words';
 import { ENDED_STATES, isDecidable, OPEN_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
-import { readableRequests, readRequest, type AppDeps } from './context';
+import { commandNamesOf, readableRequests, readRequest, type AppDeps } from './context';
 import { decider } from './delegations';
 import { decisionsOf } from './decisions';
 import { cardCopyRefusal, copiesInThisThread } from './card-binding';
@@ -136,7 +136,7 @@ export async function pending(deps: AppDeps, actor: Actor, where: Pick<Source, '
   const me = actor.aadObjectId.toLowerCase();
   // Waiting for their decision: what their approval would fill now (decisions.ts), not a copy of its rule.
   const { would, unknown } = await decisionsOf(deps, actor);
-  const commandNames = deps.config.catalog.commands.map((c) => c.name);
+  const commandNames = commandNamesOf(deps);
   const view: PendingView = { toDecide: [], toDecideCount: 0, mine: [], mineCount: 0, toReview: [], toReviewCount: 0, elsewhereCount: 0, commandNames, ...(unknown ? { membershipUnknown: unknown } : {}) };
   const here = (r: ApprovalRequest) => shownIn(r, where) || (view.elsewhereCount++, false);
   for (let offset = 0; ; offset += PENDING_PAGE) {

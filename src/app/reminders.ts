@@ -11,7 +11,7 @@ import { formatDuration } from '../domain/duration-text';
 import { dueReminder, fillsOpenRequirement, peopleToDecide, remind } from '../domain/lifecycle';
 import { decidingRoles, type Roles } from '../domain/policy';
 import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
-import { transact, type AppDeps } from './context';
+import { commandNamesOf, transact, type AppDeps } from './context';
 import { announcingAfter, decidersAudience, delegatesOf, delegationsToTell, noDelegations, notifyPolicy, reach, type Delegations } from './notifications';
 import { eachRequest } from './sweep-each';
 
@@ -45,7 +45,7 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
       // Another instance recorded it first, or the request was decided meanwhile: nothing to send.
       if (!outcome?.result.ok || !hasAudience(audience)) return;
       const request = outcome.result.request;
-      await reach(deps, request, 'reminder', request.round ?? audience, (zone) => reminderText(request, now, zone));
+      await reach(deps, request, 'reminder', request.round ?? audience, (zone) => reminderText(request, now, zone, commandNamesOf(deps)));
       reminded.push(r.id);
     });
   } finally {
@@ -99,10 +99,10 @@ function hasAudience(a: { people: string[]; channels: string[] }): boolean {
  * Which request, what it asks, when it expires (in the reader's zone, with the UTC instant; UTC
  * alone in a channel, read in any zone), and that the card with it is where to decide.
  */
-export function reminderText(r: ApprovalRequest, now: Date, zone = 'UTC'): string {
+export function reminderText(r: ApprovalRequest, now: Date, zone = 'UTC', commandNames: readonly string[] = []): string {
   // In whole minutes past two (a sweep runs every 15 s: "29 minutes 47 seconds" says nothing more); the time itself follows.
   const seconds = (Date.parse(r.expiresAt) - now.getTime()) / 1000;
   const left = formatDuration(seconds >= 120 ? Math.round(seconds / 60) * 60 : seconds);
-  const what = commandWords(r.command, r.parameters);
+  const what = commandWords(r.command, r.parameters, commandNames);
   return `Reminder ${r.reminders?.sent ?? 1}: request ${r.id} (${what}) from ${r.requester.name} is still waiting for a decision. It expires in ${left}, at ${describeUntil(new Date(r.expiresAt), zone)}. Approve or reject it on the card below.`;
 }

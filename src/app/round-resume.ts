@@ -12,7 +12,7 @@
 import { breakGlassRound, peopleToDecide, resumeRound, roundToResume } from '../domain/lifecycle';
 import { DECIDABLE_STATES, type ApprovalRequest, type RoundDue } from '../domain/request';
 import { breakGlassChannels, breakGlassText } from './break-glass';
-import { transact, type AppDeps } from './context';
+import { commandNamesOf, transact, type AppDeps } from './context';
 import { delegatesOf, delegationsToTell, noDelegations, notifyPolicy, reach, type Delegations } from './notifications';
 import { reminderText } from './reminders';
 import { ROUND } from './round';
@@ -41,7 +41,7 @@ export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly Appro
     const round = request.round;
     if (!round) continue;
     const occasion = round.occasion;
-    const text = occasion === 'reminder' ? (zone: string) => reminderText(request, now, zone) : breakGlassRound(occasion) ? (zone: string) => breakGlassText(request, occasion, zone) : undefined;
+    const text = occasion === 'reminder' ? (zone: string) => reminderText(request, now, zone, commandNamesOf(deps)) : breakGlassRound(occasion) ? (zone: string) => breakGlassText(request, occasion, zone) : undefined;
     // A card the dead round posted and bound before it recorded anything works: that person or
     // channel has it, and gets no second one. A reminder is its message, so it goes again.
     const bound = round.occasion === 'reminder' ? [] : await deps.store.cards.getCardMessages(request.id);

@@ -8,6 +8,11 @@ describe('the reminder sent to approvers', () => {
     assert.match(reminderText(r, minutesIn(30)), /^Reminder 1: request req-0001 \(tag staging-old owner "x\) from Dave Lead \(approved"\) from Alice Requester is still waiting/);
   });
 
+  it('writes the command as it would be typed again: a group named like a longer command\'s next word is named (the shipped example\'s tag and tag vm)', () => {
+    const r = buildRequest({ command: 'tag', parameters: { group: 'vm', key: 'owner', value: 'platform' } });
+    assert.match(reminderText(r, minutesIn(30), 'UTC', ['tag', 'tag vm']), /^Reminder 1: request req-0001 \(tag group=vm owner platform\) from Alice Requester/);
+  });
+
   it('says how long is left in whole minutes, not the seconds a sweep happened to run at; seconds only in the last two minutes', () => {
     const r = buildRequest();
     const at = (ms: number) => new Date(Date.parse(r.expiresAt) - ms);
