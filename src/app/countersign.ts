@@ -33,6 +33,7 @@ import { CommitOutcomeUnknownError, outsideTurn, type CardMessage, type StorageF
 import { cardViewers, personalView, refreshProblem, type PersonalView } from './personal-view';
 import { help, helpOn, pending, pendingIn, status, statusIn, usage, type HelpEntry, type HelpTopic, type PendingAnswer, type PendingView, type StatusAnswer } from './queries';
 import { recordConfigLoaded } from './startup';
+import { PersonRefusals } from './person-refusals';
 import { createRequest, runQuery, type CreateInput, type CreateResult } from './requests';
 import { interpret, type Interpretation } from './interpret';
 import { answerMessageChange, type ChangedMessage } from './message-changes';
@@ -71,6 +72,8 @@ export class Countersign {
   private delegationsInForce: Set<string> | undefined;
   private readonly authRefusals: AuthRefusals;
   private readonly tenantGate: TenantGate;
+  /** `status` of a request not seen: recorded up to a budget a minute (person-refusals.ts). */
+  private readonly unseenStatus: PersonRefusals;
 
   constructor(
     private readonly deps: AppDeps,
@@ -81,6 +84,7 @@ export class Countersign {
     this.executor = new Executor(deps, executorOptions);
     this.authRefusals = new AuthRefusals(deps);
     this.tenantGate = new TenantGate(deps);
+    this.unseenStatus = new PersonRefusals(deps, 'status of a request not seen (no such request, or not theirs to see)', { command: 'status', readOnly: true });
   }
 
   /** The app's logger: the adapters log what they translate with the same ids and redaction. */
@@ -108,9 +112,12 @@ export class Countersign {
     return this.authRefusals.record(attempt);
   }
 
-  /** At a stop: the refused authentications, and the activities refused at the tenant gate, counted but not yet recorded are recorded. */
+  /**
+   * At a stop: the refused authentications, the activities refused at the tenant gate and the
+   * `status` of requests not seen, counted but not yet recorded, are recorded.
+   */
   async flushRefusals(): Promise<void> {
-    await Promise.all([this.authRefusals.flush(), this.tenantGate.flush()]);
+    await Promise.all([this.authRefusals.flush(), this.tenantGate.flush(), this.unseenStatus.flush()]);
   }
 
   /** The tenant gate every activity passes first (a refusal is audited; past a budget a minute, counted and not told). */
@@ -358,10 +365,13 @@ export class Countersign {
     return cardViewers(this.deps, request);
   }
 
-  /** Why `status` or `pending` posts no further copy of the request's card in this conversation (it has CARD_COPIES_PER_CONVERSATION), or undefined. */
-  /** `status <id>` typed in a conversation: the card to post there, or why not. */
-  statusIn(actor: Actor, requestId: string, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<StatusAnswer> {
-    return statusIn(this.deps, actor, requestId, where);
+  /**
+   * `status <id>` typed in a conversation: the card to post there, or why not. A request id this
+   * person may not see, or that no request has, is answered alike and recorded as what it was
+   * (past a budget a minute, counted per person).
+   */
+  statusIn(actor: Actor, requestId: string, where: Source): Promise<StatusAnswer> {
+    return statusIn(this.deps, actor, requestId, where, this.unseenStatus);
   }
 
   /** `pending` typed in a conversation: the list, and the cards to post with it. */

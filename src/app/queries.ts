@@ -15,6 +15,8 @@ import { notifyPolicy } from './notifications';
 import { canonicalRequestId, isRequestId } from '../domain/request-ids';
 import { namesTopic } from '../domain/command-words';
 import { interpret } from './interpret';
+import { RefusalReason, refusal } from '../domain/refusal';
+import type { PersonRefusals } from './person-refusals';
 
 export interface HelpEntry {
   usage: string;
@@ -205,15 +207,33 @@ export type StatusAnswer = { show: ApprovalRequest } | { say: string };
  * `status <id>` in a conversation: the request's card when this person may see it (status), it may
  * be shown here (shownIn: a shared conversation only where the request is already) and the
  * conversation does not hold enough copies of it (cardCopyRefusal); otherwise why not, in words.
+ * With `unseen`, a request id this person may not see, or that no request has, is recorded there
+ * (person-refusals.ts) as what it was, though both are answered alike: probing for ids shows in the
+ * audit trail. What is not shaped as a request id at all (a typo) is not recorded.
  */
-export async function statusIn(deps: AppDeps, actor: Actor, requestId: string, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<StatusAnswer> {
-  const { request: r, graphSaid } = await statusSeen(deps, actor, requestId);
-  if (!r) return { say: notSeenText(requestId) + (graphSaid ? ` Countersign could not check your Entra group memberships (${graphSaid.replace(/[.\s]+$/, '')}), so a request you decide through a group is not shown: try again in a minute.` : '') };
+export async function statusIn(deps: AppDeps, actor: Actor, requestId: string, where: Source, unseen: PersonRefusals): Promise<StatusAnswer> {
+  const { request: r, graphSaid, hidden } = await statusSeen(deps, actor, requestId);
+  if (!r) {
+    const say = notSeenText(requestId) + (graphSaid ? ` Countersign could not check your Entra group memberships (${graphSaid.replace(/[.\s]+$/, '')}), so a request you decide through a group is not shown: try again in a minute.` : '');
+    if (isRequestId(canonicalRequestId(requestId))) await recordUnseen(unseen, actor, where, requestId, say, hidden, graphSaid);
+    return { say };
+  }
   if (!shownIn(r, where)) {
     return { say: `Request ${r.id} was not asked in this conversation, so its card is not posted here, where everyone would read it. Type "status ${r.id}" in your personal chat with Countersign.` };
   }
   const enough = await cardCopyRefusal(deps, r.id, where);
   return enough ? { say: enough } : { show: r };
+}
+
+/**
+ * The record of a `status` that showed nothing: `unknown-request` when no request has the id,
+ * `not-allowed-to-see` (or `membership-unknown`, when Graph could not confirm the groups that may
+ * have let them) when one does, with that request, so the attempt is in its trail.
+ */
+function recordUnseen(unseen: PersonRefusals, actor: Actor, source: Source, typed: string, said: string, hidden: ApprovalRequest | undefined, graphSaid: string | undefined): Promise<void> {
+  const id = canonicalRequestId(typed);
+  const reason = !hidden ? RefusalReason.UnknownRequest : graphSaid ? RefusalReason.MembershipUnknown : RefusalReason.NotAllowedToSee;
+  return unseen.record({ actor, source, refusal: refusal(reason, said, id), ...(hidden ? { request: hidden } : {}), data: { command: 'status', readOnly: true, requestId: id } });
 }
 
 /**
@@ -244,7 +264,7 @@ export async function status(deps: AppDeps, actor: Actor, requestId: string): Pr
  * looked up (once, as for `pending`) whether the request exists or not, and what is said names no
  * group, so the answer tells nothing of the request.
  */
-async function statusSeen(deps: AppDeps, actor: Actor, requestId: string): Promise<{ request?: ApprovalRequest; graphSaid?: string }> {
+async function statusSeen(deps: AppDeps, actor: Actor, requestId: string): Promise<{ request?: ApprovalRequest; graphSaid?: string; hidden?: ApprovalRequest }> {
   const id = canonicalRequestId(requestId);
   const r = await readRequest(deps, id);
   // What is not even shaped as a request id is answered as such (notSeenText): nothing to look up for it.
@@ -258,5 +278,6 @@ async function statusSeen(deps: AppDeps, actor: Actor, requestId: string): Promi
     access.isApproverFor(decidingRoles(r), actor) ||
     access.isApproverFor(deps.config.auditorRoles, actor) ||
     (await decider(deps, actor))(r);
-  return visible ? { request: r } : unconfirmed;
+  // `hidden`: the request this person may not see, for its record alone (never shown or told).
+  return visible ? { request: r } : { ...unconfirmed, hidden: r };
 }

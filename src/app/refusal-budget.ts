@@ -7,6 +7,9 @@
  * records in 2 s, about 16 GB an hour), each one a durable commit on the writer approvals use.
  * Activities from a tenant or channel Countersign does not serve pass the same budget (access.ts):
  * their token is valid, but nothing else about their sender is known, and any tenant can send them.
+ * So do two refusals of people of the tenants served that carry no decision and that one script
+ * could repeat without end (person-refusals.ts): a `status` of a request they may not see, and an
+ * answer to a form that is not theirs; those are counted per person.
  */
 import type { RepeatedRefusals } from '../domain/repeated-refusals';
 import type { Clock } from './ports';
@@ -37,10 +40,11 @@ export class RefusalBudget {
     /** Told when a summary could not be recorded. */
     private readonly failed: (err: unknown) => void,
     /**
-     * What a refusal is counted by: the caller's address, or (for activities the Bot Connector
-     * signed, whose address is the connector's) the tenant the activity claims.
+     * What a refusal is counted by: the caller's address, (for activities the Bot Connector
+     * signed, whose address is the connector's) the tenant the activity claims, or (for people of
+     * the tenants served) the person's Entra object id.
      */
-    private readonly countedBy: 'address' | 'tenant' = 'address',
+    private readonly countedBy: 'address' | 'tenant' | 'person' = 'address',
   ) {}
 
   /** True: record this refusal one by one. False: it is counted into the minute's summary. */
@@ -86,7 +90,9 @@ export class RefusalBudget {
         reasons: Object.fromEntries([...held.reasons].sort((a, b) => b[1] - a[1])),
         ...(this.countedBy === 'tenant'
           ? { tenants: busiest, ...(rest ? { otherTenants: rest } : {}) }
-          : { remoteAddresses: busiest, ...(rest ? { otherAddresses: rest } : {}) }),
+          : this.countedBy === 'person'
+            ? { people: busiest, ...(rest ? { otherPeople: rest } : {}) }
+            : { remoteAddresses: busiest, ...(rest ? { otherAddresses: rest } : {}) }),
         perMinute: REFUSAL_BUDGET.perMinute,
       };
       this.writing = this.writing.then(() => this.summarise(repeated).catch((err: unknown) => this.failed(err)));

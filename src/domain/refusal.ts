@@ -102,6 +102,12 @@ export enum RefusalReason {
    * scheduled or running) for the same operation: a second would run it twice once approved.
    */
   AlreadyRequested = 'already-requested',
+  /**
+   * `status <id>` (or another look at one request) by someone who may not see that request: answered
+   * as for a request that does not exist (`unknown-request`), so that ids cannot be probed; the audit
+   * records which it was.
+   */
+  NotAllowedToSee = 'not-allowed-to-see',
 }
 
 export interface Refusal {

@@ -20,6 +20,10 @@ export interface RepeatedRefusals {
   tenants?: Record<string, number>;
   /** How many came from tenants not named above. */
   otherTenants?: number;
+  /** How many, per person (Entra object id; the most frequent, at most 20): refusals of people of the tenants served that go through a budget (a `status` of a request they may not see, an answer to a form not theirs). */
+  people?: Record<string, number>;
+  /** How many came from people not named above. */
+  otherPeople?: number;
   /** How many a minute are recorded one by one. */
   perMinute: number;
 }
@@ -27,9 +31,9 @@ export interface RepeatedRefusals {
 /** "1,200 more from … to … were counted …: missing-token 1,100, invalid-token 100; from 3 addresses", a summary's detail. */
 export function repeatedText(r: RepeatedRefusals): string {
   const reasons = Object.entries(r.reasons).map(([reason, n]) => `${reason} ${n.toLocaleString('en-US')}`).join(', ');
-  const [what, counted, others] = r.tenants ? ['tenant', r.tenants, r.otherTenants] : ['address', r.remoteAddresses ?? {}, r.otherAddresses];
+  const [what, counted, others] = r.tenants ? ['tenant', r.tenants, r.otherTenants] : r.people ? ['person', r.people, r.otherPeople] : ['address', r.remoteAddresses ?? {}, r.otherAddresses];
   const named = Object.keys(counted).length;
-  const plural = what === 'address' ? 'addresses' : 'tenants';
+  const plural = what === 'address' ? 'addresses' : what === 'person' ? 'people' : 'tenants';
   const from = others ? `${named} ${plural} and others` : named === 1 ? `1 ${what}` : `${named} ${plural}`;
   return `${r.count.toLocaleString('en-US')} more from ${r.from} to ${r.to} were counted, not recorded one by one (at most ${r.perMinute} a minute are): ${reasons}; from ${from}`;
 }

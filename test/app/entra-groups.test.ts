@@ -117,10 +117,10 @@ describe('app: Entra groups as roles', () => {
     const r = await asked(f, alice, DELETE);
     directory.fail('Microsoft Graph answered 503');
     const why = 'Countersign could not check your Entra group memberships (Microsoft Graph answered 503), so a request you decide through a group is not shown: try again in a minute.';
-    assert.deepEqual(await f.app.statusIn(bob, r.id, { conversationId: 'a:bob', conversationType: 'personal' }), { say: `There is no request ${r.id} that you can see. ${why}` });
-    assert.deepEqual(await f.app.statusIn(bob, 'CS-ZZZZZZZZ', { conversationId: 'a:bob', conversationType: 'personal' }), { say: `There is no request CS-ZZZZZZZZ that you can see. ${why}` });
+    assert.deepEqual(await f.app.statusIn(bob, r.id, { channelId: 'msteams', conversationId: 'a:bob', conversationType: 'personal' }), { say: `There is no request ${r.id} that you can see. ${why}` });
+    assert.deepEqual(await f.app.statusIn(bob, 'CS-ZZZZZZZZ', { channelId: 'msteams', conversationId: 'a:bob', conversationType: 'personal' }), { say: `There is no request CS-ZZZZZZZZ that you can see. ${why}` });
     directory.fail(undefined);
-    assert.deepEqual(await f.app.statusIn(carol, r.id, { conversationId: 'a:carol', conversationType: 'personal' }), { say: `There is no request ${r.id} that you can see.` }, 'Graph answered: nothing more to say');
+    assert.deepEqual(await f.app.statusIn(carol, r.id, { channelId: 'msteams', conversationId: 'a:carol', conversationType: 'personal' }), { say: `There is no request ${r.id} that you can see.` }, 'Graph answered: nothing more to say');
   });
 
   it('shows a group member on their personal card the buttons their click would be allowed: cancelling a scheduled request', async () => {

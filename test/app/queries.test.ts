@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { PENDING_SHOWN } from '../../src/app/queries';
 import { pendingCard } from '../../src/cards/lists';
 import { cardText } from '../support/connector';
+import { REFUSAL_BUDGET } from '../../src/app/refusal-budget';
 import { policyLines } from '../../src/domain/policy-text';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
@@ -141,7 +142,7 @@ describe('app: queries', () => {
 
   it('says what a request id looks like to "status" with something that is none, and what was meant when it is plain', async () => {
     const r = await asked(f, alice, 'delete resource group staging-old');
-    const where = { conversationId: 'a:personal-alice', conversationType: 'personal' as const };
+    const where = { channelId: 'msteams', conversationId: 'a:personal-alice', conversationType: 'personal' as const };
     const say = async (typed: string) => {
       const answer = await f.app.statusIn(alice, typed, where);
       return 'say' in answer ? answer.say : `card of ${answer.show.id}`;
@@ -160,6 +161,50 @@ describe('app: queries', () => {
     assert.equal(await say('CS-7K3M9QXW'), 'There is no request CS-7K3M9QXW that you can see.');
     assert.equal(await f.app.statusIn(carol, r.id, where).then((a) => ('say' in a ? a.say : '')), `There is no request ${r.id} that you can see.`);
     assert.equal(await say(`${r.id.toLowerCase()}.`), `card of ${r.id}`);
+  });
+
+  it('records a "status" of a request its asker may not see, or that none has, as what it was, though both are answered alike; a typo is not recorded', async () => {
+    const r = await asked(f, alice, 'delete resource group staging-old');
+    const where = sourceIn({ id: 'a:personal-carol', conversationType: 'personal' }, 'status-1');
+    const said = async (typed: string) => {
+      const answer = await f.app.statusIn(carol, typed, where);
+      return 'say' in answer ? answer.say : `card of ${answer.show.id}`;
+    };
+    assert.equal(await said(r.id), `There is no request ${r.id} that you can see.`);
+    assert.equal(await said('cs-7k3m9qxw'), 'There is no request CS-7K3M9QXW that you can see.');
+    assert.match(await said('CS-7K3'), /is not a request id/);
+    // Her own request's card is shown, and nothing is recorded for it.
+    assert.ok('show' in (await f.app.statusIn(alice, r.id, sourceIn({ id: 'a:personal-alice', conversationType: 'personal' }))));
+    const refused = await f.audit({ types: ['request.refused'] });
+    assert.deepEqual(
+      refused.map((x) => [x.actor?.aadObjectId, x.source?.conversationId, x.outcome.reason, x.outcome.detail, x.request?.id, x.data]),
+      [
+        [carol.aadObjectId, 'a:personal-carol', RefusalReason.NotAllowedToSee, `There is no request ${r.id} that you can see.`, r.id, { command: 'status', readOnly: true, requestId: r.id }],
+        [carol.aadObjectId, 'a:personal-carol', RefusalReason.UnknownRequest, 'There is no request CS-7K3M9QXW that you can see.', undefined, { command: 'status', readOnly: true, requestId: 'CS-7K3M9QXW' }],
+      ],
+    );
+    // In the request's own trail (an export by request, its evidence bundle).
+    assert.ok((await f.audit({ requestId: r.id })).some((x) => x.type === 'request.refused' && x.actor?.aadObjectId === carol.aadObjectId));
+  });
+
+  it('records a flood of "status" probes one by one up to the budget a minute, then counts them per person into one record', async () => {
+    const budget = { ...REFUSAL_BUDGET };
+    Object.assign(REFUSAL_BUDGET, { perMinute: 3 });
+    try {
+      const where = sourceIn({ id: 'a:personal-carol', conversationType: 'personal' });
+      for (let i = 0; i < 10; i++) await f.app.statusIn(i < 8 ? carol : mallory, `CS-7K3M9Q${String(i).padStart(2, '0')}`, where);
+      assert.equal((await f.audit({ types: ['request.refused'] })).length, 3, 'the first 3 of the minute, one by one');
+      await f.app.flushRefusals();
+      const records = await f.audit({ types: ['request.refused'] });
+      assert.equal(records.length, 4);
+      const summary = records[3];
+      assert.equal(summary.outcome.reason, 'repeated');
+      assert.deepEqual(summary.data?.repeated && (summary.data.repeated as { people?: unknown; count?: unknown }).people, { [carol.aadObjectId]: 5, [mallory.aadObjectId]: 2 });
+      assert.equal(summary.data?.command, 'status');
+      assert.match(String(summary.outcome.detail), /^status of a request not seen \(no such request, or not theirs to see\): 7 more from .* were counted, not recorded one by one \(at most 3 a minute are\): unknown-request 7; from 2 people$/);
+    } finally {
+      Object.assign(REFUSAL_BUDGET, budget);
+    }
   });
 
   it('runs a read-only command at once, without a request', async () => {
