@@ -33,7 +33,7 @@ import { CommitOutcomeUnknownError, outsideTurn, type CardMessage, type StorageF
 import { cardViewers, personalView, refreshProblem, type PersonalView } from './personal-view';
 import { help, helpOn, pending, pendingIn, status, statusIn, usage, type HelpEntry, type HelpTopic, type PendingAnswer, type PendingView, type StatusAnswer } from './queries';
 import { recordConfigLoaded } from './startup';
-import { PersonRefusals } from './person-refusals';
+import { PersonRefusals, refuseFormAnswer, type FormAnswer } from './person-refusals';
 import { createRequest, runQuery, type CreateInput, type CreateResult } from './requests';
 import { interpret, type Interpretation } from './interpret';
 import { answerMessageChange, type ChangedMessage } from './message-changes';
@@ -72,8 +72,9 @@ export class Countersign {
   private delegationsInForce: Set<string> | undefined;
   private readonly authRefusals: AuthRefusals;
   private readonly tenantGate: TenantGate;
-  /** `status` of a request not seen: recorded up to a budget a minute (person-refusals.ts). */
+  /** `status` of a request not seen, and answers to forms not the person's: recorded up to a budget a minute (person-refusals.ts). */
   private readonly unseenStatus: PersonRefusals;
+  private readonly foreignForms: PersonRefusals;
 
   constructor(
     private readonly deps: AppDeps,
@@ -85,6 +86,7 @@ export class Countersign {
     this.authRefusals = new AuthRefusals(deps);
     this.tenantGate = new TenantGate(deps);
     this.unseenStatus = new PersonRefusals(deps, 'status of a request not seen (no such request, or not theirs to see)', { command: 'status', readOnly: true });
+    this.foreignForms = new PersonRefusals(deps, 'answer to a form or confirmation not waiting for that person', { stage: 'form' });
   }
 
   /** The app's logger: the adapters log what they translate with the same ids and redaction. */
@@ -113,11 +115,11 @@ export class Countersign {
   }
 
   /**
-   * At a stop: the refused authentications, the activities refused at the tenant gate and the
-   * `status` of requests not seen, counted but not yet recorded, are recorded.
+   * At a stop: the refused authentications, the activities refused at the tenant gate, the `status`
+   * of requests not seen and the answers to forms not the person's, counted but not yet recorded, are recorded.
    */
   async flushRefusals(): Promise<void> {
-    await Promise.all([this.authRefusals.flush(), this.tenantGate.flush(), this.unseenStatus.flush()]);
+    await Promise.all([this.authRefusals.flush(), this.tenantGate.flush(), this.unseenStatus.flush(), this.foreignForms.flush()]);
   }
 
   /** The tenant gate every activity passes first (a refusal is audited; past a budget a minute, counted and not told). */
@@ -128,6 +130,15 @@ export class Countersign {
   /** Client-supplied text past its limits is refused before anything else (audited with a bounded prefix). */
   admitClientText(input: ClientInput): Promise<Refusal | undefined> {
     return admitClientText(this.deps, input);
+  }
+
+  /**
+   * An answer to a form or confirmation card that is not the one waiting for this person's answer
+   * (someone else's in a shared conversation, or an old copy): refused, nothing requested, and
+   * recorded (past a budget a minute, counted per person).
+   */
+  formAnswerRefused(answer: FormAnswer): Promise<Refusal> {
+    return refuseFormAnswer(this.deps, this.foreignForms, answer);
   }
 
   /** Whether this person may ask for the command here and now (told before a form starts). */

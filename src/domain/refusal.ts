@@ -108,6 +108,11 @@ export enum RefusalReason {
    * records which it was.
    */
   NotAllowedToSee = 'not-allowed-to-see',
+  /**
+   * An answer to a request form or confirmation that is not the one waiting for this person's answer
+   * (an old copy of theirs, or someone else's in a shared conversation): nothing was requested.
+   */
+  FormMismatch = 'form-mismatch',
 }
 
 export interface Refusal {

@@ -197,10 +197,22 @@ export class CountersignBot extends TeamsActivityHandler {
       }
       // An answer from another card than the form waiting for this person (an old copy, someone
       // else's in a shared conversation): it neither goes on with their form nor changes that card.
+      // Their own confirmation answered again (a double click) is told what it made; any other is refused and recorded.
       const created = await this.forms.createdFrom(context, clicked);
-      if (created) await context.sendActivity(this.say(`This confirmation already created request ${created}. Type "status ${created}" to see where it stands.`));
-      else if (dc.activeDialog) await context.sendActivity(this.say('That card is not the form waiting for your answer (an old copy, or someone else\'s): nothing was requested. Use the newest form Countersign sent you, or type the command again.'));
-      else await context.sendActivity(this.say('That form is no longer active (it was finished, cancelled or replaced), or it is not yours. Type the command again.'));
+      if (created) {
+        await context.sendActivity(this.say(`This confirmation already created request ${created}. Type "status ${created}" to see where it stands.`));
+        return;
+      }
+      const value = context.activity.value as { countersign?: unknown; command?: unknown };
+      const refused = await this.app.formAnswerRefused({
+        actor: actorOf(context.activity),
+        source: sourceOf(context.activity),
+        answer: typeof value.countersign === 'string' ? value.countersign : '(none)',
+        ...(typeof value.command === 'string' ? { command: value.command } : {}),
+        ...(clicked !== undefined ? { answered: clicked } : {}),
+        formOpen: !!dc.activeDialog,
+      });
+      await context.sendActivity(this.say(refused.message));
       return;
     }
     if (await this.forms.openedByThis(context)) {

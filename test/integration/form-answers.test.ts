@@ -56,6 +56,7 @@ describe('answers to form and confirmation cards (bot over HTTP)', function () {
     assert.deepEqual(await h.bot.deps.store.requests.list({}), [], 'no request was made');
     assert.equal(JSON.stringify(h.connector.card(remove)), removeCard, 'the open confirmation is as it was');
     assert.match(String(h.teams.since(from).at(-1)?.activity.text), /That card is not the form waiting for your answer \(an old copy, or someone else's\): nothing was requested/);
+    assert.equal((await formRefusals()).length, 1, 'the old copy answered is recorded');
     // Her open one still works.
     await answer(people.alice, alicePersonal, remove, { countersign: 'confirm', command: 'delete resource group' });
     assert.deepEqual((await h.bot.deps.store.requests.list({})).map((r) => r.command), ['delete resource group']);
@@ -71,7 +72,34 @@ describe('answers to form and confirmation cards (bot over HTTP)', function () {
     await answer(people.dave, opsChannel, alices, { countersign: 'confirm', command: 'create resource group' });
     assert.deepEqual(await h.bot.deps.store.requests.list({}), [], 'nothing was made');
     assert.equal(JSON.stringify(h.connector.card(alices)), alicesCard, "Alice's card is as it was");
+    // The attempt is in the audit trail: who answered whose card, where, and what it named.
+    const refused = await formRefusals();
+    assert.equal(refused.length, 1, JSON.stringify(refused));
+    assert.equal(refused[0].actor?.aadObjectId, people.dave.aadObjectId);
+    assert.equal(refused[0].source?.conversationId, opsChannel.id);
+    assert.match(String(refused[0].outcome.detail), /That card is not the form waiting for your answer \(an old copy, or someone else's\): nothing was requested/);
+    assert.deepEqual(refused[0].data, { stage: 'form', answer: 'confirm', command: 'create resource group', answeredMessage: alices, formOpen: true });
   });
+
+  it("records an answer to someone else's form by a person who has none open, and not a typed command that names nothing", async () => {
+    await h.teams.say(people.alice, 'create resource group', opsChannel);
+    const from = await h.teams.say(people.alice, '', opsChannel, { countersign: 'form', 'param.name': 'rg-alice', 'param.location': 'westeurope', 'param.owner': 'team', reason: 'alice needs it' });
+    const alices = lastCardId(from);
+    await h.teams.say(people.dave, 'frobnicate the thing', opsChannel);
+    const before = h.connector.sent.length;
+    await answer(people.dave, opsChannel, alices, { countersign: 'confirm-cancel', command: 'no such command' });
+    assert.match(String(h.teams.since(before).at(-1)?.activity.text), /That form is no longer active \(it was finished, cancelled or replaced\), or it is not yours/);
+    const refused = [];
+    for await (const r of h.bot.deps.store.audit.read({ types: ['request.refused'] })) refused.push(r);
+    // Dave's typo is answered and not recorded (no refusal of anything); his answer to Alice's card is.
+    assert.deepEqual(refused.map((x) => [x.actor?.aadObjectId, x.outcome.reason, x.data]), [[people.dave.aadObjectId, 'form-mismatch', { stage: 'form', answer: 'confirm-cancel', answeredMessage: alices, formOpen: false }]]);
+  });
+
+  async function formRefusals() {
+    const out = [];
+    for await (const r of h.bot.deps.store.audit.read({ types: ['request.refused'] })) if (r.data?.stage === 'form' && r.outcome.reason === 'form-mismatch') out.push(r);
+    return out;
+  }
 
   it('never changes a message a form answer merely names, such as an approval card', async () => {
     let from = await h.teams.say(people.dave, 'delete resource group staging-old reason: cleanup', opsChannel);
