@@ -30,7 +30,7 @@ import { OUTCOME_MESSAGE, sendOwedOutcomeMessages } from './outcome-message';
 import { sweepScheduled } from './schedule';
 import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
 import { CommitOutcomeUnknownError, outsideTurn, type CardMessage, type StorageFault } from './ports';
-import { cardViewers, personalView, refreshProblem, type PersonalView } from './personal-view';
+import { cardViewers, personalView, refreshProblem, unseenText, type PersonalView } from './personal-view';
 import { help, helpOn, pending, pendingIn, status, statusIn, usage, type HelpEntry, type HelpTopic, type PendingAnswer, type PendingView, type StatusAnswer } from './queries';
 import { recordConfigLoaded } from './startup';
 import { PersonRefusals, refuseFormAnswer, type FormAnswer } from './person-refusals';
@@ -85,7 +85,7 @@ export class Countersign {
     this.executor = new Executor(deps, executorOptions);
     this.authRefusals = new AuthRefusals(deps);
     this.tenantGate = new TenantGate(deps);
-    this.unseenStatus = new PersonRefusals(deps, 'status of a request not seen (no such request, or not theirs to see)', { command: 'status', readOnly: true });
+    this.unseenStatus = new PersonRefusals(deps, 'status or card refresh of a request not seen (no such request, or not theirs to see)', { readOnly: true });
     this.foreignForms = new PersonRefusals(deps, 'answer to a form or confirmation not waiting for that person', { stage: 'form' });
   }
 
@@ -366,9 +366,18 @@ export class Countersign {
     return refreshProblem(requestId);
   }
 
-  /** The request's card as this person sees it (only the buttons they can use). */
-  personalView(actor: Actor, requestId: string): Promise<PersonalView | undefined> {
-    return personalView(this.deps, actor, requestId);
+  /**
+   * The request's card as this person sees it (only the buttons they can use). `refreshedFrom`: Teams
+   * asked for it (the card's refresh), from there; one naming a request this person may not see, or
+   * that none has, is then recorded as a `status` of it is (past a budget a minute, counted per person).
+   */
+  personalView(actor: Actor, requestId: string, refreshedFrom?: Source): Promise<PersonalView | undefined> {
+    return personalView(this.deps, actor, requestId, refreshedFrom ? { source: refreshedFrom, unseen: this.unseenStatus } : undefined);
+  }
+
+  /** What a card's refresh or a click's answer that shows no request says. */
+  unseenText(requestId: string): string {
+    return unseenText(requestId);
   }
 
   /** Entra object ids of the people whose card is personal: the requester and the approvers. */

@@ -4,12 +4,14 @@
  * may do is still decided when it is clicked (decisions.ts); this only leaves out what would be refused.
  * Whoever may not see the request (see `status`) is told there is none.
  */
-import type { ApprovalRequest, Actor } from '../domain/request';
+import type { ApprovalRequest, Actor, Source } from '../domain/request';
 import { decidingRoles } from '../domain/policy';
 import { reviewBreakGlass, type DecisionContext } from '../domain/lifecycle';
 import type { AppDeps } from './context';
 import { decisionsOf } from './decisions';
-import { status } from './queries';
+import { recordUnseen, statusSeen } from './queries';
+import type { PersonRefusals } from './person-refusals';
+import { canonicalRequestId, isRequestId } from '../domain/request-ids';
 
 export interface PersonalView {
   request: ApprovalRequest;
@@ -18,6 +20,17 @@ export interface PersonalView {
   canCancel: boolean;
   /** Ratify or flag a break-glass use after it ran. */
   canReview: boolean;
+}
+
+/** A card's refresh as Teams sent it: where from, and the budget its refusal is recorded through. */
+export interface RefreshAsked {
+  source: Source;
+  unseen: PersonRefusals;
+}
+
+/** What a refresh (or a click's answer) that shows no request says. */
+export function unseenText(requestId: string): string {
+  return `There is no request ${requestId} that you can see.`;
 }
 
 /**
@@ -49,11 +62,19 @@ function writtenOut(value: unknown): string {
 /**
  * The card for this person, or undefined when there is no such request or they may not see it: the
  * same rule as `status` (the requester, those who can decide it, auditors), so a refresh sent from
- * anywhere with any request id cannot show someone a request they could not ask about.
+ * anywhere with any request id cannot show someone a request they could not ask about. With
+ * `refresh` (Teams' refresh invoke, not the view a refused click is answered with), one that shows
+ * nothing is recorded as a `status` that shows nothing is.
  */
-export async function personalView(deps: AppDeps, actor: Actor, requestId: string): Promise<PersonalView | undefined> {
-  const request = await status(deps, actor, requestId);
-  if (!request) return undefined;
+export async function personalView(deps: AppDeps, actor: Actor, requestId: string, refresh?: RefreshAsked): Promise<PersonalView | undefined> {
+  const { request, hidden, graphSaid } = await statusSeen(deps, actor, requestId);
+  if (!request) {
+    // A refresh Teams sent for this person, naming a request they may not see or that none has: recorded as a `status` of it would be.
+    if (refresh && isRequestId(canonicalRequestId(requestId))) {
+      await recordUnseen(refresh.unseen, { actor, source: refresh.source, typed: requestId, said: unseenText(requestId), ...(hidden ? { hidden } : {}), ...(graphSaid ? { graphSaid } : {}), command: 'refresh' });
+    }
+    return undefined;
+  }
   // Each button is the domain's transition tried without saving, with the person's roles and
   // delegations as a click would resolve them (Entra groups included): the buttons shown are those
   // whose click would go through, by the same rule.

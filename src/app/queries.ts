@@ -215,7 +215,7 @@ export async function statusIn(deps: AppDeps, actor: Actor, requestId: string, w
   const { request: r, graphSaid, hidden } = await statusSeen(deps, actor, requestId);
   if (!r) {
     const say = notSeenText(requestId) + (graphSaid ? ` Countersign could not check your Entra group memberships (${graphSaid.replace(/[.\s]+$/, '')}), so a request you decide through a group is not shown: try again in a minute.` : '');
-    if (isRequestId(canonicalRequestId(requestId))) await recordUnseen(unseen, actor, where, requestId, say, hidden, graphSaid);
+    if (isRequestId(canonicalRequestId(requestId))) await recordUnseen(unseen, { actor, source: where, typed: requestId, said: say, hidden, graphSaid, command: 'status' });
     return { say };
   }
   if (!shownIn(r, where)) {
@@ -225,15 +225,30 @@ export async function statusIn(deps: AppDeps, actor: Actor, requestId: string, w
   return enough ? { say: enough } : { show: r };
 }
 
+/** A look at one request that showed nothing, as recordUnseen records it. */
+export interface UnseenLook {
+  actor: Actor;
+  source: Source;
+  /** The request id as the person sent it. */
+  typed: string;
+  /** The words they were answered. */
+  said: string;
+  /** The request they may not see, when there is one. */
+  hidden?: ApprovalRequest;
+  graphSaid?: string;
+  /** `status`, or `refresh` (a card's per-person refresh). */
+  command: 'status' | 'refresh';
+}
+
 /**
- * The record of a `status` that showed nothing: `unknown-request` when no request has the id,
- * `not-allowed-to-see` (or `membership-unknown`, when Graph could not confirm the groups that may
- * have let them) when one does, with that request, so the attempt is in its trail.
+ * The record of a `status` (or a card's refresh) that showed nothing: `unknown-request` when no
+ * request has the id, `not-allowed-to-see` (or `membership-unknown`, when Graph could not confirm
+ * the groups that may have let them) when one does, with that request, so the attempt is in its trail.
  */
-function recordUnseen(unseen: PersonRefusals, actor: Actor, source: Source, typed: string, said: string, hidden: ApprovalRequest | undefined, graphSaid: string | undefined): Promise<void> {
-  const id = canonicalRequestId(typed);
-  const reason = !hidden ? RefusalReason.UnknownRequest : graphSaid ? RefusalReason.MembershipUnknown : RefusalReason.NotAllowedToSee;
-  return unseen.record({ actor, source, refusal: refusal(reason, said, id), ...(hidden ? { request: hidden } : {}), data: { command: 'status', readOnly: true, requestId: id } });
+export function recordUnseen(unseen: PersonRefusals, look: UnseenLook): Promise<void> {
+  const id = canonicalRequestId(look.typed);
+  const reason = !look.hidden ? RefusalReason.UnknownRequest : look.graphSaid ? RefusalReason.MembershipUnknown : RefusalReason.NotAllowedToSee;
+  return unseen.record({ actor: look.actor, source: look.source, refusal: refusal(reason, look.said, id), ...(look.hidden ? { request: look.hidden } : {}), data: { command: look.command, readOnly: true, requestId: id } });
 }
 
 /**
@@ -264,7 +279,7 @@ export async function status(deps: AppDeps, actor: Actor, requestId: string): Pr
  * looked up (once, as for `pending`) whether the request exists or not, and what is said names no
  * group, so the answer tells nothing of the request.
  */
-async function statusSeen(deps: AppDeps, actor: Actor, requestId: string): Promise<{ request?: ApprovalRequest; graphSaid?: string; hidden?: ApprovalRequest }> {
+export async function statusSeen(deps: AppDeps, actor: Actor, requestId: string): Promise<{ request?: ApprovalRequest; graphSaid?: string; hidden?: ApprovalRequest }> {
   const id = canonicalRequestId(requestId);
   const r = await readRequest(deps, id);
   // What is not even shaped as a request id is answered as such (notSeenText): nothing to look up for it.

@@ -35,7 +35,7 @@ export class CardActions {
     const source = sourceOf(activity);
     if (verb === 'refresh') {
       const problem = this.app.refreshProblem(data.requestId);
-      return problem ? message(this.say(problem)) : this.personalCard(actor, requestId);
+      return problem ? message(this.say(problem)) : this.personalCard(actor, requestId, source);
     }
     try {
       const result = await this.app.click({
@@ -64,9 +64,9 @@ export class CardActions {
   }
 
   /** Teams asks for the card as this person sees it (refresh.userIds): only the buttons they can use. */
-  private async personalCard(actor: ReturnType<typeof actorOf>, requestId: string): Promise<AdaptiveCardInvokeResponse> {
-    const view = await this.app.personalView(actor, requestId);
-    if (!view) return message(this.say(`There is no request ${requestId} that you can see.`));
+  private async personalCard(actor: ReturnType<typeof actorOf>, requestId: string, source: ReturnType<typeof sourceOf>): Promise<AdaptiveCardInvokeResponse> {
+    const view = await this.app.personalView(actor, requestId, source);
+    if (!view) return message(this.say(this.app.unseenText(requestId)));
     return cardResponse(requestCard(view.request, { ...this.sharedOptions(view.request), viewer: { canApprove: view.canApprove, canReject: view.canReject, canCancel: view.canCancel, canReview: view.canReview } }));
   }
 

@@ -200,8 +200,8 @@ describe('app: queries', () => {
       const summary = records[3];
       assert.equal(summary.outcome.reason, 'repeated');
       assert.deepEqual(summary.data?.repeated && (summary.data.repeated as { people?: unknown; count?: unknown }).people, { [carol.aadObjectId]: 5, [mallory.aadObjectId]: 2 });
-      assert.equal(summary.data?.command, 'status');
-      assert.match(String(summary.outcome.detail), /^status of a request not seen \(no such request, or not theirs to see\): 7 more from .* were counted, not recorded one by one \(at most 3 a minute are\): unknown-request 7; from 2 people$/);
+      assert.equal(summary.data?.readOnly, true);
+      assert.match(String(summary.outcome.detail), /^status or card refresh of a request not seen \(no such request, or not theirs to see\): 7 more from .* were counted, not recorded one by one \(at most 3 a minute are\): unknown-request 7; from 2 people$/);
     } finally {
       Object.assign(REFUSAL_BUDGET, budget);
     }

@@ -49,6 +49,19 @@ describe('per-person request cards (bot over HTTP)', () => {
     }
     const fromStatus = await h.teams.say(people.carol, `status ${requestId}`);
     assert.ok(h.teams.since(fromStatus).some((s) => s.activity.text === `[SANDBOX] There is no request ${requestId} that you can see.`), 'the same answer as status');
+    // Each is in the request's trail, as what it was; a refresh Bob may see, and the view a refused click is answered with, record nothing more.
+    await h.teams.click(people.bob, cardId, 'refresh', { data: { requestId } });
+    await h.teams.click(people.carol, cardId, 'approve', { data: { requestId } });
+    const refused = [];
+    for await (const r of h.bot.deps.store.audit.read({ types: ['request.refused'] })) refused.push(r);
+    assert.deepEqual(
+      refused.map((x) => [x.actor?.aadObjectId, x.outcome.reason, x.request?.id, x.data?.command, x.data?.requestId]),
+      [
+        [people.carol.aadObjectId, 'not-allowed-to-see', requestId, 'refresh', requestId],
+        [people.carol.aadObjectId, 'not-allowed-to-see', requestId, 'refresh', requestId],
+        [people.carol.aadObjectId, 'not-allowed-to-see', requestId, 'status', requestId],
+      ],
+    );
   });
 
   it('names a refresh whose request id is missing or not text, instead of "There is no request ."', async () => {
