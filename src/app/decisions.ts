@@ -7,7 +7,7 @@
 import { neutralise, requestEvent, requestRef } from '../domain/audit';
 import { authorityFor, deciderText, samePerson, type Delegation } from '../domain/delegation';
 import { zonedText, zoneOrUtc } from '../domain/delegation-time';
-import { approve, cancel, expire, isPastExpiry, notExecutedText, reject, requestCancellation, reviewBreakGlass, scheduleLapsedText, stillUnreached, withoutLapsedApprovals, type AskingRules, type CommandGone, type DecisionContext, type DelegationEnd, type Transition } from '../domain/lifecycle';
+import { approve, cancel, expire, isPastExpiry, notExecutedText, oweOutcomeMessage, reject, requestCancellation, reviewBreakGlass, scheduleLapsedText, stillUnreached, withoutLapsedApprovals, type AskingRules, type CommandGone, type DecisionContext, type DelegationEnd, type Transition } from '../domain/lifecycle';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { outstandingText } from '../domain/quorum';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
@@ -17,6 +17,7 @@ import { cardOf } from './card-binding';
 import { currentCommand, transact, type AppDeps } from './context';
 import { askingRolesOf, askingRulesNow, breakGlassNow, commandGoneNow, requesterMayNow } from './execution-evidence';
 import { outsideTurn } from './turn-deadline';
+import { sendOutcomeMessage } from './outcome-message';
 import { commentRefusal } from './input-gate';
 import { delegationEndedFor, delegationEndedText, delegationsAt } from './delegations';
 import { accessForDecision, accessWithGroups, viewAccess } from './group-access';
@@ -266,19 +267,27 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   const zone = click.timeZone ? { timeZone: click.timeZone } : {};
   // An approval checks what the current config says of asking for the request (its requester's groups looked up).
   const askingNow = verb === 'approve' ? await askingNowFor(deps, resolved.request) : undefined;
-  const apply = (r: ApprovalRequest): Transition => {
+  // A cancellation's message names its run time in the requester's zone (written with the change, below).
+  const at = verb === 'cancel' ? await requesterTimeOf(deps, await named()) : utcTime;
+  const change = (r: ApprovalRequest): Transition => {
     const ctx = decisionContext(r, { actor: click.actor, access: resolved.access, now, source: click.source, cardHash: click.cardHash, ...zone });
     if (verb === 'cancel') return cancellation(r, { actor: click.actor, access: resolved.access, received, now, source: click.source, ...zone });
     // A break-glass use is reviewed by an approver in person (no delegate): ratified or flagged.
     if (verb === 'ratify' || verb === 'flag') return reviewBreakGlass(r, ctx, verb === 'ratify' ? 'ratified' : 'flagged', comment);
     return decision(r, verb, { actor: click.actor, access: resolved.access, received, ...(inForce ? { inForce } : {}), ...(end ? { end } : {}), now, source: click.source, cardHash: click.cardHash, ...(askingNow ? { askingNow } : {}), ...zone }, comment);
   };
+  // A decision that ends the request records the message its requester is owed with it (outcome-message.ts).
+  const apply = (r: ApprovalRequest): Transition => {
+    const t = change(r);
+    // Only a change of state: a review of a break-glass use that ended (ratified) ends nothing.
+    return oweOutcomeMessage(t, now, (ended) => (ended.state === r.state ? undefined : endingText(ended, t.ok && t.refused !== undefined, at)));
+  };
   let outcome = await transact(deps, click.requestId, apply);
   if (!outcome) {
     return refuseClick(deps, click, refusal(RefusalReason.UnknownRequest, `There is no request ${click.requestId}.`, click.requestId));
   }
   if (!outcome.result.ok && outcome.result.refusal.reason === RefusalReason.Expired && isDecidable(outcome.before) && isPastExpiry(outcome.before, now)) {
-    const after = await expireNow(deps, outcome.before.id);
+    const after = await expireNow(deps, outcome.before);
     if (!after || after.state === 'expired') return refuseClick(deps, click, outcome.result.refusal, after ?? outcome.before);
     // Another decision landed before the expiry could be recorded (an approval given in time): the
     // click is judged again on what is stored, not answered "expired" for a request that is not.
@@ -301,22 +310,40 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   if (outcome.result.refused) {
     // An approval that ended the request (the config as it is now would not let it run): refused to the
     // approver, naming why; its requester is told why (and how to ask again), as after a failed claim.
-    void deps.notifier.tellRequester(request, notExecutedText(request));
+    tellOwed(deps, request);
     return refuseClick(deps, click, outcome.result.refused, request);
   }
   // Logged on the next turn of the event loop, once the answer has gone: the person waits for the
   // durable decision, not for the line (formatting it and handing it to the log's writer thread).
   setImmediate(() => deps.log.info({ requestId: request.id, verb, state: request.state, by: click.actor.aadObjectId }, 'card action accepted'));
   if (request.state === 'approved') hooks.onApproved(request);
-  // Every other end is told to the requester; a rejection, given from a personal copy of the card or in a busy channel, too.
-  if (request.state === 'rejected') void deps.notifier.tellRequester(request, rejectedText(request));
-  // A scheduled request someone else cancelled: its requester, waiting for it to run, is told as for a rejection.
-  if (request.state === 'cancelled' && request.cancellation && !samePerson(request.cancellation.by, request.requester)) void requesterTime(deps, request).then((at) => deps.notifier.tellRequester(request, cancelledText(request, at)));
+  // Every other end is told to the requester (endingText): a rejection, given from a personal copy of
+  // the card or in a busy channel, too; a scheduled request someone else cancelled.
+  tellOwed(deps, request);
   // Asked after the answer, not held to the click's deadline (a write to Azure: its tries keep their time).
   if (request.state === 'executing' && verb === 'cancel') outsideTurn(() => void cancelInAzure(deps, request));
   // A break-glass use flagged: the person who used it hears that it was questioned, and why.
   if (verb === 'flag') void deps.notifier.tellRequester(request, flaggedText(request));
   return { ok: true, request, verb };
+}
+
+/**
+ * The message a decision that ended the request owes its requester, or undefined: an approval refused
+ * that ended it (its command's rules no longer allow it: to ask again, as after a failed claim), a
+ * rejection, and a cancellation by someone else (they are waiting for it to run). The requester
+ * who cancelled their own request is told nothing more.
+ */
+function endingText(r: ApprovalRequest, refused: boolean, at: (iso: string) => string): string | undefined {
+  if (refused && r.state === 'failed') return notExecutedText(r);
+  if (r.state === 'rejected') return rejectedText(r);
+  if (r.state === 'cancelled' && r.cancellation && !samePerson(r.cancellation.by, r.requester)) return cancelledText(r, at);
+  return undefined;
+}
+
+/** Sends the message the change just saved owes, if any, after the click's answer and outside its deadline. */
+function tellOwed(deps: AppDeps, request: ApprovalRequest): void {
+  if (request.outcomeMessage?.text === undefined) return;
+  outsideTurn(() => void sendOutcomeMessage(deps, request));
 }
 
 /** "Request CS-… was rejected by Bob Approver (for Dave Lead): not before the audit closes." */
@@ -382,20 +409,37 @@ export async function requesterTime(deps: AppDeps, r: ApprovalRequest): Promise<
   return (iso) => zonedText(iso, zone);
 }
 
-/** Moves a pending request past its expiry to expired; returns the stored result. */
-export async function expireNow(deps: AppDeps, requestId: string): Promise<ApprovalRequest | undefined> {
-  const outcome = await transact(deps, requestId, (r) => expire(r, deps.clock.now()), { readBackUnknownCommit: true });
+/** requesterTime of a request that may not exist; UTC then. */
+async function requesterTimeOf(deps: AppDeps, r: ApprovalRequest | undefined): Promise<(iso: string) => string> {
+  return r ? await requesterTime(deps, r) : utcTime;
+}
+
+function utcTime(iso: string): string {
+  return zonedText(iso, 'UTC');
+}
+
+/**
+ * Moves a pending request past its expiry to expired; returns the stored result. `read`: the request
+ * as last read (whose requester, in which zone, is told); the expiry is judged on the stored one, and
+ * the message its requester is owed written with it (outcome-message.ts).
+ */
+export async function expireNow(deps: AppDeps, read: ApprovalRequest): Promise<ApprovalRequest | undefined> {
+  const at = await requesterTime(deps, read);
+  const outcome = await transact(deps, read.id, (r) => oweOutcomeMessage(expire(r, deps.clock.now()), deps.clock.now(), () => expiredText(r, at)), { readBackUnknownCommit: true });
   if (outcome?.result.ok) {
-    const before = outcome.before;
-    const at = await requesterTime(deps, before);
-    const until = at(before.expiresAt);
-    // Approved in part (a quorum, or a second approval not yet given): said as it stood, not "nobody".
-    const nobody = before.state === 'needs_reapproval' ? `nobody approved it again, after what it would do changed, before ${until}.` : `nobody approved it before ${until}.`;
-    const why = before.state === 'scheduled' ? scheduleLapsedText(before, at) : before.approvals.length > 0 ? `it did not get every approval it needs before ${until}: still needed ${outstandingText(before)}.` : nobody;
-    void deps.notifier.tellRequester(outcome.result.request, `Request ${requestId} expired: ${why}${before.state === 'scheduled' ? '' : unreachedText(before)}`);
+    tellOwed(deps, outcome.result.request);
     return outcome.result.request;
   }
-  return outcome ? await deps.store.requests.get(requestId) : undefined;
+  return outcome ? await deps.store.requests.get(read.id) : undefined;
+}
+
+/** "Request CS-… expired: nobody approved it before …", from the request as it stood before it expired. */
+function expiredText(before: ApprovalRequest, at: (iso: string) => string): string {
+  const until = at(before.expiresAt);
+  // Approved in part (a quorum, or a second approval not yet given): said as it stood, not "nobody".
+  const nobody = before.state === 'needs_reapproval' ? `nobody approved it again, after what it would do changed, before ${until}.` : `nobody approved it before ${until}.`;
+  const why = before.state === 'scheduled' ? scheduleLapsedText(before, at) : before.approvals.length > 0 ? `it did not get every approval it needs before ${until}: still needed ${outstandingText(before)}.` : nobody;
+  return `Request ${before.id} expired: ${why}${before.state === 'scheduled' ? '' : unreachedText(before)}`;
 }
 
 /**

@@ -12,12 +12,13 @@ import { authorityFor, delegate, delegatesToTell, DEFAULT_DELEGATION_POLICY, rev
 import { decidingRoles, type Roles } from '../domain/policy';
 import { describeUntil, exampleDay, parseUntil, zonedText, zoneOrUtc } from '../domain/delegation-time';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
-import { lapsedDelegations, notExecutedText, peopleToDecide, withdrawDelegatedApprovals, type DelegationEnd } from '../domain/lifecycle';
+import { lapsedDelegations, notExecutedText, oweOutcomeMessage, peopleToDecide, withdrawDelegatedApprovals, type DelegationEnd } from '../domain/lifecycle';
 import { DECIDABLE_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { transact, type AppDeps } from './context';
 import { accessForView, accessWithGroups } from './group-access';
 import { delegationIdFor, revocationIdFor } from './ids';
 import { DelegationConflictError } from './ports';
+import { sendOutcomeMessage } from './outcome-message';
 
 /** The person named by @mention, or why the Teams layer could not tell who they are. */
 export type NamedPerson = Actor | { unresolved: string };
@@ -340,10 +341,13 @@ const NOT_STARTED = [...DECIDABLE_STATES, 'approved' as const, 'scheduled' as co
  * fails, and its requester is told); returns the request as it was before, when something changed.
  */
 async function withdrawOn(deps: AppDeps, requestId: string, ended: (r: ApprovalRequest) => ReadonlySet<string>, end: DelegationEnd): Promise<ApprovalRequest | undefined> {
-  const outcome = await transact(deps, requestId, (current) => withdrawDelegatedApprovals(current, ended(current), deps.clock.now(), end));
+  // A request that fails for it owes its requester the message, from this write (outcome-message.ts).
+  const outcome = await transact(deps, requestId, (current) =>
+    oweOutcomeMessage(withdrawDelegatedApprovals(current, ended(current), deps.clock.now(), end), deps.clock.now(), (r) => (r.state === 'failed' ? notExecutedText(r) : undefined)),
+  );
   if (!outcome?.result.ok) return undefined;
   const after = outcome.result.request;
-  if (after.state === 'failed') void deps.notifier.tellRequester(after, notExecutedText(after));
+  if (after.outcomeMessage?.text !== undefined) void sendOutcomeMessage(deps, after);
   return outcome.before;
 }
 

@@ -8,7 +8,7 @@
  * checks drift again before its first send (execution-send.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { claimedApprovalValidUntil, howItEnded, refuseUnaudited, whyNotToRun, windowOpen, type CommandGone, type DelegationEnd, type Transition } from '../domain/lifecycle';
+import { claimedApprovalValidUntil, howItEnded, oweOutcomeMessage, refuseUnaudited, whyNotToRun, windowOpen, type CommandGone, type DelegationEnd, type Transition } from '../domain/lifecycle';
 import { requestShapeProblem } from '../domain/request-shape';
 import { RefusalReason, refusal } from '../domain/refusal';
 import { decidingRoles, type AccessPolicy, type Roles } from '../domain/policy';
@@ -22,6 +22,7 @@ import { delegationsInForce, lapsedEnd } from './delegations';
 import { checkDrift, type DriftCheck } from './drift';
 import { accessWithGroups, approversAccess, rolesStillApproving } from './group-access';
 import { REQUEST_INDEX, type RequestTrail } from './request-trail';
+import { sendOutcomeMessage } from './outcome-message';
 import type { ExecutionRunner } from './execution-runner';
 
 /**
@@ -36,11 +37,12 @@ export function unreadableToRun(r: ApprovalRequest): string | undefined {
 export async function refuseUnreadable(deps: AppDeps, requestId: string): Promise<void> {
   const refused = await transact(deps, requestId, (r) => {
     const problem = unreadableToRun(r);
-    return problem !== undefined ? unaudited(deps, r, problem) : { ok: false, refusal: refusal(RefusalReason.AlreadyDecided, `Request ${requestId} reads as a request now.`, requestId) };
+    if (problem === undefined) return { ok: false, refusal: refusal(RefusalReason.AlreadyDecided, `Request ${requestId} reads as a request now.`, requestId) };
+    // Its requester's message is owed from this write (outcome-message.ts).
+    return oweOutcomeMessage(unaudited(deps, r, problem), deps.clock.now(), (failed) => `Request ${requestId} was not executed. ${failed.outcomeDetail ?? ''}`.trim());
   });
   if (!refused?.result.ok) return;
-  const failed = refused.result.request;
-  await deps.notifier.tellRequester(failed, `Request ${requestId} was not executed. ${failed.outcomeDetail ?? ''}`.trim());
+  await sendOutcomeMessage(deps, refused.result.request);
 }
 
 /** The row claims what its audit records do not hold: it fails, loudly, with nothing sent to Azure. */

@@ -17,13 +17,16 @@ import {
   expireUnstarted,
   missedWindow,
   notExecutedText,
+  oweOutcomeMessage,
   readyToRun,
   startExecution,
+  type Transition,
 } from '../domain/lifecycle';
 import { decidingRoles } from '../domain/policy';
 import { requirementsOf } from '../domain/quorum';
 import type { Actor, Approval, Requirement } from '../domain/request';
-import { currentCommand, transact } from './context';
+import { currentCommand, transact, type AppDeps } from './context';
+import { sendOutcomeMessage } from './outcome-message';
 import { delegationsInForce, lapsedEnd } from './delegations';
 import type { DriftCheck } from './drift';
 import { accessWithGroups, approversAccess } from './group-access';
@@ -51,6 +54,15 @@ import type { ApprovalRequest } from '../domain/request';
 import { leaseClaim, leaseTime, save, type ExecutionRunner } from './execution-runner';
 
 /**
+ * A claim that refused to run the request (it ended it: an approver who no longer may, a command gone)
+ * owes its requester "Request … was not executed: …", recorded with it; one that started it owes
+ * nothing yet (its outcome will).
+ */
+function oweNotExecuted(deps: AppDeps, t: Transition): Transition {
+  return oweOutcomeMessage(t, deps.clock.now(), (r) => (r.state === 'executing' ? undefined : notExecutedText(r)));
+}
+
+/**
  * Checks and claims the approved (or due scheduled) request once: drift check, evidence, claim.
  * Returns the claim to run (the caller sends it: runClaimed, execution-send.ts), or undefined when there is
  * nothing to run. Followed by the caller, not here: what these checks read (the audit trail, the
@@ -68,11 +80,14 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
   }
   // Approved so long ago that its approval no longer holds (nothing started it in time): it expires unstarted.
   if (approved && approvalLapsed(approved, deps.clock.now())) {
-    const expired = await save(deps, requestId, (r) => expireUnstarted(r, deps.clock.now()));
+    // Told from the request's times as it stood approved, in the requester's zone (the stored detail
+    // keeps UTC); the message is owed from the write that ends it (outcome-message.ts).
+    const at = await requesterTime(deps, approved);
+    const lapsedText = (r: ApprovalRequest) => notExecutedText({ id: r.id, outcomeDetail: approvalLapsedText(r, at) });
+    const expired = await save(deps, requestId, (r) => oweOutcomeMessage(expireUnstarted(r, deps.clock.now()), deps.clock.now(), () => lapsedText(r)));
     if (expired) {
       deps.log.warn({ requestId, approvedAt: approved.updatedAt }, 'an approved request was not started while its approval held: expired unstarted');
-      // Told from the request's times as it stood approved, in the requester's zone; the stored detail keeps UTC.
-      await deps.notifier.tellRequester(expired, notExecutedText({ id: expired.id, outcomeDetail: approvalLapsedText(approved, await requesterTime(deps, expired)) }));
+      await sendOutcomeMessage(deps, expired);
     }
     return;
   }
@@ -126,8 +141,8 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
   const claim = await transact(deps, requestId, (r) => {
     // Only while it is still ready to run: another instance may have claimed it since the records were read.
     const problem = unreadableToRun(r) ?? (readyToRun(r, deps.clock.now()) ? trailProblem(r, trail, 'start') : undefined);
-    if (problem) return unaudited(deps, r, problem, trail);
-    return startExecution(
+    if (problem) return oweOutcomeMessage(unaudited(deps, r, problem, trail), deps.clock.now(), notExecutedText);
+    return oweNotExecuted(deps, startExecution(
       r,
       deps.clock.now(),
       (actor: Actor, approval: Approval, requirement: Requirement) =>
@@ -148,12 +163,12 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
             windows: policyNow.schedule?.windows ?? [],
           }
         : undefined,
-    );
+    ));
   });
   if (!claim || !claim.result.ok) return; // someone else claimed it, or it is no longer approved
   const claimed = claim.result.request;
   if (claimed.state !== 'executing') {
-    await deps.notifier.tellRequester(claimed, notExecutedText(claimed));
+    await sendOutcomeMessage(deps, claimed);
     return;
   }
   // A delegation that ended while the claim was being committed: the approval it carried no longer counts.

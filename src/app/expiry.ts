@@ -17,7 +17,7 @@ export async function sweepExpired(deps: AppDeps, stop?: AbortSignal): Promise<s
       'expiry sweep',
       due,
       async (r) => {
-        const after = await expireNow(deps, r.id);
+        const after = await expireNow(deps, r);
         if (after?.state === 'expired') expired.push(r.id);
       },
       stop,

@@ -1,6 +1,7 @@
 /**
- * The message that tells the requester how the execution ended ("Request CS-… succeeded."), sent once
- * even when Countersign dies between recording the outcome and sending it. The outcome's write
+ * The message that tells the requester how their request ended ("Request CS-… succeeded.", "… was
+ * rejected by …", "… expired: …", "… was not executed: …"), sent once even when Countersign dies
+ * between recording the end and sending it. The end's write
  * records the message as owed (domain/lifecycle/outcome-message.ts); the run that wrote it sends it
  * and, once Teams took it, records it settled. What a dead run left owed is sent by the sweep of owed
  * messages: at the start (a run that died on this SQLite store at once, other instances' after
@@ -34,7 +35,7 @@ export const OUTCOME_MESSAGE = {
 
 /** Sends the outcome message the request owes (taken by this run), and settles it unless it failed for now. */
 export async function sendOutcomeMessage(deps: AppDeps, request: ApprovalRequest): Promise<Told> {
-  const told = await deps.notifier.tellRequester(request, completionText(request));
+  const told = await deps.notifier.tellRequester(request, request.outcomeMessage?.text ?? completionText(request));
   if (told === 'failed') {
     deps.log.warn({ requestId: request.id, attempts: request.outcomeMessage?.attempts }, 'outcome message not sent; it stays owed and is tried again by a later sweep');
     return told;

@@ -21,7 +21,7 @@ export async function sweepScheduled(deps: AppDeps, start: (r: ApprovalRequest) 
       'scheduled requests sweep',
       scheduled,
       async (r) => {
-        if (now.getTime() >= Date.parse(r.expiresAt)) await expireNow(deps, r.id);
+        if (now.getTime() >= Date.parse(r.expiresAt)) await expireNow(deps, r);
         else if (missedWindow(r, now)) await waitForNextOpening(deps, r.id);
         else if (scheduleDue(r, now)) {
           start(r);

@@ -113,7 +113,7 @@ const request = fields({
   breakGlass: optional(fields({ usedAt: text, reviewDueAt: text, review: optional(fields({ verdict: text, by: person, at: text })), overdueAt: optional(text) })),
   unreachable: optional(listOf(fields({ id: text, why: text }))),
   round: optional(fields({ occasion: text, at: text, people: texts, channels: texts })),
-  outcomeMessage: optional(fields({ since: text, takenAt: text, attempts: wholeNumber })),
+  outcomeMessage: optional(fields({ since: text, takenAt: text, attempts: wholeNumber, text: optional(text) })),
 });
 
 /**

@@ -267,11 +267,16 @@ export interface ApprovalRequest {
   outcomeMessage?: OwedMessage;
 }
 
-/** A message owed to the requester: since when, when a run last took it to send, how many runs tried. */
+/**
+ * The message owed to the requester at the request's end: since when, when a run last took it to
+ * send, how many runs tried, and its text when it is not an execution's outcome (a rejection, an
+ * expiry, a request not executed), written as the change that ended the request was.
+ */
 export interface OwedMessage {
   since: string;
   takenAt: string;
   attempts: number;
+  text?: string;
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Delegation for absence through the use cases: delegate, list, revoke, and deciding on behalf. */
-import type { ApprovalRequest } from '../../src/domain/request';
+import { shownVersion, type ApprovalRequest } from '../../src/domain/request';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { DelegationAnswer, NamedPerson } from '../../src/app/delegations';
@@ -143,7 +143,7 @@ describe('app: delegation for absence', () => {
     const why = 'the approval of Carol NoRole on behalf of Bob Approver no longer counts: the delegation it was given under was revoked by Bob Approver; 1 of 2 approval(s) still count. Nothing was sent to Azure; ask again.';
     assert.equal(stored.outcomeDetail, `Not executed: ${why}`);
     assert.deepEqual(f.notifier.told(r.id), [`Request ${r.id} was not executed: ${why}`]);
-    assert.ok(f.notifier.cardRefreshes(r.id).includes(`failed@${stored.version}`), 'its cards show it failed');
+    assert.ok(f.notifier.cardRefreshes(r.id).includes(`failed@${shownVersion(stored)}`), 'its cards show it failed');
     const [revoked] = await f.audit({ requestId: r.id, types: ['approval.revoked'] });
     assert.equal(revoked.outcome.reason, RefusalReason.DelegationRevoked);
     assert.equal(revoked.actor?.name, bob.name);

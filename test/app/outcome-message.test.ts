@@ -4,14 +4,16 @@
  * next start (or another instance's sweep) once, and never twice in the normal path.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { Countersign } from '../../src/app/countersign';
+import { parseConfig } from '../../src/config/load';
 import type { AppDeps } from '../../src/app/context';
 import { OUTCOME_MESSAGE } from '../../src/app/outcome-message';
 import type { Told } from '../../src/app/ports';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { RecordingNotifier } from '../support/app-fakes';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
-import { alice, bob } from '../support/people';
+import { alice, bob, dave, EXAMPLE_CONFIG } from '../support/people';
 import { eventually } from '../support/teams';
 import { asked, assertNoCrash, click, settle } from './steps';
 
@@ -154,5 +156,88 @@ describe('app: the outcome message owed to the requester', () => {
     assert.deepEqual(after.told(stored.id), []);
     assert.equal((await f.request(stored.id)).outcomeMessage, undefined);
     assert.ok(f.log.lines.some((l) => l.level === 'warn' && l.requestId === stored.id && /^outcome message given up, not sent: owed since .*, more than 24 h$/.test(l.msg ?? '')));
+  });
+
+  describe('the messages that end a request without an execution, owed the same way', () => {
+    /** A notifier whose process dies inside tellRequester: nothing reaches Teams, nothing after runs. */
+    function dying(): RecordingNotifier {
+      const killed = new RecordingNotifier();
+      killed.tellRequester = (request, text) => {
+        killed.calls.push({ kind: 'tellRequester', request, text });
+        return new Promise<Told>((resolve) => (unhang = () => resolve('failed')));
+      };
+      return killed;
+    }
+
+    /** The run was killed at the message `killed` was sent: the next start sends the same text, once, and no start after it again. */
+    async function sentOnceByTheNextStart(killed: RecordingNotifier, id: string, expected: RegExp): Promise<void> {
+      await eventually('the run at its message', () => killed.told(id).length === 1);
+      const [lost] = killed.told(id);
+      assert.match(lost, expected);
+      const stored = await f.request(id);
+      assert.equal(stored.outcomeMessage?.text, lost, 'owed, with its text, from the write that ended it');
+      f.clock.advance(5_000); // the restart
+      const after = new RecordingNotifier();
+      const restarted = nextStart(after, true);
+      assert.deepEqual(await restarted.sendOwedMessages(true), [id]);
+      assert.deepEqual(after.told(id), [lost]);
+      assert.equal((await f.request(id)).outcomeMessage, undefined, 'settled');
+      assert.deepEqual(await restarted.sendOwedMessages(), [], 'the next sweep');
+      assert.deepEqual(await nextStart(after, true).sendOwedMessages(true), [], 'another start');
+      assert.equal(after.told(id).length, 1, 'sent once');
+    }
+
+    it('a rejection: "rejected by …" is sent by the next start', async () => {
+      const r = await asked(f, alice, DELETE);
+      const killed = dying();
+      f.deps.notifier = killed;
+      assert.ok((await click(f, bob, r, 'reject', { comment: 'not before the audit closes' })).ok);
+      await sentOnceByTheNextStart(killed, r.id, new RegExp(`^Request ${r.id} was rejected by Bob Approver: not before the audit closes\\. Nothing was run\\.$`));
+    });
+
+    it('an expiry: "expired: nobody approved it …" is sent by the next start', async () => {
+      const r = await asked(f, alice, DELETE);
+      const killed = dying();
+      f.deps.notifier = killed;
+      f.clock.advance(2 * 3600_000);
+      assert.deepEqual(await f.app.sweepExpired(), [r.id]);
+      await sentOnceByTheNextStart(killed, r.id, new RegExp(`^Request ${r.id} expired: nobody approved it before `));
+    });
+
+    it('a scheduled request someone else cancelled: "cancelled by …" is sent by the next start', async () => {
+      const r = await asked(f, alice, `${DELETE} at 2026-03-02T12:00Z`);
+      await click(f, bob, r, 'approve');
+      await settle(f);
+      const killed = dying();
+      f.deps.notifier = killed;
+      assert.ok((await click(f, dave, await f.request(r.id), 'cancel')).ok);
+      await sentOnceByTheNextStart(killed, r.id, new RegExp(`^Request ${r.id} was cancelled by Dave Lead before it ran \\(it was to run at 2026-03-02 12:00 UTC\\)\\. Nothing was run\\.$`));
+    });
+
+    it('a refusal at the claim (the approver lost the role): "not executed: … ask again" is sent by the next start', async () => {
+      const r = await asked(f, alice, DELETE);
+      await f.app.executor.stop();
+      await click(f, bob, r, 'approve');
+      // The start that claims it runs a configuration in which Bob is no longer an approver, and dies at the message.
+      const text = readFileSync(EXAMPLE_CONFIG, 'utf8').replace('    - 22222222-2222-4222-8222-222222222222 # Bob Approver\n', '');
+      const killed = dying();
+      const claiming = new Countersign({ ...f.deps, notifier: killed, config: parseConfig(text, EXAMPLE_CONFIG) }, { owner: 'run-claim' });
+      void claiming.catchUp();
+      await eventually('failed at the claim', async () => (await f.request(r.id)).state === 'failed');
+      await sentOnceByTheNextStart(killed, r.id, new RegExp(`^Request ${r.id} was not executed: Bob Approver no longer hold\\(s\\) the approver role`));
+      assert.equal(f.azure.executions.length, 0);
+    });
+
+    it('a change that ends nothing owes nothing: an approval, and the requester cancelling her own request', async () => {
+      const r = await asked(f, alice, `${DELETE} at 2026-03-02T12:00Z`);
+      await click(f, bob, r, 'approve');
+      assert.equal((await f.request(r.id)).outcomeMessage, undefined);
+      assert.ok((await click(f, alice, await f.request(r.id), 'cancel')).ok);
+      await settle(f);
+      const cancelled = await f.request(r.id);
+      assert.equal(cancelled.state, 'cancelled');
+      assert.equal(cancelled.outcomeMessage, undefined);
+      assert.deepEqual(f.notifier.told(r.id), []);
+    });
   });
 });

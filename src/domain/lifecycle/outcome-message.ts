@@ -1,5 +1,6 @@
 /**
- * The message telling the requester how an execution ended, owed until Teams took it. It is recorded
+ * The message telling the requester how their request ended (an execution's outcome, a rejection,
+ * an expiry, a refusal at the claim), owed until Teams took it. It is recorded
  * on the request in the same write as the outcome, so a run that dies between that write and the
  * message leaves it owed for another run (or the next start) to send; the run that sent it removes it.
  * Each run takes it by a compare-and-swap before sending, so of several instances one sends it, and
@@ -19,11 +20,17 @@ interface OwedMessageTaking {
   onlyInstanceSince?: Date;
 }
 
-/** The outcome just recorded, with its message owed and taken by the run recording it. */
-export function oweOutcomeMessage(t: Transition, now: Date): Transition {
+/**
+ * The outcome just recorded, with its message owed and taken by the run recording it. `text`: the
+ * message, from the request as the change left it, when it is not an execution's outcome (that one
+ * is written from the request when it is sent); none (undefined) owes nothing.
+ */
+export function oweOutcomeMessage(t: Transition, now: Date, text?: (r: ApprovalRequest) => string | undefined): Transition {
   if (!t.ok) return t;
+  const message = text ? text(t.request) : undefined;
+  if (text && message === undefined) return t;
   const at = now.toISOString();
-  return { ...t, request: { ...t.request, outcomeMessage: { since: at, takenAt: at, attempts: 1 } } };
+  return { ...t, request: { ...t.request, outcomeMessage: { since: at, takenAt: at, attempts: 1, ...(message !== undefined ? { text: message } : {}) } } };
 }
 
 /** Whether the request's outcome message is owed and no live run may be sending it. */
