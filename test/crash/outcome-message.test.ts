@@ -1,11 +1,12 @@
 /**
  * A bot killed after it stored an execution's outcome and before Teams took "Request … succeeded."
  * (before, the card caught up at the next start and the message never came): the next start sends
- * it, once, and a further restart does not send it again.
+ * it, once, and a further restart does not send it again. The same for a rejection's "Request … was
+ * rejected by …", which no execution follows.
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { opsChannel } from '../support/teams';
+import { opsChannel, people } from '../support/teams';
 import { eventually } from '../support/teams';
 import { CrashRig } from './support';
 
@@ -44,5 +45,30 @@ describe('the outcome message of a bot killed before it reached Teams (Countersi
     await sleep(3000);
     assert.equal(told().length, 1, 'sent once');
     assert.ok(rig.connector.sent.every((s) => s.conversationId === opsChannel.id || !outcome.test(String(s.activity.text))), 'where she asked');
+  });
+
+  it('a rejection killed at its message: the next start sends "rejected by …", once', async () => {
+    await rig.start();
+    const asked = await rig.ask('delete resource group staging-old');
+    const rejected = new RegExp(`^(\\[SANDBOX\\] )?Request ${asked.requestId} was rejected by Bob Approver: not before the audit closes\\. Nothing was run\\.$`);
+    const told = () => rig.texts().filter((t) => rejected.test(t));
+    let held = false;
+    rig.connector.dropPostsOfGoneSenders = true;
+    rig.connector.postDelayMs = (activity) => (typeof activity.text === 'string' && rejected.test(activity.text) && !held ? ((held = true), 5000) : 0);
+    const answer = await rig.teams!.click(people.bob, asked.cardId, 'reject', { comment: 'not before the audit closes' });
+    assert.equal(answer.status, 200);
+    await rig.until(asked.requestId, ['rejected']);
+    await eventually('the rejection message at the connector', () => held);
+    await rig.kill();
+    await sleep(5500);
+    assert.deepEqual(told(), [], 'the killed bot\'s message never reached Teams');
+
+    await rig.start();
+    await eventually('the owed message sent', () => told().length === 1);
+    await eventually('recorded as sent', () => rig.request(asked.requestId)?.outcomeMessage === undefined);
+    await rig.stop();
+    await rig.start();
+    await sleep(3000);
+    assert.equal(told().length, 1, 'sent once');
   });
 });
