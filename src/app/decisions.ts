@@ -17,7 +17,7 @@ import { cardOf } from './card-binding';
 import { currentCommand, transact, type AppDeps } from './context';
 import { askingRolesOf, askingRulesNow, breakGlassNow, commandGoneNow, requesterMayNow } from './execution-evidence';
 import { outsideTurn } from './turn-deadline';
-import { sendOutcomeMessage } from './outcome-message';
+import { sendEndingMessage } from './outcome-message';
 import { commentRefusal } from './input-gate';
 import { delegationEndedFor, delegationEndedText, delegationsAt } from './delegations';
 import { accessForDecision, accessWithGroups, viewAccess } from './group-access';
@@ -310,7 +310,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   if (outcome.result.refused) {
     // An approval that ended the request (the config as it is now would not let it run): refused to the
     // approver, naming why; its requester is told why (and how to ask again), as after a failed claim.
-    tellOwed(deps, request);
+    sendEndingMessage(deps, request);
     return refuseClick(deps, click, outcome.result.refused, request);
   }
   // Logged on the next turn of the event loop, once the answer has gone: the person waits for the
@@ -319,7 +319,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   if (request.state === 'approved') hooks.onApproved(request);
   // Every other end is told to the requester (endingText): a rejection, given from a personal copy of
   // the card or in a busy channel, too; a scheduled request someone else cancelled.
-  tellOwed(deps, request);
+  sendEndingMessage(deps, request);
   // Asked after the answer, not held to the click's deadline (a write to Azure: its tries keep their time).
   if (request.state === 'executing' && verb === 'cancel') outsideTurn(() => void cancelInAzure(deps, request));
   // A break-glass use flagged: the person who used it hears that it was questioned, and why.
@@ -338,12 +338,6 @@ function endingText(r: ApprovalRequest, refused: boolean, at: (iso: string) => s
   if (r.state === 'rejected') return rejectedText(r);
   if (r.state === 'cancelled' && r.cancellation && !samePerson(r.cancellation.by, r.requester)) return cancelledText(r, at);
   return undefined;
-}
-
-/** Sends the message the change just saved owes, if any, after the click's answer and outside its deadline. */
-function tellOwed(deps: AppDeps, request: ApprovalRequest): void {
-  if (request.outcomeMessage?.text === undefined) return;
-  outsideTurn(() => void sendOutcomeMessage(deps, request));
 }
 
 /** "Request CS-… was rejected by Bob Approver (for Dave Lead): not before the audit closes." */
@@ -427,7 +421,7 @@ export async function expireNow(deps: AppDeps, read: ApprovalRequest): Promise<A
   const at = await requesterTime(deps, read);
   const outcome = await transact(deps, read.id, (r) => oweOutcomeMessage(expire(r, deps.clock.now()), deps.clock.now(), () => expiredText(r, at)), { readBackUnknownCommit: true });
   if (outcome?.result.ok) {
-    tellOwed(deps, outcome.result.request);
+    sendEndingMessage(deps, outcome.result.request);
     return outcome.result.request;
   }
   return outcome ? await deps.store.requests.get(read.id) : undefined;

@@ -18,7 +18,7 @@ import { transact, type AppDeps } from './context';
 import { accessForView, accessWithGroups } from './group-access';
 import { delegationIdFor, revocationIdFor } from './ids';
 import { DelegationConflictError } from './ports';
-import { sendOutcomeMessage } from './outcome-message';
+import { sendEndingMessage } from './outcome-message';
 
 /** The person named by @mention, or why the Teams layer could not tell who they are. */
 export type NamedPerson = Actor | { unresolved: string };
@@ -347,7 +347,7 @@ async function withdrawOn(deps: AppDeps, requestId: string, ended: (r: ApprovalR
   );
   if (!outcome?.result.ok) return undefined;
   const after = outcome.result.request;
-  if (after.outcomeMessage?.text !== undefined) void sendOutcomeMessage(deps, after);
+  sendEndingMessage(deps, after);
   return outcome.before;
 }
 

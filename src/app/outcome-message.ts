@@ -18,6 +18,7 @@ import type { ApprovalRequest } from '../domain/request';
 import { readableRequests, transact, type AppDeps } from './context';
 import type { Told } from './ports';
 import { eachRequest } from './sweep-each';
+import { outsideTurn } from './turn-deadline';
 
 export const OUTCOME_MESSAGE = {
   /**
@@ -43,6 +44,17 @@ export async function sendOutcomeMessage(deps: AppDeps, request: ApprovalRequest
   if (told === 'refused') deps.log.warn({ requestId: request.id }, 'outcome message given up: Teams refused it for good, or the conversation cannot be reached');
   await settle(deps, request.id);
   return told;
+}
+
+/**
+ * Sends, in the background, the message a change that ended a request without an execution (a
+ * rejection, an expiry, a refusal) just saved as owed, if it did: after the person's answer, and
+ * outside their turn's deadline, so that a message waiting for its conversation's rate limit is
+ * still settled once Teams took it (not sent a second time by a later sweep).
+ */
+export function sendEndingMessage(deps: AppDeps, request: ApprovalRequest): void {
+  if (request.outcomeMessage?.text === undefined) return;
+  outsideTurn(() => void sendOutcomeMessage(deps, request));
 }
 
 /**

@@ -21,9 +21,9 @@ interface OwedMessageTaking {
 }
 
 /**
- * The outcome just recorded, with its message owed and taken by the run recording it. `text`: the
- * message, from the request as the change left it, when it is not an execution's outcome (that one
- * is written from the request when it is sent); none (undefined) owes nothing.
+ * The outcome just recorded, with its message owed and taken by the run recording it. `text`, for an
+ * end other than an execution's outcome (whose message is written from the request when it is sent):
+ * the message, from the request as the change left it; when it answers undefined, nothing is owed.
  */
 export function oweOutcomeMessage(t: Transition, now: Date, text?: (r: ApprovalRequest) => string | undefined): Transition {
   if (!t.ok) return t;
