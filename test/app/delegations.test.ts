@@ -13,6 +13,9 @@ import { parseConfig } from '../../src/config/load';
 import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, frank, opsChannel, sourceIn } from '../support/people';
 import { reachConfigText } from '../support/reach';
 import { asked, click, refusedWith, settle } from './steps';
+import type { Told } from '../../src/app/ports';
+import { RecordingNotifier } from '../support/app-fakes';
+import { eventually } from '../support/teams';
 
 const DELETE = 'delete resource group staging-old';
 const HOUR = 3600_000;
@@ -151,6 +154,29 @@ describe('app: delegation for absence', () => {
     await restarted.catchUp();
     await restarted.executor.idle();
     assert.equal(f.azure.executions.length, 0);
+  });
+
+  it('revokes, and the bot dies at the requester\'s "not executed" message: the next start sends it, once', async () => {
+    const r = await approvedOnBehalfNotRun();
+    let unhang: (() => void) | undefined;
+    const killed = new RecordingNotifier();
+    killed.tellRequester = (request, said) => {
+      killed.calls.push({ kind: 'tellRequester', request, text: said });
+      return new Promise<Told>((resolve) => (unhang = () => resolve('failed')));
+    };
+    f.deps.notifier = killed;
+    text(await f.app.revokeDelegation({ actor: bob, source: sourceIn() }));
+    await eventually('the run at its message', () => killed.told(r.id).length === 1);
+    const [lost] = killed.told(r.id);
+    assert.match(lost, new RegExp(`^Request ${r.id} was not executed: the approval of Carol NoRole on behalf of Bob Approver no longer counts`));
+    assert.equal((await f.request(r.id)).outcomeMessage?.text, lost, 'owed from the write that failed it');
+    f.clock.advance(5_000); // the restart
+    const after = new RecordingNotifier();
+    const restarted = new Countersign({ ...f.deps, notifier: after, onlyInstanceSince: f.clock.now() }, { owner: 'run-b' });
+    assert.deepEqual(await restarted.sendOwedMessages(true), [r.id]);
+    assert.deepEqual(await restarted.sendOwedMessages(), []);
+    assert.deepEqual(after.told(r.id), [lost]);
+    unhang?.();
   });
 
   it('names the run time of a request it fails in the zone the delegator\'s message came with, replacing or revoking', async () => {
