@@ -578,6 +578,14 @@ describe('PostgreSQL store, several instances on one database', function () {
     }
   });
 
+  it('names a schema that does not exist to the read-only commands too (audit verify, public-key), not as a database that is not Countersign\'s', async () => {
+    const missing = `${schema}_none`;
+    await assert.rejects(
+      openPostgresAuditReader({ ...connection, schema: missing }),
+      new RegExp(`the schema ${missing} \\(COUNTERSIGN_DATABASE_SCHEMA\\) does not exist in this database: create it as the owner`),
+    );
+  });
+
   it('stores the very bytes SQLite stores for the same events', async () => {
     const tmp = tempDir();
     try {

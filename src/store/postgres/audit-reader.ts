@@ -10,6 +10,7 @@ import type { ApprovalRequest } from '../../domain/request';
 import { readHead, readRecords } from './audit-log';
 import { createPool, describeTarget, explainConnectionError, PostgresStartupError } from './connection';
 import type { PostgresConnectionOptions } from './connection';
+import { missingSchemaError, unusableSchemaError } from './schema-access';
 import { CHECKPOINT_TRIGGERS } from './schema-protection';
 import { EXPECTED_SCHEMA_VERSION } from './schema-versions';
 import { missingTriggers } from './verify-database';
@@ -61,14 +62,18 @@ export class PostgresAuditReader {
 export async function openPostgresAuditReader(connection: PostgresConnectionOptions): Promise<PostgresAuditReader & { close(): Promise<void> }> {
   const pool = createPool({ ...connection, max: Math.min(connection.max ?? 4, 4) });
   try {
+    const target = describeTarget(connection);
     let version: number | undefined;
+    let schemaProblem: PostgresStartupError | undefined;
     try {
+      // A schema that is not there, or that this role may not use, shows no tables: named as such, not as "not Countersign's".
+      schemaProblem = (await missingSchemaError(pool, target, connection.schema)) ?? (await unusableSchemaError(pool, target, connection.schema));
       const exists = await pool.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
       if (exists.rows[0].t) version = (await pool.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_migrations')).rows[0].v;
     } catch (err) {
       throw explainConnectionError(err, connection, true);
     }
-    const target = describeTarget(connection);
+    if (schemaProblem) throw schemaProblem;
     if (version === undefined || version === 0) throw new PostgresStartupError(`${target} is not a Countersign database: it has no schema_migrations table`);
     if (version !== EXPECTED_SCHEMA_VERSION) {
       throw new PostgresStartupError(

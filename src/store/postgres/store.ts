@@ -16,6 +16,7 @@ import { PostgresDialogStateStore } from './dialog-state';
 import { PostgresDelegationStore } from './delegations';
 import { migratePostgres, SchemaVersionError } from './migrations';
 import { missingPrivileges, privilegeRemedy } from './privileges';
+import { missingSchemaError, unusableSchemaError } from './schema-access';
 import type { MigrateMode } from './migrations';
 import { DEFAULT_LOCK_WAIT_MS, isLockTimeout, isPoolTimeout, lockHolders, StoreLockWaitError, StorePoolBusyError, type LockHolder } from './lock-wait';
 import { PostgresReadiness, readClocks, skewProblem, type PostgresReadinessOptions, type Readiness } from './readiness';
@@ -192,15 +193,6 @@ function schemaGoneAtStart(err: unknown, target: string): PostgresStartupError |
   );
 }
 
-/** The schema, when it exists and the connected role may not use it. */
-async function unusableSchema(pool: pg.Pool, schema: string): Promise<string | undefined> {
-  const r = await pool.query<{ usable: boolean | null }>(
-    "SELECT CASE WHEN to_regnamespace($1) IS NULL THEN NULL ELSE has_schema_privilege(to_regnamespace($1)::oid, 'USAGE') END AS usable",
-    [`"${schema}"`],
-  );
-  return r.rows[0].usable === false ? schema : undefined;
-}
-
 /** A statement of the start that gave up on a lock (55P03), with who holds it as far as this role may see. */
 async function heldAtStart(pool: pg.Pool, target: string, waitedMs: number, lockWaitMs: number, err: unknown): Promise<StoreLockWaitError> {
   const holders = await pool
@@ -237,18 +229,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     }
     const schema = options.connection.schema;
     // A schema named that is not there reads as one at version 0, whose migration cannot create anything.
-    if (schema && !(await pool.query<{ ok: boolean }>('SELECT to_regnamespace($1) IS NOT NULL AS ok', [`"${schema}"`])).rows[0].ok) {
-      throw new PostgresStartupError(
-        `${target}: the schema ${schema} (COUNTERSIGN_DATABASE_SCHEMA) does not exist in this database: create it as the owner (CREATE SCHEMA "${schema}"), then run \`countersign store migrate-schema\`; or fix COUNTERSIGN_DATABASE_SCHEMA`,
-      );
-    }
+    const absent = await missingSchemaError(pool, target, schema);
+    if (absent) throw absent;
     // A role that may not use the schema sees none of its tables: told as the grant it lacks, not as a
     // schema at version 0 to migrate (the owner, migrating, is not asked).
-    const unusable = options.migrate === 'always' ? undefined : await unusableSchema(pool, schema ?? 'public');
-    if (unusable) {
-      const user = (await pool.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
-      throw new PostgresStartupError(`${target}: the role ${user} may not use the schema ${unusable} (no USAGE on it), so it sees none of Countersign's tables: ${await privilegeRemedy(pool, user, [], schema, unusable)}`);
-    }
+    const unusable = options.migrate === 'always' ? undefined : await unusableSchemaError(pool, target, schema);
+    if (unusable) throw unusable;
     const migrating = performance.now();
     let refusedEmpty: unknown;
     const beforeEmptySchema = options.beforeEmptySchema;

@@ -1,0 +1,31 @@
+/**
+ * Whether the schema Countersign is pointed at can be reached at all: named by
+ * COUNTERSIGN_DATABASE_SCHEMA yet not there, or there but not usable by the connected role. Both
+ * read as a schema holding no tables, so the bot's start and the read-only commands alike name the
+ * cause before anything asks for a migration or calls the database "not Countersign's".
+ */
+import type pg from 'pg';
+import { PostgresStartupError } from './connection';
+import { privilegeRemedy } from './privileges';
+
+/** The schema COUNTERSIGN_DATABASE_SCHEMA names, when it does not exist in the database. */
+export async function missingSchemaError(pool: pg.Pool, target: string, schema: string | undefined): Promise<PostgresStartupError | undefined> {
+  if (!schema) return undefined;
+  const r = await pool.query<{ ok: boolean }>('SELECT to_regnamespace($1) IS NOT NULL AS ok', [`"${schema}"`]);
+  if (r.rows[0].ok) return undefined;
+  return new PostgresStartupError(
+    `${target}: the schema ${schema} (COUNTERSIGN_DATABASE_SCHEMA) does not exist in this database: create it as the owner (CREATE SCHEMA "${schema}"), then run \`countersign store migrate-schema\`; or fix COUNTERSIGN_DATABASE_SCHEMA`,
+  );
+}
+
+/** The schema, when it exists and the connected role may not use it: the grant it lacks, named. */
+export async function unusableSchemaError(pool: pg.Pool, target: string, schema: string | undefined): Promise<PostgresStartupError | undefined> {
+  const name = schema ?? 'public';
+  const r = await pool.query<{ usable: boolean | null }>(
+    "SELECT CASE WHEN to_regnamespace($1) IS NULL THEN NULL ELSE has_schema_privilege(to_regnamespace($1)::oid, 'USAGE') END AS usable",
+    [`"${name}"`],
+  );
+  if (r.rows[0].usable !== false) return undefined;
+  const user = (await pool.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
+  return new PostgresStartupError(`${target}: the role ${user} may not use the schema ${name} (no USAGE on it), so it sees none of Countersign's tables: ${await privilegeRemedy(pool, user, [], schema, name)}`);
+}
