@@ -68,7 +68,7 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     const eventsManifest = { name: EVENTS_MANIFEST, content: `${JSON.stringify(manifest, null, 2)}\n` };
     writeFileSync(path.join(temp, eventsManifest.name), eventsManifest.content, { mode: PRIVATE_FILE_MODE });
 
-    const verification = { ...(await verifyForEvidence(db, events, opts, io)), versions: checkVersions(versions, events) };
+    const verification = { ...(await verifyForEvidence(db, events, opts, io)), versions: checkVersions(versions, events, current) };
     // Loaded only here: the card renderer is not needed by the other audit commands.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { requestCard } = require('../cards/request-card') as typeof import('../cards/request-card');

@@ -1252,6 +1252,27 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.deepEqual(verification.versions.problems.map((p) => p.split(' ').slice(0, 2).join(' ')), ['version 2']);
     });
 
+    it('marks the request\'s row when it was edited in the database, its saved versions intact, as audit verify does', async () => {
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      const v1 = aRequest('CS-EVDD0015');
+      await store.requests.insert(v1, [anEvent('request.created', { request: requestRef('CS-EVDD0015') })]);
+      await store.close();
+      const db = new Database(databaseFile(dataDir));
+      db.prepare("UPDATE requests SET body = json_set(body, '$.reason', 'edited by hand') WHERE id = 'CS-EVDD0015'").run();
+      db.close();
+
+      const verified = await audit(['verify', '--data-dir', dataDir]);
+      assert.equal(verified.code, 2, verified.stdout);
+      assert.match(verified.stdout, /CS-EVDD0015 row \(at version 1\): reason/);
+      const out = path.join(tmp.dir, 'row-edited');
+      const r = await audit(['evidence', 'CS-EVDD0015', '--out', out, '--data-dir', dataDir]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /NOT BACKED BY THE AUDIT CHAIN: the request's row \(at version 1, pending\) is not backed by the audit chain: .*reason/);
+      const verification = JSON.parse(readFileSync(path.join(out, 'verification.json'), 'utf8')) as { versions: { ok: boolean; problems: string[] } };
+      assert.equal(verification.versions.ok, false);
+      assert.match(readFileSync(path.join(out, 'SUMMARY.md'), 'utf8'), /the request's row \(at version 1, pending\)/);
+    });
+
     it('reads no bundle file through a link out of its folder, nor a device or a pipe, and takes only regular files for --file, --manifest and --public-key', async () => {
       const store = await openSqliteStore({ file: databaseFile(dataDir) });
       await store.requests.insert(aRequest('CS-EVDD0003'), [anEvent('request.created', { request: requestRef('CS-EVDD0003') })]);

@@ -122,13 +122,17 @@ export function namedVersionProblems(problems: readonly string[]): string[] {
   return [...problems.slice(0, NAMED_VERSION_PROBLEMS), `${problems.length - NAMED_VERSION_PROBLEMS} more version(s) not backed by the audit chain, each named in verification.json`];
 }
 
-export function checkVersions(versions: readonly ApprovalRequest[], events: readonly AuditRecord[]): NonNullable<EvidenceVerification['versions']> {
+export function checkVersions(versions: readonly ApprovalRequest[], events: readonly AuditRecord[], row?: ApprovalRequest): NonNullable<EvidenceVerification['versions']> {
   const problems: string[] = [];
   const notBefore = notBeforeOfVersions(versions);
   for (const v of versions) {
     const why = unbackedVersion(v, events, notBefore(v));
     if (why) problems.push(inertLine(`version ${String(v.version).slice(0, 40)} (${String(v.state).slice(0, 40)}) is not backed by the audit chain: ${why}; it was written into the database by other means`));
   }
+  // The request's row (what the bot reads before it runs it), judged as \`audit verify\` judges it: an
+  // edited row whose saved versions are intact would otherwise leave the bundle saying "intact".
+  const rowWhy = row ? unbackedVersion(row, events, notBefore(row)) : undefined;
+  if (row && rowWhy) problems.push(inertLine(`the request's row (at version ${String(row.version).slice(0, 40)}, ${String(row.state).slice(0, 40)}) is not backed by the audit chain: ${rowWhy}; it was written into the database by other means`));
   return { count: versions.length, ok: problems.length === 0, problems };
 }
 
