@@ -57,7 +57,7 @@ export async function checkCheckpoints(
       if (i > 0 && !existsSync(f)) throw new AuditInputError(`no checkpoint file at ${f}`);
       const read = i > 0 ? readGivenCheckpointFile(f) : readOwnCheckpointFile(f);
       sourced.push(...read.checkpoints.map((c) => ({ checkpoint: c, from: f })));
-      if (read.unreadable.length) unreadable.push(`lines ${read.unreadable.join(', ')} of ${f} are not checkpoints and were skipped`);
+      if (read.unreadable.length) unreadable.push(`${read.unreadable.length === 1 ? 'line' : 'lines'} ${read.unreadable.join(', ')} of ${f} ${read.unreadable.length === 1 ? 'is not a checkpoint and was' : 'are not checkpoints and were'} skipped`);
     }
     const recorded: SourcedCheckpoint[] = [];
     // The chain's verification noted where the checkpoint records are when the log is intact: read

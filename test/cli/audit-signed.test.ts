@@ -1078,7 +1078,9 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       writeFileSync(some, `${readFileSync(checkpointFileOf(dataDir), 'utf8')}garbage\n`);
       const partly = await audit(['verify', '--data-dir', dataDir, '--checkpoints', some]);
       assert.equal(partly.code, 0, partly.stderr);
-      assert.match(partly.stdout, /NOTE: lines 2 of .*some\.jsonl are not checkpoints and were skipped/);
+      assert.match(partly.stdout, /NOTE: line 2 of .*some\.jsonl is not a checkpoint and was skipped/);
+      writeFileSync(some, `junk\n${readFileSync(checkpointFileOf(dataDir), 'utf8')}garbage\n`);
+      assert.match((await audit(['verify', '--data-dir', dataDir, '--checkpoints', some])).stdout, /NOTE: lines 1, 3 of .*some\.jsonl are not checkpoints and were skipped/);
     });
 
     it('catches a log rewritten from the start into another valid chain', async () => {
