@@ -1,6 +1,6 @@
 import { utcText } from '../../src/domain/delegation-time';
 import assert from 'node:assert/strict';
-import { approve, cancel, expire, reject, whyNotToRun } from '../../src/domain/lifecycle';
+import { approve, cancel, endIfUnaskable, expire, reject, whyNotToRun } from '../../src/domain/lifecycle';
 import { RefusalReason } from '../../src/domain/refusal';
 import { standing, type RequestState } from '../../src/domain/request';
 import { accepted, decisionBy, refused } from './lifecycle-helpers';
@@ -354,5 +354,30 @@ describe('approving a request the config as it is now would not let run: its com
       assert.equal(accepted(reject(buildRequest(), { ...decisionBy(bob), askingRules }, 'no')).request.state, 'rejected');
       assert.equal(accepted(cancel(buildRequest(), { ...decisionBy(alice), askingRules })).request.state, 'cancelled');
     }
+  });
+});
+
+describe('ending, with nobody clicking, a request the config as it is now would not let run (a reminder or escalation due, the start)', () => {
+  const gone = { commandGone: 'the command "delete resource group" is no longer in the config' };
+
+  it('ends it as an approval of it would: the same outcome and approval.revoked record, by no actor, with no refusal to answer', () => {
+    const r = buildRequest();
+    const clicked = accepted(approve(r, { ...decisionBy(bob), askingRules: gone }));
+    for (const from of [r, requestIn('needs_reapproval')]) {
+      const t = accepted(endIfUnaskable(from, minutesIn(10), gone));
+      assert.equal(t.request.state, 'failed');
+      assert.equal(t.request.version, from.version + 1);
+      assert.equal(t.request.outcomeDetail, clicked.request.outcomeDetail);
+      assert.deepEqual(t.events, clicked.events);
+      assert.equal(t.events[0].actor, undefined);
+      assert.equal(t.refused, undefined);
+    }
+    assert.equal(accepted(endIfUnaskable(r, minutesIn(10), { requesterMay: false })).events[0].outcome.reason, RefusalReason.RequesterLostRole);
+  });
+
+  it('ends nothing that may still run, is no longer to be decided, or is past its expiry (expiry ends it)', () => {
+    assert.match(refused(endIfUnaskable(buildRequest(), minutesIn(10), { requesterMay: true })).message, /may still run under the config as it is now/);
+    for (const state of NOT_PENDING) assert.equal(refused(endIfUnaskable(requestIn(state), minutesIn(10), gone)).reason, RefusalReason.AlreadyDecided, state);
+    assert.equal(refused(endIfUnaskable(buildRequest(), EXPIRES_AT, gone)).reason, RefusalReason.Expired);
   });
 });

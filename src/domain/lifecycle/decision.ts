@@ -8,13 +8,14 @@
  *   approved | scheduled → failed (a delegation an approval needed was revoked or replaced before it started)
  *   pending | needs_reapproval → failed (an approval clicked once the config as it is now no longer lets it
  *     run: its command is gone, its requester lost the role, or its reason or conversation rule no longer
- *     allows what was asked: the approval is refused, the request ends)
+ *     allows what was asked: the approval is refused, the request ends; or Countersign itself finds it
+ *     so, before reminding of it or escalating it, or at the start: endIfUnaskable)
  */
 import { requestEvent, type AuditEventDraft } from '../audit';
 import { authorityCounted, deciderText, type Delegation } from '../delegation';
 import { decidingRoles } from '../policy';
 import { RefusalReason, refusal } from '../refusal';
-import { askingRuleBroken, askingRuleDetail, type BrokenAskingRule } from './asking-rules';
+import { askingRuleBroken, askingRuleDetail, type AskingRules, type BrokenAskingRule, type CommandGone } from './asking-rules';
 import { assign, eligibleRequirements, filledBy, outstandingText, principalOf, progress, progressText, requirementLabel, requirementsOf } from '../quorum';
 import { type Actor, type Approval, type ApprovalRequest, isDecidable, standing } from '../request';
 import { runsOnBreakGlass } from './break-glass';
@@ -125,12 +126,32 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
  * cancelling it is not refused.
  */
 function endUnaskable(r: ApprovalRequest, ctx: DecisionContext, broken: BrokenAskingRule): Transition {
-  const detail = askingRuleDetail(broken);
-  const updated = next(r, ctx.now, { state: 'failed', outcomeDetail: detail });
-  const event = requestEvent(updated, 'approval.revoked', ctx.now.toISOString(), { result: 'refused', reason: broken.reason, detail });
   const told = broken.askAgain ? `is told to ask again, ${broken.askAgain}` : 'is told why';
   const message = `Request ${r.id} can no longer be approved: ${broken.rule}. It has ended without running (nothing was sent to Azure); ${r.requester.name}, who asked for it, ${told}.`;
-  return { ok: true, request: updated, events: [event], refused: refusal(broken.reason, message, r.id) };
+  return { ...unaskableEnd(r, ctx.now, broken), refused: refusal(broken.reason, message, r.id) };
+}
+
+/**
+ * A request still to be decided that the config as it is now would not let run, ended by Countersign
+ * itself, nobody having clicked (a reminder or its escalation falling due, the start): as an approval
+ * of it ends it (endUnaskable), with the same outcome and `approval.revoked` record, by no actor (as
+ * expiry), so that nobody is asked again to approve what can never run. Refused when it may still
+ * run, is no longer to be decided, or is past its expiry (expiry ends it).
+ */
+export function endIfUnaskable(r: ApprovalRequest, now: Date, current: AskingRules | CommandGone): Transition {
+  if (!isDecidable(r)) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} ${standing(r.state)}; there is nothing to end.`);
+  if (isPastExpiry(r, now)) return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${utcText(r.expiresAt)}; expiry ends it.`);
+  const broken = askingRuleBroken(r, current);
+  if (!broken) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} may still run under the config as it is now.`);
+  return unaskableEnd(r, now, broken);
+}
+
+/** The request failed for a broken rule of asking, in the claim's words, audited as approval.revoked with its reason. */
+function unaskableEnd(r: ApprovalRequest, now: Date, broken: BrokenAskingRule): Extract<Transition, { ok: true }> {
+  const detail = askingRuleDetail(broken);
+  const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
+  const event = requestEvent(updated, 'approval.revoked', now.toISOString(), { result: 'refused', reason: broken.reason, detail });
+  return { ok: true, request: updated, events: [event] };
 }
 
 /**
