@@ -34,6 +34,7 @@ import { cardViewers, personalView, refreshProblem, unseenText, type PersonalVie
 import { help, helpOn, pending, pendingIn, status, statusIn, usage, type HelpEntry, type HelpTopic, type PendingAnswer, type PendingView, type StatusAnswer } from './queries';
 import { recordConfigLoaded } from './startup';
 import { PersonRefusals, refuseFormAnswer, type FormAnswer } from './person-refusals';
+import { endUnaskableAtStart } from './unaskable';
 import { createRequest, runQuery, type CreateInput, type CreateResult } from './requests';
 import { interpret, type Interpretation } from './interpret';
 import { answerMessageChange, type ChangedMessage } from './message-changes';
@@ -415,8 +416,11 @@ export class Countersign {
    * rate limit, never the start). A card update still waiting (to be tried again, or for its turn under Teams' rate limit)
    * when the last run stopped or died is otherwise lost: an ended request has no next change, and an
    * open one may wait long for it (a "Could not reach" line a stop recorded, an approval of two).
-   * A card already showing its request's version is left as it is (its message's claim says so);
-   * returns how many requests were looked at.
+   * A card already showing its request's version is left as it is (its message's claim says so).
+   * Of those still waiting for approval, one this config would never let run (its command gone, its
+   * requester without the role, a rule of asking made stricter) is ended first (unaskable.ts), as the
+   * reminder and escalation sweeps end any other when they fall due on it; returns how many requests
+   * were looked at.
    */
   async refreshCards(): Promise<number> {
     const now = this.deps.clock.now().getTime();
@@ -424,7 +428,9 @@ export class Countersign {
     const open = await this.deps.store.requests.list({ states: [...OPEN_STATES], updatedSince: new Date(now - OPEN_CARDS_WINDOW_MS).toISOString() });
     const recent = new Set([...ended, ...open].map((r) => r.id));
     const lost = await this.expiredAtAuditLoss(recent);
-    for (const r of [...lost, ...ended, ...open]) await this.deps.notifier.cardChanged(r);
+    // Those still waiting for approval that this config would never let run end now (their end updates their cards).
+    const unaskable = await endUnaskableAtStart(this.deps, open);
+    for (const r of [...lost, ...ended, ...open.filter((x) => !unaskable.has(x.id))]) await this.deps.notifier.cardChanged(r);
     return lost.length + ended.length + open.length;
   }
 

@@ -14,13 +14,13 @@ import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { isDecidable, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { commentOnOneLine } from '../domain/text-safety';
 import { cardOf } from './card-binding';
-import { currentCommand, transact, type AppDeps } from './context';
-import { askingRolesOf, askingRulesNow, breakGlassNow, commandGoneNow, requesterMayNow } from './execution-evidence';
+import { transact, type AppDeps } from './context';
+import { askingNowFor, askingNowIn } from './unaskable';
 import { outsideTurn } from './turn-deadline';
 import { sendEndingMessage } from './outcome-message';
 import { commentRefusal } from './input-gate';
 import { delegationEndedFor, delegationEndedText, delegationsAt } from './delegations';
-import { accessForDecision, accessWithGroups, viewAccess } from './group-access';
+import { accessForDecision, viewAccess } from './group-access';
 import { refusalAfterAuditLoss } from './accept-loss';
 
 export type Verb = 'approve' | 'reject' | 'cancel' | 'ratify' | 'flag';
@@ -134,32 +134,6 @@ export interface Decider {
   timeZone?: string;
   /** What the current config says of asking for a request, which an approval checks (absent: not checked). */
   askingNow?: (r: ApprovalRequest) => AskingRules | CommandGone;
-}
-
-/**
- * What the current config says of asking for a request, as an approval checks it, in the claim's own
- * terms (execution-evidence.ts): its command gone, or its rules now and whether its requester may still
- * ask. `requester`: the roles the requester holds, with their Entra groups when `groupsKnown`; a role
- * they could hold only through a group not looked up (a view), or that Graph did not answer about, is
- * taken as held: an approval ends a request only for a loss that is known.
- */
-function askingNowIn(deps: AppDeps, requester: Pick<AccessPolicy, 'roles'>, groupsKnown: boolean): (r: ApprovalRequest) => AskingRules | CommandGone {
-  const holds = { roles: { holdsAny: (roles: readonly string[], id: string) => requester.roles.holdsAny(roles, id) || (!groupsKnown && requester.roles.groupsOf(roles).length > 0) } };
-  return (r) => {
-    const command = currentCommand(deps, r.command);
-    const policy = command?.policy;
-    if (!command || !policy) return commandGoneNow(r.command, command);
-    return { requesterMay: requesterMayNow(policy, r, holds), ...breakGlassNow(command, r, holds), ...askingRulesNow(policy) };
-  };
-}
-
-/** For an approval of this request: what the current config says of asking for it, its requester's Entra groups looked up as the claim looks them up. */
-async function askingNowFor(deps: AppDeps, r: ApprovalRequest | undefined): Promise<(r: ApprovalRequest) => AskingRules | CommandGone> {
-  const policy = r ? currentCommand(deps, r.command)?.policy : undefined;
-  if (!r || !policy) return askingNowIn(deps, deps.config.access, false);
-  const found = await accessWithGroups(deps, [r.requester], askingRolesOf(policy, r), r.id, false);
-  if (!found.ok) deps.log.warn({ requestId: r.id, reason: found.problem }, 'requester\'s group membership unknown: the approval does not end the request for it');
-  return askingNowIn(deps, found.access, found.ok);
 }
 
 function decisionContext(r: ApprovalRequest, who: Omit<Decider, 'received'>): DecisionContext {

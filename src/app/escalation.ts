@@ -2,24 +2,33 @@
  * Escalation: a request still undecided after the policy's delay is escalated (a compare-and-swap,
  * audited as request.escalated, shown on every card), and from then on the escalation role may decide
  * it too, counting toward the same approvals under the same rules. Its members are told like the
- * approvers were. Of several instances sweeping at once, only the one whose write won tells them.
+ * approvers were. Of several instances sweeping at once, only the one whose write won tells them. A
+ * request the config as it is now would never let run is ended when its escalation falls due instead
+ * (unaskable.ts).
  */
 import { escalate, escalationDue } from '../domain/lifecycle';
 import { DECIDABLE_STATES } from '../domain/request';
 import { transact, type AppDeps } from './context';
 import { announcingAfter, decidersAudience, delegationsToTell, noDelegations, tellDeciders } from './notifications';
 import { eachRequest } from './sweep-each';
+import { endUnaskableRequest } from './unaskable';
 
 /** Escalates every request due now; returns their ids. */
 export async function sweepEscalations(deps: AppDeps): Promise<string[]> {
   const now = deps.clock.now();
   const open = await deps.store.requests.list({ states: [...DECIDABLE_STATES] });
   const escalated: string[] = [];
+  const ended: string[] = [];
   const due = open.filter((x) => escalationDue(x, now));
   // The delegates of those it goes to are sent it too (delegation.md).
   const inForce = due.length > 0 ? await delegationsToTell(deps) : noDelegations(deps);
   try {
     await eachRequest(deps, 'escalation sweep', due, async (r) => {
+      // One the config as it is now would never let run is ended instead (unaskable.ts): nobody is asked to decide it, its requester is told why.
+      if (await endUnaskableRequest(deps, r)) {
+        ended.push(r.id);
+        return;
+      }
       // The escalation's round is recorded with it (round-resume.ts takes it up again if cut short).
       const outcome = await transact(deps, r.id, (current) => announcingAfter(deps, escalate(current, now), 'escalated', now, (x) => decidersAudience(deps, x, 'escalated', inForce)), { readBackUnknownCommit: true });
       if (!outcome?.result.ok) return;
@@ -30,6 +39,7 @@ export async function sweepEscalations(deps: AppDeps): Promise<string[]> {
     });
   } finally {
     if (escalated.length > 0) deps.log.info({ escalated }, 'requests escalated');
+    if (ended.length > 0) deps.log.info({ ended }, 'requests the config no longer lets run ended instead of escalated');
   }
   return escalated;
 }

@@ -3,7 +3,8 @@
  * request and have not get its card again with a line saying why. Each reminder is recorded on the
  * request (compare-and-swap, audited as request.reminded) before it is sent, so of several instances
  * sweeping at once only the one whose write won sends it, and a restart neither repeats nor loses it.
- * A reminder that could not be sent is not sent again: the next point is the next chance.
+ * A reminder that could not be sent is not sent again: the next point is the next chance. A request
+ * the config as it is now would never let run is ended at its reminder point instead (unaskable.ts).
  */
 import { commandWords } from '../domain/command-words';
 import { describeUntil } from '../domain/delegation-time';
@@ -14,6 +15,7 @@ import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
 import { commandNamesOf, transact, type AppDeps } from './context';
 import { announcingAfter, decidersAudience, delegatesOf, delegationsToTell, noDelegations, notifyPolicy, reach, type Delegations } from './notifications';
 import { eachRequest } from './sweep-each';
+import { endUnaskableRequest } from './unaskable';
 
 /** Sends every reminder due now; returns the ids of the requests reminded. */
 export async function sweepReminders(deps: AppDeps): Promise<string[]> {
@@ -25,9 +27,16 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
   // The delegates of those reminded are reminded too (delegation.md): as the delegations stand now.
   const inForce = due.length > 0 ? await delegationsToTell(deps) : noDelegations(deps);
   const audienceOf = (x: ApprovalRequest) => toRemind(deps, x, inForce);
-  // A request with nobody to remind (approvers: none and no channels) keeps its reminders unsent and unaudited.
+  const ended: string[] = [];
   try {
-    await eachRequest(deps, 'reminder sweep', due.filter((x) => hasAudience(audienceOf(x))), async (r) => {
+    await eachRequest(deps, 'reminder sweep', due, async (r) => {
+      // One the config as it is now would never let run is ended instead: nobody is asked to approve it again, its requester is told.
+      if (await endUnaskableRequest(deps, r)) {
+        ended.push(r.id);
+        return;
+      }
+      // A request with nobody to remind (approvers: none and no channels) keeps its reminders unsent and unaudited.
+      if (!hasAudience(audienceOf(r))) return;
       let audience = audienceOf(r);
       // The reminder's round is recorded with it (round-resume.ts takes it up again if cut short).
       const outcome = await transact(
@@ -50,6 +59,7 @@ export async function sweepReminders(deps: AppDeps): Promise<string[]> {
     });
   } finally {
     if (reminded.length > 0) deps.log.info({ reminded }, 'reminders sent');
+    if (ended.length > 0) deps.log.info({ ended }, 'requests the config no longer lets run ended instead of reminded');
   }
   return reminded;
 }

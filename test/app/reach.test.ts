@@ -17,6 +17,8 @@ import { asked, click, refusedWith, settle } from './steps';
 import { ROUND_WRITE_RETRY_MS } from '../../src/app/notifications';
 import { ROUND } from '../../src/app/round';
 import { eventually } from '../support/teams';
+import { MemoryDirectory } from '../support/memory-directory';
+import { RefusalReason } from '../../src/domain/refusal';
 
 const MINUTE = 60_000;
 const DELETE = 'delete resource group staging-old';
@@ -945,6 +947,107 @@ describe('app: reaching approvers', () => {
       const answer = await delegates(bob, carol);
       assert.match(answer, new RegExp(`1 request already waits for your decision \\(${r.id}\\): Carol NoRole, type "pending" to see it and decide on Bob Approver's behalf`));
       assert.doesNotMatch(await delegates(dave, alice), /already wait/, 'Alice asked for the one waiting');
+    });
+  });
+  describe('a request still waiting for approval that the config as it is now would never let run', () => {
+    const REQUESTERS_GROUP = '7e9e0000-0000-4000-8000-000000000004';
+    const NOTHING = { resumed: [], escalated: [], reminded: [], delegationsEnded: [] };
+    const GONE = 'Not executed: the command "delete resource group" is no longer in the config. Nothing was sent to Azure.';
+
+    /** The reach config changed by `edit` (which must change it), in force from now on, for every run on these deps. */
+    function reconfigure(edit: (text: string) => string): void {
+      const text = reachConfigText();
+      const changed = edit(text);
+      assert.notEqual(changed, text, 'the config changed: the edit no longer applies');
+      f.deps.config = parseConfig(changed, EXAMPLE_CONFIG);
+    }
+    const withoutDelete = (text: string) => text.slice(0, text.indexOf('  - name: delete resource group\n')) + text.slice(text.indexOf('  - name: tag\n'));
+    const aliceNoRequester = (text: string) => text.replace('    - 11111111-1111-4111-8111-111111111111 # Alice Requester\n', '');
+    const notExecuted = (r: ApprovalRequest) => f.notifier.told(r.id).filter((t) => t.startsWith(`Request ${r.id} was not executed`));
+
+    it('is ended at its reminder point instead of reminded: failed, audited as the click ends it (by no one), its requester told, its card updated', async () => {
+      const r = await created();
+      const cards = sent.sent.length;
+      reconfigure(withoutDelete);
+      assert.deepEqual(await at(30, r), NOTHING);
+      await f.app.tellingIdle();
+      const stored = await f.request(r.id);
+      assert.deepEqual([stored.state, stored.outcomeDetail], ['failed', GONE]);
+      assert.equal(sent.sent.length, cards, 'nobody is reminded');
+      assert.deepEqual(await f.audit({ types: ['request.reminded'] }), []);
+      const revoked = await f.audit({ types: ['approval.revoked'] });
+      assert.deepEqual(revoked.map((x) => [x.outcome.reason, x.outcome.detail, x.actor, x.request?.id]), [[RefusalReason.CommandRemoved, GONE, undefined, r.id]]);
+      assert.deepEqual(notExecuted(r), [`Request ${r.id} was not executed: the command "delete resource group" is no longer in the config. Nothing was sent to Azure.`]);
+      assert.equal(f.notifier.cardRefreshes(r.id).at(-1), `failed@${stored.version}`);
+      // Nothing more for it: no escalation, no second reminder.
+      assert.deepEqual(await at(40, r), NOTHING);
+      assert.deepEqual(await at(45, r), NOTHING);
+      assert.equal(sent.sent.length, cards);
+      assert.equal(f.azure.executions.length, 0);
+    });
+
+    it('is ended when its escalation falls due instead of escalated: the escalation role is not told, its requester is told why', async () => {
+      const r = await created();
+      assert.deepEqual((await at(30, r)).reminded, [r.id]);
+      await f.app.tellingIdle();
+      const cards = sent.sent.length;
+      reconfigure(aliceNoRequester);
+      assert.deepEqual(await at(40, r), NOTHING);
+      await f.app.tellingIdle();
+      assert.equal((await f.request(r.id)).state, 'failed');
+      assert.equal(sent.sent.length, cards, 'Frank is sent no escalation card');
+      assert.deepEqual(await f.audit({ types: ['request.escalated'] }), []);
+      assert.deepEqual((await f.audit({ types: ['approval.revoked'] })).map((x) => x.outcome.reason), [RefusalReason.RequesterLostRole]);
+      assert.ok(!f.notifier.told(r.id).some((t) => t.includes('was escalated')));
+      assert.match(notExecuted(r).join('\n'), /^Request \S+ was not executed: Alice Requester, who asked for it, no longer holds a role that may ask for "delete resource group"\. Nothing was sent to Azure\.$/);
+      assert.deepEqual(await at(45, r), NOTHING);
+    });
+
+    it('asks Graph about a requester who asks through an Entra group: ends the request once they left it, never when Graph cannot answer', async () => {
+      const directory = new MemoryDirectory().add(REQUESTERS_GROUP, carol.aadObjectId);
+      f = appOnFakes({ configText: reachConfigText().replace('  requesters:\n', `  requesters:\n    - group:${REQUESTERS_GROUP}\n`), messenger: sent, directory });
+      const r = await created(carol);
+      directory.remove(REQUESTERS_GROUP, carol.aadObjectId);
+      directory.fail('Microsoft Graph answered 503 serviceNotAvailable');
+      assert.deepEqual((await at(30, r)).reminded, [r.id], 'a membership Graph could not confirm ends nothing');
+      assert.ok(f.log.lines.some((l) => l.msg === 'requester\'s group membership unknown: the request is not ended for it' && l.requestId === r.id));
+      directory.fail(undefined);
+      assert.deepEqual(await at(40, r), NOTHING);
+      assert.deepEqual(directory.calls.at(-1), { person: carol.aadObjectId, groups: [REQUESTERS_GROUP] });
+      assert.equal((await f.request(r.id)).state, 'failed');
+      assert.deepEqual((await f.audit({ types: ['approval.revoked'] })).map((x) => x.outcome.reason), [RefusalReason.RequesterLostRole]);
+    });
+
+    it('is ended once when two instances sweep at the same moment: one record, its requester told once, nobody reminded', async () => {
+      const r = await created();
+      const cards = sent.sent.length;
+      // The reason rule made stricter: the request, asked for without a reason, no longer meets it.
+      reconfigure((text) => text.replace(`      notify: { channels: ["${APPROVALS_CHANNEL}"] }\n`, '$&      reason: { required: true, minLength: 20 }\n'));
+      const other = f.anotherRun();
+      f.clock.advance(45 * MINUTE);
+      const [a, b] = await Promise.all([f.app.sweepReach(), other.sweepReach()]);
+      assert.deepEqual([a, b], [NOTHING, NOTHING]);
+      await f.app.tellingIdle();
+      await other.tellingIdle();
+      assert.deepEqual((await f.audit({ types: ['approval.revoked'] })).map((x) => x.outcome.reason), [RefusalReason.ReasonRuleTightened]);
+      assert.equal(notExecuted(r).length, 1);
+      assert.match(notExecuted(r)[0], /ask again, with a reason the rule now takes/);
+      assert.equal(sent.sent.length, cards);
+    });
+
+    it('is ended at the start when it changed within the hour (its card brought up to date anyway); one the config still lets run is left waiting', async () => {
+      const r = await created();
+      const live = await created(dave, 'delete resource group staging-older');
+      reconfigure(aliceNoRequester);
+      f.clock.advance(10 * MINUTE);
+      assert.equal(await f.anotherRun().refreshCards(), 2);
+      const stored = await f.request(r.id);
+      assert.equal(stored.state, 'failed');
+      assert.deepEqual((await f.audit({ types: ['approval.revoked'] })).map((x) => [x.outcome.reason, x.request?.id]), [[RefusalReason.RequesterLostRole, r.id]]);
+      assert.equal(notExecuted(r).length, 1);
+      assert.deepEqual(f.notifier.cardRefreshes(r.id).slice(-1), [`failed@${stored.version}`]);
+      assert.equal((await f.request(live.id)).state, 'pending');
+      assert.deepEqual(notExecuted(live), []);
     });
   });
 });
