@@ -6,13 +6,14 @@
  * run. An Approve click ends it (decisions.ts); so does Countersign itself, rather than remind anyone
  * of it or escalate it (reminders.ts, escalation.ts), and at the start (countersign.ts refreshCards).
  */
-import { endIfUnaskable, notExecutedText, type AskingRules, type CommandGone } from '../domain/lifecycle';
+import { endIfUnaskable, notExecutedText, oweOutcomeMessage, type AskingRules, type CommandGone } from '../domain/lifecycle';
 import type { AccessPolicy } from '../domain/policy';
 import { isDecidable, type ApprovalRequest } from '../domain/request';
 import { currentCommand, transact, type AppDeps } from './context';
 import { askingRolesOf, askingRulesNow, breakGlassNow, commandGoneNow, requesterMayNow } from './execution-evidence';
 import { accessWithGroups } from './group-access';
 import { eachRequest } from './sweep-each';
+import { sendEndingMessage } from './outcome-message';
 
 /**
  * What the current config says of asking for a request, as an approval checks it, in the claim's own
@@ -56,11 +57,12 @@ export async function endUnaskableRequest(deps: AppDeps, r: ApprovalRequest): Pr
   const askingNow = await askingNowFor(deps, r);
   // Judged first on the row the caller read: a request that may still run costs no further read.
   if (!endIfUnaskable(r, now, askingNow(r)).ok) return false;
-  const outcome = await transact(deps, r.id, (current) => endIfUnaskable(current, now, askingNow(current)), { readBackUnknownCommit: true });
+  // Its requester's message is written as owed with the end (outcome-message.ts): a run killed before it went still sends it.
+  const outcome = await transact(deps, r.id, (current) => oweOutcomeMessage(endIfUnaskable(current, now, askingNow(current)), now, notExecutedText), { readBackUnknownCommit: true });
   if (!outcome?.result.ok) return false;
   const ended = outcome.result.request;
   deps.log.info({ requestId: ended.id, reason: outcome.result.events[0]?.outcome.reason }, 'request ended: the config as it is now would not let it run');
-  void deps.notifier.tellRequester(ended, notExecutedText(ended));
+  sendEndingMessage(deps, ended);
   return true;
 }
 

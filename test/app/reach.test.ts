@@ -11,7 +11,7 @@ import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, carol, dave, EXAMPLE_CONFIG, frank, opsChannel, sourceIn } from '../support/people';
 import { APPROVALS_CHANNEL, reachConfigText, RecordingMessenger } from '../support/reach';
 import { requestCard } from '../../src/cards/request-card';
-import type { Actor, ApprovalRequest } from '../../src/domain/request';
+import { shownVersion, type Actor, type ApprovalRequest } from '../../src/domain/request';
 import type { Delivery } from '../../src/app/ports';
 import { asked, click, refusedWith, settle } from './steps';
 import { ROUND_WRITE_RETRY_MS } from '../../src/app/notifications';
@@ -978,7 +978,9 @@ describe('app: reaching approvers', () => {
       const revoked = await f.audit({ types: ['approval.revoked'] });
       assert.deepEqual(revoked.map((x) => [x.outcome.reason, x.outcome.detail, x.actor, x.request?.id]), [[RefusalReason.CommandRemoved, GONE, undefined, r.id]]);
       assert.deepEqual(notExecuted(r), [`Request ${r.id} was not executed: the command "delete resource group" is no longer in the config. Nothing was sent to Azure.`]);
-      assert.equal(f.notifier.cardRefreshes(r.id).at(-1), `failed@${stored.version}`);
+      assert.equal(f.notifier.cardRefreshes(r.id).at(-1), `failed@${shownVersion(stored)}`);
+      // Its message was written as owed with the end (a run killed before sending it still sends it), and settled once sent.
+      assert.ok(stored.version > shownVersion(stored) && stored.outcomeMessage === undefined, `settled after the end: version ${stored.version}, card ${shownVersion(stored)}`);
       // Nothing more for it: no escalation, no second reminder.
       assert.deepEqual(await at(40, r), NOTHING);
       assert.deepEqual(await at(45, r), NOTHING);
@@ -1045,7 +1047,7 @@ describe('app: reaching approvers', () => {
       assert.equal(stored.state, 'failed');
       assert.deepEqual((await f.audit({ types: ['approval.revoked'] })).map((x) => [x.outcome.reason, x.request?.id]), [[RefusalReason.RequesterLostRole, r.id]]);
       assert.equal(notExecuted(r).length, 1);
-      assert.deepEqual(f.notifier.cardRefreshes(r.id).slice(-1), [`failed@${stored.version}`]);
+      assert.deepEqual(f.notifier.cardRefreshes(r.id).slice(-1), [`failed@${shownVersion(stored)}`]);
       assert.equal((await f.request(live.id)).state, 'pending');
       assert.deepEqual(notExecuted(live), []);
     });
