@@ -522,7 +522,32 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.match(plan, /Index Scan using requests_outcome_owed on requests/);
     assert.doesNotMatch(plan, /requests_updated|Seq Scan/);
     assert.deepEqual(ids, ['owed']);
-    assert.equal((await superuser((c) => c.query<{ v: number }>('SELECT max(version)::int AS v FROM schema_migrations'))).rows[0].v, 14);
+    assert.equal((await superuser((c) => c.query<{ v: number }>('SELECT max(version)::int AS v FROM schema_migrations'))).rows[0].v, 15);
+  });
+
+  it("finds a requester's open requests on a target by requests_requester, holding a hash of the target, also once a schema of version 14 is upgraded", async () => {
+    const s = await open();
+    await s.requests.insert(aRequest('mine'), []);
+    await s.requests.insert(aRequest('theirs', { requester: bob }), []);
+    await s.close();
+    opened.splice(opened.indexOf(s), 1);
+    // The schema as version 14 left it: the target itself in the index, as long as the target is.
+    await superuser((c) =>
+      c.query(`DROP INDEX requests_requester; CREATE INDEX requests_requester ON requests (lower(body::jsonb #>> '{requester,aadObjectId}'), (body::jsonb -> 'target'), state); DELETE FROM schema_migrations WHERE version > 14`),
+    );
+    const upgraded = await open();
+    const long = 'x'.repeat(200) + String.fromCharCode(...Array.from({ length: 1000 }, (_, i) => 0x4e00 + i * 7));
+    const target = { subscriptionId: '00000000-0000-0000-0000-000000000001', resourceGroup: 'rg-prod', resourceId: `/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-prod/providers/Microsoft.Web/sites/${long}` };
+    await upgraded.requests.insert(aRequest('long', { target }), []);
+    const asked: [RequestQuery, string[]][] = [
+      [{ states: ['pending'], requester: alice.aadObjectId.toUpperCase(), target: aRequest('x').target }, ['mine']],
+      [{ states: ['pending'], requester: alice.aadObjectId, target }, ['long']],
+    ];
+    for (const [query, expected] of asked) {
+      const [plan, ids] = await planAndIds(query);
+      assert.match(plan, /Index Scan using requests_requester on requests/);
+      assert.deepEqual(ids, expected);
+    }
   });
 
   it('migrates once when several instances start at once', async () => {

@@ -253,6 +253,31 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.equal((await store.requests.get('req-b'))?.state, 'cancelled');
       });
 
+      it('keeps a request whose target is thousands of bytes long, and compares it with its requester\'s open ones', async () => {
+        // A target made of several parameters of 200 characters (the limit of each), three bytes
+        // apiece in UTF-8, as a config that gives them no pattern lets through: longer than a
+        // PostgreSQL btree entry may be (2704 bytes). Characters that do not repeat, so nothing compresses them.
+        const value = (from: number) => Array.from({ length: 200 }, (_, i) => String.fromCharCode(from + i * 7)).join('');
+        const group = value(0x4e00);
+        const target = {
+          subscriptionId: '00000000-0000-0000-0000-000000000001',
+          resourceGroup: group,
+          resourceId: `/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/${group}/providers/Microsoft.Web/sites/${value(0x5e00)}/slots/${value(0x6e00)}/hybridConnectionNamespaces/${value(0x7e00)}`,
+        };
+        assert.ok(Buffer.byteLength(JSON.stringify(target)) > 2704);
+        const at = { at: timeAt(10) };
+        await store.requests.insert(aRequest('long-target', { target, expiresAt: timeAt(3600) }), [anEvent('request.created')], undefined, at);
+        assert.deepEqual((await store.requests.get('long-target'))?.target, target);
+        assert.deepEqual(
+          (await store.requests.list({ states: ['pending'], requester: alice.aadObjectId, target: { resourceId: target.resourceId, resourceGroup: group, subscriptionId: target.subscriptionId } })).map((r) => r.id),
+          ['long-target'],
+        );
+        await assert.rejects(
+          store.requests.insert(aRequest('long-target-again', { target, expiresAt: timeAt(3600) }), [], undefined, at),
+          (err: unknown) => err instanceof OpenRequestExistsError && err.openRequestId === 'long-target',
+        );
+      });
+
       it('lists requests oldest first, filtered by state and expiry, up to a limit, page by page', async () => {
         await store.requests.insert(aRequest('late', { createdAt: timeAt(30), expiresAt: timeAt(300) }), []);
         await store.requests.insert(aRequest('early', { createdAt: timeAt(10), expiresAt: timeAt(100) }), []);

@@ -13,10 +13,21 @@ import { openRequestLike } from '../../domain/same-operation';
 import type { PgWriter } from './transactions';
 import { isUniqueViolation } from './tx';
 
-/** A request's requester, as the requests_requester index (migration 12) holds it: lower case. */
+/** A request's requester, as the requests_requester index (migration 15) holds it: lower case. */
 const REQUESTER_ID = "lower(body::jsonb #>> '{requester,aadObjectId}')";
-/** A request's target, as the requests_requester index holds it. */
+/** A request's target. */
 const TARGET = "(body::jsonb -> 'target')";
+/**
+ * A request's target as the requests_requester index (migration 15) holds it: a hash, as a target
+ * may be longer than a btree entry can be (2704 bytes). A query names it, to be read by that index,
+ * and compares the targets themselves too.
+ */
+const TARGET_KEY = `hashtextextended(${TARGET}::text, 0)`;
+
+/** Where a request's target is the one given as JSON in parameter $n, by the requests_requester index. */
+function targetIs(n: number): string {
+  return `${TARGET_KEY} = hashtextextended($${n}::jsonb::text, 0) AND ${TARGET} = $${n}::jsonb`;
+}
 /**
  * A break-glass use nobody has ratified or flagged yet (reviewOpen in the domain): the condition of
  * the requests_review_waiting index (migration 13), so that PostgreSQL reads that index's rows only,
@@ -69,7 +80,7 @@ export class PostgresRequestStore implements RequestStore {
         // request of theirs committed before, by the requests_requester index.
         const who = request.requester.aadObjectId.toLowerCase();
         await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ONCE_OPEN_LOCK_SPACE, who]);
-        const theirs = await tx.query<{ body: string }>(`SELECT body FROM requests WHERE ${REQUESTER_ID} = lower($1) AND ${TARGET} = $2::jsonb AND state = ANY($3::text[])`, [
+        const theirs = await tx.query<{ body: string }>(`SELECT body FROM requests WHERE ${REQUESTER_ID} = lower($1) AND ${targetIs(2)} AND state = ANY($3::text[])`, [
           who,
           JSON.stringify(request.target),
           [...OPEN_STATES],
@@ -172,13 +183,13 @@ export function requestListQuery(query: RequestQuery): { text: string; values: u
     where.push(`updated_at >= $${params.length}`);
   }
   if (query.requester !== undefined) {
-    // The expression of the requests_requester index (migration 12), so that it is read by it.
+    // The expression of the requests_requester index (migration 15), so that it is read by it.
     params.push(query.requester);
     where.push(`${REQUESTER_ID} = lower($${params.length})`);
   }
   if (query.target !== undefined) {
     params.push(JSON.stringify(query.target));
-    where.push(`${TARGET} = $${params.length}::jsonb`);
+    where.push(targetIs(params.length));
   }
   let limit = '';
   if (query.limit !== undefined && query.limit >= 0) {

@@ -449,6 +449,20 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         WHERE (body::jsonb -> 'outcomeMessage') IS NOT NULL;
     `,
   },
+  {
+    version: 15,
+    name: 'requests by requester and a hash of the target, for targets of any length',
+    sql: `
+      -- Migration 12's index held the target itself: a btree entry holds at most 2704 bytes, and a
+      -- target whose id is made of several parameters (200 characters each, three bytes apiece in
+      -- UTF-8 when a config gives them no pattern) is longer, so such a request could not be saved
+      -- here while SQLite kept it. The index holds a hash of the target instead (TARGET_KEY in
+      -- src/store/postgres/requests.ts), and the query compares the targets themselves as well. The
+      -- build reads every request once and holds writes to requests (not reads) for its length.
+      DROP INDEX requests_requester;
+      CREATE INDEX requests_requester ON requests (lower(body::jsonb #>> '{requester,aadObjectId}'), hashtextextended((body::jsonb -> 'target')::text, 0), state);
+    `,
+  },
 ];
 
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
