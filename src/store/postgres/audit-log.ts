@@ -37,8 +37,9 @@ function auditPageQuery(filter: SeqFilter, scan: boolean, columns = 'seq, hash, 
   if (filter.fromSeq !== undefined) add('seq >= ?', filter.fromSeq);
   if (filter.toSeq !== undefined) add('seq <= ?', filter.toSeq);
   if (filter.requestId !== undefined) add(scan ? "request_id || '' = ?" : 'request_id = ?', filter.requestId);
-  // An object id whatever the case of its letters, by the index on lower(actor_id).
-  if (filter.actorId !== undefined) add(scan ? "lower(actor_id) || '' = ?" : 'actor_id IS NOT NULL AND lower(actor_id) = ?', filter.actorId.toLowerCase());
+  // An object id whatever the case of its letters, by the index on lower(actor_id); the id asked
+  // for folded by the same lower() (JavaScript's folds İ otherwise, and an id holding it was never found).
+  if (filter.actorId !== undefined) add(scan ? "lower(actor_id) || '' = lower(?)" : 'actor_id IS NOT NULL AND lower(actor_id) = lower(?)', filter.actorId);
   if (filter.types !== undefined) add('type = ANY(?::text[])', filter.types);
   return { sql: `SELECT ${columns} FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $2`, params };
 }

@@ -43,9 +43,10 @@ export function auditPageQuery(filter: SeqFilter, scan = false): PageQuery {
   }
   if (filter.actorId !== undefined) {
     // An object id whatever the case of its letters, by the index on lower(actor_id) (the IS NOT
-    // NULL is what lets SQLite use that partial index).
-    where.push('actor_id IS NOT NULL AND lower(actor_id) = @actorId');
-    params.actorId = filter.actorId.toLowerCase();
+    // NULL is what lets SQLite use that partial index). The id asked for is folded by the same
+    // lower(), which folds ASCII only: folded by JavaScript's, an id holding Ä was never found.
+    where.push('actor_id IS NOT NULL AND lower(actor_id) = lower(@actorId)');
+    params.actorId = filter.actorId;
   }
   if (filter.types !== undefined) {
     where.push('type IN (SELECT value FROM json_each(@types))');
