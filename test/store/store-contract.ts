@@ -253,6 +253,18 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.equal((await store.requests.get('req-b'))?.state, 'cancelled');
       });
 
+      it('stores a request under `once` only while its requester has none open for the same operation, also when the object id holds a letter outside ASCII', async () => {
+        const at = { at: timeAt(10) };
+        for (const aadObjectId of [`Ä-${alice.aadObjectId}`, `İ-${alice.aadObjectId}`]) {
+          const requester = { ...alice, aadObjectId };
+          await store.requests.insert(aRequest(`first ${aadObjectId}`, { requester, expiresAt: timeAt(3600) }), [], undefined, at);
+          await assert.rejects(
+            store.requests.insert(aRequest(`again ${aadObjectId}`, { requester, expiresAt: timeAt(3600) }), [], undefined, at),
+            (err: unknown) => err instanceof OpenRequestExistsError && err.openRequestId === `first ${aadObjectId}`,
+          );
+        }
+      });
+
       it('keeps a request whose target is thousands of bytes long, and compares it with its requester\'s open ones', async () => {
         // A target made of several parameters of 200 characters (the limit of each), three bytes
         // apiece in UTF-8, as a config that gives them no pattern lets through: longer than a

@@ -80,8 +80,9 @@ export class PostgresRequestStore implements RequestStore {
         // request of theirs committed before, by the requests_requester index.
         const who = request.requester.aadObjectId.toLowerCase();
         await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ONCE_OPEN_LOCK_SPACE, who]);
+        // The id as it came, folded by the index's own lower() (JavaScript's folds İ otherwise).
         const theirs = await tx.query<{ body: string }>(`SELECT body FROM requests WHERE ${REQUESTER_ID} = lower($1) AND ${targetIs(2)} AND state = ANY($3::text[])`, [
-          who,
+          request.requester.aadObjectId,
           JSON.stringify(request.target),
           [...OPEN_STATES],
         ]);
