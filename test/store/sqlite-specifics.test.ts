@@ -269,7 +269,7 @@ describe('the SQLite store file', () => {
     }
     const db = new Database(file, { readonly: true });
     try {
-      assert.equal(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get(), 12);
+      assert.equal(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get(), 13);
       const indexed = db.prepare(`SELECT id FROM requests INDEXED BY requests_review_waiting WHERE json_extract(body, '$.breakGlass') IS NOT NULL AND json_extract(body, '$.breakGlass.review') IS NULL ORDER BY id`).pluck().all();
       assert.deepEqual(indexed, ['escalated', 'waiting']);
     } finally {
@@ -311,7 +311,7 @@ describe('the SQLite store file', () => {
     }
     const db = new Database(file, { readonly: true });
     try {
-      assert.equal(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get(), 12);
+      assert.equal(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get(), 13);
       assert.deepEqual(db.prepare(`SELECT id FROM requests INDEXED BY requests_outcome_owed WHERE json_extract(body, '$.outcomeMessage') IS NOT NULL ORDER BY id`).pluck().all(), ['settled']);
     } finally {
       db.close();

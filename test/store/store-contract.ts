@@ -265,6 +265,21 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         }
       });
 
+      it('finds its requester\'s open requests on the same target whatever the case of the letters of its names, as Azure reads them, and refuses one more under `once`', async () => {
+        // `vm restart VM-Web-01` repeats `vm restart vm-web-01` (domain/same-operation.ts): the store hands it every candidate.
+        const at = { at: timeAt(10) };
+        const resourceId = (aRequest('x').operation as { resourceId: string }).resourceId;
+        const first = aRequest('lower-case', { target: { subscriptionId: '00000000-0000-0000-0000-000000000001', resourceGroup: 'rg-prod', resourceId }, expiresAt: timeAt(3600) });
+        await store.requests.insert(first, [], undefined, at);
+        const shouted = { ...first.target, resourceGroup: 'RG-Prod', resourceId: resourceId.replace('web-01', 'Web-01').replace('rg-prod', 'RG-PROD') };
+        assert.deepEqual((await store.requests.list({ states: ['pending'], requester: alice.aadObjectId, target: shouted })).map((r) => r.id), ['lower-case']);
+        const operation = { ...first.operation, resourceId: shouted.resourceId } as typeof first.operation;
+        await assert.rejects(
+          store.requests.insert(aRequest('upper-case', { target: shouted, operation, parameters: { vm: 'Web-01', resourceGroup: 'RG-Prod' }, expiresAt: timeAt(3600) }), [], undefined, at),
+          (err: unknown) => err instanceof OpenRequestExistsError && err.openRequestId === 'lower-case',
+        );
+      });
+
       it('keeps a request whose target is thousands of bytes long, and compares it with its requester\'s open ones', async () => {
         // A target made of several parameters of 200 characters (the limit of each), three bytes
         // apiece in UTF-8, as a config that gives them no pattern lets through: longer than a

@@ -237,7 +237,7 @@ class MemoryRequests implements RequestStore {
         (!query.expiredAtAuditLoss || !!request.expiredAtAuditLoss) &&
         (!query.outcomeMessageOwed || !!request.outcomeMessage) &&
         (query.requester === undefined || request.requester.aadObjectId.toLowerCase() === query.requester.toLowerCase()) &&
-        (query.target === undefined || canonicalJson(request.target) === canonicalJson(query.target)),
+        (query.target === undefined || asciiLower(canonicalJson(request.target)) === asciiLower(canonicalJson(query.target))),
     );
     matching.sort((a, b) => (a.request.createdAt < b.request.createdAt ? -1 : a.request.createdAt > b.request.createdAt ? 1 : a.order - b.order));
     const from = matching.slice(query.offset ?? 0);
@@ -563,4 +563,9 @@ class MemoryAuditAccess implements AuditAccessStore {
         return { id, state: last.state, updatedAt: last.updatedAt };
       });
   }
+}
+
+/** Lower case as the stores' lower() folds it (ASCII letters): a target is found whatever the case of its names. */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }

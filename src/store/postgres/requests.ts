@@ -17,16 +17,22 @@ import { isUniqueViolation } from './tx';
 const REQUESTER_ID = "lower(body::jsonb #>> '{requester,aadObjectId}')";
 /** A request's target. */
 const TARGET = "(body::jsonb -> 'target')";
+/** A request's target in lower case (its ASCII letters, as SQLite's lower() folds them): Azure reads VM-Web-01 as vm-web-01. */
+const TARGET_FOLDED = `lower(${TARGET}::text COLLATE "C")`;
 /**
  * A request's target as the requests_requester index (migration 15) holds it: a hash, as a target
  * may be longer than a btree entry can be (2704 bytes). A query names it, to be read by that index,
  * and compares the targets themselves too.
  */
-const TARGET_KEY = `hashtextextended(${TARGET}::text, 0)`;
+const TARGET_KEY = `hashtextextended(${TARGET_FOLDED}, 0)`;
 
-/** Where a request's target is the one given as JSON in parameter $n, by the requests_requester index. */
+/**
+ * Where a request's target is the one given as JSON in parameter $n, whatever the case of its
+ * letters, by the requests_requester index (domain/same-operation.ts decides what is the same).
+ */
 function targetIs(n: number): string {
-  return `${TARGET_KEY} = hashtextextended($${n}::jsonb::text, 0) AND ${TARGET} = $${n}::jsonb`;
+  const asked = `lower($${n}::jsonb::text COLLATE "C")`;
+  return `${TARGET_KEY} = hashtextextended(${asked}, 0) AND ${TARGET_FOLDED} = ${asked}`;
 }
 /**
  * A break-glass use nobody has ratified or flagged yet (reviewOpen in the domain): the condition of

@@ -451,16 +451,19 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   },
   {
     version: 15,
-    name: 'requests by requester and a hash of the target, for targets of any length',
+    name: 'requests by requester and a hash of the target in lower case, for targets of any length and in any case',
     sql: `
       -- Migration 12's index held the target itself: a btree entry holds at most 2704 bytes, and a
       -- target whose id is made of several parameters (200 characters each, three bytes apiece in
       -- UTF-8 when a config gives them no pattern) is longer, so such a request could not be saved
       -- here while SQLite kept it. The index holds a hash of the target instead (TARGET_KEY in
-      -- src/store/postgres/requests.ts), and the query compares the targets themselves as well. The
-      -- build reads every request once and holds writes to requests (not reads) for its length.
+      -- src/store/postgres/requests.ts), and the query compares the targets themselves as well. In
+      -- lower case (ASCII letters, as SQLite's migration 13): Azure reads VM-Web-01 as vm-web-01, and
+      -- a request on one was not found to repeat one on the other (domain/same-operation.ts decides;
+      -- the store hands it the candidates). The build reads every request once and holds writes to
+      -- requests (not reads) for its length.
       DROP INDEX requests_requester;
-      CREATE INDEX requests_requester ON requests (lower(body::jsonb #>> '{requester,aadObjectId}'), hashtextextended((body::jsonb -> 'target')::text, 0), state);
+      CREATE INDEX requests_requester ON requests (lower(body::jsonb #>> '{requester,aadObjectId}'), hashtextextended(lower((body::jsonb -> 'target')::text COLLATE "C"), 0), state);
     `,
   },
 ];

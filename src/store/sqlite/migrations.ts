@@ -263,6 +263,21 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE json_extract(body, '$.outcomeMessage') IS NOT NULL;
     `,
   },
+  {
+    version: 13,
+    name: 'requests by requester and target, the target in any case',
+    sql: `
+      -- Migration 10's index held the target's group and resource id as written, and a request was
+      -- compared with its requester's open ones on that exact target: \`vm restart VM-Web-01\` was not
+      -- found to repeat \`vm restart vm-web-01\`, which Azure reads as the same (domain/same-operation.ts
+      -- decides; the store hands it the candidates). Held in lower case (lower() folds ASCII letters),
+      -- as SAME_TARGET in src/store/sqlite/write-ops.ts asks. The build reads every request once.
+      DROP INDEX requests_requester;
+      CREATE INDEX requests_requester ON requests (
+        lower(json_extract(body, '$.requester.aadObjectId')), lower(json_extract(body, '$.target.resourceGroup')), lower(json_extract(body, '$.target.resourceId')), state
+      );
+    `,
+  },
 ];
 
 export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete'] as const;

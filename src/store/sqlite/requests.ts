@@ -162,15 +162,16 @@ export function requestListQuery(query: RequestQuery): { sql: string; params: Re
     params.updatedSince = query.updatedSince;
   }
   if (query.requester !== undefined) {
-    // The expression of the requests_requester index (migration 10), so that it is read by it.
+    // The expression of the requests_requester index (migration 13), so that it is read by it.
     where.push(`${REQUESTER_ID} = lower(@requester)`);
     params.requester = query.requester;
   }
   if (query.target !== undefined) {
     // Field by field (the requests_requester index holds the group and the resource id), so that the
-    // order of the target's fields in the stored JSON does not matter.
+    // order of the target's fields in the stored JSON does not matter; in lower case, as the index
+    // (migration 13) holds them: Azure reads VM-Web-01 as vm-web-01.
     where.push(
-      "json_extract(body, '$.target.resourceGroup') IS @targetGroup AND json_extract(body, '$.target.resourceId') IS @targetResource AND json_extract(body, '$.target.subscriptionId') = @targetSubscription",
+      "lower(json_extract(body, '$.target.resourceGroup')) IS lower(@targetGroup) AND lower(json_extract(body, '$.target.resourceId')) IS lower(@targetResource) AND lower(json_extract(body, '$.target.subscriptionId')) = lower(@targetSubscription)",
     );
     params.targetGroup = query.target.resourceGroup ?? null;
     params.targetResource = query.target.resourceId ?? null;

@@ -47,14 +47,15 @@ export interface BreakGlassGuard {
   command: string;
 }
 
-/** A request's requester, as the requests_requester index (migration 10) holds it: lower case. */
+/** A request's requester, as the requests_requester index (migration 13) holds it: lower case. */
 export const REQUESTER_ID = "lower(json_extract(body, '$.requester.aadObjectId'))";
 /**
  * A request's target (`?` in turn: its subscription, resource group and resource id, null when it has
- * none) as the requests_requester index holds its group and resource id, field by field.
+ * none) as the requests_requester index (migration 13) holds its group and resource id, field by
+ * field, in lower case: Azure reads VM-Web-01 as vm-web-01 (domain/same-operation.ts decides).
  */
 const SAME_TARGET =
-  "json_extract(body, '$.target.resourceGroup') IS ? AND json_extract(body, '$.target.resourceId') IS ? AND json_extract(body, '$.target.subscriptionId') = ?";
+  "lower(json_extract(body, '$.target.resourceGroup')) IS lower(?) AND lower(json_extract(body, '$.target.resourceId')) IS lower(?) AND lower(json_extract(body, '$.target.subscriptionId')) = lower(?)";
 
 /** The values of SAME_TARGET's parameters, in its order. */
 function targetValues(t: Target): [string | null, string | null, string] {
