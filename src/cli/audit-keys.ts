@@ -6,7 +6,10 @@ import { Checkpointer, checkpointFileOf } from '../audit/access/checkpoints';
 import { loadPublicKey, openSigningKey, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from '../audit/access/signing';
 import type { AuditVerifier } from '../audit/access/signing';
 import { canonicalJson } from '../domain/canonical';
-import { installationSigner, refuseNewKey, requireAuditDatabase, signedLogProblems } from './audit-database';
+import { DamagedDatabaseError, installationSigner, refuseNewKey, requireAuditDatabase, signedLogProblems } from './audit-database';
+import type { AuditDatabase } from './audit-database';
+import type { ChainVerification } from '../audit/verify/verify';
+import { verificationReport } from './audit-report';
 import { AuditInputError, operatorOf } from './audit-io';
 import type { AuditCliIo } from './audit-io';
 
@@ -57,22 +60,48 @@ export async function writeCheckpoint(opts: { dataDir?: string }, io: AuditCliIo
     const problems = await signedLogProblems(db, store, signer);
     if (problems.length > 0) {
       for (const p of problems) io.stderr.write(`AUDIT LOG DAMAGED: ${shownValue(p)}.\n`);
-      io.stderr.write('Nothing was signed or recorded: run countersign audit verify, then restore the database from a backup, or record the loss with countersign audit accept-loss.\n');
+      io.stderr.write(`${NOTHING_SIGNED}\n`);
       return 2;
+    }
+    // Nor one whose chain is broken between its checkpoints (a record deleted, edited or reordered):
+    // the walk `audit verify` makes, read-only. What is signed is the head it verified, so records
+    // the bot appends meanwhile are not vouched for unread.
+    const chain = await verifiedChain(db, io);
+    if (!chain) return 2;
+    if (chain.count === 0) {
+      io.stderr.write('The audit log is empty: there is no head to sign yet.\n');
+      return 0;
     }
     const checkpointFile = checkpointFileOf(dataDir);
     const operator = operatorOf(io);
     const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
     const checkpointer = new Checkpointer({ store, signer, clock: { now: () => new Date() }, file: checkpointFile, log: silent });
-    const c = await checkpointer.write('cli', { force: true, operator });
-    if (!c) {
-      io.stderr.write('The audit log is empty: there is no head to sign yet.\n');
-      return 0;
-    }
+    const c = await checkpointer.write('cli', { force: true, operator, head: { seq: chain.lastSeq, hash: chain.headHash } });
+    if (!c) throw new Error('the checkpoint was not written');
     io.stdout.write(`${canonicalJson(c)}\n`);
     io.stderr.write(`Checkpoint of record ${c.seq} (hash ${c.hash}) signed with key ${c.keyId}; kept in the checkpoint table, ${checkpointFile} and the audit log.\n`);
     return 0;
   } finally {
     await store.close();
   }
+}
+
+const NOTHING_SIGNED = 'Nothing was signed or recorded: run countersign audit verify, then restore the database from a backup, or record the loss with countersign audit accept-loss.';
+
+/**
+ * The database's hash chain walked as `audit verify` walks it, or undefined when it is broken (or
+ * SQLite finds the file damaged): then the problem is named on stderr in verify's words.
+ */
+async function verifiedChain(db: AuditDatabase, io: AuditCliIo): Promise<ChainVerification | undefined> {
+  let chain: ChainVerification;
+  try {
+    chain = await db.verify();
+  } catch (err) {
+    if (!(err instanceof DamagedDatabaseError)) throw err;
+    io.stderr.write(`DATABASE DAMAGED: ${err.message}.\n${NOTHING_SIGNED}\n`);
+    return undefined;
+  }
+  if (chain.ok) return chain;
+  io.stderr.write(`${verificationReport(db.where, chain)}${NOTHING_SIGNED}\n`);
+  return undefined;
 }

@@ -820,6 +820,32 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.match(ev.stderr, /WARNING: verification found problems/);
     });
 
+    it('signs nothing of a log whose chain is broken in the middle (a record deleted, edited or reordered): checkpoint names it as verify does, exit 2', async () => {
+      await audit(['checkpoint', '--data-dir', dataDir]); // of record 12; its own record is 13
+      const original = readFileSync(databaseFile(dataDir));
+      const cases: [string, RegExp][] = [
+        ['DELETE FROM audit_log WHERE seq = 5', /AUDIT CHAIN DAMAGED \(deleted\) at record 5 \(missing; the record after the gap is id [^)]+\):\n {2}\S/],
+        [`UPDATE audit_log SET record = replace(record, '"outcome":{"result":"ok"', '"outcome":{"result":"failed"') WHERE seq = 7`, /AUDIT CHAIN DAMAGED \(edited\) at record 7, id \S+:\n {2}\S/],
+        ['UPDATE audit_log SET seq = -4 WHERE seq = 4; UPDATE audit_log SET seq = 4 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = -4', /AUDIT CHAIN DAMAGED \(reordered\) at record 4, id \S+:\n  record 4 .* is out of order: it stands where record 3 should be/],
+      ];
+      for (const [sql, named] of cases) {
+        writeFileSync(databaseFile(dataDir), original);
+        tamper(sql);
+        const v = await audit(['verify', '--data-dir', dataDir]);
+        assert.equal(v.code, 2, v.stdout);
+        const checkpointsBefore = readFileSync(checkpointFileOf(dataDir), 'utf8');
+        const recordsBefore = (await records()).length;
+        const c = await audit(['checkpoint', '--data-dir', dataDir]);
+        assert.equal(c.code, 2, `${sql}: ${c.stderr}`);
+        assert.equal(c.stdout, '');
+        assert.match(c.stderr, named, `${sql}: ${c.stderr}`);
+        assert.equal(c.stderr.match(/AUDIT CHAIN DAMAGED[^\n]*/)?.[0], v.stdout.match(/AUDIT CHAIN DAMAGED[^\n]*/)?.[0], 'named as audit verify names it');
+        assert.match(c.stderr, /\nNothing was signed or recorded: run countersign audit verify, then restore the database from a backup, or record the loss with countersign audit accept-loss\.\n$/);
+        assert.equal(readFileSync(checkpointFileOf(dataDir), 'utf8'), checkpointsBefore, 'no checkpoint written to the file');
+        assert.equal((await records()).length, recordsBefore, 'nothing recorded');
+      }
+    });
+
     it('refuses to sign beside a checkpoint file only another key signed (the wrong data directory), as the bot\'s start does', async () => {
       const other = tempDir();
       try {

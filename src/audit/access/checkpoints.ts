@@ -144,12 +144,13 @@ export class Checkpointer {
   /**
    * Signs the current head and keeps the checkpoint in the table (with its audit record) and the
    * file. Unless forced, it does nothing when the log has not moved since the last checkpoint (the
-   * checkpoint's own record aside), so an idle log does not fill up with checkpoints.
+   * checkpoint's own record aside), so an idle log does not fill up with checkpoints. `head`: sign
+   * this head (one the caller verified) rather than the log's head as it is read here.
    */
-  async write(trigger: CheckpointTrigger, options: { force?: boolean; operator?: string } = {}): Promise<AuditCheckpoint | undefined> {
+  async write(trigger: CheckpointTrigger, options: { force?: boolean; operator?: string; head?: ChainHead } = {}): Promise<AuditCheckpoint | undefined> {
     const { store, signer, clock, file, log } = this.deps;
     this.lookAtKeyFile();
-    const head = await store.audit.head();
+    const head = options.head ?? (await store.audit.head());
     if (!head) return undefined;
     const last = await store.auditAccess.lastCheckpoint();
     if (!options.force && last && (head.seq === last.seq || head.seq === last.recordSeq)) return undefined;
