@@ -3,6 +3,7 @@
  * records with a signed manifest, the card at each step, the what-if, the ARM ids, the verification
  * result and a summary), the folder itself signed; the export is recorded in the audit log.
  */
+import { plural } from '../domain/duration-text';
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -91,7 +92,7 @@ export async function writeEvidence(typedId: string, opts: EvidenceOptions, io: 
     const problems = !verification.chain.ok || verification.checkpoints.problems.length > 0 || !verification.events.ok || (verification.indexes?.problems.length ?? 0) > 0 || !verification.versions.ok;
     for (const p of namedVersionProblems(verification.versions.problems)) io.stderr.write(`NOT BACKED BY THE AUDIT CHAIN: ${p}.\n`);
     io.stderr.write(
-      `Evidence for ${requestId}: ${events.length} audit records, ${versions.length} card version(s), written to ${target}.\n` +
+      `Evidence for ${requestId}: ${plural(events.length, 'audit record')}, ${plural(versions.length, 'card version')}, written to ${target}.\n` +
         (problems ? 'WARNING: verification found problems; see verification.json.\n' : 'Verification: the audit chain and this request\'s records are intact.\n'),
     );
     return problems ? 2 : 0;

@@ -2,6 +2,7 @@
  * `countersign audit export`: stream the audit records (filtered) as JSON Lines, CSV or OCSF, with a
  * signed manifest, and record the export itself in the audit log.
  */
+import { plural } from '../domain/duration-text';
 import { shownValue } from './terminal-text';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
@@ -93,7 +94,7 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
     const exportId = uuidv7();
     let written = 0;
     let lastSeq = 0;
-    const progress = progressLine(io, () => `Exporting: ${written.toLocaleString('en-US')} records, up to seq ${lastSeq.toLocaleString('en-US')} of ${head.toLocaleString('en-US')}`);
+    const progress = progressLine(io, () => `Exporting: ${written.toLocaleString('en-US')} ${written === 1 ? 'record' : 'records'}, up to seq ${lastSeq.toLocaleString('en-US')} of ${head.toLocaleString('en-US')}`);
     const run = (out: Writable) =>
       exportAudit({ stored: store.audit.readStored(filter) }, out, {
         format: opts.format,
@@ -137,7 +138,7 @@ export async function exportRecords(opts: ExportOptions, io: AuditCliIo): Promis
     if (manifestFile) writeManifest(manifestFile, result, target, opts.force === true);
     const m = result.manifest;
     const range = m.records ? ` (seq ${m.firstSeq} to ${m.lastSeq})` : '';
-    io.stderr.write(`Exported ${m.records} audit records${range} as ${opts.format} to ${target ?? 'standard output'}.\n`);
+    io.stderr.write(`Exported ${plural(m.records, 'audit record')}${range} as ${opts.format} to ${target ?? 'standard output'}.\n`);
     // What was asked for, as the manifest signs it: a count and a range of seqs alone read as the whole log.
     io.stderr.write(`Selection: ${selectionText(m.filter)}.\n`);
     io.stderr.write(

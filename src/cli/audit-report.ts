@@ -3,6 +3,7 @@ import type { ChainProblem, ChainVerification } from '../audit/verify/verify';
 import type { CheckpointVerification } from '../audit/verify/verify-checkpoints';
 import type { ExportVerification } from '../audit/verify/verify-export';
 import type { AuditFilter } from '../domain/audit';
+import { plural } from '../domain/duration-text';
 
 export const EXIT_OK = 0;
 /** Bad input or an unreadable source (missing database, missing file). */
@@ -32,7 +33,7 @@ export function verificationReport(source: string, v: ChainVerification, warning
   if (v.ok && checkpointProblems.length > 0) {
     const keyOnly = checkpointProblems.every((p) => p.kind === 'foreign');
     lines.push(
-      `Hash chain consistent (each record links to the one before it): ${v.count} records, seq ${v.firstSeq} to ${v.lastSeq}; ${
+      `Hash chain consistent (each record links to the one before it): ${plural(v.count, 'record')}, seq ${v.firstSeq} to ${v.lastSeq}; ${
         keyOnly
           ? 'but its signed checkpoints were signed with another key than the one given, so they cannot vouch for it, and it is NOT shown intact: check it with the public key of the installation that wrote it (see below).'
           : 'but the signed checkpoints below show that the log was changed, so it is NOT intact.'
@@ -43,7 +44,7 @@ export function verificationReport(source: string, v: ChainVerification, warning
     lines.push(
       v.count === 0
         ? 'Audit chain intact: it holds no records yet.'
-        : `Audit chain intact: ${v.count} records, seq ${v.firstSeq} to ${v.lastSeq}.`,
+        : `Audit chain intact: ${plural(v.count, 'record')}, seq ${v.firstSeq} to ${v.lastSeq}.`,
       `Head hash: ${v.headHash}`,
     );
   } else if (v.problem) {
@@ -53,7 +54,7 @@ export function verificationReport(source: string, v: ChainVerification, warning
       `  ${p.message}`,
       v.count === 0
         ? 'No record before it could be verified.'
-        : `Records before it are intact: ${v.count} records, seq ${v.firstSeq} to ${v.lastSeq}, head hash ${v.headHash}.`,
+        : `Records before it are intact: ${plural(v.count, 'record')}, seq ${v.firstSeq} to ${v.lastSeq}, head hash ${v.headHash}.`,
     );
   }
   for (const w of warnings) lines.push(`WARNING: ${w}`);
@@ -68,9 +69,9 @@ export function checkpointReport(v: CheckpointVerification, keySource?: string, 
   const lines: string[] = [];
   if (v.latest) {
     const c = v.latest.checkpoint;
-    lines.push(`Checkpoints: ${v.checked} checked (${v.copies} copies); the latest, signed at ${c.time} (from ${v.latest.from}), names record ${c.seq}.`);
+    lines.push(`Checkpoints: ${v.checked} checked (${plural(v.copies, 'copy', 'copies')}); the latest, signed at ${c.time} (from ${v.latest.from}), names record ${c.seq}.`);
   } else if (v.checked === 0 && v.unchecked > 0) {
-    lines.push(`Checkpoints: none checked (${v.uncheckedCheckpoints} checkpoint(s) found, ${v.unchecked} copies).`);
+    lines.push(`Checkpoints: none checked (${v.uncheckedCheckpoints} checkpoint(s) found, ${plural(v.unchecked, 'copy', 'copies')}).`);
   } else if (v.checked === 0 && v.problems.length === 0) {
     lines.push('Checkpoints: none yet, so a cut-off end of the log could not be checked.');
   }
@@ -145,7 +146,7 @@ export function exportReport(file: string, v: ExportVerification, filtered = fal
   if (v.ok || logOnly) {
     const intact = logOnly ? 'Export intact as signed' : 'Export intact';
     lines.push(
-      c.count === 0 ? `${intact}: it holds no records.` : `${intact}: ${c.count} records, seq ${c.firstSeq} to ${c.lastSeq}.`,
+      c.count === 0 ? `${intact}: it holds no records.` : `${intact}: ${plural(c.count, 'record')}, seq ${c.firstSeq} to ${c.lastSeq}.`,
       `Head hash: ${c.headHash}`,
     );
     if (v.sha256) lines.push(`SHA-256: ${v.sha256} (as signed)`);

@@ -3,6 +3,7 @@
  * evidence bundle carries): every copy, in the checkpoint table, the data directory's checkpoint
  * file, files given with --checkpoints and audit.checkpoint records, against the key and the chain.
  */
+import { plural } from '../domain/duration-text';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { checkpointFileOf, checkpointOfRecord, readCheckpointFile } from '../audit/access/checkpoints';
@@ -74,7 +75,7 @@ export async function checkCheckpoints(
     if (sourced.length || recorded.length) {
       try {
         const copies = [...sourced, ...recorded];
-        verifier = verifierFor(opts, io, `each of the ${checkpointCount(copies)} checkpoint(s) found (${copies.length} copies)`);
+        verifier = verifierFor(opts, io, `each of the ${checkpointCount(copies)} checkpoint(s) found (${plural(copies.length, 'copy', 'copies')})`);
       } catch (err) {
         if (!(err instanceof AuditInputError)) throw err;
         keyProblem = err.message;

@@ -2,6 +2,7 @@
  * `countersign store ...`: moving an installation from SQLite to PostgreSQL, upgrading the
  * PostgreSQL schema as its owner, and an online backup of a SQLite store.
  */
+import { plural } from '../domain/duration-text';
 import { report } from './terminal-text';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -109,7 +110,7 @@ async function migrateFromSqlite(fromOption: string, io: AuditCliIo): Promise<nu
   const store = await openTarget(io, 'store migrate', 'auto');
   try {
     let shown: CopyProgress = { table: '', copied: 0, total: 0 };
-    const progress = progressLine(io, () => `Copying ${shown.table}: ${shown.copied.toLocaleString('en-US')} of ${shown.total.toLocaleString('en-US')} rows`);
+    const progress = progressLine(io, () => `Copying ${shown.table}: ${shown.copied.toLocaleString('en-US')} of ${shown.total.toLocaleString('en-US')} ${shown.total === 1 ? 'row' : 'rows'}`);
     let result;
     try {
       result = await copySqliteToPostgres(file, store.pool, store.target, (p) => {
@@ -122,7 +123,7 @@ async function migrateFromSqlite(fromOption: string, io: AuditCliIo): Promise<nu
       throw err;
     }
     progress.done();
-    io.stderr.write(`Copied ${Object.entries(result.rows).map(([t, n]) => `${n} ${t}`).join(', ')} from ${file} to ${store.target}.\n`);
+    io.stderr.write(`Copied ${Object.entries(result.rows).map(([t, n]) => `${plural(n, 'row')} of ${t}`).join(', ')} from ${file} to ${store.target}.\n`);
     const chain = await verifyPostgresAuditLog(store.pool, store.target);
     report(io, verificationReport(store.target, chain, chain.warnings));
     const same = (sourceHead?.seq ?? 0) === chain.lastSeq && (sourceHead?.hash ?? chain.headHash) === chain.headHash;

@@ -196,7 +196,7 @@ describe('countersign audit verify on PostgreSQL whose audit table was dropped',
       // Another table dropped: the audit log is intact, and said to be; the table is named.
       const requestsGone = await audit(['verify'], env);
       assert.equal(requestsGone.code, 2, requestsGone.stdout + requestsGone.stderr);
-      assert.match(requestsGone.stdout, /Audit chain intact: 1 records[\s\S]*DATABASE DAMAGED: the table card_messages is missing from the database \(dropped or renamed\): a start is refused\.[\s\S]*REQUESTS DELETED: the table requests is missing from the database \(dropped\)/);
+      assert.match(requestsGone.stdout, /Audit chain intact: 1 record,[\s\S]*DATABASE DAMAGED: the table card_messages is missing from the database \(dropped or renamed\): a start is refused\.[\s\S]*REQUESTS DELETED: the table requests is missing from the database \(dropped\)/);
       const c2 = await db.superuser();
       try {
         await c2.query('DROP TABLE audit_log CASCADE');

@@ -1145,7 +1145,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const out = path.join(tmp.dir, 'bundle');
       const r = await audit(['evidence', 'CS-EVDD0001', '--out', out, '--data-dir', dataDir]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /Evidence for CS-EVDD0001: 5 audit records, 3 card version\(s\)/);
+      assert.match(r.stderr, /Evidence for CS-EVDD0001: 5 audit records, 3 card versions/);
       assert.deepEqual(readdirSync(path.join(out, 'cards')), ['v01-pending.json', 'v02-approved.json', 'v03-succeeded.json']);
       assert.match(readFileSync(path.join(out, 'cards', 'v01-pending.json'), 'utf8'), /PENDING APPROVAL/);
       assert.match(readFileSync(path.join(out, 'cards', 'v03-succeeded.json'), 'utf8'), /SUCCEEDED/);
@@ -1350,7 +1350,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal((await audit(['evidence', 'CS-EVDD0002', '--out', out, '--data-dir', dataDir])).code, 0);
       const whole = await audit(['verify', '--file', out, '--data-dir', dataDir]);
       assert.equal(whole.code, 0, whole.stdout + whole.stderr);
-      assert.match(whole.stdout, new RegExp(`^Evidence bundle: ${out.replace(/[.]/g, '\\.')}, request CS-EVDD0002, made .* signed with key [0-9a-f]{16}\\.\nEvidence bundle intact: its 8 files are as signed\\.\nSource: .*events\\.jsonl[\\s\\S]*Export intact: 1 records`));
+      assert.match(whole.stdout, new RegExp(`^Evidence bundle: ${out.replace(/[.]/g, '\\.')}, request CS-EVDD0002, made .* signed with key [0-9a-f]{16}\\.\nEvidence bundle intact: its 8 files are as signed\\.\nSource: .*events\\.jsonl[\\s\\S]*Export intact: 1 record,`));
       assert.equal((await audit(['verify', '--file', path.join(out, 'manifest.json'), '--data-dir', dataDir])).code, 0, 'its manifest.json names the bundle too');
 
       // What the reviewer did: the card and the summary edited, a file added. The records are untouched.
@@ -1361,7 +1361,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       const edited = await audit(['verify', '--file', out, '--data-dir', dataDir]);
       assert.equal(edited.code, 2, edited.stdout);
       assert.match(edited.stdout, /EVIDENCE BUNDLE DAMAGED:\n  cards\/v01-pending\.json was changed: its SHA-256 is not the one signed\n  NOTE\.md is not one of the bundle's files \(added since it was signed\)\n  constructor is not one of the bundle's files/);
-      assert.match(edited.stdout, /Export intact: 1 records/, 'the records are checked as well, and hold');
+      assert.match(edited.stdout, /Export intact: 1 record,/, 'the records are checked as well, and hold');
 
       // A manifest edited to match: its signature no longer does.
       const manifestFile = path.join(out, 'manifest.json');
@@ -1407,7 +1407,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
           `Evidence bundle intact: its \\d+ files are as signed\\.\nAUDIT LOG DAMAGED: this bundle's signed verification\\.json records that the audit log it was made from was not intact when it was made, so the bundle may lack records of request CS-EVDD0009 \\(its events\\.jsonl holds only what was left\\):\n  Audit chain: DAMAGED: record ${rejected.seq} is missing \\(deleted\\)`,
         ),
       );
-      assert.match(v.stdout, /Export intact: 1 records[\s\S]*\nAUDIT LOG DAMAGED: this bundle attests an audit log that was not intact when it was made \(see above\): it may not be the whole record of request CS-EVDD0009\.\n$/, 'the records it holds are as signed');
+      assert.match(v.stdout, /Export intact: 1 record,[\s\S]*\nAUDIT LOG DAMAGED: this bundle attests an audit log that was not intact when it was made \(see above\): it may not be the whole record of request CS-EVDD0009\.\n$/, 'the records it holds are as signed');
       // An intact log's bundle says nothing of the kind.
       const fine = path.join(tmp.dir, 'b9-other');
       const other = await openSqliteStore({ file: databaseFile(dataDir) });
@@ -1465,7 +1465,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       for (const f of ['events.jsonl', 'events.jsonl.manifest.json']) copyFileSync(path.join(theirs, f), path.join(mine, f));
       const swapped = await audit(['verify', '--file', mine, '--data-dir', dataDir]);
       assert.equal(swapped.code, 2, swapped.stdout);
-      assert.match(swapped.stdout, /EVIDENCE BUNDLE DAMAGED:\n  events\.jsonl\.manifest\.json was changed: its SHA-256 is not the one signed\n[\s\S]*Export intact: 1 records[\s\S]*EVIDENCE BUNDLE DAMAGED: events\.jsonl is the export of request CS-EVDD0005's records, not of request CS-EVDD0004's\.\n$/);
+      assert.match(swapped.stdout, /EVIDENCE BUNDLE DAMAGED:\n  events\.jsonl\.manifest\.json was changed: its SHA-256 is not the one signed\n[\s\S]*Export intact: 1 record,[\s\S]*EVIDENCE BUNDLE DAMAGED: events\.jsonl is the export of request CS-EVDD0005's records, not of request CS-EVDD0004's\.\n$/);
     });
 
     it('takes only the very records it was made with: not a filtered export of the request, nor an older bundle\'s', async () => {
@@ -1534,7 +1534,7 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, new RegExp(`^Removed ${left.replace(/[.]/g, '\\.')}, left by an earlier command that did not finish\\.\n`));
       assert.ok(!existsSync(left));
-      assert.match(r.stderr, /Evidence for CS-PYRTN13S: 1 audit records, 1 card version\(s\), written to .*evidence-CS-PYRTN13S\./);
+      assert.match(r.stderr, /Evidence for CS-PYRTN13S: 1 audit record, 1 card version, written to .*evidence-CS-PYRTN13S\./);
       const e = await audit(['export', '--format', 'jsonl', '--request', 'cs-pyrtn13s', '--data-dir', dataDir]);
       assert.equal(e.code, 0, e.stderr);
       const lines = e.stdout.trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);

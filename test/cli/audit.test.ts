@@ -197,7 +197,8 @@ describe('countersign audit', function () {
 
     it('verifies a filtered export without its manifest only when told it is filtered, and refuses --filtered beside a manifest', async () => {
       const file = path.join(tmp.dir, 'one-request.jsonl');
-      await audit(['export', '--format', 'jsonl', '--request', 'req-3', '--out', file, '--data-dir', dataDir]);
+      const exported = await audit(['export', '--format', 'jsonl', '--request', 'req-3', '--out', file, '--data-dir', dataDir]);
+      assert.match(exported.stderr, /^Exported 1 audit record \(seq 4 to 4\) as jsonl to /m);
       const signed = await audit(['verify', '--file', file, '--data-dir', dataDir]);
       assert.equal(signed.code, 0, signed.stdout);
       const strict = await audit(['verify', '--file', file, '--no-manifest']);
@@ -205,7 +206,7 @@ describe('countersign audit', function () {
       assert.match(strict.stdout, /If it was made with --request, --type or --actor \(a filtered export\), records between its own are left out on purpose: check it with --filtered/);
       const filtered = await audit(['verify', '--file', file, '--no-manifest', '--filtered']);
       assert.equal(filtered.code, 0, filtered.stdout);
-      assert.match(filtered.stdout, /Export intact: 1 records, seq 4 to 4/);
+      assert.match(filtered.stdout, /Export intact: 1 record, seq 4 to 4/);
       assert.match(filtered.stdout, /Manifest: none \(--no-manifest --filtered\): each record was checked against its own hash, .*records removed from the file, or from between its own, cannot be noticed without its manifest/);
       const lines = readFileSync(file, 'utf8');
       writeFileSync(file, lines.replace('"result":"ok"', '"result":"refused"'));

@@ -150,6 +150,7 @@ describe('countersign store', function () {
     old.close();
     const r = await store(['migrate', '--from', file], env, tmp.dir, true);
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /\nCopied 0 rows of requests, 0 rows of request_versions, .*, 1 row of card_messages(, .*)? from /);
     const pg = await db.superuser();
     try {
       const rows = (await pg.query('SELECT request_id, activity_id, sent_version FROM card_messages')).rows;
