@@ -104,7 +104,7 @@ export class AccessPolicy {
     if (policy.requesterRoles.length > 0 && !this.roles.holdsAny(policy.requesterRoles, actor.aadObjectId)) {
       return refusal(
         RefusalReason.NotAllowedToRequest,
-        `You cannot ${ask} "${command.name}": it needs one of the roles ${policy.requesterRoles.join(', ')}.`,
+        `You cannot ${ask} "${command.name}": it needs ${rolesText(policy.requesterRoles)}.`,
       );
     }
     const outside = outsideConversations(policy, source);
@@ -132,6 +132,16 @@ export class AccessPolicy {
   isApproverFor(approverRoles: readonly string[], actor: Pick<Actor, 'aadObjectId' | 'tenantId'>): boolean {
     return this.tenantAllowed(actor.tenantId) && this.roles.holdsAny(approverRoles, actor.aadObjectId);
   }
+}
+
+/**
+ * Who may, by role, in words: `the role "auditors"`, or `one of the roles "requesters" or "auditors"`
+ * (each name quoted: a role named like a word, "auditors", otherwise reads as part of the sentence).
+ */
+export function rolesText(roles: readonly string[]): string {
+  const quoted = roles.map((r) => `"${r}"`);
+  if (quoted.length <= 1) return `the role ${quoted[0] ?? '(none)'}`;
+  return `one of the roles ${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`;
 }
 
 /**

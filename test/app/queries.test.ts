@@ -259,7 +259,7 @@ describe('app: read-only commands, who may run them, and their record', () => {
 
   it('runs only for its requesterRoles and from its conversations, refusals audited as request.refused', async () => {
     const f = appOnFakes({ configText: withReaders('{ requesterRoles: [platform-approvers], conversations: { types: [personal] } }') });
-    assert.deepEqual(await run(f, carol, sourceIn(personal)), { ok: false, error: 'You cannot run "resources": it needs one of the roles platform-approvers.', whole: true });
+    assert.deepEqual(await run(f, carol, sourceIn(personal)), { ok: false, error: 'You cannot run "resources": it needs the role "platform-approvers".', whole: true });
     assert.deepEqual(await run(f, bob), { ok: false, error: '"resources" cannot be run in a channel; allowed: personal chat.', whole: true });
     assert.equal((await run(f, bob, sourceIn(personal))).ok, true);
     assert.equal(f.azure.queries.length, 1, 'Azure was read once, for Bob in a personal chat');

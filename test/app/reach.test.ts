@@ -751,7 +751,7 @@ describe('app: reaching approvers', () => {
       assert.equal(refused.ok, false);
       assert.match(
         refused.ok ? '' : refused.refusal.message,
-        new RegExp(`^You cannot approve request ${r.id}: it needs one of the roles platform-approvers\\. Your delegation from Bob Approver ended at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC, so you can no longer decide it on their behalf\\.$`),
+        new RegExp(`^You cannot approve request ${r.id}: it needs the role "platform-approvers"\\. Your delegation from Bob Approver ended at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC, so you can no longer decide it on their behalf\\.$`),
       );
       // Someone who never had a delegation is told only the roles.
       const stranger = await click(f, frank, r, 'approve');
@@ -770,7 +770,7 @@ describe('app: reaching approvers', () => {
       const why = refused.ok ? '' : refused.refusal.message;
       assert.match(
         why,
-        new RegExp(`^You cannot approve request ${r.id}: it needs one of the roles platform-approvers\\. Your delegation from Bob Approver was revoked by Bob Approver at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC, so you can no longer decide it on their behalf\\.$`),
+        new RegExp(`^You cannot approve request ${r.id}: it needs the role "platform-approvers"\\. Your delegation from Bob Approver was revoked by Bob Approver at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC, so you can no longer decide it on their behalf\\.$`),
       );
       const [recorded] = (await f.audit({ types: ['click.refused'] })).slice(-1);
       assert.equal(recorded.request?.id, r.id, "in the request's own trail");
@@ -785,7 +785,7 @@ describe('app: reaching approvers', () => {
       f.clock.advance(MINUTE);
       await delegates(bob, frank, 'bob->frank');
       const refused = await clickPersonal(carol, r, 'reject');
-      assert.match(refused.ok ? '' : refused.refusal.message, /^You cannot reject request .*: it needs one of the roles platform-approvers\. Your delegation from Bob Approver was replaced by Bob Approver's next delegation at .* UTC, so you can no longer decide it on their behalf\.$/);
+      assert.match(refused.ok ? '' : refused.refusal.message, /^You cannot reject request .*: it needs the role "platform-approvers"\. Your delegation from Bob Approver was replaced by Bob Approver's next delegation at .* UTC, so you can no longer decide it on their behalf\.$/);
       assert.equal((await f.request(r.id)).state, 'pending');
     });
 

@@ -43,7 +43,7 @@ describe('cancelling a running deployment', () => {
   it('refuses anyone else and names who can', () => {
     const no = refused(requestCancellation(runningDeployment(), decisionBy(erin)));
     assert.equal(no.reason, RefusalReason.NotAllowedToCancel);
-    assert.equal(no.message, 'Only Alice Requester, who asked for request req-0001, or someone with one of the roles platform-approvers can cancel it.');
+    assert.equal(no.message, 'Only Alice Requester, who asked for request req-0001, or someone with the role "platform-approvers" can cancel it.');
   });
 
   it('refuses an operation Azure cannot cancel', () => {

@@ -71,7 +71,7 @@ describe('approving a request', () => {
     for (const outsider of [erin, mallory]) {
       const no = refused(approve(buildRequest(), decisionBy(outsider)));
       assert.equal(no.reason, RefusalReason.NotAnApprover);
-      assert.equal(no.message, 'You cannot approve request req-0001: it needs one of the roles platform-approvers.');
+      assert.equal(no.message, 'You cannot approve request req-0001: it needs the role "platform-approvers".');
     }
   });
 
@@ -176,7 +176,7 @@ describe('rejecting a request', () => {
   it('refuses a rejection from someone without an approver role', () => {
     const no = refused(reject(buildRequest(), decisionBy(erin), undefined));
     assert.equal(no.reason, RefusalReason.NotAnApprover);
-    assert.match(no.message, /You cannot reject request req-0001: it needs one of the roles platform-approvers/);
+    assert.match(no.message, /You cannot reject request req-0001: it needs the role "platform-approvers"/);
   });
 
   it('refuses a rejection from a stale card and after expiry', () => {

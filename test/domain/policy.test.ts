@@ -104,7 +104,7 @@ describe('who may ask for a sensitive command', () => {
   it('refuses someone without a requester role and names the roles that would do', () => {
     const no = access.checkRequester(command({ requesterRoles: ['requesters', 'auditors'] }), bob, channel);
     assert.equal(no?.reason, RefusalReason.NotAllowedToRequest);
-    assert.equal(no?.message, 'You cannot request "delete resource group": it needs one of the roles requesters, auditors.');
+    assert.equal(no?.message, 'You cannot request "delete resource group": it needs one of the roles "requesters" or "auditors".');
   });
 
   it('lets anyone from an allowed tenant ask when the command names no requester roles', () => {

@@ -105,7 +105,7 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     await entry.waitFor({ timeout: WAIT_MS });
     const logged = await ui.readLogEntry(entry);
     assert.match(logged.request, /"user-carol"/, 'the logged click is Carol\'s');
-    assert.match(logged.response, new RegExp(`You cannot approve request ${requestId}: it needs one of the roles platform-approvers\\.`));
+    assert.match(logged.response, new RegExp(`You cannot approve request ${requestId}: it needs the role "platform-approvers"\\.`));
     await logged.panel.getByText('You cannot approve', { exact: false }).first().scrollIntoViewIfNeeded();
     await ui.stateLabel(card, 'PENDING APPROVAL').waitFor();
     await ui.cardShows(card, 'none yet.');

@@ -71,7 +71,7 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
   it('refuses a person without an approver role (Dave can approve; Carol cannot)', async () => {
     const { cardId, requestId } = await requestVia(h, 'delete resource group staging-old');
     const answer = await h.teams.click(people.carol, cardId, 'approve');
-    assert.match(cardText(answer.body.value as Record<string, unknown>), /You cannot approve request .*: it needs one of the roles platform-approvers/);
+    assert.match(cardText(answer.body.value as Record<string, unknown>), /You cannot approve request .*: it needs the role "platform-approvers"/);
     assert.deepEqual(cardActions(answer.body.value as Record<string, unknown>), [], 'no button Carol could use');
     assert.equal((await h.bot.deps.store.requests.get(requestId))?.state, 'pending');
     assert.equal((await auditOf(h, { requestId })).filter((r) => r.type === 'click.refused')[0].outcome.reason, 'not-an-approver');

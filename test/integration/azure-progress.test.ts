@@ -83,7 +83,7 @@ describe('live progress and cancelling (bot over HTTP, fake Bot Connector, ARM s
     assert.deepEqual(cardActions(h.connector.card(cardId)).map((a) => [a.verb, a.title]), [['cancel', 'Cancel deployment']]);
 
     const byCarol = await h.teams.click(people.carol, cardId, 'cancel');
-    assert.match(cardText(byCarol.body.value as Record<string, unknown>), /Only Alice Requester, who asked for request .*, or someone with one of the roles platform-approvers can cancel it/);
+    assert.match(cardText(byCarol.body.value as Record<string, unknown>), /Only Alice Requester, who asked for request .*, or someone with the role "platform-approvers" can cancel it/);
     const answer = await h.teams.click(people.alice, cardId, 'cancel');
     assert.match(cardText(answer.body.value as Record<string, unknown>), /Cancellation requested by Alice Requester/);
     await settled(h);

@@ -27,7 +27,7 @@ describe('requesting under junk (bot over HTTP)', function () {
     const from = await h.teams.say(people.carol, 'delete resource group');
     const said = texts(from);
     assert.equal(said.length, 1);
-    assert.match(said[0], /You cannot request "delete resource group": it needs one of the roles requesters/);
+    assert.match(said[0], /You cannot request "delete resource group": it needs the role "requesters"/);
     const last = (await auditOf(h)).at(-1)!;
     assert.equal(last.type, 'request.refused');
     assert.equal(last.data?.stage, 'before the form');

@@ -324,7 +324,7 @@ describe('requesting in Teams (bot over HTTP)', function () {
 
   it('refuses a request from someone without the requester role, and audits it', async () => {
     const from = await h.teams.say(people.carol, 'delete resource group staging-old', alicePersonal);
-    assert.equal(lastText(h, from), '[SANDBOX] You cannot request "delete resource group": it needs one of the roles requesters.');
+    assert.equal(lastText(h, from), '[SANDBOX] You cannot request "delete resource group": it needs the role "requesters".');
     const refused = [];
     for await (const r of h.bot.deps.store.audit.read({ types: ['request.refused'] })) refused.push(r);
     assert.equal(refused[refused.length - 1].outcome.reason, 'not-allowed-to-request');

@@ -11,7 +11,7 @@ import type { AuditStore, RefusalGate } from '../ports';
 import { neutralise } from '../../domain/audit';
 import type { AuditEventDraft } from '../../domain/audit';
 import { repeatedText, type RepeatedRefusals } from '../../domain/repeated-refusals';
-import type { AccessPolicy } from '../../domain/policy';
+import { rolesText, type AccessPolicy } from '../../domain/policy';
 import type { Actor, Source } from '../../domain/request';
 import { zonedText, zoneOrUtc } from '../../domain/delegation-time';
 import { bearerChecker } from './bearer';
@@ -143,7 +143,7 @@ export class AuditorAccess {
       return refuse('not-personal-chat', 'Audit exports are done in a personal chat with Countersign.');
     }
     if (!deps.access.isApproverFor(deps.auditorRoles, actor)) {
-      const roles = deps.auditorRoles.length ? `it needs one of the roles ${deps.auditorRoles.join(', ')}` : 'no role may: audit.auditorRoles is empty in the config';
+      const roles = deps.auditorRoles.length ? `it needs ${rolesText(deps.auditorRoles)}` : 'no role may: audit.auditorRoles is empty in the config';
       return refuse('not-an-auditor', `Only auditors can export the audit trail (${roles}). This attempt was recorded.`);
     }
     const ask = parseTeamsExport(args);

@@ -12,7 +12,7 @@ import { requestEvent } from '../audit';
 import type { CommandSpec } from '../catalog';
 import { describeUntil, zonedText } from '../delegation-time';
 import { formatDuration } from '../duration-text';
-import { decidingRoles, type Roles } from '../policy';
+import { decidingRoles, rolesText, type Roles } from '../policy';
 import { RefusalReason, refusal, type Refusal } from '../refusal';
 import { OPEN_STATES, standing, type Actor, type ApprovalRequest, type RoundOccasion } from '../request';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
@@ -25,7 +25,7 @@ export function breakGlassRefusal(command: CommandSpec, actor: Actor, roles: Rol
   const policy = command.policy?.breakGlass;
   if (!policy) return refusal(RefusalReason.BreakGlassNotAllowed, `"${command.name}" does not allow break-glass: its policy has no breakGlass block, so it always needs approval. Nothing was run.`);
   if (!roles.holdsAny(policy.roles, actor.aadObjectId)) {
-    return refusal(RefusalReason.NotAllowedToBreakGlass, `You cannot use break-glass for "${command.name}": it needs one of the roles ${policy.roles.join(', ')}. Nothing was run.`);
+    return refusal(RefusalReason.NotAllowedToBreakGlass, `You cannot use break-glass for "${command.name}": it needs ${rolesText(policy.roles)}. Nothing was run.`);
   }
   if (!reason?.trim()) return refusal(RefusalReason.BreakGlassReasonMissing, `Break-glass needs a reason: end the message with "reason: <why this cannot wait for approval>". Nothing was run.`);
   return undefined;
@@ -95,7 +95,7 @@ export function reviewBreakGlass(r: ApprovalRequest, ctx: DecisionContext, verdi
     return refuse(r, RefusalReason.SelfReview, `You used break-glass for request ${r.id}, so you cannot review it: a second person must.`);
   }
   if (!ctx.isApprover(ctx.actor)) {
-    return refuse(r, RefusalReason.NotAnApprover, `You cannot review break-glass request ${r.id}: it needs one of the roles ${decidingRoles(r).join(', ')}.`);
+    return refuse(r, RefusalReason.NotAnApprover, `You cannot review break-glass request ${r.id}: it needs ${rolesText(decidingRoles(r))}.`);
   }
   const at = ctx.now.toISOString();
   const text = comment?.trim() ? comment.trim().slice(0, 1000) : undefined;

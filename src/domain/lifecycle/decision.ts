@@ -13,7 +13,7 @@
  */
 import { requestEvent, type AuditEventDraft } from '../audit';
 import { authorityCounted, deciderText, type Delegation } from '../delegation';
-import { decidingRoles } from '../policy';
+import { decidingRoles, rolesText } from '../policy';
 import { RefusalReason, refusal } from '../refusal';
 import { askingRuleBroken, askingRuleDetail, type AskingRules, type BrokenAskingRule, type CommandGone } from './asking-rules';
 import { assign, eligibleRequirements, filledBy, outstandingText, principalOf, progress, progressText, requirementLabel, requirementsOf } from '../quorum';
@@ -58,7 +58,7 @@ function checkDecider(r: ApprovalRequest, ctx: DecisionContext, verb: 'approve' 
     return refuse(r, RefusalReason.OnBehalfOfRequester, `${r.requester.name} asked for request ${r.id}, so you cannot decide it on their behalf.`);
   }
   if (!ctx.isApprover(ctx.onBehalfOf ?? ctx.actor)) {
-    return refuse(r, RefusalReason.NotAnApprover, `You cannot ${verb} request ${r.id}: it needs one of the roles ${decidingRoles(r).join(', ')}.`);
+    return refuse(r, RefusalReason.NotAnApprover, `You cannot ${verb} request ${r.id}: it needs ${rolesText(decidingRoles(r))}.`);
   }
   return undefined;
 }
@@ -245,7 +245,7 @@ export function cancel(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprove
 function cancelScheduled(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprover'> & Partial<Pick<DecisionContext, 'isApprover'>>): Transition {
   const isRequester = ctx.actor.aadObjectId.toLowerCase() === r.requester.aadObjectId.toLowerCase();
   if (!isRequester && !ctx.isApprover?.(ctx.onBehalfOf ?? ctx.actor)) {
-    return refuse(r, RefusalReason.NotAllowedToCancel, `Only ${r.requester.name}, who asked for request ${r.id}, or someone with one of the roles ${decidingRoles(r).join(', ')} can cancel it before it runs.`);
+    return refuse(r, RefusalReason.NotAllowedToCancel, `Only ${r.requester.name}, who asked for request ${r.id}, or someone with ${rolesText(decidingRoles(r))} can cancel it before it runs.`);
   }
   const at = ctx.now.toISOString();
   const by = isRequester ? ctx.actor.name : deciderText({ by: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}) });

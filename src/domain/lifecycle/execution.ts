@@ -11,7 +11,7 @@
 import { leaseLapsed } from '../lease-time';
 import { requestEvent, type AuditEventDraft } from '../audit';
 import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../operation';
-import { decidingRoles } from '../policy';
+import { decidingRoles, rolesText } from '../policy';
 import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
 import { standing, type ApprovalRequest, type Execution } from '../request';
@@ -121,7 +121,7 @@ export function requestCancellation(r: ApprovalRequest, ctx: DecisionContext): T
     return refuse(
       r,
       RefusalReason.NotAllowedToCancel,
-      `Only ${r.requester.name}, who asked for request ${r.id}, or someone with one of the roles ${decidingRoles(r).join(', ')} can cancel it.`,
+      `Only ${r.requester.name}, who asked for request ${r.id}, or someone with ${rolesText(decidingRoles(r))} can cancel it.`,
     );
   }
   if (r.operation.kind !== 'deployTemplate') {

@@ -306,7 +306,7 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     const { from, to } = windowAround(h);
     for (const who of [people.carol, people.bob]) {
       const reply = await say(h, who, `audit export ${from} ${to} csv`);
-      assert.equal(reply, '[SANDBOX] Only auditors can export the audit trail (it needs one of the roles auditors). This attempt was recorded.');
+      assert.equal(reply, '[SANDBOX] Only auditors can export the audit trail (it needs the role "auditors"). This attempt was recorded.');
     }
     const refused = await refusals(h);
     assert.deepEqual(
