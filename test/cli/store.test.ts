@@ -243,6 +243,12 @@ describe('countersign store', function () {
     const again = await store(['backup', copy, '--data-dir', dataDir], {}, tmp.dir);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already exists: a backup never overwrites/);
+    // A folder given for the copy, as one would give it to cp: named as a folder, and what to give instead.
+    const folder = path.join(tmp.dir, 'backup');
+    const intoFolder = await store(['backup', folder, '--data-dir', dataDir], {}, tmp.dir);
+    assert.equal(intoFolder.code, 1);
+    assert.equal(intoFolder.stderr, `error: ${folder} is a folder: a backup is written to a new file, not into a folder; give the new file's path, e.g. ${path.join(folder, 'countersign-backup.db')}\n`);
+    assert.deepEqual(readdirSync(folder), ['countersign.db'], 'nothing written into it');
     const onPg = await store(['backup', path.join(tmp.dir, 'x.db')], env, tmp.dir);
     assert.match(onPg.stderr, /PostgreSQL is backed up by the server/);
   });

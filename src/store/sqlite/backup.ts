@@ -13,7 +13,7 @@
  * read-only one, such as the verification that follows). Before it gets its name the copy is switched
  * to the rollback journal (journal_mode=DELETE), which leaves no file beside it once closed.
  */
-import { closeSync, fsyncSync, openSync, rmSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { existsAt, OutputTakenError, partialNameOf, placeOutput } from '../../output-file';
@@ -22,8 +22,21 @@ import { PRIVATE_FILE_MODE } from '../private-files';
 
 export class BackupTargetExistsError extends Error {
   constructor(readonly target: string) {
-    super(`${target} already exists: a backup never overwrites a file; choose a new name`);
+    // A folder given for the copy (as one would to cp) is no file to overwrite: said as what it is.
+    super(
+      isFolder(target)
+        ? `${target} is a folder: a backup is written to a new file, not into a folder; give the new file's path, e.g. ${path.join(target, 'countersign-backup.db')}`
+        : `${target} already exists: a backup never overwrites a file; choose a new name`,
+    );
     this.name = 'BackupTargetExistsError';
+  }
+}
+
+function isFolder(target: string): boolean {
+  try {
+    return statSync(target).isDirectory();
+  } catch {
+    return false;
   }
 }
 
