@@ -412,6 +412,17 @@ describe('the audit export API (Entra ID bearer tokens against a local key set)'
     assert.ok(!JSON.stringify(h.logs).includes(bearer), 'nor logged');
   });
 
+  it('answers 404 for an export id it does not know (after the token is checked: 401 without one)', async () => {
+    const bearer = await token();
+    for (const id of ['01936d3e-0000-7000-8000-000000000000', 'not-an-export-id']) {
+      const res = await fetch(`${h.bot.url}/api/audit/exports/${id}/manifest`, { headers: { authorization: `Bearer ${bearer}` } });
+      assert.equal(res.status, 404);
+      assert.deepEqual(await res.json(), { error: `There is no export ${id}.` });
+    }
+    const anonymous = await fetch(`${h.bot.url}/api/audit/exports/01936d3e-0000-7000-8000-000000000000/manifest`);
+    assert.equal(anonymous.status, 401);
+  });
+
   it('takes every kind of access token: for a user (scp) or an app alone, v2.0 (azp) or v1.0 (appid)', async () => {
     const kinds: Record<string, Record<string, unknown>> = {
       'user, v2.0': { scp: 'Audit.Read', idtyp: 'user' },
