@@ -20,30 +20,41 @@ describe('the outcome message of a bot killed before it reached Teams (Countersi
     await rig.close();
   });
 
-  it('is sent by the next start, once, and not again by the one after', async () => {
-    rig.sandbox.state.putResource('production-vm', { type: 'Microsoft.Compute/virtualMachines', name: 'batch-worker-02', location: 'northeurope' });
-    await rig.start();
-    const asked = await rig.ask('vm restart batch-worker-02');
-    const outcome = new RegExp(`^(\\[SANDBOX\\] )?Request ${asked.requestId} \\([^)]*\\) succeeded\\.`);
-    const told = () => rig.texts().filter((t) => outcome.test(t));
-    // The message reaches the connector and is held there; the bot is killed before it is answered.
+  /**
+   * Holds the first post that `message` matches at the connector (after `act`), kills the bot while
+   * Teams holds it (the post dropped, its sender gone), and checks that the next start sends it once
+   * and the start after it not again.
+   */
+  async function killedAtItsMessage(requestId: string, message: RegExp, act: () => Promise<void>): Promise<void> {
+    const told = () => rig.texts().filter((t) => message.test(t));
     let held = false;
     rig.connector.dropPostsOfGoneSenders = true;
-    rig.connector.postDelayMs = (activity) => (typeof activity.text === 'string' && outcome.test(activity.text) && !held ? ((held = true), 5000) : 0);
-    await rig.approve(asked.cardId);
-    await rig.until(asked.requestId, ['succeeded']);
-    await eventually('the outcome message at the connector', () => held);
+    rig.connector.postDelayMs = (activity) => (typeof activity.text === 'string' && message.test(activity.text) && !held ? ((held = true), 5000) : 0);
+    await act();
+    await eventually('the message at the connector', () => held);
     await rig.kill();
     await sleep(5500); // the held post's time: dropped, its sender gone
     assert.deepEqual(told(), [], 'the killed bot\'s message never reached Teams');
 
     await rig.start();
     await eventually('the owed message sent', () => told().length === 1);
-    await eventually('recorded as sent', () => rig.request(asked.requestId)?.outcomeMessage === undefined);
+    await eventually('recorded as sent', () => rig.request(requestId)?.outcomeMessage === undefined);
     await rig.stop();
     await rig.start();
     await sleep(3000);
     assert.equal(told().length, 1, 'sent once');
+  }
+
+  it('is sent by the next start, once, and not again by the one after', async () => {
+    rig.sandbox.state.putResource('production-vm', { type: 'Microsoft.Compute/virtualMachines', name: 'batch-worker-02', location: 'northeurope' });
+    await rig.start();
+    const asked = await rig.ask('vm restart batch-worker-02');
+    const outcome = new RegExp(`^(\\[SANDBOX\\] )?Request ${asked.requestId} \\([^)]*\\) succeeded\\.`);
+    // The message reaches the connector and is held there; the bot is killed before it is answered.
+    await killedAtItsMessage(asked.requestId, outcome, async () => {
+      await rig.approve(asked.cardId);
+      await rig.until(asked.requestId, ['succeeded']);
+    });
     assert.ok(rig.connector.sent.every((s) => s.conversationId === opsChannel.id || !outcome.test(String(s.activity.text))), 'where she asked');
   });
 
@@ -51,24 +62,10 @@ describe('the outcome message of a bot killed before it reached Teams (Countersi
     await rig.start();
     const asked = await rig.ask('delete resource group staging-old');
     const rejected = new RegExp(`^(\\[SANDBOX\\] )?Request ${asked.requestId} was rejected by Bob Approver: not before the audit closes\\. Nothing was run\\.$`);
-    const told = () => rig.texts().filter((t) => rejected.test(t));
-    let held = false;
-    rig.connector.dropPostsOfGoneSenders = true;
-    rig.connector.postDelayMs = (activity) => (typeof activity.text === 'string' && rejected.test(activity.text) && !held ? ((held = true), 5000) : 0);
-    const answer = await rig.teams!.click(people.bob, asked.cardId, 'reject', { comment: 'not before the audit closes' });
-    assert.equal(answer.status, 200);
-    await rig.until(asked.requestId, ['rejected']);
-    await eventually('the rejection message at the connector', () => held);
-    await rig.kill();
-    await sleep(5500);
-    assert.deepEqual(told(), [], 'the killed bot\'s message never reached Teams');
-
-    await rig.start();
-    await eventually('the owed message sent', () => told().length === 1);
-    await eventually('recorded as sent', () => rig.request(asked.requestId)?.outcomeMessage === undefined);
-    await rig.stop();
-    await rig.start();
-    await sleep(3000);
-    assert.equal(told().length, 1, 'sent once');
+    await killedAtItsMessage(asked.requestId, rejected, async () => {
+      const answer = await rig.teams!.click(people.bob, asked.cardId, 'reject', { comment: 'not before the audit closes' });
+      assert.equal(answer.status, 200);
+      await rig.until(asked.requestId, ['rejected']);
+    });
   });
 });
