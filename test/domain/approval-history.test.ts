@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { requestEvent, type AuditEventDraft, type AuditRecord } from '../../src/domain/audit';
-import { approvalHistory, startExecution } from '../../src/domain/lifecycle';
+import { approvalHistory, startExecution, wholeRequestRefusals } from '../../src/domain/lifecycle';
 import { RefusalReason } from '../../src/domain/refusal';
 import type { Actor } from '../../src/domain/request';
 import { carol } from '../support/people';
@@ -111,7 +111,22 @@ describe('approvalHistory', () => {
       );
     });
 
-    it('withdraws every approval then held for a record that names none (one written before records named them, or a policy tightened)', () => {
+    it('withdraws none for a record that refused the request as a whole (the policy tightened, the requester lost the role, the command removed), and names it', () => {
+      for (const reason of [RefusalReason.PolicyTightened, RefusalReason.RequesterLostRole, RefusalReason.CommandRemoved, RefusalReason.ReasonRuleTightened, RefusalReason.ConversationRuleTightened, RefusalReason.NotInAudit]) {
+        const whole = requestEvent(two, 'approval.revoked', minutesIn(7).toISOString(), { result: 'refused', reason, detail: 'Not executed: as a whole' });
+        assert.deepEqual(
+          approvalHistory(trail([whole]), two.id).map((a) => [a.approver.name, a.fate.kind]),
+          [
+            ['Bob Approver', 'held'],
+            ['Frank Approver', 'held'],
+          ],
+          reason,
+        );
+        assert.deepEqual(wholeRequestRefusals(trail([whole]), two.id), [{ at: minutesIn(7).toISOString(), seq: 3, reason, detail: 'Not executed: as a whole' }]);
+      }
+    });
+
+    it('withdraws every approval then held for a record of approvals lapsed that names none (written before records named them)', () => {
       const old = requestEvent(two, 'approval.revoked', minutesIn(7).toISOString(), { result: 'refused', reason: RefusalReason.ApproverLostRole, detail: 'Not executed: Frank Approver no longer hold(s) the approver role' });
       assert.deepEqual(
         approvalHistory(trail([old]), two.id).map((a) => [a.approver.name, a.fate.kind]),
@@ -120,6 +135,7 @@ describe('approvalHistory', () => {
           ['Frank Approver', 'withdrawn'],
         ],
       );
+      assert.deepEqual(wholeRequestRefusals(trail([old]), two.id), []);
     });
   });
 });

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { neutralise, type AuditRecord } from '../../domain/audit';
 import { canonicalJson, sha256Hex } from '../../domain/canonical';
-import { approvalHistory, notBeforeOfVersions, unbackedVersion, type ApprovalFate, type GivenApproval } from '../../domain/lifecycle';
+import { approvalHistory, notBeforeOfVersions, unbackedVersion, wholeRequestRefusals, type ApprovalFate, type GivenApproval } from '../../domain/lifecycle';
 import { whoMustApprove } from '../../domain/policy-text';
 import type { ApprovalRequest } from '../../domain/request';
 import { inertLine } from '../../domain/text-safety';
@@ -359,6 +359,17 @@ function approvalLines(r: ApprovalRequest, events: readonly AuditRecord[]): stri
   ];
 }
 
+/**
+ * The refusals of the request as a whole (the policy tightened, the requester lost the role, …), each
+ * said once: they withdrew no approval, so the approvals listed stay held.
+ */
+function wholeRequestLines(r: ApprovalRequest, events: readonly AuditRecord[]): string[] {
+  return wholeRequestRefusals(events, r.id).map((x) => {
+    const why = `${x.reason ? `, ${literal(x.reason)}` : ''}${x.detail ? `: ${literal(x.detail)}` : ''}`;
+    return sentence(`- the request as a whole was refused at ${x.at} (approval.revoked, record ${x.seq}${why}): it refused the request, not any one approval, so none was withdrawn`);
+  });
+}
+
 /** A break-glass use says so before anything else: run without approval, why, and how its review ended. */
 function breakGlassSection(r: ApprovalRequest): string[] {
   const use = r.breakGlass;
@@ -421,6 +432,7 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
       '',
       '## Who approved',
       ...(approvals.length ? approvals : ['- nobody']),
+      ...wholeRequestLines(r, input.events),
       ...(r.rejection ? [`- rejected by ${who(r.rejection.by)}${onBehalf(r.rejection)} at ${r.rejection.at}${r.rejection.comment ? `: ${literal(r.rejection.comment)}` : ''}`] : []),
       ...(r.cancellation ? [`- cancelled by ${who(r.cancellation.by)}${onBehalf(r.cancellation)} at ${r.cancellation.at}`] : []),
       `Policy: ${whoMustApprove(r.policy)} (policy version ${r.policy.version}).`,

@@ -8,14 +8,19 @@
  * - withdrawn by an `approval.revoked`: the one naming it (`data.approvals`, at a claim failed because
  *   approvals no longer count: only those, each with its own reason; the others still held), the one
  *   naming the delegation it was given under (revoked, replaced or ended), or one at the claim that
- *   names neither (the policy tightened, the row not as recorded, or a record written before claims
- *   named approvals), which ends every approval then held; and, when the same person's authority
+ *   names neither for approvals that no longer count (`approver-lost-role` in a record written before
+ *   claims named them), which ends every approval then held; and, when the same person's authority
  *   approved again after it, given again.
+ *
+ * An `approval.revoked` about none of the approvals (the policy tightened, the requester lost the
+ * role, the command was removed, a reason or conversation rule tightened, the row not as its records
+ * say) refused the request as a whole: its approvals stay held, and wholeRequestRefusals names it.
  *
  * An evidence bundle's summary lists them all, so a compliance reviewer sees approvals that no
  * longer count as well as those that do.
  */
 import type { AuditRecord } from '../audit';
+import { RefusalReason } from '../refusal';
 import type { Actor } from '../request';
 
 /** A later approval by the same person's authority: its time and record. */
@@ -104,6 +109,37 @@ function names(n: NamedLapse, a: GivenApproval, held: readonly GivenApproval[]):
   return held.filter(same).length === 1 || n.at === undefined || Date.parse(n.at) === Date.parse(a.at);
 }
 
+/** The reasons an `approval.revoked` gives for approvals that no longer count, whether or not it names them. */
+const ABOUT_APPROVALS: ReadonlySet<string> = new Set([RefusalReason.ApproverLostRole, RefusalReason.DelegationRevoked, RefusalReason.DelegationEnded, RefusalReason.DriftDetected]);
+
+/**
+ * Whether an `approval.revoked` refused the request as a whole, for a reason about none of its
+ * approvals: it names no approval (`data.approvals`) and no delegation (`data.delegationIds`), and its
+ * reason is not one of approvals that no longer count.
+ */
+function refusesWholeRequest(x: AuditRecord): boolean {
+  return x.type === 'approval.revoked' && !Array.isArray(x.data?.approvals) && !Array.isArray(x.data?.delegationIds) && !ABOUT_APPROVALS.has(String(x.outcome.reason));
+}
+
+/** An `approval.revoked` that refused the request as a whole: its time, record, reason and words. */
+export interface WholeRequestRefusal {
+  at: string;
+  seq: number;
+  reason?: string;
+  detail?: string;
+}
+
+/** The records of request `requestId` (in seq order) that refused it as a whole, withdrawing no approval. */
+export function wholeRequestRefusals(events: readonly AuditRecord[], requestId: string): WholeRequestRefusal[] {
+  return events
+    .filter((x) => x.request?.id === requestId && refusesWholeRequest(x))
+    .map((x) => {
+      const reason = text(x.outcome.reason);
+      const detail = text(x.outcome.detail);
+      return { at: x.time, seq: x.seq, ...(reason ? { reason } : {}), ...(detail ? { detail } : {}) };
+    });
+}
+
 /** Every approval of request `requestId` its records (in seq order) show given, oldest first, each with its fate. */
 export function approvalHistory(events: readonly AuditRecord[], requestId: string): GivenApproval[] {
   const all: GivenApproval[] = [];
@@ -123,11 +159,12 @@ export function approvalHistory(events: readonly AuditRecord[], requestId: strin
     } else if (x.type === 'drift.detected') {
       for (const a of held) a.fate = { kind: 'voided', at: x.time, seq: x.seq };
       held = [];
-    } else if (x.type === 'approval.revoked') {
+    } else if (x.type === 'approval.revoked' && !refusesWholeRequest(x)) {
       const ids = x.data?.delegationIds;
       const named = lapsedIn(x.data?.approvals);
       // Naming the approvals (at the claim): those alone, each for its own reason; naming delegations: the
-      // approvals given under them; else (a claim's record written before it named them) every one then held.
+      // approvals given under them; else (a claim's record of approvals lapsed, written before it named them)
+      // every one then held. One about none of them (refusesWholeRequest) leaves them held.
       const ended = named
         ? held.flatMap((a) => {
             const entry = named.find((n) => names(n, a, held));

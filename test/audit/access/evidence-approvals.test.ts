@@ -10,6 +10,7 @@ import { approve, detectDrift, startExecution, withdrawDelegatedApprovals, type 
 import type { Actor, ApprovalRequest } from '../../../src/domain/request';
 import { carol } from '../../support/people';
 import { bob, buildRequest, dave, erin, minutesIn } from '../../support/requests';
+import { literal } from '../../../src/audit/access/evidence';
 import { evidenceOf, evidenceOfVersions, sealedRecords, summaryIn } from './evidence-of';
 
 /** A request taken through transitions: every stored version and every record, as the store keeps them. */
@@ -98,6 +99,33 @@ describe('who approved, in the evidence summary: every approval given, with what
       `- Bob Approver (${bob.aadObjectId}) at ${at(5)}, for operation hash ${trail.current.operationHash} (record 2): held`,
       `- Dave Lead (${dave.aadObjectId}) at ${at(6)}, for operation hash ${trail.current.operationHash} (record 3): withdrawn at ${at(7)} (approval.revoked, record 5, approver-lost-role: Not executed: Dave Lead no longer hold(s) the approver role; 1 of 2 approval(s) still count.); not given again`,
     ]);
+  });
+
+  it('at a claim that refused the request as a whole (the requester lost the role), lists every approval as held and states the refusal once', () => {
+    const trail = new Trail(twoApprovals())
+      .approveAs(bob, 5) // 2
+      .approveAs(dave, 6) // 3, request.approved 4
+      .apply((r) => startExecution(r, minutesIn(7), () => true, undefined, { requirements: r.policy.requirements ?? [{ roles: ['approvers'], count: 2 }], mayFill: () => true, requesterMay: false })); // 5
+    assert.equal(trail.current.state, 'failed');
+    const detail = trail.current.outcomeDetail ?? '';
+    assert.match(detail, /no longer holds a role that may ask/);
+    const section = /## Who approved\n((?:- .*\n)*)/.exec(trail.summary())?.[1] ?? '';
+    assert.deepEqual(section.trimEnd().split('\n'), [
+      `- Bob Approver (${bob.aadObjectId}) at ${at(5)}, for operation hash ${trail.current.operationHash} (record 2): held`,
+      `- Dave Lead (${dave.aadObjectId}) at ${at(6)}, for operation hash ${trail.current.operationHash} (record 3): held`,
+      `- the request as a whole was refused at ${at(7)} (approval.revoked, record 5, requester-lost-role: ${literal(detail)}): it refused the request, not any one approval, so none was withdrawn.`,
+    ]);
+  });
+
+  it('at a claim refused because the policy tightened, keeps the approval held and names the refusal once, even with no approval left to name', () => {
+    const trail = new Trail(buildRequest())
+      .approveAs(bob, 5) // 2, request.approved 3
+      .apply((r) => startExecution(r, minutesIn(6), () => true, undefined, { requirements: [{ roles: ['approvers'], count: 2 }], mayFill: () => true, requesterMay: true })); // 4
+    assert.equal(trail.current.state, 'failed');
+    const summary = trail.summary();
+    assert.match(summary, new RegExp(`\\n- ${whoIs(bob)} at ${at(5)}, for operation hash [0-9a-f]{64} \\(record 2\\): held\\n- the request as a whole was refused at ${at(6)} \\(approval\\.revoked, record 4, policy-tightened: \\x60Not executed: the policy of`));
+    assert.doesNotMatch(summary, /withdrawn at/);
+    assert.equal(summary.match(/refused at/g)?.length, 1);
   });
 
   it('names an approval the stored request lists that no approval.granted record holds', () => {
