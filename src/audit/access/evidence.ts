@@ -370,6 +370,18 @@ function wholeRequestLines(r: ApprovalRequest, events: readonly AuditRecord[]): 
   });
 }
 
+/**
+ * The risk band and environment the request's card showed approvers, as its request.created record
+ * carries them (the chain vouches for the record); "not recorded" for a record written before they
+ * were (2026-12-07), and no environment when the card named none.
+ */
+function shownToApprovers(events: readonly AuditRecord[], id: string): string {
+  const data = events.find((x) => x.type === 'request.created' && x.request?.id === id)?.data;
+  const risk = typeof data?.risk === 'string' ? literal(data.risk) : undefined;
+  const environment = typeof data?.environment === 'string' ? literal(data.environment) : risk ? 'none named' : 'not recorded';
+  return `Shown to approvers on its card: risk band ${risk ?? 'not recorded'}; environment ${environment}.`;
+}
+
 /** A break-glass use says so before anything else: run without approval, why, and how its review ended. */
 function breakGlassSection(r: ApprovalRequest): string[] {
   const use = r.breakGlass;
@@ -429,6 +441,7 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
       '## Who asked',
       sentence(`${who(r.requester)} of tenant ${r.requester.tenantId}, at ${r.createdAt}, in ${r.source.conversationType} ${literal(r.source.conversationId)}${r.reason ? `; reason: ${literal(r.reason)}` : ''}`),
       ...askedAsRecorded(r, input.events),
+      shownToApprovers(input.events, r.id),
       '',
       '## Who approved',
       ...(approvals.length ? approvals : ['- nobody']),

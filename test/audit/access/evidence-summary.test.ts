@@ -66,6 +66,29 @@ describe('evidence summary (SUMMARY.md)', () => {
     assert.doesNotMatch(summaryOf({ state: 'succeeded' }), /Refused clicks/, 'no section when none were refused');
   });
 
+  const recordOf = (r: ReturnType<typeof buildRequest>, n: number, type: AuditRecord['type'], fields: Partial<AuditRecord>): AuditRecord => ({
+    schemaVersion: 1,
+    id: `rec-${n}`,
+    seq: n,
+    time: `2026-11-02T09:${String(n).padStart(2, '0')}:00.000Z`,
+    type,
+    request: { id: r.id, command: r.command, parameters: {}, operationHash: r.operationHash, policyVersion: r.policy.version },
+    outcome: { result: 'ok' },
+    prevHash: '0'.repeat(64),
+    hash: '1'.repeat(64),
+    ...fields,
+  });
+
+  it('states the risk band and environment the card showed approvers, as request.created records them', () => {
+    const r = buildRequest({ state: 'succeeded' });
+    const created = (data: Record<string, unknown>) => evidenceOf(r, [recordOf(r, 1, 'request.created', { actor: r.requester, data })]).find((f) => f.name === 'SUMMARY.md')?.content ?? '';
+    const whoAsked = (summary: string) => /## Who asked\n((?:.+\n)*)/.exec(summary)?.[1] ?? '';
+    assert.match(whoAsked(created({ expectationHash: 'e'.repeat(64), risk: 'critical', environment: 'production' })), /\nShown to approvers on its card: risk band critical; environment production\.\n$/);
+    assert.match(whoAsked(created({ expectationHash: 'e'.repeat(64), risk: 'low' })), /\nShown to approvers on its card: risk band low; environment none named\.\n$/);
+    // A record written before 2026-12-07 carries neither.
+    assert.match(whoAsked(created({ expectationHash: 'e'.repeat(64) })), /\nShown to approvers on its card: risk band not recorded; environment not recorded\.\n$/);
+  });
+
   it('still ends a sentence whose text has no full stop of its own', () => {
     const summary = summaryOf({ state: 'failed', outcomeDetail: 'ARM said Conflict' });
     assert.match(summary, /Final state: failed: ARM said Conflict\. ARM identifiers/);
