@@ -1126,6 +1126,30 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
   });
 
   describe('evidence', () => {
+    it("says what approvers were shown, keeps approvals held when the claim refused the request as a whole, and lists the request's other refusals", async () => {
+      const id = 'CS-EVDD0007';
+      const store = await openSqliteStore({ file: databaseFile(dataDir) });
+      const v1 = aRequest(id, { risk: 'high', environment: 'production' });
+      await store.requests.insert(v1, [anEvent('request.created', { request: requestRef(id), data: { expectationHash: 'e'.repeat(64), risk: 'high', environment: 'production' } })]);
+      const v2 = { ...v1, version: 2, state: 'approved' as const, approvals: [{ approver: bob, at: timeAt(900), operationHash: v1.operationHash }] };
+      await store.requests.update(v2, 1, [anEvent('approval.granted', { actor: bob, request: requestRef(id) }), anEvent('request.approved', { request: requestRef(id) })]);
+      // Someone who may not see it probes its id (src/app/person-refusals.ts writes such a record).
+      const mallory = { aadObjectId: '00000009-0000-4000-8000-000000000000', tenantId: bob.tenantId, name: 'Mallory' };
+      await store.audit.append([anEvent('request.refused', { time: timeAt(950), actor: mallory, request: requestRef(id), outcome: { result: 'refused', reason: 'not-allowed-to-see', detail: `There is no request ${id} that you can see.` }, data: { command: 'status', readOnly: true, requestId: id } })]);
+      const v3 = { ...v2, version: 3, state: 'failed' as const, outcomeDetail: 'Not executed: the policy changed after it was approved.' };
+      await store.requests.update(v3, 2, [anEvent('approval.revoked', { actor: undefined, request: requestRef(id), outcome: { result: 'refused', reason: 'policy-tightened', detail: v3.outcomeDetail } })]);
+      await store.close();
+
+      const out = path.join(tmp.dir, 'bundle-whole');
+      const r = await audit(['evidence', id, '--out', out, '--data-dir', dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      const summary = readFileSync(path.join(out, 'SUMMARY.md'), 'utf8');
+      assert.match(summary, /\nShown to approvers on its card: risk band high; environment production\.\n/);
+      assert.match(summary, /\(record \d+\): held\n- the request as a whole was refused at .* \(approval\.revoked, record \d+, policy-tightened: Not executed: the policy changed after it was approved\.\): it refused the request, not any one approval, so none was withdrawn\.\n/);
+      assert.doesNotMatch(summary, /withdrawn at/);
+      assert.ok(summary.includes(`## Other refusals about this request\n- Mallory (${mallory.aadObjectId}) at ${timeAt(950)}: status refused (not-allowed-to-see)\n`), summary);
+    });
+
     it('writes everything about one request, signed, and records the export', async () => {
       const store = await openSqliteStore({ file: databaseFile(dataDir) });
       const v1 = aRequest('CS-EVDD0001', { whatIf: { status: 'Succeeded', changes: [{ resourceId: '/subscriptions/s/resourceGroups/rg-prod/providers/Microsoft.Web/sites/api', changeType: 'Modify', changedPaths: ['properties.httpsOnly'] }] } });

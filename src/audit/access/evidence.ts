@@ -413,8 +413,16 @@ function askedAsRecorded(r: ApprovalRequest, events: readonly AuditRecord[]): st
   return lines;
 }
 
-/** How many refused clicks SUMMARY.md lists one by one; events.jsonl holds them all. */
-const REFUSED_CLICKS_LISTED = 20;
+/** How many refused clicks, and how many other refusals, SUMMARY.md lists one by one; events.jsonl holds them all. */
+const REFUSALS_LISTED = 20;
+
+/** A section of refusals, one line each (who, when, what, why), the first REFUSALS_LISTED of them; nothing when there were none. */
+function refusalSection(title: string, refused: readonly AuditRecord[], what: (x: AuditRecord) => string): string[] {
+  if (refused.length === 0) return [];
+  const line = (x: AuditRecord) => `- ${who(x.actor)} at ${x.time}: ${what(x)} refused (${literal(x.outcome.reason ?? 'no reason recorded')})`;
+  const more = refused.length - REFUSALS_LISTED;
+  return [`## ${title}`, ...refused.slice(0, REFUSALS_LISTED).map(line), ...(more > 0 ? [`- and ${more} more: events.jsonl holds each.`] : []), ''];
+}
 
 /**
  * The clicks on the request's cards that were refused (someone approving their own request, an
@@ -422,14 +430,20 @@ const REFUSED_CLICKS_LISTED = 20;
  * not show them. Nothing when there were none.
  */
 function refusedClicks(events: readonly AuditRecord[]): string[] {
-  const refused = events.filter((x) => x.type === 'click.refused');
-  if (refused.length === 0) return [];
-  const line = (x: AuditRecord) => {
-    const verb = typeof x.data?.verb === 'string' ? literal(x.data.verb) : 'a click';
-    return `- ${who(x.actor)} at ${x.time}: ${verb} refused (${literal(x.outcome.reason ?? 'no reason recorded')})`;
+  return refusalSection('Refused clicks', events.filter((x) => x.type === 'click.refused'), (x) => (typeof x.data?.verb === 'string' ? literal(x.data.verb) : 'a click'));
+}
+
+/**
+ * The other refusals naming the request (request.refused): a `status` of it, or a refresh of its
+ * card, by someone who may not see it (`not-allowed-to-see`), which is how its id is probed.
+ */
+function otherRefusals(events: readonly AuditRecord[], id: string): string[] {
+  const what = (x: AuditRecord) => {
+    const command = x.data?.command;
+    if (command === 'refresh') return 'a refresh of its card';
+    return typeof command === 'string' ? literal(command) : 'a request';
   };
-  const more = refused.length - REFUSED_CLICKS_LISTED;
-  return ['## Refused clicks', ...refused.slice(0, REFUSED_CLICKS_LISTED).map(line), ...(more > 0 ? [`- and ${more} more: events.jsonl holds each.`] : []), ''];
+  return refusalSection('Other refusals about this request', events.filter((x) => x.type === 'request.refused' && x.request?.id === id), what);
 }
 
 function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
@@ -454,6 +468,7 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
       ...(r.unreachable?.length ? [sentence(`Could not be reached: ${r.unreachable.map((u) => `${literal(u.name ?? u.id)} (${literal(u.why)})`).join(', ')}`)] : []),
       '',
       ...refusedClicks(input.events),
+      ...otherRefusals(input.events, r.id),
       '## What exactly ran',
       `Command \`${r.command}\` with parameters ${literal(canonicalJson(r.parameters))}, on subscription ${literal(r.target.subscriptionId)}${r.target.resourceGroup ? `, resource group ${literal(r.target.resourceGroup)}` : ''}${r.target.resourceId ? `, resource ${literal(r.target.resourceId)}` : ''}.`,
       `Operation (${r.operation.kind}), hash ${r.operationHash}: see request.json; what-if: what-if.json.`,

@@ -89,6 +89,26 @@ describe('evidence summary (SUMMARY.md)', () => {
     assert.match(whoAsked(created({ expectationHash: 'e'.repeat(64) })), /\nShown to approvers on its card: risk band not recorded; environment not recorded\.\n$/);
   });
 
+  it('lists the other refusals naming the request (a status or a card refresh by someone who may not see it): who, when, what and why, the first 20', () => {
+    const r = buildRequest({ state: 'succeeded' });
+    const mallory = { aadObjectId: '00000009-0000-4000-8000-000000000000', tenantId: r.requester.tenantId, name: 'Mallory' };
+    const look = (n: number, command: string): AuditRecord =>
+      recordOf(r, n, 'request.refused', { actor: mallory, outcome: { result: 'refused', reason: 'not-allowed-to-see', detail: `There is no request ${r.id} that you can see.` }, data: { command, readOnly: true, requestId: r.id } });
+    const summary = evidenceOf(r, [look(1, 'status'), look(2, 'refresh')]).find((f) => f.name === 'SUMMARY.md')?.content ?? '';
+    assert.ok(
+      summary.includes(
+        '## Other refusals about this request\n- Mallory (00000009-0000-4000-8000-000000000000) at 2026-11-02T09:01:00.000Z: status refused (not-allowed-to-see)\n' +
+          '- Mallory (00000009-0000-4000-8000-000000000000) at 2026-11-02T09:02:00.000Z: a refresh of its card refused (not-allowed-to-see)\n\n',
+      ),
+      summary,
+    );
+    const many = evidenceOf(r, Array.from({ length: 23 }, (_, i) => look(i + 1, 'status'))).find((f) => f.name === 'SUMMARY.md')?.content ?? '';
+    const section = /## Other refusals about this request\n((?:- .*\n)*)/.exec(many)?.[1] ?? '';
+    assert.equal(section.trimEnd().split('\n').length, 21);
+    assert.match(section, /\n- and 3 more: events\.jsonl holds each\.\n$/);
+    assert.doesNotMatch(summaryOf({ state: 'succeeded' }), /Other refusals/, 'no section when none were refused');
+  });
+
   it('still ends a sentence whose text has no full stop of its own', () => {
     const summary = summaryOf({ state: 'failed', outcomeDetail: 'ARM said Conflict' });
     assert.match(summary, /Final state: failed: ARM said Conflict\. ARM identifiers/);
