@@ -51,5 +51,5 @@ export {
   stoppable,
 } from './execution';
 export { authorityBegins, createdEvent, expectationHashOf, JUDGED_RECORD_TYPES, leftOutOfIndex, refuseUnaudited, unauditedAuthority, notBeforeOfVersions, unbackedFields, unbackedVersion, type UnbackedField } from './evidence';
-export { approvalHistory, wholeRequestRefusals, type ApprovalFate, type GivenApproval, type WholeRequestRefusal } from './approval-history';
+export { approvalHistory, wholeRequestRefusals, type ApprovalFate, type GivenApproval } from './approval-history';
 export { oweOutcomeMessage, outcomeMessageFree, settleOutcomeMessage, takeOutcomeMessage } from './outcome-message';
