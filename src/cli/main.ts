@@ -5,7 +5,7 @@ import { processIo } from './audit-io';
 import { registerAzureCommands } from './azure';
 import { registerConfigCommands } from './config';
 import { nodeProblem } from '../node-version';
-import { readCliSettings, type CliSettings } from '../settings';
+import { readCliSettings, SettingsError, type CliSettings } from '../settings';
 import { registerStoreCommands } from './store';
 import { exitCodeOf } from './exit-code';
 import { checkOptionsBeforeActions } from './option-checks';
@@ -44,11 +44,18 @@ export function run(entry: CliEntry, argv: string[] = process.argv): void {
     process.stderr.write(`countersign: ${wrongNode}\n`);
     process.exit(1);
   }
-  buildProgram(entry)
-    .parseAsync(argv)
-    .catch((err: unknown) => {
-      process.stderr.write(`${(err as Error).message}\n`);
-      process.exit(1);
-    });
+  const fail = (err: unknown) => {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  };
+  let program: Command;
+  try {
+    // The environment is read first: a variable meant for Countersign that it does not read stops every command, named.
+    program = buildProgram(entry);
+  } catch (err) {
+    if (!(err instanceof SettingsError)) throw err;
+    return fail(err);
+  }
+  program.parseAsync(argv).catch(fail);
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { isLoopbackHost } from '../loopback';
 import { type AzureCredentialEnv, readAzureCredentialEnv, readAzureTimeout, readConnectionString } from './azure';
 import { configPath, DEFAULT_DATA_DIR } from './files';
+import { checkVariableNames } from './names';
 import { type ArmSandboxEnv, readArmSandbox } from './sandbox';
 import { readStoreSettings, type StoreSettings } from './store';
 import { APP_TYPES, checkBotIdentity, type MicrosoftAppType, readInsecureNoAuth, readOpenIdMetadata, readTeamsSendTimeout } from './teams';
@@ -100,6 +101,7 @@ export interface Settings {
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  checkVariableNames(env);
   const port = readPort(env, 'PORT', 3978);
   const type = (variable(env, 'MicrosoftAppType') ?? 'MultiTenant') as MicrosoftAppType;
   if (!APP_TYPES.includes(type)) {

@@ -1,6 +1,7 @@
 /** What the `countersign` command reads from the environment; the parts only some commands need are read when they do. */
 import { type AzureCredentialEnv, readAzureCredentialEnv, readAzureTimeout } from './azure';
 import { configPath, DEFAULT_DATA_DIR } from './files';
+import { checkVariableNames } from './names';
 import { type ArmSandboxEnv, readArmSandbox } from './sandbox';
 import { readStoreSettings, type StoreSettings } from './store';
 import { variable } from './values';
@@ -30,6 +31,7 @@ export interface CliSettings {
 }
 
 export function readCliSettings(env: NodeJS.ProcessEnv = process.env): CliSettings {
+  checkVariableNames(env);
   const dataDir = variable(env, 'COUNTERSIGN_DATA_DIR');
   const user = variable(env, 'USER') ?? variable(env, 'USERNAME');
   return {

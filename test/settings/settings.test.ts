@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ESLint } from 'eslint';
 import { readCliSettings, readSandboxSettings, readSettings, readStoreSettings } from '../../src/settings';
+import { checkVariableNames, SETTINGS_VARIABLES } from '../../src/settings/names';
 
 /**
  * Every variable src/settings/ reads, found in its source as it reads them (`variable(env, 'NAME')`,
@@ -50,6 +51,28 @@ describe('settings: the environment, read in one place', () => {
     // reach would be checked for nothing. Either way: spell it as the file does, or add a base.
     assert.deepEqual(VARIABLES, read);
     assert.ok(VARIABLES.includes('COUNTERSIGN_REQUESTS_PER_HOUR') && VARIABLES.includes('PGAPPNAME') && VARIABLES.includes('MicrosoftAppId'), VARIABLES.join(' '));
+  });
+
+  it('refuses a variable meant for Countersign that it does not read, naming it and the setting meant, rather than ignoring it', () => {
+    // The list names check against is every variable read, as the sources read them.
+    assert.deepEqual([...SETTINGS_VARIABLES].sort(), VARIABLES);
+    // COUNTERSIGN_CONFG was ignored: the bot started on the example config, in sandbox mode.
+    assert.throws(() => readSettings({ COUNTERSIGN_CONFG: '/etc/countersign/prod.yaml' }), {
+      name: 'SettingsError',
+      message: 'COUNTERSIGN_CONFG: is not a setting Countersign reads, so it would be ignored (did you mean COUNTERSIGN_CONFIG?): rename it, or unset it (docs/operations.md lists every setting)',
+    });
+    assert.throws(() => readCliSettings({ COUNTERSIGN_CONFG: 'prod.yaml' }), /^SettingsError: COUNTERSIGN_CONFG: .*did you mean COUNTERSIGN_CONFIG\?/);
+    assert.throws(() => readSettings({ COUNTERSIGN_INSTANCE: '3' }), /did you mean COUNTERSIGN_INSTANCES\?/);
+    assert.throws(() => readSettings({ countersign_store: 'postgres' }), /^SettingsError: countersign_store: is not a setting Countersign reads, so it would be ignored: the variable is COUNTERSIGN_STORE, spelt exactly so/);
+    // Far from every setting: no guess, refused all the same.
+    assert.throws(() => readSettings({ COUNTERSIGN_LOCKWAIT_SECONDS: '5' }), { message: 'COUNTERSIGN_LOCKWAIT_SECONDS: is not a setting Countersign reads, so it would be ignored: rename it, or unset it (docs/operations.md lists every setting)' });
+    // A setting in other letters (Bot Framework's samples and other SDKs spell them so).
+    for (const name of ['MicrosoftAppID', 'MICROSOFT_APP_ID', 'microsoftapppassword']) {
+      assert.throws(() => readSettings({ [name]: 'x' }), new RegExp(`^SettingsError: ${name}: .*the variable is Microsoft`));
+    }
+    // Windows finds a variable whatever its case; the tools' own variables and unrelated ones are left alone.
+    assert.doesNotThrow(() => checkVariableNames({ MicrosoftAppID: 'x' }, 'win32'));
+    assert.doesNotThrow(() => readSettings({ COUNTERSIGN_NODE24_DIR: '/cache', COUNTERSIGN_TEST_PG_URL: 'postgres://x', HOME: '/home/x', NODE_ENV: 'production' }));
   });
 
   it('documents every variable it reads, in operations.md or (the database\'s) postgresql.md', () => {
