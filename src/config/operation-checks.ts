@@ -72,13 +72,18 @@ const TEXT_MAP_FIELDS = new Set(['tags']);
 
 /**
  * Each field as ARM takes it: a text that is not empty (a list or a number would be shown to
- * approvers as written, then refused by Azure after approval), tags as a map of texts. (`capacity`
- * and `parameters` have their own checks.)
+ * approvers as written, then refused by Azure after approval), tags as a map of texts, a template's
+ * `parameters` as a map. (`capacity` has its own check.)
  */
 function checkFieldTypes(op: OperationTemplate, key: (string | number)[], at: At): void {
   for (const [field, value] of Object.entries(op)) {
     if (TEXT_FIELDS.has(field) && (typeof value !== 'string' || value.trim() === '')) {
       at([...key, field], `${field} must be a text that is not empty (a name, an id, or a {parameter}), got ${JSON.stringify(value)}`);
+    }
+    // A template's parameters by name: a list or a text was sent to ARM as parameters "0", "1", ...
+    // (Object.entries of it), refused by Azure only after two people approved it. (Left empty, it is none.)
+    if (field === 'parameters' && value !== null && (typeof value !== 'object' || Array.isArray(value))) {
+      at([...key, field], `parameters must be a map of the template's parameter names to values, e.g. { environment: "{environment}" }, got ${JSON.stringify(value)}`);
     }
     if (TEXT_MAP_FIELDS.has(field)) {
       const isMap = typeof value === 'object' && value !== null && !Array.isArray(value);

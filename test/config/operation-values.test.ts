@@ -133,6 +133,19 @@ describe('config: operation values Azure takes few of, and parameter bounds', ()
     assert.deepEqual([value.key, value.problem], ['commands[2].operation.tags.cost', 'a tag\'s value must be a text (quote it: "5"), got 5']);
   });
 
+  it("refuses a template's parameters that are not a map (a list was sent to ARM as parameters \"0\", \"1\", ... after approval)", () => {
+    for (const kind of ['deployTemplate', 'whatIfDeployment']) {
+      const deploy = (parameters: string) => commandWith(kind, ['resourceGroup: rg-x', 'template: templates/app.json', parameters]);
+      const [list] = problemsOf(deploy('parameters: [environment, production]')).filter((p) => p.key.endsWith('.parameters'));
+      assert.deepEqual([list.key, list.problem], ['commands[2].operation.parameters', 'parameters must be a map of the template\'s parameter names to values, e.g. { environment: "{environment}" }, got ["environment","production"]']);
+      assert.match(problemsOf(deploy('parameters: "environment=production"')).find((p) => p.key.endsWith('.parameters'))!.problem, /^parameters must be a map .*got "environment=production"$/);
+    }
+    // A map loads, and so does the key left empty (no parameters).
+    const deploy = (parameters: string) => commandWith('deployTemplate', ['resourceGroup: rg-x', 'template: templates/app.json', parameters]);
+    assert.doesNotThrow(() => parseConfig(deploy('parameters: { environment: production }'), FILE));
+    assert.doesNotThrow(() => parseConfig(deploy('parameters:'), FILE));
+  });
+
   it('bounds the time to live (90d) and the checkpoint interval (24h: a timer set longer fires every millisecond)', () => {
     const [ttl] = problemsOf(configWith(['ttl: 91d']));
     assert.equal(ttl.key, 'commands[0].policy.ttl');
