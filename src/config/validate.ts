@@ -49,6 +49,12 @@ export function validateConfigText(text: string, file: string): { input: RawConf
   // Keys are checked for repeats below (repeatedKeys): the library's own check compares each key with
   // every one before it in its map, minutes for a 1 MiB file of one long map.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  // `%YAML 1.1` at the top switched the library to YAML 1.1 without a word: `approvals: 010` was read
+  // as 8, `sensitive: no` as false, and merge keys (`<<: *shared`) merged, where the file is YAML 1.2.
+  if (doc.directives?.yaml.explicit && doc.directives.yaml.version !== '1.2') {
+    const at = text.search(/^%YAML\b/m);
+    throw new ConfigError(file, [{ key: '', line: at < 0 ? 1 : lines.linePos(at).line, problem: `YAML: the file asks for YAML ${doc.directives.yaml.version} (%YAML ${doc.directives.yaml.version}), which reads some values otherwise (010 as 8, no as false, <<: as a merge): a config is read as YAML 1.2; remove the %YAML line and check those values` }]);
+  }
   // A warning is something the file says that would be read otherwise than written (a tag no
   // resolver knows, `ttl: !custom 30m`, is read as plain text): refused like an error.
   const faults = [...[...doc.errors, ...repeatedKeys(doc, lines)].sort((a, b) => a.pos[0] - b.pos[0]).map((e) => ({ e, what: 'YAML syntax' })), ...doc.warnings.map((e) => ({ e, what: 'YAML' }))];

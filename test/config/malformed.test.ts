@@ -40,6 +40,15 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     ]);
   });
 
+  it('refuses a %YAML 1.1 directive, which read 010 as 8, no as false and merged <<: keys, rather than reading the file as YAML 1.1', () => {
+    const text = `# policy\n%YAML 1.1\n---\n${configWith(['approvals: 010'])}`;
+    assert.deepEqual(problemsOf(text), [
+      { key: '', line: 2, problem: 'YAML: the file asks for YAML 1.1 (%YAML 1.1), which reads some values otherwise (010 as 8, no as false, <<: as a merge): a config is read as YAML 1.2; remove the %YAML line and check those values' },
+    ]);
+    // YAML 1.2 said so is the config's own.
+    assert.doesNotThrow(() => parseConfig(`%YAML 1.2\n---\n${configWith([])}`, POLICY_FILE));
+  });
+
   it('says values nested deeper than the YAML reader goes are nested too deeply, not that a call stack overflowed', () => {
     const [problem] = problemsOf(`version: 1\nx: ${'['.repeat(3000)}${']'.repeat(3000)}\n`);
     assert.equal(problem.problem, 'YAML syntax: values nested too deeply to read (a config is a few levels deep)');
