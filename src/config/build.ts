@@ -10,7 +10,7 @@ import { AccessPolicy, Roles } from '../domain/policy';
 import { buildDirectory, checkGroupRoles, endpointProblem } from './directory';
 import type { CountersignConfig, RawConfig } from './types';
 import { didYouMean } from './suggest';
-import { type At, ConfigError, type ConfigProblem, dotted, type Locate } from './validate';
+import { type At, ConfigError, type ConfigProblem, dotted, type Locate, MAX_PROBLEMS } from './validate';
 import { ConfigTemplates } from './templates';
 import { buildAudit } from './audit';
 import { buildCommand } from './commands';
@@ -24,7 +24,8 @@ import { durationOrZero } from './duration';
 export function buildConfig(input: RawConfig, source: { file: string; hash: string; locate: Locate }): CountersignConfig {
   const { file, locate } = source;
   const problems: ConfigProblem[] = [];
-  const at = (key: (string | number)[], problem: string) => problems.push({ key: dotted(key), line: locate(key), problem });
+  // Past the problems a ConfigError lists, a line is not looked up (each look-up goes through the key's siblings).
+  const at = (key: (string | number)[], problem: string) => problems.push({ key: dotted(key), line: problems.length < MAX_PROBLEMS ? locate(key) : undefined, problem });
   const dir = path.dirname(file);
   const templates = new ConfigTemplates(dir);
 

@@ -59,7 +59,7 @@ export function parseConfig(text: string, file: string): CountersignConfig {
     const config = buildConfig(input, { file, hash: sha256Hex(text), locate });
     if (problems.length === 0) return config;
   } catch (err) {
-    if (err instanceof ConfigError) problems.push(...err.problems);
+    if (err instanceof ConfigError) problems.push(...err.found);
     // A config the schema refused may not have the shape building expects: its problems are known already.
     else if (problems.length === 0) throw err;
   }
