@@ -3,6 +3,7 @@
  * Every mistake is reported with the file, line, key and the problem; nothing starts on a bad config.
  * The checking is validate.ts (the schema, and where each key is written), the building build.ts.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '../domain/canonical';
 import { FileRefusedError, readBoundedFile } from './bounded-file';
@@ -24,9 +25,23 @@ export function loadConfig(file: string): CountersignConfig {
       const why = err.tooLarge ? ' (a catalog of hundreds of commands is a few hundred kB): it is read whole at every start' : '';
       throw new ConfigError(absolute, [{ key: '', problem: `${err.message}${why}` }]);
     }
-    throw new ConfigError(absolute, [{ key: '', problem: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})` }]);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(absolute, [{ key: '', problem: `cannot read the file (${code ?? String(err)})${code === 'ENOENT' ? danglingLink(absolute) : ''}` }]);
   }
   return parseConfig(utf8Text(bytes, absolute), absolute);
+}
+
+/**
+ * ": it is a link to <target>, which is not there" for a path that is a link to nothing (a release's
+ * folder removed under a `current` link), so the link is not taken for a missing file; else nothing.
+ */
+function danglingLink(file: string): string {
+  try {
+    if (!fs.lstatSync(file).isSymbolicLink()) return '';
+    return `: it is a link to ${path.resolve(path.dirname(file), fs.readlinkSync(file))}, which is not there`;
+  } catch {
+    return '';
+  }
 }
 
 /** The largest config file read: 5,000 commands (2 MB) took 8.6 s to load, a 30 MB description 1.2 GB of memory. */

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load';
 import { EXAMPLE_CONFIG } from '../support/harness';
@@ -403,6 +405,14 @@ describe('refusing a malformed config with its file, line, key and problem', () 
       () => loadConfig(missing),
       (err: unknown) => err instanceof ConfigError && err.file === missing && err.problems[0].problem === 'cannot read the file (ENOENT)' && err.message.includes(`${missing}: (top level): cannot read`),
     );
+    // A link to nothing is said to be one, not taken for a file missing.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-link-'));
+    try {
+      fs.symlinkSync('releases/42/countersign.yaml', path.join(dir, 'countersign.yaml'));
+      assert.throws(() => loadConfig(path.join(dir, 'countersign.yaml')), (err: unknown) => err instanceof ConfigError && err.problems[0].problem === `cannot read the file (ENOENT): it is a link to ${path.join(dir, 'releases/42/countersign.yaml')}, which is not there`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses an empty file and a config of an unknown version', () => {
