@@ -256,8 +256,17 @@ function schemaProblem(e: ErrorObject, locate: (p: (string | number)[]) => numbe
   if (e.keyword === 'pattern') problem = patternProblem(parts, (e.params as { pattern: string }).pattern, e.data);
   if (e.keyword === 'type') problem = typeProblem(parts, e);
   if (e.keyword === 'minimum' || e.keyword === 'maximum') problem = rangeProblem(e);
-  if (e.keyword === 'const') problem = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, got ${JSON.stringify(e.data)}${parts[0] === 'version' && parts.length === 1 ? ' (the config format this Countersign reads)' : ''}`;
+  if (e.keyword === 'const') problem = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, got ${written(e.data)}${parts[0] === 'version' && parts.length === 1 ? ' (the config format this Countersign reads)' : ''}`;
   return { key: dotted(parts), line: locate(parts), problem };
+}
+
+/**
+ * A value as the problem quotes it: JSON, except YAML's infinities and not-a-number (`.inf`, `.nan`),
+ * which JSON writes as null: `approvals: .inf` was told "got null".
+ */
+function written(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? '.nan' : value > 0 ? '.inf' : '-.inf';
+  return JSON.stringify(value);
 }
 
 /** An example of each https URL key, as docs/configuration.md gives them. */
@@ -270,7 +279,7 @@ const HTTPS_EXAMPLES: Record<string, string> = {
 /** A value of the wrong JSON type, told with what it should look like (a duration as a duration). */
 function typeProblem(parts: (string | number)[], e: ErrorObject): string {
   const schema = (e.parentSchema ?? {}) as { type?: string; pattern?: string; minimum?: number; maximum?: number };
-  const got = `got ${JSON.stringify(e.data)}`;
+  const got = `got ${written(e.data)}`;
   const last = String(parts.filter((p) => typeof p === 'string').at(-1) ?? '');
   if (schema.pattern === DURATION_PATTERN) return `${durationProblem(last, e.data)}; ${got}`;
   if (schema.type === 'integer') {
@@ -289,8 +298,8 @@ function typeProblem(parts: (string | number)[], e: ErrorObject): string {
 /** A number out of range, with the whole range when the schema has one. */
 function rangeProblem(e: ErrorObject): string {
   const schema = (e.parentSchema ?? {}) as { minimum?: number; maximum?: number };
-  if (schema.minimum !== undefined && schema.maximum !== undefined) return `must be from ${schema.minimum} to ${schema.maximum} (got ${JSON.stringify(e.data)})`;
-  return `${e.message ?? 'is out of range'} (got ${JSON.stringify(e.data)})`;
+  if (schema.minimum !== undefined && schema.maximum !== undefined) return `must be from ${schema.minimum} to ${schema.maximum} (got ${written(e.data)})`;
+  return `${e.message ?? 'is out of range'} (got ${written(e.data)})`;
 }
 
 /** What a value matching the pattern looks like, with an example. */

@@ -63,6 +63,13 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     assert.match(err.message, /\(top level\): 2,900 more problem\(s\), not listed: fix these and check again$/);
   });
 
+  it("quotes YAML's .inf and .nan as written, not as JSON's null", () => {
+    const problem = (value: string) => problemsOf(configWith([`approvals: ${value}`])).find((p) => p.key.endsWith('approvals'))?.problem;
+    assert.equal(problem('.inf'), 'must be a whole number from 1 to 10 (got .inf)');
+    assert.equal(problem('-.inf'), 'must be a whole number from 1 to 10 (got -.inf)');
+    assert.equal(problem('.nan'), 'must be a whole number from 1 to 10 (got .nan)');
+  });
+
   it('refuses a %YAML 1.1 directive, which read 010 as 8, no as false and merged <<: keys, rather than reading the file as YAML 1.1', () => {
     const text = `# policy\n%YAML 1.1\n---\n${configWith(['approvals: 010'])}`;
     assert.deepEqual(problemsOf(text), [
