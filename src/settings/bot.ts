@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { isLoopbackHost } from '../loopback';
 import { type AzureCredentialEnv, readAzureCredentialEnv, readAzureTimeout, readConnectionString } from './azure';
-import { configPath, DEFAULT_DATA_DIR } from './files';
+import { configPath, DEFAULT_DATA_DIR, pathVariable } from './files';
 import { checkVariableNames } from './names';
 import { type ArmSandboxEnv, readArmSandbox } from './sandbox';
 import { readStoreSettings, type StoreSettings } from './store';
@@ -120,8 +120,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     port,
     host,
     configPath: configPath(env),
-    configFromEnv: variable(env, 'COUNTERSIGN_CONFIG') !== undefined,
-    dataDir: path.resolve(variable(env, 'COUNTERSIGN_DATA_DIR') ?? DEFAULT_DATA_DIR),
+    configFromEnv: pathVariable(env, 'COUNTERSIGN_CONFIG') !== undefined,
+    dataDir: path.resolve(pathVariable(env, 'COUNTERSIGN_DATA_DIR') ?? DEFAULT_DATA_DIR),
     microsoftApp: { id: appId, type, tenantId, password, openIdMetadataUrl: openIdMetadataUrl ?? '' },
     insecureNoAuth: readInsecureNoAuth(variable(env, 'COUNTERSIGN_INSECURE_NO_AUTH')),
     publicUrl: publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,

@@ -1,6 +1,6 @@
 /** What the `countersign` command reads from the environment; the parts only some commands need are read when they do. */
 import { type AzureCredentialEnv, readAzureCredentialEnv, readAzureTimeout } from './azure';
-import { configPath, DEFAULT_DATA_DIR } from './files';
+import { configPath, DEFAULT_DATA_DIR, pathVariable } from './files';
 import { checkVariableNames } from './names';
 import { type ArmSandboxEnv, readArmSandbox } from './sandbox';
 import { readStoreSettings, type StoreSettings } from './store';
@@ -32,11 +32,11 @@ export interface CliSettings {
 
 export function readCliSettings(env: NodeJS.ProcessEnv = process.env): CliSettings {
   checkVariableNames(env);
-  const dataDir = variable(env, 'COUNTERSIGN_DATA_DIR');
+  const dataDir = pathVariable(env, 'COUNTERSIGN_DATA_DIR');
   const user = variable(env, 'USER') ?? variable(env, 'USERNAME');
   return {
     configPath: configPath(env),
-    configFromEnv: variable(env, 'COUNTERSIGN_CONFIG') !== undefined,
+    configFromEnv: pathVariable(env, 'COUNTERSIGN_CONFIG') !== undefined,
     dataDir: dataDir ?? DEFAULT_DATA_DIR,
     dataDirFromEnv: dataDir !== undefined,
     ...(user ? { user } : {}),

@@ -119,6 +119,16 @@ describe('settings: the environment, read in one place', () => {
     }
   });
 
+  it('refuses a config or data path with white space at an end (a new, empty data folder "countersign " was started on)', () => {
+    for (const name of ['COUNTERSIGN_DATA_DIR', 'COUNTERSIGN_CONFIG']) {
+      for (const read of [readSettings, readCliSettings]) {
+        assert.throws(() => read({ [name]: '/var/lib/countersign ' }), { name: 'SettingsError', message: `${name}: has white space at its start or end ("/var/lib/countersign "), which would be part of the path: remove it` });
+        assert.throws(() => read({ [name]: ' ' }), { message: `${name}: is only white space (" "): leave it empty or unset it for the default, or give the path` });
+      }
+    }
+    assert.equal(readSettings({ COUNTERSIGN_DATA_DIR: '/var/lib/my countersign' }).dataDir, '/var/lib/my countersign');
+  });
+
   it('keeps the data directory default and says when it came from COUNTERSIGN_DATA_DIR', () => {
     assert.deepEqual([readCliSettings({ COUNTERSIGN_DATA_DIR: '' }).dataDir, readCliSettings({ COUNTERSIGN_DATA_DIR: '' }).dataDirFromEnv], ['data', false]);
     assert.deepEqual([readCliSettings({ COUNTERSIGN_DATA_DIR: 'var/cs' }).dataDir, readCliSettings({ COUNTERSIGN_DATA_DIR: 'var/cs' }).dataDirFromEnv], ['var/cs', true]);
