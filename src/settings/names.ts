@@ -68,6 +68,14 @@ const TOOL_VARIABLES = ['COUNTERSIGN_NODE24_DIR', 'COUNTERSIGN_NODE24_VERSION', 
 
 const PREFIX = 'COUNTERSIGN_';
 
+/**
+ * The settings a variable in other letters is taken for a slip of: Countersign's own, the bot's
+ * identity and the sandbox's. Generic names (PORT, USER, LOG_LEVEL, DATABASE_URL, PG*, AZURE_*) are
+ * also read by other software on the same machine, spelt its own way: `LOGLEVEL` or `port` set for
+ * another program must not stop a start.
+ */
+const OURS_IN_OTHER_LETTERS = /^(COUNTERSIGN_|Microsoft|ARM_SANDBOX_)/;
+
 /** A name as it reads to a person: the case and the underscores left out. */
 const letters = (name: string) => name.replace(/_/g, '').toUpperCase();
 
@@ -100,7 +108,8 @@ function nearest(name: string): string | undefined {
  */
 export function checkVariableNames(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): void {
   const known = new Set<string>([...SETTINGS_VARIABLES, ...TOOL_VARIABLES]);
-  const byLetters = new Map(SETTINGS_VARIABLES.map((name) => [letters(name), name]));
+  // Only the names that can be nobody else's: a platform's own LOGLEVEL, port or user is not taken for ours.
+  const byLetters = new Map(SETTINGS_VARIABLES.filter((name) => OURS_IN_OTHER_LETTERS.test(name)).map((name) => [letters(name), name]));
   for (const name of Object.keys(env).sort()) {
     if (known.has(name)) continue;
     const same = byLetters.get(letters(name));

@@ -73,6 +73,8 @@ describe('settings: the environment, read in one place', () => {
     // Windows finds a variable whatever its case; the tools' own variables and unrelated ones are left alone.
     assert.doesNotThrow(() => checkVariableNames({ MicrosoftAppID: 'x' }, 'win32'));
     assert.doesNotThrow(() => readSettings({ COUNTERSIGN_NODE24_DIR: '/cache', COUNTERSIGN_TEST_PG_URL: 'postgres://x', HOME: '/home/x', NODE_ENV: 'production' }));
+    // Generic names other software on the machine reads, spelt its own way, are not taken for ours.
+    assert.doesNotThrow(() => readSettings({ LOGLEVEL: 'debug', port: '8080', user: 'x', DATABASEURL: 'x', PG_USER: 'x', AZURECLIENTID: 'x' }));
   });
 
   it('documents every variable it reads, in operations.md or (the database\'s) postgresql.md', () => {
