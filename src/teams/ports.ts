@@ -1,4 +1,4 @@
-import type { CardMessage } from '../app/ports';
+import type { CardMessage, StorageFault } from '../app/ports';
 
 /** What only the Teams layer keeps: how to reach a conversation later (proactive messages, card updates). */
 export interface ConversationReferenceStore {
@@ -11,6 +11,11 @@ export interface ConversationReferenceStore {
    */
   savePersonalReference(tenantId: string, aadObjectId: string, reference: unknown): Promise<void>;
   getPersonalReference(tenantId: string, aadObjectId: string): Promise<unknown | undefined>;
+  /**
+   * Whether an error these reads threw is the store's own failure (Store.storageFault): a card is
+   * then told why in words, never with the database driver's message.
+   */
+  storageFault?(err: unknown): StorageFault | undefined;
 }
 
 /**

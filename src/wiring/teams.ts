@@ -34,6 +34,7 @@ export function teamsSending(settings: Settings, log: Logger, current: () => Cou
     saveReference: (id, r) => current().conversations.saveReference(id, r),
     getPersonalReference: (t, id) => current().conversations.getPersonalReference(t, id),
     savePersonalReference: (t, id, r) => current().conversations.savePersonalReference(t, id, r),
+    storageFault: (err) => current().storageFault(err),
   }, log);
   return { adapter, notifier, messenger };
 }
