@@ -21,7 +21,7 @@ import { isDecidable, type ApprovalRequest, type NotifyPolicy, type RoundOccasio
 import { CARD_COPIES_PER_CONVERSATION, recordCardPosted } from './card-binding';
 import { commandNamesOf, transact, type AppDeps } from './context';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CommitOutcomeUnknownError, type Delivery, type DeliveryOptions, type Recipient } from './ports';
+import { CommitOutcomeUnknownError, storeFaultWords, type Delivery, type DeliveryOptions, type Recipient } from './ports';
 import { zoneOrUtc } from '../domain/delegation-time';
 import { eachAtMost, ROUND, Round, type Reached } from './round';
 import { decidingRolesOfCommands, delegationsInForce } from './delegations';
@@ -336,9 +336,12 @@ async function deliver(
       if (!wanted()) deps.log.warn({ requestId: request.id, who: id }, 'a card was bound after the stop recorded its approver as not reached: its buttons work');
       return { reached: { id, ...name } };
     },
-    (err: unknown): Reached => ({
-      unreachable: { id, ...name, why: `the card was sent but could not be recorded, so its buttons will be refused (${err instanceof Error ? err.message : String(err)})`.slice(0, 200) },
-    }),
+    (err: unknown): Reached => {
+      // The store's own failure in words (the log has the error): a card never shows the driver's message.
+      const fault = deps.store.storageFault(err);
+      const cause = fault ? `Countersign's database failed: ${storeFaultWords(fault)}` : err instanceof Error ? err.message : String(err);
+      return { unreachable: { id, ...name, why: `the card was sent but could not be recorded, so its buttons will be refused (${cause})`.slice(0, 200) } };
+    },
   );
 }
 

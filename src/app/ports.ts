@@ -260,6 +260,25 @@ export interface DelegationStore {
  */
 export type StorageFault = 'disk' | 'unreachable' | 'busy' | 'overloaded' | 'read-only' | 'denied' | 'damaged' | 'unconfirmed';
 
+const STORE_FAULT_WORDS: Record<StorageFault, string> = {
+  disk: 'its disk is full or failing',
+  unreachable: 'it could not be reached',
+  unconfirmed: 'the connection to it broke',
+  busy: 'another process was holding it',
+  overloaded: 'it was overloaded',
+  'read-only': 'it is read-only',
+  denied: 'a privilege of its database role was taken away',
+  damaged: 'it was changed under Countersign',
+};
+
+/**
+ * A store failure in a few words a card can show, after "could not …" (never the database driver's
+ * message nor the database's address: faults.md, what people are told).
+ */
+export function storeFaultWords(fault: StorageFault): string {
+  return STORE_FAULT_WORDS[fault];
+}
+
 /** What the use cases keep: requests, the audit log, the card bindings and delegations. */
 export interface Store {
   requests: RequestStore;

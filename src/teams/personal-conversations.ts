@@ -7,7 +7,7 @@
  * What could not be delivered is answered with why, in words a card can show.
  */
 import { CardFactory, TurnContext, type ConversationParameters, type ConversationReference, type CloudAdapter } from 'botbuilder';
-import type { ApproverMessenger, CardMessage, Delivery, DeliveryOptions, Recipient, StorageFault } from '../app/ports';
+import { storeFaultWords, type ApproverMessenger, type CardMessage, type Delivery, type DeliveryOptions, type Recipient, type StorageFault } from '../app/ports';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
 import type { Logger } from '../log/context';
@@ -22,18 +22,6 @@ import { zoneOrUtc } from '../domain/delegation-time';
 function boundIn(options: DeliveryOptions, conversationId: string): CardMessage | undefined {
   return options.unlessBoundIn?.find((m) => m.conversationId === conversationId);
 }
-
-/** A store failure in a few words a card can show (never the driver's message: faults.md, the table of what people are told). */
-const STORE_FAULT_WORDS: Record<StorageFault, string> = {
-  disk: 'its disk is full or failing',
-  unreachable: 'it could not be reached',
-  unconfirmed: 'the connection to it broke',
-  busy: 'another process was holding it',
-  overloaded: 'it was overloaded',
-  'read-only': 'it is read-only',
-  denied: 'a privilege of its database role was taken away',
-  damaged: 'it was changed under Countersign',
-};
 
 /** A reason a person cannot be reached that is known before anything is sent. */
 class NotReachable extends Error {}
@@ -162,7 +150,7 @@ const REFUSALS_BY_CODE: Record<string, string> = {
  */
 function whyUnreachable(err: unknown, to: 'person' | 'conversation' = 'person', fault?: StorageFault): string {
   if (err instanceof NotReachable) return err.message;
-  if (fault) return `Countersign could not read its own database to find their chat (${STORE_FAULT_WORDS[fault]}); nothing was sent`;
+  if (fault) return `Countersign could not read its own database to find their chat (${storeFaultWords(fault)}); nothing was sent`;
   const status = statusOf(err);
   const code = (err as { code?: unknown })?.code;
   // In a channel, a block is its moderation settings', not a person's.

@@ -116,6 +116,20 @@ describe('app: reaching approvers', () => {
       assert.equal(missed?.data?.who, bob.aadObjectId);
       assert.match(String(missed?.outcome.detail), /^the card was sent but could not be recorded, so its buttons will be refused/);
     });
+
+    it('says why in words when the store names its own failure (a PostgreSQL connection terminated as the card was recorded), never the driver\'s message', async () => {
+      const cards = f.store.cards;
+      const original = cards.saveCardMessage.bind(cards);
+      const driver = new Error('terminating connection due to administrator command');
+      cards.saveCardMessage = async (requestId, message) => {
+        if (message.conversationId === `personal-${bob.aadObjectId}`) throw driver;
+        return original(requestId, message);
+      };
+      Object.assign(f.store, { storageFault: (err: unknown) => (err === driver ? 'unreachable' : undefined) });
+      await created();
+      const [missed] = await f.audit({ types: ['approver.unreachable'] });
+      assert.equal(missed?.outcome.detail, "the card was sent but could not be recorded, so its buttons will be refused (Countersign's database failed: it could not be reached)");
+    });
   });
 
   describe('when a person\'s card hangs or fails', () => {
