@@ -194,6 +194,10 @@ describe('an emptied or cut audit log on PostgreSQL', function () {
     assert.match(err.message, /the audit log is empty, but the checkpoint of record \d+ .* reaches record \d+: records 1 to \d+ at least are missing/);
     assert.match(err.message, new RegExp(`the schema public of postgres://postgres@127\\.0\\.0\\.1:5432/${db.name} holds none of Countersign's tables \\(there is no schema_migrations\\): nothing was created in it, so the backup can be restored into it as it is`));
     assert.doesNotMatch(err.message, /migrate-schema|older than this Countersign/);
+    // A slip in the settings (another schema named) reads the same as a loss: said before restore and accept-loss.
+    const [first, second] = err.message.split('\n');
+    assert.match(first, /^Countersign will not start/);
+    assert.match(second, /^First check the settings: the schema .* holds none of Countersign's tables .*If COUNTERSIGN_DATABASE_SCHEMA or COUNTERSIGN_DATABASE_URL names another schema or database than the bots'/);
     await noTables();
 
     // The schema's owner told to make the tables again: refused the same way, unless --force.

@@ -334,11 +334,19 @@ export async function refuseEmptiedDatabase(
   const finding = await checkContinuity({ store: empty, verifier, keyExisted, keyFile, checkpointFile, ...(found.wal ? { walOfEmptiedDatabase: found.wal } : {}) });
   if (finding.problems.length === 0) return;
   const error = new AuditContinuityError(finding, dataDir, database);
+  // On PostgreSQL a slip in the settings (another schema or database named) reads the same as a loss:
+  // said first, before restore and accept-loss, which would only be right for a real loss.
+  if (database.kind === 'postgres') error.message = error.message.replace('\n', `\n${settingsFirst(found.what)}\n`);
   error.message +=
     database.kind === 'postgres'
       ? `\n${found.what}: nothing was created in it, so the backup can be restored into it as it is (Countersign does not make its tables again, which would hide what was lost).${sqliteStoreBeside(dataDir)}`
       : `\n${found.what}: it was not opened, so it and its -wal and -shm files are left as they are (the -wal may hold the newest records; keep it with the database for the restore).`;
   throw error;
+}
+
+/** The PostgreSQL settings to check before taking an empty schema for a lost database. */
+function settingsFirst(what: string): string {
+  return `First check the settings: ${what}. If COUNTERSIGN_DATABASE_SCHEMA or COUNTERSIGN_DATABASE_URL names another schema or database than the bots' (a slip), name theirs and start again; nothing was created in this one. Only if they are right were these records lost:`;
 }
 
 /**
