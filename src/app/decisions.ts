@@ -250,9 +250,11 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
     if (verb === 'ratify' || verb === 'flag') return reviewBreakGlass(r, ctx, verb === 'ratify' ? 'ratified' : 'flagged', comment);
     return decision(r, verb, { actor: click.actor, access: resolved.access, received, ...(inForce ? { inForce } : {}), ...(end ? { end } : {}), now, source: click.source, cardHash: click.cardHash, ...(askingNow ? { askingNow } : {}), ...zone }, comment);
   };
-  // A decision that ends the request records the message its requester is owed with it (outcome-message.ts).
+  // A decision that ends the request records the message its requester is owed with it (outcome-message.ts),
+  // as does a break-glass use flagged (a ratified one is told nothing).
   const apply = (r: ApprovalRequest): Transition => {
     const t = change(r);
+    if (verb === 'flag') return oweOutcomeMessage(t, now, flaggedText);
     // Only a change of state: a review of a break-glass use that ended (ratified) ends nothing.
     return oweOutcomeMessage(t, now, (ended) => (ended.state === r.state ? undefined : endingText(ended, t.ok && t.refused !== undefined, at)));
   };
@@ -284,7 +286,7 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   if (outcome.result.refused) {
     // An approval that ended the request (the config as it is now would not let it run): refused to the
     // approver, naming why; its requester is told why (and how to ask again), as after a failed claim.
-    sendEndingMessage(deps, request);
+    sendEndingMessage(deps, request, outcome.before);
     return refuseClick(deps, click, outcome.result.refused, request);
   }
   // Logged on the next turn of the event loop, once the answer has gone: the person waits for the
@@ -292,12 +294,11 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   setImmediate(() => deps.log.info({ requestId: request.id, verb, state: request.state, by: click.actor.aadObjectId }, 'card action accepted'));
   if (request.state === 'approved') hooks.onApproved(request);
   // Every other end is told to the requester (endingText): a rejection, given from a personal copy of
-  // the card or in a busy channel, too; a scheduled request someone else cancelled.
-  sendEndingMessage(deps, request);
+  // the card or in a busy channel, too; a scheduled request someone else cancelled; and a break-glass
+  // use flagged: the person who used it hears that it was questioned, and why.
+  sendEndingMessage(deps, request, outcome.before);
   // Asked after the answer, not held to the click's deadline (a write to Azure: its tries keep their time).
   if (request.state === 'executing' && verb === 'cancel') outsideTurn(() => void cancelInAzure(deps, request));
-  // A break-glass use flagged: the person who used it hears that it was questioned, and why.
-  if (verb === 'flag') void deps.notifier.tellRequester(request, flaggedText(request));
   return { ok: true, request, verb };
 }
 
@@ -395,7 +396,7 @@ export async function expireNow(deps: AppDeps, read: ApprovalRequest): Promise<A
   const at = await requesterTime(deps, read);
   const outcome = await transact(deps, read.id, (r) => oweOutcomeMessage(expire(r, deps.clock.now()), deps.clock.now(), () => expiredText(r, at)), { readBackUnknownCommit: true });
   if (outcome?.result.ok) {
-    sendEndingMessage(deps, outcome.result.request);
+    sendEndingMessage(deps, outcome.result.request, outcome.before);
     return outcome.result.request;
   }
   return outcome ? await deps.store.requests.get(read.id) : undefined;

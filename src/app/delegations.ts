@@ -347,7 +347,7 @@ async function withdrawOn(deps: AppDeps, requestId: string, ended: (r: ApprovalR
   );
   if (!outcome?.result.ok) return undefined;
   const after = outcome.result.request;
-  sendEndingMessage(deps, after);
+  sendEndingMessage(deps, after, outcome.before);
   return outcome.before;
 }
 

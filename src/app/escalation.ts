@@ -6,10 +6,11 @@
  * request the config as it is now would never let run is ended when its escalation falls due instead
  * (unaskable.ts).
  */
-import { escalate, escalationDue } from '../domain/lifecycle';
-import { DECIDABLE_STATES } from '../domain/request';
+import { escalate, escalationDue, oweOutcomeMessage } from '../domain/lifecycle';
+import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
 import { transact, type AppDeps } from './context';
 import { announcingAfter, decidersAudience, delegationsToTell, noDelegations, tellDeciders } from './notifications';
+import { sendEndingMessage } from './outcome-message';
 import { eachRequest } from './sweep-each';
 import { endUnaskableRequest } from './unaskable';
 
@@ -29,12 +30,18 @@ export async function sweepEscalations(deps: AppDeps): Promise<string[]> {
         ended.push(r.id);
         return;
       }
-      // The escalation's round is recorded with it (round-resume.ts takes it up again if cut short).
-      const outcome = await transact(deps, r.id, (current) => announcingAfter(deps, escalate(current, now), 'escalated', now, (x) => decidersAudience(deps, x, 'escalated', inForce)), { readBackUnknownCommit: true });
+      // The escalation's round is recorded with it (round-resume.ts takes it up again if cut short), and
+      // its requester's message as owed (outcome-message.ts): a run killed before it went still sends it.
+      const outcome = await transact(
+        deps,
+        r.id,
+        (current) => oweOutcomeMessage(announcingAfter(deps, escalate(current, now), 'escalated', now, (x) => decidersAudience(deps, x, 'escalated', inForce)), now, escalatedText),
+        { readBackUnknownCommit: true },
+      );
       if (!outcome?.result.ok) return;
       const request = outcome.result.request;
       escalated.push(request.id);
-      void deps.notifier.tellRequester(request, `Request ${request.id} had no decision within the time its policy allows, so it was escalated: ${request.escalation?.role} may decide it now too.`);
+      sendEndingMessage(deps, request, outcome.before);
       await tellDeciders(deps, request, 'escalated');
     });
   } finally {
@@ -42,4 +49,8 @@ export async function sweepEscalations(deps: AppDeps): Promise<string[]> {
     if (ended.length > 0) deps.log.info({ ended }, 'requests the config no longer lets run ended instead of escalated');
   }
   return escalated;
+}
+
+function escalatedText(r: ApprovalRequest): string {
+  return `Request ${r.id} had no decision within the time its policy allows, so it was escalated: ${r.escalation?.role} may decide it now too.`;
 }

@@ -111,15 +111,17 @@ export async function startApproved(runner: ExecutionRunner, requestId: string):
   // request stays approved, for the next start. Nothing new starts once a stop began.
   if (!drift || runner.stopping) return;
   if (drift.drifted === true) {
-    // The re-approval's round is recorded with it (round-resume.ts takes it up again if cut short).
+    // The re-approval's round is recorded with it (round-resume.ts takes it up again if cut short), and
+    // its requester's message as owed (outcome-message.ts): a run killed before it went still sends it.
     const inForce = await delegationsToTell(deps);
-    const saved = await save(deps, requestId, (r) => announcingAfter(deps, detectDrift(r, drift.found, deps.clock.now()), 'reapproval', deps.clock.now(), (x) => decidersAudience(deps, x, 'reapproval', inForce)));
+    const reapprovalText = (r: ApprovalRequest) =>
+      `Request ${r.id} (${r.command}) was not executed: what it would do changed since it was approved (${drift.found.changes.join('; ')}). It needs approving again on its card.`;
+    const saved = await save(deps, requestId, (r) =>
+      oweOutcomeMessage(announcingAfter(deps, detectDrift(r, drift.found, deps.clock.now()), 'reapproval', deps.clock.now(), (x) => decidersAudience(deps, x, 'reapproval', inForce)), deps.clock.now(), reapprovalText),
+    );
     if (!saved) return;
     deps.log.warn({ requestId, changes: drift.found.changes.length }, 'drift detected: not executed, needs approving again');
-    await deps.notifier.tellRequester(
-      saved,
-      `Request ${saved.id} (${saved.command}) was not executed: what it would do changed since it was approved (${drift.found.changes.join('; ')}). It needs approving again on its card.`,
-    );
+    await sendOutcomeMessage(deps, saved);
     // This run's write moved it to needs_reapproval, so this run tells the people who decide again.
     await inBackground(deps, requestId, () => tellDeciders(deps, saved, 'reapproval'));
     return;

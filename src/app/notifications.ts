@@ -17,7 +17,7 @@ import type { ReachOccasion, ReachOutcome, Transition } from '../domain/lifecycl
 import { breakGlassRound, changesRound, peopleToDecide, reachEvents, recordReach, unreachableAfter, withRound } from '../domain/lifecycle';
 import { decidingRoles, type Roles } from '../domain/policy';
 import { delegatesToTell, onBehalfText, type Delegation, type DelegateToTell } from '../domain/delegation';
-import { isDecidable, type ApprovalRequest, type NotifyPolicy, type RoundOccasion, type Unreachable } from '../domain/request';
+import { isDecidable, shownVersion, type ApprovalRequest, type NotifyPolicy, type RoundOccasion, type Unreachable } from '../domain/request';
 import { CARD_COPIES_PER_CONVERSATION, recordCardPosted } from './card-binding';
 import { commandNamesOf, transact, type AppDeps } from './context';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -382,12 +382,13 @@ async function record(deps: AppDeps, sent: ApprovalRequest, outcome: ReachOutcom
   const shown = !sameUnreachable(current.unreachable, unreachableAfter(current, outcome));
   if (shown || changesRound(current, outcome)) {
     // The round recorded on the request lets go of those with an outcome: no card shows it.
-    const refreshCards = shown || current.version !== sent.version;
+    // A write no card shows meanwhile (the requester's owed message settled) leaves the card as posted.
+    const refreshCards = shown || shownVersion(current) !== shownVersion(sent);
     await persistently(deps, sent.id, 'recording who was reached', () => transact(deps, sent.id, (r) => recordReach(r, now, outcome), { refreshCards }));
     return;
   }
   await persistently(deps, sent.id, 'recording who was reached', () => deps.store.audit.append(reachEvents(current, now.toISOString(), outcome)));
-  if (current.version !== sent.version) void deps.notifier.cardChanged(current);
+  if (shownVersion(current) !== shownVersion(sent)) void deps.notifier.cardChanged(current);
 }
 
 function sameUnreachable(a: Unreachable[] | undefined, b: Unreachable[]): boolean {

@@ -1,7 +1,8 @@
 /**
  * The message that tells the requester how their request ended ("Request CS-… succeeded.", "… was
- * rejected by …", "… expired: …", "… was not executed: …"), sent once even when Countersign dies
- * between recording the end and sending it. The end's write
+ * rejected by …", "… expired: …", "… was not executed: …"), or of a stored change that did not end it
+ * ("… needs approving again", "… missed its maintenance window", "… was escalated", "… was flagged"),
+ * sent once even when Countersign dies between recording the change and sending it. The change's write
  * records the message as owed (domain/lifecycle/outcome-message.ts); the run that wrote it sends it
  * and, once Teams took it, records it settled. What a dead run left owed is sent by the sweep of owed
  * messages: at the start (a run that died on this SQLite store at once, other instances' after
@@ -12,9 +13,8 @@
  * OUTCOME_MESSAGE.withinMs is given up with a log line. Between Teams taking the message and the
  * write settling it, a death leaves it owed: then it is sent a second time (docs/faults.md).
  */
-import { outcomeMessageFree, settleOutcomeMessage, takeOutcomeMessage } from '../domain/lifecycle';
-import { documentationLinks, failureCause } from '../domain/failure-cause';
-import type { ApprovalRequest } from '../domain/request';
+import { outcomeMessageFree, outcomeMessageText, owedByChange, settleOutcomeMessage, takeOutcomeMessage } from '../domain/lifecycle';
+import type { ApprovalRequest, OwedMessage } from '../domain/request';
 import { readableRequests, transact, type AppDeps } from './context';
 import type { Told } from './ports';
 import { eachRequest } from './sweep-each';
@@ -36,24 +36,26 @@ export const OUTCOME_MESSAGE = {
 
 /** Sends the outcome message the request owes (taken by this run), and settles it unless it failed for now. */
 export async function sendOutcomeMessage(deps: AppDeps, request: ApprovalRequest): Promise<Told> {
-  const told = await deps.notifier.tellRequester(request, request.outcomeMessage?.text ?? completionText(request));
+  const told = await deps.notifier.tellRequester(request, outcomeMessageText(request));
   if (told === 'failed') {
     deps.log.warn({ requestId: request.id, attempts: request.outcomeMessage?.attempts }, 'outcome message not sent; it stays owed and is tried again by a later sweep');
     return told;
   }
   if (told === 'refused') deps.log.warn({ requestId: request.id }, 'outcome message given up: Teams refused it for good, or the conversation cannot be reached');
-  await settle(deps, request.id);
+  await settle(deps, request.id, request.outcomeMessage);
   return told;
 }
 
 /**
- * Sends, in the background, the message a change that ended a request without an execution (a
- * rejection, an expiry, a refusal) just saved as owed, if it did: after the person's answer, and
- * outside their turn's deadline, so that a message waiting for its conversation's rate limit is
- * still settled once Teams took it (not sent a second time by a later sweep).
+ * Sends, in the background, the message a change other than an execution's outcome (a rejection, an
+ * expiry, a refusal; a drift, a missed window, an escalation, a flagged break-glass use) just saved as
+ * owed, if it did (`before`: the request as the change found it; a message a run before it still
+ * owes is not this change's to send): after the person's answer, and outside their turn's deadline,
+ * so that a message waiting for its conversation's rate limit is still settled once Teams took it
+ * (not sent a second time by a later sweep).
  */
-export function sendEndingMessage(deps: AppDeps, request: ApprovalRequest): void {
-  if (request.outcomeMessage?.text === undefined) return;
+export function sendEndingMessage(deps: AppDeps, request: ApprovalRequest, before: ApprovalRequest | undefined): void {
+  if (!owedByChange(before, request)) return;
   outsideTurn(() => void sendOutcomeMessage(deps, request));
 }
 
@@ -72,7 +74,7 @@ export async function sendOwedOutcomeMessages(deps: AppDeps, lookBackMs = OUTCOM
     if (owedMs >= OUTCOME_MESSAGE.withinMs || r.outcomeMessage!.attempts >= OUTCOME_MESSAGE.maxAttempts) {
       const why = owedMs >= OUTCOME_MESSAGE.withinMs ? `owed since ${r.outcomeMessage!.since}, more than 24 h` : `tried ${r.outcomeMessage!.attempts} times`;
       deps.log.warn({ requestId: r.id, state: r.state, since: r.outcomeMessage!.since }, `outcome message given up, not sent: ${why}`);
-      await settle(deps, r.id);
+      await settle(deps, r.id, r.outcomeMessage);
       return;
     }
     const taken = await transact(deps, r.id, (current) => takeOutcomeMessage(current, when), { refreshCards: false });
@@ -84,24 +86,14 @@ export async function sendOwedOutcomeMessages(deps: AppDeps, lookBackMs = OUTCOM
   return sent;
 }
 
-/** Records the owed message settled; a write that fails leaves it owed (sent again by a later sweep), logged. */
-async function settle(deps: AppDeps, requestId: string): Promise<void> {
+/**
+ * Records the owed message `sent` settled, unless a later change added to it (then what is owed is
+ * left for a later sweep); a write that fails leaves it owed (sent again by a later sweep), logged.
+ */
+async function settle(deps: AppDeps, requestId: string, sent: OwedMessage | undefined): Promise<void> {
   try {
-    await transact(deps, requestId, (current) => settleOutcomeMessage(current, deps.clock.now()), { refreshCards: false });
+    await transact(deps, requestId, (current) => settleOutcomeMessage(current, deps.clock.now(), sent), { refreshCards: false });
   } catch (err) {
     deps.log.error({ requestId, err: String(err) }, 'could not record the outcome message as settled: a later sweep may send it again');
   }
-}
-
-/** What the requester is told at the end (the notifier marks sandbox requests as such). */
-function completionText(r: ApprovalRequest): string {
-  if (r.state === 'succeeded') return `Request ${r.id} (${r.command}) succeeded.${r.outcomeDetail ? ` ${r.outcomeDetail}` : ''}`;
-  if (r.state === 'failed') {
-    // Azure's cause in one line (not the "DeploymentFailed" wrapper), and Microsoft's page on it when Azure named one.
-    const error = r.execution?.error;
-    const link = error ? documentationLinks(error)[0] : undefined;
-    return `Request ${r.id} (${r.command}) failed: ${error ? failureCause(error) : (r.outcomeDetail ?? 'unknown error')}.${link ? ` Microsoft's documentation: ${link}` : ''}`;
-  }
-  if (r.state === 'cancelled') return `Request ${r.id} (${r.command}) was cancelled. ${r.outcomeDetail ?? ''}`.trimEnd();
-  return `Request ${r.id} (${r.command}) ended in an unknown state: ${(r.outcomeDetail ?? '').replace(/[.\s]+$/, '')}. Check the target in Azure before retrying.`;
 }

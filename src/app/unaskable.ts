@@ -62,7 +62,7 @@ export async function endUnaskableRequest(deps: AppDeps, r: ApprovalRequest): Pr
   if (!outcome?.result.ok) return false;
   const ended = outcome.result.request;
   deps.log.info({ requestId: ended.id, reason: outcome.result.events[0]?.outcome.reason }, 'request ended: the config as it is now would not let it run');
-  sendEndingMessage(deps, ended);
+  sendEndingMessage(deps, ended, outcome.before);
   return true;
 }
 

@@ -12,8 +12,9 @@ import { OUTCOME_MESSAGE } from '../../src/app/outcome-message';
 import type { Told } from '../../src/app/ports';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { RecordingNotifier } from '../support/app-fakes';
-import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
-import { alice, bob, dave, EXAMPLE_CONFIG } from '../support/people';
+import { appOnFakes, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
+import { alice, bob, dave, EXAMPLE_CONFIG, opsChannel, sourceIn } from '../support/people';
+import { RecordingMessenger, reachConfigText } from '../support/reach';
 import { eventually } from '../support/teams';
 import { asked, assertNoCrash, click, settle } from './steps';
 
@@ -158,35 +159,41 @@ describe('app: the outcome message owed to the requester', () => {
     assert.ok(f.log.lines.some((l) => l.level === 'warn' && l.requestId === stored.id && /^outcome message given up, not sent: owed since .*, more than 24 h$/.test(l.msg ?? '')));
   });
 
+  /** A notifier whose process dies inside tellRequester: nothing reaches Teams, nothing after runs. */
+  function dying(): RecordingNotifier {
+    const killed = new RecordingNotifier();
+    killed.tellRequester = (request, text) => {
+      killed.calls.push({ kind: 'tellRequester', request, text });
+      return new Promise<Told>((resolve) => {
+        const before = unhang;
+        unhang = () => {
+          before?.();
+          resolve('failed');
+        };
+      });
+    };
+    return killed;
+  }
+
+  /** The run was killed at the message `killed` was sent: the next start sends the same text, once, and no start after it again. */
+  async function sentOnceByTheNextStart(killed: RecordingNotifier, id: string, expected: RegExp): Promise<void> {
+    await eventually('the run at its message', () => killed.told(id).length === 1);
+    const [lost] = killed.told(id);
+    assert.match(lost, expected);
+    const stored = await f.request(id);
+    assert.equal(stored.outcomeMessage?.text, lost, 'owed, with its text, from the write that ended it');
+    f.clock.advance(5_000); // the restart
+    const after = new RecordingNotifier();
+    const restarted = nextStart(after, true);
+    assert.deepEqual(await restarted.sendOwedMessages(true), [id]);
+    assert.deepEqual(after.told(id), [lost]);
+    assert.equal((await f.request(id)).outcomeMessage, undefined, 'settled');
+    assert.deepEqual(await restarted.sendOwedMessages(), [], 'the next sweep');
+    assert.deepEqual(await nextStart(after, true).sendOwedMessages(true), [], 'another start');
+    assert.equal(after.told(id).length, 1, 'sent once');
+  }
+
   describe('the messages that end a request without an execution, owed the same way', () => {
-    /** A notifier whose process dies inside tellRequester: nothing reaches Teams, nothing after runs. */
-    function dying(): RecordingNotifier {
-      const killed = new RecordingNotifier();
-      killed.tellRequester = (request, text) => {
-        killed.calls.push({ kind: 'tellRequester', request, text });
-        return new Promise<Told>((resolve) => (unhang = () => resolve('failed')));
-      };
-      return killed;
-    }
-
-    /** The run was killed at the message `killed` was sent: the next start sends the same text, once, and no start after it again. */
-    async function sentOnceByTheNextStart(killed: RecordingNotifier, id: string, expected: RegExp): Promise<void> {
-      await eventually('the run at its message', () => killed.told(id).length === 1);
-      const [lost] = killed.told(id);
-      assert.match(lost, expected);
-      const stored = await f.request(id);
-      assert.equal(stored.outcomeMessage?.text, lost, 'owed, with its text, from the write that ended it');
-      f.clock.advance(5_000); // the restart
-      const after = new RecordingNotifier();
-      const restarted = nextStart(after, true);
-      assert.deepEqual(await restarted.sendOwedMessages(true), [id]);
-      assert.deepEqual(after.told(id), [lost]);
-      assert.equal((await f.request(id)).outcomeMessage, undefined, 'settled');
-      assert.deepEqual(await restarted.sendOwedMessages(), [], 'the next sweep');
-      assert.deepEqual(await nextStart(after, true).sendOwedMessages(true), [], 'another start');
-      assert.equal(after.told(id).length, 1, 'sent once');
-    }
-
     it('a rejection: "rejected by …" is sent by the next start', async () => {
       const r = await asked(f, alice, DELETE);
       const killed = dying();
@@ -238,6 +245,132 @@ describe('app: the outcome message owed to the requester', () => {
       assert.equal(cancelled.state, 'cancelled');
       assert.equal(cancelled.outcomeMessage, undefined);
       assert.deepEqual(f.notifier.told(r.id), []);
+    });
+  });
+
+  describe('the messages of a change that does not end the request, owed the same way', () => {
+    const TAG = 'tag rg-web owner platform-team';
+    const RG_WEB = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-web`;
+    const BREAK_GLASS = 'breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h }';
+    const DRIFTED = 'was not executed: what it would do changed since it was approved (tags.owner: "web-team" → "someone-else"). It needs approving again on its card.';
+
+    /** Approved, then Azure shows the target changed: the start moves it to needs_reapproval, and its run is killed at the message. */
+    async function driftedByARunKilledAtItsMessage(): Promise<{ r: ApprovalRequest; killed: RecordingNotifier }> {
+      f.azure.setTarget(RG_WEB, { exists: true, etag: 'e1', facts: { 'tags.owner': 'web-team' } });
+      const r = await asked(f, alice, TAG);
+      f.azure.setTarget(RG_WEB, { exists: true, etag: 'e2', facts: { 'tags.owner': 'someone-else' } });
+      const killed = dying();
+      f.deps.notifier = killed;
+      await click(f, bob, r, 'approve');
+      await eventually('the run at its message', () => killed.told(r.id).length === 1);
+      assert.equal((await f.request(r.id)).state, 'needs_reapproval');
+      return { r, killed };
+    }
+
+    /** `break-glass …` used by Alice in the operations channel. */
+    async function breakGlassUsed(): Promise<ApprovalRequest> {
+      const meant = f.app.interpret(`break-glass ${DELETE} reason: outage INC-42`);
+      const inner = meant.kind === 'break-glass' ? meant.request : meant;
+      if (inner.kind !== 'ready') throw new Error(`not a complete request (${inner.kind})`);
+      const made = await f.app.breakGlass({ command: inner.command, values: inner.values, reason: 'outage INC-42', actor: alice, source: sourceIn(opsChannel, 'bg-1') });
+      assert.ok(made.ok);
+      await f.app.cardPosted(made.request.id, { conversationId: opsChannel.id, activityId: `card-${made.request.id}` });
+      await eventually('run', async () => (await f.request(made.request.id)).state === 'succeeded');
+      return made.request;
+    }
+
+    it('a drift: "needs approving again" is sent by the next start', async () => {
+      const { r, killed } = await driftedByARunKilledAtItsMessage();
+      await sentOnceByTheNextStart(killed, r.id, new RegExp(`^${`Request ${r.id} (tag) ${DRIFTED}`.replace(/[.()]/g, '\\$&')}$`));
+    });
+
+    it('a missed maintenance window: "did not run: it missed its maintenance window" is sent by the next start', async () => {
+      const anchor = '      approverRoles: [platform-approvers]\n      requesterRoles: [requesters]\n      ttl: 1h\n';
+      const text = readFileSync(EXAMPLE_CONFIG, 'utf8');
+      assert.ok(text.includes(anchor));
+      f = appOnFakes({ configText: text.replace(anchor, `${anchor}      windows: [{ days: [sat, sun], from: "02:00", to: "05:00", zone: Europe/London }]\n`) });
+      const r = await asked(f, alice, DELETE);
+      await click(f, bob, r, 'approve');
+      assert.equal((await f.request(r.id)).runAt, '2026-03-07T02:00:00.000Z');
+      f.clock.advance(Date.parse('2026-03-07T05:30:00Z') - f.clock.now().getTime());
+      const killed = dying();
+      f.deps.notifier = killed;
+      await f.app.sweepScheduled();
+      await sentOnceByTheNextStart(killed, r.id, new RegExp(`^Request ${r.id} did not run: it missed its maintenance window: it was due at 2026-03-07 02:00 UTC, .* runs in the next opening, at 2026-03-08 02:00 UTC\\.$`));
+    });
+
+    it('an escalation: "was escalated: … may decide it now too" is sent by the next start', async () => {
+      f = appOnFakes({ configText: reachConfigText(), messenger: new RecordingMessenger() });
+      const r = await asked(f, alice, DELETE);
+      const killed = dying();
+      f.deps.notifier = killed;
+      f.clock.advance(40 * 60_000);
+      assert.deepEqual((await f.app.sweepReach()).escalated, [r.id]);
+      await sentOnceByTheNextStart(killed, r.id, new RegExp(`^Request ${r.id} had no decision within the time its policy allows, so it was escalated: incident-leads may decide it now too\\.$`));
+    });
+
+    it('a break-glass use flagged: "was flagged by …" is sent by the next start', async () => {
+      f = appOnFakes({ configText: reachConfigText([BREAK_GLASS]), messenger: new RecordingMessenger() });
+      const r = await breakGlassUsed();
+      await settle(f);
+      const killed = dying();
+      f.deps.notifier = killed;
+      const flagged = await click(f, bob, await f.request(r.id), 'flag', { comment: 'no outage INC-42 was open then' });
+      assert.ok(flagged.ok, JSON.stringify(flagged));
+      await sentOnceByTheNextStart(killed, r.id, new RegExp(`^Break-glass request ${r.id} \\(delete resource group\\) was flagged by Bob Approver: no outage INC-42 was open then\\. Its use is recorded as questioned in the audit trail\\.$`));
+    });
+
+    it('one owed and not yet sent is kept in front of a later one, not dropped: needs approving again, then rejected', async () => {
+      const { r, killed } = await driftedByARunKilledAtItsMessage();
+      assert.ok((await click(f, bob, await f.request(r.id), 'reject', { comment: 'not now' })).ok);
+      await eventually('the click at its message', () => killed.told(r.id).length === 2);
+      const both = `Request ${r.id} (tag) ${DRIFTED}\n\nRequest ${r.id} was rejected by Bob Approver: not now. Nothing was run.`;
+      assert.equal(killed.told(r.id)[1], both, 'one message, in the order of the changes');
+      f.clock.advance(5_000); // the restart
+      const after = new RecordingNotifier();
+      assert.deepEqual(await nextStart(after, true).sendOwedMessages(true), [r.id]);
+      assert.deepEqual(after.told(r.id), [both]);
+      assert.deepEqual(await nextStart(after, true).sendOwedMessages(true), [], 'another start');
+    });
+
+    it('an execution\'s outcome still owed when its break-glass use is flagged: both are told, in one message', async () => {
+      f = appOnFakes({ configText: reachConfigText([BREAK_GLASS]), messenger: new RecordingMessenger() });
+      const killed = dying();
+      f.deps.notifier = killed;
+      const r = await breakGlassUsed();
+      await eventually('the run at its message', () => killed.told(r.id).length === 1);
+      assert.ok((await click(f, bob, await f.request(r.id), 'flag')).ok);
+      const both = `Request ${r.id} (delete resource group) succeeded.\n\nBreak-glass request ${r.id} (delete resource group) was flagged by Bob Approver (no comment given). Its use is recorded as questioned in the audit trail.`;
+      assert.equal((await f.request(r.id)).outcomeMessage?.text, both);
+      f.clock.advance(5_000); // the restart
+      const after = new RecordingNotifier();
+      assert.deepEqual(await nextStart(after, true).sendOwedMessages(true), [r.id]);
+      assert.deepEqual(after.told(r.id), [both]);
+    });
+
+    it('a run still sending the earlier message settles only what it sent: what a later change added stays owed', async () => {
+      f = appOnFakes({ configText: reachConfigText([BREAK_GLASS]), messenger: new RecordingMessenger() });
+      const answers: ((told: Told) => void)[] = [];
+      const held = new RecordingNotifier();
+      held.tellRequester = (request, text) => {
+        held.calls.push({ kind: 'tellRequester', request, text });
+        return new Promise<Told>((resolve) => answers.push(resolve));
+      };
+      f.deps.notifier = held;
+      const r = await breakGlassUsed();
+      await eventually('the outcome being sent', () => answers.length === 1);
+      assert.ok((await click(f, bob, await f.request(r.id), 'flag')).ok);
+      await eventually('the flag being sent', () => answers.length === 2);
+      answers[0]('sent'); // Teams took "succeeded": that run settles what it sent, not the flag added since
+      await eventually('the first run done', async () => f.log.lines.length > 0 && (await f.request(r.id)).outcomeMessage !== undefined);
+      answers[1]('failed'); // the later run could not send it now
+      await settle(f);
+      const owed = await f.request(r.id);
+      assert.match(owed.outcomeMessage?.text ?? '', /was flagged by Bob Approver/, 'still owed');
+      f.clock.advance(OUTCOME_MESSAGE.holdMs);
+      const after = new RecordingNotifier();
+      assert.deepEqual(await nextStart(after, false).sendOwedMessages(), [r.id]);
+      assert.match(after.told(r.id)[0], /succeeded\.\n\nBreak-glass request .* was flagged by Bob Approver/);
     });
   });
 });

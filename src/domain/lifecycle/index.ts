@@ -52,4 +52,4 @@ export {
 } from './execution';
 export { authorityBegins, createdEvent, expectationHashOf, JUDGED_RECORD_TYPES, leftOutOfIndex, refuseUnaudited, unauditedAuthority, notBeforeOfVersions, unbackedFields, unbackedVersion, type UnbackedField } from './evidence';
 export { approvalHistory, wholeRequestRefusals, type ApprovalFate, type GivenApproval } from './approval-history';
-export { oweOutcomeMessage, outcomeMessageFree, settleOutcomeMessage, takeOutcomeMessage } from './outcome-message';
+export { oweOutcomeMessage, outcomeMessageFree, outcomeMessageText, owedByChange, settleOutcomeMessage, takeOutcomeMessage } from './outcome-message';
