@@ -2,7 +2,8 @@
  * A bot killed after it stored an execution's outcome and before Teams took "Request … succeeded."
  * (before, the card caught up at the next start and the message never came): the next start sends
  * it, once, and a further restart does not send it again. The same for a rejection's "Request … was
- * rejected by …", which no execution follows.
+ * rejected by …", which no execution follows, and for a drift's "… needs approving again", which
+ * ends nothing.
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -66,6 +67,19 @@ describe('the outcome message of a bot killed before it reached Teams (Countersi
       const answer = await rig.teams!.click(people.bob, asked.cardId, 'reject', { comment: 'not before the audit closes' });
       assert.equal(answer.status, 200);
       await rig.until(asked.requestId, ['rejected']);
+    });
+  });
+
+  it('a drift killed at its message: the next start sends "needs approving again", once', async () => {
+    const { resource } = rig.sandbox.state.putResource('production-vm', { type: 'Microsoft.Compute/virtualMachines', name: 'batch-worker-02', location: 'northeurope' });
+    await rig.start();
+    const asked = await rig.ask('vm restart batch-worker-02');
+    // Someone stops the machine after the restart was asked for: the start moves it to needs_reapproval.
+    rig.sandbox.faults.drift(resource.id, { properties: { extended: { instanceView: { powerState: { code: 'PowerState/stopped' } } } } });
+    const again = new RegExp(`^(\\[SANDBOX\\] )?Request ${asked.requestId} \\([^)]*\\) was not executed: what it would do changed since it was approved \\(powerState: .*\\)\\. It needs approving again on its card\\.$`);
+    await killedAtItsMessage(asked.requestId, again, async () => {
+      await rig.approve(asked.cardId);
+      await rig.until(asked.requestId, ['needs_reapproval']);
     });
   });
 });
