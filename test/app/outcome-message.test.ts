@@ -362,9 +362,10 @@ describe('app: the outcome message owed to the requester', () => {
       assert.ok((await click(f, bob, await f.request(r.id), 'flag')).ok);
       await eventually('the flag being sent', () => answers.length === 2);
       answers[0]('sent'); // Teams took "succeeded": that run settles what it sent, not the flag added since
-      await eventually('the first run done', async () => f.log.lines.length > 0 && (await f.request(r.id)).outcomeMessage !== undefined);
+      await settle(f); // the execution's run is done: its settling written, or refused
+      assert.match((await f.request(r.id)).outcomeMessage?.text ?? '', /was flagged by Bob Approver/, 'left owed by the run that sent only "succeeded"');
       answers[1]('failed'); // the later run could not send it now
-      await settle(f);
+      await eventually('the later run done', () => f.log.lines.some((l) => l.msg?.startsWith('outcome message not sent; it stays owed')));
       const owed = await f.request(r.id);
       assert.match(owed.outcomeMessage?.text ?? '', /was flagged by Bob Approver/, 'still owed');
       f.clock.advance(OUTCOME_MESSAGE.holdMs);
