@@ -105,7 +105,8 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     await entry.waitFor({ timeout: WAIT_MS });
     const logged = await ui.readLogEntry(entry);
     assert.match(logged.request, /"user-carol"/, 'the logged click is Carol\'s');
-    assert.match(logged.response, new RegExp(`You cannot approve request ${requestId}: it needs the role "platform-approvers"\\.`));
+    // The log panel shows the answer as JSON: the quotes around the role's name are escaped there.
+    assert.match(logged.response, new RegExp(`You cannot approve request ${requestId}: it needs the role \\\\?"platform-approvers\\\\?"\\.`));
     await logged.panel.getByText('You cannot approve', { exact: false }).first().scrollIntoViewIfNeeded();
     await ui.stateLabel(card, 'PENDING APPROVAL').waitFor();
     await ui.cardShows(card, 'none yet.');
