@@ -31,7 +31,7 @@ import { sweepScheduled } from './schedule';
 import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
 import { CommitOutcomeUnknownError, outsideTurn, type CardMessage, type StorageFault } from './ports';
 import { cardViewers, personalView, refreshProblem, unseenText, type PersonalView } from './personal-view';
-import { help, helpOn, pending, pendingIn, status, statusIn, usage, type HelpEntry, type HelpTopic, type PendingAnswer, type PendingView, type StatusAnswer } from './queries';
+import { help, helpOn, pending, pendingIn, statusIn, usage, type HelpEntry, type HelpTopic, type PendingAnswer, type PendingView, type StatusAnswer } from './queries';
 import { recordConfigLoaded } from './startup';
 import { PersonRefusals, refuseFormAnswer, type FormAnswer } from './person-refusals';
 import { endUnaskableAtStart } from './unaskable';
@@ -398,10 +398,6 @@ export class Countersign {
   /** `pending` typed in a conversation: the list, and the cards to post with it. */
   pendingIn(actor: Actor, where: Pick<Source, 'conversationId' | 'conversationType'>): Promise<PendingAnswer> {
     return pendingIn(this.deps, actor, where);
-  }
-
-  status(actor: Actor, requestId: string): Promise<ApprovalRequest | undefined> {
-    return status(this.deps, actor, requestId);
   }
 
   runQuery(command: CommandSpec, values: Record<string, string>, actor: Actor, source: Source): ReturnType<typeof runQuery> {

@@ -266,16 +266,9 @@ function notSeenText(typed: string): string {
 }
 
 /**
- * A request's status, for the requester, anyone who can decide it and auditors; others are told
- * it does not exist, so ids cannot be probed.
- */
-export async function status(deps: AppDeps, actor: Actor, requestId: string): Promise<ApprovalRequest | undefined> {
-  return (await statusSeen(deps, actor, requestId)).request;
-}
-
-/**
- * `status`, and, when it shows nothing and Microsoft Graph could not confirm the person's group
- * memberships, what Graph answered (`graphSaid`). Their memberships in every role's groups are
+ * The request `status <id>` shows this person: only to the requester, anyone who can decide it and
+ * auditors (anyone else is told it does not exist, so ids cannot be probed). When it shows nothing
+ * and Microsoft Graph could not confirm the person's group memberships, what Graph answered (`graphSaid`). Their memberships in every role's groups are
  * looked up (once, as for `pending`) whether the request exists or not, and what is said names no
  * group, so the answer tells nothing of the request.
  */

@@ -9,7 +9,7 @@ import { policyLines } from '../../src/domain/policy-text';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, carol, dave, EXAMPLE_CONFIG, erin, mallory, sourceIn } from '../support/people';
-import { asked, click, settle } from './steps';
+import { asked, click, settle, statusShown } from './steps';
 
 describe('app: queries', () => {
   let f: AppOnFakes;
@@ -115,12 +115,12 @@ describe('app: queries', () => {
 
   it('shows a request to its requester, its approvers and auditors, and to nobody else', async () => {
     const r = await asked(f, alice, 'delete resource group staging-old');
-    for (const who of [alice, bob, dave, erin]) assert.equal((await f.app.status(who, r.id))?.id, r.id, who.name);
-    assert.equal(await f.app.status(carol, r.id), undefined);
-    assert.equal(await f.app.status(mallory, r.id), undefined);
-    assert.equal(await f.app.status(alice, 'CS-NOSUCH'), undefined);
+    for (const who of [alice, bob, dave, erin]) assert.equal((await statusShown(f, who, r.id))?.id, r.id, who.name);
+    assert.equal(await statusShown(f, carol, r.id), undefined);
+    assert.equal(await statusShown(f, mallory, r.id), undefined);
+    assert.equal(await statusShown(f, alice, 'CS-NOSUCH'), undefined);
     await click(f, bob, r, 'reject');
-    assert.equal((await f.app.status(alice, ` ${r.id} `))?.state, 'rejected');
+    assert.equal((await statusShown(f, alice, ` ${r.id} `))?.state, 'rejected');
   });
 
   it('lists and shows the other requests when one stored row does not read as a request, and logs that one by its id', async () => {
@@ -132,9 +132,9 @@ describe('app: queries', () => {
     f.store.state.requests.set(damaged.id, { version: edited.version, text: JSON.stringify(edited) });
     assert.deepEqual((await f.app.pending(bob)).toDecide.map((r) => r.id), [intact.id]);
     assert.deepEqual((await f.app.pending(alice)).mine, []);
-    assert.equal(await f.app.status(alice, damaged.id), undefined);
+    assert.equal(await statusShown(f, alice, damaged.id), undefined);
     assert.equal(await f.app.personalView(bob, damaged.id), undefined);
-    assert.equal((await f.app.status(dave, intact.id))?.id, intact.id);
+    assert.equal((await statusShown(f, dave, intact.id))?.id, intact.id);
     const logged = f.log.lines.filter((l) => l.level === 'error').map((l) => [l.requestId, l.problem]);
     assert.ok(logged.length > 0);
     for (const line of logged) assert.deepEqual(line, [damaged.id, 'its stored row does not read as a request (approvals[0].approver is missing)']);

@@ -42,6 +42,12 @@ export function click(f: Pick<AppOnFakes<Store>, 'app'>, who: Actor, request: Ap
   });
 }
 
+/** The request `status <id>` typed in the person's personal chat shows, or undefined when it shows none. */
+export async function statusShown(f: Pick<AppOnFakes<Store>, 'app'>, who: Actor, requestId: string): Promise<ApprovalRequest | undefined> {
+  const answer = await f.app.statusIn(who, requestId, sourceIn({ id: `a:${who.aadObjectId}`, conversationType: 'personal' }, 'status-1'));
+  return 'show' in answer ? answer.show : undefined;
+}
+
 /** The refusal reason of a click that must have been refused. */
 export function refusedWith(result: ClickResult): string {
   assert.equal(result.ok, false, 'the click was accepted');
