@@ -4,7 +4,7 @@
  * offered to approvers again, where a second approval would run the operation twice.
  */
 import assert from 'node:assert/strict';
-import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import type { AppOnFakes } from '../support/app-on-fakes';
 import path from 'node:path';
 import { ENDED_CARDS_WINDOW_MS } from '../../src/app/countersign';
 import { acceptAuditLoss as accept } from '../../src/app/accept-loss';
@@ -12,16 +12,11 @@ import { openSqliteStore } from '../../src/store/sqlite';
 import { appOnStore } from '../support/app-on-fakes';
 import { tempDir } from '../store/fixtures';
 import { alice, bob } from '../support/people';
-import { asked, click, refusedWith, settle } from './steps';
+import { asked, click, freshFakesEachTest, refusedWith, settle } from './steps';
 
 describe('app: accepting a loss of audit records', () => {
   let f: AppOnFakes;
-  beforeEach(() => {
-    f = appOnFakes();
-  });
-  afterEach(async () => {
-    await settle(f);
-  });
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f });
 
   const acceptance = (seq: number) => ({ reason: 'restored from a copy, INC-4721', operator: 'ops@host', problems: ['records 13 to 20 are missing'], head: { seq, hash: 'a'.repeat(64) } });
 

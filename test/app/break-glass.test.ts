@@ -9,7 +9,7 @@ import { ROUND } from '../../src/app/round';
 import { RecordingMessenger, reachConfigText } from '../support/reach';
 import { MemoryDirectory } from '../support/memory-directory';
 import { eventually } from '../support/teams';
-import { assertNoCrash, click, refusedWith, settle } from './steps';
+import { assertNoCrash, click, freshFakesEachTest, refusedWith, settle } from './steps';
 
 const NOTICE = '19:security-notices@thread.tacv2';
 const BREAK_GLASS = `breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h, notify: ["${NOTICE}"] }`;
@@ -29,15 +29,14 @@ async function breakGlass(f: AppOnFakes, who: Actor, text: string) {
 describe('app: break-glass', () => {
   let f: AppOnFakes;
   let messenger: RecordingMessenger;
-  beforeEach(() => {
-    messenger = new RecordingMessenger();
-    f = appOnFakes({ messenger, configText: reachConfigText([BREAK_GLASS, 'escalation: { role: incident-leads, after: 40m }']) });
-  });
-  afterEach(async () => {
-    await settle(f);
-    await f.app.tellingIdle();
-    assertNoCrash(f);
-  });
+  freshFakesEachTest(
+    { set: (made) => (f = made), get: () => f },
+    () => {
+      messenger = new RecordingMessenger();
+      return { messenger, configText: reachConfigText([BREAK_GLASS, 'escalation: { role: incident-leads, after: 40m }']) };
+    },
+    { noCrash: true },
+  );
 
   it('runs a break-glass use pasted twice once: the second is refused while the first runs, naming it', async () => {
     f.azure.nextExecution({ hold: true });

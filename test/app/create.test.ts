@@ -7,15 +7,13 @@ import { sha256Hex } from '../../src/domain/canonical';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, START, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, carol, dave, EXAMPLE_CONFIG, mallory, opsChannel, sourceIn } from '../support/people';
-import { ask, asked } from './steps';
+import { ask, asked, freshFakesEachTest } from './steps';
 import { requestCard } from '../../src/cards/request-card';
 import { cardText } from '../support/connector';
 
 describe('app: creating a request', () => {
   let f: AppOnFakes;
-  beforeEach(() => {
-    f = appOnFakes();
-  });
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f });
 
   it('makes one request of one confirmation, however many times and on however many instances it is answered', async () => {
     const meant = f.app.interpret('delete resource group staging-old');

@@ -9,7 +9,7 @@ import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { parseConfig } from '../../src/config/load';
 import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, mallory } from '../support/people';
 import { MemoryDirectory } from '../support/memory-directory';
-import { asked, click, refusedWith, settle } from './steps';
+import { asked, click, freshFakesEachTest, refusedWith, settle } from './steps';
 
 const DELETE = 'delete resource group staging-old';
 
@@ -24,12 +24,7 @@ function twoApprovals(): string {
 
 describe('app: deciding a request', () => {
   let f: AppOnFakes;
-  beforeEach(() => {
-    f = appOnFakes();
-  });
-  afterEach(async () => {
-    await settle(f);
-  });
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f });
 
   it('approves with an approver: approved, audited with who approved, and the card refreshed', async () => {
     const r = await asked(f, alice, DELETE);
@@ -258,12 +253,7 @@ describe('app: deciding a request', () => {
 
 describe('app: card binding', () => {
   let f: AppOnFakes;
-  beforeEach(() => {
-    f = appOnFakes();
-  });
-  afterEach(async () => {
-    await settle(f);
-  });
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f });
 
   it('records every card posted for a request, once each, and none without a message id', async () => {
     const r = await asked(f, alice, DELETE);
@@ -333,12 +323,7 @@ describe('app: card binding', () => {
 
 describe('app: approving a request its command\'s reason or conversation rule, changed since it was asked for, no longer allows', () => {
   let f: AppOnFakes;
-  beforeEach(() => {
-    f = appOnFakes();
-  });
-  afterEach(async () => {
-    await settle(f);
-  });
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f });
 
   /** The example config with the delete command's line `line` written as `replacement`, in force from now on. */
   function reconfigure(line: string, replacement: string): void {

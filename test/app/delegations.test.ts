@@ -12,7 +12,7 @@ import { Countersign } from '../../src/app/countersign';
 import { parseConfig } from '../../src/config/load';
 import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, frank, opsChannel, sourceIn } from '../support/people';
 import { reachConfigText } from '../support/reach';
-import { asked, click, refusedWith, settle, statusShown } from './steps';
+import { asked, click, freshFakesEachTest, refusedWith, settle, statusShown } from './steps';
 import type { Told } from '../../src/app/ports';
 import { RecordingNotifier } from '../support/app-fakes';
 import { eventually } from '../support/teams';
@@ -44,12 +44,7 @@ const TWO_APPROVALS = configWith((y) => y.replace(/(- name: delete resource grou
 
 describe('app: delegation for absence', () => {
   let f: AppOnFakes;
-  beforeEach(() => {
-    f = appOnFakes();
-  });
-  afterEach(async () => {
-    await settle(f);
-  });
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f });
 
   it('lets an approver delegate, echoing the end in their time zone, and audits it', async () => {
     const said = text(await delegateAs(f, bob, carol, 'until 2026-03-05T18:00', 'Europe/Berlin'));

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { GraphDirectory } from '../../src/azure';
 import { RefusalReason } from '../../src/domain/refusal';
-import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import type { AppOnFakes } from '../support/app-on-fakes';
 import { fakeGraphCredential, startFakeGraph, type FakeGraph } from '../support/fake-graph';
 import { alice, bob, EXAMPLE_CONFIG } from '../support/people';
-import { asked, click, refusedWith, settle } from './steps';
+import { asked, click, freshFakesEachTest, refusedWith, settle } from './steps';
 
 const PLATFORM_GROUP = '91a70000-0000-4000-8000-000000000002';
 const LIFETIME_MS = 5 * 60_000;
@@ -17,12 +17,13 @@ describe('app: Entra group membership through a fake Graph, on the test clock', 
   beforeEach(async () => {
     graph = await startFakeGraph();
     graph.addMember(PLATFORM_GROUP, bob.aadObjectId);
+  });
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f }, () => {
     const text = readFileSync(EXAMPLE_CONFIG, 'utf8').replace('    - 22222222-2222-4222-8222-222222222222 # Bob Approver', `    - group:${PLATFORM_GROUP}`);
     const directory = new GraphDirectory({ credential: fakeGraphCredential(), endpoint: graph.url, cacheLifetimeMs: LIFETIME_MS, now: () => f.clock.now().getTime() });
-    f = appOnFakes({ configText: text, directory });
+    return { configText: text, directory };
   });
   afterEach(async () => {
-    await settle(f);
     await graph.close();
   });
 

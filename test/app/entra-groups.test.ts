@@ -9,7 +9,7 @@ import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { MemoryDirectory } from '../support/memory-directory';
 import { APPROVALS_CHANNEL, reachConfigText, RecordingMessenger } from '../support/reach';
 import { alice, bob, carol, dave, erin, EXAMPLE_CONFIG, frank, opsChannel, sourceIn } from '../support/people';
-import { ask, asked, click, refusedWith, settle, statusShown } from './steps';
+import { ask, asked, click, freshFakesEachTest, refusedWith, settle, statusShown } from './steps';
 
 const DELETE = 'delete resource group staging-old';
 const PLATFORM_GROUP = '91a70000-0000-4000-8000-000000000002';
@@ -23,12 +23,11 @@ const GROUP_ROLES = readFileSync(EXAMPLE_CONFIG, 'utf8')
 describe('app: Entra groups as roles', () => {
   let f: AppOnFakes;
   let directory: MemoryDirectory;
-  beforeEach(() => {
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f }, () => {
     assert.match(GROUP_ROLES, new RegExp(`group:${PLATFORM_GROUP}[\\s\\S]*?`));
     directory = new MemoryDirectory().add(PLATFORM_GROUP, bob.aadObjectId).add(REQUESTERS_GROUP, carol.aadObjectId);
-    f = appOnFakes({ configText: GROUP_ROLES, directory });
+    return { configText: GROUP_ROLES, directory };
   });
-  afterEach(() => settle(f));
 
   it('lets a member of a group the approver role lists approve, and the request runs', async () => {
     const r = await asked(f, alice, DELETE);

@@ -9,7 +9,7 @@ import { appOnFakes, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fak
 import type { ExecutionScript } from '../support/memory-azure';
 import { alice, bob, dave, EXAMPLE_CONFIG, opsChannel, sourceIn } from '../support/people';
 import { reachConfigText } from '../support/reach';
-import { asked, assertNoCrash, click, refusedWith, settle } from './steps';
+import { asked, click, freshFakesEachTest, refusedWith, settle } from './steps';
 import { EXECUTION_WRITE_RETRY_MS } from '../../src/app/execution-runner';
 import { CommitOutcomeUnknownError } from '../../src/app/ports';
 import { cutNextReadIn } from '../support/broken-commit';
@@ -21,14 +21,9 @@ const RG_WEB = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-web`;
 
 describe('app: executing an approved request', () => {
   let f: AppOnFakes;
-  beforeEach(() => {
-    f = appOnFakes();
-  });
-  afterEach(async () => {
-    f.azure.release();
-    await settle(f);
-    assertNoCrash(f);
-  });
+  // Before the settling below: an operation Azure still holds would keep it waiting.
+  afterEach(() => f.azure.release());
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f }, {}, { noCrash: true });
 
   /**
    * A request approved and claimed by this run, whose operation Azure holds (with notAccepted: never

@@ -2,18 +2,13 @@
 import { utcText } from '../../src/domain/delegation-time';
 import assert from 'node:assert/strict';
 import { breakNextCommit } from '../support/broken-commit';
-import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import type { AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, dave } from '../support/people';
-import { asked, click, settle } from './steps';
+import { asked, click, freshFakesEachTest } from './steps';
 
 describe('app: expiring requests', () => {
   let f: AppOnFakes;
-  beforeEach(() => {
-    f = appOnFakes();
-  });
-  afterEach(async () => {
-    await settle(f);
-  });
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f });
 
   it('offers a request past its time to live to nobody, before the sweep marks it: not in pending, no buttons on the card', async () => {
     const r = await asked(f, alice, 'delete resource group staging-old');

@@ -16,7 +16,7 @@ import { appOnFakes, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fak
 import { alice, bob, dave, EXAMPLE_CONFIG, opsChannel, sourceIn } from '../support/people';
 import { RecordingMessenger, reachConfigText } from '../support/reach';
 import { eventually } from '../support/teams';
-import { asked, assertNoCrash, click, settle } from './steps';
+import { asked, click, freshFakesEachTest, settle } from './steps';
 
 const DELETE = 'delete resource group staging-old';
 
@@ -36,15 +36,12 @@ describe('app: the outcome message owed to the requester', () => {
   let f: AppOnFakes;
   /** Lets a run "killed" inside tellRequester go, so that the test can end. */
   let unhang: (() => void) | undefined;
-  beforeEach(() => {
-    f = appOnFakes();
+  // Before the settling below, which a run still hanging would keep waiting.
+  afterEach(() => {
+    unhang?.();
     unhang = undefined;
   });
-  afterEach(async () => {
-    unhang?.();
-    await settle(f);
-    assertNoCrash(f);
-  });
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f }, {}, { noCrash: true });
 
   /** Another process on the same store, with its own notifier (`onlyInstance`: a SQLite start, the dead run's process gone). */
   function nextStart(notifier: RecordingNotifier, onlyInstance: boolean): Countersign {

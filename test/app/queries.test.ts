@@ -9,16 +9,11 @@ import { policyLines } from '../../src/domain/policy-text';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, carol, dave, EXAMPLE_CONFIG, erin, mallory, sourceIn } from '../support/people';
-import { asked, click, settle, statusShown } from './steps';
+import { asked, click, freshFakesEachTest, statusShown } from './steps';
 
 describe('app: queries', () => {
   let f: AppOnFakes;
-  beforeEach(() => {
-    f = appOnFakes();
-  });
-  afterEach(async () => {
-    await settle(f);
-  });
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f });
 
   it('says in help where a command may be asked for, when not everywhere, and a required reason apart from the time to decide', async () => {
     const text = fs

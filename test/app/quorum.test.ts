@@ -6,18 +6,13 @@ import { alice, bob, dave, erin, opsChannel, sourceIn } from '../support/people'
 import { RecordingMessenger } from '../support/reach';
 import { frank } from '../support/requests';
 import { quorumConfigText } from '../support/quorum-config';
-import { asked, click, refusedWith, settle } from './steps';
+import { asked, click, freshFakesEachTest, refusedWith, settle } from './steps';
 
 const DELETE = 'delete resource group staging-old reason: retire staging after the move to the new region, CHG-1234';
 
 describe('app: a quorum across two roles, with a required reason', () => {
   let f: AppOnFakes;
-  beforeEach(() => {
-    f = appOnFakes({ configText: quorumConfigText() });
-  });
-  afterEach(async () => {
-    await settle(f);
-  });
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f }, () => ({ configText: quorumConfigText() }));
 
   it('runs only once platform and security have both approved, recording which requirement each filled', async () => {
     const r = await asked(f, alice, DELETE);

@@ -13,7 +13,7 @@ import { APPROVALS_CHANNEL, reachConfigText, RecordingMessenger } from '../suppo
 import { requestCard } from '../../src/cards/request-card';
 import { shownVersion, type Actor, type ApprovalRequest } from '../../src/domain/request';
 import type { Delivery } from '../../src/app/ports';
-import { asked, click, refusedWith, settle } from './steps';
+import { asked, click, freshFakesEachTest, refusedWith, settle } from './steps';
 import { ROUND_WRITE_RETRY_MS } from '../../src/app/notifications';
 import { ROUND } from '../../src/app/round';
 import { eventually } from '../support/teams';
@@ -26,13 +26,9 @@ const DELETE = 'delete resource group staging-old';
 describe('app: reaching approvers', () => {
   let f: AppOnFakes;
   let sent: RecordingMessenger;
-  beforeEach(() => {
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f }, () => {
     sent = new RecordingMessenger();
-    f = appOnFakes({ configText: reachConfigText(), messenger: sent });
-  });
-  afterEach(async () => {
-    await f.app.tellingIdle();
-    await settle(f);
+    return { configText: reachConfigText(), messenger: sent };
   });
 
   async function created(who: Actor = alice, text = DELETE): Promise<ApprovalRequest> {

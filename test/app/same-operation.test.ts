@@ -1,17 +1,15 @@
 /** The same operation asked for twice by one person, in two messages: one request, not two that would both run. */
 import assert from 'node:assert/strict';
 import { RefusalReason } from '../../src/domain/refusal';
-import { appOnFakes, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
+import { SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, dave } from '../support/people';
-import { ask, asked, click, settle } from './steps';
+import { ask, asked, click, freshFakesEachTest, settle } from './steps';
 
 const RESTART = 'vm restart vm-web-01 reason: stuck after patching';
 
 describe('app: one open request per person and operation', () => {
   let f: AppOnFakes;
-  beforeEach(() => {
-    f = appOnFakes();
-  });
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f });
 
   /** The refusal of an attempt that must have been refused. */
   function refusalOf(result: Awaited<ReturnType<typeof ask>>): { reason: string; message: string; requestId?: string } {

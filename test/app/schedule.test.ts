@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { RefusalReason } from '../../src/domain/refusal';
 import { appOnFakes, START, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, carol, dave, EXAMPLE_CONFIG } from '../support/people';
-import { ask, asked, assertNoCrash, click, refusedWith, settle } from './steps';
+import { ask, asked, click, freshFakesEachTest, refusedWith, settle } from './steps';
 import type { ApprovalRequest } from '../../src/domain/request';
 import { opsChannel, sourceIn } from '../support/people';
 import { RecordingMessenger } from '../support/reach';
@@ -38,13 +38,7 @@ function withWindows(windows: string, extra = ''): string {
 
 describe('app: approve now, run later', () => {
   let f: AppOnFakes;
-  beforeEach(() => {
-    f = appOnFakes();
-  });
-  afterEach(async () => {
-    await settle(f);
-    assertNoCrash(f);
-  });
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f }, {}, { noCrash: true });
 
   it('reads "at <time>" only in the command: in the reason it is part of the reason', async () => {
     const inReason = await asked(f, alice, `${DELETE} reason: rollback planned at 22:00`, 'Europe/Berlin');

@@ -1,10 +1,10 @@
-/** What a person does in Teams, as the use-case calls the Teams layer makes for it. */
+/** What a person does in Teams, as the use-case calls the Teams layer makes for it; and the fakes a suite's tests each start on. */
 import assert from 'node:assert/strict';
 import type { CardClick, ClickResult } from '../../src/app/decisions';
 import type { CreateResult } from '../../src/app/requests';
 import type { Actor, ApprovalRequest } from '../../src/domain/request';
 import type { Store } from '../../src/app/ports';
-import type { AppOnFakes } from '../support/app-on-fakes';
+import { appOnFakes, type AppOnFakes, type AppOnFakesOptions } from '../support/app-on-fakes';
 import { opsChannel, sourceIn } from '../support/people';
 
 /** The card message the bot posted for a request (recorded by `asked`). */
@@ -66,4 +66,21 @@ export function assertNoCrash(f: AppOnFakes<Store>): void {
     f.log.lines.filter((l) => l.level === 'error'),
     [],
   );
+}
+
+/**
+ * Fresh fakes for each test of the suite, handed to `fakes.set` before it (`options` as a function
+ * when they need objects of the test's own, such as a messenger); after it, the executions and rounds
+ * of messages of the fakes `fakes.get` then gives (a test may have replaced them) are waited for and,
+ * with `noCrash`, no execution may have crashed. The suite's own hooks registered before this call
+ * run before these, those registered after it after them.
+ */
+export function freshFakesEachTest(fakes: { set(f: AppOnFakes): void; get(): AppOnFakes }, options: AppOnFakesOptions | (() => AppOnFakesOptions) = {}, after: { noCrash?: boolean } = {}): void {
+  beforeEach(() => fakes.set(appOnFakes(typeof options === 'function' ? options() : options)));
+  afterEach(async () => {
+    const f = fakes.get();
+    await settle(f);
+    await f.app.tellingIdle();
+    if (after.noCrash) assertNoCrash(f);
+  });
 }

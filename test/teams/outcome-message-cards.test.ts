@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import type { CloudAdapter, TurnContext } from 'botbuilder';
 import { Countersign } from '../../src/app/countersign';
 import { TeamsNotifier } from '../../src/teams/notifier';
-import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import type { AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, opsChannel, sourceIn } from '../support/people';
 import { reachConfigText, RecordingMessenger } from '../support/reach';
-import { asked, assertNoCrash, click, settle } from '../app/steps';
+import { asked, click, freshFakesEachTest, settle } from '../app/steps';
 
 const DELETE = 'delete resource group staging-old';
 
@@ -42,11 +42,8 @@ function teamsNotifier(f: AppOnFakes) {
 
 describe('Teams: the cards of requests whose outcome message was settled', () => {
   let f: AppOnFakes;
-  beforeEach(async () => {
-    f = appOnFakes({ messenger: new RecordingMessenger(), configText: reachConfigText(['breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h }']) });
-    await f.store.conversations.saveReference(opsChannel.id, { conversation: { id: opsChannel.id }, serviceUrl: 'http://127.0.0.1:9/' });
-  });
-  afterEach(() => assertNoCrash(f));
+  freshFakesEachTest({ set: (made) => (f = made), get: () => f }, () => ({ messenger: new RecordingMessenger(), configText: reachConfigText(['breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h }']) }), { noCrash: true });
+  beforeEach(() => f.store.conversations.saveReference(opsChannel.id, { conversation: { id: opsChannel.id }, serviceUrl: 'http://127.0.0.1:9/' }));
 
   /** A request approved and executed by a run whose notifier is `first`, its outcome message sent and settled. */
   async function executed(first: ReturnType<typeof teamsNotifier>) {
