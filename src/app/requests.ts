@@ -85,6 +85,17 @@ async function repeatStored(deps: AppDeps, input: CreateInput, id: string, openI
   return { ok: false, refusal: await refuseRepeat(deps, input, open) };
 }
 
+/**
+ * The answer to a store that refused the request's insert because it exists already: the same
+ * answer sent twice (a double click, two instances; the first made the request), or the requester's
+ * open request doing the same. Any other failure is thrown on.
+ */
+function insertRefused(deps: AppDeps, input: CreateInput, id: string, err: unknown): CreateResult | Promise<CreateResult> {
+  if (err instanceof DuplicateRequestError && input.answering) return { ok: false, error: alreadyCreatedText(input, id) };
+  if (err instanceof OpenRequestExistsError) return repeatStored(deps, input, id, err.openRequestId);
+  throw err;
+}
+
 /** The answer to a second sending of what already created a request, if it did. */
 async function alreadyCreated(deps: AppDeps, input: CreateInput): Promise<CreateResult | undefined> {
   if (!input.answering) return undefined;
@@ -181,9 +192,7 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
       refused = await storeBreakGlassUse(deps, input, announced, [created, breakGlassEvent(announced, actor, source)]);
     } catch (err) {
       // The same message on two instances at once: the first stored the use, and runs it.
-      if (err instanceof DuplicateRequestError && input.answering) return { ok: false, error: alreadyCreatedText(input, id) };
-      if (err instanceof OpenRequestExistsError) return repeatStored(deps, input, id, err.openRequestId);
-      throw err;
+      return insertRefused(deps, input, id, err);
     }
     if (refused) return { ok: false, refusal: refused };
     deps.log.warn({ requestId: id, command: command.name }, 'break-glass used: running without approval');
@@ -197,10 +206,7 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
     // for one sent at the same moment to another instance.
     await deps.store.requests.insert(announced, [created], undefined, { at: now.toISOString() });
   } catch (err) {
-    // The same answer sent twice (a double click, two instances): the first made the request.
-    if (err instanceof DuplicateRequestError && input.answering) return { ok: false, error: alreadyCreatedText(input, id) };
-    if (err instanceof OpenRequestExistsError) return repeatStored(deps, input, id, err.openRequestId);
-    throw err;
+    return insertRefused(deps, input, id, err);
   }
   deps.log.info({ requestId: id, command: command.name }, 'request created');
   return { ok: true, request: announced };
