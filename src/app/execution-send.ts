@@ -59,9 +59,7 @@ export async function runClaimed(runner: ExecutionRunner, claimed: ApprovalReque
   if (runner.stopping) {
     // The stop began after the claim (while it was written, or the checks after it ran): its abort
     // found no run to stop, so nothing is sent now; the lease is let go and the next start resumes it.
-    const { at } = await leaseTime(deps);
-    await save(deps, requestId, (r) => releaseLease(r, owner, deps.clock.now(), at), { refreshCards: false });
-    deps.log.info({ requestId }, 'execution left for the next start to resume');
+    await leaveForNextStart(runner, requestId);
     return;
   }
   const abort = new AbortController();
@@ -154,9 +152,7 @@ export async function runClaimed(runner: ExecutionRunner, claimed: ApprovalReque
     return;
   }
   if (runner.stopping && abort.signal.aborted) {
-    const { at } = await leaseTime(deps);
-    await save(deps, requestId, (r) => releaseLease(r, owner, deps.clock.now(), at), { refreshCards: false });
-    deps.log.info({ requestId }, 'execution left for the next start to resume');
+    await leaveForNextStart(runner, requestId);
     return;
   }
   await finish(runner, requestId, outcome, known);
@@ -208,6 +204,14 @@ async function withheldSend(runner: ExecutionRunner, claimed: ApprovalRequest, m
     'execution not sent: its lease had passed, and another run holds it or it ended',
   );
   if (current) await deps.store.audit.append([leaseLostEvent(current, { owner, ...known, withheld: reason }, deps.clock.now())]);
+}
+
+/** At a stop, nothing more sent: the lease given up at once, so that the next start resumes the execution. */
+async function leaveForNextStart(runner: ExecutionRunner, requestId: string): Promise<void> {
+  const { deps, owner } = runner;
+  const { at } = await leaseTime(deps);
+  await save(deps, requestId, (r) => releaseLease(r, owner, deps.clock.now(), at), { refreshCards: false });
+  deps.log.info({ requestId }, 'execution left for the next start to resume');
 }
 
 export async function finish(runner: ExecutionRunner, requestId: string, outcome: ExecutionOutcome, known = { sent: false, ref: outcome.ref }): Promise<void> {
