@@ -12,7 +12,8 @@ import type { StoredResource } from '../state';
 import { acceptedByProvider, startOperation } from './async-operations';
 import { page, parseFilter } from './listing';
 
-function resourceBody(r: StoredResource): Record<string, unknown> {
+/** What a resource's own body and its item in a list both start with, as ARM answers them. */
+function resourceHead(r: StoredResource): Record<string, unknown> {
   return {
     id: r.id,
     name: r.name,
@@ -20,6 +21,12 @@ function resourceBody(r: StoredResource): Record<string, unknown> {
     location: r.location,
     ...(r.kind !== undefined ? { kind: r.kind } : {}),
     ...(r.sku !== undefined ? { sku: r.sku } : {}),
+  };
+}
+
+function resourceBody(r: StoredResource): Record<string, unknown> {
+  return {
+    ...resourceHead(r),
     tags: r.tags,
     properties: r.properties,
     etag: r.etag,
@@ -29,12 +36,7 @@ function resourceBody(r: StoredResource): Record<string, unknown> {
 function listItem(r: StoredResource, withTags: boolean, expand: string): Record<string, unknown> {
   const wanted = expand.toLowerCase().split(',').map((s) => s.trim());
   return {
-    id: r.id,
-    name: r.name,
-    type: r.type,
-    location: r.location,
-    ...(r.kind !== undefined ? { kind: r.kind } : {}),
-    ...(r.sku !== undefined ? { sku: r.sku } : {}),
+    ...resourceHead(r),
     ...(withTags ? { tags: r.tags } : {}),
     ...(wanted.includes('createdtime') ? { createdTime: r.createdTime } : {}),
     ...(wanted.includes('changedtime') ? { changedTime: r.changedTime } : {}),
