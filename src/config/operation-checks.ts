@@ -3,6 +3,7 @@
  * it names (declared parameters, or built-in), each field's type and closed values, the template it
  * deploys read now.
  */
+import { apiVersionProblem, DEPLOYMENT_NAME_CHARACTER, MAX_DEPLOYMENT_NAME } from '../domain/arm-names';
 import { type OperationTemplate, type ParameterSpec, placeholdersIn } from '../domain/catalog';
 import { OPERATION_FIELDS } from './schema';
 import { didYouMean } from './suggest';
@@ -31,6 +32,8 @@ export function checkOperation(
   }
   checkFieldTypes(op, key, at);
   checkOperationValues(op, parameters, key, at);
+  checkApiVersion(op, parameters, key, at);
+  checkDeploymentName(op, parameters, key, at);
   checkSubscriptions(op, parameters, key, at);
   const names = parameters.map((p) => p.name);
   for (const name of placeholdersIn(op)) {
@@ -138,4 +141,82 @@ function checkOperationValues(op: OperationTemplate, parameters: ParameterSpec[]
       at([...key, 'capacity'], `capacity must be a whole number (3) or the placeholder of a parameter alone ({count}), got ${JSON.stringify(value)}${param ? ` (${param.name} can be ${(param.allowed ?? []).join(', ')})` : ''}`);
     }
   }
+}
+
+/**
+ * `apiVersion` as ARM takes it (2024-07-01, 2023-05-01-preview): `latest`, a word or a date of another
+ * shape loaded, was approved, and was refused by Azure only then. The version is the one the config
+ * was written against (it fixes what the request sends and reads back), so it is the config's to
+ * write out; a placeholder is taken only of an enum parameter whose every value is an API version.
+ */
+function checkApiVersion(op: OperationTemplate, parameters: ParameterSpec[], key: (string | number)[], at: At): void {
+  const value = op.apiVersion;
+  if (typeof value !== 'string' || value.trim() === '') return; // said by checkFieldTypes
+  if (placeholdersIn(value).length === 0) {
+    const problem = apiVersionProblem(value);
+    if (problem) at([...key, 'apiVersion'], problem);
+    return;
+  }
+  const param = parameters.find((p) => p.name === WHOLE_PLACEHOLDER.exec(value)?.[1]);
+  if (!param || param.type !== 'enum') {
+    const whose = param ? `parameter ${param.name} (${param.type ?? 'string'}), which a requester may give any value` : 'a placeholder';
+    at([...key, 'apiVersion'], `apiVersion ${JSON.stringify(value)} is filled from ${whose}: the API version is the one the command was written against, so write it out, such as "2024-07-01", or make apiVersion the placeholder alone of an enum parameter whose values are API versions`);
+    return;
+  }
+  for (const allowed of (param.allowed ?? []).map(String)) {
+    if (apiVersionProblem(allowed)) at([...key, 'apiVersion'], `apiVersion {${param.name}} can be ${JSON.stringify(allowed)}, which is not an API version Azure takes: each value must be a date YYYY-MM-DD with -preview, -alpha, -beta or -privatepreview after it or nothing, such as 2024-07-01`);
+  }
+}
+
+/** The length of what a built-in placeholder becomes: a request id (CS- and 8 characters), a subscription id (a GUID). */
+const BUILTIN_LENGTHS: Record<string, number> = { requestId: 11, subscriptionId: 36 };
+
+/**
+ * `deploymentName` as far as it can be known at load (ARM takes 1 to 64 letters, digits, `_`, `(`,
+ * `)`, `-` and `.`): its written characters, the values of enum parameters in it, and its length when
+ * every placeholder's length is bounded (the built-ins, enums, integers with min and max). What a
+ * free parameter puts in it is checked when a request is prepared, before anyone approves it.
+ */
+function checkDeploymentName(op: OperationTemplate, parameters: ParameterSpec[], key: (string | number)[], at: At): void {
+  const value = op.deploymentName;
+  if (typeof value !== 'string' || value.trim() === '') return; // said by checkFieldTypes
+  const where = [...key, 'deploymentName'];
+  const written = value.replace(/\{[A-Za-z_][A-Za-z0-9_]*\}/g, '');
+  const badWritten = [...written].find((ch) => !DEPLOYMENT_NAME_CHARACTER.test(ch));
+  if (badWritten !== undefined) {
+    at(where, `deploymentName ${JSON.stringify(value)} holds ${JSON.stringify(badWritten)}, which Azure does not take in a deployment's name (letters, digits, _, (, ), - and . only)`);
+    return;
+  }
+  let shortest = written.length;
+  let longest: number | undefined = written.length;
+  for (const m of value.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
+    const name = m[1];
+    const param = parameters.find((p) => p.name === name);
+    const builtin = BUILTIN_LENGTHS[name];
+    if (!param && builtin !== undefined) {
+      shortest += builtin;
+      if (longest !== undefined) longest += builtin;
+      continue;
+    }
+    if (!param) return; // an undeclared placeholder is said by checkOperation
+    const lengths = param.type === 'enum' ? (param.allowed ?? []).map((v) => String(v).length) : param.type === 'integer' ? integerLengths(param) : undefined;
+    if (param.type === 'enum') {
+      for (const allowed of (param.allowed ?? []).map(String)) {
+        const bad = [...allowed].find((ch) => !DEPLOYMENT_NAME_CHARACTER.test(ch));
+        if (bad !== undefined) at(where, `deploymentName {${name}} can be ${JSON.stringify(allowed)}, whose ${JSON.stringify(bad)} Azure does not take in a deployment's name (letters, digits, _, (, ), - and . only)`);
+      }
+    }
+    shortest += lengths && lengths.length ? Math.min(...lengths) : 1;
+    longest = longest !== undefined && lengths && lengths.length ? longest + Math.max(...lengths) : undefined;
+  }
+  if (shortest > MAX_DEPLOYMENT_NAME) at(where, `deploymentName ${JSON.stringify(value)} is at least ${shortest} characters long once filled: Azure takes at most ${MAX_DEPLOYMENT_NAME}`);
+  else if (longest !== undefined && longest > MAX_DEPLOYMENT_NAME) at(where, `deploymentName ${JSON.stringify(value)} can be ${longest} characters long once filled (its longest values): Azure takes at most ${MAX_DEPLOYMENT_NAME}`);
+}
+
+/** The fewest and most digits an integer parameter's values have, when both bounds are given (a minus sign counted). */
+function integerLengths(param: ParameterSpec): number[] | undefined {
+  if (param.min === undefined || param.max === undefined) return undefined;
+  const ends = [param.min, param.max].map((n) => String(n).length);
+  // 0 lies between a negative min and a positive max: one digit.
+  return param.min <= 0 && param.max >= 0 ? [...ends, 1] : ends;
 }

@@ -89,6 +89,21 @@ describe('app: creating a request', () => {
     assert.equal(r.baseline, undefined);
   });
 
+  it('refuses a deployment whose name, filled from what the requester typed, Azure would not take, before anyone is asked to approve it', async () => {
+    const example = fs.readFileSync(EXAMPLE_CONFIG, 'utf8');
+    const labelled = example
+      .replace('        allowed: [api-service, web-frontend]\n    operation:\n      kind: deployTemplate\n', '        allowed: [api-service, web-frontend]\n      - name: release\n    operation:\n      kind: deployTemplate\n      deploymentName: "{service}-{release}"\n');
+    assert.notEqual(labelled, example);
+    f = appOnFakes({ configText: labelled });
+    const result = await ask(f, alice, 'deploy staging api-service 2.6+hotfix');
+    assert.deepEqual(result, { ok: false, error: 'Cannot prepare "deploy": deploymentName "api-service-2.6+hotfix" holds "+", which Azure does not take in a deployment\'s name (letters, digits, _, (, ), - and . only)' });
+    assert.deepEqual(await f.store.requests.list({}), [], 'nothing stored, so nobody is asked');
+    assert.deepEqual((await f.audit({ types: ['request.created'] })).length, 0);
+    // A name Azure takes makes the request.
+    const made = await asked(f, alice, 'deploy staging api-service 2.6-hotfix');
+    assert.equal(made.operation.kind === 'deployTemplate' && made.operation.deploymentName, 'api-service-2.6-hotfix');
+  });
+
   it('refuses someone without a requester role, audits the refusal and stores nothing', async () => {
     const result = await ask(f, carol, 'delete resource group staging-old');
     assert.equal(result.ok, false);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load';
 import { resolveOperation } from '../../src/domain/catalog';
-import { configWith, problemsOf, POLICY_FILE as FILE } from './fixtures';
+import { configWith, lineIn, problemsOf, POLICY_FILE as FILE } from './fixtures';
 
 /** valid-minimal.yaml with the "deploy app" command's operation given `extra` lines, and its parameter list replaced when `parameters` is given. */
 function deployWith(extra: string[], parameters?: string[]): string {
@@ -155,6 +155,49 @@ describe('config: operation values Azure takes few of, and parameter bounds', ()
     const [interval] = problemsOf(configWith([]).replace('commands:\n', 'audit:\n  checkpointInterval: 30d\ncommands:\n'));
     assert.equal(interval.key, 'audit.checkpointInterval');
     assert.match(interval.problem, /^at most 24h: /);
+  });
+
+  it('refuses an apiVersion Azure does not take ("latest", a date of another shape), and one a requester could choose', () => {
+    const show = (apiVersion: string, parameters: string[] = []) => commandWith('deleteResource', [`resourceId: ${SITE}`, `apiVersion: ${apiVersion}`], parameters);
+    for (const wrong of ['latest', '"2024-7-1"', '"2024-13-01"', '"2024-07-00"', '"2024-07-01-rc"', '"v2024-07-01"', '"2024-07-01 "']) {
+      const text = show(wrong);
+      const [p] = problemsOf(text);
+      assert.deepEqual([p.key, p.line], ['commands[2].operation.apiVersion', lineIn(text, `apiVersion: ${wrong}`)], wrong);
+      assert.match(p.problem, /^apiVersion must be an API version of the resource's provider as Azure writes it, a date YYYY-MM-DD/);
+    }
+    assert.match(problemsOf(show('latest'))[0].problem, /"latest" and other words are refused by Azure after approval \(got "latest"\)$/);
+    assert.match(problemsOf(show('"2023-05-01-Preview"'))[0].problem, /\(write 2023-05-01-preview: API versions are lowercase\)/);
+    for (const right of ['"2024-07-01"', '2024-07-01', '"2023-05-01-preview"', '"2021-04-01-alpha"', '"2021-04-01-beta"', '"2022-09-01-privatepreview"']) {
+      assert.ok(parseConfig(show(right), FILE), right);
+    }
+    // A placeholder: only an enum's, whose every value is an API version.
+    assert.ok(parseConfig(show('"{version}"', ['- name: version', '  allowed: ["2024-07-01", "2023-05-01-preview"]']), FILE));
+    const [notAll] = problemsOf(show('"{version}"', ['- name: version', '  allowed: ["2024-07-01", latest]']));
+    assert.match(notAll.problem, /^apiVersion \{version\} can be "latest", which is not an API version Azure takes/);
+    const [free] = problemsOf(show('"{version}"', ['- name: version']));
+    assert.equal(free.problem, 'apiVersion "{version}" is filled from parameter version (string), which a requester may give any value: the API version is the one the command was written against, so write it out, such as "2024-07-01", or make apiVersion the placeholder alone of an enum parameter whose values are API versions');
+    assert.match(problemsOf(show('"{requestId}"'))[0].problem, /^apiVersion "\{requestId\}" is filled from a placeholder: /);
+  });
+
+  it('refuses a deploymentName Azure cannot take whatever fills it, and one that can be too long', () => {
+    const named = (deploymentName: string, parameters: string[] = []) => commandWith('deployTemplate', ['resourceGroup: rg-x', 'template: templates/app.json', `deploymentName: ${deploymentName}`], parameters);
+    const problem = (text: string) => {
+      const found = problemsOf(text).filter((p) => p.key === 'commands[2].operation.deploymentName');
+      assert.equal(found.length, 1, JSON.stringify(found));
+      assert.equal(found[0].line, lineIn(text, text.split('\n').find((l) => l.trim().startsWith('deploymentName:'))!.trim()));
+      return found[0].problem;
+    };
+    assert.equal(problem(named('"nightly release"')), 'deploymentName "nightly release" holds " ", which Azure does not take in a deployment\'s name (letters, digits, _, (, ), - and . only)');
+    assert.match(problem(named('"release/{requestId}"')), /holds "\/"/);
+    assert.match(problem(named(`"${'x'.repeat(65)}"`)), /is at least 65 characters long once filled: Azure takes at most 64$/);
+    assert.match(problem(named(`"${'x'.repeat(54)}-{requestId}"`)), /is at least 66 characters long once filled/);
+    assert.match(problem(named('"{service}-{requestId}"', ['- name: service', '  allowed: [api, "web frontend"]'])), /^deploymentName \{service\} can be "web frontend", whose " " Azure does not take/);
+    assert.match(problem(named(`"${'x'.repeat(40)}-{service}-{requestId}"`, ['- name: service', '  allowed: [api, web-frontend]'])), /can be 65 characters long once filled \(its longest values\): Azure takes at most 64$/);
+    assert.match(problem(named('"release-build-{n}-{subscriptionId}"', ['- name: n', '  type: integer', '  min: 1', '  max: 999999999999999'])), /can be 66 characters long once filled/);
+    // What is known fits: loads. A free parameter's value is checked when a request is prepared.
+    for (const right of ['"nightly-{requestId}"', '"Release_(2.6)-{requestId}"', `"${'x'.repeat(64)}"`, '"release-{label}"']) {
+      assert.ok(parseConfig(named(right, ['- name: label', '  pattern: "^[a-z0-9.]+$"']), FILE), right);
+    }
   });
 
   it('says only the time to live is wrong when it is, not the reminders and escalation measured against it', () => {

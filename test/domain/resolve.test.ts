@@ -69,6 +69,21 @@ describe('resolving a command to the Azure operation it runs', () => {
     assert.deepEqual(op.kind === 'deployTemplate' && op.parameters, {});
   });
 
+  it('refuses a deployment name Azure does not take once filled, before anyone is asked to approve it', () => {
+    const { ctx } = context();
+    const labelled: CommandSpec = {
+      ...deploy,
+      parameters: [...deploy.parameters, { name: 'label', type: 'string' }],
+      operation: { kind: 'deployTemplate', resourceGroup: 'rg', template: 'templates/api-service.json', deploymentName: 'release-{label}-{requestId}' },
+    };
+    assert.throws(() => resolveOperation(labelled, { label: '2.6 hotfix' }, ctx), /^Error: deploymentName "release-2\.6 hotfix-req-0042" holds " ", which Azure does not take in a deployment's name \(letters, digits, _, \(, \), - and \. only\)$/);
+    assert.throws(() => resolveOperation(labelled, { label: 'x'.repeat(50) }, ctx), /^Error: deploymentName "release-x{50}-req-0042" is 67 characters long: Azure takes at most 64$/);
+    assert.equal((resolveOperation(labelled, { label: '2.6_(hotfix)' }, ctx) as { deploymentName: string }).deploymentName, 'release-2.6_(hotfix)-req-0042');
+    // A query of a deployment's operations names it the same way.
+    const operations: CommandSpec = { ...labelled, sensitive: false, operation: { kind: 'deploymentOperations', resourceGroup: 'rg', deploymentName: '{label}' } };
+    assert.throws(() => resolveOperation(operations, { label: 'my deployment' }, ctx), /^Error: deploymentName "my deployment" holds " "/);
+  });
+
   it('loads the template for a what-if without naming a deployment', () => {
     const { ctx } = context();
     const whatIf: CommandSpec = { ...deploy, sensitive: false, operation: { kind: 'whatIfDeployment', resourceGroup: 'rg', template: 'templates/{service}.json' } };

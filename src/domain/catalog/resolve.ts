@@ -4,6 +4,7 @@
  */
 import type { ChangeOperation, OperationSpec, QueryOperation } from '../operation';
 import { isChangeOperation } from '../operation';
+import { deploymentNameProblem } from '../arm-names';
 import type { CommandSpec, ParameterSpec } from './types';
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -32,6 +33,12 @@ export function resolveOperation(command: CommandSpec, values: Record<string, st
     op.parameters = (filled.parameters as Record<string, unknown> | undefined) ?? {};
     op.mode = filled.mode ?? 'Incremental';
     if (op.kind === 'deployTemplate') op.deploymentName = filled.deploymentName ?? `countersign-${ctx.requestId}`;
+  }
+  if (op.kind === 'deployTemplate' || op.kind === 'deploymentOperations') {
+    // The name as filled (a parameter's value in it, the request id): refused here, before anyone is
+    // asked to approve it, rather than by Azure after approval.
+    const problem = deploymentNameProblem(String(op.deploymentName));
+    if (problem) throw new Error(problem);
   }
   if (op.kind === 'scaleResource') {
     // Refused here, before anyone is asked to approve it, rather than by Azure after approval.
