@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Catalog } from '../domain/catalog';
 import { DEFAULT_DELEGATION_POLICY, type DelegationPolicy } from '../domain/delegation';
 import { AccessPolicy, Roles } from '../domain/policy';
-import { buildDirectory, checkGroupRoles, endpointProblem } from './directory';
+import { buildDirectory, checkGroupRoles, credentialsProblem, endpointProblem } from './directory';
 import type { CountersignConfig, RawConfig } from './types';
 import { didYouMean } from './suggest';
 import { type At, ConfigError, type ConfigProblem, dotted, type Locate, MAX_PROBLEMS } from './validate';
@@ -16,6 +16,8 @@ import { buildAudit } from './audit';
 import { buildCommand } from './commands';
 import { buildEnvironments } from './environments';
 import { durationOrZero } from './duration';
+import { checkConversationLists } from './conversation-lists';
+import { checkDurationFloors } from './duration-floors';
 
 /**
  * The loaded config, or a ConfigError naming every problem found. `hash` is the config file's
@@ -36,6 +38,8 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
     seen.add(c.name);
   });
   checkRepeated(input, at);
+  checkConversationLists(input, at);
+  checkDurationFloors(input, at);
   checkRoleNames(input, at);
   const auditorRoles = input.audit?.auditorRoles ?? [];
   auditorRoles.forEach((r, i) => {
@@ -47,8 +51,8 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
   checkGroupRoles(input, at);
   const subscriptionEnvironments = buildEnvironments(input.azure, at);
   const endpoint = input.azure?.endpoint;
-  // (One not https is said by the schema, with an example.)
-  const endpointWrong = endpoint === undefined || !/^https:\/\//i.test(endpoint) ? undefined : endpointProblem(endpoint.replace(/\/+$/, ''), false);
+  // (One not https is said by the schema, with an example; a user name or password whatever the scheme.)
+  const endpointWrong = endpoint === undefined ? undefined : (credentialsProblem(endpoint) ?? (!/^https:\/\//i.test(endpoint) ? undefined : endpointProblem(endpoint.replace(/\/+$/, ''), false)));
   if (endpointWrong) at(['azure', 'endpoint'], endpointWrong);
   const credential = input.azure?.credential ?? { type: 'default' as const };
   const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

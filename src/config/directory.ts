@@ -19,17 +19,33 @@ const DEFAULT_GRAPH_ENDPOINT = 'https://graph.microsoft.com';
  * fragment would be glued to every call.
  */
 export function endpointProblem(text: string, loopbackHttp: boolean): string | undefined {
+  const credentials = credentialsProblem(text);
+  if (credentials) return credentials;
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    return `not a URL: ${text}`;
+    // What a URL that does not parse holds before an @ may be a password (one with a / in it): not repeated.
+    return text.includes('@') ? 'not a URL (not repeated here: what it holds before its @ may be a password)' : `not a URL: ${text}`;
   }
   if (/\s/.test(text)) return `not a URL: ${text} (it holds white space)`;
   if (url.search || url.hash || text.includes('?') || text.includes('#')) return `must be the service's address without a query or fragment (got ${text})`;
   if (url.protocol === 'https:') return undefined;
   if (url.protocol === 'http:' && loopbackHttp && isLoopbackHost(url.hostname)) return undefined;
   return loopbackHttp ? `must be https (plain http is accepted only on ${LOOPBACK_TEXT}, for a local fake of Microsoft Graph)` : `must be https (got ${text})`;
+}
+
+/**
+ * A user name or password written in a service's address (https://user:secret@management.azure.com):
+ * the address is shown in logs and by `config check`, and kept with the config's policy version, so a
+ * password there is a secret copied wherever they go; Countersign signs in with its credential, never
+ * with these. The problem names the address without them, never the password.
+ */
+export function credentialsProblem(text: string): string | undefined {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@([^/?#]*)(.*)$/is.exec(text.trim());
+  if (!m) return undefined;
+  const rest = m[4].replace(/[?#].*$/s, '');
+  return `must not hold a user name or password (the part before @): a secret written there is copied into logs and config check's output, and Countersign signs in with its credential, not with it; write the address without it, ${m[1]}${m[3]}${rest}`;
 }
 
 /**

@@ -24,7 +24,7 @@ import { auditOf, requestVia } from '../../support/flows';
 import { EXAMPLE_CONFIG, startHarness, type Harness } from '../../support/harness';
 import { TENANT, eventually, people, shown, type Conversation, type Person } from '../../support/teams';
 import { collect } from '../../store/store-contract';
-import { loadConfig } from '../../../src/config/load';
+import { loadConfig, parseConfig } from '../../../src/config/load';
 import { tempDir } from '../../store/fixtures';
 import { AUDIENCE, auditApiConfig, ISSUER, ROLE, testSigningKey } from './audit-api-setup';
 import { databaseFile } from '../../../src/settings';
@@ -602,9 +602,14 @@ describe('checkpoints of the running bot', function () {
   this.timeout(30000);
   const withInterval = (interval: string) =>
     fs.readFileSync(EXAMPLE_CONFIG, 'utf8').replace(/^ {2}checkpointInterval: .*$/m, `  checkpointInterval: ${interval}`);
+  /** The example config signing every second: less than `audit.checkpointInterval` may say (1m), so set on the config as loaded. */
+  const everySecond = () => {
+    const config = parseConfig(withInterval('1m'), EXAMPLE_CONFIG);
+    return { ...config, audit: { ...config.audit, checkpointIntervalSeconds: 1 } };
+  };
 
   it('signs the chain head on its timer, into the log and the checkpoint file', async () => {
-    const h = await startHarness({ configText: withInterval('1s') });
+    const h = await startHarness({ config: everySecond() });
     try {
       await requestVia(h, 'delete resource group staging-old');
       const head = (await h.bot.deps.store.audit.head())!;
@@ -623,7 +628,7 @@ describe('checkpoints of the running bot', function () {
   });
 
   it('says at its next timed checkpoint that the index by request was made to leave records out', async () => {
-    const h = await startHarness({ configText: withInterval('1s') });
+    const h = await startHarness({ config: everySecond() });
     try {
       const { requestId } = await requestVia(h, 'delete resource group staging-old');
       const [, notified] = await auditOf(h, { requestId });
