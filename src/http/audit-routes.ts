@@ -87,7 +87,7 @@ function answering(log: Logger, options: AuditRouteOptions, handle: (req: restif
 /** The download links' routes, the export API's and the public key's. */
 export function registerAuditRoutes(server: restify.Server, access: AuditorAccess, key: AuditVerifier, log: Logger, options: AuditRouteOptions): void {
   server.get('/api/audit/download/:token', answering(log, options, (req) => access.download(String(req.params.token ?? ''), callerOf(req))));
-  server.get('/api/audit/download/:token/manifest', answering(log, options, (req) => access.downloadManifest(String(req.params.token ?? ''))));
+  server.get('/api/audit/download/:token/manifest', answering(log, options, (req) => access.downloadManifest(String(req.params.token ?? ''), callerOf(req))));
   server.get('/api/audit/export', answering(log, options, (req) => access.apiExport(req.headers.authorization, (req.query ?? {}) as Record<string, unknown>, callerOf(req))));
   server.get('/api/audit/exports/:exportId/manifest', answering(log, options, (req) => access.apiManifest(req.headers.authorization, String(req.params.exportId ?? ''), callerOf(req))));
   server.get('/api/audit/public-key', async (_req, res) => {

@@ -40,6 +40,9 @@ const DEFAULT_EXPORTS_AT_ONCE = 2;
 /** How long a caller refused for too many exports at once is asked to wait (Retry-After, seconds). */
 const EXPORT_BUSY_RETRY_SECONDS = 30;
 
+/** How long after its link was issued a download's manifest is served (the link itself works 15 minutes). */
+const MANIFEST_LIFETIME_MS = 24 * 3600 * 1000;
+
 export interface AuditorAccessDeps {
   /** With the requests: an API export by a request id nothing names is refused, not run empty. */
   store: AuditStore & RequestNames;
@@ -261,15 +264,33 @@ export class AuditorAccess {
     });
   }
 
-  /** The manifest of a link's export: once the download finished, for as long as the link is known. */
-  async downloadManifest(token: string): Promise<AuditHttpAnswer> {
-    // Checked as at the epoch: the manifest stays available after the link's 15 minutes.
-    const check = checkLinkToken(token, this.deps.signer, new Date(0));
+  /**
+   * The manifest of a link's export: once the download finished, until MANIFEST_LIFETIME_MS after
+   * the link was issued, and only while the link's holder still holds an auditor role. The link is
+   * a bearer URL (anyone holding it reads the manifest, which names who exported what), so it does
+   * not stay readable for good; the export's `audit.exported` record keeps the manifest after that.
+   */
+  async downloadManifest(token: string, caller: Caller = {}): Promise<AuditHttpAnswer> {
+    const { deps } = this;
+    // Checked as at the epoch: the manifest outlives the link's 15 minutes (its own bound is below).
+    const check = checkLinkToken(token, deps.signer, new Date(0));
     if (!check.ok) return json(404, { error: 'There is no such download link.' });
-    const link = await this.deps.store.auditAccess.getDownloadLink(check.tokenHash);
+    const link = await deps.store.auditAccess.getDownloadLink(check.tokenHash);
     if (!link) return json(404, { error: 'There is no such download link.' });
+    const refusedData = { linkId: link.linkId, linkRequestedBy: link.requestedBy, ...callerData(caller) };
+    const until = new Date(Date.parse(link.createdAt) + MANIFEST_LIFETIME_MS).toISOString();
+    if (deps.clock.now().getTime() >= Date.parse(until)) {
+      await this.refused({ via: 'teams-link', reason: 'link-expired', detail: `the manifest of the link's download was asked for after ${until}, 24 hours after the link was issued`, data: refusedData });
+      return json(410, { error: `This download's manifest was served until ${until} (24 hours after its link was issued). Its audit.exported record keeps it: an auditor's export of the log holds that record.` });
+    }
+    // The role is asked for again, as at the download: the manifest names who exported what.
+    if (!deps.access.isApproverFor(deps.auditorRoles, link.requestedBy)) {
+      const detail = `the manifest of the link's download was asked for, and ${link.requestedBy.name} (${link.requestedBy.aadObjectId}), who asked for the link, no longer holds an auditor role (${deps.auditorRoles.join(', ') || 'audit.auditorRoles is empty'})`;
+      await this.refused({ via: 'teams-link', reason: 'not-an-auditor', detail, data: refusedData });
+      return json(403, { error: 'The person who asked for this download link no longer holds an auditor role, so its manifest is no longer served. This attempt was recorded.' });
+    }
     if (!link.usedAt) return json(409, { error: 'Download the export first: its manifest describes the bytes that were sent.' });
-    const manifest = link.exportId ? await this.deps.store.auditAccess.getExportManifest(link.exportId) : undefined;
+    const manifest = link.exportId ? await deps.store.auditAccess.getExportManifest(link.exportId) : undefined;
     if (!manifest) return json(409, { error: 'This download is still running, or it broke off; there is no manifest for it.' });
     return json(200, manifest);
   }

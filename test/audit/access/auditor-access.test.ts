@@ -241,6 +241,42 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     }
   });
 
+  it('serves a download\'s manifest for 24 hours after its link was issued, then refuses it (410) and records it: the link is a bearer URL', async () => {
+    const { from, to } = windowAround(h);
+    const url = linkIn(await say(h, people.erin, `audit export ${from} ${to} jsonl`));
+    assert.equal((await fetch(url)).status, 200);
+    h.clock.advance(24 * 3600 * 1000 - 60_000);
+    assert.equal((await fetch(`${url}/manifest`)).status, 200, 'still served within the day');
+    h.clock.advance(60_000);
+    const res = await fetch(`${url}/manifest`);
+    assert.equal(res.status, 410);
+    assert.match(((await res.json()) as { error: string }).error, /^This download's manifest was served until \S+Z \(24 hours after its link was issued\)\. Its audit\.exported record keeps it/);
+    const [refused] = await refusals(h);
+    assert.equal(refused.outcome.reason, 'link-expired');
+    assert.match(refused.outcome.detail ?? '', /^the manifest of the link's download was asked for after \S+Z/);
+    assert.equal((refused.data?.linkRequestedBy as { aadObjectId: string }).aadObjectId, people.erin.aadObjectId);
+  });
+
+  it('refuses a download\'s manifest once its link\'s holder lost the auditor role (403), and records it', async () => {
+    await h.stop();
+    const config = loadConfig(EXAMPLE_CONFIG);
+    h = await startHarness({ config });
+    const { from, to } = windowAround(h);
+    const url = linkIn(await say(h, people.erin, `audit export ${from} ${to} jsonl`));
+    assert.equal((await fetch(url)).status, 200);
+    const roles = config.auditorRoles.splice(0, config.auditorRoles.length, 'platform-approvers');
+    try {
+      const res = await fetch(`${url}/manifest`);
+      assert.equal(res.status, 403);
+      assert.match(((await res.json()) as { error: string }).error, /^The person who asked for this download link no longer holds an auditor role/);
+      const [refused] = await refusals(h);
+      assert.equal(refused.outcome.reason, 'not-an-auditor');
+      assert.match(String(refused.outcome.detail), /manifest/);
+    } finally {
+      config.auditorRoles.splice(0, config.auditorRoles.length, ...roles);
+    }
+  });
+
   it('refuses a link after 15 minutes, and records it', async () => {
     const { from, to } = windowAround(h);
     const url = linkIn(await say(h, people.erin, `audit export ${from} ${to}`));
