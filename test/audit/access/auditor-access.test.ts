@@ -93,6 +93,7 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     const reply = await say(h, people.erin, `audit export ${from} ${to} csv`);
     assert.match(reply, /^\[SANDBOX\] Your audit export \(CSV, records from \S+ \(included\) until \S+ \(not included\)\) is ready/);
     assert.match(reply, /The link works once, until .* \(15 minutes\)/);
+    assert.match(reply, /After the download, its signed manifest is \[here\]\(\S+\/manifest\), for 24 hours\./);
     const url = linkIn(reply);
     assert.ok(url.startsWith(h.bot.url), `the link names the bot's own address: ${url}`);
 
