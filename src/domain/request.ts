@@ -238,6 +238,7 @@ export interface ApprovalRequest {
   requestedRunAt?: string;
   /** Scheduled: when it will start (the time asked for, or the next maintenance window moment). */
   runAt?: string;
+  /** When it last changed: a write no card shows (lifecycle/transition.ts bookkeeping) leaves it as it was. */
   updatedAt: string;
   /** How risky approvers are told it is (the command's `risk`, or the operation's default). Absent on requests made before it existed. */
   risk?: RiskLevel;

@@ -538,6 +538,36 @@ describe('app: executing an approved request', () => {
     f.log.lines.length = 0;
   });
 
+  it('starts a stranded request again in its time when a message it owed was settled meanwhile: that bookkeeping does not restart the wait', async () => {
+    f = appOnFakes({ executor: { strandedAfterMs: 60_000, startRetryDelaysMs: [] } });
+    const r = await asked(f, alice, DELETE);
+    lockFirstClaim(f);
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    // A message an earlier change owed its requester (an escalation's, say) that a dead run left owed.
+    const approved = await f.request(r.id);
+    assert.equal(approved.state, 'approved');
+    const owed = { since: approved.updatedAt, takenAt: approved.updatedAt, attempts: 1, text: `Request ${r.id} was escalated.` };
+    await f.store.requests.update({ ...approved, version: approved.version + 1, outcomeMessage: owed }, approved.version, []);
+    f.clock.advance(50_000);
+    f.deps.onlyInstanceSince = f.clock.now();
+    try {
+      assert.deepEqual(await f.app.sendOwedMessages(), [r.id], 'the owed message is sent and settled 50 s after the approval');
+    } finally {
+      f.deps.onlyInstanceSince = undefined;
+    }
+    const settled = await f.request(r.id);
+    assert.equal(settled.outcomeMessage, undefined);
+    assert.equal(settled.version, approved.version + 3, 'taken and settled: two more versions, each checked against the one before');
+    assert.equal(settled.updatedAt, approved.updatedAt, 'bookkeeping no card shows does not move the time of its last change');
+    f.clock.advance(10_000);
+    assert.deepEqual(await f.app.runStranded(), [r.id], 'approved a minute ago: started again, not two minutes after the settling');
+    await settle(f);
+    assert.equal((await f.request(r.id)).state, 'succeeded');
+    assert.equal(f.azure.started.length, 1, 'sent to Azure once');
+    f.log.lines.length = 0;
+  });
+
   it('starts a stranded request again in its time after the wall clock stepped back an hour, counting how long this instance saw it approved', async () => {
     let elapsed = 0;
     f = appOnFakes({ executor: { strandedAfterMs: 60_000, startRetryDelaysMs: [] } });

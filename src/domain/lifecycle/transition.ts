@@ -54,11 +54,14 @@ export function next(r: ApprovalRequest, now: Date, changes: Partial<ApprovalReq
 
 /**
  * The request after a write its card does not show (an owed outcome message taken or settled):
- * version + 1, with `cardVersion` still naming the version the card shows, so that the start's card
- * catch-up does not send every recently ended request's card again, unchanged.
+ * version + 1 (the compare-and-swap of every write checks it as before), with `cardVersion` still
+ * naming the version the card shows, so that the start's card catch-up does not send every recently
+ * ended request's card again, unchanged; and `updatedAt` still the time of its last change, so that
+ * what is timed from it (how long an approved request has waited unstarted: execution.ts
+ * runStranded) is not put off by the bookkeeping.
  */
 export function bookkeeping(r: ApprovalRequest, now: Date, changes: Partial<ApprovalRequest>): ApprovalRequest {
-  return { ...next(r, now, changes), cardVersion: shownVersion(r) };
+  return { ...next(r, now, changes), updatedAt: r.updatedAt, cardVersion: shownVersion(r) };
 }
 
 /**
