@@ -7,15 +7,17 @@
  * instance died (those with no outcome at all), is sent again by the sweep: at the first sweep after
  * a stop, ROUND.resumeAfterMs after the round began after a crash. The round is taken up again by a
  * compare-and-swap (audited as approvers.round_resumed) before anyone is told, so of several
- * instances only the one whose write won tells them; only people who may still decide are told.
+ * instances only the one whose write won tells them; only people who may still decide are told. A
+ * request the config as it is now would never let run is ended instead (unaskable.ts).
  */
 import { breakGlassRound, peopleToDecide, resumeRound, roundToResume } from '../domain/lifecycle';
-import { DECIDABLE_STATES, type ApprovalRequest, type RoundDue } from '../domain/request';
+import { DECIDABLE_STATES, isDecidable, type ApprovalRequest, type RoundDue } from '../domain/request';
 import { breakGlassChannels, breakGlassText } from './break-glass';
 import { commandNamesOf, transact, type AppDeps } from './context';
 import { delegatesOf, delegationsToTell, noDelegations, notifyPolicy, reach, type Delegations } from './notifications';
 import { reminderText } from './reminders';
 import { ROUND } from './round';
+import { endUnaskableRequest } from './unaskable';
 
 /** Takes up again every round due now; returns the ids of their requests. */
 export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly ApprovalRequest[]): Promise<string[]> {
@@ -32,7 +34,15 @@ export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly Appro
   const due = requests.filter((x) => roundToResume(x, now, whenFor(x)) && !deps.rounds?.has(x.round!.at));
   // A delegate is sent it again only while their delegation is in force.
   const inForce = due.length > 0 ? await delegationsToTell(deps) : noDelegations(deps);
+  const ended: string[] = [];
   for (const r of due) {
+    // One the config as it is now would never let run (its command removed, its requester no longer
+    // in a role that may ask for it) is ended instead, as a reminder or the escalation ends it
+    // (unaskable.ts): nobody is sent its card again, its requester is told why.
+    if (isDecidable(r) && (await endUnaskableRequest(deps, r))) {
+      ended.push(r.id);
+      continue;
+    }
     const outcome = await transact(deps, r.id, (current) => resumeRound(current, now, mayBeTold(deps, current, inForce), whenFor(current), roundChannels(current, current.round)), { refreshCards: false });
     // Another instance took it up first, or it was decided or finished meanwhile.
     if (!outcome?.result.ok) continue;
@@ -48,6 +58,7 @@ export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly Appro
     await reach(deps, request, round.occasion, { people: round.people, channels: round.channels }, text, { unlessBoundIn: bound });
   }
   if (resumed.length > 0) deps.log.info({ resumed }, 'rounds of messages cut short taken up again');
+  if (ended.length > 0) deps.log.info({ ended }, 'requests the config no longer lets run ended instead of their round taken up again');
   return resumed;
 }
 

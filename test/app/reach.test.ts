@@ -1047,6 +1047,28 @@ describe('app: reaching approvers', () => {
       assert.equal(sent.sent.length, cards);
     });
 
+    it('is ended instead of having a round cut short taken up again: nobody is sent its card, its requester is told why', async () => {
+      sent.unreachable.set(bob.aadObjectId, 'Teams answered 500');
+      const r = await created();
+      sent.unreachable.clear();
+      // What a run that died during the round leaves behind: Bob and the channel without an outcome.
+      const current = await f.request(r.id);
+      await f.store.requests.update({ ...current, version: current.version + 1, round: { occasion: 'created', at: f.clock.now().toISOString(), people: [bob.aadObjectId], channels: [APPROVALS_CHANNEL] } }, current.version, []);
+      const cards = sent.sent.length;
+      reconfigure(aliceNoRequester);
+      f.clock.advance(ROUND.resumeAfterMs);
+      assert.deepEqual(await f.anotherRun().sweepReach(), NOTHING);
+      await f.app.tellingIdle();
+      const stored = await f.request(r.id);
+      assert.equal(stored.state, 'failed');
+      assert.equal(sent.sent.length, cards, 'Bob is sent no card of a request that can never run');
+      assert.deepEqual(await f.audit({ types: ['approvers.round_resumed'] }), []);
+      assert.deepEqual((await f.audit({ types: ['approval.revoked'] })).map((x) => [x.outcome.reason, x.actor]), [[RefusalReason.RequesterLostRole, undefined]]);
+      assert.equal(notExecuted(r).length, 1);
+      assert.ok(f.log.lines.some((l) => l.msg === 'requests the config no longer lets run ended instead of their round taken up again'));
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [], 'nothing left to take up');
+    });
+
     it('is ended at the start when it changed within the hour (its card brought up to date anyway); one the config still lets run is left waiting', async () => {
       const r = await created();
       const live = await created(dave, 'delete resource group staging-older');
