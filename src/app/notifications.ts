@@ -324,7 +324,8 @@ async function deliver(
     .then(send)
     .catch((err: unknown): Delivery => ({ ok: false, why: err instanceof Error ? err.message : String(err) }));
   const name = delivery.name ? { name: delivery.name } : {};
-  if (!delivery.ok) return { unreachable: { id, ...name, why: delivery.why.slice(0, 200) } };
+  // Not sent only because Countersign's database failed: the round keeps them, to send it again once it works.
+  if (!delivery.ok) return { unreachable: { id, ...name, why: delivery.why.slice(0, 200) }, ...(delivery.storeFault ? { missed: {} } : {}) };
   if (!wanted()) return { reached: { id, ...name } };
   // The card went out: it must be bound to count. A write that still fails after the retries leaves
   // this person with a card whose buttons are refused: they count as not reached (card and audit
@@ -340,7 +341,8 @@ async function deliver(
       // The store's own failure in words (the log has the error): a card never shows the driver's message.
       const fault = deps.store.storageFault(err);
       const cause = fault ? `Countersign's database failed: ${storeFaultWords(fault)}` : err instanceof Error ? err.message : String(err);
-      return { unreachable: { id, ...name, why: `the card was sent but could not be recorded, so its buttons will be refused (${cause})`.slice(0, 200) } };
+      // The round keeps the card: taken up again once the database works, it records this card rather than send a second one.
+      return { unreachable: { id, ...name, why: `the card was sent but could not be recorded, so its buttons will be refused (${cause})`.slice(0, 200) }, missed: { card: delivery.message } };
     },
   );
 }

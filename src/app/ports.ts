@@ -373,7 +373,12 @@ export interface Recipient {
 }
 
 /** Where a card was posted, or why it could not be (in words a card can show: "app not installed"). */
-export type Delivery = { ok: true; message: CardMessage; name?: string } | { ok: false; why: string; name?: string };
+/**
+ * What a message of a round came to. `storeFault`: not sent only because Countersign's own database
+ * failed (the person's chat could not be looked up or saved): the round sends it again once the
+ * database works (round-resume.ts).
+ */
+export type Delivery = { ok: true; message: CardMessage; name?: string } | { ok: false; why: string; name?: string; storeFault?: true };
 
 /**
  * How the use cases bring a request's card to the people who may decide it and to approval

@@ -3,14 +3,17 @@
  * creation, a re-approval, the escalation, a reminder) or review a break-glass use (the use, its
  * overdue review) is recorded on the request with the change
  * that calls for it, and each outcome recorded lets go of that person. What is left of a round after
- * a stop cut it short (those recorded as not reached because Countersign was stopping), or after its
- * instance died (those with no outcome at all), is sent again by the sweep: at the first sweep after
- * a stop, ROUND.resumeAfterMs after the round began after a crash. The round is taken up again by a
+ * a stop cut it short (those recorded as not reached because Countersign was stopping), after its
+ * instance died (those with no outcome at all), or after Countersign's own database failed during it
+ * (those it kept from being reached: RoundDue.missed, domain/request.ts), is sent again by the sweep:
+ * at the first sweep after a stop, at the first sweep that can write once only those the database
+ * kept from it are left (no message of the round may still be on its way then, on any instance),
+ * ROUND.resumeAfterMs after the round began after a crash. The round is taken up again by a
  * compare-and-swap (audited as approvers.round_resumed) before anyone is told, so of several
  * instances only the one whose write won tells them; only people who may still decide are told. A
  * request the config as it is now would never let run is ended instead (unaskable.ts).
  */
-import { breakGlassRound, peopleToDecide, resumeRound, roundToResume } from '../domain/lifecycle';
+import { breakGlassRound, missedOf, peopleToDecide, resumeRound, roundToResume } from '../domain/lifecycle';
 import { DECIDABLE_STATES, isDecidable, type ApprovalRequest, type RoundDue } from '../domain/request';
 import { breakGlassChannels, breakGlassText } from './break-glass';
 import { commandNamesOf, transact, type AppDeps } from './context';
@@ -55,7 +58,9 @@ export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly Appro
     // A card the dead round posted and bound before it recorded anything works: that person or
     // channel has it, and gets no second one. A reminder is its message, so it goes again.
     const bound = round.occasion === 'reminder' ? [] : await deps.store.cards.getCardMessages(request.id);
-    await reach(deps, request, round.occasion, { people: round.people, channels: round.channels }, text, { unlessBoundIn: bound });
+    // A card Teams took whose recording failed with the database is recorded now, not sent a second time.
+    const unbound = missedOf(outcome.before.round).flatMap((m) => (m.card ? [m.card] : []));
+    await reach(deps, request, round.occasion, { people: round.people, channels: round.channels }, text, { unlessBoundIn: [...bound, ...unbound] });
   }
   if (resumed.length > 0) deps.log.info({ resumed }, 'rounds of messages cut short taken up again');
   if (ended.length > 0) deps.log.info({ ended }, 'requests the config no longer lets run ended instead of their round taken up again');

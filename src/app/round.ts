@@ -10,7 +10,7 @@
  * everyone the round has no answer for is recorded as not reached, with why, before the store closes.
  */
 import type { ReachOccasion, ReachOutcome } from '../domain/lifecycle';
-import type { Unreachable } from '../domain/request';
+import type { RoundMissed, Unreachable } from '../domain/request';
 
 /** How a round sends (tests shorten the wait). */
 export const ROUND = {
@@ -35,8 +35,12 @@ export const ROUND = {
   cutBindingWaitMs: 500,
 };
 
-/** What one message of the round came to (`cut`: not reached only because Countersign stopped, so the round is taken up again). */
-export type Reached = { reached: { id: string; name?: string } } | { unreachable: Unreachable; cut?: true };
+/**
+ * What one message of the round came to (`cut`: not reached only because Countersign stopped;
+ * `missed`: only because its database failed, with the card Teams took that could not be recorded;
+ * either way the round keeps them, to be taken up again).
+ */
+export type Reached = { reached: { id: string; name?: string } } | { unreachable: Unreachable; cut?: true; missed?: Omit<RoundMissed, 'id'> };
 
 /** Why someone the round had not sent to yet, or had no answer for, is recorded as not reached at a stop. */
 const NOT_SENT_STOPPING = 'not sent: Countersign was stopping';
@@ -183,14 +187,16 @@ export class Round {
 function outcomeOf(occasion: ReachOccasion, results: { result: Reached }[], roundAt: string | undefined): ReachOutcome {
   const outcome: ReachOutcome = { occasion, reached: [], unreachable: [], ...(roundAt ? { round: roundAt } : {}) };
   const cut: string[] = [];
+  const missed: RoundMissed[] = [];
   for (const { result } of results) {
     if ('reached' in result) outcome.reached.push(result.reached);
     else {
       outcome.unreachable.push(result.unreachable);
       if (result.cut) cut.push(result.unreachable.id);
+      if (result.missed) missed.push({ id: result.unreachable.id, ...result.missed });
     }
   }
-  return cut.length > 0 ? { ...outcome, cut } : outcome;
+  return { ...outcome, ...(cut.length > 0 ? { cut } : {}), ...(missed.length > 0 ? { missed } : {}) };
 }
 
 /** The rounds under way on this instance, so that a graceful stop can end them. */

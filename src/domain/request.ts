@@ -122,6 +122,16 @@ export interface Unreachable {
   why: string;
 }
 
+/**
+ * Someone (or a channel) a round could not reach only because Countersign's own database failed. `card`:
+ * the card Teams took whose recording failed; the round taken up again records that card (its buttons
+ * then work) instead of sending a second one.
+ */
+export interface RoundMissed {
+  id: string;
+  card?: { conversationId: string; activityId: string };
+}
+
 /** The occasions whose round of messages is recorded on the request before it starts (RoundDue). */
 export type RoundOccasion = 'created' | 'reapproval' | 'escalated' | 'reminder' | 'break-glass' | 'review-overdue';
 
@@ -141,6 +151,13 @@ export interface RoundDue {
   channels: string[];
   /** A stop recorded some of them as not reached: taken up again at the next sweep, without waiting. */
   cut?: true;
+  /**
+   * Those among them recorded as not reached only because Countersign's own database failed during
+   * the round (their chat could not be looked up, or their card could not be recorded): once they are
+   * all that is left of the round (nobody else's message may still be on its way), it is taken up
+   * again at the next sweep, which can write only once the database works again.
+   */
+  missed?: RoundMissed[];
   /** How many times it was taken up again. */
   resumed?: number;
 }

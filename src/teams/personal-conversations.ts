@@ -54,7 +54,9 @@ export class TeamsApproverMessenger implements ApproverMessenger {
       return { ...delivered, ...(name ? { name } : {}) };
     } catch (err) {
       this.log.warn({ requestId: request.id, person: person.aadObjectId, err: String(err) }, 'could not reach a person in a personal chat');
-      return { ok: false, why: whyUnreachable(err, 'person', this.references.storageFault?.(err)), ...(name ? { name } : {}) };
+      const fault = this.references.storageFault?.(err);
+      // Nothing was sent: the round sends it again once the database works (round-resume.ts).
+      return { ok: false, why: whyUnreachable(err, 'person', fault), ...(name ? { name } : {}), ...(fault && !(err instanceof NotReachable) ? { storeFault: true as const } : {}) };
     }
   }
 

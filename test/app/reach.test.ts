@@ -9,7 +9,7 @@ import { parseConfig } from '../../src/config/load';
 import { cardText } from '../support/connector';
 import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, carol, dave, EXAMPLE_CONFIG, frank, opsChannel, sourceIn } from '../support/people';
-import { APPROVALS_CHANNEL, reachConfigText, RecordingMessenger } from '../support/reach';
+import { APPROVALS_CHANNEL, reachConfigText, RecordingMessenger, STORE_FAULT_WHY } from '../support/reach';
 import { requestCard } from '../../src/cards/request-card';
 import { shownVersion, type Actor, type ApprovalRequest } from '../../src/domain/request';
 import type { Delivery } from '../../src/app/ports';
@@ -125,6 +125,97 @@ describe('app: reaching approvers', () => {
       await created();
       const [missed] = await f.audit({ types: ['approver.unreachable'] });
       assert.equal(missed?.outcome.detail, "the card was sent but could not be recorded, so its buttons will be refused (Countersign's database failed: it could not be reached)");
+    });
+
+    it('sends the card, once the database works again, to someone whose chat it could not look up: at the next sweep, once across instances', async () => {
+      sent.storeFaults.add(bob.aadObjectId);
+      const r = await created();
+      assert.deepEqual(sent.to(r.id), [dave.aadObjectId, APPROVALS_CHANNEL]);
+      const stored = await f.request(r.id);
+      assert.deepEqual(stored.unreachable, [{ id: bob.aadObjectId, why: STORE_FAULT_WHY }], 'the cards say Bob was not reached meanwhile');
+      assert.deepEqual(stored.round?.people, [bob.aadObjectId], 'the round keeps him');
+      assert.deepEqual(stored.round?.missed, [{ id: bob.aadObjectId }]);
+      sent.storeFaults.clear();
+      // The next sweep of any instance, well before the 10 minutes a crashed round waits.
+      f.clock.advance(15_000);
+      const [a, b] = await Promise.all([f.anotherRun().sweepReach(), f.anotherRun().sweepReach()]);
+      await f.app.tellingIdle();
+      assert.deepEqual([...a.resumed, ...b.resumed], [r.id]);
+      assert.deepEqual(sent.to(r.id), [dave.aadObjectId, APPROVALS_CHANNEL, bob.aadObjectId], 'Bob gets one card, nobody else another');
+      const [resumed] = await f.audit({ types: ['approvers.round_resumed'] });
+      assert.deepEqual(resumed.data, { occasion: 'created', to: [bob.aadObjectId] });
+      assert.match(resumed.outcome.detail ?? '', /^created: 1 not told yet \(Countersign's database failed during the round\); taken up again, time 1 of at most 3$/);
+      const after = await f.request(r.id);
+      assert.equal(after.round, undefined);
+      assert.equal(after.unreachable, undefined, 'Bob is reached now');
+      assert.equal((await clickPersonal(bob, r, 'approve')).ok, true);
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [], 'nothing left to take up');
+    });
+
+    it('records, once the database works again, the card it could not record, rather than send a second one: its buttons then work', async () => {
+      const cards = f.store.cards;
+      const original = cards.saveCardMessage.bind(cards);
+      let failing = true;
+      cards.saveCardMessage = async (requestId, message) => {
+        if (failing && message.conversationId === `personal-${bob.aadObjectId}`) throw busy();
+        return original(requestId, message);
+      };
+      const r = await created();
+      const stored = await f.request(r.id);
+      assert.equal(stored.unreachable?.[0]?.id, bob.aadObjectId);
+      const [card] = sent.sent.filter((s) => s.to === bob.aadObjectId);
+      assert.deepEqual(stored.round?.missed, [{ id: bob.aadObjectId, card: { conversationId: card.conversationId, activityId: card.activityId } }]);
+      failing = false;
+      const before = sent.sent.length;
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [r.id]);
+      await f.app.tellingIdle();
+      assert.equal(sent.sent.length, before, 'no second card');
+      assert.ok((await f.store.cards.getCardMessages(r.id)).some((m) => m.activityId === card.activityId), 'the card Bob has is recorded');
+      const after = await f.request(r.id);
+      assert.equal(after.round, undefined);
+      assert.equal(after.unreachable, undefined, 'the cards no longer say Bob was not reached');
+      assert.equal((await clickPersonal(bob, r, 'approve')).ok, true, 'a click on the card he was sent first counts');
+    });
+
+    it('does not take the round up while another of its messages may still be on its way; then only whom the database kept from it', async () => {
+      sent.storeFaults.add(bob.aadObjectId);
+      const answerDave = sent.hold(dave.aadObjectId);
+      const recordAfterMs = ROUND.recordAfterMs;
+      ROUND.recordAfterMs = 50;
+      const r = await asked(f, alice, DELETE);
+      try {
+        await eventually('Bob and the channel are recorded', async () => (await f.request(r.id)).round?.missed?.length === 1, 5000);
+        sent.storeFaults.clear();
+        assert.deepEqual((await f.request(r.id)).round?.people, [bob.aadObjectId, dave.aadObjectId]);
+        // Dave's card may be on its way on this instance: another one takes nothing up.
+        assert.deepEqual((await f.anotherRun().sweepReach()).resumed, []);
+      } finally {
+        answerDave();
+        ROUND.recordAfterMs = recordAfterMs;
+      }
+      await f.app.tellingIdle();
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [r.id]);
+      await f.app.tellingIdle();
+      assert.deepEqual(sent.to(r.id), [APPROVALS_CHANNEL, dave.aadObjectId, bob.aadObjectId], 'Dave once, Bob once');
+      assert.equal((await f.request(r.id)).round, undefined);
+    });
+
+    it('takes such a round up at most 3 times while the database keeps failing, then leaves it to the next reminder', async () => {
+      sent.storeFaults.add(bob.aadObjectId);
+      const r = await created();
+      for (let time = 1; time <= 3; time++) {
+        f.clock.advance(15_000);
+        assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [r.id], `time ${time}`);
+        await f.app.tellingIdle();
+      }
+      f.clock.advance(ROUND.resumeAfterMs);
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [], 'no fourth time');
+      assert.deepEqual((await f.request(r.id)).round?.missed, [{ id: bob.aadObjectId }], 'still not reached, and the card says so');
+      assert.deepEqual(sent.to(r.id), [dave.aadObjectId, APPROVALS_CHANNEL]);
+      sent.storeFaults.clear();
+      await at(30, r);
+      await f.app.tellingIdle();
+      assert.deepEqual(sent.to(r.id, 'reminders'), [bob.aadObjectId, dave.aadObjectId], 'the reminder reaches him');
     });
   });
 

@@ -130,6 +130,34 @@ describe('domain: reaching approvers', () => {
       assert.deepEqual(t.events.map((e) => e.data), [{ occasion: 'break-glass', to: [bob.aadObjectId, CHANNEL] }]);
     });
 
+    it('keeps whom the database kept from being reached (with a card it could not record), taken up at once only when they are all that is left', () => {
+      const r = announced();
+      const card = { conversationId: 'personal-bob', activityId: 'a-1' };
+      const missed = recordReach(r, minutesIn(1), {
+        occasion: 'created',
+        round: started,
+        reached: [],
+        unreachable: [{ id: bob.aadObjectId, why: 'the card was sent but could not be recorded' }],
+        missed: [{ id: bob.aadObjectId, card }],
+      });
+      assert.ok(missed.ok);
+      assert.deepEqual(missed.request.round, { occasion: 'created', at: started, people: [bob.aadObjectId, dave.aadObjectId], channels: [CHANNEL], missed: [{ id: bob.aadObjectId, card }] });
+      assert.deepEqual(missed.request.unreachable, [{ id: bob.aadObjectId, why: 'the card was sent but could not be recorded' }], 'the cards say so meanwhile');
+      assert.equal(roundToResume(missed.request, minutesIn(1), when), false, 'Dave\'s and the channel\'s messages may still be on their way');
+      const rest = recordReach(missed.request, minutesIn(1), { occasion: 'created', round: started, reached: [{ id: dave.aadObjectId }, { id: CHANNEL }], unreachable: [] });
+      assert.ok(rest.ok);
+      assert.deepEqual(rest.request.round?.missed, [{ id: bob.aadObjectId, card }]);
+      assert.equal(roundToResume(rest.request, minutesIn(1), when), true, 'only Bob is left: at once');
+      const t = resumeRound(rest.request, minutesIn(1), [bob.aadObjectId, dave.aadObjectId], when, [CHANNEL]);
+      assert.ok(t.ok);
+      assert.deepEqual(t.request.round, { occasion: 'created', at: minutesIn(1).toISOString(), people: [bob.aadObjectId], channels: [], resumed: 1 });
+      assert.match(t.events[0].outcome.detail ?? '', /^created: 1 not told yet \(Countersign's database failed during the round\); taken up again, time 1 of at most 3$/);
+      // An edited row's entries that do not read as one are none.
+      for (const odd of ['x', [{ id: 7 }], [null]] as unknown as []) {
+        assert.equal(roundToResume({ ...rest.request, round: { ...rest.request.round!, missed: odd } }, minutesIn(1), when), false, JSON.stringify(odd));
+      }
+    });
+
     it('sends, when taken up, to nobody an edited row adds: no channel but the request\'s own, each person once, no count made up', () => {
       const r = announced();
       const edited = { ...r, round: { ...r.round!, people: [dave.aadObjectId, dave.aadObjectId.toUpperCase()], channels: [CHANNEL, '19:hr-private@thread.tacv2'], cut: true as const } };

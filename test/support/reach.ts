@@ -8,6 +8,9 @@ import type { ApproverMessenger, Delivery, DeliveryOptions, Recipient } from '..
 import type { ApprovalRequest } from '../../src/domain/request';
 import { EXAMPLE_CONFIG } from './people';
 
+/** Why a person is not reached when Countersign's database failed while their chat was looked up (as Teams' messenger words it). */
+export const STORE_FAULT_WHY = 'Countersign could not read its own database to find their chat (another process was holding it); nothing was sent';
+
 /** Where "delete resource group" cards also go. */
 export const APPROVALS_CHANNEL = '19:approvals@thread.tacv2';
 
@@ -43,6 +46,8 @@ export interface SentCard {
 export class RecordingMessenger implements ApproverMessenger {
   readonly sent: SentCard[] = [];
   readonly unreachable = new Map<string, string>();
+  /** People whose personal chat cannot be looked up because Countersign's own database fails (nothing is sent to them). */
+  readonly storeFaults = new Set<string>();
   /** Whom a card was started to (object ids, conversation ids), in order, held or not. */
   readonly started: string[] = [];
   private readonly holds = new Map<string, Promise<Delivery | undefined>>();
@@ -66,6 +71,7 @@ export class RecordingMessenger implements ApproverMessenger {
     if (held) return held;
     const why = this.unreachable.get(person.aadObjectId);
     if (why) return { ok: false, why };
+    if (this.storeFaults.has(person.aadObjectId)) return { ok: false, why: STORE_FAULT_WHY, storeFault: true };
     return this.record(request, person.aadObjectId, `personal-${person.aadObjectId}`, text);
   }
 

@@ -31,6 +31,7 @@ export {
   reachEvents,
   recordReach,
   remind,
+  missedOf,
   resumeRound,
   roundToResume,
   unreachableAfter,

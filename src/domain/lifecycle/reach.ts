@@ -8,7 +8,7 @@ import { type AuditEventDraft, requestEvent } from '../audit';
 import { formatDuration } from '../duration-text';
 import { decidingRoles, type Roles } from '../policy';
 import { RefusalReason } from '../refusal';
-import { type ApprovalRequest, isDecidable, type RoundDue, type RoundOccasion, type Unreachable } from '../request';
+import { type ApprovalRequest, isDecidable, type RoundDue, type RoundMissed, type RoundOccasion, type Unreachable } from '../request';
 import { breakGlassRound, reviewOpen } from './break-glass';
 import { next, refuse, type Transition } from './transition';
 
@@ -24,6 +24,8 @@ export interface ReachOutcome {
   round?: string;
   /** Ids among `unreachable` not reached only because Countersign stopped: the round keeps them, to be taken up again. */
   cut?: string[];
+  /** Those among `unreachable` not reached only because Countersign's database failed: the round keeps them too (RoundDue.missed). */
+  missed?: RoundMissed[];
 }
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -146,14 +148,40 @@ function roundAfter(r: ApprovalRequest, o: ReachOutcome): RoundDue | undefined {
   const round = r.round;
   if (!round || o.round !== round.at) return round;
   const cut = new Set((o.cut ?? []).map((id) => id.toLowerCase()));
-  const settled = new Set([...o.reached.map((p) => p.id), ...o.unreachable.map((u) => u.id)].map((id) => id.toLowerCase()).filter((id) => !cut.has(id)));
+  const missedNow = o.missed ?? [];
+  const kept = new Set([...cut, ...missedNow.map((m) => m.id.toLowerCase())]);
+  const settled = new Set([...o.reached.map((p) => p.id), ...o.unreachable.map((u) => u.id)].map((id) => id.toLowerCase()).filter((id) => !kept.has(id)));
   const keep = (ids: string[]) => ids.filter((id) => !settled.has(id.toLowerCase()));
   const people = keep(round.people);
   const channels = keep(round.channels);
   if (people.length === 0 && channels.length === 0) return undefined;
-  const stopped = round.cut || [...people, ...channels].some((id) => cut.has(id.toLowerCase()));
-  const { cut: _cut, ...rest } = round;
-  return { ...rest, people, channels, ...(stopped ? { cut: true as const } : {}) };
+  const left = new Set([...people, ...channels].map((id) => id.toLowerCase()));
+  const stopped = round.cut || [...left].some((id) => cut.has(id));
+  // Who the database's failure kept from being reached, as recorded now or before (each once, only while still in the round).
+  const missed = [...missedOf(round).filter((m) => !missedNow.some((n) => same(n.id, m.id))), ...missedNow].filter((m) => left.has(m.id.toLowerCase()));
+  const { cut: _cut, missed: _missed, ...rest } = round;
+  return { ...rest, people, channels, ...(stopped ? { cut: true as const } : {}), ...(missed.length > 0 ? { missed } : {}) };
+}
+
+/** Who the round could not reach only because Countersign's database failed (what reads as no such entry in an edited row is left out). */
+export function missedOf(round: RoundDue | undefined): RoundMissed[] {
+  const missed: unknown = round?.missed;
+  if (!Array.isArray(missed)) return [];
+  return missed.filter((m): m is RoundMissed => typeof (m as RoundMissed | undefined)?.id === 'string').map((m) => {
+    const card = m.card;
+    return typeof card?.conversationId === 'string' && typeof card.activityId === 'string' ? { id: m.id, card: { conversationId: card.conversationId, activityId: card.activityId } } : { id: m.id };
+  });
+}
+
+/**
+ * Whether all that is left of the round is whom Countersign's database kept from being reached: no
+ * message of it may still be on its way (every other one has its outcome recorded), so it can be
+ * taken up again at once, by any instance.
+ */
+function onlyMissedLeft(round: RoundDue): boolean {
+  const missed = missedOf(round);
+  const left = [...round.people, ...round.channels];
+  return missed.length > 0 && left.every((id) => missed.some((m) => same(m.id, id)));
 }
 
 /** Whether recording this outcome changes the request's round. */
@@ -161,7 +189,11 @@ export function changesRound(r: ApprovalRequest, o: ReachOutcome): boolean {
   return JSON.stringify(roundAfter(r, o) ?? null) !== JSON.stringify(r.round ?? null);
 }
 
-/** When a round is taken up again: at once after a stop cut it, `afterMs` after it began otherwise (its instance died), at most `max` times. */
+/**
+ * When a round is taken up again: at once after a stop cut it or when only those Countersign's
+ * database kept from being reached are left of it, `afterMs` after it began otherwise (its instance
+ * died), at most `max` times.
+ */
 export interface RoundResumption {
   afterMs: number;
   max: number;
@@ -185,7 +217,7 @@ function roundStillWanted(r: ApprovalRequest, round: RoundDue): boolean {
 export function roundToResume(r: ApprovalRequest, now: Date, when: RoundResumption): boolean {
   const round = r.round;
   if (!round || !roundStillWanted(r, round) || resumedCount(round, when.max) >= when.max) return false;
-  return round.cut === true || now.getTime() - Date.parse(round.at) >= when.afterMs;
+  return round.cut === true || onlyMissedLeft(round) || now.getTime() - Date.parse(round.at) >= when.afterMs;
 }
 
 /**
@@ -209,6 +241,7 @@ export function resumeRound(r: ApprovalRequest, now: Date, deciders: readonly st
   const rest = withRound(r, round.occasion, { people, channels: kept }, at);
   const updated = next(rest, now, rest.round ? { round: { ...rest.round, resumed } } : {});
   const to = [...people, ...kept];
-  const detail = `${round.occasion}: ${to.length} not told yet (${round.cut ? 'Countersign stopped during the round' : `no outcome recorded since ${round.at}`}); taken up again, time ${resumed} of at most ${when.max}`;
+  const why = round.cut ? 'Countersign stopped during the round' : onlyMissedLeft(round) ? "Countersign's database failed during the round" : `no outcome recorded since ${round.at}`;
+  const detail = `${round.occasion}: ${to.length} not told yet (${why}); taken up again, time ${resumed} of at most ${when.max}`;
   return { ok: true, request: updated, events: [requestEvent(updated, 'approvers.round_resumed', at, { result: 'ok', detail }, { data: { occasion: round.occasion, to } })] };
 }
