@@ -16,8 +16,9 @@ import type { RoundMissed, Unreachable } from '../domain/request';
 export const ROUND = {
   /**
    * A round recorded on its request that still has people without an outcome is taken up again by
-   * the sweep: at once when a stop cut it short, after `resumeAfterMs` otherwise (its instance died
-   * during it), at most `maxResumes` times. A live round records every outcome within that: a send
+   * the sweep: at once when a stop cut it short, or when only those Countersign's database kept from
+   * being reached are left of it (Reached `missed`), after `resumeAfterMs` otherwise (its instance
+   * died during it), at most `maxResumes` times. A live round records every outcome within that: a send
    * Teams keeps answering 429 with Retry-After is tried 6 times at most a minute apart, each call
    * bounded by COUNTERSIGN_TEAMS_SEND_TIMEOUT (about 7 minutes at the very worst), then its binding
    * 20 s; another instance cannot see a round under way elsewhere, so it waits longer than that.
