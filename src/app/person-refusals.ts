@@ -3,9 +3,9 @@
  * without end, yet that a compliance reviewer wants to see: `status <id>` for a request the person
  * may not see, or that does not exist (probing for ids), and an answer to a request form or
  * confirmation that is not the one waiting for the person's answer (someone else's, or an old copy).
- * Each kind is recorded as `request.refused` one by one up to the budget a minute
+ * Each kind is recorded as `request.refused` one by one up to each person's own budget a minute
  * (refusal-budget.ts), then counted per person into one `repeated` record, so a flood cannot fill
- * the append-only log. Every other refusal of these people stays recorded one by one.
+ * the append-only log, and one person's flood does not silence the records of anyone else's. Every other refusal of these people stays recorded one by one.
  */
 import { neutralise, requestRef, type AuditEventDraft } from '../domain/audit';
 import { clipped, INPUT_LIMITS } from '../domain/input-limits';

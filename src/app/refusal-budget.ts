@@ -9,7 +9,9 @@
  * their token is valid, but nothing else about their sender is known, and any tenant can send them.
  * So do two refusals of people of the tenants served that carry no decision and that one script
  * could repeat without end (person-refusals.ts): a `status` of a request they may not see, and an
- * answer to a form that is not theirs; those are counted per person.
+ * answer to a form that is not theirs; those are counted per person, and each person has an
+ * allowance of their own, so one person probing cannot use up the minute for everyone and silence
+ * the records of other people's refusals.
  */
 import type { RepeatedRefusals } from '../domain/repeated-refusals';
 import type { Clock } from './ports';
@@ -21,10 +23,19 @@ export const REFUSAL_BUDGET = { perMinute: 30, windowMs: 60_000 };
 const MAX_ADDRESSES = 20;
 /** Addresses tracked in a minute before the rest are only counted (a bound on the budget's own memory). */
 const MAX_TRACKED_ADDRESSES = 1_000;
+/**
+ * People with an allowance of their own in a minute (a bound on the budget's memory, and on how many
+ * records a flood of distinct ids writes). Those who first come past it in that minute share one
+ * allowance of `perMinute` among themselves; those who came before it keep their own.
+ */
+export const MAX_PEOPLE_WITH_OWN_ALLOWANCE = 100;
 
 interface Window {
   start: number;
+  /** Recorded one by one this minute: in all, or (counted per person) by those sharing the allowance past the bound. */
   recorded: number;
+  /** Counted per person: how many each person with an allowance of their own had recorded this minute. */
+  perPerson?: Map<string, number>;
   held?: { count: number; from: string; to: string; reasons: Map<string, number>; addresses: Map<string, number>; untracked: number };
 }
 
@@ -55,22 +66,36 @@ export class RefusalBudget {
       this.flush();
       this.window = { start: t, recorded: 0 };
     }
-    if (this.window.recorded < REFUSAL_BUDGET.perMinute) {
-      this.window.recorded++;
-      return true;
-    }
+    const address = (remoteAddress ?? 'unknown').slice(0, 100);
+    if (this.spend(address)) return true;
     const at = now.toISOString();
     const held = (this.window.held ??= { count: 0, from: at, to: at, reasons: new Map(), addresses: new Map(), untracked: 0 });
     held.count++;
     held.to = at;
     held.reasons.set(reason, (held.reasons.get(reason) ?? 0) + 1);
-    const address = (remoteAddress ?? 'unknown').slice(0, 100);
     if (held.addresses.has(address) || held.addresses.size < MAX_TRACKED_ADDRESSES) held.addresses.set(address, (held.addresses.get(address) ?? 0) + 1);
     else held.untracked++;
     // The summary is recorded when the minute is over, even if nothing else comes; unreferenced, so
     // it never keeps the process alive (a stop records it through flush).
     if (!this.timer) this.timer = setTimeout(() => this.flush(), Math.max(0, this.window.start + REFUSAL_BUDGET.windowMs - t)).unref();
     return false;
+  }
+
+  /** True when the allowance this refusal draws on (the minute's, or its person's) has room left, which it then uses. */
+  private spend(key: string): boolean {
+    const w = this.window;
+    if (this.countedBy === 'person') {
+      const perPerson = (w.perPerson ??= new Map());
+      const own = perPerson.get(key);
+      if (own !== undefined || perPerson.size < MAX_PEOPLE_WITH_OWN_ALLOWANCE) {
+        if ((own ?? 0) >= REFUSAL_BUDGET.perMinute) return false;
+        perPerson.set(key, (own ?? 0) + 1);
+        return true;
+      }
+    }
+    if (w.recorded >= REFUSAL_BUDGET.perMinute) return false;
+    w.recorded++;
+    return true;
   }
 
   /** Records what the current minute counted, now; resolves once every summary so far is recorded. */

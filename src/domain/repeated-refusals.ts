@@ -24,7 +24,7 @@ export interface RepeatedRefusals {
   people?: Record<string, number>;
   /** How many came from people not named above. */
   otherPeople?: number;
-  /** How many a minute are recorded one by one. */
+  /** How many a minute are recorded one by one; counted per person, how many a minute of each person's (src/app/refusal-budget.ts). */
   perMinute: number;
 }
 
@@ -35,5 +35,5 @@ export function repeatedText(r: RepeatedRefusals): string {
   const named = Object.keys(counted).length;
   const plural = what === 'address' ? 'addresses' : what === 'person' ? 'people' : 'tenants';
   const from = others ? `${named} ${plural} and others` : named === 1 ? `1 ${what}` : `${named} ${plural}`;
-  return `${r.count.toLocaleString('en-US')} more from ${r.from} to ${r.to} were counted, not recorded one by one (at most ${r.perMinute} a minute are): ${reasons}; from ${from}`;
+  return `${r.count.toLocaleString('en-US')} more from ${r.from} to ${r.to} were counted, not recorded one by one (at most ${r.perMinute} a minute${r.people ? ' per person' : ''} are): ${reasons}; from ${from}`;
 }

@@ -3,7 +3,7 @@
  * counted, the count recorded as one record when the minute is over or at a stop.
  */
 import assert from 'node:assert/strict';
-import { REFUSAL_BUDGET, RefusalBudget } from '../../src/app/refusal-budget';
+import { MAX_PEOPLE_WITH_OWN_ALLOWANCE, REFUSAL_BUDGET, RefusalBudget } from '../../src/app/refusal-budget';
 import { repeatedText, type RepeatedRefusals } from '../../src/domain/repeated-refusals';
 import { TestClock } from '../support/app-fakes';
 import { eventually } from '../support/teams';
@@ -80,5 +80,38 @@ describe('the budget of refusals of unauthenticated callers', () => {
     gate.admit('missing-token', undefined);
     await gate.flush();
     assert.equal(String(failures[0]), 'Error: disk full');
+  });
+
+  describe('counted per person', () => {
+    function perPerson(clock = new TestClock(START)) {
+      const summaries: RepeatedRefusals[] = [];
+      const gate = new RefusalBudget(clock, async (r) => void summaries.push(r), () => undefined, 'person');
+      return { clock, gate, summaries };
+    }
+
+    it("gives each person an allowance of their own: one person's flood does not silence another's refusals", async () => {
+      Object.assign(REFUSAL_BUDGET, { perMinute: 3 });
+      const { gate, summaries } = perPerson();
+      const prober = Array.from({ length: 50 }, () => gate.admit('unknown-request', 'prober'));
+      assert.deepEqual(prober.filter(Boolean).length, 3);
+      assert.deepEqual([1, 2, 3, 4].map(() => gate.admit('not-allowed-to-see', 'carol')), [true, true, true, false]);
+      await gate.flush();
+      assert.deepEqual(summaries[0].people, { prober: 47, carol: 1 });
+      assert.match(repeatedText(summaries[0]), /\(at most 3 a minute per person are\).*from 2 people$/);
+    });
+
+    it(`past ${MAX_PEOPLE_WITH_OWN_ALLOWANCE} people in a minute, those who come later share one allowance; those before keep theirs`, async () => {
+      Object.assign(REFUSAL_BUDGET, { perMinute: 2 });
+      const { gate, summaries } = perPerson();
+      for (let i = 0; i < MAX_PEOPLE_WITH_OWN_ALLOWANCE; i++) assert.equal(gate.admit('unknown-request', `id-${i}`), true);
+      // A flood of distinct ids past the bound: two of them recorded one by one, then the rest counted.
+      const flood = Array.from({ length: 500 }, (_, i) => gate.admit('unknown-request', `flood-${i}`));
+      assert.deepEqual(flood.slice(0, 3), [true, true, false]);
+      assert.equal(flood.filter(Boolean).length, 2);
+      assert.equal(gate.admit('unknown-request', 'id-7'), true, 'a person who came before the bound still has their own allowance');
+      assert.equal(gate.admit('unknown-request', 'id-7'), false);
+      await gate.flush();
+      assert.equal(summaries[0].count, 499);
+    });
   });
 });
