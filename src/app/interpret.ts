@@ -101,6 +101,13 @@ export function interpret(deps: Pick<AppDeps, 'config'>, text: string): Interpre
   }
   if (first === 'break-glass') return { kind: 'break-glass', request: interpret(deps, trimmed.slice(words[0].length)) };
   const { body, runAt } = splitRunAt(withMentionsAsNames(trimmed));
+  // "at 02:00 at 03:00": only the last was taken as the run time, the first left as a word the
+  // command does not take; which one is meant is the person's to say (a form cannot ask for it).
+  const earlier = runAt === undefined ? undefined : splitRunAt(body).runAt;
+  if (runAt !== undefined && earlier !== undefined) {
+    const name = deps.config.catalog.parse(body)?.command.name ?? words[0];
+    return extraWords(name, `at ${earlier}`, `The run time is given twice ("at ${earlier.slice(0, 40)}" and "at ${runAt.slice(0, 40)}"): give it once, "at <time>" at the end of the command, before "reason:".`);
+  }
   const parsed = deps.config.catalog.parse(body);
   // Not when a command of the catalog begins with the word: its words are then what is wrong.
   const verb = parsed || deps.config.catalog.beginsCommand(trimmed) ? undefined : typedDecision(first);

@@ -53,6 +53,12 @@ export function parseUntil(words: string, now: Date, timeZone?: string): UntilPa
     const what = said ? ` "${said.length > 60 ? `${said.slice(0, 60)}…` : said}" as` : '';
     return { ok: false, problem: `Countersign could not read${what} when the delegation ends: ${usage(now, zone)}.` };
   }
+  // "until 2026-12-24 for 3d": only the last was read, the other end dropped unseen; which one is meant is the person's to say.
+  const ends = [...words.matchAll(/(?:^|\s)(until|for)\s+(\S+)/gi)].filter(([, k, v]) => (k.toLowerCase() === 'for' ? relative(v, now) : readTime(v, now, zone)) !== undefined);
+  if (ends.length > 1) {
+    const typed = ends.map(([, k, v]) => `"${k} ${v.slice(0, 40)}"`);
+    return { ok: false, problem: `When the delegation ends is given ${ends.length === 2 ? 'twice' : `${ends.length} times`} (${typed.slice(0, -1).join(', ')} and ${typed.at(-1)}): give it once, ${usage(now, zone).replace(/^say when it ends: /, '')}.` };
+  }
   const [, keyword, value] = m;
   if (keyword.toLowerCase() === 'for' && /^0+(s|m|h|d)$/.test(value)) return { ok: false, problem: `"for ${value.slice(0, 40)}" would end the delegation at once: it must last longer than zero, e.g. "for 3d".` };
   const until = keyword.toLowerCase() === 'for' ? relative(value, now) : readTime(value, now, zone);

@@ -47,6 +47,20 @@ describe('a run time and curly double quotes', () => {
   });
 });
 
+describe('a run time given twice', () => {
+  it('refuses "at" given twice, naming both times, instead of taking the last and calling the first one too many', () => {
+    const what = interpret(deps, 'deploy production api-service at 2026-12-24T02:00Z at 2026-12-25T02:00Z reason: release 2.4');
+    assert.equal(what.kind, 'extra-words', JSON.stringify(what));
+    assert.ok(what.kind === 'extra-words');
+    assert.equal(what.command, 'deploy');
+    assert.equal(what.extra, 'at 2026-12-24T02:00Z');
+    assert.equal(what.usage, 'The run time is given twice ("at 2026-12-24T02:00Z" and "at 2026-12-25T02:00Z"): give it once, "at <time>" at the end of the command, before "reason:".');
+    // Once is a run time; "at" in the reason is the reason's.
+    const once = interpret(deps, 'deploy production api-service at 2026-12-24T02:00Z reason: moved from at 01:00');
+    assert.ok(once.kind === 'ready' && once.runAt === '2026-12-24T02:00Z', JSON.stringify(once));
+  });
+});
+
 describe('@mentions of people in a request', () => {
   it('reads a mention in the reason as the name the sender picked, not as the markup Teams sends', () => {
     const what = interpret(deps, 'deploy staging api-service reason: as agreed with <at>Bob Approver</at> in the change board');

@@ -64,6 +64,16 @@ describe('when a delegation ends', () => {
     assert.ok(!none.ok && none.problem.startsWith('Countersign could not read when the delegation ends: say when it ends'));
   });
 
+  it('refuses the end given twice, naming both, instead of reading only the last', () => {
+    const r = parseUntil('<at>Carol</at> until 2026-12-24 for 3d', NOW);
+    assert.ok(!r.ok);
+    assert.equal(r.problem, 'When the delegation ends is given twice ("until 2026-12-24" and "for 3d"): give it once, "until 2026-12-07", "until 2026-12-07T18:00", "until 18:00" or "for 3d" (s, m, h or d).');
+    const thrice = parseUntil('for 1d until 18:00 for 2h', NOW);
+    assert.ok(!thrice.ok && thrice.problem.startsWith('When the delegation ends is given 3 times ("for 1d", "until 18:00" and "for 2h")'));
+    // Words that are no end are not a second one: "for the holidays" is read as before.
+    assert.equal(until('for the holidays until 2026-12-24'), '2026-12-24T00:00:00.000Z');
+  });
+
   it('says a date and its time typed as two words are one, joined by T', () => {
     const r = parseUntil('<at>Carol</at> until 2026-12-24 9:30', NOW);
     assert.ok(!r.ok);

@@ -62,7 +62,12 @@ describe('checking the parameters of a command', () => {
     const thrice = input('deploy staging api-service reason: a reason: b REASON: c');
     assert.match(thrice.ok ? '' : thrice.problems[0].message, /^the reason is given 3 times, after "reason:" each time \("a", "b" and "c"\)/);
     assert.equal(input('deploy staging api-service reason: release "reason: 2.4"').ok, true);
-    assert.equal(input('deploy staging api-service reason: release 2.4 reason:').ok, true, 'a stray "reason:" is no second reason');
+    // "reason:" again with nothing after it: not taken as the reason "release 2.4 reason:".
+    const stray = input('deploy staging api-service reason: release 2.4 reason:');
+    assert.deepEqual(stray.ok ? [] : stray.problems, [
+      { parameter: 'reason', message: '"reason:" is given again after the reason ("release 2.4 reason:"): give the reason once, after one "reason:" (to write "reason:" inside it, put that part in double quotes)' },
+    ]);
+    assert.equal(input('deploy staging api-service reason: release 2.4 "reason:"').ok, true, 'quoted, it is the reason\'s own word');
     assert.equal(input('deploy staging api-service reason: release 2.4 treason: none').ok, true);
   });
 

@@ -214,8 +214,8 @@ function reasonMarks(text: string): { index: number; length: number }[] {
 /**
  * `reason: release 2.4 reason: hotfix 99`: everything after the first `reason:` is the reason, so a
  * second one, outside double quotes, made one reason of two, and approvers would read both as one.
- * The reasons typed (those with words), when more than one; a stray `reason:` with nothing after
- * it is not a second reason (one at the reason's start is the keyword typed twice: reasonKeywordTwiceMessage).
+ * The reasons typed (those with words), when more than one; a `reason:` with nothing after it, or
+ * one at the reason's start, is the keyword typed again (reasonKeywordTwiceMessage).
  */
 export function reasonsTyped(reason: string | undefined): string[] | undefined {
   if (reason === undefined) return undefined;
@@ -236,13 +236,17 @@ export function reasonTypedTwiceMessage(parts: string[]): string {
 
 /**
  * `reason: reason: cleanup after migration 42`: the keyword typed twice in a row, so the reason
- * would start with "reason:" and approvers would read that as part of it. The person meant one
- * reason, and which words are it is theirs to say, as with two reasons: what they are told, or
- * undefined when the reason does not start with a `reason:` outside double quotes.
+ * would start with "reason:" and approvers would read that as part of it; or `reason: x reason:`,
+ * typed again after the reason with nothing after it, so the reason would be "x reason:". The
+ * person meant one reason, and which words are it is theirs to say, as with two reasons: what they
+ * are told (for a reason not typed twice with words each time: reasonsTyped), or undefined when
+ * the reason holds no `reason:` outside double quotes.
  */
 export function reasonKeywordTwiceMessage(reason: string | undefined): string | undefined {
-  if (reason === undefined || reasonMarks(reason)[0]?.index !== 0) return undefined;
+  const first = reason === undefined ? undefined : reasonMarks(reason)[0];
+  if (reason === undefined || first === undefined) return undefined;
   const shown = reason.length > 40 ? `${reason.slice(0, 40)}…` : reason;
+  if (first.index !== 0) return `"reason:" is given again after the reason ("${shown}"): give the reason once, after one "reason:" (to write "reason:" inside it, put that part in double quotes)`;
   return `the reason starts with "reason:" again ("${shown}"): give the reason once, after one "reason:" (to start it with the word "reason:", put that part in double quotes)`;
 }
 
