@@ -161,16 +161,18 @@ export function commentOnOneLine(text: string): string {
 }
 
 /**
- * Text from Teams or Azure made safe to show on a card: line breaks and tabs become one space, other
- * controls and the bidi controls are dropped, so it stays one line read left to right as typed. An
- * invisible character outside an emoji is shown by its code point, "[U+200B]": dropped, it would read
- * just as it does unseen, and a request stored before such values were refused must not read as
- * something other than what would run.
+ * Text from Teams or Azure (or stored text people sent) made safe to show to people, on a card, in a
+ * message or in an evidence bundle's SUMMARY.md: line breaks and tabs become one space, so it stays
+ * one line. Every other control, bidi control (embeddings, overrides, isolates, marks) and invisible
+ * character outside an emoji is shown by its code point, "[U+202E]", "[U+200B]": left in, a bidi
+ * control reorders what follows it; dropped, the text would read as if it had never been there (a
+ * display name "Bob<U+202E>" as "Bob", a parameter as "platformteam" while Azure is sent more), and
+ * a compliance reader must see what was sent. The stored text is never changed: only its rendering.
  */
 export function inertLine(text: string): string {
   const layout = LAYOUT_CHARACTER.test(text);
   const invisible = INVISIBLE.test(text);
   if (!layout && !invisible) return text;
-  const line = layout ? text.replace(LINE_BREAKS, ' ').replace(LAYOUT_CHARACTERS, '') : text;
+  const line = layout ? text.replace(LINE_BREAKS, ' ').replace(LAYOUT_CHARACTERS, (c) => `[${codePoint(c)}]`) : text;
   return invisible ? line.replace(EMOJI_OR_INVISIBLE, (c, emoji: string | undefined) => emoji ?? `[${codePoint(c)}]`) : line;
 }

@@ -9,7 +9,7 @@
  *
  * So every message Countersign sends (replies and proactive messages alike: both run the adapter's
  * middleware) is made inert: each line as a card's text is (its text-direction and other controls
- * dropped, an invisible character shown by its code point); `<` and `>`, the markdown punctuation that makes emphasis, code or
+ * and invisible characters shown by their code points, [U+202E]); `<` and `>`, the markdown punctuation that makes emphasis, code or
  * strikethrough, and the `(` of a `[text](address)` link are written as HTML character references,
  * which Teams and the Agents Playground show as the characters and never read as markup,
  * and a web address is broken with a zero-width space so that it is not made a link, except
@@ -51,8 +51,8 @@ function inertAddress(address: string): string {
 /** The text of a message as it is sent: `markdown` keeps Countersign's own markdown (only < and > are written as references). */
 export function chatText(text: string, markdown = false): string {
   // Each line one inert line, as a card shows text (md()): a name Teams sent with a text-direction
-  // control in it (U+202E) would show the rest of its line reversed; an invisible character is shown
-  // by its code point. The message's own line breaks stay.
+  // control in it (U+202E) would show the rest of its line reversed; it and any invisible character
+  // are shown by their code points. The message's own line breaks stay.
   text = text.split(/\r?\n/).map(inertLine).join('\n');
   if (markdown) return text.replace(ANGLES, reference);
   return text

@@ -162,8 +162,8 @@ describe('cards', () => {
     const input = JSON.parse(json, (key, value) => value);
     const found: Record<string, unknown>[] = [];
     JSON.stringify(input, (key, value) => (value && value.type === 'Input.Text' && value.id === 'param.tag_name' ? (found.push(value), value) : value));
-    assert.equal(found[0]?.placeholder, 'matching ^[a-z_]*$ |\\d');
-    assert.equal(found[0]?.errorMessage, 'matching ^[a-z_]*$ |\\d');
+    assert.equal(found[0]?.placeholder, 'matching ^[a-z_]*$ [U+202E]|\\d');
+    assert.equal(found[0]?.errorMessage, 'matching ^[a-z_]*$ [U+202E]|\\d');
   });
 
   it('renders the form, confirmation, help, pending and query cards cleanly', () => {

@@ -25,13 +25,15 @@ describe('inert card text', () => {
     assert.match(unsafeTextProblem('The reason', 'fix\u2028Approved by Bob', 'free-text') ?? '', /The reason contains a line break, control or text-direction character \(U\+2028\)/);
   });
 
-  it('makes one line: breaks become a space, other controls and bidi controls go', () => {
+  it('makes one line: breaks become a space, other controls and bidi controls are shown by their code points, never left in or dropped', () => {
     assert.equal(inertLine('Mallory\nApproved by Bob\u2028SUCCEEDED'), 'Mallory Approved by Bob SUCCEEDED');
-    assert.equal(inertLine('abc\u202edcba\u202c'), 'abcdcba');
+    assert.equal(inertLine('abc\u202edcba\u202c'), 'abc[U+202E]dcba[U+202C]');
+    assert.equal(inertLine('\u2066Bob\u2069\u200f\u061c\u0000\u009b'), '[U+2066]Bob[U+2069][U+200F][U+061C][U+0000][U+009B]');
+    for (const c of SPOOFS) assert.equal(firstLayoutCharacter(inertLine(`ok${c}ok`)), undefined, JSON.stringify(c));
     assert.equal(inertLine('plain'), 'plain');
   });
 
-  it('shows a requester display name and an Azure error message on one line, without bidi controls', () => {
+  it('shows a requester display name and an Azure error message on one line, their bidi controls by code point', () => {
     const spoofedName = 'Alice\n\nApproved by Bob Approver\u2028\u202eDEDEECCUS';
     const pending = requestCard(buildRequest({ requester: { ...alice, name: spoofedName } }));
     const failed = requestCard(
@@ -46,8 +48,8 @@ describe('inert card text', () => {
     for (const card of [pending, failed]) {
       for (const s of strings(card)) assert.equal(firstLayoutCharacter(s), undefined, JSON.stringify(s));
     }
-    assert.match(cardText(pending), /Alice Approved by Bob Approver DEDEECCUS/);
-    assert.match(cardText(failed), /nope SUCCEEDED Approved by Bob/);
+    assert.match(cardText(pending), /Alice Approved by Bob Approver \\\[U\+202E\\\]DEDEECCUS/);
+    assert.match(cardText(failed), /nope SUCCEEDED Approved by Bob\\\[U\+2066\\\]/);
   });
 
   it('shows an invisible character in a stored request by its code point, so the card reads as what would run', () => {

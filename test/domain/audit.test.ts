@@ -30,6 +30,11 @@ describe('neutralising text before it reaches the audit trail', () => {
     assert.equal(neutralise(true), true);
     assert.equal(neutralise('plain text'), 'plain text');
   });
+
+  it('keeps bidi controls and invisible characters exactly as sent: only what people are shown writes them by code point', () => {
+    const name = 'Bob\u202e Approver\u2066\u200b\u200f\ufeff\u{e0041}';
+    assert.equal(neutralise({ actor: { name } }).actor.name, name);
+  });
 });
 
 describe('audit events about a request', () => {

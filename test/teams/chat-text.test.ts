@@ -30,11 +30,11 @@ describe('the text of a message Countersign sends', () => {
     }
   });
 
-  it('drops text-direction controls from a name Teams sent, so the rest of the line reads as written, and keeps the message\'s lines', () => {
+  it('shows text-direction controls in a name Teams sent by their code points, so the rest of the line reads as written and the reader sees they were there, and keeps the message\'s lines', () => {
     // A display name ending in RIGHT-TO-LEFT OVERRIDE would show what follows it reversed ("…Nothing was run" as "nur saw gnihtoN…").
     const sent = chatText('Request CS-1 was rejected by Bob\u202E Approver: not now. Nothing was run.\nType "status CS-1".');
     assert.doesNotMatch(sent, /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/);
-    assert.equal(shown(sent), 'Request CS-1 was rejected by Bob Approver: not now. Nothing was run.\nType "status CS-1".');
+    assert.equal(shown(sent), 'Request CS-1 was rejected by Bob[U+202E] Approver: not now. Nothing was run.\nType "status CS-1".');
     // An invisible character in it is shown by its code point, as on a card.
     assert.equal(shown(chatText('flagged by Mal\u2060lory')), 'flagged by Mal[U+2060]lory');
   });

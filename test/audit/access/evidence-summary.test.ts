@@ -39,6 +39,16 @@ describe('evidence summary (SUMMARY.md)', () => {
     assert.equal(literal('line\nbreak'), 'line break');
   });
 
+  it('shows bidi controls and invisible characters in names and text by their code points, so the summary cannot be reordered or hide what was sent', () => {
+    // A refused clicker named "Mallory<RLO>" would otherwise show what follows the name reversed.
+    assert.equal(literal('Mallory\u202e (approve refused)'), '`Mallory[U+202E] (approve refused)`');
+    assert.equal(literal('\u2066Bob\u2069 Approver'), '`[U+2066]Bob[U+2069] Approver`');
+    assert.equal(literal('Bob\u200bApprover\u200f'), '`Bob[U+200B]Approver[U+200F]`');
+    const summary = summaryOf({ requester: { aadObjectId: '11111111-1111-4111-8111-111111111111', tenantId: '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', name: 'Alice\u202eecilA' } });
+    assert.ok(summary.includes('`Alice[U+202E]ecilA` (11111111-1111-4111-8111-111111111111)'), summary);
+    assert.doesNotMatch(summary, /[\u202a-\u202e\u2066-\u2069\u200b\u200e\u200f]/);
+  });
+
   it("lists the refused clicks on the request's cards: who, when, what and why", () => {
     const r = buildRequest({ state: 'succeeded' });
     const refused = (n: number, name: string, verb: string, reason: string): AuditRecord => ({
