@@ -5,12 +5,15 @@
  * CSI printed as it is would act on the operator's terminal (move the cursor, rewrite what is shown,
  * set the window title), and a line end would forge a line of the report. Every C0 control but tab,
  * DEL, the C1 controls and the Unicode line and paragraph separators are written as the audit
- * records write them (`\n`, `\r`, `\u001b`), so the operator sees them for what they are.
+ * records write them (`\n`, `\r`, `\u001b`), so the operator sees them for what they are. So are the
+ * bidi controls (a terminal that lays out bidirectional text would show the rest of the line
+ * reordered) and the zero-width and other invisible format characters of the BMP (a name printed
+ * without showing one reads as another's): `\u202e`, `\u200b`.
  */
 import { escapedControl } from '../domain/audit';
 
-const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g;
-const CONTROLS_BUT_LINE_FEED = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g;
+const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/g;
+const CONTROLS_BUT_LINE_FEED = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/g;
 
 /** One value from the database, shown inside a line: every control character escaped, line ends too. */
 export function shownValue(text: string): string {
