@@ -326,7 +326,8 @@ export class CountersignBot extends TeamsActivityHandler {
           return;
         }
         if (inner.kind !== 'ready') {
-          await context.sendActivity(this.say(usage));
+          // A run time given twice is named, as without break-glass.
+          await context.sendActivity(this.say(inner.kind === 'extra-words' ? `${inner.usage} ${usage}` : usage));
           return;
         }
         const answering = typedMessage(context);

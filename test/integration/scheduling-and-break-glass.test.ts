@@ -161,6 +161,8 @@ describe('scheduling and break-glass (bot over HTTP, fake Bot Connector, control
     const [said] = textsSince(typo).map(shown);
     assert.match(said, /^\[SANDBOX\] I don't know the command "delet"\. Did you mean: delete resource group[,?]/);
     assert.match(said, /\? Usage: break-glass <command with all its parameters> reason: <why this cannot wait for approval>\. Nothing was run\.$/);
+    const twice = await h.teams.say(people.alice, 'break-glass delete resource group staging-old at 02:00 at 03:00 reason: INC-4711 urgent');
+    assert.deepEqual(textsSince(twice).map(shown), ['[SANDBOX] The run time is given twice ("at 02:00" and "at 03:00"): give it once, "at <time>" at the end of the command, before "reason:". Usage: break-glass <command with all its parameters> reason: <why this cannot wait for approval>. Nothing was run.']);
     const before = (await auditOf(h)).length;
     const readOnly = await h.teams.say(people.alice, 'break-glass list groups reason: INC-4711 urgent');
     assert.deepEqual(textsSince(readOnly).map(shown), ['[SANDBOX] "list groups" is read-only: it needs no approval, so no break-glass either; type it without "break-glass". Nothing was run.']);
