@@ -50,9 +50,10 @@ describe('countersign audit on the refusals recorded through the per-person budg
       assert.equal(check.code, 0, `${format}: ${check.stdout}${check.stderr}`);
     }
     const lines = readFileSync(path.join(tmp.dir, 'refused.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { outcome: { reason: string }; data?: { repeated?: { people?: Record<string, number> } } });
-    // Both status probes, the form answer (each kind's own budget), the third of Mallory's probes' budget, then its count.
-    assert.deepEqual(lines.map((l) => l.outcome.reason), ['not-allowed-to-see', 'unknown-request', 'form-mismatch', 'unknown-request', 'repeated']);
-    assert.deepEqual(lines[4].data?.repeated?.people, { [mallory.aadObjectId]: 4 });
+    // Carol's two probes, the form answer (each kind's own budget), Mallory's own three probes (her
+    // allowance is hers, not what Carol left of one shared), then the count of her other two.
+    assert.deepEqual(lines.map((l) => l.outcome.reason), ['not-allowed-to-see', 'unknown-request', 'form-mismatch', 'unknown-request', 'unknown-request', 'unknown-request', 'repeated']);
+    assert.deepEqual(lines[6].data?.repeated?.people, { [mallory.aadObjectId]: 2 });
 
     const byRequest = path.join(tmp.dir, 'request.jsonl');
     assert.equal((await audit(['export', '--format', 'jsonl', '--request', r.id, '--out', byRequest, '--data-dir', dataDir])).code, 0);
