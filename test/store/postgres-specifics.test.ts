@@ -295,6 +295,18 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.match(probed[0].message, /the table requests is gone/);
   });
 
+  it('is not ready once a superuser truncated the saved versions under it, its audit log intact, naming the request it had written', async () => {
+    const a = await open();
+    await a.requests.insert(aRequest('req-saved'), [anEvent('request.created')]);
+    assert.equal(await a.ping(), true);
+    await superuser(async (c) => {
+      await c.query('SET session_replication_role = replica');
+      await c.query('TRUNCATE request_versions');
+    });
+    assert.equal(await a.ping(), false);
+    assert.match(a.writeReadiness().problem ?? '', /^request req-saved, which this instance saw stored at version 1, has lost that saved version from the table request_versions of postgres:\/\/.*restore the database from a backup, then restart Countersign$/);
+  });
+
   it('names the requests whose row was deleted by hand while their saved versions remain', async () => {
     const a = await open();
     await a.requests.insert(aRequest('req-kept'), [anEvent('request.created')]);

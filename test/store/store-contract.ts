@@ -855,6 +855,42 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.equal(await store.ping(), false);
       });
 
+      it('is not ready once the request it last wrote is deleted under it, saying which, and stays so after another write', async function () {
+        if (!h.exec) this.skip();
+        const problem = () => (store as Partial<{ writeReadiness(): { problem?: string } }>).writeReadiness?.().problem ?? '';
+        await store.requests.insert(aRequest('req-kept'), [anEvent('request.created')]);
+        const last = aRequest('req-last');
+        await store.requests.insert(last, [anEvent('request.created')]);
+        await store.requests.update(bumped(last, { state: 'approved' }), 1, [anEvent('request.approved')]);
+        assert.equal(await store.ping(), true);
+        // Only the requests row: the audit log is as it was, so its own checks see nothing.
+        await h.exec("DELETE FROM requests WHERE id = 'req-last'");
+        assert.equal(await store.ping(), false, 'the request it wrote last is gone');
+        assert.match(problem(), /^request req-last, which this instance saw stored at version 2, is gone from the table requests of .*: it can no longer be decided or run\. `countersign audit verify` names every request lost/);
+        await store.requests.insert(aRequest('req-after'), [anEvent('request.created')]);
+        assert.equal(await store.ping(), false, 'a later write does not bring the lost request back');
+      });
+
+      it('is not ready when the newest request at its first probe is emptied from the table under it, and when a request went back to an earlier version', async function () {
+        if (!h.exec) this.skip();
+        const r = aRequest('req-old');
+        await store.requests.insert(r, [anEvent('request.created')]);
+        await store.requests.update(bumped(r, { state: 'approved' }), 1, [anEvent('request.approved')]);
+        // Another instance's view: it wrote nothing itself and saw req-old at its first probe.
+        const other = h.another ? await h.another() : await h.reopen();
+        assert.equal(await other.ping(), true);
+        await h.exec("UPDATE requests SET version = 1 WHERE id = 'req-old'");
+        assert.equal(await other.ping(), false);
+        assert.match((other as Partial<{ writeReadiness(): { problem?: string } }>).writeReadiness?.().problem ?? '', /^request req-old, which this instance saw stored at version 2, is at version 1 in the table requests of .*put back from an earlier copy/);
+        const fresh = h.another ? await h.another() : await h.reopen();
+        await h.exec('DELETE FROM requests');
+        assert.equal(await fresh.ping(), true, 'an empty table at the first probe: nothing seen, nothing missed');
+        await fresh.requests.insert(aRequest('req-new'), [anEvent('request.created')]);
+        assert.equal(await fresh.ping(), true);
+        await h.exec('DELETE FROM requests');
+        assert.equal(await fresh.ping(), false, 'the table emptied');
+      });
+
       it('commits writes already submitted when closed, and refuses writes after', async () => {
         const pending = store.audit.append([anEvent('request.created')]);
         await store.close();

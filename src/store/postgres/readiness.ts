@@ -15,6 +15,7 @@ import { missingPrivileges, privilegeRemedy } from './privileges';
 import { CHAIN_LOCK, READ_HEAD } from './chain-append';
 import { missingFromSchema } from './writer-stops';
 import { isConnectionError } from './tx';
+import { RequestWitness } from '../request-witness';
 
 /**
  * How far this host's clock may be from the database's. Each instance decides expiry, approvals' and
@@ -91,6 +92,8 @@ export class PostgresReadiness {
     private readonly pool: pg.Pool,
     private readonly writer: PgWriter,
     options: PostgresReadinessOptions = {},
+    /** The request it last wrote, looked up at each probe (src/store/request-witness.ts). */
+    private readonly witness: RequestWitness = new RequestWitness(),
   ) {
     this.failureHoldMs = options.failureHoldMs ?? 2000;
     this.connectionWaitMs = options.connectionWaitMs ?? 1000;
@@ -156,7 +159,7 @@ export class PostgresReadiness {
       }
       const skew = skewProblem(await readClocks(client, this.clock));
       if (skew) return { ok: false, problem: this.writer.clockWrong(skew).message };
-      return (await this.lockProblem(client, now)) ?? (await this.rewindProblem(client)) ?? this.refusalProblem() ?? { ok: true };
+      return (await this.lockProblem(client, now)) ?? (await this.rewindProblem(client)) ?? (await this.lostRequestProblem(client)) ?? this.refusalProblem() ?? { ok: true };
     } catch (err) {
       if (isConnectionError(err)) broken = err as Error;
       const missing = missingFromSchema(err);
@@ -285,6 +288,39 @@ export class PostgresReadiness {
         // The record this instance last committed or saw must still be there as it was.
         this.writer.noteWitness(witness, witness ? await this.hashAt(client, witness.seq, head) : undefined, head);
       return rewound ? { ok: false, problem: rewound.message } : undefined;
+    } catch (err) {
+      if (!isLockTimeout(err)) throw err;
+      return undefined;
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  }
+
+  /**
+   * The request this instance last wrote (or the newest row at its first probe) gone from `requests`,
+   * back at an earlier version, or its saved version gone from `request_versions`: rows deleted or
+   * the tables emptied under it, which the log's head does not show. Two reads by primary key;
+   * skipped this once when a lock keeps them from being read at once.
+   */
+  private async lostRequestProblem(client: pg.PoolClient): Promise<Readiness | undefined> {
+    if (this.witness.found) return { ok: false, problem: this.witness.found };
+    await client.query('BEGIN');
+    try {
+      await client.query("SET LOCAL lock_timeout = '50ms'");
+      if (!this.witness.current) {
+        const newest = (await client.query<{ id: string; version: number }>('SELECT id, version FROM requests ORDER BY ord DESC LIMIT 1')).rows[0];
+        this.witness.seed(newest ? { id: newest.id, version: Number(newest.version) } : undefined);
+      }
+      const w = this.witness.current;
+      if (!w) return undefined;
+      const found = (
+        await client.query<{ version: number | null; saved: boolean }>(
+          'SELECT (SELECT version FROM requests WHERE id = $1) AS version, EXISTS (SELECT 1 FROM request_versions WHERE request_id = $1 AND version = $2) AS saved',
+          [w.id, w.version],
+        )
+      ).rows[0];
+      const problem = this.witness.judge(w, { version: found.version ?? undefined, saved: found.saved }, this.writer.name);
+      return problem ? { ok: false, problem } : undefined;
     } catch (err) {
       if (!isLockTimeout(err)) throw err;
       return undefined;

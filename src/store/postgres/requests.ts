@@ -10,6 +10,7 @@ import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { breakGlassDueAt, breakGlassUsesAfter } from '../../domain/lifecycle';
 import { OPEN_STATES, type ApprovalRequest } from '../../domain/request';
 import { openRequestLike } from '../../domain/same-operation';
+import { RequestWitness } from '../request-witness';
 import type { PgWriter } from './transactions';
 import { isUniqueViolation } from './tx';
 
@@ -59,6 +60,9 @@ const BREAK_GLASS_LOCK_SPACE = 4_771_035;
 const ONCE_OPEN_LOCK_SPACE = 4_771_036;
 
 export class PostgresRequestStore implements RequestStore {
+  /** The request readiness looks up (src/store/request-witness.ts). */
+  readonly witness = new RequestWitness();
+
   constructor(private readonly writer: PgWriter) {}
 
   async insert(request: ApprovalRequest, events: AuditEventDraft[], limit?: BreakGlassLimit, once?: OnceOpen): Promise<AuditRecord[]> {
@@ -66,7 +70,7 @@ export class PostgresRequestStore implements RequestStore {
       throw new RangeError(`a new request must have version 1; request ${request.id} has version ${request.version}`);
     }
     const values = columns(request);
-    return this.writer.transaction(async (tx) => {
+    const records = await this.writer.transaction(async (tx) => {
       if (limit) {
         // One such insert at a time for this person and command, in every instance: the count below
         // (a statement started after the lock was granted) sees every use committed before it.
@@ -110,6 +114,8 @@ export class PostgresRequestStore implements RequestStore {
       ]);
       return tx.appendEvents(events);
     });
+    this.witness.note(request.id, request.version);
+    return records;
   }
 
   async update(next: ApprovalRequest, expectedVersion: number, events: AuditEventDraft[]): Promise<AuditRecord[]> {
@@ -119,7 +125,7 @@ export class PostgresRequestStore implements RequestStore {
       );
     }
     const values = columns(next);
-    return this.writer.write(next.id, async (tx) => {
+    const records = await this.writer.write(next.id, async (tx) => {
       const cas = await tx.query(
         'UPDATE requests SET version = $2, state = $3, expires_at = $4, updated_at = $5, body = $6, review_due_at = $8 WHERE id = $1 AND version = $7',
         [next.id, next.version, next.state, next.expiresAt, next.updatedAt, values[6], expectedVersion, values[7]],
@@ -138,6 +144,8 @@ export class PostgresRequestStore implements RequestStore {
       ]);
       return tx.appendEvents(events);
     });
+    this.witness.note(next.id, next.version);
+    return records;
   }
 
   async get(id: string): Promise<ApprovalRequest | undefined> {

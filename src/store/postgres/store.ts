@@ -93,8 +93,8 @@ export class PostgresStore implements CountersignStore {
     pageSize?: number,
     readiness?: PostgresReadinessOptions,
   ) {
-    this.readiness = new PostgresReadiness(pool, writer, readiness);
     this.requests = new PostgresRequestStore(writer);
+    this.readiness = new PostgresReadiness(pool, writer, readiness, this.requests.witness);
     this.audit = new PostgresAuditLog(writer, pageSize);
     this.conversations = new PostgresConversationStore(writer);
     this.cards = this.conversations;

@@ -7,6 +7,7 @@ import type { BreakGlassLimit, OnceOpen, RequestQuery, RequestStore } from '../.
 import type { AuditEventDraft, AuditRecord } from '../../domain/audit';
 import { breakGlassDueAt } from '../../domain/lifecycle';
 import type { ApprovalRequest } from '../../domain/request';
+import { RequestWitness } from '../request-witness';
 import { StatementCache } from './audit-pages';
 import { REQUESTER_ID, type BreakGlassGuard, type RequestRow } from './write-ops';
 import type { StoreWriter } from './writer';
@@ -49,12 +50,18 @@ export class SqliteRequestStore implements RequestStore {
    * `update` still compares against the version in the database, not against this cache.
    */
   private readonly latest = new Map<string, ApprovalRequest>();
+  /** The request readiness looks up (src/store/request-witness.ts). */
+  readonly witness = new RequestWitness();
+  private readonly witnessStmt: Database.Statement;
+  private readonly newestStmt: Database.Statement;
 
   constructor(
     db: Database.Database,
     private readonly writer: StoreWriter,
   ) {
     this.versionStmt = db.prepare('SELECT version FROM requests WHERE id = ?').pluck();
+    this.witnessStmt = db.prepare('SELECT (SELECT version FROM requests WHERE id = ?) AS version, EXISTS (SELECT 1 FROM request_versions WHERE request_id = ? AND version = ?) AS saved');
+    this.newestStmt = db.prepare('SELECT id, version FROM requests ORDER BY rowid DESC LIMIT 1');
     this.getWithVersionStmt = db.prepare('SELECT version, body FROM requests WHERE id = ?');
     this.statements = new StatementCache(db);
   }
@@ -66,6 +73,7 @@ export class SqliteRequestStore implements RequestStore {
     const guard: BreakGlassGuard | null = limit ? { ...limit, requester: request.requester.aadObjectId, command: request.command } : null;
     const { records } = await this.writer.submit('insertRequest', [row(request), guard, once ?? null], events);
     this.remember(request);
+    this.witness.note(request.id, request.version);
     return records;
   }
 
@@ -79,6 +87,7 @@ export class SqliteRequestStore implements RequestStore {
     // Only once committed: a write that failed or was rolled back leaves nothing behind here. The
     // object written is kept (frozen: the caller's copy is the stored version and must stay so).
     this.remember(next);
+    this.witness.note(next.id, next.version);
     return records;
   }
 
@@ -100,6 +109,19 @@ export class SqliteRequestStore implements RequestStore {
     }
     const request = JSON.parse(fresh.body) as ApprovalRequest;
     return this.remember(request);
+  }
+
+  /**
+   * Why the store is not ready when the request it last wrote (or the newest at its first look) is
+   * gone from the database, or back at an earlier version: two reads by primary key.
+   */
+  lostRequestProblem(where: string): string | undefined {
+    if (this.witness.found) return this.witness.found;
+    if (!this.witness.current) this.witness.seed(this.newestStmt.get() as { id: string; version: number } | undefined);
+    const w = this.witness.current;
+    if (!w) return undefined;
+    const found = this.witnessStmt.get(w.id, w.id, w.version) as { version: number | null; saved: number };
+    return this.witness.judge(w, { version: found.version ?? undefined, saved: found.saved === 1 }, where);
   }
 
   /** Keeps a stored version (frozen) as the latest known, unless a later one is known already. */

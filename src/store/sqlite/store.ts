@@ -86,6 +86,15 @@ export class SqliteStore implements CountersignStore {
   /** Ready for a durable write: not closed, the last write did not fail, lock and room available, the writer answering. */
   async ping(): Promise<boolean> {
     this.lastReadiness = this.closed ? { ok: false, problem: 'the store is closed' } : await this.writer.readiness();
+    if (this.lastReadiness.ok) {
+      // The request it last wrote still there (rows deleted in a sqlite3 shell leave the audit log as it was).
+      try {
+        const lost = this.requests.lostRequestProblem(this.file);
+        if (lost) this.lastReadiness = { ok: false, problem: lost };
+      } catch (err) {
+        this.lastReadiness = { ok: false, problem: `the store cannot be probed: ${String(err)}` };
+      }
+    }
     return this.lastReadiness.ok;
   }
 
