@@ -1174,6 +1174,32 @@ describe('PostgreSQL store, several instances on one database', function () {
       assert.deepEqual((await collect(s.audit.read())).map((r) => r.type), ['request.created', 'request.created', 'request.approved', 'request.approved']);
     });
 
+    it('stays not ready past the hold while a role-wide statement_timeout shorter than the lock wait keeps cancelling writes, and is ready once one commits', async () => {
+      await (await open()).close();
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}; ALTER ROLE ${role} SET statement_timeout = '100ms'`));
+      const s = await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) }, readiness: { failureHoldMs: 100 } });
+      const held = aRequest('CS-HELD');
+      await s.requests.insert(held, [anEvent('request.created')]);
+      const approve = () => s.requests.update({ ...held, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]);
+      const holder = await db.superuser();
+      try {
+        await holder.query(`SET search_path = ${schema}; BEGIN; SELECT id FROM requests WHERE id = 'CS-HELD' FOR UPDATE`);
+        assert.equal(((await approve().catch((err: unknown) => err)) as { code?: string }).code, '57014');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(await s.ping(), false, 'past the 2 s hold (100 ms here), writes are still being cancelled');
+        assert.match(
+          s.writeReadiness().problem ?? '',
+          /^writes are being cancelled by the database's statement_timeout: the last \d+ ms ago \(57014: canceling statement due to statement timeout\), and none committed since; the statement_timeout in force for this role is 100 ms, shorter than the 5000 ms a write may wait for a lock \(COUNTERSIGN_STORE_LOCK_WAIT\)/,
+        );
+      } finally {
+        await holder.query('ROLLBACK');
+        await holder.end();
+      }
+      assert.equal(await s.ping(), false, 'the lock gone, nothing has committed yet: the setting still cancels the next write that meets one');
+      await approve();
+      assert.equal(await s.ping(), true, 'ready again once a write committed');
+    });
+
     it('lets an auditor holding SELECT only verify the chain, and nothing more', async () => {
       const s = await open();
       await s.audit.append([anEvent('request.created'), anEvent('request.approved')]);

@@ -159,7 +159,7 @@ export class PostgresReadiness {
       }
       const skew = skewProblem(await readClocks(client, this.clock));
       if (skew) return { ok: false, problem: this.writer.clockWrong(skew).message };
-      return (await this.lockProblem(client, now)) ?? (await this.rewindProblem(client)) ?? (await this.lostRequestProblem(client)) ?? this.refusalProblem() ?? { ok: true };
+      return (await this.lockProblem(client, now)) ?? (await this.rewindProblem(client)) ?? (await this.lostRequestProblem(client)) ?? this.refusalProblem() ?? (await this.cancelledProblem(client)) ?? { ok: true };
     } catch (err) {
       if (isConnectionError(err)) broken = err as Error;
       const missing = missingFromSchema(err);
@@ -334,6 +334,26 @@ export class PostgresReadiness {
     if (!head || head.seq < seq) return undefined;
     if (head.seq === seq) return head.hash;
     return (await client.query<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = $1', [seq])).rows[0]?.hash;
+  }
+
+  /**
+   * Writes being cancelled by a statement_timeout shorter than Countersign lets a write wait for a
+   * lock (a role's or database's setting, `ALTER ROLE … SET statement_timeout = '100ms'`): past the 2 s
+   * hold of refusalProblem, the last write the server cancelled (57014) is still the newest word on
+   * writes while none committed since, and the setting that cancels them is still in force on this
+   * session; every write that meets a lock for longer is cancelled again. So not ready until a write
+   * commits or the setting no longer cuts a write's wait short (reset, or raised to the wait).
+   */
+  private async cancelledProblem(client: pg.PoolClient, now = performance.now()): Promise<Readiness | undefined> {
+    const fault = this.writer.lastFault;
+    if (!fault || (fault.error as { code?: unknown }).code !== '57014') return undefined;
+    if (this.writer.lastCommitAt !== undefined && this.writer.lastCommitAt > fault.at) return undefined;
+    const ms = Number((await client.query<{ ms: string }>("SELECT setting AS ms FROM pg_settings WHERE name = 'statement_timeout'")).rows[0]?.ms ?? 0);
+    if (!(ms > 0 && ms < this.writer.lockWaitMs)) return undefined;
+    return {
+      ok: false,
+      problem: `writes are being cancelled by the database's statement_timeout: the last ${Math.max(0, Math.round(now - fault.at))} ms ago (57014: ${fault.error.message}), and none committed since; the statement_timeout in force for this role is ${ms} ms, shorter than the ${this.writer.lockWaitMs} ms a write may wait for a lock (COUNTERSIGN_STORE_LOCK_WAIT), so every write that meets a lock is cancelled: reset it (ALTER ROLE … RESET statement_timeout) or raise it to at least that wait`,
+    };
   }
 
   /**
