@@ -4,9 +4,10 @@
  * request is recorded here, and those are the cards refreshed when the request changes.
  */
 import { sameChannel } from '../domain/conversation-ids';
+import { connectorIdProblem } from '../domain/input-limits';
 import type { Source } from '../domain/request';
 import type { AppDeps } from './context';
-import type { CardMessage } from './ports';
+import { CardIdTooLongError, type CardMessage } from './ports';
 
 /**
  * The most copies of one request's card a conversation keeps current: `status` and `pending` post
@@ -40,6 +41,9 @@ export async function copiesInThisThread(deps: AppDeps, requestId: string, where
 /** Records a card message posted for the request (nothing when the channel returned no message id). */
 export async function recordCardPosted(deps: AppDeps, requestId: string, message: Partial<CardMessage>): Promise<void> {
   if (!message.activityId || !message.conversationId) return;
+  // Refused here, in words, not by the store's index (a PostgreSQL driver error past ~2,700 bytes).
+  const long = connectorIdProblem('message', message.activityId) ?? connectorIdProblem('chat', message.conversationId);
+  if (long) throw new CardIdTooLongError(long);
   await deps.store.cards.saveCardMessage(requestId, { conversationId: message.conversationId, activityId: message.activityId });
 }
 

@@ -53,6 +53,17 @@ export class DuplicateRequestError extends Error {
 }
 
 /**
+ * A card Teams posted whose message id (or chat id) is longer than Countersign takes
+ * (connectorIdProblem): not recorded, so its buttons are refused; the message says so in words.
+ */
+export class CardIdTooLongError extends Error {
+  constructor(readonly problem: string) {
+    super(`${problem}, so the card was not recorded and its buttons will be refused`);
+    this.name = 'CardIdTooLongError';
+  }
+}
+
+/**
  * A break-glass use stored only while its requester has fewer than `count` uses of its command after
  * `since` (the policy's maxUses, counted as domain/lifecycle breakGlassUsesAfter does). The store
  * counts inside the write, one such write at a time for a person and a command across every

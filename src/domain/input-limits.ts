@@ -59,6 +59,40 @@ export interface OversizedField {
   field: string;
   limit: number;
   value: string;
+  /** Set for an id held to its limit in UTF-8 bytes (ID_FIELDS): how many it has. */
+  bytes?: number;
+}
+
+/**
+ * The ids Teams sends, which the store keeps in indexed columns (conversation_refs, card_messages,
+ * personal_conversations, the audit log's actor, the form state's key `<channel>/conversations/<conversation
+ * id>/users/<user id>/`, which holds three of them): held to their limit in UTF-8 bytes as well as in
+ * characters. PostgreSQL refuses an index entry past 2,704 bytes, and three ids within their limits in
+ * characters could be three times as many bytes (a 512-character conversation id and user id of
+ * three-byte characters made a form state key of 3,120 bytes: a driver error in the middle of the
+ * turn). Teams' own ids are ASCII, so no real one is refused.
+ */
+const ID_FIELDS: ReadonlySet<InputField> = new Set<InputField>(['requestId', 'conversationId', 'activityId', 'replyToId', 'channelId', 'aadObjectId', 'tenantId', 'userId']);
+
+/** The length of `s` in UTF-8 bytes (a lone surrogate counted as the three bytes of U+FFFD). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** Whether `value` is within the limit of its kind (an id in bytes too). */
+export function withinLimit(kind: InputField, value: string): boolean {
+  const limit = INPUT_LIMITS[kind];
+  return value.length <= limit && (!ID_FIELDS.has(kind) || value.length * 3 <= limit || utf8Length(value) <= limit);
 }
 
 /** Client text as fields with their kind of limit; `label` overrides the name shown (parameters). */
@@ -73,20 +107,38 @@ export function oversizedFields(texts: readonly ClientText[]): OversizedField[] 
   for (const t of texts) {
     const limit = INPUT_LIMITS[t.kind];
     if (t.value.length > limit) over.push({ field: t.label ?? t.kind, limit, value: t.value });
+    else if (!withinLimit(t.kind, t.value)) over.push({ field: t.label ?? t.kind, limit, value: t.value, bytes: utf8Length(t.value) });
   }
   return over;
 }
 
+/**
+ * An id Teams' Bot Connector gave back rather than sent in an activity (the id of a message it
+ * posted, of a personal chat it started) held to the limit the same field has in an activity: the
+ * store indexes these ids (card_messages, conversation_refs), and PostgreSQL refuses an index entry
+ * past about 2,700 bytes with a driver error, so a longer one is refused before it reaches the store,
+ * in words. A click on a message with a longer id would be refused at the gate anyway (replyToId).
+ */
+export function connectorIdProblem(what: 'message' | 'chat', id: string): string | undefined {
+  const kind = what === 'message' ? 'activityId' : 'conversationId';
+  if (withinLimit(kind, id)) return undefined;
+  const limit = INPUT_LIMITS[kind];
+  const size = id.length > limit ? `${id.length} characters` : `${utf8Length(id)} bytes in UTF-8`;
+  return `Teams gave the ${what === 'message' ? 'message it posted' : 'personal chat it started'} an id of ${size}, longer than the ${limit} Countersign takes (docs/limits.md)`;
+}
+
 /** What the person is told: each field, its length and its limit. */
 export function describeOversized(over: readonly OversizedField[]): string {
-  const parts = over.map((o) => `${o.field} is ${o.value.length} characters long (at most ${o.limit} are accepted)`);
+  const parts = over.map((o) =>
+    o.bytes !== undefined ? `${o.field} is ${o.bytes} bytes long in UTF-8 (at most ${o.limit} are accepted)` : `${o.field} is ${o.value.length} characters long (at most ${o.limit} are accepted)`,
+  );
   return `Countersign refused this: ${parts.join('; ')}. Nothing was changed.`;
 }
 
 /** The audit record's view of the oversized fields: bounded, whatever was sent. */
-export function oversizedForAudit(over: readonly OversizedField[]): Record<string, BoundedText & { limit: number }> {
-  const out: Record<string, BoundedText & { limit: number }> = {};
-  for (const o of over.slice(0, 16)) out[o.field.slice(0, 80)] = { ...boundedText(o.value), limit: o.limit };
+export function oversizedForAudit(over: readonly OversizedField[]): Record<string, BoundedText & { limit: number; bytes?: number }> {
+  const out: Record<string, BoundedText & { limit: number; bytes?: number }> = {};
+  for (const o of over.slice(0, 16)) out[o.field.slice(0, 80)] = { ...boundedText(o.value), limit: o.limit, ...(o.bytes !== undefined ? { bytes: o.bytes } : {}) };
   return out;
 }
 

@@ -19,7 +19,7 @@ import {
 import type { DialogSet, DialogState } from 'botbuilder-dialogs';
 import type { Countersign } from '../app/countersign';
 import { notCountingTowardsTurn, type StorageFault } from '../app/ports';
-import { INPUT_LIMITS } from '../domain/input-limits';
+import { withinLimit } from '../domain/input-limits';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
 import { helpCard, helpTopicCard, queryCard } from '../cards/lists';
@@ -423,7 +423,7 @@ export class CountersignBot extends TeamsActivityHandler {
   private async answer(context: TurnContext, text: string): Promise<void> {
     if (context.activity.type === 'invoke') {
       await context.sendActivity({ type: 'invokeResponse', value: { status: 200, body: { statusCode: 200, type: MESSAGE_RESPONSE, value: this.say(text) } } });
-    } else if (context.activity.type === 'message' && String(context.activity.conversation?.id).length <= INPUT_LIMITS.conversationId && String(context.activity.id ?? '').length <= INPUT_LIMITS.activityId) {
+    } else if (context.activity.type === 'message' && withinLimit('conversationId', String(context.activity.conversation?.id)) && withinLimit('activityId', String(context.activity.id ?? ''))) {
       // A conversation id past its limit names no conversation Teams made: nothing is sent there. Nor
       // in reply to an activity id past its limit (no message Teams made), which the reply's URL names.
       await context.sendActivity(this.say(text));

@@ -10,6 +10,7 @@ import { CardFactory, TurnContext, type ConversationParameters, type Conversatio
 import { storeFaultWords, type ApproverMessenger, type CardMessage, type Delivery, type DeliveryOptions, type Recipient, type StorageFault } from '../app/ports';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
+import { connectorIdProblem } from '../domain/input-limits';
 import type { Logger } from '../log/context';
 import { requestCard } from '../cards/request-card';
 import type { TeamsNotifier } from './notifier';
@@ -129,6 +130,9 @@ export class TeamsApproverMessenger implements ApproverMessenger {
     );
     const id = created?.conversation?.id;
     if (!id) throw new NotReachable('Teams started no chat');
+    // Refused in words before the store's index refuses it (PostgreSQL's btree entry limit).
+    const long = connectorIdProblem('chat', id);
+    if (long) throw new NotReachable(long);
     await this.references.saveReference(id, created);
     // A zone kept before (the chat saved had gone) stays the person's.
     const zone = await this.timeZoneOf(person).catch(() => undefined);

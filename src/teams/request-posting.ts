@@ -6,7 +6,7 @@
  */
 import { CardFactory, type TurnContext } from 'botbuilder';
 import type { Countersign } from '../app/countersign';
-import type { StorageFault } from '../app/ports';
+import { CardIdTooLongError, type StorageFault } from '../app/ports';
 import type { CreateInput } from '../app/requests';
 import type { ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
@@ -89,7 +89,9 @@ export class RequestPosting {
         this.say(
           fault === 'damaged'
             ? `${failedText(`record the card above as request ${request.id}'s`, fault)} Its buttons will be refused.`
-            : `Countersign could not record the card above as request ${request.id}'s (its database is busy or cannot take writes right now), so its buttons will be refused. ${whenUnrecorded ?? `Type "status ${request.id}" again in a while for a card whose buttons work.`}`,
+            : err instanceof CardIdTooLongError
+              ? `Countersign could not record the card above as request ${request.id}'s: ${err.problem}, so its buttons will be refused.`
+              : `Countersign could not record the card above as request ${request.id}'s (its database is busy or cannot take writes right now), so its buttons will be refused. ${whenUnrecorded ?? `Type "status ${request.id}" again in a while for a card whose buttons work.`}`,
         ),
       );
       return { sent: !!sent?.id, recorded: false };

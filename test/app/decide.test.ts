@@ -266,6 +266,24 @@ describe('app: card binding', () => {
     ]);
   });
 
+  it('refuses to record a card whose message or chat id from Teams is past the limit an activity has, in words, before the store (whose index would refuse it)', async () => {
+    const r = await asked(f, alice, DELETE);
+    // 257 characters of three UTF-8 bytes each: past the 256 an activity id may have.
+    await assert.rejects(
+      f.app.cardPosted(r.id, { conversationId: 'a:personal-bob', activityId: '€'.repeat(257) }),
+      (err: Error) => err.name === 'CardIdTooLongError' && err.message === 'Teams gave the message it posted an id of 257 characters, longer than the 256 Countersign takes (docs/limits.md), so the card was not recorded and its buttons will be refused',
+    );
+    await assert.rejects(f.app.cardPosted(r.id, { conversationId: `a:${'x'.repeat(511)}`, activityId: 'card-dm' }), /^CardIdTooLongError: Teams gave the personal chat it started an id of 513 characters, longer than the 512 Countersign takes/);
+    // Within the limit in characters, past it in UTF-8 bytes (as the store's index counts).
+    await assert.rejects(f.app.cardPosted(r.id, { conversationId: 'a:personal-bob', activityId: '€'.repeat(100) }), /^CardIdTooLongError: Teams gave the message it posted an id of 300 bytes in UTF-8, longer than the 256 Countersign takes/);
+    await f.app.cardPosted(r.id, { conversationId: `a:${'x'.repeat(510)}`, activityId: `${'€'.repeat(85)}x` });
+    assert.deepEqual(
+      (await f.store.cards.getCardMessages(r.id)).map((m) => m.activityId.length),
+      [`card-${r.id}`.length, 86],
+      'only the card within the limits is recorded',
+    );
+  });
+
   it("refuses a click from a card not posted for the request it names, and does not show that request's card", async () => {
     const victim = await asked(f, alice, DELETE);
     const other = await asked(f, dave, 'delete resource group staging-older');

@@ -9,6 +9,7 @@ import { INPUT_LIMITS } from '../../src/domain/input-limits';
 import { auditOf, requestVia } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
 import { opsChannel, people } from '../support/teams';
+import { cardOf } from '../support/connector';
 
 const HUGE = 900 * 1024;
 /** Generous: a refused click's record with every field at its limit stays far under this. */
@@ -105,6 +106,37 @@ describe('bounded client text (bot over HTTP)', function () {
       assert.equal(record.request?.id, requestId, 'the refusal names the request clicked');
       assert.equal((await auditOf(h, { requestId })).at(-1)?.id, record.id, "in the request's own trail (evidence, export by request)");
     }
+  });
+
+  it('refuses ids within their limit in characters but past it in UTF-8 bytes (the form state key holds three of them, past PostgreSQL\'s index limit), naming the bytes', async () => {
+    // 400 characters of three bytes each: 1,200 bytes, past the 512 a Teams user id may have.
+    const wide = (n: number) => Array.from({ length: n }, (_, i) => String.fromCharCode(0x4e00 + ((i * 7919) % 20000))).join('');
+    const before = h.connector.sent.length;
+    const res = await h.teams.post(h.teams.activity({ ...people.alice, id: wide(400) }, opsChannel, { type: 'message', text: 'help' }));
+    assert.equal(res.status, 200);
+    const record = await lastRecord();
+    assert.equal(record.type, 'request.refused');
+    assert.equal(record.outcome.reason, 'input-too-long');
+    assert.match(String(record.outcome.detail), /userId is 1200 bytes long in UTF-8 \(at most 512 are accepted\)/);
+    assert.equal((record.data?.oversized as Record<string, { bytes?: number; length: number }>).userId.bytes, 1200);
+    assert.match(String(h.teams.since(before)[0]?.activity.text), /^\[SANDBOX\] Countersign refused this: userId is 1200 bytes long in UTF-8 \(at most 512 are accepted\)\. Nothing was changed\.$/);
+    const click = await h.teams.click(people.bob, (await requestVia(h, 'delete resource group staging-old', people.dave)).cardId, 'approve', { conversation: { ...opsChannel, id: 'é'.repeat(257) } });
+    // A conversation id may hold Latin-1 only (an HTTP header carries it): two bytes each.
+    assert.match(String(click.body.value), /conversationId is 514 bytes long in UTF-8 \(at most 512 are accepted\)/);
+  });
+
+  it('does not record a card whose message id from Teams is past the activity id limit, and says why in words, not as a busy database', async () => {
+    const { requestId } = await requestVia(h, 'delete resource group staging-web-frontend', people.dave);
+    h.connector.postedId = (n, activity) => (cardOf(activity) ? `${n}-${'9'.repeat(300)}` : `activity-${n}`);
+    try {
+      const from = await h.teams.say(people.bob, `status ${requestId}`);
+      const answers = h.teams.since(from).map((s) => String(s.activity.text ?? 'card'));
+      assert.equal(answers[0], 'card');
+      assert.match(answers[1], new RegExp(`^\\[SANDBOX\\] Countersign could not record the card above as request ${requestId}'s: Teams gave the message it posted an id of 30\\d characters, longer than the 256 Countersign takes \\(docs/limits\\.md\\), so its buttons will be refused\\.$`));
+    } finally {
+      h.connector.postedId = (n) => `activity-${n}`;
+    }
+    assert.ok(!(await h.bot.deps.store.cards.getCardMessages(requestId)).some((m) => m.activityId.length > INPUT_LIMITS.activityId));
   });
 
   it('accepts fields at their limit', async () => {

@@ -18,6 +18,7 @@ import { requestListQuery } from '../../src/store/postgres/requests';
 import { sealRecord } from '../../src/audit/chain/chain';
 import type { AuditRecord } from '../../src/domain/audit';
 import { uuidv7 } from '../../src/store/ids';
+import { INPUT_LIMITS } from '../../src/domain/input-limits';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { freshSchema, holdAfterQuery, schemaPerTest } from '../support/postgres';
 import type { TestDatabase } from '../support/postgres';
@@ -305,6 +306,26 @@ describe('PostgreSQL store, several instances on one database', function () {
     });
     assert.equal(await a.ping(), false);
     assert.match(a.writeReadiness().problem ?? '', /^request req-saved, which this instance saw stored at version 1, has lost that saved version from the table request_versions of postgres:\/\/.*restore the database from a backup, then restart Countersign$/);
+  });
+
+  it("stores every id an activity or Teams may bring at the input gate's limit in bytes in its indexed columns: within PostgreSQL's btree entry limit", async () => {
+    const a = await open();
+    // Characters of three UTF-8 bytes each that do not repeat (no compression makes an index entry smaller), up to `bytes`.
+    let next = 0;
+    const wide = (bytes: number) => Array.from({ length: Math.floor(bytes / 3) }, () => String.fromCharCode(0x4e00 + ((next++ * 7919) % 20000))).join('') + 'x'.repeat(bytes % 3);
+    const [channel, conversation, user, activity] = [wide(INPUT_LIMITS.channelId), wide(INPUT_LIMITS.conversationId), wide(INPUT_LIMITS.userId), wide(INPUT_LIMITS.activityId)];
+    await a.requests.insert(aRequest('req-ids'), [anEvent('request.created')]);
+    await a.conversations.saveReference(conversation, { conversation: { id: conversation } });
+    await a.cards.saveCardMessage('req-ids', { conversationId: conversation, activityId: activity });
+    await a.conversations.savePersonalReference(wide(INPUT_LIMITS.tenantId), wide(INPUT_LIMITS.aadObjectId), { conversation: { id: conversation } });
+    // botbuilder's PrivateConversationState key: three of them in one indexed column.
+    const key = `${channel}/conversations/${conversation}/users/${user}/`;
+    await a.dialogState.write({ [key]: { dialog: 'open' } });
+    assert.deepEqual(Object.keys(await a.dialogState.read([key])), [key]);
+    assert.deepEqual(await a.cards.getCardMessages('req-ids'), [{ conversationId: conversation, activityId: activity }]);
+    // What the limits in characters alone let through (a Latin-1 conversation id of 512, two bytes each; a user id of 512 in
+    // three bytes each): the driver's error, which the gate now keeps from the store.
+    await assert.rejects(a.dialogState.write({ [`${wide(192)}/conversations/${wide(1024)}/users/${wide(1536)}/`]: { dialog: 'open' } }), /index row size \d+ exceeds btree version \d+ maximum 2704/);
   });
 
   it('names the requests whose row was deleted by hand while their saved versions remain', async () => {

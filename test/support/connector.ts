@@ -68,6 +68,8 @@ export class FakeConnector {
    * connection closed) is dropped, neither posted nor recorded, rather than posted anyway.
    */
   dropPostsOfGoneSenders = false;
+  /** The id a posted activity is given (the n-th one posted): Teams' ids are short, a test may make them long. */
+  postedId: (n: number, activity: Record<string, unknown>) => string = (n) => `activity-${n}`;
   url = '';
 
   async start(): Promise<this> {
@@ -204,7 +206,7 @@ export class FakeConnector {
         res.end(JSON.stringify({ error: { code: 'ServiceError', message: 'the message could not be posted' } }));
         return;
       }
-      id = `activity-${++this.counter}`;
+      id = this.postedId(++this.counter, activity);
       kind = m[2] ? 'reply' : 'send';
       if (this.splitsTextAndCard && typeof activity.text === 'string' && activity.text !== '' && cardOf(activity)) {
         const { text, attachments, ...rest } = activity;
