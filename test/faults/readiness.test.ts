@@ -4,6 +4,7 @@
  * ready again after.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,6 +69,53 @@ describe('readiness tells the truth about writes', function () {
       assert.match(store.writeReadiness().problem ?? '', /the last write failed: .*full/);
       await store.close();
     });
+
+    /**
+     * A fault the probe's looks cannot see: the process may not grow a file past its size limit
+     * (RLIMIT_FSIZE, `ulimit -f`: writes fail with EFBIG), as with a disk quota used up (EDQUOT) or a
+     * disk whose writes fail, while the file system says it has room. Set with util-linux's prlimit on
+     * this process (the writer thread shares its limits), given back after.
+     */
+    function fileSizeLimit(): string {
+      const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max file size'));
+      const [soft, hard] = line!.replace('Max file size', '').trim().split(/\s+/);
+      return `${soft}:${hard}`;
+    }
+    function setFileSizeLimit(limit: string): void {
+      execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${limit}`]);
+    }
+
+    for (const writer of ['thread', 'inline'] as const) {
+      it(`${writer} writer: stays not ready while writes still fail where the file system has room (a file size limit), ready once it is raised`, async function () {
+        try {
+          execFileSync('prlimit', ['--version'], { stdio: 'ignore' });
+        } catch {
+          this.skip();
+        }
+        const store = await openSqliteStore({ file, writer, readiness: { cacheMs: 0, failureHoldMs: 0 } });
+        const before = fileSizeLimit();
+        try {
+          await store.audit.append([anEvent('config.loaded')]);
+          assert.equal(await store.ping(), true);
+          // No file may grow past the size the write-ahead log has now: the next commit cannot append to it.
+          setFileSizeLimit(`${fs.statSync(`${file}-wal`).size}:${before.split(':')[1]}`);
+          try {
+            await assert.rejects(store.audit.append([big(200_000)]), (err: Error) => store.storageFault(err) === 'disk');
+            assert.equal(await store.ping(), false, 'not ready: the next write fails as this one did');
+            assert.match(store.writeReadiness().problem ?? '', new RegExp(`this process may not grow a file past \\d+ bytes \\(its file size limit, ulimit -f or LimitFSIZE\\), and ${file}-wal is \\d+ bytes: writes that grow it fail \\(EFBIG\\)`));
+            assert.equal(await store.ping(), false, 'still not ready at the next probe');
+          } finally {
+            setFileSizeLimit(before);
+          }
+          assert.equal(await store.ping(), true, 'ready once the limit is raised');
+          await store.audit.append([big(200_000)]);
+          assert.equal((await verifyChain(store.audit.read())).ok, true);
+        } finally {
+          setFileSizeLimit(before);
+          await store.close();
+        }
+      });
+    }
 
     it('is not ready once closed', async () => {
       const store = await openSqliteStore({ file });

@@ -2,7 +2,8 @@
  * Readiness that tells the truth: can the store take a durable write now? A SELECT 1 answers even
  * while the disk is full or another process holds the write lock. This looks at how the last write
  * ended and at a cheap probe that writes nothing: the write lock can be taken (BEGIN IMMEDIATE,
- * ROLLBACK), the database may still grow (max_page_count, free pages) and the file system has room.
+ * ROLLBACK), the database may still grow (max_page_count, free pages), the file system has room and
+ * the process may still grow its files (its file size limit).
  * The answer is kept for a moment, so probes polled often cost nothing; a failed write drops it.
  */
 import fs from 'node:fs';
@@ -114,6 +115,46 @@ export class WriteReadiness {
     const fsStat = fs.statfsSync(path.dirname(path.resolve(this.file)));
     const free = fsStat.bavail * fsStat.bsize;
     if (free < this.minFreeBytes) return { ok: false, problem: `the file system holding ${this.file} has ${free} bytes free` };
+    return this.fileSizeLimitProblem();
+  }
+
+  /**
+   * A process may not grow a file past its file size limit (RLIMIT_FSIZE: `ulimit -f`, systemd's
+   * LimitFSIZE): its writes there fail with EFBIG, SQLite's disk I/O error, while the file system has
+   * room. Before, readiness was 200 again two seconds after each write that failed so, while every
+   * click was told nothing changed. Linux tells the limit in /proc/self/limits (shared by the writer
+   * thread); elsewhere this look is skipped.
+   */
+  private fileSizeLimitProblem(): Readiness | undefined {
+    const limit = fileSizeLimit();
+    if (limit === undefined) return undefined;
+    const [name, size] = [this.file, `${this.file}-wal`]
+      .map((f): [string, number] => [f, fileSize(f)])
+      .reduce((a, b) => (b[1] > a[1] ? b : a));
+    if (limit - size >= this.minFreeBytes) return undefined;
+    return {
+      ok: false,
+      problem: `this process may not grow a file past ${limit} bytes (its file size limit, ulimit -f or LimitFSIZE), and ${name} is ${size} bytes: writes that grow it fail (EFBIG). Raise the limit (prlimit --pid, or start Countersign again with a higher one)`,
+    };
+  }
+}
+
+/** This process's soft file size limit in bytes (/proc/self/limits), or undefined when unlimited or not told. */
+function fileSizeLimit(): number | undefined {
+  let limits: string;
+  try {
+    limits = fs.readFileSync('/proc/self/limits', 'utf8');
+  } catch {
     return undefined;
+  }
+  const soft = /^Max file size\s+(\S+)/m.exec(limits)?.[1];
+  return soft !== undefined && /^\d+$/.test(soft) ? Number(soft) : undefined;
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
   }
 }
