@@ -21,7 +21,7 @@ import type { CardVersionClaims, ConversationReferenceStore } from './ports';
  * Where the notifier finds a request's cards (the app's bindings), claims the version it sends to
  * each (shared by every instance), and how to reach their conversations.
  */
-export type NotifierStores = Pick<ConversationReferenceStore, 'getReference'> & Pick<CardBindingStore, 'getCardMessages'> & CardVersionClaims;
+export type NotifierStores = Pick<ConversationReferenceStore, 'getReference' | 'storageFault'> & Pick<CardBindingStore, 'getCardMessages'> & CardVersionClaims;
 import type { Logger } from '../log/context';
 import { shownVersion, type ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
@@ -255,7 +255,7 @@ export class TeamsNotifier implements RequestNotifier {
       try {
         return await this.conversations.getCardMessages(requestId);
       } catch (err) {
-        const wait = this.cardUpdateRetryMs[failures];
+        const wait = this.storeStoppedBy(err) ? undefined : this.cardUpdateRetryMs[failures];
         if (wait === undefined) {
           this.log.error({ requestId, attempts: failures + 1, err: String(err) }, 'card update failed: the request\'s cards could not be looked up');
           return undefined;
@@ -312,6 +312,16 @@ export class TeamsNotifier implements RequestNotifier {
     cards.finish();
   }
 
+  /**
+   * Whether the store refused for good (its database changed under it: a file deleted or replaced,
+   * its audit log rewritten, a table dropped): nothing more is written and Countersign is stopping,
+   * so another try fails the same way. Before, each card update under way tried again every few
+   * seconds, and the stop that follows waited its whole grace (20 s) for them before it exited.
+   */
+  private storeStoppedBy(err: unknown): boolean {
+    return this.conversations.storageFault?.(err) === 'damaged';
+  }
+
   /** Waits `ms` before a card update is tried again; false when Countersign stopped meanwhile. */
   private retryWait(ms: number): Promise<boolean> {
     if (this.stopping) return Promise.resolve(false);
@@ -363,7 +373,7 @@ export class TeamsNotifier implements RequestNotifier {
         if (busy) await delay(this.cardLease.busyRetryMs);
       }
     } catch (err) {
-      outcome = { failed: err, again: !updateCannotSucceed(err) && !(err instanceof SendAbandonedError) };
+      outcome = { failed: err, again: !updateCannotSucceed(err) && !(err instanceof SendAbandonedError) && !this.storeStoppedBy(err) };
     } finally {
       // A failed update gives its version back: this instance's retry, or another's update, may send it.
       if (claimed) await this.release(requestId, message, claimed, 'shown' in outcome);

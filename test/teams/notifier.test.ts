@@ -290,6 +290,30 @@ describe('Card updates that fail', () => {
     assert.equal(logged.filter((l) => l.level === 'error' && l.fields.activityId === 'card-1').length, 1);
   });
 
+  it('does not try again an update, or a look-up of the cards, that the store refused for good (its database changed under it: Countersign is stopping)', async () => {
+    const gone = Object.assign(new Error('the database file …/countersign.db was deleted while Countersign had it open'), { name: 'DatabaseFileGoneError' });
+    for (const fails of ['claimCardVersion', 'getCardMessages'] as const) {
+      const { notifier, logged } = notifierWith(async () => undefined);
+      // A retry a minute later: the stop that follows such a store's failure waited its whole grace for them.
+      notifier.cardUpdateRetryMs = [60_000];
+      const stores = (notifier as unknown as { conversations: NotifierStores }).conversations;
+      let tries = 0;
+      stores[fails] = (async () => {
+        tries++;
+        throw gone;
+      }) as never;
+      stores.storageFault = (err) => (err === gone ? 'damaged' : undefined);
+      const done = notifier.cardChanged(requestIn('succeeded'));
+      const ended = await Promise.race([done.then(() => 'ended'), sleep(1000).then(() => 'still trying')]);
+      notifier.abandonWaiting('test over');
+      await done;
+      assert.equal(ended, 'ended', `${fails}: given up at once`);
+      assert.equal(tries, fails === 'claimCardVersion' ? 2 : 1, `${fails}: one try per card message`);
+      assert.equal(logged.filter((l) => /trying again/.test(l.msg)).length, 0, `${fails}: ${JSON.stringify(logged.map((l) => l.msg))}`);
+      assert.ok(logged.some((l) => l.level === 'error' && String(l.fields.err).includes('was deleted while Countersign had it open')), `${fails}: the failure is logged`);
+    }
+  });
+
   it('drops the updates waiting to be tried again when Countersign stops, and says so', async () => {
     const { notifier, logged } = notifierWith(async (activityId) => {
       if (activityId === 'card-1') throw unavailable();
