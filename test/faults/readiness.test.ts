@@ -117,6 +117,54 @@ describe('readiness tells the truth about writes', function () {
       });
     }
 
+    describe('on a file system the kernel made read-only under it (root: an ext4 image, errors=remount-ro)', () => {
+      let mount: string;
+      let image: string;
+      before(function () {
+        mount = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-erofs-'));
+        image = `${mount}.img`;
+        try {
+          fs.writeFileSync(image, '');
+          fs.truncateSync(image, 16 * 1024 * 1024);
+          execFileSync('mkfs.ext4', ['-q', '-F', image], { stdio: 'ignore' });
+          execFileSync('mount', ['-o', 'loop,errors=remount-ro', image, mount], { stdio: 'ignore' });
+        } catch {
+          fs.rmSync(mount, { recursive: true, force: true });
+          fs.rmSync(image, { force: true });
+          this.skip();
+        }
+      });
+      after(() => {
+        if (!mount || !fs.existsSync(mount)) return;
+        try {
+          execFileSync('umount', [mount], { stdio: 'ignore' });
+        } catch {
+          // not mounted (skipped)
+        }
+        fs.rmSync(mount, { recursive: true, force: true });
+        fs.rmSync(image, { force: true });
+      });
+
+      it('stays not ready while its writes fail, saying a test write failed too', async function () {
+        const device = path.basename(execFileSync('findmnt', ['-n', '-o', 'SOURCE', mount], { encoding: 'utf8' }).trim());
+        const trigger = `/sys/fs/ext4/${device}/trigger_fs_error`;
+        if (!fs.existsSync(trigger)) this.skip();
+        const store = await openSqliteStore({ file: path.join(mount, 'countersign.db'), readiness: { cacheMs: 0, failureHoldMs: 0 } });
+        try {
+          await store.audit.append([anEvent('config.loaded')]);
+          assert.equal(await store.ping(), true);
+          // What ext4 does after a disk error with errors=remount-ro: every write to it fails with EROFS.
+          fs.writeFileSync(trigger, 'countersign readiness test');
+          await assert.rejects(store.audit.append([big(200_000)]), (err: Error) => store.storageFault(err) === 'disk');
+          assert.equal(await store.ping(), false, 'not ready: the next write fails as this one did');
+          assert.match(store.writeReadiness().problem ?? '', /^writes still fail: a test write failed \(SqliteError: .*\) as the last write did \(.*\): the disk is failing, full or read-only$/);
+          assert.equal(await store.ping(), false, 'and at the next probe');
+        } finally {
+          await store.close();
+        }
+      });
+    });
+
     it('is not ready once closed', async () => {
       const store = await openSqliteStore({ file });
       assert.equal(await store.ping(), true);

@@ -3,14 +3,16 @@
  * while the disk is full or another process holds the write lock. This looks at how the last write
  * ended and at a cheap probe that writes nothing: the write lock can be taken (BEGIN IMMEDIATE,
  * ROLLBACK), the database may still grow (max_page_count, free pages), the file system has room and
- * the process may still grow its files (its file size limit).
+ * the process may still grow its files (its file size limit). After a write failed for its storage,
+ * none of that shows whether writes work again (a file system the kernel made read-only after a disk
+ * error, a failing disk), so until a write commits the probe makes a test write (writeAgain).
  * The answer is kept for a moment, so probes polled often cost nothing; a failed write drops it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { GroupCommitWriter } from './group-commit';
-import { StoreBusyError, isBusy } from './write-lock';
+import { StoreBusyError, isBusy, isDamaged, isStorageFault } from './write-lock';
 
 export interface ReadinessOptions {
   /** How long an answer is reused (ms). */
@@ -76,7 +78,7 @@ export class WriteReadiness {
       return { ok: false, problem: `the last write failed: ${String(last.error)}` };
     }
     try {
-      return this.lockProblem(now) ?? this.roomProblem() ?? { ok: true };
+      return this.lockProblem(now) ?? this.roomProblem() ?? this.writeAgain() ?? { ok: true };
     } catch (err) {
       return { ok: false, problem: `the store cannot be probed: ${String(err)}` };
     }
@@ -103,6 +105,39 @@ export class WriteReadiness {
       const refused = gaveUp !== undefined && gaveUp >= this.lockBusySince;
       if (held < this.writer.lockWaitLimitMs && !refused) return undefined;
       return { ok: false, problem: `another process has held the write lock for ${held} ms (writes wait ${this.writer.lockWaitLimitMs} ms)` };
+    } finally {
+      this.db.pragma(`busy_timeout = ${restore}`);
+    }
+  }
+
+  /**
+   * The last write failed for its storage (SQLITE_FULL, SQLITE_IOERR, read-only) and none committed
+   * since: whether writes work again is known only by making one. Before, the probe was ready again
+   * two seconds after the failure wherever the lock could be taken and the file system said it had
+   * room, while every click was told that nothing changed: tried for real on an ext4 file system
+   * the kernel made read-only after a disk error (errors=remount-ro), /readyz went 200 and 503 in
+   * turn. The test write sets the database's user_version (which Countersign does not use) to the
+   * value it has: a page of the write-ahead log, committed as any write is, nothing changed. At most
+   * one a second (the answer is kept), and only until one commits. It proves a small write only: a
+   * quota with room for a page and not for a request is seen again at the next write that fails.
+   */
+  private writeAgain(): Readiness | undefined {
+    const last = this.writer.lastOutcome;
+    if (!last || last.ok || !isStorageFault(last.error) || isDamaged(last.error) || this.db.inTransaction) return undefined;
+    const restore = Math.trunc(this.db.pragma('busy_timeout', { simple: true }) as number);
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      const version = Math.trunc(this.db.pragma('user_version', { simple: true }) as number);
+      this.db.pragma(`user_version = ${version}`);
+      this.db.exec('COMMIT');
+      this.writer.lastOutcome = { ok: true, at: performance.now() };
+      return undefined;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      // Another process took the lock meanwhile: lockProblem's to judge at the next probe.
+      if (isBusy(err)) return undefined;
+      return { ok: false, problem: `writes still fail: a test write failed (${String(err)}) as the last write did (${String(last.error)}): the disk is failing, full or read-only` };
     } finally {
       this.db.pragma(`busy_timeout = ${restore}`);
     }
