@@ -3,6 +3,7 @@
  * SQLite's words mean and what to do, instead of "database is locked" alone.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +52,26 @@ describe('a start that cannot open its SQLite store or checkpoint file', functio
     assert.ok(err instanceof StartupError || err instanceof Error, String(err));
     return (err as Error).message;
   }
+
+  it('names the file size limit (ulimit -f) a start cannot write past, not a failing disk', async function () {
+    try {
+      execFileSync('prlimit', ['--version'], { stdio: 'ignore' });
+    } catch {
+      this.skip(); // util-linux's prlimit sets this process's limit
+    }
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max file size'))!;
+    const before = line.replace('Max file size', '').trim().split(/\s+/).slice(0, 2).join(':');
+    // Smaller than the database: the start's first write past it fails with EFBIG (SQLite: disk I/O error).
+    execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=8192:${before.split(':')[1]}`]);
+    let message: string;
+    try {
+      message = await refused();
+    } finally {
+      execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${before}`]);
+    }
+    assert.match(message, new RegExp(`^the SQLite database ${databaseFile(dataDir)} cannot grow: this process may not grow a file past 8192 bytes \\(its file size limit, ulimit -f or LimitFSIZE\\), and ${databaseFile(dataDir)}(-wal)? is \\d+ bytes: writes that grow it fail \\(EFBIG\\) \\(disk I/O error\\): raise the limit, then start again`));
+    await (await start()).stop();
+  });
 
   it('names the file and the other process when the write lock is held past the wait', async () => {
     const other = new Database(databaseFile(dataDir));

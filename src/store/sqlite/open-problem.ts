@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { outOfInodes, whyNotWritable } from './connection';
+import { fileSizeLimitReached } from './file-size-limit';
 import { isBusy } from './write-lock';
 
 export class SqliteStartupError extends Error {
@@ -31,6 +32,9 @@ export function sqliteOpenProblem(err: unknown, file: string, freeSpace: (dir: s
       if (free !== undefined && free < NEARLY_FULL_BYTES) {
         return `the disk holding ${file} is full or nearly so (${Math.floor(free / 1024)} KiB free; ${said}): free some space, then start again (docs/faults.md)`;
       }
+      // A file size limit (ulimit -f) makes a write past it fail as EFBIG, an I/O error to SQLite too.
+      const limited = fileSizeLimitReached(file, LIMIT_MARGIN_BYTES);
+      if (limited) return `the SQLite database ${file} cannot grow: ${limited} (${said}): raise the limit, then start again (docs/faults.md)`;
       return `the disk holding ${file} failed a read or write (${said}): check the disk, then start again`;
     }
     const noInodes = code.startsWith('SQLITE_CANTOPEN') ? outOfInodes(file, freeInodes) : undefined;
@@ -50,6 +54,9 @@ export function sqliteOpenProblem(err: unknown, file: string, freeSpace: (dir: s
 
 /** Below this much free space, an I/O error at start is taken for a full disk (SQLite's WAL and a checkpoint need a few MB). */
 const NEARLY_FULL_BYTES = 4 * 1024 * 1024;
+
+/** Within this much of the file size limit, an I/O error at start is taken for the limit reached. */
+const LIMIT_MARGIN_BYTES = 1024 * 1024;
 
 /** Free bytes for an unprivileged user on the file system holding `dir`, when it can be read. */
 function freeBytes(dir: string): number | undefined {

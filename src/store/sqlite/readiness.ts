@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { GroupCommitWriter } from './group-commit';
+import { fileSizeLimitReached } from './file-size-limit';
 import { StoreBusyError, isBusy, isDamaged, isStorageFault } from './write-lock';
 
 export interface ReadinessOptions {
@@ -153,43 +154,9 @@ export class WriteReadiness {
     return this.fileSizeLimitProblem();
   }
 
-  /**
-   * A process may not grow a file past its file size limit (RLIMIT_FSIZE: `ulimit -f`, systemd's
-   * LimitFSIZE): its writes there fail with EFBIG, SQLite's disk I/O error, while the file system has
-   * room. Before, readiness was 200 again two seconds after each write that failed so, while every
-   * click was told nothing changed. Linux tells the limit in /proc/self/limits (shared by the writer
-   * thread); elsewhere this look is skipped.
-   */
+  /** The process's file size limit (file-size-limit.ts) too close to the database or its -wal. */
   private fileSizeLimitProblem(): Readiness | undefined {
-    const limit = fileSizeLimit();
-    if (limit === undefined) return undefined;
-    const [name, size] = [this.file, `${this.file}-wal`]
-      .map((f): [string, number] => [f, fileSize(f)])
-      .reduce((a, b) => (b[1] > a[1] ? b : a));
-    if (limit - size >= this.minFreeBytes) return undefined;
-    return {
-      ok: false,
-      problem: `this process may not grow a file past ${limit} bytes (its file size limit, ulimit -f or LimitFSIZE), and ${name} is ${size} bytes: writes that grow it fail (EFBIG). Raise the limit (prlimit --pid, or start Countersign again with a higher one)`,
-    };
-  }
-}
-
-/** This process's soft file size limit in bytes (/proc/self/limits), or undefined when unlimited or not told. */
-function fileSizeLimit(): number | undefined {
-  let limits: string;
-  try {
-    limits = fs.readFileSync('/proc/self/limits', 'utf8');
-  } catch {
-    return undefined;
-  }
-  const soft = /^Max file size\s+(\S+)/m.exec(limits)?.[1];
-  return soft !== undefined && /^\d+$/.test(soft) ? Number(soft) : undefined;
-}
-
-function fileSize(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return 0;
+    const reached = fileSizeLimitReached(this.file, this.minFreeBytes);
+    return reached ? { ok: false, problem: `${reached}. Raise the limit (prlimit --pid, or start Countersign again with a higher one)` } : undefined;
   }
 }
