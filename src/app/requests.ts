@@ -178,7 +178,7 @@ async function prepareAndStore(deps: AppDeps, input: CreateInput, breakGlass: bo
     }
     const needed = requiredTarget(operation);
     if (!request.baseline.exists && needed) {
-      return { ok: false, error: `There is no ${needed} in Azure now, so "${command.name}" has nothing to act on and was not put up for approval. ${lookupHint(deps, operation.kind === 'deleteResourceGroup' ? 'groups' : 'resources')}` };
+      return { ok: false, error: `There is no ${needed} in Azure now, so "${command.name}" has nothing to act on and was not put up for approval. ${lookupHint(deps, needed.startsWith('resource group ') ? 'groups' : 'resources')}` };
     }
   }
   // Who asked, and what approvers are shown: what it will do (the drift check compares Azure with it before execution), its risk and environment.

@@ -155,9 +155,9 @@ function armIdWords(id: string): string {
 
 /**
  * The resource an operation acts on and needs to exist in Azure, in words: a delete, an action or a
- * scale of nothing would be approved for nothing, and a typo in a name would read as done. Undefined
- * for the others: a deployment or a group's creation makes its target, and a tag write on nothing is
- * refused by Azure.
+ * scale of nothing would be approved for nothing, and a typo in a name would read as done; a tag write
+ * on nothing would be approved and only then refused by Azure. Undefined for the others: a deployment
+ * or a group's creation makes its target.
  */
 export function requiredTarget(op: ChangeOperation): string | undefined {
   // Every kind named (no default): a new kind must say whether its target has to exist.
@@ -168,9 +168,10 @@ export function requiredTarget(op: ChangeOperation): string | undefined {
     case 'resourceAction':
     case 'scaleResource':
       return armIdWords(op.resourceId);
+    case 'setTags':
+      return armIdWords(op.scope);
     case 'deployTemplate':
     case 'createResourceGroup':
-    case 'setTags':
       return undefined;
     default: {
       // A kind not named above does not compile here.

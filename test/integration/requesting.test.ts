@@ -180,6 +180,18 @@ describe('requesting in Teams (bot over HTTP)', function () {
     assert.equal((await h.bot.deps.store.requests.list({})).length, before, 'nothing was asked');
   });
 
+  it('refuses a tag write on a group or resource Azure does not have, before anyone is asked to approve what Azure would refuse', async () => {
+    const before = (await h.bot.deps.store.requests.list({})).length;
+    let from = await h.teams.say(people.alice, 'tag staging-olde owner platform reason: typo check', opsChannel);
+    assert.equal(
+      shown(lastText(h, from)),
+      '[SANDBOX] There is no resource group staging-olde in Azure now, so "tag" has nothing to act on and was not put up for approval. Check the name: "list groups" lists the subscription\'s resource groups.',
+    );
+    from = await h.teams.say(people.alice, 'tag vm vm-web-01 owner platform', opsChannel);
+    assert.match(shown(lastText(h, from)), /^\[SANDBOX\] There is no vm-web-01 \(Microsoft\.Compute\/virtualMachines\) in resource group production-vm in Azure now, so "tag vm" has nothing to act on/);
+    assert.equal((await h.bot.deps.store.requests.list({})).length, before, 'nothing was asked');
+  });
+
   it('answers a typed cancel with how to cancel, not as an unknown command', async () => {
     let from = await h.teams.say(people.alice, 'cancel CS-XXXX', alicePersonal);
     assert.equal(lastText(h, from), '[SANDBOX] To cancel CS-XXXX, use the Cancel button on its card (the requester can; approvers too while it waits for its run time). Type "status CS-XXXX" to have its card posted here.');
@@ -349,13 +361,13 @@ describe('requesting in Teams (bot over HTTP)', function () {
   });
 
   it('shows when each pending request expires in the reader\'s time, and still escapes what was typed', async () => {
-    const made = await h.teams.say(people.alice, 'tag staging-old owner "{{DATE(x)}} *bold*" reason: pending card times', opsChannel);
+    const made = await h.teams.say(people.alice, 'tag staging-web-frontend owner "{{DATE(x)}} *bold*" reason: pending card times', opsChannel);
     const requestId = cardActions(lastCard(h, made))[0].data.requestId as string;
     const expiresAt = (await h.bot.deps.store.requests.get(requestId))!.expiresAt.replace(/\.\d+Z$/, 'Z');
     const from = await h.teams.say(people.alice, 'pending', alicePersonal);
     const text = cardText(lastCard(h, from));
     const line = text.split('\n').find((l) => l.startsWith(`${requestId}:`)) ?? assert.fail(text);
-    assert.equal(line, `${requestId}: tag staging-old owner "{\u200B{DATE(x)}} \\*bold\\*" by Alice Requester, pending approval, 0 of 1 approval, expires {{DATE(${expiresAt}, SHORT)}} {{TIME(${expiresAt})}}`);
+    assert.equal(line, `${requestId}: tag staging-web-frontend owner "{\u200B{DATE(x)}} \\*bold\\*" by Alice Requester, pending approval, 0 of 1 approval, expires {{DATE(${expiresAt}, SHORT)}} {{TIME(${expiresAt})}}`);
   });
 
   it('posts no card of a request into a shared conversation it is not in: status and pending say where to look instead', async () => {
