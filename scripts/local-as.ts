@@ -245,9 +245,17 @@ function answerOf(text: string): { verdict: 'accepted' | 'refused' | 'unreadable
   const stateAt = blocks.findIndex((b) => b.type === 'ColumnSet' && b.id === 'state');
   const notice = blocks.slice(0, Math.max(stateAt, 0)).find((b) => b.type === 'Container' && b.style === 'attention')?.items?.[0]?.text;
   const state = blocks[stateAt]?.columns?.[0]?.items?.[0]?.text;
-  const result = blocks.find((b, i) => i > stateAt && b.type === 'Container' && b.separator === true && b.items?.[0]?.weight === 'Bolder')?.items?.[0]?.text;
+  const outcome = blocks.find((b, i) => i > stateAt && b.type === 'Container' && b.separator === true && b.items?.[0]?.weight === 'Bolder')?.items?.[0]?.text;
+  // A request approved to run at once has no result yet: who decided is the approvals' last "Approved by" line.
+  const approvedBy = blocks
+    .filter((b, i) => i > stateAt && b.type === 'Container' && b.separator === true)
+    .flatMap((b) => b.items ?? [])
+    .map((b) => b.text)
+    .filter((t): t is string => typeof t === 'string' && t.startsWith('Approved by '))
+    .at(-1);
+  const result = typeof outcome === 'string' && outcome ? outcome : approvedBy;
   if (typeof state !== 'string') return { verdict: 'unreadable', line: 'it is a card that has no state' };
-  const now = [`the card now says ${plainText(state)}`, typeof result === 'string' && result ? `: ${plainText(result)}` : ''].join('');
+  const now = [`the card now says ${plainText(state)}`, result ? `: ${plainText(result)}` : ''].join('');
   if (typeof notice === 'string' && notice) return { verdict: 'refused', line: `${plainText(notice)} (${now})` };
   return { verdict: 'accepted', line: now };
 }

@@ -261,6 +261,14 @@ describe('npm run local:as', () => {
     assert.match(run.stdout, /the card now says APPROVED, SCHEDULED: Runs at 2026-03-07 02:00 UTC\n$/);
   });
 
+  it('tells who approved a request that runs at once, as its card does, not the bare state', async () => {
+    const approved = requestIn('approved', { id: ID });
+    answerWithCardOf(approved);
+    const run = await localAs(['bob', 'approve', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /clicked approve on request CS-7K3M9QXW: the card now says APPROVED: Approved by Bob Approver, \d{4}-\d\d-\d\d \d\d:\d\d UTC\n$/);
+  });
+
   it('exits 3, saying why, when the bot refuses the click with its notice on the card', async () => {
     const pending = requestIn('pending', { id: ID });
     answerWithCardOf(pending, 'You asked for request CS-7K3M9QXW, so you cannot approve it: a second person must.');
