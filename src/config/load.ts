@@ -26,7 +26,9 @@ export function loadConfig(file: string): CountersignConfig {
       throw new ConfigError(absolute, [{ key: '', problem: `${err.message}${why}` }]);
     }
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(absolute, [{ key: '', problem: `cannot read the file (${code ?? String(err)})${code === 'ENOENT' ? danglingLink(absolute) : ''}` }]);
+    // A missing file said in words, as the start says it: an errno code alone is not an answer.
+    const problem = code === 'ENOENT' ? `the file is missing (ENOENT)${danglingLink(absolute)}` : `cannot read the file (${code ?? String(err)})`;
+    throw new ConfigError(absolute, [{ key: '', problem }]);
   }
   return parseConfig(utf8Text(bytes, absolute), absolute);
 }

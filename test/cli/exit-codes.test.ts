@@ -85,7 +85,7 @@ describe('countersign exit codes', function () {
       for (const command of ['config', 'azure']) {
         const r = await inOtherFolder([command, 'check'], {});
         assert.equal(r.code, 1, r.stderr);
-        assert.ok(r.stderr.includes(`cannot read the file (ENOENT)\nNo file was given and COUNTERSIGN_CONFIG is not set, so the config is the default, config/countersign.example.yaml, under the working directory ${fs.realpathSync(elsewhere)}: give the file (countersign ${command} check <file>), or set COUNTERSIGN_CONFIG.\n`), r.stderr);
+        assert.ok(r.stderr.includes(`the file is missing (ENOENT)\nNo file was given and COUNTERSIGN_CONFIG is not set, so the config is the default, config/countersign.example.yaml, under the working directory ${fs.realpathSync(elsewhere)}: give the file (countersign ${command} check <file>), or set COUNTERSIGN_CONFIG.\n`), r.stderr);
       }
     });
 

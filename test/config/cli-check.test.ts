@@ -173,6 +173,6 @@ describe('countersign config check', function () {
   it('exits 1 for a file that does not exist', () => {
     const r = check(fixture('no-such-file.yaml'));
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /no-such-file\.yaml: \(top level\): cannot read the file \(ENOENT\)/);
+    assert.match(r.stderr, /no-such-file\.yaml: \(top level\): the file is missing \(ENOENT\)/);
   });
 });

@@ -410,13 +410,13 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     const missing = fixture('no-such-file.yaml');
     assert.throws(
       () => loadConfig(missing),
-      (err: unknown) => err instanceof ConfigError && err.file === missing && err.problems[0].problem === 'cannot read the file (ENOENT)' && err.message.includes(`${missing}: (top level): cannot read`),
+      (err: unknown) => err instanceof ConfigError && err.file === missing && err.problems[0].problem === 'the file is missing (ENOENT)' && err.message.includes(`${missing}: (top level): the file is missing`),
     );
     // A link to nothing is said to be one, not taken for a file missing.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-link-'));
     try {
       fs.symlinkSync('releases/42/countersign.yaml', path.join(dir, 'countersign.yaml'));
-      assert.throws(() => loadConfig(path.join(dir, 'countersign.yaml')), (err: unknown) => err instanceof ConfigError && err.problems[0].problem === `cannot read the file (ENOENT): it is a link to ${path.join(dir, 'releases/42/countersign.yaml')}, which is not there`);
+      assert.throws(() => loadConfig(path.join(dir, 'countersign.yaml')), (err: unknown) => err instanceof ConfigError && err.problems[0].problem === `the file is missing (ENOENT): it is a link to ${path.join(dir, 'releases/42/countersign.yaml')}, which is not there`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
