@@ -38,13 +38,18 @@ export async function copiesInThisThread(deps: AppDeps, requestId: string, where
   return (await deps.store.cards.getCardMessages(requestId)).filter((m) => m.conversationId === where.conversationId).length;
 }
 
-/** Records a card message posted for the request (nothing when the channel returned no message id). */
-export async function recordCardPosted(deps: AppDeps, requestId: string, message: Partial<CardMessage>): Promise<void> {
+/**
+ * Records a card message posted for the request (nothing when the channel returned no message id).
+ * `shows` is the version of the request the card shows (shownVersion of the request it was rendered
+ * from): recorded as sent to it, so that no update (a start's refresh of the day's cards) sends it
+ * that version again. 0 when not known (a card a resumed round finds posted): it is updated once more.
+ */
+export async function recordCardPosted(deps: AppDeps, requestId: string, message: Partial<CardMessage>, shows = 0): Promise<void> {
   if (!message.activityId || !message.conversationId) return;
   // Refused here, in words, not by the store's index (a PostgreSQL driver error past ~2,700 bytes).
   const long = connectorIdProblem('message', message.activityId) ?? connectorIdProblem('chat', message.conversationId);
   if (long) throw new CardIdTooLongError(long);
-  await deps.store.cards.saveCardMessage(requestId, { conversationId: message.conversationId, activityId: message.activityId });
+  await deps.store.cards.saveCardMessage(requestId, { conversationId: message.conversationId, activityId: message.activityId }, shows);
 }
 
 /**

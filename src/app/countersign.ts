@@ -257,9 +257,12 @@ export class Countersign {
     void this.telling.track(outsideTurn(() => withLogContext({ requestId }, () => inBackground(this.deps, requestId, work))));
   }
 
-  /** Records a card message posted for a request: clicks count from it, and it is kept current. */
-  cardPosted(requestId: string, message: Partial<CardMessage>): Promise<void> {
-    return recordCardPosted(this.deps, requestId, message);
+  /**
+   * Records a card message posted for a request: clicks count from it, and it is kept current.
+   * `shows`: the version of the request the card shows (shownVersion), 0 when not known.
+   */
+  cardPosted(requestId: string, message: Partial<CardMessage>, shows?: number): Promise<void> {
+    return recordCardPosted(this.deps, requestId, message, shows);
   }
 
   /** A click on a request's card; the last required approval starts the execution in the background. */

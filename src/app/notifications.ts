@@ -21,7 +21,7 @@ import { isDecidable, shownVersion, type ApprovalRequest, type NotifyPolicy, typ
 import { CARD_COPIES_PER_CONVERSATION, recordCardPosted } from './card-binding';
 import { commandNamesOf, transact, type AppDeps } from './context';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CommitOutcomeUnknownError, storeFaultWords, type Delivery, type DeliveryOptions, type Recipient } from './ports';
+import { CommitOutcomeUnknownError, storeFaultWords, type CardMessage, type Delivery, type DeliveryOptions, type Recipient } from './ports';
 import { zoneOrUtc } from '../domain/delegation-time';
 import { eachAtMost, ROUND, Round, type Reached } from './round';
 import { decidingRolesOfCommands, delegationsInForce } from './delegations';
@@ -241,6 +241,8 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
     ...audience.people.map((id) => ({ id, send: toPerson(id) })),
     ...audience.channels.map((id) => ({ id, send: toChannel(id) })),
   ];
+  // A card posted now shows this request; one a resumed round finds posted (bound or not yet) an earlier version of it, not known.
+  const shows = (m: CardMessage) => (options.unlessBoundIn?.some((b) => b.conversationId === m.conversationId && b.activityId === m.activityId) ? 0 : shownVersion(request));
   const round = new Round(
     sends.map((s) => s.id),
     occasion,
@@ -262,7 +264,7 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
     eachAtMost(sends.length, ROUND.concurrency, async (index) => {
       if (!(await stillWaits())) return round.drop(index);
       if (!round.begin(index)) return;
-      round.note(index, await deliver(deps, request, sends[index].id, sends[index].send, () => round.waitsFor(index), () => round.binds(index)));
+      round.note(index, await deliver(deps, request, sends[index].id, sends[index].send, () => round.waitsFor(index), () => round.binds(index), shows));
     }).catch((err: unknown) => deps.log.error({ requestId: request.id, err: String(err) }, 'telling approvers failed'));
     const outcome = await round.finished();
     deps.log.info({ requestId: request.id, occasion, reached: outcome.reached.length, unreachable: outcome.unreachable.length }, 'approvers told');
@@ -310,7 +312,7 @@ function textWithCardAbove(text: string): string {
  * Sends one message of a round and binds its card. `wanted` says whether the round still waits for
  * it: a card whose answer came after a stop cut the round short is not bound (it was recorded as not
  * reached). `binds` tells the round the binding starts, and its signal ends the binding's retries
- * when a stop cuts the round.
+ * when a stop cuts the round. `shows` is the version of the request the card delivered shows (0: not known).
  */
 async function deliver(
   deps: AppDeps,
@@ -319,6 +321,7 @@ async function deliver(
   send: () => Promise<Delivery>,
   wanted: () => boolean,
   binds: () => AbortSignal,
+  shows: (message: CardMessage) => number,
 ): Promise<Reached> {
   const delivery = await Promise.resolve()
     .then(send)
@@ -331,7 +334,7 @@ async function deliver(
   // this person with a card whose buttons are refused: they count as not reached (card and audit
   // say so), and the round goes on to the others.
   const cut = binds();
-  return persistently(deps, request.id, 'recording a card sent to an approver', () => recordCardPosted(deps, request.id, delivery.message), cut).then(
+  return persistently(deps, request.id, 'recording a card sent to an approver', () => recordCardPosted(deps, request.id, delivery.message, shows(delivery.message)), cut).then(
     (): Reached => {
       // Bound after the cut's wait was over: the record (written, or about to be) says not reached.
       if (!wanted()) deps.log.warn({ requestId: request.id, who: id }, 'a card was bound after the stop recorded its approver as not reached: its buttons work');

@@ -204,8 +204,13 @@ export interface CardMessage {
  * every one of them is refreshed when the request changes.
  */
 export interface CardBindingStore {
-  /** Records a posted card (idempotent: the same message twice is one binding). */
-  saveCardMessage(requestId: string, message: CardMessage): Promise<void>;
+  /**
+   * Records a posted card (idempotent: the same message twice is one binding, which keeps what it
+   * recorded first). `version` is the version of the request the card shows (shownVersion), recorded
+   * as sent to it, so that no update sends it that version again (a start's refresh of the day's
+   * cards); 0, the default, when it is not known: the card is then updated once more.
+   */
+  saveCardMessage(requestId: string, message: CardMessage, version?: number): Promise<void>;
   /** The request's card messages, oldest first (empty when none was recorded). */
   getCardMessages(requestId: string): Promise<CardMessage[]>;
 }

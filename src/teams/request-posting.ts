@@ -8,7 +8,7 @@ import { CardFactory, type TurnContext } from 'botbuilder';
 import type { Countersign } from '../app/countersign';
 import { CardIdTooLongError, type StorageFault } from '../app/ports';
 import type { CreateInput } from '../app/requests';
-import type { ApprovalRequest } from '../domain/request';
+import { shownVersion, type ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
 import { pendingCard } from '../cards/lists';
 import type { Card } from '../cards/render';
@@ -79,7 +79,8 @@ export class RequestPosting {
   private async postAndRecord(context: TurnContext, request: ApprovalRequest, whenUnrecorded?: string): Promise<{ sent: boolean; recorded: boolean }> {
     const sent = await context.sendActivity({ attachments: [CardFactory.adaptiveCard(requestCard(request, this.sharedOptions(request)))] });
     try {
-      await this.app.cardPosted(request.id, { conversationId: context.activity.conversation.id, ...(sent?.id ? { activityId: sent.id } : {}) });
+      // The card shows this version: recorded as sent, so a start's refresh does not send it again.
+      await this.app.cardPosted(request.id, { conversationId: context.activity.conversation.id, ...(sent?.id ? { activityId: sent.id } : {}) }, shownVersion(request));
       return { sent: !!sent?.id, recorded: true };
     } catch (err) {
       this.app.log.warn({ requestId: request.id, err: String(err) }, 'a posted card could not be recorded: its buttons will be refused');

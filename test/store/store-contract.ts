@@ -746,6 +746,22 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.equal(await again(5, 'w2'), 'outdated', 'the card shows a newer version');
       });
 
+      it('records the version a card was saved showing as sent to it: that one is not sent again, a newer one is', async () => {
+        const a1 = { conversationId: 'conv-1', activityId: 'a1' };
+        const a2 = { conversationId: 'conv-1', activityId: 'a2' };
+        await store.cards.saveCardMessage('req-1', a1, 4);
+        await store.cards.saveCardMessage('req-1', a2);
+        const claim = (message: CardMessage, version: number) => store.cards.claimCardVersion('req-1', message, version, { holder: 'i1', ms: 60_000 });
+        assert.equal(await claim(a1, 4), 'outdated', 'the card shows that version already');
+        assert.equal(await claim(a1, 3), 'outdated', 'and an older one never');
+        assert.equal(await claim(a2, 1), 'claimed', 'a card saved without its version is updated once');
+        store = await h.reopen();
+        assert.equal(await claim(a1, 4), 'outdated', 'kept when the store is reopened');
+        await store.cards.saveCardMessage('req-1', a1, 9);
+        assert.equal(await claim(a1, 5), 'claimed', 'binding the message again keeps the version it recorded first');
+        assert.deepEqual(await store.cards.getCardMessages('req-1'), [a1, a2]);
+      });
+
       it('lets another holder take over a claim whose lease ran out (its instance died)', async () => {
         const a1 = { conversationId: 'conv-1', activityId: 'a1' };
         await store.cards.saveCardMessage('req-1', a1);

@@ -400,11 +400,15 @@ class MemoryConversations implements ConversationReferenceStore, CardBindingStor
     return text === undefined ? undefined : JSON.parse(text);
   }
 
-  async saveCardMessage(requestId: string, message: CardMessage): Promise<void> {
+  async saveCardMessage(requestId: string, message: CardMessage, version = 0): Promise<void> {
     const saved = { conversationId: message.conversationId, activityId: message.activityId };
     await this.store.write([], () => () => {
       const list = this.store.state.cards.get(requestId) ?? [];
-      if (!list.some((m) => m.conversationId === saved.conversationId && m.activityId === saved.activityId)) list.push(saved);
+      // As the SQL stores: the version the card shows is recorded as sent; a message bound already keeps its own.
+      if (!list.some((m) => m.conversationId === saved.conversationId && m.activityId === saved.activityId)) {
+        list.push(saved);
+        this.store.state.cardClaims.set(cardKey(requestId, saved), { ...NO_CLAIM, sentVersion: version });
+      }
       this.store.state.cards.set(requestId, list);
     });
   }

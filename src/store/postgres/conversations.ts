@@ -43,12 +43,14 @@ export class PostgresConversationStore implements ConversationReferenceStore, Ca
     return r.rows[0] ? JSON.parse(r.rows[0].reference) : undefined;
   }
 
-  async saveCardMessage(requestId: string, message: CardMessage): Promise<void> {
+  async saveCardMessage(requestId: string, message: CardMessage, version = 0): Promise<void> {
+    // The version the card shows is recorded as sent to it; a message bound already keeps its own.
     await this.writer.transaction((tx) =>
-      tx.query('INSERT INTO card_messages (request_id, conversation_id, activity_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+      tx.query('INSERT INTO card_messages (request_id, conversation_id, activity_id, sent_version) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
         requestId,
         message.conversationId,
         message.activityId,
+        version,
       ]),
     );
   }

@@ -42,8 +42,8 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
     return text === undefined ? undefined : JSON.parse(text);
   }
 
-  async saveCardMessage(requestId: string, message: CardMessage): Promise<void> {
-    await this.writer.submit('saveCardMessage', [requestId, { conversationId: message.conversationId, activityId: message.activityId }], [], { singleStatement: true });
+  async saveCardMessage(requestId: string, message: CardMessage, version = 0): Promise<void> {
+    await this.writer.submit('saveCardMessage', [requestId, { conversationId: message.conversationId, activityId: message.activityId }, version], [], { singleStatement: true });
   }
 
   async getCardMessages(requestId: string): Promise<CardMessage[]> {

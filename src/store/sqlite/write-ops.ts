@@ -103,7 +103,8 @@ export function writeOps(db: Database.Database) {
     `INSERT INTO personal_conversations (tenant_id, aad_object_id, reference) VALUES (lower(?), lower(?), ?)
      ON CONFLICT (tenant_id, aad_object_id) DO UPDATE SET reference = excluded.reference`,
   );
-  const saveCard = db.prepare('INSERT INTO card_messages (request_id, conversation_id, activity_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
+  // The version the card shows is recorded as sent to it; a message bound already keeps its own.
+  const saveCard = db.prepare('INSERT INTO card_messages (request_id, conversation_id, activity_id, sent_version) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
   const message = 'WHERE request_id = ? AND conversation_id = ? AND activity_id = ?';
   const readClaim = db.prepare(`SELECT sent_version AS sentVersion, lease_holder AS leaseHolder, lease_until AS leaseUntil FROM card_messages ${message}`);
   const writeClaim = db.prepare(`UPDATE card_messages SET sent_version = ?, lease_holder = ?, lease_until = ? ${message}`);
@@ -174,8 +175,8 @@ export function writeOps(db: Database.Database) {
       savePersonal.run(tenantId, aadObjectId, text);
     },
 
-    saveCardMessage(_w: WriteContext, requestId: string, m: CardMessage): void {
-      saveCard.run(requestId, m.conversationId, m.activityId);
+    saveCardMessage(_w: WriteContext, requestId: string, m: CardMessage, version: number): void {
+      saveCard.run(requestId, m.conversationId, m.activityId, version);
     },
 
     claimCardVersion(_w: WriteContext, requestId: string, m: CardMessage, version: number, lease: CardLease): CardClaim {
