@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { breakGlassDueAt, dueReminder, escalate, escalationDue, peopleToDecide, recordReach, remind, resumeRound, roundToResume, withRound } from '../../src/domain/lifecycle';
 import { decidingRoles, Roles } from '../../src/domain/policy';
+import { shownVersion } from '../../src/domain/request';
 import { alice, bob, buildRequest, dave, frank, minutesIn } from '../support/requests';
 
 const roles = new Roles({ approvers: [bob.aadObjectId, dave.aadObjectId, alice.aadObjectId], leads: [frank.aadObjectId.toUpperCase(), alice.aadObjectId] });
@@ -82,6 +83,20 @@ describe('domain: reaching approvers', () => {
       assert.ok(done.ok);
       assert.equal(done.request.round, undefined);
       assert.equal(withRound(r, 'created', { people: [], channels: [] }, started).round, undefined, 'nobody to tell: no round');
+    });
+
+    it('is no change of the card: letting go of those reached keeps the version the card shows, a new "could not reach" does not', () => {
+      const r = { ...announced(), version: 3 };
+      const reached = recordReach(r, minutesIn(1), { occasion: 'created', round: started, reached: [{ id: bob.aadObjectId }], unreachable: [] });
+      assert.ok(reached.ok);
+      assert.equal(reached.request.version, 4);
+      assert.equal(shownVersion(reached.request), 3, 'the cards posted at version 3 are current');
+      const again = recordReach(reached.request, minutesIn(2), { occasion: 'created', round: started, reached: [{ id: CHANNEL }], unreachable: [] });
+      assert.ok(again.ok);
+      assert.equal(shownVersion(again.request), 3, 'still');
+      const missed = recordReach(again.request, minutesIn(3), { occasion: 'created', round: started, reached: [], unreachable: [{ id: dave.aadObjectId, why: 'Teams answered 403' }] });
+      assert.ok(missed.ok);
+      assert.equal(shownVersion(missed.request), 6, 'the card shows who could not be reached');
     });
 
     it('is left alone by an outcome of another round (an older one, or one not recorded on the request)', () => {

@@ -8,7 +8,7 @@ import { type AuditEventDraft, requestEvent } from '../audit';
 import { formatDuration } from '../duration-text';
 import { decidingRoles, type Roles } from '../policy';
 import { RefusalReason } from '../refusal';
-import { type ApprovalRequest, isDecidable, type RoundDue, type RoundMissed, type RoundOccasion, type Unreachable } from '../request';
+import { type ApprovalRequest, isDecidable, shownVersion, type RoundDue, type RoundMissed, type RoundOccasion, type Unreachable } from '../request';
 import { breakGlassRound, reviewOpen } from './break-glass';
 import { next, refuse, type Transition } from './transition';
 
@@ -118,13 +118,20 @@ export function unreachableAfter(r: ApprovalRequest, o: ReachOutcome): Unreachab
   return [...(r.unreachable ?? []).filter((u) => !touched.some((id) => same(id, u.id))), ...o.unreachable];
 }
 
-/** Records a round of messages on the request (the card shows who could not be reached) with its audit records. */
+/**
+ * Records a round of messages on the request (the card shows who could not be reached) with its audit
+ * records. When who could not be reached stays as it was, only the round the request carries changed,
+ * which no card shows: the request keeps the version its card shows (`cardVersion`), so that the cards
+ * posted before (the new request's, its approvers') are not outdated by it and the next start does
+ * not send them again.
+ */
 export function recordReach(r: ApprovalRequest, now: Date, o: ReachOutcome): Transition {
   const unreachable = unreachableAfter(r, o);
   const round = roundAfter(r, o);
   const updated = next(r, now, { ...(unreachable.length > 0 ? { unreachable } : {}), ...(round ? { round } : {}) });
   if (unreachable.length === 0) delete updated.unreachable;
   if (!round) delete updated.round;
+  if (JSON.stringify(r.unreachable ?? []) === JSON.stringify(unreachable)) updated.cardVersion = shownVersion(r);
   return { ok: true, request: updated, events: reachEvents(updated, now.toISOString(), o) };
 }
 
