@@ -344,8 +344,10 @@ async function deliver(
       // The store's own failure in words (the log has the error): a card never shows the driver's message.
       const fault = deps.store.storageFault(err);
       const cause = fault ? `Countersign's database failed: ${storeFaultWords(fault)}` : err instanceof Error ? err.message : String(err);
-      // The round keeps the card: taken up again once the database works, it records this card rather than send a second one.
-      return { unreachable: { id, ...name, why: `the card was sent but could not be recorded, so its buttons will be refused (${cause})`.slice(0, 200) }, missed: { card: delivery.message } };
+      // Only a failure of the database keeps the card in the round (taken up again once the database
+      // works, it records this card rather than send a second one): one refused for good (a message id
+      // longer than Countersign takes) would be refused again at each resume, each said to be the database's.
+      return { unreachable: { id, ...name, why: `the card was sent but could not be recorded, so its buttons will be refused (${cause})`.slice(0, 200) }, ...(fault ? { missed: { card: delivery.message } } : {}) };
     },
   );
 }

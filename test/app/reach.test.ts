@@ -156,10 +156,13 @@ describe('app: reaching approvers', () => {
       const cards = f.store.cards;
       const original = cards.saveCardMessage.bind(cards);
       let failing = true;
+      const locked = busy();
       cards.saveCardMessage = async (requestId, message) => {
-        if (failing && message.conversationId === `personal-${bob.aadObjectId}`) throw busy();
+        if (failing && message.conversationId === `personal-${bob.aadObjectId}`) throw locked;
         return original(requestId, message);
       };
+      // The store names this failure its own (the fakes name none): only such a failure keeps the card.
+      Object.assign(f.store, { storageFault: (err: unknown) => (err === locked ? 'busy' : undefined) });
       const r = await created();
       const stored = await f.request(r.id);
       assert.equal(stored.unreachable?.[0]?.id, bob.aadObjectId);
@@ -175,6 +178,22 @@ describe('app: reaching approvers', () => {
       assert.equal(after.round, undefined);
       assert.equal(after.unreachable, undefined, 'the cards no longer say Bob was not reached');
       assert.equal((await clickPersonal(bob, r, 'approve')).ok, true, 'a click on the card he was sent first counts');
+    });
+
+    it('keeps no one whose card could not be recorded for a reason other than the database (a message id longer than Countersign takes), and takes nothing up for them', async () => {
+      const post = sent.cardToPerson.bind(sent);
+      sent.cardToPerson = async (request, person, text, options) => {
+        const delivery = await post(request, person, text, options);
+        return delivery.ok && person.aadObjectId === bob.aadObjectId ? { ...delivery, message: { ...delivery.message, activityId: 'x'.repeat(300) } } : delivery;
+      };
+      const r = await created();
+      const stored = await f.request(r.id);
+      assert.equal(stored.unreachable?.[0]?.id, bob.aadObjectId);
+      assert.match(stored.unreachable?.[0]?.why ?? '', /longer than the 256 Countersign takes/);
+      assert.equal(stored.round, undefined, 'the database did not fail: nothing is kept to take up again');
+      f.clock.advance(15_000);
+      assert.deepEqual((await f.anotherRun().sweepReach()).resumed, []);
+      assert.deepEqual(await f.audit({ types: ['approvers.round_resumed'] }), [], "no round said to be taken up because Countersign's database failed");
     });
 
     it('does not take the round up while another of its messages may still be on its way; then only whom the database kept from it', async () => {
