@@ -1221,6 +1221,27 @@ describe('PostgreSQL store, several instances on one database', function () {
       assert.equal(await s.ping(), true, 'ready again once a write committed');
     });
 
+    it('is ready again, without a write, once the last cancelled write is older than the hold: an instance taken out of rotation, with no clicks to write, is not left not ready for good', async () => {
+      await (await open()).close();
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}; ALTER ROLE ${role} SET statement_timeout = '100ms'`));
+      const s = await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) }, readiness: { failureHoldMs: 100, cancelledHoldMs: 600 } });
+      const held = aRequest('CS-HELD');
+      await s.requests.insert(held, [anEvent('request.created')]);
+      const holder = await db.superuser();
+      try {
+        await holder.query(`SET search_path = ${schema}; BEGIN; SELECT id FROM requests WHERE id = 'CS-HELD' FOR UPDATE`);
+        const cancelled = await s.requests.update({ ...held, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]).catch((err: unknown) => err);
+        assert.equal((cancelled as { code?: string }).code, '57014');
+      } finally {
+        await holder.query('ROLLBACK');
+        await holder.end();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(await s.ping(), false, 'a write was cancelled a moment ago, and the setting is still in force');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(await s.ping(), true, 'no write cancelled within the hold: ready again, nothing committed meanwhile');
+    });
+
     it('lets an auditor holding SELECT only verify the chain, and nothing more', async () => {
       const s = await open();
       await s.audit.append([anEvent('request.created'), anEvent('request.approved')]);

@@ -52,6 +52,12 @@ export interface PostgresReadinessOptions {
   clock?: () => number;
   /** After a write gave up waiting for a lock, not ready for this long unless a write commits (ms, default 2000). */
   failureHoldMs?: number;
+  /**
+   * After a write the server cancelled under a statement_timeout shorter than the lock wait, not
+   * ready for this long unless a write commits or the setting goes (ms, default 60000): each write
+   * cancelled again starts it again (cancelledProblem).
+   */
+  cancelledHoldMs?: number;
   /** How long the probe waits for a free connection of the pool before it answers not ready (ms, default 1000). */
   connectionWaitMs?: number;
   /** The store's connection: a new connection the server refused is told as the start tells it (explainConnectionError). */
@@ -83,6 +89,7 @@ export class PostgresReadiness {
   /** Since when the probe has found the chain lock held by the same holders (`key`). */
   private chainBusy: { key: string; since: number } | undefined;
   private readonly failureHoldMs: number;
+  private readonly cancelledHoldMs: number;
   private readonly connectionWaitMs: number;
   private readonly answerWaitMs: number;
   private readonly clock: () => number;
@@ -96,6 +103,7 @@ export class PostgresReadiness {
     private readonly witness: RequestWitness = new RequestWitness(),
   ) {
     this.failureHoldMs = options.failureHoldMs ?? 2000;
+    this.cancelledHoldMs = options.cancelledHoldMs ?? 60_000;
     this.connectionWaitMs = options.connectionWaitMs ?? 1000;
     this.answerWaitMs = options.answerWaitMs ?? 5000;
     this.clock = options.clock ?? Date.now;
@@ -342,11 +350,15 @@ export class PostgresReadiness {
    * hold of refusalProblem, the last write the server cancelled (57014) is still the newest word on
    * writes while none committed since, and the setting that cancels them is still in force on this
    * session; every write that meets a lock for longer is cancelled again. So not ready until a write
-   * commits or the setting no longer cuts a write's wait short (reset, or raised to the wait).
+   * commits or the setting no longer cuts a write's wait short (reset, or raised to the wait), or
+   * until cancelledHoldMs passed without another: a load balancer sends an instance that is not
+   * ready no clicks, so with none of its own to write it would never be ready again, however few of
+   * its writes are cancelled (only those that meet a lock are). Each write cancelled again holds it again.
    */
   private async cancelledProblem(client: pg.PoolClient, now = performance.now()): Promise<Readiness | undefined> {
     const fault = this.writer.lastFault;
     if (!fault || (fault.error as { code?: unknown }).code !== '57014') return undefined;
+    if (now - fault.at >= this.cancelledHoldMs) return undefined;
     if (this.writer.lastCommitAt !== undefined && this.writer.lastCommitAt > fault.at) return undefined;
     const ms = Number((await client.query<{ ms: string }>("SELECT setting AS ms FROM pg_settings WHERE name = 'statement_timeout'")).rows[0]?.ms ?? 0);
     if (!(ms > 0 && ms < this.writer.lockWaitMs)) return undefined;
