@@ -344,10 +344,12 @@ async function deliver(
       // The store's own failure in words (the log has the error): a card never shows the driver's message.
       const fault = deps.store.storageFault(err);
       const cause = fault ? `Countersign's database failed: ${storeFaultWords(fault)}` : err instanceof Error ? err.message : String(err);
-      // Only a failure of the database keeps the card in the round (taken up again once the database
-      // works, it records this card rather than send a second one): one refused for good (a message id
-      // longer than Countersign takes) would be refused again at each resume, each said to be the database's.
-      return { unreachable: { id, ...name, why: `the card was sent but could not be recorded, so its buttons will be refused (${cause})`.slice(0, 200) }, ...(fault ? { missed: { card: delivery.message } } : {}) };
+      // Only a failure of the database (or a stop cutting the binding's retries) keeps the card in the
+      // round (taken up again, it records this card rather than send a second one): one refused for good
+      // (a message id longer than Countersign takes) would be refused again at each resume, each said
+      // to be the database's.
+      const kept = fault !== undefined || cut.aborted;
+      return { unreachable: { id, ...name, why: `the card was sent but could not be recorded, so its buttons will be refused (${cause})`.slice(0, 200) }, ...(kept ? { missed: { card: delivery.message } } : {}) };
     },
   );
 }
