@@ -14,7 +14,7 @@
 import { commandWords } from '../domain/command-words';
 import { listedAs, sameChannel } from '../domain/conversation-ids';
 import type { ReachOccasion, ReachOutcome, Transition } from '../domain/lifecycle';
-import { breakGlassRound, changesRound, peopleToDecide, reachEvents, recordReach, unreachableAfter, withRound } from '../domain/lifecycle';
+import { breakGlassRound, changesRound, peopleToDecide, reachEvents, reachShown, recordReach, unreachableAfter, withRound } from '../domain/lifecycle';
 import { decidingRoles, type Roles } from '../domain/policy';
 import { delegatesToTell, onBehalfText, type Delegation, type DelegateToTell } from '../domain/delegation';
 import { isDecidable, shownVersion, type ApprovalRequest, type NotifyPolicy, type RoundOccasion, type Unreachable } from '../domain/request';
@@ -381,18 +381,19 @@ async function persistently<T>(deps: AppDeps, requestId: string, what: string, w
 }
 
 /**
- * Audits the round. When who cannot be reached changed, the request records it (a compare-and-swap,
- * and every card shows it); otherwise only the audit records are appended. Either way, a card posted
- * from a version that changed meanwhile is brought up to date.
+ * Audits the round. When who cannot be reached changed, the request records it (a compare-and-swap;
+ * every card shows it while the request can be decided); otherwise only the audit records are
+ * appended. Either way, a card posted from a version that changed meanwhile is brought up to date.
  */
 async function record(deps: AppDeps, sent: ApprovalRequest, outcome: ReachOutcome): Promise<void> {
   const now = deps.clock.now();
   const current = (await deps.store.requests.get(sent.id)) ?? sent;
-  const shown = !sameUnreachable(current.unreachable, unreachableAfter(current, outcome));
-  if (shown || changesRound(current, outcome)) {
-    // The round recorded on the request lets go of those with an outcome: no card shows it.
+  if (!sameUnreachable(current.unreachable, unreachableAfter(current, outcome)) || changesRound(current, outcome)) {
+    // The round recorded on the request lets go of those with an outcome: no card shows it, nor who
+    // could not be reached once the request was approved. Such a write is bookkeeping (recordReach):
+    // it does not move the request's updatedAt.
     // A write no card shows meanwhile (the requester's owed message settled) leaves the card as posted.
-    const refreshCards = shown || shownVersion(current) !== shownVersion(sent);
+    const refreshCards = reachShown(current, outcome) || shownVersion(current) !== shownVersion(sent);
     await persistently(deps, sent.id, 'recording who was reached', () => transact(deps, sent.id, (r) => recordReach(r, now, outcome), { refreshCards }));
     return;
   }

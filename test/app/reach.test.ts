@@ -283,6 +283,49 @@ describe('app: reaching approvers', () => {
       assert.equal((await clickPersonal(bob, r, 'approve')).ok, true, 'Bob\'s card is bound: his click counts');
     });
 
+    it('starts a request approved while a card of its round hung in its time: the card\'s late outcome, which no card shows, does not restart the wait', async () => {
+      const late: [string, Delivery | undefined][] = [
+        ['went', undefined],
+        ['failed', { ok: false, why: 'Teams did not answer sendToConversation within 15 s' }],
+      ];
+      for (const [how, answer] of late) {
+        sent = new RecordingMessenger();
+        f = appOnFakes({ configText: reachConfigText(), messenger: sent, executor: { strandedAfterMs: MINUTE, startRetryDelaysMs: [] } });
+        ROUND.recordAfterMs = 50;
+        const answerBob = hold(bob.aadObjectId);
+        const r = await asked(f, alice, DELETE);
+        await eventually('the others are recorded', async () => (await notified()).length === 1, 2000);
+        // The run's claim cannot be written: the approved request waits for the stranded sweep.
+        const requests = f.store.requests;
+        const update = requests.update.bind(requests);
+        let claims = 0;
+        requests.update = async (next, expected, events) => {
+          if (next.state === 'executing' && claims++ === 0) throw new Error('the store is locked by another process (database is locked): waited 5000 ms for its write lock, nothing was written');
+          return update(next, expected, events);
+        };
+        assert.equal((await clickPersonal(dave, r, 'approve')).ok, true);
+        await settle(f);
+        const approved = await f.request(r.id);
+        assert.equal(approved.state, 'approved');
+        assert.deepEqual(approved.round?.people, [bob.aadObjectId], 'Bob\'s card is still on its way');
+        f.clock.advance(50_000);
+        answerBob(answer);
+        await f.app.tellingIdle();
+        const recorded = await f.request(r.id);
+        assert.equal(recorded.round, undefined, `Bob's card ${how}: recorded`);
+        assert.equal(recorded.unreachable?.[0]?.id, answer ? bob.aadObjectId : undefined, how);
+        assert.equal(recorded.version, approved.version + 1, 'by a compare-and-swap of its own');
+        assert.equal(recorded.updatedAt, approved.updatedAt, `Bob's card ${how}: an approved request's card shows none of it, and its time of last change stays`);
+        assert.equal(shownVersion(recorded), shownVersion(approved), 'the cards still show the request as they did');
+        f.clock.advance(10_000);
+        assert.deepEqual(await f.app.runStranded(), [r.id], `Bob's card ${how}: approved a minute ago, started again, not a minute after the card's outcome`);
+        await settle(f);
+        assert.equal((await f.request(r.id)).state, 'succeeded');
+        assert.equal(f.azure.started.length, 1, 'sent to Azure once');
+        f.log.lines.length = 0;
+      }
+    });
+
     it('records one round in one record when every card went in its first moments, in the order of the audience', async () => {
       const answerBob = hold(bob.aadObjectId);
       const r = await asked(f, alice, DELETE);

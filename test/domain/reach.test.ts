@@ -70,6 +70,8 @@ describe('domain: reaching approvers', () => {
       const first = recordReach(r, minutesIn(1), { occasion: 'created', round: started, reached: [{ id: bob.aadObjectId.toUpperCase() }], unreachable: [] });
       assert.ok(first.ok);
       assert.deepEqual(first.request.round, { occasion: 'created', at: started, people: [dave.aadObjectId], channels: [CHANNEL] });
+      // Only the round changed: a write no card shows (its version moves, its time and the card's version do not).
+      assert.deepEqual([first.request.version, first.request.updatedAt, shownVersion(first.request)], [r.version + 1, r.updatedAt, shownVersion(r)]);
       const cut = recordReach(first.request, minutesIn(2), {
         occasion: 'created',
         round: started,
@@ -79,6 +81,8 @@ describe('domain: reaching approvers', () => {
       });
       assert.ok(cut.ok);
       assert.deepEqual(cut.request.round, { occasion: 'created', at: started, people: [dave.aadObjectId], channels: [], cut: true });
+      // Who could not be reached changed: every card shows it.
+      assert.deepEqual([cut.request.version, cut.request.updatedAt, shownVersion(cut.request)], [first.request.version + 1, minutesIn(2).toISOString(), first.request.version + 1]);
       const done = recordReach(cut.request, minutesIn(3), { occasion: 'created', round: started, reached: [{ id: dave.aadObjectId }], unreachable: [] });
       assert.ok(done.ok);
       assert.equal(done.request.round, undefined);

@@ -29,6 +29,7 @@ export {
   peopleToDecide,
   stillUnreached,
   reachEvents,
+  reachShown,
   recordReach,
   remind,
   missedOf,

@@ -8,9 +8,9 @@ import { type AuditEventDraft, requestEvent } from '../audit';
 import { formatDuration } from '../duration-text';
 import { decidingRoles, type Roles } from '../policy';
 import { RefusalReason } from '../refusal';
-import { type ApprovalRequest, isDecidable, shownVersion, type RoundDue, type RoundMissed, type RoundOccasion, type Unreachable } from '../request';
+import { type ApprovalRequest, isDecidable, type RoundDue, type RoundMissed, type RoundOccasion, type Unreachable } from '../request';
 import { breakGlassRound, reviewOpen } from './break-glass';
-import { next, refuse, type Transition } from './transition';
+import { bookkeeping, next, refuse, type Transition } from './transition';
 
 /** Why people are being told of the request: every occasion's round is recorded on the request (RoundDue). */
 export type ReachOccasion = RoundOccasion;
@@ -119,19 +119,33 @@ export function unreachableAfter(r: ApprovalRequest, o: ReachOutcome): Unreachab
 }
 
 /**
+ * Who could not be reached as the request's card shows it (request-card.ts): only while it can be
+ * decided, or while a break-glass use waits for its review; an approved or ended request's card says
+ * nothing of it.
+ */
+function unreachableShown(r: Pick<ApprovalRequest, 'unreachable' | 'approvals' | 'state' | 'breakGlass'>): Unreachable[] {
+  return isDecidable(r) || reviewOpen(r) ? stillUnreached(r) : [];
+}
+
+/** Whether recording this outcome changes what the request's card shows (who could not be reached). */
+export function reachShown(r: ApprovalRequest, o: ReachOutcome): boolean {
+  return JSON.stringify(unreachableShown(r)) !== JSON.stringify(unreachableShown({ ...r, unreachable: unreachableAfter(r, o) }));
+}
+
+/**
  * Records a round of messages on the request (the card shows who could not be reached) with its audit
- * records. When who could not be reached stays as it was, only the round the request carries changed,
- * which no card shows: the request keeps the version its card shows (`cardVersion`), so that the cards
- * posted before (the new request's, its approvers') are not outdated by it and the next start does
- * not send them again.
+ * records. When that changes nothing its card shows (only the round lets go of those with an outcome,
+ * or the request was approved meanwhile: a card that went, or failed, late), the write is bookkeeping:
+ * its version still moves (the compare-and-swap is as before), its `updatedAt` and the version its card
+ * shows do not, so that it does not put off the start of an approved request nobody runs
+ * (execution.ts runStranded).
  */
 export function recordReach(r: ApprovalRequest, now: Date, o: ReachOutcome): Transition {
   const unreachable = unreachableAfter(r, o);
   const round = roundAfter(r, o);
-  const updated = next(r, now, { ...(unreachable.length > 0 ? { unreachable } : {}), ...(round ? { round } : {}) });
+  const updated = (reachShown(r, o) ? next : bookkeeping)(r, now, { ...(unreachable.length > 0 ? { unreachable } : {}), ...(round ? { round } : {}) });
   if (unreachable.length === 0) delete updated.unreachable;
   if (!round) delete updated.round;
-  if (JSON.stringify(r.unreachable ?? []) === JSON.stringify(unreachable)) updated.cardVersion = shownVersion(r);
   return { ok: true, request: updated, events: reachEvents(updated, now.toISOString(), o) };
 }
 
