@@ -215,7 +215,7 @@ export interface ApprovalRequest {
   version: number;
   /**
    * The version its card shows, when later writes changed nothing the card shows (an owed outcome
-   * message taken or settled, a round of messages' outcome recorded: lifecycle/transition.ts
+   * message taken or settled, a round of messages recorded or taken up again: lifecycle/transition.ts
    * bookkeeping); absent, the card shows `version`.
    * Card updates claim this version, so those writes do not make a card outdated.
    */

@@ -147,6 +147,13 @@ describe('domain: reaching approvers', () => {
       const t = resumeRound(r, later, [bob.aadObjectId], when, [CHANNEL]);
       assert.ok(t.ok);
       assert.deepEqual(t.events.map((e) => e.data), [{ occasion: 'break-glass', to: [bob.aadObjectId, CHANNEL] }]);
+      // An approved use nobody runs yet is started again counted from its updatedAt (execution.ts runStranded):
+      // taking its round up, which no card shows, is a write of its own that leaves that time and the card's version alone.
+      const approved = { ...r, state: 'approved' as const, version: 4, updatedAt: minutesIn(1).toISOString() };
+      const taken = resumeRound(approved, later, [bob.aadObjectId], when, [CHANNEL]);
+      assert.ok(taken.ok);
+      assert.deepEqual([taken.request.version, taken.request.updatedAt, shownVersion(taken.request)], [5, approved.updatedAt, 4]);
+      assert.equal(taken.request.round?.at, later.toISOString(), 'the round is named anew');
     });
 
     it('keeps whom the database kept from being reached (with a card it could not record), taken up at once only when they are all that is left', () => {

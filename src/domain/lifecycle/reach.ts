@@ -260,7 +260,9 @@ export function resumeRound(r: ApprovalRequest, now: Date, deciders: readonly st
   const at = now.toISOString();
   const resumed = resumedCount(round, when.max) + 1;
   const rest = withRound(r, round.occasion, { people, channels: kept }, at);
-  const updated = next(rest, now, rest.round ? { round: { ...rest.round, resumed } } : {});
+  // No card shows the round: bookkeeping, which leaves the request's updatedAt as it was (an approved
+  // break-glass use nobody runs is started again counted from it: execution.ts runStranded).
+  const updated = bookkeeping(rest, now, rest.round ? { round: { ...rest.round, resumed } } : {});
   const to = [...people, ...kept];
   const why = round.cut ? 'Countersign stopped during the round' : onlyMissedLeft(round) ? "Countersign's database failed during the round" : `no outcome recorded since ${round.at}`;
   const detail = `${round.occasion}: ${to.length} not told yet (${why}); taken up again, time ${resumed} of at most ${when.max}`;

@@ -54,7 +54,7 @@ export function next(r: ApprovalRequest, now: Date, changes: Partial<ApprovalReq
 
 /**
  * The request after a write its card does not show (an owed outcome message taken or settled, a
- * round of messages' outcome that changes nothing the card shows: reach.ts):
+ * round of messages' outcome that changes nothing the card shows, a round taken up again: reach.ts):
  * version + 1 (the compare-and-swap of every write checks it as before), with `cardVersion` still
  * naming the version the card shows, so that the start's card catch-up does not send every recently
  * ended request's card again, unchanged; and `updatedAt` still the time of its last change, so that
