@@ -23,6 +23,7 @@ import { commandNamesOf, transact, type AppDeps } from './context';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommitOutcomeUnknownError, storeFaultWords, type CardMessage, type Delivery, type DeliveryOptions, type Recipient } from './ports';
 import { zoneOrUtc } from '../domain/delegation-time';
+import { refusal, RefusalReason } from '../domain/refusal';
 import { eachAtMost, ROUND, Round, type Reached } from './round';
 import { decidingRolesOfCommands, delegationsInForce } from './delegations';
 import { eachMembership } from './group-access';
@@ -246,7 +247,7 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
   const round = new Round(
     sends.map((s) => s.id),
     occasion,
-    (part) => record(deps, request, part),
+    (part, cut) => recordPatiently(deps, request, part, cut),
     request.round?.occasion === occasion ? request.round.at : undefined,
   );
   deps.rounds?.add(round);
@@ -381,24 +382,78 @@ async function persistently<T>(deps: AppDeps, requestId: string, what: string, w
 }
 
 /**
+ * Records a part of the round (record), and when its write still fails with the database after its
+ * retries, tries it again every ROUND.recordRetryMs while the round stands as it was, until
+ * ROUND.resumeAfterMs after the round began (from then on the sweep of any instance takes the round
+ * up as one whose instance died, as it does when this instance dies meanwhile). The round stays under
+ * way on this instance meanwhile, so this instance's sweep does not take it up; another instance's
+ * does not either: those without a recorded outcome are still in the round and not among its
+ * `missed`, so it is not due before that time. Once recorded, whom the database kept from being
+ * reached is taken up by the next sweep (round-resume.ts), and nobody the round reached is sent
+ * anything again. An outcome the database may have committed (CommitOutcomeUnknownError) is not tried
+ * again, nor one once a stop cuts the round.
+ */
+async function recordPatiently(deps: AppDeps, sent: ApprovalRequest, outcome: ReachOutcome, cut: AbortSignal): Promise<void> {
+  const began = outcome.round === undefined ? Number.NaN : Date.parse(outcome.round);
+  // Only what the database's own failure kept from being written, of a round recorded on the request.
+  const patient = (err: unknown) => !(err instanceof CommitOutcomeUnknownError) && !cut.aborted && !Number.isNaN(began) && ![undefined, 'unconfirmed'].includes(deps.store.storageFault(err));
+  let last: unknown;
+  try {
+    await record(deps, sent, outcome);
+    return;
+  } catch (err) {
+    if (!patient(err)) throw err;
+    last = err;
+  }
+  const until = new Date(began + ROUND.resumeAfterMs).toISOString();
+  deps.log.warn({ requestId: sent.id, err: String(last), retryEveryMs: ROUND.recordRetryMs, until }, 'recording who was reached keeps failing with the database: trying again while the round stands');
+  while (deps.clock.now().getTime() < began + ROUND.resumeAfterMs) {
+    try {
+      await sleep(ROUND.recordRetryMs, undefined, { ref: false, signal: cut });
+    } catch {
+      throw last;
+    }
+    try {
+      const recorded = await record(deps, sent, outcome, { late: true });
+      if (recorded) deps.log.info({ requestId: sent.id }, 'who was reached is recorded now that the database works again');
+      else deps.log.warn({ requestId: sent.id, round: outcome.round }, 'the round was taken up or replaced before its outcome could be recorded: that outcome is left out');
+      return;
+    } catch (err) {
+      if (!patient(err)) throw err;
+      last = err;
+    }
+  }
+  throw last;
+}
+
+/**
  * Audits the round. When who cannot be reached changed, the request records it (a compare-and-swap;
  * every card shows it while the request can be decided); otherwise only the audit records are
  * appended. Either way, a card posted from a version that changed meanwhile is brought up to date.
+ * `late` (a try after the write's retries): written once, and only while the request's round is still
+ * the one the outcome belongs to (a round taken up again since, or replaced by another, may have told
+ * the same people since); returns whether it was recorded.
  */
-async function record(deps: AppDeps, sent: ApprovalRequest, outcome: ReachOutcome): Promise<void> {
+async function record(deps: AppDeps, sent: ApprovalRequest, outcome: ReachOutcome, options: { late?: boolean } = {}): Promise<boolean> {
   const now = deps.clock.now();
   const current = (await deps.store.requests.get(sent.id)) ?? sent;
+  const stands = (r: ApprovalRequest) => !options.late || (outcome.round !== undefined && r.round?.at === outcome.round);
+  const write = <T>(what: () => Promise<T>): Promise<T> => (options.late ? what() : persistently(deps, sent.id, 'recording who was reached', what));
+  if (!stands(current)) return false;
   if (!sameUnreachable(current.unreachable, unreachableAfter(current, outcome)) || changesRound(current, outcome)) {
     // The round recorded on the request lets go of those with an outcome: no card shows it, nor who
     // could not be reached once the request was approved. Such a write is bookkeeping (recordReach):
     // it does not move the request's updatedAt.
     // A write no card shows meanwhile (the requester's owed message settled) leaves the card as posted.
     const refreshCards = reachShown(current, outcome) || shownVersion(current) !== shownVersion(sent);
-    await persistently(deps, sent.id, 'recording who was reached', () => transact(deps, sent.id, (r) => recordReach(r, now, outcome), { refreshCards }));
-    return;
+    const done = await write(() =>
+      transact(deps, sent.id, (r) => (stands(r) ? recordReach(r, now, outcome) : { ok: false, refusal: refusal(RefusalReason.AlreadyDecided, `Request ${r.id} has another round of messages now.`, r.id) }), { refreshCards }),
+    );
+    return done?.result.ok ?? false;
   }
-  await persistently(deps, sent.id, 'recording who was reached', () => deps.store.audit.append(reachEvents(current, now.toISOString(), outcome)));
+  await write(() => deps.store.audit.append(reachEvents(current, now.toISOString(), outcome)));
   if (shownVersion(current) !== shownVersion(sent)) void deps.notifier.cardChanged(current);
+  return true;
 }
 
 function sameUnreachable(a: Unreachable[] | undefined, b: Unreachable[]): boolean {

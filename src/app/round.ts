@@ -25,6 +25,13 @@ export const ROUND = {
    */
   resumeAfterMs: 600_000,
   maxResumes: 3,
+  /**
+   * How long to wait between further tries of a round's outcome (ms) once its write's own retries
+   * (notifications.ts ROUND_WRITE_RETRY_MS) failed with the database: tried again while the round
+   * stands as it was and until `resumeAfterMs` after it began, so that whom it reached is recorded,
+   * and whom the database kept from it taken up, soon after the database works again.
+   */
+  recordRetryMs: 15_000,
   /** How many of a round's messages are on their way at once: one person's hung send holds up nobody else. */
   concurrency: 8,
   /** How long after a round starts the outcomes known by then are recorded together (ms); later ones are recorded as each is known. */
@@ -73,8 +80,11 @@ export class Round {
     /** The audience, people then channels (object ids and conversation ids). */
     private readonly ids: readonly string[],
     private readonly occasion: ReachOccasion,
-    /** Records a part of the round (the audit records, and who cannot be reached on the request). */
-    private readonly write: (part: ReachOutcome) => Promise<void>,
+    /**
+     * Records a part of the round (the audit records, and who cannot be reached on the request);
+     * `cut` is aborted when a stop cuts the round (no write is tried again after it).
+     */
+    private readonly write: (part: ReachOutcome, cut: AbortSignal) => Promise<void>,
     /** The round as recorded on the request (RoundDue.at), when it is. */
     readonly roundAt?: string,
   ) {
@@ -178,7 +188,7 @@ export class Round {
     this.unrecorded = [];
     this.all = { ...this.all, reached: [...this.all.reached, ...part.reached], unreachable: [...this.all.unreachable, ...part.unreachable] };
     this.writes = this.writes.then(() =>
-      this.write(part).catch((err: unknown) => {
+      this.write(part, this.cutting.signal).catch((err: unknown) => {
         this.failure ??= { err };
       }),
     );

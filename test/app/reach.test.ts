@@ -15,7 +15,9 @@ import { shownVersion, type Actor, type ApprovalRequest } from '../../src/domain
 import type { Delivery } from '../../src/app/ports';
 import { asked, click, freshFakesEachTest, refusedWith, settle } from './steps';
 import { ROUND_WRITE_RETRY_MS } from '../../src/app/notifications';
-import { ROUND } from '../../src/app/round';
+import { ROUND, RoundsUnderWay } from '../../src/app/round';
+import { Countersign } from '../../src/app/countersign';
+import { TestClock } from '../support/app-fakes';
 import { eventually } from '../support/teams';
 import { MemoryDirectory } from '../support/memory-directory';
 import { RefusalReason } from '../../src/domain/refusal';
@@ -217,6 +219,82 @@ describe('app: reaching approvers', () => {
       await f.app.tellingIdle();
       assert.deepEqual(sent.to(r.id), [APPROVALS_CHANNEL, dave.aadObjectId, bob.aadObjectId], 'Dave once, Bob once');
       assert.equal((await f.request(r.id)).round, undefined);
+    });
+
+    /** Writing a round's outcome (made at `time`) fails with the database (busy, as the store names it) while `failing(time)` says so. */
+    function failingOutcomes(failing: (time: string) => boolean): void {
+      const update = f.store.requests.update.bind(f.store.requests);
+      f.store.requests.update = async (request, expected, events) => {
+        if (events?.some((e) => (e.type === 'approvers.notified' || e.type === 'approver.unreachable') && failing(e.time))) throw busy();
+        return update(request, expected, events);
+      };
+      Object.assign(f.store, { storageFault: (err: unknown) => (err instanceof Error && err.message === busy().message ? 'busy' : undefined) });
+    }
+    const retriesSpent = () => eventually('the write\'s own retries are spent', () => f.log.lines.filter((l) => l.msg === 'recording who was reached failed; trying again').length === ROUND_WRITE_RETRY_MS.length, 5000);
+
+    it('records the outcome its write\'s retries could not once the database works again, and the next sweep sends the card to whom the database kept from it: nobody twice, once across instances', async () => {
+      const { recordRetryMs } = ROUND;
+      ROUND.recordRetryMs = 20;
+      let failing = true;
+      failingOutcomes(() => failing);
+      sent.storeFaults.add(bob.aadObjectId);
+      try {
+        const r = await asked(f, alice, DELETE);
+        await retriesSpent();
+        assert.deepEqual(sent.to(r.id), [dave.aadObjectId, APPROVALS_CHANNEL]);
+        assert.deepEqual((await f.request(r.id)).round?.people, [bob.aadObjectId, dave.aadObjectId], 'nothing recorded yet');
+        f.clock.advance(15_000);
+        assert.deepEqual((await f.anotherRun().sweepReach()).resumed, [], 'the round is still under way: nobody takes it up');
+        failing = false;
+        sent.storeFaults.clear();
+        await f.app.tellingIdle();
+        const stored = await f.request(r.id);
+        assert.deepEqual(stored.round?.missed, [{ id: bob.aadObjectId }], 'recorded: only Bob, whom the database kept from his card, is left of the round');
+        assert.deepEqual(stored.unreachable?.map((u) => u.id), [bob.aadObjectId]);
+        const [notified] = await f.audit({ types: ['approvers.notified'] });
+        assert.deepEqual(notified?.data, { occasion: 'created', reached: [dave.aadObjectId, APPROVALS_CHANNEL] });
+        f.clock.advance(15_000);
+        const [a, b] = await Promise.all([f.anotherRun().sweepReach(), f.anotherRun().sweepReach()]);
+        await f.app.tellingIdle();
+        assert.deepEqual([...a.resumed, ...b.resumed], [r.id], 'at the next sweep, not 10 minutes after the round began');
+        assert.deepEqual(sent.to(r.id), [dave.aadObjectId, APPROVALS_CHANNEL, bob.aadObjectId], 'Bob gets one card, nobody else another');
+        const after = await f.request(r.id);
+        assert.equal(after.round, undefined);
+        assert.equal(after.unreachable, undefined);
+        assert.ok(!f.log.lines.some((l) => l.msg === 'telling approvers failed'));
+      } finally {
+        ROUND.recordRetryMs = recordRetryMs;
+      }
+    });
+
+    it('leaves out that outcome once another instance took the round up meanwhile (its clock ahead): the cards do not say again that Bob was not reached', async () => {
+      const { recordRetryMs } = ROUND;
+      ROUND.recordRetryMs = 20;
+      let failing = true;
+      // Only this instance's writes fail: the other one's outcome is made at its own clock's time, ahead.
+      const aheadAt = new Date(f.clock.now().getTime() + ROUND.resumeAfterMs);
+      failingOutcomes((time) => failing && time < aheadAt.toISOString());
+      sent.storeFaults.add(bob.aadObjectId);
+      try {
+        const r = await asked(f, alice, DELETE);
+        await retriesSpent();
+        // An instance whose clock is ahead takes the round up as one whose instance died, and reaches Bob.
+        sent.storeFaults.clear();
+        const ahead = new TestClock(aheadAt);
+        const other = new Countersign({ ...f.deps, clock: ahead, rounds: new RoundsUnderWay() }, { owner: 'run-c', correlationId: () => 'corr-c' });
+        assert.deepEqual((await other.sweepReach()).resumed, [r.id]);
+        await other.tellingIdle();
+        assert.equal((await f.request(r.id)).unreachable, undefined, 'Bob was reached by then');
+        failing = false;
+        await f.app.tellingIdle();
+        const after = await f.request(r.id);
+        assert.equal(after.unreachable, undefined, 'the late outcome does not say again that Bob was not reached');
+        assert.deepEqual((await f.audit({ types: ['approver.unreachable'] })).map((x) => x.data?.who), [], 'nor is it audited');
+        assert.ok(f.log.lines.some((l) => l.msg === 'the round was taken up or replaced before its outcome could be recorded: that outcome is left out'));
+        assert.deepEqual(sent.to(r.id), [dave.aadObjectId, APPROVALS_CHANNEL, bob.aadObjectId], 'the round taken up sends Dave and the channel nothing again: their cards are bound');
+      } finally {
+        ROUND.recordRetryMs = recordRetryMs;
+      }
     });
 
     it('takes such a round up at most 3 times while the database keeps failing, then leaves it to the next reminder', async () => {
