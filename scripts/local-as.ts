@@ -247,13 +247,15 @@ function answerOf(text: string): { verdict: 'accepted' | 'refused' | 'unreadable
   const state = blocks[stateAt]?.columns?.[0]?.items?.[0]?.text;
   const outcome = blocks.find((b, i) => i > stateAt && b.type === 'Container' && b.separator === true && b.items?.[0]?.weight === 'Bolder')?.items?.[0]?.text;
   // A request approved to run at once has no result yet: who decided is the approvals' last "Approved by" line.
-  const approvedBy = blocks
+  const lines = blocks
     .filter((b, i) => i > stateAt && b.type === 'Container' && b.separator === true)
     .flatMap((b) => b.items ?? [])
     .map((b) => b.text)
-    .filter((t): t is string => typeof t === 'string' && t.startsWith('Approved by '))
-    .at(-1);
-  const result = typeof outcome === 'string' && outcome ? outcome : approvedBy;
+    .filter((t): t is string => typeof t === 'string');
+  const approvedBy = lines.filter((t) => t.startsWith('Approved by ')).at(-1);
+  // A reviewed break-glass use: its result says how it ran, the review line who ratified or flagged it.
+  const reviewedBy = lines.find((t) => /^BREAK-GLASS (ratified|FLAGGED) by /.test(t));
+  const result = [typeof outcome === 'string' && outcome ? outcome : approvedBy, reviewedBy].filter((t) => !!t).join('; ');
   if (typeof state !== 'string') return { verdict: 'unreadable', line: 'it is a card that has no state' };
   const now = [`the card now says ${plainText(state)}`, result ? `: ${plainText(result)}` : ''].join('');
   if (typeof notice === 'string' && notice) return { verdict: 'refused', line: `${plainText(notice)} (${now})` };

@@ -269,6 +269,19 @@ describe('npm run local:as', () => {
     assert.match(run.stdout, /clicked approve on request CS-7K3M9QXW: the card now says APPROVED: Approved by Bob Approver, \d{4}-\d\d-\d\d \d\d:\d\d UTC\n$/);
   });
 
+  it('tells who ratified or flagged a break-glass use, not only its state and result', async () => {
+    const use = { reason: 'INC-4711', usedAt: '2026-12-05T12:00:00.000Z', reviewDueAt: '2026-12-06T12:00:00.000Z' };
+    const dave = { ...bob, name: 'Dave Approver' };
+    answerWithCardOf(requestIn('succeeded', { id: ID, approvals: [], breakGlass: { ...use, review: { verdict: 'ratified', by: dave, at: '2026-12-05T12:27:00.000Z' } } }));
+    const ratified = await localAs(['dave', 'ratify', ID], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+    assert.equal(ratified.code, 0, ratified.stderr);
+    assert.match(ratified.stdout, /clicked ratify on request CS-7K3M9QXW: the card now says BREAK-GLASS · SUCCEEDED: Succeeded; BREAK-GLASS ratified by Dave Approver, 2026-12-05 12:27 UTC\n$/);
+    answerWithCardOf(requestIn('succeeded', { id: ID, approvals: [], breakGlass: { ...use, review: { verdict: 'flagged', by: dave, at: '2026-12-05T12:27:00.000Z', comment: 'no incident open' } } }));
+    const flagged = await localAs(['dave', 'flag', ID, 'no', 'incident', 'open'], { COUNTERSIGN_DATA_DIR: dataDir, PLAYGROUND_PORT: String(port) });
+    assert.equal(flagged.code, 0, flagged.stderr);
+    assert.match(flagged.stdout, /: the card now says BREAK-GLASS · SUCCEEDED: Succeeded; BREAK-GLASS FLAGGED by Dave Approver, 2026-12-05 12:27 UTC: no incident open\n$/);
+  });
+
   it('exits 3, saying why, when the bot refuses the click with its notice on the card', async () => {
     const pending = requestIn('pending', { id: ID });
     answerWithCardOf(pending, 'You asked for request CS-7K3M9QXW, so you cannot approve it: a second person must.');
