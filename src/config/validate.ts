@@ -41,11 +41,21 @@ export class ConfigError extends Error {
         : problems;
     super(
       `Invalid config ${file}:\n` +
-        listed.map((p) => `  ${file}${p.line ? `:${p.line}` : ''}: ${p.key || '(top level)'}: ${p.problem}`).join('\n'),
+        listed.map((p) => `  ${file}${p.line ? `:${p.line}` : ''}: ${label(p)}${p.problem}`).join('\n'),
     );
     this.problems = listed;
     this.name = 'ConfigError';
   }
+}
+
+/**
+ * What a problem is about before it is said: its key; for one of no key, nothing when its line places
+ * it (a YAML syntax error, a byte that is not UTF-8: its line and what it says are where and what),
+ * "(top level)" only for one about the whole file.
+ */
+function label(p: ConfigProblem): string {
+  if (p.key) return `${p.key}: `;
+  return p.line ? '' : '(top level): ';
 }
 
 /** The line a key path is written on (its nearest written ancestor's, when it is not written). */

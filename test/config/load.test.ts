@@ -214,7 +214,7 @@ describe('a minimal valid config', () => {
       const text = fs.readFileSync(fixture('valid-minimal.yaml'), 'utf8');
       const latin1 = path.join(dir, 'latin1.yaml');
       fs.writeFileSync(latin1, Buffer.from(`${text}# café\n`, 'latin1'));
-      assert.throws(() => loadConfig(latin1), (err: Error) => new RegExp(`latin1\\.yaml:${text.split('\n').length}: \\(top level\\): the file is not UTF-8 text \\(a byte there is no UTF-8 character; Latin-1 or Windows-1252, say\\): save it as UTF-8`).test(err.message));
+      assert.throws(() => loadConfig(latin1), (err: Error) => new RegExp(`latin1\\.yaml:${text.split('\n').length}: the file is not UTF-8 text \\(a byte there is no UTF-8 character; Latin-1 or Windows-1252, say\\): save it as UTF-8`).test(err.message));
       const utf16 = path.join(dir, 'utf16.yaml');
       fs.writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
       assert.throws(() => loadConfig(utf16), /the file is not UTF-8 text \(it looks like UTF-16\)/);
