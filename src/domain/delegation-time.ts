@@ -163,10 +163,16 @@ export function zonedText(iso: string, zone: string | undefined): string {
   return Number.isNaN(at.getTime()) ? iso : describeUntil(at, zoneOrUtc(zone));
 }
 
-/** "2026-12-24 18:00 Europe/Berlin (2026-12-24T17:00:00.000Z)". */
+/**
+ * "2026-12-24 18:00 Europe/Berlin (2026-12-24T17:00:00.000Z)"; a time between two minutes with the
+ * second it falls in ("2026-12-07 07:14:57 UTC"): most of these times are deadlines (an expiry, a
+ * review due, a delegation's end), and given as the minute before, "expired: nobody approved it before
+ * 07:14" said the request ended earlier than it did. Not rounded up: "it may end by … at the latest"
+ * is a deadline too, one a later second would overstate.
+ */
 export function describeUntil(until: Date, zone: string): string {
   const p = partsIn(until, zone);
   const two = (n: number) => String(n).padStart(2, '0');
-  const local = `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}`;
+  const local = `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}${p.second ? `:${two(p.second)}` : ''}`;
   return zone === 'UTC' ? `${local} UTC` : `${local} ${zone} (${until.toISOString()})`;
 }

@@ -92,4 +92,12 @@ describe('when a delegation ends', () => {
     assert.equal(describeUntil(new Date('2026-12-24T17:00:00Z'), 'Europe/Berlin'), '2026-12-24 18:00 Europe/Berlin (2026-12-24T17:00:00.000Z)');
     assert.equal(describeUntil(new Date('2026-12-24T17:00:00Z'), 'UTC'), '2026-12-24 17:00 UTC');
   });
+
+  it('gives the seconds of a time between two minutes, not only the minute before it (an expiry at 07:14:57 is not "before 07:14")', () => {
+    assert.equal(describeUntil(new Date('2026-12-07T07:14:57Z'), 'UTC'), '2026-12-07 07:14:57 UTC');
+    // The second it falls in; a whole minute as before.
+    assert.equal(describeUntil(new Date('2026-12-07T07:14:57.600Z'), 'UTC'), '2026-12-07 07:14:57 UTC');
+    assert.equal(describeUntil(new Date('2026-12-07T07:15:00.600Z'), 'UTC'), '2026-12-07 07:15 UTC');
+    assert.equal(describeUntil(new Date('2026-12-07T07:14:57Z'), 'Europe/Berlin'), '2026-12-07 08:14:57 Europe/Berlin (2026-12-07T07:14:57.000Z)');
+  });
 });

@@ -116,7 +116,7 @@ describe('approval path (bot over HTTP, fake Bot Connector, ARM sandbox)', funct
     const expiresAt = (await h.bot.deps.store.requests.get(requestId))!.expiresAt;
     h.clock.advance(61 * 60 * 1000);
     const late = await h.teams.click(people.bob, cardId, 'approve', { entities: [{ type: 'clientInfo', locale: 'en-IN', timezone: 'Asia/Kolkata' }] });
-    const kolkata = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Kolkata', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(expiresAt));
+    const kolkata = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Kolkata', hour: '2-digit', minute: '2-digit', ...(new Date(expiresAt).getUTCSeconds() ? { second: '2-digit' as const } : {}), hourCycle: 'h23' }).format(new Date(expiresAt));
     const said = `expired at ${new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Kolkata' }).format(new Date(expiresAt))} ${kolkata} Asia/Kolkata (${expiresAt})`;
     assert.ok(cardText(late.body.value as Record<string, unknown>).includes(said), cardText(late.body.value as Record<string, unknown>));
     await settled(h);
