@@ -153,6 +153,10 @@ function detailFacts(r: ApprovalRequest): { title: string; value: string }[] {
 /** Before a decision: that it will not run at once when approved, and when it will (what approvers decide on). */
 function runLaterText(r: ApprovalRequest): string {
   const windows = (r.policy.schedule?.windows.length ?? 0) > 0;
+  // To approve again, its drift found when it was to run: the time asked for is past, so it runs at once.
+  if (r.requestedRunAt && r.state === 'needs_reapproval' && r.drift && Date.parse(r.requestedRunAt) <= Date.parse(r.drift.detectedAt)) {
+    return ` It was to run at ${localTime(r.requestedRunAt)}, as its requester asked: once approved again, it runs ${windows ? "in its command's maintenance windows (at once if one is open)" : 'at once'}.`;
+  }
   if (r.requestedRunAt) return ` Once approved, it waits to run until ${localTime(r.requestedRunAt)}${windows ? ', then for its maintenance window' : ''}, as its requester asked.`;
   return windows ? ' Once approved, it runs only in its command\'s maintenance windows.' : '';
 }

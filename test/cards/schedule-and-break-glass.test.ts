@@ -84,4 +84,15 @@ describe('cards: scheduled and break-glass requests', () => {
     assert.match(cardText(requestCard(inWindow)), /Once approved, it runs only in its command's maintenance windows\./);
     assert.doesNotMatch(cardText(requestCard(requestIn('pending'))), /Once approved/, 'one that runs at once says nothing of it');
   });
+
+  it('says a scheduled request to approve again, its drift found when it was to run, runs once approved again, not that it waits until a time past', () => {
+    const drift = { detectedAt: '2026-03-07T02:00:05.000Z', changes: ['x'], previousOperationHash: 'a'.repeat(64) };
+    const drifted = requestIn('needs_reapproval', { approvals: [], requestedRunAt: '2026-03-07T02:00:00.000Z', drift });
+    const text = cardText(requestCard(drifted));
+    assert.doesNotMatch(text, /waits to run until/);
+    assert.match(text, /It was to run at \{\{DATE\(2026-03-07T02:00:00Z, SHORT\)\}\} \{\{TIME\(2026-03-07T02:00:00Z\)\}\}, as its requester asked: once approved again, it runs at once\./);
+    const windows = [{ days: ['sat' as const], from: '02:00', to: '05:00', zone: 'UTC' }];
+    const inWindow = { ...drifted, policy: { ...drifted.policy, schedule: { windows, maxAheadSeconds: 604_800 } } };
+    assert.match(cardText(requestCard(inWindow)), /as its requester asked: once approved again, it runs in its command's maintenance windows \(at once if one is open\)\./);
+  });
 });
