@@ -8,6 +8,7 @@ import { FileRefusedError, inConfigFolder, OutsideFolderError, readBoundedFile, 
 import type { AuditConfig, RawConfig } from './types';
 import { type At } from './validate';
 import { durationOrZero } from './duration';
+import { credentialsProblem } from './directory';
 
 const DEFAULT_CHECKPOINT_EVERY_RECORDS = 1000;
 
@@ -26,6 +27,11 @@ export function buildAudit(raw: RawConfig['audit'], at: At, dir: string): AuditC
   }
   const http = raw?.http;
   if (!http) return audit;
+  // A user name or password in either address is a secret copied into logs and config check's output, as in azure.endpoint.
+  for (const key of ['issuer', 'jwksUri'] as const) {
+    const credentials = http[key] === undefined ? undefined : credentialsProblem(http[key]);
+    if (credentials) at(['audit', 'http', key], credentials);
+  }
   if (!!http.jwksUri === !!http.jwksFile) {
     at(['audit', 'http'], "needs exactly one of jwksUri (the issuer's https key set) and jwksFile (a JSON Web Key Set file)");
     return audit;

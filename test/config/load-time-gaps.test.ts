@@ -112,4 +112,21 @@ describe('config: values that loaded and then never worked', () => {
       assert.ok(parseConfig(configWith([]).replace('commands:\n', 'azure:\n  endpoint: https://management.usgovcloudapi.net\ncommands:\n'), FILE));
     });
   });
+
+  describe('audit.http.issuer and audit.http.jwksUri', () => {
+    it('refuse a user name or password in them, as azure.endpoint does, never repeating the password', () => {
+      const http = (issuer: string, jwksUri: string) =>
+        configWith([]).replace('commands:\n', `audit:\n  http:\n    issuer: ${issuer}\n    audience: api://countersign\n    role: Audit.Read\n    jwksUri: ${jwksUri}\ncommands:\n`);
+      const text = http('https://me:hunter2@login.microsoftonline.com/t/v2.0', 'http://keys@login.microsoftonline.com/t/discovery/v2.0/keys');
+      const problems = problemsOf(text);
+      const issuer = problems.find((p) => p.key === 'audit.http.issuer' && /user name or password/.test(p.problem));
+      const keys = problems.find((p) => p.key === 'audit.http.jwksUri' && /user name or password/.test(p.problem));
+      assert.ok(issuer && keys, JSON.stringify(problems));
+      assert.equal(issuer.line, lineIn(text, 'issuer: https://me:hunter2@login.microsoftonline.com/t/v2.0'));
+      assert.match(issuer.problem, /write the address without it, https:\/\/login\.microsoftonline\.com\/t\/v2\.0$/);
+      assert.equal(keys.line, lineIn(text, 'jwksUri: http://keys@login.microsoftonline.com/t/discovery/v2.0/keys'));
+      assert.ok(problems.every((p) => !p.problem.includes('hunter2') && !p.problem.includes('me:')), JSON.stringify(problems));
+      assert.ok(parseConfig(http('https://login.microsoftonline.com/t/v2.0', 'https://login.microsoftonline.com/t/discovery/v2.0/keys'), FILE).audit.http);
+    });
+  });
 });
