@@ -22,6 +22,18 @@ const DURATION_FLOORS = {
 
 type Floor = keyof typeof DURATION_FLOORS;
 
+/**
+ * The least distance of a reminder point from expiry, and from the request's asking, in seconds: a
+ * point written as a share of the time to live (`1%` of 1h is 36 s before expiry, `99%` of 5m 3 s
+ * after the request) is held to it as one written as a duration is, once its time to live is known.
+ */
+export const REMINDER_LEAST = {
+  seconds: parseDuration(DURATION_FLOORS.reminder.least),
+  text: DURATION_FLOORS.reminder.least,
+  why: DURATION_FLOORS.reminder.why,
+  whyAfter: 'a reminder sent sooner reaches approvers before they could have seen the card',
+} as const;
+
 export function checkDurationFloors(input: RawConfig, at: At): void {
   const check = (floor: Floor, text: unknown, key: (string | number)[], name: string = floor) => {
     if (typeof text !== 'string') return;

@@ -7,6 +7,7 @@
 import type { CommandPolicy } from '../domain/catalog';
 import { formatDuration } from '../domain/duration-text';
 import { parseDuration } from './duration';
+import { REMINDER_LEAST } from './duration-floors';
 import { didYouMean } from './suggest';
 import type { RawCommand, RawConfig, RawReach } from './types';
 import type { At } from './validate';
@@ -41,7 +42,12 @@ function buildReminders(raw: ReturnType<typeof pick<'reminders'>>, ttlSeconds: n
     if (s === undefined) return; // the schema reported it
     // A time to live of 0 is one the schema refused (and reported): nothing to compare with.
     if (ttlSeconds > 0 && s >= ttlSeconds) at([...key, 'at', j], `reminder point ${point} is not before expiry${forCommand}: the time to live is ${formatDuration(ttlSeconds)}${own}`);
-    else if (s > 0 && !seconds.includes(s)) seconds.push(s);
+    else if (ttlSeconds > 0 && (percent ? s < REMINDER_LEAST.seconds : false)) {
+      // One written as a duration under the least is said by duration-floors.ts, without the time to live.
+      at([...key, 'at', j], `reminder point ${point} falls ${formatDuration(s)} before expiry${forCommand}, the time to live being ${formatDuration(ttlSeconds)}: a reminder point must be at least ${REMINDER_LEAST.text} before expiry: ${REMINDER_LEAST.why}${own}`);
+    } else if (ttlSeconds > 0 && ttlSeconds - s < REMINDER_LEAST.seconds) {
+      at([...key, 'at', j], `reminder point ${point} falls ${formatDuration(ttlSeconds - s)} after the request is asked${forCommand}, the time to live being ${formatDuration(ttlSeconds)}: a reminder point must be at least ${REMINDER_LEAST.text} after it: ${REMINDER_LEAST.whyAfter}${own}`);
+    } else if (s > 0 && !seconds.includes(s)) seconds.push(s);
   });
   const max = value.max ?? seconds.length;
   if (max > value.at.length) at([...key, 'max'], `max ${max} is more than the ${value.at.length} point(s) in at: one reminder at most is sent per point`);

@@ -94,6 +94,30 @@ describe('config: values that loaded and then never worked', () => {
     });
   });
 
+  describe('reminder points written as a share of the time to live', () => {
+    it('are held to the least distance of one written as a duration: 1m before expiry, and 1m after the request was asked', () => {
+      // 1% of 1h is 36s before expiry; 99% of 5m is 3s after the request was asked.
+      const soon = configWith(['ttl: 1h', 'reminders: { at: ["1%", "50%"] }']);
+      assert.deepEqual(problemsOf(soon), [
+        { key: 'commands[0].policy.reminders.at[0]', line: lineIn(soon, 'reminders: { at: ["1%", "50%"] }'), problem: 'reminder point 1% falls 36 seconds before expiry, the time to live being 1 hour: a reminder point must be at least 1m before expiry: a reminder sent less than that before expiry comes too late to act on' },
+      ]);
+      const early = configWith(['ttl: 5m', 'reminders: { at: ["99%"] }']);
+      assert.deepEqual(problemsOf(early), [
+        { key: 'commands[0].policy.reminders.at[0]', line: lineIn(early, 'reminders: { at: ["99%"] }'), problem: 'reminder point 99% falls 3 seconds after the request is asked, the time to live being 5 minutes: a reminder point must be at least 1m after it: a reminder sent sooner reaches approvers before they could have seen the card' },
+      ]);
+      // From the defaults: named for the command it does not fit, and how to mend it.
+      const fromDefaults = configWith(['ttl: 1h'], ['reminders: { at: ["1%"] }']);
+      const [p] = problemsOf(fromDefaults);
+      assert.equal(p.key, 'defaults.reminders.at[0]');
+      assert.match(p.problem, /^reminder point 1% falls 36 seconds before expiry \(for command "drop group"\), the time to live being 1 hour: .*, or give "drop group" its own policy\.reminders$/);
+      // So is one written as a duration, which had only to come before expiry: 270s of 5m is 30 seconds after the asking.
+      const [duration] = problemsOf(configWith(['ttl: 5m', 'reminders: { at: ["270s"] }']));
+      assert.match(duration.problem, /^reminder point 270s falls 30 seconds after the request is asked, the time to live being 5 minutes: a reminder point must be at least 1m after it/);
+      // At the least distances, it loads.
+      assert.ok(parseConfig(configWith(['ttl: 100m', 'reminders: { at: ["1%", "99%"] }']), FILE));
+    });
+  });
+
   describe('azure.endpoint', () => {
     it('refuses a user name or password in it, never repeating the password', () => {
       for (const endpoint of ['https://ops:hunter2@management.usgovcloudapi.net', 'https://ops@management.usgovcloudapi.net/', 'http://ops:hunter2@management.usgovcloudapi.net']) {
