@@ -349,6 +349,8 @@ export class TeamsNotifier implements RequestNotifier {
     let outcome: CardAttempt = { shown: cards.newest.version };
     /** The version this instance holds the lease of for the message (0: none). */
     let claimed = 0;
+    /** Teams refused the update for good: another attempt of this version cannot change that. */
+    let refused = false;
     try {
       const giveUpAt = performance.now() + 3 * this.cardLease.ms;
       for (let busy = true; busy; ) {
@@ -373,18 +375,21 @@ export class TeamsNotifier implements RequestNotifier {
         if (busy) await delay(this.cardLease.busyRetryMs);
       }
     } catch (err) {
-      outcome = { failed: err, again: !updateCannotSucceed(err) && !(err instanceof SendAbandonedError) && !this.storeStoppedBy(err) };
+      refused = updateCannotSucceed(err);
+      outcome = { failed: err, again: !refused && !(err instanceof SendAbandonedError) && !this.storeStoppedBy(err) };
     } finally {
       // A failed update gives its version back: this instance's retry, or another's update, may send it.
-      if (claimed) await this.release(requestId, message, claimed, 'shown' in outcome);
+      // One Teams refused for good (the message gone, the bot removed, the card refused) settles the
+      // card at that version instead: no start tries it again; a newer version still gets its attempt.
+      if (claimed) await this.release(requestId, message, claimed, 'shown' in outcome || refused);
     }
     return outcome;
   }
 
-  /** Teams answered (or the retries are spent): other instances may send newer versions now. */
-  private async release(requestId: string, message: CardMessage, version: number, shown: boolean, holder = this.cardLease.holder): Promise<void> {
+  /** Teams answered (or the retries are spent): other instances may send newer versions now. `settled`: the version counts as sent (shown, or refused for good). */
+  private async release(requestId: string, message: CardMessage, version: number, settled: boolean, holder = this.cardLease.holder): Promise<void> {
     try {
-      await this.conversations.releaseCardVersion(requestId, message, version, holder, shown);
+      await this.conversations.releaseCardVersion(requestId, message, version, holder, settled);
     } catch (err) {
       // The lease then ends by itself after cardLease.ms.
       this.log.warn({ requestId, conversationId: message.conversationId, err: String(err) }, 'could not release a card version');

@@ -41,6 +41,9 @@ export interface CardVersionClaims {
    * Ends `holder`'s lease on `version` once Teams answered its update; a lease it no longer holds is
    * left alone. `shown` false (the update failed): the version is given back, so that it or a newer
    * one may be claimed again and the card still comes to show it; an older one stays `outdated`.
+   * A refusal no attempt can change (404, 403, 400: `updateCannotSucceed` in notifier.ts) is released
+   * with `shown` true: the card is settled at that version, so no start tries it again, while a newer
+   * version is still claimed and tried.
    */
   releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string, shown?: boolean): Promise<void>;
 }

@@ -196,13 +196,13 @@ describe('Card updates that fail', () => {
    * A notifier for a request with a card in the channel and one in Bob's personal chat, whose Bot
    * Connector answers each update attempt as `answer` says: what Teams took, every attempt, the log.
    */
-  function notifierWith(answer: (activityId: string) => Promise<void>) {
+  function notifierWith(answer: (activityId: string) => Promise<void>, claims = sharedClaims()) {
     const updates: { activityId: string; card: string }[] = [];
     const attempts: string[] = [];
     const logged: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
     const conversations = {
       getCardMessages: async () => [channelCard, personalCard],
-      ...sharedClaims(),
+      ...claims,
       getReference: async (id: string) => ({ conversation: { id }, serviceUrl: 'http://127.0.0.1:9/' }),
     } as unknown as NotifierStores;
     const adapter = {
@@ -288,6 +288,27 @@ describe('Card updates that fail', () => {
     await notifier.cardChanged(requestIn('succeeded'));
     assert.equal(attempts.filter((a) => a === 'card-1').length, 1);
     assert.equal(logged.filter((l) => l.level === 'error' && l.fields.activityId === 'card-1').length, 1);
+  });
+
+  it('settles a card Teams refused for good at its version: a later start does not try it again, a newer version still gets its attempt', async () => {
+    // The Playground lost its messages at a restart of `npm run local`: each start's refresh of the day's ended requests met 404 again.
+    const claims = sharedClaims();
+    const gone = async (activityId: string) => {
+      if (activityId === 'card-1') throw Object.assign(new Error('Message does not exist in the thread'), { statusCode: 404 });
+    };
+    const first = notifierWith(gone, claims);
+    await first.notifier.cardChanged(requestIn('succeeded'));
+    await first.notifier.idle();
+    assert.equal(first.attempts.filter((a) => a === 'card-1').length, 1);
+    const restarted = notifierWith(gone, claims);
+    await restarted.notifier.cardChanged(requestIn('succeeded'));
+    await restarted.notifier.idle();
+    assert.deepEqual(restarted.attempts, [], 'neither card is tried again at the next start');
+    assert.deepEqual(restarted.logged.filter((l) => l.level !== 'info').map((l) => l.msg), []);
+    const newer = requestIn('succeeded');
+    await restarted.notifier.cardChanged({ ...newer, version: newer.version + 1 });
+    await restarted.notifier.idle();
+    assert.deepEqual(restarted.attempts.sort(), ['card-1', 'card-2'], 'a newer version is tried on both cards');
   });
 
   it('does not try again an update, or a look-up of the cards, that the store refused for good (its database changed under it: Countersign is stopping)', async () => {
