@@ -113,7 +113,25 @@ export function validateConfigText(text: string, file: string): { input: RawConf
   const locate = (pathParts: (string | number)[]) => lineOf(doc, lines, pathParts);
   // Past the problems a ConfigError lists, a line is not looked up (each look-up goes through the key's siblings).
   const problems = validateSchema(raw) ? [] : (validateSchema.errors ?? []).map((e, i) => schemaProblem(e, i < MAX_PROBLEMS ? locate : () => undefined));
+  if (validateSchema.errors) emptyWrongLists(raw, validateSchema.errors);
   return { input: raw as RawConfig, locate, problems };
+}
+
+/**
+ * Reads as an empty list each value the schema refused for not being a list (`ids: "19:…"` written
+ * for `ids: ["19:…"]`), once its problem is said: building goes through every list of the config,
+ * and one written as a single value threw there (`.map is not a function`), so whatever building
+ * finds elsewhere in the file went unsaid. Such a config is refused anyway; nothing else is changed.
+ */
+function emptyWrongLists(raw: unknown, errors: readonly ErrorObject[]): void {
+  for (const e of errors) {
+    if (e.keyword !== 'type' || (e.params as { type?: unknown }).type !== 'array') continue;
+    const parts = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const last = parts.pop();
+    let parent: unknown = raw;
+    for (const part of parts) parent = parent !== null && typeof parent === 'object' ? (parent as Record<string, unknown>)[part] : undefined;
+    if (last !== undefined && parent !== null && typeof parent === 'object' && Object.hasOwn(parent, last)) (parent as Record<string, unknown>)[last] = [];
+  }
 }
 
 /** The most anchors and aliases together: the YAML library finds each alias's anchor by going through them all. */

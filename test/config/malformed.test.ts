@@ -330,6 +330,41 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     );
   });
 
+  it('refuses a list written as one value (a conversation id, a role, a tenant) at its key and line, and still says what building finds elsewhere', () => {
+    const id = '"19:ops@thread.tacv2"';
+    const tenant = /tenants:\n  - (\S+)\n/.exec(configWith([]))![1];
+    // Each: the config's text with one list written as a single value, and the key the refusal names.
+    const cases: [string, string][] = [
+      [configWith([`conversations: { ids: ${id} }`]), 'commands[0].policy.conversations.ids'],
+      [configWith([`notify: { channels: ${id} }`]), 'commands[0].policy.notify.channels'],
+      [configWith([`breakGlass: { allowed: true, roles: [leads], reviewWithin: 1h, notify: ${id} }`]), 'commands[0].policy.breakGlass.notify'],
+      [configWith(['breakGlass: { allowed: true, roles: leads, reviewWithin: 1h }']), 'commands[0].policy.breakGlass.roles'],
+      [configWith([], [`notify: { channels: ${id} }`]), 'defaults.notify.channels'],
+      [configWith(['conversations: { types: channel }']), 'commands[0].policy.conversations.types'],
+      [configWith(['requesterRoles: leads']), 'commands[0].policy.requesterRoles'],
+      [configWith(['requirements: leads']), 'commands[0].policy.requirements'],
+      [configWith(['reminders: { at: "50%" }']), 'commands[0].policy.reminders.at'],
+      [configWith(['windows: weekdays']), 'commands[0].policy.windows'],
+      [configWith([]).replace('allowed: [production, staging]', 'allowed: production'), 'commands[1].parameters[0].allowed'],
+      [configWith([]).replace(`tenants:\n  - ${tenant}\n`, `tenants: ${tenant}\n`), 'tenants'],
+      [configWith([]).replace('  approvers:\n    - 22222222-2222-4222-8222-222222222222', '  approvers: 22222222-2222-4222-8222-222222222222'), 'roles.approvers'],
+      [configWith([]).replace('roles:\n', 'audit:\n  auditorRoles: leads\nroles:\n'), 'audit.auditorRoles'],
+    ];
+    for (const [text, key] of cases) {
+      // A problem only building finds (a role roles does not declare) in the last command's policy.
+      const withMore = `${text.trimEnd()}\n    policy:\n      requesterRoles: [nobody]\n`;
+      const problems = problemsOf(withMore);
+      const single = problems.find((p) => p.key === key);
+      assert.ok(single, `${key}: ${JSON.stringify(problems)}`);
+      assert.match(single.problem, /^must be a list, such as \[a, b\] \(got /);
+      // The line of the key written with its single value (the one line that holds both).
+      const value = /\(got "(.*)"\)$/.exec(single.problem)![1];
+      const name = key.split('.').at(-1)!;
+      assert.equal(single.line, withMore.split('\n').findIndex((l) => l.includes(`${name}: `) && l.includes(value)) + 1, key);
+      assert.ok(problems.some((p) => p.key === 'commands[2].policy.requesterRoles[0]' && /role "nobody" is not declared/.test(p.problem)), `${key}: building's problems are said too: ${JSON.stringify(problems)}`);
+    }
+  });
+
   it('refuses a role with an empty name, or named as every JavaScript object\'s own members, at its line', () => {
     for (const [written, name] of [['""', ''], ['"  "', '  '], ['__proto__', '__proto__'], ['constructor', 'constructor'], ['toString', 'toString'], ['hasOwnProperty', 'hasOwnProperty']]) {
       const text = configWith([]).replace('roles:\n', `roles:\n  ${written}:\n    - group:66666666-6666-4666-8666-666666666666\n`);
