@@ -189,6 +189,8 @@ function checkDeploymentName(op: OperationTemplate, parameters: ParameterSpec[],
   }
   let shortest = written.length;
   let longest: number | undefined = written.length;
+  /** The free parameters with a default: how many characters more than its shortest value the default puts in. */
+  const defaults: { name: string; extra: number }[] = [];
   for (const m of value.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
     const name = m[1];
     const param = parameters.find((p) => p.name === name);
@@ -206,11 +208,22 @@ function checkDeploymentName(op: OperationTemplate, parameters: ParameterSpec[],
         if (bad !== undefined) at(where, `deploymentName {${name}} can be ${JSON.stringify(allowed)}, whose ${JSON.stringify(bad)} Azure does not take in a deployment's name (letters, digits, _, (, ), - and . only)`);
       }
     }
-    shortest += lengths && lengths.length ? Math.min(...lengths) : 1;
+    const least = lengths && lengths.length ? Math.min(...lengths) : 1;
+    // Another parameter's default is known at load too: it fills the name when the requester gives no value (an enum's is one of its values).
+    if (param.type !== 'enum' && param.default !== undefined) {
+      const bad = [...param.default].find((ch) => !DEPLOYMENT_NAME_CHARACTER.test(ch));
+      if (bad !== undefined) at(where, `deploymentName {${name}} defaults to ${JSON.stringify(param.default)}, whose ${JSON.stringify(bad)} Azure does not take in a deployment's name (letters, digits, _, (, ), - and . only)`);
+      else defaults.push({ name, extra: param.default.length - least });
+    }
+    shortest += least;
     longest = longest !== undefined && lengths && lengths.length ? longest + Math.max(...lengths) : undefined;
   }
   if (shortest > MAX_DEPLOYMENT_NAME) at(where, `deploymentName ${JSON.stringify(value)} is at least ${shortest} characters long once filled: Azure takes at most ${MAX_DEPLOYMENT_NAME}`);
   else if (longest !== undefined && longest > MAX_DEPLOYMENT_NAME) at(where, `deploymentName ${JSON.stringify(value)} can be ${longest} characters long once filled (its longest values): Azure takes at most ${MAX_DEPLOYMENT_NAME}`);
+  else {
+    const long = defaults.find((d) => shortest + d.extra > MAX_DEPLOYMENT_NAME);
+    if (long) at(where, `deploymentName ${JSON.stringify(value)} is ${shortest + long.extra} characters long once filled with {${long.name}}'s default: Azure takes at most ${MAX_DEPLOYMENT_NAME}`);
+  }
 }
 
 /** The fewest and most digits an integer parameter's values have, when both bounds are given (a minus sign counted). */

@@ -194,9 +194,13 @@ describe('config: operation values Azure takes few of, and parameter bounds', ()
     assert.match(problem(named('"{service}-{requestId}"', ['- name: service', '  allowed: [api, "web frontend"]'])), /^deploymentName \{service\} can be "web frontend", whose " " Azure does not take/);
     assert.match(problem(named(`"${'x'.repeat(40)}-{service}-{requestId}"`, ['- name: service', '  allowed: [api, web-frontend]'])), /can be 65 characters long once filled \(its longest values\): Azure takes at most 64$/);
     assert.match(problem(named('"release-build-{n}-{subscriptionId}"', ['- name: n', '  type: integer', '  min: 1', '  max: 999999999999999'])), /can be 66 characters long once filled/);
+    // A free parameter's default is known at load: it fills the name when the requester gives none.
+    assert.equal(problem(named('"release-{label}"', ['- name: label', '  default: "nightly build"'])), 'deploymentName {label} defaults to "nightly build", whose " " Azure does not take in a deployment\'s name (letters, digits, _, (, ), - and . only)');
+    assert.match(problem(named('"release-{label}-{requestId}"', ['- name: label', `  default: ${'x'.repeat(45)}`])), /^deploymentName "release-\{label\}-\{requestId\}" is 65 characters long once filled with \{label\}'s default: Azure takes at most 64$/);
     // What is known fits: loads. A free parameter's value is checked when a request is prepared.
     for (const right of ['"nightly-{requestId}"', '"Release_(2.6)-{requestId}"', `"${'x'.repeat(64)}"`, '"release-{label}"']) {
       assert.ok(parseConfig(named(right, ['- name: label', '  pattern: "^[a-z0-9.]+$"']), FILE), right);
+      assert.ok(parseConfig(named(right, ['- name: label', '  default: nightly.2']), FILE), right);
     }
   });
 
