@@ -15,16 +15,21 @@ import { asked, click, freshFakesEachTest, settle } from '../app/steps';
 
 const DELETE = 'delete resource group staging-old';
 
-/** A Teams notifier over the fakes' store (one per run: its own lease holder), whose Bot Connector records card updates and messages, or fails the updates while `failUpdates`. */
+/**
+ * A Teams notifier over the fakes' store (one per run: its own lease holder), whose Bot Connector records card updates and messages,
+ * or fails the updates while `failUpdates`: `for now` (503, a failure another try may pass) or `for good` (403, the bot removed).
+ */
 function teamsNotifier(f: AppOnFakes) {
   const updates: { activityId: string; card: string }[] = [];
   const messages: string[] = [];
-  const state = { failUpdates: false };
+  const state: { failUpdates: false | 'for now' | 'for good'; attempts: number } = { failUpdates: false, attempts: 0 };
   const adapter = {
     continueConversationAsync: async (_appId: string, _ref: unknown, logic: (ctx: TurnContext) => Promise<void>) =>
       logic({
         updateActivity: async (activity: { id: string; attachments: { content: unknown }[] }) => {
-          if (state.failUpdates) throw Object.assign(new Error('Forbidden'), { statusCode: 403 });
+          state.attempts++;
+          if (state.failUpdates === 'for now') throw Object.assign(new Error('Service Unavailable'), { statusCode: 503 });
+          if (state.failUpdates === 'for good') throw Object.assign(new Error('Forbidden'), { statusCode: 403 });
           updates.push({ activityId: activity.id, card: JSON.stringify(activity.attachments[0].content) });
         },
         sendActivity: async (text: unknown) => {
@@ -72,7 +77,7 @@ describe('Teams: the cards of requests whose outcome message was settled', () =>
 
   it('are sent by the next start when the run could not update the card to the outcome', async () => {
     const first = teamsNotifier(f);
-    first.state.failUpdates = true;
+    first.state.failUpdates = 'for now';
     const done = await executed(first);
 
     const second = teamsNotifier(f);
@@ -81,6 +86,19 @@ describe('Teams: the cards of requests whose outcome message was settled', () =>
     assert.equal(second.updates.length, 1, 'the card update the run lost is sent once');
     assert.equal(second.updates[0].activityId, `card-${done.id}`);
     assert.match(second.updates[0].card, /succeeded/i);
+  });
+
+  it('are not tried again by the next start when Teams refused the update for good (403: the bot removed)', async () => {
+    const first = teamsNotifier(f);
+    first.state.failUpdates = 'for good';
+    await executed(first);
+
+    const second = teamsNotifier(f);
+    second.state.failUpdates = 'for good';
+    await new Countersign({ ...f.deps, notifier: second.notifier }).refreshCards();
+    await second.notifier.idle();
+    assert.ok(first.state.attempts > 0);
+    assert.equal(second.state.attempts, 0, 'the card is settled at the version Teams refused');
   });
 
   it('are updated by a later change the card shows (the review of a break-glass use), after a restart', async () => {
