@@ -1270,6 +1270,19 @@ describe('PostgreSQL store, several instances on one database', function () {
       );
     });
 
+    it('tells an auditor who may not use the schema the USAGE and SELECT grants verify needs, not the runtime role', async () => {
+      await (await open()).close();
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${role}`));
+      const asAuditor = { ...connection, url: db.url.replace('postgres@', `${role}@`) };
+      await assert.rejects(openPostgresAuditReader(asAuditor), (err: Error) => {
+        assert.match(err.message, new RegExp(`the role ${role} may not use the schema ${schema} \\(no USAGE on it\\), so it sees none of Countersign's tables: reading the audit trail needs USAGE on the schema and SELECT on its tables: as the schema's owner, GRANT USAGE ON SCHEMA "${schema}" TO "${role}" \\(or GRANT pg_read_all_data TO "${role}"\\); a bot's role is granted the runtime role instead \\(see docs/postgresql\\.md\\)$`));
+        assert.doesNotMatch(err.message, /GRANT countersign_runtime TO/);
+        return true;
+      });
+      await superuser((c) => c.query(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`));
+      await (await openPostgresAuditReader(asAuditor)).close();
+    });
+
     it('tells a role that may not connect to the database (CONNECT revoked from PUBLIC) the CONNECT grant, not the runtime role it holds', async () => {
       await (await open()).close();
       await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}; REVOKE CONNECT ON DATABASE ${db.name} FROM PUBLIC`));

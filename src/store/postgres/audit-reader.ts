@@ -67,7 +67,7 @@ export async function openPostgresAuditReader(connection: PostgresConnectionOpti
     let schemaProblem: PostgresStartupError | undefined;
     try {
       // A schema that is not there, or that this role may not use, shows no tables: named as such, not as "not Countersign's".
-      schemaProblem = (await missingSchemaError(pool, target, connection.schema)) ?? (await unusableSchemaError(pool, target, connection.schema));
+      schemaProblem = (await missingSchemaError(pool, target, connection.schema)) ?? (await unusableSchemaError(pool, target, connection.schema, true));
       const exists = await pool.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
       if (exists.rows[0].t) version = (await pool.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_migrations')).rows[0].v;
     } catch (err) {

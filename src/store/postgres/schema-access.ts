@@ -18,8 +18,12 @@ export async function missingSchemaError(pool: pg.Pool, target: string, schema: 
   );
 }
 
-/** The schema, when it exists and the connected role may not use it: the grant it lacks, named. */
-export async function unusableSchemaError(pool: pg.Pool, target: string, schema: string | undefined): Promise<PostgresStartupError | undefined> {
+/**
+ * The schema, when it exists and the connected role may not use it: the grant it lacks, named. For
+ * `reader` (the read-only commands an auditor runs) that is USAGE on the schema, with the SELECT they
+ * hold, never the runtime role, which would also let the auditor write.
+ */
+export async function unusableSchemaError(pool: pg.Pool, target: string, schema: string | undefined, reader = false): Promise<PostgresStartupError | undefined> {
   const name = schema ?? 'public';
   const r = await pool.query<{ usable: boolean | null }>(
     "SELECT CASE WHEN to_regnamespace($1) IS NULL THEN NULL ELSE has_schema_privilege(to_regnamespace($1)::oid, 'USAGE') END AS usable",
@@ -27,5 +31,8 @@ export async function unusableSchemaError(pool: pg.Pool, target: string, schema:
   );
   if (r.rows[0].usable !== false) return undefined;
   const user = (await pool.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
-  return new PostgresStartupError(`${target}: the role ${user} may not use the schema ${name} (no USAGE on it), so it sees none of Countersign's tables: ${await privilegeRemedy(pool, user, [], schema, name)}`);
+  const remedy = reader
+    ? `reading the audit trail needs USAGE on the schema and SELECT on its tables: as the schema's owner, GRANT USAGE ON SCHEMA "${name}" TO "${user}" (or GRANT pg_read_all_data TO "${user}"); a bot's role is granted the runtime role instead (see docs/postgresql.md)`
+    : await privilegeRemedy(pool, user, [], schema, name);
+  return new PostgresStartupError(`${target}: the role ${user} may not use the schema ${name} (no USAGE on it), so it sees none of Countersign's tables: ${remedy}`);
 }
