@@ -82,7 +82,7 @@ async function migrateSchema(io: AuditCliIo, opts: { dataDir?: string; force?: b
   await store.close();
   if (applied.some((m) => m.version === 1) && !existsSync(checkpointFile)) {
     io.stderr.write(
-      `Note: no checkpoint file at ${checkpointFile}, so whether this database held Countersign's records before could not be checked: run it with --data-dir (or COUNTERSIGN_DATA_DIR) naming the bots' data directory to have an emptied database refused instead.\n`,
+      `Note: no checkpoint file at ${checkpointFile}: expected on a new installation, whose bots have not started yet. Otherwise whether this database held Countersign's records before could not be checked: run it with --data-dir (or COUNTERSIGN_DATA_DIR) naming the bots' data directory to have an emptied database refused instead.\n`,
     );
   }
   if (applied.length === 0) {
