@@ -20,6 +20,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Verb } from '../src/app/decisions';
+import { editDistance } from '../src/domain/edit-distance';
 import { canonicalRequestId } from '../src/domain/request-ids';
 import { databaseFile, readSettings, type PostgresSettings, type Settings } from '../src/settings';
 import { postgresDatabaseConnection } from '../src/cli/audit-database';
@@ -198,15 +199,6 @@ function shown(file: string): string {
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length];
-}
 
 interface CardElement {
   type?: string;
