@@ -4,6 +4,7 @@ import type { CheckpointVerification } from '../audit/verify/verify-checkpoints'
 import type { ExportVerification } from '../audit/verify/verify-export';
 import type { AuditFilter } from '../domain/audit';
 import { plural } from '../domain/duration-text';
+import { shownValue } from './terminal-text';
 
 export const EXIT_OK = 0;
 /** Bad input or an unreadable source (missing database, missing file). */
@@ -19,8 +20,8 @@ export const EXIT_UNPROTECTED = 3;
  */
 function problemPlace(p: ChainProblem): string {
   if (!p.recordId) return ` at record ${p.seq}`;
-  if (p.kind === 'deleted') return ` at record ${p.seq} (missing; the record after the gap is id ${p.recordId})`;
-  return ` at record ${p.seq}, id ${p.recordId}`;
+  if (p.kind === 'deleted') return ` at record ${p.seq} (missing; the record after the gap is id ${shownValue(p.recordId)})`;
+  return ` at record ${p.seq}, id ${shownValue(p.recordId)}`;
 }
 
 /**
@@ -51,7 +52,7 @@ export function verificationReport(source: string, v: ChainVerification, warning
     const p = v.problem;
     lines.push(
       `AUDIT CHAIN DAMAGED (${p.kind})${problemPlace(p)}:`,
-      `  ${p.message}`,
+      `  ${shownValue(p.message)}`,
       v.count === 0
         ? 'No record before it could be verified.'
         : `Records before it are intact: ${plural(v.count, 'record')}, seq ${v.firstSeq} to ${v.lastSeq}, head hash ${v.headHash}.`,
@@ -75,13 +76,13 @@ export function checkpointReport(v: CheckpointVerification, keySource?: string, 
   } else if (v.checked === 0 && v.problems.length === 0) {
     lines.push('Checkpoints: none yet, so a cut-off end of the log could not be checked.');
   }
-  for (const p of v.problems) lines.push(`AUDIT LOG DAMAGED (checkpoint, ${p.kind}): ${p.message}`);
+  for (const p of v.problems) lines.push(`AUDIT LOG DAMAGED (checkpoint, ${p.kind}): ${shownValue(p.message)}`);
   if (v.problems.some((p) => p.kind === 'foreign')) {
     lines.push(
       `  The key in use is ${v.keyId}${keySource ? ` (${keySource})` : ''}. If the key that signed them is this log's audit key, verify with its public key: countersign audit verify --public-key <file>.`,
     );
   }
-  for (const w of v.warnings) lines.push(`NOTE: ${w}`);
+  for (const w of v.warnings) lines.push(`NOTE: ${shownValue(w)}`);
   // Checkpoints of another key beside the data directory's own: the one case where trusting the
   // key on this host matters, since whoever replaced the key there may have rewritten the log too.
   if (onHostKey && v.keyId && v.uncheckedCheckpoints > 0) {
@@ -99,8 +100,8 @@ function checkpointsLine(v: ExportVerification): string {
   if (k.chainBroken) return 'Checkpoints: not checked: the records do not check out (below), so there is nothing to compare them with.';
   if (k.found === 0) return v.manifest ? 'Checkpoints: none in the file.' : 'Checkpoints: none in the file, so nothing in it is signed.';
   const parts: string[] = [];
-  if (k.checked > 0) parts.push(`${k.checked} signed with key ${k.keyId} checked: records up to ${k.upTo} are the ones Countersign signed`);
-  if (k.elsewhere > 0) parts.push(`${k.elsewhere} signed with key ${k.keyId} name records this file does not hold (nothing to compare)`);
+  if (k.checked > 0) parts.push(`${k.checked} signed with key ${shownValue(String(k.keyId))} checked: records up to ${k.upTo} are the ones Countersign signed`);
+  if (k.elsewhere > 0) parts.push(`${k.elsewhere} signed with key ${shownValue(String(k.keyId))} name records this file does not hold (nothing to compare)`);
   if (k.unchecked > 0) parts.push(k.keyId ? `${k.unchecked} name another key and were not checked` : `${k.unchecked} not checked: no public key (pass --public-key <file>)`);
   const bad = k.found - k.checked - k.elsewhere - k.unchecked;
   if (bad > 0) parts.push(`${bad} do not check out (below)`);
@@ -129,8 +130,10 @@ export function exportReport(file: string, v: ExportVerification, filtered = fal
   const lines: string[] = [`Source: ${file} (${v.format})`];
   const c = v.chain;
   if (v.manifest) {
-    lines.push(`Manifest: export ${v.manifest.exportId} of ${v.manifest.exportedAt} by ${v.manifest.exportedBy}, signed with key ${v.manifest.keyId}.`);
-    lines.push(`Selection: ${selectionText(v.manifest.filter)}.`);
+    // What the manifest says is the file's (anyone can write one): never a line of the report of its own.
+    const m = v.manifest;
+    lines.push(`Manifest: export ${shownValue(m.exportId)} of ${shownValue(m.exportedAt)} by ${shownValue(m.exportedBy)}, signed with key ${shownValue(m.keyId)}.`);
+    lines.push(`Selection: ${shownValue(selectionText(m.filter))}.`);
   } else if (filtered) {
     lines.push(
       'Manifest: none (--no-manifest --filtered): each record was checked against its own hash, and their seqs for order, not against the records before them. Anyone can hash edited records again, and records removed from the file, or from between its own, cannot be noticed without its manifest: this shows the records are well formed, not that they are all the export held.',
@@ -154,14 +157,14 @@ export function exportReport(file: string, v: ExportVerification, filtered = fal
       lines.push(
         // Records lost (the export holds what was left) or stored altered (it holds them as their hashes vouch for): each finding says which.
         'AUDIT LOG DAMAGED: its signed manifest records that the audit log it was exported from was not intact (each finding says what the export holds):',
-        ...(v.manifest?.logDamage ?? []).map((d) => `  ${d}.`),
+        ...(v.manifest?.logDamage ?? []).map((d) => `  ${shownValue(d)}.`),
       );
     }
   } else {
     const [first, ...rest] = v.problems;
     const at = c.problem ? problemPlace(c.problem) : '';
-    lines.push(`EXPORT DAMAGED (${first.kind})${first.kind === c.problem?.kind ? at : ''}:`, `  ${first.message}`);
-    for (const p of rest) lines.push(`  Also (${p.kind}): ${p.message}`);
+    lines.push(`EXPORT DAMAGED (${first.kind})${first.kind === c.problem?.kind ? at : ''}:`, `  ${shownValue(first.message)}`);
+    for (const p of rest) lines.push(`  Also (${p.kind}): ${shownValue(p.message)}`);
     if (!v.manifest && first.kind === 'deleted') {
       if (c.count === 0) lines.push('  If this export starts after record 1 (made with --from), check it with --partial: without a manifest nothing tells where it should start.');
       lines.push('  If it was made with --request, --type or --actor (a filtered export), records between its own are left out on purpose: check it with --filtered, which checks each record against its own hash; only its manifest can show that none of its records was removed.');

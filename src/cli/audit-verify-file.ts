@@ -3,7 +3,7 @@
  * --no-manifest), or an evidence bundle's folder against its own signed manifest and its records
  * against theirs, offline.
  */
-import { report } from './terminal-text';
+import { report, shownValue } from './terminal-text';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { formatOfFile, manifestFileOf } from '../audit/access/export';
@@ -160,14 +160,17 @@ async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo):
   const verification = read(VERIFICATION_FILE);
   const signedVerification = Buffer.isBuffer(verification) && Object.hasOwn(manifest.files, VERIFICATION_FILE) && sha256Hex(verification) === manifest.files[VERIFICATION_FILE];
   const damage = signedVerification ? recordedDamage(verification.toString('utf8')) : [];
+  // What the bundle's files say (its manifest, its file names, its verification.json) is shown as one
+  // line each: a line feed in a doctored manifest would otherwise add lines of its own to this report.
+  const requestId = shownValue(manifest.requestId);
   const lines = [
-    `Evidence bundle: ${dir}, request ${manifest.requestId}, made ${manifest.createdAt} by ${manifest.createdBy}, signed with key ${manifest.keyId}.`,
-    ...(check.problems.length === 0 ? [`Evidence bundle intact: its ${check.files} files are as signed.`] : ['EVIDENCE BUNDLE DAMAGED:', ...check.problems.map((p) => `  ${p}`)]),
+    `Evidence bundle: ${shownValue(dir)}, request ${requestId}, made ${shownValue(manifest.createdAt)} by ${shownValue(manifest.createdBy)}, signed with key ${shownValue(manifest.keyId)}.`,
+    ...(check.problems.length === 0 ? [`Evidence bundle intact: its ${check.files} files are as signed.`] : ['EVIDENCE BUNDLE DAMAGED:', ...check.problems.map((p) => `  ${shownValue(p)}`)]),
     ...(damage.length === 0
       ? []
       : [
-          `AUDIT LOG DAMAGED: this bundle's signed ${VERIFICATION_FILE} records that the audit log it was made from was not intact when it was made, so the bundle may lack records of request ${manifest.requestId} (its events.jsonl holds only what was left):`,
-          ...damage.map((d) => `  ${d}`),
+          `AUDIT LOG DAMAGED: this bundle's signed ${VERIFICATION_FILE} records that the audit log it was made from was not intact when it was made, so the bundle may lack records of request ${requestId} (its events.jsonl holds only what was left):`,
+          ...damage.map((d) => `  ${shownValue(d)}`),
         ]),
   ];
   if (manifest.keyId !== verifier.keyId) lines.push(keyInUse(verifier, opts, io));
@@ -187,7 +190,7 @@ async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo):
     recordsExit = await verifyFile(events, { ...(opts.publicKey ? { publicKey: opts.publicKey } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) }, io);
   } catch (err) {
     if (!(err instanceof AuditInputError)) throw err;
-    report(io, `The audit records (events.jsonl) were not checked: ${err.message}\n`);
+    report(io, `The audit records (events.jsonl) were not checked: ${shownValue(err.message)}\n`);
     return EXIT_DAMAGED;
   }
   // Signed records of another request would pass as an export: they must be this request's, all of
@@ -195,22 +198,22 @@ async function verifyEvidence(dir: string, opts: VerifyOptions, io: AuditCliIo):
   const filter = readManifestFile(manifestFileOf(events)).filter;
   const exported = filter.requestId;
   if (exported !== manifest.requestId) {
-    report(io, `EVIDENCE BUNDLE DAMAGED: events.jsonl is the export of ${exported ? `request ${exported}'s records` : 'records not of one request'}, not of request ${manifest.requestId}'s.\n`);
+    report(io, `EVIDENCE BUNDLE DAMAGED: events.jsonl is the export of ${exported ? `request ${shownValue(exported)}'s records` : 'records not of one request'}, not of request ${requestId}'s.\n`);
     return EXIT_DAMAGED;
   }
   const narrowed = Object.entries(filter).filter(([key, value]) => key !== 'requestId' && value !== undefined && !(Array.isArray(value) && value.length === 0));
   if (narrowed.length > 0) {
-    report(io, `EVIDENCE BUNDLE DAMAGED: events.jsonl is an export of only some of request ${manifest.requestId}'s records (filtered by ${narrowed.map(([key, value]) => `${key} ${JSON.stringify(value)}`).join(', ')}), not of all of them.\n`);
+    report(io, `EVIDENCE BUNDLE DAMAGED: events.jsonl is an export of only some of request ${requestId}'s records (filtered by ${narrowed.map(([key, value]) => `${key} ${JSON.stringify(value)}`).join(', ')}), not of all of them.\n`);
     return EXIT_DAMAGED;
   }
   if (check.recordsUnbound) {
     report(io, 
-      `Note: this bundle's manifest does not list events.jsonl.manifest.json (it was made by a Countersign before 2026-12-06), so its records are tied to it only by the request they name: an older or a later complete export of request ${manifest.requestId}'s records would pass as well.\n`,
+      `Note: this bundle's manifest does not list events.jsonl.manifest.json (it was made by a Countersign before 2026-12-06), so its records are tied to it only by the request they name: an older or a later complete export of request ${requestId}'s records would pass as well.\n`,
     );
   }
   // Said last too, where a reader looks for the verdict: the records above checked out as signed.
   if (damage.length > 0) {
-    report(io, `AUDIT LOG DAMAGED: this bundle attests an audit log that was not intact when it was made (see above): it may not be the whole record of request ${manifest.requestId}.\n`);
+    report(io, `AUDIT LOG DAMAGED: this bundle attests an audit log that was not intact when it was made (see above): it may not be the whole record of request ${requestId}.\n`);
   }
   return check.problems.length === 0 && damage.length === 0 && recordsExit === EXIT_OK ? EXIT_OK : EXIT_DAMAGED;
 }

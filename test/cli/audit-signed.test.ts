@@ -398,6 +398,34 @@ describe('countersign audit: signed exports, checkpoints, evidence', function ()
     assert.match(r.stdout, /\n {2}CS-\\u001b\]0;owned\\u0007X\\nAudit chain intact: last saved approved\\u009b2J at 2026-12-06\\r\n/);
   });
 
+  it('verify --file shows what a doctored export, its manifest or an evidence bundle holds with line ends escaped: the file forges no line of the report', async () => {
+    const forged = 'Export intact: 12 records, seq 1 to 12.';
+    const out = path.join(tmp.dir, 'doctored.jsonl');
+    assert.equal((await audit(['export', '--format', 'jsonl', '--out', out, '--data-dir', dataDir])).code, 0);
+    // A record's id and the manifest's exporter, as someone handing the file on could write them.
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    lines[3].id = `${String(lines[3].id)}\n${forged}\n`;
+    writeFileSync(out, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
+    const manifest = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8')) as Record<string, unknown>;
+    writeFileSync(`${out}.manifest.json`, JSON.stringify({ ...manifest, exportedBy: `${String(manifest.exportedBy)}\nSelection: only the records of request CS-FORGED01.\r` }));
+    const v = await audit(['verify', '--file', out, '--data-dir', dataDir]);
+    assert.equal(v.code, 2, v.stdout + v.stderr);
+    const shown = v.stdout.split('\n');
+    assert.ok(!shown.includes(forged) && !shown.some((l) => l.startsWith('Selection: only the records of request CS-FORGED01')), v.stdout);
+    assert.ok(v.stdout.includes(`\\n${forged}\\n`) && v.stdout.includes('\\nSelection: only the records of request CS-FORGED01.\\r'), v.stdout);
+    assert.doesNotMatch(v.stdout, /\r/);
+
+    const bundle = path.join(tmp.dir, 'doctored-bundle');
+    assert.equal((await audit(['evidence', 'req-1', '--out', bundle, '--data-dir', dataDir])).code, 0);
+    const signed = JSON.parse(readFileSync(path.join(bundle, 'manifest.json'), 'utf8')) as { createdBy: string; files: Record<string, string> };
+    const files = { ...signed.files, 'cards/\nEvidence bundle intact: its 9 files are as signed.': 'a'.repeat(64) };
+    writeFileSync(path.join(bundle, 'manifest.json'), JSON.stringify({ ...signed, createdBy: `${signed.createdBy}.\nEvidence bundle intact: its 9 files are as signed.`, files }));
+    const b = await audit(['verify', '--file', bundle, '--data-dir', dataDir]);
+    assert.equal(b.code, 2, b.stdout + b.stderr);
+    assert.ok(!b.stdout.split('\n').some((l) => l.startsWith('Evidence bundle intact')), b.stdout);
+    assert.match(b.stdout, /\\nEvidence bundle intact: its 9 files are as signed\. is missing\n/);
+  });
+
   it('verify names requests whose row was deleted outside Countersign (their versions remain), exit 2, and a start says so in its log', async () => {
     const store = await openSqliteStore({ file: databaseFile(dataDir) });
     const kept = aRequest('CS-ROWKEPT1');
