@@ -120,11 +120,18 @@ export class ConfigTemplates {
     const decoded = utf8JsonText(bytes);
     if ('problem' in decoded) throw new TemplateRefusal(`template file ${relativePath} ${decoded.problem}`);
     const { text } = decoded;
+    let parsed: unknown;
     try {
-      const parsed = JSON.parse(text) as unknown;
+      parsed = JSON.parse(text) as unknown;
       if (!parsed || typeof parsed !== 'object' || !('resources' in parsed)) throw new Error('it has no "resources"');
     } catch (err) {
       throw new Error(`template file ${relativePath} is not a valid ARM template: ${(err as Error).message}`);
+    }
+    const linked = linkedContentAt(parsed);
+    if (linked) {
+      throw new TemplateRefusal(
+        `template file ${relativePath} takes part of what it deploys by reference (${linked}): ARM fetches a linked template or parameters file when the deployment runs, so what runs is whatever the link holds then, which its approvers never saw and whoever can change it can change after approval; put the nested template in by value ("template": {…}) and its parameters as "parameters"`,
+      );
     }
     this.loaded.set(key, { sha256: sha256Hex(bytes), text });
   }
@@ -154,6 +161,32 @@ export class ConfigTemplates {
     }
     return at;
   }
+}
+
+/**
+ * Members by which ARM takes a nested deployment's template or parameters from elsewhere when it runs
+ * (a URI, a template spec's id, a path relative to a linked parent). ARM reads member names in any
+ * letter case, so they are matched so too.
+ */
+const LINKED_CONTENT = /^(templateLink|parametersLink)$/i;
+
+/** Where in a template (`resources[0].properties.templateLink`) content is linked rather than given, or undefined. */
+function linkedContentAt(value: unknown, at = ''): string | undefined {
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) {
+      const found = linkedContentAt(v, `${at}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (!value || typeof value !== 'object') return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const here = at ? `${at}.${k}` : k;
+    if (LINKED_CONTENT.test(k)) return here;
+    const found = linkedContentAt(v, here);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /**

@@ -143,6 +143,23 @@ describe('config: deployment templates, loaded with the config', () => {
     assert.deepEqual(problemsLoading(utf16.file), [`audit.http.jwksFile: ${path.join(utf16.dir, 'jwks.json')} is UTF-16 text (as Windows PowerShell's Out-File writes it): save it as UTF-8`]);
   });
 
+  it('refuses a template that takes a nested template or its parameters by link: the approval binds the text, not what the link holds when it runs', () => {
+    const nested = (link: string, value: unknown) =>
+      JSON.stringify({ resources: [{ type: 'Microsoft.Resources/deployments', apiVersion: '2022-09-01', name: 'inner', properties: { mode: 'Incremental', [link]: value } }] });
+    const byUri = folder(MINIMAL, { 'templates/app.json': nested('templateLink', { uri: 'https://example.blob.core.windows.net/t/inner.json' }) });
+    assert.deepEqual(problemsLoading(byUri.file).map((p) => p.split(': ARM fetches')[0]), [
+      'commands[1].operation.template: template file templates/app.json takes part of what it deploys by reference (resources[0].properties.templateLink)',
+    ]);
+    // A template spec by id, a parameters file by link, a member in other letters (ARM reads any case): each refused.
+    for (const [link, value] of [['templateLink', { id: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Resources/templateSpecs/t/versions/1' }], ['parametersLink', { uri: 'https://example.com/p.json' }], ['TemplateLink', { uri: "[parameters('where')]" }]] as const) {
+      const f = folder(MINIMAL, { 'templates/app.json': nested(link, value) });
+      assert.match(problemsLoading(f.file).join('\n'), new RegExp(`by reference \\(resources\\[0\\]\\.properties\\.${link}\\)`), link);
+    }
+    // The same nested deployment with its template by value loads.
+    const byValue = folder(MINIMAL, { 'templates/app.json': nested('template', { resources: [] }) });
+    assert.deepEqual(loadConfig(byValue.file).templates.map((t) => t.path), ['templates/app.json']);
+  });
+
   it('refuses a template larger than ARM takes, and one that is not a file, without reading it', () => {
     const big = folder(MINIMAL, { 'templates/app.json': `{"resources": [], "x": "${'a'.repeat(4 * 1024 * 1024)}"}` });
     assert.match(problemsLoading(big.file).join('\n'), /template file templates\/app\.json is 4,194,3\d\d bytes; ARM takes a template of at most 4 MB/);
