@@ -5,6 +5,7 @@
  */
 import { outstandingText, progress, progressText } from '../domain/quorum';
 import { deciderText } from '../domain/delegation';
+import { withDistinctNames } from '../domain/display-names';
 import { plural } from '../domain/duration-text';
 import { documentationLinks, failureCause, withoutDocumentationLinks } from '../domain/failure-cause';
 import { decidingRoles } from '../domain/policy';
@@ -56,7 +57,9 @@ export interface RequestCardOptions {
 const REQUEST_CARD_CACHE_SIZE = 256;
 const requestCards = new Map<string, string>();
 
-export function requestCard(r: ApprovalRequest, options: RequestCardOptions = {}): Card {
+export function requestCard(request: ApprovalRequest, options: RequestCardOptions = {}): Card {
+  // Namesakes on one request are told apart (display-names.ts): the card is drawn from that view.
+  const r = withDistinctNames(request);
   const key = `${JSON.stringify(options)}\u0000${JSON.stringify(r)}`;
   const known = requestCards.get(key);
   if (known !== undefined) return JSON.parse(known) as Card;

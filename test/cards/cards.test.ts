@@ -155,6 +155,22 @@ describe('cards', () => {
     assert.match(cardText(notice), /^You asked for request CS-1, so you cannot approve it\./m);
   });
 
+  it('tells apart two people with one display name on a request by the start of their object ids, and names everyone else as before', () => {
+    // Another Alice Requester (a namesake, or someone who named themselves so) approved Alice's request.
+    const namesake = { ...bob, name: 'alice  requester' };
+    const r = requestIn('succeeded', { approvals: [{ approver: namesake, at: '2026-03-02T09:10:00.000Z', operationHash: buildRequest().operationHash }] });
+    const text = cardText(requestCard(r));
+    assert.match(text, new RegExp(`Requested by\\s+Alice Requester \\(${alice.aadObjectId.slice(0, 8)}\\)`), text);
+    assert.match(text, new RegExp(`Approved by alice {2}requester \\(${bob.aadObjectId.slice(0, 8)}\\)`), text);
+    assert.doesNotMatch(text, /Requested by\s+Alice Requester,/, 'no line reads as if the requester approved');
+    // A rejection by a namesake of the requester, and one by someone else.
+    const rejected = requestIn('rejected', { rejection: { by: { ...bob, name: 'Alice Requester' }, at: '2026-03-02T09:10:00.000Z' } });
+    assert.match(cardText(requestCard(rejected)), new RegExp(`Rejected by Alice Requester \\(${bob.aadObjectId.slice(0, 8)}\\)`));
+    const plain = cardText(requestCard(requestIn('rejected', { rejection: { by: bob, at: '2026-03-02T09:10:00.000Z' } })));
+    assert.match(plain, /Rejected by Bob Approver, /);
+    assert.doesNotMatch(plain, new RegExp(alice.aadObjectId.slice(0, 8)));
+  });
+
   it('keeps an input\'s placeholder and error message plain (not markdown) but one inert line', () => {
     const deploy = loadConfig(EXAMPLE_CONFIG).catalog.find('deploy')!;
     const command = { ...deploy, parameters: [{ name: 'tag_name', type: 'string' as const, pattern: '^[a-z_]*$\n\u202E|\\d' }] };

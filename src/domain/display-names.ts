@@ -1,0 +1,58 @@
+/**
+ * People are named on a request's card by their Teams display name, which is not unique: two people
+ * called "Alice Smith" (a namesake in another department, a guest who named themselves so) read as
+ * one. On one request that hides what matters: "Requested by Alice Smith" above "Approved by Alice
+ * Smith" reads as a self-approval when it is not, and two approvals by two "Bob"s as one person
+ * approving twice. Where one display name stands for more than one person on a request, each of them
+ * is named with the start of their Entra object id after it, as the audit records name them.
+ */
+import type { Actor, ApprovalRequest, Decision } from './request';
+
+/** How many characters of the object id tell namesakes apart on a card (as a git commit is shortened). */
+const ID_SHOWN = 8;
+
+/** A display name as people read it: spacing and letter case aside. */
+function nameKey(name: string): string {
+  return name.normalize('NFKC').replace(/\s+/g, ' ').trim().toLowerCase();
+}
+
+/** Every person the request names as someone who acted on it. */
+function actorsOf(r: ApprovalRequest): Actor[] {
+  const decision = (d: Decision | undefined): Actor[] => (d ? [d.by, ...(d.onBehalfOf ? [d.onBehalfOf] : [])] : []);
+  return [
+    r.requester,
+    ...r.approvals.flatMap((a) => [a.approver, ...(a.onBehalfOf ? [a.onBehalfOf] : [])]),
+    ...decision(r.rejection),
+    ...decision(r.cancellation),
+    ...decision(r.execution?.cancellation),
+    ...(r.breakGlass?.review ? [r.breakGlass.review.by] : []),
+  ];
+}
+
+/**
+ * The request as its card names people: itself when no display name on it stands for two people
+ * (the usual case: the same object, so nothing else changes); else a copy where each such person's
+ * name carries the start of their object id ("Alice Smith (11111111)").
+ */
+export function withDistinctNames(r: ApprovalRequest): ApprovalRequest {
+  const idsByName = new Map<string, Set<string>>();
+  for (const a of actorsOf(r)) {
+    const key = nameKey(a.name);
+    const ids = idsByName.get(key) ?? new Set<string>();
+    ids.add(a.aadObjectId.toLowerCase());
+    idsByName.set(key, ids);
+  }
+  const shared = new Set([...idsByName].filter(([, ids]) => ids.size > 1).map(([key]) => key));
+  if (shared.size === 0) return r;
+  const named = (a: Actor): Actor => (shared.has(nameKey(a.name)) ? { ...a, name: `${a.name} (${a.aadObjectId.slice(0, ID_SHOWN) || 'no object id'})` } : a);
+  const decision = (d: Decision | undefined): Decision | undefined => (d ? { ...d, by: named(d.by), ...(d.onBehalfOf ? { onBehalfOf: named(d.onBehalfOf) } : {}) } : d);
+  return {
+    ...r,
+    requester: named(r.requester),
+    approvals: r.approvals.map((a) => ({ ...a, approver: named(a.approver), ...(a.onBehalfOf ? { onBehalfOf: named(a.onBehalfOf) } : {}) })),
+    ...(r.rejection ? { rejection: decision(r.rejection) } : {}),
+    ...(r.cancellation ? { cancellation: decision(r.cancellation) } : {}),
+    ...(r.execution ? { execution: { ...r.execution, ...(r.execution.cancellation ? { cancellation: decision(r.execution.cancellation) } : {}) } } : {}),
+    ...(r.breakGlass ? { breakGlass: { ...r.breakGlass, ...(r.breakGlass.review ? { review: { ...r.breakGlass.review, by: named(r.breakGlass.review.by) } } : {}) } } : {}),
+  };
+}
