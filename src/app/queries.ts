@@ -12,7 +12,7 @@ import { decisionsOf } from './decisions';
 import { cardCopyRefusal, copiesInThisThread } from './card-binding';
 import { accessForView, viewAccess } from './group-access';
 import { notifyPolicy } from './notifications';
-import { canonicalRequestId, isRequestId } from '../domain/request-ids';
+import { canonicalRequestId, isRequestId, requestIdAsNamed } from '../domain/request-ids';
 import { namesTopic } from '../domain/command-words';
 import { interpret } from './interpret';
 import { RefusalReason, refusal } from '../domain/refusal';
@@ -258,7 +258,8 @@ export function recordUnseen(unseen: PersonRefusals, look: UnseenLook): Promise<
 function notSeenText(typed: string): string {
   const shown = typed.trim().slice(0, 64);
   const id = canonicalRequestId(typed);
-  if (isRequestId(id)) return `There is no request ${id} that you can see.`;
+  // Named as read, with the look-alike letters said when one was read as its digit (CS-NOPE… is CS-N0PE…).
+  if (isRequestId(id)) return `There is no request ${requestIdAsNamed(typed)} that you can see.`;
   // The id without its "CS-" (or with another separator): the 8 letters and digits after it.
   const digits = /^(?:cs[\s_–—.:]*)?([0-9a-z]{8})$/i.exec(shown.replace(/[.,;:!?]+$/, ''))?.[1];
   const meant = digits && isRequestId(canonicalRequestId(`CS-${digits}`)) ? ` Did you mean ${canonicalRequestId(`CS-${digits}`)}?` : '';

@@ -156,6 +156,8 @@ describe('app: queries', () => {
     assert.equal(await say('CS-7K3M9QXW'), 'There is no request CS-7K3M9QXW that you can see.');
     assert.equal(await f.app.statusIn(carol, r.id, where).then((a) => ('say' in a ? a.say : '')), `There is no request ${r.id} that you can see.`);
     assert.equal(await say(`${r.id.toLowerCase()}.`), `card of ${r.id}`);
+    // A look-alike letter read as its digit is said, or the answer would name an id nobody typed.
+    assert.equal(await say('cs-nope1234'), 'There is no request CS-N0PE1234 (typed CS-NOPE1234: I and L are read as 1, O as 0) that you can see.');
   });
 
   it('records a "status" of a request its asker may not see, or that none has, as what it was, though both are answered alike; a typo is not recorded', async () => {
