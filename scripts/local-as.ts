@@ -21,7 +21,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Verb } from '../src/app/decisions';
 import { editDistance } from '../src/domain/edit-distance';
-import { canonicalRequestId } from '../src/domain/request-ids';
+import { canonicalRequestId, requestIdAsNamed } from '../src/domain/request-ids';
 import { databaseFile, readSettings, type PostgresSettings, type Settings } from '../src/settings';
 import { postgresDatabaseConnection } from '../src/cli/audit-database';
 import { describeTarget, openPostgresStore } from '../src/store/postgres';
@@ -115,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.notClicked;
   }
   if (!found) {
-    process.stderr.write(`There is no request ${requestId} in ${where}.${dataDirHint}\n`);
+    process.stderr.write(`There is no request ${requestIdAsNamed(typedId)} in ${where}.${dataDirHint}\n`);
     return EXIT.notClicked;
   }
   if (found.cards.length === 0) {
@@ -157,6 +157,11 @@ async function main(argv: string[]): Promise<number> {
       // The only card of the request is in a conversation this person is not in (Alice's personal chat).
       const chats = (config.groupChats ?? []).filter((c) => c.members?.includes(userId)).map((c) => `*${c.name}*`);
       process.stderr.write(`${userId} is not in the conversation holding the request's card. Ask for the request in ${chats.length ? chats.join(' or ') : 'a group chat they are in'}, where ${userId} can click it, then try again.\n`);
+    }
+    if (/ActivityNotFoundInConversation/.test(text)) {
+      // The Playground keeps its messages in memory: a card posted before `npm run local` last started is not on its page.
+      const chat = (config.groupChats ?? []).find((c) => c.id === card.conversationId)?.name;
+      process.stderr.write(`The request's card is not on the Playground's page: it keeps its messages in memory only, so a card posted before npm run local last started is gone. Type "status ${requestId}" in ${chat ? `*${chat}*` : 'the Playground'} to post it again, then run this again.\n`);
     }
     return EXIT.refused;
   }

@@ -80,6 +80,12 @@ describe('npm run local:as', () => {
             res.end(JSON.stringify({ code: 'UserNotFound', message: 'User not found in conversation' }));
             return;
           }
+          if (answer === 'ActivityNotFound') {
+            // What the Playground answers for a card not on its page (posted before it last started).
+            res.statusCode = 400;
+            res.end(JSON.stringify({ code: 'ActivityNotFoundInConversation', message: 'Message does not exist in the thread.' }));
+            return;
+          }
           if (answer === 'BotDown') {
             // What the Playground answers when the bot does not answer it (ApiError.wrapError(e, 502)).
             res.statusCode = 502;
@@ -205,6 +211,19 @@ describe('npm run local:as', () => {
     assert.equal(r.code, 3);
     assert.match(r.stderr, /The Playground answered 400: .*UserNotFound/);
     assert.match(r.stderr, /user-dave is not in the conversation holding the request's card\. Ask for the request in a group chat they are in, where user-dave can click it, then try again\./);
+  });
+
+  it('says how to post the card again when it is not on the Playground\'s page (posted before npm run local last started)', async () => {
+    answer = 'ActivityNotFound';
+    const r = await localAs(['bob', 'approve', ID], { PLAYGROUND_PORT: String(port), COUNTERSIGN_DATA_DIR: dataDir });
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /The request's card is not on the Playground's page: it keeps its messages in memory only, so a card posted before npm run local last started is gone\. Type "status CS-7K3M9QXW" in \*Ops\* to post it again, then run this again\./);
+  });
+
+  it('names a request id it does not hold as typed, saying a look-alike letter was read as its digit', async () => {
+    const r = await localAs(['bob', 'approve', 'cs-nope1234'], { PLAYGROUND_PORT: String(port), COUNTERSIGN_DATA_DIR: dataDir });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /There is no request CS-N0PE1234 \(typed CS-NOPE1234: I and L are read as 1, O as 0\) in /);
   });
 
   it('names a mistyped action, with the one meant', async () => {
