@@ -177,7 +177,7 @@ export class AuditorAccess {
       text: [
         `Your audit export (${ask.format.toUpperCase()}, records from ${at(ask.filter.from)} (included) until ${at(ask.filter.to)} (not included)) is ready: [download it](${url}).`,
         `The link works once, until ${at(link.expiresAt)} (15 minutes). After the download, its signed manifest is [here](${url}/manifest), for 24 hours.`,
-        `Check both offline: countersign audit verify --file <export> --manifest <manifest> --public-key <key> (key id ${deps.signer.keyId}).`,
+        `Check both offline with the audit public key, [here](${deps.publicUrl()}/api/audit/public-key) (key id ${deps.signer.keyId}): countersign audit verify --file <export> --manifest <manifest> --public-key <key>.`,
       ].join('\n\n'),
       links: true,
     };

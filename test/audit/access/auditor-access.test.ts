@@ -96,6 +96,13 @@ describe('auditor access from Teams (bot over HTTP)', function () {
     assert.match(reply, /After the download, its signed manifest is \[here\]\(\S+\/manifest\), for 24 hours\./);
     const url = linkIn(reply);
     assert.ok(url.startsWith(h.bot.url), `the link names the bot's own address: ${url}`);
+    // Where the key that checks them comes from, not only its id: an auditor has no data directory.
+    const key = /Check both offline with the audit public key, \[here\]\((\S+)\) \(key id (\w+)\): countersign audit verify --file <export> --manifest <manifest> --public-key <key>\./.exec(reply);
+    assert.ok(key, `no link to the public key in: ${reply}`);
+    const keyRes = await fetch(key[1]);
+    assert.equal(keyRes.status, 200);
+    assert.equal(keyRes.headers.get('x-countersign-key-id'), key[2]);
+    assert.match(await keyRes.text(), /^-----BEGIN PUBLIC KEY-----/);
 
     const res = await fetch(url);
     assert.equal(res.status, 200);
