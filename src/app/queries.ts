@@ -3,7 +3,7 @@ import type { CommandSpec, RequesterRule } from '../domain/catalog';
 import { formatDuration, plural } from '../domain/duration-text';
 import { sameChannel } from '../domain/conversation-ids';
 import { decidingRoles, describeKind } from '../domain/policy';
-import { whoMustApprove } from '../domain/policy-text';
+import { reminderWords, whoMustApprove } from '../domain/policy-text';
 import { breakGlassWords, whenItMayRun } from '../domain/policy-words';
 import { ENDED_STATES, isDecidable, OPEN_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { commandNamesOf, readableRequests, readRequest, type AppDeps } from './context';
@@ -72,7 +72,7 @@ function reachText(p: NonNullable<CommandSpec['policy']>): string {
   const parts: string[] = [];
   if (p.notify?.approvers === 'none') parts.push('approvers are not messaged personally');
   if (p.notify?.channels.length) parts.push(`card also posted to ${plural(p.notify.channels.length, 'approval channel')}`);
-  if (p.reminders) parts.push(`${plural(p.reminders.max, 'reminder')} at most, the last ${formatDuration(Math.min(...p.reminders.beforeExpirySeconds))} before expiry`);
+  if (p.reminders) parts.push(reminderWords(p.reminders));
   if (p.escalation) parts.push(`escalates to ${p.escalation.role} after ${formatDuration(p.escalation.afterSeconds)}`);
   if (p.schedule?.windows.length) parts.push(whenItMayRun(p));
   if (p.breakGlass) parts.push(breakGlassWords(p));

@@ -147,8 +147,14 @@ function reasonText(p: Policy): string {
   return reasonRuleWords(p.reason);
 }
 
+/** "2 reminders at most, the last 15 minutes before expiry": help's words and config check's. */
+export function reminderWords(reminders: NonNullable<Policy['reminders']>): string {
+  return `${plural(reminders.max, 'reminder')} at most, the last ${formatDuration(Math.min(...reminders.beforeExpirySeconds))} before expiry`;
+}
+
 function timeToDecide(p: Policy): string {
   const parts = [`within ${formatDuration(p.ttlSeconds)}, then it expires`];
+  if (p.reminders) parts.push(`those who have not decided are reminded: ${reminderWords(p.reminders)}`);
   if (p.escalation) {
     const fills = p.requirements ? ', who may fill any requirement still open' : '';
     parts.push(`after ${formatDuration(p.escalation.afterSeconds)} members of ${p.escalation.role} may decide too${fills}`);

@@ -89,6 +89,25 @@ describe('countersign config check', function () {
     assert.match(r.stdout, /  create group\n    who may ask: anyone in an allowed tenant, .*\n    who must approve: 1 from platform-approvers, never the requester\n    reason: optional\n/);
   });
 
+  it('says in the time to decide when those who have not decided are reminded, as help does', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'countersign-check-'));
+    try {
+      const example = readFileSync(path.join(ROOT, 'config', 'countersign.example.yaml'), 'utf8');
+      const text = example.replace(/(  - name: delete resource group\n[\s\S]*?)ttl: 1h\n/, '$1ttl: 1h\n      reminders: { at: ["50%", "15m"], max: 2 }\n      escalation: { role: auditors, after: 40m }\n');
+      assert.ok(text.includes('reminders: { at: ["50%", "15m"], max: 2 }'), 'the example config changed');
+      const file = path.join(dir, 'reminders.yaml');
+      writeFileSync(file, text);
+      copyTemplates(dir);
+      const r = check(file);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /\n  delete resource group\n(?: {4}.*\n)*? {4}time to decide: within 1 hour, then it expires; those who have not decided are reminded: 2 reminders at most, the last 15 minutes before expiry; after 40 minutes members of auditors may decide too\n/);
+      // Commands without reminders say nothing of them.
+      assert.match(r.stdout, /\n  deploy\n(?: {4}.*\n)*? {4}time to decide: within 4 hours, then it expires\n/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('warns, still OK, of a command whose approver roles hold fewer people than its approvals: it could never be approved', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'countersign-check-'));
     try {
