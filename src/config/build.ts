@@ -9,7 +9,7 @@ import { DEFAULT_DELEGATION_POLICY, type DelegationPolicy } from '../domain/dele
 import { AccessPolicy, Roles } from '../domain/policy';
 import { buildDirectory, checkGroupRoles, credentialsProblem, endpointProblem } from './directory';
 import type { CountersignConfig, RawConfig } from './types';
-import { didYouMean } from './suggest';
+import { undeclaredRole } from './suggest';
 import { type At, ConfigError, type ConfigProblem, dotted, type Locate, MAX_PROBLEMS } from './validate';
 import { ConfigTemplates } from './templates';
 import { buildAudit } from './audit';
@@ -22,48 +22,54 @@ import { checkDurationFloors } from './duration-floors';
 /**
  * The loaded config, or a ConfigError naming every problem found. `hash` is the config file's
  * SHA-256; the config's `hash` (the policy version) also covers the templates it names.
+ * `schemaRefused`: the schema found problems, and building such a config goes on as far as it can
+ * (see `part`), so that one run names building's problems too.
  */
-export function buildConfig(input: RawConfig, source: { file: string; hash: string; locate: Locate }): CountersignConfig {
+export function buildConfig(input: RawConfig, source: { file: string; hash: string; locate: Locate; schemaRefused?: boolean }): CountersignConfig {
   const { file, locate } = source;
   const problems: ConfigProblem[] = [];
   // Past the problems a ConfigError lists, a line is not looked up (each look-up goes through the key's siblings).
   const at = (key: (string | number)[], problem: string) => problems.push({ key: dotted(key), line: problems.length < MAX_PROBLEMS ? locate(key) : undefined, problem });
+  // A config the schema refused may be of another shape than building expects where the schema said
+  // so (a required key missing, `- group` read as an empty map): the part of building that meets it is
+  // left out (its problem is said already) and the other parts are still built. A throw from a config
+  // the schema admitted is a fault of this code, and goes on.
+  let partial = false;
+  const part = <T>(build: () => T): T | undefined => {
+    if (!source.schemaRefused) return build();
+    try {
+      return build();
+    } catch {
+      partial = true;
+      return undefined;
+    }
+  };
   const dir = path.dirname(file);
   const templates = new ConfigTemplates(dir);
 
-  const commands = input.commands.map((c, i) => buildCommand(c, i, input, at, templates));
+  const built = input.commands.map((c, i) => part(() => buildCommand(c, i, input, at, templates)));
   const seen = new Set<string>();
-  commands.forEach((c, i) => {
+  built.forEach((c, i) => {
+    if (!c) return;
     if (seen.has(c.name)) at(['commands', i, 'name'], `command "${c.name}" is declared twice`);
     seen.add(c.name);
   });
-  checkRepeated(input, at);
-  checkConversationLists(input, at);
-  checkDurationFloors(input, at);
-  checkRoleNames(input, at);
+  part(() => checkRepeated(input, at));
+  part(() => checkConversationLists(input, at));
+  part(() => checkDurationFloors(input, at));
+  part(() => checkRoleNames(input, at));
   const auditorRoles = input.audit?.auditorRoles ?? [];
   auditorRoles.forEach((r, i) => {
-    if (!Object.hasOwn(input.roles, r)) at(['audit', 'auditorRoles', i], `role "${r}" is not declared under roles${didYouMean(r, Object.keys(input.roles))} (declared: ${Object.keys(input.roles).join(', ')})`);
+    if (!Object.hasOwn(input.roles, r)) at(['audit', 'auditorRoles', i], undeclaredRole(r, Object.keys(input.roles)));
   });
-  const audit = buildAudit(input.audit, at, dir);
-  const delegation = buildDelegation(input.delegation, at);
-  const directory = buildDirectory(input, at);
-  checkGroupRoles(input, at);
-  const subscriptionEnvironments = buildEnvironments(input.azure, at);
-  const endpoint = input.azure?.endpoint;
-  // (One not https is said by the schema, with an example; a user name or password whatever the scheme.)
-  const endpointWrong = endpoint === undefined ? undefined : (credentialsProblem(endpoint) ?? (!/^https:\/\//i.test(endpoint) ? undefined : endpointProblem(endpoint.replace(/\/+$/, ''), false)));
-  if (endpointWrong) at(['azure', 'endpoint'], endpointWrong);
-  const credential = input.azure?.credential ?? { type: 'default' as const };
-  const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-  for (const field of ['clientId', 'tenantId'] as const) {
-    const value = credential[field];
-    if (value !== undefined && !guid.test(value)) at(['azure', 'credential', field], `must be a GUID (the ${field === 'clientId' ? "identity's client (application) id" : "tenant's id"}), got "${value}"`);
-  }
-  if (credential.type === 'clientSecret' && (!credential.clientId || !credential.tenantId)) {
-    at(['azure', 'credential'], 'clientSecret needs clientId and tenantId (the secret itself comes from the AZURE_CLIENT_SECRET environment variable)');
-  }
-  if (problems.length > 0) throw new ConfigError(file, problems);
+  const audit = part(() => buildAudit(input.audit, at, dir));
+  const delegation = part(() => buildDelegation(input.delegation, at));
+  const directory = part(() => buildDirectory(input, at));
+  part(() => checkGroupRoles(input, at));
+  const subscriptionEnvironments = part(() => buildEnvironments(input.azure, at));
+  const credential = part(() => checkAzure(input, at));
+  const commands = built.filter((c) => c !== undefined);
+  if (problems.length > 0 || partial || !audit || !delegation || !directory || !subscriptionEnvironments || !credential) throw new ConfigError(file, problems);
 
   const subscriptionId = input.azure?.subscriptionId ?? '';
   return {
@@ -88,6 +94,24 @@ export function buildConfig(input: RawConfig, source: { file: string; hash: stri
     subscriptionEnvironments,
     loadTemplate: (relativePath) => templates.get(relativePath),
   };
+}
+
+/** The Azure endpoint and credential, checked; the credential to use. */
+function checkAzure(input: RawConfig, at: At): NonNullable<NonNullable<RawConfig['azure']>['credential']> {
+  const endpoint = input.azure?.endpoint;
+  // (One not https is said by the schema, with an example; a user name or password whatever the scheme.)
+  const endpointWrong = endpoint === undefined ? undefined : (credentialsProblem(endpoint) ?? (!/^https:\/\//i.test(endpoint) ? undefined : endpointProblem(endpoint.replace(/\/+$/, ''), false)));
+  if (endpointWrong) at(['azure', 'endpoint'], endpointWrong);
+  const credential = input.azure?.credential ?? { type: 'default' as const };
+  const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  for (const field of ['clientId', 'tenantId'] as const) {
+    const value = credential[field];
+    if (value !== undefined && !guid.test(value)) at(['azure', 'credential', field], `must be a GUID (the ${field === 'clientId' ? "identity's client (application) id" : "tenant's id"}), got "${value}"`);
+  }
+  if (credential.type === 'clientSecret' && (!credential.clientId || !credential.tenantId)) {
+    at(['azure', 'credential'], 'clientSecret needs clientId and tenantId (the secret itself comes from the AZURE_CLIENT_SECRET environment variable)');
+  }
+  return credential;
 }
 
 /**

@@ -10,7 +10,7 @@ import { buildRequirements } from './requirements';
 import { buildReach } from './reach';
 import { OPERATION_FIELDS, RESERVED_COMMANDS } from './schema';
 import type { RawCommand, RawConfig } from './types';
-import { didYouMean } from './suggest';
+import { undeclaredRole } from './suggest';
 import { type At } from './validate';
 import { buildBreakGlass, buildSchedule } from './schedule';
 import { ConfigTemplates } from './templates';
@@ -77,7 +77,7 @@ function policyRoleCheck(key: (string | number)[], input: RawConfig, at: At): (l
   const declared = Object.keys(input.roles);
   return (list, field) =>
     (list ?? []).forEach((r, j) => {
-      if (!declared.includes(r)) at([...key, 'policy', field, j], `role "${r}" is not declared under roles${didYouMean(r, declared)} (declared: ${declared.join(', ')})`);
+      if (!declared.includes(r)) at([...key, 'policy', field, j], undeclaredRole(r, declared));
     });
 }
 

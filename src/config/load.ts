@@ -8,8 +8,9 @@ import path from 'node:path';
 import { sha256Hex } from '../domain/canonical';
 import { FileRefusedError, readBoundedFile } from './bounded-file';
 import { buildConfig } from './build';
+import { isUndeclaredRole } from './suggest';
 import type { CountersignConfig } from './types';
-import { ConfigError, validateConfigText } from './validate';
+import { ConfigError, type ConfigProblem, validateConfigText } from './validate';
 
 // Callers that load a config get from here what it is and what a bad one throws.
 export type { CountersignConfig } from './types';
@@ -72,14 +73,25 @@ function utf8Text(bytes: Buffer, file: string): string {
  */
 export function parseConfig(text: string, file: string): CountersignConfig {
   const { input, locate, problems } = validateConfigText(text, file);
+  const said = problems.length;
   try {
-    const config = buildConfig(input, { file, hash: sha256Hex(text), locate });
-    if (problems.length === 0) return config;
+    const config = buildConfig(input, { file, hash: sha256Hex(text), locate, schemaRefused: said > 0 });
+    if (said === 0) return config;
   } catch (err) {
-    if (err instanceof ConfigError) problems.push(...err.found);
+    if (err instanceof ConfigError) problems.push(...err.found.filter((p) => !followsFrom(p, problems.slice(0, said))));
     // A config the schema refused may not have the shape building expects: its problems are known already.
-    else if (problems.length === 0) throw err;
+    else if (said === 0) throw err;
   }
   const seen = new Set<string>();
   throw new ConfigError(file, problems.filter((p) => !seen.has(`${p.key}\u0000${p.problem}`) && !!seen.add(`${p.key}\u0000${p.problem}`)));
+}
+
+/**
+ * Whether a problem building found only follows from one the schema said: one about a key under a
+ * key the schema refused (`windows[0]: x`, read as an empty map, "opens and closes at undefined"),
+ * and, with `roles` itself refused (`roles: x`), each role a list names being "not declared". (One
+ * about the refused key itself can say more: an http address's user name, beside "must be https".)
+ */
+function followsFrom(problem: ConfigProblem, schema: readonly ConfigProblem[]): boolean {
+  return schema.some((s) => s.key !== '' && (problem.key.startsWith(`${s.key}.`) || problem.key.startsWith(`${s.key}[`) || (s.key === 'roles' && isUndeclaredRole(problem.problem))));
 }

@@ -8,7 +8,7 @@ import type { CommandPolicy } from '../domain/catalog';
 import { formatDuration } from '../domain/duration-text';
 import { parseDuration } from './duration';
 import { REMINDER_LEAST } from './duration-floors';
-import { didYouMean } from './suggest';
+import { undeclaredRole } from './suggest';
 import type { RawCommand, RawConfig, RawReach } from './types';
 import type { At } from './validate';
 
@@ -63,7 +63,7 @@ function buildEscalation(
   if (!raw?.value) return undefined;
   const { value, key, forCommand, own } = raw;
   if (!declared.includes(value.role)) {
-    at([...key, 'role'], `role "${value.role}" is not declared under roles${didYouMean(value.role, declared)} (declared: ${declared.join(', ')})`);
+    at([...key, 'role'], undeclaredRole(value.role, declared));
   } else if (policy.approverRoles.includes(value.role)) {
     at([...key, 'role'], `role "${value.role}" already approves${forCommand}: escalating to it would change nothing; name another role${own}`);
   }

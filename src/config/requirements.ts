@@ -7,7 +7,7 @@
 import { GROUP_PREFIX } from '../domain/policy';
 import { assign } from '../domain/quorum';
 import type { Requirement } from '../domain/request';
-import { didYouMean } from './suggest';
+import { undeclaredRole } from './suggest';
 import type { RawCommand, RawConfig } from './types';
 import type { At } from './validate';
 
@@ -26,7 +26,7 @@ export function buildRequirements(c: RawCommand, key: (string | number)[], input
   const declared = Object.keys(input.roles);
   const seen = new Set<string>();
   raw.forEach((req, j) => {
-    if (!declared.includes(req.role)) at([...key, 'requirements', j, 'role'], `role "${req.role}" is not declared under roles${didYouMean(req.role, declared)} (declared: ${declared.join(', ')})`);
+    if (!declared.includes(req.role)) at([...key, 'requirements', j, 'role'], undeclaredRole(req.role, declared));
     else if (seen.has(req.role)) at([...key, 'requirements', j, 'role'], `role "${req.role}" is named twice; give one requirement with a larger count instead`);
     seen.add(req.role);
   });

@@ -9,7 +9,7 @@
 import { formatDuration } from '../domain/duration-text';
 import { DEFAULT_MAX_AHEAD_SECONDS, longestWait, type SchedulePolicy } from '../domain/schedule';
 import type { BreakGlassPolicy } from '../domain/request';
-import { didYouMean } from './suggest';
+import { undeclaredRole } from './suggest';
 import { parseDuration } from './duration';
 import type { RawCommand, RawConfig } from './types';
 import type { At } from './validate';
@@ -73,7 +73,7 @@ export function buildBreakGlass(c: RawCommand, i: number, input: RawConfig, at: 
   const key = ['commands', i, 'policy', 'breakGlass'];
   const declared = Object.keys(input.roles);
   raw.roles.forEach((r, j) => {
-    if (!declared.includes(r)) at([...key, 'roles', j], `role "${r}" is not declared under roles${didYouMean(r, declared)} (declared: ${declared.join(', ')})`);
+    if (!declared.includes(r)) at([...key, 'roles', j], undeclaredRole(r, declared));
   });
   const reviewWithinSeconds = parseDuration(raw.reviewWithin);
   if (reviewWithinSeconds > MAX_REVIEW_WITHIN_SECONDS) {

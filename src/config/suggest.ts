@@ -23,3 +23,16 @@ export function didYouMean(typed: string, known: readonly string[]): string {
   const guess = closest(typed, known);
   return guess ? ` (did you mean ${guess}?)` : '';
 }
+
+/**
+ * What is said of a role a list names that `roles` does not declare: the one wording, so that these
+ * can be left unsaid when `roles` itself could not be read (each would be a consequence, not a mistake).
+ */
+export function undeclaredRole(role: string, declared: readonly string[]): string {
+  return `role "${role}" is not declared under roles${didYouMean(role, declared)} (declared: ${declared.join(', ')})`;
+}
+
+/** Whether a problem is an undeclaredRole one. */
+export function isUndeclaredRole(problem: string): boolean {
+  return /^role ".*" is not declared under roles/s.test(problem);
+}

@@ -113,24 +113,26 @@ export function validateConfigText(text: string, file: string): { input: RawConf
   const locate = (pathParts: (string | number)[]) => lineOf(doc, lines, pathParts);
   // Past the problems a ConfigError lists, a line is not looked up (each look-up goes through the key's siblings).
   const problems = validateSchema(raw) ? [] : (validateSchema.errors ?? []).map((e, i) => schemaProblem(e, i < MAX_PROBLEMS ? locate : () => undefined));
-  if (validateSchema.errors) emptyWrongLists(raw, validateSchema.errors);
+  if (validateSchema.errors) emptyWrongShapes(raw, validateSchema.errors);
   return { input: raw as RawConfig, locate, problems };
 }
 
 /**
- * Reads as an empty list each value the schema refused for not being a list (`ids: "19:…"` written
- * for `ids: ["19:…"]`), once its problem is said: building goes through every list of the config,
- * and one written as a single value threw there (`.map is not a function`), so whatever building
- * finds elsewhere in the file went unsaid. Such a config is refused anyway; nothing else is changed.
+ * Reads as an empty list or map each value the schema refused for not being one (`ids: "19:…"`
+ * written for `ids: ["19:…"]`, `roles: x`, a list item `- group` where a map is expected), once its
+ * problem is said: building goes through the config's lists and maps, and one written as a single
+ * value threw there (`.map is not a function`), so whatever building finds elsewhere in the file
+ * went unsaid. Such a config is refused anyway; nothing else is changed.
  */
-function emptyWrongLists(raw: unknown, errors: readonly ErrorObject[]): void {
+function emptyWrongShapes(raw: unknown, errors: readonly ErrorObject[]): void {
   for (const e of errors) {
-    if (e.keyword !== 'type' || (e.params as { type?: unknown }).type !== 'array') continue;
+    const expected = e.keyword === 'type' ? (e.params as { type?: unknown }).type : undefined;
+    if (expected !== 'array' && expected !== 'object') continue;
     const parts = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = parts.pop();
     let parent: unknown = raw;
     for (const part of parts) parent = parent !== null && typeof parent === 'object' ? (parent as Record<string, unknown>)[part] : undefined;
-    if (last !== undefined && parent !== null && typeof parent === 'object' && Object.hasOwn(parent, last)) (parent as Record<string, unknown>)[last] = [];
+    if (last !== undefined && parent !== null && typeof parent === 'object' && Object.hasOwn(parent, last)) (parent as Record<string, unknown>)[last] = expected === 'array' ? [] : {};
   }
 }
 

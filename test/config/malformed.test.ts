@@ -365,6 +365,39 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     }
   });
 
+  it('refuses a map or a list item written as a single value (roles: x, - group) at its key, and in the same run says what building finds elsewhere', () => {
+    const base = configWith([]);
+    // Each: the config's text with one map or list item written as a single value, the key the refusal names, and that value.
+    const cases: [string, string, string][] = [
+      [base.replace(/roles:\n(?: {2}.*\n)+/, 'roles: x\n'), 'roles', 'x'],
+      [base.replace('      - name: group\n        pattern: "^[a-z0-9-]+$"', '      - group'), 'commands[0].parameters[0]', 'group'],
+      [base.replace('commands:\n', 'commands:\n  - groups\n'), 'commands[0]', 'groups'],
+      [configWith(['breakGlass: x']), 'commands[0].policy.breakGlass', 'x'],
+      [configWith(['reminders: x']), 'commands[0].policy.reminders', 'x'],
+      [configWith(['escalation: x']), 'commands[0].policy.escalation', 'x'],
+      [configWith(['windows: [x]']), 'commands[0].policy.windows[0]', 'x'],
+      [configWith(['requirements: [x]']), 'commands[0].policy.requirements[0]', 'x'],
+      [base.replace('roles:\n', 'azure:\n  environments: x\nroles:\n'), 'azure.environments', 'x'],
+    ];
+    for (const [text, key, value] of cases) {
+      // Two problems only building finds: a delegation longer than 90d, and a role roles does not declare in the last command.
+      const withMore = `${text.trimEnd()}\n    policy:\n      requesterRoles: [nobody]\ndelegation:\n  maxDuration: 100d\n`;
+      const problems = problemsOf(withMore);
+      const said = problems.map((p) => `${p.key}: ${p.problem}`);
+      assert.ok(said.includes(`${key}: must be a mapping of keys to values (got "${value}")`), `${key}: ${JSON.stringify(said)}`);
+      assert.ok(said.includes('delegation.maxDuration: a delegation may last at most 90d; for a longer absence change the roles instead (got 100d)'), `${key}: building's problems are said too: ${JSON.stringify(said)}`);
+      // Nothing building says of the value read in its place (an empty map), under the key refused.
+      assert.ok(problems.every((p) => !p.key.startsWith(`${key}.`) && !p.key.startsWith(`${key}[`)), `${key}: ${JSON.stringify(said)}`);
+      if (key === 'roles') {
+        // With no roles to read, no role a list names is said to be undeclared: each would follow from the one problem.
+        assert.ok(problems.every((p) => !/is not declared under roles/.test(p.problem)), JSON.stringify(said));
+      } else {
+        // (The last command is commands[3] where a command is added before the others.)
+        assert.ok(said.some((p) => /^commands\[[23]\]\.policy\.requesterRoles\[0\]: role "nobody" is not declared under roles \(declared: leads, requesters, approvers\)$/.test(p)), `${key}: ${JSON.stringify(said)}`);
+      }
+    }
+  });
+
   it('refuses a role with an empty name, or named as every JavaScript object\'s own members, at its line', () => {
     for (const [written, name] of [['""', ''], ['"  "', '  '], ['__proto__', '__proto__'], ['constructor', 'constructor'], ['toString', 'toString'], ['hasOwnProperty', 'hasOwnProperty']]) {
       const text = configWith([]).replace('roles:\n', `roles:\n  ${written}:\n    - group:66666666-6666-4666-8666-666666666666\n`);
