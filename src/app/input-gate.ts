@@ -7,7 +7,7 @@
 import { neutralise, requestRef } from '../domain/audit';
 import { clipped, controlledFields, controlledForAudit, describeControlled, describeOversized, INPUT_LIMITS, oversizedFields, oversizedForAudit, type ClientText } from '../domain/input-limits';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
-import type { Actor, ApprovalRequest, Source } from '../domain/request';
+import { CONVERSATION_KINDS, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { isRequestId } from '../domain/request-ids';
 import { unsafeTextProblem } from '../domain/text-safety';
 import type { AppDeps } from './context';
@@ -18,6 +18,8 @@ export interface ClientInput {
   activityType: string;
   actor: Actor;
   source: Source;
+  /** `conversation.conversationType` as the activity sent it (the source holds what it is read as). */
+  conversationType?: string;
   texts: ClientText[];
 }
 
@@ -37,8 +39,8 @@ export function boundedSource(s: Source): Source {
 }
 
 /**
- * Undefined when every field is within its limit and holds no control character it may not;
- * otherwise the (audited) refusal to tell the person.
+ * Undefined when every field is within its limit and holds no control character it may not, and the
+ * conversation is of a type Countersign knows; otherwise the (audited) refusal to tell the person.
  */
 export async function admitClientText(deps: Pick<AppDeps, 'store' | 'clock' | 'log'>, input: ClientInput): Promise<Refusal | undefined> {
   const over = oversizedFields(input.texts);
@@ -49,10 +51,34 @@ export async function admitClientText(deps: Pick<AppDeps, 'store' | 'clock' | 'l
       : controlled.length > 0
         ? { why: refusal(RefusalReason.UnsafeText, describeControlled(controlled)), fields: controlled, data: { controlled: controlledForAudit(controlled) }, said: 'input with a control character refused' }
         : undefined;
-  if (!found) return undefined;
+  if (!found) return await unknownConversationType(deps, input);
   await auditGateRefusal(deps, input, found.why, found.data);
   deps.log.warn({ fields: found.fields.map((o) => o.field.slice(0, 80)), by: clipped(input.actor.aadObjectId, INPUT_LIMITS.aadObjectId) }, found.said);
   return found.why;
+}
+
+/** The most of an unknown conversation type said back and recorded: Teams' own are a few letters. */
+const CONVERSATION_TYPE_SHOWN = 40;
+
+/**
+ * The refusal of an activity from a conversation of a type Teams does not send (`meeting`, or
+ * anything but personal, groupChat and channel), else undefined. Read as a personal chat, as it was,
+ * its sender was answered as in one: `pending` listed every request they may see, a form was posted
+ * there. A missing or empty type is not refused: the Agents Playground sends its personal chats
+ * without one. A person's message or click is recorded; another activity (a conversation update, a
+ * reaction) is only logged, nobody having asked for anything.
+ */
+async function unknownConversationType(deps: Pick<AppDeps, 'store' | 'clock' | 'log'>, input: ClientInput): Promise<Refusal | undefined> {
+  const sent = input.conversationType;
+  if (sent === undefined || sent === '' || (CONVERSATION_KINDS as readonly string[]).includes(sent)) return undefined;
+  const shown = clipped(sent, CONVERSATION_TYPE_SHOWN);
+  const why = refusal(
+    RefusalReason.UnknownConversationType,
+    `This conversation's type, ${JSON.stringify(shown)}${sent.length > shown.length ? ` (${sent.length} characters)` : ''}, is not one Countersign knows: it answers only in personal chats, group chats and channels (personal, groupChat, channel). Nothing was done.`,
+  );
+  if (input.kind !== 'other') await auditGateRefusal(deps, input, why, { conversationType: shown });
+  deps.log.warn({ conversationType: shown, activityType: input.activityType.slice(0, 40), by: clipped(input.actor.aadObjectId, INPUT_LIMITS.aadObjectId) }, 'activity from a conversation of an unknown type refused');
+  return why;
 }
 
 /**

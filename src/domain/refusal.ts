@@ -42,6 +42,8 @@ export enum RefusalReason {
   InputTooLong = 'input-too-long',
   /** A reason, comment or parameter value holds a line break, control, text-direction or invisible character. */
   UnsafeText = 'unsafe-text',
+  /** The activity names a conversation type Teams does not send (not personal, groupChat or channel): where it came from is not known. */
+  UnknownConversationType = 'unknown-conversation-type',
   /** This person started more new requests than their rate allows (docs/limits.md). */
   RateLimited = 'rate-limited',
   /** The database connection broke while the click was being saved: whether it counted is not known here. */

@@ -12,6 +12,9 @@ export interface Actor {
 
 export type ConversationKind = 'personal' | 'groupChat' | 'channel';
 
+/** The conversation types Teams sends (`conversation.conversationType`): Countersign knows no other. */
+export const CONVERSATION_KINDS: readonly ConversationKind[] = ['personal', 'groupChat', 'channel'];
+
 /** Where an activity came from. */
 export interface Source {
   channelId: string;

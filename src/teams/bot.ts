@@ -128,8 +128,9 @@ export class CountersignBot extends TeamsActivityHandler {
     // message is not answered at all (no reply into a conversation of a tenant not served); an
     // invoke still is, in its HTTP answer, which posts nothing.
     if (!admission.ok) return admission.counted && a.type !== 'invoke' ? undefined : this.answer(context, admission.message);
-    const oversized = await this.app.admitClientText({ kind: a.type === 'invoke' ? 'click' : a.type === 'message' ? 'message' : 'other', activityType: String(a.type), actor, source: sourceOf(a), texts: clientTextOf(a) });
-    if (oversized) return this.answer(context, oversized.message);
+    const kind = a.type === 'invoke' ? 'click' : a.type === 'message' ? 'message' : 'other';
+    const refused = await this.app.admitClientText({ kind, activityType: String(a.type), actor, source: sourceOf(a), conversationType: a.conversation?.conversationType, texts: clientTextOf(a) });
+    if (refused) return this.answer(context, refused.message);
     await super.onTurnActivity(context);
   }
 

@@ -43,6 +43,11 @@ export function timeZoneOf(activity: Partial<Activity>): string | undefined {
   return typeof info?.timezone === 'string' && info.timezone ? info.timezone.slice(0, 64) : undefined;
 }
 
+/**
+ * The conversation's kind. One without a type is a personal chat unless it says it is a group (the
+ * Agents Playground sends its personal chats without one); a type Teams does not send (`meeting`)
+ * is refused by the app's input gate before anything reads it (it would read as personal here).
+ */
 function conversationKind(activity: Partial<Activity>): ConversationKind {
   const t = activity.conversation?.conversationType;
   if (t === 'channel') return 'channel';
