@@ -3,7 +3,7 @@
  * it names (declared parameters, or built-in), each field's type and closed values, the template it
  * deploys read now.
  */
-import { apiVersionProblem, DEPLOYMENT_NAME_CHARACTER, MAX_DEPLOYMENT_NAME } from '../domain/arm-names';
+import { apiVersionProblem, DEPLOYMENT_NAME_CHARACTER, deploymentNameRefuses, MAX_DEPLOYMENT_NAME, shownCharacter } from '../domain/arm-names';
 import { type OperationTemplate, type ParameterSpec, placeholdersIn } from '../domain/catalog';
 import { OPERATION_FIELDS } from './schema';
 import { didYouMean } from './suggest';
@@ -172,8 +172,8 @@ function checkApiVersion(op: OperationTemplate, parameters: ParameterSpec[], key
 const BUILTIN_LENGTHS: Record<string, number> = { requestId: 11, subscriptionId: 36 };
 
 /**
- * `deploymentName` as far as it can be known at load (ARM takes 1 to 64 letters, digits, `_`, `(`,
- * `)`, `-` and `.`): its written characters, the values of enum parameters in it, and its length when
+ * `deploymentName` as far as it can be known at load (1 to 64 of A-Z, a-z, 0-9, `_`, `(`, `)`, `-` and
+ * `.`, domain/arm-names.ts): its written characters, the values of enum parameters in it, and its length when
  * every placeholder's length is bounded (the built-ins, enums, integers with min and max). What a
  * free parameter puts in it is checked when a request is prepared, before anyone approves it.
  */
@@ -184,7 +184,7 @@ function checkDeploymentName(op: OperationTemplate, parameters: ParameterSpec[],
   const written = value.replace(/\{[A-Za-z_][A-Za-z0-9_]*\}/g, '');
   const badWritten = [...written].find((ch) => !DEPLOYMENT_NAME_CHARACTER.test(ch));
   if (badWritten !== undefined) {
-    at(where, `deploymentName ${JSON.stringify(value)} holds ${JSON.stringify(badWritten)}, which Azure does not take in a deployment's name (letters, digits, _, (, ), - and . only)`);
+    at(where, `deploymentName ${JSON.stringify(value)} holds ${shownCharacter(badWritten)}, which ${deploymentNameRefuses(badWritten)}`);
     return;
   }
   let shortest = written.length;
@@ -205,14 +205,14 @@ function checkDeploymentName(op: OperationTemplate, parameters: ParameterSpec[],
     if (param.type === 'enum') {
       for (const allowed of (param.allowed ?? []).map(String)) {
         const bad = [...allowed].find((ch) => !DEPLOYMENT_NAME_CHARACTER.test(ch));
-        if (bad !== undefined) at(where, `deploymentName {${name}} can be ${JSON.stringify(allowed)}, whose ${JSON.stringify(bad)} Azure does not take in a deployment's name (letters, digits, _, (, ), - and . only)`);
+        if (bad !== undefined) at(where, `deploymentName {${name}} can be ${JSON.stringify(allowed)}, whose ${shownCharacter(bad)} ${deploymentNameRefuses(bad)}`);
       }
     }
     const least = lengths && lengths.length ? Math.min(...lengths) : 1;
     // Another parameter's default is known at load too: it fills the name when the requester gives no value (an enum's is one of its values).
     if (param.type !== 'enum' && param.default !== undefined) {
       const bad = [...param.default].find((ch) => !DEPLOYMENT_NAME_CHARACTER.test(ch));
-      if (bad !== undefined) at(where, `deploymentName {${name}} defaults to ${JSON.stringify(param.default)}, whose ${JSON.stringify(bad)} Azure does not take in a deployment's name (letters, digits, _, (, ), - and . only)`);
+      if (bad !== undefined) at(where, `deploymentName {${name}} defaults to ${JSON.stringify(param.default)}, whose ${shownCharacter(bad)} ${deploymentNameRefuses(bad)}`);
       else defaults.push({ name, extra: param.default.length - least });
     }
     shortest += least;

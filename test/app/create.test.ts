@@ -96,7 +96,7 @@ describe('app: creating a request', () => {
     assert.notEqual(labelled, example);
     f = appOnFakes({ configText: labelled });
     const result = await ask(f, alice, 'deploy staging api-service 2.6+hotfix');
-    assert.deepEqual(result, { ok: false, error: 'Cannot prepare "deploy": deploymentName "api-service-2.6+hotfix" holds "+", which Azure does not take in a deployment\'s name (letters, digits, _, (, ), - and . only)' });
+    assert.deepEqual(result, { ok: false, error: 'Cannot prepare "deploy": deploymentName "api-service-2.6+hotfix" holds "+", which Azure does not take in a deployment\'s name (A-Z, a-z, 0-9, _, (, ), - and . only)' });
     assert.deepEqual(await f.store.requests.list({}), [], 'nothing stored, so nobody is asked');
     assert.deepEqual((await f.audit({ types: ['request.created'] })).length, 0);
     // A name Azure takes makes the request.

@@ -187,15 +187,21 @@ describe('config: operation values Azure takes few of, and parameter bounds', ()
       assert.equal(found[0].line, lineIn(text, text.split('\n').find((l) => l.trim().startsWith('deploymentName:'))!.trim()));
       return found[0].problem;
     };
-    assert.equal(problem(named('"nightly release"')), 'deploymentName "nightly release" holds " ", which Azure does not take in a deployment\'s name (letters, digits, _, (, ), - and . only)');
+    assert.equal(problem(named('"nightly release"')), 'deploymentName "nightly release" holds " ", which Azure does not take in a deployment\'s name (A-Z, a-z, 0-9, _, (, ), - and . only)');
     assert.match(problem(named('"release/{requestId}"')), /holds "\/"/);
+    // Exactly A-Z, a-z, 0-9, _, (, ), - and .: a letter or digit beyond ASCII (which Azure's \w may take), or an accent alone, is refused by Countersign, by its code point.
+    const beyond = (name: string, ch: string, code: string) => `deploymentName "${name}-{requestId}" holds "${ch}" (${code}), which Countersign does not take in a deployment's name (A-Z, a-z, 0-9, _, (, ), - and . only: Azure may take other letters and digits, but a name of them can look like another, Cyrillic "а" like Latin "a")`;
+    for (const [name, ch, code] of [['café', 'é', 'U+00E9'], ['cafе', 'е', 'U+0435'], ['caf٣', '٣', 'U+0663'], ['cafe\u0301', '\u0301', 'U+0301']]) {
+      assert.equal(problem(named(`"${name}-{requestId}"`)), beyond(name, ch, code), code);
+    }
+    assert.match(problem(named('"{service}-{requestId}"', ['- name: service', '  allowed: [api, "ａpi"]'])), /^deploymentName \{service\} can be "ａpi", whose "ａ" \(U\+FF41\) Countersign does not take in a deployment's name \(A-Z, a-z, 0-9/);
     assert.match(problem(named(`"${'x'.repeat(65)}"`)), /is at least 65 characters long once filled: Azure takes at most 64$/);
     assert.match(problem(named(`"${'x'.repeat(54)}-{requestId}"`)), /is at least 66 characters long once filled/);
     assert.match(problem(named('"{service}-{requestId}"', ['- name: service', '  allowed: [api, "web frontend"]'])), /^deploymentName \{service\} can be "web frontend", whose " " Azure does not take/);
     assert.match(problem(named(`"${'x'.repeat(40)}-{service}-{requestId}"`, ['- name: service', '  allowed: [api, web-frontend]'])), /can be 65 characters long once filled \(its longest values\): Azure takes at most 64$/);
     assert.match(problem(named('"release-build-{n}-{subscriptionId}"', ['- name: n', '  type: integer', '  min: 1', '  max: 999999999999999'])), /can be 66 characters long once filled/);
     // A free parameter's default is known at load: it fills the name when the requester gives none.
-    assert.equal(problem(named('"release-{label}"', ['- name: label', '  default: "nightly build"'])), 'deploymentName {label} defaults to "nightly build", whose " " Azure does not take in a deployment\'s name (letters, digits, _, (, ), - and . only)');
+    assert.equal(problem(named('"release-{label}"', ['- name: label', '  default: "nightly build"'])), 'deploymentName {label} defaults to "nightly build", whose " " Azure does not take in a deployment\'s name (A-Z, a-z, 0-9, _, (, ), - and . only)');
     assert.match(problem(named('"release-{label}-{requestId}"', ['- name: label', `  default: ${'x'.repeat(45)}`])), /^deploymentName "release-\{label\}-\{requestId\}" is 65 characters long once filled with \{label\}'s default: Azure takes at most 64$/);
     // What is known fits: loads. A free parameter's value is checked when a request is prepared.
     for (const right of ['"nightly-{requestId}"', '"Release_(2.6)-{requestId}"', `"${'x'.repeat(64)}"`, '"release-{label}"']) {

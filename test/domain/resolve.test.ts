@@ -76,7 +76,9 @@ describe('resolving a command to the Azure operation it runs', () => {
       parameters: [...deploy.parameters, { name: 'label', type: 'string' }],
       operation: { kind: 'deployTemplate', resourceGroup: 'rg', template: 'templates/api-service.json', deploymentName: 'release-{label}-{requestId}' },
     };
-    assert.throws(() => resolveOperation(labelled, { label: '2.6 hotfix' }, ctx), /^Error: deploymentName "release-2\.6 hotfix-req-0042" holds " ", which Azure does not take in a deployment's name \(letters, digits, _, \(, \), - and \. only\)$/);
+    assert.throws(() => resolveOperation(labelled, { label: '2.6 hotfix' }, ctx), /^Error: deploymentName "release-2\.6 hotfix-req-0042" holds " ", which Azure does not take in a deployment's name \(A-Z, a-z, 0-9, _, \(, \), - and \. only\)$/);
+    // A letter beyond ASCII, which Azure may take, is Countersign's refusal, naming its code point: "аpi" (Cyrillic а) reads as "api".
+    assert.throws(() => resolveOperation(labelled, { label: 'аpi' }, ctx), /^Error: deploymentName "release-аpi-req-0042" holds "а" \(U\+0430\), which Countersign does not take in a deployment's name \(A-Z, a-z, 0-9, _, \(, \), - and \. only: Azure may take other letters and digits, but a name of them can look like another, Cyrillic "а" like Latin "a"\)$/);
     assert.throws(() => resolveOperation(labelled, { label: 'x'.repeat(50) }, ctx), /^Error: deploymentName "release-x{50}-req-0042" is 67 characters long: Azure takes at most 64$/);
     assert.equal((resolveOperation(labelled, { label: '2.6_(hotfix)' }, ctx) as { deploymentName: string }).deploymentName, 'release-2.6_(hotfix)-req-0042');
     // A query of a deployment's operations names it the same way.
