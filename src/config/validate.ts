@@ -307,9 +307,14 @@ const HTTPS_EXAMPLES: Record<string, string> = {
 };
 
 /** A value of the wrong JSON type, told with what it should look like (a duration as a duration). */
+/** A JSON Schema type in words. */
+const TYPE_WORDS: Record<string, string> = { string: 'text', number: 'a number', integer: 'a whole number', boolean: 'true or false', array: 'a list', object: 'a mapping of keys to values' };
+
 function typeProblem(parts: (string | number)[], e: ErrorObject): string {
-  const schema = (e.parentSchema ?? {}) as { type?: string; pattern?: string; minimum?: number; maximum?: number };
+  const schema = (e.parentSchema ?? {}) as { type?: string | string[]; pattern?: string; minimum?: number; maximum?: number };
   const got = `got ${written(e.data)}`;
+  // A value of several types (a parameter's `allowed` values and `default`): each named, as below.
+  if (Array.isArray(schema.type)) return `must be ${schema.type.map((t) => TYPE_WORDS[t] ?? t).join(' or ')} (${got})`;
   const last = String(parts.filter((p) => typeof p === 'string').at(-1) ?? '');
   if (schema.pattern === DURATION_PATTERN) return `${durationProblem(last, e.data)}; ${got}`;
   if (schema.type === 'integer') {

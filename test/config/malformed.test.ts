@@ -398,6 +398,13 @@ describe('refusing a malformed config with its file, line, key and problem', () 
     }
   });
 
+  it("names a parameter's allowed value or default of neither kind it may be in words, not as the schema's type list", () => {
+    const allowed = problemsOf(configWith([]).replace('allowed: [production, staging]', 'allowed: [production, {a: 1}]'));
+    assert.deepEqual(allowed.map((p) => [p.key, p.problem]), [['commands[1].parameters[0].allowed[1]', 'must be text or a number (got {"a":1})']]);
+    const fallback = problemsOf(configWith([]).replace('        pattern: "^[a-z0-9-]+$"', '        pattern: "^[a-z0-9-]+$"\n        default: [a]'));
+    assert.ok(fallback.some((p) => p.key === 'commands[0].parameters[0].default' && p.problem === 'must be text or a number (got ["a"])'), JSON.stringify(fallback));
+  });
+
   it('refuses a role with an empty name, or named as every JavaScript object\'s own members, at its line', () => {
     for (const [written, name] of [['""', ''], ['"  "', '  '], ['__proto__', '__proto__'], ['constructor', 'constructor'], ['toString', 'toString'], ['hasOwnProperty', 'hasOwnProperty']]) {
       const text = configWith([]).replace('roles:\n', `roles:\n  ${written}:\n    - group:66666666-6666-4666-8666-666666666666\n`);
