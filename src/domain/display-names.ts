@@ -18,15 +18,25 @@ function nameKey(name: string): string {
 
 /** Every person the request names as someone who acted on it. */
 function actorsOf(r: ApprovalRequest): Actor[] {
-  const decision = (d: Decision | undefined): Actor[] => (d ? [d.by, ...(d.onBehalfOf ? [d.onBehalfOf] : [])] : []);
-  return [
+  const decision = (d: Decision | undefined): (Actor | undefined)[] => (d ? [d.by, d.onBehalfOf] : []);
+  const named: (Actor | undefined)[] = [
     r.requester,
-    ...r.approvals.flatMap((a) => [a.approver, ...(a.onBehalfOf ? [a.onBehalfOf] : [])]),
+    ...r.approvals.flatMap((a) => [a.approver, a.onBehalfOf]),
     ...decision(r.rejection),
     ...decision(r.cancellation),
     ...decision(r.execution?.cancellation),
-    ...(r.breakGlass?.review ? [r.breakGlass.review.by] : []),
+    r.breakGlass?.review?.by,
   ];
+  return named.filter(isActor);
+}
+
+/**
+ * A person as a well-formed request holds them. A row edited in the database can hold an approval
+ * without its approver: the card of such a request is still drawn (it says the trail does not back it),
+ * so one that is not a person is left as it is, not read.
+ */
+function isActor(a: Actor | undefined): a is Actor {
+  return typeof a?.name === 'string' && typeof a.aadObjectId === 'string';
 }
 
 /**
@@ -44,7 +54,7 @@ export function withDistinctNames(r: ApprovalRequest): ApprovalRequest {
   }
   const shared = new Set([...idsByName].filter(([, ids]) => ids.size > 1).map(([key]) => key));
   if (shared.size === 0) return r;
-  const named = (a: Actor): Actor => (shared.has(nameKey(a.name)) ? { ...a, name: `${a.name} (${a.aadObjectId.slice(0, ID_SHOWN) || 'no object id'})` } : a);
+  const named = (a: Actor): Actor => (isActor(a) && shared.has(nameKey(a.name)) ? { ...a, name: `${a.name} (${a.aadObjectId.slice(0, ID_SHOWN) || 'no object id'})` } : a);
   const decision = (d: Decision | undefined): Decision | undefined => (d ? { ...d, by: named(d.by), ...(d.onBehalfOf ? { onBehalfOf: named(d.onBehalfOf) } : {}) } : d);
   return {
     ...r,
