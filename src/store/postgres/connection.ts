@@ -173,7 +173,50 @@ export function createPool(options: PostgresConnectionOptions, onConnectionError
   pool.on('connect', (client) => {
     client.on('error', (err) => onConnectionError?.(err));
   });
+  renewAfterSessionLimit(pool);
   return pool;
+}
+
+/**
+ * SQLSTATEs by which the server cut a statement short for a limit the session took when it began:
+ * 57014 (statement_timeout), 53400 (a configured limit: temp_file_limit).
+ */
+const SESSION_LIMIT_CODES = new Set(['57014', '53400']);
+
+/**
+ * A connection on which the server cut a statement short for a session limit is closed when it is
+ * given back, not kept: PostgreSQL applies `ALTER ROLE|DATABASE … SET statement_timeout` (and
+ * `temp_file_limit`) to sessions that begin after it, so one opened while a too-short setting was in
+ * force kept cancelling statements after the setting was reset, and a busy instance, whose
+ * connections never sit idle long enough to be closed, was told "overloaded" until restarted. The
+ * pool opens the next one with the settings in force then. (Countersign's own cancels, 57014 too,
+ * drop their connection anyway.)
+ */
+function renewAfterSessionLimit(pool: pg.Pool): void {
+  const limited = new WeakSet<pg.ClientBase>();
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const out = query(...args);
+      if (out instanceof Promise) {
+        out.catch((err: unknown) => {
+          if (SESSION_LIMIT_CODES.has(String((err as { code?: unknown } | null)?.code))) limited.add(client);
+        });
+      }
+      return out;
+    };
+  });
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
+  const renewing = (client: pg.PoolClient | undefined) => {
+    if (!client) return client;
+    const release = client.release;
+    client.release = (err?: Error | boolean) => release(err || (limited.has(client) ? new Error('the server cut a statement short for a session limit') : undefined));
+    return client;
+  };
+  pool.connect = ((callback?: (err: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void) =>
+    callback
+      ? connect((err: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => callback(err, renewing(client), done))
+      : (connect() as Promise<pg.PoolClient>).then(renewing)) as typeof pool.connect;
 }
 
 /**
