@@ -260,7 +260,10 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   };
   let outcome = await transact(deps, click.requestId, apply);
   if (!outcome) {
-    return refuseClick(deps, click, refusal(RefusalReason.UnknownRequest, `There is no request ${click.requestId}.`, click.requestId));
+    // The click came from a recorded card of this request (checked above), so the request was made and
+    // its row is gone: deleted outside Countersign (a DELETE or TRUNCATE), as audit verify reports.
+    const missing = `Request ${click.requestId} is missing from Countersign's database: this is one of its cards, but its record was deleted outside Countersign, so it can no longer be decided; nothing was changed. Tell the team that runs Countersign: "countersign audit verify" names the requests deleted, to be restored from a backup.`;
+    return refuseClick(deps, click, refusal(RefusalReason.UnknownRequest, missing, click.requestId));
   }
   if (!outcome.result.ok && outcome.result.refusal.reason === RefusalReason.Expired && isDecidable(outcome.before) && isPastExpiry(outcome.before, now)) {
     const after = await expireNow(deps, outcome.before);

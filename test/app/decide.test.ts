@@ -304,6 +304,18 @@ describe('app: card binding', () => {
     assert.equal(result.ok, true);
   });
 
+  it('tells an approver whose click came from a card of a request deleted from the database (a DELETE or TRUNCATE outside Countersign) that it is missing from the database, not that there is no such request', async () => {
+    const r = await asked(f, alice, DELETE);
+    // As a superuser's DELETE FROM requests would: its card, versions and audit records stay.
+    f.store.state.requests.delete(r.id);
+    const result = await click(f, bob, r, 'approve');
+    assert.equal(refusedWith(result), RefusalReason.UnknownRequest);
+    assert.equal(
+      result.ok ? '' : result.refusal.message,
+      `Request ${r.id} is missing from Countersign's database: this is one of its cards, but its record was deleted outside Countersign, so it can no longer be decided; nothing was changed. Tell the team that runs Countersign: "countersign audit verify" names the requests deleted, to be restored from a backup.`,
+    );
+  });
+
   describe('when the database connection breaks while a click is saved', () => {
     it('says the outcome could not be confirmed and what the request shows now, and runs an approval that did land', async () => {
       const r = await asked(f, alice, DELETE);
