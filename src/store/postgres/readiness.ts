@@ -171,7 +171,7 @@ export class PostgresReadiness {
     } catch (err) {
       if (isConnectionError(err)) broken = err as Error;
       const missing = missingFromSchema(err);
-      if (missing) return { ok: false, problem: this.writer.schemaGone(missing).message };
+      if (missing) return { ok: false, problem: (await this.writer.schemaMissing(missing, err)).message };
       return { ok: false, problem: `the database cannot be probed: ${String(err)}` };
     } finally {
       if (!released) {

@@ -24,7 +24,7 @@ const LINE_SLACK_MS = 50;
  * failed statement does not end the connection (pg-pool's own query drops it on any error); a
  * broken connection does.
  */
-export function boundReads(pool: pg.Pool, target: string, lockWaitMs: number, schemaGone?: (missing: string) => Error): void {
+export function boundReads(pool: pg.Pool, target: string, lockWaitMs: number, schemaGone?: (missing: string, err: unknown) => Promise<Error>): void {
   const plain = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   const bounded = async (config: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> => {
     const since = performance.now();
@@ -48,7 +48,7 @@ export function boundReads(pool: pg.Pool, target: string, lockWaitMs: number, sc
       if (isConnectionError(err)) broken = err as Error;
       // A table or function gone under the running instance (dropped): it stops, as its next write would.
       const missing = missingFromSchema(err);
-      if (missing && schemaGone) throw schemaGone(missing);
+      if (missing && schemaGone) throw await schemaGone(missing, err);
       // A read that gave up on a lock says what holds it, as a write does (pg_locks, pg_stat_activity).
       if (isLockTimeout(err)) {
         const holders = await lockHolders(client, CHAIN_LOCK, performance.now() - sentAt).catch(() => []);

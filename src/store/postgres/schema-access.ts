@@ -36,3 +36,15 @@ export async function unusableSchemaError(pool: pg.Pool, target: string, schema:
     : await privilegeRemedy(pool, user, [], schema, name);
   return new PostgresStartupError(`${target}: the role ${user} may not use the schema ${name} (no USAGE on it), so it sees none of Countersign's tables: ${remedy}`);
 }
+
+/**
+ * The schema made unusable to the role while the instance runs (USAGE revoked, or the runtime role
+ * that gave it): a privilege taken away (42501, told to a person as access refused), not tables dropped.
+ */
+export class StoreSchemaHiddenError extends Error {
+  readonly code = '42501';
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreSchemaHiddenError';
+  }
+}

@@ -16,7 +16,7 @@ import { PostgresDialogStateStore } from './dialog-state';
 import { PostgresDelegationStore } from './delegations';
 import { migratePostgres, SchemaVersionError } from './migrations';
 import { missingPrivileges, privilegeRemedy } from './privileges';
-import { missingSchemaError, unusableSchemaError } from './schema-access';
+import { missingSchemaError, StoreSchemaHiddenError, unusableSchemaError } from './schema-access';
 import type { MigrateMode } from './migrations';
 import { DEFAULT_LOCK_WAIT_MS, isLockTimeout, isPoolTimeout, lockHolders, StoreLockWaitError, StorePoolBusyError, type LockHolder } from './lock-wait';
 import { PostgresReadiness, readClocks, skewProblem, type PostgresReadinessOptions, type Readiness } from './readiness';
@@ -276,7 +276,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   if (answerWaitMs > 0) boundAnswers(pool, target, answerWaitMs);
   // Reads count their time in line for a connection against the lock wait, as writes do.
   const writer = new PgWriter(pool, target, options.newId ?? (() => uuidv7()), lockWaitMs);
-  boundReads(pool, target, lockWaitMs, (missing) => writer.schemaGone(missing));
+  // A schema this role may no longer use hides its tables as if dropped: told as the privilege it is.
+  writer.schemaHidden = async () => {
+    const unusable = await unusableSchemaError(pool, target, options.connection.schema);
+    return unusable ? new StoreSchemaHiddenError(unusable.message) : undefined;
+  };
+  boundReads(pool, target, lockWaitMs, (missing, err) => writer.schemaMissing(missing, err));
   // The head at open: from here on the log may only grow (readiness and every commit check it).
   const head = await pool.query<{ seq: string; hash: string }>(READ_HEAD).catch(async (err: unknown) => {
     await pool.end().catch(() => undefined);

@@ -166,6 +166,31 @@ export class PgWriter {
   }
 
   /**
+   * Whether the schema can no longer be used by this role (its USAGE, or the runtime role that gave it,
+   * revoked while the instance runs): the error to tell then, a privilege to give back, else undefined.
+   * Set by the store, which knows the schema.
+   */
+  schemaHidden: (() => Promise<Error | undefined>) | undefined;
+
+  /**
+   * What a table or function not found (42P01, 42883) means. PostgreSQL answers so both for one
+   * dropped and for every table of a schema the role may no longer use: the writer stops only for the
+   * first; the second is a privilege taken away, told as one, and writes go on once it is given back
+   * (before, every instance stopped, its log saying to restore the database from a backup). When the
+   * schema's usability cannot be asked, `err` itself, nothing decided.
+   */
+  async schemaMissing(missing: string, err: unknown): Promise<Error> {
+    if (this.rewound) return this.rewound;
+    try {
+      const hidden = await this.schemaHidden?.();
+      if (hidden) return hidden;
+    } catch {
+      return err as Error;
+    }
+    return this.schemaGone(missing);
+  }
+
+  /**
    * This host's clock was found too far from the database's: every instance decides expiry, approvals
    * and break-glass windows by its own clock, so this one stops writing (its sweeps and clicks fail
    * with this error) and the bot stops, as for a dropped table; a restart is refused until it is right.
@@ -248,7 +273,7 @@ export class PgWriter {
       } catch (err) {
         // A table or function of the schema dropped under the running instance: it stops writing.
         const missing = missingFromSchema(err instanceof CommitFailed ? err.cause : err);
-        if (missing) throw this.stop(new StoreSchemaGoneError(this.name, missing));
+        if (missing) throw await this.schemaMissing(missing, err instanceof CommitFailed ? err.cause : err);
         if (err instanceof StoreLockWaitError) this.lastLockRefusal = { at: performance.now(), error: err };
         const cause = err instanceof CommitFailed ? err.cause : err;
         if (isServerShortOf(cause)) this.lastFault = { at: performance.now(), error: cause as Error };
