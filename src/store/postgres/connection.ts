@@ -179,9 +179,12 @@ export function createPool(options: PostgresConnectionOptions, onConnectionError
 
 /**
  * SQLSTATEs by which the server cut a statement short for a limit the session took when it began:
- * 57014 (statement_timeout), 53400 (a configured limit: temp_file_limit).
+ * 57014 (statement_timeout), 53400 (a configured limit: temp_file_limit); and 42P01 / 42883 (a table
+ * or function not found), which a session also answers for a schema it looked its search path up in
+ * while the role could not use it, and goes on answering once the role can again (a role's membership
+ * given back does not make a session look the path up again).
  */
-const SESSION_LIMIT_CODES = new Set(['57014', '53400']);
+const SESSION_LIMIT_CODES = new Set(['57014', '53400', '42P01', '42883']);
 
 /**
  * A connection on which the server cut a statement short for a session limit is closed when it is

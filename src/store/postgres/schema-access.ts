@@ -48,3 +48,21 @@ export class StoreSchemaHiddenError extends Error {
     this.name = 'StoreSchemaHiddenError';
   }
 }
+
+/**
+ * Whether what a 42P01 or 42883 (`err`) says does not exist is in the catalog of the schema all the
+ * same: then it was hidden from this session (the schema's USAGE taken away, or a session that looked
+ * its search path up while it was), not dropped. Asked of pg_class and pg_proc, which every role
+ * reads whatever it may use.
+ */
+export async function stillInCatalog(pool: pg.Pool, schema: string | undefined, err: unknown): Promise<boolean> {
+  const text = String((err as { message?: unknown } | null)?.message ?? '');
+  const name = (/relation "([^"]+)"/.exec(text)?.[1] ?? /function ([^\s(]+)\(/.exec(text)?.[1])?.split('.').pop();
+  if (!name) return false;
+  const r = await pool.query<{ there: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2)
+         OR EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proname = $2) AS there`,
+    [schema ?? 'public', name],
+  );
+  return r.rows[0].there;
+}

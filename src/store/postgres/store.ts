@@ -16,7 +16,7 @@ import { PostgresDialogStateStore } from './dialog-state';
 import { PostgresDelegationStore } from './delegations';
 import { migratePostgres, SchemaVersionError } from './migrations';
 import { missingPrivileges, privilegeRemedy } from './privileges';
-import { missingSchemaError, StoreSchemaHiddenError, unusableSchemaError } from './schema-access';
+import { missingSchemaError, stillInCatalog, StoreSchemaHiddenError, unusableSchemaError } from './schema-access';
 import type { MigrateMode } from './migrations';
 import { DEFAULT_LOCK_WAIT_MS, isLockTimeout, isPoolTimeout, lockHolders, StoreLockWaitError, StorePoolBusyError, type LockHolder } from './lock-wait';
 import { PostgresReadiness, readClocks, skewProblem, type PostgresReadinessOptions, type Readiness } from './readiness';
@@ -277,9 +277,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // Reads count their time in line for a connection against the lock wait, as writes do.
   const writer = new PgWriter(pool, target, options.newId ?? (() => uuidv7()), lockWaitMs);
   // A schema this role may no longer use hides its tables as if dropped: told as the privilege it is.
-  writer.schemaHidden = async () => {
+  writer.schemaHidden = async (err) => {
+    if (!(await stillInCatalog(pool, options.connection.schema, err))) return undefined;
     const unusable = await unusableSchemaError(pool, target, options.connection.schema);
-    return unusable ? new StoreSchemaHiddenError(unusable.message) : undefined;
+    return unusable ? new StoreSchemaHiddenError(unusable.message) : (err as Error);
   };
   boundReads(pool, target, lockWaitMs, (missing, err) => writer.schemaMissing(missing, err));
   // The head at open: from here on the log may only grow (readiness and every commit check it).

@@ -166,11 +166,12 @@ export class PgWriter {
   }
 
   /**
-   * Whether the schema can no longer be used by this role (its USAGE, or the runtime role that gave it,
-   * revoked while the instance runs): the error to tell then, a privilege to give back, else undefined.
-   * Set by the store, which knows the schema.
+   * For a table or function not found (`err`): undefined when it is gone from the catalog (dropped),
+   * else the error to tell: the schema's USAGE taken from this role (a privilege to give back), or, on
+   * a session that looked its search path up while it was, `err` itself (that connection is not
+   * pooled again: connection.ts). Set by the store, which knows the schema.
    */
-  schemaHidden: (() => Promise<Error | undefined>) | undefined;
+  schemaHidden: ((err: unknown) => Promise<Error | undefined>) | undefined;
 
   /**
    * What a table or function not found (42P01, 42883) means. PostgreSQL answers so both for one
@@ -182,7 +183,7 @@ export class PgWriter {
   async schemaMissing(missing: string, err: unknown): Promise<Error> {
     if (this.rewound) return this.rewound;
     try {
-      const hidden = await this.schemaHidden?.();
+      const hidden = await this.schemaHidden?.(err);
       if (hidden) return hidden;
     } catch {
       return err as Error;
