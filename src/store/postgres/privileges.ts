@@ -26,6 +26,8 @@ const NEEDED: readonly [table: string, privilege: string][] = [
   ['audit_downloads', 'INSERT'],
   ['audit_exports', 'INSERT'],
   ['delegations', 'UPDATE'],
+  // The schema's version, read at start and by every readiness probe.
+  ['schema_migrations', 'SELECT'],
 ];
 
 export interface MissingPrivilege {

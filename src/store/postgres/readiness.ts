@@ -156,15 +156,16 @@ export class PostgresReadiness {
       const ro = await client.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
       if (ro.rows[0]?.ro !== 'off') return { ok: false, problem: 'the database is read-only (a standby, or default_transaction_read_only)' };
       if (this.writer.stopped) return { ok: false, problem: this.writer.stopped.message };
-      const schema = await this.newerSchema(client);
-      if (schema) return { ok: false, problem: schema };
       // A grant revoked while the instance runs: every write that needs it would be refused (42501).
+      // Asked before the schema's version is read, which needs one of them (SELECT on schema_migrations).
       const missing = await missingPrivileges(client);
       if (missing.length) {
         const user = (await client.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
         const lacks = missing.map((m) => `${m.privilege} on ${m.table}`).join(', ');
         return { ok: false, problem: `the role ${user} lacks ${lacks}, which writes need: ${await privilegeRemedy(client, user, missing, this.connection.schema)}` };
       }
+      const schema = await this.newerSchema(client);
+      if (schema) return { ok: false, problem: schema };
       const skew = skewProblem(await readClocks(client, this.clock));
       if (skew) return { ok: false, problem: this.writer.clockWrong(skew).message };
       return (await this.lockProblem(client, now)) ?? (await this.rewindProblem(client)) ?? (await this.lostRequestProblem(client)) ?? this.refusalProblem() ?? (await this.cancelledProblem(client)) ?? { ok: true };
