@@ -225,7 +225,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
     withLogContext({ job: 'audit-checkpoint' }, () => checkpointer.write(trigger)).catch((err: unknown) => log.error({ err: String(err) }, 'audit checkpoint failed'));
   const schedule = checkpointSchedule(store, { every: config.audit.checkpointEveryRecords, due: (trigger) => signNow(trigger)() });
   deps.store = store = schedule.store;
-  const app = new Countersign(deps, { leaseMs: settings.executionLeaseMs });
+  const app = new Countersign(deps, { leaseMs: settings.executionLeaseMs, instances: settings.instances });
   const executor = app.executor;
   try {
     await app.started(settings.microsoftApp.id ? 'bot-framework' : 'off');

@@ -24,6 +24,11 @@ export interface ExecutionRunner {
   readonly owner: string;
   /** How long a claim holds without renewal. */
   readonly leaseMs: number;
+  /**
+   * Whether other instances share this store (and its executions): then an execution this one lets
+   * go is taken over by another, or by the next start; one taken over here was another's. Logs say which.
+   */
+  readonly shared: boolean;
   /** A graceful stop began: nothing new starts, and a run cut short leaves its lease for the next start. */
   readonly stopping: boolean;
   /** Aborted by stop(): ends the waits between drift checks. */

@@ -194,7 +194,7 @@ async function withheldSend(runner: ExecutionRunner, claimed: ApprovalRequest, m
     }
     // Stopping, or withheld time after time (this process keeps stopping): the lease is given up at once.
     await save(deps, requestId, (r) => releaseLease(r, owner, deps.clock.now(), lease.at), { refreshCards: false });
-    if (runner.stopping) deps.log.info({ requestId, reason }, 'execution left for the next start to resume');
+    if (runner.stopping) deps.log.info({ requestId, reason }, leftAtStop(runner));
     else deps.log.error({ requestId, owner, reason, sent: known.sent, attempt }, 'execution not sent: its lease may have passed, again and again; left for a takeover to resume');
     return;
   }
@@ -211,7 +211,12 @@ async function leaveForNextStart(runner: ExecutionRunner, requestId: string): Pr
   const { deps, owner } = runner;
   const { at } = await leaseTime(deps);
   await save(deps, requestId, (r) => releaseLease(r, owner, deps.clock.now(), at), { refreshCards: false });
-  deps.log.info({ requestId }, 'execution left for the next start to resume');
+  deps.log.info({ requestId }, leftAtStop(runner));
+}
+
+/** What becomes of an execution whose lease a stop let go: another instance takes it over at its next sweep, if any runs; else the next start. */
+function leftAtStop(runner: Pick<ExecutionRunner, 'shared'>): string {
+  return runner.shared ? 'execution let go at the stop: another instance takes it over, or the next start resumes it' : 'execution let go at the stop: the next start resumes it';
 }
 
 export async function finish(runner: ExecutionRunner, requestId: string, outcome: ExecutionOutcome, known = { sent: false, ref: outcome.ref }): Promise<void> {

@@ -8,12 +8,26 @@
 import { resumeExecution } from '../domain/lifecycle';
 import { leaseLapsed } from '../domain/lease-time';
 import { requestShapeProblem } from '../domain/request-shape';
+import type { ExecutionLease } from '../domain/request';
 import { transact } from './context';
 import { readRequestTrail, trailProblem } from './request-trail';
 import { unaudited } from './execution-evidence';
 import { runClaimed } from './execution-send';
 import { leaseClaim, leaseTime, type ExecutionRunner } from './execution-runner';
 import { eachRequest } from './sweep-each';
+
+/**
+ * The log line of a takeover: from another instance (several share the store) or from an earlier run
+ * of this installation (one instance: a crash, a kill or a stop before this start), whose lease was
+ * let go (a graceful stop, or a run that could not send) or expired (it died, or stopped answering).
+ */
+function takenOverText(runner: Pick<ExecutionRunner, 'shared' | 'owner'>, previous: ExecutionLease | undefined): string {
+  if (!previous) return 'execution taken over: no run held it';
+  // This run let it go itself (its sends withheld time after time) and its own sweep took it up.
+  if (previous.owner === runner.owner) return 'execution taken up again by the run that let its lease go';
+  const from = runner.shared ? 'another instance' : 'an earlier run';
+  return previous.releasedAt ? `execution taken over from ${from}, which let its lease go` : `execution taken over from ${from}, whose lease expired`;
+}
 
 /** Takes over the executions whose lease expired and resumes them, each in the background; returns the ids taken over. */
 export async function takeOverAbandoned(runner: ExecutionRunner): Promise<string[]> {
@@ -37,7 +51,8 @@ export async function takeOverAbandoned(runner: ExecutionRunner): Promise<string
     if (!claim?.result.ok || claim.result.request.state !== 'executing') return;
     taken.push(r.id);
     const resumed = claim.result.request;
-    deps.log.warn({ requestId: r.id, previousOwner: r.execution?.lease?.owner, owner: runner.owner }, 'execution resumed after its lease expired');
+    const previous = r.execution?.lease;
+    deps.log.warn({ requestId: r.id, previousOwner: previous?.owner, owner: runner.owner, ...(previous?.releasedAt ? { releasedAt: previous.releasedAt } : {}) }, takenOverText(runner, previous));
     // A stop that began while the takeover was written refuses new runs (track): runClaimed() then lets
     // the lease go at once, rather than holding it unfollowed until it runs out.
     if (runner.stopping) await runClaimed(runner, resumed, 'resume', lease.from);

@@ -58,6 +58,8 @@ export interface ExecutorOptions {
   strandedAfterMs?: number;
   /** Waits before each new try of a start that failed before its claim (default 1, 4 and 15 s). */
   startRetryDelaysMs?: readonly number[];
+  /** How many instances share the store (COUNTERSIGN_INSTANCES, default 1): the logs of a stop and a takeover say whether another instance takes or took the execution. */
+  instances?: number;
 }
 
 /** Runs approved requests in the background, one run of each at a time in this process. */
@@ -91,6 +93,7 @@ export class Executor {
       deps,
       owner: this.owner,
       leaseMs: this.leaseMs,
+      shared: (options.instances ?? 1) > 1,
       get stopping() {
         return stopping();
       },

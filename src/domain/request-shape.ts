@@ -81,7 +81,7 @@ const policy = fields({
 const execution = fields({
   startedAt: text,
   ref: fields({ correlationId: optional(text), pollUrl: optional(text), resumeState: optional(text), resourceIds: texts }),
-  lease: optional(fields({ owner: text, expiresAt: text })),
+  lease: optional(fields({ owner: text, expiresAt: text, releasedAt: optional(text) })),
   cancellation: optional(decision),
   resumedAt: optional(texts),
 });

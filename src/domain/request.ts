@@ -193,6 +193,8 @@ export interface Decision {
 export interface ExecutionLease {
   owner: string;
   expiresAt: string;
+  /** The owner let the lease go at this time (a graceful stop, or a run that could not send) rather than let it expire. */
+  releasedAt?: string;
 }
 
 export interface Execution {

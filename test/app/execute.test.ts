@@ -222,7 +222,32 @@ describe('app: executing an approved request', () => {
     assert.equal(left.state, 'executing');
     assert.ok(Date.parse(left.execution?.lease?.expiresAt ?? '') <= f.clock.now().getTime(), 'the lease let go: the next start resumes it at once');
     assert.deepEqual(await f.anotherRun().resumeAbandoned(), [r.id], 'taken over at once, not after the lease');
-    assert.ok(f.log.lines.some((l) => l.msg === 'execution left for the next start to resume'));
+    // One instance (the default): the next start is what resumes it, and it was let go, not expired.
+    assert.ok(f.log.lines.some((l) => l.msg === 'execution let go at the stop: the next start resumes it'));
+    assert.deepEqual(
+      f.log.lines.filter((l) => l.msg?.startsWith('execution taken over')).map((l) => [l.msg, l.previousOwner, l.releasedAt]),
+      [['execution taken over from an earlier run, which let its lease go', 'run-a', f.clock.now().toISOString()]],
+    );
+    const [resumed] = await f.audit({ types: ['execution.resumed'] });
+    assert.match(resumed.outcome.detail ?? '', /^run-a let its lease go at .*; run-b resumed it, reconciling from the target's state/);
+  });
+
+  it('says, with several instances, that another instance takes over what a stop let go, and that the lease was let go, not expired', async () => {
+    const r = await asked(f, alice, TAG);
+    const shared = new Countersign(f.deps, { owner: 'run-a', instances: 3 });
+    const update = f.store.requests.update.bind(f.store.requests);
+    let stopped: Promise<void> | undefined;
+    f.store.requests.update = async (request, expected, events) => {
+      const records = await update(request, expected, events);
+      if (!stopped && events?.some((e) => e.type === 'execution.started')) stopped = shared.executor.stop();
+      return records;
+    };
+    await click({ app: shared }, bob, r, 'approve');
+    while (!stopped) await new Promise((resolve) => setTimeout(resolve, 5));
+    await stopped;
+    assert.ok(f.log.lines.some((l) => l.msg === 'execution let go at the stop: another instance takes it over, or the next start resumes it'), JSON.stringify(f.log.lines.map((l) => l.msg)));
+    assert.deepEqual(await f.anotherRun({ instances: 3 }).resumeAbandoned(), [r.id]);
+    assert.deepEqual(f.log.lines.filter((l) => l.msg?.startsWith('execution taken over')).map((l) => l.msg), ['execution taken over from another instance, which let its lease go']);
   });
 
   it('lets go at once of an execution it took over when a stop began while the takeover was written', async () => {
@@ -653,6 +678,7 @@ describe('app: executing an approved request', () => {
     assert.equal(done.state, 'succeeded');
     const [resumed] = await f.audit({ types: ['execution.resumed'] });
     assert.match(resumed.outcome.detail ?? '', /The lease of run-a expired at .*; run-b resumed it, following the ARM operation it had started/);
+    assert.deepEqual(f.log.lines.filter((l) => l.msg?.startsWith('execution taken')).map((l) => [l.level, l.msg, l.previousOwner, l.owner]), [['warn', 'execution taken over from an earlier run, whose lease expired', 'run-a', 'run-b']]);
     assert.equal((await f.audit({ types: ['execution.succeeded'] })).length, 1, 'the request has one outcome, the run that took over\'s');
     // What Azure told the run that lost its lease is recorded beside it, naming both runs' view.
     const [lost] = await f.audit({ types: ['execution.lease_lost'] });

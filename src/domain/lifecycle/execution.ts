@@ -14,7 +14,7 @@ import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../op
 import { decidingRoles, rolesText } from '../policy';
 import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
-import { standing, type ApprovalRequest, type Execution } from '../request';
+import { standing, type ApprovalRequest, type Execution, type ExecutionLease } from '../request';
 import { type DecisionContext, next, refuse, type Transition } from './transition';
 import { utcText, zonedText } from '../delegation-time';
 import type { ExecutionClaim } from './claim';
@@ -41,7 +41,10 @@ export function renewLease(r: ApprovalRequest, owner: string, until: Date, now: 
  * lease ends at `leaseNow`, the time on the clock leases are judged by (default `now`).
  */
 export function releaseLease(r: ApprovalRequest, owner: string, now: Date, leaseNow: Date = now): Transition {
-  return renewLease(r, owner, leaseNow, now);
+  const released = renewLease(r, owner, leaseNow, now);
+  if (!released.ok) return released;
+  const execution = released.request.execution as Execution;
+  return { ...released, request: { ...released.request, execution: { ...execution, lease: { ...(execution.lease as ExecutionLease), releasedAt: now.toISOString() } } } };
 }
 
 /**
@@ -67,7 +70,8 @@ export function resumeExecution(r: ApprovalRequest, claim: ExecutionClaim, now: 
     },
   });
   const following = execution.ref.pollUrl || execution.ref.resumeState ? 'following the ARM operation it had started' : 'reconciling from the target\'s state (no ARM answer had been recorded)';
-  const detail = `${previous ? `The lease of ${previous.owner} expired at ${previous.expiresAt}` : 'No run held the execution'}; ${claim.owner} resumed it, ${following}.`;
+  const before = !previous ? 'No run held the execution' : previous.releasedAt ? `${previous.owner} let its lease go at ${previous.releasedAt}` : `The lease of ${previous.owner} expired at ${previous.expiresAt}`;
+  const detail = `${before}; ${claim.owner} resumed it, ${following}.`;
   const event = requestEvent(updated, 'execution.resumed', at, { result: 'ok', detail }, { execution: executionRef(execution.ref, 'resumed') });
   return { ok: true, request: updated, events: [event] };
 }
